@@ -1,0 +1,1184 @@
+"""Typed, frozen, validated configuration: ``arbitrage.toml`` plus one file per venue.
+
+``load_config()`` reads ``arbitrage.toml`` ([strategy], [risk], [execution], [backtest], [dry_run],
+[venues]) and the two venue files it names (``binance.toml``, ``bybit.toml``), and returns one frozen
+:class:`AppConfig`. Every mistake raises :class:`arb.errors.ConfigError` naming the file, the dotted key
+and what was expected; unknown keys are rejected with the closest allowed key as a suggestion.
+
+Units. Times in TOML carry their unit in the key (``order_timeout_ms``, ``report_interval_s``) and
+become int64 nanoseconds in the dataclasses, under the same name with an ``_ns`` suffix
+(``order_timeout_ns``). Spreads and tolerances stay in basis points (float), fees are fractions
+(``0.001`` = 10 bps), sizes are in base-asset units, money in quote-asset units. Paths are resolved
+relative to the folder of the file that names them.
+
+How validation works. Each config dataclass declares its TOML-facing fields as
+``field(metadata=_spec(...))``: a :class:`_Spec` (range, unit, pattern) in the field's metadata; the
+kind of value (bool, int, float, str, path, list of URLs, one of a ``Literal``, secret, nested table)
+comes from the type hint.
+One generic walk (:func:`_parse_table`) turns a TOML table into constructor arguments, and the same
+specs are checked again in every ``__post_init__`` so that objects built in code, or changed with
+``dataclasses.replace`` / :meth:`AppConfig.with_overrides`, obey the same rules. Checks that involve
+more than one field live in the ``__post_init__`` of the class that owns the fields.
+
+Secrets. ``api_key`` / ``api_secret`` become :class:`Secret` objects, normally a reference
+``"${BINANCE_API_KEY}"`` to an environment variable that is read only by :meth:`Secret.resolve`, so a
+backtest loads without keys. No ``repr``, ``str`` or :meth:`AppConfig.to_dict` shows a secret value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import logging
+import math
+import os
+import re
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import MISSING, dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, NoReturn, TypeVar, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
+
+if sys.version_info >= (3, 11):  # noqa: UP036 - the fallback keeps older interpreters explicit
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from arb.errors import ConfigError
+from arb.events import ASSET_NAMES, NS_PER_MS, NS_PER_S
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "DEPTH_STREAMS",
+    "MARKETS",
+    "Account",
+    "AppConfig",
+    "BacktestConfig",
+    "DryRunConfig",
+    "Endpoints",
+    "ExecutionConfig",
+    "FeedConfig",
+    "Fees",
+    "Instrument",
+    "Latency",
+    "RiskConfig",
+    "Secret",
+    "StrategyConfig",
+    "VenueConfig",
+    "load_config",
+    "load_venue_config",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG_PATH: Final = Path("config") / "arbitrage.toml"
+"""Where :func:`load_config` looks when no path is given, relative to the current directory."""
+
+MARKETS: Final = ("spot", "linear")
+"""Venue markets: ``spot`` holdings, or ``linear`` (USDT-margined perpetual) positions."""
+
+DEPTH_STREAMS: Final[Mapping[tuple[str, str], tuple[str, ...]]] = {
+    # Binance spot documents 1000 ms (`depth`) and 100 ms; USD-M documents 250 ms (`depth`), 500 ms
+    # and 100 ms, and serves the undocumented `depth@0ms` that hftbacktest's collector records.
+    ("binance", "spot"): ("depth@100ms", "depth"),
+    ("binance", "linear"): ("depth@0ms", "depth@100ms", "depth", "depth@500ms"),
+    # Bybit v5 live streams document depths 1, 50, 200 and 1000; 500 is the depth of Bybit's
+    # historical order-book archives, kept so recordings of that shape can be described.
+    ("bybit", "spot"): ("orderbook.50", "orderbook.1", "orderbook.200", "orderbook.500", "orderbook.1000"),
+    ("bybit", "linear"): ("orderbook.50", "orderbook.1", "orderbook.200", "orderbook.500", "orderbook.1000"),
+}
+"""Allowed ``[feed] depth_stream`` values per (venue, market); the first one is the default."""
+
+_META: Final = "arb.config"
+_OVERRIDES_FILE: Final = "<overrides>"
+_UNIT_NS: Final = {"ms": NS_PER_MS, "s": NS_PER_S}
+_UNIT_WORD: Final = {"ms": "milliseconds", "s": "seconds"}
+_ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NETWORK_NAME: Final = re.compile(r"[A-Za-z0-9_-]+")
+_INT64_MAX: Final = 2**63 - 1
+
+_T = TypeVar("_T")
+
+
+# --------------------------------------------------------------------------------------------------
+# Secrets
+
+
+class Secret:
+    """An API credential: a reference ``"${NAME}"`` to an environment variable, or a literal.
+
+    The value is read only by :meth:`resolve`, at call time, so a configuration loads even when the
+    variable is unset (backtests need no keys). ``repr()`` and ``str()`` show ``Secret(${NAME})`` or
+    ``Secret(***)``, never the value.
+
+    Not a dataclass on purpose: ``dataclasses.asdict`` would copy a literal value out of a dataclass,
+    while it leaves this object whole (and its repr redacted).
+    """
+
+    __slots__ = ("_literal", "env_name", "file", "key")
+
+    env_name: str | None
+    """Name of the environment variable holding the value; ``None`` for a literal."""
+    file: str
+    """The file that defined the secret (for error messages)."""
+    key: str
+    """The key that defined the secret, e.g. ``api_key``."""
+    _literal: str | None
+
+    def __init__(
+        self,
+        *,
+        env_name: str | None = None,
+        literal: str | None = None,
+        file: str = "<python>",
+        key: str = "secret",
+    ) -> None:
+        if (env_name is None) == (literal is None):
+            raise ValueError("Secret needs exactly one of env_name and literal")
+        if env_name is not None and not _ENV_REF.fullmatch("${" + env_name + "}"):
+            raise ValueError(f"not an environment variable name: {env_name!r}")
+        object.__setattr__(self, "env_name", env_name)
+        object.__setattr__(self, "_literal", literal)
+        object.__setattr__(self, "file", file)
+        object.__setattr__(self, "key", key)
+
+    @classmethod
+    def parse(cls, text: str, *, file: str = "<python>", key: str = "secret") -> Secret:
+        """Build a secret from its TOML spelling: ``"${NAME}"`` or a literal string.
+
+        Raises ``ValueError`` for an empty string and for a malformed ``${...}`` reference.
+        """
+        match = _ENV_REF.fullmatch(text)
+        if match:
+            return cls(env_name=match.group(1), file=file, key=key)
+        if not text:
+            raise ValueError("it is empty; leave the key out when there is no credential")
+        if "${" in text:
+            raise ValueError('a malformed reference; spell it like "${BINANCE_API_KEY}"')
+        return cls(literal=text, file=file, key=key)
+
+    @property
+    def is_literal(self) -> bool:
+        """True when the value was written into the file rather than referenced from the environment."""
+        return self._literal is not None
+
+    def resolve(self) -> str:
+        """Return the secret value, reading ``os.environ`` now for an environment reference.
+
+        Raises ``ConfigError(file, key, "expected environment variable NAME to be set")`` when the
+        variable is unset or empty.
+        """
+        if self._literal is not None:
+            return self._literal
+        assert self.env_name is not None  # one of the two is set, see __init__
+        value = os.environ.get(self.env_name)
+        if not value:
+            raise ConfigError(self.file, self.key, f"expected environment variable {self.env_name} to be set")
+        return value
+
+    def redacted(self) -> str:
+        """``"${NAME}"`` for an environment reference, ``"***"`` for a literal."""
+        return "***" if self.env_name is None else "${" + self.env_name + "}"
+
+    def __repr__(self) -> str:
+        return f"Secret({self.redacted()})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return (self.env_name, self._literal) == (other.env_name, other._literal)
+
+    def __hash__(self) -> int:
+        return hash((self.env_name, self._literal))
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[Callable[..., Secret], tuple[str | None, str | None, str, str]]:
+        # copy/deepcopy/pickle (and so dataclasses.asdict) rebuild the object instead of poking slots.
+        return (_rebuild_secret, (self.env_name, self._literal, self.file, self.key))
+
+
+def _rebuild_secret(env_name: str | None, literal: str | None, file: str, key: str) -> Secret:
+    return Secret(env_name=env_name, literal=literal, file=file, key=key)
+
+
+# --------------------------------------------------------------------------------------------------
+# Field specs: one declaration per field, read by the generic walk below
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    unit: str | None = None  # "ms" or "s": the TOML key ends in _ms/_s and the field in _ns
+    toml_float: bool = False  # a time that may be fractional in TOML (latencies)
+    pattern: str | None = None
+    pattern_doc: str = ""
+    url_schemes: tuple[str, ...] = ()
+    derived: bool = False  # when absent, the loader computes the value from other keys
+    toml_key: str | None = None  # the TOML key, when it is not the field name (nor name minus _ns)
+
+
+def _spec(**options: Any) -> dict[str, _Spec]:
+    """Field metadata marking a field as read from TOML, with its :class:`_Spec` options."""
+    return {_META: _Spec(**options)}
+
+
+class _CodeConfigError(ConfigError):
+    """A ConfigError raised while building an object in code; the loaders re-raise it as file errors."""
+
+
+class _BadValueError(Exception):
+    def __init__(self, expected: str) -> None:
+        super().__init__(expected)
+        self.expected = expected
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldInfo:
+    name: str
+    key: str  # the TOML key
+    hint: Any
+    kind: str  # bool int float str path strs choice secret section custom
+    spec: _Spec
+    default: Any  # MISSING when required
+
+    @property
+    def mult(self) -> int:
+        return _UNIT_NS[self.spec.unit] if self.spec.unit else 1
+
+
+def _kind_of(hint: Any) -> str:
+    simple = {bool: "bool", int: "int", float: "float", str: "str", Path: "path"}
+    if hint in simple:
+        return simple[hint]
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is Literal:
+        return "choice"
+    if origin is tuple and args == (str, Ellipsis):
+        return "strs"
+    if origin in (types.UnionType, typing.Union) and set(args) == {Secret, type(None)}:
+        return "secret"
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return "section"
+    return "custom"
+
+
+_FIELDS: dict[type, tuple[_FieldInfo, ...]] = {}
+
+
+def _fields_of(cls: type) -> tuple[_FieldInfo, ...]:
+    """The spec'd fields of a config dataclass, in declaration order (cached per class)."""
+    if cls in _FIELDS:
+        return _FIELDS[cls]
+    hints = get_type_hints(cls)
+    infos = []
+    for f in dataclasses.fields(cls):
+        spec = f.metadata.get(_META)
+        if spec is None:
+            continue
+        key = spec.toml_key or (f.name[: -len("_ns")] + "_" + spec.unit if spec.unit else f.name)
+        infos.append(_FieldInfo(f.name, key, hints[f.name], _kind_of(hints[f.name]), spec, f.default))
+    _FIELDS[cls] = tuple(infos)
+    return _FIELDS[cls]
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _range_text(spec: _Spec, scale: int) -> str:
+    if spec.ge is not None and spec.le is not None:
+        return f" between {_num(spec.ge * scale)} and {_num(spec.le * scale)}"
+    parts = []
+    if spec.gt is not None:
+        parts.append(f"> {_num(spec.gt * scale)}")
+    if spec.ge is not None:
+        parts.append(f">= {_num(spec.ge * scale)}")
+    if spec.le is not None:
+        parts.append(f"<= {_num(spec.le * scale)}")
+    return (" " + " and ".join(parts)) if parts else ""
+
+
+def _expectation(info: _FieldInfo, *, toml: bool) -> str:
+    """What a valid value looks like, e.g. ``a number >= 0`` or ``an integer number of milliseconds > 0``."""
+    spec = info.spec
+    if spec.unit:
+        if toml:
+            what = ("a number of " if spec.toml_float else "an integer number of ") + _UNIT_WORD[spec.unit]
+        else:
+            what = "an integer number of nanoseconds"
+        return what + _range_text(spec, 1 if toml else info.mult)
+    if info.kind == "choice":
+        return "one of " + ", ".join(f'"{c}"' for c in get_args(info.hint))
+    what = {
+        "bool": "true or false",
+        "int": "an integer",
+        "float": "a number",
+        "str": "a string",
+        "path": "a path (string)",
+        "strs": "a non-empty list of strings",
+        "secret": 'a string: "${ENV_VAR_NAME}" (recommended) or the literal value',
+    }.get(info.kind, f"a {getattr(info.hint, '__name__', info.hint)}")
+    if spec.pattern_doc:
+        what += f" of {spec.pattern_doc}"
+    if spec.url_schemes:
+        what += " (" + " or ".join(f"{s}://" for s in spec.url_schemes) + " URLs)"
+    return what + _range_text(spec, 1)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, (str, list, tuple)):
+        text = json.dumps(value, default=str)
+        return text if len(text) <= 80 else text[:77] + "..."
+    return repr(value)
+
+
+def _type_name(value: Any) -> str:
+    return "table" if isinstance(value, dict) else type(value).__name__
+
+
+def _got(value: Any) -> str:
+    return f"got {_show(value)} ({_type_name(value)})"
+
+
+def _in_range(spec: _Spec, value: float) -> bool:
+    return (
+        (spec.ge is None or value >= spec.ge)
+        and (spec.gt is None or value > spec.gt)
+        and (spec.le is None or value <= spec.le)
+    )
+
+
+def _is_number(value: Any, *, ints_only: bool = False) -> bool:
+    if isinstance(value, bool):  # bool is an int to Python, never a number to us
+        return False
+    if isinstance(value, int):
+        return True
+    return not ints_only and isinstance(value, float) and math.isfinite(value)
+
+
+def _check(info: _FieldInfo, value: Any, *, toml: bool, origin: tuple[str, str] = ("<python>", "")) -> Any:
+    """Validate one value of ``info``; return it converted (ns, float, Path, tuple, Secret).
+
+    ``toml`` selects the TOML spelling (times in ms/s) over the in-code one (times in ns).
+    ``origin`` is (file, dotted key), recorded in a parsed :class:`Secret`. Raises :class:`_BadValueError`.
+    """
+    spec, kind = info.spec, info.kind
+
+    def bad(extra: str = "") -> _BadValueError:
+        return _BadValueError(f"expected {_expectation(info, toml=toml)}{extra}, {_got(value)}")
+
+    if spec.unit:
+        if toml:
+            if not _is_number(value, ints_only=not spec.toml_float) or not _in_range(spec, value):
+                raise bad()
+            ns = round(value * info.mult)
+        elif not _is_number(value, ints_only=True) or not _in_range(spec, value / info.mult):
+            raise bad()
+        else:
+            ns = value
+        if abs(ns) > _INT64_MAX:
+            raise bad(" that fits in int64 nanoseconds (under 292 years)")
+        return ns
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad()
+        return value
+    if kind in ("int", "float"):
+        if not _is_number(value, ints_only=kind == "int") or not _in_range(spec, value):
+            raise bad()
+        if kind == "int" and abs(value) > _INT64_MAX:
+            raise bad(" that fits in int64")
+        return float(value) if kind == "float" else value
+    if kind == "str":
+        if not isinstance(value, str) or (spec.pattern and not re.fullmatch(spec.pattern, value)):
+            raise bad()
+        if spec.url_schemes and not _is_url(value, spec.url_schemes):
+            raise bad()
+        return value
+    if kind == "choice":
+        if not isinstance(value, str) or value not in get_args(info.hint):
+            raise bad()
+        return value
+    if kind == "path":
+        if isinstance(value, str) and value:
+            return Path(value)
+        if not toml and isinstance(value, Path):
+            return value
+        raise bad()
+    if kind == "strs":
+        if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) for v in value):
+            raise bad()
+        if spec.url_schemes and not all(_is_url(v, spec.url_schemes) for v in value):
+            raise bad()
+        return tuple(value)
+    if kind == "secret":
+        if not toml and (value is None or isinstance(value, Secret)):
+            return value
+        if not toml or not isinstance(value, str):
+            raise bad()
+        try:
+            return Secret.parse(value, file=origin[0], key=origin[1])
+        except ValueError as exc:
+            raise bad(f" ({exc})") from None
+    if kind == "section":
+        if not isinstance(value, info.hint):
+            raise bad()
+        return value
+    return value  # "custom": the owning class checks it in __post_init__
+
+
+def _is_url(text: str, schemes: tuple[str, ...]) -> bool:
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in schemes and bool(parts.hostname)
+
+
+def _validate_instance(obj: Any) -> None:
+    """Check every spec'd field of a config object built in code; coerce int->float, str->Path."""
+    for info in _fields_of(type(obj)):
+        value = getattr(obj, info.name)
+        try:
+            checked = _check(info, value, toml=False)
+        except _BadValueError as bad:
+            raise _CodeConfigError(type(obj).__name__, info.name, bad.expected) from None
+        if checked is not value:
+            object.__setattr__(obj, info.name, checked)
+
+
+def _fail(obj: Any, key: str, expected: str) -> NoReturn:
+    raise _CodeConfigError(type(obj).__name__, key, expected)
+
+
+def _fmt_ms(ns: int) -> str:
+    return f"{_num(ns / NS_PER_MS)} ms"
+
+
+# --------------------------------------------------------------------------------------------------
+# arbitrage.toml
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyConfig:
+    """``[strategy]``: what the kernel trades and when.
+
+    Attributes:
+        symbol: Instrument traded on both venues, upper-case letters and digits (``"BTCUSDT"``).
+        min_spread_bps: Minimum net edge, in basis points of price, before a pair of orders is sent.
+        max_order_size: Largest quantity of one leg, in base-asset units.
+        max_position_size: Largest absolute position the strategy may hold on one venue, base units.
+        rebalance_threshold: Imbalance between the two venues' positions, in base units, at which the
+            strategy leans its quotes back toward balance.
+        book_levels: Price levels per side in the kernel's view of each book (1..50).
+        cooldown_ns: Minimum time between two new pairs, int64 ns (TOML: ``cooldown_ms``).
+    """
+
+    symbol: str = field(
+        metadata=_spec(pattern=r"[A-Z0-9]+", pattern_doc='upper-case letters and digits, e.g. "BTCUSDT"')
+    )
+    min_spread_bps: float = field(metadata=_spec(ge=0))
+    max_order_size: float = field(metadata=_spec(gt=0))
+    max_position_size: float = field(metadata=_spec(gt=0))
+    rebalance_threshold: float = field(metadata=_spec(ge=0))
+    book_levels: int = field(default=5, metadata=_spec(ge=1, le=50))
+    cooldown_ns: int = field(default=0, metadata=_spec(ge=0, unit="ms"))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskConfig:
+    """``[risk]``: limits the risk gate enforces whatever the strategy asks for.
+
+    Attributes:
+        max_drawdown: Loss from the equity peak, in quote currency, at which trading stops.
+        stop_loss_bps: Adverse move, in basis points, at which an open imbalance is closed.
+        position_limit: Largest absolute net position across both venues, base units.
+        max_notional_per_venue: Largest absolute position value on one venue, quote currency.
+        stale_after_ns: A venue with no depth update for this long is stale and gets no new risk,
+            int64 ns (TOML: ``stale_after_ms``).
+        max_open_orders: Largest number of open orders per venue.
+    """
+
+    max_drawdown: float = field(metadata=_spec(gt=0))
+    stop_loss_bps: float = field(metadata=_spec(gt=0))
+    position_limit: float = field(metadata=_spec(gt=0))
+    max_notional_per_venue: float = field(default=1e12, metadata=_spec(gt=0))
+    stale_after_ns: int = field(default=2_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    max_open_orders: int = field(default=4, metadata=_spec(ge=1))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionConfig:
+    """``[execution]``: how intents become orders.
+
+    Attributes:
+        order_timeout_ns: An order unanswered for this long is cancelled, int64 ns
+            (TOML: ``order_timeout_ms``).
+        slippage_tolerance_bps: Allowed price move between decision and order, basis points.
+        order_type: ``"ioc"`` (immediate-or-cancel, the default) or ``"limit"`` (rests on the book).
+        hedge_mode: When only one leg filled: ``"hedge"`` completes the other leg, ``"unwind"`` closes
+            the filled one.
+        max_hedge_attempts: Attempts at the hedge or unwind before giving up and alerting.
+    """
+
+    order_timeout_ns: int = field(metadata=_spec(gt=0, unit="ms"))
+    slippage_tolerance_bps: float = field(metadata=_spec(ge=0))
+    order_type: Literal["ioc", "limit"] = field(default="ioc", metadata=_spec())
+    hedge_mode: Literal["hedge", "unwind"] = field(default="hedge", metadata=_spec())
+    max_hedge_attempts: int = field(default=3, metadata=_spec(ge=1))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestConfig:
+    """``[backtest]``.
+
+    Attributes:
+        recordings: Folder of raw recordings and converted ``.npz`` files, resolved against the folder
+            of ``arbitrage.toml`` when loaded from a file.
+        out: Folder for backtest reports, resolved the same way.
+        feed_latency: ``"recorded"`` uses each row's recorded ``local_ts``; ``"constant"`` replaces the
+            feed latency with each venue's ``latency.feed_ms``.
+        initial_equity_check: Check the starting balances against the strategy's limits before a run.
+    """
+
+    recordings: Path = field(default=Path("../recordings"), metadata=_spec())
+    out: Path = field(default=Path("../results"), metadata=_spec())
+    feed_latency: Literal["recorded", "constant"] = field(default="recorded", metadata=_spec())
+    initial_equity_check: bool = field(default=True, metadata=_spec())
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
+class DryRunConfig:
+    """``[dry_run]``: paper trading on live or replayed data.
+
+    Attributes:
+        report_interval_ns: Time between two progress reports, int64 ns (TOML: ``report_interval_s``).
+        state_dir: Folder for the paper account's state and fills, resolved like ``backtest.out``.
+        replay_speed: Replay speed multiplier for ``arb dry-run`` on a recording: 1.0 is real time,
+            2.0 twice as fast; must be > 0 (on the command line ``--speed max`` replays as fast as
+            possible).
+    """
+
+    report_interval_ns: int = field(default=300 * NS_PER_S, metadata=_spec(gt=0, unit="s"))
+    state_dir: Path = field(default=Path("../paper"), metadata=_spec())
+    replay_speed: float = field(default=1.0, metadata=_spec(gt=0))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
+class _VenueFiles:
+    """``[venues]``: the venue files, relative to the folder of ``arbitrage.toml``."""
+
+    binance: Path = field(default=Path("binance.toml"), metadata=_spec())
+    bybit: Path = field(default=Path("bybit.toml"), metadata=_spec())
+
+
+# --------------------------------------------------------------------------------------------------
+# Venue files
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """``[endpoints.<market>.<network>]``: where one venue network lives.
+
+    Attributes:
+        ws: WebSocket URLs (``ws://`` or ``wss://``), tried in turn for failover.
+        rest: REST base URL (``http://`` or ``https://``).
+    """
+
+    ws: tuple[str, ...] = field(metadata=_spec(url_schemes=("ws", "wss")))
+    rest: str = field(metadata=_spec(url_schemes=("http", "https")))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Fees:
+    """``[fees]``: trading fees as fractions of traded value (0.001 = 10 bps; negative = rebate).
+
+    Attributes:
+        maker: Fee on fills of resting orders, between -0.01 and 0.01.
+        taker: Fee on fills of aggressive orders, between -0.01 and 0.01.
+    """
+
+    maker: float = field(metadata=_spec(ge=-0.01, le=0.01))
+    taker: float = field(metadata=_spec(ge=-0.01, le=0.01))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """``[instrument]``: the venue's trading rules for the symbol.
+
+    Attributes:
+        tick_size: Price increment, quote currency.
+        lot_size: Quantity increment, base units (contracts for linear markets, see ``contract_size``).
+        min_qty: Smallest order quantity, base units; in TOML it defaults to ``lot_size``.
+        min_notional: Smallest order value (price x quantity), quote currency.
+        contract_size: Base units per contract; 1.0 for spot and for Binance/Bybit USDT perpetuals.
+    """
+
+    tick_size: float = field(metadata=_spec(gt=0))
+    lot_size: float = field(metadata=_spec(gt=0))
+    min_qty: float = field(metadata=_spec(ge=0, derived=True))
+    min_notional: float = field(default=0.0, metadata=_spec(ge=0))
+    contract_size: float = field(default=1.0, metadata=_spec(gt=0))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """``[latency]``: latencies assumed by backtests (TOML in milliseconds, may be fractional).
+
+    Attributes:
+        order_entry_ns: Time from sending an order to the venue acting on it, int64 ns
+            (TOML: ``order_entry_ms``).
+        order_response_ns: Time from the venue acting to the response arriving, int64 ns
+            (TOML: ``order_response_ms``).
+        feed_ns: Extra market-data latency added in backtests, int64 ns (TOML: ``feed_ms``).
+    """
+
+    order_entry_ns: int = field(metadata=_spec(ge=0, unit="ms", toml_float=True))
+    order_response_ns: int = field(metadata=_spec(ge=0, unit="ms", toml_float=True))
+    feed_ns: int = field(default=0, metadata=_spec(ge=0, unit="ms", toml_float=True))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """``[account]``: starting balances for backtests and the paper account.
+
+    Attributes:
+        base: Starting base-asset holdings, base units; must be 0 for linear markets (positions, not
+            holdings).
+        quote: Starting quote-asset balance, quote currency.
+    """
+
+    base: float = field(default=0.0, metadata=_spec(ge=0))
+    quote: float = field(default=10_000.0, metadata=_spec(ge=0))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """``[feed]``: the market-data connection.
+
+    Attributes:
+        depth_stream: Depth channel, see :data:`DEPTH_STREAMS`; in TOML it defaults per venue and
+            market (Binance spot ``depth@100ms``, Binance linear ``depth@0ms``, Bybit ``orderbook.50``).
+        snapshot_limit: Levels in the REST snapshot used for book sync (Binance only).
+        stale_after_ns: No message for this long marks the feed stale, int64 ns.
+        reconnect_after_stale_ns: Stale for this long forces a reconnect, int64 ns; must be greater
+            than ``stale_after_ns``.
+        ping_interval_ns: Interval between client pings, int64 ns.
+        read_timeout_ns: A connection silent for this long is closed, int64 ns.
+        backoff_initial_ns: First reconnect delay, int64 ns; doubles up to ``backoff_max_ns``.
+        backoff_max_ns: Largest reconnect delay, int64 ns.
+        failover_after: Consecutive failures on one endpoint before moving to the next ``ws`` URL.
+        max_buffered_diffs: Depth diffs buffered while a snapshot is in flight; more forces a resync.
+
+    Every ``*_ns`` field is spelled ``*_ms`` in TOML.
+    """
+
+    depth_stream: str = field(metadata=_spec(derived=True))
+    snapshot_limit: int = field(default=1000, metadata=_spec(ge=1, le=5000))
+    stale_after_ns: int = field(default=2_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    reconnect_after_stale_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    ping_interval_ns: int = field(default=20_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    read_timeout_ns: int = field(default=30_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    backoff_initial_ns: int = field(default=250 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    backoff_max_ns: int = field(default=30_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    failover_after: int = field(default=3, metadata=_spec(ge=1))
+    max_buffered_diffs: int = field(default=10_000, metadata=_spec(ge=1))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+        if self.reconnect_after_stale_ns <= self.stale_after_ns:
+            _fail(
+                self,
+                "reconnect_after_stale_ns",
+                f"expected a value greater than stale_after ({_fmt_ms(self.stale_after_ns)}), "
+                f"got {_fmt_ms(self.reconnect_after_stale_ns)}",
+            )
+        if self.backoff_max_ns < self.backoff_initial_ns:
+            _fail(
+                self,
+                "backoff_max_ns",
+                f"expected a value >= backoff_initial ({_fmt_ms(self.backoff_initial_ns)}), "
+                f"got {_fmt_ms(self.backoff_max_ns)}",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class VenueConfig:
+    """One venue file (``binance.toml`` or ``bybit.toml``).
+
+    Attributes:
+        name: ``"binance"`` or ``"bybit"``: the ``[venues]`` key that named the file.
+        path: The venue file, resolved.
+        market: ``"spot"`` or ``"linear"``.
+        all_endpoints: Every ``[endpoints.<market>.<network>]`` table: market -> network -> Endpoints.
+        fees, instrument, latency, feed, account: The sections of the same names.
+        network: Which network of ``all_endpoints[market]`` to use: ``"mainnet"``, ``"testnet"`` or a
+            user-defined one such as ``"local"`` (a fake venue on 127.0.0.1).
+        api_key, api_secret: Credentials, or ``None`` (backtests and dry runs need none).
+        endpoints: ``all_endpoints[market][network]``, computed.
+    """
+
+    name: str
+    path: Path
+    market: Literal["spot", "linear"] = field(metadata=_spec())
+    all_endpoints: Mapping[str, Mapping[str, Endpoints]] = field(
+        hash=False, metadata=_spec(toml_key="endpoints")
+    )
+    fees: Fees = field(metadata=_spec())
+    instrument: Instrument = field(metadata=_spec())
+    latency: Latency = field(metadata=_spec())
+    feed: FeedConfig = field(metadata=_spec())
+    network: str = field(
+        default="testnet",
+        metadata=_spec(pattern=_NETWORK_NAME.pattern, pattern_doc="letters, digits, _ and -"),
+    )
+    account: Account = field(default=Account(), metadata=_spec())
+    api_key: Secret | None = field(default=None, metadata=_spec())
+    api_secret: Secret | None = field(default=None, metadata=_spec())
+    endpoints: Endpoints = field(init=False)
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+        if self.name not in ASSET_NAMES:
+            _fail(
+                self, "name", f"expected one of {', '.join(map(json.dumps, ASSET_NAMES))}, {_got(self.name)}"
+            )
+        object.__setattr__(self, "all_endpoints", _check_endpoint_map(self, self.all_endpoints))
+        networks = self.all_endpoints.get(self.market, {})
+        if self.network not in networks:
+            if networks:
+                have = ", ".join(f'"{n}"' for n in networks)
+                _fail(
+                    self,
+                    "network",
+                    f"expected a network with an [endpoints.{self.market}.<network>] "
+                    f"table ({have}), {_got(self.network)}",
+                )
+            _fail(
+                self,
+                "network",
+                f"expected a network with endpoints, but the file has no "
+                f"[endpoints.{self.market}.{self.network}] table (nor any [endpoints.{self.market}.*])",
+            )
+        object.__setattr__(self, "endpoints", networks[self.network])
+        allowed = DEPTH_STREAMS[(self.name, self.market)]
+        if self.feed.depth_stream not in allowed:
+            _fail(
+                self,
+                "feed.depth_stream",
+                f"expected one of {', '.join(map(json.dumps, allowed))} for "
+                f"{self.name} {self.market}, {_got(self.feed.depth_stream)}",
+            )
+        if self.market == "linear" and self.account.base != 0:
+            _fail(
+                self,
+                "account.base",
+                "expected 0 for a linear market (it holds positions, not base "
+                f"holdings), {_got(self.account.base)}",
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """This venue as JSON-serialisable data (times in ns, paths as strings, secrets redacted)."""
+        return typing.cast(dict[str, Any], _jsonable(self))
+
+
+def _check_endpoint_map(venue: VenueConfig, value: Any) -> dict[str, dict[str, Endpoints]]:
+    if not isinstance(value, Mapping):
+        _fail(venue, "all_endpoints", f"expected a mapping market -> network -> Endpoints, {_got(value)}")
+    out: dict[str, dict[str, Endpoints]] = {}
+    for market, networks in value.items():
+        if market not in MARKETS or not isinstance(networks, Mapping):
+            _fail(
+                venue,
+                "all_endpoints",
+                f"expected markets {', '.join(MARKETS)} mapping to networks, {_got(market)}",
+            )
+        for network, endpoints in networks.items():
+            if not isinstance(endpoints, Endpoints) or not _NETWORK_NAME.fullmatch(str(network)):
+                _fail(venue, "all_endpoints", f"expected network names mapping to Endpoints, {_got(network)}")
+        out[market] = dict(networks)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """The whole configuration: ``arbitrage.toml`` and both venue files.
+
+    Attributes:
+        path: The ``arbitrage.toml`` it was loaded from, resolved.
+        strategy, risk, execution, backtest, dry_run: The sections of ``arbitrage.toml``.
+        binance, bybit: The venue files named by ``[venues]``.
+    """
+
+    path: Path
+    strategy: StrategyConfig = field(metadata=_spec())
+    risk: RiskConfig = field(metadata=_spec())
+    execution: ExecutionConfig = field(metadata=_spec())
+    backtest: BacktestConfig = field(metadata=_spec())
+    dry_run: DryRunConfig = field(metadata=_spec())
+    binance: VenueConfig
+    bybit: VenueConfig
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+        for name in ASSET_NAMES:
+            venue = getattr(self, name)
+            if not isinstance(venue, VenueConfig) or venue.name != name:
+                _fail(self, name, f'expected the VenueConfig named "{name}", {_got(venue)}')
+
+    @property
+    def venues(self) -> tuple[VenueConfig, VenueConfig]:
+        """Both venues in asset order: ``venues[arb.events.BINANCE]``, ``venues[arb.events.BYBIT]``."""
+        first, second = (getattr(self, name) for name in ASSET_NAMES)  # ASSET_NAMES is in asset order
+        return (first, second)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as JSON-serialisable data for reports.
+
+        Field names are the dataclass names (times in ``*_ns``), paths are strings and secrets are
+        redacted to ``"${NAME}"`` or ``"***"``.
+        """
+        return typing.cast(dict[str, Any], _jsonable(self))
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> AppConfig:
+        """Return a copy with dotted fields replaced, validated like a loaded file.
+
+        Keys are dataclass field paths, times in ns:
+        ``cfg.with_overrides({"strategy.min_spread_bps": 2.0, "bybit.feed.stale_after_ns": 10**9})``.
+        Raises ``ConfigError("<overrides>", key, expected)`` for an unknown field or a bad value.
+        """
+        config = self
+        for dotted, value in overrides.items():
+            config = _replace_path(config, dotted.split("."), value, dotted)
+        return config
+
+
+def _replace_path(obj: Any, parts: list[str], value: Any, dotted: str) -> Any:
+    names = [f.name for f in dataclasses.fields(obj) if f.init]
+    head = parts[0]
+    done = dotted[: len(dotted) - len(".".join(parts))]
+    if head not in names:
+        close = difflib.get_close_matches(head, names, n=1)
+        hint = f' (did you mean "{done}{close[0]}"?)' if close else ""
+        raise ConfigError(
+            _OVERRIDES_FILE,
+            dotted,
+            f"expected a field of {type(obj).__name__}{hint}; fields: {', '.join(names)}",
+        )
+    if len(parts) > 1:
+        child = getattr(obj, head)
+        if not dataclasses.is_dataclass(child):
+            raise ConfigError(
+                _OVERRIDES_FILE, dotted, f"expected a path into a section, {done}{head} is a value"
+            )
+        value = _replace_path(child, parts[1:], value, dotted)
+    try:
+        return dataclasses.replace(obj, **{head: value})
+    except _CodeConfigError as exc:
+        raise ConfigError(_OVERRIDES_FILE, done + (exc.key or head), exc.expected) from None
+    except TypeError as exc:  # a value the dataclass machinery itself refused
+        raise ConfigError(_OVERRIDES_FILE, dotted, f"expected a valid value: {exc}") from None
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Secret):
+        return obj.redacted()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    file: str  # as shown in messages
+    base_dir: Path  # relative paths in the file resolve against this
+
+    def resolve(self, path: Path) -> Path:
+        return (self.base_dir / path.expanduser()).resolve()
+
+
+_Derive = Mapping[str, Callable[[dict[str, Any]], Any]]
+
+
+def _unknown_key(ctx: _Ctx, prefix: str, key: str, allowed: Iterable[str]) -> ConfigError:
+    allowed = sorted(allowed)
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f' (did you mean "{close[0]}"?)' if close else ""
+    where = f"[{prefix[:-1]}]" if prefix else "the top level"
+    return ConfigError(
+        ctx.file, prefix + key, f"unknown key{hint}; allowed keys in {where}: {', '.join(allowed)}"
+    )
+
+
+def _parse_table(
+    cls: type,
+    table: Mapping[str, Any],
+    ctx: _Ctx,
+    prefix: str,
+    *,
+    derive: _Derive | None = None,
+    extra_keys: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Validate ``table`` against the spec'd fields of ``cls``; return constructor arguments.
+
+    Rejects unknown keys first (a typo of a required key reads better as "unknown" than "missing"),
+    then checks each scalar field; nested tables (section and custom fields) are only allowed here,
+    the caller parses them, as it does ``extra_keys``. ``derive`` computes absent derived fields from
+    the parsed values.
+    """
+    infos = _fields_of(cls)
+    allowed = {info.key for info in infos} | set(extra_keys)
+    for key in table:
+        if key not in allowed:
+            raise _unknown_key(ctx, prefix, key, allowed)
+    values: dict[str, Any] = {}
+    for info in infos:
+        if info.kind in ("section", "custom"):
+            continue
+        dotted = prefix + info.key
+        if info.key in table:
+            try:
+                value = _check(info, table[info.key], toml=True, origin=(ctx.file, dotted))
+            except _BadValueError as bad:
+                raise ConfigError(ctx.file, dotted, bad.expected) from None
+        elif info.spec.derived:
+            continue
+        elif info.default is not MISSING:
+            value = info.default
+        else:
+            raise ConfigError(
+                ctx.file, dotted, f"missing required key: expected {_expectation(info, toml=True)}"
+            )
+        values[info.name] = ctx.resolve(value) if info.kind == "path" else value
+    for name, compute in (derive or {}).items():
+        if name not in values:
+            values[name] = compute(values)
+    return values
+
+
+def _toml_path(cls: type, dotted: str) -> str:
+    """Map a dotted field path (``feed.stale_after_ns``) to its TOML spelling (``feed.stale_after_ms``)."""
+    head, _, rest = dotted.partition(".")
+    for info in _fields_of(cls):
+        if info.name == head:
+            if rest and info.kind == "section":
+                return f"{info.key}.{_toml_path(info.hint, rest)}"
+            return f"{info.key}.{rest}" if rest else info.key
+    return dotted
+
+
+def _build(cls: Callable[..., _T], values: Mapping[str, Any], ctx: _Ctx, prefix: str) -> _T:
+    try:
+        return cls(**values)
+    except _CodeConfigError as exc:
+        assert isinstance(cls, type)
+        raise ConfigError(ctx.file, prefix + _toml_path(cls, exc.key or ""), exc.expected) from None
+
+
+def _section(
+    cls: type[_T],
+    parent: Mapping[str, Any],
+    key: str,
+    ctx: _Ctx,
+    *,
+    at: str = "",
+    derive: _Derive | None = None,
+) -> _T:
+    """Parse and build the table ``parent[key]`` (absent = empty) as ``cls``; ``at`` is its parent's path."""
+    dotted = at + key
+    raw = parent.get(key, {})
+    if not isinstance(raw, dict):
+        raise ConfigError(ctx.file, dotted, f"expected a table [{dotted}], {_got(raw)}")
+    values = _parse_table(cls, raw, ctx, dotted + ".", derive=derive)
+    return _build(cls, values, ctx, dotted + ".")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(file, None, "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(file, None, "expected a file, found a directory") from None
+    except OSError as exc:
+        raise ConfigError(file, None, f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file, None, f"expected UTF-8 text, byte {exc.start} is not") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, None, f"invalid TOML: {exc}") from None
+
+
+def _parse_endpoints(raw: Any, ctx: _Ctx) -> dict[str, dict[str, Endpoints]]:
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            ctx.file, "endpoints", f"expected [endpoints.<market>.<network>] tables, {_got(raw)}"
+        )
+    out: dict[str, dict[str, Endpoints]] = {}
+    for market, networks in raw.items():
+        if market not in MARKETS:
+            raise _unknown_key(ctx, "endpoints.", market, MARKETS)
+        if not isinstance(networks, dict):
+            raise ConfigError(
+                ctx.file,
+                f"endpoints.{market}",
+                f"expected [endpoints.{market}.<network>] tables, {_got(networks)}",
+            )
+        out[market] = {}
+        for network in networks:
+            if not _NETWORK_NAME.fullmatch(network):
+                raise ConfigError(
+                    ctx.file,
+                    f"endpoints.{market}.{network}",
+                    "expected a network name of letters, digits, _ and -",
+                )
+            out[market][network] = _section(Endpoints, networks, network, ctx, at=f"endpoints.{market}.")
+    return out
+
+
+def _load_venue(path: Path, name: str) -> VenueConfig:
+    ctx = _Ctx(str(path), path.parent)
+    if name not in ASSET_NAMES:
+        raise ConfigError(
+            ctx.file, None, f"expected a venue name, one of {', '.join(ASSET_NAMES)}, {_got(name)}"
+        )
+    data = _read_toml(path)
+    values = _parse_table(VenueConfig, data, ctx, "")
+    market = values["market"]
+    derive: dict[str, _Derive] = {
+        "instrument": {"min_qty": lambda v: v["lot_size"]},
+        "feed": {"depth_stream": lambda _v: DEPTH_STREAMS[(name, market)][0]},
+    }
+    for info in _fields_of(VenueConfig):
+        if info.kind == "section":
+            values[info.name] = _section(info.hint, data, info.key, ctx, derive=derive.get(info.name))
+    values["all_endpoints"] = _parse_endpoints(data.get("endpoints", {}), ctx)
+    return _build(VenueConfig, {**values, "name": name, "path": path.resolve()}, ctx, "")
+
+
+def _warn_literal_secrets(venues: Iterable[VenueConfig]) -> None:
+    literal = [
+        f"{venue.path.name}: {key}"
+        for venue in venues
+        for key in ("api_key", "api_secret")
+        if (secret := getattr(venue, key)) is not None and secret.is_literal
+    ]
+    if literal:
+        log.warning(
+            "literal secrets in %s; secrets belong in environment variables: write "
+            'api_key = "${VENUE_API_KEY}" and export the variable',
+            ", ".join(literal),
+        )
+
+
+def load_venue_config(path: str | Path, name: str) -> VenueConfig:
+    """Load one venue file; ``name`` is ``"binance"`` or ``"bybit"`` (the ``[venues]`` key).
+
+    Relative paths inside the file resolve against its folder. Raises :class:`ConfigError` naming the
+    file, the dotted key and the expectation; logs one warning if the file holds a literal secret.
+    """
+    venue = _load_venue(Path(path), name)
+    _warn_literal_secrets([venue])
+    return venue
+
+
+def load_config(path: str | Path | None = None) -> AppConfig:
+    """Load ``arbitrage.toml`` and the venue files its ``[venues]`` table names.
+
+    ``path`` defaults to :data:`DEFAULT_CONFIG_PATH` (``config/arbitrage.toml`` under the current
+    directory). Venue files and the ``[backtest]`` / ``[dry_run]`` folders resolve against the folder
+    of ``arbitrage.toml``. Environment references in secrets are not read here (see
+    :meth:`Secret.resolve`); a literal secret logs one warning.
+
+    Raises :class:`ConfigError` (exit code 2) for a missing file, a TOML syntax error (with its line
+    and column), an unknown key, a value of the wrong type or out of range, a missing required key,
+    an unknown market or a network without endpoints.
+    """
+    if path is None:
+        file = DEFAULT_CONFIG_PATH
+        if not file.is_file():
+            raise ConfigError(
+                str(file),
+                None,
+                f"no configuration file here (looked in {Path.cwd()}); pass --config PATH to name one",
+            )
+    else:
+        file = Path(path)
+    ctx = _Ctx(str(file), file.parent)
+    data = _read_toml(file)
+    values = _parse_table(AppConfig, data, ctx, "", extra_keys=["venues"])
+    venue_files = _section(_VenueFiles, data, "venues", ctx)
+    for info in _fields_of(AppConfig):
+        if info.kind == "section":
+            values[info.name] = _section(info.hint, data, info.key, ctx)
+    for name in ASSET_NAMES:
+        venue_path: Path = getattr(venue_files, name)
+        if not venue_path.is_file():
+            raise ConfigError(
+                ctx.file, f"venues.{name}", f"expected an existing venue file, {venue_path} does not exist"
+            )
+        values[name] = _load_venue(venue_path, name)
+    config = _build(AppConfig, {**values, "path": file.resolve()}, ctx, "")
+    _warn_literal_secrets(config.venues)
+    return config

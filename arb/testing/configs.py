@@ -1,0 +1,271 @@
+"""Write a complete, working set of configuration files into a folder, for tests and demos.
+
+The defaults below are the shipped ``config/*.toml`` files as data (a unit test keeps the two equal),
+so the helper works from an installed package too, where ``config/`` does not exist.
+
+    path = write_config_files(tmp_path, binance_overrides=local_endpoints("ws://127.0.0.1:9001/stream",
+                                                                          "http://127.0.0.1:9002"))
+    config = arb.config.load_config(path)
+
+Overrides are deep-merged into the defaults; a ``None`` value deletes the key (to test a missing one).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+__all__ = [
+    "DEFAULT_ARBITRAGE",
+    "DEFAULT_BINANCE",
+    "DEFAULT_BYBIT",
+    "deep_merge",
+    "dumps_toml",
+    "local_endpoints",
+    "write_config_files",
+]
+
+DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
+    "strategy": {
+        "symbol": "BTCUSDT",
+        "min_spread_bps": 5.0,
+        "max_order_size": 0.001,
+        "max_position_size": 0.01,
+        "rebalance_threshold": 0.005,
+        "book_levels": 5,
+        "cooldown_ms": 0,
+    },
+    "risk": {
+        "max_drawdown": 100.0,
+        "stop_loss_bps": 50.0,
+        "position_limit": 0.005,
+        "max_notional_per_venue": 1000.0,
+        "stale_after_ms": 2000,
+        "max_open_orders": 4,
+    },
+    "execution": {
+        "order_type": "ioc",
+        "order_timeout_ms": 5000,
+        "slippage_tolerance_bps": 2.0,
+        "hedge_mode": "hedge",
+        "max_hedge_attempts": 3,
+    },
+    "backtest": {
+        "recordings": "../recordings",
+        "out": "../results",
+        "feed_latency": "recorded",
+        "initial_equity_check": True,
+    },
+    "dry_run": {"report_interval_s": 300, "state_dir": "../paper", "replay_speed": 1.0},
+    "venues": {"binance": "binance.toml", "bybit": "bybit.toml"},
+}
+"""``config/arbitrage.toml`` as data."""
+
+_FEED: Final[Mapping[str, Any]] = {
+    "snapshot_limit": 1000,
+    "stale_after_ms": 2000,
+    "reconnect_after_stale_ms": 10000,
+    "ping_interval_ms": 20000,
+    "read_timeout_ms": 30000,
+    "backoff_initial_ms": 250,
+    "backoff_max_ms": 30000,
+    "failover_after": 3,
+    "max_buffered_diffs": 10000,
+}
+_LATENCY: Final[Mapping[str, Any]] = {"order_entry_ms": 10.0, "order_response_ms": 10.0, "feed_ms": 0.0}
+_ACCOUNT: Final[Mapping[str, Any]] = {"base": 0.0, "quote": 10000.0}
+
+DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
+    "market": "spot",
+    "network": "testnet",
+    "api_key": "${BINANCE_API_KEY}",
+    "api_secret": "${BINANCE_API_SECRET}",
+    "endpoints": {
+        "spot": {
+            "mainnet": {
+                "ws": [
+                    "wss://stream.binance.com:9443/stream",
+                    "wss://stream.binance.com:443/stream",
+                    "wss://data-stream.binance.vision/stream",
+                ],
+                "rest": "https://api.binance.com",
+            },
+            "testnet": {
+                "ws": ["wss://stream.testnet.binance.vision/stream"],
+                "rest": "https://testnet.binance.vision",
+            },
+        },
+        "linear": {
+            "mainnet": {"ws": ["wss://fstream.binance.com/stream"], "rest": "https://fapi.binance.com"},
+            "testnet": {
+                "ws": ["wss://stream.binancefuture.com/stream", "wss://fstream.binancefuture.com/stream"],
+                "rest": "https://testnet.binancefuture.com",
+            },
+        },
+    },
+    "fees": {"maker": 0.001, "taker": 0.001},
+    "instrument": {
+        "tick_size": 0.01,
+        "lot_size": 0.00001,
+        "min_qty": 0.00001,
+        "min_notional": 5.0,
+        "contract_size": 1.0,
+    },
+    "latency": dict(_LATENCY),
+    "account": dict(_ACCOUNT),
+    "feed": {"depth_stream": "depth@100ms", **_FEED},
+}
+"""``config/binance.toml`` as data."""
+
+DEFAULT_BYBIT: Final[Mapping[str, Any]] = {
+    "market": "spot",
+    "network": "testnet",
+    "api_key": "${BYBIT_API_KEY}",
+    "api_secret": "${BYBIT_API_SECRET}",
+    "endpoints": {
+        "spot": {
+            "mainnet": {"ws": ["wss://stream.bybit.com/v5/public/spot"], "rest": "https://api.bybit.com"},
+            "testnet": {
+                "ws": ["wss://stream-testnet.bybit.com/v5/public/spot"],
+                "rest": "https://api-testnet.bybit.com",
+            },
+        },
+        "linear": {
+            "mainnet": {"ws": ["wss://stream.bybit.com/v5/public/linear"], "rest": "https://api.bybit.com"},
+            "testnet": {
+                "ws": ["wss://stream-testnet.bybit.com/v5/public/linear"],
+                "rest": "https://api-testnet.bybit.com",
+            },
+        },
+    },
+    "fees": {"maker": 0.001, "taker": 0.001},
+    "instrument": {
+        "tick_size": 0.1,
+        "lot_size": 0.000001,
+        "min_qty": 0.000001,
+        "min_notional": 5.0,
+        "contract_size": 1.0,
+    },
+    "latency": dict(_LATENCY),
+    "account": dict(_ACCOUNT),
+    "feed": {"depth_stream": "orderbook.50", **_FEED},
+}
+"""``config/bybit.toml`` as data."""
+
+# Folders that write_config_files keeps inside the target folder, so a test never writes outside it.
+_LOCAL_FOLDERS: Final[Mapping[str, Any]] = {
+    "backtest": {"recordings": "recordings", "out": "results"},
+    "dry_run": {"state_dir": "paper"},
+}
+
+_BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return ``base`` with ``overrides`` merged in, table by table (inputs are not modified).
+
+    A mapping merges into a mapping; any other value replaces; ``None`` deletes the key.
+    """
+    merged: dict[str, Any] = copy.deepcopy(dict(base))
+    for key, value in (overrides or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def local_endpoints(
+    ws: str | list[str], rest: str, *, market: str = "spot", network: str = "local"
+) -> dict[str, Any]:
+    """Venue overrides that point ``network`` of ``market`` at a fake venue and select it.
+
+    ``local_endpoints("ws://127.0.0.1:9001/stream", "http://127.0.0.1:9002")`` gives
+    ``{"market": "spot", "network": "local", "endpoints": {"spot": {"local": {...}}}}``.
+    """
+    urls = [ws] if isinstance(ws, str) else list(ws)
+    return {
+        "market": market,
+        "network": network,
+        "endpoints": {market: {network: {"ws": urls, "rest": rest}}},
+    }
+
+
+def write_config_files(
+    directory: str | Path,
+    *,
+    binance_overrides: Mapping[str, Any] | None = None,
+    bybit_overrides: Mapping[str, Any] | None = None,
+    arbitrage_overrides: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``arbitrage.toml``, ``binance.toml`` and ``bybit.toml`` into ``directory``; return the first.
+
+    Starts from the shipped defaults, except that the ``[backtest]`` and ``[dry_run]`` folders point
+    inside ``directory`` (``recordings/``, ``results/``, ``paper/``), then deep-merges each file's
+    overrides (TOML spelling: ``{"strategy": {"cooldown_ms": 5}}``; ``None`` deletes a key). Values
+    are written as given, so tests can write invalid ones on purpose. The folder is created if needed.
+    """
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    arbitrage = deep_merge(deep_merge(DEFAULT_ARBITRAGE, _LOCAL_FOLDERS), arbitrage_overrides)
+    (folder / "binance.toml").write_text(dumps_toml(deep_merge(DEFAULT_BINANCE, binance_overrides)))
+    (folder / "bybit.toml").write_text(dumps_toml(deep_merge(DEFAULT_BYBIT, bybit_overrides)))
+    path = folder / "arbitrage.toml"
+    path.write_text(dumps_toml(arbitrage))
+    return path
+
+
+def dumps_toml(data: Mapping[str, Any]) -> str:
+    """Serialise nested mappings of str, int, float, bool and lists of those as TOML text.
+
+    Enough for configuration files (no arrays of tables, no dates); raises ``TypeError`` otherwise.
+    """
+    lines: list[str] = []
+    _emit_table(data, [], lines)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _emit_table(table: Mapping[str, Any], path: list[str], lines: list[str]) -> None:
+    scalars = {k: v for k, v in table.items() if not isinstance(v, Mapping)}
+    tables = {k: v for k, v in table.items() if isinstance(v, Mapping)}
+    if path and (scalars or not tables):
+        lines.append("")
+        lines.append("[" + ".".join(_key(p) for p in path) + "]")
+    for key, value in scalars.items():
+        lines.append(f"{_key(key)} = {_value(value)}")
+    for key, sub in tables.items():
+        _emit_table(sub, [*path, key], lines)
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _string(key)
+
+
+def _string(text: str) -> str:
+    # JSON string escapes are TOML basic-string escapes; DEL is the one control character JSON leaves.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, (str, Path)):
+        return _string(str(value))
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML: {value!r}")
