@@ -1,0 +1,93 @@
+"""One root for every error arb raises on purpose, and the one place that decides retry versus fatal."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArbError",
+    "BookGapError",
+    "ConfigError",
+    "DecodeError",
+    "FeedError",
+    "OrderRejected",
+    "RecordingError",
+    "is_retryable",
+]
+
+
+class ArbError(Exception):
+    """Root of arb's own errors. The CLI prints ``str(error)`` and exits non-zero, no traceback."""
+
+    exit_code = 1
+
+
+class ConfigError(ArbError):
+    """A configuration file is missing, malformed or holds a value of the wrong kind.
+
+    The message always names the file, the key (dotted path) and what was expected.
+    """
+
+    exit_code = 2
+
+    def __init__(self, file: str, key: str | None, expected: str) -> None:
+        self.file = file
+        self.key = key
+        self.expected = expected
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: {expected}")
+
+
+class RecordingError(ArbError):
+    """A recording cannot be read or converted (missing, empty, not the collector format)."""
+
+    exit_code = 2
+
+
+class DecodeError(ArbError):
+    """A wire payload could not be decoded. Carries the raw text so it can be logged verbatim."""
+
+    def __init__(self, reason: str, raw: bytes | str) -> None:
+        self.reason = reason
+        self.raw = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        super().__init__(f"{reason}: {self.raw[:500]}")
+
+
+class FeedError(ArbError):
+    """A market-data connection failed (refused, closed, timed out, rejected a subscription)."""
+
+    def __init__(self, venue: str, reason: str, *, retryable: bool = True) -> None:
+        self.venue = venue
+        self.retryable = retryable
+        super().__init__(f"{venue}: {reason}")
+
+
+class BookGapError(ArbError):
+    """An order book lost continuity: the named update ids do not chain."""
+
+    def __init__(self, venue: str, symbol: str, expected: int, got: int) -> None:
+        self.venue = venue
+        self.symbol = symbol
+        self.expected = expected
+        self.got = got
+        super().__init__(f"{venue} {symbol}: book gap, expected update id {expected}, got {got}")
+
+
+class OrderRejected(ArbError):
+    """A venue (or the paper executor acting as one) refused an order; ``code`` is the venue's own."""
+
+    def __init__(self, venue: str, code: str | int, message: str) -> None:
+        self.venue = venue
+        self.code = code
+        super().__init__(f"{venue} rejected the order ({code}): {message}")
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Decide whether an operation that raised ``error`` may be retried after a backoff.
+
+    Network-level failures and feed errors marked retryable are; configuration mistakes, decode
+    errors of our own making and rejected orders are not.
+    """
+    if isinstance(error, FeedError):
+        return error.retryable
+    if isinstance(error, ArbError):
+        return False
+    return isinstance(error, (ConnectionError, TimeoutError, OSError))

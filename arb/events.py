@@ -1,0 +1,120 @@
+"""The one event vocabulary of arb.
+
+Every market-data message becomes rows of hftbacktest's ``event_dtype``
+(``ev, exch_ts, local_ts, px, qty, order_id, ival, fval``). This module is the only place that
+imports hftbacktest's flags and the only place that names arb's own event ids and the asset numbers;
+no other module writes a bare ``1``, ``2`` or ``200`` for them.
+
+Times are int64 nanoseconds since the Unix epoch: ``exch_ts`` is the venue's stamp, ``local_ts`` the
+moment this machine received the frame.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+from hftbacktest.types import (
+    BUY_EVENT,
+    DEPTH_BBO_EVENT,
+    DEPTH_CLEAR_EVENT,
+    DEPTH_EVENT,
+    DEPTH_SNAPSHOT_EVENT,
+    EXCH_EVENT,
+    LOCAL_EVENT,
+    SELL_EVENT,
+    TRADE_EVENT,
+    event_dtype,
+)
+
+__all__ = [
+    "ASSET_NAMES",
+    "BBO_ASK",
+    "BBO_BID",
+    "BINANCE",
+    "BUY_EVENT",
+    "BYBIT",
+    "CLEAR_ALL",
+    "DEPTH_BBO_EVENT",
+    "DEPTH_CLEAR_EVENT",
+    "DEPTH_EVENT",
+    "DEPTH_SNAPSHOT_EVENT",
+    "DEPTH_ASK",
+    "DEPTH_BID",
+    "EVENT_KIND_MASK",
+    "EXCH_EVENT",
+    "LOCAL_EVENT",
+    "SELL_EVENT",
+    "SNAPSHOT_ASK",
+    "SNAPSHOT_BID",
+    "SYNC_LOST_EVENT",
+    "SYNC_RESTORED_EVENT",
+    "TRADE_BUY",
+    "TRADE_EVENT",
+    "TRADE_SELL",
+    "SyncReason",
+    "EventArray",
+    "empty_events",
+    "event_dtype",
+    "NS_PER_MS",
+    "NS_PER_US",
+    "NS_PER_S",
+]
+
+EventArray = np.ndarray[Any, np.dtype[Any]]
+"""A 1-d array of ``event_dtype`` rows."""
+
+# Asset numbers in hftbacktest's multi-asset backtester and in every per-venue array of the kernel.
+BINANCE = 0
+BYBIT = 1
+ASSET_NAMES = ("binance", "bybit")
+
+NS_PER_US = 1_000
+NS_PER_MS = 1_000_000
+NS_PER_S = 1_000_000_000
+
+# The low byte of ``ev`` is the event kind; the high bits are side and processor flags.
+EVENT_KIND_MASK = 0xFF
+
+# Composite ``ev`` values that the normalizers write (EXCH/LOCAL flags are added by
+# hftbacktest's correct_event_order at conversion time, or by the live driver).
+DEPTH_BID = DEPTH_EVENT | BUY_EVENT
+DEPTH_ASK = DEPTH_EVENT | SELL_EVENT
+SNAPSHOT_BID = DEPTH_SNAPSHOT_EVENT | BUY_EVENT
+SNAPSHOT_ASK = DEPTH_SNAPSHOT_EVENT | SELL_EVENT
+BBO_BID = DEPTH_BBO_EVENT | BUY_EVENT
+BBO_ASK = DEPTH_BBO_EVENT | SELL_EVENT
+# A DEPTH_CLEAR_EVENT with neither side flag clears the whole book in hftbacktest's depth.
+CLEAR_ALL = DEPTH_CLEAR_EVENT
+# The side of a trade is the taker's (initiator's) side, as hftbacktest expects.
+TRADE_BUY = TRADE_EVENT | BUY_EVENT
+TRADE_SELL = TRADE_EVENT | SELL_EVENT
+
+# arb's own event kinds. hftbacktest's processors ignore kinds they do not know, so these rows can
+# travel inside the same arrays: the backtest driver reads them to know when a venue's book was not
+# trustworthy. ``ival`` holds a SyncReason, ``order_id`` the venue's last good update id.
+SYNC_LOST_EVENT = 200
+SYNC_RESTORED_EVENT = 201
+
+
+class SyncReason(IntEnum):
+    """Why a venue's book left the synced state (``ival`` of a ``SYNC_LOST_EVENT`` row)."""
+
+    GAP = 1
+    """An update id is missing between two messages."""
+    SNAPSHOT_TOO_OLD = 2
+    """The REST snapshot ended before the first buffered diff began."""
+    DISCONNECT = 3
+    """The connection dropped; the book cannot be trusted until resynced."""
+    STALE = 4
+    """No depth update arrived for the configured time while connected."""
+    CROSSED = 5
+    """The rebuilt book showed best bid >= best ask."""
+    BUFFER_OVERFLOW = 6
+    """Too many diffs were buffered while waiting for a snapshot."""
+
+
+def empty_events(n: int = 0) -> EventArray:
+    """Return a zeroed array of ``n`` event rows."""
+    return np.zeros(n, dtype=event_dtype)
