@@ -1,0 +1,290 @@
+"""An L2 order book that applies hftbacktest event rows, compiled with Numba.
+
+The same rows that a backtest feeds to hftbacktest are applied here, with the same meaning:
+
+- ``DEPTH_EVENT`` / ``DEPTH_SNAPSHOT_EVENT`` with a side flag set the absolute quantity of one price
+  level (a quantity of 0 removes the level);
+- ``DEPTH_CLEAR_EVENT`` with ``BUY_EVENT`` removes every bid at or above ``px``; with ``SELL_EVENT`` every
+  ask at or below ``px``; with neither flag the whole book;
+- every other kind (trades, BBO, arb's own sync events) leaves the book alone.
+
+Each side is a pair of arrays kept sorted so that the best level is the *last* element (bids by
+ascending price, asks by descending price): nearly every update touches the top of the book, so
+inserts and deletes there move only a few elements. One divergence from hftbacktest's HashMap depth,
+on purpose: a level that crosses the opposite best removes the crossed levels on the other side
+(hftbacktest only moves its best-price pointer past them). A book built from synced rows never
+crosses, so the two agree on every valid stream.
+
+The live driver, the paper executor and the converter's end-of-day snapshot all use this book.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+from arb.events import (
+    BUY_EVENT,
+    DEPTH_CLEAR_EVENT,
+    DEPTH_EVENT,
+    DEPTH_SNAPSHOT_EVENT,
+    EVENT_KIND_MASK,
+    EXCH_EVENT,
+    LOCAL_EVENT,
+    SELL_EVENT,
+    SNAPSHOT_ASK,
+    SNAPSHOT_BID,
+    EventArray,
+    event_dtype,
+)
+
+__all__ = ["DEFAULT_CAPACITY", "OrderBook", "apply_rows", "book_top", "level_update"]
+
+DEFAULT_CAPACITY = 16_384
+"""Levels per side before the arrays grow; a Binance 1000-level snapshot plus a day of diffs fits."""
+
+# Status codes of apply_rows (no exceptions inside compiled code).
+_APPLY_OK = 0
+_APPLY_FULL = 1
+
+
+@nb.njit(cache=True, nogil=True)
+def level_update(keys: Any, qtys: Any, n: int, key: float, qty: float) -> int:
+    """Set the level ``key`` of one side to ``qty`` and return the new level count.
+
+    ``keys[:n]`` is ascending (bids store the price, asks its negation, so the best is last).
+    The caller guarantees ``n < len(keys)`` when ``qty > 0``.
+    """
+    # Most updates touch the best levels at the end: search from there before bisecting.
+    if n > 0 and key > keys[n - 1]:
+        i = n
+    else:
+        i = np.searchsorted(keys[:n], key)
+    if i < n and keys[i] == key:
+        if qty > 0.0:
+            qtys[i] = qty
+            return n
+        for j in range(i, n - 1):
+            keys[j] = keys[j + 1]
+            qtys[j] = qtys[j + 1]
+        return n - 1
+    if qty <= 0.0:
+        return n
+    for j in range(n, i, -1):
+        keys[j] = keys[j - 1]
+        qtys[j] = qtys[j - 1]
+    keys[i] = key
+    qtys[i] = qty
+    return n + 1
+
+
+@nb.njit(cache=True, nogil=True)
+def _uncross(bid_keys: Any, n_bid: int, ask_keys: Any, n_ask: int, bid_side: bool) -> tuple[int, int]:
+    # Drop the opposite side's levels that the last update crossed (best is the last element).
+    if n_bid == 0 or n_ask == 0:
+        return n_bid, n_ask
+    if bid_side:
+        best_bid = bid_keys[n_bid - 1]
+        while n_ask > 0 and -ask_keys[n_ask - 1] <= best_bid:
+            n_ask -= 1
+    else:
+        best_ask = -ask_keys[n_ask - 1]
+        while n_bid > 0 and bid_keys[n_bid - 1] >= best_ask:
+            n_bid -= 1
+    return n_bid, n_ask
+
+
+@nb.njit(cache=True, nogil=True)
+def apply_rows(
+    bid_keys: Any,
+    bid_qtys: Any,
+    ask_keys: Any,
+    ask_qtys: Any,
+    counts: Any,
+    rows: Any,
+    start: int,
+) -> int:
+    """Apply ``rows[start:]`` to the book; return the index of the first row not applied.
+
+    ``counts`` is an int64 array ``[n_bid, n_ask]`` updated in place. The return value equals
+    ``len(rows)`` when every row was applied; a smaller value means a side is full and the caller
+    must grow the arrays and call again from that row.
+    """
+    n_bid = counts[0]
+    n_ask = counts[1]
+    cap_bid = bid_keys.shape[0]
+    cap_ask = ask_keys.shape[0]
+    i = start
+    n_rows = rows.shape[0]
+    while i < n_rows:
+        ev = rows[i]["ev"]
+        kind = ev & EVENT_KIND_MASK
+        if kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT:
+            px = rows[i]["px"]
+            qty = rows[i]["qty"]
+            if ev & BUY_EVENT:
+                if n_bid >= cap_bid and qty > 0.0:
+                    break
+                n_bid = level_update(bid_keys, bid_qtys, n_bid, px, qty)
+                if qty > 0.0:
+                    n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, True)
+            elif ev & SELL_EVENT:
+                if n_ask >= cap_ask and qty > 0.0:
+                    break
+                n_ask = level_update(ask_keys, ask_qtys, n_ask, -px, qty)
+                if qty > 0.0:
+                    n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, False)
+        elif kind == DEPTH_CLEAR_EVENT:
+            px = rows[i]["px"]
+            if ev & BUY_EVENT:
+                while n_bid > 0 and bid_keys[n_bid - 1] >= px:
+                    n_bid -= 1
+            elif ev & SELL_EVENT:
+                while n_ask > 0 and -ask_keys[n_ask - 1] <= px:
+                    n_ask -= 1
+            else:
+                n_bid = 0
+                n_ask = 0
+        i += 1
+    counts[0] = n_bid
+    counts[1] = n_ask
+    return i
+
+
+@nb.njit(cache=True, nogil=True)
+def book_top(
+    bid_keys: Any,
+    bid_qtys: Any,
+    ask_keys: Any,
+    ask_qtys: Any,
+    counts: Any,
+    levels: int,
+    out_bid_px: Any,
+    out_bid_qty: Any,
+    out_ask_px: Any,
+    out_ask_qty: Any,
+) -> None:
+    """Write the best ``levels`` of each side, best first; missing levels are NaN price, 0 quantity."""
+    n_bid = counts[0]
+    n_ask = counts[1]
+    for k in range(levels):
+        if k < n_bid:
+            out_bid_px[k] = bid_keys[n_bid - 1 - k]
+            out_bid_qty[k] = bid_qtys[n_bid - 1 - k]
+        else:
+            out_bid_px[k] = np.nan
+            out_bid_qty[k] = 0.0
+        if k < n_ask:
+            out_ask_px[k] = -ask_keys[n_ask - 1 - k]
+            out_ask_qty[k] = ask_qtys[n_ask - 1 - k]
+        else:
+            out_ask_px[k] = np.nan
+            out_ask_qty[k] = 0.0
+
+
+class OrderBook:
+    """A two-sided L2 book that applies event rows; the Python face of the compiled functions above.
+
+    Prices are compared exactly: every row of one venue's stream was parsed from the venue's decimal
+    strings by the same parser, so one price is always the same float.
+    """
+
+    __slots__ = ("ask_keys", "ask_qtys", "bid_keys", "bid_qtys", "counts")
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.bid_keys = np.empty(capacity, np.float64)
+        self.bid_qtys = np.empty(capacity, np.float64)
+        self.ask_keys = np.empty(capacity, np.float64)
+        self.ask_qtys = np.empty(capacity, np.float64)
+        self.counts = np.zeros(2, np.int64)
+
+    def apply(self, rows: EventArray) -> None:
+        """Apply event rows in order (depth, snapshot and clear rows change the book)."""
+        start = 0
+        while True:
+            start = apply_rows(
+                self.bid_keys, self.bid_qtys, self.ask_keys, self.ask_qtys, self.counts, rows, start
+            )
+            if start >= len(rows):
+                return
+            self._grow()
+
+    def _grow(self) -> None:
+        for name in self.__slots__:
+            if name == "counts":
+                continue
+            old = getattr(self, name)
+            new = np.empty(old.shape[0] * 2, old.dtype)
+            new[: old.shape[0]] = old
+            setattr(self, name, new)
+
+    def clear(self) -> None:
+        """Remove every level."""
+        self.counts[:] = 0
+
+    @property
+    def bid_levels(self) -> int:
+        """Number of bid levels."""
+        return int(self.counts[0])
+
+    @property
+    def ask_levels(self) -> int:
+        """Number of ask levels."""
+        return int(self.counts[1])
+
+    @property
+    def best_bid(self) -> float:
+        """Best bid price, NaN when there are no bids."""
+        n = self.counts[0]
+        return float(self.bid_keys[n - 1]) if n else float("nan")
+
+    @property
+    def best_ask(self) -> float:
+        """Best ask price, NaN when there are no asks."""
+        n = self.counts[1]
+        return float(-self.ask_keys[n - 1]) if n else float("nan")
+
+    @property
+    def best_bid_qty(self) -> float:
+        """Quantity at the best bid, 0 when empty."""
+        n = self.counts[0]
+        return float(self.bid_qtys[n - 1]) if n else 0.0
+
+    @property
+    def best_ask_qty(self) -> float:
+        """Quantity at the best ask, 0 when empty."""
+        n = self.counts[1]
+        return float(self.ask_qtys[n - 1]) if n else 0.0
+
+    def bids(self, levels: int | None = None) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Bid prices and quantities, best first (copies)."""
+        n = int(self.counts[0])
+        k = n if levels is None else min(levels, n)
+        return self.bid_keys[n - k : n][::-1].copy(), self.bid_qtys[n - k : n][::-1].copy()
+
+    def asks(self, levels: int | None = None) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Ask prices and quantities, best first (copies)."""
+        n = int(self.counts[1])
+        k = n if levels is None else min(levels, n)
+        return -self.ask_keys[n - k : n][::-1], self.ask_qtys[n - k : n][::-1].copy()
+
+    def snapshot_rows(self, exch_ts: int, local_ts: int) -> EventArray:
+        """The whole book as ``DEPTH_SNAPSHOT_EVENT`` rows (bids then asks, best first).
+
+        The rows carry both EXCH and LOCAL flags, ready for hftbacktest's ``initial_snapshot``.
+        """
+        bid_px, bid_qty = self.bids()
+        ask_px, ask_qty = self.asks()
+        out = np.zeros(len(bid_px) + len(ask_px), event_dtype)
+        nb_ = len(bid_px)
+        out["ev"][:nb_] = SNAPSHOT_BID | EXCH_EVENT | LOCAL_EVENT
+        out["ev"][nb_:] = SNAPSHOT_ASK | EXCH_EVENT | LOCAL_EVENT
+        out["px"][:nb_] = bid_px
+        out["qty"][:nb_] = bid_qty
+        out["px"][nb_:] = ask_px
+        out["qty"][nb_:] = ask_qty
+        out["exch_ts"] = exch_ts
+        out["local_ts"] = local_ts
+        return out

@@ -1,0 +1,173 @@
+"""Binance wire messages as typed structs, decoded with msgspec.
+
+Field names are descriptive and carry their unit; ``name=`` keeps the venue's own key. Decoders
+run in msgspec's lax mode so the venue's decimal strings (``"61737.63000000"``) decode straight to
+float, and unknown fields are ignored (Binance adds fields without notice).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = [
+    "BinanceAggTrade",
+    "BinanceAggTradeEnvelope",
+    "BinanceBookTicker",
+    "BinanceBookTickerEnvelope",
+    "BinanceDepthEnvelope",
+    "BinanceDepthSnapshot",
+    "BinanceDepthUpdate",
+    "BinanceEnvelope",
+    "BinanceProbe",
+    "BinanceTrade",
+    "BinanceTradeEnvelope",
+    "Level",
+]
+
+Level = tuple[float, float]
+"""One price level: (price, quantity), both decoded from the venue's decimal strings."""
+
+_F = msgspec.field
+
+
+class BinanceDepthUpdate(msgspec.Struct, frozen=True, gc=False):
+    """A diff of ``<symbol>@depth[@100ms]`` (spot) or ``@depth@0ms|100ms|250ms|500ms`` (USD-M).
+
+    Spot sample: ``{"e":"depthUpdate","E":1723161255308,"s":"BTCUSDT","U":50093239203,
+    "u":50093239207,"b":[["55653.87000000","0.00000000"]],"a":[["61838.04000000","0.32332000"]]}``.
+    USD-M adds ``"T"`` (transaction time) and ``"pu"`` (the previous diff's ``u``).
+    Quantities are absolute; 0 removes the level.
+    """
+
+    event_time_ms: int = _F(name="E")
+    symbol: str = _F(name="s")
+    first_update_id: int = _F(name="U")
+    final_update_id: int = _F(name="u")
+    bids: list[Level] = _F(name="b")
+    asks: list[Level] = _F(name="a")
+    transaction_time_ms: int = _F(name="T", default=0)
+    prev_final_update_id: int = _F(name="pu", default=-1)
+    """USD-M only; -1 when absent (spot)."""
+
+
+class BinanceDepthSnapshot(msgspec.Struct, frozen=True, gc=False):
+    """The REST depth snapshot (``GET /api/v3/depth`` or ``/fapi/v1/depth``), recorded inline.
+
+    Spot sample: ``{"lastUpdateId":50093239218,"bids":[["61837.63000000","3.78826000"],...],
+    "asks":[...]}``. USD-M adds ``"E"`` and ``"T"`` (ms).
+    """
+
+    last_update_id: int = _F(name="lastUpdateId")
+    bids: list[Level]
+    asks: list[Level]
+    event_time_ms: int = _F(name="E", default=0)
+    transaction_time_ms: int = _F(name="T", default=0)
+
+
+class BinanceTrade(msgspec.Struct, frozen=True, gc=False):
+    """``<symbol>@trade``.
+
+    Spot sample: ``{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000",
+    "q":"0.02000000","T":1723161255342,"m":true,"M":true}``. USD-M adds ``"X"`` (``MARKET`` for a
+    trade on the book; ``INSURANCE_FUND``, ``ADL`` and ``NA`` are not market trades).
+    """
+
+    event_time_ms: int = _F(name="E")
+    symbol: str = _F(name="s")
+    trade_id: int = _F(name="t")
+    price: float = _F(name="p")
+    qty: float = _F(name="q")
+    trade_time_ms: int = _F(name="T")
+    buyer_is_maker: bool = _F(name="m")
+    execution_type: str = _F(name="X", default="MARKET")
+
+
+class BinanceAggTrade(msgspec.Struct, frozen=True, gc=False):
+    """``<symbol>@aggTrade``: trades of one taker order at one price, aggregated.
+
+    Sample: ``{"e":"aggTrade","E":1723161256560,"s":"BTCUSDT","a":2196421316,"p":"61800.30",
+    "q":"0.002","f":5143312018,"l":5143312018,"T":1723161256559,"m":false}``.
+    """
+
+    event_time_ms: int = _F(name="E")
+    symbol: str = _F(name="s")
+    agg_trade_id: int = _F(name="a")
+    price: float = _F(name="p")
+    qty: float = _F(name="q")
+    first_trade_id: int = _F(name="f")
+    last_trade_id: int = _F(name="l")
+    trade_time_ms: int = _F(name="T")
+    buyer_is_maker: bool = _F(name="m")
+
+
+class BinanceBookTicker(msgspec.Struct, frozen=True, gc=False):
+    """``<symbol>@bookTicker``: best bid and offer, pushed on every change.
+
+    Spot sample: ``{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000",
+    "a":"61837.64000000","A":"1.54698000"}`` (no timestamp at all). USD-M adds ``"e"``, ``"E"``, ``"T"``.
+    ``update_id`` is the order-book update id, comparable with depth ``u``.
+    """
+
+    update_id: int = _F(name="u")
+    symbol: str = _F(name="s")
+    bid_price: float = _F(name="b")
+    bid_qty: float = _F(name="B")
+    ask_price: float = _F(name="a")
+    ask_qty: float = _F(name="A")
+    event_time_ms: int = _F(name="E", default=0)
+    transaction_time_ms: int = _F(name="T", default=0)
+
+
+class BinanceDepthEnvelope(msgspec.Struct, frozen=True, gc=False):
+    """Combined-stream frame ``{"stream": "btcusdt@depth@100ms", "data": {...}}``."""
+
+    stream: str
+    data: BinanceDepthUpdate
+
+
+class BinanceTradeEnvelope(msgspec.Struct, frozen=True, gc=False):
+    """Combined-stream frame of ``@trade``."""
+
+    stream: str
+    data: BinanceTrade
+
+
+class BinanceAggTradeEnvelope(msgspec.Struct, frozen=True, gc=False):
+    """Combined-stream frame of ``@aggTrade``."""
+
+    stream: str
+    data: BinanceAggTrade
+
+
+class BinanceBookTickerEnvelope(msgspec.Struct, frozen=True, gc=False):
+    """Combined-stream frame of ``@bookTicker``."""
+
+    stream: str
+    data: BinanceBookTicker
+
+
+class BinanceEnvelope(msgspec.Struct, frozen=True, gc=False):
+    """Any combined-stream frame, payload left undecoded."""
+
+    stream: str
+    data: msgspec.Raw
+
+
+class BinanceProbe(msgspec.Struct, frozen=True, gc=False):
+    """Just enough of an unknown payload to route it.
+
+    Bare stream messages carry ``"e"``; a REST snapshot carries ``"lastUpdateId"``; a subscription
+    reply is ``{"result":null,"id":1}``; an error is ``{"code":-1003,"msg":"..."}``; a spot
+    bookTicker has no ``"e"`` but has ``"u"`` and ``"b"``.
+    """
+
+    e: str = ""
+    stream: str | None = None
+    data: msgspec.Raw | None = None
+    last_update_id: int | None = _F(name="lastUpdateId", default=None)
+    u: int | None = None
+    b: msgspec.Raw | None = None
+    id: int | str | None = None
+    result: msgspec.Raw | None = None
+    code: int | None = None
+    msg: str | None = None

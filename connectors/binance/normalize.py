@@ -1,0 +1,400 @@
+"""Binance: raw payload + local receive time -> hftbacktest event rows. Pure: no I/O, no clock.
+
+Handles the combined-stream envelope ``{"stream": ..., "data": ...}`` and bare messages, for spot
+(``@depth``/``@depth@100ms`` with ``U``/``u``) and USD-M (``@depth@0ms|100ms|250ms|500ms`` with ``pu``),
+the REST depth snapshot recorded inline, ``@trade``, ``@aggTrade`` and ``@bookTicker``.
+
+Rows written (``arb.events`` names):
+
+- a snapshot that syncs the book: ``SYNC``-side ``CLEAR_ALL``, then ``SNAPSHOT_BID``/``SNAPSHOT_ASK``
+  levels, then the buffered diffs that bridge it (stamped with the snapshot's local time: that is
+  when they became usable), then ``SYNC_RESTORED_EVENT``;
+- a diff applied to a synced book: ``DEPTH_BID``/``DEPTH_ASK`` levels;
+
+Depth, snapshot and clear rows carry the venue's update id in ``ival`` (the diff's ``u``, the
+snapshot's ``lastUpdateId``); hftbacktest ignores ``ival`` on L2 rows, and it lets a book rebuilt
+from the rows be checked against ``bookTicker`` at the same id.
+- a gap: ``SYNC_LOST_EVENT`` (``ival`` = SyncReason, ``order_id`` = last good update id) and
+  ``CLEAR_ALL``: the book is empty, never wrong, until the next snapshot;
+- a trade: ``TRADE_BUY``/``TRADE_SELL`` (the taker's side), USD-M non-market trades skipped;
+- a bookTicker, only when ``include_bbo``: ``BBO_BID`` and ``BBO_ASK`` (hftbacktest's backtester
+  ignores these; the live book uses them).
+
+Exchange time: USD-M depth and trades use ``T`` (transaction time); spot depth uses ``E``; spot
+trades ``T``. The spot REST snapshot and spot bookTicker carry no time: the snapshot takes the time
+of the diff that bridges it (or the latest exchange time seen), a bookTicker the receive time moved
+by the latest observed ``exchange - local`` offset.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import msgspec
+
+from arb.events import (
+    BBO_ASK,
+    BBO_BID,
+    CLEAR_ALL,
+    DEPTH_ASK,
+    DEPTH_BID,
+    NS_PER_MS,
+    SNAPSHOT_ASK,
+    SNAPSHOT_BID,
+    SYNC_LOST_EVENT,
+    SYNC_RESTORED_EVENT,
+    TRADE_BUY,
+    TRADE_SELL,
+    SyncReason,
+)
+from connectors.binance.messages import (
+    BinanceAggTrade,
+    BinanceAggTradeEnvelope,
+    BinanceBookTicker,
+    BinanceBookTickerEnvelope,
+    BinanceDepthEnvelope,
+    BinanceDepthSnapshot,
+    BinanceDepthUpdate,
+    BinanceEnvelope,
+    BinanceProbe,
+    BinanceTrade,
+    BinanceTradeEnvelope,
+)
+from connectors.binance.sync import BinanceBookSync, DiffAction, SnapshotOutcome
+from connectors.common.normalizer import (
+    BadPayloadLog,
+    NormalizerStats,
+    SyncState,
+    SyncStatus,
+    SyncTransition,
+)
+from connectors.common.rows import RowSink
+
+__all__ = ["BinanceNormalizer"]
+
+log = logging.getLogger(__name__)
+
+VENUE = "binance"
+_STREAM_PREFIX = b'{"stream":"'
+_SNAPSHOT_PREFIX = b'{"lastUpdateId"'
+
+_depth_env = msgspec.json.Decoder(BinanceDepthEnvelope, strict=False)
+_trade_env = msgspec.json.Decoder(BinanceTradeEnvelope, strict=False)
+_agg_env = msgspec.json.Decoder(BinanceAggTradeEnvelope, strict=False)
+_bbo_env = msgspec.json.Decoder(BinanceBookTickerEnvelope, strict=False)
+_any_env = msgspec.json.Decoder(BinanceEnvelope)
+_probe = msgspec.json.Decoder(BinanceProbe)
+_depth = msgspec.json.Decoder(BinanceDepthUpdate, strict=False)
+_trade = msgspec.json.Decoder(BinanceTrade, strict=False)
+_agg = msgspec.json.Decoder(BinanceAggTrade, strict=False)
+_bbo = msgspec.json.Decoder(BinanceBookTicker, strict=False)
+_snapshot = msgspec.json.Decoder(BinanceDepthSnapshot, strict=False)
+
+_DEPTH, _TRADE, _AGG, _BBO = 0, 1, 2, 3
+
+
+def _stream_kind(stream: str) -> int | None:
+    # "btcusdt@depth@100ms" -> _DEPTH; None for streams arb does not consume (klines, ...).
+    _, _, kind = stream.partition("@")
+    if kind == "depth" or kind.startswith("depth@"):
+        return _DEPTH
+    return {"trade": _TRADE, "aggTrade": _AGG, "bookTicker": _BBO}.get(kind)
+
+
+class BinanceNormalizer:
+    """Normalizer and book-sync state for one Binance symbol.
+
+    ``market`` is ``"spot"`` or ``"linear"`` (USD-M); ``None`` infers it from the first depth diff
+    (``pu`` present means USD-M) or snapshot (``T`` present). ``symbol`` ``None`` takes the first
+    symbol seen; messages of other symbols are counted and skipped.
+    """
+
+    venue = VENUE
+
+    def __init__(
+        self,
+        symbol: str | None = None,
+        market: str | None = None,
+        *,
+        include_bbo: bool = False,
+        max_buffered_diffs: int = 10_000,
+        sink: RowSink | None = None,
+    ) -> None:
+        self.symbol = symbol.upper() if symbol else ""
+        self.market = market or ""
+        self.include_bbo = include_bbo
+        self.sink = sink if sink is not None else RowSink()
+        self.stats = NormalizerStats()
+        self.status = SyncStatus()
+        self.transitions: list[SyncTransition] = []
+        self._max_buffered = max_buffered_diffs
+        self._sync: BinanceBookSync[BinanceDepthUpdate] | None = None
+        if market:
+            self._make_sync(market == "linear")
+        self._bad = BadPayloadLog(log)
+        # exchange - local offset (ns) from the latest message with an exchange time
+        self._clock_offset = 0
+        self._last_exch_ts = 0
+        self._kinds: dict[bytes, int | None] = {}
+        self._handlers: tuple[Callable[[bytes, int, bool], None], ...] = (
+            self._on_depth_payload,
+            self._on_trade_payload,
+            self._on_agg_payload,
+            self._on_bbo_payload,
+        )
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def needs_snapshot(self) -> bool:
+        """True when a REST snapshot must be fetched (start-up, after a gap, or one was too old)."""
+        return self._sync is None or not self._sync.synced
+
+    @property
+    def sync(self) -> BinanceBookSync[BinanceDepthUpdate] | None:
+        """The sync state machine (None until the market is known)."""
+        return self._sync
+
+    def resume(self, last_update_id: int, market: str, symbol: str) -> None:
+        """Continue a stream whose book was saved at ``last_update_id`` (end-of-day snapshot)."""
+        self.market = market
+        self.symbol = symbol.upper()
+        sync = self._make_sync(market == "linear")
+        sync.resume(last_update_id)
+        self.status.state = SyncState.SYNCED
+        self.status.update_id = last_update_id
+
+    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
+        """Mark the book out of sync from outside (disconnect, stale); clears it in the rows."""
+        if self._sync is None or self._sync.state is not SyncState.SYNCED:
+            return
+        self._sync.lose_sync()
+        self._emit_lost(reason, local_ts, 0, 0)
+
+    def on_message(self, payload: bytes, local_ts: int) -> None:
+        """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
+        self.stats.messages += 1
+        rows_before = self.sink.rows
+        try:
+            if payload.startswith(_STREAM_PREFIX):
+                end = payload.find(b'"', 11)
+                name = payload[11:end]
+                kind = self._kinds.get(name, -1)
+                if kind == -1:
+                    kind = self._learn_stream(name)
+                if kind is None:
+                    self.stats.unknown_streams += 1
+                    return
+                self._handlers[kind](payload, local_ts, True)
+            elif payload.startswith(_SNAPSHOT_PREFIX):
+                self._on_snapshot(_snapshot.decode(payload), local_ts)
+            else:
+                self._on_other(payload, local_ts)
+        except (msgspec.DecodeError, ValueError, TypeError, IndexError) as exc:
+            self.stats.decode_errors += 1
+            self._bad("undecodable Binance payload", payload, local_ts, exc)
+        finally:
+            self.stats.rows += self.sink.rows - rows_before
+
+    # -- routing ----------------------------------------------------------------------------
+
+    def _learn_stream(self, name: bytes) -> int | None:
+        text = name.decode("utf-8", "replace")
+        kind = _stream_kind(text)
+        self._kinds[name] = kind
+        if kind is None and text not in self.stats.unknown_stream_names:
+            self.stats.unknown_stream_names.add(text)
+            log.warning("binance: ignoring unknown stream %r", text)
+        return kind
+
+    def _on_other(self, payload: bytes, local_ts: int) -> None:
+        # Bare stream messages, replies and errors: decode a probe, then route by content.
+        probe = _probe.decode(payload)
+        if probe.stream is not None and probe.data is not None:
+            kind = _stream_kind(probe.stream)
+            if kind is None:
+                self.stats.unknown_streams += 1
+                if probe.stream not in self.stats.unknown_stream_names:
+                    self.stats.unknown_stream_names.add(probe.stream)
+                    log.warning("binance: ignoring unknown stream %r", probe.stream)
+                return
+            self._handlers[kind](bytes(probe.data), local_ts, False)
+        elif probe.last_update_id is not None:
+            self._on_snapshot(_snapshot.decode(payload), local_ts)
+        elif probe.e == "depthUpdate":
+            self._on_depth_payload(payload, local_ts, False)
+        elif probe.e == "trade":
+            self._on_trade_payload(payload, local_ts, False)
+        elif probe.e == "aggTrade":
+            self._on_agg_payload(payload, local_ts, False)
+        elif probe.e == "bookTicker" or (probe.e == "" and probe.u is not None and probe.b is not None):
+            self._on_bbo_payload(payload, local_ts, False)
+        elif probe.code is not None:
+            self.stats.control_messages += 1
+            log.warning("binance: error message %s: %s", probe.code, probe.msg)
+        elif probe.id is not None:
+            self.stats.control_messages += 1
+        else:
+            raise ValueError("not a Binance message this normalizer knows")
+
+    def _accept_symbol(self, symbol: str) -> bool:
+        if symbol == self.symbol:
+            return True
+        if not self.symbol:
+            self.symbol = symbol
+            return True
+        self.stats.other_symbols += 1
+        return False
+
+    def _make_sync(self, futures: bool) -> BinanceBookSync[BinanceDepthUpdate]:
+        self.market = "linear" if futures else "spot"
+        self._sync = BinanceBookSync(futures, self._max_buffered)
+        return self._sync
+
+    def _note_clock(self, exch_ts: int, local_ts: int) -> None:
+        self._clock_offset = exch_ts - local_ts
+        self._last_exch_ts = exch_ts
+
+    # -- depth ------------------------------------------------------------------------------
+
+    def _on_depth_payload(self, payload: bytes, local_ts: int, enveloped: bool) -> None:
+        diff = _depth_env.decode(payload).data if enveloped else _depth.decode(payload)
+        self.stats.depth_messages += 1
+        if not self._accept_symbol(diff.symbol):
+            return
+        sync = self._sync
+        if sync is None:
+            sync = self._make_sync(diff.prev_final_update_id != -1)
+        exch_ms = diff.transaction_time_ms if sync.futures else diff.event_time_ms
+        self._note_clock(exch_ms * NS_PER_MS, local_ts)
+        action = sync.on_diff(diff)
+        if action is DiffAction.APPLY:
+            self._emit_diff(diff, local_ts)
+            status = self.status
+            status.update_id = diff.final_update_id
+            status.last_depth_local_ts = local_ts
+            status.last_depth_exch_ts = self._last_exch_ts
+        elif action is DiffAction.BUFFER:
+            self.stats.buffered += 1
+        elif action is DiffAction.DUPLICATE:
+            self.stats.duplicates += 1
+        elif action is DiffAction.GAP:
+            self.stats.gaps += 1
+            self._emit_lost(SyncReason.GAP, local_ts, sync.gap_expected, sync.gap_got)
+            log.warning(self.transitions[-1].describe())
+        else:  # COVERED: only seen while bridging a snapshot with an empty buffer
+            self.stats.dropped_covered += 1
+
+    def _emit_diff(self, diff: BinanceDepthUpdate, local_ts: int) -> None:
+        exch_ms = diff.transaction_time_ms if self.market == "linear" else diff.event_time_ms
+        exch_ts = exch_ms * NS_PER_MS
+        sink = self.sink
+        uid = diff.final_update_id
+        sink.levels(DEPTH_BID, exch_ts, local_ts, diff.bids, len(diff.bids), uid)
+        sink.levels(DEPTH_ASK, exch_ts, local_ts, diff.asks, len(diff.asks), uid)
+
+    def _on_snapshot(self, snap: BinanceDepthSnapshot, local_ts: int) -> None:
+        self.stats.snapshots += 1
+        sync = self._sync
+        if sync is None:
+            sync = self._make_sync(snap.transaction_time_ms != 0)
+        was = sync.state
+        outcome, apply, covered = sync.on_snapshot(snap.last_update_id)
+        self.stats.dropped_covered += covered
+        if outcome is SnapshotOutcome.TOO_OLD:
+            self.stats.snapshots_too_old += 1
+            log.warning(
+                "binance %s: snapshot %d is older than the buffered stream (first U %d); need a newer one",
+                self.symbol,
+                snap.last_update_id,
+                sync.buffer[0].first_update_id if sync.buffer else -1,
+            )
+            return
+        if snap.transaction_time_ms:
+            exch_ts = snap.transaction_time_ms * NS_PER_MS
+        elif apply:
+            exch_ts = apply[0].event_time_ms * NS_PER_MS
+        else:
+            exch_ts = self._last_exch_ts or local_ts
+        sink = self.sink
+        uid = snap.last_update_id
+        sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
+        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, snap.bids, len(snap.bids), uid)
+        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, snap.asks, len(snap.asks), uid)
+        for diff in apply:
+            self._emit_diff(diff, local_ts)
+        if was is SyncState.OUT_OF_SYNC:
+            self.stats.resyncs += 1
+        last_id = apply[-1].final_update_id if apply else snap.last_update_id
+        status = self.status
+        status.update_id = last_id
+        status.last_depth_local_ts = local_ts
+        status.last_depth_exch_ts = exch_ts
+        if outcome is SnapshotOutcome.GAP_IN_BUFFER:
+            # The buffer itself has a hole after the bridge: synced for an instant, lost again.
+            self.stats.gaps += 1
+            self._emit_lost(SyncReason.GAP, local_ts, sync.gap_expected, sync.gap_got)
+            log.warning(self.transitions[-1].describe())
+            return
+        sink.one(SYNC_RESTORED_EVENT, exch_ts, local_ts, 0.0, 0.0, order_id=last_id)
+        status.state = SyncState.SYNCED
+        transition = SyncTransition(VENUE, self.symbol, SyncState.SYNCED, local_ts, update_id=last_id)
+        self.transitions.append(transition)
+        log.info(transition.describe())
+
+    def _emit_lost(self, reason: SyncReason, local_ts: int, expected: int, got: int) -> None:
+        last_good = self.status.update_id
+        exch_ts = local_ts + self._clock_offset
+        self.sink.one(SYNC_LOST_EVENT, exch_ts, local_ts, 0.0, 0.0, order_id=last_good, ival=int(reason))
+        self.sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0)
+        self.status.state = SyncState.OUT_OF_SYNC
+        self.transitions.append(
+            SyncTransition(
+                VENUE,
+                self.symbol,
+                SyncState.OUT_OF_SYNC,
+                local_ts,
+                reason,
+                expected_id=expected,
+                got_id=got,
+                update_id=last_good,
+            )
+        )
+
+    # -- trades and BBO ---------------------------------------------------------------------
+
+    def _on_trade_payload(self, payload: bytes, local_ts: int, enveloped: bool) -> None:
+        trade = _trade_env.decode(payload).data if enveloped else _trade.decode(payload)
+        self.stats.trade_messages += 1
+        if not self._accept_symbol(trade.symbol) or trade.execution_type != "MARKET":
+            return
+        exch_ts = trade.trade_time_ms * NS_PER_MS
+        self._note_clock(exch_ts, local_ts)
+        ev = TRADE_SELL if trade.buyer_is_maker else TRADE_BUY
+        self.sink.one(ev, exch_ts, local_ts, trade.price, trade.qty, ival=trade.trade_id)
+
+    def _on_agg_payload(self, payload: bytes, local_ts: int, enveloped: bool) -> None:
+        trade = _agg_env.decode(payload).data if enveloped else _agg.decode(payload)
+        self.stats.trade_messages += 1
+        if not self._accept_symbol(trade.symbol):
+            return
+        exch_ts = trade.trade_time_ms * NS_PER_MS
+        self._note_clock(exch_ts, local_ts)
+        ev = TRADE_SELL if trade.buyer_is_maker else TRADE_BUY
+        self.sink.one(ev, exch_ts, local_ts, trade.price, trade.qty, ival=trade.agg_trade_id)
+
+    def _on_bbo_payload(self, payload: bytes, local_ts: int, enveloped: bool) -> None:
+        self.stats.bbo_messages += 1
+        if not self.include_bbo:
+            return
+        bbo: BinanceBookTicker = _bbo_env.decode(payload).data if enveloped else _bbo.decode(payload)
+        if not self._accept_symbol(bbo.symbol):
+            return
+        if bbo.transaction_time_ms:
+            exch_ts = bbo.transaction_time_ms * NS_PER_MS
+            self._note_clock(exch_ts, local_ts)
+        else:
+            exch_ts = local_ts + self._clock_offset
+        self.sink.one(BBO_BID, exch_ts, local_ts, bbo.bid_price, bbo.bid_qty, order_id=bbo.update_id)
+        self.sink.one(BBO_ASK, exch_ts, local_ts, bbo.ask_price, bbo.ask_qty, order_id=bbo.update_id)

@@ -1,0 +1,195 @@
+"""Binance order-book synchronisation: the state machine, with no I/O and no rows.
+
+It follows "How to manage a local order book correctly" for each market:
+
+spot (``U``/``u``)
+    buffer diffs; take a REST snapshot; drop buffered diffs with ``u <= lastUpdateId``; the first
+    diff applied must have ``U <= lastUpdateId + 1 <= u``; after it, a diff with ``u <= last`` is a
+    duplicate (dropped) and one with ``U > last + 1`` is a gap.
+USD-M (``U``/``u``/``pu``)
+    drop buffered diffs with ``u < lastUpdateId``; the first applied must have
+    ``U <= lastUpdateId <= u``; after it every diff's ``pu`` must equal the previous ``u``.
+
+The bridging diff may arrive before the snapshot (it is then in the buffer) or after it; both paths
+go through the same check. A gap moves the book to OUT_OF_SYNC and the diff that revealed it is
+kept in the buffer, since it may bridge the next snapshot.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from enum import IntEnum
+from typing import Generic, Protocol, TypeVar
+
+from connectors.common.normalizer import SyncState
+
+__all__ = ["BinanceBookSync", "DiffAction", "DiffIds", "SnapshotOutcome"]
+
+
+class DiffIds(Protocol):
+    """The update ids of a depth diff (``BinanceDepthUpdate`` has them)."""
+
+    @property
+    def first_update_id(self) -> int: ...
+    @property
+    def final_update_id(self) -> int: ...
+    @property
+    def prev_final_update_id(self) -> int: ...
+
+
+D = TypeVar("D", bound=DiffIds)
+
+
+class DiffAction(IntEnum):
+    """What to do with one diff."""
+
+    APPLY = 0
+    BUFFER = 1
+    """Not synced: hold it until a snapshot arrives."""
+    DUPLICATE = 2
+    """Its updates are already in the book: drop it."""
+    COVERED = 3
+    """The snapshot already contains it: drop it."""
+    GAP = 4
+    """Continuity broke: the book is out of sync from here."""
+
+
+class SnapshotOutcome(IntEnum):
+    """What a snapshot did."""
+
+    SYNCED = 0
+    """Applied; the returned diffs (if any) bridge it and follow it."""
+    TOO_OLD = 1
+    """It ends before the buffered stream begins: a newer snapshot is needed."""
+    GAP_IN_BUFFER = 2
+    """It bridged, but the buffered diffs after it have a hole: out of sync again."""
+
+
+class BinanceBookSync(Generic[D]):
+    """Decides, diff by diff, what may touch the book.
+
+    ``futures`` selects the USD-M rules (``pu`` chaining). ``max_buffered`` bounds the buffer; when it
+    overflows the oldest diffs are dropped (the next snapshot will then be checked against what is
+    left, and fetched again if it is too old).
+    """
+
+    __slots__ = (
+        "_bridging",
+        "buffer",
+        "futures",
+        "gap_expected",
+        "gap_got",
+        "last_update_id",
+        "overflowed",
+        "state",
+    )
+
+    def __init__(self, futures: bool, max_buffered: int = 10_000) -> None:
+        self.futures = futures
+        self.state = SyncState.WAITING_SNAPSHOT
+        self.last_update_id = 0
+        self.buffer: deque[D] = deque(maxlen=max_buffered)
+        self.overflowed = 0
+        self._bridging = False
+        self.gap_expected = 0
+        """After a GAP: the id continuity required (spot ``last + 1``; USD-M the ``pu`` wanted)."""
+        self.gap_got = 0
+        """After a GAP: the id that came instead (spot ``U``; USD-M ``pu``)."""
+
+    @property
+    def synced(self) -> bool:
+        """True while the book is the venue's book."""
+        return self.state is SyncState.SYNCED
+
+    def resume(self, last_update_id: int) -> None:
+        """Start synced at ``last_update_id`` (from an end-of-day snapshot of the previous file)."""
+        self.state = SyncState.SYNCED
+        self.last_update_id = last_update_id
+        self._bridging = False
+        self.buffer.clear()
+
+    def lose_sync(self) -> None:
+        """Mark the book out of sync from outside (disconnect, stale feed); buffer from scratch."""
+        self.state = SyncState.OUT_OF_SYNC
+        self.buffer.clear()
+        self._bridging = False
+
+    def on_diff(self, diff: D) -> DiffAction:
+        """Classify a live diff; BUFFER and GAP keep it in the buffer."""
+        if self.state is not SyncState.SYNCED:
+            self._buffer(diff)
+            return DiffAction.BUFFER
+        action = self._check(diff)
+        if action is DiffAction.GAP:
+            self.state = SyncState.OUT_OF_SYNC
+            self.buffer.clear()
+            self._buffer(diff)
+        return action
+
+    def on_snapshot(self, last_update_id: int) -> tuple[SnapshotOutcome, list[D], int]:
+        """Apply a REST snapshot's id to the buffered diffs.
+
+        Returns the outcome, the buffered diffs to apply after the snapshot rows (in order), and the
+        number of buffered diffs the snapshot covered (dropped).
+        """
+        self.state = SyncState.SYNCED
+        self.last_update_id = last_update_id
+        self._bridging = True
+        pending = list(self.buffer)
+        self.buffer.clear()
+        apply: list[D] = []
+        covered = 0
+        for i, diff in enumerate(pending):
+            action = self._check(diff)
+            if action is DiffAction.APPLY:
+                apply.append(diff)
+            elif action is DiffAction.COVERED or action is DiffAction.DUPLICATE:
+                covered += 1
+            else:
+                # A hole: before the first applied diff it means the snapshot is too old.
+                self.buffer.extend(pending[i:])
+                if not apply:
+                    self.state = SyncState.WAITING_SNAPSHOT
+                    self._bridging = False
+                    return SnapshotOutcome.TOO_OLD, [], covered
+                self.state = SyncState.OUT_OF_SYNC
+                return SnapshotOutcome.GAP_IN_BUFFER, apply, covered
+        return SnapshotOutcome.SYNCED, apply, covered
+
+    def _buffer(self, diff: D) -> None:
+        if len(self.buffer) == self.buffer.maxlen:
+            self.overflowed += 1
+        self.buffer.append(diff)
+
+    def _check(self, diff: D) -> DiffAction:
+        # Classify one diff against the book's update id; advances it on APPLY.
+        first = diff.first_update_id
+        final = diff.final_update_id
+        last = self.last_update_id
+        if self._bridging:
+            if self.futures:
+                if final < last:
+                    return DiffAction.COVERED
+                if first > last:
+                    self.gap_expected, self.gap_got = last, first
+                    return DiffAction.GAP
+            else:
+                if final <= last:
+                    return DiffAction.COVERED
+                if first > last + 1:
+                    self.gap_expected, self.gap_got = last + 1, first
+                    return DiffAction.GAP
+            self._bridging = False
+            self.last_update_id = final
+            return DiffAction.APPLY
+        if final <= last:
+            return DiffAction.DUPLICATE
+        if self.futures:
+            if diff.prev_final_update_id != last:
+                self.gap_expected, self.gap_got = last, diff.prev_final_update_id
+                return DiffAction.GAP
+        elif first > last + 1:
+            self.gap_expected, self.gap_got = last + 1, first
+            return DiffAction.GAP
+        self.last_update_id = final
+        return DiffAction.APPLY

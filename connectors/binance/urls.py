@@ -1,0 +1,48 @@
+"""Binance endpoint paths and stream names (hosts come from config/binance.toml)."""
+
+from __future__ import annotations
+
+__all__ = [
+    "DEPTH_SNAPSHOT_PATH",
+    "EXCHANGE_INFO_PATH",
+    "MARKETS",
+    "depth_snapshot_weight",
+    "stream_names",
+]
+
+MARKETS = ("spot", "linear")
+
+DEPTH_SNAPSHOT_PATH = {"spot": "/api/v3/depth", "linear": "/fapi/v1/depth"}
+"""REST depth snapshot path per market (spot API, USD-M futures API)."""
+
+EXCHANGE_INFO_PATH = {"spot": "/api/v3/exchangeInfo", "linear": "/fapi/v1/exchangeInfo"}
+
+
+def stream_names(symbol: str, depth_stream: str, *, trades: bool = True, bbo: bool = True) -> list[str]:
+    """Combined-stream names for one symbol, e.g. ``["btcusdt@depth@100ms", "btcusdt@trade", ...]``."""
+    s = symbol.lower()
+    names = [f"{s}@{depth_stream}"]
+    if trades:
+        names.append(f"{s}@trade")
+    if bbo:
+        names.append(f"{s}@bookTicker")
+    return names
+
+
+def depth_snapshot_weight(market: str, limit: int) -> int:
+    """Request weight of one depth snapshot, as Binance documents it for each limit."""
+    if market == "spot":
+        if limit <= 100:
+            return 5
+        if limit <= 500:
+            return 25
+        if limit <= 1000:
+            return 50
+        return 250
+    if limit <= 50:
+        return 2
+    if limit <= 100:
+        return 5
+    if limit <= 500:
+        return 10
+    return 20

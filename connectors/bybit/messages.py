@@ -1,0 +1,121 @@
+"""Bybit v5 public WebSocket messages as typed structs, decoded with msgspec (lax: numeric strings
+decode to float, unknown fields are ignored)."""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = [
+    "BybitControl",
+    "BybitOrderbook",
+    "BybitOrderbookData",
+    "BybitProbe",
+    "BybitTicker",
+    "BybitTickerMessage",
+    "BybitTrade",
+    "BybitTradeMessage",
+    "Level",
+]
+
+Level = tuple[float, float]
+"""One price level: (price, size)."""
+
+_F = msgspec.field
+
+
+class BybitOrderbookData(msgspec.Struct, frozen=True, gc=False):
+    """The ``data`` of an ``orderbook.{depth}.{symbol}`` message."""
+
+    symbol: str = _F(name="s")
+    bids: list[Level] = _F(name="b")
+    asks: list[Level] = _F(name="a")
+    update_id: int = _F(name="u")
+    """Per topic; each delta's ``u`` is the previous ``u`` + 1. ``u == 1`` on a snapshot means the
+    venue's book service restarted."""
+    seq: int = 0
+    """Cross sequence, comparable across depths of one symbol."""
+
+
+class BybitOrderbook(msgspec.Struct, frozen=True, gc=False):
+    """``orderbook.{1,50,200,500,1000}.{SYMBOL}``, spot and linear.
+
+    Sample (linear, from Bybit's ob500 archive): ``{"topic":"orderbook.500.XRPUSDT","type":"delta",
+    "ts":1733011200693,"data":{"s":"XRPUSDT","b":[["1.9531","6198"]],"a":[["1.9535","8415"]],
+    "u":20254870,"seq":92403237830},"cts":1733011200689}``. ``type`` is ``snapshot`` (replace the
+    book) or ``delta`` (size 0 removes the level). ``ts`` is when the venue pushed it, ``cts`` the
+    matching engine's time.
+    """
+
+    topic: str
+    type: str
+    ts_ms: int = _F(name="ts")
+    data: BybitOrderbookData
+    cts_ms: int = _F(name="cts", default=0)
+
+
+class BybitTrade(msgspec.Struct, frozen=True, gc=False):
+    """One trade of a ``publicTrade.{SYMBOL}`` message.
+
+    Sample: ``{"T":1758841135823,"s":"BTCUSDT","S":"Buy","v":"0.020","p":"109378.90",
+    "L":"ZeroPlusTick","i":"2a74ac78-691c-5b54-9dbe-5aafe8364627","BT":false}``. ``S`` is the taker's side.
+    """
+
+    trade_time_ms: int = _F(name="T")
+    symbol: str = _F(name="s")
+    taker_side: str = _F(name="S")
+    qty: float = _F(name="v")
+    price: float = _F(name="p")
+    trade_id: str = _F(name="i", default="")
+    block_trade: bool = _F(name="BT", default=False)
+
+
+class BybitTradeMessage(msgspec.Struct, frozen=True, gc=False):
+    """``publicTrade.{SYMBOL}``: one or more trades."""
+
+    topic: str
+    ts_ms: int = _F(name="ts")
+    data: list[BybitTrade]
+    type: str = "snapshot"
+
+
+class BybitTicker(msgspec.Struct, frozen=True, gc=False):
+    """The ``data`` of a ``tickers.{SYMBOL}`` message. Linear tickers carry the best bid and offer
+    (deltas only the fields that changed); spot tickers carry none."""
+
+    symbol: str
+    bid_price: float | None = _F(name="bid1Price", default=None)
+    bid_size: float | None = _F(name="bid1Size", default=None)
+    ask_price: float | None = _F(name="ask1Price", default=None)
+    ask_size: float | None = _F(name="ask1Size", default=None)
+    last_price: float | None = _F(name="lastPrice", default=None)
+
+
+class BybitTickerMessage(msgspec.Struct, frozen=True, gc=False):
+    """``tickers.{SYMBOL}``."""
+
+    topic: str
+    ts_ms: int = _F(name="ts")
+    data: BybitTicker
+    type: str = "snapshot"
+
+
+class BybitControl(msgspec.Struct, frozen=True, gc=False):
+    """A reply to a request: subscribe ack, pong, or an error.
+
+    Linear sample: ``{"success":true,"ret_msg":"","conn_id":"ceo4lah8ub4fmsiqrtb0","req_id":"1",
+    "op":"subscribe"}``; spot pong: ``{"op":"pong","args":["1675418560633"],"conn_id":"..."}``.
+    """
+
+    op: str = ""
+    success: bool | None = None
+    ret_msg: str = ""
+    conn_id: str = ""
+    req_id: str = ""
+
+
+class BybitProbe(msgspec.Struct, frozen=True, gc=False):
+    """Enough of an unknown payload to route it."""
+
+    topic: str | None = None
+    op: str | None = None
+    success: bool | None = None

@@ -1,0 +1,338 @@
+"""Bybit v5: raw payload + local receive time -> hftbacktest event rows. Pure: no I/O, no clock.
+
+Handles ``orderbook.{1,50,200,500,1000}.{SYMBOL}`` snapshot/delta, ``publicTrade.{SYMBOL}`` and
+``tickers.{SYMBOL}`` for spot and linear, plus the venue's replies (subscribe acks, pongs), which are
+counted and otherwise ignored.
+
+Rows written (``arb.events`` names):
+
+- a snapshot: ``CLEAR_ALL``, ``SNAPSHOT_BID``/``SNAPSHOT_ASK`` levels, and ``SYNC_RESTORED_EVENT``
+  when the book was not synced before;
+- a delta on a synced book: ``DEPTH_BID``/``DEPTH_ASK`` levels (``ival`` = the message's ``u``, as
+  on snapshot rows);
+- a gap in ``u``: ``SYNC_LOST_EVENT`` (``ival`` = SyncReason, ``order_id`` = last good ``u``) and
+  ``CLEAR_ALL``; deltas are dropped until the next snapshot;
+- each trade: ``TRADE_BUY``/``TRADE_SELL`` by the taker's side;
+- with ``include_bbo``: ``BBO_BID``/``BBO_ASK`` from linear tickers and from ``orderbook.1`` when a
+  deeper book is the one being kept.
+
+Exchange time: ``ts`` for the book and tickers (as hftbacktest's Bybit converter), ``T`` for trades.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+
+from arb.events import (
+    BBO_ASK,
+    BBO_BID,
+    CLEAR_ALL,
+    DEPTH_ASK,
+    DEPTH_BID,
+    NS_PER_MS,
+    SNAPSHOT_ASK,
+    SNAPSHOT_BID,
+    SYNC_LOST_EVENT,
+    SYNC_RESTORED_EVENT,
+    TRADE_BUY,
+    TRADE_SELL,
+    SyncReason,
+)
+from connectors.bybit.messages import (
+    BybitControl,
+    BybitOrderbook,
+    BybitProbe,
+    BybitTickerMessage,
+    BybitTradeMessage,
+)
+from connectors.bybit.sync import BybitBookSync, DeltaAction
+from connectors.common.normalizer import (
+    BadPayloadLog,
+    NormalizerStats,
+    SyncState,
+    SyncStatus,
+    SyncTransition,
+)
+from connectors.common.rows import RowSink
+
+__all__ = ["BybitNormalizer"]
+
+log = logging.getLogger(__name__)
+
+VENUE = "bybit"
+_TOPIC_PREFIX = b'{"topic":"'
+
+_orderbook = msgspec.json.Decoder(BybitOrderbook, strict=False)
+_trades = msgspec.json.Decoder(BybitTradeMessage, strict=False)
+_tickers = msgspec.json.Decoder(BybitTickerMessage, strict=False)
+_control = msgspec.json.Decoder(BybitControl)
+_probe = msgspec.json.Decoder(BybitProbe)
+
+_BOOK, _TRADE, _TICKER = 0, 1, 2
+_BUY_SIDE = "Buy"
+
+
+def _topic_kind(topic: str) -> tuple[int, int] | None:
+    # "orderbook.50.BTCUSDT" -> (_BOOK, 50); "publicTrade.BTCUSDT" -> (_TRADE, 0); None if unknown.
+    head, _, rest = topic.partition(".")
+    if head == "orderbook":
+        depth, _, _ = rest.partition(".")
+        return (_BOOK, int(depth)) if depth.isdigit() else None
+    if head == "publicTrade":
+        return (_TRADE, 0)
+    if head == "tickers":
+        return (_TICKER, 0)
+    return None
+
+
+class BybitNormalizer:
+    """Normalizer and book-sync state for one Bybit symbol.
+
+    ``depth`` selects the order-book topic kept as the book (``None``: the deepest one seen first;
+    ``orderbook.1`` only if nothing deeper arrives). ``market`` (``"spot"``/``"linear"``) is metadata:
+    both markets share the format.
+    """
+
+    venue = VENUE
+
+    def __init__(
+        self,
+        symbol: str | None = None,
+        market: str | None = None,
+        *,
+        depth: int | None = None,
+        include_bbo: bool = False,
+        sink: RowSink | None = None,
+    ) -> None:
+        self.symbol = symbol.upper() if symbol else ""
+        self.market = market or ""
+        self.depth = depth
+        self.include_bbo = include_bbo
+        self.sink = sink if sink is not None else RowSink()
+        self.stats = NormalizerStats()
+        self.status = SyncStatus()
+        self.transitions: list[SyncTransition] = []
+        self.sync = BybitBookSync()
+        self._bad = BadPayloadLog(log)
+        self._kinds: dict[bytes, tuple[int, int] | None] = {}
+        self._clock_offset = 0
+
+    @property
+    def needs_snapshot(self) -> bool:
+        """True when the feed must (re)subscribe to get a snapshot."""
+        return not self.sync.synced
+
+    def resume(self, last_update_id: int, market: str, symbol: str, depth: int | None = None) -> None:
+        """Continue a stream whose book was saved at ``last_update_id`` (end-of-day snapshot)."""
+        self.market = market
+        self.symbol = symbol.upper()
+        if depth is not None:
+            self.depth = depth
+        self.sync.resume(last_update_id)
+        self.status.state = SyncState.SYNCED
+        self.status.update_id = last_update_id
+
+    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
+        """Mark the book out of sync from outside (disconnect, stale); clears it in the rows."""
+        if not self.sync.synced:
+            return
+        self.sync.lose_sync()
+        self._emit_lost(reason, local_ts, 0, 0)
+
+    def on_message(self, payload: bytes, local_ts: int) -> None:
+        """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
+        self.stats.messages += 1
+        rows_before = self.sink.rows
+        try:
+            if payload.startswith(_TOPIC_PREFIX):
+                end = payload.find(b'"', 10)
+                name = payload[10:end]
+                kind = self._kinds.get(name, (-1, 0))
+                if kind is not None and kind[0] == -1:
+                    kind = self._learn_topic(name)
+                if kind is None:
+                    self.stats.unknown_streams += 1
+                    return
+                self._dispatch(kind, payload, local_ts)
+            else:
+                self._on_other(payload, local_ts)
+        except (msgspec.DecodeError, ValueError, TypeError, IndexError) as exc:
+            self.stats.decode_errors += 1
+            self._bad("undecodable Bybit payload", payload, local_ts, exc)
+        finally:
+            self.stats.rows += self.sink.rows - rows_before
+
+    # -- routing ----------------------------------------------------------------------------
+
+    def _learn_topic(self, name: bytes) -> tuple[int, int] | None:
+        text = name.decode("utf-8", "replace")
+        kind = _topic_kind(text)
+        self._kinds[name] = kind
+        if kind is None and text not in self.stats.unknown_stream_names:
+            self.stats.unknown_stream_names.add(text)
+            log.warning("bybit: ignoring unknown topic %r", text)
+        return kind
+
+    def _dispatch(self, kind: tuple[int, int], payload: bytes, local_ts: int) -> None:
+        what, depth = kind
+        if what == _BOOK:
+            self._on_orderbook(_orderbook.decode(payload), depth, local_ts)
+        elif what == _TRADE:
+            self._on_trades(_trades.decode(payload), local_ts)
+        else:
+            self._on_ticker(_tickers.decode(payload), local_ts)
+
+    def _on_other(self, payload: bytes, local_ts: int) -> None:
+        probe = _probe.decode(payload)
+        if probe.topic is not None:
+            kind = _topic_kind(probe.topic)
+            if kind is None:
+                self.stats.unknown_streams += 1
+                if probe.topic not in self.stats.unknown_stream_names:
+                    self.stats.unknown_stream_names.add(probe.topic)
+                    log.warning("bybit: ignoring unknown topic %r", probe.topic)
+                return
+            self._dispatch(kind, payload, local_ts)
+        elif probe.op is not None or probe.success is not None:
+            self.stats.control_messages += 1
+            reply = _control.decode(payload)
+            if reply.success is False:
+                log.warning("bybit: request %r failed: %s", reply.op, reply.ret_msg)
+        else:
+            raise ValueError("not a Bybit v5 message this normalizer knows")
+
+    def _accept_symbol(self, symbol: str) -> bool:
+        if symbol == self.symbol:
+            return True
+        if not self.symbol:
+            self.symbol = symbol
+            return True
+        self.stats.other_symbols += 1
+        return False
+
+    # -- order book -------------------------------------------------------------------------
+
+    def _on_orderbook(self, msg: BybitOrderbook, depth: int, local_ts: int) -> None:
+        self.stats.depth_messages += 1
+        data = msg.data
+        if not self._accept_symbol(data.symbol):
+            return
+        exch_ts = msg.ts_ms * NS_PER_MS
+        self._clock_offset = exch_ts - local_ts
+        if self.depth is None:
+            self.depth = depth
+        elif depth != self.depth:
+            if depth == 1 and self.depth > 1:
+                self._emit_bbo_from_book(msg, exch_ts, local_ts)
+                return
+            if depth > self.depth and self.depth == 1 and msg.type == "snapshot":
+                self.depth = depth  # a deeper book arrived: keep that one
+            else:
+                self.stats.unknown_streams += 1
+                return
+        if msg.type == "snapshot":
+            self._on_snapshot(msg, exch_ts, local_ts)
+            return
+        action = self.sync.on_delta(data.update_id)
+        if action is DeltaAction.APPLY:
+            sink = self.sink
+            uid = data.update_id
+            sink.levels(DEPTH_BID, exch_ts, local_ts, data.bids, len(data.bids), uid)
+            sink.levels(DEPTH_ASK, exch_ts, local_ts, data.asks, len(data.asks), uid)
+            status = self.status
+            status.update_id = data.update_id
+            status.last_depth_local_ts = local_ts
+            status.last_depth_exch_ts = exch_ts
+        elif action is DeltaAction.DUPLICATE:
+            self.stats.duplicates += 1
+        elif action is DeltaAction.GAP:
+            self.stats.gaps += 1
+            last = self.status.update_id
+            self._emit_lost(SyncReason.GAP, local_ts, last + 1, data.update_id)
+            log.warning(self.transitions[-1].describe())
+        else:
+            self.stats.dropped_unsynced += 1
+
+    def _on_snapshot(self, msg: BybitOrderbook, exch_ts: int, local_ts: int) -> None:
+        self.stats.snapshots += 1
+        data = msg.data
+        was = self.sync.state
+        self.sync.on_snapshot(data.update_id)
+        sink = self.sink
+        uid = data.update_id
+        sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
+        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, data.bids, len(data.bids), uid)
+        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, data.asks, len(data.asks), uid)
+        status = self.status
+        status.update_id = data.update_id
+        status.last_depth_local_ts = local_ts
+        status.last_depth_exch_ts = exch_ts
+        if was is SyncState.SYNCED:
+            return
+        if was is SyncState.OUT_OF_SYNC:
+            self.stats.resyncs += 1
+        sink.one(SYNC_RESTORED_EVENT, exch_ts, local_ts, 0.0, 0.0, order_id=data.update_id)
+        status.state = SyncState.SYNCED
+        transition = SyncTransition(VENUE, self.symbol, SyncState.SYNCED, local_ts, update_id=data.update_id)
+        self.transitions.append(transition)
+        log.info(transition.describe())
+
+    def _emit_lost(self, reason: SyncReason, local_ts: int, expected: int, got: int) -> None:
+        last_good = self.status.update_id
+        exch_ts = local_ts + self._clock_offset
+        self.sink.one(SYNC_LOST_EVENT, exch_ts, local_ts, 0.0, 0.0, order_id=last_good, ival=int(reason))
+        self.sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0)
+        self.status.state = SyncState.OUT_OF_SYNC
+        self.transitions.append(
+            SyncTransition(
+                VENUE,
+                self.symbol,
+                SyncState.OUT_OF_SYNC,
+                local_ts,
+                reason,
+                expected_id=expected,
+                got_id=got,
+                update_id=last_good,
+            )
+        )
+
+    def _emit_bbo_from_book(self, msg: BybitOrderbook, exch_ts: int, local_ts: int) -> None:
+        self.stats.bbo_messages += 1
+        if not self.include_bbo:
+            return
+        data = msg.data
+        if data.bids:
+            px, qty = data.bids[0]
+            self.sink.one(BBO_BID, exch_ts, local_ts, px, qty, order_id=data.update_id)
+        if data.asks:
+            px, qty = data.asks[0]
+            self.sink.one(BBO_ASK, exch_ts, local_ts, px, qty, order_id=data.update_id)
+
+    # -- trades and tickers -----------------------------------------------------------------
+
+    def _on_trades(self, msg: BybitTradeMessage, local_ts: int) -> None:
+        self.stats.trade_messages += 1
+        sink = self.sink
+        for trade in msg.data:
+            if not self._accept_symbol(trade.symbol):
+                continue
+            exch_ts = trade.trade_time_ms * NS_PER_MS
+            ev = TRADE_BUY if trade.taker_side == _BUY_SIDE else TRADE_SELL
+            sink.one(ev, exch_ts, local_ts, trade.price, trade.qty)
+        if msg.data:
+            self._clock_offset = msg.ts_ms * NS_PER_MS - local_ts
+
+    def _on_ticker(self, msg: BybitTickerMessage, local_ts: int) -> None:
+        self.stats.bbo_messages += 1
+        if not self.include_bbo:
+            return
+        data = msg.data
+        if not self._accept_symbol(data.symbol):
+            return
+        exch_ts = msg.ts_ms * NS_PER_MS
+        if data.bid_price is not None and data.bid_size is not None:
+            self.sink.one(BBO_BID, exch_ts, local_ts, data.bid_price, data.bid_size)
+        if data.ask_price is not None and data.ask_size is not None:
+            self.sink.one(BBO_ASK, exch_ts, local_ts, data.ask_price, data.ask_size)

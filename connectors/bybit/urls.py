@@ -1,0 +1,23 @@
+"""Bybit v5 endpoint paths and topic names (hosts come from config/bybit.toml)."""
+
+from __future__ import annotations
+
+__all__ = ["MARKETS", "ORDERBOOK_DEPTHS", "PUBLIC_WS_PATH", "topics"]
+
+MARKETS = ("spot", "linear")
+
+PUBLIC_WS_PATH = {"spot": "/v5/public/spot", "linear": "/v5/public/linear"}
+
+ORDERBOOK_DEPTHS = {"spot": (1, 50, 200, 1000), "linear": (1, 50, 200, 500, 1000)}
+"""Order-book depths each market publishes."""
+
+
+def topics(symbol: str, depth_topic: str, *, trades: bool = True, tickers: bool = True) -> list[str]:
+    """Topic names for one symbol, e.g. ``["orderbook.50.BTCUSDT", "publicTrade.BTCUSDT", ...]``."""
+    s = symbol.upper()
+    names = [f"{depth_topic}.{s}"]
+    if trades:
+        names.append(f"publicTrade.{s}")
+    if tickers:
+        names.append(f"tickers.{s}")
+    return names
