@@ -1,0 +1,148 @@
+"""The ``arb`` command: ``backtest``, ``convert``, ``record``, ``dry-run``, ``live``.
+
+Every failure arb expects (bad configuration, missing recording, ...) is an :class:`ArbError`: the
+command prints its one-line message and exits with the error's code (2 for mistakes in the input),
+never with a traceback. Ctrl-C exits 130 after the command has saved what it holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from arb import __version__
+from arb.errors import ArbError
+
+__all__ = ["main"]
+
+log = logging.getLogger("arb")
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname).1s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    # numba's own debug chatter is not the user's business
+    logging.getLogger("numba").setLevel(logging.WARNING)
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from arb.recording.convert import convert_files, load_eod, save_eod, write_npz
+    from arb.ui import progress_bar
+
+    out = Path(args.output)
+    if out.suffix != ".npz":
+        out = out.with_suffix(".npz")
+    initial = load_eod(args.initial_snapshot) if args.initial_snapshot else None
+    started = time.perf_counter()
+    with progress_bar("converting", enabled=not args.quiet) as advance:
+        result = convert_files(
+            args.inputs,
+            venue=args.venue,
+            market=args.market,
+            symbol=args.symbol,
+            initial=initial,
+            include_bbo=args.bbo,
+            base_latency_ns=int(args.base_latency_us * 1000),
+            local_offset_ns=None if args.local_offset_ms is None else int(args.local_offset_ms * 1e6),
+            progress=advance,
+        )
+    write_npz(out, result.rows)
+    eod_path = out.with_name(out.stem + "_eod.npz")
+    save_eod(eod_path, result.eod)
+    elapsed = time.perf_counter() - started
+    stats = result.stats
+    for read in result.truncated:
+        log.warning(
+            "%s was truncated (recorder stopped mid-write): converted its %d complete lines, "
+            "dropped %d bytes of a partial line",
+            read.path,
+            read.lines,
+            read.lost_tail_bytes,
+        )
+    print(
+        f"{result.venue} {result.market} {result.symbol}: {stats.messages:,} messages -> "
+        f"{len(result.rows):,} rows in {elapsed:.2f} s\n"
+        f"  depth {stats.depth_messages:,}  trades {stats.trade_messages:,}  bbo {stats.bbo_messages:,}  "
+        f"snapshots {stats.snapshots}  gaps {stats.gaps}  duplicates {stats.duplicates}  "
+        f"decode errors {stats.decode_errors}  unknown streams {stats.unknown_streams}\n"
+        f"  wrote {out} and {eod_path} (book at update id {result.eod.update_id}, "
+        f"{'synced' if result.eod.synced else 'NOT synced'})"
+    )
+    return 0
+
+
+def _not_yet(issue: int, what: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        print(f"arb {args.command}: {what} is not built yet (issue #{issue})", file=sys.stderr)
+        return EXIT_USAGE
+
+    return run
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arb",
+        description="Cross-exchange spread arbitrage between Binance and Bybit, built on hftbacktest.",
+    )
+    parser.add_argument("--version", action="version", version=f"arb {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("convert", help="convert recordings to an hftbacktest .npz")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="consecutive recording files of one symbol")
+    p.add_argument("-o", "--output", required=True, help="output .npz (the end-of-day snapshot goes beside it)")
+    p.add_argument("--venue", choices=("binance", "bybit"), help="default: inferred from the content")
+    p.add_argument("--market", choices=("spot", "linear"), help="default: inferred")
+    p.add_argument("--symbol", help="default: the first symbol in the file")
+    p.add_argument("--initial-snapshot", metavar="EOD.npz", help="previous day's end-of-day snapshot")
+    p.add_argument("--bbo", action="store_true", help="also write best bid/offer rows (DEPTH_BBO_EVENT)")
+    p.add_argument("--base-latency-us", type=float, default=0.0, help="feed latency floor after correction")
+    p.add_argument(
+        "--local-offset-ms",
+        type=float,
+        help="add this to every local time instead of hftbacktest's automatic correction",
+    )
+    p.set_defaults(run=_cmd_convert)
+
+    p = sub.add_parser("backtest", help="backtest the spread strategy on recordings")
+    p.set_defaults(run=_not_yet(3, "the two-venue backtest"))
+    p = sub.add_parser("record", help="record both venues' market data")
+    p.set_defaults(run=_not_yet(4, "live recording"))
+    p = sub.add_parser("dry-run", help="paper-trade the strategy on live or replayed data")
+    p.set_defaults(run=_not_yet(5, "dry-run"))
+    p = sub.add_parser("live", help="trade for real (testnet by default)")
+    p.set_defaults(run=_not_yet(6, "live trading"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    try:
+        code: int = args.run(args)
+        return code
+    except ArbError as exc:
+        print(f"arb {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"arb {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

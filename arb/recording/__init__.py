@@ -1,0 +1,1 @@
+"""Recordings: hftbacktest's collector format on disk, and their conversion to ``.npz``."""

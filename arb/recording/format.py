@@ -1,0 +1,123 @@
+"""The recording format: hftbacktest's collector format.
+
+One message a line, ``<19-digit local receive time in ns> <raw payload exactly as received>``,
+gzip-compressed, one file per venue/market/symbol/UTC day. REST snapshots fetched for book sync sit
+inline as bare JSON objects. Files written by hftbacktest's collector and by ``arb record`` read
+the same.
+
+Reading streams the file in chunks (memory stays flat on multi-GB days), tolerates a truncated gzip
+tail (a recorder killed mid-write) by yielding every complete line and saying how much was lost, and
+counts lines that do not start with a timestamp instead of failing on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from arb.errors import RecordingError
+
+__all__ = ["TS_DIGITS", "LineReader", "ReadReport", "format_line"]
+
+log = logging.getLogger(__name__)
+
+TS_DIGITS = 19
+"""Width of the local-time prefix: nanoseconds since the epoch, 19 digits until the year 2286."""
+
+_CHUNK = 1 << 20
+
+
+def format_line(local_ts: int, payload: bytes) -> bytes:
+    """One recording line for ``payload`` received at ``local_ts`` ns (newline included)."""
+    return b"%019d %s\n" % (local_ts, payload)
+
+
+@dataclass(slots=True)
+class ReadReport:
+    """What reading one file found."""
+
+    path: str
+    lines: int = 0
+    bad_lines: int = 0
+    """Lines without a ``<19 digits> `` prefix: logged with their text and skipped."""
+    truncated: bool = False
+    """The gzip stream ended early (the recorder stopped mid-write)."""
+    lost_tail_bytes: int = 0
+    """Bytes of an incomplete last line that were dropped."""
+    bytes_read: int = 0
+    """Compressed bytes consumed so far (for progress)."""
+
+
+class LineReader:
+    """Iterate ``(local_ts, payload)`` over one recording file (gzip or plain text)."""
+
+    def __init__(self, path: str | Path, chunk_size: int = _CHUNK) -> None:
+        self.path = Path(path)
+        self.chunk_size = chunk_size
+        self.report = ReadReport(str(self.path))
+        if not self.path.is_file():
+            raise RecordingError(f"{self.path}: no such recording file")
+        self.size = self.path.stat().st_size
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        report = self.report
+        for block in self._blocks():
+            for line in block:
+                if len(line) > TS_DIGITS and line[TS_DIGITS] == 0x20 and line[:TS_DIGITS].isdigit():
+                    report.lines += 1
+                    yield int(line[:TS_DIGITS]), line[TS_DIGITS + 1 :]
+                elif line.strip():
+                    report.bad_lines += 1
+                    if report.bad_lines <= 20:
+                        log.warning(
+                            "%s: line without a 19-digit timestamp prefix, skipped: %r",
+                            self.path,
+                            line[:300],
+                        )
+
+    def _blocks(self) -> Iterator[list[bytes]]:
+        # Yield lists of complete lines; an unterminated last line is kept only at a clean EOF.
+        gz = self.path.suffix == ".gz"
+        inflate = zlib.decompressobj(31) if gz else None
+        tail = b""
+        report = self.report
+        with self.path.open("rb") as f:
+            while True:
+                raw = f.read(self.chunk_size)
+                report.bytes_read += len(raw)
+                if not raw:
+                    break
+                try:
+                    data = inflate.decompress(raw) if inflate is not None else raw
+                    while inflate is not None and inflate.eof and inflate.unused_data:
+                        # Concatenated gzip members (an appending recorder writes them): go on.
+                        rest = inflate.unused_data
+                        inflate = zlib.decompressobj(31)
+                        data += inflate.decompress(rest)
+                except zlib.error as exc:
+                    report.truncated = True
+                    log.warning("%s: corrupt gzip data after %d bytes: %s", self.path, report.bytes_read, exc)
+                    break
+                if not data:
+                    continue
+                lines = (tail + data).split(b"\n")
+                tail = lines.pop()
+                yield lines
+        complete = inflate is None or inflate.eof
+        if not complete:
+            report.truncated = True
+        if tail:
+            if complete:
+                yield [tail]
+            else:
+                report.lost_tail_bytes = len(tail)
+        if report.truncated:
+            log.warning(
+                "%s: gzip stream is truncated; converted the %d complete lines, dropped %d bytes of a partial line",
+                self.path,
+                report.lines,
+                report.lost_tail_bytes,
+            )
