@@ -151,23 +151,24 @@ def infer_venue(path: str | Path, max_lines: int = 200) -> tuple[str, str | None
     return venue, market
 
 
-def _iter_messages(
-    paths: Sequence[Path], reads: list[ReadReport], progress: ProgressFn | None
-) -> Iterator[tuple[int, bytes]]:
+def _feed(
+    normalizer: BinanceNormalizer | BybitNormalizer,
+    paths: Sequence[Path],
+    progress: ProgressFn | None,
+) -> list[ReadReport]:
+    # Push every line of every file through the normalizer, in order, reporting progress per block.
     total = sum(p.stat().st_size for p in paths)
     done = 0
+    reads: list[ReadReport] = []
     for path in paths:
         reader = LineReader(path)
         reads.append(reader.report)
-        last_reported = 0
-        for item in reader:
-            yield item
-            if progress is not None and reader.report.bytes_read != last_reported:
-                last_reported = reader.report.bytes_read
-                progress(done + last_reported, total)
+        for block in reader.blocks():
+            normalizer.on_lines(block, reader.bad_line)
+            if progress is not None:
+                progress(done + reader.report.bytes_read, total)
         done += reader.report.bytes_read
-        if progress is not None:
-            progress(done, total)
+    return reads
 
 
 def convert_files(
@@ -181,6 +182,7 @@ def convert_files(
     base_latency_ns: int = 0,
     local_offset_ns: int | None = None,
     progress: ProgressFn | None = None,
+    with_eod: bool = True,
 ) -> ConversionResult:
     """Convert consecutive recording files of one venue and symbol into event rows.
 
@@ -188,8 +190,9 @@ def convert_files(
     update id. ``local_offset_ns`` adds a fixed offset to every local time (use one offset for both
     venues of a session, since they share the recorder's clock); ``None`` applies hftbacktest's
     ``correct_local_timestamp(rows, base_latency_ns)``, which shifts local times only when some are
-    earlier than the exchange times. Raises :class:`RecordingError` when an input is missing or
-    empty, or the venue cannot be inferred.
+    earlier than the exchange times. ``with_eod=False`` skips rebuilding the end-of-day book (its
+    ``rows`` are then empty; the sync state is still reported). Raises :class:`RecordingError` when
+    an input is missing or empty, or the venue cannot be inferred.
     """
     paths = [Path(p) for p in inputs]
     if not paths:
@@ -209,16 +212,13 @@ def convert_files(
     if initial is not None and initial.synced:
         normalizer.resume(initial.update_id, initial.market, initial.symbol)
 
-    reads: list[ReadReport] = []
-    on_message = normalizer.on_message
-    for local_ts, payload in _iter_messages(paths, reads, progress):
-        on_message(payload, local_ts)
-    if sum(r.lines for r in reads) == 0:
+    reads = _feed(normalizer, paths, progress)
+    if sum(r.lines - r.bad_lines for r in reads) == 0:
         raise RecordingError(f"{', '.join(map(str, paths))}: no messages (empty or not the collector format)")
 
     raw = normalizer.sink.take()
     rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
-    eod = _end_of_day(rows, initial, normalizer)
+    eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer)
     return ConversionResult(
         rows=rows,
         eod=eod,

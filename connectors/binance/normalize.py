@@ -29,7 +29,7 @@ by the latest observed ``exchange - local`` offset.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import msgspec
 
@@ -69,9 +69,10 @@ from connectors.common.normalizer import (
     SyncStatus,
     SyncTransition,
 )
-from connectors.common.rows import RowSink
+from connectors.common.levels import parse_levels
+from connectors.common.rows import LevelArray, RowSink
 
-__all__ = ["BinanceNormalizer"]
+__all__ = ["BinanceNormalizer", "ParsedDiff"]
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,31 @@ def _stream_kind(stream: str) -> int | None:
     return {"trade": _TRADE, "aggTrade": _AGG, "bookTicker": _BBO}.get(kind)
 
 
+class ParsedDiff:
+    """A depth diff with its levels parsed: what the sync machine buffers and the sink emits."""
+
+    __slots__ = (
+        "asks",
+        "bids",
+        "event_time_ms",
+        "final_update_id",
+        "first_update_id",
+        "prev_final_update_id",
+        "symbol",
+        "transaction_time_ms",
+    )
+
+    def __init__(self, wire: BinanceDepthUpdate, bids: LevelArray, asks: LevelArray) -> None:
+        self.symbol = wire.symbol
+        self.first_update_id = wire.first_update_id
+        self.final_update_id = wire.final_update_id
+        self.prev_final_update_id = wire.prev_final_update_id
+        self.event_time_ms = wire.event_time_ms
+        self.transaction_time_ms = wire.transaction_time_ms
+        self.bids = bids
+        self.asks = asks
+
+
 class BinanceNormalizer:
     """Normalizer and book-sync state for one Binance symbol.
 
@@ -129,7 +155,7 @@ class BinanceNormalizer:
         self.status = SyncStatus()
         self.transitions: list[SyncTransition] = []
         self._max_buffered = max_buffered_diffs
-        self._sync: BinanceBookSync[BinanceDepthUpdate] | None = None
+        self._sync: BinanceBookSync[ParsedDiff] | None = None
         if market:
             self._make_sync(market == "linear")
         self._bad = BadPayloadLog(log)
@@ -152,7 +178,7 @@ class BinanceNormalizer:
         return self._sync is None or not self._sync.synced
 
     @property
-    def sync(self) -> BinanceBookSync[BinanceDepthUpdate] | None:
+    def sync(self) -> BinanceBookSync[ParsedDiff] | None:
         """The sync state machine (None until the market is known)."""
         return self._sync
 
@@ -175,7 +201,6 @@ class BinanceNormalizer:
     def on_message(self, payload: bytes, local_ts: int) -> None:
         """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
         self.stats.messages += 1
-        rows_before = self.sink.rows
         try:
             if payload.startswith(_STREAM_PREFIX):
                 end = payload.find(b'"', 11)
@@ -192,10 +217,47 @@ class BinanceNormalizer:
             else:
                 self._on_other(payload, local_ts)
         except (msgspec.DecodeError, ValueError, TypeError, IndexError) as exc:
-            self.stats.decode_errors += 1
-            self._bad("undecodable Binance payload", payload, local_ts, exc)
-        finally:
-            self.stats.rows += self.sink.rows - rows_before
+            self._decode_failed(payload, local_ts, exc)
+
+    def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
+        """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>``.
+
+        Same rows, same order, same counters as calling :meth:`on_message` line by line; the common
+        combined-stream frames (depth, trades, a bookTicker that is not wanted) are routed here
+        without the per-call overhead. Lines without the timestamp prefix go to ``on_bad_line``.
+        """
+        kinds = self._kinds
+        handlers = self._handlers
+        on_message = self.on_message
+        skip_bbo = not self.include_bbo
+        fast = 0
+        skipped_bbo = 0
+        for line in lines:
+            if line[19:20] != b" " or not line[:19].isdigit():
+                on_bad_line(line)
+                continue
+            if line.startswith(_STREAM_PREFIX, 20):
+                end = line.find(b'"', 31)
+                kind = kinds.get(line[31:end], -1)
+                if kind == _BBO and skip_bbo:
+                    skipped_bbo += 1
+                    continue
+                if kind == _DEPTH or kind == _TRADE:
+                    fast += 1
+                    payload = line[20:]
+                    local_ts = int(line[:19])
+                    try:
+                        handlers[kind](payload, local_ts, True)
+                    except (msgspec.DecodeError, ValueError, TypeError, IndexError) as exc:
+                        self._decode_failed(payload, local_ts, exc)
+                    continue
+            on_message(line[20:], int(line[:19]))
+        self.stats.messages += fast + skipped_bbo
+        self.stats.bbo_messages += skipped_bbo
+
+    def _decode_failed(self, payload: bytes, local_ts: int, exc: Exception) -> None:
+        self.stats.decode_errors += 1
+        self._bad("undecodable Binance payload", payload, local_ts, exc)
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -247,7 +309,7 @@ class BinanceNormalizer:
         self.stats.other_symbols += 1
         return False
 
-    def _make_sync(self, futures: bool) -> BinanceBookSync[BinanceDepthUpdate]:
+    def _make_sync(self, futures: bool) -> BinanceBookSync[ParsedDiff]:
         self.market = "linear" if futures else "spot"
         self._sync = BinanceBookSync(futures, self._max_buffered)
         return self._sync
@@ -259,7 +321,9 @@ class BinanceNormalizer:
     # -- depth ------------------------------------------------------------------------------
 
     def _on_depth_payload(self, payload: bytes, local_ts: int, enveloped: bool) -> None:
-        diff = _depth_env.decode(payload).data if enveloped else _depth.decode(payload)
+        wire = _depth_env.decode(payload).data if enveloped else _depth.decode(payload)
+        # Parse the levels before the sync machine sees the ids: a malformed diff must not advance it.
+        diff = ParsedDiff(wire, parse_levels(wire.bids), parse_levels(wire.asks))
         self.stats.depth_messages += 1
         if not self._accept_symbol(diff.symbol):
             return
@@ -286,13 +350,13 @@ class BinanceNormalizer:
         else:  # COVERED: only seen while bridging a snapshot with an empty buffer
             self.stats.dropped_covered += 1
 
-    def _emit_diff(self, diff: BinanceDepthUpdate, local_ts: int) -> None:
+    def _emit_diff(self, diff: ParsedDiff, local_ts: int) -> None:
         exch_ms = diff.transaction_time_ms if self.market == "linear" else diff.event_time_ms
         exch_ts = exch_ms * NS_PER_MS
         sink = self.sink
         uid = diff.final_update_id
-        sink.levels(DEPTH_BID, exch_ts, local_ts, diff.bids, len(diff.bids), uid)
-        sink.levels(DEPTH_ASK, exch_ts, local_ts, diff.asks, len(diff.asks), uid)
+        sink.levels(DEPTH_BID, exch_ts, local_ts, diff.bids, uid)
+        sink.levels(DEPTH_ASK, exch_ts, local_ts, diff.asks, uid)
 
     def _on_snapshot(self, snap: BinanceDepthSnapshot, local_ts: int) -> None:
         self.stats.snapshots += 1
@@ -320,8 +384,8 @@ class BinanceNormalizer:
         sink = self.sink
         uid = snap.last_update_id
         sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
-        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, snap.bids, len(snap.bids), uid)
-        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, snap.asks, len(snap.asks), uid)
+        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, parse_levels(snap.bids), uid)
+        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, parse_levels(snap.asks), uid)
         for diff in apply:
             self._emit_diff(diff, local_ts)
         if was is SyncState.OUT_OF_SYNC:

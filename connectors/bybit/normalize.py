@@ -22,6 +22,7 @@ Exchange time: ``ts`` for the book and tickers (as hftbacktest's Bybit converter
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 
 import msgspec
 
@@ -55,6 +56,7 @@ from connectors.common.normalizer import (
     SyncStatus,
     SyncTransition,
 )
+from connectors.common.levels import parse_levels
 from connectors.common.rows import RowSink
 
 __all__ = ["BybitNormalizer"]
@@ -71,6 +73,7 @@ _control = msgspec.json.Decoder(BybitControl)
 _probe = msgspec.json.Decoder(BybitProbe)
 
 _BOOK, _TRADE, _TICKER = 0, 1, 2
+_UNSEEN = (-1, 0)
 _BUY_SIDE = "Buy"
 
 
@@ -144,13 +147,12 @@ class BybitNormalizer:
     def on_message(self, payload: bytes, local_ts: int) -> None:
         """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
         self.stats.messages += 1
-        rows_before = self.sink.rows
         try:
             if payload.startswith(_TOPIC_PREFIX):
                 end = payload.find(b'"', 10)
                 name = payload[10:end]
-                kind = self._kinds.get(name, (-1, 0))
-                if kind is not None and kind[0] == -1:
+                kind = self._kinds.get(name, _UNSEEN)
+                if kind is _UNSEEN:
                     kind = self._learn_topic(name)
                 if kind is None:
                     self.stats.unknown_streams += 1
@@ -161,8 +163,18 @@ class BybitNormalizer:
         except (msgspec.DecodeError, ValueError, TypeError, IndexError) as exc:
             self.stats.decode_errors += 1
             self._bad("undecodable Bybit payload", payload, local_ts, exc)
-        finally:
-            self.stats.rows += self.sink.rows - rows_before
+
+    def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
+        """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>``.
+
+        Lines without the timestamp prefix go to ``on_bad_line``.
+        """
+        on_message = self.on_message
+        for line in lines:
+            if line[19:20] != b" " or not line[:19].isdigit():
+                on_bad_line(line)
+                continue
+            on_message(line[20:], int(line[:19]))
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -235,12 +247,15 @@ class BybitNormalizer:
         if msg.type == "snapshot":
             self._on_snapshot(msg, exch_ts, local_ts)
             return
+        # Parse the levels before the sync machine sees ``u``: a malformed delta must not advance it.
+        bids = parse_levels(data.bids)
+        asks = parse_levels(data.asks)
         action = self.sync.on_delta(data.update_id)
         if action is DeltaAction.APPLY:
             sink = self.sink
             uid = data.update_id
-            sink.levels(DEPTH_BID, exch_ts, local_ts, data.bids, len(data.bids), uid)
-            sink.levels(DEPTH_ASK, exch_ts, local_ts, data.asks, len(data.asks), uid)
+            sink.levels(DEPTH_BID, exch_ts, local_ts, bids, uid)
+            sink.levels(DEPTH_ASK, exch_ts, local_ts, asks, uid)
             status = self.status
             status.update_id = data.update_id
             status.last_depth_local_ts = local_ts
@@ -258,13 +273,15 @@ class BybitNormalizer:
     def _on_snapshot(self, msg: BybitOrderbook, exch_ts: int, local_ts: int) -> None:
         self.stats.snapshots += 1
         data = msg.data
+        bids = parse_levels(data.bids)
+        asks = parse_levels(data.asks)
         was = self.sync.state
         self.sync.on_snapshot(data.update_id)
         sink = self.sink
         uid = data.update_id
         sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
-        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, data.bids, len(data.bids), uid)
-        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, data.asks, len(data.asks), uid)
+        sink.levels(SNAPSHOT_BID, exch_ts, local_ts, bids, uid)
+        sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, asks, uid)
         status = self.status
         status.update_id = data.update_id
         status.last_depth_local_ts = local_ts
@@ -303,12 +320,12 @@ class BybitNormalizer:
         if not self.include_bbo:
             return
         data = msg.data
-        if data.bids:
-            px, qty = data.bids[0]
-            self.sink.one(BBO_BID, exch_ts, local_ts, px, qty, order_id=data.update_id)
-        if data.asks:
-            px, qty = data.asks[0]
-            self.sink.one(BBO_ASK, exch_ts, local_ts, px, qty, order_id=data.update_id)
+        bids = parse_levels(data.bids)
+        asks = parse_levels(data.asks)
+        if len(bids):
+            self.sink.one(BBO_BID, exch_ts, local_ts, bids[0, 0], bids[0, 1], order_id=data.update_id)
+        if len(asks):
+            self.sink.one(BBO_ASK, exch_ts, local_ts, asks[0, 0], asks[0, 1], order_id=data.update_id)
 
     # -- trades and tickers -----------------------------------------------------------------
 

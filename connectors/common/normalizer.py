@@ -77,7 +77,6 @@ class NormalizerStats:
     snapshots: int = 0
     control_messages: int = 0
     """Subscription acks, pongs and other replies that carry no market data."""
-    rows: int = 0
     decode_errors: int = 0
     unknown_streams: int = 0
     other_symbols: int = 0
