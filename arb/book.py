@@ -58,10 +58,9 @@ def level_update(keys: Any, qtys: Any, n: int, key: float, qty: float) -> int:
     The caller guarantees ``n < len(keys)`` when ``qty > 0``.
     """
     # Most updates touch the best levels at the end: search from there before bisecting.
-    if n > 0 and key > keys[n - 1]:
-        i = n
-    else:
-        i = np.searchsorted(keys[:n], key)
+    i = n
+    if n == 0 or key <= keys[n - 1]:
+        i = int(np.searchsorted(keys[:n], key))
     if i < n and keys[i] == key:
         if qty > 0.0:
             qtys[i] = qty
@@ -204,9 +203,7 @@ class OrderBook:
         """Apply event rows in order (depth, snapshot and clear rows change the book)."""
         start = 0
         while True:
-            start = apply_rows(
-                self.bid_keys, self.bid_qtys, self.ask_keys, self.ask_qtys, self.counts, rows, start
-            )
+            start = apply_rows(self.bid_keys, self.bid_qtys, self.ask_keys, self.ask_qtys, self.counts, rows, start)
             if start >= len(rows):
                 return
             self._grow()

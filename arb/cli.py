@@ -63,23 +63,39 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     save_eod(eod_path, result.eod)
     elapsed = time.perf_counter() - started
     stats = result.stats
-    for read in result.truncated:
-        log.warning(
-            "%s was truncated (recorder stopped mid-write): converted its %d complete lines, "
-            "dropped %d bytes of a partial line",
-            read.path,
-            read.lines,
-            read.lost_tail_bytes,
-        )
-    print(
+    lines = [
         f"{result.venue} {result.market} {result.symbol}: {stats.messages:,} messages -> "
-        f"{len(result.rows):,} rows in {elapsed:.2f} s\n"
+        f"{len(result.rows):,} rows in {elapsed:.2f} s",
         f"  depth {stats.depth_messages:,}  trades {stats.trade_messages:,}  bbo {stats.bbo_messages:,}  "
         f"snapshots {stats.snapshots}  gaps {stats.gaps}  duplicates {stats.duplicates}  "
-        f"decode errors {stats.decode_errors}  unknown streams {stats.unknown_streams}\n"
+        f"decode errors {stats.decode_errors}  unknown streams {stats.unknown_streams}",
+    ]
+    lines += [f"  {r.path}: TRUNCATED, converted its {r.lines:,} complete lines" for r in result.truncated]
+    lines.append(
         f"  wrote {out} and {eod_path} (book at update id {result.eod.update_id}, "
         f"{'synced' if result.eod.synced else 'NOT synced'})"
     )
+    print("\n".join(lines))
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from arb.config import load_config
+
+    config = load_config(args.config)
+    s = config.strategy
+    print(f"{config.path}: ok")
+    print(
+        f"  strategy: {s.symbol}, min spread {s.min_spread_bps:g} bps, max order {s.max_order_size:g}, "
+        f"max position {s.max_position_size:g} per venue"
+    )
+    for venue in config.venues:
+        key = "set" if venue.api_key is not None and venue.api_key.is_set() else "not set"
+        print(
+            f"  {venue.name}: {venue.market} on {venue.network} ({venue.endpoints.ws[0]}), "
+            f"taker fee {venue.fees.taker * 1e4:g} bps, tick {venue.instrument.tick_size:g}, "
+            f"lot {venue.instrument.lot_size:g}, api key {key}"
+        )
     return 0
 
 
@@ -116,6 +132,10 @@ def _parser() -> argparse.ArgumentParser:
         help="add this to every local time instead of hftbacktest's automatic correction",
     )
     p.set_defaults(run=_cmd_convert)
+
+    p = sub.add_parser("check", help="load and validate the configuration, print a summary")
+    p.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    p.set_defaults(run=_cmd_check)
 
     p = sub.add_parser("backtest", help="backtest the spread strategy on recordings")
     p.set_defaults(run=_not_yet(3, "the two-venue backtest"))

@@ -166,6 +166,10 @@ class Secret:
         """True when the value was written into the file rather than referenced from the environment."""
         return self._literal is not None
 
+    def is_set(self) -> bool:
+        """True when :meth:`resolve` would return a value (a literal, or the variable is set now)."""
+        return self._literal is not None or bool(os.environ.get(self.env_name or ""))
+
     def resolve(self) -> str:
         """Return the secret value, reading ``os.environ`` now for an environment reference.
 
@@ -768,9 +772,7 @@ class VenueConfig:
     name: str
     path: Path
     market: Literal["spot", "linear"] = field(metadata=_spec())
-    all_endpoints: Mapping[str, Mapping[str, Endpoints]] = field(
-        hash=False, metadata=_spec(toml_key="endpoints")
-    )
+    all_endpoints: Mapping[str, Mapping[str, Endpoints]] = field(hash=False, metadata=_spec(toml_key="endpoints"))
     fees: Fees = field(metadata=_spec())
     instrument: Instrument = field(metadata=_spec())
     latency: Latency = field(metadata=_spec())
@@ -787,9 +789,7 @@ class VenueConfig:
     def __post_init__(self) -> None:
         _validate_instance(self)
         if self.name not in ASSET_NAMES:
-            _fail(
-                self, "name", f"expected one of {', '.join(map(json.dumps, ASSET_NAMES))}, {_got(self.name)}"
-            )
+            _fail(self, "name", f"expected one of {', '.join(map(json.dumps, ASSET_NAMES))}, {_got(self.name)}")
         object.__setattr__(self, "all_endpoints", _check_endpoint_map(self, self.all_endpoints))
         networks = self.all_endpoints.get(self.market, {})
         if self.network not in networks:
@@ -820,8 +820,7 @@ class VenueConfig:
             _fail(
                 self,
                 "account.base",
-                "expected 0 for a linear market (it holds positions, not base "
-                f"holdings), {_got(self.account.base)}",
+                f"expected 0 for a linear market (it holds positions, not base holdings), {_got(self.account.base)}",
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -915,9 +914,7 @@ def _replace_path(obj: Any, parts: list[str], value: Any, dotted: str) -> Any:
     if len(parts) > 1:
         child = getattr(obj, head)
         if not dataclasses.is_dataclass(child):
-            raise ConfigError(
-                _OVERRIDES_FILE, dotted, f"expected a path into a section, {done}{head} is a value"
-            )
+            raise ConfigError(_OVERRIDES_FILE, dotted, f"expected a path into a section, {done}{head} is a value")
         value = _replace_path(child, parts[1:], value, dotted)
     try:
         return dataclasses.replace(obj, **{head: value})
@@ -962,9 +959,7 @@ def _unknown_key(ctx: _Ctx, prefix: str, key: str, allowed: Iterable[str]) -> Co
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     hint = f' (did you mean "{close[0]}"?)' if close else ""
     where = f"[{prefix[:-1]}]" if prefix else "the top level"
-    return ConfigError(
-        ctx.file, prefix + key, f"unknown key{hint}; allowed keys in {where}: {', '.join(allowed)}"
-    )
+    return ConfigError(ctx.file, prefix + key, f"unknown key{hint}; allowed keys in {where}: {', '.join(allowed)}")
 
 
 def _parse_table(
@@ -1003,9 +998,7 @@ def _parse_table(
         elif info.default is not MISSING:
             value = info.default
         else:
-            raise ConfigError(
-                ctx.file, dotted, f"missing required key: expected {_expectation(info, toml=True)}"
-            )
+            raise ConfigError(ctx.file, dotted, f"missing required key: expected {_expectation(info, toml=True)}")
         values[info.name] = ctx.resolve(value) if info.kind == "path" else value
     for name, compute in (derive or {}).items():
         if name not in values:
@@ -1072,9 +1065,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _parse_endpoints(raw: Any, ctx: _Ctx) -> dict[str, dict[str, Endpoints]]:
     if not isinstance(raw, dict):
-        raise ConfigError(
-            ctx.file, "endpoints", f"expected [endpoints.<market>.<network>] tables, {_got(raw)}"
-        )
+        raise ConfigError(ctx.file, "endpoints", f"expected [endpoints.<market>.<network>] tables, {_got(raw)}")
     out: dict[str, dict[str, Endpoints]] = {}
     for market, networks in raw.items():
         if market not in MARKETS:
@@ -1100,9 +1091,7 @@ def _parse_endpoints(raw: Any, ctx: _Ctx) -> dict[str, dict[str, Endpoints]]:
 def _load_venue(path: Path, name: str) -> VenueConfig:
     ctx = _Ctx(str(path), path.parent)
     if name not in ASSET_NAMES:
-        raise ConfigError(
-            ctx.file, None, f"expected a venue name, one of {', '.join(ASSET_NAMES)}, {_got(name)}"
-        )
+        raise ConfigError(ctx.file, None, f"expected a venue name, one of {', '.join(ASSET_NAMES)}, {_got(name)}")
     data = _read_toml(path)
     values = _parse_table(VenueConfig, data, ctx, "")
     market = values["market"]

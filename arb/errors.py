@@ -8,7 +8,7 @@ __all__ = [
     "ConfigError",
     "DecodeError",
     "FeedError",
-    "OrderRejected",
+    "OrderRejectedError",
     "RecordingError",
     "is_retryable",
 ]
@@ -71,7 +71,7 @@ class BookGapError(ArbError):
         super().__init__(f"{venue} {symbol}: book gap, expected update id {expected}, got {got}")
 
 
-class OrderRejected(ArbError):
+class OrderRejectedError(ArbError):
     """A venue (or the paper executor acting as one) refused an order; ``code`` is the venue's own."""
 
     def __init__(self, venue: str, code: str | int, message: str) -> None:

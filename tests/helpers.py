@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -41,22 +42,24 @@ def book_tickers(paths: Iterable[Path]) -> dict[int, tuple[float, float]]:
 
 
 def book_by_update_id(rows: EventArray) -> dict[int, tuple[float, float]]:
-    """Replay the local side of converted rows; best bid/ask after each update id (row ``ival``).
+    """Replay the book rows (the local side of converted rows); best bid/ask after each update id.
 
     Rows of one message share ``ival`` and sit together in local order; the book is read after the
     last row of each run.
     """
     kinds = rows["ev"] & EVENT_KIND_MASK
-    book_rows = rows[
-        ((rows["ev"] & LOCAL_EVENT) != 0)
-        & ((kinds == DEPTH_EVENT) | (kinds == DEPTH_SNAPSHOT_EVENT) | (kinds == DEPTH_CLEAR_EVENT))
-    ]
+    depth = (kinds == DEPTH_EVENT) | (kinds == DEPTH_SNAPSHOT_EVENT) | (kinds == DEPTH_CLEAR_EVENT)
+    if np.any(rows["ev"] & LOCAL_EVENT):  # converted rows: the local side, in local order
+        depth &= (rows["ev"] & LOCAL_EVENT) != 0
+    book_rows = rows[depth]
+    if len(book_rows) == 0:
+        return {}
     ids = book_rows["ival"]
     ends = np.flatnonzero(np.diff(ids) != 0) + 1
     bounds = [0, *ends.tolist(), len(book_rows)]
     book = OrderBook()
     out: dict[int, tuple[float, float]] = {}
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         book.apply(book_rows[a:b])
         out[int(ids[a])] = (book.best_bid, book.best_ask)
     return out
@@ -69,3 +72,47 @@ def compare_to_tickers(
     common = sorted(set(book) & set(tickers))
     bad = [u for u in common if book[u] != tickers[u]]
     return len(common) - len(bad), len(common), bad
+
+
+def read_lines(path: Path) -> list[tuple[int, bytes]]:
+    """Every (local_ts, payload) of a recording."""
+    return list(LineReader(path))
+
+
+def run_normalizer(normalizer, lines: Iterable[tuple[int, bytes]]) -> EventArray:  # type: ignore[no-untyped-def]
+    """Feed (local_ts, payload) pairs one by one (the live path) and return all rows, uncorrected."""
+    for local_ts, payload in lines:
+        normalizer.on_message(payload, local_ts)
+    return normalizer.sink.take()
+
+
+def book_at(rows: EventArray, update_id: int) -> OrderBook:
+    """The book rebuilt from ``rows`` (local order) through the rows of ``update_id``."""
+    kinds = rows["ev"] & EVENT_KIND_MASK
+    depth = (kinds == DEPTH_EVENT) | (kinds == DEPTH_SNAPSHOT_EVENT) | (kinds == DEPTH_CLEAR_EVENT)
+    if np.any(rows["ev"] & LOCAL_EVENT):
+        depth &= (rows["ev"] & LOCAL_EVENT) != 0
+    book_rows = rows[depth]
+    last = np.flatnonzero(book_rows["ival"] == update_id)
+    book = OrderBook()
+    book.apply(book_rows[: last[-1] + 1])
+    return book
+
+
+def binance_snapshot_payload(book: OrderBook, last_update_id: int) -> bytes:
+    """A REST depth snapshot in Binance's spot format holding ``book``."""
+    bid_px, bid_qty = book.bids()
+    ask_px, ask_qty = book.asks()
+    body = {
+        "lastUpdateId": last_update_id,
+        "bids": [[repr(float(p)), repr(float(q))] for p, q in zip(bid_px, bid_qty, strict=True)],
+        "asks": [[repr(float(p)), repr(float(q))] for p, q in zip(ask_px, ask_qty, strict=True)],
+    }
+    return msgspec.json.encode(body)
+
+
+def checkpoints_when_synced(rows: EventArray, tickers: dict[int, tuple[float, float]]) -> tuple[int, int, list[int]]:
+    """Compare to bookTicker only at ids where the rebuilt book exists (not cleared by a gap)."""
+    book = book_by_update_id(rows)
+    synced = {u: v for u, v in book.items() if not (np.isnan(v[0]) or np.isnan(v[1]))}
+    return compare_to_tickers(synced, tickers)

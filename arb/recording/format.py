@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import logging
 import zlib
-
-try:  # ISA-L's inflate is about twice as fast as zlib's on these files
-    from isal.isal_zlib import decompressobj as _inflater
-    from isal.isal_zlib import error as _isal_error
-
-    _INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _isal_error)
-except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
-    from zlib import decompressobj as _inflater
-
-    _INFLATE_ERRORS = (zlib.error,)
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from arb.errors import RecordingError
+
+_inflate_module: Any = zlib
+try:  # ISA-L's inflate is about twice as fast as zlib's on these files
+    from isal import isal_zlib
+
+    _inflate_module = isal_zlib
+except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
+    pass
+_inflater = _inflate_module.decompressobj
+_INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _inflate_module.error)
 
 __all__ = ["TS_DIGITS", "LineReader", "ReadReport", "format_line"]
 
@@ -135,7 +136,8 @@ class LineReader:
                 report.lost_tail_bytes = len(tail)
         if report.truncated:
             log.warning(
-                "%s: gzip stream is truncated; converted the %d complete lines, dropped %d bytes of a partial line",
+                "%s was truncated (the recorder stopped mid-write): read its %d complete lines, "
+                "dropped %d bytes of a partial line",
                 self.path,
                 report.lines,
                 report.lost_tail_bytes,

@@ -182,9 +182,7 @@ def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> 
     return merged
 
 
-def local_endpoints(
-    ws: str | list[str], rest: str, *, market: str = "spot", network: str = "local"
-) -> dict[str, Any]:
+def local_endpoints(ws: str | list[str], rest: str, *, market: str = "spot", network: str = "local") -> dict[str, Any]:
     """Venue overrides that point ``network`` of ``market`` at a fake venue and select it.
 
     ``local_endpoints("ws://127.0.0.1:9001/stream", "http://127.0.0.1:9002")`` gives

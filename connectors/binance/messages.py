@@ -32,7 +32,7 @@ depth message is its levels, and this is several times faster than decoding them
 _F = msgspec.field
 
 
-class BinanceDepthUpdate(msgspec.Struct, frozen=True, gc=False):
+class BinanceDepthUpdate(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """A diff of ``<symbol>@depth[@100ms]`` (spot) or ``@depth@0ms|100ms|250ms|500ms`` (USD-M).
 
     Spot sample: ``{"e":"depthUpdate","E":1723161255308,"s":"BTCUSDT","U":50093239203,
@@ -52,7 +52,7 @@ class BinanceDepthUpdate(msgspec.Struct, frozen=True, gc=False):
     """USD-M only; -1 when absent (spot)."""
 
 
-class BinanceDepthSnapshot(msgspec.Struct, frozen=True, gc=False):
+class BinanceDepthSnapshot(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """The REST depth snapshot (``GET /api/v3/depth`` or ``/fapi/v1/depth``), recorded inline.
 
     Spot sample: ``{"lastUpdateId":50093239218,"bids":[["61837.63000000","3.78826000"],...],
@@ -66,7 +66,7 @@ class BinanceDepthSnapshot(msgspec.Struct, frozen=True, gc=False):
     transaction_time_ms: int = _F(name="T", default=0)
 
 
-class BinanceTrade(msgspec.Struct, frozen=True, gc=False):
+class BinanceTrade(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """``<symbol>@trade``.
 
     Spot sample: ``{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000",
@@ -84,7 +84,7 @@ class BinanceTrade(msgspec.Struct, frozen=True, gc=False):
     execution_type: str = _F(name="X", default="MARKET")
 
 
-class BinanceAggTrade(msgspec.Struct, frozen=True, gc=False):
+class BinanceAggTrade(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """``<symbol>@aggTrade``: trades of one taker order at one price, aggregated.
 
     Sample: ``{"e":"aggTrade","E":1723161256560,"s":"BTCUSDT","a":2196421316,"p":"61800.30",
@@ -102,7 +102,7 @@ class BinanceAggTrade(msgspec.Struct, frozen=True, gc=False):
     buyer_is_maker: bool = _F(name="m")
 
 
-class BinanceBookTicker(msgspec.Struct, frozen=True, gc=False):
+class BinanceBookTicker(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """``<symbol>@bookTicker``: best bid and offer, pushed on every change.
 
     Spot sample: ``{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000",
@@ -120,42 +120,42 @@ class BinanceBookTicker(msgspec.Struct, frozen=True, gc=False):
     transaction_time_ms: int = _F(name="T", default=0)
 
 
-class BinanceDepthEnvelope(msgspec.Struct, frozen=True, gc=False):
+class BinanceDepthEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """Combined-stream frame ``{"stream": "btcusdt@depth@100ms", "data": {...}}``."""
 
     stream: str
     data: BinanceDepthUpdate
 
 
-class BinanceTradeEnvelope(msgspec.Struct, frozen=True, gc=False):
+class BinanceTradeEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """Combined-stream frame of ``@trade``."""
 
     stream: str
     data: BinanceTrade
 
 
-class BinanceAggTradeEnvelope(msgspec.Struct, frozen=True, gc=False):
+class BinanceAggTradeEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """Combined-stream frame of ``@aggTrade``."""
 
     stream: str
     data: BinanceAggTrade
 
 
-class BinanceBookTickerEnvelope(msgspec.Struct, frozen=True, gc=False):
+class BinanceBookTickerEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """Combined-stream frame of ``@bookTicker``."""
 
     stream: str
     data: BinanceBookTicker
 
 
-class BinanceEnvelope(msgspec.Struct, frozen=True, gc=False):
+class BinanceEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """Any combined-stream frame, payload left undecoded."""
 
     stream: str
     data: msgspec.Raw
 
 
-class BinanceProbe(msgspec.Struct, frozen=True, gc=False):
+class BinanceProbe(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """Just enough of an unknown payload to route it.
 
     Bare stream messages carry ``"e"``; a REST snapshot carries ``"lastUpdateId"``; a subscription

@@ -62,6 +62,7 @@ from connectors.binance.messages import (
     BinanceTradeEnvelope,
 )
 from connectors.binance.sync import BinanceBookSync, DiffAction, SnapshotOutcome
+from connectors.common.levels import parse_levels
 from connectors.common.normalizer import (
     BadPayloadLog,
     NormalizerStats,
@@ -69,7 +70,6 @@ from connectors.common.normalizer import (
     SyncStatus,
     SyncTransition,
 )
-from connectors.common.levels import parse_levels
 from connectors.common.rows import LevelArray, RowSink
 
 __all__ = ["BinanceNormalizer", "ParsedDiff"]

@@ -25,7 +25,7 @@ depth message is its levels, and this is several times faster than decoding them
 _F = msgspec.field
 
 
-class BybitOrderbookData(msgspec.Struct, frozen=True, gc=False):
+class BybitOrderbookData(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """The ``data`` of an ``orderbook.{depth}.{symbol}`` message."""
 
     symbol: str = _F(name="s")
@@ -38,7 +38,7 @@ class BybitOrderbookData(msgspec.Struct, frozen=True, gc=False):
     """Cross sequence, comparable across depths of one symbol."""
 
 
-class BybitOrderbook(msgspec.Struct, frozen=True, gc=False):
+class BybitOrderbook(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """``orderbook.{1,50,200,500,1000}.{SYMBOL}``, spot and linear.
 
     Sample (linear, from Bybit's ob500 archive): ``{"topic":"orderbook.500.XRPUSDT","type":"delta",
@@ -55,7 +55,7 @@ class BybitOrderbook(msgspec.Struct, frozen=True, gc=False):
     cts_ms: int = _F(name="cts", default=0)
 
 
-class BybitTrade(msgspec.Struct, frozen=True, gc=False):
+class BybitTrade(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """One trade of a ``publicTrade.{SYMBOL}`` message.
 
     Sample: ``{"T":1758841135823,"s":"BTCUSDT","S":"Buy","v":"0.020","p":"109378.90",
@@ -71,7 +71,7 @@ class BybitTrade(msgspec.Struct, frozen=True, gc=False):
     block_trade: bool = _F(name="BT", default=False)
 
 
-class BybitTradeMessage(msgspec.Struct, frozen=True, gc=False):
+class BybitTradeMessage(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """``publicTrade.{SYMBOL}``: one or more trades."""
 
     topic: str
@@ -80,7 +80,7 @@ class BybitTradeMessage(msgspec.Struct, frozen=True, gc=False):
     type: str = "snapshot"
 
 
-class BybitTicker(msgspec.Struct, frozen=True, gc=False):
+class BybitTicker(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """The ``data`` of a ``tickers.{SYMBOL}`` message. Linear tickers carry the best bid and offer
     (deltas only the fields that changed); spot tickers carry none."""
 
@@ -92,7 +92,7 @@ class BybitTicker(msgspec.Struct, frozen=True, gc=False):
     last_price: float | None = _F(name="lastPrice", default=None)
 
 
-class BybitTickerMessage(msgspec.Struct, frozen=True, gc=False):
+class BybitTickerMessage(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """``tickers.{SYMBOL}``."""
 
     topic: str
@@ -101,7 +101,7 @@ class BybitTickerMessage(msgspec.Struct, frozen=True, gc=False):
     type: str = "snapshot"
 
 
-class BybitControl(msgspec.Struct, frozen=True, gc=False):
+class BybitControl(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """A reply to a request: subscribe ack, pong, or an error.
 
     Linear sample: ``{"success":true,"ret_msg":"","conn_id":"ceo4lah8ub4fmsiqrtb0","req_id":"1",
@@ -115,7 +115,7 @@ class BybitControl(msgspec.Struct, frozen=True, gc=False):
     req_id: str = ""
 
 
-class BybitProbe(msgspec.Struct, frozen=True, gc=False):
+class BybitProbe(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """Enough of an unknown payload to route it."""
 
     topic: str | None = None

@@ -49,6 +49,7 @@ from connectors.bybit.messages import (
     BybitTradeMessage,
 )
 from connectors.bybit.sync import BybitBookSync, DeltaAction
+from connectors.common.levels import parse_levels
 from connectors.common.normalizer import (
     BadPayloadLog,
     NormalizerStats,
@@ -56,7 +57,6 @@ from connectors.common.normalizer import (
     SyncStatus,
     SyncTransition,
 )
-from connectors.common.levels import parse_levels
 from connectors.common.rows import RowSink
 
 __all__ = ["BybitNormalizer"]

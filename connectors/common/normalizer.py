@@ -96,11 +96,7 @@ class NormalizerStats:
 
     def as_dict(self) -> dict[str, int]:
         """Counters as a plain dict (for JSON reports)."""
-        return {
-            name: getattr(self, name)
-            for name in self.__dataclass_fields__
-            if name != "unknown_stream_names"
-        }
+        return {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "unknown_stream_names"}
 
 
 @dataclass(slots=True)
@@ -142,9 +138,7 @@ class BadPayloadLog:
 
     __slots__ = ("burst", "every", "logger", "max_chars", "seen")
 
-    def __init__(
-        self, logger: logging.Logger, burst: int = 20, every: int = 1000, max_chars: int = 4096
-    ) -> None:
+    def __init__(self, logger: logging.Logger, burst: int = 20, every: int = 1000, max_chars: int = 4096) -> None:
         self.logger = logger
         self.burst = burst
         self.every = every
@@ -156,6 +150,4 @@ class BadPayloadLog:
         self.seen += 1
         if self.seen <= self.burst or self.seen % self.every == 0:
             raw = payload[: self.max_chars].decode("utf-8", "replace")
-            self.logger.warning(
-                "%s at local_ts=%d (%s; %d so far): %s", what, local_ts, error, self.seen, raw
-            )
+            self.logger.warning("%s at local_ts=%d (%s; %d so far): %s", what, local_ts, error, self.seen, raw)

@@ -47,7 +47,7 @@ class RowSink:
         n = levels.shape[0]
         if n == 0:
             return
-        self._pq.frombytes(memoryview(levels).cast("B"))
+        self._pq.frombytes(levels.data.cast("B"))
         self._ints.extend((n, ev, exch_ts, local_ts, 0, ival))
         self.rows += n
 

@@ -93,9 +93,7 @@ def test_arb_keeps_the_bridging_diffs_hftbacktest_loses_them(both) -> None:
     ours, theirs = both
     snapshot, bridging = _bridge_window()
     assert len(bridging) == 2  # both arrived before the snapshot
-    in_snapshot = {
-        side: {float(p): float(q) for p, q in snapshot[key]} for side, key in (("b", "bids"), ("a", "asks"))
-    }
+    in_snapshot = {side: {float(p): float(q) for p, q in snapshot[key]} for side, key in (("b", "bids"), ("a", "asks"))}
     newer: dict[tuple[str, float], float] = {}
     for diff in bridging:
         for side in ("b", "a"):

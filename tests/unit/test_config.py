@@ -142,9 +142,7 @@ def test_times_become_int_nanoseconds(tmp_path: Path) -> None:
 
 
 def test_int_is_accepted_where_a_number_is_expected(tmp_path: Path) -> None:
-    config = load_config(
-        write_config_files(tmp_path, arbitrage_overrides={"strategy": {"min_spread_bps": 3}})
-    )
+    config = load_config(write_config_files(tmp_path, arbitrage_overrides={"strategy": {"min_spread_bps": 3}}))
     assert config.strategy.min_spread_bps == 3.0
     assert type(config.strategy.min_spread_bps) is float
 
@@ -171,9 +169,7 @@ def test_optional_keys_take_documented_defaults(tmp_path: Path) -> None:
 
 
 def test_linear_market_defaults_to_the_unthrottled_depth_stream(tmp_path: Path) -> None:
-    path = write_config_files(
-        tmp_path, binance_overrides={"market": "linear", "feed": {"depth_stream": None}}
-    )
+    path = write_config_files(tmp_path, binance_overrides={"market": "linear", "feed": {"depth_stream": None}})
     config = load_config(path)
     assert config.binance.feed.depth_stream == "depth@0ms"
     assert config.binance.endpoints.rest == "https://testnet.binancefuture.com"
@@ -192,9 +188,7 @@ def test_fake_venue_on_loopback_via_local_network(tmp_path: Path) -> None:
     config = load_config(path)
 
     assert config.binance.network == "local"
-    assert config.binance.endpoints == Endpoints(
-        ws=("ws://127.0.0.1:45001/stream",), rest="http://127.0.0.1:45002"
-    )
+    assert config.binance.endpoints == Endpoints(ws=("ws://127.0.0.1:45001/stream",), rest="http://127.0.0.1:45002")
     assert config.bybit.market == "linear"
     assert config.bybit.endpoints.ws[1] == "ws://127.0.0.1:45004/v5/public/linear"
     assert "mainnet" in config.bybit.all_endpoints["linear"]
@@ -326,11 +320,7 @@ ERROR_CASES = {
         ['expected one of "spot", "linear", got "futures" (str)'],
     ),
     "unknown endpoints market": (
-        {
-            "binance_overrides": {
-                "endpoints": {"futures": {"mainnet": {"ws": ["wss://x/y"], "rest": "https://x"}}}
-            }
-        },
+        {"binance_overrides": {"endpoints": {"futures": {"mainnet": {"ws": ["wss://x/y"], "rest": "https://x"}}}}},
         "binance.toml",
         "endpoints.futures",
         ["unknown key", "linear, spot"],
@@ -490,9 +480,7 @@ def test_literal_secret_is_accepted_redacted_and_warned_about_once(
         assert FAKE_KEY not in text
 
 
-def test_unset_environment_variable_fails_only_on_resolve(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unset_environment_variable_fails_only_on_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BINANCE_API_KEY", raising=False)
     config = load_config(write_config_files(tmp_path))  # a backtest needs no keys
     key = config.binance.api_key
@@ -560,9 +548,7 @@ def test_dataclasses_replace_is_validated() -> None:
         dataclasses.replace(strategy, book_levels=0)
     assert str(info.value) == "StrategyConfig: book_levels: expected an integer between 1 and 50, got 0 (int)"
     with pytest.raises(ConfigError):
-        FeedConfig(
-            depth_stream="orderbook.50", stale_after_ns=5 * NS_PER_S, reconnect_after_stale_ns=NS_PER_S
-        )
+        FeedConfig(depth_stream="orderbook.50", stale_after_ns=5 * NS_PER_S, reconnect_after_stale_ns=NS_PER_S)
 
 
 def test_config_objects_are_frozen(tmp_path: Path) -> None:

@@ -1,0 +1,65 @@
+"""The ``arb`` command line: exit codes and messages, never a traceback."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+
+from arb.cli import main
+from arb.events import event_dtype
+from arb.recording.convert import load_eod
+from arb.recording.format import format_line
+from arb.testing.configs import write_config_files
+from tests.helpers import SPOT_BTC_HEAD, read_lines
+
+
+def test_convert_writes_rows_and_the_end_of_day_snapshot(tmp_path, capsys) -> None:
+    out = tmp_path / "out" / "spot.npz"
+    assert main(["-q", "convert", str(SPOT_BTC_HEAD), "-o", str(out)]) == 0
+    with np.load(out) as z:
+        rows = z["data"]
+    assert rows.dtype == event_dtype and len(rows) > 10_000
+    eod = load_eod(tmp_path / "out" / "spot_eod.npz")
+    assert eod.synced and eod.venue == "binance" and eod.symbol == "BTCUSDT"
+    printed = capsys.readouterr().out
+    assert "binance spot BTCUSDT" in printed and "gaps 0" in printed
+
+
+def test_convert_reports_a_truncated_input(tmp_path, capsys, caplog) -> None:
+    src = tmp_path / "cut.gz"
+    with gzip.open(src, "wb") as f:
+        for ts, payload in read_lines(SPOT_BTC_HEAD)[:800]:
+            f.write(format_line(ts, payload))
+    src.write_bytes(src.read_bytes()[:-3000])
+    assert main(["convert", str(src), "-o", str(tmp_path / "x.npz")]) == 0
+    assert any("cut.gz was truncated" in r.getMessage() for r in caplog.records)
+    assert "cut.gz: TRUNCATED, converted its" in capsys.readouterr().out
+    assert (tmp_path / "x.npz").exists()
+
+
+def test_convert_missing_input_is_exit_2_with_the_path(tmp_path, capsys) -> None:
+    assert main(["convert", str(tmp_path / "missing.gz"), "-o", str(tmp_path / "x.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "missing.gz" in err and "no such recording file" in err and "Traceback" not in err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_check_reports_a_bad_config_with_file_key_and_expectation(tmp_path, capsys) -> None:
+    path = write_config_files(tmp_path, arbitrage_overrides={"strategy": {"min_spread_bps": -1.0}})
+    assert main(["check", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "arbitrage.toml" in err and "strategy.min_spread_bps" in err and ">= 0" in err
+    assert "Traceback" not in err
+
+
+def test_check_names_an_unknown_key_in_a_venue_file(tmp_path, capsys) -> None:
+    path = write_config_files(tmp_path, bybit_overrides={"fees": {"takr": 0.001}})
+    assert main(["check", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "bybit.toml" in err and "fees.takr" in err and "taker" in err
+
+
+def test_check_accepts_the_shipped_config(capsys) -> None:
+    assert main(["check", "--config", "config/arbitrage.toml"]) == 0
+    assert "binance: spot" in capsys.readouterr().out
