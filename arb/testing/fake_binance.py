@@ -1,0 +1,704 @@
+"""A fake Binance (spot or USD-M futures) that replays collector recordings on loopback.
+
+It speaks Binance's public market-data wire formats as documented on developers.binance.com
+(spot "WebSocket Streams", "Market Data endpoints", "LIMITS"; USD-M "Live Subscribing/Unsubscribing
+to streams", "Order Book"), so arb's real feeds and REST clients run against it unchanged, pointed at
+it through configuration:
+
+* ``/stream?streams=a/b/c``: combined streams, each frame ``{"stream":"<name>","data":<payload>}``
+  exactly as recorded; ``/ws`` and ``/ws/<stream>``: raw streams, the payload alone. Both accept
+  ``SUBSCRIBE``, ``UNSUBSCRIBE``, ``LIST_SUBSCRIPTIONS``, ``SET_PROPERTY``/``GET_PROPERTY`` (combined).
+* The server sends WebSocket pings every ``ping_interval`` seconds (Binance: 20 s) and closes a
+  connection that leaves one unanswered for ``pong_timeout`` (Binance: one minute).
+* ``GET /api/v3/depth`` (spot) or ``/fapi/v1/depth`` (USD-M) from the venue's own book, with the
+  request weight Binance documents for the ``limit`` counted in ``x-mbx-used-weight(-1m)``;
+  ``GET /api/v3/exchangeInfo`` or ``/fapi/v1/exchangeInfo`` with PRICE_FILTER, LOT_SIZE and NOTIONAL
+  (spot) or MIN_NOTIONAL (USD-M) built from the constructor's tick and lot sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+import msgspec
+from aiohttp import web
+
+from arb.testing.fake_book import PriceLevelBook
+from arb.testing.faults import AppliedFault, FaultKind, RestFault
+from arb.testing.replay import Classified, FrameKind, ReplayFrame, SessionSpec
+from arb.testing.venue_core import MANUAL, BookView, FakeVenue, OutFrame, Speed, VenueConnection
+
+__all__ = ["BinanceMarket", "FakeBinanceVenue", "SymbolSpec", "depth_weight"]
+
+logger = logging.getLogger(__name__)
+
+BinanceMarket = Literal["spot", "linear"]
+
+# A diff-depth stream (``<symbol>@depth`` with an optional update speed) moves the book; partial
+# depth streams (``@depth5``) and everything else only pass through.
+_DIFF_STREAM = re.compile(r"^[a-z0-9]+@depth(@\d+ms)?$")
+# What Binance accepts as a stream name in SUBSCRIBE (anything else: "Invalid request: invalid stream").
+_STREAM_NAME = re.compile(r"^[A-Za-z0-9!_.\-]+@[A-Za-z0-9_@.\-]+$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9\-_]{1,36}$")
+_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "DAI", "BTC", "ETH", "BNB", "EUR", "TRY")
+_RECENT_DIFFS = 20_000
+
+_METHODS = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"
+_MSG_TOO_MANY = (
+    "Too many requests; current limit is {limit} requests per minute. "
+    "Please use the websocket for live updates to avoid polling the API."
+)
+_MSG_BANNED = "Way too many requests; IP banned until {until}. Please use the websocket for live updates to avoid bans."
+_MSG_INTERNAL = "Internal error; unable to process your request. Please try again."
+_MSG_UNKNOWN = "An unknown error occured while processing the request."
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSpec:
+    """Trading rules the venue reports in exchangeInfo for one symbol (decimal strings)."""
+
+    tick_size: str
+    lot_size: str
+    min_notional: str = "5"
+    base_asset: str | None = None
+    quote_asset: str | None = None
+
+
+def depth_weight(market: BinanceMarket, limit: int) -> int:
+    """The request weight Binance documents for a depth request with ``limit``.
+
+    Spot ``GET /api/v3/depth``: 1-100 -> 5, 101-500 -> 25, 501-1000 -> 50, 1001-5000 -> 250.
+    USD-M ``GET /fapi/v1/depth``: 5/10/20/50 -> 2, 100 -> 5, 500 -> 10, 1000 -> 20.
+    """
+    if market == "spot":
+        if limit <= 100:
+            return 5
+        if limit <= 500:
+            return 25
+        return 50 if limit <= 1000 else 250
+    if limit <= 50:
+        return 2
+    if limit <= 100:
+        return 5
+    return 10 if limit <= 500 else 20
+
+
+# -- wire structs (Binance field names mapped to descriptive ones) ---------------------------------
+
+
+class _Envelope(msgspec.Struct):
+    stream: str
+    data: msgspec.Raw
+
+
+class _EventTime(msgspec.Struct):
+    event_time_ms: int | None = msgspec.field(name="E", default=None)
+
+
+class _DepthUpdate(msgspec.Struct):
+    """``depthUpdate`` payload: spot has E/U/u, USD-M adds T (transaction time) and pu."""
+
+    event_time_ms: int = msgspec.field(name="E")
+    symbol: str = msgspec.field(name="s")
+    first_update_id: int = msgspec.field(name="U")
+    last_update_id: int = msgspec.field(name="u")
+    bids: list[tuple[str, str]] = msgspec.field(name="b")
+    asks: list[tuple[str, str]] = msgspec.field(name="a")
+    transaction_time_ms: int | None = msgspec.field(name="T", default=None)
+    prev_last_update_id: int | None = msgspec.field(name="pu", default=None)
+
+
+class _DiffEnvelope(msgspec.Struct):
+    stream: str
+    data: _DepthUpdate
+
+
+class _RestSnapshot(msgspec.Struct):
+    """The REST depth snapshot (USD-M adds E and T)."""
+
+    last_update_id: int = msgspec.field(name="lastUpdateId")
+    bids: list[tuple[str, str]]
+    asks: list[tuple[str, str]]
+    event_time_ms: int | None = msgspec.field(name="E", default=None)
+    transaction_time_ms: int | None = msgspec.field(name="T", default=None)
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _text(obj: object) -> str:
+    return _encode(obj).decode()
+
+
+class _BookState:
+    """One symbol's book: the recorded REST snapshot plus the diffs released after it."""
+
+    def __init__(self) -> None:
+        self.book = PriceLevelBook()
+        self.update_id: int | None = None
+        self.event_time_ms: int | None = None
+        self.transaction_time_ms: int | None = None
+        self.recent: deque[_DepthUpdate] = deque(maxlen=_RECENT_DIFFS)
+
+    def on_snapshot(self, snapshot: _RestSnapshot) -> None:
+        self.book.reset(snapshot.bids, snapshot.asks)
+        self.update_id = snapshot.last_update_id
+        self.event_time_ms = snapshot.event_time_ms or self.event_time_ms
+        self.transaction_time_ms = snapshot.transaction_time_ms or self.transaction_time_ms
+        for diff in self.recent:  # diffs released before the snapshot line but newer than it
+            if diff.last_update_id > self.update_id:
+                self.book.apply(diff.bids, diff.asks)
+                self.update_id = diff.last_update_id
+
+    def on_diff(self, diff: _DepthUpdate) -> None:
+        self.recent.append(diff)
+        self.event_time_ms = diff.event_time_ms
+        self.transaction_time_ms = diff.transaction_time_ms
+        if self.update_id is not None and diff.last_update_id > self.update_id:
+            self.book.apply(diff.bids, diff.asks)
+            self.update_id = diff.last_update_id
+
+
+def _decimals(value: str) -> int:
+    exponent = Decimal(value).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _fixed8(value: str) -> str:
+    return f"{Decimal(value):.8f}"
+
+
+class FakeBinanceVenue(FakeVenue):
+    """Fake Binance spot (``market="spot"``) or USD-M futures (``market="linear"``).
+
+    ``recordings``: a collector file, or a list of sessions (each a file or the consecutive files of
+    one session). ``tick_size``/``lot_size``/``min_notional`` fill exchangeInfo for every replayed
+    symbol unless ``specs`` names it. ``weight_limit`` is the per-minute request weight (spot 6000,
+    USD-M 2400 by default); past it the venue answers 429 on its own. ``clock`` (seconds) drives the
+    weight window, ``serverTime`` and ban times.
+    """
+
+    venue_name = "binance"
+
+    def __init__(
+        self,
+        recordings: SessionSpec | Sequence[SessionSpec],
+        *,
+        market: BinanceMarket = "spot",
+        tick_size: str = "0.01",
+        lot_size: str = "0.00001",
+        min_notional: str = "5",
+        specs: Mapping[str, SymbolSpec] | None = None,
+        speed: Speed = MANUAL,
+        endpoints: int = 1,
+        host: str = "127.0.0.1",
+        max_frames: int | None = None,
+        ping_interval: float | None = 20.0,
+        pong_timeout: float = 60.0,
+        write_timeout: float | None = 10.0,
+        send_buffer: int | None = None,
+        weight_limit: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if market not in ("spot", "linear"):
+            raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
+        super().__init__(
+            recordings,
+            market=market,
+            speed=speed,
+            endpoints=endpoints,
+            host=host,
+            max_frames=max_frames,
+            ping_interval=ping_interval,
+            pong_timeout=pong_timeout,
+            write_timeout=write_timeout,
+            send_buffer=send_buffer,
+            clock=clock,
+        )
+        self._binance_market: BinanceMarket = market
+        self._default_spec = SymbolSpec(tick_size, lot_size, min_notional)
+        self._specs = dict(specs or {})
+        self._books: dict[str, _BookState] = {}
+        self._weight_limit = weight_limit if weight_limit is not None else (6000 if market == "spot" else 2400)
+        self._weight_window = -1
+        self._used_weight = 0
+        self._prefix = "/api/v3" if market == "spot" else "/fapi/v1"
+
+    # -- addresses -------------------------------------------------------------------------------
+
+    def _ws_url(self, port: int) -> str:
+        return f"ws://{self.host}:{port}/stream"
+
+    @property
+    def raw_ws_urls(self) -> list[str]:
+        """``ws://host:port/ws`` of each endpoint (raw streams: payloads without the envelope)."""
+        return [f"ws://{self.host}:{port}/ws" for port in self.ports]
+
+    def _add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/stream", self._handle_combined)
+        app.router.add_get("/ws", self._handle_raw)
+        app.router.add_get("/ws/{streams:.+}", self._handle_raw)
+        app.router.add_get(f"{self._prefix}/depth", self._handle_depth)
+        app.router.add_get(f"{self._prefix}/exchangeInfo", self._handle_exchange_info)
+        app.router.add_get(f"{self._prefix}/time", self._handle_time)
+        app.router.add_get(f"{self._prefix}/ping", self._handle_ping)
+
+    # -- recording -------------------------------------------------------------------------------
+
+    def _classify(self, raw: bytes) -> Classified | None:
+        """Classify one recorded line.
+
+        A combined-stream frame, e.g.
+        ``{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT",...}}``, or the
+        collector's inline REST snapshot ``{"lastUpdateId":50093239218,"bids":[...],"asks":[...]}``.
+        """
+        if raw.startswith(b'{"lastUpdateId"'):
+            head = msgspec.json.decode(raw, type=_EventTime)
+            return Classified(FrameKind.REST_SNAPSHOT, "", None, head.event_time_ms)
+        try:
+            envelope = msgspec.json.decode(raw, type=_Envelope)
+            head = msgspec.json.decode(envelope.data, type=_EventTime)
+        except msgspec.DecodeError:
+            return None  # e.g. a recorded subscribe ack
+        symbol = envelope.stream.split("@", 1)[0].upper()
+        return Classified(FrameKind.DATA, envelope.stream, symbol, head.event_time_ms)
+
+    def _state(self, symbol: str) -> _BookState:
+        state = self._books.get(symbol)
+        if state is None:
+            state = self._books[symbol] = _BookState()
+        return state
+
+    def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
+        if frame.kind is FrameKind.REST_SNAPSHOT:
+            self._state(frame.symbol).on_snapshot(msgspec.json.decode(frame.raw, type=_RestSnapshot))
+            return []
+        if _DIFF_STREAM.match(frame.stream):
+            diff = msgspec.json.decode(frame.raw, type=_DiffEnvelope).data
+            self._state(frame.symbol).on_diff(diff)
+        payload = bytes(msgspec.json.decode(frame.raw, type=_Envelope).data)
+        return [OutFrame(frame.stream, frame.stream_index, frame.index, frame.raw.decode(), payload.decode())]
+
+    def book(self, symbol: str, depth: int | None = None) -> BookView:
+        """The venue's book for ``symbol``; ``update_id`` is the ``u`` of the last applied diff."""
+        state = self._books.get(symbol)
+        if state is None:
+            return BookView(symbol, [], [], None)
+        return BookView(symbol, state.book.bids(depth), state.book.asks(depth), state.update_id)
+
+    @property
+    def symbols(self) -> set[str]:
+        """Symbols the venue knows: those named by the recording so far plus those in ``specs``."""
+        return set(self._replay.symbols) | set(self._specs)
+
+    # -- WebSocket -------------------------------------------------------------------------------
+
+    async def _handle_combined(self, request: web.Request) -> web.StreamResponse:
+        """``/stream?streams=btcusdt@depth@100ms/btcusdt@trade``: frames in the combined envelope.
+
+        Each frame: ``{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,...}}``.
+        """
+        streams = [s for s in request.query.get("streams", "").split("/") if s]
+        return await self._serve_ws(request, streams=streams, combined=True)
+
+    async def _handle_raw(self, request: web.Request) -> web.StreamResponse:
+        """``/ws`` or ``/ws/btcusdt@trade``: raw payloads, e.g. ``{"e":"trade","E":1723161255343,...}``."""
+        raw = request.match_info.get("streams", "")
+        streams = [s for s in raw.split("/") if s]
+        return await self._serve_ws(request, streams=streams, combined=False)
+
+    async def _on_text(self, conn: VenueConnection, text: str) -> None:
+        """Answer a live subscription request.
+
+        ``{"method":"SUBSCRIBE","params":["btcusdt@depth@100ms"],"id":1}`` -> ``{"result":null,"id":1}``;
+        ``{"method":"LIST_SUBSCRIPTIONS","id":3}`` -> ``{"result":["btcusdt@depth@100ms"],"id":3}``;
+        a bad request -> ``{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":1}``.
+        """
+        try:
+            request = json.loads(text)
+        except json.JSONDecodeError as error:
+            await self._reply_error(
+                conn, 3, f"Invalid JSON: expected value at line {error.lineno} column {error.colno}"
+            )
+            return
+        if not isinstance(request, dict):
+            await self._reply_error(conn, 2, f"Invalid request: missing field `method` at line 1 column {len(text)}")
+            return
+        request_id: Any = request.get("id")
+        if not _valid_request_id(request_id):
+            await self._reply_error(conn, 2, "Invalid request: request ID must be an unsigned integer")
+            return
+        method = request.get("method")
+        params = request.get("params", [])
+        if method is None:
+            await self._reply_error(
+                conn, 2, f"Invalid request: missing field `method` at line 1 column {len(text)}", request_id
+            )
+        elif method in ("SUBSCRIBE", "UNSUBSCRIBE"):
+            await self._subscribe(conn, method, params, request_id)
+        elif method == "LIST_SUBSCRIPTIONS":
+            await conn.send_control(_text({"result": list(conn.subscriptions), "id": request_id}))
+        elif method in ("SET_PROPERTY", "GET_PROPERTY"):
+            await self._property(conn, method, params, request_id)
+        else:
+            await self._reply_error(
+                conn,
+                2,
+                f"Invalid request: unknown variant `{method}`, expected one of {_METHODS} at line 1 column 28",
+                request_id,
+            )
+
+    async def _subscribe(self, conn: VenueConnection, method: str, params: Any, request_id: Any) -> None:
+        if not isinstance(params, list) or not all(isinstance(p, str) and _STREAM_NAME.match(p) for p in params):
+            named = [str(p) for p in params] if isinstance(params, list) else [str(params)]
+            self._log_subscription(conn, method.lower(), named, ok=False)
+            await self._reply_error(conn, 2, "Invalid request: invalid stream", request_id)
+            return
+        reply = _text({"result": None, "id": request_id})
+        if method == "SUBSCRIBE":
+            await conn.change_subscriptions(add=params, reply=reply)
+        else:
+            await conn.change_subscriptions(remove=params, reply=reply)
+        self._log_subscription(conn, method.lower(), params, ok=True)
+        self._notify()
+
+    async def _property(self, conn: VenueConnection, method: str, params: Any, request_id: Any) -> None:
+        if not isinstance(params, list) or not params or not isinstance(params[0], str):
+            await self._reply_error(conn, 2, "Invalid request: property name must be a string", request_id)
+            return
+        if params[0] != "combined":
+            await self._reply_error(conn, 0, "Unknown property", request_id)
+            return
+        if method == "GET_PROPERTY":
+            await conn.send_control(_text({"result": conn.combined, "id": request_id}))
+            return
+        if len(params) != 2 or not isinstance(params[1], bool):
+            await self._reply_error(conn, 1, "Invalid value type: expected Boolean", request_id)
+            return
+        conn.combined = params[1]
+        await conn.send_control(_text({"result": None, "id": request_id}))
+
+    async def _reply_error(self, conn: VenueConnection, code: int, msg: str, request_id: Any = None) -> None:
+        await conn.send_control(_text({"error": {"code": code, "msg": msg}, "id": request_id}))
+
+    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None, *, combined: bool) -> str:
+        name = as_stream or "xyzusdt@" + out.stream.split("@", 1)[-1]
+        payload = out.raw_text if out.raw_text is not None else out.text
+        return f'{{"stream":"{name}","data":{payload}}}'
+
+    # -- REST ------------------------------------------------------------------------------------
+
+    def _charge(self, weight: int) -> int:
+        window = int(self._clock() // 60)
+        if window != self._weight_window:
+            self._weight_window = window
+            self._used_weight = 0
+        self._used_weight += weight
+        return self._used_weight
+
+    def _seconds_to_window_end(self) -> int:
+        now = self._clock()
+        return max(1, int(60 - now % 60))
+
+    def _error_body(self, status: int, code: int | None, msg: str | None, retry_after: int) -> bytes:
+        if status == 429:
+            code = -1003 if code is None else code
+            msg = msg or _MSG_TOO_MANY.format(limit=self._weight_limit)
+        elif status == 418:
+            code = -1003 if code is None else code
+            msg = msg or _MSG_BANNED.format(until=int((self._clock() + retry_after) * 1000))
+        elif status >= 500:
+            code = -1001 if code is None else code
+            msg = msg or _MSG_INTERNAL
+        else:
+            code = -1000 if code is None else code
+            msg = msg or _MSG_UNKNOWN
+        return _encode({"code": code, "msg": msg})
+
+    async def _answer(self, request: web.Request, weight: int, build: Callable[[], tuple[int, bytes]]) -> web.Response:
+        """Serve one REST call: hold if asked, apply a scripted fault, count weight, build the body.
+
+        The body is built after any hold is released, from the venue's state at that moment.
+        """
+        await self._begin_rest(request)
+        fault = self.faults.take_rest_fault(request.path)
+        used = self._charge(weight)
+        headers = {"x-mbx-used-weight": str(used), "x-mbx-used-weight-1m": str(used)}
+        content_type = "application/json"
+        if fault is not None:
+            status, body, content_type = self._faulted(fault, build, headers)
+        elif used > self._weight_limit:
+            retry = self._seconds_to_window_end()
+            status, body = 429, self._error_body(429, None, None, retry)
+            headers["Retry-After"] = str(retry)
+        else:
+            status, body = build()
+        self._log_rest(request, status, weight)
+        return web.Response(status=status, body=body, headers=headers, content_type=content_type)
+
+    def _faulted(
+        self, fault: RestFault, build: Callable[[], tuple[int, bytes]], headers: dict[str, str]
+    ) -> tuple[int, bytes, str]:
+        if fault.kind is FaultKind.REST_MALFORMED:
+            _, full = build()
+            self._record(AppliedFault(FaultKind.REST_MALFORMED, detail=f"{len(full) // 2} of {len(full)} bytes"))
+            return 200, full[: max(1, len(full) // 2)], "application/json"
+        retry = fault.retry_after
+        if retry is None and fault.status in (429, 418):
+            retry = self._seconds_to_window_end() if fault.status == 429 else 120
+        if retry is not None:
+            headers["Retry-After"] = str(retry)
+        body = (
+            fault.body if fault.body is not None else self._error_body(fault.status, fault.code, fault.msg, retry or 0)
+        )
+        content_type = "text/html" if body.lstrip().startswith(b"<") else "application/json"
+        self._record(AppliedFault(FaultKind.REST_ERROR, detail=f"{fault.status} {body[:80]!r}"))
+        return fault.status, body, content_type
+
+    def _bad_request(self, code: int, msg: str) -> tuple[int, bytes]:
+        return 400, _encode({"code": code, "msg": msg})
+
+    async def _handle_depth(self, request: web.Request) -> web.Response:
+        """``GET /api/v3/depth?symbol=BTCUSDT&limit=1000`` (or ``/fapi/v1/depth``) from the venue's book.
+
+        Spot: ``{"lastUpdateId":50093239218,"bids":[["61837.63000000","3.78826000"],...],"asks":[...]}``;
+        USD-M adds ``"E"`` and ``"T"`` after ``lastUpdateId``. ``lastUpdateId`` is the ``u`` of the last
+        diff released; before the recording's first snapshot is reached, that snapshot is served.
+        """
+        default = 100 if self._binance_market == "spot" else 500
+        raw_limit = request.query.get("limit")
+        limit = default
+        if raw_limit is not None and raw_limit.isdigit() and int(raw_limit) > 0:
+            limit = min(int(raw_limit), 5000 if self._binance_market == "spot" else 1000)
+        weight = depth_weight(self._binance_market, limit)
+        symbol = request.query.get("symbol", "")
+
+        def build() -> tuple[int, bytes]:
+            if not symbol:
+                return self._bad_request(
+                    -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."
+                )
+            if raw_limit is not None and not raw_limit.isdigit():
+                return self._bad_request(
+                    -1100, "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'."
+                )
+            if symbol not in self.symbols:
+                return self._bad_request(-1121, "Invalid symbol.")
+            return 200, self._depth_body(symbol, limit)
+
+        return await self._answer(request, weight, build)
+
+    def _depth_body(self, symbol: str, limit: int) -> bytes:
+        state = self._books.get(symbol)
+        body: dict[str, Any]
+        if state is not None and state.update_id is not None:
+            body = {"lastUpdateId": state.update_id}
+            event_ms, transaction_ms = state.event_time_ms, state.transaction_time_ms
+            bids, asks = state.book.bids(limit), state.book.asks(limit)
+        else:
+            future = self._replay.find_ahead(lambda f: f.kind is FrameKind.REST_SNAPSHOT and f.symbol == symbol)
+            if future is None:
+                logger.warning("%s: no REST snapshot in the recording; serving an empty book", symbol)
+                body = {"lastUpdateId": state.recent[-1].last_update_id if state and state.recent else 0}
+                event_ms = transaction_ms = None
+                bids, asks = [], []
+            else:
+                snapshot = msgspec.json.decode(future.raw, type=_RestSnapshot)
+                body = {"lastUpdateId": snapshot.last_update_id}
+                event_ms, transaction_ms = snapshot.event_time_ms, snapshot.transaction_time_ms
+                bids, asks = snapshot.bids[:limit], snapshot.asks[:limit]
+        if self._binance_market == "linear":
+            now_ms = int(self._clock() * 1000)
+            body["E"] = event_ms if event_ms is not None else now_ms
+            body["T"] = transaction_ms if transaction_ms is not None else body["E"]
+        body["bids"] = [list(level) for level in bids]
+        body["asks"] = [list(level) for level in asks]
+        return _encode(body)
+
+    async def _handle_exchange_info(self, request: web.Request) -> web.Response:
+        """``GET /api/v3/exchangeInfo?symbol=BTCUSDT`` (spot, weight 20) or ``/fapi/v1/exchangeInfo``
+        (USD-M, weight 1), with the symbol's filters, e.g.
+        ``{"filterType":"PRICE_FILTER","minPrice":"0.01000000","maxPrice":"1000000.00000000",
+        "tickSize":"0.01000000"}``.
+        """
+        weight = 20 if self._binance_market == "spot" else 1
+
+        def build() -> tuple[int, bytes]:
+            wanted = sorted(self.symbols)
+            if self._binance_market == "spot":
+                asked: list[str] = []
+                if "symbol" in request.query:
+                    asked = [request.query["symbol"]]
+                elif "symbols" in request.query:
+                    try:
+                        parsed = json.loads(request.query["symbols"])
+                    except json.JSONDecodeError:
+                        parsed = None
+                    if not isinstance(parsed, list) or not parsed:
+                        return self._bad_request(-1121, "Invalid symbol.")
+                    asked = [str(s) for s in parsed]
+                if asked:
+                    if any(s not in self.symbols for s in asked):
+                        return self._bad_request(-1121, "Invalid symbol.")
+                    wanted = asked
+            return 200, _encode(self._exchange_info(wanted))
+
+        return await self._answer(request, weight, build)
+
+    def _spec(self, symbol: str) -> tuple[SymbolSpec, str, str]:
+        spec = self._specs.get(symbol, self._default_spec)
+        base, quote = spec.base_asset, spec.quote_asset
+        if base is None or quote is None:
+            quote = next((q for q in _QUOTES if symbol.endswith(q) and len(symbol) > len(q)), "USDT")
+            base = symbol[: -len(quote)] if symbol.endswith(quote) else symbol
+        return spec, base, quote
+
+    def _exchange_info(self, symbols: Sequence[str]) -> dict[str, Any]:
+        server_time = int(self._clock() * 1000)
+        if self._binance_market == "spot":
+            return {
+                "timezone": "UTC",
+                "serverTime": server_time,
+                "rateLimits": [
+                    {
+                        "rateLimitType": "REQUEST_WEIGHT",
+                        "interval": "MINUTE",
+                        "intervalNum": 1,
+                        "limit": self._weight_limit,
+                    },
+                    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+                    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+                    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
+                ],
+                "exchangeFilters": [],
+                "symbols": [self._spot_symbol(s) for s in symbols],
+            }
+        return {
+            "timezone": "UTC",
+            "serverTime": server_time,
+            "futuresType": "U_MARGINED",
+            "rateLimits": [
+                {
+                    "rateLimitType": "REQUEST_WEIGHT",
+                    "interval": "MINUTE",
+                    "intervalNum": 1,
+                    "limit": self._weight_limit,
+                },
+                {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
+            ],
+            "exchangeFilters": [],
+            "assets": [],
+            "symbols": [self._futures_symbol(s) for s in symbols],
+        }
+
+    def _spot_symbol(self, symbol: str) -> dict[str, Any]:
+        spec, base, quote = self._spec(symbol)
+        return {
+            "symbol": symbol,
+            "status": "TRADING",
+            "baseAsset": base,
+            "baseAssetPrecision": 8,
+            "quoteAsset": quote,
+            "quotePrecision": 8,
+            "quoteAssetPrecision": 8,
+            "baseCommissionPrecision": 8,
+            "quoteCommissionPrecision": 8,
+            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+            "icebergAllowed": True,
+            "ocoAllowed": True,
+            "quoteOrderQtyMarketAllowed": True,
+            "allowTrailingStop": True,
+            "cancelReplaceAllowed": True,
+            "isSpotTradingAllowed": True,
+            "isMarginTradingAllowed": False,
+            "filters": [
+                {
+                    "filterType": "PRICE_FILTER",
+                    "minPrice": _fixed8(spec.tick_size),
+                    "maxPrice": _fixed8("1000000"),
+                    "tickSize": _fixed8(spec.tick_size),
+                },
+                {
+                    "filterType": "LOT_SIZE",
+                    "minQty": _fixed8(spec.lot_size),
+                    "maxQty": _fixed8("9000"),
+                    "stepSize": _fixed8(spec.lot_size),
+                },
+                {
+                    "filterType": "NOTIONAL",
+                    "minNotional": _fixed8(spec.min_notional),
+                    "applyMinToMarket": True,
+                    "maxNotional": _fixed8("9000000"),
+                    "applyMaxToMarket": False,
+                    "avgPriceMins": 5,
+                },
+            ],
+            "permissions": [],
+            "permissionSets": [["SPOT"]],
+            "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+            "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
+        }
+
+    def _futures_symbol(self, symbol: str) -> dict[str, Any]:
+        spec, base, quote = self._spec(symbol)
+        return {
+            "symbol": symbol,
+            "pair": symbol,
+            "contractType": "PERPETUAL",
+            "deliveryDate": 4133404800000,
+            "onboardDate": 1569398400000,
+            "status": "TRADING",
+            "baseAsset": base,
+            "quoteAsset": quote,
+            "marginAsset": quote,
+            "pricePrecision": _decimals(spec.tick_size),
+            "quantityPrecision": _decimals(spec.lot_size),
+            "baseAssetPrecision": 8,
+            "quotePrecision": 8,
+            "underlyingType": "COIN",
+            "filters": [
+                {
+                    "filterType": "PRICE_FILTER",
+                    "maxPrice": "1000000",
+                    "minPrice": spec.tick_size,
+                    "tickSize": spec.tick_size,
+                },
+                {
+                    "filterType": "LOT_SIZE",
+                    "maxQty": "1000",
+                    "minQty": spec.lot_size,
+                    "stepSize": spec.lot_size,
+                },
+                {"filterType": "MIN_NOTIONAL", "notional": spec.min_notional},
+            ],
+            "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"],
+            "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+        }
+
+    async def _handle_time(self, request: web.Request) -> web.Response:
+        """``GET /api/v3/time`` -> ``{"serverTime":1499827319559}`` (weight 1)."""
+        return await self._answer(request, 1, lambda: (200, _encode({"serverTime": int(self._clock() * 1000)})))
+
+    async def _handle_ping(self, request: web.Request) -> web.Response:
+        """``GET /api/v3/ping`` -> ``{}`` (weight 1)."""
+        return await self._answer(request, 1, lambda: (200, b"{}"))
+
+
+def _valid_request_id(value: Any) -> bool:
+    """Binance accepts a 64-bit integer, an alphanumeric string of at most 36 characters, or null."""
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) and bool(_REQUEST_ID.match(value))

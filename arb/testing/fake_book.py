@@ -1,0 +1,122 @@
+"""A plain price-level book for the fake venue: the venue's own truth, independent of arb's book.
+
+The fake venue must be a peer of arb's connectors, not a mirror of them, so it keeps its own book
+and never imports ``arb.book`` or any normalizer. Prices and quantities are kept as the exact strings
+the exchange sent (``"61837.63000000"``), so a REST snapshot or a Bybit snapshot built from this book
+is spelled the way the venue spells it. Ordering uses :class:`decimal.Decimal` keys.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+
+__all__ = ["Level", "PriceLevelBook", "Side"]
+
+Level = tuple[str, str]
+"""One price level as the wire spells it: ``(price, quantity)``."""
+
+
+class Side(Enum):
+    """Which side of the book a level rests on."""
+
+    BID = "bid"
+    ASK = "ask"
+
+
+class _BookSide:
+    """One side: a dict from price to the wire strings, plus the prices kept sorted ascending."""
+
+    __slots__ = ("_keys", "_levels")
+
+    def __init__(self) -> None:
+        self._levels: dict[Decimal, Level] = {}
+        self._keys: list[Decimal] = []
+
+    def clear(self) -> None:
+        self._levels.clear()
+        self._keys.clear()
+
+    def set(self, price: str, qty: str) -> None:
+        key = _decimal(price)
+        if _decimal(qty) == 0:
+            if key in self._levels:
+                del self._levels[key]
+                index = bisect.bisect_left(self._keys, key)
+                del self._keys[index]
+            return
+        if key not in self._levels:
+            bisect.insort(self._keys, key)
+        self._levels[key] = (price, qty)
+
+    def ascending(self, n: int | None) -> list[Level]:
+        keys = self._keys if n is None else self._keys[: max(n, 0)]
+        return [self._levels[k] for k in keys]
+
+    def descending(self, n: int | None) -> list[Level]:
+        keys = self._keys if n is None else self._keys[len(self._keys) - max(n, 0) :]
+        return [self._levels[k] for k in reversed(keys)]
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation as error:
+        raise ValueError(f"not a decimal number: {text!r}") from error
+
+
+class PriceLevelBook:
+    """An L2 book of absolute quantities per price; a quantity of zero removes the level.
+
+    This is the update rule both venues document: Binance's diff depth ("the quantity is absolute;
+    a quantity of 0 means remove the price level") and Bybit's delta ("if you receive an amount
+    that is 0, delete the entry").
+    """
+
+    __slots__ = ("_asks", "_bids")
+
+    def __init__(self) -> None:
+        self._bids = _BookSide()
+        self._asks = _BookSide()
+
+    def clear(self) -> None:
+        """Remove every level from both sides."""
+        self._bids.clear()
+        self._asks.clear()
+
+    def reset(self, bids: Iterable[Sequence[str]], asks: Iterable[Sequence[str]]) -> None:
+        """Replace the whole book with ``bids`` and ``asks`` (each ``[price, qty]`` as strings)."""
+        self.clear()
+        self.apply(bids, asks)
+
+    def apply(self, bids: Iterable[Sequence[str]], asks: Iterable[Sequence[str]]) -> None:
+        """Set each listed level to its absolute quantity; zero removes it."""
+        for price, qty in bids:
+            self._bids.set(price, qty)
+        for price, qty in asks:
+            self._asks.set(price, qty)
+
+    def bids(self, n: int | None = None) -> list[Level]:
+        """The best ``n`` bids (all when ``None``), best (highest) first."""
+        return self._bids.descending(n)
+
+    def asks(self, n: int | None = None) -> list[Level]:
+        """The best ``n`` asks (all when ``None``), best (lowest) first."""
+        return self._asks.ascending(n)
+
+    def top(self, side: Side, n: int | None = None) -> list[Level]:
+        """The best ``n`` levels of ``side``, best first."""
+        return self.bids(n) if side is Side.BID else self.asks(n)
+
+    def depth(self, side: Side) -> int:
+        """How many price levels ``side`` holds."""
+        return len(self._bids) if side is Side.BID else len(self._asks)
+
+    def is_empty(self) -> bool:
+        """True when neither side holds a level."""
+        return not len(self._bids) and not len(self._asks)

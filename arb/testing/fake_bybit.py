@@ -1,0 +1,402 @@
+"""A fake Bybit v5 public WebSocket (spot or linear) that replays recordings on loopback.
+
+It follows Bybit's v5 documentation (bybit-exchange.github.io/docs/v5/ws/connect and
+.../v5/websocket/public/orderbook):
+
+* ``/v5/public/spot`` or ``/v5/public/linear``; the client sends
+  ``{"op":"subscribe","args":["orderbook.50.BTCUSDT"],"req_id":"1"}`` and gets Bybit's ack, whose shape
+  differs by market (spot: ``ret_msg`` ``"subscribe"``, ``req_id`` only when sent; linear: ``ret_msg``
+  ``""`` and ``req_id`` always present, ``""`` when not sent). ``{"op":"ping"}`` gets the pong of the
+  market. A topic the venue cannot serve gets Bybit's failure ack.
+* On subscribing to ``orderbook.N.SYM`` the venue first sends a ``"type":"snapshot"`` of its current
+  book (top N a side), then the deltas. A depth other than the recorded one is derived from the
+  venue's book: a delta per recorded delta, with the same ``u``/``seq``, listing the top-N levels that
+  changed (``"0"`` for a level that left the top N).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+import msgspec
+from aiohttp import web
+
+from arb.testing.fake_book import Level, PriceLevelBook
+from arb.testing.replay import Classified, FrameKind, ReplayFrame, SessionSpec
+from arb.testing.venue_core import MANUAL, BookView, FakeVenue, OutFrame, Speed, VenueConnection
+
+__all__ = ["BybitMarket", "FakeBybitVenue"]
+
+logger = logging.getLogger(__name__)
+
+BybitMarket = Literal["spot", "linear"]
+
+# Order-book depths a topic may name (v5 docs; linear 500 is the depth of the 2024 archives).
+_DEPTHS: dict[str, frozenset[int]] = {
+    "spot": frozenset({1, 50, 200, 1000}),
+    "linear": frozenset({1, 50, 200, 500, 1000}),
+}
+_KLINE_INTERVALS = frozenset({"1", "3", "5", "15", "30", "60", "120", "240", "360", "720", "D", "W", "M"})
+_SPOT_MAX_ARGS = 10
+
+_encode = msgspec.json.Encoder().encode
+
+
+# -- wire structs ------------------------------------------------------------------------------
+
+
+class _Head(msgspec.Struct):
+    topic: str
+    ts_ms: int | None = msgspec.field(name="ts", default=None)
+
+
+class _BookData(msgspec.Struct):
+    symbol: str = msgspec.field(name="s")
+    bids: list[tuple[str, str]] = msgspec.field(name="b")
+    asks: list[tuple[str, str]] = msgspec.field(name="a")
+    update_id: int = msgspec.field(name="u")
+    cross_seq: int = msgspec.field(name="seq")
+
+
+class _BookMessage(msgspec.Struct):
+    """``{"topic","type","ts","data":{"s","b","a","u","seq"},"cts"}``."""
+
+    topic: str
+    type: str
+    ts_ms: int = msgspec.field(name="ts")
+    data: _BookData
+    cts_ms: int | None = msgspec.field(name="cts", default=None)
+
+
+@dataclass
+class _DepthView:
+    """What subscribers of a derived depth hold: the top ``depth`` levels last sent."""
+
+    depth: int
+    bids: dict[str, str] = field(default_factory=dict)
+    asks: dict[str, str] = field(default_factory=dict)
+
+
+class _BookState:
+    """One symbol's book, fed by its recorded order-book topic."""
+
+    def __init__(self, source_topic: str) -> None:
+        self.source_topic = source_topic
+        self.book = PriceLevelBook()
+        self.started = False
+        self.update_id = 0
+        self.cross_seq = 0
+        self.ts_ms = 0
+        self.cts_ms: int | None = None
+        self.views: dict[int, _DepthView] = {}
+
+
+def _book_frame(
+    topic: str, kind: str, state: _BookState, symbol: str, bids: Sequence[Level], asks: Sequence[Level]
+) -> str:
+    message: dict[str, Any] = {
+        "topic": topic,
+        "type": kind,
+        "ts": state.ts_ms,
+        "data": {
+            "s": symbol,
+            "b": [list(level) for level in bids],
+            "a": [list(level) for level in asks],
+            "u": state.update_id,
+            "seq": state.cross_seq,
+        },
+    }
+    if state.cts_ms is not None:
+        message["cts"] = state.cts_ms
+    return _encode(message).decode()
+
+
+def _changes(old: dict[str, str], new: list[Level], *, descending: bool) -> list[Level]:
+    current = dict(new)
+    changed = [(p, q) for p, q in new if old.get(p) != q]
+    changed += [(p, "0") for p in old if p not in current]
+    changed.sort(key=lambda level: Decimal(level[0]), reverse=descending)
+    return changed
+
+
+class FakeBybitVenue(FakeVenue):
+    """Fake Bybit v5 public stream for ``market="spot"`` or ``"linear"``.
+
+    ``symbols`` adds symbols the venue accepts topics for beyond those in the recording. ``seed``
+    makes the ``conn_id`` values reproducible. Bybit does not ping clients, so ``ping_interval``
+    defaults to ``None``.
+    """
+
+    venue_name = "bybit"
+
+    def __init__(
+        self,
+        recordings: SessionSpec | Sequence[SessionSpec],
+        *,
+        market: BybitMarket = "linear",
+        symbols: Sequence[str] = (),
+        speed: Speed = MANUAL,
+        endpoints: int = 1,
+        host: str = "127.0.0.1",
+        max_frames: int | None = None,
+        ping_interval: float | None = None,
+        pong_timeout: float = 60.0,
+        write_timeout: float | None = 10.0,
+        send_buffer: int | None = None,
+        seed: int = 0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if market not in ("spot", "linear"):
+            raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
+        kwargs: dict[str, Any] = {} if clock is None else {"clock": clock}
+        super().__init__(
+            recordings,
+            market=market,
+            speed=speed,
+            endpoints=endpoints,
+            host=host,
+            max_frames=max_frames,
+            ping_interval=ping_interval,
+            pong_timeout=pong_timeout,
+            write_timeout=write_timeout,
+            send_buffer=send_buffer,
+            **kwargs,
+        )
+        self._bybit_market: BybitMarket = market
+        self._extra_symbols = {s.upper() for s in symbols}
+        self._books: dict[str, _BookState] = {}
+        self._rng = random.Random(seed)
+
+    @property
+    def path(self) -> str:
+        """The WebSocket path this venue serves: ``/v5/public/<market>``."""
+        return f"/v5/public/{self._bybit_market}"
+
+    def _ws_url(self, port: int) -> str:
+        return f"ws://{self.host}:{port}{self.path}"
+
+    def _add_routes(self, app: web.Application) -> None:
+        app.router.add_get(self.path, self._handle_ws)
+
+    def _make_conn_id(self, index: int) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    @property
+    def symbols(self) -> set[str]:
+        """Symbols the venue knows: those named by the recording so far plus ``symbols=``."""
+        return set(self._replay.symbols) | self._extra_symbols
+
+    # -- recording -------------------------------------------------------------------------------
+
+    def _classify(self, raw: bytes) -> Classified | None:
+        """Classify one recorded v5 message, e.g.
+        ``{"topic":"orderbook.500.XRPUSDT","type":"delta","ts":1733011200693,"data":{"s":"XRPUSDT",
+        "b":[["1.9531","6198"]],"a":[...],"u":20254870,"seq":130020239261},"cts":1733011200691}``.
+        """
+        try:
+            head = msgspec.json.decode(raw, type=_Head)
+        except msgspec.DecodeError:
+            return None  # e.g. a recorded ack or pong
+        symbol = head.topic.rsplit(".", 1)[-1]
+        return Classified(FrameKind.DATA, head.topic, symbol, head.ts_ms)
+
+    def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
+        outs = [OutFrame(frame.stream, frame.stream_index, frame.index, frame.raw.decode())]
+        if not frame.stream.startswith("orderbook."):
+            return outs
+        state = self._books.get(frame.symbol)
+        if state is None:
+            state = self._books[frame.symbol] = _BookState(frame.stream)
+        if state.source_topic != frame.stream:
+            return outs  # a second recorded depth of the same symbol passes through untouched
+        message = msgspec.json.decode(frame.raw, type=_BookMessage)
+        snapshot = message.type == "snapshot"
+        if snapshot:
+            state.book.reset(message.data.bids, message.data.asks)
+            state.started = True
+        else:
+            state.book.apply(message.data.bids, message.data.asks)
+        state.update_id = message.data.update_id
+        state.cross_seq = message.data.cross_seq
+        state.ts_ms = message.ts_ms
+        state.cts_ms = message.cts_ms
+        wanted = self._derived_depths(frame.symbol, state.source_topic)
+        for depth in [d for d in state.views if d not in wanted]:
+            del state.views[depth]
+        if not state.started:
+            return outs
+        for depth in sorted(wanted):
+            view = state.views.get(depth)
+            fresh = view is None  # subscribed before this book existed: it gets a snapshot first
+            if view is None:
+                view = state.views[depth] = _DepthView(depth)
+            topic = f"orderbook.{depth}.{frame.symbol}"
+            text = self._view_update(state, view, frame.symbol, topic, snapshot=snapshot or fresh)
+            if text is not None:
+                outs.append(OutFrame(topic, frame.stream_index, frame.index, text))
+        return outs
+
+    def _derived_depths(self, symbol: str, source_topic: str) -> set[int]:
+        """Depths of ``symbol`` that some open connection subscribes to, other than the recorded one."""
+        suffix = f".{symbol}"
+        return {
+            int(topic.split(".")[1])
+            for conn in self.connections
+            for topic in conn.subscriptions
+            if topic.startswith("orderbook.") and topic.endswith(suffix) and topic != source_topic
+        }
+
+    def _view_update(
+        self, state: _BookState, view: _DepthView, symbol: str, topic: str, *, snapshot: bool
+    ) -> str | None:
+        bids, asks = state.book.bids(view.depth), state.book.asks(view.depth)
+        if snapshot or view.depth == 1:
+            if view.depth == 1 and not snapshot and dict(bids) == view.bids and dict(asks) == view.asks:
+                return None  # level 1 is snapshot-only and pushed on change
+            view.bids, view.asks = dict(bids), dict(asks)
+            return _book_frame(topic, "snapshot", state, symbol, bids, asks)
+        bid_changes = _changes(view.bids, bids, descending=True)
+        ask_changes = _changes(view.asks, asks, descending=False)
+        view.bids, view.asks = dict(bids), dict(asks)
+        return _book_frame(topic, "delta", state, symbol, bid_changes, ask_changes)
+
+    def book(self, symbol: str, depth: int | None = None) -> BookView:
+        """The venue's book for ``symbol``; ``update_id`` is the last ``u`` released."""
+        state = self._books.get(symbol)
+        if state is None or not state.started:
+            return BookView(symbol, [], [], None)
+        return BookView(symbol, state.book.bids(depth), state.book.asks(depth), state.update_id)
+
+    # -- WebSocket -------------------------------------------------------------------------------
+
+    async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
+        """``/v5/public/<market>``: nothing flows until ``{"op":"subscribe","args":["orderbook.50.BTCUSDT"]}``;
+        then frames as recorded, e.g. ``{"topic":"orderbook.500.XRPUSDT","type":"delta","ts":1733011200693,
+        "data":{"s":"XRPUSDT","b":[["1.9531","6198"]],"a":[],"u":20254870,"seq":130020239261},"cts":1733011200691}``.
+        """
+        return await self._serve_ws(request, streams=(), combined=True)
+
+    def _ack(self, conn: VenueConnection, op: str, *, success: bool, ret_msg: str, req_id: Any) -> str:
+        """Bybit's ack, spot or linear.
+
+        Spot: ``{"success":true,"ret_msg":"subscribe","conn_id":"2324d924-...","req_id":"10001",
+        "op":"subscribe"}``; linear: ``{"success":true,"ret_msg":"","conn_id":"3cd84cb1-...","req_id":"",
+        "op":"subscribe"}``.
+        """
+        reply: dict[str, Any] = {"success": success, "ret_msg": ret_msg, "conn_id": conn.conn_id}
+        if self._bybit_market == "linear":
+            reply["req_id"] = "" if req_id is None else req_id
+        elif req_id is not None:
+            reply["req_id"] = req_id
+        reply["op"] = op
+        return _encode(reply).decode()
+
+    async def _on_text(self, conn: VenueConnection, text: str) -> None:
+        """Answer ``{"op":"subscribe"|"unsubscribe","args":[...],"req_id":"..."}`` and ``{"op":"ping"}``.
+
+        Pong, spot: ``{"success":true,"ret_msg":"pong","conn_id":"0970e817-...","op":"ping"}``; linear:
+        ``{"success":true,"ret_msg":"pong","conn_id":"465772b1-...","req_id":"","op":"ping"}``.
+        """
+        try:
+            request = json.loads(text)
+        except json.JSONDecodeError:
+            request = None
+        if not isinstance(request, dict) or not isinstance(request.get("op"), str):
+            self.stats.ignored_messages += 1
+            logger.warning("connection %d: ignoring a message that is not a v5 request: %.200r", conn.id, text)
+            return
+        op: str = request["op"]
+        req_id = request.get("req_id")
+        if op == "ping":
+            await conn.send_control(self._ack(conn, "ping", success=True, ret_msg="pong", req_id=req_id))
+            return
+        if op not in ("subscribe", "unsubscribe"):
+            self.stats.ignored_messages += 1
+            logger.warning("connection %d: ignoring op %r (not served on a public stream)", conn.id, op)
+            return
+        args = request.get("args")
+        topics = [a for a in args if isinstance(a, str)] if isinstance(args, list) else []
+        if op == "subscribe":
+            await self._subscribe(conn, topics, req_id)
+        else:
+            await self._unsubscribe(conn, topics, req_id)
+
+    def _topic_error(self, topic: str) -> str | None:
+        parts = topic.split(".")
+        kind, symbol = parts[0], parts[-1]
+        valid = symbol in self.symbols and (
+            (
+                kind == "orderbook"
+                and len(parts) == 3
+                and parts[1].isdigit()
+                and int(parts[1]) in _DEPTHS[self._bybit_market]
+            )
+            or (kind in ("publicTrade", "tickers") and len(parts) == 2)
+            or (kind == "kline" and len(parts) == 3 and parts[1] in _KLINE_INTERVALS)
+            or (kind in ("allLiquidation", "liquidation") and len(parts) == 2 and self._bybit_market == "linear")
+        )
+        if valid:
+            return None
+        if self._bybit_market == "linear":
+            return f"error:handler not found,topic:{topic}"
+        return f"Invalid symbol :[{topic}]"
+
+    async def _subscribe(self, conn: VenueConnection, topics: list[str], req_id: Any) -> None:
+        error = None
+        if self._bybit_market == "spot" and len(topics) > _SPOT_MAX_ARGS:
+            error = f"args size >{_SPOT_MAX_ARGS}"
+        else:
+            error = next((e for t in topics if (e := self._topic_error(t)) is not None), None)
+        if error is not None:
+            self._log_subscription(conn, "subscribe", topics, ok=False)
+            await conn.send_control(self._ack(conn, "subscribe", success=False, ret_msg=error, req_id=req_id))
+            return
+        ret_msg = "subscribe" if self._bybit_market == "spot" else ""
+        new = [t for t in topics if t not in conn.subscriptions]
+        await conn.change_subscriptions(
+            add=new,
+            reply=self._ack(conn, "subscribe", success=True, ret_msg=ret_msg, req_id=req_id),
+            then=lambda: self._snapshots_for(new),
+        )
+        self._log_subscription(conn, "subscribe", topics, ok=True)
+        self._notify()
+
+    def _snapshots_for(self, topics: Sequence[str]) -> list[OutFrame]:
+        """Snapshots of the current book for each new order-book topic (called atomically)."""
+        outs: list[OutFrame] = []
+        for topic in topics:
+            if not topic.startswith("orderbook."):
+                continue
+            _, depth_text, symbol = topic.split(".")
+            depth = int(depth_text)
+            state = self._books.get(symbol)
+            if state is None:
+                continue  # nothing released yet: the recorded snapshot will come through
+            if topic != state.source_topic and depth not in state.views:
+                view = _DepthView(depth)
+                view.bids, view.asks = dict(state.book.bids(depth)), dict(state.book.asks(depth))
+                state.views[depth] = view
+            if state.started:
+                text = _book_frame(topic, "snapshot", state, symbol, state.book.bids(depth), state.book.asks(depth))
+                outs.append(OutFrame(topic, -1, self.position, text))
+        return outs
+
+    async def _unsubscribe(self, conn: VenueConnection, topics: list[str], req_id: Any) -> None:
+        ret_msg = "unsubscribe" if self._bybit_market == "spot" else ""
+        await conn.change_subscriptions(
+            remove=topics,
+            reply=self._ack(conn, "unsubscribe", success=True, ret_msg=ret_msg, req_id=req_id),
+        )
+        self._log_subscription(conn, "unsubscribe", topics, ok=True)
+        self._notify()
+
+    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None, *, combined: bool) -> str:
+        name = as_stream or out.stream.rsplit(".", 1)[0] + ".XYZUSDT"
+        return out.text.replace(f'"topic":"{out.stream}"', f'"topic":"{name}"', 1)

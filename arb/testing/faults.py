@@ -1,0 +1,335 @@
+"""A deterministic, scriptable fault plan for the fake venue.
+
+Every frame fault names a stream (Binance stream name or Bybit topic) and ``at``, the k-th frame of
+that stream counted over the recording (0-based), so a plan reads the same whatever else is
+subscribed. A fault applies to every connection the frame goes to unless ``connection`` (the
+venue's connection id) or ``endpoint`` narrows it. Each application is appended to
+:attr:`FaultPlan.applied`, so a test asserts what happened rather than what it asked for.
+
+Example::
+
+    venue.faults.drop("btcusdt@depth@100ms", at=40)        # the client sees U != prev u + 1
+    venue.faults.close("btcusdt@depth@100ms", at=60, code=1001)
+    venue.faults.rest_error(429, times=1, retry_after=7)   # next REST call: 429 + Retry-After: 7
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = [
+    "AppliedFault",
+    "FaultKind",
+    "FaultPlan",
+    "FrameFault",
+    "RefuseMode",
+    "RestFault",
+    "StallRule",
+]
+
+
+class FaultKind(Enum):
+    """Every fault the plan can inject."""
+
+    DROP = "drop"
+    DUPLICATE = "duplicate"
+    SWAP = "swap"
+    DELAY = "delay"
+    STALL = "stall"
+    CLOSE = "close"
+    MALFORMED = "malformed"
+    UNKNOWN_STREAM = "unknown_stream"
+    REFUSE = "refuse"
+    REST_ERROR = "rest_error"
+    REST_MALFORMED = "rest_malformed"
+    REST_HOLD = "rest_hold"
+
+
+class RefuseMode(Enum):
+    """How a refused endpoint answers."""
+
+    HTTP_503 = "503"
+    """Answer every request, the WebSocket upgrade included, with HTTP 503."""
+    DROP = "drop"
+    """Drop the TCP connection without answering."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedFault:
+    """One fault that actually happened."""
+
+    kind: FaultKind
+    stream: str = ""
+    at: int = -1
+    connection: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FrameFault:
+    """A fault bound to the ``at``-th frame of ``stream``."""
+
+    kind: FaultKind
+    stream: str
+    at: int
+    frames: int = 1
+    """DELAY: how many later frames of the stream go out before the held one."""
+    code: int = 1001
+    """CLOSE: the WebSocket close code."""
+    reason: str = ""
+    """CLOSE: the close reason."""
+    abrupt: bool = False
+    """CLOSE: drop the TCP connection without a close frame (the client sees 1006)."""
+    as_stream: str | None = None
+    """UNKNOWN_STREAM: the stream (or topic) name the injected frame claims."""
+    connection: int | None = None
+    endpoint: int | None = None
+
+    def matches(self, connection: int, endpoint: int) -> bool:
+        """True when this fault targets the given connection."""
+        if self.connection is not None and self.connection != connection:
+            return False
+        return self.endpoint is None or self.endpoint == endpoint
+
+
+@dataclass(slots=True)
+class StallRule:
+    """Stop data frames (not control replies, not pings) once frame ``after`` has been released."""
+
+    after: int
+    stream: str | None
+    connection: int | None
+    endpoint: int | None
+    triggered: bool = False
+
+    def matches(self, connection: int, endpoint: int) -> bool:
+        """True when this stall targets the given connection."""
+        if self.connection is not None and self.connection != connection:
+            return False
+        return self.endpoint is None or self.endpoint == endpoint
+
+
+@dataclass(slots=True)
+class RestFault:
+    """A scripted REST answer for the next ``times`` requests (optionally only on ``path``)."""
+
+    kind: FaultKind
+    status: int
+    code: int | None
+    msg: str | None
+    times: int
+    retry_after: int | None
+    body: bytes | None
+    path: str | None
+
+
+@dataclass
+class FaultPlan:
+    """The faults scripted for one venue, and the log of those applied."""
+
+    applied: list[AppliedFault] = field(default_factory=list)
+    _frame_faults: dict[tuple[str, int], list[FrameFault]] = field(default_factory=dict)
+    _stall: StallRule | None = None
+    _refused: dict[int, RefuseMode] = field(default_factory=dict)
+    _rest_faults: list[RestFault] = field(default_factory=list)
+    _rest_gate: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._rest_gate.set()
+
+    # -- WebSocket frame faults ------------------------------------------------------------------
+
+    def _add(self, fault: FrameFault) -> None:
+        if fault.at < 0:
+            raise ValueError(f"at must be >= 0, got {fault.at}")
+        self._frame_faults.setdefault((fault.stream, fault.at), []).append(fault)
+
+    def drop(self, stream: str, at: int, *, connection: int | None = None, endpoint: int | None = None) -> None:
+        """Never send frame ``at`` of ``stream`` (the client sees a sequence gap)."""
+        self._add(FrameFault(FaultKind.DROP, stream, at, connection=connection, endpoint=endpoint))
+
+    def duplicate(self, stream: str, at: int, *, connection: int | None = None, endpoint: int | None = None) -> None:
+        """Send frame ``at`` of ``stream`` twice in a row."""
+        self._add(FrameFault(FaultKind.DUPLICATE, stream, at, connection=connection, endpoint=endpoint))
+
+    def swap(self, stream: str, at: int, *, connection: int | None = None, endpoint: int | None = None) -> None:
+        """Send frame ``at + 1`` of ``stream`` before frame ``at`` (reordering)."""
+        self._add(FrameFault(FaultKind.SWAP, stream, at, frames=1, connection=connection, endpoint=endpoint))
+
+    def delay(
+        self,
+        stream: str,
+        at: int,
+        *,
+        frames: int = 1,
+        connection: int | None = None,
+        endpoint: int | None = None,
+    ) -> None:
+        """Hold frame ``at`` of ``stream`` and send it right after frame ``at + frames``."""
+        if frames < 1:
+            raise ValueError(f"frames must be >= 1, got {frames}")
+        self._add(FrameFault(FaultKind.DELAY, stream, at, frames=frames, connection=connection, endpoint=endpoint))
+
+    def close(
+        self,
+        stream: str,
+        at: int,
+        *,
+        code: int = 1001,
+        reason: str = "",
+        abrupt: bool = False,
+        connection: int | None = None,
+        endpoint: int | None = None,
+    ) -> None:
+        """Close the socket right after sending frame ``at`` of ``stream``, with ``code``.
+
+        ``abrupt=True`` drops the TCP connection instead of sending a close frame.
+        """
+        self._add(
+            FrameFault(
+                FaultKind.CLOSE,
+                stream,
+                at,
+                code=code,
+                reason=reason,
+                abrupt=abrupt,
+                connection=connection,
+                endpoint=endpoint,
+            )
+        )
+
+    def malformed(self, stream: str, at: int, *, connection: int | None = None, endpoint: int | None = None) -> None:
+        """Send broken JSON (the frame cut after its first object key) instead of frame ``at``."""
+        self._add(FrameFault(FaultKind.MALFORMED, stream, at, connection=connection, endpoint=endpoint))
+
+    def unknown_stream(
+        self,
+        stream: str,
+        at: int,
+        *,
+        as_stream: str | None = None,
+        connection: int | None = None,
+        endpoint: int | None = None,
+    ) -> None:
+        """Before frame ``at`` of ``stream``, send a well-formed copy claiming another stream.
+
+        ``as_stream`` names it; by default the venue picks a stream nobody subscribed to.
+        """
+        self._add(
+            FrameFault(
+                FaultKind.UNKNOWN_STREAM,
+                stream,
+                at,
+                as_stream=as_stream,
+                connection=connection,
+                endpoint=endpoint,
+            )
+        )
+
+    def stall(
+        self,
+        after: int = -1,
+        *,
+        stream: str | None = None,
+        connection: int | None = None,
+        endpoint: int | None = None,
+    ) -> None:
+        """Stop data frames once frame ``after`` has been released, keeping the socket open.
+
+        With ``stream`` given, ``after`` counts that stream's frames; otherwise it is a position on
+        the venue's clock. The default ``-1`` stalls at once. Control replies (acks, pongs) and
+        WebSocket pings keep flowing. Frames released during the stall are lost to the stalled
+        connections. :meth:`resume` ends it.
+        """
+        self._stall = StallRule(after, stream, connection, endpoint, triggered=after < 0)
+
+    def resume(self) -> None:
+        """End a stall: data frames released from now on are sent again."""
+        if self._stall is not None and self._stall.triggered:
+            self.applied.append(AppliedFault(FaultKind.STALL, detail="resumed"))
+        self._stall = None
+
+    def refuse(self, endpoint: int, *, mode: RefuseMode | str = RefuseMode.HTTP_503) -> None:
+        """Make ``endpoint`` (its index) refuse new connections: HTTP 503, or drop the TCP connection."""
+        self._refused[endpoint] = RefuseMode(mode)
+
+    def accept(self, endpoint: int) -> None:
+        """Undo :meth:`refuse` for ``endpoint``."""
+        self._refused.pop(endpoint, None)
+
+    # -- REST faults -----------------------------------------------------------------------------
+
+    def rest_error(
+        self,
+        status: int,
+        code: int | None = None,
+        msg: str | None = None,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        body: bytes | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` REST requests (on ``path`` if given) with ``status``.
+
+        ``code``/``msg`` fill the venue's error body; when omitted the venue uses its own for the
+        status (Binance 429 and 418: ``-1003`` with its documented message). ``retry_after`` (seconds)
+        sets ``Retry-After``; Binance always sends it with 429 and 418 (default 60). ``body``
+        replaces the body verbatim (e.g. an HTML gateway page).
+        """
+        if times < 1:
+            raise ValueError(f"times must be >= 1, got {times}")
+        self._rest_faults.append(RestFault(FaultKind.REST_ERROR, status, code, msg, times, retry_after, body, path))
+
+    def rest_malformed(self, *, times: int = 1, path: str | None = None) -> None:
+        """Answer the next ``times`` REST requests with HTTP 200 and a truncated JSON body."""
+        self._rest_faults.append(RestFault(FaultKind.REST_MALFORMED, 200, None, None, times, None, None, path))
+
+    def rest_hold(self) -> None:
+        """Hold every REST request from now on, unanswered, until :meth:`rest_release`."""
+        self._rest_gate.clear()
+
+    def rest_release(self) -> None:
+        """Answer the held REST requests (from the venue's state at that moment) and stop holding."""
+        self._rest_gate.set()
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def count(self, kind: FaultKind | str) -> int:
+        """How many faults of ``kind`` have been applied."""
+        wanted = FaultKind(kind)
+        return sum(1 for a in self.applied if a.kind is wanted)
+
+    def frame_faults(self, stream: str, at: int) -> list[FrameFault]:
+        """The faults bound to frame ``at`` of ``stream`` (for the venue's use)."""
+        return self._frame_faults.get((stream, at), [])
+
+    @property
+    def stall_rule(self) -> StallRule | None:
+        """The active stall, if any."""
+        return self._stall
+
+    def refused_mode(self, endpoint: int) -> RefuseMode | None:
+        """How ``endpoint`` refuses, or ``None`` if it accepts."""
+        return self._refused.get(endpoint)
+
+    @property
+    def holding_rest(self) -> bool:
+        """True while REST requests are held."""
+        return not self._rest_gate.is_set()
+
+    async def wait_rest_gate(self) -> None:
+        """Return once REST requests are no longer held."""
+        await self._rest_gate.wait()
+
+    def take_rest_fault(self, path: str) -> RestFault | None:
+        """Consume one use of the first scripted REST fault that applies to ``path``."""
+        for fault in self._rest_faults:
+            if fault.path is None or fault.path == path:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._rest_faults.remove(fault)
+                return fault
+        return None
