@@ -72,7 +72,7 @@ def test_spot_ethusdt_snapshot_equal_to_last_buffered_diff() -> None:
 
 def test_bridging_diff_that_arrived_before_the_snapshot_is_applied_after_it() -> None:
     # In the spot BTCUSDT capture, line 6 (U 50093239208, u 50093239224) bridges the snapshot on
-    # line 7 (lastUpdateId 50093239218) but arrived 69 ms before it.
+    # line 8 (lastUpdateId 50093239218) but arrived 69 ms before it.
     result = convert_files([SPOT_BTC_HEAD])
     local = result.rows[(result.rows["ev"] & LOCAL_EVENT) != 0]
     kind_side = local["ev"] & ~np.uint64(LOCAL_EVENT | (1 << 31))

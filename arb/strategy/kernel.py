@@ -1,0 +1,312 @@
+"""The spread-arbitrage kernel: one compiled function, no loop, no clock, no I/O.
+
+``decide(view, params, state, now_ns, intents)`` looks at both venues once and writes what it wants
+sent into ``intents``; it returns how many. The backtest's Numba loop and the live driver call the
+very same function (principle 1 of docs/architecture), so a decision can be replayed anywhere.
+
+What it does, in order of priority:
+
+1. **Wait** while any order is unanswered (``view.open_orders``): a decision made on positions that
+   are about to change is a decision made twice.
+2. **Never leave a naked leg.** If the two venues' positions do not cancel out (one leg of a pair
+   filled alone, or filled less), it sends one immediate-or-cancel order that restores a flat net
+   position: ``hedge`` mode completes the pair on the venue whose leg did not fill, ``unwind`` mode
+   reverses the leg where it filled; if that venue cannot take it (stale, out of sync, no balance),
+   the other one is used. Each retry allows more slippage (``slippage_bps`` x attempts, capped at
+   ``stop_loss_bps``); past ``max_hedge_attempts`` it raises ``HEDGE_FAILED`` in ``state.flags`` and
+   keeps trying.
+3. **Open a pair** when both venues are usable and the cooldown has passed: for each direction (buy
+   on the cheaper venue, sell on the richer), walk both books level by level while the marginal
+   spread, net of both taker fees and the slippage tolerance, is at least ``min_spread_bps``; take
+   at each step the quantity both levels show, on both venues' lot grids and above both venues'
+   minimum quantity and notional; stop at the caps: ``max_order_size``, the per-venue position band
+   ``max_position_size``, and on a spot venue the base it holds (to sell) and the quote it holds (to
+   buy, fees included). The direction with the larger expected profit wins. Each book level used
+   becomes one intent whose limit price is the level's price moved by the slippage tolerance (on the
+   tick grid, never past the tolerance), so no order can take more than that level showed.
+4. **Lean back to balance.** With ``I = position0 - position1``, a pair that would grow ``|I|`` past
+   ``rebalance_threshold`` is not opened (a pair is cut at the threshold); a pair that shrinks ``|I|``
+   while it is at or beyond the threshold only has to break even after fees and slippage. A
+   threshold of 0 turns the rule off (the per-venue bands still hold).
+
+Units: prices in quote currency, quantities in base units, ``*_bps`` basis points, ``*_ns`` int64 ns.
+Inputs are the record arrays of :mod:`arb.strategy.types`; ``params`` and ``state`` are 1-element arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+from arb.strategy.types import (
+    BUY,
+    HEDGE_FAILED,
+    INTENT_HEDGE,
+    INTENT_OPEN,
+    INTENT_UNWIND,
+    MARKET_SPOT,
+    MAX_LEVELS,
+    SELL,
+    VENUE_OK,
+)
+
+__all__ = ["ceil_to_grid", "decide", "floor_to_grid"]
+
+_EPS = 1e-9  # grid rounding slack, in units of the grid step
+
+
+@nb.njit(cache=True, nogil=True)
+def floor_to_grid(x: float, step: float) -> float:
+    """The largest multiple of ``step`` not above ``x`` (tolerating float noise)."""
+    return np.floor(x / step + _EPS) * step
+
+
+@nb.njit(cache=True, nogil=True)
+def ceil_to_grid(x: float, step: float) -> float:
+    """The smallest multiple of ``step`` not below ``x`` (tolerating float noise)."""
+    return np.ceil(x / step - _EPS) * step
+
+
+@nb.njit(cache=True, nogil=True)
+def _min_step_qty(params: Any, b: int, s: int, price: float) -> float:
+    # Smallest quantity both venues accept at about this price (minimum size and notional).
+    need = max(params["min_qty"][b], params["min_qty"][s])
+    notional = max(params["min_notional"][b], params["min_notional"][s])
+    if price > 0.0 and notional / price > need:
+        need = notional / price
+    return need
+
+
+@nb.njit(cache=True, nogil=True)
+def _walk(
+    view: Any,
+    p: Any,
+    b: int,
+    s: int,
+    required_bps: float,
+    cap: float,
+    buy_take: Any,
+    sell_take: Any,
+) -> tuple[float, float]:
+    """Size a pair buying on venue ``b`` and selling on ``s``; returns (quantity, expected profit).
+
+    Fills ``buy_take[i]`` / ``sell_take[j]`` with the quantity taken from each level.
+    """
+    levels = p["book_levels"]
+    fee_b = p["taker_fee"][b]
+    fee_s = p["taker_fee"][s]
+    fee_bps = (fee_b + fee_s) * 1e4
+    lot = max(p["lot_size"][b], p["lot_size"][s])
+    spot_buy = p["market"][b] == MARKET_SPOT
+    quote_left = view[b]["quote_balance"]
+    for k in range(levels):
+        buy_take[k] = 0.0
+        sell_take[k] = 0.0
+    i = 0
+    j = 0
+    rem_ask = view[b]["ask_qty"][0]
+    rem_bid = view[s]["bid_qty"][0]
+    total = 0.0
+    profit = 0.0
+    while i < levels and j < levels and total < cap:
+        ask = view[b]["ask_px"][i]
+        bid = view[s]["bid_px"][j]
+        if not (ask > 0.0 and bid > 0.0 and rem_ask > 0.0 and rem_bid > 0.0):
+            break
+        edge_bps = (bid - ask) / ask * 1e4 - fee_bps - p["slippage_bps"]
+        if edge_bps < required_bps:
+            break
+        q = min(rem_ask, rem_bid, cap - total)
+        if spot_buy:
+            affordable = quote_left / (ask * (1.0 + p["slippage_bps"] * 1e-4) * (1.0 + fee_b))
+            q = min(q, affordable)
+        q = floor_to_grid(q, lot)
+        if q <= 0.0 or q + _EPS * lot < _min_step_qty(p, b, s, ask):
+            break
+        buy_take[i] += q
+        sell_take[j] += q
+        total += q
+        profit += q * (bid * (1.0 - fee_s) - ask * (1.0 + fee_b))
+        quote_left -= q * ask * (1.0 + p["slippage_bps"] * 1e-4) * (1.0 + fee_b)
+        rem_ask -= q
+        rem_bid -= q
+        if rem_ask <= _EPS * lot:
+            i += 1
+            if i < levels:
+                rem_ask = view[b]["ask_qty"][i]
+        if rem_bid <= _EPS * lot:
+            j += 1
+            if j < levels:
+                rem_bid = view[s]["bid_qty"][j]
+    return total, profit
+
+
+@nb.njit(cache=True, nogil=True)
+def _pair_cap(view: Any, p: Any, b: int, s: int) -> float:
+    # Largest pair size allowed by the order size, the per-venue bands and spot holdings.
+    cap = p["max_order_size"]
+    cap = min(cap, p["max_position_size"] - view[b]["position"])
+    cap = min(cap, p["max_position_size"] + view[s]["position"])
+    if p["market"][s] == MARKET_SPOT:
+        cap = min(cap, view[s]["base_balance"])
+    return max(cap, 0.0)
+
+
+@nb.njit(cache=True, nogil=True)
+def _can_trade(view: Any, p: Any, v: int, side: int, qty: float, price: float) -> bool:
+    # Would venue v accept this order (status, spot balances, minimums)?
+    if view[v]["status"] != VENUE_OK or not (price > 0.0) or qty <= 0.0:
+        return False
+    if qty + _EPS * p["lot_size"][v] < p["min_qty"][v] or qty * price < p["min_notional"][v]:
+        return False
+    if p["market"][v] == MARKET_SPOT:
+        if side == SELL and view[v]["base_balance"] + _EPS * p["lot_size"][v] < qty:
+            return False
+        if side == BUY and view[v]["quote_balance"] < qty * price * (1.0 + p["taker_fee"][v]):
+            return False
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any) -> int:
+    # One IOC order that brings the net position back to zero; 0 if no venue can take it now.
+    side = SELL if net > 0.0 else BUY
+    # The venue whose leg did not fill (hedge) or the one whose leg did (unwind).
+    filled = st["last_buy_venue"] if net > 0.0 else st["last_sell_venue"]
+    other = 1 - filled if filled >= 0 else -1
+    first = filled if p["hedge_unwind"] == 1 else other
+    if first < 0:  # no pair on record: the venue with the better price
+        if side == SELL:
+            first = 0 if view[0]["bid_px"][0] >= view[1]["bid_px"][0] else 1
+        else:
+            first = 0 if view[0]["ask_px"][0] <= view[1]["ask_px"][0] else 1
+    attempts = st["hedge_attempts"]
+    slip = min(p["slippage_bps"] * (1 + attempts), p["stop_loss_bps"]) * 1e-4
+    for k in range(2):
+        v = first if k == 0 else 1 - first
+        lot = p["lot_size"][v]
+        qty = floor_to_grid(abs(net), lot)
+        if side == SELL:
+            price = ceil_to_grid(view[v]["bid_px"][0] * (1.0 - slip), p["tick_size"][v])
+        else:
+            price = floor_to_grid(view[v]["ask_px"][0] * (1.0 + slip), p["tick_size"][v])
+        if not _can_trade(view, p, v, side, qty, price):
+            continue
+        intents[0]["venue"] = v
+        intents[0]["side"] = side
+        intents[0]["price"] = price
+        intents[0]["qty"] = qty
+        intents[0]["kind"] = INTENT_UNWIND if v == filled else INTENT_HEDGE
+        intents[0]["pair_id"] = st["last_pair_id"]
+        intents[0]["level"] = 0
+        st["hedge_attempts"] = attempts + 1
+        st["hedges"] += 1
+        if attempts + 1 > p["max_hedge_attempts"]:
+            st["flags"] = st["flags"] | HEDGE_FAILED
+        return 1
+    return 0
+
+
+@nb.njit(cache=True, nogil=True)
+def _is_dust(view: Any, p: Any, net: float) -> bool:
+    # An exposure neither venue could trade (below every lot / minimum) counts as flat.
+    for v in range(2):
+        qty = floor_to_grid(abs(net), p["lot_size"][v])
+        price = view[v]["bid_px"][0] if net > 0.0 else view[v]["ask_px"][0]
+        tradeable = qty > 0.0 and qty + _EPS * p["lot_size"][v] >= p["min_qty"][v]
+        if tradeable and (not (price > 0.0) or qty * price >= p["min_notional"][v]):
+            return False
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int:
+    """Decide what to send now; write intents into ``intents`` and return their number.
+
+    ``view``: 2 records of ``VIEW_DTYPE`` (index = asset number). ``params``: 1 record of
+    ``PARAMS_DTYPE``. ``state``: 1 record of ``STATE_DTYPE``, updated in place. ``now_ns``: the
+    driver's clock (local time, ns). ``intents``: ``INTENT_DTYPE`` buffer of at least ``MAX_INTENTS``.
+    """
+    p = params[0]
+    st = state[0]
+    if view[0]["open_orders"] > 0 or view[1]["open_orders"] > 0:
+        return 0
+    net = view[0]["position"] + view[1]["position"]
+    if not _is_dust(view, p, net):
+        return _hedge(view, p, st, net, intents)
+    st["hedge_attempts"] = 0
+    if now_ns - st["last_pair_ns"] < p["cooldown_ns"]:
+        return 0
+    if view[0]["status"] != VENUE_OK or view[1]["status"] != VENUE_OK:
+        return 0
+
+    imbalance = view[0]["position"] - view[1]["position"]
+    threshold = p["rebalance_threshold"]
+    buy_take0 = np.zeros(MAX_LEVELS)
+    sell_take0 = np.zeros(MAX_LEVELS)
+    buy_take1 = np.zeros(MAX_LEVELS)
+    sell_take1 = np.zeros(MAX_LEVELS)
+    best_qty = 0.0
+    best_profit = 0.0
+    best_dir = -1
+    for d in range(2):
+        b = d  # direction 0 buys on venue 0 and sells on 1; direction 1 the reverse
+        s = 1 - d
+        grows = (d == 0 and imbalance >= 0.0) or (d == 1 and imbalance <= 0.0)
+        required = p["min_spread_bps"]
+        cap = _pair_cap(view, p, b, s)
+        if threshold <= 0.0:
+            pass  # no rebalance rule
+        elif abs(imbalance) >= threshold:
+            if grows:
+                continue
+            required = 0.0  # leaning back: breaking even after fees and slippage is enough
+        elif grows:
+            cap = min(cap, (threshold - abs(imbalance)) / 2.0)  # stop at the band's edge
+        if d == 0:
+            qty, profit = _walk(view, p, b, s, required, cap, buy_take0, sell_take0)
+        else:
+            qty, profit = _walk(view, p, b, s, required, cap, buy_take1, sell_take1)
+        if qty > 0.0 and (best_dir < 0 or profit > best_profit):
+            best_dir = d
+            best_qty = qty
+            best_profit = profit
+    if best_dir < 0 or best_qty <= 0.0:
+        return 0
+
+    b = best_dir
+    s = 1 - best_dir
+    buy_take = buy_take0 if best_dir == 0 else buy_take1
+    sell_take = sell_take0 if best_dir == 0 else sell_take1
+    pair_id = st["next_pair_id"]
+    slip = p["slippage_bps"] * 1e-4
+    n = 0
+    for k in range(p["book_levels"]):
+        if buy_take[k] > 0.0:
+            intents[n]["venue"] = b
+            intents[n]["side"] = BUY
+            intents[n]["price"] = floor_to_grid(view[b]["ask_px"][k] * (1.0 + slip), p["tick_size"][b])
+            intents[n]["qty"] = buy_take[k]
+            intents[n]["kind"] = INTENT_OPEN
+            intents[n]["pair_id"] = pair_id
+            intents[n]["level"] = k
+            n += 1
+    for k in range(p["book_levels"]):
+        if sell_take[k] > 0.0:
+            intents[n]["venue"] = s
+            intents[n]["side"] = SELL
+            intents[n]["price"] = ceil_to_grid(view[s]["bid_px"][k] * (1.0 - slip), p["tick_size"][s])
+            intents[n]["qty"] = sell_take[k]
+            intents[n]["kind"] = INTENT_OPEN
+            intents[n]["pair_id"] = pair_id
+            intents[n]["level"] = k
+            n += 1
+    st["next_pair_id"] = pair_id + 1
+    st["last_pair_id"] = pair_id
+    st["last_pair_ns"] = now_ns
+    st["last_buy_venue"] = b
+    st["last_sell_venue"] = s
+    st["pairs"] += 1
+    return n

@@ -1,0 +1,200 @@
+"""The kernel's boundary: numpy record layouts for its view, parameters, state and intents, and the
+fills and equity samples every driver records.
+
+Everything the strategy reads or writes is one of these arrays, so the same compiled function runs
+inside the backtest's Numba loop and after each batch of the live driver. Field names carry units:
+``_ns`` int64 nanoseconds, ``_bps`` basis points, prices in quote currency, quantities in base units.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from arb.events import BINANCE, BYBIT
+
+__all__ = [
+    "BUY",
+    "EQUITY_DTYPE",
+    "FILL_DTYPE",
+    "HEDGE_FAILED",
+    "INTENT_DTYPE",
+    "INTENT_HEDGE",
+    "INTENT_OPEN",
+    "INTENT_UNWIND",
+    "MARKET_LINEAR",
+    "MARKET_SPOT",
+    "MAX_INTENTS",
+    "MAX_LEVELS",
+    "PARAMS_DTYPE",
+    "SELL",
+    "STATE_DTYPE",
+    "VENUE_OK",
+    "VENUE_OUT_OF_SYNC",
+    "VENUE_STALE",
+    "VIEW_DTYPE",
+    "new_intents",
+    "new_state",
+    "new_view",
+]
+
+MAX_LEVELS = 50
+"""Levels per side the view can hold; ``params.book_levels`` says how many the kernel reads."""
+
+MAX_INTENTS = 2 * MAX_LEVELS + 4
+"""One intent per book level per leg, plus hedges."""
+
+# Sides, as hftbacktest numbers them (BUY 1, SELL -1).
+BUY = 1
+SELL = -1
+
+# Venue status in the view.
+VENUE_OK = 0
+VENUE_STALE = 1
+"""No depth update for ``stale_after`` while connected."""
+VENUE_OUT_OF_SYNC = 2
+"""The book lost continuity (or was never synced): empty, or not the venue's."""
+
+MARKET_SPOT = 0
+MARKET_LINEAR = 1
+
+# What an intent is for.
+INTENT_OPEN = 1
+"""A leg of a new arbitrage pair."""
+INTENT_HEDGE = 2
+"""Completes a pair whose other leg filled alone (on the venue that did not fill)."""
+INTENT_UNWIND = 3
+"""Reverses a leg that filled alone (on the venue that filled)."""
+
+# state.flags bits
+HEDGE_FAILED = 1
+"""Hedge or unwind attempts exceeded ``max_hedge_attempts``; the driver alerts."""
+
+VIEW_DTYPE = np.dtype(
+    [
+        ("bid_px", "f8", (MAX_LEVELS,)),
+        ("bid_qty", "f8", (MAX_LEVELS,)),
+        ("ask_px", "f8", (MAX_LEVELS,)),
+        ("ask_qty", "f8", (MAX_LEVELS,)),
+        ("position", "f8"),  # base units bought minus sold since the start (linear: contracts x size)
+        ("base_balance", "f8"),  # spot: base asset available to sell
+        ("quote_balance", "f8"),  # spot: quote available to buy with; linear: cash
+        ("open_orders", "i8"),  # orders sent and not yet answered
+        ("book_exch_ts", "i8"),  # exchange time of the last book update applied
+        ("book_local_ts", "i8"),  # local time it was applied
+        ("status", "i8"),  # VENUE_OK / VENUE_STALE / VENUE_OUT_OF_SYNC
+    ],
+    align=True,
+)
+"""One venue's view; the kernel gets an array of two (index = asset number)."""
+
+PARAMS_DTYPE = np.dtype(
+    [
+        ("min_spread_bps", "f8"),
+        ("slippage_bps", "f8"),
+        ("max_order_size", "f8"),
+        ("max_position_size", "f8"),  # |position| per venue
+        ("position_limit", "f8"),  # |position0 + position1|
+        ("rebalance_threshold", "f8"),  # |position0 - position1| at which trades lean back
+        ("book_levels", "i8"),
+        ("cooldown_ns", "i8"),
+        ("hedge_unwind", "i8"),  # 0: hedge a lone leg on the other venue; 1: unwind it where it filled
+        ("max_hedge_attempts", "i8"),
+        ("stop_loss_bps", "f8"),  # the widest a hedge's limit price may go
+        ("taker_fee", "f8", (2,)),  # fraction of traded value
+        ("tick_size", "f8", (2,)),
+        ("lot_size", "f8", (2,)),
+        ("min_qty", "f8", (2,)),
+        ("min_notional", "f8", (2,)),
+        ("market", "i8", (2,)),  # MARKET_SPOT / MARKET_LINEAR
+    ],
+    align=True,
+)
+
+STATE_DTYPE = np.dtype(
+    [
+        ("next_pair_id", "i8"),
+        ("last_pair_ns", "i8"),
+        ("last_buy_venue", "i8"),
+        ("last_sell_venue", "i8"),
+        ("last_pair_id", "i8"),
+        ("hedge_attempts", "i8"),
+        ("pairs", "i8"),  # pairs sent
+        ("hedges", "i8"),  # hedge or unwind intents sent
+        ("flags", "i8"),
+    ],
+    align=True,
+)
+"""What the kernel remembers between calls (one record, updated in place)."""
+
+INTENT_DTYPE = np.dtype(
+    [
+        ("venue", "i8"),
+        ("side", "i8"),  # BUY / SELL
+        ("price", "f8"),  # limit price, on the venue's tick grid
+        ("qty", "f8"),  # on the venue's lot grid
+        ("kind", "i8"),  # INTENT_OPEN / INTENT_HEDGE / INTENT_UNWIND
+        ("pair_id", "i8"),
+        ("level", "i8"),  # book level the quantity was sized from (0 = best)
+    ],
+    align=True,
+)
+"""An order the kernel wants sent: immediate-or-cancel, limit ``price``."""
+
+FILL_DTYPE = np.dtype(
+    [
+        ("local_ts", "i8"),  # when the fill was known locally
+        ("exch_ts", "i8"),  # when the venue filled it
+        ("venue", "i8"),
+        ("side", "i8"),
+        ("price", "f8"),
+        ("qty", "f8"),
+        ("fee", "f8"),  # quote currency
+        ("pair_id", "i8"),
+        ("kind", "i8"),  # the intent kind that sent the order
+        ("order_id", "i8"),
+    ],
+    align=True,
+)
+"""One fill as every driver records it (trades.csv has one row per fill)."""
+
+EQUITY_DTYPE = np.dtype(
+    [
+        ("ts", "i8"),  # local time
+        ("equity", "f8"),  # both venues: quote + base x mid - fees, quote currency
+        ("equity_venue", "f8", (2,)),
+        ("position", "f8", (2,)),
+        ("mid", "f8", (2,)),
+        ("spread_bps", "f8"),  # (mid1 - mid0) / mid0 in bps: Bybit over Binance
+    ],
+    align=True,
+)
+"""A sample of the portfolio, taken at a fixed interval of local time."""
+
+assert (BINANCE, BYBIT) == (0, 1)  # every (2,)-shaped field is indexed by asset number
+
+
+def new_view() -> np.ndarray[Any, np.dtype[Any]]:
+    """An empty view of both venues (no levels, status out of sync)."""
+    view = np.zeros(2, VIEW_DTYPE)
+    for field in ("bid_px", "ask_px"):
+        view[field] = np.nan
+    view["status"] = VENUE_OUT_OF_SYNC
+    return view
+
+
+def new_state() -> np.ndarray[Any, np.dtype[Any]]:
+    """A fresh kernel state (pair ids start at 1)."""
+    state = np.zeros(1, STATE_DTYPE)
+    state["next_pair_id"] = 1
+    state["last_buy_venue"] = -1
+    state["last_sell_venue"] = -1
+    state["last_pair_id"] = -1
+    state["last_pair_ns"] = np.iinfo(np.int64).min // 2
+    return state
+
+
+def new_intents() -> np.ndarray[Any, np.dtype[Any]]:
+    """A buffer for the kernel's intents."""
+    return np.zeros(MAX_INTENTS, INTENT_DTYPE)
