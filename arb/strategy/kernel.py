@@ -60,20 +60,20 @@ _EPS = 1e-9  # grid rounding slack, in units of the grid step
 @nb.njit(cache=True, nogil=True)
 def floor_to_grid(x: float, step: float) -> float:
     """The largest multiple of ``step`` not above ``x`` (tolerating float noise)."""
-    return np.floor(x / step + _EPS) * step
+    return float(np.floor(x / step + _EPS) * step)
 
 
 @nb.njit(cache=True, nogil=True)
 def ceil_to_grid(x: float, step: float) -> float:
     """The smallest multiple of ``step`` not below ``x`` (tolerating float noise)."""
-    return np.ceil(x / step - _EPS) * step
+    return float(np.ceil(x / step - _EPS) * step)
 
 
 @nb.njit(cache=True, nogil=True)
 def _min_step_qty(params: Any, b: int, s: int, price: float) -> float:
     # Smallest quantity both venues accept at about this price (minimum size and notional).
-    need = max(params["min_qty"][b], params["min_qty"][s])
-    notional = max(params["min_notional"][b], params["min_notional"][s])
+    need: float = max(params["min_qty"][b], params["min_qty"][s])
+    notional: float = max(params["min_notional"][b], params["min_notional"][s])
     if price > 0.0 and notional / price > need:
         need = notional / price
     return need
@@ -146,7 +146,7 @@ def _walk(
 @nb.njit(cache=True, nogil=True)
 def _pair_cap(view: Any, p: Any, b: int, s: int) -> float:
     # Largest pair size allowed by the order size, the per-venue bands and spot holdings.
-    cap = p["max_order_size"]
+    cap: float = p["max_order_size"]
     cap = min(cap, p["max_position_size"] - view[b]["position"])
     cap = min(cap, p["max_position_size"] + view[s]["position"])
     if p["market"][s] == MARKET_SPOT:
