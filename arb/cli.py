@@ -8,6 +8,8 @@ never with a traceback. Ctrl-C exits 130 after the command has saved what it hol
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import logging
 import sys
 import time
@@ -99,6 +101,55 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_day(text: str | None, flag: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ArbError(f"{flag} {text!r}: expected a date like 2024-08-08") from None
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from arb.config import load_config
+    from arb.report import InitialBalances, print_summary, summarize, write_report
+    from arb.runtime.backtest import run_backtest
+    from arb.ui import console, status_and_progress
+
+    config = load_config(args.config)
+    if args.recordings:
+        config = dataclasses.replace(
+            config, backtest=dataclasses.replace(config.backtest, recordings=Path(args.recordings).resolve())
+        )
+    start = _parse_day(args.start, "--start")
+    end = _parse_day(args.end, "--end")
+    out = Path(args.out) if args.out else config.backtest.out / dt.datetime.now().strftime("backtest-%Y%m%d-%H%M%S")
+    with status_and_progress("backtest", enabled=not args.quiet) as (status, advance):
+        result = run_backtest(config, start, end, on_status=status, on_progress=advance)
+    meta = {
+        "mode": "backtest",
+        "config": config.to_dict(),
+        "days": len(result.days),
+        "dates": [f"{d:%Y-%m-%d}" for d in result.days],
+        "start_ns": result.start_ns,
+        "end_ns": result.end_ns,
+        "local_shift_ns": result.local_shift_ns,
+        "rows": result.rows,
+        "sync_losses": result.sync_losses,
+        "counters": result.counters,
+        "kernel_state": result.kernel_state,
+        "risk_state": result.risk_state,
+        "wall_s": round(result.wall_s, 3),
+    }
+    summary = summarize(result.fills, result.equity, InitialBalances(result.initial_base, result.initial_quote), meta)
+    paths = write_report(out, summary, result.fills, result.equity)
+    print_summary(summary)
+    if result.kernel_state.get("flags", 0):
+        console.print("[bold red]a hedge failed repeatedly: see the log and trades.csv[/]")
+    print(f"report: {paths[-1].parent} ({', '.join(p.name for p in paths)}) in {result.wall_s:.1f} s")
+    return 0
+
+
 def _not_yet(issue: int, what: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         print(f"arb {args.command}: {what} is not built yet (issue #{issue})", file=sys.stderr)
@@ -138,7 +189,12 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_check)
 
     p = sub.add_parser("backtest", help="backtest the spread strategy on recordings")
-    p.set_defaults(run=_not_yet(3, "the two-venue backtest"))
+    p.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    p.add_argument("--start", metavar="DATE", help="first UTC day, e.g. 2024-01-01 (default: the first recorded)")
+    p.add_argument("--end", metavar="DATE", help="last UTC day, inclusive (default: the last recorded)")
+    p.add_argument("--recordings", metavar="DIR", help="recordings folder (default: [backtest] recordings)")
+    p.add_argument("--out", metavar="DIR", help="report folder (default: a timestamped folder under results/)")
+    p.set_defaults(run=_cmd_backtest)
     p = sub.add_parser("record", help="record both venues' market data")
     p.set_defaults(run=_not_yet(4, "live recording"))
     p = sub.add_parser("dry-run", help="paper-trade the strategy on live or replayed data")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-__all__ = ["console", "progress_bar"]
+__all__ = ["console", "progress_bar", "status_and_progress"]
 
 console = Console(stderr=True)
 """Progress and status go to stderr so stdout stays for results."""
@@ -35,3 +35,30 @@ def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Callable[[int,
             bar.update(task, completed=done, total=total)
 
         yield advance
+
+
+@contextlib.contextmanager
+def status_and_progress(
+    label: str, *, enabled: bool = True
+) -> Iterator[tuple[Callable[[str], None], Callable[[int, int], None]]]:
+    """Yield ``(status(text), advance(done, total))``: a bar whose description follows ``status``."""
+    if not enabled or not sys.stderr.isatty():
+        yield (lambda text: None), (lambda done, total: None)
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def status(text: str) -> None:
+            bar.update(task, description=f"{label}: {text}")
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, description=label, completed=done, total=total)
+
+        yield status, advance

@@ -52,7 +52,7 @@ from arb.strategy.types import (
     VENUE_OK,
 )
 
-__all__ = ["ceil_to_grid", "decide", "floor_to_grid"]
+__all__ = ["ceil_to_grid", "decide", "floor_to_grid", "may_act"]
 
 _EPS = 1e-9  # grid rounding slack, in units of the grid step
 
@@ -222,6 +222,30 @@ def _is_dust(view: Any, p: Any, net: float) -> bool:
 
 
 @nb.njit(cache=True, nogil=True)
+def may_act(view: Any, params: Any) -> bool:
+    """False only when :func:`decide` would certainly return 0 without changing its state.
+
+    Reads the best level of each book only, so a driver can skip filling deeper levels on the vast
+    majority of book updates: no order is unanswered, the net position is flat (or dust), and
+    neither direction's best ask/bid pair clears both taker fees and the slippage tolerance (the
+    least any pair must clear, even when leaning back to balance).
+    """
+    p = params[0]
+    if view[0]["open_orders"] > 0 or view[1]["open_orders"] > 0:
+        return True
+    if not _is_dust(view, p, view[0]["position"] + view[1]["position"]):
+        return True
+    cost_bps = (p["taker_fee"][0] + p["taker_fee"][1]) * 1e4 + p["slippage_bps"]
+    floor_bps = min(p["min_spread_bps"], 0.0)
+    for b in range(2):
+        ask = view[b]["ask_px"][0]
+        bid = view[1 - b]["bid_px"][0]
+        if ask > 0.0 and bid > 0.0 and (bid - ask) / ask * 1e4 - cost_bps >= floor_bps:
+            return True
+    return False
+
+
+@nb.njit(cache=True, nogil=True)
 def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int:
     """Decide what to send now; write intents into ``intents`` and return their number.
 
@@ -309,4 +333,5 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
     st["last_buy_venue"] = b
     st["last_sell_venue"] = s
     st["pairs"] += 1
+    st["hedge_attempts"] = 0
     return n

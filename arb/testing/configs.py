@@ -78,7 +78,7 @@ _FEED: Final[Mapping[str, Any]] = {
     "max_buffered_diffs": 10000,
 }
 _LATENCY: Final[Mapping[str, Any]] = {"order_entry_ms": 10.0, "order_response_ms": 10.0, "feed_ms": 0.0}
-_ACCOUNT: Final[Mapping[str, Any]] = {"base": 0.0, "quote": 10000.0}
+_ACCOUNT: Final[Mapping[str, Any]] = {"base": 0.05, "quote": 5000.0}
 
 DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
     "market": "spot",
@@ -208,13 +208,23 @@ def write_config_files(
     Starts from the shipped defaults, except that the ``[backtest]`` and ``[dry_run]`` folders point
     inside ``directory`` (``recordings/``, ``results/``, ``paper/``), then deep-merges each file's
     overrides (TOML spelling: ``{"strategy": {"cooldown_ms": 5}}``; ``None`` deletes a key). Values
-    are written as given, so tests can write invalid ones on purpose. The folder is created if needed.
+    are written as given, so tests can write invalid ones on purpose; the one exception: a venue
+    switched to ``market = "linear"`` without an ``account.base`` override starts with base 0 (the spot
+    default holds BTC, which a linear venue refuses). The folder is created if needed.
     """
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     arbitrage = deep_merge(deep_merge(DEFAULT_ARBITRAGE, _LOCAL_FOLDERS), arbitrage_overrides)
-    (folder / "binance.toml").write_text(dumps_toml(deep_merge(DEFAULT_BINANCE, binance_overrides)))
-    (folder / "bybit.toml").write_text(dumps_toml(deep_merge(DEFAULT_BYBIT, bybit_overrides)))
+    for name, defaults, overrides in (
+        ("binance", DEFAULT_BINANCE, binance_overrides),
+        ("bybit", DEFAULT_BYBIT, bybit_overrides),
+    ):
+        venue = deep_merge(defaults, overrides)
+        given = (overrides or {}).get("account") or {}
+        if venue.get("market") == "linear" and "base" not in given and isinstance(venue.get("account"), Mapping):
+            # a linear venue holds positions, not base: the spot default of some BTC would be refused
+            venue = deep_merge(venue, {"account": {"base": 0.0}})
+        (folder / f"{name}.toml").write_text(dumps_toml(venue))
     path = folder / "arbitrage.toml"
     path.write_text(dumps_toml(arbitrage))
     return path

@@ -1,0 +1,1 @@
+"""Execution: the risk gate every driver applies, and the executors (paper, live)."""

@@ -1,0 +1,1 @@
+"""Drivers: the backtest (hftbacktest), the live path (dry-run and live), and recording."""

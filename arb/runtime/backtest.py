@@ -1,0 +1,452 @@
+"""The two-venue backtest: hftbacktest with asset 0 = Binance and asset 1 = Bybit, driving the kernel.
+
+One ``HashMapMarketDepthBacktest`` replays both venues' converted recordings (per-venue tick and lot
+sizes, taker fees, constant or recorded order latency, the recorded feed latency). A compiled loop
+moves from one book update to the next (``elapse``), or from event to event while orders are
+unanswered (``wait_next_feed`` with order responses), and at each one builds the kernel's view from
+hftbacktest's depth, positions and balances, calls the *same* ``decide`` the live driver calls, puts
+the intents through the risk gate and sends each as an IOC limit order. Every intent is one book
+level, so hftbacktest's no-partial-fill exchange (which fills any taker quantity at the best price)
+never fills more than the book showed at that level.
+
+What it does not model: market impact beyond the levels (a level's quantity is taken as it was
+shown, not consumed by our earlier child orders), queue position for resting orders (all orders are
+IOC), transfers between venues, funding payments. See docs/backtest.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hftbacktest import ALL_ASSETS, BacktestAsset, HashMapMarketDepthBacktest
+from hftbacktest.order import CANCELED, EXPIRED, FILLED, IOC, LIMIT
+from numba import njit
+
+from arb.config import AppConfig, VenueConfig
+from arb.events import BINANCE, BYBIT, NS_PER_S
+from arb.execution.risk import RISK_DTYPE, gate, new_risk_state, update_equity
+from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
+from arb.strategy.kernel import decide, may_act
+from arb.strategy.params import make_params
+from arb.strategy.types import (
+    BUY,
+    EQUITY_DTYPE,
+    FILL_DTYPE,
+    VENUE_OK,
+    VENUE_OUT_OF_SYNC,
+    VENUE_STALE,
+    new_intents,
+    new_state,
+    new_view,
+)
+
+__all__ = ["BacktestResult", "build_hbt", "run_backtest"]
+
+log = logging.getLogger(__name__)
+
+_MAX_PENDING = 128
+_MAX_SCAN_TICKS = 2_000  # ticks walked from the best price when filling deeper levels
+_EQUITY_INTERVAL_NS = NS_PER_S
+
+# Loop counters (one int64 array so the compiled loop can report them).
+C_DECISION_POINTS = 0
+C_KERNEL_CALLS = 1
+C_INTENTS = 2
+C_ORDERS = 3
+C_SUBMIT_ERRORS = 4
+C_FILLS = 5
+C_EQUITY = 6
+C_EXPIRED = 7
+C_CURSOR = 8
+C_DONE = 9
+C_NEXT_ORDER_ID = 10
+C_NEXT_SAMPLE = 11
+C_ROWS_HINT = 12
+N_COUNTERS = 16
+
+
+@njit(cache=False)
+def _fill_top(hbt: Any, view: Any, levels: int, scan: int) -> None:
+    # Best ``levels`` price levels of both venues from hftbacktest's depth (walk ticks from the best).
+    for a in range(2):
+        depth = hbt.depth(a)
+        tick = depth.tick_size
+        bid_t = depth.best_bid_tick
+        ask_t = depth.best_ask_tick
+        nb_ = 0
+        na = 0
+        if np.isfinite(depth.best_bid):
+            t = bid_t
+            while nb_ < levels and bid_t - t <= scan:
+                q = depth.bid_qty_at_tick(t)
+                if q > 0.0:
+                    view[a]["bid_px"][nb_] = t * tick
+                    view[a]["bid_qty"][nb_] = q
+                    nb_ += 1
+                t -= 1
+        if np.isfinite(depth.best_ask):
+            t = ask_t
+            while na < levels and t - ask_t <= scan:
+                q = depth.ask_qty_at_tick(t)
+                if q > 0.0:
+                    view[a]["ask_px"][na] = t * tick
+                    view[a]["ask_qty"][na] = q
+                    na += 1
+                t += 1
+        for k in range(nb_, levels):
+            view[a]["bid_px"][k] = np.nan
+            view[a]["bid_qty"][k] = 0.0
+        for k in range(na, levels):
+            view[a]["ask_px"][k] = np.nan
+            view[a]["ask_qty"][k] = 0.0
+
+
+@njit(cache=False)
+def _status(now: int, book_ts: Any, sync_ts: Any, sync_state: Any, stale_after: int) -> tuple[int, int]:
+    # (status, time of the last book update) of one venue at ``now``.
+    i = np.searchsorted(sync_ts, now, side="right") - 1
+    synced = i >= 0 and sync_state[i] == 1
+    j = np.searchsorted(book_ts, now, side="right") - 1
+    last = book_ts[j] if j >= 0 else 0
+    if not synced:
+        return VENUE_OUT_OF_SYNC, last
+    if now - last > stale_after:
+        return VENUE_STALE, last
+    return VENUE_OK, last
+
+
+@njit(cache=False)
+def _equity(view: Any, init_base: Any, init_quote: Any, cash: Any, last_mid: Any, out_venue: Any) -> float:
+    total = 0.0
+    for a in range(2):
+        mid = 0.5 * (view[a]["bid_px"][0] + view[a]["ask_px"][0])
+        if np.isfinite(mid):
+            last_mid[a] = mid
+        out_venue[a] = init_quote[a] + cash[a] + (init_base[a] + view[a]["position"]) * last_mid[a]
+        total += out_venue[a]
+    return total
+
+
+@njit(cache=False)
+def _run_loop(
+    hbt: Any,
+    until_ns: int,
+    decision_ts: Any,
+    book_ts0: Any,
+    book_ts1: Any,
+    sync_ts0: Any,
+    sync_st0: Any,
+    sync_ts1: Any,
+    sync_st1: Any,
+    params: Any,
+    kstate: Any,
+    view: Any,
+    intents: Any,
+    limits: Any,
+    rstate: Any,
+    init_base: Any,
+    init_quote: Any,
+    maker_fee: Any,
+    taker_fee: Any,
+    stale_after: int,
+    equity_interval: int,
+    pending: Any,
+    pending_kind: Any,
+    pending_pair: Any,
+    fills: Any,
+    equity: Any,
+    counters: Any,
+    last_mid: Any,
+    end_ns: int,
+) -> int:
+    """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
+
+    Returns 0 when it stopped at ``until_ns``, 1 at the end of the data, 2 when ``fills`` or
+    ``equity`` is full (the caller grows them and calls again), < 0 on an hftbacktest error.
+    """
+    levels = params[0]["book_levels"]
+    n_dec = decision_ts.shape[0]
+    cash = np.zeros(2)
+    eq_venue = np.zeros(2)
+    while True:
+        if counters[C_FILLS] >= fills.shape[0] - 2 * _MAX_PENDING or counters[C_EQUITY] >= equity.shape[0] - 2:
+            return 2
+        now = hbt.current_timestamp
+        i = counters[C_CURSOR]
+        target = until_ns
+        if i < n_dec and decision_ts[i] < target:
+            target = decision_ts[i]
+        npending = 0
+        for a in range(2):
+            for k in range(_MAX_PENDING):
+                if pending[a, k] != 0:
+                    npending += 1
+        act = False
+        if npending > 0:
+            rc = hbt.wait_next_feed(True, max(target - now, 1))
+        elif target > now:
+            rc = hbt.elapse(target - now)
+        else:
+            rc = 0
+        if rc == 1:
+            counters[C_DONE] = 1
+        elif rc < 0 or rc > 3:
+            return int(-abs(rc))
+        now = hbt.current_timestamp
+        while i < n_dec and decision_ts[i] <= now:
+            i += 1
+            act = True
+        counters[C_CURSOR] = i
+
+        # Order responses: record fills, forget answered orders.
+        if npending > 0:
+            for a in range(2):
+                orders = hbt.orders(a)
+                for k in range(_MAX_PENDING):
+                    oid = pending[a, k]
+                    if oid == 0:
+                        continue
+                    order = orders.get(np.uint64(oid))
+                    if order is None:
+                        pending[a, k] = 0
+                        act = True
+                        continue
+                    status = order.status
+                    if status == FILLED:
+                        n = counters[C_FILLS]
+                        fills[n]["local_ts"] = now
+                        fills[n]["exch_ts"] = order.exch_timestamp
+                        fills[n]["venue"] = a
+                        fills[n]["side"] = order.side
+                        fills[n]["price"] = order.exec_price
+                        fills[n]["qty"] = order.exec_qty
+                        rate = maker_fee[a] if order.arr[0].maker else taker_fee[a]
+                        fills[n]["fee"] = order.exec_price * order.exec_qty * rate
+                        fills[n]["pair_id"] = pending_pair[a, k]
+                        fills[n]["kind"] = pending_kind[a, k]
+                        fills[n]["order_id"] = oid
+                        counters[C_FILLS] = n + 1
+                        pending[a, k] = 0
+                        act = True
+                    elif status == EXPIRED or status == CANCELED:
+                        counters[C_EXPIRED] += 1
+                        pending[a, k] = 0
+                        act = True
+            hbt.clear_inactive_orders(ALL_ASSETS)
+
+        if act or counters[C_DONE] == 1 or now >= until_ns:
+            counters[C_DECISION_POINTS] += 1
+            # The view: top of book first; deeper levels only if the kernel may act.
+            _fill_top(hbt, view, 1, 0)
+            for a in range(2):
+                view[a]["position"] = hbt.position(a)
+                sv = hbt.state_values(a)
+                cash[a] = sv.balance - sv.fee
+                view[a]["base_balance"] = init_base[a] + view[a]["position"]
+                view[a]["quote_balance"] = init_quote[a] + cash[a]
+                open_orders = 0
+                for k in range(_MAX_PENDING):
+                    if pending[a, k] != 0:
+                        open_orders += 1
+                view[a]["open_orders"] = open_orders
+                if a == 0:
+                    st, last = _status(now, book_ts0, sync_ts0, sync_st0, stale_after)
+                else:
+                    st, last = _status(now, book_ts1, sync_ts1, sync_st1, stale_after)
+                view[a]["status"] = st
+                view[a]["book_local_ts"] = last
+            eq = _equity(view, init_base, init_quote, cash, last_mid, eq_venue)
+            update_equity(limits, rstate, eq)
+            final = counters[C_DONE] == 1 or now >= end_ns
+            if (now >= counters[C_NEXT_SAMPLE] or final) and np.isfinite(last_mid[0]) and np.isfinite(last_mid[1]):
+                m = counters[C_EQUITY]
+                equity[m]["ts"] = now
+                equity[m]["equity"] = eq
+                for a in range(2):
+                    equity[m]["equity_venue"][a] = eq_venue[a]
+                    equity[m]["position"][a] = view[a]["position"]
+                    equity[m]["mid"][a] = last_mid[a]
+                equity[m]["spread_bps"] = (last_mid[1] - last_mid[0]) / last_mid[0] * 1e4
+                counters[C_EQUITY] = m + 1
+                counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
+            if counters[C_DONE] == 0 and may_act(view, params):
+                if levels > 1:
+                    _fill_top(hbt, view, levels, _MAX_SCAN_TICKS)
+                counters[C_KERNEL_CALLS] += 1
+                n = decide(view, params, kstate, now, intents)
+                n = gate(view, limits, rstate, intents, n)
+                counters[C_INTENTS] += n
+                for k in range(n):
+                    a = intents[k]["venue"]
+                    oid = counters[C_NEXT_ORDER_ID]
+                    counters[C_NEXT_ORDER_ID] = oid + 1
+                    if intents[k]["side"] == BUY:
+                        rc = hbt.submit_buy_order(a, oid, intents[k]["price"], intents[k]["qty"], IOC, LIMIT, False)
+                    else:
+                        rc = hbt.submit_sell_order(a, oid, intents[k]["price"], intents[k]["qty"], IOC, LIMIT, False)
+                    if rc != 0:
+                        counters[C_SUBMIT_ERRORS] += 1
+                        continue
+                    counters[C_ORDERS] += 1
+                    for slot in range(_MAX_PENDING):
+                        if pending[a, slot] == 0:
+                            pending[a, slot] = oid
+                            pending_kind[a, slot] = intents[k]["kind"]
+                            pending_pair[a, slot] = intents[k]["pair_id"]
+                            break
+        if counters[C_DONE] == 1:
+            return 1
+        if now >= until_ns:
+            return 0
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    """What a backtest produced (arrays in FILL_DTYPE / EQUITY_DTYPE)."""
+
+    fills: np.ndarray[Any, Any]
+    equity: np.ndarray[Any, Any]
+    days: list[dt.date]
+    start_ns: int
+    end_ns: int
+    counters: dict[str, int]
+    kernel_state: dict[str, int]
+    risk_state: dict[str, float]
+    sync_losses: dict[str, int]
+    rows: dict[str, int]
+    local_shift_ns: int
+    wall_s: float
+    initial_base: tuple[float, float]
+    initial_quote: tuple[float, float]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _asset(venue: VenueConfig, arrays: list[Any], initial: Any) -> BacktestAsset:
+    asset = (
+        BacktestAsset()
+        .data(arrays)
+        .linear_asset(venue.instrument.contract_size)
+        .constant_order_latency(venue.latency.order_entry_ns, venue.latency.order_response_ns)
+        .risk_adverse_queue_model()
+        .no_partial_fill_exchange()
+        .trading_value_fee_model(venue.fees.maker, venue.fees.taker)
+        .tick_size(venue.instrument.tick_size)
+        .lot_size(venue.instrument.lot_size)
+        .last_trades_capacity(0)
+    )
+    if initial is not None:
+        asset = asset.initial_snapshot(initial)
+    return asset
+
+
+def build_hbt(config: AppConfig, session: Session) -> HashMapMarketDepthBacktest:
+    """One hftbacktest over both venues (asset 0 Binance, asset 1 Bybit).
+
+    The caller must keep ``session`` alive until the backtest is closed (hftbacktest reads the
+    arrays in place).
+    """
+    assets = []
+    for v, data in enumerate(session.venues):
+        initial = data.initial.rows if data.initial is not None else None
+        assets.append(_asset(data.venue, session.arrays[v], initial))
+    return HashMapMarketDepthBacktest(assets)
+
+
+def run_backtest(
+    config: AppConfig,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    *,
+    on_status: Callable[[str], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Run the strategy over the recorded days in [start, end] (all days when both are None)."""
+    started = time.perf_counter()
+    days = plan_days(config, start, end)
+    session = load_session(config, days, on_status)
+    venues = config.venues
+    book_ts = [book_times(session.arrays[v]) for v in range(2)]
+    syncs = [sync_transitions(session.arrays[v], session.venues[v].initial is not None) for v in range(2)]
+    decision_ts = np.unique(np.concatenate(book_ts))
+
+    params = make_params(config)
+    kstate = new_state()
+    view = new_view()
+    intents = new_intents()
+    limits = np.zeros(1, RISK_DTYPE)
+    limits["position_limit"] = config.risk.position_limit
+    limits["max_notional_per_venue"] = config.risk.max_notional_per_venue
+    limits["max_open_orders"] = config.risk.max_open_orders
+    limits["max_drawdown"] = config.risk.max_drawdown
+    rstate = new_risk_state()
+    init_base = np.array([v.account.base for v in venues])
+    init_quote = np.array([v.account.quote for v in venues])
+    maker = np.array([v.fees.maker for v in venues])
+    taker = np.array([v.fees.taker for v in venues])
+    pending = np.zeros((2, _MAX_PENDING), np.int64)
+    pending_kind = np.zeros((2, _MAX_PENDING), np.int64)
+    pending_pair = np.zeros((2, _MAX_PENDING), np.int64)
+    span = session.end_ns - session.start_ns
+    fills: np.ndarray[Any, Any] = np.zeros(4096, FILL_DTYPE)
+    equity: np.ndarray[Any, Any] = np.zeros(int(span // _EQUITY_INTERVAL_NS) + 16, EQUITY_DTYPE)
+    counters = np.zeros(N_COUNTERS, np.int64)
+    counters[C_NEXT_ORDER_ID] = 1
+    last_mid = np.full(2, np.nan)
+
+    hbt = build_hbt(config, session)
+    try:
+        hbt.elapse(1)  # hftbacktest's clock starts at the first event only after a first step
+        chunk = max(span // 200, NS_PER_S)
+        until = session.start_ns + chunk
+        while True:
+            rc = _run_loop(
+                hbt, until, decision_ts, book_ts[0], book_ts[1], syncs[0][0], syncs[0][1], syncs[1][0],
+                syncs[1][1], params, kstate, view, intents, limits, rstate, init_base, init_quote, maker, taker,
+                config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, pending, pending_kind, pending_pair, fills,
+                equity, counters, last_mid, session.end_ns,
+            )  # fmt: skip
+            if rc == 2:
+                if counters[C_FILLS] >= len(fills) - 2 * _MAX_PENDING:
+                    fills = np.concatenate([fills, np.zeros(len(fills), FILL_DTYPE)])
+                if counters[C_EQUITY] >= len(equity) - 2:
+                    equity = np.concatenate([equity, np.zeros(len(equity), EQUITY_DTYPE)])
+                continue
+            if rc < 0 or rc > 2:
+                raise RuntimeError(f"hftbacktest stopped with error code {-rc}")
+            if on_progress is not None:
+                on_progress(min(until, session.end_ns) - session.start_ns, span)
+            if rc == 1 or until >= session.end_ns:
+                break
+            until += chunk
+    finally:
+        hbt.close()
+    names = (
+        "decision_points", "kernel_calls", "intents", "orders", "submit_errors", "fills", "equity_samples",
+        "expired",
+    )  # fmt: skip
+    st = kstate[0]
+    rs = rstate[0]
+    result = BacktestResult(
+        fills=fills[: counters[C_FILLS]].copy(),
+        equity=equity[: counters[C_EQUITY]].copy(),
+        days=days,
+        start_ns=session.start_ns,
+        end_ns=session.end_ns,
+        counters={name: int(counters[i]) for i, name in enumerate(names)},
+        kernel_state={name: int(st[name]) for name in st.dtype.names},
+        risk_state={name: float(rs[name]) for name in rs.dtype.names},
+        sync_losses={v.name: int(np.sum(syncs[i][1][1:] == 0)) for i, v in enumerate(venues)},
+        rows={v.name: int(sum(len(a) for a in session.arrays[i])) for i, v in enumerate(venues)},
+        local_shift_ns=session.local_shift_ns,
+        wall_s=time.perf_counter() - started,
+        initial_base=(float(init_base[0]), float(init_base[1])),
+        initial_quote=(float(init_quote[0]), float(init_quote[1])),
+    )
+    assert (BINANCE, BYBIT) == (0, 1)
+    return result

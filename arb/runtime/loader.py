@@ -1,0 +1,304 @@
+"""Find recordings, convert them on demand (cached next to them), and line both venues up in time.
+
+Recordings live in ``<recordings>/<venue>_<market>/<symbol lower>_<YYYYMMDD>.gz`` (see
+recordings/README.md). A day's conversion is cached beside its recording as ``<name>.npz`` plus
+``<name>_eod.npz`` (the book at the end of the day); the cache is rebuilt when the recording, the
+previous day's cache, or the converter changes. Days of one venue are converted in order, each
+starting from the previous day's end-of-day book, so the book and its sync state carry across
+midnight.
+
+Both venues were recorded by one machine's clock, so they get one common shift of local time: the
+smallest that makes every local time at least its exchange time (the shared captures' clock ran
+1.27 s behind the venues), keeping the two venues' relative timing exactly as recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arb import __version__
+from arb.config import AppConfig, VenueConfig
+from arb.errors import RecordingError
+from arb.events import (
+    DEPTH_CLEAR_EVENT,
+    DEPTH_EVENT,
+    DEPTH_SNAPSHOT_EVENT,
+    EVENT_KIND_MASK,
+    EXCH_EVENT,
+    LOCAL_EVENT,
+    SYNC_LOST_EVENT,
+    SYNC_RESTORED_EVENT,
+    EventArray,
+)
+from arb.recording.convert import EodSnapshot, convert_files, load_eod, save_eod, write_npz
+
+__all__ = ["DayData", "VenueData", "find_days", "load_session", "plan_days"]
+
+log = logging.getLogger(__name__)
+
+_DAY_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_(?P<day>\d{8})\.gz$")
+_CACHE_VERSION = f"arb-{__version__}-convert-1"
+
+
+@dataclass(frozen=True, slots=True)
+class DayData:
+    """One venue's converted day."""
+
+    day: dt.date
+    recording: Path
+    rows: EventArray
+    """Converted rows, local times *not yet* shifted (see :class:`VenueData`)."""
+    eod: EodSnapshot
+
+
+@dataclass(slots=True)
+class VenueData:
+    """One venue's days, ready for hftbacktest."""
+
+    venue: VenueConfig
+    days: list[DayData]
+    initial: EodSnapshot | None
+    """The book before the first day (the previous day's end), when that day was recorded too."""
+    min_latency_ns: int = 0
+    """Smallest ``local_ts - exch_ts`` over all rows before any shift."""
+
+    def arrays(self, local_shift_ns: int) -> list[EventArray]:
+        """Each day's rows with ``local_shift_ns`` added to every local time (new arrays)."""
+        out = []
+        for day in self.days:
+            rows = day.rows.copy()
+            rows["local_ts"] += local_shift_ns
+            out.append(np.ascontiguousarray(rows))
+        return out
+
+
+def venue_dir(recordings: Path, venue: VenueConfig) -> Path:
+    """``<recordings>/<venue>_<market>``."""
+    return recordings / f"{venue.name}_{venue.market}"
+
+
+def find_days(recordings: Path, venue: VenueConfig, symbol: str) -> dict[dt.date, Path]:
+    """Every recorded day of ``symbol`` for ``venue``, by UTC date."""
+    folder = venue_dir(recordings, venue)
+    days: dict[dt.date, Path] = {}
+    if not folder.is_dir():
+        return days
+    for path in folder.iterdir():
+        m = _DAY_FILE.match(path.name)
+        if m and m.group("symbol") == symbol.lower():
+            days[dt.datetime.strptime(m.group("day"), "%Y%m%d").date()] = path
+    return days
+
+
+def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
+    """The days to run: recorded for both venues, within [start, end], with no day missing.
+
+    Raises :class:`RecordingError` with a message that says what is there when the range has no
+    data, or when a day in the range is recorded for one venue and not the other, or for neither.
+    """
+    recordings = config.backtest.recordings
+    symbol = config.strategy.symbol
+    per_venue = {v.name: find_days(recordings, v, symbol) for v in config.venues}
+    for venue in config.venues:
+        if not per_venue[venue.name]:
+            raise RecordingError(
+                f"no {venue.name} {venue.market} recordings of {symbol} in "
+                f"{venue_dir(recordings, venue)} (expected files like {symbol.lower()}_YYYYMMDD.gz)"
+            )
+    both = sorted(set.intersection(*(set(d) for d in per_venue.values())))
+    every = sorted(set.union(*(set(d) for d in per_venue.values())))
+    lo = start or (both[0] if both else every[0])
+    hi = end or (both[-1] if both else every[-1])
+    if hi < lo:
+        raise RecordingError(f"--end {hi} is before --start {lo}")
+    wanted = [d for d in both if lo <= d <= hi]
+    if not wanted:
+        have = ", ".join(f"{d:%Y-%m-%d}" for d in both) or "none"
+        raise RecordingError(
+            f"no day between {lo:%Y-%m-%d} and {hi:%Y-%m-%d} has recordings of {symbol} for both venues "
+            f"(days with both: {have})"
+        )
+    missing = []
+    day = wanted[0]
+    while day <= wanted[-1]:
+        if day not in wanted:
+            which = [name for name, days in per_venue.items() if day not in days]
+            missing.append(f"{day:%Y-%m-%d} (missing for {' and '.join(which)})")
+        day += dt.timedelta(days=1)
+    if missing:
+        raise RecordingError(
+            "the recordings have a gap, so the book cannot be carried across it: "
+            + ", ".join(missing)
+            + "; run the days on each side of the gap separately with --start/--end"
+        )
+    return wanted
+
+
+def _cache_paths(recording: Path) -> tuple[Path, Path]:
+    stem = recording.name[: -len(".gz")] if recording.name.endswith(".gz") else recording.stem
+    return recording.with_name(stem + ".npz"), recording.with_name(stem + "_eod.npz")
+
+
+def _source_key(recording: Path, previous: Path | None) -> str:
+    stat = recording.stat()
+    key = f"{_CACHE_VERSION}|{recording.name}|{stat.st_size}|{stat.st_mtime_ns}"
+    if previous is not None and previous.exists():
+        prev = previous.stat()
+        key += f"|{previous.name}|{prev.st_size}|{prev.st_mtime_ns}"
+    return key
+
+
+def _load_cached(npz: Path, eod_path: Path, key: str) -> tuple[EventArray, EodSnapshot] | None:
+    if not (npz.exists() and eod_path.exists()):
+        return None
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            if str(z["source"]) != key:
+                return None
+            rows = np.ascontiguousarray(z["data"])
+        return rows, load_eod(eod_path)
+    except (KeyError, ValueError, OSError, RecordingError):
+        return None
+
+
+def _convert_day(
+    venue: VenueConfig, recording: Path, initial: EodSnapshot | None, previous_eod: Path | None
+) -> tuple[EventArray, EodSnapshot]:
+    npz, eod_path = _cache_paths(recording)
+    key = _source_key(recording, previous_eod)
+    cached = _load_cached(npz, eod_path, key)
+    if cached is not None:
+        return cached
+    log.info("converting %s", recording)
+    result = convert_files(
+        [recording],
+        venue=venue.name,
+        market=venue.market,
+        initial=initial,
+        local_offset_ns=0,  # one shift for both venues is applied later
+    )
+    if result.stats.gaps:
+        log.warning(
+            "%s: %d gap(s) in the book stream; the book is empty until each resync",
+            recording,
+            result.stats.gaps,
+        )
+    write_npz(npz, result.rows, source=np.array(key))
+    save_eod(eod_path, result.eod)
+    return result.rows, result.eod
+
+
+def load_venue(
+    config: AppConfig, venue: VenueConfig, days: list[dt.date], progress: Callable[[str], None] | None = None
+) -> VenueData:
+    """Convert (or load from cache) ``days`` of one venue, carrying the book from day to day.
+
+    When the day before the first one is recorded too, it is converted first so that the first day
+    starts from its end-of-day book (a day file has no snapshot of its own when the session began
+    the day before).
+    """
+    recordings = find_days(config.backtest.recordings, venue, config.strategy.symbol)
+    before = days[0] - dt.timedelta(days=1)
+    chain = ([before] if before in recordings else []) + days
+    initial: EodSnapshot | None = None
+    previous_eod: Path | None = None
+    first_initial: EodSnapshot | None = None
+    out: list[DayData] = []
+    for day in chain:
+        recording = recordings[day]
+        if progress is not None:
+            progress(f"{venue.name} {day:%Y-%m-%d}")
+        rows, eod = _convert_day(venue, recording, initial, previous_eod)
+        if day == before:
+            first_initial = eod if eod.synced else None
+        else:
+            out.append(DayData(day, recording, rows, eod))
+        initial = eod
+        previous_eod = _cache_paths(recording)[1]
+    lat = [int((d.rows["local_ts"] - d.rows["exch_ts"]).min()) for d in out if len(d.rows)]
+    return VenueData(venue, out, first_initial, min(lat) if lat else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Both venues' data on one timeline."""
+
+    venues: tuple[VenueData, VenueData]
+    local_shift_ns: int
+    arrays: tuple[list[EventArray], list[EventArray]]
+    """Per venue, per day: rows with the common local shift applied (keep them alive while hftbacktest runs)."""
+    start_ns: int
+    end_ns: int
+
+
+def load_session(config: AppConfig, days: list[dt.date], progress: Callable[[str], None] | None = None) -> Session:
+    """Convert/load both venues' days and put them on one local timeline."""
+    venues = (
+        load_venue(config, config.binance, days, progress),
+        load_venue(config, config.bybit, days, progress),
+    )
+    # One shift for both venues: they share the recorder's clock.
+    shift = max(0, *(-v.min_latency_ns for v in venues))
+    arrays: list[list[EventArray]] = []
+    for v in venues:
+        feed_ns = v.venue.latency.feed_ns
+        day_arrays = v.arrays(shift + feed_ns)
+        if config.backtest.feed_latency == "constant":
+            day_arrays = [_constant_feed_latency(a, feed_ns) for a in day_arrays]
+        arrays.append(day_arrays)
+    if shift:
+        log.info("local clock shifted by %+.3f ms for both venues (recorder behind the venues)", shift / 1e6)
+    starts = [int(a[0]["local_ts"].min()) for a in arrays if a and len(a[0])]
+    ends = [int(a[-1]["local_ts"].max()) for a in arrays if a and len(a[-1])]
+    return Session(venues, shift, (arrays[0], arrays[1]), min(starts), max(ends))
+
+
+def _constant_feed_latency(rows: EventArray, feed_ns: int) -> EventArray:
+    # Every event reaches us feed_ns after the venue stamped it: rebuild the event order from the
+    # exchange-side rows (each original event appears exactly once with the EXCH flag).
+    from hftbacktest.data.validation import correct_event_order
+
+    base = rows[(rows["ev"] & EXCH_EVENT) != 0].copy()
+    base["ev"] &= ~np.uint64(EXCH_EVENT | LOCAL_EVENT)
+    base["local_ts"] = base["exch_ts"] + max(feed_ns, 1)
+    ordered = correct_event_order(
+        base, np.argsort(base["exch_ts"], kind="mergesort"), np.argsort(base["local_ts"], kind="mergesort")
+    )
+    return np.ascontiguousarray(ordered)
+
+
+_BOOK_KINDS = (DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, DEPTH_CLEAR_EVENT, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT)
+
+
+def book_times(arrays: list[EventArray]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Sorted distinct local times at which this venue's book (or its sync state) changed."""
+    parts = []
+    for rows in arrays:
+        local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
+        kinds = local["ev"] & EVENT_KIND_MASK
+        mask = np.isin(kinds, np.array(_BOOK_KINDS, dtype=np.uint64))
+        parts.append(local["local_ts"][mask])
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+
+def sync_transitions(
+    arrays: list[EventArray], synced_at_start: bool
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """(local times, states) of sync changes: 1 = synced from that time on, 0 = not synced."""
+    ts = [np.iinfo(np.int64).min]
+    state = [1 if synced_at_start else 0]
+    for rows in arrays:
+        local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
+        kinds = local["ev"] & EVENT_KIND_MASK
+        marks = local[(kinds == SYNC_LOST_EVENT) | (kinds == SYNC_RESTORED_EVENT)]
+        ts.extend(marks["local_ts"].tolist())
+        state.extend(((marks["ev"] & EVENT_KIND_MASK) == SYNC_RESTORED_EVENT).astype(np.int64).tolist())
+    return np.array(ts, np.int64), np.array(state, np.int64)
