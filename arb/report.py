@@ -1,0 +1,940 @@
+"""The results report shared by ``arb backtest`` and ``arb dry-run``: figures, files and a table.
+
+A driver records two arrays while it runs (see :mod:`arb.strategy.types`): ``fills`` (``FILL_DTYPE``,
+one row per fill) and ``equity`` (``EQUITY_DTYPE``, one sample per fixed interval of local time). At
+the end it calls::
+
+    summary = summarize(fills, equity, InitialBalances.from_config(config), meta)
+    write_report(out_dir, summary, fills, equity)   # summary.json, trades.csv, equity.png
+    print_summary(summary)
+
+Units: prices and money in quote currency (USDT), quantities in base units (BTC), times in int64
+nanoseconds since the Unix epoch (UTC) unless a name ends in ``_s`` (seconds), spreads in basis
+points (``_bps``), fractions as plain floats (``0.25`` = 25 %). Figures that cannot be computed (a
+mean over nothing, a value at an unknown mid) are ``None``, written ``null`` in JSON; never NaN.
+
+``docs/reports.md`` gives the formula of every figure and how to recompute PnL from trades.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import UTC
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from arb.events import ASSET_NAMES, BINANCE, BYBIT, NS_PER_S
+from arb.strategy.types import BUY, EQUITY_DTYPE, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
+
+if TYPE_CHECKING:
+    from arb.config import AppConfig
+
+__all__ = [
+    "EQUITY_PNG",
+    "PNL_TOLERANCE",
+    "SCHEMA_VERSION",
+    "SUMMARY_JSON",
+    "TRADES_CSV",
+    "TRADES_HEADER",
+    "Figures",
+    "InitialBalances",
+    "PairFigures",
+    "RiskFigures",
+    "Summary",
+    "pnl_from_fills",
+    "pnl_from_trades_csv",
+    "print_summary",
+    "read_trades_csv",
+    "summarize",
+    "write_report",
+]
+
+Array = np.ndarray[Any, np.dtype[Any]]
+
+SUMMARY_JSON: Final = "summary.json"
+TRADES_CSV: Final = "trades.csv"
+EQUITY_PNG: Final = "equity.png"
+SCHEMA_VERSION: Final = 1
+"""``schema`` in summary.json; raised when a figure changes meaning or a key is removed."""
+
+TRADES_HEADER: Final = (
+    "time",  # local_ts as ISO-8601 UTC with nanoseconds, e.g. 2024-08-08T00:00:01.250000000Z
+    "local_ts",  # the same instant, int64 ns since the epoch
+    "exch_time",  # exch_ts as ISO-8601 UTC with nanoseconds
+    "venue",  # binance / bybit
+    "side",  # buy / sell
+    "price",  # quote per base, full float precision
+    "qty",  # base units, full float precision
+    "fee",  # quote currency, full float precision (negative for a rebate)
+    "pair_id",
+    "kind",  # open / hedge / unwind
+    "order_id",
+)
+"""Columns of trades.csv, in order."""
+
+PNL_TOLERANCE: Final = 0.01
+"""``pnl`` and ``pnl_from_fills`` agree when they differ by at most this much, quote currency (a cent)."""
+
+DAYS_PER_YEAR: Final = 365
+SECONDS_PER_YEAR: Final = DAYS_PER_YEAR * 86_400
+QTY_EPS: Final = 1e-12
+"""Base quantities this small are float dust, not inventory (lot sizes are 1e-8 and up)."""
+
+_SIDE_NAMES: Final = {BUY: "buy", SELL: "sell"}
+_KIND_NAMES: Final = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind"}
+_VENUES: Final = (BINANCE, BYBIT)
+
+
+# --------------------------------------------------------------------------------------------------
+# Inputs and results
+
+
+@dataclass(frozen=True, slots=True)
+class InitialBalances:
+    """Starting balances per venue, indexed by asset number (``[0]`` Binance, ``[1]`` Bybit).
+
+    Attributes:
+        base: Base-asset holdings at the start, base units (0 on a linear market).
+        quote: Quote balance (spot) or cash (linear) at the start, quote currency.
+    """
+
+    base: tuple[float, float]
+    quote: tuple[float, float]
+
+    def __post_init__(self) -> None:
+        for name in ("base", "quote"):
+            values = tuple(float(v) for v in getattr(self, name))
+            if len(values) != len(_VENUES) or not all(math.isfinite(v) for v in values):
+                raise ValueError(f"InitialBalances.{name}: expected two finite numbers (Binance, Bybit), got {values}")
+            object.__setattr__(self, name, values)
+
+    @classmethod
+    def from_config(cls, config: AppConfig) -> InitialBalances:
+        """The ``[account]`` tables of both venue files."""
+        binance, bybit = config.venues
+        return cls(
+            base=(binance.account.base, bybit.account.base),
+            quote=(binance.account.quote, bybit.account.quote),
+        )
+
+    def equity(self, mid: Sequence[float] | Array) -> float | None:
+        """Total value of the starting balances at ``mid`` (quote per base, per venue); None if unknown."""
+        return _sum_or_none(self.venue_equity(v, mid[v]) for v in _VENUES)
+
+    def venue_equity(self, venue: int, mid: float) -> float | None:
+        """Value of one venue's starting balances at ``mid``, quote currency; None if ``mid`` is needed and unknown."""
+        value = _value_at(self.base[venue], mid)
+        return None if value is None else self.quote[venue] + value
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"base": [b0, b1], "quote": [q0, q1]}``."""
+        return {"base": list(self.base), "quote": list(self.quote)}
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Figures of one venue, or of both together (``name == "total"``).
+
+    Attributes:
+        name: ``"binance"``, ``"bybit"`` or ``"total"``.
+        pnl: Net PnL from the equity samples: final equity minus the starting balances valued at the
+            final mid, quote currency. None when a needed mid or equity is unknown.
+        pnl_from_fills: Net PnL from the fills alone: cash flow minus fees plus the position change
+            valued at the final mid, quote currency. Agrees with ``pnl`` for a consistent run.
+        fees: Sum of fees, quote currency (rebates count negative).
+        volume: Traded quantity, base units.
+        notional: Traded value (price x quantity), quote currency.
+        fills: Number of fills.
+        hedge_fills: Fills of INTENT_HEDGE orders.
+        unwind_fills: Fills of INTENT_UNWIND orders.
+        holding_time_s: Quantity-weighted mean time between a FIFO lot's opening fill and the fill that
+            closed it, seconds. None when no quantity was closed.
+        closed_qty: Quantity matched buy against sell by FIFO, base units.
+        open_qty: Quantity still open at the end (absolute, summed over venues for the total), base units.
+        position: Base bought minus sold, base units (the total is the net exposure across venues).
+        base_balance: Starting base plus ``position``, base units.
+        quote_balance: Starting quote plus cash flow minus fees, quote currency.
+        final_mid: Mid used to value inventory, quote per base; None for the total or when unknown.
+    """
+
+    name: str
+    pnl: float | None
+    pnl_from_fills: float | None
+    fees: float
+    volume: float
+    notional: float
+    fills: int
+    hedge_fills: int
+    unwind_fills: int
+    holding_time_s: float | None
+    closed_qty: float
+    open_qty: float
+    position: float
+    base_balance: float
+    quote_balance: float
+    final_mid: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures as JSON-safe data (None for undefined)."""
+        return _dataclass_dict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class PairFigures:
+    """Figures of the arbitrage pairs (a pair = the fills sharing one ``pair_id``).
+
+    Attributes:
+        pairs: Distinct pair ids with at least one INTENT_OPEN fill.
+        legs_filled: Distinct (venue, order_id) among the OPEN fills: legs that filled at least partly.
+        pairs_matched: Pairs whose OPEN buy and OPEN sell quantities are both positive and equal.
+        pairs_hedged: Pairs with at least one HEDGE or UNWIND fill.
+        fills_outside_pairs: Fills whose pair id has no OPEN fill (counted nowhere else among the pairs).
+        spread_bps: Mean over pairs with both OPEN sides filled of (sell VWAP - buy VWAP) / buy VWAP,
+            bps; None when no pair has both sides.
+        spread_net_bps: The same minus the OPEN fees per unit of each side, in bps of the buy VWAP.
+        pairs_won: Pairs whose realised PnL is > 0.
+        win_rate: ``pairs_won / pairs``; None without pairs.
+        pair_pnl_mean: Mean realised PnL per pair, quote currency; None without pairs.
+    """
+
+    pairs: int
+    legs_filled: int
+    pairs_matched: int
+    pairs_hedged: int
+    fills_outside_pairs: int
+    spread_bps: float | None
+    spread_net_bps: float | None
+    pairs_won: int
+    win_rate: float | None
+    pair_pnl_mean: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures as JSON-safe data (None for undefined)."""
+        return _dataclass_dict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskFigures:
+    """Figures of the equity curve (samples with a finite ``equity`` only).
+
+    Attributes:
+        samples: Equity samples used.
+        sample_interval_s: Median time between samples, seconds; None with fewer than 2 samples.
+        initial_equity: Starting balances valued at the first known mid, quote currency: the capital
+            that returns are measured against.
+        final_equity: ``equity`` of the last sample, quote currency.
+        holdings_revaluation: Starting base valued at the final mid minus at the first mid, quote
+            currency: ``final_equity - initial_equity == pnl + holdings_revaluation``.
+        sharpe: Annualised Sharpe ratio (365-day year) of the per-sample returns; 0 when undefined.
+        sortino: Annualised Sortino ratio (downside deviation against 0); 0 when undefined.
+        sharpe_defined: False with fewer than 3 samples, zero variance or no positive initial equity.
+        sortino_defined: False in the same cases and when no sample lost money.
+        ratios_defined: ``sharpe_defined and sortino_defined``.
+        ratios_note: Why a ratio is undefined ("" when both are defined).
+        max_drawdown: Largest fall of equity below its running peak, quote currency (>= 0).
+        max_drawdown_frac: Largest fall below the running peak as a fraction of that peak (>= 0).
+    """
+
+    samples: int
+    sample_interval_s: float | None
+    initial_equity: float | None
+    final_equity: float | None
+    holdings_revaluation: float | None
+    sharpe: float
+    sortino: float
+    sharpe_defined: bool
+    sortino_defined: bool
+    ratios_defined: bool
+    ratios_note: str
+    max_drawdown: float
+    max_drawdown_frac: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures as JSON-safe data (None for undefined)."""
+        return _dataclass_dict(self)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything the report says about a run. Built by :func:`summarize`.
+
+    Attributes:
+        total: Both venues together.
+        venues: Per venue, in asset order (``venues[0]`` Binance, ``venues[1]`` Bybit).
+        pairs: Arbitrage-pair figures.
+        risk: Equity-curve figures.
+        initial: The starting balances.
+        pnl_consistent: ``|total.pnl - total.pnl_from_fills| <= PNL_TOLERANCE`` (False if either is None).
+        meta: The driver's meta data (config, data range, mode, counters), made JSON-safe.
+    """
+
+    total: Figures
+    venues: tuple[Figures, Figures]
+    pairs: PairFigures
+    risk: RiskFigures
+    initial: InitialBalances
+    pnl_consistent: bool
+    meta: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """What summary.json holds: JSON-safe (no NaN, ints as ints), keys in a stable order."""
+        return {
+            "schema": SCHEMA_VERSION,
+            "pnl_consistent": self.pnl_consistent,
+            "total": self.total.to_dict(),
+            "venues": {f.name: f.to_dict() for f in self.venues},
+            "pairs": self.pairs.to_dict(),
+            "risk": self.risk.to_dict(),
+            "initial": self.initial.to_dict(),
+            "meta": _jsonable(self.meta),
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Figures
+
+
+def summarize(fills: Array, equity: Array, initial: InitialBalances, meta: Mapping[str, Any]) -> Summary:
+    """Compute every figure of the report.
+
+    Args:
+        fills: ``FILL_DTYPE`` rows, one per fill (any order; FIFO matching sorts them by ``local_ts``).
+        equity: ``EQUITY_DTYPE`` samples in time order. The last sample must come after the last fill:
+            its ``equity`` is the final equity and its ``mid`` values the inventory (a venue whose last
+            mid is NaN falls back to its last finite mid).
+        initial: Starting balances per venue.
+        meta: Stored as is in summary.json (config, data range, mode, driver counters); numpy scalars,
+            paths, tuples and dataclasses are converted, NaN becomes null, anything else its ``str``.
+
+    Returns:
+        A frozen :class:`Summary`.
+
+    Raises:
+        ValueError: ``fills`` or ``equity`` lacks a field of its dtype, a fill's venue is not 0/1 or its
+            side not BUY/SELL, or ``equity`` has no sample.
+    """
+    _require_fields(fills, FILL_DTYPE, "fills")
+    _require_fields(equity, EQUITY_DTYPE, "equity")
+    _require_values(fills, "venue", _VENUES)
+    _require_values(fills, "side", (BUY, SELL))
+    if len(equity) == 0:
+        raise ValueError("equity holds no sample: the driver records one at the start and one after the last fill")
+    final_mid = _last_finite(equity["mid"])
+    fills = fills[np.argsort(fills["local_ts"], kind="stable")]
+
+    venues = tuple(_venue_figures(v, fills, equity, initial, final_mid) for v in _VENUES)
+    assert len(venues) == 2  # one per asset number
+    total = _total_figures(venues, fills, equity, initial, final_mid)
+    pnl_consistent = bool(
+        total.pnl is not None
+        and total.pnl_from_fills is not None
+        and abs(total.pnl - total.pnl_from_fills) <= PNL_TOLERANCE
+    )
+    return Summary(
+        total=total,
+        venues=(venues[0], venues[1]),
+        pairs=_pair_figures(fills, final_mid),
+        risk=_risk_figures(equity, initial, final_mid),
+        initial=initial,
+        pnl_consistent=pnl_consistent,
+        meta=MappingProxyType(_jsonable(dict(meta))),
+    )
+
+
+def pnl_from_fills(fills: Array, final_mid: Sequence[float | None] | Array) -> float | None:
+    """Net PnL of ``fills`` (``FILL_DTYPE``): cash flow minus fees plus the position change at ``final_mid``.
+
+    ``sum(-side * price * qty) - sum(fee)`` over all fills, plus, per venue, ``sum(side * qty) *
+    final_mid[venue]``. Quote currency; None when a venue with a position change has no finite mid
+    (a mid may be None, as summary.json writes an unknown one). The starting balances cancel out and
+    are not needed.
+    """
+    mids = [math.nan if mid is None else float(mid) for mid in final_mid]
+    return _sum_or_none(_venue_pnl_from_fills(fills[fills["venue"] == v], mids[v]) for v in _VENUES)
+
+
+def _venue_pnl_from_fills(fills: Array, mid: float) -> float | None:
+    cash = _cash_flow(fills)
+    value = _value_at(_position(fills), mid)
+    return None if value is None else cash + value
+
+
+def _cash_flow(fills: Array) -> float:
+    # quote received minus quote paid minus fees
+    side = fills["side"].astype(np.float64)
+    return float(np.sum(-side * fills["price"] * fills["qty"]) - np.sum(fills["fee"]))
+
+
+def _position(fills: Array) -> float:
+    return float(np.sum(fills["side"].astype(np.float64) * fills["qty"]))
+
+
+def _venue_figures(venue: int, fills: Array, equity: Array, initial: InitialBalances, final_mid: Array) -> Figures:
+    own = fills[fills["venue"] == venue]
+    mid = float(final_mid[venue])
+    position = _position(own)
+    cash = _cash_flow(own)
+    start = initial.venue_equity(venue, mid)
+    final_equity = float(equity["equity_venue"][-1, venue])
+    pnl = None if start is None or not math.isfinite(final_equity) else final_equity - start
+    weighted_ns, closed, still_open = _fifo_holding(own["local_ts"], own["side"] * own["qty"])
+    return Figures(
+        name=ASSET_NAMES[venue],
+        pnl=pnl,
+        pnl_from_fills=_venue_pnl_from_fills(own, mid),
+        fees=float(np.sum(own["fee"])),
+        volume=float(np.sum(own["qty"])),
+        notional=float(np.sum(own["price"] * own["qty"])),
+        fills=len(own),
+        hedge_fills=int(np.count_nonzero(own["kind"] == INTENT_HEDGE)),
+        unwind_fills=int(np.count_nonzero(own["kind"] == INTENT_UNWIND)),
+        holding_time_s=weighted_ns / closed / NS_PER_S if closed > 0 else None,
+        closed_qty=closed,
+        open_qty=still_open,
+        position=position,
+        base_balance=initial.base[venue] + position,
+        quote_balance=initial.quote[venue] + cash,
+        final_mid=mid if math.isfinite(mid) else None,
+    )
+
+
+def _total_figures(
+    venues: Sequence[Figures], fills: Array, equity: Array, initial: InitialBalances, final_mid: Array
+) -> Figures:
+    start = initial.equity(final_mid)
+    final_equity = float(equity["equity"][-1])
+    closed = sum(f.closed_qty for f in venues)
+    weighted = sum(f.holding_time_s * f.closed_qty for f in venues if f.holding_time_s is not None)
+    return Figures(
+        name="total",
+        pnl=None if start is None or not math.isfinite(final_equity) else final_equity - start,
+        pnl_from_fills=_sum_or_none(f.pnl_from_fills for f in venues),
+        fees=float(np.sum(fills["fee"])),
+        volume=float(np.sum(fills["qty"])),
+        notional=float(np.sum(fills["price"] * fills["qty"])),
+        fills=len(fills),
+        hedge_fills=sum(f.hedge_fills for f in venues),
+        unwind_fills=sum(f.unwind_fills for f in venues),
+        holding_time_s=weighted / closed if closed > 0 else None,
+        closed_qty=closed,
+        open_qty=sum(f.open_qty for f in venues),
+        position=sum(f.position for f in venues),
+        base_balance=sum(f.base_balance for f in venues),
+        quote_balance=sum(f.quote_balance for f in venues),
+        final_mid=None,
+    )
+
+
+def _fifo_holding(ts: Array, signed_qty: Array) -> tuple[float, float, float]:
+    """FIFO-match one venue's fills: (sum of closed qty x ns held, closed qty, qty still open).
+
+    ``ts`` in time order (ns), ``signed_qty`` = side x qty. Open lots all have the sign of the
+    inventory; a fill of the other sign closes the oldest lots first and any remainder opens a new
+    lot of its own sign (the inventory flipped).
+    """
+    lots: deque[list[float]] = deque()  # [open ts (ns), remaining qty > 0]
+    sign = 0.0  # sign of the inventory: +1 long lots, -1 short lots, 0 flat
+    weighted = 0.0
+    closed = 0.0
+    for t, q in zip(ts.tolist(), signed_qty.tolist(), strict=True):
+        remaining = abs(q)
+        if remaining <= QTY_EPS:
+            continue
+        direction = math.copysign(1.0, q)
+        while lots and direction != sign and remaining > QTY_EPS:
+            lot = lots[0]
+            take = min(remaining, lot[1])
+            weighted += take * (t - lot[0])
+            closed += take
+            remaining -= take
+            lot[1] -= take
+            if lot[1] <= QTY_EPS:
+                lots.popleft()
+        if remaining > QTY_EPS:
+            lots.append([float(t), remaining])
+            sign = direction
+        elif not lots:
+            sign = 0.0
+    return weighted, closed, sum(lot[1] for lot in lots)
+
+
+def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
+    kind, pair = fills["kind"], fills["pair_id"]
+    is_open = kind == INTENT_OPEN
+    pair_ids = np.unique(pair[is_open])
+    n = len(pair_ids)
+    in_pair = np.isin(pair, pair_ids)
+    at = np.searchsorted(pair_ids, pair[in_pair])  # pair index of each fill that belongs to a pair
+    own = fills[in_pair]
+    own_open = is_open[in_pair]
+
+    def per_pair(weights: Array) -> Array:
+        return np.bincount(at, weights=weights, minlength=n)
+
+    buy = own_open & (own["side"] == BUY)
+    sell = own_open & (own["side"] == SELL)
+    notional = own["price"] * own["qty"]
+    buy_qty, sell_qty = per_pair(np.where(buy, own["qty"], 0.0)), per_pair(np.where(sell, own["qty"], 0.0))
+    buy_value, sell_value = per_pair(np.where(buy, notional, 0.0)), per_pair(np.where(sell, notional, 0.0))
+    buy_fee, sell_fee = per_pair(np.where(buy, own["fee"], 0.0)), per_pair(np.where(sell, own["fee"], 0.0))
+
+    both = (buy_qty > QTY_EPS) & (sell_qty > QTY_EPS)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        buy_vwap, sell_vwap = buy_value / buy_qty, sell_value / sell_qty
+        gross = (sell_vwap - buy_vwap) / buy_vwap * 1e4
+        net = gross - (buy_fee / buy_qty + sell_fee / sell_qty) / buy_vwap * 1e4
+    matched = both & np.isclose(buy_qty, sell_qty, rtol=1e-9, atol=QTY_EPS)
+
+    hedging = np.isin(own["kind"], (INTENT_HEDGE, INTENT_UNWIND))
+    hedged = per_pair(hedging.astype(np.float64)) > 0
+    # Realised PnL of each fill: cash flow minus fee plus its quantity valued at the final mid
+    # (the pair's residual base ends up valued at the final mid of its venue).
+    side = own["side"].astype(np.float64)
+    contribution = side * own["qty"] * (final_mid[own["venue"]] - own["price"]) - own["fee"]
+    pair_pnl = per_pair(contribution)
+    won = int(np.count_nonzero(pair_pnl > 0))
+    return PairFigures(
+        pairs=n,
+        legs_filled=len(set(zip(fills["venue"][is_open].tolist(), fills["order_id"][is_open].tolist(), strict=True))),
+        pairs_matched=int(np.count_nonzero(matched)),
+        pairs_hedged=int(np.count_nonzero(hedged)),
+        fills_outside_pairs=int(np.count_nonzero(~in_pair)),
+        spread_bps=_mean_or_none(gross[both]),
+        spread_net_bps=_mean_or_none(net[both]),
+        pairs_won=won,
+        win_rate=won / n if n else None,
+        pair_pnl_mean=_mean_or_none(pair_pnl),
+    )
+
+
+def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> RiskFigures:
+    finite = np.isfinite(equity["equity"])
+    ts, eq = equity["ts"][finite], equity["equity"][finite]
+    first_mid = _first_finite(equity["mid"])
+    initial_equity = initial.equity(first_mid)
+    final_value, first_value = initial.equity(final_mid), initial_equity
+    revaluation = None if final_value is None or first_value is None else final_value - first_value
+    interval_ns = float(np.median(np.diff(ts))) if len(ts) >= 2 else None
+
+    max_dd, max_dd_frac = 0.0, 0.0
+    if len(eq):
+        peak = np.maximum.accumulate(eq)
+        drawdown = peak - eq
+        max_dd = float(drawdown.max())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            max_dd_frac = float(np.where(peak > 0, drawdown / peak, 0.0).max())
+
+    sharpe, sortino = 0.0, 0.0
+    sharpe_note, sortino_note = "", ""
+    if len(eq) < 3:
+        sharpe_note = f"{len(eq)} equity samples, ratios need at least 3"
+    elif interval_ns is None or interval_ns <= 0:
+        sharpe_note = "the equity samples share one timestamp"
+    elif initial_equity is None or initial_equity <= 0:
+        sharpe_note = "the initial equity is not positive"
+    else:
+        returns = np.diff(eq) / initial_equity
+        annual = math.sqrt(SECONDS_PER_YEAR * NS_PER_S / interval_ns)
+        mean = float(np.mean(returns))
+        deviation = float(np.std(returns, ddof=1))
+        downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+        if deviation <= 1e-9 * float(np.abs(returns).max()):  # equal returns, up to float noise
+            sharpe_note = "the returns have zero variance"
+        else:
+            sharpe = mean / deviation * annual
+            if downside > 0:
+                sortino = mean / downside * annual
+            else:
+                sortino_note = "no sample lost money, Sortino undefined"
+    if sharpe_note:  # whatever stops Sharpe stops Sortino too
+        sortino_note = sharpe_note
+    return RiskFigures(
+        samples=len(eq),
+        sample_interval_s=None if interval_ns is None else interval_ns / NS_PER_S,
+        initial_equity=initial_equity,
+        final_equity=float(eq[-1]) if len(eq) else None,
+        holdings_revaluation=revaluation,
+        sharpe=sharpe,
+        sortino=sortino,
+        sharpe_defined=not sharpe_note,
+        sortino_defined=not sortino_note,
+        ratios_defined=not sharpe_note and not sortino_note,
+        ratios_note=sortino_note,  # it repeats sharpe_note when that is set
+        max_drawdown=max_dd,
+        max_drawdown_frac=max_dd_frac,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Small numeric helpers
+
+
+def _require_fields(array: Array, dtype: np.dtype[Any], what: str) -> None:
+    names = set(array.dtype.names or ())
+    missing = [name for name in dtype.names or () if name not in names]
+    if missing:
+        raise ValueError(f"{what}: expected a structured array with the fields of its dtype, missing {missing}")
+
+
+def _require_values(fills: Array, name: str, allowed: tuple[int, ...]) -> None:
+    bad = np.flatnonzero(~np.isin(fills[name], allowed))
+    if len(bad):
+        row = int(bad[0])
+        raise ValueError(f"fills: {name} must be one of {allowed}, row {row} has {fills[name][row]}")
+
+
+def _value_at(qty: float, mid: float) -> float | None:
+    # A zero quantity is worth nothing even where the mid is unknown.
+    if qty == 0:
+        return 0.0
+    return float(qty * mid) if math.isfinite(mid) else None
+
+
+def _sum_or_none(values: Iterable[float | None]) -> float | None:
+    total = 0.0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
+
+
+def _mean_or_none(values: Array) -> float | None:
+    # None over nothing, or when a value is unknown (a fill valued at a NaN mid)
+    return float(np.mean(values)) if len(values) and np.isfinite(values).all() else None
+
+
+def _last_finite(mid: Array) -> Array:
+    # per column, the last finite value (NaN if none)
+    out = np.full(mid.shape[1], np.nan)
+    for v in range(mid.shape[1]):
+        good = np.flatnonzero(np.isfinite(mid[:, v]))
+        if len(good):
+            out[v] = mid[good[-1], v]
+    return out
+
+
+def _first_finite(mid: Array) -> Array:
+    return _last_finite(mid[::-1])
+
+
+def _jsonable(obj: Any) -> Any:
+    # JSON-safe copy: numpy scalars and arrays to Python, non-finite floats to None, paths to str.
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in obj]
+    if is_dataclass(obj) and not isinstance(obj, type):
+        to_dict = getattr(obj, "to_dict", None)
+        if callable(to_dict):
+            return _jsonable(to_dict())
+        return {f.name: _jsonable(getattr(obj, f.name)) for f in fields(obj)}
+    return str(obj)
+
+
+def _dataclass_dict(obj: Any) -> dict[str, Any]:
+    return {f.name: _jsonable(getattr(obj, f.name)) for f in fields(obj)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Files
+
+
+def write_report(out_dir: str | Path, summary: Summary, fills: Array, equity: Array) -> list[Path]:
+    """Write trades.csv, equity.png and summary.json into ``out_dir`` (created if needed).
+
+    Each file is written to a temporary file in ``out_dir`` and renamed over its final name, so an
+    interrupted run leaves either the previous file or the complete new one, never half of one.
+    summary.json is written last: when it is new, the whole report is.
+
+    Args:
+        out_dir: Folder of the report.
+        summary: From :func:`summarize` over the same ``fills`` and ``equity``.
+        fills: ``FILL_DTYPE`` rows, written to trades.csv in the order given.
+        equity: ``EQUITY_DTYPE`` samples, plotted in equity.png.
+
+    Returns:
+        The paths written: ``[trades.csv, equity.png, summary.json]``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n"
+    return [
+        _write_atomic(out / TRADES_CSV, lambda f: _write_trades(f, fills)),
+        _write_atomic(out / EQUITY_PNG, lambda f: _plot_equity(f, summary, fills, equity)),
+        _write_atomic(out / SUMMARY_JSON, lambda f: f.write(text.encode("utf-8"))),
+    ]
+
+
+def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Write through ``write(file)`` into a temporary file beside ``path``, then rename it to ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    done = False
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a report is for reading
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        done = True
+    finally:
+        if not done:  # also on KeyboardInterrupt: never leave the temporary file behind
+            Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def _iso_ns(ts: Array) -> list[str]:
+    # int64 ns since the epoch -> "2024-08-08T00:00:01.250000000Z"
+    text = np.datetime_as_string(ts.astype("datetime64[ns]"), unit="ns")
+    return [s + "Z" for s in text.tolist()]
+
+
+def _csv_row(fill: tuple[Any, ...], time: str, exch_time: str) -> list[str]:
+    local_ts, _exch_ts, venue, side, price, qty, fee, pair_id, kind, order_id = fill
+    return [
+        time,
+        str(local_ts),
+        exch_time,
+        ASSET_NAMES[venue] if 0 <= venue < len(ASSET_NAMES) else str(venue),
+        _SIDE_NAMES.get(side, str(side)),
+        repr(price),
+        repr(qty),
+        repr(fee),
+        str(pair_id),
+        _KIND_NAMES.get(kind, str(kind)),
+        str(order_id),
+    ]
+
+
+def _write_trades(f: BinaryIO, fills: Array) -> None:
+    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(TRADES_HEADER)
+    columns = [fills[name].tolist() for name in FILL_DTYPE.names or ()]
+    times, exch_times = _iso_ns(fills["local_ts"]), _iso_ns(fills["exch_ts"])
+    for row, time, exch_time in zip(zip(*columns, strict=True), times, exch_times, strict=True):
+        writer.writerow(_csv_row(row, time, exch_time))
+    text.flush()
+    text.detach()  # the caller owns and closes ``f``
+
+
+def read_trades_csv(path: str | Path) -> Array:
+    """Read a trades.csv written by :func:`write_report` back into ``FILL_DTYPE`` rows, exactly.
+
+    ``local_ts`` comes from its ns column, ``exch_ts`` from ``exch_time``; names map back to numbers
+    (a column holding a number instead of a name is taken as that number).
+
+    Raises:
+        ValueError: The header is not :data:`TRADES_HEADER`, or a row does not parse (names the line).
+    """
+    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
+    sides = {name: side for side, name in _SIDE_NAMES.items()}
+    kinds = {name: kind for kind, name in _KIND_NAMES.items()}
+    rows: list[tuple[Any, ...]] = []
+    with Path(path).open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or tuple(header) != TRADES_HEADER:
+            raise ValueError(f"{path}: expected the header {','.join(TRADES_HEADER)}, got {header}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                rows.append(_parse_row(row, venues, sides, kinds))
+            except (ValueError, IndexError) as exc:
+                raise ValueError(f"{path}: line {line}: {exc}") from None
+    return np.array(rows, dtype=FILL_DTYPE)
+
+
+def _parse_row(
+    row: list[str], venues: Mapping[str, int], sides: Mapping[str, int], kinds: Mapping[str, int]
+) -> tuple[Any, ...]:
+    if len(row) != len(TRADES_HEADER):
+        raise ValueError(f"expected {len(TRADES_HEADER)} columns, got {len(row)}")
+    _time, local_ts, exch_time, venue, side, price, qty, fee, pair_id, kind, order_id = row
+    exch_ts = int(np.datetime64(exch_time.removesuffix("Z"), "ns").astype(np.int64))
+    return (
+        int(local_ts),
+        exch_ts,
+        venues[venue] if venue in venues else int(venue),
+        sides[side] if side in sides else int(side),
+        float(price),
+        float(qty),
+        float(fee),
+        int(pair_id),
+        kinds[kind] if kind in kinds else int(kind),
+        int(order_id),
+    )
+
+
+def pnl_from_trades_csv(path: str | Path, final_mid: Sequence[float | None] | Array) -> float:
+    """Net PnL from trades.csv alone, quote currency.
+
+    ``sum(-side * price * qty) - sum(fee)`` over the rows, plus per venue the position change
+    ``sum(side * qty)`` valued at ``final_mid[venue]`` (the ``final_mid`` of summary.json's venues).
+    The starting balances cancel out of a PnL, so they are not needed.
+
+    Raises:
+        ValueError: The file is not a trades.csv, or a venue with a position change has no finite mid.
+    """
+    pnl = pnl_from_fills(read_trades_csv(path), final_mid)
+    if pnl is None:
+        raise ValueError(f"{path}: a venue's position changed but its final mid {list(final_mid)} is not finite")
+    return pnl
+
+
+def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> None:
+    """Two panels sharing a UTC time axis: equity (quote) above, the Bybit-over-Binance spread (bps) below."""
+    # The object API with an explicit Agg canvas: no pyplot global state, no display needed.
+    import matplotlib.dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12, 7.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    times = equity["ts"].astype("datetime64[ns]")
+    top.plot(times, equity["equity"], color="tab:blue", linewidth=1.0, label="equity, both venues")
+    if summary.risk.initial_equity is not None:
+        top.axhline(summary.risk.initial_equity, color="grey", linewidth=0.8, linestyle="--", label="initial equity")
+    top.set_ylabel("equity (quote)")
+    top.ticklabel_format(axis="y", style="plain", useOffset=False)  # whole values, not "+2.6e4" offsets
+    top.legend(loc="upper left", fontsize="small")
+    top.grid(True, alpha=0.3)
+    pnl = summary.total.pnl
+    mode = summary.meta.get("mode", "run")
+    top.set_title(f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} quote, {summary.total.fills:,} fills")
+
+    bottom.plot(times, equity["spread_bps"], color="tab:grey", linewidth=0.8, label="spread (Bybit over Binance)")
+    if len(fills) and len(equity):
+        at_fill = np.interp(fills["local_ts"], equity["ts"], equity["spread_bps"])
+        fill_times = fills["local_ts"].astype("datetime64[ns]")
+        for kind, marker, color in (
+            (INTENT_OPEN, "o", "tab:green"),
+            (INTENT_HEDGE, "s", "tab:orange"),
+            (INTENT_UNWIND, "X", "tab:red"),
+        ):
+            mask = fills["kind"] == kind
+            if mask.any():
+                label = f"{_KIND_NAMES[kind]} fills ({int(mask.sum())})"
+                bottom.scatter(fill_times[mask], at_fill[mask], s=14, marker=marker, color=color, label=label, zorder=3)
+    bottom.set_ylabel("spread (bps)")
+    bottom.set_xlabel("time (UTC)")
+    bottom.legend(loc="upper left", fontsize="small")
+    bottom.grid(True, alpha=0.3)
+    locator = mdates.AutoDateLocator(tz=UTC)  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
+    bottom.xaxis.set_major_locator(locator)
+    formatter = mdates.ConciseDateFormatter(locator, tz=UTC)  # type: ignore[no-untyped-call]  # as above
+    bottom.xaxis.set_major_formatter(formatter)
+    fig.savefig(f, format="png", dpi=110)
+
+
+# --------------------------------------------------------------------------------------------------
+# Terminal
+
+
+def print_summary(summary: Summary, console: Console | None = None) -> None:
+    """Print the figures as a rich table: columns Total / Binance / Bybit (pair and risk rows: Total only)."""
+    console = console if console is not None else Console()
+    meta = summary.meta
+    title = f"arb {meta.get('mode', 'run')}"
+    days = meta.get("days")
+    if isinstance(days, int | float) and not isinstance(days, bool):
+        title += f" over {days:.3g} days"
+    table = Table(title=title, title_justify="left")
+    table.add_column("figure")
+    for name in ("Total", "Binance", "Bybit"):
+        table.add_column(name, justify="right")
+
+    columns = (summary.total, *summary.venues)
+
+    def row(label: str, attr: str, fmt: Callable[[Any], str]) -> None:
+        table.add_row(label, *(fmt(getattr(f, attr)) for f in columns))
+
+    row("net PnL, equity (quote)", "pnl", _money)
+    row("net PnL, fills (quote)", "pnl_from_fills", _money)
+    row("fees (quote)", "fees", _money)
+    row("fills", "fills", _int)
+    row("hedge fills", "hedge_fills", _int)
+    row("unwind fills", "unwind_fills", _int)
+    row("volume (base)", "volume", _qty)
+    row("notional (quote)", "notional", _money)
+    row("mean holding time (s)", "holding_time_s", _num)
+    row("open at end (base)", "open_qty", _qty)
+    row("position (base)", "position", _qty)
+    row("base balance (base)", "base_balance", _qty)
+    row("quote balance (quote)", "quote_balance", _money)
+    row("final mid (quote)", "final_mid", _money)
+
+    table.add_section()
+    pairs, risk = summary.pairs, summary.risk
+    for label, value in (
+        ("pairs", _int(pairs.pairs)),
+        ("legs filled", _int(pairs.legs_filled)),
+        ("pairs with equal legs", _int(pairs.pairs_matched)),
+        ("pairs hedged or unwound", _int(pairs.pairs_hedged)),
+        ("mean captured spread (bps)", _num(pairs.spread_bps)),
+        ("  net of fees (bps)", _num(pairs.spread_net_bps)),
+        ("win rate", _pct(pairs.win_rate)),
+        ("mean PnL per pair (quote)", _money(pairs.pair_pnl_mean)),
+    ):
+        table.add_row(label, value, "", "")
+    table.add_section()
+    for label, value in (
+        ("Sharpe (annualised)", _num(risk.sharpe) if risk.sharpe_defined else "n/a"),
+        ("Sortino (annualised)", _num(risk.sortino) if risk.sortino_defined else "n/a"),
+        ("max drawdown (quote)", _money(risk.max_drawdown)),
+        ("max drawdown (of peak)", _pct(risk.max_drawdown_frac)),
+        ("equity samples", _int(risk.samples)),
+    ):
+        table.add_row(label, value, "", "")
+    console.print(table)
+    if risk.ratios_note:
+        console.print(f"ratios: {risk.ratios_note}")
+    if not summary.pnl_consistent:
+        console.print(
+            "[yellow]net PnL from the equity samples and from the fills disagree by more than "
+            f"{PNL_TOLERANCE} quote: the run's accounting is inconsistent[/yellow]"
+        )
+
+
+def _money(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:,.4f}"
+
+
+def _qty(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:,.8f}"
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:,.3f}"
+
+
+def _int(x: int) -> str:
+    return f"{x:,}"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2%}"
