@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from arb import __version__
-from arb.errors import ArbError
+from arb.errors import ArbError, UsageError
 
 __all__ = ["main"]
 
@@ -107,7 +107,7 @@ def _parse_day(text: str | None, flag: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ArbError(f"{flag} {text!r}: expected a date like 2024-08-08") from None
+        raise UsageError(f"{flag} {text!r}: expected a date like 2024-08-08") from None
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
@@ -131,6 +131,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         "config": config.to_dict(),
         "days": len(result.days),
         "dates": [f"{d:%Y-%m-%d}" for d in result.days],
+        "duration_s": (result.end_ns - result.start_ns) / 1e9,
         "start_ns": result.start_ns,
         "end_ns": result.end_ns,
         "local_shift_ns": result.local_shift_ns,

@@ -10,6 +10,7 @@ __all__ = [
     "FeedError",
     "OrderRejectedError",
     "RecordingError",
+    "UsageError",
     "is_retryable",
 ]
 
@@ -34,6 +35,12 @@ class ConfigError(ArbError):
         self.expected = expected
         where = f"{file}: {key}" if key else file
         super().__init__(f"{where}: {expected}")
+
+
+class UsageError(ArbError):
+    """A command-line argument is malformed (a date, a duration, a path that must exist)."""
+
+    exit_code = 2
 
 
 class RecordingError(ArbError):

@@ -228,7 +228,9 @@ class PairFigures:
 
 @dataclass(frozen=True, slots=True)
 class RiskFigures:
-    """Figures of the equity curve (samples with a finite ``equity`` only).
+    """Figures of the trading-PnL curve: each equity sample minus the starting balances valued at that
+    sample's mids (samples with finite equity and mids only). Holding the starting coins is the
+    benchmark, so a market move of the inventory one started with is neither a return nor a drawdown.
 
     Attributes:
         samples: Equity samples used.
@@ -238,14 +240,16 @@ class RiskFigures:
         final_equity: ``equity`` of the last sample, quote currency.
         holdings_revaluation: Starting base valued at the final mid minus at the first mid, quote
             currency: ``final_equity - initial_equity == pnl + holdings_revaluation``.
-        sharpe: Annualised Sharpe ratio (365-day year) of the per-sample returns; 0 when undefined.
+        sharpe: Annualised Sharpe ratio (365-day year) of the per-sample returns, each the change of
+            trading PnL over ``initial_equity``; 0 when undefined.
         sortino: Annualised Sortino ratio (downside deviation against 0); 0 when undefined.
         sharpe_defined: False with fewer than 3 samples, zero variance or no positive initial equity.
         sortino_defined: False in the same cases and when no sample lost money.
         ratios_defined: ``sharpe_defined and sortino_defined``.
         ratios_note: Why a ratio is undefined ("" when both are defined).
-        max_drawdown: Largest fall of equity below its running peak, quote currency (>= 0).
-        max_drawdown_frac: Largest fall below the running peak as a fraction of that peak (>= 0).
+        max_drawdown: Largest fall of trading PnL below its running peak, quote currency (>= 0).
+        max_drawdown_frac: That fall as a fraction of the capital at the peak (``initial_equity`` plus
+            the peak PnL), >= 0.
     """
 
     samples: int
@@ -521,8 +525,11 @@ def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
 
 
 def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> RiskFigures:
-    finite = np.isfinite(equity["equity"])
-    ts, eq = equity["ts"][finite], equity["equity"][finite]
+    # The curve is trading PnL: equity minus the starting balances valued at the same sample's mids,
+    # so the market moving the coins one started with is neither a return nor a drawdown.
+    held = np.array([_none_to_nan(initial.equity(m)) for m in equity["mid"]], dtype=float)
+    finite = np.isfinite(equity["equity"]) & np.isfinite(held)
+    ts, eq = equity["ts"][finite], equity["equity"][finite] - held[finite]
     first_mid = _first_finite(equity["mid"])
     initial_equity = initial.equity(first_mid)
     final_value, first_value = initial.equity(final_mid), initial_equity
@@ -534,8 +541,9 @@ def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> 
         peak = np.maximum.accumulate(eq)
         drawdown = peak - eq
         max_dd = float(drawdown.max())
+        capital = (initial_equity or 0.0) + peak
         with np.errstate(divide="ignore", invalid="ignore"):
-            max_dd_frac = float(np.where(peak > 0, drawdown / peak, 0.0).max())
+            max_dd_frac = float(np.where(capital > 0, drawdown / capital, 0.0).max())
 
     sharpe, sortino = 0.0, 0.0
     sharpe_note, sortino_note = "", ""
@@ -565,7 +573,7 @@ def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> 
         samples=len(eq),
         sample_interval_s=None if interval_ns is None else interval_ns / NS_PER_S,
         initial_equity=initial_equity,
-        final_equity=float(eq[-1]) if len(eq) else None,
+        final_equity=float(equity["equity"][finite][-1]) if len(eq) else None,
         holdings_revaluation=revaluation,
         sharpe=sharpe,
         sortino=sortino,
@@ -580,6 +588,20 @@ def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> 
 
 # --------------------------------------------------------------------------------------------------
 # Small numeric helpers
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _none_to_nan(x: float | None) -> float:
+    return math.nan if x is None else x
 
 
 def _require_fields(array: Array, dtype: np.dtype[Any], what: str) -> None:
@@ -806,7 +828,8 @@ def pnl_from_trades_csv(path: str | Path, final_mid: Sequence[float | None] | Ar
 
 
 def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> None:
-    """Two panels sharing a UTC time axis: equity (quote) above, the Bybit-over-Binance spread (bps) below."""
+    """Two panels sharing a UTC time axis: trading PnL and equity change (quote) above, the
+    Bybit-over-Binance spread (bps) with the fills below."""
     # The object API with an explicit Agg canvas: no pyplot global state, no display needed.
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -816,10 +839,19 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     times = equity["ts"].astype("datetime64[ns]")
-    top.plot(times, equity["equity"], color="tab:blue", linewidth=1.0, label="equity, both venues")
-    if summary.risk.initial_equity is not None:
-        top.axhline(summary.risk.initial_equity, color="grey", linewidth=0.8, linestyle="--", label="initial equity")
-    top.set_ylabel("equity (quote)")
+    initial = summary.initial
+    held = np.array([_none_to_nan(initial.equity(m)) for m in equity["mid"]], dtype=float)
+    top.plot(times, equity["equity"] - held, color="tab:blue", linewidth=1.0, label="trading PnL, both venues")
+    top.plot(
+        times,
+        equity["equity"] - (summary.risk.initial_equity or 0.0),
+        color="tab:grey",
+        linewidth=0.7,
+        alpha=0.6,
+        label="equity change (includes the starting coins' price moves)",
+    )
+    top.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
+    top.set_ylabel("quote")
     top.ticklabel_format(axis="y", style="plain", useOffset=False)  # whole values, not "+2.6e4" offsets
     top.legend(loc="upper left", fontsize="small")
     top.grid(True, alpha=0.3)
@@ -860,8 +892,11 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     console = console if console is not None else Console()
     meta = summary.meta
     title = f"arb {meta.get('mode', 'run')}"
+    duration = meta.get("duration_s")
     days = meta.get("days")
-    if isinstance(days, int | float) and not isinstance(days, bool):
+    if isinstance(duration, int | float) and not isinstance(duration, bool):
+        title += f" over {_duration_text(float(duration))}"
+    elif isinstance(days, int | float) and not isinstance(days, bool):
         title += f" over {days:.3g} days"
     table = Table(title=title, title_justify="left")
     table.add_column("figure")

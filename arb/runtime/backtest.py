@@ -164,6 +164,7 @@ def _run_loop(
     counters: Any,
     last_mid: Any,
     end_ns: int,
+    price_decimals: Any,
 ) -> int:
     """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
 
@@ -224,10 +225,11 @@ def _run_loop(
                         fills[n]["exch_ts"] = order.exch_timestamp
                         fills[n]["venue"] = a
                         fills[n]["side"] = order.side
-                        fills[n]["price"] = order.exec_price
+                        # the tick grid in decimal (exec_price_tick x tick_size has float noise)
+                        fills[n]["price"] = np.round(order.exec_price, price_decimals[a])
                         fills[n]["qty"] = order.exec_qty
                         rate = maker_fee[a] if order.arr[0].maker else taker_fee[a]
-                        fills[n]["fee"] = order.exec_price * order.exec_qty * rate
+                        fills[n]["fee"] = fills[n]["price"] * order.exec_qty * rate
                         fills[n]["pair_id"] = pending_pair[a, k]
                         fills[n]["kind"] = pending_kind[a, k]
                         fills[n]["order_id"] = oid
@@ -327,6 +329,14 @@ class BacktestResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def _decimals(step: float) -> int:
+    # Decimal places of a tick size (0.01 -> 2, 0.5 -> 1, 10 -> 0).
+    for places in range(12):
+        if abs(round(step * 10**places) - step * 10**places) < 1e-9:
+            return places
+    return 12
+
+
 def _asset(venue: VenueConfig, arrays: list[Any], initial: Any) -> BacktestAsset:
     asset = (
         BacktestAsset()
@@ -398,6 +408,7 @@ def run_backtest(
     counters = np.zeros(N_COUNTERS, np.int64)
     counters[C_NEXT_ORDER_ID] = 1
     last_mid = np.full(2, np.nan)
+    price_decimals = np.array([_decimals(v.instrument.tick_size) for v in venues], np.int64)
 
     hbt = build_hbt(config, session)
     try:
@@ -409,7 +420,7 @@ def run_backtest(
                 hbt, until, decision_ts, book_ts[0], book_ts[1], syncs[0][0], syncs[0][1], syncs[1][0],
                 syncs[1][1], params, kstate, view, intents, limits, rstate, init_base, init_quote, maker, taker,
                 config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, pending, pending_kind, pending_pair, fills,
-                equity, counters, last_mid, session.end_ns,
+                equity, counters, last_mid, session.end_ns, price_decimals,
             )  # fmt: skip
             if rc == 2:
                 if counters[C_FILLS] >= len(fills) - 2 * _MAX_PENDING:
