@@ -46,7 +46,7 @@ from arb.strategy.types import (
     new_view,
 )
 
-__all__ = ["BacktestResult", "build_hbt", "run_backtest"]
+__all__ = ["BacktestResult", "build_hbt", "decision_points", "run_backtest"]
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,12 @@ N_COUNTERS = 16
 
 
 @njit(cache=False)
-def _fill_top(hbt: Any, view: Any, levels: int, scan: int) -> None:
-    # Best ``levels`` price levels of both venues from hftbacktest's depth (walk ticks from the best).
+def _fill_top(hbt: Any, view: Any, levels: int, scan: int, venues: int) -> None:
+    # Best ``levels`` price levels of the venues in the bit mask ``venues`` (1 Binance, 2 Bybit) from
+    # hftbacktest's depth, walking ticks from the best price at most ``scan`` ticks deep.
     for a in range(2):
+        if not (venues >> a) & 1:
+            continue
         depth = hbt.depth(a)
         tick = depth.tick_size
         bid_t = depth.best_bid_tick
@@ -138,6 +141,7 @@ def _run_loop(
     hbt: Any,
     until_ns: int,
     decision_ts: Any,
+    decision_venues: Any,
     book_ts0: Any,
     book_ts1: Any,
     sync_ts0: Any,
@@ -175,6 +179,12 @@ def _run_loop(
     n_dec = decision_ts.shape[0]
     cash = np.zeros(2)
     eq_venue = np.zeros(2)
+    open_count = np.zeros(2, np.int64)
+    for a in range(2):
+        for k in range(_MAX_PENDING):
+            if pending[a, k] != 0:
+                open_count[a] += 1
+    fresh = True  # positions and balances must be read again (start, or after a fill)
     while True:
         if counters[C_FILLS] >= fills.shape[0] - 2 * _MAX_PENDING or counters[C_EQUITY] >= equity.shape[0] - 2:
             return 2
@@ -183,13 +193,9 @@ def _run_loop(
         target = until_ns
         if i < n_dec and decision_ts[i] < target:
             target = decision_ts[i]
-        npending = 0
-        for a in range(2):
-            for k in range(_MAX_PENDING):
-                if pending[a, k] != 0:
-                    npending += 1
+        waiting = open_count[0] + open_count[1] > 0
         act = False
-        if npending > 0:
+        if waiting:
             rc = hbt.wait_next_feed(True, max(target - now, 1))
         elif target > now:
             rc = hbt.elapse(target - now)
@@ -200,14 +206,18 @@ def _run_loop(
         elif rc < 0 or rc > 3:
             return int(-abs(rc))
         now = hbt.current_timestamp
+        ticked = 0  # venues whose book changed since the last decision
         while i < n_dec and decision_ts[i] <= now:
+            ticked |= decision_venues[i]
             i += 1
             act = True
         counters[C_CURSOR] = i
 
         # Order responses: record fills, forget answered orders.
-        if npending > 0:
+        if waiting:
             for a in range(2):
+                if open_count[a] == 0:
+                    continue
                 orders = hbt.orders(a)
                 for k in range(_MAX_PENDING):
                     oid = pending[a, k]
@@ -216,6 +226,7 @@ def _run_loop(
                     order = orders.get(np.uint64(oid))
                     if order is None:
                         pending[a, k] = 0
+                        open_count[a] -= 1
                         act = True
                         continue
                     status = order.status
@@ -235,28 +246,32 @@ def _run_loop(
                         fills[n]["order_id"] = oid
                         counters[C_FILLS] = n + 1
                         pending[a, k] = 0
+                        open_count[a] -= 1
+                        fresh = True
                         act = True
                     elif status == EXPIRED or status == CANCELED:
                         counters[C_EXPIRED] += 1
                         pending[a, k] = 0
+                        open_count[a] -= 1
                         act = True
-            hbt.clear_inactive_orders(ALL_ASSETS)
+            if open_count[0] + open_count[1] == 0:
+                hbt.clear_inactive_orders(ALL_ASSETS)
 
         if act or counters[C_DONE] == 1 or now >= until_ns:
             counters[C_DECISION_POINTS] += 1
-            # The view: top of book first; deeper levels only if the kernel may act.
-            _fill_top(hbt, view, 1, 0)
+            # The view: the best level of the venues that ticked; deeper levels only if the kernel may act.
+            if ticked != 0:
+                _fill_top(hbt, view, 1, 0, ticked)
+            if fresh:
+                for a in range(2):
+                    view[a]["position"] = hbt.position(a)
+                    sv = hbt.state_values(a)
+                    cash[a] = sv.balance - sv.fee
+                    view[a]["base_balance"] = init_base[a] + view[a]["position"]
+                    view[a]["quote_balance"] = init_quote[a] + cash[a]
+                fresh = False
             for a in range(2):
-                view[a]["position"] = hbt.position(a)
-                sv = hbt.state_values(a)
-                cash[a] = sv.balance - sv.fee
-                view[a]["base_balance"] = init_base[a] + view[a]["position"]
-                view[a]["quote_balance"] = init_quote[a] + cash[a]
-                open_orders = 0
-                for k in range(_MAX_PENDING):
-                    if pending[a, k] != 0:
-                        open_orders += 1
-                view[a]["open_orders"] = open_orders
+                view[a]["open_orders"] = open_count[a]
                 if a == 0:
                     st, last = _status(now, book_ts0, sync_ts0, sync_st0, stale_after)
                 else:
@@ -266,7 +281,8 @@ def _run_loop(
             eq = _equity(view, init_base, init_quote, cash, last_mid, eq_venue)
             update_equity(limits, rstate, eq)
             final = counters[C_DONE] == 1 or now >= end_ns
-            if (now >= counters[C_NEXT_SAMPLE] or final) and np.isfinite(last_mid[0]) and np.isfinite(last_mid[1]):
+            due = now >= counters[C_NEXT_SAMPLE] or final
+            if due and np.isfinite(last_mid[0]) and np.isfinite(last_mid[1]):
                 m = counters[C_EQUITY]
                 equity[m]["ts"] = now
                 equity[m]["equity"] = eq
@@ -279,7 +295,7 @@ def _run_loop(
                 counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
             if counters[C_DONE] == 0 and may_act(view, params):
                 if levels > 1:
-                    _fill_top(hbt, view, levels, _MAX_SCAN_TICKS)
+                    _fill_top(hbt, view, levels, _MAX_SCAN_TICKS, 3)
                 counters[C_KERNEL_CALLS] += 1
                 n = decide(view, params, kstate, now, intents)
                 n = gate(view, limits, rstate, intents, n)
@@ -301,7 +317,13 @@ def _run_loop(
                             pending[a, slot] = oid
                             pending_kind[a, slot] = intents[k]["kind"]
                             pending_pair[a, slot] = intents[k]["pair_id"]
+                            open_count[a] += 1
                             break
+                if levels > 1:
+                    # deeper levels are not kept current between decisions: drop them from the view
+                    for a in range(2):
+                        view[a]["bid_px"][1:levels] = np.nan
+                        view[a]["ask_px"][1:levels] = np.nan
         if counters[C_DONE] == 1:
             return 1
         if now >= until_ns:
@@ -327,6 +349,15 @@ class BacktestResult:
     initial_base: tuple[float, float]
     initial_quote: tuple[float, float]
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def decision_points(book_ts: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Merge the venues' book-change times: (sorted distinct times, bit mask of the venues at each)."""
+    times = np.unique(np.concatenate(book_ts))
+    venues = np.zeros(len(times), np.int64)
+    for a, ts in enumerate(book_ts):
+        venues |= np.isin(times, ts).astype(np.int64) << a
+    return times, venues
 
 
 def _decimals(step: float) -> int:
@@ -383,7 +414,7 @@ def run_backtest(
     venues = config.venues
     book_ts = [book_times(session.arrays[v]) for v in range(2)]
     syncs = [sync_transitions(session.arrays[v], session.venues[v].initial is not None) for v in range(2)]
-    decision_ts = np.unique(np.concatenate(book_ts))
+    decision_ts, decision_venues = decision_points(book_ts)
 
     params = make_params(config)
     kstate = new_state()
@@ -417,7 +448,7 @@ def run_backtest(
         until = session.start_ns + chunk
         while True:
             rc = _run_loop(
-                hbt, until, decision_ts, book_ts[0], book_ts[1], syncs[0][0], syncs[0][1], syncs[1][0],
+                hbt, until, decision_ts, decision_venues, book_ts[0], book_ts[1], syncs[0][0], syncs[0][1], syncs[1][0],
                 syncs[1][1], params, kstate, view, intents, limits, rstate, init_base, init_quote, maker, taker,
                 config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, pending, pending_kind, pending_pair, fills,
                 equity, counters, last_mid, session.end_ns, price_decimals,

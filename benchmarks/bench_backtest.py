@@ -1,0 +1,147 @@
+"""Backtest speed: the strategy loop against a bare ``wait_next_feed`` loop over the same data.
+
+Both run over the shipped sample (both venues, both days) in this process, on fresh
+``HashMapMarketDepthBacktest`` objects built from the same arrays; each is run once to compile and
+then ``--repeat`` times, best time counts. Events are the rows hftbacktest replays (both venues).
+Also times the cold start of ``arb backtest`` in a fresh process: once with no conversion cache and
+no Numba cache, once warm. Prints the figures; nothing asserts on them.
+
+    python benchmarks/bench_backtest.py [--repeat 3] [--no-cold]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from arb.config import load_config
+from arb.runtime import backtest as bt
+from arb.runtime.loader import book_times, load_session, plan_days, sync_transitions
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@njit
+def _bare(hbt):  # type: ignore[no-untyped-def]
+    n = 0
+    while True:
+        rc = hbt.wait_next_feed(False, 1 << 62)
+        if rc != 2:
+            break
+        n += 1
+    return n
+
+
+def _time(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-start measurement")
+    args = parser.parse_args()
+
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    session = load_session(config, plan_days(config, None, None))
+    events = sum(len(a) for arrays in session.arrays for a in arrays)
+
+    def bare() -> None:
+        hbt = bt.build_hbt(config, session)
+        try:
+            _bare(hbt)
+        finally:
+            hbt.close()
+
+    prepared = _prepare(config, session)
+
+    def strategy() -> None:
+        _strategy_only(config, session, prepared)
+
+    bare_s = _time(bare, args.repeat)
+    strat_s = _time(strategy, args.repeat)
+    print(f"data: shipped sample, {len(session.arrays[0])} day(s), {events:,} events over both venues")
+    print(f"{'loop':<44}{'seconds':>9}{'events/s':>14}")
+    print(f"{'bare wait_next_feed (hftbacktest only)':<44}{bare_s:>9.3f}{events / bare_s:>14,.0f}")
+    print(f"{'arb strategy loop (kernel + risk + orders)':<44}{strat_s:>9.3f}{events / strat_s:>14,.0f}")
+    print(f"strategy loop at {bare_s / strat_s:.0%} of the bare loop's speed (target >= 80%)")
+
+    if not args.no_cold:
+        cold, warm = _cold_start()
+        print(f"arb backtest, fresh process: cold {cold:.1f} s (no conversion cache, no Numba cache), warm {warm:.1f} s")
+
+
+def _prepare(config, session):  # type: ignore[no-untyped-def]
+    # Everything run_backtest computes before the loop, done once outside the timing.
+    book_ts = [book_times(session.arrays[v]) for v in range(2)]
+    syncs = [sync_transitions(session.arrays[v], session.venues[v].initial is not None) for v in range(2)]
+    decision_ts, decision_venues = bt.decision_points(book_ts)
+    return book_ts, syncs, decision_ts, decision_venues
+
+
+def _strategy_only(config, session, prepared) -> None:  # type: ignore[no-untyped-def]
+    # run_backtest's loop over the same arrays, with fresh state each time.
+    from arb.execution.risk import RISK_DTYPE, new_risk_state
+    from arb.strategy.params import make_params
+    from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE, new_intents, new_state, new_view
+
+    book_ts, syncs, decision_ts, decision_venues = prepared
+    venues = config.venues
+    limits = np.zeros(1, RISK_DTYPE)
+    limits["position_limit"] = config.risk.position_limit
+    limits["max_notional_per_venue"] = config.risk.max_notional_per_venue
+    limits["max_open_orders"] = config.risk.max_open_orders
+    limits["max_drawdown"] = config.risk.max_drawdown
+    counters = np.zeros(bt.N_COUNTERS, np.int64)
+    counters[bt.C_NEXT_ORDER_ID] = 1
+    span = session.end_ns - session.start_ns
+    pending = np.zeros((2, bt._MAX_PENDING), np.int64)
+    hbt = bt.build_hbt(config, session)
+    try:
+        hbt.elapse(1)
+        rc = bt._run_loop(
+            hbt, session.end_ns + 1, decision_ts, decision_venues, book_ts[0], book_ts[1], syncs[0][0], syncs[0][1],
+            syncs[1][0], syncs[1][1], make_params(config), new_state(), new_view(), new_intents(), limits,
+            new_risk_state(), np.array([v.account.base for v in venues]), np.array([v.account.quote for v in venues]),
+            np.array([v.fees.maker for v in venues]), np.array([v.fees.taker for v in venues]),
+            config.risk.stale_after_ns, bt._EQUITY_INTERVAL_NS, pending, pending.copy(), pending.copy(),
+            np.zeros(4_096, FILL_DTYPE), np.zeros(span // bt._EQUITY_INTERVAL_NS + 16, EQUITY_DTYPE), counters,
+            np.full(2, np.nan), session.end_ns, np.array([2, 1]),
+        )  # fmt: skip
+        assert rc in (0, 1), rc
+    finally:
+        hbt.close()
+
+
+def _cold_start() -> tuple[float, float]:
+    # A copy of the recordings without caches, and an empty Numba cache directory.
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = Path(tmp) / "recordings"
+        shutil.copytree(ROOT / "recordings", rec, ignore=shutil.ignore_patterns("*.npz"))
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")}
+        cmd = [sys.executable, "-m", "arb.cli", "-q", "backtest", "--recordings", str(rec), "--out", str(Path(tmp) / "out")]
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+            times.append(time.perf_counter() - started)
+    return times[0], times[1]
+
+
+if __name__ == "__main__":
+    main()
