@@ -83,7 +83,7 @@ def main() -> None:
 
     if not args.no_cold:
         cold, warm = _cold_start()
-        print(f"arb backtest, fresh process: cold {cold:.1f} s (no conversion cache, no Numba cache), warm {warm:.1f} s")
+        print(f"arb backtest, fresh process: cold {cold:.1f} s (no conversion or Numba cache), warm {warm:.1f} s")
 
 
 def _prepare(config, session):  # type: ignore[no-untyped-def]
@@ -134,7 +134,8 @@ def _cold_start() -> tuple[float, float]:
         rec = Path(tmp) / "recordings"
         shutil.copytree(ROOT / "recordings", rec, ignore=shutil.ignore_patterns("*.npz"))
         env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")}
-        cmd = [sys.executable, "-m", "arb.cli", "-q", "backtest", "--recordings", str(rec), "--out", str(Path(tmp) / "out")]
+        out = str(Path(tmp) / "out")
+        cmd = [sys.executable, "-m", "arb.cli", "-q", "backtest", "--recordings", str(rec), "--out", out]
         times = []
         for _ in range(2):
             started = time.perf_counter()
