@@ -56,7 +56,7 @@ class _BookSide:
         return [self._levels[k] for k in keys]
 
     def descending(self, n: int | None) -> list[Level]:
-        keys = self._keys if n is None else self._keys[len(self._keys) - max(n, 0) :]
+        keys = self._keys if n is None else self._keys[max(len(self._keys) - max(n, 0), 0) :]
         return [self._levels[k] for k in reversed(keys)]
 
     def __len__(self) -> int:
