@@ -1,0 +1,837 @@
+"""The market-data feed every venue shares: connection loop, reconnect, failover, health, the queue.
+
+A feed keeps one WebSocket connection to one venue for one or more symbols. It owns all the I/O and
+none of the parsing: each frame is stamped, handed raw to the recorder, normalized by the venue's
+pure normalizer (``connectors/<venue>/normalize.py``) and the resulting event rows are published.
+The venue subclasses (``connectors.binance.feed.BinanceFeed``, ``connectors.bybit.feed.BybitFeed``)
+add the URL, the subscription and how a book is resynced (REST snapshot, or resubscribe).
+
+The frame path, in this order, for every frame (WebSocket message or Binance REST snapshot body):
+
+1. ``local_ts = clock()`` (int ns since the epoch, injected; default ``time.time_ns``) and
+   ``recv_perf_ns = time.perf_counter_ns()``, before anything else;
+2. ``recorder.write(venue, market, symbol, local_ts, payload)`` with the bytes exactly as received;
+3. ``normalizer.on_message(payload, local_ts)``, then ``normalizer.sink.take()``;
+4. one :class:`FeedBatch` onto the consumer's queue, if there are rows or the status changed.
+
+The queue contract (what the live driver consumes)
+--------------------------------------------------
+
+``queue`` is an ``asyncio.Queue[FeedBatch]`` the caller creates with a ``maxsize`` (bounded); both
+venues' feeds may share one queue. A :class:`FeedBatch` is frozen and carries:
+
+``venue``
+    ``arb.events.BINANCE`` or ``arb.events.BYBIT`` (the asset number).
+``symbol``
+    Upper-case venue symbol (``"BTCUSDT"``).
+``rows``
+    ``event_dtype`` rows of one frame, in order, to be applied as they are (possibly empty). Depth
+    rows carry the venue's update id in ``ival``. The array is owned by the consumer.
+``local_ts``
+    Receive time of the frame in ns (for a status-only batch: when the status changed).
+``state``
+    The book's :class:`SyncState` *after* ``rows``. Only ``SYNCED`` means the book built from the
+    rows is the venue's book; every transition out of ``SYNCED`` comes with ``SYNC_LOST_EVENT`` and
+    ``CLEAR_ALL`` rows, so a consumer that applies every batch holds an empty book, never a wrong one.
+``stale``
+    True when no depth message arrived for ``feed.stale_after`` while connected. The book is not
+    wrong (continuity is still checked on the next message) but it is old: do not open positions.
+``update_id``
+    The venue update id of the book after ``rows`` (0 before the first snapshot).
+``recv_perf_ns``
+    ``time.perf_counter_ns()`` at receipt; ``perf_counter_ns() - recv_perf_ns`` in the consumer is
+    the feed-to-consumer latency.
+
+A batch is published for every frame that produced rows and for every change of ``state`` or
+``stale`` even without rows (a disconnect, a stale feed, a recovery).
+
+When the queue is full (the consumer fell behind) the socket reader never waits. The feed marks
+every book of the venue out of sync (``SyncReason.BUFFER_OVERFLOW``), stops publishing, and keeps
+reading, recording and normalizing (so nothing is lost from the recording) without attempting a
+resync. Once the consumer has drained the queue to half its size, each symbol gets one batch whose
+rows are ``SYNC_LOST_EVENT`` (``ival`` = ``BUFFER_OVERFLOW``) and ``CLEAR_ALL`` with a state other
+than ``SYNCED``; then the book resyncs the usual way (Binance: REST snapshot; Bybit: resubscribe).
+So a consumer never applies a row that follows a dropped one without a clear in between.
+
+Failures
+--------
+
+One decision: :func:`feed_error` turns whatever a connection, a read or a REST call raised into a
+:class:`~arb.errors.FeedError` with ``retryable`` set, and :func:`arb.errors.is_retryable` reads it.
+Retryable: refused or dropped connections, timeouts, closed sockets, HTTP 408/429/5xx on the
+upgrade. Fatal (``run()`` raises): a malformed URL, another 4xx on the upgrade, a Binance IP ban
+(REST 418), a rejected subscription, any other REST 4xx. Bugs (anything else) propagate unchanged.
+
+Retryable failures reconnect after a delay from an injectable schedule (default: exponential from
+``feed.backoff_initial`` to ``feed.backoff_max`` with jitter). After ``feed.failover_after``
+consecutive failed attempts on one ``endpoints.ws`` URL the feed moves to the next one (round robin).
+An attempt counts as failed unless it connected and delivered market data and did not end with a
+stale or read-timeout reconnect; a good session resets the count and the schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypedDict
+
+import aiohttp
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidProxy,
+    InvalidStatus,
+    InvalidURI,
+)
+
+from arb.config import VenueConfig
+from arb.errors import ArbError, FeedError, is_retryable
+from arb.events import (
+    ASSET_NAMES,
+    CLEAR_ALL,
+    NS_PER_MS,
+    NS_PER_S,
+    SYNC_LOST_EVENT,
+    EventArray,
+    SyncReason,
+    empty_events,
+)
+from connectors.common.normalizer import Normalizer, SyncState
+from connectors.common.rows import RowSink
+
+__all__ = [
+    "BackoffSchedule",
+    "Clock",
+    "FeedBatch",
+    "FeedNormalizer",
+    "FeedOptions",
+    "FeedStats",
+    "MarketDataFeed",
+    "RawSink",
+    "Sleep",
+    "SymbolState",
+    "TimingHook",
+    "exponential_backoff",
+    "feed_error",
+]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], int]
+"""Wall-clock time in int ns since the Unix epoch (``time.time_ns``)."""
+Sleep = Callable[[float], Awaitable[None]]
+"""Wait for a number of seconds (``asyncio.sleep``): reconnect delays, REST retries, Retry-After."""
+BackoffSchedule = Callable[[], Iterator[int]]
+"""Makes a fresh iterator of reconnect delays in ns; the feed takes a new one after a good session."""
+TimingHook = Callable[[bool, int, int], None]
+"""Called per frame with ``(is_depth, receipt_to_rows_ns, normalize_ns)``: the time from the frame's
+receipt to its rows (recording included) and the time of ``on_message`` + ``sink.take()`` alone."""
+
+_EMPTY = empty_events(0)
+_EMPTY.flags.writeable = False
+_RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
+_CLOSE_TIMEOUT_S = 1.0
+_MAX_FRAME_BYTES = 16 << 20
+_RECV_QUEUE = 256
+DEFAULT_HEALTH_INTERVAL_NS = 100 * NS_PER_MS
+
+
+class RawSink(Protocol):
+    """Where raw frames go before parsing (``arb.recording.recorder.Recorder`` is one)."""
+
+    def write(self, venue: str, market: str, symbol: str, local_ts: int, payload: bytes) -> None:
+        """Store ``payload`` (bytes as received) received at ``local_ts`` ns for one venue/market/symbol."""
+
+
+class FeedNormalizer(Normalizer, Protocol):
+    """The normalizer contract plus what a feed needs on top: marking the book lost from outside."""
+
+    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
+        """Mark the book out of sync (disconnect, stale, overflow); emits the clear rows if it was synced."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedBatch:
+    """The rows of one frame (or one status change) of one venue and symbol; see the module docstring."""
+
+    venue: int
+    symbol: str
+    rows: EventArray
+    local_ts: int
+    state: SyncState
+    stale: bool
+    update_id: int
+    recv_perf_ns: int
+
+
+@dataclass(slots=True)
+class FeedStats:
+    """Counters of one feed (the normalizers keep the per-message ones: gaps, duplicates, ...)."""
+
+    frames: int = 0
+    """WebSocket messages received (REST snapshot bodies not included)."""
+    bytes_received: int = 0
+    """Payload bytes of those messages."""
+    connects: int = 0
+    """Connections established."""
+    failed_attempts: int = 0
+    """Connection attempts that failed before the handshake completed."""
+    disconnects: int = 0
+    failovers: int = 0
+    """Moves to the next ``endpoints.ws`` URL."""
+    forced_reconnects: int = 0
+    """Connections the feed closed itself (stale, read timeout, no usable snapshot)."""
+    stale_events: int = 0
+    """Times a symbol became stale."""
+    snapshot_requests: int = 0
+    """REST snapshot requests sent (Binance)."""
+    snapshot_failures: int = 0
+    """REST snapshots that failed (HTTP error, transport error) or did not sync the book."""
+    rate_limit_waits: int = 0
+    """Waits for the request weight to free up, or for a 429's Retry-After (Binance)."""
+    resubscribes: int = 0
+    """Book resubscriptions after a gap (Bybit)."""
+    overflows: int = 0
+    """Times the consumer queue was full."""
+    dropped_batches: int = 0
+    """Batches not published because the queue was full or recovering."""
+
+    @property
+    def reconnects(self) -> int:
+        """Connections after the first."""
+        return max(0, self.connects - 1)
+
+
+def exponential_backoff(
+    initial_ns: int,
+    max_ns: int,
+    *,
+    factor: float = 2.0,
+    jitter: float = 0.5,
+    rng: random.Random | None = None,
+) -> BackoffSchedule:
+    """A reconnect schedule: delay ``k`` is ``min(max_ns, initial_ns * factor**k)`` scaled by a uniform
+    factor in ``[1 - jitter, 1]`` (so many clients do not reconnect in step). Delays are int ns."""
+    if not 0.0 <= jitter <= 1.0:
+        raise ValueError(f"jitter must be within [0, 1], got {jitter}")
+    source = rng if rng is not None else random.Random()
+
+    def schedule() -> Iterator[int]:
+        delay = float(initial_ns)
+        while True:
+            yield int(min(delay, max_ns) * (1.0 - jitter * source.random()))
+            delay = min(delay * factor, float(max_ns))
+
+    return schedule
+
+
+def feed_error(venue: str, exc: BaseException) -> FeedError | None:
+    """What ``exc`` means for a feed: a :class:`FeedError` whose ``retryable`` is the decision, or
+    ``None`` when it is no feed failure at all (a bug, a cancellation) and must propagate unchanged.
+
+    This is the only place that classifies failures; callers ask :func:`arb.errors.is_retryable`.
+    """
+    if isinstance(exc, FeedError):
+        return exc
+    if isinstance(exc, ArbError):
+        return FeedError(venue, str(exc), retryable=False)
+    if isinstance(exc, ConnectionClosed):
+        code = exc.rcvd.code if exc.rcvd is not None else 1006
+        reason = exc.rcvd.reason if exc.rcvd is not None else "no close frame"
+        return FeedError(venue, f"connection closed (code {code}: {reason or 'no reason'})")
+    if isinstance(exc, InvalidURI | InvalidProxy):
+        return FeedError(venue, f"bad endpoint: {exc}", retryable=False)
+    if isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        retryable = status in _RETRYABLE_HTTP or status >= 500
+        return FeedError(venue, f"WebSocket upgrade refused with HTTP {status}", retryable=retryable)
+    if isinstance(exc, InvalidHandshake):
+        return FeedError(venue, f"WebSocket handshake failed: {exc}")
+    if isinstance(exc, aiohttp.ClientError | TimeoutError | OSError):
+        return FeedError(venue, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    return None
+
+
+class SymbolState:
+    """Per-symbol state of a feed (for the venue subclasses): its normalizer, staleness and what was
+    last published about it."""
+
+    __slots__ = (
+        "last_depth_rx_ns",
+        "normalizer",
+        "sent_stale",
+        "sent_state",
+        "stale",
+        "stale_since_ns",
+        "symbol",
+    )
+
+    def __init__(self, symbol: str, normalizer: FeedNormalizer) -> None:
+        self.symbol = symbol
+        self.normalizer = normalizer
+        self.last_depth_rx_ns = 0
+        self.stale = False
+        self.stale_since_ns = 0
+        self.sent_state = normalizer.status.state
+        self.sent_stale = False
+
+
+class FeedOptions(TypedDict, total=False):
+    """The keyword options every feed takes (see :class:`MarketDataFeed`)."""
+
+    queue: asyncio.Queue[FeedBatch] | None
+    recorder: RawSink | None
+    clock: Clock
+    sleep: Sleep
+    backoff: BackoffSchedule | None
+    include_bbo: bool
+    health_interval_ns: int | None
+    timing_hook: TimingHook | None
+
+
+class _SessionEndedError(Exception):
+    # The feed closed the connection itself: carries why, for the sync-lost rows and the log.
+    def __init__(self, reason: SyncReason, why: str) -> None:
+        super().__init__(why)
+        self.reason = reason
+
+
+class MarketDataFeed:
+    """One venue's market-data connection for a set of symbols: see the module docstring.
+
+    ``config`` supplies the URLs (``endpoints.ws`` in failover order, ``endpoints.rest``), the market
+    and the ``[feed]`` settings. ``symbols`` are venue symbols (``"BTCUSDT"``). ``queue`` receives
+    :class:`FeedBatch` objects (``None``: rows are discarded, e.g. when only recording). ``recorder``
+    receives every raw frame. ``clock`` stamps frames (int ns). ``sleep`` waits between attempts
+    (seconds). ``backoff`` replaces the reconnect schedule. ``health_interval_ns`` is how often a
+    background task calls :meth:`check_health` (``None``: never; tests call it with a driven clock).
+    ``timing_hook`` receives per-frame processing times (benchmarks).
+    """
+
+    venue_id: int = -1
+    """``arb.events.BINANCE`` or ``arb.events.BYBIT``; set by the subclass."""
+
+    def __init__(
+        self,
+        config: VenueConfig,
+        symbols: Sequence[str],
+        *,
+        queue: asyncio.Queue[FeedBatch] | None = None,
+        recorder: RawSink | None = None,
+        clock: Clock = time.time_ns,
+        sleep: Sleep = asyncio.sleep,
+        backoff: BackoffSchedule | None = None,
+        include_bbo: bool = True,
+        health_interval_ns: int | None = DEFAULT_HEALTH_INTERVAL_NS,
+        timing_hook: TimingHook | None = None,
+    ) -> None:
+        if not symbols:
+            raise ValueError("a feed needs at least one symbol")
+        names = [s.upper() for s in symbols]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate symbols: {symbols}")
+        self.config = config
+        self.name = ASSET_NAMES[self.venue_id]
+        self.market: str = config.market
+        self.symbols = tuple(names)
+        self.include_bbo = include_bbo
+        self.stats = FeedStats()
+        self._feed = config.feed
+        self._urls = tuple(config.endpoints.ws)
+        self._queue = queue
+        self._recorder = recorder
+        self._clock = clock
+        self._sleep = sleep
+        self._backoff = backoff or exponential_backoff(self._feed.backoff_initial_ns, self._feed.backoff_max_ns)
+        self._health_interval_ns = health_interval_ns
+        self._timing_hook = timing_hook
+        self._states: dict[str, SymbolState] = {s: SymbolState(s, self._make_normalizer(s)) for s in self.symbols}
+        self._all = tuple(self._states.values())
+        self._label = f"{self.name} {','.join(self.symbols)}"
+        self._endpoint = 0
+        self._ws: ClientConnection | None = None
+        self._connected_at_ns = 0
+        self._last_rx_ns = 0
+        self._session_depth = 0
+        self._end: _SessionEndedError | None = None
+        self._overflowing = False
+        self._resume_at = 0
+        if queue is not None and queue.maxsize > 0:
+            self._resume_at = max(0, min(queue.maxsize // 2, queue.maxsize - len(self._all)))
+        self._stopping = False
+        self._task: asyncio.Task[Any] | None = None
+        self._waiters: list[tuple[asyncio.Future[None], Callable[[], bool]]] = []
+
+    # -- what a venue provides --------------------------------------------------------------------
+
+    def _make_normalizer(self, symbol: str) -> FeedNormalizer:
+        raise NotImplementedError
+
+    def _ws_url(self, base: str) -> str:
+        """The URL to connect to for the configured ``endpoints.ws`` entry ``base``."""
+        return base
+
+    def _route(self, payload: bytes) -> SymbolState | None:
+        """The symbol a frame belongs to, or ``None`` (control replies, unknown symbols): every symbol."""
+        raise NotImplementedError
+
+    def _ws_ping_interval_s(self) -> float | None:
+        """WebSocket-level keepalive pings from the client (``None``: off)."""
+        return None
+
+    @contextlib.asynccontextmanager
+    async def _resources(self) -> AsyncIterator[None]:
+        """Resources that live as long as :meth:`run` (Binance: the HTTP session)."""
+        yield
+
+    async def _on_open(self, ws: ClientConnection) -> None:
+        """Called once connected, before the first read (Bybit: send the subscriptions)."""
+
+    def _session_tasks(self, ws: ClientConnection) -> list[Coroutine[Any, Any, None]]:
+        """Coroutines that run beside the reader for one connection (resync workers, pings)."""
+        return []
+
+    def _on_unrouted(self, payload: bytes) -> None:
+        """Inspect a frame that belongs to no symbol (Bybit: raise on a rejected subscription)."""
+
+    def _after_frame(self, state: SymbolState, gap: bool) -> None:
+        """Called after a payload of ``state``'s symbol was normalized (``gap``: it revealed a gap)."""
+
+    def _request_resync(self, state: SymbolState) -> None:
+        """Start getting a fresh book for ``state`` (after a queue overflow)."""
+
+    async def _check_venue(self, now_ns: int) -> None:
+        """Venue-specific health checks (Bybit: a resubscription that never brought a snapshot)."""
+
+    # -- public -----------------------------------------------------------------------------------
+
+    @property
+    def normalizers(self) -> dict[str, FeedNormalizer]:
+        """The normalizer of each symbol (its ``stats``, ``status`` and ``transitions``)."""
+        return {s: st.normalizer for s, st in self._states.items()}
+
+    @property
+    def connected(self) -> bool:
+        """True while a connection is open."""
+        return self._ws is not None
+
+    @property
+    def endpoint(self) -> int:
+        """Index in ``endpoints.ws`` of the URL in use (or tried next)."""
+        return self._endpoint
+
+    @property
+    def url(self) -> str:
+        """The ``endpoints.ws`` URL in use (or tried next)."""
+        return self._urls[self._endpoint]
+
+    def is_stale(self, symbol: str) -> bool:
+        """True while ``symbol`` is marked stale."""
+        return self._states[symbol.upper()].stale
+
+    @property
+    def gaps(self) -> int:
+        """Continuity gaps seen by all symbols' normalizers."""
+        return sum(st.normalizer.stats.gaps for st in self._all)
+
+    async def run(self) -> None:
+        """Connect, read and reconnect until :meth:`stop` (then return) or a fatal error (raised as
+        :class:`FeedError`). Cancelling the task also ends it; the connection is closed either way."""
+        self._task = asyncio.current_task()
+        if self._stopping:
+            return
+        try:
+            async with self._resources(), asyncio.TaskGroup() as tasks:
+                health = None
+                if self._health_interval_ns is not None:
+                    health = tasks.create_task(self._health_loop(), name=f"{self.name}-health")
+                try:
+                    await self._connection_loop()
+                finally:
+                    if health is not None:
+                        health.cancel()
+        except asyncio.CancelledError:
+            task = self._task
+            if self._stopping and task is not None and task.uncancel() == 0:
+                return
+            raise
+        except BaseExceptionGroup as group:
+            raise _first_error(group) from None
+
+    def stop(self) -> None:
+        """Close the connection and make :meth:`run` return. Idempotent; safe from a signal handler."""
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def check_health(self, now_ns: int | None = None) -> None:
+        """Apply the time-based rules at ``now_ns`` (default: the clock).
+
+        Per symbol: stale once no depth message arrived for ``feed.stale_after`` while connected
+        (a status batch, logged once), fresh again with the next depth message. Per connection:
+        closed and reconnected once no depth message arrived for ``feed.reconnect_after_stale`` on any
+        symbol (``SyncReason.STALE``) or no frame at all for ``feed.read_timeout``. Also ends a queue
+        overflow once the consumer has caught up.
+        """
+        now = self._clock() if now_ns is None else now_ns
+        self._maybe_end_overflow(now)
+        ws = self._ws
+        if ws is None:
+            return
+        feed = self._feed
+        newest_depth = 0
+        for st in self._all:
+            newest_depth = max(newest_depth, st.last_depth_rx_ns)
+            if not st.stale and now - st.last_depth_rx_ns >= feed.stale_after_ns:
+                st.stale = True
+                st.stale_since_ns = st.last_depth_rx_ns
+                self.stats.stale_events += 1
+                log.warning(
+                    "%s %s: stale, no depth update for %.3f s (stale_after %.3f s)",
+                    self.name,
+                    st.symbol,
+                    (now - st.last_depth_rx_ns) / NS_PER_S,
+                    feed.stale_after_ns / NS_PER_S,
+                )
+                self._publish(st, _EMPTY, now, time.perf_counter_ns())
+        if now - newest_depth >= feed.reconnect_after_stale_ns:
+            await self._force_reconnect(
+                SyncReason.STALE, f"no depth update for {(now - newest_depth) / NS_PER_S:.3f} s", ws
+            )
+        elif now - self._last_rx_ns >= feed.read_timeout_ns:
+            silent_s = (now - self._last_rx_ns) / NS_PER_S
+            await self._force_reconnect(
+                SyncReason.DISCONNECT, f"read timeout: nothing received for {silent_s:.3f} s", ws
+            )
+        else:
+            await self._check_venue(now)
+        self._notify()
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Return once ``predicate()`` is true; checked now and after every frame and state change."""
+        if predicate():
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (future, predicate)
+        self._waiters.append(entry)
+        try:
+            await future
+        finally:
+            self._waiters.remove(entry)
+
+    # -- the connection loop ----------------------------------------------------------------------
+
+    async def _connection_loop(self) -> None:
+        failures = 0
+        delays = self._backoff()
+        while True:
+            url = self._urls[self._endpoint]
+            healthy = False
+            reason = SyncReason.DISCONNECT
+            why = ""
+            try:
+                healthy = await self._session(url)
+                why = "closed"
+            except _SessionEndedError as end:
+                reason, why = end.reason, str(end)
+            except Exception as exc:
+                error = feed_error(self.name, exc)
+                if error is None:
+                    raise
+                if not is_retryable(error):
+                    log.error("%s: fatal: %s", self._label, error)
+                    raise error from exc
+                healthy = self._session_depth > 0 and self._end is None
+                if self._end is not None:
+                    reason, why = self._end.reason, str(self._end)
+                else:
+                    why = str(error)
+            finally:
+                self._on_session_closed(reason)
+            if self._stopping:
+                return
+            if healthy:
+                failures = 0
+                delays = self._backoff()
+            else:
+                failures += 1
+                if failures >= self._feed.failover_after and len(self._urls) > 1:
+                    old = url
+                    self._endpoint = (self._endpoint + 1) % len(self._urls)
+                    failures = 0
+                    self.stats.failovers += 1
+                    log.warning(
+                        "%s: %d consecutive failures on %s; failing over to %s",
+                        self._label,
+                        self._feed.failover_after,
+                        old,
+                        self._urls[self._endpoint],
+                    )
+            delay_ns = next(delays)
+            log.warning("%s: %s (%s); reconnecting in %.3f s", self._label, url, why, delay_ns / NS_PER_S)
+            await self._sleep(delay_ns / NS_PER_S)
+
+    async def _session(self, base_url: str) -> bool:
+        # One connection: connect, run the reader beside the venue's tasks, until it closes.
+        url = self._ws_url(base_url)
+        self._session_depth = 0
+        self._end = None
+        feed = self._feed
+        ping_interval = self._ws_ping_interval_s()
+        try:
+            ws = await connect(
+                url,
+                compression=None,
+                open_timeout=feed.read_timeout_ns / NS_PER_S,
+                ping_interval=ping_interval,
+                ping_timeout=feed.read_timeout_ns / NS_PER_S if ping_interval is not None else None,
+                close_timeout=_CLOSE_TIMEOUT_S,
+                max_size=_MAX_FRAME_BYTES,
+                max_queue=_RECV_QUEUE,
+            )
+        except Exception:
+            self.stats.failed_attempts += 1
+            raise
+        try:
+            now = self._clock()
+            self._ws = ws
+            self._connected_at_ns = now
+            self._last_rx_ns = now
+            for st in self._all:
+                st.last_depth_rx_ns = now
+            self.stats.connects += 1
+            log.info(
+                "%s: connected to %s (endpoint %d of %d)", self._label, base_url, self._endpoint + 1, len(self._urls)
+            )
+            self._notify()
+            await self._on_open(ws)
+            async with asyncio.TaskGroup() as tasks:
+                helpers = [tasks.create_task(coro) for coro in self._session_tasks(ws)]
+                try:
+                    await self._read(ws)
+                finally:
+                    for task in helpers:
+                        task.cancel()
+        except BaseExceptionGroup as group:
+            raise _first_error(group) from None
+        finally:
+            self._ws = None
+            await ws.close()
+        return True
+
+    async def _read(self, ws: ClientConnection) -> None:
+        # The hot loop: stamp first, then everything else (see the module docstring).
+        clock = self._clock
+        perf = time.perf_counter_ns
+        on_frame = self._on_frame
+        recv = ws.recv
+        while True:
+            try:
+                payload = await recv(decode=False)
+            except ConnectionClosed:
+                if self._end is not None:
+                    raise self._end from None
+                raise
+            local_ts = clock()
+            recv_perf_ns = perf()
+            on_frame(payload, local_ts, recv_perf_ns)
+
+    def _on_session_closed(self, reason: SyncReason) -> None:
+        # The connection is gone: every synced book is lost (DISCONNECT, or STALE when we closed it).
+        if self.stats.connects == 0 or self._connected_at_ns == 0:
+            return
+        self._connected_at_ns = 0
+        self.stats.disconnects += 1
+        now = self._clock()
+        for st in self._all:
+            self._lose(st, reason, now)
+            st.stale = False
+            self._publish(st, self._take(st), now, time.perf_counter_ns())
+        self._notify()
+
+    async def _force_reconnect(self, reason: SyncReason, why: str, ws: ClientConnection) -> None:
+        # Close the connection ourselves; the connection loop reconnects (and counts a failure).
+        if self._end is not None or self._ws is not ws:
+            return
+        self._end = _SessionEndedError(reason, why)
+        self.stats.forced_reconnects += 1
+        log.warning("%s: closing the connection to %s: %s", self._label, self.url, why)
+        await ws.close(code=1000, reason=why[:120])
+
+    async def _health_loop(self) -> None:
+        assert self._health_interval_ns is not None
+        interval = self._health_interval_ns / NS_PER_S
+        while True:
+            await asyncio.sleep(interval)
+            await self.check_health()
+
+    # -- frames -----------------------------------------------------------------------------------
+
+    def _on_frame(self, payload: bytes, local_ts: int, recv_perf_ns: int) -> None:
+        """One WebSocket message, already stamped: route it to its symbol (or to every symbol)."""
+        stats = self.stats
+        stats.frames += 1
+        stats.bytes_received += len(payload)
+        self._last_rx_ns = local_ts
+        if self._overflowing:
+            self._maybe_end_overflow(local_ts)
+        state = self._route(payload)
+        if state is not None:
+            self._process(state, payload, local_ts, recv_perf_ns)
+        else:
+            for st in self._all:
+                self._process(st, payload, local_ts, recv_perf_ns)
+            self._on_unrouted(payload)
+
+    def _process(self, st: SymbolState, payload: bytes, local_ts: int, recv_perf_ns: int) -> None:
+        """Record, normalize and publish one payload of ``st``'s symbol (WebSocket frame or REST body)."""
+        if self._recorder is not None:
+            self._recorder.write(self.name, self.market, st.symbol, local_ts, payload)
+        normalizer = st.normalizer
+        nstats = normalizer.stats
+        depth_before = nstats.depth_messages
+        foreign_before = nstats.other_symbols
+        gaps_before = nstats.gaps
+        started = time.perf_counter_ns()
+        normalizer.on_message(payload, local_ts)
+        rows = self._take(st)
+        done = time.perf_counter_ns()
+        # A depth message of this symbol (one of another symbol on the same socket does not count).
+        is_depth = nstats.depth_messages != depth_before and nstats.other_symbols == foreign_before
+        if is_depth:
+            st.last_depth_rx_ns = local_ts
+            self._session_depth += 1
+            if st.stale:
+                st.stale = False
+                log.info(
+                    "%s %s: fresh again, depth updates resumed after %.3f s",
+                    self.name,
+                    st.symbol,
+                    (local_ts - st.stale_since_ns) / NS_PER_S,
+                )
+        if self._timing_hook is not None:
+            self._timing_hook(is_depth, done - recv_perf_ns, done - started)
+        self._publish(st, rows, local_ts, recv_perf_ns)
+        self._after_frame(st, nstats.gaps != gaps_before)
+        if self._waiters:
+            self._notify()
+
+    def _take(self, st: SymbolState) -> EventArray:
+        sink = st.normalizer.sink
+        if not sink.rows:
+            return _EMPTY
+        if self._queue is None:
+            sink.clear()
+            return _EMPTY
+        return sink.take()
+
+    def _lose(self, st: SymbolState, reason: SyncReason, local_ts: int) -> None:
+        # Mark the book lost from outside and log the transition the normalizer recorded (it does not).
+        normalizer = st.normalizer
+        before = len(normalizer.transitions)
+        normalizer.lose_sync(reason, local_ts)
+        if len(normalizer.transitions) != before:
+            log.warning(normalizer.transitions[-1].describe())
+
+    # -- the queue --------------------------------------------------------------------------------
+
+    def _publish(self, st: SymbolState, rows: EventArray, local_ts: int, recv_perf_ns: int) -> None:
+        status = st.normalizer.status
+        state = status.state
+        if not len(rows) and state is st.sent_state and st.stale is st.sent_stale:
+            return
+        queue = self._queue
+        if queue is None:
+            st.sent_state, st.sent_stale = state, st.stale
+            return
+        if self._overflowing:
+            self._drop(st, local_ts)
+            return
+        batch = FeedBatch(self.venue_id, st.symbol, rows, local_ts, state, st.stale, status.update_id, recv_perf_ns)
+        try:
+            queue.put_nowait(batch)
+        except asyncio.QueueFull:
+            self._begin_overflow(local_ts)
+            self._drop(st, local_ts)
+            return
+        st.sent_state, st.sent_stale = state, st.stale
+
+    def _begin_overflow(self, local_ts: int) -> None:
+        self._overflowing = True
+        self.stats.overflows += 1
+        log.warning(
+            "%s: consumer queue full (%d batches): books marked out of sync, rows dropped until it drains to %d",
+            self._label,
+            self._queue.maxsize if self._queue is not None else 0,
+            self._resume_at,
+        )
+        for st in self._all:
+            self._lose(st, SyncReason.BUFFER_OVERFLOW, local_ts)
+            st.normalizer.sink.clear()
+
+    def _drop(self, st: SymbolState, local_ts: int) -> None:
+        # While overflowing: no book may come back to SYNCED unseen by the consumer.
+        self.stats.dropped_batches += 1
+        if st.normalizer.status.state is SyncState.SYNCED:
+            self._lose(st, SyncReason.BUFFER_OVERFLOW, local_ts)
+        st.normalizer.sink.clear()
+
+    def _maybe_end_overflow(self, local_ts: int) -> None:
+        queue = self._queue
+        if not self._overflowing or queue is None or queue.qsize() > self._resume_at:
+            return
+        self._overflowing = False
+        log.warning("%s: consumer caught up (%d batches queued); resyncing", self._label, queue.qsize())
+        perf = time.perf_counter_ns()
+        for st in self._all:
+            status = st.normalizer.status
+            if status.state is SyncState.SYNCED:  # cannot happen (see _drop); never publish an unseen book
+                self._lose(st, SyncReason.BUFFER_OVERFLOW, local_ts)
+                st.normalizer.sink.clear()
+            sink = RowSink()
+            lost = int(SyncReason.BUFFER_OVERFLOW)
+            sink.one(SYNC_LOST_EVENT, local_ts, local_ts, 0.0, 0.0, order_id=status.update_id, ival=lost)
+            sink.one(CLEAR_ALL, local_ts, local_ts, 0.0, 0.0)
+            batch = FeedBatch(
+                self.venue_id, st.symbol, sink.take(), local_ts, status.state, st.stale, status.update_id, perf
+            )
+            queue.put_nowait(batch)
+            st.sent_state, st.sent_stale = status.state, st.stale
+            if self._ws is not None:
+                self._request_resync(st)
+
+    # -- waiting ----------------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        for future, predicate in self._waiters:
+            if not future.done() and predicate():
+                future.set_result(None)
+
+
+def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
+    # The exception a TaskGroup's group stands for: a fatal feed error first, then any other error.
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for exc in leaves:
+        if isinstance(exc, FeedError) and not exc.retryable:
+            return exc
+    for exc in leaves:
+        if not isinstance(exc, asyncio.CancelledError):
+            return exc
+    return leaves[0]
