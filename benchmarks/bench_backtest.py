@@ -98,7 +98,15 @@ def _strategy_only(config, session, prepared) -> None:  # type: ignore[no-untype
     # run_backtest's loop over the same arrays, with fresh state each time.
     from arb.execution.risk import RISK_DTYPE, new_risk_state
     from arb.strategy.params import make_params
-    from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE, new_intents, new_state, new_view
+    from arb.strategy.types import (
+        DECISION_DTYPE,
+        EQUITY_DTYPE,
+        FILL_DTYPE,
+        SENT_DTYPE,
+        new_intents,
+        new_state,
+        new_view,
+    )
 
     book_ts, syncs, decision_ts, decision_venues = prepared
     venues = config.venues
@@ -121,7 +129,8 @@ def _strategy_only(config, session, prepared) -> None:  # type: ignore[no-untype
             np.array([v.fees.maker for v in venues]), np.array([v.fees.taker for v in venues]),
             config.risk.stale_after_ns, bt._EQUITY_INTERVAL_NS, pending, pending.copy(), pending.copy(),
             np.zeros(4_096, FILL_DTYPE), np.zeros(span // bt._EQUITY_INTERVAL_NS + 16, EQUITY_DTYPE), counters,
-            np.full(2, np.nan), session.end_ns, np.array([2, 1]),
+            np.full(2, np.nan), session.end_ns, np.array([2, 1]), np.zeros(100_000, DECISION_DTYPE),
+            np.zeros(100_000, SENT_DTYPE),
         )  # fmt: skip
         assert rc in (0, 1), rc
     finally:

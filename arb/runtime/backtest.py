@@ -36,8 +36,10 @@ from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import make_params
 from arb.strategy.types import (
     BUY,
+    DECISION_DTYPE,
     EQUITY_DTYPE,
     FILL_DTYPE,
+    SENT_DTYPE,
     VENUE_OK,
     VENUE_OUT_OF_SYNC,
     VENUE_STALE,
@@ -68,6 +70,8 @@ C_DONE = 9
 C_NEXT_ORDER_ID = 10
 C_NEXT_SAMPLE = 11
 C_ROWS_HINT = 12
+C_CALLS = 13
+C_SENT = 14
 N_COUNTERS = 16
 
 
@@ -169,6 +173,8 @@ def _run_loop(
     last_mid: Any,
     end_ns: int,
     price_decimals: Any,
+    calls: Any,
+    sent: Any,
 ) -> int:
     """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
 
@@ -186,7 +192,12 @@ def _run_loop(
                 open_count[a] += 1
     fresh = True  # positions and balances must be read again (start, or after a fill)
     while True:
-        if counters[C_FILLS] >= fills.shape[0] - 2 * _MAX_PENDING or counters[C_EQUITY] >= equity.shape[0] - 2:
+        if (
+            counters[C_FILLS] >= fills.shape[0] - 2 * _MAX_PENDING
+            or counters[C_EQUITY] >= equity.shape[0] - 2
+            or counters[C_CALLS] >= calls.shape[0] - 1
+            or counters[C_SENT] >= sent.shape[0] - intents.shape[0]
+        ):
             return 2
         now = hbt.current_timestamp
         i = counters[C_CURSOR]
@@ -293,13 +304,23 @@ def _run_loop(
                 equity[m]["spread_bps"] = (last_mid[1] - last_mid[0]) / last_mid[0] * 1e4
                 counters[C_EQUITY] = m + 1
                 counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
-            if counters[C_DONE] == 0 and may_act(view, params):
+            if act and counters[C_DONE] == 0 and may_act(view, params):
                 if levels > 1:
                     _fill_top(hbt, view, levels, _MAX_SCAN_TICKS, 3)
                 counters[C_KERNEL_CALLS] += 1
                 n = decide(view, params, kstate, now, intents)
                 n = gate(view, limits, rstate, intents, n)
                 counters[C_INTENTS] += n
+                c = counters[C_CALLS]
+                calls[c]["ts"] = now
+                for a in range(2):
+                    calls[c]["bid"][a] = view[a]["bid_px"][0]
+                    calls[c]["ask"][a] = view[a]["ask_px"][0]
+                    calls[c]["position"][a] = view[a]["position"]
+                    calls[c]["status"][a] = view[a]["status"]
+                    calls[c]["open_orders"][a] = view[a]["open_orders"]
+                calls[c]["intents"] = n
+                counters[C_CALLS] = c + 1
                 for k in range(n):
                     a = intents[k]["venue"]
                     oid = counters[C_NEXT_ORDER_ID]
@@ -312,6 +333,16 @@ def _run_loop(
                         counters[C_SUBMIT_ERRORS] += 1
                         continue
                     counters[C_ORDERS] += 1
+                    m = counters[C_SENT]
+                    sent[m]["ts"] = now
+                    sent[m]["venue"] = a
+                    sent[m]["side"] = intents[k]["side"]
+                    sent[m]["price"] = intents[k]["price"]
+                    sent[m]["qty"] = intents[k]["qty"]
+                    sent[m]["kind"] = intents[k]["kind"]
+                    sent[m]["pair_id"] = intents[k]["pair_id"]
+                    sent[m]["level"] = intents[k]["level"]
+                    counters[C_SENT] = m + 1
                     for slot in range(_MAX_PENDING):
                         if pending[a, slot] == 0:
                             pending[a, slot] = oid
@@ -336,6 +367,10 @@ class BacktestResult:
 
     fills: np.ndarray[Any, Any]
     equity: np.ndarray[Any, Any]
+    calls: np.ndarray[Any, Any]
+    """DECISION_DTYPE: every kernel call (for parity checks)."""
+    sent: np.ndarray[Any, Any]
+    """SENT_DTYPE: every intent sent, with its time."""
     days: list[dt.date]
     start_ns: int
     end_ns: int
@@ -436,6 +471,8 @@ def run_backtest(
     span = session.end_ns - session.start_ns
     fills: np.ndarray[Any, Any] = np.zeros(4096, FILL_DTYPE)
     equity: np.ndarray[Any, Any] = np.zeros(int(span // _EQUITY_INTERVAL_NS) + 16, EQUITY_DTYPE)
+    calls: np.ndarray[Any, Any] = np.zeros(1024, DECISION_DTYPE)
+    sent: np.ndarray[Any, Any] = np.zeros(1024, SENT_DTYPE)
     counters = np.zeros(N_COUNTERS, np.int64)
     counters[C_NEXT_ORDER_ID] = 1
     last_mid = np.full(2, np.nan)
@@ -451,13 +488,17 @@ def run_backtest(
                 hbt, until, decision_ts, decision_venues, book_ts[0], book_ts[1], syncs[0][0], syncs[0][1], syncs[1][0],
                 syncs[1][1], params, kstate, view, intents, limits, rstate, init_base, init_quote, maker, taker,
                 config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, pending, pending_kind, pending_pair, fills,
-                equity, counters, last_mid, session.end_ns, price_decimals,
+                equity, counters, last_mid, session.end_ns, price_decimals, calls, sent,
             )  # fmt: skip
             if rc == 2:
                 if counters[C_FILLS] >= len(fills) - 2 * _MAX_PENDING:
                     fills = np.concatenate([fills, np.zeros(len(fills), FILL_DTYPE)])
                 if counters[C_EQUITY] >= len(equity) - 2:
                     equity = np.concatenate([equity, np.zeros(len(equity), EQUITY_DTYPE)])
+                if counters[C_CALLS] >= len(calls) - 1:
+                    calls = np.concatenate([calls, np.zeros(len(calls), DECISION_DTYPE)])
+                if counters[C_SENT] >= len(sent) - len(intents):
+                    sent = np.concatenate([sent, np.zeros(len(sent), SENT_DTYPE)])
                 continue
             if rc < 0 or rc > 2:
                 raise RuntimeError(f"hftbacktest stopped with error code {-rc}")
@@ -477,6 +518,8 @@ def run_backtest(
     result = BacktestResult(
         fills=fills[: counters[C_FILLS]].copy(),
         equity=equity[: counters[C_EQUITY]].copy(),
+        calls=calls[: counters[C_CALLS]].copy(),
+        sent=sent[: counters[C_SENT]].copy(),
         days=days,
         start_ns=session.start_ns,
         end_ns=session.end_ns,

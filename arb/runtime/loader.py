@@ -37,6 +37,7 @@ from arb.events import (
     SYNC_LOST_EVENT,
     SYNC_RESTORED_EVENT,
     EventArray,
+    event_dtype,
 )
 from arb.recording.convert import EodSnapshot, convert_files, load_eod, save_eod, write_npz
 
@@ -163,7 +164,7 @@ def _load_cached(npz: Path, eod_path: Path, key: str) -> tuple[EventArray, EodSn
         with np.load(npz, allow_pickle=False) as z:
             if str(z["source"]) != key:
                 return None
-            rows = np.ascontiguousarray(z["data"])
+            rows = np.ascontiguousarray(z["data"]).view(event_dtype)  # np.load drops the aligned flag
         return rows, load_eod(eod_path)
     except (KeyError, ValueError, OSError, RecordingError):
         return None

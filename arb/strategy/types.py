@@ -16,6 +16,7 @@ from arb.events import BINANCE, BYBIT
 
 __all__ = [
     "BUY",
+    "DECISION_DTYPE",
     "EQUITY_DTYPE",
     "FILL_DTYPE",
     "HEDGE_FAILED",
@@ -29,6 +30,7 @@ __all__ = [
     "MAX_LEVELS",
     "PARAMS_DTYPE",
     "SELL",
+    "SENT_DTYPE",
     "STATE_DTYPE",
     "VENUE_OK",
     "VENUE_OUT_OF_SYNC",
@@ -171,6 +173,35 @@ EQUITY_DTYPE = np.dtype(
     align=True,
 )
 """A sample of the portfolio, taken at a fixed interval of local time."""
+
+DECISION_DTYPE = np.dtype(
+    [
+        ("ts", "i8"),  # local time of the kernel call
+        ("bid", "f8", (2,)),  # best bid per venue as the kernel saw it
+        ("ask", "f8", (2,)),
+        ("position", "f8", (2,)),
+        ("status", "i8", (2,)),
+        ("open_orders", "i8", (2,)),
+        ("intents", "i8"),  # intents that passed the risk gate
+    ],
+    align=True,
+)
+"""One kernel call as a driver logs it, for parity checks: what the kernel saw and how many it sent."""
+
+SENT_DTYPE = np.dtype(
+    [
+        ("ts", "i8"),  # local time the intent was sent
+        ("venue", "i8"),
+        ("side", "i8"),
+        ("price", "f8"),
+        ("qty", "f8"),
+        ("kind", "i8"),
+        ("pair_id", "i8"),
+        ("level", "i8"),
+    ],
+    align=True,
+)
+"""An intent as sent: ``INTENT_DTYPE``'s fields after the local time it was sent."""
 
 assert (BINANCE, BYBIT) == (0, 1)  # every (2,)-shaped field is indexed by asset number
 

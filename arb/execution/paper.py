@@ -1,0 +1,308 @@
+"""The paper executor: orders simulated against the live books, with the backtest's rules.
+
+Every intent becomes an immediate-or-cancel limit order that:
+
+1. leaves at ``now`` and reaches the venue ``latency.order_entry`` later (the venue's config);
+2. is checked there as the venue would check it, and rejected with the venue's own error code:
+   price off the tick grid, quantity off the lot grid or below the minimum, value below the minimum
+   notional, or (spot) not enough quote to buy / base to sell (linear: not enough cash for the fee);
+3. fills at arrival against the book as it is then: it takes the levels at or better than its limit,
+   best first, never more than each level shows minus what this executor already took from it since
+   the venue's book last changed (so two orders cannot take the same liquidity), at the levels'
+   prices (the average for a sweep); whatever it could not take expires (IOC);
+4. is answered ``latency.order_response`` after arrival: only then does the driver see the fill,
+   exactly as hftbacktest's local side learns of a fill from the order response.
+
+Fees: the venue's taker fee on the traded value, in quote, as in the backtest. The executor keeps
+the venue-side balances (what arrival checks see); the driver keeps what it has been told.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from arb.book import OrderBook
+from arb.config import VenueConfig
+from arb.events import ASSET_NAMES
+from arb.strategy.types import BUY, SELL
+
+__all__ = ["PaperExecutor", "PaperOrder", "Rejection", "reject_reason"]
+
+log = logging.getLogger(__name__)
+
+_GRID_TOL = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a venue refused an order: its own code and message."""
+
+    code: int
+    message: str
+
+
+# The venues' own answers (Binance spot REST error codes / filters; Bybit v5 retCode).
+_BINANCE_SPOT = {
+    "price": Rejection(-1013, "Filter failure: PRICE_FILTER"),
+    "lot": Rejection(-1013, "Filter failure: LOT_SIZE"),
+    "notional": Rejection(-1013, "Filter failure: NOTIONAL"),
+    "balance": Rejection(-2010, "Account has insufficient balance for requested action."),
+}
+_BINANCE_LINEAR = {
+    "price": Rejection(-4014, "Price not increased by tick size."),
+    "lot": Rejection(-1111, "Precision is over the maximum defined for this asset."),
+    "notional": Rejection(-4164, "Order's notional must be no smaller than the minimum."),
+    "balance": Rejection(-2019, "Margin is insufficient."),
+}
+_BYBIT_SPOT = {
+    "price": Rejection(170134, "Order price decimal too long."),
+    "lot": Rejection(170137, "Order volume decimal too long."),
+    "min_qty": Rejection(170136, "Order quantity lower than the minimum."),
+    "notional": Rejection(170140, "Order value exceeded lower limit."),
+    "balance": Rejection(170131, "Insufficient balance."),
+}
+_BYBIT_LINEAR = {
+    "price": Rejection(10001, "The number of decimal places for price is too large."),
+    "lot": Rejection(10001, "Qty invalid."),
+    "notional": Rejection(110094, "Order value is lower than the minimum order value."),
+    "balance": Rejection(110007, "Insufficient available balance."),
+}
+_REJECTIONS = {
+    ("binance", "spot"): _BINANCE_SPOT,
+    ("binance", "linear"): _BINANCE_LINEAR,
+    ("bybit", "spot"): _BYBIT_SPOT,
+    ("bybit", "linear"): _BYBIT_LINEAR,
+}
+
+
+def _on_grid(x: float, step: float) -> bool:
+    k = x / step
+    return abs(k - round(k)) <= _GRID_TOL * max(1.0, abs(k))
+
+
+def reject_reason(
+    venue: VenueConfig, side: int, price: float, qty: float, base: float, quote: float
+) -> Rejection | None:
+    """The venue's rejection for this order given the venue-side balances, or None if accepted."""
+    table = _REJECTIONS[(venue.name, venue.market)]
+    inst = venue.instrument
+    if not (price > 0.0) or not _on_grid(price, inst.tick_size):
+        return table["price"]
+    if not (qty > 0.0) or not _on_grid(qty, inst.lot_size):
+        return table["lot"]
+    if qty + _GRID_TOL * inst.lot_size < inst.min_qty:
+        return table.get("min_qty", table["lot"])
+    if qty * price < inst.min_notional:
+        return table["notional"]
+    fee = qty * price * venue.fees.taker
+    if venue.market == "spot":
+        if side == BUY and quote < qty * price + fee:
+            return table["balance"]
+        if side == SELL and base + _GRID_TOL * inst.lot_size < qty:
+            return table["balance"]
+    elif quote < fee:
+        return table["balance"]
+    return None
+
+
+@dataclass(slots=True)
+class PaperOrder:
+    """One simulated order and what became of it."""
+
+    order_id: int
+    venue: int
+    side: int
+    price: float
+    qty: float
+    kind: int
+    pair_id: int
+    sent_ts: int
+    arrive_ts: int
+    respond_ts: int = 0
+    status: str = "sent"  # sent -> filled | expired | rejected, then answered
+    fill_price: float = 0.0
+    fill_qty: float = 0.0
+    fee: float = 0.0
+    rejection: Rejection | None = None
+
+
+@dataclass(slots=True)
+class _VenueSide:
+    # The executor's venue-side account and what it took from the current book version.
+    base: float
+    quote: float
+    position: float = 0.0
+    fees: float = 0.0
+    book_version: int = -1
+    taken: dict[tuple[int, float], float] = field(default_factory=dict)
+
+
+class PaperExecutor:
+    """Simulates IOC limit orders on both venues against the driver's books.
+
+    ``books`` are the driver's books (index = asset number); ``book_versions()`` must return a number
+    per venue that changes whenever that venue's book changes (the driver's batch counter).
+    """
+
+    def __init__(
+        self,
+        venues: tuple[VenueConfig, VenueConfig],
+        books: tuple[OrderBook, OrderBook],
+        book_versions: Callable[[], tuple[int, int]],
+        *,
+        base: tuple[float, float],
+        quote: tuple[float, float],
+        first_order_id: int = 1,
+    ) -> None:
+        self.venues = venues
+        self.books = books
+        self._versions = book_versions
+        self.sides = [_VenueSide(base[v], quote[v]) for v in range(2)]
+        self.next_order_id = first_order_id
+        self._events: list[tuple[int, int, int, PaperOrder]] = []  # (time, phase, seq, order)
+        self._seq = 0
+        self.open_orders = [0, 0]
+        self.rejections: list[PaperOrder] = []
+
+    # -- the driver's side ------------------------------------------------------------------
+
+    def submit(self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int) -> PaperOrder:
+        """Send one IOC limit order at ``now`` (ns); it arrives after the venue's entry latency."""
+        lat = self.venues[venue].latency
+        order = PaperOrder(
+            order_id=self.next_order_id,
+            venue=venue,
+            side=side,
+            price=price,
+            qty=qty,
+            kind=kind,
+            pair_id=pair_id,
+            sent_ts=now,
+            arrive_ts=now + lat.order_entry_ns,
+        )
+        self.next_order_id += 1
+        self.open_orders[venue] += 1
+        self._push(order.arrive_ts, 0, order)
+        return order
+
+    def next_event_ts(self) -> int | None:
+        """When the next arrival or answer is due, or None."""
+        return self._events[0][0] if self._events else None
+
+    def run_until(self, ts: int, on_answer: Callable[[PaperOrder], None]) -> None:
+        """Process arrivals and answers due at or before ``ts`` in time order.
+
+        ``on_answer(order)`` is called when an answer reaches the driver (filled, expired or
+        rejected). An order's arrival at exactly ``ts`` sees the books as they are now.
+        """
+        while self._events and self._events[0][0] <= ts:
+            when, phase, _, order = heapq.heappop(self._events)
+            if phase == 0:
+                self._arrive(order)
+                order.respond_ts = when + self.venues[order.venue].latency.order_response_ns
+                self._push(order.respond_ts, 1, order)
+            else:
+                self.open_orders[order.venue] -= 1
+                on_answer(order)
+
+    # -- the venue's side -------------------------------------------------------------------
+
+    def _push(self, when: int, phase: int, order: PaperOrder) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, (when, phase, self._seq, order))
+
+    def _arrive(self, order: PaperOrder) -> None:
+        venue = self.venues[order.venue]
+        acct = self.sides[order.venue]
+        rejection = reject_reason(venue, order.side, order.price, order.qty, acct.base, acct.quote)
+        if rejection is not None:
+            order.status = "rejected"
+            order.rejection = rejection
+            self.rejections.append(order)
+            log.warning(
+                "paper %s rejected order %d (%s %g @ %g): %d %s",
+                ASSET_NAMES[order.venue],
+                order.order_id,
+                "buy" if order.side == BUY else "sell",
+                order.qty,
+                order.price,
+                rejection.code,
+                rejection.message,
+            )
+            return
+        version = self._versions()[order.venue]
+        if version != acct.book_version:
+            acct.book_version = version
+            acct.taken.clear()
+        book = self.books[order.venue]
+        if order.side == BUY:
+            prices, sizes = book.asks(50)
+        else:
+            prices, sizes = book.bids(50)
+        remaining = order.qty
+        cost = 0.0
+        filled = 0.0
+        lot = venue.instrument.lot_size
+        for px, size in zip(prices.tolist(), sizes.tolist(), strict=True):
+            if remaining <= _GRID_TOL * lot:
+                break
+            if (order.side == BUY and px > order.price + _GRID_TOL) or (
+                order.side == SELL and px < order.price - _GRID_TOL
+            ):
+                break
+            key = (order.side, px)
+            left = size - acct.taken.get(key, 0.0)
+            take = min(remaining, left)
+            take = math.floor(take / lot + _GRID_TOL) * lot
+            if take <= 0.0:
+                continue
+            acct.taken[key] = acct.taken.get(key, 0.0) + take
+            cost += take * px
+            filled += take
+            remaining -= take
+        if filled <= 0.0:
+            order.status = "expired"
+            return
+        price = cost / filled
+        fee = cost * venue.fees.taker
+        order.status = "filled"
+        order.fill_qty = filled
+        order.fill_price = price
+        order.fee = fee
+        acct.position += order.side * filled
+        acct.base += order.side * filled
+        acct.quote -= order.side * cost + fee
+        acct.fees += fee
+
+    def cancel_all(self, on_answer: Callable[[PaperOrder], None]) -> int:
+        """Shut down: orders still on their way are cancelled; orders the venue already handled are
+        answered now (``on_answer``), so no fill is lost. Returns how many were cancelled."""
+        cancelled = 0
+        for _, phase, _, order in sorted(self._events):
+            if phase == 0:
+                order.status = "canceled"
+                cancelled += 1
+            else:
+                on_answer(order)
+        self._events.clear()
+        self.open_orders = [0, 0]
+        return cancelled
+
+    def venue_balances(self, venue: int) -> tuple[float, float]:
+        """(base, quote) as the venue sees them now."""
+        acct = self.sides[venue]
+        return acct.base, acct.quote
+
+    def summary(self) -> dict[str, Any]:
+        """Counters for reports."""
+        return {
+            "orders": self.next_order_id - 1,
+            "rejected": len(self.rejections),
+            "rejection_codes": sorted({o.rejection.code for o in self.rejections if o.rejection}),
+            "venue_fees": [s.fees for s in self.sides],
+        }

@@ -1,0 +1,254 @@
+"""Parity: one recording through the backtest driver and through the live driver, compared.
+
+The backtest runs hftbacktest (its exchange side fills orders against the book at the venue's time);
+the live driver replays the same recording through the live path (normalizers, books, the engine)
+with the paper executor filling against the local book at the order's arrival. Both call the same
+kernel behind the same risk gate. This module runs both with identical settings and reports the
+first point where they disagree:
+
+- **view**: a kernel call the other driver did not make at that time, or made seeing a different
+  book top (to 1e-9 relative), position, venue status or open-order count;
+- **intent**: an order sent by one and not the other, or with another venue, side, price, size,
+  kind or pair;
+- **fill**: a fill present in one only, with another size, or prices further apart than the
+  tolerance: by default the slippage tolerance (in bps of the price) plus one tick, since both
+  fills lie between the price the kernel saw and its limit, which is that far away.
+
+With zero latency (orders reach the venue instantly, every event reaches us at its exchange time),
+both drivers see the same book when an order arrives, so they must agree exactly: same calls, same
+intents, same fills. With latency the exchange side of the backtest is ahead of the local book by
+the feed latency, so fill prices may differ within the tolerance, and a fill one driver got the other
+may miss, after which their paths part.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from arb.config import AppConfig
+from arb.events import ASSET_NAMES
+from arb.runtime.backtest import run_backtest
+from arb.runtime.engine import Engine
+from arb.runtime.loader import load_session
+from arb.runtime.replay import replay
+
+__all__ = ["Disagreement", "ParityReport", "run_parity", "zero_latency"]
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    """The first point where the drivers differ."""
+
+    kind: str  # "view", "intent" or "fill"
+    index: int
+    ts: int
+    backtest: str
+    live: str
+
+    def describe(self) -> str:
+        """Two lines: what each driver did."""
+        when = dt.datetime.fromtimestamp(self.ts / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return (
+            f"first disagreement: {self.kind} #{self.index} at {when} UTC\n"
+            f"  backtest: {self.backtest}\n  live:     {self.live}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ParityReport:
+    """What the comparison found."""
+
+    calls: tuple[int, int]
+    intents: tuple[int, int]
+    fills: tuple[int, int]
+    price_tolerance_bps: float
+    max_price_diff_bps: float
+    fills_outside_tolerance: int
+    first: Disagreement | None
+    """The first view or intent disagreement (fills beyond it are not compared)."""
+    first_fill: Disagreement | None
+    zero_latency: bool
+
+    @property
+    def agree(self) -> bool:
+        """True when no view, intent or fill disagrees (fills within the tolerance)."""
+        return self.first is None and self.first_fill is None
+
+    def describe(self) -> str:
+        """A few lines for the terminal."""
+        head = (
+            f"backtest vs live ({'zero latency' if self.zero_latency else 'configured latency'}): "
+            f"{self.calls[0]}/{self.calls[1]} kernel calls, {self.intents[0]}/{self.intents[1]} intents, "
+            f"{self.fills[0]}/{self.fills[1]} fills"
+        )
+        lines = [head]
+        if self.agree:
+            lines.append(
+                f"they agree throughout; fill prices within {self.max_price_diff_bps:.3f} bps "
+                f"(tolerance {self.price_tolerance_bps:g} bps + one tick)"
+            )
+        for d in (self.first, self.first_fill):
+            if d is not None:
+                lines.append(d.describe())
+        if self.fills_outside_tolerance:
+            lines.append(f"{self.fills_outside_tolerance} fill(s) outside the price tolerance")
+        return "\n".join(lines)
+
+
+def zero_latency(config: AppConfig) -> AppConfig:
+    """``config`` with instant orders and every event delivered at its exchange time."""
+    overrides: dict[str, Any] = {"backtest.feed_latency": "constant"}
+    for name in ASSET_NAMES:
+        overrides[f"{name}.latency.order_entry_ns"] = 0
+        overrides[f"{name}.latency.order_response_ns"] = 0
+        overrides[f"{name}.latency.feed_ns"] = 0
+    return config.with_overrides(overrides)
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (np.isnan(a) and np.isnan(b)) or abs(a - b) <= 1e-9 * max(abs(a), abs(b))
+
+
+def _call_text(c: Any) -> str:
+    return (
+        f"book {c['bid'][0]:.8g}/{c['ask'][0]:.8g} | {c['bid'][1]:.8g}/{c['ask'][1]:.8g}, "
+        f"positions {c['position'][0]:.8g} {c['position'][1]:.8g}, status {c['status'][0]} {c['status'][1]}, "
+        f"open orders {c['open_orders'][0]} {c['open_orders'][1]}, {c['intents']} intent(s)"
+    )
+
+
+def _compare_calls(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> Disagreement | None:
+    for i in range(max(len(a), len(b))):
+        if i >= len(a) or i >= len(b):
+            x = a[i] if i < len(a) else None
+            y = b[i] if i < len(b) else None
+            ts = int((x if x is not None else y)["ts"])  # type: ignore[index]
+            return Disagreement("view", i, ts, _call_text(x) if x is not None else "no call",
+                                _call_text(y) if y is not None else "no call")  # fmt: skip
+        x, y = a[i], b[i]
+        same = (
+            x["ts"] == y["ts"]
+            and x["intents"] == y["intents"]
+            and all(_same(float(x[f][v]), float(y[f][v])) for f in ("bid", "ask", "position") for v in range(2))
+            and all(x[f][v] == y[f][v] for f in ("status", "open_orders") for v in range(2))
+        )
+        if not same:
+            return Disagreement("view", i, int(min(x["ts"], y["ts"])), f"at {x['ts']}: {_call_text(x)}",
+                                f"at {y['ts']}: {_call_text(y)}")  # fmt: skip
+    return None
+
+
+def _intent_text(s: Any) -> str:
+    side = "buy" if s["side"] > 0 else "sell"
+    venue = ASSET_NAMES[int(s["venue"])]
+    return f"{venue} {side} {s['qty']:.10g} @ {s['price']:.10g} (kind {s['kind']}, pair {s['pair_id']})"
+
+
+def _compare_sent(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> Disagreement | None:
+    for i in range(max(len(a), len(b))):
+        if i >= len(a) or i >= len(b):
+            x = a[i] if i < len(a) else None
+            y = b[i] if i < len(b) else None
+            ts = int((x if x is not None else y)["ts"])  # type: ignore[index]
+            return Disagreement("intent", i, ts, _intent_text(x) if x is not None else "nothing sent",
+                                _intent_text(y) if y is not None else "nothing sent")  # fmt: skip
+        x, y = a[i], b[i]
+        same = (
+            x["ts"] == y["ts"]
+            and all(x[f] == y[f] for f in ("venue", "side", "kind", "pair_id", "level"))
+            and _same(float(x["price"]), float(y["price"]))
+            and _same(float(x["qty"]), float(y["qty"]))
+        )
+        if not same:
+            return Disagreement("intent", i, int(min(x["ts"], y["ts"])), f"at {x['ts']}: {_intent_text(x)}",
+                                f"at {y['ts']}: {_intent_text(y)}")  # fmt: skip
+    return None
+
+
+def _fill_key(f: Any) -> tuple[int, int, int, int]:
+    return int(f["pair_id"]), int(f["venue"]), int(f["side"]), int(f["local_ts"])
+
+
+def _fill_text(f: Any) -> str:
+    side = "buy" if f["side"] > 0 else "sell"
+    return f"{ASSET_NAMES[int(f['venue'])]} {side} {f['qty']:.10g} @ {f['price']:.10g} (pair {f['pair_id']})"
+
+
+def _compare_fills(
+    a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], tol_bps: float, ticks: tuple[float, float], exact: bool
+) -> tuple[Disagreement | None, float, int]:
+    fa = sorted(a, key=_fill_key)
+    fb = sorted(b, key=_fill_key)
+    worst = 0.0
+    outside = 0
+    first: Disagreement | None = None
+    for i in range(max(len(fa), len(fb))):
+        x = fa[i] if i < len(fa) else None
+        y = fb[i] if i < len(fb) else None
+        if x is None or y is None:
+            if first is None:
+                ts = int((x if x is not None else y)["local_ts"])  # type: ignore[index]
+                first = Disagreement("fill", i, ts, _fill_text(x) if x is not None else "no fill",
+                                     _fill_text(y) if y is not None else "no fill")  # fmt: skip
+            continue
+        diff = abs(float(x["price"]) - float(y["price"]))
+        diff_bps = diff / float(x["price"]) * 1e4
+        worst = max(worst, diff_bps)
+        allowed = tol_bps * 1e-4 * float(x["price"]) + ticks[int(x["venue"])]
+        mismatch = (
+            (x["pair_id"], x["venue"], x["side"]) != (y["pair_id"], y["venue"], y["side"])
+            or not _same(float(x["qty"]), float(y["qty"]))
+            or (exact and (x["local_ts"] != y["local_ts"] or not _same(float(x["price"]), float(y["price"]))))
+        )
+        if diff > allowed * (1 + 1e-9):
+            outside += 1
+            mismatch = True
+        if mismatch and first is None:
+            first = Disagreement("fill", i, int(x["local_ts"]), _fill_text(x), _fill_text(y))
+    return first, worst, outside
+
+
+def run_parity(
+    config: AppConfig,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    *,
+    exact: bool = False,
+    price_tolerance_bps: float | None = None,
+) -> ParityReport:
+    """Run both drivers over the recorded days in [start, end] and compare them.
+
+    ``exact`` demands identical fills (times and prices); use it with :func:`zero_latency`.
+    """
+    result = run_backtest(config, start, end)
+    session = load_session(config, result.days)
+    engine = Engine(config)
+    for v, data in enumerate(session.venues):
+        if data.initial is not None:
+            engine.seed_book(v, data.initial.rows, data.initial.synced)
+    last = session.start_ns
+    for ts, batches in replay(config, session):
+        engine.on_batches(ts, batches)
+        last = ts
+    engine.finish(last)
+    live = engine.log
+    if price_tolerance_bps is None:
+        price_tolerance_bps = config.execution.slippage_tolerance_bps
+    ticks = (config.binance.instrument.tick_size, config.bybit.instrument.tick_size)
+    first = _compare_calls(result.calls, live.calls.view()) or _compare_sent(result.sent, live.sent.view())
+    first_fill, worst, outside = _compare_fills(result.fills, live.fills.view(), price_tolerance_bps, ticks, exact)
+    return ParityReport(
+        calls=(len(result.calls), live.calls.n),
+        intents=(len(result.sent), live.sent.n),
+        fills=(len(result.fills), live.fills.n),
+        price_tolerance_bps=price_tolerance_bps,
+        max_price_diff_bps=worst,
+        fills_outside_tolerance=outside,
+        first=first,
+        first_fill=first_fill,
+        zero_latency=exact,
+    )
