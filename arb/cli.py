@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from arb import __version__
 from arb.errors import ArbError, UsageError
@@ -151,6 +152,91 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(
+    mode: str, config: Any, fills: Any, equity: Any, base: Any, quote: Any, meta: dict[str, Any], out: Path
+) -> list[Path]:
+    from arb.report import InitialBalances, print_summary, summarize, write_report
+
+    meta = {"mode": mode, "config": config.to_dict(), **meta}
+    summary = summarize(fills, equity, InitialBalances(tuple(base), tuple(quote)), meta)
+    paths = write_report(out, summary, fills, equity)
+    print_summary(summary)
+    return paths
+
+
+def _cmd_dry_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from arb.config import load_config
+    from arb.runtime.live import PaperAccount, dry_run_live, dry_run_replay
+    from arb.runtime.record import parse_duration
+    from arb.ui import console
+
+    config = load_config(args.config)
+    if args.recordings:
+        config = dataclasses.replace(
+            config, backtest=dataclasses.replace(config.backtest, recordings=Path(args.recordings).resolve())
+        )
+    try:
+        duration = parse_duration(args.duration) if args.duration else None
+    except ValueError as exc:
+        raise UsageError(f"--duration: {exc}") from None
+    state_dir = Path(args.state_dir) if args.state_dir else config.dry_run.state_dir
+    account = PaperAccount.open(state_dir, config, fresh=args.fresh)
+    base, quote = account.balances()
+    out = Path(args.out) if args.out else config.backtest.out / dt.datetime.now().strftime("dry-run-%Y%m%d-%H%M%S")
+    if args.live_data:
+        for venue in config.venues:
+            if venue.network == "mainnet":
+                console.print(f"{venue.name}: reading mainnet market data (no orders are sent in a dry run)")
+        result = asyncio.run(dry_run_live(config, account=account, console=console, duration_ns=duration))
+    else:
+        speed = None if args.speed == "max" else float(args.speed or config.dry_run.replay_speed)
+        days = None
+        if args.start or args.end:
+            from arb.runtime.loader import plan_days
+
+            days = plan_days(config, _parse_day(args.start, "--start"), _parse_day(args.end, "--end"))
+        result = asyncio.run(
+            dry_run_replay(config, account=account, console=console, speed=speed, duration_ns=duration, days=days)
+        )
+    engine = result.engine
+    meta = {
+        "source": "live" if args.live_data else "replay",
+        "start_ns": result.start_ns,
+        "end_ns": result.end_ns,
+        "duration_s": (result.end_ns - result.start_ns) / 1e9,
+        "batches": result.batches,
+        "interrupted": result.interrupted,
+        "paper": engine.executor.summary(),
+        "kernel_state": {name: int(engine.kstate[0][name]) for name in engine.kstate.dtype.names or ()},
+        "risk_state": {name: float(engine.rstate[0][name]) for name in engine.rstate.dtype.names or ()},
+        "account": str(account.path),
+        "wall_s": round(result.wall_s, 3),
+    }
+    if len(engine.log.equity.view()) == 0:
+        print("no market data reached both venues' books: nothing to report", file=sys.stderr)
+        return 1
+    paths = _report("dry-run", config, engine.log.fills.view(), engine.log.equity.view(), base, quote, meta, out)
+    state = "interrupted, " if result.interrupted else ""
+    print(f"report: {paths[-1].parent} ({state}paper account {account.path})")
+    return 0
+
+
+def _cmd_parity(args: argparse.Namespace) -> int:
+    from arb.config import load_config
+    from arb.runtime.parity import run_parity, zero_latency
+
+    config = load_config(args.config)
+    if args.zero_latency:
+        config = zero_latency(config)
+    report = run_parity(
+        config, _parse_day(args.start, "--start"), _parse_day(args.end, "--end"), exact=args.zero_latency
+    )
+    print(report.describe())
+    return 0 if report.agree else 1
+
+
 def _not_yet(issue: int, what: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         print(f"arb {args.command}: {what} is not built yet (issue #{issue})", file=sys.stderr)
@@ -196,10 +282,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--recordings", metavar="DIR", help="recordings folder (default: [backtest] recordings)")
     p.add_argument("--out", metavar="DIR", help="report folder (default: a timestamped folder under results/)")
     p.set_defaults(run=_cmd_backtest)
-    p = sub.add_parser("record", help="record both venues' market data")
-    p.set_defaults(run=_not_yet(4, "live recording"))
+    from arb.runtime.record import add_parser as add_record_parser
+
+    add_record_parser(sub)
+
     p = sub.add_parser("dry-run", help="paper-trade the strategy on live or replayed data")
-    p.set_defaults(run=_not_yet(5, "dry-run"))
+    p.add_argument("--live-data", action="store_true", help="the venues' live streams (default: replay recordings)")
+    p.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    p.add_argument("--duration", metavar="TIME", help="stop after this long (data time): 90s, 10m, 2h")
+    p.add_argument("--speed", metavar="X", help="replay speed: 1 real time, 10, ... or max (default: [dry_run])")
+    p.add_argument("--start", metavar="DATE", help="replay: first UTC day")
+    p.add_argument("--end", metavar="DATE", help="replay: last UTC day")
+    p.add_argument("--recordings", metavar="DIR", help="replay: recordings folder")
+    p.add_argument("--state-dir", metavar="DIR", help="paper account folder (default: [dry_run] state_dir)")
+    p.add_argument("--fresh", action="store_true", help="start a new paper account instead of resuming")
+    p.add_argument("--out", metavar="DIR", help="report folder (default: a timestamped folder under results/)")
+    p.set_defaults(run=_cmd_dry_run)
+
+    p = sub.add_parser("parity", help="run a recording through the backtest and the live path and compare")
+    p.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    p.add_argument("--start", metavar="DATE", help="first UTC day")
+    p.add_argument("--end", metavar="DATE", help="last UTC day")
+    p.add_argument("--zero-latency", action="store_true", help="instant orders and feed: must agree exactly")
+    p.set_defaults(run=_cmd_parity)
     p = sub.add_parser("live", help="trade for real (testnet by default)")
     p.set_defaults(run=_not_yet(6, "live trading"))
     return parser

@@ -1,0 +1,443 @@
+"""The live driver: ``arb dry-run`` on the exchanges' live streams or on a replayed recording.
+
+An asyncio program: both venues' feeds (``connectors.<venue>.feed``) put :class:`FeedBatch` objects
+on one bounded queue; one consumer task applies them to the engine (``arb.runtime.engine``), which
+calls the compiled kernel and hands its intents to the paper executor; a timer task wakes the engine
+when a simulated order arrives or is answered; everything runs inside one ``asyncio.TaskGroup`` and
+every task is awaited. The kernel is compiled before anything connects, so the first tick pays no
+compile time.
+
+Without ``--live-data`` the same engine is fed from recordings through the same normalizers
+(``arb.runtime.replay``), paced at ``dry_run.replay_speed`` (or as fast as possible).
+
+Ctrl-C or SIGTERM stops it cleanly: paper orders still on their way are cancelled, fills the venue
+already made are kept, the paper account and the trade log are written, and the final report is
+printed. The paper account lives in ``dry_run.state_dir``: ``account.json`` (balances, positions and
+counters, rewritten after every fill) and ``fills.csv`` (one line per fill, appended and flushed), so
+a restart resumes where the last run stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from arb.config import AppConfig
+from arb.errors import ArbError
+from arb.events import ASSET_NAMES
+from arb.runtime.engine import Batch, Engine
+from arb.strategy.kernel import decide, may_act
+from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, new_intents, new_state, new_view
+
+__all__ = ["DryRunResult", "PaperAccount", "dry_run_live", "dry_run_replay", "warm_up_kernel"]
+
+log = logging.getLogger(__name__)
+
+_KIND = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind"}
+_FILLS_HEADER = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id\n"
+
+
+def warm_up_kernel(config: AppConfig) -> None:
+    """Compile (or load from Numba's cache) the kernel before any market data arrives."""
+    from arb.strategy.params import make_params
+
+    view = new_view()
+    may_act(view, make_params(config))
+    decide(view, make_params(config), new_state(), 0, new_intents())
+
+
+@dataclass(slots=True)
+class PaperAccount:
+    """The persistent paper account: inception balances, what happened since, and counters."""
+
+    path: Path
+    inception_base: tuple[float, float]
+    inception_quote: tuple[float, float]
+    position: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    cash: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    fees: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    fills: int = 0
+    next_order_id: int = 1
+    next_pair_id: int = 1
+    last_buy_venue: int = -1
+    last_sell_venue: int = -1
+    last_pair_id: int = -1
+    sessions: int = 0
+
+    @classmethod
+    def open(cls, state_dir: Path, config: AppConfig, *, fresh: bool = False) -> PaperAccount:
+        """Load ``state_dir/account.json``, or start one from the venues' ``[account]`` tables."""
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path = state_dir / "account.json"
+        if path.exists() and not fresh:
+            data = json.loads(path.read_text())
+            base = data["inception_base"]
+            quote = data["inception_quote"]
+            account = cls(path, (float(base[0]), float(base[1])), (float(quote[0]), float(quote[1])))
+            for name in ("position", "cash", "fees"):
+                setattr(account, name, [float(x) for x in data[name]])
+            for name in ("fills", "next_order_id", "next_pair_id", "last_buy_venue", "last_sell_venue",
+                         "last_pair_id", "sessions"):  # fmt: skip
+                setattr(account, name, int(data[name]))
+            log.info("resuming paper account %s: %d fills so far", path, account.fills)
+            return account
+        if fresh:
+            for name in ("account.json", "fills.csv"):
+                with contextlib.suppress(FileNotFoundError):
+                    (state_dir / name).unlink()
+        venues = config.venues
+        return cls(
+            path,
+            (venues[0].account.base, venues[1].account.base),
+            (venues[0].account.quote, venues[1].account.quote),
+        )
+
+    @property
+    def fills_path(self) -> Path:
+        """``fills.csv`` beside ``account.json``."""
+        return self.path.with_name("fills.csv")
+
+    def balances(self) -> tuple[list[float], list[float]]:
+        """(base, quote) per venue now."""
+        base = [self.inception_base[v] + self.position[v] for v in range(2)]
+        quote = [self.inception_quote[v] + self.cash[v] for v in range(2)]
+        return base, quote
+
+    def record(self, fill: Any) -> None:
+        """Take one fill: append it to fills.csv (flushed) and rewrite account.json."""
+        v = int(fill["venue"])
+        side = int(fill["side"])
+        qty = float(fill["qty"])
+        price = float(fill["price"])
+        fee = float(fill["fee"])
+        self.position[v] += side * qty
+        self.cash[v] -= side * qty * price + fee
+        self.fees[v] += fee
+        self.fills += 1
+        new = not self.fills_path.exists()
+        with self.fills_path.open("a") as f:
+            if new:
+                f.write(_FILLS_HEADER)
+            f.write(
+                f"{int(fill['local_ts'])},{ASSET_NAMES[v]},{'buy' if side == BUY else 'sell'},{price!r},{qty!r},"
+                f"{fee!r},{int(fill['pair_id'])},{_KIND.get(int(fill['kind']), '?')},{int(fill['order_id'])}\n"
+            )
+            f.flush()
+            os.fsync(f.fileno())
+        self.save()
+
+    def save(self) -> None:
+        """Write account.json atomically."""
+        data = {
+            "inception_base": list(self.inception_base),
+            "inception_quote": list(self.inception_quote),
+            "position": self.position,
+            "cash": self.cash,
+            "fees": self.fees,
+            "fills": self.fills,
+            "next_order_id": self.next_order_id,
+            "next_pair_id": self.next_pair_id,
+            "last_buy_venue": self.last_buy_venue,
+            "last_sell_venue": self.last_sell_venue,
+            "last_pair_id": self.last_pair_id,
+            "sessions": self.sessions,
+        }
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".account.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=2)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+def make_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[Any], None]) -> Engine:
+    """An engine that continues ``account`` (positions, cash, ids and the last pair)."""
+    engine = Engine(
+        config,
+        base=account.inception_base,
+        quote=account.inception_quote,
+        on_fill=on_fill,
+        first_order_id=account.next_order_id,
+        first_pair_id=account.next_pair_id,
+    )
+    engine.position[:] = account.position
+    engine.cash[:] = account.cash
+    engine.executor.sides[0].base, engine.executor.sides[1].base = account.balances()[0]
+    engine.executor.sides[0].quote, engine.executor.sides[1].quote = account.balances()[1]
+    st = engine.kstate[0]
+    st["last_buy_venue"] = account.last_buy_venue
+    st["last_sell_venue"] = account.last_sell_venue
+    st["last_pair_id"] = account.last_pair_id
+    return engine
+
+
+@dataclass(slots=True)
+class DryRunResult:
+    """What a dry run leaves behind, for the report."""
+
+    engine: Engine
+    account: PaperAccount
+    start_ns: int
+    end_ns: int
+    batches: int
+    interrupted: bool
+    wall_s: float
+
+
+class _Reporter:
+    # The periodic account line and one line per fill.
+    def __init__(self, console: Console, interval_ns: int, engine_ref: Callable[[], Engine], account: PaperAccount):
+        self.console = console
+        self.interval = interval_ns
+        self.engine_ref = engine_ref
+        self.account = account
+        self.next_at = 0
+        self.pairs: dict[int, list[float]] = {}  # pair id -> [cash flow, net base]
+
+    def fill(self, row: Any) -> None:
+        side = int(row["side"])
+        qty = float(row["qty"])
+        price = float(row["price"])
+        pair = self.pairs.setdefault(int(row["pair_id"]), [0.0, 0.0])
+        pair[0] -= side * qty * price + float(row["fee"])
+        pair[1] += side * qty
+        self.console.print(
+            f"fill {ASSET_NAMES[int(row['venue'])]:<7} {'buy ' if side == BUY else 'sell'} {qty:.8g} @ {price:.8g} "
+            f"fee {float(row['fee']):.6g} (pair {int(row['pair_id'])}, {_KIND.get(int(row['kind']), '?')})",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def maybe(self, now: int, force: bool = False) -> None:
+        if self.next_at == 0:
+            self.next_at = (now // self.interval + 1) * self.interval
+        if not force and now < self.next_at:
+            return
+        self.next_at = (now // self.interval + 1) * self.interval
+        engine = self.engine_ref()
+        base, quote = self.account.balances()
+        mids = engine.last_mid
+        equity = sum(quote[v] + base[v] * (mids[v] if np.isfinite(mids[v]) else 0.0) for v in range(2))
+        closed = [p for p in self.pairs.values() if abs(p[1]) < 1e-12]
+        wins = sum(1 for p in closed if p[0] > 0)
+        when = time.strftime("%H:%M:%S", time.gmtime(now / 1e9))
+        self.console.print(
+            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  positions {engine.position[0]:+.8g} | "
+            f"{engine.position[1]:+.8g}  equity {equity:,.2f}  trades {self.account.fills}  "
+            f"winners {wins} losers {len(closed) - wins}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _engine_for(config: AppConfig, account: PaperAccount, reporter: _Reporter) -> Engine:
+    engine: Engine | None = None
+
+    def on_fill(row: Any) -> None:
+        assert engine is not None
+        _sync_counters(engine, account)  # so a crash right after this fill resumes with the right ids
+        account.record(row)
+        reporter.fill(row)
+
+    engine = make_engine(config, account, on_fill)
+    return engine
+
+
+def _sync_counters(engine: Engine, account: PaperAccount) -> None:
+    st = engine.kstate[0]
+    account.next_order_id = engine.executor.next_order_id
+    account.next_pair_id = int(st["next_pair_id"])
+    account.last_buy_venue = int(st["last_buy_venue"])
+    account.last_sell_venue = int(st["last_sell_venue"])
+    account.last_pair_id = int(st["last_pair_id"])
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    # SIGINT and SIGTERM ask for a clean stop (the loop finishes what it is doing, then reports).
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals
+            pass
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def dry_run_replay(
+    config: AppConfig,
+    *,
+    account: PaperAccount,
+    console: Console,
+    speed: float | None,
+    duration_ns: int | None = None,
+    stop_event: asyncio.Event | None = None,
+    days: list[Any] | None = None,
+) -> DryRunResult:
+    """Replay recorded days through the live path (normalizers -> engine -> paper executor).
+
+    ``speed``: 1.0 real time, 10 ten times faster, None as fast as possible. Stops at the end of the
+    data, after ``duration_ns`` of data time, or when ``stop_event`` is set (Ctrl-C).
+    """
+    from arb.runtime.loader import load_session, plan_days
+    from arb.runtime.replay import replay
+
+    started = time.perf_counter()
+    warm_up_kernel(config)
+    days = days or plan_days(config, None, None)
+    session = load_session(config, days)
+    stop_event = stop_event or asyncio.Event()
+    engine: Engine | None = None
+    reporter = _Reporter(console, config.dry_run.report_interval_ns, lambda: engine, account)  # type: ignore[arg-type,return-value]
+    engine = _engine_for(config, account, reporter)
+    for v, data in enumerate(session.venues):
+        if data.initial is not None:
+            engine.seed_book(v, data.initial.rows, data.initial.synced)
+    account.sessions += 1
+    first: int | None = None
+    last = session.start_ns
+    batches = 0
+    wall0 = time.monotonic()
+    interrupted = False
+    with _stop_on_signals(stop_event.set):
+        for ts, group in replay(config, session):
+            if first is None:
+                first = ts
+            if duration_ns is not None and ts - first > duration_ns:
+                break
+            if speed is not None:
+                delay = (ts - first) / 1e9 / speed - (time.monotonic() - wall0)
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop_event.wait(), delay)
+            elif batches % 256 == 0:
+                await asyncio.sleep(0)  # let Ctrl-C and other tasks in
+            if stop_event.is_set():
+                interrupted = True
+                break
+            engine.on_batches(ts, group)
+            reporter.maybe(ts)
+            last = ts
+            batches += 1
+    _finish(engine, account, last, interrupted)
+    reporter.maybe(last, force=True)
+    return DryRunResult(engine, account, first or session.start_ns, last, batches, interrupted,
+                        time.perf_counter() - started)  # fmt: skip
+
+
+def _finish(engine: Engine, account: PaperAccount, now: int, interrupted: bool) -> None:
+    cancelled = engine.cancel_open_orders()
+    if cancelled:
+        log.info("cancelled %d paper order(s) still on their way", cancelled)
+    engine.finish(now)
+    _sync_counters(engine, account)
+    account.save()
+
+
+async def dry_run_live(
+    config: AppConfig,
+    *,
+    account: PaperAccount,
+    console: Console,
+    duration_ns: int | None = None,
+    stop_event: asyncio.Event | None = None,
+    queue_size: int = 10_000,
+    clock: Callable[[], int] = time.time_ns,
+) -> DryRunResult:
+    """Paper-trade on the venues' live streams (the endpoints ``config`` names) until stopped."""
+    from connectors.binance.feed import BinanceFeed
+    from connectors.bybit.feed import BybitFeed
+
+    started = time.perf_counter()
+    warm_up_kernel(config)
+    stop_event = stop_event or asyncio.Event()
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
+    symbol = config.strategy.symbol
+    feeds = [BinanceFeed(config.binance, [symbol], queue=queue, clock=clock),
+             BybitFeed(config.bybit, [symbol], queue=queue, clock=clock)]  # fmt: skip
+    engine: Engine | None = None
+    reporter = _Reporter(console, config.dry_run.report_interval_ns, lambda: engine, account)  # type: ignore[arg-type,return-value]
+    engine = _engine_for(config, account, reporter)
+    account.sessions += 1
+    t0 = clock()
+    counts = {"batches": 0}
+    last = [t0]
+
+    async def consume() -> None:
+        while True:
+            batch: Batch = await queue.get()
+            now = batch.local_ts
+            engine.on_batches(now, [batch])
+            reporter.maybe(now)
+            last[0] = now
+            counts["batches"] += 1
+
+    async def timer() -> None:
+        # Simulated order arrivals and answers between batches, on the wall clock.
+        while True:
+            due = engine.executor.next_event_ts()
+            now = clock()
+            if due is not None and due <= now:
+                engine.advance(now + 1)
+                last[0] = now
+                continue
+            wait = 0.05 if due is None else min(0.05, (due - now) / 1e9)
+            await asyncio.sleep(wait)
+            reporter.maybe(clock())
+
+    async def stopper() -> None:
+        if duration_ns is None:
+            await stop_event.wait()
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop_event.wait(), duration_ns / 1e9)
+        raise _StopRequestError
+
+    interrupted = False
+    with _stop_on_signals(stop_event.set):
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                for feed in feeds:
+                    tasks.create_task(feed.run(), name=f"feed-{feed.name}")
+                tasks.create_task(consume(), name="engine")
+                tasks.create_task(timer(), name="paper-timer")
+                tasks.create_task(stopper(), name="stop")
+        except* _StopRequestError:
+            interrupted = stop_event.is_set()
+        except* ArbError as group:  # a feed failed for good (refused subscription, ban): say which
+            raise group.exceptions[0] from None
+        finally:
+            for feed in feeds:
+                feed.stop()
+    _finish(engine, account, max(last[0], clock()), interrupted)
+    reporter.maybe(last[0], force=True)
+    return DryRunResult(engine, account, t0, last[0], counts["batches"], interrupted,
+                        time.perf_counter() - started)  # fmt: skip
+
+
+class _StopRequestError(Exception):
+    """Raised by the stop task to end the TaskGroup (and cancel the other tasks) on purpose."""
