@@ -149,11 +149,11 @@ def sent(venue: FakeVenue) -> int:
     return sum(c.frames_sent for c in venue.all_connections)
 
 
-def top(book: OrderBook, levels: int = TOP) -> tuple[tuple[float, ...], ...]:
-    """The best ``levels`` of each side as (bid prices, bid sizes, ask prices, ask sizes)."""
+def top(book: OrderBook, levels: int = TOP) -> tuple[bytes, ...]:
+    """The best ``levels`` of each side (bid prices, bid sizes, ask prices, ask sizes) as raw float64s."""
     bid_px, bid_qty = book.bids(levels)
     ask_px, ask_qty = book.asks(levels)
-    return tuple(bid_px), tuple(bid_qty), tuple(ask_px), tuple(ask_qty)
+    return bid_px.tobytes(), bid_qty.tobytes(), ask_px.tobytes(), ask_qty.tobytes()
 
 
 _BOOK_KINDS = (DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, DEPTH_CLEAR_EVENT)
@@ -173,7 +173,7 @@ def _runs(rows: EventArray) -> list[tuple[int, int]]:
     return out
 
 
-def reference_books(rows: EventArray, levels: int = TOP) -> dict[int, tuple[tuple[float, ...], ...]]:
+def reference_books(rows: EventArray, levels: int = TOP) -> dict[int, tuple[bytes, ...]]:
     """Top levels after each depth update id of converted rows (their local side, in local order)."""
     local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
     book = OrderBook()
@@ -207,7 +207,7 @@ def trades(rows: EventArray) -> list[tuple[int, int, float, float, int]]:
 class LiveBook:
     """Applies a feed's batches in order, as a consumer would, and checks each against the reference."""
 
-    def __init__(self, reference: dict[int, tuple[tuple[float, ...], ...]], levels: int = TOP) -> None:
+    def __init__(self, reference: dict[int, tuple[bytes, ...]], levels: int = TOP) -> None:
         self.reference = reference
         self.levels = levels
         self.book = OrderBook()

@@ -1,0 +1,379 @@
+"""``arb record``: record both venues' raw market data in the collector format until told to stop.
+
+::
+
+    arb record [--config PATH] [--symbols BTCUSDT ETHUSDT] [--duration 10m] [--out DIR]
+
+One :class:`~connectors.binance.feed.BinanceFeed` and one :class:`~connectors.bybit.feed.BybitFeed`
+(each one connection for all symbols, depth + trades + best bid/offer) write every frame, and every
+Binance REST snapshot, through one :class:`~arb.recording.recorder.Recorder` into
+``<out>/<venue>_<market>/<symbol>_<YYYYMMDD>.gz`` (see ``docs/recording.md``). The feeds still
+normalize every frame: that is how they notice a gap and fetch the snapshot the recording needs to be
+converted.
+
+Everything runs in one ``asyncio.TaskGroup``: the two feeds, a 1 s flusher, the status line and the
+duration timer. The run ends when ``--duration`` has passed, on Ctrl-C or SIGTERM (the ``stop``
+event), or when a feed fails fatally (an IP ban, a rejected subscription, a full disk). Either way
+every task is awaited and every file is flushed and closed before :func:`record` returns or raises.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import re
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from arb.config import AppConfig, load_config
+from arb.errors import ArbError
+from arb.events import NS_PER_S
+from arb.recording.recorder import Recorder
+from connectors.binance.feed import BinanceFeed
+from connectors.bybit.feed import BybitFeed
+from connectors.common.feed import MarketDataFeed
+from connectors.common.normalizer import SyncState
+
+__all__ = ["RecordReport", "VenueSummary", "add_parser", "main", "parse_duration", "record"]
+
+log = logging.getLogger(__name__)
+
+StatusFn = Callable[[str], None]
+"""Receives the periodic one-line status (default: written to stdout)."""
+
+_FLUSH_INTERVAL_NS = NS_PER_S
+_DEFAULT_STATUS_NS = 10 * NS_PER_S
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
+_UNIT_NS = {"ms": NS_PER_S // 1000, "s": NS_PER_S, "m": 60 * NS_PER_S, "h": 3600 * NS_PER_S}
+_SYMBOL = re.compile(r"[A-Z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSummary:
+    """What one venue's feed saw during a recording."""
+
+    venue: str
+    market: str
+    symbols: tuple[str, ...]
+    messages: int
+    """WebSocket messages received (REST snapshots not included)."""
+    bytes_received: int
+    gaps: int
+    """Continuity gaps (each one was resynced, or the run ended first)."""
+    reconnects: int
+    failovers: int
+    snapshots: int
+    """Book snapshots applied (Binance REST, Bybit on (re)subscription)."""
+    decode_errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordReport:
+    """What :func:`record` did."""
+
+    elapsed_ns: int
+    interrupted: bool
+    """True when stopped by the ``stop`` event (Ctrl-C, SIGTERM) rather than the duration."""
+    venues: tuple[VenueSummary, ...]
+    files: tuple[Path, ...]
+    """Every file written, in the order they were opened."""
+    lines: int
+    bytes_written: int
+    """Compressed bytes on disk, all files."""
+
+    def summary(self) -> str:
+        """A few lines for the terminal."""
+        seconds = self.elapsed_ns / NS_PER_S
+        how = "stopped" if self.interrupted else "finished"
+        out = [f"recording {how} after {seconds:.1f} s: {self.lines:,} lines, {_mb(self.bytes_written)} written"]
+        for v in self.venues:
+            rate = v.messages / seconds if seconds > 0 else 0.0
+            out.append(
+                f"  {v.venue} {v.market} {','.join(v.symbols)}: {v.messages:,} messages ({rate:,.1f}/s), "
+                f"snapshots {v.snapshots}, gaps {v.gaps}, reconnects {v.reconnects}, failovers {v.failovers}, "
+                f"decode errors {v.decode_errors}"
+            )
+        out += [f"  {path}" for path in self.files]
+        return "\n".join(out)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB"
+
+
+def parse_duration(text: str) -> int:
+    """``"90s"``, ``"10m"``, ``"1.5h"``, ``"250ms"`` or a bare number of seconds -> int ns.
+
+    Raises ``ValueError`` for anything else or a duration that is not positive.
+    """
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"expected a duration such as 90s, 10m or 1.5h, got {text!r}")
+    value = float(match.group(1)) * _UNIT_NS[match.group(2) or "s"]
+    if value <= 0:
+        raise ValueError(f"expected a positive duration, got {text!r}")
+    return int(value)
+
+
+async def record(
+    config: AppConfig,
+    *,
+    symbols: Sequence[str],
+    duration_ns: int | None,
+    out_dir: Path,
+    clock: Callable[[], int] = time.time_ns,
+    status_interval_ns: int | None = _DEFAULT_STATUS_NS,
+    status: StatusFn | None = None,
+    stop: asyncio.Event | None = None,
+    feed_options: dict[str, Any] | None = None,
+) -> RecordReport:
+    """Record both venues' raw streams of ``symbols`` into ``out_dir`` until ``duration_ns`` has passed
+    (``None``: until ``stop`` is set) and return what was recorded.
+
+    ``clock`` stamps every frame (int ns since the epoch; it also decides the file's UTC day).
+    ``status`` receives a one-line status every ``status_interval_ns`` (``None``: no status line).
+    ``stop``, when set, ends the recording (Ctrl-C and SIGTERM set it in :func:`main`).
+    ``feed_options`` are passed to both feeds (tests: ``sleep``, ``backoff``).
+    Raises :class:`~arb.errors.FeedError` when a feed fails fatally and
+    :class:`~arb.errors.RecordingError` when a file cannot be written, after closing every file.
+    """
+    names = [s.upper() for s in symbols]
+    bad = [s for s in names if not _SYMBOL.fullmatch(s)]
+    if not names or bad:
+        raise ArbError(f"expected symbols of upper-case letters and digits, e.g. BTCUSDT; got {list(symbols)}")
+    stop_event = stop if stop is not None else asyncio.Event()
+    write_status: StatusFn = status if status is not None else _stdout
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    recorder = Recorder(out_dir, flush_interval_ns=_FLUSH_INTERVAL_NS)
+    options: dict[str, Any] = {"recorder": recorder, "clock": clock, **(feed_options or {})}
+    feeds: list[MarketDataFeed] = [
+        BinanceFeed(config.binance, names, **options),
+        BybitFeed(config.bybit, names, **options),
+    ]
+    timed_out = False
+    log.info(
+        "recording %s from %s (%s) and %s (%s) into %s%s",
+        ",".join(names),
+        config.binance.network,
+        config.binance.market,
+        config.bybit.network,
+        config.bybit.market,
+        out_dir,
+        f" for {duration_ns / NS_PER_S:g} s" if duration_ns else " until stopped",
+    )
+
+    async def timer(seconds: float) -> None:
+        nonlocal timed_out
+        await asyncio.sleep(seconds)
+        timed_out = True
+        stop_event.set()
+
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            for feed in feeds:
+                tasks.create_task(feed.run(), name=f"record-{feed.name}")
+            helpers = [tasks.create_task(_flusher(recorder), name="record-flusher")]
+            if status_interval_ns is not None:
+                helpers.append(
+                    tasks.create_task(_status_loop(feeds, recorder, status_interval_ns, write_status), name="status")
+                )
+            if duration_ns is not None:
+                helpers.append(tasks.create_task(timer(duration_ns / NS_PER_S), name="record-timer"))
+            await stop_event.wait()
+            for feed in feeds:
+                feed.stop()
+            for helper in helpers:
+                helper.cancel()
+    except BaseExceptionGroup as group:
+        error = _arb_error(group)
+        if error is not None:
+            raise error from None
+        raise
+    finally:
+        recorder.close()
+    report = RecordReport(
+        elapsed_ns=int((loop.time() - started) * NS_PER_S),
+        interrupted=not timed_out,
+        venues=tuple(_summary(feed) for feed in feeds),
+        files=tuple(recorder.paths),
+        lines=recorder.stats.lines,
+        bytes_written=recorder.bytes_written,
+    )
+    log.info("recording ended: %d lines, %d bytes in %d files", report.lines, report.bytes_written, len(report.files))
+    return report
+
+
+async def _flusher(recorder: Recorder) -> None:
+    # Flush on a wall timer too, so a quiet stream's last lines reach the disk within a second.
+    while True:
+        await asyncio.sleep(_FLUSH_INTERVAL_NS / NS_PER_S)
+        recorder.flush()
+
+
+async def _status_loop(feeds: Sequence[MarketDataFeed], recorder: Recorder, interval_ns: int, write: StatusFn) -> None:
+    loop = asyncio.get_running_loop()
+    last_t = loop.time()
+    last = [feed.stats.frames for feed in feeds]
+    while True:
+        await asyncio.sleep(interval_ns / NS_PER_S)
+        now = loop.time()
+        span = max(now - last_t, 1e-9)
+        parts = []
+        for i, feed in enumerate(feeds):
+            rate = (feed.stats.frames - last[i]) / span
+            last[i] = feed.stats.frames
+            parts.append(
+                f"{feed.name} {rate:,.1f} msg/s {_book_states(feed)} gaps {feed.gaps} "
+                f"reconnects {feed.stats.reconnects}"
+            )
+        last_t = now
+        parts.append(f"{len(recorder.paths)} files {_mb(recorder.bytes_written)}")
+        write(time.strftime("%H:%M:%S") + " " + " | ".join(parts))
+
+
+def _book_states(feed: MarketDataFeed) -> str:
+    # "synced", or per symbol when they differ: "BTCUSDT synced ETHUSDT stale".
+    words = []
+    for symbol, normalizer in feed.normalizers.items():
+        if not feed.connected:
+            word = "disconnected"
+        elif feed.is_stale(symbol):
+            word = "stale"
+        elif normalizer.status.state is SyncState.SYNCED:
+            word = "synced"
+        else:
+            word = "syncing"
+        words.append((symbol, word))
+    if len({w for _, w in words}) == 1:
+        return words[0][1]
+    return " ".join(f"{s} {w}" for s, w in words)
+
+
+def _summary(feed: MarketDataFeed) -> VenueSummary:
+    normalizers = feed.normalizers.values()
+    return VenueSummary(
+        venue=feed.name,
+        market=feed.market,
+        symbols=feed.symbols,
+        messages=feed.stats.frames,
+        bytes_received=feed.stats.bytes_received,
+        gaps=feed.gaps,
+        reconnects=feed.stats.reconnects,
+        failovers=feed.stats.failovers,
+        snapshots=sum(n.stats.snapshots for n in normalizers),
+        decode_errors=sum(n.stats.decode_errors for n in normalizers),
+    )
+
+
+def _arb_error(group: BaseExceptionGroup[Any]) -> ArbError | None:
+    # The first of arb's own errors inside a TaskGroup's group (a feed's fatal error, a disk error).
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            inner = _arb_error(exc)
+            if inner is not None:
+                return inner
+        elif isinstance(exc, ArbError):
+            return exc
+    return None
+
+
+def _stdout(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def _duration_arg(text: str) -> int:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``record`` to an ``argparse`` sub-command set (``parser.add_subparsers()``); it runs :func:`main`."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "record",
+        help="record both venues' market data",
+        description="Record Binance's and Bybit's raw market data (depth, trades, best bid/offer) in the "
+        "collector format, one gzip file per venue, market, symbol and UTC day.",
+    )
+    _add_arguments(parser)
+    parser.set_defaults(run=main)
+    return parser
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    parser.add_argument(
+        "--symbols", nargs="+", metavar="SYMBOL", help="symbols to record on both venues (default: [strategy] symbol)"
+    )
+    parser.add_argument(
+        "--duration", type=_duration_arg, metavar="TIME", help="stop after this long: 90s, 10m, 2h (default: Ctrl-C)"
+    )
+    parser.add_argument("--out", metavar="DIR", help="recordings folder (default: [backtest] recordings)")
+    parser.add_argument(
+        "--status-every",
+        type=_duration_arg,
+        default=_DEFAULT_STATUS_NS,
+        metavar="TIME",
+        help="interval of the status line (default: 10s)",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``arb record`` with parsed arguments; prints the final summary and returns 0.
+
+    Ctrl-C and SIGTERM stop the recording cleanly (every file flushed and closed) and still return 0.
+    """
+    config = load_config(args.config)
+    symbols = [s.upper() for s in args.symbols] if args.symbols else [config.strategy.symbol]
+    out_dir = Path(args.out) if args.out else config.backtest.recordings
+    report = asyncio.run(_run(config, symbols, args.duration, out_dir, args.status_every))
+    sys.stdout.write(report.summary() + "\n")
+    return 0
+
+
+async def _run(
+    config: AppConfig, symbols: list[str], duration_ns: int | None, out_dir: Path, status_ns: int
+) -> RecordReport:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / not the main thread
+            loop.add_signal_handler(sig, _on_signal, stop, sig)
+            installed.append(sig)
+    try:
+        return await record(
+            config, symbols=symbols, duration_ns=duration_ns, out_dir=out_dir, status_interval_ns=status_ns, stop=stop
+        )
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def _on_signal(stop: asyncio.Event, sig: signal.Signals) -> None:
+    log.warning("%s: stopping the recording (flushing and closing every file)", sig.name)
+    stop.set()
+
+
+if __name__ == "__main__":  # until the command is wired into arb.cli: python -m arb.runtime.record ...
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname).1s %(name)s: %(message)s")
+    _parser = argparse.ArgumentParser(prog="arb record")
+    _add_arguments(_parser)
+    try:
+        sys.exit(main(_parser.parse_args()))
+    except ArbError as exc:
+        sys.stderr.write(f"arb record: {exc}\n")
+        sys.exit(exc.exit_code)
