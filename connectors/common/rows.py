@@ -5,6 +5,11 @@ A normalizer appends *segments*: runs of rows that share ``ev``, ``exch_ts``, ``
 Per segment that is two C-level appends whatever the number of levels (six integers to one
 array, the level pairs copied as bytes to another). :meth:`RowSink.take` expands the segments into an
 ``event_dtype`` array with numpy.
+
+Bulk writers (the compiled recording scanners) instead write rows straight into the sink's *bulk
+array*: :meth:`RowSink.reserve` hands it out with room at its end, :meth:`RowSink.commit` records the
+rows written. Rows keep the order in which they were appended whichever way they came: reserving
+first moves the segments appended so far into the bulk array.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ _SEGMENT_INTS = 6  # count, ev, exch_ts, local_ts, order_id, ival
 class RowSink:
     """Collects event rows; :meth:`take` returns them as one array and empties the sink."""
 
-    __slots__ = ("_ints", "_pq", "rows", "taken")
+    __slots__ = ("_bulk", "_fill", "_ints", "_pq", "rows", "taken")
 
     def __init__(self) -> None:
         self._ints = array("q")
         self._pq = array("d")
+        self._bulk: EventArray | None = None
+        self._fill = 0  # rows of _bulk in use; the segments follow them
         self.rows = 0
         """Rows held now."""
         self.taken = 0
@@ -66,10 +73,63 @@ class RowSink:
         self._pq.extend((px, qty))
         self.rows += 1
 
+    def reserve(self, free: int) -> tuple[EventArray, int]:
+        """The bulk array and the number of its rows in use, with room for at least ``free`` more.
+
+        Write rows after the used ones, then call :meth:`commit`. The array may be replaced by a
+        larger one on the next call: do not keep it across calls. Rows appended with :meth:`one` or
+        :meth:`levels` before this call are moved into it first, so the order of rows is kept.
+        """
+        bulk = self._bulk
+        fill = self._fill
+        segments = self.rows - fill
+        need = fill + segments + free
+        if bulk is None or bulk.shape[0] < need:
+            grown = np.empty(max(need, 2 * (0 if bulk is None else bulk.shape[0]), 1024), event_dtype)
+            if bulk is not None:
+                grown[:fill] = bulk[:fill]
+            bulk = self._bulk = grown
+        if segments:
+            bulk[fill : fill + segments] = self._segments()
+            self._ints = array("q")
+            self._pq = array("d")
+            fill = self._fill = fill + segments
+        return bulk, fill
+
+    def commit(self, fill: int) -> None:
+        """Record that the bulk array from :meth:`reserve` now has ``fill`` rows in use."""
+        if self._bulk is None or not self._fill <= fill <= self._bulk.shape[0] or self.rows != self._fill:
+            raise ValueError(f"commit({fill}) does not follow reserve() (in use: {self._fill})")
+        self.rows += fill - self._fill
+        self._fill = fill
+
+    def extend(self, rows: EventArray) -> None:
+        """Append a whole array of ``event_dtype`` rows."""
+        n = rows.shape[0]
+        if n == 0:
+            return
+        bulk, fill = self.reserve(n)
+        bulk[fill : fill + n] = rows
+        self.commit(fill + n)
+
     def take(self) -> EventArray:
-        """Return every row appended since the last call, in order, and empty the sink."""
+        """Return every row appended since the last call, in order, and empty the sink.
+
+        After bulk writes the result is a view of the first rows of the bulk array (C-contiguous).
+        """
         n = self.rows
         self.taken += n
+        if self._bulk is not None:
+            bulk, fill = self.reserve(0)
+            out = bulk[:fill]
+        else:
+            out = self._segments()
+        self.clear()
+        return out
+
+    def _segments(self) -> EventArray:
+        # Expand the segments appended after the bulk rows into an event array.
+        n = self.rows - self._fill
         out = np.zeros(n, event_dtype)
         if n:
             seg = np.frombuffer(self._ints, np.int64).reshape(-1, _SEGMENT_INTS)
@@ -82,11 +142,12 @@ class RowSink:
             pq = np.frombuffer(self._pq, np.float64).reshape(n, 2)
             out["px"] = pq[:, 0]
             out["qty"] = pq[:, 1]
-        self.clear()
         return out
 
     def clear(self) -> None:
         """Drop every row held."""
         self._ints = array("q")
         self._pq = array("d")
+        self._bulk = None
+        self._fill = 0
         self.rows = 0

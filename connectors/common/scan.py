@@ -1,0 +1,277 @@
+"""Compiled token readers for scanning recordings in bulk: strict JSON subsets, exact or nothing.
+
+A venue's bulk scanner (``connectors.binance.fastscan``) reads recorded lines straight from the
+decompressed bytes with these helpers. Each accepts only a narrow, unambiguous form of its token and
+reports failure for anything else, so that the scanner can hand the whole line back to the venue's
+per-message code, which then decides (decodes, counts, logs) exactly as it does live. None of them
+ever accepts text that the per-message decoders would read differently.
+
+Every reader takes ``buf`` (a 1-d ``uint8`` array), the index ``i`` where the token starts and the
+end ``n`` of the readable bytes, and returns the index just past the token; a negative index means
+"not this token" (:data:`FAIL`) or, for :func:`read_levels`, "no room left in ``out``" (:data:`FULL`).
+
+Decimals (``"61737.63000000"``) are converted exactly: a value with at most 15 significant digits is
+``mantissa / 10**decimals`` (decimals <= 17) with both operands exact doubles, so the one IEEE
+division is correctly rounded and the result is Python's ``float(text)``; it is also what
+``connectors.common.levels.parse_levels`` computes for the same text. Longer values fail (the
+per-message path parses them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+__all__ = [
+    "FAIL",
+    "FULL",
+    "INT_DIGITS_MAX",
+    "POW10",
+    "TS_LIMIT",
+    "finish_levels",
+    "line_end",
+    "read_bool",
+    "read_decimal",
+    "read_decimal_packed",
+    "read_int",
+    "read_levels",
+    "read_local_ts",
+    "read_string",
+    "unpack_decimal",
+]
+
+FAIL = -1
+"""Returned instead of an index: the bytes at ``i`` are not the token asked for (in its strict form)."""
+FULL = -2
+"""Returned by :func:`read_levels` instead of an index: ``out`` has no room for another row."""
+INT_DIGITS_MAX = 18
+"""Longest integer accepted: 18 digits always fit an int64."""
+TS_LIMIT = 9_000_000_000_000_000_000
+"""Local timestamps from this value on are refused (the 19-digit prefix could overflow int64)."""
+
+POW10 = np.array([10.0**k for k in range(23)])
+"""``10**k`` as exact doubles, ``k`` = 0..22: pass as ``pow10`` (Numba freezes globals at compile time)."""
+
+_MANT_LIMIT = 10**15  # at most 15 significant digits: below 2**53, so exact as a double
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _is_digit(c: int) -> bool:
+    return 48 <= c <= 57
+
+
+@nb.njit(cache=True, nogil=True)
+def line_end(buf: Any, i: int, n: int) -> int:
+    """Index of the first ``\\n`` at or after ``i``, or ``n`` when there is none."""
+    while i < n and buf[i] != 10:
+        i += 1
+    return i
+
+
+@nb.njit(cache=True, nogil=True)
+def read_local_ts(buf: Any, i: int, n: int) -> tuple[int, int]:
+    """The recording prefix ``<19 digits><space>`` at ``i``: ``(ns, index of the payload)``.
+
+    Fails (index :data:`FAIL`) when the prefix is not 19 ASCII digits and a space, or when the value
+    reaches :data:`TS_LIMIT`.
+    """
+    if n - i < 20 or buf[i + 19] != 32:
+        return 0, FAIL
+    value = 0
+    for k in range(i, i + 19):
+        c = buf[k]
+        if not _is_digit(c):
+            return 0, FAIL
+        value = value * 10 + (c - 48)
+    if buf[i] >= 57:  # '9': 9e18 and above may not fit an int64
+        return 0, FAIL
+    return value, i + 20
+
+
+@nb.njit(cache=True, nogil=True)
+def read_int(buf: Any, i: int, n: int) -> tuple[int, int]:
+    """A non-negative JSON integer at ``i``: ``0`` or ``[1-9][0-9]*``, at most 18 digits.
+
+    Returns ``(value, next index)``. What follows is not checked (a ``.`` or ``e`` after the digits
+    makes the caller's next expectation fail).
+    """
+    if i >= n or not _is_digit(buf[i]):
+        return 0, FAIL
+    if buf[i] == 48:
+        if i + 1 < n and _is_digit(buf[i + 1]):
+            return 0, FAIL  # leading zero: not JSON
+        return 0, i + 1
+    value = 0
+    start = i
+    while i < n and _is_digit(buf[i]):
+        value = value * 10 + (buf[i] - 48)
+        i += 1
+        if i - start > INT_DIGITS_MAX:
+            return 0, FAIL
+    return value, i
+
+
+@nb.njit(cache=True, nogil=True)
+def read_string(buf: Any, i: int, n: int) -> tuple[int, int, int]:
+    """A JSON string at ``i`` made of printable ASCII only, without escapes.
+
+    Returns ``(start, end, next index)``: the characters are ``buf[start:end]``.
+    """
+    if i >= n or buf[i] != 34:
+        return 0, 0, FAIL
+    i += 1
+    start = i
+    while i < n:
+        c = buf[i]
+        if c == 34:
+            return start, i, i + 1
+        if c < 32 or c > 126 or c == 92:  # control, non-ASCII, backslash
+            return 0, 0, FAIL
+        i += 1
+    return 0, 0, FAIL
+
+
+@nb.njit(cache=True, nogil=True)
+def read_bool(buf: Any, i: int, n: int) -> tuple[bool, int]:
+    """A JSON ``true`` or ``false`` at ``i``: ``(value, next index)``."""
+    if i + 4 <= n and buf[i] == 116 and buf[i + 1] == 114 and buf[i + 2] == 117 and buf[i + 3] == 101:
+        return True, i + 4
+    if (
+        i + 5 <= n
+        and buf[i] == 102
+        and buf[i + 1] == 97
+        and buf[i + 2] == 108
+        and buf[i + 3] == 115
+        and buf[i + 4] == 101
+    ):
+        return False, i + 5
+    return False, FAIL
+
+
+@nb.njit(cache=True, nogil=True)
+def read_decimal_packed(buf: Any, i: int, n: int) -> tuple[int, int]:
+    """A quoted decimal at ``i``, ``"-?(0|[1-9][0-9]*)(\\.[0-9]+)?"``, packed for :func:`unpack_decimal`.
+
+    Returns ``(packed, next index)``. The value is ``mantissa / 10**decimals`` with trailing zeros of
+    the fraction dropped; it fails on any other form (exponents, ``+``, leading zeros, ``1.``,
+    ``.5``, whitespace), on more than 18 digits, and when the mantissa has more than 15 digits.
+    Splitting the read from the division lets a caller do all divisions in one branch-free loop.
+    """
+    if i >= n or buf[i] != 34:
+        return 0, FAIL
+    i += 1
+    neg = 0
+    if i < n and buf[i] == 45:  # '-'
+        neg = 1
+        i += 1
+    start = i
+    mant = 0
+    dot = -1
+    while i < n:
+        c = buf[i]
+        d = int(c) - 48
+        if 0 <= d <= 9:
+            mant = mant * 10 + d
+        elif c == 46 and dot < 0:  # '.'
+            dot = i
+        else:
+            break
+        i += 1
+    if i >= n or buf[i] != 34:
+        return 0, FAIL
+    digits = i - start
+    scale = 0
+    if dot >= 0:
+        scale = i - dot - 1
+        digits -= 1
+        if dot == start or scale == 0:
+            return 0, FAIL
+    if digits == 0 or digits > INT_DIGITS_MAX:
+        return 0, FAIL
+    if buf[start] == 48 and digits > 1 and dot != start + 1:
+        return 0, FAIL  # a leading zero
+    if mant >= _MANT_LIMIT:
+        while scale > 0 and mant % 10 == 0:
+            mant //= 10
+            scale -= 1
+        if mant >= _MANT_LIMIT:
+            return 0, FAIL
+    return (mant << 6) | (neg << 5) | scale, i + 1
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def unpack_decimal(packed: int, pow10: Any) -> float:
+    """The float of a :func:`read_decimal_packed` result: exactly ``float(text)``."""
+    value: float = (packed >> 6) / pow10[packed & 31]
+    return -value if packed & 32 else value
+
+
+@nb.njit(cache=True, nogil=True)
+def read_decimal(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
+    """A quoted decimal at ``i`` as the exact ``float(text)``: ``(value, next index)``.
+
+    Accepts what :func:`read_decimal_packed` accepts.
+    """
+    packed, i = read_decimal_packed(buf, i, n)
+    if i < 0:
+        return 0.0, i
+    return unpack_decimal(packed, pow10), i
+
+
+@nb.njit(cache=True, nogil=True)
+def read_levels(buf: Any, i: int, n: int, out: Any, fill: int, ev: int) -> tuple[int, int]:
+    """A level array ``[["px","qty"],...]`` at ``i`` (no whitespace; decimals as :func:`read_decimal`).
+
+    Writes one row per level into ``out`` (``event_dtype``) from row ``fill`` on, with ``ev`` set and
+    the price and quantity still *packed* in ``exch_ts`` and ``ival``: :func:`finish_levels` turns
+    them into ``px``/``qty`` and sets the other fields. Returns ``(levels, next index)``; the index
+    is :data:`FULL` when ``out`` has no room left.
+    """
+    if i >= n or buf[i] != 91:  # '['
+        return 0, FAIL
+    i += 1
+    if i < n and buf[i] == 93:  # ']'
+        return 0, i + 1
+    count = 0
+    cap = out.shape[0]
+    while True:
+        if i >= n or buf[i] != 91:
+            return 0, FAIL
+        px, i = read_decimal_packed(buf, i + 1, n)
+        if i < 0 or i >= n or buf[i] != 44:  # ','
+            return 0, FAIL
+        qty, i = read_decimal_packed(buf, i + 1, n)
+        if i < 0 or i >= n or buf[i] != 93:
+            return 0, FAIL
+        k = fill + count
+        if k >= cap:
+            return 0, FULL
+        row = out[k]
+        row.ev = ev
+        row.exch_ts = px
+        row.ival = qty
+        count += 1
+        i += 1
+        if i < n and buf[i] == 44:
+            i += 1
+            continue
+        if i < n and buf[i] == 93:
+            return count, i + 1
+        return 0, FAIL
+
+
+@nb.njit(cache=True, nogil=True)
+def finish_levels(out: Any, start: int, stop: int, exch_ts: int, local_ts: int, ival: int, pow10: Any) -> None:
+    """Complete the rows ``out[start:stop]`` written by :func:`read_levels`: unpack ``px``/``qty``, set
+    the times and ``ival``, zero ``order_id`` and ``fval``."""
+    for k in range(start, stop):
+        row = out[k]
+        row.px = unpack_decimal(row.exch_ts, pow10)
+        row.qty = unpack_decimal(row.ival, pow10)
+        row.exch_ts = exch_ts
+        row.local_ts = local_ts
+        row.order_id = 0
+        row.ival = ival
+        row.fval = 0.0
