@@ -32,6 +32,8 @@ import logging
 from collections.abc import Callable, Sequence
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from arb.events import (
     BBO_ASK,
@@ -48,6 +50,7 @@ from arb.events import (
     TRADE_SELL,
     SyncReason,
 )
+from connectors.binance import fastscan
 from connectors.binance.messages import (
     BinanceAggTrade,
     BinanceAggTradeEnvelope,
@@ -71,6 +74,7 @@ from connectors.common.normalizer import (
     SyncTransition,
 )
 from connectors.common.rows import LevelArray, RowSink
+from connectors.common.scan import POW10
 
 __all__ = ["BinanceNormalizer", "ParsedDiff"]
 
@@ -93,6 +97,20 @@ _bbo = msgspec.json.Decoder(BinanceBookTicker, strict=False)
 _snapshot = msgspec.json.Decoder(BinanceDepthSnapshot, strict=False)
 
 _DEPTH, _TRADE, _AGG, _BBO = 0, 1, 2, 3
+
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+_NO_SYMBOL = np.zeros(0, np.uint8)
+_SCAN_ROOM = 1 << 16  # rows reserved in the sink before each scan (it asks for more when it needs it)
+
+
+def _symbol_bytes(symbol: str) -> npt.NDArray[np.uint8]:
+    # The symbol as the scan compares it: printable ASCII without quote or backslash, else none
+    # (an empty array makes the scan decline every trade and depth line).
+    raw = symbol.encode("utf-8")
+    if not raw or any(c < 32 or c > 126 or c in b'"\\' for c in raw):
+        return _NO_SYMBOL
+    return np.frombuffer(raw, np.uint8).copy()
 
 
 def _stream_kind(stream: str) -> int | None:
@@ -163,6 +181,8 @@ class BinanceNormalizer:
         self._clock_offset = 0
         self._last_exch_ts = 0
         self._kinds: dict[bytes, int | None] = {}
+        self._scan_state = np.zeros(fastscan.STATE_SIZE, np.int64)
+        self._scan_symbol: tuple[str, npt.NDArray[np.uint8]] = ("", _NO_SYMBOL)
         self._handlers: tuple[Callable[[bytes, int, bool], None], ...] = (
             self._on_depth_payload,
             self._on_trade_payload,
@@ -254,6 +274,95 @@ class BinanceNormalizer:
             on_message(line[20:], int(line[:19]))
         self.stats.messages += fast + skipped_bbo
         self.stats.bbo_messages += skipped_bbo
+
+    def on_chunk(self, chunk: bytes | memoryview, on_bad_line: Callable[[bytes], None]) -> int:
+        """Bulk form of :meth:`on_message` for recordings: ``chunk`` holds whole lines, ``\n``-separated.
+
+        Each line is ``<19-digit ns> <payload>``; empty lines are skipped, lines without the prefix go
+        to ``on_bad_line``. Same rows, same order, same counters and sync transitions as calling
+        :meth:`on_message` line by line: a compiled scan (``connectors.binance.fastscan``) settles
+        the common frames and writes their rows into the sink's bulk array, and hands every other
+        line to :meth:`on_lines`. Returns the number of non-empty lines (good and bad).
+        """
+        buf = np.frombuffer(chunk, np.uint8)
+        end = buf.shape[0]
+        state = self._scan_state
+        state[:] = 0
+        sink = self.sink
+        room = _SCAN_ROOM
+        lines = 0
+        while True:
+            if not self._scan_load(state):
+                # A value the scan cannot hold in int64: the rest of the chunk goes line by line.
+                rest = bytes(buf[int(state[fastscan.S_POS]) :]).split(b"\n")
+                rest = [line for line in rest if line]
+                self.on_lines(rest, on_bad_line)
+                return lines + len(rest)
+            out, fill = sink.reserve(room)
+            state[fastscan.S_FILL] = fill
+            code = fastscan.scan_lines(buf, end, out, state, self._scan_symbol[1], POW10)
+            sink.commit(int(state[fastscan.S_FILL]))
+            lines += self._scan_store(state)
+            if code == fastscan.DONE:
+                return lines
+            if code == fastscan.NEEDS_ROOM:
+                room = 2 * out.shape[0]
+                continue
+            start = int(state[fastscan.S_POS])
+            stop = int(state[fastscan.S_LINE_END])
+            self.on_lines((bytes(buf[start:stop]),), on_bad_line)
+            state[fastscan.S_POS] = stop + 1
+            room = _SCAN_ROOM
+
+    def _scan_load(self, state: npt.NDArray[np.int64]) -> bool:
+        # Copy what the scan reads from the normalizer into its state array; zero its counters.
+        # False when a value does not fit an int64 (the scan is then not used).
+        sync = self._sync
+        last_id = sync.last_update_id if sync is not None else 0
+        values = (last_id, self._clock_offset, self._last_exch_ts)
+        if any(v < _INT64_MIN or v > _INT64_MAX for v in values):
+            return False
+        if self._scan_symbol[0] != self.symbol:
+            self._scan_symbol = (self.symbol, _symbol_bytes(self.symbol))
+        state[fastscan.S_INCLUDE_BBO] = self.include_bbo
+        state[fastscan.S_FUTURES] = -1 if sync is None else int(sync.futures)
+        state[fastscan.S_EMIT_LINEAR] = self.market == "linear"
+        # Only a synced book outside a snapshot bridge is in the steady state the scan may extend.
+        state[fastscan.S_STEADY] = sync is not None and sync.state is SyncState.SYNCED and not sync._bridging
+        state[fastscan.S_LAST_UPDATE_ID] = last_id
+        state[fastscan.S_CLOCK_OFFSET] = self._clock_offset
+        state[fastscan.S_LAST_EXCH_TS] = self._last_exch_ts
+        state[fastscan.S_MESSAGES : fastscan.STATE_SIZE] = 0
+        return True
+
+    def _scan_store(self, state: npt.NDArray[np.int64]) -> int:
+        # Copy the scan's effect back into the normalizer; returns the lines it passed.
+        (
+            messages,
+            depth,
+            trades,
+            bbo,
+            other_symbols,
+            lines,
+            applied,
+        ) = state[fastscan.S_MESSAGES : fastscan.STATE_SIZE].tolist()
+        if applied:
+            sync = self._sync
+            assert sync is not None  # the scan applies diffs only to an existing, synced machine
+            sync.last_update_id = int(state[fastscan.S_LAST_UPDATE_ID])
+            status = self.status
+            status.update_id = sync.last_update_id
+            status.last_depth_local_ts = int(state[fastscan.S_DEPTH_LOCAL_TS])
+            status.last_depth_exch_ts = int(state[fastscan.S_DEPTH_EXCH_TS])
+        self._clock_offset = int(state[fastscan.S_CLOCK_OFFSET])
+        self._last_exch_ts = int(state[fastscan.S_LAST_EXCH_TS])
+        stats = self.stats
+        stats.messages += messages
+        stats.depth_messages += depth
+        stats.trade_messages += trades
+        stats.bbo_messages += bbo
+        stats.other_symbols += other_symbols
+        return int(lines)
 
     def _decode_failed(self, payload: bytes, local_ts: int, exc: Exception) -> None:
         self.stats.decode_errors += 1

@@ -1,0 +1,593 @@
+"""Binance recordings in bulk: one compiled pass over decompressed lines, Python only where it must.
+
+:func:`scan_lines` walks a buffer of recorded lines (``<19-digit local ns> <payload>\\n``, see
+``arb.recording.format``) and, line by line, does itself what
+:class:`connectors.binance.normalize.BinanceNormalizer` would do for the common combined-stream
+frames, writing the rows straight into an ``event_dtype`` array:
+
+- ``@bookTicker`` when BBO rows are not wanted: counted, never decoded (as ``on_message`` does);
+- ``@bookTicker`` when they are wanted, and ``@trade``: the ``BBO_BID``/``BBO_ASK`` or trade row;
+- ``@depth*``: the ``DEPTH_BID``/``DEPTH_ASK`` rows of a diff that the sync state machine would
+  APPLY to a synced book in its steady state (``pu`` chaining on USD-M, ``U <= last + 1 < u + 1`` on
+  spot), or nothing but a count for a diff of another symbol.
+
+It stops at the first line it cannot settle on those terms and returns :data:`DECLINED` with the
+line's bounds: a line without the timestamp prefix, anything but the exact compact frame layout
+(whitespace, escapes, unexpected or repeated keys, asks before bids, numbers it does not convert
+exactly), an unknown or ``@aggTrade`` stream, a REST snapshot, a bare message, a symbol not yet
+known, and every depth diff that is not a plain APPLY (buffering, bridging a snapshot, duplicates,
+gaps). The caller runs that line through the normalizer's own per-message code, which decides,
+counts and logs exactly as it does live, and then calls again from the next line with the state
+the normalizer now has. So rows, their order and every counter are those of feeding the lines one
+by one to ``BinanceNormalizer.on_message``; ``tests/replay/test_bulk_path.py`` checks it.
+
+State crosses the boundary in one int64 array (indices ``S_*``): the caller fills it from the
+normalizer before each call and copies the outputs back after it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+from arb.events import BBO_ASK, BBO_BID, DEPTH_ASK, DEPTH_BID, NS_PER_MS, TRADE_BUY, TRADE_SELL
+from connectors.common.scan import (
+    FAIL,
+    FULL,
+    finish_levels,
+    line_end,
+    read_bool,
+    read_decimal,
+    read_int,
+    read_levels,
+    read_local_ts,
+    read_string,
+)
+
+__all__ = [
+    "DECLINED",
+    "DONE",
+    "NEEDS_ROOM",
+    "STATE_SIZE",
+    "S_APPLIED",
+    "S_BBO",
+    "S_CLOCK_OFFSET",
+    "S_DEPTH",
+    "S_DEPTH_EXCH_TS",
+    "S_DEPTH_LOCAL_TS",
+    "S_EMIT_LINEAR",
+    "S_FILL",
+    "S_FUTURES",
+    "S_INCLUDE_BBO",
+    "S_LAST_EXCH_TS",
+    "S_LAST_UPDATE_ID",
+    "S_LINES",
+    "S_LINE_END",
+    "S_MESSAGES",
+    "S_OTHER_SYMBOLS",
+    "S_POS",
+    "S_STEADY",
+    "S_TRADES",
+    "scan_lines",
+]
+
+# Return codes of scan_lines.
+DONE = 0
+"""Every line up to ``end`` was handled."""
+DECLINED = 1
+"""The line ``buf[S_POS:S_LINE_END]`` needs the per-message path; nothing of it was applied."""
+NEEDS_ROOM = 2
+"""``out`` is full: grow it and call again (the line at ``S_POS`` was not applied)."""
+
+# State array layout. In: read by the scan. In/out: read and updated. Out: counters, added to.
+S_POS = 0
+"""In/out: where the next line starts."""
+S_LINE_END = 1
+"""Out, with DECLINED: the index of the declined line's ``\\n`` (or ``end``)."""
+S_FILL = 2
+"""In/out: rows of ``out`` in use."""
+S_INCLUDE_BBO = 3
+"""In: 1 when bookTicker rows are wanted (``include_bbo``)."""
+S_FUTURES = 4
+"""In: the sync machine's market (1 USD-M: ``pu`` chaining and ``T`` as the clock); -1 no machine yet."""
+S_EMIT_LINEAR = 5
+"""In: 1 when the normalizer's market is ``"linear"`` (depth rows then take ``T``, else ``E``)."""
+S_STEADY = 6
+"""In: 1 when the book is synced and not bridging a snapshot (only then may a diff be applied here)."""
+S_LAST_UPDATE_ID = 7
+"""In/out: the sync machine's ``last_update_id``."""
+S_CLOCK_OFFSET = 8
+"""In/out: the normalizer's ``exchange - local`` offset (ns)."""
+S_LAST_EXCH_TS = 9
+"""In/out: the latest exchange time seen (ns)."""
+S_DEPTH_LOCAL_TS = 10
+"""Out: local time of the last diff applied here (meaningful when ``S_APPLIED`` > 0)."""
+S_DEPTH_EXCH_TS = 11
+"""Out: exchange time of the last diff applied here."""
+S_MESSAGES = 12
+"""Out: lines handled here, added to ``stats.messages``."""
+S_DEPTH = 13
+"""Out: added to ``stats.depth_messages``."""
+S_TRADES = 14
+"""Out: added to ``stats.trade_messages``."""
+S_BBO = 15
+"""Out: added to ``stats.bbo_messages``."""
+S_OTHER_SYMBOLS = 16
+"""Out: added to ``stats.other_symbols``."""
+S_LINES = 17
+"""Out: non-empty lines passed (handled or declined), for the reader's report."""
+S_APPLIED = 18
+"""Out: depth diffs applied here (their last one set S_DEPTH_LOCAL_TS / S_DEPTH_EXCH_TS)."""
+STATE_SIZE = 19
+
+_KIND_DEPTH = 0
+_KIND_TRADE = 1
+_KIND_BBO = 2
+_KIND_OTHER = 3
+
+_STREAM_PREFIX = np.frombuffer(b'{"stream":"', np.uint8)
+_DATA_KEY = np.frombuffer(b',"data":{', np.uint8)
+_MARKET = np.frombuffer(b"MARKET", np.uint8)
+_DEPTH = np.frombuffer(b"depth", np.uint8)
+_TRADE = np.frombuffer(b"trade", np.uint8)
+_BOOK_TICKER = np.frombuffer(b"bookTicker", np.uint8)
+_MS_LIMIT = 9_000_000_000_000
+"""Exchange times (ms) from this value on are declined: ``ms * 10**6`` must fit an int64."""
+_INT64_MAX = 9_223_372_036_854_775_807
+
+# Key codes: first byte, plus 256 * second byte for the two-letter "pu".
+_K_PU = ord("p") + 256 * ord("u")
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _matches(buf: Any, i: int, n: int, lit: Any) -> bool:
+    m = lit.shape[0]
+    if i + m > n:
+        return False
+    for k in range(m):  # noqa: SIM110 - Numba compiles loops, not generator expressions
+        if buf[i + k] != lit[k]:
+            return False
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _stream_kind(buf: Any, start: int, stop: int) -> int:
+    # Mirrors normalize._stream_kind on the name buf[start:stop]: the text after the first '@'.
+    at = -1
+    for k in range(start, stop):
+        c = buf[k]
+        ok = (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 64 or c == 95
+        if not ok:
+            return _KIND_OTHER  # anything unusual goes the per-message way
+        if c == 64 and at < 0:
+            at = k
+    if at < 0:
+        return _KIND_OTHER
+    k = at + 1
+    m = stop - k
+    if _matches(buf, k, stop, _DEPTH) and (m == 5 or buf[k + 5] == 64):  # "depth", "depth@..."
+        return _KIND_DEPTH
+    if m == 5 and _matches(buf, k, stop, _TRADE):
+        return _KIND_TRADE
+    if m == 10 and _matches(buf, k, stop, _BOOK_TICKER):
+        return _KIND_BBO
+    return _KIND_OTHER
+
+
+@nb.njit(cache=True, nogil=True)
+def _key(buf: Any, i: int, n: int) -> tuple[int, int]:
+    # '"k":' or '"kk":' at i -> (key code, index of the value).
+    if i + 4 > n or buf[i] != 34:
+        return 0, FAIL
+    a = buf[i + 1]
+    if buf[i + 2] == 34:
+        if buf[i + 3] != 58:
+            return 0, FAIL
+        return a, i + 4
+    if i + 5 > n or buf[i + 3] != 34 or buf[i + 4] != 58:
+        return 0, FAIL
+    return a + 256 * buf[i + 2], i + 5
+
+
+@nb.njit(cache=True, nogil=True)
+def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
+    if stop - start != ref.shape[0]:
+        return False
+    for k in range(ref.shape[0]):  # noqa: SIM110 - Numba compiles loops, not generator expressions
+        if buf[start + k] != ref[k]:
+            return False
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _end_of_frame(buf: Any, i: int, n: int) -> int:
+    # After the data object: the envelope's '}' and then the end of the line. -> index of '\n' (or n).
+    if i >= n or buf[i] != 125:
+        return FAIL
+    i += 1
+    if i < n and buf[i] != 10:
+        return FAIL
+    return i
+
+
+@nb.njit(cache=True, nogil=True)
+def _trade(buf: Any, i: int, n: int, pow10: Any) -> tuple[int, int, int, int, int, float, float, bool, bool]:
+    # The data object of a trade at i (just past '{'):
+    # (next index, t, T ms, symbol start, symbol end, price, qty, buyer is maker, X is MARKET).
+    seen = 0
+    event_ms = 0
+    trade_ms = 0
+    trade_id = 0
+    sym_a = 0
+    sym_b = 0
+    px = 0.0
+    qty = 0.0
+    maker = False
+    market = True
+    while True:
+        key, i = _key(buf, i, n)
+        if i < 0:
+            return FAIL, 0, 0, 0, 0, 0.0, 0.0, False, False
+        if key == 101:  # "e": ignored by the struct
+            bit = 1
+            _, _, i = read_string(buf, i, n)
+        elif key == 69:  # "E"
+            bit = 2
+            event_ms, i = read_int(buf, i, n)
+        elif key == 84:  # "T"
+            bit = 4
+            trade_ms, i = read_int(buf, i, n)
+        elif key == 115:  # "s"
+            bit = 8
+            sym_a, sym_b, i = read_string(buf, i, n)
+        elif key == 116:  # "t"
+            bit = 16
+            trade_id, i = read_int(buf, i, n)
+        elif key == 112:  # "p"
+            bit = 32
+            px, i = read_decimal(buf, i, n, pow10)
+        elif key == 113:  # "q"
+            bit = 64
+            qty, i = read_decimal(buf, i, n, pow10)
+        elif key == 88:  # "X"
+            bit = 128
+            xa, xb, i = read_string(buf, i, n)
+            if i >= 0:
+                market = _same_bytes(buf, xa, xb, _MARKET)
+        elif key == 109:  # "m"
+            bit = 256
+            maker, i = read_bool(buf, i, n)
+        elif key == 77:  # "M": ignored by the struct
+            bit = 512
+            _, i = read_bool(buf, i, n)
+        else:
+            return FAIL, 0, 0, 0, 0, 0.0, 0.0, False, False
+        if i < 0 or seen & bit:
+            return FAIL, 0, 0, 0, 0, 0.0, 0.0, False, False
+        seen |= bit
+        if i < n and buf[i] == 44:
+            i += 1
+            continue
+        if i < n and buf[i] == 125:
+            i += 1
+            break
+        return FAIL, 0, 0, 0, 0, 0.0, 0.0, False, False
+    required = 2 | 4 | 8 | 16 | 32 | 64 | 256  # E T s t p q m
+    if seen & required != required or event_ms >= _MS_LIMIT or trade_ms >= _MS_LIMIT:
+        return FAIL, 0, 0, 0, 0, 0.0, 0.0, False, False
+    return i, trade_id, trade_ms, sym_a, sym_b, px, qty, maker, market
+
+
+@nb.njit(cache=True, nogil=True)
+def _bbo(buf: Any, i: int, n: int, pow10: Any) -> tuple[int, int, int, int, int, float, float, float, float]:
+    # The data object of a bookTicker at i (just past '{'):
+    # (next index, u, T ms, symbol start, symbol end, bid px, bid qty, ask px, ask qty).
+    seen = 0
+    update_id = 0
+    event_ms = 0
+    trade_ms = 0
+    sym_a = 0
+    sym_b = 0
+    bp = 0.0
+    bq = 0.0
+    ap = 0.0
+    aq = 0.0
+    fail = (FAIL, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0)
+    while True:
+        key, i = _key(buf, i, n)
+        if i < 0:
+            return fail
+        if key == 101:  # "e"
+            bit = 1
+            _, _, i = read_string(buf, i, n)
+        elif key == 117:  # "u"
+            bit = 2
+            update_id, i = read_int(buf, i, n)
+        elif key == 115:  # "s"
+            bit = 4
+            sym_a, sym_b, i = read_string(buf, i, n)
+        elif key == 98:  # "b"
+            bit = 8
+            bp, i = read_decimal(buf, i, n, pow10)
+        elif key == 66:  # "B"
+            bit = 16
+            bq, i = read_decimal(buf, i, n, pow10)
+        elif key == 97:  # "a"
+            bit = 32
+            ap, i = read_decimal(buf, i, n, pow10)
+        elif key == 65:  # "A"
+            bit = 64
+            aq, i = read_decimal(buf, i, n, pow10)
+        elif key == 69:  # "E"
+            bit = 128
+            event_ms, i = read_int(buf, i, n)
+        elif key == 84:  # "T"
+            bit = 256
+            trade_ms, i = read_int(buf, i, n)
+        else:
+            return fail
+        if i < 0 or seen & bit:
+            return fail
+        seen |= bit
+        if i < n and buf[i] == 44:
+            i += 1
+            continue
+        if i < n and buf[i] == 125:
+            i += 1
+            break
+        return fail
+    required = 2 | 4 | 8 | 16 | 32 | 64  # u s b B a A
+    if seen & required != required or event_ms >= _MS_LIMIT or trade_ms >= _MS_LIMIT:
+        return fail
+    return i, update_id, trade_ms, sym_a, sym_b, bp, bq, ap, aq
+
+
+@nb.njit(cache=True, nogil=True)
+def _depth(
+    buf: Any, i: int, n: int, out: Any, fill: int
+) -> tuple[int, int, int, int, int, int, int, int, int, int, int]:
+    # The data object of a depth diff at i (just past '{'); levels written to out from fill, bids
+    # first. -> (next index or FAIL/FULL, E ms, T ms, symbol start, symbol end, U, u, pu, bids, asks, 0).
+    seen = 0
+    event_ms = 0
+    trade_ms = 0
+    sym_a = 0
+    sym_b = 0
+    first = 0
+    final = 0
+    prev = -1
+    nb_bids = 0
+    nb_asks = 0
+    while True:
+        key, i = _key(buf, i, n)
+        if i < 0:
+            return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        if key == 101:  # "e"
+            bit = 1
+            _, _, i = read_string(buf, i, n)
+        elif key == 69:  # "E"
+            bit = 2
+            event_ms, i = read_int(buf, i, n)
+        elif key == 84:  # "T"
+            bit = 4
+            trade_ms, i = read_int(buf, i, n)
+        elif key == 115:  # "s"
+            bit = 8
+            sym_a, sym_b, i = read_string(buf, i, n)
+        elif key == 85:  # "U"
+            bit = 16
+            first, i = read_int(buf, i, n)
+        elif key == 117:  # "u"
+            bit = 32
+            final, i = read_int(buf, i, n)
+        elif key == _K_PU:
+            bit = 64
+            prev, i = read_int(buf, i, n)
+        elif key == 98:  # "b": bids come before asks, or the line is declined
+            bit = 128
+            if seen & 256:
+                return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            nb_bids, i = read_levels(buf, i, n, out, fill, DEPTH_BID)
+        elif key == 97:  # "a"
+            bit = 256
+            nb_asks, i = read_levels(buf, i, n, out, fill + nb_bids, DEPTH_ASK)
+        else:
+            return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        if i == FULL:
+            return FULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        if i < 0 or seen & bit:
+            return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        seen |= bit
+        if i < n and buf[i] == 44:
+            i += 1
+            continue
+        if i < n and buf[i] == 125:
+            i += 1
+            break
+        return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    required = 2 | 8 | 16 | 32 | 128 | 256  # E s U u b a
+    if seen & required != required or event_ms >= _MS_LIMIT or trade_ms >= _MS_LIMIT:
+        return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    return i, event_ms, trade_ms, sym_a, sym_b, first, final, prev, nb_bids, nb_asks, 0
+
+
+@nb.njit(cache=True, nogil=True)
+def scan_lines(buf: Any, end: int, out: Any, state: Any, symbol: Any, pow10: Any) -> int:
+    """Handle the lines of ``buf[state[S_POS]:end]`` until one must go the per-message way.
+
+    ``buf`` is ``uint8``; lines end with ``\\n`` (the last one may end at ``end``); empty lines are
+    skipped. ``out`` is an ``event_dtype`` array with ``state[S_FILL]`` rows in use: rows are
+    written after them. ``symbol`` holds the normalizer's symbol as ASCII bytes (empty: not known
+    yet, so every trade and depth line is declined). ``pow10`` is
+    :data:`connectors.common.scan.POW10`.
+
+    Returns :data:`DONE`, :data:`DECLINED` (the line at ``state[S_POS]``, ending at
+    ``state[S_LINE_END]``, was not touched: run it through the normalizer, then call again from the
+    line after it) or :data:`NEEDS_ROOM` (grow ``out``, call again). Whatever it returns, the state
+    and ``out`` hold the effect of exactly the lines before ``state[S_POS]``.
+    """
+    n = end
+    pos = state[S_POS]
+    fill = state[S_FILL]
+    cap = out.shape[0]
+    include_bbo = state[S_INCLUDE_BBO] == 1
+    futures = state[S_FUTURES]
+    emit_linear = state[S_EMIT_LINEAR] == 1
+    steady = state[S_STEADY] == 1
+    last_id = state[S_LAST_UPDATE_ID]
+    clock_offset = state[S_CLOCK_OFFSET]
+    last_exch_ts = state[S_LAST_EXCH_TS]
+    nsym = symbol.shape[0]
+    code = DONE
+    start = pos
+    while pos < n:
+        if buf[pos] == 10:  # an empty line: not a message, not counted
+            pos += 1
+            continue
+        start = pos
+        local_ts, p = read_local_ts(buf, pos, n)
+        if p < 0 or not _matches(buf, p, n, _STREAM_PREFIX):
+            code = DECLINED
+            break
+        name_a = p + _STREAM_PREFIX.shape[0]
+        name_b = name_a
+        while name_b < n and buf[name_b] != 34 and buf[name_b] != 10:
+            name_b += 1
+        if name_b >= n or buf[name_b] != 34:
+            code = DECLINED
+            break
+        kind = _stream_kind(buf, name_a, name_b)
+        if kind == _KIND_OTHER:
+            code = DECLINED
+            break
+        if kind == _KIND_BBO and not include_bbo:
+            # on_message counts an unwanted bookTicker by its stream name and never decodes it.
+            state[S_MESSAGES] += 1
+            state[S_BBO] += 1
+            state[S_LINES] += 1
+            pos = line_end(buf, name_b, n) + 1
+            continue
+        if nsym == 0 or not _matches(buf, name_b + 1, n, _DATA_KEY):
+            code = DECLINED
+            break
+        i = name_b + 1 + _DATA_KEY.shape[0]
+        if kind == _KIND_TRADE:
+            i, trade_id, trade_ms, sym_a, sym_b, px, qty, maker, market = _trade(buf, i, n, pow10)
+            if i < 0:
+                code = DECLINED
+                break
+            stop = _end_of_frame(buf, i, n)
+            if stop < 0:
+                code = DECLINED
+                break
+            if not _same_bytes(buf, sym_a, sym_b, symbol):
+                state[S_OTHER_SYMBOLS] += 1
+            elif market:
+                if fill >= cap:
+                    code = NEEDS_ROOM
+                    break
+                exch_ts = trade_ms * NS_PER_MS
+                clock_offset = exch_ts - local_ts
+                last_exch_ts = exch_ts
+                row = out[fill]
+                row.ev = TRADE_SELL if maker else TRADE_BUY
+                row.exch_ts = exch_ts
+                row.local_ts = local_ts
+                row.px = px
+                row.qty = qty
+                row.order_id = 0
+                row.ival = trade_id
+                row.fval = 0.0
+                fill += 1
+            state[S_MESSAGES] += 1
+            state[S_TRADES] += 1
+        elif kind == _KIND_BBO:
+            i, update_id, trade_ms, sym_a, sym_b, bp, bq, ap, aq = _bbo(buf, i, n, pow10)
+            if i < 0:
+                code = DECLINED
+                break
+            stop = _end_of_frame(buf, i, n)
+            if stop < 0:
+                code = DECLINED
+                break
+            if not _same_bytes(buf, sym_a, sym_b, symbol):
+                state[S_OTHER_SYMBOLS] += 1
+            else:
+                if trade_ms:
+                    exch_ts = trade_ms * NS_PER_MS
+                else:
+                    if clock_offset > 0 and local_ts > _INT64_MAX - clock_offset:
+                        code = DECLINED
+                        break
+                    exch_ts = local_ts + clock_offset
+                if fill + 1 >= cap:
+                    code = NEEDS_ROOM
+                    break
+                if trade_ms:
+                    clock_offset = exch_ts - local_ts
+                    last_exch_ts = exch_ts
+                for side in range(2):
+                    row = out[fill]
+                    row.ev = BBO_BID if side == 0 else BBO_ASK
+                    row.exch_ts = exch_ts
+                    row.local_ts = local_ts
+                    row.px = bp if side == 0 else ap
+                    row.qty = bq if side == 0 else aq
+                    row.order_id = update_id
+                    row.ival = 0
+                    row.fval = 0.0
+                    fill += 1
+            state[S_MESSAGES] += 1
+            state[S_BBO] += 1
+        else:  # depth
+            i, event_ms, trade_ms, sym_a, sym_b, first, final, prev, nb_bids, nb_asks, _ = _depth(buf, i, n, out, fill)
+            if i == FULL:
+                code = NEEDS_ROOM
+                break
+            if i < 0:
+                code = DECLINED
+                break
+            stop = _end_of_frame(buf, i, n)
+            if stop < 0:
+                code = DECLINED
+                break
+            if not _same_bytes(buf, sym_a, sym_b, symbol):
+                # Counted as a depth message of another symbol; the sync machine never sees it.
+                state[S_OTHER_SYMBOLS] += 1
+            else:
+                if futures < 0 or not steady or final <= last_id:
+                    code = DECLINED  # no machine yet, buffering, bridging, or a duplicate
+                    break
+                if futures == 1:
+                    if prev != last_id:
+                        code = DECLINED  # gap
+                        break
+                elif first > last_id + 1:
+                    code = DECLINED  # gap
+                    break
+                # APPLY: what _on_depth_payload and _emit_diff do for it.
+                clock_ms = trade_ms if futures == 1 else event_ms
+                clock_offset = clock_ms * NS_PER_MS - local_ts
+                last_exch_ts = clock_ms * NS_PER_MS
+                exch_ts = (trade_ms if emit_linear else event_ms) * NS_PER_MS
+                finish_levels(out, fill, fill + nb_bids + nb_asks, exch_ts, local_ts, final, pow10)
+                fill += nb_bids + nb_asks
+                last_id = final
+                state[S_DEPTH_LOCAL_TS] = local_ts
+                state[S_DEPTH_EXCH_TS] = last_exch_ts
+                state[S_APPLIED] += 1
+            state[S_MESSAGES] += 1
+            state[S_DEPTH] += 1
+        state[S_LINES] += 1
+        pos = stop + 1
+    if code == DECLINED:
+        state[S_LINE_END] = line_end(buf, start, n)
+        state[S_LINES] += 1
+    state[S_POS] = pos if code == DONE else start
+    state[S_FILL] = fill
+    state[S_LAST_UPDATE_ID] = last_id
+    state[S_CLOCK_OFFSET] = clock_offset
+    state[S_LAST_EXCH_TS] = last_exch_ts
+    return code
