@@ -57,6 +57,11 @@ ProgressFn = Callable[[int, int], None]
 
 VENUES = ("binance", "bybit")
 
+_SCAN_CHUNK = 1 << 16
+"""Compressed bytes read at a time for the bulk scan: ~0.5 MB inflated stays in cache while scanned."""
+_BYTES_PER_ROW_HINT = 40
+"""Inflated bytes per row to expect (Binance captures run 50-60): sizes the sink once, generously."""
+
 
 @dataclass(frozen=True, slots=True)
 class EodSnapshot:
@@ -161,12 +166,20 @@ def _feed(
     done = 0
     reads: list[ReadReport] = []
     for path in paths:
-        reader = LineReader(path)
+        reader = LineReader(path, _SCAN_CHUNK)
         reads.append(reader.report)
-        for block in reader.blocks():
-            normalizer.on_lines(block, reader.bad_line)
-            if progress is not None:
-                progress(done + reader.report.bytes_read, total)
+        if isinstance(normalizer, BinanceNormalizer):
+            # Rows go straight into the sink's bulk array: size it once from the stated inflated size.
+            normalizer.sink.reserve(reader.size_hint() // _BYTES_PER_ROW_HINT)
+            for chunk in reader.chunks():
+                reader.add_lines(normalizer.on_chunk(chunk, reader.bad_line))
+                if progress is not None:
+                    progress(done + reader.report.bytes_read, total)
+        else:
+            for block in reader.blocks():
+                normalizer.on_lines(block, reader.bad_line)
+                if progress is not None:
+                    progress(done + reader.report.bytes_read, total)
         done += reader.report.bytes_read
     return reads
 

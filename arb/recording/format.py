@@ -92,17 +92,84 @@ class LineReader:
     def blocks(self) -> Iterator[list[bytes]]:
         """Yield the file's complete, non-empty raw lines (prefix included) in lists of ~1 MB."""
         report = self.report
-        for block in self._blocks():
-            if b"" in block:
-                block = [line for line in block if line]
-            report.lines += len(block)
-            yield block
+        tail = b""
+        for data in self._pieces():
+            lines = (tail + data).split(b"\n")
+            tail = lines.pop()
+            if b"" in lines:
+                lines = [line for line in lines if line]
+            report.lines += len(lines)
+            yield lines
+        if tail:
+            self._last_line(tail)
+            if not report.truncated:
+                report.lines += 1
+                yield [tail]
+        self._warn_if_truncated()
 
-    def _blocks(self) -> Iterator[list[bytes]]:
-        # Yield lists of complete lines; an unterminated last line is kept only at a clean EOF.
+    def chunks(self) -> Iterator[bytes | memoryview]:
+        """Yield the file's complete lines as buffers of whole ``\n``-separated lines (prefix included).
+
+        Each buffer ends with ``\n``, except a last line left unterminated at a clean end of file. Empty
+        lines are left in. Unlike :meth:`blocks`, this does not count lines: the consumer adds the
+        non-empty lines it finds with :meth:`add_lines` (a scanner counts them as it goes; counting
+        here would read every byte once more). Most buffers are zero-copy views of the inflated data.
+        """
+        tail = b""
+        for data in self._pieces():
+            last = data.rfind(b"\n")
+            if last < 0:
+                tail += data
+                continue
+            start = 0
+            if tail:
+                start = data.find(b"\n") + 1
+                yield tail + data[:start]
+            if start <= last:
+                yield memoryview(data)[start : last + 1]
+            tail = data[last + 1 :]
+        if tail:
+            self._last_line(tail)
+            if not self.report.truncated:
+                yield tail
+        self._warn_if_truncated()
+
+    def add_lines(self, lines: int) -> None:
+        """Count ``lines`` more non-empty lines in the report (for :meth:`chunks` consumers)."""
+        self.report.lines += lines
+
+    def size_hint(self) -> int:
+        """The inflated size in bytes as the file states it (gzip's ISIZE of its last member), else its size.
+
+        A hint for preallocation only: it is modulo 2**32, and an appended file states its last member.
+        """
+        if self.path.suffix != ".gz" or self.size < 18:
+            return self.size
+        with self.path.open("rb") as f:
+            f.seek(-4, 2)
+            return int.from_bytes(f.read(4), "little")
+
+    def _last_line(self, tail: bytes) -> None:
+        # An unterminated last line: kept at a clean end of file, counted as lost after a truncation.
+        if self.report.truncated:
+            self.report.lost_tail_bytes = len(tail)
+
+    def _warn_if_truncated(self) -> None:
+        report = self.report
+        if report.truncated:
+            log.warning(
+                "%s was truncated (the recorder stopped mid-write): read its %d complete lines, "
+                "dropped %d bytes of a partial line",
+                self.path,
+                report.lines,
+                report.lost_tail_bytes,
+            )
+
+    def _pieces(self) -> Iterator[bytes]:
+        # The inflated bytes in file order, a read at a time. A stream that ends early or turns
+        # corrupt sets report.truncated (what was inflated before that is still yielded).
         gz = self.path.suffix == ".gz"
         inflate = _inflater(31) if gz else None
-        tail = b""
         report = self.report
         with self.path.open("rb") as f:
             while True:
@@ -121,24 +188,7 @@ class LineReader:
                     report.truncated = True
                     log.warning("%s: corrupt gzip data after %d bytes: %s", self.path, report.bytes_read, exc)
                     break
-                if not data:
-                    continue
-                lines = (tail + data).split(b"\n")
-                tail = lines.pop()
-                yield lines
-        complete = inflate is None or inflate.eof
-        if not complete:
+                if data:
+                    yield data
+        if inflate is not None and not inflate.eof:
             report.truncated = True
-        if tail:
-            if complete:
-                yield [tail]
-            else:
-                report.lost_tail_bytes = len(tail)
-        if report.truncated:
-            log.warning(
-                "%s was truncated (the recorder stopped mid-write): read its %d complete lines, "
-                "dropped %d bytes of a partial line",
-                self.path,
-                report.lines,
-                report.lost_tail_bytes,
-            )
