@@ -25,7 +25,7 @@ from arb.config import AppConfig, load_config
 from arb.errors import FeedError, RecordingError
 from arb.events import NS_PER_MS, NS_PER_S
 from arb.recording.convert import convert_files
-from arb.recording.format import LineReader
+from arb.recording.format import LineReader, format_line
 from arb.recording.recorder import Recorder, recording_path
 from arb.runtime.record import add_parser, parse_duration, record
 from arb.testing.configs import local_endpoints, write_config_files
@@ -130,8 +130,20 @@ def test_a_second_session_appends_a_gzip_member(tmp_path: Path) -> None:
 def test_a_folder_that_cannot_be_written_is_a_recording_error(tmp_path: Path) -> None:
     blocker = tmp_path / "binance_spot"
     blocker.write_text("not a folder")
-    with Recorder(tmp_path) as recorder, pytest.raises(RecordingError, match="cannot open"):
+    with Recorder(tmp_path) as recorder, pytest.raises(RecordingError, match=r"binance_spot.*cannot write"):
         recorder.write("binance", "spot", "BTCUSDT", MIDNIGHT, b"{}")
+
+
+def test_the_files_are_standard_gzip_whatever_the_flushes(tmp_path: Path) -> None:
+    lines = list(LineReader(SPOT_BTC_HEAD))
+    with Recorder(tmp_path, block_bytes=4096) as recorder:
+        for i, (ts, payload) in enumerate(lines):
+            recorder.write("binance", "spot", "BTCUSDT", ts, payload)
+            if i % 700 == 0:
+                recorder.flush()
+    [path] = recorder.paths
+    assert gzip.decompress(path.read_bytes()) == b"".join(format_line(ts, p) for ts, p in lines)
+    assert list(LineReader(path)) == lines
 
 
 # -- round trips through the real feeds -------------------------------------------------------------
