@@ -31,12 +31,18 @@ class Book:
 
 @dataclass
 class Change:
-    """At ``t_ms`` after the start, set these levels (qty 0 removes) on one venue."""
+    """At ``t_ms`` after the start, set these levels (qty 0 removes) on one venue.
+
+    ``kind``: ``"delta"`` (a diff with continuous ids), ``"gap"`` (the same, but its first update id
+    skips ahead: continuity breaks) or ``"snapshot"`` (Bybit only: a full snapshot of the book after
+    the change, as the venue sends on a resubscribe).
+    """
 
     t_ms: int
     venue: str  # "binance" or "bybit"
     bids: dict[float, float] = field(default_factory=dict)
     asks: dict[float, float] = field(default_factory=dict)
+    kind: str = "delta"
 
 
 def _fmt(x: float, decimals: int) -> str:
@@ -57,17 +63,21 @@ def write_scenario(
     duration_ms: int = 10_000,
     heartbeat_ms: int = 500,
     symbol: str = "BTCUSDT",
+    silent: tuple[tuple[str, int, int], ...] = (),
 ) -> tuple[Path, Path]:
-    """Write ``recordings/binance_spot/<sym>_<day>.gz`` and ``bybit_spot/...`` under ``root``."""
+    """Write ``recordings/binance_spot/<sym>_<day>.gz`` and ``bybit_spot/...`` under ``root``.
+
+    ``silent``: (venue, from_ms, to_ms) windows without heartbeats (a venue that goes quiet).
+    """
     start_ms = int(dt.datetime.combine(day, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1000)
     by_time: dict[tuple[int, str], Change] = {}
     for change in changes:
         by_time[(change.t_ms, change.venue)] = change
     for t in range(heartbeat_ms, duration_ms, heartbeat_ms):
-        for venue, book in (("binance", binance), ("bybit", bybit)):
-            if (t, venue) not in by_time:
-                price = max(book.bids)
-                by_time[(t, venue)] = Change(t, venue, bids={price: book.bids[price]})
+        for venue in ("binance", "bybit"):
+            quiet = any(v == venue and lo <= t < hi for v, lo, hi in silent)
+            if (t, venue) not in by_time and not quiet:
+                by_time[(t, venue)] = Change(t, venue, kind="heartbeat")
     ordered = sorted(by_time.values(), key=lambda c: (c.t_ms, c.venue))
 
     enc = msgspec.json.encode
@@ -108,33 +118,44 @@ def write_scenario(
     for change in ordered:
         t = start_ms + change.t_ms
         local = t * 1_000_000 + FEED_LATENCY_NS
+        if change.kind == "heartbeat":  # re-state the current best bid: a diff that changes nothing
+            book = binance if change.venue == "binance" else bybit
+            best = max(p for p, q in book.bids.items() if q > 0)
+            change = Change(change.t_ms, change.venue, bids={best: book.bids[best]})
         if change.venue == "binance":
             binance.bids.update(change.bids)
             binance.asks.update(change.asks)
+            skip = 10 if change.kind == "gap" else 0
             diff = {
                 "e": "depthUpdate",
                 "E": t,
                 "s": symbol,
-                "U": uid + 1,
-                "u": uid + 3,
+                "U": uid + 1 + skip,
+                "u": uid + 3 + skip,
                 "b": _levels(change.bids, 2, 8, True),
                 "a": _levels(change.asks, 2, 8, False),
             }
-            uid += 3
+            uid += 3 + skip
             b_lines.append(format_line(local, enc({"stream": f"{lower}@depth@100ms", "data": diff})))
         else:
             bybit.bids.update(change.bids)
             bybit.asks.update(change.asks)
-            u += 1
+            u += 10 if change.kind == "gap" else 1
             seq += 7
+            if change.kind == "snapshot":
+                live_bids = {p: q for p, q in bybit.bids.items() if q > 0}
+                live_asks = {p: q for p, q in bybit.asks.items() if q > 0}
+                bids, asks, kind = live_bids, live_asks, "snapshot"
+            else:
+                bids, asks, kind = change.bids, change.asks, "delta"
             delta = {
                 "topic": f"orderbook.50.{symbol}",
-                "type": "delta",
+                "type": kind,
                 "ts": t,
                 "data": {
                     "s": symbol,
-                    "b": _levels(change.bids, 1, 6, True),
-                    "a": _levels(change.asks, 1, 6, False),
+                    "b": _levels(bids, 1, 6, True),
+                    "a": _levels(asks, 1, 6, False),
                     "u": u,
                     "seq": seq,
                 },

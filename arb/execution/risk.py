@@ -7,8 +7,10 @@ ever reduce exposure; they pass unless their venue cannot take orders at all.
 
 Limits (from ``[risk]``): a venue that is stale or out of sync gets no opening order; the net
 position across venues stays within ``position_limit``; each venue's position value stays within
-``max_notional_per_venue``; a venue never has more than ``max_open_orders`` unanswered; once equity
-falls ``max_drawdown`` below its peak, trading halts (only hedges and unwinds go out) until restart.
+``max_notional_per_venue``; a venue never has more than ``max_open_orders`` unanswered; once trading
+PnL (equity minus the starting balances at today's prices: the starting coins' own price moves are
+not the strategy's losses) falls ``max_drawdown`` below its peak, trading halts (only hedges and
+unwinds go out) until restart.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def new_risk_state() -> np.ndarray[Any, np.dtype[Any]]:
 
 @nb.njit(cache=True, nogil=True)
 def update_equity(limits: Any, state: Any, equity: float) -> None:
-    """Track the equity peak; halt when equity is ``max_drawdown`` below it."""
+    """Track the peak of ``equity`` (the drivers pass trading PnL); halt ``max_drawdown`` below it."""
     st = state[0]
     if equity > st["peak_equity"]:
         st["peak_equity"] = equity

@@ -290,7 +290,10 @@ def _run_loop(
                 view[a]["status"] = st
                 view[a]["book_local_ts"] = last
             eq = _equity(view, init_base, init_quote, cash, last_mid, eq_venue)
-            update_equity(limits, rstate, eq)
+            # drawdown is measured on trading PnL: the starting coins' price moves are not losses
+            trading = cash[0] + cash[1] + view[0]["position"] * last_mid[0] + view[1]["position"] * last_mid[1]
+            if np.isfinite(trading):
+                update_equity(limits, rstate, trading)
             final = counters[C_DONE] == 1 or now >= end_ns
             due = now >= counters[C_NEXT_SAMPLE] or final
             if due and np.isfinite(last_mid[0]) and np.isfinite(last_mid[1]):

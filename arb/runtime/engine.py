@@ -312,9 +312,10 @@ class Engine:
     def _decide(self, now: int) -> None:
         self._now = now
         self._refresh_view(now)
-        total, _ = self._equity()
-        if np.isfinite(total):
-            update_equity(self.limits, self.rstate, total)
+        # drawdown is measured on trading PnL: the starting coins' price moves are not losses
+        trading = float(np.sum(self.cash + self.position * self.last_mid))
+        if np.isfinite(trading):
+            update_equity(self.limits, self.rstate, trading)
         self._sample(now)
         view = self.view
         if not may_act(view, self.params):

@@ -32,7 +32,7 @@ import numpy as np
 from arb.config import AppConfig
 from arb.events import ASSET_NAMES
 from arb.runtime.backtest import run_backtest
-from arb.runtime.engine import Engine
+from arb.runtime.engine import Engine, EngineLog
 from arb.runtime.loader import load_session
 from arb.runtime.replay import replay
 
@@ -212,6 +212,21 @@ def _compare_fills(
     return first, worst, outside
 
 
+def run_live_replay(config: AppConfig, days: list[dt.date]) -> EngineLog:
+    """Replay ``days`` through the live path (engine + paper executor, no files); return its log."""
+    session = load_session(config, days)
+    engine = Engine(config)
+    for v, data in enumerate(session.venues):
+        if data.initial is not None:
+            engine.seed_book(v, data.initial.rows, data.initial.synced)
+    last = session.start_ns
+    for ts, batches in replay(config, session):
+        engine.on_batches(ts, batches)
+        last = ts
+    engine.finish(last)
+    return engine.log
+
+
 def run_parity(
     config: AppConfig,
     start: dt.date | None = None,
@@ -225,17 +240,7 @@ def run_parity(
     ``exact`` demands identical fills (times and prices); use it with :func:`zero_latency`.
     """
     result = run_backtest(config, start, end)
-    session = load_session(config, result.days)
-    engine = Engine(config)
-    for v, data in enumerate(session.venues):
-        if data.initial is not None:
-            engine.seed_book(v, data.initial.rows, data.initial.synced)
-    last = session.start_ns
-    for ts, batches in replay(config, session):
-        engine.on_batches(ts, batches)
-        last = ts
-    engine.finish(last)
-    live = engine.log
+    live = run_live_replay(config, result.days)
     if price_tolerance_bps is None:
         price_tolerance_bps = config.execution.slippage_tolerance_bps
     ticks = (config.binance.instrument.tick_size, config.bybit.instrument.tick_size)

@@ -79,6 +79,12 @@ def _retimed(v: int, batches: Iterator[ReplayBatch], feed_ns: int, synced: bool)
         yield ReplayBatch(v, np.ascontiguousarray(group), int(group["local_ts"][0]), state)
 
 
+def _keyed(v: int, batches: Iterator[ReplayBatch]) -> Iterator[tuple[int, int, int, ReplayBatch]]:
+    # (local time, venue, sequence, batch): unique sort keys for the merge (batches never compare).
+    for i, batch in enumerate(batches):
+        yield batch.local_ts, v, i, batch
+
+
 def replay(config: AppConfig, session: Session) -> Iterator[tuple[int, list[ReplayBatch]]]:
     """Both venues' batches for ``session``'s days, grouped by local time, in time order."""
     days = [d.day for d in session.venues[0].days]
@@ -90,7 +96,7 @@ def replay(config: AppConfig, session: Session) -> Iterator[tuple[int, list[Repl
         if config.backtest.feed_latency == "constant":
             synced = data.initial is not None and data.initial.synced
             batches = _retimed(v, batches, venue.latency.feed_ns, synced)
-        streams.append(((b.local_ts, v, i, b) for i, b in enumerate(batches)))
+        streams.append(_keyed(v, batches))
     merged = heapq.merge(*streams)
     for ts, group in itertools.groupby(merged, key=lambda item: item[0]):
         yield ts, [item[3] for item in group]

@@ -1,0 +1,140 @@
+"""The paper executor: latency, IOC fills capped by the visible book, venue rejections with codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from arb.book import OrderBook
+from arb.config import load_config
+from arb.events import DEPTH_ASK, DEPTH_BID, empty_events
+from arb.execution.paper import PaperExecutor, PaperOrder
+from arb.strategy.types import BUY, INTENT_OPEN, SELL
+from arb.testing.configs import write_config_files
+
+MS = 1_000_000
+
+
+def book(bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> OrderBook:
+    rows = empty_events(len(bids) + len(asks))
+    for i, (px, qty) in enumerate(bids):
+        rows[i] = (DEPTH_BID, 0, 0, px, qty, 0, 0, 0.0)
+    for i, (px, qty) in enumerate(asks):
+        rows[len(bids) + i] = (DEPTH_ASK, 0, 0, px, qty, 0, 0, 0.0)
+    b = OrderBook()
+    b.apply(rows)
+    return b
+
+
+@pytest.fixture
+def config(tmp_path: Path):  # type: ignore[no-untyped-def]
+    latency = {"order_entry_ms": 3.0, "order_response_ms": 2.0}
+    return load_config(
+        write_config_files(tmp_path, binance_overrides={"latency": latency}, bybit_overrides={"latency": latency})
+    )
+
+
+def executor(config, books, base=(1.0, 1.0), quote=(100_000.0, 100_000.0)) -> tuple[PaperExecutor, list[int]]:  # type: ignore[no-untyped-def]
+    versions = [0, 0]
+    ex = PaperExecutor(config.venues, books, lambda: (versions[0], versions[1]), base=base, quote=quote)
+    return ex, versions
+
+
+def answers(ex: PaperExecutor, until: int) -> list[PaperOrder]:
+    got: list[PaperOrder] = []
+    ex.run_until(until, got.append)
+    return got
+
+
+def test_order_arrives_after_entry_latency_and_is_answered_after_response_latency(config) -> None:  # type: ignore[no-untyped-def]
+    books = (book([(59990.0, 1.0)], [(60000.0, 1.0)]), book([], []))
+    ex, _ = executor(config, books)
+    order = ex.submit(0, BUY, 60010.0, 0.1, INTENT_OPEN, 1, 1_000 * MS)
+    assert order.arrive_ts == 1_003 * MS and ex.open_orders == [1, 0]
+    assert answers(ex, 1_004 * MS) == []  # arrived and filled, not answered yet
+    assert order.status == "filled" and order.fill_price == 60000.0 and order.fill_qty == pytest.approx(0.1)
+    done = answers(ex, 1_005 * MS)
+    assert done == [order] and order.respond_ts == 1_005 * MS and ex.open_orders == [0, 0]
+    assert order.fee == pytest.approx(0.1 * 60000.0 * 0.001)
+
+
+def test_ioc_sweeps_levels_within_its_limit_and_expires_the_rest(config) -> None:  # type: ignore[no-untyped-def]
+    books = (book([(59990.0, 1.0)], [(60000.0, 0.1), (60001.0, 0.2), (60050.0, 5.0)]), book([], []))
+    ex, _ = executor(config, books)
+    order = ex.submit(0, BUY, 60001.0, 0.5, INTENT_OPEN, 1, 0)
+    answers(ex, 10 * MS)
+    # 0.1 @ 60000 + 0.2 @ 60001; 60050 is past the limit
+    assert order.fill_qty == pytest.approx(0.3)
+    assert order.fill_price == pytest.approx((0.1 * 60000 + 0.2 * 60001) / 0.3)
+
+
+def test_two_orders_cannot_take_the_same_liquidity_until_the_book_changes(config) -> None:  # type: ignore[no-untyped-def]
+    books = (book([(59990.0, 1.0)], [(60000.0, 0.1)]), book([], []))
+    ex, versions = executor(config, books)
+    first = ex.submit(0, BUY, 60000.0, 0.08, INTENT_OPEN, 1, 0)
+    second = ex.submit(0, BUY, 60000.0, 0.08, INTENT_OPEN, 2, 0)
+    answers(ex, 10 * MS)
+    assert first.fill_qty == pytest.approx(0.08) and second.fill_qty == pytest.approx(0.02)
+    versions[0] += 1  # the venue's book was updated: what it shows now is what is there
+    third = ex.submit(0, BUY, 60000.0, 0.08, INTENT_OPEN, 3, 20 * MS)
+    answers(ex, 30 * MS)
+    assert third.fill_qty == pytest.approx(0.08)
+
+
+def test_nothing_at_or_better_than_the_limit_expires(config) -> None:  # type: ignore[no-untyped-def]
+    books = (book([(59990.0, 1.0)], [(60000.0, 1.0)]), book([], []))
+    ex, _ = executor(config, books)
+    order = ex.submit(0, SELL, 59995.0, 0.1, INTENT_OPEN, 1, 0)
+    answers(ex, 10 * MS)
+    assert order.status == "expired" and order.fill_qty == 0.0
+
+
+@pytest.mark.parametrize(
+    ("venue", "side", "price", "qty", "code"),
+    [
+        (0, BUY, 60000.005, 0.1, -1013),  # Binance spot PRICE_FILTER
+        (0, BUY, 60000.0, 0.123456, -1013),  # LOT_SIZE
+        (0, BUY, 60000.0, 0.00005, -1013),  # NOTIONAL: 3 USDT < 5
+        (0, SELL, 60000.0, 2.0, -2010),  # more base than held
+        (1, BUY, 60000.05, 0.1, 170134),  # Bybit spot: price decimal too long
+        (1, BUY, 60000.0, 0.1234567, 170137),  # quantity decimal too long
+        (1, BUY, 60000.0, 0.00005, 170140),  # order value below the minimum
+        (1, BUY, 60000.0, 5.0, 170131),  # insufficient quote
+    ],
+)
+def test_rejections_carry_the_venues_own_codes(
+    config, venue: int, side: int, price: float, qty: float, code: int
+) -> None:  # type: ignore[no-untyped-def]
+    books = (book([(59990.0, 9.0)], [(60000.0, 9.0)]), book([(59990.0, 9.0)], [(60000.0, 9.0)]))
+    ex, _ = executor(config, books, quote=(100_000.0, 100_000.0))
+    order = ex.submit(venue, side, price, qty, INTENT_OPEN, 1, 0)
+    done = answers(ex, 10 * MS)
+    assert done == [order] and order.status == "rejected"
+    assert order.rejection is not None and order.rejection.code == code
+    assert ex.venue_balances(venue) == ((1.0, 100_000.0))
+
+
+def test_fills_change_the_venue_side_balances_and_later_checks_see_them(config) -> None:  # type: ignore[no-untyped-def]
+    books = (book([(59990.0, 9.0)], [(60000.0, 9.0)]), book([], []))
+    ex, _ = executor(config, books, base=(0.1, 0.0), quote=(1000.0, 0.0))
+    sell = ex.submit(0, SELL, 59990.0, 0.1, INTENT_OPEN, 1, 0)
+    again = ex.submit(0, SELL, 59990.0, 0.1, INTENT_OPEN, 2, 0)  # nothing left to sell
+    answers(ex, 10 * MS)
+    assert sell.status == "filled" and again.status == "rejected" and again.rejection.code == -2010  # type: ignore[union-attr]
+    base, quote = ex.venue_balances(0)
+    assert base == pytest.approx(0.0) and quote == pytest.approx(1000.0 + 5999.0 - 5.999)
+
+
+def test_shutdown_cancels_orders_on_their_way_and_keeps_fills_already_made(config) -> None:  # type: ignore[no-untyped-def]
+    books = (book([(59990.0, 1.0)], [(60000.0, 1.0)]), book([(59990.0, 1.0)], [(60000.0, 1.0)]))
+    ex, _ = executor(config, books)
+    arrived = ex.submit(0, BUY, 60000.0, 0.1, INTENT_OPEN, 1, 0)
+    ex.run_until(4 * MS, lambda o: None)  # arrived (3 ms) and filled, answer due at 5 ms
+    on_its_way = ex.submit(1, BUY, 60000.0, 0.1, INTENT_OPEN, 1, 4 * MS)
+    told: list[PaperOrder] = []
+    assert ex.cancel_all(told.append) == 1
+    assert told == [arrived] and arrived.status == "filled"
+    assert on_its_way.status == "canceled" and ex.next_event_ts() is None and ex.open_orders == [0, 0]
+    assert np.isclose(ex.venue_balances(1)[0], 1.0)
