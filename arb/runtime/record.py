@@ -366,14 +366,3 @@ async def _run(
 def _on_signal(stop: asyncio.Event, sig: signal.Signals) -> None:
     log.warning("%s: stopping the recording (flushing and closing every file)", sig.name)
     stop.set()
-
-
-if __name__ == "__main__":  # until the command is wired into arb.cli: python -m arb.runtime.record ...
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname).1s %(name)s: %(message)s")
-    _parser = argparse.ArgumentParser(prog="arb record")
-    _add_arguments(_parser)
-    try:
-        sys.exit(main(_parser.parse_args()))
-    except ArbError as exc:
-        sys.stderr.write(f"arb record: {exc}\n")
-        sys.exit(exc.exit_code)

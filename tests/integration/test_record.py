@@ -313,7 +313,8 @@ async def test_sigterm_flushes_and_closes_every_file_and_exits_0(tmp_path: Path)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "arb.runtime.record",
+            "arb.cli",
+            "record",
             "--config",
             str(path),
             "--out",
