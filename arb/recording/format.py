@@ -13,8 +13,10 @@ counts lines that do not start with a timestamp instead of failing on them.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,16 +109,21 @@ class LineReader:
                 yield [tail]
         self._warn_if_truncated()
 
-    def chunks(self) -> Iterator[bytes | memoryview]:
-        """Yield the file's complete lines as buffers of whole ``\n``-separated lines (prefix included).
+    def chunks(self, prefetch: int = 0) -> Iterator[bytes | memoryview]:
+        """Yield the file's complete lines as buffers of whole ``\\n``-separated lines (prefix included).
 
-        Each buffer ends with ``\n``, except a last line left unterminated at a clean end of file. Empty
+        Each buffer ends with ``\\n``, except a last line left unterminated at a clean end of file. Empty
         lines are left in. Unlike :meth:`blocks`, this does not count lines: the consumer adds the
         non-empty lines it finds with :meth:`add_lines` (a scanner counts them as it goes; counting
         here would read every byte once more). Most buffers are zero-copy views of the inflated data.
+
+        ``prefetch`` > 0 reads and inflates on a helper thread, up to that many reads ahead, while the
+        consumer works on the buffers (ISA-L and zlib release the GIL while inflating; a scanner that
+        releases it too runs in parallel). The report's byte counts then run ahead of the consumer.
         """
         tail = b""
-        for data in self._pieces():
+        pieces = _prefetched(self._pieces(), prefetch) if prefetch > 0 else self._pieces()
+        for data in pieces:
             last = data.rfind(b"\n")
             if last < 0:
                 tail += data
@@ -165,7 +172,7 @@ class LineReader:
                 report.lost_tail_bytes,
             )
 
-    def _pieces(self) -> Iterator[bytes]:
+    def _pieces(self) -> Generator[bytes, None, None]:
         # The inflated bytes in file order, a read at a time. A stream that ends early or turns
         # corrupt sets report.truncated (what was inflated before that is still yielded).
         gz = self.path.suffix == ".gz"
@@ -192,3 +199,45 @@ class LineReader:
                     yield data
         if inflate is not None and not inflate.eof:
             report.truncated = True
+
+
+_ITEM, _END, _ERROR = 0, 1, 2
+
+
+def _prefetched(items: Generator[bytes, None, None], depth: int) -> Iterator[bytes]:
+    # Run `items` on a helper thread, at most `depth` items ahead, re-raising its errors here. When
+    # the consumer stops early (or raises), the helper is told to stop, unblocked and joined.
+    slots: queue.Queue[tuple[int, Any]] = queue.Queue(max(depth, 2))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                slots.put((_ITEM, item))
+            slots.put((_END, None))
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            slots.put((_ERROR, exc))
+        finally:
+            items.close()  # closes the file
+
+    helper = threading.Thread(target=produce, name="recording-inflate", daemon=True)
+    helper.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == _END:
+                return
+            if kind == _ERROR:
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while helper.is_alive():
+            try:  # make room for a put the helper may be blocked in; it then sees `stop`
+                while True:
+                    slots.get_nowait()
+            except queue.Empty:
+                pass
+            helper.join(0.01)

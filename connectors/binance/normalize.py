@@ -276,7 +276,7 @@ class BinanceNormalizer:
         self.stats.bbo_messages += skipped_bbo
 
     def on_chunk(self, chunk: bytes | memoryview, on_bad_line: Callable[[bytes], None]) -> int:
-        """Bulk form of :meth:`on_message` for recordings: ``chunk`` holds whole lines, ``\n``-separated.
+        """Bulk form of :meth:`on_message` for recordings: ``chunk`` holds whole lines, ``\\n``-separated.
 
         Each line is ``<19-digit ns> <payload>``; empty lines are skipped, lines without the prefix go
         to ``on_bad_line``. Same rows, same order, same counters and sync transitions as calling

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import gzip
 import random
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -441,3 +442,36 @@ def test_the_scan_settles_almost_every_line(monkeypatch: pytest.MonkeyPatch) -> 
     # the first line (symbol not known yet), the diffs buffered before the snapshot, the snapshot
     assert len(handed_over) <= 10
     assert sum(b'"lastUpdateId"' in line for line in handed_over) == 1
+
+
+def test_prefetching_reader_equals_the_plain_one_and_stops_cleanly(tmp_path: Path) -> None:
+    plain = b"".join(bytes(c) for c in LineReader(SPOT_BTC_HEAD, 4096).chunks())
+    ahead = b"".join(bytes(c) for c in LineReader(SPOT_BTC_HEAD, 4096).chunks(prefetch=2))
+    assert ahead == plain
+    # a consumer that stops early leaves no helper thread behind
+    chunks = LineReader(SPOT_BTC_HEAD, 1024).chunks(prefetch=2)
+    next(chunks)
+    chunks.close()
+    assert not [t for t in threading.enumerate() if t.name == "recording-inflate"]
+
+
+def test_prefetching_reader_on_a_truncated_file(tmp_path: Path) -> None:
+    whole = _write(tmp_path / "whole.gz", _spot()[:1500])
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(whole.read_bytes()[:-3000])
+    plain = LineReader(cut, 2048)
+    ahead = LineReader(cut, 2048)
+    assert b"".join(map(bytes, plain.chunks())) == b"".join(map(bytes, ahead.chunks(prefetch=3)))
+    assert ahead.report.truncated and ahead.report.lost_tail_bytes == plain.report.lost_tail_bytes > 0
+
+
+def test_prefetching_reader_reraises_the_helpers_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(self: LineReader) -> Iterator[bytes]:
+        yield b"1723161253937085768 {}\n"
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(LineReader, "_pieces", failing)
+    chunks = LineReader(SPOT_BTC_HEAD).chunks(prefetch=2)
+    assert bytes(next(chunks)).startswith(b"1723161253937085768")
+    with pytest.raises(OSError, match="disk gone"):
+        next(chunks)
