@@ -5,7 +5,8 @@ for every symbol (the URL subscribes, so nothing is sent on the socket), and the
 from ``GET <endpoints.rest><DEPTH_SNAPSHOT_PATH[market]>?symbol=<SYMBOL>&limit=<feed.snapshot_limit>``.
 
 Book sync follows Binance's "How to manage a local order book correctly": the normalizer buffers diffs
-while its book is not synced; once a diff is buffered the feed fetches a snapshot and feeds the REST
+while its book is not synced; once a diff is buffered (or, for a quiet symbol, ``feed.stale_after``
+after connecting without one) the feed fetches a snapshot and feeds the REST
 body to the normalizer as one more payload (so it is recorded and spliced by the same code as a
 recording), which drops what the snapshot covers and applies the bridging diffs. A snapshot older
 than the buffered stream, an undecodable body or an HTTP error is retried with backoff, up to
@@ -155,14 +156,27 @@ class BinanceFeed(MarketDataFeed):
     def _request_resync(self, state: SymbolState) -> None:
         self._want_snapshot(state)
 
-    def _want_snapshot(self, state: SymbolState) -> None:
-        # Ask for a snapshot once a diff is buffered, so the snapshot is never older than the stream start.
+    def _want_snapshot(self, state: SymbolState, *, quiet: bool = False) -> None:
+        # Ask for a snapshot once a diff is buffered (Binance's recipe: the first diff then shows how
+        # the snapshot must bridge), or, for a quiet symbol, without one.
         normalizer = state.normalizer
         assert isinstance(normalizer, BinanceNormalizer)
         sync = normalizer.sync
         event = self._wanted.get(state.symbol)
-        if event is not None and sync is not None and sync.buffer:
+        if event is not None and (quiet or (sync is not None and sync.buffer)):
             event.set()
+
+    async def _check_venue(self, now_ns: int) -> None:
+        # A symbol without a diff for stale_after since the connection opened: fetch the snapshot
+        # anyway. The stream was opened first, so every later diff is buffered and checked against it.
+        if self._overflowing or now_ns - self._connected_at_ns < self._feed.stale_after_ns:
+            return
+        for state in self._all:
+            normalizer = state.normalizer
+            assert isinstance(normalizer, BinanceNormalizer)
+            sync = normalizer.sync
+            if normalizer.needs_snapshot and (sync is None or not sync.buffer):
+                self._want_snapshot(state, quiet=True)
 
     # -- the REST snapshot ------------------------------------------------------------------------
 

@@ -535,6 +535,26 @@ async def test_a_stalled_feed_is_stale_at_stale_after_and_reconnects_at_reconnec
     assert lost["ival"][0] == SyncReason.STALE
 
 
+async def test_a_quiet_symbol_gets_its_snapshot_stale_after_connecting(tmp_path: Path) -> None:
+    # No diff arrives: the feed does not wait for one forever; later diffs bridge the snapshot.
+    reference = reference_books(converted(SPOT_BTC_HEAD))
+    clock = ManualClock()
+    async with binance_rig(tmp_path, feed_config={"stale_after_ms": 2000}, clock=clock) as rig:
+        await rig.feed.wait_until(lambda: rig.feed.connected)
+        clock.advance(2000 * NS_PER_MS - 1)
+        await rig.feed.check_health()
+        assert rig.feed.stats.snapshot_requests == 0
+        clock.advance(1)
+        await rig.feed.check_health()
+        await rig.feed.wait_until(lambda: rig.synced)
+        assert rig.venue.stats.rest_requests[0].clock_position == 0
+        await rig.deliver()
+        live = LiveBook(reference)
+        live.apply(drain(rig.queue))
+        assert rig.feed.stats.snapshot_requests == 1 and rig.normalizer.stats.gaps == 0
+    assert len(live.checked) == 1 + 279
+
+
 async def test_read_timeout_reconnects_a_silent_connection(tmp_path: Path) -> None:
     clock = ManualClock()
     feed_config = {"read_timeout_ms": 4000, "stale_after_ms": 2000, "reconnect_after_stale_ms": 10_000}
