@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from arb import __version__
 from arb.errors import ArbError, UsageError
@@ -152,23 +151,11 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(
-    mode: str, config: Any, fills: Any, equity: Any, base: Any, quote: Any, meta: dict[str, Any], out: Path
-) -> list[Path]:
-    from arb.report import InitialBalances, print_summary, summarize, write_report
-
-    meta = {"mode": mode, "config": config.to_dict(), **meta}
-    summary = summarize(fills, equity, InitialBalances(tuple(base), tuple(quote)), meta)
-    paths = write_report(out, summary, fills, equity)
-    print_summary(summary)
-    return paths
-
-
 def _cmd_dry_run(args: argparse.Namespace) -> int:
     import asyncio
 
     from arb.config import load_config
-    from arb.runtime.live import PaperAccount, dry_run_live, dry_run_replay
+    from arb.runtime.live import PaperAccount, dry_run_live, dry_run_replay, write_dry_run_report
     from arb.runtime.record import parse_duration
     from arb.ui import console
 
@@ -200,24 +187,12 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
         result = asyncio.run(
             dry_run_replay(config, account=account, console=console, speed=speed, duration_ns=duration, days=days)
         )
-    engine = result.engine
-    meta = {
-        "source": "live" if args.live_data else "replay",
-        "start_ns": result.start_ns,
-        "end_ns": result.end_ns,
-        "duration_s": (result.end_ns - result.start_ns) / 1e9,
-        "batches": result.batches,
-        "interrupted": result.interrupted,
-        "paper": engine.executor.summary(),
-        "kernel_state": {name: int(engine.kstate[0][name]) for name in engine.kstate.dtype.names or ()},
-        "risk_state": {name: float(engine.rstate[0][name]) for name in engine.rstate.dtype.names or ()},
-        "account": str(account.path),
-        "wall_s": round(result.wall_s, 3),
-    }
-    if len(engine.log.equity.view()) == 0:
+    paths = write_dry_run_report(
+        result, config, base, quote, out, source="live" if args.live_data else "replay", console=None
+    )
+    if paths is None:
         print("no market data reached both venues' books: nothing to report", file=sys.stderr)
         return 1
-    paths = _report("dry-run", config, engine.log.fills.view(), engine.log.equity.view(), base, quote, meta, out)
     state = "interrupted, " if result.interrupted else ""
     print(f"report: {paths[-1].parent} ({state}paper account {account.path})")
     return 0

@@ -42,7 +42,14 @@ from arb.runtime.engine import Batch, Engine
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, new_intents, new_state, new_view
 
-__all__ = ["DryRunResult", "PaperAccount", "dry_run_live", "dry_run_replay", "warm_up_kernel"]
+__all__ = [
+    "DryRunResult",
+    "PaperAccount",
+    "dry_run_live",
+    "dry_run_replay",
+    "warm_up_kernel",
+    "write_dry_run_report",
+]
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +255,9 @@ class _Reporter:
         )
 
 
-def _engine_for(config: AppConfig, account: PaperAccount, reporter: _Reporter) -> Engine:
+def _engine_for(
+    config: AppConfig, account: PaperAccount, reporter: _Reporter, hook: Callable[[Any], None] | None
+) -> Engine:
     engine: Engine | None = None
 
     def on_fill(row: Any) -> None:
@@ -256,6 +265,8 @@ def _engine_for(config: AppConfig, account: PaperAccount, reporter: _Reporter) -
         _sync_counters(engine, account)  # so a crash right after this fill resumes with the right ids
         account.record(row)
         reporter.fill(row)
+        if hook is not None:
+            hook(row)
 
     engine = make_engine(config, account, on_fill)
     return engine
@@ -297,6 +308,7 @@ async def dry_run_replay(
     duration_ns: int | None = None,
     stop_event: asyncio.Event | None = None,
     days: list[Any] | None = None,
+    on_fill: Callable[[Any], None] | None = None,
 ) -> DryRunResult:
     """Replay recorded days through the live path (normalizers -> engine -> paper executor).
 
@@ -313,7 +325,7 @@ async def dry_run_replay(
     stop_event = stop_event or asyncio.Event()
     engine: Engine | None = None
     reporter = _Reporter(console, config.dry_run.report_interval_ns, lambda: engine, account)  # type: ignore[arg-type,return-value]
-    engine = _engine_for(config, account, reporter)
+    engine = _engine_for(config, account, reporter, on_fill)
     for v, data in enumerate(session.venues):
         if data.initial is not None:
             engine.seed_book(v, data.initial.rows, data.initial.synced)
@@ -367,8 +379,13 @@ async def dry_run_live(
     stop_event: asyncio.Event | None = None,
     queue_size: int = 10_000,
     clock: Callable[[], int] = time.time_ns,
+    on_fill: Callable[[Any], None] | None = None,
 ) -> DryRunResult:
-    """Paper-trade on the venues' live streams (the endpoints ``config`` names) until stopped."""
+    """Paper-trade on the venues' live streams (the endpoints ``config`` names) until stopped.
+
+    Stops after ``duration_ns`` of wall time, or when ``stop_event`` is set (SIGINT and SIGTERM set
+    it). ``on_fill(row)`` is called after each fill is recorded (tests, integrations).
+    """
     from connectors.binance.feed import BinanceFeed
     from connectors.bybit.feed import BybitFeed
 
@@ -381,7 +398,7 @@ async def dry_run_live(
              BybitFeed(config.bybit, [symbol], queue=queue, clock=clock)]  # fmt: skip
     engine: Engine | None = None
     reporter = _Reporter(console, config.dry_run.report_interval_ns, lambda: engine, account)  # type: ignore[arg-type,return-value]
-    engine = _engine_for(config, account, reporter)
+    engine = _engine_for(config, account, reporter, on_fill)
     account.sessions += 1
     t0 = clock()
     counts = {"batches": 0}
@@ -441,3 +458,43 @@ async def dry_run_live(
 
 class _StopRequestError(Exception):
     """Raised by the stop task to end the TaskGroup (and cancel the other tasks) on purpose."""
+
+
+def write_dry_run_report(
+    result: DryRunResult,
+    config: AppConfig,
+    session_base: list[float],
+    session_quote: list[float],
+    out: Path,
+    *,
+    source: str,
+    console: Console | None = None,
+) -> list[Path] | None:
+    """The same summary, trades.csv, equity.png and summary.json as a backtest; None without data."""
+    from arb.report import InitialBalances, print_summary, summarize, write_report
+
+    engine = result.engine
+    if len(engine.log.equity.view()) == 0:
+        return None
+    meta = {
+        "mode": "dry-run",
+        "config": config.to_dict(),
+        "source": source,
+        "start_ns": result.start_ns,
+        "end_ns": result.end_ns,
+        "duration_s": (result.end_ns - result.start_ns) / 1e9,
+        "batches": result.batches,
+        "interrupted": result.interrupted,
+        "paper": engine.executor.summary(),
+        "kernel_state": {name: int(engine.kstate[0][name]) for name in engine.kstate.dtype.names or ()},
+        "risk_state": {name: float(engine.rstate[0][name]) for name in engine.rstate.dtype.names or ()},
+        "account": str(result.account.path),
+        "wall_s": round(result.wall_s, 3),
+    }
+    initial = InitialBalances((session_base[0], session_base[1]), (session_quote[0], session_quote[1]))
+    fills = engine.log.fills.view()
+    equity = engine.log.equity.view()
+    summary = summarize(fills, equity, initial, meta)
+    paths = write_report(out, summary, fills, equity)
+    print_summary(summary, console)
+    return paths

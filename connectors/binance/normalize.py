@@ -236,7 +236,7 @@ class BinanceNormalizer:
                 self._on_snapshot(_snapshot.decode(payload), local_ts)
             else:
                 self._on_other(payload, local_ts)
-        except (msgspec.DecodeError, ValueError, TypeError, IndexError) as exc:
+        except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
             self._decode_failed(payload, local_ts, exc)
 
     def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
@@ -268,7 +268,7 @@ class BinanceNormalizer:
                     local_ts = int(line[:19])
                     try:
                         handlers[kind](payload, local_ts, True)
-                    except (msgspec.DecodeError, ValueError, TypeError, IndexError) as exc:
+                    except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
                         self._decode_failed(payload, local_ts, exc)
                     continue
             on_message(line[20:], int(line[:19]))

@@ -160,7 +160,7 @@ class BybitNormalizer:
                 self._dispatch(kind, payload, local_ts)
             else:
                 self._on_other(payload, local_ts)
-        except (msgspec.DecodeError, ValueError, TypeError, IndexError) as exc:
+        except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
             self.stats.decode_errors += 1
             self._bad("undecodable Bybit payload", payload, local_ts, exc)
 

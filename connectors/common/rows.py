@@ -54,8 +54,9 @@ class RowSink:
         n = levels.shape[0]
         if n == 0:
             return
+        ints = array("q", (n, ev, exch_ts, local_ts, 0, ival))  # raises OverflowError before any change
         self._pq.frombytes(levels.data.cast("B"))
-        self._ints.extend((n, ev, exch_ts, local_ts, 0, ival))
+        self._ints.extend(ints)
         self.rows += n
 
     def one(
@@ -68,8 +69,8 @@ class RowSink:
         order_id: int = 0,
         ival: int = 0,
     ) -> None:
-        """Append a single row."""
-        self._ints.extend((1, ev, exch_ts, local_ts, order_id, ival))
+        """Append a single row (``OverflowError``, with the sink unchanged, if an integer does not fit int64)."""
+        self._ints.extend(array("q", (1, ev, exch_ts, local_ts, order_id, ival)))
         self._pq.extend((px, qty))
         self.rows += 1
 

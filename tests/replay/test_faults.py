@@ -209,3 +209,15 @@ def test_bybit_duplicate_and_reorder(bybit_lines) -> None:
     normalizer = BybitNormalizer()
     run_normalizer(normalizer, swapped)
     assert normalizer.stats.gaps == 1 and normalizer.status.state is SyncState.OUT_OF_SYNC
+
+
+def test_integers_beyond_int64_are_a_decode_error_not_a_crash(spot_lines, clean_rows) -> None:
+    huge = (
+        b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT",'
+        b'"t":99999999999999999999,"p":"61837.63","q":"0.02","T":1723161255342,"m":true,"M":true}}'
+    )
+    faulted = [*spot_lines[:30], (spot_lines[30][0], huge), *spot_lines[30:]]
+    normalizer = BinanceNormalizer()
+    rows = run_normalizer(normalizer, faulted)
+    assert normalizer.stats.decode_errors == 1
+    assert np.array_equal(rows, clean_rows)
