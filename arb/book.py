@@ -36,11 +36,13 @@ from arb.events import (
     SELL_EVENT,
     SNAPSHOT_ASK,
     SNAPSHOT_BID,
+    SYNC_LOST_EVENT,
+    SYNC_RESTORED_EVENT,
     EventArray,
     event_dtype,
 )
 
-__all__ = ["DEFAULT_CAPACITY", "OrderBook", "apply_rows", "book_top", "level_update"]
+__all__ = ["DEFAULT_CAPACITY", "OrderBook", "apply_rows", "book_top", "level_update", "touches_book"]
 
 DEFAULT_CAPACITY = 16_384
 """Levels per side before the arrays grow; a Binance 1000-level snapshot plus a day of diffs fits."""
@@ -181,6 +183,22 @@ def book_top(
         else:
             out_ask_px[k] = np.nan
             out_ask_qty[k] = 0.0
+
+
+@nb.njit(cache=True, nogil=True)
+def touches_book(rows: Any) -> bool:
+    """True if any row is a depth, snapshot or clear row, or one of arb's sync events."""
+    for i in range(rows.shape[0]):
+        kind = rows[i]["ev"] & EVENT_KIND_MASK
+        if (
+            kind == DEPTH_EVENT
+            or kind == DEPTH_SNAPSHOT_EVENT
+            or kind == DEPTH_CLEAR_EVENT
+            or kind == SYNC_LOST_EVENT
+            or kind == SYNC_RESTORED_EVENT
+        ):
+            return True
+    return False
 
 
 class OrderBook:

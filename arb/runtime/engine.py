@@ -25,19 +25,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numba as nb
 import numpy as np
 
-from arb.book import OrderBook, book_top
+from arb.book import OrderBook, book_top, touches_book
 from arb.config import AppConfig
 from arb.events import (
     ASSET_NAMES,
-    DEPTH_CLEAR_EVENT,
-    DEPTH_EVENT,
-    DEPTH_SNAPSHOT_EVENT,
-    EVENT_KIND_MASK,
     NS_PER_S,
-    SYNC_LOST_EVENT,
-    SYNC_RESTORED_EVENT,
     EventArray,
 )
 from arb.execution.paper import PaperExecutor, PaperOrder
@@ -64,10 +59,41 @@ __all__ = ["Batch", "Engine", "EngineLog"]
 
 log = logging.getLogger(__name__)
 
-_BOOK_KINDS = np.array(
-    [DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, DEPTH_CLEAR_EVENT, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT], dtype=np.uint64
-)
 _MAX_SETTLE_ROUNDS = 10_000
+
+
+@nb.njit(cache=True, nogil=True)
+def _fill_view(
+    view: Any,
+    v: int,
+    bid_keys: Any,
+    bid_qtys: Any,
+    ask_keys: Any,
+    ask_qtys: Any,
+    counts: Any,
+    levels: int,
+    position: float,
+    init_base: float,
+    init_quote: float,
+    cash: float,
+    open_orders: int,
+    book_ts: int,
+    status: int,
+    last_mid: Any,
+) -> None:
+    # One venue's view from its book (best ``levels`` a side) and the account, in one compiled call.
+    rec = view[v]
+    book_top(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, levels,
+             rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"])  # fmt: skip
+    rec["position"] = position
+    rec["base_balance"] = init_base + position
+    rec["quote_balance"] = init_quote + cash
+    rec["open_orders"] = open_orders
+    rec["book_local_ts"] = book_ts
+    rec["status"] = status
+    mid = 0.5 * (rec["bid_px"][0] + rec["ask_px"][0])
+    if np.isfinite(mid):
+        last_mid[v] = mid
 
 
 class Batch(Protocol):
@@ -194,8 +220,7 @@ class Engine:
         if len(rows):
             self.books[v].apply(rows)
             self.versions[v] += 1
-            kinds = rows["ev"] & EVENT_KIND_MASK
-            if np.isin(kinds, _BOOK_KINDS).any():
+            if touches_book(rows):
                 self.last_book_ts[v] = batch.local_ts
                 self._pending_decision = True
         if batch.state != self.state[v] or batch.stale != self.feed_stale[v]:
@@ -263,32 +288,19 @@ class Engine:
 
     def _refresh_view(self, now: int) -> None:
         view = self.view
-        top = self._top
         for v in range(2):
             book = self.books[v]
-            book_top(
-                book.bid_keys, book.bid_qtys, book.ask_keys, book.ask_qtys, book.counts, self.levels,
-                top[0], top[1], top[2], top[3],
-            )  # fmt: skip
-            n = self.levels
-            view[v]["bid_px"][:n] = top[0][:n]
-            view[v]["bid_qty"][:n] = top[1][:n]
-            view[v]["ask_px"][:n] = top[2][:n]
-            view[v]["ask_qty"][:n] = top[3][:n]
-            view[v]["position"] = self.position[v]
-            view[v]["base_balance"] = self.init_base[v] + self.position[v]
-            view[v]["quote_balance"] = self.init_quote[v] + self.cash[v]
-            view[v]["open_orders"] = self.executor.open_orders[v]
-            view[v]["book_local_ts"] = self.last_book_ts[v]
             if self.state[v] != SyncState.SYNCED:
-                view[v]["status"] = VENUE_OUT_OF_SYNC
+                status = VENUE_OUT_OF_SYNC
             elif self.feed_stale[v] or now - self.last_book_ts[v] > self.stale_after:
-                view[v]["status"] = VENUE_STALE
+                status = VENUE_STALE
             else:
-                view[v]["status"] = VENUE_OK
-            mid = 0.5 * (view[v]["bid_px"][0] + view[v]["ask_px"][0])
-            if np.isfinite(mid):
-                self.last_mid[v] = mid
+                status = VENUE_OK
+            _fill_view(
+                view, v, book.bid_keys, book.bid_qtys, book.ask_keys, book.ask_qtys, book.counts, self.levels,
+                float(self.position[v]), float(self.init_base[v]), float(self.init_quote[v]), float(self.cash[v]),
+                self.executor.open_orders[v], self.last_book_ts[v], status, self.last_mid,
+            )  # fmt: skip
 
     def _equity(self) -> tuple[float, np.ndarray[Any, Any]]:
         per = self.init_quote + self.cash + (self.init_base + self.position) * self.last_mid

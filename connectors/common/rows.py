@@ -17,6 +17,7 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
+import numba as nb
 import numpy as np
 
 from arb.events import EventArray, event_dtype
@@ -26,6 +27,24 @@ __all__ = ["LevelArray", "RowSink"]
 LevelArray = np.ndarray[Any, np.dtype[np.float64]]
 """``(n, 2)`` float64 array of (price, quantity) pairs, as ``connectors.common.levels`` makes."""
 _SEGMENT_INTS = 6  # count, ev, exch_ts, local_ts, order_id, ival
+
+
+@nb.njit(cache=True, nogil=True)
+def _expand(ints: Any, pq: Any, out: Any) -> None:
+    # One pass over the segments (count, ev, exch_ts, local_ts, order_id, ival) and the level pairs;
+    # a frame's few segments cost one call instead of a dozen numpy calls (the live path's hot spot).
+    row = 0
+    for k in range(0, ints.shape[0], _SEGMENT_INTS):
+        for _ in range(ints[k]):
+            r = out[row]
+            r["ev"] = ints[k + 1]
+            r["exch_ts"] = ints[k + 2]
+            r["local_ts"] = ints[k + 3]
+            r["order_id"] = ints[k + 4]
+            r["ival"] = ints[k + 5]
+            r["px"] = pq[2 * row]
+            r["qty"] = pq[2 * row + 1]
+            row += 1
 
 
 class RowSink:
@@ -133,16 +152,7 @@ class RowSink:
         n = self.rows - self._fill
         out = np.zeros(n, event_dtype)
         if n:
-            seg = np.frombuffer(self._ints, np.int64).reshape(-1, _SEGMENT_INTS)
-            counts = seg[:, 0]
-            out["ev"] = np.repeat(seg[:, 1], counts)
-            out["exch_ts"] = np.repeat(seg[:, 2], counts)
-            out["local_ts"] = np.repeat(seg[:, 3], counts)
-            out["order_id"] = np.repeat(seg[:, 4], counts)
-            out["ival"] = np.repeat(seg[:, 5], counts)
-            pq = np.frombuffer(self._pq, np.float64).reshape(n, 2)
-            out["px"] = pq[:, 0]
-            out["qty"] = pq[:, 1]
+            _expand(np.frombuffer(self._ints, np.int64), np.frombuffer(self._pq, np.float64), out)
         return out
 
     def clear(self) -> None:
