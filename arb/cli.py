@@ -212,9 +212,13 @@ def _cmd_parity(args: argparse.Namespace) -> int:
     return 0 if report.agree else 1
 
 
-def _not_yet(issue: int, what: str) -> Callable[[argparse.Namespace], int]:
+def _not_yet(what: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        print(f"arb {args.command}: {what} is not built yet (issue #{issue})", file=sys.stderr)
+        print(
+            f"arb {args.command}: {what} is not built yet; `arb dry-run --live-data` trades the same kernel "
+            "on live data with the paper executor",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
 
     return run
@@ -281,7 +285,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--zero-latency", action="store_true", help="instant orders and feed: must agree exactly")
     p.set_defaults(run=_cmd_parity)
     p = sub.add_parser("live", help="trade for real (testnet by default)")
-    p.set_defaults(run=_not_yet(6, "live trading"))
+    p.set_defaults(run=_not_yet("live trading with real orders"))
     return parser
 
 
