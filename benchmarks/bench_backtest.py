@@ -96,7 +96,7 @@ def _prepare(config, session):  # type: ignore[no-untyped-def]
 
 def _strategy_only(config, session, prepared) -> None:  # type: ignore[no-untyped-def]
     # run_backtest's loop over the same arrays, with fresh state each time.
-    from arb.execution.risk import RISK_DTYPE, new_risk_state
+    from arb.execution.risk import make_limits, new_risk_state
     from arb.strategy.params import make_params
     from arb.strategy.types import (
         DECISION_DTYPE,
@@ -110,11 +110,7 @@ def _strategy_only(config, session, prepared) -> None:  # type: ignore[no-untype
 
     book_ts, syncs, decision_ts, decision_venues = prepared
     venues = config.venues
-    limits = np.zeros(1, RISK_DTYPE)
-    limits["position_limit"] = config.risk.position_limit
-    limits["max_notional_per_venue"] = config.risk.max_notional_per_venue
-    limits["max_open_orders"] = config.risk.max_open_orders
-    limits["max_drawdown"] = config.risk.max_drawdown
+    limits = make_limits(config.risk)
     counters = np.zeros(bt.N_COUNTERS, np.int64)
     counters[bt.C_NEXT_ORDER_ID] = 1
     span = session.end_ns - session.start_ns

@@ -20,9 +20,10 @@ from typing import Any
 import numba as nb
 import numpy as np
 
+from arb.config import RiskConfig
 from arb.strategy.types import INTENT_OPEN, VENUE_OK
 
-__all__ = ["RISK_DTYPE", "RISK_STATE_DTYPE", "gate", "new_risk_state", "update_equity"]
+__all__ = ["RISK_DTYPE", "RISK_STATE_DTYPE", "gate", "make_limits", "new_risk_state", "update_equity"]
 
 RISK_DTYPE = np.dtype(
     [
@@ -43,6 +44,16 @@ RISK_STATE_DTYPE = np.dtype(
     ],
     align=True,
 )
+
+
+def make_limits(risk: RiskConfig) -> np.ndarray[Any, np.dtype[Any]]:
+    """The gate's limits from ``[risk]``."""
+    limits = np.zeros(1, RISK_DTYPE)
+    limits["position_limit"] = risk.position_limit
+    limits["max_notional_per_venue"] = risk.max_notional_per_venue
+    limits["max_open_orders"] = risk.max_open_orders
+    limits["max_drawdown"] = risk.max_drawdown
+    return limits
 
 
 def new_risk_state() -> np.ndarray[Any, np.dtype[Any]]:

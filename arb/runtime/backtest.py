@@ -30,7 +30,7 @@ from numba import njit
 
 from arb.config import AppConfig, VenueConfig
 from arb.events import BINANCE, BYBIT, NS_PER_S
-from arb.execution.risk import RISK_DTYPE, gate, new_risk_state, update_equity
+from arb.execution.risk import gate, make_limits, new_risk_state, update_equity
 from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import make_params
@@ -458,11 +458,7 @@ def run_backtest(
     kstate = new_state()
     view = new_view()
     intents = new_intents()
-    limits = np.zeros(1, RISK_DTYPE)
-    limits["position_limit"] = config.risk.position_limit
-    limits["max_notional_per_venue"] = config.risk.max_notional_per_venue
-    limits["max_open_orders"] = config.risk.max_open_orders
-    limits["max_drawdown"] = config.risk.max_drawdown
+    limits = make_limits(config.risk)
     rstate = new_risk_state()
     init_base = np.array([v.account.base for v in venues])
     init_quote = np.array([v.account.quote for v in venues])

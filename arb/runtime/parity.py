@@ -24,6 +24,7 @@ may miss, after which their paths part.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,25 +122,13 @@ def _call_text(c: Any) -> str:
     )
 
 
-def _compare_calls(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> Disagreement | None:
-    for i in range(max(len(a), len(b))):
-        if i >= len(a) or i >= len(b):
-            x = a[i] if i < len(a) else None
-            y = b[i] if i < len(b) else None
-            ts = int((x if x is not None else y)["ts"])  # type: ignore[index]
-            return Disagreement("view", i, ts, _call_text(x) if x is not None else "no call",
-                                _call_text(y) if y is not None else "no call")  # fmt: skip
-        x, y = a[i], b[i]
-        same = (
-            x["ts"] == y["ts"]
-            and x["intents"] == y["intents"]
-            and all(_same(float(x[f][v]), float(y[f][v])) for f in ("bid", "ask", "position") for v in range(2))
-            and all(x[f][v] == y[f][v] for f in ("status", "open_orders") for v in range(2))
-        )
-        if not same:
-            return Disagreement("view", i, int(min(x["ts"], y["ts"])), f"at {x['ts']}: {_call_text(x)}",
-                                f"at {y['ts']}: {_call_text(y)}")  # fmt: skip
-    return None
+def _calls_equal(x: Any, y: Any) -> bool:
+    return bool(
+        x["ts"] == y["ts"]
+        and x["intents"] == y["intents"]
+        and all(_same(float(x[f][v]), float(y[f][v])) for f in ("bid", "ask", "position") for v in range(2))
+        and all(x[f][v] == y[f][v] for f in ("status", "open_orders") for v in range(2))
+    )
 
 
 def _intent_text(s: Any) -> str:
@@ -148,24 +137,37 @@ def _intent_text(s: Any) -> str:
     return f"{venue} {side} {s['qty']:.10g} @ {s['price']:.10g} (kind {s['kind']}, pair {s['pair_id']})"
 
 
-def _compare_sent(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> Disagreement | None:
+def _sent_equal(x: Any, y: Any) -> bool:
+    return bool(
+        x["ts"] == y["ts"]
+        and all(x[f] == y[f] for f in ("venue", "side", "kind", "pair_id", "level"))
+        and _same(float(x["price"]), float(y["price"]))
+        and _same(float(x["qty"]), float(y["qty"]))
+    )
+
+
+def _first_difference(
+    kind: str,
+    a: np.ndarray[Any, Any],
+    b: np.ndarray[Any, Any],
+    equal: Callable[[Any, Any], bool],
+    text: Callable[[Any], str],
+    missing: str,
+) -> Disagreement | None:
+    # Walk two time-stamped logs in step; the first entry that differs (or exists on one side only).
     for i in range(max(len(a), len(b))):
-        if i >= len(a) or i >= len(b):
-            x = a[i] if i < len(a) else None
-            y = b[i] if i < len(b) else None
-            ts = int((x if x is not None else y)["ts"])  # type: ignore[index]
-            return Disagreement("intent", i, ts, _intent_text(x) if x is not None else "nothing sent",
-                                _intent_text(y) if y is not None else "nothing sent")  # fmt: skip
-        x, y = a[i], b[i]
-        same = (
-            x["ts"] == y["ts"]
-            and all(x[f] == y[f] for f in ("venue", "side", "kind", "pair_id", "level"))
-            and _same(float(x["price"]), float(y["price"]))
-            and _same(float(x["qty"]), float(y["qty"]))
+        x = a[i] if i < len(a) else None
+        y = b[i] if i < len(b) else None
+        if x is not None and y is not None and equal(x, y):
+            continue
+        ts = min(int(r["ts"]) for r in (x, y) if r is not None)
+        return Disagreement(
+            kind,
+            i,
+            ts,
+            f"at {x['ts']}: {text(x)}" if x is not None else missing,
+            f"at {y['ts']}: {text(y)}" if y is not None else missing,
         )
-        if not same:
-            return Disagreement("intent", i, int(min(x["ts"], y["ts"])), f"at {x['ts']}: {_intent_text(x)}",
-                                f"at {y['ts']}: {_intent_text(y)}")  # fmt: skip
     return None
 
 
@@ -244,7 +246,9 @@ def run_parity(
     if price_tolerance_bps is None:
         price_tolerance_bps = config.execution.slippage_tolerance_bps
     ticks = (config.binance.instrument.tick_size, config.bybit.instrument.tick_size)
-    first = _compare_calls(result.calls, live.calls.view()) or _compare_sent(result.sent, live.sent.view())
+    first = _first_difference(
+        "view", result.calls, live.calls.view(), _calls_equal, _call_text, "no call"
+    ) or _first_difference("intent", result.sent, live.sent.view(), _sent_equal, _intent_text, "nothing sent")
     first_fill, worst, outside = _compare_fills(result.fills, live.fills.view(), price_tolerance_bps, ticks, exact)
     return ParityReport(
         calls=(len(result.calls), live.calls.n),
