@@ -39,6 +39,7 @@ __all__ = [
     "read_levels",
     "read_local_ts",
     "read_string",
+    "symbol_bytes",
     "unpack_decimal",
 ]
 
@@ -55,6 +56,17 @@ POW10 = np.array([10.0**k for k in range(23)])
 """``10**k`` as exact doubles, ``k`` = 0..22: pass as ``pow10`` (Numba freezes globals at compile time)."""
 
 _MANT_LIMIT = 10**15  # at most 15 significant digits: below 2**53, so exact as a double
+_NO_SYMBOL = np.zeros(0, np.uint8)
+
+
+def symbol_bytes(symbol: str) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """A symbol as the scanners compare it with the bytes of a frame: its ASCII bytes, or an empty
+    array when it is empty or holds anything but printable ASCII without quote or backslash (an
+    empty array makes the scanners decline every frame that names a symbol)."""
+    raw = symbol.encode("utf-8")
+    if not raw or any(c < 32 or c > 126 or c in b'"\\' for c in raw):
+        return _NO_SYMBOL
+    return np.frombuffer(raw, np.uint8).copy()
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -225,10 +237,13 @@ def read_levels(buf: Any, i: int, n: int, out: Any, fill: int, ev: int) -> tuple
     """A level array ``[["px","qty"],...]`` at ``i`` (no whitespace; decimals as :func:`read_decimal`).
 
     Writes one row per level into ``out`` (``event_dtype``) from row ``fill`` on, with ``ev`` set and
-    the price and quantity still *packed* in ``exch_ts`` and ``ival``: :func:`finish_levels` turns
-    them into ``px``/``qty`` and sets the other fields. Returns ``(levels, next index)``; the index
-    is :data:`FULL` when ``out`` has no room left.
+    the price and quantity still *packed* (as :func:`read_decimal_packed` packs them) in ``exch_ts``
+    and ``ival``: :func:`finish_levels` turns them into ``px``/``qty`` and sets the other fields.
+    Returns ``(levels, next index)``; the index is :data:`FULL` when ``out`` has no room left.
     """
+    # The decimal reader is written out here rather than called: one loop per number that stops
+    # only at the closing quote reads the hot path about a third faster. It accepts exactly what
+    # read_decimal_packed accepts (tests/unit/test_scan.py compares the two).
     if i >= n or buf[i] != 91:  # '['
         return 0, FAIL
     i += 1
@@ -239,12 +254,63 @@ def read_levels(buf: Any, i: int, n: int, out: Any, fill: int, ev: int) -> tuple
     while True:
         if i >= n or buf[i] != 91:
             return 0, FAIL
-        px, i = read_decimal_packed(buf, i + 1, n)
-        if i < 0 or i >= n or buf[i] != 44:  # ','
-            return 0, FAIL
-        qty, i = read_decimal_packed(buf, i + 1, n)
-        if i < 0 or i >= n or buf[i] != 93:
-            return 0, FAIL
+        i += 1
+        px = 0
+        qty = 0
+        for field in range(2):
+            if i >= n or buf[i] != 34:  # '"'
+                return 0, FAIL
+            i += 1
+            neg = 0
+            if i < n and buf[i] == 45:  # '-'
+                neg = 1
+                i += 1
+            start = i
+            mant = 0
+            dot = -1
+            while i < n:
+                c = buf[i]
+                if c == 34:
+                    break
+                if c == 46:  # '.'
+                    if dot >= 0:
+                        return 0, FAIL
+                    dot = i
+                elif c < 48 or c > 57:
+                    return 0, FAIL
+                else:
+                    mant = mant * 10 + (c - 48)
+                i += 1
+            if i + 1 >= n:  # no closing quote, or nothing after it
+                return 0, FAIL
+            if dot < 0:
+                int_digits = i - start
+                scale = 0
+            else:
+                int_digits = dot - start
+                scale = i - dot - 1
+                if scale == 0:
+                    return 0, FAIL  # "1."
+            if int_digits == 0 or int_digits + scale > INT_DIGITS_MAX:
+                return 0, FAIL  # "", "-", ".5", too long
+            if int_digits > 1 and buf[start] == 48:
+                return 0, FAIL  # a leading zero
+            if mant >= _MANT_LIMIT:
+                while scale > 0 and mant % 10 == 0:
+                    mant //= 10
+                    scale -= 1
+                if mant >= _MANT_LIMIT:
+                    return 0, FAIL
+            i += 1
+            if field == 0:
+                px = (mant << 6) | (neg << 5) | scale
+                if buf[i] != 44:  # ','
+                    return 0, FAIL
+                i += 1
+            else:
+                qty = (mant << 6) | (neg << 5) | scale
+                if buf[i] != 93:
+                    return 0, FAIL
         k = fill + count
         if k >= cap:
             return 0, FULL
