@@ -23,6 +23,11 @@ by one to ``BinanceNormalizer.on_message``; ``tests/replay/test_bulk_path.py`` c
 
 State crosses the boundary in one int64 array (indices ``S_*``): the caller fills it from the
 normalizer before each call and copies the outputs back after it.
+
+:func:`scan_frame` is the same decision for one live frame (no prefix, state passed as arguments):
+``BinanceNormalizer.on_message`` tries it first and runs its per-message code only when the frame is
+declined, so the live path gets the compiled decoding too (``tests/replay/test_frame_path.py``).
+Both share one per-payload function, so they settle exactly the same frames.
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ from connectors.common.scan import (
 __all__ = [
     "DECLINED",
     "DONE",
+    "KIND_BBO",
+    "KIND_DEPTH",
+    "KIND_OTHER",
+    "KIND_TRADE",
     "NEEDS_ROOM",
     "STATE_SIZE",
     "S_APPLIED",
@@ -70,6 +79,7 @@ __all__ = [
     "S_POS",
     "S_STEADY",
     "S_TRADES",
+    "scan_frame",
     "scan_lines",
 ]
 
@@ -122,10 +132,15 @@ S_APPLIED = 18
 """Out: depth diffs applied here (their last one set S_DEPTH_LOCAL_TS / S_DEPTH_EXCH_TS)."""
 STATE_SIZE = 19
 
-_KIND_DEPTH = 0
-_KIND_TRADE = 1
-_KIND_BBO = 2
-_KIND_OTHER = 3
+# What a frame settled by scan_frame was (and what _stream_kind finds in a stream name).
+KIND_DEPTH = 0
+"""A depth diff (``@depth``, ``@depth@...``)."""
+KIND_TRADE = 1
+"""A ``@trade``."""
+KIND_BBO = 2
+"""A ``@bookTicker``."""
+KIND_OTHER = 3
+"""Any other stream: never settled by the scan."""
 
 _STREAM_PREFIX = np.frombuffer(b'{"stream":"', np.uint8)
 _DATA_KEY = np.frombuffer(b',"data":{', np.uint8)
@@ -160,20 +175,20 @@ def _stream_kind(buf: Any, start: int, stop: int) -> int:
         c = buf[k]
         ok = (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 64 or c == 95
         if not ok:
-            return _KIND_OTHER  # anything unusual goes the per-message way
+            return KIND_OTHER  # anything unusual goes the per-message way
         if c == 64 and at < 0:
             at = k
     if at < 0:
-        return _KIND_OTHER
+        return KIND_OTHER
     k = at + 1
     m = stop - k
     if _matches(buf, k, stop, _DEPTH) and (m == 5 or buf[k + 5] == 64):  # "depth", "depth@..."
-        return _KIND_DEPTH
+        return KIND_DEPTH
     if m == 5 and _matches(buf, k, stop, _TRADE):
-        return _KIND_TRADE
+        return KIND_TRADE
     if m == 10 and _matches(buf, k, stop, _BOOK_TICKER):
-        return _KIND_BBO
-    return _KIND_OTHER
+        return KIND_BBO
+    return KIND_OTHER
 
 
 @nb.njit(cache=True, nogil=True)
@@ -414,6 +429,131 @@ def _depth(
 
 
 @nb.njit(cache=True, nogil=True)
+def _frame(
+    buf: Any,
+    p: int,
+    n: int,
+    local_ts: int,
+    out: Any,
+    fill: int,
+    symbol: Any,
+    pow10: Any,
+    include_bbo: bool,
+    futures: int,
+    emit_linear: bool,
+    steady: bool,
+    last_id: int,
+    clock_offset: int,
+    last_exch_ts: int,
+) -> tuple[int, int, int, bool, int, int, int, int]:
+    # One payload at buf[p:], ending at the first '\n' or at n: settle it as on_message would, or decline.
+    # -> (code, index of its end, kind, other symbol, fill, last_id, clock_offset, last_exch_ts); with
+    # any code but DONE the values returned are the ones passed in, and rows past ``fill`` are garbage.
+    declined = (DECLINED, p, KIND_OTHER, False, fill, last_id, clock_offset, last_exch_ts)
+    cap = out.shape[0]
+    if not _matches(buf, p, n, _STREAM_PREFIX):
+        return declined
+    name_a = p + _STREAM_PREFIX.shape[0]
+    name_b = name_a
+    while name_b < n and buf[name_b] != 34 and buf[name_b] != 10:
+        name_b += 1
+    if name_b >= n or buf[name_b] != 34:
+        return declined
+    kind = _stream_kind(buf, name_a, name_b)
+    if kind == KIND_OTHER:
+        return declined
+    if kind == KIND_BBO and not include_bbo:
+        # on_message counts an unwanted bookTicker by its stream name and never decodes it.
+        return DONE, line_end(buf, name_b, n), kind, False, fill, last_id, clock_offset, last_exch_ts
+    if symbol.shape[0] == 0 or not _matches(buf, name_b + 1, n, _DATA_KEY):
+        return declined
+    i = name_b + 1 + _DATA_KEY.shape[0]
+    if kind == KIND_TRADE:
+        i, trade_id, trade_ms, sym_a, sym_b, px, qty, maker, market = _trade(buf, i, n, pow10)
+        if i < 0:
+            return declined
+        stop = _end_of_frame(buf, i, n)
+        if stop < 0:
+            return declined
+        if not _same_bytes(buf, sym_a, sym_b, symbol):
+            return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
+        if market:
+            if fill >= cap:
+                return NEEDS_ROOM, p, kind, False, fill, last_id, clock_offset, last_exch_ts
+            exch_ts = trade_ms * NS_PER_MS
+            clock_offset = exch_ts - local_ts
+            last_exch_ts = exch_ts
+            row = out[fill]
+            row.ev = TRADE_SELL if maker else TRADE_BUY
+            row.exch_ts = exch_ts
+            row.local_ts = local_ts
+            row.px = px
+            row.qty = qty
+            row.order_id = 0
+            row.ival = trade_id
+            row.fval = 0.0
+            fill += 1
+        return DONE, stop, kind, False, fill, last_id, clock_offset, last_exch_ts
+    if kind == KIND_BBO:
+        i, update_id, trade_ms, sym_a, sym_b, bp, bq, ap, aq = _bbo(buf, i, n, pow10)
+        if i < 0:
+            return declined
+        stop = _end_of_frame(buf, i, n)
+        if stop < 0:
+            return declined
+        if not _same_bytes(buf, sym_a, sym_b, symbol):
+            return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
+        if trade_ms:
+            exch_ts = trade_ms * NS_PER_MS
+        else:
+            if clock_offset > 0 and local_ts > _INT64_MAX - clock_offset:
+                return declined
+            exch_ts = local_ts + clock_offset
+        if fill + 1 >= cap:
+            return NEEDS_ROOM, p, kind, False, fill, last_id, clock_offset, last_exch_ts
+        if trade_ms:
+            clock_offset = exch_ts - local_ts
+            last_exch_ts = exch_ts
+        for side in range(2):
+            row = out[fill]
+            row.ev = BBO_BID if side == 0 else BBO_ASK
+            row.exch_ts = exch_ts
+            row.local_ts = local_ts
+            row.px = bp if side == 0 else ap
+            row.qty = bq if side == 0 else aq
+            row.order_id = update_id
+            row.ival = 0
+            row.fval = 0.0
+            fill += 1
+        return DONE, stop, kind, False, fill, last_id, clock_offset, last_exch_ts
+    # depth
+    i, event_ms, trade_ms, sym_a, sym_b, first, final, prev, nb_bids, nb_asks, _ = _depth(buf, i, n, out, fill)
+    if i == FULL:
+        return NEEDS_ROOM, p, kind, False, fill, last_id, clock_offset, last_exch_ts
+    if i < 0:
+        return declined
+    stop = _end_of_frame(buf, i, n)
+    if stop < 0:
+        return declined
+    if not _same_bytes(buf, sym_a, sym_b, symbol):
+        # Counted as a depth message of another symbol; the sync machine never sees it.
+        return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
+    if futures < 0 or not steady or final <= last_id:
+        return declined  # no machine yet, buffering, bridging, or a duplicate
+    if futures == 1:
+        if prev != last_id:
+            return declined  # gap
+    elif first > last_id + 1:
+        return declined  # gap
+    # APPLY: what _on_depth_payload and _emit_diff do for it.
+    clock_ms = trade_ms if futures == 1 else event_ms
+    exch_ts = (trade_ms if emit_linear else event_ms) * NS_PER_MS
+    finish_levels(out, fill, fill + nb_bids + nb_asks, exch_ts, local_ts, final, pow10)
+    fill += nb_bids + nb_asks
+    return DONE, stop, kind, False, fill, final, clock_ms * NS_PER_MS - local_ts, clock_ms * NS_PER_MS
+
+
+@nb.njit(cache=True, nogil=True)
 def scan_lines(buf: Any, end: int, out: Any, state: Any, symbol: Any, pow10: Any) -> int:
     """Handle the lines of ``buf[state[S_POS]:end]`` until one must go the per-message way.
 
@@ -431,7 +571,6 @@ def scan_lines(buf: Any, end: int, out: Any, state: Any, symbol: Any, pow10: Any
     n = end
     pos = state[S_POS]
     fill = state[S_FILL]
-    cap = out.shape[0]
     include_bbo = state[S_INCLUDE_BBO] == 1
     futures = state[S_FUTURES]
     emit_linear = state[S_EMIT_LINEAR] == 1
@@ -439,7 +578,6 @@ def scan_lines(buf: Any, end: int, out: Any, state: Any, symbol: Any, pow10: Any
     last_id = state[S_LAST_UPDATE_ID]
     clock_offset = state[S_CLOCK_OFFSET]
     last_exch_ts = state[S_LAST_EXCH_TS]
-    nsym = symbol.shape[0]
     code = DONE
     start = pos
     while pos < n:
@@ -448,138 +586,28 @@ def scan_lines(buf: Any, end: int, out: Any, state: Any, symbol: Any, pow10: Any
             continue
         start = pos
         local_ts, p = read_local_ts(buf, pos, n)
-        if p < 0 or not _matches(buf, p, n, _STREAM_PREFIX):
+        if p < 0:
             code = DECLINED
             break
-        name_a = p + _STREAM_PREFIX.shape[0]
-        name_b = name_a
-        while name_b < n and buf[name_b] != 34 and buf[name_b] != 10:
-            name_b += 1
-        if name_b >= n or buf[name_b] != 34:
-            code = DECLINED
+        code, stop, kind, foreign, fill, last_id, clock_offset, last_exch_ts = _frame(
+            buf, p, n, local_ts, out, fill, symbol, pow10, include_bbo, futures, emit_linear, steady,
+            last_id, clock_offset, last_exch_ts,
+        )  # fmt: skip
+        if code != DONE:
             break
-        kind = _stream_kind(buf, name_a, name_b)
-        if kind == _KIND_OTHER:
-            code = DECLINED
-            break
-        if kind == _KIND_BBO and not include_bbo:
-            # on_message counts an unwanted bookTicker by its stream name and never decodes it.
-            state[S_MESSAGES] += 1
-            state[S_BBO] += 1
-            state[S_LINES] += 1
-            pos = line_end(buf, name_b, n) + 1
-            continue
-        if nsym == 0 or not _matches(buf, name_b + 1, n, _DATA_KEY):
-            code = DECLINED
-            break
-        i = name_b + 1 + _DATA_KEY.shape[0]
-        if kind == _KIND_TRADE:
-            i, trade_id, trade_ms, sym_a, sym_b, px, qty, maker, market = _trade(buf, i, n, pow10)
-            if i < 0:
-                code = DECLINED
-                break
-            stop = _end_of_frame(buf, i, n)
-            if stop < 0:
-                code = DECLINED
-                break
-            if not _same_bytes(buf, sym_a, sym_b, symbol):
-                state[S_OTHER_SYMBOLS] += 1
-            elif market:
-                if fill >= cap:
-                    code = NEEDS_ROOM
-                    break
-                exch_ts = trade_ms * NS_PER_MS
-                clock_offset = exch_ts - local_ts
-                last_exch_ts = exch_ts
-                row = out[fill]
-                row.ev = TRADE_SELL if maker else TRADE_BUY
-                row.exch_ts = exch_ts
-                row.local_ts = local_ts
-                row.px = px
-                row.qty = qty
-                row.order_id = 0
-                row.ival = trade_id
-                row.fval = 0.0
-                fill += 1
-            state[S_MESSAGES] += 1
-            state[S_TRADES] += 1
-        elif kind == _KIND_BBO:
-            i, update_id, trade_ms, sym_a, sym_b, bp, bq, ap, aq = _bbo(buf, i, n, pow10)
-            if i < 0:
-                code = DECLINED
-                break
-            stop = _end_of_frame(buf, i, n)
-            if stop < 0:
-                code = DECLINED
-                break
-            if not _same_bytes(buf, sym_a, sym_b, symbol):
-                state[S_OTHER_SYMBOLS] += 1
-            else:
-                if trade_ms:
-                    exch_ts = trade_ms * NS_PER_MS
-                else:
-                    if clock_offset > 0 and local_ts > _INT64_MAX - clock_offset:
-                        code = DECLINED
-                        break
-                    exch_ts = local_ts + clock_offset
-                if fill + 1 >= cap:
-                    code = NEEDS_ROOM
-                    break
-                if trade_ms:
-                    clock_offset = exch_ts - local_ts
-                    last_exch_ts = exch_ts
-                for side in range(2):
-                    row = out[fill]
-                    row.ev = BBO_BID if side == 0 else BBO_ASK
-                    row.exch_ts = exch_ts
-                    row.local_ts = local_ts
-                    row.px = bp if side == 0 else ap
-                    row.qty = bq if side == 0 else aq
-                    row.order_id = update_id
-                    row.ival = 0
-                    row.fval = 0.0
-                    fill += 1
-            state[S_MESSAGES] += 1
-            state[S_BBO] += 1
-        else:  # depth
-            i, event_ms, trade_ms, sym_a, sym_b, first, final, prev, nb_bids, nb_asks, _ = _depth(buf, i, n, out, fill)
-            if i == FULL:
-                code = NEEDS_ROOM
-                break
-            if i < 0:
-                code = DECLINED
-                break
-            stop = _end_of_frame(buf, i, n)
-            if stop < 0:
-                code = DECLINED
-                break
-            if not _same_bytes(buf, sym_a, sym_b, symbol):
-                # Counted as a depth message of another symbol; the sync machine never sees it.
-                state[S_OTHER_SYMBOLS] += 1
-            else:
-                if futures < 0 or not steady or final <= last_id:
-                    code = DECLINED  # no machine yet, buffering, bridging, or a duplicate
-                    break
-                if futures == 1:
-                    if prev != last_id:
-                        code = DECLINED  # gap
-                        break
-                elif first > last_id + 1:
-                    code = DECLINED  # gap
-                    break
-                # APPLY: what _on_depth_payload and _emit_diff do for it.
-                clock_ms = trade_ms if futures == 1 else event_ms
-                clock_offset = clock_ms * NS_PER_MS - local_ts
-                last_exch_ts = clock_ms * NS_PER_MS
-                exch_ts = (trade_ms if emit_linear else event_ms) * NS_PER_MS
-                finish_levels(out, fill, fill + nb_bids + nb_asks, exch_ts, local_ts, final, pow10)
-                fill += nb_bids + nb_asks
-                last_id = final
-                state[S_DEPTH_LOCAL_TS] = local_ts
-                state[S_DEPTH_EXCH_TS] = last_exch_ts
-                state[S_APPLIED] += 1
-            state[S_MESSAGES] += 1
+        state[S_MESSAGES] += 1
+        if kind == KIND_DEPTH:
             state[S_DEPTH] += 1
+        elif kind == KIND_TRADE:
+            state[S_TRADES] += 1
+        else:
+            state[S_BBO] += 1
+        if foreign:
+            state[S_OTHER_SYMBOLS] += 1
+        elif kind == KIND_DEPTH:
+            state[S_DEPTH_LOCAL_TS] = local_ts
+            state[S_DEPTH_EXCH_TS] = last_exch_ts
+            state[S_APPLIED] += 1
         state[S_LINES] += 1
         pos = stop + 1
     if code == DECLINED:
@@ -591,3 +619,43 @@ def scan_lines(buf: Any, end: int, out: Any, state: Any, symbol: Any, pow10: Any
     state[S_CLOCK_OFFSET] = clock_offset
     state[S_LAST_EXCH_TS] = last_exch_ts
     return code
+
+
+@nb.njit(cache=True, nogil=True)
+def scan_frame(
+    buf: Any,
+    local_ts: int,
+    out: Any,
+    fill: int,
+    symbol: Any,
+    pow10: Any,
+    include_bbo: bool,
+    futures: int,
+    emit_linear: bool,
+    steady: bool,
+    last_id: int,
+    clock_offset: int,
+    last_exch_ts: int,
+) -> tuple[int, int, bool, int, int, int, int]:
+    """One live frame (the whole of ``buf``, no timestamp prefix) received at ``local_ts`` ns.
+
+    The per-frame form of :func:`scan_lines` for the live path: the same frames are settled on the
+    same terms, with the state passed as arguments (``futures`` -1 when there is no sync machine yet;
+    ``steady``: synced and not bridging; ``last_id``, ``clock_offset``, ``last_exch_ts``: the
+    normalizer's) instead of a state array. The caller guarantees ``0 <= local_ts <`` :data:`TS_LIMIT`.
+    Rows go to ``out`` from row ``fill`` on.
+
+    Returns ``(code, kind, other_symbol, fill, last_id, clock_offset, last_exch_ts)``: with
+    :data:`DONE` the frame was a ``KIND_*`` message (``other_symbol``: of another symbol, counted
+    only), ``fill`` the rows now in use and the three values the normalizer's new ones. With
+    :data:`DECLINED` (anything the scan does not settle, a frame with bytes after its end included)
+    or :data:`NEEDS_ROOM` nothing was done: run the frame through the per-message code.
+    """
+    n = buf.shape[0]
+    code, stop, kind, foreign, new_fill, new_last_id, new_offset, new_exch_ts = _frame(
+        buf, 0, n, local_ts, out, fill, symbol, pow10, include_bbo, futures, emit_linear, steady,
+        last_id, clock_offset, last_exch_ts,
+    )  # fmt: skip
+    if code == DONE and stop == n:
+        return DONE, kind, foreign, new_fill, new_last_id, new_offset, new_exch_ts
+    return (DECLINED if code == DONE else code), kind, False, fill, last_id, clock_offset, last_exch_ts

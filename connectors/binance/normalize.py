@@ -74,7 +74,7 @@ from connectors.common.normalizer import (
     SyncTransition,
 )
 from connectors.common.rows import LevelArray, RowSink
-from connectors.common.scan import POW10
+from connectors.common.scan import POW10, TS_LIMIT, symbol_bytes
 
 __all__ = ["BinanceNormalizer", "ParsedDiff"]
 
@@ -102,15 +102,7 @@ _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 _NO_SYMBOL = np.zeros(0, np.uint8)
 _SCAN_ROOM = 1 << 16  # rows reserved in the sink before each scan (it asks for more when it needs it)
-
-
-def _symbol_bytes(symbol: str) -> npt.NDArray[np.uint8]:
-    # The symbol as the scan compares it: printable ASCII without quote or backslash, else none
-    # (an empty array makes the scan decline every trade and depth line).
-    raw = symbol.encode("utf-8")
-    if not raw or any(c < 32 or c > 126 or c in b'"\\' for c in raw):
-        return _NO_SYMBOL
-    return np.frombuffer(raw, np.uint8).copy()
+_MIN_LEVEL_BYTES = 9  # '["0","0"]': no frame of n bytes holds more than n // 9 rows
 
 
 def _stream_kind(stream: str) -> int | None:
@@ -152,6 +144,10 @@ class BinanceNormalizer:
     ``market`` is ``"spot"`` or ``"linear"`` (USD-M); ``None`` infers it from the first depth diff
     (``pu`` present means USD-M) or snapshot (``T`` present). ``symbol`` ``None`` takes the first
     symbol seen; messages of other symbols are counted and skipped.
+
+    ``frame_scan`` (default on) lets :meth:`on_message` settle the common frames in one compiled
+    call (``connectors.binance.fastscan.scan_frame``) before it falls back to decoding them with
+    msgspec; rows, counters and transitions are the same either way (off: the reference path).
     """
 
     venue = VENUE
@@ -164,10 +160,12 @@ class BinanceNormalizer:
         include_bbo: bool = False,
         max_buffered_diffs: int = 10_000,
         sink: RowSink | None = None,
+        frame_scan: bool = True,
     ) -> None:
         self.symbol = symbol.upper() if symbol else ""
         self.market = market or ""
         self.include_bbo = include_bbo
+        self.frame_scan = frame_scan
         self.sink = sink if sink is not None else RowSink()
         self.stats = NormalizerStats()
         self.status = SyncStatus()
@@ -230,6 +228,12 @@ class BinanceNormalizer:
                     kind = self._learn_stream(name)
                 if kind is None:
                     self.stats.unknown_streams += 1
+                    return
+                if (
+                    self.frame_scan
+                    and (kind <= _TRADE or (kind == _BBO and self.include_bbo))
+                    and self._scan_frame(payload, local_ts, kind)
+                ):
                     return
                 self._handlers[kind](payload, local_ts, True)
             elif payload.startswith(_SNAPSHOT_PREFIX):
@@ -323,7 +327,7 @@ class BinanceNormalizer:
         if any(v < _INT64_MIN or v > _INT64_MAX for v in values):
             return False
         if self._scan_symbol[0] != self.symbol:
-            self._scan_symbol = (self.symbol, _symbol_bytes(self.symbol))
+            self._scan_symbol = (self.symbol, symbol_bytes(self.symbol))
         state[fastscan.S_INCLUDE_BBO] = self.include_bbo
         state[fastscan.S_FUTURES] = -1 if sync is None else int(sync.futures)
         state[fastscan.S_EMIT_LINEAR] = self.market == "linear"
@@ -363,6 +367,69 @@ class BinanceNormalizer:
         stats.bbo_messages += bbo
         stats.other_symbols += other_symbols
         return int(lines)
+
+    def _scan_frame(self, payload: bytes, local_ts: int, kind: int) -> bool:
+        # One combined-stream frame through fastscan.scan_frame. False when it declined (nothing
+        # changed): the per-message code then decodes the frame. A diff is tried only in the steady
+        # state (synced, not bridging), where the scan may apply it.
+        sync = self._sync
+        if sync is None:
+            if kind == _DEPTH:
+                return False
+            futures, steady, last_id = -1, False, 0
+        else:
+            steady = sync.state is SyncState.SYNCED and not sync._bridging
+            if kind == _DEPTH and not steady:
+                return False
+            futures, last_id = int(sync.futures), sync.last_update_id
+        scan_symbol = self._scan_symbol
+        if scan_symbol[0] != self.symbol:
+            scan_symbol = self._scan_symbol = (self.symbol, symbol_bytes(self.symbol))
+        symbol = scan_symbol[1]
+        offset = self._clock_offset
+        exch_ts = self._last_exch_ts
+        if not (
+            symbol.shape[0]
+            and type(local_ts) is int
+            and type(offset) is int
+            and type(exch_ts) is int
+            and 0 <= local_ts < TS_LIMIT
+            and _INT64_MIN <= last_id <= _INT64_MAX
+            and _INT64_MIN <= offset <= _INT64_MAX
+            and _INT64_MIN <= exch_ts <= _INT64_MAX
+        ):
+            # The scan declines an unknown symbol; the times must be Python ints within its int64
+            # arithmetic (a float or NumPy time, which the per-message code also takes, would make
+            # Numba compile a different function).
+            return False
+        sink = self.sink
+        out, fill = sink.reserve(len(payload) // _MIN_LEVEL_BYTES + 4)
+        code, what, foreign, fill, last_id, offset, exch_ts = fastscan.scan_frame(
+            np.frombuffer(payload, np.uint8), local_ts, out, fill, symbol, POW10,
+            self.include_bbo, futures, self.market == "linear", steady, last_id, offset, exch_ts,
+        )  # fmt: skip
+        if code != fastscan.DONE:
+            return False
+        sink.commit(fill)
+        stats = self.stats
+        if foreign:
+            stats.other_symbols += 1
+        if what == fastscan.KIND_DEPTH:
+            stats.depth_messages += 1
+            if not foreign:
+                assert sync is not None  # the scan applies diffs only to an existing, synced machine
+                sync.last_update_id = last_id
+                status = self.status
+                status.update_id = last_id
+                status.last_depth_local_ts = local_ts
+                status.last_depth_exch_ts = exch_ts
+        elif what == fastscan.KIND_TRADE:
+            stats.trade_messages += 1
+        else:
+            stats.bbo_messages += 1
+        self._clock_offset = offset
+        self._last_exch_ts = exch_ts
+        return True
 
     def _decode_failed(self, payload: bytes, local_ts: int, exc: Exception) -> None:
         self.stats.decode_errors += 1

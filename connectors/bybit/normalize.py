@@ -25,6 +25,8 @@ import logging
 from collections.abc import Callable, Sequence
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from arb.events import (
     BBO_ASK,
@@ -41,6 +43,7 @@ from arb.events import (
     TRADE_SELL,
     SyncReason,
 )
+from connectors.bybit import fastscan
 from connectors.bybit.messages import (
     BybitControl,
     BybitOrderbook,
@@ -58,6 +61,7 @@ from connectors.common.normalizer import (
     SyncTransition,
 )
 from connectors.common.rows import RowSink
+from connectors.common.scan import POW10, TS_LIMIT, symbol_bytes
 
 __all__ = ["BybitNormalizer"]
 
@@ -75,6 +79,11 @@ _probe = msgspec.json.Decoder(BybitProbe)
 _BOOK, _TRADE, _TICKER = 0, 1, 2
 _UNSEEN = (-1, 0)
 _BUY_SIDE = "Buy"
+
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+_NO_SYMBOL = np.zeros(0, np.uint8)
+_MIN_LEVEL_BYTES = 9  # '["0","0"]': no frame of n bytes holds more than n // 9 rows
 
 
 def _topic_kind(topic: str) -> tuple[int, int] | None:
@@ -96,6 +105,10 @@ class BybitNormalizer:
     ``depth`` selects the order-book topic kept as the book (``None``: the deepest one seen first;
     ``orderbook.1`` only if nothing deeper arrives). ``market`` (``"spot"``/``"linear"``) is metadata:
     both markets share the format.
+
+    ``frame_scan`` (default on) lets :meth:`on_message` settle the common order-book frames in one
+    compiled call (``connectors.bybit.fastscan.scan_frame``) before it falls back to decoding them
+    with msgspec; rows, counters and transitions are the same either way (off: the reference path).
     """
 
     venue = VENUE
@@ -108,11 +121,13 @@ class BybitNormalizer:
         depth: int | None = None,
         include_bbo: bool = False,
         sink: RowSink | None = None,
+        frame_scan: bool = True,
     ) -> None:
         self.symbol = symbol.upper() if symbol else ""
         self.market = market or ""
         self.depth = depth
         self.include_bbo = include_bbo
+        self.frame_scan = frame_scan
         self.sink = sink if sink is not None else RowSink()
         self.stats = NormalizerStats()
         self.status = SyncStatus()
@@ -121,6 +136,7 @@ class BybitNormalizer:
         self._bad = BadPayloadLog(log)
         self._kinds: dict[bytes, tuple[int, int] | None] = {}
         self._clock_offset = 0
+        self._scan_symbol: tuple[str, npt.NDArray[np.uint8]] = ("", _NO_SYMBOL)
 
     @property
     def needs_snapshot(self) -> bool:
@@ -157,6 +173,8 @@ class BybitNormalizer:
                 if kind is None:
                     self.stats.unknown_streams += 1
                     return
+                if self.frame_scan and kind[0] == _BOOK and self._scan_frame(payload, local_ts, kind[1]):
+                    return
                 self._dispatch(kind, payload, local_ts)
             else:
                 self._on_other(payload, local_ts)
@@ -175,6 +193,55 @@ class BybitNormalizer:
                 on_bad_line(line)
                 continue
             on_message(line[20:], int(line[:19]))
+
+    def _scan_frame(self, payload: bytes, local_ts: int, depth: int) -> bool:
+        # One order-book frame through fastscan.scan_frame. False when it declined (nothing
+        # changed): the per-message code then decodes the frame.
+        kept = self.depth
+        if kept is None:
+            return False
+        if depth == kept:
+            if self.sync.state is not SyncState.SYNCED:
+                return False
+            mode = fastscan.MODE_DELTA
+        elif depth == 1 and kept > 1:
+            mode = fastscan.MODE_TOP
+        else:
+            return False
+        scan_symbol = self._scan_symbol
+        if scan_symbol[0] != self.symbol:
+            scan_symbol = self._scan_symbol = (self.symbol, symbol_bytes(self.symbol))
+        symbol = scan_symbol[1]
+        last_id = self.sync.last_update_id
+        if not (
+            symbol.shape[0]
+            and type(local_ts) is int
+            and type(last_id) is int
+            and 0 <= local_ts < TS_LIMIT
+            and _INT64_MIN <= last_id < _INT64_MAX
+        ):
+            # An unknown symbol, or values outside the scan's int64 arithmetic (a float or NumPy
+            # time, which the per-message code also takes, would make Numba compile another function).
+            return False
+        sink = self.sink
+        out, fill = sink.reserve(len(payload) // _MIN_LEVEL_BYTES + 4)
+        code, fill, update_id, exch_ts = fastscan.scan_frame(
+            np.frombuffer(payload, np.uint8), local_ts, out, fill, symbol, POW10, mode, self.include_bbo, last_id
+        )
+        if code != fastscan.DONE:
+            return False
+        sink.commit(fill)
+        self.stats.depth_messages += 1
+        self._clock_offset = exch_ts - local_ts
+        if mode == fastscan.MODE_TOP:
+            self.stats.bbo_messages += 1
+            return True
+        self.sync.last_update_id = update_id
+        status = self.status
+        status.update_id = update_id
+        status.last_depth_local_ts = local_ts
+        status.last_depth_exch_ts = exch_ts
+        return True
 
     # -- routing ----------------------------------------------------------------------------
 

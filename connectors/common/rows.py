@@ -27,6 +27,7 @@ __all__ = ["LevelArray", "RowSink"]
 LevelArray = np.ndarray[Any, np.dtype[np.float64]]
 """``(n, 2)`` float64 array of (price, quantity) pairs, as ``connectors.common.levels`` makes."""
 _SEGMENT_INTS = 6  # count, ev, exch_ts, local_ts, order_id, ival
+_MIN_BULK = 16  # rows: a live frame's bulk array is sized by the frame (it travels on as the rows taken)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -105,7 +106,7 @@ class RowSink:
         segments = self.rows - fill
         need = fill + segments + free
         if bulk is None or bulk.shape[0] < need:
-            grown = np.empty(max(need, 2 * (0 if bulk is None else bulk.shape[0]), 1024), event_dtype)
+            grown = np.empty(max(need, 2 * (0 if bulk is None else bulk.shape[0]), _MIN_BULK), event_dtype)
             if bulk is not None:
                 grown[:fill] = bulk[:fill]
             bulk = self._bulk = grown
@@ -139,9 +140,11 @@ class RowSink:
         """
         n = self.rows
         self.taken += n
-        if self._bulk is not None:
-            bulk, fill = self.reserve(0)
-            out = bulk[:fill]
+        bulk = self._bulk
+        if bulk is not None:
+            if n != self._fill:
+                bulk, _ = self.reserve(0)
+            out = bulk[:n]
         else:
             out = self._segments()
         self.clear()
@@ -157,8 +160,9 @@ class RowSink:
 
     def clear(self) -> None:
         """Drop every row held."""
-        self._ints = array("q")
-        self._pq = array("d")
+        if self._ints:
+            self._ints = array("q")
+            self._pq = array("d")
         self._bulk = None
         self._fill = 0
         self.rows = 0

@@ -1,0 +1,265 @@
+"""Bybit order-book frames in one compiled call: the live path's common case without msgspec or Python.
+
+:func:`scan_frame` reads one ``orderbook.{depth}.{SYMBOL}`` frame straight from its bytes and does
+itself what :class:`connectors.bybit.normalize.BybitNormalizer` would do with it, writing the rows
+into an ``event_dtype`` array, in two cases only:
+
+- :data:`MODE_DELTA`: a ``"type":"delta"`` of the book being kept, on a synced book, whose ``u`` is
+  the last one + 1 (the sync machine's APPLY): its ``DEPTH_BID``/``DEPTH_ASK`` rows;
+- :data:`MODE_TOP`: an ``orderbook.1`` frame while a deeper book is kept: the ``BBO_BID``/``BBO_ASK``
+  rows of its first levels (none unless the normalizer wants BBO rows).
+
+Anything else is declined and nothing is written that counts: a layout other than the compact one
+Bybit sends (whitespace, escapes, unknown or repeated keys, asks before bids, numbers it does not
+convert exactly: see ``connectors.common.scan``), another symbol, a snapshot or any other ``type`` in
+:data:`MODE_DELTA`, a duplicate or a gap, exchange times that would not fit int64 nanoseconds. The
+normalizer then runs the frame through its per-message code, which decides, counts and logs as
+always; so rows and counters are those of that code (``tests/replay/test_frame_path.py``).
+
+A delta as Bybit sends it (spot ``orderbook.50``; linear adds ``"cts"`` after ``data``)::
+
+    {"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1723161255512,"data":{"s":"BTCUSDT",
+    "b":[["61838.7","2.717776"],["61837.6","0"]],"a":[["61838.8","0.5"]],"u":6027837,
+    "seq":48131766512},"cts":1723161255507}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+from arb.events import BBO_ASK, BBO_BID, DEPTH_ASK, DEPTH_BID, NS_PER_MS
+from connectors.common.scan import FAIL, FULL, finish_levels, read_int, read_levels, read_string, unpack_decimal
+
+__all__ = ["DECLINED", "DONE", "MODE_DELTA", "MODE_TOP", "NEEDS_ROOM", "scan_frame"]
+
+DONE = 0
+"""The frame was settled: its rows are written."""
+DECLINED = 1
+"""The frame needs the per-message path; nothing of it counts."""
+NEEDS_ROOM = 2
+"""``out`` is too small for the frame's levels: grow it and call again (or decline)."""
+
+MODE_DELTA = 0
+"""The frame is of the depth being kept: apply it if it is the next delta."""
+MODE_TOP = 1
+"""The frame is ``orderbook.1`` while a deeper book is kept: its best levels as BBO rows."""
+
+_MS_LIMIT = 9_000_000_000_000
+"""Exchange times (ms) from this value on are declined: ``ms * 10**6`` must fit an int64."""
+
+# Key codes of the envelope and of its data object (a bit each, to refuse repeated keys).
+_TOPIC, _TYPE, _TS, _DATA, _CTS = 1, 2, 4, 8, 16
+_SYMBOL, _BIDS, _ASKS, _UPDATE_ID, _SEQ = 1, 2, 4, 8, 16
+
+_DELTA = np.frombuffer(b"delta", np.uint8)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _is(buf: Any, a: int, b: int, c0: int, c1: int, c2: int, c3: int, c4: int) -> bool:
+    # buf[a:b] equals the (up to five) bytes c0..c4, unused ones given as 0.
+    m = 5 if c4 else 4 if c3 else 3 if c2 else 2 if c1 else 1
+    if b - a != m:
+        return False
+    return (
+        buf[a] == c0
+        and (m < 2 or buf[a + 1] == c1)
+        and (m < 3 or buf[a + 2] == c2)
+        and (m < 4 or buf[a + 3] == c3)
+        and (m < 5 or buf[a + 4] == c4)
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def _envelope_key(buf: Any, a: int, b: int) -> int:
+    # The bit of an envelope key buf[a:b], or 0 for any other key.
+    if _is(buf, a, b, 116, 111, 112, 105, 99):  # topic
+        return _TOPIC
+    if _is(buf, a, b, 116, 121, 112, 101, 0):  # type
+        return _TYPE
+    if _is(buf, a, b, 116, 115, 0, 0, 0):  # ts
+        return _TS
+    if _is(buf, a, b, 100, 97, 116, 97, 0):  # data
+        return _DATA
+    if _is(buf, a, b, 99, 116, 115, 0, 0):  # cts
+        return _CTS
+    return 0
+
+
+@nb.njit(cache=True, nogil=True)
+def _data_key(buf: Any, a: int, b: int) -> int:
+    # The bit of a key of the data object buf[a:b], or 0 for any other key.
+    if _is(buf, a, b, 115, 0, 0, 0, 0):  # s
+        return _SYMBOL
+    if _is(buf, a, b, 98, 0, 0, 0, 0):  # b
+        return _BIDS
+    if _is(buf, a, b, 97, 0, 0, 0, 0):  # a
+        return _ASKS
+    if _is(buf, a, b, 117, 0, 0, 0, 0):  # u
+        return _UPDATE_ID
+    if _is(buf, a, b, 115, 101, 113, 0, 0):  # seq
+        return _SEQ
+    return 0
+
+
+@nb.njit(cache=True, nogil=True)
+def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
+    if stop - start != ref.shape[0]:
+        return False
+    for k in range(ref.shape[0]):  # noqa: SIM110 - Numba compiles loops, not generator expressions
+        if buf[start + k] != ref[k]:
+            return False
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _data(buf: Any, i: int, n: int, out: Any, fill: int) -> tuple[int, int, int, int, int, int]:
+    # The data object at i (just past '{'); levels written to out from fill, bids first.
+    # -> (next index or FAIL/FULL, symbol start, symbol end, u, bids, asks)
+    seen = 0
+    sym_a = 0
+    sym_b = 0
+    update_id = 0
+    nb_bids = 0
+    nb_asks = 0
+    while True:
+        ka, kb, i = read_string(buf, i, n)
+        if i < 0 or i >= n or buf[i] != 58:  # ':'
+            return FAIL, 0, 0, 0, 0, 0
+        i += 1
+        bit = _data_key(buf, ka, kb)
+        if bit == _SYMBOL:
+            sym_a, sym_b, i = read_string(buf, i, n)
+        elif bit == _BIDS:
+            if seen & _ASKS:
+                return FAIL, 0, 0, 0, 0, 0  # asks before bids: the rows would come out of order
+            nb_bids, i = read_levels(buf, i, n, out, fill, DEPTH_BID)
+        elif bit == _ASKS:
+            nb_asks, i = read_levels(buf, i, n, out, fill + nb_bids, DEPTH_ASK)
+        elif bit == _UPDATE_ID:
+            update_id, i = read_int(buf, i, n)
+        elif bit == _SEQ:
+            _, i = read_int(buf, i, n)
+        else:
+            return FAIL, 0, 0, 0, 0, 0
+        if i == FULL:
+            return FULL, 0, 0, 0, 0, 0
+        if i < 0 or seen & bit:
+            return FAIL, 0, 0, 0, 0, 0
+        seen |= bit
+        if i < n and buf[i] == 44:  # ','
+            i += 1
+            continue
+        if i < n and buf[i] == 125:  # '}'
+            i += 1
+            break
+        return FAIL, 0, 0, 0, 0, 0
+    required = _SYMBOL | _BIDS | _ASKS | _UPDATE_ID
+    if seen & required != required:
+        return FAIL, 0, 0, 0, 0, 0
+    return i, sym_a, sym_b, update_id, nb_bids, nb_asks
+
+
+@nb.njit(cache=True, nogil=True)
+def scan_frame(
+    buf: Any,
+    local_ts: int,
+    out: Any,
+    fill: int,
+    symbol: Any,
+    pow10: Any,
+    mode: int,
+    include_bbo: bool,
+    last_id: int,
+) -> tuple[int, int, int, int]:
+    """One ``orderbook.*`` frame (the whole of ``buf``, ``uint8``) received at ``local_ts`` ns.
+
+    ``out`` is an ``event_dtype`` array with ``fill`` rows in use; ``symbol`` the normalizer's symbol
+    as ASCII bytes; ``pow10`` is :data:`connectors.common.scan.POW10`; ``mode`` :data:`MODE_DELTA`
+    (``last_id``: the sync machine's last ``u``; the book is synced) or :data:`MODE_TOP`
+    (``include_bbo``: write the BBO rows). The caller guarantees ``0 <= local_ts < 9e18`` and
+    ``last_id < 2**63 - 1``.
+
+    Returns ``(code, fill, u, exch_ts)``: with :data:`DONE` the rows now in use, the frame's ``u``
+    and its exchange time in ns (``ts``); otherwise (:data:`DECLINED`, :data:`NEEDS_ROOM`) nothing
+    counts and the rows after ``fill`` are garbage.
+    """
+    n = buf.shape[0]
+    declined = (DECLINED, fill, 0, 0)
+    if n < 2 or buf[0] != 123:  # '{'
+        return declined
+    i = 1
+    seen = 0
+    delta = False
+    ts_ms = 0
+    sym_a = 0
+    sym_b = 0
+    update_id = 0
+    nb_bids = 0
+    nb_asks = 0
+    while True:
+        ka, kb, i = read_string(buf, i, n)
+        if i < 0 or i >= n or buf[i] != 58:  # ':'
+            return declined
+        i += 1
+        bit = _envelope_key(buf, ka, kb)
+        if bit == _TOPIC:
+            _, _, i = read_string(buf, i, n)  # the caller routed the frame by it already
+        elif bit == _TYPE:
+            ta, tb, i = read_string(buf, i, n)
+            delta = i >= 0 and _same_bytes(buf, ta, tb, _DELTA)
+        elif bit == _TS:
+            ts_ms, i = read_int(buf, i, n)
+        elif bit == _CTS:
+            _, i = read_int(buf, i, n)
+        elif bit == _DATA:
+            if i >= n or buf[i] != 123:
+                return declined
+            i, sym_a, sym_b, update_id, nb_bids, nb_asks = _data(buf, i + 1, n, out, fill)
+            if i == FULL:
+                return NEEDS_ROOM, fill, 0, 0
+        else:
+            return declined
+        if i < 0 or seen & bit:
+            return declined
+        seen |= bit
+        if i < n and buf[i] == 44:  # ','
+            i += 1
+            continue
+        if i == n - 1 and buf[i] == 125:  # the closing '}' ends the frame
+            break
+        return declined
+    required = _TOPIC | _TYPE | _TS | _DATA
+    if seen & required != required or ts_ms >= _MS_LIMIT or not _same_bytes(buf, sym_a, sym_b, symbol):
+        return declined
+    exch_ts = ts_ms * NS_PER_MS
+    if mode == MODE_DELTA:
+        if not delta or update_id != last_id + 1:
+            return declined  # a snapshot, another type, a duplicate or a gap
+        stop = fill + nb_bids + nb_asks
+        finish_levels(out, fill, stop, exch_ts, local_ts, update_id, pow10)
+        return DONE, stop, update_id, exch_ts
+    if not include_bbo:
+        return DONE, fill, update_id, exch_ts
+    # MODE_TOP: the first bid and the first ask, read from their packed rows before overwriting them.
+    k = fill
+    for side in range(2):
+        levels = nb_bids if side == 0 else nb_asks
+        if levels == 0:
+            continue
+        src = out[fill if side == 0 else fill + nb_bids]
+        px = unpack_decimal(src.exch_ts, pow10)
+        qty = unpack_decimal(src.ival, pow10)
+        row = out[k]
+        row.ev = BBO_BID if side == 0 else BBO_ASK
+        row.exch_ts = exch_ts
+        row.local_ts = local_ts
+        row.px = px
+        row.qty = qty
+        row.order_id = update_id
+        row.ival = 0
+        row.fval = 0.0
+        k += 1
+    return DONE, k, update_id, exch_ts
