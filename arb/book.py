@@ -97,8 +97,100 @@ def _uncross(bid_keys: Any, n_bid: int, ask_keys: Any, n_ask: int, bid_side: boo
     return n_bid, n_ask
 
 
+_RUN_MIN = 16
+"""Runs of same-side level rows at least this long are merged into the book in one pass."""
+
+
 @nb.njit(cache=True, nogil=True)
-def apply_rows(
+def _merge_run(
+    keys: Any, qtys: Any, n: int, other_keys: Any, n_other: int, rows: Any, start: int, stop: int, bids: bool
+) -> int:
+    # Apply the level rows rows[start:stop] (all of one side) to that side in one merge pass, when
+    # the result is certainly what applying them one by one gives: a sorted side, no price twice,
+    # no NaN, room for every insert, and no update that crosses the other side (nothing to
+    # uncross). Returns the side's new level count, or -1 (nothing changed): go one by one.
+    m = stop - start
+    if n + m > keys.shape[0]:
+        return -1
+    # The side must be strictly ascending (true of every book built from real rows; a NaN price
+    # row, which one by one lands out of order, is the only way to break it).
+    unsorted = 0 if n == 0 or keys[0] == keys[0] else 1
+    for k in range(1, n):
+        unsorted += not keys[k - 1] < keys[k]
+    if unsorted:
+        return -1
+    new_keys = np.empty(m)
+    new_qtys = np.empty(m)
+    for k in range(m):
+        px = rows[start + k]["px"]
+        qty = rows[start + k]["qty"]
+        if qty != qty:
+            return -1  # a NaN quantity removes a level but inserts an absent one: one by one
+        new_keys[k] = px if bids else -px
+        new_qtys[k] = qty
+    # The other side's best as a key of this side (bids: the best ask; asks: the best bid, negated):
+    # a level at or beyond it would cross.
+    limit = np.inf
+    if n_other > 0:
+        limit = -other_keys[n_other - 1]
+        if n > 0 and keys[n - 1] >= limit:
+            return -1  # already crossed: the first positive update would uncross
+    # Venues send a side's levels sorted (either way): then no sort is needed.
+    ascending = True
+    descending = True
+    for k in range(1, m):
+        ascending = ascending and new_keys[k - 1] < new_keys[k]
+        descending = descending and new_keys[k - 1] > new_keys[k]
+    order: Any
+    if ascending:
+        order = np.arange(m)
+    elif descending:
+        order = np.arange(m - 1, -1, -1)
+    else:
+        order = np.argsort(new_keys, kind="mergesort")
+    for k in range(m):
+        key = new_keys[order[k]]
+        if key != key or (k > 0 and key == new_keys[order[k - 1]]):
+            return -1  # NaN, or a price twice: its last row wins, one by one
+        if new_qtys[order[k]] > 0.0 and key >= limit:
+            return -1
+    low = new_keys[order[0]]
+    first = n
+    if n > 0 and low <= keys[n - 1]:
+        first = int(np.searchsorted(keys[:n], low))
+    tail = n - first
+    out_keys = np.empty(tail + m)
+    out_qtys = np.empty(tail + m)
+    a = 0
+    b = 0
+    w = 0
+    while a < tail or b < m:
+        if b == m or (a < tail and keys[first + a] < new_keys[order[b]]):
+            out_keys[w] = keys[first + a]
+            out_qtys[w] = qtys[first + a]
+            a += 1
+            w += 1
+            continue
+        key = new_keys[order[b]]
+        qty = new_qtys[order[b]]
+        if a < tail and keys[first + a] == key:  # an existing level: keep its key, set or remove it
+            if qty > 0.0:
+                out_keys[w] = keys[first + a]
+                out_qtys[w] = qty
+                w += 1
+            a += 1
+        elif qty > 0.0:  # a new level
+            out_keys[w] = key
+            out_qtys[w] = qty
+            w += 1
+        b += 1
+    keys[first : first + w] = out_keys[:w]
+    qtys[first : first + w] = out_qtys[:w]
+    return first + w
+
+
+@nb.njit(cache=True, nogil=True)
+def _apply_rows(
     bid_keys: Any,
     bid_qtys: Any,
     ask_keys: Any,
@@ -106,33 +198,64 @@ def apply_rows(
     counts: Any,
     rows: Any,
     start: int,
+    run_min: int,
 ) -> int:
-    """Apply ``rows[start:]`` to the book; return the index of the first row not applied.
-
-    ``counts`` is an int64 array ``[n_bid, n_ask]`` updated in place. The return value equals
-    ``len(rows)`` when every row was applied; a smaller value means a side is full and the caller
-    must grow the arrays and call again from that row.
-    """
+    # apply_rows, merging runs of at least run_min same-side level rows (the row-by-row result).
     n_bid = counts[0]
     n_ask = counts[1]
     cap_bid = bid_keys.shape[0]
     cap_ask = ask_keys.shape[0]
     i = start
     n_rows = rows.shape[0]
+    single_until = start  # rows before this index go one by one (their run was refused)
     while i < n_rows:
         ev = rows[i]["ev"]
         kind = ev & EVENT_KIND_MASK
         if kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT:
+            bids = (ev & BUY_EVENT) != 0
+            if i >= single_until and (bids or ev & SELL_EVENT):
+                stop = i + 1
+                while stop < n_rows and stop - i < run_min:
+                    e = rows[stop]["ev"]
+                    k = e & EVENT_KIND_MASK
+                    if (k != DEPTH_EVENT and k != DEPTH_SNAPSHOT_EVENT) or ((e & BUY_EVENT) != 0) != bids:
+                        break
+                    if not bids and not e & SELL_EVENT:
+                        break
+                    stop += 1
+                if stop - i >= run_min:
+                    while stop < n_rows:
+                        e = rows[stop]["ev"]
+                        k = e & EVENT_KIND_MASK
+                        if (k != DEPTH_EVENT and k != DEPTH_SNAPSHOT_EVENT) or ((e & BUY_EVENT) != 0) != bids:
+                            break
+                        if not bids and not e & SELL_EVENT:
+                            break
+                        stop += 1
+                    if bids:
+                        merged = _merge_run(bid_keys, bid_qtys, n_bid, ask_keys, n_ask, rows, i, stop, True)
+                        if merged >= 0:
+                            n_bid = merged
+                            i = stop
+                            continue
+                    else:
+                        merged = _merge_run(ask_keys, ask_qtys, n_ask, bid_keys, n_bid, rows, i, stop, False)
+                        if merged >= 0:
+                            n_ask = merged
+                            i = stop
+                            continue
+                    single_until = stop
             px = rows[i]["px"]
             qty = rows[i]["qty"]
+            # (not qty <= 0.0, rather than qty > 0.0: level_update inserts a NaN quantity too)
             if ev & BUY_EVENT:
-                if n_bid >= cap_bid and qty > 0.0:
+                if n_bid >= cap_bid and not qty <= 0.0:
                     break
                 n_bid = level_update(bid_keys, bid_qtys, n_bid, px, qty)
                 if qty > 0.0:
                     n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, True)
             elif ev & SELL_EVENT:
-                if n_ask >= cap_ask and qty > 0.0:
+                if n_ask >= cap_ask and not qty <= 0.0:
                     break
                 n_ask = level_update(ask_keys, ask_qtys, n_ask, -px, qty)
                 if qty > 0.0:
@@ -152,6 +275,29 @@ def apply_rows(
     counts[0] = n_bid
     counts[1] = n_ask
     return i
+
+
+@nb.njit(cache=True, nogil=True)
+def apply_rows(
+    bid_keys: Any,
+    bid_qtys: Any,
+    ask_keys: Any,
+    ask_qtys: Any,
+    counts: Any,
+    rows: Any,
+    start: int,
+) -> int:
+    """Apply ``rows[start:]`` to the book; return the index of the first row not applied.
+
+    ``counts`` is an int64 array ``[n_bid, n_ask]`` updated in place. The return value equals
+    ``len(rows)`` when every row was applied; a smaller value means a side is full and the caller
+    must grow the arrays and call again from that row.
+
+    Rows take effect one by one, in order. A long run of one side's level rows (a depth message's
+    bids, say) is merged into that side in one pass when that provably gives the same book (see
+    ``_merge_run``), instead of moving the levels below each deep update one at a time.
+    """
+    return _apply_rows(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, rows, start, _RUN_MIN)
 
 
 @nb.njit(cache=True, nogil=True)

@@ -1,0 +1,208 @@
+"""The book's merged runs equal applying the same rows one by one, bit for bit.
+
+``arb.book.apply_rows`` merges a long run of one side's level rows into that side in one pass when
+that provably gives the row-by-row result, and applies the rows one by one otherwise. Here the same
+rows go through both (``_apply_rows`` with a run length of 2, and one that never merges) on random
+books and rows built to hit every case the merge must refuse or get right: prices repeated within a
+run or already in the book, removals of absent levels, crossing updates, NaN, infinities and
+``-0.0``, clear rows, rows of other kinds in between, full arrays; and on real captures.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from arb.book import OrderBook, _apply_rows, _merge_run
+from arb.events import (
+    BBO_BID,
+    BUY_EVENT,
+    CLEAR_ALL,
+    DEPTH_ASK,
+    DEPTH_BID,
+    DEPTH_CLEAR_EVENT,
+    DEPTH_EVENT,
+    SELL_EVENT,
+    SNAPSHOT_ASK,
+    SNAPSHOT_BID,
+    TRADE_BUY,
+    EventArray,
+    event_dtype,
+)
+from connectors.binance.normalize import BinanceNormalizer
+from connectors.bybit.normalize import BybitNormalizer
+from tests.helpers import SPOT_BTC_HEAD, USDM_BTC, read_lines
+from tests.replay.test_frame_path import BYBIT_SPOT
+
+_NEVER = 1 << 62
+
+
+class _Book:
+    """An OrderBook applied with a given run length at which runs are merged."""
+
+    def __init__(self, capacity: int, run_min: int) -> None:
+        self.book = OrderBook(capacity)
+        self.run_min = run_min
+
+    def apply(self, rows: EventArray) -> None:
+        book = self.book
+        start = 0
+        while True:
+            start = _apply_rows(
+                book.bid_keys, book.bid_qtys, book.ask_keys, book.ask_qtys, book.counts, rows, start, self.run_min
+            )
+            if start >= len(rows):
+                return
+            book._grow()
+
+
+def _same(x: _Book, y: _Book) -> None:
+    a, b = x.book, y.book
+    assert a.counts.tolist() == b.counts.tolist()
+    nb, na = (int(x) for x in a.counts)
+    for name, n in (("bid_keys", nb), ("bid_qtys", nb), ("ask_keys", na), ("ask_qtys", na)):
+        assert getattr(a, name)[:n].tobytes() == getattr(b, name)[:n].tobytes(), name
+
+
+def _rows(rng: random.Random, n: int, prices: list[float], orderly: bool = False) -> EventArray:
+    # orderly: bids from the lower half of the prices, asks from the upper half (a book that does
+    # not cross, where runs merge); otherwise any price on either side.
+    half = len(prices) // 2
+    evs: list[int] = []
+    pxs: list[float] = []
+    qtys: list[float] = []
+    while len(evs) < n:
+        roll = rng.random()
+        if roll < 0.02:
+            evs.append(rng.choice([CLEAR_ALL, DEPTH_CLEAR_EVENT | BUY_EVENT, DEPTH_CLEAR_EVENT | SELL_EVENT]))
+            pxs.append(rng.choice(prices))
+            qtys.append(0.0)
+            continue
+        if roll < 0.05:
+            evs.append(rng.choice([TRADE_BUY, BBO_BID, DEPTH_EVENT]))  # no effect (DEPTH without a side)
+            pxs.append(rng.choice(prices))
+            qtys.append(1.0)
+            continue
+        # a run of one side's levels, mostly sorted as venues send them
+        bids = rng.random() < 0.5
+        ev = rng.choice([DEPTH_BID, SNAPSHOT_BID] if bids else [DEPTH_ASK, SNAPSHOT_ASK])
+        length = rng.choice([1, 3, 20, 40, 200])
+        pool = (prices[:half] if bids else prices[half:]) if orderly else prices
+        run = [rng.choice(pool) for _ in range(length)]
+        if rng.random() < 0.7:
+            run = sorted(set(run) if rng.random() < 0.7 else run, reverse=rng.random() < 0.5)
+        nan_at = rng.randrange(len(run)) if rng.random() < 0.05 else -1  # a NaN quantity in a few runs
+        for k, px in enumerate(run):
+            evs.append(ev if rng.random() < 0.97 else (DEPTH_ASK if bids else DEPTH_BID))
+            pxs.append(px)
+            odd = rng.random() < 0.5
+            qtys.append(float("nan") if k == nan_at else rng.choice([0.0, 0.0, 1.5, 2.0, 0.25, -1.0]) if odd else 1.0)
+    rows = np.zeros(n, event_dtype)
+    rows["ev"] = evs[:n]
+    rows["px"] = pxs[:n]
+    rows["qty"] = qtys[:n]
+    return rows
+
+
+def _prices(rng: random.Random) -> list[float]:
+    mid = rng.choice([100.0, 61800.0])
+    grid = [round(mid + d * 0.5, 2) for d in range(-300, 300)]
+    if rng.random() < 0.3:  # at both ends, so that orderly books get them on either side
+        return [float("nan"), -float("inf"), -0.0, *grid, 0.0, float("inf"), float("nan")]
+    return grid
+
+
+def test_merged_runs_equal_row_by_row_on_random_books() -> None:
+    rng = random.Random(20240808)
+    for case in range(150):
+        prices = _prices(rng)
+        orderly = case % 2 == 0
+        capacity = rng.choice([4, 16, 64, 1024])
+        merged, single = _Book(capacity, 2), _Book(capacity, _NEVER)
+        seed = _rows(rng, 300, prices, orderly)
+        for book in (merged, single):
+            book.apply(seed)
+        _same(merged, single)
+        for _ in range(10):
+            rows = _rows(rng, rng.choice([5, 50, 400]), prices, orderly)
+            merged.apply(rows)
+            single.apply(rows)
+            _same(merged, single)
+
+
+def _side(prices: list[float], bids: bool = True, capacity: int = 64) -> tuple[np.ndarray, np.ndarray, int]:
+    keys = np.zeros(capacity)
+    qtys = np.zeros(capacity)
+    ordered = sorted(p if bids else -p for p in prices)
+    keys[: len(ordered)] = ordered
+    qtys[: len(ordered)] = 1.0
+    return keys, qtys, len(ordered)
+
+
+def _run(ev: int, levels: list[tuple[float, float]]) -> EventArray:
+    rows = np.zeros(len(levels), event_dtype)
+    rows["ev"] = ev
+    rows["px"] = [px for px, _ in levels]
+    rows["qty"] = [qty for _, qty in levels]
+    return rows
+
+
+def test_merge_run_takes_a_clean_run_and_refuses_what_only_one_by_one_gets_right() -> None:
+    bid_prices = [float(p) for p in range(90, 100)]
+    ask_keys, _, n_ask = _side([float(p) for p in range(101, 111)], bids=False)
+    clean = [(99.5, 1.0), (95.0, 0.0), (50.0, 2.0), (96.0, 3.0), (40.0, 0.0)]
+    refused = {
+        "price twice": [*clean, (50.0, 1.0)],
+        "NaN price": [*clean, (float("nan"), 1.0)],
+        "NaN quantity": [*clean, (60.0, float("nan"))],
+        "crosses the best ask": [*clean, (101.0, 1.0)],
+    }
+    keys, qtys, n = _side(bid_prices)
+    got = _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), 0, len(clean), True)
+    assert got == 11  # +99.5 +50 +96 (update) -95 (40 was absent)
+    assert keys[:got].tolist() == [50.0, 90, 91, 92, 93, 94, 96, 97, 98, 99, 99.5]
+    assert qtys[:got].tolist() == [2.0, 1, 1, 1, 1, 1, 3.0, 1, 1, 1, 1.0]
+    # removing a level at a crossing price crosses nothing
+    keys, qtys, n = _side(bid_prices)
+    removal = [*clean, (105.0, 0.0)]
+    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, removal), 0, len(removal), True) == 11
+    for why, levels in refused.items():
+        keys, qtys, n = _side(bid_prices)
+        before = keys.copy()
+        assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, levels), 0, len(levels), True) == -1, why
+        assert keys.tobytes() == before.tobytes(), why
+    keys, qtys, n = _side(bid_prices, capacity=12)
+    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), 0, len(clean), True) == -1  # no room
+    keys, qtys, n = _side(bid_prices)
+    keys[3] = 200.0  # a side out of order
+    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), 0, len(clean), True) == -1
+    keys, qtys, n = _side([*bid_prices, 101.0])  # a book already crossed
+    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), 0, len(clean), True) == -1
+
+
+def _capture_batches() -> list[tuple[int, EventArray]]:
+    batches = []
+    for venue, normalizer, frames in (
+        (0, BinanceNormalizer(), read_lines(SPOT_BTC_HEAD)),
+        (0, BinanceNormalizer(), read_lines(USDM_BTC)[:8000]),
+        (1, BybitNormalizer(), read_lines(BYBIT_SPOT[0])[:3000]),
+    ):
+        for local_ts, payload in frames:
+            normalizer.on_message(payload, local_ts)
+            rows = normalizer.sink.take()
+            if len(rows):
+                batches.append((venue, rows))
+        batches.append((-1, np.zeros(0, event_dtype)))  # the next capture starts a fresh book
+    return batches
+
+
+def test_merged_runs_equal_row_by_row_on_captures() -> None:
+    merged, single = _Book(64, 2), _Book(64, _NEVER)
+    for venue, rows in _capture_batches():
+        if venue < 0:
+            merged, single = _Book(64, 2), _Book(64, _NEVER)
+            continue
+        merged.apply(rows)
+        single.apply(rows)
+        _same(merged, single)
