@@ -34,9 +34,10 @@ from arb.events import (
     ASSET_NAMES,
     NS_PER_S,
     EventArray,
+    event_dtype,
 )
 from arb.execution.paper import PaperExecutor, PaperOrder
-from arb.execution.risk import RISK_DTYPE, gate, new_risk_state, update_equity
+from arb.execution.risk import gate, make_limits, new_risk_state, update_equity
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import make_params
 from arb.strategy.types import (
@@ -44,7 +45,6 @@ from arb.strategy.types import (
     DECISION_DTYPE,
     EQUITY_DTYPE,
     FILL_DTYPE,
-    MAX_LEVELS,
     SENT_DTYPE,
     VENUE_OK,
     VENUE_OUT_OF_SYNC,
@@ -96,6 +96,159 @@ def _fill_view(
         last_mid[v] = mid
 
 
+@nb.njit(cache=True, nogil=True)
+def _trading_pnl(cash: Any, position: Any, last_mid: Any) -> float:
+    # sum(cash + position * last_mid) over the two venues, operation for operation as NumPy does it
+    pnl: float = (cash[0] + position[0] * last_mid[0]) + (cash[1] + position[1] * last_mid[1])
+    return pnl
+
+
+@nb.njit(cache=True, nogil=True)
+def _fill_views(
+    view: Any,
+    bid_keys0: Any,
+    bid_qtys0: Any,
+    ask_keys0: Any,
+    ask_qtys0: Any,
+    counts0: Any,
+    bid_keys1: Any,
+    bid_qtys1: Any,
+    ask_keys1: Any,
+    ask_qtys1: Any,
+    counts1: Any,
+    levels: int,
+    position: Any,
+    init_base: Any,
+    init_quote: Any,
+    cash: Any,
+    open0: int,
+    open1: int,
+    book_ts0: int,
+    book_ts1: int,
+    status0: int,
+    status1: int,
+    last_mid: Any,
+) -> None:
+    # Both venues' views from their books and accounts.
+    _fill_view(view, 0, bid_keys0, bid_qtys0, ask_keys0, ask_qtys0, counts0, levels, position[0], init_base[0],
+               init_quote[0], cash[0], open0, book_ts0, status0, last_mid)  # fmt: skip
+    _fill_view(view, 1, bid_keys1, bid_qtys1, ask_keys1, ask_qtys1, counts1, levels, position[1], init_base[1],
+               init_quote[1], cash[1], open1, book_ts1, status1, last_mid)  # fmt: skip
+
+
+@nb.njit(cache=True, nogil=True)
+def _decide_step(
+    now: int,
+    view: Any,
+    params: Any,
+    kstate: Any,
+    limits: Any,
+    rstate: Any,
+    intents: Any,
+    calls: Any,
+    call: int,
+    sent: Any,
+    first_sent: int,
+    ints: Any,
+    floats: Any,
+    bid_keys0: Any,
+    bid_qtys0: Any,
+    ask_keys0: Any,
+    ask_qtys0: Any,
+    counts0: Any,
+    bid_keys1: Any,
+    bid_qtys1: Any,
+    ask_keys1: Any,
+    ask_qtys1: Any,
+    counts1: Any,
+    levels: int,
+    position: Any,
+    init_base: Any,
+    init_quote: Any,
+    cash: Any,
+    open0: int,
+    open1: int,
+    book_ts0: int,
+    book_ts1: int,
+    status0: int,
+    status1: int,
+    last_mid: Any,
+) -> int:
+    # One decision in one compiled call: the view, the drawdown tracker, may_act, the kernel, the
+    # gate, the call log row ``calls[call]`` and the sent log rows from ``sent[first_sent]`` on (room
+    # for every intent). Returns the intents that passed (in ``intents``, and as plain arrays in
+    # ``ints``/``floats``: see _log_sent), or -1 when may_act said the kernel would do nothing (no
+    # call is logged then).
+    _fill_views(view, bid_keys0, bid_qtys0, ask_keys0, ask_qtys0, counts0, bid_keys1, bid_qtys1, ask_keys1,
+                ask_qtys1, counts1, levels, position, init_base, init_quote, cash, open0, open1, book_ts0, book_ts1,
+                status0, status1, last_mid)  # fmt: skip
+    # drawdown is measured on trading PnL: the starting coins' price moves are not losses
+    trading = _trading_pnl(cash, position, last_mid)
+    if np.isfinite(trading):
+        update_equity(limits, rstate, trading)
+    if not may_act(view, params):
+        return -1
+    n = decide(view, params, kstate, now, intents)
+    n = gate(view, limits, rstate, intents, n)
+    row = calls[call]
+    row["ts"] = now
+    for v in range(2):
+        row["bid"][v] = view[v]["bid_px"][0]
+        row["ask"][v] = view[v]["ask_px"][0]
+        row["position"][v] = view[v]["position"]
+        row["status"][v] = view[v]["status"]
+        row["open_orders"][v] = view[v]["open_orders"]
+    row["intents"] = n
+    _log_sent(sent, first_sent, intents, n, now, ints, floats)
+    return n
+
+
+@nb.njit(cache=True, nogil=True)
+def _log_sent(sent: Any, first: int, intents: Any, n: int, now: int, ints: Any, floats: Any) -> None:
+    # The first n intents as sent at ``now``, into sent[first:first + n]; also their order fields as
+    # plain arrays (ints: venue, side, kind, pair_id; floats: price, qty), which Python reads far
+    # faster than the fields of a record array.
+    for k in range(n):
+        row = sent[first + k]
+        it = intents[k]
+        row["ts"] = now
+        row["venue"] = it["venue"]
+        row["side"] = it["side"]
+        row["price"] = it["price"]
+        row["qty"] = it["qty"]
+        row["kind"] = it["kind"]
+        row["pair_id"] = it["pair_id"]
+        row["level"] = it["level"]
+        ints[k, 0] = it["venue"]
+        ints[k, 1] = it["side"]
+        ints[k, 2] = it["kind"]
+        ints[k, 3] = it["pair_id"]
+        floats[k, 0] = it["price"]
+        floats[k, 1] = it["qty"]
+
+
+@nb.njit(cache=True, nogil=True)
+def _log_equity(
+    equity: Any, index: int, now: int, init_quote: Any, cash: Any, init_base: Any, position: Any, last_mid: Any
+) -> bool:
+    # One equity sample into equity[index]; False (nothing written) until both venues have a mid.
+    if not (np.isfinite(last_mid[0]) and np.isfinite(last_mid[1])):
+        return False
+    row = equity[index]
+    row["ts"] = now
+    total = 0.0
+    for v in range(2):
+        # NumPy's init_quote + cash + (init_base + position) * last_mid, element by element
+        per = init_quote[v] + cash[v] + (init_base[v] + position[v]) * last_mid[v]
+        row["equity_venue"][v] = per
+        row["position"][v] = position[v]
+        row["mid"][v] = last_mid[v]
+        total = per if v == 0 else total + per
+    row["equity"] = total
+    row["spread_bps"] = (last_mid[1] - last_mid[0]) / last_mid[0] * 1e4
+    return True
+
+
 class Batch(Protocol):
     """What the engine needs of a feed batch (``connectors.common.feed.FeedBatch`` has it)."""
 
@@ -118,11 +271,16 @@ class _Growing:
         self.n = 0
 
     def next(self) -> Any:
-        if self.n == len(self.data):
-            self.data = np.concatenate([self.data, np.zeros(len(self.data), self.data.dtype)])
+        self.room(1)
         row = self.data[self.n]
         self.n += 1
         return row
+
+    def room(self, more: int) -> np.ndarray[Any, Any]:
+        # The array, grown (doubling) until it has room for ``more`` rows after the n in use.
+        while self.n + more > len(self.data):
+            self.data = np.concatenate([self.data, np.zeros(len(self.data), self.data.dtype)])
+        return self.data
 
     def view(self) -> np.ndarray[Any, Any]:
         return self.data[: self.n]
@@ -171,11 +329,7 @@ class Engine:
         self.kstate["next_pair_id"] = first_pair_id
         self.view = new_view()
         self.intents = new_intents()
-        self.limits = np.zeros(1, RISK_DTYPE)
-        self.limits["position_limit"] = config.risk.position_limit
-        self.limits["max_notional_per_venue"] = config.risk.max_notional_per_venue
-        self.limits["max_open_orders"] = config.risk.max_open_orders
-        self.limits["max_drawdown"] = config.risk.max_drawdown
+        self.limits = make_limits(config.risk)
         self.rstate = new_risk_state()
         self.stale_after = config.risk.stale_after_ns
         self.position = np.zeros(2)
@@ -195,7 +349,31 @@ class Engine:
         )
         self._pending_decision = False
         self._now = 0
-        self._top = np.zeros((4, MAX_LEVELS))
+        self._intent_ints = np.zeros((len(self.intents), 4), np.int64)
+        self._intent_floats = np.zeros((len(self.intents), 2))
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        # Compile (or load from Numba's cache) every compiled step now, on scratch copies of the
+        # state, so that none of it happens on a tick (the first order sent would pay ~3 ms at least).
+        book = OrderBook(16)
+        book.apply(np.zeros(1, event_dtype))
+        touches_book(np.zeros(1, event_dtype))
+        b = (book.bid_keys, book.bid_qtys, book.ask_keys, book.ask_qtys, book.counts)
+        view, intents, last_mid = self.view.copy(), self.intents.copy(), self.last_mid.copy()
+        position, cash, base, quote = self.position.copy(), self.cash.copy(), self.init_base, self.init_quote
+        _fill_views(
+            view, b[0], b[1], b[2], b[3], b[4], b[0], b[1], b[2], b[3], b[4],
+            self.levels, position, base, quote, cash, 0, 0, 0, 0, VENUE_OK, VENUE_OK, last_mid,
+        )  # fmt: skip
+        ints, floats = self._intent_ints.copy(), self._intent_floats.copy()
+        _decide_step(
+            0, view, self.params, self.kstate.copy(), self.limits, self.rstate.copy(), intents,
+            np.zeros(1, DECISION_DTYPE), 0, np.zeros(len(ints), SENT_DTYPE), 0, ints, floats,
+            b[0], b[1], b[2], b[3], b[4], b[0], b[1], b[2], b[3], b[4],
+            self.levels, position, base, quote, cash, 0, 0, 0, 0, VENUE_OK, VENUE_OK, last_mid,
+        )  # fmt: skip
+        _log_equity(np.zeros(1, EQUITY_DTYPE), 0, 0, quote, cash, base, position, last_mid)
 
     # -- input --------------------------------------------------------------------------------
 
@@ -272,89 +450,79 @@ class Engine:
         v = order.venue
         self.position[v] += order.side * order.fill_qty
         self.cash[v] -= order.side * order.fill_qty * order.fill_price + order.fee
-        row = self.log.fills.next()
-        row["local_ts"] = order.respond_ts
-        row["exch_ts"] = order.arrive_ts
-        row["venue"] = v
-        row["side"] = order.side
-        row["price"] = order.fill_price
-        row["qty"] = order.fill_qty
-        row["fee"] = order.fee
-        row["pair_id"] = order.pair_id
-        row["kind"] = order.kind
-        row["order_id"] = order.order_id
+        fills = self.log.fills
+        data = fills.room(1)
+        data[fills.n] = (
+            order.respond_ts, order.arrive_ts, v, order.side, order.fill_price, order.fill_qty, order.fee,
+            order.pair_id, order.kind, order.order_id,
+        )  # fmt: skip
+        row = data[fills.n]
+        fills.n += 1
         if self.on_fill is not None:
             self.on_fill(row)
 
-    def _refresh_view(self, now: int) -> None:
-        view = self.view
-        for v in range(2):
-            book = self.books[v]
-            if self.state[v] != SyncState.SYNCED:
-                status = VENUE_OUT_OF_SYNC
-            elif self.feed_stale[v] or now - self.last_book_ts[v] > self.stale_after:
-                status = VENUE_STALE
-            else:
-                status = VENUE_OK
-            _fill_view(
-                view, v, book.bid_keys, book.bid_qtys, book.ask_keys, book.ask_qtys, book.counts, self.levels,
-                float(self.position[v]), float(self.init_base[v]), float(self.init_quote[v]), float(self.cash[v]),
-                self.executor.open_orders[v], self.last_book_ts[v], status, self.last_mid,
-            )  # fmt: skip
+    def _status(self, v: int, now: int) -> int:
+        # What the view says of venue v at ``now``.
+        if self.state[v] != SyncState.SYNCED:
+            return VENUE_OUT_OF_SYNC
+        if self.feed_stale[v] or now - self.last_book_ts[v] > self.stale_after:
+            return VENUE_STALE
+        return VENUE_OK
 
-    def _equity(self) -> tuple[float, np.ndarray[Any, Any]]:
-        per = self.init_quote + self.cash + (self.init_base + self.position) * self.last_mid
-        return float(per.sum()), per
+    def _refresh_view(self, now: int) -> None:
+        b0, b1 = self.books
+        open_orders = self.executor.open_orders
+        _fill_views(
+            self.view,
+            b0.bid_keys, b0.bid_qtys, b0.ask_keys, b0.ask_qtys, b0.counts,
+            b1.bid_keys, b1.bid_qtys, b1.ask_keys, b1.ask_qtys, b1.counts,
+            self.levels, self.position, self.init_base, self.init_quote, self.cash,
+            open_orders[0], open_orders[1], self.last_book_ts[0], self.last_book_ts[1],
+            self._status(0, now), self._status(1, now), self.last_mid,
+        )  # fmt: skip
 
     def _sample(self, now: int, force: bool = False) -> None:
         if not (force or now >= self.next_sample):
             return
-        if not (np.isfinite(self.last_mid[0]) and np.isfinite(self.last_mid[1])):
+        equity = self.log.equity
+        data = equity.room(1)
+        if not _log_equity(
+            data, equity.n, now, self.init_quote, self.cash, self.init_base, self.position, self.last_mid
+        ):
             return
-        total, per = self._equity()
-        row = self.log.equity.next()
-        row["ts"] = now
-        row["equity"] = total
-        row["equity_venue"] = per
-        row["position"] = self.position
-        row["mid"] = self.last_mid
-        row["spread_bps"] = (self.last_mid[1] - self.last_mid[0]) / self.last_mid[0] * 1e4
+        equity.n += 1
         self.next_sample = (now // self.equity_interval + 1) * self.equity_interval
 
     def _decide(self, now: int) -> None:
+        # One compiled call does the view, the drawdown tracker, may_act, the kernel, the gate and
+        # the logs; Python only hands the intents to the executor.
         self._now = now
-        self._refresh_view(now)
-        # drawdown is measured on trading PnL: the starting coins' price moves are not losses
-        trading = float(np.sum(self.cash + self.position * self.last_mid))
-        if np.isfinite(trading):
-            update_equity(self.limits, self.rstate, trading)
+        b0, b1 = self.books
+        open_orders = self.executor.open_orders
+        calls, sent = self.log.calls, self.log.sent
+        ints, floats = self._intent_ints, self._intent_floats
+        n = _decide_step(
+            now, self.view, self.params, self.kstate, self.limits, self.rstate, self.intents,
+            calls.room(1), calls.n, sent.room(len(ints)), sent.n, ints, floats,
+            b0.bid_keys, b0.bid_qtys, b0.ask_keys, b0.ask_qtys, b0.counts,
+            b1.bid_keys, b1.bid_qtys, b1.ask_keys, b1.ask_qtys, b1.counts,
+            self.levels, self.position, self.init_base, self.init_quote, self.cash,
+            open_orders[0], open_orders[1], self.last_book_ts[0], self.last_book_ts[1],
+            self._status(0, now), self._status(1, now), self.last_mid,
+        )  # fmt: skip
         self._sample(now)
-        view = self.view
-        if not may_act(view, self.params):
+        if n < 0:
             return
-        n = decide(view, self.params, self.kstate, now, self.intents)
-        n = gate(view, self.limits, self.rstate, self.intents, n)
-        call = self.log.calls.next()
-        call["ts"] = now
-        for v in range(2):
-            call["bid"][v] = view[v]["bid_px"][0]
-            call["ask"][v] = view[v]["ask_px"][0]
-            call["position"][v] = view[v]["position"]
-            call["status"][v] = view[v]["status"]
-            call["open_orders"][v] = view[v]["open_orders"]
-        call["intents"] = n
-        for k in range(n):
-            it = self.intents[k]
-            sent = self.log.sent.next()
-            sent["ts"] = now
-            for name in ("venue", "side", "price", "qty", "kind", "pair_id", "level"):
-                sent[name] = it[name]
-            order = self.executor.submit(
-                int(it["venue"]), int(it["side"]), float(it["price"]), float(it["qty"]), int(it["kind"]),
-                int(it["pair_id"]), now,
-            )  # fmt: skip
-            log.debug(
-                "sent %s %s %g @ %g (pair %d, order %d)",
-                ASSET_NAMES[order.venue], "buy" if order.side == BUY else "sell", order.qty, order.price,
-                order.pair_id, order.order_id,
-            )  # fmt: skip
+        calls.n += 1
+        if n == 0:
+            return
+        sent.n += n
+        debug = log.isEnabledFor(logging.DEBUG)
+        for (venue, side, kind, pair_id), (price, qty) in zip(ints[:n].tolist(), floats[:n].tolist(), strict=True):
+            order = self.executor.submit(venue, side, price, qty, kind, pair_id, now)
+            if debug:
+                log.debug(
+                    "sent %s %s %g @ %g (pair %d, order %d)",
+                    ASSET_NAMES[order.venue], "buy" if order.side == BUY else "sell", order.qty, order.price,
+                    order.pair_id, order.order_id,
+                )  # fmt: skip
