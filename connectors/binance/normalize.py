@@ -28,6 +28,7 @@ by the latest observed ``exchange - local`` offset.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 
@@ -49,6 +50,7 @@ from arb.events import (
     TRADE_BUY,
     TRADE_SELL,
     SyncReason,
+    empty_events,
 )
 from connectors.binance import fastscan
 from connectors.binance.messages import (
@@ -138,6 +140,31 @@ class ParsedDiff:
         self.asks = asks
 
 
+@functools.cache
+def _warm_up() -> None:
+    # Load the compiled code (from Numba's cache, or compile it) when the first normalizer is made,
+    # not on the first frame it is handed: the frame scan, the level parser, the row expansion.
+    parse_levels(b'[["1","1"]]')
+    sink = RowSink()
+    sink.one(0, 0, 0, 0.0, 0.0)
+    sink.take()
+    fastscan.scan_frame(
+        np.frombuffer(b"{}", np.uint8),
+        0,
+        empty_events(1),
+        0,
+        symbol_bytes("X"),
+        POW10,
+        False,
+        -1,
+        False,
+        False,
+        0,
+        0,
+        0,
+    )
+
+
 class BinanceNormalizer:
     """Normalizer and book-sync state for one Binance symbol.
 
@@ -166,6 +193,7 @@ class BinanceNormalizer:
         self.market = market or ""
         self.include_bbo = include_bbo
         self.frame_scan = frame_scan
+        _warm_up()
         self.sink = sink if sink is not None else RowSink()
         self.stats = NormalizerStats()
         self.status = SyncStatus()

@@ -9,6 +9,9 @@ into an ``event_dtype`` array, in two cases only:
 - :data:`MODE_TOP`: an ``orderbook.1`` frame while a deeper book is kept: the ``BBO_BID``/``BBO_ASK``
   rows of its first levels (none unless the normalizer wants BBO rows).
 
+:func:`scan_trades` does the same for a ``publicTrade.{SYMBOL}`` frame: a ``TRADE_BUY``/``TRADE_SELL``
+row per trade, all of them of the normalizer's symbol.
+
 Anything else is declined and nothing is written that counts: a layout other than the compact one
 Bybit sends (whitespace, escapes, unknown or repeated keys, asks before bids, numbers it does not
 convert exactly: see ``connectors.common.scan``), another symbol, a snapshot or any other ``type`` in
@@ -30,10 +33,20 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from arb.events import BBO_ASK, BBO_BID, DEPTH_ASK, DEPTH_BID, NS_PER_MS
-from connectors.common.scan import FAIL, FULL, finish_levels, read_int, read_levels, read_string, unpack_decimal
+from arb.events import BBO_ASK, BBO_BID, DEPTH_ASK, DEPTH_BID, NS_PER_MS, TRADE_BUY, TRADE_SELL
+from connectors.common.scan import (
+    FAIL,
+    FULL,
+    finish_levels,
+    read_bool,
+    read_decimal,
+    read_int,
+    read_levels,
+    read_string,
+    unpack_decimal,
+)
 
-__all__ = ["DECLINED", "DONE", "MODE_DELTA", "MODE_TOP", "NEEDS_ROOM", "scan_frame"]
+__all__ = ["DECLINED", "DONE", "MODE_DELTA", "MODE_TOP", "NEEDS_ROOM", "scan_frame", "scan_trades"]
 
 DONE = 0
 """The frame was settled: its rows are written."""
@@ -53,6 +66,19 @@ _MS_LIMIT = 9_000_000_000_000
 # Key codes of the envelope and of its data object (a bit each, to refuse repeated keys).
 _TOPIC, _TYPE, _TS, _DATA, _CTS = 1, 2, 4, 8, 16
 _SYMBOL, _BIDS, _ASKS, _UPDATE_ID, _SEQ = 1, 2, 4, 8, 16
+# ... and of one trade (BybitTrade's fields, then the ones it ignores: L, seq, RPI)
+_T_ID, _T_TIME, _T_PRICE, _T_QTY, _T_SIDE, _T_SYMBOL, _T_BLOCK, _T_TICK, _T_SEQ, _T_RPI = (
+    1,
+    2,
+    4,
+    8,
+    16,
+    32,
+    64,
+    128,
+    256,
+    512,
+)
 
 _DELTA = np.frombuffer(b"delta", np.uint8)
 
@@ -101,6 +127,32 @@ def _data_key(buf: Any, a: int, b: int) -> int:
         return _UPDATE_ID
     if _is(buf, a, b, 115, 101, 113, 0, 0):  # seq
         return _SEQ
+    return 0
+
+
+@nb.njit(cache=True, nogil=True)
+def _trade_key(buf: Any, a: int, b: int) -> int:
+    # The bit of a key of one trade buf[a:b], or 0 for any other key.
+    if _is(buf, a, b, 105, 0, 0, 0, 0):  # i
+        return _T_ID
+    if _is(buf, a, b, 84, 0, 0, 0, 0):  # T
+        return _T_TIME
+    if _is(buf, a, b, 112, 0, 0, 0, 0):  # p
+        return _T_PRICE
+    if _is(buf, a, b, 118, 0, 0, 0, 0):  # v
+        return _T_QTY
+    if _is(buf, a, b, 83, 0, 0, 0, 0):  # S
+        return _T_SIDE
+    if _is(buf, a, b, 115, 0, 0, 0, 0):  # s
+        return _T_SYMBOL
+    if _is(buf, a, b, 66, 84, 0, 0, 0):  # BT
+        return _T_BLOCK
+    if _is(buf, a, b, 76, 0, 0, 0, 0):  # L
+        return _T_TICK
+    if _is(buf, a, b, 115, 101, 113, 0, 0):  # seq
+        return _T_SEQ
+    if _is(buf, a, b, 82, 80, 73, 0, 0):  # RPI
+        return _T_RPI
     return 0
 
 
@@ -263,3 +315,132 @@ def scan_frame(
         row.fval = 0.0
         k += 1
     return DONE, k, update_id, exch_ts
+
+
+@nb.njit(cache=True, nogil=True)
+def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol: Any, pow10: Any) -> tuple[int, int]:
+    # The data array of a publicTrade frame at i (just past '['): one row per trade from out[fill].
+    # -> (next index or FAIL/FULL, rows now in use)
+    cap = out.shape[0]
+    if i < n and buf[i] == 93:  # ']'
+        return i + 1, fill
+    while True:
+        if i >= n or buf[i] != 123:  # '{'
+            return FAIL, fill
+        i += 1
+        seen = 0
+        trade_ms = 0
+        px = 0.0
+        qty = 0.0
+        buy = False
+        sym_a = 0
+        sym_b = 0
+        while True:
+            ka, kb, i = read_string(buf, i, n)
+            if i < 0 or i >= n or buf[i] != 58:  # ':'
+                return FAIL, fill
+            i += 1
+            bit = _trade_key(buf, ka, kb)
+            if bit == _T_ID or bit == _T_TICK:
+                _, _, i = read_string(buf, i, n)
+            elif bit == _T_TIME:
+                trade_ms, i = read_int(buf, i, n)
+            elif bit == _T_PRICE:
+                px, i = read_decimal(buf, i, n, pow10)
+            elif bit == _T_QTY:
+                qty, i = read_decimal(buf, i, n, pow10)
+            elif bit == _T_SIDE:
+                sa, sb, i = read_string(buf, i, n)
+                buy = i >= 0 and _is(buf, sa, sb, 66, 117, 121, 0, 0)  # "Buy"
+            elif bit == _T_SYMBOL:
+                sym_a, sym_b, i = read_string(buf, i, n)
+            elif bit == _T_BLOCK or bit == _T_RPI:
+                _, i = read_bool(buf, i, n)
+            elif bit == _T_SEQ:
+                _, i = read_int(buf, i, n)
+            else:
+                return FAIL, fill
+            if i < 0 or seen & bit:
+                return FAIL, fill
+            seen |= bit
+            if i < n and buf[i] == 44:  # ','
+                i += 1
+                continue
+            if i < n and buf[i] == 125:  # '}'
+                i += 1
+                break
+            return FAIL, fill
+        required = _T_TIME | _T_PRICE | _T_QTY | _T_SIDE | _T_SYMBOL
+        if seen & required != required or trade_ms >= _MS_LIMIT or not _same_bytes(buf, sym_a, sym_b, symbol):
+            return FAIL, fill  # another symbol is counted per trade: the per-message code does it
+        if fill >= cap:
+            return FULL, fill
+        row = out[fill]
+        row.ev = TRADE_BUY if buy else TRADE_SELL
+        row.exch_ts = trade_ms * NS_PER_MS
+        row.local_ts = local_ts
+        row.px = px
+        row.qty = qty
+        row.order_id = 0
+        row.ival = 0
+        row.fval = 0.0
+        fill += 1
+        if i < n and buf[i] == 44:
+            i += 1
+            continue
+        if i < n and buf[i] == 93:
+            return i + 1, fill
+        return FAIL, fill
+
+
+@nb.njit(cache=True, nogil=True)
+def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, symbol: Any, pow10: Any) -> tuple[int, int, int]:
+    """One ``publicTrade.*`` frame (the whole of ``buf``, ``uint8``) received at ``local_ts`` ns.
+
+    Arguments as for :func:`scan_frame`. Every trade must be of ``symbol``. Returns ``(code, fill,
+    ts)``: with :data:`DONE` the rows now in use (one per trade) and the frame's ``ts`` in ns;
+    otherwise nothing counts and the rows after the ``fill`` passed in are garbage.
+
+    Sample (spot)::
+
+        {"topic":"publicTrade.BTCUSDT","ts":1723161255622,"type":"snapshot","data":[{"i":"2290000000020329568",
+        "T":1723161255620,"p":"61839.8","v":"0.025491","S":"Sell","s":"BTCUSDT","BT":false}]}
+    """
+    n = buf.shape[0]
+    start = fill
+    declined = (DECLINED, start, 0)
+    if n < 2 or buf[0] != 123:  # '{'
+        return declined
+    i = 1
+    seen = 0
+    ts_ms = 0
+    while True:
+        ka, kb, i = read_string(buf, i, n)
+        if i < 0 or i >= n or buf[i] != 58:  # ':'
+            return declined
+        i += 1
+        bit = _envelope_key(buf, ka, kb)
+        if bit == _TOPIC or bit == _TYPE:
+            _, _, i = read_string(buf, i, n)
+        elif bit == _TS:
+            ts_ms, i = read_int(buf, i, n)
+        elif bit == _DATA:
+            if i >= n or buf[i] != 91:  # '['
+                return declined
+            i, fill = _trades(buf, i + 1, n, out, fill, local_ts, symbol, pow10)
+            if i == FULL:
+                return NEEDS_ROOM, start, 0
+        else:
+            return declined  # cts, or a key BybitTradeMessage does not have
+        if i < 0 or seen & bit:
+            return declined
+        seen |= bit
+        if i < n and buf[i] == 44:  # ','
+            i += 1
+            continue
+        if i == n - 1 and buf[i] == 125:  # the closing '}' ends the frame
+            break
+        return declined
+    if seen & (_TOPIC | _TS | _DATA) != _TOPIC | _TS | _DATA or ts_ms >= _MS_LIMIT:
+        return declined
+    return DONE, fill, ts_ms * NS_PER_MS

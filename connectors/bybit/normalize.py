@@ -21,6 +21,7 @@ Exchange time: ``ts`` for the book and tickers (as hftbacktest's Bybit converter
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 
@@ -42,6 +43,7 @@ from arb.events import (
     TRADE_BUY,
     TRADE_SELL,
     SyncReason,
+    empty_events,
 )
 from connectors.bybit import fastscan
 from connectors.bybit.messages import (
@@ -84,6 +86,7 @@ _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 _NO_SYMBOL = np.zeros(0, np.uint8)
 _MIN_LEVEL_BYTES = 9  # '["0","0"]': no frame of n bytes holds more than n // 9 rows
+_MIN_TRADE_BYTES = 36  # '{"T":0,"p":"0","v":"0","S":"","s":"X"}': nor more than n // 36 trades
 
 
 def _topic_kind(topic: str) -> tuple[int, int] | None:
@@ -99,6 +102,19 @@ def _topic_kind(topic: str) -> tuple[int, int] | None:
     return None
 
 
+@functools.cache
+def _warm_up() -> None:
+    # Load the compiled code (from Numba's cache, or compile it) when the first normalizer is made,
+    # not on the first frame it is handed: the frame scan, the level parser, the row expansion.
+    parse_levels(b'[["1","1"]]')
+    sink = RowSink()
+    sink.one(0, 0, 0, 0.0, 0.0)
+    sink.take()
+    frame, rows, symbol = np.frombuffer(b"{}", np.uint8), empty_events(1), symbol_bytes("X")
+    fastscan.scan_frame(frame, 0, rows, 0, symbol, POW10, 0, False, 0)
+    fastscan.scan_trades(frame, 0, rows, 0, symbol, POW10)
+
+
 class BybitNormalizer:
     """Normalizer and book-sync state for one Bybit symbol.
 
@@ -106,8 +122,8 @@ class BybitNormalizer:
     ``orderbook.1`` only if nothing deeper arrives). ``market`` (``"spot"``/``"linear"``) is metadata:
     both markets share the format.
 
-    ``frame_scan`` (default on) lets :meth:`on_message` settle the common order-book frames in one
-    compiled call (``connectors.bybit.fastscan.scan_frame``) before it falls back to decoding them
+    ``frame_scan`` (default on) lets :meth:`on_message` settle the common order-book and trade
+    frames in one compiled call (``connectors.bybit.fastscan``) before it falls back to decoding them
     with msgspec; rows, counters and transitions are the same either way (off: the reference path).
     """
 
@@ -128,6 +144,7 @@ class BybitNormalizer:
         self.depth = depth
         self.include_bbo = include_bbo
         self.frame_scan = frame_scan
+        _warm_up()
         self.sink = sink if sink is not None else RowSink()
         self.stats = NormalizerStats()
         self.status = SyncStatus()
@@ -173,7 +190,11 @@ class BybitNormalizer:
                 if kind is None:
                     self.stats.unknown_streams += 1
                     return
-                if self.frame_scan and kind[0] == _BOOK and self._scan_frame(payload, local_ts, kind[1]):
+                if self.frame_scan and (
+                    self._scan_frame(payload, local_ts, kind[1])
+                    if kind[0] == _BOOK
+                    else kind[0] == _TRADE and self._scan_trades(payload, local_ts)
+                ):
                     return
                 self._dispatch(kind, payload, local_ts)
             else:
@@ -241,6 +262,27 @@ class BybitNormalizer:
         status.update_id = update_id
         status.last_depth_local_ts = local_ts
         status.last_depth_exch_ts = exch_ts
+        return True
+
+    def _scan_trades(self, payload: bytes, local_ts: int) -> bool:
+        # One publicTrade frame through fastscan.scan_trades; False when it declined (nothing changed).
+        scan_symbol = self._scan_symbol
+        if scan_symbol[0] != self.symbol:
+            scan_symbol = self._scan_symbol = (self.symbol, symbol_bytes(self.symbol))
+        symbol = scan_symbol[1]
+        if not (symbol.shape[0] and type(local_ts) is int and 0 <= local_ts < TS_LIMIT):
+            return False
+        sink = self.sink
+        out, start = sink.reserve(len(payload) // _MIN_TRADE_BYTES + 4)
+        code, fill, exch_ts = fastscan.scan_trades(
+            np.frombuffer(payload, np.uint8), local_ts, out, start, symbol, POW10
+        )
+        if code != fastscan.DONE:
+            return False
+        sink.commit(fill)
+        self.stats.trade_messages += 1
+        if fill > start:
+            self._clock_offset = exch_ts - local_ts
         return True
 
     # -- routing ----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ LevelArray = np.ndarray[Any, np.dtype[np.float64]]
 """``(n, 2)`` float64 array of (price, quantity) pairs, as ``connectors.common.levels`` makes."""
 _SEGMENT_INTS = 6  # count, ev, exch_ts, local_ts, order_id, ival
 _MIN_BULK = 16  # rows: a live frame's bulk array is sized by the frame (it travels on as the rows taken)
+_NO_ROWS = np.zeros(0, event_dtype)  # what take() returns when there is nothing (empty: nothing to share)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -139,8 +140,10 @@ class RowSink:
         After bulk writes the result is a view of the first rows of the bulk array (C-contiguous).
         """
         n = self.rows
-        self.taken += n
         bulk = self._bulk
+        if bulk is None and n == 0:
+            return _NO_ROWS  # the live path takes after every frame, most of which have no rows
+        self.taken += n
         if bulk is not None:
             if n != self._fill:
                 bulk, _ = self.reserve(0)

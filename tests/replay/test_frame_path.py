@@ -38,16 +38,23 @@ BYBIT_SPOT = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz", RECORDINGS / "b
 
 @pytest.fixture
 def scanned(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Counts the frames each venue's scan settled (``DONE``) and declined."""
-    counts = {"binance": 0, "binance declined": 0, "bybit": 0, "bybit declined": 0}
-    for venue, module in (("binance", binance_fastscan), ("bybit", bybit_fastscan)):
+    """Counts the frames each scan settled (``DONE``) and declined."""
+    BinanceNormalizer(), BybitNormalizer()  # their one-off warm-up calls are not frames
+    counts = {name: 0 for name in ("binance", "bybit", "bybit trades")}
+    counts.update({f"{name} declined": 0 for name in list(counts)})
+    for name, module, function in (
+        ("binance", binance_fastscan, "scan_frame"),
+        ("bybit", bybit_fastscan, "scan_frame"),
+        ("bybit trades", bybit_fastscan, "scan_trades"),
+    ):
+        scan = getattr(module, function)
 
-        def counting(*args: Any, _scan: Any = module.scan_frame, _venue: str = venue) -> Any:
+        def counting(*args: Any, _scan: Any = scan, _name: str = name) -> Any:
             result = _scan(*args)
-            counts[_venue if result[0] == 0 else f"{_venue} declined"] += 1
+            counts[_name if result[0] == 0 else f"{_name} declined"] += 1
             return result
 
-        monkeypatch.setattr(module, "scan_frame", counting)
+        monkeypatch.setattr(module, function, counting)
     return counts
 
 
@@ -213,9 +220,10 @@ def _with_top_of_book(frames: Frames) -> Frames:
 @pytest.mark.parametrize(("include_bbo", "depth"), [(False, None), (True, 50)], ids=["inferred-depth", "with-bbo"])
 def test_bybit_sample_recording(include_bbo: bool, depth: int | None, scanned: dict[str, int]) -> None:
     fast, _ = _check(_bybit(include_bbo, depth), _bybit_frames())
-    # every delta after the one snapshot
+    # every delta after the one snapshot, every trade frame
     assert scanned["bybit"] == fast.stats.depth_messages - fast.stats.snapshots
-    assert scanned["bybit declined"] == 0
+    assert scanned["bybit trades"] == fast.stats.trade_messages
+    assert scanned["bybit declined"] == scanned["bybit trades declined"] == 0
 
 
 @pytest.mark.parametrize("include_bbo", [False, True], ids=["book+trades", "with-bbo"])
@@ -321,6 +329,41 @@ def _bybit_faults() -> dict[str, Callable[[Frames], Frames]]:
         edit(38, lambda m: m["data"].update(u=2**63))  # beyond int64: a decode error, then a gap
         return out
 
+    def trades(frames: Frames) -> Frames:
+        # publicTrade frames the scan must settle exactly or hand over
+        out = list(frames)
+
+        def edit(nth: int, fn: Callable[[dict[str, Any]], Any]) -> None:
+            i = at(frames, nth, b"publicTrade")
+            out[i] = _edit(out[i], fn)
+
+        edit(10, lambda m: m["data"][-1].update(s="ETHUSDT"))
+        edit(11, lambda m: m["data"][0].update(m=True))
+        edit(12, lambda m: m.update(cts=1))
+        edit(13, lambda m: m["data"][0].update(S="buy"))
+        edit(14, lambda m: m["data"][0].update(BT=True))
+        edit(15, lambda m: m["data"][0].update(BT="false"))
+        edit(16, lambda m: m["data"][0].update(p="6.18e4", v="0.00000000000000000001"))
+        edit(17, lambda m: m.update(data=[]))
+        edit(18, lambda m: m.pop("type"))
+        edit(19, lambda m: m.pop("ts"))
+        edit(20, lambda m: m["data"][0].update(p=61800.5, v=1))
+        edit(21, lambda m: m["data"][0].update(T=str(m["data"][0]["T"])))
+        edit(22, lambda m: m["data"][0].update(T=9_100_000_000_000))
+        edit(23, lambda m: [t.update(L="PlusTick", seq=123456789, RPI=False) for t in m["data"]])
+        edit(24, lambda m: m.update(data=m["data"][0]))
+        edit(25, lambda m: m["data"][0].pop("S"))
+        edit(26, lambda m: m["data"][0].pop("i"))
+        edit(27, lambda m: m["data"][0].update(s=None))
+        edit(28, lambda m: m["data"].append(m["data"][0]))
+        i = at(frames, 29, b"publicTrade")
+        out[i] = (out[i][0], out[i][1].replace(b'"i":"', b'"i":"\\u0032', 1))
+        i = at(frames, 30, b"publicTrade")
+        out[i] = (out[i][0], out[i][1] + b" ")
+        i = at(frames, 31, b"publicTrade")
+        out[i] = (out[i][0], out[i][1].replace(b'"BT":false', b'"BT":false,"BT":true', 1))
+        return out
+
     def top_of_book(frames: Frames) -> Frames:
         # orderbook.1 beside the kept book: empty sides, another type, bad levels, another symbol
         out = _with_top_of_book(frames)
@@ -344,6 +387,7 @@ def _bybit_faults() -> dict[str, Callable[[Frames], Frames]]:
         "layout": layout,
         "values": values,
         "top-of-book": top_of_book,
+        "trades": trades,
     }
 
 
