@@ -54,16 +54,25 @@ QUEUE_SIZE = 4096
 
 
 class TimedRecorder(Recorder):
-    """A Recorder that keeps how long each ``write`` took (ns), in call order."""
+    """A Recorder that keeps how long each ``write`` (the part before the rows) and each ``settle``
+    (after the rows are published) took (ns), in call order."""
 
     def __init__(self, out_dir: Path) -> None:
         super().__init__(out_dir)
         self.write_ns: list[int] = []
+        self.settle_ns: list[int] = []
 
-    def write(self, venue: str, market: str, symbol: str, local_ts: int, payload: bytes) -> None:
+    def write(
+        self, venue: str, market: str, symbol: str, local_ts: int, payload: bytes, *, settle: bool = True
+    ) -> None:
         started = time.perf_counter_ns()
-        super().write(venue, market, symbol, local_ts, payload)
+        super().write(venue, market, symbol, local_ts, payload, settle=settle)
         self.write_ns.append(time.perf_counter_ns() - started)
+
+    def settle(self) -> None:
+        started = time.perf_counter_ns()
+        super().settle()
+        self.settle_ns.append(time.perf_counter_ns() - started)
 
 
 class Timings:
@@ -155,6 +164,7 @@ async def _run_feed(venue_name: str, path: Path, folder: Path, *, record: bool =
             "timings": timings,
             "recorded_bytes": recorder.bytes_written if recorder is not None else 0,
             "write_ns": recorder.write_ns if recorder is not None else [],
+            "settle_ns": recorder.settle_ns if recorder is not None else [],
             "overflows": feed.stats.overflows,
             "gaps": feed.gaps,
             "synced": state,
@@ -263,8 +273,10 @@ def _bench(venue_name: str, path: Path) -> None:
     print(f"  receipt->rows, all   {_pct(to_rows)}")
     writes = np.asarray(result["write_ns"])
     if len(writes) == len(depth):  # one write per timed frame, in the same order
-        print(f"  recording, depth     {_pct(writes[depth])}")
-        print(f"  recording, all       {_pct(writes)}")
+        print(f"  recorder.write (before the rows), depth {_pct(writes[depth])}")
+    settles = np.asarray(result["settle_ns"])
+    if len(settles):
+        print(f"  recorder.settle (after the rows), all   {_pct(settles)}")
     u: Timings = unrecorded["timings"]
     u_depth = np.asarray(u.depth)
     u_rows = np.asarray(u.to_rows)

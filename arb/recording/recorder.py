@@ -180,9 +180,14 @@ class Recorder:
         """Compressed bytes written so far, all files (up to the last deflated block)."""
         return self._closed_bytes + sum(f.written() for f in self._files.values())
 
-    def write(self, venue: str, market: str, symbol: str, local_ts: int, payload: bytes) -> None:
+    def write(
+        self, venue: str, market: str, symbol: str, local_ts: int, payload: bytes, *, settle: bool = True
+    ) -> None:
         """Append one frame received at ``local_ts`` (ns since the epoch) to its stream's file.
 
+        With ``settle=False`` the line is only buffered (in memory, so a parse error that follows
+        cannot lose it) and the deflating and flushing that may be due wait for :meth:`settle`: a feed
+        publishes the frame's rows first, so compression never sits between a frame and its rows.
         Raises :class:`~arb.errors.RecordingError` when the file cannot be opened or written.
         """
         if self._closed:
@@ -198,13 +203,21 @@ class Recorder:
         stats = self.stats
         stats.lines += 1
         stats.line_bytes += len(line)
-        try:
-            if self._monotonic() - self._last_flush >= self.flush_interval_ns:
-                self.flush()
-            elif file.pending_bytes >= self.block_bytes:
-                file.compress()
-        except OSError as exc:
-            raise RecordingError(f"{file.path}: cannot write the recording ({exc})") from exc
+        if settle:
+            self.settle()
+
+    def settle(self) -> None:
+        """Do what buffered lines call for: a flush once ``flush_interval`` has passed, else deflate
+        every file holding a full block. Raises :class:`~arb.errors.RecordingError` on a write error."""
+        if self._monotonic() - self._last_flush >= self.flush_interval_ns:
+            self.flush()
+            return
+        for file in self._files.values():
+            if file.pending_bytes >= self.block_bytes:
+                try:
+                    file.compress()
+                except OSError as exc:
+                    raise RecordingError(f"{file.path}: cannot write the recording ({exc})") from exc
 
     def flush(self) -> None:
         """Deflate what is buffered and hand every file to the OS, each ending on a sync point."""

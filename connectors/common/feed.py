@@ -10,9 +10,11 @@ The frame path, in this order, for every frame (WebSocket message or Binance RES
 
 1. ``local_ts = clock()`` (int ns since the epoch, injected; default ``time.time_ns``) and
    ``recv_perf_ns = time.perf_counter_ns()``, before anything else;
-2. ``recorder.write(venue, market, symbol, local_ts, payload)`` with the bytes exactly as received;
+2. ``recorder.write(venue, market, symbol, local_ts, payload, settle=False)`` with the bytes exactly as
+   received (buffered in memory: nothing slow happens here);
 3. ``normalizer.on_message(payload, local_ts)``, then ``normalizer.sink.take()``;
-4. one :class:`FeedBatch` onto the consumer's queue, if there are rows or the status changed.
+4. one :class:`FeedBatch` onto the consumer's queue, if there are rows or the status changed;
+5. ``recorder.settle()``: the deflating and flushing the buffered frames call for.
 
 The queue contract (what the live driver consumes)
 --------------------------------------------------
@@ -145,8 +147,14 @@ DEFAULT_HEALTH_INTERVAL_NS = 100 * NS_PER_MS
 class RawSink(Protocol):
     """Where raw frames go before parsing (``arb.recording.recorder.Recorder`` is one)."""
 
-    def write(self, venue: str, market: str, symbol: str, local_ts: int, payload: bytes) -> None:
-        """Store ``payload`` (bytes as received) received at ``local_ts`` ns for one venue/market/symbol."""
+    def write(
+        self, venue: str, market: str, symbol: str, local_ts: int, payload: bytes, *, settle: bool = True
+    ) -> None:
+        """Store ``payload`` (bytes as received) received at ``local_ts`` ns for one venue/market/symbol;
+        with ``settle=False`` only buffer it (the slow part waits for :meth:`settle`)."""
+
+    def settle(self) -> None:
+        """Do the compression and flushing the buffered frames call for."""
 
 
 class FeedNormalizer(Normalizer, Protocol):
@@ -693,8 +701,9 @@ class MarketDataFeed:
 
     def _process(self, st: SymbolState, payload: bytes, local_ts: int, recv_perf_ns: int) -> None:
         """Record, normalize and publish one payload of ``st``'s symbol (WebSocket frame or REST body)."""
-        if self._recorder is not None:
-            self._recorder.write(self.name, self.market, st.symbol, local_ts, payload)
+        recorder = self._recorder
+        if recorder is not None:  # the raw frame is kept before anything parses it
+            recorder.write(self.name, self.market, st.symbol, local_ts, payload, settle=False)
         normalizer = st.normalizer
         nstats = normalizer.stats
         depth_before = nstats.depth_messages
@@ -720,6 +729,8 @@ class MarketDataFeed:
         if self._timing_hook is not None:
             self._timing_hook(is_depth, done - recv_perf_ns, done - started)
         self._publish(st, rows, local_ts, recv_perf_ns)
+        if recorder is not None:  # compression and flushing after the rows are out
+            recorder.settle()
         self._after_frame(st, nstats.gaps != gaps_before)
         if self._waiters:
             self._notify()
