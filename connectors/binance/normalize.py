@@ -45,8 +45,6 @@ from arb.events import (
     NS_PER_MS,
     SNAPSHOT_ASK,
     SNAPSHOT_BID,
-    SYNC_LOST_EVENT,
-    SYNC_RESTORED_EVENT,
     TRADE_BUY,
     TRADE_SELL,
     SyncReason,
@@ -74,6 +72,8 @@ from connectors.common.normalizer import (
     SyncState,
     SyncStatus,
     SyncTransition,
+    mark_sync_lost,
+    mark_synced,
 )
 from connectors.common.rows import LevelArray, RowSink
 from connectors.common.scan import POW10, TS_LIMIT, symbol_bytes
@@ -605,30 +605,10 @@ class BinanceNormalizer:
             self._emit_lost(SyncReason.GAP, local_ts, sync.gap_expected, sync.gap_got)
             log.warning(self.transitions[-1].describe())
             return
-        sink.one(SYNC_RESTORED_EVENT, exch_ts, local_ts, 0.0, 0.0, order_id=last_id)
-        status.state = SyncState.SYNCED
-        transition = SyncTransition(VENUE, self.symbol, SyncState.SYNCED, local_ts, update_id=last_id)
-        self.transitions.append(transition)
-        log.info(transition.describe())
+        mark_synced(self, exch_ts, local_ts, last_id)
 
     def _emit_lost(self, reason: SyncReason, local_ts: int, expected: int, got: int) -> None:
-        last_good = self.status.update_id
-        exch_ts = local_ts + self._clock_offset
-        self.sink.one(SYNC_LOST_EVENT, exch_ts, local_ts, 0.0, 0.0, order_id=last_good, ival=int(reason))
-        self.sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0)
-        self.status.state = SyncState.OUT_OF_SYNC
-        self.transitions.append(
-            SyncTransition(
-                VENUE,
-                self.symbol,
-                SyncState.OUT_OF_SYNC,
-                local_ts,
-                reason,
-                expected_id=expected,
-                got_id=got,
-                update_id=last_good,
-            )
-        )
+        mark_sync_lost(self, reason, local_ts + self._clock_offset, local_ts, expected, got)
 
     # -- trades and BBO ---------------------------------------------------------------------
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol
 
-from arb.events import SyncReason
+from arb.events import CLEAR_ALL, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, SyncReason
 from connectors.common.rows import RowSink
+
+_log = logging.getLogger("connectors")
 
 __all__ = [
     "BadPayloadLog",
@@ -24,6 +26,8 @@ __all__ = [
     "SyncState",
     "SyncStatus",
     "SyncTransition",
+    "mark_sync_lost",
+    "mark_synced",
 ]
 
 
@@ -151,3 +155,31 @@ class BadPayloadLog:
         if self.seen <= self.burst or self.seen % self.every == 0:
             raw = payload[: self.max_chars].decode("utf-8", "replace")
             self.logger.warning("%s at local_ts=%d (%s; %d so far): %s", what, local_ts, error, self.seen, raw)
+
+
+def mark_sync_lost(
+    n: Normalizer, reason: SyncReason, exch_ts: int, local_ts: int, expected: int = 0, got: int = 0
+) -> SyncTransition:
+    """Leave SYNCED: append ``SYNC_LOST_EVENT`` (``ival`` = reason, ``order_id`` = last good update id)
+    and ``CLEAR_ALL``, set the status and record the transition. Every venue does this the same way."""
+    last_good = n.status.update_id
+    n.sink.one(SYNC_LOST_EVENT, exch_ts, local_ts, 0.0, 0.0, order_id=last_good, ival=int(reason))
+    n.sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0)
+    n.status.state = SyncState.OUT_OF_SYNC
+    transition = SyncTransition(
+        n.venue, n.symbol, SyncState.OUT_OF_SYNC, local_ts, reason, expected_id=expected, got_id=got,
+        update_id=last_good,
+    )  # fmt: skip
+    n.transitions.append(transition)
+    return transition
+
+
+def mark_synced(n: Normalizer, exch_ts: int, local_ts: int, update_id: int) -> SyncTransition:
+    """Enter SYNCED: append ``SYNC_RESTORED_EVENT`` (``order_id`` = the update id), set the status and
+    record (and log) the transition."""
+    n.sink.one(SYNC_RESTORED_EVENT, exch_ts, local_ts, 0.0, 0.0, order_id=update_id)
+    n.status.state = SyncState.SYNCED
+    transition = SyncTransition(n.venue, n.symbol, SyncState.SYNCED, local_ts, update_id=update_id)
+    n.transitions.append(transition)
+    _log.info(transition.describe())
+    return transition
