@@ -18,7 +18,9 @@ import pytest
 from rich.console import Console
 
 from arb.config import AppConfig, load_config
-from arb.runtime.live import PaperAccount, dry_run_live, write_dry_run_report
+from arb.recording.convert import make_normalizer
+from arb.runtime.engine import Engine
+from arb.runtime.live import PaperAccount, dry_run_live, warm_up_kernel, write_dry_run_report
 from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.fake_venue import FakeBinanceVenue, FakeBybitVenue
 from tests.scenarios import Book, Change, write_scenario
@@ -77,6 +79,13 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
         console = Console(file=out, width=200)
 
         # First run: the recording up to 3 s; a real SIGINT once the first pair's legs are filled.
+        # Compile (or load from Numba's cache) everything first: on a fresh machine that takes a while,
+        # and the timeouts below are about the loopback conversation, not the compiler.
+        warm_up_kernel(config)
+        Engine(config)
+        for venue in config.venues:
+            make_normalizer(venue.name, venue.market, config.strategy.symbol)
+
         account = PaperAccount.open(state, config)
         filled: list[Any] = []
 
@@ -87,7 +96,7 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
 
         run = asyncio.create_task(dry_run_live(config, account=account, console=console, on_fill=on_fill))
         try:
-            async with asyncio.timeout(20):
+            async with asyncio.timeout(60):
                 await binance.wait_for_subscription("btcusdt@depth@100ms")
                 await bybit.wait_for_subscription("orderbook.50.BTCUSDT")
                 part_one = START_NS + 3_000_000_000 + 10_000_000
@@ -129,7 +138,7 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
             dry_run_live(config, account=resumed, console=console, on_fill=on_more, stop_event=stop)
         )
         try:
-            async with asyncio.timeout(20):
+            async with asyncio.timeout(60):
                 await binance.wait_for_subscription("btcusdt@depth@100ms")
                 await bybit.wait_for_subscription("orderbook.50.BTCUSDT")
                 # the rest of the recording at its recorded pace: the market goes on while we trade
