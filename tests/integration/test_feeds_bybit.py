@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,13 +21,12 @@ import pytest
 from arb.errors import FeedError
 from arb.events import BBO_ASK, BBO_BID, NS_PER_MS, SYNC_LOST_EVENT, EventArray, SyncReason
 from arb.recording.convert import convert_files
-from arb.recording.format import format_line
 from arb.testing.fake_venue import FakeBybitVenue, FaultKind
 from connectors.bybit.feed import BybitFeed
 from connectors.common.feed import FeedBatch
 from connectors.common.normalizer import SyncState
 from tests.helpers import BYBIT_OB500, RECORDINGS
-from tests.integration.test_feeds_binance import (
+from tests.integration.feed_helpers import (
     TIMEOUT_S,
     LiveBook,
     ManualClock,
@@ -36,6 +34,7 @@ from tests.integration.test_feeds_binance import (
     Sleeps,
     drain,
     head_copy,
+    prefixed_copy,
     reference_books,
     running,
     trades,
@@ -45,17 +44,6 @@ from tests.integration.test_feeds_binance import (
 OB500 = "orderbook.500.XRPUSDT"
 SPOT_SAMPLE = RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"
 SPOT_FRAMES = 400
-
-
-def prefixed_copy(src: Path, dst: Path) -> Path:
-    """The archive lines with a collector time prefix (the message's ``ts``), so they convert."""
-    import gzip
-
-    with gzip.open(dst, "wb") as out:
-        for line in src.read_bytes().splitlines():
-            if line.strip():
-                out.write(format_line(json.loads(line)["ts"] * NS_PER_MS, line))
-    return dst
 
 
 def converted_bybit(path: Path, market: str) -> EventArray:

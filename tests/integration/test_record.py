@@ -33,17 +33,18 @@ from arb.testing.fake_venue import FakeBinanceVenue, FakeBybitVenue
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
 from tests.helpers import BYBIT_OB500, ROOT, SPOT_BTC_HEAD
-from tests.integration.test_feeds_binance import (
+from tests.integration.feed_helpers import (
     TIMEOUT_S,
     Sleeps,
     no_backoff,
+    prefixed_copy,
     reference_books,
     running,
     sent,
     trades,
     venue_config,
 )
-from tests.integration.test_feeds_bybit import SPOT_SAMPLE, prefixed_copy
+from tests.integration.test_feeds_bybit import SPOT_SAMPLE
 
 DAY_NS = 86_400 * NS_PER_S
 MIDNIGHT = 1_723_161_600 * NS_PER_S  # 2024-08-09 00:00:00 UTC
