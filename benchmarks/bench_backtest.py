@@ -20,12 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from numba import njit
 
 from arb.config import load_config
 from arb.runtime import backtest as bt
-from arb.runtime.loader import book_times, load_session, plan_days, sync_transitions
+from arb.runtime.loader import load_session, plan_days
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,10 +67,10 @@ def main() -> None:
         finally:
             hbt.close()
 
-    prepared = _prepare(config, session)
+    schedule = bt.Schedule.of(session)  # computed once, outside the timing, as run_backtest does first
 
     def strategy() -> None:
-        _strategy_only(config, session, prepared)
+        _strategy_only(config, session, schedule)
 
     bare_s = _time(bare, args.repeat)
     strat_s = _time(strategy, args.repeat)
@@ -86,49 +85,13 @@ def main() -> None:
         print(f"arb backtest, fresh process: cold {cold:.1f} s (no conversion or Numba cache), warm {warm:.1f} s")
 
 
-def _prepare(config, session):  # type: ignore[no-untyped-def]
-    # Everything run_backtest computes before the loop, done once outside the timing.
-    book_ts = [book_times(session.arrays[v]) for v in range(2)]
-    syncs = [sync_transitions(session.arrays[v], session.venues[v].initial is not None) for v in range(2)]
-    decision_ts, decision_venues = bt.decision_points(book_ts)
-    return book_ts, syncs, decision_ts, decision_venues
-
-
-def _strategy_only(config, session, prepared) -> None:  # type: ignore[no-untyped-def]
-    # run_backtest's loop over the same arrays, with fresh state each time.
-    from arb.execution.risk import make_limits, new_risk_state
-    from arb.strategy.params import make_params
-    from arb.strategy.types import (
-        DECISION_DTYPE,
-        EQUITY_DTYPE,
-        FILL_DTYPE,
-        SENT_DTYPE,
-        new_intents,
-        new_state,
-        new_view,
-    )
-
-    book_ts, syncs, decision_ts, decision_venues = prepared
-    venues = config.venues
-    limits = make_limits(config.risk)
-    counters = np.zeros(bt.N_COUNTERS, np.int64)
-    counters[bt.C_NEXT_ORDER_ID] = 1
-    span = session.end_ns - session.start_ns
-    pending = np.zeros((2, bt._MAX_PENDING), np.int64)
+def _strategy_only(config, session, schedule) -> None:  # type: ignore[no-untyped-def]
+    # run_backtest's loop over the same arrays, with fresh state, in one call to the end.
+    loop = bt.Loop(config, session, schedule)
     hbt = bt.build_hbt(config, session)
     try:
         hbt.elapse(1)
-        rc = bt._run_loop(
-            hbt, session.end_ns + 1, decision_ts, decision_venues, book_ts[0], book_ts[1], syncs[0][0], syncs[0][1],
-            syncs[1][0], syncs[1][1], make_params(config), new_state(), new_view(), new_intents(), limits,
-            new_risk_state(), np.array([v.account.base for v in venues]), np.array([v.account.quote for v in venues]),
-            np.array([v.fees.maker for v in venues]), np.array([v.fees.taker for v in venues]),
-            config.risk.stale_after_ns, bt._EQUITY_INTERVAL_NS, pending, pending.copy(), pending.copy(),
-            np.zeros(4_096, FILL_DTYPE), np.zeros(span // bt._EQUITY_INTERVAL_NS + 16, EQUITY_DTYPE), counters,
-            np.full(2, np.nan), session.end_ns, np.array([2, 1]), np.zeros(100_000, DECISION_DTYPE),
-            np.zeros(100_000, SENT_DTYPE),
-        )  # fmt: skip
-        assert rc in (0, 1), rc
+        loop.run(hbt, session.end_ns + 1)
     finally:
         hbt.close()
 

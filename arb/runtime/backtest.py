@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ from hftbacktest.order import CANCELED, EXPIRED, FILLED, IOC, LIMIT
 from numba import njit
 
 from arb.config import AppConfig, VenueConfig
-from arb.events import BINANCE, BYBIT, NS_PER_S
+from arb.events import NS_PER_S
 from arb.execution.risk import gate, make_limits, new_risk_state, update_equity
 from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
 from arb.strategy.kernel import decide, may_act
@@ -48,7 +48,7 @@ from arb.strategy.types import (
     new_view,
 )
 
-__all__ = ["BacktestResult", "build_hbt", "decision_points", "run_backtest"]
+__all__ = ["BacktestResult", "Loop", "Schedule", "build_hbt", "decision_points", "run_backtest"]
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,6 @@ C_CURSOR = 8
 C_DONE = 9
 C_NEXT_ORDER_ID = 10
 C_NEXT_SAMPLE = 11
-C_ROWS_HINT = 12
 C_CALLS = 13
 C_SENT = 14
 N_COUNTERS = 16
@@ -386,7 +385,6 @@ class BacktestResult:
     wall_s: float
     initial_base: tuple[float, float]
     initial_quote: tuple[float, float]
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def decision_points(book_ts: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -437,6 +435,88 @@ def build_hbt(config: AppConfig, session: Session) -> HashMapMarketDepthBacktest
     return HashMapMarketDepthBacktest(assets)
 
 
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When the loop decides, and each venue's book and sync history (derived from the session's rows)."""
+
+    book_ts: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]
+    syncs: tuple[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]], tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]
+    decision_ts: np.ndarray[Any, Any]
+    decision_venues: np.ndarray[Any, Any]
+
+    @classmethod
+    def of(cls, session: Session) -> Schedule:
+        """Book-change times, sync transitions and the merged decision points of ``session``."""
+        book_ts = (book_times(session.arrays[0]), book_times(session.arrays[1]))
+        syncs = tuple(sync_transitions(session.arrays[v], session.venues[v].initial is not None) for v in range(2))
+        decision_ts, decision_venues = decision_points(list(book_ts))
+        return cls(book_ts, (syncs[0], syncs[1]), decision_ts, decision_venues)
+
+
+class Loop:
+    """The compiled loop's inputs and outputs for one run: fresh kernel, gate and account state, and the
+    fills, equity samples, kernel calls and intents it records (grown as needed)."""
+
+    def __init__(self, config: AppConfig, session: Session, schedule: Schedule) -> None:
+        venues = config.venues
+        self.config = config
+        self.session = session
+        self.schedule = schedule
+        self.params = make_params(config)
+        self.kstate = new_state()
+        self.view = new_view()
+        self.intents = new_intents()
+        self.limits = make_limits(config.risk)
+        self.rstate = new_risk_state()
+        self.init_base = np.array([v.account.base for v in venues])
+        self.init_quote = np.array([v.account.quote for v in venues])
+        self.maker = np.array([v.fees.maker for v in venues])
+        self.taker = np.array([v.fees.taker for v in venues])
+        self.pending = np.zeros((2, _MAX_PENDING), np.int64)
+        self.pending_kind = np.zeros((2, _MAX_PENDING), np.int64)
+        self.pending_pair = np.zeros((2, _MAX_PENDING), np.int64)
+        span = session.end_ns - session.start_ns
+        self.fills: np.ndarray[Any, Any] = np.zeros(4096, FILL_DTYPE)
+        self.equity: np.ndarray[Any, Any] = np.zeros(int(span // _EQUITY_INTERVAL_NS) + 16, EQUITY_DTYPE)
+        self.calls: np.ndarray[Any, Any] = np.zeros(1024, DECISION_DTYPE)
+        self.sent: np.ndarray[Any, Any] = np.zeros(1024, SENT_DTYPE)
+        self.counters = np.zeros(N_COUNTERS, np.int64)
+        self.counters[C_NEXT_ORDER_ID] = 1
+        self.last_mid = np.full(2, np.nan)
+        self.price_decimals = np.array([_decimals(v.instrument.tick_size) for v in venues], np.int64)
+
+    def run(self, hbt: HashMapMarketDepthBacktest, until_ns: int) -> int:
+        """Run the compiled loop to local time ``until_ns``; 0 there, 1 at the end of the data.
+
+        Output buffers that fill up are grown and the loop resumed. Raises ``RuntimeError`` on an
+        hftbacktest error code.
+        """
+        sch = self.schedule
+        while True:
+            rc: int = _run_loop(
+                hbt, until_ns, sch.decision_ts, sch.decision_venues, sch.book_ts[0], sch.book_ts[1],
+                sch.syncs[0][0], sch.syncs[0][1], sch.syncs[1][0], sch.syncs[1][1], self.params, self.kstate,
+                self.view, self.intents, self.limits, self.rstate, self.init_base, self.init_quote, self.maker,
+                self.taker, self.config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, self.pending, self.pending_kind,
+                self.pending_pair, self.fills, self.equity, self.counters, self.last_mid, self.session.end_ns,
+                self.price_decimals, self.calls, self.sent,
+            )  # fmt: skip
+            if rc != 2:
+                break
+            c = self.counters
+            if c[C_FILLS] >= len(self.fills) - 2 * _MAX_PENDING:
+                self.fills = np.concatenate([self.fills, np.zeros(len(self.fills), FILL_DTYPE)])
+            if c[C_EQUITY] >= len(self.equity) - 2:
+                self.equity = np.concatenate([self.equity, np.zeros(len(self.equity), EQUITY_DTYPE)])
+            if c[C_CALLS] >= len(self.calls) - 1:
+                self.calls = np.concatenate([self.calls, np.zeros(len(self.calls), DECISION_DTYPE)])
+            if c[C_SENT] >= len(self.sent) - len(self.intents):
+                self.sent = np.concatenate([self.sent, np.zeros(len(self.sent), SENT_DTYPE)])
+        if rc < 0 or rc > 1:
+            raise RuntimeError(f"hftbacktest stopped with error code {-rc}")
+        return rc
+
+
 def run_backtest(
     config: AppConfig,
     start: dt.date | None = None,
@@ -449,58 +529,15 @@ def run_backtest(
     started = time.perf_counter()
     days = plan_days(config, start, end)
     session = load_session(config, days, on_status)
-    venues = config.venues
-    book_ts = [book_times(session.arrays[v]) for v in range(2)]
-    syncs = [sync_transitions(session.arrays[v], session.venues[v].initial is not None) for v in range(2)]
-    decision_ts, decision_venues = decision_points(book_ts)
-
-    params = make_params(config)
-    kstate = new_state()
-    view = new_view()
-    intents = new_intents()
-    limits = make_limits(config.risk)
-    rstate = new_risk_state()
-    init_base = np.array([v.account.base for v in venues])
-    init_quote = np.array([v.account.quote for v in venues])
-    maker = np.array([v.fees.maker for v in venues])
-    taker = np.array([v.fees.taker for v in venues])
-    pending = np.zeros((2, _MAX_PENDING), np.int64)
-    pending_kind = np.zeros((2, _MAX_PENDING), np.int64)
-    pending_pair = np.zeros((2, _MAX_PENDING), np.int64)
+    loop = Loop(config, session, Schedule.of(session))
     span = session.end_ns - session.start_ns
-    fills: np.ndarray[Any, Any] = np.zeros(4096, FILL_DTYPE)
-    equity: np.ndarray[Any, Any] = np.zeros(int(span // _EQUITY_INTERVAL_NS) + 16, EQUITY_DTYPE)
-    calls: np.ndarray[Any, Any] = np.zeros(1024, DECISION_DTYPE)
-    sent: np.ndarray[Any, Any] = np.zeros(1024, SENT_DTYPE)
-    counters = np.zeros(N_COUNTERS, np.int64)
-    counters[C_NEXT_ORDER_ID] = 1
-    last_mid = np.full(2, np.nan)
-    price_decimals = np.array([_decimals(v.instrument.tick_size) for v in venues], np.int64)
-
     hbt = build_hbt(config, session)
     try:
         hbt.elapse(1)  # hftbacktest's clock starts at the first event only after a first step
         chunk = max(span // 200, NS_PER_S)
         until = session.start_ns + chunk
         while True:
-            rc = _run_loop(
-                hbt, until, decision_ts, decision_venues, book_ts[0], book_ts[1], syncs[0][0], syncs[0][1], syncs[1][0],
-                syncs[1][1], params, kstate, view, intents, limits, rstate, init_base, init_quote, maker, taker,
-                config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, pending, pending_kind, pending_pair, fills,
-                equity, counters, last_mid, session.end_ns, price_decimals, calls, sent,
-            )  # fmt: skip
-            if rc == 2:
-                if counters[C_FILLS] >= len(fills) - 2 * _MAX_PENDING:
-                    fills = np.concatenate([fills, np.zeros(len(fills), FILL_DTYPE)])
-                if counters[C_EQUITY] >= len(equity) - 2:
-                    equity = np.concatenate([equity, np.zeros(len(equity), EQUITY_DTYPE)])
-                if counters[C_CALLS] >= len(calls) - 1:
-                    calls = np.concatenate([calls, np.zeros(len(calls), DECISION_DTYPE)])
-                if counters[C_SENT] >= len(sent) - len(intents):
-                    sent = np.concatenate([sent, np.zeros(len(sent), SENT_DTYPE)])
-                continue
-            if rc < 0 or rc > 2:
-                raise RuntimeError(f"hftbacktest stopped with error code {-rc}")
+            rc = loop.run(hbt, until)
             if on_progress is not None:
                 on_progress(min(until, session.end_ns) - session.start_ns, span)
             if rc == 1 or until >= session.end_ns:
@@ -512,25 +549,25 @@ def run_backtest(
         "decision_points", "kernel_calls", "intents", "orders", "submit_errors", "fills", "equity_samples",
         "expired",
     )  # fmt: skip
-    st = kstate[0]
-    rs = rstate[0]
-    result = BacktestResult(
-        fills=fills[: counters[C_FILLS]].copy(),
-        equity=equity[: counters[C_EQUITY]].copy(),
-        calls=calls[: counters[C_CALLS]].copy(),
-        sent=sent[: counters[C_SENT]].copy(),
+    counters = loop.counters
+    st = loop.kstate[0]
+    rs = loop.rstate[0]
+    venues = config.venues
+    return BacktestResult(
+        fills=loop.fills[: counters[C_FILLS]].copy(),
+        equity=loop.equity[: counters[C_EQUITY]].copy(),
+        calls=loop.calls[: counters[C_CALLS]].copy(),
+        sent=loop.sent[: counters[C_SENT]].copy(),
         days=days,
         start_ns=session.start_ns,
         end_ns=session.end_ns,
         counters={name: int(counters[i]) for i, name in enumerate(names)},
         kernel_state={name: int(st[name]) for name in st.dtype.names},
         risk_state={name: float(rs[name]) for name in rs.dtype.names},
-        sync_losses={v.name: int(np.sum(syncs[i][1][1:] == 0)) for i, v in enumerate(venues)},
+        sync_losses={v.name: int(np.sum(loop.schedule.syncs[i][1][1:] == 0)) for i, v in enumerate(venues)},
         rows={v.name: int(sum(len(a) for a in session.arrays[i])) for i, v in enumerate(venues)},
         local_shift_ns=session.local_shift_ns,
         wall_s=time.perf_counter() - started,
-        initial_base=(float(init_base[0]), float(init_base[1])),
-        initial_quote=(float(init_quote[0]), float(init_quote[1])),
+        initial_base=(float(loop.init_base[0]), float(loop.init_base[1])),
+        initial_quote=(float(loop.init_quote[0]), float(loop.init_quote[1])),
     )
-    assert (BINANCE, BYBIT) == (0, 1)
-    return result
