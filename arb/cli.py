@@ -41,14 +41,14 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 def _cmd_convert(args: argparse.Namespace) -> int:
     from arb.recording.convert import convert_files, load_eod, save_eod, write_npz
-    from arb.ui import progress_bar
+    from arb.ui import status_and_progress
 
     out = Path(args.output)
     if out.suffix != ".npz":
         out = out.with_suffix(".npz")
     initial = load_eod(args.initial_snapshot) if args.initial_snapshot else None
     started = time.perf_counter()
-    with progress_bar("converting", enabled=not args.quiet) as advance:
+    with status_and_progress("converting", enabled=not args.quiet) as (_, advance):
         result = convert_files(
             args.inputs,
             venue=args.venue,

@@ -211,10 +211,9 @@ class DryRunResult:
 
 class _Reporter:
     # The periodic account line and one line per fill.
-    def __init__(self, console: Console, interval_ns: int, engine_ref: Callable[[], Engine], account: PaperAccount):
+    def __init__(self, console: Console, interval_ns: int, account: PaperAccount) -> None:
         self.console = console
         self.interval = interval_ns
-        self.engine_ref = engine_ref
         self.account = account
         self.next_at = 0
         self.pairs: dict[int, list[float]] = {}  # pair id -> [cash flow, net base]
@@ -233,13 +232,12 @@ class _Reporter:
             soft_wrap=True,
         )
 
-    def maybe(self, now: int, force: bool = False) -> None:
+    def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
         if self.next_at == 0:
             self.next_at = (now // self.interval + 1) * self.interval
         if not force and now < self.next_at:
             return
         self.next_at = (now // self.interval + 1) * self.interval
-        engine = self.engine_ref()
         base, quote = self.account.balances()
         mids = engine.last_mid
         equity = sum(quote[v] + base[v] * (mids[v] if np.isfinite(mids[v]) else 0.0) for v in range(2))
@@ -323,8 +321,7 @@ async def dry_run_replay(
     days = days or plan_days(config, None, None)
     session = load_session(config, days)
     stop_event = stop_event or asyncio.Event()
-    engine: Engine | None = None
-    reporter = _Reporter(console, config.dry_run.report_interval_ns, lambda: engine, account)  # type: ignore[arg-type,return-value]
+    reporter = _Reporter(console, config.dry_run.report_interval_ns, account)
     engine = _engine_for(config, account, reporter, on_fill)
     for v, data in enumerate(session.venues):
         if data.initial is not None:
@@ -352,11 +349,11 @@ async def dry_run_replay(
                 interrupted = True
                 break
             engine.on_batches(ts, group)
-            reporter.maybe(ts)
+            reporter.maybe(engine, ts)
             last = ts
             batches += 1
     _finish(engine, account, last, interrupted)
-    reporter.maybe(last, force=True)
+    reporter.maybe(engine, last, force=True)
     return DryRunResult(engine, account, first or session.start_ns, last, batches, interrupted,
                         time.perf_counter() - started)  # fmt: skip
 
@@ -396,8 +393,7 @@ async def dry_run_live(
     symbol = config.strategy.symbol
     feeds = [BinanceFeed(config.binance, [symbol], queue=queue, clock=clock),
              BybitFeed(config.bybit, [symbol], queue=queue, clock=clock)]  # fmt: skip
-    engine: Engine | None = None
-    reporter = _Reporter(console, config.dry_run.report_interval_ns, lambda: engine, account)  # type: ignore[arg-type,return-value]
+    reporter = _Reporter(console, config.dry_run.report_interval_ns, account)
     engine = _engine_for(config, account, reporter, on_fill)
     account.sessions += 1
     t0 = clock()
@@ -409,7 +405,7 @@ async def dry_run_live(
             batch: Batch = await queue.get()
             now = batch.local_ts
             engine.on_batches(now, [batch])
-            reporter.maybe(now)
+            reporter.maybe(engine, now)
             last[0] = now
             counts["batches"] += 1
 
@@ -424,7 +420,7 @@ async def dry_run_live(
                 continue
             wait = 0.05 if due is None else min(0.05, (due - now) / 1e9)
             await asyncio.sleep(wait)
-            reporter.maybe(clock())
+            reporter.maybe(engine, clock())
 
     async def stopper() -> None:
         if duration_ns is None:
@@ -451,7 +447,7 @@ async def dry_run_live(
             for feed in feeds:
                 feed.stop()
     _finish(engine, account, max(last[0], clock()), interrupted)
-    reporter.maybe(last[0], force=True)
+    reporter.maybe(engine, last[0], force=True)
     return DryRunResult(engine, account, t0, last[0], counts["batches"], interrupted,
                         time.perf_counter() - started)  # fmt: skip
 
