@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from arb.cli import main
@@ -137,3 +139,33 @@ def test_gap_in_days_is_a_clear_error(tmp_path: Path, capsys) -> None:
 def test_bad_start_date_is_a_clear_error(capsys) -> None:
     assert main(["backtest", "--config", str(ROOT / "config" / "arbitrage.toml"), "--start", "08/08/2024"]) == 2
     assert "expected a date like 2024-08-08" in capsys.readouterr().err
+
+
+def test_starting_on_the_second_day_begins_from_the_first_days_closing_book() -> None:
+    # The 2024-08-09 Binance file has no snapshot of its own: only the 08-08 end-of-day book lets
+    # the backtest see a Binance book at all when it starts on the 9th.
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    result = run_backtest(config, start=dt.date(2024, 8, 9))
+    assert result.days == [dt.date(2024, 8, 9)]
+    assert len(result.calls) > 0
+    first = result.calls[0]
+    assert first["status"][0] == 0 and first["bid"][0] > 0  # Binance synced and priced from the start
+    assert result.sync_losses == {"binance": 0, "bybit": 0}
+
+
+def test_conversion_cache_is_reused_and_rebuilt_when_the_recording_changes(tmp_path: Path) -> None:
+    from arb.runtime.loader import load_venue
+
+    _one_opportunity(tmp_path)
+    config = load_config(_scenario_config(tmp_path))
+    first = load_venue(config, config.binance, [DAY])
+    cache = first.days[0].recording.with_suffix("").with_suffix(".npz")
+    built = cache.stat().st_mtime_ns
+    load_venue(config, config.binance, [DAY])
+    assert cache.stat().st_mtime_ns == built  # reused
+    recording = first.days[0].recording
+    recording.write_bytes(recording.read_bytes())  # same content, new file: the key (size, mtime) changes
+    os.utime(recording, ns=(built + 10**9, built + 10**9))
+    again = load_venue(config, config.binance, [DAY])
+    assert cache.stat().st_mtime_ns != built
+    assert np.array_equal(again.days[0].rows, first.days[0].rows)
