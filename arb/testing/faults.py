@@ -18,12 +18,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Literal
 
 __all__ = [
     "AppliedFault",
     "FaultKind",
     "FaultPlan",
     "FrameFault",
+    "OrderFault",
+    "OrderOperation",
     "RefuseMode",
     "RestFault",
     "StallRule",
@@ -45,6 +48,13 @@ class FaultKind(Enum):
     REST_ERROR = "rest_error"
     REST_MALFORMED = "rest_malformed"
     REST_HOLD = "rest_hold"
+    ORDER_TIMEOUT = "order_timeout"
+    ORDER_DROP = "order_drop"
+    ORDER_ERROR = "order_error"
+    ORDER_HIDDEN = "order_hidden"
+    USER_STREAM_SILENT = "user_stream_silent"
+    USER_STREAM_DROP = "user_stream_drop"
+    BAN = "ban"
 
 
 class RefuseMode(Enum):
@@ -125,6 +135,31 @@ class RestFault:
     path: str | None
 
 
+OrderOperation = Literal["create", "cancel", "query", "any"]
+"""Which private request an order fault applies to (``"any"``: the next private request of any kind)."""
+
+
+@dataclass(slots=True)
+class OrderFault:
+    """A scripted answer for the next ``times`` private requests of one kind (see FaultPlan.order_*)."""
+
+    kind: FaultKind
+    operation: OrderOperation
+    processed: bool
+    """Whether the venue acts on the request (places, cancels) before the faulty answer."""
+    times: int
+    status: int = 0
+    code: int | None = None
+    msg: str | None = None
+    retry_after: int | None = None
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    """ORDER_TIMEOUT: set by :meth:`FaultPlan.release_orders`; the held answer goes out then."""
+
+    async def wait_released(self) -> None:
+        """ORDER_TIMEOUT: return once the test releases the held answers."""
+        await self.released.wait()
+
+
 @dataclass
 class FaultPlan:
     """The faults scripted for one venue, and the log of those applied."""
@@ -135,6 +170,11 @@ class FaultPlan:
     _refused: dict[int, RefuseMode] = field(default_factory=dict)
     _rest_faults: list[RestFault] = field(default_factory=list)
     _rest_gate: asyncio.Event = field(default_factory=asyncio.Event)
+    _order_faults: list[OrderFault] = field(default_factory=list)
+    _held_orders: list[OrderFault] = field(default_factory=list)
+    _hidden: list[list[int]] = field(default_factory=list)
+    user_stream_silent: bool = False
+    """True while the private venue sends no user-stream events (the connection stays open)."""
 
     def __post_init__(self) -> None:
         self._rest_gate.set()
@@ -294,6 +334,94 @@ class FaultPlan:
     def rest_release(self) -> None:
         """Answer the held REST requests (from the venue's state at that moment) and stop holding."""
         self._rest_gate.set()
+
+    # -- private (trading) faults -------------------------------------------------------------------
+
+    def _add_order_fault(self, fault: OrderFault) -> OrderFault:
+        if fault.times < 1:
+            raise ValueError(f"times must be >= 1, got {fault.times}")
+        self._order_faults.append(fault)
+        return fault
+
+    def order_timeout(self, *, processed: bool = True, times: int = 1, operation: OrderOperation = "create") -> None:
+        """Hold the answer to the next ``times`` requests of ``operation`` until :meth:`release_orders`.
+
+        With ``processed`` the venue acts on the request first (the order exists; the client times out
+        not knowing it): the textbook unknown outcome. Without, it acts only once released.
+        """
+        self._add_order_fault(OrderFault(FaultKind.ORDER_TIMEOUT, operation, processed, times))
+
+    def order_drop(self, *, processed: bool = False, times: int = 1, operation: OrderOperation = "create") -> None:
+        """Close the TCP connection after reading the request (having acted on it when ``processed``)."""
+        self._add_order_fault(OrderFault(FaultKind.ORDER_DROP, operation, processed, times))
+
+    def order_error(
+        self,
+        status: int,
+        code: int | None = None,
+        msg: str | None = None,
+        *,
+        processed: bool = False,
+        times: int = 1,
+        retry_after: int | None = None,
+        operation: OrderOperation = "create",
+    ) -> None:
+        """Answer the next ``times`` requests of ``operation`` with ``status`` and the venue's error body.
+
+        ``processed=True`` with a 5xx status (or Binance ``-1007``, Bybit ``10016``) is an unknown
+        outcome that really happened: the order is on the venue's ledger although the answer says error.
+        ``code``/``msg`` default to the venue's own for the status.
+        """
+        self._add_order_fault(
+            OrderFault(FaultKind.ORDER_ERROR, operation, processed, times, status, code, msg, retry_after)
+        )
+
+    def take_order_fault(self, operation: OrderOperation) -> OrderFault | None:
+        """Consume one use of the first order fault that applies to ``operation`` (for the venue's use)."""
+        for fault in self._order_faults:
+            if fault.operation in ("any", operation):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._order_faults.remove(fault)
+                if fault.kind is FaultKind.ORDER_TIMEOUT:
+                    self._held_orders.append(fault)
+                return fault
+        return None
+
+    def release_orders(self) -> None:
+        """Send every answer held by :meth:`order_timeout` (the clients have long given up on them)."""
+        for fault in self._held_orders:
+            fault.released.set()
+        self._held_orders.clear()
+
+    def hide_orders(self, *, queries: int, times: int = 1) -> None:
+        """The next ``times`` orders placed stay invisible to the next ``queries`` queries of each:
+        a query by id answers "order does not exist" although the order (and its fills) happened."""
+        if queries < 1 or times < 1:
+            raise ValueError("queries and times must be >= 1")
+        self._hidden.append([times, queries])
+
+    def take_hidden_queries(self) -> int:
+        """For the venue, as it places an order: how many queries must not see it (0: visible)."""
+        if not self._hidden:
+            return 0
+        entry = self._hidden[0]
+        entry[0] -= 1
+        if entry[0] <= 0:
+            self._hidden.pop(0)
+        self.applied.append(AppliedFault(FaultKind.ORDER_HIDDEN, detail=f"{entry[1]} queries"))
+        return entry[1]
+
+    def silence_user_stream(self) -> None:
+        """Stop sending user-stream events (orders, fills) while keeping the connections open."""
+        self.user_stream_silent = True
+        self.applied.append(AppliedFault(FaultKind.USER_STREAM_SILENT, detail="started"))
+
+    def resume_user_stream(self) -> None:
+        """End :meth:`silence_user_stream`: events flow again (those sent meanwhile are lost)."""
+        if self.user_stream_silent:
+            self.applied.append(AppliedFault(FaultKind.USER_STREAM_SILENT, detail="resumed"))
+        self.user_stream_silent = False
 
     # -- queries ---------------------------------------------------------------------------------
 

@@ -492,6 +492,7 @@ class FakeVenue:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._playback
         self.faults.rest_release()
+        self.faults.release_orders()
         for conn in list(self._connections.values()):
             await conn.close(1001, "venue closing")
         for runner in self._runners:

@@ -1,0 +1,767 @@
+"""The fake venues' own trading engine: accounts, orders, trades, balances and positions.
+
+A fake private venue (:mod:`arb.testing.fake_binance_private`, :mod:`arb.testing.fake_bybit_private`)
+speaks a venue's REST and user-stream formats; this module is what those formats describe. It is the
+venue's ledger, independent of arb: it never imports arb's executors, so a test compares arb's journal
+with it as with a real venue's records.
+
+Orders match against the book the public fake is replaying, by the paper executor's fill rules
+(``arb.execution.paper``): an order takes the levels at or better than its limit, best first, never
+more than each level shows minus what this venue already filled from it since the book last changed,
+at the levels' prices. Each level taken is one trade. An immediate-or-cancel order expires what it
+could not take; a good-till-cancel order rests (and fills later if the book crosses its price); a
+market order takes what the book has.
+
+Money is :class:`decimal.Decimal` throughout, so the ledger's figures are exact and a test can demand
+equality. Every change is announced to the account's listeners (the user streams) as a
+:class:`LedgerEvent`, in the order the venue would send it.
+
+Spot accounts hold assets (free and locked); a buy needs the quote it would spend, a sell the base it
+sells. Fees are the taker (or maker) rate on the traded value, charged in the asset received (a buy
+pays in base, a sell in quote), as Binance and Bybit spot do without a fee-discount coin; pass
+``spot_fee_asset="quote"`` for the paper executor's convention. Linear (USDT-margined perpetual)
+accounts hold a wallet in the settle asset and one-way positions; an order that adds to a position
+needs its initial margin (notional / leverage) plus fee free in the wallet; reducing realises PnL.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Literal
+
+__all__ = [
+    "Balance",
+    "ClientIdScope",
+    "ExecType",
+    "Ledger",
+    "LedgerAccount",
+    "LedgerEvent",
+    "LedgerOrder",
+    "LedgerTrade",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "RejectReason",
+    "Side",
+    "SymbolRules",
+    "TimeInForce",
+    "VenueRejectError",
+]
+
+ZERO = Decimal(0)
+
+BookLevels = Sequence[tuple[str, str]]
+"""Price levels as the public fake spells them: ``(price, qty)`` strings, best first."""
+
+
+class Side(Enum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+
+class OrderType(Enum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TimeInForce(Enum):
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+    POST_ONLY = "post_only"
+    """Binance ``GTX``, Bybit ``PostOnly``: rejected (expired) if it would take liquidity."""
+
+
+class OrderStatus(Enum):
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+class ExecType(Enum):
+    """Why a :class:`LedgerEvent` was sent (Binance's ``x``; Bybit's order/execution topics)."""
+
+    NEW = "new"
+    TRADE = "trade"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+
+class RejectReason(Enum):
+    """Why the venue refused an order; each venue maps these to its own code and message."""
+
+    UNKNOWN_SYMBOL = "unknown_symbol"
+    PRICE_TICK = "price_tick"
+    """Price not a multiple of the tick (Binance spot PRICE_FILTER, USD-M -4014, Bybit 170134)."""
+    PRICE_RANGE = "price_range"
+    """Price below minPrice or above maxPrice."""
+    QTY_STEP = "qty_step"
+    """Quantity not a multiple of the step (LOT_SIZE, -4023/-1111, 170137)."""
+    QTY_MIN = "qty_min"
+    QTY_MAX = "qty_max"
+    NOTIONAL_MIN = "notional_min"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    DUPLICATE_CLIENT_ID = "duplicate_client_id"
+    INVALID_CLIENT_ID = "invalid_client_id"
+    REDUCE_ONLY = "reduce_only"
+    """A reduce-only order that would not reduce the position."""
+    PRICE_REQUIRED = "price_required"
+    FOK_UNFILLED = "fok_unfilled"
+
+
+class VenueRejectError(Exception):
+    """The venue refused an order before it reached the book."""
+
+    def __init__(self, reason: RejectReason, detail: str = "") -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
+        self.detail = detail
+
+
+ClientIdScope = Literal["open", "all"]
+"""Binance refuses a client id only while an order with it is open (``"open"``: an IOC's id can be
+used again once it is done, which is why resending after a timeout can double an order); Bybit keeps
+``orderLinkId`` unique for good (``"all"``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRules:
+    """One symbol's trading rules, as the venue publishes them."""
+
+    symbol: str
+    base: str
+    quote: str
+    tick_size: Decimal
+    step_size: Decimal
+    min_qty: Decimal
+    max_qty: Decimal = Decimal(9_000)
+    min_notional: Decimal = ZERO
+    min_price: Decimal = Decimal("0.01")
+    max_price: Decimal = Decimal(4_000_000)
+
+    @classmethod
+    def of(
+        cls,
+        symbol: str,
+        *,
+        tick_size: str,
+        step_size: str,
+        min_qty: str | None = None,
+        min_notional: str = "0",
+        base: str | None = None,
+        quote: str | None = None,
+    ) -> SymbolRules:
+        """Rules from decimal strings; base/quote default to splitting off USDT/USDC/BTC/..."""
+        if base is None or quote is None:
+            quote = next((q for q in ("USDT", "USDC", "FDUSD", "BTC", "ETH") if symbol.endswith(q)), "USDT")
+            base = symbol[: -len(quote)]
+        tick = Decimal(tick_size)
+        return cls(
+            symbol=symbol,
+            base=base,
+            quote=quote,
+            tick_size=tick,
+            step_size=Decimal(step_size),
+            min_qty=Decimal(min_qty if min_qty is not None else step_size),
+            min_notional=Decimal(min_notional),
+            min_price=tick,
+        )
+
+
+@dataclass(slots=True)
+class Balance:
+    free: Decimal = ZERO
+    locked: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.free + self.locked
+
+
+@dataclass(slots=True)
+class Position:
+    """A one-way linear position: signed quantity, average entry price, realised PnL."""
+
+    symbol: str
+    qty: Decimal = ZERO
+    entry_price: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    leverage: Decimal = Decimal(10)
+
+    @property
+    def initial_margin(self) -> Decimal:
+        return abs(self.qty) * self.entry_price / self.leverage
+
+
+@dataclass(slots=True)
+class LedgerTrade:
+    """One execution: an order against one price level."""
+
+    trade_id: int
+    order_id: int
+    client_id: str
+    account: str
+    symbol: str
+    side: Side
+    price: Decimal
+    qty: Decimal
+    fee: Decimal
+    fee_asset: str
+    time_ms: int
+    is_maker: bool = False
+    realized_pnl: Decimal = ZERO
+
+    @property
+    def quote_qty(self) -> Decimal:
+        return self.price * self.qty
+
+
+@dataclass(slots=True)
+class LedgerOrder:
+    """One order as the venue keeps it."""
+
+    order_id: int
+    client_id: str
+    account: str
+    symbol: str
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce
+    price: Decimal | None
+    qty: Decimal
+    reduce_only: bool
+    created_ms: int
+    updated_ms: int
+    status: OrderStatus = OrderStatus.NEW
+    executed_qty: Decimal = ZERO
+    cum_quote: Decimal = ZERO
+    fee: Decimal = ZERO
+    trades: list[LedgerTrade] = field(default_factory=list)
+    locked: Decimal = ZERO
+    """What the order holds locked (spot: quote for a buy, base for a sell; linear: margin)."""
+    hidden_queries: int = 0
+    """Queries that must still answer "not found" (the fault "visible to queries only later")."""
+
+    @property
+    def avg_price(self) -> Decimal:
+        return self.cum_quote / self.executed_qty if self.executed_qty else ZERO
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.qty - self.executed_qty
+
+
+@dataclass(slots=True)
+class LedgerAccount:
+    """One account: credentials, assets (spot) or wallet and positions (linear), orders and trades."""
+
+    name: str
+    api_key: str
+    api_secret: str
+    balances: dict[str, Balance] = field(default_factory=dict)
+    positions: dict[str, Position] = field(default_factory=dict)
+    orders: list[LedgerOrder] = field(default_factory=list)
+    trades: list[LedgerTrade] = field(default_factory=list)
+    can_trade: bool = True
+
+    def balance(self, asset: str) -> Balance:
+        found = self.balances.get(asset)
+        if found is None:
+            found = self.balances[asset] = Balance()
+        return found
+
+    def position(self, symbol: str) -> Position:
+        found = self.positions.get(symbol)
+        if found is None:
+            found = self.positions[symbol] = Position(symbol)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEvent:
+    """A change the user stream announces: an order's new state, with the trade that caused it."""
+
+    account: str
+    order: LedgerOrder
+    exec_type: ExecType
+    trade: LedgerTrade | None
+    time_ms: int
+    status: OrderStatus
+    """The order's status at this event (the order object itself moves on)."""
+    executed_qty: Decimal
+    cum_quote: Decimal
+
+
+Listener = Callable[[LedgerEvent], None]
+
+
+class Ledger:
+    """Every account of one fake venue-market, and the matching of their orders.
+
+    ``market``: ``"spot"`` or ``"linear"``. ``book(symbol)`` returns ``(bids, asks)`` best first as
+    the public fake holds them; ``book_version()`` changes whenever any book changes (what this venue
+    took from a level counts only until then). ``clock_ms()`` is the venue's time. ``settle_asset``
+    is the linear wallet's coin.
+    """
+
+    def __init__(
+        self,
+        *,
+        market: Literal["spot", "linear"],
+        rules: Iterable[SymbolRules],
+        book: Callable[[str], tuple[BookLevels, BookLevels]],
+        book_version: Callable[[], int],
+        clock_ms: Callable[[], int],
+        taker_fee: Decimal = Decimal("0.001"),
+        maker_fee: Decimal = Decimal("0.001"),
+        client_id_scope: ClientIdScope = "open",
+        spot_fee_asset: Literal["received", "quote"] = "received",
+        settle_asset: str = "USDT",
+        first_order_id: int = 1_000_001,
+        first_trade_id: int = 5_000_001,
+    ) -> None:
+        if market not in ("spot", "linear"):
+            raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
+        self.market = market
+        self.rules = {r.symbol: r for r in rules}
+        self._book = book
+        self._book_version = book_version
+        self.clock_ms = clock_ms
+        self.taker_fee = taker_fee
+        self.maker_fee = maker_fee
+        self.client_id_scope = client_id_scope
+        self.spot_fee_asset = spot_fee_asset
+        self.settle_asset = settle_asset
+        self.accounts: dict[str, LedgerAccount] = {}
+        self._by_key: dict[str, LedgerAccount] = {}
+        self._order_ids = itertools.count(first_order_id)
+        self._trade_ids = itertools.count(first_trade_id)
+        self._listeners: dict[str, list[Listener]] = {}
+        self._taken_version = -1
+        self._taken: dict[tuple[str, Side, Decimal], Decimal] = {}
+
+    # -- accounts ----------------------------------------------------------------------------------
+
+    def add_account(
+        self,
+        name: str,
+        *,
+        api_key: str,
+        api_secret: str,
+        balances: dict[str, str | Decimal] | None = None,
+        can_trade: bool = True,
+    ) -> LedgerAccount:
+        """Open an account with starting balances (spot: any assets; linear: the settle asset)."""
+        if name in self.accounts or api_key in self._by_key:
+            raise ValueError(f"account {name!r} or its key exists already")
+        account = LedgerAccount(name, api_key, api_secret, can_trade=can_trade)
+        for asset, amount in (balances or {}).items():
+            account.balance(asset).free = Decimal(amount)
+        self.accounts[name] = account
+        self._by_key[api_key] = account
+        return account
+
+    def account_for_key(self, api_key: str) -> LedgerAccount | None:
+        """The account an API key belongs to, or None (the venue answers "invalid API key")."""
+        return self._by_key.get(api_key)
+
+    def subscribe(self, account: str, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event)`` for every change of ``account``; returns the unsubscribe function."""
+        listeners = self._listeners.setdefault(account, [])
+        listeners.append(listener)
+        return lambda: listeners.remove(listener) if listener in listeners else None
+
+    # -- orders --------------------------------------------------------------------------------------
+
+    def place(
+        self,
+        account: LedgerAccount,
+        *,
+        symbol: str,
+        side: Side,
+        type: OrderType,
+        qty: Decimal,
+        price: Decimal | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        client_id: str,
+        reduce_only: bool = False,
+        hidden_queries: int = 0,
+    ) -> LedgerOrder:
+        """Check, accept and match one order; returns it in its state after matching.
+
+        ``hidden_queries``: how many queries by id must not find the order (the fault "an order that
+        becomes visible to queries only later", :meth:`FaultPlan.hide_orders`).
+
+        Raises :class:`VenueRejectError` when the venue would refuse it (nothing changes then).
+        """
+        rules = self.rules.get(symbol)
+        if rules is None:
+            raise VenueRejectError(RejectReason.UNKNOWN_SYMBOL, symbol)
+        self._check_client_id(account, client_id)
+        self._check_filters(rules, type, qty, price)
+        now = self.clock_ms()
+        order = LedgerOrder(
+            order_id=next(self._order_ids),
+            client_id=client_id,
+            account=account.name,
+            symbol=symbol,
+            side=side,
+            type=type,
+            time_in_force=time_in_force,
+            price=price,
+            qty=qty,
+            reduce_only=reduce_only,
+            created_ms=now,
+            updated_ms=now,
+        )
+        if reduce_only:
+            self._check_reduce_only(account, order)
+        plan = self._plan_fills(order)
+        if time_in_force is TimeInForce.FOK and sum((q for _, q in plan), ZERO) < qty:
+            raise VenueRejectError(RejectReason.FOK_UNFILLED, "the book cannot fill the whole quantity")
+        self._check_funds(account, rules, order, plan)
+        if time_in_force is TimeInForce.POST_ONLY and plan:
+            order.status = OrderStatus.EXPIRED
+            account.orders.append(order)
+            self._emit(account, order, ExecType.EXPIRED, None)
+            return order
+        order.hidden_queries = hidden_queries
+        account.orders.append(order)
+        self._emit(account, order, ExecType.NEW, None)
+        for level_price, level_qty in plan:
+            self._execute(account, rules, order, level_price, level_qty, maker=False)
+        if order.remaining > 0:
+            if order.type is OrderType.MARKET or order.time_in_force is TimeInForce.IOC:
+                order.status = OrderStatus.EXPIRED
+                order.updated_ms = self.clock_ms()
+                self._emit(account, order, ExecType.EXPIRED, None)
+            else:
+                self._lock(account, rules, order)
+        return order
+
+    def cancel(self, account: LedgerAccount, symbol: str, *, order_id: int | None = None,
+               client_id: str | None = None) -> LedgerOrder | None:  # fmt: skip
+        """Cancel an open order; returns it, or None when no open order matches (filled, expired, unknown)."""
+        order = self.find(account, symbol, order_id=order_id, client_id=client_id, count_query=False)
+        if order is None or not order.status.is_open:
+            return None
+        self._close(account, order, OrderStatus.CANCELED, ExecType.CANCELED)
+        return order
+
+    def cancel_all(self, account: LedgerAccount, symbol: str | None = None) -> list[LedgerOrder]:
+        """Cancel every open order of ``account`` (on ``symbol`` when given)."""
+        done = []
+        for order in list(account.orders):
+            if order.status.is_open and (symbol is None or order.symbol == symbol):
+                self._close(account, order, OrderStatus.CANCELED, ExecType.CANCELED)
+                done.append(order)
+        return done
+
+    def find(
+        self,
+        account: LedgerAccount,
+        symbol: str | None,
+        *,
+        order_id: int | None = None,
+        client_id: str | None = None,
+        count_query: bool = True,
+    ) -> LedgerOrder | None:
+        """The order with ``order_id`` or (the newest with) ``client_id``, as a query would see it.
+
+        An order under the "visible only later" fault is not found while its hidden queries last;
+        ``count_query`` says whether this look-up uses one of them up.
+        """
+        for order in reversed(account.orders):
+            if symbol is not None and order.symbol != symbol:
+                continue
+            if (order_id is not None and order.order_id == order_id) or (
+                order_id is None and client_id is not None and order.client_id == client_id
+            ):
+                if order.hidden_queries > 0:
+                    if count_query:
+                        order.hidden_queries -= 1
+                    return None
+                return order
+        return None
+
+    def open_orders(self, account: LedgerAccount, symbol: str | None = None) -> list[LedgerOrder]:
+        return [o for o in account.orders if o.status.is_open and (symbol is None or o.symbol == symbol)]
+
+    def trades(
+        self,
+        account: LedgerAccount,
+        symbol: str | None = None,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        from_id: int | None = None,
+        order_id: int | None = None,
+        limit: int = 500,
+    ) -> list[LedgerTrade]:
+        """The account's trades, oldest first, filtered like the venues' trade-history endpoints."""
+        out = []
+        for trade in account.trades:
+            if symbol is not None and trade.symbol != symbol:
+                continue
+            if start_ms is not None and trade.time_ms < start_ms:
+                continue
+            if end_ms is not None and trade.time_ms > end_ms:
+                continue
+            if from_id is not None and trade.trade_id < from_id:
+                continue
+            if order_id is not None and trade.order_id != order_id:
+                continue
+            out.append(trade)
+        return out[:limit] if from_id is not None or start_ms is not None else out[-limit:]
+
+    # -- the book moved --------------------------------------------------------------------------
+
+    def on_book_change(self, symbol: str) -> None:
+        """Fill resting orders of ``symbol`` that the book now crosses (as makers, at their price)."""
+        rules = self.rules.get(symbol)
+        if rules is None:
+            return
+        for account in self.accounts.values():
+            for order in list(account.orders):
+                if order.symbol != symbol or not order.status.is_open or order.price is None:
+                    continue
+                plan = self._plan_fills(order)
+                if not plan:
+                    continue
+                self._unlock(account, rules, order)
+                for _, level_qty in plan:
+                    self._execute(account, rules, order, order.price, level_qty, maker=True)
+                if order.remaining > 0:
+                    self._lock(account, rules, order)
+
+    # -- checks ----------------------------------------------------------------------------------------
+
+    def _check_client_id(self, account: LedgerAccount, client_id: str) -> None:
+        if not client_id or len(client_id) > 36:
+            raise VenueRejectError(RejectReason.INVALID_CLIENT_ID, client_id)
+        for order in account.orders:
+            if order.client_id == client_id and (self.client_id_scope == "all" or order.status.is_open):
+                raise VenueRejectError(RejectReason.DUPLICATE_CLIENT_ID, client_id)
+
+    def _check_filters(self, rules: SymbolRules, type: OrderType, qty: Decimal, price: Decimal | None) -> None:
+        if type is OrderType.LIMIT:
+            if price is None:
+                raise VenueRejectError(RejectReason.PRICE_REQUIRED)
+            if price < rules.min_price or price > rules.max_price:
+                raise VenueRejectError(RejectReason.PRICE_RANGE, str(price))
+            if price % rules.tick_size != 0:
+                raise VenueRejectError(RejectReason.PRICE_TICK, f"{price} is not a multiple of {rules.tick_size}")
+        if qty % rules.step_size != 0:
+            raise VenueRejectError(RejectReason.QTY_STEP, f"{qty} is not a multiple of {rules.step_size}")
+        if qty < rules.min_qty:
+            raise VenueRejectError(RejectReason.QTY_MIN, f"{qty} < {rules.min_qty}")
+        if qty > rules.max_qty:
+            raise VenueRejectError(RejectReason.QTY_MAX, f"{qty} > {rules.max_qty}")
+        if type is OrderType.LIMIT and price is not None and price * qty < rules.min_notional:
+            raise VenueRejectError(RejectReason.NOTIONAL_MIN, f"{price * qty} < {rules.min_notional}")
+
+    def _check_reduce_only(self, account: LedgerAccount, order: LedgerOrder) -> None:
+        if self.market != "linear":
+            raise VenueRejectError(RejectReason.REDUCE_ONLY, "reduce-only is for derivatives")
+        position = account.position(order.symbol).qty
+        pending = sum(
+            (o.remaining * o.side.sign for o in account.orders if o.reduce_only and o.status.is_open
+             and o.symbol == order.symbol),
+            ZERO,
+        )  # fmt: skip
+        if position == 0 or position * order.side.sign > 0 or order.qty > abs(position + pending):
+            detail = f"position {position}, order {order.side.value} {order.qty}"
+            raise VenueRejectError(RejectReason.REDUCE_ONLY, detail)
+
+    def _check_funds(
+        self, account: LedgerAccount, rules: SymbolRules, order: LedgerOrder, plan: list[tuple[Decimal, Decimal]]
+    ) -> None:
+        taken = sum((q for _, q in plan), ZERO)
+        cost = sum((p * q for p, q in plan), ZERO)
+        rests = order.type is OrderType.LIMIT and order.time_in_force in (TimeInForce.GTC, TimeInForce.POST_ONLY)
+        if rests and order.price is not None:
+            cost += (order.qty - taken) * order.price
+        elif order.type is OrderType.LIMIT and order.price is not None:
+            cost = order.qty * order.price  # an IOC is checked at its full limit value, as the venues do
+        if self.market == "spot":
+            if order.side is Side.BUY:
+                if account.balance(rules.quote).free < cost:
+                    raise VenueRejectError(RejectReason.INSUFFICIENT_BALANCE, f"{rules.quote} {cost}")
+            elif account.balance(rules.base).free < order.qty:
+                raise VenueRejectError(RejectReason.INSUFFICIENT_BALANCE, f"{rules.base} {order.qty}")
+            return
+        if order.reduce_only:
+            return
+        position = account.position(order.symbol)
+        adds = order.qty if position.qty * order.side.sign >= 0 else max(ZERO, order.qty - abs(position.qty))
+        if adds <= 0:
+            return
+        price = order.price if order.price is not None else (cost / taken if taken else ZERO)
+        need = adds * price / position.leverage + cost * self.taker_fee
+        if self._available(account) < need:
+            raise VenueRejectError(RejectReason.INSUFFICIENT_BALANCE, f"margin {need}")
+
+    def _available(self, account: LedgerAccount) -> Decimal:
+        wallet = account.balance(self.settle_asset)
+        used = sum((p.initial_margin for p in account.positions.values()), ZERO)
+        return wallet.free - used
+
+    # -- matching ----------------------------------------------------------------------------------------
+
+    def _plan_fills(self, order: LedgerOrder) -> list[tuple[Decimal, Decimal]]:
+        """The (price, qty) this order would take now, level by level, best first."""
+        version = self._book_version()
+        if version != self._taken_version:
+            self._taken_version = version
+            self._taken.clear()
+        bids, asks = self._book(order.symbol)
+        levels = asks if order.side is Side.BUY else bids
+        rules = self.rules[order.symbol]
+        remaining = order.remaining
+        plan = []
+        for price_text, qty_text in levels:
+            if remaining <= 0:
+                break
+            price = Decimal(price_text)
+            if order.price is not None and (
+                (order.side is Side.BUY and price > order.price) or (order.side is Side.SELL and price < order.price)
+            ):
+                break
+            left = Decimal(qty_text) - self._taken.get((order.symbol, order.side, price), ZERO)
+            take = min(remaining, left)
+            take -= take % rules.step_size
+            if take <= 0:
+                continue
+            plan.append((price, take))
+            remaining -= take
+        return plan
+
+    def _execute(
+        self, account: LedgerAccount, rules: SymbolRules, order: LedgerOrder, price: Decimal, qty: Decimal,
+        *, maker: bool,
+    ) -> None:  # fmt: skip
+        key = (order.symbol, order.side, price)
+        self._taken[key] = self._taken.get(key, ZERO) + qty
+        value = price * qty
+        rate = self.maker_fee if maker else self.taker_fee
+        realized = ZERO
+        if self.market == "spot":
+            base, quote = account.balance(rules.base), account.balance(rules.quote)
+            if order.side is Side.BUY:
+                fee_asset = rules.base if self.spot_fee_asset == "received" else rules.quote
+                fee = qty * rate if fee_asset == rules.base else value * rate
+                quote.free -= value
+                base.free += qty - (fee if fee_asset == rules.base else ZERO)
+                if fee_asset == rules.quote:
+                    quote.free -= fee
+            else:
+                fee_asset = rules.quote
+                fee = value * rate
+                base.free -= qty
+                quote.free += value - fee
+        else:
+            fee_asset = self.settle_asset
+            fee = value * rate
+            realized = self._move_position(account.position(order.symbol), order.side, price, qty)
+            wallet = account.balance(self.settle_asset)
+            wallet.free += realized - fee
+        now = self.clock_ms()
+        trade = LedgerTrade(
+            trade_id=next(self._trade_ids),
+            order_id=order.order_id,
+            client_id=order.client_id,
+            account=account.name,
+            symbol=order.symbol,
+            side=order.side,
+            price=price,
+            qty=qty,
+            fee=fee,
+            fee_asset=fee_asset,
+            time_ms=now,
+            is_maker=maker,
+            realized_pnl=realized,
+        )
+        order.executed_qty += qty
+        order.cum_quote += value
+        order.fee += fee
+        order.trades.append(trade)
+        order.updated_ms = now
+        order.status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
+        account.trades.append(trade)
+        self._emit(account, order, ExecType.TRADE, trade)
+
+    @staticmethod
+    def _move_position(position: Position, side: Side, price: Decimal, qty: Decimal) -> Decimal:
+        # One-way mode: add at the average entry price, or reduce (and maybe flip) realising PnL.
+        signed = qty * side.sign
+        if position.qty == 0 or position.qty * signed > 0:
+            total = abs(position.qty) + qty
+            position.entry_price = (abs(position.qty) * position.entry_price + qty * price) / total
+            position.qty += signed
+            return ZERO
+        closing = min(qty, abs(position.qty))
+        direction = 1 if position.qty > 0 else -1
+        realized = (price - position.entry_price) * closing * direction
+        position.realized_pnl += realized
+        position.qty += signed
+        if position.qty == 0:
+            position.entry_price = ZERO
+        elif position.qty * direction < 0:  # flipped: the rest opens at this price
+            position.entry_price = price
+        return realized
+
+    # -- resting orders' funds ---------------------------------------------------------------------------
+
+    def _lock(self, account: LedgerAccount, rules: SymbolRules, order: LedgerOrder) -> None:
+        assert order.price is not None
+        if self.market == "spot":
+            if order.side is Side.BUY:
+                amount, asset = order.remaining * order.price, rules.quote
+            else:
+                amount, asset = order.remaining, rules.base
+        else:
+            amount, asset = order.remaining * order.price / account.position(order.symbol).leverage, self.settle_asset
+        balance = account.balance(asset)
+        balance.free -= amount
+        balance.locked += amount
+        order.locked = amount
+
+    def _unlock(self, account: LedgerAccount, rules: SymbolRules, order: LedgerOrder) -> None:
+        if order.locked == 0:
+            return
+        if self.market == "spot":
+            asset = rules.quote if order.side is Side.BUY else rules.base
+        else:
+            asset = self.settle_asset
+        balance = account.balance(asset)
+        balance.free += order.locked
+        balance.locked -= order.locked
+        order.locked = ZERO
+
+    def _close(self, account: LedgerAccount, order: LedgerOrder, status: OrderStatus, why: ExecType) -> None:
+        self._unlock(account, self.rules[order.symbol], order)
+        order.status = status
+        order.updated_ms = self.clock_ms()
+        self._emit(account, order, why, None)
+
+    def _emit(self, account: LedgerAccount, order: LedgerOrder, exec_type: ExecType, trade: LedgerTrade | None) -> None:
+        event = LedgerEvent(
+            account.name, order, exec_type, trade, self.clock_ms(), order.status, order.executed_qty, order.cum_quote
+        )
+        for listener in list(self._listeners.get(account.name, ())):
+            listener(event)
