@@ -40,9 +40,10 @@ _GRID_TOL = 1e-9
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """Why a venue refused an order: its own code and message."""
+    """Why a venue refused an order: its own code (a number, or a word for arb's own refusals such as
+    ``"local"`` or ``"not-found"``) and message."""
 
-    code: int
+    code: int | str
     message: str
 
 

@@ -1,0 +1,828 @@
+"""Live executors: real orders through ccxt, journaled before they are sent, never sent twice.
+
+One :class:`VenueExecutor` per venue-market (Binance spot, Binance USD-M, Bybit spot or linear) owns
+a ccxt async client (:mod:`arb.execution.ccxt_setup`), the venue's user stream (ccxt.pro) and the
+orders in flight there. :class:`LiveExecutor` puts two of them behind the interface the engine
+already drives the paper executor through (``submit``, ``next_event_ts``, ``run_until``,
+``cancel_all``, ``open_orders``, ``summary``), so the kernel and the risk gate above do not know
+which one they talk to.
+
+An order's life (see :mod:`arb.execution.orders` for the states):
+
+1. ``submit`` (synchronous, on the decision's path): price and quantity go on the venue's grid in the
+   safe direction (:mod:`arb.execution.grid`), the order gets a client id unique forever, and the
+   intent is **committed to the journal**: the one write the hot path waits for. Only then is the
+   request handed to a task.
+2. The request goes out through ccxt's ``create_order`` on a session whose trace hooks note when its
+   bytes were written, the HTTP status, headers and body. The outcome is decided by arb
+   (:mod:`arb.execution.outcome`): accepted, rejected (with the venue's code) or **unknown**.
+3. An unknown order is resolved by querying it by client id, every ``unknown_check_interval``; it
+   stays in flight (counted as open, blocking what the risk gate blocks) until the venue says what
+   happened. Only after ``unknown_checks`` consecutive "does not exist" answers spread over at least
+   ``unknown_grace`` does arb conclude the venue never took it. It is never sent again.
+4. Fills come from the user stream, each booked once by its trade id (the journal refuses a second
+   copy too). An order whose fills are not all seen ``fill_check_after`` after it was answered (a
+   silent or reconnecting stream) is swept over REST; every stream reconnect triggers a sweep of
+   the trades since the last fill.
+5. When an order is terminal and all its fills are in, the engine is told, once.
+
+Rate limits: the venues' weight headers (Binance ``X-MBX-USED-WEIGHT-1M``, Bybit
+``X-Bapi-Limit-Status``) and ``Retry-After`` block new orders on that venue until the window
+resets; a ban (Binance 418, Bybit 403) blocks it until the ban ends and is reported loudly.
+Blocked orders are refused locally, journaled as rejected, never sent.
+
+Journal writes other than the intent (acks, fills, states) are queued and committed together right
+after the current step, off the decision's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import itertools
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+import aiohttp
+import ccxt
+
+from arb.execution.failpoints import failpoint
+from arb.execution.grid import grid_price, grid_qty, wire
+from arb.execution.orders import LiveOrder, OrderState, VenueFill, VenueOrderUpdate
+from arb.execution.outcome import Answer, Outcome, classify
+from arb.execution.paper import Rejection
+
+__all__ = [
+    "ClientIds",
+    "ExecutionSettings",
+    "JournalSink",
+    "LiveExecutor",
+    "RateGuard",
+    "VenueExecutor",
+    "WireRecord",
+    "WireTrace",
+]
+
+log = logging.getLogger(__name__)
+
+NS_PER_MS = 1_000_000
+ZERO = Decimal(0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Seeing the wire: when a request was written, and what came back
+
+
+@dataclass(slots=True)
+class WireRecord:
+    """What one request did on the wire (filled by :class:`WireTrace`'s hooks)."""
+
+    written_ns: int = 0
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    response: aiohttp.ClientResponse | None = None
+    on_written: Callable[[], None] | None = None
+
+    async def body(self) -> bytes | None:
+        """The response body (ccxt has read it already; aiohttp keeps it), or None."""
+        if self.response is None:
+            return None
+        try:
+            return await self.response.read()
+        except (TimeoutError, aiohttp.ClientError, RuntimeError):
+            return None
+
+
+_CURRENT: contextvars.ContextVar[WireRecord | None] = contextvars.ContextVar("arb_wire_record", default=None)
+
+
+class WireTrace:
+    """An aiohttp session that records, for the task that sends a request, what happened on the wire.
+
+    A task sets a :class:`WireRecord` with :meth:`record`; aiohttp calls the hooks in that task's
+    context (the body writer task inherits it), so concurrent requests never mix their records.
+    """
+
+    def __init__(self, clock: Callable[[], int]) -> None:
+        self.clock = clock
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        """The traced session (made on first use, inside the running loop)."""
+        if self._session is None:
+            config = aiohttp.TraceConfig()
+            config.on_request_headers_sent.append(self._headers_sent)
+            config.on_request_chunk_sent.append(self._chunk_sent)
+            config.on_request_end.append(self._end)
+            self._session = aiohttp.ClientSession(trace_configs=[config])
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @staticmethod
+    def record() -> WireRecord:
+        """Start recording the current task's next request; returns the record."""
+        rec = WireRecord()
+        _CURRENT.set(rec)
+        return rec
+
+    async def _headers_sent(self, session: Any, ctx: Any, params: Any) -> None:
+        rec = _CURRENT.get()
+        if rec is not None and not rec.written_ns:
+            rec.written_ns = self.clock()
+
+    async def _chunk_sent(self, session: Any, ctx: Any, params: Any) -> None:
+        rec = _CURRENT.get()
+        if rec is not None:
+            rec.written_ns = self.clock()
+            if rec.on_written is not None:
+                callback, rec.on_written = rec.on_written, None
+                callback()
+
+    async def _end(self, session: Any, ctx: Any, params: Any) -> None:
+        rec = _CURRENT.get()
+        if rec is not None:
+            rec.status = params.response.status
+            rec.headers = dict(params.response.headers)
+            rec.response = params.response
+
+
+# ---------------------------------------------------------------------------------------------------
+# Client ids, rate limits, settings
+
+
+class ClientIds:
+    """Client order ids unique forever: ``arb`` + a run id (time and randomness) + a sequence number.
+
+    36 characters at most, ``[A-Za-z0-9-]`` (what both venues accept). The journal's primary key on
+    the id makes a collision an error before anything is sent, never a silent reuse.
+    """
+
+    def __init__(self, run_id: str | None = None) -> None:
+        self.run_id = run_id or f"{_base36(time.time_ns() // NS_PER_MS)}{_base36(secrets.randbits(30))}"
+        self._seq = itertools.count(1)
+
+    def next(self, pair_id: int, venue: int) -> str:
+        return f"arb-{self.run_id}-{_base36(next(self._seq))}-{venue}"
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return out
+
+
+class RateGuard:
+    """Whether a venue may get a new order now, from what its answers said about our usage.
+
+    ``weight_limit`` is the venue's published per-minute request weight (Binance exchangeInfo
+    ``rateLimits``); at or above it, orders wait for the next minute. ``Retry-After`` and bans block
+    until the time they give.
+    """
+
+    def __init__(self, venue: str, clock: Callable[[], int], weight_limit: int | None = None) -> None:
+        self.venue = venue
+        self.clock = clock
+        self.weight_limit = weight_limit
+        self.used_weight = 0
+        self.blocked_until_ns = 0
+        self.banned = False
+        self.reason = ""
+        self.rate_limited = 0
+        """How many answers were rate limits or bans."""
+
+    def blocked(self) -> str | None:
+        """Why no order may go out now, or None."""
+        if self.clock() < self.blocked_until_ns:
+            return self.reason
+        if self.banned:
+            log.warning("%s: the ban has ended; orders may go out again", self.venue)
+        self.banned = False
+        return None
+
+    def observe(self, headers: dict[str, str], answer: Answer | None = None) -> None:
+        """Take one response's headers (and its classified answer) into account."""
+        now = self.clock()
+        lower = {k.lower(): v for k, v in headers.items()}
+        if self.venue == "binance":
+            used = lower.get("x-mbx-used-weight-1m")
+            if used is not None and used.isdigit():
+                self.used_weight = int(used)
+                if self.weight_limit is not None and self.used_weight >= self.weight_limit:
+                    minute = 60 * 1_000_000_000
+                    self._block(now - now % minute + minute, f"request weight {used} of {self.weight_limit} used")
+        else:
+            remaining = lower.get("x-bapi-limit-status")
+            reset = lower.get("x-bapi-limit-reset-timestamp")
+            if remaining == "0" and reset is not None and reset.isdigit():
+                self._block(int(reset) * NS_PER_MS, "the endpoint's request limit is used up")
+        if answer is not None and answer.rate_limited:
+            self.rate_limited += 1
+            wait = answer.retry_after_s if answer.retry_after_s is not None else (120.0 if answer.banned else 60.0)
+            what = "BANNED" if answer.banned else "rate limited"
+            self._block(now + int(wait * 1e9), f"{what} ({answer.code} {answer.message})".strip())
+            if answer.banned:
+                self.banned = True
+                log.error("%s: %s for %.0f s: no new orders on this venue until then", self.venue, what, wait)
+
+    def _block(self, until_ns: int, reason: str) -> None:
+        if until_ns > self.blocked_until_ns:
+            self.blocked_until_ns = until_ns
+            self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSettings:
+    """Timings of the live executors (from ``[live]``), int64 ns."""
+
+    request_timeout_ns: int = 5_000 * NS_PER_MS
+    unknown_check_interval_ns: int = 500 * NS_PER_MS
+    unknown_checks: int = 5
+    unknown_grace_ns: int = 10_000 * NS_PER_MS
+    fill_check_after_ns: int = 2_000 * NS_PER_MS
+    stream_retry_ns: int = 1_000 * NS_PER_MS
+    """Wait before reopening a user stream that failed (doubling to 30 s while it keeps failing)."""
+
+
+class JournalSink(Protocol):
+    """What the executor writes to the journal (``arb.journal.Journal`` has it)."""
+
+    def record_intent(self, order: LiveOrder, *, venue: str, market: str, account: str, run_id: str) -> None: ...
+    def record_state(self, order: LiveOrder, event: str, ts_ns: int, detail: dict[str, Any]) -> None: ...
+    def record_fill(self, order: LiveOrder | None, fill: VenueFill, *, venue: str, market: str, source: str,
+                    local_ts_ns: int) -> bool: ...  # fmt: skip
+    def flush(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------------
+# One venue-market
+
+
+class VenueExecutor:
+    """Real orders on one venue-market through ccxt, with the user stream and the journal.
+
+    ``exchange``: a ccxt.pro client from :func:`arb.execution.ccxt_setup.make_exchange` whose session
+    is ``trace.session()``. ``symbol``: the venue's id (``"BTCUSDT"``). ``on_done(order)`` is called
+    when an order is done (terminal with every fill seen).
+    """
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        venue: str,
+        market: str,
+        symbol: str,
+        exchange: Any,
+        trace: WireTrace,
+        journal: JournalSink,
+        ids: ClientIds,
+        account: str,
+        settings: ExecutionSettings,
+        clock: Callable[[], int] = time.time_ns,
+        on_done: Callable[[LiveOrder], None] | None = None,
+    ) -> None:
+        self.index = index
+        self.venue = venue
+        self.market = market
+        self.symbol = symbol
+        self.exchange = exchange
+        self.trace = trace
+        self.journal = journal
+        self.ids = ids
+        self.account = account
+        self.settings = settings
+        self.clock = clock
+        self.on_done = on_done
+        self.guard = RateGuard(venue, clock)
+        self.orders: dict[str, LiveOrder] = {}
+        """Every order of this run by client id (in flight or done)."""
+        self._by_venue_id: dict[str, LiveOrder] = {}
+        self._seen_trades: set[str] = set()
+        self.orphan_fills: list[VenueFill] = []
+        """Fills for orders this run did not send (reconciliation explains them)."""
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ccxt_symbol = ""
+        self.tick = ZERO
+        self.step = ZERO
+        self.base_asset = ""
+        self.quote_asset = ""
+        self.last_fill_ms = 0
+        self.stream_up = False
+        self.stream_reconnects = 0
+        self._sweep_after_ns = 0
+        self._stopping = False
+        self.next_order_id = 1
+        self.counters = {"sent": 0, "rejected": 0, "unknown": 0, "resolved": 0, "not_found": 0, "fills": 0,
+                         "duplicate_fills": 0, "sweeps": 0, "local_rejects": 0}  # fmt: skip
+
+    # -- setup --------------------------------------------------------------------------------------
+
+    async def start(self) -> dict[str, tuple[str, str]]:
+        """Load the market; returns the trading rules as the venue states them: name -> (value, unit)."""
+        await self.exchange.load_markets()
+        market = self._find_market()
+        self._ccxt_symbol = market["symbol"]
+        self.base_asset, self.quote_asset = market["base"], market["quote"]
+        self.tick = Decimal(str(market["precision"]["price"]))
+        self.step = Decimal(str(market["precision"]["amount"]))
+        limits = market.get("limits", {})
+        if self.venue == "binance":
+            self.guard.weight_limit = _binance_weight_limit(market.get("info", {}), self.exchange)
+        rules = {
+            "tick_size": (wire(self.tick), "price"),
+            "lot_size": (wire(self.step), "base"),
+            "min_qty": (str((limits.get("amount") or {}).get("min") or 0), "base"),
+            "min_notional": (str((limits.get("cost") or {}).get("min") or 0), "quote"),
+        }
+        return rules
+
+    def _find_market(self) -> dict[str, Any]:
+        wanted = "spot" if self.market == "spot" else "swap"
+        for market in self.exchange.markets.values():
+            if market["id"] == self.symbol and market["type"] == wanted:
+                return dict(market)
+        raise ValueError(f"{self.venue} {self.market}: the venue lists no market {self.symbol}")
+
+    def run_background(self, group: asyncio.TaskGroup) -> None:
+        """Start the user stream and the resolver in ``group`` (they run until :meth:`stop`)."""
+        group.create_task(self._watch("orders"), name=f"{self.venue}-orders")
+        group.create_task(self._watch("trades"), name=f"{self.venue}-trades")
+        group.create_task(self._resolver(), name=f"{self.venue}-resolver")
+
+    def stop(self) -> None:
+        """Ask the background tasks to end (they return at their next wake-up)."""
+        self._stopping = True
+
+    # -- sending ------------------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> list[LiveOrder]:
+        return [o for o in self.orders.values() if not o.answered]
+
+    def submit(self, side: int, price: float, qty: float, kind: int, pair_id: int, now: int,
+               *, reduce_only: bool = False) -> LiveOrder:  # fmt: skip
+        """Put the order on the grid, commit its intent, and hand it to a task; returns it at once."""
+        intent_ns = self.clock()
+        price_d = grid_price(price, self.tick, side)
+        qty_d = grid_qty(qty, self.step)
+        order = LiveOrder(
+            order_id=self.next_order_id,
+            client_id=self.ids.next(pair_id, self.index),
+            venue=self.index,
+            side=side,
+            price=float(price_d),
+            qty=float(qty_d),
+            kind=kind,
+            pair_id=pair_id,
+            sent_ts=now,
+            price_text=wire(price_d),
+            qty_text=wire(qty_d),
+            symbol=self.symbol,
+            reduce_only=reduce_only,
+            intent_ns=intent_ns,
+        )
+        self.next_order_id += 1
+        refusal = self.guard.blocked() or ("quantity below one lot" if qty_d <= 0 else None)
+        try:
+            self.journal.record_intent(order, venue=self.venue, market=self.market, account=self.account,
+                                       run_id=self.ids.run_id)  # fmt: skip
+        except Exception as error:  # noqa: BLE001 - any journal failure means: do not send
+            log.error("%s: journal refused intent %s (%s): not sent", self.venue, order.client_id, error)
+            refusal = f"journal: {error}"
+        self.orders[order.client_id] = order
+        if refusal is not None:
+            self._reject(order, Rejection("local", refusal), "local")
+            self.counters["local_rejects"] += 1
+            return order
+        failpoint("intent_committed")
+        task = asyncio.get_running_loop().create_task(self._send(order), name=f"send-{order.client_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return order
+
+    def _create_params(self, order: LiveOrder) -> dict[str, Any]:
+        params: dict[str, Any] = {"timeInForce": "IOC", "clientOrderId": order.client_id}
+        if self.venue == "binance":
+            params["newOrderRespType"] = "FULL" if self.market == "spot" else "RESULT"
+        if order.reduce_only:
+            params["reduceOnly"] = True
+        return params
+
+    async def _send(self, order: LiveOrder) -> None:
+        rec = self.trace.record()
+        rec.on_written = lambda: failpoint("request_written")
+        timed_out = False
+        reply: dict[str, Any] | None = None
+        try:
+            result = await self.exchange.create_order(
+                self._ccxt_symbol, "limit", "buy" if order.side > 0 else "sell", order.qty_text, order.price_text,
+                self._create_params(order),
+            )  # fmt: skip
+            reply = result.get("info") if isinstance(result, dict) else None
+        except ccxt.RequestTimeout:
+            timed_out = True
+        except (TimeoutError, ccxt.BaseError, aiohttp.ClientError) as error:
+            log.debug("%s: create %s raised %r", self.venue, order.client_id, error)
+        now = self.clock()
+        order.written_ns = rec.written_ns
+        if rec.written_ns and order.state is OrderState.PENDING:
+            order.state = OrderState.SENT
+        answer = classify(self.venue, written=rec.written_ns > 0, http_status=None if timed_out else rec.status,
+                          headers=rec.headers, body=None if timed_out else await rec.body(), timed_out=timed_out,
+                          now_ms=now // NS_PER_MS)  # fmt: skip
+        self.guard.observe(rec.headers, answer)
+        self.counters["sent"] += 1
+        order.ack_ns = now
+        if answer.outcome is Outcome.ACCEPTED:
+            self.journal.record_state(order, "ack", now, {"written_ns": rec.written_ns})
+            if reply is not None:
+                self._take_reply(order, reply, now)
+            elif order.state is OrderState.SENT:
+                order.state = OrderState.ACCEPTED
+        elif answer.outcome is Outcome.REJECTED:
+            code: int | str = int(answer.code) if answer.code.lstrip("-").isdigit() else answer.code
+            self._reject(order, Rejection(code, answer.message), "venue")
+        else:
+            self._unknown(order, answer, now)
+        failpoint("answer_processed")
+        self._check_done(order)
+        self.journal.flush()
+
+    def _take_reply(self, order: LiveOrder, reply: dict[str, Any], now: int) -> None:
+        update = self._parse_update(reply)
+        if update is not None:
+            self._apply(order, update, "reply")
+        elif order.state in (OrderState.SENT, OrderState.PENDING):
+            self._apply(order, VenueOrderUpdate(order.client_id, str(reply.get("orderId", "")), OrderState.ACCEPTED,
+                                                ZERO), "reply")  # fmt: skip
+        for fill in self._parse_fills(reply):
+            self._book_fill(fill, "reply")
+
+    def _reject(self, order: LiveOrder, rejection: Rejection, source: str) -> None:
+        order.state = OrderState.REJECTED
+        order.rejection = rejection
+        self.counters["rejected"] += 1
+        detail = {"code": str(rejection.code), "message": rejection.message, "source": source}
+        self.journal.record_state(order, "reject", self.clock(), detail)
+        log.warning("%s rejected %s (%s %s @ %s): %s %s", self.venue, order.client_id,
+                    "buy" if order.side > 0 else "sell", order.qty_text, order.price_text, rejection.code,
+                    rejection.message)  # fmt: skip
+        self._check_done(order)
+
+    def _unknown(self, order: LiveOrder, answer: Answer, now: int) -> None:
+        if order.state.terminal:
+            return  # the stream already told us
+        order.state = OrderState.UNKNOWN
+        order.unknown_since_ns = now
+        order.not_found = 0
+        self.counters["unknown"] += 1
+        self.journal.record_state(order, "unknown", now, {"code": answer.code, "message": answer.message})
+        log.warning("%s: order %s outcome UNKNOWN (%s %s); querying it, never resending", self.venue,
+                    order.client_id, answer.code, answer.message)  # fmt: skip
+
+    # -- what the venue says -------------------------------------------------------------------------
+
+    def _parse_update(self, raw: dict[str, Any]) -> VenueOrderUpdate | None:
+        if self.venue == "binance":
+            from connectors.binance.orders import order_update
+        else:
+            from connectors.bybit.orders import order_update
+        return order_update(raw)
+
+    def _parse_fills(self, raw: dict[str, Any]) -> list[VenueFill]:
+        if self.venue == "binance":
+            from connectors.binance.orders import fills as binance_fills
+
+            return binance_fills(raw)
+        from connectors.bybit.orders import fills as bybit_fills
+
+        return bybit_fills(raw, spot=self.market == "spot", base_asset=self.base_asset, quote_asset=self.quote_asset)
+
+    def _order_for(self, client_id: str, venue_order_id: str) -> LiveOrder | None:
+        order = self.orders.get(client_id) if client_id else None
+        if order is None and venue_order_id:
+            order = self._by_venue_id.get(venue_order_id)
+        return order
+
+    def _apply(self, order: LiveOrder, update: VenueOrderUpdate, source: str) -> None:
+        before = order.state
+        if order.apply(update):
+            if order.venue_order_id:
+                self._by_venue_id[order.venue_order_id] = order
+            if before is OrderState.UNKNOWN and order.state is not OrderState.UNKNOWN:
+                self.counters["resolved"] += 1
+                log.info("%s: unknown order %s resolved by %s: %s", self.venue, order.client_id, source,
+                         order.state.value)  # fmt: skip
+            self.journal.record_state(order, "state", self.clock(),
+                                      {"state": order.state.value, "executed": str(order.executed_qty),
+                                       "source": source})  # fmt: skip
+        self._check_done(order)
+
+    def on_order_message(self, raw: dict[str, Any], source: str = "stream") -> None:
+        """One order report (user stream or REST), as the venue's raw JSON."""
+        update = self._parse_update(raw)
+        if update is None or (update.symbol and update.symbol != self.symbol):
+            return
+        order = self._order_for(update.client_id, update.venue_order_id)
+        if order is not None:
+            self._apply(order, update, source)
+
+    def on_trade_message(self, raw: dict[str, Any], source: str = "stream") -> None:
+        """One trade report (user stream or REST history), as the venue's raw JSON."""
+        for fill in self._parse_fills(raw):
+            if not fill.symbol or fill.symbol == self.symbol:
+                self._book_fill(fill, source)
+
+    def _book_fill(self, fill: VenueFill, source: str) -> None:
+        now = self.clock()
+        if fill.trade_id in self._seen_trades:
+            self.counters["duplicate_fills"] += 1
+            return
+        order = self._order_for(fill.client_id, fill.venue_order_id)
+        new = self.journal.record_fill(order, fill, venue=self.venue, market=self.market, source=source,
+                                       local_ts_ns=now)  # fmt: skip
+        self._seen_trades.add(fill.trade_id)
+        self.last_fill_ms = max(self.last_fill_ms, fill.exch_ts_ms)
+        if not new:
+            self.counters["duplicate_fills"] += 1
+        if order is None:
+            if new:
+                self.orphan_fills.append(fill)
+                log.warning("%s: fill %s for an order this run did not send (order %s)", self.venue, fill.trade_id,
+                            fill.venue_order_id)  # fmt: skip
+            return
+        if fill.venue_order_id and not order.venue_order_id:
+            order.venue_order_id = fill.venue_order_id
+            self._by_venue_id[fill.venue_order_id] = order
+        if order.add_fill(fill, now):
+            self.counters["fills"] += 1
+            failpoint("fill_booked")
+        self._check_done(order)
+
+    def _check_done(self, order: LiveOrder) -> None:
+        if order.answered or not order.done:
+            return
+        order.answered = True
+        order.settle(self.clock(), self.quote_asset, self.base_asset)
+        detail = {"state": order.state.value, "filled": wire(order.filled) if order.fills else "0"}
+        self.journal.record_state(order, "done", order.respond_ts, detail)
+        if self.on_done is not None:
+            self.on_done(order)
+
+    # -- finding out ------------------------------------------------------------------------------------
+
+    async def query(self, order: LiveOrder) -> VenueOrderUpdate | None:
+        """Ask the venue for the order by client id; None when it says the order does not exist."""
+        if self.venue == "binance":
+            method = "privateGetOrder" if self.market == "spot" else "fapiPrivateGetOrder"
+            try:
+                raw = await getattr(self.exchange, method)({"symbol": self.symbol,
+                                                            "origClientOrderId": order.client_id})  # fmt: skip
+            except ccxt.OrderNotFound:
+                return None
+            except ccxt.BaseError as error:
+                if "-2013" in str(error):  # on a non-Binance host ccxt may not map the code
+                    return None
+                raise
+            return self._parse_update(raw)
+        category = "spot" if self.market == "spot" else "linear"
+        request = {"category": category, "symbol": self.symbol, "orderLinkId": order.client_id}
+        for method in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
+            response = await getattr(self.exchange, method)(request)
+            rows = ((response or {}).get("result") or {}).get("list") or []
+            if rows:
+                return self._parse_update(rows[0])
+        return None
+
+    async def order_trades(self, order: LiveOrder) -> list[dict[str, Any]]:
+        """The venue's trade history rows of one order (REST)."""
+        if not order.venue_order_id:
+            return []
+        if self.venue == "binance":
+            method = "privateGetMyTrades" if self.market == "spot" else "fapiPrivateGetUserTrades"
+            rows = await getattr(self.exchange, method)({"symbol": self.symbol, "orderId": order.venue_order_id})
+            return list(rows or [])
+        response = await self.exchange.privateGetV5ExecutionList(
+            {"category": "spot" if self.market == "spot" else "linear", "symbol": self.symbol,
+             "orderId": order.venue_order_id})  # fmt: skip
+        return list(((response or {}).get("result") or {}).get("list") or [])
+
+    async def trades_since(self, since_ms: int) -> list[dict[str, Any]]:
+        """The venue's trade history rows since ``since_ms`` (REST)."""
+        if self.venue == "binance":
+            method = "privateGetMyTrades" if self.market == "spot" else "fapiPrivateGetUserTrades"
+            rows = await getattr(self.exchange, method)({"symbol": self.symbol, "startTime": since_ms, "limit": 1000})
+            return list(rows or [])
+        response = await self.exchange.privateGetV5ExecutionList(
+            {"category": "spot" if self.market == "spot" else "linear", "symbol": self.symbol,
+             "startTime": since_ms, "limit": 100})  # fmt: skip
+        return list(((response or {}).get("result") or {}).get("list") or [])
+
+    async def resolve(self, order: LiveOrder) -> None:
+        """One look at an order still in flight: its state (by query) and its fills (by trade history)."""
+        now = self.clock()
+        try:
+            update = await self.query(order)
+        except (TimeoutError, ccxt.BaseError, aiohttp.ClientError) as error:
+            log.info("%s: query of %s failed (%s); will ask again", self.venue, order.client_id, error)
+            return
+        if update is None:
+            if order.state is OrderState.UNKNOWN or order.state is OrderState.SENT:
+                order.not_found += 1
+                waited = now - order.unknown_since_ns if order.unknown_since_ns else 0
+                if order.not_found >= self.settings.unknown_checks and waited >= self.settings.unknown_grace_ns:
+                    self.counters["not_found"] += 1
+                    log.warning("%s: %s not found after %d queries over %.1f s: the venue never took it",
+                                self.venue, order.client_id, order.not_found, waited / 1e9)  # fmt: skip
+                    self._reject(order, Rejection("not-found", "the venue has no such order"), "query")
+            self.journal.flush()
+            return
+        order.not_found = 0
+        self._apply(order, update, "query")
+        if order.executed_qty > order.filled:
+            self.counters["sweeps"] += 1
+            for row in await self.order_trades(order):
+                self.on_trade_message(row, "rest")
+        self.journal.flush()
+
+    async def sweep(self) -> None:
+        """After a stream gap: book every trade since the last fill seen (and a margin before it)."""
+        since = max(0, self.last_fill_ms - 60_000) if self.last_fill_ms else max(0, self.clock() // NS_PER_MS - 600_000)
+        self.counters["sweeps"] += 1
+        for row in await self.trades_since(since):
+            self.on_trade_message(row, "rest")
+        self.journal.flush()
+
+    async def _resolver(self) -> None:
+        interval = self.settings.unknown_check_interval_ns / 1e9
+        while not self._stopping:
+            await asyncio.sleep(interval)
+            now = self.clock()
+            if self._sweep_after_ns and now >= self._sweep_after_ns:
+                self._sweep_after_ns = 0
+                try:
+                    await self.sweep()
+                except (TimeoutError, ccxt.BaseError, aiohttp.ClientError) as error:
+                    log.info("%s: trade sweep failed (%s); will try again", self.venue, error)
+                    self._sweep_after_ns = now + self.settings.stream_retry_ns
+            for order in self.in_flight:
+                due = order.state is OrderState.UNKNOWN or (
+                    order.ack_ns and now - order.ack_ns >= self.settings.fill_check_after_ns
+                )
+                if due:
+                    await self.resolve(order)
+
+    async def _watch(self, what: str) -> None:
+        delay = self.settings.stream_retry_ns / 1e9
+        watch = self.exchange.watch_orders if what == "orders" else self.exchange.watch_my_trades
+        handle = self.on_order_message if what == "orders" else self.on_trade_message
+        while not self._stopping:
+            try:
+                items = await watch(self._ccxt_symbol)
+                if not self.stream_up:
+                    self.stream_up = True
+                delay = self.settings.stream_retry_ns / 1e9
+                for item in items:
+                    info = item.get("info") if isinstance(item, dict) else None
+                    if isinstance(info, dict):
+                        handle(info, "stream")
+                self.journal.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - a stream failure of any kind: reconnect, then sweep
+                if self._stopping:
+                    return
+                self.stream_up = False
+                self.stream_reconnects += 1
+                log.warning("%s user stream (%s) failed: %r; reopening in %.1f s, then a REST sweep", self.venue,
+                            what, error, delay)  # fmt: skip
+                self._sweep_after_ns = self.clock() + int(delay * 1e9) + self.settings.stream_retry_ns
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    # -- shutting down -------------------------------------------------------------------------------
+
+    async def cancel_open(self) -> int:
+        """Cancel every open order of the symbol on the venue (a kill switch's second step)."""
+        if self.venue == "binance":
+            method = "privateDeleteOpenOrders" if self.market == "spot" else "fapiPrivateDeleteAllOpenOrders"
+            try:
+                rows = await getattr(self.exchange, method)({"symbol": self.symbol})
+            except ccxt.BaseError as error:
+                if "-2011" in str(error):  # no open orders
+                    return 0
+                raise
+            return len(rows) if isinstance(rows, list) else 0
+        response = await self.exchange.privatePostV5OrderCancelAll(
+            {"category": "spot" if self.market == "spot" else "linear", "symbol": self.symbol})  # fmt: skip
+        return len(((response or {}).get("result") or {}).get("list") or [])
+
+    async def drain(self, timeout_ns: int) -> list[LiveOrder]:
+        """Wait (bounded) for the orders in flight to be done; returns those still in flight."""
+        deadline = self.clock() + timeout_ns
+        while self.in_flight and self.clock() < deadline:
+            for order in self.in_flight:
+                await self.resolve(order)
+            if self.in_flight:
+                await asyncio.sleep(self.settings.unknown_check_interval_ns / 1e9)
+        return self.in_flight
+
+
+def _binance_weight_limit(info: dict[str, Any], exchange: Any) -> int | None:
+    # exchangeInfo's REQUEST_WEIGHT per minute, which ccxt keeps on the first market's raw response
+    raw = getattr(exchange, "last_json_response", None)
+    limits = raw.get("rateLimits") if isinstance(raw, dict) else None
+    for limit in limits or []:
+        if limit.get("rateLimitType") == "REQUEST_WEIGHT" and limit.get("interval") == "MINUTE":
+            return int(limit["limit"]) * max(1, int(limit.get("intervalNum", 1)))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Both venues behind the engine's executor interface
+
+
+class LiveExecutor:
+    """Two venue executors behind the interface the engine drives the paper executor through.
+
+    ``on_ready()`` is called whenever an order is done, so the driver can wake the engine, which
+    then collects it with :meth:`run_until`.
+    """
+
+    def __init__(self, venues: Iterable[VenueExecutor], *, on_ready: Callable[[], None] | None = None) -> None:
+        self.venues = list(venues)
+        self.on_ready = on_ready
+        self._done: deque[LiveOrder] = deque()
+        for executor in self.venues:
+            executor.on_done = self._order_done
+        self.rejections: list[LiveOrder] = []
+
+    @property
+    def open_orders(self) -> list[int]:
+        """Orders sent and not yet done, per venue (unknown ones included)."""
+        return [len(v.in_flight) for v in self.venues]
+
+    @property
+    def next_order_id(self) -> int:
+        return sum(v.next_order_id - 1 for v in self.venues) + 1
+
+    def submit(self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int) -> LiveOrder:
+        """Send one IOC limit order on ``venue`` (asset number); returns at once (see VenueExecutor.submit)."""
+        return self.venues[venue].submit(side, price, qty, kind, pair_id, now)
+
+    def _order_done(self, order: LiveOrder) -> None:
+        if order.state is OrderState.REJECTED:
+            self.rejections.append(order)
+        self._done.append(order)
+        if self.on_ready is not None:
+            self.on_ready()
+
+    def next_event_ts(self) -> int | None:
+        """When the oldest done order not yet handed to the engine was done, or None."""
+        return self._done[0].respond_ts if self._done else None
+
+    def run_until(self, ts: int, on_answer: Callable[[Any], None]) -> None:
+        """Hand the engine every order done at or before ``ts``."""
+        while self._done and self._done[0].respond_ts <= ts:
+            on_answer(self._done.popleft())
+
+    def cancel_all(self, on_answer: Callable[[Any], None]) -> int:
+        """Hand over what is done; returns how many orders are still in flight (see :meth:`shutdown`)."""
+        while self._done:
+            on_answer(self._done.popleft())
+        return sum(self.open_orders)
+
+    async def shutdown(self, timeout_ns: int) -> list[LiveOrder]:
+        """Cancel open orders on both venues and wait (bounded) for in-flight ones; returns the rest."""
+        left: list[LiveOrder] = []
+        for executor in self.venues:
+            with contextlib.suppress(ccxt.BaseError, aiohttp.ClientError, asyncio.TimeoutError):
+                await executor.cancel_open()
+            left += await executor.drain(timeout_ns)
+            executor.stop()
+        return left
+
+    def summary(self) -> dict[str, Any]:
+        """Counters for reports."""
+        return {
+            "orders": sum(v.next_order_id - 1 for v in self.venues),
+            "rejected": len(self.rejections),
+            "rejection_codes": sorted({str(o.rejection.code) for o in self.rejections if o.rejection}),
+            "venues": {f"{v.venue}-{v.market}": dict(v.counters, stream_reconnects=v.stream_reconnects,
+                                                     rate_limited=v.guard.rate_limited) for v in self.venues},
+        }  # fmt: skip

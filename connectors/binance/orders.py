@@ -1,0 +1,216 @@
+"""Binance order and fill messages (spot and USD-M) as typed structs, and their normalized form.
+
+The live executor hands the venue's raw JSON (ccxt keeps it as ``info``) to :func:`order_update`
+and :func:`fills`, which decode it into the structs below and return arb's normalized
+:class:`~arb.execution.orders.VenueOrderUpdate` / :class:`~arb.execution.orders.VenueFill`, with the
+venue's decimal strings kept exact. One function per message shape; the shape is told by its keys
+(``"e"`` for stream events, ``"fills"``/``"transactTime"`` for order replies, ``"commission"`` for
+trade history).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from arb.execution.orders import OrderState, VenueFill, VenueOrderUpdate
+
+__all__ = [
+    "BinanceExecutionReport",
+    "BinanceFuturesOrderEvent",
+    "BinanceOrderReply",
+    "BinanceTradeRecord",
+    "fills",
+    "order_update",
+    "state_of",
+]
+
+_F = msgspec.field
+ZERO = Decimal(0)
+
+_STATES = {
+    "NEW": OrderState.ACCEPTED,
+    "PENDING_NEW": OrderState.ACCEPTED,
+    "PENDING_CANCEL": OrderState.ACCEPTED,
+    "PARTIALLY_FILLED": OrderState.PARTIALLY_FILLED,
+    "FILLED": OrderState.FILLED,
+    "CANCELED": OrderState.CANCELED,
+    "EXPIRED": OrderState.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderState.EXPIRED,
+    "REJECTED": OrderState.REJECTED,
+}
+
+
+def state_of(status: str) -> OrderState:
+    """arb's state for a Binance order status (``NEW``, ``PARTIALLY_FILLED``, ``FILLED``, ...)."""
+    return _STATES.get(status, OrderState.ACCEPTED)
+
+
+class BinanceExecutionReport(msgspec.Struct, frozen=True, kw_only=True):
+    """Spot user stream ``executionReport`` (one per order change; ``x == "TRADE"`` carries a fill).
+
+    Sample: ``{"e":"executionReport","E":1723161255343,"s":"BTCUSDT","c":"arb-...","S":"BUY",
+    "o":"LIMIT","f":"IOC","q":"0.00100000","p":"61838.04000000","x":"TRADE","X":"FILLED",
+    "i":4293153,"l":"0.00100000","z":"0.00100000","L":"61838.04000000","n":"0.00000100",
+    "N":"BTC","T":1723161255343,"t":283199,"m":false,"Z":"61.83804000"}``.
+    """
+
+    symbol: str = _F(name="s")
+    client_id: str = _F(name="c")
+    orig_client_id: str = _F(name="C", default="")
+    """Cancels carry the cancelled order's id here (and a new id in ``c``)."""
+    side: str = _F(name="S")
+    exec_type: str = _F(name="x")
+    status: str = _F(name="X")
+    order_id: int = _F(name="i")
+    last_qty: Decimal = _F(name="l")
+    cum_qty: Decimal = _F(name="z")
+    last_price: Decimal = _F(name="L")
+    cum_quote: Decimal = _F(name="Z", default=ZERO)
+    fee: Decimal = _F(name="n", default=ZERO)
+    fee_asset: str | None = _F(name="N", default=None)
+    transaction_time_ms: int = _F(name="T")
+    trade_id: int = _F(name="t", default=-1)
+    is_maker: bool = _F(name="m", default=False)
+
+
+class BinanceFuturesOrderEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """USD-M ``ORDER_TRADE_UPDATE``'s ``o`` object.
+
+    Sample: ``{"s":"BTCUSDT","c":"arb-...","S":"SELL","o":"LIMIT","f":"IOC","q":"0.001",
+    "p":"61800","ap":"61810.1","x":"TRADE","X":"FILLED","i":8886774,"l":"0.001","z":"0.001",
+    "L":"61810.1","N":"USDT","n":"0.02472404","T":1723161255343,"t":123456,"m":false,"R":false,
+    "rp":"0"}``.
+    """
+
+    symbol: str = _F(name="s")
+    client_id: str = _F(name="c")
+    side: str = _F(name="S")
+    exec_type: str = _F(name="x")
+    status: str = _F(name="X")
+    order_id: int = _F(name="i")
+    last_qty: Decimal = _F(name="l")
+    cum_qty: Decimal = _F(name="z")
+    last_price: Decimal = _F(name="L")
+    avg_price: Decimal = _F(name="ap", default=ZERO)
+    fee: Decimal = _F(name="n", default=ZERO)
+    fee_asset: str | None = _F(name="N", default=None)
+    transaction_time_ms: int = _F(name="T")
+    trade_id: int = _F(name="t", default=0)
+    is_maker: bool = _F(name="m", default=False)
+
+
+class BinanceFill(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of a spot ``FULL`` order reply's ``fills``."""
+
+    price: Decimal
+    qty: Decimal
+    commission: Decimal
+    commission_asset: str = _F(name="commissionAsset")
+    trade_id: int = _F(name="tradeId")
+
+
+class BinanceOrderReply(msgspec.Struct, frozen=True, kw_only=True):
+    """A REST order (create reply, query): spot ``/api/v3/order``, USD-M ``/fapi/v1/order``.
+
+    Spot FULL sample: ``{"symbol":"BTCUSDT","orderId":28,"clientOrderId":"arb-...",
+    "transactTime":1507725176595,"price":"0.10","origQty":"10.0","executedQty":"10.0",
+    "cummulativeQuoteQty":"10.0","status":"FILLED","timeInForce":"IOC","type":"LIMIT","side":"SELL",
+    "fills":[{"price":"0.10","qty":"5.0","commission":"0.005","commissionAsset":"USDT","tradeId":56}]}``.
+    USD-M has ``cumQuote``/``avgPrice``/``updateTime`` instead of ``cummulativeQuoteQty``/``transactTime``.
+    """
+
+    symbol: str
+    order_id: int = _F(name="orderId")
+    client_id: str = _F(name="clientOrderId")
+    status: str
+    side: str
+    executed_qty: Decimal = _F(name="executedQty", default=ZERO)
+    spot_cum_quote: Decimal | None = _F(name="cummulativeQuoteQty", default=None)
+    futures_cum_quote: Decimal | None = _F(name="cumQuote", default=None)
+    transact_time_ms: int = _F(name="transactTime", default=0)
+    update_time_ms: int = _F(name="updateTime", default=0)
+    fills: list[BinanceFill] = []
+
+
+class BinanceTradeRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """Trade history: spot ``GET /api/v3/myTrades``, USD-M ``GET /fapi/v1/userTrades``.
+
+    Spot sample: ``{"symbol":"BTCUSDT","id":28457,"orderId":100234,"price":"4.00000100",
+    "qty":"12.00000000","quoteQty":"48.000012","commission":"10.10000000","commissionAsset":"BNB",
+    "time":1499865549590,"isBuyer":true,"isMaker":false}``; USD-M has ``side``/``buyer``/``maker``.
+    """
+
+    symbol: str
+    trade_id: int = _F(name="id")
+    order_id: int = _F(name="orderId")
+    price: Decimal
+    qty: Decimal
+    commission: Decimal
+    commission_asset: str = _F(name="commissionAsset")
+    time_ms: int = _F(name="time")
+    is_buyer: bool | None = _F(name="isBuyer", default=None)
+    buyer: bool | None = None
+    side: str | None = None
+    is_maker: bool | None = _F(name="isMaker", default=None)
+    maker: bool | None = None
+
+
+def _side(text: str) -> int:
+    return 1 if text.upper() == "BUY" else -1
+
+
+def _event(raw: dict[str, Any]) -> BinanceExecutionReport | BinanceFuturesOrderEvent | None:
+    if raw.get("e") == "executionReport":
+        return msgspec.convert(raw, BinanceExecutionReport, strict=False)
+    if raw.get("e") == "ORDER_TRADE_UPDATE":
+        return msgspec.convert(raw["o"], BinanceFuturesOrderEvent, strict=False)
+    if "x" in raw and "X" in raw and "i" in raw and "e" not in raw:  # the bare ``o`` object
+        return msgspec.convert(raw, BinanceFuturesOrderEvent, strict=False)
+    return None
+
+
+def order_update(raw: dict[str, Any]) -> VenueOrderUpdate | None:
+    """The order state in a stream event or REST order body; None for anything else."""
+    event = _event(raw)
+    if event is not None:
+        client_id = event.client_id
+        if isinstance(event, BinanceExecutionReport) and event.exec_type == "CANCELED" and event.orig_client_id:
+            client_id = event.orig_client_id
+        cum_quote: Decimal | None = (
+            event.cum_quote if isinstance(event, BinanceExecutionReport) else event.avg_price * event.cum_qty
+        )
+        return VenueOrderUpdate(client_id, str(event.order_id), state_of(event.status), event.cum_qty, cum_quote,
+                                event.transaction_time_ms, event.symbol)  # fmt: skip
+    if "orderId" in raw and "status" in raw:
+        reply = msgspec.convert(raw, BinanceOrderReply, strict=False)
+        quote = reply.spot_cum_quote if reply.spot_cum_quote is not None else reply.futures_cum_quote
+        return VenueOrderUpdate(reply.client_id, str(reply.order_id), state_of(reply.status), reply.executed_qty,
+                                quote, reply.transact_time_ms or reply.update_time_ms, reply.symbol)  # fmt: skip
+    return None
+
+
+def fills(raw: dict[str, Any]) -> list[VenueFill]:
+    """The fills in a stream event (``x == "TRADE"``), a FULL order reply, or one trade-history row."""
+    event = _event(raw)
+    if event is not None:
+        if event.exec_type != "TRADE" or event.last_qty <= 0:
+            return []
+        return [VenueFill(str(event.trade_id), event.client_id, str(event.order_id), _side(event.side),
+                          event.last_price, event.last_qty, event.fee, event.fee_asset or "",
+                          event.transaction_time_ms, event.is_maker, event.symbol)]  # fmt: skip
+    if "commission" in raw and "orderId" in raw:
+        row = msgspec.convert(raw, BinanceTradeRecord, strict=False)
+        buyer = row.is_buyer if row.is_buyer is not None else row.buyer
+        side = _side(row.side) if row.side else (1 if buyer else -1)
+        maker = bool(row.is_maker if row.is_maker is not None else row.maker)
+        return [VenueFill(str(row.trade_id), "", str(row.order_id), side, row.price, row.qty, row.commission,
+                          row.commission_asset, row.time_ms, maker, row.symbol)]  # fmt: skip
+    if "fills" in raw and "orderId" in raw:
+        reply = msgspec.convert(raw, BinanceOrderReply, strict=False)
+        return [VenueFill(str(f.trade_id), reply.client_id, str(reply.order_id), _side(reply.side), f.price, f.qty,
+                          f.commission, f.commission_asset, reply.transact_time_ms, False, reply.symbol)
+                for f in reply.fills]  # fmt: skip
+    return []

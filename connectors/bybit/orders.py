@@ -1,0 +1,118 @@
+"""Bybit v5 order and execution messages (spot and linear) as typed structs, and their normalized form.
+
+The private stream's ``order`` and ``execution`` topics and the REST ``/v5/order/realtime``,
+``/v5/order/history`` and ``/v5/execution/list`` rows share one shape per kind, so one struct each
+reads both. Bybit's create reply is an acknowledgement only (``{"orderId","orderLinkId"}``): an
+order's state and fills always come from these messages.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from arb.execution.orders import OrderState, VenueFill, VenueOrderUpdate
+
+__all__ = ["BybitExecution", "BybitOrder", "fills", "order_update", "state_of"]
+
+_F = msgspec.field
+ZERO = Decimal(0)
+
+_STATES = {
+    "Created": OrderState.ACCEPTED,
+    "New": OrderState.ACCEPTED,
+    "Untriggered": OrderState.ACCEPTED,
+    "Triggered": OrderState.ACCEPTED,
+    "PartiallyFilled": OrderState.PARTIALLY_FILLED,
+    "Filled": OrderState.FILLED,
+    "Cancelled": OrderState.CANCELED,
+    "PartiallyFilledCanceled": OrderState.CANCELED,
+    "Deactivated": OrderState.CANCELED,
+    "Rejected": OrderState.REJECTED,
+}
+
+
+def state_of(status: str, time_in_force: str = "") -> OrderState:
+    """arb's state for a Bybit ``orderStatus``; an immediate-or-cancel order's cancelled rest is expiry."""
+    state = _STATES.get(status, OrderState.ACCEPTED)
+    if state is OrderState.CANCELED and time_in_force in ("IOC", "FOK"):
+        return OrderState.EXPIRED
+    return state
+
+
+def _decimal(text: Any) -> Decimal:
+    # Bybit sends "" for fields that do not apply yet (avgPrice of an unfilled order)
+    return Decimal(text) if text not in (None, "") else ZERO
+
+
+class BybitOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """An ``order`` topic item or a ``/v5/order/realtime`` row.
+
+    Sample: ``{"category":"spot","symbol":"BTCUSDT","orderId":"1790...","orderLinkId":"arb-...",
+    "side":"Buy","orderStatus":"Filled","timeInForce":"IOC","price":"61838.1","qty":"0.001",
+    "cumExecQty":"0.001","cumExecValue":"61.8381","avgPrice":"61838.1","updatedTime":"1723161255343"}``.
+    """
+
+    symbol: str
+    order_id: str = _F(name="orderId")
+    client_id: str = _F(name="orderLinkId", default="")
+    status: str = _F(name="orderStatus")
+    time_in_force: str = _F(name="timeInForce", default="")
+    cum_exec_qty: str = _F(name="cumExecQty", default="0")
+    cum_exec_value: str = _F(name="cumExecValue", default="")
+    updated_time_ms: int = _F(name="updatedTime", default=0)
+
+
+class BybitExecution(msgspec.Struct, frozen=True, kw_only=True):
+    """An ``execution`` topic item or a ``/v5/execution/list`` row.
+
+    Sample: ``{"category":"linear","symbol":"BTCUSDT","execId":"7e2ae69c-...","orderId":"1790...",
+    "orderLinkId":"arb-...","side":"Sell","execPrice":"61810.1","execQty":"0.001",
+    "execFee":"0.03708606","feeRate":"0.0006","execTime":"1723161255343","isMaker":false,
+    "feeCurrency":"USDT"}``.
+    """
+
+    symbol: str
+    exec_id: str = _F(name="execId")
+    order_id: str = _F(name="orderId")
+    client_id: str = _F(name="orderLinkId", default="")
+    side: str
+    exec_price: Decimal = _F(name="execPrice")
+    exec_qty: Decimal = _F(name="execQty")
+    exec_fee: Decimal = _F(name="execFee", default=ZERO)
+    fee_currency: str = _F(name="feeCurrency", default="")
+    exec_time_ms: int = _F(name="execTime")
+    is_maker: bool = _F(name="isMaker", default=False)
+    exec_type: str = _F(name="execType", default="Trade")
+
+
+def order_update(raw: dict[str, Any]) -> VenueOrderUpdate | None:
+    """The order state in an ``order`` item or realtime/history row; None for anything else."""
+    if "orderStatus" not in raw:
+        return None
+    order = msgspec.convert(raw, BybitOrder, strict=False)
+    value = _decimal(order.cum_exec_value) if order.cum_exec_value else None
+    return VenueOrderUpdate(order.client_id, order.order_id, state_of(order.status, order.time_in_force),
+                            _decimal(order.cum_exec_qty), value, order.updated_time_ms, order.symbol)  # fmt: skip
+
+
+def fills(raw: dict[str, Any], *, spot: bool, base_asset: str = "", quote_asset: str = "") -> list[VenueFill]:
+    """The fill in an ``execution`` item or ``/v5/execution/list`` row (trades only, not funding).
+
+    Without ``feeCurrency``, the fee asset is the venue's rule for the market (``spot``: REST rows do
+    not repeat the category): a spot buy pays in the base coin, a spot sell and every linear fill in
+    the quote (settle) coin.
+    """
+    if "execId" not in raw:
+        return []
+    ex = msgspec.convert(raw, BybitExecution, strict=False)
+    if ex.exec_type not in ("Trade", "") or ex.exec_qty <= 0:
+        return []
+    side = 1 if ex.side == "Buy" else -1
+    fee_asset = ex.fee_currency
+    if not fee_asset:
+        fee_asset = base_asset if (spot and side > 0) else quote_asset
+    return [VenueFill(ex.exec_id, ex.client_id, ex.order_id, side, ex.exec_price, ex.exec_qty, ex.exec_fee,
+                      fee_asset, ex.exec_time_ms, ex.is_maker, ex.symbol)]  # fmt: skip
