@@ -65,6 +65,7 @@ __all__ = [
     "Fees",
     "Instrument",
     "Latency",
+    "LiveConfig",
     "RiskConfig",
     "Secret",
     "StrategyConfig",
@@ -232,6 +233,7 @@ class _Spec:
     url_schemes: tuple[str, ...] = ()
     derived: bool = False  # when absent, the loader computes the value from other keys
     toml_key: str | None = None  # the TOML key, when it is not the field name (nor name minus _ns)
+    empty_ok: bool = False  # a string that may be "" (an optional URL left out)
 
 
 def _spec(**options: Any) -> dict[str, _Spec]:
@@ -413,7 +415,7 @@ def _check(info: _FieldInfo, value: Any, *, toml: bool, origin: tuple[str, str] 
     if kind == "str":
         if not isinstance(value, str) or (spec.pattern and not re.fullmatch(spec.pattern, value)):
             raise bad()
-        if spec.url_schemes and not _is_url(value, spec.url_schemes):
+        if spec.url_schemes and not (spec.empty_ok and value == "") and not _is_url(value, spec.url_schemes):
             raise bad()
         return value
     if kind == "choice":
@@ -601,6 +603,52 @@ class DryRunConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveConfig:
+    """``[live]``: real orders, their journal and how unknown outcomes are found out.
+
+    Attributes:
+        state_dir: Folder of the journal (``<account>.sqlite``) and live state, resolved like
+            ``backtest.out``.
+        account: Name of the trading account: the journal file's name and the key of every record.
+        journal_url: A database URL for the journal instead of the SQLite file, e.g.
+            ``postgresql+psycopg://arb@db.example/arb`` (the password comes from ``PGPASSWORD`` or
+            ``~/.pgpass``, never from this file). Empty: SQLite in ``state_dir``.
+        journal_synchronous: SQLite's ``synchronous`` for the journal: ``"full"`` (each commit on
+            disk before the order goes out; survives a power cut) or ``"normal"`` (survives a
+            process crash; a power cut may lose the last commits).
+        request_timeout_ns: An order request unanswered this long is *unknown* (TOML ms).
+        unknown_check_interval_ns: How often an unknown order is queried (TOML ms).
+        unknown_checks: Consecutive "no such order" answers, over at least ``unknown_grace``, before
+            an unknown order counts as never placed.
+        unknown_grace_ns: The least time over which those answers must spread (TOML ms).
+        fill_check_after_ns: An answered order whose fills have not all arrived on the user stream
+            by then is checked over REST (TOML ms).
+        shutdown_timeout_ns: On stop, how long to wait for orders in flight to be resolved (TOML ms).
+    """
+
+    state_dir: Path = field(default=Path("../live"), metadata=_spec())
+    account: str = field(
+        default="main", metadata=_spec(pattern=r"[A-Za-z0-9_-]{1,40}", pattern_doc="letters, digits, _ and -")
+    )
+    journal_url: str = field(default="", metadata=_spec())
+    journal_synchronous: Literal["full", "normal"] = field(default="full", metadata=_spec())
+    request_timeout_ns: int = field(default=5_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    unknown_check_interval_ns: int = field(default=500 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    unknown_checks: int = field(default=5, metadata=_spec(ge=1))
+    unknown_grace_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(ge=0, unit="ms"))
+    fill_check_after_ns: int = field(default=2_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    shutdown_timeout_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+        if self.journal_url and "://" not in self.journal_url:
+            expected = "expected a database URL like postgresql+psycopg://user@host/db"
+            _fail(self, "journal_url", f"{expected}, {_got(self.journal_url)}")
+        if "@" in self.journal_url and ":" in self.journal_url.split("://", 1)[-1].split("@", 1)[0]:
+            _fail(self, "journal_url", "expected no password in the URL: set PGPASSWORD or use ~/.pgpass")
+
+
+@dataclass(frozen=True, slots=True)
 class _VenueFiles:
     """``[venues]``: the venue files, relative to the folder of ``arbitrage.toml``."""
 
@@ -619,10 +667,15 @@ class Endpoints:
     Attributes:
         ws: WebSocket URLs (``ws://`` or ``wss://``), tried in turn for failover.
         rest: REST base URL (``http://`` or ``https://``).
+        ws_private: The private (user-data) WebSocket for live trading: Binance spot's WebSocket API
+            (``wss://ws-api.binance.com:443/ws-api/v3``), Binance USD-M's user-stream base
+            (``wss://fstream.binance.com/ws``), Bybit's ``wss://stream.bybit.com/v5/private``.
+            Empty when the network is only read (``arb live`` refuses it).
     """
 
     ws: tuple[str, ...] = field(metadata=_spec(url_schemes=("ws", "wss")))
     rest: str = field(metadata=_spec(url_schemes=("http", "https")))
+    ws_private: str = field(default="", metadata=_spec(url_schemes=("ws", "wss"), empty_ok=True))
 
     def __post_init__(self) -> None:
         _validate_instance(self)
@@ -852,7 +905,7 @@ class AppConfig:
 
     Attributes:
         path: The ``arbitrage.toml`` it was loaded from, resolved.
-        strategy, risk, execution, backtest, dry_run: The sections of ``arbitrage.toml``.
+        strategy, risk, execution, backtest, dry_run, live: The sections of ``arbitrage.toml``.
         binance, bybit: The venue files named by ``[venues]``.
     """
 
@@ -864,6 +917,7 @@ class AppConfig:
     dry_run: DryRunConfig = field(metadata=_spec())
     binance: VenueConfig
     bybit: VenueConfig
+    live: LiveConfig = field(default=LiveConfig(), metadata=_spec())
 
     def __post_init__(self) -> None:
         _validate_instance(self)

@@ -62,6 +62,18 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "initial_equity_check": True,
     },
     "dry_run": {"report_interval_s": 300, "state_dir": "../paper", "replay_speed": 1.0},
+    "live": {
+        "state_dir": "../live",
+        "account": "main",
+        "journal_url": "",
+        "journal_synchronous": "full",
+        "request_timeout_ms": 5000,
+        "unknown_check_interval_ms": 500,
+        "unknown_checks": 5,
+        "unknown_grace_ms": 10000,
+        "fill_check_after_ms": 2000,
+        "shutdown_timeout_ms": 10000,
+    },
     "venues": {"binance": "binance.toml", "bybit": "bybit.toml"},
 }
 """``config/arbitrage.toml`` as data."""
@@ -94,17 +106,29 @@ DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
                     "wss://data-stream.binance.vision/stream",
                 ],
                 "rest": "https://api.binance.com",
+                "ws_private": "wss://ws-api.binance.com:443/ws-api/v3",
             },
             "testnet": {
                 "ws": ["wss://stream.testnet.binance.vision/stream"],
                 "rest": "https://testnet.binance.vision",
+                "ws_private": "wss://ws-api.testnet.binance.vision/ws-api/v3",
+            },
+            "demo": {
+                "ws": ["wss://demo-stream.binance.com/stream"],
+                "rest": "https://demo-api.binance.com",
+                "ws_private": "wss://demo-ws-api.binance.com/ws-api/v3",
             },
         },
         "linear": {
-            "mainnet": {"ws": ["wss://fstream.binance.com/stream"], "rest": "https://fapi.binance.com"},
+            "mainnet": {
+                "ws": ["wss://fstream.binance.com/stream"],
+                "rest": "https://fapi.binance.com",
+                "ws_private": "wss://fstream.binance.com/ws",
+            },
             "testnet": {
                 "ws": ["wss://stream.binancefuture.com/stream", "wss://fstream.binancefuture.com/stream"],
                 "rest": "https://testnet.binancefuture.com",
+                "ws_private": "wss://fstream.binancefuture.com/ws",
             },
         },
     },
@@ -129,17 +153,37 @@ DEFAULT_BYBIT: Final[Mapping[str, Any]] = {
     "api_secret": "${BYBIT_API_SECRET}",
     "endpoints": {
         "spot": {
-            "mainnet": {"ws": ["wss://stream.bybit.com/v5/public/spot"], "rest": "https://api.bybit.com"},
+            "mainnet": {
+                "ws": ["wss://stream.bybit.com/v5/public/spot"],
+                "rest": "https://api.bybit.com",
+                "ws_private": "wss://stream.bybit.com/v5/private",
+            },
             "testnet": {
                 "ws": ["wss://stream-testnet.bybit.com/v5/public/spot"],
                 "rest": "https://api-testnet.bybit.com",
+                "ws_private": "wss://stream-testnet.bybit.com/v5/private",
+            },
+            "demo": {
+                "ws": ["wss://stream.bybit.com/v5/public/spot"],
+                "rest": "https://api-demo.bybit.com",
+                "ws_private": "wss://stream-demo.bybit.com/v5/private",
             },
         },
         "linear": {
-            "mainnet": {"ws": ["wss://stream.bybit.com/v5/public/linear"], "rest": "https://api.bybit.com"},
+            "mainnet": {
+                "ws": ["wss://stream.bybit.com/v5/public/linear"],
+                "rest": "https://api.bybit.com",
+                "ws_private": "wss://stream.bybit.com/v5/private",
+            },
             "testnet": {
                 "ws": ["wss://stream-testnet.bybit.com/v5/public/linear"],
                 "rest": "https://api-testnet.bybit.com",
+                "ws_private": "wss://stream-testnet.bybit.com/v5/private",
+            },
+            "demo": {
+                "ws": ["wss://stream.bybit.com/v5/public/linear"],
+                "rest": "https://api-demo.bybit.com",
+                "ws_private": "wss://stream-demo.bybit.com/v5/private",
             },
         },
     },
@@ -161,6 +205,7 @@ DEFAULT_BYBIT: Final[Mapping[str, Any]] = {
 _LOCAL_FOLDERS: Final[Mapping[str, Any]] = {
     "backtest": {"recordings": "recordings", "out": "results"},
     "dry_run": {"state_dir": "paper"},
+    "live": {"state_dir": "live"},
 }
 
 _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
@@ -182,17 +227,23 @@ def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> 
     return merged
 
 
-def local_endpoints(ws: str | list[str], rest: str, *, market: str = "spot", network: str = "local") -> dict[str, Any]:
+def local_endpoints(
+    ws: str | list[str], rest: str, *, market: str = "spot", network: str = "local", ws_private: str = ""
+) -> dict[str, Any]:
     """Venue overrides that point ``network`` of ``market`` at a fake venue and select it.
 
     ``local_endpoints("ws://127.0.0.1:9001/stream", "http://127.0.0.1:9002")`` gives
-    ``{"market": "spot", "network": "local", "endpoints": {"spot": {"local": {...}}}}``.
+    ``{"market": "spot", "network": "local", "endpoints": {"spot": {"local": {...}}}}``;
+    ``ws_private`` adds the private stream of a fake private venue.
     """
     urls = [ws] if isinstance(ws, str) else list(ws)
+    endpoints: dict[str, Any] = {"ws": urls, "rest": rest}
+    if ws_private:
+        endpoints["ws_private"] = ws_private
     return {
         "market": market,
         "network": network,
-        "endpoints": {market: {network: {"ws": urls, "rest": rest}}},
+        "endpoints": {market: {network: endpoints}},
     }
 
 
