@@ -263,8 +263,9 @@ class JournalSink(Protocol):
 
     def record_intent(self, order: LiveOrder, *, venue: str, market: str, account: str, run_id: str) -> None: ...
     def record_state(self, order: LiveOrder, event: str, ts_ns: int, detail: dict[str, Any]) -> None: ...
-    def record_fill(self, order: LiveOrder | None, fill: VenueFill, *, venue: str, market: str, source: str,
-                    local_ts_ns: int) -> bool: ...  # fmt: skip
+    def record_fill(
+        self, order: LiveOrder | None, fill: VenueFill, *, venue: str, market: str, source: str, local_ts_ns: int
+    ) -> bool: ...
     def flush(self) -> None: ...
 
 
@@ -327,8 +328,17 @@ class VenueExecutor:
         self._sweep_after_ns = 0
         self._stopping = False
         self.next_order_id = 1
-        self.counters = {"sent": 0, "rejected": 0, "unknown": 0, "resolved": 0, "not_found": 0, "fills": 0,
-                         "duplicate_fills": 0, "sweeps": 0, "local_rejects": 0}  # fmt: skip
+        self.counters = {
+            "sent": 0,
+            "rejected": 0,
+            "unknown": 0,
+            "resolved": 0,
+            "not_found": 0,
+            "fills": 0,
+            "duplicate_fills": 0,
+            "sweeps": 0,
+            "local_rejects": 0,
+        }
 
     # -- setup --------------------------------------------------------------------------------------
 
@@ -351,6 +361,11 @@ class VenueExecutor:
         }
         return rules
 
+    @property
+    def _category(self) -> str:
+        # Bybit's ``category`` of this market
+        return "spot" if self.market == "spot" else "linear"
+
     def _find_market(self) -> dict[str, Any]:
         wanted = "spot" if self.market == "spot" else "swap"
         for market in self.exchange.markets.values():
@@ -368,14 +383,24 @@ class VenueExecutor:
         """Ask the background tasks to end (they return at their next wake-up)."""
         self._stopping = True
 
+    def adopt(self, orders: Iterable[LiveOrder], trade_ids: Iterable[str]) -> None:
+        """Take over orders a previous run left in flight (from the journal) and the trade ids it booked."""
+        for order in orders:
+            order.venue = self.index
+            self.orders[order.client_id] = order
+            if order.venue_order_id:
+                self._by_venue_id[order.venue_order_id] = order
+        self._seen_trades.update(trade_ids)
+
     # -- sending ------------------------------------------------------------------------------------
 
     @property
     def in_flight(self) -> list[LiveOrder]:
         return [o for o in self.orders.values() if not o.answered]
 
-    def submit(self, side: int, price: float, qty: float, kind: int, pair_id: int, now: int,
-               *, reduce_only: bool = False) -> LiveOrder:  # fmt: skip
+    def submit(
+        self, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, *, reduce_only: bool = False
+    ) -> LiveOrder:
         """Put the order on the grid, commit its intent, and hand it to a task; returns it at once."""
         intent_ns = self.clock()
         price_d = grid_price(price, self.tick, side)
@@ -399,8 +424,9 @@ class VenueExecutor:
         self.next_order_id += 1
         refusal = self.guard.blocked() or ("quantity below one lot" if qty_d <= 0 else None)
         try:
-            self.journal.record_intent(order, venue=self.venue, market=self.market, account=self.account,
-                                       run_id=self.ids.run_id)  # fmt: skip
+            self.journal.record_intent(
+                order, venue=self.venue, market=self.market, account=self.account, run_id=self.ids.run_id
+            )
         except Exception as error:  # noqa: BLE001 - any journal failure means: do not send
             log.error("%s: journal refused intent %s (%s): not sent", self.venue, order.client_id, error)
             refusal = f"journal: {error}"
@@ -430,9 +456,13 @@ class VenueExecutor:
         reply: dict[str, Any] | None = None
         try:
             result = await self.exchange.create_order(
-                self._ccxt_symbol, "limit", "buy" if order.side > 0 else "sell", order.qty_text, order.price_text,
+                self._ccxt_symbol,
+                "limit",
+                "buy" if order.side > 0 else "sell",
+                order.qty_text,
+                order.price_text,
                 self._create_params(order),
-            )  # fmt: skip
+            )
             reply = result.get("info") if isinstance(result, dict) else None
         except ccxt.RequestTimeout:
             timed_out = True
@@ -442,9 +472,15 @@ class VenueExecutor:
         order.written_ns = rec.written_ns
         if rec.written_ns and order.state is OrderState.PENDING:
             order.state = OrderState.SENT
-        answer = classify(self.venue, written=rec.written_ns > 0, http_status=None if timed_out else rec.status,
-                          headers=rec.headers, body=None if timed_out else await rec.body(), timed_out=timed_out,
-                          now_ms=now // NS_PER_MS)  # fmt: skip
+        answer = classify(
+            self.venue,
+            written=rec.written_ns > 0,
+            http_status=None if timed_out else rec.status,
+            headers=rec.headers,
+            body=None if timed_out else await rec.body(),
+            timed_out=timed_out,
+            now_ms=now // NS_PER_MS,
+        )
         self.guard.observe(rec.headers, answer)
         self.counters["sent"] += 1
         order.ack_ns = now
@@ -468,8 +504,11 @@ class VenueExecutor:
         if update is not None:
             self._apply(order, update, "reply")
         elif order.state in (OrderState.SENT, OrderState.PENDING):
-            self._apply(order, VenueOrderUpdate(order.client_id, str(reply.get("orderId", "")), OrderState.ACCEPTED,
-                                                ZERO), "reply")  # fmt: skip
+            self._apply(
+                order,
+                VenueOrderUpdate(order.client_id, str(reply.get("orderId", "")), OrderState.ACCEPTED, ZERO),
+                "reply",
+            )
         for fill in self._parse_fills(reply):
             self._book_fill(fill, "reply")
 
@@ -479,9 +518,16 @@ class VenueExecutor:
         self.counters["rejected"] += 1
         detail = {"code": str(rejection.code), "message": rejection.message, "source": source}
         self.journal.record_state(order, "reject", self.clock(), detail)
-        log.warning("%s rejected %s (%s %s @ %s): %s %s", self.venue, order.client_id,
-                    "buy" if order.side > 0 else "sell", order.qty_text, order.price_text, rejection.code,
-                    rejection.message)  # fmt: skip
+        log.warning(
+            "%s rejected %s (%s %s @ %s): %s %s",
+            self.venue,
+            order.client_id,
+            "buy" if order.side > 0 else "sell",
+            order.qty_text,
+            order.price_text,
+            rejection.code,
+            rejection.message,
+        )
         self._check_done(order)
 
     def _unknown(self, order: LiveOrder, answer: Answer, now: int) -> None:
@@ -492,8 +538,13 @@ class VenueExecutor:
         order.not_found = 0
         self.counters["unknown"] += 1
         self.journal.record_state(order, "unknown", now, {"code": answer.code, "message": answer.message})
-        log.warning("%s: order %s outcome UNKNOWN (%s %s); querying it, never resending", self.venue,
-                    order.client_id, answer.code, answer.message)  # fmt: skip
+        log.warning(
+            "%s: order %s outcome UNKNOWN (%s %s); querying it, never resending",
+            self.venue,
+            order.client_id,
+            answer.code,
+            answer.message,
+        )
 
     # -- what the venue says -------------------------------------------------------------------------
 
@@ -526,11 +577,15 @@ class VenueExecutor:
                 self._by_venue_id[order.venue_order_id] = order
             if before is OrderState.UNKNOWN and order.state is not OrderState.UNKNOWN:
                 self.counters["resolved"] += 1
-                log.info("%s: unknown order %s resolved by %s: %s", self.venue, order.client_id, source,
-                         order.state.value)  # fmt: skip
-            self.journal.record_state(order, "state", self.clock(),
-                                      {"state": order.state.value, "executed": str(order.executed_qty),
-                                       "source": source})  # fmt: skip
+                log.info(
+                    "%s: unknown order %s resolved by %s: %s", self.venue, order.client_id, source, order.state.value
+                )
+            self.journal.record_state(
+                order,
+                "state",
+                self.clock(),
+                {"state": order.state.value, "executed": str(order.executed_qty), "source": source},
+            )
         self._check_done(order)
 
     def on_order_message(self, raw: dict[str, Any], source: str = "stream") -> None:
@@ -554,8 +609,9 @@ class VenueExecutor:
             self.counters["duplicate_fills"] += 1
             return
         order = self._order_for(fill.client_id, fill.venue_order_id)
-        new = self.journal.record_fill(order, fill, venue=self.venue, market=self.market, source=source,
-                                       local_ts_ns=now)  # fmt: skip
+        new = self.journal.record_fill(
+            order, fill, venue=self.venue, market=self.market, source=source, local_ts_ns=now
+        )
         self._seen_trades.add(fill.trade_id)
         self.last_fill_ms = max(self.last_fill_ms, fill.exch_ts_ms)
         if not new:
@@ -563,8 +619,12 @@ class VenueExecutor:
         if order is None:
             if new:
                 self.orphan_fills.append(fill)
-                log.warning("%s: fill %s for an order this run did not send (order %s)", self.venue, fill.trade_id,
-                            fill.venue_order_id)  # fmt: skip
+                log.warning(
+                    "%s: fill %s for an order this run did not send (order %s)",
+                    self.venue,
+                    fill.trade_id,
+                    fill.venue_order_id,
+                )
             return
         if fill.venue_order_id and not order.venue_order_id:
             order.venue_order_id = fill.venue_order_id
@@ -591,8 +651,9 @@ class VenueExecutor:
         if self.venue == "binance":
             method = "privateGetOrder" if self.market == "spot" else "fapiPrivateGetOrder"
             try:
-                raw = await getattr(self.exchange, method)({"symbol": self.symbol,
-                                                            "origClientOrderId": order.client_id})  # fmt: skip
+                raw = await getattr(self.exchange, method)(
+                    {"symbol": self.symbol, "origClientOrderId": order.client_id}
+                )
             except ccxt.OrderNotFound:
                 return None
             except ccxt.BaseError as error:
@@ -600,8 +661,7 @@ class VenueExecutor:
                     return None
                 raise
             return self._parse_update(raw)
-        category = "spot" if self.market == "spot" else "linear"
-        request = {"category": category, "symbol": self.symbol, "orderLinkId": order.client_id}
+        request = {"category": self._category, "symbol": self.symbol, "orderLinkId": order.client_id}
         for method in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
             response = await getattr(self.exchange, method)(request)
             rows = ((response or {}).get("result") or {}).get("list") or []
@@ -618,8 +678,8 @@ class VenueExecutor:
             rows = await getattr(self.exchange, method)({"symbol": self.symbol, "orderId": order.venue_order_id})
             return list(rows or [])
         response = await self.exchange.privateGetV5ExecutionList(
-            {"category": "spot" if self.market == "spot" else "linear", "symbol": self.symbol,
-             "orderId": order.venue_order_id})  # fmt: skip
+            {"category": self._category, "symbol": self.symbol, "orderId": order.venue_order_id}
+        )
         return list(((response or {}).get("result") or {}).get("list") or [])
 
     async def trades_since(self, since_ms: int) -> list[dict[str, Any]]:
@@ -629,8 +689,8 @@ class VenueExecutor:
             rows = await getattr(self.exchange, method)({"symbol": self.symbol, "startTime": since_ms, "limit": 1000})
             return list(rows or [])
         response = await self.exchange.privateGetV5ExecutionList(
-            {"category": "spot" if self.market == "spot" else "linear", "symbol": self.symbol,
-             "startTime": since_ms, "limit": 100})  # fmt: skip
+            {"category": self._category, "symbol": self.symbol, "startTime": since_ms, "limit": 100}
+        )
         return list(((response or {}).get("result") or {}).get("list") or [])
 
     async def resolve(self, order: LiveOrder) -> None:
@@ -647,8 +707,13 @@ class VenueExecutor:
                 waited = now - order.unknown_since_ns if order.unknown_since_ns else 0
                 if order.not_found >= self.settings.unknown_checks and waited >= self.settings.unknown_grace_ns:
                     self.counters["not_found"] += 1
-                    log.warning("%s: %s not found after %d queries over %.1f s: the venue never took it",
-                                self.venue, order.client_id, order.not_found, waited / 1e9)  # fmt: skip
+                    log.warning(
+                        "%s: %s not found after %d queries over %.1f s: the venue never took it",
+                        self.venue,
+                        order.client_id,
+                        order.not_found,
+                        waited / 1e9,
+                    )
                     self._reject(order, Rejection("not-found", "the venue has no such order"), "query")
             self.journal.flush()
             return
@@ -709,11 +774,56 @@ class VenueExecutor:
                     return
                 self.stream_up = False
                 self.stream_reconnects += 1
-                log.warning("%s user stream (%s) failed: %r; reopening in %.1f s, then a REST sweep", self.venue,
-                            what, error, delay)  # fmt: skip
+                log.warning(
+                    "%s user stream (%s) failed: %r; reopening in %.1f s, then a REST sweep",
+                    self.venue,
+                    what,
+                    error,
+                    delay,
+                )
                 self._sweep_after_ns = self.clock() + int(delay * 1e9) + self.settings.stream_retry_ns
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
+
+    # -- the account ------------------------------------------------------------------------------------
+
+    async def balances(self) -> dict[str, Decimal]:
+        """The account's balance per asset as the venue states it (spot: free + locked; linear: wallet)."""
+        if self.venue == "binance":
+            from connectors.binance.orders import balances
+
+            if self.market == "spot":
+                return balances(await self.exchange.privateGetAccount({"omitZeroBalances": "true"}))
+            return balances(await self.exchange.fapiPrivateV2GetBalance({}))
+        from connectors.bybit.orders import balances as bybit_balances
+
+        return bybit_balances(await self.exchange.privateGetV5AccountWalletBalance({"accountType": "UNIFIED"}))
+
+    async def position(self) -> Decimal:
+        """The venue's signed position in the symbol (linear only; spot has holdings, see balances)."""
+        if self.market == "spot":
+            return ZERO
+        if self.venue == "binance":
+            from connectors.binance.orders import position
+
+            return position(await self.exchange.fapiPrivateV2GetPositionRisk({"symbol": self.symbol}), self.symbol)
+        from connectors.bybit.orders import position as bybit_position
+
+        raw = await self.exchange.privateGetV5PositionList({"category": "linear", "symbol": self.symbol})
+        return bybit_position(raw, self.symbol)
+
+    async def open_orders(self) -> list[VenueOrderUpdate]:
+        """The venue's open orders in the symbol."""
+        if self.venue == "binance":
+            method = "privateGetOpenOrders" if self.market == "spot" else "fapiPrivateGetOpenOrders"
+            rows = await getattr(self.exchange, method)({"symbol": self.symbol})
+        else:
+            response = await self.exchange.privateGetV5OrderRealtime(
+                {"category": self._category, "symbol": self.symbol, "openOnly": 0}
+            )
+            rows = ((response or {}).get("result") or {}).get("list") or []
+        updates = [self._parse_update(row) for row in rows or []]
+        return [u for u in updates if u is not None and not u.state.terminal]
 
     # -- shutting down -------------------------------------------------------------------------------
 
@@ -728,8 +838,7 @@ class VenueExecutor:
                     return 0
                 raise
             return len(rows) if isinstance(rows, list) else 0
-        response = await self.exchange.privatePostV5OrderCancelAll(
-            {"category": "spot" if self.market == "spot" else "linear", "symbol": self.symbol})  # fmt: skip
+        response = await self.exchange.privatePostV5OrderCancelAll({"category": self._category, "symbol": self.symbol})
         return len(((response or {}).get("result") or {}).get("list") or [])
 
     async def drain(self, timeout_ns: int) -> list[LiveOrder]:
@@ -823,6 +932,10 @@ class LiveExecutor:
             "orders": sum(v.next_order_id - 1 for v in self.venues),
             "rejected": len(self.rejections),
             "rejection_codes": sorted({str(o.rejection.code) for o in self.rejections if o.rejection}),
-            "venues": {f"{v.venue}-{v.market}": dict(v.counters, stream_reconnects=v.stream_reconnects,
-                                                     rate_limited=v.guard.rate_limited) for v in self.venues},
-        }  # fmt: skip
+            "venues": {
+                f"{v.venue}-{v.market}": dict(
+                    v.counters, stream_reconnects=v.stream_reconnects, rate_limited=v.guard.rate_limited
+                )
+                for v in self.venues
+            },
+        }

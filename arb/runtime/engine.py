@@ -55,7 +55,7 @@ from arb.strategy.types import (
 )
 from connectors.common.normalizer import SyncState
 
-__all__ = ["Batch", "Engine", "EngineLog"]
+__all__ = ["Batch", "Engine", "EngineLog", "Executor"]
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +264,24 @@ class Batch(Protocol):
     def stale(self) -> bool: ...
 
 
+class Executor(Protocol):
+    """What the engine needs of an executor: the paper executor and ``arb.execution.live.LiveExecutor``.
+
+    ``submit`` sends one immediate-or-cancel order and returns an order object with the
+    :class:`~arb.execution.paper.PaperOrder` fields; ``run_until(ts, on_answer)`` hands over every
+    order answered by ``ts``; ``next_event_ts`` says when the next one is due; ``open_orders`` counts
+    unanswered orders per venue; ``cancel_all`` hands over what is answered at shutdown and returns
+    how many were still out.
+    """
+
+    @property
+    def open_orders(self) -> list[int]: ...
+    def submit(self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int) -> Any: ...
+    def next_event_ts(self) -> int | None: ...
+    def run_until(self, ts: int, on_answer: Callable[[Any], None]) -> None: ...
+    def cancel_all(self, on_answer: Callable[[Any], None]) -> int: ...
+
+
 class _Growing:
     # An append-only record array that doubles when full.
     def __init__(self, dtype: np.dtype[Any], capacity: int = 1024) -> None:
@@ -297,10 +315,11 @@ class EngineLog:
 
 
 class Engine:
-    """Books, view, kernel, risk gate and a paper executor for both venues.
+    """Books, view, kernel, risk gate and an executor for both venues.
 
     ``base``/``quote`` are the starting balances per venue (a resumed paper account passes its own);
-    ``on_fill(fill_row)`` is called for every fill as soon as the driver learns of it.
+    ``on_fill(fill_row)`` is called for every fill as soon as the driver learns of it. ``executor``:
+    the paper executor on the engine's own books unless another (live) one is given.
     """
 
     def __init__(
@@ -313,6 +332,7 @@ class Engine:
         on_fill: Callable[[Any], None] | None = None,
         first_order_id: int = 1,
         first_pair_id: int = 1,
+        executor: Executor | None = None,
     ) -> None:
         self.config = config
         venues = config.venues
@@ -339,7 +359,7 @@ class Engine:
         self.next_sample = 0
         self.log = EngineLog()
         self.on_fill = on_fill
-        self.executor = PaperExecutor(
+        self.executor: Any = executor or PaperExecutor(
             venues,
             self.books,
             lambda: (self.versions[0], self.versions[1]),
@@ -430,7 +450,7 @@ class Engine:
     def cancel_open_orders(self) -> int:
         """Shut down: orders still on their way are cancelled; fills the venue already made are
         taken into the account. Returns how many orders were cancelled."""
-        return self.executor.cancel_all(self._on_answer)
+        return int(self.executor.cancel_all(self._on_answer))
 
     # -- deciding -------------------------------------------------------------------------------
 

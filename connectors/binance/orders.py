@@ -182,13 +182,27 @@ def order_update(raw: dict[str, Any]) -> VenueOrderUpdate | None:
         cum_quote: Decimal | None = (
             event.cum_quote if isinstance(event, BinanceExecutionReport) else event.avg_price * event.cum_qty
         )
-        return VenueOrderUpdate(client_id, str(event.order_id), state_of(event.status), event.cum_qty, cum_quote,
-                                event.transaction_time_ms, event.symbol)  # fmt: skip
+        return VenueOrderUpdate(
+            client_id,
+            str(event.order_id),
+            state_of(event.status),
+            event.cum_qty,
+            cum_quote,
+            event.transaction_time_ms,
+            event.symbol,
+        )
     if "orderId" in raw and "status" in raw:
         reply = msgspec.convert(raw, BinanceOrderReply, strict=False)
         quote = reply.spot_cum_quote if reply.spot_cum_quote is not None else reply.futures_cum_quote
-        return VenueOrderUpdate(reply.client_id, str(reply.order_id), state_of(reply.status), reply.executed_qty,
-                                quote, reply.transact_time_ms or reply.update_time_ms, reply.symbol)  # fmt: skip
+        return VenueOrderUpdate(
+            reply.client_id,
+            str(reply.order_id),
+            state_of(reply.status),
+            reply.executed_qty,
+            quote,
+            reply.transact_time_ms or reply.update_time_ms,
+            reply.symbol,
+        )
     return None
 
 
@@ -198,19 +212,79 @@ def fills(raw: dict[str, Any]) -> list[VenueFill]:
     if event is not None:
         if event.exec_type != "TRADE" or event.last_qty <= 0:
             return []
-        return [VenueFill(str(event.trade_id), event.client_id, str(event.order_id), _side(event.side),
-                          event.last_price, event.last_qty, event.fee, event.fee_asset or "",
-                          event.transaction_time_ms, event.is_maker, event.symbol)]  # fmt: skip
+        return [
+            VenueFill(
+                str(event.trade_id),
+                event.client_id,
+                str(event.order_id),
+                _side(event.side),
+                event.last_price,
+                event.last_qty,
+                event.fee,
+                event.fee_asset or "",
+                event.transaction_time_ms,
+                event.is_maker,
+                event.symbol,
+            )
+        ]
     if "commission" in raw and "orderId" in raw:
         row = msgspec.convert(raw, BinanceTradeRecord, strict=False)
         buyer = row.is_buyer if row.is_buyer is not None else row.buyer
         side = _side(row.side) if row.side else (1 if buyer else -1)
         maker = bool(row.is_maker if row.is_maker is not None else row.maker)
-        return [VenueFill(str(row.trade_id), "", str(row.order_id), side, row.price, row.qty, row.commission,
-                          row.commission_asset, row.time_ms, maker, row.symbol)]  # fmt: skip
+        return [
+            VenueFill(
+                str(row.trade_id),
+                "",
+                str(row.order_id),
+                side,
+                row.price,
+                row.qty,
+                row.commission,
+                row.commission_asset,
+                row.time_ms,
+                maker,
+                row.symbol,
+            )
+        ]
     if "fills" in raw and "orderId" in raw:
         reply = msgspec.convert(raw, BinanceOrderReply, strict=False)
-        return [VenueFill(str(f.trade_id), reply.client_id, str(reply.order_id), _side(reply.side), f.price, f.qty,
-                          f.commission, f.commission_asset, reply.transact_time_ms, False, reply.symbol)
-                for f in reply.fills]  # fmt: skip
+        return [
+            VenueFill(
+                str(f.trade_id),
+                reply.client_id,
+                str(reply.order_id),
+                _side(reply.side),
+                f.price,
+                f.qty,
+                f.commission,
+                f.commission_asset,
+                reply.transact_time_ms,
+                False,
+                reply.symbol,
+            )
+            for f in reply.fills
+        ]
     return []
+
+
+def balances(raw: dict[str, Any] | list[Any]) -> dict[str, Decimal]:
+    """Total (free + locked) per asset from spot ``GET /api/v3/account`` (``balances``) or the wallet
+    balance per asset from USD-M ``GET /fapi/v2|v3/balance`` (a list with ``balance``)."""
+    out: dict[str, Decimal] = {}
+    if isinstance(raw, dict):
+        for row in raw.get("balances", []):
+            out[str(row["asset"])] = Decimal(str(row["free"])) + Decimal(str(row["locked"]))
+    else:
+        for row in raw:
+            out[str(row["asset"])] = Decimal(str(row.get("balance", row.get("walletBalance", "0"))))
+    return out
+
+
+def position(rows: list[Any], symbol: str) -> Decimal:
+    """The signed one-way position of ``symbol`` from USD-M ``GET /fapi/v2|v3/positionRisk``."""
+    total = Decimal(0)
+    for row in rows:
+        if row.get("symbol") == symbol:
+            total += Decimal(str(row.get("positionAmt", "0")))
+    return total

@@ -94,8 +94,15 @@ def order_update(raw: dict[str, Any]) -> VenueOrderUpdate | None:
         return None
     order = msgspec.convert(raw, BybitOrder, strict=False)
     value = _decimal(order.cum_exec_value) if order.cum_exec_value else None
-    return VenueOrderUpdate(order.client_id, order.order_id, state_of(order.status, order.time_in_force),
-                            _decimal(order.cum_exec_qty), value, order.updated_time_ms, order.symbol)  # fmt: skip
+    return VenueOrderUpdate(
+        order.client_id,
+        order.order_id,
+        state_of(order.status, order.time_in_force),
+        _decimal(order.cum_exec_qty),
+        value,
+        order.updated_time_ms,
+        order.symbol,
+    )
 
 
 def fills(raw: dict[str, Any], *, spot: bool, base_asset: str = "", quote_asset: str = "") -> list[VenueFill]:
@@ -114,5 +121,37 @@ def fills(raw: dict[str, Any], *, spot: bool, base_asset: str = "", quote_asset:
     fee_asset = ex.fee_currency
     if not fee_asset:
         fee_asset = base_asset if (spot and side > 0) else quote_asset
-    return [VenueFill(ex.exec_id, ex.client_id, ex.order_id, side, ex.exec_price, ex.exec_qty, ex.exec_fee,
-                      fee_asset, ex.exec_time_ms, ex.is_maker, ex.symbol)]  # fmt: skip
+    return [
+        VenueFill(
+            ex.exec_id,
+            ex.client_id,
+            ex.order_id,
+            side,
+            ex.exec_price,
+            ex.exec_qty,
+            ex.exec_fee,
+            fee_asset,
+            ex.exec_time_ms,
+            ex.is_maker,
+            ex.symbol,
+        )
+    ]
+
+
+def balances(raw: dict[str, Any]) -> dict[str, Decimal]:
+    """Wallet balance per coin from ``GET /v5/account/wallet-balance?accountType=UNIFIED``."""
+    out: dict[str, Decimal] = {}
+    for account in ((raw or {}).get("result") or {}).get("list") or []:
+        for coin in account.get("coin") or []:
+            out[str(coin["coin"])] = _decimal(coin.get("walletBalance"))
+    return out
+
+
+def position(raw: dict[str, Any], symbol: str) -> Decimal:
+    """The signed one-way position of ``symbol`` from ``GET /v5/position/list?category=linear``."""
+    total = Decimal(0)
+    for row in ((raw or {}).get("result") or {}).get("list") or []:
+        if row.get("symbol") == symbol:
+            size = _decimal(row.get("size"))
+            total += size if row.get("side") == "Buy" else -size if row.get("side") == "Sell" else ZERO
+    return total
