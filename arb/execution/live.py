@@ -317,6 +317,7 @@ class VenueExecutor:
         self.orphan_fills: list[VenueFill] = []
         """Fills for orders this run did not send (reconciliation explains them)."""
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._background: list[asyncio.Task[Any]] = []
         self._ccxt_symbol = ""
         self.tick = ZERO
         self.step = ZERO
@@ -374,14 +375,20 @@ class VenueExecutor:
         raise ValueError(f"{self.venue} {self.market}: the venue lists no market {self.symbol}")
 
     def run_background(self, group: asyncio.TaskGroup) -> None:
-        """Start the user stream and the resolver in ``group`` (they run until :meth:`stop`)."""
-        group.create_task(self._watch("orders"), name=f"{self.venue}-orders")
-        group.create_task(self._watch("trades"), name=f"{self.venue}-trades")
-        group.create_task(self._resolver(), name=f"{self.venue}-resolver")
+        """Start the user stream and the resolver in ``group``; they run until :meth:`stop`."""
+        self._stopping = False
+        self._background = [
+            group.create_task(self._watch("orders"), name=f"{self.venue}-orders"),
+            group.create_task(self._watch("trades"), name=f"{self.venue}-trades"),
+            group.create_task(self._resolver(), name=f"{self.venue}-resolver"),
+        ]
 
     def stop(self) -> None:
-        """Ask the background tasks to end (they return at their next wake-up)."""
+        """End the background tasks (a TaskGroup treats their cancellation as a normal end)."""
         self._stopping = True
+        for task in self._background:
+            task.cancel()
+        self._background = []
 
     def adopt(self, orders: Iterable[LiveOrder], trade_ids: Iterable[str]) -> None:
         """Take over orders a previous run left in flight (from the journal) and the trade ids it booked."""

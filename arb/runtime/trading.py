@@ -1,0 +1,292 @@
+"""One account's live trading machinery, and the commands that use it without the strategy.
+
+:class:`TradingSession` builds, from the configuration, what real orders need: the journal
+(``[live]``), one ccxt client and one :class:`~arb.execution.live.VenueExecutor` per venue (keys
+from the environment variables the venue files name, URLs from the venue files, private stream
+included), and checks each venue's trading rules against the venue file. ``arb live`` puts the
+engine on top; two commands use it directly:
+
+``arb reconcile [--venue binance|bybit] [--accept-venue-state] [--json]``
+    The journal against each venue (``arb.execution.reconcile``): exit 0 when everything is
+    explained, 1 with a report of what differs otherwise.
+
+``arb order --venue binance|bybit --side buy|sell --qty Q --price P [--timeout 30s]``
+    One immediate-or-cancel limit order through the very same path (reconcile first, journal, send,
+    unknown resolution, fills from the user stream), printed when done: a smoke test of keys and
+    endpoints on testnet or demo, and a handle for operations by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from arb.config import AppConfig, VenueConfig, load_config
+from arb.errors import ArbError, ConfigError, UsageError
+from arb.events import ASSET_NAMES
+from arb.execution.ccxt_setup import make_exchange
+from arb.execution.journaling import ExecutionJournal, open_execution_journal
+from arb.execution.live import ClientIds, ExecutionSettings, LiveExecutor, VenueExecutor, WireTrace
+from arb.execution.orders import LiveOrder
+from arb.execution.reconcile import VenueReconciliation, reconcile_venue, summarize
+from arb.strategy.types import BUY, SELL
+
+__all__ = ["TradingSession", "add_order_parser", "add_reconcile_parser", "settings_of", "trading_session"]
+
+log = logging.getLogger(__name__)
+
+KIND_MANUAL = 9
+"""The intent kind of an order placed by hand (``arb order``); the kernel's are 1-3."""
+
+
+def settings_of(config: AppConfig) -> ExecutionSettings:
+    """The executors' timings from ``[live]``."""
+    live = config.live
+    return ExecutionSettings(
+        request_timeout_ns=live.request_timeout_ns,
+        unknown_check_interval_ns=live.unknown_check_interval_ns,
+        unknown_checks=live.unknown_checks,
+        unknown_grace_ns=live.unknown_grace_ns,
+        fill_check_after_ns=live.fill_check_after_ns,
+    )
+
+
+@dataclass(slots=True)
+class TradingSession:
+    """The journal, the venue executors and their clients for one account (see the module docstring)."""
+
+    config: AppConfig
+    journal: ExecutionJournal
+    trace: WireTrace
+    executors: dict[int, VenueExecutor] = field(default_factory=dict)
+    rule_differences: list[str] = field(default_factory=list)
+    """Where a venue's published trading rules differ from its venue file."""
+
+    def live_executor(self, on_ready: Callable[[], None] | None = None) -> LiveExecutor:
+        """Both venues behind the engine's executor interface (both must be open)."""
+        return LiveExecutor([self.executors[v] for v in sorted(self.executors)], on_ready=on_ready)
+
+    async def reconcile(self, *, accept_venue_state: bool = False) -> list[VenueReconciliation]:
+        """Reconcile every open venue with the journal (see ``arb.execution.reconcile``)."""
+        timeout = self.config.live.unknown_grace_ns + 10 * self.config.live.unknown_check_interval_ns
+        return [
+            await reconcile_venue(self.executors[v], self.journal, accept_venue_state=accept_venue_state,
+                                  timeout_ns=timeout)
+            for v in sorted(self.executors)
+        ]  # fmt: skip
+
+
+def _check_tradeable(venue: VenueConfig) -> tuple[str, str]:
+    if not venue.endpoints.ws_private:
+        raise ConfigError(
+            str(venue.path),
+            f"endpoints.{venue.market}.{venue.network}.ws_private",
+            "expected the private stream's URL for live trading (orders and fills come on it)",
+        )
+    for key in ("api_key", "api_secret"):
+        if getattr(venue, key) is None:
+            raise ConfigError(str(venue.path), key, 'expected "${ENV_VAR}" naming where the credential is')
+    assert venue.api_key is not None and venue.api_secret is not None
+    return venue.api_key.resolve(), venue.api_secret.resolve()
+
+
+def _compare_rules(venue: VenueConfig, rules: dict[str, tuple[str, str]]) -> list[str]:
+    inst = venue.instrument
+    ours = {"tick_size": inst.tick_size, "lot_size": inst.lot_size, "min_qty": inst.min_qty,
+            "min_notional": inst.min_notional}  # fmt: skip
+    out = []
+    for name, (theirs, _) in rules.items():
+        try:
+            differs = Decimal(repr(ours[name])) != Decimal(theirs)
+        except (InvalidOperation, KeyError):
+            continue
+        if differs:
+            out.append(f"{venue.name} {venue.market}: [instrument] {name} is {ours[name]:g} in {venue.path.name}, "
+                       f"the venue says {theirs}")  # fmt: skip
+    return out
+
+
+@contextlib.asynccontextmanager
+async def trading_session(
+    config: AppConfig,
+    venues: Sequence[int] = (0, 1),
+    *,
+    clock: Callable[[], int] = time.time_ns,
+    run_id: str | None = None,
+) -> AsyncIterator[TradingSession]:
+    """Open the journal and the venues' executors (markets loaded, rules compared); close all on exit."""
+    journal = open_execution_journal(config.live)
+    trace = WireTrace(clock)
+    session = TradingSession(config, journal, trace)
+    ids = ClientIds(run_id)
+    settings = settings_of(config)
+    try:
+        for v in venues:
+            venue = config.venues[v]
+            key, secret = _check_tradeable(venue)
+            exchange = make_exchange(
+                venue.name,  # type: ignore[arg-type]
+                venue.market,
+                rest=venue.endpoints.rest,
+                ws_private=venue.endpoints.ws_private,
+                api_key=key,
+                api_secret=secret,
+                timeout_ms=config.live.request_timeout_ns // 1_000_000,
+                session=trace.session(),
+                pro=True,
+            )
+            executor = VenueExecutor(index=v, venue=venue.name, market=venue.market, symbol=config.strategy.symbol,
+                                     exchange=exchange, trace=trace, journal=journal, ids=ids,
+                                     account=config.live.account, settings=settings, clock=clock)  # fmt: skip
+            session.executors[v] = executor
+            rules = await executor.start()
+            session.rule_differences += _compare_rules(venue, rules)
+        for line in session.rule_differences:
+            log.warning("%s", line)
+        yield session
+    finally:
+        for executor in session.executors.values():
+            executor.stop()
+            with contextlib.suppress(Exception):
+                await executor.exchange.close()
+        await trace.close()
+        journal.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# arb reconcile / arb order
+
+
+def _venues_arg(text: str | None) -> list[int]:
+    if text is None:
+        return [0, 1]
+    return [ASSET_NAMES.index(text)]
+
+
+def add_reconcile_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """``arb reconcile``: the journal against the venues."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "reconcile",
+        help="check the live account against its journal",
+        description="Resolve every order the journal holds in flight, book fills made while arb was down, and "
+        "compare open orders and holdings with the journal. Exit 0 when everything is explained, 1 otherwise.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    parser.add_argument("--venue", choices=ASSET_NAMES, help="one venue only (default: both)")
+    parser.add_argument("--accept-venue-state", action="store_true",
+                        help="take the venues' holdings as they are now (after a deposit or a manual trade)")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(run=_cmd_reconcile)
+    return parser
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+
+    async def run() -> list[VenueReconciliation]:
+        async with trading_session(config, _venues_arg(args.venue)) as session:
+            return await session.reconcile(accept_venue_state=args.accept_venue_state)
+
+    reports = asyncio.run(run())
+    if args.json:
+        sys.stdout.write(json.dumps(summarize(reports), indent=2) + "\n")
+    else:
+        for report in reports:
+            sys.stdout.write("\n".join(report.describe()) + "\n")
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _positive_decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _timeout(text: str) -> int:
+    from arb.runtime.record import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_order_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """``arb order``: one immediate-or-cancel order by hand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "order",
+        help="place one immediate-or-cancel order through the live executor",
+        description="Reconcile the venue, then send one IOC limit order through the journal and the live "
+        "executor, and print it when done. For smoke tests on testnet or demo accounts and operations by hand.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    parser.add_argument("--venue", choices=ASSET_NAMES, required=True)
+    parser.add_argument("--side", choices=("buy", "sell"), required=True)
+    parser.add_argument("--qty", type=_positive_decimal, required=True, help="base units, on the venue's lot grid")
+    parser.add_argument("--price", type=_positive_decimal, required=True, help="limit price")
+    parser.add_argument("--reduce-only", action="store_true", help="linear venues: only reduce the position")
+    parser.add_argument("--timeout", type=_timeout, default=30_000_000_000, metavar="TIME",
+                        help="how long to wait for the order to be done (default: 30s)")  # fmt: skip
+    parser.set_defaults(run=_cmd_order)
+    return parser
+
+
+async def place_one(config: AppConfig, venue: int, side: int, qty: Decimal, price: Decimal, *,
+                    reduce_only: bool, timeout_ns: int) -> tuple[LiveOrder, list[VenueReconciliation]]:  # fmt: skip
+    """Reconcile ``venue``, send one order, and wait (bounded) until it is done; returns it and the reports."""
+    async with trading_session(config, [venue]) as session:
+        reports = await session.reconcile()
+        if not all(r.ok for r in reports):
+            raise ArbError("reconciliation found differences; fix them or accept the venue's state "
+                           "(arb reconcile --accept-venue-state) before trading")  # fmt: skip
+        executor = session.executors[venue]
+        done = asyncio.Event()
+        executor.on_done = lambda _order: done.set()
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            order = executor.submit(side, float(price), float(qty), KIND_MANUAL, 0, executor.clock(),
+                                    reduce_only=reduce_only)  # fmt: skip
+            if order.qty_text != str(qty.normalize()) or order.price_text != str(price.normalize()):
+                log.warning("order put on the venue's grid: %s @ %s", order.qty_text, order.price_text)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout_ns / 1e9)
+            executor.stop()
+        return order, reports
+
+
+def _cmd_order(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    venue = ASSET_NAMES.index(args.venue)
+    side = BUY if args.side == "buy" else SELL
+    order, reports = asyncio.run(place_one(config, venue, side, args.qty, args.price, reduce_only=args.reduce_only,
+                                           timeout_ns=args.timeout))  # fmt: skip
+    for report in reports:
+        sys.stdout.write("\n".join(report.describe()) + "\n")
+    lines = [f"order {order.client_id}: {order.state.value}"]
+    for fill in order.fills.values():
+        lines.append(f"  fill {fill.trade_id}: {fill.qty} @ {fill.price}, fee {fill.fee} {fill.fee_asset}")
+    if order.rejection is not None:
+        lines.append(f"  rejected: {order.rejection.code} {order.rejection.message}")
+    if order.written_ns:
+        lines.append(f"  intent -> request written {(order.written_ns - order.intent_ns) / 1e3:.0f} us")
+    if not order.answered:
+        lines.append("  NOT DONE: its outcome is still unknown; `arb reconcile` will find it out (never resend it)")
+    sys.stdout.write("\n".join(lines) + "\n")
+    if not order.answered:
+        return 1
+    if order.rejection is not None:
+        raise UsageError(f"the venue rejected the order: {order.rejection.code} {order.rejection.message}")
+    return 0
