@@ -404,6 +404,7 @@ def execution_entry(
             "isMaker": trade.is_maker,
             "execFee": decimal_text(trade.fee),
             "execId": wire_exec_id(category, trade.trade_id),
+            "execQty": decimal_text(trade.qty, rules.step_size),
             "marketUnit": "",
             "extraFees": "",
         }
