@@ -418,10 +418,10 @@ class FakeBybitExchange(FakeBybitVenue):
     async def drop_user_streams(self) -> int:
         """Drop the TCP connection of every private-stream client (they see 1006); returns how many."""
         dropped = 0
-        for session in list(self._sessions.values()):
-            if session.conn.open:
-                await session.conn.close(abrupt=True)
-                self._record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=session.conn.id))
+        for conn in self.connections:
+            if conn.path.startswith(self.private_path):
+                await conn.close(abrupt=True)
+                self._record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
                 dropped += 1
         return dropped
 

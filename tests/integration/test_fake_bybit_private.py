@@ -728,6 +728,29 @@ async def test_private_stream_auth_ping_and_subscribe_answers() -> None:
         assert bad["success"] is False
 
 
+async def test_categorised_and_fast_execution_topics() -> None:
+    market = BY_NAME["linear"]
+    async with rig(market) as (venue, exchange), raw_private(venue) as ws:
+        expires = str(int(time.time() * 1000) + 10_000)
+        assert (await ask_ws(ws, {"op": "auth", "args": [KEY, expires, ws_signature(SECRET, expires)]}))["success"]
+        topics = ["order.linear", "execution.fast", "order.spot"]  # the spot topic never carries linear events
+        assert (await ask_ws(ws, {"op": "subscribe", "args": topics}))["success"]
+        _, _, ask, _ = best(venue, market)
+        await exchange.create_order(market.symbol, "limit", "buy", 10, float(ask),
+                                    {"timeInForce": "IOC", "clientOrderId": "fast"})  # fmt: skip
+        received = []
+        async with asyncio.timeout(TIMEOUT_S):
+            while len(received) < 3:
+                received.append(await ws.receive_json())
+        assert [m["topic"] for m in received] == ["order.linear", "execution.fast", "order.linear"]
+        fast = received[1]["data"][0]
+        (trade,) = alice(venue).trades
+        assert set(fast) == {"category", "symbol", "execId", "execPrice", "execQty", "orderId", "isMaker",
+                             "orderLinkId", "side", "execTime", "seq"}  # fmt: skip
+        assert fast["execId"] == venue.exec_id(trade) and fast["orderLinkId"] == "fast" and fast["execQty"] == "10"
+        assert received[-1]["data"][0]["orderStatus"] == "Filled"
+
+
 @pytest.mark.parametrize("market", MARKETS, ids=lambda m: m.name)
 async def test_dcp_cancels_orders_when_the_dcp_stream_stays_down_past_the_window(market: Market) -> None:
     clock = OffsetClock()
