@@ -29,6 +29,7 @@ read from it, so a test moves time by moving its clock and calling :meth:`FakeBy
 from __future__ import annotations
 
 import asyncio
+import hmac
 import itertools
 import json
 import logging
@@ -126,6 +127,10 @@ DEFAULT_RATE_LIMITS: Mapping[str, Mapping[str, int]] = {
 _MSG_TOO_MANY = "Too many visits!"
 _MSG_BAN = "access too frequent"
 _MSG_SYSTEM = "Internal system error."
+_HTTP_TEXT = {
+    403: _MSG_BAN,
+    429: "System level frequency protection. Please retry when encounter this",  # v5 "Error Codes", HTTP 429
+}
 _STABLE_COINS = frozenset({"USDT", "USDC"})
 _CATEGORIES = ("spot", "linear", "inverse", "option")
 
@@ -501,10 +506,7 @@ class FakeBybitExchange(FakeBybitVenue):
         return await self._faulted(request, endpoint, call, order_fault, headers)
 
     def _run(self, endpoint: _Endpoint, call: _Call) -> _Reply:
-        try:
-            return endpoint.handler(call)
-        except ValueError as error:
-            return _error(10001, f"params error: {error}")
+        return endpoint.handler(call)
 
     async def _faulted(
         self, request: web.Request, endpoint: _Endpoint, call: _Call, fault: OrderFault, headers: dict[str, str]
@@ -567,7 +569,7 @@ class FakeBybitExchange(FakeBybitVenue):
         elif fault.code is not None:
             body = _encode(self._envelope(_error(fault.code, fault.msg or ""), self._now_ms()))
         else:
-            body = (fault.msg or "error").encode()
+            body = (fault.msg or _HTTP_TEXT.get(fault.status, "Service Unavailable")).encode()
         content_type = "application/json" if body.lstrip().startswith(b"{") else "text/plain"
         self._record(AppliedFault(FaultKind.REST_ERROR, detail=f"{fault.status} {body[:80]!r}"))
         self._log_rest(request, fault.status, 0)
@@ -591,7 +593,7 @@ class FakeBybitExchange(FakeBybitVenue):
             return None, _error(10002, timestamp_error(timestamp, server_ms, recv_window))
         payload = body if request.method == "POST" else request.rel_url.raw_query_string
         expected = rest_signature(account.api_secret, timestamp, api_key, recv_window, payload)
-        if headers.get("X-BAPI-SIGN", "") != expected:
+        if not hmac.compare_digest(headers.get("X-BAPI-SIGN", ""), expected):
             return None, _error(10004, f"error sign! origin_string[{timestamp}{api_key}{recv_window}{payload}]")
         return account, None
 
@@ -1416,7 +1418,7 @@ class FakeBybitExchange(FakeBybitVenue):
                 ret_msg = "Params Error"
             else:
                 account = self.ledger.account_for_key(api_key)
-                if account is None or signature != ws_signature(account.api_secret, expires):
+                if account is None or not hmac.compare_digest(signature, ws_signature(account.api_secret, expires)):
                     account, ret_msg = None, "Request not authorized"
         success = account is not None
         if account is not None:
