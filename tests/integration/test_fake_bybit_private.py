@@ -431,8 +431,8 @@ async def test_fetch_my_trades_equals_the_ledgers_trades(market: Market) -> None
 async def test_a_resting_order_fills_as_maker_when_the_replayed_book_crosses_it(market: Market) -> None:
     async with rig(market) as (venue, exchange):
         bid, _, ask, _ = best(venue, market)
-        # Spot asks fall below 61830 within a few dozen frames; linear bids rise to 1.9535 (see the scans in
-        # the fixtures' README): each resting order is crossed later by the recording itself.
+        # In the spot recording the best ask falls below 61830 within ~15 frames of the snapshot; in the linear
+        # one the best bid reaches 1.9535 at frame ~29: each resting order is crossed later by the recording.
         side, price, qty = ("buy", D("61830.0"), D("0.002")) if market.spot else ("sell", D("1.9535"), D("50"))
         assert (price < ask) if market.spot else (price > bid)
         await exchange.create_order(market.symbol, "limit", side, float(qty), float(price), {"clientOrderId": "maker"})
