@@ -334,6 +334,7 @@ class Ledger:
         settle_asset: str = "USDT",
         first_order_id: int = 1_000_001,
         first_trade_id: int = 5_000_001,
+        fok_unfilled: Literal["reject", "expire"] = "reject",
     ) -> None:
         if market not in ("spot", "linear"):
             raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
@@ -347,6 +348,7 @@ class Ledger:
         self.client_id_scope = client_id_scope
         self.spot_fee_asset = spot_fee_asset
         self.settle_asset = settle_asset
+        self.fok_unfilled = fok_unfilled
         self.accounts: dict[str, LedgerAccount] = {}
         self._by_key: dict[str, LedgerAccount] = {}
         self._order_ids = itertools.count(first_order_id)
@@ -432,10 +434,11 @@ class Ledger:
         if reduce_only:
             self._check_reduce_only(account, order)
         plan = self._plan_fills(order)
-        if time_in_force is TimeInForce.FOK and sum((q for _, q in plan), ZERO) < qty:
+        fok_unfilled = time_in_force is TimeInForce.FOK and sum((q for _, q in plan), ZERO) < qty
+        if fok_unfilled and self.fok_unfilled == "reject":
             raise VenueRejectError(RejectReason.FOK_UNFILLED, "the book cannot fill the whole quantity")
         self._check_funds(account, rules, order, plan)
-        if time_in_force is TimeInForce.POST_ONLY and plan:
+        if (time_in_force is TimeInForce.POST_ONLY and plan) or fok_unfilled:
             order.status = OrderStatus.EXPIRED
             account.orders.append(order)
             self._emit(account, order, ExecType.EXPIRED, None)

@@ -220,3 +220,13 @@ def test_trade_history_filters() -> None:
     assert len(trades) == 2
     assert ledger.trades(alice, "BTCUSDT", from_id=trades[1].trade_id) == [trades[1]]
     assert ledger.trades(alice, "BTCUSDT", limit=1) == [trades[1]]  # the newest, as the venues do
+
+
+def test_fok_the_book_cannot_fill_expires_when_the_venue_says_so() -> None:
+    ledger, _, events = make(fok_unfilled="expire")
+    alice = ledger.accounts["alice"]
+    fok = ledger.place(alice, symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT, qty=D("1"), price=D("100.10"),
+                       time_in_force=TimeInForce.FOK, client_id="fok")  # fmt: skip
+    assert fok.status is OrderStatus.EXPIRED and fok.executed_qty == 0 and alice.orders == [fok]
+    assert [e.exec_type for e in events] == [ExecType.EXPIRED]
+    assert alice.balance("USDT").free == D("1000")  # nothing taken, nothing locked

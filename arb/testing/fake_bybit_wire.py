@@ -1,0 +1,601 @@
+"""Bybit v5 private wire formats for the fake venue: signatures, reject codes, and the JSON objects.
+
+Pure functions, no I/O: :mod:`arb.testing.fake_bybit_private` serves what they build. Field names,
+their order and their JSON types (strings for numbers, integers for ``positionIdx``/``seq``,
+booleans for ``reduceOnly``/``isMaker``) follow the v5 documentation (bybit-exchange.github.io/docs/v5:
+``order/open-order``, ``order/execution``, ``position``, ``account/wallet-balance``,
+``market/instrument``, ``websocket/private/*``) and the REST bodies ccxt's maintainers recorded
+(``tests/fixtures/bybit.response.subset.json``).
+
+Ids: spot order and execution ids are 19-digit decimal strings (``"1609920528435648000"``), linear
+ones are UUIDs (``"c6f055d9-7f21-4079-913d-e6523a9cfffa"``), as Bybit sends them. The fake derives
+both from the ledger's integer ids, so :func:`wire_order_id` and :func:`ledger_order_id` map one to the
+other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+from arb.testing.fake_ledger import (
+    LedgerOrder,
+    LedgerTrade,
+    OrderStatus,
+    OrderType,
+    Position,
+    RejectReason,
+    Side,
+    SymbolRules,
+    TimeInForce,
+)
+
+__all__ = [
+    "FIRST_ORDER_ID",
+    "FIRST_TRADE_ID",
+    "LINEAR_REJECTS",
+    "SPOT_REJECTS",
+    "BybitCategory",
+    "OrderView",
+    "decimal_text",
+    "execution_entry",
+    "instrument_entry",
+    "ledger_exec_id",
+    "ledger_order_id",
+    "order_entry",
+    "order_status",
+    "position_entry",
+    "reject_code",
+    "reject_reason_of",
+    "rest_signature",
+    "timestamp_error",
+    "wallet_coin_entry",
+    "wire_exec_id",
+    "wire_order_id",
+    "ws_signature",
+]
+
+BybitCategory = Literal["spot", "linear"]
+
+FIRST_ORDER_ID: dict[str, int] = {"spot": 1_700_000_000_000_000_001, "linear": 1_000_001}
+"""The ledger's first order id per category: spot ids are Bybit's 19-digit numbers."""
+FIRST_TRADE_ID: dict[str, int] = {"spot": 2_100_000_000_000_000_001, "linear": 5_000_001}
+"""The ledger's first trade id per category (spot execIds look like ``"2100000000047087120"``)."""
+
+ZERO = Decimal(0)
+
+
+# -- signatures ---------------------------------------------------------------------------------
+
+
+def rest_signature(secret: str, timestamp: str, api_key: str, recv_window: str, payload: str) -> str:
+    """``X-BAPI-SIGN``: hex HMAC-SHA256 of ``timestamp + api_key + recv_window + payload``.
+
+    ``payload`` is the query string as sent (GET) or the raw JSON body (POST) (v5 "Integration
+    Guidance", Authentication).
+    """
+    text = timestamp + api_key + recv_window + payload
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def ws_signature(secret: str, expires: str) -> str:
+    """The private stream's auth signature: hex HMAC-SHA256 of ``"GET/realtime" + expires``."""
+    return hmac.new(secret.encode(), ("GET/realtime" + expires).encode(), hashlib.sha256).hexdigest()
+
+
+def timestamp_error(req_timestamp: str, server_ms: int, recv_window: str) -> str:
+    """Bybit's ``10002`` message, e.g. ``invalid request, please check your server timestamp or
+    recv_window param. req_timestamp[1678623600260],server_timestamp[1678623606869],recv_window[5000]``."""
+    return (
+        "invalid request, please check your server timestamp or recv_window param. "
+        f"req_timestamp[{req_timestamp}],server_timestamp[{server_ms}],recv_window[{recv_window}]"
+    )
+
+
+# -- rejections ---------------------------------------------------------------------------------
+
+SPOT_REJECTS: Mapping[RejectReason, tuple[int, str]] = {
+    RejectReason.UNKNOWN_SYMBOL: (170121, "Invalid symbol."),
+    RejectReason.PRICE_TICK: (170134, "Order price decimal too long."),
+    RejectReason.PRICE_RANGE: (170132, "Order price too high."),  # 170133 below minPrice, see reject_code
+    RejectReason.QTY_STEP: (170137, "Order volume decimal too long"),
+    RejectReason.QTY_MIN: (170136, "Order quantity lower than the minimum."),
+    RejectReason.QTY_MAX: (170135, "Order quantity too large."),
+    RejectReason.NOTIONAL_MIN: (170140, "Order value exceeded lower limit"),
+    RejectReason.INSUFFICIENT_BALANCE: (170131, "Insufficient balance."),
+    RejectReason.DUPLICATE_CLIENT_ID: (170141, "Duplicate clientOrderId"),
+    RejectReason.INVALID_CLIENT_ID: (170130, "Data sent for paramter 'orderLinkId' is not valid."),
+    RejectReason.PRICE_REQUIRED: (170130, "Data sent for paramter 'price' is not valid."),
+    RejectReason.REDUCE_ONLY: (10001, "params error: reduceOnly is not supported for spot"),
+    RejectReason.FOK_UNFILLED: (10001, "params error: order cannot be filled whole"),
+}
+"""Spot: ``RejectReason`` -> ``(retCode, retMsg)``, codes and texts from the v5 error table."""
+
+LINEAR_REJECTS: Mapping[RejectReason, tuple[int, str]] = {
+    RejectReason.UNKNOWN_SYMBOL: (10001, "params error: symbol invalid"),
+    RejectReason.PRICE_TICK: (10001, "params error: price err"),
+    RejectReason.PRICE_RANGE: (110003, "Order price exceeds the allowable range."),
+    # Bybit's code for a qty off qtyStep is undocumented; 10001 with the text it sends for a bad qty.
+    RejectReason.QTY_STEP: (10001, "params error: qty err"),
+    RejectReason.QTY_MIN: (10001, "The number of contracts exceeds minimum limit allowed"),
+    RejectReason.QTY_MAX: (10001, "The number of contracts exceeds maximum limit allowed: too large"),
+    RejectReason.NOTIONAL_MIN: (110094, "Order notional value below the lower limit"),
+    RejectReason.INSUFFICIENT_BALANCE: (110007, "ab not enough for new order"),
+    RejectReason.DUPLICATE_CLIENT_ID: (110072, "OrderLinkedID is duplicate"),
+    RejectReason.INVALID_CLIENT_ID: (10001, "params error: orderLinkId invalid"),
+    RejectReason.PRICE_REQUIRED: (10001, "params error: price is required for a Limit order"),
+    RejectReason.REDUCE_ONLY: (110017, "Reduce-only rule not satisfied"),
+    RejectReason.FOK_UNFILLED: (10001, "params error: order cannot be filled whole"),
+}
+"""Linear: ``RejectReason`` -> ``(retCode, retMsg)``."""
+
+
+def reject_code(
+    category: BybitCategory, reason: RejectReason, rules: SymbolRules | None = None, price: Decimal | None = None
+) -> tuple[int, str]:
+    """``(retCode, retMsg)`` for a ledger rejection; spot splits the price range by side of it."""
+    if category == "spot":
+        if reason is RejectReason.PRICE_RANGE and rules is not None and price is not None and price < rules.min_price:
+            return 170133, "Order price lower than the minimum."
+        return SPOT_REJECTS[reason]
+    return LINEAR_REJECTS[reason]
+
+
+# -- ids and numbers ----------------------------------------------------------------------------
+
+
+_UUID_PREFIX = 0x5A3C9E1D_7F21_4079_913D << 48
+"""Linear ids are this venue's fixed version-4 prefix with the ledger's id in the last 48 bits."""
+_UUID_LOW = (1 << 48) - 1
+
+
+def wire_order_id(category: BybitCategory, order_id: int) -> str:
+    """The ``orderId`` Bybit would send for the ledger's order ``order_id``."""
+    return str(order_id) if category == "spot" else str(uuid.UUID(int=_UUID_PREFIX | order_id))
+
+
+def ledger_order_id(category: BybitCategory, text: str) -> int | None:
+    """The ledger's id behind a wire ``orderId``, or ``None`` when ``text`` cannot be one."""
+    try:
+        if category == "spot":
+            return int(text) if text.isdigit() else None
+        value = uuid.UUID(text).int
+    except ValueError:
+        return None
+    return value & _UUID_LOW if value & ~_UUID_LOW == _UUID_PREFIX else None
+
+
+def wire_exec_id(category: BybitCategory, trade_id: int) -> str:
+    """The ``execId`` Bybit would send for the ledger's trade ``trade_id``."""
+    return wire_order_id(category, trade_id)
+
+
+def ledger_exec_id(category: BybitCategory, text: str) -> int | None:
+    """The ledger's trade id behind a wire ``execId``."""
+    return ledger_order_id(category, text)
+
+
+def decimal_text(value: Decimal, step: Decimal | None = None) -> str:
+    """A plain decimal string: with ``step``'s decimals (``"0.001614"``, ``"25"``) or as few as needed."""
+    if step is not None:
+        exponent = step.normalize().as_tuple().exponent
+        places = min(0, exponent) if isinstance(exponent, int) else 0
+        return format(value.quantize(Decimal(1).scaleb(places)), "f")
+    if value == 0:
+        return "0"
+    return format(value.normalize(), "f")
+
+
+# -- orders -------------------------------------------------------------------------------------
+
+_TIF = {
+    TimeInForce.GTC: "GTC",
+    TimeInForce.IOC: "IOC",
+    TimeInForce.FOK: "FOK",
+    TimeInForce.POST_ONLY: "PostOnly",
+}
+
+
+def order_status(category: BybitCategory, status: OrderStatus, executed: Decimal) -> str:
+    """Bybit's ``orderStatus``: an IOC's unfilled rest is ``PartiallyFilledCanceled`` on spot ("only spot
+    has this order status") and ``Cancelled`` with an executed qty on derivatives (v5 enum)."""
+    if status is OrderStatus.NEW:
+        return "New"
+    if status is OrderStatus.PARTIALLY_FILLED:
+        return "PartiallyFilled"
+    if status is OrderStatus.FILLED:
+        return "Filled"
+    if status is OrderStatus.REJECTED:
+        return "Rejected"
+    if category == "spot" and executed > 0:
+        return "PartiallyFilledCanceled"
+    return "Cancelled"
+
+
+def reject_reason_of(order: LedgerOrder, status: OrderStatus, executed: Decimal) -> str:
+    """``rejectReason`` of an order in ``status``: why the venue ended it, ``EC_NoError`` otherwise."""
+    if status is not OrderStatus.EXPIRED:
+        return "EC_NoError"
+    if order.time_in_force is TimeInForce.POST_ONLY:
+        return "EC_PostOnlyWillTakeLiquidity"
+    if order.time_in_force is TimeInForce.FOK:
+        return "EC_NoEnoughQtyToFill"
+    return "EC_CancelForNoFullFill" if executed > 0 else "EC_NoImmediateQtyToFill"
+
+
+class OrderView:
+    """One order as of one moment (a stream event, or now): what :func:`order_entry` renders."""
+
+    __slots__ = ("cancel_type", "executed", "fee", "order", "quote", "status", "updated_ms")
+
+    def __init__(
+        self,
+        order: LedgerOrder,
+        *,
+        status: OrderStatus | None = None,
+        executed: Decimal | None = None,
+        quote: Decimal | None = None,
+        updated_ms: int | None = None,
+        cancel_type: str = "UNKNOWN",
+    ) -> None:
+        self.order = order
+        self.status = order.status if status is None else status
+        self.executed = order.executed_qty if executed is None else executed
+        self.quote = order.cum_quote if quote is None else quote
+        self.updated_ms = order.updated_ms if updated_ms is None else updated_ms
+        self.cancel_type = cancel_type
+        # The fee of the trades behind ``executed`` (an event sees only the trades before it).
+        fee, filled = ZERO, ZERO
+        for trade in order.trades:
+            if filled >= self.executed:
+                break
+            fee += trade.fee
+            filled += trade.qty
+        self.fee = fee
+
+
+def order_entry(
+    category: BybitCategory,
+    view: OrderView,
+    rules: SymbolRules,
+    *,
+    fee_asset: str,
+    market_unit: str = "",
+    last_price: str = "",
+    stream: bool = False,
+) -> dict[str, Any]:
+    """One order as ``/v5/order/realtime``/``history`` list it (``stream``: as the ``order`` topic does).
+
+    Spot orders carry neither ``createType`` nor ``tpslMode`` (v5 docs: "Spot does not have this
+    field"): ccxt tells a contract order from a spot one by ``tpslMode`` alone.
+    """
+    order = view.order
+    is_open = view.status.is_open
+    leaves = order.qty - view.executed if is_open else ZERO
+    price = order.price if order.price is not None else ZERO
+    avg = view.quote / view.executed if view.executed else None
+    entry: dict[str, Any] = {}
+    if stream:
+        entry["category"] = category
+    entry.update(
+        {
+            "symbol": order.symbol,
+            "orderId": wire_order_id(category, order.order_id),
+            "orderLinkId": order.client_id if not order.client_id.startswith("~") else "",
+            "blockTradeId": "",
+            "side": "Buy" if order.side is Side.BUY else "Sell",
+            "orderType": "Limit" if order.type is OrderType.LIMIT else "Market",
+            "cancelType": view.cancel_type,
+            "price": decimal_text(price, rules.tick_size) if order.price is not None else "0",
+            "qty": decimal_text(order.qty, rules.step_size),
+            "orderIv": "",
+            "timeInForce": "IOC" if order.type is OrderType.MARKET else _TIF[order.time_in_force],
+            "orderStatus": order_status(category, view.status, view.executed),
+            "isLeverage": "0" if category == "spot" else "",
+            "lastPriceOnCreated": last_price if category == "linear" else "",
+            "reduceOnly": order.reduce_only,
+            "leavesQty": decimal_text(leaves, rules.step_size),
+            "leavesValue": decimal_text(leaves * price),
+            "cumExecQty": decimal_text(view.executed, rules.step_size),
+            "cumExecValue": decimal_text(view.quote),
+            "avgPrice": decimal_text(avg) if avg is not None else "",
+            "positionIdx": 0,
+            "cumExecFee": decimal_text(view.fee),
+            "cumFeeDetail": {fee_asset: decimal_text(view.fee)} if view.fee else {},
+            "createdTime": str(order.created_ms),
+            "updatedTime": str(view.updated_ms),
+            "rejectReason": reject_reason_of(order, view.status, view.executed),
+            "stopOrderType": "",
+            "triggerPrice": "0" if category == "spot" else "",
+            "takeProfit": "0" if category == "spot" else "",
+            "stopLoss": "0" if category == "spot" else "",
+            "tpTriggerBy": "",
+            "slTriggerBy": "",
+            "tpLimitPrice": "0",
+            "slLimitPrice": "0",
+            "triggerDirection": 0,
+            "triggerBy": "",
+            "closeOnTrigger": False,
+            "placeType": "",
+            "smpType": "None",
+            "smpGroup": 0,
+            "smpOrderId": "",
+            "marketUnit": market_unit,
+        }
+    )
+    if category == "linear":
+        entry["createType"] = "CreateByUser"
+        entry["tpslMode"] = ""
+        entry["slippageToleranceType"] = "UNKNOWN"
+        entry["slippageTolerance"] = "0"
+    if stream:
+        entry["feeCurrency"] = ""
+        entry["closedPnl"] = "0"
+    return entry
+
+
+def execution_entry(
+    category: BybitCategory,
+    trade: LedgerTrade,
+    order: LedgerOrder,
+    rules: SymbolRules,
+    *,
+    fee_rate: Decimal,
+    mark_price: str = "",
+    seq: int = 0,
+    stream: bool = False,
+    fast: bool = False,
+) -> dict[str, Any]:
+    """One execution as ``/v5/execution/list`` lists it (``stream``: the ``execution`` topic;
+    ``fast``: the few fields of ``execution.fast``)."""
+    link_id = order.client_id if not order.client_id.startswith("~") else ""
+    side = "Buy" if trade.side is Side.BUY else "Sell"
+    if fast:
+        return {
+            "category": category,
+            "symbol": trade.symbol,
+            "execId": wire_exec_id(category, trade.trade_id),
+            "execPrice": decimal_text(trade.price, rules.tick_size),
+            "execQty": decimal_text(trade.qty, rules.step_size),
+            "orderId": wire_order_id(category, order.order_id),
+            "isMaker": trade.is_maker,
+            "orderLinkId": link_id,
+            "side": side,
+            "execTime": str(trade.time_ms),
+            "seq": seq,
+        }
+    filled = ZERO
+    for earlier in order.trades:
+        filled += earlier.qty
+        if earlier.trade_id == trade.trade_id:
+            break
+    entry: dict[str, Any] = {}
+    if stream:
+        entry["category"] = category
+    entry.update(
+        {
+            "symbol": trade.symbol,
+            "orderType": "Limit" if order.type is OrderType.LIMIT else "Market",
+            "underlyingPrice": "",
+            "orderLinkId": link_id,
+            "orderId": wire_order_id(category, order.order_id),
+            "stopOrderType": "" if category == "spot" else "UNKNOWN",
+            "execTime": str(trade.time_ms),
+            "feeCurrency": trade.fee_asset if category == "spot" else "",
+            "feeRate": decimal_text(fee_rate),
+            "tradeIv": "",
+            "blockTradeId": "",
+            "markPrice": mark_price,
+            "execPrice": decimal_text(trade.price, rules.tick_size),
+            "markIv": "",
+            "orderQty": decimal_text(order.qty, rules.step_size),
+            "orderPrice": decimal_text(order.price, rules.tick_size) if order.price is not None else "0",
+            "execValue": decimal_text(trade.quote_qty),
+            "closedSize": "" if category == "spot" else decimal_text(trade.qty if trade.realized_pnl else ZERO),
+            "execType": "Trade",
+            "seq": seq,
+            "side": side,
+            "indexPrice": "",
+            "leavesQty": decimal_text(order.qty - filled, rules.step_size),
+            "isMaker": trade.is_maker,
+            "execFee": decimal_text(trade.fee),
+            "execId": wire_exec_id(category, trade.trade_id),
+            "execQty": decimal_text(trade.qty, rules.step_size),
+            "marketUnit": "",
+            "extraFees": "",
+        }
+    )
+    if category == "linear":
+        entry["createType"] = "CreateByUser"
+    if stream:
+        entry["isLeverage"] = "0" if category == "spot" else ""
+        entry["execPnl"] = decimal_text(trade.realized_pnl)
+    return entry
+
+
+# -- positions and wallet -----------------------------------------------------------------------
+
+
+def position_entry(
+    position: Position,
+    rules: SymbolRules,
+    *,
+    mark_price: Decimal | None,
+    cum_realised: Decimal,
+    maintenance_rate: Decimal,
+    created_ms: int,
+    updated_ms: int,
+    seq: int,
+    stream: bool = False,
+) -> dict[str, Any]:
+    """One linear position as ``/v5/position/list`` lists it (``stream``: the ``position`` topic)."""
+    size = abs(position.qty)
+    side = "" if position.qty == 0 else ("Buy" if position.qty > 0 else "Sell")
+    value = size * position.entry_price
+    upl = ZERO if mark_price is None or size == 0 else (mark_price - position.entry_price) * position.qty
+    im = position.initial_margin
+    entry: dict[str, Any] = {
+        "positionIdx": 0,
+        "riskId": 1,
+        "riskLimitValue": "2000000",
+        "symbol": position.symbol,
+        "side": side,
+        "size": decimal_text(size, rules.step_size),
+        "avgPrice": decimal_text(position.entry_price),
+        "positionValue": decimal_text(value),
+        "tradeMode": 0,
+        "positionStatus": "Normal",
+        "autoAddMargin": 0,
+        "adlRankIndicator": 2 if size else 0,
+        "leverage": decimal_text(position.leverage),
+        "breakEvenPrice": "",
+        "positionBalance": decimal_text(im),
+        "markPrice": decimal_text(mark_price, rules.tick_size) if mark_price is not None else "",
+        "liqPrice": "",
+        "bustPrice": "",
+        "positionMM": decimal_text(value * maintenance_rate),
+        "positionMMByMp": decimal_text(value * maintenance_rate),
+        "positionIM": decimal_text(im),
+        "positionIMByMp": decimal_text(im),
+        "tpslMode": "Full",
+        "takeProfit": "",
+        "stopLoss": "",
+        "trailingStop": "0",
+        "unrealisedPnl": decimal_text(upl),
+        "curRealisedPnl": decimal_text(cum_realised),
+        "cumRealisedPnl": decimal_text(cum_realised),
+        "sessionAvgPrice": "",
+        "seq": seq,
+        "isReduceOnly": False,
+        "mmrSysUpdatedTime": "",
+        "leverageSysUpdatedTime": "",
+        "createdTime": str(created_ms),
+        "updatedTime": str(updated_ms),
+    }
+    if stream:
+        entry["category"] = "linear"
+        entry["entryPrice"] = entry.pop("avgPrice")
+    return entry
+
+
+def wallet_coin_entry(
+    coin: str,
+    *,
+    wallet: Decimal,
+    locked: Decimal,
+    order_im: Decimal,
+    position_im: Decimal,
+    position_mm: Decimal,
+    upl: Decimal,
+    cum_realised: Decimal,
+    usd_price: Decimal | None,
+) -> dict[str, Any]:
+    """One ``coin`` of a UNIFIED wallet (``/v5/account/wallet-balance`` and the ``wallet`` topic).
+
+    ``availableToWithdraw`` is ``""`` as Bybit sends it for UNIFIED since January 2025, so ccxt
+    derives ``free`` from ``walletBalance - locked - totalOrderIM - totalPositionIM``.
+    """
+    equity = wallet + upl
+    return {
+        "availableToBorrow": "",
+        "bonus": "0",
+        "accruedInterest": "0",
+        "availableToWithdraw": "",
+        "totalOrderIM": decimal_text(order_im),
+        "equity": decimal_text(equity),
+        "totalPositionMM": decimal_text(position_mm),
+        "usdValue": decimal_text(equity * usd_price) if usd_price is not None else "0",
+        "unrealisedPnl": decimal_text(upl),
+        "collateralSwitch": True,
+        "spotHedgingQty": "0",
+        "borrowAmount": "0",
+        "totalPositionIM": decimal_text(position_im),
+        "walletBalance": decimal_text(wallet),
+        "cumRealisedPnl": decimal_text(cum_realised),
+        "locked": decimal_text(locked),
+        "marginCollateral": True,
+        "coin": coin,
+        "spotBorrow": "0",
+    }
+
+
+# -- instruments --------------------------------------------------------------------------------
+
+
+def instrument_entry(category: BybitCategory, rules: SymbolRules, *, max_leverage: Decimal) -> dict[str, Any]:
+    """One ``/v5/market/instruments-info`` entry with the field names of its category.
+
+    Spot: ``lotSizeFilter{basePrecision, quotePrecision, minOrderQty, maxOrderQty, minOrderAmt,
+    maxOrderAmt, ...}`` and ``priceFilter{tickSize}``; linear: ``priceFilter{minPrice, maxPrice,
+    tickSize}`` and ``lotSizeFilter{maxOrderQty, minOrderQty, qtyStep, ..., minNotionalValue}``.
+    """
+    tick = decimal_text(rules.tick_size)
+    if category == "spot":
+        return {
+            "symbol": rules.symbol,
+            "baseCoin": rules.base,
+            "quoteCoin": rules.quote,
+            "innovation": "0",
+            "status": "Trading",
+            "marginTrading": "utaOnly",
+            "stTag": "0",
+            "lotSizeFilter": {
+                "basePrecision": decimal_text(rules.step_size),
+                "quotePrecision": "0.00000001",
+                "minOrderQty": decimal_text(rules.min_qty),
+                "maxOrderQty": decimal_text(rules.max_qty),
+                "minOrderAmt": decimal_text(rules.min_notional),
+                "maxOrderAmt": "8000000",
+                "maxLimitOrderQty": decimal_text(rules.max_qty),
+                "maxMarketOrderQty": decimal_text(rules.max_qty),
+                "postOnlyMaxLimitOrderSize": decimal_text(rules.max_qty * 5),
+            },
+            "priceFilter": {"tickSize": tick},
+            "riskParameters": {"priceLimitRatioX": "0.005", "priceLimitRatioY": "0.01"},
+            "symbolType": "",
+        }
+    exponent = rules.tick_size.normalize().as_tuple().exponent
+    price_scale = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return {
+        "symbol": rules.symbol,
+        "contractType": "LinearPerpetual",
+        "status": "Trading",
+        "baseCoin": rules.base,
+        "quoteCoin": rules.quote,
+        "launchTime": "1585526400000",
+        "deliveryTime": "0",
+        "deliveryFeeRate": "",
+        "priceScale": str(price_scale),
+        "leverageFilter": {
+            "minLeverage": "1",
+            "maxLeverage": decimal_text(max_leverage, Decimal("0.01")),
+            "leverageStep": "0.01",
+        },
+        "priceFilter": {
+            "minPrice": decimal_text(rules.min_price, rules.tick_size),
+            "maxPrice": decimal_text(rules.max_price, rules.tick_size),
+            "tickSize": tick,
+        },
+        "lotSizeFilter": {
+            "maxOrderQty": decimal_text(rules.max_qty, rules.step_size),
+            "minOrderQty": decimal_text(rules.min_qty, rules.step_size),
+            "qtyStep": decimal_text(rules.step_size),
+            "postOnlyMaxOrderQty": decimal_text(rules.max_qty, rules.step_size),
+            "maxMktOrderQty": decimal_text(rules.max_qty, rules.step_size),
+            "minNotionalValue": decimal_text(rules.min_notional),
+        },
+        "unifiedMarginTrade": True,
+        "fundingInterval": 480,
+        "settleCoin": rules.quote,
+        "copyTrading": "both",
+        "upperFundingRate": "0.00375",
+        "lowerFundingRate": "-0.00375",
+        "isPreListing": False,
+        "preListingInfo": None,
+        "riskParameters": {"priceLimitRatioX": "0.01", "priceLimitRatioY": "0.02"},
+        "symbolType": "",
+    }
