@@ -87,17 +87,9 @@ class WireRecord:
     written_ns: int = 0
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    response: aiohttp.ClientResponse | None = None
+    body: bytes | None = None
+    """The response body as ccxt read it (None when none was read: timeout, dropped connection)."""
     on_written: Callable[[], None] | None = None
-
-    async def body(self) -> bytes | None:
-        """The response body (ccxt has read it already; aiohttp keeps it), or None."""
-        if self.response is None:
-            return None
-        try:
-            return await self.response.read()
-        except (TimeoutError, aiohttp.ClientError, RuntimeError):
-            return None
 
 
 _CURRENT: contextvars.ContextVar[WireRecord | None] = contextvars.ContextVar("arb_wire_record", default=None)
@@ -121,6 +113,7 @@ class WireTrace:
             config.on_request_headers_sent.append(self._headers_sent)
             config.on_request_chunk_sent.append(self._chunk_sent)
             config.on_request_end.append(self._end)
+            config.on_response_chunk_received.append(self._body)
             self._session = aiohttp.ClientSession(trace_configs=[config])
         return self._session
 
@@ -154,7 +147,11 @@ class WireTrace:
         if rec is not None:
             rec.status = params.response.status
             rec.headers = dict(params.response.headers)
-            rec.response = params.response
+
+    async def _body(self, session: Any, ctx: Any, params: Any) -> None:
+        rec = _CURRENT.get()
+        if rec is not None:
+            rec.body = (rec.body or b"") + bytes(params.chunk)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -484,7 +481,7 @@ class VenueExecutor:
             written=rec.written_ns > 0,
             http_status=None if timed_out else rec.status,
             headers=rec.headers,
-            body=None if timed_out else await rec.body(),
+            body=None if timed_out else rec.body,
             timed_out=timed_out,
             now_ms=now // NS_PER_MS,
         )

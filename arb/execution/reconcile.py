@@ -168,8 +168,7 @@ async def reconcile_venue(
     # 4. holdings against the journal's fills, relative to the baseline
     spot = market == "spot"
     actual: dict[str, Decimal] = await executor.balances() if spot else {"position": await executor.position()}
-    moved = expected_holdings(journal.venue_fills(venue, market), executor.base_asset, executor.quote_asset,
-                              spot=spot)  # fmt: skip
+    moved = expected_holdings(journal.venue_fills(venue, market), executor.base_asset, executor.quote_asset, spot=spot)
     assets = sorted(set(moved) | ({executor.base_asset, executor.quote_asset} if spot else {"position"}))
     key = _baseline_key(venue, market, executor.account)
     stored = journal.get_state(key)
@@ -178,8 +177,9 @@ async def reconcile_venue(
         journal.set_state(key, json.dumps({a: str(v) for a, v in baseline.items()}))
         report.baseline = "accepted" if stored is not None else "set"
         if stored is None and moved:
-            log.warning("%s %s: the journal had fills but no baseline; taking the venue's state as it is", venue,
-                        market)  # fmt: skip
+            log.warning(
+                "%s %s: the journal had fills but no baseline; taking the venue's state as it is", venue, market
+            )
     else:
         baseline = {a: Decimal(v) for a, v in json.loads(stored).items()}
         report.baseline = "kept"

@@ -79,10 +79,11 @@ class TradingSession:
         """Reconcile every open venue with the journal (see ``arb.execution.reconcile``)."""
         timeout = self.config.live.unknown_grace_ns + 10 * self.config.live.unknown_check_interval_ns
         return [
-            await reconcile_venue(self.executors[v], self.journal, accept_venue_state=accept_venue_state,
-                                  timeout_ns=timeout)
+            await reconcile_venue(
+                self.executors[v], self.journal, accept_venue_state=accept_venue_state, timeout_ns=timeout
+            )
             for v in sorted(self.executors)
-        ]  # fmt: skip
+        ]
 
 
 def _check_tradeable(venue: VenueConfig) -> tuple[str, str]:
@@ -101,8 +102,12 @@ def _check_tradeable(venue: VenueConfig) -> tuple[str, str]:
 
 def _compare_rules(venue: VenueConfig, rules: dict[str, tuple[str, str]]) -> list[str]:
     inst = venue.instrument
-    ours = {"tick_size": inst.tick_size, "lot_size": inst.lot_size, "min_qty": inst.min_qty,
-            "min_notional": inst.min_notional}  # fmt: skip
+    ours = {
+        "tick_size": inst.tick_size,
+        "lot_size": inst.lot_size,
+        "min_qty": inst.min_qty,
+        "min_notional": inst.min_notional,
+    }
     out = []
     for name, (theirs, _) in rules.items():
         try:
@@ -110,8 +115,10 @@ def _compare_rules(venue: VenueConfig, rules: dict[str, tuple[str, str]]) -> lis
         except (InvalidOperation, KeyError):
             continue
         if differs:
-            out.append(f"{venue.name} {venue.market}: [instrument] {name} is {ours[name]:g} in {venue.path.name}, "
-                       f"the venue says {theirs}")  # fmt: skip
+            out.append(
+                f"{venue.name} {venue.market}: [instrument] {name} is {ours[name]:g} in {venue.path.name}, "
+                f"the venue says {theirs}"
+            )
     return out
 
 
@@ -144,9 +151,19 @@ async def trading_session(
                 session=trace.session(),
                 pro=True,
             )
-            executor = VenueExecutor(index=v, venue=venue.name, market=venue.market, symbol=config.strategy.symbol,
-                                     exchange=exchange, trace=trace, journal=journal, ids=ids,
-                                     account=config.live.account, settings=settings, clock=clock)  # fmt: skip
+            executor = VenueExecutor(
+                index=v,
+                venue=venue.name,
+                market=venue.market,
+                symbol=config.strategy.symbol,
+                exchange=exchange,
+                trace=trace,
+                journal=journal,
+                ids=ids,
+                account=config.live.account,
+                settings=settings,
+                clock=clock,
+            )
             session.executors[v] = executor
             rules = await executor.start()
             session.rule_differences += _compare_rules(venue, rules)
@@ -182,8 +199,11 @@ def add_reconcile_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
     parser.add_argument("--venue", choices=ASSET_NAMES, help="one venue only (default: both)")
-    parser.add_argument("--accept-venue-state", action="store_true",
-                        help="take the venues' holdings as they are now (after a deposit or a manual trade)")  # fmt: skip
+    parser.add_argument(
+        "--accept-venue-state",
+        action="store_true",
+        help="take the venues' holdings as they are now (after a deposit or a manual trade)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(run=_cmd_reconcile)
     return parser
@@ -238,27 +258,36 @@ def add_order_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--qty", type=_positive_decimal, required=True, help="base units, on the venue's lot grid")
     parser.add_argument("--price", type=_positive_decimal, required=True, help="limit price")
     parser.add_argument("--reduce-only", action="store_true", help="linear venues: only reduce the position")
-    parser.add_argument("--timeout", type=_timeout, default=30_000_000_000, metavar="TIME",
-                        help="how long to wait for the order to be done (default: 30s)")  # fmt: skip
+    parser.add_argument(
+        "--timeout",
+        type=_timeout,
+        default=30_000_000_000,
+        metavar="TIME",
+        help="how long to wait for the order to be done (default: 30s)",
+    )
     parser.set_defaults(run=_cmd_order)
     return parser
 
 
-async def place_one(config: AppConfig, venue: int, side: int, qty: Decimal, price: Decimal, *,
-                    reduce_only: bool, timeout_ns: int) -> tuple[LiveOrder, list[VenueReconciliation]]:  # fmt: skip
+async def place_one(
+    config: AppConfig, venue: int, side: int, qty: Decimal, price: Decimal, *, reduce_only: bool, timeout_ns: int
+) -> tuple[LiveOrder, list[VenueReconciliation]]:
     """Reconcile ``venue``, send one order, and wait (bounded) until it is done; returns it and the reports."""
     async with trading_session(config, [venue]) as session:
         reports = await session.reconcile()
         if not all(r.ok for r in reports):
-            raise ArbError("reconciliation found differences; fix them or accept the venue's state "
-                           "(arb reconcile --accept-venue-state) before trading")  # fmt: skip
+            raise ArbError(
+                "reconciliation found differences; fix them or accept the venue's state "
+                "(arb reconcile --accept-venue-state) before trading"
+            )
         executor = session.executors[venue]
         done = asyncio.Event()
         executor.on_done = lambda _order: done.set()
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
-            order = executor.submit(side, float(price), float(qty), KIND_MANUAL, 0, executor.clock(),
-                                    reduce_only=reduce_only)  # fmt: skip
+            order = executor.submit(
+                side, float(price), float(qty), KIND_MANUAL, 0, executor.clock(), reduce_only=reduce_only
+            )
             if order.qty_text != str(qty.normalize()) or order.price_text != str(price.normalize()):
                 log.warning("order put on the venue's grid: %s @ %s", order.qty_text, order.price_text)
             with contextlib.suppress(TimeoutError):
@@ -271,8 +300,9 @@ def _cmd_order(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     venue = ASSET_NAMES.index(args.venue)
     side = BUY if args.side == "buy" else SELL
-    order, reports = asyncio.run(place_one(config, venue, side, args.qty, args.price, reduce_only=args.reduce_only,
-                                           timeout_ns=args.timeout))  # fmt: skip
+    order, reports = asyncio.run(
+        place_one(config, venue, side, args.qty, args.price, reduce_only=args.reduce_only, timeout_ns=args.timeout)
+    )
     for report in reports:
         sys.stdout.write("\n".join(report.describe()) + "\n")
     lines = [f"order {order.client_id}: {order.state.value}"]

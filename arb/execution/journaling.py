@@ -1,0 +1,190 @@
+"""The live executors' view of the journal: live orders and venue fills in, journal rows out.
+
+:class:`ExecutionJournal` is what :class:`~arb.execution.live.VenueExecutor` writes through
+(``JournalSink``) and what reconciliation reads (``ReconcileJournal``). The intent is committed at
+once (:meth:`record_intent`); state changes and fills are queued and committed by :meth:`flush`, which
+the executor calls at the end of each step, off the decision's path.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from arb.config import LiveConfig
+from arb.execution.orders import LiveOrder, OrderState, VenueFill
+from arb.journal import Journal
+
+__all__ = ["ExecutionJournal", "open_execution_journal"]
+
+log = logging.getLogger(__name__)
+
+
+def open_execution_journal(live: LiveConfig) -> ExecutionJournal:
+    """The account's journal as ``[live]`` says: ``journal_url``, or ``<state_dir>/<account>.sqlite``."""
+    target: str | Path = live.journal_url or live.state_dir / f"{live.account}.sqlite"
+    return ExecutionJournal(Journal.open(target, synchronous=live.journal_synchronous), live.account)
+
+
+class ExecutionJournal:
+    """Live orders and fills to and from the journal of one account."""
+
+    def __init__(self, journal: Journal, account: str) -> None:
+        self.journal = journal
+        self.account = account
+        self._known: dict[tuple[str, str], set[str]] = {}
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def flush(self) -> None:
+        self.journal.flush()
+
+    # -- writing (JournalSink) --------------------------------------------------------------------------
+
+    def record_intent(self, order: LiveOrder, *, venue: str, market: str, account: str, run_id: str) -> None:
+        """Commit the intent now: the order may be sent only after this returns."""
+        self.journal.add_intent(
+            {
+                "client_id": order.client_id,
+                "account": account,
+                "run_id": run_id,
+                "venue": venue,
+                "market": market,
+                "symbol": order.symbol,
+                "side": order.side,
+                "order_type": "limit",
+                "time_in_force": "ioc",
+                "price": order.price_text,
+                "qty": order.qty_text,
+                "reduce_only": order.reduce_only,
+                "kind": order.kind,
+                "pair_id": order.pair_id,
+                "state": OrderState.PENDING.value,
+                "intent_ns": order.intent_ns,
+            }
+        )
+
+    def record_state(self, order: LiveOrder, event: str, ts_ns: int, detail: dict[str, Any]) -> None:
+        """Queue the order's current state and one event describing what moved it."""
+        values: dict[str, Any] = {
+            "state": order.state.value,
+            "venue_order_id": order.venue_order_id,
+            "executed_qty": str(order.executed_qty),
+            "written_ns": order.written_ns,
+            "ack_ns": order.ack_ns,
+            "first_fill_ns": order.first_fill_ns,
+        }
+        if order.rejection is not None:
+            values["reject_code"] = str(order.rejection.code)
+            values["reject_message"] = order.rejection.message
+        if event == "done":
+            values["done_ns"] = ts_ns
+        self.journal.update_intent(order.client_id, **values)
+        self.journal.add_event(order.client_id, event, ts_ns, detail)
+
+    def record_fill(
+        self, order: LiveOrder | None, fill: VenueFill, *, venue: str, market: str, source: str, local_ts_ns: int
+    ) -> bool:
+        """Queue one fill; False when the journal already holds its trade id (nothing is written)."""
+        known = self._trade_ids(venue, market)
+        if fill.trade_id in known:
+            return False
+        known.add(fill.trade_id)
+        self.journal.add_fill(
+            {
+                "venue": venue,
+                "market": market,
+                "trade_id": fill.trade_id,
+                "account": self.account,
+                "client_id": order.client_id if order is not None else fill.client_id,
+                "venue_order_id": fill.venue_order_id,
+                "symbol": fill.symbol or (order.symbol if order else ""),
+                "side": fill.side,
+                "price": str(fill.price),
+                "qty": str(fill.qty),
+                "fee": str(fill.fee),
+                "fee_asset": fill.fee_asset,
+                "is_maker": fill.is_maker,
+                "exch_ts_ms": fill.exch_ts_ms,
+                "local_ts_ns": local_ts_ns,
+                "source": source,
+            }
+        )
+        return True
+
+    # -- reading (ReconcileJournal) -----------------------------------------------------------------------
+
+    def _trade_ids(self, venue: str, market: str) -> set[str]:
+        key = (venue, market)
+        if key not in self._known:
+            rows = self.journal.fills(venue=venue, market=market)
+            self._known[key] = {str(r["trade_id"]) for r in rows}
+        return self._known[key]
+
+    def trade_ids(self, venue: str, market: str) -> set[str]:
+        return set(self._trade_ids(venue, market))
+
+    def venue_fills(self, venue: str, market: str) -> list[VenueFill]:
+        """Every fill the journal holds for this account on ``venue``/``market``."""
+        return [_fill(r) for r in self.journal.fills(venue=venue, market=market, account=self.account)]
+
+    def last_fill_ms(self, venue: str, market: str) -> int:
+        rows = self.journal.fills(venue=venue, market=market, account=self.account)
+        return max((int(r["exch_ts_ms"]) for r in rows), default=0)
+
+    def in_flight_orders(self, venue: str, market: str) -> list[LiveOrder]:
+        """The intents a previous run left in flight, as live orders with the fills already journaled."""
+        orders = []
+        for row in self.journal.intents(account=self.account, venue=venue, market=market, in_flight=True):
+            order = LiveOrder(
+                order_id=0,
+                client_id=row["client_id"],
+                venue=0,
+                side=int(row["side"]),
+                price=float(row["price"]),
+                qty=float(row["qty"]),
+                kind=int(row["kind"]),
+                pair_id=int(row["pair_id"]),
+                sent_ts=int(row["intent_ns"]),
+                price_text=row["price"],
+                qty_text=row["qty"],
+                symbol=row["symbol"],
+                reduce_only=bool(row["reduce_only"]),
+                state=OrderState(row["state"]),
+                venue_order_id=row["venue_order_id"],
+                executed_qty=Decimal(row["executed_qty"]),
+                intent_ns=int(row["intent_ns"]),
+                written_ns=int(row["written_ns"]),
+                ack_ns=int(row["ack_ns"]),
+                first_fill_ns=int(row["first_fill_ns"]),
+            )
+            for fill_row in self.journal.fills(venue=venue, market=market, client_id=order.client_id):
+                fill = _fill(fill_row)
+                order.fills[fill.trade_id] = fill
+            orders.append(order)
+        return orders
+
+    def get_state(self, key: str) -> str | None:
+        return self.journal.get_state(key)
+
+    def set_state(self, key: str, value: str) -> None:
+        self.journal.set_state(key, value)
+
+
+def _fill(row: dict[str, Any]) -> VenueFill:
+    return VenueFill(
+        trade_id=str(row["trade_id"]),
+        client_id=row["client_id"],
+        venue_order_id=row["venue_order_id"],
+        side=int(row["side"]),
+        price=Decimal(row["price"]),
+        qty=Decimal(row["qty"]),
+        fee=Decimal(row["fee"]),
+        fee_asset=row["fee_asset"],
+        exch_ts_ms=int(row["exch_ts_ms"]),
+        is_maker=bool(row["is_maker"]),
+        symbol=row["symbol"],
+    )

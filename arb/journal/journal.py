@@ -1,0 +1,422 @@
+"""The journal: every order intent, answer and fill of a live account, in SQLite or PostgreSQL.
+
+One :class:`Journal` owns one database connection (SQLAlchemy Core, no ORM) and is used from one
+thread (the live executor's event loop). Two kinds of write:
+
+- :meth:`Journal.add_intent` commits at once, before the order's request is written: the one commit
+  the decision path waits for. A client id already in the journal raises
+  :class:`DuplicateIntentError`; nothing is overwritten.
+- everything else (state changes, events, fills, balances, account state) is queued with
+  :meth:`Journal.defer` and committed together by :meth:`Journal.flush` right after the step that
+  produced it. A crash loses at most what was queued and not yet flushed; reconciliation finds it out
+  again from the venue (every such record is the venue's to begin with).
+
+SQLite runs in WAL mode with ``synchronous`` FULL (each commit on disk: survives a power cut) or
+NORMAL (survives a crash of the process; a power cut may lose the last commits). PostgreSQL is
+reached through the same code with a ``postgresql+psycopg://`` URL.
+
+Fills are keyed by (venue, market, trade id): a second copy of a fill is a no-op, so a fill is booked
+once whichever way it arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from arb.errors import ArbError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "TERMINAL_STATES",
+    "DuplicateIntentError",
+    "Journal",
+    "JournalError",
+    "fills",
+    "intents",
+    "metadata",
+    "order_events",
+    "snapshots",
+    "state",
+]
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+TERMINAL_STATES = ("filled", "expired", "canceled", "rejected")
+
+metadata = sa.MetaData()
+
+intents = sa.Table(
+    "intents",
+    metadata,
+    sa.Column("client_id", sa.String(36), primary_key=True),
+    sa.Column("account", sa.String(40), nullable=False),
+    sa.Column("run_id", sa.String(40), nullable=False),
+    sa.Column("venue", sa.String(16), nullable=False),
+    sa.Column("market", sa.String(16), nullable=False),
+    sa.Column("symbol", sa.String(32), nullable=False),
+    sa.Column("side", sa.Integer, nullable=False),  # 1 buy, -1 sell
+    sa.Column("order_type", sa.String(16), nullable=False),
+    sa.Column("time_in_force", sa.String(8), nullable=False),
+    sa.Column("price", sa.String(40), nullable=False),  # exactly as sent
+    sa.Column("qty", sa.String(40), nullable=False),
+    sa.Column("reduce_only", sa.Boolean, nullable=False),
+    sa.Column("kind", sa.Integer, nullable=False),  # INTENT_OPEN / HEDGE / UNWIND, 9 = by hand
+    sa.Column("pair_id", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("venue_order_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("executed_qty", sa.String(40), nullable=False, server_default="0"),
+    sa.Column("reject_code", sa.String(32), nullable=False, server_default=""),
+    sa.Column("reject_message", sa.Text, nullable=False, server_default=""),
+    sa.Column("intent_ns", sa.BigInteger, nullable=False),
+    sa.Column("written_ns", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("ack_ns", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("first_fill_ns", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("done_ns", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Index("intents_open", "account", "venue", "market", "state"),
+)
+
+order_events = sa.Table(
+    "order_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("client_id", sa.String(36), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("ts_ns", sa.BigInteger, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),  # JSON
+)
+
+fills = sa.Table(
+    "fills",
+    metadata,
+    sa.Column("venue", sa.String(16), primary_key=True),
+    sa.Column("market", sa.String(16), primary_key=True),
+    sa.Column("trade_id", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(40), nullable=False),
+    sa.Column("client_id", sa.String(36), nullable=False),  # "" when the order is not arb's
+    sa.Column("venue_order_id", sa.String(64), nullable=False),
+    sa.Column("symbol", sa.String(32), nullable=False),
+    sa.Column("side", sa.Integer, nullable=False),
+    sa.Column("price", sa.String(40), nullable=False),
+    sa.Column("qty", sa.String(40), nullable=False),
+    sa.Column("fee", sa.String(40), nullable=False),
+    sa.Column("fee_asset", sa.String(16), nullable=False),
+    sa.Column("is_maker", sa.Boolean, nullable=False),
+    sa.Column("exch_ts_ms", sa.BigInteger, nullable=False),
+    sa.Column("local_ts_ns", sa.BigInteger, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # stream, reply, rest
+)
+
+snapshots = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account", sa.String(40), nullable=False),
+    sa.Column("venue", sa.String(16), nullable=False),
+    sa.Column("market", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(32), nullable=False),  # an asset, or "position:<symbol>"
+    sa.Column("value", sa.String(40), nullable=False),
+    sa.Column("ts_ns", sa.BigInteger, nullable=False),
+)
+
+state = sa.Table(
+    "state",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+
+class JournalError(ArbError):
+    """The journal cannot be opened or written (the order that needed it is not sent)."""
+
+    exit_code = 2
+
+
+class DuplicateIntentError(JournalError):
+    """A client id that the journal already holds: never reused, never overwritten."""
+
+
+def _url(target: str | Path) -> str:
+    if isinstance(target, Path) or "://" not in str(target):
+        path = Path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    return str(target)
+
+
+def _redacted(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return "<unparsable URL>"
+
+
+class Journal:
+    """A live account's journal (see the module docstring). Open with :meth:`open`; not thread-safe."""
+
+    def __init__(self, engine: sa.Engine, url: str) -> None:
+        self.engine = engine
+        self.url = _redacted(url)
+        self.dialect = engine.dialect.name
+        self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        self._conn = engine.connect()
+        self._pending: list[tuple[Any, Any]] = []
+        self._fill_insert = self._insert(fills).on_conflict_do_nothing()
+        self._intent_insert = intents.insert()
+
+    @classmethod
+    def open(cls, target: str | Path, *, synchronous: str = "full") -> Journal:
+        """Open (creating it if needed) the journal at a SQLite path or a database URL.
+
+        ``synchronous``: SQLite's ``full`` or ``normal`` (ignored by PostgreSQL). Raises
+        :class:`JournalError` when the database cannot be reached or holds a newer schema.
+        """
+        if synchronous not in ("full", "normal"):
+            raise ValueError(f"synchronous must be 'full' or 'normal', got {synchronous!r}")
+        url = _url(target)
+        try:
+            engine = sa.create_engine(url, poolclass=sa.pool.NullPool if "sqlite" in url else sa.pool.QueuePool)
+            if engine.dialect.name == "sqlite":
+                _sqlite_pragmas(engine, synchronous)
+            metadata.create_all(engine)
+            journal = cls(engine, url)
+        except SQLAlchemyError as error:
+            raise JournalError(
+                f"journal {_redacted(url)}: cannot open it: {error.__class__.__name__}: {str(error).splitlines()[0]}"
+            ) from None
+        journal._check_version()
+        return journal
+
+    def close(self) -> None:
+        """Commit what is queued and close the connection."""
+        try:
+            self.flush()
+        finally:
+            self._conn.close()
+            self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _check_version(self) -> None:
+        found = self.get_state("schema_version")
+        if found is None:
+            self.set_state("schema_version", str(SCHEMA_VERSION))
+        elif int(found) > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {self.url} has schema version {found}; this arb reads up to {SCHEMA_VERSION}: upgrade arb"
+            )
+
+    # -- writes --------------------------------------------------------------------------------------
+
+    def add_intent(self, row: Mapping[str, Any]) -> None:
+        """Insert one intent and commit now (before its order is sent). Commits what is queued first."""
+        self.flush()
+        try:
+            self._conn.execute(self._intent_insert, dict(row))
+            self._conn.commit()
+        except IntegrityError:
+            self._conn.rollback()
+            raise DuplicateIntentError(f"client id {row.get('client_id')!r} is already in the journal") from None
+        except SQLAlchemyError as error:
+            self._conn.rollback()
+            raise JournalError(
+                f"journal {self.url}: {error.__class__.__name__}: {str(error).splitlines()[0]}"
+            ) from None
+
+    def defer(self, statement: Any, params: Any = None) -> None:
+        """Queue one write for the next :meth:`flush`."""
+        self._pending.append((statement, params))
+
+    def update_intent(self, client_id: str, **values: Any) -> None:
+        """Queue an update of an intent's columns."""
+        self.defer(intents.update().where(intents.c.client_id == client_id).values(**values))
+
+    def add_event(self, client_id: str, kind: str, ts_ns: int, detail: Mapping[str, Any]) -> None:
+        """Queue one order event (a transition or an answer) with its details as JSON."""
+        self.defer(
+            order_events.insert(),
+            {"client_id": client_id, "kind": kind, "ts_ns": ts_ns, "detail": json.dumps(dict(detail), default=str)},
+        )
+
+    def add_fill(self, row: Mapping[str, Any]) -> None:
+        """Queue one fill; a fill already journaled (same venue, market, trade id) is left as it is."""
+        self.defer(self._fill_insert, dict(row))
+
+    def add_snapshot(self, account: str, venue: str, market: str, values: Mapping[str, Any], ts_ns: int) -> None:
+        """Queue a snapshot of balances (asset -> amount) or positions (``position:<symbol>`` -> qty)."""
+        for name, value in values.items():
+            self.defer(
+                snapshots.insert(),
+                {
+                    "account": account,
+                    "venue": venue,
+                    "market": market,
+                    "name": name,
+                    "value": str(value),
+                    "ts_ns": ts_ns,
+                },
+            )
+
+    def flush(self) -> None:
+        """Commit every queued write in one transaction (nothing of it on failure: it stays queued)."""
+        if not self._pending:
+            return
+        try:
+            for statement, params in self._pending:
+                if params is None:
+                    self._conn.execute(statement)
+                else:
+                    self._conn.execute(statement, params)
+            self._conn.commit()
+        except SQLAlchemyError as error:
+            self._conn.rollback()
+            log.error("journal %s: could not commit %d queued writes: %s", self.url, len(self._pending), error)
+            if isinstance(error, OperationalError):
+                return  # kept queued: the next flush tries again
+            raise JournalError(f"journal {self.url}: {error}") from None
+        self._pending.clear()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Queue writes in the block and commit them together at its end (none if it raises)."""
+        mark = len(self._pending)
+        try:
+            yield
+        except BaseException:
+            del self._pending[mark:]
+            raise
+        self.flush()
+
+    # -- account state ----------------------------------------------------------------------------------
+
+    def get_state(self, key: str) -> str | None:
+        """A value of the account state (baselines, halts, ...), or None."""
+        row = self._conn.execute(sa.select(state.c.value).where(state.c.key == key)).first()
+        self._conn.commit()
+        return None if row is None else str(row[0])
+
+    def set_state(self, key: str, value: str) -> None:
+        """Set a value of the account state and commit now (with what is queued)."""
+        stmt = self._insert(state).values(key=key, value=value)
+        self.defer(stmt.on_conflict_do_update(index_elements=[state.c.key], set_={"value": value}))
+        self.flush()
+
+    def delete_state(self, key: str) -> None:
+        """Remove a value of the account state, committing now."""
+        self.defer(state.delete().where(state.c.key == key))
+        self.flush()
+
+    # -- reads ---------------------------------------------------------------------------------------
+
+    def _rows(self, query: Any) -> list[dict[str, Any]]:
+        self.flush()
+        rows = [dict(r._mapping) for r in self._conn.execute(query)]
+        self._conn.commit()
+        return rows
+
+    def intent(self, client_id: str) -> dict[str, Any] | None:
+        rows = self._rows(sa.select(intents).where(intents.c.client_id == client_id))
+        return rows[0] if rows else None
+
+    def intents(
+        self,
+        *,
+        account: str | None = None,
+        venue: str | None = None,
+        market: str | None = None,
+        in_flight: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Intents in the order they were made, filtered; ``in_flight``: not in a terminal state."""
+        query = sa.select(intents).order_by(intents.c.intent_ns, intents.c.client_id)
+        for column, value in ((intents.c.account, account), (intents.c.venue, venue), (intents.c.market, market)):
+            if value is not None:
+                query = query.where(column == value)
+        if in_flight:
+            query = query.where(intents.c.state.not_in(TERMINAL_STATES))
+        return self._rows(query)
+
+    def fills(
+        self,
+        *,
+        venue: str | None = None,
+        market: str | None = None,
+        client_id: str | None = None,
+        account: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Fills in the order the venue made them, filtered."""
+        query = sa.select(fills).order_by(fills.c.exch_ts_ms, fills.c.trade_id)
+        for column, value in (
+            (fills.c.venue, venue),
+            (fills.c.market, market),
+            (fills.c.client_id, client_id),
+            (fills.c.account, account),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        return self._rows(query)
+
+    def order_events(self, client_id: str) -> list[dict[str, Any]]:
+        rows = self._rows(
+            sa.select(order_events).where(order_events.c.client_id == client_id).order_by(order_events.c.id)
+        )
+        for row in rows:
+            row["detail"] = json.loads(row["detail"])
+        return rows
+
+    def latencies(self, venue: str | None = None) -> dict[str, dict[str, float]]:
+        """Per stage (``intent_to_written``, ``intent_to_ack``, ``intent_to_first_fill``): p50, p95,
+        p99 and count, in microseconds, over the intents that reached the stage."""
+        query = sa.select(intents.c.intent_ns, intents.c.written_ns, intents.c.ack_ns, intents.c.first_fill_ns)
+        if venue is not None:
+            query = query.where(intents.c.venue == venue)
+        rows = self._rows(query)
+        out: dict[str, dict[str, float]] = {}
+        for stage, column in (
+            ("intent_to_written", "written_ns"),
+            ("intent_to_ack", "ack_ns"),
+            ("intent_to_first_fill", "first_fill_ns"),
+        ):
+            values = sorted((r[column] - r["intent_ns"]) / 1e3 for r in rows if r[column])
+            out[stage] = _percentiles(values)
+        return out
+
+
+def _percentiles(values: Sequence[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0}
+    n = len(values)
+
+    def at(q: float) -> float:
+        return values[min(n - 1, max(0, round(q * (n - 1))))]
+
+    return {"n": n, "p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": values[-1]}
+
+
+def _sqlite_pragmas(engine: sa.Engine, synchronous: str) -> None:
+    # Every connection: WAL, the durability asked for, a wait instead of "database is locked".
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    listen: Callable[..., None] = sa.event.listen
+    listen(engine, "connect", on_connect)

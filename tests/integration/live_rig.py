@@ -1,0 +1,116 @@
+"""A live-trading rig for tests: a fake private venue, a configuration pointing at it, a session.
+
+The configuration is written to files by ``arb.testing.configs`` with the venue's loopback URLs
+(network ``local``, private stream included), keys come from environment variables as in production,
+and the journal is a SQLite file (or the PostgreSQL URL given) in the test's folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arb.config import AppConfig, load_config
+from arb.testing.configs import local_endpoints, write_config_files
+from arb.testing.fake_bybit_private import FakeBybitExchange
+from arb.testing.fake_ledger import LedgerAccount, SymbolRules
+from tests.helpers import BYBIT_OB500, RECORDINGS
+
+KEY, SECRET = "rigKey0123456789", "rigSecret0123456789abcdef"
+WAIT_S = 10.0
+
+BYBIT_SPOT_RULES = SymbolRules(
+    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.000001"), min_qty=Decimal("0.000048"),
+    max_qty=Decimal("83"), min_notional=Decimal("5"), min_price=Decimal("0.1"), max_price=Decimal("1999999.8"),
+)  # fmt: skip
+BYBIT_LINEAR_RULES = SymbolRules(
+    "XRPUSDT", "XRP", "USDT", tick_size=Decimal("0.0001"), step_size=Decimal("1"), min_qty=Decimal("1"),
+    max_qty=Decimal("1000000"), min_notional=Decimal("5"), min_price=Decimal("0.0001"), max_price=Decimal("199.9998"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSpec:
+    """One venue-market the rig can stand up."""
+
+    venue: str
+    market: str
+    symbol: str
+    recording: Path
+    rules: SymbolRules
+    balances: dict[str, str]
+
+    @property
+    def index(self) -> int:
+        return 0 if self.venue == "binance" else 1
+
+    @property
+    def id(self) -> str:
+        return f"{self.venue}-{self.market}"
+
+
+BYBIT_SPOT = VenueSpec("bybit", "spot", "BTCUSDT", RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz",
+                       BYBIT_SPOT_RULES, {"USDT": "100000", "BTC": "50"})  # fmt: skip
+BYBIT_LINEAR = VenueSpec("bybit", "linear", "XRPUSDT", BYBIT_OB500, BYBIT_LINEAR_RULES, {"USDT": "10000"})
+
+
+def _instrument(rules: SymbolRules) -> dict[str, Any]:
+    return {"tick_size": float(rules.tick_size), "lot_size": float(rules.step_size), "min_qty": float(rules.min_qty),
+            "min_notional": float(rules.min_notional)}  # fmt: skip
+
+
+def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url: str = "",
+                      live: dict[str, Any] | None = None) -> Path:  # fmt: skip
+    """Configuration files whose ``spec.venue`` points at ``venue`` (the other venue is left as shipped)."""
+    endpoints = local_endpoints(venue.ws_urls[0], venue.rest_url, market=spec.market, ws_private=venue.private_ws_url)
+    overrides = {**endpoints, "instrument": _instrument(spec.rules)}
+    if spec.market == "linear":
+        overrides["account"] = {"base": 0.0, "quote": 10000.0}
+    live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
+                    "fill_check_after_ms": 300, "request_timeout_ms": 2000, "journal_url": journal_url,
+                    **(live or {})}  # fmt: skip
+    return write_config_files(
+        folder,
+        arbitrage_overrides={"strategy": {"symbol": spec.symbol}, "live": live_section},
+        **{f"{spec.venue}_overrides": overrides},
+    )
+
+
+@contextlib.asynccontextmanager
+async def fake_venue(spec: VenueSpec, **options: Any) -> AsyncIterator[Any]:
+    """The fake private venue of ``spec`` with one account (keys KEY/SECRET), its book synced."""
+    if spec.venue != "bybit":
+        raise NotImplementedError(spec.venue)
+    async with FakeBybitExchange(spec.recording, market=spec.market, rules=[spec.rules], **options) as venue:
+        venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=spec.balances)
+        async with asyncio.timeout(WAIT_S):
+            await venue.advance_until(lambda frame: frame.stream.startswith("orderbook."))
+        yield venue
+
+
+def set_keys(monkeypatch: pytest.MonkeyPatch, spec: VenueSpec, *, key: str = KEY, secret: str = SECRET) -> None:
+    prefix = spec.venue.upper()
+    monkeypatch.setenv(f"{prefix}_API_KEY", key)
+    monkeypatch.setenv(f"{prefix}_API_SECRET", secret)
+
+
+def account(venue: Any) -> LedgerAccount:
+    return venue.ledger.accounts["arb"]  # type: ignore[no-any-return]
+
+
+def best(venue: Any, spec: VenueSpec) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """Best bid, its qty, best ask, its qty of the venue's book now."""
+    view = venue.book(spec.symbol, 1)
+    (bid, bid_qty), (ask, ask_qty) = view.bids[0], view.asks[0]
+    return Decimal(bid), Decimal(bid_qty), Decimal(ask), Decimal(ask_qty)
+
+
+def load(path: Path) -> AppConfig:
+    return load_config(path)

@@ -1,0 +1,178 @@
+"""The live executor (ccxt, unpatched) against the fake private venues, with a real journal.
+
+Each test stands up a fake venue on loopback, writes a configuration pointing at it (keys from the
+environment, as in production), opens a TradingSession and trades through VenueExecutor. The venue's
+ledger is the truth the journal is compared with. No test sleeps: each awaits a condition, bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arb.execution.live import VenueExecutor
+from arb.execution.orders import LiveOrder, OrderState
+from arb.runtime.trading import KIND_MANUAL, trading_session
+from arb.strategy.types import BUY, SELL
+from arb.testing.fake_ledger import OrderStatus
+from arb.testing.faults import FaultKind
+from tests.integration.live_rig import (
+    BYBIT_LINEAR,
+    BYBIT_SPOT,
+    WAIT_S,
+    VenueSpec,
+    account,
+    best,
+    fake_venue,
+    load,
+    set_keys,
+    write_live_config,
+)
+
+SPECS = [BYBIT_SPOT, BYBIT_LINEAR]
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    """Await ``predicate()`` (checked on every loop turn), at most WAIT_S."""
+    async with asyncio.timeout(WAIT_S):
+        while not predicate():
+            await asyncio.sleep(0)
+
+
+def _qty_for(spec: VenueSpec, price: Decimal, level_qty: Decimal, fraction: Decimal) -> Decimal:
+    rules = spec.rules
+    qty = (level_qty * fraction).quantize(rules.step_size)
+    floor = (rules.min_notional / price).quantize(rules.step_size) + rules.step_size
+    return max(qty, floor, rules.min_qty)
+
+
+async def _trade(executor: VenueExecutor, side: int, price: Decimal, qty: Decimal) -> LiveOrder:
+    async with asyncio.TaskGroup() as group:
+        executor.run_background(group)
+        order = executor.submit(side, float(price), float(qty), KIND_MANUAL, 7, executor.clock())
+        await until(lambda: order.answered)
+        executor.stop()
+    return order
+
+
+def _journal_fills(executor: VenueExecutor) -> dict[str, tuple[Decimal, Decimal]]:
+    rows = executor.journal.journal.fills(venue=executor.venue, market=executor.market)  # type: ignore[attr-defined]
+    return {r["trade_id"]: (Decimal(r["price"]), Decimal(r["qty"])) for r in rows}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
+async def test_full_ioc_fill_is_journaled_once_and_equals_the_venues_ledger(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            assert session.rule_differences == []
+            executor = session.executors[spec.index]
+            _, _, ask, ask_qty = best(venue, spec)
+            qty = _qty_for(spec, ask, ask_qty, Decimal("0.5"))
+            order = await _trade(executor, BUY, ask, qty)
+            assert order.state is OrderState.FILLED and order.filled == qty
+            assert executor.counters["unknown"] == 0 and executor.counters["duplicate_fills"] >= 0
+            (ledger_order,) = account(venue).orders
+            assert ledger_order.client_id == order.client_id and ledger_order.status is OrderStatus.FILLED
+            ledger = {venue.exec_id(t): (t.price, t.qty) for t in ledger_order.trades}
+            assert _journal_fills(executor) == ledger
+            row = executor.journal.journal.intent(order.client_id)  # type: ignore[attr-defined]
+            assert row["state"] == "filled" and row["written_ns"] > row["intent_ns"] and row["done_ns"] > 0
+            assert row["price"] == order.price_text and row["qty"] == order.qty_text
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
+async def test_partial_ioc_fill_books_what_filled_and_expires(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            bid, bid_qty, _, _ = best(venue, spec)
+            qty = bid_qty + spec.rules.step_size * 1000  # more than the best bid holds: the rest expires
+            order = await _trade(executor, SELL, bid, qty)
+            assert order.state is OrderState.EXPIRED and order.filled == bid_qty
+            assert order.status == "filled" and order.fill_qty == float(bid_qty)
+            (ledger_order,) = account(venue).orders
+            assert ledger_order.executed_qty == bid_qty
+            assert sum(q for _, q in _journal_fills(executor).values()) == bid_qty
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
+async def test_timeout_leaves_the_order_unknown_then_a_query_resolves_it_with_no_second_order(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue, live={"request_timeout_ms": 300}))
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            _, _, ask, ask_qty = best(venue, spec)
+            qty = _qty_for(spec, ask, ask_qty, Decimal("0.25"))
+            venue.faults.order_timeout(processed=True)
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+                await until(lambda: executor.counters["unknown"] == 1)
+                await until(lambda: order.answered)
+                executor.stop()
+            assert order.state is OrderState.FILLED and order.filled == qty
+            assert len(account(venue).orders) == 1  # never sent again
+            assert venue.faults.count(FaultKind.ORDER_TIMEOUT) == 1
+            events = [e["kind"] for e in executor.journal.journal.order_events(order.client_id)]  # type: ignore[attr-defined]
+            assert "unknown" in events and events[-1] == "done"
+            creates = [r for r in venue.stats.rest_requests if r.path == "/v5/order/create"]
+            assert len(creates) <= 1  # the held one may never have been logged as answered
+            venue.faults.release_orders()
+
+
+async def test_a_wrong_secret_is_refused_and_nothing_trades(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = BYBIT_SPOT
+    set_keys(monkeypatch, spec, secret="not-the-secret")
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            _, _, ask, ask_qty = best(venue, spec)
+            order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
+            assert order.state is OrderState.REJECTED and order.rejection is not None
+            assert order.rejection.code == 10004
+            assert account(venue).orders == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "shift", "code"),
+    [(BYBIT_SPOT, {"qty": Decimal("0.00001")}, 170136), (BYBIT_SPOT, {"balance": True}, 170131),
+     (BYBIT_LINEAR, {"notional": True}, 110094)],
+    ids=["qty-min", "balance", "notional"],
+)  # fmt: skip
+async def test_rejections_carry_the_venues_code(
+    spec: VenueSpec, shift: dict[str, Any], code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            _, _, ask, _ = best(venue, spec)
+            if "qty" in shift:
+                qty = shift["qty"]
+            elif "balance" in shift:
+                qty = Decimal(spec.balances["USDT"]) / ask * 2
+            else:
+                qty = spec.rules.min_qty
+            order = await _trade(executor, BUY, ask, qty)
+            assert order.state is OrderState.REJECTED and order.rejection is not None
+            assert order.rejection.code == code
+            row = executor.journal.journal.intent(order.client_id)  # type: ignore[attr-defined]
+            assert row["state"] == "rejected" and row["reject_code"] == str(code)
