@@ -1,0 +1,196 @@
+"""The journal on SQLite and on a real PostgreSQL server: the same tests, the same answers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arb.execution.journaling import ExecutionJournal
+from arb.execution.orders import LiveOrder, OrderState, VenueFill
+from arb.execution.paper import Rejection
+from arb.journal import DuplicateIntentError, Journal, JournalError
+from arb.journal.journal import intents
+from tests.helpers import ROOT
+
+
+def _order(client_id: str = "arb-t-1-0", intent_ns: int = 1_000, **fields: Any) -> LiveOrder:
+    base: dict[str, Any] = dict(order_id=1, client_id=client_id, venue=0, side=1, price=100.0, qty=0.002, kind=1,
+                                pair_id=3, sent_ts=intent_ns, price_text="100", qty_text="0.002", symbol="BTCUSDT",
+                                intent_ns=intent_ns)  # fmt: skip
+    base.update(fields)
+    return LiveOrder(**base)
+
+
+def _fill(trade_id: str, qty: str = "0.001", client_id: str = "arb-t-1-0", ts_ms: int = 5) -> VenueFill:
+    return VenueFill(trade_id, client_id, "77", 1, Decimal("100.5"), Decimal(qty), Decimal("0.000001"), "BTC", ts_ms)
+
+
+def _open(url: str) -> ExecutionJournal:
+    return ExecutionJournal(Journal.open(url), "acct")
+
+
+def test_intent_is_committed_at_once_and_a_client_id_never_twice(journal_url: str) -> None:
+    journal = _open(journal_url)
+    order = _order()
+    journal.record_intent(order, venue="binance", market="spot", account="acct", run_id="r1")
+    with Journal.open(journal_url) as other:  # a second connection sees it: committed
+        row = other.intent(order.client_id)
+    assert row is not None and row["state"] == "pending" and row["price"] == "100" and row["qty"] == "0.002"
+    with pytest.raises(DuplicateIntentError):
+        journal.record_intent(_order(price_text="101"), venue="binance", market="spot", account="acct", run_id="r2")
+    assert journal.journal.intent(order.client_id)["price"] == "100"  # not overwritten
+    journal.close()
+
+
+def test_states_events_and_fills_are_queued_then_committed_together(journal_url: str) -> None:
+    journal = _open(journal_url)
+    order = _order()
+    journal.record_intent(order, venue="bybit", market="linear", account="acct", run_id="r1")
+    assert journal.trade_ids("bybit", "linear") == set()  # (reading flushes what is queued: read first)
+    order.state, order.venue_order_id, order.written_ns, order.ack_ns = OrderState.ACCEPTED, "77", 1_100, 1_500
+    journal.record_state(order, "ack", 1_500, {"written_ns": 1_100})
+    assert journal.record_fill(order, _fill("t1"), venue="bybit", market="linear", source="stream", local_ts_ns=1_600)
+    with Journal.open(journal_url) as other:
+        assert other.intent(order.client_id)["state"] == "pending"  # queued, not committed yet
+        assert other.fills() == []
+    journal.flush()
+    with Journal.open(journal_url) as other:
+        row = other.intent(order.client_id)
+        assert (row["state"], row["venue_order_id"], row["written_ns"]) == ("accepted", "77", 1_100)
+        (fill,) = other.fills()
+        assert (fill["trade_id"], fill["qty"], fill["client_id"], fill["source"]) == ("t1", "0.001", order.client_id,
+                                                                                      "stream")  # fmt: skip
+        assert [e["kind"] for e in other.order_events(order.client_id)] == ["ack"]
+    journal.close()
+
+
+def test_a_fill_is_booked_once_whichever_way_it_comes(journal_url: str) -> None:
+    journal = _open(journal_url)
+    order = _order()
+    journal.record_intent(order, venue="binance", market="spot", account="acct", run_id="r1")
+    assert journal.record_fill(order, _fill("t1"), venue="binance", market="spot", source="stream", local_ts_ns=1)
+    assert not journal.record_fill(order, _fill("t1"), venue="binance", market="spot", source="rest", local_ts_ns=2)
+    journal.flush()
+    journal.close()
+    reopened = _open(journal_url)  # a new run learns the known trade ids from the journal
+    assert not reopened.record_fill(order, _fill("t1"), venue="binance", market="spot", source="rest", local_ts_ns=3)
+    # the same trade id on another venue-market is another fill
+    assert reopened.record_fill(order, _fill("t1"), venue="binance", market="linear", source="rest", local_ts_ns=3)
+    reopened.flush()
+    assert len(reopened.journal.fills()) == 2
+    # even a write that bypasses the in-memory check cannot book it twice
+    reopened.journal.add_fill(dict(reopened.journal.fills(market="spot")[0]))
+    reopened.flush()
+    assert len(reopened.journal.fills()) == 2
+    reopened.close()
+
+
+def test_in_flight_orders_come_back_with_their_fills(journal_url: str) -> None:
+    journal = _open(journal_url)
+    done, open_ = _order("arb-t-1-0", 1_000), _order("arb-t-2-0", 2_000)
+    for order in (done, open_):
+        journal.record_intent(order, venue="binance", market="spot", account="acct", run_id="r1")
+    done.state = OrderState.REJECTED
+    done.rejection = Rejection(-2010, "Account has insufficient balance for requested action.")
+    journal.record_state(done, "reject", 1_100, {})
+    open_.state, open_.venue_order_id, open_.executed_qty = OrderState.UNKNOWN, "77", Decimal("0.002")
+    journal.record_state(open_, "unknown", 2_100, {"code": "timeout"})
+    journal.record_fill(open_, _fill("t9", client_id=open_.client_id), venue="binance", market="spot", source="stream",
+                        local_ts_ns=2_200)  # fmt: skip
+    journal.flush()
+    journal.close()
+    reopened = _open(journal_url)
+    (back,) = reopened.in_flight_orders("binance", "spot")
+    assert (back.client_id, back.state, back.venue_order_id, back.executed_qty) == (
+        open_.client_id, OrderState.UNKNOWN, "77", Decimal("0.002"))  # fmt: skip
+    assert list(back.fills) == ["t9"] and back.filled == Decimal("0.001")
+    assert reopened.in_flight_orders("bybit", "spot") == []
+    row = reopened.journal.intent(done.client_id)
+    assert (row["state"], row["reject_code"]) == ("rejected", "-2010")
+    assert reopened.last_fill_ms("binance", "spot") == 5
+    reopened.close()
+
+
+def test_latency_percentiles(journal_url: str) -> None:
+    journal = Journal.open(journal_url)
+    for k in range(1, 101):
+        journal.add_intent({"client_id": f"c{k}", "account": "a", "run_id": "r", "venue": "binance", "market": "spot",
+                            "symbol": "BTCUSDT", "side": 1, "order_type": "limit", "time_in_force": "ioc",
+                            "price": "1", "qty": "1", "reduce_only": False, "kind": 1, "pair_id": k,
+                            "state": "filled", "intent_ns": 0})  # fmt: skip
+        journal.update_intent(f"c{k}", written_ns=k * 1_000, ack_ns=k * 10_000)
+    journal.flush()
+    lat = journal.latencies("binance")
+    assert lat["intent_to_written"]["n"] == 100
+    assert lat["intent_to_written"]["p50"] == pytest.approx(51) and lat["intent_to_written"]["p99"] == pytest.approx(99)
+    assert lat["intent_to_ack"]["p95"] == pytest.approx(950)
+    assert lat["intent_to_first_fill"] == {"n": 0}
+    assert journal.latencies("bybit")["intent_to_written"] == {"n": 0}
+    journal.close()
+
+
+def test_state_batches_and_schema_version(journal_url: str) -> None:
+    journal = Journal.open(journal_url)
+    assert journal.get_state("halt") is None
+    journal.set_state("halt", "drawdown 101 > 100")
+    journal.set_state("halt", "cleared")
+    assert journal.get_state("halt") == "cleared"
+    with pytest.raises(RuntimeError), journal.batch():
+        journal.set_state  # noqa: B018 - the batch below is what matters
+        journal.update_intent("nobody", state="filled")
+        raise RuntimeError("a step failed half way")
+    journal.flush()  # nothing of the failed batch is left queued
+    journal.set_state("schema_version", "99")
+    journal.close()
+    with pytest.raises(JournalError, match="schema version 99"):
+        Journal.open(journal_url)
+
+
+def test_no_credential_is_ever_a_column() -> None:
+    names = {c.name for c in intents.columns}
+    assert not {n for n in names if "key" in n or "secret" in n or "sign" in n}
+
+
+def test_sqlite_synchronous_setting_is_applied(tmp_path: Path) -> None:
+    for mode, code in (("full", 2), ("normal", 1)):
+        journal = Journal.open(tmp_path / f"{mode}.sqlite", synchronous=mode)
+        with journal.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == code
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        journal.close()
+
+
+_CHILD = textwrap.dedent(
+    """
+    import sys
+    from arb.execution.journaling import ExecutionJournal
+    from arb.execution.orders import LiveOrder
+    from arb.journal import Journal
+    journal = ExecutionJournal(Journal.open(sys.argv[1]), "acct")
+    order = LiveOrder(order_id=1, client_id="arb-crash-1-0", venue=0, side=1, price=1.0, qty=1.0, kind=1, pair_id=1,
+                      sent_ts=1, price_text="1", qty_text="1", symbol="BTCUSDT", intent_ns=1)
+    journal.record_intent(order, venue="binance", market="spot", account="acct", run_id="r")
+    print("committed", flush=True)
+    sys.stdin.read()   # wait here until killed
+    """
+)
+
+
+def test_an_intent_survives_sigkill_right_after_its_commit(journal_url: str) -> None:
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, journal_url], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, cwd=ROOT, text=True)  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "committed"
+        child.kill()  # SIGKILL: no cleanup, no flush, no close
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -9
+    with Journal.open(journal_url) as journal:
+        row = journal.intent("arb-crash-1-0")
+    assert row is not None and row["state"] == "pending"
