@@ -284,6 +284,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--end", metavar="DATE", help="last UTC day")
     p.add_argument("--zero-latency", action="store_true", help="instant orders and feed: must agree exactly")
     p.set_defaults(run=_cmd_parity)
+    from arb.runtime.trading import add_order_parser, add_reconcile_parser
+
+    add_reconcile_parser(sub)
+    add_order_parser(sub)
     p = sub.add_parser("live", help="trade for real (testnet by default)")
     p.set_defaults(run=_not_yet("live trading with real orders"))
     return parser

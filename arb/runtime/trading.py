@@ -28,17 +28,18 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arb.config import AppConfig, VenueConfig, load_config
 from arb.errors import ArbError, ConfigError, UsageError
 from arb.events import ASSET_NAMES
-from arb.execution.ccxt_setup import make_exchange
-from arb.execution.journaling import ExecutionJournal, open_execution_journal
-from arb.execution.live import ClientIds, ExecutionSettings, LiveExecutor, VenueExecutor, WireTrace
-from arb.execution.orders import LiveOrder
-from arb.execution.reconcile import VenueReconciliation, reconcile_venue, summarize
 from arb.strategy.types import BUY, SELL
+
+if TYPE_CHECKING:  # ccxt, aiohttp and SQLAlchemy load only when a command trades (``arb --help`` stays quick)
+    from arb.execution.journaling import ExecutionJournal
+    from arb.execution.live import ExecutionSettings, LiveExecutor, VenueExecutor, WireTrace
+    from arb.execution.orders import LiveOrder
+    from arb.execution.reconcile import VenueReconciliation
 
 __all__ = ["TradingSession", "add_order_parser", "add_reconcile_parser", "settings_of", "trading_session"]
 
@@ -50,6 +51,8 @@ KIND_MANUAL = 9
 
 def settings_of(config: AppConfig) -> ExecutionSettings:
     """The executors' timings from ``[live]``."""
+    from arb.execution.live import ExecutionSettings
+
     live = config.live
     return ExecutionSettings(
         request_timeout_ns=live.request_timeout_ns,
@@ -73,10 +76,14 @@ class TradingSession:
 
     def live_executor(self, on_ready: Callable[[], None] | None = None) -> LiveExecutor:
         """Both venues behind the engine's executor interface (both must be open)."""
+        from arb.execution.live import LiveExecutor
+
         return LiveExecutor([self.executors[v] for v in sorted(self.executors)], on_ready=on_ready)
 
     async def reconcile(self, *, accept_venue_state: bool = False) -> list[VenueReconciliation]:
         """Reconcile every open venue with the journal (see ``arb.execution.reconcile``)."""
+        from arb.execution.reconcile import reconcile_venue
+
         timeout = self.config.live.unknown_grace_ns + 10 * self.config.live.unknown_check_interval_ns
         return [
             await reconcile_venue(
@@ -131,6 +138,10 @@ async def trading_session(
     run_id: str | None = None,
 ) -> AsyncIterator[TradingSession]:
     """Open the journal and the venues' executors (markets loaded, rules compared); close all on exit."""
+    from arb.execution.ccxt_setup import make_exchange
+    from arb.execution.journaling import open_execution_journal
+    from arb.execution.live import ClientIds, VenueExecutor, WireTrace
+
     journal = open_execution_journal(config.live)
     trace = WireTrace(clock)
     session = TradingSession(config, journal, trace)
@@ -215,6 +226,8 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     async def run() -> list[VenueReconciliation]:
         async with trading_session(config, _venues_arg(args.venue)) as session:
             return await session.reconcile(accept_venue_state=args.accept_venue_state)
+
+    from arb.execution.reconcile import summarize
 
     reports = asyncio.run(run())
     if args.json:
