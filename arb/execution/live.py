@@ -129,18 +129,24 @@ class WireTrace:
         _CURRENT.set(rec)
         return rec
 
+    # aiohttp calls these hooks just *before* it hands the bytes to the transport, in the same task
+    # step; a callback scheduled from them runs right after the write, when the bytes are in the socket.
+
     async def _headers_sent(self, session: Any, ctx: Any, params: Any) -> None:
         rec = _CURRENT.get()
-        if rec is not None and not rec.written_ns:
-            rec.written_ns = self.clock()
+        if rec is not None and params.method in ("GET", "DELETE"):  # no body follows
+            asyncio.get_running_loop().call_soon(self._written, rec)
 
     async def _chunk_sent(self, session: Any, ctx: Any, params: Any) -> None:
         rec = _CURRENT.get()
         if rec is not None:
-            rec.written_ns = self.clock()
-            if rec.on_written is not None:
-                callback, rec.on_written = rec.on_written, None
-                callback()
+            asyncio.get_running_loop().call_soon(self._written, rec)
+
+    def _written(self, rec: WireRecord) -> None:
+        rec.written_ns = self.clock()
+        if rec.on_written is not None:
+            callback, rec.on_written = rec.on_written, None
+            callback()
 
     async def _end(self, session: Any, ctx: Any, params: Any) -> None:
         rec = _CURRENT.get()

@@ -1,0 +1,115 @@
+"""Crash safety: ``arb order`` killed with SIGKILL at each point of an order's life, then a restart.
+
+The fake venue runs in this process; ``arb order`` runs as a real child process pointed at it by
+configuration, with ``ARB_FAILPOINT`` naming where it kills itself (``arb.execution.failpoints``):
+after the intent's commit, after the request's bytes were written, after the venue's answer was
+handled, and between two fills of an order that takes two levels. A restart reconciles (in this
+process, through the same TradingSession ``arb reconcile`` uses), and then the journal must equal
+the venue's ledger: every fill booked once, every intent's fate known, no order sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from arb.execution.failpoints import POINTS
+from arb.journal import Journal
+from arb.runtime.trading import trading_session
+from tests.helpers import ROOT
+from tests.integration.live_rig import (
+    BYBIT_LINEAR,
+    BYBIT_SPOT,
+    KEY,
+    SECRET,
+    WAIT_S,
+    VenueSpec,
+    account,
+    fake_venue,
+    load,
+    write_live_config,
+)
+
+SPECS = [BYBIT_SPOT, BYBIT_LINEAR]
+CHILD_TIMEOUT_S = 60.0
+
+
+def _two_level_order(venue: object, spec: VenueSpec) -> tuple[Decimal, Decimal]:
+    """A buy that takes the whole best ask and part of the next: two fills."""
+    view = venue.book(spec.symbol, 2)  # type: ignore[attr-defined]
+    (_, first_qty), (second, second_qty) = view.asks[0], view.asks[1]
+    extra = min(Decimal(second_qty), Decimal(first_qty)) / 2
+    qty = (Decimal(first_qty) + extra).quantize(spec.rules.step_size)
+    return Decimal(second), qty
+
+
+async def _run_child(config: Path, spec: VenueSpec, price: Decimal, qty: Decimal, failpoint: str) -> int:
+    env = dict(os.environ, ARB_FAILPOINT=failpoint, PYTHONPATH=str(ROOT),
+               **{f"{spec.venue.upper()}_API_KEY": KEY, f"{spec.venue.upper()}_API_SECRET": SECRET})  # fmt: skip
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "arb.cli", "-q", "order", "--config", str(config), "--venue", spec.venue,
+        "--side", "buy", "--qty", str(qty), "--price", str(price), "--timeout", "20s",
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(CHILD_TIMEOUT_S):
+            out, err = await child.communicate()
+    except TimeoutError:
+        child.kill()
+        await child.wait()
+        raise
+    assert child.returncode is not None
+    if child.returncode != -9:
+        print(out.decode(), err.decode())
+    return child.returncode
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
+@pytest.mark.parametrize("point", [*POINTS[:3], "fill_booked:1"])
+async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
+    spec: VenueSpec, point: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(f"{spec.venue.upper()}_API_KEY", KEY)
+    monkeypatch.setenv(f"{spec.venue.upper()}_API_SECRET", SECRET)
+    async with fake_venue(spec) as venue:
+        path = write_live_config(tmp_path, spec, venue)
+        price, qty = _two_level_order(venue, spec)
+        returncode = await _run_child(path, spec, price, qty, point)
+        assert returncode == -9, f"the child was to kill itself at {point}"
+        if point != "intent_committed":  # the request's bytes were written: the venue acts on them
+            async with asyncio.timeout(WAIT_S):
+                await venue.wait_until(lambda: len(account(venue).orders) >= 1)
+        config = load(path)
+        with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:
+            (intent,) = journal.intents()
+            before = journal.fills()
+        ledger_orders = account(venue).orders
+        if point == "intent_committed":
+            assert ledger_orders == [] and intent["state"] == "pending"
+        else:
+            (ledger_order,) = ledger_orders  # the request reached the venue exactly once
+            assert ledger_order.client_id == intent["client_id"]
+        if point == "fill_booked:1":
+            assert len(before) <= 1  # at most the one fill booked before the kill was committed
+        # restart: reconcile as arb reconcile does
+        async with asyncio.timeout(WAIT_S * 3), trading_session(config, [spec.index]) as session:
+            (report,) = await session.reconcile()
+        assert report.ok, report.describe()
+        with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:
+            (intent,) = journal.intents()
+            fills = {r["trade_id"]: (Decimal(r["price"]), Decimal(r["qty"]), r["client_id"]) for r in journal.fills()}
+        ledger = {venue.exec_id(t): (t.price, t.qty, o.client_id) for o in account(venue).orders for t in o.trades}
+        assert fills == ledger  # every fill, once, attributed to its intent
+        if point == "intent_committed":
+            assert intent["state"] == "rejected" and intent["reject_code"] == "not-found"
+        else:
+            (ledger_order,) = account(venue).orders
+            assert len(ledger_order.trades) == 2
+            assert Decimal(intent["executed_qty"]) == ledger_order.executed_qty == qty
+            assert intent["state"] == "filled" and intent["venue_order_id"] == venue.order_id(ledger_order)
+        assert len(account(venue).orders) <= 1  # nothing was sent twice, by the child or the restart
