@@ -69,20 +69,21 @@ class ExecutionJournal:
 
     def record_state(self, order: LiveOrder, event: str, ts_ns: int, detail: dict[str, Any]) -> None:
         """Queue the order's current state and one event describing what moved it."""
-        values: dict[str, Any] = {
-            "state": order.state.value,
-            "venue_order_id": order.venue_order_id,
-            "executed_qty": str(order.executed_qty),
-            "written_ns": order.written_ns,
-            "ack_ns": order.ack_ns,
-            "first_fill_ns": order.first_fill_ns,
-        }
-        if order.rejection is not None:
-            values["reject_code"] = str(order.rejection.code)
-            values["reject_message"] = order.rejection.message
-        if event == "done":
-            values["done_ns"] = ts_ns
-        self.journal.update_intent(order.client_id, **values)
+        rejection = order.rejection
+        self.journal.update_intent_state(
+            order.client_id,
+            {
+                "state": order.state.value,
+                "venue_order_id": order.venue_order_id,
+                "executed_qty": str(order.executed_qty),
+                "reject_code": str(rejection.code) if rejection is not None else "",
+                "reject_message": rejection.message if rejection is not None else "",
+                "written_ns": order.written_ns,
+                "ack_ns": order.ack_ns,
+                "first_fill_ns": order.first_fill_ns,
+                "done_ns": order.respond_ts if order.answered else 0,
+            },
+        )
         self.journal.add_event(order.client_id, event, ts_ns, detail)
 
     def record_fill(

@@ -114,7 +114,8 @@ class WireTrace:
             config.on_request_chunk_sent.append(self._chunk_sent)
             config.on_request_end.append(self._end)
             config.on_response_chunk_received.append(self._body)
-            self._session = aiohttp.ClientSession(trace_configs=[config])
+            # no cookies: the venues authenticate by signature, and the jar costs every request time
+            self._session = aiohttp.ClientSession(trace_configs=[config], cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
     async def close(self) -> None:

@@ -1,0 +1,72 @@
+"""Run a fake private venue in a process of its own, for demos and benchmarks.
+
+    python -m arb.testing.serve bybit spot --recording recordings/bybit_spot/btcusdt_20240808.gz \\
+        --key KEY --secret SECRET --balance USDT=100000 --balance BTC=50
+
+prints one JSON line with its URLs (``rest``, ``ws``, ``ws_private``) once the book is synced, then
+serves until stdin closes or it gets SIGTERM/SIGINT. Rate limits are lifted (``--no-limits``) for
+benchmarks. Trading rules are the shipped venue file's BTCUSDT rules unless ``--tick``/``--step`` say
+otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from arb.testing.fake_ledger import SymbolRules
+
+__all__ = ["main"]
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    from arb.testing.fake_bybit_private import FakeBybitExchange
+
+    if args.venue != "bybit":
+        raise SystemExit("only the fake Bybit can be served this way for now")
+    rules = SymbolRules(args.symbol, args.base, args.quote, tick_size=Decimal(args.tick), step_size=Decimal(args.step),
+                        min_qty=Decimal(args.step), min_notional=Decimal(args.min_notional))  # fmt: skip
+    options = {"ip_limit": None, "rate_limits": {"/v5/order/create": 10**9}} if args.no_limits else {}
+    async with FakeBybitExchange(args.recording, market=args.market, rules=[rules], **options) as venue:  # type: ignore[arg-type]
+        balances = dict(b.split("=", 1) for b in args.balance)
+        venue.add_account("arb", api_key=args.key, api_secret=args.secret, balances=balances)
+        await venue.advance_until(lambda frame: frame.stream.startswith("orderbook."))
+        book = venue.book(args.symbol, 1)
+        urls = {"rest": venue.rest_url, "ws": venue.ws_urls[0], "ws_private": venue.private_ws_url,
+                "bid": book.bids[0][0], "ask": book.asks[0][0]}  # fmt: skip
+        sys.stdout.write(json.dumps(urls) + "\n")
+        sys.stdout.flush()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.readline() else None)
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m arb.testing.serve", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("venue", choices=("bybit",))
+    parser.add_argument("market", choices=("spot", "linear"))
+    parser.add_argument("--recording", type=Path, required=True)
+    parser.add_argument("--symbol", default="BTCUSDT")
+    parser.add_argument("--base", default="BTC")
+    parser.add_argument("--quote", default="USDT")
+    parser.add_argument("--tick", default="0.1")
+    parser.add_argument("--step", default="0.000001")
+    parser.add_argument("--min-notional", default="5")
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--balance", action="append", default=[], metavar="ASSET=AMOUNT")
+    parser.add_argument("--no-limits", action="store_true", help="lift the request-rate limits")
+    asyncio.run(_serve(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Intent to request bytes written: the live executor with its journal, against a fake venue on loopback.
+
+One order at a time, the clock starts when the executor is handed the intent (``submit``) and stops
+when aiohttp has handed the create request's bytes to the socket (``LiveOrder.written_ns``): the grid,
+the client id, the journal's intent commit, the task hand-off, ccxt's request building and signing,
+and the write. The venue is the fake private Bybit (spot, ccxt unpatched) in a process of its own on
+loopback (``python -m arb.testing.serve``), as a real venue is another machine; each order is an IOC
+buy below the book, so it expires and the next one goes out once it is done. Printed beside it, in
+the same run: the journal's intent commit alone, and the paper executor's ``submit`` (what the same
+intent costs in a dry run). Journals: SQLite with ``synchronous`` FULL and NORMAL in a temporary
+folder (``--postgres URL`` adds one). Never fails on a timing.
+
+    python benchmarks/bench_orders.py [--orders 500] [--postgres postgresql+psycopg://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from arb.config import load_config  # noqa: E402
+from arb.execution.paper import PaperExecutor  # noqa: E402
+from arb.runtime.engine import Engine  # noqa: E402
+from arb.runtime.trading import KIND_MANUAL, trading_session  # noqa: E402
+from arb.strategy.types import BUY  # noqa: E402
+from tests.integration.live_rig import BYBIT_SPOT, KEY, SECRET, write_live_config  # noqa: E402
+
+
+class _Venue:
+    # The URLs a configuration needs, as the served venue printed them.
+    def __init__(self, urls: dict[str, str]) -> None:
+        self.rest_url, self.ws_urls, self.private_ws_url = urls["rest"], [urls["ws"]], urls["ws_private"]
+        self.bid = Decimal(urls["bid"])
+
+
+async def _serve_venue() -> tuple[asyncio.subprocess.Process, _Venue]:
+    spec = BYBIT_SPOT
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "arb.testing.serve", "bybit", "spot", "--recording", str(spec.recording),
+        "--key", KEY, "--secret", SECRET, "--balance", "USDT=10000000", "--balance", "BTC=50", "--no-limits",
+        cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = await process.stdout.readline()
+    return process, _Venue(json.loads(line))
+
+
+def _pct(values_ns: list[int]) -> str:
+    a = np.array(values_ns, dtype=np.float64) / 1e3
+    p50, p99 = np.percentile(a, [50, 99])
+    return f"n={len(a):>5}  p50 {p50:7.1f} us  p99 {p99:7.1f} us  max {a.max():8.1f} us"
+
+
+async def _live(folder: Path, orders: int, journal_url: str, synchronous: str) -> tuple[list[int], list[int]]:
+    spec = BYBIT_SPOT
+    os.environ["BYBIT_API_KEY"], os.environ["BYBIT_API_SECRET"] = KEY, SECRET
+    process, venue = await _serve_venue()
+    try:
+        config = load_config(write_live_config(folder, spec, venue, journal_url=journal_url,
+                                               live={"journal_synchronous": synchronous}))  # fmt: skip
+        price = float(venue.bid * Decimal("0.9"))
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            journal = executor.journal
+            record = journal.record_intent
+            commits: list[int] = []
+
+            def timed(*args: object, **kwargs: object) -> None:
+                t0 = time.perf_counter_ns()
+                record(*args, **kwargs)  # type: ignore[arg-type]
+                commits.append(time.perf_counter_ns() - t0)
+
+            journal.record_intent = timed  # type: ignore[method-assign]
+            done = asyncio.Event()
+            executor.on_done = lambda _o: done.set()
+            written: list[int] = []
+            gc.collect()
+            gc.freeze()
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                for k in range(orders + 20):
+                    done.clear()
+                    order = executor.submit(BUY, price, 0.001, KIND_MANUAL, k, executor.clock())
+                    await done.wait()
+                    if k >= 20:  # the first ones warm ccxt, the connection pool and the journal
+                        written.append(order.written_ns - order.intent_ns)
+                executor.stop()
+            gc.unfreeze()
+            return written, commits[20:]
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        await process.wait()
+
+
+def _paper(orders: int) -> list[int]:
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    engine = Engine(config)
+    paper: PaperExecutor = engine.executor
+    out = []
+    for k in range(orders + 20):
+        t0 = time.perf_counter_ns()
+        paper.submit(1, BUY, 50_000.0, 0.001, 1, k, k)
+        out.append(time.perf_counter_ns() - t0)
+    return out[20:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--postgres", metavar="URL", help="also measure with a PostgreSQL journal")
+    args = parser.parse_args()
+    print(f"intent -> request bytes written, {args.orders} orders, one at a time (fake Bybit spot on loopback)")
+    print(f"  paper executor submit (reference)   {_pct(_paper(args.orders))}")
+    runs = [("sqlite", "full"), ("sqlite", "normal")] + ([("postgresql", "")] if args.postgres else [])
+    for backend, synchronous in runs:
+        with tempfile.TemporaryDirectory() as folder:
+            url = args.postgres if backend == "postgresql" else ""
+            written, commits = asyncio.run(_live(Path(folder), args.orders, url, synchronous or "full"))
+        name = f"{backend} {synchronous}".strip()
+        print(f"  live, journal {name:<15}       {_pct(written)}")
+        print(f"    of which the intent commit        {_pct(commits)}")
+
+
+if __name__ == "__main__":
+    main()
