@@ -176,3 +176,145 @@ async def test_rejections_carry_the_venues_code(
             assert order.rejection.code == code
             row = executor.journal.journal.intent(order.client_id)  # type: ignore[attr-defined]
             assert row["state"] == "rejected" and row["reject_code"] == str(code)
+
+
+# -- faults -----------------------------------------------------------------------------------------
+
+
+async def _submit_and_settle(executor: VenueExecutor, side: int, price: Decimal, qty: Decimal) -> LiveOrder:
+    return await _trade(executor, side, price, qty)
+
+
+@pytest.mark.parametrize(
+    ("fault", "on_ledger"),
+    [
+        ("drop-processed", 1),
+        ("drop-unprocessed", 0),
+        ("5xx-processed", 1),
+        ("system-error-processed", 1),
+    ],
+)
+async def test_unknown_outcomes_are_found_out_by_query_never_by_resending(
+    fault: str, on_ledger: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = BYBIT_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            _, _, ask, ask_qty = best(venue, spec)
+            qty = _qty_for(spec, ask, ask_qty, Decimal("0.5"))
+            if fault.startswith("drop"):
+                venue.faults.order_drop(processed=fault == "drop-processed")
+            elif fault == "5xx-processed":
+                venue.faults.order_error(502, processed=True)
+            else:
+                venue.faults.order_error(200, 10016, "Internal system error.", processed=True)
+            order = await _trade(executor, BUY, ask, qty)
+            assert executor.counters["unknown"] == 1
+            assert len(account(venue).orders) == on_ledger  # the request went out once, or not at all
+            if on_ledger:
+                assert order.state is OrderState.FILLED and order.filled == qty
+            else:
+                assert order.state is OrderState.REJECTED and order.rejection is not None
+                assert order.rejection.code == "not-found" and executor.counters["not_found"] == 1
+
+
+async def test_an_order_the_venue_shows_late_is_not_declared_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = BYBIT_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue, live={"unknown_checks": 3}))
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            _, _, ask, ask_qty = best(venue, spec)
+            venue.faults.order_timeout(processed=True)
+            venue.faults.hide_orders(queries=2)  # the first two queries answer "no such order"
+            venue.faults.silence_user_stream()  # and the stream says nothing either
+            order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
+            assert order.state is OrderState.FILLED and len(account(venue).orders) == 1
+            assert executor.counters["not_found"] == 0
+            venue.faults.release_orders()
+
+
+async def test_a_silent_user_stream_is_covered_by_the_rest_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = BYBIT_LINEAR
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            _, _, ask, ask_qty = best(venue, spec)
+            venue.faults.silence_user_stream()
+            order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
+            assert order.state is OrderState.FILLED and executor.counters["sweeps"] >= 1
+            sources = {r["source"] for r in executor.journal.journal.fills()}  # type: ignore[attr-defined]
+            assert sources == {"rest"}
+
+
+async def test_a_dropped_user_stream_reconnects_and_sweeps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = BYBIT_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                await until(lambda: venue.subscriber_count("order") >= 1 and venue.subscriber_count("execution") >= 1)
+                venue.faults.silence_user_stream()
+                _, _, ask, ask_qty = best(venue, spec)
+                order = executor.submit(BUY, float(ask), float(_qty_for(spec, ask, ask_qty, Decimal("0.5"))),
+                                        KIND_MANUAL, 1, executor.clock())  # fmt: skip
+                await venue.wait_until(lambda: len(account(venue).orders) == 1)
+                assert await venue.drop_user_streams() >= 1
+                venue.faults.resume_user_stream()
+                await until(lambda: executor.stream_reconnects >= 1 and order.answered)
+                executor.stop()
+            assert order.state is OrderState.FILLED
+            assert len(_journal_fills(executor)) == len(account(venue).orders[0].trades)
+
+
+async def test_rate_limit_and_ban_stop_new_orders_locally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = BYBIT_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            _, _, ask, ask_qty = best(venue, spec)
+            qty = _qty_for(spec, ask, ask_qty, Decimal("0.25"))
+            venue.ban(600)
+            first = await _trade(executor, BUY, ask, qty)
+            assert first.state is OrderState.REJECTED and executor.guard.banned
+            second = await _trade(executor, BUY, ask, qty)
+            assert second.rejection is not None and second.rejection.code == "local"
+            assert "BANNED" in second.rejection.message
+            creates = [r for r in venue.stats.rest_requests if r.path == "/v5/order/create"]
+            assert len(creates) == 1  # the second never left
+            row = executor.journal.journal.intent(second.client_id)  # type: ignore[attr-defined]
+            assert row["state"] == "rejected" and row["reject_code"] == "local" and row["written_ns"] == 0
+            assert account(venue).orders == []
+
+
+async def test_a_client_id_the_journal_holds_is_never_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = BYBIT_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index], run_id="fixed") as session:
+            executor = session.executors[spec.index]
+            _, _, ask, ask_qty = best(venue, spec)
+            qty = _qty_for(spec, ask, ask_qty, Decimal("0.25"))
+            first = await _trade(executor, BUY, ask, qty)
+        async with trading_session(config, [spec.index], run_id="fixed") as session:  # the same ids again
+            executor = session.executors[spec.index]
+            again = await _trade(executor, BUY, ask, qty)
+        assert again.client_id == first.client_id and again.state is OrderState.REJECTED
+        assert again.rejection is not None and again.rejection.code == "local"
+        assert len(account(venue).orders) == 1
