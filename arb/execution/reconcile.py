@@ -73,11 +73,14 @@ class VenueReconciliation:
     """Asset (or ``position``) -> (what the journal says, what the venue says), where they differ."""
     baseline: str = ""
     """What happened to the baseline: ``"kept"``, ``"set"`` (first meeting) or ``"accepted"``."""
+    earlier_mismatch: str = ""
+    """An earlier reconciliation's mismatch that no one has accepted yet (it outlives restarts)."""
 
     @property
     def ok(self) -> bool:
-        """Nothing unexplained."""
-        return not (self.still_in_flight or self.orphan_fills or self.foreign_open_orders or self.differences)
+        """Nothing unexplained, now or left from before."""
+        return not (self.still_in_flight or self.orphan_fills or self.foreign_open_orders or self.differences
+                    or self.earlier_mismatch)  # fmt: skip
 
     def describe(self) -> list[str]:
         """A few lines for the console and the logs."""
@@ -98,6 +101,9 @@ class VenueReconciliation:
             lines.append(f"  open order {order.venue_order_id} ({order.client_id or 'no client id'}) is not arb's")
         for asset, (expected, actual) in self.differences.items():
             lines.append(f"  {asset}: journal says {wire(expected)}, venue says {wire(actual)}")
+        if self.earlier_mismatch:
+            lines.append(f"  an earlier mismatch awaits a decision ({self.earlier_mismatch}): check the account, "
+                         "then arb reconcile --accept-venue-state")  # fmt: skip
         return lines
 
 
@@ -188,6 +194,17 @@ async def reconcile_venue(
         have = actual.get(asset, ZERO)
         if abs(expected - have) > _TOLERANCE:
             report.differences[asset] = (expected, have)
+    # 5. a mismatch holds until a person accepts the venue's state, across restarts
+    mismatch_key = f"mismatch/{executor.account}/{venue}/{market}"
+    if accept_venue_state:
+        if journal.get_state(mismatch_key) is not None:
+            journal.set_state(mismatch_key, "")
+    elif not report.ok:
+        journal.set_state(
+            mismatch_key, f"found at {executor.clock() // 1_000_000} ms: " + "; ".join(report.describe()[1:3])
+        )
+    elif earlier := journal.get_state(mismatch_key):
+        report.earlier_mismatch = earlier
     journal.flush()
     for line in report.describe():
         (log.info if report.ok else log.error)("%s", line)

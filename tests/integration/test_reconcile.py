@@ -1,0 +1,124 @@
+"""Reconciliation at start against the fake Bybit: what it books, what it refuses, what a person accepts."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from arb.cli import main as cli
+from arb.runtime.trading import KIND_MANUAL, trading_session
+from arb.strategy.types import BUY
+from arb.testing.fake_ledger import OrderType, Side, TimeInForce
+from tests.integration.live_rig import (
+    BYBIT_LINEAR,
+    BYBIT_SPOT,
+    WAIT_S,
+    VenueSpec,
+    account,
+    best,
+    fake_venue,
+    load,
+    set_keys,
+    write_live_config,
+)
+
+
+def _manual_trade(venue: object, spec: VenueSpec, client_id: str) -> None:
+    """Someone trades on the account by hand, behind arb's back."""
+    _, _, ask, _ = best(venue, spec)
+    qty = max(spec.rules.min_qty, (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 2)
+    venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,  # type: ignore[attr-defined]
+                       qty=qty, price=ask, time_in_force=TimeInForce.IOC, client_id=client_id)  # fmt: skip
+
+
+@pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
+async def test_first_meeting_sets_the_baseline_and_a_clean_account_reconciles(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            (first,) = await session.reconcile()
+            assert first.ok and first.baseline == "set"
+            executor = session.executors[spec.index]
+            _, _, ask, ask_qty = best(venue, spec)
+            qty = max(spec.rules.min_qty, (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 3)
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                order = executor.submit(BUY, float(ask), float(min(qty, ask_qty)), KIND_MANUAL, 1, executor.clock())
+                async with asyncio.timeout(WAIT_S):
+                    while not order.answered:
+                        await asyncio.sleep(0)
+                executor.stop()
+        async with trading_session(config, [spec.index]) as session:
+            (again,) = await session.reconcile()
+            assert again.ok and again.baseline == "kept" and again.fills_booked == 0
+
+
+@pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
+async def test_a_trade_arb_did_not_make_stops_the_start_until_a_person_accepts(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            (first,) = await session.reconcile()
+            assert first.ok
+        _manual_trade(venue, spec, "by-hand-1")
+        async with trading_session(config, [spec.index]) as session:
+            (report,) = await session.reconcile()
+        assert not report.ok
+        assert report.orphan_fills and all(f.client_id == "by-hand-1" for f in report.orphan_fills)
+        lines = "\n".join(report.describe())
+        assert "MISMATCH" in lines and "not in the journal" in lines
+        async with trading_session(config, [spec.index]) as session:  # a restart does not forget it
+            (restart,) = await session.reconcile()
+        assert not restart.ok and restart.earlier_mismatch and not restart.orphan_fills
+        async with trading_session(config, [spec.index]) as session:
+            (accepted,) = await session.reconcile(accept_venue_state=True)
+        assert accepted.ok and accepted.baseline == "accepted"
+        async with trading_session(config, [spec.index]) as session:
+            (after,) = await session.reconcile()
+        assert after.ok  # the fill is journaled (as not arb's) and the baseline moved
+
+
+async def test_arb_reconcile_exits_1_on_a_mismatch_and_0_once_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = BYBIT_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        path = write_live_config(tmp_path, spec, venue)
+        loop = asyncio.get_running_loop()
+
+        async def run(*extra: str) -> int:  # the command in a thread: the venue keeps serving in this loop
+            args = ["reconcile", "--config", str(path), "--venue", "bybit", *extra]
+            return await loop.run_in_executor(None, cli, args)
+
+        assert await run() == 0
+        _manual_trade(venue, spec, "by-hand-2")
+        assert await run() == 1
+        out = capsys.readouterr().out
+        assert "MISMATCH" in out and "not in the journal" in out
+        assert await run() == 1  # still, until a person decides
+        assert await run("--accept-venue-state") == 0
+        assert await run("--json") == 0
+        assert '"ok": true' in capsys.readouterr().out
+
+
+async def test_an_open_order_arb_does_not_know_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = BYBIT_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        bid, _, _, _ = best(venue, spec)
+        venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,
+                           qty=Decimal("0.001"), price=bid * Decimal("0.5"), client_id="resting-by-hand")  # fmt: skip
+        async with trading_session(config, [spec.index]) as session:
+            (report,) = await session.reconcile()
+        assert not report.ok and [o.client_id for o in report.foreign_open_orders] == ["resting-by-hand"]
