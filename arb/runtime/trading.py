@@ -220,21 +220,44 @@ def add_reconcile_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def latency_lines(latencies: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """Order latency per venue (intent -> request written, -> answer, -> first fill) as printed lines."""
+    lines = []
+    for venue, stages in latencies.items():
+        parts = []
+        for stage, figures in stages.items():
+            name = stage.removeprefix("intent_to_").replace("_", " ")
+            if figures.get("n"):
+                parts.append(
+                    f"{name} p50 {figures['p50']:,.0f} / p95 {figures['p95']:,.0f} / p99 {figures['p99']:,.0f} us"
+                )
+        if parts:
+            n = int(stages["intent_to_written"].get("n", 0))
+            lines.append(f"{venue} order latency from the intent ({n} orders): " + "; ".join(parts))
+    return lines
+
+
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    latencies: dict[str, dict[str, dict[str, float]]] = {}
 
     async def run() -> list[VenueReconciliation]:
         async with trading_session(config, _venues_arg(args.venue)) as session:
-            return await session.reconcile(accept_venue_state=args.accept_venue_state)
+            reports = await session.reconcile(accept_venue_state=args.accept_venue_state)
+            for executor in session.executors.values():
+                latencies[executor.venue] = session.journal.journal.latencies(executor.venue)
+            return reports
 
     from arb.execution.reconcile import summarize
 
     reports = asyncio.run(run())
     if args.json:
-        sys.stdout.write(json.dumps(summarize(reports), indent=2) + "\n")
+        sys.stdout.write(json.dumps({"venues": summarize(reports), "latency_us": latencies}, indent=2) + "\n")
     else:
         for report in reports:
             sys.stdout.write("\n".join(report.describe()) + "\n")
+        for line in latency_lines(latencies):
+            sys.stdout.write(line + "\n")
     return 0 if all(r.ok for r in reports) else 1
 
 

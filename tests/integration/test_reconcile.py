@@ -111,6 +111,34 @@ async def test_arb_reconcile_exits_1_on_a_mismatch_and_0_once_accepted(
         assert '"ok": true' in capsys.readouterr().out
 
 
+async def test_arb_reconcile_reports_order_latency_from_the_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = BYBIT_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        path = write_live_config(tmp_path, spec, venue)
+        async with trading_session(load(path), [spec.index]) as session:
+            await session.reconcile()
+            executor = session.executors[spec.index]
+            _, _, ask, _ = best(venue, spec)
+            qty = max(spec.rules.min_qty, (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 2)
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                orders = [
+                    executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, k, executor.clock()) for k in range(3)
+                ]
+                async with asyncio.timeout(WAIT_S):
+                    while not all(o.answered for o in orders):
+                        await asyncio.sleep(0)
+                executor.stop()
+        args = ["reconcile", "--config", str(path), "--venue", "bybit"]
+        assert await asyncio.get_running_loop().run_in_executor(None, cli, args) == 0
+        (line,) = [x for x in capsys.readouterr().out.splitlines() if "order latency" in x]
+        assert line.startswith("bybit order latency from the intent (3 orders): written p50")
+        assert "ack p50" in line and "first fill p50" in line
+
+
 async def test_an_open_order_arb_does_not_know_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = BYBIT_SPOT
     set_keys(monkeypatch, spec)
