@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from arb import __version__
@@ -212,18 +212,6 @@ def _cmd_parity(args: argparse.Namespace) -> int:
     return 0 if report.agree else 1
 
 
-def _not_yet(what: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        print(
-            f"arb {args.command}: {what} is not built yet; `arb dry-run --live-data` trades the same kernel "
-            "on live data with the paper executor",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-
-    return run
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arb",
@@ -288,8 +276,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_reconcile_parser(sub)
     add_order_parser(sub)
-    p = sub.add_parser("live", help="trade for real (testnet by default)")
-    p.set_defaults(run=_not_yet("live trading with real orders"))
+    from arb.runtime.live_trading import add_parser as add_live_parser
+
+    add_live_parser(sub)
     return parser
 
 

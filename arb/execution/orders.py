@@ -140,6 +140,9 @@ class LiveOrder:
     fill_price: float = 0.0
     fill_qty: float = 0.0
     fee: float = 0.0
+    """The whole fee's value in the quote currency (fees in the base coin valued at the fill price)."""
+    base_fee: float = 0.0
+    """The part of the fee paid in the base coin, base units: the position moved by that much less."""
 
     @property
     def filled(self) -> Decimal:
@@ -190,15 +193,18 @@ class LiveOrder:
             return
         cost = sum((f.price * f.qty for f in self.fills.values()), ZERO)
         fee = ZERO
+        base_fee = ZERO
         for f in self.fills.values():
             if f.fee_asset == quote_asset or not f.fee_asset:
                 fee += f.fee
             elif f.fee_asset == base_asset:
                 fee += f.fee * f.price
+                base_fee += f.fee
         self.status = "filled"
         self.fill_qty = float(qty)
         self.fill_price = float(cost / qty)
         self.fee = float(fee)
+        self.base_fee = float(base_fee)
         self.arrive_ts = max(f.exch_ts_ms for f in self.fills.values()) * 1_000_000
 
 

@@ -130,6 +130,7 @@ class PaperOrder:
     fill_qty: float = 0.0
     fee: float = 0.0
     rejection: Rejection | None = None
+    base_fee = 0.0  # paper fees are paid in quote (a class constant: the live order's field of the same name)
 
 
 @dataclass(slots=True)

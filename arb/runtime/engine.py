@@ -468,8 +468,11 @@ class Engine:
         if order.status != "filled":
             return
         v = order.venue
-        self.position[v] += order.side * order.fill_qty
-        self.cash[v] -= order.side * order.fill_qty * order.fill_price + order.fee
+        # a fee paid in the base coin (a live spot buy) comes off the position, not the cash;
+        # ``fee`` is always the whole fee's value in quote, for the report
+        base_fee = order.base_fee
+        self.position[v] += order.side * order.fill_qty - base_fee
+        self.cash[v] -= order.side * order.fill_qty * order.fill_price + order.fee - base_fee * order.fill_price
         fills = self.log.fills
         data = fills.room(1)
         data[fills.n] = (

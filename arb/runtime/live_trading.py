@@ -1,0 +1,350 @@
+"""``arb live``: the compiled kernel and the risk gate of the dry run, on real orders.
+
+The driver is the dry run's (``arb.runtime.live``): both venues' feeds put batches on one bounded
+queue, one task applies them to the engine, which calls the kernel and the gate. The executor is the
+live one (:class:`~arb.execution.live.LiveExecutor`): orders go through the journal and ccxt, their
+answers wake the engine, fills come from the user streams.
+
+Start, in order: markets and trading rules loaded (differences from the venue files are printed),
+every venue reconciled with the journal (anything unexplained stops the start), balances and
+positions read into the kernel's view, the kernel compiled. The account's inception (the balances
+when this journal first traded) is kept in the journal, so a venue's position is what the account
+gained or lost since then: an imbalance left by a crash is the kernel's to hedge after the restart.
+
+Stop (``--duration``, Ctrl-C, SIGTERM): no new decision, open orders cancelled on both venues,
+orders in flight resolved (bounded by ``[live] shutdown_timeout_ms``; what is left is named), then
+the same report as a dry run plus each venue's order latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from rich.console import Console
+
+from arb.config import AppConfig
+from arb.errors import ArbError
+from arb.events import ASSET_NAMES
+
+if TYPE_CHECKING:
+    from arb.execution.orders import LiveOrder
+    from arb.runtime.engine import Batch, Engine
+    from arb.runtime.trading import TradingSession
+
+__all__ = ["LiveResult", "run_live"]
+
+log = logging.getLogger(__name__)
+
+_INCEPTION = "inception/{account}/{venue}/{market}"
+
+
+@dataclass(slots=True)
+class LiveResult:
+    """What an ``arb live`` session leaves behind, for the report."""
+
+    engine: Engine
+    start_ns: int
+    end_ns: int
+    batches: int
+    interrupted: bool
+    wall_s: float
+    base: list[float]
+    quote: list[float]
+    left_in_flight: list[LiveOrder] = field(default_factory=list)
+    latencies: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    rule_differences: list[str] = field(default_factory=list)
+
+
+async def _holdings(session: TradingSession, v: int) -> tuple[float, float, float]:
+    """(base, quote, position) of venue ``v`` now: spot holdings, or a linear wallet and position."""
+    executor = session.executors[v]
+    balances = await executor.balances()
+    quote = float(balances.get(executor.quote_asset, Decimal(0)))
+    if executor.market == "spot":
+        return float(balances.get(executor.base_asset, Decimal(0))), quote, 0.0
+    return 0.0, quote, float(await executor.position())
+
+
+async def _inception(session: TradingSession, v: int) -> tuple[float, float, float, float]:
+    """(inception base, inception quote, position, cash) for the engine: positions since inception."""
+    executor = session.executors[v]
+    base, quote, position = await _holdings(session, v)
+    key = _INCEPTION.format(account=executor.account, venue=executor.venue, market=executor.market)
+    stored = session.journal.get_state(key)
+    if stored is None:
+        session.journal.set_state(key, json.dumps({"base": base, "quote": quote}))
+        start_base, start_quote = base, quote
+    else:
+        data = json.loads(stored)
+        start_base, start_quote = float(data["base"]), float(data["quote"])
+    if executor.market == "spot":
+        return start_base, start_quote, base - start_base, quote - start_quote
+    return 0.0, start_quote, position, quote - start_quote
+
+
+class _Reporter:
+    # A line per fill and a periodic account line, as the dry run prints them.
+    def __init__(self, console: Console, interval_ns: int) -> None:
+        self.console = console
+        self.interval = interval_ns
+        self.next_at = 0
+
+    def fill(self, row: Any) -> None:
+        side = "buy " if int(row["side"]) > 0 else "sell"
+        self.console.print(
+            f"fill {ASSET_NAMES[int(row['venue'])]:<7} {side} {float(row['qty']):.8g} @ {float(row['price']):.8g} "
+            f"fee {float(row['fee']):.6g} (pair {int(row['pair_id'])})",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
+        if self.next_at == 0:
+            self.next_at = (now // self.interval + 1) * self.interval
+        if not force and now < self.next_at:
+            return
+        self.next_at = (now // self.interval + 1) * self.interval
+        mids = engine.last_mid
+        base = engine.init_base + engine.position
+        quote = engine.init_quote + engine.cash
+        equity = sum(quote[v] + base[v] * (mids[v] if np.isfinite(mids[v]) else 0.0) for v in range(2))
+        when = time.strftime("%H:%M:%S", time.gmtime(now / 1e9))
+        self.console.print(
+            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f}  positions {engine.position[0]:+.8g} | "
+            f"{engine.position[1]:+.8g}  equity {equity:,.2f}  fills {engine.log.fills.n}  "
+            f"open orders {engine.executor.open_orders}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+async def run_live(
+    config: AppConfig,
+    *,
+    console: Console,
+    duration_ns: int | None = None,
+    stop_event: asyncio.Event | None = None,
+    clock: Callable[[], int] = time.time_ns,
+    queue_size: int = 10_000,
+) -> LiveResult:
+    """Trade the kernel on both venues with real orders until stopped (see the module docstring)."""
+    from arb.runtime.engine import Engine
+    from arb.runtime.live import _stop_on_signals, _StopRequestError, warm_up_kernel
+    from arb.runtime.trading import trading_session
+    from connectors.binance.feed import BinanceFeed
+    from connectors.bybit.feed import BybitFeed
+
+    started = time.perf_counter()
+    warm_up_kernel(config)
+    stop_event = stop_event or asyncio.Event()
+    async with trading_session(config, (0, 1), clock=clock) as session:
+        reports = await session.reconcile()
+        for report in reports:
+            for line in report.describe():
+                console.print(line, highlight=False)
+        if not all(r.ok for r in reports):
+            raise ArbError(
+                "reconciliation found differences: nothing is traded until they are explained; "
+                "see the lines above, then arb reconcile --accept-venue-state if the venues are right"
+            )
+        figures = [await _inception(session, v) for v in (0, 1)]
+        wake = asyncio.Event()
+        executor = session.live_executor(on_ready=wake.set)
+        reporter = _Reporter(console, config.dry_run.report_interval_ns)
+        engine = Engine(
+            config,
+            base=(figures[0][0], figures[1][0]),
+            quote=(figures[0][1], figures[1][1]),
+            executor=executor,
+            on_fill=reporter.fill,
+        )
+        for v in (0, 1):
+            engine.position[v], engine.cash[v] = figures[v][2], figures[v][3]
+        symbol = config.strategy.symbol
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
+        feeds = [
+            BinanceFeed(config.binance, [symbol], queue=queue, clock=clock),
+            BybitFeed(config.bybit, [symbol], queue=queue, clock=clock),
+        ]
+        t0 = clock()
+        last = [t0]
+        counts = {"batches": 0}
+
+        async def consume() -> None:
+            while True:
+                batch: Batch = await queue.get()
+                now = batch.local_ts
+                engine.on_batches(now, [batch])
+                reporter.maybe(engine, now)
+                last[0] = now
+                counts["batches"] += 1
+
+        async def answers() -> None:
+            # an order done on a venue: the engine books it and decides again at once
+            while True:
+                await wake.wait()
+                wake.clear()
+                now = clock()
+                engine.advance(now + 1)
+                engine.settle(now)
+                last[0] = max(last[0], now)
+
+        async def stopper() -> None:
+            if duration_ns is None:
+                await stop_event.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop_event.wait(), duration_ns / 1e9)
+            raise _StopRequestError
+
+        interrupted = False
+        with _stop_on_signals(stop_event.set):
+            try:
+                async with asyncio.TaskGroup() as tasks:
+                    for venue_executor in session.executors.values():
+                        venue_executor.run_background(tasks)
+                    for feed in feeds:
+                        tasks.create_task(feed.run(), name=f"feed-{feed.name}")
+                    tasks.create_task(consume(), name="engine")
+                    tasks.create_task(answers(), name="answers")
+                    tasks.create_task(stopper(), name="stop")
+            except* _StopRequestError:
+                interrupted = stop_event.is_set()
+            except* ArbError as group:
+                raise group.exceptions[0] from None
+            finally:
+                for feed in feeds:
+                    feed.stop()
+        # stop: cancel what is open, resolve what is in flight, book what came in
+        async with asyncio.TaskGroup() as tasks:
+            for venue_executor in session.executors.values():
+                venue_executor.run_background(tasks)
+            left = await executor.shutdown(config.live.shutdown_timeout_ns)
+        engine.cancel_open_orders()
+        now = max(last[0], clock())
+        engine.finish(now)
+        reporter.maybe(engine, now, force=True)
+        for order in left:
+            console.print(
+                f"[bold red]order {order.client_id} on {ASSET_NAMES[order.venue]} is still {order.state.value}"
+                "[/]: arb reconcile will find it out at the next start (never resend it)"
+            )
+        latencies = {e.venue: session.journal.journal.latencies(e.venue) for e in session.executors.values()}
+        base = [float(engine.init_base[v] + engine.position[v]) for v in (0, 1)]
+        quote = [float(engine.init_quote[v] + engine.cash[v]) for v in (0, 1)]
+        return LiveResult(
+            engine,
+            t0,
+            last[0],
+            counts["batches"],
+            interrupted,
+            time.perf_counter() - started,
+            base,
+            quote,
+            left,
+            latencies,
+            session.rule_differences,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# the command
+
+
+_CONFIRMATION = "trade real money"
+
+
+def add_parser(subparsers: Any) -> Any:
+    """``arb live``: the kernel on real orders (testnet by default)."""
+    import argparse
+
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "live",
+        help="trade the strategy with real orders (testnet by default)",
+        description="Reconcile both venues with the journal, then trade the same kernel as the dry run through "
+        "the live executors until --duration, Ctrl-C or SIGTERM. A venue on mainnet needs --mainnet and a typed "
+        "confirmation (or --yes for unattended starts); keys come from the environment variables the venue "
+        "files name.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    parser.add_argument("--duration", metavar="TIME", help="stop after this long: 90s, 10m, 2h (default: Ctrl-C)")
+    parser.add_argument("--mainnet", action="store_true", help="allow venues whose network is mainnet")
+    parser.add_argument("--yes", action="store_true", help=f'skip typing "{_CONFIRMATION}" (unattended starts)')
+    parser.add_argument("--out", metavar="DIR", help="report folder (default: a timestamped folder under results/)")
+    parser.set_defaults(run=_cmd_live)
+    return parser
+
+
+def _confirm_mainnet(config: AppConfig, allowed: bool, yes: bool, ask: Callable[[str], str] = input) -> None:
+    from arb.errors import UsageError
+
+    mainnet = [v.name for v in config.venues if v.network == "mainnet"]
+    if not mainnet:
+        return
+    if not allowed:
+        raise UsageError(
+            f"{', '.join(mainnet)} on mainnet: real money; pass --mainnet to allow it (testnet is the default network)"
+        )
+    if yes:
+        return
+    answer = ask(f'{", ".join(mainnet)} on MAINNET with real money. Type "{_CONFIRMATION}" to go on: ')
+    if answer.strip() != _CONFIRMATION:
+        raise UsageError("mainnet not confirmed: nothing was sent")
+
+
+def _cmd_live(args: Any) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from arb.config import load_config
+    from arb.errors import UsageError
+    from arb.report import InitialBalances, print_summary, summarize, write_report
+    from arb.runtime.record import parse_duration
+    from arb.runtime.trading import latency_lines
+    from arb.ui import console
+
+    config = load_config(args.config)
+    try:
+        duration = parse_duration(args.duration) if args.duration else None
+    except ValueError as exc:
+        raise UsageError(f"--duration: {exc}") from None
+    _confirm_mainnet(config, args.mainnet, args.yes)
+    for venue in config.venues:
+        console.print(f"{venue.name} {venue.market} on {venue.network}: {venue.endpoints.rest}", highlight=False)
+    out = Path(args.out) if args.out else config.backtest.out / dt.datetime.now().strftime("live-%Y%m%d-%H%M%S")
+    result = asyncio.run(run_live(config, console=console, duration_ns=duration))
+    engine = result.engine
+    meta = {
+        "mode": "live",
+        "config": config.to_dict(),
+        "start_ns": result.start_ns,
+        "end_ns": result.end_ns,
+        "duration_s": (result.end_ns - result.start_ns) / 1e9,
+        "batches": result.batches,
+        "interrupted": result.interrupted,
+        "executor": engine.executor.summary(),
+        "order_latency_us": result.latencies,
+        "left_in_flight": [o.client_id for o in result.left_in_flight],
+        "rule_differences": result.rule_differences,
+        "wall_s": round(result.wall_s, 3),
+    }
+    if len(engine.log.equity.view()):
+        start_base = [float(engine.init_base[v]) for v in (0, 1)]
+        start_quote = [float(engine.init_quote[v]) for v in (0, 1)]
+        initial = InitialBalances((start_base[0], start_base[1]), (start_quote[0], start_quote[1]))
+        summary = summarize(engine.log.fills.view(), engine.log.equity.view(), initial, meta)
+        paths = write_report(out, summary, engine.log.fills.view(), engine.log.equity.view())
+        print_summary(summary, console)
+        console.print(f"report: {paths[-1].parent}", highlight=False)
+    for line in latency_lines(result.latencies):
+        console.print(line, highlight=False)
+    return 1 if result.left_in_flight else 0

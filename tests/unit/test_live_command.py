@@ -1,0 +1,40 @@
+"""arb live's guard rails that need no venue: mainnet must be allowed and confirmed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from arb.cli import main
+from arb.config import load_config
+from arb.errors import UsageError
+from arb.runtime.live_trading import _confirm_mainnet
+from arb.testing.configs import write_config_files
+
+
+def _config(tmp_path: Path, network: str):  # type: ignore[no-untyped-def]
+    return load_config(write_config_files(tmp_path, bybit_overrides={"network": network}))
+
+
+def test_testnet_needs_nothing(tmp_path: Path) -> None:
+    _confirm_mainnet(_config(tmp_path, "testnet"), allowed=False, yes=False, ask=lambda _: pytest.fail("asked"))
+
+
+def test_mainnet_needs_the_flag_and_the_typed_words(tmp_path: Path) -> None:
+    config = _config(tmp_path, "mainnet")
+    with pytest.raises(UsageError, match="bybit on mainnet: real money; pass --mainnet"):
+        _confirm_mainnet(config, allowed=False, yes=True)
+    with pytest.raises(UsageError, match="not confirmed"):
+        _confirm_mainnet(config, allowed=True, yes=False, ask=lambda _: "yes")
+    _confirm_mainnet(config, allowed=True, yes=False, ask=lambda prompt: "trade real money")
+    _confirm_mainnet(config, allowed=True, yes=True, ask=lambda _: pytest.fail("asked"))
+
+
+def test_arb_live_on_mainnet_without_the_flag_exits_2_before_connecting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config_files(tmp_path, binance_overrides={"network": "mainnet"})
+    assert main(["live", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "binance on mainnet" in err and "Traceback" not in err
