@@ -276,9 +276,11 @@ def _parser() -> argparse.ArgumentParser:
 
     add_reconcile_parser(sub)
     add_order_parser(sub)
+    from arb.runtime.live_trading import add_kill_parser
     from arb.runtime.live_trading import add_parser as add_live_parser
 
     add_live_parser(sub)
+    add_kill_parser(sub)
     return parser
 
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+import os
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,15 +37,41 @@ from arb.errors import ArbError
 from arb.events import ASSET_NAMES
 
 if TYPE_CHECKING:
+    from arb.execution.kill import KillReport
     from arb.execution.orders import LiveOrder
     from arb.runtime.engine import Batch, Engine
-    from arb.runtime.trading import TradingSession
 
-__all__ = ["LiveResult", "run_live"]
+__all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "add_kill_parser", "run_live"]
 
 log = logging.getLogger(__name__)
 
-_INCEPTION = "inception/{account}/{venue}/{market}"
+PID_FILE = "live.pid"
+"""In ``[live] state_dir`` while ``arb live`` runs: its process id, for ``arb kill``."""
+KILL_FILE = "KILL"
+"""Created in ``[live] state_dir`` by ``arb kill``: a running ``arb live`` sees it within 0.25 s."""
+
+
+@contextlib.asynccontextmanager
+async def _announce(pid_file: Path) -> AsyncIterator[None]:
+    # Say where this process is, for arb kill; one arb live per account and state folder.
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    other = _running_pid(pid_file)
+    if other is not None:
+        raise ArbError(f"arb live is already running for this account (pid {other}, {pid_file})")
+    pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        pid_file.unlink(missing_ok=True)
+
+
+def _running_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
 
 
 @dataclass(slots=True)
@@ -62,33 +89,8 @@ class LiveResult:
     left_in_flight: list[LiveOrder] = field(default_factory=list)
     latencies: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     rule_differences: list[str] = field(default_factory=list)
-
-
-async def _holdings(session: TradingSession, v: int) -> tuple[float, float, float]:
-    """(base, quote, position) of venue ``v`` now: spot holdings, or a linear wallet and position."""
-    executor = session.executors[v]
-    balances = await executor.balances()
-    quote = float(balances.get(executor.quote_asset, Decimal(0)))
-    if executor.market == "spot":
-        return float(balances.get(executor.base_asset, Decimal(0))), quote, 0.0
-    return 0.0, quote, float(await executor.position())
-
-
-async def _inception(session: TradingSession, v: int) -> tuple[float, float, float, float]:
-    """(inception base, inception quote, position, cash) for the engine: positions since inception."""
-    executor = session.executors[v]
-    base, quote, position = await _holdings(session, v)
-    key = _INCEPTION.format(account=executor.account, venue=executor.venue, market=executor.market)
-    stored = session.journal.get_state(key)
-    if stored is None:
-        session.journal.set_state(key, json.dumps({"base": base, "quote": quote}))
-        start_base, start_quote = base, quote
-    else:
-        data = json.loads(stored)
-        start_base, start_quote = float(data["base"]), float(data["quote"])
-    if executor.market == "spot":
-        return start_base, start_quote, base - start_base, quote - start_quote
-    return 0.0, start_quote, position, quote - start_quote
+    kill: KillReport | None = None
+    """What the kill switch did, when it ended the session."""
 
 
 class _Reporter:
@@ -139,14 +141,18 @@ async def run_live(
     """Trade the kernel on both venues with real orders until stopped (see the module docstring)."""
     from arb.runtime.engine import Engine
     from arb.runtime.live import _stop_on_signals, _StopRequestError, warm_up_kernel
-    from arb.runtime.trading import trading_session
+    from arb.runtime.trading import account_since_inception, trading_session
     from connectors.binance.feed import BinanceFeed
     from connectors.bybit.feed import BybitFeed
 
     started = time.perf_counter()
     warm_up_kernel(config)
     stop_event = stop_event or asyncio.Event()
-    async with trading_session(config, (0, 1), clock=clock) as session:
+    killed = asyncio.Event()
+    pid_file = config.live.state_dir / PID_FILE
+    kill_file = config.live.state_dir / KILL_FILE
+    kill_file.unlink(missing_ok=True)
+    async with trading_session(config, (0, 1), clock=clock) as session, _announce(pid_file):
         reports = await session.reconcile()
         for report in reports:
             for line in report.describe():
@@ -156,7 +162,7 @@ async def run_live(
                 "reconciliation found differences: nothing is traded until they are explained; "
                 "see the lines above, then arb reconcile --accept-venue-state if the venues are right"
             )
-        figures = [await _inception(session, v) for v in (0, 1)]
+        figures = [await account_since_inception(session, v) for v in (0, 1)]
         wake = asyncio.Event()
         executor = session.live_executor(on_ready=wake.set)
         reporter = _Reporter(console, config.dry_run.report_interval_ns)
@@ -206,7 +212,20 @@ async def run_live(
                     await asyncio.wait_for(stop_event.wait(), duration_ns / 1e9)
             raise _StopRequestError
 
+        def on_kill() -> None:
+            killed.set()
+            stop_event.set()
+
+        async def kill_watch() -> None:
+            # the kill switch's file, for when a signal cannot reach this process (another user, a container)
+            while not kill_file.exists():
+                await asyncio.sleep(0.25)
+            on_kill()
+
         interrupted = False
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGUSR1, on_kill)
         with _stop_on_signals(stop_event.set):
             try:
                 async with asyncio.TaskGroup() as tasks:
@@ -217,6 +236,7 @@ async def run_live(
                     tasks.create_task(consume(), name="engine")
                     tasks.create_task(answers(), name="answers")
                     tasks.create_task(stopper(), name="stop")
+                    tasks.create_task(kill_watch(), name="kill-watch")
             except* _StopRequestError:
                 interrupted = stop_event.is_set()
             except* ArbError as group:
@@ -224,12 +244,22 @@ async def run_live(
             finally:
                 for feed in feeds:
                     feed.stop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGUSR1)
         # stop: cancel what is open, resolve what is in flight, book what came in
         async with asyncio.TaskGroup() as tasks:
             for venue_executor in session.executors.values():
                 venue_executor.run_background(tasks)
             left = await executor.shutdown(config.live.shutdown_timeout_ns)
         engine.cancel_open_orders()
+        kill_report = None
+        if killed.is_set():
+            from arb.execution.kill import kill
+
+            kill_report = await kill(session, slippage_bps=config.risk.stop_loss_bps)
+            for line in kill_report.describe():
+                console.print(line if kill_report.flat else f"[bold red]{line}[/]", highlight=False)
+            kill_file.unlink(missing_ok=True)
         now = max(last[0], clock())
         engine.finish(now)
         reporter.maybe(engine, now, force=True)
@@ -348,3 +378,60 @@ def _cmd_live(args: Any) -> int:
     for line in latency_lines(result.latencies):
         console.print(line, highlight=False)
     return 1 if result.left_in_flight else 0
+
+
+def add_kill_parser(subparsers: Any) -> Any:
+    """``arb kill``: the kill switch, with or without a running ``arb live``."""
+    parser = subparsers.add_parser(
+        "kill",
+        help="kill switch: halt new pairs, cancel every open order, flatten the net position",
+        description="Reach a running arb live (a signal, or a file in [live] state_dir) and let it halt, cancel "
+        "and flatten before it stops; with none running, do it here. Halts persist until cleared.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    parser.add_argument(
+        "--timeout",
+        metavar="TIME",
+        default="60s",
+        help="how long to wait for a running arb live to finish (default: 60s)",
+    )
+    parser.set_defaults(run=_cmd_kill)
+    return parser
+
+
+def _cmd_kill(args: Any) -> int:
+    from arb.config import load_config
+    from arb.errors import UsageError
+    from arb.execution.kill import kill
+    from arb.runtime.record import parse_duration
+    from arb.runtime.trading import trading_session
+    from arb.ui import console
+
+    config = load_config(args.config)
+    try:
+        timeout_s = parse_duration(args.timeout) / 1e9
+    except ValueError as exc:
+        raise UsageError(f"--timeout: {exc}") from None
+    state_dir = config.live.state_dir
+    pid = _running_pid(state_dir / PID_FILE)
+    if pid is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        (state_dir / KILL_FILE).write_text("kill\n")
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGUSR1)
+        console.print(f"kill switch sent to arb live (pid {pid}); waiting for it to flatten and stop", highlight=False)
+        deadline = time.monotonic() + timeout_s
+        while _running_pid(state_dir / PID_FILE) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _running_pid(state_dir / PID_FILE) is not None:
+            console.print(f"[bold red]arb live (pid {pid}) has not stopped after {timeout_s:.0f} s[/]", highlight=False)
+            return 1
+
+    async def run() -> Any:
+        async with trading_session(config, (0, 1)) as session:
+            return await kill(session, slippage_bps=config.risk.stop_loss_bps)
+
+    report = asyncio.run(run())
+    for line in report.describe():
+        console.print(line if report.flat else f"[bold red]{line}[/]", highlight=False)
+    return 0 if report.flat else 1

@@ -41,12 +41,26 @@ if TYPE_CHECKING:  # ccxt, aiohttp and SQLAlchemy load only when a command trade
     from arb.execution.orders import LiveOrder
     from arb.execution.reconcile import VenueReconciliation
 
-__all__ = ["TradingSession", "add_order_parser", "add_reconcile_parser", "settings_of", "trading_session"]
+__all__ = [
+    "KIND_FLATTEN",
+    "KIND_MANUAL",
+    "TradingSession",
+    "account_since_inception",
+    "add_order_parser",
+    "add_reconcile_parser",
+    "settings_of",
+    "trading_session",
+    "venue_holdings",
+]
 
 log = logging.getLogger(__name__)
 
 KIND_MANUAL = 9
 """The intent kind of an order placed by hand (``arb order``); the kernel's are 1-3."""
+KIND_FLATTEN = 8
+"""The intent kind of an order the kill switch sends to flatten the net position."""
+
+_INCEPTION = "inception/{account}/{venue}/{market}"
 
 
 def settings_of(config: AppConfig) -> ExecutionSettings:
@@ -188,6 +202,37 @@ async def trading_session(
                 await executor.exchange.close()
         await trace.close()
         journal.close()
+
+
+async def venue_holdings(session: TradingSession, v: int) -> tuple[float, float, float]:
+    """(base, quote, position) of venue ``v`` now: spot holdings, or a linear wallet and position."""
+    executor = session.executors[v]
+    balances = await executor.balances()
+    quote = float(balances.get(executor.quote_asset, Decimal(0)))
+    if executor.market == "spot":
+        return float(balances.get(executor.base_asset, Decimal(0))), quote, 0.0
+    return 0.0, quote, float(await executor.position())
+
+
+async def account_since_inception(session: TradingSession, v: int) -> tuple[float, float, float, float]:
+    """(inception base, inception quote, position, cash) of venue ``v`` for the engine.
+
+    The inception is the venue's holdings when this journal first traded (kept in its state); the
+    position is what the account gained since (spot) or the venue's position (linear).
+    """
+    executor = session.executors[v]
+    base, quote, position = await venue_holdings(session, v)
+    key = _INCEPTION.format(account=executor.account, venue=executor.venue, market=executor.market)
+    stored = session.journal.get_state(key)
+    if stored is None:
+        session.journal.set_state(key, json.dumps({"base": base, "quote": quote}))
+        start_base, start_quote = base, quote
+    else:
+        data = json.loads(stored)
+        start_base, start_quote = float(data["base"]), float(data["quote"])
+    if executor.market == "spot":
+        return start_base, start_quote, base - start_base, quote - start_quote
+    return 0.0, start_quote, position, quote - start_quote
 
 
 # ---------------------------------------------------------------------------------------------------

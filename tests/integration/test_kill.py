@@ -1,0 +1,65 @@
+"""The kill switch against the fake venues: halt, cancel everything, flatten, report."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from arb.execution.kill import HALT_KEY, kill
+from arb.runtime.trading import KIND_MANUAL, account_since_inception, trading_session
+from arb.strategy.types import BUY
+from arb.testing.fake_ledger import OrderStatus, OrderType, Side
+from tests.integration.live_rig import (
+    BYBIT_LINEAR,
+    BYBIT_SPOT,
+    WAIT_S,
+    VenueSpec,
+    account,
+    best,
+    fake_venue,
+    load,
+    set_keys,
+    write_live_config,
+)
+
+
+@pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
+async def test_kill_cancels_open_orders_and_flattens_a_lone_leg(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            await account_since_inception(session, spec.index)  # the account's starting point
+            executor = session.executors[spec.index]
+            bid, _, ask, ask_qty = best(venue, spec)
+            qty = min(
+                ask_qty, max(spec.rules.min_qty, (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 3)
+            )
+            async with asyncio.TaskGroup() as group:  # a leg fills alone
+                executor.run_background(group)
+                leg = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+                async with asyncio.timeout(WAIT_S):
+                    while not leg.answered:
+                        await asyncio.sleep(0)
+                executor.stop()
+            resting = venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,
+                                         qty=qty, price=(bid * Decimal("0.5")).quantize(spec.rules.tick_size),
+                                         client_id="resting-1")  # fmt: skip
+            report = await kill(session, slippage_bps=50.0)
+        assert report.flat, report.describe()
+        assert resting.status is OrderStatus.CANCELED and report.cancelled == {"bybit": 1}
+        assert abs(report.net_before) > 0 and abs(report.net_after) < float(spec.rules.step_size)
+        (flatten,) = report.orders
+        assert flatten.side == -1 and flatten.reduce_only is (spec.market == "linear")
+        assert not venue.ledger.open_orders(account(venue))
+        if spec.market == "linear":
+            assert account(venue).position(spec.symbol).qty == 0
+        async with trading_session(config, [spec.index]) as session:
+            assert session.journal.get_state(HALT_KEY) == "kill switch"  # held until a person clears it
+            again = await kill(session, slippage_bps=50.0)  # a second kill finds nothing to do
+        assert again.flat and again.orders == [] and again.cancelled == {"bybit": 0}
