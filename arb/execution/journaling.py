@@ -23,9 +23,20 @@ log = logging.getLogger(__name__)
 
 
 def open_execution_journal(live: LiveConfig) -> ExecutionJournal:
-    """The account's journal as ``[live]`` says: ``journal_url``, or ``<state_dir>/<account>.sqlite``."""
+    """The account's journal as ``[live]`` says: ``journal_url``, or ``<state_dir>/<account>.sqlite``.
+
+    The caller becomes the account's one writer: a second process writing the same account's journal
+    (two ``arb live``, or ``arb order`` beside one) is refused with :class:`JournalError`; the lock
+    dies with the process.
+    """
     target: str | Path = live.journal_url or live.state_dir / f"{live.account}.sqlite"
-    return ExecutionJournal(Journal.open(target, synchronous=live.journal_synchronous), live.account)
+    journal = Journal.open(target, synchronous=live.journal_synchronous)
+    try:
+        journal.lock_writer(live.account)
+    except BaseException:
+        journal.close()
+        raise
+    return ExecutionJournal(journal, live.account)
 
 
 class ExecutionJournal:
@@ -121,7 +132,7 @@ class ExecutionJournal:
     def _trade_ids(self, venue: str, market: str) -> set[str]:
         key = (venue, market)
         if key not in self._known:
-            rows = self.journal.fills(venue=venue, market=market)
+            rows = self.journal.fills(venue=venue, market=market, account=self.account)
             self._known[key] = {str(r["trade_id"]) for r in rows}
         return self._known[key]
 
@@ -169,10 +180,12 @@ class ExecutionJournal:
         return orders
 
     def get_state(self, key: str) -> str | None:
-        return self.journal.get_state(key)
+        """This account's value of ``key`` (keys are per account: a team database holds several)."""
+        return self.journal.get_state(f"{self.account}/{key}")
 
     def set_state(self, key: str, value: str) -> None:
-        self.journal.set_state(key, value)
+        """Set this account's ``key`` and commit now."""
+        self.journal.set_state(f"{self.account}/{key}", value)
 
 
 def _fill(row: dict[str, Any]) -> VenueFill:

@@ -121,8 +121,8 @@ def expected_holdings(fills: Iterable[VenueFill], base: str, quote: str, *, spot
     return out
 
 
-def _baseline_key(venue: str, market: str, account: str) -> str:
-    return f"baseline/{account}/{venue}/{market}"
+def _baseline_key(venue: str, market: str) -> str:
+    return f"baseline/{venue}/{market}"
 
 
 async def reconcile_venue(
@@ -176,7 +176,7 @@ async def reconcile_venue(
     actual: dict[str, Decimal] = await executor.balances() if spot else {"position": await executor.position()}
     moved = expected_holdings(journal.venue_fills(venue, market), executor.base_asset, executor.quote_asset, spot=spot)
     assets = sorted(set(moved) | ({executor.base_asset, executor.quote_asset} if spot else {"position"}))
-    key = _baseline_key(venue, market, executor.account)
+    key = _baseline_key(venue, market)
     stored = journal.get_state(key)
     if stored is None or accept_venue_state:
         baseline = {a: actual.get(a, ZERO) - moved.get(a, ZERO) for a in assets}
@@ -195,7 +195,7 @@ async def reconcile_venue(
         if abs(expected - have) > _TOLERANCE:
             report.differences[asset] = (expected, have)
     # 5. a mismatch holds until a person accepts the venue's state, across restarts
-    mismatch_key = f"mismatch/{executor.account}/{venue}/{market}"
+    mismatch_key = f"mismatch/{venue}/{market}"
     if accept_venue_state:
         if journal.get_state(mismatch_key) is not None:
             journal.set_state(mismatch_key, "")

@@ -52,9 +52,19 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+_CHECKPOINT_EVERY = 500  # queued writes between two WAL checkpoints (SQLite)
 TERMINAL_STATES = ("filled", "expired", "canceled", "rejected")
-STATE_COLUMNS = ("state", "venue_order_id", "executed_qty", "reject_code", "reject_message", "written_ns", "ack_ns",
-                 "first_fill_ns", "done_ns")  # fmt: skip
+STATE_COLUMNS = (
+    "state",
+    "venue_order_id",
+    "executed_qty",
+    "reject_code",
+    "reject_message",
+    "written_ns",
+    "ack_ns",
+    "first_fill_ns",
+    "done_ns",
+)
 """An intent's columns that change after it was made."""
 
 metadata = sa.MetaData()
@@ -102,10 +112,10 @@ order_events = sa.Table(
 fills = sa.Table(
     "fills",
     metadata,
+    sa.Column("account", sa.String(40), primary_key=True),  # a trade between two of our accounts is two fills
     sa.Column("venue", sa.String(16), primary_key=True),
     sa.Column("market", sa.String(16), primary_key=True),
     sa.Column("trade_id", sa.String(64), primary_key=True),
-    sa.Column("account", sa.String(40), nullable=False),
     sa.Column("client_id", sa.String(36), nullable=False),  # "" when the order is not arb's
     sa.Column("venue_order_id", sa.String(64), nullable=False),
     sa.Column("symbol", sa.String(32), nullable=False),
@@ -174,6 +184,8 @@ class Journal:
         self.dialect = engine.dialect.name
         self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         self._conn = engine.connect()
+        self._lock_handle: Any = None
+        self._writes = 0
         self._pending: list[tuple[Any, Any]] = []
         self._fill_insert = self._insert(fills).on_conflict_do_nothing()
         self._intent_insert = intents.insert()
@@ -209,13 +221,45 @@ class Journal:
         journal._check_version()
         return journal
 
+    def lock_writer(self, account: str) -> None:
+        """Become the one process writing ``account``'s records, or raise :class:`JournalError`.
+
+        SQLite: an exclusive ``flock`` on ``<file>.lock``; PostgreSQL: a session advisory lock on the
+        account's name. Either is released when this journal closes or its process dies.
+        """
+        if self.dialect == "sqlite":
+            import fcntl
+
+            path = Path(self.engine.url.database or "").with_suffix(".lock")
+            handle = path.open("a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                raise JournalError(
+                    f"journal {self.url} is being written by another process (lock {path}); "
+                    "one arb live or arb order per account at a time"
+                ) from None
+            self._lock_handle = handle
+            return
+        got = self._conn.execute(sa.select(sa.func.pg_try_advisory_lock(sa.func.hashtext(f"arb:{account}")))).scalar()
+        self._conn.commit()
+        if not got:
+            raise JournalError(
+                f"journal {self.url}: account {account!r} is being written by another process; "
+                "one arb live or arb order per account at a time"
+            )
+
     def close(self) -> None:
-        """Commit what is queued and close the connection."""
+        """Commit what is queued and close the connection (releasing a writer's lock)."""
         try:
             self.flush()
         finally:
             self._conn.close()
             self.engine.dispose()
+            if self._lock_handle is not None:
+                self._lock_handle.close()
+                self._lock_handle = None
 
     def __enter__(self) -> Self:
         return self
@@ -310,6 +354,7 @@ class Journal:
         """Commit every queued write in one transaction (nothing of it on failure: it stays queued)."""
         if not self._pending:
             return
+        self._writes += len(self._pending)
         try:
             run: list[Any] = []
             current: Any = None
@@ -326,6 +371,10 @@ class Journal:
             if run:
                 self._conn.execute(current, run)
             self._conn.commit()
+            if self.dialect == "sqlite" and self._writes >= _CHECKPOINT_EVERY:
+                self._writes = 0
+                self._conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                self._conn.commit()
         except SQLAlchemyError as error:
             self._conn.rollback()
             log.error("journal %s: could not commit %d queued writes: %s", self.url, len(self._pending), error)
@@ -457,6 +506,9 @@ def _sqlite_pragmas(engine: sa.Engine, synchronous: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.execute("PRAGMA busy_timeout=5000")
+        # no automatic checkpoint: it would run inside whichever commit crosses its threshold, an
+        # intent's included; Journal.flush checkpoints instead, off the order's path
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     listen: Callable[..., None] = sa.event.listen

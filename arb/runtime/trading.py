@@ -60,7 +60,7 @@ KIND_MANUAL = 9
 KIND_FLATTEN = 8
 """The intent kind of an order the kill switch sends to flatten the net position."""
 
-_INCEPTION = "inception/{account}/{venue}/{market}"
+_INCEPTION = "inception/{venue}/{market}"
 
 
 def settings_of(config: AppConfig) -> ExecutionSettings:
@@ -222,7 +222,7 @@ async def account_since_inception(session: TradingSession, v: int) -> tuple[floa
     """
     executor = session.executors[v]
     base, quote, position = await venue_holdings(session, v)
-    key = _INCEPTION.format(account=executor.account, venue=executor.venue, market=executor.market)
+    key = _INCEPTION.format(venue=executor.venue, market=executor.market)
     stored = session.journal.get_state(key)
     if stored is None:
         session.journal.set_state(key, json.dumps({"base": base, "quote": quote}))

@@ -194,3 +194,31 @@ def test_an_intent_survives_sigkill_right_after_its_commit(journal_url: str) -> 
     with Journal.open(journal_url) as journal:
         row = journal.intent("arb-crash-1-0")
     assert row is not None and row["state"] == "pending"
+
+
+def test_one_writer_per_account(journal_url: str) -> None:
+    first = Journal.open(journal_url)
+    first.lock_writer("acct")
+    second = Journal.open(journal_url)
+    with pytest.raises(JournalError, match="another process"):
+        second.lock_writer("acct")
+    other_account = Journal.open(journal_url)
+    if first.dialect == "postgresql":
+        other_account.lock_writer("someone-else")  # accounts lock apart in a shared database
+    first.close()
+    second.lock_writer("acct")  # released with the first writer
+    for journal in (second, other_account):
+        journal.close()
+
+
+def test_the_same_trade_id_is_two_fills_for_two_accounts(journal_url: str) -> None:
+    alice, bob = (ExecutionJournal(Journal.open(journal_url), name) for name in ("alice", "bob"))
+    for journal in (alice, bob):
+        assert journal.record_fill(None, _fill("shared-trade"), venue="binance", market="spot", source="rest",
+                                   local_ts_ns=1)  # fmt: skip
+        journal.flush()
+    assert len(alice.journal.fills()) == 2 and len(alice.venue_fills("binance", "spot")) == 1
+    alice.set_state("halt", "kill switch")
+    assert bob.get_state("halt") is None and alice.get_state("halt") == "kill switch"
+    for journal in (alice, bob):
+        journal.close()
