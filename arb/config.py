@@ -624,6 +624,9 @@ class LiveConfig:
         fill_check_after_ns: An answered order whose fills have not all arrived on the user stream
             by then is checked over REST (TOML ms).
         shutdown_timeout_ns: On stop, how long to wait for orders in flight to be resolved (TOML ms).
+        dead_man_window_ns: The venues' dead-man's switch while trading (Bybit disconnect-cancel-all,
+            Binance USD-M countdown cancel): the venue cancels arb's open orders when arb has been
+            silent this long (TOML s, 3-300; 0 turns it off).
     """
 
     state_dir: Path = field(default=Path("../live"), metadata=_spec())
@@ -638,9 +641,16 @@ class LiveConfig:
     unknown_grace_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(ge=0, unit="ms"))
     fill_check_after_ns: int = field(default=2_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
     shutdown_timeout_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    dead_man_window_ns: int = field(default=30 * NS_PER_S, metadata=_spec(ge=0, le=300, unit="s"))
 
     def __post_init__(self) -> None:
         _validate_instance(self)
+        if 0 < self.dead_man_window_ns < 3 * NS_PER_S:
+            _fail(
+                self,
+                "dead_man_window_ns",
+                f"expected 0 (off) or 3 to 300 seconds, got {self.dead_man_window_ns / NS_PER_S:g} s",
+            )
         if self.journal_url and "://" not in self.journal_url:
             expected = "expected a database URL like postgresql+psycopg://user@host/db"
             _fail(self, "journal_url", f"{expected}, {_got(self.journal_url)}")

@@ -387,6 +387,50 @@ class VenueExecutor:
             group.create_task(self._resolver(), name=f"{self.venue}-resolver"),
         ]
 
+    def run_dead_man(self, group: asyncio.TaskGroup, window_s: int) -> str:
+        """Keep the venue's dead-man's switch armed in ``group`` while trading; says what was armed.
+
+        Bybit: disconnect-cancel-all (DCP) with ``window_s``, and the ``dcp`` topic subscribed on every
+        private connection (ccxt does not subscribe it): if arb's private stream stays down longer than
+        the window, Bybit cancels the product's orders. Binance USD-M: ``countdownCancelAll`` renewed
+        every quarter window: if arb stops renewing, Binance cancels the symbol's orders. Binance spot
+        has no such switch (immediate-or-cancel orders leave nothing open to cancel).
+        """
+        if self.venue == "bybit":
+            task = group.create_task(self._dcp_keeper(window_s), name=f"{self.venue}-dcp")
+        elif self.market == "linear":
+            task = group.create_task(self._countdown_keeper(window_s), name=f"{self.venue}-countdown")
+        else:
+            return "none (Binance spot has no dead-man's switch)"
+        self._background.append(task)
+        return f"armed, {window_s} s"
+
+    async def _dcp_keeper(self, window_s: int) -> None:
+        product = "SPOT" if self.market == "spot" else "DERIVATIVES"
+        await self.exchange.privatePostV5OrderDisconnectedCancelAll({"product": product, "timeWindow": window_s})
+        url = await self.exchange.get_url_by_market_type(self._ccxt_symbol, True)
+        subscribed: object = None
+        while not self._stopping:
+            client = self.exchange.clients.get(url)
+            if client is not None and client is not subscribed:
+                try:
+                    await self.exchange.authenticate(url)
+                    await client.send({"op": "subscribe", "args": ["dcp"], "req_id": "arb-dcp"})
+                    subscribed = client
+                except Exception as error:  # noqa: BLE001 - the stream is reconnecting: try on the next turn
+                    log.info("%s: dcp subscription not sent yet (%r)", self.venue, error)
+            await asyncio.sleep(1.0)
+
+    async def _countdown_keeper(self, window_s: int) -> None:
+        while not self._stopping:
+            try:
+                await self.exchange.fapiPrivatePostCountdownCancelAll(
+                    {"symbol": self.symbol, "countdownTime": window_s * 1000}
+                )
+            except (ccxt.BaseError, aiohttp.ClientError, TimeoutError) as error:
+                log.warning("%s: countdown cancel not renewed (%s); retrying", self.venue, error)
+            await asyncio.sleep(window_s / 4)
+
     def stop(self) -> None:
         """End the background tasks (a TaskGroup treats their cancellation as a normal end)."""
         self._stopping = True

@@ -229,8 +229,12 @@ async def run_live(
         with _stop_on_signals(stop_event.set):
             try:
                 async with asyncio.TaskGroup() as tasks:
+                    window = config.live.dead_man_window_ns // 1_000_000_000
                     for venue_executor in session.executors.values():
                         venue_executor.run_background(tasks)
+                        if window:
+                            armed = venue_executor.run_dead_man(tasks, window)
+                            console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False)
                     for feed in feeds:
                         tasks.create_task(feed.run(), name=f"feed-{feed.name}")
                     tasks.create_task(consume(), name="engine")

@@ -73,6 +73,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "unknown_grace_ms": 10000,
         "fill_check_after_ms": 2000,
         "shutdown_timeout_ms": 10000,
+        "dead_man_window_s": 30,
     },
     "venues": {"binance": "binance.toml", "bybit": "bybit.toml"},
 }

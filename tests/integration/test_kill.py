@@ -63,3 +63,48 @@ async def test_kill_cancels_open_orders_and_flattens_a_lone_leg(
             assert session.journal.get_state(HALT_KEY) == "kill switch"  # held until a person clears it
             again = await kill(session, slippage_bps=50.0)  # a second kill finds nothing to do
         assert again.flat and again.orders == [] and again.cancelled == {"bybit": 0}
+
+
+class _Clock:
+    """Real time plus an offset the test moves: the fake venue's clock (ccxt signs with the real one)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        import time
+
+        return time.time() + self.offset
+
+
+@pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
+async def test_bybit_cancels_arbs_orders_when_arb_goes_silent_past_the_dead_man_window(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_keys(monkeypatch, spec)
+    clock = _Clock()
+    async with fake_venue(spec, clock=clock) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        bid, _, _, _ = best(venue, spec)
+        price = (bid * Decimal("0.8")).quantize(spec.rules.tick_size)
+        resting = venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,
+                                     qty=spec.rules.min_qty * 200, price=price, client_id="resting-dcp")  # fmt: skip
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                assert executor.run_dead_man(group, 5) == "armed, 5 s"
+                async with asyncio.timeout(WAIT_S):
+                    await venue.wait_until(lambda: venue.subscriber_count("dcp") >= 1)
+                executor.stop()
+        # arb is gone (its private stream closed): within the window nothing happens ...
+        async with asyncio.timeout(WAIT_S):
+            await venue.wait_until(lambda: venue.subscriber_count("dcp") == 0)
+        clock.offset += 3
+        await venue.tick()
+        assert resting.status is OrderStatus.NEW
+        clock.offset += 3  # ... past it the venue cancels the product's orders
+        await venue.tick()
+        assert resting.status is OrderStatus.CANCELED
+        (trigger,) = venue.dcp_triggers
+        assert trigger.account == "arb"
