@@ -484,6 +484,10 @@ class Engine:
         if self.on_fill is not None:
             self.on_fill(row)
 
+    def venue_status(self, v: int, now: int) -> int:
+        """What the view says of venue ``v`` at ``now``: VENUE_OK, VENUE_STALE or VENUE_OUT_OF_SYNC."""
+        return self._status(v, now)
+
     def _status(self, v: int, now: int) -> int:
         # What the view says of venue v at ``now``.
         if self.state[v] != SyncState.SYNCED:

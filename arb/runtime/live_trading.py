@@ -216,6 +216,28 @@ async def run_live(
             killed.set()
             stop_event.set()
 
+        async def stale_watch() -> None:
+            # a venue whose book went stale or out of sync gets its open orders cancelled, once per episode
+            from arb.strategy.types import VENUE_OK
+
+            cancelled = [False, False]
+            while True:
+                await asyncio.sleep(0.5)
+                for v, venue_executor in session.executors.items():
+                    if engine.venue_status(v, clock()) == VENUE_OK:
+                        cancelled[v] = False
+                    elif not cancelled[v]:
+                        cancelled[v] = True
+                        try:
+                            n = await venue_executor.cancel_open()
+                        except Exception as error:  # noqa: BLE001 - logged; tried again next episode
+                            log.error(
+                                "%s went stale; cancelling its open orders failed: %s", venue_executor.venue, error
+                            )
+                            cancelled[v] = False
+                            continue
+                        log.warning("%s went stale: %d open order(s) cancelled", venue_executor.venue, n)
+
         async def kill_watch() -> None:
             # the kill switch's file, for when a signal cannot reach this process (another user, a container)
             while not kill_file.exists():
@@ -241,6 +263,7 @@ async def run_live(
                     tasks.create_task(answers(), name="answers")
                     tasks.create_task(stopper(), name="stop")
                     tasks.create_task(kill_watch(), name="kill-watch")
+                    tasks.create_task(stale_watch(), name="stale-watch")
             except* _StopRequestError:
                 interrupted = stop_event.is_set()
             except* ArbError as group:
