@@ -523,6 +523,9 @@ class VenueExecutor:
             timed_out = True
         except (TimeoutError, ccxt.BaseError, aiohttp.ClientError) as error:
             log.debug("%s: create %s raised %r", self.venue, order.client_id, error)
+        except Exception as error:  # noqa: BLE001 - a bug in a library must not leave the order in limbo:
+            # the wire record still says whether the request left, so the outcome is decided as always
+            log.error("%s: create %s raised an unexpected %r", self.venue, order.client_id, error)
         now = self.clock()
         order.written_ns = rec.written_ns
         if rec.written_ns and order.state is OrderState.PENDING:
@@ -805,7 +808,10 @@ class VenueExecutor:
                     order.ack_ns and now - order.ack_ns >= self.settings.fill_check_after_ns
                 )
                 if due:
-                    await self.resolve(order)
+                    try:
+                        await self.resolve(order)
+                    except (TimeoutError, ccxt.BaseError, aiohttp.ClientError) as error:
+                        log.info("%s: checking %s failed (%s); will try again", self.venue, order.client_id, error)
 
     async def _watch(self, what: str) -> None:
         delay = self.settings.stream_retry_ns / 1e9
@@ -901,7 +907,8 @@ class VenueExecutor:
         deadline = self.clock() + timeout_ns
         while self.in_flight and self.clock() < deadline:
             for order in self.in_flight:
-                await self.resolve(order)
+                with contextlib.suppress(TimeoutError, ccxt.BaseError, aiohttp.ClientError):
+                    await self.resolve(order)
             if self.in_flight:
                 await asyncio.sleep(self.settings.unknown_check_interval_ns / 1e9)
         return self.in_flight
