@@ -93,6 +93,29 @@ class LiveResult:
     """What the kill switch did, when it ended the session."""
 
 
+def exposure_lines(engine: Engine) -> list[str]:
+    """A loud line per venue while a leg stays naked after the kernel gave up hedging it."""
+    from arb.strategy.types import HEDGE_FAILED
+
+    if not int(engine.kstate[0]["flags"]) & HEDGE_FAILED:
+        return []
+    lot = min(v.instrument.lot_size for v in engine.config.venues)
+    if abs(float(engine.position[0] + engine.position[1])) < lot:
+        return []
+    lines = []
+    for v in (0, 1):
+        position = float(engine.position[v])
+        if abs(position) >= lot:
+            mid = float(engine.last_mid[v])
+            value = f"{abs(position) * mid:,.2f}" if np.isfinite(mid) else "unknown"
+            lines.append(
+                f"NAKED LEG after {engine.config.execution.max_hedge_attempts} hedge attempts: "
+                f"{ASSET_NAMES[v]} {'long' if position > 0 else 'short'} {abs(position):.8g} "
+                f"(mark value {value}); no new pair until it is closed (arb kill flattens it)"
+            )
+    return lines
+
+
 class _Reporter:
     # A line per fill and a periodic account line, as the dry run prints them.
     def __init__(self, console: Console, interval_ns: int) -> None:
@@ -127,6 +150,8 @@ class _Reporter:
             highlight=False,
             soft_wrap=True,
         )
+        for line in exposure_lines(engine):
+            self.console.print(f"[bold red]{line}[/]", highlight=False, soft_wrap=True)
 
 
 async def run_live(

@@ -38,3 +38,19 @@ def test_arb_live_on_mainnet_without_the_flag_exits_2_before_connecting(
     assert main(["live", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert "binance on mainnet" in err and "Traceback" not in err
+
+
+def test_a_naked_leg_is_named_loudly_once_the_kernel_gave_up(tmp_path: Path) -> None:
+    from arb.runtime.engine import Engine
+    from arb.runtime.live_trading import exposure_lines
+    from arb.strategy.types import HEDGE_FAILED
+
+    engine = Engine(load_config(write_config_files(tmp_path)))
+    engine.position[:] = [0.002, 0.0]
+    engine.last_mid[:] = [60_000.0, 60_010.0]
+    assert exposure_lines(engine) == []  # still hedging: the kernel's business
+    engine.kstate[0]["flags"] |= HEDGE_FAILED
+    (line,) = exposure_lines(engine)
+    assert "NAKED LEG" in line and "binance long 0.002" in line and "mark value 120.00" in line
+    engine.position[:] = [0.002, -0.002]  # hedged after all: flat net
+    assert exposure_lines(engine) == []
