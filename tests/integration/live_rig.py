@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from arb.config import AppConfig, load_config
+from arb.execution.live import VenueExecutor
 from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.fake_bybit_private import FakeBybitExchange
 from arb.testing.fake_ledger import LedgerAccount, SymbolRules
@@ -114,3 +115,17 @@ def best(venue: Any, spec: VenueSpec) -> tuple[Decimal, Decimal, Decimal, Decima
 
 def load(path: Path) -> AppConfig:
     return load_config(path)
+
+
+@contextlib.asynccontextmanager
+async def venue_and_executor(
+    spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
+) -> AsyncIterator[tuple[Any, VenueExecutor]]:
+    """The fake venue of ``spec`` and an open TradingSession's executor pointed at it (keys set)."""
+    from arb.runtime.trading import trading_session
+
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec, **venue) as fake:
+        config = load(write_live_config(folder, spec, fake, live=live))
+        async with trading_session(config, [spec.index]) as session:
+            yield fake, session.executors[spec.index]

@@ -31,6 +31,7 @@ from tests.integration.live_rig import (
     fake_venue,
     load,
     set_keys,
+    venue_and_executor,
     write_live_config,
 )
 
@@ -93,47 +94,39 @@ async def test_full_ioc_fill_is_journaled_once_and_equals_the_venues_ledger(
 async def test_partial_ioc_fill_books_what_filled_and_expires(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index]) as session:
-            executor = session.executors[spec.index]
-            bid, bid_qty, _, _ = best(venue, spec)
-            qty = bid_qty + spec.rules.step_size * 1000  # more than the best bid holds: the rest expires
-            order = await _trade(executor, SELL, bid, qty)
-            assert order.state is OrderState.EXPIRED and order.filled == bid_qty
-            assert order.status == "filled" and order.fill_qty == float(bid_qty)
-            (ledger_order,) = account(venue).orders
-            assert ledger_order.executed_qty == bid_qty
-            assert sum(q for _, q in _journal_fills(executor).values()) == bid_qty
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
+        bid, bid_qty, _, _ = best(venue, spec)
+        qty = bid_qty + spec.rules.step_size * 1000  # more than the best bid holds: the rest expires
+        order = await _trade(executor, SELL, bid, qty)
+        assert order.state is OrderState.EXPIRED and order.filled == bid_qty
+        assert order.status == "filled" and order.fill_qty == float(bid_qty)
+        (ledger_order,) = account(venue).orders
+        assert ledger_order.executed_qty == bid_qty
+        assert sum(q for _, q in _journal_fills(executor).values()) == bid_qty
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_timeout_leaves_the_order_unknown_then_a_query_resolves_it_with_no_second_order(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue, live={"request_timeout_ms": 300}))
-        async with trading_session(config, [spec.index]) as session:
-            executor = session.executors[spec.index]
-            _, _, ask, ask_qty = best(venue, spec)
-            qty = _qty_for(spec, ask, ask_qty, Decimal("0.25"))
-            venue.faults.order_timeout(processed=True)
-            async with asyncio.TaskGroup() as group:
-                executor.run_background(group)
-                order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
-                await until(lambda: executor.counters["unknown"] == 1)
-                await until(lambda: order.answered)
-                executor.stop()
-            assert order.state is OrderState.FILLED and order.filled == qty
-            assert len(account(venue).orders) == 1  # never sent again
-            assert venue.faults.count(FaultKind.ORDER_TIMEOUT) == 1
-            events = [e["kind"] for e in executor.journal.journal.order_events(order.client_id)]  # type: ignore[attr-defined]
-            assert "unknown" in events and events[-1] == "done"
-            creates = [r for r in venue.stats.rest_requests if r.path == "/v5/order/create"]
-            assert len(creates) <= 1  # the held one may never have been logged as answered
-            venue.faults.release_orders()
+    async with venue_and_executor(spec, tmp_path, monkeypatch, live={"request_timeout_ms": 300}) as (venue, executor):
+        _, _, ask, ask_qty = best(venue, spec)
+        qty = _qty_for(spec, ask, ask_qty, Decimal("0.25"))
+        venue.faults.order_timeout(processed=True)
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+            await until(lambda: executor.counters["unknown"] == 1)
+            await until(lambda: order.answered)
+            executor.stop()
+        assert order.state is OrderState.FILLED and order.filled == qty
+        assert len(account(venue).orders) == 1  # never sent again
+        assert venue.faults.count(FaultKind.ORDER_TIMEOUT) == 1
+        events = [e["kind"] for e in executor.journal.journal.order_events(order.client_id)]  # type: ignore[attr-defined]
+        assert "unknown" in events and events[-1] == "done"
+        creates = [r for r in venue.stats.rest_requests if r.path == "/v5/order/create"]
+        assert len(creates) <= 1  # the held one may never have been logged as answered
+        venue.faults.release_orders()
 
 
 async def test_a_wrong_secret_is_refused_and_nothing_trades(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,23 +152,19 @@ async def test_a_wrong_secret_is_refused_and_nothing_trades(tmp_path: Path, monk
 async def test_rejections_carry_the_venues_code(
     spec: VenueSpec, shift: dict[str, Any], code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index]) as session:
-            executor = session.executors[spec.index]
-            _, _, ask, _ = best(venue, spec)
-            if "qty" in shift:
-                qty = shift["qty"]
-            elif "balance" in shift:
-                qty = Decimal(spec.balances["USDT"]) / ask * 2
-            else:
-                qty = spec.rules.min_qty
-            order = await _trade(executor, BUY, ask, qty)
-            assert order.state is OrderState.REJECTED and order.rejection is not None
-            assert order.rejection.code == code
-            row = executor.journal.journal.intent(order.client_id)  # type: ignore[attr-defined]
-            assert row["state"] == "rejected" and row["reject_code"] == str(code)
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
+        _, _, ask, _ = best(venue, spec)
+        if "qty" in shift:
+            qty = shift["qty"]
+        elif "balance" in shift:
+            qty = Decimal(spec.balances["USDT"]) / ask * 2
+        else:
+            qty = spec.rules.min_qty
+        order = await _trade(executor, BUY, ask, qty)
+        assert order.state is OrderState.REJECTED and order.rejection is not None
+        assert order.rejection.code == code
+        row = executor.journal.journal.intent(order.client_id)  # type: ignore[attr-defined]
+        assert row["state"] == "rejected" and row["reject_code"] == str(code)
 
 
 # -- faults -----------------------------------------------------------------------------------------
@@ -198,108 +187,88 @@ async def test_unknown_outcomes_are_found_out_by_query_never_by_resending(
     fault: str, on_ledger: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = BYBIT_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index]) as session:
-            executor = session.executors[spec.index]
-            _, _, ask, ask_qty = best(venue, spec)
-            qty = _qty_for(spec, ask, ask_qty, Decimal("0.5"))
-            if fault.startswith("drop"):
-                venue.faults.order_drop(processed=fault == "drop-processed")
-            elif fault == "5xx-processed":
-                venue.faults.order_error(502, processed=True)
-            else:
-                venue.faults.order_error(200, 10016, "Internal system error.", processed=True)
-            order = await _trade(executor, BUY, ask, qty)
-            assert executor.counters["unknown"] == 1
-            assert len(account(venue).orders) == on_ledger  # the request went out once, or not at all
-            if on_ledger:
-                assert order.state is OrderState.FILLED and order.filled == qty
-            else:
-                assert order.state is OrderState.REJECTED and order.rejection is not None
-                assert order.rejection.code == "not-found" and executor.counters["not_found"] == 1
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
+        _, _, ask, ask_qty = best(venue, spec)
+        qty = _qty_for(spec, ask, ask_qty, Decimal("0.5"))
+        if fault.startswith("drop"):
+            venue.faults.order_drop(processed=fault == "drop-processed")
+        elif fault == "5xx-processed":
+            venue.faults.order_error(502, processed=True)
+        else:
+            venue.faults.order_error(200, 10016, "Internal system error.", processed=True)
+        order = await _trade(executor, BUY, ask, qty)
+        assert executor.counters["unknown"] == 1
+        assert len(account(venue).orders) == on_ledger  # the request went out once, or not at all
+        if on_ledger:
+            assert order.state is OrderState.FILLED and order.filled == qty
+        else:
+            assert order.state is OrderState.REJECTED and order.rejection is not None
+            assert order.rejection.code == "not-found" and executor.counters["not_found"] == 1
 
 
 async def test_an_order_the_venue_shows_late_is_not_declared_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = BYBIT_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue, live={"unknown_checks": 3}))
-        async with trading_session(config, [spec.index]) as session:
-            executor = session.executors[spec.index]
-            _, _, ask, ask_qty = best(venue, spec)
-            venue.faults.order_timeout(processed=True)
-            venue.faults.hide_orders(queries=2)  # the first two queries answer "no such order"
-            venue.faults.silence_user_stream()  # and the stream says nothing either
-            order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
-            assert order.state is OrderState.FILLED and len(account(venue).orders) == 1
-            assert executor.counters["not_found"] == 0
-            venue.faults.release_orders()
+    async with venue_and_executor(spec, tmp_path, monkeypatch, live={"unknown_checks": 3}) as (venue, executor):
+        _, _, ask, ask_qty = best(venue, spec)
+        venue.faults.order_timeout(processed=True)
+        venue.faults.hide_orders(queries=2)  # the first two queries answer "no such order"
+        venue.faults.silence_user_stream()  # and the stream says nothing either
+        order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
+        assert order.state is OrderState.FILLED and len(account(venue).orders) == 1
+        assert executor.counters["not_found"] == 0
+        venue.faults.release_orders()
 
 
 async def test_a_silent_user_stream_is_covered_by_the_rest_sweep(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = BYBIT_LINEAR
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index]) as session:
-            executor = session.executors[spec.index]
-            _, _, ask, ask_qty = best(venue, spec)
-            venue.faults.silence_user_stream()
-            order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
-            assert order.state is OrderState.FILLED and executor.counters["sweeps"] >= 1
-            sources = {r["source"] for r in executor.journal.journal.fills()}  # type: ignore[attr-defined]
-            assert sources == {"rest"}
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
+        _, _, ask, ask_qty = best(venue, spec)
+        venue.faults.silence_user_stream()
+        order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
+        assert order.state is OrderState.FILLED and executor.counters["sweeps"] >= 1
+        sources = {r["source"] for r in executor.journal.journal.fills()}  # type: ignore[attr-defined]
+        assert sources == {"rest"}
 
 
 async def test_a_dropped_user_stream_reconnects_and_sweeps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = BYBIT_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index]) as session:
-            executor = session.executors[spec.index]
-            async with asyncio.TaskGroup() as group:
-                executor.run_background(group)
-                await until(lambda: venue.subscriber_count("order") >= 1 and venue.subscriber_count("execution") >= 1)
-                venue.faults.silence_user_stream()
-                _, _, ask, ask_qty = best(venue, spec)
-                order = executor.submit(BUY, float(ask), float(_qty_for(spec, ask, ask_qty, Decimal("0.5"))),
-                                        KIND_MANUAL, 1, executor.clock())  # fmt: skip
-                await venue.wait_until(lambda: len(account(venue).orders) == 1)
-                assert await venue.drop_user_streams() >= 1
-                venue.faults.resume_user_stream()
-                await until(lambda: executor.stream_reconnects >= 1 and order.answered)
-                executor.stop()
-            assert order.state is OrderState.FILLED
-            assert len(_journal_fills(executor)) == len(account(venue).orders[0].trades)
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await until(lambda: venue.subscriber_count("order") >= 1 and venue.subscriber_count("execution") >= 1)
+            venue.faults.silence_user_stream()
+            _, _, ask, ask_qty = best(venue, spec)
+            order = executor.submit(BUY, float(ask), float(_qty_for(spec, ask, ask_qty, Decimal("0.5"))),
+                                    KIND_MANUAL, 1, executor.clock())  # fmt: skip
+            await venue.wait_until(lambda: len(account(venue).orders) == 1)
+            assert await venue.drop_user_streams() >= 1
+            venue.faults.resume_user_stream()
+            await until(lambda: executor.stream_reconnects >= 1 and order.answered)
+            executor.stop()
+        assert order.state is OrderState.FILLED
+        assert len(_journal_fills(executor)) == len(account(venue).orders[0].trades)
 
 
 async def test_rate_limit_and_ban_stop_new_orders_locally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = BYBIT_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index]) as session:
-            executor = session.executors[spec.index]
-            _, _, ask, ask_qty = best(venue, spec)
-            qty = _qty_for(spec, ask, ask_qty, Decimal("0.25"))
-            venue.ban(600)
-            first = await _trade(executor, BUY, ask, qty)
-            assert first.state is OrderState.REJECTED and executor.guard.banned
-            second = await _trade(executor, BUY, ask, qty)
-            assert second.rejection is not None and second.rejection.code == "local"
-            assert "BANNED" in second.rejection.message
-            creates = [r for r in venue.stats.rest_requests if r.path == "/v5/order/create"]
-            assert len(creates) == 1  # the second never left
-            row = executor.journal.journal.intent(second.client_id)  # type: ignore[attr-defined]
-            assert row["state"] == "rejected" and row["reject_code"] == "local" and row["written_ns"] == 0
-            assert account(venue).orders == []
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
+        _, _, ask, ask_qty = best(venue, spec)
+        qty = _qty_for(spec, ask, ask_qty, Decimal("0.25"))
+        venue.ban(600)
+        first = await _trade(executor, BUY, ask, qty)
+        assert first.state is OrderState.REJECTED and executor.guard.banned
+        second = await _trade(executor, BUY, ask, qty)
+        assert second.rejection is not None and second.rejection.code == "local"
+        assert "BANNED" in second.rejection.message
+        creates = [r for r in venue.stats.rest_requests if r.path == "/v5/order/create"]
+        assert len(creates) == 1  # the second never left
+        row = executor.journal.journal.intent(second.client_id)  # type: ignore[attr-defined]
+        assert row["state"] == "rejected" and row["reject_code"] == "local" and row["written_ns"] == 0
+        assert account(venue).orders == []
 
 
 async def test_a_client_id_the_journal_holds_is_never_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
