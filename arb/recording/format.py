@@ -166,6 +166,8 @@ class ReadReport:
     """Local time (ns) of the last complete line, when the file was truncated."""
     cuts: list[Cut] = field(default_factory=list)
     damage: list[Damage] = field(default_factory=list)
+    tainted: bool = False
+    """Lines the inflater garbled before it failed were passed on (a read with ``skip`` would not)."""
     bytes_read: int = 0
     """Compressed bytes consumed so far (for progress)."""
 
@@ -434,9 +436,7 @@ class LineReader:
         at.new_member(mark.resume)
         return _inflater(31)
 
-    def _after_error(
-        self, f: IO[bytes], at: _Position, plan: list[Mark]
-    ) -> Generator[bytes, None, Mark | None]:
+    def _after_error(self, f: IO[bytes], at: _Position, plan: list[Mark]) -> Generator[bytes, None, Mark | None]:
         # The inflater failed in the current member. Find out where and why (a second inflate of the
         # member with zlib, whose state can be copied), pass on what came before, and decide: a cut
         # (the member reads cleanly up to a later one), a zero-filled tail (a truncation), or damage.
@@ -450,6 +450,7 @@ class LineReader:
             head = _examine(self.path, at.member_pos, first_line, keep_from, stop=later)
             if not head.reason and head.first_bad is None:
                 cut = Cut(later, at.member_out + head.complete_end, first_line + head.complete_lines, head.last_line_ts)
+                self.report.tainted |= at.out > cut.start
                 yield from self._pass(at, head.kept[: max(cut.start - at.out, 0)], [])
                 return cut
         zeros_from = _zero_tail_start(f, self.size)
@@ -475,6 +476,7 @@ class LineReader:
             member_line=first_line,
             resume_at=later if self.keep_going else None,
         )
+        self.report.tainted |= at.out > damage.start
         yield from self._pass(at, exam.kept[: max(damage.start - at.out, 0)], [])
         return damage
 
@@ -587,6 +589,8 @@ def _reason(message: str, head: bytes) -> tuple[str, bool]:
         if words in message:
             if reason == "not a gzip file":
                 reason = f"not a gzip file: it starts with {head!r}"
+                if head[:TS_DIGITS].isdigit():
+                    reason += " (an uncompressed recording? gzip it, or name it without .gz)"
             return reason, checksum
     detail = message.rsplit(": ", 1)[-1]
     return f"invalid deflate data ({detail})", False

@@ -85,9 +85,9 @@ def test_missing_and_empty_inputs_are_clear_errors(tmp_path) -> None:
         convert_files([tmp_path / "nope.gz"])
     empty = tmp_path / "empty.gz"
     _write(empty, [])
-    with pytest.raises(RecordingError, match="cannot tell the venue"):
+    with pytest.raises(RecordingError, match="no lines"):
         convert_files([empty])
-    with pytest.raises(RecordingError, match="no messages"):
+    with pytest.raises(RecordingError, match="no lines"):
         convert_files([empty], venue="binance")
 
 
