@@ -190,10 +190,13 @@ class _Position:
     member_lines: int = 0
     last: bytes = b""
     """The last piece passed on (for the time of the last complete line)."""
+    count: bool = True
+    """Count newlines here; False when the consumer counts them into `lines` as it splits (blocks)."""
 
     def passed(self, data: bytes) -> None:
         self.out += len(data)
-        self.lines += data.count(b"\n")
+        if self.count:
+            self.lines += data.count(b"\n")
         if data:
             self.last = data
 
@@ -255,13 +258,15 @@ class LineReader:
         """Yield the file's complete, non-empty raw lines (prefix included) in lists of ~1 MB."""
         report = self.report
         tail = b""
-        for data in self._pieces():
+        at = _Position(count=False)  # the split below counts the newlines for _pieces
+        for data in self._pieces(at):
             if isinstance(data, Damage | Cut):
                 tail = self._mark(data, tail)
                 continue
             buf = tail + data
             self._buffer, self._search_from = (buf, self._piece_line()), 0
             lines = buf.split(b"\n")
+            at.lines += len(lines) - 1
             tail = lines.pop()
             if b"" in lines:
                 lines = [line for line in lines if line]
@@ -358,11 +363,12 @@ class LineReader:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def _pieces(self) -> Generator[bytes | Mark, None, None]:
+    def _pieces(self, at: _Position | None = None) -> Generator[bytes | Mark, None, None]:
         # The inflated bytes in file order, a read at a time, with a Cut or Damage between them where
-        # lines were lost. Sets report.truncated, report.cuts and report.damage.
+        # lines were lost. Sets report.truncated, report.cuts and report.damage. `at` tracks the
+        # position (a consumer in this thread may count the newlines into it).
         report = self.report
-        at = _Position()
+        at = at or _Position()
         with self.path.open("rb") as f:
             if self.path.suffix != ".gz":
                 while raw := f.read(self.chunk_size):
