@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -229,15 +230,29 @@ def infer_venue(path: str | Path, max_lines: int = 200) -> tuple[str, str | None
     return found.venue, found.market
 
 
+_FOLDER = re.compile(r"^(?P<venue>binance|bybit)_(?P<market>spot|linear)$")
+_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_\d{8}\.gz$")
+
+
 def _refuse_other_data(path: Path, found: Sniff, venue: str, market: str | None, symbol: str | None) -> None:
-    # A file of another venue, market or symbol than the one asked for is never converted.
+    # A file of another venue, market or symbol than the one asked for, or than its place in the
+    # recordings layout (<venue>_<market>/<symbol>_<day>.gz) says, is never converted.
     told = f"line {found.line}: {found.sample!r}"
+    place = f"it is in a {path.parent.name} folder"
+    folder = _FOLDER.match(path.parent.name)
+    named = _FILE.match(path.name)
     if found.venue is not None and found.venue != venue:
         raise RecordingError(f"{path}: looks like {found.venue} data, not {venue} ({told})")
+    if folder and found.venue is not None and found.venue != folder["venue"]:
+        raise RecordingError(f"{path}: looks like {found.venue} data, but {place} ({told})")
     if market and found.market and found.market != market:
         raise RecordingError(f"{path}: looks like {venue} {found.market} data, not {market} ({told})")
+    if folder and found.market and found.market != folder["market"]:
+        raise RecordingError(f"{path}: looks like {venue} {found.market} data, but {place} ({told})")
     if symbol and found.symbol and found.symbol != symbol.upper():
         raise RecordingError(f"{path}: holds {found.symbol} data, not {symbol.upper()} ({told})")
+    if named and found.symbol and found.symbol != named["symbol"].upper():
+        raise RecordingError(f"{path}: holds {found.symbol} data, but its name says {named['symbol']} ({told})")
 
 
 def _feed(
@@ -342,7 +357,8 @@ def convert_files(
     sniffs = [sniff(path) for path in paths]
     if venue is None:
         venue, guessed = infer_venue(paths[0])
-        market = market or guessed
+        folder = _FOLDER.match(paths[0].parent.name)
+        market = market or guessed or (folder["market"] if folder and folder["venue"] == venue else None)
     if initial is not None:
         if initial.venue != venue:
             raise RecordingError(f"initial snapshot is for {initial.venue}, the recording is {venue}")

@@ -256,8 +256,8 @@ def _file_warnings(f: FileFindings) -> list[str]:
         shown = ", ".join(f"line {n:,} {text!r}" if n else repr(text) for n, text in f.bad_samples[:_SHOWN])
         more = ", ..." if f.bad_lines > _SHOWN else ""
         out.append(
-            f"{f.path}: skipped {_count(f.bad_lines, 'line')} that are not recording lines "
-            f"(no 19-digit receive time): {shown}{more} (--allow-damaged)"
+            f"{f.path}: skipped {_count(f.bad_lines, 'line')} without the 19-digit receive time of a "
+            f"recording line: {shown}{more} (--allow-damaged)"
         )
     if f.decode_errors:
         more = "; ..." if f.decode_errors > _SHOWN else ""
