@@ -53,23 +53,38 @@ def _venue_batches(
     if initial is not None and initial.synced:
         normalizer.resume(initial.update_id, initial.market, initial.symbol)
 
+    lost_at: list[int] = []
+
     def lost(mark: Mark) -> None:
-        # As the converter does: nothing is known of the book where lines were lost.
+        # As the converter does: nothing is known of the book where lines were lost. Called between
+        # lines; the rows go out as a batch of their own before the next line.
         reason = SyncReason.DISCONNECT if isinstance(mark, Cut) else SyncReason.DAMAGED
         ts = mark.last_ts if isinstance(mark, Cut) else mark.last_good_ts
-        normalizer.lose_sync(reason, (ts or normalizer.status.last_depth_local_ts - shift) + shift)
+        ts = ts + shift if ts else normalizer.status.last_depth_local_ts
+        normalizer.lose_sync(reason, ts)
+        lost_at.append(ts)
 
     last_state = normalizer.status.state
+
+    def batch(ts: int) -> Iterator[ReplayBatch]:
+        nonlocal last_state
+        lost_at.clear()
+        rows = normalizer.sink.take()
+        state = normalizer.status.state
+        if len(rows) or state != last_state:
+            yield ReplayBatch(v, rows, ts, state, False, normalizer.status.update_id)
+        last_state = state
+
     for day in days:
         plan = day.findings.plan(str(day.recording))
         for local_ts, payload in LineReader(day.recording, skip=plan, keep_going=True, on_lost=lost):
+            if lost_at:
+                yield from batch(lost_at[-1])
             ts = local_ts + shift
             normalizer.on_message(payload, ts)
-            rows = normalizer.sink.take()
-            state = normalizer.status.state
-            if len(rows) or state != last_state:
-                yield ReplayBatch(v, rows, ts, state, False, normalizer.status.update_id)
-            last_state = state
+            yield from batch(ts)
+        if lost_at:
+            yield from batch(lost_at[-1])
 
 
 def _retimed(v: int, batches: Iterator[ReplayBatch], feed_ns: int, synced: bool) -> Iterator[ReplayBatch]:

@@ -305,3 +305,22 @@ def test_the_real_command_prints_one_line_and_no_traceback(tmp_path, command: st
         assert len(lines) <= 2  # the error, and at most the info line "converting ..."
         assert "Traceback" not in run.stderr
     assert runs[0].stderr.splitlines()[-1] == runs[1].stderr.splitlines()[-1]
+
+
+def test_the_replay_skips_what_the_conversion_skipped(tmp_path) -> None:
+    # dry-run reads the raw files again: it must skip the same span and lose sync at the same place.
+    from arb.config import load_config
+    from arb.runtime.loader import load_session
+    from arb.runtime.replay import replay
+
+    config_path, binance, bybit = _day(tmp_path)
+    _flipped(binance, bybit)
+    config = load_config(config_path)
+    session = load_session(config, [DAY], allow_damaged=True)
+    batches = [b for _, group in replay(config, session) for b in group if b.venue == 0]
+    lost = [b for b in batches if len(b.rows) and SYNC_LOST_EVENT in (b.rows["ev"] & EVENT_KIND_MASK)]
+    (mark,) = lost
+    assert mark.rows["ival"][0] == SyncReason.DAMAGED
+    converted = session.arrays[0][0]
+    last_binance = int(converted["local_ts"].max())
+    assert batches[-1].local_ts <= last_binance  # nothing after the damage reached the engine

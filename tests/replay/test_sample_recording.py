@@ -106,9 +106,7 @@ def test_bybit_files_convert_cleanly_and_every_message_is_accounted_for(bybit, b
     assert bybit.eod.synced and not bybit.truncated
     assert all(r.bad_lines == 0 for r in bybit.reads)
 
-    topics = [
-        payload[10:40].split(b'"')[0] for _, payload in bybit_lines if payload.startswith(b'{"topic":"')
-    ]
+    topics = [payload[10:40].split(b'"')[0] for _, payload in bybit_lines if payload.startswith(b'{"topic":"')]
     acks = [payload for _, payload in bybit_lines if b'"op":"subscribe"' in payload]
     assert len(acks) == 1 and bybit_lines[0][1] == acks[0]
     assert msgspec.json.decode(acks[0])["ret_msg"] == "subscribe"
@@ -120,9 +118,7 @@ def test_bybit_files_convert_cleanly_and_every_message_is_accounted_for(bybit, b
     assert stats.depth_messages + stats.trade_messages + stats.control_messages == stats.messages
 
     n_trades = sum(
-        len(msgspec.json.decode(payload)["data"])
-        for _, payload in bybit_lines
-        if b'"publicTrade.' in payload[:30]
+        len(msgspec.json.decode(payload)["data"]) for _, payload in bybit_lines if b'"publicTrade.' in payload[:30]
     )
     kinds = bybit.rows["ev"] & EVENT_KIND_MASK
     local = (bybit.rows["ev"] & LOCAL_EVENT) != 0
@@ -138,9 +134,7 @@ def test_wire_format_follows_bybit_v5(bybit_lines) -> None:
     assert list(books[0]) == ["topic", "type", "ts", "data", "cts"] and books[0]["type"] == "snapshot"
     assert list(books[0]["data"]) == ["s", "b", "a", "u", "seq"]
     assert all(b["type"] == "delta" for b in books[1:])
-    assert [b["data"]["u"] for b in books] == list(
-        range(books[0]["data"]["u"], books[0]["data"]["u"] + len(books))
-    )
+    assert [b["data"]["u"] for b in books] == list(range(books[0]["data"]["u"], books[0]["data"]["u"] + len(books)))
     assert all(a["data"]["seq"] < b["data"]["seq"] for a, b in itertools.pairwise(books))
     assert all(0 < b["ts"] - b["cts"] < 50 for b in books)
     assert list(trades[0]) == ["topic", "ts", "type", "data"] and trades[0]["type"] == "snapshot"
@@ -181,9 +175,7 @@ def test_venues_overlap_on_one_recorder_clock(bybit_lines) -> None:
     # the same clock offset: Bybit's receive time minus push time sits where Binance's does
     bybit_lag = [t - msgspec.json.decode(p)["ts"] * NS_PER_MS for t, p in bybit_lines[1:2000]]
     binance_lag = [
-        t - msgspec.json.decode(p)["data"]["E"] * NS_PER_MS
-        for t, p in binance_lines[:5000]
-        if b"@depth" in p[:40]
+        t - msgspec.json.decode(p)["data"]["E"] * NS_PER_MS for t, p in binance_lines[:5000] if b"@depth" in p[:40]
     ]
     assert abs(np.median(bybit_lag) - np.median(binance_lag)) < 100 * NS_PER_MS
 
@@ -247,9 +239,7 @@ def test_hftbacktest_replays_both_venues_to_the_end(binance, bybit) -> None:
     bn_rows = np.ascontiguousarray(binance.rows)
     by_rows = np.ascontiguousarray(bybit.rows)
     bn_cfg = BINANCE_CFG.instrument
-    hbt = HashMapMarketDepthBacktest(
-        [asset(bn_rows, bn_cfg.tick_size, bn_cfg.lot_size), asset(by_rows, TICK, LOT)]
-    )
+    hbt = HashMapMarketDepthBacktest([asset(bn_rows, bn_cfg.tick_size, bn_cfg.lot_size), asset(by_rows, TICK, LOT)])
     try:
         end = int(max(bn_rows["local_ts"].max(), by_rows["local_ts"].max()))
         assert hbt.elapse(1) == 0
