@@ -177,6 +177,8 @@ def _file_error(f: FileFindings, venue: str, symbol: str, allow_damaged: bool) -
     if f.lines == 0:
         if first is not None and first.line == 1:
             return f"{f.path}: {_damage_text(f, first)} from its first line: nothing can be read"
+        if f.truncated:
+            return f"{f.path}: truncated before its first complete line ({f.size:,} bytes): nothing can be read"
         return f"{f.path}: no lines (an empty recording)"
     if not allow_damaged:
         bad = [(n, text) for n, text in f.bad_samples if first is None or n < first.line]
@@ -208,7 +210,8 @@ def _file_error(f: FileFindings, venue: str, symbol: str, allow_damaged: bool) -
         found += [f"{f.decode_errors:,} undecodable"] if f.decode_errors else []
         found += [f"{f.other_symbols:,} of other symbols"] if f.other_symbols else []
         found += [f"{f.unknown_streams:,} of streams arb does not read"] if f.unknown_streams else []
-        return f"{f.path}: no {venue} {symbol} depth or trade message in it ({', '.join(found)})"
+        what = " ".join(x for x in (venue, symbol) if x)
+        return f"{f.path}: no {what} depth or trade message in it ({', '.join(found)})"
     return None
 
 
@@ -245,8 +248,9 @@ def _file_warnings(f: FileFindings) -> list[str]:
             )
             continue
         to = "the end of the file" if d.resume_at is None else f"byte {d.resume_at:,}, where a later gzip member starts"
+        after = f" (after {at_time(d.last_good_ts)})" if d.last_good_ts else ""
         spans.append(
-            f"{_damage_text(f, d)}: lost everything from line {d.line:,} (after {at_time(d.last_good_ts)}) to {to}; "
+            f"{_damage_text(f, d)}: lost everything from line {d.line:,}{after} to {to}; "
             "the book is out of sync from there"
         )
     if spans:

@@ -472,6 +472,8 @@ class LineReader:
         else:  # nothing looks wrong before the failure: keep every complete line
             start, line, last_good = exam.complete_end, first_line + exam.complete_lines, exam.last_line_ts
             located = not exam.checksum
+        if not last_good and at.member_out + start <= at.out:  # no sound line in this member: the one before
+            last_good = _last_complete_ts(at.last)
         damage = Damage(
             reason=exam.reason or "invalid deflate data",
             detected_at=exam.error_at,
@@ -540,7 +542,7 @@ def _examine(path: Path, member_pos: int, first_line: int, keep_from: int, stop:
             except zlib.error as exc:
                 pieces, failed = _bisect(saved, raw)
                 exam.error_at = pos + failed
-                exam.reason, exam.checksum = _reason(str(exc), head)
+                exam.reason, exam.checksum = _reason(str(exc), head, member_pos)
             for data, used in pieces:
                 pos += used
                 if keep_from < out + len(data):
@@ -589,11 +591,14 @@ def _bisect(inflate: Any, raw: bytes) -> tuple[list[tuple[bytes, int]], int]:
     return pieces, min(done, len(raw))
 
 
-def _reason(message: str, head: bytes) -> tuple[str, bool]:
-    # zlib's error message -> (reason in arb's words, whether it is the trailer's check).
+def _reason(message: str, head: bytes, member_pos: int) -> tuple[str, bool]:
+    # zlib's error message -> (reason in arb's words, whether it is the trailer's check). `head`: the
+    # first bytes of the member that failed, which starts at `member_pos`.
     for words, reason, checksum in _REASONS:
         if words in message:
-            if reason == "not a gzip file":
+            if reason == "not a gzip file" and member_pos:
+                reason = f"bytes that are not gzip after the last sound member: {head!r}"
+            elif reason == "not a gzip file":
                 reason = f"not a gzip file: it starts with {head!r}"
                 if head[:TS_DIGITS].isdigit():
                     reason += " (an uncompressed recording? gzip it, or name it without .gz)"
