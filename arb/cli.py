@@ -190,11 +190,17 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
             from arb.runtime.loader import plan_days
 
             days = plan_days(config, _parse_day(args.start, "--start"), _parse_day(args.end, "--end"))
-        replay = dry_run_replay(
-            config, account=account, console=console, speed=speed, duration_ns=duration, days=days,
-            allow_damaged=args.allow_damaged,
-        )  # fmt: skip
-        result = asyncio.run(replay)
+        result = asyncio.run(
+            dry_run_replay(
+                config,
+                account=account,
+                console=console,
+                speed=speed,
+                duration_ns=duration,
+                days=days,
+                allow_damaged=args.allow_damaged,
+            )
+        )
     paths = write_dry_run_report(
         result, config, base, quote, out, source="live" if args.live_data else "replay", console=None
     )
