@@ -240,7 +240,7 @@ def _refuse_other_data(path: Path, found: Sniff, venue: str, market: str | None,
     told = f"line {found.line}: {found.sample!r}"
     place = f"it is in a {path.parent.name} folder"
     folder = _FOLDER.match(path.parent.name)
-    named = _FILE.match(path.name)
+    named = _FILE.match(path.name) if folder else None  # the layout's name, only in the layout's folder
     if found.venue is not None and found.venue != venue:
         raise RecordingError(f"{path}: looks like {found.venue} data, not {venue} ({told})")
     if folder and found.venue is not None and found.venue != folder["venue"]:

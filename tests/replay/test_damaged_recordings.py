@@ -324,3 +324,19 @@ def test_the_replay_skips_what_the_conversion_skipped(tmp_path) -> None:
     converted = session.arrays[0][0]
     last_binance = int(converted["local_ts"].max())
     assert batches[-1].local_ts <= last_binance  # nothing after the damage reached the engine
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("binance_spot_ethusdt_20240808_head2000.gz", "holds ETHUSDT data, but its name says btcusdt (line 1: "),
+        ("binance_usdm_btcusdt_20240808.gz", "looks like binance linear data, but it is in a binance_spot folder"),
+    ],
+)
+def test_another_symbols_or_markets_data_in_the_layout_is_refused(tmp_path, capsys, caplog, source, message) -> None:
+    path = tmp_path / "binance_spot" / "btcusdt_20240808.gz"
+    path.parent.mkdir()
+    path.write_bytes((ROOT / "tests" / "fixtures" / source).read_bytes())
+    for allow in ([], ["--allow-damaged"]):
+        code, said, _ = _run(["convert", str(path), "-o", str(tmp_path / "x.npz"), *allow], capsys, caplog)
+        assert code == 2 and len(said) == 1 and f"arb convert: {path}: {message}" in said[0]
