@@ -340,3 +340,21 @@ def test_another_symbols_or_markets_data_in_the_layout_is_refused(tmp_path, caps
     for allow in ([], ["--allow-damaged"]):
         code, said, _ = _run(["convert", str(path), "-o", str(tmp_path / "x.npz"), *allow], capsys, caplog)
         assert code == 2 and len(said) == 1 and f"arb convert: {path}: {message}" in said[0]
+
+
+def test_a_damaged_day_before_start_says_why_it_was_read(tmp_path, capsys, caplog) -> None:
+    config, binance, bybit = _day(tmp_path)
+    next_day = DAY + dt.timedelta(days=1)
+    write_scenario(
+        tmp_path / "recordings",
+        next_day,
+        Book({59990.0: 1.0}, {60000.0: 1.0}),
+        Book({59995.0: 1.0}, {60005.0: 1.0}),
+        [],
+    )
+    _flipped(binance, bybit)
+    argv = ["backtest", "--config", str(config), "--out", str(tmp_path / "out"), "--start", f"{next_day}"]
+    code, said, _ = _run(argv, capsys, caplog)
+    assert code == 2 and len(said) == 1
+    assert said[0].startswith(f"arb backtest: {binance}: corrupt gzip data")
+    assert said[0].endswith("(read only for the binance book at the start of 2024-01-02)")
