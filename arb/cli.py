@@ -25,6 +25,7 @@ log = logging.getLogger("arb")
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+_ALLOW_DAMAGED_HELP = "keep what can be read of a damaged recording instead of failing (the lost parts are reported)"
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -59,7 +60,10 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             base_latency_ns=int(args.base_latency_us * 1000),
             local_offset_ns=None if args.local_offset_ms is None else int(args.local_offset_ms * 1e6),
             progress=advance,
+            allow_damaged=args.allow_damaged,
         )
+    for warning in result.findings.warnings():
+        log.warning(warning)
     write_npz(out, result.rows)
     eod_path = out.with_name(out.stem + "_eod.npz")
     save_eod(eod_path, result.eod)
@@ -125,7 +129,9 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     end = _parse_day(args.end, "--end")
     out = Path(args.out) if args.out else config.backtest.out / dt.datetime.now().strftime("backtest-%Y%m%d-%H%M%S")
     with status_and_progress("backtest", enabled=not args.quiet) as (status, advance):
-        result = run_backtest(config, start, end, on_status=status, on_progress=advance)
+        result = run_backtest(
+            config, start, end, on_status=status, on_progress=advance, allow_damaged=args.allow_damaged
+        )
     meta = {
         "mode": "backtest",
         "config": config.to_dict(),
@@ -185,7 +191,15 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
 
             days = plan_days(config, _parse_day(args.start, "--start"), _parse_day(args.end, "--end"))
         result = asyncio.run(
-            dry_run_replay(config, account=account, console=console, speed=speed, duration_ns=duration, days=days)
+            dry_run_replay(
+                config,
+                account=account,
+                console=console,
+                speed=speed,
+                duration_ns=duration,
+                days=days,
+                allow_damaged=args.allow_damaged,
+            )
         )
     paths = write_dry_run_report(
         result, config, base, quote, out, source="live" if args.live_data else "replay", console=None
@@ -236,6 +250,7 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         help="add this to every local time instead of hftbacktest's automatic correction",
     )
+    p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_convert)
 
     p = sub.add_parser("check", help="load and validate the configuration, print a summary")
@@ -244,10 +259,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backtest", help="backtest the spread strategy on recordings")
     p.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
-    p.add_argument("--start", metavar="DATE", help="first UTC day, e.g. 2024-01-01 (default: the first recorded)")
-    p.add_argument("--end", metavar="DATE", help="last UTC day, inclusive (default: the last recorded)")
+    p.add_argument(
+        "--start", metavar="DATE", help="first UTC day, e.g. 2024-08-08 (default: the first recorded for both venues)"
+    )
+    p.add_argument("--end", metavar="DATE", help="last UTC day, inclusive (default: the last recorded for both venues)")
     p.add_argument("--recordings", metavar="DIR", help="recordings folder (default: [backtest] recordings)")
     p.add_argument("--out", metavar="DIR", help="report folder (default: a timestamped folder under results/)")
+    p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_backtest)
     from arb.runtime.record import add_parser as add_record_parser
 
@@ -264,6 +282,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", metavar="DIR", help="paper account folder (default: [dry_run] state_dir)")
     p.add_argument("--fresh", action="store_true", help="start a new paper account instead of resuming")
     p.add_argument("--out", metavar="DIR", help="report folder (default: a timestamped folder under results/)")
+    p.add_argument("--allow-damaged", action="store_true", help="replay: " + _ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_dry_run)
 
     p = sub.add_parser("parity", help="run a recording through the backtest and the live path and compare")

@@ -113,6 +113,8 @@ class SyncReason(IntEnum):
     """The rebuilt book showed best bid >= best ask."""
     BUFFER_OVERFLOW = 6
     """Too many diffs were buffered while waiting for a snapshot."""
+    DAMAGED = 7
+    """A span of the recording was lost to damage (``--allow-damaged``); nothing is known until a resync."""
 
 
 def empty_events(n: int = 0) -> EventArray:

@@ -11,6 +11,14 @@ day), with the venue's last update id so the next day's conversion can check con
 
 Outputs are written to a temporary file beside the target and renamed into place, so an error or
 Ctrl-C never leaves a half-written file.
+
+Damaged input (see :mod:`arb.recording.findings` for what is an error and what a warning): a file of
+another venue, market or symbol than the one asked for is refused from its first lines
+(:func:`sniff`). Corrupt gzip data is refused, or with ``allow_damaged`` skipped: the inflater
+notices corruption only after it has passed some garbled lines on, so a damaged file is read a
+second time with the damage found the first time skipped, and the book is marked out of sync
+(``SyncReason.DAMAGED``) where lines were lost. The normalizers run with ``echo`` off: what they
+meet is counted and summarised in the findings, never logged line by line.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,8 +42,9 @@ from hftbacktest.data.validation import (
 
 from arb.book import OrderBook
 from arb.errors import RecordingError
-from arb.events import LOCAL_EVENT, EventArray, event_dtype
-from arb.recording.format import LineReader, ReadReport
+from arb.events import LOCAL_EVENT, EventArray, SyncReason, event_dtype
+from arb.recording.findings import FileFindings, Findings
+from arb.recording.format import Cut, LineReader, Mark, ReadReport, sample
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition
@@ -42,11 +52,13 @@ from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransit
 __all__ = [
     "ConversionResult",
     "EodSnapshot",
+    "Sniff",
     "convert_files",
     "infer_venue",
     "load_eod",
     "make_normalizer",
     "save_eod",
+    "sniff",
     "write_npz",
 ]
 
@@ -93,15 +105,21 @@ class ConversionResult:
     market: str
     symbol: str
     stats: NormalizerStats
-    reads: list[ReadReport]
+    findings: Findings
+    """What reading and converting found (warnings to print; errors were raised)."""
     transitions: list[SyncTransition] = field(default_factory=list)
     local_offset_ns: int = 0
     """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
 
     @property
-    def truncated(self) -> list[ReadReport]:
+    def reads(self) -> list[FileFindings]:
+        """What was found in each input, in order."""
+        return self.findings.files
+
+    @property
+    def truncated(self) -> list[FileFindings]:
         """The inputs whose gzip stream ended early."""
-        return [r for r in self.reads if r.truncated]
+        return [f for f in self.findings.files if f.truncated]
 
 
 def make_normalizer(
@@ -110,27 +128,48 @@ def make_normalizer(
     symbol: str | None = None,
     *,
     include_bbo: bool = False,
+    echo: bool = True,
 ) -> BinanceNormalizer | BybitNormalizer:
-    """The normalizer for ``venue`` (``"binance"`` or ``"bybit"``)."""
+    """The normalizer for ``venue`` (``"binance"`` or ``"bybit"``); ``echo=False`` for a quiet one."""
     if venue == "binance":
-        return BinanceNormalizer(symbol, market, include_bbo=include_bbo)
+        return BinanceNormalizer(symbol, market, include_bbo=include_bbo, echo=echo)
     if venue == "bybit":
-        return BybitNormalizer(symbol, market, include_bbo=include_bbo)
+        return BybitNormalizer(symbol, market, include_bbo=include_bbo, echo=echo)
     raise RecordingError(f"unknown venue {venue!r}: expected one of {', '.join(VENUES)}")
 
 
-def infer_venue(path: str | Path, max_lines: int = 200) -> tuple[str, str | None]:
-    """Guess ``(venue, market)`` from a recording's first lines (market ``None`` if undecided).
+@dataclass(frozen=True, slots=True)
+class Sniff:
+    """What a recording's first lines say it holds (None where they do not tell)."""
 
-    Binance frames carry ``"stream"`` (or ``"e"``/``"lastUpdateId"``); its market is decided by the
-    normalizer from the first depth diff (``pu`` means USD-M). Bybit frames carry ``"topic"``; linear
-    tickers carry ``fundingRate``, spot tickers ``usdIndexPrice``; otherwise the path is consulted
-    (a folder or file name containing ``spot`` or ``linear``).
+    venue: str | None = None
+    market: str | None = None
+    symbol: str | None = None
+    line: int = 0
+    """The line that told the venue."""
+    sample: str = ""
+    """Its payload, cut for messages."""
+    read: ReadReport | None = None
+    """What reading the first lines found (no lines at all, damage at the start)."""
+
+
+def sniff(path: str | Path, max_lines: int = 200) -> Sniff:
+    """Guess venue, market and symbol from a recording's first ``max_lines`` lines.
+
+    Binance frames carry ``"stream"`` (``btcusdt@depth@100ms``: symbol first), or ``"e"`` /
+    ``"lastUpdateId"``; a depth diff with ``pu`` is USD-M (``linear``), one without is spot. Bybit
+    frames carry ``"topic"`` (``orderbook.50.BTCUSDT``: symbol last); linear tickers carry
+    ``fundingRate``, spot tickers ``usdIndexPrice``; otherwise the path is consulted (a folder or
+    file name containing ``spot`` or ``linear``).
     """
     venue: str | None = None
     market: str | None = None
+    symbol: str | None = None
+    line = 0
+    text = ""
     # Small reads: the first lines are all it needs, and inflating a whole 1 MB read costs ~10 ms.
-    for i, (_, payload) in enumerate(LineReader(path, _INFER_CHUNK)):
+    reader = LineReader(path, _INFER_CHUNK)
+    for i, (_, payload) in enumerate(reader):
         if i >= max_lines:
             break
         head = payload[:40]
@@ -139,39 +178,107 @@ def infer_venue(path: str | Path, max_lines: int = 200) -> tuple[str, str | None
                 venue = "bybit"
             elif b'"stream"' in head or b'"lastUpdateId"' in head or b'"e":"depthUpdate"' in head:
                 venue = "binance"
-        if venue == "bybit" and b'"tickers.' in head:
-            if b'"fundingRate"' in payload:
-                market = "linear"
-            elif b'"usdIndexPrice"' in payload:
-                market = "spot"
-        if venue == "binance" or (venue == "bybit" and market is not None):
+            if venue is not None:
+                line, text = i + 1, sample(payload)
+        if venue == "binance":
+            name = _between(payload, b'"stream":"', b'"')
+            if symbol is None and name:
+                symbol = name.split("@", 1)[0].upper() or None
+            if market is None and b'"e":"depthUpdate"' in payload:
+                market = "linear" if b'"pu":' in payload else "spot"
+        elif venue == "bybit":
+            topic = _between(payload, b'"topic":"', b'"')
+            if symbol is None and topic and "." in topic:
+                symbol = topic.rsplit(".", 1)[-1].upper() or None
+            if b'"tickers.' in head:
+                if b'"fundingRate"' in payload:
+                    market = "linear"
+                elif b'"usdIndexPrice"' in payload:
+                    market = "spot"
+        if venue is not None and market is not None and symbol is not None:
             break
-    if venue is None:
+    if venue == "bybit" and market is None:
+        parts = " ".join(p.lower() for p in Path(path).parts)
+        if "linear" in parts:
+            market = "linear"
+        elif "spot" in parts:
+            market = "spot"
+    return Sniff(venue, market, symbol, line, text, reader.report)
+
+
+def _between(data: bytes, start: bytes, end: bytes) -> str:
+    i = data.find(start)
+    if i < 0:
+        return ""
+    i += len(start)
+    j = data.find(end, i)
+    return data[i:j].decode("utf-8", "replace") if j > i else ""
+
+
+def infer_venue(path: str | Path, max_lines: int = 200) -> tuple[str, str | None]:
+    """Guess ``(venue, market)`` from a recording's first lines (market ``None`` if undecided).
+
+    See :func:`sniff`. Raises :class:`RecordingError` when the lines do not tell the venue.
+    """
+    found = sniff(path, max_lines)
+    if found.venue is None and found.read is not None and found.read.lines == 0:
+        Findings("", "", "", [FileFindings.of_read(found.read)]).check(allow_damaged=False)
+    if found.venue is None:
         raise RecordingError(
             f"{path}: cannot tell the venue from the first {max_lines} lines; pass --venue binance|bybit"
         )
-    if venue == "bybit" and market is None:
-        parts = {p.lower() for p in Path(path).parts}
-        text = " ".join(parts)
-        if "linear" in text:
-            market = "linear"
-        elif "spot" in text:
-            market = "spot"
-    return venue, market
+    return found.venue, found.market
+
+
+_FOLDER = re.compile(r"^(?P<venue>binance|bybit)_(?P<market>spot|linear)$")
+_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_\d{8}\.gz$")
+
+
+def _refuse_other_data(path: Path, found: Sniff, venue: str, market: str | None, symbol: str | None) -> None:
+    # A file of another venue, market or symbol than the one asked for, or than its place in the
+    # recordings layout (<venue>_<market>/<symbol>_<day>.gz) says, is never converted.
+    told = f"line {found.line}: {found.sample!r}"
+    place = f"it is in a {path.parent.name} folder"
+    folder = _FOLDER.match(path.parent.name)
+    named = _FILE.match(path.name) if folder else None  # the layout's name, only in the layout's folder
+    if found.venue is not None and found.venue != venue:
+        raise RecordingError(f"{path}: looks like {found.venue} data, not {venue} ({told})")
+    if folder and found.venue is not None and found.venue != folder["venue"]:
+        raise RecordingError(f"{path}: looks like {found.venue} data, but {place} ({told})")
+    if market and found.market and found.market != market:
+        raise RecordingError(f"{path}: looks like {venue} {found.market} data, not {market} ({told})")
+    if folder and found.market and found.market != folder["market"]:
+        raise RecordingError(f"{path}: looks like {venue} {found.market} data, but {place} ({told})")
+    if symbol and found.symbol and found.symbol != symbol.upper():
+        raise RecordingError(f"{path}: holds {found.symbol} data, not {symbol.upper()} ({told})")
+    if named and found.symbol and found.symbol != named["symbol"].upper():
+        raise RecordingError(f"{path}: holds {found.symbol} data, but its name says {named['symbol']} ({told})")
 
 
 def _feed(
     normalizer: BinanceNormalizer | BybitNormalizer,
     paths: Sequence[Path],
     progress: ProgressFn | None,
-) -> list[ReadReport]:
-    # Push every line of every file through the normalizer, in order, reporting progress per block.
+    plan: dict[Path, list[Mark]],
+    keep_going: bool,
+) -> list[FileFindings]:
+    # Push every line of every file through the normalizer, in order, reporting progress per block,
+    # and say what each file held.
     total = sum(p.stat().st_size for p in paths)
     done = 0
-    reads: list[ReadReport] = []
+    found: list[FileFindings] = []
+
+    def lost(mark: Mark) -> None:
+        # Lines were lost here: nothing is known of the book until it resyncs.
+        reason = SyncReason.DISCONNECT if isinstance(mark, Cut) else SyncReason.DAMAGED
+        ts = mark.last_ts if isinstance(mark, Cut) else mark.last_good_ts
+        normalizer.lose_sync(reason, ts or normalizer.status.last_depth_local_ts)
+
     for path in paths:
-        reader = LineReader(path, _SCAN_CHUNK)
-        reads.append(reader.report)
+        reader = LineReader(path, _SCAN_CHUNK, skip=plan.get(path, ()), keep_going=keep_going, on_lost=lost)
+        before = normalizer.stats.as_dict()
+        names_before = set(normalizer.stats.unknown_stream_names)
+        normalizer.bad_payloads.samples = []
         if isinstance(normalizer, BinanceNormalizer):
             # Rows go straight into the sink's bulk array: size it once from the stated inflated size.
             normalizer.sink.reserve(reader.size_hint() // _BYTES_PER_ROW_HINT)
@@ -184,8 +291,31 @@ def _feed(
                 normalizer.on_lines(block, reader.bad_line)
                 if progress is not None:
                     progress(done + reader.report.bytes_read, total)
-        done += reader.report.bytes_read
-    return reads
+        done += reader.report.size
+        found.append(_file_findings(reader, normalizer, before, names_before))
+    return found
+
+
+def _file_findings(
+    reader: LineReader,
+    normalizer: BinanceNormalizer | BybitNormalizer,
+    before: dict[str, int],
+    names_before: set[str],
+) -> FileFindings:
+    stats = normalizer.stats.as_dict()
+    delta = {k: stats[k] - before[k] for k in stats}
+    names = sorted(normalizer.stats.unknown_stream_names - names_before)
+    found = FileFindings.of_read(reader.report)
+    found.messages = delta["messages"]
+    found.usable = delta["depth_messages"] + delta["trade_messages"] - delta["other_symbols"]
+    found.decode_errors = delta["decode_errors"]
+    found.decode_samples = [(b.local_ts, b.error, b.raw) for b in normalizer.bad_payloads.samples]
+    found.unknown_streams = delta["unknown_streams"]
+    found.unknown_names = names[:3]
+    found.unknown_name_count = len(names)
+    found.other_symbols = delta["other_symbols"]
+    found.gaps = delta["gaps"]
+    return found
 
 
 def convert_files(
@@ -200,6 +330,7 @@ def convert_files(
     local_offset_ns: int | None = None,
     progress: ProgressFn | None = None,
     with_eod: bool = True,
+    allow_damaged: bool = False,
 ) -> ConversionResult:
     """Convert consecutive recording files of one venue and symbol into event rows.
 
@@ -208,8 +339,12 @@ def convert_files(
     venues of a session, since they share the recorder's clock); ``None`` applies hftbacktest's
     ``correct_local_timestamp(rows, base_latency_ns)``, which shifts local times only when some are
     earlier than the exchange times. ``with_eod=False`` skips rebuilding the end-of-day book (its
-    ``rows`` are then empty; the sync state is still reported). Raises :class:`RecordingError` when
-    an input is missing or empty, or the venue cannot be inferred.
+    ``rows`` are then empty; the sync state is still reported). ``allow_damaged`` keeps what can be
+    read of a damaged file instead of refusing it.
+
+    Raises :class:`RecordingError` when an input is missing, empty, of another venue, market or
+    symbol than asked for, or damaged (the first problem, worded by :class:`Findings`); what is
+    only worth a warning is in ``result.findings``, for the caller to print.
     """
     paths = [Path(p) for p in inputs]
     if not paths:
@@ -217,21 +352,35 @@ def convert_files(
     for path in paths:
         if not path.is_file():
             raise RecordingError(f"{path}: no such recording file")
+        if path.stat().st_size == 0:
+            raise RecordingError(f"{path}: empty file (0 bytes): nothing was recorded")
+    sniffs = [sniff(path) for path in paths]
     if venue is None:
         venue, guessed = infer_venue(paths[0])
-        market = market or guessed
+        folder = _FOLDER.match(paths[0].parent.name)
+        market = market or guessed or (folder["market"] if folder and folder["venue"] == venue else None)
     if initial is not None:
         if initial.venue != venue:
             raise RecordingError(f"initial snapshot is for {initial.venue}, the recording is {venue}")
         market = market or initial.market
         symbol = symbol or initial.symbol
-    normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo)
-    if initial is not None and initial.synced:
-        normalizer.resume(initial.update_id, initial.market, initial.symbol)
+    for path, found in zip(paths, sniffs, strict=True):
+        _refuse_other_data(path, found, venue, market, symbol)
 
-    reads = _feed(normalizer, paths, progress)
-    if sum(r.lines - r.bad_lines for r in reads) == 0:
-        raise RecordingError(f"{', '.join(map(str, paths))}: no messages (empty or not the collector format)")
+    plan: dict[Path, list[Mark]] = {}
+    while True:
+        normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo, echo=False)
+        if initial is not None and initial.synced:
+            normalizer.resume(initial.update_id, initial.market, initial.symbol)
+        files = _feed(normalizer, paths, progress, plan, keep_going=allow_damaged)
+        findings = Findings(venue, normalizer.market, normalizer.symbol, files, allow_damaged)
+        damaged = any(f.damage for f in files)
+        if not plan and any(f.tainted for f in files) and (allow_damaged or not damaged):
+            # Garbled lines reached the normalizer before the inflater noticed: read again, skipping them.
+            plan = {Path(f.path): [*f.damage, *f.cuts] for f in files}
+            continue
+        findings.check(allow_damaged)
+        break
 
     raw = normalizer.sink.take()
     rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
@@ -243,7 +392,7 @@ def convert_files(
         market=normalizer.market,
         symbol=normalizer.symbol,
         stats=normalizer.stats,
-        reads=reads,
+        findings=findings,
         transitions=list(normalizer.transitions),
         local_offset_ns=offset,
     )

@@ -524,11 +524,14 @@ def run_backtest(
     *,
     on_status: Callable[[str], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    allow_damaged: bool = False,
 ) -> BacktestResult:
-    """Run the strategy over the recorded days in [start, end] (all days when both are None)."""
+    """Run the strategy over the days in [start, end] that :func:`plan_days` settles (``start``/``end``
+    None: the first/last day recorded for both venues). ``allow_damaged`` keeps what can be read of
+    a damaged recording; without it a damaged day is a :class:`~arb.errors.RecordingError`."""
     started = time.perf_counter()
     days = plan_days(config, start, end)
-    session = load_session(config, days, on_status)
+    session = load_session(config, days, on_status, allow_damaged=allow_damaged)
     loop = Loop(config, session, Schedule.of(session))
     span = session.end_ns - session.start_ns
     hbt = build_hbt(config, session)

@@ -307,11 +307,14 @@ async def dry_run_replay(
     stop_event: asyncio.Event | None = None,
     days: list[Any] | None = None,
     on_fill: Callable[[Any], None] | None = None,
+    allow_damaged: bool = False,
 ) -> DryRunResult:
     """Replay recorded days through the live path (normalizers -> engine -> paper executor).
 
     ``speed``: 1.0 real time, 10 ten times faster, None as fast as possible. Stops at the end of the
-    data, after ``duration_ns`` of data time, or when ``stop_event`` is set (Ctrl-C).
+    data, after ``duration_ns`` of data time, or when ``stop_event`` is set (Ctrl-C). ``days``: what
+    :func:`~arb.runtime.loader.plan_days` settled (None: every day recorded for both venues).
+    ``allow_damaged`` keeps what can be read of a damaged recording instead of refusing it.
     """
     from arb.runtime.loader import load_session, plan_days
     from arb.runtime.replay import replay
@@ -319,7 +322,7 @@ async def dry_run_replay(
     started = time.perf_counter()
     warm_up_kernel(config)
     days = days or plan_days(config, None, None)
-    session = load_session(config, days)
+    session = load_session(config, days, allow_damaged=allow_damaged)
     stop_event = stop_event or asyncio.Event()
     reporter = _Reporter(console, config.dry_run.report_interval_ns, account)
     engine = _engine_for(config, account, reporter, on_fill)

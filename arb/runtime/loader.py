@@ -1,11 +1,17 @@
-"""Find recordings, convert them on demand (cached next to them), and line both venues up in time.
+"""Choose the days to run, convert them on demand (cached next to them), and line both venues up in time.
 
 Recordings live in ``<recordings>/<venue>_<market>/<symbol lower>_<YYYYMMDD>.gz`` (see
-recordings/README.md). A day's conversion is cached beside its recording as ``<name>.npz`` plus
-``<name>_eod.npz`` (the book at the end of the day); the cache is rebuilt when the recording, the
-previous day's cache, or the converter changes. Days of one venue are converted in order, each
-starting from the previous day's end-of-day book, so the book and its sync state carry across
-midnight.
+recordings/README.md). :func:`plan_days` alone decides which days a run covers, from what the user
+typed and what each venue recorded: exactly the days asked for, each recorded for both venues, with
+no day missing in between; anything else is a :class:`RecordingError` that names the venue and the
+day and lists what is there.
+
+A day's conversion is cached beside its recording as ``<name>.npz`` (rows, plus the conversion's
+findings: its warnings, the damage it skipped) and ``<name>_eod.npz`` (the book at the end of the
+day); the cache is rebuilt when the recording, the previous day's cache, or the converter changes. A
+cache hit says the same warnings and raises the same errors as the conversion that wrote it. Days of
+one venue are converted in order, each starting from the previous day's end-of-day book, so the book
+and its sync state carry across midnight.
 
 Both venues were recorded by one machine's clock, so they get one common shift of local time: the
 smallest that makes every local time at least its exchange time (the shared captures' clock ran
@@ -40,13 +46,14 @@ from arb.events import (
     event_dtype,
 )
 from arb.recording.convert import EodSnapshot, convert_files, load_eod, save_eod, write_npz
+from arb.recording.findings import Findings
 
 __all__ = ["DayData", "VenueData", "find_days", "load_session", "plan_days"]
 
 log = logging.getLogger(__name__)
 
 _DAY_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_(?P<day>\d{8})\.gz$")
-_CACHE_VERSION = f"arb-{__version__}-convert-1"
+_CACHE_VERSION = f"arb-{__version__}-convert-2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,8 @@ class DayData:
     rows: EventArray
     """Converted rows, local times *not yet* shifted (see :class:`VenueData`)."""
     eod: EodSnapshot
+    findings: Findings
+    """What the conversion found (the damage and cuts a replay of the recording must skip too)."""
 
 
 @dataclass(slots=True)
@@ -100,47 +109,98 @@ def find_days(recordings: Path, venue: VenueConfig, symbol: str) -> dict[dt.date
 
 
 def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
-    """The days to run: recorded for both venues, within [start, end], with no day missing.
+    """The days a run covers: every day from ``start`` to ``end``, each recorded for both venues.
 
-    Raises :class:`RecordingError` with a message that says what is there when the range has no
-    data, or when a day in the range is recorded for one venue and not the other, or for neither.
+    ``start``/``end`` are what the user typed (``--start``/``--end``), None where they typed nothing:
+    the first, or the last, day recorded for both venues is then used, and messages say it was a
+    default. A typed day that either venue did not record, an ``end`` before ``start``, and a day
+    between them recorded for one venue only (or neither: the book cannot be carried across a
+    missing day) are a :class:`RecordingError` that names the venue and the day and lists the days
+    recorded. No day is ever added, dropped or moved.
     """
     recordings = config.backtest.recordings
     symbol = config.strategy.symbol
-    per_venue = {v.name: find_days(recordings, v, symbol) for v in config.venues}
-    for venue in config.venues:
-        if not per_venue[venue.name]:
+    venues = config.venues
+    recorded = [find_days(recordings, v, symbol) for v in venues]
+    for venue, days in zip(venues, recorded, strict=True):
+        if not days:
             raise RecordingError(
                 f"no {venue.name} {venue.market} recordings of {symbol} in "
                 f"{venue_dir(recordings, venue)} (expected files like {symbol.lower()}_YYYYMMDD.gz)"
             )
-    both = sorted(set.intersection(*(set(d) for d in per_venue.values())))
-    every = sorted(set.union(*(set(d) for d in per_venue.values())))
-    lo = start or (both[0] if both else every[0])
-    hi = end or (both[-1] if both else every[-1])
-    if hi < lo:
-        raise RecordingError(f"--end {hi} is before --start {lo}")
-    wanted = [d for d in both if lo <= d <= hi]
-    if not wanted:
-        have = ", ".join(f"{d:%Y-%m-%d}" for d in both) or "none"
-        raise RecordingError(
-            f"no day between {lo:%Y-%m-%d} and {hi:%Y-%m-%d} has recordings of {symbol} for both venues "
-            f"(days with both: {have})"
+    names = [f"{v.name} {v.market} {symbol}" for v in venues]
+
+    def lacking(day: dt.date) -> list[int]:
+        return [i for i, days in enumerate(recorded) if day not in days]
+
+    def listing(which: list[int]) -> str:
+        return "; ".join(f"{names[i]} has {_day_list(recorded[i])}" for i in which)
+
+    for flag, day in (("--start", start), ("--end", end)):
+        if day is None:
+            continue
+        missing = lacking(day)
+        if missing:
+            nor = " nor for ".join(f"{names[i]} (recorded: {_day_list(recorded[i])})" for i in missing)
+            has = [names[i] for i in range(len(venues)) if i not in missing]
+            also = f"; {' and '.join(has)} {'has' if len(has) == 1 else 'have'} it" if has else ""
+            raise RecordingError(f"{flag} {day:%Y-%m-%d}: no recording of that day for {nor}{also}")
+    if start is not None and end is not None and end < start:
+        raise RecordingError(f"--end {end:%Y-%m-%d} is before --start {start:%Y-%m-%d}")
+    both = sorted(set.intersection(*(set(days) for days in recorded)))
+    lo = start if start is not None else next((d for d in both if end is None or d <= end), None)
+    hi = end if end is not None else next((d for d in reversed(both) if start is None or d >= start), None)
+    if lo is None or hi is None:
+        raise RecordingError(f"no day is recorded for both venues ({listing(list(range(len(venues))))})")
+    run = [lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)]
+    outside = [
+        f"{names[i]} also has {_day_list([d for d in days if (start is None and d < lo) or (end is None and d > hi)])}"
+        for i, days in enumerate(recorded)
+        if any((start is None and d < lo) or (end is None and d > hi) for d in days)
+    ]
+    if outside:
+        log.warning(
+            "running %s: the days recorded for both venues; %s, not run",
+            _range_text(lo, hi, start, end),
+            "; ".join(outside),
         )
-    missing = []
-    day = wanted[0]
-    while day <= wanted[-1]:
-        if day not in wanted:
-            which = [name for name, days in per_venue.items() if day not in days]
-            missing.append(f"{day:%Y-%m-%d} (missing for {' and '.join(which)})")
-        day += dt.timedelta(days=1)
-    if missing:
-        raise RecordingError(
-            "the recordings have a gap, so the book cannot be carried across it: "
-            + ", ".join(missing)
-            + "; run the days on each side of the gap separately with --start/--end"
+    gaps = [(d, lacking(d)) for d in run if lacking(d)]
+    if gaps:
+        shown = ", ".join(
+            f"{d:%Y-%m-%d} (missing for {' and '.join(venues[i].name for i in which)})" for d, which in gaps[:5]
         )
-    return wanted
+        more = f" and {len(gaps) - 5} more" if len(gaps) > 5 else ""
+        raise RecordingError(
+            f"{_range_text(lo, hi, start, end)} has a gap: {shown}{more}; the book cannot be carried across "
+            f"a missing day, so run the days on each side of it separately with --start/--end "
+            f"({listing(list(range(len(venues))))})"
+        )
+    return run
+
+
+def _range_text(lo: dt.date, hi: dt.date, start: dt.date | None, end: dt.date | None) -> str:
+    # "--start 2024-08-08 .. --end 2024-08-10 (default: the last day recorded for both venues)"
+    first = f"--start {lo:%Y-%m-%d}" + (" (default: the first day recorded for both venues)" if start is None else "")
+    last = f"--end {hi:%Y-%m-%d}" + (" (default: the last day recorded for both venues)" if end is None else "")
+    return f"{first} .. {last}"
+
+
+def _day_list(days: dict[dt.date, Path] | list[dt.date]) -> str:
+    # "2024-08-08, 2024-08-09" or, for long runs of days, "2024-01-01..2024-03-31, 2024-04-02".
+    ordered = sorted(days)
+    runs: list[list[dt.date]] = []
+    for day in ordered:
+        if runs and day - runs[-1][-1] == dt.timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts = [
+        ", ".join(f"{d:%Y-%m-%d}" for d in run) if len(run) <= 2 else f"{run[0]:%Y-%m-%d}..{run[-1]:%Y-%m-%d}"
+        for run in runs
+    ]
+    if len(parts) > 6:
+        parts = [*parts[:3], f"... ({len(ordered)} days in all)", *parts[-2:]]
+    return ", ".join(parts)
 
 
 def _cache_paths(recording: Path) -> tuple[Path, Path]:
@@ -157,7 +217,7 @@ def _source_key(recording: Path, previous: Path | None) -> str:
     return key
 
 
-def _load_cached(npz: Path, eod_path: Path, key: str) -> tuple[EventArray, EodSnapshot] | None:
+def _load_cached(npz: Path, eod_path: Path, key: str) -> tuple[EventArray, EodSnapshot, Findings] | None:
     if not (npz.exists() and eod_path.exists()):
         return None
     try:
@@ -165,48 +225,63 @@ def _load_cached(npz: Path, eod_path: Path, key: str) -> tuple[EventArray, EodSn
             if str(z["source"]) != key:
                 return None
             rows = np.ascontiguousarray(z["data"]).view(event_dtype)  # np.load drops the aligned flag
-        return rows, load_eod(eod_path)
-    except (KeyError, ValueError, OSError, RecordingError):
+            findings = Findings.from_json(str(z["findings"]))
+        return rows, load_eod(eod_path), findings
+    except (KeyError, ValueError, TypeError, OSError, RecordingError):
         return None
 
 
 def _convert_day(
-    venue: VenueConfig, recording: Path, initial: EodSnapshot | None, previous_eod: Path | None
-) -> tuple[EventArray, EodSnapshot]:
+    venue: VenueConfig,
+    symbol: str,
+    recording: Path,
+    initial: EodSnapshot | None,
+    previous_eod: Path | None,
+    allow_damaged: bool,
+) -> tuple[EventArray, EodSnapshot, Findings]:
+    # Convert one day (or take it from the cache), then say what its conversion found: a cache hit
+    # raises the same error and logs the same warnings as the conversion that wrote it.
     npz, eod_path = _cache_paths(recording)
     key = _source_key(recording, previous_eod)
     cached = _load_cached(npz, eod_path, key)
     if cached is not None:
-        return cached
-    log.info("converting %s", recording)
-    result = convert_files(
-        [recording],
-        venue=venue.name,
-        market=venue.market,
-        initial=initial,
-        local_offset_ns=0,  # one shift for both venues is applied later
-    )
-    if result.stats.gaps:
-        log.warning(
-            "%s: %d gap(s) in the book stream; the book is empty until each resync",
-            recording,
-            result.stats.gaps,
+        rows, eod, findings = cached
+        findings.check(allow_damaged)
+    else:
+        log.info("converting %s", recording)
+        result = convert_files(
+            [recording],
+            venue=venue.name,
+            market=venue.market,
+            symbol=symbol,
+            initial=initial,
+            local_offset_ns=0,  # one shift for both venues is applied later
+            allow_damaged=allow_damaged,
         )
-    write_npz(npz, result.rows, source=np.array(key))
-    save_eod(eod_path, result.eod)
-    return result.rows, result.eod
+        rows, eod, findings = result.rows, result.eod, result.findings
+        write_npz(npz, rows, source=np.array(key), findings=np.array(findings.to_json()))
+        save_eod(eod_path, eod)
+    for warning in findings.warnings():
+        log.warning(warning)
+    return rows, eod, findings
 
 
 def load_venue(
-    config: AppConfig, venue: VenueConfig, days: list[dt.date], progress: Callable[[str], None] | None = None
+    config: AppConfig,
+    venue: VenueConfig,
+    days: list[dt.date],
+    progress: Callable[[str], None] | None = None,
+    *,
+    allow_damaged: bool = False,
 ) -> VenueData:
     """Convert (or load from cache) ``days`` of one venue, carrying the book from day to day.
 
     When the day before the first one is recorded too, it is converted first so that the first day
     starts from its end-of-day book (a day file has no snapshot of its own when the session began
-    the day before).
+    the day before). ``allow_damaged`` keeps what can be read of a damaged recording.
     """
-    recordings = find_days(config.backtest.recordings, venue, config.strategy.symbol)
+    symbol = config.strategy.symbol
+    recordings = find_days(config.backtest.recordings, venue, symbol)
     before = days[0] - dt.timedelta(days=1)
     chain = ([before] if before in recordings else []) + days
     initial: EodSnapshot | None = None
@@ -217,11 +292,18 @@ def load_venue(
         recording = recordings[day]
         if progress is not None:
             progress(f"{venue.name} {day:%Y-%m-%d}")
-        rows, eod = _convert_day(venue, recording, initial, previous_eod)
+        try:
+            rows, eod, findings = _convert_day(venue, symbol, recording, initial, previous_eod, allow_damaged)
+        except RecordingError as exc:
+            if day != before:
+                raise
+            raise RecordingError(
+                f"{exc} (read only for the {venue.name} book at the start of {days[0]:%Y-%m-%d})"
+            ) from exc
         if day == before:
             first_initial = eod if eod.synced else None
         else:
-            out.append(DayData(day, recording, rows, eod))
+            out.append(DayData(day, recording, rows, eod, findings))
         initial = eod
         previous_eod = _cache_paths(recording)[1]
     lat = [int((d.rows["local_ts"] - d.rows["exch_ts"]).min()) for d in out if len(d.rows)]
@@ -240,11 +322,21 @@ class Session:
     end_ns: int
 
 
-def load_session(config: AppConfig, days: list[dt.date], progress: Callable[[str], None] | None = None) -> Session:
-    """Convert/load both venues' days and put them on one local timeline."""
+def load_session(
+    config: AppConfig,
+    days: list[dt.date],
+    progress: Callable[[str], None] | None = None,
+    *,
+    allow_damaged: bool = False,
+) -> Session:
+    """Convert/load both venues' days and put them on one local timeline.
+
+    ``allow_damaged`` keeps what can be read of a damaged recording (see :func:`convert_files`);
+    without it a damaged day is a :class:`RecordingError`.
+    """
     venues = (
-        load_venue(config, config.binance, days, progress),
-        load_venue(config, config.bybit, days, progress),
+        load_venue(config, config.binance, days, progress, allow_damaged=allow_damaged),
+        load_venue(config, config.bybit, days, progress, allow_damaged=allow_damaged),
     )
     # One shift for both venues: they share the recorder's clock.
     shift = max(0, *(-v.min_latency_ns for v in venues))

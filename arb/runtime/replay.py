@@ -8,6 +8,10 @@ venue's ``latency.feed`` (as the backtest re-times it), so a row's batch is chos
 
 Both venues' batches are merged in local-time order (Binance first on a tie) and grouped: the engine
 applies every batch of one local time before it decides.
+
+A recording the session's conversion found damaged (and kept, ``--allow-damaged``) is read the same
+way here: the lost spans are skipped and the book is marked out of sync where they begin. What the
+conversion found was said then; the normalizers here are quiet.
 """
 
 from __future__ import annotations
@@ -16,15 +20,14 @@ import heapq
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from arb.config import AppConfig, VenueConfig
-from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray
+from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray, SyncReason
 from arb.recording.convert import EodSnapshot, make_normalizer
-from arb.recording.format import LineReader
-from arb.runtime.loader import Session, find_days
+from arb.recording.format import Cut, LineReader, Mark
+from arb.runtime.loader import DayData, Session
 from connectors.common.normalizer import SyncState
 
 __all__ = ["ReplayBatch", "replay"]
@@ -43,23 +46,45 @@ class ReplayBatch:
 
 
 def _venue_batches(
-    config: AppConfig, v: int, venue: VenueConfig, days: list[Any], initial: EodSnapshot | None, shift: int
+    config: AppConfig, v: int, venue: VenueConfig, days: list[DayData], initial: EodSnapshot | None, shift: int
 ) -> Iterator[ReplayBatch]:
     symbol = config.strategy.symbol
-    files = find_days(config.backtest.recordings, venue, symbol)
-    normalizer = make_normalizer(venue.name, venue.market, symbol)
+    normalizer = make_normalizer(venue.name, venue.market, symbol, echo=False)
     if initial is not None and initial.synced:
         normalizer.resume(initial.update_id, initial.market, initial.symbol)
+
+    lost_at: list[int] = []
+
+    def lost(mark: Mark) -> None:
+        # As the converter does: nothing is known of the book where lines were lost. Called between
+        # lines; the rows go out as a batch of their own before the next line.
+        reason = SyncReason.DISCONNECT if isinstance(mark, Cut) else SyncReason.DAMAGED
+        ts = mark.last_ts if isinstance(mark, Cut) else mark.last_good_ts
+        ts = ts + shift if ts else normalizer.status.last_depth_local_ts
+        normalizer.lose_sync(reason, ts)
+        lost_at.append(ts)
+
     last_state = normalizer.status.state
+
+    def batch(ts: int) -> Iterator[ReplayBatch]:
+        nonlocal last_state
+        lost_at.clear()
+        rows = normalizer.sink.take()
+        state = normalizer.status.state
+        if len(rows) or state != last_state:
+            yield ReplayBatch(v, rows, ts, state, False, normalizer.status.update_id)
+        last_state = state
+
     for day in days:
-        for local_ts, payload in LineReader(files[day]):
+        plan = day.findings.plan(str(day.recording))
+        for local_ts, payload in LineReader(day.recording, skip=plan, keep_going=True, on_lost=lost):
+            if lost_at:
+                yield from batch(lost_at[-1])
             ts = local_ts + shift
             normalizer.on_message(payload, ts)
-            rows = normalizer.sink.take()
-            state = normalizer.status.state
-            if len(rows) or state != last_state:
-                yield ReplayBatch(v, rows, ts, state, False, normalizer.status.update_id)
-            last_state = state
+            yield from batch(ts)
+        if lost_at:
+            yield from batch(lost_at[-1])
 
 
 def _retimed(v: int, batches: Iterator[ReplayBatch], feed_ns: int, synced: bool) -> Iterator[ReplayBatch]:
@@ -87,12 +112,11 @@ def _keyed(v: int, batches: Iterator[ReplayBatch]) -> Iterator[tuple[int, int, i
 
 def replay(config: AppConfig, session: Session) -> Iterator[tuple[int, list[ReplayBatch]]]:
     """Both venues' batches for ``session``'s days, grouped by local time, in time order."""
-    days = [d.day for d in session.venues[0].days]
     streams = []
     for v, data in enumerate(session.venues):
         venue = data.venue
         shift = session.local_shift_ns + venue.latency.feed_ns
-        batches = _venue_batches(config, v, venue, days, data.initial, shift)
+        batches = _venue_batches(config, v, venue, data.days, data.initial, shift)
         if config.backtest.feed_latency == "constant":
             synced = data.initial is not None and data.initial.synced
             batches = _retimed(v, batches, venue.latency.feed_ns, synced)

@@ -74,6 +74,7 @@ from connectors.common.normalizer import (
     SyncTransition,
     mark_sync_lost,
     mark_synced,
+    note_unknown,
 )
 from connectors.common.rows import LevelArray, RowSink
 from connectors.common.scan import POW10, TS_LIMIT, symbol_bytes
@@ -175,6 +176,9 @@ class BinanceNormalizer:
     ``frame_scan`` (default on) lets :meth:`on_message` settle the common frames in one compiled
     call (``connectors.binance.fastscan.scan_frame``) before it falls back to decoding them with
     msgspec; rows, counters and transitions are the same either way (off: the reference path).
+
+    ``echo`` (default on, the live feeds) logs the first few bad payloads, unknown streams and every
+    sync transition; off (converters), it only counts them (:attr:`stats`, :attr:`bad_payloads`).
     """
 
     venue = VENUE
@@ -188,6 +192,7 @@ class BinanceNormalizer:
         max_buffered_diffs: int = 10_000,
         sink: RowSink | None = None,
         frame_scan: bool = True,
+        echo: bool = True,
     ) -> None:
         self.symbol = symbol.upper() if symbol else ""
         self.market = market or ""
@@ -202,7 +207,8 @@ class BinanceNormalizer:
         self._sync: BinanceBookSync[ParsedDiff] | None = None
         if market:
             self._make_sync(market == "linear")
-        self._bad = BadPayloadLog(log)
+        self.echo = echo
+        self.bad_payloads = BadPayloadLog(log, echo=echo)
         # exchange - local offset (ns) from the latest message with an exchange time
         self._clock_offset = 0
         self._last_exch_ts = 0
@@ -461,7 +467,7 @@ class BinanceNormalizer:
 
     def _decode_failed(self, payload: bytes, local_ts: int, exc: Exception) -> None:
         self.stats.decode_errors += 1
-        self._bad("undecodable Binance payload", payload, local_ts, exc)
+        self.bad_payloads("undecodable Binance payload", payload, local_ts, exc)
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -469,9 +475,8 @@ class BinanceNormalizer:
         text = name.decode("utf-8", "replace")
         kind = _stream_kind(text)
         self._kinds[name] = kind
-        if kind is None and text not in self.stats.unknown_stream_names:
-            self.stats.unknown_stream_names.add(text)
-            log.warning("binance: ignoring unknown stream %r", text)
+        if kind is None:
+            note_unknown(self, text, log, "stream")
         return kind
 
     def _on_other(self, payload: bytes, local_ts: int) -> None:
@@ -481,9 +486,7 @@ class BinanceNormalizer:
             kind = _stream_kind(probe.stream)
             if kind is None:
                 self.stats.unknown_streams += 1
-                if probe.stream not in self.stats.unknown_stream_names:
-                    self.stats.unknown_stream_names.add(probe.stream)
-                    log.warning("binance: ignoring unknown stream %r", probe.stream)
+                note_unknown(self, probe.stream, log, "stream")
                 return
             self._handlers[kind](bytes(probe.data), local_ts, False)
         elif probe.last_update_id is not None:
@@ -498,7 +501,8 @@ class BinanceNormalizer:
             self._on_bbo_payload(payload, local_ts, False)
         elif probe.code is not None:
             self.stats.control_messages += 1
-            log.warning("binance: error message %s: %s", probe.code, probe.msg)
+            if self.echo:
+                log.warning("binance: error message %s: %s", probe.code, probe.msg)
         elif probe.id is not None:
             self.stats.control_messages += 1
         else:
@@ -550,7 +554,8 @@ class BinanceNormalizer:
         elif action is DiffAction.GAP:
             self.stats.gaps += 1
             self._emit_lost(SyncReason.GAP, local_ts, sync.gap_expected, sync.gap_got)
-            log.warning(self.transitions[-1].describe())
+            if self.echo:
+                log.warning(self.transitions[-1].describe())
         else:  # COVERED: only seen while bridging a snapshot with an empty buffer
             self.stats.dropped_covered += 1
 
@@ -572,12 +577,13 @@ class BinanceNormalizer:
         self.stats.dropped_covered += covered
         if outcome is SnapshotOutcome.TOO_OLD:
             self.stats.snapshots_too_old += 1
-            log.warning(
-                "binance %s: snapshot %d is older than the buffered stream (first U %d); need a newer one",
-                self.symbol,
-                snap.last_update_id,
-                sync.buffer[0].first_update_id if sync.buffer else -1,
-            )
+            if self.echo:
+                log.warning(
+                    "binance %s: snapshot %d is older than the buffered stream (first U %d); need a newer one",
+                    self.symbol,
+                    snap.last_update_id,
+                    sync.buffer[0].first_update_id if sync.buffer else -1,
+                )
             return
         if snap.transaction_time_ms:
             exch_ts = snap.transaction_time_ms * NS_PER_MS
@@ -603,7 +609,8 @@ class BinanceNormalizer:
             # The buffer itself has a hole after the bridge: synced for an instant, lost again.
             self.stats.gaps += 1
             self._emit_lost(SyncReason.GAP, local_ts, sync.gap_expected, sync.gap_got)
-            log.warning(self.transitions[-1].describe())
+            if self.echo:
+                log.warning(self.transitions[-1].describe())
             return
         mark_synced(self, exch_ts, local_ts, last_id)
 

@@ -61,6 +61,7 @@ from connectors.common.normalizer import (
     SyncTransition,
     mark_sync_lost,
     mark_synced,
+    note_unknown,
 )
 from connectors.common.rows import RowSink
 from connectors.common.scan import POW10, TS_LIMIT, symbol_bytes
@@ -125,6 +126,9 @@ class BybitNormalizer:
     ``frame_scan`` (default on) lets :meth:`on_message` settle the common order-book and trade
     frames in one compiled call (``connectors.bybit.fastscan``) before it falls back to decoding them
     with msgspec; rows, counters and transitions are the same either way (off: the reference path).
+
+    ``echo`` (default on, the live feeds) logs the first few bad payloads, unknown topics and every
+    sync transition; off (converters), it only counts them (:attr:`stats`, :attr:`bad_payloads`).
     """
 
     venue = VENUE
@@ -138,6 +142,7 @@ class BybitNormalizer:
         include_bbo: bool = False,
         sink: RowSink | None = None,
         frame_scan: bool = True,
+        echo: bool = True,
     ) -> None:
         self.symbol = symbol.upper() if symbol else ""
         self.market = market or ""
@@ -150,7 +155,8 @@ class BybitNormalizer:
         self.status = SyncStatus()
         self.transitions: list[SyncTransition] = []
         self.sync = BybitBookSync()
-        self._bad = BadPayloadLog(log)
+        self.echo = echo
+        self.bad_payloads = BadPayloadLog(log, echo=echo)
         self._kinds: dict[bytes, tuple[int, int] | None] = {}
         self._clock_offset = 0
         self._scan_symbol: tuple[str, npt.NDArray[np.uint8]] = ("", _NO_SYMBOL)
@@ -201,7 +207,7 @@ class BybitNormalizer:
                 self._on_other(payload, local_ts)
         except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
             self.stats.decode_errors += 1
-            self._bad("undecodable Bybit payload", payload, local_ts, exc)
+            self.bad_payloads("undecodable Bybit payload", payload, local_ts, exc)
 
     def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
         """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>``.
@@ -291,9 +297,8 @@ class BybitNormalizer:
         text = name.decode("utf-8", "replace")
         kind = _topic_kind(text)
         self._kinds[name] = kind
-        if kind is None and text not in self.stats.unknown_stream_names:
-            self.stats.unknown_stream_names.add(text)
-            log.warning("bybit: ignoring unknown topic %r", text)
+        if kind is None:
+            note_unknown(self, text, log, "topic")
         return kind
 
     def _dispatch(self, kind: tuple[int, int], payload: bytes, local_ts: int) -> None:
@@ -311,15 +316,13 @@ class BybitNormalizer:
             kind = _topic_kind(probe.topic)
             if kind is None:
                 self.stats.unknown_streams += 1
-                if probe.topic not in self.stats.unknown_stream_names:
-                    self.stats.unknown_stream_names.add(probe.topic)
-                    log.warning("bybit: ignoring unknown topic %r", probe.topic)
+                note_unknown(self, probe.topic, log, "topic")
                 return
             self._dispatch(kind, payload, local_ts)
         elif probe.op is not None or probe.success is not None:
             self.stats.control_messages += 1
             reply = _control.decode(payload)
-            if reply.success is False:
+            if reply.success is False and self.echo:
                 log.warning("bybit: request %r failed: %s", reply.op, reply.ret_msg)
         else:
             raise ValueError("not a Bybit v5 message this normalizer knows")
@@ -375,7 +378,8 @@ class BybitNormalizer:
             self.stats.gaps += 1
             last = self.status.update_id
             self._emit_lost(SyncReason.GAP, local_ts, last + 1, data.update_id)
-            log.warning(self.transitions[-1].describe())
+            if self.echo:
+                log.warning(self.transitions[-1].describe())
         else:
             self.stats.dropped_unsynced += 1
 

@@ -5,6 +5,10 @@ them) plus its local receive time in ns, appends hftbacktest event rows to its :
 records book-sync transitions. It does no I/O and reads no clock, so the live feed and the offline
 converter run the very same code. A payload that cannot be decoded is logged with its raw text,
 counted and skipped; it is never fatal.
+
+What a normalizer logs about its input (bad payloads, unknown streams, sync transitions) is for the
+live feeds, and never one line per message: a few, then a count. A converter turns it off
+(``echo = False``) and prints one summary of the counts and samples at the end instead.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from connectors.common.rows import RowSink
 _log = logging.getLogger("connectors")
 
 __all__ = [
+    "BadPayload",
     "BadPayloadLog",
     "Normalizer",
     "NormalizerStats",
@@ -28,7 +33,11 @@ __all__ = [
     "SyncTransition",
     "mark_sync_lost",
     "mark_synced",
+    "note_unknown",
 ]
+
+_UNKNOWN_LOGGED = 3
+"""Unknown stream names logged by name; the rest are only counted."""
 
 
 class SyncState(IntEnum):
@@ -125,6 +134,8 @@ class Normalizer(Protocol):
     stats: NormalizerStats
     status: SyncStatus
     transitions: list[SyncTransition]
+    echo: bool
+    """Log what it meets (live feeds); False leaves it to the caller's summary (converters)."""
 
     def on_message(self, payload: bytes, local_ts: int) -> None:
         """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
@@ -134,25 +145,50 @@ class Normalizer(Protocol):
         """True when the book waits for a snapshot the feed must fetch (REST or resubscribe)."""
 
 
-class BadPayloadLog:
-    """Logs bad payloads with their raw text without letting a flood of them drown the log.
+SAMPLE_CHARS = 120
+"""Characters of a bad payload kept in a sample."""
 
-    The first ``burst`` are logged in full (up to ``max_chars``), then one in every ``every``.
+
+@dataclass(frozen=True, slots=True)
+class BadPayload:
+    """One bad payload kept as a sample."""
+
+    local_ts: int
+    error: str
+    raw: str
+    """The payload's text, cut to :data:`SAMPLE_CHARS` (marked with ``...`` when cut)."""
+
+
+class BadPayloadLog:
+    """Counts bad payloads and keeps the first ``burst`` as samples, without letting a flood drown the log.
+
+    With ``echo`` (the live feeds) it also logs the first ``burst`` with their raw text (up to
+    ``max_chars``), then one in every ``every`` with the count so far. Without it, it logs nothing:
+    the caller prints one summary from :attr:`seen` and :attr:`samples`.
     """
 
-    __slots__ = ("burst", "every", "logger", "max_chars", "seen")
+    __slots__ = ("burst", "echo", "every", "logger", "max_chars", "samples", "seen")
 
-    def __init__(self, logger: logging.Logger, burst: int = 20, every: int = 1000, max_chars: int = 4096) -> None:
+    def __init__(
+        self, logger: logging.Logger, burst: int = 3, every: int = 1000, max_chars: int = 1000, *, echo: bool = True
+    ) -> None:
         self.logger = logger
         self.burst = burst
         self.every = every
         self.max_chars = max_chars
+        self.echo = echo
         self.seen = 0
+        self.samples: list[BadPayload] = []
 
     def __call__(self, what: str, payload: bytes, local_ts: int, error: object) -> None:
-        """Log one bad payload (``what`` says which check it failed)."""
+        """Count one bad payload (``what`` says which check it failed); log it if it is one of the first."""
         self.seen += 1
-        if self.seen <= self.burst or self.seen % self.every == 0:
+        if len(self.samples) < self.burst:
+            text = payload[: SAMPLE_CHARS + 1].decode("utf-8", "replace")
+            if len(text) > SAMPLE_CHARS:
+                text = text[: SAMPLE_CHARS - 3] + "..."
+            self.samples.append(BadPayload(local_ts, str(error), text))
+        if self.echo and (self.seen <= self.burst or self.seen % self.every == 0):
             raw = payload[: self.max_chars].decode("utf-8", "replace")
             self.logger.warning("%s at local_ts=%d (%s; %d so far): %s", what, local_ts, error, self.seen, raw)
 
@@ -181,5 +217,17 @@ def mark_synced(n: Normalizer, exch_ts: int, local_ts: int, update_id: int) -> S
     n.status.state = SyncState.SYNCED
     transition = SyncTransition(n.venue, n.symbol, SyncState.SYNCED, local_ts, update_id=update_id)
     n.transitions.append(transition)
-    _log.info(transition.describe())
+    if n.echo:
+        _log.info(transition.describe())
     return transition
+
+
+def note_unknown(n: Normalizer, name: str, logger: logging.Logger, what: str) -> None:
+    """Remember an unknown stream or topic ``name``; log the first few names (with ``echo``), never more."""
+    names = n.stats.unknown_stream_names
+    if name in names:
+        return
+    names.add(name)
+    if n.echo and len(names) <= _UNKNOWN_LOGGED:
+        more = " (further unknown names are only counted)" if len(names) == _UNKNOWN_LOGGED else ""
+        logger.warning("%s: ignoring unknown %s %r%s", n.venue, what, name, more)

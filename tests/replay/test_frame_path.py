@@ -73,7 +73,7 @@ def _check(make: Make, frames: Frames) -> tuple[AnyNormalizer, AnyNormalizer]:
     assert fast.stats == slow.stats
     assert fast.transitions == slow.transitions
     assert fast.symbol == slow.symbol and fast.market == slow.market
-    assert fast._bad.seen == slow._bad.seen
+    assert fast.bad_payloads.seen == slow.bad_payloads.seen
     assert fast._clock_offset == slow._clock_offset
     if isinstance(fast, BinanceNormalizer):
         assert isinstance(slow, BinanceNormalizer)

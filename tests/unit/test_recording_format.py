@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import logging
+import zlib
 
 import numpy as np
 import pytest
@@ -50,7 +50,7 @@ def test_truncated_input_converts_what_is_complete(tmp_path) -> None:
     assert np.array_equal(result.rows, reference.rows)
 
 
-def test_lines_without_a_timestamp_are_counted_and_skipped(tmp_path, caplog) -> None:
+def test_lines_without_a_timestamp_are_counted_and_skipped(tmp_path) -> None:
     lines = read_lines(SPOT_BTC_HEAD)[:50]
     path = tmp_path / "bad.gz"
     with gzip.open(path, "wb") as f:
@@ -59,11 +59,10 @@ def test_lines_without_a_timestamp_are_counted_and_skipped(tmp_path, caplog) -> 
             if i == 10:
                 f.write(b"garbage without a timestamp\n\n")
     reader = LineReader(path)
-    with caplog.at_level(logging.WARNING, logger="arb.recording.format"):
-        got = list(reader)
+    got = list(reader)
     assert got == lines
     assert reader.report.bad_lines == 1
-    assert any("garbage without a timestamp" in r.getMessage() for r in caplog.records)
+    assert reader.report.bad_samples == [(12, "garbage without a timestamp")]  # its line number, as zcat counts
 
 
 def test_concatenated_gzip_members_read_as_one_stream(tmp_path) -> None:
@@ -87,9 +86,9 @@ def test_missing_and_empty_inputs_are_clear_errors(tmp_path) -> None:
         convert_files([tmp_path / "nope.gz"])
     empty = tmp_path / "empty.gz"
     _write(empty, [])
-    with pytest.raises(RecordingError, match="cannot tell the venue"):
+    with pytest.raises(RecordingError, match="no lines"):
         convert_files([empty])
-    with pytest.raises(RecordingError, match="no messages"):
+    with pytest.raises(RecordingError, match="no lines"):
         convert_files([empty], venue="binance")
 
 
@@ -117,3 +116,69 @@ def test_eod_snapshot_round_trip_and_bad_file(tmp_path) -> None:
     np.savez(other, x=np.arange(3))
     with pytest.raises(RecordingError, match="not an arb end-of-day snapshot"):
         load_eod(other)
+
+
+# -- damage: where it starts, a second read that skips it, cuts and zero-filled tails ------------------
+
+
+def _members(*parts: list[tuple[int, bytes]]) -> bytes:
+    return b"".join(gzip.compress(b"".join(format_line(ts, p) for ts, p in part)) for part in parts)
+
+
+def _unfinished_member(lines: list[tuple[int, bytes]], extra: bytes = b"") -> bytes:
+    # A gzip member as a recorder leaves it when it dies after a sync flush: no trailer.
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body = deflate.compress(b"".join(format_line(ts, p) for ts, p in lines) + extra)
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + body + deflate.flush(zlib.Z_SYNC_FLUSH)
+
+
+@pytest.mark.parametrize("prefetch", [0, 2])
+def test_a_cut_member_is_read_on_from_the_next_one(tmp_path, prefetch: int) -> None:
+    lines = read_lines(SPOT_BTC_HEAD)[:900]
+    path = tmp_path / "cut.gz"
+    path.write_bytes(_unfinished_member(lines[:400], b'1723161254167927184 {"unfini') + _members(lines[400:]))
+    reader = LineReader(path, 4096)
+    lost = []
+    reader.on_lost = lost.append
+    text = b"".join(bytes(c) for c in reader.chunks(prefetch=prefetch))
+    assert text == b"".join(format_line(ts, p) for ts, p in lines)  # the unfinished line is dropped
+    (cut,) = reader.report.cuts
+    assert lost == [cut] and cut.line == 401 and cut.last_ts == lines[399][0]
+    assert not reader.report.damage and not reader.report.truncated
+
+
+def test_damage_starts_at_the_first_bad_line_and_a_second_read_skips_it(tmp_path) -> None:
+    lines = read_lines(SPOT_BTC_HEAD)[:1500]
+    good = _members(lines[:500])
+    spoilt = bytearray(_members(lines[500:1000]))
+    spoilt[len(spoilt) // 2] ^= 0xFF
+    path = tmp_path / "damaged.gz"
+    path.write_bytes(good + bytes(spoilt) + _members(lines[1000:]))
+    first = LineReader(path, 2048, keep_going=True)
+    list(first)
+    (damage,) = first.report.damage
+    assert 500 < damage.line <= 1000 and damage.located and damage.member_line == 501
+    assert damage.resume_at == len(good) + len(spoilt)  # the third member
+    assert damage.last_good_ts == lines[damage.line - 2][0]
+    second = LineReader(path, 2048, skip=first.report.damage, keep_going=True)
+    assert list(second) == lines[: damage.line - 1] + lines[1000:]  # no garbled line gets through
+    assert second.report.damage == first.report.damage and second.report.bad_lines == 0
+    strict = LineReader(path, 2048)
+    list(strict)
+    assert strict.report.damage[0].resume_at is None  # without keep_going the read ends at the damage
+
+
+def test_a_zero_filled_tail_is_a_truncation(tmp_path) -> None:
+    lines = read_lines(SPOT_BTC_HEAD)[:300]
+    path = tmp_path / "zeros.gz"
+    path.write_bytes(_unfinished_member(lines) + b"\0" * 4096)
+    reader = LineReader(path)
+    assert list(reader) == lines
+    assert reader.report.truncated and reader.report.zero_tail_bytes == 4096 and not reader.report.damage
+
+
+def test_a_file_that_is_not_gzip_says_so(tmp_path) -> None:
+    path = tmp_path / "plain.gz"
+    path.write_bytes(b"".join(format_line(ts, p) for ts, p in read_lines(SPOT_BTC_HEAD)[:10]))
+    with pytest.raises(RecordingError, match=r"plain.gz: not a gzip file: it starts with b'17231.*an uncompressed"):
+        convert_files([path], venue="binance")

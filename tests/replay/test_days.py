@@ -1,0 +1,159 @@
+"""Which days a run covers: exactly the days asked for, each recorded for both venues, or a clear error.
+
+``plan_days`` only lists file names, so most cases here use empty files with the right names; the
+command-line cases run ``arb backtest`` and ``arb dry-run`` on the shipped sample (or a copy of it
+with a day missing) and stop at the error, before anything is converted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from arb.cli import main
+from arb.config import AppConfig, load_config
+from arb.errors import RecordingError
+from arb.runtime.loader import plan_days
+from arb.testing.configs import write_config_files
+from tests.helpers import RECORDINGS
+
+D = dt.date
+
+
+def _config(tmp_path: Path, binance: list[str], bybit: list[str]) -> AppConfig:
+    for venue, days in (("binance", binance), ("bybit", bybit)):
+        folder = tmp_path / "recordings" / f"{venue}_spot"
+        folder.mkdir(parents=True, exist_ok=True)
+        for day in days:
+            (folder / f"btcusdt_{day.replace('-', '')}.gz").touch()
+    return load_config(write_config_files(tmp_path, arbitrage_overrides={"backtest": {"recordings": "recordings"}}))
+
+
+@pytest.mark.parametrize(
+    ("binance", "bybit", "start", "end", "days"),
+    [
+        (["2024-08-08", "2024-08-09"], ["2024-08-08", "2024-08-09"], None, None, [D(2024, 8, 8), D(2024, 8, 9)]),
+        (["2024-08-08", "2024-08-09"], ["2024-08-08", "2024-08-09"], D(2024, 8, 9), None, [D(2024, 8, 9)]),
+        (["2024-08-08", "2024-08-09"], ["2024-08-08", "2024-08-09"], None, D(2024, 8, 8), [D(2024, 8, 8)]),
+        (["2024-08-07", "2024-08-08"], ["2024-08-08", "2024-08-09"], None, None, [D(2024, 8, 8)]),
+    ],
+)
+def test_the_days_run_are_the_days_asked_for(tmp_path, binance, bybit, start, end, days) -> None:
+    assert plan_days(_config(tmp_path, binance, bybit), start, end) == days
+
+
+@pytest.mark.parametrize(
+    ("binance", "bybit", "start", "end", "message"),
+    [
+        # a day before anything was recorded: never moved to the first recorded day
+        (
+            ["2024-08-08", "2024-08-09"],
+            ["2024-08-08", "2024-08-09"],
+            D(2024, 1, 1),
+            None,
+            "--start 2024-01-01: no recording of that day for binance spot BTCUSDT (recorded: 2024-08-08, "
+            "2024-08-09) nor for bybit spot BTCUSDT (recorded: 2024-08-08, 2024-08-09)",
+        ),
+        # a day recorded for one venue only: named, with what each venue has
+        (
+            ["2024-08-08", "2024-08-09"],
+            ["2024-08-08"],
+            D(2024, 8, 9),
+            None,
+            "--start 2024-08-09: no recording of that day for bybit spot BTCUSDT (recorded: 2024-08-08); "
+            "binance spot BTCUSDT has it",
+        ),
+        (
+            ["2024-08-08"],
+            ["2024-08-08", "2024-08-09"],
+            None,
+            D(2024, 8, 9),
+            "--end 2024-08-09: no recording of that day for binance spot BTCUSDT (recorded: 2024-08-08); "
+            "bybit spot BTCUSDT has it",
+        ),
+        (["2024-08-08", "2024-08-09"], ["2024-08-08", "2024-08-09"], D(2024, 8, 9), D(2024, 8, 8),
+         "--end 2024-08-08 is before --start 2024-08-09"),
+        # a day missing in the middle: the book cannot be carried across it; defaults are said to be defaults
+        (
+            ["2024-08-08", "2024-08-09", "2024-08-10"],
+            ["2024-08-08", "2024-08-10"],
+            D(2024, 8, 8),
+            None,
+            "--start 2024-08-08 .. --end 2024-08-10 (default: the last day recorded for both venues) has a gap: "
+            "2024-08-09 (missing for bybit)",
+        ),
+        (
+            ["2024-08-07"],
+            ["2024-08-08"],
+            None,
+            None,
+            "no day is recorded for both venues (binance spot BTCUSDT has 2024-08-07; bybit spot BTCUSDT has "
+            "2024-08-08)",
+        ),
+    ],
+)  # fmt: skip
+def test_a_day_that_is_not_there_is_an_error_naming_venue_and_day(
+    tmp_path, binance, bybit, start, end, message
+) -> None:
+    with pytest.raises(RecordingError) as error:
+        plan_days(_config(tmp_path, binance, bybit), start, end)
+    assert message in str(error.value)
+
+
+def test_long_lists_of_days_are_shown_as_ranges(tmp_path) -> None:
+    days = [f"2024-03-{d:02d}" for d in range(1, 31)]
+    config = _config(tmp_path, days, days[:10] + days[11:])
+    with pytest.raises(RecordingError) as error:
+        plan_days(config, D(2024, 3, 11), None)
+    assert "bybit spot BTCUSDT (recorded: 2024-03-01..2024-03-10, 2024-03-12..2024-03-30)" in str(error.value)
+
+
+def test_days_left_out_by_a_default_are_named(tmp_path, caplog) -> None:
+    config = _config(tmp_path, ["2024-08-08", "2024-08-09"], ["2024-08-08"])
+    with caplog.at_level(logging.WARNING, logger="arb.runtime.loader"):
+        assert plan_days(config, None, None) == [D(2024, 8, 8)]
+    (record,) = caplog.records
+    text = record.getMessage()
+    assert "--end 2024-08-08 (default: the last day recorded for both venues)" in text
+    assert "binance spot BTCUSDT also has 2024-08-09, not run" in text
+
+
+def _sample_without_bybit_0809(tmp_path: Path) -> Path:
+    # The shipped sample, linked, with Bybit's 2024-08-09 file missing.
+    for name, days in (("binance_spot", ("20240808", "20240809")), ("bybit_spot", ("20240808",))):
+        folder = tmp_path / "recordings" / name
+        folder.mkdir(parents=True)
+        for day in days:
+            os.symlink(RECORDINGS / name / f"btcusdt_{day}.gz", folder / f"btcusdt_{day}.gz")
+    return tmp_path / "recordings"
+
+
+@pytest.mark.parametrize("command", ["backtest", "dry-run"])
+def test_the_usage_line_start_2024_01_01_is_an_error_on_the_sample(tmp_path, capsys, command) -> None:
+    # Once, `arb backtest --start 2024-01-01` ran 2024-08-08..09 and exited 0.
+    args = ["--recordings", str(RECORDINGS), "--out", str(tmp_path / "out")]
+    extra = ["--state-dir", str(tmp_path / "paper"), "--speed", "max"] if command == "dry-run" else []
+    assert main([command, "--start", "2024-01-01", *args, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"arb {command}: --start 2024-01-01: no recording of that day for binance spot BTCUSDT (recorded: "
+        "2024-08-08, 2024-08-09) nor for bybit spot BTCUSDT (recorded: 2024-08-08, 2024-08-09)"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["backtest", "dry-run"])
+def test_a_day_recorded_for_one_venue_only_is_named(tmp_path, capsys, command) -> None:
+    # Once: "--end 2024-08-08 is before --start 2024-08-09", about an --end nobody typed.
+    args = ["--recordings", str(_sample_without_bybit_0809(tmp_path)), "--out", str(tmp_path / "out")]
+    extra = ["--state-dir", str(tmp_path / "paper"), "--speed", "max"] if command == "dry-run" else []
+    assert main([command, "--start", "2024-08-09", *args, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"arb {command}: --start 2024-08-09: no recording of that day for bybit spot BTCUSDT "
+        "(recorded: 2024-08-08); binance spot BTCUSDT has it"
+    ]
