@@ -433,13 +433,23 @@ class Journal:
         market: str | None = None,
         in_flight: bool = False,
     ) -> list[dict[str, Any]]:
-        """Intents in the order they were made, filtered; ``in_flight``: not in a terminal state."""
+        """Intents in the order they were made, filtered.
+
+        ``in_flight``: not done, i.e. in a state that can still change, or filled, expired or cancelled
+        with the fills not all booked yet (the venue said FILLED before its fills arrived, and arb stopped
+        in between): their fills are still owed. A rejected intent has no fills to wait for.
+        """
         query = sa.select(intents).order_by(intents.c.intent_ns, intents.c.client_id)
         for column, value in ((intents.c.account, account), (intents.c.venue, venue), (intents.c.market, market)):
             if value is not None:
                 query = query.where(column == value)
         if in_flight:
-            query = query.where(intents.c.state.not_in(TERMINAL_STATES))
+            query = query.where(
+                sa.or_(
+                    intents.c.state.not_in(TERMINAL_STATES),
+                    sa.and_(intents.c.state != "rejected", intents.c.done_ns == 0),
+                )
+            )
         return self._rows(query)
 
     def fills(

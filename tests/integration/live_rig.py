@@ -20,9 +20,11 @@ import pytest
 from arb.config import AppConfig, load_config
 from arb.execution.live import VenueExecutor
 from arb.testing.configs import local_endpoints, write_config_files
+from arb.testing.fake_binance_private import FakeBinanceExchange
 from arb.testing.fake_bybit_private import FakeBybitExchange
 from arb.testing.fake_ledger import LedgerAccount, SymbolRules
-from tests.helpers import BYBIT_OB500, RECORDINGS
+from arb.testing.replay import FrameKind
+from tests.helpers import BYBIT_OB500, RECORDINGS, SPOT_BTC_HEAD, USDM_BTC
 
 KEY, SECRET = "rigKey0123456789", "rigSecret0123456789abcdef"
 WAIT_S = 10.0
@@ -34,6 +36,15 @@ BYBIT_SPOT_RULES = SymbolRules(
 BYBIT_LINEAR_RULES = SymbolRules(
     "XRPUSDT", "XRP", "USDT", tick_size=Decimal("0.0001"), step_size=Decimal("1"), min_qty=Decimal("1"),
     max_qty=Decimal("1000000"), min_notional=Decimal("5"), min_price=Decimal("0.0001"), max_price=Decimal("199.9998"),
+)  # fmt: skip
+
+BINANCE_SPOT_RULES = SymbolRules(
+    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.00001"), min_qty=Decimal("0.00001"),
+    max_qty=Decimal("9000"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("1000000"),
+)  # fmt: skip
+BINANCE_LINEAR_RULES = SymbolRules(
+    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
+    max_qty=Decimal("1000"), min_notional=Decimal("100"), min_price=Decimal("556.8"), max_price=Decimal("4529764"),
 )  # fmt: skip
 
 
@@ -60,6 +71,11 @@ class VenueSpec:
 BYBIT_SPOT = VenueSpec("bybit", "spot", "BTCUSDT", RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz",
                        BYBIT_SPOT_RULES, {"USDT": "100000", "BTC": "50"})  # fmt: skip
 BYBIT_LINEAR = VenueSpec("bybit", "linear", "XRPUSDT", BYBIT_OB500, BYBIT_LINEAR_RULES, {"USDT": "10000"})
+BINANCE_SPOT = VenueSpec("binance", "spot", "BTCUSDT", SPOT_BTC_HEAD, BINANCE_SPOT_RULES,
+                         {"USDT": "100000", "BTC": "50"})  # fmt: skip
+BINANCE_LINEAR = VenueSpec("binance", "linear", "BTCUSDT", USDM_BTC, BINANCE_LINEAR_RULES, {"USDT": "100000"})
+ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR]
+"""The four venue-markets arb trades."""
 
 
 def _instrument(rules: SymbolRules) -> dict[str, Any]:
@@ -87,8 +103,15 @@ def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url:
 @contextlib.asynccontextmanager
 async def fake_venue(spec: VenueSpec, **options: Any) -> AsyncIterator[Any]:
     """The fake private venue of ``spec`` with one account (keys KEY/SECRET), its book synced."""
-    if spec.venue != "bybit":
-        raise NotImplementedError(spec.venue)
+    if spec.venue == "binance":
+        options.setdefault("ping_interval", None)
+        async with FakeBinanceExchange(spec.recording, market=spec.market, rules=[spec.rules], **options) as binance:
+            binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances=spec.balances)
+            async with asyncio.timeout(WAIT_S):
+                await binance.advance_until(lambda frame: frame.kind is FrameKind.REST_SNAPSHOT)
+                await binance.advance_until(lambda frame: "@depth" in frame.stream)
+            yield binance
+        return
     async with FakeBybitExchange(spec.recording, market=spec.market, rules=[spec.rules], **options) as venue:
         venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=spec.balances)
         async with asyncio.timeout(WAIT_S):

@@ -23,6 +23,7 @@ from arb.journal import Journal
 from arb.runtime.trading import trading_session
 from tests.helpers import ROOT
 from tests.integration.live_rig import (
+    ALL_SPECS,
     BYBIT_LINEAR,
     BYBIT_SPOT,
     KEY,
@@ -35,7 +36,7 @@ from tests.integration.live_rig import (
     write_live_config,
 )
 
-SPECS = [BYBIT_SPOT, BYBIT_LINEAR]
+SPECS = ALL_SPECS
 CHILD_TIMEOUT_S = 60.0
 
 

@@ -117,6 +117,25 @@ def test_in_flight_orders_come_back_with_their_fills(journal_url: str) -> None:
     reopened.close()
 
 
+def test_an_order_the_venue_called_filled_stays_in_flight_until_its_fills_are_booked(journal_url: str) -> None:
+    # The venue's answer (Binance RESULT, a stream order update) can say FILLED before the fills arrive;
+    # a crash in between must leave the intent for reconciliation to finish, not as done.
+    journal = _open(journal_url)
+    owed, settled = _order("arb-t-1-0", 1_000), _order("arb-t-2-0", 2_000)
+    for order in (owed, settled):
+        journal.record_intent(order, venue="binance", market="linear", account="acct", run_id="r1")
+        order.state, order.venue_order_id, order.executed_qty = OrderState.FILLED, "77", Decimal("0.002")
+        journal.record_state(order, "reply", 1_500, {})
+    settled.answered, settled.respond_ts = True, 2_500
+    journal.record_state(settled, "done", 2_500, {})
+    journal.flush()
+    journal.close()
+    reopened = _open(journal_url)
+    (back,) = reopened.in_flight_orders("binance", "linear")
+    assert (back.client_id, back.state) == (owed.client_id, OrderState.FILLED)
+    reopened.close()
+
+
 def test_latency_percentiles(journal_url: str) -> None:
     journal = Journal.open(journal_url)
     for k in range(1, 101):

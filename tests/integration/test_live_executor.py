@@ -22,6 +22,9 @@ from arb.strategy.types import BUY, SELL
 from arb.testing.fake_ledger import OrderStatus
 from arb.testing.faults import FaultKind
 from tests.integration.live_rig import (
+    ALL_SPECS,
+    BINANCE_LINEAR,
+    BINANCE_SPOT,
     BYBIT_LINEAR,
     BYBIT_SPOT,
     WAIT_S,
@@ -35,7 +38,7 @@ from tests.integration.live_rig import (
     write_live_config,
 )
 
-SPECS = [BYBIT_SPOT, BYBIT_LINEAR]
+SPECS = ALL_SPECS
 
 
 async def until(predicate: Callable[[], bool]) -> None:
@@ -59,6 +62,15 @@ async def _trade(executor: VenueExecutor, side: int, price: Decimal, qty: Decima
         await until(lambda: order.answered)
         executor.stop()
     return order
+
+
+def _creates(venue: Any) -> list[Any]:
+    """The order-create requests the venue answered (Binance ``POST .../order``, Bybit ``/v5/order/create``)."""
+    return [r for r in venue.stats.rest_requests if r.method == "POST" and r.path.endswith(("/order", "/create"))]
+
+
+WRONG_SECRET_CODE = {"binance": -1022, "bybit": 10004}
+"""What each venue answers a request signed with the wrong secret."""
 
 
 def _journal_fills(executor: VenueExecutor) -> dict[str, tuple[Decimal, Decimal]]:
@@ -124,13 +136,14 @@ async def test_timeout_leaves_the_order_unknown_then_a_query_resolves_it_with_no
         assert venue.faults.count(FaultKind.ORDER_TIMEOUT) == 1
         events = [e["kind"] for e in executor.journal.journal.order_events(order.client_id)]  # type: ignore[attr-defined]
         assert "unknown" in events and events[-1] == "done"
-        creates = [r for r in venue.stats.rest_requests if r.path == "/v5/order/create"]
-        assert len(creates) <= 1  # the held one may never have been logged as answered
+        assert len(_creates(venue)) <= 1  # the held one may never have been logged as answered
         venue.faults.release_orders()
 
 
-async def test_a_wrong_secret_is_refused_and_nothing_trades(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = BYBIT_SPOT
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
+async def test_a_wrong_secret_is_refused_and_nothing_trades(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     set_keys(monkeypatch, spec, secret="not-the-secret")
     async with fake_venue(spec) as venue:
         config = load(write_live_config(tmp_path, spec, venue))
@@ -139,15 +152,18 @@ async def test_a_wrong_secret_is_refused_and_nothing_trades(tmp_path: Path, monk
             _, _, ask, ask_qty = best(venue, spec)
             order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
             assert order.state is OrderState.REJECTED and order.rejection is not None
-            assert order.rejection.code == 10004
+            assert order.rejection.code == WRONG_SECRET_CODE[spec.venue]
             assert account(venue).orders == []
 
 
 @pytest.mark.parametrize(
     ("spec", "shift", "code"),
-    [(BYBIT_SPOT, {"qty": Decimal("0.00001")}, 170136), (BYBIT_SPOT, {"balance": True}, 170131),
-     (BYBIT_LINEAR, {"notional": True}, 110094)],
-    ids=["qty-min", "balance", "notional"],
+    [(BINANCE_SPOT, {"qty": Decimal("0.00001")}, -1013), (BINANCE_SPOT, {"balance": True}, -2010),
+     (BINANCE_LINEAR, {"notional": True}, -4164), (BINANCE_LINEAR, {"balance": True}, -2019),
+     (BYBIT_SPOT, {"qty": Decimal("0.00001")}, 170136), (BYBIT_SPOT, {"balance": True}, 170131),
+     (BYBIT_LINEAR, {"notional": True}, 110094), (BYBIT_LINEAR, {"balance": True}, 110007)],
+    ids=["binance-spot-notional", "binance-spot-balance", "binance-linear-notional", "binance-linear-margin",
+         "bybit-spot-qty-min", "bybit-spot-balance", "bybit-linear-notional", "bybit-linear-margin"],
 )  # fmt: skip
 async def test_rejections_carry_the_venues_code(
     spec: VenueSpec, shift: dict[str, Any], code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -157,7 +173,8 @@ async def test_rejections_carry_the_venues_code(
         if "qty" in shift:
             qty = shift["qty"]
         elif "balance" in shift:
-            qty = Decimal(spec.balances["USDT"]) / ask * 2
+            leverage = 1 if spec.market == "spot" else 10  # the fakes' default leverage
+            qty = (Decimal(spec.balances["USDT"]) * leverage / ask * 2).quantize(spec.rules.step_size)
         else:
             qty = spec.rules.min_qty
         order = await _trade(executor, BUY, ask, qty)
@@ -174,6 +191,7 @@ async def _submit_and_settle(executor: VenueExecutor, side: int, price: Decimal,
     return await _trade(executor, side, price, qty)
 
 
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 @pytest.mark.parametrize(
     ("fault", "on_ledger"),
     [
@@ -184,9 +202,8 @@ async def _submit_and_settle(executor: VenueExecutor, side: int, price: Decimal,
     ],
 )
 async def test_unknown_outcomes_are_found_out_by_query_never_by_resending(
-    fault: str, on_ledger: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spec: VenueSpec, fault: str, on_ledger: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = BYBIT_SPOT
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         _, _, ask, ask_qty = best(venue, spec)
         qty = _qty_for(spec, ask, ask_qty, Decimal("0.5"))
@@ -194,6 +211,8 @@ async def test_unknown_outcomes_are_found_out_by_query_never_by_resending(
             venue.faults.order_drop(processed=fault == "drop-processed")
         elif fault == "5xx-processed":
             venue.faults.order_error(502, processed=True)
+        elif spec.venue == "binance":  # "Send status unknown; execution status unknown"
+            venue.faults.order_error(503, -1007, processed=True)
         else:
             venue.faults.order_error(200, 10016, "Internal system error.", processed=True)
         order = await _trade(executor, BUY, ask, qty)
@@ -206,10 +225,10 @@ async def test_unknown_outcomes_are_found_out_by_query_never_by_resending(
             assert order.rejection.code == "not-found" and executor.counters["not_found"] == 1
 
 
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_an_order_the_venue_shows_late_is_not_declared_missing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = BYBIT_SPOT
     async with venue_and_executor(spec, tmp_path, monkeypatch, live={"unknown_checks": 3}) as (venue, executor):
         _, _, ask, ask_qty = best(venue, spec)
         venue.faults.order_timeout(processed=True)
@@ -221,25 +240,36 @@ async def test_an_order_the_venue_shows_late_is_not_declared_missing(
         venue.faults.release_orders()
 
 
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_a_silent_user_stream_is_covered_by_the_rest_sweep(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = BYBIT_LINEAR
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         _, _, ask, ask_qty = best(venue, spec)
         venue.faults.silence_user_stream()
         order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
-        assert order.state is OrderState.FILLED and executor.counters["sweeps"] >= 1
         sources = {r["source"] for r in executor.journal.journal.fills()}  # type: ignore[attr-defined]
-        assert sources == {"rest"}
+        if spec.id == "binance-spot":  # a FULL answer carries the fills: nothing was left to sweep
+            assert order.state is OrderState.FILLED and sources == {"reply"}
+        else:
+            assert order.state is OrderState.FILLED and executor.counters["sweeps"] >= 1
+            assert sources == {"rest"}
 
 
-async def test_a_dropped_user_stream_reconnects_and_sweeps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = BYBIT_SPOT
+def _user_streams_up(venue: Any) -> bool:
+    if hasattr(venue, "user_stream_count"):  # Binance: a WS-API subscription or a listen-key stream
+        return bool(venue.user_stream_count() >= 1)
+    return bool(venue.subscriber_count("order") >= 1 and venue.subscriber_count("execution") >= 1)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
+async def test_a_dropped_user_stream_reconnects_and_sweeps(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
-            await until(lambda: venue.subscriber_count("order") >= 1 and venue.subscriber_count("execution") >= 1)
+            await until(lambda: _user_streams_up(venue))
             venue.faults.silence_user_stream()
             _, _, ask, ask_qty = best(venue, spec)
             order = executor.submit(BUY, float(ask), float(_qty_for(spec, ask, ask_qty, Decimal("0.5"))),
@@ -253,8 +283,10 @@ async def test_a_dropped_user_stream_reconnects_and_sweeps(tmp_path: Path, monke
         assert len(_journal_fills(executor)) == len(account(venue).orders[0].trades)
 
 
-async def test_rate_limit_and_ban_stop_new_orders_locally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = BYBIT_SPOT
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
+async def test_rate_limit_and_ban_stop_new_orders_locally(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         _, _, ask, ask_qty = best(venue, spec)
         qty = _qty_for(spec, ask, ask_qty, Decimal("0.25"))
@@ -264,8 +296,7 @@ async def test_rate_limit_and_ban_stop_new_orders_locally(tmp_path: Path, monkey
         second = await _trade(executor, BUY, ask, qty)
         assert second.rejection is not None and second.rejection.code == "local"
         assert "BANNED" in second.rejection.message
-        creates = [r for r in venue.stats.rest_requests if r.path == "/v5/order/create"]
-        assert len(creates) == 1  # the second never left
+        assert len(_creates(venue)) == 1  # the second never left
         row = executor.journal.journal.intent(second.client_id)  # type: ignore[attr-defined]
         assert row["state"] == "rejected" and row["reject_code"] == "local" and row["written_ns"] == 0
         assert account(venue).orders == []
