@@ -890,10 +890,15 @@ class VenueExecutor:
 
     async def cancel_open(self) -> int:
         """Cancel every open order of the symbol on the venue (a kill switch's second step)."""
+        if self.venue == "binance" and self.market == "linear":
+            # USD-M answers {"code":200,"msg":"The operation of cancel all open order is done."}, no list:
+            # count what was open, cancel, and count what is left.
+            before = await self.open_orders()
+            await self.exchange.fapiPrivateDeleteAllOpenOrders({"symbol": self.symbol})
+            return len(before) - len(await self.open_orders()) if before else 0
         if self.venue == "binance":
-            method = "privateDeleteOpenOrders" if self.market == "spot" else "fapiPrivateDeleteAllOpenOrders"
             try:
-                rows = await getattr(self.exchange, method)({"symbol": self.symbol})
+                rows = await self.exchange.privateDeleteOpenOrders({"symbol": self.symbol})
             except ccxt.BaseError as error:
                 if "-2011" in str(error):  # no open orders
                     return 0

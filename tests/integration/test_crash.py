@@ -24,8 +24,6 @@ from arb.runtime.trading import trading_session
 from tests.helpers import ROOT
 from tests.integration.live_rig import (
     ALL_SPECS,
-    BYBIT_LINEAR,
-    BYBIT_SPOT,
     KEY,
     SECRET,
     WAIT_S,

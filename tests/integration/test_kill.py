@@ -13,6 +13,9 @@ from arb.runtime.trading import KIND_MANUAL, account_since_inception, trading_se
 from arb.strategy.types import BUY
 from arb.testing.fake_ledger import OrderStatus, OrderType, Side
 from tests.integration.live_rig import (
+    ALL_SPECS,
+    BINANCE_LINEAR,
+    BINANCE_SPOT,
     BYBIT_LINEAR,
     BYBIT_SPOT,
     WAIT_S,
@@ -26,7 +29,7 @@ from tests.integration.live_rig import (
 )
 
 
-@pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
+@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 async def test_kill_cancels_open_orders_and_flattens_a_lone_leg(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -52,7 +55,7 @@ async def test_kill_cancels_open_orders_and_flattens_a_lone_leg(
                                          client_id="resting-1")  # fmt: skip
             report = await kill(session, slippage_bps=50.0)
         assert report.flat, report.describe()
-        assert resting.status is OrderStatus.CANCELED and report.cancelled == {"bybit": 1}
+        assert resting.status is OrderStatus.CANCELED and report.cancelled == {spec.venue: 1}
         assert abs(report.net_before) > 0 and abs(report.net_after) < float(spec.rules.step_size)
         (flatten,) = report.orders
         assert flatten.side == -1 and flatten.reduce_only is (spec.market == "linear")
@@ -62,7 +65,7 @@ async def test_kill_cancels_open_orders_and_flattens_a_lone_leg(
         async with trading_session(config, [spec.index]) as session:
             assert session.journal.get_state(HALT_KEY) == "kill switch"  # held until a person clears it
             again = await kill(session, slippage_bps=50.0)  # a second kill finds nothing to do
-        assert again.flat and again.orders == [] and again.cancelled == {"bybit": 0}
+        assert again.flat and again.orders == [] and again.cancelled == {spec.venue: 0}
 
 
 class _Clock:
@@ -108,3 +111,47 @@ async def test_bybit_cancels_arbs_orders_when_arb_goes_silent_past_the_dead_man_
         assert resting.status is OrderStatus.CANCELED
         (trigger,) = venue.dcp_triggers
         assert trigger.account == "arb"
+
+
+async def test_binance_usdm_cancels_arbs_orders_when_the_countdown_is_not_renewed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = BINANCE_LINEAR
+    set_keys(monkeypatch, spec)
+    clock = _Clock()
+    async with fake_venue(spec, clock=clock) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        bid, _, _, _ = best(venue, spec)
+        price = (bid * Decimal("0.8")).quantize(spec.rules.tick_size)
+        resting = venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,
+                                     qty=spec.rules.min_qty * 10, price=price, client_id="resting-cd")  # fmt: skip
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                assert executor.run_dead_man(group, 5) == "armed, 5 s"
+                async with asyncio.timeout(WAIT_S):
+                    await venue.wait_until(lambda: any(r.path.endswith("/countdownCancelAll")
+                                                       for r in venue.stats.rest_requests))  # fmt: skip
+                executor.stop()
+        # arb stopped renewing: within the countdown nothing happens ...
+        clock.offset += 3
+        await venue.tick()
+        assert resting.status is OrderStatus.NEW
+        clock.offset += 3  # ... past it the venue cancels the symbol's orders
+        await venue.tick()
+        assert resting.status is OrderStatus.CANCELED
+        (trigger,) = venue.countdown_triggers
+        assert (trigger.account, trigger.symbol, trigger.cancelled) == ("arb", spec.symbol, (resting.order_id,))
+
+
+async def test_binance_spot_has_no_dead_mans_switch_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = BINANCE_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session, asyncio.TaskGroup() as group:
+            armed = session.executors[spec.index].run_dead_man(group, 5)
+        assert armed.startswith("none")

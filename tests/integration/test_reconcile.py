@@ -1,4 +1,4 @@
-"""Reconciliation at start against the fake Bybit: what it books, what it refuses, what a person accepts."""
+"""Reconciliation at start against the fake venues: what it books, what it refuses, what a person accepts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from arb.runtime.trading import KIND_MANUAL, trading_session
 from arb.strategy.types import BUY
 from arb.testing.fake_ledger import OrderType, Side, TimeInForce
 from tests.integration.live_rig import (
-    BYBIT_LINEAR,
+    ALL_SPECS,
     BYBIT_SPOT,
     WAIT_S,
     VenueSpec,
@@ -26,15 +26,16 @@ from tests.integration.live_rig import (
 )
 
 
-def _manual_trade(venue: object, spec: VenueSpec, client_id: str) -> None:
-    """Someone trades on the account by hand, behind arb's back."""
+def _manual_trade(venue: object, spec: VenueSpec, client_id: str) -> str:
+    """Someone trades on the account by hand, behind arb's back; returns the venue's id of that order."""
     _, _, ask, _ = best(venue, spec)
     qty = max(spec.rules.min_qty, (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 2)
-    venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,  # type: ignore[attr-defined]
+    order = venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,  # type: ignore[attr-defined]
                        qty=qty, price=ask, time_in_force=TimeInForce.IOC, client_id=client_id)  # fmt: skip
+    return str(venue.order_id(order))  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
+@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 async def test_first_meeting_sets_the_baseline_and_a_clean_account_reconciles(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -59,7 +60,7 @@ async def test_first_meeting_sets_the_baseline_and_a_clean_account_reconciles(
             assert again.ok and again.baseline == "kept" and again.fills_booked == 0
 
 
-@pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
+@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 async def test_a_trade_arb_did_not_make_stops_the_start_until_a_person_accepts(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -69,11 +70,12 @@ async def test_a_trade_arb_did_not_make_stops_the_start_until_a_person_accepts(
         async with trading_session(config, [spec.index]) as session:
             (first,) = await session.reconcile()
             assert first.ok
-        _manual_trade(venue, spec, "by-hand-1")
+        by_hand = _manual_trade(venue, spec, "by-hand-1")
         async with trading_session(config, [spec.index]) as session:
             (report,) = await session.reconcile()
         assert not report.ok
-        assert report.orphan_fills and all(f.client_id == "by-hand-1" for f in report.orphan_fills)
+        # Binance's trade history carries no client id, only the order's: the venue's order id names it
+        assert report.orphan_fills and all(f.venue_order_id == by_hand for f in report.orphan_fills)
         lines = "\n".join(report.describe())
         assert "MISMATCH" in lines and "not in the journal" in lines
         async with trading_session(config, [spec.index]) as session:  # a restart does not forget it
