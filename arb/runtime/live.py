@@ -207,6 +207,8 @@ class DryRunResult:
     batches: int
     interrupted: bool
     wall_s: float
+    stop_signal: int | None = None
+    """The signal that stopped the run (``signal.SIGINT`` for Ctrl-C), None when it ended otherwise."""
 
 
 class _Reporter:
@@ -280,18 +282,25 @@ def _sync_counters(engine: Engine, account: PaperAccount) -> None:
 
 
 @contextlib.contextmanager
-def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    # SIGINT and SIGTERM ask for a clean stop (the loop finishes what it is doing, then reports).
+def _stop_on_signals(stop: Callable[[], None]) -> Iterator[list[int]]:
+    # SIGINT and SIGTERM ask for a clean stop (the loop finishes what it is doing, then reports);
+    # yields the signals received, first first, so the command can exit 130 after a Ctrl-C.
     loop = asyncio.get_running_loop()
     installed = []
+    received: list[int] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(int(sig))
+        stop()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, stop)
+            loop.add_signal_handler(sig, on_signal, sig)
             installed.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals
             pass
     try:
-        yield
+        yield received
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -335,7 +344,7 @@ async def dry_run_replay(
     batches = 0
     wall0 = time.monotonic()
     interrupted = False
-    with _stop_on_signals(stop_event.set):
+    with _stop_on_signals(stop_event.set) as received:
         for ts, group in replay(config, session):
             if first is None:
                 first = ts
@@ -358,7 +367,7 @@ async def dry_run_replay(
     _finish(engine, account, last, interrupted)
     reporter.maybe(engine, last, force=True)
     return DryRunResult(engine, account, first or session.start_ns, last, batches, interrupted,
-                        time.perf_counter() - started)  # fmt: skip
+                        time.perf_counter() - started, received[0] if received else None)  # fmt: skip
 
 
 def _finish(engine: Engine, account: PaperAccount, now: int, interrupted: bool) -> None:
@@ -434,7 +443,7 @@ async def dry_run_live(
         raise _StopRequestError
 
     interrupted = False
-    with _stop_on_signals(stop_event.set):
+    with _stop_on_signals(stop_event.set) as received:
         try:
             async with asyncio.TaskGroup() as tasks:
                 for feed in feeds:
@@ -452,7 +461,7 @@ async def dry_run_live(
     _finish(engine, account, max(last[0], clock()), interrupted)
     reporter.maybe(engine, last[0], force=True)
     return DryRunResult(engine, account, t0, last[0], counts["batches"], interrupted,
-                        time.perf_counter() - started)  # fmt: skip
+                        time.perf_counter() - started, received[0] if received else None)  # fmt: skip
 
 
 class _StopRequestError(Exception):

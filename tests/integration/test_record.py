@@ -301,7 +301,12 @@ def test_durations_and_arguments() -> None:
     parser = argparse.ArgumentParser(prog="arb")
     add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["record", "--symbols", "BTCUSDT", "ETHUSDT", "--duration", "10m", "--out", "x"])
-    assert (args.symbols, args.duration, args.out, args.config) == (["BTCUSDT", "ETHUSDT"], 600 * NS_PER_S, "x", None)
+    assert (args.symbols, args.duration, args.out, args.config) == (
+        ["BTCUSDT", "ETHUSDT"],
+        600 * NS_PER_S,
+        Path("x"),
+        None,
+    )
     assert args.run.__name__ == "main"
     with pytest.raises(SystemExit):
         parser.parse_args(["record", "--duration", "soon"])
