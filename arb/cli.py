@@ -197,8 +197,8 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
     base, quote = account.balances()
     if args.live_data:
         for venue in config.venues:
-            if venue.network == "mainnet":
-                console.print(f"{venue.name}: reading mainnet market data (no orders are sent in a dry run)")
+            console.print(venue.describe_endpoints(), highlight=False, soft_wrap=True)
+        console.print("paper orders only: a dry run sends no order to any venue", highlight=False)
         result = asyncio.run(dry_run_live(config, account=account, console=console, duration_ns=duration))
     else:
         pace = config.dry_run.replay_speed if args.speed is None else args.speed
@@ -221,12 +221,14 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
     paths = write_dry_run_report(
         result, config, base, quote, out, source="live" if args.live_data else "replay", console=None
     )
+    for why in result.silent:
+        print(f"arb dry-run: {why}", file=sys.stderr)
     if paths is None:
-        print("no market data reached both venues' books: nothing to report", file=sys.stderr)
-        return exit_code_of(result.stop_signal) or 1
+        print("arb dry-run: no market data reached both venues' books: nothing to report", file=sys.stderr)
+        return 1
     state = "interrupted, " if result.interrupted else ""
     print(f"report: {paths[-1].parent} ({state}paper account {account.path})")
-    return exit_code_of(result.stop_signal)
+    return 1 if result.silent else exit_code_of(result.stop_signal)
 
 
 def _cmd_parity(args: argparse.Namespace) -> int:

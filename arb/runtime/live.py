@@ -209,6 +209,8 @@ class DryRunResult:
     wall_s: float
     stop_signal: int | None = None
     """The signal that stopped the run (``signal.SIGINT`` for Ctrl-C), None when it ended otherwise."""
+    silent: list[str] = field(default_factory=list)
+    """Live data: why a venue delivered nothing (never connected, or sent no data); empty when both did."""
 
 
 class _Reporter:
@@ -460,8 +462,9 @@ async def dry_run_live(
                 feed.stop()
     _finish(engine, account, max(last[0], clock()), interrupted)
     reporter.maybe(engine, last[0], force=True)
+    silent = [why for why in (feed.silence() for feed in feeds) if why is not None]
     return DryRunResult(engine, account, t0, last[0], counts["batches"], interrupted,
-                        time.perf_counter() - started, received[0] if received else None)  # fmt: skip
+                        time.perf_counter() - started, received[0] if received else None, silent)  # fmt: skip
 
 
 class _StopRequestError(Exception):

@@ -406,7 +406,7 @@ def _cmd_live(args: Any) -> int:
     out = report_folder(args.out, config.backtest.out, "live")
     _confirm_mainnet(config, args.mainnet, args.yes)
     for venue in config.venues:
-        console.print(f"{venue.name} {venue.market} on {venue.network}: {venue.endpoints.rest}", highlight=False)
+        console.print(venue.describe_endpoints(private=True), highlight=False, soft_wrap=True)
     result = asyncio.run(run_live(config, console=console, duration_ns=args.duration))
     engine = result.engine
     meta = {

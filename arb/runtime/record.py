@@ -49,7 +49,7 @@ __all__ = ["RecordReport", "VenueSummary", "add_parser", "main", "parse_duration
 log = logging.getLogger(__name__)
 
 StatusFn = Callable[[str], None]
-"""Receives the periodic one-line status (default: written to stdout)."""
+"""Receives the start banner and the periodic one-line status (default: written to stdout)."""
 
 _FLUSH_INTERVAL_NS = NS_PER_S
 _DEFAULT_STATUS_NS = 10 * NS_PER_S
@@ -74,20 +74,8 @@ class VenueSummary:
     snapshots: int
     """Book snapshots applied (Binance REST, Bybit on (re)subscription)."""
     decode_errors: int
-    connects: int = 0
-    """Connections established (0: the venue never connected)."""
-    last_failure: str = ""
-    """Why the last connection attempt or session ended ("" when none did)."""
-
-    def problem(self) -> str | None:
-        """Why this venue's recording is empty, or None when it recorded something."""
-        if self.connects == 0:
-            tries = f"{self.reconnects + 1} attempt{'s' if self.reconnects else ''}"
-            last = f"; last: {self.last_failure}" if self.last_failure else ""
-            return f"{self.venue} {self.market} never connected ({tries}{last})"
-        if self.messages == 0:
-            return f"{self.venue} {self.market} connected but sent no market data"
-        return None
+    problem: str | None = None
+    """Why nothing of this venue was recorded (it never connected, or sent nothing); None when it was."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +97,7 @@ class RecordReport:
     def problems(self) -> list[str]:
         """Why this recording is not what was asked for: a venue that never connected or sent
         nothing, no line recorded at all. Empty when both venues were recorded."""
-        out = [p for p in (v.problem() for v in self.venues) if p is not None]
+        out = [v.problem for v in self.venues if v.problem is not None]
         if self.lines == 0:
             out.append("no line was recorded")
         return out
@@ -150,7 +138,8 @@ async def record(
     (``None``: until ``stop`` is set) and return what was recorded.
 
     ``clock`` stamps every frame (int ns since the epoch; it also decides the file's UTC day).
-    ``status`` receives a one-line status every ``status_interval_ns`` (``None``: no status line).
+    ``status`` receives the start banner (where each venue's data comes from: network and URLs) and
+    a one-line status every ``status_interval_ns`` (``None``: no status line).
     ``stop``, when set, ends the recording (Ctrl-C and SIGTERM set it in :func:`main`).
     ``feed_options`` are passed to both feeds (tests: ``sleep``, ``backoff``).
     Raises :class:`~arb.errors.FeedError` when a feed fails fatally and
@@ -171,14 +160,10 @@ async def record(
         BybitFeed(config.bybit, names, **options),
     ]
     timed_out = False
-    log.info(
-        "recording %s into %s%s",
-        ",".join(names),
-        out_dir,
-        f" for {duration_ns / NS_PER_S:g} s" if duration_ns else " until stopped",
-    )
+    until = f"for {duration_ns / NS_PER_S:g} s" if duration_ns else "until stopped"
+    write_status(f"recording {','.join(names)} into {out_dir} {until}")
     for venue in config.venues:
-        log.info("%s", venue.describe_endpoints())
+        write_status("  " + venue.describe_endpoints())
 
     async def timer(seconds: float) -> None:
         nonlocal timed_out
@@ -280,8 +265,7 @@ def _summary(feed: MarketDataFeed) -> VenueSummary:
         failovers=feed.stats.failovers,
         snapshots=sum(n.stats.snapshots for n in normalizers),
         decode_errors=sum(n.stats.decode_errors for n in normalizers),
-        connects=feed.stats.connects,
-        last_failure=feed.last_failure,
+        problem=feed.silence(),
     )
 
 

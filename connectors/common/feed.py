@@ -438,6 +438,18 @@ class MarketDataFeed:
         """Why the last connection attempt or session ended (refused, closed, timed out), "" before any."""
         return self._last_failure
 
+    def silence(self) -> str | None:
+        """Why this feed has delivered no market data yet, or None once it has: it never connected
+        (attempts and the last failure), or it connected and no frame came."""
+        stats = self.stats
+        if stats.connects == 0:
+            tries = f"{stats.attempts} attempt{'' if stats.attempts == 1 else 's'}"
+            last = f"; last: {self._last_failure}" if self._last_failure else ""
+            return f"{self.name} {self.market} never connected ({tries}{last})"
+        if stats.frames == 0:
+            return f"{self.name} {self.market} connected ({self.url}) but sent no market data"
+        return None
+
     @property
     def endpoint(self) -> int:
         """Index in ``endpoints.ws`` of the URL in use (or tried next)."""
