@@ -193,7 +193,18 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
     duration = args.duration
     state_dir = args.state_dir or config.dry_run.state_dir
     out = report_folder(args.out, config.backtest.out, "dry-run")
+    days = None
+    if not args.live_data:
+        from arb.runtime.loader import plan_days
+
+        days = plan_days(config, args.start, args.end)
     account = PaperAccount.open(state_dir, config, fresh=args.fresh)
+    if account.set_aside is not None:
+        kept = f"--fresh: a new paper account; the previous one is kept in {account.set_aside}"
+        console.print(kept, highlight=False, soft_wrap=True)
+    note = account.resume_note(None if days is None else [f"{d:%Y-%m-%d}" for d in days])
+    if note is not None:
+        console.print(note, highlight=False, soft_wrap=True)
     base, quote = account.balances()
     if args.live_data:
         for venue in config.venues:
@@ -202,11 +213,6 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
         result = asyncio.run(dry_run_live(config, account=account, console=console, duration_ns=duration))
     else:
         pace = config.dry_run.replay_speed if args.speed is None else args.speed
-        days = None
-        if args.start or args.end:
-            from arb.runtime.loader import plan_days
-
-            days = plan_days(config, args.start, args.end)
         result = asyncio.run(
             dry_run_replay(
                 config,

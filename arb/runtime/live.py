@@ -83,10 +83,21 @@ class PaperAccount:
     last_sell_venue: int = -1
     last_pair_id: int = -1
     sessions: int = 0
+    replayed_days: list[str] | None = field(default_factory=list)
+    """UTC days (``YYYY-MM-DD``) of recordings this account has traded in replays; None for an
+    account written before arb kept them (what it traded is then unknown)."""
+    resumed: bool = False
+    """True when :meth:`open` loaded an existing account (not saved)."""
+    set_aside: Path | None = None
+    """Where :meth:`open` with ``fresh`` moved the previous account (not saved); None when there was none."""
 
     @classmethod
     def open(cls, state_dir: Path, config: AppConfig, *, fresh: bool = False) -> PaperAccount:
-        """Load ``state_dir/account.json``, or start one from the venues' ``[account]`` tables."""
+        """Load ``state_dir/account.json``, or start one from the venues' ``[account]`` tables.
+
+        ``fresh`` starts a new account and keeps the old one: ``account.json`` and ``fills.csv`` move
+        into ``state_dir/previous-<UTC time>/`` (named in :attr:`set_aside`); nothing is deleted.
+        """
         state_dir.mkdir(parents=True, exist_ok=True)
         path = state_dir / "account.json"
         if path.exists() and not fresh:
@@ -99,17 +110,53 @@ class PaperAccount:
             for name in ("fills", "next_order_id", "next_pair_id", "last_buy_venue", "last_sell_venue",
                          "last_pair_id", "sessions"):  # fmt: skip
                 setattr(account, name, int(data[name]))
+            days = data.get("replayed_days")
+            account.replayed_days = None if days is None else [str(d) for d in days]
+            account.resumed = True
             log.info("resuming paper account %s: %d fills so far", path, account.fills)
             return account
-        if fresh:
-            for name in ("account.json", "fills.csv"):
-                with contextlib.suppress(FileNotFoundError):
-                    (state_dir / name).unlink()
+        set_aside = _set_aside(state_dir) if fresh else None
         venues = config.venues
         return cls(
             path,
             (venues[0].account.base, venues[1].account.base),
             (venues[0].account.quote, venues[1].account.quote),
+            set_aside=set_aside,
+        )
+
+    def note_replayed(self, start_ns: int, end_ns: int) -> None:
+        """Remember the UTC days of recorded data from ``start_ns`` to ``end_ns`` as traded (saved with the account)."""
+        day_ns = 86_400 * 1_000_000_000
+        days = {
+            time.strftime("%Y-%m-%d", time.gmtime(d * 86_400)) for d in range(start_ns // day_ns, end_ns // day_ns + 1)
+        }
+        self.replayed_days = sorted(days | set(self.replayed_days or ()))
+
+    def resume_note(self, days: list[str] | None) -> str | None:
+        """What resuming this account means, for the start of a run; None for a new account.
+
+        ``days``: the UTC days a replay is about to trade (None: live data). A replay of days this
+        account already traded trades the same data again, on top of the positions it carries.
+        """
+        if not self.resumed:
+            return None
+        base = [f"{p:+.8g}" for p in self.position]
+        note = (
+            f"resuming paper account {self.path}: {self.fills} fills in {self.sessions} session(s), "
+            f"positions {base[0]} | {base[1]}"
+        )
+        if days is None:
+            return note
+        if self.replayed_days is None:
+            again = "its earlier sessions may have traded these recordings already"
+        else:
+            seen = sorted(set(days) & set(self.replayed_days))
+            if not seen:
+                return note + "; the replay trades on top of the carried positions"
+            again = f"it has traded {_day_span(seen)} already"
+        return (
+            f"{note}; {again}: this replay trades the same data again, on top of the carried positions "
+            "(--fresh starts a new account and keeps this one)"
         )
 
     @property
@@ -161,6 +208,7 @@ class PaperAccount:
             "last_sell_venue": self.last_sell_venue,
             "last_pair_id": self.last_pair_id,
             "sessions": self.sessions,
+            "replayed_days": self.replayed_days,
         }
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".account.", suffix=".tmp")
         try:
@@ -173,6 +221,32 @@ class PaperAccount:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+def _set_aside(state_dir: Path) -> Path | None:
+    # Move account.json and fills.csv into a new previous-<UTC time>/ folder; None when neither exists.
+    files = [state_dir / name for name in ("account.json", "fills.csv") if (state_dir / name).exists()]
+    if not files:
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    folder = state_dir / f"previous-{stamp}"
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = state_dir / f"previous-{stamp}-{n}"
+    folder.mkdir()
+    for file in files:
+        file.rename(folder / file.name)
+    return folder
+
+
+def _day_span(days: list[str]) -> str:
+    # "2024-08-08", "2024-08-08 and 2024-08-09", "2024-08-08 to 2024-08-10 (3 days)"
+    if len(days) == 1:
+        return days[0]
+    if len(days) == 2:
+        return f"{days[0]} and {days[1]}"
+    return f"{days[0]} to {days[-1]} ({len(days)} days)"
 
 
 def make_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[Any], None]) -> Engine:
@@ -366,6 +440,8 @@ async def dry_run_replay(
             reporter.maybe(engine, ts)
             last = ts
             batches += 1
+    if first is not None:
+        account.note_replayed(first, last)
     _finish(engine, account, last, interrupted)
     reporter.maybe(engine, last, force=True)
     return DryRunResult(engine, account, first or session.start_ns, last, batches, interrupted,
