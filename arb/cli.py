@@ -50,12 +50,14 @@ _ALLOW_DAMAGED_HELP = "keep what can be read of a damaged recording instead of f
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
+    from arb import ui
+
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
-    logging.basicConfig(
+    logging.basicConfig(  # through the console the progress bar uses: a log line never lands inside the bar
         level=level,
         format="%(asctime)s %(levelname).1s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
-        stream=sys.stderr,
+        handlers=[ui.ConsoleLogHandler(ui.console)],
     )
     # numba's own debug chatter is not the user's business
     logging.getLogger("numba").setLevel(logging.WARNING)

@@ -294,6 +294,7 @@ class _Reporter:
         self.interval = interval_ns
         self.account = account
         self.next_at = 0
+        self.synced_once = False  # the first account line comes as soon as both books are synced
         self.pairs: dict[int, list[float]] = {}  # pair id -> [cash flow, net base]
 
     def fill(self, row: Any) -> None:
@@ -313,6 +314,8 @@ class _Reporter:
     def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
         if self.next_at == 0:
             self.next_at = (now // self.interval + 1) * self.interval
+        if not self.synced_once and engine.both_synced():
+            self.synced_once = force = True
         if not force and now < self.next_at:
             return
         self.next_at = (now // self.interval + 1) * self.interval

@@ -125,6 +125,7 @@ class _Reporter:
         self.console = console
         self.interval = interval_ns
         self.next_at = 0
+        self.synced_once = False  # the first account line comes as soon as both books are synced
 
     def fill(self, row: Any) -> None:
         side = "buy " if int(row["side"]) > 0 else "sell"
@@ -138,6 +139,8 @@ class _Reporter:
     def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
         if self.next_at == 0:
             self.next_at = (now // self.interval + 1) * self.interval
+        if not self.synced_once and engine.both_synced():
+            self.synced_once = force = True
         if not force and now < self.next_at:
             return
         self.next_at = (now // self.interval + 1) * self.interval
@@ -356,7 +359,7 @@ def add_parser(subparsers: Any) -> Any:
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "live",
-        help="trade the strategy with real orders (testnet by default)",
+        help="trade the strategy with real orders: reconciled with the journal first, testnet unless --mainnet",
         description="Reconcile both venues with the journal, then trade the same kernel as the dry run through "
         "the live executors until --duration, Ctrl-C or SIGTERM. A venue on mainnet needs --mainnet and a typed "
         "confirmation (or --yes for unattended starts); keys come from the environment variables the venue "
