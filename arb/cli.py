@@ -22,6 +22,7 @@ from arb.arguments import (
     ArgumentParser,
     CommandLineError,
     add_config_argument,
+    check_default,
     day,
     duration,
     existing_file,
@@ -193,7 +194,9 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
             )
     config = _with_recordings(load_config(args.config), args.recordings)
     duration = args.duration
-    state_dir = args.state_dir or config.dry_run.state_dir
+    state_dir = args.state_dir or check_default(
+        config.dry_run.state_dir, output_folder("a paper account folder"), "--state-dir", "[dry_run] state_dir"
+    )
     out = report_folder(args.out, config.backtest.out, "dry-run")
     days = None
     if not args.live_data:

@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from arb.arguments import add_config_argument, duration, output_folder, parse_duration
+from arb.arguments import add_config_argument, check_default, duration, output_folder, parse_duration
 from arb.arguments import symbol as symbol_argument
 from arb.config import AppConfig, load_config
-from arb.errors import ArbError, exit_code_of
+from arb.errors import ArbError, UsageError, exit_code_of
 from arb.events import NS_PER_S
 from arb.recording.recorder import Recorder
 from connectors.binance.feed import BinanceFeed
@@ -338,7 +338,12 @@ def main(args: argparse.Namespace) -> int:
     """
     config = load_config(args.config)
     symbols = args.symbols or [config.strategy.symbol]
-    out_dir = args.out or config.backtest.recordings
+    twice = sorted({s for s in symbols if symbols.count(s) > 1})
+    if twice:
+        raise UsageError(f"--symbols: expected each symbol once, got {' '.join(twice)} more than once")
+    out_dir = args.out or check_default(
+        config.backtest.recordings, output_folder("a recordings folder"), "--out", "[backtest] recordings"
+    )
     report = asyncio.run(_run(config, symbols, args.duration, out_dir, args.status_every))
     sys.stdout.write(report.summary() + "\n")
     problems = report.problems()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from arb.cli import _parser, main
+from arb.testing.configs import write_config_files
 from tests.helpers import ROOT
 
 # Placeholders, replaced per test by paths under tmp_path.
@@ -23,6 +24,7 @@ UNDER_FILE = "<a path under a file>"
 NPZ_DIR = "<an existing folder named out.npz>"
 CONFIG = "<a valid configuration>"
 REC = "<a recording file>"
+CONFIG_STATE_IS_A_FILE = "<a configuration whose state and recordings folders are files>"
 
 _ORDER = ["order", "--venue", "binance", "--side", "buy", "--qty", "0.001", "--price", "60000"]
 
@@ -63,6 +65,7 @@ CASES: list[tuple[list[str], str]] = [
     (["record", "--config", MISSING], "--config"),
     (["record", "--symbols", "btc/usdt"], "--symbols"),
     (["record", "--symbols"], "--symbols"),
+    (["record", "--config", CONFIG, "--symbols", "BTCUSDT", "btcusdt"], "--symbols"),
     (["record", "--duration", "0"], "--duration"),
     (["record", "--duration", "-5m"], "--duration"),
     (["record", "--duration", "soon"], "--duration"),
@@ -82,6 +85,8 @@ CASES: list[tuple[list[str], str]] = [
     (["dry-run", "--recordings", MISSING], "--recordings"),
     (["dry-run", "--state-dir", FILE], "--state-dir"),
     (["dry-run", "--state-dir", UNDER_FILE], "--state-dir"),
+    (["dry-run", "--config", CONFIG_STATE_IS_A_FILE], "--state-dir"),
+    (["record", "--config", CONFIG_STATE_IS_A_FILE], "--out"),
     (["dry-run", "--out", FILE], "--out"),
     (["dry-run", "--live-data", "--speed", "2"], "--speed"),
     (["dry-run", "--live-data", "--start", "2024-08-08"], "--start"),
@@ -124,6 +129,10 @@ def _fill(argv: list[str], tmp_path: Path) -> list[str]:
     (tmp_path / "out.npz").mkdir(exist_ok=True)
     rec = tmp_path / "rec.gz"
     rec.write_bytes(b"")
+    blocked = write_config_files(
+        tmp_path / "config",
+        arbitrage_overrides={"dry_run": {"state_dir": "../file.txt"}, "backtest": {"recordings": "../file.txt"}},
+    )
     places = {
         FILE: tmp_path / "file.txt",
         DIR: tmp_path / "folder",
@@ -132,6 +141,7 @@ def _fill(argv: list[str], tmp_path: Path) -> list[str]:
         NPZ_DIR: tmp_path / "out.npz",
         CONFIG: ROOT / "config" / "arbitrage.toml",
         REC: rec,
+        CONFIG_STATE_IS_A_FILE: blocked,
     }
     return [str(places.get(a, a)) for a in argv]
 
