@@ -34,9 +34,8 @@ __all__ = [
     "duration",
     "existing_file",
     "existing_folder",
-    "finite_number",
-    "non_negative_number",
     "npz_output",
+    "number_between",
     "output_folder",
     "parse_duration",
     "positive_decimal",
@@ -91,7 +90,7 @@ def _reword(message: str) -> str:
     if choice is not None:
         text = f"expected one of {choice.group(2).replace(chr(39), '')}, got {choice.group(1)}"
     elif text == "expected one argument":
-        text = "expected a value"
+        text = f"expected a value (one that starts with '-' goes after '=': {option.split('/')[-1]}=-1)"
     return f"{option}: {text}"
 
 
@@ -134,17 +133,18 @@ def _number(text: str, what: str) -> float:
     return value
 
 
-def finite_number(text: str) -> float:
-    """Any finite number (negative allowed)."""
-    return _number(text, "a number")
+def number_between(low: float, high: float) -> Callable[[str], float]:
+    """A validator for a number from ``low`` to ``high`` inclusive (a time in the option's unit, say)."""
+    what = f"a number from {low:,g} to {high:,g}"
 
+    def check(text: str) -> float:
+        value = _number(text, what)
+        if not low <= value <= high:
+            _fail(what, text)
+        return value
 
-def non_negative_number(text: str) -> float:
-    """A finite number >= 0."""
-    value = _number(text, "a number >= 0")
-    if value < 0:
-        _fail("a number >= 0", text)
-    return value
+    check.__name__ = f"number_from_{low:g}_to_{high:g}"
+    return check
 
 
 def speed(text: str) -> float:
@@ -164,7 +164,7 @@ def positive_decimal(text: str) -> Decimal:
         value = Decimal(text)
     except InvalidOperation:
         _fail("a number > 0", text)
-    if not value.is_finite() or value <= 0:
+    if not value.is_finite() or value <= 0 or not math.isfinite(float(value)):
         _fail("a number > 0", text)
     return value
 

@@ -27,9 +27,8 @@ from arb.arguments import (
     duration,
     existing_file,
     existing_folder,
-    finite_number,
-    non_negative_number,
     npz_output,
+    number_between,
     output_folder,
     report_folder,
     speed,
@@ -290,12 +289,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--bbo", action="store_true", help="also write best bid/offer rows (DEPTH_BBO_EVENT)")
     p.add_argument(
-        "--base-latency-us", type=non_negative_number, default=0.0, help="feed latency floor after correction"
+        "--base-latency-us",
+        type=number_between(0, 1e6),
+        default=0.0,
+        help="feed latency floor after correction, 0 to 1,000,000 us",
     )
     p.add_argument(
         "--local-offset-ms",
-        type=finite_number,
-        help="add this to every local time instead of hftbacktest's automatic correction",
+        type=number_between(-86_400_000, 86_400_000),
+        help="add this to every local time instead of hftbacktest's automatic correction (at most a day)",
     )
     p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_convert)

@@ -46,6 +46,9 @@ CASES: list[tuple[list[str], str]] = [
     (["convert", REC, "-o", MISSING, "--base-latency-us", "fast"], "--base-latency-us"),
     (["convert", REC, "-o", MISSING, "--local-offset-ms", "inf"], "--local-offset-ms"),
     (["convert", REC, "-o", MISSING, "--local-offset-ms", "1ms"], "--local-offset-ms"),
+    (["convert", REC, "-o", MISSING, "--local-offset-ms", "1e300"], "--local-offset-ms"),
+    (["convert", REC, "-o", MISSING, "--local-offset-ms", "-1e15"], "--local-offset-ms"),
+    (["convert", REC, "-o", MISSING, "--base-latency-us", "1e300"], "--base-latency-us"),
     (["convert", REC, "-o", MISSING, "--speed", "2"], "--speed"),
     # check
     (["check", "--config", MISSING], "--config"),
@@ -108,6 +111,7 @@ CASES: list[tuple[list[str], str]] = [
     ([*_ORDER[:5], "--qty", "-0.1", *_ORDER[7:]], "--qty"),
     ([*_ORDER[:5], "--qty", "lots", *_ORDER[7:]], "--qty"),
     ([*_ORDER[:7], "--price", "nan"], "--price"),
+    ([*_ORDER[:7], "--price", "1e999999"], "--price"),
     ([*_ORDER[:7]], "--price"),
     ([*_ORDER, "--timeout", "0"], "--timeout"),
     # live
