@@ -1,8 +1,11 @@
-"""The ``arb`` command: ``backtest``, ``convert``, ``record``, ``dry-run``, ``live``.
+"""The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``dry-run``, ``parity``,
+``reconcile``, ``order``, ``live``, ``kill``.
 
-Every failure arb expects (bad configuration, missing recording, ...) is an :class:`ArbError`: the
-command prints its one-line message and exits with the error's code (2 for mistakes in the input),
-never with a traceback. Ctrl-C exits 130 after the command has saved what it holds.
+Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
+single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
+arb expects later (bad configuration, missing recording, ...) is an :class:`ArbError`: the command
+prints its one-line message and exits with the error's code (2 for mistakes in the input), never
+with a traceback. Ctrl-C exits 130 after the command has saved what it holds.
 """
 
 from __future__ import annotations
