@@ -1,40 +1,66 @@
-"""The ``arb`` command: ``backtest``, ``convert``, ``record``, ``dry-run``, ``live``.
+"""The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``dry-run``, ``parity``,
+``reconcile``, ``order``, ``live``, ``kill``.
 
-Every failure arb expects (bad configuration, missing recording, ...) is an :class:`ArbError`: the
-command prints its one-line message and exits with the error's code (2 for mistakes in the input),
-never with a traceback. Ctrl-C exits 130 after the command has saved what it holds.
+Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
+single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
+arb expects later (bad configuration, missing recording, ...) is an :class:`ArbError`: the command
+prints its one-line message and exits with the error's code (2 for mistakes in the input), never
+with a traceback. Ctrl-C exits 130 after the command has saved what it holds.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 import logging
+import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from arb import __version__
-from arb.errors import ArbError, UsageError
+from arb.arguments import (
+    ArgumentParser,
+    CommandLineError,
+    add_config_argument,
+    check_default,
+    day,
+    duration,
+    existing_file,
+    existing_folder,
+    npz_output,
+    number_between,
+    output_folder,
+    report_folder,
+    speed,
+    symbol,
+)
+from arb.errors import EXIT_INTERRUPTED, ArbError, RecordingError, UsageError, exit_code_of
+
+if TYPE_CHECKING:
+    from arb.config import AppConfig
 
 __all__ = ["main"]
 
 log = logging.getLogger("arb")
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+_RECORDINGS = existing_folder("a recordings folder")
+_REPORT = output_folder("a report folder")
 _ALLOW_DAMAGED_HELP = "keep what can be read of a damaged recording instead of failing (the lost parts are reported)"
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
+    from arb import ui
+
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
-    logging.basicConfig(
+    logging.basicConfig(  # through the console the progress bar uses: a log line never lands inside the bar
         level=level,
         format="%(asctime)s %(levelname).1s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
-        stream=sys.stderr,
+        handlers=[ui.ConsoleLogHandler(ui.console)],
     )
     # numba's own debug chatter is not the user's business
     logging.getLogger("numba").setLevel(logging.WARNING)
@@ -44,10 +70,11 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from arb.recording.convert import convert_files, load_eod, save_eod, write_npz
     from arb.ui import status_and_progress
 
-    out = Path(args.output)
-    if out.suffix != ".npz":
-        out = out.with_suffix(".npz")
-    initial = load_eod(args.initial_snapshot) if args.initial_snapshot else None
+    out: Path = args.output
+    try:
+        initial = load_eod(args.initial_snapshot) if args.initial_snapshot else None
+    except RecordingError as exc:
+        raise RecordingError(f"--initial-snapshot: expected the _eod.npz arb convert writes, got {exc}") from None
     started = time.perf_counter()
     with status_and_progress("converting", enabled=not args.quiet) as (_, advance):
         result = convert_files(
@@ -105,32 +132,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_day(text: str | None, flag: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{flag} {text!r}: expected a date like 2024-08-08") from None
-
-
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from arb.config import load_config
     from arb.report import InitialBalances, print_summary, summarize, write_report
     from arb.runtime.backtest import run_backtest
     from arb.ui import console, status_and_progress
 
-    config = load_config(args.config)
-    if args.recordings:
-        config = dataclasses.replace(
-            config, backtest=dataclasses.replace(config.backtest, recordings=Path(args.recordings).resolve())
-        )
-    start = _parse_day(args.start, "--start")
-    end = _parse_day(args.end, "--end")
-    out = Path(args.out) if args.out else config.backtest.out / dt.datetime.now().strftime("backtest-%Y%m%d-%H%M%S")
+    config = _with_recordings(load_config(args.config), args.recordings)
+    out = report_folder(args.out, config.backtest.out, "backtest")
     with status_and_progress("backtest", enabled=not args.quiet) as (status, advance):
         result = run_backtest(
-            config, start, end, on_status=status, on_progress=advance, allow_damaged=args.allow_damaged
+            config, args.start, args.end, on_status=status, on_progress=advance, allow_damaged=args.allow_damaged
         )
     meta = {
         "mode": "backtest",
@@ -157,45 +169,63 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_recordings(config: AppConfig, recordings: Path | None) -> AppConfig:
+    # --recordings replaces [backtest] recordings
+    if recordings is None:
+        return config
+    return dataclasses.replace(config, backtest=dataclasses.replace(config.backtest, recordings=recordings.resolve()))
+
+
+_REPLAY_ONLY = ("speed", "start", "end", "recordings", "allow_damaged")
+
+
 def _cmd_dry_run(args: argparse.Namespace) -> int:
     import asyncio
 
     from arb.config import load_config
     from arb.runtime.live import PaperAccount, dry_run_live, dry_run_replay, write_dry_run_report
-    from arb.runtime.record import parse_duration
     from arb.ui import console
 
-    config = load_config(args.config)
-    if args.recordings:
-        config = dataclasses.replace(
-            config, backtest=dataclasses.replace(config.backtest, recordings=Path(args.recordings).resolve())
-        )
-    try:
-        duration = parse_duration(args.duration) if args.duration else None
-    except ValueError as exc:
-        raise UsageError(f"--duration: {exc}") from None
-    state_dir = Path(args.state_dir) if args.state_dir else config.dry_run.state_dir
+    if args.live_data:
+        given = [name for name in _REPLAY_ONLY if getattr(args, name) not in (None, False)]
+        if given:
+            option = "--" + given[0].replace("_", "-")
+            raise UsageError(
+                f"{option}: expected only with a replay, got it with --live-data (live data "
+                "runs in real time on today's market)"
+            )
+    config = _with_recordings(load_config(args.config), args.recordings)
+    duration = args.duration
+    state_dir = args.state_dir or check_default(
+        config.dry_run.state_dir, output_folder("a paper account folder"), "--state-dir", "[dry_run] state_dir"
+    )
+    out = report_folder(args.out, config.backtest.out, "dry-run")
+    days = None
+    if not args.live_data:
+        from arb.runtime.loader import plan_days
+
+        days = plan_days(config, args.start, args.end)
     account = PaperAccount.open(state_dir, config, fresh=args.fresh)
+    if account.set_aside is not None:
+        kept = f"--fresh: a new paper account; the previous one is kept in {account.set_aside}"
+        console.print(kept, highlight=False, soft_wrap=True)
+    note = account.resume_note(None if days is None else [f"{d:%Y-%m-%d}" for d in days])
+    if note is not None:
+        console.print(note, highlight=False, soft_wrap=True)
     base, quote = account.balances()
-    out = Path(args.out) if args.out else config.backtest.out / dt.datetime.now().strftime("dry-run-%Y%m%d-%H%M%S")
     if args.live_data:
         for venue in config.venues:
-            if venue.network == "mainnet":
-                console.print(f"{venue.name}: reading mainnet market data (no orders are sent in a dry run)")
+            console.print(venue.describe_endpoints(), highlight=False, soft_wrap=True)
+        console.print("paper orders only: a dry run sends no order to any venue", highlight=False)
         result = asyncio.run(dry_run_live(config, account=account, console=console, duration_ns=duration))
     else:
-        speed = None if args.speed == "max" else float(args.speed or config.dry_run.replay_speed)
-        days = None
-        if args.start or args.end:
-            from arb.runtime.loader import plan_days
-
-            days = plan_days(config, _parse_day(args.start, "--start"), _parse_day(args.end, "--end"))
+        pace = config.dry_run.replay_speed if args.speed is None else args.speed
         result = asyncio.run(
             dry_run_replay(
                 config,
                 account=account,
                 console=console,
-                speed=speed,
+                speed=None if math.isinf(pace) else pace,
                 duration_ns=duration,
                 days=days,
                 allow_damaged=args.allow_damaged,
@@ -204,12 +234,14 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
     paths = write_dry_run_report(
         result, config, base, quote, out, source="live" if args.live_data else "replay", console=None
     )
+    for why in result.silent:
+        print(f"arb dry-run: {why}", file=sys.stderr)
     if paths is None:
-        print("no market data reached both venues' books: nothing to report", file=sys.stderr)
+        print("arb dry-run: no market data reached both venues' books: nothing to report", file=sys.stderr)
         return 1
     state = "interrupted, " if result.interrupted else ""
     print(f"report: {paths[-1].parent} ({state}paper account {account.path})")
-    return 0
+    return 1 if result.silent else exit_code_of(result.stop_signal)
 
 
 def _cmd_parity(args: argparse.Namespace) -> int:
@@ -219,17 +251,19 @@ def _cmd_parity(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.zero_latency:
         config = zero_latency(config)
-    report = run_parity(
-        config, _parse_day(args.start, "--start"), _parse_day(args.end, "--end"), exact=args.zero_latency
-    )
+    report = run_parity(config, args.start, args.end, exact=args.zero_latency)
     print(report.describe())
     return 0 if report.agree else 1
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="arb",
-        description="Cross-exchange spread arbitrage between Binance and Bybit, built on hftbacktest.",
+        description="Cross-exchange spread arbitrage between Binance and Bybit, built on hftbacktest: "
+        "one compiled strategy runs in a backtest on recordings, in a dry run (paper orders on live or "
+        "replayed data) and in live trading (real orders, testnet unless --mainnet).",
+        epilog="Every command answers a bad value with one line naming the option and exit code 2; "
+        "arb COMMAND --help lists a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"arb {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
@@ -237,58 +271,98 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("convert", help="convert recordings to an hftbacktest .npz")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="consecutive recording files of one symbol")
-    p.add_argument("-o", "--output", required=True, help="output .npz (the end-of-day snapshot goes beside it)")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        type=existing_file("recording file"),
+        metavar="INPUT",
+        help="consecutive recording files of one symbol",
+    )
+    p.add_argument(
+        "-o", "--output", required=True, type=npz_output, help="output .npz (the end-of-day snapshot goes beside it)"
+    )
     p.add_argument("--venue", choices=("binance", "bybit"), help="default: inferred from the content")
     p.add_argument("--market", choices=("spot", "linear"), help="default: inferred")
-    p.add_argument("--symbol", help="default: the first symbol in the file")
-    p.add_argument("--initial-snapshot", metavar="EOD.npz", help="previous day's end-of-day snapshot")
+    p.add_argument("--symbol", type=symbol, help="default: the first symbol in the file")
+    p.add_argument(
+        "--initial-snapshot",
+        type=existing_file("end-of-day snapshot file"),
+        metavar="EOD.npz",
+        help="previous day's end-of-day snapshot",
+    )
     p.add_argument("--bbo", action="store_true", help="also write best bid/offer rows (DEPTH_BBO_EVENT)")
-    p.add_argument("--base-latency-us", type=float, default=0.0, help="feed latency floor after correction")
+    p.add_argument(
+        "--base-latency-us",
+        type=number_between(0, 1e6),
+        default=0.0,
+        help="feed latency floor after correction, 0 to 1,000,000 us",
+    )
     p.add_argument(
         "--local-offset-ms",
-        type=float,
-        help="add this to every local time instead of hftbacktest's automatic correction",
+        type=number_between(-86_400_000, 86_400_000),
+        help="add this to every local time instead of hftbacktest's automatic correction (at most a day)",
     )
     p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_convert)
 
     p = sub.add_parser("check", help="load and validate the configuration, print a summary")
-    p.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    add_config_argument(p)
     p.set_defaults(run=_cmd_check)
 
     p = sub.add_parser("backtest", help="backtest the spread strategy on recordings")
-    p.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    add_config_argument(p)
     p.add_argument(
-        "--start", metavar="DATE", help="first UTC day, e.g. 2024-08-08 (default: the first recorded for both venues)"
+        "--start",
+        type=day,
+        metavar="DATE",
+        help="first UTC day, e.g. 2024-08-08 (default: the first recorded for both venues)",
     )
-    p.add_argument("--end", metavar="DATE", help="last UTC day, inclusive (default: the last recorded for both venues)")
-    p.add_argument("--recordings", metavar="DIR", help="recordings folder (default: [backtest] recordings)")
-    p.add_argument("--out", metavar="DIR", help="report folder (default: a timestamped folder under results/)")
+    p.add_argument(
+        "--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: the last recorded for both venues)"
+    )
+    p.add_argument(
+        "--recordings", type=_RECORDINGS, metavar="DIR", help="recordings folder (default: [backtest] recordings)"
+    )
+    p.add_argument(
+        "--out", type=_REPORT, metavar="DIR", help="report folder (default: a timestamped folder under results/)"
+    )
     p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_backtest)
     from arb.runtime.record import add_parser as add_record_parser
 
     add_record_parser(sub)
 
-    p = sub.add_parser("dry-run", help="paper-trade the strategy on live or replayed data")
+    p = sub.add_parser("dry-run", help="paper-trade the strategy on live or replayed data (no orders are sent)")
     p.add_argument("--live-data", action="store_true", help="the venues' live streams (default: replay recordings)")
-    p.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
-    p.add_argument("--duration", metavar="TIME", help="stop after this long (data time): 90s, 10m, 2h")
-    p.add_argument("--speed", metavar="X", help="replay speed: 1 real time, 10, ... or max (default: [dry_run])")
-    p.add_argument("--start", metavar="DATE", help="replay: first UTC day")
-    p.add_argument("--end", metavar="DATE", help="replay: last UTC day")
-    p.add_argument("--recordings", metavar="DIR", help="replay: recordings folder")
-    p.add_argument("--state-dir", metavar="DIR", help="paper account folder (default: [dry_run] state_dir)")
-    p.add_argument("--fresh", action="store_true", help="start a new paper account instead of resuming")
-    p.add_argument("--out", metavar="DIR", help="report folder (default: a timestamped folder under results/)")
+    add_config_argument(p)
+    p.add_argument(
+        "--duration", type=duration, metavar="TIME", help="stop after this long (replay: data time): 90s, 10m, 2h"
+    )
+    p.add_argument(
+        "--speed", type=speed, metavar="X", help="replay speed: 1 real time, 10, ... or max (default: [dry_run])"
+    )
+    p.add_argument("--start", type=day, metavar="DATE", help="replay: first UTC day")
+    p.add_argument("--end", type=day, metavar="DATE", help="replay: last UTC day")
+    p.add_argument("--recordings", type=_RECORDINGS, metavar="DIR", help="replay: recordings folder")
+    p.add_argument(
+        "--state-dir",
+        type=output_folder("a paper account folder"),
+        metavar="DIR",
+        help="paper account folder (default: [dry_run] state_dir)",
+    )
+    p.add_argument(
+        "--fresh", action="store_true", help="start a new paper account (the old one is moved aside, not deleted)"
+    )
+    p.add_argument(
+        "--out", type=_REPORT, metavar="DIR", help="report folder (default: a timestamped folder under results/)"
+    )
     p.add_argument("--allow-damaged", action="store_true", help="replay: " + _ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_dry_run)
 
     p = sub.add_parser("parity", help="run a recording through the backtest and the live path and compare")
-    p.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
-    p.add_argument("--start", metavar="DATE", help="first UTC day")
-    p.add_argument("--end", metavar="DATE", help="last UTC day")
+    add_config_argument(p)
+    p.add_argument("--start", type=day, metavar="DATE", help="first UTC day")
+    p.add_argument("--end", type=day, metavar="DATE", help="last UTC day")
     p.add_argument("--zero-latency", action="store_true", help="instant orders and feed: must agree exactly")
     p.set_defaults(run=_cmd_parity)
     from arb.runtime.trading import add_order_parser, add_reconcile_parser
@@ -306,7 +380,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except CommandLineError as exc:  # its message starts with the command
+        print(exc, file=sys.stderr)
+        return exc.exit_code
     _setup_logging(args.verbose, args.quiet)
     try:
         code: int = args.run(args)

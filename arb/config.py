@@ -890,6 +890,17 @@ class VenueConfig:
         """This venue as JSON-serialisable data (times in ns, paths as strings, secrets redacted)."""
         return typing.cast(dict[str, Any], _jsonable(self))
 
+    def describe_endpoints(self, *, private: bool = False) -> str:
+        """One line for a start banner: the network and every URL in use, e.g. ``binance spot on
+        testnet: market data wss://stream.testnet.binance.vision/stream, REST https://testnet.binance.vision``
+        (``private``: also the user-data stream, for real orders)."""
+        ws = self.endpoints.ws
+        urls = f"market data {ws[0]}" + (f" (failover: {', '.join(ws[1:])})" if len(ws) > 1 else "")
+        urls += f", REST {self.endpoints.rest}"
+        if private:
+            urls += f", orders and fills {self.endpoints.ws_private or '(none: this network is read-only)'}"
+        return f"{self.name} {self.market} on {self.network}: {urls}"
+
 
 def _check_endpoint_map(venue: VenueConfig, value: Any) -> dict[str, dict[str, Endpoints]]:
     if not isinstance(value, Mapping):

@@ -1,8 +1,12 @@
-"""One root for every error arb raises on purpose, and the one place that decides retry versus fatal."""
+"""One root for every error arb raises on purpose, the one place that decides retry versus fatal, and
+the exit code of a run that was stopped."""
 
 from __future__ import annotations
 
+import signal
+
 __all__ = [
+    "EXIT_INTERRUPTED",
     "ArbError",
     "BookGapError",
     "ConfigError",
@@ -11,8 +15,12 @@ __all__ = [
     "OrderRejectedError",
     "RecordingError",
     "UsageError",
+    "exit_code_of",
     "is_retryable",
 ]
+
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+"""130: a command stopped by Ctrl-C, after its clean stop (what a shell expects of an interrupted program)."""
 
 
 class ArbError(Exception):
@@ -98,3 +106,9 @@ def is_retryable(error: BaseException) -> bool:
     if isinstance(error, ArbError):
         return False
     return isinstance(error, (ConnectionError, TimeoutError, OSError))
+
+
+def exit_code_of(stop_signal: int | None) -> int:
+    """The exit code of a run that otherwise succeeded: :data:`EXIT_INTERRUPTED` when Ctrl-C (SIGINT)
+    stopped it, 0 when it ended by itself or on SIGTERM (a supervisor's request for the clean stop)."""
+    return EXIT_INTERRUPTED if stop_signal == signal.SIGINT else 0

@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import contextlib
-import sys
+import logging
 from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-__all__ = ["console", "status_and_progress"]
+__all__ = ["ConsoleLogHandler", "console", "status_and_progress"]
 
 console = Console(stderr=True)
-"""Progress and status go to stderr so stdout stays for results."""
+"""Progress, status and log lines go to stderr so stdout stays for results."""
+
+
+class ConsoleLogHandler(logging.Handler):
+    """Log records printed through a rich console: the one the progress bar draws on, so a log line
+    is written above the bar, on its own line, never glued to it (``arb`` installs it on the root
+    logger with its usual format)."""
+
+    def __init__(self, target: Console | None = None) -> None:
+        super().__init__()
+        self.target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Print the formatted record as it is (no markup, no highlighting, no wrapping)."""
+        try:
+            text = self.format(record)
+            (self.target or console).print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
+        except Exception:  # noqa: BLE001 - logging's own rule: a failing handler reports, never raises
+            self.handleError(record)
 
 
 @contextlib.contextmanager
@@ -20,7 +38,7 @@ def status_and_progress(
     label: str, *, enabled: bool = True
 ) -> Iterator[tuple[Callable[[str], None], Callable[[int, int], None]]]:
     """Yield ``(status(text), advance(done, total))``: a bar whose description follows ``status``."""
-    if not enabled or not sys.stderr.isatty():
+    if not enabled or not console.is_terminal:
         yield (lambda text: None), (lambda done, total: None)
         return
     with Progress(

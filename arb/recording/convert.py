@@ -502,6 +502,9 @@ def load_eod(path: str | Path) -> EodSnapshot:
     path = Path(path)
     if not path.is_file():
         raise RecordingError(f"{path}: no such snapshot file")
+    with path.open("rb") as f:
+        if f.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
+            raise RecordingError(f"{path}: not an arb end-of-day snapshot (not an .npz file)")
     try:
         with np.load(path, allow_pickle=False) as z:
             return EodSnapshot(

@@ -484,6 +484,10 @@ class Engine:
         if self.on_fill is not None:
             self.on_fill(row)
 
+    def both_synced(self) -> bool:
+        """True when both venues' books are synced and priced (a mid each): the account can be valued."""
+        return all(state == SyncState.SYNCED for state in self.state) and bool(np.isfinite(self.last_mid).all())
+
     def venue_status(self, v: int, now: int) -> int:
         """What the view says of venue ``v`` at ``now``: VENUE_OK, VENUE_STALE or VENUE_OUT_OF_SYNC."""
         return self._status(v, now)

@@ -83,10 +83,21 @@ class PaperAccount:
     last_sell_venue: int = -1
     last_pair_id: int = -1
     sessions: int = 0
+    replayed_days: list[str] | None = field(default_factory=list)
+    """UTC days (``YYYY-MM-DD``) of recordings this account has traded in replays; None for an
+    account written before arb kept them (what it traded is then unknown)."""
+    resumed: bool = False
+    """True when :meth:`open` loaded an existing account (not saved)."""
+    set_aside: Path | None = None
+    """Where :meth:`open` with ``fresh`` moved the previous account (not saved); None when there was none."""
 
     @classmethod
     def open(cls, state_dir: Path, config: AppConfig, *, fresh: bool = False) -> PaperAccount:
-        """Load ``state_dir/account.json``, or start one from the venues' ``[account]`` tables."""
+        """Load ``state_dir/account.json``, or start one from the venues' ``[account]`` tables.
+
+        ``fresh`` starts a new account and keeps the old one: ``account.json`` and ``fills.csv`` move
+        into ``state_dir/previous-<UTC time>/`` (named in :attr:`set_aside`); nothing is deleted.
+        """
         state_dir.mkdir(parents=True, exist_ok=True)
         path = state_dir / "account.json"
         if path.exists() and not fresh:
@@ -99,17 +110,53 @@ class PaperAccount:
             for name in ("fills", "next_order_id", "next_pair_id", "last_buy_venue", "last_sell_venue",
                          "last_pair_id", "sessions"):  # fmt: skip
                 setattr(account, name, int(data[name]))
+            days = data.get("replayed_days")
+            account.replayed_days = None if days is None else [str(d) for d in days]
+            account.resumed = True
             log.info("resuming paper account %s: %d fills so far", path, account.fills)
             return account
-        if fresh:
-            for name in ("account.json", "fills.csv"):
-                with contextlib.suppress(FileNotFoundError):
-                    (state_dir / name).unlink()
+        set_aside = _set_aside(state_dir) if fresh else None
         venues = config.venues
         return cls(
             path,
             (venues[0].account.base, venues[1].account.base),
             (venues[0].account.quote, venues[1].account.quote),
+            set_aside=set_aside,
+        )
+
+    def note_replayed(self, start_ns: int, end_ns: int) -> None:
+        """Remember the UTC days of recorded data from ``start_ns`` to ``end_ns`` as traded (saved with the account)."""
+        day_ns = 86_400 * 1_000_000_000
+        days = {
+            time.strftime("%Y-%m-%d", time.gmtime(d * 86_400)) for d in range(start_ns // day_ns, end_ns // day_ns + 1)
+        }
+        self.replayed_days = sorted(days | set(self.replayed_days or ()))
+
+    def resume_note(self, days: list[str] | None) -> str | None:
+        """What resuming this account means, for the start of a run; None for a new account.
+
+        ``days``: the UTC days a replay is about to trade (None: live data). A replay of days this
+        account already traded trades the same data again, on top of the positions it carries.
+        """
+        if not self.resumed:
+            return None
+        base = [f"{p:+.8g}" for p in self.position]
+        note = (
+            f"resuming paper account {self.path}: {self.fills} fills in {self.sessions} session(s), "
+            f"positions {base[0]} | {base[1]}"
+        )
+        if days is None:
+            return note
+        if self.replayed_days is None:
+            again = "its earlier sessions may have traded these recordings already"
+        else:
+            seen = sorted(set(days) & set(self.replayed_days))
+            if not seen:
+                return note + "; the replay trades on top of the carried positions"
+            again = f"it has traded {_day_span(seen)} already"
+        return (
+            f"{note}; {again}: this replay trades the same data again, on top of the carried positions "
+            "(--fresh starts a new account and keeps this one)"
         )
 
     @property
@@ -161,6 +208,7 @@ class PaperAccount:
             "last_sell_venue": self.last_sell_venue,
             "last_pair_id": self.last_pair_id,
             "sessions": self.sessions,
+            "replayed_days": self.replayed_days,
         }
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".account.", suffix=".tmp")
         try:
@@ -173,6 +221,32 @@ class PaperAccount:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+def _set_aside(state_dir: Path) -> Path | None:
+    # Move account.json and fills.csv into a new previous-<UTC time>/ folder; None when neither exists.
+    files = [state_dir / name for name in ("account.json", "fills.csv") if (state_dir / name).exists()]
+    if not files:
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    folder = state_dir / f"previous-{stamp}"
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = state_dir / f"previous-{stamp}-{n}"
+    folder.mkdir()
+    for file in files:
+        file.rename(folder / file.name)
+    return folder
+
+
+def _day_span(days: list[str]) -> str:
+    # "2024-08-08", "2024-08-08 and 2024-08-09", "2024-08-08 to 2024-08-10 (3 days)"
+    if len(days) == 1:
+        return days[0]
+    if len(days) == 2:
+        return f"{days[0]} and {days[1]}"
+    return f"{days[0]} to {days[-1]} ({len(days)} days)"
 
 
 def make_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[Any], None]) -> Engine:
@@ -207,6 +281,10 @@ class DryRunResult:
     batches: int
     interrupted: bool
     wall_s: float
+    stop_signal: int | None = None
+    """The signal that stopped the run (``signal.SIGINT`` for Ctrl-C), None when it ended otherwise."""
+    silent: list[str] = field(default_factory=list)
+    """Live data: why a venue delivered nothing (never connected, or sent no data); empty when both did."""
 
 
 class _Reporter:
@@ -216,6 +294,7 @@ class _Reporter:
         self.interval = interval_ns
         self.account = account
         self.next_at = 0
+        self.synced_once = False  # the first account line comes as soon as both books are synced
         self.pairs: dict[int, list[float]] = {}  # pair id -> [cash flow, net base]
 
     def fill(self, row: Any) -> None:
@@ -235,6 +314,8 @@ class _Reporter:
     def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
         if self.next_at == 0:
             self.next_at = (now // self.interval + 1) * self.interval
+        if not self.synced_once and engine.both_synced():
+            self.synced_once = force = True
         if not force and now < self.next_at:
             return
         self.next_at = (now // self.interval + 1) * self.interval
@@ -280,18 +361,25 @@ def _sync_counters(engine: Engine, account: PaperAccount) -> None:
 
 
 @contextlib.contextmanager
-def _stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    # SIGINT and SIGTERM ask for a clean stop (the loop finishes what it is doing, then reports).
+def _stop_on_signals(stop: Callable[[], None]) -> Iterator[list[int]]:
+    # SIGINT and SIGTERM ask for a clean stop (the loop finishes what it is doing, then reports);
+    # yields the signals received, first first, so the command can exit 130 after a Ctrl-C.
     loop = asyncio.get_running_loop()
     installed = []
+    received: list[int] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(int(sig))
+        stop()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, stop)
+            loop.add_signal_handler(sig, on_signal, sig)
             installed.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals
             pass
     try:
-        yield
+        yield received
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -335,7 +423,7 @@ async def dry_run_replay(
     batches = 0
     wall0 = time.monotonic()
     interrupted = False
-    with _stop_on_signals(stop_event.set):
+    with _stop_on_signals(stop_event.set) as received:
         for ts, group in replay(config, session):
             if first is None:
                 first = ts
@@ -355,10 +443,12 @@ async def dry_run_replay(
             reporter.maybe(engine, ts)
             last = ts
             batches += 1
+    if first is not None:
+        account.note_replayed(first, last)
     _finish(engine, account, last, interrupted)
     reporter.maybe(engine, last, force=True)
     return DryRunResult(engine, account, first or session.start_ns, last, batches, interrupted,
-                        time.perf_counter() - started)  # fmt: skip
+                        time.perf_counter() - started, received[0] if received else None)  # fmt: skip
 
 
 def _finish(engine: Engine, account: PaperAccount, now: int, interrupted: bool) -> None:
@@ -434,7 +524,7 @@ async def dry_run_live(
         raise _StopRequestError
 
     interrupted = False
-    with _stop_on_signals(stop_event.set):
+    with _stop_on_signals(stop_event.set) as received:
         try:
             async with asyncio.TaskGroup() as tasks:
                 for feed in feeds:
@@ -451,8 +541,9 @@ async def dry_run_live(
                 feed.stop()
     _finish(engine, account, max(last[0], clock()), interrupted)
     reporter.maybe(engine, last[0], force=True)
+    silent = [why for why in (feed.silence() for feed in feeds) if why is not None]
     return DryRunResult(engine, account, t0, last[0], counts["batches"], interrupted,
-                        time.perf_counter() - started)  # fmt: skip
+                        time.perf_counter() - started, received[0] if received else None, silent)  # fmt: skip
 
 
 class _StopRequestError(Exception):

@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rich.console import Console
 
+from arb.arguments import add_config_argument, duration, output_folder, report_folder
 from arb.config import AppConfig
-from arb.errors import ArbError
+from arb.errors import ArbError, exit_code_of
 from arb.events import ASSET_NAMES
 
 if TYPE_CHECKING:
@@ -91,6 +92,8 @@ class LiveResult:
     rule_differences: list[str] = field(default_factory=list)
     kill: KillReport | None = None
     """What the kill switch did, when it ended the session."""
+    stop_signal: int | None = None
+    """The signal that stopped the session (``signal.SIGINT`` for Ctrl-C), None when it ended otherwise."""
 
 
 def exposure_lines(engine: Engine) -> list[str]:
@@ -122,6 +125,7 @@ class _Reporter:
         self.console = console
         self.interval = interval_ns
         self.next_at = 0
+        self.synced_once = False  # the first account line comes as soon as both books are synced
 
     def fill(self, row: Any) -> None:
         side = "buy " if int(row["side"]) > 0 else "sell"
@@ -135,6 +139,8 @@ class _Reporter:
     def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
         if self.next_at == 0:
             self.next_at = (now // self.interval + 1) * self.interval
+        if not self.synced_once and engine.both_synced():
+            self.synced_once = force = True
         if not force and now < self.next_at:
             return
         self.next_at = (now // self.interval + 1) * self.interval
@@ -273,7 +279,7 @@ async def run_live(
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGUSR1, on_kill)
-        with _stop_on_signals(stop_event.set):
+        with _stop_on_signals(stop_event.set) as received:
             try:
                 async with asyncio.TaskGroup() as tasks:
                     window = config.live.dead_man_window_ns // 1_000_000_000
@@ -335,6 +341,8 @@ async def run_live(
             left,
             latencies,
             session.rule_differences,
+            kill=kill_report,
+            stop_signal=received[0] if received else None,
         )
 
 
@@ -351,17 +359,24 @@ def add_parser(subparsers: Any) -> Any:
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "live",
-        help="trade the strategy with real orders (testnet by default)",
+        help="trade the strategy with real orders: reconciled with the journal first, testnet unless --mainnet",
         description="Reconcile both venues with the journal, then trade the same kernel as the dry run through "
         "the live executors until --duration, Ctrl-C or SIGTERM. A venue on mainnet needs --mainnet and a typed "
         "confirmation (or --yes for unattended starts); keys come from the environment variables the venue "
         "files name.",
     )
-    parser.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
-    parser.add_argument("--duration", metavar="TIME", help="stop after this long: 90s, 10m, 2h (default: Ctrl-C)")
+    add_config_argument(parser)
+    parser.add_argument(
+        "--duration", type=duration, metavar="TIME", help="stop after this long: 90s, 10m, 2h (default: Ctrl-C)"
+    )
     parser.add_argument("--mainnet", action="store_true", help="allow venues whose network is mainnet")
     parser.add_argument("--yes", action="store_true", help=f'skip typing "{_CONFIRMATION}" (unattended starts)')
-    parser.add_argument("--out", metavar="DIR", help="report folder (default: a timestamped folder under results/)")
+    parser.add_argument(
+        "--out",
+        type=output_folder("a report folder"),
+        metavar="DIR",
+        help="report folder (default: a timestamped folder under results/)",
+    )
     parser.set_defaults(run=_cmd_live)
     return parser
 
@@ -384,26 +399,18 @@ def _confirm_mainnet(config: AppConfig, allowed: bool, yes: bool, ask: Callable[
 
 
 def _cmd_live(args: Any) -> int:
-    import datetime as dt
-    from pathlib import Path
 
     from arb.config import load_config
-    from arb.errors import UsageError
     from arb.report import InitialBalances, print_summary, summarize, write_report
-    from arb.runtime.record import parse_duration
     from arb.runtime.trading import latency_lines
     from arb.ui import console
 
     config = load_config(args.config)
-    try:
-        duration = parse_duration(args.duration) if args.duration else None
-    except ValueError as exc:
-        raise UsageError(f"--duration: {exc}") from None
+    out = report_folder(args.out, config.backtest.out, "live")
     _confirm_mainnet(config, args.mainnet, args.yes)
     for venue in config.venues:
-        console.print(f"{venue.name} {venue.market} on {venue.network}: {venue.endpoints.rest}", highlight=False)
-    out = Path(args.out) if args.out else config.backtest.out / dt.datetime.now().strftime("live-%Y%m%d-%H%M%S")
-    result = asyncio.run(run_live(config, console=console, duration_ns=duration))
+        console.print(venue.describe_endpoints(private=True), highlight=False, soft_wrap=True)
+    result = asyncio.run(run_live(config, console=console, duration_ns=args.duration))
     engine = result.engine
     meta = {
         "mode": "live",
@@ -429,7 +436,9 @@ def _cmd_live(args: Any) -> int:
         console.print(f"report: {paths[-1].parent}", highlight=False)
     for line in latency_lines(result.latencies):
         console.print(line, highlight=False)
-    return 1 if result.left_in_flight else 0
+    if result.left_in_flight:
+        return 1
+    return exit_code_of(result.stop_signal)
 
 
 def add_kill_parser(subparsers: Any) -> Any:
@@ -440,9 +449,10 @@ def add_kill_parser(subparsers: Any) -> Any:
         description="Reach a running arb live (a signal, or a file in [live] state_dir) and let it halt, cancel "
         "and flatten before it stops; with none running, do it here. Halts persist until cleared.",
     )
-    parser.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    add_config_argument(parser)
     parser.add_argument(
         "--timeout",
+        type=duration,
         metavar="TIME",
         default="60s",
         help="how long to wait for a running arb live to finish (default: 60s)",
@@ -453,17 +463,12 @@ def add_kill_parser(subparsers: Any) -> Any:
 
 def _cmd_kill(args: Any) -> int:
     from arb.config import load_config
-    from arb.errors import UsageError
     from arb.execution.kill import kill
-    from arb.runtime.record import parse_duration
     from arb.runtime.trading import trading_session
     from arb.ui import console
 
     config = load_config(args.config)
-    try:
-        timeout_s = parse_duration(args.timeout) / 1e9
-    except ValueError as exc:
-        raise UsageError(f"--timeout: {exc}") from None
+    timeout_s = args.timeout / 1e9
     state_dir = config.live.state_dir
     pid = _running_pid(state_dir / PID_FILE)
     if pid is not None:

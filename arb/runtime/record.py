@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 import signal
@@ -32,8 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from arb.arguments import add_config_argument, check_default, duration, output_folder, parse_duration
+from arb.arguments import symbol as symbol_argument
 from arb.config import AppConfig, load_config
-from arb.errors import ArbError
+from arb.errors import ArbError, UsageError, exit_code_of
 from arb.events import NS_PER_S
 from arb.recording.recorder import Recorder
 from connectors.binance.feed import BinanceFeed
@@ -46,12 +49,10 @@ __all__ = ["RecordReport", "VenueSummary", "add_parser", "main", "parse_duration
 log = logging.getLogger(__name__)
 
 StatusFn = Callable[[str], None]
-"""Receives the periodic one-line status (default: written to stdout)."""
+"""Receives the start banner and the periodic one-line status (default: written to stdout)."""
 
 _FLUSH_INTERVAL_NS = NS_PER_S
 _DEFAULT_STATUS_NS = 10 * NS_PER_S
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
-_UNIT_NS = {"ms": NS_PER_S // 1000, "s": NS_PER_S, "m": 60 * NS_PER_S, "h": 3600 * NS_PER_S}
 _SYMBOL = re.compile(r"[A-Z0-9]+")
 
 
@@ -68,10 +69,13 @@ class VenueSummary:
     gaps: int
     """Continuity gaps (each one was resynced, or the run ended first)."""
     reconnects: int
+    """Connection attempts after the first, failed or not."""
     failovers: int
     snapshots: int
     """Book snapshots applied (Binance REST, Bybit on (re)subscription)."""
     decode_errors: int
+    problem: str | None = None
+    """Why nothing of this venue was recorded (it never connected, or sent nothing); None when it was."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,16 @@ class RecordReport:
     lines: int
     bytes_written: int
     """Compressed bytes on disk, all files."""
+    stop_signal: int | None = None
+    """The signal that stopped the recording (``signal.SIGINT`` for Ctrl-C), if one did."""
+
+    def problems(self) -> list[str]:
+        """Why this recording is not what was asked for: a venue that never connected or sent
+        nothing, no line recorded at all. Empty when both venues were recorded."""
+        out = [v.problem for v in self.venues if v.problem is not None]
+        if self.lines == 0:
+            out.append("no line was recorded")
+        return out
 
     def summary(self) -> str:
         """A few lines for the terminal."""
@@ -108,20 +122,6 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.2f} MB"
 
 
-def parse_duration(text: str) -> int:
-    """``"90s"``, ``"10m"``, ``"1.5h"``, ``"250ms"`` or a bare number of seconds -> int ns.
-
-    Raises ``ValueError`` for anything else or a duration that is not positive.
-    """
-    match = _DURATION.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"expected a duration such as 90s, 10m or 1.5h, got {text!r}")
-    value = float(match.group(1)) * _UNIT_NS[match.group(2) or "s"]
-    if value <= 0:
-        raise ValueError(f"expected a positive duration, got {text!r}")
-    return int(value)
-
-
 async def record(
     config: AppConfig,
     *,
@@ -138,7 +138,8 @@ async def record(
     (``None``: until ``stop`` is set) and return what was recorded.
 
     ``clock`` stamps every frame (int ns since the epoch; it also decides the file's UTC day).
-    ``status`` receives a one-line status every ``status_interval_ns`` (``None``: no status line).
+    ``status`` receives the start banner (where each venue's data comes from: network and URLs) and
+    a one-line status every ``status_interval_ns`` (``None``: no status line).
     ``stop``, when set, ends the recording (Ctrl-C and SIGTERM set it in :func:`main`).
     ``feed_options`` are passed to both feeds (tests: ``sleep``, ``backoff``).
     Raises :class:`~arb.errors.FeedError` when a feed fails fatally and
@@ -159,16 +160,10 @@ async def record(
         BybitFeed(config.bybit, names, **options),
     ]
     timed_out = False
-    log.info(
-        "recording %s from %s (%s) and %s (%s) into %s%s",
-        ",".join(names),
-        config.binance.network,
-        config.binance.market,
-        config.bybit.network,
-        config.bybit.market,
-        out_dir,
-        f" for {duration_ns / NS_PER_S:g} s" if duration_ns else " until stopped",
-    )
+    until = f"for {duration_ns / NS_PER_S:g} s" if duration_ns else "until stopped"
+    write_status(f"recording {','.join(names)} into {out_dir} {until}")
+    for venue in config.venues:
+        write_status("  " + venue.describe_endpoints())
 
     async def timer(seconds: float) -> None:
         nonlocal timed_out
@@ -270,6 +265,7 @@ def _summary(feed: MarketDataFeed) -> VenueSummary:
         failovers=feed.stats.failovers,
         snapshots=sum(n.stats.snapshots for n in normalizers),
         decode_errors=sum(n.stats.decode_errors for n in normalizers),
+        problem=feed.silence(),
     )
 
 
@@ -293,13 +289,6 @@ def _stdout(line: str) -> None:
 # -- command line ---------------------------------------------------------------------------------
 
 
-def _duration_arg(text: str) -> int:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``record`` to an ``argparse`` sub-command set (``parser.add_subparsers()``); it runs :func:`main`."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -314,17 +303,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    add_config_argument(parser)
     parser.add_argument(
-        "--symbols", nargs="+", metavar="SYMBOL", help="symbols to record on both venues (default: [strategy] symbol)"
+        "--symbols",
+        nargs="+",
+        type=symbol_argument,
+        metavar="SYMBOL",
+        help="symbols to record on both venues (default: [strategy] symbol)",
     )
     parser.add_argument(
-        "--duration", type=_duration_arg, metavar="TIME", help="stop after this long: 90s, 10m, 2h (default: Ctrl-C)"
+        "--duration", type=duration, metavar="TIME", help="stop after this long: 90s, 10m, 2h (default: Ctrl-C)"
     )
-    parser.add_argument("--out", metavar="DIR", help="recordings folder (default: [backtest] recordings)")
+    parser.add_argument(
+        "--out",
+        type=output_folder("a recordings folder"),
+        metavar="DIR",
+        help="recordings folder (default: [backtest] recordings)",
+    )
     parser.add_argument(
         "--status-every",
-        type=_duration_arg,
+        type=duration,
         default=_DEFAULT_STATUS_NS,
         metavar="TIME",
         help="interval of the status line (default: 10s)",
@@ -332,16 +330,26 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run ``arb record`` with parsed arguments; prints the final summary and returns 0.
+    """Run ``arb record`` with parsed arguments; prints the final summary.
 
-    Ctrl-C and SIGTERM stop the recording cleanly (every file flushed and closed) and still return 0.
+    Returns 0, or 130 when Ctrl-C stopped it (SIGTERM: 0); either way every file is flushed and
+    closed first. Raises :class:`~arb.errors.ArbError` (exit 1), after the summary, when a venue
+    never connected or sent nothing, or no line was recorded: the reason is the message.
     """
     config = load_config(args.config)
-    symbols = [s.upper() for s in args.symbols] if args.symbols else [config.strategy.symbol]
-    out_dir = Path(args.out) if args.out else config.backtest.recordings
+    symbols = args.symbols or [config.strategy.symbol]
+    twice = sorted({s for s in symbols if symbols.count(s) > 1})
+    if twice:
+        raise UsageError(f"--symbols: expected each symbol once, got {' '.join(twice)} more than once")
+    out_dir = args.out or check_default(
+        config.backtest.recordings, output_folder("a recordings folder"), "--out", "[backtest] recordings"
+    )
     report = asyncio.run(_run(config, symbols, args.duration, out_dir, args.status_every))
     sys.stdout.write(report.summary() + "\n")
-    return 0
+    problems = report.problems()
+    if problems:
+        raise ArbError("; ".join(problems))
+    return exit_code_of(report.stop_signal)
 
 
 async def _run(
@@ -350,19 +358,22 @@ async def _run(
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     installed = []
+    received: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / not the main thread
-            loop.add_signal_handler(sig, _on_signal, stop, sig)
+            loop.add_signal_handler(sig, _on_signal, stop, sig, received)
             installed.append(sig)
     try:
-        return await record(
+        report = await record(
             config, symbols=symbols, duration_ns=duration_ns, out_dir=out_dir, status_interval_ns=status_ns, stop=stop
         )
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+    return dataclasses.replace(report, stop_signal=int(received[0]) if received else None)
 
 
-def _on_signal(stop: asyncio.Event, sig: signal.Signals) -> None:
+def _on_signal(stop: asyncio.Event, sig: signal.Signals, received: list[signal.Signals]) -> None:
     log.warning("%s: stopping the recording (flushing and closing every file)", sig.name)
+    received.append(sig)
     stop.set()

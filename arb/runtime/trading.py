@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from arb.arguments import add_config_argument, duration, positive_decimal
 from arb.config import AppConfig, VenueConfig, load_config
 from arb.errors import ArbError, ConfigError, UsageError
 from arb.events import ASSET_NAMES
@@ -253,7 +254,7 @@ def add_reconcile_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Resolve every order the journal holds in flight, book fills made while arb was down, and "
         "compare open orders and holdings with the journal. Exit 0 when everything is explained, 1 otherwise.",
     )
-    parser.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    add_config_argument(parser)
     parser.add_argument("--venue", choices=ASSET_NAMES, help="one venue only (default: both)")
     parser.add_argument(
         "--accept-venue-state",
@@ -306,25 +307,6 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in reports) else 1
 
 
-def _positive_decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value.is_finite() or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _timeout(text: str) -> int:
-    from arb.runtime.record import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
 def add_order_parser(subparsers: Any) -> argparse.ArgumentParser:
     """``arb order``: one immediate-or-cancel order by hand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -333,15 +315,15 @@ def add_order_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Reconcile the venue, then send one IOC limit order through the journal and the live "
         "executor, and print it when done. For smoke tests on testnet or demo accounts and operations by hand.",
     )
-    parser.add_argument("--config", metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)")
+    add_config_argument(parser)
     parser.add_argument("--venue", choices=ASSET_NAMES, required=True)
     parser.add_argument("--side", choices=("buy", "sell"), required=True)
-    parser.add_argument("--qty", type=_positive_decimal, required=True, help="base units, on the venue's lot grid")
-    parser.add_argument("--price", type=_positive_decimal, required=True, help="limit price")
+    parser.add_argument("--qty", type=positive_decimal, required=True, help="base units, on the venue's lot grid")
+    parser.add_argument("--price", type=positive_decimal, required=True, help="limit price")
     parser.add_argument("--reduce-only", action="store_true", help="linear venues: only reduce the position")
     parser.add_argument(
         "--timeout",
-        type=_timeout,
+        type=duration,
         default=30_000_000_000,
         metavar="TIME",
         help="how long to wait for the order to be done (default: 30s)",

@@ -186,6 +186,8 @@ class FeedStats:
     """WebSocket messages received (REST snapshot bodies not included)."""
     bytes_received: int = 0
     """Payload bytes of those messages."""
+    attempts: int = 0
+    """Connection attempts, whether they connected or not."""
     connects: int = 0
     """Connections established."""
     failed_attempts: int = 0
@@ -212,8 +214,9 @@ class FeedStats:
 
     @property
     def reconnects(self) -> int:
-        """Connections after the first."""
-        return max(0, self.connects - 1)
+        """Connection attempts after the first, whether they connected or not: a venue that refuses
+        every attempt shows them all, not 0."""
+        return max(0, self.attempts - 1)
 
 
 def exponential_backoff(
@@ -368,6 +371,7 @@ class MarketDataFeed:
         self._last_rx_ns = 0
         self._session_depth = 0
         self._end: _SessionEndedError | None = None
+        self._last_failure = ""
         self._overflowing = False
         self._resume_at = 0
         if queue is not None and queue.maxsize > 0:
@@ -428,6 +432,23 @@ class MarketDataFeed:
     def connected(self) -> bool:
         """True while a connection is open."""
         return self._ws is not None
+
+    @property
+    def last_failure(self) -> str:
+        """Why the last connection attempt or session ended (refused, closed, timed out), "" before any."""
+        return self._last_failure
+
+    def silence(self) -> str | None:
+        """Why this feed has delivered no market data yet, or None once it has: it never connected
+        (attempts and the last failure), or it connected and no frame came."""
+        stats = self.stats
+        if stats.connects == 0:
+            tries = f"{stats.attempts} attempt{'' if stats.attempts == 1 else 's'}"
+            last = f"; last: {self._last_failure}" if self._last_failure else ""
+            return f"{self.name} {self.market} never connected ({tries}{last})"
+        if stats.frames == 0:
+            return f"{self.name} {self.market} connected ({self.url}) but sent no market data"
+        return None
 
     @property
     def endpoint(self) -> int:
@@ -561,11 +582,12 @@ class MarketDataFeed:
                 if self._end is not None:
                     reason, why = self._end.reason, str(self._end)
                 else:
-                    why = str(error)
+                    why = str(error).removeprefix(f"{self.name}: ")
             finally:
                 self._on_session_closed(reason)
             if self._stopping:
                 return
+            self._last_failure = f"{url}: {why}"
             if healthy:
                 failures = 0
                 delays = self._backoff()
@@ -594,6 +616,7 @@ class MarketDataFeed:
         self._end = None
         feed = self._feed
         ping_interval = self._ws_ping_interval_s()
+        self.stats.attempts += 1
         try:
             ws = await connect(
                 url,

@@ -155,3 +155,55 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
         positions = json.loads((state / "account.json").read_text())["position"]
         assert positions == pytest.approx([0.03, -0.03])
         assert second.engine.kstate[0]["flags"] == 0  # no hedge ever failed
+
+
+class _Screen(io.StringIO):
+    """A console's file that wakes the test when an account line is printed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.account_line = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        if " UTC] cash " in text:
+            self.account_line.set()
+        return super().write(text)
+
+
+async def test_the_first_account_line_comes_once_both_books_are_synced(tmp_path: Path) -> None:
+    # With an hour between account lines, the first still comes as soon as both books are synced.
+    binance_file, bybit_file = _recording(tmp_path)
+    async with (
+        FakeBinanceVenue(binance_file, market="spot", tick_size="0.01", lot_size="0.00001") as binance,
+        FakeBybitVenue(bybit_file, market="spot") as bybit,
+    ):
+        config = load_config(
+            write_config_files(
+                tmp_path,
+                binance_overrides=local_endpoints(binance.ws_urls, binance.rest_url),
+                bybit_overrides=local_endpoints(bybit.ws_urls, bybit.rest_url),
+                arbitrage_overrides={"dry_run": {"report_interval_s": 3600}},
+            )
+        )
+        warm_up_kernel(config)
+        screen = _Screen()
+        stop = asyncio.Event()
+        account = PaperAccount.open(tmp_path / "paper", config)
+        run = asyncio.create_task(
+            dry_run_live(config, account=account, console=Console(file=screen, width=200), stop_event=stop)
+        )
+        try:
+            async with asyncio.timeout(60):
+                await binance.wait_for_subscription("btcusdt@depth@100ms")
+                await bybit.wait_for_subscription("orderbook.50.BTCUSDT")
+                before_the_jump = START_NS + 1_000_000_000
+                await binance.advance_until(before_the_jump)
+                await bybit.advance_until(before_the_jump)
+                await screen.account_line.wait()
+                stop.set()
+                result = await run
+        finally:
+            run.cancel()
+    first = next(line for line in screen.getvalue().splitlines() if " UTC] cash " in line)
+    assert "positions +0 | +0" in first and "trades 0" in first
+    assert result.engine.log.fills.n == 0  # the line came from the sync, not from a fill or the interval

@@ -218,7 +218,8 @@ async def test_record_writes_both_venues_prints_status_and_stops_cleanly(tmp_pat
 
     def status(line: str) -> None:
         statuses.append(line)
-        got_status.set()
+        if "msg/s" in line:
+            got_status.set()
 
     stop = asyncio.Event()
     async with asyncio.timeout(TIMEOUT_S), two_venues(tmp_path) as (binance, bybit, path):
@@ -252,7 +253,12 @@ async def test_record_writes_both_venues_prints_status_and_stops_cleanly(tmp_pat
     by_venue = {v.venue: v for v in report.venues}
     assert by_venue["binance"].messages > 0 and by_venue["bybit"].messages > 0
     assert by_venue["binance"].snapshots == 1 and by_venue["binance"].gaps == 0
-    assert "binance" in statuses[0] and "msg/s" in statuses[0] and "bybit" in statuses[0]
+    # the banner names each venue's network and URLs, then the status lines follow
+    assert statuses[0].startswith("recording BTCUSDT into ")
+    assert statuses[1] == f"  binance spot on local: market data {binance.ws_urls[0]}, REST {binance.rest_url}"
+    assert statuses[2] == f"  bybit spot on local: market data {bybit.ws_urls[0]}, REST {bybit.rest_url}"
+    ticks = [line for line in statuses if "msg/s" in line]
+    assert "binance" in ticks[0] and "bybit" in ticks[0]
     summary = report.summary()
     assert "recording stopped" in summary and "binance spot BTCUSDT" in summary
 
@@ -301,7 +307,12 @@ def test_durations_and_arguments() -> None:
     parser = argparse.ArgumentParser(prog="arb")
     add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["record", "--symbols", "BTCUSDT", "ETHUSDT", "--duration", "10m", "--out", "x"])
-    assert (args.symbols, args.duration, args.out, args.config) == (["BTCUSDT", "ETHUSDT"], 600 * NS_PER_S, "x", None)
+    assert (args.symbols, args.duration, args.out, args.config) == (
+        ["BTCUSDT", "ETHUSDT"],
+        600 * NS_PER_S,
+        Path("x"),
+        None,
+    )
     assert args.run.__name__ == "main"
     with pytest.raises(SystemExit):
         parser.parse_args(["record", "--duration", "soon"])

@@ -1,0 +1,222 @@
+"""Every option of every ``arb`` command, given a bad value: exit 2, one line naming the option and
+what it expects, no traceback, and nothing run. The table is checked against the parser, so an
+option added without a row here fails :func:`test_every_option_that_takes_a_value_has_a_row`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from arb.cli import _parser, main
+from arb.testing.configs import write_config_files
+from tests.helpers import ROOT
+
+# Placeholders, replaced per test by paths under tmp_path.
+FILE = "<an existing file>"
+DIR = "<an existing folder>"
+MISSING = "<a path that does not exist>"
+UNDER_FILE = "<a path under a file>"
+NPZ_DIR = "<an existing folder named out.npz>"
+CONFIG = "<a valid configuration>"
+REC = "<a recording file>"
+CONFIG_STATE_IS_A_FILE = "<a configuration whose state and recordings folders are files>"
+
+_ORDER = ["order", "--venue", "binance", "--side", "buy", "--qty", "0.001", "--price", "60000"]
+
+# (command line, the option the answer must name)
+CASES: list[tuple[list[str], str]] = [
+    # convert
+    (["convert", MISSING, "-o", MISSING], "INPUT"),
+    (["convert", DIR, "-o", MISSING], "INPUT"),
+    (["convert", REC], "-o/--output"),
+    (["convert", REC, "-o", NPZ_DIR], "-o/--output"),
+    (["convert", REC, "-o", UNDER_FILE], "-o/--output"),
+    (["convert", REC, "-o", MISSING, "--venue", "kraken"], "--venue"),
+    (["convert", REC, "-o", MISSING, "--market", "futures"], "--market"),
+    (["convert", REC, "-o", MISSING, "--symbol", "btc-usdt"], "--symbol"),
+    (["convert", REC, "-o", MISSING, "--initial-snapshot", MISSING], "--initial-snapshot"),
+    (["convert", REC, "-o", MISSING, "--initial-snapshot", FILE], "--initial-snapshot"),
+    (["convert", REC, "-o", MISSING, "--base-latency-us", "-1"], "--base-latency-us"),
+    (["convert", REC, "-o", MISSING, "--base-latency-us", "nan"], "--base-latency-us"),
+    (["convert", REC, "-o", MISSING, "--base-latency-us", "fast"], "--base-latency-us"),
+    (["convert", REC, "-o", MISSING, "--local-offset-ms", "inf"], "--local-offset-ms"),
+    (["convert", REC, "-o", MISSING, "--local-offset-ms", "1ms"], "--local-offset-ms"),
+    (["convert", REC, "-o", MISSING, "--local-offset-ms", "1e300"], "--local-offset-ms"),
+    (["convert", REC, "-o", MISSING, "--local-offset-ms", "-1e15"], "--local-offset-ms"),
+    (["convert", REC, "-o", MISSING, "--base-latency-us", "1e300"], "--base-latency-us"),
+    (["convert", REC, "-o", MISSING, "--speed", "2"], "--speed"),
+    # check
+    (["check", "--config", MISSING], "--config"),
+    (["check", "--config", DIR], "--config"),
+    (["check", "--config"], "--config"),
+    # backtest
+    (["backtest", "--config", MISSING], "--config"),
+    (["backtest", "--start", "2024-02-30"], "--start"),
+    (["backtest", "--start", "yesterday"], "--start"),
+    (["backtest", "--end", "08/09/2024"], "--end"),
+    (["backtest", "--recordings", MISSING], "--recordings"),
+    (["backtest", "--recordings", FILE], "--recordings"),
+    (["backtest", "--out", FILE], "--out"),
+    (["backtest", "--out", UNDER_FILE], "--out"),
+    (["backtest", "--speed", "2"], "--speed"),
+    # record
+    (["record", "--config", MISSING], "--config"),
+    (["record", "--symbols", "btc/usdt"], "--symbols"),
+    (["record", "--symbols"], "--symbols"),
+    (["record", "--config", CONFIG, "--symbols", "BTCUSDT", "btcusdt"], "--symbols"),
+    (["record", "--duration", "0"], "--duration"),
+    (["record", "--duration", "-5m"], "--duration"),
+    (["record", "--duration", "soon"], "--duration"),
+    (["record", "--out", FILE], "--out"),
+    (["record", "--status-every", "0s"], "--status-every"),
+    # dry-run
+    (["dry-run", "--config", MISSING], "--config"),
+    (["dry-run", "--duration", "0s"], "--duration"),
+    (["dry-run", "--duration", "10 minutes"], "--duration"),
+    (["dry-run", "--speed", "0"], "--speed"),
+    (["dry-run", "--speed", "-1"], "--speed"),
+    (["dry-run", "--speed", "fast"], "--speed"),
+    (["dry-run", "--speed", "nan"], "--speed"),
+    (["dry-run", "--speed", "inf"], "--speed"),
+    (["dry-run", "--start", "2024-08-32"], "--start"),
+    (["dry-run", "--end", "tomorrow"], "--end"),
+    (["dry-run", "--recordings", MISSING], "--recordings"),
+    (["dry-run", "--state-dir", FILE], "--state-dir"),
+    (["dry-run", "--state-dir", UNDER_FILE], "--state-dir"),
+    (["dry-run", "--config", CONFIG_STATE_IS_A_FILE], "--state-dir"),
+    (["record", "--config", CONFIG_STATE_IS_A_FILE], "--out"),
+    (["dry-run", "--out", FILE], "--out"),
+    (["dry-run", "--live-data", "--speed", "2"], "--speed"),
+    (["dry-run", "--live-data", "--start", "2024-08-08"], "--start"),
+    (["dry-run", "--live-data", "--end", "2024-08-08"], "--end"),
+    (["dry-run", "--live-data", "--recordings", DIR], "--recordings"),
+    (["dry-run", "--live-data", "--allow-damaged"], "--allow-damaged"),
+    # parity
+    (["parity", "--config", MISSING], "--config"),
+    (["parity", "--start", "first"], "--start"),
+    (["parity", "--end", "2024-13-01"], "--end"),
+    # reconcile
+    (["reconcile", "--config", MISSING], "--config"),
+    (["reconcile", "--venue", "kraken"], "--venue"),
+    # order
+    (["order", "--config", MISSING, *_ORDER[1:]], "--config"),
+    (["order", "--venue", "kraken", *_ORDER[3:]], "--venue"),
+    ([*_ORDER[:3], "--side", "hold", *_ORDER[5:]], "--side"),
+    ([*_ORDER[:5], "--qty", "0", *_ORDER[7:]], "--qty"),
+    ([*_ORDER[:5], "--qty", "-0.1", *_ORDER[7:]], "--qty"),
+    ([*_ORDER[:5], "--qty", "lots", *_ORDER[7:]], "--qty"),
+    ([*_ORDER[:7], "--price", "nan"], "--price"),
+    ([*_ORDER[:7], "--price", "1e999999"], "--price"),
+    ([*_ORDER[:7]], "--price"),
+    ([*_ORDER, "--timeout", "0"], "--timeout"),
+    # live
+    (["live", "--config", MISSING], "--config"),
+    (["live", "--duration", "0"], "--duration"),
+    (["live", "--duration", "1d"], "--duration"),
+    (["live", "--out", FILE], "--out"),
+    # kill
+    (["kill", "--config", MISSING], "--config"),
+    (["kill", "--timeout", "never"], "--timeout"),
+    # the command itself
+    (["trade"], "COMMAND"),
+]
+
+
+def _fill(argv: list[str], tmp_path: Path) -> list[str]:
+    (tmp_path / "file.txt").write_text("not what any option wants\n")
+    (tmp_path / "folder").mkdir(exist_ok=True)
+    (tmp_path / "out.npz").mkdir(exist_ok=True)
+    rec = tmp_path / "rec.gz"
+    rec.write_bytes(b"")
+    blocked = write_config_files(
+        tmp_path / "config",
+        arbitrage_overrides={"dry_run": {"state_dir": "../file.txt"}, "backtest": {"recordings": "../file.txt"}},
+    )
+    places = {
+        FILE: tmp_path / "file.txt",
+        DIR: tmp_path / "folder",
+        MISSING: tmp_path / "missing",
+        UNDER_FILE: tmp_path / "file.txt" / "sub",
+        NPZ_DIR: tmp_path / "out.npz",
+        CONFIG: ROOT / "config" / "arbitrage.toml",
+        REC: rec,
+        CONFIG_STATE_IS_A_FILE: blocked,
+    }
+    return [str(places.get(a, a)) for a in argv]
+
+
+def _case_id(case: tuple[list[str], str]) -> str:
+    argv, option = case
+    return f"{argv[0]} {option} " + " ".join(a for a in argv[1:] if not a.startswith("<"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_a_bad_value_is_exit_2_naming_the_option(
+    case: tuple[list[str], str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv, option = case
+    filled = _fill(argv, tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code = main(filled)  # anything raised here is the traceback a user would have seen
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    command = "arb" if option == "COMMAND" else f"arb {argv[0]}"
+    assert lines[0].startswith(f"{command}: ") and option in lines[0], err
+    assert "expected" in lines[0] or "unrecognized" in lines[0], err
+    assert "Traceback" not in err and out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing was written
+
+
+def _options(parser: argparse.ArgumentParser) -> set[tuple[str, str]]:
+    # (command, option) for every option of every command that takes a value
+    out = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                for sub_action in sub._actions:
+                    if sub_action.nargs == 0:  # a flag: nothing to get wrong
+                        continue
+                    names = "/".join(sub_action.option_strings) or str(sub_action.metavar or sub_action.dest)
+                    out.add((name, names))
+    return out
+
+
+def test_every_option_that_takes_a_value_has_a_row() -> None:
+    covered = {(argv[0], option) for argv, option in CASES}
+    assert _options(_parser()) - covered == set()
+
+
+@pytest.mark.parametrize("value", ["0", "fast", "-1"])
+async def test_the_installed_command_answers_a_bad_speed_without_a_traceback(value: str, tmp_path: Path) -> None:
+    # The issue's three cases through a real process: what the user's shell sees.
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "arb.cli",
+        "dry-run",
+        "--speed",
+        value,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+    )
+    try:
+        async with asyncio.timeout(60):
+            stdout, stderr = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 2
+    assert stderr.decode().strip() == (
+        f"arb dry-run: --speed: expected a number > 0 (1 is real time, 10 ten times faster) or max, got '{value}'"
+    )
+    assert stdout == b""

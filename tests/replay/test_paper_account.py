@@ -1,0 +1,80 @@
+"""The paper account is never lost silently: ``--fresh`` moves the old one aside (and says where), and
+resuming a replay says that it trades the same recorded data again on top of the carried positions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from arb.cli import main
+from arb.testing.configs import write_config_files
+from tests.scenarios import Book, Change, write_scenario
+
+DAY = dt.date(2024, 5, 6)
+
+
+def _config(tmp_path: Path) -> Path:
+    # Bybit's bid stands 50 bps above Binance's ask from 2 s on: pairs until the band (0.03) is full.
+    write_scenario(
+        tmp_path / "recordings",
+        DAY,
+        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
+        Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
+        [Change(2000, "bybit", bids={60300.0: 1.0})],
+        duration_ms=6000,
+        heartbeat_ms=100,
+    )
+    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}
+    return write_config_files(
+        tmp_path,
+        binance_overrides=venue,
+        bybit_overrides=venue,
+        arbitrage_overrides={
+            "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0},
+            "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0},
+            "backtest": {"recordings": "recordings"},
+        },
+    )
+
+
+def _dry_run(config: Path, state: Path, out: Path, *extra: str) -> int:
+    return main(["dry-run", "--config", str(config), "--speed", "max", "--state-dir", str(state), "--out", str(out),
+                 *extra])  # fmt: skip
+
+
+def test_resuming_a_replay_says_it_trades_the_same_data_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, state = _config(tmp_path), tmp_path / "paper"
+    assert _dry_run(config, state, tmp_path / "r1") == 0
+    first = capsys.readouterr().err
+    assert "resuming" not in first  # a new account: nothing to say
+    account = json.loads((state / "account.json").read_text())
+    assert account["fills"] > 0 and account["replayed_days"] == ["2024-05-06"]
+
+    assert _dry_run(config, state, tmp_path / "r2") == 0
+    err = capsys.readouterr().err
+    assert f"resuming paper account {state / 'account.json'}: {account['fills']} fills" in err
+    assert "it has traded 2024-05-06 already: this replay trades the same data again, on top of the carried" in err
+
+
+def test_fresh_keeps_the_old_account_and_names_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config, state = _config(tmp_path), tmp_path / "paper"
+    assert _dry_run(config, state, tmp_path / "r1") == 0
+    old_account = (state / "account.json").read_text()
+    old_fills = (state / "fills.csv").read_text()
+    capsys.readouterr()
+
+    assert _dry_run(config, state, tmp_path / "r2", "--fresh") == 0
+    err = capsys.readouterr().err
+    [kept] = list(state.glob("previous-*"))
+    assert f"the previous one is kept in {kept}" in err and "resuming" not in err
+    assert (kept / "account.json").read_text() == old_account
+    assert (kept / "fills.csv").read_text() == old_fills
+    assert json.loads((state / "account.json").read_text())["sessions"] == 1  # the new account's first
+
+    assert _dry_run(config, state, tmp_path / "r3", "--fresh") == 0  # a second --fresh keeps both
+    assert len(list(state.glob("previous-*"))) == 2
