@@ -54,6 +54,9 @@ __all__ = [
     "PairFigures",
     "RiskFigures",
     "Summary",
+    "pair_pnl",
+    "pairs_text",
+    "pairs_won",
     "pnl_from_fills",
     "pnl_from_trades_csv",
     "print_summary",
@@ -205,7 +208,8 @@ class PairFigures:
         spread_bps: Mean over pairs with both OPEN sides filled of (sell VWAP - buy VWAP) / buy VWAP,
             bps; None when no pair has both sides.
         spread_net_bps: The same minus the OPEN fees per unit of each side, in bps of the buy VWAP.
-        pairs_won: Pairs whose realised PnL is > 0.
+        pairs_won: Pairs whose PnL (:func:`pair_pnl` at the final mid) is > 0: the definition the dry
+            run's account line uses too.
         win_rate: ``pairs_won / pairs``; None without pairs.
         pair_pnl_mean: Mean realised PnL per pair, quote currency; None without pairs.
     """
@@ -475,13 +479,57 @@ def _fifo_holding(ts: Array, signed_qty: Array) -> tuple[float, float, float]:
     return weighted, closed, sum(lot[1] for lot in lots)
 
 
-def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
-    kind, pair = fills["kind"], fills["pair_id"]
-    is_open = kind == INTENT_OPEN
-    pair_ids = np.unique(pair[is_open])
-    n = len(pair_ids)
+def pair_pnl(fills: Array, mid: Sequence[float] | Array) -> tuple[Array, Array]:
+    """The PnL of every arbitrage pair in ``fills`` (``FILL_DTYPE``), valued at ``mid``: the one
+    definition the summary table and the dry run's account line both use.
+
+    A pair is the fills sharing a ``pair_id`` that has at least one INTENT_OPEN fill; its PnL is,
+    over all its fills (hedges and unwinds included), the cash flow minus fees plus the base it left
+    on each venue valued at that venue's ``mid``: ``sum(side * qty * (mid[venue] - price) - fee)``. So
+    the pairs' PnLs add up to the run's net PnL (when every fill belongs to a pair), and a pair that
+    captured a spread but left coins on each venue worth less than that spread is not a winner.
+
+    Args:
+        fills: Fills in any order.
+        mid: Mid per venue, quote per base (the final mid for the report, the current one for the
+            account line); NaN where unknown, which makes the PnL of a pair holding base there NaN.
+
+    Returns:
+        (pair ids ascending, int64; PnL per pair, quote currency, float64). A pair *wins* when its
+        PnL is > 0 (see :func:`pairs_won`).
+    """
+    pair_ids, at, in_pair = _pair_index(fills)
+    own = fills[in_pair]
+    mids = np.asarray(mid, dtype=np.float64)
+    side = own["side"].astype(np.float64)
+    contribution = side * own["qty"] * (mids[own["venue"]] - own["price"]) - own["fee"]
+    return pair_ids, np.bincount(at, weights=contribution, minlength=len(pair_ids))
+
+
+def pairs_won(fills: Array, mid: Sequence[float] | Array) -> tuple[int, int]:
+    """(pairs, pairs won) among ``fills`` valued at ``mid``: a pair wins when its :func:`pair_pnl` is > 0."""
+    _, pnl = pair_pnl(fills, mid)
+    return len(pnl), int(np.count_nonzero(pnl > 0))
+
+
+def pairs_text(fills: Array, mid: Sequence[float] | Array) -> str:
+    """``"pairs 13 won 12 (92.31%)"``: :func:`pairs_won` as the account line and the table word it."""
+    pairs, won = pairs_won(fills, mid)
+    return f"pairs {pairs} won {won} ({_pct(won / pairs if pairs else None)})"
+
+
+def _pair_index(fills: Array) -> tuple[Array, Array, Array]:
+    # (pair ids with an OPEN fill, pair index of each fill that belongs to one, mask of those fills)
+    pair = fills["pair_id"]
+    pair_ids = np.unique(pair[fills["kind"] == INTENT_OPEN])
     in_pair = np.isin(pair, pair_ids)
-    at = np.searchsorted(pair_ids, pair[in_pair])  # pair index of each fill that belongs to a pair
+    return pair_ids, np.searchsorted(pair_ids, pair[in_pair]), in_pair
+
+
+def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
+    is_open = fills["kind"] == INTENT_OPEN
+    pair_ids, at, in_pair = _pair_index(fills)
+    n = len(pair_ids)
     own = fills[in_pair]
     own_open = is_open[in_pair]
 
@@ -504,12 +552,8 @@ def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
 
     hedging = np.isin(own["kind"], (INTENT_HEDGE, INTENT_UNWIND))
     hedged = per_pair(hedging.astype(np.float64)) > 0
-    # Realised PnL of each fill: cash flow minus fee plus its quantity valued at the final mid
-    # (the pair's residual base ends up valued at the final mid of its venue).
-    side = own["side"].astype(np.float64)
-    contribution = side * own["qty"] * (final_mid[own["venue"]] - own["price"]) - own["fee"]
-    pair_pnl = per_pair(contribution)
-    won = int(np.count_nonzero(pair_pnl > 0))
+    _, pnl = pair_pnl(fills, final_mid)
+    won = int(np.count_nonzero(pnl > 0))  # the definition of pairs_won()
     return PairFigures(
         pairs=n,
         legs_filled=len(set(zip(fills["venue"][is_open].tolist(), fills["order_id"][is_open].tolist(), strict=True))),
@@ -520,7 +564,7 @@ def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
         spread_net_bps=_mean_or_none(net[both]),
         pairs_won=won,
         win_rate=won / n if n else None,
-        pair_pnl_mean=_mean_or_none(pair_pnl),
+        pair_pnl_mean=_mean_or_none(pnl),
     )
 
 
@@ -932,6 +976,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         ("pairs hedged or unwound", _int(pairs.pairs_hedged)),
         ("mean captured spread (bps)", _num(pairs.spread_bps)),
         ("  net of fees (bps)", _num(pairs.spread_net_bps)),
+        ("pairs won (PnL > 0 at the final mid)", _int(pairs.pairs_won)),
         ("win rate", _pct(pairs.win_rate)),
         ("mean PnL per pair (quote)", _money(pairs.pair_pnl_mean)),
     ):

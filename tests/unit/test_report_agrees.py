@@ -1,0 +1,76 @@
+"""The report agrees with itself and with the data: one definition of a win for the account line and
+the table, ratios only where the span means something, percentages that do not round a loss to 0,
+out-of-sync time per venue, and a chart whose markers and shading sit where the data says."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from arb.events import BINANCE, BYBIT
+from arb.report import pair_pnl, pairs_won, pnl_from_fills, print_summary, summarize
+from arb.runtime.live import PaperAccount, _Reporter
+from arb.strategy.types import BUY, INTENT_OPEN, SELL
+from tests.unit.test_report import INITIAL, driver_equity, make_fills, ns
+
+# --- one definition of a win ----------------------------------------------------------------------
+
+# One pair that captured 30 bps (buy Binance @ 60,000, sell Bybit @ 60,180; cash +1.8 - 0.12 fees)
+# and ended with Bybit's mid 50 bps over Binance's: the short it left on Bybit lost more than the
+# spread it captured. Its PnL at the final mids is -0.06 + (-0.01 x (60,300 - 60,180) - 0.06) = -1.32.
+CAPTURED_THEN_LOST = make_fills(
+    (1.0, BINANCE, BUY, 60_000.0, 0.01, 0.06, 1, INTENT_OPEN, 1),
+    (1.0, BYBIT, SELL, 60_180.0, 0.01, 0.06, 1, INTENT_OPEN, 2),
+)
+END_MID = (60_000.0, 60_300.0)
+
+
+def test_pair_pnl_is_the_leftover_base_at_each_venues_mid_and_adds_up_to_the_net_pnl() -> None:
+    ids, pnl = pair_pnl(CAPTURED_THEN_LOST, END_MID)
+    assert ids.tolist() == [1] and pnl == pytest.approx([-1.32], abs=1e-9)
+    assert pnl.sum() == pytest.approx(pnl_from_fills(CAPTURED_THEN_LOST, END_MID), abs=1e-9)
+    assert pairs_won(CAPTURED_THEN_LOST, END_MID) == (1, 0)
+    assert pairs_won(CAPTURED_THEN_LOST, (60_000.0, 60_000.0)) == (1, 1)  # the basis closed: a win
+
+
+def _account_line(fills: np.ndarray, mid: tuple[float, float], tmp_path: Path) -> str:
+    out = io.StringIO()
+    account = PaperAccount(tmp_path / "account.json", (0.05, 0.05), (5_000.0, 5_000.0))
+    reporter = _Reporter(Console(file=out, width=400), 60 * 10**9, account)
+    engine = SimpleNamespace(
+        position=np.zeros(2), last_mid=np.array(mid), log=SimpleNamespace(fills=SimpleNamespace(view=lambda: fills))
+    )
+    reporter.maybe(engine, ns(5), force=True)  # type: ignore[arg-type]  # the fields the line reads
+    return out.getvalue()
+
+
+def _table(fills: np.ndarray, mid: tuple[float, float]) -> str:
+    equity = driver_equity(fills, INITIAL, [0.0, 5.0], [mid, mid])
+    out = io.StringIO()
+    print_summary(summarize(fills, equity, INITIAL, {"mode": "dry-run"}), Console(file=out, width=160))
+    return out.getvalue()
+
+
+def test_the_account_line_and_the_table_count_the_same_winners(tmp_path: Path) -> None:
+    # before: the line counted a flat pair with positive cash as a winner ("winners 1 losers 0")
+    # while the table, valuing its leftover base, said "win rate 0.00%"
+    line = _account_line(CAPTURED_THEN_LOST, END_MID, tmp_path)
+    table = _table(CAPTURED_THEN_LOST, END_MID)
+    assert "pairs 1 won 0 (0.00%)" in line and "winners" not in line
+    assert re.search(r"pairs won \(PnL > 0 at the final mid\)\s*│\s*0\s", table)
+    assert re.search(r"win rate\s*│\s*0\.00%", table)
+    flat = (60_000.0, 60_000.0)
+    assert "pairs 1 won 1 (100.00%)" in _account_line(CAPTURED_THEN_LOST, flat, tmp_path)
+    assert re.search(r"win rate\s*│\s*100\.00%", _table(CAPTURED_THEN_LOST, flat))
+
+
+def test_an_unfinished_pair_counts_in_the_line_as_in_the_table(tmp_path: Path) -> None:
+    # a lone leg (the other never filled) is a pair in the table; the line used to skip it
+    fills = make_fills((1.0, BINANCE, BUY, 60_000.0, 0.01, 0.06, 7, INTENT_OPEN, 1))
+    assert "pairs 1 won 1 (100.00%)" in _account_line(fills, (60_010.0, 60_010.0), tmp_path)
