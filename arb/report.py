@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EQUITY_PNG",
+    "MIN_RATIO_SPAN_S",
     "PNL_TOLERANCE",
     "SCHEMA_VERSION",
     "SUMMARY_JSON",
@@ -70,7 +71,7 @@ Array = np.ndarray[Any, np.dtype[Any]]
 SUMMARY_JSON: Final = "summary.json"
 TRADES_CSV: Final = "trades.csv"
 EQUITY_PNG: Final = "equity.png"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """``schema`` in summary.json; raised when a figure changes meaning or a key is removed."""
 
 TRADES_HEADER: Final = (
@@ -93,6 +94,13 @@ PNL_TOLERANCE: Final = 0.01
 
 DAYS_PER_YEAR: Final = 365
 SECONDS_PER_YEAR: Final = DAYS_PER_YEAR * 86_400
+MIN_RATIO_SPAN_S: Final = 30 * 86_400
+"""Shortest span of equity samples, seconds (30 days), on which the annualised Sharpe and Sortino
+ratios are shown. An annualised ratio estimated from T years of returns has a standard error of about
+``1 / sqrt(T)`` whatever the sampling interval (Lo 2002, i.i.d. returns): ±3.5 at 30 days, ±19 at one
+day, ±220 at 11 minutes, where a figure like 162 says nothing. A month also covers every hour of the
+day and day of the week the market trades. On a shorter span both are None, with the reason in
+``ratios_note`` and the standard error in ``sharpe_stderr``."""
 QTY_EPS: Final = 1e-12
 """Base quantities this small are float dust, not inventory (lot sizes are 1e-8 and up)."""
 
@@ -244,13 +252,21 @@ class RiskFigures:
         final_equity: ``equity`` of the last sample, quote currency.
         holdings_revaluation: Starting base valued at the final mid minus at the first mid, quote
             currency: ``final_equity - initial_equity == pnl + holdings_revaluation``.
+        span_s: Time from the first to the last sample used, seconds (0 with fewer than 2).
         sharpe: Annualised Sharpe ratio (365-day year) of the per-sample returns, each the change of
-            trading PnL over ``initial_equity``; 0 when undefined.
-        sortino: Annualised Sortino ratio (downside deviation against 0); 0 when undefined.
+            trading PnL over ``initial_equity``; None when undefined or not meaningful.
+        sortino: Annualised Sortino ratio (downside deviation against 0); None when undefined or not
+            meaningful.
         sharpe_defined: False with fewer than 3 samples, zero variance or no positive initial equity.
         sortino_defined: False in the same cases and when no sample lost money.
         ratios_defined: ``sharpe_defined and sortino_defined``.
-        ratios_note: Why a ratio is undefined ("" when both are defined).
+        ratios_meaningful: ``span_s >= MIN_RATIO_SPAN_S``: only then are ``sharpe`` and ``sortino``
+            given (a ratio annualised from minutes is noise, see :data:`MIN_RATIO_SPAN_S`).
+        sharpe_stderr: Approximate standard error of the annualised Sharpe ratio,
+            ``sqrt((1 + s**2 / 2) / returns) * sqrt(samples_per_year)`` with ``s`` the per-sample
+            ratio (Lo 2002, i.i.d. returns), whether or not the span is long enough; None when the
+            Sharpe ratio is undefined.
+        ratios_note: Why a ratio is undefined or not meaningful ("" when both are given).
         max_drawdown: Largest fall of trading PnL below its running peak, quote currency (>= 0).
         max_drawdown_frac: That fall as a fraction of the capital at the peak (``initial_equity`` plus
             the peak PnL), >= 0.
@@ -261,11 +277,14 @@ class RiskFigures:
     initial_equity: float | None
     final_equity: float | None
     holdings_revaluation: float | None
-    sharpe: float
-    sortino: float
+    span_s: float
+    sharpe: float | None
+    sortino: float | None
     sharpe_defined: bool
     sortino_defined: bool
     ratios_defined: bool
+    ratios_meaningful: bool
+    sharpe_stderr: float | None
     ratios_note: str
     max_drawdown: float
     max_drawdown_frac: float
@@ -589,7 +608,8 @@ def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> 
         with np.errstate(divide="ignore", invalid="ignore"):
             max_dd_frac = float(np.where(capital > 0, drawdown / capital, 0.0).max())
 
-    sharpe, sortino = 0.0, 0.0
+    span_s = float(ts[-1] - ts[0]) / NS_PER_S if len(ts) >= 2 else 0.0
+    sharpe, sortino, stderr = 0.0, 0.0, None
     sharpe_note, sortino_note = "", ""
     if len(eq) < 3:
         sharpe_note = f"{len(eq)} equity samples, ratios need at least 3"
@@ -606,25 +626,37 @@ def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> 
         if deviation <= 1e-9 * float(np.abs(returns).max()):  # equal returns, up to float noise
             sharpe_note = "the returns have zero variance"
         else:
-            sharpe = mean / deviation * annual
+            per_sample = mean / deviation
+            sharpe = per_sample * annual
+            stderr = math.sqrt((1 + per_sample**2 / 2) / len(returns)) * annual
             if downside > 0:
                 sortino = mean / downside * annual
             else:
                 sortino_note = "no sample lost money, Sortino undefined"
     if sharpe_note:  # whatever stops Sharpe stops Sortino too
         sortino_note = sharpe_note
+    meaningful = span_s >= MIN_RATIO_SPAN_S
+    note = sortino_note  # it repeats sharpe_note when that is set
+    if not meaningful and not sharpe_note:
+        note = (
+            f"not meaningful on {_duration_text(span_s)} of samples: annualised ratios need "
+            f"{_duration_text(MIN_RATIO_SPAN_S)} (their standard error here is about ±{stderr:,.0f})"
+        )
     return RiskFigures(
         samples=len(eq),
         sample_interval_s=None if interval_ns is None else interval_ns / NS_PER_S,
         initial_equity=initial_equity,
         final_equity=float(equity["equity"][finite][-1]) if len(eq) else None,
         holdings_revaluation=revaluation,
-        sharpe=sharpe,
-        sortino=sortino,
+        span_s=span_s,
+        sharpe=sharpe if meaningful and not sharpe_note else None,
+        sortino=sortino if meaningful and not sortino_note else None,
         sharpe_defined=not sharpe_note,
         sortino_defined=not sortino_note,
         ratios_defined=not sharpe_note and not sortino_note,
-        ratios_note=sortino_note,  # it repeats sharpe_note when that is set
+        ratios_meaningful=meaningful,
+        sharpe_stderr=stderr,
+        ratios_note=note,
         max_drawdown=max_dd,
         max_drawdown_frac=max_dd_frac,
     )
@@ -983,8 +1015,8 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         table.add_row(label, value, "", "")
     table.add_section()
     for label, value in (
-        ("Sharpe (annualised)", _num(risk.sharpe) if risk.sharpe_defined else "n/a"),
-        ("Sortino (annualised)", _num(risk.sortino) if risk.sortino_defined else "n/a"),
+        ("Sharpe (annualised)", _ratio(risk.sharpe, risk.sharpe_defined, risk.ratios_meaningful)),
+        ("Sortino (annualised)", _ratio(risk.sortino, risk.sortino_defined, risk.ratios_meaningful)),
         ("max drawdown (quote)", _money(risk.max_drawdown)),
         ("max drawdown (of peak)", _pct(risk.max_drawdown_frac)),
         ("equity samples", _int(risk.samples)),
@@ -1010,6 +1042,13 @@ def _qty(x: float | None) -> str:
 
 def _num(x: float | None) -> str:
     return "n/a" if x is None else f"{x:,.3f}"
+
+
+def _ratio(x: float | None, defined: bool, meaningful: bool) -> str:
+    # the reason is printed under the table (ratios_note)
+    if not defined:
+        return "n/a"
+    return _num(x) if meaningful else "not meaningful"
 
 
 def _int(x: int) -> str:

@@ -5,6 +5,7 @@ out-of-sync time per venue, and a chart whose markers and shading sit where the 
 from __future__ import annotations
 
 import io
+import math
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,10 +15,10 @@ import pytest
 from rich.console import Console
 
 from arb.events import BINANCE, BYBIT
-from arb.report import pair_pnl, pairs_won, pnl_from_fills, print_summary, summarize
+from arb.report import MIN_RATIO_SPAN_S, pair_pnl, pairs_won, pnl_from_fills, print_summary, summarize
 from arb.runtime.live import PaperAccount, _Reporter
-from arb.strategy.types import BUY, INTENT_OPEN, SELL
-from tests.unit.test_report import INITIAL, driver_equity, make_fills, ns
+from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, SELL
+from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
 
 # --- one definition of a win ----------------------------------------------------------------------
 
@@ -74,3 +75,41 @@ def test_an_unfinished_pair_counts_in_the_line_as_in_the_table(tmp_path: Path) -
     # a lone leg (the other never filled) is a pair in the table; the line used to skip it
     fills = make_fills((1.0, BINANCE, BUY, 60_000.0, 0.01, 0.06, 7, INTENT_OPEN, 1))
     assert "pairs 1 won 1 (100.00%)" in _account_line(fills, (60_010.0, 60_010.0), tmp_path)
+
+
+# --- ratios only where the span means something ---------------------------------------------------
+
+
+def _pnl_curve(seconds: int, step_s: float) -> np.ndarray:
+    """A trading-PnL curve that mostly rises, one sample per ``step_s`` over ``seconds``."""
+    rng = np.random.default_rng(3)
+    values = 1000.0 + np.cumsum(rng.normal(0.002, 0.01, int(seconds / step_s) + 1))
+    return curve(values.tolist(), step=step_s)
+
+
+def test_annualised_ratios_on_eleven_minutes_are_shown_as_not_meaningful_with_why() -> None:
+    # before: "Sharpe (annualised) 162.247" on the 11-minute sample
+    s = summarize(np.zeros(0, FILL_DTYPE), _pnl_curve(11 * 60, 1.0), FLAT, {"mode": "backtest"})
+    r = s.risk
+    assert r.sharpe_defined and r.sortino_defined and not r.ratios_meaningful
+    assert r.sharpe is None and r.sortino is None
+    assert r.sharpe_stderr == pytest.approx(math.sqrt(365 * 86_400 / 660), rel=0.05)  # 1 / sqrt(span in years)
+    assert r.ratios_note == (
+        f"not meaningful on 11.0 min of samples: annualised ratios need 30.0 days "
+        f"(their standard error here is about ±{r.sharpe_stderr:,.0f})"
+    )
+    out = io.StringIO()
+    print_summary(s, Console(file=out, width=160))
+    text = out.getvalue()
+    assert re.search(r"Sharpe \(annualised\)\s*│\s*not meaningful", text)
+    assert re.search(r"Sortino \(annualised\)\s*│\s*not meaningful", text)
+    assert "ratios: not meaningful on 11.0 min" in text
+
+
+def test_the_ratios_are_shown_from_thirty_days_on() -> None:
+    assert MIN_RATIO_SPAN_S == 30 * 86_400
+    short = summarize(np.zeros(0, FILL_DTYPE), _pnl_curve(MIN_RATIO_SPAN_S - 3600, 3600.0), FLAT, {}).risk
+    long = summarize(np.zeros(0, FILL_DTYPE), _pnl_curve(MIN_RATIO_SPAN_S, 3600.0), FLAT, {}).risk
+    assert not short.ratios_meaningful and short.sharpe is None
+    assert long.ratios_meaningful and long.sharpe is not None and long.sortino is not None
+    assert long.ratios_note == ""
