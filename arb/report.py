@@ -1033,7 +1033,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
 
 
 def _money(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:,.4f}"
+    return "n/a" if x is None else _not_rounded_to_zero(x, f"{x:,.4f}", f"{x:.2g}")
 
 
 def _qty(x: float | None) -> str:
@@ -1041,7 +1041,7 @@ def _qty(x: float | None) -> str:
 
 
 def _num(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:,.3f}"
+    return "n/a" if x is None else _not_rounded_to_zero(x, f"{x:,.3f}", f"{x:.2g}")
 
 
 def _ratio(x: float | None, defined: bool, meaningful: bool) -> str:
@@ -1056,4 +1056,12 @@ def _int(x: int) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.2%}"
+    return "n/a" if x is None else _not_rounded_to_zero(x, f"{x:.2%}", f"{x * 100:.2g}%")
+
+
+def _not_rounded_to_zero(x: float, text: str, significant: str) -> str:
+    # ``text`` unless it shows a non-zero ``x`` as zero ("0.00%" for a 0.0037 % drawdown): then two
+    # significant digits, "0.0037%"
+    if x != 0 and not any(c in "123456789" for c in text):
+        return significant
+    return text

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from arb import report
 from arb.events import BINANCE, BYBIT
-from arb.report import MIN_RATIO_SPAN_S, pair_pnl, pairs_won, pnl_from_fills, print_summary, summarize
+from arb.report import MIN_RATIO_SPAN_S, InitialBalances, pair_pnl, pairs_won, pnl_from_fills, print_summary, summarize
 from arb.runtime.live import PaperAccount, _Reporter
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, SELL
 from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
@@ -113,3 +114,27 @@ def test_the_ratios_are_shown_from_thirty_days_on() -> None:
     assert not short.ratios_meaningful and short.sharpe is None
     assert long.ratios_meaningful and long.sharpe is not None and long.sortino is not None
     assert long.ratios_note == ""
+
+
+# --- percentages that do not round a loss away ----------------------------------------------------
+
+
+def test_a_small_drawdown_is_not_printed_as_zero_percent() -> None:
+    # before: "max drawdown (quote) 0.6025" above "max drawdown (of peak) 0.00%"
+    big = InitialBalances(base=(0.0, 0.0), quote=(8_092.0, 8_092.0))  # 16,184 of capital, as on the sample
+    equity = curve([16_184.0, 16_184.6, 16_184.0, 16_184.8], step=1.0)
+    s = summarize(np.zeros(0, FILL_DTYPE), equity, big, {})
+    assert s.risk.max_drawdown == pytest.approx(0.6) and s.risk.max_drawdown_frac == pytest.approx(0.6 / 16_184.6)
+    out = io.StringIO()
+    print_summary(s, Console(file=out, width=160))
+    text = out.getvalue()
+    assert re.search(r"max drawdown \(of peak\)\s*│\s*0\.0037%", text), text
+    assert re.search(r"max drawdown \(quote\)\s*│\s*0\.6000", text)
+
+
+@pytest.mark.parametrize(
+    ("fraction", "shown"),
+    [(0.0, "0.00%"), (3.7e-5, "0.0037%"), (-2e-6, "-0.0002%"), (0.5, "50.00%"), (1 / 3, "33.33%"), (1.0, "100.00%")],
+)
+def test_percentages_keep_two_significant_digits_where_two_decimals_show_zero(fraction: float, shown: str) -> None:
+    assert report._pct(fraction) == shown
