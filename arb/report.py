@@ -54,7 +54,10 @@ __all__ = [
     "InitialBalances",
     "PairFigures",
     "RiskFigures",
+    "Span",
+    "Spans",
     "Summary",
+    "out_of_sync_spans",
     "pair_pnl",
     "pairs_text",
     "pairs_won",
@@ -67,6 +70,9 @@ __all__ = [
 ]
 
 Array = np.ndarray[Any, np.dtype[Any]]
+Span = tuple[int, int]
+"""``(start_ns, end_ns)``: a span of local time, end exclusive."""
+Spans = tuple[Span, ...]
 
 SUMMARY_JSON: Final = "summary.json"
 TRADES_CSV: Final = "trades.csv"
@@ -179,6 +185,9 @@ class Figures:
         base_balance: Starting base plus ``position``, base units.
         quote_balance: Starting quote plus cash flow minus fees, quote currency.
         final_mid: Mid used to value inventory, quote per base; None for the total or when unknown.
+        out_of_sync_s: Time the venue's book was not synced during the run, seconds (the wait for the
+            first snapshot included); for the total, the time at least one venue was not (the union).
+        out_of_sync_spans: Number of separate spans of that time.
     """
 
     name: str
@@ -197,6 +206,8 @@ class Figures:
     base_balance: float
     quote_balance: float
     final_mid: float | None
+    out_of_sync_s: float
+    out_of_sync_spans: int
 
     def to_dict(self) -> dict[str, Any]:
         """The figures as JSON-safe data (None for undefined)."""
@@ -306,6 +317,7 @@ class Summary:
         initial: The starting balances.
         pnl_consistent: ``|total.pnl - total.pnl_from_fills| <= PNL_TOLERANCE`` (False if either is None).
         meta: The driver's meta data (config, data range, mode, counters), made JSON-safe.
+        out_of_sync: Per venue, the spans ``(start_ns, end_ns)`` of local time its book was not synced.
     """
 
     total: Figures
@@ -315,6 +327,7 @@ class Summary:
     initial: InitialBalances
     pnl_consistent: bool
     meta: Mapping[str, Any]
+    out_of_sync: tuple[Spans, Spans] = ((), ())
 
     def to_dict(self) -> dict[str, Any]:
         """What summary.json holds: JSON-safe (no NaN, ints as ints), keys in a stable order."""
@@ -323,6 +336,9 @@ class Summary:
             "pnl_consistent": self.pnl_consistent,
             "total": self.total.to_dict(),
             "venues": {f.name: f.to_dict() for f in self.venues},
+            "out_of_sync": {
+                f.name: [list(span) for span in spans] for f, spans in zip(self.venues, self.out_of_sync, strict=True)
+            },
             "pairs": self.pairs.to_dict(),
             "risk": self.risk.to_dict(),
             "initial": self.initial.to_dict(),
@@ -334,7 +350,14 @@ class Summary:
 # Figures
 
 
-def summarize(fills: Array, equity: Array, initial: InitialBalances, meta: Mapping[str, Any]) -> Summary:
+def summarize(
+    fills: Array,
+    equity: Array,
+    initial: InitialBalances,
+    meta: Mapping[str, Any],
+    *,
+    out_of_sync: Sequence[Iterable[Span]] = ((), ()),
+) -> Summary:
     """Compute every figure of the report.
 
     Args:
@@ -345,6 +368,8 @@ def summarize(fills: Array, equity: Array, initial: InitialBalances, meta: Mappi
         initial: Starting balances per venue.
         meta: Stored as is in summary.json (config, data range, mode, driver counters); numpy scalars,
             paths, tuples and dataclasses are converted, NaN becomes null, anything else its ``str``.
+        out_of_sync: Per venue (Binance, Bybit), the spans of local time its book was not synced,
+            within the run (:func:`out_of_sync_spans` makes them from a driver's sync changes).
 
     Returns:
         A frozen :class:`Summary`.
@@ -362,9 +387,12 @@ def summarize(fills: Array, equity: Array, initial: InitialBalances, meta: Mappi
     final_mid = _last_finite(equity["mid"])
     fills = fills[np.argsort(fills["local_ts"], kind="stable")]
 
-    venues = tuple(_venue_figures(v, fills, equity, initial, final_mid) for v in _VENUES)
+    if len(out_of_sync) != len(_VENUES):
+        raise ValueError(f"out_of_sync: expected the spans of two venues (Binance, Bybit), got {len(out_of_sync)}")
+    spans = (_merged(out_of_sync[BINANCE]), _merged(out_of_sync[BYBIT]))
+    venues = tuple(_venue_figures(v, fills, equity, initial, final_mid, spans[v]) for v in _VENUES)
     assert len(venues) == 2  # one per asset number
-    total = _total_figures(venues, fills, equity, initial, final_mid)
+    total = _total_figures(venues, fills, equity, initial, final_mid, _merged(spans[0] + spans[1]))
     pnl_consistent = bool(
         total.pnl is not None
         and total.pnl_from_fills is not None
@@ -378,7 +406,56 @@ def summarize(fills: Array, equity: Array, initial: InitialBalances, meta: Mappi
         initial=initial,
         pnl_consistent=pnl_consistent,
         meta=MappingProxyType(_jsonable(dict(meta))),
+        out_of_sync=spans,
     )
+
+
+def out_of_sync_spans(
+    change_ts: Sequence[int] | Array, synced: Sequence[int | bool] | Array, start_ns: int, end_ns: int
+) -> Spans:
+    """The spans of ``[start_ns, end_ns)`` during which a venue's book was not synced.
+
+    Args:
+        change_ts: Local times (ns) at which the venue's sync state changed, ascending.
+        synced: The state from each of those times on (truthy: synced, the book is the venue's).
+            Before the first change the book is not synced (no snapshot yet); a driver whose book
+            starts synced passes a first change at or before ``start_ns``.
+        start_ns: Start of the run, local time (ns).
+        end_ns: End of the run, local time (ns).
+
+    Returns:
+        Disjoint ``(start_ns, end_ns)`` spans in time order, none empty, all within the run.
+    """
+    spans: list[Span] = []
+    down_since: int | None = start_ns
+    for t, state in zip(np.asarray(change_ts).tolist(), np.asarray(synced).tolist(), strict=True):
+        t = min(max(int(t), start_ns), end_ns)
+        if state and down_since is not None:
+            if t > down_since:
+                spans.append((down_since, t))
+            down_since = None
+        elif not state and down_since is None:
+            down_since = t
+    if down_since is not None and end_ns > down_since:
+        spans.append((down_since, end_ns))
+    return tuple(spans)
+
+
+def _merged(spans: Iterable[Span]) -> Spans:
+    # sorted, overlapping and touching spans joined, empty ones dropped
+    out: list[Span] = []
+    for start, end in sorted((int(a), int(b)) for a, b in spans):
+        if end <= start:
+            continue
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return tuple(out)
+
+
+def _spans_s(spans: Spans) -> float:
+    return sum(end - start for start, end in spans) / NS_PER_S
 
 
 def pnl_from_fills(fills: Array, final_mid: Sequence[float | None] | Array) -> float | None:
@@ -409,7 +486,9 @@ def _position(fills: Array) -> float:
     return float(np.sum(fills["side"].astype(np.float64) * fills["qty"]))
 
 
-def _venue_figures(venue: int, fills: Array, equity: Array, initial: InitialBalances, final_mid: Array) -> Figures:
+def _venue_figures(
+    venue: int, fills: Array, equity: Array, initial: InitialBalances, final_mid: Array, out_of_sync: Spans
+) -> Figures:
     own = fills[fills["venue"] == venue]
     mid = float(final_mid[venue])
     position = _position(own)
@@ -435,11 +514,13 @@ def _venue_figures(venue: int, fills: Array, equity: Array, initial: InitialBala
         base_balance=initial.base[venue] + position,
         quote_balance=initial.quote[venue] + cash,
         final_mid=mid if math.isfinite(mid) else None,
+        out_of_sync_s=_spans_s(out_of_sync),
+        out_of_sync_spans=len(out_of_sync),
     )
 
 
 def _total_figures(
-    venues: Sequence[Figures], fills: Array, equity: Array, initial: InitialBalances, final_mid: Array
+    venues: Sequence[Figures], fills: Array, equity: Array, initial: InitialBalances, final_mid: Array, either: Spans
 ) -> Figures:
     start = initial.equity(final_mid)
     final_equity = float(equity["equity"][-1])
@@ -462,6 +543,8 @@ def _total_figures(
         base_balance=sum(f.base_balance for f in venues),
         quote_balance=sum(f.quote_balance for f in venues),
         final_mid=None,
+        out_of_sync_s=_spans_s(either),
+        out_of_sync_spans=len(either),
     )
 
 
@@ -998,6 +1081,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     row("base balance (base)", "base_balance", _qty)
     row("quote balance (quote)", "quote_balance", _money)
     row("final mid (quote)", "final_mid", _money)
+    table.add_row("time out of sync", *(_out_of_sync_text(f.out_of_sync_s, f.out_of_sync_spans) for f in columns))
 
     table.add_section()
     pairs, risk = summary.pairs, summary.risk
@@ -1042,6 +1126,14 @@ def _qty(x: float | None) -> str:
 
 def _num(x: float | None) -> str:
     return "n/a" if x is None else _not_rounded_to_zero(x, f"{x:,.3f}", f"{x:.2g}")
+
+
+def _out_of_sync_text(seconds: float, spans: int) -> str:
+    # "0 s", "0.119 s in 1 span", "3.2 min in 4 spans"
+    if spans == 0:
+        return "0 s"
+    shown = f"{seconds:.3g} s" if seconds < 120 else _duration_text(seconds)
+    return f"{shown} in {spans} span{'s' if spans > 1 else ''}"
 
 
 def _ratio(x: float | None, defined: bool, meaningful: bool) -> str:

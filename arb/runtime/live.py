@@ -488,7 +488,8 @@ def write_dry_run_report(
     initial = InitialBalances((session_base[0], session_base[1]), (session_quote[0], session_quote[1]))
     fills = engine.log.fills.view()
     equity = engine.log.equity.view()
-    summary = summarize(fills, equity, initial, meta)
+    out_of_sync = engine.log.out_of_sync(result.start_ns, result.end_ns)
+    summary = summarize(fills, equity, initial, meta, out_of_sync=out_of_sync)
     paths = write_report(out, summary, fills, equity)
     print_summary(summary, console)
     return paths

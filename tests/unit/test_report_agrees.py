@@ -16,7 +16,16 @@ from rich.console import Console
 
 from arb import report
 from arb.events import BINANCE, BYBIT
-from arb.report import MIN_RATIO_SPAN_S, InitialBalances, pair_pnl, pairs_won, pnl_from_fills, print_summary, summarize
+from arb.report import (
+    MIN_RATIO_SPAN_S,
+    InitialBalances,
+    out_of_sync_spans,
+    pair_pnl,
+    pairs_won,
+    pnl_from_fills,
+    print_summary,
+    summarize,
+)
 from arb.runtime.live import PaperAccount, _Reporter
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, SELL
 from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
@@ -138,3 +147,44 @@ def test_a_small_drawdown_is_not_printed_as_zero_percent() -> None:
 )
 def test_percentages_keep_two_significant_digits_where_two_decimals_show_zero(fraction: float, shown: str) -> None:
     assert report._pct(fraction) == shown
+
+
+# --- time out of sync, per venue ------------------------------------------------------------------
+
+BEFORE_ALL = -(2**63)
+
+
+def test_out_of_sync_spans_from_sync_changes() -> None:
+    start, end = ns(0), ns(100)
+    # not synced until 0.5 s (the first snapshot), lost at 20 s, back at 23 s, lost at 90 s for good
+    changes = [BEFORE_ALL, ns(0.5), ns(20), ns(23), ns(90)]
+    assert out_of_sync_spans(changes, [0, 1, 0, 1, 0], start, end) == (
+        (ns(0), ns(0.5)),
+        (ns(20), ns(23)),
+        (ns(90), ns(100)),
+    )
+    assert out_of_sync_spans([BEFORE_ALL], [1], start, end) == ()  # seeded synced, never lost
+    assert out_of_sync_spans([], [], start, end) == ((start, end),)  # never synced
+    assert out_of_sync_spans([ns(-5), ns(200)], [1, 0], start, end) == ()  # changes outside the run
+
+
+def test_the_table_shows_time_out_of_sync_per_venue_and_either_in_total() -> None:
+    fills, equity = make_fills(), driver_equity(make_fills(), INITIAL, [0.0, 100.0], [(60_000.0, 60_000.0)] * 2)
+    spans = (((ns(0), ns(0.125)),), ((ns(0), ns(0.0625)), (ns(20), ns(23))))
+    s = summarize(fills, equity, INITIAL, {"mode": "backtest"}, out_of_sync=spans)
+    binance, bybit = s.venues
+    assert (binance.out_of_sync_s, binance.out_of_sync_spans) == (0.125, 1)
+    assert (bybit.out_of_sync_s, bybit.out_of_sync_spans) == (3.0625, 2)
+    assert (s.total.out_of_sync_s, s.total.out_of_sync_spans) == (3.125, 2)  # the union: 0-0.125 and 20-23
+    assert s.to_dict()["out_of_sync"] == {"binance": [[ns(0), ns(0.125)]], "bybit": [list(x) for x in spans[1]]}
+    out = io.StringIO()
+    print_summary(s, Console(file=out, width=160))
+    row = r"time out of sync\s*│\s*3.12 s in 2 spans\s*│\s*0.125 s in 1 span\s*│\s*3.06 s in 2 spans"
+    assert re.search(row, out.getvalue())
+
+
+def test_a_run_without_sync_spans_says_zero() -> None:
+    fills, equity = make_fills(), driver_equity(make_fills(), INITIAL, [0.0, 1.0], [(60_000.0, 60_000.0)] * 2)
+    out = io.StringIO()
+    print_summary(summarize(fills, equity, INITIAL, {}), Console(file=out, width=160))
+    assert re.search(r"time out of sync\s*│\s*0 s\s*│\s*0 s\s*│\s*0 s", out.getvalue())
