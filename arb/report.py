@@ -50,6 +50,7 @@ __all__ = [
     "SUMMARY_JSON",
     "TRADES_CSV",
     "TRADES_HEADER",
+    "ChartData",
     "Figures",
     "InitialBalances",
     "PairFigures",
@@ -57,6 +58,8 @@ __all__ = [
     "Span",
     "Spans",
     "Summary",
+    "chart_data",
+    "fill_spread_bps",
     "out_of_sync_spans",
     "pair_pnl",
     "pairs_text",
@@ -986,59 +989,163 @@ def pnl_from_trades_csv(path: str | Path, final_mid: Sequence[float | None] | Ar
     return pnl
 
 
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """What equity.png draws, computed apart from the drawing (:func:`chart_data`).
+
+    Attributes:
+        ts: Time of each equity sample, int64 ns (local).
+        trading_pnl: Trading PnL at each sample (equity minus the starting balances at that sample's
+            mids), quote currency; NaN where unknown. Drawn on its own axis, scaled to it.
+        equity_change: Equity minus ``risk.initial_equity`` at each sample (the starting coins' price
+            moves included), quote currency.
+        spread_bps: Bybit-over-Binance mid spread at each sample, bps; NaN where either venue's book
+            was not synced (no line is drawn there).
+        fill_ts: Time of each fill (``local_ts``), in the order of ``fills``.
+        fill_spread_bps: Where each fill's marker sits: :func:`fill_spread_bps`.
+        fill_kind: Intent kind of each fill (INTENT_OPEN, INTENT_HEDGE, INTENT_UNWIND).
+        out_of_sync: Per venue, the spans shaded as "book out of sync" (``Summary.out_of_sync``).
+    """
+
+    ts: Array
+    trading_pnl: Array
+    equity_change: Array
+    spread_bps: Array
+    fill_ts: Array
+    fill_spread_bps: Array
+    fill_kind: Array
+    out_of_sync: tuple[Spans, Spans]
+
+
+def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
+    """The series, markers and shaded spans of equity.png for ``summary`` over ``fills`` and ``equity``."""
+    held = np.array([_none_to_nan(summary.initial.equity(m)) for m in equity["mid"]], dtype=float)
+    spread = np.array(equity["spread_bps"], dtype=float)
+    spread[_inside(equity["ts"], summary.out_of_sync[BINANCE] + summary.out_of_sync[BYBIT])] = np.nan
+    return ChartData(
+        ts=np.array(equity["ts"]),
+        trading_pnl=equity["equity"] - held,
+        equity_change=equity["equity"] - _none_to_nan(summary.risk.initial_equity),
+        spread_bps=spread,
+        fill_ts=np.array(fills["local_ts"]),
+        fill_spread_bps=fill_spread_bps(fills, equity, summary.out_of_sync),
+        fill_kind=np.array(fills["kind"]),
+        out_of_sync=summary.out_of_sync,
+    )
+
+
+def fill_spread_bps(fills: Array, equity: Array, out_of_sync: Sequence[Spans] = ((), ())) -> Array:
+    """The Bybit-over-Binance spread each fill captured, bps, one per row of ``fills``: where its
+    marker sits on the spread chart.
+
+    A fill whose pair also filled on the other venue is set against the volume-weighted price of
+    the pair's fills there: a Binance fill at ``p`` against the pair's Bybit VWAP ``q`` is
+    ``(q - p) / p * 1e4``, a Bybit fill at ``q`` against the Binance VWAP ``p`` the same. That is the
+    spread the trade took, not the mid spread of a sample taken before it (a jump in the spread that
+    the pair traded on arrives between two samples). A fill alone on its venue in its pair (a lone leg,
+    an unwind) sits at the spread of the first sample at or after it; NaN if that sample falls where a
+    venue's book was not synced (``out_of_sync``, per venue), or there is none.
+    """
+    out = np.full(len(fills), np.nan)
+    if len(fills) == 0:
+        return out
+    venue = fills["venue"].astype(np.int64)
+    pairs, pair_at = np.unique(fills["pair_id"], return_inverse=True)
+    key = pair_at * 2 + venue  # (pair, venue) -> one slot
+    qty = np.bincount(key, weights=fills["qty"], minlength=2 * len(pairs)).reshape(-1, 2)
+    value = np.bincount(key, weights=fills["price"] * fills["qty"], minlength=2 * len(pairs)).reshape(-1, 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vwap = np.where(qty > QTY_EPS, value / qty, np.nan)
+    other = vwap[pair_at, 1 - venue]
+    price = fills["price"]
+    binance_px = np.where(venue == BINANCE, price, other)
+    bybit_px = np.where(venue == BYBIT, price, other)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[:] = (bybit_px - binance_px) / binance_px * 1e4
+    alone = ~np.isfinite(other)
+    if alone.any() and len(equity):
+        at = np.searchsorted(equity["ts"], fills["local_ts"][alone], side="left")
+        found = at < len(equity)
+        sample = np.full(int(alone.sum()), np.nan)
+        sample[found] = equity["spread_bps"][at[found]]
+        synced = ~_inside(equity["ts"][np.minimum(at, len(equity) - 1)], tuple(out_of_sync[0]) + tuple(out_of_sync[1]))
+        out[alone] = np.where(found & synced, sample, np.nan)
+    return out
+
+
+def _inside(ts: Array, spans: Iterable[Span]) -> Array:
+    # mask of the times that fall inside any of the spans (start inclusive, end exclusive)
+    mask = np.zeros(len(ts), dtype=bool)
+    for start, end in spans:
+        mask |= (ts >= start) & (ts < end)
+    return mask
+
+
+_SYNC_COLORS: Final = {BINANCE: "tab:orange", BYBIT: "tab:purple"}
+
+
 def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> None:
-    """Two panels sharing a UTC time axis: trading PnL and equity change (quote) above, the
-    Bybit-over-Binance spread (bps) with the fills below."""
+    """Three panels sharing a UTC time axis: trading PnL on its own axis, equity change (both quote),
+    and the Bybit-over-Binance spread (bps) with the fills at the spread they captured; the spans a
+    venue's book was out of sync shaded on all three."""
     # The object API with an explicit Agg canvas: no pyplot global state, no display needed.
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(12, 7.5), layout="constrained")
+    data = chart_data(summary, fills, equity)
+    fig = Figure(figsize=(12, 9.5), layout="constrained")
     FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
-    times = equity["ts"].astype("datetime64[ns]")
-    initial = summary.initial
-    held = np.array([_none_to_nan(initial.equity(m)) for m in equity["mid"]], dtype=float)
-    top.plot(times, equity["equity"] - held, color="tab:blue", linewidth=1.0, label="trading PnL, both venues")
-    top.plot(
+    pnl_ax, equity_ax, spread_ax = fig.subplots(3, 1, sharex=True, height_ratios=(2, 2, 3))
+    times = data.ts.astype("datetime64[ns]")
+    pnl_ax.plot(times, data.trading_pnl, color="tab:blue", linewidth=1.0, label="trading PnL, both venues")
+    pnl_ax.set_ylabel("trading PnL (quote)")
+    equity_ax.plot(
         times,
-        equity["equity"] - (summary.risk.initial_equity or 0.0),
+        data.equity_change,
         color="tab:grey",
-        linewidth=0.7,
-        alpha=0.6,
+        linewidth=0.8,
         label="equity change (includes the starting coins' price moves)",
     )
-    top.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
-    top.set_ylabel("quote")
-    top.ticklabel_format(axis="y", style="plain", useOffset=False)  # whole values, not "+2.6e4" offsets
-    top.legend(loc="upper left", fontsize="small")
-    top.grid(True, alpha=0.3)
+    equity_ax.set_ylabel("equity change (quote)")
+    for ax in (pnl_ax, equity_ax):
+        ax.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)  # whole values, not "+2.6e4" offsets
     pnl = summary.total.pnl
     mode = summary.meta.get("mode", "run")
-    top.set_title(f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} quote, {summary.total.fills:,} fills")
+    pnl_ax.set_title(
+        f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} quote, {summary.total.fills:,} fills"
+    )
 
-    bottom.plot(times, equity["spread_bps"], color="tab:grey", linewidth=0.8, label="spread (Bybit over Binance)")
-    if len(fills) and len(equity):
-        at_fill = np.interp(fills["local_ts"], equity["ts"], equity["spread_bps"])
-        fill_times = fills["local_ts"].astype("datetime64[ns]")
-        for kind, marker, color in (
-            (INTENT_OPEN, "o", "tab:green"),
-            (INTENT_HEDGE, "s", "tab:orange"),
-            (INTENT_UNWIND, "X", "tab:red"),
-        ):
-            mask = fills["kind"] == kind
-            if mask.any():
-                label = f"{_KIND_NAMES[kind]} fills ({int(mask.sum())})"
-                bottom.scatter(fill_times[mask], at_fill[mask], s=14, marker=marker, color=color, label=label, zorder=3)
-    bottom.set_ylabel("spread (bps)")
-    bottom.set_xlabel("time (UTC)")
-    bottom.legend(loc="upper left", fontsize="small")
-    bottom.grid(True, alpha=0.3)
+    spread_ax.plot(times, data.spread_bps, color="tab:grey", linewidth=0.8, label="spread (Bybit over Binance)")
+    fill_times = data.fill_ts.astype("datetime64[ns]")
+    for kind, marker, color in (
+        (INTENT_OPEN, "o", "tab:green"),
+        (INTENT_HEDGE, "s", "tab:orange"),
+        (INTENT_UNWIND, "X", "tab:red"),
+    ):
+        mask = data.fill_kind == kind
+        if mask.any():
+            label = f"{_KIND_NAMES[kind]} fills ({int(mask.sum())}) at the spread they captured"
+            spread_ax.scatter(
+                fill_times[mask], data.fill_spread_bps[mask], s=14, marker=marker, color=color, label=label, zorder=3
+            )
+    spread_ax.set_ylabel("spread (bps)")
+    spread_ax.set_xlabel("time (UTC)")
+    for venue, spans in enumerate(data.out_of_sync):
+        for i, (start, end) in enumerate(spans):
+            for ax in (pnl_ax, equity_ax, spread_ax):
+                ax.axvspan(
+                    np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue], alpha=0.2,
+                    linewidth=0, label=f"{ASSET_NAMES[venue]} book out of sync" if i == 0 else None,
+                )  # fmt: skip
+    for ax in (pnl_ax, equity_ax, spread_ax):
+        ax.legend(loc="upper left", fontsize="small")
+        ax.grid(True, alpha=0.3)
     locator = mdates.AutoDateLocator(tz=UTC)  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
-    bottom.xaxis.set_major_locator(locator)
+    spread_ax.xaxis.set_major_locator(locator)
     formatter = mdates.ConciseDateFormatter(locator, tz=UTC)  # type: ignore[no-untyped-call]  # as above
-    bottom.xaxis.set_major_formatter(formatter)
+    spread_ax.xaxis.set_major_formatter(formatter)
     fig.savefig(f, format="png", dpi=110)
 
 

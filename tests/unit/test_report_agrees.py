@@ -9,6 +9,7 @@ import math
 import re
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,15 +20,18 @@ from arb.events import BINANCE, BYBIT
 from arb.report import (
     MIN_RATIO_SPAN_S,
     InitialBalances,
+    chart_data,
+    fill_spread_bps,
     out_of_sync_spans,
     pair_pnl,
     pairs_won,
     pnl_from_fills,
     print_summary,
     summarize,
+    write_report,
 )
 from arb.runtime.live import PaperAccount, _Reporter
-from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, SELL
+from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, SELL
 from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
 
 # --- one definition of a win ----------------------------------------------------------------------
@@ -188,3 +192,97 @@ def test_a_run_without_sync_spans_says_zero() -> None:
     out = io.StringIO()
     print_summary(summarize(fills, equity, INITIAL, {}), Console(file=out, width=160))
     assert re.search(r"time out of sync\s*│\s*0 s\s*│\s*0 s\s*│\s*0 s", out.getvalue())
+
+
+# --- equity.png: markers at the captured spread, PnL on its own axis, no spread while out of sync ---
+
+
+def _jump_run() -> tuple[np.ndarray, np.ndarray]:
+    """The spread sits at -0.1 bps, jumps to -29.6 bps at 10.3 s (between the samples at 10 and 11 s),
+    and a pair trades the jump at 10.4 s: buy Bybit @ 59,822.4, sell Binance @ 60,000 (-29.6 bps)."""
+    fills = make_fills(
+        (10.4, BYBIT, BUY, 59_822.4, 0.001, 0.0, 5, INTENT_OPEN, 1),
+        (10.4, BINANCE, SELL, 60_000.0, 0.001, 0.0, 5, INTENT_OPEN, 2),
+    )
+    times = [float(t) for t in range(21)]
+    mids = [(60_000.0, 59_999.4) if t <= 10 else (60_000.0, 59_822.4) for t in times]
+    return fills, driver_equity(fills, INITIAL, times, mids)
+
+
+def test_fill_markers_sit_at_the_spread_the_pair_captured_not_at_the_sample_before() -> None:
+    fills, equity = _jump_run()
+    data = chart_data(summarize(fills, equity, INITIAL, {}), fills, equity)
+    # before: interpolated between the samples at 10 s (-0.1) and 11 s (-29.6): -11.9 bps
+    assert data.fill_spread_bps == pytest.approx([-29.6, -29.6], abs=1e-9)
+    assert data.fill_ts.tolist() == [ns(10.4)] * 2 and data.fill_kind.tolist() == [INTENT_OPEN] * 2
+
+
+def test_a_fill_with_no_other_leg_sits_at_the_first_sample_at_or_after_it() -> None:
+    _, equity = _jump_run()
+    lone = make_fills(
+        (10.4, BYBIT, BUY, 59_822.4, 0.001, 0.0, 9, INTENT_OPEN, 1),  # the other leg never filled
+        (12.0, BYBIT, SELL, 59_820.0, 0.001, 0.0, 9, INTENT_UNWIND, 2),
+    )
+    assert fill_spread_bps(lone, equity) == pytest.approx([-29.6, -29.6], abs=1e-9)  # samples at 11 and 12 s
+    # where a book was not synced, no spread is known and the marker is not drawn
+    got = fill_spread_bps(lone, equity, ((), ((ns(10.5), ns(11.5)),)))
+    assert np.isnan(got[0]) and got[1] == pytest.approx(-29.6)
+
+
+def test_partial_fills_each_sit_at_their_own_price_against_the_other_legs_vwap() -> None:
+    fills = make_fills(
+        (1.0, BINANCE, BUY, 60_000.0, 0.001, 0.0, 1, INTENT_OPEN, 1),
+        (1.0, BINANCE, BUY, 60_006.0, 0.001, 0.0, 1, INTENT_OPEN, 1),
+        (1.0, BYBIT, SELL, 60_180.0, 0.0015, 0.0, 1, INTENT_OPEN, 2),
+        (1.0, BYBIT, SELL, 60_174.0, 0.0005, 0.0, 1, INTENT_OPEN, 2),
+    )
+    equity = driver_equity(fills, INITIAL, [0.0, 2.0], [(60_000.0, 60_000.0)] * 2)
+    bybit_vwap = (60_180.0 * 0.0015 + 60_174.0 * 0.0005) / 0.002
+    want = [
+        (bybit_vwap - 60_000.0) / 60_000.0 * 1e4,
+        (bybit_vwap - 60_006.0) / 60_006.0 * 1e4,
+        (60_180.0 - 60_003.0) / 60_003.0 * 1e4,  # against Binance's VWAP
+        (60_174.0 - 60_003.0) / 60_003.0 * 1e4,
+    ]
+    assert fill_spread_bps(fills, equity) == pytest.approx(want, abs=1e-9)
+
+
+def test_the_trading_pnl_has_its_own_axis_scaled_to_it(tmp_path: Path) -> None:
+    # before: a trading PnL of 0..0.5 quote shared an axis with an equity change down to -30 quote
+    from matplotlib.figure import Figure
+
+    holding = InitialBalances(base=(0.1, 0.0), quote=(10_000.0, 10_000.0))
+    equity = curve([0.0] * 21, step=1.0)
+    equity["mid"][:, BINANCE] = np.linspace(60_000.0, 59_700.0, 21)  # the 0.1 base held loses 30 quote
+    trading = np.linspace(0.0, 0.5, 21)
+    equity["equity"] = 20_000.0 + 0.1 * equity["mid"][:, BINANCE] + trading
+    fills = np.zeros(0, FILL_DTYPE)
+    s = summarize(fills, equity, holding, {})
+    data = chart_data(s, fills, equity)
+    assert data.trading_pnl == pytest.approx(trading, abs=1e-9)
+    assert data.equity_change == pytest.approx(trading - np.linspace(0.0, 30.0, 21), abs=1e-9)
+    axes: list[Any] = []
+    real_savefig = Figure.savefig
+
+    def keep_axes(self: Figure, *args: Any, **kwargs: Any) -> None:
+        axes.extend(self.axes)
+        real_savefig(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Figure, "savefig", keep_axes)
+        write_report(tmp_path, s, fills, equity)
+    (pnl_ax,) = [ax for ax in axes if ax.get_ylabel() == "trading PnL (quote)"]
+    assert pnl_ax.get_lines()[0].get_label() == "trading PnL, both venues"
+    low, high = pnl_ax.get_ylim()
+    assert high - low < 1.0  # scaled to 0..0.5, not to the -30 of the equity change
+
+
+def test_no_spread_is_drawn_where_a_book_was_out_of_sync_and_the_span_is_shaded() -> None:
+    fills, equity = _jump_run()
+    lost = (ns(4.5), ns(7.5))
+    s = summarize(fills, equity, INITIAL, {}, out_of_sync=((), (lost,)))
+    data = chart_data(s, fills, equity)
+    inside = (data.ts >= lost[0]) & (data.ts < lost[1])
+    assert data.ts[inside].tolist() == [ns(5), ns(6), ns(7)]
+    assert np.isnan(data.spread_bps[inside]).all() and np.isfinite(data.spread_bps[~inside]).all()
+    assert data.out_of_sync == ((), (lost,))
