@@ -1133,14 +1133,16 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
     spread_ax.set_ylabel("spread (bps)")
     spread_ax.set_xlabel("time (UTC)")
     for venue, spans in enumerate(data.out_of_sync):
+        seconds = sum(end - start for start, end in spans) / NS_PER_S
         for i, (start, end) in enumerate(spans):
             for ax in (pnl_ax, equity_ax, spread_ax):
+                label = f"{ASSET_NAMES[venue].capitalize()} book out of sync ({seconds:.3g} s in all)"
                 ax.axvspan(
                     np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue], alpha=0.2,
-                    linewidth=0, label=f"{ASSET_NAMES[venue]} book out of sync" if i == 0 else None,
+                    linewidth=0, label=label if i == 0 and ax is spread_ax else None,
                 )  # fmt: skip
     for ax in (pnl_ax, equity_ax, spread_ax):
-        ax.legend(loc="upper left", fontsize="small")
+        ax.legend(loc="best", fontsize="small")
         ax.grid(True, alpha=0.3)
     locator = mdates.AutoDateLocator(tz=UTC)  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
     spread_ax.xaxis.set_major_locator(locator)
@@ -1188,7 +1190,8 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     row("base balance (base)", "base_balance", _qty)
     row("quote balance (quote)", "quote_balance", _money)
     row("final mid (quote)", "final_mid", _money)
-    table.add_row("time out of sync", *(_out_of_sync_text(f.out_of_sync_s, f.out_of_sync_spans) for f in columns))
+    row("time out of sync (s)", "out_of_sync_s", _num)
+    row("out-of-sync spans", "out_of_sync_spans", _int)
 
     table.add_section()
     pairs, risk = summary.pairs, summary.risk
@@ -1199,7 +1202,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         ("pairs hedged or unwound", _int(pairs.pairs_hedged)),
         ("mean captured spread (bps)", _num(pairs.spread_bps)),
         ("  net of fees (bps)", _num(pairs.spread_net_bps)),
-        ("pairs won (PnL > 0 at the final mid)", _int(pairs.pairs_won)),
+        ("pairs won (PnL > 0)", _int(pairs.pairs_won)),
         ("win rate", _pct(pairs.win_rate)),
         ("mean PnL per pair (quote)", _money(pairs.pair_pnl_mean)),
     ):
@@ -1233,14 +1236,6 @@ def _qty(x: float | None) -> str:
 
 def _num(x: float | None) -> str:
     return "n/a" if x is None else _not_rounded_to_zero(x, f"{x:,.3f}", f"{x:.2g}")
-
-
-def _out_of_sync_text(seconds: float, spans: int) -> str:
-    # "0 s", "0.119 s in 1 span", "3.2 min in 4 spans"
-    if spans == 0:
-        return "0 s"
-    shown = f"{seconds:.3g} s" if seconds < 120 else _duration_text(seconds)
-    return f"{shown} in {spans} span{'s' if spans > 1 else ''}"
 
 
 def _ratio(x: float | None, defined: bool, meaningful: bool) -> str:

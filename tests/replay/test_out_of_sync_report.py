@@ -45,4 +45,6 @@ def test_both_drivers_report_the_span_a_venue_was_out_of_sync(tmp_path: Path) ->
     assert summary.venues[BYBIT].out_of_sync_s == summary.total.out_of_sync_s == 3.0
     out = io.StringIO()
     print_summary(summary, Console(file=out, width=160))
-    assert re.search(r"time out of sync\s*│\s*3 s in 1 span\s*│\s*0 s\s*│\s*3 s in 1 span\s*│", out.getvalue())
+    text = out.getvalue()
+    assert re.search(r"time out of sync \(s\)\s*│\s*3\.000\s*│\s*0\.000\s*│\s*3\.000\s*│", text)
+    assert re.search(r"out-of-sync spans\s*│\s*1\s*│\s*0\s*│\s*1\s*│", text)
