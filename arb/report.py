@@ -614,7 +614,12 @@ def pair_pnl(fills: Array, mid: Sequence[float] | Array) -> tuple[Array, Array]:
 def pairs_won(fills: Array, mid: Sequence[float] | Array) -> tuple[int, int]:
     """(pairs, pairs won) among ``fills`` valued at ``mid``: a pair wins when its :func:`pair_pnl` is > 0."""
     _, pnl = pair_pnl(fills, mid)
-    return len(pnl), int(np.count_nonzero(pnl > 0))
+    return len(pnl), _won(pnl)
+
+
+def _won(pnl: Array) -> int:
+    # the one test of a win; a pair whose PnL is unknown (NaN) has not won
+    return int(np.count_nonzero(pnl > 0))
 
 
 def pairs_text(fills: Array, mid: Sequence[float] | Array) -> str:
@@ -658,7 +663,7 @@ def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
     hedging = np.isin(own["kind"], (INTENT_HEDGE, INTENT_UNWIND))
     hedged = per_pair(hedging.astype(np.float64)) > 0
     _, pnl = pair_pnl(fills, final_mid)
-    won = int(np.count_nonzero(pnl > 0))  # the definition of pairs_won()
+    won = _won(pnl)
     return PairFigures(
         pairs=n,
         legs_filled=len(set(zip(fills["venue"][is_open].tolist(), fills["order_id"][is_open].tolist(), strict=True))),
