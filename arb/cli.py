@@ -160,7 +160,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         "risk_state": result.risk_state,
         "wall_s": round(result.wall_s, 3),
     }
-    summary = summarize(result.fills, result.equity, InitialBalances(result.initial_base, result.initial_quote), meta)
+    initial = InitialBalances(result.initial_base, result.initial_quote)
+    summary = summarize(result.fills, result.equity, initial, meta, out_of_sync=result.out_of_sync)
     paths = write_report(out, summary, result.fills, result.equity)
     print_summary(summary)
     if result.kernel_state.get("flags", 0):

@@ -44,16 +44,26 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EQUITY_PNG",
+    "MIN_RATIO_SPAN_S",
     "PNL_TOLERANCE",
     "SCHEMA_VERSION",
     "SUMMARY_JSON",
     "TRADES_CSV",
     "TRADES_HEADER",
+    "ChartData",
     "Figures",
     "InitialBalances",
     "PairFigures",
     "RiskFigures",
+    "Span",
+    "Spans",
     "Summary",
+    "chart_data",
+    "fill_spread_bps",
+    "out_of_sync_spans",
+    "pair_pnl",
+    "pairs_text",
+    "pairs_won",
     "pnl_from_fills",
     "pnl_from_trades_csv",
     "print_summary",
@@ -63,11 +73,14 @@ __all__ = [
 ]
 
 Array = np.ndarray[Any, np.dtype[Any]]
+Span = tuple[int, int]
+"""``(start_ns, end_ns)``: a span of local time, end exclusive."""
+Spans = tuple[Span, ...]
 
 SUMMARY_JSON: Final = "summary.json"
 TRADES_CSV: Final = "trades.csv"
 EQUITY_PNG: Final = "equity.png"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """``schema`` in summary.json; raised when a figure changes meaning or a key is removed."""
 
 TRADES_HEADER: Final = (
@@ -90,6 +103,13 @@ PNL_TOLERANCE: Final = 0.01
 
 DAYS_PER_YEAR: Final = 365
 SECONDS_PER_YEAR: Final = DAYS_PER_YEAR * 86_400
+MIN_RATIO_SPAN_S: Final = 30 * 86_400
+"""Shortest span of equity samples, seconds (30 days), on which the annualised Sharpe and Sortino
+ratios are shown. An annualised ratio estimated from T years of returns has a standard error of about
+``1 / sqrt(T)`` whatever the sampling interval (Lo 2002, i.i.d. returns): ±3.5 at 30 days, ±19 at one
+day, ±220 at 11 minutes, where a figure like 162 says nothing. A month also covers every hour of the
+day and day of the week the market trades. On a shorter span both are None, with the reason in
+``ratios_note`` and the standard error in ``sharpe_stderr``."""
 QTY_EPS: Final = 1e-12
 """Base quantities this small are float dust, not inventory (lot sizes are 1e-8 and up)."""
 
@@ -168,6 +188,9 @@ class Figures:
         base_balance: Starting base plus ``position``, base units.
         quote_balance: Starting quote plus cash flow minus fees, quote currency.
         final_mid: Mid used to value inventory, quote per base; None for the total or when unknown.
+        out_of_sync_s: Time the venue's book was not synced during the run, seconds (the wait for the
+            first snapshot included); for the total, the time at least one venue was not (the union).
+        out_of_sync_spans: Number of separate spans of that time.
     """
 
     name: str
@@ -186,6 +209,8 @@ class Figures:
     base_balance: float
     quote_balance: float
     final_mid: float | None
+    out_of_sync_s: float
+    out_of_sync_spans: int
 
     def to_dict(self) -> dict[str, Any]:
         """The figures as JSON-safe data (None for undefined)."""
@@ -205,7 +230,8 @@ class PairFigures:
         spread_bps: Mean over pairs with both OPEN sides filled of (sell VWAP - buy VWAP) / buy VWAP,
             bps; None when no pair has both sides.
         spread_net_bps: The same minus the OPEN fees per unit of each side, in bps of the buy VWAP.
-        pairs_won: Pairs whose realised PnL is > 0.
+        pairs_won: Pairs whose PnL (:func:`pair_pnl` at the final mid) is > 0: the definition the dry
+            run's account line uses too.
         win_rate: ``pairs_won / pairs``; None without pairs.
         pair_pnl_mean: Mean realised PnL per pair, quote currency; None without pairs.
     """
@@ -240,13 +266,21 @@ class RiskFigures:
         final_equity: ``equity`` of the last sample, quote currency.
         holdings_revaluation: Starting base valued at the final mid minus at the first mid, quote
             currency: ``final_equity - initial_equity == pnl + holdings_revaluation``.
+        span_s: Time from the first to the last sample used, seconds (0 with fewer than 2).
         sharpe: Annualised Sharpe ratio (365-day year) of the per-sample returns, each the change of
-            trading PnL over ``initial_equity``; 0 when undefined.
-        sortino: Annualised Sortino ratio (downside deviation against 0); 0 when undefined.
+            trading PnL over ``initial_equity``; None when undefined or not meaningful.
+        sortino: Annualised Sortino ratio (downside deviation against 0); None when undefined or not
+            meaningful.
         sharpe_defined: False with fewer than 3 samples, zero variance or no positive initial equity.
         sortino_defined: False in the same cases and when no sample lost money.
         ratios_defined: ``sharpe_defined and sortino_defined``.
-        ratios_note: Why a ratio is undefined ("" when both are defined).
+        ratios_meaningful: ``span_s >= MIN_RATIO_SPAN_S``: only then are ``sharpe`` and ``sortino``
+            given (a ratio annualised from minutes is noise, see :data:`MIN_RATIO_SPAN_S`).
+        sharpe_stderr: Approximate standard error of the annualised Sharpe ratio,
+            ``sqrt((1 + s**2 / 2) / returns) * sqrt(samples_per_year)`` with ``s`` the per-sample
+            ratio (Lo 2002, i.i.d. returns), whether or not the span is long enough; None when the
+            Sharpe ratio is undefined.
+        ratios_note: Why a ratio is undefined or not meaningful ("" when both are given).
         max_drawdown: Largest fall of trading PnL below its running peak, quote currency (>= 0).
         max_drawdown_frac: That fall as a fraction of the capital at the peak (``initial_equity`` plus
             the peak PnL), >= 0.
@@ -257,11 +291,14 @@ class RiskFigures:
     initial_equity: float | None
     final_equity: float | None
     holdings_revaluation: float | None
-    sharpe: float
-    sortino: float
+    span_s: float
+    sharpe: float | None
+    sortino: float | None
     sharpe_defined: bool
     sortino_defined: bool
     ratios_defined: bool
+    ratios_meaningful: bool
+    sharpe_stderr: float | None
     ratios_note: str
     max_drawdown: float
     max_drawdown_frac: float
@@ -283,6 +320,7 @@ class Summary:
         initial: The starting balances.
         pnl_consistent: ``|total.pnl - total.pnl_from_fills| <= PNL_TOLERANCE`` (False if either is None).
         meta: The driver's meta data (config, data range, mode, counters), made JSON-safe.
+        out_of_sync: Per venue, the spans ``(start_ns, end_ns)`` of local time its book was not synced.
     """
 
     total: Figures
@@ -292,6 +330,7 @@ class Summary:
     initial: InitialBalances
     pnl_consistent: bool
     meta: Mapping[str, Any]
+    out_of_sync: tuple[Spans, Spans] = ((), ())
 
     def to_dict(self) -> dict[str, Any]:
         """What summary.json holds: JSON-safe (no NaN, ints as ints), keys in a stable order."""
@@ -300,6 +339,9 @@ class Summary:
             "pnl_consistent": self.pnl_consistent,
             "total": self.total.to_dict(),
             "venues": {f.name: f.to_dict() for f in self.venues},
+            "out_of_sync": {
+                f.name: [list(span) for span in spans] for f, spans in zip(self.venues, self.out_of_sync, strict=True)
+            },
             "pairs": self.pairs.to_dict(),
             "risk": self.risk.to_dict(),
             "initial": self.initial.to_dict(),
@@ -311,7 +353,14 @@ class Summary:
 # Figures
 
 
-def summarize(fills: Array, equity: Array, initial: InitialBalances, meta: Mapping[str, Any]) -> Summary:
+def summarize(
+    fills: Array,
+    equity: Array,
+    initial: InitialBalances,
+    meta: Mapping[str, Any],
+    *,
+    out_of_sync: Sequence[Iterable[Span]] = ((), ()),
+) -> Summary:
     """Compute every figure of the report.
 
     Args:
@@ -322,6 +371,8 @@ def summarize(fills: Array, equity: Array, initial: InitialBalances, meta: Mappi
         initial: Starting balances per venue.
         meta: Stored as is in summary.json (config, data range, mode, driver counters); numpy scalars,
             paths, tuples and dataclasses are converted, NaN becomes null, anything else its ``str``.
+        out_of_sync: Per venue (Binance, Bybit), the spans of local time its book was not synced,
+            within the run (:func:`out_of_sync_spans` makes them from a driver's sync changes).
 
     Returns:
         A frozen :class:`Summary`.
@@ -339,9 +390,12 @@ def summarize(fills: Array, equity: Array, initial: InitialBalances, meta: Mappi
     final_mid = _last_finite(equity["mid"])
     fills = fills[np.argsort(fills["local_ts"], kind="stable")]
 
-    venues = tuple(_venue_figures(v, fills, equity, initial, final_mid) for v in _VENUES)
+    if len(out_of_sync) != len(_VENUES):
+        raise ValueError(f"out_of_sync: expected the spans of two venues (Binance, Bybit), got {len(out_of_sync)}")
+    spans = (_merged(out_of_sync[BINANCE]), _merged(out_of_sync[BYBIT]))
+    venues = tuple(_venue_figures(v, fills, equity, initial, final_mid, spans[v]) for v in _VENUES)
     assert len(venues) == 2  # one per asset number
-    total = _total_figures(venues, fills, equity, initial, final_mid)
+    total = _total_figures(venues, fills, equity, initial, final_mid, _merged(spans[0] + spans[1]))
     pnl_consistent = bool(
         total.pnl is not None
         and total.pnl_from_fills is not None
@@ -355,7 +409,56 @@ def summarize(fills: Array, equity: Array, initial: InitialBalances, meta: Mappi
         initial=initial,
         pnl_consistent=pnl_consistent,
         meta=MappingProxyType(_jsonable(dict(meta))),
+        out_of_sync=spans,
     )
+
+
+def out_of_sync_spans(
+    change_ts: Sequence[int] | Array, synced: Sequence[int | bool] | Array, start_ns: int, end_ns: int
+) -> Spans:
+    """The spans of ``[start_ns, end_ns)`` during which a venue's book was not synced.
+
+    Args:
+        change_ts: Local times (ns) at which the venue's sync state changed, ascending.
+        synced: The state from each of those times on (truthy: synced, the book is the venue's).
+            Before the first change the book is not synced (no snapshot yet); a driver whose book
+            starts synced passes a first change at or before ``start_ns``.
+        start_ns: Start of the run, local time (ns).
+        end_ns: End of the run, local time (ns).
+
+    Returns:
+        Disjoint ``(start_ns, end_ns)`` spans in time order, none empty, all within the run.
+    """
+    spans: list[Span] = []
+    down_since: int | None = start_ns
+    for t, state in zip(np.asarray(change_ts).tolist(), np.asarray(synced).tolist(), strict=True):
+        t = min(max(int(t), start_ns), end_ns)
+        if state and down_since is not None:
+            if t > down_since:
+                spans.append((down_since, t))
+            down_since = None
+        elif not state and down_since is None:
+            down_since = t
+    if down_since is not None and end_ns > down_since:
+        spans.append((down_since, end_ns))
+    return tuple(spans)
+
+
+def _merged(spans: Iterable[Span]) -> Spans:
+    # sorted, overlapping and touching spans joined, empty ones dropped
+    out: list[Span] = []
+    for start, end in sorted((int(a), int(b)) for a, b in spans):
+        if end <= start:
+            continue
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return tuple(out)
+
+
+def _spans_s(spans: Spans) -> float:
+    return sum(end - start for start, end in spans) / NS_PER_S
 
 
 def pnl_from_fills(fills: Array, final_mid: Sequence[float | None] | Array) -> float | None:
@@ -386,7 +489,9 @@ def _position(fills: Array) -> float:
     return float(np.sum(fills["side"].astype(np.float64) * fills["qty"]))
 
 
-def _venue_figures(venue: int, fills: Array, equity: Array, initial: InitialBalances, final_mid: Array) -> Figures:
+def _venue_figures(
+    venue: int, fills: Array, equity: Array, initial: InitialBalances, final_mid: Array, out_of_sync: Spans
+) -> Figures:
     own = fills[fills["venue"] == venue]
     mid = float(final_mid[venue])
     position = _position(own)
@@ -412,11 +517,13 @@ def _venue_figures(venue: int, fills: Array, equity: Array, initial: InitialBala
         base_balance=initial.base[venue] + position,
         quote_balance=initial.quote[venue] + cash,
         final_mid=mid if math.isfinite(mid) else None,
+        out_of_sync_s=_spans_s(out_of_sync),
+        out_of_sync_spans=len(out_of_sync),
     )
 
 
 def _total_figures(
-    venues: Sequence[Figures], fills: Array, equity: Array, initial: InitialBalances, final_mid: Array
+    venues: Sequence[Figures], fills: Array, equity: Array, initial: InitialBalances, final_mid: Array, either: Spans
 ) -> Figures:
     start = initial.equity(final_mid)
     final_equity = float(equity["equity"][-1])
@@ -439,6 +546,8 @@ def _total_figures(
         base_balance=sum(f.base_balance for f in venues),
         quote_balance=sum(f.quote_balance for f in venues),
         final_mid=None,
+        out_of_sync_s=_spans_s(either),
+        out_of_sync_spans=len(either),
     )
 
 
@@ -475,13 +584,62 @@ def _fifo_holding(ts: Array, signed_qty: Array) -> tuple[float, float, float]:
     return weighted, closed, sum(lot[1] for lot in lots)
 
 
-def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
-    kind, pair = fills["kind"], fills["pair_id"]
-    is_open = kind == INTENT_OPEN
-    pair_ids = np.unique(pair[is_open])
-    n = len(pair_ids)
+def pair_pnl(fills: Array, mid: Sequence[float] | Array) -> tuple[Array, Array]:
+    """The PnL of every arbitrage pair in ``fills`` (``FILL_DTYPE``), valued at ``mid``: the one
+    definition the summary table and the dry run's account line both use.
+
+    A pair is the fills sharing a ``pair_id`` that has at least one INTENT_OPEN fill; its PnL is,
+    over all its fills (hedges and unwinds included), the cash flow minus fees plus the base it left
+    on each venue valued at that venue's ``mid``: ``sum(side * qty * (mid[venue] - price) - fee)``. So
+    the pairs' PnLs add up to the run's net PnL (when every fill belongs to a pair), and a pair that
+    captured a spread but left coins on each venue worth less than that spread is not a winner.
+
+    Args:
+        fills: Fills in any order.
+        mid: Mid per venue, quote per base (the final mid for the report, the current one for the
+            account line); NaN where unknown, which makes the PnL of a pair holding base there NaN.
+
+    Returns:
+        (pair ids ascending, int64; PnL per pair, quote currency, float64). A pair *wins* when its
+        PnL is > 0 (see :func:`pairs_won`).
+    """
+    pair_ids, at, in_pair = _pair_index(fills)
+    own = fills[in_pair]
+    mids = np.asarray(mid, dtype=np.float64)
+    side = own["side"].astype(np.float64)
+    contribution = side * own["qty"] * (mids[own["venue"]] - own["price"]) - own["fee"]
+    return pair_ids, np.bincount(at, weights=contribution, minlength=len(pair_ids))
+
+
+def pairs_won(fills: Array, mid: Sequence[float] | Array) -> tuple[int, int]:
+    """(pairs, pairs won) among ``fills`` valued at ``mid``: a pair wins when its :func:`pair_pnl` is > 0."""
+    _, pnl = pair_pnl(fills, mid)
+    return len(pnl), _won(pnl)
+
+
+def _won(pnl: Array) -> int:
+    # the one test of a win; a pair whose PnL is unknown (NaN) has not won
+    return int(np.count_nonzero(pnl > 0))
+
+
+def pairs_text(fills: Array, mid: Sequence[float] | Array) -> str:
+    """``"pairs 13 won 12 (92.31%)"``: :func:`pairs_won` as the account line and the table word it."""
+    pairs, won = pairs_won(fills, mid)
+    return f"pairs {pairs} won {won} ({_pct(won / pairs if pairs else None)})"
+
+
+def _pair_index(fills: Array) -> tuple[Array, Array, Array]:
+    # (pair ids with an OPEN fill, pair index of each fill that belongs to one, mask of those fills)
+    pair = fills["pair_id"]
+    pair_ids = np.unique(pair[fills["kind"] == INTENT_OPEN])
     in_pair = np.isin(pair, pair_ids)
-    at = np.searchsorted(pair_ids, pair[in_pair])  # pair index of each fill that belongs to a pair
+    return pair_ids, np.searchsorted(pair_ids, pair[in_pair]), in_pair
+
+
+def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
+    is_open = fills["kind"] == INTENT_OPEN
+    pair_ids, at, in_pair = _pair_index(fills)
+    n = len(pair_ids)
     own = fills[in_pair]
     own_open = is_open[in_pair]
 
@@ -504,12 +662,8 @@ def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
 
     hedging = np.isin(own["kind"], (INTENT_HEDGE, INTENT_UNWIND))
     hedged = per_pair(hedging.astype(np.float64)) > 0
-    # Realised PnL of each fill: cash flow minus fee plus its quantity valued at the final mid
-    # (the pair's residual base ends up valued at the final mid of its venue).
-    side = own["side"].astype(np.float64)
-    contribution = side * own["qty"] * (final_mid[own["venue"]] - own["price"]) - own["fee"]
-    pair_pnl = per_pair(contribution)
-    won = int(np.count_nonzero(pair_pnl > 0))
+    _, pnl = pair_pnl(fills, final_mid)
+    won = _won(pnl)
     return PairFigures(
         pairs=n,
         legs_filled=len(set(zip(fills["venue"][is_open].tolist(), fills["order_id"][is_open].tolist(), strict=True))),
@@ -520,7 +674,7 @@ def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
         spread_net_bps=_mean_or_none(net[both]),
         pairs_won=won,
         win_rate=won / n if n else None,
-        pair_pnl_mean=_mean_or_none(pair_pnl),
+        pair_pnl_mean=_mean_or_none(pnl),
     )
 
 
@@ -545,7 +699,8 @@ def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> 
         with np.errstate(divide="ignore", invalid="ignore"):
             max_dd_frac = float(np.where(capital > 0, drawdown / capital, 0.0).max())
 
-    sharpe, sortino = 0.0, 0.0
+    span_s = float(ts[-1] - ts[0]) / NS_PER_S if len(ts) >= 2 else 0.0
+    sharpe, sortino, stderr = 0.0, 0.0, None
     sharpe_note, sortino_note = "", ""
     if len(eq) < 3:
         sharpe_note = f"{len(eq)} equity samples, ratios need at least 3"
@@ -562,25 +717,37 @@ def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> 
         if deviation <= 1e-9 * float(np.abs(returns).max()):  # equal returns, up to float noise
             sharpe_note = "the returns have zero variance"
         else:
-            sharpe = mean / deviation * annual
+            per_sample = mean / deviation
+            sharpe = per_sample * annual
+            stderr = math.sqrt((1 + per_sample**2 / 2) / len(returns)) * annual
             if downside > 0:
                 sortino = mean / downside * annual
             else:
                 sortino_note = "no sample lost money, Sortino undefined"
     if sharpe_note:  # whatever stops Sharpe stops Sortino too
         sortino_note = sharpe_note
+    meaningful = span_s >= MIN_RATIO_SPAN_S
+    note = sortino_note  # it repeats sharpe_note when that is set
+    if not meaningful and not sharpe_note:
+        note = (
+            f"not meaningful on {_duration_text(span_s)} of samples: annualised ratios need "
+            f"{_duration_text(MIN_RATIO_SPAN_S)} (their standard error here is about ±{stderr:,.0f})"
+        )
     return RiskFigures(
         samples=len(eq),
         sample_interval_s=None if interval_ns is None else interval_ns / NS_PER_S,
         initial_equity=initial_equity,
         final_equity=float(equity["equity"][finite][-1]) if len(eq) else None,
         holdings_revaluation=revaluation,
-        sharpe=sharpe,
-        sortino=sortino,
+        span_s=span_s,
+        sharpe=sharpe if meaningful and not sharpe_note else None,
+        sortino=sortino if meaningful and not sortino_note else None,
         sharpe_defined=not sharpe_note,
         sortino_defined=not sortino_note,
         ratios_defined=not sharpe_note and not sortino_note,
-        ratios_note=sortino_note,  # it repeats sharpe_note when that is set
+        ratios_meaningful=meaningful,
+        sharpe_stderr=stderr,
+        ratios_note=note,
         max_drawdown=max_dd,
         max_drawdown_frac=max_dd_frac,
     )
@@ -827,59 +994,165 @@ def pnl_from_trades_csv(path: str | Path, final_mid: Sequence[float | None] | Ar
     return pnl
 
 
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """What equity.png draws, computed apart from the drawing (:func:`chart_data`).
+
+    Attributes:
+        ts: Time of each equity sample, int64 ns (local).
+        trading_pnl: Trading PnL at each sample (equity minus the starting balances at that sample's
+            mids), quote currency; NaN where unknown. Drawn on its own axis, scaled to it.
+        equity_change: Equity minus ``risk.initial_equity`` at each sample (the starting coins' price
+            moves included), quote currency.
+        spread_bps: Bybit-over-Binance mid spread at each sample, bps; NaN where either venue's book
+            was not synced (no line is drawn there).
+        fill_ts: Time of each fill (``local_ts``), in the order of ``fills``.
+        fill_spread_bps: Where each fill's marker sits: :func:`fill_spread_bps`.
+        fill_kind: Intent kind of each fill (INTENT_OPEN, INTENT_HEDGE, INTENT_UNWIND).
+        out_of_sync: Per venue, the spans shaded as "book out of sync" (``Summary.out_of_sync``).
+    """
+
+    ts: Array
+    trading_pnl: Array
+    equity_change: Array
+    spread_bps: Array
+    fill_ts: Array
+    fill_spread_bps: Array
+    fill_kind: Array
+    out_of_sync: tuple[Spans, Spans]
+
+
+def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
+    """The series, markers and shaded spans of equity.png for ``summary`` over ``fills`` and ``equity``."""
+    held = np.array([_none_to_nan(summary.initial.equity(m)) for m in equity["mid"]], dtype=float)
+    spread = np.array(equity["spread_bps"], dtype=float)
+    spread[_inside(equity["ts"], summary.out_of_sync[BINANCE] + summary.out_of_sync[BYBIT])] = np.nan
+    return ChartData(
+        ts=np.array(equity["ts"]),
+        trading_pnl=equity["equity"] - held,
+        equity_change=equity["equity"] - _none_to_nan(summary.risk.initial_equity),
+        spread_bps=spread,
+        fill_ts=np.array(fills["local_ts"]),
+        fill_spread_bps=fill_spread_bps(fills, equity, summary.out_of_sync),
+        fill_kind=np.array(fills["kind"]),
+        out_of_sync=summary.out_of_sync,
+    )
+
+
+def fill_spread_bps(fills: Array, equity: Array, out_of_sync: Sequence[Spans] = ((), ())) -> Array:
+    """The Bybit-over-Binance spread each fill captured, bps, one per row of ``fills``: where its
+    marker sits on the spread chart.
+
+    A fill whose pair also filled on the other venue is set against the volume-weighted price of
+    the pair's fills there: a Binance fill at ``p`` against the pair's Bybit VWAP ``q`` is
+    ``(q - p) / p * 1e4``, a Bybit fill at ``q`` against the Binance VWAP ``p`` the same. That is the
+    spread the trade took, not the mid spread of a sample taken before it (a jump in the spread that
+    the pair traded on arrives between two samples). A fill alone on its venue in its pair (a lone leg,
+    an unwind) sits at the spread of the first sample at or after it; NaN if that sample falls where a
+    venue's book was not synced (``out_of_sync``, per venue), or there is none.
+    """
+    out = np.full(len(fills), np.nan)
+    if len(fills) == 0:
+        return out
+    venue = fills["venue"].astype(np.int64)
+    pairs, pair_at = np.unique(fills["pair_id"], return_inverse=True)
+    key = pair_at * 2 + venue  # (pair, venue) -> one slot
+    qty = np.bincount(key, weights=fills["qty"], minlength=2 * len(pairs)).reshape(-1, 2)
+    value = np.bincount(key, weights=fills["price"] * fills["qty"], minlength=2 * len(pairs)).reshape(-1, 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vwap = np.where(qty > QTY_EPS, value / qty, np.nan)
+    other = vwap[pair_at, 1 - venue]
+    price = fills["price"]
+    binance_px = np.where(venue == BINANCE, price, other)
+    bybit_px = np.where(venue == BYBIT, price, other)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[:] = (bybit_px - binance_px) / binance_px * 1e4
+    alone = ~np.isfinite(other)
+    if alone.any() and len(equity):
+        at = np.searchsorted(equity["ts"], fills["local_ts"][alone], side="left")
+        found = at < len(equity)
+        sample = np.full(int(alone.sum()), np.nan)
+        sample[found] = equity["spread_bps"][at[found]]
+        synced = ~_inside(equity["ts"][np.minimum(at, len(equity) - 1)], tuple(out_of_sync[0]) + tuple(out_of_sync[1]))
+        out[alone] = np.where(found & synced, sample, np.nan)
+    return out
+
+
+def _inside(ts: Array, spans: Iterable[Span]) -> Array:
+    # mask of the times that fall inside any of the spans (start inclusive, end exclusive)
+    mask = np.zeros(len(ts), dtype=bool)
+    for start, end in spans:
+        mask |= (ts >= start) & (ts < end)
+    return mask
+
+
+_SYNC_COLORS: Final = {BINANCE: "tab:orange", BYBIT: "tab:purple"}
+
+
 def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> None:
-    """Two panels sharing a UTC time axis: trading PnL and equity change (quote) above, the
-    Bybit-over-Binance spread (bps) with the fills below."""
+    """Three panels sharing a UTC time axis: trading PnL on its own axis, equity change (both quote),
+    and the Bybit-over-Binance spread (bps) with the fills at the spread they captured; the spans a
+    venue's book was out of sync shaded on all three."""
     # The object API with an explicit Agg canvas: no pyplot global state, no display needed.
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(12, 7.5), layout="constrained")
+    data = chart_data(summary, fills, equity)
+    fig = Figure(figsize=(12, 9.5), layout="constrained")
     FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
-    times = equity["ts"].astype("datetime64[ns]")
-    initial = summary.initial
-    held = np.array([_none_to_nan(initial.equity(m)) for m in equity["mid"]], dtype=float)
-    top.plot(times, equity["equity"] - held, color="tab:blue", linewidth=1.0, label="trading PnL, both venues")
-    top.plot(
+    pnl_ax, equity_ax, spread_ax = fig.subplots(3, 1, sharex=True, height_ratios=(2, 2, 3))
+    times = data.ts.astype("datetime64[ns]")
+    pnl_ax.plot(times, data.trading_pnl, color="tab:blue", linewidth=1.0, label="trading PnL, both venues")
+    pnl_ax.set_ylabel("trading PnL (quote)")
+    equity_ax.plot(
         times,
-        equity["equity"] - (summary.risk.initial_equity or 0.0),
+        data.equity_change,
         color="tab:grey",
-        linewidth=0.7,
-        alpha=0.6,
+        linewidth=0.8,
         label="equity change (includes the starting coins' price moves)",
     )
-    top.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
-    top.set_ylabel("quote")
-    top.ticklabel_format(axis="y", style="plain", useOffset=False)  # whole values, not "+2.6e4" offsets
-    top.legend(loc="upper left", fontsize="small")
-    top.grid(True, alpha=0.3)
+    equity_ax.set_ylabel("equity change (quote)")
+    for ax in (pnl_ax, equity_ax):
+        ax.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)  # whole values, not "+2.6e4" offsets
     pnl = summary.total.pnl
     mode = summary.meta.get("mode", "run")
-    top.set_title(f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} quote, {summary.total.fills:,} fills")
+    pnl_ax.set_title(
+        f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} quote, {summary.total.fills:,} fills"
+    )
 
-    bottom.plot(times, equity["spread_bps"], color="tab:grey", linewidth=0.8, label="spread (Bybit over Binance)")
-    if len(fills) and len(equity):
-        at_fill = np.interp(fills["local_ts"], equity["ts"], equity["spread_bps"])
-        fill_times = fills["local_ts"].astype("datetime64[ns]")
-        for kind, marker, color in (
-            (INTENT_OPEN, "o", "tab:green"),
-            (INTENT_HEDGE, "s", "tab:orange"),
-            (INTENT_UNWIND, "X", "tab:red"),
-        ):
-            mask = fills["kind"] == kind
-            if mask.any():
-                label = f"{_KIND_NAMES[kind]} fills ({int(mask.sum())})"
-                bottom.scatter(fill_times[mask], at_fill[mask], s=14, marker=marker, color=color, label=label, zorder=3)
-    bottom.set_ylabel("spread (bps)")
-    bottom.set_xlabel("time (UTC)")
-    bottom.legend(loc="upper left", fontsize="small")
-    bottom.grid(True, alpha=0.3)
+    spread_ax.plot(times, data.spread_bps, color="tab:grey", linewidth=0.8, label="spread (Bybit over Binance)")
+    fill_times = data.fill_ts.astype("datetime64[ns]")
+    for kind, marker, color in (
+        (INTENT_OPEN, "o", "tab:green"),
+        (INTENT_HEDGE, "s", "tab:orange"),
+        (INTENT_UNWIND, "X", "tab:red"),
+    ):
+        mask = data.fill_kind == kind
+        if mask.any():
+            label = f"{_KIND_NAMES[kind]} fills ({int(mask.sum())}) at the spread they captured"
+            spread_ax.scatter(
+                fill_times[mask], data.fill_spread_bps[mask], s=14, marker=marker, color=color, label=label, zorder=3
+            )
+    spread_ax.set_ylabel("spread (bps)")
+    spread_ax.set_xlabel("time (UTC)")
+    for venue, spans in enumerate(data.out_of_sync):
+        seconds = sum(end - start for start, end in spans) / NS_PER_S
+        for i, (start, end) in enumerate(spans):
+            for ax in (pnl_ax, equity_ax, spread_ax):
+                label = f"{ASSET_NAMES[venue].capitalize()} book out of sync ({seconds:.3g} s in all)"
+                ax.axvspan(
+                    np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue], alpha=0.2,
+                    linewidth=0, label=label if i == 0 and ax is spread_ax else None,
+                )  # fmt: skip
+    for ax in (pnl_ax, equity_ax, spread_ax):
+        ax.legend(loc="best", fontsize="small")
+        ax.grid(True, alpha=0.3)
     locator = mdates.AutoDateLocator(tz=UTC)  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
-    bottom.xaxis.set_major_locator(locator)
+    spread_ax.xaxis.set_major_locator(locator)
     formatter = mdates.ConciseDateFormatter(locator, tz=UTC)  # type: ignore[no-untyped-call]  # as above
-    bottom.xaxis.set_major_formatter(formatter)
+    spread_ax.xaxis.set_major_formatter(formatter)
     fig.savefig(f, format="png", dpi=110)
 
 
@@ -922,6 +1195,8 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     row("base balance (base)", "base_balance", _qty)
     row("quote balance (quote)", "quote_balance", _money)
     row("final mid (quote)", "final_mid", _money)
+    row("time out of sync (s)", "out_of_sync_s", _num)
+    row("out-of-sync spans", "out_of_sync_spans", _int)
 
     table.add_section()
     pairs, risk = summary.pairs, summary.risk
@@ -932,14 +1207,15 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         ("pairs hedged or unwound", _int(pairs.pairs_hedged)),
         ("mean captured spread (bps)", _num(pairs.spread_bps)),
         ("  net of fees (bps)", _num(pairs.spread_net_bps)),
+        ("pairs won (PnL > 0)", _int(pairs.pairs_won)),
         ("win rate", _pct(pairs.win_rate)),
         ("mean PnL per pair (quote)", _money(pairs.pair_pnl_mean)),
     ):
         table.add_row(label, value, "", "")
     table.add_section()
     for label, value in (
-        ("Sharpe (annualised)", _num(risk.sharpe) if risk.sharpe_defined else "n/a"),
-        ("Sortino (annualised)", _num(risk.sortino) if risk.sortino_defined else "n/a"),
+        ("Sharpe (annualised)", _ratio(risk.sharpe, risk.sharpe_defined, risk.ratios_meaningful)),
+        ("Sortino (annualised)", _ratio(risk.sortino, risk.sortino_defined, risk.ratios_meaningful)),
         ("max drawdown (quote)", _money(risk.max_drawdown)),
         ("max drawdown (of peak)", _pct(risk.max_drawdown_frac)),
         ("equity samples", _int(risk.samples)),
@@ -956,7 +1232,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
 
 
 def _money(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:,.4f}"
+    return "n/a" if x is None else _not_rounded_to_zero(x, f"{x:,.4f}", f"{x:.2g}")
 
 
 def _qty(x: float | None) -> str:
@@ -964,7 +1240,14 @@ def _qty(x: float | None) -> str:
 
 
 def _num(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:,.3f}"
+    return "n/a" if x is None else _not_rounded_to_zero(x, f"{x:,.3f}", f"{x:.2g}")
+
+
+def _ratio(x: float | None, defined: bool, meaningful: bool) -> str:
+    # the reason is printed under the table (ratios_note)
+    if not defined:
+        return "n/a"
+    return _num(x) if meaningful else "not meaningful"
 
 
 def _int(x: int) -> str:
@@ -972,4 +1255,12 @@ def _int(x: int) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.2%}"
+    return "n/a" if x is None else _not_rounded_to_zero(x, f"{x:.2%}", f"{x * 100:.2g}%")
+
+
+def _not_rounded_to_zero(x: float, text: str, significant: str) -> str:
+    # ``text`` unless it shows a non-zero ``x`` as zero ("0.00%" for a 0.0037 % drawdown): then two
+    # significant digits, "0.0037%"
+    if x != 0 and not any(c in "123456789" for c in text):
+        return significant
+    return text

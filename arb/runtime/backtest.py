@@ -31,6 +31,7 @@ from numba import njit
 from arb.config import AppConfig, VenueConfig
 from arb.events import NS_PER_S
 from arb.execution.risk import gate, make_limits, new_risk_state, update_equity
+from arb.report import Spans, out_of_sync_spans
 from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import make_params
@@ -380,6 +381,8 @@ class BacktestResult:
     kernel_state: dict[str, int]
     risk_state: dict[str, float]
     sync_losses: dict[str, int]
+    out_of_sync: tuple[Spans, Spans]
+    """Per venue, the spans ``(start_ns, end_ns)`` of local time its book was not synced, for the report."""
     rows: dict[str, int]
     local_shift_ns: int
     wall_s: float
@@ -451,6 +454,11 @@ class Schedule:
         syncs = tuple(sync_transitions(session.arrays[v], session.venues[v].initial is not None) for v in range(2))
         decision_ts, decision_venues = decision_points(list(book_ts))
         return cls(book_ts, (syncs[0], syncs[1]), decision_ts, decision_venues)
+
+    def out_of_sync(self, start_ns: int, end_ns: int) -> tuple[Spans, Spans]:
+        """Per venue, the spans of ``[start_ns, end_ns)`` its book was not synced (what the view said)."""
+        (ts0, state0), (ts1, state1) = self.syncs
+        return out_of_sync_spans(ts0, state0, start_ns, end_ns), out_of_sync_spans(ts1, state1, start_ns, end_ns)
 
 
 class Loop:
@@ -568,6 +576,7 @@ def run_backtest(
         kernel_state={name: int(st[name]) for name in st.dtype.names},
         risk_state={name: float(rs[name]) for name in rs.dtype.names},
         sync_losses={v.name: int(np.sum(loop.schedule.syncs[i][1][1:] == 0)) for i, v in enumerate(venues)},
+        out_of_sync=loop.schedule.out_of_sync(session.start_ns, session.end_ns),
         rows={v.name: int(sum(len(a) for a in session.arrays[i])) for i, v in enumerate(venues)},
         local_shift_ns=session.local_shift_ns,
         wall_s=time.perf_counter() - started,

@@ -38,6 +38,7 @@ from arb.events import (
 )
 from arb.execution.paper import PaperExecutor, PaperOrder
 from arb.execution.risk import gate, make_limits, new_risk_state, update_equity
+from arb.report import Spans, out_of_sync_spans
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import make_params
 from arb.strategy.types import (
@@ -60,6 +61,7 @@ __all__ = ["Batch", "Engine", "EngineLog", "Executor"]
 log = logging.getLogger(__name__)
 
 _MAX_SETTLE_ROUNDS = 10_000
+_BEFORE_ALL = int(np.iinfo(np.int64).min)  # the time of the state an engine starts in
 
 
 @nb.njit(cache=True, nogil=True)
@@ -306,12 +308,23 @@ class _Growing:
 
 @dataclass(slots=True)
 class EngineLog:
-    """What the engine did, as record arrays (see arb.strategy.types)."""
+    """What the engine did, as record arrays (see arb.strategy.types), and each venue's sync changes:
+    ``sync[v]`` lists ``(local_ts, synced)`` whenever the view's verdict on venue ``v``'s book changed,
+    after a first entry at the smallest int64 holding the state the engine started with."""
 
     fills: _Growing = field(default_factory=lambda: _Growing(FILL_DTYPE))
     equity: _Growing = field(default_factory=lambda: _Growing(EQUITY_DTYPE))
     calls: _Growing = field(default_factory=lambda: _Growing(DECISION_DTYPE))
     sent: _Growing = field(default_factory=lambda: _Growing(SENT_DTYPE))
+    sync: tuple[list[tuple[int, bool]], list[tuple[int, bool]]] = field(
+        default_factory=lambda: ([(_BEFORE_ALL, False)], [(_BEFORE_ALL, False)])
+    )
+
+    def out_of_sync(self, start_ns: int, end_ns: int) -> tuple[Spans, Spans]:
+        """Per venue, the spans of ``[start_ns, end_ns)`` its book was not synced, for the report."""
+        spans = [out_of_sync_spans([t for t, _ in changes], [ok for _, ok in changes], start_ns, end_ns)
+                 for changes in self.sync]  # fmt: skip
+        return spans[0], spans[1]
 
 
 class Engine:
@@ -402,6 +415,7 @@ class Engine:
         self.books[venue].apply(snapshot_rows)
         self.versions[venue] += 1
         self.state[venue] = SyncState.SYNCED if synced else SyncState.WAITING_SNAPSHOT
+        self.log.sync[venue][:] = [(_BEFORE_ALL, synced)]  # the state the run starts in
 
     def advance(self, now: int) -> None:
         """Process executor events due strictly before ``now`` (deciding at each answer's time)."""
@@ -423,6 +437,9 @@ class Engine:
                 self._pending_decision = True
         if batch.state != self.state[v] or batch.stale != self.feed_stale[v]:
             self._pending_decision = True
+        synced = batch.state == SyncState.SYNCED
+        if synced != self.log.sync[v][-1][1]:
+            self.log.sync[v].append((batch.local_ts, synced))
         self.state[v] = batch.state
         self.feed_stale[v] = batch.stale
 

@@ -38,6 +38,7 @@ from rich.console import Console
 from arb.config import AppConfig
 from arb.errors import ArbError
 from arb.events import ASSET_NAMES
+from arb.report import pairs_text
 from arb.runtime.engine import Batch, Engine
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, new_intents, new_state, new_view
@@ -295,15 +296,11 @@ class _Reporter:
         self.account = account
         self.next_at = 0
         self.synced_once = False  # the first account line comes as soon as both books are synced
-        self.pairs: dict[int, list[float]] = {}  # pair id -> [cash flow, net base]
 
     def fill(self, row: Any) -> None:
         side = int(row["side"])
         qty = float(row["qty"])
         price = float(row["price"])
-        pair = self.pairs.setdefault(int(row["pair_id"]), [0.0, 0.0])
-        pair[0] -= side * qty * price + float(row["fee"])
-        pair[1] += side * qty
         self.console.print(
             f"fill {ASSET_NAMES[int(row['venue'])]:<7} {'buy ' if side == BUY else 'sell'} {qty:.8g} @ {price:.8g} "
             f"fee {float(row['fee']):.6g} (pair {int(row['pair_id'])}, {_KIND.get(int(row['kind']), '?')})",
@@ -322,13 +319,11 @@ class _Reporter:
         base, quote = self.account.balances()
         mids = engine.last_mid
         equity = sum(quote[v] + base[v] * (mids[v] if np.isfinite(mids[v]) else 0.0) for v in range(2))
-        closed = [p for p in self.pairs.values() if abs(p[1]) < 1e-12]
-        wins = sum(1 for p in closed if p[0] > 0)
         when = time.strftime("%H:%M:%S", time.gmtime(now / 1e9))
         self.console.print(
             f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  positions {engine.position[0]:+.8g} | "
             f"{engine.position[1]:+.8g}  equity {equity:,.2f}  trades {self.account.fills}  "
-            f"winners {wins} losers {len(closed) - wins}",
+            f"{pairs_text(engine.log.fills.view(), mids)}",
             highlight=False,
             soft_wrap=True,
         )
@@ -584,7 +579,8 @@ def write_dry_run_report(
     initial = InitialBalances((session_base[0], session_base[1]), (session_quote[0], session_quote[1]))
     fills = engine.log.fills.view()
     equity = engine.log.equity.view()
-    summary = summarize(fills, equity, initial, meta)
+    out_of_sync = engine.log.out_of_sync(result.start_ns, result.end_ns)
+    summary = summarize(fills, equity, initial, meta, out_of_sync=out_of_sync)
     paths = write_report(out, summary, fills, equity)
     print_summary(summary, console)
     return paths

@@ -430,7 +430,8 @@ def _cmd_live(args: Any) -> int:
         start_base = [float(engine.init_base[v]) for v in (0, 1)]
         start_quote = [float(engine.init_quote[v]) for v in (0, 1)]
         initial = InitialBalances((start_base[0], start_base[1]), (start_quote[0], start_quote[1]))
-        summary = summarize(engine.log.fills.view(), engine.log.equity.view(), initial, meta)
+        out_of_sync = engine.log.out_of_sync(result.start_ns, result.end_ns)
+        summary = summarize(engine.log.fills.view(), engine.log.equity.view(), initial, meta, out_of_sync=out_of_sync)
         paths = write_report(out, summary, engine.log.fills.view(), engine.log.equity.view())
         print_summary(summary, console)
         console.print(f"report: {paths[-1].parent}", highlight=False)

@@ -37,6 +37,7 @@ from arb.testing.configs import write_config_files
 T0 = 1_723_075_200 * NS_PER_S  # 2024-08-08T00:00:00Z
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MINUTE = 60.0
+TEN_DAYS = 10 * 86_400.0  # four steps of it make a curve long enough for the ratios to be shown
 INITIAL = InitialBalances(base=(0.05, 0.05), quote=(10_000.0, 10_000.0))
 FINAL_MID = (60_000.0, 60_000.0)
 
@@ -309,23 +310,26 @@ def risk_of(values: list[float], **kw: float) -> report.RiskFigures:
 
 
 def test_sharpe_sortino_and_drawdown_on_a_hand_made_curve() -> None:
-    r = risk_of([1000.0, 1001.0, 1000.5, 1002.0, 1001.0])
-    # returns per 1,000 of capital: +1, -0.5, +1.5, -1 (x 1e-3); one sample a minute
-    per_year = 365 * 24 * 60
+    r = risk_of([1000.0, 1001.0, 1000.5, 1002.0, 1001.0], step=TEN_DAYS)
+    # returns per 1,000 of capital: +1, -0.5, +1.5, -1 (x 1e-3); one sample every ten days
+    per_year = 36.5
     mean, var = 0.25e-3, 4.25 / 3 * 1e-6  # sample variance: (0.75² + 0.75² + 1.25² + 1.25²) / 3
     downside = math.sqrt((0.5**2 + 1.0**2) / 4) * 1e-3
-    assert r.samples == 5 and r.sample_interval_s == 60.0
+    assert r.samples == 5 and r.sample_interval_s == TEN_DAYS and r.span_s == 4 * TEN_DAYS
     assert r.initial_equity == 1000.0 and r.final_equity == 1001.0
     assert r.sharpe == pytest.approx(mean / math.sqrt(var) * math.sqrt(per_year), rel=1e-9)
     assert r.sortino == pytest.approx(mean / downside * math.sqrt(per_year), rel=1e-9)
-    assert r.sharpe_defined and r.sortino_defined and r.ratios_defined and r.ratios_note == ""
+    assert r.sharpe_defined and r.sortino_defined and r.ratios_defined and r.ratios_meaningful
+    assert r.ratios_note == ""
+    assert r.sharpe_stderr == pytest.approx(math.sqrt((1 + mean**2 / var / 2) / 4 * per_year), rel=1e-9)
     assert r.max_drawdown == pytest.approx(1.0)  # 1002 -> 1001
     assert r.max_drawdown_frac == pytest.approx(max(0.5 / 1001, 1.0 / 1002))
 
 
 def test_the_ratios_scale_with_the_sample_interval() -> None:
     values = [1000.0, 1001.0, 1000.5, 1002.0, 1001.0]
-    assert risk_of(values, step=1.0).sharpe == pytest.approx(risk_of(values).sharpe * math.sqrt(60), rel=1e-9)
+    ten, forty = risk_of(values, step=TEN_DAYS).sharpe, risk_of(values, step=4 * TEN_DAYS).sharpe
+    assert ten is not None and forty is not None and ten == pytest.approx(forty * 2, rel=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -337,17 +341,17 @@ def test_the_ratios_scale_with_the_sample_interval() -> None:
         ([1000.0, 1000.1, 1000.2, 1000.3], "zero variance"),  # equal steps up to float noise
     ],
 )
-def test_degenerate_curves_give_zero_ratios_and_say_why(values: list[float], note: str) -> None:
-    r = risk_of(values)
-    assert (r.sharpe, r.sortino) == (0.0, 0.0)
+def test_degenerate_curves_give_no_ratios_and_say_why(values: list[float], note: str) -> None:
+    r = risk_of(values, step=TEN_DAYS * 10)
+    assert (r.sharpe, r.sortino, r.sharpe_stderr) == (None, None, None)
     assert not r.sharpe_defined and not r.sortino_defined and not r.ratios_defined
     assert note in r.ratios_note
 
 
 def test_a_curve_that_never_loses_has_a_sharpe_but_no_sortino() -> None:
-    r = risk_of([1000.0, 1001.0, 1003.0, 1003.5])
-    assert r.sharpe > 0 and r.sharpe_defined
-    assert r.sortino == 0.0 and not r.sortino_defined and not r.ratios_defined
+    r = risk_of([1000.0, 1001.0, 1003.0, 1003.5], step=TEN_DAYS)
+    assert r.sharpe is not None and r.sharpe > 0 and r.sharpe_defined
+    assert r.sortino is None and not r.sortino_defined and not r.ratios_defined
     assert "no sample lost money" in r.ratios_note
     assert r.max_drawdown == 0.0 and r.max_drawdown_frac == 0.0
 
@@ -452,7 +456,7 @@ def test_undefined_figures_are_null_in_json(tmp_path: Path) -> None:
     data = no_nan((tmp_path / SUMMARY_JSON).read_text())
     assert data["pairs"]["spread_bps"] is None and data["pairs"]["win_rate"] is None
     assert data["total"]["holding_time_s"] is None and data["risk"]["sample_interval_s"] is None
-    assert data["risk"]["sharpe"] == 0.0 and data["risk"]["ratios_defined"] is False
+    assert data["risk"]["sharpe"] is None and data["risk"]["ratios_defined"] is False
     assert (tmp_path / EQUITY_PNG).read_bytes().startswith(PNG_MAGIC)
 
 

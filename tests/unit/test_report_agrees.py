@@ -1,0 +1,289 @@
+"""The report agrees with itself and with the data: one definition of a win for the account line and
+the table, ratios only where the span means something, percentages that do not round a loss to 0,
+out-of-sync time per venue, and a chart whose markers and shading sit where the data says."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from arb import report
+from arb.events import BINANCE, BYBIT
+from arb.report import (
+    MIN_RATIO_SPAN_S,
+    InitialBalances,
+    chart_data,
+    fill_spread_bps,
+    out_of_sync_spans,
+    pair_pnl,
+    pairs_won,
+    pnl_from_fills,
+    print_summary,
+    summarize,
+    write_report,
+)
+from arb.runtime.live import PaperAccount, _Reporter
+from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, SELL
+from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
+
+# --- one definition of a win ----------------------------------------------------------------------
+
+# One pair that captured 30 bps (buy Binance @ 60,000, sell Bybit @ 60,180; cash +1.8 - 0.12 fees)
+# and ended with Bybit's mid 50 bps over Binance's: the short it left on Bybit lost more than the
+# spread it captured. Its PnL at the final mids is -0.06 + (-0.01 x (60,300 - 60,180) - 0.06) = -1.32.
+CAPTURED_THEN_LOST = make_fills(
+    (1.0, BINANCE, BUY, 60_000.0, 0.01, 0.06, 1, INTENT_OPEN, 1),
+    (1.0, BYBIT, SELL, 60_180.0, 0.01, 0.06, 1, INTENT_OPEN, 2),
+)
+END_MID = (60_000.0, 60_300.0)
+
+
+def test_pair_pnl_is_the_leftover_base_at_each_venues_mid_and_adds_up_to_the_net_pnl() -> None:
+    ids, pnl = pair_pnl(CAPTURED_THEN_LOST, END_MID)
+    assert ids.tolist() == [1] and pnl == pytest.approx([-1.32], abs=1e-9)
+    assert pnl.sum() == pytest.approx(pnl_from_fills(CAPTURED_THEN_LOST, END_MID), abs=1e-9)
+    assert pairs_won(CAPTURED_THEN_LOST, END_MID) == (1, 0)
+    assert pairs_won(CAPTURED_THEN_LOST, (60_000.0, 60_000.0)) == (1, 1)  # the basis closed: a win
+
+
+def _account_line(fills: np.ndarray, mid: tuple[float, float], tmp_path: Path) -> str:
+    out = io.StringIO()
+    account = PaperAccount(tmp_path / "account.json", (0.05, 0.05), (5_000.0, 5_000.0))
+    reporter = _Reporter(Console(file=out, width=400), 60 * 10**9, account)
+    engine = SimpleNamespace(
+        position=np.zeros(2), last_mid=np.array(mid), log=SimpleNamespace(fills=SimpleNamespace(view=lambda: fills))
+    )
+    reporter.maybe(engine, ns(5), force=True)  # type: ignore[arg-type]  # the fields the line reads
+    return out.getvalue()
+
+
+def _table(fills: np.ndarray, mid: tuple[float, float]) -> str:
+    equity = driver_equity(fills, INITIAL, [0.0, 5.0], [mid, mid])
+    out = io.StringIO()
+    print_summary(summarize(fills, equity, INITIAL, {"mode": "dry-run"}), Console(file=out, width=160))
+    return out.getvalue()
+
+
+def test_the_account_line_and_the_table_count_the_same_winners(tmp_path: Path) -> None:
+    # before: the line counted a flat pair with positive cash as a winner ("winners 1 losers 0")
+    # while the table, valuing its leftover base, said "win rate 0.00%"
+    line = _account_line(CAPTURED_THEN_LOST, END_MID, tmp_path)
+    table = _table(CAPTURED_THEN_LOST, END_MID)
+    assert "pairs 1 won 0 (0.00%)" in line and "winners" not in line
+    assert re.search(r"pairs won \(PnL > 0\)\s*│\s*0\s", table)
+    assert re.search(r"win rate\s*│\s*0\.00%", table)
+    flat = (60_000.0, 60_000.0)
+    assert "pairs 1 won 1 (100.00%)" in _account_line(CAPTURED_THEN_LOST, flat, tmp_path)
+    assert re.search(r"win rate\s*│\s*100\.00%", _table(CAPTURED_THEN_LOST, flat))
+
+
+def test_an_unfinished_pair_counts_in_the_line_as_in_the_table(tmp_path: Path) -> None:
+    # a lone leg (the other never filled) is a pair in the table; the line used to skip it
+    fills = make_fills((1.0, BINANCE, BUY, 60_000.0, 0.01, 0.06, 7, INTENT_OPEN, 1))
+    assert "pairs 1 won 1 (100.00%)" in _account_line(fills, (60_010.0, 60_010.0), tmp_path)
+
+
+# --- ratios only where the span means something ---------------------------------------------------
+
+
+def _pnl_curve(seconds: int, step_s: float) -> np.ndarray:
+    """A trading-PnL curve that mostly rises, one sample per ``step_s`` over ``seconds``."""
+    rng = np.random.default_rng(3)
+    values = 1000.0 + np.cumsum(rng.normal(0.002, 0.01, int(seconds / step_s) + 1))
+    return curve(values.tolist(), step=step_s)
+
+
+def test_annualised_ratios_on_eleven_minutes_are_shown_as_not_meaningful_with_why() -> None:
+    # before: "Sharpe (annualised) 162.247" on the 11-minute sample
+    s = summarize(np.zeros(0, FILL_DTYPE), _pnl_curve(11 * 60, 1.0), FLAT, {"mode": "backtest"})
+    r = s.risk
+    assert r.sharpe_defined and r.sortino_defined and not r.ratios_meaningful
+    assert r.sharpe is None and r.sortino is None
+    assert r.sharpe_stderr == pytest.approx(math.sqrt(365 * 86_400 / 660), rel=0.05)  # 1 / sqrt(span in years)
+    assert r.ratios_note == (
+        f"not meaningful on 11.0 min of samples: annualised ratios need 30.0 days "
+        f"(their standard error here is about ±{r.sharpe_stderr:,.0f})"
+    )
+    out = io.StringIO()
+    print_summary(s, Console(file=out, width=160))
+    text = out.getvalue()
+    assert re.search(r"Sharpe \(annualised\)\s*│\s*not meaningful", text)
+    assert re.search(r"Sortino \(annualised\)\s*│\s*not meaningful", text)
+    assert "ratios: not meaningful on 11.0 min" in text
+
+
+def test_the_ratios_are_shown_from_thirty_days_on() -> None:
+    assert MIN_RATIO_SPAN_S == 30 * 86_400
+    short = summarize(np.zeros(0, FILL_DTYPE), _pnl_curve(MIN_RATIO_SPAN_S - 3600, 3600.0), FLAT, {}).risk
+    long = summarize(np.zeros(0, FILL_DTYPE), _pnl_curve(MIN_RATIO_SPAN_S, 3600.0), FLAT, {}).risk
+    assert not short.ratios_meaningful and short.sharpe is None
+    assert long.ratios_meaningful and long.sharpe is not None and long.sortino is not None
+    assert long.ratios_note == ""
+
+
+# --- percentages that do not round a loss away ----------------------------------------------------
+
+
+def test_a_small_drawdown_is_not_printed_as_zero_percent() -> None:
+    # before: "max drawdown (quote) 0.6025" above "max drawdown (of peak) 0.00%"
+    big = InitialBalances(base=(0.0, 0.0), quote=(8_092.0, 8_092.0))  # 16,184 of capital, as on the sample
+    equity = curve([16_184.0, 16_184.6, 16_184.0, 16_184.8], step=1.0)
+    s = summarize(np.zeros(0, FILL_DTYPE), equity, big, {})
+    assert s.risk.max_drawdown == pytest.approx(0.6) and s.risk.max_drawdown_frac == pytest.approx(0.6 / 16_184.6)
+    out = io.StringIO()
+    print_summary(s, Console(file=out, width=160))
+    text = out.getvalue()
+    assert re.search(r"max drawdown \(of peak\)\s*│\s*0\.0037%", text), text
+    assert re.search(r"max drawdown \(quote\)\s*│\s*0\.6000", text)
+
+
+@pytest.mark.parametrize(
+    ("fraction", "shown"),
+    [(0.0, "0.00%"), (3.7e-5, "0.0037%"), (-2e-6, "-0.0002%"), (0.5, "50.00%"), (1 / 3, "33.33%"), (1.0, "100.00%")],
+)
+def test_percentages_keep_two_significant_digits_where_two_decimals_show_zero(fraction: float, shown: str) -> None:
+    assert report._pct(fraction) == shown
+
+
+# --- time out of sync, per venue ------------------------------------------------------------------
+
+BEFORE_ALL = -(2**63)
+
+
+def test_out_of_sync_spans_from_sync_changes() -> None:
+    start, end = ns(0), ns(100)
+    # not synced until 0.5 s (the first snapshot), lost at 20 s, back at 23 s, lost at 90 s for good
+    changes = [BEFORE_ALL, ns(0.5), ns(20), ns(23), ns(90)]
+    assert out_of_sync_spans(changes, [0, 1, 0, 1, 0], start, end) == (
+        (ns(0), ns(0.5)),
+        (ns(20), ns(23)),
+        (ns(90), ns(100)),
+    )
+    assert out_of_sync_spans([BEFORE_ALL], [1], start, end) == ()  # seeded synced, never lost
+    assert out_of_sync_spans([], [], start, end) == ((start, end),)  # never synced
+    assert out_of_sync_spans([ns(-5), ns(200)], [1, 0], start, end) == ()  # changes outside the run
+
+
+def test_the_table_shows_time_out_of_sync_per_venue_and_either_in_total() -> None:
+    fills, equity = make_fills(), driver_equity(make_fills(), INITIAL, [0.0, 100.0], [(60_000.0, 60_000.0)] * 2)
+    spans = (((ns(0), ns(0.125)),), ((ns(0), ns(0.0625)), (ns(20), ns(23))))
+    s = summarize(fills, equity, INITIAL, {"mode": "backtest"}, out_of_sync=spans)
+    binance, bybit = s.venues
+    assert (binance.out_of_sync_s, binance.out_of_sync_spans) == (0.125, 1)
+    assert (bybit.out_of_sync_s, bybit.out_of_sync_spans) == (3.0625, 2)
+    assert (s.total.out_of_sync_s, s.total.out_of_sync_spans) == (3.125, 2)  # the union: 0-0.125 and 20-23
+    assert s.to_dict()["out_of_sync"] == {"binance": [[ns(0), ns(0.125)]], "bybit": [list(x) for x in spans[1]]}
+    out = io.StringIO()
+    print_summary(s, Console(file=out, width=160))
+    text = out.getvalue()
+    assert re.search(r"time out of sync \(s\)\s*│\s*3\.125\s*│\s*0\.125\s*│\s*3\.062\s*│", text)
+    assert re.search(r"out-of-sync spans\s*│\s*2\s*│\s*1\s*│\s*2\s*│", text)
+
+
+def test_a_run_without_sync_spans_says_zero() -> None:
+    fills, equity = make_fills(), driver_equity(make_fills(), INITIAL, [0.0, 1.0], [(60_000.0, 60_000.0)] * 2)
+    out = io.StringIO()
+    print_summary(summarize(fills, equity, INITIAL, {}), Console(file=out, width=160))
+    assert re.search(r"time out of sync \(s\)\s*│\s*0\.000\s*│\s*0\.000\s*│\s*0\.000\s*│", out.getvalue())
+
+
+# --- equity.png: markers at the captured spread, PnL on its own axis, no spread while out of sync ---
+
+
+def _jump_run() -> tuple[np.ndarray, np.ndarray]:
+    """The spread sits at -0.1 bps, jumps to -29.6 bps at 10.3 s (between the samples at 10 and 11 s),
+    and a pair trades the jump at 10.4 s: buy Bybit @ 59,822.4, sell Binance @ 60,000 (-29.6 bps)."""
+    fills = make_fills(
+        (10.4, BYBIT, BUY, 59_822.4, 0.001, 0.0, 5, INTENT_OPEN, 1),
+        (10.4, BINANCE, SELL, 60_000.0, 0.001, 0.0, 5, INTENT_OPEN, 2),
+    )
+    times = [float(t) for t in range(21)]
+    mids = [(60_000.0, 59_999.4) if t <= 10 else (60_000.0, 59_822.4) for t in times]
+    return fills, driver_equity(fills, INITIAL, times, mids)
+
+
+def test_fill_markers_sit_at_the_spread_the_pair_captured_not_at_the_sample_before() -> None:
+    fills, equity = _jump_run()
+    data = chart_data(summarize(fills, equity, INITIAL, {}), fills, equity)
+    # before: interpolated between the samples at 10 s (-0.1) and 11 s (-29.6): -11.9 bps
+    assert data.fill_spread_bps == pytest.approx([-29.6, -29.6], abs=1e-9)
+    assert data.fill_ts.tolist() == [ns(10.4)] * 2 and data.fill_kind.tolist() == [INTENT_OPEN] * 2
+
+
+def test_a_fill_with_no_other_leg_sits_at_the_first_sample_at_or_after_it() -> None:
+    _, equity = _jump_run()
+    lone = make_fills(
+        (10.4, BYBIT, BUY, 59_822.4, 0.001, 0.0, 9, INTENT_OPEN, 1),  # the other leg never filled
+        (12.0, BYBIT, SELL, 59_820.0, 0.001, 0.0, 9, INTENT_UNWIND, 2),
+    )
+    assert fill_spread_bps(lone, equity) == pytest.approx([-29.6, -29.6], abs=1e-9)  # samples at 11 and 12 s
+    # where a book was not synced, no spread is known and the marker is not drawn
+    got = fill_spread_bps(lone, equity, ((), ((ns(10.5), ns(11.5)),)))
+    assert np.isnan(got[0]) and got[1] == pytest.approx(-29.6)
+
+
+def test_partial_fills_each_sit_at_their_own_price_against_the_other_legs_vwap() -> None:
+    fills = make_fills(
+        (1.0, BINANCE, BUY, 60_000.0, 0.001, 0.0, 1, INTENT_OPEN, 1),
+        (1.0, BINANCE, BUY, 60_006.0, 0.001, 0.0, 1, INTENT_OPEN, 1),
+        (1.0, BYBIT, SELL, 60_180.0, 0.0015, 0.0, 1, INTENT_OPEN, 2),
+        (1.0, BYBIT, SELL, 60_174.0, 0.0005, 0.0, 1, INTENT_OPEN, 2),
+    )
+    equity = driver_equity(fills, INITIAL, [0.0, 2.0], [(60_000.0, 60_000.0)] * 2)
+    bybit_vwap = (60_180.0 * 0.0015 + 60_174.0 * 0.0005) / 0.002
+    want = [
+        (bybit_vwap - 60_000.0) / 60_000.0 * 1e4,
+        (bybit_vwap - 60_006.0) / 60_006.0 * 1e4,
+        (60_180.0 - 60_003.0) / 60_003.0 * 1e4,  # against Binance's VWAP
+        (60_174.0 - 60_003.0) / 60_003.0 * 1e4,
+    ]
+    assert fill_spread_bps(fills, equity) == pytest.approx(want, abs=1e-9)
+
+
+def test_the_trading_pnl_has_its_own_axis_scaled_to_it(tmp_path: Path) -> None:
+    # before: a trading PnL of 0..0.5 quote shared an axis with an equity change down to -30 quote
+    from matplotlib.figure import Figure
+
+    holding = InitialBalances(base=(0.1, 0.0), quote=(10_000.0, 10_000.0))
+    equity = curve([0.0] * 21, step=1.0)
+    equity["mid"][:, BINANCE] = np.linspace(60_000.0, 59_700.0, 21)  # the 0.1 base held loses 30 quote
+    trading = np.linspace(0.0, 0.5, 21)
+    equity["equity"] = 20_000.0 + 0.1 * equity["mid"][:, BINANCE] + trading
+    fills = np.zeros(0, FILL_DTYPE)
+    s = summarize(fills, equity, holding, {})
+    data = chart_data(s, fills, equity)
+    assert data.trading_pnl == pytest.approx(trading, abs=1e-9)
+    assert data.equity_change == pytest.approx(trading - np.linspace(0.0, 30.0, 21), abs=1e-9)
+    axes: list[Any] = []
+    real_savefig = Figure.savefig
+
+    def keep_axes(self: Figure, *args: Any, **kwargs: Any) -> None:
+        axes.extend(self.axes)
+        real_savefig(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Figure, "savefig", keep_axes)
+        write_report(tmp_path, s, fills, equity)
+    (pnl_ax,) = [ax for ax in axes if ax.get_ylabel() == "trading PnL (quote)"]
+    assert pnl_ax.get_lines()[0].get_label() == "trading PnL, both venues"
+    low, high = pnl_ax.get_ylim()
+    assert high - low < 1.0  # scaled to 0..0.5, not to the -30 of the equity change
+
+
+def test_no_spread_is_drawn_where_a_book_was_out_of_sync_and_the_span_is_shaded() -> None:
+    fills, equity = _jump_run()
+    lost = (ns(4.5), ns(7.5))
+    s = summarize(fills, equity, INITIAL, {}, out_of_sync=((), (lost,)))
+    data = chart_data(s, fills, equity)
+    inside = (data.ts >= lost[0]) & (data.ts < lost[1])
+    assert data.ts[inside].tolist() == [ns(5), ns(6), ns(7)]
+    assert np.isnan(data.spread_bps[inside]).all() and np.isfinite(data.spread_bps[~inside]).all()
+    assert data.out_of_sync == ((), (lost,))
