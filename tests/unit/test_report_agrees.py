@@ -59,7 +59,10 @@ def _account_line(fills: np.ndarray, mid: tuple[float, float], tmp_path: Path) -
     account = PaperAccount(tmp_path / "account.json", (0.05, 0.05), (5_000.0, 5_000.0))
     reporter = _Reporter(Console(file=out, width=400), 60 * 10**9, account)
     engine = SimpleNamespace(
-        position=np.zeros(2), last_mid=np.array(mid), log=SimpleNamespace(fills=SimpleNamespace(view=lambda: fills))
+        position=np.zeros(2),
+        last_mid=np.array(mid),
+        log=SimpleNamespace(fills=SimpleNamespace(view=lambda: fills)),
+        both_synced=lambda: True,
     )
     reporter.maybe(engine, ns(5), force=True)  # type: ignore[arg-type]  # the fields the line reads
     return out.getvalue()
