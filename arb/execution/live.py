@@ -944,14 +944,21 @@ class LiveExecutor:
         self.venues = list(venues)
         self.on_ready = on_ready
         self._done: deque[LiveOrder] = deque()
+        self._undelivered = {v.index: 0 for v in self.venues}
+        """Per venue: orders done on the venue and not yet handed to the engine (:meth:`run_until`)."""
         for executor in self.venues:
             executor.on_done = self._order_done
         self.rejections: list[LiveOrder] = []
 
     @property
     def open_orders(self) -> list[int]:
-        """Orders sent and not yet done, per venue (unknown ones included)."""
-        return [len(v.in_flight) for v in self.venues]
+        """Orders the engine has not been told the end of, per venue (unknown ones included).
+
+        An order done on the venue but not yet handed over still counts: the engine may decide at a
+        book update it received before the answer, and must not take a leg whose fill it has not seen
+        yet for a lone one (it would hedge a pair that was complete).
+        """
+        return [len(v.in_flight) + self._undelivered[v.index] for v in self.venues]
 
     @property
     def next_order_id(self) -> int:
@@ -965,6 +972,7 @@ class LiveExecutor:
         if order.state is OrderState.REJECTED:
             self.rejections.append(order)
         self._done.append(order)
+        self._undelivered[order.venue] += 1
         if self.on_ready is not None:
             self.on_ready()
 
@@ -975,12 +983,16 @@ class LiveExecutor:
     def run_until(self, ts: int, on_answer: Callable[[Any], None]) -> None:
         """Hand the engine every order done at or before ``ts``."""
         while self._done and self._done[0].respond_ts <= ts:
-            on_answer(self._done.popleft())
+            self._hand_over(self._done.popleft(), on_answer)
+
+    def _hand_over(self, order: LiveOrder, on_answer: Callable[[Any], None]) -> None:
+        self._undelivered[order.venue] -= 1
+        on_answer(order)
 
     def cancel_all(self, on_answer: Callable[[Any], None]) -> int:
         """Hand over what is done; returns how many orders are still in flight (see :meth:`shutdown`)."""
         while self._done:
-            on_answer(self._done.popleft())
+            self._hand_over(self._done.popleft(), on_answer)
         return sum(self.open_orders)
 
     async def shutdown(self, timeout_ns: int) -> list[LiveOrder]:

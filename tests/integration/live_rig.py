@@ -152,3 +152,64 @@ async def venue_and_executor(
         config = load(write_live_config(folder, spec, fake, live=live))
         async with trading_session(config, [spec.index]) as session:
             yield fake, session.executors[spec.index]
+
+
+# -- both venues: arb live end to end --------------------------------------------------------------------
+
+
+def user_streams_up(venue: Any) -> bool:
+    """The venue's private stream for arb's account is connected and subscribed."""
+    if hasattr(venue, "user_stream_count"):  # Binance: a WS-API subscription or a listen-key stream
+        return bool(venue.user_stream_count() >= 1)
+    return bool(venue.subscriber_count("order") >= 1 and venue.subscriber_count("execution") >= 1)
+
+
+@contextlib.asynccontextmanager
+async def spot_pair(binance_file: Path, bybit_file: Path, *, balances: dict[str, str] | None = None,
+                    **options: Any) -> AsyncIterator[tuple[FakeBinanceExchange, FakeBybitExchange]]:  # fmt: skip
+    """Fake private Binance spot and Bybit spot replaying a scenario's two files, one account each."""
+    held = balances or {"USDT": "100000", "BTC": "1"}
+    async with (
+        FakeBinanceExchange(
+            binance_file, market="spot", rules=[BINANCE_SPOT_RULES], ping_interval=None, **options
+        ) as binance,  # fmt: skip
+        FakeBybitExchange(bybit_file, market="spot", rules=[BYBIT_SPOT_RULES], **options) as bybit,
+    ):
+        binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances=held)
+        bybit.add_account("arb", api_key=KEY, api_secret=SECRET, balances=held)
+        yield binance, bybit
+
+
+def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict[str, Any] | None = None,
+                      live: dict[str, Any] | None = None) -> Path:  # fmt: skip
+    """Configuration files with both venues (spot) pointed at the fakes, for ``arb live``."""
+    live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
+                    "fill_check_after_ms": 300, "request_timeout_ms": 2000, "state_dir": str(folder / "live"),
+                    **(live or {})}  # fmt: skip
+    sections: dict[str, Any] = {
+        "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0, "cooldown_ms": 300},
+        "risk": {"stale_after_ms": 60_000, "max_notional_per_venue": 1e9, "position_limit": 1.0},
+        "dry_run": {"report_interval_s": 1},
+    }
+    for name, values in (arbitrage or {}).items():
+        sections[name] = {**sections.get(name, {}), **values}
+    sections["live"] = live_section
+    venues = {
+        name: {
+            **local_endpoints(fake.ws_urls, fake.rest_url, ws_private=fake.private_ws_url),
+            "instrument": _instrument(rules),
+        }
+        for name, fake, rules in (("binance", binance, BINANCE_SPOT_RULES), ("bybit", bybit, BYBIT_SPOT_RULES))
+    }
+    return write_config_files(
+        folder, binance_overrides=venues["binance"], bybit_overrides=venues["bybit"], arbitrage_overrides=sections
+    )
+
+
+def both_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Both venues' keys in this process's environment; returns them for a child's environment too."""
+    keys = {f"{venue}_API_KEY": KEY for venue in ("BINANCE", "BYBIT")}
+    keys |= {f"{venue}_API_SECRET": SECRET for venue in ("BINANCE", "BYBIT")}
+    for name, value in keys.items():
+        monkeypatch.setenv(name, value)
+    return keys
