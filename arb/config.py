@@ -547,7 +547,11 @@ class ExecutionConfig:
         order_type: ``"ioc"`` (immediate-or-cancel, the default) or ``"limit"`` (rests on the book).
         hedge_mode: When only one leg filled: ``"hedge"`` completes the other leg, ``"unwind"`` closes
             the filled one.
-        max_hedge_attempts: Attempts at the hedge or unwind before giving up and alerting.
+        max_hedge_attempts: Attempts at the hedge or unwind before alerting (``HEDGE_FAILED``: no new
+            pair, the exposure named). Past them the kernel keeps trying, alternating venues, at most
+            once per ``hedge_retry_ns``.
+        hedge_retry_ns: Past ``max_hedge_attempts``, the least time between two attempts, int64 ns
+            (TOML: ``hedge_retry_ms``): a venue that refuses every order is not hammered into a ban.
     """
 
     order_timeout_ns: int = field(metadata=_spec(gt=0, unit="ms"))
@@ -555,6 +559,7 @@ class ExecutionConfig:
     order_type: Literal["ioc", "limit"] = field(default="ioc", metadata=_spec())
     hedge_mode: Literal["hedge", "unwind"] = field(default="hedge", metadata=_spec())
     max_hedge_attempts: int = field(default=3, metadata=_spec(ge=1))
+    hedge_retry_ns: int = field(default=1_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
 
     def __post_init__(self) -> None:
         _validate_instance(self)

@@ -501,6 +501,10 @@ class Engine:
         if self.on_fill is not None:
             self.on_fill(row)
 
+    def book_answer(self, order: Any) -> None:
+        """Book an order done outside the kernel's decisions (the kill switch's flattening orders)."""
+        self._on_answer(order)
+
     def both_synced(self) -> bool:
         """True when both venues' books are synced and priced (a mid each): the account can be valued."""
         return all(state == SyncState.SYNCED for state in self.state) and bool(np.isfinite(self.last_mid).all())

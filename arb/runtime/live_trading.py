@@ -126,6 +126,9 @@ class _Reporter:
         self.interval = interval_ns
         self.next_at = 0
         self.synced_once = False  # the first account line comes as soon as both books are synced
+        self.on_hedge_failed: Callable[[], None] | None = None
+        """Called once when the kernel gives up hedging within its attempts (the driver halts)."""
+        self._hedge_failed = False
 
     def fill(self, row: Any) -> None:
         side = "buy " if int(row["side"]) > 0 else "sell"
@@ -137,6 +140,12 @@ class _Reporter:
         )
 
     def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
+        from arb.strategy.types import HEDGE_FAILED
+
+        if not self._hedge_failed and int(engine.kstate[0]["flags"]) & HEDGE_FAILED:
+            self._hedge_failed = force = True
+            if self.on_hedge_failed is not None:
+                self.on_hedge_failed()
         if self.next_at == 0:
             self.next_at = (now // self.interval + 1) * self.interval
         if not self.synced_once and engine.both_synced():
@@ -197,6 +206,21 @@ async def run_live(
         wake = asyncio.Event()
         executor = session.live_executor(on_ready=wake.set)
         reporter = _Reporter(console, config.dry_run.report_interval_ns)
+
+        def hedge_failed() -> None:
+            # the kernel opens no new pair now; the halt outlives this process until a person clears it
+            from arb.execution.kill import HALT_KEY
+
+            exposure = "; ".join(exposure_lines(engine)) or "the leg was closed on the last attempt"
+            session.journal.set_state(HALT_KEY, f"hedge failed after {config.execution.max_hedge_attempts} attempts")
+            console.print(
+                f"[bold red]HALTED: a lone leg was not hedged within {config.execution.max_hedge_attempts} attempts "
+                f"({exposure}); no new pair until a person clears the halt[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+        reporter.on_hedge_failed = hedge_failed
         engine = Engine(
             config,
             base=(figures[0][0], figures[1][0]),
@@ -315,6 +339,8 @@ async def run_live(
             from arb.execution.kill import kill
 
             kill_report = await kill(session, slippage_bps=config.risk.stop_loss_bps)
+            for order in kill_report.orders:  # the flattening fills belong to this session's account
+                engine.book_answer(order)
             for line in kill_report.describe():
                 console.print(line if kill_report.flat else f"[bold red]{line}[/]", highlight=False)
             kill_file.unlink(missing_ok=True)

@@ -14,7 +14,10 @@ What it does, in order of priority:
    reverses the leg where it filled; if that venue cannot take it (stale, out of sync, no balance),
    the other one is used. Each retry allows more slippage (``slippage_bps`` x attempts, capped at
    ``stop_loss_bps``); past ``max_hedge_attempts`` it raises ``HEDGE_FAILED`` in ``state.flags`` and
-   keeps trying.
+   keeps trying, alternating venues (the preferred one has failed that often), at most once per
+   ``hedge_retry_ns``: a venue that refuses every order is not hammered. Once flat again it opens
+   no new pair while ``HEDGE_FAILED`` is set (a fresh state clears it: ``arb live`` keeps it as
+   the journal's halt until a person clears it).
 3. **Open a pair** when both venues are usable and the cooldown has passed: for each direction (buy
    on the cheaper venue, sell on the richer), walk both books level by level while the marginal
    spread, net of both taker fees and the slippage tolerance, is at least ``min_spread_bps``; take
@@ -170,7 +173,7 @@ def _can_trade(view: Any, p: Any, v: int, side: int, qty: float, price: float) -
 
 
 @nb.njit(cache=True, nogil=True)
-def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any) -> int:
+def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) -> int:
     # One IOC order that brings the net position back to zero; 0 if no venue can take it now.
     side = SELL if net > 0.0 else BUY
     # The venue whose leg did not fill (hedge) or the one whose leg did (unwind).
@@ -183,6 +186,12 @@ def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any) -> int:
         else:
             first = 0 if view[0]["ask_px"][0] <= view[1]["ask_px"][0] else 1
     attempts = st["hedge_attempts"]
+    if attempts >= p["max_hedge_attempts"]:  # the attempts are spent and the exposure is still there
+        st["flags"] = st["flags"] | HEDGE_FAILED
+        if now_ns - st["last_hedge_ns"] < p["hedge_retry_ns"]:
+            return 0
+        if (attempts - p["max_hedge_attempts"]) % 2 == 0:
+            first = 1 - first
     slip = min(p["slippage_bps"] * (1 + attempts), p["stop_loss_bps"]) * 1e-4
     for k in range(2):
         v = first if k == 0 else 1 - first
@@ -202,9 +211,8 @@ def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any) -> int:
         intents[0]["pair_id"] = st["last_pair_id"]
         intents[0]["level"] = 0
         st["hedge_attempts"] = attempts + 1
+        st["last_hedge_ns"] = now_ns
         st["hedges"] += 1
-        if attempts + 1 > p["max_hedge_attempts"]:
-            st["flags"] = st["flags"] | HEDGE_FAILED
         return 1
     return 0
 
@@ -259,8 +267,10 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
         return 0
     net = view[0]["position"] + view[1]["position"]
     if not _is_dust(view, p, net):
-        return _hedge(view, p, st, net, intents)
+        return _hedge(view, p, st, net, intents, now_ns)
     st["hedge_attempts"] = 0
+    if st["flags"] & HEDGE_FAILED:  # a venue refused or the market ran away: a person looks first
+        return 0
     if now_ns - st["last_pair_ns"] < p["cooldown_ns"]:
         return 0
     if view[0]["status"] != VENUE_OK or view[1]["status"] != VENUE_OK:

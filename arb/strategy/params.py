@@ -29,6 +29,7 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     p["cooldown_ns"] = s.cooldown_ns
     p["hedge_unwind"] = 1 if e.hedge_mode == "unwind" else 0
     p["max_hedge_attempts"] = e.max_hedge_attempts
+    p["hedge_retry_ns"] = e.hedge_retry_ns
     p["stop_loss_bps"] = r.stop_loss_bps
     for v, venue in enumerate(config.venues):
         p["taker_fee"][v] = venue.fees.taker

@@ -103,6 +103,7 @@ PARAMS_DTYPE = np.dtype(
         ("cooldown_ns", "i8"),
         ("hedge_unwind", "i8"),  # 0: hedge a lone leg on the other venue; 1: unwind it where it filled
         ("max_hedge_attempts", "i8"),
+        ("hedge_retry_ns", "i8"),  # past max_hedge_attempts: one attempt per this interval
         ("stop_loss_bps", "f8"),  # the widest a hedge's limit price may go
         ("taker_fee", "f8", (2,)),  # fraction of traded value
         ("tick_size", "f8", (2,)),
@@ -122,6 +123,7 @@ STATE_DTYPE = np.dtype(
         ("last_sell_venue", "i8"),
         ("last_pair_id", "i8"),
         ("hedge_attempts", "i8"),
+        ("last_hedge_ns", "i8"),  # when the last hedge or unwind was sent
         ("pairs", "i8"),  # pairs sent
         ("hedges", "i8"),  # hedge or unwind intents sent
         ("flags", "i8"),

@@ -54,6 +54,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "slippage_tolerance_bps": 2.0,
         "hedge_mode": "hedge",
         "max_hedge_attempts": 3,
+        "hedge_retry_ms": 1000,
     },
     "backtest": {
         "recordings": "../recordings",

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from arb.config import load_config
 from arb.journal.journal import Journal
 from tests.helpers import ROOT
 from tests.integration.live_rig import account, both_keys, spot_pair, user_streams_up, write_pair_config
@@ -28,6 +29,7 @@ from tests.scenarios import Book, Change, write_scenario
 DAY = dt.date(2024, 5, 6)
 START_NS = int(dt.datetime.combine(DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1e9)
 CENT = Decimal("0.01")
+BINANCE_LOT = Decimal("0.00001")
 
 
 def _scenario(root: Path) -> tuple[Path, Path]:
@@ -90,8 +92,10 @@ def _trades(venues: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _net(venue: Any) -> Decimal:
-    """What arb's account bought net on ``venue``, base units (sells negative)."""
-    return sum((t.qty if t.side.value == "buy" else -t.qty for t in account(venue).trades), Decimal(0))
+    """How much base arb's account gained on ``venue`` by trading: buys less sells less fees paid in base."""
+    trades = account(venue).trades
+    moved = sum((t.qty if t.side.value == "buy" else -t.qty for t in trades), Decimal(0))
+    return moved - sum((t.fee for t in trades if t.fee_asset == "BTC"), Decimal(0))
 
 
 def _journal(config_dir: Path) -> Journal:
@@ -227,3 +231,68 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
         assert abs(_net(binance) + _net(bybit)) <= Decimal("0.0001")
         for fake in venues.values():
             assert not fake.ledger.open_orders(account(fake))
+
+
+async def _arb(*args: str, keys: dict[str, str], cwd: Path) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "arb.cli", *args),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, **keys, "PYTHONPATH": str(ROOT)},
+        cwd=cwd,
+    )
+    try:
+        async with asyncio.timeout(120):
+            output, _ = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_both_venues_flat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binance_file, bybit_file = _scenario(tmp_path)
+    keys = both_keys(monkeypatch)
+    async with spot_pair(binance_file, bybit_file) as (binance, bybit):
+        # past the hedge attempts the next one waits a minute: the exposure is the kill switch's to close
+        config = write_pair_config(tmp_path, binance, bybit, arbitrage={"execution": {"hedge_retry_ms": 60_000}})
+        out = tmp_path / "live"
+        # Bybit refuses every sell for lack of balance: the Binance leg fills alone, the hedges fail too
+        bybit.faults.order_error(200, 170131, "Insufficient balance.", times=50)
+        async with _arb_live(config, out, keys) as process:
+            await _started(binance, bybit, process, out)
+            binance.play(1.0)
+            bybit.play(1.0)
+            await _until(lambda: "HALTED" in (out / "stderr").read_text(), process, out, 60)
+            assert _net(binance) > 0 and _net(bybit) == 0
+            rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
+            assert rc == 0, said
+            assert "kill switch sent to arb live" in said
+            async with asyncio.timeout(60):
+                live_rc = await process.wait()
+        stderr = (out / "stderr").read_text()
+        assert live_rc == 0, stderr[-3000:]
+        assert "Traceback" not in stderr
+        assert "NAKED LEG after 3 hedge attempts: binance long 0.00999" in stderr
+        assert "binance: sell 0.00999" in stderr and "IOC: filled 0.00999" in stderr  # the kill flattened it
+        assert "fill bybit" not in stderr and stderr.count("fill binance buy") == 1  # no new pair after
+        venues = {"binance": binance, "bybit": bybit}
+        for fake in venues.values():
+            assert not fake.ledger.open_orders(account(fake))
+        assert abs(_net(binance) + _net(bybit)) < BINANCE_LOT  # flattened on Binance, which held the coins
+        journal = _journal(tmp_path)
+        try:
+            name = load_config(config).live.account
+            assert journal.get_state(f"{name}/halt") == "kill switch"  # until a person clears it
+            _assert_journal_matches_ledgers(journal, venues)
+        finally:
+            journal.close()
+        # without arb live: a second kill finds nothing to cancel or flatten, and says so
+        trades = {name: len(account(fake).trades) for name, fake in venues.items()}
+        rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
+        assert rc == 0, said
+        assert trades == {name: len(account(fake).trades) for name, fake in venues.items()}

@@ -50,6 +50,7 @@ def params(**over: float) -> np.ndarray:
         "cooldown_ns": 0,
         "hedge_unwind": 0,
         "max_hedge_attempts": 3,
+        "hedge_retry_ns": 1_000_000_000,
         "stop_loss_bps": 50.0,
     }
     values.update(over)
@@ -234,14 +235,26 @@ def test_hedge_falls_back_to_the_other_venue_when_the_first_is_stale() -> None:
 def test_hedge_retries_widen_the_limit_and_flag_after_max_attempts() -> None:
     v = view([(60000.0, 1.0)], [(60200.0, 1.0)])
     state = new_state()
-    run(v, params(max_hedge_attempts=2), state)
+    p = params(max_hedge_attempts=2)
+    run(v, p, state)
     v[0]["position"] = 0.5
-    prices = []
-    for _ in range(4):
-        prices.append(run(v, params(max_hedge_attempts=2), state)[0]["price"])
-    assert prices[0] > prices[1] > prices[2] > prices[3]  # 2, 4, 6, 8 bps under the bid
+    a, b = (run(v, p, state, NOW + k)[0] for k in range(2))  # within the attempts: at once
+    assert (a["venue"], b["venue"]) == (1, 1) and a["price"] > b["price"]  # 2, 4 bps under the bid
+    assert not state[0]["flags"] & HEDGE_FAILED
+    # past them: an alert, and attempts paced at hedge_retry_ns, alternating venues
+    assert len(run(v, p, state, NOW + 2)) == 0
     assert state[0]["flags"] & HEDGE_FAILED
+    second = NOW + 1 + 1_000_000_000
+    c = run(v, p, state, second)[0]
+    assert (c["venue"], c["kind"]) == (0, INTENT_UNWIND)  # the venue that has not refused yet
+    assert len(run(v, p, state, second + 999_999_999)) == 0
+    d = run(v, p, state, second + 1_000_000_000)[0]
+    assert d["venue"] == 1 and d["price"] < b["price"]
     assert state[0]["hedges"] == 4
+    v[0]["position"] = 0.0  # closed at last: still no new pair until a person clears the flag
+    assert len(run(v, p, state, second + 5_000_000_000)) == 0
+    state[0]["flags"] = 0
+    assert len(run(v, p, state, second + 5_000_000_000)) == 2
 
 
 def test_a_hedge_never_goes_past_the_stop_loss() -> None:
@@ -249,9 +262,12 @@ def test_a_hedge_never_goes_past_the_stop_loss() -> None:
     state = new_state()
     p = params(slippage_bps=20.0, stop_loss_bps=30.0)
     v[0]["position"] = 0.5
-    state[0]["hedge_attempts"] = 5
-    got = run(v, p, state)
-    assert got[0]["price"] >= 60200 * (1 - 30e-4) - 0.1
+    for attempts in (2, 5, 6):  # within the attempts, and past them on either venue
+        state[0]["hedge_attempts"] = attempts
+        state[0]["last_hedge_ns"] = 0
+        got = run(v, p, state)
+        bid = v[got[0]["venue"]]["bid_px"][0]
+        assert got[0]["price"] >= bid * (1 - 30e-4) - 0.1
 
 
 def test_dust_exposure_below_every_minimum_counts_as_flat() -> None:
