@@ -772,6 +772,24 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class PerpetualConfig:
+    """``[perpetual]``: what ``arb live`` sets on a linear venue at start (ignored on spot).
+
+    Attributes:
+        leverage: The symbol's leverage, 1 to 125 (the venue refuses more than the symbol allows).
+        margin_mode: ``"cross"`` or ``"isolated"``. Binance USD-M sets it per symbol; on a Bybit
+            unified account it is account-wide, so arb checks it and refuses to start when it
+            differs rather than change every position of the account.
+    """
+
+    leverage: int = field(default=1, metadata=_spec(ge=1, le=125))
+    margin_mode: Literal["cross", "isolated"] = field(default="cross", metadata=_spec())
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
 class FeedConfig:
     """``[feed]``: the market-data connection.
 
@@ -830,7 +848,7 @@ class VenueConfig:
         path: The venue file, resolved.
         market: ``"spot"`` or ``"linear"``.
         all_endpoints: Every ``[endpoints.<market>.<network>]`` table: market -> network -> Endpoints.
-        fees, instrument, latency, feed, account: The sections of the same names.
+        fees, instrument, latency, feed, account, perpetual: The sections of the same names.
         network: Which network of ``all_endpoints[market]`` to use: ``"mainnet"``, ``"testnet"`` or a
             user-defined one such as ``"local"`` (a fake venue on 127.0.0.1).
         api_key, api_secret: Credentials, or ``None`` (backtests and dry runs need none).
@@ -850,6 +868,7 @@ class VenueConfig:
         metadata=_spec(pattern=_NETWORK_NAME.pattern, pattern_doc="letters, digits, _ and -"),
     )
     account: Account = field(default=Account(), metadata=_spec())
+    perpetual: PerpetualConfig = field(default=PerpetualConfig(), metadata=_spec())
     api_key: Secret | None = field(default=None, metadata=_spec())
     api_secret: Secret | None = field(default=None, metadata=_spec())
     endpoints: Endpoints = field(init=False)

@@ -6,7 +6,8 @@ live one (:class:`~arb.execution.live.LiveExecutor`): orders go through the jour
 answers wake the engine, fills come from the user streams.
 
 Start, in order: markets and trading rules loaded (differences from the venue files are printed),
-every venue reconciled with the journal (anything unexplained stops the start), balances and
+every venue reconciled with the journal (anything unexplained stops the start), a linear venue's
+account set one-way with the ``[perpetual]`` leverage and margin mode, balances and
 positions read into the kernel's view, the kernel compiled. The account's inception (the balances
 when this journal first traded) is kept in the journal, so a venue's position is what the account
 gained or lost since then: an imbalance left by a crash is the kernel's to hedge after the restart.
@@ -202,6 +203,12 @@ async def run_live(
                 "reconciliation found differences: nothing is traded until they are explained; "
                 "see the lines above, then arb reconcile --accept-venue-state if the venues are right"
             )
+        from arb.execution.perpetual import apply_perpetual_settings
+
+        for v, venue_executor in session.executors.items():
+            venue = config.venues[v]
+            for line in await apply_perpetual_settings(venue_executor, venue.perpetual, str(venue.path)):
+                console.print(line, highlight=False)
         figures = [await account_since_inception(session, v) for v in (0, 1)]
         wake = asyncio.Event()
         executor = session.live_executor(on_ready=wake.set)

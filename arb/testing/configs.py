@@ -144,6 +144,7 @@ DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
     },
     "latency": dict(_LATENCY),
     "account": dict(_ACCOUNT),
+    "perpetual": {"leverage": 1, "margin_mode": "cross"},
     "feed": {"depth_stream": "depth@100ms", **_FEED},
 }
 """``config/binance.toml`` as data."""
@@ -199,6 +200,7 @@ DEFAULT_BYBIT: Final[Mapping[str, Any]] = {
     },
     "latency": dict(_LATENCY),
     "account": dict(_ACCOUNT),
+    "perpetual": {"leverage": 1, "margin_mode": "cross"},
     "feed": {"depth_stream": "orderbook.50", **_FEED},
 }
 """``config/bybit.toml`` as data."""

@@ -362,6 +362,14 @@ class FakeBinanceExchange(FakeBinanceVenue):
         """The trade ``id`` the venue sends for ``trade``, as text."""
         return str(trade.trade_id)
 
+    def margin_type(self, account: str, symbol: str) -> str:
+        """USD-M: ``"cross"`` or ``"isolated"``, the account's margin type of ``symbol``."""
+        return "isolated" if self._margin_type.get((account, symbol)) == "ISOLATED" else "cross"
+
+    def position_mode(self, account: str) -> str:
+        """USD-M: ``"one-way"`` or ``"hedge"`` (``positionSide/dual``)."""
+        return "hedge" if self._dual.get(account, False) else "one-way"
+
     def ban(self, seconds: float) -> None:
         """Ban the IP for ``seconds`` of venue time: every REST request gets HTTP 418 until then."""
         self._ban_until = self._clock() + seconds
@@ -951,7 +959,8 @@ class FakeBinanceExchange(FakeBinanceVenue):
             trades = [t for t in account.trades if t.symbol == name]
             rows.append(position_risk(position, rules, mark=self._mark_price(name),
                                       maintenance_rate=self.maintenance_rate,
-                                      updated_ms=trades[-1].time_ms if trades else 0, v2=v2))  # fmt: skip
+                                      updated_ms=trades[-1].time_ms if trades else 0, v2=v2,
+                                      margin_type=self.margin_type(account.name, name)))  # fmt: skip
         return rows
 
     def _position_risk(self, call: _Call, *, v2: bool) -> _Reply:

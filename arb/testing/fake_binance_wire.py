@@ -433,9 +433,10 @@ def futures_order_event(
 
 def position_risk(
     position: Position, rules: SymbolRules, *, mark: Decimal | None, maintenance_rate: Decimal, updated_ms: int,
-    v2: bool,
+    v2: bool, margin_type: str = "cross",
 ) -> dict[str, Any]:  # fmt: skip
-    """One ``GET /fapi/v2|v3/positionRisk`` row (one-way mode: ``positionSide`` ``BOTH``)."""
+    """One ``GET /fapi/v2|v3/positionRisk`` row (one-way mode: ``positionSide`` ``BOTH``); ``margin_type``
+    is ``"cross"`` or ``"isolated"``, as Binance spells it there."""
     mark_price = mark if mark is not None else position.entry_price
     notional = position.qty * mark_price
     upl = (mark_price - position.entry_price) * position.qty if position.qty else ZERO
@@ -462,7 +463,7 @@ def position_risk(
         "updateTime": updated_ms,
     }
     if v2:
-        row.update(leverage=plain(position.leverage), marginType="cross", maxNotionalValue="1000000",
+        row.update(leverage=plain(position.leverage), marginType=margin_type, maxNotionalValue="1000000",
                    isAutoAddMargin="false")  # fmt: skip
     return row
 

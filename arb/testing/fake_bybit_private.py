@@ -397,6 +397,10 @@ class FakeBybitExchange(FakeBybitVenue):
         """``ws://host:port/v5/private`` of endpoint 0: the private stream."""
         return f"ws://{self.host}:{self.ports[0]}{self.private_path}"
 
+    def position_mode(self, symbol: str) -> str:
+        """Linear: ``"one-way"`` or ``"hedge"`` for ``symbol`` (``/v5/position/switch-mode``)."""
+        return "hedge" if self._hedge_mode.get(("*", symbol), False) else "one-way"
+
     def order_id(self, order: LedgerOrder) -> str:
         """The ``orderId`` the venue sends for ``order``."""
         return wire_order_id(self.category, order.order_id)

@@ -205,6 +205,18 @@ def test_load_venue_config_alone(tmp_path: Path) -> None:
 # --- every error names the file, the dotted key and the expectation -------------------------------
 
 ERROR_CASES = {
+    "leverage out of range": (
+        {"bybit_overrides": {"perpetual": {"leverage": 200}}},
+        "bybit.toml",
+        "perpetual.leverage",
+        ["expected an integer between 1 and 125, got 200"],
+    ),
+    "margin mode not one of the two": (
+        {"binance_overrides": {"perpetual": {"margin_mode": "portfolio"}}},
+        "binance.toml",
+        "perpetual.margin_mode",
+        ['"cross"', '"isolated"', '"portfolio"'],
+    ),
     "unknown key with suggestion": (
         {"arbitrage_overrides": {"strategy": {"min_sprad_bps": 1.0}}},
         "arbitrage.toml",

@@ -1,0 +1,126 @@
+"""A linear venue's account settings, made what the configuration asks before ``arb live`` trades.
+
+arb trades perpetuals in **one-way** position mode (one net position per symbol: the kernel's
+positions are signed quantities, and a reduce-only order must reduce that one position), with the
+``[perpetual]`` leverage and margin mode of the venue file:
+
+* Binance USD-M: ``positionSide/dual`` is switched to one-way if it is not, ``marginType`` set to
+  ``CROSSED``/``ISOLATED`` for the symbol, ``leverage`` set for the symbol. The venue refuses to
+  change position or margin mode while positions or orders are open (``-4068``, ``-4048``): the
+  start stops then and says what to do.
+* Bybit v5 (unified account): ``switch-mode`` to one-way (``mode=0``) for the symbol and
+  ``set-leverage`` with the same leverage both ways. The margin mode of a unified account is
+  account-wide (``/v5/account/info`` ``marginMode``), so arb only checks it: a difference stops the
+  start rather than move every position of the account.
+
+"Not modified" answers (Binance ``-4046``/``-4059``, Bybit ``110025``/``110043``) mean the setting
+already holds. Every call is a private request through the venue executor's ccxt client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import ccxt.async_support as ccxt
+
+from arb.errors import ArbError
+
+if TYPE_CHECKING:
+    from arb.config import PerpetualConfig
+    from arb.execution.live import VenueExecutor
+
+__all__ = ["PerpetualSettingsError", "apply_perpetual_settings"]
+
+log = logging.getLogger(__name__)
+
+_UNCHANGED = {"binance": ("-4046", "-4059"), "bybit": ("110025", "110043")}
+"""Codes meaning "already so" (margin type, position side; position mode, leverage)."""
+_BYBIT_MARGIN = {"cross": ("REGULAR_MARGIN", "PORTFOLIO_MARGIN"), "isolated": ("ISOLATED_MARGIN",)}
+
+
+class PerpetualSettingsError(ArbError):
+    """A linear venue's account could not be set as the configuration asks: nothing was traded."""
+
+
+async def apply_perpetual_settings(executor: VenueExecutor, wanted: PerpetualConfig, source: str) -> list[str]:
+    """Make ``executor``'s account one-way with ``wanted`` leverage and margin mode; say what was done.
+
+    ``source`` names the venue file, for messages. Raises :class:`PerpetualSettingsError` when the
+    venue refuses or the account differs in a way arb does not change.
+    """
+    if executor.market != "linear":
+        return []
+    name = f"{executor.venue} {executor.market}"
+    try:
+        if executor.venue == "binance":
+            done = await _binance(executor, wanted)
+        else:
+            done = await _bybit(executor, wanted, source)
+    except PerpetualSettingsError:
+        raise
+    except ccxt.BaseError as error:
+        raise PerpetualSettingsError(
+            f"{name}: the venue refused a setting of [perpetual] in {source}: {error}"
+        ) from None
+    line = f"{name} {executor.symbol}: one-way, {wanted.margin_mode} margin, leverage {wanted.leverage}x ({done})"
+    log.info("%s", line)
+    return [line]
+
+
+async def _call(executor: VenueExecutor, method: str, params: dict[str, Any]) -> bool:
+    """Send one setting; True when it changed something, False when the venue says it already held."""
+    try:
+        await getattr(executor.exchange, method)(params)
+    except ccxt.ExchangeError as error:
+        if any(code in str(error) for code in _UNCHANGED[executor.venue]):
+            return False
+        raise
+    return True
+
+
+async def _binance(executor: VenueExecutor, wanted: PerpetualConfig) -> str:
+    changed = []
+    dual = await executor.exchange.fapiPrivateGetPositionSideDual({})
+    if str((dual or {}).get("dualSidePosition", "false")).lower() == "true":
+        try:
+            await _call(executor, "fapiPrivatePostPositionSideDual", {"dualSidePosition": "false"})
+        except ccxt.ExchangeError as error:
+            raise PerpetualSettingsError(
+                f"binance linear: the account is in hedge position mode and could not be switched to one-way "
+                f"({error}); close its USD-M positions and orders, or switch it in Binance, then start again"
+            ) from None
+        changed.append("position mode switched to one-way")
+    margin = "ISOLATED" if wanted.margin_mode == "isolated" else "CROSSED"
+    try:
+        if await _call(executor, "fapiPrivatePostMarginType", {"symbol": executor.symbol, "marginType": margin}):
+            changed.append(f"margin type set to {margin}")
+    except ccxt.ExchangeError as error:
+        raise PerpetualSettingsError(
+            f"binance linear: margin type of {executor.symbol} could not be set to {margin} ({error}); "
+            "Binance refuses while a position or order is open"
+        ) from None
+    await _call(executor, "fapiPrivatePostLeverage", {"symbol": executor.symbol, "leverage": wanted.leverage})
+    changed.append(f"leverage set to {wanted.leverage}")
+    return "; ".join(changed)
+
+
+async def _bybit(executor: VenueExecutor, wanted: PerpetualConfig, source: str) -> str:
+    changed = []
+    info = await executor.exchange.privateGetV5AccountInfo({})
+    mode = str(((info or {}).get("result") or {}).get("marginMode", ""))
+    if mode not in _BYBIT_MARGIN[wanted.margin_mode]:
+        raise PerpetualSettingsError(
+            f"bybit linear: the unified account's margin mode is {mode or 'unknown'}, and {source} asks for "
+            f'[perpetual] margin_mode = "{wanted.margin_mode}"; it is account-wide on Bybit, so arb does not '
+            "change it: set it in Bybit or change margin_mode"
+        )
+    params = {"category": "linear", "symbol": executor.symbol}
+    if await _call(executor, "privatePostV5PositionSwitchMode", {**params, "mode": 0}):
+        changed.append("position mode switched to one-way")
+    leverage = str(wanted.leverage)
+    if await _call(
+        executor, "privatePostV5PositionSetLeverage", {**params, "buyLeverage": leverage, "sellLeverage": leverage}
+    ):
+        changed.append(f"leverage set to {wanted.leverage}")
+    return "; ".join(changed) or "already so"
