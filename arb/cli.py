@@ -252,7 +252,12 @@ def _cmd_parity(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.zero_latency:
         config = zero_latency(config)
-    report = run_parity(config, args.start, args.end, exact=args.zero_latency)
+    if args.live:
+        from arb.runtime.live_parity import run_live_parity
+
+        report = run_live_parity(config, args.start, args.end, exact=args.zero_latency)
+    else:
+        report = run_parity(config, args.start, args.end, exact=args.zero_latency)
     print(report.describe())
     return 0 if report.agree else 1
 
@@ -365,6 +370,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=day, metavar="DATE", help="first UTC day")
     p.add_argument("--end", type=day, metavar="DATE", help="last UTC day")
     p.add_argument("--zero-latency", action="store_true", help="instant orders and feed: must agree exactly")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="the live side trades through arb live's executors (ccxt, journal) against fake venues on "
+        "127.0.0.1 replaying the recording, instead of the paper executor",
+    )
     p.set_defaults(run=_cmd_parity)
     from arb.runtime.trading import add_order_parser, add_reconcile_parser
 

@@ -980,6 +980,13 @@ class LiveExecutor:
         """When the oldest done order not yet handed to the engine was done, or None."""
         return self._done[0].respond_ts if self._done else None
 
+    def restamp(self, ts: int, venue: int | None = None) -> None:
+        """Date every order done and not yet handed over (of ``venue``, or all) at ``ts``: with a replayed
+        clock, live parity answers each order at the backtest's time of that answer."""
+        for order in self._done:
+            if venue is None or order.venue == venue:
+                order.respond_ts = ts
+
     def run_until(self, ts: int, on_answer: Callable[[Any], None]) -> None:
         """Hand the engine every order done at or before ``ts``."""
         while self._done and self._done[0].respond_ts <= ts:

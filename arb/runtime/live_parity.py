@@ -1,0 +1,275 @@
+"""Live parity: one recording through the backtest and through ``arb live``'s order path against fake
+venues replaying that recording, compared as :mod:`arb.runtime.parity` compares the dry run.
+
+The live side is the live engine with the live executors (ccxt, the journal, the user streams, the
+same kernel and gate) trading against :class:`~arb.testing.fake_binance_private.FakeBinanceExchange`
+and :class:`~arb.testing.fake_bybit_private.FakeBybitExchange`, each replaying the venue's recorded
+days, with an account holding the configured ``[account]`` balances, the configured fees and rules.
+Market data reaches the engine from the recording through the live normalizers (as in ``arb parity``;
+``arb dry-run --live-data`` against the fake venues shows the WebSocket feeds deliver the same
+batches), so both sides see each event at the backtest's time. The driver keeps the venues in step:
+
+* every frame whose exchange time is not after an event's time is released on its venue before the
+  engine sees the event, so an order meets the book the backtest's exchange side holds then;
+* while an order is on its way, no further event is released (zero order latency: the backtest
+  answers it before the next event); the clock the executors read is the event's time.
+
+At zero latency (``--zero-latency``) the intents must be the same as the backtest's. Positions can
+differ by fees: a real spot venue takes a buy's fee in the coin bought, the backtest in quote, so the
+views are not compared here, only the intents and the fills (within the parity tolerance).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+import secrets
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from arb.config import AppConfig, Endpoints, Secret, VenueConfig
+from arb.runtime.backtest import run_backtest
+from arb.runtime.engine import Engine, EngineLog
+from arb.runtime.loader import load_session
+from arb.runtime.parity import ParityReport, _compare_fills, _first_difference, _intent_text, _sent_equal
+from arb.runtime.replay import replay
+
+__all__ = ["run_live_parity"]
+
+log = logging.getLogger(__name__)
+
+_ACCOUNT = "parity"
+
+
+def _exchange_ns(raw: bytes, venue: str, market: str) -> int | None:
+    """A recorded frame's exchange time (ns), or None (a REST snapshot, a control message)."""
+    try:
+        msg = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    if not isinstance(msg, dict):
+        return None
+    if venue == "bybit":
+        ts = msg.get("ts")
+    else:
+        data = msg.get("data", msg)
+        ts = data.get("T") if market == "linear" and isinstance(data, dict) and "T" in data else None
+        ts = ts if ts is not None else (data.get("E") if isinstance(data, dict) else None)
+    return int(ts) * 1_000_000 if isinstance(ts, int) else None
+
+
+def _rules(venue: VenueConfig, symbol: str) -> Any:
+    from arb.testing.fake_ledger import SymbolRules
+
+    base, quote = symbol[:-4], symbol[-4:]  # BTCUSDT -> BTC, USDT: the quote of every arb symbol is USDT
+    i = venue.instrument
+
+    def d(x: float) -> Decimal:
+        return Decimal(repr(x))
+
+    return SymbolRules(symbol, base, quote, tick_size=d(i.tick_size), step_size=d(i.lot_size), min_qty=d(i.min_qty),
+                       max_qty=Decimal(10**9), min_notional=d(i.min_notional), min_price=d(i.tick_size),
+                       max_price=Decimal(10**9))  # fmt: skip
+
+
+def _pointed_at(config: AppConfig, fakes: list[Any], state: Path, key: str, secret: str) -> AppConfig:
+    """``config`` with each venue on the fake's loopback URLs (network "local"), keys and a fresh journal."""
+    overrides: dict[str, Any] = {"live.state_dir": state, "live.account": _ACCOUNT, "live.journal_url": ""}
+    for venue, fake in zip(config.venues, fakes, strict=True):
+        endpoints = Endpoints(ws=tuple(fake.ws_urls), rest=fake.rest_url, ws_private=fake.private_ws_url)
+        networks = {**venue.all_endpoints.get(venue.market, {}), "local": endpoints}
+        overrides[venue.name] = dataclasses.replace(
+            venue,
+            all_endpoints={**venue.all_endpoints, venue.market: networks},
+            network="local",
+            api_key=Secret(literal=key, key="api_key"),
+            api_secret=Secret(literal=secret, key="api_secret"),
+        )
+    return config.with_overrides(overrides)
+
+
+async def _live_side(config: AppConfig, days: list[dt.date]) -> EngineLog:
+    from arb.runtime.trading import account_since_inception, trading_session
+    from arb.testing.fake_binance_private import FakeBinanceExchange
+    from arb.testing.fake_bybit_private import FakeBybitExchange
+
+    data = load_session(config, days)
+    symbol = config.strategy.symbol
+    key, secret = f"parity{secrets.token_hex(8)}", secrets.token_hex(16)
+    files = [[d.recording for d in v.days] for v in data.venues]
+    binance, bybit = config.venues
+    fakes: list[Any] = [
+        FakeBinanceExchange(files[0], market=binance.market, rules=[_rules(binance, symbol)], ping_interval=None,
+                            taker_fee=Decimal(repr(binance.fees.taker)), maker_fee=Decimal(repr(binance.fees.maker))),
+        FakeBybitExchange(files[1], market=bybit.market, rules=[_rules(bybit, symbol)],
+                          taker_fee=Decimal(repr(bybit.fees.taker)), maker_fee=Decimal(repr(bybit.fees.maker))),
+    ]  # fmt: skip
+    # The executors' clock: the event's time plus the real time since it was set, so their own timers
+    # (fill checks, unknown-order queries) run; answers are dated at the event's time (restamp).
+    now = [data.start_ns, time.perf_counter_ns()]
+
+    def clock() -> int:
+        return now[0] + time.perf_counter_ns() - now[1]
+
+    with tempfile.TemporaryDirectory(prefix="arb-live-parity-") as state:
+        async with fakes[0] as f0, fakes[1] as f1:
+            for venue, fake in zip(config.venues, (f0, f1), strict=True):
+                rules = fake.ledger.rules[symbol]
+                held = {rules.quote: str(venue.account.quote)}
+                if venue.market == "spot":
+                    held[rules.base] = str(venue.account.base)
+                fake.add_account(_ACCOUNT, api_key=key, api_secret=secret, balances=held)
+            live = _pointed_at(config, [f0, f1], Path(state), key, secret)
+            async with trading_session(live, (0, 1), clock=clock) as session:
+                reports = await session.reconcile()
+                if not all(r.ok for r in reports):
+                    raise RuntimeError("; ".join(line for r in reports for line in r.describe()))
+                figures = [await account_since_inception(session, v) for v in (0, 1)]
+                wake = asyncio.Event()
+                executor = session.live_executor(on_ready=wake.set)
+                engine = Engine(live, base=(figures[0][0], figures[1][0]), quote=(figures[0][1], figures[1][1]),
+                                executor=executor)  # fmt: skip
+                for v, venue_data in enumerate(data.venues):
+                    if venue_data.initial is not None:
+                        engine.seed_book(v, venue_data.initial.rows, venue_data.initial.synced)
+                async with asyncio.TaskGroup() as tasks:
+                    for venue_executor in session.executors.values():
+                        venue_executor.run_background(tasks)
+                    step = _Stepper(live, engine, executor, (f0, f1), wake, now)
+                    last = data.start_ns
+                    for ts, batches in replay(live, data):
+                        await step.deliver_due(ts)
+                        now[0], now[1] = ts, time.perf_counter_ns()
+                        for v, fake in enumerate((f0, f1)):
+                            await _release_until(fake, ts, config.venues[v].name, config.venues[v].market)
+                        step.hold()
+                        engine.on_batches(ts, batches)
+                        await step.sent(ts)
+                        last = ts
+                    await step.deliver_due(None)
+                    engine.finish(max(last, now[0]))
+                    await step.deliver_due(None)
+                    for venue_executor in session.executors.values():
+                        venue_executor.stop()
+    return engine.log
+
+
+class _Stepper:
+    """Orders reach the fake venues at the backtest's times: sent at the decision, arriving
+    ``order_entry`` later (held at the venue until then, while the engine sees the events in
+    between), answered ``order_response`` after arrival. With no latency each order is answered
+    before the next event."""
+
+    def __init__(self, config: AppConfig, engine: Engine, executor: Any, fakes: tuple[Any, Any],
+                 wake: asyncio.Event, now: list[int]) -> None:  # fmt: skip
+        self.config = config
+        self.engine = engine
+        self.executor = executor
+        self.fakes = fakes
+        self.wake = wake
+        self.now = now
+        self.entry = [v.latency.order_entry_ns for v in config.venues]
+        self.response = [v.latency.order_response_ns for v in config.venues]
+        self.latency = any(self.entry) or any(self.response)
+        self.held = [False, False]
+
+    def hold(self) -> None:
+        # Requests sent from here on wait at the venue until delivered (only when there is latency).
+        if self.latency:
+            for v, fake in enumerate(self.fakes):
+                if not self.held[v]:
+                    fake.faults.rest_hold()
+                    self.held[v] = True
+
+    async def sent(self, ts: int) -> None:
+        if not self.latency:
+            while sum(self.executor.open_orders):  # answered before the next event, at its time
+                await self._answers()
+                self.executor.restamp(ts)
+                self.engine.settle(ts)
+            return
+        for v, fake in enumerate(self.fakes):  # nothing sent on a venue: its requests need not wait
+            if self.held[v] and not self.executor.venues[v].in_flight:
+                fake.faults.rest_release()
+                self.held[v] = False
+
+    async def deliver_due(self, ts: int | None) -> None:
+        """Everything that happens before the event at ``ts`` (to the end when None): orders reach their
+        venue at their arrival time, answers reach the engine at theirs, and what the engine sends on an
+        answer does the same, in time order, as the backtest's exchange and local sides do."""
+        if not self.latency:
+            return
+        limit = ts if ts is not None else 2**62
+        while True:
+            due = [
+                (order.sent_ts + self.entry[v], v)
+                for v, venue in enumerate(self.executor.venues)
+                for order in venue.in_flight
+                if order.sent_ts + self.entry[v] <= limit
+            ]
+            if due:
+                arrival, v = min(due)
+                venue = self.config.venues[v]
+                await _release_until(self.fakes[v], arrival, venue.name, venue.market)
+                self.fakes[v].faults.rest_release()
+                self.held[v] = False
+                while self.executor.venues[v].in_flight:
+                    await self._answers()
+                self.executor.restamp(arrival + self.response[v], v)
+                self.hold()
+                continue
+            answer = self.executor.next_event_ts()
+            if answer is None or answer >= limit:
+                return
+            self.now[0], self.now[1] = answer, time.perf_counter_ns()
+            self.engine.advance(answer + 1)  # the answer, and a decision at its time (maybe new orders)
+
+    async def _answers(self) -> None:
+        await self.wake.wait()
+        self.wake.clear()
+
+
+async def _release_until(fake: Any, ts: int, venue: str, market: str) -> None:
+    # Release the venue's frames up to exchange time ts (frames without one go when they come up).
+    while not fake.exhausted:
+        frame = fake.peek()
+        exch = _exchange_ns(frame.raw, venue, market)
+        if exch is not None and exch > ts:
+            return
+        await fake.advance(1)
+
+
+def run_live_parity(
+    config: AppConfig, start: dt.date | None = None, end: dt.date | None = None, *, exact: bool = False
+) -> ParityReport:
+    """Run the backtest and the live order path over [start, end] and compare intents and fills."""
+    result = run_backtest(config, start, end)
+    quiet = logging.getLogger("arb.testing")  # the fake venues' own chatter is not this command's output
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        live = asyncio.run(_live_side(config, result.days))
+    finally:
+        quiet.setLevel(level)
+    tolerance = config.execution.slippage_tolerance_bps
+    ticks = (config.binance.instrument.tick_size, config.bybit.instrument.tick_size)
+    first = _first_difference("intent", result.sent, live.sent.view(), _sent_equal, _intent_text, "nothing sent")
+    first_fill, worst, outside = _compare_fills(result.fills, live.fills.view(), tolerance, ticks, exact)
+    return ParityReport(
+        calls=(len(result.calls), live.calls.n),
+        intents=(len(result.sent), live.sent.n),
+        fills=(len(result.fills), live.fills.n),
+        price_tolerance_bps=tolerance,
+        max_price_diff_bps=worst,
+        fills_outside_tolerance=outside,
+        first=first,
+        first_fill=first_fill,
+        zero_latency=exact,
+    )
