@@ -523,6 +523,22 @@ class RiskConfig:
         stale_after_ns: A venue with no depth update for this long is stale and gets no new risk,
             int64 ns (TOML: ``stale_after_ms``).
         max_open_orders: Largest number of open orders per venue.
+        max_daily_loss: Trading PnL lost since the risk day began at which new pairs stop until the
+            next day, quote currency; 0: off.
+        max_daily_loss_fraction: The same, as a fraction of the account's equity at the day's start;
+            0: off.
+        daily_reset_hour_utc: The hour (UTC) at which a risk day begins.
+        max_pair_loss: A pair that lost more than this (quote, from its sending until the position is
+            flat again) halts trading until a person clears it; 0: off.
+        max_pairs_per_day: At most this many pairs in any 24 hours; 0: off.
+        min_pair_interval_ns: At least this long between two pairs, int64 ns (TOML:
+            ``min_pair_interval_ms``); 0: off.
+        max_imbalance_hold_ns: A net position held this long halts new pairs until a person clears
+            it, int64 ns (TOML: ``max_imbalance_hold_ms``); 0: off.
+        max_capital_use: Each venue's position value stays within this fraction of the venue's
+            equity; 0: off.
+        max_unknown_orders: More orders of unknown outcome on a venue than this hold new pairs back
+            until they are resolved (live trading; 0 pauses at the first one).
     """
 
     max_drawdown: float = field(metadata=_spec(gt=0))
@@ -531,6 +547,15 @@ class RiskConfig:
     max_notional_per_venue: float = field(default=1e12, metadata=_spec(gt=0))
     stale_after_ns: int = field(default=2_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
     max_open_orders: int = field(default=4, metadata=_spec(ge=1))
+    max_daily_loss: float = field(default=0.0, metadata=_spec(ge=0))
+    max_daily_loss_fraction: float = field(default=0.0, metadata=_spec(ge=0, le=1))
+    daily_reset_hour_utc: int = field(default=0, metadata=_spec(ge=0, le=23))
+    max_pair_loss: float = field(default=0.0, metadata=_spec(ge=0))
+    max_pairs_per_day: int = field(default=0, metadata=_spec(ge=0, le=4096))
+    min_pair_interval_ns: int = field(default=0, metadata=_spec(ge=0, unit="ms"))
+    max_imbalance_hold_ns: int = field(default=0, metadata=_spec(ge=0, unit="ms"))
+    max_capital_use: float = field(default=0.0, metadata=_spec(ge=0, le=1))
+    max_unknown_orders: int = field(default=0, metadata=_spec(ge=0))
 
     def __post_init__(self) -> None:
         _validate_instance(self)

@@ -961,6 +961,11 @@ class LiveExecutor:
         return [len(v.in_flight) + self._undelivered[v.index] for v in self.venues]
 
     @property
+    def unknown_orders(self) -> list[int]:
+        """Orders whose outcome is unknown (sent, unanswered, being queried), per venue."""
+        return [sum(1 for o in v.in_flight if o.state is OrderState.UNKNOWN) for v in self.venues]
+
+    @property
     def next_order_id(self) -> int:
         return sum(v.next_order_id - 1 for v in self.venues) + 1
 

@@ -30,7 +30,7 @@ from numba import njit
 
 from arb.config import AppConfig, VenueConfig
 from arb.events import NS_PER_S
-from arb.execution.risk import gate, make_limits, new_risk_state, update_equity
+from arb.execution.risk import gate, make_limits, new_risk_state, risk_figures, update_equity
 from arb.report import Spans, out_of_sync_spans
 from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
 from arb.strategy.kernel import decide, may_act
@@ -293,7 +293,7 @@ def _run_loop(
             # drawdown is measured on trading PnL: the starting coins' price moves are not losses
             trading = cash[0] + cash[1] + view[0]["position"] * last_mid[0] + view[1]["position"] * last_mid[1]
             if np.isfinite(trading):
-                update_equity(limits, rstate, trading)
+                update_equity(limits, rstate, trading, view, now)
             final = counters[C_DONE] == 1 or now >= end_ns
             due = now >= counters[C_NEXT_SAMPLE] or final
             if due and np.isfinite(last_mid[0]) and np.isfinite(last_mid[1]):
@@ -312,7 +312,7 @@ def _run_loop(
                     _fill_top(hbt, view, levels, _MAX_SCAN_TICKS, 3)
                 counters[C_KERNEL_CALLS] += 1
                 n = decide(view, params, kstate, now, intents)
-                n = gate(view, limits, rstate, intents, n)
+                n = gate(view, limits, rstate, intents, n, now)
                 counters[C_INTENTS] += n
                 c = counters[C_CALLS]
                 calls[c]["ts"] = now
@@ -474,7 +474,7 @@ class Loop:
         self.kstate = new_state()
         self.view = new_view()
         self.intents = new_intents()
-        self.limits = make_limits(config.risk)
+        self.limits = make_limits(config.risk, dust=max(v.instrument.lot_size for v in config.venues))
         self.rstate = new_risk_state()
         self.init_base = np.array([v.account.base for v in venues])
         self.init_quote = np.array([v.account.quote for v in venues])
@@ -574,7 +574,7 @@ def run_backtest(
         end_ns=session.end_ns,
         counters={name: int(counters[i]) for i, name in enumerate(names)},
         kernel_state={name: int(st[name]) for name in st.dtype.names},
-        risk_state={name: float(rs[name]) for name in rs.dtype.names},
+        risk_state=risk_figures(rs),
         sync_losses={v.name: int(np.sum(loop.schedule.syncs[i][1][1:] == 0)) for i, v in enumerate(venues)},
         out_of_sync=loop.schedule.out_of_sync(session.start_ns, session.end_ns),
         rows={v.name: int(sum(len(a) for a in session.arrays[i])) for i, v in enumerate(venues)},

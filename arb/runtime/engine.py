@@ -187,11 +187,11 @@ def _decide_step(
     # drawdown is measured on trading PnL: the starting coins' price moves are not losses
     trading = _trading_pnl(cash, position, last_mid)
     if np.isfinite(trading):
-        update_equity(limits, rstate, trading)
+        update_equity(limits, rstate, trading, view, now)
     if not may_act(view, params):
         return -1
     n = decide(view, params, kstate, now, intents)
-    n = gate(view, limits, rstate, intents, n)
+    n = gate(view, limits, rstate, intents, n, now)
     row = calls[call]
     row["ts"] = now
     for v in range(2):
@@ -362,7 +362,7 @@ class Engine:
         self.kstate["next_pair_id"] = first_pair_id
         self.view = new_view()
         self.intents = new_intents()
-        self.limits = make_limits(config.risk)
+        self.limits = make_limits(config.risk, dust=max(v.instrument.lot_size for v in config.venues))
         self.rstate = new_risk_state()
         self.stale_after = config.risk.stale_after_ns
         self.position = np.zeros(2)
@@ -551,6 +551,9 @@ class Engine:
         self._now = now
         b0, b1 = self.books
         open_orders = self.executor.open_orders
+        unknown = getattr(self.executor, "unknown_orders", None)  # live only: the paper venue always answers
+        if unknown is not None:
+            self.rstate[0]["unknown"][:] = unknown
         calls, sent = self.log.calls, self.log.sent
         ints, floats = self._intent_ints, self._intent_floats
         n = _decide_step(

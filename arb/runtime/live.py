@@ -38,6 +38,7 @@ from rich.console import Console
 from arb.config import AppConfig
 from arb.errors import ArbError
 from arb.events import ASSET_NAMES
+from arb.execution.risk import risk_figures
 from arb.report import pairs_text
 from arb.runtime.engine import Batch, Engine
 from arb.strategy.kernel import decide, may_act
@@ -572,7 +573,7 @@ def write_dry_run_report(
         "interrupted": result.interrupted,
         "paper": engine.executor.summary(),
         "kernel_state": {name: int(engine.kstate[0][name]) for name in engine.kstate.dtype.names or ()},
-        "risk_state": {name: float(engine.rstate[0][name]) for name in engine.rstate.dtype.names or ()},
+        "risk_state": risk_figures(engine.rstate[0]),
         "account": str(result.account.path),
         "wall_s": round(result.wall_s, 3),
     }

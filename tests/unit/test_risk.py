@@ -1,10 +1,11 @@
-"""The risk gate: whole pairs pass or fail together; hedges pass unless impossible; drawdown halts."""
+"""The risk gate: whole pairs pass or fail together; hedges pass unless impossible; every limit stops
+what it says, counted under its key, and the halts hold."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from arb.execution.risk import RISK_DTYPE, gate, new_risk_state, update_equity
+from arb.execution.risk import RISK_DTYPE, breach_text, gate, new_risk_state, risk_figures, update_equity
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, SELL, VENUE_OK, VENUE_STALE, new_intents, new_view
 
 
@@ -14,7 +15,16 @@ def limits(**over: float) -> np.ndarray:
     lim["max_notional_per_venue"] = over.get("max_notional_per_venue", 1e9)
     lim["max_open_orders"] = over.get("max_open_orders", 4)
     lim["max_drawdown"] = over.get("max_drawdown", 100.0)
+    for name in ("max_daily_loss", "max_daily_loss_fraction", "max_pair_loss", "max_capital_use", "dust"):
+        lim[name] = over.get(name, 0.0)
+    for name in ("daily_reset_ns", "max_pairs_per_day", "min_pair_interval_ns", "max_imbalance_hold_ns"):
+        lim[name] = int(over.get(name, 0))
+    lim["max_unknown_orders"] = int(over.get("max_unknown_orders", 0))
     return lim
+
+
+NOW = 1_723_075_200_000_000_000  # 2024-08-08 00:00 UTC
+HOUR = 3_600_000_000_000
 
 
 def book() -> np.ndarray:
@@ -34,13 +44,13 @@ def pair(qty: float = 0.1) -> tuple[np.ndarray, int]:
 
 def test_a_pair_within_limits_passes_whole() -> None:
     intents, n = pair()
-    assert gate(book(), limits(), new_risk_state(), intents, n) == 2
+    assert gate(book(), limits(), new_risk_state(), intents, n, NOW) == 2
 
 
 def test_notional_limit_rejects_the_whole_pair() -> None:
     intents, n = pair(0.1)
     state = new_risk_state()
-    assert gate(book(), limits(max_notional_per_venue=5000.0), state, intents, n) == 0  # 0.1 x 60000 = 6000
+    assert gate(book(), limits(max_notional_per_venue=5000.0), state, intents, n, NOW) == 0  # 0.1 x 60000 = 6000
     assert state[0]["rejected_pairs"] == 1
 
 
@@ -48,14 +58,14 @@ def test_stale_venue_gets_no_opening_order() -> None:
     v = book()
     v[1]["status"] = VENUE_STALE
     intents, n = pair()
-    assert gate(v, limits(), new_risk_state(), intents, n) == 0
+    assert gate(v, limits(), new_risk_state(), intents, n, NOW) == 0
 
 
 def test_open_orders_limit() -> None:
     v = book()
     v[0]["open_orders"] = 4
     intents, n = pair()
-    assert gate(v, limits(max_open_orders=4), new_risk_state(), intents, n) == 0
+    assert gate(v, limits(max_open_orders=4), new_risk_state(), intents, n, NOW) == 0
 
 
 def test_reducing_orders_pass_the_notional_and_net_limits() -> None:
@@ -63,23 +73,137 @@ def test_reducing_orders_pass_the_notional_and_net_limits() -> None:
     v[0]["position"] = 0.2  # long 0.2 on Binance alone: over both limits below
     intents = new_intents()
     intents[0] = (1, SELL, 59990.0, 0.2, INTENT_HEDGE, 3, 0)
-    assert gate(v, limits(position_limit=0.1, max_notional_per_venue=100.0), new_risk_state(), intents, 1) == 1
+    assert gate(v, limits(position_limit=0.1, max_notional_per_venue=100.0), new_risk_state(), intents, 1, NOW) == 1
 
 
 def test_drawdown_halts_new_pairs_but_not_hedges() -> None:
     lim = limits(max_drawdown=50.0)
     state = new_risk_state()
-    update_equity(lim, state, 10_000.0)
-    update_equity(lim, state, 9_960.0)
+    update_equity(lim, state, 10_000.0, book(), NOW)
+    update_equity(lim, state, 9_960.0, book(), NOW)
     intents, n = pair()
-    assert gate(book(), lim, state, intents, n) == 2
-    update_equity(lim, state, 9_950.0)  # 50 below the peak
+    assert gate(book(), lim, state, intents, n, NOW) == 2
+    update_equity(lim, state, 9_950.0, book(), NOW)  # 50 below the peak
     assert state[0]["halted"] == 1
-    assert gate(book(), lim, state, intents, n) == 0
+    assert gate(book(), lim, state, intents, n, NOW) == 0
     hedge = new_intents()
     hedge[0] = (1, SELL, 59990.0, 0.1, INTENT_HEDGE, 3, 0)
     v = book()
     v[0]["position"] = 0.1
-    assert gate(v, lim, state, hedge, 1) == 1
-    update_equity(lim, state, 10_100.0)  # recovering does not lift the halt
-    assert gate(book(), lim, state, intents, n) == 0
+    assert gate(v, lim, state, hedge, 1, NOW) == 1
+    update_equity(lim, state, 10_100.0, book(), NOW)  # recovering does not lift the halt
+    assert gate(book(), lim, state, intents, n, NOW) == 0
+    assert "max_drawdown" in breach_text(lim, state)
+
+
+def _refused(state: np.ndarray) -> dict[str, int]:
+    return {key: n for key, n in risk_figures(state[0])["refused"].items() if n}
+
+
+def test_daily_loss_stops_new_pairs_until_the_next_day_begins_at_the_reset_hour() -> None:
+    lim = limits(max_daily_loss=30.0, daily_reset_ns=8 * HOUR)
+    state = new_risk_state()
+    intents, n = pair()
+    update_equity(lim, state, 100.0, book(), NOW + 9 * HOUR)  # the day began at 08:00
+    update_equity(lim, state, 69.0, book(), NOW + 10 * HOUR)  # 31 lost
+    assert gate(book(), lim, state, intents, n, NOW + 10 * HOUR) == 0
+    assert _refused(state) == {"max_daily_loss": 1} and "daily loss 31" in breach_text(lim, state)
+    update_equity(lim, state, 69.0, book(), NOW + 31 * HOUR)  # 07:00 next day: still the same risk day
+    assert gate(book(), lim, state, intents, n, NOW + 31 * HOUR) == 0
+    update_equity(lim, state, 69.0, book(), NOW + 32 * HOUR)  # 08:00: a new day
+    assert gate(book(), lim, state, intents, n, NOW + 32 * HOUR) == 2 and state[0]["halted"] == 0
+
+
+def test_daily_loss_as_a_fraction_of_the_days_starting_equity() -> None:
+    v = book()
+    v["quote_balance"] = 10_000.0  # two venues, 20,000 in all
+    lim = limits(max_daily_loss_fraction=0.001)  # 20
+    state = new_risk_state()
+    intents, n = pair()
+    update_equity(lim, state, 0.0, v, NOW)
+    update_equity(lim, state, -19.0, v, NOW + 1)
+    assert gate(v, lim, state, intents, n, NOW + 1) == 2
+    update_equity(lim, state, -20.0, v, NOW + 2)
+    assert gate(v, lim, state, intents, n, NOW + 2) == 0 and _refused(state) == {"max_daily_loss": 1}
+
+
+def test_a_pair_that_lost_more_than_its_limit_halts_once_it_is_closed() -> None:
+    lim = limits(max_pair_loss=5.0, dust=0.001)
+    state = new_risk_state()
+    intents, n = pair()
+    update_equity(lim, state, 100.0, book(), NOW)
+    assert gate(book(), lim, state, intents, n, NOW) == 2
+    open_ = book()
+    open_[0]["open_orders"] = 1
+    update_equity(lim, state, 90.0, open_, NOW + 1)  # still on its way: not judged yet
+    assert state[0]["halted"] == 0
+    update_equity(lim, state, 94.0, book(), NOW + 2)  # flat, nothing out: lost 6
+    assert state[0]["halted"] == 2
+    assert gate(book(), lim, state, intents, n, NOW + 3) == 0 and "max_pair_loss" in breach_text(lim, state)
+
+
+def test_at_most_so_many_pairs_in_any_24_hours() -> None:
+    lim = limits(max_pairs_per_day=2)
+    state = new_risk_state()
+    intents, n = pair()
+    assert gate(book(), lim, state, intents, n, NOW) == 2
+    assert gate(book(), lim, state, intents, n, NOW + HOUR) == 2
+    assert gate(book(), lim, state, intents, n, NOW + 2 * HOUR) == 0
+    assert _refused(state) == {"max_pairs_per_day": 1}
+    assert gate(book(), lim, state, intents, n, NOW + 24 * HOUR) == 2  # the first one left the window
+
+
+def test_a_minimum_interval_between_pairs() -> None:
+    lim = limits(min_pair_interval_ns=500_000_000)
+    state = new_risk_state()
+    intents, n = pair()
+    assert gate(book(), lim, state, intents, n, NOW) == 2
+    assert gate(book(), lim, state, intents, n, NOW + 499_000_000) == 0
+    assert "time since the last pair (ms) 499 against 500" in breach_text(lim, state)
+    assert gate(book(), lim, state, intents, n, NOW + 500_000_000) == 2
+
+
+def test_an_imbalance_held_too_long_halts_new_pairs_but_not_its_hedge() -> None:
+    lim = limits(max_imbalance_hold_ns=2 * HOUR, dust=0.001)
+    state = new_risk_state()
+    v = book()
+    v[0]["position"] = 0.01
+    update_equity(lim, state, 0.0, v, NOW)
+    update_equity(lim, state, 0.0, v, NOW + HOUR)
+    assert state[0]["halted"] == 0
+    update_equity(lim, state, 0.0, v, NOW + 2 * HOUR)
+    assert state[0]["halted"] == 3
+    hedge = new_intents()
+    hedge[0] = (1, SELL, 59990.0, 0.01, INTENT_HEDGE, 3, 0)
+    assert gate(v, lim, state, hedge, 1, NOW + 2 * HOUR) == 1
+    intents, n = pair()
+    assert gate(book(), lim, state, intents, n, NOW + 3 * HOUR) == 0  # flat again: still halted
+    assert "max_imbalance_hold_ms" in breach_text(lim, state)
+
+
+def test_capital_use_per_venue_counts_the_venues_own_equity() -> None:
+    v = book()
+    v["quote_balance"] = 10_000.0
+    lim = limits(max_capital_use=0.5)
+    state = new_risk_state()
+    small, n = pair(0.08)  # 0.08 x 60,000 = 4,800: 48 % of 10,000
+    assert gate(v, lim, state, small, n, NOW) == 2
+    big, n = pair(0.09)  # 5,400: 54 %
+    assert gate(v, lim, state, big, n, NOW) == 0 and _refused(state) == {"max_capital_use": 1}
+
+
+def test_an_order_of_unknown_outcome_holds_new_pairs_back_until_resolved() -> None:
+    lim = limits()  # max_unknown_orders 0: pause at the first
+    state = new_risk_state()
+    intents, n = pair()
+    state[0]["unknown"][1] = 1
+    assert gate(book(), lim, state, intents, n, NOW) == 0 and _refused(state) == {"max_unknown_orders": 1}
+    state[0]["unknown"][1] = 0
+    assert gate(book(), lim, state, intents, n, NOW) == 2
+
+
+def test_a_halt_carried_over_from_an_earlier_run_holds_until_cleared() -> None:
+    state = new_risk_state(halted=4)
+    intents, n = pair()
+    assert gate(book(), limits(), state, intents, n, NOW) == 0
+    assert "halt kept from outside" in breach_text(limits(), state)
