@@ -213,6 +213,13 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
     note = account.resume_note(None if days is None else [f"{d:%Y-%m-%d}" for d in days])
     if note is not None:
         console.print(note, highlight=False, soft_wrap=True)
+    if account.halt:
+        console.print(
+            f"[bold red]HALTED[/] ({account.halt}): this paper account opens no new pair until "
+            f"arb halt --clear --state-dir {state_dir}",
+            highlight=False,
+            soft_wrap=True,
+        )
     base, quote = account.balances()
     if args.live_data:
         for venue in config.venues:
@@ -381,11 +388,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add_reconcile_parser(sub)
     add_order_parser(sub)
-    from arb.runtime.live_trading import add_kill_parser
+    from arb.runtime.live_trading import add_halt_parser, add_kill_parser
     from arb.runtime.live_trading import add_parser as add_live_parser
 
     add_live_parser(sub)
     add_kill_parser(sub)
+    add_halt_parser(sub)
     return parser
 
 

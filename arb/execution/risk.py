@@ -47,6 +47,7 @@ from arb.strategy.types import INTENT_OPEN, VENUE_OK
 __all__ = [
     "BREACH_NAMES",
     "HALT_REASONS",
+    "H_EXTERNAL",
     "RISK_DTYPE",
     "RISK_STATE_DTYPE",
     "breach_text",

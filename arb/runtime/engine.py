@@ -37,7 +37,7 @@ from arb.events import (
     event_dtype,
 )
 from arb.execution.paper import PaperExecutor, PaperOrder
-from arb.execution.risk import gate, make_limits, new_risk_state, update_equity
+from arb.execution.risk import H_EXTERNAL, HALT_REASONS, breach_text, gate, make_limits, new_risk_state, update_equity
 from arb.report import Spans, out_of_sync_spans
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import make_params
@@ -364,6 +364,9 @@ class Engine:
         self.intents = new_intents()
         self.limits = make_limits(config.risk, dust=max(v.instrument.lot_size for v in config.venues))
         self.rstate = new_risk_state()
+        self.on_halt: Callable[[str], None] | None = None
+        """Called once when the gate halts trading, with the reason (the drivers keep the halt)."""
+        self._last_breach = 0
         self.stale_after = config.risk.stale_after_ns
         self.position = np.zeros(2)
         self.cash = np.zeros(2)  # quote received minus paid minus fees, per venue
@@ -501,6 +504,26 @@ class Engine:
         if self.on_fill is not None:
             self.on_fill(row)
 
+    def hold(self) -> None:
+        """Halt new pairs from the start: a halt kept from an earlier run (until a person clears it)."""
+        if int(self.rstate[0]["halted"]) == 0:
+            self.rstate[0]["halted"] = H_EXTERNAL
+
+    def _after_gate(self, halted_before: int) -> None:
+        # Log each limit's refusal once per episode, and say when trading halts.
+        st = self.rstate[0]
+        code = int(st["breach"])
+        if code != self._last_breach:
+            if code:
+                log.warning("risk: %s", breach_text(self.limits, self.rstate))
+            self._last_breach = code
+        halted = int(st["halted"])
+        if halted and not halted_before:
+            reason = f"risk limit [risk] {HALT_REASONS[halted]}"
+            log.error("risk: trading halted (%s): no new pair until a person clears it (arb halt --clear)", reason)
+            if self.on_halt is not None:
+                self.on_halt(reason)
+
     def book_answer(self, order: Any) -> None:
         """Book an order done outside the kernel's decisions (the kill switch's flattening orders)."""
         self._on_answer(order)
@@ -556,6 +579,7 @@ class Engine:
             self.rstate[0]["unknown"][:] = unknown
         calls, sent = self.log.calls, self.log.sent
         ints, floats = self._intent_ints, self._intent_floats
+        halted_before = int(self.rstate[0]["halted"])
         n = _decide_step(
             now, self.view, self.params, self.kstate, self.limits, self.rstate, self.intents,
             calls.room(1), calls.n, sent.room(len(ints)), sent.n, ints, floats,
@@ -566,6 +590,7 @@ class Engine:
             self._status(0, now), self._status(1, now), self.last_mid,
         )  # fmt: skip
         self._sample(now)
+        self._after_gate(halted_before)
         if n < 0:
             return
         calls.n += 1

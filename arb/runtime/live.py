@@ -88,6 +88,8 @@ class PaperAccount:
     replayed_days: list[str] | None = field(default_factory=list)
     """UTC days (``YYYY-MM-DD``) of recordings this account has traded in replays; None for an
     account written before arb kept them (what it traded is then unknown)."""
+    halt: str = ""
+    """Why this account is halted (a risk limit, kept across restarts until ``arb halt --clear``); "" when not."""
     resumed: bool = False
     """True when :meth:`open` loaded an existing account (not saved)."""
     set_aside: Path | None = None
@@ -112,6 +114,7 @@ class PaperAccount:
             for name in ("fills", "next_order_id", "next_pair_id", "last_buy_venue", "last_sell_venue",
                          "last_pair_id", "sessions"):  # fmt: skip
                 setattr(account, name, int(data[name]))
+            account.halt = str(data.get("halt", ""))
             days = data.get("replayed_days")
             account.replayed_days = None if days is None else [str(d) for d in days]
             account.resumed = True
@@ -211,6 +214,7 @@ class PaperAccount:
             "last_pair_id": self.last_pair_id,
             "sessions": self.sessions,
             "replayed_days": self.replayed_days,
+            "halt": self.halt,
         }
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".account.", suffix=".tmp")
         try:
@@ -269,6 +273,14 @@ def make_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[Any
     st["last_buy_venue"] = account.last_buy_venue
     st["last_sell_venue"] = account.last_sell_venue
     st["last_pair_id"] = account.last_pair_id
+    if account.halt:
+        engine.hold()
+
+    def halted(reason: str) -> None:
+        account.halt = reason
+        account.save()
+
+    engine.on_halt = halted
     return engine
 
 

@@ -36,12 +36,12 @@ import msgspec
 
 from arb.config import AppConfig, Endpoints, Secret, VenueConfig
 from arb.runtime.backtest import run_backtest
-from arb.runtime.engine import Engine, EngineLog
+from arb.runtime.engine import Engine
 from arb.runtime.loader import load_session
 from arb.runtime.parity import ParityReport, _compare_fills, _first_difference, _intent_text, _sent_equal
 from arb.runtime.replay import replay
 
-__all__ = ["run_live_parity"]
+__all__ = ["live_engine", "run_live_parity"]
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ def _pointed_at(config: AppConfig, fakes: list[Any], state: Path, key: str, secr
     return config.with_overrides(overrides)
 
 
-async def _live_side(config: AppConfig, days: list[dt.date]) -> EngineLog:
+async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
+    """The live side of live parity over ``days``: the engine after the run (its log, gate and kernel)."""
     from arb.runtime.trading import account_since_inception, trading_session
     from arb.testing.fake_binance_private import FakeBinanceExchange
     from arb.testing.fake_bybit_private import FakeBybitExchange
@@ -158,7 +159,7 @@ async def _live_side(config: AppConfig, days: list[dt.date]) -> EngineLog:
                     await step.deliver_due(None)
                     for venue_executor in session.executors.values():
                         venue_executor.stop()
-    return engine.log
+    return engine
 
 
 class _Stepper:
@@ -255,7 +256,7 @@ def run_live_parity(
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        live = asyncio.run(_live_side(config, result.days))
+        live = asyncio.run(live_engine(config, result.days)).log
     finally:
         quiet.setLevel(level)
     tolerance = config.execution.slippage_tolerance_bps

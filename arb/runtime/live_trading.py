@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from arb.execution.orders import LiveOrder
     from arb.runtime.engine import Batch, Engine
 
-__all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "add_kill_parser", "run_live"]
+__all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "add_halt_parser", "add_kill_parser", "run_live"]
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +237,23 @@ async def run_live(
         )
         for v in (0, 1):
             engine.position[v], engine.cash[v] = figures[v][2], figures[v][3]
+        from arb.execution.kill import HALT_KEY
+
+        kept = session.journal.get_state(HALT_KEY)
+        if kept:
+            engine.hold()
+            console.print(
+                f"[bold red]HALTED[/] ({kept}): no new pair until a person clears it (arb halt --clear); "
+                "a lone leg is still hedged",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+        def risk_halt(reason: str) -> None:
+            session.journal.set_state(HALT_KEY, reason)
+            console.print(f"[bold red]HALTED[/] ({reason}): no new pair until a person clears it", highlight=False)
+
+        engine.on_halt = risk_halt
         symbol = config.strategy.symbol
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
         feeds = [
@@ -526,3 +543,58 @@ def _cmd_kill(args: Any) -> int:
     for line in report.describe():
         console.print(line if report.flat else f"[bold red]{line}[/]", highlight=False)
     return 0 if report.flat else 1
+
+
+def add_halt_parser(subparsers: Any) -> Any:
+    """``arb halt``: show, set or clear the account's halt (live journal and paper account)."""
+    parser = subparsers.add_parser(
+        "halt",
+        help="show the halt that keeps arb live and the dry run from opening pairs; --clear lifts it",
+        description="A risk limit, the kill switch or a failed hedge halts new pairs, and the halt is kept "
+        "(arb live: in the journal; the dry run: in the paper account) until a person clears it here.",
+    )
+    add_config_argument(parser)
+    parser.add_argument("--state-dir", type=output_folder("a paper account folder"), metavar="DIR",
+                        help="the paper account's folder (default: [dry_run] state_dir)")  # fmt: skip
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--clear", action="store_true", help="lift the halt of both")
+    what.add_argument("--set", metavar="REASON", help="halt both by hand, with this reason")
+    parser.set_defaults(run=_cmd_halt)
+    return parser
+
+
+def _cmd_halt(args: Any) -> int:
+    import json
+
+    from arb.config import load_config
+    from arb.execution.journaling import open_execution_journal
+    from arb.execution.kill import HALT_KEY
+    from arb.ui import console
+
+    config = load_config(args.config)
+    paper = (args.state_dir or config.dry_run.state_dir) / "account.json"
+    journal = open_execution_journal(config.live)
+    try:
+        live_halt = journal.get_state(HALT_KEY) or ""
+        if args.clear:
+            journal.set_state(HALT_KEY, "")
+        elif args.set:
+            journal.set_state(HALT_KEY, args.set)
+    finally:
+        journal.close()
+    paper_halt = ""
+    if paper.exists():
+        data = json.loads(paper.read_text())
+        paper_halt = str(data.get("halt", ""))
+        if args.clear or args.set:
+            data["halt"] = "" if args.clear else args.set
+            tmp = paper.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=2))
+            os.replace(tmp, paper)
+    for name, halt in ((f"arb live ({config.live.account})", live_halt), (f"paper account ({paper})", paper_halt)):
+        now = "" if args.clear else (args.set or halt)
+        if args.clear and halt:
+            console.print(f"{name}: halt cleared (was: {halt})", highlight=False)
+        else:
+            console.print(f"{name}: {'HALTED: ' + now if now else 'not halted'}", highlight=False)
+    return 0

@@ -37,7 +37,7 @@ from arb.runtime.engine import Engine, EngineLog
 from arb.runtime.loader import load_session
 from arb.runtime.replay import replay
 
-__all__ = ["Disagreement", "ParityReport", "run_parity", "zero_latency"]
+__all__ = ["Disagreement", "ParityReport", "replay_engine", "run_parity", "zero_latency"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +216,11 @@ def _compare_fills(
 
 def run_live_replay(config: AppConfig, days: list[dt.date]) -> EngineLog:
     """Replay ``days`` through the live path (engine + paper executor, no files); return its log."""
+    return replay_engine(config, days).log
+
+
+def replay_engine(config: AppConfig, days: list[dt.date]) -> Engine:
+    """Replay ``days`` through the live path (engine + paper executor, no files); return the engine."""
     session = load_session(config, days)
     engine = Engine(config)
     for v, data in enumerate(session.venues):
@@ -226,7 +231,7 @@ def run_live_replay(config: AppConfig, days: list[dt.date]) -> EngineLog:
         engine.on_batches(ts, batches)
         last = ts
     engine.finish(last)
-    return engine.log
+    return engine
 
 
 def run_parity(

@@ -1,0 +1,105 @@
+"""Each risk limit breached in the three modes: the backtest, the dry run (the live engine with the
+paper executor) and live (the live engine with arb live's executors against fake venues replaying the
+same recording). The same gate stops the same pairs: the intents that went out are identical in all
+three, and each counts its refusals under the limit's key."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arb.config import AppConfig, load_config
+from arb.execution.risk import risk_figures
+from arb.runtime.backtest import run_backtest
+from arb.runtime.live_parity import live_engine
+from arb.runtime.parity import replay_engine, zero_latency
+from arb.testing.configs import write_config_files
+from tests.scenarios import Book, Change, write_scenario
+
+DAY = dt.date(2024, 5, 6)
+
+
+def _config(tmp_path: Path, risk: dict[str, Any], *, adverse: bool = False) -> AppConfig:
+    # From 2 s Bybit's bid stands 50 bps over Binance's ask: a pair every 300 ms up to the band (five).
+    # ``adverse``: at 2.5 s Binance's book falls 1 %: the longs bought there lose, the spread widens.
+    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
+    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
+    changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
+    if adverse:
+        changes.append(Change(2500, "binance", bids={59990.0: 0.0, 59390.0: 2.0}, asks={60000.0: 0.0, 59400.0: 2.0}))
+    write_scenario(tmp_path / "recordings", DAY, binance, bybit, changes, duration_ms=6000, heartbeat_ms=100)
+    venue = {"account": {"base": 1.0, "quote": 100_000.0}}
+    path = write_config_files(
+        tmp_path,
+        binance_overrides=venue,
+        bybit_overrides=venue,
+        arbitrage_overrides={
+            "strategy": {"max_order_size": 0.01, "max_position_size": 0.05, "rebalance_threshold": 0.0,
+                         "cooldown_ms": 300},
+            "risk": {"position_limit": 1.0, "max_notional_per_venue": 1e9, "stale_after_ms": 60_000, **risk},
+            "backtest": {"recordings": "recordings"},
+        },
+    )  # fmt: skip
+    return zero_latency(load_config(path))
+
+
+def _three_modes(config: AppConfig) -> dict[str, tuple[list[tuple[Any, ...]], dict[str, Any]]]:
+    """Per mode: the intents sent (time, venue, side, qty, kind) and the gate's figures."""
+    result = run_backtest(config)
+    dry = replay_engine(config, result.days)
+    live = asyncio.run(live_engine(config, result.days))
+
+    def intents(sent: Any) -> list[tuple[Any, ...]]:
+        return [
+            (int(s["ts"]), int(s["venue"]), int(s["side"]), round(float(s["qty"]), 8), int(s["kind"])) for s in sent
+        ]
+
+    return {
+        "backtest": (intents(result.sent), result.risk_state),
+        "dry run": (intents(dry.log.sent.view()), risk_figures(dry.rstate[0])),
+        "live": (intents(live.log.sent.view()), risk_figures(live.rstate[0])),
+    }
+
+
+def _pairs(sent: list[tuple[Any, ...]]) -> int:
+    return len(sent) // 2
+
+
+LIMITS = {
+    # limit: (the [risk] values, adverse move, pairs at most, halt reason or "")
+    "max_pairs_per_day": ({"max_pairs_per_day": 2}, False, 2, ""),
+    "min_pair_interval_ms": ({"min_pair_interval_ms": 1000}, False, 4, ""),
+    "max_capital_use": ({"max_capital_use": 0.01}, False, 2, ""),
+    "max_daily_loss": ({"max_daily_loss": 5.0}, True, 2, ""),
+    "max_daily_loss_fraction": ({"max_daily_loss_fraction": 0.00003}, True, 2, ""),
+    "max_drawdown": ({"max_drawdown": 5.0}, True, 2, "max_drawdown"),
+    "max_notional_per_venue": ({"max_notional_per_venue": 1300.0}, False, 2, ""),
+}
+
+
+def test_without_limits_the_scenario_trades_five_pairs_in_every_mode(tmp_path: Path) -> None:
+    modes = _three_modes(_config(tmp_path, {}))
+    sent = {name: intents for name, (intents, _) in modes.items()}
+    assert sent["backtest"] == sent["dry run"] == sent["live"]
+    assert _pairs(sent["backtest"]) == 5
+
+
+@pytest.mark.parametrize("limit", list(LIMITS), ids=list(LIMITS))
+def test_each_limit_stops_the_same_pairs_in_the_backtest_the_dry_run_and_live(tmp_path: Path, limit: str) -> None:
+    risk, adverse, at_most, halt = LIMITS[limit]
+    modes = _three_modes(_config(tmp_path, risk, adverse=adverse))
+    (bt_sent, bt_risk), (dry_sent, dry_risk), (live_sent, live_risk) = modes.values()
+    assert bt_sent == dry_sent == live_sent  # the same gate let the same intents through
+    assert _pairs(bt_sent) <= at_most
+    key = "max_daily_loss" if limit == "max_daily_loss_fraction" else limit
+    key = "halt" if halt else key
+    for name, (_, figures) in modes.items():
+        assert figures["refused"][key] >= 1, (name, figures["refused"])
+        assert figures["halt_reason"] == halt, name
+    # the same limits refused (how often depends on how often each driver asks the kernel)
+    refused = [{k for k, n in figures["refused"].items() if n} for figures in (bt_risk, dry_risk, live_risk)]
+    assert refused[0] == refused[1] == refused[2]
