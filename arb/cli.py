@@ -214,8 +214,10 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
     if note is not None:
         console.print(note, highlight=False, soft_wrap=True)
     if account.halt:
+        from rich.markup import escape as rich_escape
+
         console.print(
-            f"[bold red]HALTED[/] ({account.halt}): this paper account opens no new pair until "
+            f"[bold red]HALTED[/] ({rich_escape(account.halt)}): this paper account opens no new pair until "
             f"arb halt --clear --state-dir {state_dir}",
             highlight=False,
             soft_wrap=True,

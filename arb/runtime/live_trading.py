@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 
 from arb.arguments import add_config_argument, duration, output_folder, report_folder
 from arb.config import AppConfig
@@ -243,7 +245,7 @@ async def run_live(
         if kept:
             engine.hold()
             console.print(
-                f"[bold red]HALTED[/] ({kept}): no new pair until a person clears it (arb halt --clear); "
+                f"[bold red]HALTED[/] ({escape(kept)}): no new pair until a person clears it (arb halt --clear); "
                 "a lone leg is still hedged",
                 highlight=False,
                 soft_wrap=True,
@@ -251,7 +253,9 @@ async def run_live(
 
         def risk_halt(reason: str) -> None:
             session.journal.set_state(HALT_KEY, reason)
-            console.print(f"[bold red]HALTED[/] ({reason}): no new pair until a person clears it", highlight=False)
+            console.print(
+                f"[bold red]HALTED[/] ({escape(reason)}): no new pair until a person clears it", highlight=False
+            )
 
         engine.on_halt = risk_halt
         symbol = config.strategy.symbol
@@ -569,7 +573,6 @@ def _cmd_halt(args: Any) -> int:
     from arb.config import load_config
     from arb.execution.journaling import open_execution_journal
     from arb.execution.kill import HALT_KEY
-    from arb.ui import console
 
     config = load_config(args.config)
     paper = (args.state_dir or config.dry_run.state_dir) / "account.json"
@@ -594,7 +597,7 @@ def _cmd_halt(args: Any) -> int:
     for name, halt in ((f"arb live ({config.live.account})", live_halt), (f"paper account ({paper})", paper_halt)):
         now = "" if args.clear else (args.set or halt)
         if args.clear and halt:
-            console.print(f"{name}: halt cleared (was: {halt})", highlight=False)
+            sys.stdout.write(f"{name}: halt cleared (was: {halt})\n")
         else:
-            console.print(f"{name}: {'HALTED: ' + now if now else 'not halted'}", highlight=False)
+            sys.stdout.write(f"{name}: {'HALTED: ' + now if now else 'not halted'}\n")
     return 0

@@ -261,8 +261,8 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
         # past the hedge attempts the next one waits a minute: the exposure is the kill switch's to close
         config = write_pair_config(tmp_path, binance, bybit, arbitrage={"execution": {"hedge_retry_ms": 60_000}})
         out = tmp_path / "live"
-        # Bybit refuses every sell for lack of balance: the Binance leg fills alone, the hedges fail too
-        bybit.faults.order_error(200, 170131, "Insufficient balance.", times=50)
+        # Bybit refuses the pair's sell and the three hedges for lack of balance: the Binance leg is alone
+        bybit.faults.order_error(200, 170131, "Insufficient balance.", times=4)
         async with _arb_live(config, out, keys) as process:
             await _started(binance, bybit, process, out)
             binance.play(1.0)
@@ -295,4 +295,10 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
         trades = {name: len(account(fake).trades) for name, fake in venues.items()}
         rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
         assert rc == 0, said
+        assert trades == {name: len(account(fake).trades) for name, fake in venues.items()}
+        # a restart is still halted (the opportunity is still there): it trades nothing until cleared
+        rc, said = await _arb("live", "--config", str(config), "--duration", "2s", "--out", str(tmp_path / "again"),
+                              keys=keys, cwd=tmp_path)  # fmt: skip
+        assert rc == 0, said
+        assert "HALTED (kill switch)" in said
         assert trades == {name: len(account(fake).trades) for name, fake in venues.items()}
