@@ -39,6 +39,7 @@ __all__ = [
     "output_folder",
     "parse_duration",
     "positive_decimal",
+    "reason",
     "report_folder",
     "speed",
     "symbol",
@@ -185,6 +186,13 @@ def symbol(text: str) -> str:
 
 
 # -- files and folders ------------------------------------------------------------------------------
+
+
+def reason(text: str) -> str:
+    """A short reason in words (a halt's): not blank, one line, at most 200 characters."""
+    if not text.strip() or "\n" in text or len(text) > 200:
+        _fail("a reason in words (one line, 1-200 characters)", text)
+    return text.strip()
 
 
 def existing_file(noun: str) -> Callable[[str], Path]:

@@ -35,7 +35,7 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from arb.arguments import add_config_argument, duration, output_folder, report_folder
+from arb.arguments import add_config_argument, duration, output_folder, reason, report_folder
 from arb.config import AppConfig
 from arb.errors import ArbError, exit_code_of
 from arb.events import ASSET_NAMES
@@ -562,7 +562,7 @@ def add_halt_parser(subparsers: Any) -> Any:
                         help="the paper account's folder (default: [dry_run] state_dir)")  # fmt: skip
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--clear", action="store_true", help="lift the halt of both")
-    what.add_argument("--set", metavar="REASON", help="halt both by hand, with this reason")
+    what.add_argument("--set", type=reason, metavar="REASON", help="halt both by hand, with this reason")
     parser.set_defaults(run=_cmd_halt)
     return parser
 

@@ -122,6 +122,11 @@ CASES: list[tuple[list[str], str]] = [
     # kill
     (["kill", "--config", MISSING], "--config"),
     (["kill", "--timeout", "never"], "--timeout"),
+    # halt
+    (["halt", "--config", MISSING], "--config"),
+    (["halt", "--state-dir", FILE], "--state-dir"),
+    (["halt", "--set", "  "], "--set"),
+    (["halt", "--set", "x" * 201], "--set"),
     # the command itself
     (["trade"], "COMMAND"),
 ]
