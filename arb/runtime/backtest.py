@@ -76,6 +76,8 @@ C_SENT = 14
 N_COUNTERS = 16
 
 _NEVER = np.iinfo(np.int64).max
+_MAX_SAME_TIME = 10_000
+_NO_PROGRESS = -1_000  # _run_loop's code when held orders keep being answered without time passing
 _HELD_DTYPE = np.dtype(
     [
         ("due", "i8"),  # local time of the action
@@ -267,6 +269,8 @@ def _run_loop(
             open_count[held[k]["venue"]] += 1
     carried_act = False  # a decision put off until hftbacktest has given the answers due now
     carried_ticked = 0
+    same_time = 0  # steps in a row without time passing (rejections answered at once with zero latency)
+    last_now = hbt.current_timestamp
     fresh = True  # positions and balances must be read again (start, or after a fill)
     while True:
         if (
@@ -308,6 +312,11 @@ def _run_loop(
         elif rc < 0 or rc > 3:
             return int(-abs(rc))
         now = hbt.current_timestamp
+        if faulty:
+            same_time = same_time + 1 if now == last_now else 0
+            if same_time > _MAX_SAME_TIME:
+                return _NO_PROGRESS
+            last_now = now
         ticked = 0  # venues whose book changed since the last decision
         while i < n_dec and decision_ts[i] <= now:
             ticked |= decision_venues[i]
@@ -619,7 +628,9 @@ class Loop:
         self.pending_due = np.zeros((2, _MAX_PENDING), np.int64)
         self.leg_faults = make_leg_faults(config.leg_faults)
         self.held = np.zeros(_MAX_PENDING, _HELD_DTYPE)
-        self.order_latency = np.array([[v.latency.order_entry_ns, v.latency.order_response_ns] for v in venues], np.int64)
+        self.order_latency = np.array(
+            [[v.latency.order_entry_ns, v.latency.order_response_ns] for v in venues], np.int64
+        )
         span = session.end_ns - session.start_ns
         self.fills: np.ndarray[Any, Any] = np.zeros(4096, FILL_DTYPE)
         self.equity: np.ndarray[Any, Any] = np.zeros(int(span // _EQUITY_INTERVAL_NS) + 16, EQUITY_DTYPE)
@@ -658,6 +669,12 @@ class Loop:
                 self.calls = np.concatenate([self.calls, np.zeros(len(self.calls), DECISION_DTYPE)])
             if c[C_SENT] >= len(self.sent) - len(self.intents):
                 self.sent = np.concatenate([self.sent, np.zeros(len(self.sent), SENT_DTYPE)])
+        if rc == _NO_PROGRESS:
+            raise RuntimeError(
+                f"no settled state after {_MAX_SAME_TIME} decisions at one time: with zero order latency every "
+                "rejected leg is answered at once (the kernel retries its hedge without end while [leg_faults] "
+                "rejects it); give the venues an order latency"
+            )
         if rc < 0 or rc > 1:
             raise RuntimeError(f"hftbacktest stopped with error code {-rc}")
         return rc
