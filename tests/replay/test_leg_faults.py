@@ -9,12 +9,14 @@ a whole Bybit book moving 45 bps above or below Binance's for 300 ms.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from arb.cli import main
 from arb.config import AppConfig, LegFaultRates, LegFaultsConfig, load_config
 from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT
 from arb.report import leg_figures
@@ -53,6 +55,19 @@ def _down(t: int) -> list[Change]:
 def _config(
     tmp_path: Path, episodes: int, *, latency_ms: float = 4.0, hedge_mode: str = "hedge", attempts: int = 3
 ) -> AppConfig:
+    return load_config(_config_path(tmp_path, episodes, latency_ms=latency_ms, hedge_mode=hedge_mode,
+                                    attempts=attempts))  # fmt: skip
+
+
+def _config_path(
+    tmp_path: Path,
+    episodes: int,
+    *,
+    latency_ms: float = 4.0,
+    hedge_mode: str = "hedge",
+    attempts: int = 3,
+    leg_faults: dict[str, Any] | None = None,
+) -> Path:
     # Every 700 ms an opportunity, alternating directions; sizes small next to the levels.
     binance = Book(bids={59990.0: 2.0, 59980.0: 3.0}, asks={60000.0: 2.0, 60010.0: 3.0})
     bybit = Book(bids=dict(_BYBIT_BIDS), asks=dict(_BYBIT_ASKS))
@@ -72,9 +87,10 @@ def _config(
             "risk": {"position_limit": 1.0, "max_notional_per_venue": 1e9},
             "execution": {"hedge_mode": hedge_mode, "max_hedge_attempts": attempts},
             "backtest": {"recordings": "recordings"},
+            **({"leg_faults": leg_faults} if leg_faults is not None else {}),
         },
     )  # fmt: skip
-    return load_config(path)
+    return path
 
 
 def _faults(config: AppConfig, *, seed: int = 1, hedges: bool = False, binance: Any = None, bybit: Any = None,
@@ -230,3 +246,33 @@ def test_configured_latency_parity_with_faults(tmp_path: Path) -> None:
     assert report.agree, report.describe()
     live = run_live_replay(config, [DAY])
     assert np.count_nonzero(live.sent.view()["fault"]) >= 5
+
+
+def test_backtest_and_dry_run_reports_name_the_naked_leg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    faults = {"seed": 4, "hedges": True, "bybit": {"reject": 1.0}}
+    path = _config_path(tmp_path, 4, attempts=2, leg_faults=faults)
+    assert main(["-q", "backtest", "--config", str(path), "--out", str(tmp_path / "bt")]) == 0
+    printed = capsys.readouterr().out
+    assert "lone legs" in printed and "NAKED LEG at the end: binance +0.01" in printed
+    backtest = json.loads((tmp_path / "bt" / "summary.json").read_text())["legs"]
+    assert backtest["rejected"] >= 3 and backtest["lone_legs"] == backtest["given_up"] == backtest["open_at_end"] == 1
+    assert backtest["hedge_failed"] and backtest["exposure"] == [pytest.approx(0.01), 0.0]
+    dry = ["dry-run", "--config", str(path), "--speed", "max", "--state-dir", str(tmp_path / "paper"),
+           "--out", str(tmp_path / "dry")]  # fmt: skip
+    assert main(dry) == 0
+    summary = json.loads((tmp_path / "dry" / "summary.json").read_text())
+    legs = summary["legs"]
+    # the same faults, the same lone leg, the same exposure; the dry run's last hedge may come after
+    # the backtest's data ended (it answers every order still out when the replay ends)
+    for key in ("rejected", "hedge_orders"):
+        assert 0 <= legs.pop(key) - backtest.pop(key) <= 1
+    assert legs == backtest
+    assert summary["meta"]["paper"]["leg_faults"]["reject"] >= 3
+
+
+def test_without_faults_the_report_has_no_leg_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _config_path(tmp_path, 2)
+    assert main(["-q", "backtest", "--config", str(path), "--out", str(tmp_path / "bt")]) == 0
+    assert "lone legs" not in capsys.readouterr().out
+    legs = json.loads((tmp_path / "bt" / "summary.json").read_text())["legs"]
+    assert legs["rejected"] == legs["lone_legs"] == legs["pairs_faulted"] == 0 and legs["pairs_clean"] >= 2
