@@ -327,6 +327,10 @@ class _Reporter:
             highlight=False,
             soft_wrap=True,
         )
+        from arb.runtime.live_trading import exposure_lines  # the line arb live prints, word for word
+
+        for line in exposure_lines(engine):  # a leg the kernel gave up hedging: loud, with the exposure
+            self.console.print(f"[bold red]{line}[/]", highlight=False, soft_wrap=True)
 
 
 def _engine_for(

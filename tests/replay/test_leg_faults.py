@@ -260,6 +260,8 @@ def test_backtest_and_dry_run_reports_name_the_naked_leg(tmp_path: Path, capsys:
     dry = ["dry-run", "--config", str(path), "--speed", "max", "--state-dir", str(tmp_path / "paper"),
            "--out", str(tmp_path / "dry")]  # fmt: skip
     assert main(dry) == 0
+    # the dry run's account line (stderr) is followed by the alert arb live prints
+    assert "NAKED LEG after 2 hedge attempts: binance long 0.01" in capsys.readouterr().err
     summary = json.loads((tmp_path / "dry" / "summary.json").read_text())
     legs = summary["legs"]
     # the same faults, the same lone leg, the same exposure; the dry run's last hedge may come after
