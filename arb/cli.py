@@ -134,7 +134,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from arb.config import load_config
-    from arb.report import InitialBalances, print_summary, summarize, write_report
+    from arb.report import InitialBalances, print_summary, run_leg_figures, summarize, write_report
     from arb.runtime.backtest import run_backtest
     from arb.ui import console, status_and_progress
 
@@ -161,7 +161,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         "wall_s": round(result.wall_s, 3),
     }
     initial = InitialBalances(result.initial_base, result.initial_quote)
-    summary = summarize(result.fills, result.equity, initial, meta, out_of_sync=result.out_of_sync)
+    legs = run_leg_figures(config, result.fills, result.sent, result.equity, result.kernel_state.get("flags", 0))
+    summary = summarize(result.fills, result.equity, initial, meta, out_of_sync=result.out_of_sync, legs=legs)
     paths = write_report(out, summary, result.fills, result.equity)
     print_summary(summary)
     if result.kernel_state.get("flags", 0):

@@ -65,6 +65,8 @@ __all__ = [
     "Fees",
     "Instrument",
     "Latency",
+    "LegFaultRates",
+    "LegFaultsConfig",
     "LiveConfig",
     "RiskConfig",
     "Secret",
@@ -591,6 +593,94 @@ class ExecutionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LegFaultRates:
+    """``[leg_faults]`` (both venues) or ``[leg_faults.<venue>]``: what the simulated venue does to an order.
+
+    Each order draws at most one fault; the three chances are exclusive, so their sum is at most 1.
+
+    Attributes:
+        reject: Chance the venue rejects the order (0..1).
+        partial: Chance it fills only part of the order (0..1).
+        partial_min: Smallest part filled, a fraction of the order's quantity (0..1).
+        partial_max: Largest part filled (``partial_min``..1); the part is drawn uniformly between
+            the two and rounded down to the venue's lot (a part that rounds to 0 fills nothing).
+        late: Chance the order reaches the venue late (0..1).
+        late_ns: How much later than ``latency.order_entry``, int64 ns (TOML: ``late_ms``, may be
+            fractional); must be > 0 when ``late`` is.
+    """
+
+    reject: float = field(default=0.0, metadata=_spec(ge=0, le=1))
+    partial: float = field(default=0.0, metadata=_spec(ge=0, le=1))
+    partial_min: float = field(default=0.1, metadata=_spec(ge=0, le=1))
+    partial_max: float = field(default=0.9, metadata=_spec(ge=0, le=1))
+    late: float = field(default=0.0, metadata=_spec(ge=0, le=1))
+    late_ns: int = field(default=0, metadata=_spec(ge=0, unit="ms", toml_float=True))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+        total = 0.0
+        for key in ("reject", "partial", "late"):
+            total += getattr(self, key)
+            if total > 1.0 + 1e-12:
+                _fail(
+                    self,
+                    key,
+                    "expected reject + partial + late <= 1 (each order draws at most one fault), got "
+                    f"{_num(self.reject)} + {_num(self.partial)} + {_num(self.late)} = "
+                    f"{_num(self.reject + self.partial + self.late)}",
+                )
+        if self.partial_max < self.partial_min:
+            _fail(self, "partial_max", f"expected a value >= partial_min ({_num(self.partial_min)}), "
+                  f"{_got(self.partial_max)}")  # fmt: skip
+        if self.late > 0 and self.late_ns == 0:
+            _fail(self, "late_ns", f"expected a delay > 0 when late > 0 (late = {_num(self.late)}), got 0 ms")
+
+    @property
+    def active(self) -> bool:
+        """True when any fault can happen."""
+        return self.reject + self.partial + self.late > 0
+
+
+@dataclass(frozen=True, slots=True)
+class LegFaultsConfig:
+    """``[leg_faults]``: the leg-fault model the backtest and the dry run's paper executor share.
+
+    In TOML the rate keys of :class:`LegFaultRates` written in ``[leg_faults]`` apply to both venues;
+    a ``[leg_faults.binance]`` or ``[leg_faults.bybit]`` table overrides them for one venue (keys it
+    leaves out keep the ``[leg_faults]`` values). All chances 0 (the default) turns the model off.
+
+    Attributes:
+        seed: Seed of the draws. An order's fault depends only on the seed and its order number, so
+            the same seed faults the same orders in a backtest and in a dry run of the same data.
+        hedges: Hedge and unwind orders draw faults too; by default only the legs of new pairs do.
+        binance, bybit: Each venue's rates.
+    """
+
+    seed: int = field(default=0, metadata=_spec(ge=0))
+    hedges: bool = field(default=False, metadata=_spec())
+    binance: LegFaultRates = field(default=LegFaultRates(), metadata=_spec())
+    bybit: LegFaultRates = field(default=LegFaultRates(), metadata=_spec())
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+    @classmethod
+    def same(cls, rates: LegFaultRates, *, seed: int = 0, hedges: bool = False) -> LegFaultsConfig:
+        """The same rates on both venues."""
+        return cls(seed=seed, hedges=hedges, binance=rates, bybit=rates)
+
+    @property
+    def venues(self) -> tuple[LegFaultRates, LegFaultRates]:
+        """Both venues' rates in asset order."""
+        return (self.binance, self.bybit)
+
+    @property
+    def enabled(self) -> bool:
+        """True when any fault can happen on either venue."""
+        return self.binance.active or self.bybit.active
+
+
+@dataclass(frozen=True, slots=True)
 class BacktestConfig:
     """``[backtest]``.
 
@@ -975,7 +1065,7 @@ class AppConfig:
 
     Attributes:
         path: The ``arbitrage.toml`` it was loaded from, resolved.
-        strategy, risk, execution, backtest, dry_run, live: The sections of ``arbitrage.toml``.
+        strategy, risk, execution, backtest, dry_run, live, leg_faults: The sections of ``arbitrage.toml``.
         binance, bybit: The venue files named by ``[venues]``.
     """
 
@@ -988,6 +1078,7 @@ class AppConfig:
     binance: VenueConfig
     bybit: VenueConfig
     live: LiveConfig = field(default=LiveConfig(), metadata=_spec())
+    leg_faults: LegFaultsConfig = field(default=LegFaultsConfig(), metadata=_spec())
 
     def __post_init__(self) -> None:
         _validate_instance(self)
@@ -1167,6 +1258,29 @@ def _section(
     return _build(cls, values, ctx, dotted + ".")
 
 
+def _leg_faults_section(parent: Mapping[str, Any], key: str, ctx: _Ctx) -> LegFaultsConfig:
+    """``[leg_faults]``: its rate keys apply to both venues, ``[leg_faults.<venue>]`` overrides them."""
+    raw = parent.get(key, {})
+    if not isinstance(raw, dict):
+        raise ConfigError(ctx.file, key, f"expected a table [{key}], {_got(raw)}")
+    rate_keys = {info.key for info in _fields_of(LegFaultRates)}
+    values = _parse_table(LegFaultsConfig, raw, ctx, key + ".", extra_keys=rate_keys)
+    shared = {k: v for k, v in raw.items() if k in rate_keys}
+    # the shared values are checked once under their own names, before any venue inherits them
+    _build(LegFaultRates, _parse_table(LegFaultRates, shared, ctx, key + "."), ctx, key + ".")
+    for name in ASSET_NAMES:
+        own = raw.get(name, {})
+        at = f"{key}.{name}"
+        if not isinstance(own, dict):
+            raise ConfigError(ctx.file, at, f"expected a table [{at}], {_got(own)}")
+        for k in own:
+            if k not in rate_keys:
+                raise _unknown_key(ctx, at + ".", k, rate_keys)
+        merged = {**shared, **own}
+        values[name] = _build(LegFaultRates, _parse_table(LegFaultRates, merged, ctx, at + "."), ctx, at + ".")
+    return _build(LegFaultsConfig, values, ctx, key + ".")
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     file = str(path)
     try:
@@ -1283,7 +1397,9 @@ def load_config(path: str | Path | None = None) -> AppConfig:
     values = _parse_table(AppConfig, data, ctx, "", extra_keys=["venues"])
     venue_files = _section(_VenueFiles, data, "venues", ctx)
     for info in _fields_of(AppConfig):
-        if info.kind == "section":
+        if info.hint is LegFaultsConfig:
+            values[info.name] = _leg_faults_section(data, info.key, ctx)
+        elif info.kind == "section":
             values[info.name] = _section(info.hint, data, info.key, ctx)
     for name in ASSET_NAMES:
         venue_path: Path = getattr(venue_files, name)

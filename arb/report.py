@@ -37,7 +37,16 @@ from rich.console import Console
 from rich.table import Table
 
 from arb.events import ASSET_NAMES, BINANCE, BYBIT, NS_PER_S
-from arb.strategy.types import BUY, EQUITY_DTYPE, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
+from arb.strategy.types import (
+    BUY,
+    EQUITY_DTYPE,
+    FILL_DTYPE,
+    INTENT_HEDGE,
+    INTENT_OPEN,
+    INTENT_UNWIND,
+    SELL,
+    SENT_DTYPE,
+)
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
@@ -53,6 +62,7 @@ __all__ = [
     "ChartData",
     "Figures",
     "InitialBalances",
+    "LegFigures",
     "PairFigures",
     "RiskFigures",
     "Span",
@@ -60,6 +70,7 @@ __all__ = [
     "Summary",
     "chart_data",
     "fill_spread_bps",
+    "leg_figures",
     "out_of_sync_spans",
     "pair_pnl",
     "pairs_text",
@@ -68,6 +79,7 @@ __all__ = [
     "pnl_from_trades_csv",
     "print_summary",
     "read_trades_csv",
+    "run_leg_figures",
     "summarize",
     "write_report",
 ]
@@ -308,6 +320,67 @@ class RiskFigures:
         return _dataclass_dict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class LegFigures:
+    """Leg risk: the legs the leg-fault model hit (``[leg_faults]``), the lone legs that followed and
+    what they cost. Built by :func:`leg_figures` from the fills and the intents sent.
+
+    Attributes:
+        rejected: Orders the leg-fault model rejected.
+        partial: Orders it let fill only in part.
+        late: Orders it delayed.
+        lone_legs: Pairs whose opening fills left one side bigger than the other (a leg rejected,
+            partly filled, late and missed, or simply not filled): each a lone leg for the kernel.
+        hedged: Lone-leg pairs that ended flat, closed last by a hedge (on the venue that missed).
+        unwound: Lone-leg pairs that ended flat, closed last by an unwind (where the leg filled).
+        open_at_end: Lone-leg pairs still exposed at the end (more than ``dust``).
+        given_up: Lone-leg pairs that took more hedge or unwind orders than ``max_hedge_attempts``:
+            the kernel raised ``HEDGE_FAILED`` on them (and kept trying; no new pair meanwhile).
+        hedge_orders: Hedge and unwind orders sent.
+        hedge_failed: The kernel's ``HEDGE_FAILED`` flag at the end of the run.
+        exposure: Per venue (asset order), the base the lone-leg pairs still open at the end hold
+            there, base units: the naked leg.
+        pairs_faulted: Pairs (as in :class:`PairFigures`) with at least one opening leg faulted.
+        pairs_clean: The other pairs.
+        pnl_faulted: Sum of :func:`pair_pnl` over the faulted pairs, quote currency.
+        pnl_clean: The same over the clean pairs.
+        pnl_faulted_mean: Mean PnL of a faulted pair; None without one (or at an unknown mid).
+        pnl_clean_mean: Mean PnL of a clean pair; None without one.
+        pnl_lone_legs: Sum of :func:`pair_pnl` over the lone-leg pairs, hedges and unwinds included.
+        cost: What the faults cost: ``(pnl_clean_mean - pnl_faulted_mean) * pairs_faulted``, the PnL
+            the faulted pairs fell short of a clean pair's; None when either mean is None.
+    """
+
+    rejected: int
+    partial: int
+    late: int
+    lone_legs: int
+    hedged: int
+    unwound: int
+    open_at_end: int
+    given_up: int
+    hedge_orders: int
+    hedge_failed: bool
+    exposure: tuple[float, float]
+    pairs_faulted: int
+    pairs_clean: int
+    pnl_faulted: float
+    pnl_clean: float
+    pnl_faulted_mean: float | None
+    pnl_clean_mean: float | None
+    pnl_lone_legs: float
+    cost: float | None
+
+    @property
+    def any(self) -> bool:
+        """True when a leg was faulted or a lone leg happened (the table shows the section then)."""
+        return bool(self.rejected or self.partial or self.late or self.lone_legs or self.hedge_orders)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures as JSON-safe data (None for undefined)."""
+        return _dataclass_dict(self)
+
+
 @dataclass(frozen=True)
 class Summary:
     """Everything the report says about a run. Built by :func:`summarize`.
@@ -321,6 +394,7 @@ class Summary:
         pnl_consistent: ``|total.pnl - total.pnl_from_fills| <= PNL_TOLERANCE`` (False if either is None).
         meta: The driver's meta data (config, data range, mode, counters), made JSON-safe.
         out_of_sync: Per venue, the spans ``(start_ns, end_ns)`` of local time its book was not synced.
+        legs: Leg-risk figures, when the driver gave the intents it sent (:func:`leg_figures`).
     """
 
     total: Figures
@@ -331,6 +405,7 @@ class Summary:
     pnl_consistent: bool
     meta: Mapping[str, Any]
     out_of_sync: tuple[Spans, Spans] = ((), ())
+    legs: LegFigures | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """What summary.json holds: JSON-safe (no NaN, ints as ints), keys in a stable order."""
@@ -343,6 +418,7 @@ class Summary:
                 f.name: [list(span) for span in spans] for f, spans in zip(self.venues, self.out_of_sync, strict=True)
             },
             "pairs": self.pairs.to_dict(),
+            **({"legs": self.legs.to_dict()} if self.legs is not None else {}),
             "risk": self.risk.to_dict(),
             "initial": self.initial.to_dict(),
             "meta": _jsonable(self.meta),
@@ -360,6 +436,7 @@ def summarize(
     meta: Mapping[str, Any],
     *,
     out_of_sync: Sequence[Iterable[Span]] = ((), ()),
+    legs: LegFigures | None = None,
 ) -> Summary:
     """Compute every figure of the report.
 
@@ -373,6 +450,7 @@ def summarize(
             paths, tuples and dataclasses are converted, NaN becomes null, anything else its ``str``.
         out_of_sync: Per venue (Binance, Bybit), the spans of local time its book was not synced,
             within the run (:func:`out_of_sync_spans` makes them from a driver's sync changes).
+        legs: Leg-risk figures (:func:`leg_figures`), stored as they are.
 
     Returns:
         A frozen :class:`Summary`.
@@ -410,6 +488,7 @@ def summarize(
         pnl_consistent=pnl_consistent,
         meta=MappingProxyType(_jsonable(dict(meta))),
         out_of_sync=spans,
+        legs=legs,
     )
 
 
@@ -675,6 +754,99 @@ def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
         pairs_won=won,
         win_rate=won / n if n else None,
         pair_pnl_mean=_mean_or_none(pnl),
+    )
+
+
+def leg_figures(
+    fills: Array,
+    sent: Array,
+    mid: Sequence[float] | Array,
+    *,
+    max_hedge_attempts: int,
+    hedge_failed: bool = False,
+    dust: float = QTY_EPS,
+) -> LegFigures:
+    """Leg risk from a run's fills (``FILL_DTYPE``) and the intents it sent (``SENT_DTYPE``, whose
+    ``fault`` says what the leg-fault model did to each), valued at ``mid`` (the final mid per venue).
+
+    ``max_hedge_attempts`` is ``[execution] max_hedge_attempts``; ``hedge_failed`` the kernel's
+    ``HEDGE_FAILED`` flag; ``dust`` the exposure, base units, that counts as flat (the kernel's: what
+    neither venue could trade). See :class:`LegFigures` for each figure.
+
+    Raises:
+        ValueError: ``fills`` or ``sent`` lacks a field of its dtype.
+    """
+    from arb.execution.faults import FAULT_LATE, FAULT_PARTIAL, FAULT_REJECT
+
+    _require_fields(fills, FILL_DTYPE, "fills")
+    _require_fields(sent, SENT_DTYPE, "sent")
+    fills = fills[np.argsort(fills["local_ts"], kind="stable")]
+    pair_ids, pnl = pair_pnl(fills, mid)
+    _, at, in_pair = _pair_index(fills)
+    own = fills[in_pair]
+    n = len(pair_ids)
+
+    def per_pair(weights: Array) -> Array:
+        return np.bincount(at, weights=weights, minlength=n)
+
+    signed = own["side"] * own["qty"]
+    is_open = own["kind"] == INTENT_OPEN
+    lone = np.abs(per_pair(np.where(is_open, signed, 0.0))) > dust
+    exposed = np.abs(per_pair(signed)) > dust
+    hedging = np.isin(own["kind"], (INTENT_HEDGE, INTENT_UNWIND))
+    last_kind = np.zeros(n, np.int64)  # the kind of each pair's last hedge or unwind fill
+    last_kind[at[hedging]] = own["kind"][hedging]  # fills are in time order: the last write wins
+    closed = lone & ~exposed
+    exposure = [float(np.sum(np.where((own["venue"] == v) & np.isin(at, np.flatnonzero(lone & exposed)),
+                                      signed, 0.0))) for v in (BINANCE, BYBIT)]  # fmt: skip
+
+    sent_hedging = np.isin(sent["kind"], (INTENT_HEDGE, INTENT_UNWIND))
+    tries = np.zeros(n, np.int64)
+    known = np.isin(sent["pair_id"], pair_ids)
+    np.add.at(tries, np.searchsorted(pair_ids, sent["pair_id"][sent_hedging & known]), 1)
+    faulted_ids = np.unique(sent["pair_id"][(sent["kind"] == INTENT_OPEN) & (sent["fault"] != 0)])
+    faulted = np.isin(pair_ids, faulted_ids)
+    faulted_mean, clean_mean = _mean_or_none(pnl[faulted]), _mean_or_none(pnl[~faulted])
+    cost = None
+    if faulted_mean is not None and clean_mean is not None:
+        cost = (clean_mean - faulted_mean) * int(np.count_nonzero(faulted))
+    return LegFigures(
+        rejected=int(np.count_nonzero(sent["fault"] == FAULT_REJECT)),
+        partial=int(np.count_nonzero(sent["fault"] == FAULT_PARTIAL)),
+        late=int(np.count_nonzero(sent["fault"] == FAULT_LATE)),
+        lone_legs=int(np.count_nonzero(lone)),
+        hedged=int(np.count_nonzero(closed & (last_kind == INTENT_HEDGE))),
+        unwound=int(np.count_nonzero(closed & (last_kind == INTENT_UNWIND))),
+        open_at_end=int(np.count_nonzero(lone & exposed)),
+        given_up=int(np.count_nonzero(lone & (tries > max_hedge_attempts))),
+        hedge_orders=int(np.count_nonzero(sent_hedging)),
+        hedge_failed=hedge_failed,
+        exposure=(exposure[0], exposure[1]),
+        pairs_faulted=int(np.count_nonzero(faulted)),
+        pairs_clean=int(np.count_nonzero(~faulted)),
+        pnl_faulted=float(np.sum(pnl[faulted])),
+        pnl_clean=float(np.sum(pnl[~faulted])),
+        pnl_faulted_mean=faulted_mean,
+        pnl_clean_mean=clean_mean,
+        pnl_lone_legs=float(np.sum(pnl[lone])),
+        cost=cost,
+    )
+
+
+def run_leg_figures(config: AppConfig, fills: Array, sent: Array, equity: Array, kernel_flags: int) -> LegFigures:
+    """:func:`leg_figures` of a run of ``config``: valued at the last known mid of ``equity``, with the
+    configured ``max_hedge_attempts``, the ``HEDGE_FAILED`` bit of ``kernel_flags`` and as dust what
+    neither venue could trade (below the larger of its lot and minimum quantity)."""
+    from arb.strategy.types import HEDGE_FAILED
+
+    dust = min(max(v.instrument.lot_size, v.instrument.min_qty) for v in config.venues) * (1 - 1e-9)
+    return leg_figures(
+        fills,
+        sent,
+        _last_finite(equity["mid"]) if len(equity) else np.full(2, np.nan),
+        max_hedge_attempts=config.execution.max_hedge_attempts,
+        hedge_failed=bool(kernel_flags & HEDGE_FAILED),
+        dust=dust,
     )
 
 
@@ -1212,6 +1384,25 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         ("mean PnL per pair (quote)", _money(pairs.pair_pnl_mean)),
     ):
         table.add_row(label, value, "", "")
+    legs = summary.legs
+    if legs is not None and legs.any:
+        table.add_section()
+        for label, value in (
+            ("legs faulted: rejected", _int(legs.rejected)),
+            ("  partly filled", _int(legs.partial)),
+            ("  late", _int(legs.late)),
+            ("lone legs", _int(legs.lone_legs)),
+            ("  hedged", _int(legs.hedged)),
+            ("  unwound", _int(legs.unwound)),
+            ("  open at end", _int(legs.open_at_end)),
+            ("  past max hedge attempts", _int(legs.given_up)),
+            ("hedge and unwind orders", _int(legs.hedge_orders)),
+            ("PnL of faulted pairs (quote)", _money(legs.pnl_faulted)),
+            ("PnL of clean pairs (quote)", _money(legs.pnl_clean)),
+            ("mean per faulted / clean pair", f"{_money(legs.pnl_faulted_mean)} / {_money(legs.pnl_clean_mean)}"),
+            ("leg-risk cost (quote)", _money(legs.cost)),
+        ):
+            table.add_row(label, value, "", "")
     table.add_section()
     for label, value in (
         ("Sharpe (annualised)", _ratio(risk.sharpe, risk.sharpe_defined, risk.ratios_meaningful)),
@@ -1224,6 +1415,10 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     console.print(table)
     if risk.ratios_note:
         console.print(f"ratios: {risk.ratios_note}")
+    if legs is not None and legs.open_at_end:
+        naked = ", ".join(f"{ASSET_NAMES[v]} {legs.exposure[v]:+.8g}" for v in _VENUES if abs(legs.exposure[v]) > 0)
+        console.print(f"[bold red]NAKED LEG at the end: {naked} (base); {legs.given_up} pair(s) past max hedge "
+                      "attempts[/bold red]")  # fmt: skip
     if not summary.pnl_consistent:
         console.print(
             "[yellow]net PnL from the equity samples and from the fills disagree by more than "

@@ -13,6 +13,11 @@ Every intent becomes an immediate-or-cancel limit order that:
 4. is answered ``latency.order_response`` after arrival: only then does the driver see the fill,
    exactly as hftbacktest's local side learns of a fill from the order response.
 
+With a leg-fault model (``[leg_faults]``, :mod:`arb.execution.faults`) each order first draws its
+fault from its order id, exactly as the backtest does: a rejected order is refused at arrival (code
+``"leg-fault"``), a partial one fills at most the drawn part of its quantity, a late one arrives
+``late_ms`` later.
+
 Fees: the venue's taker fee on the traded value, in quote, as in the backtest. The executor keeps
 the venue-side balances (what arrival checks see); the driver keeps what it has been told.
 """
@@ -26,12 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from arb.book import OrderBook
 from arb.config import VenueConfig
 from arb.events import ASSET_NAMES
+from arb.execution.faults import FAULT_NAMES, FAULT_NONE, FAULT_REJECT, draw_fault
 from arb.strategy.types import BUY, SELL
 
-__all__ = ["PaperExecutor", "PaperOrder", "Rejection", "reject_reason"]
+__all__ = ["LEG_FAULT_REJECTION", "PaperExecutor", "PaperOrder", "Rejection", "reject_reason"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,10 @@ class Rejection:
 
     code: int | str
     message: str
+
+
+LEG_FAULT_REJECTION = Rejection("leg-fault", "rejected by the leg-fault model ([leg_faults] reject)")
+"""The answer to an order the leg-fault model rejects."""
 
 
 # The venues' own answers (Binance spot REST error codes / filters; Bybit v5 retCode).
@@ -130,6 +142,10 @@ class PaperOrder:
     fill_qty: float = 0.0
     fee: float = 0.0
     rejection: Rejection | None = None
+    fault: int = FAULT_NONE
+    """The leg fault drawn for it (``arb.execution.faults.FAULT_*``)."""
+    fillable: float = math.inf
+    """The most the venue will fill (less than ``qty`` for a partial-fill fault)."""
     base_fee = 0.0  # paper fees are paid in quote (a class constant: the live order's field of the same name)
 
 
@@ -149,6 +165,8 @@ class PaperExecutor:
 
     ``books`` are the driver's books (index = asset number); ``book_versions()`` must return a number
     per venue that changes whenever that venue's book changes (the driver's batch counter).
+    ``leg_faults``: a ``LEG_FAULTS_DTYPE`` record (:func:`arb.execution.faults.make_leg_faults`), or
+    None for no faults.
     """
 
     def __init__(
@@ -160,8 +178,12 @@ class PaperExecutor:
         base: tuple[float, float],
         quote: tuple[float, float],
         first_order_id: int = 1,
+        leg_faults: np.ndarray[Any, np.dtype[Any]] | None = None,
     ) -> None:
         self.venues = venues
+        self.leg_faults = leg_faults if leg_faults is not None and leg_faults[0]["enabled"] else None
+        self.faults = dict.fromkeys(FAULT_NAMES[1:], 0)
+        """Orders per leg-fault kind drawn so far."""
         self.books = books
         self._versions = book_versions
         self.sides = [_VenueSide(base[v], quote[v]) for v in range(2)]
@@ -187,6 +209,13 @@ class PaperExecutor:
             sent_ts=now,
             arrive_ts=now + lat.order_entry_ns,
         )
+        if self.leg_faults is not None:
+            lot = self.venues[venue].instrument.lot_size
+            fault, fillable, delay = draw_fault(self.leg_faults, venue, kind, order.order_id, qty, lot)
+            if fault != FAULT_NONE:
+                order.fault, order.fillable = fault, fillable
+                order.arrive_ts += delay
+                self.faults[FAULT_NAMES[fault]] += 1
         self.next_order_id += 1
         self.open_orders[venue] += 1
         self._push(order.arrive_ts, 0, order)
@@ -221,6 +250,11 @@ class PaperExecutor:
     def _arrive(self, order: PaperOrder) -> None:
         venue = self.venues[order.venue]
         acct = self.sides[order.venue]
+        if order.fault == FAULT_REJECT:
+            order.status = "rejected"
+            order.rejection = LEG_FAULT_REJECTION
+            log.debug("paper %s: leg fault rejects order %d", ASSET_NAMES[order.venue], order.order_id)
+            return
         rejection = reject_reason(venue, order.side, order.price, order.qty, acct.base, acct.quote)
         if rejection is not None:
             order.status = "rejected"
@@ -246,7 +280,7 @@ class PaperExecutor:
             prices, sizes = book.asks(50)
         else:
             prices, sizes = book.bids(50)
-        remaining = order.qty
+        remaining = min(order.qty, order.fillable)
         cost = 0.0
         filled = 0.0
         lot = venue.instrument.lot_size
@@ -307,4 +341,5 @@ class PaperExecutor:
             "rejected": len(self.rejections),
             "rejection_codes": sorted({o.rejection.code for o in self.rejections if o.rejection}),
             "venue_fees": [s.fees for s in self.sides],
+            "leg_faults": dict(self.faults),
         }

@@ -30,6 +30,7 @@ from numba import njit
 
 from arb.config import AppConfig, VenueConfig
 from arb.events import NS_PER_S
+from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT, draw_fault, make_leg_faults
 from arb.execution.risk import gate, make_limits, new_risk_state, risk_figures, update_equity
 from arb.report import Spans, out_of_sync_spans
 from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
@@ -73,6 +74,26 @@ C_NEXT_SAMPLE = 11
 C_CALLS = 13
 C_SENT = 14
 N_COUNTERS = 16
+
+_NEVER = np.iinfo(np.int64).max
+_MAX_SAME_TIME = 10_000
+_NO_PROGRESS = -1_000  # _run_loop's code when held orders keep being answered without time passing
+_HELD_DTYPE = np.dtype(
+    [
+        ("due", "i8"),  # local time of the action
+        ("order_id", "i8"),  # 0: a free slot
+        ("venue", "i8"),
+        ("side", "i8"),
+        ("price", "f8"),
+        ("qty", "f8"),
+        ("kind", "i8"),
+        ("pair_id", "i8"),
+        ("submit", "i8"),  # 1: send it to hftbacktest at ``due`` (a late leg); 0: answer it, unfilled
+    ],
+    align=True,
+)
+"""An order the leg-fault model keeps from hftbacktest: a late one until it is sent, a rejected one
+(or a partial one whose part rounds to nothing) until its answer is due."""
 
 
 @njit(cache=False)
@@ -141,6 +162,48 @@ def _equity(view: Any, init_base: Any, init_quote: Any, cash: Any, last_mid: Any
 
 
 @njit(cache=False)
+def _submit(hbt: Any, a: int, oid: int, side: int, price: float, qty: float) -> int:
+    # One IOC limit order to hftbacktest; its return code.
+    if side == BUY:
+        return int(hbt.submit_buy_order(a, oid, price, qty, IOC, LIMIT, False))
+    return int(hbt.submit_sell_order(a, oid, price, qty, IOC, LIMIT, False))
+
+
+@njit(cache=False)
+def _track(pending: Any, pending_kind: Any, pending_pair: Any, pending_due: Any, a: int, oid: int, kind: int,
+           pair: int, due: int) -> bool:  # fmt: skip
+    # Remember an order sent to hftbacktest in a free slot of venue a; False when none is free.
+    for slot in range(_MAX_PENDING):
+        if pending[a, slot] == 0:
+            pending[a, slot] = oid
+            pending_kind[a, slot] = kind
+            pending_pair[a, slot] = pair
+            pending_due[a, slot] = due
+            return True
+    return False
+
+
+@njit(cache=False)
+def _hold(held: Any, due: int, oid: int, a: int, side: int, price: float, qty: float, kind: int, pair: int,
+          submit: int) -> bool:  # fmt: skip
+    # Keep an order from hftbacktest until ``due`` (see _HELD_DTYPE); False when no slot is free.
+    for slot in range(held.shape[0]):
+        h = held[slot]
+        if h["order_id"] == 0:
+            h["due"] = due
+            h["order_id"] = oid
+            h["venue"] = a
+            h["side"] = side
+            h["price"] = price
+            h["qty"] = qty
+            h["kind"] = kind
+            h["pair_id"] = pair
+            h["submit"] = submit
+            return True
+    return False
+
+
+@njit(cache=False)
 def _run_loop(
     hbt: Any,
     until_ns: int,
@@ -175,11 +238,21 @@ def _run_loop(
     price_decimals: Any,
     calls: Any,
     sent: Any,
+    leg_faults: Any,
+    held: Any,
+    pending_due: Any,
+    order_latency: Any,
 ) -> int:
     """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
 
     Returns 0 when it stopped at ``until_ns``, 1 at the end of the data, 2 when ``fills`` or
     ``equity`` is full (the caller grows them and calls again), < 0 on an hftbacktest error.
+
+    Leg faults (``leg_faults``, one ``LEG_FAULTS_DTYPE`` record): every intent draws its fault from
+    its order id (:func:`arb.execution.faults.draw_fault`, as the paper executor does). A rejected
+    order is not sent and is answered, unfilled, at the time an accepted one would be (entry plus
+    response latency, ``order_latency[venue]``); a partial one is sent for the drawn part of its
+    quantity; a late one is sent ``late_ns`` later. Such orders wait in ``held`` and count as open.
     """
     levels = params[0]["book_levels"]
     n_dec = decision_ts.shape[0]
@@ -190,6 +263,14 @@ def _run_loop(
         for k in range(_MAX_PENDING):
             if pending[a, k] != 0:
                 open_count[a] += 1
+    faulty = leg_faults[0]["enabled"] != 0
+    for k in range(held.shape[0]):
+        if held[k]["order_id"] != 0:
+            open_count[held[k]["venue"]] += 1
+    carried_act = False  # a decision put off until hftbacktest has given the answers due now
+    carried_ticked = 0
+    same_time = 0  # steps in a row without time passing (rejections answered at once with zero latency)
+    last_now = hbt.current_timestamp
     fresh = True  # positions and balances must be read again (start, or after a fill)
     while True:
         if (
@@ -204,9 +285,23 @@ def _run_loop(
         target = until_ns
         if i < n_dec and decision_ts[i] < target:
             target = decision_ts[i]
+        held_due = _NEVER
+        sent_due = _NEVER  # when hftbacktest answers the first order it has
+        if faulty:
+            for k in range(held.shape[0]):
+                if held[k]["order_id"] != 0 and held[k]["due"] < held_due:
+                    held_due = held[k]["due"]
+            for a in range(2):
+                for k in range(_MAX_PENDING):
+                    if pending[a, k] != 0 and pending_due[a, k] < sent_due:
+                        sent_due = pending_due[a, k]
+            if held_due < target:
+                target = held_due
         waiting = open_count[0] + open_count[1] > 0
         act = False
-        if waiting:
+        if waiting and held_due <= now < sent_due:
+            rc = 0  # a held order is due now and hftbacktest owes nothing yet: no time passes
+        elif waiting:
             rc = hbt.wait_next_feed(True, max(target - now, 1))
         elif target > now:
             rc = hbt.elapse(target - now)
@@ -217,6 +312,11 @@ def _run_loop(
         elif rc < 0 or rc > 3:
             return int(-abs(rc))
         now = hbt.current_timestamp
+        if faulty:
+            same_time = same_time + 1 if now == last_now else 0
+            if same_time > _MAX_SAME_TIME:
+                return _NO_PROGRESS
+            last_now = now
         ticked = 0  # venues whose book changed since the last decision
         while i < n_dec and decision_ts[i] <= now:
             ticked |= decision_venues[i]
@@ -267,6 +367,40 @@ def _run_loop(
                         act = True
             if open_count[0] + open_count[1] == 0:
                 hbt.clear_inactive_orders(ALL_ASSETS)
+
+        if faulty:
+            # Held orders due now: a late one goes to hftbacktest, a rejected one is answered.
+            for k in range(held.shape[0]):
+                h = held[k]
+                if h["order_id"] == 0 or h["due"] > now:
+                    continue
+                a = h["venue"]
+                oid = h["order_id"]
+                h["order_id"] = 0
+                if h["submit"] == 1:
+                    due = now + order_latency[a, 0] + order_latency[a, 1]
+                    if _submit(hbt, a, oid, h["side"], h["price"], h["qty"]) == 0 and _track(
+                        pending, pending_kind, pending_pair, pending_due, a, oid, h["kind"], h["pair_id"], due
+                    ):
+                        continue
+                    counters[C_SUBMIT_ERRORS] += 1
+                open_count[a] -= 1
+                act = True
+            # The paper executor answers everything due at one time before its driver decides: an
+            # answer hftbacktest owes at this very time comes first.
+            owed = False
+            for a in range(2):
+                for k in range(_MAX_PENDING):
+                    if pending[a, k] != 0 and pending_due[a, k] <= now:
+                        owed = True
+            if owed and counters[C_DONE] == 0:
+                carried_act = carried_act or act
+                carried_ticked |= ticked
+                continue
+            act = act or carried_act
+            ticked |= carried_ticked
+            carried_act = False
+            carried_ticked = 0
 
         if act or counters[C_DONE] == 1 or now >= until_ns:
             counters[C_DECISION_POINTS] += 1
@@ -328,13 +462,27 @@ def _run_loop(
                     a = intents[k]["venue"]
                     oid = counters[C_NEXT_ORDER_ID]
                     counters[C_NEXT_ORDER_ID] = oid + 1
-                    if intents[k]["side"] == BUY:
-                        rc = hbt.submit_buy_order(a, oid, intents[k]["price"], intents[k]["qty"], IOC, LIMIT, False)
+                    side = intents[k]["side"]
+                    price = intents[k]["price"]
+                    qty = intents[k]["qty"]
+                    kind = intents[k]["kind"]
+                    pair = intents[k]["pair_id"]
+                    fault, fillable, delay = FAULT_NONE, qty, 0
+                    if faulty:
+                        fault, fillable, delay = draw_fault(leg_faults, a, kind, oid, qty, params[0]["lot_size"][a])
+                    answer_due = now + delay + order_latency[a, 0] + order_latency[a, 1]
+                    if fault == FAULT_LATE:
+                        ok = _hold(held, now + delay, oid, a, side, price, qty, kind, pair, 1)
+                    elif fault == FAULT_REJECT or (fault == FAULT_PARTIAL and fillable <= 0.0):
+                        ok = _hold(held, answer_due, oid, a, side, price, qty, kind, pair, 0)
                     else:
-                        rc = hbt.submit_sell_order(a, oid, intents[k]["price"], intents[k]["qty"], IOC, LIMIT, False)
-                    if rc != 0:
+                        ok = _submit(hbt, a, oid, side, price, fillable) == 0 and _track(
+                            pending, pending_kind, pending_pair, pending_due, a, oid, kind, pair, answer_due
+                        )
+                    if not ok:
                         counters[C_SUBMIT_ERRORS] += 1
                         continue
+                    open_count[a] += 1
                     counters[C_ORDERS] += 1
                     m = counters[C_SENT]
                     sent[m]["ts"] = now
@@ -345,14 +493,8 @@ def _run_loop(
                     sent[m]["kind"] = intents[k]["kind"]
                     sent[m]["pair_id"] = intents[k]["pair_id"]
                     sent[m]["level"] = intents[k]["level"]
+                    sent[m]["fault"] = fault
                     counters[C_SENT] = m + 1
-                    for slot in range(_MAX_PENDING):
-                        if pending[a, slot] == 0:
-                            pending[a, slot] = oid
-                            pending_kind[a, slot] = intents[k]["kind"]
-                            pending_pair[a, slot] = intents[k]["pair_id"]
-                            open_count[a] += 1
-                            break
                 if levels > 1:
                     # deeper levels are not kept current between decisions: drop them from the view
                     for a in range(2):
@@ -483,6 +625,12 @@ class Loop:
         self.pending = np.zeros((2, _MAX_PENDING), np.int64)
         self.pending_kind = np.zeros((2, _MAX_PENDING), np.int64)
         self.pending_pair = np.zeros((2, _MAX_PENDING), np.int64)
+        self.pending_due = np.zeros((2, _MAX_PENDING), np.int64)
+        self.leg_faults = make_leg_faults(config.leg_faults)
+        self.held = np.zeros(_MAX_PENDING, _HELD_DTYPE)
+        self.order_latency = np.array(
+            [[v.latency.order_entry_ns, v.latency.order_response_ns] for v in venues], np.int64
+        )
         span = session.end_ns - session.start_ns
         self.fills: np.ndarray[Any, Any] = np.zeros(4096, FILL_DTYPE)
         self.equity: np.ndarray[Any, Any] = np.zeros(int(span // _EQUITY_INTERVAL_NS) + 16, EQUITY_DTYPE)
@@ -507,7 +655,8 @@ class Loop:
                 self.view, self.intents, self.limits, self.rstate, self.init_base, self.init_quote, self.maker,
                 self.taker, self.config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, self.pending, self.pending_kind,
                 self.pending_pair, self.fills, self.equity, self.counters, self.last_mid, self.session.end_ns,
-                self.price_decimals, self.calls, self.sent,
+                self.price_decimals, self.calls, self.sent, self.leg_faults, self.held, self.pending_due,
+                self.order_latency,
             )  # fmt: skip
             if rc != 2:
                 break
@@ -520,6 +669,12 @@ class Loop:
                 self.calls = np.concatenate([self.calls, np.zeros(len(self.calls), DECISION_DTYPE)])
             if c[C_SENT] >= len(self.sent) - len(self.intents):
                 self.sent = np.concatenate([self.sent, np.zeros(len(self.sent), SENT_DTYPE)])
+        if rc == _NO_PROGRESS:
+            raise RuntimeError(
+                f"no settled state after {_MAX_SAME_TIME} decisions at one time: with zero order latency every "
+                "rejected leg is answered at once (the kernel retries its hedge without end while [leg_faults] "
+                "rejects it); give the venues an order latency"
+            )
         if rc < 0 or rc > 1:
             raise RuntimeError(f"hftbacktest stopped with error code {-rc}")
         return rc

@@ -36,6 +36,7 @@ from arb.events import (
     EventArray,
     event_dtype,
 )
+from arb.execution.faults import make_leg_faults
 from arb.execution.paper import PaperExecutor, PaperOrder
 from arb.execution.risk import H_EXTERNAL, HALT_REASONS, breach_text, gate, make_limits, new_risk_state, update_equity
 from arb.report import Spans, out_of_sync_spans
@@ -382,6 +383,7 @@ class Engine:
             base=(float(self.init_base[0]), float(self.init_base[1])),
             quote=(float(self.init_quote[0]), float(self.init_quote[1])),
             first_order_id=first_order_id,
+            leg_faults=make_leg_faults(config.leg_faults),
         )
         self._pending_decision = False
         self._now = 0
@@ -596,10 +598,16 @@ class Engine:
         calls.n += 1
         if n == 0:
             return
+        first = sent.n
         sent.n += n
         debug = log.isEnabledFor(logging.DEBUG)
-        for (venue, side, kind, pair_id), (price, qty) in zip(ints[:n].tolist(), floats[:n].tolist(), strict=True):
+        for k, ((venue, side, kind, pair_id), (price, qty)) in enumerate(
+            zip(ints[:n].tolist(), floats[:n].tolist(), strict=True)
+        ):
             order = self.executor.submit(venue, side, price, qty, kind, pair_id, now)
+            fault = getattr(order, "fault", 0)  # only the paper executor simulates leg faults
+            if fault:
+                sent.data[first + k]["fault"] = fault
             if debug:
                 log.debug(
                     "sent %s %s %g @ %g (pair %d, order %d)",

@@ -340,6 +340,10 @@ class _Reporter:
             highlight=False,
             soft_wrap=True,
         )
+        from arb.runtime.live_trading import exposure_lines  # the line arb live prints, word for word
+
+        for line in exposure_lines(engine):  # a leg the kernel gave up hedging: loud, with the exposure
+            self.console.print(f"[bold red]{line}[/]", highlight=False, soft_wrap=True)
 
 
 def _engine_for(
@@ -569,7 +573,7 @@ def write_dry_run_report(
     console: Console | None = None,
 ) -> list[Path] | None:
     """The same summary, trades.csv, equity.png and summary.json as a backtest; None without data."""
-    from arb.report import InitialBalances, print_summary, summarize, write_report
+    from arb.report import InitialBalances, print_summary, run_leg_figures, summarize, write_report
 
     engine = result.engine
     if len(engine.log.equity.view()) == 0:
@@ -593,7 +597,8 @@ def write_dry_run_report(
     fills = engine.log.fills.view()
     equity = engine.log.equity.view()
     out_of_sync = engine.log.out_of_sync(result.start_ns, result.end_ns)
-    summary = summarize(fills, equity, initial, meta, out_of_sync=out_of_sync)
+    legs = run_leg_figures(config, fills, engine.log.sent.view(), equity, int(engine.kstate[0]["flags"]))
+    summary = summarize(fills, equity, initial, meta, out_of_sync=out_of_sync, legs=legs)
     paths = write_report(out, summary, fills, equity)
     print_summary(summary, console)
     return paths

@@ -32,6 +32,7 @@ import numpy as np
 
 from arb.config import AppConfig
 from arb.events import ASSET_NAMES
+from arb.execution.faults import FAULT_NAMES
 from arb.runtime.backtest import run_backtest
 from arb.runtime.engine import Engine, EngineLog
 from arb.runtime.loader import load_session
@@ -134,13 +135,14 @@ def _calls_equal(x: Any, y: Any) -> bool:
 def _intent_text(s: Any) -> str:
     side = "buy" if s["side"] > 0 else "sell"
     venue = ASSET_NAMES[int(s["venue"])]
-    return f"{venue} {side} {s['qty']:.10g} @ {s['price']:.10g} (kind {s['kind']}, pair {s['pair_id']})"
+    fault = f", leg fault {FAULT_NAMES[int(s['fault'])]}" if s["fault"] else ""
+    return f"{venue} {side} {s['qty']:.10g} @ {s['price']:.10g} (kind {s['kind']}, pair {s['pair_id']}{fault})"
 
 
 def _sent_equal(x: Any, y: Any) -> bool:
     return bool(
         x["ts"] == y["ts"]
-        and all(x[f] == y[f] for f in ("venue", "side", "kind", "pair_id", "level"))
+        and all(x[f] == y[f] for f in ("venue", "side", "kind", "pair_id", "level", "fault"))
         and _same(float(x["price"]), float(y["price"]))
         and _same(float(x["qty"]), float(y["qty"]))
     )

@@ -200,10 +200,11 @@ SENT_DTYPE = np.dtype(
         ("kind", "i8"),
         ("pair_id", "i8"),
         ("level", "i8"),
+        ("fault", "i8"),  # the leg fault the simulated venue drew for it (arb.execution.faults; 0 none)
     ],
     align=True,
 )
-"""An intent as sent: ``INTENT_DTYPE``'s fields after the local time it was sent."""
+"""An intent as sent: ``INTENT_DTYPE``'s fields after the local time it was sent, then its leg fault."""
 
 assert (BINANCE, BYBIT) == (0, 1)  # every (2,)-shaped field is indexed by asset number
 
