@@ -334,7 +334,8 @@ class LegFigures:
         hedged: Lone-leg pairs that ended flat, closed last by a hedge (on the venue that missed).
         unwound: Lone-leg pairs that ended flat, closed last by an unwind (where the leg filled).
         open_at_end: Lone-leg pairs still exposed at the end (more than ``dust``).
-        given_up: Lone-leg pairs that took more hedge or unwind orders than ``max_hedge_attempts``:
+        given_up: Lone-leg pairs whose ``max_hedge_attempts`` hedge or unwind orders did not close them
+            (more were sent, or the leg is still open):
             the kernel raised ``HEDGE_FAILED`` on them (and kept trying; no new pair meanwhile).
         hedge_orders: Hedge and unwind orders sent.
         hedge_failed: The kernel's ``HEDGE_FAILED`` flag at the end of the run.
@@ -818,7 +819,10 @@ def leg_figures(
         hedged=int(np.count_nonzero(closed & (last_kind == INTENT_HEDGE))),
         unwound=int(np.count_nonzero(closed & (last_kind == INTENT_UNWIND))),
         open_at_end=int(np.count_nonzero(lone & exposed)),
-        given_up=int(np.count_nonzero(lone & (tries > max_hedge_attempts))),
+        # the attempts spent and the leg not closed by them: more were needed, or it is still open
+        given_up=int(
+            np.count_nonzero(lone & ((tries > max_hedge_attempts) | ((tries >= max_hedge_attempts) & exposed)))
+        ),
         hedge_orders=int(np.count_nonzero(sent_hedging)),
         hedge_failed=hedge_failed,
         exposure=(exposure[0], exposure[1]),

@@ -67,6 +67,7 @@ def _config_path(
     hedge_mode: str = "hedge",
     attempts: int = 3,
     leg_faults: dict[str, Any] | None = None,
+    hedge_retry_ms: int = 1000,
 ) -> Path:
     # Every 700 ms an opportunity, alternating directions; sizes small next to the levels.
     binance = Book(bids={59990.0: 2.0, 59980.0: 3.0}, asks={60000.0: 2.0, 60010.0: 3.0})
@@ -85,7 +86,7 @@ def _config_path(
             "strategy": {"max_order_size": 0.01, "max_position_size": 1.0, "rebalance_threshold": 0.0,
                          "cooldown_ms": 50},
             "risk": {"position_limit": 1.0, "max_notional_per_venue": 1e9},
-            "execution": {"hedge_mode": hedge_mode, "max_hedge_attempts": attempts},
+            "execution": {"hedge_mode": hedge_mode, "max_hedge_attempts": attempts, "hedge_retry_ms": hedge_retry_ms},
             "backtest": {"recordings": "recordings"},
             **({"leg_faults": leg_faults} if leg_faults is not None else {}),
         },
@@ -150,19 +151,22 @@ def test_rejected_leg_is_unwound_where_it_filled(tmp_path: Path) -> None:
 
 def test_hedges_rejected_past_max_attempts_halt_new_pairs(tmp_path: Path) -> None:
     # Bybit rejects everything, hedges included: the kernel tries its hedge there, widening, raises
-    # HEDGE_FAILED past max_hedge_attempts, opens no new pair however many opportunities follow,
-    # and the exposure stays named in the report.
+    # HEDGE_FAILED past max_hedge_attempts, then (paced by hedge_retry_ms) tries the other venue,
+    # which unwinds the leg; no new pair opens however many opportunities follow.
     config = _faults(_config(tmp_path, 4, attempts=2), hedges=True, bybit={"reject": 1.0})
     result = run_backtest(config)
     assert result.kernel_state["flags"] & HEDGE_FAILED
-    assert result.kernel_state["pairs"] == 1 and result.kernel_state["hedges"] > 2
+    assert result.kernel_state["pairs"] == 1 and result.kernel_state["hedges"] == 3
     fills = result.fills
-    assert len(fills) == 1 and fills[0]["venue"] == BINANCE and fills[0]["kind"] == INTENT_OPEN
+    assert [(f["venue"], f["side"], f["kind"]) for f in fills] == [(BINANCE, BUY, INTENT_OPEN),
+                                                                  (BINANCE, SELL, INTENT_UNWIND)]  # fmt: skip
+    retry = config.execution.hedge_retry_ns
+    hedges = result.sent[result.sent["kind"] != INTENT_OPEN]
+    assert hedges[-1]["ts"] - hedges[-2]["ts"] >= retry  # the attempt past the limit waited
     legs = leg_figures(result.fills, result.sent, result.equity[-1]["mid"], max_hedge_attempts=2,
                        hedge_failed=True)  # fmt: skip
-    assert legs.lone_legs == 1 and legs.given_up == 1 and legs.open_at_end == 1
-    assert legs.hedged == legs.unwound == 0 and legs.hedge_failed
-    assert legs.exposure[BINANCE] == pytest.approx(fills[0]["qty"]) and legs.exposure[BYBIT] == 0.0
+    assert legs.lone_legs == 1 and legs.given_up == 1 and legs.unwound == 1 and legs.open_at_end == 0
+    assert legs.hedge_failed and legs.exposure == (0.0, 0.0)
     # slippage widened on each retry: the hedge limits fall
     hedge_prices = result.sent["price"][result.sent["kind"] == INTENT_HEDGE]
     assert hedge_prices[1] < hedge_prices[0]
@@ -250,7 +254,8 @@ def test_configured_latency_parity_with_faults(tmp_path: Path) -> None:
 
 def test_backtest_and_dry_run_reports_name_the_naked_leg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     faults = {"seed": 4, "hedges": True, "bybit": {"reject": 1.0}}
-    path = _config_path(tmp_path, 4, attempts=2, leg_faults=faults)
+    # past the attempts the next one would wait a minute: the data ends with the leg still naked
+    path = _config_path(tmp_path, 4, attempts=2, leg_faults=faults, hedge_retry_ms=60_000)
     assert main(["-q", "backtest", "--config", str(path), "--out", str(tmp_path / "bt")]) == 0
     printed = capsys.readouterr().out
     assert "lone legs" in printed and "NAKED LEG at the end: binance +0.01" in printed

@@ -31,7 +31,7 @@ from arb.report import (
     write_report,
 )
 from arb.runtime.live import PaperAccount, _Reporter
-from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, SELL
+from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, SELL, new_state
 from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
 
 # --- one definition of a win ----------------------------------------------------------------------
@@ -63,6 +63,7 @@ def _account_line(fills: np.ndarray, mid: tuple[float, float], tmp_path: Path) -
         last_mid=np.array(mid),
         log=SimpleNamespace(fills=SimpleNamespace(view=lambda: fills)),
         both_synced=lambda: True,
+        kstate=new_state(),  # no hedge given up: no naked-leg line
     )
     reporter.maybe(engine, ns(5), force=True)  # type: ignore[arg-type]  # the fields the line reads
     return out.getvalue()
