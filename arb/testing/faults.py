@@ -399,6 +399,12 @@ class FaultPlan:
             fault.released.set()
         self._held_orders.clear()
 
+    def clear_order_faults(self) -> None:
+        """Forget the order faults not used yet (``order_*``, ``hide_orders``); held answers stay held."""
+        self._order_faults.clear()
+        self._hidden.clear()
+        self._partial.clear()
+
     def hide_orders(self, *, queries: int, times: int = 1) -> None:
         """The next ``times`` orders placed stay invisible to the next ``queries`` queries of each:
         a query by id answers "order does not exist" although the order (and its fills) happened."""
