@@ -394,10 +394,9 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
             arm = injector.arm_order_fault if order_fault else injector.strike
             if by_order and order_fault and s.strike_order == 0:
                 arm()
-            watch = _Watch(
-                venues, "BTC", arm if by_order else None, s.strike_order if order_fault else 1 + s.strike_order
-            )
-            watch.faulted = s.venue
+            # an order fault is armed at the order before the one it hits; the others strike at the order
+            at = s.strike_order if order_fault else 1 + s.strike_order
+            watch = _Watch(venues, "BTC", s.venue, arm if by_order else None, at)
             stop = asyncio.Event()
             live = asyncio.create_task(run_live(config, console=console, stop_event=stop), name="arb-live")
             left: list[str] = []
@@ -556,7 +555,7 @@ def _tally_pairs(intents: dict[str, dict[str, Any]], filled: dict[str, Decimal],
         if kind == INTENT_OPEN:
             side = legs.setdefault(pair, {1: Decimal(0), -1: Decimal(0)})
             side[int(row["side"])] += filled.get(cid, Decimal(0))
-        elif kind in (INTENT_HEDGE, INTENT_UNWIND) and filled.get(cid, 0):
+        elif kind in (INTENT_HEDGE, INTENT_UNWIND) and filled.get(cid, Decimal(0)) > 0:
             closers.setdefault(pair, set()).add(kind)
     outcome.pairs = len(legs)
     outcome.lone_legs = sum(1 for side in legs.values() if side[1] != side[-1])
