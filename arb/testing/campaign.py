@@ -254,7 +254,6 @@ class _Watch:
             fake.ledger.subscribe("arb", lambda event, name=name: self._on(name, event))
             for name, fake in venues.items()
         ]
-        self.faulted = ""
 
     def _on(self, venue: str, event: LedgerEvent) -> None:
         self.last_event_ns = time.monotonic_ns()
