@@ -83,9 +83,10 @@ class Fault(Enum):
     REJECT = "reject"
     """Refuses the order (insufficient balance), for ``times`` orders in a row."""
     TIMEOUT_PLACED = "timeout-placed"
-    """Places the order, holds the answer: arb's request times out, the outcome is unknown."""
+    """Places the order, then the answer is late (arb's request times out), the connection drops, or
+    it is a 5xx: the outcome is unknown to arb, the order exists."""
     TIMEOUT_LOST = "timeout-lost"
-    """Holds the request without placing it: arb's request times out, the order never exists."""
+    """The same without placing the order: the order never exists."""
     PARTIAL = "partial"
     """Fills only ``fraction`` of the order; the rest expires."""
     STREAM_DROP = "stream-drop"
@@ -117,6 +118,9 @@ class Scenario:
     """... or, when >= 0, this long after the opportunity appears (stream and feed faults)."""
     times: int
     """REJECT: how many orders in a row are refused."""
+    unknown: str
+    """TIMEOUT_*: how the answer fails: ``"late"`` (held past arb's timeout), ``"drop"`` (the
+    connection closes unanswered) or ``"5xx"`` (HTTP 503, the venue's "status unknown")."""
     fraction: Decimal
     """PARTIAL: the share of the order that fills."""
     outage_ms: int
@@ -129,6 +133,8 @@ class Scenario:
     level_qty: Decimal
     """What the rich bid shows (the pairs take at most this per book update)."""
     opportunity_ms: int
+    stop_at_halt: bool
+    """Halted with exposure: stop arb at once (the kill switch flattens), or let the paced attempts run."""
 
     @property
     def position_limit(self) -> Decimal:
@@ -139,6 +145,8 @@ class Scenario:
         when = f"at +{self.strike_ms} ms" if self.strike_ms >= 0 else f"at its order #{self.strike_order}"
         detail = {
             Fault.REJECT: f" x{self.times}",
+            Fault.TIMEOUT_PLACED: f" ({self.unknown})",
+            Fault.TIMEOUT_LOST: f" ({self.unknown})",
             Fault.PARTIAL: f" {self.fraction}",
             Fault.STREAM_SILENCE: f" {self.outage_ms} ms",
             Fault.FEED_STALL: f" {self.outage_ms} ms",
@@ -164,14 +172,16 @@ def scenario(seed: int) -> Scenario:
         strike_order=rng.choice((0, 0, 1, 2)),
         strike_ms=rng.randrange(0, 1_500, 50) if by_time else -1,
         times=rng.choice((1, 1, 2, 8)),
+        unknown=rng.choice(("late", "late", "drop", "5xx")),
         fraction=Decimal(rng.choice(("0", "0.25", "0.5", "0.9"))),
         outage_ms=rng.randrange(1_500, 3_500, 100),
         rich=rng.choice(VENUES),
         mid=Decimal(rng.randrange(550_000, 650_000)) / 10,
         edge_bps=rng.randrange(40, 90, 5),
         order_size=Decimal(rng.choice(("0.006", "0.008", "0.01"))),
-        level_qty=Decimal(rng.choice(("0.015", "0.5", "2"))),
+        level_qty=Decimal(rng.choice(("0.004", "0.5", "2"))),
         opportunity_ms=rng.randrange(300, 900, 100),
+        stop_at_halt=rng.random() < 0.5,
     )
 
 
@@ -300,10 +310,14 @@ class _Injector:
             if s.venue == "bybit":
                 faults.clear_order_faults()
                 faults.order_error(200, 170131, "Insufficient balance.", times=s.times)
-        elif s.fault is Fault.TIMEOUT_PLACED:
-            faults.order_timeout(processed=True)
-        elif s.fault is Fault.TIMEOUT_LOST:
-            faults.order_timeout(processed=False)
+        elif s.fault in (Fault.TIMEOUT_PLACED, Fault.TIMEOUT_LOST):
+            placed = s.fault is Fault.TIMEOUT_PLACED
+            if s.unknown == "late":
+                faults.order_timeout(processed=placed)
+            elif s.unknown == "drop":
+                faults.order_drop(processed=placed)
+            else:
+                faults.order_error(503, processed=placed)
         elif s.fault is Fault.PARTIAL:
             faults.order_partial(s.fraction)
 
@@ -494,7 +508,7 @@ async def _play_out(
         is_flat = abs(watch.net) < flat
         if "HALTED" in text.getvalue():
             halted_at[0] = halted_at[0] or now
-            return is_flat or now - halted_at[0] >= HALT_GRACE_NS
+            return is_flat or s.stop_at_halt or now - halted_at[0] >= HALT_GRACE_NS
         fault_over = s.fault is Fault.NONE or (injector.struck and now >= injector.over_ns)
         traded = sum(watch.orders.values()) > 0
         return is_flat and traded and fault_over and now - max(watch.last_event_ns, injector.over_ns) >= QUIET_NS
