@@ -447,6 +447,11 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
                     report = await kill(session, slippage_bps=config.risk.stop_loss_bps)
                 output += "\n".join(report.describe()) + "\n"
                 outcome.killed = abs(watch.net) < flat
+                if not report.flat:
+                    outcome.violations.append(f"the kill switch reported exposure left: {report.exposure}")
+                refused = [o.client_id for o in report.orders if o.state.value == "rejected"]
+                if refused:
+                    outcome.violations.append(f"the kill switch sent orders the venues refused: {refused}")
             outcome.net_at_end = watch.net
             outcome.max_net = watch.max_net
             watch.close()
