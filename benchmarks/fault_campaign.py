@@ -83,7 +83,7 @@ def main() -> int:
         print(_line(outcome), flush=True)
         for violation in outcome.violations:
             print(f"    VIOLATION: {violation}", flush=True)
-        if outcome.violations:
+        if outcome.violations or outcome.halted:
             print("    arb live said (last lines):\n      " + "\n      ".join(outcome.output.splitlines()[-25:]))
 
     outcomes = asyncio.run(run_campaign(seeds, on_outcome=show, keep=args.keep))

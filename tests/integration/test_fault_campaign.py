@@ -16,10 +16,10 @@ import pytest
 from arb.testing.campaign import FAULTS, VENUES, Fault, run_scenario, scenario
 
 SLICE = {
-    Fault.REJECT: 10,  # Bybit refuses eight orders: the Binance leg is unwound, then the halt
+    Fault.REJECT: 100,  # Bybit refuses eight orders: halted with the Binance leg naked, the kill switch closes it
     Fault.TIMEOUT_PLACED: 2,
     Fault.TIMEOUT_LOST: 3,
-    Fault.PARTIAL: 4,
+    Fault.PARTIAL: 13,
     Fault.STREAM_DROP: 14,
     Fault.STREAM_SILENCE: 6,
     Fault.FEED_STALL: 16,
@@ -45,5 +45,7 @@ async def test_a_scenario_keeps_the_invariants(seed: int, tmp_path: Path) -> Non
     assert outcome.violations == [], f"{s.describe()}\n{outcome.output[-3000:]}"
     assert outcome.pairs >= 1 and outcome.trades >= 2
     assert outcome.max_net <= s.position_limit
-    if s.fault in (Fault.REJECT, Fault.TIMEOUT_LOST):
+    if s.fault in (Fault.TIMEOUT_LOST, Fault.PARTIAL):
         assert outcome.lone_legs >= 1 and outcome.hedged + outcome.unwound >= 1
+    if s.fault is Fault.REJECT:
+        assert outcome.halted and outcome.killed and "NAKED LEG" in outcome.output
