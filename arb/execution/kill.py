@@ -10,7 +10,9 @@ a running ``arb live`` uses its own when ``arb kill`` reaches it), in this order
    inception: a lone leg, a failed hedge) is brought to zero with immediate-or-cancel orders priced
    ``slippage_bps`` through the best level, on a linear venue whose position it reduces
    (reduce-only) first, else on a spot venue that holds what it must sell; repeated up to
-   ``attempts`` times while the book keeps taking less than asked;
+   ``attempts`` times while the book keeps taking less than asked; a net position smaller than
+   any venue accepts (its minimum quantity and notional, as the venue files state them: what fees
+   paid in the coin leave behind) is dust: no order is sent for it and it is not exposure;
 4. **report** what was cancelled, what was sent and what filled, and any exposure left (venue,
    side, quantity, mark value), loudly.
 
@@ -52,6 +54,8 @@ class KillReport:
     """Each venue's position after, base units."""
     exposure: list[str] = field(default_factory=list)
     """The net exposure left, if any: venue, side, quantity, mark value."""
+    dust: bool = False
+    """A net position is left that no venue would take an order for (not exposure)."""
 
     @property
     def flat(self) -> bool:
@@ -67,6 +71,8 @@ class KillReport:
                 f"@ {order.price_text} IOC{' reduce-only' if order.reduce_only else ''}: {filled}"
             )
         lines.append(f"  net position {self.net_before:+.8g} -> {self.net_after:+.8g}")
+        if self.dust:
+            lines.append("  the rest is dust: below the smallest order either venue accepts")
         lines += [f"  EXPOSURE LEFT: {line}" for line in self.exposure]
         return lines
 
@@ -75,6 +81,14 @@ async def _best(session: TradingSession, v: int) -> tuple[Decimal, Decimal]:
     executor = session.executors[v]
     book = await executor.exchange.fetch_order_book(executor._ccxt_symbol, 5)
     return Decimal(str(book["bids"][0][0])), Decimal(str(book["asks"][0][0]))
+
+
+def _accepts(session: TradingSession, v: int, qty: Decimal, price: Decimal) -> bool:
+    # Would venue v take this order: its minimum quantity and notional (the venue file's, as the kernel's)?
+    instrument = session.config.venues[v].instrument
+    return (
+        qty > 0 and qty >= Decimal(repr(instrument.min_qty)) and qty * price >= Decimal(repr(instrument.min_notional))
+    )
 
 
 async def kill(
@@ -117,6 +131,8 @@ async def kill(
                     continue
                 bid, ask = await _best(session, v)
                 price = ask * (1 + slip) if side > 0 else bid * (1 - slip)
+                if not _accepts(session, v, qty, price):
+                    continue  # the venue would refuse it: dust here
                 done = asyncio.Event()
                 executor.on_done = lambda _order, done=done: done.set()
                 order = executor.submit(
@@ -138,7 +154,14 @@ async def kill(
             executor.stop()
     report.net_after = sum(positions.values())
     report.positions = {ASSET_NAMES[v]: p for v, p in positions.items()}
-    if abs(report.net_after) >= min(float(e.step) for e in session.executors.values()):
+    left = Decimal(repr(abs(report.net_after)))
+    tradeable = False
+    if left >= min(e.step for e in session.executors.values()):
+        for v, executor in session.executors.items():
+            bid, ask = await _best(session, v)
+            tradeable = tradeable or _accepts(session, v, grid_qty(left, executor.step), (bid + ask) / 2)
+        report.dust = not tradeable
+    if tradeable:
         for v, executor in session.executors.items():
             if positions[v]:
                 bid, ask = await _best(session, v)

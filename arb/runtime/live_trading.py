@@ -106,7 +106,7 @@ def exposure_lines(engine: Engine) -> list[str]:
     if not int(engine.kstate[0]["flags"]) & HEDGE_FAILED:
         return []
     lot = min(v.instrument.lot_size for v in engine.config.venues)
-    if abs(float(engine.position[0] + engine.position[1])) < lot:
+    if _is_dust(engine, float(engine.position[0] + engine.position[1])):
         return []
     lines = []
     for v in (0, 1):
@@ -120,6 +120,19 @@ def exposure_lines(engine: Engine) -> list[str]:
                 f"(mark value {value}); no new pair until it is closed (arb kill flattens it)"
             )
     return lines
+
+
+def _is_dust(engine: Engine, net: float) -> bool:
+    # As the kernel sees it: no venue would take an order for the net (lot, minimum quantity and notional).
+    from arb.strategy.kernel import floor_to_grid
+
+    for v, venue in enumerate(engine.config.venues):
+        instrument = venue.instrument
+        qty = floor_to_grid(abs(net), instrument.lot_size)
+        mid = float(engine.last_mid[v])
+        if qty > 0.0 and qty >= instrument.min_qty * (1 - 1e-9) and not (qty * mid < instrument.min_notional):
+            return False
+    return True
 
 
 class _Reporter:

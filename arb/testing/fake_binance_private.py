@@ -732,6 +732,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
                 client_id=client_id,
                 reduce_only=reduce_only,
                 hidden_queries=self.faults.take_hidden_queries(),
+                fill_fraction=self.faults.take_partial_fill(),
             )
         except VenueRejectError as error:
             return _error(*reject_error(self.market, error.reason, rules, price))

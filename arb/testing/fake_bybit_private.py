@@ -1029,6 +1029,7 @@ class FakeBybitExchange(FakeBybitVenue):
                 client_id=link_id,
                 reduce_only=reduce_only,
                 hidden_queries=self.faults.take_hidden_queries(),
+                fill_fraction=self.faults.take_partial_fill(),
             )
         except VenueRejectError as error:
             return _error(*reject_code(self.category, error.reason, rules, price))

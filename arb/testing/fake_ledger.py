@@ -356,6 +356,9 @@ class Ledger:
         self._listeners: dict[str, list[Listener]] = {}
         self._taken_version = -1
         self._taken: dict[tuple[str, Side, Decimal], Decimal] = {}
+        self.order_requests: list[tuple[str, str]] = []
+        """``(account, client id)`` of every order presented to :meth:`place`, refused ones included, in
+        order: a client that sends one order twice shows here even where the venue refuses the copy."""
 
     # -- accounts ----------------------------------------------------------------------------------
 
@@ -403,14 +406,18 @@ class Ledger:
         client_id: str,
         reduce_only: bool = False,
         hidden_queries: int = 0,
+        fill_fraction: Decimal | None = None,
     ) -> LedgerOrder:
         """Check, accept and match one order; returns it in its state after matching.
 
         ``hidden_queries``: how many queries by id must not find the order (the fault "an order that
-        becomes visible to queries only later", :meth:`FaultPlan.hide_orders`).
+        becomes visible to queries only later", :meth:`FaultPlan.hide_orders`). ``fill_fraction``: the
+        share of ``qty`` it may take now at most, rounded down to the step (the fault "a partial fill",
+        :meth:`FaultPlan.order_partial`); the rest expires or rests as its time in force says.
 
         Raises :class:`VenueRejectError` when the venue would refuse it (nothing changes then).
         """
+        self.order_requests.append((account.name, client_id))
         rules = self.rules.get(symbol)
         if rules is None:
             raise VenueRejectError(RejectReason.UNKNOWN_SYMBOL, symbol)
@@ -434,6 +441,8 @@ class Ledger:
         if reduce_only:
             self._check_reduce_only(account, order)
         plan = self._plan_fills(order)
+        if fill_fraction is not None:
+            plan = _capped(plan, qty * fill_fraction - (qty * fill_fraction) % rules.step_size)
         fok_unfilled = time_in_force is TimeInForce.FOK and sum((q for _, q in plan), ZERO) < qty
         if fok_unfilled and self.fok_unfilled == "reject":
             raise VenueRejectError(RejectReason.FOK_UNFILLED, "the book cannot fill the whole quantity")
@@ -768,3 +777,15 @@ class Ledger:
         )
         for listener in list(self._listeners.get(account.name, ())):
             listener(event)
+
+
+def _capped(plan: list[tuple[Decimal, Decimal]], most: Decimal) -> list[tuple[Decimal, Decimal]]:
+    """The first levels of ``plan`` up to ``most`` in total (the last one cut)."""
+    out = []
+    for price, qty in plan:
+        take = min(qty, most)
+        if take <= 0:
+            break
+        out.append((price, take))
+        most -= take
+    return out

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import Enum
 from typing import Literal
+
+ZERO = Decimal(0)
 
 __all__ = [
     "AppliedFault",
@@ -52,6 +55,7 @@ class FaultKind(Enum):
     ORDER_DROP = "order_drop"
     ORDER_ERROR = "order_error"
     ORDER_HIDDEN = "order_hidden"
+    ORDER_PARTIAL = "order_partial"
     USER_STREAM_SILENT = "user_stream_silent"
     USER_STREAM_DROP = "user_stream_drop"
     BAN = "ban"
@@ -173,6 +177,7 @@ class FaultPlan:
     _order_faults: list[OrderFault] = field(default_factory=list)
     _held_orders: list[OrderFault] = field(default_factory=list)
     _hidden: list[list[int]] = field(default_factory=list)
+    _partial: list[tuple[Decimal, list[int]]] = field(default_factory=list)
     user_stream_silent: bool = False
     """True while the private venue sends no user-stream events (the connection stays open)."""
 
@@ -394,6 +399,12 @@ class FaultPlan:
             fault.released.set()
         self._held_orders.clear()
 
+    def clear_order_faults(self) -> None:
+        """Forget the order faults not used yet (``order_*``, ``hide_orders``); held answers stay held."""
+        self._order_faults.clear()
+        self._hidden.clear()
+        self._partial.clear()
+
     def hide_orders(self, *, queries: int, times: int = 1) -> None:
         """The next ``times`` orders placed stay invisible to the next ``queries`` queries of each:
         a query by id answers "order does not exist" although the order (and its fills) happened."""
@@ -411,6 +422,29 @@ class FaultPlan:
             self._hidden.pop(0)
         self.applied.append(AppliedFault(FaultKind.ORDER_HIDDEN, detail=f"{entry[1]} queries"))
         return entry[1]
+
+    def order_partial(self, fraction: Decimal | str | float, *, times: int = 1) -> None:
+        """The next ``times`` orders placed fill at most ``fraction`` of their quantity (rounded down
+        to the step), however much the book shows; the rest is expired as an immediate-or-cancel order's
+        (a good-till-cancel order rests). ``fraction`` in [0, 1): 0 fills nothing at all.
+
+        Each order that reaches the venue's matching uses one, refused ones included (as
+        :meth:`hide_orders`)."""
+        share = Decimal(str(fraction))
+        if not ZERO <= share < 1 or times < 1:
+            raise ValueError(f"fraction must be in [0, 1) and times >= 1, got {fraction}, {times}")
+        self._partial.append((share, [times]))
+
+    def take_partial_fill(self) -> Decimal | None:
+        """For the venue, as it places an order: the share of its quantity it may fill (None: all)."""
+        if not self._partial:
+            return None
+        share, left = self._partial[0]
+        left[0] -= 1
+        if left[0] <= 0:
+            self._partial.pop(0)
+        self.applied.append(AppliedFault(FaultKind.ORDER_PARTIAL, detail=f"fill at most {share}"))
+        return share
 
     def silence_user_stream(self) -> None:
         """Stop sending user-stream events (orders, fills) while keeping the connections open."""

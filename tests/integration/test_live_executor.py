@@ -103,6 +103,25 @@ async def test_full_ioc_fill_is_journaled_once_and_equals_the_venues_ledger(
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
+async def test_the_partial_fill_fault_fills_a_share_of_the_order_and_expires_the_rest(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
+        _, _, ask, ask_qty = best(venue, spec)
+        qty = _qty_for(spec, ask, ask_qty, Decimal("0.5")) * 2  # the best ask could fill it all
+        venue.faults.order_partial("0.3")
+        order = await _trade(executor, BUY, ask, qty)
+        share = (qty * Decimal("0.3")).quantize(spec.rules.step_size, rounding="ROUND_DOWN")
+        assert order.state is OrderState.EXPIRED and order.filled == share
+        (ledger_order,) = account(venue).orders
+        assert ledger_order.status is OrderStatus.EXPIRED and ledger_order.executed_qty == share
+        assert sum(q for _, q in _journal_fills(executor).values()) == share
+        assert venue.faults.count(FaultKind.ORDER_PARTIAL) == 1
+        again = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.1")))
+        assert again.state is OrderState.FILLED  # the fault was for one order only
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_partial_ioc_fill_books_what_filled_and_expires(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -230,3 +230,24 @@ def test_fok_the_book_cannot_fill_expires_when_the_venue_says_so() -> None:
     assert fok.status is OrderStatus.EXPIRED and fok.executed_qty == 0 and alice.orders == [fok]
     assert [e.exec_type for e in events] == [ExecType.EXPIRED]
     assert alice.balance("USDT").free == D("1000")  # nothing taken, nothing locked
+
+
+def test_a_fill_fraction_caps_what_an_order_takes_and_the_rest_expires() -> None:
+    ledger, _, events = make()
+    order = ioc(ledger, Side.BUY, "1.5", "100.20", "c1", fill_fraction=D("0.5"))  # the book has 2.0 up to 100.20
+    assert [(t.price, t.qty) for t in order.trades] == [(D("100.10"), D("0.5")), (D("100.20"), D("0.25"))]
+    assert order.status is OrderStatus.EXPIRED and order.executed_qty == D("0.75")
+    assert events[-1].exec_type is ExecType.EXPIRED
+    odd = ioc(ledger, Side.SELL, "0.107", "99.00", "c2", fill_fraction=D("0.5"))  # 0.0535 rounds down to the step
+    assert odd.executed_qty == D("0.053")
+    nothing = ioc(ledger, Side.SELL, "0.5", "99.00", "c3", fill_fraction=D("0"))
+    assert nothing.status is OrderStatus.EXPIRED and nothing.executed_qty == 0 and not nothing.trades
+
+
+def test_every_order_presented_is_logged_with_its_client_id_refused_copies_included() -> None:
+    ledger, _, _ = make(client_id_scope="all")
+    ioc(ledger, Side.BUY, "0.1", "100.10", "once")
+    with pytest.raises(VenueRejectError):
+        ioc(ledger, Side.BUY, "0.1", "100.10", "once")
+    assert ledger.order_requests == [("alice", "once"), ("alice", "once")]
+    assert len(ledger.accounts["alice"].orders) == 1

@@ -54,3 +54,21 @@ def test_a_naked_leg_is_named_loudly_once_the_kernel_gave_up(tmp_path: Path) -> 
     assert "NAKED LEG" in line and "binance long 0.002" in line and "mark value 120.00" in line
     engine.position[:] = [0.002, -0.002]  # hedged after all: flat net
     assert exposure_lines(engine) == []
+
+
+def test_dust_left_after_the_kernel_gave_up_is_not_called_a_naked_leg(tmp_path: Path) -> None:
+    # Found by the fault campaign: the unwind closed the leg but for a few steps of fee (below every
+    # venue's minimum notional, flat to the kernel), and arb live kept printing "NAKED LEG ... long 6e-06
+    # ... arb kill flattens it", which no order could do.
+    from arb.runtime.engine import Engine
+    from arb.runtime.live_trading import exposure_lines
+    from arb.strategy.types import HEDGE_FAILED
+
+    engine = Engine(load_config(write_config_files(tmp_path)))
+    engine.kstate[0]["flags"] |= HEDGE_FAILED
+    engine.last_mid[:] = [60_000.0, 60_010.0]
+    lowest = min(max(v.instrument.min_qty, v.instrument.min_notional / 60_000.0) for v in engine.config.venues)
+    engine.position[:] = [0.004, -0.004 + lowest * 0.5]
+    assert exposure_lines(engine) == []
+    engine.position[:] = [0.004, -0.004 + lowest * 1.5]  # enough for an order: named
+    assert len(exposure_lines(engine)) == 2

@@ -1,0 +1,110 @@
+"""Both fake private venues (Binance spot and Bybit spot) and a configuration for ``arb live`` on them.
+
+Used by the end-to-end tests (``tests/integration/live_rig.py`` re-exports these names) and by the
+fault campaign (:mod:`arb.testing.campaign`). Keys are :data:`KEY`/:data:`SECRET` for both venues;
+the configuration names them through the environment variables the venue files reference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from arb.testing.configs import local_endpoints, write_config_files
+from arb.testing.fake_binance_private import FakeBinanceExchange
+from arb.testing.fake_bybit_private import FakeBybitExchange
+from arb.testing.fake_ledger import LedgerAccount, SymbolRules
+
+__all__ = [
+    "BINANCE_SPOT_RULES",
+    "BYBIT_SPOT_RULES",
+    "KEY",
+    "SECRET",
+    "account",
+    "instrument_of",
+    "key_environment",
+    "spot_pair",
+    "user_streams_up",
+    "write_pair_config",
+]
+
+KEY, SECRET = "rigKey0123456789", "rigSecret0123456789abcdef"
+
+BYBIT_SPOT_RULES = SymbolRules(
+    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.000001"), min_qty=Decimal("0.000048"),
+    max_qty=Decimal("83"), min_notional=Decimal("5"), min_price=Decimal("0.1"), max_price=Decimal("1999999.8"),
+)  # fmt: skip
+BINANCE_SPOT_RULES = SymbolRules(
+    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.00001"), min_qty=Decimal("0.00001"),
+    max_qty=Decimal("9000"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("1000000"),
+)  # fmt: skip
+
+
+def instrument_of(rules: SymbolRules) -> dict[str, Any]:
+    """The venue file's ``[instrument]`` section for ``rules``."""
+    return {"tick_size": float(rules.tick_size), "lot_size": float(rules.step_size), "min_qty": float(rules.min_qty),
+            "min_notional": float(rules.min_notional)}  # fmt: skip
+
+
+def account(venue: Any) -> LedgerAccount:
+    """arb's account on a fake private venue (the one :func:`spot_pair` opens)."""
+    return venue.ledger.accounts["arb"]  # type: ignore[no-any-return]
+
+
+def user_streams_up(venue: Any) -> bool:
+    """The venue's private stream for arb's account is connected and subscribed."""
+    if hasattr(venue, "user_stream_count"):  # Binance: a WS-API subscription or a listen-key stream
+        return bool(venue.user_stream_count() >= 1)
+    return bool(venue.subscriber_count("order") >= 1 and venue.subscriber_count("execution") >= 1)
+
+
+@contextlib.asynccontextmanager
+async def spot_pair(binance_file: Path, bybit_file: Path, *, balances: dict[str, str] | None = None,
+                    **options: Any) -> AsyncIterator[tuple[FakeBinanceExchange, FakeBybitExchange]]:  # fmt: skip
+    """Fake private Binance spot and Bybit spot replaying a scenario's two files, one account each."""
+    held = balances or {"USDT": "100000", "BTC": "1"}
+    async with (
+        FakeBinanceExchange(
+            binance_file, market="spot", rules=[BINANCE_SPOT_RULES], ping_interval=None, **options
+        ) as binance,  # fmt: skip
+        FakeBybitExchange(bybit_file, market="spot", rules=[BYBIT_SPOT_RULES], **options) as bybit,
+    ):
+        binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances=held)
+        bybit.add_account("arb", api_key=KEY, api_secret=SECRET, balances=held)
+        yield binance, bybit
+
+
+def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict[str, Any] | None = None,
+                      live: dict[str, Any] | None = None) -> Path:  # fmt: skip
+    """Configuration files with both venues (spot) pointed at the fakes, for ``arb live``."""
+    live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
+                    "fill_check_after_ms": 300, "request_timeout_ms": 2000, "state_dir": str(folder / "live"),
+                    **(live or {})}  # fmt: skip
+    sections: dict[str, Any] = {
+        "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0, "cooldown_ms": 300},
+        "risk": {"stale_after_ms": 60_000, "max_notional_per_venue": 1e9, "position_limit": 1.0},
+        "dry_run": {"report_interval_s": 1},
+    }
+    for name, values in (arbitrage or {}).items():
+        sections[name] = {**sections.get(name, {}), **values}
+    sections["live"] = live_section
+    venues = {
+        name: {
+            **local_endpoints(fake.ws_urls, fake.rest_url, ws_private=fake.private_ws_url),
+            "instrument": instrument_of(rules),
+        }
+        for name, fake, rules in (("binance", binance, BINANCE_SPOT_RULES), ("bybit", bybit, BYBIT_SPOT_RULES))
+    }
+    return write_config_files(
+        folder, binance_overrides=venues["binance"], bybit_overrides=venues["bybit"], arbitrage_overrides=sections
+    )
+
+
+def key_environment() -> dict[str, str]:
+    """Both venues' key variables (the names the shipped venue files reference) and their values."""
+    keys = {f"{venue}_API_KEY": KEY for venue in ("BINANCE", "BYBIT")}
+    keys |= {f"{venue}_API_SECRET": SECRET for venue in ("BINANCE", "BYBIT")}
+    return keys

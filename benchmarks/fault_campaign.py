@@ -1,0 +1,101 @@
+"""The fault campaign (issue 10): N seeded scenarios of one venue misbehaving (rejects, timeouts with
+the order placed or lost, partial fills, its user stream dropped or silent, its feed stalled or
+closed) while the other fills, each against ``arb live`` on the fake venues, with the invariants
+checked: the net position never past ``position_limit``, every scenario ends flat or halted with the
+exposure reported (then flattened by the kill switch), no order sent twice, the journal equal to
+both venues' ledgers. See ``arb/testing/campaign.py``.
+
+Prints a line per scenario, then the tally by fault and venue; exits 1 if any invariant broke.
+
+    PYTHONPATH=. python benchmarks/fault_campaign.py [--seed 0] [--scenarios 200] [--keep DIR] [-v]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from arb.testing.campaign import Outcome, run_campaign  # noqa: E402
+
+COLUMNS = ("scenarios", "pairs", "lone legs", "hedged", "unwound", "halted", "killed", "violations", "s/scenario")
+
+
+def _line(outcome: Outcome) -> str:
+    s = outcome.scenario
+    flags = " HALTED" * outcome.halted + " KILLED" * outcome.killed
+    verdict = "ok" if not outcome.violations else f"{len(outcome.violations)} VIOLATION(S)"
+    return (
+        f"{s.describe()}\n    pairs {outcome.pairs}, lone legs {outcome.lone_legs}, hedged {outcome.hedged}, "
+        f"unwound {outcome.unwound}, max |net| {outcome.max_net:.8f} (limit {s.position_limit}), "
+        f"net at end {outcome.net_at_end:+.8f}{flags}, {outcome.wall_ns / 1e9:.1f} s: {verdict}"
+    )
+
+
+def tally(outcomes: list[Outcome]) -> str:
+    """The table: one row per (fault, venue), then the totals."""
+    rows: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        rows[(outcome.scenario.fault.value, outcome.scenario.venue)].append(outcome)
+    header = f"{'fault':<16}{'venue':<9}" + "".join(f"{c:>12}" for c in COLUMNS)
+    lines = [header, "-" * len(header)]
+
+    def row(label: str, venue: str, group: list[Outcome]) -> str:
+        figures = (
+            len(group),
+            sum(o.pairs for o in group),
+            sum(o.lone_legs for o in group),
+            sum(o.hedged for o in group),
+            sum(o.unwound for o in group),
+            sum(o.halted for o in group),
+            sum(o.killed for o in group),
+            sum(len(o.violations) for o in group),
+        )
+        wall = sum(o.wall_ns for o in group) / len(group) / 1e9
+        return f"{label:<16}{venue:<9}" + "".join(f"{f:>12}" for f in figures) + f"{wall:>12.1f}"
+
+    for (fault, venue), group in sorted(rows.items()):
+        lines.append(row(fault, venue, group))
+    lines.append("-" * len(header))
+    lines.append(row("all", "", outcomes))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--scenarios", type=int, default=200, help="how many consecutive seeds (default 200)")
+    parser.add_argument("--keep", type=Path, help="keep each scenario's folder (journal, recordings) under DIR")
+    parser.add_argument("-v", "--verbose", action="store_true", help="arb's warnings too")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING if args.verbose else logging.CRITICAL, format="%(name)s: %(message)s")
+    seeds = list(range(args.seed, args.seed + args.scenarios))
+    started = time.perf_counter()
+
+    def show(outcome: Outcome) -> None:
+        print(_line(outcome), flush=True)
+        for violation in outcome.violations:
+            print(f"    VIOLATION: {violation}", flush=True)
+        if outcome.violations or outcome.halted:
+            print("    arb live said (last lines):\n      " + "\n      ".join(outcome.output.splitlines()[-25:]))
+
+    outcomes = asyncio.run(run_campaign(seeds, on_outcome=show, keep=args.keep))
+    wall = time.perf_counter() - started
+    print()
+    print(tally(outcomes))
+    broken = [o.scenario.seed for o in outcomes if o.violations]
+    print(f"\n{len(outcomes)} scenarios in {wall:.0f} s ({wall / len(outcomes):.1f} s each); "
+          f"invariant violations: {sum(len(o.violations) for o in outcomes)}"
+          + (f" (seeds {broken})" if broken else ""))  # fmt: skip
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
