@@ -23,17 +23,23 @@ from tests.scenarios import Book, Change, write_scenario
 DAY = dt.date(2024, 5, 6)
 
 
-def _config(tmp_path: Path, risk: dict[str, Any], *, adverse: bool = False, vanishing: bool = False) -> AppConfig:
+def _config(
+    tmp_path: Path, risk: dict[str, Any], *, adverse: bool = False, vanishing: bool = False, move: str = ""
+) -> AppConfig:
     # From 2 s Bybit's bid stands 50 bps over Binance's ask: a pair every 300 ms up to the band (five).
     # ``adverse``: at 2.5 s Binance's book falls 1 %: the longs bought there lose, the spread widens.
     binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
     bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
     changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
+    if move == "thin":  # the rich bid is two thin levels: a pair's sell takes both, two orders on Bybit
+        changes = [Change(2000, "bybit", bids={60300.0: 0.004, 60295.0: 0.006})]
+    silent = (("binance", 1500, 6000),) if move == "silent" else ()  # Binance says nothing from 1.5 s
     if vanishing:  # the bid is gone 2 ms later, before the first pair's sell arrives: a lone leg, hedged at a loss
         changes.append(Change(2002, "bybit", bids={60300.0: 0.0}))
     if adverse:
         changes.append(Change(2500, "binance", bids={59990.0: 0.0, 59390.0: 2.0}, asks={60000.0: 0.0, 59400.0: 2.0}))
-    write_scenario(tmp_path / "recordings", DAY, binance, bybit, changes, duration_ms=6000, heartbeat_ms=100)
+    write_scenario(tmp_path / "recordings", DAY, binance, bybit, changes, duration_ms=6000, heartbeat_ms=100,
+                   silent=silent)  # fmt: skip
     venue: dict[str, Any] = {"account": {"base": 1.0, "quote": 100_000.0}}
     if vanishing:  # orders take 4 ms to arrive and 3 ms to be answered; the feed its recorded 5 ms
         venue["latency"] = {"order_entry_ms": 4.0, "order_response_ms": 3.0, "feed_ms": 0.0}
@@ -93,6 +99,9 @@ LIMITS = {
     "max_drawdown": ({"max_drawdown": 5.0}, "adverse", 2, "max_drawdown"),
     "max_notional_per_venue": ({"max_notional_per_venue": 1300.0}, "", 2, ""),
     "max_pair_loss": ({"max_pair_loss": 0.5}, "vanishing", 1, "max_pair_loss"),
+    "max_open_orders": ({"max_open_orders": 1}, "thin", 0, ""),
+    # a stale venue: the kernel itself opens nothing there, before the gate would (nothing to refuse)
+    "stale_after_ms": ({"stale_after_ms": 300}, "silent", 0, ""),
 }
 
 
@@ -106,7 +115,7 @@ def test_without_limits_the_scenario_trades_five_pairs_in_every_mode(tmp_path: P
 @pytest.mark.parametrize("limit", list(LIMITS), ids=list(LIMITS))
 def test_each_limit_stops_the_same_pairs_in_the_backtest_the_dry_run_and_live(tmp_path: Path, limit: str) -> None:
     risk, move, at_most, halt = LIMITS[limit]
-    modes = _three_modes(_config(tmp_path, risk, adverse=move == "adverse", vanishing=move == "vanishing"))
+    modes = _three_modes(_config(tmp_path, risk, adverse=move == "adverse", vanishing=move == "vanishing", move=move))
     (bt_sent, bt_risk), (dry_sent, dry_risk), (live_sent, live_risk) = modes.values()
     assert bt_sent == dry_sent  # the same gate let the same intents through
     assert _same_intents(bt_sent, live_sent)
@@ -114,7 +123,7 @@ def test_each_limit_stops_the_same_pairs_in_the_backtest_the_dry_run_and_live(tm
     key = "max_daily_loss" if limit == "max_daily_loss_fraction" else limit
     for name, (_, figures) in modes.items():
         assert figures["halt_reason"] == halt, name  # a halt is what the limit did ...
-        if not halt:  # ... else a pair it refused
+        if not halt and limit != "stale_after_ms":  # ... else a pair it refused
             assert figures["refused"][key] >= 1, (name, figures["refused"])
     # the same limits refused (how often depends on how often each driver asks the kernel)
     refused = [{k for k, n in figures["refused"].items() if n} for figures in (bt_risk, dry_risk, live_risk)]
