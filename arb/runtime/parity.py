@@ -38,7 +38,7 @@ from arb.runtime.engine import Engine, EngineLog
 from arb.runtime.loader import load_session
 from arb.runtime.replay import replay
 
-__all__ = ["Disagreement", "ParityReport", "replay_engine", "run_parity", "zero_latency"]
+__all__ = ["Disagreement", "ParityReport", "compare", "replay_engine", "run_parity", "zero_latency"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,13 +249,29 @@ def run_parity(
     ``exact`` demands identical fills (times and prices); use it with :func:`zero_latency`.
     """
     result = run_backtest(config, start, end)
-    live = run_live_replay(config, result.days)
+    return compare(config, result, run_live_replay(config, result.days), exact=exact,
+                   price_tolerance_bps=price_tolerance_bps)  # fmt: skip
+
+
+def compare(
+    config: AppConfig,
+    result: Any,
+    live: EngineLog,
+    *,
+    exact: bool,
+    price_tolerance_bps: float | None = None,
+    views: bool = True,
+) -> ParityReport:
+    """Compare a backtest's logs with a live driver's: views (unless ``views`` is off), intents, fills."""
     if price_tolerance_bps is None:
         price_tolerance_bps = config.execution.slippage_tolerance_bps
     ticks = (config.binance.instrument.tick_size, config.bybit.instrument.tick_size)
-    first = _first_difference(
-        "view", result.calls, live.calls.view(), _calls_equal, _call_text, "no call"
-    ) or _first_difference("intent", result.sent, live.sent.view(), _sent_equal, _intent_text, "nothing sent")
+    first = None
+    if views:
+        first = _first_difference("view", result.calls, live.calls.view(), _calls_equal, _call_text, "no call")
+    first = first or _first_difference(
+        "intent", result.sent, live.sent.view(), _sent_equal, _intent_text, "nothing sent"
+    )
     first_fill, worst, outside = _compare_fills(result.fills, live.fills.view(), price_tolerance_bps, ticks, exact)
     return ParityReport(
         calls=(len(result.calls), live.calls.n),
