@@ -47,6 +47,7 @@ from arb.strategy.types import (
     DECISION_DTYPE,
     EQUITY_DTYPE,
     FILL_DTYPE,
+    HEDGE_FAILED,
     SENT_DTYPE,
     VENUE_OK,
     VENUE_OUT_OF_SYNC,
@@ -367,6 +368,9 @@ class Engine:
         self.rstate = new_risk_state()
         self.on_halt: Callable[[str], None] | None = None
         """Called once when the gate halts trading, with the reason (the drivers keep the halt)."""
+        self.on_hedge_failed: Callable[[], None] | None = None
+        """Called once when the kernel spends its hedge attempts (``HEDGE_FAILED``: no new pair)."""
+        self._hedge_failed = False
         self._last_breach = 0
         self.stale_after = config.risk.stale_after_ns
         self.position = np.zeros(2)
@@ -519,6 +523,10 @@ class Engine:
             if code:
                 log.warning("risk: %s", breach_text(self.limits, self.rstate))
             self._last_breach = code
+        if not self._hedge_failed and int(self.kstate[0]["flags"]) & HEDGE_FAILED:
+            self._hedge_failed = True
+            if self.on_hedge_failed is not None:
+                self.on_hedge_failed()
         halted = int(st["halted"])
         if halted and not halted_before:
             reason = f"risk limit [risk] {HALT_REASONS[halted]}"

@@ -281,6 +281,8 @@ def make_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[Any
         account.save()
 
     engine.on_halt = halted
+    attempts = config.execution.max_hedge_attempts
+    engine.on_hedge_failed = lambda: halted(f"hedge failed after {attempts} attempts")
     return engine
 
 

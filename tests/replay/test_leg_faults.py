@@ -265,6 +265,8 @@ def test_backtest_and_dry_run_reports_name_the_naked_leg(tmp_path: Path, capsys:
     dry = ["dry-run", "--config", str(path), "--speed", "max", "--state-dir", str(tmp_path / "paper"),
            "--out", str(tmp_path / "dry")]  # fmt: skip
     assert main(dry) == 0
+    # the paper account keeps the halt: the next dry run opens no pair until arb halt --clear
+    assert json.loads((tmp_path / "paper" / "account.json").read_text())["halt"] == "hedge failed after 2 attempts"
     # the dry run's account line (stderr) is followed by the alert arb live prints
     assert "NAKED LEG after 2 hedge attempts: binance long 0.01" in capsys.readouterr().err
     summary = json.loads((tmp_path / "dry" / "summary.json").read_text())
