@@ -86,6 +86,16 @@ async def _started(binance: Any, bybit: Any, process: Any, out: Path) -> None:
     await _until(up, process, out, 180)
 
 
+@asynccontextmanager
+async def _trading(config: Path, out: Path, keys: dict[str, str], binance: Any, bybit: Any) -> AsyncIterator[Any]:
+    """``arb live`` started (books and user streams subscribed), then both recordings played in real time."""
+    async with _arb_live(config, out, keys) as process:
+        await _started(binance, bybit, process, out)
+        binance.play(1.0)
+        bybit.play(1.0)
+        yield process
+
+
 def _trades(venues: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each venue's trades for arb's account, by the trade id the venue sends."""
     return {name: {venue.exec_id(t): t for t in account(venue).trades} for name, venue in venues.items()}
@@ -147,10 +157,7 @@ async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_
     async with spot_pair(binance_file, bybit_file) as (binance, bybit):
         config = write_pair_config(tmp_path, binance, bybit)
         out = tmp_path / "run"
-        async with _arb_live(config, out, keys) as process:
-            await _started(binance, bybit, process, out)
-            binance.play(1.0)
-            bybit.play(1.0)
+        async with _trading(config, out, keys, binance, bybit) as process:
             await _until(
                 lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 60
             )
@@ -195,10 +202,7 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
     async with spot_pair(binance_file, bybit_file) as (binance, bybit):
         config = write_pair_config(tmp_path, binance, bybit)
         first = tmp_path / "first"
-        async with _arb_live(config, first, keys) as process:
-            await _started(binance, bybit, process, first)
-            binance.play(1.0)
-            bybit.play(1.0)
+        async with _trading(config, first, keys, binance, bybit) as process:
             # the first fill of the first pair: its other leg is on its way, answered or not yet sent
             await _until(lambda: len(account(binance).trades) + len(account(bybit).trades) >= 1, process, first, 60)
             process.kill()
@@ -263,10 +267,7 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
         out = tmp_path / "live"
         # Bybit refuses the pair's sell and the three hedges for lack of balance: the Binance leg is alone
         bybit.faults.order_error(200, 170131, "Insufficient balance.", times=4)
-        async with _arb_live(config, out, keys) as process:
-            await _started(binance, bybit, process, out)
-            binance.play(1.0)
-            bybit.play(1.0)
+        async with _trading(config, out, keys, binance, bybit) as process:
             await _until(lambda: "HALTED" in (out / "stderr").read_text(), process, out, 60)
             assert _net(binance) > 0 and _net(bybit) == 0
             rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
