@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,18 @@ from numba import njit
 from arb.config import AppConfig, VenueConfig
 from arb.events import NS_PER_S
 from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT, draw_fault, make_leg_faults
-from arb.execution.risk import gate, make_limits, new_risk_state, risk_figures, update_equity
+from arb.execution.risk import (
+    EVENTS_KEPT,
+    RiskEvent,
+    drain_events,
+    event_text,
+    gate,
+    make_limits,
+    new_risk_state,
+    quote_currency,
+    risk_figures,
+    update_equity,
+)
 from arb.report import Spans, out_of_sync_spans
 from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
 from arb.strategy.kernel import decide, may_act
@@ -278,6 +289,7 @@ def _run_loop(
             or counters[C_EQUITY] >= equity.shape[0] - 2
             or counters[C_CALLS] >= calls.shape[0] - 1
             or counters[C_SENT] >= sent.shape[0] - intents.shape[0]
+            or rstate[0]["ev_count"] - rstate[0]["ev_drained"] >= EVENTS_KEPT - 8  # the driver logs them
         ):
             return 2
         now = hbt.current_timestamp
@@ -530,6 +542,8 @@ class BacktestResult:
     wall_s: float
     initial_base: tuple[float, float]
     initial_quote: tuple[float, float]
+    risk_events: list[RiskEvent] = field(default_factory=list)
+    """Every breach the gate reported (once per episode), in order."""
 
 
 def decision_points(book_ts: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -618,6 +632,8 @@ class Loop:
         self.intents = new_intents()
         self.limits = make_limits(config.risk, dust=max(v.instrument.lot_size for v in config.venues))
         self.rstate = new_risk_state()
+        self.risk_events: list[RiskEvent] = []
+        self._quote = quote_currency(config.strategy.symbol)
         self.init_base = np.array([v.account.base for v in venues])
         self.init_quote = np.array([v.account.quote for v in venues])
         self.maker = np.array([v.fees.maker for v in venues])
@@ -641,6 +657,14 @@ class Loop:
         self.last_mid = np.full(2, np.nan)
         self.price_decimals = np.array([_decimals(v.instrument.tick_size) for v in venues], np.int64)
 
+    def _log_risk_events(self) -> None:
+        # The breaches the gate wrote since the last call, logged as the engine logs them (at data time).
+        for event in drain_events(self.rstate):
+            self.risk_events.append(event)
+            when = dt.datetime.fromtimestamp(event.ts / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+            text = event_text(event.code, event.value, event.limit, self.limits, self._quote)
+            log.warning("risk at %s UTC: %s", when, text)
+
     def run(self, hbt: HashMapMarketDepthBacktest, until_ns: int) -> int:
         """Run the compiled loop to local time ``until_ns``; 0 there, 1 at the end of the data.
 
@@ -658,6 +682,7 @@ class Loop:
                 self.price_decimals, self.calls, self.sent, self.leg_faults, self.held, self.pending_due,
                 self.order_latency,
             )  # fmt: skip
+            self._log_risk_events()
             if rc != 2:
                 break
             c = self.counters
@@ -737,4 +762,5 @@ def run_backtest(
         wall_s=time.perf_counter() - started,
         initial_base=(float(loop.init_base[0]), float(loop.init_base[1])),
         initial_quote=(float(loop.init_quote[0]), float(loop.init_quote[1])),
+        risk_events=loop.risk_events,
     )

@@ -38,7 +38,22 @@ from arb.events import (
 )
 from arb.execution.faults import make_leg_faults
 from arb.execution.paper import PaperExecutor, PaperOrder
-from arb.execution.risk import H_EXTERNAL, HALT_REASONS, breach_text, gate, make_limits, new_risk_state, update_equity
+from arb.execution.risk import (
+    B_HALTED,
+    E_DRAWDOWN,
+    E_IMBALANCE,
+    E_PAIR_LOSS,
+    H_EXTERNAL,
+    HALT_REASONS,
+    RiskEvent,
+    drain_events,
+    event_text,
+    gate,
+    make_limits,
+    new_risk_state,
+    quote_currency,
+    update_equity,
+)
 from arb.report import Spans, out_of_sync_spans
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import make_params
@@ -371,7 +386,9 @@ class Engine:
         self.on_hedge_failed: Callable[[], None] | None = None
         """Called once when the kernel spends its hedge attempts (``HEDGE_FAILED``: no new pair)."""
         self._hedge_failed = False
-        self._last_breach = 0
+        self.risk_events: list[RiskEvent] = []
+        """Every breach the gate reported, in order (each logged once per episode as it came)."""
+        self._quote = quote_currency(config.strategy.symbol)
         self.stale_after = config.risk.stale_after_ns
         self.position = np.zeros(2)
         self.cash = np.zeros(2)  # quote received minus paid minus fees, per venue
@@ -516,13 +533,15 @@ class Engine:
             self.rstate[0]["halted"] = H_EXTERNAL
 
     def _after_gate(self, halted_before: int) -> None:
-        # Log each limit's refusal once per episode, and say when trading halts.
+        # Log each breach the gate wrote (once per episode), and say when trading halts.
         st = self.rstate[0]
-        code = int(st["breach"])
-        if code != self._last_breach:
-            if code:
-                log.warning("risk: %s", breach_text(self.limits, self.rstate))
-            self._last_breach = code
+        for event in drain_events(self.rstate):
+            self.risk_events.append(event)
+            text = event_text(event.code, event.value, event.limit, self.limits, self._quote)
+            if event.code in (E_DRAWDOWN, E_PAIR_LOSS, E_IMBALANCE, B_HALTED):
+                log.error("risk: %s", text)
+            else:
+                log.warning("risk: %s", text)
         if not self._hedge_failed and int(self.kstate[0]["flags"]) & HEDGE_FAILED:
             self._hedge_failed = True
             if self.on_hedge_failed is not None:
@@ -530,7 +549,6 @@ class Engine:
         halted = int(st["halted"])
         if halted and not halted_before:
             reason = f"risk limit [risk] {HALT_REASONS[halted]}"
-            log.error("risk: trading halted (%s): no new pair until a person clears it (arb halt --clear)", reason)
             if self.on_halt is not None:
                 self.on_halt(reason)
 

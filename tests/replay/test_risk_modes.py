@@ -59,7 +59,8 @@ def _config(
 
 
 def _three_modes(config: AppConfig) -> dict[str, tuple[list[tuple[Any, ...]], dict[str, Any]]]:
-    """Per mode: the intents sent (time, venue, side, qty, kind) and the gate's figures."""
+    """Per mode: the intents sent (time, venue, side, qty, kind) and the gate's figures, with the
+    breaches the driver logged (``events``: their ``[risk]`` keys, in order)."""
     result = run_backtest(config)
     dry = replay_engine(config, result.days)
     live = asyncio.run(live_engine(config, result.days))
@@ -69,10 +70,16 @@ def _three_modes(config: AppConfig) -> dict[str, tuple[list[tuple[Any, ...]], di
             (int(s["ts"]), int(s["venue"]), int(s["side"]), round(float(s["qty"]), 8), int(s["kind"])) for s in sent
         ]
 
+    def figures(state: Any, events: list[Any]) -> dict[str, Any]:
+        # the breaches up to the backtest's last decision (the engine decides once more at the data's end)
+        last = max([int(result.calls["ts"].max())] + [event.ts for event in result.risk_events])
+        figures = state if isinstance(state, dict) else risk_figures(state)
+        return {**figures, "events": [(event.key, event.ts) for event in events if event.ts <= last]}
+
     return {
-        "backtest": (intents(result.sent), result.risk_state),
-        "dry run": (intents(dry.log.sent.view()), risk_figures(dry.rstate[0])),
-        "live": (intents(live.log.sent.view()), risk_figures(live.rstate[0])),
+        "backtest": (intents(result.sent), figures(result.risk_state, result.risk_events)),
+        "dry run": (intents(dry.log.sent.view()), figures(dry.rstate[0], dry.risk_events)),
+        "live": (intents(live.log.sent.view()), figures(live.rstate[0], live.risk_events)),
     }
 
 
@@ -99,6 +106,8 @@ LIMITS = {
     "max_drawdown": ({"max_drawdown": 5.0}, "adverse", 2, "max_drawdown"),
     "max_notional_per_venue": ({"max_notional_per_venue": 1300.0}, "", 2, ""),
     "max_pair_loss": ({"max_pair_loss": 0.5}, "vanishing", 1, "max_pair_loss"),
+    # the lone leg is held from its fill until the hedge's answer, 7 ms later (orders with latency)
+    "max_imbalance_hold_ms": ({"max_imbalance_hold_ms": 5}, "vanishing", 1, "max_imbalance_hold_ms"),
     "max_open_orders": ({"max_open_orders": 1}, "thin", 0, ""),
     # a stale venue: the kernel itself opens nothing there, before the gate would (nothing to refuse)
     "stale_after_ms": ({"stale_after_ms": 300}, "silent", 0, ""),
@@ -120,11 +129,14 @@ def test_each_limit_stops_the_same_pairs_in_the_backtest_the_dry_run_and_live(tm
     assert bt_sent == dry_sent  # the same gate let the same intents through
     assert _same_intents(bt_sent, live_sent)
     assert _pairs(bt_sent) <= at_most
-    key = "max_daily_loss" if limit == "max_daily_loss_fraction" else limit
     for name, (_, figures) in modes.items():
         assert figures["halt_reason"] == halt, name  # a halt is what the limit did ...
         if not halt and limit != "stale_after_ms":  # ... else a pair it refused
-            assert figures["refused"][key] >= 1, (name, figures["refused"])
+            assert figures["refused"][limit] >= 1, (name, figures["refused"])
+        if limit != "stale_after_ms":  # each driver logged the breach under the limit's key
+            assert limit in [key for key, _ in figures["events"]], (name, figures["events"])
+    # every driver logged the same breaches at the same times, once per episode
+    assert bt_risk["events"] == dry_risk["events"] == live_risk["events"]
     # the same limits refused (how often depends on how often each driver asks the kernel)
     refused = [{k for k, n in figures["refused"].items() if n} for figures in (bt_risk, dry_risk, live_risk)]
     assert refused[0] == refused[1] == refused[2]

@@ -124,7 +124,8 @@ def test_daily_loss_as_a_fraction_of_the_days_starting_equity() -> None:
     update_equity(lim, state, -19.0, v, NOW + 1)
     assert gate(v, lim, state, intents, n, NOW + 1) == 2
     update_equity(lim, state, -20.0, v, NOW + 2)
-    assert gate(v, lim, state, intents, n, NOW + 2) == 0 and _refused(state) == {"max_daily_loss": 1}
+    assert gate(v, lim, state, intents, n, NOW + 2) == 0 and _refused(state) == {"max_daily_loss_fraction": 1}
+    assert "daily loss 0.1000% of the day's starting equity >= limit 0.1000%" in breach_text(lim, state)
 
 
 def test_a_pair_that_lost_more_than_its_limit_halts_once_it_is_closed() -> None:
@@ -159,7 +160,7 @@ def test_a_minimum_interval_between_pairs() -> None:
     intents, n = pair()
     assert gate(book(), lim, state, intents, n, NOW) == 2
     assert gate(book(), lim, state, intents, n, NOW + 499_000_000) == 0
-    assert "time since the last pair (ms) 499 against 500" in breach_text(lim, state)
+    assert "time since the last pair 499 ms < limit 500 ms ([risk] min_pair_interval_ms)" in breach_text(lim, state)
     assert gate(book(), lim, state, intents, n, NOW + 500_000_000) == 2
 
 
