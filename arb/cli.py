@@ -11,6 +11,7 @@ with a traceback. Ctrl-C exits 130 after the command has saved what it holds.
 from __future__ import annotations
 
 import argparse
+import calendar
 import dataclasses
 import logging
 import math
@@ -214,15 +215,21 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
     note = account.resume_note(None if days is None else [f"{d:%Y-%m-%d}" for d in days])
     if note is not None:
         console.print(note, highlight=False, soft_wrap=True)
-    if account.halt:
-        from rich.markup import escape as rich_escape
+    from rich.markup import escape as rich_escape
 
+    if account.halt:
         console.print(
             f"[bold red]HALTED[/] ({rich_escape(account.halt)}): this paper account opens no new pair until "
             f"arb halt --clear --state-dir {state_dir}",
             highlight=False,
             soft_wrap=True,
         )
+    from arb.execution.risk import day_pause_text, make_limits
+
+    start = time.time_ns() if days is None else round(calendar.timegm(days[0].timetuple())) * 1_000_000_000
+    paused = day_pause_text(account.risk, make_limits(config.risk), start)
+    if paused is not None:
+        console.print(f"[bold red]PAUSED[/] ({rich_escape(paused)})", highlight=False, soft_wrap=True)
     base, quote = account.balances()
     if args.live_data:
         for venue in config.venues:

@@ -58,9 +58,12 @@ __all__ = [
     "HALT_REASONS",
     "H_EXTERNAL",
     "RISK_DTYPE",
+    "RISK_MEMORY_KEY",
     "RISK_STATE_DTYPE",
     "RiskEvent",
     "breach_text",
+    "clear_day",
+    "day_pause_text",
     "drain_events",
     "event_text",
     "gate",
@@ -335,6 +338,28 @@ def risk_memory(state: Any) -> dict[str, Any]:
     kept = min(int(st["pair_count"]), MAX_PAIRS_TRACKED)
     memory["pair_times"] = sorted(int(t) for t in st["pair_times"][:kept])
     return memory
+
+
+RISK_MEMORY_KEY = "risk_memory"
+"""The journal's account-state key (and ``account.json``'s key) for :func:`risk_memory`."""
+
+
+def clear_day(memory: dict[str, Any]) -> dict[str, Any]:
+    """``memory`` without its risk day: a person lifted the daily loss pause (``arb halt --clear``);
+    the day starts again at the next run's first sample. The pairs of the last 24 hours stay."""
+    return {name: value for name, value in memory.items() if not name.startswith("day")}
+
+
+def day_pause_text(memory: dict[str, Any], limits: Any, now: int) -> str | None:
+    """Why a run starting at ``now`` (ns) with ``memory`` opens no pair until the next risk day, or
+    None (no pause kept, or its day is over)."""
+    code = int(memory.get("day_halted", 0))
+    day = (now - int(limits[0]["daily_reset_ns"])) // NS_PER_DAY
+    if code == 0 or day != int(memory.get("day", -1)):
+        return None
+    key = BREACH_NAMES[code][1]
+    hour = int(limits[0]["daily_reset_ns"]) // NS_PER_HOUR
+    return f"daily loss limit ([risk] {key}) reached: no new pair until {hour:02d}:00 UTC (or arb halt --clear)"
 
 
 def restore_risk_memory(state: Any, memory: dict[str, Any]) -> None:

@@ -386,6 +386,8 @@ class Engine:
         self.on_hedge_failed: Callable[[], None] | None = None
         """Called once when the kernel spends its hedge attempts (``HEDGE_FAILED``: no new pair)."""
         self._hedge_failed = False
+        self.on_risk_event: Callable[[RiskEvent], None] | None = None
+        """Called with each breach the gate reports, after it is logged (the drivers save the gate's memory)."""
         self.risk_events: list[RiskEvent] = []
         """Every breach the gate reported, in order (each logged once per episode as it came)."""
         self._quote = quote_currency(config.strategy.symbol)
@@ -542,6 +544,8 @@ class Engine:
                 log.error("risk: %s", text)
             else:
                 log.warning("risk: %s", text)
+            if self.on_risk_event is not None:
+                self.on_risk_event(event)
         if not self._hedge_failed and int(self.kstate[0]["flags"]) & HEDGE_FAILED:
             self._hedge_failed = True
             if self.on_hedge_failed is not None:

@@ -38,7 +38,7 @@ from rich.console import Console
 from arb.config import AppConfig
 from arb.errors import ArbError
 from arb.events import ASSET_NAMES
-from arb.execution.risk import risk_figures
+from arb.execution.risk import RISK_MEMORY_KEY, restore_risk_memory, risk_figures, risk_memory
 from arb.report import pairs_text
 from arb.runtime.engine import Batch, Engine
 from arb.strategy.kernel import decide, may_act
@@ -89,6 +89,9 @@ class PaperAccount:
     """UTC days (``YYYY-MM-DD``) of recordings this account has traded in replays; None for an
     account written before arb kept them (what it traded is then unknown)."""
     halt: str = ""
+    risk: dict[str, Any] = field(default_factory=dict)
+    """The gate's memory across restarts (the risk day, the last 24 hours' pairs): see
+    :func:`arb.execution.risk.risk_memory`."""
     """Why this account is halted (a risk limit, kept across restarts until ``arb halt --clear``); "" when not."""
     resumed: bool = False
     """True when :meth:`open` loaded an existing account (not saved)."""
@@ -115,6 +118,7 @@ class PaperAccount:
                          "last_pair_id", "sessions"):  # fmt: skip
                 setattr(account, name, int(data[name]))
             account.halt = str(data.get("halt", ""))
+            account.risk = dict(data.get(RISK_MEMORY_KEY, {}))
             days = data.get("replayed_days")
             account.replayed_days = None if days is None else [str(d) for d in days]
             account.resumed = True
@@ -215,6 +219,7 @@ class PaperAccount:
             "sessions": self.sessions,
             "replayed_days": self.replayed_days,
             "halt": self.halt,
+            RISK_MEMORY_KEY: self.risk,
         }
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".account.", suffix=".tmp")
         try:
@@ -275,10 +280,18 @@ def make_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[Any
     st["last_pair_id"] = account.last_pair_id
     if account.halt:
         engine.hold()
+    if account.risk:  # a restart keeps the risk day's loss and the last 24 hours' pairs
+        restore_risk_memory(engine.rstate, account.risk)
 
     def halted(reason: str) -> None:
         account.halt = reason
         account.save()
+
+    def breached(_event: Any) -> None:  # a crash right after a breach keeps the risk day's pause
+        account.risk = risk_memory(engine.rstate)
+        account.save()
+
+    engine.on_risk_event = breached
 
     engine.on_halt = halted
     attempts = config.execution.max_hedge_attempts
@@ -372,6 +385,7 @@ def _sync_counters(engine: Engine, account: PaperAccount) -> None:
     account.last_buy_venue = int(st["last_buy_venue"])
     account.last_sell_venue = int(st["last_sell_venue"])
     account.last_pair_id = int(st["last_pair_id"])
+    account.risk = risk_memory(engine.rstate)
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -29,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from rich.console import Console
@@ -133,6 +134,41 @@ def _is_dust(engine: Engine, net: float) -> bool:
         if qty > 0.0 and qty >= instrument.min_qty * (1 - 1e-9) and not (qty * mid < instrument.min_notional):
             return False
     return True
+
+
+class _StateStore(Protocol):
+    # the journal's account state (arb.execution.journaling's sink and the journal itself have it)
+    def get_state(self, key: str) -> str | None: ...
+    def set_state(self, key: str, value: str) -> None: ...
+
+
+def keep_risk_memory(journal: _StateStore, engine: Engine, console: Console, now: int) -> Callable[[], None]:
+    """Continue the gate's memory (the risk day, the last 24 hours' pairs) from the journal, print a
+    daily-loss pause it still holds at ``now``, and keep the memory in the journal after every fill
+    and breach. Returns the function that saves it (call it at the end)."""
+    from arb.execution.risk import RISK_MEMORY_KEY, day_pause_text, restore_risk_memory, risk_memory
+
+    raw = journal.get_state(RISK_MEMORY_KEY)
+    if raw:
+        memory = json.loads(raw)
+        restore_risk_memory(engine.rstate, memory)
+        paused = day_pause_text(memory, engine.limits, now)
+        if paused is not None:
+            console.print(f"[bold red]PAUSED[/] ({escape(paused)})", highlight=False, soft_wrap=True)
+
+    def save(*_: Any) -> None:
+        journal.set_state(RISK_MEMORY_KEY, json.dumps(risk_memory(engine.rstate)))
+
+    booked = engine.on_fill
+
+    def on_fill(row: Any) -> None:
+        if booked is not None:
+            booked(row)
+        save()
+
+    engine.on_fill = on_fill
+    engine.on_risk_event = save
+    return save
 
 
 class _Reporter:
@@ -271,6 +307,7 @@ async def run_live(
             )
 
         engine.on_halt = risk_halt
+        save_risk_memory = keep_risk_memory(session.journal, engine, console, clock())
         symbol = config.strategy.symbol
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
         feeds = [
@@ -387,6 +424,7 @@ async def run_live(
             kill_file.unlink(missing_ok=True)
         now = max(last[0], clock())
         engine.finish(now)
+        save_risk_memory()
         reporter.maybe(engine, now, force=True)
         for order in left:
             console.print(
@@ -581,19 +619,24 @@ def add_halt_parser(subparsers: Any) -> Any:
 
 
 def _cmd_halt(args: Any) -> int:
-    import json
-
     from arb.config import load_config
     from arb.execution.journaling import open_execution_journal
     from arb.execution.kill import HALT_KEY
+    from arb.execution.risk import RISK_MEMORY_KEY, clear_day, day_pause_text, make_limits
 
     config = load_config(args.config)
+    limits = make_limits(config.risk)
     paper = (args.state_dir or config.dry_run.state_dir) / "account.json"
     journal = open_execution_journal(config.live)
+    pauses: dict[str, str | None] = {}
     try:
         live_halt = journal.get_state(HALT_KEY) or ""
+        memory = json.loads(journal.get_state(RISK_MEMORY_KEY) or "{}")
+        pauses["arb live"] = day_pause_text(memory, limits, time.time_ns())
         if args.clear:
             journal.set_state(HALT_KEY, "")
+            if memory:  # the daily loss pause too: the risk day starts again at the next run
+                journal.set_state(RISK_MEMORY_KEY, json.dumps(clear_day(memory)))
         elif args.set:
             journal.set_state(HALT_KEY, args.set)
     finally:
@@ -602,8 +645,12 @@ def _cmd_halt(args: Any) -> int:
     if paper.exists():
         data = json.loads(paper.read_text())
         paper_halt = str(data.get("halt", ""))
+        paper_memory = dict(data.get(RISK_MEMORY_KEY, {}))
+        pauses["paper account"] = day_pause_text(paper_memory, limits, time.time_ns())
         if args.clear or args.set:
             data["halt"] = "" if args.clear else args.set
+            if args.clear and paper_memory:
+                data[RISK_MEMORY_KEY] = clear_day(paper_memory)
             tmp = paper.with_suffix(".tmp")
             tmp.write_text(json.dumps(data, indent=2))
             os.replace(tmp, paper)
@@ -613,4 +660,7 @@ def _cmd_halt(args: Any) -> int:
             sys.stdout.write(f"{name}: halt cleared (was: {halt})\n")
         else:
             sys.stdout.write(f"{name}: {'HALTED: ' + now if now else 'not halted'}\n")
+        paused = pauses.get(name.split(" (")[0])
+        if paused is not None:
+            sys.stdout.write(f"{name}: {'pause lifted (was: ' + paused + ')' if args.clear else 'PAUSED: ' + paused}\n")
     return 0

@@ -16,7 +16,7 @@ from tests.scenarios import Book, Change, write_scenario
 DAY = dt.date(2024, 5, 6)
 
 
-def _config(tmp_path: Path) -> Path:
+def _config(tmp_path: Path, risk: dict[str, float] | None = None) -> Path:
     # Pairs from 2 s on; at 2.5 s Binance's book falls 1 %: the longs bought there lose more than the
     # drawdown limit of 5 USDT, and the widened spread keeps asking for more pairs.
     write_scenario(
@@ -38,7 +38,7 @@ def _config(tmp_path: Path) -> Path:
         bybit_overrides=venue,
         arbitrage_overrides={
             "strategy": {"max_order_size": 0.01, "max_position_size": 0.05, "rebalance_threshold": 0.0},
-            "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0, "max_drawdown": 5.0},
+            "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0, "max_drawdown": 5.0, **(risk or {})},
             "backtest": {"recordings": "recordings"},
             "live": {"state_dir": "live"},
         },
@@ -84,3 +84,72 @@ def test_arb_halt_sets_and_clears_the_live_journals_halt(tmp_path: Path, capsys:
     assert "arb live (main): HALTED: going on holiday" in capsys.readouterr().out
     assert main(["halt", "--config", str(config), "--clear"]) == 0
     assert "arb live (main): halt cleared (was: going on holiday)" in capsys.readouterr().out
+
+
+def test_the_daily_loss_pause_outlives_a_restart_on_the_same_risk_day_until_arb_halt_clears_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, state = _config(tmp_path, {"max_drawdown": 1e6, "max_daily_loss": 5.0}), tmp_path / "paper"
+    assert _dry_run(config, state, tmp_path / "r1") == 0
+    account = json.loads((state / "account.json").read_text())
+    assert account["halt"] == ""  # a pause, not a halt
+    assert account["risk_memory"]["day_halted"] != 0
+    fills = account["fills"]
+    capsys.readouterr()
+
+    assert _dry_run(config, state, tmp_path / "r2") == 0  # a restart the same risk day: still paused
+    again = capsys.readouterr()
+    assert (
+        "PAUSED (daily loss limit ([risk] max_daily_loss) reached: no new pair until 00:00 UTC" in again.out + again.err
+    )
+    assert json.loads((state / "account.json").read_text())["fills"] == fills
+    summary = json.loads((tmp_path / "r2" / "summary.json").read_text())
+    assert summary["meta"]["risk_state"]["refused"]["max_daily_loss"] >= 1
+
+    assert main(["halt", "--config", str(config), "--state-dir", str(state), "--clear"]) == 0
+    assert "day_halted" not in json.loads((state / "account.json").read_text())["risk_memory"]
+    assert _dry_run(config, state, tmp_path / "r3") == 0
+    assert json.loads((state / "account.json").read_text())["fills"] > fills  # trading again
+
+
+def test_live_keeps_the_gates_memory_in_the_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rich.console import Console
+
+    from arb.config import load_config
+    from arb.execution.journaling import open_execution_journal
+    from arb.execution.risk import B_DAILY_LOSS
+    from arb.runtime.engine import Engine
+    from arb.runtime.live_trading import keep_risk_memory
+
+    path = _config(tmp_path, {"max_daily_loss": 5.0})
+    config = load_config(path)
+    now = 1_715_000_000 * 10**9
+    journal = open_execution_journal(config.live)
+    try:
+        first = Engine(config)
+        save = keep_risk_memory(journal, first, Console(), now)
+        st = first.rstate[0]
+        st["day"] = now // (86_400 * 10**9)
+        st["day_halted"] = B_DAILY_LOSS
+        st["pair_count"] = 1
+        st["pair_times"][0] = now - 10**9
+        save()
+        printed = Console(record=True)
+        second = Engine(config)  # a restart
+        keep_risk_memory(journal, second, printed, now + 10**9)
+        assert "PAUSED (daily loss limit ([risk] max_daily_loss) reached" in printed.export_text()
+        again = second.rstate[0]
+        assert (
+            again["day_halted"] == B_DAILY_LOSS and again["pair_count"] == 1 and again["pair_times"][0] == now - 10**9
+        )
+        next_day = Console(record=True)
+        keep_risk_memory(journal, Engine(config), next_day, now + 86_400 * 10**9)
+        assert "PAUSED" not in next_day.export_text()  # that day is over
+    finally:
+        journal.close()
+    assert main(["halt", "--config", str(path), "--clear"]) == 0
+    journal = open_execution_journal(config.live)
+    try:
+        assert "day_halted" not in json.loads(journal.get_state("risk_memory") or "{}")
+    finally:
+        journal.close()
