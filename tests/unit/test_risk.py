@@ -5,7 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from arb.execution.risk import RISK_DTYPE, breach_text, gate, new_risk_state, risk_figures, update_equity
+from arb.execution.risk import (
+    EVENTS_KEPT,
+    RISK_DTYPE,
+    breach_text,
+    drain_events,
+    event_text,
+    gate,
+    new_risk_state,
+    quote_currency,
+    restore_risk_memory,
+    risk_figures,
+    risk_memory,
+    update_equity,
+)
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, SELL, VENUE_OK, VENUE_STALE, new_intents, new_view
 
 
@@ -208,3 +221,103 @@ def test_a_halt_carried_over_from_an_earlier_run_holds_until_cleared() -> None:
     intents, n = pair()
     assert gate(book(), limits(), state, intents, n, NOW) == 0
     assert "halt kept from outside" in breach_text(limits(), state)
+
+
+def test_each_breach_is_one_event_per_episode_with_its_figures() -> None:
+    lim = limits(max_daily_loss=30.0, min_pair_interval_ns=500_000_000)
+    state = new_risk_state()
+    intents, n = pair()
+    assert gate(book(), lim, state, intents, n, NOW) == 2
+    assert gate(book(), lim, state, intents, n, NOW + 1) == 0
+    assert gate(book(), lim, state, intents, n, NOW + 2) == 0  # the same run of refusals: no new event
+    assert gate(book(), lim, state, intents, n, NOW + 500_000_000) == 2  # a pair went out: the run ended
+    assert gate(book(), lim, state, intents, n, NOW + 500_000_001) == 0
+    update_equity(lim, state, 100.0, book(), NOW + 600_000_000)
+    update_equity(lim, state, 52.0, book(), NOW + 700_000_000)  # 48 lost: the pause is one event ...
+    assert gate(book(), lim, state, intents, n, NOW + 1_200_000_000) == 0  # ... and its refusals are that episode
+    events = drain_events(state)
+    assert [(e.key, e.ts - NOW) for e in events] == [
+        ("min_pair_interval_ms", 1),
+        ("min_pair_interval_ms", 500_000_001),
+        ("max_daily_loss", 700_000_000),
+    ]
+    assert event_text(events[2].code, events[2].value, events[2].limit, lim, "USDT") == (
+        "daily loss 48.00 USDT >= limit 30.00 USDT ([risk] max_daily_loss): no new pairs until 00:00 UTC"
+    )
+    assert drain_events(state) == []  # taken once
+
+
+def test_a_driver_that_drains_too_seldom_loses_the_oldest_events_and_is_told() -> None:
+    lim = limits(min_pair_interval_ns=10)
+    state = new_risk_state()
+    intents, n = pair()
+    for k in range(EVENTS_KEPT + 3):  # each pass ends a run, each refusal starts one
+        assert gate(book(), lim, state, intents, n, NOW + 100 * k) == 2
+        assert gate(book(), lim, state, intents, n, NOW + 100 * k + 1) == 0
+    assert len(drain_events(state)) == EVENTS_KEPT and state[0]["ev_lost"] == 3
+
+
+def test_an_imbalance_that_ended_after_the_limit_halts_even_without_a_decision_inside_it() -> None:
+    lim = limits(max_imbalance_hold_ns=5_000_000, dust=0.001)
+    state = new_risk_state()
+    v = book()
+    v[0]["position"] = 0.01
+    update_equity(lim, state, 0.0, v, NOW)  # the lone leg is seen
+    update_equity(lim, state, 0.0, book(), NOW + 7_000_000)  # hedged 7 ms later
+    assert state[0]["halted"] == 3
+    [event] = drain_events(state)
+    assert (event.key, event.value, event.limit) == ("max_imbalance_hold_ms", 7.0, 5.0)
+
+
+def test_a_lone_leg_held_with_nothing_unanswered_counts_its_marked_loss() -> None:
+    lim = limits(max_pair_loss=5.0, dust=0.001)
+    state = new_risk_state()
+    intents, n = pair()
+    update_equity(lim, state, 100.0, book(), NOW)
+    assert gate(book(), lim, state, intents, n, NOW) == 2
+    lone = book()
+    lone[0]["position"] = 0.1
+    update_equity(lim, state, 96.0, lone, NOW + 1)
+    assert state[0]["halted"] == 0
+    update_equity(lim, state, 94.0, lone, NOW + 2)  # 6 lost at the mids, not flat yet
+    assert state[0]["halted"] == 2
+
+
+def test_unknown_orders_past_the_limit_are_one_event_even_when_nothing_is_sent() -> None:
+    lim = limits()
+    state = new_risk_state()
+    state[0]["unknown"][0] = 2
+    update_equity(lim, state, 0.0, book(), NOW)
+    update_equity(lim, state, 0.0, book(), NOW + 1)
+    state[0]["unknown"][0] = 0
+    update_equity(lim, state, 0.0, book(), NOW + 2)
+    state[0]["unknown"][0] = 1
+    update_equity(lim, state, 0.0, book(), NOW + 3)
+    assert [(e.key, e.ts - NOW, e.value) for e in drain_events(state)] == [
+        ("max_unknown_orders", 0, 2.0),
+        ("max_unknown_orders", 3, 1.0),
+    ]
+
+
+def test_the_gates_memory_round_trips_the_risk_day_and_the_pairs() -> None:
+    lim = limits(max_daily_loss=30.0, max_pairs_per_day=2)
+    state = new_risk_state()
+    intents, n = pair()
+    assert gate(book(), lim, state, intents, n, NOW) == 2
+    assert gate(book(), lim, state, intents, n, NOW + HOUR) == 2
+    update_equity(lim, state, 100.0, book(), NOW + HOUR)
+    update_equity(lim, state, 60.0, book(), NOW + HOUR + 1)
+    memory = risk_memory(state)
+    again = new_risk_state()  # a restart
+    restore_risk_memory(again, memory)
+    update_equity(lim, again, 60.0, book(), NOW + 2 * HOUR)  # the same risk day: still paused, 2 pairs in 24 h
+    assert gate(book(), lim, again, intents, n, NOW + 2 * HOUR) == 0
+    assert _refused(again) == {"max_daily_loss": 1}
+    update_equity(lim, again, 60.0, book(), NOW + 24 * HOUR)  # the next day: the pause is over ...
+    assert gate(book(), lim, again, intents, n, NOW + 24 * HOUR) == 2
+    assert gate(book(), lim, again, intents, n, NOW + 24 * HOUR + 1) == 0  # the pair of 01:00 still counts
+    assert _refused(again) == {"max_daily_loss": 1, "max_pairs_per_day": 1}
+
+
+def test_the_quote_currency_of_a_symbol() -> None:
+    assert (quote_currency("BTCUSDT"), quote_currency("ETHBTC"), quote_currency("XYZ")) == ("USDT", "BTC", "quote")
