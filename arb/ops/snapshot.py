@@ -1,0 +1,189 @@
+"""The one hand-over between a trading loop and everything that watches it.
+
+A driver (``arb record``, ``arb dry-run``, ``arb live``) builds a :class:`Snapshot` every
+``[ops] snapshot_ms`` of its clock and on notable moments, and emits an :class:`OpsEvent` for each
+fill, order answer, reject, breach, halt, resync or disconnect. Both go into an :class:`OpsHub`:
+``publish`` and ``emit`` are O(1) appends under a lock held for nanoseconds, never I/O. Readers (the
+metrics collector, the dashboard's event stream, the alert rules) run in their own thread and ask
+the hub for what is new since the id they last saw, so a slow reader costs the loop nothing and a
+reader that falls behind loses the oldest items (counted in ``dropped``), never the loop's time.
+
+Times are int64 ns: ``ts_ns`` on the driver's clock (data time in a replay, wall time live),
+``wall_ns`` the process's wall clock when the value was made.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Final, TypeVar
+
+__all__ = [
+    "FeedHealth",
+    "LimitUse",
+    "OpsEvent",
+    "OpsHub",
+    "Snapshot",
+    "VenueAccount",
+]
+
+EVENT_KINDS: Final = (
+    "fill",  # fields: venue, side, qty, price, fee, pair_id, kind
+    "order",  # an order's answer: venue, side, qty, price, status (filled/partial/canceled/rejected), code
+    "reject",  # venue, code (the venue's or "risk:<key>"), text
+    "breach",  # a risk limit refused or paused: key, value, limit, text
+    "halt",  # reason, text; resolved=True when cleared
+    "naked_leg",  # venue, side, qty, mark_value: a leg the kernel gave up hedging; resolved=True when flat
+    "hedge_failed",  # venue, text
+    "resync",  # venue, symbol, reason
+    "disconnect",  # venue, endpoint; resolved=True on reconnect
+    "stale",  # venue, symbol, age_ms; resolved=True when fresh
+    "disk_low",  # path, free_bytes
+    "info",  # text
+)
+"""The event kinds drivers emit; readers ignore kinds they do not know."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    """One venue's market-data feed for one symbol."""
+
+    venue: str  # "binance" / "bybit"
+    market: str  # "spot" / "usdm" / "linear"
+    symbol: str
+    connected: bool
+    synced: bool
+    stale: bool
+    endpoint: str  # the URL in use (failover changes it)
+    last_message_ns: int  # driver clock of the last frame; 0 = none yet
+    messages: int
+    gaps: int
+    resyncs: int
+    reconnects: int
+    decode_errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class VenueAccount:
+    """One venue's side of the account, in base and quote units."""
+
+    venue: str
+    position: float  # base bought minus sold since the account's start
+    base: float  # balance
+    quote: float  # balance
+    bid: float  # best bid / ask the engine last saw (nan when none)
+    ask: float
+    open_orders: int
+    orders: int  # sent since the process started
+    fills: int
+    rejects: dict[str, int] = field(default_factory=dict)  # by code
+    unknown_orders: int = 0  # live: orders whose fate is not known yet
+
+
+@dataclass(frozen=True, slots=True)
+class LimitUse:
+    """A risk limit, how much of it is used now (``value`` against ``limit``), how often it refused."""
+
+    key: str  # the [risk] config key
+    value: float
+    limit: float  # 0 or inf: not set
+    refused: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a running process looks like at one instant. Immutable: readers may keep it."""
+
+    mode: str  # "record" / "dry-run" / "live"
+    symbol: str
+    quote_currency: str
+    ts_ns: int
+    wall_ns: int
+    feeds: tuple[FeedHealth, ...]
+    accounts: tuple[VenueAccount, ...] = ()  # empty while recording
+    # the spread in bps of both directions at the touch: buy venue 0 / sell venue 1, and the reverse
+    # (nan when a book is empty); the kernel's entry threshold in the same units
+    spread_bps: tuple[float, float] = (float("nan"), float("nan"))
+    entry_bps: float = float("nan")
+    equity: float = float("nan")  # quote, marked at the mids
+    pnl: float = float("nan")  # since the account's start: trading PnL after fees
+    fees: float = 0.0
+    pairs: int = 0
+    limits: tuple[LimitUse, ...] = ()
+    halted: str = ""  # the halt's reason, "" when trading
+    paused: str = ""  # a pause that lifts by itself (daily loss until the reset hour, unknown orders)
+    recording_dir: str = ""  # where recordings are written (record, --live-data), for the free-disk gauge
+
+
+@dataclass(frozen=True, slots=True)
+class OpsEvent:
+    """A moment worth a line on the dashboard, a counter or an alert. ``kind``: see ``EVENT_KINDS``."""
+
+    kind: str
+    ts_ns: int
+    venue: str = ""
+    text: str = ""
+    fields: dict[str, object] = field(default_factory=dict)
+    resolved: bool = False
+
+
+class OpsHub:
+    """The latest snapshot, the last ``history`` snapshots and the last ``events`` events, numbered.
+
+    Writers: one trading loop. Readers: any thread, with ``since(id)`` cursors. Ids start at 1 and
+    never repeat within a process, so a reader (or a browser reconnecting with ``Last-Event-ID``)
+    resumes without duplicates.
+    """
+
+    def __init__(self, history: int = 3600, events: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._snapshots: deque[tuple[int, Snapshot]] = deque(maxlen=history)
+        self._events: deque[tuple[int, OpsEvent]] = deque(maxlen=events)
+        self._next_snapshot = 1
+        self._next_event = 1
+        self.dropped_snapshots = 0  # fell out of the ring: a reader asking for them gets the oldest kept
+        self.dropped_events = 0
+
+    def publish(self, snapshot: Snapshot) -> int:
+        with self._lock:
+            n = self._next_snapshot
+            self._next_snapshot = n + 1
+            if len(self._snapshots) == self._snapshots.maxlen:
+                self.dropped_snapshots += 1
+            self._snapshots.append((n, snapshot))
+        return n
+
+    def emit(self, event: OpsEvent) -> int:
+        with self._lock:
+            n = self._next_event
+            self._next_event = n + 1
+            if len(self._events) == self._events.maxlen:
+                self.dropped_events += 1
+            self._events.append((n, event))
+        return n
+
+    def latest(self) -> Snapshot | None:
+        with self._lock:
+            return self._snapshots[-1][1] if self._snapshots else None
+
+    def snapshots_since(self, after: int) -> list[tuple[int, Snapshot]]:
+        """The kept snapshots numbered above ``after``, oldest first."""
+        with self._lock:
+            return _since(self._snapshots, after)
+
+    def events_since(self, after: int) -> list[tuple[int, OpsEvent]]:
+        """The kept events numbered above ``after``, oldest first."""
+        with self._lock:
+            return _since(self._events, after)
+
+
+_T = TypeVar("_T")
+
+
+def _since(ring: deque[tuple[int, _T]], after: int) -> list[tuple[int, _T]]:
+    if not ring or ring[-1][0] <= after:
+        return []
+    first = ring[0][0]
+    start = max(0, after + 1 - first)
+    return [ring[i] for i in range(start, len(ring))]
