@@ -56,9 +56,11 @@ __all__ = [
     "DEPTH_STREAMS",
     "MARKETS",
     "Account",
+    "AlertsConfig",
     "AppConfig",
     "BacktestConfig",
     "DryRunConfig",
+    "EmailChannel",
     "Endpoints",
     "ExecutionConfig",
     "FeedConfig",
@@ -68,10 +70,13 @@ __all__ = [
     "LegFaultRates",
     "LegFaultsConfig",
     "LiveConfig",
+    "OpsConfig",
     "RiskConfig",
     "Secret",
     "StrategyConfig",
+    "TelegramChannel",
     "VenueConfig",
+    "WebhookChannel",
     "load_config",
     "load_venue_config",
 ]
@@ -336,7 +341,7 @@ def _expectation(info: _FieldInfo, *, toml: bool) -> str:
         "float": "a number",
         "str": "a string",
         "path": "a path (string)",
-        "strs": "a non-empty list of strings",
+        "strs": "a list of strings" if spec.empty_ok else "a non-empty list of strings",
         "secret": 'a string: "${ENV_VAR_NAME}" (recommended) or the literal value',
     }.get(info.kind, f"a {getattr(info.hint, '__name__', info.hint)}")
     if spec.pattern_doc:
@@ -431,7 +436,9 @@ def _check(info: _FieldInfo, value: Any, *, toml: bool, origin: tuple[str, str] 
             return value
         raise bad()
     if kind == "strs":
-        if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise bad()
+        if not value and not spec.empty_ok:
             raise bad()
         if spec.url_schemes and not all(_is_url(v, spec.url_schemes) for v in value):
             raise bad()
@@ -779,6 +786,170 @@ class LiveConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OpsConfig:
+    """``[ops]``: what a running ``arb record``, ``arb dry-run`` or ``arb live`` shows while it runs.
+
+    One HTTP server (its own thread) serves the Prometheus metrics on ``/metrics`` and the live
+    dashboard on ``/``; the trading loop only publishes snapshots for them (see ``docs/monitoring.md``).
+
+    Attributes:
+        enabled: Serve ``/metrics`` and the dashboard at all.
+        host: The address to listen on; ``127.0.0.1`` (the default) keeps it on this machine. Anything
+            else is logged as a warning: the page has no login.
+        port: The TCP port; 0 picks a free one (printed at start).
+        metrics: Serve ``/metrics``.
+        dashboard: Serve the dashboard (``/``, ``/events``, ``/api/v1/status``).
+        snapshot_ns: How often the loop publishes a snapshot (TOML ``snapshot_ms``).
+        history: Snapshots kept for the dashboard's charts (at ``snapshot_ms`` each).
+        daily_report: A running dry run or live session writes the day's HTML report at each UTC day
+            boundary (into its ``state_dir``/reports).
+    """
+
+    enabled: bool = field(default=True, metadata=_spec())
+    host: str = field(default="127.0.0.1", metadata=_spec())
+    port: int = field(default=8321, metadata=_spec(ge=0, le=65535))
+    metrics: bool = field(default=True, metadata=_spec())
+    dashboard: bool = field(default=True, metadata=_spec())
+    snapshot_ns: int = field(default=500 * NS_PER_MS, metadata=_spec(ge=10, le=60_000, unit="ms"))
+    history: int = field(default=3600, metadata=_spec(ge=10, le=1_000_000))
+    daily_report: bool = field(default=True, metadata=_spec())
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+        if not self.host or any(c.isspace() for c in self.host):
+            _fail(self, "host", f"expected an address to listen on such as 127.0.0.1, {_got(self.host)}")
+
+
+_ROUTES: Final = ("all", "critical")
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramChannel:
+    """``[alerts.telegram]``: messages through a Telegram bot (off while ``token`` is unset).
+
+    Attributes:
+        token: The bot's token, ``"${ARB_TELEGRAM_TOKEN}"``: from the environment only.
+        chat_id: The chat to write to.
+        base_url: The Bot API's address (a local fake in tests).
+        route: ``"all"`` alerts, or only ``"critical"`` ones (a second bot can take the rest).
+        min_interval_ns: The least time between two messages to the chat; Telegram allows about one a
+            second per chat (TOML ``min_interval_ms``).
+        timeout_ns: A request unanswered this long is given up and retried (TOML ``timeout_ms``).
+    """
+
+    token: Secret | None = field(default=None, metadata=_spec())
+    chat_id: str = field(default="", metadata=_spec(empty_ok=True))
+    base_url: str = field(default="https://api.telegram.org", metadata=_spec(url_schemes=("http", "https")))
+    route: Literal["all", "critical"] = field(default="all", metadata=_spec())
+    min_interval_ns: int = field(default=1_000 * NS_PER_MS, metadata=_spec(ge=0, unit="ms"))
+    timeout_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+        if self.token is not None and not self.chat_id:
+            _fail(self, "chat_id", "expected the chat to write to when a token is set, got none")
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookChannel:
+    """``[alerts.webhook]``: a JSON POST carrying ``text`` and ``content`` (Slack and Discord take it).
+
+    Attributes:
+        url: The webhook's address, ``"${ARB_WEBHOOK_URL}"`` (it is a credential: from the environment).
+        route, min_interval_ns, timeout_ns: As for Telegram.
+    """
+
+    url: Secret | None = field(default=None, metadata=_spec())
+    route: Literal["all", "critical"] = field(default="all", metadata=_spec())
+    min_interval_ns: int = field(default=1_000 * NS_PER_MS, metadata=_spec(ge=0, unit="ms"))
+    timeout_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+    @property
+    def enabled(self) -> bool:
+        return self.url is not None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailChannel:
+    """``[alerts.email]``: mail through an SMTP server (off while ``to`` is empty).
+
+    Attributes:
+        host, port: The SMTP server.
+        sender: The From address.
+        to: The recipients.
+        username: The login, if the server wants one; ``password`` from the environment.
+        starttls: Upgrade the connection with STARTTLS (``tls`` for implicit TLS on 465).
+        route, min_interval_ns, timeout_ns: As for Telegram.
+    """
+
+    host: str = field(default="localhost", metadata=_spec())
+    port: int = field(default=587, metadata=_spec(ge=1, le=65535))
+    sender: str = field(default="arb@localhost", metadata=_spec())
+    to: tuple[str, ...] = field(default=(), metadata=_spec(empty_ok=True))
+    username: str = field(default="", metadata=_spec(empty_ok=True))
+    password: Secret | None = field(default=None, metadata=_spec())
+    security: Literal["starttls", "tls", "none"] = field(default="starttls", metadata=_spec())
+    route: Literal["all", "critical"] = field(default="critical", metadata=_spec())
+    min_interval_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(ge=0, unit="ms"))
+    timeout_ns: int = field(default=30_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+        for address in (self.sender, *self.to):
+            if "@" not in address:
+                key = "sender" if address == self.sender else "to"
+                _fail(self, key, f"expected an email address, {_got(address)}")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.to)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    """``[alerts]``: messages to a phone when something needs a person (``docs/monitoring.md``).
+
+    Attributes:
+        enabled: Send alerts at all (a channel without its credential is off by itself).
+        cooldown_ns: The same alert (kind, venue, symbol) is sent once per this; its "resolved"
+            message always goes (TOML ``cooldown_s``).
+        queue_size: Alerts waiting to be sent; past it the newest are dropped and counted.
+        stale_after_ns: A venue disconnected or stale this long is alerted (TOML ``stale_after_s``).
+        resync_burst: This many book resyncs of one venue within ``resync_window`` is alerted.
+        resync_window_ns: (TOML ``resync_window_s``).
+        abnormal_spread_bps: A spread (either direction, at the touch) beyond this is alerted; 0 off.
+        abnormal_spread_sigma: A spread this many standard deviations from its recent mean (over
+            the dashboard's history) is alerted; 0 off.
+        disk_free_min_mb: Free space left where recordings go below this is alerted.
+        daily_summary: Send the day's figures at each UTC day boundary.
+    """
+
+    enabled: bool = field(default=True, metadata=_spec())
+    cooldown_ns: int = field(default=300 * NS_PER_S, metadata=_spec(ge=0, unit="s"))
+    queue_size: int = field(default=256, metadata=_spec(ge=1, le=100_000))
+    stale_after_ns: int = field(default=10 * NS_PER_S, metadata=_spec(gt=0, unit="s"))
+    resync_burst: int = field(default=5, metadata=_spec(ge=1))
+    resync_window_ns: int = field(default=60 * NS_PER_S, metadata=_spec(gt=0, unit="s"))
+    abnormal_spread_bps: float = field(default=100.0, metadata=_spec(ge=0))
+    abnormal_spread_sigma: float = field(default=0.0, metadata=_spec(ge=0))
+    disk_free_min_mb: float = field(default=1024.0, metadata=_spec(ge=0))
+    daily_summary: bool = field(default=True, metadata=_spec())
+    telegram: TelegramChannel = field(default=TelegramChannel(), metadata=_spec())
+    webhook: WebhookChannel = field(default=WebhookChannel(), metadata=_spec())
+    email: EmailChannel = field(default=EmailChannel(), metadata=_spec())
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
 class _VenueFiles:
     """``[venues]``: the venue files, relative to the folder of ``arbitrage.toml``."""
 
@@ -1065,7 +1236,8 @@ class AppConfig:
 
     Attributes:
         path: The ``arbitrage.toml`` it was loaded from, resolved.
-        strategy, risk, execution, backtest, dry_run, live, leg_faults: The sections of ``arbitrage.toml``.
+        strategy, risk, execution, backtest, dry_run, live, leg_faults, ops, alerts: The sections of
+            ``arbitrage.toml``.
         binance, bybit: The venue files named by ``[venues]``.
     """
 
@@ -1079,6 +1251,8 @@ class AppConfig:
     bybit: VenueConfig
     live: LiveConfig = field(default=LiveConfig(), metadata=_spec())
     leg_faults: LegFaultsConfig = field(default=LegFaultsConfig(), metadata=_spec())
+    ops: OpsConfig = field(default=OpsConfig(), metadata=_spec())
+    alerts: AlertsConfig = field(default=AlertsConfig(), metadata=_spec())
 
     def __post_init__(self) -> None:
         _validate_instance(self)
@@ -1255,6 +1429,9 @@ def _section(
     if not isinstance(raw, dict):
         raise ConfigError(ctx.file, dotted, f"expected a table [{dotted}], {_got(raw)}")
     values = _parse_table(cls, raw, ctx, dotted + ".", derive=derive)
+    for info in _fields_of(cls):  # nested tables ([alerts.telegram])
+        if info.kind == "section":
+            values[info.name] = _section(info.hint, raw, info.key, ctx, at=dotted + ".")
     return _build(cls, values, ctx, dotted + ".")
 
 

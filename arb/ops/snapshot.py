@@ -14,13 +14,17 @@ Times are int64 ns: ``ts_ns`` on the driver's clock (data time in a replay, wall
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
 __all__ = [
+    "LATENCY_BOUNDS_NS",
     "FeedHealth",
+    "LatencyFigures",
+    "LatencyHistogram",
     "LimitUse",
     "OpsEvent",
     "OpsHub",
@@ -43,6 +47,61 @@ EVENT_KINDS: Final = (
     "info",  # text
 )
 """The event kinds drivers emit; readers ignore kinds they do not know."""
+
+
+LATENCY_BOUNDS_NS: Final = (
+    5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+    1_000_000, 2_500_000, 5_000_000, 10_000_000, 25_000_000, 50_000_000, 100_000_000,
+    250_000_000, 500_000_000, 1_000_000_000, 2_500_000_000, 5_000_000_000,
+)  # fmt: skip
+"""Upper bounds (ns) of the latency histograms' buckets: 5 us to 5 s, sub-millisecond where the loop lives."""
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyFigures:
+    """A latency histogram at one instant: ``counts[i]`` samples <= ``bounds_ns[i]`` and above the
+    bound before it (not cumulative); the last count is above the last bound."""
+
+    name: str  # "tick_to_decision", "tick_to_intent", "frame_to_engine", "order_round_trip"
+    venue: str  # "" when not per venue
+    bounds_ns: tuple[int, ...]
+    counts: tuple[int, ...]  # len(bounds_ns) + 1
+    sum_ns: int
+    count: int
+
+
+class LatencyHistogram:
+    """A latency histogram the loop fills (``record`` is a bisect and two adds) and snapshots."""
+
+    __slots__ = ("_counts", "bounds_ns", "count", "name", "sum_ns", "venue")
+
+    def __init__(self, name: str, venue: str = "", bounds_ns: tuple[int, ...] = LATENCY_BOUNDS_NS) -> None:
+        self.name = name
+        self.venue = venue
+        self.bounds_ns = bounds_ns
+        self._counts = [0] * (len(bounds_ns) + 1)
+        self.sum_ns = 0
+        self.count = 0
+
+    def record(self, ns: int) -> None:
+        self._counts[bisect.bisect_left(self.bounds_ns, ns)] += 1
+        self.sum_ns += ns
+        self.count += 1
+
+    def figures(self) -> LatencyFigures:
+        return LatencyFigures(self.name, self.venue, self.bounds_ns, tuple(self._counts), self.sum_ns, self.count)
+
+    def quantile(self, q: float) -> float:
+        """The bucket bound (ns) below which a fraction ``q`` of the samples fall (nan when empty)."""
+        if self.count == 0:
+            return float("nan")
+        target = q * self.count
+        seen = 0
+        for bound, n in zip((*self.bounds_ns, float("inf")), self._counts, strict=True):
+            seen += n
+            if seen >= target:
+                return float(bound)
+        return float("inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +173,10 @@ class Snapshot:
     halted: str = ""  # the halt's reason, "" when trading
     paused: str = ""  # a pause that lifts by itself (daily loss until the reset hour, unknown orders)
     recording_dir: str = ""  # where recordings are written (record, --live-data), for the free-disk gauge
+    latencies: tuple[LatencyFigures, ...] = ()
+    loop_lag_ns: int = 0  # how late the trading loop's event loop ran a timer lately (0: not measured)
+    recorded_bytes: int = 0  # record: bytes written so far
+    started_wall_ns: int = 0  # when the process began this run
 
 
 @dataclass(frozen=True, slots=True)

@@ -399,6 +399,8 @@ class Engine:
         self.next_sample = 0
         self.log = EngineLog()
         self.on_fill = on_fill
+        self.on_order: Callable[[Any], None] | None = None
+        """Called with every order's answer (filled, partly filled, expired, rejected), before its fill."""
         self.executor: Any = executor or PaperExecutor(
             venues,
             self.books,
@@ -510,6 +512,8 @@ class Engine:
 
     def _on_answer(self, order: PaperOrder) -> None:
         self._pending_decision = True
+        if self.on_order is not None:
+            self.on_order(order)
         if order.status != "filled":
             return
         v = order.venue

@@ -85,6 +85,32 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "shutdown_timeout_ms": 10000,
         "dead_man_window_s": 30,
     },
+    "ops": {
+        "enabled": True,
+        "host": "127.0.0.1",
+        "port": 8321,
+        "metrics": True,
+        "dashboard": True,
+        "snapshot_ms": 500,
+        "history": 3600,
+        "daily_report": True,
+    },
+    "alerts": {
+        "enabled": True,
+        "cooldown_s": 300,
+        "queue_size": 256,
+        "stale_after_s": 10,
+        "resync_burst": 5,
+        "resync_window_s": 60,
+        "abnormal_spread_bps": 100.0,
+        "abnormal_spread_sigma": 0.0,
+        "disk_free_min_mb": 1024,
+        "daily_summary": True,
+        "telegram": {"route": "all"},
+        "webhook": {"route": "all"},
+        "email": {"host": "localhost", "port": 587, "sender": "arb@localhost", "security": "starttls",
+                  "route": "critical"},
+    },
     "venues": {"binance": "binance.toml", "bybit": "bybit.toml"},
 }
 """``config/arbitrage.toml`` as data."""
@@ -214,11 +240,13 @@ DEFAULT_BYBIT: Final[Mapping[str, Any]] = {
 }
 """``config/bybit.toml`` as data."""
 
-# Folders that write_config_files keeps inside the target folder, so a test never writes outside it.
+# Folders that write_config_files keeps inside the target folder, so a test never writes outside it;
+# and no HTTP server on the shipped port (a test that wants one turns it on, on port 0).
 _LOCAL_FOLDERS: Final[Mapping[str, Any]] = {
     "backtest": {"recordings": "recordings", "out": "results"},
     "dry_run": {"state_dir": "paper"},
     "live": {"state_dir": "live"},
+    "ops": {"enabled": False, "port": 0},
 }
 
 _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")

@@ -464,6 +464,10 @@ class MarketDataFeed:
         """True while ``symbol`` is marked stale."""
         return self._states[symbol.upper()].stale
 
+    def last_depth_ns(self, symbol: str) -> int:
+        """Local receive time (the feed's clock, ns) of ``symbol``'s last depth frame; 0 before any."""
+        return self._states[symbol.upper()].last_depth_rx_ns
+
     @property
     def gaps(self) -> int:
         """Continuity gaps seen by all symbols' normalizers."""

@@ -1,0 +1,431 @@
+"""What a driver (``arb record``, ``arb dry-run``, ``arb live``) does to be watched.
+
+A :class:`Watch` owns the process's :class:`~arb.ops.snapshot.OpsHub`, the HTTP server (metrics and
+dashboard) and the alert service. The driver calls it from its loop:
+
+    watch = Watch(config, "dry-run")
+    for line in watch.start():                 # "dashboard and metrics: http://127.0.0.1:8321/"
+        console.print(line)
+    watch.attach(engine)                       # fills, order answers, breaches, halts become events
+    watch.watch_feeds(feeds)                   # live data: feed health in every snapshot
+    ...
+    t0 = time.perf_counter_ns()
+    engine.on_batches(now, [batch])
+    watch.after_batch(engine, batch, t0, now)  # latency figures; a snapshot every [ops] snapshot_ms
+    ...
+    watch.stop()
+
+Everything here that runs on the loop is O(1) or O(venues): a few additions per batch, and every
+``snapshot_ms`` one immutable snapshot built from what the engine already holds. No I/O: the server
+and the alerts run in their own threads and read the hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from arb.events import ASSET_NAMES
+from arb.execution.risk import BREACH_NAMES, HALT_REASONS, N_BREACHES, event_text, quote_currency
+from arb.ops.snapshot import (
+    FeedHealth,
+    LatencyHistogram,
+    LimitUse,
+    OpsEvent,
+    OpsHub,
+    Snapshot,
+    VenueAccount,
+)
+from arb.strategy.types import BUY, HEDGE_FAILED
+
+if TYPE_CHECKING:
+    from arb.config import AppConfig
+    from arb.ops.server import OpsServer
+    from arb.runtime.engine import Engine
+
+__all__ = ["Watch", "spreads_bps"]
+
+log = logging.getLogger(__name__)
+
+_KIND_NAMES = {1: "pair", 2: "hedge", 3: "unwind", 8: "flatten", 9: "manual"}
+
+
+def spreads_bps(bids: Sequence[float], asks: Sequence[float]) -> tuple[float, float]:
+    """The gross spread at the touch of both directions, bps of the mid: (buy venue 0, sell venue 1)
+    = ``bid1 - ask0``, and the reverse = ``bid0 - ask1``; nan where a side is missing."""
+    out = []
+    for buy, sell in ((0, 1), (1, 0)):
+        ask, bid = asks[buy], bids[sell]
+        if np.isfinite(ask) and np.isfinite(bid) and ask > 0 and bid > 0:
+            out.append((bid - ask) / ((bid + ask) / 2) * 1e4)
+        else:
+            out.append(float("nan"))
+    return out[0], out[1]
+
+
+class Watch:
+    """The hub, the server and the alerts of one running process (see the module docstring).
+
+    ``clock``: the driver's clock (data time in a replay, wall time live), int64 ns.
+    """
+
+    def __init__(
+        self,
+        config: AppConfig,
+        mode: str,
+        *,
+        clock: Callable[[], int] = time.time_ns,
+        recording_dir: str = "",
+        report_dir: str = "",
+    ) -> None:
+        self.config = config
+        self.mode = mode
+        self.clock = clock
+        self.symbol = config.strategy.symbol
+        self.quote = quote_currency(self.symbol)
+        self.hub = OpsHub(history=config.ops.history)
+        self.recording_dir = recording_dir
+        self.report_dir = report_dir
+        self.server: OpsServer | None = None
+        self.alerts: Any = None  # arb.ops.alerts.AlertService when a channel is configured
+        self.engine: Engine | None = None
+        self.feeds: list[Any] = []
+        self.recorded_bytes: Callable[[], int] | None = None
+        self._interval = config.ops.snapshot_ns
+        self._next_ns = 0
+        self._started_wall = time.time_ns()
+        self._tick_to_decision = LatencyHistogram("tick_to_decision")
+        self._tick_to_intent = LatencyHistogram("tick_to_intent")
+        self._frame_to_engine = [LatencyHistogram("frame_to_engine", name) for name in ASSET_NAMES]
+        self._round_trip = [LatencyHistogram("order_round_trip", name) for name in ASSET_NAMES]
+        self._orders = [0, 0]
+        self._fills = [0, 0]
+        self._rejects: list[dict[str, int]] = [{}, {}]
+        self._fees = 0.0
+        self._last_feed: dict[tuple[str, str], FeedHealth] = {}
+        self._hedge_failed = False
+        self._halted = ""
+        self._naked = False
+        self.loop_lag_ns = 0
+
+    # -- life ----------------------------------------------------------------------------------
+
+    def start(self) -> list[str]:
+        """Start the server and the alerts as ``[ops]`` and ``[alerts]`` ask; returns lines for the
+        start banner (where the page is, which alert channels are on). A port that cannot be bound is
+        logged and the process goes on without the page: trading never waits for its watchers."""
+        lines = []
+        ops = self.config.ops
+        if ops.enabled and (ops.metrics or ops.dashboard):
+            from arb.ops.server import OpsServer
+
+            setups = []
+            if ops.metrics:
+                from arb.ops import metrics
+
+                setups.append(metrics.setup(self.hub, alerts=lambda: self.alerts))
+            if ops.dashboard:
+                from arb.ops import dashboard
+
+                setups.append(dashboard.setup(self.hub))
+            server = OpsServer(ops.host, ops.port, setups)
+            try:
+                server.start()
+            except OSError as error:
+                log.error(
+                    "the dashboard and /metrics could not listen on %s:%d (%s): trading goes on without them "
+                    "(set [ops] port, or 0 for any free port)",
+                    ops.host, ops.port, error,
+                )  # fmt: skip
+            else:
+                self.server = server
+                parts = [p for p, on in (("dashboard", ops.dashboard), ("metrics", ops.metrics)) if on]
+                where = server.url + "/"
+                lines.append(f"{' and '.join(parts)}: {where}" + ("metrics" if not ops.dashboard else ""))
+        if self.config.alerts.enabled:
+            from arb.ops.alerts import AlertService
+
+            service = AlertService.from_config(self.config, self.hub, mode=self.mode)
+            if service is not None:
+                service.start()
+                self.alerts = service
+                lines.append(f"alerts: {', '.join(service.channel_names)}")
+        return lines
+
+    def stop(self) -> None:
+        """Publish a last snapshot, then stop the alerts (after sending what is queued) and the server."""
+        if self.engine is not None or self.feeds:
+            self.publish(self.clock())
+        if self.alerts is not None:
+            self.alerts.stop()
+            self.alerts = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def attach(self, engine: Engine) -> None:
+        """Turn the engine's fills, answers, breaches and halts into events. Call after the driver
+        set its own callbacks: they are kept and called first."""
+        self.engine = engine
+        fill, answer, risk, halt = engine.on_fill, engine.on_order, engine.on_risk_event, engine.on_halt
+
+        def on_fill(row: Any) -> None:
+            if fill is not None:
+                fill(row)
+            self._on_fill(row)
+
+        def on_order(order: Any) -> None:
+            if answer is not None:
+                answer(order)
+            self._on_order(order)
+
+        def on_risk(event: Any) -> None:
+            if risk is not None:
+                risk(event)
+            self._on_risk(event)
+
+        def on_halt(reason: str) -> None:
+            if halt is not None:
+                halt(reason)
+            self.halt(reason)
+
+        engine.on_fill, engine.on_order, engine.on_risk_event, engine.on_halt = on_fill, on_order, on_risk, on_halt
+
+    def watch_feeds(self, feeds: Sequence[Any]) -> None:
+        """Include these market-data feeds' health in every snapshot (and their changes as events)."""
+        self.feeds = list(feeds)
+
+    def emit(self, kind: str, *, venue: str = "", text: str = "", resolved: bool = False, **fields: Any) -> None:
+        self.hub.emit(OpsEvent(kind, self.clock(), venue, text, fields, resolved))
+
+    def halt(self, reason: str) -> None:
+        """Trading halted (or, with ``""``, the halt was cleared)."""
+        if reason == self._halted:
+            return
+        if reason:
+            self.emit("halt", text=f"trading halted: {reason}", reason=reason)
+        else:
+            self.emit("halt", text="halt cleared", reason=self._halted, resolved=True)
+        self._halted = reason
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def after_batch(self, engine: Engine, batch: Any, t0_perf_ns: int, now: int, sent_before: int) -> None:
+        """One batch went through ``engine`` (``t0_perf_ns``: ``perf_counter_ns`` before it,
+        ``sent_before``: ``engine.log.sent.n`` before it): record its latencies, publish when due."""
+        t1 = time.perf_counter_ns()
+        self._tick_to_decision.record(t1 - t0_perf_ns)
+        recv = getattr(batch, "recv_perf_ns", 0)
+        if recv:
+            self._frame_to_engine[batch.venue].record(t0_perf_ns - recv)
+        if engine.log.sent.n > sent_before:
+            self._tick_to_intent.record(t1 - (recv or t0_perf_ns))
+        if now >= self._next_ns:
+            self.publish(now)
+
+    def tick(self, now: int) -> None:
+        """Publish a snapshot if one is due at ``now`` (timers call this between batches)."""
+        if now >= self._next_ns:
+            self.publish(now)
+
+    def publish(self, now: int) -> None:
+        """Build and publish a snapshot at ``now`` (and the events its changes imply)."""
+        self._next_ns = (now // self._interval + 1) * self._interval
+        feeds = tuple(self._feed_health(now))
+        engine = self.engine
+        if engine is None:
+            snapshot = Snapshot(
+                mode=self.mode, symbol=self.symbol, quote_currency=self.quote, ts_ns=now, wall_ns=time.time_ns(),
+                feeds=feeds, recording_dir=self.recording_dir, latencies=self._latencies(),
+                loop_lag_ns=self.loop_lag_ns, started_wall_ns=self._started_wall,
+                recorded_bytes=self.recorded_bytes() if self.recorded_bytes else 0,
+            )  # fmt: skip
+            self.hub.publish(snapshot)
+            return
+        self._engine_changes(engine)
+        self.hub.publish(self._snapshot(engine, now, feeds))
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _on_fill(self, row: Any) -> None:
+        v = int(row["venue"])
+        self._fills[v] += 1
+        self._fees += float(row["fee"])
+        side = "buy" if int(row["side"]) == BUY else "sell"
+        qty, price = float(row["qty"]), float(row["price"])
+        self.hub.emit(OpsEvent(
+            "fill", int(row["local_ts"]) if "local_ts" in (row.dtype.names or ()) else self.clock(), ASSET_NAMES[v],
+            f"{ASSET_NAMES[v]} {side} {qty:.8g} @ {price:.8g}",
+            {"side": side, "qty": qty, "price": price, "fee": float(row["fee"]), "pair_id": int(row["pair_id"]),
+             "kind": _KIND_NAMES.get(int(row["kind"]), str(int(row["kind"])))},
+        ))  # fmt: skip
+
+    def _on_order(self, order: Any) -> None:
+        v = int(order.venue)
+        venue = ASSET_NAMES[v]
+        self._orders[v] += 1
+        sent = int(getattr(order, "sent_ts", 0) or 0)
+        respond = int(getattr(order, "respond_ts", 0) or 0)
+        if sent and respond >= sent:
+            self._round_trip[v].record(respond - sent)
+        status = str(order.status)
+        fill_qty = float(getattr(order, "fill_qty", 0.0) or 0.0)
+        if status == "filled" and fill_qty < float(order.qty) - 1e-12:
+            status = "partial"
+        code = ""
+        rejection = getattr(order, "rejection", None)
+        if rejection is not None:
+            code = str(rejection.code)
+            self._rejects[v][code] = self._rejects[v].get(code, 0) + 1
+        side = "buy" if int(order.side) == BUY else "sell"
+        fields = {"side": side, "qty": float(order.qty), "price": float(order.price), "status": status,
+                  "filled": fill_qty, "code": code, "latency_ns": respond - sent if sent else 0,
+                  "kind": _KIND_NAMES.get(int(order.kind), str(order.kind))}  # fmt: skip
+        text = f"{venue} {side} {float(order.qty):.8g} @ {float(order.price):.8g}: {status}"
+        self.hub.emit(OpsEvent("order", respond or self.clock(), venue, text, fields))
+        if rejection is not None:
+            self.hub.emit(OpsEvent("reject", respond or self.clock(), venue, f"{venue} rejected: {rejection.message}",
+                                   {"code": code}))  # fmt: skip
+
+    def _on_risk(self, event: Any) -> None:
+        engine = self.engine
+        assert engine is not None
+        key = BREACH_NAMES[event.code][1] if event.code < len(BREACH_NAMES) else str(event.code)
+        text = event_text(event.code, event.value, event.limit, engine.limits, self.quote)
+        self.hub.emit(OpsEvent("breach", int(event.ts), "", text,
+                               {"key": key, "value": float(event.value), "limit": float(event.limit)}))  # fmt: skip
+
+    def _engine_changes(self, engine: Engine) -> None:
+        # a spent hedge and a lone leg left exposed: events on the change, resolved when they end
+        from arb.runtime.live_trading import exposure_lines
+
+        if not self._hedge_failed and int(engine.kstate[0]["flags"]) & HEDGE_FAILED:
+            self._hedge_failed = True
+            self.emit("hedge_failed", text=f"a lone leg was not hedged within "
+                      f"{self.config.execution.max_hedge_attempts} attempts: no new pair")  # fmt: skip
+        exposure = exposure_lines(engine)
+        if exposure and not self._naked:
+            self._naked = True
+            self.emit("naked_leg", text="; ".join(exposure))
+        elif not exposure and self._naked:
+            self._naked = False
+            self.emit("naked_leg", text="the lone leg is closed", resolved=True)
+
+    def _feed_health(self, now: int) -> list[FeedHealth]:
+        out = []
+        for feed in self.feeds:
+            for symbol, normalizer in feed.normalizers.items():
+                stats = normalizer.stats
+                health = FeedHealth(
+                    venue=feed.name, market=feed.market, symbol=symbol, connected=feed.connected,
+                    synced=normalizer.status.state.name == "SYNCED", stale=feed.is_stale(symbol), endpoint=feed.url,
+                    last_message_ns=feed.last_depth_ns(symbol), messages=feed.stats.frames, gaps=stats.gaps,
+                    resyncs=stats.resyncs, reconnects=feed.stats.reconnects, decode_errors=stats.decode_errors,
+                )  # fmt: skip
+                self._feed_changes(self._last_feed.get((feed.name, symbol)), health, now)
+                self._last_feed[(feed.name, symbol)] = health
+                out.append(health)
+        return out
+
+    def _feed_changes(self, before: FeedHealth | None, now_: FeedHealth, now: int) -> None:
+        venue, symbol = now_.venue, now_.symbol
+        if before is None:
+            return
+        if before.connected != now_.connected:
+            self.hub.emit(OpsEvent("disconnect", now, venue,
+                                   f"{venue} {'reconnected' if now_.connected else 'disconnected'} ({now_.endpoint})",
+                                   {"symbol": symbol, "endpoint": now_.endpoint}, resolved=now_.connected))  # fmt: skip
+        if before.stale != now_.stale:
+            age_ms = (now - now_.last_message_ns) / 1e6 if now_.last_message_ns else -1.0
+            self.hub.emit(OpsEvent("stale", now, venue, f"{venue} {symbol} {'fresh again' if not now_.stale else 'stale'}",
+                                   {"symbol": symbol, "age_ms": age_ms}, resolved=not now_.stale))  # fmt: skip
+        if now_.resyncs > before.resyncs or now_.gaps > before.gaps:
+            self.hub.emit(OpsEvent("resync", now, venue, f"{venue} {symbol}: book gap, resynced",
+                                   {"symbol": symbol, "resyncs": now_.resyncs, "gaps": now_.gaps}))  # fmt: skip
+
+    def _latencies(self) -> tuple[Any, ...]:
+        hists = [self._tick_to_decision, self._tick_to_intent, *self._frame_to_engine, *self._round_trip]
+        return tuple(h.figures() for h in hists)
+
+    def _snapshot(self, engine: Engine, now: int, feeds: tuple[FeedHealth, ...]) -> Snapshot:
+        mids = engine.last_mid
+        bids, asks = [], []
+        for book in engine.books:
+            bid, ask = book.best_bid(), book.best_ask()
+            bids.append(bid)
+            asks.append(ask)
+        open_orders = engine.executor.open_orders
+        unknown = getattr(engine.executor, "unknown_orders", None) or [0, 0]
+        accounts = []
+        equity = 0.0
+        for v in (0, 1):
+            base = float(engine.init_base[v] + engine.position[v])
+            quote = float(engine.init_quote[v] + engine.cash[v])
+            mid = float(mids[v]) if np.isfinite(mids[v]) else 0.0
+            equity += quote + base * mid
+            accounts.append(VenueAccount(
+                venue=ASSET_NAMES[v], position=float(engine.position[v]), base=base, quote=quote,
+                bid=bids[v], ask=asks[v], open_orders=int(open_orders[v]), orders=self._orders[v],
+                fills=self._fills[v], rejects=dict(self._rejects[v]), unknown_orders=int(unknown[v]),
+            ))  # fmt: skip
+        start = float(sum(engine.init_quote[v] + engine.init_base[v] * (mids[v] if np.isfinite(mids[v]) else 0.0)
+                          for v in (0, 1)))  # fmt: skip
+        st = engine.rstate[0]
+        halted = int(st["halted"])
+        halt_text = self._halted or (HALT_REASONS[halted] if halted else "")
+        paused = ""
+        if int(st["day_halted"]):
+            paused = "daily loss limit"
+        elif int(st["unknown_paused"]):
+            paused = "orders of unknown outcome"
+        return Snapshot(
+            mode=self.mode, symbol=self.symbol, quote_currency=self.quote, ts_ns=now, wall_ns=time.time_ns(),
+            feeds=feeds, accounts=tuple(accounts), spread_bps=spreads_bps(bids, asks),
+            entry_bps=float(self.config.strategy.min_spread_bps), equity=equity if engine.both_synced() else float("nan"),
+            pnl=equity - start if engine.both_synced() else float("nan"), fees=self._fees,
+            pairs=int(engine.kstate[0]["next_pair_id"]) - 1, limits=self._limits(engine, now), halted=halt_text,
+            paused=paused, recording_dir=self.recording_dir, latencies=self._latencies(), loop_lag_ns=self.loop_lag_ns,
+            started_wall_ns=self._started_wall,
+        )  # fmt: skip
+
+    def _limits(self, engine: Engine, now: int) -> tuple[LimitUse, ...]:
+        lim, st = engine.limits[0], engine.rstate[0]
+        refused = [int(x) for x in st["refused"]]
+        mids = engine.last_mid
+        net = abs(float(engine.position[0] + engine.position[1]))
+        notional = max((abs(float(engine.position[v]) * float(mids[v])) if np.isfinite(mids[v]) else 0.0)
+                       for v in (0, 1))  # fmt: skip
+        peak = float(st["peak_equity"])
+        last = float(st["last_pnl"])
+        drawdown = max(0.0, peak - last) if np.isfinite(peak) else 0.0
+        day_loss = max(0.0, float(st["day_start_pnl"]) - last) if int(st["day"]) >= 0 else 0.0
+        since = int(st["imbalance_since"])
+        held_ms = (now - since) / 1e6 if since else 0.0
+        last_pair = int(st["last_pair_ns"])
+        count = int(st["pair_count"])
+        times = st["pair_times"]
+        window = [int(t) for t in times[: min(count, len(times))] if int(t) > now - 86_400_000_000_000]
+        by_key = {name: code for code, (_, name) in enumerate(BREACH_NAMES) if name}
+        rows = [
+            ("position_limit", net, float(lim["position_limit"])),
+            ("max_notional_per_venue", notional, float(lim["max_notional_per_venue"])),
+            ("max_open_orders", float(max(engine.executor.open_orders)), float(lim["max_open_orders"])),
+            ("max_drawdown", drawdown, float(lim["max_drawdown"])),
+            ("max_daily_loss", day_loss, float(lim["max_daily_loss"])),
+            ("max_pairs_per_day", float(len(window)), float(lim["max_pairs_per_day"])),
+            ("min_pair_interval_ms", (now - last_pair) / 1e6 if last_pair else float("nan"),
+             float(lim["min_pair_interval_ns"]) / 1e6),
+            ("max_imbalance_hold_ms", held_ms, float(lim["max_imbalance_hold_ns"]) / 1e6),
+            ("max_unknown_orders", float(max(st["unknown"])), float(lim["max_unknown_orders"])),
+        ]  # fmt: skip
+        out = []
+        for key, value, limit in rows:
+            code = by_key.get(key)
+            out.append(LimitUse(key, value, limit, refused[code] if code is not None and code < N_BREACHES else 0))
+        return tuple(out)
