@@ -146,7 +146,8 @@ class Watch:
                 parts = [p for p, on in (("dashboard", ops.dashboard), ("metrics", ops.metrics)) if on]
                 where = server.url + "/"
                 lines.append(f"{' and '.join(parts)}: {where}" + ("metrics" if not ops.dashboard else ""))
-        if self.config.alerts.enabled:
+        alerts = self.config.alerts
+        if alerts.enabled and (alerts.telegram.enabled or alerts.webhook.enabled or alerts.email.enabled):
             from arb.ops.alerts import AlertService
 
             service = AlertService.from_config(self.config, self.hub, mode=self.mode)
@@ -216,18 +217,29 @@ class Watch:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def after_batch(self, engine: Engine, batch: Any, t0_perf_ns: int, now: int, sent_before: int) -> None:
-        """One batch went through ``engine`` (``t0_perf_ns``: ``perf_counter_ns`` before it,
-        ``sent_before``: ``engine.log.sent.n`` before it): record its latencies, publish when due."""
+    def after_batch(self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0,
+                    venue: int = -1) -> None:
+        """One batch (or one local time's batches) went through ``engine``: record the latencies and
+        publish when due. ``t0_perf_ns``: ``time.perf_counter_ns()`` before the engine took it;
+        ``sent_before``: ``engine.log.sent.n`` before; ``recv_perf_ns``: when the frame was read off
+        the socket (live feeds; 0 in a replay) and ``venue`` its venue."""
         t1 = time.perf_counter_ns()
         self._tick_to_decision.record(t1 - t0_perf_ns)
-        recv = getattr(batch, "recv_perf_ns", 0)
-        if recv:
-            self._frame_to_engine[batch.venue].record(t0_perf_ns - recv)
+        if recv_perf_ns and venue >= 0:
+            self._frame_to_engine[venue].record(t0_perf_ns - recv_perf_ns)
         if engine.log.sent.n > sent_before:
-            self._tick_to_intent.record(t1 - (recv or t0_perf_ns))
+            self._tick_to_intent.record(t1 - (recv_perf_ns or t0_perf_ns))
         if now >= self._next_ns:
             self.publish(now)
+
+    async def measure_lag(self, interval_s: float = 0.1) -> None:
+        """Run as a task of the driver's loop: how late the loop wakes a timer (``loop_lag_ns``)."""
+        import asyncio
+
+        while True:
+            t0 = time.perf_counter_ns()
+            await asyncio.sleep(interval_s)
+            self.loop_lag_ns = max(0, time.perf_counter_ns() - t0 - int(interval_s * 1e9))
 
     def tick(self, now: int) -> None:
         """Publish a snapshot if one is due at ``now`` (timers call this between batches)."""
@@ -343,7 +355,8 @@ class Watch:
                                    {"symbol": symbol, "endpoint": now_.endpoint}, resolved=now_.connected))  # fmt: skip
         if before.stale != now_.stale:
             age_ms = (now - now_.last_message_ns) / 1e6 if now_.last_message_ns else -1.0
-            self.hub.emit(OpsEvent("stale", now, venue, f"{venue} {symbol} {'fresh again' if not now_.stale else 'stale'}",
+            state = "stale" if now_.stale else "fresh again"
+            self.hub.emit(OpsEvent("stale", now, venue, f"{venue} {symbol} {state}",
                                    {"symbol": symbol, "age_ms": age_ms}, resolved=not now_.stale))  # fmt: skip
         if now_.resyncs > before.resyncs or now_.gaps > before.gaps:
             self.hub.emit(OpsEvent("resync", now, venue, f"{venue} {symbol}: book gap, resynced",
@@ -357,7 +370,7 @@ class Watch:
         mids = engine.last_mid
         bids, asks = [], []
         for book in engine.books:
-            bid, ask = book.best_bid(), book.best_ask()
+            bid, ask = book.best_bid, book.best_ask
             bids.append(bid)
             asks.append(ask)
         open_orders = engine.executor.open_orders
@@ -384,11 +397,12 @@ class Watch:
             paused = "daily loss limit"
         elif int(st["unknown_paused"]):
             paused = "orders of unknown outcome"
+        valued = engine.both_synced()
         return Snapshot(
             mode=self.mode, symbol=self.symbol, quote_currency=self.quote, ts_ns=now, wall_ns=time.time_ns(),
             feeds=feeds, accounts=tuple(accounts), spread_bps=spreads_bps(bids, asks),
-            entry_bps=float(self.config.strategy.min_spread_bps), equity=equity if engine.both_synced() else float("nan"),
-            pnl=equity - start if engine.both_synced() else float("nan"), fees=self._fees,
+            entry_bps=float(self.config.strategy.min_spread_bps), equity=equity if valued else float("nan"),
+            pnl=equity - start if valued else float("nan"), fees=self._fees,
             pairs=int(engine.kstate[0]["next_pair_id"]) - 1, limits=self._limits(engine, now), halted=halt_text,
             paused=paused, recording_dir=self.recording_dir, latencies=self._latencies(), loop_lag_ns=self.loop_lag_ns,
             started_wall_ns=self._started_wall,

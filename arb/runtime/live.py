@@ -39,8 +39,9 @@ from arb.config import AppConfig
 from arb.errors import ArbError
 from arb.events import ASSET_NAMES
 from arb.execution.risk import RISK_MEMORY_KEY, restore_risk_memory, risk_figures, risk_memory
+from arb.ops.watch import Watch
 from arb.report import pairs_text
-from arb.runtime.engine import Batch, Engine
+from arb.runtime.engine import Engine
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, new_intents, new_state, new_view
 
@@ -89,10 +90,10 @@ class PaperAccount:
     """UTC days (``YYYY-MM-DD``) of recordings this account has traded in replays; None for an
     account written before arb kept them (what it traded is then unknown)."""
     halt: str = ""
+    """Why this account is halted (a risk limit, kept across restarts until ``arb halt --clear``); "" when not."""
     risk: dict[str, Any] = field(default_factory=dict)
     """The gate's memory across restarts (the risk day, the last 24 hours' pairs): see
     :func:`arb.execution.risk.risk_memory`."""
-    """Why this account is halted (a risk limit, kept across restarts until ``arb halt --clear``); "" when not."""
     resumed: bool = False
     """True when :meth:`open` loaded an existing account (not saved)."""
     set_aside: Path | None = None
@@ -314,6 +315,8 @@ class DryRunResult:
     """The signal that stopped the run (``signal.SIGINT`` for Ctrl-C), None when it ended otherwise."""
     silent: list[str] = field(default_factory=list)
     """Live data: why a venue delivered nothing (never connected, or sent no data); empty when both did."""
+    watch: Watch | None = None
+    """What the run published for its watchers (its hub keeps the last snapshots and events)."""
 
 
 class _Reporter:
@@ -424,6 +427,7 @@ async def dry_run_replay(
     days: list[Any] | None = None,
     on_fill: Callable[[Any], None] | None = None,
     allow_damaged: bool = False,
+    on_watch: Callable[[Watch], None] | None = None,
 ) -> DryRunResult:
     """Replay recorded days through the live path (normalizers -> engine -> paper executor).
 
@@ -431,6 +435,7 @@ async def dry_run_replay(
     data, after ``duration_ns`` of data time, or when ``stop_event`` is set (Ctrl-C). ``days``: what
     :func:`~arb.runtime.loader.plan_days` settled (None: every day recorded for both venues).
     ``allow_damaged`` keeps what can be read of a damaged recording instead of refusing it.
+    ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``), before the first batch.
     """
     from arb.runtime.loader import load_session, plan_days
     from arb.runtime.replay import replay
@@ -451,32 +456,66 @@ async def dry_run_replay(
     batches = 0
     wall0 = time.monotonic()
     interrupted = False
-    with _stop_on_signals(stop_event.set) as received:
-        for ts, group in replay(config, session):
-            if first is None:
-                first = ts
-            if duration_ns is not None and ts - first > duration_ns:
-                break
-            if speed is not None:
-                delay = (ts - first) / 1e9 / speed - (time.monotonic() - wall0)
-                if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop_event.wait(), delay)
-            elif batches % 256 == 0:
-                await asyncio.sleep(0)  # let Ctrl-C and other tasks in
-            if stop_event.is_set():
-                interrupted = True
-                break
-            engine.on_batches(ts, group)
-            reporter.maybe(engine, ts)
-            last = ts
-            batches += 1
-    if first is not None:
-        account.note_replayed(first, last)
-    _finish(engine, account, last, interrupted)
-    reporter.maybe(engine, last, force=True)
+    clock = [session.start_ns]
+    watch = _start_watch(config, console, engine, account, lambda: clock[0], on_watch)
+    perf = time.perf_counter_ns
+    lag = asyncio.create_task(watch.measure_lag(), name="loop-lag")
+    try:
+        with _stop_on_signals(stop_event.set) as received:
+            for ts, group in replay(config, session):
+                if first is None:
+                    first = ts
+                if duration_ns is not None and ts - first > duration_ns:
+                    break
+                if speed is not None:
+                    delay = (ts - first) / 1e9 / speed - (time.monotonic() - wall0)
+                    if delay > 0:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop_event.wait(), delay)
+                elif batches % 256 == 0:
+                    await asyncio.sleep(0)  # let Ctrl-C and other tasks in
+                if stop_event.is_set():
+                    interrupted = True
+                    break
+                clock[0] = ts
+                sent_before, t0 = engine.log.sent.n, perf()
+                engine.on_batches(ts, group)
+                watch.after_batch(engine, t0, ts, sent_before)
+                reporter.maybe(engine, ts)
+                last = ts
+                batches += 1
+        if first is not None:
+            account.note_replayed(first, last)
+        _finish(engine, account, last, interrupted)
+        reporter.maybe(engine, last, force=True)
+    finally:
+        lag.cancel()
+        watch.stop()
     return DryRunResult(engine, account, first or session.start_ns, last, batches, interrupted,
-                        time.perf_counter() - started, received[0] if received else None)  # fmt: skip
+                        time.perf_counter() - started, received[0] if received else None, watch=watch)  # fmt: skip
+
+
+def _start_watch(
+    config: AppConfig,
+    console: Console,
+    engine: Engine,
+    account: PaperAccount,
+    clock: Callable[[], int],
+    on_watch: Callable[[Watch], None] | None,
+    feeds: list[Any] | None = None,
+) -> Watch:
+    # the dashboard, /metrics and the alerts of this run ([ops], [alerts]); a kept halt shows at once
+    watch = Watch(config, "dry-run", clock=clock, report_dir=str(account.path.parent / "reports"))
+    for line in watch.start():
+        console.print(line, highlight=False, soft_wrap=True)
+    watch.attach(engine)
+    if feeds:
+        watch.watch_feeds(feeds)
+    if account.halt:
+        watch.halt(account.halt)
+    if on_watch is not None:
+        on_watch(watch)
+    return watch
 
 
 def _finish(engine: Engine, account: PaperAccount, now: int, interrupted: bool) -> None:
@@ -498,11 +537,13 @@ async def dry_run_live(
     queue_size: int = 10_000,
     clock: Callable[[], int] = time.time_ns,
     on_fill: Callable[[Any], None] | None = None,
+    on_watch: Callable[[Watch], None] | None = None,
 ) -> DryRunResult:
     """Paper-trade on the venues' live streams (the endpoints ``config`` names) until stopped.
 
     Stops after ``duration_ns`` of wall time, or when ``stop_event`` is set (SIGINT and SIGTERM set
-    it). ``on_fill(row)`` is called after each fill is recorded (tests, integrations).
+    it). ``on_fill(row)`` is called after each fill is recorded (tests, integrations); ``on_watch``
+    once the dashboard and metrics are up.
     """
     from connectors.binance.feed import BinanceFeed
     from connectors.bybit.feed import BybitFeed
@@ -520,12 +561,16 @@ async def dry_run_live(
     t0 = clock()
     counts = {"batches": 0}
     last = [t0]
+    watch = _start_watch(config, console, engine, account, clock, on_watch, feeds)
+    perf = time.perf_counter_ns
 
     async def consume() -> None:
         while True:
-            batch: Batch = await queue.get()
+            batch: Any = await queue.get()
             now = batch.local_ts
+            sent_before, t = engine.log.sent.n, perf()
             engine.on_batches(now, [batch])
+            watch.after_batch(engine, t, now, sent_before, batch.recv_perf_ns, batch.venue)
             reporter.maybe(engine, now)
             last[0] = now
             counts["batches"] += 1
@@ -541,7 +586,9 @@ async def dry_run_live(
                 continue
             wait = 0.05 if due is None else min(0.05, (due - now) / 1e9)
             await asyncio.sleep(wait)
-            reporter.maybe(engine, clock())
+            now = clock()
+            reporter.maybe(engine, now)
+            watch.tick(now)
 
     async def stopper() -> None:
         if duration_ns is None:
@@ -560,18 +607,21 @@ async def dry_run_live(
                 tasks.create_task(consume(), name="engine")
                 tasks.create_task(timer(), name="paper-timer")
                 tasks.create_task(stopper(), name="stop")
+                tasks.create_task(watch.measure_lag(), name="loop-lag")
         except* _StopRequestError:
             interrupted = stop_event.is_set()
         except* ArbError as group:  # a feed failed for good (refused subscription, ban): say which
+            watch.stop()
             raise group.exceptions[0] from None
         finally:
             for feed in feeds:
                 feed.stop()
     _finish(engine, account, max(last[0], clock()), interrupted)
     reporter.maybe(engine, last[0], force=True)
+    watch.stop()
     silent = [why for why in (feed.silence() for feed in feeds) if why is not None]
     return DryRunResult(engine, account, t0, last[0], counts["batches"], interrupted,
-                        time.perf_counter() - started, received[0] if received else None, silent)  # fmt: skip
+                        time.perf_counter() - started, received[0] if received else None, silent, watch)  # fmt: skip
 
 
 class _StopRequestError(Exception):
