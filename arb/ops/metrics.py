@@ -1,0 +1,471 @@
+"""Prometheus metrics on ``GET /metrics``, read from the :class:`~arb.ops.snapshot.OpsHub` at scrape time.
+
+Nothing here runs on the trading loop. A scrape (on the ops server's thread) builds every family
+from what the hub holds at that moment:
+
+* gauges and the driver's own running totals (orders, fills, rejects by code, feed gaps and
+  resyncs, risk refusals, pairs) from the latest :class:`~arb.ops.snapshot.Snapshot`; those totals are
+  exact however seldom Prometheus scrapes, because the snapshot carries them whole;
+* counters that only events tell (order answers by status, traded volume by fill kind, breach
+  episodes, halts, lone legs, disconnects, stale episodes) folded from the hub's events after a
+  cursor, under a lock, at scrape time; events that fell out of the hub's ring before a scrape read
+  them are counted in ``arb_ops_events_missed_total`` rather than silently lost;
+* latency histograms from the snapshot's :class:`~arb.ops.snapshot.LatencyFigures` (cumulative
+  buckets in seconds, 5 us to 5 s);
+* the free disk where recordings go (``shutil.disk_usage`` at scrape), the trading loop's lag, the
+  alert service's counters, and prometheus_client's process, platform and GC collectors.
+
+Every metric is listed once in :data:`METRICS` (name, type, labels, help); ``docs/monitoring.md``
+lists the same. Labels are venue, symbol, market and small enumerations, never an order id. No
+``_created`` series: the families here are built without a creation time.
+
+    from arb.ops import metrics
+    server = OpsServer("127.0.0.1", 0, [metrics.setup(hub, alerts=lambda: service)])
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+from arb.ops.snapshot import EVENT_KINDS, LatencyFigures, OpsEvent, OpsHub, Snapshot
+
+__all__ = ["LATENCY_METRICS", "METRICS", "ArbCollector", "MetricSpec", "setup"]
+
+log = logging.getLogger(__name__)
+
+NS_PER_S: Final = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """One metric family: its exposed name (a counter's without ``_total``), type, labels and help."""
+
+    name: str
+    kind: str  # "gauge" / "counter" / "histogram"
+    labels: tuple[str, ...]
+    help: str
+
+    @property
+    def series(self) -> tuple[str, ...]:
+        """The sample names this family puts on ``/metrics``."""
+        if self.kind == "counter":
+            return (self.name + "_total",)
+        if self.kind == "histogram":
+            return (self.name + "_bucket", self.name + "_sum", self.name + "_count")
+        return (self.name,)
+
+
+_FEED = ("venue", "market", "symbol")
+_ACCOUNT = ("venue", "symbol")
+
+METRICS: Final[tuple[MetricSpec, ...]] = (
+    # the process
+    MetricSpec("arb_info", "gauge", ("mode", "symbol", "quote_currency"),
+               "Always 1: the running command (record, dry-run, live), its symbol and quote currency."),
+    MetricSpec("arb_start_time_seconds", "gauge", (), "Wall clock (Unix seconds) when this run began."),
+    MetricSpec("arb_snapshot_timestamp_seconds", "gauge", ("symbol",),
+               "The driver's clock (Unix seconds; data time in a replay) at the latest snapshot."),
+    MetricSpec("arb_snapshot_age_seconds", "gauge", ("symbol",),
+               "Wall seconds since the trading loop published its latest snapshot (grows when the loop is stuck)."),
+    MetricSpec("arb_event_loop_lag_seconds", "gauge", (),
+               "How late the trading loop's event loop lately ran a timer (seconds)."),
+    MetricSpec("arb_disk_free_bytes", "gauge", ("path",), "Free bytes on the file system where recordings go."),
+    MetricSpec("arb_disk_size_bytes", "gauge", ("path",), "Size in bytes of the file system where recordings go."),
+    MetricSpec("arb_recorded_bytes", "counter", ("symbol",), "Bytes of recordings written by this run (arb record)."),
+    # market-data feeds
+    MetricSpec("arb_feed_connected", "gauge", _FEED, "1 while the venue's market-data connection is open."),
+    MetricSpec("arb_feed_synced", "gauge", _FEED,
+               "1 while the venue's book is in sync (snapshot plus unbroken updates)."),
+    MetricSpec("arb_feed_stale", "gauge", _FEED, "1 while the venue's book is older than [risk] stale_after_ms."),
+    MetricSpec("arb_feed_endpoint_info", "gauge", (*_FEED, "endpoint"),
+               "Always 1: the endpoint URL the feed uses now (failover changes it)."),
+    MetricSpec("arb_feed_message_age_seconds", "gauge", _FEED,
+               "Seconds between the latest snapshot and the feed's last depth message (driver clock)."),
+    MetricSpec("arb_feed_messages", "counter", _FEED, "Frames the feed received."),
+    MetricSpec("arb_feed_gaps", "counter", _FEED, "Sequence gaps the feed found in the venue's book updates."),
+    MetricSpec("arb_feed_resyncs", "counter", _FEED, "Times the book was rebuilt from a fresh snapshot."),
+    MetricSpec("arb_feed_reconnects", "counter", _FEED, "Times the feed reconnected."),
+    MetricSpec("arb_feed_decode_errors", "counter", _FEED, "Frames that failed to decode (logged and skipped)."),
+    MetricSpec("arb_feed_disconnects", "counter", ("venue", "symbol"),
+               "Disconnections seen between two snapshots (a flap shorter than [ops] snapshot_ms may go unseen)."),
+    MetricSpec("arb_feed_stale_episodes", "counter", ("venue", "symbol"), "Times the venue's book went stale."),
+    # the opportunity
+    MetricSpec("arb_spread_bps", "gauge", ("symbol", "direction"),
+               "Gross spread at the touch, bps of the mid, direction buy_<venue>_sell_<venue> (absent: a book empty)."),
+    MetricSpec("arb_entry_threshold_bps", "gauge", ("symbol",),
+               "The strategy's entry threshold ([strategy] min_spread_bps)."),
+    # the account
+    MetricSpec("arb_equity", "gauge", ("symbol", "currency"),
+               "Equity of both venues marked at the mids (quote currency)."),
+    MetricSpec("arb_pnl", "gauge", ("symbol", "currency"),
+               "Trading PnL after fees since the account's start (quote currency)."),
+    MetricSpec("arb_fees", "gauge", ("symbol", "currency"), "Fees paid by this run (quote currency)."),
+    MetricSpec("arb_pairs", "counter", ("symbol",), "Pairs the kernel opened since the account's start."),
+    MetricSpec("arb_position", "gauge", _ACCOUNT, "Base bought minus sold on the venue since the account's start."),
+    MetricSpec("arb_balance", "gauge", (*_ACCOUNT, "asset"), "The venue's balance of the asset (base or quote)."),
+    MetricSpec("arb_best_price", "gauge", (*_ACCOUNT, "side"), "The best bid or ask the engine last saw on the venue."),
+    MetricSpec("arb_open_orders", "gauge", _ACCOUNT, "Orders open on the venue."),
+    MetricSpec("arb_unknown_orders", "gauge", _ACCOUNT, "Orders whose fate the venue has not told yet (live)."),
+    MetricSpec("arb_orders", "counter", _ACCOUNT, "Orders sent to the venue by this run."),
+    MetricSpec("arb_fills", "counter", _ACCOUNT, "Fills on the venue in this run."),
+    MetricSpec("arb_rejects", "counter", (*_ACCOUNT, "code"), "Orders the venue rejected, by the venue's code."),
+    MetricSpec("arb_order_answers", "counter", (*_ACCOUNT, "status"),
+               "Order answers by final status: filled, partial, canceled, rejected."),
+    MetricSpec("arb_traded_base", "counter", (*_ACCOUNT, "side", "kind"),
+               "Base quantity filled, by side and by what the order was for (pair, hedge, unwind, flatten, manual)."),
+    MetricSpec("arb_traded_quote", "counter", (*_ACCOUNT, "side", "kind"), "Quote notional filled (qty x price)."),
+    # risk
+    MetricSpec("arb_risk_limit_use", "gauge", ("symbol", "key"), "How much of the [risk] limit is used now."),
+    MetricSpec("arb_risk_limit", "gauge", ("symbol", "key"), "The [risk] limit (absent when not set)."),
+    MetricSpec("arb_risk_refusals", "counter", ("symbol", "key"), "Orders or pairs the [risk] limit refused."),
+    MetricSpec("arb_breaches", "counter", ("symbol", "key"), "Breach episodes of the [risk] limit (one per episode)."),
+    MetricSpec("arb_halted", "gauge", ("symbol",), "1 while trading is halted (cleared only by hand)."),
+    MetricSpec("arb_halt_info", "gauge", ("symbol", "reason"), "Always 1 while halted: the halt's reason."),
+    MetricSpec("arb_halts", "counter", ("symbol",), "Times trading halted."),
+    MetricSpec("arb_paused", "gauge", ("symbol",),
+               "1 while trading is paused by a pause that lifts by itself (daily loss, unknown orders)."),
+    MetricSpec("arb_pause_info", "gauge", ("symbol", "reason"), "Always 1 while paused: the pause's reason."),
+    MetricSpec("arb_naked_leg_open", "gauge", ("symbol",), "1 while a lone leg the kernel gave up hedging is open."),
+    MetricSpec("arb_naked_legs", "counter", ("symbol",), "Lone legs the kernel gave up hedging."),
+    MetricSpec("arb_hedge_failures", "counter", ("symbol",), "Hedges spent past [execution] max_hedge_attempts."),
+    # the watchers themselves
+    MetricSpec("arb_ops_events", "counter", ("kind",), "Events the trading loop published, by kind."),
+    MetricSpec("arb_ops_events_missed", "counter", (),
+               "Events that left the hub's ring before a scrape read them (their counters are short by as many)."),
+    MetricSpec("arb_alerts_sent", "counter", ("channel",), "Alert messages sent, by channel."),
+    MetricSpec("arb_alerts_failed", "counter", ("channel",), "Alert messages that failed to send, by channel."),
+    MetricSpec("arb_alerts_rate_limited", "counter", ("channel",), "Times a channel asked the alerts to slow down."),
+    MetricSpec("arb_alerts_suppressed", "counter", (),
+               "Alerts not sent because the same one was sent within the cooldown."),
+    MetricSpec("arb_alerts_dropped", "counter", (), "Alerts dropped because the alert queue was full."),
+)  # fmt: skip
+"""Every ``arb_`` family on ``/metrics`` (latency histograms in :data:`LATENCY_METRICS`)."""
+
+LATENCY_METRICS: Final[dict[str, MetricSpec]] = {
+    "tick_to_decision": MetricSpec(
+        "arb_tick_to_decision_seconds", "histogram", ("symbol",),
+        "Engine time over one batch of market data, from the batch in hand to the kernel's decision."),
+    "tick_to_intent": MetricSpec(
+        "arb_tick_to_intent_seconds", "histogram", ("symbol",),
+        "From a frame's arrival (a replay: the batch's start) to the orders it caused, for batches that sent orders."),
+    "frame_to_engine": MetricSpec(
+        "arb_frame_to_engine_seconds", "histogram", ("venue", "symbol"),
+        "From a frame read off the socket to the engine starting on its rows (live data only)."),
+    "order_round_trip": MetricSpec(
+        "arb_order_round_trip_seconds", "histogram", ("venue", "symbol"),
+        "From an order sent to the venue's answer (a dry run: the configured simulated latency)."),
+}  # fmt: skip
+"""The latency histograms, by :attr:`LatencyFigures.name`."""
+
+_SPECS: Final = {spec.name: spec for spec in (*METRICS, *LATENCY_METRICS.values())}
+_FAMILY: Final = {"gauge": GaugeMetricFamily, "counter": CounterMetricFamily}
+
+
+class _Families:
+    """The families of one scrape, created on their first sample, yielded in :data:`METRICS` order."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Metric] = {}
+
+    def add(self, name: str, labels: Iterable[str], value: float) -> None:
+        family = self._family(name)
+        assert isinstance(family, GaugeMetricFamily | CounterMetricFamily)
+        family.add_metric(list(labels), value)
+
+    def histogram(self, spec: MetricSpec, labels: Iterable[str], figures: LatencyFigures) -> None:
+        family = self._family(spec.name)
+        assert isinstance(family, HistogramMetricFamily)
+        buckets: list[tuple[str, float]] = []
+        seen = 0
+        for bound_ns, n in zip((*figures.bounds_ns, None), figures.counts, strict=True):
+            seen += n
+            buckets.append(("+Inf" if bound_ns is None else _go_float(bound_ns / NS_PER_S), float(seen)))
+        family.add_metric(list(labels), buckets, figures.sum_ns / NS_PER_S)
+
+    def _family(self, name: str) -> Metric:
+        family = self._made.get(name)
+        if family is None:
+            spec = _SPECS[name]
+            maker = HistogramMetricFamily if spec.kind == "histogram" else _FAMILY[spec.kind]
+            family = self._made[name] = maker(spec.name, spec.help, labels=spec.labels)
+        return family
+
+    def __iter__(self) -> Iterator[Metric]:
+        for name in _SPECS:
+            if name in self._made:
+                yield self._made[name]
+
+
+def _go_float(x: float) -> str:
+    # the exposition's spelling of a bucket bound ("5e-06", "0.0025", "1.0"); the library's helper is untyped
+    text: str = floatToGoString(x)  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
+    return text
+
+
+def _finite(x: float) -> bool:
+    return x == x and x not in (float("inf"), float("-inf"))
+
+
+class ArbCollector(Collector):
+    """Builds the ``arb_`` families from an :class:`OpsHub` when Prometheus scrapes (see the module).
+
+    ``alerts``: returns None or an object whose ``counters()`` returns ``{"sent": {channel: n},
+    "failed": {channel: n}, "rate_limited": {channel: n}, "suppressed": n, "dropped": n}``.
+    ``wall_ns``: the wall clock (int64 ns) for ``arb_snapshot_age_seconds``; injectable for tests.
+    ``collect`` may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        hub: OpsHub,
+        *,
+        alerts: Callable[[], Any] = lambda: None,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.hub = hub
+        self.alerts = alerts
+        self.wall_ns = wall_ns
+        self._lock = threading.Lock()
+        self._cursor = 0  # the last event id folded into the counters
+        self._counts: dict[tuple[str, tuple[str, ...]], float] = {}
+        self._naked_open = False
+        self._missed = 0
+        self._unknown_latency: set[str] = set()
+
+    def describe(self) -> Iterable[Metric]:
+        # nothing to check at registration: the names are fixed in METRICS and cannot clash
+        return ()
+
+    def collect(self) -> Iterable[Metric]:
+        snapshot = self.hub.latest()
+        out = _Families()
+        with self._lock:
+            if snapshot is not None:
+                self._fold(snapshot.symbol)
+            for (name, labels), value in self._counts.items():
+                out.add(name, labels, value)
+            out.add("arb_ops_events_missed", (), float(self._missed))
+            naked = self._naked_open
+        if snapshot is not None:
+            self._snapshot(out, snapshot, naked)
+        self._alerts(out)
+        return list(out)
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def _count(self, name: str, labels: tuple[str, ...], by: float = 1.0) -> None:
+        key = (name, labels)
+        self._counts[key] = self._counts.get(key, 0.0) + by
+
+    def _fold(self, symbol: str) -> None:
+        # events are folded only once a snapshot names the symbol they are labelled with; a driver
+        # publishes its first snapshot with its first batch, before any fill or order answer
+        events = self.hub.events_since(self._cursor)
+        if not events:
+            return
+        first = events[0][0]
+        if first > self._cursor + 1:
+            self._missed += first - self._cursor - 1
+        for _, event in events:
+            self._event(event, symbol)
+        self._cursor = events[-1][0]
+
+    def _event(self, event: OpsEvent, symbol: str) -> None:
+        kind, venue, f = event.kind, event.venue, event.fields
+        self._count("arb_ops_events", (kind if kind in EVENT_KINDS else "other",))
+        if kind == "order":
+            self._count("arb_order_answers", (venue, symbol, str(f.get("status", ""))))
+        elif kind == "fill":
+            qty, price = _number(f.get("qty")), _number(f.get("price"))
+            labels = (venue, symbol, str(f.get("side", "")), str(f.get("kind", "")))
+            self._count("arb_traded_base", labels, qty)
+            self._count("arb_traded_quote", labels, qty * price)
+        elif kind == "breach":
+            self._count("arb_breaches", (symbol, str(f.get("key", ""))))
+        elif kind == "halt" and not event.resolved:
+            self._count("arb_halts", (symbol,))
+        elif kind == "naked_leg":
+            self._naked_open = not event.resolved
+            if not event.resolved:
+                self._count("arb_naked_legs", (symbol,))
+        elif kind == "hedge_failed":
+            self._count("arb_hedge_failures", (symbol,))
+        elif kind == "disconnect" and not event.resolved:
+            self._count("arb_feed_disconnects", (venue, str(f.get("symbol", symbol))))
+        elif kind == "stale" and not event.resolved:
+            self._count("arb_feed_stale_episodes", (venue, str(f.get("symbol", symbol))))
+
+    # -- the snapshot -----------------------------------------------------------------------------
+
+    def _snapshot(self, out: _Families, s: Snapshot, naked: bool) -> None:
+        sym, quote = s.symbol, s.quote_currency
+        out.add("arb_info", (s.mode, sym, quote), 1.0)
+        if s.started_wall_ns:
+            out.add("arb_start_time_seconds", (), s.started_wall_ns / NS_PER_S)
+        out.add("arb_snapshot_timestamp_seconds", (sym,), s.ts_ns / NS_PER_S)
+        out.add("arb_snapshot_age_seconds", (sym,), max(0, self.wall_ns() - s.wall_ns) / NS_PER_S)
+        out.add("arb_event_loop_lag_seconds", (), s.loop_lag_ns / NS_PER_S)
+        if s.mode == "record" or s.recorded_bytes:
+            out.add("arb_recorded_bytes", (sym,), float(s.recorded_bytes))
+        if s.recording_dir:
+            usage = _disk_usage(s.recording_dir)
+            if usage is not None:
+                out.add("arb_disk_free_bytes", (s.recording_dir,), float(usage.free))
+                out.add("arb_disk_size_bytes", (s.recording_dir,), float(usage.total))
+        self._feeds(out, s)
+        self._accounts(out, s)
+        self._risk(out, s, naked)
+        for figures in s.latencies:
+            spec = LATENCY_METRICS.get(figures.name)
+            if spec is None:
+                if figures.name not in self._unknown_latency:
+                    self._unknown_latency.add(figures.name)
+                    log.warning("metrics: no histogram is named for latency %r; it is not exposed", figures.name)
+                continue
+            labels = (figures.venue, sym) if "venue" in spec.labels else (sym,)
+            out.histogram(spec, labels, figures)
+
+    def _feeds(self, out: _Families, s: Snapshot) -> None:
+        for feed in s.feeds:
+            labels = (feed.venue, feed.market, feed.symbol)
+            out.add("arb_feed_connected", labels, float(feed.connected))
+            out.add("arb_feed_synced", labels, float(feed.synced))
+            out.add("arb_feed_stale", labels, float(feed.stale))
+            out.add("arb_feed_endpoint_info", (*labels, feed.endpoint), 1.0)
+            if feed.last_message_ns:
+                out.add("arb_feed_message_age_seconds", labels, max(0, s.ts_ns - feed.last_message_ns) / NS_PER_S)
+            out.add("arb_feed_messages", labels, float(feed.messages))
+            out.add("arb_feed_gaps", labels, float(feed.gaps))
+            out.add("arb_feed_resyncs", labels, float(feed.resyncs))
+            out.add("arb_feed_reconnects", labels, float(feed.reconnects))
+            out.add("arb_feed_decode_errors", labels, float(feed.decode_errors))
+
+    def _accounts(self, out: _Families, s: Snapshot) -> None:
+        sym, quote = s.symbol, s.quote_currency
+        if not s.accounts:
+            return
+        base = sym.removesuffix(quote) if quote and sym.endswith(quote) and sym != quote else "base"
+        venues = [a.venue for a in s.accounts]
+        if len(venues) == 2:
+            for (buy, sell), spread in zip(((0, 1), (1, 0)), s.spread_bps, strict=True):
+                if _finite(spread):
+                    out.add("arb_spread_bps", (sym, f"buy_{venues[buy]}_sell_{venues[sell]}"), spread)
+        if _finite(s.entry_bps):
+            out.add("arb_entry_threshold_bps", (sym,), s.entry_bps)
+        for name, value in (("arb_equity", s.equity), ("arb_pnl", s.pnl), ("arb_fees", s.fees)):
+            if _finite(value):
+                out.add(name, (sym, quote), value)
+        out.add("arb_pairs", (sym,), float(s.pairs))
+        for a in s.accounts:
+            labels = (a.venue, sym)
+            out.add("arb_position", labels, a.position)
+            out.add("arb_balance", (*labels, base), a.base)
+            out.add("arb_balance", (*labels, quote or "quote"), a.quote)
+            for side, price in (("bid", a.bid), ("ask", a.ask)):
+                if _finite(price):
+                    out.add("arb_best_price", (*labels, side), price)
+            out.add("arb_open_orders", labels, float(a.open_orders))
+            out.add("arb_unknown_orders", labels, float(a.unknown_orders))
+            out.add("arb_orders", labels, float(a.orders))
+            out.add("arb_fills", labels, float(a.fills))
+            for code, n in sorted(a.rejects.items()):
+                out.add("arb_rejects", (*labels, code), float(n))
+
+    def _risk(self, out: _Families, s: Snapshot, naked: bool) -> None:
+        sym = s.symbol
+        for use in s.limits:
+            labels = (sym, use.key)
+            if _finite(use.value):
+                out.add("arb_risk_limit_use", labels, use.value)
+            if _finite(use.limit) and use.limit != 0:
+                out.add("arb_risk_limit", labels, use.limit)
+            out.add("arb_risk_refusals", labels, float(use.refused))
+        out.add("arb_halted", (sym,), float(bool(s.halted)))
+        if s.halted:
+            out.add("arb_halt_info", (sym, s.halted), 1.0)
+        out.add("arb_paused", (sym,), float(bool(s.paused)))
+        if s.paused:
+            out.add("arb_pause_info", (sym, s.paused), 1.0)
+        if s.accounts:
+            out.add("arb_naked_leg_open", (sym,), float(naked))
+
+    # -- the alert service ------------------------------------------------------------------------
+
+    def _alerts(self, out: _Families) -> None:
+        service = self.alerts()
+        if service is None:
+            return
+        try:
+            counters = service.counters()
+        except Exception:  # a broken alert service must not take /metrics down; logged with its cause
+            log.exception("metrics: the alert service's counters could not be read")
+            return
+        for key in ("sent", "failed", "rate_limited"):
+            for channel, n in sorted(dict(counters.get(key) or {}).items()):
+                out.add(f"arb_alerts_{key}", (str(channel),), _number(n))
+        out.add("arb_alerts_suppressed", (), _number(counters.get("suppressed", 0)))
+        out.add("arb_alerts_dropped", (), _number(counters.get("dropped", 0)))
+
+
+def _number(x: object) -> float:
+    return float(x) if isinstance(x, int | float) else 0.0
+
+
+def _disk_usage(path: str) -> Any:
+    # the recording directory may not exist yet: measure the nearest existing parent
+    p = Path(path).absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        return shutil.disk_usage(p)
+    except OSError as error:
+        log.debug("metrics: no disk usage for %s (%s)", path, error)
+        return None
+
+
+def setup(
+    hub: OpsHub,
+    *,
+    alerts: Callable[[], Any] = lambda: None,
+    registry: CollectorRegistry | None = None,
+) -> Callable[[web.Application], None]:
+    """Register the arb collector and the process collectors on ``registry`` (a new one if None),
+    and return the route setup that serves it on ``GET /metrics`` for an
+    :class:`~arb.ops.server.OpsServer`.
+
+    The body is the Prometheus text format 0.0.4 (content type ``text/plain; version=0.0.4;
+    charset=utf-8``) whatever the scraper's ``Accept`` says. ``alerts``: see :class:`ArbCollector`.
+    Raises ``ValueError`` if ``registry`` already holds these collectors.
+    """
+    reg = registry if registry is not None else CollectorRegistry()
+    reg.register(ArbCollector(hub, alerts=alerts))
+    ProcessCollector(registry=reg)
+    PlatformCollector(registry=reg)
+    GCCollector(registry=reg)
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(reg), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+
+    def routes(app: web.Application) -> None:
+        app.router.add_get("/metrics", metrics)
+
+    return routes
