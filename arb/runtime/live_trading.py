@@ -44,7 +44,8 @@ from arb.events import ASSET_NAMES
 if TYPE_CHECKING:
     from arb.execution.kill import KillReport
     from arb.execution.orders import LiveOrder
-    from arb.runtime.engine import Batch, Engine
+    from arb.ops.watch import Watch
+    from arb.runtime.engine import Engine
 
 __all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "add_halt_parser", "add_kill_parser", "run_live"]
 
@@ -98,6 +99,8 @@ class LiveResult:
     """What the kill switch did, when it ended the session."""
     stop_signal: int | None = None
     """The signal that stopped the session (``signal.SIGINT`` for Ctrl-C), None when it ended otherwise."""
+    watch: Watch | None = None
+    """What the session published for its watchers (its hub keeps the last snapshots and events)."""
 
 
 def exposure_lines(engine: Engine) -> list[str]:
@@ -229,8 +232,11 @@ async def run_live(
     stop_event: asyncio.Event | None = None,
     clock: Callable[[], int] = time.time_ns,
     queue_size: int = 10_000,
+    on_watch: Callable[[Watch], None] | None = None,
 ) -> LiveResult:
-    """Trade the kernel on both venues with real orders until stopped (see the module docstring)."""
+    """Trade the kernel on both venues with real orders until stopped (see the module docstring).
+    ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``)."""
+    from arb.ops.watch import Watch
     from arb.runtime.engine import Engine
     from arb.runtime.live import _stop_on_signals, _StopRequestError, warm_up_kernel
     from arb.runtime.trading import account_since_inception, trading_session
@@ -317,12 +323,24 @@ async def run_live(
         t0 = clock()
         last = [t0]
         counts = {"batches": 0}
+        watch = Watch(config, "live", clock=clock, report_dir=str(config.live.state_dir / "reports"))
+        for line in watch.start():
+            console.print(line, highlight=False, soft_wrap=True)
+        watch.attach(engine)
+        watch.watch_feeds(feeds)
+        if kept:
+            watch.halt(kept)
+        if on_watch is not None:
+            on_watch(watch)
+        perf = time.perf_counter_ns
 
         async def consume() -> None:
             while True:
-                batch: Batch = await queue.get()
+                batch: Any = await queue.get()
                 now = batch.local_ts
+                sent_before, t = engine.log.sent.n, perf()
                 engine.on_batches(now, [batch])
+                watch.after_batch(engine, t, now, sent_before, batch.recv_perf_ns, batch.venue)
                 reporter.maybe(engine, now)
                 last[0] = now
                 counts["batches"] += 1
@@ -336,6 +354,13 @@ async def run_live(
                 engine.advance(now + 1)
                 engine.settle(now)
                 last[0] = max(last[0], now)
+                watch.tick(now)
+
+        async def ticker() -> None:
+            # snapshots while the market is quiet (a batch publishes one when due)
+            while True:
+                await asyncio.sleep(config.ops.snapshot_ns / 1e9)
+                watch.tick(clock())
 
         async def stopper() -> None:
             if duration_ns is None:
@@ -348,6 +373,7 @@ async def run_live(
         def on_kill() -> None:
             killed.set()
             stop_event.set()
+            watch.halt("kill switch")
 
         async def stale_watch() -> None:
             # a venue whose book went stale or out of sync gets its open orders cancelled, once per episode
@@ -397,9 +423,12 @@ async def run_live(
                     tasks.create_task(stopper(), name="stop")
                     tasks.create_task(kill_watch(), name="kill-watch")
                     tasks.create_task(stale_watch(), name="stale-watch")
+                    tasks.create_task(ticker(), name="ops-ticker")
+                    tasks.create_task(watch.measure_lag(), name="loop-lag")
             except* _StopRequestError:
                 interrupted = stop_event.is_set()
             except* ArbError as group:
+                watch.stop()
                 raise group.exceptions[0] from None
             finally:
                 for feed in feeds:
@@ -426,6 +455,7 @@ async def run_live(
         engine.finish(now)
         save_risk_memory()
         reporter.maybe(engine, now, force=True)
+        watch.stop()
         for order in left:
             console.print(
                 f"[bold red]order {order.client_id} on {ASSET_NAMES[order.venue]} is still {order.state.value}"
@@ -448,6 +478,7 @@ async def run_live(
             session.rule_differences,
             kill=kill_report,
             stop_signal=received[0] if received else None,
+            watch=watch,
         )
 
 

@@ -38,6 +38,7 @@ from arb.arguments import symbol as symbol_argument
 from arb.config import AppConfig, load_config
 from arb.errors import ArbError, UsageError, exit_code_of
 from arb.events import NS_PER_S
+from arb.ops.watch import Watch
 from arb.recording.recorder import Recorder
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
@@ -133,6 +134,7 @@ async def record(
     status: StatusFn | None = None,
     stop: asyncio.Event | None = None,
     feed_options: dict[str, Any] | None = None,
+    on_watch: Callable[[Watch], None] | None = None,
 ) -> RecordReport:
     """Record both venues' raw streams of ``symbols`` into ``out_dir`` until ``duration_ns`` has passed
     (``None``: until ``stop`` is set) and return what was recorded.
@@ -141,7 +143,9 @@ async def record(
     ``status`` receives the start banner (where each venue's data comes from: network and URLs) and
     a one-line status every ``status_interval_ns`` (``None``: no status line).
     ``stop``, when set, ends the recording (Ctrl-C and SIGTERM set it in :func:`main`).
-    ``feed_options`` are passed to both feeds (tests: ``sleep``, ``backoff``).
+    ``feed_options`` are passed to both feeds (tests: ``sleep``, ``backoff``). The feeds' health, the
+    bytes written and the free disk are published for ``/metrics``, the dashboard and the alerts
+    (``[ops]``, ``[alerts]``); ``on_watch(watch)`` is called once they are up.
     Raises :class:`~arb.errors.FeedError` when a feed fails fatally and
     :class:`~arb.errors.RecordingError` when a file cannot be written, after closing every file.
     """
@@ -164,6 +168,18 @@ async def record(
     write_status(f"recording {','.join(names)} into {out_dir} {until}")
     for venue in config.venues:
         write_status("  " + venue.describe_endpoints())
+    watch = Watch(config, "record", clock=clock, recording_dir=str(out_dir))
+    watch.watch_feeds(feeds)
+    watch.recorded_bytes = lambda: recorder.bytes_written
+    for line in watch.start():
+        write_status(line)
+    if on_watch is not None:
+        on_watch(watch)
+
+    async def publisher() -> None:
+        while True:
+            watch.tick(clock())
+            await asyncio.sleep(config.ops.snapshot_ns / NS_PER_S)
 
     async def timer(seconds: float) -> None:
         nonlocal timed_out
@@ -175,7 +191,11 @@ async def record(
         async with asyncio.TaskGroup() as tasks:
             for feed in feeds:
                 tasks.create_task(feed.run(), name=f"record-{feed.name}")
-            helpers = [tasks.create_task(_flusher(recorder), name="record-flusher")]
+            helpers = [
+                tasks.create_task(_flusher(recorder), name="record-flusher"),
+                tasks.create_task(publisher(), name="ops-publisher"),
+                tasks.create_task(watch.measure_lag(), name="loop-lag"),
+            ]
             if status_interval_ns is not None:
                 helpers.append(
                     tasks.create_task(_status_loop(feeds, recorder, status_interval_ns, write_status), name="status")
@@ -194,6 +214,7 @@ async def record(
         raise
     finally:
         recorder.close()
+        watch.stop()
     report = RecordReport(
         elapsed_ns=int((loop.time() - started) * NS_PER_S),
         interrupted=not timed_out,
