@@ -1,0 +1,346 @@
+"""The live dashboard: one page, served by the running process, fed by a server-sent event stream.
+
+Routes (added to the :class:`~arb.ops.server.OpsServer` application by :func:`setup`):
+
+``GET /``
+    The page (``static/index.html``). It loads only same-origin files: its own script and style and
+    the vendored uPlot (``static/vendor/``, MIT, see its ``MANIFEST``). Nothing comes from the internet.
+``GET /static/...``
+    Those files.
+``GET /events``
+    The stream (``text/event-stream``). Every message has an ``id:`` of the form ``"<S>-<E>"``: the
+    last snapshot number and the last event number the browser has been sent (the hub's ids). Both
+    never decrease and one grows with each message, so ids are strictly increasing in that order. A
+    browser that reconnects sends its last id back (``Last-Event-ID`` header, or ``?last=`` for a
+    fresh ``EventSource``) and gets only what came after it; without one, the stream starts with a
+    ``history`` message. Message types (``event:``), each with a JSON ``data:`` line:
+
+    - ``history``: ``{"reset": bool, "points": [...], "snapshot": {...} | null, "events": [...]}``,
+      the kept snapshots as chart points and the last events: the page's first paint. ``reset``:
+      the browser's id is not from this hub (another process), so it must drop what it holds.
+    - ``snapshot``: ``{"points": [...], "snapshot": {...}}``, the chart points of every snapshot
+      since the last message and the newest snapshot in full (see :func:`snapshot_json`).
+    - ``event``: one :class:`~arb.ops.snapshot.OpsEvent` (see :func:`event_json`).
+
+    A comment line (``: keep-alive``) goes out every ``HEARTBEAT_S`` seconds. The stream ends when
+    the server stops (``app["ops_stopping"]``).
+``GET /api/v1/status``
+    The newest snapshot as JSON (``{"snapshot": null}`` before the first one).
+``GET /api/v1/history``
+    What a fresh stream starts with (the ``history`` payload) plus the ``cursor`` to resume from.
+
+Chart points are ``[t_s, spread_0_bps, spread_1_bps, entry_bps, equity, pnl]``: ``t_s`` the
+snapshot's driver clock in seconds (data time in a replay), spreads as in
+:attr:`~arb.ops.snapshot.Snapshot.spread_bps`. JSON carries no NaN or infinity: they become ``null``.
+
+Cost to the trading loop: none. Handlers run in the server's thread and only read the hub, every
+``POLL_S`` seconds per open page. Per page the server holds at most one message being written: a
+browser that reads slowly gets coalesced points (fewer, larger messages), at most ``MAX_EVENTS``
+events per poll (the older ones are counted as skipped), and a write that does not drain within
+``WRITE_TIMEOUT_S`` closes the stream (the browser reconnects and resumes from its last id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Final
+
+from aiohttp import web
+
+from arb.ops.snapshot import FeedHealth, LatencyFigures, OpsEvent, OpsHub, Snapshot
+
+__all__ = [
+    "HEARTBEAT_S",
+    "MAX_EVENTS",
+    "MAX_POINTS",
+    "POLL_S",
+    "Cursor",
+    "Dashboard",
+    "event_json",
+    "history_json",
+    "point",
+    "setup",
+    "snapshot_json",
+]
+
+log = logging.getLogger(__name__)
+
+POLL_S: Final = 0.2
+"""How often an open stream looks for new snapshots and events (seconds)."""
+HEARTBEAT_S: Final = 5.0
+"""A comment line goes out after this long without a message (seconds)."""
+WRITE_TIMEOUT_S: Final = 10.0
+"""A stream whose write does not drain within this long is closed (seconds)."""
+MAX_POINTS: Final = 4000
+"""At most this many chart points in a ``history`` message (the kept snapshots are thinned evenly)."""
+MAX_EVENTS: Final = 200
+"""At most this many events per poll and in a ``history`` message (the newest are kept)."""
+RETRY_MS: Final = 1000
+"""The browser's reconnection delay, sent as the stream's ``retry:`` field."""
+
+_STATIC: Final = "static"
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a browser is in the hub: the last snapshot and the last event it has been sent."""
+
+    snapshot: int = 0
+    event: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.snapshot}-{self.event}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor | None:
+        """``"<S>-<E>"`` as sent in ``id:``; ``None`` when absent or not of that form."""
+        if not text:
+            return None
+        head, sep, tail = text.strip().partition("-")
+        if not sep or not head.isdigit() or not tail.isdigit():
+            return None
+        return cls(int(head), int(tail))
+
+
+# -- JSON -------------------------------------------------------------------------------------------
+
+
+def _num(x: float) -> float | None:
+    # JSON has no NaN or infinity: the page shows null as "-"
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _plain(value: object) -> object:
+    # an event's free-form fields, made JSON-safe
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    try:  # numpy scalars
+        return _num(float(value))  # type: ignore[arg-type]  # anything float() accepts
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _quantile_ns(fig: LatencyFigures, q: float) -> float:
+    # the bucket bound below which a fraction q of the samples fall; nan when empty, inf above the last bound
+    if fig.count == 0:
+        return math.nan
+    target, seen = q * fig.count, 0
+    for bound, n in zip((*fig.bounds_ns, math.inf), fig.counts, strict=True):
+        seen += n
+        if seen >= target:
+            return float(bound)
+    return math.inf
+
+
+def _feed_json(feed: FeedHealth, now_ns: int) -> dict[str, object]:
+    return {
+        "venue": feed.venue, "market": feed.market, "symbol": feed.symbol, "connected": feed.connected,
+        "synced": feed.synced, "stale": feed.stale, "endpoint": feed.endpoint,
+        "age_ms": (now_ns - feed.last_message_ns) / 1e6 if feed.last_message_ns else None,
+        "messages": feed.messages, "gaps": feed.gaps, "resyncs": feed.resyncs, "reconnects": feed.reconnects,
+        "decode_errors": feed.decode_errors,
+    }  # fmt: skip
+
+
+def snapshot_json(s: Snapshot) -> dict[str, object]:
+    """The page's view of a snapshot: plain JSON types, ``None`` for NaN and infinity.
+
+    Latency histograms become their count, p50 and p99 in microseconds (bucket bounds, so a p99 of
+    ``250`` means "at most 250 us"; ``None`` when above the last bound or without samples). A feed's
+    ``age_ms`` is the driver clock's distance to its last frame (``None`` before the first).
+    """
+    return {
+        "mode": s.mode, "symbol": s.symbol, "quote": s.quote_currency, "ts_ns": s.ts_ns, "wall_ns": s.wall_ns,
+        "started_wall_ns": s.started_wall_ns, "spread_bps": [_num(s.spread_bps[0]), _num(s.spread_bps[1])],
+        "entry_bps": _num(s.entry_bps), "equity": _num(s.equity), "pnl": _num(s.pnl), "fees": _num(s.fees),
+        "pairs": s.pairs, "halted": s.halted, "paused": s.paused, "loop_lag_ms": s.loop_lag_ns / 1e6,
+        "recorded_bytes": s.recorded_bytes,
+        "accounts": [
+            {"venue": a.venue, "position": _num(a.position), "base": _num(a.base), "quote": _num(a.quote),
+             "bid": _num(a.bid), "ask": _num(a.ask), "open_orders": a.open_orders, "orders": a.orders,
+             "fills": a.fills, "rejects": dict(a.rejects), "unknown_orders": a.unknown_orders}
+            for a in s.accounts
+        ],
+        "limits": [
+            {"key": u.key, "value": _num(u.value), "limit": _num(u.limit), "refused": u.refused} for u in s.limits
+        ],
+        "feeds": [_feed_json(f, s.ts_ns) for f in s.feeds],
+        "latencies": [
+            {"name": f.name, "venue": f.venue, "count": f.count,
+             "mean_us": _num(f.sum_ns / f.count / 1e3) if f.count else None,
+             "p50_us": _num(_quantile_ns(f, 0.5) / 1e3), "p99_us": _num(_quantile_ns(f, 0.99) / 1e3)}
+            for f in s.latencies
+        ],
+    }  # fmt: skip
+
+
+def point(s: Snapshot) -> list[float | None]:
+    """A snapshot as one chart point: ``[t_s, spread_0_bps, spread_1_bps, entry_bps, equity, pnl]``."""
+    return [s.ts_ns / 1e9, _num(s.spread_bps[0]), _num(s.spread_bps[1]), _num(s.entry_bps), _num(s.equity),
+            _num(s.pnl)]  # fmt: skip
+
+
+def event_json(number: int, e: OpsEvent) -> dict[str, object]:
+    """An event for the page: its hub number, kind, driver-clock time, venue, text, fields, resolved."""
+    return {"id": number, "kind": e.kind, "ts_ns": e.ts_ns, "venue": e.venue, "text": e.text,
+            "fields": _plain(e.fields), "resolved": e.resolved}  # fmt: skip
+
+
+def _thin(items: Sequence[tuple[int, Snapshot]], most: int) -> list[tuple[int, Snapshot]]:
+    # evenly spaced, the newest always kept
+    n = len(items)
+    if n <= most:
+        return list(items)
+    step = n / most
+    picked = [items[int(i * step)] for i in range(most - 1)]
+    picked.append(items[-1])
+    return picked
+
+
+def history_json(hub: OpsHub, *, reset: bool = False) -> tuple[dict[str, object], Cursor]:
+    """The kept snapshots (thinned to ``MAX_POINTS``) and the last ``MAX_EVENTS`` events, and the
+    cursor after them."""
+    snapshots = hub.snapshots_since(0)
+    events = hub.events_since(0)[-MAX_EVENTS:]
+    cursor = Cursor(snapshots[-1][0] if snapshots else 0, events[-1][0] if events else 0)
+    payload: dict[str, object] = {
+        "reset": reset,
+        "points": [point(s) for _, s in _thin(snapshots, MAX_POINTS)],
+        "snapshot": snapshot_json(snapshots[-1][1]) if snapshots else None,
+        "events": [event_json(n, e) for n, e in events],
+    }
+    return payload, cursor
+
+
+def _dumps(payload: object) -> str:
+    # allow_nan=False: a NaN that escaped _num is a bug to hear about, not invalid JSON for the page
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False)
+
+
+def _message(kind: str, cursor: Cursor, payload: object) -> bytes:
+    return f"id: {cursor}\nevent: {kind}\ndata: {_dumps(payload)}\n\n".encode()
+
+
+# -- the application --------------------------------------------------------------------------------
+
+
+class Dashboard:
+    """The dashboard's routes over one hub; the application setup ``OpsServer`` calls (see :func:`setup`).
+
+    ``streams_opened`` and ``streams_open`` count event streams (read by tests and the log).
+    """
+
+    def __init__(self, hub: OpsHub, static_dir: Path | None = None) -> None:
+        self.hub = hub
+        self.static_dir = static_dir or Path(str(resources.files("arb.ops").joinpath(_STATIC)))
+        self.streams_opened = 0
+        self.streams_open = 0
+
+    def __call__(self, app: web.Application) -> None:
+        app.router.add_get("/", self._index)
+        app.router.add_get("/events", self._events)
+        app.router.add_get("/api/v1/status", self._status)
+        app.router.add_get("/api/v1/history", self._history)
+        app.router.add_static("/static/", self.static_dir, follow_symlinks=False, append_version=False)
+
+    async def _index(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(self.static_dir / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def _status(self, request: web.Request) -> web.Response:
+        latest = self.hub.latest()
+        return _json_response({"snapshot": snapshot_json(latest) if latest is not None else None})
+
+    async def _history(self, request: web.Request) -> web.Response:
+        payload, cursor = history_json(self.hub)
+        return _json_response({**payload, "cursor": str(cursor)})
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        stopping: asyncio.Event = request.app["ops_stopping"]
+        cursor = Cursor.parse(request.headers.get("Last-Event-ID")) or Cursor.parse(request.query.get("last"))
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
+        await response.prepare(request)
+        self.streams_opened += 1
+        self.streams_open += 1
+        try:
+            await self._stream(response, cursor, stopping)
+        except (ConnectionResetError, TimeoutError, asyncio.CancelledError) as error:
+            # the browser went away, stopped reading, or the server is stopping: it reconnects with its last id
+            log.debug("dashboard stream ended: %r", error)
+            if isinstance(error, asyncio.CancelledError):
+                raise
+        finally:
+            self.streams_open -= 1
+        return response
+
+    async def _stream(self, response: web.StreamResponse, cursor: Cursor | None, stopping: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+
+        async def send(data: bytes) -> None:
+            await asyncio.wait_for(response.write(data), WRITE_TIMEOUT_S)
+
+        await send(f"retry: {RETRY_MS}\n\n".encode())
+        if cursor is None or self._ahead(cursor):
+            payload, cursor = history_json(self.hub, reset=cursor is not None)
+            await send(_message("history", cursor, payload))
+        last_sent = loop.time()
+        while not stopping.is_set():
+            sent = False
+            events = self.hub.events_since(cursor.event)
+            if len(events) > MAX_EVENTS:
+                skipped = len(events) - MAX_EVENTS
+                events = events[-MAX_EVENTS:]
+                log.debug("dashboard stream skipped %d events (a slow page)", skipped)
+            for number, event in events:
+                cursor = Cursor(cursor.snapshot, number)
+                await send(_message("event", cursor, event_json(number, event)))
+                sent = True
+            snapshots = self.hub.snapshots_since(cursor.snapshot)
+            if snapshots:
+                cursor = Cursor(snapshots[-1][0], cursor.event)
+                payload = {"points": [point(s) for _, s in _thin(snapshots, MAX_POINTS)],
+                           "snapshot": snapshot_json(snapshots[-1][1])}  # fmt: skip
+                await send(_message("snapshot", cursor, payload))
+                sent = True
+            now = loop.time()
+            if sent:
+                last_sent = now
+            elif now - last_sent >= HEARTBEAT_S:
+                await send(b": keep-alive\n\n")
+                last_sent = now
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), POLL_S)
+
+    def _ahead(self, cursor: Cursor) -> bool:
+        # an id from another process (its hub counted further than this one): start afresh
+        snapshots = self.hub.snapshots_since(0)
+        events = self.hub.events_since(0)
+        return cursor.snapshot > (snapshots[-1][0] if snapshots else 0) or cursor.event > (
+            events[-1][0] if events else 0
+        )
+
+
+def _json_response(payload: object) -> web.Response:
+    return web.Response(text=_dumps(payload), content_type="application/json", headers={"Cache-Control": "no-cache"})
+
+
+def setup(hub: OpsHub) -> Dashboard:
+    """The dashboard over ``hub``, ready to pass to :class:`~arb.ops.server.OpsServer` (a
+    ``Callable[[web.Application], None]``). One instance may serve several servers in turn."""
+    return Dashboard(hub)

@@ -1,0 +1,474 @@
+// The arb live dashboard. One EventSource on /events (same origin); see arb/ops/dashboard.py for the
+// stream's messages. Nothing here fetches from anywhere but the server that served the page.
+//
+// Machine-readable state for tests and scripts:
+//   <body data-status="connecting|live|reconnecting" data-trading="trading|halted|paused"
+//         data-reconnects="N" data-transitions="connecting>live>reconnecting>live" data-last-id="S-E">
+//   #chart-spread / #chart-equity [data-points="N"]: points held by each chart
+//   #pos-<venue>, #base-<venue>, #quote-<venue> [data-value]: the account as last received
+(function () {
+  "use strict";
+
+  const MAX_POINTS = 20000; // kept per chart in the browser (the oldest drop out)
+  const MAX_ROWS = 50; // recent fills and orders shown
+  const MAX_EVENTS = 100; // alerts and events shown
+  const RECONNECT_MS = [1000, 2000, 5000]; // when the browser gives up on its own retries
+
+  const body = document.body;
+  const $ = (id) => document.getElementById(id);
+
+  // -- state -------------------------------------------------------------------------------------
+  const cols = { t: [], s0: [], s1: [], entry: [], equity: [], pnl: [] };
+  let latest = null;
+  let lastId = "";
+  let source = null;
+  let attempt = 0;
+  let reconnects = 0;
+  const transitions = [];
+  const seenEvents = new Set();
+  const fills = [];
+  const orders = [];
+  const others = [];
+  let spreadChart = null;
+  let equityChart = null;
+
+  // -- formatting ----------------------------------------------------------------------------------
+  const dash = "\u2013";
+  function num(x, digits) {
+    if (x === null || x === undefined || !isFinite(x)) return dash;
+    return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  }
+  function sig(x, n) {
+    if (x === null || x === undefined || !isFinite(x)) return dash;
+    if (x === 0) return "0";
+    return Number(x.toPrecision(n || 8)).toString();
+  }
+  function price(x) {
+    if (x === null || x === undefined || !isFinite(x)) return dash;
+    const a = Math.abs(x);
+    return num(x, a >= 1000 ? 2 : a >= 1 ? 4 : 6);
+  }
+  function signed(x, digits) {
+    if (x === null || x === undefined || !isFinite(x)) return dash;
+    return (x > 0 ? "+" : "") + num(x, digits);
+  }
+  function cls(x) {
+    return x === null || x === undefined || !isFinite(x) || x === 0 ? "" : x > 0 ? "pos" : "neg";
+  }
+  function clock(ns) {
+    if (!ns) return dash;
+    const d = new Date(ns / 1e6);
+    return d.toISOString().replace("T", " ").slice(0, 23);
+  }
+  function timeOnly(ns) {
+    if (!ns) return dash;
+    return new Date(ns / 1e6).toISOString().slice(11, 23);
+  }
+  function duration(s) {
+    if (!isFinite(s) || s < 0) return dash;
+    if (s < 60) return s.toFixed(0) + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min " + Math.floor(s % 60) + " s";
+    return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+  }
+  function micros(us) {
+    if (us === null || us === undefined || !isFinite(us)) return dash;
+    if (us >= 1e6) return (us / 1e6).toFixed(2) + " s";
+    if (us >= 1e3) return (us / 1e3).toFixed(us >= 1e4 ? 0 : 1) + " ms";
+    return us.toFixed(0) + " \u00b5s";
+  }
+  function el(tag, text, className) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = text;
+    if (className) e.className = className;
+    return e;
+  }
+  function row(cells) {
+    const tr = document.createElement("tr");
+    for (const c of cells) tr.appendChild(c);
+    return tr;
+  }
+  function td(text, className, id, value) {
+    const e = el("td", text, className);
+    if (id) e.id = id;
+    if (value !== undefined) e.dataset.value = value === null ? "" : String(value);
+    return e;
+  }
+  function withUnit(e, text, unit) {
+    e.replaceChildren(document.createTextNode(text), el("span", " " + unit, "unit"));
+  }
+  function replaceRows(tableId, rows) {
+    const tbody = $(tableId).tBodies[0];
+    tbody.replaceChildren(...rows);
+  }
+
+  // -- connection status -----------------------------------------------------------------------------
+  function setStatus(status) {
+    if (body.dataset.status === status) return;
+    body.dataset.status = status;
+    transitions.push(status);
+    body.dataset.transitions = transitions.join(">");
+    renderPills();
+  }
+
+  function renderPills() {
+    const status = body.dataset.status;
+    const pill = $("status");
+    pill.textContent = status;
+    pill.className = "pill " + status;
+    const tr = $("trading");
+    const trading = body.dataset.trading;
+    tr.textContent = trading === "unknown" ? dash : trading;
+    tr.className = "pill " + (trading === "unknown" ? "neutral" : trading);
+  }
+
+  // -- charts ------------------------------------------------------------------------------------------
+  function utc(ts) {
+    return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC");
+  }
+  const axisStyle = { stroke: "#7d8a99", grid: { stroke: "#263140", width: 1 }, ticks: { stroke: "#263140" } };
+
+  function chartWidth(id) {
+    return Math.max(300, $(id).clientWidth);
+  }
+
+  function venueNames() {
+    const a = latest && latest.accounts && latest.accounts.length === 2 ? latest.accounts : null;
+    return a ? [a[0].venue, a[1].venue] : ["venue 0", "venue 1"];
+  }
+
+  function makeCharts() {
+    const [v0, v1] = venueNames();
+    const quote = latest ? latest.quote : "";
+    $("kpi-s0-label").textContent = "buy " + v0 + " / sell " + v1;
+    $("kpi-s1-label").textContent = "buy " + v1 + " / sell " + v0;
+    $("pnl-unit").textContent = quote;
+    spreadChart = new uPlot({
+      width: chartWidth("chart-spread"),
+      height: 240,
+      tzDate: utc,
+      cursor: { drag: { x: true, y: false } },
+      scales: { x: { time: true } },
+      legend: { live: true },
+      series: [
+        { label: "time (UTC)" },
+        { label: "buy " + v0 + " / sell " + v1, stroke: "#58a6ff", width: 1.5, value: (u, v) => sig(v, 4) },
+        { label: "buy " + v1 + " / sell " + v0, stroke: "#f0883e", width: 1.5, value: (u, v) => sig(v, 4) },
+        { label: "entry", stroke: "#3fb950", width: 1, dash: [6, 4], value: (u, v) => sig(v, 4) },
+      ],
+      axes: [Object.assign({}, axisStyle), Object.assign({ label: "bps", size: 60 }, axisStyle)],
+    }, [cols.t, cols.s0, cols.s1, cols.entry], $("chart-spread"));
+    equityChart = new uPlot({
+      width: chartWidth("chart-equity"),
+      height: 240,
+      tzDate: utc,
+      cursor: { drag: { x: true, y: false } },
+      scales: { x: { time: true }, eq: {}, pnl: {} },
+      series: [
+        { label: "time (UTC)" },
+        { label: "equity", stroke: "#a371f7", width: 1.5, scale: "eq", value: (u, v) => num(v, 2) },
+        { label: "PnL", stroke: "#3fb950", width: 1.5, scale: "pnl", fill: "rgba(63,185,80,0.08)", value: (u, v) => num(v, 2) },
+      ],
+      axes: [
+        Object.assign({}, axisStyle),
+        Object.assign({ scale: "eq", label: "equity", size: 80 }, axisStyle),
+        Object.assign({ scale: "pnl", side: 1, label: "PnL", size: 70, grid: { show: false } }, axisStyle),
+      ],
+    }, [cols.t, cols.equity, cols.pnl], $("chart-equity"));
+  }
+
+  function redrawCharts() {
+    if (!spreadChart) {
+      if (!latest) return;
+      makeCharts();
+    } else {
+      spreadChart.setData([cols.t, cols.s0, cols.s1, cols.entry]);
+      equityChart.setData([cols.t, cols.equity, cols.pnl]);
+    }
+    $("chart-spread").dataset.points = String(cols.t.length);
+    $("chart-equity").dataset.points = String(cols.t.length);
+  }
+
+  function addPoints(points) {
+    for (const p of points) {
+      cols.t.push(p[0]);
+      cols.s0.push(p[1]);
+      cols.s1.push(p[2]);
+      cols.entry.push(p[3]);
+      cols.equity.push(p[4]);
+      cols.pnl.push(p[5]);
+    }
+    const extra = cols.t.length - MAX_POINTS;
+    if (extra > 0) for (const k in cols) cols[k].splice(0, extra);
+  }
+
+  function clearAll() {
+    for (const k in cols) cols[k].length = 0;
+    fills.length = 0;
+    orders.length = 0;
+    others.length = 0;
+    seenEvents.clear();
+  }
+
+  window.addEventListener("resize", () => {
+    if (spreadChart) spreadChart.setSize({ width: chartWidth("chart-spread"), height: 240 });
+    if (equityChart) equityChart.setSize({ width: chartWidth("chart-equity"), height: 240 });
+  });
+
+  // -- snapshot panels -------------------------------------------------------------------------------
+  function renderSnapshot(s) {
+    latest = s;
+    $("symbol").textContent = s.symbol;
+    $("mode").textContent = s.mode;
+    $("clock").textContent = clock(s.ts_ns);
+    const q = s.quote;
+    withUnit($("kpi-equity"), num(s.equity, 2), q);
+    const pnl = $("kpi-pnl");
+    withUnit(pnl, signed(s.pnl, 2), q);
+    pnl.className = "value " + cls(s.pnl);
+    withUnit($("kpi-fees"), num(s.fees, 2), q);
+    $("kpi-pairs").textContent = String(s.pairs);
+    for (const i of [0, 1]) {
+      const k = $("kpi-s" + i);
+      const v = s.spread_bps[i];
+      k.textContent = v === null ? dash : sig(v, 4) + " bps";
+      k.className = "value" + (v !== null && s.entry_bps !== null && v >= s.entry_bps ? " pos" : "");
+    }
+    $("kpi-entry").textContent = s.entry_bps === null ? dash : sig(s.entry_bps, 4) + " bps";
+    $("loop-lag").textContent = s.loop_lag_ms ? s.loop_lag_ms.toFixed(2) + " ms" : dash;
+
+    const trading = s.halted ? "halted" : s.paused ? "paused" : "trading";
+    body.dataset.trading = s.mode === "record" ? "recording" : trading;
+    const banner = $("banner");
+    if (s.halted) {
+      banner.hidden = false;
+      banner.className = "banner halted";
+      banner.textContent = "Trading halted: " + s.halted;
+    } else if (s.paused) {
+      banner.hidden = false;
+      banner.className = "banner paused";
+      banner.textContent = "New pairs paused: " + s.paused;
+    } else {
+      banner.hidden = true;
+    }
+    renderPills();
+    renderAccounts(s);
+    renderFeeds(s);
+    renderLimits(s);
+    renderLatency(s);
+    renderAge();
+  }
+
+  function renderAccounts(s) {
+    replaceRows("accounts", s.accounts.map((a) => {
+      const rejects = Object.values(a.rejects).reduce((x, y) => x + y, 0);
+      const rejTitle = Object.entries(a.rejects).map(([k, v]) => k + ": " + v).join(", ");
+      const r = td(String(rejects), "n" + (rejects ? " warn" : ""));
+      if (rejTitle) r.title = rejTitle;
+      return row([
+        el("td", a.venue),
+        td(sig(a.position, 8), "n " + cls(a.position), "pos-" + a.venue, a.position),
+        td(sig(a.base, 8), "n", "base-" + a.venue, a.base),
+        td(num(a.quote, 2), "n", "quote-" + a.venue, a.quote),
+        td(price(a.bid), "n"),
+        td(price(a.ask), "n"),
+        td(String(a.open_orders), "n"),
+        td(String(a.orders), "n"),
+        td(String(a.fills), "n"),
+        r,
+        td(String(a.unknown_orders), "n" + (a.unknown_orders ? " err" : "")),
+      ]);
+    }));
+  }
+
+  function renderFeeds(s) {
+    $("feeds-empty").hidden = s.feeds.length > 0;
+    replaceRows("feeds", s.feeds.map((f) => {
+      let state = "ok", text = "synced";
+      if (!f.connected) { state = "err"; text = "disconnected"; }
+      else if (f.stale) { state = "warn"; text = "stale"; }
+      else if (!f.synced) { state = "warn"; text = "syncing"; }
+      const ep = td(f.endpoint, "endpoint");
+      ep.title = f.endpoint;
+      return row([
+        el("td", f.venue + " " + f.market),
+        el("td", f.symbol),
+        td(text, state),
+        td(f.age_ms === null ? dash : f.age_ms < 1000 ? f.age_ms.toFixed(0) + " ms" : (f.age_ms / 1000).toFixed(1) + " s", "n"),
+        td(String(f.messages), "n"),
+        td(String(f.gaps), "n" + (f.gaps ? " warn" : "")),
+        td(String(f.resyncs), "n" + (f.resyncs ? " warn" : "")),
+        td(String(f.reconnects), "n" + (f.reconnects ? " warn" : "")),
+        td(String(f.decode_errors), "n" + (f.decode_errors ? " err" : "")),
+        ep,
+      ]);
+    }));
+  }
+
+  // limits whose value is not "use" (a higher value is not closer to the limit)
+  const NOT_USE = new Set(["min_pair_interval_ms"]);
+
+  function renderLimits(s) {
+    replaceRows("limits", s.limits.map((u) => {
+      const set = u.limit !== null && u.limit !== 0;
+      const bar = el("div", null, "bar");
+      const fill = el("div");
+      if (set && !NOT_USE.has(u.key) && u.value !== null) {
+        const frac = Math.max(0, Math.min(1, Math.abs(u.value) / u.limit));
+        fill.style.width = (frac * 100).toFixed(1) + "%";
+        fill.className = frac >= 0.9 ? "high" : frac >= 0.6 ? "mid" : "";
+        bar.title = (frac * 100).toFixed(0) + "% of the limit";
+      } else {
+        fill.style.width = "0";
+      }
+      bar.appendChild(fill);
+      const barCell = el("td");
+      barCell.appendChild(bar);
+      const tr = row([
+        el("td", u.key),
+        td(sig(u.value, 6), "n"),
+        td(set ? sig(u.limit, 6) : "not set", "n" + (set ? "" : " muted")),
+        barCell,
+        td(String(u.refused), "n" + (u.refused ? " err" : "")),
+      ]);
+      tr.id = "limit-" + u.key;
+      return tr;
+    }));
+  }
+
+  function renderLatency(s) {
+    replaceRows("latency", s.latencies.filter((l) => l.count > 0).map((l) => row([
+      el("td", l.name.replace(/_/g, " ")),
+      el("td", l.venue || dash),
+      td(String(l.count), "n"),
+      td(micros(l.mean_us), "n"),
+      td(micros(l.p50_us), "n"),
+      td(l.p99_us === null && l.count ? "> 5 s" : micros(l.p99_us), "n"),
+    ])));
+  }
+
+  function renderAge() {
+    if (!latest) return;
+    $("age").textContent = duration((Date.now() * 1e6 - latest.wall_ns) / 1e9) + " ago";
+    $("uptime").textContent = latest.started_wall_ns ? duration((latest.wall_ns - latest.started_wall_ns) / 1e9) : dash;
+  }
+  setInterval(renderAge, 1000);
+
+  // -- events ------------------------------------------------------------------------------------------
+  const SEVERITY = {
+    halt: "bad", hedge_failed: "bad", naked_leg: "bad", breach: "warn", reject: "warn", disconnect: "bad",
+    stale: "warn", resync: "warn", disk_low: "warn", info: "info",
+  };
+
+  function addEvent(e) {
+    if (seenEvents.has(e.id)) return;
+    seenEvents.add(e.id);
+    if (e.kind === "fill") {
+      fills.unshift(e);
+      if (fills.length > MAX_ROWS) fills.pop();
+    } else if (e.kind === "order") {
+      orders.unshift(e);
+      if (orders.length > MAX_ROWS) orders.pop();
+    } else {
+      others.unshift(e);
+      if (others.length > MAX_EVENTS) others.pop();
+    }
+  }
+
+  function renderEvents() {
+    replaceRows("fills", fills.map((e) => {
+      const f = e.fields;
+      return row([
+        td(timeOnly(e.ts_ns)), el("td", e.venue), td(f.side, f.side), td(sig(f.qty, 8), "n"),
+        td(price(f.price), "n"), td(sig(f.fee, 6), "n"), el("td", f.kind), td(String(f.pair_id), "n"),
+      ]);
+    }));
+    replaceRows("orders", orders.map((e) => {
+      const f = e.fields;
+      const st = f.status === "rejected" ? "err" : f.status === "canceled" || f.status === "partial" ? "warn" : "ok";
+      return row([
+        td(timeOnly(e.ts_ns)), el("td", e.venue), td(f.side, f.side), td(sig(f.qty, 8), "n"),
+        td(price(f.price), "n"), td(f.status, st), td(f.latency_ns ? micros(f.latency_ns / 1e3) : dash, "n"),
+        el("td", f.code || ""),
+      ]);
+    }));
+    $("events").replaceChildren(...others.map((e) => {
+      const li = el("li", null, "sev-" + (e.resolved ? "ok" : SEVERITY[e.kind] || "info"));
+      li.appendChild(el("span", clock(e.ts_ns), "t"));
+      li.appendChild(el("span", e.kind.replace(/_/g, " ") + (e.resolved ? " \u2713" : ""), "k"));
+      li.appendChild(el("span", e.text));
+      return li;
+    }));
+  }
+
+  // -- the stream ---------------------------------------------------------------------------------------
+  function remember(ev) {
+    if (ev.lastEventId) {
+      lastId = ev.lastEventId;
+      body.dataset.lastId = lastId;
+    }
+  }
+
+  function onHistory(ev) {
+    remember(ev);
+    const h = JSON.parse(ev.data);
+    clearAll();
+    if (h.snapshot) renderSnapshot(h.snapshot);
+    addPoints(h.points);
+    for (const e of h.events) addEvent(e);
+    renderEvents();
+    redrawCharts();
+  }
+
+  function onSnapshot(ev) {
+    remember(ev);
+    const m = JSON.parse(ev.data);
+    renderSnapshot(m.snapshot);
+    addPoints(m.points);
+    redrawCharts();
+  }
+
+  let eventsDirty = false;
+  function onEvent(ev) {
+    remember(ev);
+    addEvent(JSON.parse(ev.data));
+    if (!eventsDirty) {
+      eventsDirty = true;
+      requestAnimationFrame(() => { eventsDirty = false; renderEvents(); });
+      setTimeout(() => { if (eventsDirty) { eventsDirty = false; renderEvents(); } }, 250);
+    }
+  }
+
+  function connect() {
+    // a fresh EventSource cannot set Last-Event-ID: the server also reads ?last=
+    const url = "/events" + (lastId ? "?last=" + encodeURIComponent(lastId) : "");
+    const es = new EventSource(url);
+    source = es;
+    es.addEventListener("open", () => {
+      attempt = 0;
+      setStatus("live");
+    });
+    es.addEventListener("history", onHistory);
+    es.addEventListener("snapshot", onSnapshot);
+    es.addEventListener("event", onEvent);
+    es.addEventListener("error", () => {
+      if (source !== es) return;
+      if (body.dataset.status === "live") {
+        reconnects += 1;
+        body.dataset.reconnects = String(reconnects);
+      }
+      setStatus("reconnecting");
+      if (es.readyState === EventSource.CLOSED) {
+        // the browser gave up (the server answered with an error): try again ourselves
+        const delay = RECONNECT_MS[Math.min(attempt, RECONNECT_MS.length - 1)];
+        attempt += 1;
+        setTimeout(() => { if (source === es) connect(); }, delay);
+      }
+    });
+  }
+
+  body.dataset.reconnects = "0";
+  transitions.push("connecting");
+  body.dataset.transitions = "connecting";
+  renderPills();
+  connect();
+})();
