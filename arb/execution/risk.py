@@ -9,7 +9,8 @@ reduce exposure; they pass unless their venue has too many unanswered orders.
 Limits (``[risk]``; every one added after the first four is off at 0):
 
 - a venue that is stale or out of sync gets no opening order;
-- ``position_limit``: the net position across venues stays within it;
+- ``position_limit``: the net position across venues stays within it whatever fills: a pair is
+  judged by its worst case of leg risk, the net position if its buys or its sells filled alone;
 - ``max_notional_per_venue``: each venue's position value stays within it;
 - ``max_open_orders``: a venue never has more than this many unanswered orders;
 - ``max_drawdown``: once trading PnL (equity minus the starting balances at today's prices: the
@@ -106,7 +107,7 @@ EVENTS_KEPT = 64
 BREACH_NAMES = (
     ("", ""),
     ("venue not usable (stale or out of sync)", "stale_after_ms"),
-    ("net position", "position_limit"),
+    ("net position if one side of a pair filled alone", "position_limit"),
     ("position value on one venue", "max_notional_per_venue"),
     ("unanswered orders on one venue", "max_open_orders"),
     ("trading halted", "halt"),
@@ -292,7 +293,10 @@ def event_text(code: int, value: float, limit: float, limits: Any, quote: str = 
     if code == B_STATUS:
         return f"a venue is stale or out of sync {where}: no opening order there"
     if code == B_POSITION:
-        return f"net position {value:.8g} > limit {limit:.8g} {where}: pair refused"
+        return (
+            f"net position if one side of the pair filled alone {value:.8g} > limit {limit:.8g} {where}: "
+            "pair refused"
+        )
     if code == B_NOTIONAL:
         return (
             f"position value on one venue {_money(value, quote)} > limit {_money(limit, quote)} {where}: pair refused"
@@ -500,9 +504,16 @@ def gate(view: Any, limits: Any, state: Any, intents: Any, n: int, now: int) -> 
     delta = np.zeros(2)
     orders = np.zeros(2, np.int64)
     opening = False
+    longer = 0.0  # what the intents that buy add to the net position, together
+    shorter = 0.0  # what the intents that sell take from it (<= 0)
     for k in range(n):
         v = intents[k]["venue"]
-        delta[v] += intents[k]["side"] * intents[k]["qty"]
+        signed = intents[k]["side"] * intents[k]["qty"]
+        delta[v] += signed
+        if signed > 0.0:
+            longer += signed
+        else:
+            shorter += signed
         orders[v] += 1
         if intents[k]["kind"] == INTENT_OPEN:
             opening = True
@@ -530,10 +541,12 @@ def gate(view: Any, limits: Any, state: Any, intents: Any, n: int, now: int) -> 
         if st["unknown"][v] > lim["max_unknown_orders"]:
             _refuse(st, B_UNKNOWN, st["unknown"][v], lim["max_unknown_orders"])
     if opening:
-        net_before = abs(view[0]["position"] + view[1]["position"])
-        net_after = abs(view[0]["position"] + view[1]["position"] + delta[0] + delta[1])
-        if net_after > lim["position_limit"] and net_after > net_before:
-            _refuse(st, B_POSITION, net_after, lim["position_limit"])
+        # Leg risk: any leg may fill alone (the other rejected, expired or partly filled), so the net
+        # position can end anywhere between the sells filling alone and the buys filling alone.
+        net = view[0]["position"] + view[1]["position"]
+        worst = max(abs(net + longer), abs(net + shorter))
+        if worst > lim["position_limit"] and worst > abs(net):
+            _refuse(st, B_POSITION, worst, lim["position_limit"])
         if st["halted"] != H_NONE:
             _refuse(st, B_HALTED, st["halted"], 0.0)
         elif st["day_halted"] == B_DAILY_LOSS:

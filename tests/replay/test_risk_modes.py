@@ -109,6 +109,8 @@ LIMITS = {
     # the lone leg is held from its fill until the hedge's answer, 7 ms later (orders with latency)
     "max_imbalance_hold_ms": ({"max_imbalance_hold_ms": 5}, "vanishing", 1, "max_imbalance_hold_ms"),
     "max_open_orders": ({"max_open_orders": 1}, "thin", 0, ""),
+    # a pair of 0.01 is balanced, but either leg may fill alone: a net position of 0.01 > 0.005
+    "position_limit": ({"position_limit": 0.005}, "", 0, ""),
     # a stale venue: the kernel itself opens nothing there, before the gate would (nothing to refuse)
     "stale_after_ms": ({"stale_after_ms": 300}, "silent", 0, ""),
 }

@@ -89,6 +89,47 @@ def test_reducing_orders_pass_the_notional_and_net_limits() -> None:
     assert gate(v, limits(position_limit=0.1, max_notional_per_venue=100.0), new_risk_state(), intents, 1, NOW) == 1
 
 
+def test_position_limit_judges_a_pair_by_either_side_filling_alone() -> None:
+    # A balanced pair never moves the net position, but either leg may fill alone: 0.1 then is a net
+    # position of 0.1, beyond a limit of 0.05.
+    intents, n = pair(0.1)
+    state = new_risk_state()
+    assert gate(book(), limits(position_limit=0.05), state, intents, n, NOW) == 0
+    assert _refused(state) == {"position_limit": 1}
+    assert state[0]["breach_value"] == 0.1
+    assert "one side of the pair filled alone" in breach_text(limits(position_limit=0.05), state)
+    assert gate(book(), limits(position_limit=0.1), new_risk_state(), intents, n, NOW) == 2  # at the limit
+
+
+def test_position_limit_counts_the_net_position_already_held() -> None:
+    v = book()
+    v[0]["position"] = 0.04  # long 0.04 net: the pair's buy filling alone would make it 0.09
+    intents, n = pair(0.05)
+    state = new_risk_state()
+    assert gate(v, limits(position_limit=0.08), state, intents, n, NOW) == 0
+    assert abs(state[0]["breach_value"] - 0.09) < 1e-12
+    v[0]["position"] = -0.03  # short 0.03: the sell alone makes -0.08, the buy alone +0.02
+    assert gate(v, limits(position_limit=0.08), new_risk_state(), intents, n, NOW) == 2
+
+
+def test_position_limit_adds_up_the_levels_of_one_side() -> None:
+    # a buy over two levels: both may fill while the sell does not
+    out = new_intents()
+    out[0] = (0, BUY, 60010.0, 0.03, INTENT_OPEN, 7, 0)
+    out[1] = (0, BUY, 60020.0, 0.03, INTENT_OPEN, 7, 1)
+    out[2] = (1, SELL, 59990.0, 0.06, INTENT_OPEN, 7, 0)
+    assert gate(book(), limits(position_limit=0.05), new_risk_state(), out, 3, NOW) == 0
+    assert gate(book(), limits(position_limit=0.06), new_risk_state(), out, 3, NOW) == 3
+
+
+def test_a_hedge_passes_the_position_limit_whatever_its_size() -> None:
+    v = book()
+    v[1]["position"] = -0.2  # the sell filled alone: short 0.2 net, beyond the limit
+    hedge = new_intents()
+    hedge[0] = (0, BUY, 60010.0, 0.2, INTENT_HEDGE, 7, 0)
+    assert gate(v, limits(position_limit=0.05), new_risk_state(), hedge, 1, NOW) == 1
+
+
 def test_drawdown_halts_new_pairs_but_not_hedges() -> None:
     lim = limits(max_drawdown=50.0)
     state = new_risk_state()
