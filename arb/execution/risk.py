@@ -293,10 +293,7 @@ def event_text(code: int, value: float, limit: float, limits: Any, quote: str = 
     if code == B_STATUS:
         return f"a venue is stale or out of sync {where}: no opening order there"
     if code == B_POSITION:
-        return (
-            f"net position if one side of the pair filled alone {value:.8g} > limit {limit:.8g} {where}: "
-            "pair refused"
-        )
+        return f"net position if one side of the pair filled alone {value:.8g} > {limit:.8g} {where}: pair refused"
     if code == B_NOTIONAL:
         return (
             f"position value on one venue {_money(value, quote)} > limit {_money(limit, quote)} {where}: pair refused"
