@@ -18,6 +18,10 @@ fault from its order id, exactly as the backtest does: a rejected order is refus
 ``"leg-fault"``), a partial one fills at most the drawn part of its quantity, a late one arrives
 ``late_ms`` later.
 
+An order still unanswered ``request_timeout_ns`` after it was sent (a late leg) counts as *unknown*
+(:attr:`PaperExecutor.unknown_orders`) until its answer, as arb live counts a request that timed
+out; the risk gate reports the pause (``[risk] max_unknown_orders``) as it does live.
+
 Fees: the venue's taker fee on the traded value, in quote, as in the backtest. The executor keeps
 the venue-side balances (what arrival checks see); the driver keeps what it has been told.
 """
@@ -166,7 +170,8 @@ class PaperExecutor:
     ``books`` are the driver's books (index = asset number); ``book_versions()`` must return a number
     per venue that changes whenever that venue's book changes (the driver's batch counter).
     ``leg_faults``: a ``LEG_FAULTS_DTYPE`` record (:func:`arb.execution.faults.make_leg_faults`), or
-    None for no faults.
+    None for no faults. ``request_timeout_ns``: an order unanswered this long after it was sent is
+    unknown until answered (``[live] request_timeout_ms``); None: never.
     """
 
     def __init__(
@@ -179,6 +184,7 @@ class PaperExecutor:
         quote: tuple[float, float],
         first_order_id: int = 1,
         leg_faults: np.ndarray[Any, np.dtype[Any]] | None = None,
+        request_timeout_ns: int | None = None,
     ) -> None:
         self.venues = venues
         self.leg_faults = leg_faults if leg_faults is not None and leg_faults[0]["enabled"] else None
@@ -192,6 +198,8 @@ class PaperExecutor:
         self._seq = 0
         self.open_orders = [0, 0]
         self.rejections: list[PaperOrder] = []
+        self.request_timeout_ns = request_timeout_ns
+        self._now = 0  # the latest time the driver has run the venues to (run_until)
 
     # -- the driver's side ------------------------------------------------------------------
 
@@ -231,6 +239,7 @@ class PaperExecutor:
         ``on_answer(order)`` is called when an answer reaches the driver (filled, expired or
         rejected). An order's arrival at exactly ``ts`` sees the books as they are now.
         """
+        self._now = max(self._now, ts)
         while self._events and self._events[0][0] <= ts:
             when, phase, _, order = heapq.heappop(self._events)
             if phase == 0:
@@ -240,6 +249,18 @@ class PaperExecutor:
             else:
                 self.open_orders[order.venue] -= 1
                 on_answer(order)
+
+    @property
+    def unknown_orders(self) -> list[int]:
+        """Per venue, the orders unanswered ``request_timeout_ns`` or longer after they were sent, at the
+        time the driver last ran the venues to (:meth:`run_until`): what arb live calls unknown."""
+        counts = [0, 0]
+        if self.request_timeout_ns is None:
+            return counts
+        for _, _, _, order in self._events:  # every open order is here once (its arrival or its answer)
+            if self._now - order.sent_ts >= self.request_timeout_ns:
+                counts[order.venue] += 1
+        return counts
 
     # -- the venue's side -------------------------------------------------------------------
 

@@ -409,6 +409,7 @@ class Engine:
             quote=(float(self.init_quote[0]), float(self.init_quote[1])),
             first_order_id=first_order_id,
             leg_faults=make_leg_faults(config.leg_faults),
+            request_timeout_ns=config.live.request_timeout_ns,
         )
         self._pending_decision = False
         self._now = 0
@@ -610,7 +611,7 @@ class Engine:
         self._now = now
         b0, b1 = self.books
         open_orders = self.executor.open_orders
-        unknown = getattr(self.executor, "unknown_orders", None)  # live only: the paper venue always answers
+        unknown = getattr(self.executor, "unknown_orders", None)  # unanswered past [live] request_timeout_ms
         if unknown is not None:
             self.rstate[0]["unknown"][:] = unknown
         calls, sent = self.log.calls, self.log.sent
