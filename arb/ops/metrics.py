@@ -48,7 +48,7 @@ from prometheus_client.utils import floatToGoString
 
 from arb.ops.snapshot import EVENT_KINDS, LatencyFigures, OpsEvent, OpsHub, Snapshot
 
-__all__ = ["LATENCY_METRICS", "METRICS", "ArbCollector", "MetricSpec", "setup"]
+__all__ = ["LATENCY_METRICS", "METRICS", "ORDER_STATUSES", "ArbCollector", "MetricSpec", "setup"]
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +176,9 @@ LATENCY_METRICS: Final[dict[str, MetricSpec]] = {
 }  # fmt: skip
 """The latency histograms, by :attr:`LatencyFigures.name`."""
 
+ORDER_STATUSES: Final = ("filled", "partial", "canceled", "rejected")
+"""An order answer's final status (``OpsEvent`` kind ``order``, field ``status``)."""
+
 _SPECS: Final = {spec.name: spec for spec in (*METRICS, *LATENCY_METRICS.values())}
 _FAMILY: Final = {"gauge": GaugeMetricFamily, "counter": CounterMetricFamily}
 
@@ -261,6 +264,7 @@ class ArbCollector(Collector):
         with self._lock:
             if snapshot is not None:
                 self._fold(snapshot.symbol)
+                self._zeros(snapshot)
             for (name, labels), value in self._counts.items():
                 out.add(name, labels, value)
             out.add("arb_ops_events_missed", (), float(self._missed))
@@ -288,6 +292,21 @@ class ArbCollector(Collector):
         for _, event in events:
             self._event(event, symbol)
         self._cursor = events[-1][0]
+
+    def _zeros(self, s: Snapshot) -> None:
+        # the event counters whose label sets the snapshot names start at 0, so that Prometheus's
+        # increase() and the alert rules see their first event (a series born at 1 shows no increase)
+        sym = s.symbol
+        for name in ("arb_halts", "arb_naked_legs", "arb_hedge_failures"):
+            self._counts.setdefault((name, (sym,)), 0.0)
+        for use in s.limits:
+            self._counts.setdefault(("arb_breaches", (sym, use.key)), 0.0)
+        for feed in s.feeds:
+            for name in ("arb_feed_disconnects", "arb_feed_stale_episodes"):
+                self._counts.setdefault((name, (feed.venue, feed.symbol)), 0.0)
+        for account in s.accounts:
+            for status in ORDER_STATUSES:
+                self._counts.setdefault(("arb_order_answers", (account.venue, sym, status)), 0.0)
 
     def _event(self, event: OpsEvent, symbol: str) -> None:
         kind, venue, f = event.kind, event.venue, event.fields

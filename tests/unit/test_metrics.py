@@ -1,0 +1,285 @@
+"""``/metrics``: what a hub holds becomes Prometheus families that parse, lint clean, carry the right
+values, and cover every metric the shipped Grafana dashboard and alert rules ask for."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from arb.ops import metrics
+from arb.ops.server import OpsServer
+from arb.ops.snapshot import (
+    FeedHealth,
+    LatencyHistogram,
+    LimitUse,
+    OpsEvent,
+    OpsHub,
+    Snapshot,
+    VenueAccount,
+)
+
+MONITORING = Path(__file__).resolve().parents[2] / "config" / "monitoring"
+T0 = 1_715_000_000_000_000_000  # driver clock, ns
+
+
+class _Alerts:
+    def counters(self) -> dict[str, Any]:
+        return {"sent": {"telegram": 3}, "failed": {"telegram": 1}, "rate_limited": {"telegram": 2},
+                "suppressed": 4, "dropped": 5}  # fmt: skip
+
+
+def _latencies() -> tuple[Any, ...]:
+    decision = LatencyHistogram("tick_to_decision")
+    for ns in (3_000, 7_000, 7_000, 40_000, 2_000_000):
+        decision.record(ns)
+    trip = LatencyHistogram("order_round_trip", "binance")
+    trip.record(800_000)
+    trip.record(9_000_000_000)  # above the last bound: only +Inf holds it
+    return (decision.figures(), LatencyHistogram("tick_to_intent").figures(),
+            LatencyHistogram("frame_to_engine", "bybit").figures(), trip.figures())  # fmt: skip
+
+
+def _snapshot(recording_dir: str, *, ts: int = T0, halted: str = "", paused: str = "") -> Snapshot:
+    feeds = (
+        FeedHealth("binance", "spot", "BTCUSDT", True, True, False, "wss://stream.binance.com:9443/ws",
+                   ts - 250_000_000, 1000, 2, 1, 0, 3),
+        FeedHealth("bybit", "spot", "BTCUSDT", False, False, True, "wss://stream.bybit.com/v5/public/spot",
+                   0, 0, 0, 0, 4, 0),
+    )  # fmt: skip
+    accounts = (
+        VenueAccount("binance", 0.03, 1.03, 98_200.0, 59_990.0, 60_000.0, 1, 7, 5, {"-2010": 2}),
+        VenueAccount("bybit", -0.03, 0.97, 101_800.0, 60_300.0, 60_400.0, 0, 6, 5, {"110007": 1}, unknown_orders=1),
+    )
+    limits = (
+        LimitUse("position_limit", 0.0, 1.0, 0),
+        LimitUse("max_daily_loss", 12.5, 0.0, 0),  # not set: no arb_risk_limit series
+        LimitUse("min_pair_interval_ms", float("nan"), 100.0, 3),
+    )
+    return Snapshot(
+        mode="dry-run", symbol="BTCUSDT", quote_currency="USDT", ts_ns=ts, wall_ns=T0, feeds=feeds,
+        accounts=accounts, spread_bps=(49.9, float("nan")), entry_bps=20.0, equity=200_000.0, pnl=-1.5,
+        fees=0.75, pairs=5, limits=limits, halted=halted, paused=paused, recording_dir=recording_dir,
+        latencies=_latencies(), loop_lag_ns=1_500_000, recorded_bytes=0, started_wall_ns=T0 - 60 * 1_000_000_000,
+    )  # fmt: skip
+
+
+def _events(hub: OpsHub) -> None:
+    fill = {"side": "buy", "qty": 0.01, "price": 60_000.0, "fee": 0.06, "pair_id": 1, "kind": "pair"}
+    hub.emit(OpsEvent("fill", T0, "binance", "", fill))
+    hub.emit(OpsEvent("fill", T0, "binance", "", {**fill, "kind": "hedge"}))
+    hub.emit(OpsEvent("order", T0, "binance", "", {"status": "filled", "code": ""}))
+    hub.emit(OpsEvent("order", T0, "bybit", "", {"status": "rejected", "code": "110007"}))
+    hub.emit(OpsEvent("reject", T0, "bybit", "", {"code": "110007"}))
+    hub.emit(OpsEvent("breach", T0, "", "", {"key": "position_limit", "value": 1.2, "limit": 1.0}))
+    hub.emit(OpsEvent("naked_leg", T0, "", "binance buy 0.01 held"))
+    hub.emit(OpsEvent("disconnect", T0, "bybit", "", {"symbol": "BTCUSDT", "endpoint": "wss://x"}))
+    hub.emit(OpsEvent("disconnect", T0, "bybit", "", {"symbol": "BTCUSDT"}, resolved=True))
+    hub.emit(OpsEvent("halt", T0, "", "trading halted", {"reason": "risk limit [risk] max_drawdown"}))
+    hub.emit(OpsEvent("something_new", T0))
+
+
+def _hub(tmp_path: Path) -> OpsHub:
+    hub = OpsHub()
+    hub.publish(
+        _snapshot(str(tmp_path / "recordings"), halted="risk limit [risk] max_drawdown", paused="daily loss limit")
+    )
+    _events(hub)
+    return hub
+
+
+def _scrape(hub: OpsHub, registry: CollectorRegistry | None = None) -> tuple[str, str]:
+    server = OpsServer("127.0.0.1", 0, [metrics.setup(hub, alerts=_Alerts, registry=registry)])
+    server.start()
+    try:
+        with urllib.request.urlopen(server.url + "/metrics", timeout=10) as response:
+            assert response.status == 200
+            return response.headers["Content-Type"], response.read().decode()
+    finally:
+        server.stop()
+
+
+def _samples(body: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def _value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def test_metrics_endpoint_serves_the_hub_as_parsed_values(tmp_path: Path) -> None:
+    registry = CollectorRegistry()
+    content_type, body = _scrape(_hub(tmp_path), registry)
+    assert content_type == "text/plain; version=0.0.4; charset=utf-8"
+    s = _samples(body)
+    ab = {"venue": "binance", "symbol": "BTCUSDT"}
+    # gauges from the snapshot
+    assert _value(s, "arb_info", mode="dry-run", symbol="BTCUSDT", quote_currency="USDT") == 1
+    assert _value(s, "arb_position", **ab) == pytest.approx(0.03)
+    assert _value(s, "arb_balance", venue="bybit", symbol="BTCUSDT", asset="USDT") == 101_800.0
+    assert _value(s, "arb_balance", venue="bybit", symbol="BTCUSDT", asset="BTC") == pytest.approx(0.97)
+    assert _value(s, "arb_spread_bps", symbol="BTCUSDT", direction="buy_binance_sell_bybit") == pytest.approx(49.9)
+    assert ("arb_spread_bps", (("direction", "buy_bybit_sell_binance"), ("symbol", "BTCUSDT"))) not in s  # nan
+    assert _value(s, "arb_pnl", symbol="BTCUSDT", currency="USDT") == -1.5
+    assert _value(s, "arb_event_loop_lag_seconds") == pytest.approx(0.0015)
+    feed = {"venue": "binance", "market": "spot", "symbol": "BTCUSDT"}
+    assert _value(s, "arb_feed_connected", **feed) == 1
+    assert _value(s, "arb_feed_message_age_seconds", **feed) == pytest.approx(0.25)
+    assert _value(s, "arb_feed_endpoint_info", endpoint="wss://stream.binance.com:9443/ws", **feed) == 1
+    assert _value(s, "arb_feed_gaps_total", **feed) == 2
+    assert _value(s, "arb_feed_stale", venue="bybit", market="spot", symbol="BTCUSDT") == 1
+    assert _value(s, "arb_halted", symbol="BTCUSDT") == 1
+    assert _value(s, "arb_halt_info", symbol="BTCUSDT", reason="risk limit [risk] max_drawdown") == 1
+    assert _value(s, "arb_risk_limit", symbol="BTCUSDT", key="position_limit") == 1.0
+    assert ("arb_risk_limit", (("key", "max_daily_loss"), ("symbol", "BTCUSDT"))) not in s
+    assert _value(s, "arb_risk_refusals_total", symbol="BTCUSDT", key="min_pair_interval_ms") == 3
+    # counters by code, from the snapshot's running totals
+    assert _value(s, "arb_rejects_total", code="-2010", **ab) == 2
+    assert _value(s, "arb_rejects_total", venue="bybit", symbol="BTCUSDT", code="110007") == 1
+    assert _value(s, "arb_fills_total", **ab) == 5
+    assert _value(s, "arb_orders_total", **ab) == 7
+    # counters from the events
+    assert _value(s, "arb_traded_base_total", side="buy", kind="hedge", **ab) == pytest.approx(0.01)
+    assert _value(s, "arb_order_answers_total", venue="bybit", symbol="BTCUSDT", status="rejected") == 1
+    assert _value(s, "arb_breaches_total", symbol="BTCUSDT", key="position_limit") == 1
+    assert _value(s, "arb_feed_disconnects_total", venue="bybit", symbol="BTCUSDT") == 1  # the reconnect is not one
+    assert _value(s, "arb_naked_leg_open", symbol="BTCUSDT") == 1
+    assert _value(s, "arb_halts_total", symbol="BTCUSDT") == 1
+    assert _value(s, "arb_hedge_failures_total", symbol="BTCUSDT") == 0  # known series start at 0
+    assert _value(s, "arb_order_answers_total", venue="bybit", symbol="BTCUSDT", status="partial") == 0
+    assert _value(s, "arb_pause_info", symbol="BTCUSDT", reason="daily loss limit") == 1
+    assert _value(s, "arb_ops_events_total", kind="other") == 1
+    assert _value(s, "arb_alerts_sent_total", channel="telegram") == 3
+    assert _value(s, "arb_alerts_dropped_total") == 5
+    # histograms: cumulative buckets in seconds
+    assert _value(s, "arb_tick_to_decision_seconds_bucket", symbol="BTCUSDT", le="5e-06") == 1
+    assert _value(s, "arb_tick_to_decision_seconds_bucket", symbol="BTCUSDT", le="1e-05") == 3
+    assert _value(s, "arb_tick_to_decision_seconds_bucket", symbol="BTCUSDT", le="0.0025") == 5
+    assert _value(s, "arb_tick_to_decision_seconds_count", symbol="BTCUSDT") == 5
+    assert _value(s, "arb_tick_to_decision_seconds_sum", symbol="BTCUSDT") == pytest.approx(2_057_000e-9)
+    trip = {"venue": "binance", "symbol": "BTCUSDT"}
+    assert _value(s, "arb_order_round_trip_seconds_bucket", le="5.0", **trip) == 1
+    assert _value(s, "arb_order_round_trip_seconds_bucket", le="+Inf", **trip) == 2
+    # the process and the disk
+    assert _value(s, "process_resident_memory_bytes") > 0
+    assert _value(s, "arb_disk_free_bytes", path=str(tmp_path / "recordings")) > 0
+    assert not any(name.endswith("_created") for name, _ in s)
+    # the same registry answers in process, as tests and embedders read it
+    assert registry.get_sample_value("arb_fills_total", ab) == 5
+
+
+def test_counters_fold_each_event_once_and_count_what_the_ring_lost(tmp_path: Path) -> None:
+    hub = OpsHub(events=3)
+    registry = CollectorRegistry()
+    metrics.setup(hub, registry=registry)
+    fill = {"side": "sell", "qty": 0.5, "price": 10.0, "kind": "pair"}
+    labels = {"venue": "bybit", "symbol": "BTCUSDT", "side": "sell", "kind": "pair"}
+    hub.emit(OpsEvent("fill", T0, "bybit", "", fill))
+    assert registry.get_sample_value("arb_traded_base_total", labels) is None  # no snapshot yet: waits
+    hub.publish(_snapshot(""))
+    assert registry.get_sample_value("arb_traded_base_total", labels) == 0.5
+    assert registry.get_sample_value("arb_traded_base_total", labels) == 0.5  # a second scrape adds nothing
+    for _ in range(5):  # two of these leave the ring of 3 unread
+        hub.emit(OpsEvent("fill", T0, "bybit", "", fill))
+    assert registry.get_sample_value("arb_traded_base_total", labels) == 0.5 + 3 * 0.5
+    assert registry.get_sample_value("arb_ops_events_missed_total") == 2
+    assert registry.get_sample_value("arb_traded_quote_total", labels) == 4 * 5.0
+
+
+def test_an_empty_hub_serves_the_process_metrics_only() -> None:
+    _, body = _scrape(OpsHub())
+    names = {f.name for f in text_string_to_metric_families(body)}
+    assert "process_cpu_seconds" in names
+    assert "arb_info" not in names
+
+
+def _promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        if os.environ.get("ARB_REQUIRE_PROMTOOL") == "1":
+            pytest.fail("ARB_REQUIRE_PROMTOOL=1 but promtool is not on PATH (Debian: apt-get install prometheus)")
+        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
+    return path
+
+
+def test_metrics_lint_clean_with_promtool(tmp_path: Path) -> None:
+    promtool = _promtool()
+    _, body = _scrape(_hub(tmp_path))
+    done = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_alert_rules_check_and_unit_tests_pass_with_promtool() -> None:
+    promtool = _promtool()
+    rules = MONITORING / "prometheus-alerts.yml"
+    done = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run(
+        [promtool, "test", "rules", "prometheus-alerts.test.yml"],
+        cwd=MONITORING, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _exprs() -> dict[str, list[str]]:
+    """Every PromQL expression shipped: the dashboard's targets and the alert rules."""
+    import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; only safe_load is used
+
+    out: dict[str, list[str]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "expr" and isinstance(value, str):
+                    out.setdefault("grafana-dashboard.json", []).append(value)
+                elif key == "query" and isinstance(value, str) and node.get("type") == "query":
+                    out.setdefault("grafana-dashboard.json", []).append(value)  # a templating variable
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads((MONITORING / "grafana-dashboard.json").read_text()))
+    rules = yaml.safe_load((MONITORING / "prometheus-alerts.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            out.setdefault("prometheus-alerts.yml", []).append(rule["expr"])
+    return out
+
+
+_NAME = re.compile(r"(?<![A-Za-z0-9_:\"'])((?:arb|process|python)_[a-z0-9_]+)")
+
+
+def test_every_dashboard_and_rule_expression_names_an_exposed_metric(tmp_path: Path) -> None:
+    _, body = _scrape(_hub(tmp_path))
+    exposed = {sample_name for sample_name, _ in _samples(body)}
+    exprs = _exprs()
+    assert len(exprs["grafana-dashboard.json"]) >= 15 and len(exprs["prometheus-alerts.yml"]) >= 6
+    used: set[str] = set()
+    for file, texts in exprs.items():
+        for text in texts:
+            names = _NAME.findall(text)
+            assert names or re.search(r"\bup\b", text), f"{file}: {text!r} names no metric"
+            for name in names:
+                assert name in exposed, f"{file}: {text!r} asks for {name}, which /metrics does not expose"
+                used.add(name)
+    # and the catalogue is what the collector exposes: each family once, under its documented type
+    families = {f.name: f.type for f in text_string_to_metric_families(body)}
+    for spec in (*metrics.METRICS, *metrics.LATENCY_METRICS.values()):
+        if spec.name in families:
+            assert families[spec.name] == spec.kind
+    assert {"arb_fills_total", "arb_feed_connected", "arb_order_round_trip_seconds_bucket"} <= used
