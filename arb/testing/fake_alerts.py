@@ -1,0 +1,297 @@
+"""Local fakes of the alert services, on 127.0.0.1 (port 0), each in a thread of its own.
+
+Every fake records what it received (bounded), can be scripted to answer "too many requests" or to
+hang, and is waited on by condition, never by sleeping::
+
+    with FakeTelegram() as telegram:                 # a Bot API on http://127.0.0.1:PORT
+        telegram.rate_limit(calls=1, retry_after=3)  # the next call: 429 with retry_after 3
+        ...                                          # point [alerts.telegram] base_url at telegram.base_url
+        telegram.wait_for(1, timeout_s=5)            # the messages, once one has arrived
+
+    with FakeWebhook() as hook:                      # hook.url: http://127.0.0.1:PORT/hooks/<secret>
+        hook.hang()                                  # requests are held until the fake stops
+    with FakeSmtp() as smtp:                         # aiosmtpd on 127.0.0.1; smtp.port
+        smtp.wait_for(1)                             # EmailMessage objects
+
+The HTTP fakes run aiohttp in their own thread and loop, so the code under test (a thread with its
+own loop) and a plain synchronous test can both use them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import threading
+import time
+from collections import deque
+from email.message import EmailMessage
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+from aiohttp import web
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+__all__ = ["FakeSmtp", "FakeTelegram", "FakeWebhook", "Recorder"]
+
+_HOST = "127.0.0.1"
+T = TypeVar("T")
+
+
+class Recorder(Generic[T]):
+    """A bounded, thread-safe list of what a fake received, with waiting by condition."""
+
+    def __init__(self, maxlen: int = 1000) -> None:
+        self._items: deque[T] = deque(maxlen=maxlen)
+        self._cond = threading.Condition()
+        self.total = 0  # received, including those that fell out of the bounded list
+
+    def add(self, item: T) -> None:
+        with self._cond:
+            self._items.append(item)
+            self.total += 1
+            self._cond.notify_all()
+
+    def items(self) -> list[T]:
+        with self._cond:
+            return list(self._items)
+
+    def wait_for(self, n: int, timeout_s: float = 5.0) -> list[T]:
+        """The items once at least ``n`` were received; ``TimeoutError`` after ``timeout_s``."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.total >= n, timeout_s):
+                raise TimeoutError(f"{self.total} of {n} received within {timeout_s:g} s")
+            return list(self._items)
+
+
+class _HttpFake:
+    """An aiohttp app served on 127.0.0.1 (port 0) from its own thread."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self.port = 0
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._release: asyncio.Event | None = None  # set on stop: hanging requests end
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._limited: list[tuple[int, float, bool]] = []  # (calls left, retry_after, header) scripts, in order
+        self._hang = False
+        self.calls: Recorder[int] = Recorder()  # the monotonic ns of every request, answered or not
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{_HOST}:{self.port}"
+
+    def rate_limit(self, calls: int, retry_after: float, *, header: bool = True) -> None:
+        """Answer the next ``calls`` requests with 429 and ``retry_after`` (seconds); ``header``:
+        also as a ``Retry-After`` header where the service sends one (the webhook)."""
+        with self._lock:
+            self._limited.append((calls, retry_after, header))
+
+    def hang(self, on: bool = True) -> None:
+        """Hold every request (no answer) until :meth:`hang` ``(False)`` or the fake stops."""
+        with self._lock:
+            self._hang = on
+
+    def _routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    async def _gate(self) -> tuple[float, bool] | None:
+        # every request passes here: count it, hang if told to, and say whether to answer 429
+        self.calls.add(time.monotonic_ns())
+        with self._lock:
+            hang = self._hang
+        if hang and self._release is not None:
+            await self._release.wait()
+        with self._lock:
+            if self._limited:
+                left, retry_after, header = self._limited[0]
+                if left <= 1:
+                    self._limited.pop(0)
+                else:
+                    self._limited[0] = (left - 1, retry_after, header)
+                return retry_after, header
+        return None
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        self._ready.clear()
+        self._thread = threading.Thread(target=self._main, name=self._name, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout_s):
+            raise OSError(f"{self._name} did not start within {timeout_s:g} s")
+        if self._error is not None:
+            raise self._error
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        thread, loop = self._thread, self._loop
+        if thread is None:
+            return
+        if loop is not None:
+            loop.call_soon_threadsafe(self._shut)
+        thread.join(timeout_s)
+        self._thread = None
+
+    def _shut(self) -> None:
+        if self._release is not None:
+            self._release.set()
+        if self._stopping is not None:
+            self._stopping.set()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        except OSError as error:
+            self._error = error
+        finally:
+            self._ready.set()
+            loop.close()
+            self._loop = None
+
+    async def _serve(self) -> None:
+        self._stopping = asyncio.Event()
+        self._release = asyncio.Event()
+        app = web.Application()
+        self._routes(app)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, _HOST, 0)
+            await site.start()
+            server: Any = site._server  # aiohttp keeps the asyncio server here; the bound port is on its socket
+            self.port = int(server.sockets[0].getsockname()[1])
+            self._ready.set()
+            await self._stopping.wait()
+        finally:
+            await runner.cleanup()
+
+
+class FakeTelegram(_HttpFake):
+    """The Bot API's ``sendMessage`` for one token: ``messages`` records ``{"chat_id", "text"}``.
+
+    A 429 answer is the Bot API's: ``{"ok": false, "error_code": 429, "description": "Too Many
+    Requests: retry after N", "parameters": {"retry_after": N}}``. A request for another token gets
+    401 ``{"ok": false, "error_code": 401, "description": "Unauthorized"}``.
+    """
+
+    def __init__(self, token: str = "123456:TEST-token_abc", *, max_messages: int = 1000) -> None:
+        super().__init__("fake-telegram")
+        self.token = token
+        self.messages: Recorder[dict[str, Any]] = Recorder(max_messages)
+
+    def wait_for(self, n: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+        return self.messages.wait_for(n, timeout_s)
+
+    def _routes(self, app: web.Application) -> None:
+        app.router.add_post("/bot{token}/sendMessage", self._send_message)
+
+    async def _send_message(self, request: web.Request) -> web.Response:
+        limited = await self._gate()
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        if limited is not None:
+            n = int(limited[0])
+            answer = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {n}",
+                      "parameters": {"retry_after": n}}  # fmt: skip
+            return web.json_response(answer, status=429)
+        body = await request.json()
+        text = str(body.get("text", ""))
+        if not 1 <= len(text.encode("utf-16-le")) // 2 <= 4096:
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": "Bad Request: message is too long"}, status=400)  # fmt: skip
+        self.messages.add({"chat_id": str(body.get("chat_id", "")), "text": text})
+        result = {"message_id": self.messages.total, "date": int(time.time()), "text": text}
+        return web.json_response({"ok": True, "result": result})
+
+
+class FakeWebhook(_HttpFake):
+    """A Slack/Discord-style incoming webhook at ``url``; ``bodies`` records the JSON bodies.
+
+    Rate limited: 429 with a ``Retry-After`` header and a JSON ``{"retry_after": s}`` (Discord's
+    shape), both in seconds; ``rate_limit(..., header=False)`` leaves the header out. Answers 204
+    (as Discord does) when accepted.
+    """
+
+    def __init__(self, secret: str = "T000/B000/XXXXsecret", *, max_messages: int = 1000) -> None:
+        super().__init__("fake-webhook")
+        self.secret = secret
+        self.bodies: Recorder[dict[str, Any]] = Recorder(max_messages)
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/hooks/{self.secret}"
+
+    def wait_for(self, n: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+        return self.bodies.wait_for(n, timeout_s)
+
+    def _routes(self, app: web.Application) -> None:
+        app.router.add_post("/hooks/{secret:.+}", self._hook)
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        limited = await self._gate()
+        if request.match_info["secret"] != self.secret:
+            return web.Response(status=404, text="no such webhook")
+        if limited is not None:
+            retry_after, header = limited
+            headers = {"Retry-After": f"{retry_after:g}"} if header else {}
+            return web.json_response({"message": "You are being rate limited.", "retry_after": retry_after},
+                                     status=429, headers=headers)  # fmt: skip
+        self.bodies.add(await request.json())
+        return web.Response(status=204)
+
+
+class _PortZeroController(Controller):
+    # aiosmtpd's Controller checks it is up by connecting to the port it was given; with port 0 that
+    # is the port it was bound to
+    def _trigger_server(self) -> None:
+        server: Any = self.server  # an asyncio.Server once bound: it has the sockets
+        self.port = int(server.sockets[0].getsockname()[1])
+        super()._trigger_server()  # type: ignore[no-untyped-call]  # aiosmtpd leaves it unannotated
+
+
+class FakeSmtp:
+    """An SMTP server (aiosmtpd) on 127.0.0.1, port 0: ``messages`` records the parsed mails and
+    ``envelopes`` (mail_from, rcpt_tos). No TLS and no login: send with ``security = "none"``."""
+
+    def __init__(self, *, max_messages: int = 1000) -> None:
+        self.messages: Recorder[EmailMessage] = Recorder(max_messages)
+        self.envelopes: Recorder[tuple[str, list[str]]] = Recorder(max_messages)
+        self._controller = _PortZeroController(self, hostname=_HOST, port=0)
+        self.port = 0
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        content = envelope.original_content or b""
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.envelopes.add((str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos]))
+        self.messages.add(message)
+        return "250 OK"
+
+    def wait_for(self, n: int, timeout_s: float = 5.0) -> list[EmailMessage]:
+        return self.messages.wait_for(n, timeout_s)
+
+    def start(self) -> None:
+        self._controller.start()
+        self.port = int(self._controller.port)
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

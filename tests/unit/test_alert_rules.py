@@ -1,0 +1,236 @@
+"""The alert rules and the dedup, pure: hub events and snapshots in, alerts out, on a driven clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from arb.config import AlertsConfig
+from arb.events import NS_PER_S
+from arb.ops.alerts import (
+    ABNORMAL_SPREAD,
+    BREACH,
+    CRITICAL,
+    DAILY_SUMMARY,
+    DISK_LOW,
+    HALT,
+    INFO,
+    NAKED_LEG,
+    PAUSED,
+    RESYNC_BURST,
+    VENUE_DOWN,
+    Alert,
+    AlertRules,
+    Dedup,
+    classify_http,
+    format_message,
+    split_text,
+    takes,
+)
+from arb.ops.snapshot import FeedHealth, OpsEvent, Snapshot, VenueAccount
+
+S = NS_PER_S
+NAN = math.nan
+T0 = int(dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC).timestamp()) * S
+
+
+def feed(venue: str = "binance", *, connected: bool = True, synced: bool = True, stale: bool = False,
+         last_ns: int = 0, resyncs: int = 0) -> FeedHealth:  # fmt: skip
+    return FeedHealth(venue, "spot", "BTCUSDT", connected, synced, stale, "wss://example/ws", last_ns, 10, 0, resyncs,
+                      0, 0)  # fmt: skip
+
+
+def account(venue: str, fills: int) -> VenueAccount:
+    return VenueAccount(venue, 0.0, 1.0, 1000.0, 100.0, 101.0, 0, fills, fills)
+
+
+def snap(ts_ns: int, *, feeds: tuple[FeedHealth, ...] = (), spread: tuple[float, float] = (NAN, NAN),
+         paused: str = "", pnl: float = NAN, fees: float = 0.0, pairs: int = 0,
+         accounts: tuple[VenueAccount, ...] = ()) -> Snapshot:  # fmt: skip
+    return Snapshot("dry-run", "BTCUSDT", "USDT", ts_ns, ts_ns, feeds, accounts=accounts, spread_bps=spread,
+                    pnl=pnl, fees=fees, pairs=pairs, paused=paused)  # fmt: skip
+
+
+def test_venue_down_is_alerted_past_stale_after_and_resolved_when_back() -> None:
+    rules = AlertRules(AlertsConfig(stale_after_ns=10 * S))
+    assert rules.on_snapshot(snap(T0, feeds=(feed(),))) == []
+    assert rules.on_snapshot(snap(T0 + 1 * S, feeds=(feed(connected=False),))) == []
+    assert rules.on_snapshot(snap(T0 + 10 * S, feeds=(feed(connected=False),))) == []  # down 9 s
+    [alert] = rules.on_snapshot(snap(T0 + 11 * S, feeds=(feed(connected=False),)))
+    assert (alert.kind, alert.severity, alert.resolved) == (VENUE_DOWN, CRITICAL, False)
+    assert alert.key == (VENUE_DOWN, "binance", "BTCUSDT")
+    assert "disconnected for 10 s" in alert.text
+    assert rules.on_snapshot(snap(T0 + 12 * S, feeds=(feed(connected=False),))) == []  # once per episode
+    [back] = rules.on_snapshot(snap(T0 + 13 * S, feeds=(feed(),)))
+    assert back.resolved and back.key == alert.key and back.severity == CRITICAL
+    assert rules.on_snapshot(snap(T0 + 14 * S, feeds=(feed(),))) == []
+
+
+def test_a_blip_shorter_than_stale_after_says_nothing() -> None:
+    rules = AlertRules(AlertsConfig(stale_after_ns=10 * S))
+    assert rules.on_snapshot(snap(T0, feeds=(feed(stale=True),))) == []
+    assert rules.on_snapshot(snap(T0 + 9 * S, feeds=(feed(synced=False),))) == []
+    assert rules.on_snapshot(snap(T0 + 10 * S, feeds=(feed(),))) == []  # back before the threshold: no resolved
+
+
+def test_stale_and_unsynced_feeds_count_as_down_per_venue() -> None:
+    rules = AlertRules(AlertsConfig(stale_after_ns=5 * S))
+    feeds = (feed("binance", stale=True, last_ns=T0 - 2 * S), feed("bybit", synced=False))
+    assert rules.on_snapshot(snap(T0, feeds=feeds)) == []
+    alerts = rules.on_snapshot(snap(T0 + 5 * S, feeds=feeds))
+    assert [a.venue for a in alerts] == ["binance", "bybit"]
+    assert "stale" in alerts[0].text and "last book update 7.0 s ago" in alerts[0].text
+    assert "not synced" in alerts[1].text
+
+
+def test_resync_burst_counts_one_venue_within_the_window() -> None:
+    rules = AlertRules(AlertsConfig(resync_burst=3, resync_window_ns=10 * S))
+
+    def resync(venue: str, t: int) -> list[Alert]:
+        return rules.on_event(OpsEvent("resync", T0 + t * S, venue, "gap", {"symbol": "BTCUSDT"}))
+
+    assert resync("binance", 0) == []
+    assert resync("binance", 5) == []
+    assert resync("bybit", 6) == []  # another venue: its own count
+    assert resync("binance", 11) == []  # the one at 0 left the window
+    [alert] = resync("binance", 12)
+    assert (alert.kind, alert.severity, alert.key) == (RESYNC_BURST, INFO, (RESYNC_BURST, "binance", ""))
+    assert "3 book resyncs within 10 s" in alert.text
+    assert resync("binance", 13) == []  # the next burst counts afresh
+
+
+def test_abnormal_spread_beyond_bps_in_either_direction() -> None:
+    rules = AlertRules(AlertsConfig(abnormal_spread_bps=50.0))
+    assert rules.on_snapshot(snap(T0, spread=(-2.0, -3.0))) == []
+    assert rules.on_snapshot(snap(T0 + S, spread=(NAN, 49.0))) == []
+    [alert] = rules.on_snapshot(snap(T0 + 2 * S, spread=(-1.0, -75.0)))
+    assert (alert.kind, alert.severity, alert.symbol) == (ABNORMAL_SPREAD, INFO, "BTCUSDT")
+    assert "-75.0 bps buying bybit, selling binance" in alert.text
+    assert AlertRules(AlertsConfig(abnormal_spread_bps=0.0)).on_snapshot(snap(T0, spread=(900.0, 900.0))) == []
+
+
+def test_abnormal_spread_by_sigma_against_recent_history() -> None:
+    rules = AlertRules(AlertsConfig(abnormal_spread_bps=0.0, abnormal_spread_sigma=4.0), history=100)
+    for i in range(29):  # too little history to judge, even a wild value
+        assert rules.on_snapshot(snap(T0 + i * S, spread=(1.0 if i % 2 else -1.0, NAN))) == []
+    assert rules.on_snapshot(snap(T0 + 29 * S, spread=(1.0, NAN))) == []  # 30 samples now, mean 0, std 1
+    assert rules.on_snapshot(snap(T0 + 30 * S, spread=(3.9, NAN))) == []
+    [alert] = rules.on_snapshot(snap(T0 + 31 * S, spread=(9.0, NAN)))
+    assert "sigma" in alert.text and "buying binance, selling bybit" in alert.text
+
+
+def test_dedup_sends_a_key_once_per_cooldown_and_again_after_it() -> None:
+    dedup = Dedup(60 * S)
+    alert = Alert(RESYNC_BURST, INFO, "burst", "3 resyncs", T0, "binance")
+    assert dedup.admit(alert, T0) is alert
+    assert dedup.admit(alert, T0 + 30 * S) is None
+    assert dedup.admit(Alert(RESYNC_BURST, INFO, "burst", "x", T0, "bybit"), T0 + 31 * S) is not None  # other key
+    assert dedup.suppressed == 1
+    assert dedup.admit(alert, T0 + 60 * S) is alert
+    assert dedup.suppressed == 1
+
+
+def test_resolved_always_goes_and_a_flapping_episode_is_held_until_the_cooldown_ends() -> None:
+    dedup = Dedup(60 * S)
+    down = Alert(VENUE_DOWN, CRITICAL, "down", "", T0, "binance", "BTCUSDT")
+    back = Alert(VENUE_DOWN, CRITICAL, "back", "", T0, "binance", "BTCUSDT", resolved=True)
+    assert dedup.admit(back, T0) is None  # nothing was announced: nothing to resolve
+    assert dedup.admit(down, T0) is down
+    assert dedup.admit(back, T0 + 1 * S) is back  # within the cooldown, still sent
+    assert dedup.admit(back, T0 + 2 * S) is None  # once per episode
+    assert dedup.admit(down, T0 + 3 * S) is None  # down again within the cooldown: held
+    assert dedup.due(T0 + 30 * S) == []
+    assert dedup.due(T0 + 60 * S) == [down]  # still down when the cooldown ends: announced
+    assert dedup.admit(back, T0 + 61 * S) is back
+    # a held episode that ends before the cooldown does is never announced nor resolved
+    assert dedup.admit(down, T0 + 62 * S) is None
+    assert dedup.admit(back, T0 + 63 * S) is None
+    assert dedup.due(T0 + 200 * S) == []
+
+
+def test_daily_summary_when_the_snapshot_clock_crosses_utc_midnight() -> None:
+    rules = AlertRules(AlertsConfig())
+    day = int(dt.datetime(2026, 11, 22, tzinfo=dt.UTC).timestamp()) * S
+    midnight = day + 86_400 * S
+    start = snap(day + 3_600 * S, pnl=2.0, fees=0.5, pairs=1, accounts=(account("binance", 1), account("bybit", 1)),
+                 feeds=(feed(resyncs=1),))  # fmt: skip
+    assert rules.on_snapshot(start) == []
+    assert rules.on_event(OpsEvent("halt", midnight - 60 * S, "", "halted", {"reason": "max_drawdown"}))
+    assert rules.on_event(OpsEvent("halt", midnight - 50 * S, "", "cleared", {}, resolved=True))
+    end = snap(midnight - 1, pnl=7.5, fees=1.75, pairs=4, accounts=(account("binance", 4), account("bybit", 5)),
+               feeds=(feed(resyncs=3),))  # fmt: skip
+    assert rules.on_snapshot(end) == []
+    [summary] = rules.on_snapshot(snap(midnight + S, pnl=8.0, fees=2.0, pairs=5))
+    assert (summary.kind, summary.severity, summary.symbol) == (DAILY_SUMMARY, INFO, "2026-11-22")
+    text = summary.text  # the account began this day: all its pnl so far is the day's
+    assert "pnl +7.50 USDT" in text and "fees 1.25 USDT" in text and "pairs 3" in text
+    assert "fills: binance 3, bybit 4" in text
+    assert "halts: 1" in text and "binance BTCUSDT: 2 resyncs" in text
+    # the next day is counted from the last snapshot before midnight
+    assert rules.on_snapshot(snap(midnight + 7_200 * S, pnl=9.0, fees=2.0, pairs=5, accounts=end.accounts)) == []
+    [second] = rules.on_snapshot(snap(midnight + 86_400 * S))
+    assert "pnl +1.50 USDT" in second.text and "halts: 0" in second.text
+    assert AlertRules(AlertsConfig(daily_summary=False)).on_snapshot(snap(day)) == []
+
+
+def test_no_summary_without_a_midnight() -> None:
+    rules = AlertRules(AlertsConfig())
+    assert all(rules.on_snapshot(snap(T0 + i * 3_600 * S)) == [] for i in range(11))  # 12:00 to 22:00
+
+
+def test_risk_events_are_critical_with_resolved_messages() -> None:
+    rules = AlertRules(AlertsConfig())
+    [naked] = rules.on_event(OpsEvent("naked_leg", T0, "", "binance long 0.001"))
+    assert (naked.kind, naked.severity, naked.resolved) == (NAKED_LEG, CRITICAL, False)
+    [closed] = rules.on_event(OpsEvent("naked_leg", T0 + S, "", "closed", resolved=True))
+    assert closed.resolved and closed.key == naked.key
+    assert rules.on_event(OpsEvent("naked_leg", T0 + 2 * S, "", "closed", resolved=True)) == []
+    [halt] = rules.on_event(OpsEvent("halt", T0, "", "trading halted: kill", {"reason": "kill"}))
+    assert halt.kind == HALT and halt.severity == CRITICAL and "kill" in halt.title
+    [a, b] = [rules.on_event(OpsEvent("breach", T0, "", "t", {"key": k}))[0] for k in ("max_drawdown", "max_pairs")]
+    assert a.kind == BREACH and a.key != b.key and a.severity == CRITICAL
+    [hedge] = rules.on_event(OpsEvent("hedge_failed", T0, "bybit", "no hedge"))
+    assert hedge.severity == CRITICAL
+    assert rules.on_event(OpsEvent("fill", T0, "binance", "buy")) == []
+    [paused] = rules.on_snapshot(snap(T0, paused="daily loss limit"))
+    assert paused.kind == PAUSED and paused.severity == CRITICAL
+    [lifted] = rules.on_snapshot(snap(T0 + S))
+    assert lifted.resolved
+
+
+def test_low_disk_once_per_episode() -> None:
+    rules = AlertRules(AlertsConfig(disk_free_min_mb=100.0))
+    mb = 1024 * 1024
+    [low] = rules.on_disk("/rec", 50 * mb, T0)
+    assert (low.kind, low.severity, low.symbol) == (DISK_LOW, INFO, "/rec")
+    assert rules.on_disk("/rec", 40 * mb, T0 + S) == []
+    [back] = rules.on_disk("/rec", 200 * mb, T0 + 2 * S)
+    assert back.resolved
+    assert rules.on_event(OpsEvent("disk_low", T0, "", "", {"path": "/other", "free_bytes": 1}))[0].symbol == "/other"
+
+
+def test_routes_critical_and_all() -> None:
+    info = Alert(RESYNC_BURST, INFO, "burst", "", T0)
+    critical = Alert(HALT, CRITICAL, "halt", "", T0)
+    assert takes("all", info) and takes("all", critical)
+    assert takes("critical", critical) and not takes("critical", info)
+    assert format_message(critical, "live").startswith("[CRITICAL] halt\n")
+    assert "[RESOLVED]" in format_message(Alert(HALT, CRITICAL, "cleared", "", T0, resolved=True), "live")
+
+
+def test_split_text_keeps_parts_within_the_limit() -> None:
+    text = "\n".join(f"line {i} " + "x" * 90 for i in range(100))
+    parts = split_text(text, 4096)
+    assert len(parts) == 3 and all(len(p) <= 4096 for p in parts)
+    assert "\n".join(parts) == text
+    long_line = "y" * 9000
+    parts = split_text(long_line, 4096)
+    assert [len(p) for p in parts] == [4096, 4096, 808] and "".join(parts) == long_line
+    emoji = "\N{ROCKET}" * 3000  # two UTF-16 units each, as Telegram counts
+    assert all(len(p.encode("utf-16-le")) // 2 <= 4096 for p in split_text(emoji, 4096))
+    assert split_text("short", 4096) == ["short"]
+
+
+def test_one_function_decides_what_an_http_status_means() -> None:
+    assert [classify_http(s) for s in (200, 204, 429, 408, 500, 503, 400, 401, 404)] == [
+        "ok", "ok", "rate_limited", "retry", "retry", "retry", "fatal", "fatal", "fatal"]  # fmt: skip
