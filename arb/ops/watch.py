@@ -111,6 +111,10 @@ class Watch:
         self._halted = ""
         self._naked = False
         self.loop_lag_ns = 0
+        self.samples: list[int] | None = None
+        """Set to a list to keep every tick-to-decision time too, exactly (benchmarks) ..."""
+        self.intent_samples: list[int] | None = None
+        """... and the tick-to-intent times of the batches whose decision sent orders."""
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -225,10 +229,14 @@ class Watch:
         the socket (live feeds; 0 in a replay) and ``venue`` its venue."""
         t1 = time.perf_counter_ns()
         self._tick_to_decision.record(t1 - t0_perf_ns)
+        if self.samples is not None:
+            self.samples.append(t1 - t0_perf_ns)
         if recv_perf_ns and venue >= 0:
             self._frame_to_engine[venue].record(t0_perf_ns - recv_perf_ns)
         if engine.log.sent.n > sent_before:
             self._tick_to_intent.record(t1 - (recv_perf_ns or t0_perf_ns))
+            if self.intent_samples is not None:
+                self.intent_samples.append(t1 - (recv_perf_ns or t0_perf_ns))
         if now >= self._next_ns:
             self.publish(now)
 
