@@ -101,7 +101,7 @@ class OpsServer:
         self._loop = loop
         try:
             loop.run_until_complete(self._serve())
-        except BaseException as error:  # noqa: BLE001 - handed to start() or logged; the thread ends either way
+        except BaseException as error:
             if not self._ready.is_set():
                 self._error = error
                 self._ready.set()
