@@ -283,3 +283,10 @@ def test_every_dashboard_and_rule_expression_names_an_exposed_metric(tmp_path: P
         if spec.name in families:
             assert families[spec.name] == spec.kind
     assert {"arb_fills_total", "arb_feed_connected", "arb_order_round_trip_seconds_bucket"} <= used
+
+
+def test_the_monitoring_doc_lists_every_metric() -> None:
+    doc = (MONITORING.parents[1] / "docs" / "monitoring.md").read_text()
+    section = doc.split("## Metrics", 1)[1]
+    for spec in (*metrics.METRICS, *metrics.LATENCY_METRICS.values()):
+        assert f"`{spec.series[0].removesuffix('_bucket')}`" in section, spec.name
