@@ -1,5 +1,5 @@
 """The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``dry-run``, ``parity``,
-``reconcile``, ``order``, ``live``, ``kill``.
+``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``.
 
 Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
 single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
@@ -404,6 +404,9 @@ def _parser() -> argparse.ArgumentParser:
     add_live_parser(sub)
     add_kill_parser(sub)
     add_halt_parser(sub)
+    from arb.reports import add_parser as add_report_parser
+
+    add_report_parser(sub)
     return parser
 
 

@@ -1,0 +1,326 @@
+"""One self-contained HTML page for a :class:`~arb.reports.figures.PeriodReport`.
+
+Inline CSS and inline SVG charts drawn here (no script, no external URL, no font or image to fetch):
+the page opens offline in any browser, survives being mailed, and diffs as text. The headline
+figures are also embedded as JSON in ``<script type="application/json" id="arb-report">`` (data, not
+code) for tools that read the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import itertools
+import json
+import math
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+
+from arb.events import NS_PER_S
+from arb.reports.figures import PeriodReport
+
+__all__ = ["render_html"]
+
+Array = np.ndarray[Any, np.dtype[Any]]
+
+_CSS: Final = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1000px;color:#222}
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
+.sub{color:#666;margin-top:0}.cards{display:flex;flex-wrap:wrap;gap:.6em}
+.card{border:1px solid #ddd;border-radius:6px;padding:.5em .8em;min-width:9em}
+.card .v{font-size:1.3em;font-weight:600}.card .k{color:#666;font-size:.85em}
+table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .7em;border-bottom:1px solid #eee}
+th{text-align:left;background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.neg{color:#b00020}.pos{color:#1b7f3a}.halt{background:#fde8e8;border:1px solid #b00020;padding:.5em;border-radius:6px}
+.note{color:#666;font-size:.85em}svg{display:block;margin:.4em 0}
+"""
+
+_SPREAD_AXIS: Final = "spread captured at the pair's first opening fill, bps (positive: sold where dearer)"
+_W: Final = 900
+_H: Final = 260
+_PAD: Final = (64, 16, 16, 36)  # left, right, top, bottom
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _money(x: float | None, quote: str = "") -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    text = f"{x:,.2f}" if abs(x) >= 0.01 or x == 0 else f"{x:.2g}"
+    return f"{text} {quote}".strip()
+
+
+def _pct(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:.4%}" if abs(x) < 0.01 else f"{x:.2%}"
+
+
+def _num(x: float | None, digits: int = 3) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
+
+
+def _qty(x: float) -> str:
+    return f"{x:,.8f}"
+
+
+def _seconds(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    if x < 120:
+        return f"{x:.2f} s"
+    if x < 7200:
+        return f"{x / 60:.1f} min"
+    return f"{x / 3600:.1f} h"
+
+
+def _sign(x: float | None) -> str:
+    return "" if x is None or x == 0 else ("pos" if x > 0 else "neg")
+
+
+def _utc(ts_ns: int) -> str:
+    return dt.datetime.fromtimestamp(ts_ns / NS_PER_S, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    # round numbers spanning [lo, hi]
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo]
+    raw = (hi - lo) / n
+    step = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if raw <= m * step:
+            step *= m
+            break
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(int((hi - first) / step) + 1)]
+
+
+def _axis_range(values: Array) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return -1.0, 1.0
+    lo, hi = float(min(finite.min(), 0.0)), float(max(finite.max(), 0.0))
+    if hi - lo < 1e-12:
+        lo, hi = lo - 1.0, hi + 1.0
+    margin = (hi - lo) * 0.05
+    return lo - margin, hi + margin
+
+
+def _line_chart(ts: Array, values: Array, start_ns: int, end_ns: int, ylabel: str) -> str:
+    left, right, top, bottom = _PAD
+    width, height = _W - left - right, _H - top - bottom
+    lo, hi = _axis_range(values)
+    span = max(end_ns - start_ns, 1)
+
+    def x(t: float) -> float:
+        return left + (t - start_ns) / span * width
+
+    def y(v: float) -> float:
+        return top + (hi - v) / (hi - lo) * height
+
+    parts = [f'<svg width="{_W}" height="{_H}" role="img" aria-label="{_e(ylabel)}">']
+    for tick in _ticks(lo, hi):
+        parts.append(f'<line x1="{left}" x2="{left + width}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>')
+        parts.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">{tick:,.4g}</text>')
+    parts.append(
+        f'<line x1="{left}" x2="{left + width}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#999" stroke-dasharray="4 3"/>'
+    )
+    long = span > 2 * 86_400 * NS_PER_S
+    for i in range(7):
+        t = start_ns + span * i / 6
+        stamp = dt.datetime.fromtimestamp(t / NS_PER_S, tz=dt.UTC)
+        label = stamp.strftime("%m-%d") if long else stamp.strftime("%H:%M")
+        parts.append(f'<text x="{x(t):.1f}" y="{_H - 14}" font-size="11" text-anchor="middle">{label}</text>')
+    parts.append(f'<text x="{left + width / 2}" y="{_H - 1}" font-size="11" text-anchor="middle">time (UTC)</text>')
+    parts.append(f'<text x="12" y="{top + height / 2}" font-size="11" text-anchor="middle" '
+                 f'transform="rotate(-90 12 {top + height / 2})">{_e(ylabel)}</text>')  # fmt: skip
+    good = np.isfinite(values)
+    coords = [(x(float(t)), y(float(v))) for t, v in zip(ts[good], values[good], strict=True)]
+    steps = []
+    for (x0, y0), (x1, _) in itertools.pairwise(coords):
+        steps += [(x0, y0), (x1, y0)]  # hold the value until the next sample
+    steps += coords[-1:]
+    points = " ".join(f"{px:.1f},{py:.1f}" for px, py in steps)
+    if points:
+        # a step line: the PnL changes at fills and marks, and holds in between
+        parts.append(f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{points}"/>')
+    parts.append(f'<rect x="{left}" y="{top}" width="{width}" height="{height}" fill="none" stroke="#ccc"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _histogram(values: Array, xlabel: str, bins: int = 24) -> str:
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return '<p class="note">no captured spread in this period</p>'
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts, edges = np.histogram(finite, bins=bins, range=(lo, hi))
+    left, right, top, bottom = _PAD
+    width, height = _W - left - right, _H - top - bottom
+    peak = max(int(counts.max()), 1)
+    bar = width / bins
+    parts = [f'<svg width="{_W}" height="{_H}" role="img" aria-label="{_e(xlabel)}">']
+    for tick in _ticks(0, peak, 4):
+        yy = top + height - tick / peak * height
+        parts.append(f'<line x1="{left}" x2="{left + width}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#eee"/>')
+        parts.append(f'<text x="{left - 6}" y="{yy + 4:.1f}" font-size="11" text-anchor="end">{tick:g}</text>')
+    for i, count in enumerate(counts.tolist()):
+        h = count / peak * height
+        parts.append(
+            f'<rect x="{left + i * bar + 1:.1f}" y="{top + height - h:.1f}" width="{max(bar - 2, 1):.1f}" '
+            f'height="{h:.1f}" fill="#2ca02c"><title>{edges[i]:.3g} to {edges[i + 1]:.3g} bps: {count}</title></rect>'
+        )
+    for i in range(0, bins + 1, max(bins // 6, 1)):
+        parts.append(f'<text x="{left + i * bar:.1f}" y="{_H - 14}" font-size="11" text-anchor="middle">'
+                     f"{edges[i]:.3g}</text>")  # fmt: skip
+    parts.append(f'<text x="{left + width / 2}" y="{_H - 1}" font-size="11" text-anchor="middle">{_e(xlabel)}</text>')
+    parts.append(f'<text x="12" y="{top + height / 2}" font-size="11" text-anchor="middle" '
+                 f'transform="rotate(-90 12 {top + height / 2})">pairs</text>')  # fmt: skip
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _venue_bars(names: Sequence[str], series: Sequence[tuple[str, str, Sequence[float | None]]]) -> str:
+    # grouped bars: one group per venue, one bar per series (label, colour, values)
+    values = np.array([[np.nan if v is None else v for v in vals] for _, _, vals in series], dtype=float)
+    lo, hi = _axis_range(values.ravel())
+    left, right, top, bottom = _PAD
+    width, height = _W // 2 - left - right, _H - top - bottom
+    group = width / len(names)
+    bar = group * 0.8 / len(series)
+
+    def y(v: float) -> float:
+        return top + (hi - v) / (hi - lo) * height
+
+    parts = [f'<svg width="{_W // 2}" height="{_H}" role="img" '
+             'aria-label="per venue">']  # fmt: skip
+    for tick in _ticks(lo, hi, 4):
+        parts.append(f'<line x1="{left}" x2="{left + width}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>')
+        parts.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">{tick:,.4g}</text>')
+    for g, name in enumerate(names):
+        for s, (label, colour, _) in enumerate(series):
+            v = values[s, g]
+            if not math.isfinite(v):
+                continue
+            x0 = left + g * group + group * 0.1 + s * bar
+            y0, y1 = sorted((y(0.0), y(float(v))))
+            parts.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{bar - 2:.1f}" height="{max(y1 - y0, 0.5):.1f}" '
+                         f'fill="{colour}"><title>{_e(name)} {_e(label)}: {v:,.4f}</title></rect>')  # fmt: skip
+        parts.append(f'<text x="{left + g * group + group / 2:.1f}" y="{_H - 14}" font-size="12" '
+                     f'text-anchor="middle">{_e(name)}</text>')  # fmt: skip
+    parts.append(f'<line x1="{left}" x2="{left + width}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#999"/>')
+    for s, (label, colour, _) in enumerate(series):
+        parts.append(f'<rect x="{left + 10 + s * 110}" y="{_H - 10}" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{left + 24 + s * 110}" y="{_H - 1}" font-size="11">{_e(label)}</text>')  # fmt: skip
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _ratio(x: float | None, defined: bool, meaningful: bool) -> str:
+    # as the terminal table says it: the reason is in the notes
+    if not defined:
+        return "n/a"
+    return _num(x, 2) if meaningful else "not meaningful"
+
+
+def _card(key: str, value: str, cls: str = "") -> str:
+    return f'<div class="card"><div class="v {cls}">{_e(value)}</div><div class="k">{_e(key)}</div></div>'
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + f"<td>{_e(r[0])}</td>" + "".join(f'<td class="n">{_e(c)}</td>' for c in r[1:]) + "</tr>" for r in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(report: PeriodReport, generated_ns: int) -> str:
+    """The page of ``report`` (UTF-8 text); ``generated_ns`` is the time written in its header."""
+    q = report.source.quote
+    risk, pairs = report.period_summary.risk, report.pairs_summary.pairs
+    total = report.total
+    sharpe = _ratio(risk.sharpe, risk.sharpe_defined, risk.ratios_meaningful)
+    cards = [
+        _card(f"PnL ({q})", _money(report.pnl), _sign(report.pnl)),
+        _card("return", _pct(report.return_frac), _sign(report.return_frac)),
+        _card("annualised return (365 days)", _pct(report.annualised_return)),
+        _card("Sharpe (annualised)", sharpe),
+        _card(f"max drawdown ({q})", f"{_money(risk.max_drawdown)} ({_pct(risk.max_drawdown_frac)})"),
+        _card("win rate", f"{_pct(pairs.win_rate)} of {pairs.pairs} pairs"),
+        _card("mean holding time", _seconds(total.holding_time_s)),
+        _card(f"fees ({q})", _money(total.fees)),
+    ]
+    venue_rows = [
+        (f"PnL ({q})", [_money(r.pnl) for r in report.venues]),
+        (f"PnL from fills ({q})", [_money(r.pnl_from_fills) for r in report.venues]),
+        (f"fees ({q})", [_money(r.fees) for r in report.venues]),
+        ("fills", [f"{r.fills:,}" for r in report.venues]),
+        ("hedge fills", [f"{r.hedge_fills:,}" for r in report.venues]),
+        ("unwind fills", [f"{r.unwind_fills:,}" for r in report.venues]),
+        ("volume (base)", [_qty(r.volume) for r in report.venues]),
+        (f"notional ({q})", [_money(r.notional) for r in report.venues]),
+        ("mean holding time", [_seconds(r.holding_time_s) for r in report.venues]),
+        ("position at the end (base)", [_qty(r.position_end) for r in report.venues]),
+        (f"mark at the end ({q})", [_money(r.mark_end) for r in report.venues]),
+    ]
+    pair_rows = [
+        ("pairs", f"{pairs.pairs:,}"),
+        ("pairs won (PnL > 0)", f"{pairs.pairs_won:,}"),
+        ("win rate", _pct(pairs.win_rate)),
+        ("pairs with equal legs", f"{pairs.pairs_matched:,}"),
+        ("pairs hedged or unwound", f"{pairs.pairs_hedged:,}"),
+        ("mean captured spread (bps)", _num(pairs.spread_bps)),
+        ("  net of fees (bps)", _num(pairs.spread_net_bps)),
+        (f"mean PnL per pair ({q})", _money(pairs.pair_pnl_mean)),
+    ]
+    risk_rows = [
+        ("Sharpe (annualised)", sharpe),
+        ("Sortino (annualised)", _ratio(risk.sortino, risk.sortino_defined, risk.ratios_meaningful)),
+        ("Sharpe standard error", _num(risk.sharpe_stderr, 1)),
+        (f"max drawdown ({q})", _money(risk.max_drawdown)),
+        ("max drawdown (of peak)", _pct(risk.max_drawdown_frac)),
+        ("equity samples (one a minute)", f"{risk.samples:,}"),
+        (f"equity at the start ({q})", _money(report.start_equity)),
+    ]
+    notes = [risk.ratios_note] if risk.ratios_note else []
+    if report.annualise_note:
+        notes.append(f"annualised return: {report.annualise_note}")
+    notes += list(report.source.notes)
+    halts = "".join(f'<p class="halt">HALT: {_e(h)}</p>' for h in report.source.halts)
+    embedded = json.dumps(report.totals(), allow_nan=False, sort_keys=True).replace("</", "<\\/")
+    title = f"arb {report.period.kind} report {report.period.label}"
+    span = f"{_utc(report.start_ns)} to {_utc(report.end_ns)}"
+    return "".join([
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        f"<title>{_e(title)}</title><style>{_CSS}</style>",
+        f'<script type="application/json" id="arb-report">{embedded}</script></head><body>',
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="sub">{_e(report.source.kind)} {_e(report.source.name)}; records {_e(span)}; '
+        f"generated {_e(_utc(generated_ns))}</p>",
+        halts,
+        '<div class="cards">', *cards, "</div>",
+        "<h2>Trading PnL over the period</h2>",
+        _line_chart(report.curve_ts, report.curve_pnl, report.start_ns, report.end_ns, f"PnL ({q})"),
+        "<h2>Per venue</h2>",
+        _table(["figure", "Binance", "Bybit", "Total"], [(k, *v) for k, v in venue_rows]),
+        _venue_bars(["binance", "bybit"], [
+            ("PnL", "#1f77b4", [r.pnl for r in report.venues[:2]]),
+            ("fees", "#d62728", [r.fees for r in report.venues[:2]]),
+        ]),
+        "<h2>Pairs</h2>",
+        _table(["figure", "value"], pair_rows),
+        "<h3>Captured spreads</h3>",
+        _histogram(report.spreads_bps, _SPREAD_AXIS),
+        "<h2>Risk</h2>",
+        _table(["figure", "value"], risk_rows),
+        "<h2>Notes</h2><ul>", *(f'<li class="note">{_e(n)}</li>' for n in notes), "</ul>",
+        "</body></html>\n",
+    ])  # fmt: skip

@@ -1,0 +1,434 @@
+"""What a periodic report reads: a backtest's report folder, a paper account or the live journal.
+
+Each source is loaded, read-only, into one :class:`SourceData`: the fills (``FILL_DTYPE``, time
+order), the *marks* that value what is held (per venue, a mid at a time) and the starting balances.
+None of the three keeps equity samples on disk, so the report rebuilds equity from the fills and the
+marks (:mod:`arb.reports.figures`). The marks are:
+
+- every fill's price, on its venue at its ``local_ts`` (the last trade arb made there);
+- each session's final mid (``venues.<name>.final_mid`` of its summary.json) at its ``end_ns``: the
+  backtest's own summary.json, and for a paper account or the journal the summary.json of every
+  ``arb dry-run`` / ``arb live`` session of that account found in the results folder;
+- for the daily report of a running session, the mids the session passes in
+  (:func:`arb.reports.write_daily_report`).
+
+Times are int64 ns since the epoch (UTC): ``local_ts`` of the fills (data time for a replay).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from arb.errors import UsageError
+from arb.events import ASSET_NAMES
+from arb.report import SUMMARY_JSON, TRADES_CSV, InitialBalances, read_trades_csv
+from arb.strategy.types import BUY, FILL_DTYPE, HEDGE_FAILED, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
+
+__all__ = [
+    "MARK_DTYPE",
+    "SOURCES",
+    "Mark",
+    "SourceData",
+    "load_backtest",
+    "load_live",
+    "load_paper",
+    "marks_from",
+]
+
+Array = np.ndarray[Any, np.dtype[Any]]
+Mark = tuple[int, Sequence[float]]
+"""``(ts_ns, (mid_binance, mid_bybit))``: a mid per venue at a time; NaN where not known."""
+
+SOURCES: Final = ("backtest", "paper", "live")
+MARK_DTYPE: Final = np.dtype([("ts", "i8"), ("mid", "f8", (2,))])
+"""One mark: the time (int64 ns) and a mid per venue (quote per base, NaN where this mark says nothing)."""
+
+_KINDS: Final = {"open": INTENT_OPEN, "hedge": INTENT_HEDGE, "unwind": INTENT_UNWIND}
+_SIDES: Final = {"buy": BUY, "sell": SELL}
+_PAPER_HEADER: Final = ("local_ts", "venue", "side", "price", "qty", "fee", "pair_id", "kind", "order_id")
+_NO_KIND: Final = 0  # a paper fill whose kind the file wrote as "?" (not a pair's)
+
+
+@dataclass(frozen=True)
+class SourceData:
+    """One source, loaded.
+
+    Attributes:
+        kind: ``"backtest"``, ``"paper"`` or ``"live"``.
+        name: Where it was read (a folder, a file, a redacted database URL).
+        fills: ``FILL_DTYPE`` rows sorted by ``local_ts`` (stable).
+        marks: ``MARK_DTYPE`` rows sorted by ``ts`` (fills' prices first among equal times).
+        initial: The balances the account started with (inception): PnL is measured against them.
+        first_ns: The first time the source knows of (a run's start, else its first fill or mark).
+        last_ns: The last time it knows of (a run's end, else its last fill or mark).
+        quote: The quote currency's name (``USDT``), for the page.
+        halts: What the source says stops trading now (a halt reason, a hedge that failed).
+        notes: How the marks were found, and anything else the reader must know.
+    """
+
+    kind: str
+    name: str
+    fills: Array
+    marks: Array
+    initial: InitialBalances
+    first_ns: int
+    last_ns: int
+    quote: str = "quote"
+    halts: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+def marks_from(fills: Array, sessions: Iterable[Mark] = ()) -> Array:
+    """The marks of ``fills`` (each fill's price on its venue at its ``local_ts``) and of ``sessions``
+    (``(ts_ns, mids)`` each), as ``MARK_DTYPE`` sorted by time; at one time the sessions' mids come
+    after the fills' prices, so they win."""
+    own = np.zeros(len(fills), MARK_DTYPE)
+    own["ts"] = fills["local_ts"]
+    own["mid"] = np.nan
+    own["mid"][np.arange(len(fills)), fills["venue"].astype(np.int64)] = fills["price"]
+    given = [(int(ts), [_finite_or_nan(m) for m in mids]) for ts, mids in sessions]
+    extra = np.array([(ts, mids) for ts, mids in given], dtype=MARK_DTYPE) if given else np.zeros(0, MARK_DTYPE)
+    both = np.concatenate([own, extra])
+    return both[np.argsort(both["ts"], kind="stable")]
+
+
+def _finite_or_nan(x: Any) -> float:
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def _sorted(fills: Array) -> Array:
+    return fills[np.argsort(fills["local_ts"], kind="stable")]
+
+
+def _span(fills: Array, marks: Array, *, start: int | None = None, end: int | None = None) -> tuple[int, int]:
+    times = [int(fills["local_ts"].min()), int(fills["local_ts"].max())] if len(fills) else []
+    times += [int(marks["ts"].min()), int(marks["ts"].max())] if len(marks) else []
+    if start is not None:
+        times.append(start)
+    if end is not None:
+        times.append(end)
+    if not times:
+        raise UsageError("no fill and no mark: nothing to report")
+    return min(times), max(times)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a JSON object")
+    return data
+
+
+def _final_mids(summary: Mapping[str, Any]) -> list[float]:
+    venues = summary.get("venues", {})
+    return [_finite_or_nan(venues.get(name, {}).get("final_mid")) for name in ASSET_NAMES]
+
+
+def _quote(config: Mapping[str, Any] | None) -> str:
+    from arb.execution.risk import quote_currency
+
+    symbol = ((config or {}).get("strategy") or {}).get("symbol")
+    return quote_currency(symbol) if isinstance(symbol, str) else "quote"
+
+
+# -- backtest ----------------------------------------------------------------------------------------
+
+
+def load_backtest(folder: Path) -> SourceData:
+    """A backtest's report folder (``summary.json`` and ``trades.csv`` of ``arb backtest``).
+
+    Marks: the fills' prices and the run's final mids at its ``meta.end_ns``. Starting balances:
+    summary.json's ``initial``. Raises :class:`UsageError` when either file is missing or unreadable.
+    """
+    summary_path, trades_path = folder / SUMMARY_JSON, folder / TRADES_CSV
+    for path in (summary_path, trades_path):
+        if not path.is_file():
+            raise UsageError(f"--results: expected a backtest report folder with {path.name}, got {str(folder)!r} "
+                             f"(no {path.name})")  # fmt: skip
+    summary = _read_json(summary_path)
+    try:
+        fills = _sorted(read_trades_csv(trades_path))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    meta = summary.get("meta", {})
+    initial = summary.get("initial", {})
+    try:
+        balances = InitialBalances(tuple(initial["base"]), tuple(initial["quote"]))
+    except (KeyError, TypeError, ValueError):
+        raise UsageError(f"{summary_path}: expected the starting balances under 'initial'") from None
+    start, end = meta.get("start_ns"), meta.get("end_ns")
+    sessions: list[Mark] = [(int(end), _final_mids(summary))] if isinstance(end, int) else []
+    marks = marks_from(fills, sessions)
+    first, last = _span(fills, marks, start=start if isinstance(start, int) else None)
+    halts = []
+    flags = (meta.get("kernel_state") or {}).get("flags", 0)
+    if isinstance(flags, int) and flags & HEDGE_FAILED:
+        halts.append("a hedge failed repeatedly (HEDGE_FAILED)")
+    halt_reason = (meta.get("risk_state") or {}).get("halt_reason")
+    if halt_reason:
+        halts.append(f"risk limit [risk] {halt_reason}")
+    return SourceData(
+        kind="backtest",
+        name=str(folder),
+        fills=fills,
+        marks=marks,
+        initial=balances,
+        first_ns=first,
+        last_ns=last,
+        quote=_quote(meta.get("config")),
+        halts=tuple(halts),
+        notes=("marks: each fill's price, and the run's final mids at its end (summary.json)",),
+    )
+
+
+# -- sessions' summaries -------------------------------------------------------------------------------
+
+
+def _session_summaries(results: Path | None, mode: str, belongs: Any) -> list[tuple[Path, dict[str, Any]]]:
+    # summary.json of the sessions of ``mode`` in ``results`` or its direct sub-folders that ``belongs``
+    if results is None or not results.is_dir():
+        return []
+    candidates = [results / SUMMARY_JSON, *sorted(results.glob(f"*/{SUMMARY_JSON}"))]
+    found = []
+    for path in candidates:
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a folder being written, or not a report: not a source of marks
+        meta = data.get("meta") if isinstance(data, dict) else None
+        if isinstance(meta, dict) and meta.get("mode") == mode and belongs(meta):
+            found.append((path, data))
+    return found
+
+
+def _session_marks(summaries: Sequence[tuple[Path, dict[str, Any]]]) -> list[Mark]:
+    marks: list[Mark] = []
+    for _, data in summaries:
+        end = data["meta"].get("end_ns")
+        if isinstance(end, int):
+            marks.append((end, _final_mids(data)))
+    return marks
+
+
+def _marks_note(summaries: Sequence[tuple[Path, dict[str, Any]]], results: Path | None, given: int) -> str:
+    note = "marks: each fill's price"
+    if summaries:
+        note += f", and the final mids of {len(summaries)} session report(s) in {results}"
+    elif results is not None:
+        note += f" (no session report of this account in {results})"
+    if given:
+        note += f", and {given} mark(s) from the running session"
+    return note
+
+
+# -- paper account ---------------------------------------------------------------------------------------
+
+
+def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mark] = ()) -> SourceData:
+    """A paper account (``account.json`` and ``fills.csv`` in ``[dry_run] state_dir``).
+
+    Marks: the fills' prices, the final mids of the ``arb dry-run`` reports in ``results`` (or its
+    sub-folders) whose ``meta.account`` is this account, and ``marks``. Starting balances: the
+    account's inception balances. Raises :class:`UsageError` when there is no account.
+    """
+    account_path = state_dir / "account.json"
+    if not account_path.is_file():
+        raise UsageError(f"--state-dir: expected a paper account folder with account.json, got {str(state_dir)!r} "
+                         "(no account.json)")  # fmt: skip
+    account = _read_json(account_path)
+    try:
+        initial = InitialBalances(tuple(account["inception_base"]), tuple(account["inception_quote"]))
+    except (KeyError, TypeError, ValueError):
+        raise UsageError(f"{account_path}: expected inception_base and inception_quote") from None
+    fills = _sorted(_read_paper_fills(state_dir / "fills.csv"))
+    me = account_path.resolve()
+
+    def belongs(meta: Mapping[str, Any]) -> bool:
+        path = meta.get("account")
+        return isinstance(path, str) and Path(path).resolve() == me
+
+    summaries = _session_summaries(results, "dry-run", belongs)
+    given = list(marks)
+    all_marks = marks_from(fills, [*_session_marks(summaries), *given])
+    starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
+    first, last = _span(fills, all_marks, start=min(starts) if starts else None)
+    halt = str(account.get("halt") or "")
+    quote = _quote(summaries[-1][1]["meta"].get("config")) if summaries else "quote"
+    return SourceData(
+        kind="paper",
+        name=str(state_dir),
+        fills=fills,
+        marks=all_marks,
+        initial=initial,
+        first_ns=first,
+        last_ns=last,
+        quote=quote,
+        halts=(f"the paper account is halted: {halt}",) if halt else (),
+        notes=(_marks_note(summaries, results, len(given)), "times: the fills' local time (data time in a replay)"),
+    )
+
+
+def _read_paper_fills(path: Path) -> Array:
+    # fills.csv as PaperAccount.record writes it: local_ts,venue,side,price,qty,fee,pair_id,kind,order_id
+    if not path.is_file():
+        return np.zeros(0, FILL_DTYPE)
+    rows = []
+    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            return np.zeros(0, FILL_DTYPE)
+        if tuple(header) != _PAPER_HEADER:
+            raise UsageError(f"{path}: expected the header {','.join(_PAPER_HEADER)}, got {header}")
+        for line, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            try:
+                ts, venue, side, price, qty, fee, pair_id, kind, order_id = row
+                rows.append((int(ts), int(ts), venues[venue], _SIDES[side], float(price), float(qty), float(fee),
+                             int(pair_id), _KINDS.get(kind, _NO_KIND), int(order_id)))  # fmt: skip
+            except (ValueError, KeyError):
+                raise UsageError(f"{path}: line {line}: expected a fill, got {','.join(row)!r}") from None
+    return np.array(rows, dtype=FILL_DTYPE) if rows else np.zeros(0, FILL_DTYPE)
+
+
+# -- live journal ------------------------------------------------------------------------------------------
+
+
+def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = ()) -> SourceData:
+    """The live journal of ``config``'s account (``[live] journal_url`` or ``<state_dir>/<account>.sqlite``).
+
+    Read-only: a SQLite journal is opened with ``mode=ro`` (WAL lets it be read while ``arb live``
+    writes), nothing is created. Each journal fill becomes one ``FILL_DTYPE`` row: its pair id and
+    kind from its intent (no intent: pair 0, kind 0), a fee paid in the base coin valued at the
+    fill's price (as the live engine books it). Marks: the fills' prices, the final mids of the
+    ``arb live`` reports of this account in ``results``, and ``marks``. Starting balances: the
+    venues' ``[account]`` tables.
+    """
+    import sqlalchemy as sa
+
+    from arb.execution.kill import HALT_KEY
+    from arb.execution.risk import quote_currency
+    from arb.journal.journal import fills as fills_table
+    from arb.journal.journal import intents as intents_table
+    from arb.journal.journal import state as state_table
+
+    live = config.live
+    account = live.account
+    if live.journal_url:
+        url, name = live.journal_url, sa.engine.make_url(live.journal_url).render_as_string(hide_password=True)
+    else:
+        path = Path(live.state_dir) / f"{account}.sqlite"
+        if not path.is_file():
+            raise UsageError(f"--state-dir: expected the live journal {path}, got no such file")
+        url, name = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true", str(path)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            query = (
+                sa.select(fills_table, intents_table.c.pair_id, intents_table.c.kind)
+                .select_from(fills_table.outerjoin(intents_table, fills_table.c.client_id == intents_table.c.client_id))
+                .where(fills_table.c.account == account)
+                .order_by(fills_table.c.local_ts_ns, fills_table.c.exch_ts_ms, fills_table.c.trade_id)
+            )
+            journal_rows = [dict(r._mapping) for r in conn.execute(query)]
+            keys = [f"{account}/{HALT_KEY}", *(f"{account}/baseline/{v.name}/{v.market}" for v in config.venues)]
+            stored = {
+                str(k): str(v)
+                for k, v in conn.execute(
+                    sa.select(state_table.c.key, state_table.c.value).where(state_table.c.key.in_(keys))
+                )
+            }
+    except sa.exc.SQLAlchemyError as exc:
+        raise UsageError(f"journal {name}: cannot read it: {str(exc).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+
+    symbol = config.strategy.symbol
+    quote = quote_currency(symbol)
+    base = symbol[: -len(quote)] if quote != "quote" else ""
+    markets = {(v.name, v.market): i for i, v in enumerate(config.venues)}
+    rows = []
+    for r in journal_rows:
+        venue = markets.get((r["venue"], r["market"]))
+        if venue is None:
+            continue  # another market of the account: not this strategy's
+        price, qty, fee = float(r["price"]), float(r["qty"]), float(r["fee"])
+        if r["fee_asset"] and r["fee_asset"] == base:
+            fee *= price  # a fee paid in the base coin, valued at the fill's price (the engine's fee in quote)
+        pair_id = int(r["pair_id"]) if r["pair_id"] is not None else 0
+        kind = int(r["kind"]) if r["kind"] is not None else _NO_KIND
+        ts = int(r["local_ts_ns"])
+        rows.append((ts, int(r["exch_ts_ms"]) * 1_000_000, venue, int(r["side"]), price, qty, fee, pair_id, kind, 0))
+    fills = _sorted(np.array(rows, dtype=FILL_DTYPE) if rows else np.zeros(0, FILL_DTYPE))
+    account_text = account
+
+    def belongs(meta: Mapping[str, Any]) -> bool:
+        return bool(((meta.get("config") or {}).get("live") or {}).get("account") == account_text)
+
+    summaries = _session_summaries(results, "live", belongs)
+    given = list(marks)
+    all_marks = marks_from(fills, [*_session_marks(summaries), *given])
+    starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
+    first, last = _span(fills, all_marks, start=min(starts) if starts else None)
+    halt = stored.get(f"{account}/{HALT_KEY}", "")
+    start_base, start_quote, baselines = _live_balances(config, stored, base, quote)
+    return SourceData(
+        kind="live",
+        name=name,
+        fills=fills,
+        marks=all_marks,
+        initial=InitialBalances(start_base, start_quote),
+        first_ns=first,
+        last_ns=last,
+        quote=quote,
+        halts=(f"the live account is halted: {halt}",) if halt else (),
+        notes=(
+            _marks_note(summaries, results, len(given)),
+            "starting balances: " + baselines,
+            "fees paid in the base coin are valued at the fill's price",
+        ),
+    )
+
+
+def _live_balances(
+    config: Any, stored: Mapping[str, str], base: str, quote: str
+) -> tuple[tuple[float, float], tuple[float, float], str]:
+    # A spot venue's holdings before the journal's first fill (its reconciliation baseline) when the
+    # journal has one, else the venue's [account] table; a linear venue's are always the table's.
+    bases, quotes, used = [], [], []
+    for venue in config.venues:
+        raw = stored.get(f"{config.live.account}/baseline/{venue.name}/{venue.market}")
+        values: dict[str, Any] = {}
+        if raw is not None and venue.market == "spot":
+            try:
+                values = dict(json.loads(raw))
+            except (ValueError, TypeError):
+                values = {}
+        if base in values and quote in values:
+            bases.append(float(values[base]))
+            quotes.append(float(values[quote]))
+            used.append(f"{venue.name} the journal's baseline")
+        else:
+            bases.append(venue.account.base)
+            quotes.append(venue.account.quote)
+            used.append(f"{venue.name} its [account] table")
+    return (bases[0], bases[1]), (quotes[0], quotes[1]), ", ".join(used)
