@@ -22,9 +22,12 @@ and the alerts run in their own threads and read the hub.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,6 +55,7 @@ __all__ = ["Watch", "spreads_bps"]
 log = logging.getLogger(__name__)
 
 _KIND_NAMES = {1: "pair", 2: "hedge", 3: "unwind", 8: "flatten", 9: "manual"}
+_NS_PER_DAY = 86_400_000_000_000
 
 
 def spreads_bps(bids: Sequence[float], asks: Sequence[float]) -> tuple[float, float]:
@@ -82,6 +86,8 @@ class Watch:
         recording_dir: str = "",
         report_dir: str = "",
     ) -> None:
+        # ``report_dir``: where the daily report goes at each UTC midnight of ``clock`` (dry run, live);
+        # the report reads the session's own account (``config``'s paper or journal state_dir)
         self.config = config
         self.mode = mode
         self.clock = clock
@@ -111,6 +117,8 @@ class Watch:
         self._halted = ""
         self._naked = False
         self.loop_lag_ns = 0
+        self._day = -1
+        self._report_threads: list[threading.Thread] = []
         self.samples: list[int] | None = None
         """Set to a list to keep every tick-to-decision time too, exactly (benchmarks) ..."""
         self.intent_samples: list[int] | None = None
@@ -162,9 +170,13 @@ class Watch:
         return lines
 
     def stop(self) -> None:
-        """Publish a last snapshot, then stop the alerts (after sending what is queued) and the server."""
+        """Publish a last snapshot, then stop the alerts (after sending what is queued) and the server,
+        and wait for a daily report being written."""
         if self.engine is not None or self.feeds:
             self.publish(self.clock())
+        for thread in self._report_threads:
+            thread.join(60)
+        self._report_threads.clear()
         if self.alerts is not None:
             self.alerts.stop()
             self.alerts = None
@@ -257,6 +269,7 @@ class Watch:
     def publish(self, now: int) -> None:
         """Build and publish a snapshot at ``now`` (and the events its changes imply)."""
         self._next_ns = (now // self._interval + 1) * self._interval
+        self._maybe_daily_report(now)
         feeds = tuple(self._feed_health(now))
         engine = self.engine
         if engine is None:
@@ -272,6 +285,33 @@ class Watch:
         self.hub.publish(self._snapshot(engine, now, feeds))
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _maybe_daily_report(self, now: int) -> None:
+        # At the first snapshot of a new UTC day, the day that ended is reported, in a thread of its own
+        day = now // _NS_PER_DAY
+        ended, self._day = self._day, day
+        if ended < 0 or day == ended or self.engine is None:
+            return
+        if not (self.config.ops.daily_report and self.report_dir and self.mode in ("dry-run", "live")):
+            return
+        mids = tuple(float(m) for m in self.engine.last_mid)
+        date = dt.date(1970, 1, 1) + dt.timedelta(days=int(ended))
+        thread = threading.Thread(target=self._write_daily_report, args=(date, now, mids),
+                                  name="arb-daily-report", daemon=True)  # fmt: skip
+        self._report_threads = [t for t in self._report_threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def _write_daily_report(self, date: dt.date, now: int, mids: tuple[float, ...]) -> None:
+        from arb.reports.command import write_daily_report
+
+        try:
+            path = write_daily_report(self.config, self.mode, date, Path(self.report_dir), marks=[(now, mids)])
+        except Exception as error:  # noqa: BLE001 - a report that cannot be written never stops trading
+            log.warning("the daily report of %s could not be written: %s", date, error)
+            self.emit("info", text=f"daily report of {date} failed: {error}")
+            return
+        log.info("daily report of %s: %s", date, path)
+        self.emit("info", text=f"daily report of {date}: {path}", report=str(path))
 
     def _on_fill(self, row: Any) -> None:
         v = int(row["venue"])

@@ -505,7 +505,9 @@ def _start_watch(
     feeds: list[Any] | None = None,
 ) -> Watch:
     # the dashboard, /metrics and the alerts of this run ([ops], [alerts]); a kept halt shows at once
-    watch = Watch(config, "dry-run", clock=clock, report_dir=str(account.path.parent / "reports"))
+    folder = account.path.parent  # the daily report reads this very account
+    own = config.with_overrides({"dry_run.state_dir": folder}) if folder != config.dry_run.state_dir else config
+    watch = Watch(own, "dry-run", clock=clock, report_dir=str(folder / "reports"))
     for line in watch.start():
         console.print(line, highlight=False, soft_wrap=True)
     watch.attach(engine)
