@@ -112,7 +112,9 @@ def _sorted(fills: Array) -> Array:
     return fills[np.argsort(fills["local_ts"], kind="stable")]
 
 
-def _span(fills: Array, marks: Array, *, start: int | None = None, end: int | None = None) -> tuple[int, int]:
+def _span(
+    what: str, fills: Array, marks: Array, *, start: int | None = None, end: int | None = None
+) -> tuple[int, int]:
     times = [int(fills["local_ts"].min()), int(fills["local_ts"].max())] if len(fills) else []
     times += [int(marks["ts"].min()), int(marks["ts"].max())] if len(marks) else []
     if start is not None:
@@ -120,7 +122,7 @@ def _span(fills: Array, marks: Array, *, start: int | None = None, end: int | No
     if end is not None:
         times.append(end)
     if not times:
-        raise UsageError("no fill and no mark: nothing to report")
+        raise UsageError(f"{what}: holds no fill, nothing to report")
     return min(times), max(times)
 
 
@@ -174,7 +176,7 @@ def load_backtest(folder: Path) -> SourceData:
     start, end = meta.get("start_ns"), meta.get("end_ns")
     sessions: list[Mark] = [(int(end), _final_mids(summary))] if isinstance(end, int) else []
     marks = marks_from(fills, sessions)
-    first, last = _span(fills, marks, start=start if isinstance(start, int) else None)
+    first, last = _span(f"backtest {folder}", fills, marks, start=start if isinstance(start, int) else None)
     halts = []
     flags = (meta.get("kernel_state") or {}).get("flags", 0)
     if isinstance(flags, int) and flags & HEDGE_FAILED:
@@ -268,7 +270,7 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
     given = list(marks)
     all_marks = marks_from(fills, [*_session_marks(summaries), *given])
     starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
-    first, last = _span(fills, all_marks, start=min(starts) if starts else None)
+    first, last = _span(f"paper {state_dir}", fills, all_marks, start=min(starts) if starts else None)
     halt = str(account.get("halt") or "")
     quote = _quote(summaries[-1][1]["meta"].get("config")) if summaries else "quote"
     return SourceData(
@@ -388,7 +390,7 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     given = list(marks)
     all_marks = marks_from(fills, [*_session_marks(summaries), *given])
     starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
-    first, last = _span(fills, all_marks, start=min(starts) if starts else None)
+    first, last = _span(f"live {name}", fills, all_marks, start=min(starts) if starts else None)
     halt = stored.get(f"{account}/{HALT_KEY}", "")
     start_base, start_quote, baselines = _live_balances(config, stored, base, quote)
     return SourceData(

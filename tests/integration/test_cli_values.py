@@ -127,6 +127,19 @@ CASES: list[tuple[list[str], str]] = [
     (["halt", "--state-dir", FILE], "--state-dir"),
     (["halt", "--set", "  "], "--set"),
     (["halt", "--set", "x" * 201], "--set"),
+    # report
+    (["report", "--period", "year"], "--period"),
+    (["report", "--period"], "--period"),
+    (["report", "--date", "2024-02-30"], "--date"),
+    (["report", "--date", "yesterday"], "--date"),
+    (["report", "--source", "journal"], "--source"),
+    (["report", "--results", MISSING], "--results"),
+    (["report", "--results", FILE], "--results"),
+    (["report", "--state-dir", MISSING], "--state-dir"),
+    (["report", "--state-dir", FILE], "--state-dir"),
+    (["report", "--config", MISSING], "--config"),
+    (["report", "--out", DIR], "--out"),
+    (["report", "--out", UNDER_FILE], "--out"),
     # the command itself
     (["trade"], "COMMAND"),
 ]

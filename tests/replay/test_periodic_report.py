@@ -1,0 +1,176 @@
+"""``arb report`` over real runs: the totals of a period that contains the whole run equal the run's
+own summary.json to the cent (a backtest of the shipped sample, a replayed dry run's paper account),
+and the days of a run that crosses midnight add up to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arb.cli import main
+from arb.testing.configs import write_config_files
+from tests.helpers import ROOT
+from tests.scenarios import Book, Change, write_scenario
+
+CENT = 0.01
+
+
+def _embedded(page: Path) -> dict[str, Any]:
+    text = page.read_text(encoding="utf-8")
+    match = re.search(r'<script type="application/json" id="arb-report">(.*?)</script>', text, re.DOTALL)
+    assert match is not None
+    data: dict[str, Any] = json.loads(match.group(1).replace("<\\/", "</"))
+    return data
+
+
+def _self_contained(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    assert re.search(r"\b(src|href)\s*=", text, re.IGNORECASE) is None
+    assert "http:" not in text and "https:" not in text and "url(" not in text and "@import" not in text
+    assert "<svg" in text
+
+
+def _same_as_summary(figures: dict[str, Any], summary: dict[str, Any]) -> None:
+    total = summary["total"]
+    assert figures["pnl"] == pytest.approx(total["pnl"], abs=CENT)
+    assert figures["fees"] == pytest.approx(total["fees"], abs=CENT)
+    assert figures["fills"] == total["fills"]
+    assert figures["volume"] == pytest.approx(total["volume"], abs=1e-12)
+    assert figures["pairs"] == summary["pairs"]["pairs"]
+    assert figures["pairs_won"] == summary["pairs"]["pairs_won"]
+    assert figures["win_rate"] == pytest.approx(summary["pairs"]["win_rate"])
+    assert figures["spread_bps"] == pytest.approx(summary["pairs"]["spread_bps"])
+    if total["holding_time_s"] is not None:
+        assert figures["holding_time_s"] == pytest.approx(total["holding_time_s"])
+    for name in ("binance", "bybit"):
+        venue, mine = summary["venues"][name], figures["venues"][name]
+        assert mine["pnl"] == pytest.approx(venue["pnl"], abs=CENT), name
+        assert mine["fees"] == pytest.approx(venue["fees"], abs=CENT), name
+        assert mine["fills"] == venue["fills"], name
+
+
+@pytest.fixture(scope="module")
+def sample_backtest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "backtest"
+    assert main(["-q", "backtest", "--config", str(ROOT / "config" / "arbitrage.toml"), "--out", str(out)]) == 0
+    return out
+
+
+def test_the_week_of_the_sample_backtest_equals_its_summary_to_the_cent(sample_backtest: Path, tmp_path: Path) -> None:
+    summary = json.loads((sample_backtest / "summary.json").read_text())
+    page = tmp_path / "week.html"
+    args = ["report", "--source", "backtest", "--results", str(sample_backtest), "--period", "week", "--out", str(page)]
+    assert main(args) == 0
+    figures = _embedded(page)
+    assert figures["label"].startswith("2024-W32 (2024-08-05")  # weeks start on Monday
+    assert summary["total"]["fills"] > 0
+    _same_as_summary(figures, summary)
+    _self_contained(page)
+    differences = {
+        "pnl": abs(figures["pnl"] - summary["total"]["pnl"]),
+        "fees": abs(figures["fees"] - summary["total"]["fees"]),
+        **{f"{v} pnl": abs(figures["venues"][v]["pnl"] - summary["venues"][v]["pnl"]) for v in ("binance", "bybit")},
+    }
+    assert max(differences.values()) < 1e-6, differences  # far inside the cent: the same arithmetic
+
+
+def test_the_days_of_a_run_across_midnight_add_up_to_its_summary(sample_backtest: Path, tmp_path: Path) -> None:
+    # The sample runs from 2024-08-08 23:54 to 2024-08-09 00:05 UTC.
+    summary = json.loads((sample_backtest / "summary.json").read_text())
+    days = []
+    for date in ("2024-08-08", "2024-08-09"):
+        page = tmp_path / f"{date}.html"
+        args = ["report", "--source", "backtest", "--results", str(sample_backtest), "--date", date, "--out", str(page)]
+        assert main(args) == 0
+        days.append(_embedded(page))
+    assert all(d["fills"] > 0 for d in days)
+    assert sum(d["fills"] for d in days) == summary["total"]["fills"]
+    assert sum(d["pnl"] for d in days) == pytest.approx(summary["total"]["pnl"], abs=CENT)
+    assert sum(d["fees"] for d in days) == pytest.approx(summary["total"]["fees"], abs=CENT)
+    assert sum(d["pairs"] for d in days) == summary["pairs"]["pairs"]
+    # the default period is the day of the last record
+    default = tmp_path / "default.html"
+    assert main(["report", "--source", "backtest", "--results", str(sample_backtest), "--out", str(default)]) == 0
+    assert _embedded(default)["label"] == "2024-08-09"
+
+
+def test_the_month_of_the_sample_backtest_equals_its_summary(sample_backtest: Path, tmp_path: Path) -> None:
+    page = tmp_path / "month.html"
+    args = [
+        "report",
+        "--source",
+        "backtest",
+        "--results",
+        str(sample_backtest),
+        "--period",
+        "month",
+        "--out",
+        str(page),
+    ]
+    assert main(args) == 0
+    _same_as_summary(_embedded(page), json.loads((sample_backtest / "summary.json").read_text()))
+
+
+DAY = dt.date(2024, 5, 6)
+
+
+def _dry_run_config(tmp_path: Path) -> Path:
+    # Bybit's bid stands 50 bps above Binance's ask from 2 s on: pairs until the band (0.03) is full.
+    write_scenario(
+        tmp_path / "recordings",
+        DAY,
+        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
+        Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
+        [Change(2000, "bybit", bids={60300.0: 1.0})],
+        duration_ms=6000,
+        heartbeat_ms=100,
+    )
+    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}
+    return write_config_files(
+        tmp_path,
+        binance_overrides=venue,
+        bybit_overrides=venue,
+        arbitrage_overrides={
+            "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0},
+            "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0},
+            "backtest": {"recordings": "recordings"},
+        },
+    )
+
+
+def test_a_replayed_dry_runs_paper_account_report_equals_its_summary(tmp_path: Path) -> None:
+    config, state, results = _dry_run_config(tmp_path), tmp_path / "paper", tmp_path / "runs"
+    run = ["dry-run", "--config", str(config), "--speed", "max", "--state-dir", str(state)]
+    assert main([*run, "--out", str(results / "r1")]) == 0
+    summary = json.loads((results / "r1" / "summary.json").read_text())
+    assert summary["total"]["fills"] > 0 and summary["pairs"]["pairs"] > 0
+
+    page = tmp_path / "day.html"
+    report = ["report", "--config", str(config), "--source", "paper", "--state-dir", str(state)]
+    assert main([*report, "--results", str(results), "--date", f"{DAY}", "--out", str(page)]) == 0
+    figures = _embedded(page)
+    _same_as_summary(figures, summary)
+    _self_contained(page)
+
+    # the same account through the function a running session calls at midnight ([backtest] out is
+    # where the session's reports are looked for: point it at the runs)
+    from arb.config import load_config
+    from arb.reports import write_daily_report
+
+    loaded = load_config(config)
+    import dataclasses
+
+    loaded = dataclasses.replace(
+        loaded,
+        dry_run=dataclasses.replace(loaded.dry_run, state_dir=state),
+        backtest=dataclasses.replace(loaded.backtest, out=results),
+    )
+    written = write_daily_report(loaded, "dry-run", DAY, tmp_path / "daily")
+    assert written == tmp_path / "daily" / f"dry-run-day-{DAY}.html"
+    assert _embedded(written)["pnl"] == pytest.approx(summary["total"]["pnl"], abs=CENT)
+    assert [p.name for p in (tmp_path / "daily").iterdir()] == [written.name]  # no temporary file left

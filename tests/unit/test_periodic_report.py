@@ -1,0 +1,241 @@
+"""Periodic reports on constructed sources: UTC periods (weeks from Monday), the slicing at midnight,
+positions carried into a period, a synthetic live journal read without being touched, a page that
+needs no network, and the command's errors (exit 2, one line)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from arb.cli import main
+from arb.config import AppConfig, load_config
+from arb.journal import Journal
+from arb.report import InitialBalances, pnl_from_fills
+from arb.reports import SourceData, compute_period, period_of, render_html, write_daily_report
+from arb.reports.sources import marks_from
+from arb.strategy.types import BUY, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, SELL
+from arb.testing.configs import write_config_files
+
+NS = 1_000_000_000
+DAY = dt.date(2024, 8, 8)  # a Thursday
+MIDNIGHT = int(dt.datetime(2024, 8, 9, tzinfo=dt.UTC).timestamp()) * NS  # the end of DAY
+
+
+def _fills(*rows: tuple[int, int, int, float, float, float, int, int]) -> np.ndarray[Any, Any]:
+    # (local_ts, venue, side, price, qty, fee, pair_id, kind)
+    return np.array([(t, t, v, s, p, q, f, pair, k, i) for i, (t, v, s, p, q, f, pair, k) in enumerate(rows)],
+                    dtype=FILL_DTYPE)  # fmt: skip
+
+
+def _source(fills: np.ndarray[Any, Any], sessions: list[tuple[int, list[float]]] | None = None) -> SourceData:
+    sessions = sessions or []
+    marks = marks_from(fills, sessions)
+    times = [*fills["local_ts"].tolist(), *(t for t, _ in sessions)]
+    return SourceData(
+        kind="paper",
+        name="<test & co>",
+        fills=fills,
+        marks=marks,
+        initial=InitialBalances((1.0, 1.0), (100_000.0, 100_000.0)),
+        first_ns=min(times),
+        last_ns=max(times),
+        quote="USDT",
+    )
+
+
+def test_periods_are_utc_days_weeks_from_monday_and_calendar_months() -> None:
+    day = period_of("day", DAY)
+    assert (day.start_ns, day.end_ns) == (MIDNIGHT - 86_400 * NS, MIDNIGHT)
+    week = period_of("week", DAY)
+    assert week.first_day == dt.date(2024, 8, 5) and week.first_day.weekday() == 0
+    assert week.end_ns - week.start_ns == 7 * 86_400 * NS
+    assert period_of("week", dt.date(2024, 8, 11)).first_day == dt.date(2024, 8, 5)  # a Sunday: the same week
+    assert period_of("week", dt.date(2024, 8, 12)).first_day == dt.date(2024, 8, 12)  # the next Monday: the next
+    december = period_of("month", dt.date(2024, 12, 31))
+    assert december.first_day == dt.date(2024, 12, 1)
+    assert december.end_ns == int(dt.datetime(2025, 1, 1, tzinfo=dt.UTC).timestamp()) * NS
+    assert (
+        period_of("month", dt.date(2024, 2, 10)).end_ns == int(dt.datetime(2024, 3, 1, tzinfo=dt.UTC).timestamp()) * NS
+    )
+    assert (day.label, week.label, december.label) == ("2024-08-08", "2024-W32 (2024-08-05 to 2024-08-11)", "2024-12")
+    with pytest.raises(ValueError, match="period: expected one of day, week, month"):
+        period_of("year", DAY)
+
+
+def test_a_fill_a_nanosecond_before_midnight_and_one_at_midnight_land_in_different_days() -> None:
+    # A pair opened at 23:59:59.999999999: Binance buy, Bybit sell; unwound at 00:00:00 exactly.
+    fills = _fills(
+        (MIDNIGHT - 1, 0, BUY, 60_000.0, 0.01, 0.6, 1, INTENT_OPEN),
+        (MIDNIGHT - 1, 1, SELL, 60_060.0, 0.01, 0.6, 1, INTENT_OPEN),
+        (MIDNIGHT, 0, SELL, 60_030.0, 0.01, 0.6, 2, INTENT_OPEN),
+        (MIDNIGHT, 1, BUY, 60_030.0, 0.01, 0.6, 2, INTENT_OPEN),
+    )
+    source = _source(fills, [(MIDNIGHT + 60 * NS, [60_030.0, 60_030.0])])
+    first = compute_period(source, period_of("day", DAY))
+    second = compute_period(source, period_of("day", DAY + dt.timedelta(days=1)))
+    whole = compute_period(source, period_of("week", DAY))
+    assert (first.total.fills, second.total.fills, whole.total.fills) == (2, 2, 4)
+    assert (first.pairs_summary.pairs.pairs, second.pairs_summary.pairs.pairs) == (1, 1)
+    assert first.total.fees == pytest.approx(1.2) and second.total.fees == pytest.approx(1.2)
+    # the days add up to the week, and the week is the PnL of the fills at the last marks
+    assert first.pnl is not None and second.pnl is not None and whole.pnl is not None
+    assert first.pnl + second.pnl == pytest.approx(whole.pnl, abs=1e-9)
+    assert whole.pnl == pytest.approx(pnl_from_fills(fills, [60_030.0, 60_030.0]), abs=1e-9)
+    assert whole.pnl == pytest.approx(0.6 - 2.4)  # 60 x 0.01 captured, four fees
+
+
+def test_a_position_carried_into_a_period_is_revalued_from_its_start_to_its_end() -> None:
+    # Day 1: buy 1 BTC on Binance at 100 (fee 1), nothing else. Day 2: the mark is 110 at 12:00.
+    noon = MIDNIGHT + 12 * 3600 * NS
+    fills = _fills((MIDNIGHT - 3600 * NS, 0, BUY, 100.0, 1.0, 1.0, 7, INTENT_HEDGE))
+    source = _source(fills, [(noon, [110.0, 100.0])])
+    first = compute_period(source, period_of("day", DAY))
+    second = compute_period(source, period_of("day", DAY + dt.timedelta(days=1)))
+    assert first.pnl == pytest.approx(-1.0)  # the fee; the coin is worth what was paid at the day's end mark
+    assert second.pnl == pytest.approx(10.0)  # the carried coin, 100 -> 110
+    assert second.total.fills == 0 and second.total.fees == 0
+    assert second.venues[0].pnl == pytest.approx(10.0) and second.venues[1].pnl == pytest.approx(0.0)
+    assert second.venues[0].position_end == pytest.approx(1.0)
+    assert second.curve_pnl[-1] == pytest.approx(10.0) and second.curve_pnl[0] == 0.0
+
+
+def test_the_page_needs_no_network_and_escapes_what_it_shows() -> None:
+    fills = _fills(
+        (MIDNIGHT - 60 * NS, 0, BUY, 60_000.0, 0.01, 0.6, 1, INTENT_OPEN),
+        (MIDNIGHT - 60 * NS, 1, SELL, 60_060.0, 0.01, 0.6, 1, INTENT_OPEN),
+    )
+    source = dataclasses.replace(_source(fills), halts=("halted </script><b>x</b>",))
+    text = render_html(compute_period(source, period_of("day", DAY)), MIDNIGHT)
+    assert re.search(r"\b(src|href)\s*=", text, re.IGNORECASE) is None
+    assert "http" not in text and "url(" not in text and "@import" not in text
+    assert text.count("<svg") == 3  # PnL, per venue, captured spreads
+    assert "&lt;test &amp; co&gt;" in text and "<b>x</b>" not in text
+    embedded = re.search(r'id="arb-report">(.*?)</script>', text, re.DOTALL)
+    assert embedded is not None and json.loads(embedded.group(1).replace("<\\/", "</"))["fills"] == 2
+
+
+# -- the live journal -----------------------------------------------------------------------------------
+
+
+def _live_config(tmp_path: Path) -> AppConfig:
+    path = write_config_files(tmp_path / "config", arbitrage_overrides={"live": {"state_dir": "../live",
+                                                                              "account": "acct"}})  # fmt: skip
+    return load_config(path)
+
+
+def _journal(config: AppConfig, rows: list[dict[str, Any]]) -> Path:
+    path = config.live.state_dir / f"{config.live.account}.sqlite"
+    with Journal.open(path) as journal:
+        for n, row in enumerate(rows):
+            venue = config.venues[row["venue"]]
+            client = f"c{n}"
+            journal.add_intent({
+                "client_id": client, "account": config.live.account, "run_id": "r1", "venue": venue.name,
+                "market": venue.market, "symbol": "BTCUSDT", "side": row["side"], "order_type": "limit",
+                "time_in_force": "ioc", "price": str(row["price"]), "qty": str(row["qty"]), "reduce_only": False,
+                "kind": row["kind"], "pair_id": row["pair"], "state": "filled", "intent_ns": row["ts"] - 1000,
+            })  # fmt: skip
+            journal.add_fill({
+                "account": config.live.account, "venue": venue.name, "market": venue.market, "trade_id": f"t{n}",
+                "client_id": client, "venue_order_id": f"v{n}", "symbol": "BTCUSDT", "side": row["side"],
+                "price": str(row["price"]), "qty": str(row["qty"]), "fee": str(row["fee"]),
+                "fee_asset": row["fee_asset"], "is_maker": False, "exch_ts_ms": row["ts"] // 1_000_000,
+                "local_ts_ns": row["ts"], "source": "stream",
+            })  # fmt: skip
+        journal.set_state(f"{config.live.account}/halt", "risk limit [risk] max_drawdown")
+        # another account's fill in the same database is not this account's
+        journal.add_fill({
+            "account": "other", "venue": config.venues[0].name, "market": config.venues[0].market, "trade_id": "x",
+            "client_id": "", "venue_order_id": "x", "symbol": "BTCUSDT", "side": 1, "price": "1", "qty": "5",
+            "fee": "1", "fee_asset": "USDT", "is_maker": False, "exch_ts_ms": 0, "local_ts_ns": MIDNIGHT - NS,
+            "source": "rest",
+        })  # fmt: skip
+    return path
+
+
+def test_a_daily_report_of_a_live_journal_totals_the_journal(tmp_path: Path) -> None:
+    config = _live_config(tmp_path)
+    t = MIDNIGHT - 3600 * NS
+    rows = [  # a pair: buy Binance (fee in BTC), sell Bybit (fee in USDT); then a pair the next day
+        {"venue": 0, "side": 1, "price": 60_000.0, "qty": 0.01, "fee": 0.00001, "fee_asset": "BTC",
+         "kind": INTENT_OPEN, "pair": 1, "ts": t},
+        {"venue": 1, "side": -1, "price": 60_090.0, "qty": 0.01, "fee": 0.6009, "fee_asset": "USDT",
+         "kind": INTENT_OPEN, "pair": 1, "ts": t + 5_000_000},
+        {"venue": 0, "side": -1, "price": 60_010.0, "qty": 0.01, "fee": 0.6001, "fee_asset": "USDT",
+         "kind": INTENT_OPEN, "pair": 2, "ts": MIDNIGHT + 3600 * NS},
+    ]  # fmt: skip
+    path = _journal(config, rows)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    marks = [(MIDNIGHT, (60_050.0, 60_040.0))]  # the session's mids at the day boundary
+    page = write_daily_report(config, "live", DAY, tmp_path / "daily", marks=marks)
+    assert page.name == f"live-day-{DAY}.html"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # read, never written
+
+    data = re.search(r'id="arb-report">(.*?)</script>', page.read_text(), re.DOTALL)
+    assert data is not None
+    figures = json.loads(data.group(1).replace("<\\/", "</"))
+    fees = 0.00001 * 60_000.0 + 0.6009  # the base fee valued at its fill's price
+    cash = -60_000.0 * 0.01 + 60_090.0 * 0.01 - fees
+    value = 0.01 * 60_050.0 - 0.01 * 60_040.0
+    assert figures["fills"] == 2 and figures["pairs"] == 1
+    assert figures["fees"] == pytest.approx(fees, abs=1e-9)
+    assert figures["pnl"] == pytest.approx(cash + value, abs=1e-9)
+    assert figures["venues"]["binance"]["pnl"] == pytest.approx(-600.0 - 0.6 + 600.5, abs=1e-9)
+    assert figures["halts"] == ["the live account is halted: risk limit [risk] max_drawdown"]
+
+
+def test_write_daily_report_names_its_modes(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="mode: expected one of dry-run, live"):
+        write_daily_report(_live_config(tmp_path), "backtest", DAY, tmp_path)
+
+
+# -- the command's errors -----------------------------------------------------------------------------------
+
+
+def _config(tmp_path: Path) -> Path:
+    return write_config_files(tmp_path / "config")
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("no account", "--state-dir: expected a paper account folder with account.json"),
+        ("no fill", "holds no fill, nothing to report"),
+        ("not a backtest", "--results: expected a backtest report folder with summary.json"),
+        ("state with backtest", "--state-dir: expected only with --source paper or live"),
+        ("no journal", "--state-dir: expected the live journal"),
+    ],
+)
+def test_a_missing_or_empty_source_is_exit_2_in_one_line(
+    case: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    args = ["report", "--config", str(config)]
+    if case == "no account":
+        args += ["--source", "paper", "--state-dir", str(folder)]
+    elif case == "no fill":
+        (folder / "account.json").write_text(json.dumps({"inception_base": [1, 1], "inception_quote": [1e5, 1e5]}))
+        args += ["--source", "paper", "--state-dir", str(folder)]
+    elif case == "not a backtest":
+        args += ["--source", "backtest", "--results", str(folder)]
+    elif case == "state with backtest":
+        args += ["--source", "backtest", "--results", str(folder), "--state-dir", str(folder)]
+    else:
+        args += ["--source", "live", "--state-dir", str(folder)]
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("arb report: ") and message in lines[0], err
+    assert out == "" and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, no journal created
