@@ -198,6 +198,7 @@ class FakeTelegram(_HttpFake):
         app.router.add_post("/bot{token}/sendMessage", self._send_message)
 
     async def _send_message(self, request: web.Request) -> web.Response:
+        body = await request.json()  # read before a scripted hang: the client may give up meanwhile
         limited = await self._gate()
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
@@ -206,7 +207,6 @@ class FakeTelegram(_HttpFake):
             answer = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {n}",
                       "parameters": {"retry_after": n}}  # fmt: skip
             return web.json_response(answer, status=429)
-        body = await request.json()
         text = str(body.get("text", ""))
         if not 1 <= len(text.encode("utf-16-le")) // 2 <= 4096:
             return web.json_response({"ok": False, "error_code": 400,
@@ -240,6 +240,7 @@ class FakeWebhook(_HttpFake):
         app.router.add_post("/hooks/{secret:.+}", self._hook)
 
     async def _hook(self, request: web.Request) -> web.Response:
+        body = await request.json()  # read before a scripted hang: the client may give up meanwhile
         limited = await self._gate()
         if request.match_info["secret"] != self.secret:
             return web.Response(status=404, text="no such webhook")
@@ -248,7 +249,7 @@ class FakeWebhook(_HttpFake):
             headers = {"Retry-After": f"{retry_after:g}"} if header else {}
             return web.json_response({"message": "You are being rate limited.", "retry_after": retry_after},
                                      status=429, headers=headers)  # fmt: skip
-        self.bodies.add(await request.json())
+        self.bodies.add(body)
         return web.Response(status=204)
 
 

@@ -1,0 +1,242 @@
+"""Each alert channel against its loopback fake: the message arrives, a duplicate within the cooldown
+is sent once, a 429's retry_after is honoured, and a channel that hangs costs the trading loop nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from arb.config import AlertsConfig, load_config
+from arb.events import NS_PER_MS, NS_PER_S
+from arb.ops.alerts import CRITICAL, Alert, AlertService, EmailSender, Sender, TelegramSender, WebhookSender
+from arb.ops.snapshot import OpsEvent, OpsHub, Snapshot
+from arb.testing.configs import write_config_files
+from arb.testing.fake_alerts import FakeSmtp, FakeTelegram, FakeWebhook
+
+S = NS_PER_S
+T0 = 1_795_348_800 * S  # 2026-11-22 12:00 UTC
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left() -> Iterator[None]:
+    """Every alert thread and fake server a test starts is gone when it ends."""
+    before = set(threading.enumerate())
+    yield
+    left = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
+    assert left == []
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Return once ``predicate()`` holds; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    pause = threading.Event()
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_s:g} s")
+        pause.wait(0.005)
+
+
+class DrivenClock:
+    """The service's clock and sleep: a sleep moves the clock on at once and is recorded."""
+
+    def __init__(self, t_ns: int = T0) -> None:
+        self.t_ns = t_ns
+        self.slept_ns: list[int] = []
+
+    def __call__(self) -> int:
+        return self.t_ns
+
+    async def sleep(self, ns: int) -> None:
+        self.slept_ns.append(ns)
+        self.t_ns += ns
+        await asyncio.sleep(0)
+
+
+@contextmanager
+def running(alerts: AlertsConfig, hub: OpsHub, channels: Sequence[Sender], **options: object) -> Iterator[AlertService]:
+    service = AlertService(alerts, hub, channels, mode="test", poll_interval_ns=10 * NS_PER_MS, **options)  # type: ignore[arg-type]
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop(timeout_s=2.0)
+
+
+def telegram(fake: FakeTelegram, *, min_interval_ns: int = 0, route: str = "all") -> TelegramSender:
+    return TelegramSender(token=fake.token, chat_id="4242", base_url=fake.base_url, route=route,
+                          min_interval_ns=min_interval_ns, timeout_ns=5 * S)  # fmt: skip
+
+
+def webhook(fake: FakeWebhook, *, timeout_ns: int = 5 * S) -> WebhookSender:
+    return WebhookSender(url=fake.url, route="all", min_interval_ns=0, timeout_ns=timeout_ns)
+
+
+def naked_leg(t: int = 0, *, resolved: bool = False) -> OpsEvent:
+    return OpsEvent("naked_leg", T0 + t * S, "", "binance long 0.001 BTC" if not resolved else "closed",
+                    resolved=resolved)  # fmt: skip
+
+
+def test_telegram_message_arrives() -> None:
+    hub = OpsHub()
+    with FakeTelegram() as fake, running(AlertsConfig(), hub, [telegram(fake)]) as service:
+        hub.emit(naked_leg())
+        [message] = fake.wait_for(1)
+        assert message["chat_id"] == "4242"
+        assert message["text"].startswith("[CRITICAL] naked leg\nbinance long 0.001 BTC")
+        wait_until(lambda: service.counters()["sent"]["telegram"] == 1)
+
+
+def test_telegram_duplicate_within_the_cooldown_is_sent_once_and_its_resolution_goes() -> None:
+    hub = OpsHub()
+    with FakeTelegram() as fake:
+        with running(AlertsConfig(cooldown_ns=300 * S), hub, [telegram(fake)]) as service:
+            hub.emit(naked_leg(0))
+            hub.emit(naked_leg(1))
+            wait_until(lambda: service.counters()["suppressed"] == 1)
+            hub.emit(naked_leg(2, resolved=True))
+            fake.wait_for(2)
+        texts = [m["text"] for m in fake.messages.items()]  # stopped: everything queued was sent
+        assert [t.split("\n")[0] for t in texts] == ["[CRITICAL] naked leg", "[RESOLVED] naked leg closed"]
+        assert service.counters()["sent"] == {"telegram": 2}
+
+
+def test_telegram_429_retry_after_is_honoured_before_the_retry() -> None:
+    hub = OpsHub()
+    clock = DrivenClock()
+    with FakeTelegram() as fake:
+        fake.rate_limit(calls=1, retry_after=3)
+        with running(AlertsConfig(), hub, [telegram(fake)], clock=clock, sleep=clock.sleep) as service:
+            hub.emit(naked_leg())
+            [message] = fake.wait_for(1)
+            assert "naked leg" in message["text"]
+            assert fake.calls.total == 2  # the 429, then the retry
+            assert clock.slept_ns == [3 * S]  # waited retry_after before the next send
+            wait_until(lambda: service.counters()["sent"]["telegram"] == 1)
+            assert service.counters()["rate_limited"] == {"telegram": 1}
+
+
+def test_telegram_paces_one_message_a_second_and_splits_past_4096_characters() -> None:
+    hub = OpsHub()
+    clock = DrivenClock()
+    with (
+        FakeTelegram() as fake,
+        running(AlertsConfig(), hub, [telegram(fake, min_interval_ns=S)], clock=clock, sleep=clock.sleep) as svc,
+    ):
+        svc.notify(Alert("test", CRITICAL, "long", "z" * 5000, T0))
+        parts = fake.wait_for(2)
+        assert all(len(p["text"]) <= 4096 for p in parts)
+        assert "".join(p["text"] for p in parts).count("z") == 5000
+        assert clock.slept_ns == [S]  # the second part waited min_interval
+        wait_until(lambda: svc.counters()["sent"]["telegram"] == 1)  # one alert, counted once sent whole
+
+
+def test_webhook_body_carries_text_and_content() -> None:
+    hub = OpsHub()
+    with FakeWebhook() as fake, running(AlertsConfig(), hub, [webhook(fake)]):
+        hub.emit(OpsEvent("hedge_failed", T0, "bybit", "a lone leg was not hedged within 3 attempts"))
+        [body] = fake.wait_for(1)
+        assert body["text"] == body["content"]
+        assert body["text"].startswith("[CRITICAL] hedge failed\na lone leg was not hedged")
+
+
+@pytest.mark.parametrize("header", [True, False], ids=["retry-after-header", "json-retry-after"])
+def test_webhook_429_waits_retry_after(header: bool) -> None:
+    hub = OpsHub()
+    with FakeWebhook() as fake:
+        fake.rate_limit(calls=1, retry_after=0.2, header=header)
+        with running(AlertsConfig(), hub, [webhook(fake)]) as service:
+            hub.emit(naked_leg())
+            fake.wait_for(1)
+            first, second = fake.calls.items()
+            assert second - first >= 200 * NS_PER_MS
+            assert service.counters()["rate_limited"] == {"webhook": 1}
+
+
+def test_email_arrives_at_the_smtp_server_and_takes_only_critical_alerts() -> None:
+    hub = OpsHub()
+    with FakeSmtp() as smtp:
+        sender = EmailSender(host="127.0.0.1", port=smtp.port, sender="arb@example.com", to=("ops@example.com",),
+                             security="none", route="critical", min_interval_ns=0, timeout_ns=5 * S)  # fmt: skip
+        alerts = AlertsConfig(resync_burst=1)
+        with running(alerts, hub, [sender]) as service:
+            hub.emit(OpsEvent("resync", T0, "binance", "gap"))  # info: not for a critical route
+            hub.emit(OpsEvent("halt", T0 + S, "", "trading halted: kill switch", {"reason": "kill switch"}))
+            [mail] = smtp.wait_for(1)
+        assert mail["Subject"] == "[arb test] [CRITICAL] trading halted: kill switch"
+        assert mail["To"] == "ops@example.com" and mail["From"] == "arb@example.com"
+        assert "trading halted: kill switch" in mail.get_content()
+        assert smtp.messages.total == 1
+        assert service.counters()["sent"] == {"email": 1}
+
+
+def test_a_hanging_channel_does_not_slow_the_trading_loop_and_full_queues_drop() -> None:
+    hub = OpsHub(events=100_000)
+    with FakeWebhook() as hanging, FakeTelegram() as working:
+        hanging.hang()
+        channels = [webhook(hanging, timeout_ns=30 * S), telegram(working)]
+        with running(AlertsConfig(queue_size=2), hub, channels) as service:
+            hub.emit(naked_leg())
+            hanging.calls.wait_for(1)  # the webhook holds its first request without an answer
+            hub.emit(OpsEvent("hedge_failed", T0 + S, "bybit", "still read while the webhook hangs"))
+            wait_until(lambda: any("still read" in m["text"] for m in working.messages.items()))
+            worst_ns = 0
+            t_start = time.perf_counter_ns()
+            for i in range(5000):  # a trading loop: a step, an event, a snapshot now and then
+                t0 = time.perf_counter_ns()
+                hub.emit(OpsEvent("breach", T0 + 2 * S + i, "", f"limit {i}", {"key": f"limit_{i}"}))
+                if i % 50 == 0:
+                    hub.publish(Snapshot("dry-run", "BTCUSDT", "USDT", T0 + 2 * S + i, T0 + i, ()))
+                worst_ns = max(worst_ns, time.perf_counter_ns() - t0)
+            total_ns = time.perf_counter_ns() - t_start
+            assert total_ns < 500 * NS_PER_MS and worst_ns < 50 * NS_PER_MS
+            wait_until(lambda: service.counters()["dropped"] > 4000)  # the webhook's queue is full: dropped
+            t_stop = time.monotonic()
+        assert time.monotonic() - t_stop < 4.0  # stop(timeout_s=2) gave the hanging send up
+        counters = service.counters()
+        assert counters["sent"]["webhook"] == 0 and counters["sent"]["telegram"] >= 2
+
+
+def test_secrets_stay_out_of_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="arb.ops.alerts")
+    hub = OpsHub()
+    with FakeTelegram() as tg, FakeWebhook() as hook:
+        wrong_token = "999:WRONG-secret-token"
+        bad_tg = TelegramSender(token=wrong_token, chat_id="1", base_url=tg.base_url, route="all", min_interval_ns=0,
+                                timeout_ns=5 * S)  # fmt: skip
+        bad_hook = WebhookSender(url=hook.url + "-nope", route="all", min_interval_ns=0, timeout_ns=5 * S)
+        with running(AlertsConfig(), hub, [bad_tg, bad_hook]) as service:
+            hub.emit(naked_leg())
+            wait_until(lambda: service.counters()["failed"] == {"telegram": 1, "webhook": 1})
+    assert "HTTP 401" in caplog.text and "HTTP 404" in caplog.text
+    assert wrong_token not in caplog.text and hook.secret not in caplog.text
+
+
+def test_from_config_reads_the_secret_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub = OpsHub()
+    with FakeTelegram() as fake:
+        table = {"token": "${ARB_TEST_TELEGRAM_TOKEN}", "chat_id": "7", "base_url": fake.base_url, "min_interval_ms": 0}
+        config = load_config(write_config_files(tmp_path, arbitrage_overrides={"alerts": {"telegram": table}}))
+        monkeypatch.delenv("ARB_TEST_TELEGRAM_TOKEN", raising=False)
+        assert AlertService.from_config(config, hub, mode="dry-run") is None  # its token is unset: off
+        monkeypatch.setenv("ARB_TEST_TELEGRAM_TOKEN", fake.token)
+        disabled = load_config(write_config_files(tmp_path / "off", arbitrage_overrides={
+            "alerts": {"enabled": False, "telegram": table}}))  # fmt: skip
+        assert AlertService.from_config(disabled, hub, mode="dry-run") is None
+        service = AlertService.from_config(config, hub, mode="dry-run")
+        assert service is not None and service.channel_names == ["telegram"]
+        service.start()
+        try:
+            service.notify(Alert.test())
+            [message] = fake.wait_for(1)
+            assert message["chat_id"] == "7" and "[CRITICAL] test" in message["text"]
+        finally:
+            service.stop()
+        assert service.counters() == {"sent": {"telegram": 1}, "failed": {"telegram": 0},
+                                      "rate_limited": {"telegram": 0}, "suppressed": 0, "dropped": 0}  # fmt: skip
