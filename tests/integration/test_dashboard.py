@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from html.parser import HTMLParser
@@ -233,6 +234,38 @@ async def test_stream_ends_when_the_server_stops() -> None:
                 await asyncio.wait_for(response.content.read(), 5.0)  # ends: no hang on an open page
             assert time.monotonic() - started < 5.0
     finally:
+        server.stop()
+
+
+async def test_a_page_that_stops_reading_is_dropped_not_buffered(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A client that sends its request and never reads: the server writes one message at a time, the
+    # socket buffers fill, the write does not drain within WRITE_TIMEOUT_S and the stream is closed
+    # (a real browser then reconnects with its last id). Nothing queues up in between.
+    monkeypatch.setattr(dashboard, "WRITE_TIMEOUT_S", 0.5)
+    hub = OpsHub(history=100, events=400)
+    board = dashboard.setup(hub)
+    server = OpsServer("127.0.0.1", 0, [board])
+    server.start()
+    writer: asyncio.StreamWriter | None = None
+    try:
+        _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        writer.write(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        await writer.drain()
+        big = "x" * 50_000
+        i = 0
+
+        async def dropped() -> bool:
+            nonlocal i
+            for _ in range(50):  # the trading loop goes on publishing: 2.5 MB of events per round
+                i += 1
+                hub.emit(OpsEvent("info", T0_NS + i, "", big))
+            return board.streams_opened == 1 and board.streams_open == 0
+
+        await _until("the stalled stream to be closed", dropped, 30)
+    finally:
+        if writer is not None:
+            writer.close()
         server.stop()
 
 

@@ -126,6 +126,20 @@
     return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC");
   }
   const axisStyle = { stroke: "#7d8a99", grid: { stroke: "#263140", width: 1 }, ticks: { stroke: "#263140" } };
+  // the time axis in UTC, 24-hour: "23:55:10", with the date under the first tick and where it changes
+  function timeTicks(u, ticks) {
+    let day = "";
+    return ticks.map((t) => {
+      const iso = new Date(t * 1e3).toISOString();
+      const d = iso.slice(0, 10);
+      const hms = iso.slice(11, 19);
+      const label = d !== day ? hms + "\n" + d : hms;
+      day = d;
+      return label;
+    });
+  }
+  const timeAxis = Object.assign({ values: timeTicks, space: 80, size: 50 }, axisStyle);
+  const timeSeries = { label: "UTC", value: (u, v) => (v === null || v === undefined ? dash : clock(v * 1e9)) };
 
   function chartWidth(id) {
     return Math.max(300, $(id).clientWidth);
@@ -150,12 +164,12 @@
       scales: { x: { time: true } },
       legend: { live: true },
       series: [
-        { label: "time (UTC)" },
+        timeSeries,
         { label: "buy " + v0 + " / sell " + v1, stroke: "#58a6ff", width: 1.5, value: (u, v) => sig(v, 4) },
         { label: "buy " + v1 + " / sell " + v0, stroke: "#f0883e", width: 1.5, value: (u, v) => sig(v, 4) },
         { label: "entry", stroke: "#3fb950", width: 1, dash: [6, 4], value: (u, v) => sig(v, 4) },
       ],
-      axes: [Object.assign({}, axisStyle), Object.assign({ label: "bps", size: 60 }, axisStyle)],
+      axes: [timeAxis, Object.assign({ label: "bps", size: 60 }, axisStyle)],
     }, [cols.t, cols.s0, cols.s1, cols.entry], $("chart-spread"));
     equityChart = new uPlot({
       width: chartWidth("chart-equity"),
@@ -164,12 +178,12 @@
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: true }, eq: {}, pnl: {} },
       series: [
-        { label: "time (UTC)" },
+        timeSeries,
         { label: "equity", stroke: "#a371f7", width: 1.5, scale: "eq", value: (u, v) => num(v, 2) },
         { label: "PnL", stroke: "#3fb950", width: 1.5, scale: "pnl", fill: "rgba(63,185,80,0.08)", value: (u, v) => num(v, 2) },
       ],
       axes: [
-        Object.assign({}, axisStyle),
+        timeAxis,
         Object.assign({ scale: "eq", label: "equity", size: 80 }, axisStyle),
         Object.assign({ scale: "pnl", side: 1, label: "PnL", size: 70, grid: { show: false } }, axisStyle),
       ],
