@@ -127,7 +127,8 @@ def write_daily_report(
     ``mode``: ``"dry-run"`` (the paper account in ``[dry_run] state_dir``) or ``"live"`` (the
     journal in ``[live] state_dir`` or at ``[live] journal_url``). Marks: the fills' prices, the final
     mids of the session reports in ``[backtest] out``, and ``marks`` (``(ts_ns, (mid_binance,
-    mid_bybit))``: the session's mids at the day boundary, which value the positions it carries).
+    mid_bybit))``: the session's mids at the day boundary, which value the positions it carries; a
+    mark taken after the day's end, at the first snapshot past midnight, counts as the mids at midnight).
 
     Safe in a worker thread while the session trades: the sources are only read (the journal through
     a read-only connection of its own), and the page is written to a temporary file renamed to
@@ -139,12 +140,15 @@ def write_daily_report(
     """
     if mode not in DAILY_MODES:
         raise ValueError(f"mode: expected one of {', '.join(DAILY_MODES)}, got {mode!r}")
+    period = period_of("day", day)
+    # the session's mids at the first moment it saw past midnight are the mids of the day's end
+    at_end = [(min(int(ts), period.end_ns), mids) for ts, mids in marks]
     results = config.backtest.out
     if mode == "dry-run":
-        source = load_paper(config.dry_run.state_dir, results, marks)
+        source = load_paper(config.dry_run.state_dir, results, at_end)
     else:
-        source = load_live(config, results, marks)
-    report = compute_period(source, period_of("day", day))
+        source = load_live(config, results, at_end)
+    report = compute_period(source, period)
     return write_html(report, out_dir / f"{mode}-{report.period.slug}.html")
 
 

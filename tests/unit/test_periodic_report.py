@@ -174,7 +174,7 @@ def test_a_daily_report_of_a_live_journal_totals_the_journal(tmp_path: Path) -> 
     ]  # fmt: skip
     path = _journal(config, rows)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    marks = [(MIDNIGHT, (60_050.0, 60_040.0))]  # the session's mids at the day boundary
+    marks = [(MIDNIGHT + 250_000_000, (60_050.0, 60_040.0))]  # the first snapshot past midnight
     page = write_daily_report(config, "live", DAY, tmp_path / "daily", marks=marks)
     assert page.name == f"live-day-{DAY}.html"
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # read, never written
