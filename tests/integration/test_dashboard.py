@@ -237,6 +237,14 @@ async def test_stream_ends_when_the_server_stops() -> None:
         server.stop()
 
 
+async def test_a_quiet_stream_sends_keep_alive_comments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dashboard, "HEARTBEAT_S", 0.1)
+    with _serving(_hub(1)) as server:
+        async with aiohttp.ClientSession() as session, session.get(server.url + "/events") as response:
+            head = await asyncio.wait_for(response.content.readuntil(b": keep-alive\n\n"), 10)
+    assert head.startswith(b"retry: 1000\n\nid: 1-0\nevent: history\n")
+
+
 async def test_a_page_that_stops_reading_is_dropped_not_buffered(monkeypatch: pytest.MonkeyPatch) -> None:
     # A client that sends its request and never reads: the server writes one message at a time, the
     # socket buffers fill, the write does not drain within WRITE_TIMEOUT_S and the stream is closed

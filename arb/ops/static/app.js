@@ -25,7 +25,7 @@
   let attempt = 0;
   let reconnects = 0;
   const transitions = [];
-  const seenEvents = new Set();
+  let maxEventId = 0; // the server's event numbers only grow: one already seen is not added twice
   const fills = [];
   const orders = [];
   const others = [];
@@ -220,7 +220,7 @@
     fills.length = 0;
     orders.length = 0;
     others.length = 0;
-    seenEvents.clear();
+    maxEventId = 0;
   }
 
   window.addEventListener("resize", () => {
@@ -374,8 +374,8 @@
   };
 
   function addEvent(e) {
-    if (seenEvents.has(e.id)) return;
-    seenEvents.add(e.id);
+    if (e.id <= maxEventId) return;
+    maxEventId = e.id;
     if (e.kind === "fill") {
       fills.unshift(e);
       if (fills.length > MAX_ROWS) fills.pop();
