@@ -140,6 +140,10 @@ def _line_chart(ts: Array, values: Array, start_ns: int, end_ns: int, ylabel: st
     parts.append(f'<text x="12" y="{top + height / 2}" font-size="11" text-anchor="middle" '
                  f'transform="rotate(-90 12 {top + height / 2})">{_e(ylabel)}</text>')  # fmt: skip
     good = np.isfinite(values)
+    # a step line needs only the samples where the value changes (a month has 44,640 samples)
+    changed = np.ones(len(values), dtype=bool)
+    changed[1:-1] = values[1:-1] != values[:-2]
+    good &= changed
     coords = [(x(float(t)), y(float(v))) for t, v in zip(ts[good], values[good], strict=True)]
     steps = []
     for (x0, y0), (x1, _) in itertools.pairwise(coords):

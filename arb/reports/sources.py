@@ -293,22 +293,24 @@ def _read_paper_fills(path: Path) -> Array:
         return np.zeros(0, FILL_DTYPE)
     rows = []
     venues = {name: i for i, name in enumerate(ASSET_NAMES)}
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            return np.zeros(0, FILL_DTYPE)
-        if tuple(header) != _PAPER_HEADER:
-            raise UsageError(f"{path}: expected the header {','.join(_PAPER_HEADER)}, got {header}")
-        for line, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            try:
-                ts, venue, side, price, qty, fee, pair_id, kind, order_id = row
-                rows.append((int(ts), int(ts), venues[venue], _SIDES[side], float(price), float(qty), float(fee),
-                             int(pair_id), _KINDS.get(kind, _NO_KIND), int(order_id)))  # fmt: skip
-            except (ValueError, KeyError):
-                raise UsageError(f"{path}: line {line}: expected a fill, got {','.join(row)!r}") from None
+    text = path.read_text(encoding="utf-8")
+    if text and not text.endswith("\n"):  # a line being appended by the running session: not a fill yet
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None:
+        return np.zeros(0, FILL_DTYPE)
+    if tuple(header) != _PAPER_HEADER:
+        raise UsageError(f"{path}: expected the header {','.join(_PAPER_HEADER)}, got {header}")
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        try:
+            ts, venue, side, price, qty, fee, pair_id, kind, order_id = row
+            rows.append((int(ts), int(ts), venues[venue], _SIDES[side], float(price), float(qty), float(fee),
+                         int(pair_id), _KINDS.get(kind, _NO_KIND), int(order_id)))  # fmt: skip
+        except (ValueError, KeyError):
+            raise UsageError(f"{path}: line {line}: expected a fill, got {','.join(row)!r}") from None
     return np.array(rows, dtype=FILL_DTYPE) if rows else np.zeros(0, FILL_DTYPE)
 
 

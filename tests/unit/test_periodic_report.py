@@ -239,3 +239,24 @@ def test_a_missing_or_empty_source_is_exit_2_in_one_line(
     assert len(lines) == 1 and lines[0].startswith("arb report: ") and message in lines[0], err
     assert out == "" and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, no journal created
+
+
+def test_a_paper_fill_being_appended_is_not_read_yet(tmp_path: Path) -> None:
+    # the daily report runs in a thread while the session appends to fills.csv: a last line without
+    # its newline is a fill still being written, not a damaged file
+    from arb.reports import load_paper
+
+    state = tmp_path / "paper"
+    state.mkdir()
+    (state / "account.json").write_text(json.dumps({"inception_base": [1, 1], "inception_quote": [1e5, 1e5]}))
+    t = MIDNIGHT - 60 * NS
+    (state / "fills.csv").write_text(
+        "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id\n"
+        f"{t},binance,buy,60000.0,0.01,0.6,1,open,1\n"
+        f"{t},bybit,sell,60060.0,0.01,0.6,1,open,2\n"
+        f"{t + 1},binance,se"
+    )
+    source = load_paper(state)
+    assert len(source.fills) == 2 and source.last_ns == t
+    report = compute_period(source, period_of("day", DAY))
+    assert report.total.fills == 2 and report.pairs_summary.pairs.pairs == 1
