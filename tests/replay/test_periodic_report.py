@@ -4,6 +4,7 @@ and the days of a run that crosses midnight add up to it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 
 from arb.cli import main
+from arb.config import load_config
+from arb.reports import write_daily_report
 from arb.testing.configs import write_config_files
 from tests.helpers import ROOT
 from tests.scenarios import Book, Change, write_scenario
@@ -159,12 +162,7 @@ def test_a_replayed_dry_runs_paper_account_report_equals_its_summary(tmp_path: P
 
     # the same account through the function a running session calls at midnight ([backtest] out is
     # where the session's reports are looked for: point it at the runs)
-    from arb.config import load_config
-    from arb.reports import write_daily_report
-
     loaded = load_config(config)
-    import dataclasses
-
     loaded = dataclasses.replace(
         loaded,
         dry_run=dataclasses.replace(loaded.dry_run, state_dir=state),
