@@ -895,12 +895,13 @@ class AlertService:
                     "suppressed": c.suppressed, "dropped": c.dropped}  # fmt: skip
 
     def notify(self, alert: Alert) -> None:
-        """Queue ``alert`` (through the dedup) from any thread, as the rules would; for a test
-        message by hand (``Alert.test()``). The trading loop emits hub events instead."""
+        """Queue ``alert`` from any thread for every channel whose route takes it, past the rules
+        and the dedup: a message by hand, such as ``Alert.test()``. The trading loop emits hub
+        events instead. Raises ``RuntimeError`` when the service is not running."""
         loop = self._loop
         if loop is None:
             raise RuntimeError("the alert service is not running: call start() first")
-        loop.call_soon_threadsafe(self._admit, [alert])
+        loop.call_soon_threadsafe(self._route, alert)
 
     # -- the thread ------------------------------------------------------------------------------
 
@@ -909,6 +910,8 @@ class AlertService:
         self._loop = loop
         try:
             loop.run_until_complete(self._run())
+        except Exception:  # the thread ends; trading goes on without alerts
+            log.exception("alerts: the alert thread stopped on an error")
         finally:
             self._ready.set()
             loop.run_until_complete(loop.shutdown_asyncgens())
@@ -942,7 +945,10 @@ class AlertService:
 
     async def _read(self) -> None:
         while True:
-            self._poll()
+            try:
+                self._poll()
+            except Exception:  # a bug in a rule must not end the alerts: log it and read on
+                log.exception("alerts: reading the hub failed")
             await asyncio.sleep(self._poll_s)
 
     def _poll(self) -> None:
@@ -986,9 +992,12 @@ class AlertService:
         with self._lock:
             self._counters.suppressed += self.dedup.suppressed - suppressed
         for alert in out:
-            for lane in self._lanes:
-                if takes(lane.sender.route, alert):
-                    self._enqueue(lane, alert)
+            self._route(alert)
+
+    def _route(self, alert: Alert) -> None:
+        for lane in self._lanes:
+            if takes(lane.sender.route, alert):
+                self._enqueue(lane, alert)
 
     def _enqueue(self, lane: _Lane, alert: Alert) -> None:
         try:

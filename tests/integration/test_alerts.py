@@ -186,16 +186,19 @@ def test_a_hanging_channel_does_not_slow_the_trading_loop_and_full_queues_drop()
             hanging.calls.wait_for(1)  # the webhook holds its first request without an answer
             hub.emit(OpsEvent("hedge_failed", T0 + S, "bybit", "still read while the webhook hangs"))
             wait_until(lambda: any("still read" in m["text"] for m in working.messages.items()))
-            worst_ns = 0
+            steps_ns = []
             t_start = time.perf_counter_ns()
             for i in range(5000):  # a trading loop: a step, an event, a snapshot now and then
                 t0 = time.perf_counter_ns()
                 hub.emit(OpsEvent("breach", T0 + 2 * S + i, "", f"limit {i}", {"key": f"limit_{i}"}))
                 if i % 50 == 0:
                     hub.publish(Snapshot("dry-run", "BTCUSDT", "USDT", T0 + 2 * S + i, T0 + i, ()))
-                worst_ns = max(worst_ns, time.perf_counter_ns() - t0)
+                steps_ns.append(time.perf_counter_ns() - t0)
             total_ns = time.perf_counter_ns() - t_start
-            assert total_ns < 500 * NS_PER_MS and worst_ns < 50 * NS_PER_MS
+            steps_ns.sort()
+            # microseconds a step; the worst is a GIL hand-over to the alert thread, never the 30 s send
+            assert steps_ns[int(0.99 * len(steps_ns))] < 2 * NS_PER_MS
+            assert steps_ns[-1] < 250 * NS_PER_MS and total_ns < 1_500 * NS_PER_MS
             wait_until(lambda: service.counters()["dropped"] > 4000)  # the webhook's queue is full: dropped
             t_stop = time.monotonic()
         assert time.monotonic() - t_stop < 4.0  # stop(timeout_s=2) gave the hanging send up
