@@ -147,7 +147,9 @@
 
   function venueNames() {
     const a = latest && latest.accounts && latest.accounts.length === 2 ? latest.accounts : null;
-    return a ? [a[0].venue, a[1].venue] : ["venue 0", "venue 1"];
+    if (a) return [a[0].venue, a[1].venue];
+    const feeds = latest ? [...new Set(latest.feeds.map((f) => f.venue))] : [];
+    return feeds.length === 2 ? feeds : ["venue 0", "venue 1"];
   }
 
   function makeCharts() {
