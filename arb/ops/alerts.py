@@ -305,7 +305,9 @@ class AlertRules:
         day = event.ts_ns // DAY_NS
         self._halts[day] = self._halts.get(day, 0) + 1
         reason = str(event.fields.get("reason", "")) or event.text
-        return [Alert(HALT, CRITICAL, f"trading halted: {reason}", event.text or reason, event.ts_ns)]
+        title = f"trading halted: {reason}"
+        text = event.text if event.text and event.text != title else "no new pair until the halt is cleared"
+        return [Alert(HALT, CRITICAL, title, text, event.ts_ns)]
 
     def _on_breach(self, event: OpsEvent) -> list[Alert]:
         key = str(event.fields.get("key", "")) or "risk"

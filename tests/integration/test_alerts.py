@@ -17,6 +17,7 @@ from arb.config import AlertsConfig, load_config
 from arb.events import NS_PER_MS, NS_PER_S
 from arb.ops.alerts import CRITICAL, Alert, AlertService, EmailSender, Sender, TelegramSender, WebhookSender
 from arb.ops.snapshot import OpsEvent, OpsHub, Snapshot
+from arb.ops.watch import Watch
 from arb.testing.configs import write_config_files
 from arb.testing.fake_alerts import FakeSmtp, FakeTelegram, FakeWebhook
 
@@ -171,7 +172,7 @@ def test_email_arrives_at_the_smtp_server_and_takes_only_critical_alerts() -> No
             [mail] = smtp.wait_for(1)
         assert mail["Subject"] == "[arb test] [CRITICAL] trading halted: kill switch"
         assert mail["To"] == "ops@example.com" and mail["From"] == "arb@example.com"
-        assert "trading halted: kill switch" in mail.get_content()
+        assert "no new pair until the halt is cleared" in mail.get_content()
         assert smtp.messages.total == 1
         assert service.counters()["sent"] == {"email": 1}
 
@@ -243,3 +244,20 @@ def test_from_config_reads_the_secret_from_the_environment(tmp_path: Path, monke
             service.stop()
         assert service.counters() == {"sent": {"telegram": 1}, "failed": {"telegram": 0},
                                       "rate_limited": {"telegram": 0}, "suppressed": 0, "dropped": 0}  # fmt: skip
+
+
+def test_watch_starts_the_alerts_and_stops_them_after_the_last_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeTelegram() as fake:
+        monkeypatch.setenv("ARB_TEST_TELEGRAM_TOKEN", fake.token)
+        table = {"token": "${ARB_TEST_TELEGRAM_TOKEN}", "chat_id": "5", "base_url": fake.base_url, "min_interval_ms": 0}
+        overrides = {"ops": {"enabled": False}, "alerts": {"telegram": table}}
+        watch = Watch(load_config(write_config_files(tmp_path, arbitrage_overrides=overrides)), "dry-run")
+        assert watch.start() == ["alerts: telegram"]
+        watch.halt("kill switch")
+        fake.wait_for(1)
+        watch.halt("")  # cleared just before the driver stops: stop() still sends it
+        watch.stop()
+        assert [m["text"].split("\n")[0] for m in fake.messages.items()] == [
+            "[CRITICAL] trading halted: kill switch", "[RESOLVED] halt cleared"]  # fmt: skip
