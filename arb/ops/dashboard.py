@@ -328,11 +328,10 @@ class Dashboard:
                 await asyncio.wait_for(stopping.wait(), POLL_S)
 
     def _ahead(self, cursor: Cursor) -> bool:
-        # an id from another process (its hub counted further than this one): start afresh
-        snapshots = self.hub.snapshots_since(0)
-        events = self.hub.events_since(0)
-        return cursor.snapshot > (snapshots[-1][0] if snapshots else 0) or cursor.event > (
-            events[-1][0] if events else 0
+        # an id from another process (its hub counted further than this one): start afresh. Asking
+        # for what follows the number before the cursor's copies only what the page will be sent anyway.
+        return (cursor.snapshot > 0 and not self.hub.snapshots_since(cursor.snapshot - 1)) or (
+            cursor.event > 0 and not self.hub.events_since(cursor.event - 1)
         )
 
 
