@@ -1,5 +1,5 @@
 """The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``dry-run``, ``parity``,
-``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``.
+``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``.
 
 Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
 single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
@@ -407,6 +407,9 @@ def _parser() -> argparse.ArgumentParser:
     from arb.reports import add_parser as add_report_parser
 
     add_report_parser(sub)
+    from arb.ops.command import add_alert_test_parser
+
+    add_alert_test_parser(sub)
     return parser
 
 

@@ -127,6 +127,9 @@ CASES: list[tuple[list[str], str]] = [
     (["halt", "--state-dir", FILE], "--state-dir"),
     (["halt", "--set", "  "], "--set"),
     (["halt", "--set", "x" * 201], "--set"),
+    # alert-test
+    (["alert-test", "--config", MISSING], "--config"),
+    (["alert-test", "--config"], "--config"),
     # report
     (["report", "--period", "year"], "--period"),
     (["report", "--period"], "--period"),
