@@ -28,6 +28,10 @@ Routes (added to the :class:`~arb.ops.server.OpsServer` application by :func:`se
     The newest snapshot as JSON (``{"snapshot": null}`` before the first one).
 ``GET /api/v1/history``
     What a fresh stream starts with (the ``history`` payload) plus the ``cursor`` to resume from.
+``GET /api/v1/history.js``
+    The same as a script setting ``window.ARB_FIRST_PAINT``: the page loads it before its own script,
+    paints it at once and opens the stream from its cursor, so the page holds the data when it has
+    loaded.
 
 Chart points are ``[t_s, spread_0_bps, spread_1_bps, entry_bps, equity, pnl]``: ``t_s`` the
 snapshot's driver clock in seconds (data time in a replay), spreads as in
@@ -256,6 +260,7 @@ class Dashboard:
         app.router.add_get("/events", self._events)
         app.router.add_get("/api/v1/status", self._status)
         app.router.add_get("/api/v1/history", self._history)
+        app.router.add_get("/api/v1/history.js", self._first_paint)
         app.router.add_static("/static/", self.static_dir, follow_symlinks=False, append_version=False)
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
@@ -268,6 +273,16 @@ class Dashboard:
     async def _history(self, request: web.Request) -> web.Response:
         payload, cursor = history_json(self.hub)
         return _json_response({**payload, "cursor": str(cursor)})
+
+    async def _first_paint(self, request: web.Request) -> web.Response:
+        # the page loads this as a classic script before its own: the first paint is there when the page
+        # has loaded (a headless browser's --dump-dom sees it), and the stream resumes after its cursor
+        payload, cursor = history_json(self.hub)
+        return web.Response(
+            text=f"window.ARB_FIRST_PAINT = {_dumps({**payload, 'cursor': str(cursor)})};\n",
+            content_type="application/javascript",
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         stopping: asyncio.Event = request.app["ops_stopping"]

@@ -336,6 +336,11 @@ async def test_the_server_serves_the_page_and_its_files() -> None:
                 async with session.get(f"{server.url}/static/{name}") as response:
                     assert response.status == 200, name
                     assert await response.read() == (STATIC / name).read_bytes()
+            async with session.get(server.url + "/api/v1/history.js") as response:
+                assert response.status == 200 and response.content_type == "application/javascript"
+                script = await response.text()
+            assert script.startswith("window.ARB_FIRST_PAINT = {") and script.endswith("};\n")
+            assert json.loads(script.removeprefix("window.ARB_FIRST_PAINT = ").removesuffix(";\n"))["cursor"] == "0-0"
             async with session.get(server.url + "/static/../dashboard.py") as response:
                 assert response.status in (403, 404)
 

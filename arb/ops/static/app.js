@@ -1,5 +1,6 @@
-// The arb live dashboard. One EventSource on /events (same origin); see arb/ops/dashboard.py for the
-// stream's messages. Nothing here fetches from anywhere but the server that served the page.
+// The arb live dashboard. The first paint comes with the page (/api/v1/history.js), then one
+// EventSource on /events (same origin) resumes after it; see arb/ops/dashboard.py for the messages.
+// Nothing here fetches from anywhere but the server that served the page.
 //
 // Machine-readable state for tests and scripts:
 //   <body data-status="connecting|live|reconnecting" data-trading="trading|halted|paused"
@@ -426,7 +427,10 @@
 
   function onHistory(ev) {
     remember(ev);
-    const h = JSON.parse(ev.data);
+    applyHistory(JSON.parse(ev.data));
+  }
+
+  function applyHistory(h) {
     clearAll();
     if (h.snapshot) renderSnapshot(h.snapshot);
     addPoints(h.points);
@@ -486,5 +490,13 @@
   transitions.push("connecting");
   body.dataset.transitions = "connecting";
   renderPills();
+  // the first paint came with the page (/api/v1/history.js): show it now, stream what follows it
+  const first = window.ARB_FIRST_PAINT;
+  if (first) {
+    applyHistory(first);
+    lastId = first.cursor;
+    body.dataset.lastId = lastId;
+    setStatus("live");
+  }
   connect();
 })();
