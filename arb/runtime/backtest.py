@@ -100,6 +100,7 @@ _HELD_DTYPE = np.dtype(
         ("kind", "i8"),
         ("pair_id", "i8"),
         ("submit", "i8"),  # 1: send it to hftbacktest at ``due`` (a late leg); 0: answer it, unfilled
+        ("sent", "i8"),  # local time the kernel sent it
     ],
     align=True,
 )
@@ -181,8 +182,8 @@ def _submit(hbt: Any, a: int, oid: int, side: int, price: float, qty: float) -> 
 
 
 @njit(cache=False)
-def _track(pending: Any, pending_kind: Any, pending_pair: Any, pending_due: Any, a: int, oid: int, kind: int,
-           pair: int, due: int) -> bool:  # fmt: skip
+def _track(pending: Any, pending_kind: Any, pending_pair: Any, pending_due: Any, pending_sent: Any, a: int, oid: int,
+           kind: int, pair: int, due: int, sent: int) -> bool:  # fmt: skip
     # Remember an order sent to hftbacktest in a free slot of venue a; False when none is free.
     for slot in range(_MAX_PENDING):
         if pending[a, slot] == 0:
@@ -190,13 +191,29 @@ def _track(pending: Any, pending_kind: Any, pending_pair: Any, pending_due: Any,
             pending_kind[a, slot] = kind
             pending_pair[a, slot] = pair
             pending_due[a, slot] = due
+            pending_sent[a, slot] = sent
             return True
     return False
 
 
 @njit(cache=False)
+def _count_unknown(pending: Any, pending_sent: Any, held: Any, now: int, timeout: int, out: Any) -> None:
+    # Per venue, the orders still unanswered ``timeout`` or more after they were sent: what arb live
+    # calls unknown (its request timed out) until the answer comes.
+    out[0] = 0
+    out[1] = 0
+    for a in range(2):
+        for k in range(_MAX_PENDING):
+            if pending[a, k] != 0 and now - pending_sent[a, k] >= timeout:
+                out[a] += 1
+    for k in range(held.shape[0]):
+        if held[k]["order_id"] != 0 and now - held[k]["sent"] >= timeout:
+            out[held[k]["venue"]] += 1
+
+
+@njit(cache=False)
 def _hold(held: Any, due: int, oid: int, a: int, side: int, price: float, qty: float, kind: int, pair: int,
-          submit: int) -> bool:  # fmt: skip
+          submit: int, sent: int) -> bool:  # fmt: skip
     # Keep an order from hftbacktest until ``due`` (see _HELD_DTYPE); False when no slot is free.
     for slot in range(held.shape[0]):
         h = held[slot]
@@ -210,6 +227,7 @@ def _hold(held: Any, due: int, oid: int, a: int, side: int, price: float, qty: f
             h["kind"] = kind
             h["pair_id"] = pair
             h["submit"] = submit
+            h["sent"] = sent
             return True
     return False
 
@@ -253,6 +271,8 @@ def _run_loop(
     held: Any,
     pending_due: Any,
     order_latency: Any,
+    pending_sent: Any,
+    request_timeout: int,
 ) -> int:
     """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
 
@@ -264,6 +284,9 @@ def _run_loop(
     order is not sent and is answered, unfilled, at the time an accepted one would be (entry plus
     response latency, ``order_latency[venue]``); a partial one is sent for the drawn part of its
     quantity; a late one is sent ``late_ns`` later. Such orders wait in ``held`` and count as open.
+
+    An order unanswered ``request_timeout`` (ns) after it was sent counts as unknown to the gate
+    (``rstate.unknown``) until its answer, as arb live counts a request that timed out.
     """
     levels = params[0]["book_levels"]
     n_dec = decision_ts.shape[0]
@@ -392,7 +415,17 @@ def _run_loop(
                 if h["submit"] == 1:
                     due = now + order_latency[a, 0] + order_latency[a, 1]
                     if _submit(hbt, a, oid, h["side"], h["price"], h["qty"]) == 0 and _track(
-                        pending, pending_kind, pending_pair, pending_due, a, oid, h["kind"], h["pair_id"], due
+                        pending,
+                        pending_kind,
+                        pending_pair,
+                        pending_due,
+                        pending_sent,
+                        a,
+                        oid,
+                        h["kind"],
+                        h["pair_id"],
+                        due,
+                        h["sent"],
                     ):
                         continue
                     counters[C_SUBMIT_ERRORS] += 1
@@ -438,6 +471,10 @@ def _run_loop(
             eq = _equity(view, init_base, init_quote, cash, last_mid, eq_venue)
             # drawdown is measured on trading PnL: the starting coins' price moves are not losses
             trading = cash[0] + cash[1] + view[0]["position"] * last_mid[0] + view[1]["position"] * last_mid[1]
+            if open_count[0] + open_count[1] > 0:
+                _count_unknown(pending, pending_sent, held, now, request_timeout, rstate[0]["unknown"])
+            else:
+                rstate[0]["unknown"][:] = 0
             if np.isfinite(trading):
                 update_equity(limits, rstate, trading, view, now)
             final = counters[C_DONE] == 1 or now >= end_ns
@@ -484,12 +521,22 @@ def _run_loop(
                         fault, fillable, delay = draw_fault(leg_faults, a, kind, oid, qty, params[0]["lot_size"][a])
                     answer_due = now + delay + order_latency[a, 0] + order_latency[a, 1]
                     if fault == FAULT_LATE:
-                        ok = _hold(held, now + delay, oid, a, side, price, qty, kind, pair, 1)
+                        ok = _hold(held, now + delay, oid, a, side, price, qty, kind, pair, 1, now)
                     elif fault == FAULT_REJECT or (fault == FAULT_PARTIAL and fillable <= 0.0):
-                        ok = _hold(held, answer_due, oid, a, side, price, qty, kind, pair, 0)
+                        ok = _hold(held, answer_due, oid, a, side, price, qty, kind, pair, 0, now)
                     else:
                         ok = _submit(hbt, a, oid, side, price, fillable) == 0 and _track(
-                            pending, pending_kind, pending_pair, pending_due, a, oid, kind, pair, answer_due
+                            pending,
+                            pending_kind,
+                            pending_pair,
+                            pending_due,
+                            pending_sent,
+                            a,
+                            oid,
+                            kind,
+                            pair,
+                            answer_due,
+                            now,
                         )
                     if not ok:
                         counters[C_SUBMIT_ERRORS] += 1
@@ -642,6 +689,7 @@ class Loop:
         self.pending_kind = np.zeros((2, _MAX_PENDING), np.int64)
         self.pending_pair = np.zeros((2, _MAX_PENDING), np.int64)
         self.pending_due = np.zeros((2, _MAX_PENDING), np.int64)
+        self.pending_sent = np.zeros((2, _MAX_PENDING), np.int64)
         self.leg_faults = make_leg_faults(config.leg_faults)
         self.held = np.zeros(_MAX_PENDING, _HELD_DTYPE)
         self.order_latency = np.array(
@@ -680,7 +728,7 @@ class Loop:
                 self.taker, self.config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, self.pending, self.pending_kind,
                 self.pending_pair, self.fills, self.equity, self.counters, self.last_mid, self.session.end_ns,
                 self.price_decimals, self.calls, self.sent, self.leg_faults, self.held, self.pending_due,
-                self.order_latency,
+                self.order_latency, self.pending_sent, self.config.live.request_timeout_ns,
             )  # fmt: skip
             self._log_risk_events()
             if rc != 2:

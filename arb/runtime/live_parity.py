@@ -14,6 +14,14 @@ batches), so both sides see each event at the backtest's time. The driver keeps 
 * while an order is on its way, no further event is released (zero order latency: the backtest
   answers it before the next event); the clock the executors read is the event's time.
 
+* a leg the leg-fault model makes late (``[leg_faults] late``, drawn by order number as the backtest
+  and the paper executor draw it) is held at its venue until ``late_ms`` after its entry latency;
+  once ``[live] request_timeout_ms`` of the backtest's time has passed since it was sent, the driver
+  waits until the executor has given the request up (ccxt's own timeout, in real time) before the
+  engine sees the next event, so the order is *unknown* at the same decisions as in the backtest,
+  and it is resolved by the executor's queries once the venue has it. Rejections and partial fills
+  are not simulated on this side.
+
 At zero latency (``--zero-latency``) the intents must be the same as the backtest's. Positions can
 differ by fees: a real spot venue takes a buy's fee in the coin bought, the backtest in quote, so the
 views are not compared here, only the intents and the fills (within the parity tolerance).
@@ -35,6 +43,7 @@ from typing import Any
 import msgspec
 
 from arb.config import AppConfig, Endpoints, Secret, VenueConfig
+from arb.execution.faults import FAULT_LATE, draw_fault, make_leg_faults
 from arb.runtime.backtest import run_backtest
 from arb.runtime.engine import Engine
 from arb.runtime.loader import load_session
@@ -46,6 +55,8 @@ __all__ = ["live_engine", "run_live_parity"]
 log = logging.getLogger(__name__)
 
 _ACCOUNT = "parity"
+_POLL_S = 0.002  # how often the driver looks whether the executor has given a request up
+_GIVE_UP_GRACE_NS = 5_000_000_000  # real time past the request timeout before the driver stops waiting
 
 
 def _exchange_ns(raw: bytes, venue: str, market: str) -> int | None:
@@ -164,9 +175,11 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
 
 class _Stepper:
     """Orders reach the fake venues at the backtest's times: sent at the decision, arriving
-    ``order_entry`` later (held at the venue until then, while the engine sees the events in
-    between), answered ``order_response`` after arrival. With no latency each order is answered
-    before the next event."""
+    ``order_entry`` later (``late_ms`` more for a leg the leg-fault model makes late; held at the venue
+    until then, while the engine sees the events in between), answered ``order_response`` after
+    arrival. A request still unanswered ``request_timeout_ms`` after it was sent is given up by the
+    executor (unknown) before the engine sees a later event. With no latency and no late legs each
+    order is answered before the next event."""
 
     def __init__(self, config: AppConfig, engine: Engine, executor: Any, fakes: tuple[Any, Any],
                  wake: asyncio.Event, now: list[int]) -> None:  # fmt: skip
@@ -178,8 +191,52 @@ class _Stepper:
         self.now = now
         self.entry = [v.latency.order_entry_ns for v in config.venues]
         self.response = [v.latency.order_response_ns for v in config.venues]
-        self.latency = any(self.entry) or any(self.response)
+        self.faults = make_leg_faults(config.leg_faults)
+        f = self.faults[0]
+        self.late = bool(f["enabled"]) and bool((f["late"] > 0.0).any())
+        self.latency = any(self.entry) or any(self.response) or self.late
         self.held = [False, False]
+        self.timeout = config.live.request_timeout_ns
+        self.lots = [v.instrument.lot_size for v in config.venues]
+        self._delays: dict[str, int] = {}  # client id -> how late the leg-fault model makes it, ns
+        self._drawn = 0  # the engine's sent rows whose faults are drawn
+        self._per_venue = [0, 0]  # of those, how many on each venue
+        self._armed: set[str] = set()  # late legs whose venue keeps their create unplaced until arrival
+        self._armed_per_venue = [0, 0]
+
+    def _delay(self, order: Any) -> int:
+        # How late the order reaches its venue (the leg-fault model's draw for its order number: the
+        # engine's sent rows are numbered as the backtest and the paper executor number orders).
+        if not self.late:
+            return 0
+        sent = self.engine.log.sent.view()
+        if self._drawn < len(sent):
+            orders = [list(venue.orders.values()) for venue in self.executor.venues]
+            for k in range(self._drawn, len(sent)):
+                row = sent[k]
+                v = int(row["venue"])
+                live = orders[v][self._per_venue[v]]
+                self._per_venue[v] += 1
+                fault, _, delay = draw_fault(self.faults, v, int(row["kind"]), k + 1, float(row["qty"]), self.lots[v])
+                if fault == FAULT_LATE:
+                    self._delays[live.client_id] = int(delay)
+            self._drawn = len(sent)
+        return self._delays.get(order.client_id, 0)
+
+    async def _given_up_by(self, ts: int) -> None:
+        # Every order still in flight ``timeout`` after it was sent, by ``ts``, has timed out in the
+        # executor (unknown) before the engine sees ``ts``; its ccxt request times out in real time.
+        from arb.execution.orders import OrderState
+
+        for venue in self.executor.venues:
+            for order in venue.in_flight:
+                if order.sent_ts + self.timeout > ts:
+                    continue
+                deadline = time.perf_counter_ns() + self.timeout + _GIVE_UP_GRACE_NS
+                while not order.answered and order.state is not OrderState.UNKNOWN:
+                    if time.perf_counter_ns() > deadline:
+                        raise RuntimeError(f"order {order.client_id} held at the venue was never given up")
+                    await asyncio.sleep(_POLL_S)
 
     def hold(self) -> None:
         # Requests sent from here on wait at the venue until delivered (only when there is latency).
@@ -196,10 +253,40 @@ class _Stepper:
                 self.executor.restamp(ts)
                 self.engine.settle(ts)
             return
+        await self._let_late_in()
         for v, fake in enumerate(self.fakes):  # nothing sent on a venue: its requests need not wait
             if self.held[v] and not self.executor.venues[v].in_flight:
                 fake.faults.rest_release()
                 self.held[v] = False
+
+    async def _let_late_in(self) -> None:
+        # A late leg's create request is read by its venue, then kept there unplaced (an order fault)
+        # until its arrival; its client times out meanwhile, as the leg-fault model's late leg would
+        # make arb live's. (Held by the REST gate instead, the request could lose its body when the
+        # client gives up.) Each armed fault is taken by the venue's next create: the late order's.
+        from arb.testing.faults import FaultKind
+
+        for v, venue in enumerate(self.executor.venues):
+            late = [o for o in venue.in_flight if o.client_id not in self._armed and self._delay(o) > 0]
+            if late and any(self._delay(o) == 0 for o in venue.in_flight):
+                raise RuntimeError(
+                    f"live parity cannot hold a late leg on {self.config.venues[v].name} while another order "
+                    "is in flight there"
+                )
+            if not late:
+                continue
+            faults = self.fakes[v].faults
+            for order in late:
+                faults.order_timeout(processed=False)
+                self._armed.add(order.client_id)
+            self._armed_per_venue[v] += len(late)
+            faults.rest_release()  # its request may wait at the REST gate
+            self.held[v] = False
+            deadline = time.perf_counter_ns() + _GIVE_UP_GRACE_NS
+            while faults.count(FaultKind.ORDER_TIMEOUT) < self._armed_per_venue[v]:  # the venue has it
+                if time.perf_counter_ns() > deadline:
+                    raise RuntimeError(f"a late leg's request never reached {self.config.venues[v].name}")
+                await asyncio.sleep(_POLL_S)
 
     async def deliver_due(self, ts: int | None) -> None:
         """Everything that happens before the event at ``ts`` (to the end when None): orders reach their
@@ -209,17 +296,26 @@ class _Stepper:
             return
         limit = ts if ts is not None else 2**62
         while True:
+            await self._let_late_in()
             due = [
-                (order.sent_ts + self.entry[v], v)
+                (order.sent_ts + self.entry[v] + self._delay(order), v)
                 for v, venue in enumerate(self.executor.venues)
                 for order in venue.in_flight
-                if order.sent_ts + self.entry[v] <= limit
+                if order.sent_ts + self.entry[v] + self._delay(order) <= limit
             ]
             if due:
                 arrival, v = min(due)
+                later = [o for o in self.executor.venues[v].in_flight
+                         if o.sent_ts + self.entry[v] + self._delay(o) > arrival]  # fmt: skip
+                if later:  # the fake venue holds all of its requests or none
+                    raise RuntimeError(
+                        f"live parity cannot let an order reach {self.config.venues[v].name} while its order "
+                        f"{later[0].client_id} is held late there (one late leg of several on one venue)"
+                    )
                 venue = self.config.venues[v]
                 await _release_until(self.fakes[v], arrival, venue.name, venue.market)
                 self.fakes[v].faults.rest_release()
+                self.fakes[v].faults.release_orders()  # a late leg is placed now
                 self.held[v] = False
                 while self.executor.venues[v].in_flight:
                     await self._answers()
@@ -228,6 +324,7 @@ class _Stepper:
                 continue
             answer = self.executor.next_event_ts()
             if answer is None or answer >= limit:
+                await self._given_up_by(limit)
                 return
             self.now[0], self.now[1] = answer, time.perf_counter_ns()
             self.engine.advance(answer + 1)  # the answer, and a decision at its time (maybe new orders)

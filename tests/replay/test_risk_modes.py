@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from arb.config import AppConfig, load_config
+from arb.config import AppConfig, LegFaultRates, LegFaultsConfig, load_config
 from arb.execution.risk import risk_figures
 from arb.runtime.backtest import run_backtest
 from arb.runtime.live_parity import live_engine
@@ -21,6 +21,7 @@ from arb.testing.configs import write_config_files
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
+MS = 1_000_000
 
 
 def _config(
@@ -79,8 +80,13 @@ def _three_modes(config: AppConfig) -> dict[str, tuple[list[tuple[Any, ...]], di
     return {
         "backtest": (intents(result.sent), figures(result.risk_state, result.risk_events)),
         "dry run": (intents(dry.log.sent.view()), figures(dry.rstate[0], dry.risk_events)),
-        "live": (intents(live.log.sent.view()), figures(live.rstate[0], live.risk_events)),
-    }
+        "live": (
+            intents(live.log.sent.view()),
+            # with the requests the live executors gave up on (timed out: unknown until resolved)
+            {**figures(live.rstate[0], live.risk_events),
+             "requests_unknown": sum(venue.counters["unknown"] for venue in live.executor.venues)},
+        ),
+    }  # fmt: skip
 
 
 def _same_intents(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
@@ -142,3 +148,26 @@ def test_each_limit_stops_the_same_pairs_in_the_backtest_the_dry_run_and_live(tm
     # the same limits refused (how often depends on how often each driver asks the kernel)
     refused = [{k for k, n in figures["refused"].items() if n} for figures in (bt_risk, dry_risk, live_risk)]
     assert refused[0] == refused[1] == refused[2]
+
+
+def test_unknown_orders_pause_pairs_at_the_same_decisions_in_every_mode(tmp_path: Path) -> None:
+    # Every Bybit leg reaches the venue 250 ms late; a request unanswered after 100 ms is unknown until
+    # its answer (live: ccxt gives the held request up, the executor queries it once the venue has it).
+    # The gate reports the pause (``max_unknown_orders`` 0) at the first decision of each wait.
+    faults = LegFaultsConfig(seed=1, bybit=LegFaultRates(late=1.0, late_ns=250 * MS))
+    config = _config(tmp_path, {}).with_overrides(
+        {"leg_faults": faults, "live.request_timeout_ns": 100 * MS, "live.unknown_check_interval_ns": 20 * MS}
+    )
+    modes = _three_modes(config)
+    (bt_sent, _), (dry_sent, _), (live_sent, live_risk) = modes.values()
+    assert bt_sent == dry_sent
+    assert _same_intents(bt_sent, live_sent)
+    assert _pairs(bt_sent) == 5  # the legs are late, not lost: the kernel waits for each answer
+    assert live_risk["requests_unknown"] == 5  # live, each late leg's request really timed out
+    pairs = sorted({ts for ts, *_ in bt_sent})
+    # each pair's Bybit leg is unknown from 100 ms after it was sent: the next decision (a book
+    # update every 100 ms) reports it, once per wait
+    expected = [("max_unknown_orders", ts + 100 * MS) for ts in pairs]
+    for name, (_, figures) in modes.items():
+        assert figures["events"] == expected, name
+        assert figures["unknown_paused"] == 0, name  # every order was answered in the end
