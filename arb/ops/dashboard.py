@@ -23,7 +23,7 @@ Routes (added to the :class:`~arb.ops.server.OpsServer` application by :func:`se
     - ``event``: one :class:`~arb.ops.snapshot.OpsEvent` (see :func:`event_json`).
 
     A comment line (``: keep-alive``) goes out every ``HEARTBEAT_S`` seconds. The stream ends when
-    the server stops (``app["ops_stopping"]``).
+    the server stops (``app[arb.ops.server.STOPPING]``).
 ``GET /api/v1/status``
     The newest snapshot as JSON (``{"snapshot": null}`` before the first one).
 ``GET /api/v1/history``
@@ -59,6 +59,7 @@ from typing import Final
 
 from aiohttp import web
 
+from arb.ops.server import STOPPING
 from arb.ops.snapshot import FeedHealth, LatencyFigures, OpsEvent, OpsHub, Snapshot
 
 __all__ = [
@@ -285,7 +286,7 @@ class Dashboard:
         )
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        stopping: asyncio.Event = request.app["ops_stopping"]
+        stopping = request.app[STOPPING]
         cursor = Cursor.parse(request.headers.get("Last-Event-ID")) or Cursor.parse(request.query.get("last"))
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

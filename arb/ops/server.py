@@ -25,12 +25,15 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["OpsServer", "RouteSetup", "is_loopback"]
+__all__ = ["STOPPING", "OpsServer", "RouteSetup", "is_loopback"]
 
 log = logging.getLogger(__name__)
 
 RouteSetup = Callable[[web.Application], None]
 """Adds routes (and ``on_shutdown`` hooks) to the server's application."""
+
+STOPPING = web.AppKey("ops_stopping", asyncio.Event)
+"""``app[STOPPING]``: set when the server stops; long-lived handlers (event streams) end on it."""
 
 
 def is_loopback(host: str) -> bool:
@@ -115,7 +118,7 @@ class OpsServer:
     async def _serve(self) -> None:
         self._stopping = asyncio.Event()
         app = web.Application()
-        app["ops_stopping"] = self._stopping
+        app[STOPPING] = self._stopping
         for setup in self._setups:
             setup(app)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
