@@ -3,43 +3,25 @@ and clears it, and a halted account opens no pair until then."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 
 from arb.cli import main
-from arb.testing.configs import write_config_files
-from tests.scenarios import Book, Change, write_scenario
-
-DAY = dt.date(2024, 5, 6)
+from tests.scenarios import Change, standing_spread_config
 
 
 def _config(tmp_path: Path, risk: dict[str, float] | None = None) -> Path:
     # Pairs from 2 s on; at 2.5 s Binance's book falls 1 %: the longs bought there lose more than the
     # drawdown limit of 5 USDT, and the widened spread keeps asking for more pairs.
-    write_scenario(
-        tmp_path / "recordings",
-        DAY,
-        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
-        Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
-        [
-            Change(2000, "bybit", bids={60300.0: 1.0}),
-            Change(2500, "binance", bids={59990.0: 0.0, 59390.0: 2.0}, asks={60000.0: 0.0, 59400.0: 2.0}),
-        ],
-        duration_ms=6000,
-        heartbeat_ms=100,
-    )
-    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}
-    return write_config_files(
+    fall = Change(2500, "binance", bids={59990.0: 0.0, 59390.0: 2.0}, asks={60000.0: 0.0, 59400.0: 2.0})
+    return standing_spread_config(
         tmp_path,
-        binance_overrides=venue,
-        bybit_overrides=venue,
+        changes=[Change(2000, "bybit", bids={60300.0: 1.0}), fall],
         arbitrage_overrides={
-            "strategy": {"max_order_size": 0.01, "max_position_size": 0.05, "rebalance_threshold": 0.0},
-            "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0, "max_drawdown": 5.0, **(risk or {})},
-            "backtest": {"recordings": "recordings"},
+            "strategy": {"max_position_size": 0.05},
+            "risk": {"max_drawdown": 5.0, **(risk or {})},
             "live": {"state_dir": "live"},
         },
     )

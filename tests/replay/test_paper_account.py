@@ -3,41 +3,17 @@ resuming a replay says that it trades the same recorded data again on top of the
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 
 from arb.cli import main
-from arb.testing.configs import write_config_files
-from tests.scenarios import Book, Change, write_scenario
-
-DAY = dt.date(2024, 5, 6)
+from tests.scenarios import standing_spread_config
 
 
 def _config(tmp_path: Path) -> Path:
-    # Bybit's bid stands 50 bps above Binance's ask from 2 s on: pairs until the band (0.03) is full.
-    write_scenario(
-        tmp_path / "recordings",
-        DAY,
-        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
-        Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
-        [Change(2000, "bybit", bids={60300.0: 1.0})],
-        duration_ms=6000,
-        heartbeat_ms=100,
-    )
-    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}
-    return write_config_files(
-        tmp_path,
-        binance_overrides=venue,
-        bybit_overrides=venue,
-        arbitrage_overrides={
-            "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0},
-            "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0},
-            "backtest": {"recordings": "recordings"},
-        },
-    )
+    return standing_spread_config(tmp_path)
 
 
 def _dry_run(config: Path, state: Path, out: Path, *extra: str) -> int:

@@ -5,7 +5,6 @@ and the days of a run that crosses midnight add up to it."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -16,9 +15,8 @@ import pytest
 from arb.cli import main
 from arb.config import load_config
 from arb.reports import write_daily_report
-from arb.testing.configs import write_config_files
 from tests.helpers import ROOT
-from tests.scenarios import Book, Change, write_scenario
+from tests.scenarios import STANDING_DAY, standing_spread_config
 
 CENT = 0.01
 
@@ -119,31 +117,11 @@ def test_the_month_of_the_sample_backtest_equals_its_summary(sample_backtest: Pa
     _same_as_summary(_embedded(page), json.loads((sample_backtest / "summary.json").read_text()))
 
 
-DAY = dt.date(2024, 5, 6)
+DAY = STANDING_DAY
 
 
 def _dry_run_config(tmp_path: Path) -> Path:
-    # Bybit's bid stands 50 bps above Binance's ask from 2 s on: pairs until the band (0.03) is full.
-    write_scenario(
-        tmp_path / "recordings",
-        DAY,
-        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
-        Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
-        [Change(2000, "bybit", bids={60300.0: 1.0})],
-        duration_ms=6000,
-        heartbeat_ms=100,
-    )
-    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}
-    return write_config_files(
-        tmp_path,
-        binance_overrides=venue,
-        bybit_overrides=venue,
-        arbitrage_overrides={
-            "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0},
-            "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0},
-            "backtest": {"recordings": "recordings"},
-        },
-    )
+    return standing_spread_config(tmp_path)
 
 
 def test_a_replayed_dry_runs_paper_account_report_equals_its_summary(tmp_path: Path) -> None:
