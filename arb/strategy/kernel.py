@@ -12,7 +12,9 @@ What it does, in order of priority:
    filled alone, or filled less), it sends one immediate-or-cancel order that restores a flat net
    position: ``hedge`` mode completes the pair on the venue whose leg did not fill, ``unwind`` mode
    reverses the leg where it filled; if that venue cannot take it (stale, out of sync, no balance),
-   the other one is used. Each retry allows more slippage (``slippage_bps`` x attempts, capped at
+   the other one is used. A retry on a venue waits for a fresher book there than the one the last
+   attempt was priced on (the level it saw may be gone, taken by our own fill), so a transient
+   cannot spend every attempt on one view. Each retry allows more slippage (``slippage_bps`` x attempts, capped at
    ``stop_loss_bps``); past ``max_hedge_attempts`` it raises ``HEDGE_FAILED`` in ``state.flags`` and
    keeps trying, alternating venues (the preferred one has failed that often), at most once per
    ``hedge_retry_ns``: a venue that refuses every order is not hammered. Once flat again it opens
@@ -203,6 +205,10 @@ def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) ->
             price = floor_to_grid(view[v]["ask_px"][0] * (1.0 + slip), p["tick_size"][v])
         if not _can_trade(view, p, v, side, qty, price):
             continue
+        if attempts > 0 and v == st["hedge_venue"] and view[v]["book_local_ts"] <= st["hedge_book_ns"]:
+            # the last attempt there was priced on this very book (whose best level our own fill may
+            # have taken): wait for a fresher one rather than spend the attempts on it
+            return 0
         intents[0]["venue"] = v
         intents[0]["side"] = side
         intents[0]["price"] = price
@@ -212,6 +218,8 @@ def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) ->
         intents[0]["level"] = 0
         st["hedge_attempts"] = attempts + 1
         st["last_hedge_ns"] = now_ns
+        st["hedge_venue"] = v
+        st["hedge_book_ns"] = view[v]["book_local_ts"]
         st["hedges"] += 1
         return 1
     return 0

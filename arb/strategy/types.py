@@ -124,6 +124,8 @@ STATE_DTYPE = np.dtype(
         ("last_pair_id", "i8"),
         ("hedge_attempts", "i8"),
         ("last_hedge_ns", "i8"),  # when the last hedge or unwind was sent
+        ("hedge_venue", "i8"),  # where it was sent
+        ("hedge_book_ns", "i8"),  # the time of that venue's book it was priced on (book_local_ts)
         ("pairs", "i8"),  # pairs sent
         ("hedges", "i8"),  # hedge or unwind intents sent
         ("flags", "i8"),

@@ -238,23 +238,57 @@ def test_hedge_retries_widen_the_limit_and_flag_after_max_attempts() -> None:
     p = params(max_hedge_attempts=2)
     run(v, p, state)
     v[0]["position"] = 0.5
-    a, b = (run(v, p, state, NOW + k)[0] for k in range(2))  # within the attempts: at once
+
+    def fresh(now: int) -> np.ndarray:  # a decision on books updated at ``now``
+        v["book_local_ts"] = now
+        return run(v, p, state, now)
+
+    a, b = (fresh(NOW + k)[0] for k in range(2))  # within the attempts: at each fresh book
     assert (a["venue"], b["venue"]) == (1, 1) and a["price"] > b["price"]  # 2, 4 bps under the bid
     assert not state[0]["flags"] & HEDGE_FAILED
     # past them: an alert, and attempts paced at hedge_retry_ns, alternating venues
-    assert len(run(v, p, state, NOW + 2)) == 0
+    assert len(fresh(NOW + 2)) == 0
     assert state[0]["flags"] & HEDGE_FAILED
     second = NOW + 1 + 1_000_000_000
-    c = run(v, p, state, second)[0]
+    c = fresh(second)[0]
     assert (c["venue"], c["kind"]) == (0, INTENT_UNWIND)  # the venue that has not refused yet
-    assert len(run(v, p, state, second + 999_999_999)) == 0
-    d = run(v, p, state, second + 1_000_000_000)[0]
+    assert len(fresh(second + 999_999_999)) == 0
+    d = fresh(second + 1_000_000_000)[0]
     assert d["venue"] == 1 and d["price"] < b["price"]
     assert state[0]["hedges"] == 4
     v[0]["position"] = 0.0  # closed at last: still no new pair until a person clears the flag
     assert len(run(v, p, state, second + 5_000_000_000)) == 0
     state[0]["flags"] = 0
     assert len(run(v, p, state, second + 5_000_000_000)) == 2
+
+
+def test_a_hedge_retry_waits_for_a_fresher_book_on_its_venue() -> None:
+    # The first hedge expired (our own fill took the level this view still shows): deciding again on
+    # the same book would spend the next attempt on it; a book update there lets the retry go.
+    v = view([(60000.0, 1.0)], [(60200.0, 1.0)])
+    v["book_local_ts"] = NOW - 5
+    state = new_state()
+    p = params(max_hedge_attempts=3)
+    v[0]["position"] = 0.5
+    assert len(run(v, p, state, NOW)) == 1  # the first attempt goes at once
+    assert len(run(v, p, state, NOW + 1)) == 0  # the same book: wait
+    assert len(run(v, p, state, NOW + 2)) == 0
+    v[0]["book_local_ts"] = NOW + 3  # the other venue's book is not the one to trade on
+    assert len(run(v, p, state, NOW + 3)) == 0
+    assert state[0]["hedge_attempts"] == 1 and not state[0]["flags"] & HEDGE_FAILED
+    v[1]["book_local_ts"] = NOW + 4
+    retry = run(v, p, state, NOW + 4)
+    assert len(retry) == 1 and retry[0]["venue"] == 1 and state[0]["hedge_attempts"] == 2
+
+
+def test_a_hedge_retry_on_a_stale_venue_goes_to_the_other_at_once() -> None:
+    v = view([(60000.0, 1.0)], [(60200.0, 1.0)])
+    state = new_state()
+    v[0]["position"] = 0.5
+    assert run(v, params(), state)[0]["venue"] == 1
+    v[1]["status"] = VENUE_STALE  # the venue of the last attempt went quiet: no fresher book will come
+    got = run(v, params(), state, NOW + 1)
+    assert len(got) == 1 and got[0]["venue"] == 0 and state[0]["hedge_attempts"] == 2
 
 
 def test_a_hedge_never_goes_past_the_stop_loss() -> None:
