@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from arb.book import OrderBook
-from arb.config import load_config
+from arb.config import LegFaultRates, LegFaultsConfig, load_config
 from arb.events import DEPTH_ASK, DEPTH_BID, empty_events
+from arb.execution.faults import FAULT_LATE, make_leg_faults
 from arb.execution.paper import PaperExecutor, PaperOrder
 from arb.strategy.types import BUY, INTENT_OPEN, SELL
 from arb.testing.configs import write_config_files
@@ -138,3 +139,32 @@ def test_shutdown_cancels_orders_on_their_way_and_keeps_fills_already_made(confi
     assert told == [arrived] and arrived.status == "filled"
     assert on_its_way.status == "canceled" and ex.next_event_ts() is None and ex.open_orders == [0, 0]
     assert np.isclose(ex.venue_balances(1)[0], 1.0)
+
+
+def test_an_order_unanswered_past_the_request_timeout_is_unknown_until_answered(config) -> None:  # type: ignore[no-untyped-def]
+    # Every Bybit leg 250 ms late; with entry 3 ms and response 2 ms it is answered 255 ms after it
+    # was sent: unknown from 100 ms (the request timeout) until then, as arb live counts it.
+    faults = make_leg_faults(LegFaultsConfig(seed=1, bybit=LegFaultRates(late=1.0, late_ns=250 * MS)))
+    books = (book([(59990.0, 1.0)], [(60000.0, 1.0)]), book([(60300.0, 1.0)], [(60400.0, 1.0)]))
+    versions = [0, 0]
+    ex = PaperExecutor(config.venues, books, lambda: (versions[0], versions[1]), base=(1.0, 1.0),
+                       quote=(100_000.0, 100_000.0), leg_faults=faults, request_timeout_ns=100 * MS)  # fmt: skip
+    ex.submit(0, BUY, 60010.0, 0.01, INTENT_OPEN, 1, 1_000 * MS)  # not late: answered at 1.005 s
+    late = ex.submit(1, SELL, 60290.0, 0.01, INTENT_OPEN, 1, 1_000 * MS)
+    assert late.fault == FAULT_LATE and late.arrive_ts == 1_253 * MS
+    assert len(answers(ex, 1_099 * MS)) == 1 and ex.unknown_orders == [0, 0]  # not yet timed out
+    answers(ex, 1_100 * MS)
+    assert ex.unknown_orders == [0, 1] and ex.open_orders == [0, 1]
+    answers(ex, 1_254 * MS)  # arrived (and filled), not answered yet: still unknown
+    assert ex.unknown_orders == [0, 1]
+    assert answers(ex, 1_255 * MS) == [late] and ex.unknown_orders == [0, 0]
+
+
+def test_without_a_request_timeout_no_order_is_unknown(config) -> None:  # type: ignore[no-untyped-def]
+    faults = make_leg_faults(LegFaultsConfig(seed=1, bybit=LegFaultRates(late=1.0, late_ns=250 * MS)))
+    books = (book([], []), book([(60300.0, 1.0)], [(60400.0, 1.0)]))
+    ex = PaperExecutor(config.venues, books, lambda: (0, 0), base=(1.0, 1.0), quote=(100_000.0, 100_000.0),
+                       leg_faults=faults)  # fmt: skip
+    ex.submit(1, SELL, 60290.0, 0.01, INTENT_OPEN, 1, 1_000 * MS)
+    answers(ex, 1_200 * MS)
+    assert ex.open_orders == [0, 1] and ex.unknown_orders == [0, 0]
