@@ -1,0 +1,46 @@
+"""Numba's cached machine code goes when arb's sources change (a caller would keep an old callee)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from arb._numba_cache import STAMP_NAME, sources_fingerprint, validate_numba_cache
+
+
+def _tree(tmp_path: Path) -> list[Path]:
+    roots = [tmp_path / "arb", tmp_path / "connectors"]
+    for root in roots:
+        (root / "__pycache__").mkdir(parents=True)
+        (root / "mod.py").write_text("x = 1\n")
+        (root / "__pycache__" / "mod.f-1.py311.nbi").write_bytes(b"index")
+        (root / "__pycache__" / "mod.f-1.py311.1.nbc").write_bytes(b"code")
+        (root / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"pyc")
+    return roots
+
+
+def test_cached_code_is_kept_while_the_sources_are_the_same_and_dropped_when_one_changes(tmp_path: Path) -> None:
+    roots = _tree(tmp_path)
+    assert validate_numba_cache(roots) == 4  # no stamp yet: unknown provenance, start clean
+    assert (roots[0] / "__pycache__" / STAMP_NAME).read_text() == sources_fingerprint(roots)
+    for root in roots:  # compiled again
+        (root / "__pycache__" / "mod.f-1.py311.nbi").write_bytes(b"index")
+    assert validate_numba_cache(roots) == 0
+    assert all((root / "__pycache__" / "mod.f-1.py311.nbi").exists() for root in roots)
+
+    callee = roots[1] / "mod.py"  # another file than the caller's
+    callee.write_text("x = 2\n")
+    st = callee.stat()
+    os.utime(callee, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert validate_numba_cache(roots) == 2
+    assert not any(p.suffix in (".nbi", ".nbc") for root in roots for p in (root / "__pycache__").iterdir())
+    assert all((root / "__pycache__" / "mod.cpython-311.pyc").exists() for root in roots)  # Python's own stay
+
+
+def test_the_installed_packages_stamp_matches_their_sources() -> None:
+    import arb
+
+    roots = [Path(arb.__file__).resolve().parent, Path(arb.__file__).resolve().parent.parent / "connectors"]
+    stamp = roots[0] / "__pycache__" / STAMP_NAME
+    if stamp.exists():  # written at import (absent only on a read-only install)
+        assert stamp.read_text() == sources_fingerprint(roots)
