@@ -1587,4 +1587,16 @@ def load_config(path: str | Path | None = None) -> AppConfig:
         values[name] = _load_venue(venue_path, name)
     config = _build(AppConfig, {**values, "path": file.resolve()}, ctx, "")
     _warn_literal_secrets(config.venues)
+    _warn_unreachable(config)
     return config
+
+
+def _warn_unreachable(config: AppConfig) -> None:
+    # Valid, but nothing would ever trade: say so once, naming the keys.
+    order, limit = config.strategy.max_order_size, config.risk.position_limit
+    if order > limit:
+        log.warning(
+            "%s: strategy.max_order_size %g > risk.position_limit %g: the gate refuses every pair (one leg "
+            "filling alone would take the net position past the limit); raise position_limit or lower the size",
+            config.path.name, order, limit,
+        )  # fmt: skip

@@ -628,3 +628,18 @@ def test_every_key_is_documented() -> None:
         if f"`{key}`" not in text or (section and f"[{section}]" not in text):
             missing.append(dotted)
     assert not missing, f"not in docs/configuration.md: {missing}"
+
+
+def test_an_order_size_beyond_the_position_limit_is_named_at_load(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_config_files(
+        tmp_path, arbitrage_overrides={"strategy": {"max_order_size": 0.01}, "risk": {"position_limit": 0.005}}
+    )
+    with caplog.at_level("WARNING", logger="arb.config"):
+        load_config(path)
+    assert any("max_order_size 0.01 > risk.position_limit 0.005" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="arb.config"):
+        load_config(write_config_files(tmp_path / "ok"))
+    assert not caplog.records
