@@ -24,6 +24,7 @@ meet is counted and summarised in the findings, never logged line by line.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import re
@@ -45,18 +46,24 @@ from arb.errors import RecordingError
 from arb.events import LOCAL_EVENT, EventArray, SyncReason, event_dtype
 from arb.recording.findings import FileFindings, Findings
 from arb.recording.format import Cut, LineReader, Mark, ReadReport, sample
+from arb.recording.stream import Bounds, OrderStream
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition
 
 __all__ = [
+    "DEFAULT_CHUNK_ROWS",
     "ConversionResult",
     "EodSnapshot",
+    "PartsResult",
     "Sniff",
     "convert_files",
+    "convert_to_parts",
     "infer_venue",
     "load_eod",
     "make_normalizer",
+    "part_path",
+    "part_paths",
     "save_eod",
     "sniff",
     "write_npz",
@@ -76,6 +83,12 @@ _PREFETCH = 8
 _INFER_CHUNK = 1 << 14
 _BYTES_PER_ROW_HINT = 40
 """Inflated bytes per row to expect (Binance captures run 50-60): sizes the sink once, generously."""
+_CHUNK_SLACK = 1 << 16
+"""Rows of room beyond a chunk in the sink: one read's rows arrive before the chunk is handed over."""
+DEFAULT_CHUNK_ROWS = 2_000_000
+"""Rows :func:`convert_to_parts` converts and writes at a time: 128 MB of event rows (64 bytes each);
+a conversion holds a few chunks."""
+_NO_ROWS = np.zeros(0, event_dtype)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,12 +274,20 @@ def _feed(
     progress: ProgressFn | None,
     plan: dict[Path, list[Mark]],
     keep_going: bool,
+    on_rows: Callable[[EventArray], None] | None = None,
+    chunk_rows: int = 0,
 ) -> list[FileFindings]:
     # Push every line of every file through the normalizer, in order, reporting progress per block,
-    # and say what each file held.
+    # and say what each file held. With ``on_rows``, the rows are handed over as they come, whenever
+    # ``chunk_rows`` or more are held and at the end, instead of staying in the sink.
     total = sum(p.stat().st_size for p in paths)
     done = 0
     found: list[FileFindings] = []
+    sink = normalizer.sink
+
+    def hand_over(at_least: int) -> None:
+        if on_rows is not None and sink.rows >= at_least and sink.rows:
+            on_rows(sink.take())
 
     def lost(mark: Mark) -> None:
         # Lines were lost here: nothing is known of the book until it resyncs.
@@ -280,19 +301,26 @@ def _feed(
         names_before = set(normalizer.stats.unknown_stream_names)
         normalizer.bad_payloads.samples = []
         if isinstance(normalizer, BinanceNormalizer):
-            # Rows go straight into the sink's bulk array: size it once from the stated inflated size.
-            normalizer.sink.reserve(reader.size_hint() // _BYTES_PER_ROW_HINT)
+            # Rows go straight into the sink's bulk array: size it once from the stated inflated size
+            # (or for a chunk, when they are handed over in chunks).
+            room = reader.size_hint() // _BYTES_PER_ROW_HINT
+            normalizer.sink.reserve(min(room, chunk_rows + _CHUNK_SLACK) if on_rows is not None else room)
             for chunk in reader.chunks(prefetch=_PREFETCH):
                 reader.add_lines(normalizer.on_chunk(chunk, reader.bad_line))
+                if on_rows is not None and sink.rows >= chunk_rows:
+                    hand_over(chunk_rows)
+                    sink.reserve(chunk_rows + _CHUNK_SLACK)
                 if progress is not None:
                     progress(done + reader.report.bytes_read, total)
         else:
             for block in reader.blocks():
                 normalizer.on_lines(block, reader.bad_line)
+                hand_over(chunk_rows)
                 if progress is not None:
                     progress(done + reader.report.bytes_read, total)
         done += reader.report.size
         found.append(_file_findings(reader, normalizer, before, names_before))
+    hand_over(0)
     return found
 
 
@@ -342,10 +370,39 @@ def convert_files(
     ``rows`` are then empty; the sync state is still reported). ``allow_damaged`` keeps what can be
     read of a damaged file instead of refusing it.
 
+    Every row is held in memory; :func:`convert_to_parts` converts a day of any size into files,
+    holding a chunk at a time, with the same rows.
+
     Raises :class:`RecordingError` when an input is missing, empty, of another venue, market or
     symbol than asked for, or damaged (the first problem, worded by :class:`Findings`); what is
     only worth a warning is in ``result.findings``, for the caller to print.
     """
+    paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial)
+    normalizer, findings, _ = _settle(paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged)
+    raw = normalizer.sink.take()
+    rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
+    eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer)
+    return ConversionResult(
+        rows=rows,
+        eod=eod,
+        venue=venue,
+        market=normalizer.market,
+        symbol=normalizer.symbol,
+        stats=normalizer.stats,
+        findings=findings,
+        transitions=list(normalizer.transitions),
+        local_offset_ns=offset,
+    )
+
+
+def _prepare(
+    inputs: Sequence[str | Path],
+    venue: str | None,
+    market: str | None,
+    symbol: str | None,
+    initial: EodSnapshot | None,
+) -> tuple[list[Path], str, str | None, str | None]:
+    # Check the inputs exist and hold what was asked for; settle venue, market and symbol.
     paths = [Path(p) for p in inputs]
     if not paths:
         raise RecordingError("no input files given")
@@ -366,28 +423,199 @@ def convert_files(
         symbol = symbol or initial.symbol
     for path, found in zip(paths, sniffs, strict=True):
         _refuse_other_data(path, found, venue, market, symbol)
+    return paths, venue, market, symbol
 
-    plan: dict[Path, list[Mark]] = {}
+
+def _settle(
+    paths: list[Path],
+    venue: str,
+    market: str | None,
+    symbol: str | None,
+    initial: EodSnapshot | None,
+    include_bbo: bool,
+    progress: ProgressFn | None,
+    allow_damaged: bool,
+    on_rows: Callable[[], Callable[[EventArray], None]] | None = None,
+    chunk_rows: int = 0,
+    plan: dict[Path, list[Mark]] | None = None,
+) -> tuple[BinanceNormalizer | BybitNormalizer, Findings, dict[Path, list[Mark]]]:
+    # Read every input through a fresh normalizer; read again, skipping them, when garbled lines
+    # reached it; raise what the findings make an error. ``on_rows()`` gives each read's receiver
+    # of the rows in chunks (None: they stay in the sink). Returns the normalizer, the findings and
+    # the lines skipped (``plan``: give it back to read the same rows again).
+    fixed = plan is not None
+    plan = dict(plan or {})
     while True:
         normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo, echo=False)
         if initial is not None and initial.synced:
             normalizer.resume(initial.update_id, initial.market, initial.symbol)
-        files = _feed(normalizer, paths, progress, plan, keep_going=allow_damaged)
+        receiver = on_rows() if on_rows is not None else None
+        files = _feed(normalizer, paths, progress, plan, allow_damaged, receiver, chunk_rows)
         findings = Findings(venue, normalizer.market, normalizer.symbol, files, allow_damaged)
         damaged = any(f.damage for f in files)
-        if not plan and any(f.tainted for f in files) and (allow_damaged or not damaged):
+        if not fixed and not plan and any(f.tainted for f in files) and (allow_damaged or not damaged):
             # Garbled lines reached the normalizer before the inflater noticed: read again, skipping them.
             plan = {Path(f.path): [*f.damage, *f.cuts] for f in files}
             continue
         findings.check(allow_damaged)
-        break
+        return normalizer, findings, plan
 
-    raw = normalizer.sink.take()
-    rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
-    eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer)
-    return ConversionResult(
-        rows=rows,
-        eod=eod,
+
+def part_path(target: str | Path, index: int) -> Path:
+    """Where part ``index`` of a conversion written to ``target`` goes: ``target`` itself for part 0,
+    ``<stem>.p001.npz``, ``<stem>.p002.npz``, ... for the others."""
+    target = Path(target)
+    return target if index == 0 else target.with_name(f"{target.stem}.p{index:03d}.npz")
+
+
+def part_paths(target: str | Path, count: int) -> list[Path]:
+    """The ``count`` part files of a conversion written to ``target``, in order (hftbacktest's ``data``)."""
+    return [part_path(target, i) for i in range(count)]
+
+
+@dataclass(slots=True)
+class PartsResult:
+    """What :func:`convert_to_parts` wrote and found."""
+
+    parts: list[Path]
+    """The part files in order: together they hold the rows :func:`convert_files` returns."""
+    part_rows: list[int]
+    """Rows in each part."""
+    eod: EodSnapshot
+    venue: str
+    market: str
+    symbol: str
+    stats: NormalizerStats
+    findings: Findings
+    transitions: list[SyncTransition] = field(default_factory=list)
+    local_offset_ns: int = 0
+    """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
+    min_latency_ns: int = 0
+    """Smallest ``local_ts - exch_ts`` of the rows written (0 without rows)."""
+    first_local_ts: int = 0
+    """Smallest ``local_ts`` written (0 without rows)."""
+    last_local_ts: int = 0
+    """Largest ``local_ts`` written (0 without rows)."""
+    max_carried: int = 0
+    """Most rows the order correction carried from one chunk to the next (0: the input was one chunk)."""
+
+    @property
+    def rows(self) -> int:
+        """Rows written in all."""
+        return sum(self.part_rows)
+
+
+def convert_to_parts(
+    inputs: Sequence[str | Path],
+    target: str | Path,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    venue: str | None = None,
+    market: str | None = None,
+    symbol: str | None = None,
+    initial: EodSnapshot | None = None,
+    include_bbo: bool = False,
+    base_latency_ns: int = 0,
+    local_offset_ns: int | None = None,
+    progress: ProgressFn | None = None,
+    allow_damaged: bool = False,
+    index: Callable[[PartsResult], dict[str, Any]] | None = None,
+) -> PartsResult:
+    """Convert like :func:`convert_files`, holding about ``chunk_rows`` rows at a time, into files.
+
+    The rows are written to ``target`` (part 0) and, when there are more than ``chunk_rows`` of them,
+    to further parts beside it (:func:`part_path`); parts of an earlier, longer conversion to the
+    same target are removed. Concatenated, the parts equal ``convert_files(...).rows`` row for row.
+    Part 0 is written last, with the arrays ``index(result)`` gives beside its ``data``, so a
+    complete ``target`` means complete parts. The end-of-day snapshot is in ``result.eod`` (save it
+    with :func:`save_eod`).
+
+    An input of at most ``chunk_rows`` rows is read once and converted in memory, exactly as
+    :func:`convert_files` does, into ``target`` alone. A larger one is read twice: the first read
+    settles the damage to skip, the findings, the local-time offset and, per chunk, the earliest
+    times still to come; the second converts and writes chunk by chunk
+    (:mod:`arb.recording.stream` has how hftbacktest's corrections are applied without the whole
+    day). Memory is then a few chunks (each ``chunk_rows`` x 64 bytes) plus one feed latency's rows,
+    whatever the size of the input.
+
+    Raises what :func:`convert_files` raises, and ``ValueError`` for ``chunk_rows < 1``.
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+    target = Path(target)
+    paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial)
+    total = [0]
+    kept: list[EventArray] = []
+    bounds: list[Bounds] = []
+
+    def first_read() -> Callable[[EventArray], None]:
+        # Keep the rows while they fit in one chunk; account for them in any case.
+        total[0] = 0
+        kept.clear()
+        bounds[:] = [Bounds(chunk_rows)]
+
+        def receive(rows: EventArray) -> None:
+            bounds[0].add(rows)
+            total[0] += len(rows)
+            if total[0] <= chunk_rows:
+                kept.append(rows.copy())
+            else:
+                kept.clear()
+
+        return receive
+
+    two_reads = _halves(progress)
+    normalizer, findings, plan = _settle(
+        paths, venue, market, symbol, initial, include_bbo, two_reads[0], allow_damaged, first_read, chunk_rows
+    )
+    book = OrderBook()
+    if initial is not None and initial.synced:
+        book.apply(initial.rows)
+    span = _Span()
+    parts: list[Path] = []
+    part_rows: list[int] = []
+    first: list[EventArray] = []
+
+    def write(rows: EventArray) -> None:
+        # Account for a part, keep part 0 for the end, write the others as they come.
+        book.apply(rows[(rows["ev"] & LOCAL_EVENT) != 0])
+        span.add(rows)
+        i = len(parts)
+        parts.append(part_path(target, i))
+        part_rows.append(len(rows))
+        if i == 0:
+            first.append(rows)
+        else:
+            write_npz(parts[-1], rows)
+
+    carried = 0
+    if total[0] <= chunk_rows:
+        rows, offset = _correct(np.concatenate(kept) if kept else _NO_ROWS, base_latency_ns, local_offset_ns)
+        kept.clear()
+        write(rows)
+        if progress is not None:  # the second half of the progress was not needed
+            size = sum(path.stat().st_size for path in paths)
+            progress(size, size)
+    else:
+        found = bounds[0]
+        if local_offset_ns is None:
+            latency = found.min_latency
+            offset = -latency + base_latency_ns if latency < 0 else 0
+        else:
+            offset = local_offset_ns
+        if offset:
+            log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
+        stream = OrderStream(found, offset, chunk_rows, write)
+        normalizer, _, _ = _settle(
+            paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
+            lambda: stream.add, chunk_rows, plan,
+        )  # fmt: skip
+        stream.finish()
+        carried = stream.max_carried
+    result = PartsResult(
+        parts=parts,
+        part_rows=part_rows,
+        eod=_eod(book, span, initial, normalizer),
         venue=venue,
         market=normalizer.market,
         symbol=normalizer.symbol,
@@ -395,6 +623,86 @@ def convert_files(
         findings=findings,
         transitions=list(normalizer.transitions),
         local_offset_ns=offset,
+        min_latency_ns=span.min_latency if span.rows else 0,
+        first_local_ts=span.first_local if span.rows else 0,
+        last_local_ts=span.last_local if span.rows else 0,
+        max_carried=carried,
+    )
+    _remove_parts_after(target, len(parts))
+    write_npz(target, first[0], **(index(result) if index is not None else {}))
+    return result
+
+
+_PART_NAME = re.compile(r"^(?P<stem>.+)\.p(?P<index>\d{3,})\.npz$")
+
+
+def _remove_parts_after(target: Path, count: int) -> None:
+    # Parts beyond ``count`` left by an earlier, longer conversion to ``target``.
+    if not target.parent.is_dir():
+        return
+    for path in target.parent.glob(f"{glob.escape(target.stem)}.p*.npz"):
+        m = _PART_NAME.match(path.name)
+        if m and m["stem"] == target.stem and int(m["index"]) >= count:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+class _Span:
+    # Running extremes of the rows written: what the end-of-day snapshot and a day's index need.
+    def __init__(self) -> None:
+        self.rows = 0
+        self.max_exch = 0
+        self.first_local = 0
+        self.last_local = 0
+        self.min_latency = 0
+
+    def add(self, rows: EventArray) -> None:
+        if not len(rows):
+            return
+        exch = int(rows["exch_ts"].max())
+        lo = int(rows["local_ts"].min())
+        hi = int(rows["local_ts"].max())
+        lat = int((rows["local_ts"] - rows["exch_ts"]).min())
+        if self.rows == 0:
+            self.max_exch, self.first_local, self.last_local, self.min_latency = exch, lo, hi, lat
+        else:
+            self.max_exch = max(self.max_exch, exch)
+            self.first_local = min(self.first_local, lo)
+            self.last_local = max(self.last_local, hi)
+            self.min_latency = min(self.min_latency, lat)
+        self.rows += len(rows)
+
+
+def _halves(progress: ProgressFn | None) -> tuple[ProgressFn | None, ProgressFn | None]:
+    # Progress of a conversion that may read its inputs twice: the first read is the first half.
+    if progress is None:
+        return None, None
+    report = progress
+
+    def first(done: int, total: int) -> None:
+        report(done, 2 * total)
+
+    def second(done: int, total: int) -> None:
+        report(total + done, 2 * total)
+
+    return first, second
+
+
+def _eod(
+    book: OrderBook, span: _Span, initial: EodSnapshot | None, normalizer: BinanceNormalizer | BybitNormalizer
+) -> EodSnapshot:
+    # The end-of-day snapshot from a book the local-side rows were applied to, part by part.
+    exch_ts = span.max_exch if span.rows else (initial.exch_ts if initial else 0)
+    local_ts = span.last_local if span.rows else (initial.local_ts if initial else 0)
+    return EodSnapshot(
+        rows=book.snapshot_rows(exch_ts, local_ts),
+        venue=normalizer.venue,
+        market=normalizer.market,
+        symbol=normalizer.symbol,
+        update_id=normalizer.status.update_id,
+        synced=normalizer.status.state is SyncState.SYNCED,
+        exch_ts=exch_ts,
+        local_ts=local_ts,
     )
 
 
