@@ -35,15 +35,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hftbacktest.data.validation import (
-    correct_event_order,
-    correct_local_timestamp,
-    validate_event_order,
-)
 
 from arb.book import OrderBook
 from arb.errors import RecordingError
 from arb.events import LOCAL_EVENT, EventArray, SyncReason, event_dtype
+from arb.recording.corrections import (
+    correct_event_order,
+    correct_local_timestamp,
+    validate_event_order,
+)
 from arb.recording.findings import FileFindings, Findings
 from arb.recording.format import Cut, LineReader, Mark, ReadReport, sample
 from arb.recording.stream import Bounds, OrderStream
@@ -496,8 +496,14 @@ class PartsResult:
     """Smallest ``local_ts`` written (0 without rows)."""
     last_local_ts: int = 0
     """Largest ``local_ts`` written (0 without rows)."""
+    first_exch_ts: int = 0
+    """Smallest ``exch_ts`` written (0 without rows)."""
+    last_exch_ts: int = 0
+    """Largest ``exch_ts`` written (0 without rows)."""
     max_carried: int = 0
     """Most rows the order correction carried from one chunk to the next (0: the input was one chunk)."""
+    single: EventArray | None = None
+    """The rows, when they are one part (what was written to the target); None for several parts."""
 
     @property
     def rows(self) -> int:
@@ -626,7 +632,10 @@ def convert_to_parts(
         min_latency_ns=span.min_latency if span.rows else 0,
         first_local_ts=span.first_local if span.rows else 0,
         last_local_ts=span.last_local if span.rows else 0,
+        first_exch_ts=span.min_exch if span.rows else 0,
+        last_exch_ts=span.max_exch if span.rows else 0,
         max_carried=carried,
+        single=first[0] if len(parts) == 1 else None,
     )
     _remove_parts_after(target, len(parts))
     write_npz(target, first[0], **(index(result) if index is not None else {}))
@@ -651,6 +660,7 @@ class _Span:
     # Running extremes of the rows written: what the end-of-day snapshot and a day's index need.
     def __init__(self) -> None:
         self.rows = 0
+        self.min_exch = 0
         self.max_exch = 0
         self.first_local = 0
         self.last_local = 0
@@ -659,13 +669,16 @@ class _Span:
     def add(self, rows: EventArray) -> None:
         if not len(rows):
             return
+        exch_lo = int(rows["exch_ts"].min())
         exch = int(rows["exch_ts"].max())
         lo = int(rows["local_ts"].min())
         hi = int(rows["local_ts"].max())
         lat = int((rows["local_ts"] - rows["exch_ts"]).min())
         if self.rows == 0:
-            self.max_exch, self.first_local, self.last_local, self.min_latency = exch, lo, hi, lat
+            self.min_exch, self.max_exch, self.first_local, self.last_local = exch_lo, exch, lo, hi
+            self.min_latency = lat
         else:
+            self.min_exch = min(self.min_exch, exch_lo)
             self.max_exch = max(self.max_exch, exch)
             self.first_local = min(self.first_local, lo)
             self.last_local = max(self.last_local, hi)
