@@ -178,9 +178,7 @@ class OrderStream:
     number from the first read's.
     """
 
-    def __init__(
-        self, bounds: Bounds, local_offset: int, part_rows: int, emit: Callable[[EventArray], None]
-    ) -> None:
+    def __init__(self, bounds: Bounds, local_offset: int, part_rows: int, emit: Callable[[EventArray], None]) -> None:
         if part_rows < 1:
             raise ValueError(f"part_rows must be at least 1, got {part_rows}")
         self.step = bounds.step

@@ -805,7 +805,7 @@ def run_backtest(
         risk_state=risk_figures(rs),
         sync_losses={v.name: int(np.sum(loop.schedule.syncs[i][1][1:] == 0)) for i, v in enumerate(venues)},
         out_of_sync=loop.schedule.out_of_sync(session.start_ns, session.end_ns),
-        rows={v.name: int(sum(len(a) for a in session.arrays[i])) for i, v in enumerate(venues)},
+        rows={v.name: session.rows(i) for i, v in enumerate(venues)},
         local_shift_ns=session.local_shift_ns,
         wall_s=time.perf_counter() - started,
         initial_base=(float(loop.init_base[0]), float(loop.init_base[1])),

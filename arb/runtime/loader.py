@@ -8,10 +8,17 @@ day and lists what is there.
 
 A day's conversion is cached beside its recording as ``<name>.npz`` (rows, plus the conversion's
 findings: its warnings, the damage it skipped) and ``<name>_eod.npz`` (the book at the end of the
-day); the cache is rebuilt when the recording, the previous day's cache, or the converter changes. A
-cache hit says the same warnings and raises the same errors as the conversion that wrote it. Days of
-one venue are converted in order, each starting from the previous day's end-of-day book, so the book
-and its sync state carry across midnight.
+day); the cache is rebuilt when the recording, the previous day's cache, the chunk size or the
+converter changes. A day of more than :data:`CHUNK_ROWS` rows is converted a chunk at a time
+(:func:`~arb.recording.convert.convert_to_parts`) into parts: ``<name>.npz`` holds the first and
+``<name>.p001.npz``, ... the others. A cache hit says the same warnings and raises the same errors as
+the conversion that wrote it. Days of one venue are converted in order, each starting from the
+previous day's end-of-day book, so the book and its sync state carry across midnight.
+
+A session whose days are all one part each is held in memory, as hftbacktest arrays. A session with a
+day of several parts is read from files: the rows, with the session's local shift applied, are written
+part by part as ``.npy`` files into a temporary folder that hftbacktest reads one file at a time (it
+loads a file when its clock reaches it and drops it when done); memory stays near a few parts.
 
 Both venues were recorded by one machine's clock, so they get one common shift of local time: the
 smallest that makes every local time at least its exchange time (the shared captures' clock ran
@@ -23,7 +30,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,15 +53,26 @@ from arb.events import (
     EventArray,
     event_dtype,
 )
-from arb.recording.convert import EodSnapshot, convert_files, load_eod, save_eod, write_npz
+from arb.recording.convert import (
+    DEFAULT_CHUNK_ROWS,
+    EodSnapshot,
+    PartsResult,
+    convert_to_parts,
+    load_eod,
+    part_paths,
+    save_eod,
+)
 from arb.recording.findings import Findings
 
-__all__ = ["DayData", "VenueData", "find_days", "load_session", "plan_days"]
+__all__ = ["CHUNK_ROWS", "DayData", "Session", "VenueData", "find_days", "load_session", "plan_days"]
 
 log = logging.getLogger(__name__)
 
 _DAY_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_(?P<day>\d{8})\.gz$")
-_CACHE_VERSION = f"arb-{__version__}-convert-2"
+_CACHE_VERSION = f"arb-{__version__}-convert-3"
+
+CHUNK_ROWS = DEFAULT_CHUNK_ROWS
+"""Rows a day is converted and cached in at a time; a day with more is cached in several parts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +81,52 @@ class DayData:
 
     day: dt.date
     recording: Path
-    rows: EventArray
-    """Converted rows, local times *not yet* shifted (see :class:`VenueData`)."""
+    parts: tuple[Path, ...]
+    """The cached part files, in order (one for a day of at most :data:`CHUNK_ROWS` rows)."""
+    part_rows: tuple[int, ...]
     eod: EodSnapshot
     findings: Findings
     """What the conversion found (the damage and cuts a replay of the recording must skip too)."""
+    min_latency_ns: int = 0
+    """Smallest ``local_ts - exch_ts`` of the rows (0 without rows)."""
+    first_local_ts: int = 0
+    last_local_ts: int = 0
+    first_exch_ts: int = 0
+    last_exch_ts: int = 0
+    loaded: EventArray | None = None
+    """The rows, held in memory when the day is one part."""
+
+    @property
+    def rows(self) -> EventArray:
+        """Converted rows, local times *not yet* shifted (see :class:`VenueData`). A day of several parts
+        is read from its files and put together on each call: the whole day in memory."""
+        if self.loaded is not None:
+            return self.loaded
+        return np.concatenate(list(self.iter_parts())) if self.parts else np.zeros(0, event_dtype)
+
+    @property
+    def row_count(self) -> int:
+        """Rows in all parts."""
+        return sum(self.part_rows)
+
+    def iter_parts(self) -> Iterator[EventArray]:
+        """The rows part by part (one part in memory at a time)."""
+        if self.loaded is not None:
+            yield self.loaded
+            return
+        for path, n in zip(self.parts, self.part_rows, strict=True):
+            rows = _read_part(path)
+            if len(rows) != n:
+                raise RecordingError(f"{path}: holds {len(rows):,} rows, its index says {n:,} (convert again)")
+            yield rows
+
+
+def _read_part(path: Path) -> EventArray:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return np.ascontiguousarray(z["data"]).view(event_dtype)  # np.load drops the aligned flag
+    except (KeyError, ValueError, OSError) as exc:
+        raise RecordingError(f"{path}: cannot read this converted part ({exc}); delete it to convert again") from exc
 
 
 @dataclass(slots=True)
@@ -208,25 +268,56 @@ def _cache_paths(recording: Path) -> tuple[Path, Path]:
     return recording.with_name(stem + ".npz"), recording.with_name(stem + "_eod.npz")
 
 
-def _source_key(recording: Path, previous: Path | None) -> str:
+def _source_key(recording: Path, previous: Path | None, chunk_rows: int) -> str:
     stat = recording.stat()
-    key = f"{_CACHE_VERSION}|{recording.name}|{stat.st_size}|{stat.st_mtime_ns}"
+    key = f"{_CACHE_VERSION}|chunk {chunk_rows}|{recording.name}|{stat.st_size}|{stat.st_mtime_ns}"
     if previous is not None and previous.exists():
         prev = previous.stat()
         key += f"|{previous.name}|{prev.st_size}|{prev.st_mtime_ns}"
     return key
 
 
-def _load_cached(npz: Path, eod_path: Path, key: str) -> tuple[EventArray, EodSnapshot, Findings] | None:
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    # What a day's cache holds (its index, in <name>.npz).
+    parts: tuple[Path, ...]
+    part_rows: tuple[int, ...]
+    eod: EodSnapshot
+    findings: Findings
+    figures: dict[str, int]
+    rows: EventArray | None
+
+
+_FIGURES = ("min_latency_ns", "first_local_ts", "last_local_ts", "first_exch_ts", "last_exch_ts")
+
+
+def _index(key: str, result: PartsResult) -> dict[str, Any]:
+    # The arrays saved beside part 0's rows: the source key, findings, the parts and their figures.
+    out: dict[str, Any] = {
+        "source": np.array(key),
+        "findings": np.array(result.findings.to_json()),
+        "part_rows": np.array(result.part_rows, np.int64),
+    }
+    for name in _FIGURES:
+        out[name] = np.array(getattr(result, name), np.int64)
+    return out
+
+
+def _load_cached(npz: Path, eod_path: Path, key: str) -> _Cached | None:
     if not (npz.exists() and eod_path.exists()):
         return None
     try:
         with np.load(npz, allow_pickle=False) as z:
             if str(z["source"]) != key:
                 return None
-            rows = np.ascontiguousarray(z["data"]).view(event_dtype)  # np.load drops the aligned flag
+            part_rows = tuple(int(n) for n in z["part_rows"])
+            parts = tuple(part_paths(npz, len(part_rows)))
+            if not all(p.is_file() for p in parts):
+                return None
+            figures = {name: int(z[name]) for name in _FIGURES}
+            rows = np.ascontiguousarray(z["data"]).view(event_dtype) if len(parts) == 1 else None
             findings = Findings.from_json(str(z["findings"]))
-        return rows, load_eod(eod_path), findings
+        return _Cached(parts, part_rows, load_eod(eod_path), findings, figures, rows)
     except (KeyError, ValueError, TypeError, OSError, RecordingError):
         return None
 
@@ -238,32 +329,37 @@ def _convert_day(
     initial: EodSnapshot | None,
     previous_eod: Path | None,
     allow_damaged: bool,
-) -> tuple[EventArray, EodSnapshot, Findings]:
+) -> _Cached:
     # Convert one day (or take it from the cache), then say what its conversion found: a cache hit
     # raises the same error and logs the same warnings as the conversion that wrote it.
     npz, eod_path = _cache_paths(recording)
-    key = _source_key(recording, previous_eod)
+    chunk_rows = CHUNK_ROWS
+    key = _source_key(recording, previous_eod, chunk_rows)
     cached = _load_cached(npz, eod_path, key)
     if cached is not None:
-        rows, eod, findings = cached
-        findings.check(allow_damaged)
+        cached.findings.check(allow_damaged)
     else:
         log.info("converting %s", recording)
-        result = convert_files(
+        result = convert_to_parts(
             [recording],
+            npz,
+            chunk_rows=chunk_rows,
             venue=venue.name,
             market=venue.market,
             symbol=symbol,
             initial=initial,
             local_offset_ns=0,  # one shift for both venues is applied later
             allow_damaged=allow_damaged,
+            index=lambda r: _index(key, r),
         )
-        rows, eod, findings = result.rows, result.eod, result.findings
-        write_npz(npz, rows, source=np.array(key), findings=np.array(findings.to_json()))
-        save_eod(eod_path, eod)
-    for warning in findings.warnings():
+        save_eod(eod_path, result.eod)
+        figures = {name: int(getattr(result, name)) for name in _FIGURES}
+        cached = _Cached(
+            tuple(result.parts), tuple(result.part_rows), result.eod, result.findings, figures, result.single
+        )
+    for warning in cached.findings.warnings():
         log.warning(warning)
-    return rows, eod, findings
+    return cached
 
 
 def load_venue(
@@ -293,33 +389,123 @@ def load_venue(
         if progress is not None:
             progress(f"{venue.name} {day:%Y-%m-%d}")
         try:
-            rows, eod, findings = _convert_day(venue, symbol, recording, initial, previous_eod, allow_damaged)
+            got = _convert_day(venue, symbol, recording, initial, previous_eod, allow_damaged)
         except RecordingError as exc:
             if day != before:
                 raise
             raise RecordingError(
                 f"{exc} (read only for the {venue.name} book at the start of {days[0]:%Y-%m-%d})"
             ) from exc
+        eod = got.eod
         if day == before:
             first_initial = eod if eod.synced else None
         else:
-            out.append(DayData(day, recording, rows, eod, findings))
+            out.append(
+                DayData(day, recording, got.parts, got.part_rows, eod, got.findings, **got.figures, loaded=got.rows)
+            )
         initial = eod
         previous_eod = _cache_paths(recording)[1]
-    lat = [int((d.rows["local_ts"] - d.rows["exch_ts"]).min()) for d in out if len(d.rows)]
+    lat = [d.min_latency_ns for d in out if d.row_count]
     return VenueData(venue, out, first_initial, min(lat) if lat else 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
-    """Both venues' data on one timeline."""
+Feed = list[EventArray] | list[str]
+"""One venue's data for hftbacktest's ``BacktestAsset.data``: arrays, or ``.npy`` file paths."""
 
-    venues: tuple[VenueData, VenueData]
-    local_shift_ns: int
-    arrays: tuple[list[EventArray], list[EventArray]]
-    """Per venue, per day: rows with the common local shift applied (keep them alive while hftbacktest runs)."""
-    start_ns: int
-    end_ns: int
+
+class Session:
+    """Both venues' data on one timeline.
+
+    :attr:`arrays` is what hftbacktest reads: per venue, per day, the rows with the common local shift
+    applied. When every day is one part they are arrays in memory; otherwise they are ``.npy`` files
+    written on first use into a temporary folder that lives as long as the session (or until
+    :meth:`close`): keep the session alive until the backtest is closed.
+    """
+
+    __slots__ = ("_arrays", "_constant", "_temp", "end_ns", "local_shift_ns", "start_ns", "venues")
+
+    def __init__(
+        self,
+        venues: tuple[VenueData, VenueData],
+        local_shift_ns: int,
+        start_ns: int,
+        end_ns: int,
+        arrays: tuple[list[EventArray], list[EventArray]] | None = None,
+        *,
+        constant_feed_latency: bool = False,
+    ) -> None:
+        self.venues = venues
+        self._constant = constant_feed_latency
+        self.local_shift_ns = local_shift_ns
+        self.start_ns = start_ns
+        self.end_ns = end_ns
+        self._arrays: tuple[Feed, Feed] | None = arrays
+        self._temp: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def in_memory(self) -> bool:
+        """True when every day is one part: :attr:`arrays` are arrays, not files."""
+        return all(len(d.parts) <= 1 for v in self.venues for d in v.days)
+
+    @property
+    def arrays(self) -> tuple[Feed, Feed]:
+        """Per venue, per day (per part, from files): the rows with the common local shift applied (and
+        the constant feed latency, when configured). Keep them, and the session, alive while
+        hftbacktest runs."""
+        if self._arrays is None:
+            self._temp = tempfile.TemporaryDirectory(prefix="arb-session-")
+            folder = Path(self._temp.name)
+            self._arrays = (self._write(folder, 0), self._write(folder, 1))
+        return self._arrays
+
+    def rows(self, v: int) -> int:
+        """Rows hftbacktest gets for venue ``v``."""
+        feed = self.arrays[v]
+        return sum(len(a) if isinstance(a, np.ndarray) else _npy_rows(Path(a)) for a in feed)
+
+    def parts(self, v: int) -> Iterator[EventArray]:
+        """Venue ``v``'s rows as hftbacktest gets them, one array (a day, or a part) at a time."""
+        for item in self.arrays[v]:
+            yield item if isinstance(item, np.ndarray) else _load_npy(Path(item))
+
+    def close(self) -> None:
+        """Remove the temporary files (after hftbacktest is closed)."""
+        if self._temp is not None:
+            self._temp.cleanup()
+            self._temp = None
+            self._arrays = None
+
+    def _write(self, folder: Path, v: int) -> list[str]:
+        # Each part of each day, shifted as :func:`_feed_rows` says, as an .npy file of its own.
+        data = self.venues[v]
+        out: list[str] = []
+        for day in data.days:
+            for i, rows in enumerate(day.iter_parts()):
+                shifted = _feed_rows(rows, data.venue, self.local_shift_ns, self._constant)
+                if not len(shifted):
+                    continue
+                path = folder / f"{data.venue.name}_{day.day:%Y%m%d}_{i:04d}.npy"
+                np.save(path, shifted, allow_pickle=False)
+                out.append(str(path))
+        return out
+
+
+def _npy_rows(path: Path) -> int:
+    return int(np.load(path, mmap_mode="r", allow_pickle=False).shape[0])
+
+
+def _load_npy(path: Path) -> EventArray:
+    return np.ascontiguousarray(np.load(path, allow_pickle=False)).view(event_dtype)
+
+
+def _feed_rows(rows: EventArray, venue: VenueConfig, shift_ns: int, constant: bool) -> EventArray:
+    # One day's (or part's) rows as hftbacktest gets them: local times shifted by the session's shift
+    # and the venue's feed latency, or rebuilt for a constant feed latency.
+    feed_ns = venue.latency.feed_ns
+    out = rows.copy()
+    out["local_ts"] += shift_ns + feed_ns
+    out = np.ascontiguousarray(out)
+    return _constant_feed_latency(out, feed_ns) if constant else out
 
 
 def load_session(
@@ -340,18 +526,34 @@ def load_session(
     )
     # One shift for both venues: they share the recorder's clock.
     shift = max(0, *(-v.min_latency_ns for v in venues))
-    arrays: list[list[EventArray]] = []
-    for v in venues:
-        feed_ns = v.venue.latency.feed_ns
-        day_arrays = v.arrays(shift + feed_ns)
-        if config.backtest.feed_latency == "constant":
-            day_arrays = [_constant_feed_latency(a, feed_ns) for a in day_arrays]
-        arrays.append(day_arrays)
     if shift:
         log.info("local clock shifted by %+.3f ms for both venues (recorder behind the venues)", shift / 1e6)
-    starts = [int(a[0]["local_ts"].min()) for a in arrays if a and len(a[0])]
-    ends = [int(a[-1]["local_ts"].max()) for a in arrays if a and len(a[-1])]
-    return Session(venues, shift, (arrays[0], arrays[1]), min(starts), max(ends))
+    constant = config.backtest.feed_latency == "constant"
+    if all(len(d.parts) <= 1 for v in venues for d in v.days):
+        arrays: list[list[EventArray]] = []
+        for v in venues:
+            arrays.append([_feed_rows(d.rows, v.venue, shift, constant) for d in v.days])
+        starts = [int(a[0]["local_ts"].min()) for a in arrays if a and len(a[0])]
+        ends = [int(a[-1]["local_ts"].max()) for a in arrays if a and len(a[-1])]
+        return Session(venues, shift, min(starts), max(ends), (arrays[0], arrays[1]))
+    # Days in parts: the shifted rows are written to files only when hftbacktest needs them.
+    # (Each venue's first day's earliest and last day's latest local time, as the arrays would say.)
+    starts, ends = [], []
+    for v in venues:
+        if not v.days:
+            continue
+        first, last = v.days[0], v.days[-1]
+        if constant:
+            late = max(v.venue.latency.feed_ns, 1)
+            begin, finish = first.first_exch_ts + late, last.last_exch_ts + late
+        else:
+            late = shift + v.venue.latency.feed_ns
+            begin, finish = first.first_local_ts + late, last.last_local_ts + late
+        if first.row_count:
+            starts.append(begin)
+        if last.row_count:
+            ends.append(finish)
+    return Session(venues, shift, min(starts), max(ends), constant_feed_latency=constant)
 
 
 def _constant_feed_latency(rows: EventArray, feed_ns: int) -> EventArray:
@@ -371,10 +573,16 @@ def _constant_feed_latency(rows: EventArray, feed_ns: int) -> EventArray:
 _BOOK_KINDS = (DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, DEPTH_CLEAR_EVENT, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT)
 
 
-def book_times(arrays: list[EventArray]) -> np.ndarray[Any, np.dtype[np.int64]]:
+def _each(arrays: Feed) -> Iterator[EventArray]:
+    # The arrays of a venue's feed, reading files one at a time.
+    for item in arrays:
+        yield item if isinstance(item, np.ndarray) else _load_npy(Path(item))
+
+
+def book_times(arrays: Feed) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Sorted distinct local times at which this venue's book (or its sync state) changed."""
     parts = []
-    for rows in arrays:
+    for rows in _each(arrays):
         local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
         kinds = local["ev"] & EVENT_KIND_MASK
         mask = np.isin(kinds, np.array(_BOOK_KINDS, dtype=np.uint64))
@@ -382,13 +590,11 @@ def book_times(arrays: list[EventArray]) -> np.ndarray[Any, np.dtype[np.int64]]:
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
-def sync_transitions(
-    arrays: list[EventArray], synced_at_start: bool
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+def sync_transitions(arrays: Feed, synced_at_start: bool) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """(local times, states) of sync changes: 1 = synced from that time on, 0 = not synced."""
     ts = [np.iinfo(np.int64).min]
     state = [1 if synced_at_start else 0]
-    for rows in arrays:
+    for rows in _each(arrays):
         local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
         kinds = local["ev"] & EVENT_KIND_MASK
         marks = local[(kinds == SYNC_LOST_EVENT) | (kinds == SYNC_RESTORED_EVENT)]
