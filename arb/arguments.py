@@ -34,6 +34,7 @@ __all__ = [
     "duration",
     "existing_file",
     "existing_folder",
+    "integer_between",
     "npz_output",
     "number_between",
     "output_folder",
@@ -145,6 +146,23 @@ def number_between(low: float, high: float) -> Callable[[str], float]:
         return value
 
     check.__name__ = f"number_from_{low:g}_to_{high:g}"
+    return check
+
+
+def integer_between(low: int, high: int) -> Callable[[str], int]:
+    """A validator for a whole number from ``low`` to ``high`` inclusive (``1,000`` and ``1_000`` read as 1000)."""
+    what = f"a whole number from {low:,} to {high:,}"
+
+    def check(text: str) -> int:
+        digits = text.strip().replace(",", "").replace("_", "")
+        if not re.fullmatch(r"[+-]?\d{1,19}", digits):
+            _fail(what, text)
+        value = int(digits)
+        if not low <= value <= high:
+            _fail(what, text)
+        return value
+
+    check.__name__ = f"integer_from_{low}_to_{high}"
     return check
 
 

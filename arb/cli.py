@@ -31,6 +31,7 @@ from arb.arguments import (
     duration,
     existing_file,
     existing_folder,
+    integer_between,
     npz_output,
     number_between,
     output_folder,
@@ -68,7 +69,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from arb.recording.convert import convert_files, load_eod, save_eod, write_npz
+    import numpy as np
+
+    from arb.recording.convert import DEFAULT_CHUNK_ROWS, convert_to_parts, load_eod, save_eod
     from arb.ui import status_and_progress
 
     out: Path = args.output
@@ -76,10 +79,13 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         initial = load_eod(args.initial_snapshot) if args.initial_snapshot else None
     except RecordingError as exc:
         raise RecordingError(f"--initial-snapshot: expected the _eod.npz arb convert writes, got {exc}") from None
+    chunk_rows = args.chunk_rows or DEFAULT_CHUNK_ROWS
     started = time.perf_counter()
     with status_and_progress("converting", enabled=not args.quiet) as (_, advance):
-        result = convert_files(
+        result = convert_to_parts(
             args.inputs,
+            out,
+            chunk_rows=chunk_rows,
             venue=args.venue,
             market=args.market,
             symbol=args.symbol,
@@ -89,22 +95,27 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             local_offset_ns=None if args.local_offset_ms is None else int(args.local_offset_ms * 1e6),
             progress=advance,
             allow_damaged=args.allow_damaged,
+            index=lambda r: {"part_rows": np.array(r.part_rows, np.int64)} if len(r.parts) > 1 else {},
         )
     for warning in result.findings.warnings():
         log.warning(warning)
-    write_npz(out, result.rows)
     eod_path = out.with_name(out.stem + "_eod.npz")
     save_eod(eod_path, result.eod)
     elapsed = time.perf_counter() - started
     stats = result.stats
     lines = [
         f"{result.venue} {result.market} {result.symbol}: {stats.messages:,} messages -> "
-        f"{len(result.rows):,} rows in {elapsed:.2f} s",
+        f"{result.rows:,} rows in {elapsed:.2f} s",
         f"  depth {stats.depth_messages:,}  trades {stats.trade_messages:,}  bbo {stats.bbo_messages:,}  "
         f"snapshots {stats.snapshots}  gaps {stats.gaps}  duplicates {stats.duplicates}  "
         f"decode errors {stats.decode_errors}  unknown streams {stats.unknown_streams}",
     ]
     lines += [f"  {r.path}: TRUNCATED, converted its {r.lines:,} complete lines" for r in result.truncated]
+    if len(result.parts) > 1:
+        lines.append(
+            f"  {len(result.parts)} parts of at most {chunk_rows:,} rows: {out}, then "
+            f"{result.parts[1].name} .. {result.parts[-1].name} (give hftbacktest all of them, in this order)"
+        )
     lines.append(
         f"  wrote {out} and {eod_path} (book at update id {result.eod.update_id}, "
         f"{'synced' if result.eod.synced else 'NOT synced'})"
@@ -324,6 +335,13 @@ def _parser() -> argparse.ArgumentParser:
         "--local-offset-ms",
         type=number_between(-86_400_000, 86_400_000),
         help="add this to every local time instead of hftbacktest's automatic correction (at most a day)",
+    )
+    p.add_argument(
+        "--chunk-rows",
+        type=integer_between(1_000, 1_000_000_000),
+        metavar="N",
+        help="rows converted and written at a time (default 2,000,000: 64 bytes a row, a few "
+        "chunks held at once); more are written as parts: OUT, then NAME.p001.npz, ... beside it",
     )
     p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_convert)

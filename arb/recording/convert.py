@@ -510,6 +510,16 @@ class PartsResult:
         """Rows written in all."""
         return sum(self.part_rows)
 
+    @property
+    def reads(self) -> list[FileFindings]:
+        """What was found in each input, in order."""
+        return self.findings.files
+
+    @property
+    def truncated(self) -> list[FileFindings]:
+        """The inputs whose gzip stream ended early."""
+        return [f for f in self.findings.files if f.truncated]
+
 
 def convert_to_parts(
     inputs: Sequence[str | Path],
