@@ -1,5 +1,5 @@
 """The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``dry-run``, ``parity``,
-``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``.
+``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``, ``sweep``.
 
 Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
 single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
@@ -428,6 +428,9 @@ def _parser() -> argparse.ArgumentParser:
     from arb.ops.command import add_alert_test_parser
 
     add_alert_test_parser(sub)
+    from arb.sweep.command import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 

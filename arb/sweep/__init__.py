@@ -1,0 +1,31 @@
+"""``arb sweep``: backtests over a parameter grid, on a local process pool or a Ray cluster.
+
+- :mod:`arb.sweep.grid`: the grid file (TOML keys and units, checked by the configuration's rules).
+- :mod:`arb.sweep.runner`: a worker that holds the days' event arrays once and compiles once, then
+  runs one backtest per point (the same result as :func:`arb.runtime.backtest.run_backtest`).
+- :mod:`arb.sweep.pool` and :mod:`arb.sweep.ray_runner`: the two ways of running workers.
+- :mod:`arb.sweep.sweep`: :func:`run_sweep`, planning the days and collecting the results.
+- :mod:`arb.sweep.output`: results.csv, best.toml, heatmap.png and the terminal table.
+
+See docs/sweeps.md.
+"""
+
+from __future__ import annotations
+
+from arb.sweep.grid import OBJECTIVES, Grid, Parameter, load_grid
+from arb.sweep.runner import FIGURES, PointResult, SweepError, WorkerInfo, figures_of
+from arb.sweep.sweep import SweepResult, run_sweep
+
+__all__ = [
+    "FIGURES",
+    "OBJECTIVES",
+    "Grid",
+    "Parameter",
+    "PointResult",
+    "SweepError",
+    "SweepResult",
+    "WorkerInfo",
+    "figures_of",
+    "load_grid",
+    "run_sweep",
+]

@@ -1,0 +1,355 @@
+"""The grid file of ``arb sweep``: which parameters to vary, over which values, and how to rank the runs.
+
+A grid file is TOML. ``[grid]`` maps each parameter, spelled as in the configuration files
+(``arbitrage.toml`` keys under their section, venue-file keys under ``binance.`` / ``bybit.``, times in
+the key's unit: ``cooldown_ms``), to a list of values; a single value is a one-value list. The sweep
+runs every combination (the cartesian product, in the order the file lists the keys)::
+
+    [grid]
+    "strategy.min_spread_bps" = [3, 5, 8]
+    "strategy.cooldown_ms" = [0, 500]
+    "binance.latency.order_entry_ms" = [1.0, 5.0]
+    "leg_faults.reject" = [0.0, 0.05]          # both venues, as [leg_faults] reject does
+
+    [sweep]
+    objective = "pnl"                           # how the runs are ranked (OBJECTIVES)
+    heatmap = ["strategy.min_spread_bps", "strategy.cooldown_ms"]
+
+Unquoted dotted keys (``strategy.min_spread_bps = [3, 5]``) are TOML tables and read the same. Every
+key and every value is checked by the configuration's own rules before anything runs (the key names a
+setting that exists, the value has its kind and range, and each combination passes the checks that
+involve several settings), so a bad grid is one :class:`~arb.errors.ConfigError` naming the grid file,
+the key and what was expected (exit 2).
+
+Keys that choose the data (``strategy.symbol``, ``backtest.recordings``, a venue's ``market``) cannot
+be swept: every point runs on the same recorded days.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+if sys.version_info >= (3, 11):  # noqa: UP036 - the fallback keeps older interpreters explicit
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# The configuration's field specs are the one definition of every key's TOML spelling, unit, kind
+# and range; the grid reuses them rather than keeping a second copy that could drift.
+from arb.config import (
+    AppConfig,
+    LegFaultRates,
+    LegFaultsConfig,
+    VenueConfig,
+    _BadValueError,
+    _check,
+    _FieldInfo,
+    _fields_of,
+)
+from arb.errors import ConfigError
+from arb.events import ASSET_NAMES
+
+__all__ = ["OBJECTIVES", "Grid", "Parameter", "load_grid", "toml_value"]
+
+OBJECTIVES: Final[Mapping[str, str]] = {
+    "pnl": "net PnL over the whole run, quote currency (the equity curve's)",
+    "pnl_per_pair": "mean PnL of one arbitrage pair, quote currency",
+    "pnl_to_drawdown": "net PnL divided by the largest drawdown of trading PnL (PnL itself when none)",
+    "win_rate": "share of pairs that made money",
+    "sharpe": "annualised Sharpe ratio of trading PnL (only for runs of a day or more: shorter is noise)",
+}
+"""Objectives a sweep can rank by (``[sweep] objective``), all higher-is-better; the default is ``pnl``."""
+
+_SCALAR_KINDS: Final = ("bool", "int", "float", "str", "choice")
+_DATA_KEYS: Final = {
+    "strategy.symbol": "the symbol chooses the recordings",
+    "backtest.recordings": "the recordings folder chooses the data",
+    "backtest.out": "reports go to --out",
+}
+_SWEEP_KEYS: Final = ("objective", "heatmap")
+_TOP_KEYS: Final = ("grid", "sweep")
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """One swept setting.
+
+    Attributes:
+        key: As the grid file spells it (``strategy.cooldown_ms``).
+        fields: The :meth:`AppConfig.with_overrides` paths it sets (``strategy.cooldown_ns``): one, or
+            two for a ``leg_faults`` rate written for both venues.
+        values: The values as written in the file (what results.csv and best.toml show).
+        field_values: The same values converted to the fields' units (times in int64 ns).
+    """
+
+    key: str
+    fields: tuple[str, ...]
+    values: tuple[Any, ...]
+    field_values: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """A parsed grid file.
+
+    Attributes:
+        path: The file.
+        parameters: The swept settings in the file's order.
+        objective: One of :data:`OBJECTIVES`.
+        heatmap: The two parameter keys the heatmap shows, or None (the first two with more than one
+            value are used, when there are two).
+    """
+
+    path: Path
+    parameters: tuple[Parameter, ...]
+    objective: str
+    heatmap: tuple[str, str] | None
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every combination, as ``{grid key: value as written}``, in a fixed order (the last key varies fastest)."""
+        keys = [p.key for p in self.parameters]
+        return [
+            dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(p.values for p in self.parameters))
+        ]
+
+    def overrides(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        """The :meth:`AppConfig.with_overrides` mapping of one point (field paths, times in ns)."""
+        out: dict[str, Any] = {}
+        for p in self.parameters:
+            value = p.field_values[p.values.index(point[p.key])]
+            for path in p.fields:
+                out[path] = value
+        return out
+
+    def heatmap_axes(self) -> tuple[str, str] | None:
+        """The heatmap's (x, y) keys: ``[sweep] heatmap``, else the first two keys with several values."""
+        if self.heatmap is not None:
+            return self.heatmap
+        varied = [p.key for p in self.parameters if len(p.values) > 1]
+        return (varied[0], varied[1]) if len(varied) >= 2 else None
+
+
+def load_grid(path: str | Path, config: AppConfig) -> Grid:
+    """Read and check a grid file against ``config`` (the configuration the sweep starts from).
+
+    Raises :class:`ConfigError` naming ``path``, the key and what was expected for: a missing file or
+    a TOML syntax error, an unknown table or key, a key that names no setting (with the closest one
+    as a hint), a setting that cannot be swept (paths, endpoints, secrets, the data's own keys), an
+    empty or repeated list of values, a value of the wrong kind or out of range, a combination that
+    breaks a rule involving several settings, an unknown objective and a heatmap key not in the grid.
+    """
+    path = Path(path)
+    file = str(path)
+    data = _read(path)
+    for top in data:
+        if top not in _TOP_KEYS:
+            raise _unknown(file, "", top, _TOP_KEYS)
+    raw = data.get("grid")
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(
+            file,
+            "grid",
+            'expected a [grid] table of settings and their values, e.g. "strategy.min_spread_bps" = [3, 5]',
+        )
+    flat = _flatten(raw, "", file)
+    parameters = tuple(_parameter(file, key, values, config) for key, values in flat.items())
+    seen: dict[str, str] = {}
+    for p in parameters:
+        for f in p.fields:
+            if f in seen:
+                raise ConfigError(file, f"grid.{p.key}", f"expected each setting once, it is also set by {seen[f]}")
+            seen[f] = p.key
+    sweep = data.get("sweep", {})
+    if not isinstance(sweep, dict):
+        raise ConfigError(file, "sweep", f"expected a table [sweep], got {sweep!r}")
+    for key in sweep:
+        if key not in _SWEEP_KEYS:
+            raise _unknown(file, "sweep.", key, _SWEEP_KEYS)
+    objective = sweep.get("objective", "pnl")
+    if objective not in OBJECTIVES:
+        raise ConfigError(
+            file, "sweep.objective", f"expected one of {', '.join(map(repr, OBJECTIVES))}, got {objective!r}"
+        )
+    heatmap = sweep.get("heatmap")
+    if heatmap is not None:
+        keys = [p.key for p in parameters]
+        if (
+            not isinstance(heatmap, list)
+            or len(heatmap) != 2
+            or not all(isinstance(k, str) for k in heatmap)
+            or heatmap[0] == heatmap[1]
+        ):
+            raise ConfigError(file, "sweep.heatmap", f"expected two different keys of [grid], got {heatmap!r}")
+        for k in heatmap:
+            if k not in keys:
+                raise ConfigError(file, "sweep.heatmap", f"expected keys of [grid] ({', '.join(keys)}), got {k!r}")
+        heatmap = (heatmap[0], heatmap[1])
+    grid = Grid(path, parameters, objective, heatmap)
+    _check_points(grid, config)
+    return grid
+
+
+def toml_value(value: Any) -> str:
+    """A grid value as TOML text (``5.0``, ``true``, ``"hedge"``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    file = str(path)
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(file, None, "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(file, None, "expected a file, found a directory") from None
+    except OSError as exc:
+        raise ConfigError(file, None, f"cannot read the file: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, None, f"expected TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file, None, f"expected UTF-8 TOML text: {exc}") from None
+
+
+def _unknown(file: str, prefix: str, key: str, allowed: tuple[str, ...] | list[str]) -> ConfigError:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f' (did you mean "{prefix}{close[0]}"?)' if close else ""
+    where = f"[{prefix[:-1]}]" if prefix else "the top level"
+    return ConfigError(file, prefix + key, f"unknown key{hint}; allowed keys in {where}: {', '.join(allowed)}")
+
+
+def _flatten(table: Mapping[str, Any], prefix: str, file: str) -> dict[str, Any]:
+    # {"strategy": {"min_spread_bps": [..]}} and {"strategy.min_spread_bps": [..]} both become the dotted key.
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        dotted = prefix + key
+        if isinstance(value, dict):
+            out.update(_flatten(value, dotted + ".", file))
+        elif dotted in out:
+            raise ConfigError(file, f"grid.{dotted}", "expected each key once, it is written twice")
+        else:
+            out[dotted] = value
+    return out
+
+
+def _resolve(file: str, key: str) -> tuple[list[str], _FieldInfo, type]:
+    # (field path parts, the leaf's info, the class owning it) of a grid key in TOML spelling.
+    parts = key.split(".")
+    cls: type = AppConfig
+    path: list[str] = []
+    at = "grid."
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if cls is AppConfig and part in ASSET_NAMES:
+            if last:
+                raise ConfigError(
+                    file, at + part, f"expected a setting of the {part} venue file, e.g. {part}.fees.taker"
+                )
+            cls = VenueConfig
+            path.append(part)
+            at += part + "."
+            continue
+        infos = {info.key: info for info in _fields_of(cls)}
+        if cls is AppConfig:
+            allowed = sorted([*infos, *ASSET_NAMES])
+        else:
+            allowed = sorted(infos)
+        if cls is LegFaultsConfig:
+            rate_infos = {info.key: info for info in _fields_of(LegFaultRates)}
+            allowed = sorted({*allowed, *rate_infos})
+            if part in rate_infos and part not in infos:
+                if not last:
+                    raise ConfigError(file, at + part, "expected a setting, this is a value")
+                # a rate of [leg_faults] applies to both venues, as in arbitrage.toml
+                return [*path, "*", rate_infos[part].name], rate_infos[part], LegFaultRates
+        info = infos.get(part)
+        if info is None:
+            raise _unknown(file, at, part, allowed)
+        if info.kind == "section":
+            if last:
+                raise ConfigError(file, at + part, f"expected a setting inside [{(at + part)[5:]}], it is a table")
+            cls = info.hint
+            path.append(info.name)
+            at += part + "."
+            continue
+        if not last:
+            raise ConfigError(file, at + part, f"expected a path to a setting, {(at + part)[5:]} is a value")
+        path.append(info.name)
+        return path, info, cls
+    raise ConfigError(file, "grid." + key, "expected a setting")  # pragma: no cover - the loop returns
+
+
+def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
+    at = f"grid.{key}"
+    if key in _DATA_KEYS or (key.split(".")[0] in ASSET_NAMES and key.split(".")[1:] in (["market"], ["network"])):
+        why = _DATA_KEYS.get(key, "the market chooses the recordings")
+        raise ConfigError(
+            file,
+            at,
+            f"expected a setting of the strategy, risk, execution, latency, fees...; {why}, so it cannot be swept",
+        )
+    parts, info, _owner = _resolve(file, key)
+    if info.kind not in _SCALAR_KINDS:
+        raise ConfigError(file, at, "expected a number, a boolean or a choice setting; this one cannot be swept")
+    values = raw if isinstance(raw, list) else [raw]
+    if not values:
+        raise ConfigError(file, at, "expected a non-empty list of values")
+    converted = []
+    for value in values:
+        try:
+            converted.append(_check(info, value, toml=True, origin=(file, at)))
+        except _BadValueError as bad:
+            raise ConfigError(file, at, f"{bad.expected} in {_show_list(values)}") from None
+    if len({repr(v) for v in converted}) != len(converted):
+        raise ConfigError(file, at, f"expected distinct values, got {_show_list(values)}")
+    if "*" in parts:
+        star = parts.index("*")
+        fields = tuple(".".join([*parts[:star], name, *parts[star + 1 :]]) for name in ASSET_NAMES)
+    else:
+        fields = (".".join(parts),)
+    # each value alone, on top of the configuration: the rules that involve this setting with others
+    for value, field_value in zip(values, converted, strict=True):
+        try:
+            config.with_overrides(dict.fromkeys(fields, field_value))
+        except ConfigError as exc:
+            raise ConfigError(file, at, f"{_toml_expected(exc.expected)} (value {_show(value)})") from None
+    return Parameter(key, fields, tuple(values), tuple(converted))
+
+
+def _check_points(grid: Grid, config: AppConfig) -> None:
+    # Every combination passes the configuration's checks (e.g. leg_faults.reject + late <= 1).
+    for point in grid.points():
+        try:
+            config.with_overrides(grid.overrides(point))
+        except ConfigError as exc:
+            shown = ", ".join(f"{k} = {_show(v)}" for k, v in point.items())
+            raise ConfigError(
+                str(grid.path), "grid", f"{_toml_expected(exc.expected)} (at the point {shown})"
+            ) from None
+
+
+def _toml_expected(expected: str) -> str:
+    # The configuration's in-code messages speak of ns; a grid is written in the TOML units.
+    return expected.replace("an integer number of nanoseconds", "a time")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return toml_value(value)
+
+
+def _show_list(values: list[Any]) -> str:
+    text = "[" + ", ".join(_show(v) for v in values) + "]"
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,332 @@
+"""One sweep worker: the days' event arrays held once, the compiled loop warmed once, then one backtest
+per grid point with only the overrides changing.
+
+A :class:`Worker` lives as long as its process (a local pool's worker, a Ray actor). It gets the
+base configuration and the days once; the event arrays either come from the conversion cache on disk
+(the local pool: each worker reads the ``.npz`` files once) or are handed over already loaded (Ray:
+one ``ray.put`` read zero-copy by every actor on the machine). :meth:`Worker.warm_up` runs the
+compiled loop over the first nanosecond of data so that Numba compiles it (hftbacktest's jitclasses
+cannot be cached on disk: a few seconds per process) before the first point is timed. Each point
+then builds its configuration with :meth:`AppConfig.with_overrides`, a fresh hftbacktest over the
+same arrays and a fresh :class:`~arb.runtime.backtest.Loop`, and runs exactly what
+:func:`arb.runtime.backtest.run_backtest` runs: the same figures, bit for bit (tests check it).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from arb.config import AppConfig
+from arb.errors import ArbError
+from arb.events import NS_PER_S
+from arb.execution.risk import risk_figures
+from arb.report import InitialBalances, run_leg_figures, summarize
+from arb.runtime.backtest import (
+    C_CALLS,
+    C_EQUITY,
+    C_FILLS,
+    C_SENT,
+    BacktestResult,
+    Loop,
+    Schedule,
+    build_hbt,
+)
+from arb.runtime.loader import Session, load_session
+
+__all__ = [
+    "FIGURES",
+    "DataKey",
+    "PointResult",
+    "SweepError",
+    "Worker",
+    "WorkerInfo",
+    "data_key",
+    "figures_of",
+    "run_on_session",
+    "slim_session",
+]
+
+FIGURES: tuple[str, ...] = (
+    "pnl",
+    "pnl_from_fills",
+    "fees",
+    "fills",
+    "pairs",
+    "pairs_won",
+    "win_rate",
+    "pnl_per_pair",
+    "spread_net_bps",
+    "hedge_fills",
+    "volume",
+    "notional",
+    "open_qty",
+    "max_drawdown",
+    "max_drawdown_frac",
+    "pnl_to_drawdown",
+    "sharpe",
+    "orders",
+    "risk_events",
+    "hedge_failed",
+)
+"""The figures of one point, in results.csv's order (see :func:`figures_of`)."""
+
+_T = TypeVar("_T")
+
+DataKey = tuple[str, int, int]
+"""What decides the event arrays of a run besides the days: (feed latency mode, Binance feed_ns, Bybit feed_ns)."""
+
+
+class SweepError(ArbError):
+    """A grid point failed in a worker; the message names the point and the cause, the exit code is the cause's."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple[type[SweepError], tuple[str, int]]:
+        # travels back from a worker process intact (message and exit code)
+        return (SweepError, (str(self), self.exit_code))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """One worker process, as the sweep reports it.
+
+    Attributes:
+        name: ``host:pid``.
+        load_s: Time to get the event arrays (read from the cache, or from Ray's object store), seconds.
+        compile_s: Time of the warm-up run, nearly all of it Numba compiling the loop, seconds.
+    """
+
+    name: str
+    load_s: float
+    compile_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class PointResult:
+    """One grid point's run.
+
+    Attributes:
+        index: The point's place in :meth:`Grid.points`.
+        point: ``{grid key: value as written}``.
+        figures: ``{name: value}`` for every name of :data:`FIGURES` (None where undefined).
+        digest: sha256 (16 hex digits) of the fills and equity samples: equal digests, equal runs.
+        wall_s: The run's own time (building the backtest, the loop, the figures), seconds.
+        worker: The worker that ran it.
+    """
+
+    index: int
+    point: dict[str, Any]
+    figures: dict[str, Any]
+    digest: str
+    wall_s: float
+    worker: WorkerInfo
+
+
+def data_key(config: AppConfig) -> DataKey:
+    """The settings besides the days that change the event arrays :func:`load_session` builds."""
+    return (config.backtest.feed_latency, config.binance.latency.feed_ns, config.bybit.latency.feed_ns)
+
+
+def _with(obj: _T, **values: Any) -> _T:
+    # A shallow copy with some attributes set: works on the loader's frozen dataclasses and on its
+    # plain slotted classes alike (the arrays themselves are shared, never copied).
+    out = copy.copy(obj)
+    for name, value in values.items():
+        object.__setattr__(out, name, value)
+    return out
+
+
+def slim_session(session: Session) -> Session:
+    """``session`` without the per-day copies of the rows (only ``arrays`` are replayed): half the memory
+    to hold, and to ship to Ray's object store."""
+    _ = session.arrays  # made now, from the days, before the days are dropped
+    venues = tuple(_with(v, days=[]) for v in session.venues)
+    return _with(session, venues=(venues[0], venues[1]))
+
+
+def _with_venues(session: Session, config: AppConfig) -> Session:
+    # build_hbt reads fees, latencies and instruments from the session's venues: the point's own
+    venues = tuple(_with(v, venue=c) for v, c in zip(session.venues, config.venues, strict=True))
+    return _with(session, venues=(venues[0], venues[1]))
+
+
+def _row_count(feed: Sequence[Any]) -> int:
+    # rows of one venue's feed: arrays, or .npy files of a day replayed in parts
+    return sum(len(a) if isinstance(a, np.ndarray) else int(np.load(a, mmap_mode="r").shape[0]) for a in feed)
+
+
+def run_on_session(config: AppConfig, session: Session, schedule: Schedule, days: list[dt.date]) -> BacktestResult:
+    """The backtest of ``config`` over an already loaded ``session`` (whose arrays match
+    :func:`data_key` of ``config``): the body of :func:`arb.runtime.backtest.run_backtest` after
+    loading, with the same chunks, so the same result."""
+    started = time.perf_counter()
+    session = _with_venues(session, config)
+    loop = Loop(config, session, schedule)
+    span = session.end_ns - session.start_ns
+    hbt = build_hbt(config, session)
+    try:
+        hbt.elapse(1)
+        chunk = max(span // 200, NS_PER_S)
+        until = session.start_ns + chunk
+        while True:
+            rc = loop.run(hbt, until)
+            if rc == 1 or until >= session.end_ns:
+                break
+            until += chunk
+    finally:
+        hbt.close()
+    names = ("decision_points", "kernel_calls", "intents", "orders", "submit_errors", "fills", "equity_samples",
+             "expired")  # fmt: skip
+    counters = loop.counters
+    st = loop.kstate[0]
+    return BacktestResult(
+        fills=loop.fills[: counters[C_FILLS]].copy(),
+        equity=loop.equity[: counters[C_EQUITY]].copy(),
+        calls=loop.calls[: counters[C_CALLS]].copy(),
+        sent=loop.sent[: counters[C_SENT]].copy(),
+        days=days,
+        start_ns=session.start_ns,
+        end_ns=session.end_ns,
+        counters={name: int(counters[i]) for i, name in enumerate(names)},
+        kernel_state={name: int(st[name]) for name in st.dtype.names},
+        risk_state=risk_figures(loop.rstate[0]),
+        sync_losses={v.name: int(np.sum(schedule.syncs[i][1][1:] == 0)) for i, v in enumerate(config.venues)},
+        out_of_sync=schedule.out_of_sync(session.start_ns, session.end_ns),
+        rows={v.name: _row_count(session.arrays[i]) for i, v in enumerate(config.venues)},
+        local_shift_ns=session.local_shift_ns,
+        wall_s=time.perf_counter() - started,
+        initial_base=(float(loop.init_base[0]), float(loop.init_base[1])),
+        initial_quote=(float(loop.init_quote[0]), float(loop.init_quote[1])),
+        risk_events=loop.risk_events,
+    )
+
+
+def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any], str]:
+    """(figures by the names of :data:`FIGURES`, digest) of one backtest, from the report's own summary.
+
+    ``sharpe`` is None unless the run is long enough for it to mean something (the report's rule);
+    ``pnl_to_drawdown`` is the PnL over the largest drawdown, or the PnL itself without a drawdown.
+    """
+    initial = InitialBalances(result.initial_base, result.initial_quote)
+    flags = result.kernel_state.get("flags", 0)
+    legs = run_leg_figures(config, result.fills, result.sent, result.equity, flags)
+    summary = summarize(result.fills, result.equity, initial, {"mode": "sweep"}, out_of_sync=result.out_of_sync,
+                        legs=legs)  # fmt: skip
+    total, pairs, risk = summary.total, summary.pairs, summary.risk
+    pnl = total.pnl
+    to_dd = None if pnl is None else (pnl / risk.max_drawdown if risk.max_drawdown > 0 else pnl)
+    figures: dict[str, Any] = {
+        "pnl": pnl,
+        "pnl_from_fills": total.pnl_from_fills,
+        "fees": total.fees,
+        "fills": total.fills,
+        "pairs": pairs.pairs,
+        "pairs_won": pairs.pairs_won,
+        "win_rate": pairs.win_rate,
+        "pnl_per_pair": pairs.pair_pnl_mean,
+        "spread_net_bps": pairs.spread_net_bps,
+        "hedge_fills": total.hedge_fills + total.unwind_fills,
+        "volume": total.volume,
+        "notional": total.notional,
+        "open_qty": total.open_qty,
+        "max_drawdown": risk.max_drawdown,
+        "max_drawdown_frac": risk.max_drawdown_frac,
+        "pnl_to_drawdown": to_dd,
+        "sharpe": risk.sharpe,
+        "orders": result.counters["orders"],
+        "risk_events": len(result.risk_events),
+        "hedge_failed": bool(flags),
+    }
+    digest = hashlib.sha256(result.fills.tobytes() + result.equity.tobytes()).hexdigest()[:16]
+    return figures, digest
+
+
+class Worker:
+    """A sweep worker's state: the base configuration, the days, their event arrays by :data:`DataKey`
+    (each with its :class:`Schedule`), and whether the loop is compiled."""
+
+    def __init__(
+        self,
+        base: AppConfig,
+        days: list[dt.date],
+        *,
+        allow_damaged: bool = False,
+        sessions: Mapping[DataKey, Session] | None = None,
+    ) -> None:
+        """``sessions``: arrays already loaded (Ray); absent keys are read from the conversion cache."""
+        self.base = base
+        self.days = days
+        self.allow_damaged = allow_damaged
+        self._sessions: dict[DataKey, tuple[Session, Schedule]] = {}
+        self._given = dict(sessions or {})
+        self.load_s = 0.0
+        self.compile_s = 0.0
+        self._warm = False
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def session(self, config: AppConfig) -> tuple[Session, Schedule]:
+        """The arrays and schedule of ``config``'s :func:`data_key`, loaded on first use and kept."""
+        key = data_key(config)
+        held = self._sessions.get(key)
+        if held is None:
+            started = time.perf_counter()
+            session = self._given.pop(key, None)
+            if session is None:
+                session = slim_session(load_session(config, self.days, allow_damaged=self.allow_damaged))
+            held = (session, Schedule.of(session))
+            self._sessions[key] = held
+            self.load_s += time.perf_counter() - started
+        return held
+
+    def warm_up(self, config: AppConfig | None = None) -> None:
+        """Load the arrays of ``config`` (default: the base configuration) and compile the loop by
+        running it over the first nanosecond of data (once per process; later calls do nothing)."""
+        if self._warm:
+            return
+        config = config if config is not None else self.base
+        session, schedule = self.session(config)
+        started = time.perf_counter()
+        session = _with_venues(session, config)
+        loop = Loop(config, session, schedule)
+        hbt = build_hbt(config, session)
+        try:
+            hbt.elapse(1)
+            loop.run(hbt, session.start_ns + 1)
+        finally:
+            hbt.close()
+        self.compile_s = time.perf_counter() - started
+        self._warm = True
+
+    @property
+    def info(self) -> WorkerInfo:
+        """This worker's name and its one-off costs so far."""
+        return WorkerInfo(self.name, round(self.load_s, 3), round(self.compile_s, 3))
+
+    def run(self, index: int, point: dict[str, Any], overrides: Mapping[str, Any]) -> PointResult:
+        """Run grid point ``index`` (``overrides`` in :meth:`AppConfig.with_overrides` form).
+
+        Raises :class:`SweepError` naming the point when the run fails with an arb error.
+        """
+        try:
+            config = self.base.with_overrides(overrides)
+            self.warm_up(config)
+            session, schedule = self.session(config)
+            started = time.perf_counter()
+            result = run_on_session(config, session, schedule, self.days)
+            figures, digest = figures_of(config, result)
+        except ArbError as exc:
+            shown = ", ".join(f"{k} = {v!r}" for k, v in point.items())
+            raise SweepError(f"point {index} ({shown}): {exc}", exc.exit_code) from None
+        return PointResult(index, dict(point), figures, digest, round(time.perf_counter() - started, 6), self.info)
