@@ -42,7 +42,11 @@ from arb.events import (
     event_dtype,
 )
 
-__all__ = ["DEFAULT_CAPACITY", "OrderBook", "apply_rows", "book_top", "level_update", "touches_book"]
+__all__ = ["DEFAULT_CAPACITY", "BookArrays", "OrderBook", "apply_rows", "book_top", "level_update", "touches_book"]
+
+BookArrays = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any],
+                   np.ndarray[Any, Any]]  # fmt: skip
+"""One book's arrays in the order compiled code takes them: bid_keys, bid_qtys, ask_keys, ask_qtys, counts."""
 
 DEFAULT_CAPACITY = 16_384
 """Levels per side before the arrays grow; a Binance 1000-level snapshot plus a day of diffs fits."""
@@ -354,7 +358,7 @@ class OrderBook:
     strings by the same parser, so one price is always the same float.
     """
 
-    __slots__ = ("ask_keys", "ask_qtys", "bid_keys", "bid_qtys", "counts")
+    __slots__ = ("arrays", "ask_keys", "ask_qtys", "bid_keys", "bid_qtys", "counts")
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.bid_keys = np.empty(capacity, np.float64)
@@ -362,6 +366,9 @@ class OrderBook:
         self.ask_keys = np.empty(capacity, np.float64)
         self.ask_qtys = np.empty(capacity, np.float64)
         self.counts = np.zeros(2, np.int64)
+        self.arrays: BookArrays = (self.bid_keys, self.bid_qtys, self.ask_keys, self.ask_qtys, self.counts)
+        """The book as compiled code takes it: (bid_keys, bid_qtys, ask_keys, ask_qtys, counts); a new
+        tuple whenever the book grows."""
 
     def apply(self, rows: EventArray) -> None:
         """Apply event rows in order (depth, snapshot and clear rows change the book)."""
@@ -373,13 +380,12 @@ class OrderBook:
             self._grow()
 
     def _grow(self) -> None:
-        for name in self.__slots__:
-            if name == "counts":
-                continue
+        for name in ("bid_keys", "bid_qtys", "ask_keys", "ask_qtys"):
             old = getattr(self, name)
             new = np.empty(old.shape[0] * 2, old.dtype)
             new[: old.shape[0]] = old
             setattr(self, name, new)
+        self.arrays = (self.bid_keys, self.bid_qtys, self.ask_keys, self.ask_qtys, self.counts)
 
     def clear(self) -> None:
         """Remove every level."""

@@ -177,7 +177,7 @@ class PaperExecutor:
     def __init__(
         self,
         venues: tuple[VenueConfig, VenueConfig],
-        books: tuple[OrderBook, OrderBook],
+        books: tuple[OrderBook, ...],
         book_versions: Callable[[], tuple[int, int]],
         *,
         base: tuple[float, float],
