@@ -27,6 +27,7 @@ be swept: every point runs on the same recorded days.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 import math
@@ -56,7 +57,7 @@ from arb.config import (
 from arb.errors import ConfigError
 from arb.events import ASSET_NAMES
 
-__all__ = ["OBJECTIVES", "Grid", "Parameter", "load_grid", "toml_value"]
+__all__ = ["OBJECTIVES", "Grid", "Parameter", "apply_overrides", "load_grid", "toml_value"]
 
 OBJECTIVES: Final[Mapping[str, str]] = {
     "pnl": "net PnL over the whole run, quote currency (the equity curve's)",
@@ -83,7 +84,7 @@ class Parameter:
 
     Attributes:
         key: As the grid file spells it (``strategy.cooldown_ms``).
-        fields: The :meth:`AppConfig.with_overrides` paths it sets (``strategy.cooldown_ns``): one, or
+        fields: The field paths it sets (:func:`apply_overrides`) (``strategy.cooldown_ns``): one, or
             two for a ``leg_faults`` rate written for both venues.
         values: The values as written in the file (what results.csv and best.toml show).
         field_values: The same values converted to the fields' units (times in int64 ns).
@@ -120,13 +121,17 @@ class Grid:
         ]
 
     def overrides(self, point: Mapping[str, Any]) -> dict[str, Any]:
-        """The :meth:`AppConfig.with_overrides` mapping of one point (field paths, times in ns)."""
+        """The overrides of one point for :func:`apply_overrides` (field paths, times in ns)."""
         out: dict[str, Any] = {}
         for p in self.parameters:
             value = p.field_values[p.values.index(point[p.key])]
             for path in p.fields:
                 out[path] = value
         return out
+
+    def config_at(self, config: AppConfig, point: Mapping[str, Any]) -> AppConfig:
+        """``config`` with one point's values (:func:`apply_overrides` of :meth:`overrides`)."""
+        return apply_overrides(config, self.overrides(point))
 
     def heatmap_axes(self) -> tuple[str, str] | None:
         """The heatmap's (x, y) keys: ``[sweep] heatmap``, else the first two keys with several values."""
@@ -194,6 +199,34 @@ def load_grid(path: str | Path, config: AppConfig) -> Grid:
     grid = Grid(path, parameters, objective, heatmap)
     _check_points(grid, config)
     return grid
+
+
+def apply_overrides(config: AppConfig, overrides: Mapping[str, Any]) -> AppConfig:
+    """``config`` with ``overrides`` (field paths, as :meth:`Grid.overrides` gives them) applied.
+
+    Fields of one section are replaced together, so the checks that involve several of them see the
+    new values side by side (``leg_faults.late`` with ``late_ms``), never a half-changed section.
+    Raises :class:`ConfigError` whose key is the field path of the value refused.
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for path, value in overrides.items():
+        parent, _, leaf = path.rpartition(".")
+        groups.setdefault(parent, {})[leaf] = value
+    for parent, values in groups.items():
+        if not parent:
+            config = config.with_overrides(values)
+            continue
+        section: Any = config
+        for part in parent.split("."):
+            section = getattr(section, part)
+        try:
+            changed = dataclasses.replace(section, **values)
+        except ConfigError as exc:  # the section's own check, named by its field
+            raise ConfigError("<overrides>", f"{parent}.{exc.key}", exc.expected) from None
+        except TypeError as exc:
+            raise ConfigError("<overrides>", parent, f"expected fields of {type(section).__name__}: {exc}") from None
+        config = config.with_overrides({parent: changed})
+    return config
 
 
 def toml_value(value: Any) -> str:
@@ -318,25 +351,22 @@ def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
         fields = tuple(".".join([*parts[:star], name, *parts[star + 1 :]]) for name in ASSET_NAMES)
     else:
         fields = (".".join(parts),)
-    # each value alone, on top of the configuration: the rules that involve this setting with others
-    for value, field_value in zip(values, converted, strict=True):
-        try:
-            config.with_overrides(dict.fromkeys(fields, field_value))
-        except ConfigError as exc:
-            raise ConfigError(file, at, f"{_toml_expected(exc.expected)} (value {_show(value)})") from None
     return Parameter(key, fields, tuple(values), tuple(converted))
 
 
 def _check_points(grid: Grid, config: AppConfig) -> None:
     # Every combination passes the configuration's checks (e.g. leg_faults.reject + late <= 1).
+    keys = {f: p.key for p in grid.parameters for f in p.fields}
     for point in grid.points():
         try:
-            config.with_overrides(grid.overrides(point))
+            apply_overrides(config, grid.overrides(point))
         except ConfigError as exc:
             shown = ", ".join(f"{k} = {_show(v)}" for k, v in point.items())
-            raise ConfigError(
-                str(grid.path), "grid", f"{_toml_expected(exc.expected)} (at the point {shown})"
-            ) from None
+            key = f"grid.{keys[exc.key]}" if exc.key in keys else "grid"
+            expected = _toml_expected(exc.expected)
+            if exc.key not in keys and exc.key:
+                expected = f"{exc.key}: {expected}"
+            raise ConfigError(str(grid.path), key, f"{expected} (at the point {shown})") from None
 
 
 def _toml_expected(expected: str) -> str:

@@ -22,7 +22,7 @@ from arb.sweep.runner import PointResult, Worker
 __all__ = ["Task", "run_pool"]
 
 Task = tuple[int, dict[str, Any], dict[str, Any]]
-"""(point index, the point as written, its :meth:`AppConfig.with_overrides` mapping)."""
+"""(point index, the point as written, its overrides for :func:`~arb.sweep.grid.apply_overrides`)."""
 
 _worker: Worker | None = None  # this process's worker (set by the pool's initializer)
 

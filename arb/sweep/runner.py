@@ -7,7 +7,7 @@ base configuration and the days once; the event arrays either come from the conv
 one ``ray.put`` read zero-copy by every actor on the machine). :meth:`Worker.warm_up` runs the
 compiled loop over the first nanosecond of data so that Numba compiles it (hftbacktest's jitclasses
 cannot be cached on disk: a few seconds per process) before the first point is timed. Each point
-then builds its configuration with :meth:`AppConfig.with_overrides`, a fresh hftbacktest over the
+then builds its configuration with :func:`~arb.sweep.grid.apply_overrides`, a fresh hftbacktest over the
 same arrays and a fresh :class:`~arb.runtime.backtest.Loop`, and runs exactly what
 :func:`arb.runtime.backtest.run_backtest` runs: the same figures, bit for bit (tests check it).
 """
@@ -42,6 +42,7 @@ from arb.runtime.backtest import (
     build_hbt,
 )
 from arb.runtime.loader import Session, load_session
+from arb.sweep.grid import apply_overrides
 
 __all__ = [
     "FIGURES",
@@ -315,12 +316,12 @@ class Worker:
         return WorkerInfo(self.name, round(self.load_s, 3), round(self.compile_s, 3))
 
     def run(self, index: int, point: dict[str, Any], overrides: Mapping[str, Any]) -> PointResult:
-        """Run grid point ``index`` (``overrides`` in :meth:`AppConfig.with_overrides` form).
+        """Run grid point ``index`` (``overrides``: field paths, see :func:`~arb.sweep.grid.apply_overrides`).
 
         Raises :class:`SweepError` naming the point when the run fails with an arb error.
         """
         try:
-            config = self.base.with_overrides(overrides)
+            config = apply_overrides(self.base, overrides)
             self.warm_up(config)
             session, schedule = self.session(config)
             started = time.perf_counter()

@@ -17,7 +17,7 @@ from typing import Any
 
 from arb.config import AppConfig
 from arb.runtime.loader import Session, load_session, plan_days
-from arb.sweep.grid import Grid
+from arb.sweep.grid import Grid, apply_overrides
 from arb.sweep.pool import Task, run_pool
 from arb.sweep.runner import DataKey, PointResult, WorkerInfo, data_key, slim_session
 
@@ -92,7 +92,7 @@ def run_sweep(
     tasks: list[Task] = [(i, point, grid.overrides(point)) for i, point in enumerate(grid.points())]
     configs: dict[DataKey, AppConfig] = {}
     for _, _, overrides in tasks:
-        point_config = config.with_overrides(overrides)
+        point_config = apply_overrides(config, overrides)
         configs.setdefault(data_key(point_config), point_config)
     workers = max(1, min(workers, len(tasks)))
     # Convert (or check the cache of) every day here, once: what the recordings hold is said once,

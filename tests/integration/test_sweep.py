@@ -1,0 +1,207 @@
+"""``arb sweep``: a 2x2 grid over the standing-spread scenario gives the same figures, bit for bit, on the
+local process pool (2 workers), on a local Ray cluster (2 actors) and in single ``run_backtest`` calls;
+a bad grid is exit 2 naming the file and the key, before anything runs.
+
+Ray starts once for the module (several seconds). Without Ray installed the Ray test is skipped,
+unless ``ARB_REQUIRE_RAY=1`` (CI) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arb.cli import main
+from arb.config import AppConfig, load_config
+from arb.runtime.backtest import run_backtest
+from arb.sweep import FIGURES, load_grid
+from arb.sweep.command import ray_address
+from arb.sweep.runner import figures_of
+from tests.scenarios import standing_spread_config
+
+GRID = """\
+# two sizes x two Binance taker fees: every figure moves with one axis or the other
+[grid]
+"strategy.max_order_size" = [0.01, 0.02]
+"binance.fees.taker" = [0.0005, 0.001]
+
+[sweep]
+objective = "pnl"
+heatmap = ["strategy.max_order_size", "binance.fees.taker"]
+"""
+
+_RUN_COLUMNS = ("wall_s", "worker", "_out")  # how long and where: the only columns allowed to differ
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(arbitrage.toml of the standing-spread scenario, the grid file)."""
+    root = tmp_path_factory.mktemp("sweep")
+    config = standing_spread_config(root)
+    grid = root / "grid.toml"
+    grid.write_text(GRID)
+    return config, grid
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[Any]:
+    """A local Ray cluster of 2 CPUs for the module (``arb sweep --ray auto`` then uses this connection)."""
+    try:
+        import ray
+    except ImportError as exc:
+        why = f"Ray is not installed (pip install 'arb[ray]'): {exc}"
+        if os.environ.get("ARB_REQUIRE_RAY") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _sweep(scenario: tuple[Path, Path], out: Path, *extra: str) -> list[dict[str, str]]:
+    config, grid = scenario
+    code = main(
+        ["-q", "sweep", "--grid", str(grid), "--config", str(config), "--workers", "2", "--out", str(out), *extra]
+    )
+    assert code == 0
+    for name in ("results.csv", "best.toml", "heatmap.png"):
+        assert (out / name).stat().st_size > 0, name
+    with (out / "results.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row["_out"] = str(out)  # where the files are (not a column)
+    return rows
+
+
+def _cell(value: Any) -> str:
+    # how results.csv writes a figure: floats exactly (repr), None empty
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+@pytest.fixture(scope="module")
+def pool_rows(scenario: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, str]]:
+    """results.csv of the grid on the local pool with 2 workers."""
+    return _sweep(scenario, tmp_path_factory.mktemp("pool"))
+
+
+def test_the_pool_gives_what_single_backtests_give(
+    scenario: tuple[Path, Path], pool_rows: list[dict[str, str]]
+) -> None:
+    config_path, grid_path = scenario
+    config = load_config(config_path)
+    grid = load_grid(grid_path, config)
+    points = grid.points()
+    assert [int(r["index"]) for r in pool_rows] == list(range(4))
+    assert len({r["worker"] for r in pool_rows}) == 2  # both workers took points
+    for row, point in zip(pool_rows, points, strict=True):
+        assert {k: row[k] for k in point} == {k: repr(v) for k, v in point.items()}
+        own: AppConfig = grid.config_at(config, point)
+        figures, digest = figures_of(own, run_backtest(own))
+        assert {name: row[name] for name in FIGURES} == {name: _cell(figures[name]) for name in FIGURES}, point
+        assert row["digest"] == digest
+    # the axes matter: four different runs, and the best one is the cheaper fee
+    assert len({r["digest"] for r in pool_rows}) == 4
+    assert {r["pairs"] for r in pool_rows} == {"3", "2"}
+    best = min(pool_rows, key=lambda r: int(r["rank"]))
+    assert best["binance.fees.taker"] == "0.0005"
+
+
+def test_best_toml_is_a_grid_of_the_best_point(
+    scenario: tuple[Path, Path], pool_rows: list[dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    config = load_config(scenario[0])
+    pool_out = Path(pool_rows[0]["_out"])
+    grid = load_grid(pool_out / "best.toml", config)  # what `arb sweep --grid best.toml` reads
+    best = min(pool_rows, key=lambda r: int(r["rank"]))
+    assert grid.points() == [{k: float(best[k]) for k in ("strategy.max_order_size", "binance.fees.taker")}]
+
+
+def test_ray_gives_the_same_results_as_the_pool(
+    scenario: tuple[Path, Path], pool_rows: list[dict[str, str]], ray_cluster: Any, tmp_path: Path
+) -> None:
+    ray_rows = _sweep(scenario, tmp_path / "ray", "--ray", "auto")
+    assert ray_cluster.is_initialized()  # the sweep used the test's cluster and left it running
+    strip = [{k: v for k, v in r.items() if k not in _RUN_COLUMNS} for r in pool_rows]
+    assert [{k: v for k, v in r.items() if k not in _RUN_COLUMNS} for r in ray_rows] == strip
+    assert all(r["worker"] not in {p["worker"] for p in pool_rows} for r in ray_rows)
+
+
+@pytest.mark.parametrize(
+    ("grid", "key", "expected"),
+    [
+        ("[grid]\nstrategy.min_sprad_bps = 1\n", "grid.strategy.min_sprad_bps", 'mean "grid.strategy.min_spread_bps"'),
+        ('[grid]\n"strategy.min_spread_bps" = [1, -2]\n', "grid.strategy.min_spread_bps", "expected a number >= 0"),
+        ('[grid]\n"strategy.cooldown_ns" = [0, 5]\n', "grid.strategy.cooldown_ns", 'mean "grid.strategy.cooldown_ms"'),
+        ('[grid]\n"strategy.cooldown_ms" = [0, 1.5]\n', "grid.strategy.cooldown_ms", "integer number of milliseconds"),
+        ('[grid]\n"execution.hedge_mode" = ["hedge", "flee"]\n', "grid.execution.hedge_mode", '"hedge", "unwind"'),
+        ('[grid]\n"strategy.symbol" = ["ETHUSDT"]\n', "grid.strategy.symbol", "cannot be swept"),
+        ('[grid]\n"strategy.min_spread_bps" = []\n', "grid.strategy.min_spread_bps", "non-empty list"),
+        ('[grid]\n"leg_faults.reject" = [0.6]\n"leg_faults.late" = [0.3, 0.6]\n"leg_faults.late_ms" = 5\n',
+         "grid.leg_faults.late", "reject + partial + late <= 1"),
+        ('[grid]\n"strategy.min_spread_bps" = [1, 2]\n[sweep]\nobjective = "fun"\n', "sweep.objective", "'pnl'"),
+        ('[grid]\n"strategy.min_spread_bps" = [1, 2]\n[sweep]\nheatmap = ["strategy.min_spread_bps", "x"]\n',
+         "sweep.heatmap", "expected keys of [grid]"),
+        ("[grid\n", None, "expected TOML"),
+    ],
+)  # fmt: skip
+def test_a_bad_grid_is_exit_2_naming_the_file_and_the_key(
+    scenario: tuple[Path, Path], grid: str, key: str | None, expected: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    config, _ = scenario
+    path = tmp_path / "bad.toml"
+    path.write_text(grid)
+    out = tmp_path / "out"
+    assert main(["sweep", "--grid", str(path), "--config", str(config), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"arb sweep: {path}: {key + ': ' if key else ''}"), err
+    assert expected in err, err
+    assert "\n" not in err and not out.exists()
+
+
+def test_grid_keys_are_the_toml_spelling_in_its_units(scenario: tuple[Path, Path], tmp_path: Path) -> None:
+    config = load_config(scenario[0])
+    path = tmp_path / "grid.toml"
+    path.write_text(
+        "[grid]\n"
+        'strategy.cooldown_ms = [0, 250]\n'  # a TOML table: the same key
+        '"bybit.latency.order_entry_ms" = 2.5\n'  # one value
+        '"leg_faults.reject" = [0.0, 0.1]\n'  # [leg_faults] rates apply to both venues
+        '"execution.hedge_mode" = ["hedge", "unwind"]\n'
+    )  # fmt: skip
+    grid = load_grid(path, config)
+    points = grid.points()
+    assert len(points) == 8 and grid.heatmap_axes() == ("strategy.cooldown_ms", "leg_faults.reject")
+    overrides = grid.overrides(points[-1])
+    assert overrides == {
+        "strategy.cooldown_ns": 250_000_000,
+        "bybit.latency.order_entry_ns": 2_500_000,
+        "leg_faults.binance.reject": 0.1,
+        "leg_faults.bybit.reject": 0.1,
+        "execution.hedge_mode": "unwind",
+    }
+    changed = grid.config_at(config, points[-1])
+    assert changed.leg_faults.bybit.reject == 0.1 and changed.bybit.latency.order_entry_ns == 2_500_000
+    # settings of one section change together: late needs late_ms > 0, whatever the order of the keys
+    path.write_text('[grid]\n"leg_faults.late" = [0.1, 0.2]\n"leg_faults.late_ms" = [5, 10]\n')
+    late = load_grid(path, config)
+    assert late.config_at(config, late.points()[0]).leg_faults.binance.late_ns == 5_000_000
+
+
+def test_ray_without_ray_installed_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(Exception, match=r"pip install 'arb\[ray\]'"):
+        ray_address("local")
