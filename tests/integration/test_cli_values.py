@@ -143,6 +143,21 @@ CASES: list[tuple[list[str], str]] = [
     (["report", "--config", MISSING], "--config"),
     (["report", "--out", DIR], "--out"),
     (["report", "--out", UNDER_FILE], "--out"),
+    # sweep
+    (["sweep"], "--grid"),
+    (["sweep", "--grid", MISSING], "--grid"),
+    (["sweep", "--grid", DIR], "--grid"),
+    (["sweep", "--grid", FILE, "--config", MISSING], "--config"),
+    (["sweep", "--grid", FILE, "--start", "2024-02-30"], "--start"),
+    (["sweep", "--grid", FILE, "--end", "last"], "--end"),
+    (["sweep", "--grid", FILE, "--workers", "0"], "--workers"),
+    (["sweep", "--grid", FILE, "--workers", "two"], "--workers"),
+    (["sweep", "--grid", FILE, "--workers", "1000"], "--workers"),
+    (["sweep", "--grid", FILE, "--ray", "cluster"], "--ray"),
+    (["sweep", "--grid", FILE, "--ray", "10.0.0.5:99999"], "--ray"),
+    (["sweep", "--grid", FILE, "--recordings", MISSING], "--recordings"),
+    (["sweep", "--grid", FILE, "--out", FILE], "--out"),
+    (["sweep", "--grid", FILE, "--out", UNDER_FILE], "--out"),
     # the command itself
     (["trade"], "COMMAND"),
 ]
