@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -591,18 +592,19 @@ def convert_to_parts(
     parts: list[Path] = []
     part_rows: list[int] = []
     first: list[EventArray] = []
+    hidden = target.with_name(f".{target.name}.first")  # part 0 until the index is added (streaming)
 
     def write(rows: EventArray) -> None:
-        # Account for a part, keep part 0 for the end, write the others as they come.
+        # Account for a part and write it (part 0 is kept, or written aside, for the end).
         book.apply(rows[(rows["ev"] & LOCAL_EVENT) != 0])
         span.add(rows)
         i = len(parts)
         parts.append(part_path(target, i))
         part_rows.append(len(rows))
-        if i == 0:
+        if i == 0 and total[0] <= chunk_rows:
             first.append(rows)
         else:
-            write_npz(parts[-1], rows)
+            write_npz(hidden if i == 0 else parts[-1], rows)
 
     carried = 0
     if total[0] <= chunk_rows:
@@ -622,11 +624,16 @@ def convert_to_parts(
         if offset:
             log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
         stream = OrderStream(found, offset, chunk_rows, write)
-        normalizer, _, _ = _settle(
-            paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
-            lambda: stream.add, chunk_rows, plan,
-        )  # fmt: skip
-        stream.finish()
+        try:
+            normalizer, _, _ = _settle(
+                paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
+                lambda: stream.add, chunk_rows, plan,
+            )  # fmt: skip
+            stream.finish()
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                hidden.unlink()
+            raise
         carried = stream.max_carried
     result = PartsResult(
         parts=parts,
@@ -648,8 +655,28 @@ def convert_to_parts(
         single=first[0] if len(parts) == 1 else None,
     )
     _remove_parts_after(target, len(parts))
-    write_npz(target, first[0], **(index(result) if index is not None else {}))
+    extra = index(result) if index is not None else {}
+    if first:
+        write_npz(target, first[0], **extra)
+    else:
+        _add_arrays(hidden, extra)
+        os.replace(hidden, target)
     return result
+
+
+def _add_arrays(path: Path, arrays: dict[str, Any]) -> None:
+    # Append arrays to an .npz written by write_npz (as np.savez_compressed would store them).
+    try:
+        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as z:
+            for name, value in arrays.items():
+                with z.open(f"{name}.npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)  # type: ignore[no-untyped-call]  # numpy leaves it unannotated
+        with path.open("rb+") as f:
+            os.fsync(f.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        raise
 
 
 _PART_NAME = re.compile(r"^(?P<stem>.+)\.p(?P<index>\d{3,})\.npz$")

@@ -168,8 +168,9 @@ class OrderStream:
 
     ``bounds`` is the first read's :class:`Bounds`; ``local_offset`` what to add to every local time
     (hftbacktest's ``correct_local_timestamp`` offset, or the one asked for). Feed the same rows in the
-    same order with :meth:`add`, then call :meth:`finish`. ``emit`` receives each part (a new
-    C-contiguous array of ``part_rows`` rows, the last one shorter): the concatenation of the parts
+    same order with :meth:`add`, then call :meth:`finish`. ``emit`` receives each part (``part_rows``
+    rows, the last one shorter; a view of a buffer that is reused once ``emit`` returns, so copy what
+    must be kept): the concatenation of the parts
     equals ``correct_event_order(rows, argsort(exch_ts), argsort(local_ts))`` of the whole input with
     the offset applied, and it passes ``validate_event_order`` (checked across parts too).
 
@@ -202,12 +203,13 @@ class OrderStream:
         self._last_local = np.iinfo(np.int64).min
 
     def add(self, rows: EventArray) -> None:
-        """The next rows, in order (any number; they are worked through in blocks of ``step``)."""
+        """The next rows, in order (any number; they are worked through in blocks of ``step``). The
+        stream takes them over: it shifts their local times in place and may keep views of them."""
         at = 0
         n = len(rows)
         while at < n:
             take = min(self.step - self._pending_rows, n - at)
-            piece = rows[at : at + take].copy()
+            piece = rows[at : at + take]
             if self.offset:
                 piece["local_ts"] += self.offset
             self._pending.append(piece)
@@ -261,7 +263,7 @@ class OrderStream:
             raise RuntimeError(f"{len(self._win)} rows left unmerged at the end")
 
     def _flush(self) -> None:
-        part = self._out[: self._o].copy()
+        part = self._out[: self._o]  # emit uses it before the buffer is written again
         self._o = 0
         # validate_event_order, carried across parts
         exch = part["exch_ts"][(part["ev"] & EXCH_EVENT) != 0]
