@@ -340,7 +340,7 @@ def _parser() -> argparse.ArgumentParser:
         "--chunk-rows",
         type=integer_between(1_000, 1_000_000_000),
         metavar="N",
-        help="rows converted and written at a time (default 2,000,000: 64 bytes a row, a few "
+        help="rows converted and written at a time (default 1,000,000: 64 bytes a row, a few "
         "chunks held at once); more are written as parts: OUT, then NAME.p001.npz, ... beside it",
     )
     p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
