@@ -50,6 +50,10 @@ CASES: list[tuple[list[str], str]] = [
     (["convert", REC, "-o", MISSING, "--local-offset-ms", "-1e15"], "--local-offset-ms"),
     (["convert", REC, "-o", MISSING, "--base-latency-us", "1e300"], "--base-latency-us"),
     (["convert", REC, "-o", MISSING, "--speed", "2"], "--speed"),
+    (["convert", REC, "-o", MISSING, "--chunk-rows", "999"], "--chunk-rows"),
+    (["convert", REC, "-o", MISSING, "--chunk-rows", "1.5e6"], "--chunk-rows"),
+    (["convert", REC, "-o", MISSING, "--chunk-rows", "many"], "--chunk-rows"),
+    (["convert", REC, "-o", MISSING, "--chunk-rows", "-1000"], "--chunk-rows"),
     # check
     (["check", "--config", MISSING], "--config"),
     (["check", "--config", DIR], "--config"),
