@@ -25,8 +25,29 @@ from typing import Any
 
 import numpy as np
 from hftbacktest import ALL_ASSETS, BacktestAsset, HashMapMarketDepthBacktest
-from hftbacktest.order import CANCELED, EXPIRED, FILLED, IOC, LIMIT
+
+# hftbacktest's own entry points into its library, called as its jitclass methods call them (``hbt.depth(a)``,
+# ``hbt.orders(a).get(id)``, ``hbt.state_values(a)`` wrap these in a jitclass object each, and compiling those
+# wrappers was most of the loop's compile time: ~8 s of every run, since nothing that takes ``hbt`` is cached).
+from hftbacktest.binding import (
+    hashmapbt_depth,
+    hashmapbt_orders,
+    hashmapbt_position,
+    hashmapbt_state_values,
+    hashmapdepth_ask_qty_at_tick,
+    hashmapdepth_best_ask,
+    hashmapdepth_best_ask_tick,
+    hashmapdepth_best_bid,
+    hashmapdepth_best_bid_tick,
+    hashmapdepth_bid_qty_at_tick,
+    hashmapdepth_tick_size,
+    orders_get,
+)
+from hftbacktest.intrinsic import address_as_void_pointer, is_null_ptr
+from hftbacktest.order import CANCELED, EXPIRED, FILLED, IOC, LIMIT, order_dtype
+from hftbacktest.types import state_values_dtype
 from numba import njit
+from numba.np.numpy_support import carray
 
 from arb.config import AppConfig, VenueConfig
 from arb.events import NS_PER_S
@@ -115,25 +136,25 @@ def _fill_top(hbt: Any, view: Any, levels: int, scan: int, venues: int) -> None:
     for a in range(2):
         if not (venues >> a) & 1:
             continue
-        depth = hbt.depth(a)
-        tick = depth.tick_size
-        bid_t = depth.best_bid_tick
-        ask_t = depth.best_ask_tick
+        depth = hashmapbt_depth(hbt.ptr, a)  # what hbt.depth(a) wraps
+        tick = hashmapdepth_tick_size(depth)
+        bid_t = hashmapdepth_best_bid_tick(depth)
+        ask_t = hashmapdepth_best_ask_tick(depth)
         nb_ = 0
         na = 0
-        if np.isfinite(depth.best_bid):
+        if np.isfinite(hashmapdepth_best_bid(depth)):
             t = bid_t
             while nb_ < levels and bid_t - t <= scan:
-                q = depth.bid_qty_at_tick(t)
+                q = hashmapdepth_bid_qty_at_tick(depth, t)
                 if q > 0.0:
                     view[a]["bid_px"][nb_] = t * tick
                     view[a]["bid_qty"][nb_] = q
                     nb_ += 1
                 t -= 1
-        if np.isfinite(depth.best_ask):
+        if np.isfinite(hashmapdepth_best_ask(depth)):
             t = ask_t
             while na < levels and t - ask_t <= scan:
-                q = depth.ask_qty_at_tick(t)
+                q = hashmapdepth_ask_qty_at_tick(depth, t)
                 if q > 0.0:
                     view[a]["ask_px"][na] = t * tick
                     view[a]["ask_qty"][na] = q
@@ -147,7 +168,7 @@ def _fill_top(hbt: Any, view: Any, levels: int, scan: int, venues: int) -> None:
             view[a]["ask_qty"][k] = 0.0
 
 
-@njit(cache=False)
+@njit(cache=True)
 def _status(now: int, book_ts: Any, sync_ts: Any, sync_state: Any, stale_after: int) -> tuple[int, int]:
     # (status, time of the last book update) of one venue at ``now``.
     i = np.searchsorted(sync_ts, now, side="right") - 1
@@ -161,7 +182,7 @@ def _status(now: int, book_ts: Any, sync_ts: Any, sync_state: Any, stale_after: 
     return VENUE_OK, last
 
 
-@njit(cache=False)
+@njit(cache=True)
 def _equity(view: Any, init_base: Any, init_quote: Any, cash: Any, last_mid: Any, out_venue: Any) -> float:
     total = 0.0
     for a in range(2):
@@ -181,7 +202,7 @@ def _submit(hbt: Any, a: int, oid: int, side: int, price: float, qty: float) -> 
     return int(hbt.submit_sell_order(a, oid, price, qty, IOC, LIMIT, False))
 
 
-@njit(cache=False)
+@njit(cache=True)
 def _track(pending: Any, pending_kind: Any, pending_pair: Any, pending_due: Any, pending_sent: Any, a: int, oid: int,
            kind: int, pair: int, due: int, sent: int) -> bool:  # fmt: skip
     # Remember an order sent to hftbacktest in a free slot of venue a; False when none is free.
@@ -196,7 +217,7 @@ def _track(pending: Any, pending_kind: Any, pending_pair: Any, pending_due: Any,
     return False
 
 
-@njit(cache=False)
+@njit(cache=True)
 def _count_unknown(pending: Any, pending_sent: Any, held: Any, now: int, timeout: int, out: Any) -> None:
     # Per venue, the orders still unanswered ``timeout`` or more after they were sent: what arb live
     # calls unknown (its request timed out) until the answer comes.
@@ -211,7 +232,7 @@ def _count_unknown(pending: Any, pending_sent: Any, held: Any, now: int, timeout
             out[held[k]["venue"]] += 1
 
 
-@njit(cache=False)
+@njit(cache=True)
 def _hold(held: Any, due: int, oid: int, a: int, side: int, price: float, qty: float, kind: int, pair: int,
           submit: int, sent: int) -> bool:  # fmt: skip
     # Keep an order from hftbacktest until ``due`` (see _HELD_DTYPE); False when no slot is free.
@@ -230,6 +251,201 @@ def _hold(held: Any, due: int, oid: int, a: int, side: int, price: float, qty: f
             h["sent"] = sent
             return True
     return False
+
+
+# What _route decided for an intent.
+_ROUTE_SUBMIT = 0  # send it to hftbacktest now
+_ROUTE_HELD = 1  # kept in ``held`` (a late leg, or a rejected one answered later)
+_ROUTE_FAILED = 2  # no free slot in ``held``
+
+
+@njit(cache=True)
+def _open_orders(pending: Any, held: Any) -> tuple[Any, Any, Any]:
+    # Scratch arrays of a call of _run_loop: (cash, equity per venue, open orders per venue), the last
+    # counting the orders sent to hftbacktest and not yet answered, plus those kept in ``held``.
+    cash = np.zeros(2)
+    eq_venue = np.zeros(2)
+    out = np.zeros(2, np.int64)
+    for a in range(2):
+        for k in range(_MAX_PENDING):
+            if pending[a, k] != 0:
+                out[a] += 1
+    for k in range(held.shape[0]):
+        if held[k]["order_id"] != 0:
+            out[held[k]["venue"]] += 1
+    return cash, eq_venue, out
+
+
+@njit(cache=True)
+def _outputs_full(fills: Any, equity: Any, calls: Any, sent: Any, intents: Any, rstate: Any, counters: Any) -> bool:
+    # True when an output buffer may not take another step (the driver grows it and calls again).
+    return bool(
+        counters[C_FILLS] >= fills.shape[0] - 2 * _MAX_PENDING
+        or counters[C_EQUITY] >= equity.shape[0] - 2
+        or counters[C_CALLS] >= calls.shape[0] - 1
+        or counters[C_SENT] >= sent.shape[0] - intents.shape[0]
+        or rstate[0]["ev_count"] - rstate[0]["ev_drained"] >= EVENTS_KEPT - 8  # the driver logs them
+    )
+
+
+@njit(cache=True)
+def _next_dues(held: Any, pending: Any, pending_due: Any) -> tuple[int, int]:
+    # (when the first held order is due, when hftbacktest answers the first order it has); _NEVER if none.
+    held_due = _NEVER
+    sent_due = _NEVER
+    for k in range(held.shape[0]):
+        if held[k]["order_id"] != 0 and held[k]["due"] < held_due:
+            held_due = held[k]["due"]
+    for a in range(2):
+        for k in range(_MAX_PENDING):
+            if pending[a, k] != 0 and pending_due[a, k] < sent_due:
+                sent_due = pending_due[a, k]
+    return held_due, sent_due
+
+
+@njit(cache=True)
+def _owed(pending: Any, pending_due: Any, now: int) -> bool:
+    # Does hftbacktest owe an answer at or before ``now``?
+    owed = False
+    for a in range(2):
+        for k in range(_MAX_PENDING):
+            if pending[a, k] != 0 and pending_due[a, k] <= now:
+                owed = True
+    return owed
+
+
+@njit(cache=True)
+def _record_fill(fills: Any, counters: Any, now: int, order: Any, a: int, price_decimals: Any, maker_fee: Any,
+                 taker_fee: Any, pair: int, kind: int, oid: int) -> None:  # fmt: skip
+    # One fill from hftbacktest's answer to an order (``order``: its one order_dtype record, what
+    # hftbacktest's Order reads; exec_price is Order.exec_price's product).
+    o = order[0]
+    n = counters[C_FILLS]
+    fills[n]["local_ts"] = now
+    fills[n]["exch_ts"] = o.exch_timestamp
+    fills[n]["venue"] = a
+    fills[n]["side"] = o.side
+    # the tick grid in decimal (exec_price_tick x tick_size has float noise)
+    fills[n]["price"] = np.round(o.exec_price_tick * o.tick_size, price_decimals[a])
+    fills[n]["qty"] = o.exec_qty
+    rate = maker_fee[a] if o.maker else taker_fee[a]
+    fills[n]["fee"] = fills[n]["price"] * o.exec_qty * rate
+    fills[n]["pair_id"] = pair
+    fills[n]["kind"] = kind
+    fills[n]["order_id"] = oid
+    counters[C_FILLS] = n + 1
+
+
+@njit(cache=True)
+def _observe(now: int, act: bool, view: Any, params: Any, counters: Any, open_count: Any, book_ts0: Any,
+             book_ts1: Any, sync_ts0: Any, sync_st0: Any, sync_ts1: Any, sync_st1: Any, stale_after: int,
+             init_base: Any, init_quote: Any, cash: Any, last_mid: Any, eq_venue: Any, pending: Any,
+             pending_sent: Any, held: Any, request_timeout: int, limits: Any, rstate: Any, end_ns: int,
+             equity: Any, equity_interval: int) -> bool:  # fmt: skip
+    # At a decision point, with the view's book and account current: venue status, equity, the gate's
+    # drawdown tracker and unknown orders, the equity sample when due. True when the kernel is to be
+    # called (something happened, the data goes on, and ``may_act`` says it could send something).
+    for a in range(2):
+        view[a]["open_orders"] = open_count[a]
+        if a == 0:
+            st, last = _status(now, book_ts0, sync_ts0, sync_st0, stale_after)
+        else:
+            st, last = _status(now, book_ts1, sync_ts1, sync_st1, stale_after)
+        view[a]["status"] = st
+        view[a]["book_local_ts"] = last
+    eq = _equity(view, init_base, init_quote, cash, last_mid, eq_venue)
+    # drawdown is measured on trading PnL: the starting coins' price moves are not losses
+    trading = cash[0] + cash[1] + view[0]["position"] * last_mid[0] + view[1]["position"] * last_mid[1]
+    if open_count[0] + open_count[1] > 0:
+        _count_unknown(pending, pending_sent, held, now, request_timeout, rstate[0]["unknown"])
+    else:
+        rstate[0]["unknown"][:] = 0
+    if np.isfinite(trading):
+        update_equity(limits, rstate, trading, view, now)
+    final = counters[C_DONE] == 1 or now >= end_ns
+    due = now >= counters[C_NEXT_SAMPLE] or final
+    if due and np.isfinite(last_mid[0]) and np.isfinite(last_mid[1]):
+        m = counters[C_EQUITY]
+        equity[m]["ts"] = now
+        equity[m]["equity"] = eq
+        for a in range(2):
+            equity[m]["equity_venue"][a] = eq_venue[a]
+            equity[m]["position"][a] = view[a]["position"]
+            equity[m]["mid"][a] = last_mid[a]
+        equity[m]["spread_bps"] = (last_mid[1] - last_mid[0]) / last_mid[0] * 1e4
+        counters[C_EQUITY] = m + 1
+        counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
+    return act and counters[C_DONE] == 0 and may_act(view, params)
+
+
+@njit(cache=True)
+def _call_kernel(now: int, view: Any, params: Any, kstate: Any, intents: Any, limits: Any, rstate: Any,
+                 counters: Any, calls: Any) -> int:  # fmt: skip
+    # The kernel and the gate on the current view, the call logged; the number of intents to send.
+    counters[C_KERNEL_CALLS] += 1
+    n = decide(view, params, kstate, now, intents)
+    n = gate(view, limits, rstate, intents, n, now)
+    counters[C_INTENTS] += n
+    c = counters[C_CALLS]
+    calls[c]["ts"] = now
+    for a in range(2):
+        calls[c]["bid"][a] = view[a]["bid_px"][0]
+        calls[c]["ask"][a] = view[a]["ask_px"][0]
+        calls[c]["position"][a] = view[a]["position"]
+        calls[c]["status"][a] = view[a]["status"]
+        calls[c]["open_orders"][a] = view[a]["open_orders"]
+    calls[c]["intents"] = n
+    counters[C_CALLS] = c + 1
+    return n
+
+
+@njit(cache=True)
+def _route(now: int, intents: Any, k: int, counters: Any, faulty: bool, leg_faults: Any, params: Any, held: Any,
+           order_latency: Any) -> tuple[int, int, int, float, int]:  # fmt: skip
+    # Intent k gets the next order id and draws its leg fault: (route, order id, fault, quantity to send,
+    # time its answer is due). A late or rejected leg is kept in ``held`` here.
+    a = intents[k]["venue"]
+    oid = counters[C_NEXT_ORDER_ID]
+    counters[C_NEXT_ORDER_ID] = oid + 1
+    side = intents[k]["side"]
+    price = intents[k]["price"]
+    qty = intents[k]["qty"]
+    kind = intents[k]["kind"]
+    pair = intents[k]["pair_id"]
+    fault, fillable, delay = FAULT_NONE, qty, 0
+    if faulty:
+        fault, fillable, delay = draw_fault(leg_faults, a, kind, oid, qty, params[0]["lot_size"][a])
+    answer_due = now + delay + order_latency[a, 0] + order_latency[a, 1]
+    if fault == FAULT_LATE:
+        ok = _hold(held, now + delay, oid, a, side, price, qty, kind, pair, 1, now)
+    elif fault == FAULT_REJECT or (fault == FAULT_PARTIAL and fillable <= 0.0):
+        ok = _hold(held, answer_due, oid, a, side, price, qty, kind, pair, 0, now)
+    else:
+        return _ROUTE_SUBMIT, oid, fault, fillable, answer_due
+    return (_ROUTE_HELD if ok else _ROUTE_FAILED), oid, fault, fillable, answer_due
+
+
+@njit(cache=True)
+def _log_sent(ok: bool, now: int, intents: Any, k: int, fault: int, counters: Any, open_count: Any,
+              sent: Any) -> None:  # fmt: skip
+    # Intent k went out (sent to hftbacktest or held): count it open and log it; or count the error.
+    if not ok:
+        counters[C_SUBMIT_ERRORS] += 1
+        return
+    a = intents[k]["venue"]
+    open_count[a] += 1
+    counters[C_ORDERS] += 1
+    m = counters[C_SENT]
+    sent[m]["ts"] = now
+    sent[m]["venue"] = a
+    sent[m]["side"] = intents[k]["side"]
+    sent[m]["price"] = intents[k]["price"]
+    sent[m]["qty"] = intents[k]["qty"]
+    sent[m]["kind"] = intents[k]["kind"]
+    sent[m]["pair_id"] = intents[k]["pair_id"]
+    sent[m]["level"] = intents[k]["level"]
+    sent[m]["fault"] = fault
+    counters[C_SENT] = m + 1
 
 
 @njit(cache=False)
@@ -289,31 +505,17 @@ def _run_loop(
     (``rstate.unknown``) until its answer, as arb live counts a request that timed out.
     """
     levels = params[0]["book_levels"]
+    one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
     n_dec = decision_ts.shape[0]
-    cash = np.zeros(2)
-    eq_venue = np.zeros(2)
-    open_count = np.zeros(2, np.int64)
-    for a in range(2):
-        for k in range(_MAX_PENDING):
-            if pending[a, k] != 0:
-                open_count[a] += 1
+    cash, eq_venue, open_count = _open_orders(pending, held)
     faulty = leg_faults[0]["enabled"] != 0
-    for k in range(held.shape[0]):
-        if held[k]["order_id"] != 0:
-            open_count[held[k]["venue"]] += 1
     carried_act = False  # a decision put off until hftbacktest has given the answers due now
     carried_ticked = 0
     same_time = 0  # steps in a row without time passing (rejections answered at once with zero latency)
     last_now = hbt.current_timestamp
     fresh = True  # positions and balances must be read again (start, or after a fill)
     while True:
-        if (
-            counters[C_FILLS] >= fills.shape[0] - 2 * _MAX_PENDING
-            or counters[C_EQUITY] >= equity.shape[0] - 2
-            or counters[C_CALLS] >= calls.shape[0] - 1
-            or counters[C_SENT] >= sent.shape[0] - intents.shape[0]
-            or rstate[0]["ev_count"] - rstate[0]["ev_drained"] >= EVENTS_KEPT - 8  # the driver logs them
-        ):
+        if _outputs_full(fills, equity, calls, sent, intents, rstate, counters):
             return 2
         now = hbt.current_timestamp
         i = counters[C_CURSOR]
@@ -323,13 +525,7 @@ def _run_loop(
         held_due = _NEVER
         sent_due = _NEVER  # when hftbacktest answers the first order it has
         if faulty:
-            for k in range(held.shape[0]):
-                if held[k]["order_id"] != 0 and held[k]["due"] < held_due:
-                    held_due = held[k]["due"]
-            for a in range(2):
-                for k in range(_MAX_PENDING):
-                    if pending[a, k] != 0 and pending_due[a, k] < sent_due:
-                        sent_due = pending_due[a, k]
+            held_due, sent_due = _next_dues(held, pending, pending_due)
             if held_due < target:
                 target = held_due
         waiting = open_count[0] + open_count[1] > 0
@@ -364,33 +560,24 @@ def _run_loop(
             for a in range(2):
                 if open_count[a] == 0:
                     continue
-                orders = hbt.orders(a)
+                orders = hashmapbt_orders(hbt.ptr, a)  # what hbt.orders(a) wraps
                 for k in range(_MAX_PENDING):
                     oid = pending[a, k]
                     if oid == 0:
                         continue
-                    order = orders.get(np.uint64(oid))
-                    if order is None:
+                    found = orders_get(orders, np.uint64(oid))  # what OrderDict.get wraps
+                    if is_null_ptr(found):
                         pending[a, k] = 0
                         open_count[a] -= 1
                         act = True
                         continue
-                    status = order.status
+                    order = carray(address_as_void_pointer(found), 1, dtype=order_dtype)
+                    status = order[0].status
                     if status == FILLED:
-                        n = counters[C_FILLS]
-                        fills[n]["local_ts"] = now
-                        fills[n]["exch_ts"] = order.exch_timestamp
-                        fills[n]["venue"] = a
-                        fills[n]["side"] = order.side
-                        # the tick grid in decimal (exec_price_tick x tick_size has float noise)
-                        fills[n]["price"] = np.round(order.exec_price, price_decimals[a])
-                        fills[n]["qty"] = order.exec_qty
-                        rate = maker_fee[a] if order.arr[0].maker else taker_fee[a]
-                        fills[n]["fee"] = fills[n]["price"] * order.exec_qty * rate
-                        fills[n]["pair_id"] = pending_pair[a, k]
-                        fills[n]["kind"] = pending_kind[a, k]
-                        fills[n]["order_id"] = oid
-                        counters[C_FILLS] = n + 1
+                        _record_fill(
+                            fills, counters, now, order, a, price_decimals, maker_fee, taker_fee, pending_pair[a, k],
+                            pending_kind[a, k], oid,
+                        )  # fmt: skip
                         pending[a, k] = 0
                         open_count[a] -= 1
                         fresh = True
@@ -433,12 +620,7 @@ def _run_loop(
                 act = True
             # The paper executor answers everything due at one time before its driver decides: an
             # answer hftbacktest owes at this very time comes first.
-            owed = False
-            for a in range(2):
-                for k in range(_MAX_PENDING):
-                    if pending[a, k] != 0 and pending_due[a, k] <= now:
-                        owed = True
-            if owed and counters[C_DONE] == 0:
+            if _owed(pending, pending_due, now) and counters[C_DONE] == 0:
                 carried_act = carried_act or act
                 carried_ticked |= ticked
                 continue
@@ -451,81 +633,30 @@ def _run_loop(
             counters[C_DECISION_POINTS] += 1
             # The view: the best level of the venues that ticked; deeper levels only if the kernel may act.
             if ticked != 0:
-                _fill_top(hbt, view, 1, 0, ticked)
+                _fill_top(hbt, view, one, one - 1, ticked)
             if fresh:
                 for a in range(2):
-                    view[a]["position"] = hbt.position(a)
-                    sv = hbt.state_values(a)
-                    cash[a] = sv.balance - sv.fee
+                    view[a]["position"] = hashmapbt_position(hbt.ptr, a)  # hbt.position(a), hbt.state_values(a)
+                    sv = carray(address_as_void_pointer(hashmapbt_state_values(hbt.ptr, a)), 1, state_values_dtype)
+                    cash[a] = sv[0].balance - sv[0].fee
                     view[a]["base_balance"] = init_base[a] + view[a]["position"]
                     view[a]["quote_balance"] = init_quote[a] + cash[a]
                 fresh = False
-            for a in range(2):
-                view[a]["open_orders"] = open_count[a]
-                if a == 0:
-                    st, last = _status(now, book_ts0, sync_ts0, sync_st0, stale_after)
-                else:
-                    st, last = _status(now, book_ts1, sync_ts1, sync_st1, stale_after)
-                view[a]["status"] = st
-                view[a]["book_local_ts"] = last
-            eq = _equity(view, init_base, init_quote, cash, last_mid, eq_venue)
-            # drawdown is measured on trading PnL: the starting coins' price moves are not losses
-            trading = cash[0] + cash[1] + view[0]["position"] * last_mid[0] + view[1]["position"] * last_mid[1]
-            if open_count[0] + open_count[1] > 0:
-                _count_unknown(pending, pending_sent, held, now, request_timeout, rstate[0]["unknown"])
-            else:
-                rstate[0]["unknown"][:] = 0
-            if np.isfinite(trading):
-                update_equity(limits, rstate, trading, view, now)
-            final = counters[C_DONE] == 1 or now >= end_ns
-            due = now >= counters[C_NEXT_SAMPLE] or final
-            if due and np.isfinite(last_mid[0]) and np.isfinite(last_mid[1]):
-                m = counters[C_EQUITY]
-                equity[m]["ts"] = now
-                equity[m]["equity"] = eq
-                for a in range(2):
-                    equity[m]["equity_venue"][a] = eq_venue[a]
-                    equity[m]["position"][a] = view[a]["position"]
-                    equity[m]["mid"][a] = last_mid[a]
-                equity[m]["spread_bps"] = (last_mid[1] - last_mid[0]) / last_mid[0] * 1e4
-                counters[C_EQUITY] = m + 1
-                counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
-            if act and counters[C_DONE] == 0 and may_act(view, params):
+            if _observe(
+                now, act, view, params, counters, open_count, book_ts0, book_ts1, sync_ts0, sync_st0, sync_ts1,
+                sync_st1, stale_after, init_base, init_quote, cash, last_mid, eq_venue, pending, pending_sent, held,
+                request_timeout, limits, rstate, end_ns, equity, equity_interval,
+            ):  # fmt: skip
                 if levels > 1:
-                    _fill_top(hbt, view, levels, _MAX_SCAN_TICKS, 3)
-                counters[C_KERNEL_CALLS] += 1
-                n = decide(view, params, kstate, now, intents)
-                n = gate(view, limits, rstate, intents, n, now)
-                counters[C_INTENTS] += n
-                c = counters[C_CALLS]
-                calls[c]["ts"] = now
-                for a in range(2):
-                    calls[c]["bid"][a] = view[a]["bid_px"][0]
-                    calls[c]["ask"][a] = view[a]["ask_px"][0]
-                    calls[c]["position"][a] = view[a]["position"]
-                    calls[c]["status"][a] = view[a]["status"]
-                    calls[c]["open_orders"][a] = view[a]["open_orders"]
-                calls[c]["intents"] = n
-                counters[C_CALLS] = c + 1
+                    _fill_top(hbt, view, levels, one * _MAX_SCAN_TICKS, one * 3)
+                n = _call_kernel(now, view, params, kstate, intents, limits, rstate, counters, calls)
                 for k in range(n):
-                    a = intents[k]["venue"]
-                    oid = counters[C_NEXT_ORDER_ID]
-                    counters[C_NEXT_ORDER_ID] = oid + 1
-                    side = intents[k]["side"]
-                    price = intents[k]["price"]
-                    qty = intents[k]["qty"]
-                    kind = intents[k]["kind"]
-                    pair = intents[k]["pair_id"]
-                    fault, fillable, delay = FAULT_NONE, qty, 0
-                    if faulty:
-                        fault, fillable, delay = draw_fault(leg_faults, a, kind, oid, qty, params[0]["lot_size"][a])
-                    answer_due = now + delay + order_latency[a, 0] + order_latency[a, 1]
-                    if fault == FAULT_LATE:
-                        ok = _hold(held, now + delay, oid, a, side, price, qty, kind, pair, 1, now)
-                    elif fault == FAULT_REJECT or (fault == FAULT_PARTIAL and fillable <= 0.0):
-                        ok = _hold(held, answer_due, oid, a, side, price, qty, kind, pair, 0, now)
-                    else:
-                        ok = _submit(hbt, a, oid, side, price, fillable) == 0 and _track(
+                    route, oid, fault, fillable, answer_due = _route(
+                        now, intents, k, counters, faulty, leg_faults, params, held, order_latency
+                    )
+                    if route == _ROUTE_SUBMIT:
+                        a = intents[k]["venue"]
+                        ok = _submit(hbt, a, oid, intents[k]["side"], intents[k]["price"], fillable) == 0 and _track(
                             pending,
                             pending_kind,
                             pending_pair,
@@ -533,27 +664,14 @@ def _run_loop(
                             pending_sent,
                             a,
                             oid,
-                            kind,
-                            pair,
+                            intents[k]["kind"],
+                            intents[k]["pair_id"],
                             answer_due,
                             now,
                         )
-                    if not ok:
-                        counters[C_SUBMIT_ERRORS] += 1
-                        continue
-                    open_count[a] += 1
-                    counters[C_ORDERS] += 1
-                    m = counters[C_SENT]
-                    sent[m]["ts"] = now
-                    sent[m]["venue"] = a
-                    sent[m]["side"] = intents[k]["side"]
-                    sent[m]["price"] = intents[k]["price"]
-                    sent[m]["qty"] = intents[k]["qty"]
-                    sent[m]["kind"] = intents[k]["kind"]
-                    sent[m]["pair_id"] = intents[k]["pair_id"]
-                    sent[m]["level"] = intents[k]["level"]
-                    sent[m]["fault"] = fault
-                    counters[C_SENT] = m + 1
+                    else:
+                        ok = route == _ROUTE_HELD
+                    _log_sent(ok, now, intents, k, fault, counters, open_count, sent)
                 if levels > 1:
                     # deeper levels are not kept current between decisions: drop them from the view
                     for a in range(2):

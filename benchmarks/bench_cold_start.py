@@ -1,0 +1,134 @@
+"""Cold start: the README's first command on a fresh clone, and ``arb convert`` against hftbacktest's converter.
+
+Clones this repository's HEAD into a temporary folder, makes a fresh virtualenv there and runs
+``pip install .`` (timed on its own), then times, each as a whole process:
+
+1. ``arb convert`` of the USD-M capture the very first time after the install (nothing in Numba's
+   cache yet), then hftbacktest's ``binancefutures.convert`` on the same file, then both again
+   alternately ``--repeat`` times with arb's cache warm (best of each counts; hftbacktest's converter
+   has no cache: every process compiles it).
+2. With arb's Numba cache emptied again (as right after ``pip install .``) and no conversion cache:
+   the first ``arb backtest`` on the shipped sample, then a second one.
+
+Each figure is printed beside its reference from the same run (the issue's 20 s for the first
+backtest; 3x hftbacktest's converter process for ``arb convert``). Nothing asserts on timings.
+
+    python benchmarks/bench_cold_start.py [--repeat 3] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURE = Path("tests") / "fixtures" / "binance_usdm_btcusdt_20240808.gz"
+HBT_CONVERT = (
+    "import sys; from hftbacktest.data.utils import binancefutures; "
+    "binancefutures.convert(sys.argv[1], output_filename=sys.argv[2], buffer_size=2_000_000)"
+)
+FIRST_BACKTEST_TARGET_S = 20.0
+CONVERT_TARGET_X = 3.0
+
+
+def _timed(cmd: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - started
+
+
+def _drop_numba_cache(site: Path) -> int:
+    # What arb._numba_cache deletes when arb's sources change: the state right after ``pip install .``.
+    dropped = 0
+    for package in ("arb", "connectors"):
+        for path in (site / package).rglob("*.nb[ic]"):
+            path.unlink()
+            dropped += 1
+    return dropped
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="warm runs of each converter")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    args = parser.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="arb-cold-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        _run(work, args.repeat)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(work: Path, repeat: int) -> None:
+    repo = work / "repo"
+    venv = work / "venv"
+    out = work / "out"
+    if repo.exists():
+        shutil.rmtree(repo)
+    if venv.exists():
+        shutil.rmtree(venv)
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    venv_s = _timed([sys.executable, "-m", "venv", str(venv)], work, env)
+    install_s = _timed([str(venv / "bin" / "pip"), "install", "-q", "."], repo, env)
+    python = str(venv / "bin" / "python")
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    arb = str(venv / "bin" / "arb")
+
+    capture = repo / CAPTURE
+    ours = [arb, "-q", "convert", str(capture), "-o", str(out / "arb.npz")]
+    theirs = [python, "-c", HBT_CONVERT, str(capture), str(out / "hbt.npz")]
+    out.mkdir(exist_ok=True)
+    _drop_numba_cache(site)
+    convert_first = _timed(ours, repo, env)
+    hbt_first = _timed(theirs, repo, env)
+    convert_warm = hbt_warm = float("inf")
+    for _ in range(repeat):
+        convert_warm = min(convert_warm, _timed(ours, repo, env))
+        hbt_warm = min(hbt_warm, _timed(theirs, repo, env))
+
+    _drop_numba_cache(site)
+    for npz in (repo / "recordings").rglob("*.npz"):
+        npz.unlink()
+    backtest = [arb, "-q", "backtest", "--out", str(out / "backtest")]
+    first = _timed(backtest, repo, env)
+    second = _timed(backtest, repo, env)
+
+    print(f"fresh clone of {head.strip()} in {work}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print(f"{'step (whole processes)':<52}{'seconds':>9}   reference")
+    print(f"{'python -m venv':<52}{venv_s:>9.1f}")
+    print(f"{'pip install .':<52}{install_s:>9.1f}")
+    print(f"{'arb backtest, first after install':<52}{first:>9.1f}   target <= {FIRST_BACKTEST_TARGET_S:.0f} s")
+    print(f"{'arb backtest, second':<52}{second:>9.1f}")
+    print(f"{'arb convert USD-M capture, first after install':<52}{convert_first:>9.2f}   hftbacktest {hbt_first:.2f}")
+    print(
+        f"{'arb convert USD-M capture, warm (best of ' + str(repeat) + ')':<52}{convert_warm:>9.2f}"
+        f"   hftbacktest {hbt_warm:.2f} (best of {repeat})"
+    )
+    print(
+        f"arb convert / hftbacktest converter speed: first {hbt_first / convert_first:.2f}x, "
+        f"warm {hbt_warm / convert_warm:.2f}x (target >= {CONVERT_TARGET_X:.0f}x warm)"
+    )
+
+
+if __name__ == "__main__":
+    main()
