@@ -586,7 +586,7 @@ def book_times(arrays: Feed) -> np.ndarray[Any, np.dtype[np.int64]]:
         local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
         kinds = local["ev"] & EVENT_KIND_MASK
         mask = np.isin(kinds, np.array(_BOOK_KINDS, dtype=np.uint64))
-        parts.append(local["local_ts"][mask])
+        parts.append(np.unique(local["local_ts"][mask]))  # distinct per array: a depth message has many rows
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
