@@ -13,7 +13,9 @@ Clones this repository's HEAD into a temporary folder, makes a fresh virtualenv 
 Each figure is printed beside its reference from the same run (the issue's 20 s for the first
 backtest; 3x hftbacktest's converter process for ``arb convert``). Nothing asserts on timings.
 
-    python benchmarks/bench_cold_start.py [--repeat 3] [--keep DIR]
+    python benchmarks/bench_cold_start.py [--repeat 3] [--keep DIR] [--rev REV]
+
+``--rev`` measures another commit of the repository (an earlier one, for a before/after).
 """
 
 from __future__ import annotations
@@ -58,18 +60,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="warm runs of each converter")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--rev", default="HEAD", help="the commit to measure (default: HEAD)")
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="arb-cold-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        _run(work, args.repeat)
+        _run(work, args.repeat, args.rev)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _run(work: Path, repeat: int) -> None:
+def _run(work: Path, repeat: int, rev: str) -> None:
     repo = work / "repo"
     venv = work / "venv"
     out = work / "out"
@@ -77,8 +80,9 @@ def _run(work: Path, repeat: int) -> None:
         shutil.rmtree(repo)
     if venv.exists():
         shutil.rmtree(venv)
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    head = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True).stdout
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    subprocess.run(["git", "checkout", "-q", head.strip()], cwd=repo, check=True)
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "VIRTUAL_ENV", "PYTHONPATH")}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     venv_s = _timed([sys.executable, "-m", "venv", str(venv)], work, env)

@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
+import os
+import signal
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from hftbacktest import ALL_ASSETS, BacktestAsset, HashMapMarketDepthBacktest
@@ -46,7 +50,7 @@ from hftbacktest.binding import (
 from hftbacktest.intrinsic import address_as_void_pointer, is_null_ptr
 from hftbacktest.order import CANCELED, EXPIRED, FILLED, IOC, LIMIT, order_dtype
 from hftbacktest.types import state_values_dtype
-from numba import njit
+from numba import njit, typeof
 from numba.np.numpy_support import carray
 
 from arb.config import AppConfig, VenueConfig
@@ -82,7 +86,16 @@ from arb.strategy.types import (
     new_view,
 )
 
-__all__ = ["BacktestResult", "Loop", "Schedule", "build_hbt", "decision_points", "run_backtest"]
+__all__ = [
+    "BacktestResult",
+    "Loop",
+    "Schedule",
+    "build_hbt",
+    "decision_points",
+    "run_backtest",
+    "warm_loop",
+    "warm_loop_in_background",
+]
 
 log = logging.getLogger(__name__)
 
@@ -871,6 +884,70 @@ class Loop:
         return rc
 
 
+def _helper_calls(loop: Loop) -> list[tuple[Any, tuple[Any, ...]]]:
+    # Every cached helper _run_loop calls, with values of the types it passes them.
+    i64 = np.int64(0)
+    ts = np.zeros(1, np.int64)
+    two = np.zeros(2, np.int64)
+    cash = np.zeros(2)
+    intent = loop.intents[0]
+    held = loop.held[0]
+    pend = (loop.pending, loop.pending_kind, loop.pending_pair, loop.pending_due, loop.pending_sent)
+    return [
+        (_open_orders, (loop.pending, loop.held)),
+        (_outputs_full, (loop.fills, loop.equity, loop.calls, loop.sent, loop.intents, loop.rstate, loop.counters)),
+        (_next_dues, (loop.held, loop.pending, loop.pending_due)),
+        (_owed, (loop.pending, loop.pending_due, i64)),
+        (
+            _record_fill,
+            (loop.fills, loop.counters, i64, np.zeros(1, order_dtype), i64, loop.price_decimals, loop.maker,
+             loop.taker, i64, i64, i64),
+        ),
+        (
+            _observe,
+            (i64, True, loop.view, loop.params, loop.counters, two, ts, ts, ts, ts, ts, ts, i64, loop.init_base,
+             loop.init_quote, cash, loop.last_mid, cash, loop.pending, loop.pending_sent, loop.held, i64, loop.limits,
+             loop.rstate, i64, loop.equity, i64),
+        ),
+        (_call_kernel, (i64, loop.view, loop.params, loop.kstate, loop.intents, loop.limits, loop.rstate,
+                        loop.counters, loop.calls)),
+        (_route, (i64, loop.intents, i64, loop.counters, True, loop.leg_faults, loop.params, loop.held,
+                  loop.order_latency)),
+        (_log_sent, (True, i64, loop.intents, i64, i64, loop.counters, two, loop.sent)),
+        (_track, (*pend, intent["venue"], i64, intent["kind"], intent["pair_id"], i64, i64)),
+        (_track, (*pend, held["venue"], held["order_id"], held["kind"], held["pair_id"], i64, held["sent"])),
+    ]  # fmt: skip
+
+
+def warm_loop(config: AppConfig) -> None:
+    """Compile the backtest loop's cached helpers (and the kernel, gate and risk code they call) into
+    Numba's cache, or load them from it. Nothing runs; no data is needed."""
+    loop = Loop(config, cast(Session, types.SimpleNamespace(start_ns=0, end_ns=0)), cast(Schedule, None))
+    for fn, args in _helper_calls(loop):
+        fn.compile(tuple(typeof(x) for x in args))  # type: ignore[no-untyped-call]  # numba is untyped
+
+
+def _warm_child(config: AppConfig) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends this process
+    warm_loop(config)
+
+
+def warm_loop_in_background(config: AppConfig) -> multiprocessing.process.BaseProcess | None:
+    """When the loop's helpers are not in Numba's cache yet (the first run after an install or an
+    update), start compiling them in another process and return it; else None.
+
+    A first ``arb backtest`` spends ~30 s converting the recordings (most of it compiling the
+    converter) and then ~11 s compiling the kernel, gate and loop helpers; on a second core that
+    second part runs during the first. Join the process before the loop is compiled.
+    """
+    index = getattr(getattr(getattr(_call_kernel, "_cache", None), "_cache_file", None), "_index_path", None)
+    if not isinstance(index, str) or os.path.exists(index) or (os.cpu_count() or 1) < 2:
+        return None  # cached already, a Numba without that layout, or no second core to use
+    process = multiprocessing.get_context("spawn").Process(target=_warm_child, args=(config,), daemon=True)
+    process.start()
+    return process
+
+
 def run_backtest(
     config: AppConfig,
     start: dt.date | None = None,
@@ -885,9 +962,12 @@ def run_backtest(
     a damaged recording; without it a damaged day is a :class:`~arb.errors.RecordingError`."""
     started = time.perf_counter()
     days = plan_days(config, start, end)
+    warming = warm_loop_in_background(config)
     session = load_session(config, days, on_status, allow_damaged=allow_damaged)
     loop = Loop(config, session, Schedule.of(session))
     span = session.end_ns - session.start_ns
+    if warming is not None:
+        warming.join()  # its helpers are in Numba's cache now: the loop links them instead of compiling them
     hbt = build_hbt(config, session)
     try:
         hbt.elapse(1)  # hftbacktest's clock starts at the first event only after a first step

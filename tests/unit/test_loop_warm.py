@@ -1,0 +1,41 @@
+"""The backtest loop's cached helpers can be compiled ahead, without data, for the types the loop uses.
+
+``arb.runtime.backtest.warm_loop`` compiles them from the configuration alone (what the first
+``arb backtest`` does in a second process while it converts the recordings). Each must end up with
+exactly one compiled signature when the loop itself then runs: a second one would mean the warm-up
+compiled types the loop never passes, and the loop paid the compile again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from arb.config import load_config
+from arb.runtime import backtest as bt
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def test_warm_loop_compiles_what_the_loop_uses() -> None:
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    bt.warm_loop(config)
+    loop = bt.Loop(config, _Span(), None)  # type: ignore[arg-type]  # only the span is read
+    helpers = {fn for fn, _ in bt._helper_calls(loop)}
+    before = {fn: len(fn.signatures) for fn in helpers}
+    assert all(n >= 1 for n in before.values())
+    result = bt.run_backtest(config)
+    assert result.counters["decision_points"] > 0
+    for fn in helpers:
+        # _track is called from two places with the same types; every helper keeps the one signature
+        assert len(fn.signatures) == before[fn], fn.py_func.__name__
+
+
+def test_no_background_warm_up_once_cached() -> None:
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    bt.warm_loop(config)  # writes the cache (or finds it)
+    assert bt.warm_loop_in_background(config) is None
+
+
+class _Span:
+    start_ns = 0
+    end_ns = 0
