@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -51,18 +52,23 @@ def _raw(path: Path) -> EventArray:
 
 def _theirs_local(rows: EventArray, base: int) -> EventArray:
     with contextlib.redirect_stdout(io.StringIO()):  # hftbacktest prints the shift (from compiled code
-        return hbt.correct_local_timestamp(rows, base)  # it may still reach the real stdout: harmless)
+        out: EventArray = hbt.correct_local_timestamp(rows, base)  # it may still reach the real stdout)
+    return out
 
 
-def _orders(rows: EventArray) -> tuple[np.ndarray, np.ndarray]:
+Index = np.ndarray[Any, np.dtype[np.intp]]
+
+
+def _orders(rows: EventArray) -> tuple[Index, Index]:
     return np.argsort(rows["exch_ts"], kind="mergesort"), np.argsort(rows["local_ts"], kind="mergesort")
 
 
-def _theirs_order(rows: EventArray, by_exch: np.ndarray, by_local: np.ndarray) -> EventArray:
+def _theirs_order(rows: EventArray, by_exch: Index, by_local: Index) -> EventArray:
     # hftbacktest's merge reads one index past the end of each order once that order is used up
     # (the value is never used): a valid extra entry keeps that read inside the arrays, where small
     # arrays otherwise crash the interpreter.
-    return hbt.correct_event_order(rows, np.append(by_exch, 0), np.append(by_local, 0))
+    out: EventArray = hbt.correct_event_order(rows, np.append(by_exch, 0), np.append(by_local, 0))
+    return out
 
 
 def _same_bytes(a: EventArray, b: EventArray) -> None:
