@@ -93,6 +93,7 @@ __all__ = [
     "build_hbt",
     "decision_points",
     "run_backtest",
+    "run_session",
     "warm_loop",
     "warm_loop_in_background",
 ]
@@ -964,10 +965,27 @@ def run_backtest(
     days = plan_days(config, start, end)
     warming = warm_loop_in_background(config)
     session = load_session(config, days, on_status, allow_damaged=allow_damaged)
-    loop = Loop(config, session, Schedule.of(session))
-    span = session.end_ns - session.start_ns
+    schedule = Schedule.of(session)
     if warming is not None:
         warming.join()  # its helpers are in Numba's cache now: the loop links them instead of compiling them
+    return run_session(config, session, schedule, days, on_progress=on_progress, started=started)
+
+
+def run_session(
+    config: AppConfig,
+    session: Session,
+    schedule: Schedule,
+    days: list[dt.date],
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    started: float | None = None,
+) -> BacktestResult:
+    """The backtest of ``config`` over a loaded ``session`` and its decision ``schedule``: what
+    :func:`run_backtest` does after loading (``arb sweep`` runs many configurations over one session).
+    ``started``: ``time.perf_counter()`` when the run began (its ``wall_s`` counts from there)."""
+    started = time.perf_counter() if started is None else started
+    loop = Loop(config, session, schedule)
+    span = session.end_ns - session.start_ns
     hbt = build_hbt(config, session)
     try:
         hbt.elapse(1)  # hftbacktest's clock starts at the first event only after a first step

@@ -20,26 +20,19 @@ import hashlib
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import numpy as np
-
 from arb.config import AppConfig
 from arb.errors import ArbError
-from arb.events import NS_PER_S
-from arb.execution.risk import risk_figures
 from arb.report import InitialBalances, run_leg_figures, summarize
 from arb.runtime.backtest import (
-    C_CALLS,
-    C_EQUITY,
-    C_FILLS,
-    C_SENT,
     BacktestResult,
     Loop,
     Schedule,
     build_hbt,
+    run_session,
 )
 from arb.runtime.loader import Session, load_session
 from arb.sweep.grid import apply_overrides
@@ -163,55 +156,11 @@ def _with_venues(session: Session, config: AppConfig) -> Session:
     return _with(session, venues=(venues[0], venues[1]))
 
 
-def _row_count(feed: Sequence[Any]) -> int:
-    # rows of one venue's feed: arrays, or .npy files of a day replayed in parts
-    return sum(len(a) if isinstance(a, np.ndarray) else int(np.load(a, mmap_mode="r").shape[0]) for a in feed)
-
-
 def run_on_session(config: AppConfig, session: Session, schedule: Schedule, days: list[dt.date]) -> BacktestResult:
     """The backtest of ``config`` over an already loaded ``session`` (whose arrays match
-    :func:`data_key` of ``config``): the body of :func:`arb.runtime.backtest.run_backtest` after
-    loading, with the same chunks, so the same result."""
-    started = time.perf_counter()
-    session = _with_venues(session, config)
-    loop = Loop(config, session, schedule)
-    span = session.end_ns - session.start_ns
-    hbt = build_hbt(config, session)
-    try:
-        hbt.elapse(1)
-        chunk = max(span // 200, NS_PER_S)
-        until = session.start_ns + chunk
-        while True:
-            rc = loop.run(hbt, until)
-            if rc == 1 or until >= session.end_ns:
-                break
-            until += chunk
-    finally:
-        hbt.close()
-    names = ("decision_points", "kernel_calls", "intents", "orders", "submit_errors", "fills", "equity_samples",
-             "expired")  # fmt: skip
-    counters = loop.counters
-    st = loop.kstate[0]
-    return BacktestResult(
-        fills=loop.fills[: counters[C_FILLS]].copy(),
-        equity=loop.equity[: counters[C_EQUITY]].copy(),
-        calls=loop.calls[: counters[C_CALLS]].copy(),
-        sent=loop.sent[: counters[C_SENT]].copy(),
-        days=days,
-        start_ns=session.start_ns,
-        end_ns=session.end_ns,
-        counters={name: int(counters[i]) for i, name in enumerate(names)},
-        kernel_state={name: int(st[name]) for name in st.dtype.names},
-        risk_state=risk_figures(loop.rstate[0]),
-        sync_losses={v.name: int(np.sum(schedule.syncs[i][1][1:] == 0)) for i, v in enumerate(config.venues)},
-        out_of_sync=schedule.out_of_sync(session.start_ns, session.end_ns),
-        rows={v.name: _row_count(session.arrays[i]) for i, v in enumerate(config.venues)},
-        local_shift_ns=session.local_shift_ns,
-        wall_s=time.perf_counter() - started,
-        initial_base=(float(loop.init_base[0]), float(loop.init_base[1])),
-        initial_quote=(float(loop.init_quote[0]), float(loop.init_quote[1])),
-        risk_events=loop.risk_events,
-    )
+    :func:`data_key` of ``config``): :func:`arb.runtime.backtest.run_session` with this point's venue
+    settings swapped into the session, so the same result as :func:`~arb.runtime.backtest.run_backtest`."""
+    return run_session(config, _with_venues(session, config), schedule, days)
 
 
 def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any], str]:
