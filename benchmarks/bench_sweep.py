@@ -87,13 +87,15 @@ def main() -> None:
         return
     import ray
 
+    from arb.sweep.ray_runner import shutdown_ray
+
     started = time.perf_counter()
     ray.init(num_cpus=args.workers, include_dashboard=False, logging_level=logging.WARNING)
     print(f"ray: a local cluster of {args.workers} CPUs started in {time.perf_counter() - started:.1f} s", flush=True)
     try:
         on_ray = run_sweep(config, grid, workers=args.workers, ray="auto")
     finally:
-        ray.shutdown()
+        shutdown_ray(ray)
     _show(f"ray x{args.workers}", on_ray, one)
 
 

@@ -14,6 +14,7 @@ stops it afterwards; ``"auto"`` connects to the running cluster that ``RAY_ADDRE
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -25,10 +26,23 @@ from arb.runtime.loader import Session
 from arb.sweep.pool import Task
 from arb.sweep.runner import DataKey, PointResult, Worker, WorkerInfo
 
-__all__ = ["RAY_EXTRA", "import_ray", "run_ray"]
+__all__ = ["RAY_EXTRA", "import_ray", "run_ray", "shutdown_ray"]
 
 RAY_EXTRA = "pip install 'arb[ray]'"
 """What to install for ``--ray``."""
+
+
+_PYTHON_PRINT = builtins.print  # taken before any Ray session could replace it
+
+
+def shutdown_ray(ray: Any) -> None:
+    """``ray.shutdown()``, then Python's own ``print`` back in ``builtins``: a Ray session leaves its
+    ``safe_print`` there, and Numba cannot compile a function that prints (hftbacktest's
+    ``correct_local_timestamp``) while it is in place, so every later conversion failed."""
+    try:
+        ray.shutdown()
+    finally:
+        builtins.print = _PYTHON_PRINT
 
 
 def import_ray() -> Any:
@@ -103,4 +117,4 @@ def run_ray(
         for actor in actors:
             ray.kill(actor)
         if started_here:
-            ray.shutdown()
+            shutdown_ray(ray)

@@ -21,6 +21,7 @@ from arb.config import AppConfig, load_config
 from arb.runtime.backtest import run_backtest
 from arb.sweep import FIGURES, load_grid
 from arb.sweep.command import ray_address
+from arb.sweep.ray_runner import shutdown_ray
 from arb.sweep.runner import figures_of
 from tests.scenarios import standing_spread_config
 
@@ -62,7 +63,7 @@ def ray_cluster() -> Iterator[Any]:
     try:
         yield ray
     finally:
-        ray.shutdown()
+        shutdown_ray(ray)
 
 
 def _sweep(scenario: tuple[Path, Path], out: Path, *extra: str) -> list[dict[str, str]]:
@@ -205,3 +206,15 @@ def test_ray_without_ray_installed_names_the_extra(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     with pytest.raises(Exception, match=r"pip install 'arb\[ray\]'"):
         ray_address("local")
+
+
+def test_ray_leaves_pythons_print_in_builtins(ray_cluster: Any) -> None:
+    # Ray's shutdown leaves its safe_print in builtins, and Numba cannot compile a function that
+    # prints while it is there: every later conversion (hftbacktest's correct_local_timestamp) failed.
+    import builtins
+
+    shutdown_ray(ray_cluster)
+    try:
+        assert type(builtins.print) is type(len)  # Python's own, not a Python-level replacement
+    finally:
+        ray_cluster.init(num_cpus=2, include_dashboard=False)  # the module's cluster, for the tests after
