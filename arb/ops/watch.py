@@ -320,7 +320,7 @@ class Watch:
         side = "buy" if int(row["side"]) == BUY else "sell"
         qty, price = float(row["qty"]), float(row["price"])
         self.hub.emit(OpsEvent(
-            "fill", int(row["local_ts"]) if "local_ts" in (row.dtype.names or ()) else self.clock(), ASSET_NAMES[v],
+            "fill", int(row["local_ts"]), ASSET_NAMES[v],
             f"{ASSET_NAMES[v]} {side} {qty:.8g} @ {price:.8g}",
             {"side": side, "qty": qty, "price": price, "fee": float(row["fee"]), "pair_id": int(row["pair_id"]),
              "kind": _KIND_NAMES.get(int(row["kind"]), str(int(row["kind"])))},

@@ -111,8 +111,24 @@ class EodSnapshot:
     local_ts: int
 
 
+class _FindingsView:
+    # What both conversion results say of their inputs, from their ``findings``.
+    __slots__ = ()
+    findings: Findings
+
+    @property
+    def reads(self) -> list[FileFindings]:
+        """What was found in each input, in order."""
+        return self.findings.files
+
+    @property
+    def truncated(self) -> list[FileFindings]:
+        """The inputs whose gzip stream ended early."""
+        return [f for f in self.findings.files if f.truncated]
+
+
 @dataclass(slots=True)
-class ConversionResult:
+class ConversionResult(_FindingsView):
     """What :func:`convert_files` produced."""
 
     rows: EventArray
@@ -126,16 +142,6 @@ class ConversionResult:
     transitions: list[SyncTransition] = field(default_factory=list)
     local_offset_ns: int = 0
     """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
-
-    @property
-    def reads(self) -> list[FileFindings]:
-        """What was found in each input, in order."""
-        return self.findings.files
-
-    @property
-    def truncated(self) -> list[FileFindings]:
-        """The inputs whose gzip stream ended early."""
-        return [f for f in self.findings.files if f.truncated]
 
 
 def make_normalizer(
@@ -477,7 +483,7 @@ def part_paths(target: str | Path, count: int) -> list[Path]:
 
 
 @dataclass(slots=True)
-class PartsResult:
+class PartsResult(_FindingsView):
     """What :func:`convert_to_parts` wrote and found."""
 
     parts: list[Path]
@@ -512,16 +518,6 @@ class PartsResult:
     def rows(self) -> int:
         """Rows written in all."""
         return sum(self.part_rows)
-
-    @property
-    def reads(self) -> list[FileFindings]:
-        """What was found in each input, in order."""
-        return self.findings.files
-
-    @property
-    def truncated(self) -> list[FileFindings]:
-        """The inputs whose gzip stream ended early."""
-        return [f for f in self.findings.files if f.truncated]
 
 
 def convert_to_parts(
