@@ -74,11 +74,14 @@ __all__ = [
     "RiskConfig",
     "Secret",
     "StrategyConfig",
+    "SymbolConfig",
+    "SymbolOverrides",
     "TelegramChannel",
     "VenueConfig",
     "WebhookChannel",
     "load_config",
     "load_venue_config",
+    "quote_currency",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,6 +113,17 @@ _NETWORK_NAME: Final = re.compile(r"[A-Za-z0-9_-]+")
 _INT64_MAX: Final = 2**63 - 1
 
 _T = TypeVar("_T")
+
+
+_QUOTE_CURRENCIES: Final = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "EUR", "BTC", "ETH", "BNB")
+
+
+def quote_currency(symbol: str) -> str:
+    """The quote currency a symbol ends in (``BTCUSDT`` -> ``USDT``), or ``"quote"`` when unknown."""
+    for quote in _QUOTE_CURRENCIES:
+        if symbol.endswith(quote) and len(symbol) > len(quote):
+            return quote
+    return "quote"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -496,7 +510,11 @@ class StrategyConfig:
     """``[strategy]``: what the kernel trades and when.
 
     Attributes:
-        symbol: Instrument traded on both venues, upper-case letters and digits (``"BTCUSDT"``).
+        symbol: The first (or only) symbol traded on both venues, upper-case letters and digits
+            (``"BTCUSDT"``).
+        symbols: Every symbol traded, ``symbol`` first (TOML: ``symbol = "BTCUSDT"`` or ``symbols =
+            ["BTCUSDT", "ETHUSDT"]``). All share one quote currency: each venue has one quote balance.
+            The other keys here are every symbol's defaults; ``[symbols.<SYMBOL>]`` overrides them.
         min_spread_bps: Minimum net edge, in basis points of price, before a pair of orders is sent.
         max_order_size: Largest quantity of one leg, in base-asset units.
         max_position_size: Largest absolute position the strategy may hold on one venue, base units.
@@ -507,7 +525,7 @@ class StrategyConfig:
     """
 
     symbol: str = field(
-        metadata=_spec(pattern=r"[A-Z0-9]+", pattern_doc='upper-case letters and digits, e.g. "BTCUSDT"')
+        metadata=_spec(pattern=r"[A-Z0-9]+", pattern_doc='upper-case letters and digits, e.g. "BTCUSDT"', derived=True)
     )
     min_spread_bps: float = field(metadata=_spec(ge=0))
     max_order_size: float = field(metadata=_spec(gt=0))
@@ -515,9 +533,26 @@ class StrategyConfig:
     rebalance_threshold: float = field(metadata=_spec(ge=0))
     book_levels: int = field(default=5, metadata=_spec(ge=1, le=50))
     cooldown_ns: int = field(default=0, metadata=_spec(ge=0, unit="ms"))
+    symbols: tuple[str, ...] = field(default=(), metadata=_spec(derived=True, empty_ok=True))
 
     def __post_init__(self) -> None:
         _validate_instance(self)
+        if not self.symbols:
+            object.__setattr__(self, "symbols", (self.symbol,))
+        for name in self.symbols:
+            if not re.fullmatch(r"[A-Z0-9]+", name):
+                expected = 'expected symbols of upper-case letters and digits, e.g. "BTCUSDT"'
+                _fail(self, "symbols", f"{expected}, {_got(name)}")
+        if self.symbols[0] != self.symbol:
+            _fail(self, "symbol", f"expected the first of symbols ({self.symbols[0]}), {_got(self.symbol)}")
+        twice = sorted({name for name in self.symbols if self.symbols.count(name) > 1})
+        if twice:
+            _fail(self, "symbols", f"expected each symbol once, got {', '.join(twice)} more than once")
+        quotes = {name: quote_currency(name) for name in self.symbols}
+        if len(set(quotes.values())) > 1:
+            listed = ", ".join(f"{name} in {quote}" for name, quote in quotes.items())
+            _fail(self, "symbols", f"expected every symbol quoted in one currency (each venue keeps one quote "
+                  f"balance), got {listed}")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,6 +583,14 @@ class RiskConfig:
             equity; 0: off.
         max_unknown_orders: More orders of unknown outcome on a venue than this hold new pairs back
             until they are resolved (live trading; 0 pauses at the first one).
+        max_symbol_share: No symbol's positions (both venues, at the mids) above this fraction of the
+            account's equity; 0: off.
+        max_total_notional: The positions of every symbol on every venue together stay within this
+            value, quote currency; 0: off.
+
+    ``position_limit``, ``max_notional_per_venue``, ``stop_loss_bps``, ``max_pair_loss``,
+    ``max_pairs_per_day``, ``min_pair_interval_ns`` and ``max_imbalance_hold_ns`` hold per symbol (a
+    ``[symbols.<SYMBOL>]`` table may override them); the others hold for the whole account.
     """
 
     max_drawdown: float = field(metadata=_spec(gt=0))
@@ -565,6 +608,8 @@ class RiskConfig:
     max_imbalance_hold_ns: int = field(default=0, metadata=_spec(ge=0, unit="ms"))
     max_capital_use: float = field(default=0.0, metadata=_spec(ge=0, le=1))
     max_unknown_orders: int = field(default=0, metadata=_spec(ge=0))
+    max_symbol_share: float = field(default=0.0, metadata=_spec(ge=0, le=1))
+    max_total_notional: float = field(default=0.0, metadata=_spec(ge=0))
 
     def __post_init__(self) -> None:
         _validate_instance(self)
@@ -1230,6 +1275,72 @@ def _check_endpoint_map(venue: VenueConfig, value: Any) -> dict[str, dict[str, E
     return out
 
 
+SYMBOL_STRATEGY_KEYS: Final = (
+    "min_spread_bps",
+    "max_order_size",
+    "max_position_size",
+    "rebalance_threshold",
+    "cooldown_ns",
+)
+"""The ``[strategy]`` fields a ``[symbols.<SYMBOL>]`` table may override."""
+SYMBOL_RISK_KEYS: Final = (
+    "position_limit",
+    "max_notional_per_venue",
+    "stop_loss_bps",
+    "max_pair_loss",
+    "max_pairs_per_day",
+    "min_pair_interval_ns",
+    "max_imbalance_hold_ns",
+)
+"""The ``[risk]`` fields that hold per symbol, which a ``[symbols.<SYMBOL>]`` table may override."""
+SYMBOL_SIZE_KEYS: Final = ("max_order_size", "max_position_size", "rebalance_threshold", "position_limit")
+"""Quantities in base units: every symbol after the first must give its own (BTC sizes are no ETH sizes)."""
+SYMBOL_INSTRUMENT_KEYS: Final = ("tick_size", "lot_size", "min_qty", "min_notional", "contract_size")
+"""The ``[instrument]`` fields of a ``[symbols.<SYMBOL>.<venue>]`` table; it may also set ``base``."""
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolOverrides:
+    """``[symbols.<SYMBOL>]``: what one symbol changes from the defaults (field names, times in ns).
+
+    Attributes:
+        strategy: ``[strategy]`` fields (:data:`SYMBOL_STRATEGY_KEYS`) and their values for this symbol.
+        risk: Per-symbol ``[risk]`` fields (:data:`SYMBOL_RISK_KEYS`).
+        binance, bybit: ``[symbols.<SYMBOL>.<venue>]``: the symbol's trading rules on that venue
+            (:data:`SYMBOL_INSTRUMENT_KEYS`) and ``base``, its starting holdings there (spot).
+    """
+
+    strategy: Mapping[str, Any] = field(default_factory=dict)
+    risk: Mapping[str, Any] = field(default_factory=dict)
+    binance: Mapping[str, Any] = field(default_factory=dict)
+    bybit: Mapping[str, Any] = field(default_factory=dict)
+
+    def venue(self, v: int) -> Mapping[str, Any]:
+        """The venue table of asset number ``v``."""
+        return self.binance if v == 0 else self.bybit
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolConfig:
+    """One traded symbol with every default and override resolved.
+
+    Attributes:
+        name: The symbol (``"ETHUSDT"``).
+        index: Its place in ``strategy.symbols`` (the symbol number in every per-symbol array).
+        strategy: ``[strategy]`` for this symbol (``symbol`` and ``symbols`` name it alone).
+        risk: ``[risk]`` with this symbol's per-symbol limits (the account-wide ones are the same for all).
+        instruments: The symbol's trading rules per venue, in asset order.
+        base: Its starting holdings per venue, base units (spot; 0 on linear).
+    """
+
+    name: str
+    index: int
+    strategy: StrategyConfig
+    risk: RiskConfig
+    instruments: tuple[Instrument, Instrument]
+    base: tuple[float, float]
+
+
 @dataclass(frozen=True, slots=True)
 class AppConfig:
     """The whole configuration: ``arbitrage.toml`` and both venue files.
@@ -1238,7 +1349,10 @@ class AppConfig:
         path: The ``arbitrage.toml`` it was loaded from, resolved.
         strategy, risk, execution, backtest, dry_run, live, leg_faults, ops, alerts: The sections of
             ``arbitrage.toml``.
-        binance, bybit: The venue files named by ``[venues]``.
+        binance, bybit: The venue files named by ``[venues]``; their ``[instrument]`` and ``[account]
+            base`` describe the first symbol.
+        symbol_overrides: ``[symbols.<SYMBOL>]`` tables by symbol.
+        symbols: Every symbol resolved (:class:`SymbolConfig`), in ``strategy.symbols`` order; computed.
     """
 
     path: Path
@@ -1253,6 +1367,8 @@ class AppConfig:
     leg_faults: LegFaultsConfig = field(default=LegFaultsConfig(), metadata=_spec())
     ops: OpsConfig = field(default=OpsConfig(), metadata=_spec())
     alerts: AlertsConfig = field(default=AlertsConfig(), metadata=_spec())
+    symbol_overrides: Mapping[str, SymbolOverrides] = field(default_factory=dict, hash=False)
+    symbols: tuple[SymbolConfig, ...] = field(init=False, hash=False)
 
     def __post_init__(self) -> None:
         _validate_instance(self)
@@ -1260,6 +1376,30 @@ class AppConfig:
             venue = getattr(self, name)
             if not isinstance(venue, VenueConfig) or venue.name != name:
                 _fail(self, name, f'expected the VenueConfig named "{name}", {_got(venue)}')
+        object.__setattr__(self, "symbols", tuple(_resolve_symbols(self)))
+
+    def for_symbol(self, s: int) -> AppConfig:
+        """This configuration as if symbol number ``s`` were the only one: its ``[strategy]``, its
+        per-symbol ``[risk]``, and each venue's ``[instrument]`` and ``[account] base`` for it (the
+        venues' quote balances stay the account's). What per-symbol code (the kernel's parameters,
+        the venue's order checks) reads."""
+        sym = self.symbols[s]
+        venues = [
+            dataclasses.replace(
+                venue,
+                instrument=sym.instruments[v],
+                account=dataclasses.replace(venue.account, base=sym.base[v]),
+            )
+            for v, venue in enumerate(self.venues)
+        ]
+        return dataclasses.replace(
+            self, strategy=sym.strategy, risk=sym.risk, binance=venues[0], bybit=venues[1], symbol_overrides={}
+        )
+
+    @property
+    def symbol_names(self) -> tuple[str, ...]:
+        """Every traded symbol, in order."""
+        return self.strategy.symbols
 
     @property
     def venues(self) -> tuple[VenueConfig, VenueConfig]:
@@ -1286,6 +1426,78 @@ class AppConfig:
         for dotted, value in overrides.items():
             config = _replace_path(config, dotted.split("."), value, dotted)
         return config
+
+
+def _resolve_symbols(config: AppConfig) -> list[SymbolConfig]:
+    # Each symbol of [strategy] symbols with its [symbols.<SYMBOL>] table applied. A mistake is a
+    # _CodeConfigError naming the key as the file spells it: symbols.ETHUSDT.binance.tick_size.
+    strategy, risk = config.strategy, config.risk
+    names = strategy.symbols
+    for name, overrides in config.symbol_overrides.items():
+        if name not in names:
+            _fail(config, f"symbols.{name}", f"expected a table for one of the symbols traded "
+                  f"([strategy] symbols: {', '.join(names)}), got {name}")  # fmt: skip
+        if not isinstance(overrides, SymbolOverrides):
+            _fail(config, f"symbols.{name}", f"expected a SymbolOverrides, {_got(overrides)}")
+    out: list[SymbolConfig] = []
+    for i, name in enumerate(names):
+        ov = config.symbol_overrides.get(name, SymbolOverrides())
+        at = f"symbols.{name}."
+        for keys, allowed in ((ov.strategy, SYMBOL_STRATEGY_KEYS), (ov.risk, SYMBOL_RISK_KEYS)):
+            for key in keys:
+                if key not in allowed:
+                    _fail(config, at + key, f"expected one of {', '.join(allowed)}")
+        if i > 0:
+            given = {*ov.strategy, *ov.risk}
+            for key in SYMBOL_SIZE_KEYS:
+                if key not in given:
+                    _fail(config, at + key, f"missing required key: a quantity in {name}'s base units "
+                          f"(sizes do not carry over from {names[0]})")  # fmt: skip
+        sym_strategy = _replaced(config, at, strategy, {"symbol": name, "symbols": (name,), **ov.strategy})
+        sym_risk = _replaced(config, at, risk, dict(ov.risk))
+        instruments: list[Instrument] = []
+        base: list[float] = []
+        for v, venue in enumerate(config.venues):
+            table = dict(ov.venue(v))
+            vat = f"{at}{venue.name}."
+            for key in table:
+                if key not in (*SYMBOL_INSTRUMENT_KEYS, "base"):
+                    _fail(config, vat + key, f"expected one of {', '.join((*SYMBOL_INSTRUMENT_KEYS, 'base'))}")
+            held = table.pop("base", None)
+            if i == 0:
+                instrument = _replaced(config, vat, venue.instrument, table)
+                held = venue.account.base if held is None else held
+            else:
+                for key in ("tick_size", "lot_size"):
+                    if key not in table:
+                        _fail(config, vat + key, f"missing required key: {name}'s {key.replace('_', ' ')} on "
+                              f"{venue.name} (the venue file's [instrument] describes {names[0]})")  # fmt: skip
+                table.setdefault("min_qty", table["lot_size"])
+                table.setdefault("min_notional", venue.instrument.min_notional)
+                table.setdefault("contract_size", venue.instrument.contract_size)
+                instrument = _replaced(config, vat, None, table)
+                held = 0.0 if held is None else held
+            if not _is_number(held) or held < 0:
+                _fail(config, vat + "base", f"expected a number >= 0, {_got(held)}")
+            if venue.market == "linear" and held != 0:
+                _fail(config, vat + "base", f"expected 0 for a linear market (it holds positions, not base "
+                      f"holdings), {_got(held)}")  # fmt: skip
+            instruments.append(instrument)
+            base.append(float(held))
+        out.append(SymbolConfig(name, i, sym_strategy, sym_risk, (instruments[0], instruments[1]),
+                                (base[0], base[1])))  # fmt: skip
+    return out
+
+
+def _replaced(config: AppConfig, at: str, obj: Any, changes: Mapping[str, Any]) -> Any:
+    # ``obj`` with ``changes`` (a new Instrument when obj is None); a bad value names the key under ``at``.
+    cls = Instrument if obj is None else type(obj)
+    try:
+        return cls(**changes) if obj is None else dataclasses.replace(obj, **changes)
+    except _CodeConfigError as exc:
+        raise _CodeConfigError(type(config).__name__, at + _toml_path(cls, exc.key or ""), exc.expected) from None
+    except TypeError as exc:
+        raise _CodeConfigError(type(config).__name__, at.rstrip("."), f"expected valid keys: {exc}") from None
 
 
 def _replace_path(obj: Any, parts: list[str], value: Any, dotted: str) -> Any:
@@ -1458,6 +1670,64 @@ def _leg_faults_section(parent: Mapping[str, Any], key: str, ctx: _Ctx) -> LegFa
     return _build(LegFaultsConfig, values, ctx, key + ".")
 
 
+def _strategy_symbols(ctx: _Ctx) -> _Derive:
+    # [strategy] names its symbols with ``symbol = "BTCUSDT"`` or ``symbols = [...]``.
+    def symbol(values: dict[str, Any]) -> str:
+        symbols = values.get("symbols")
+        if not symbols:
+            raise ConfigError(ctx.file, "strategy.symbol", 'missing required key: expected symbol = "BTCUSDT" '
+                              '(upper-case letters and digits) or symbols = ["BTCUSDT", "ETHUSDT"]')  # fmt: skip
+        return str(symbols[0])
+
+    return {"symbol": symbol}
+
+
+def _symbol_tables(data: Mapping[str, Any], symbols: tuple[str, ...], ctx: _Ctx) -> dict[str, SymbolOverrides]:
+    """``[symbols.<SYMBOL>]`` and ``[symbols.<SYMBOL>.<venue>]``, checked key by key as their sections are."""
+    raw = data.get("symbols", {})
+    if not isinstance(raw, dict):
+        raise ConfigError(ctx.file, "symbols", f"expected [symbols.<SYMBOL>] tables, {_got(raw)}")
+    strategy = {info.key: info for info in _fields_of(StrategyConfig) if info.name in SYMBOL_STRATEGY_KEYS}
+    risk = {info.key: info for info in _fields_of(RiskConfig) if info.name in SYMBOL_RISK_KEYS}
+    instrument = {info.key: info for info in _fields_of(Instrument)}
+    base = _FieldInfo("base", "base", float, "float", _Spec(ge=0), 0.0)
+    out: dict[str, SymbolOverrides] = {}
+    for name, table in raw.items():
+        at = f"symbols.{name}"
+        if name not in symbols:
+            close = difflib.get_close_matches(name, symbols, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            raise ConfigError(ctx.file, at, f"expected a table for one of the symbols traded{hint}; [strategy] "
+                              f"symbols: {', '.join(symbols)}")  # fmt: skip
+        if not isinstance(table, dict):
+            raise ConfigError(ctx.file, at, f"expected a table [{at}], {_got(table)}")
+        parsed: dict[str, dict[str, Any]] = {"strategy": {}, "risk": {}, "binance": {}, "bybit": {}}
+        allowed = {**strategy, **risk}
+        for key, value in table.items():
+            if key in ASSET_NAMES:
+                if not isinstance(value, dict):
+                    raise ConfigError(ctx.file, f"{at}.{key}", f"expected a table [{at}.{key}], {_got(value)}")
+                fields = {**instrument, "base": base}
+                for vkey, vvalue in value.items():
+                    if vkey not in fields:
+                        raise _unknown_key(ctx, f"{at}.{key}.", vkey, fields)
+                    parsed[key][fields[vkey].name] = _checked(fields[vkey], vvalue, ctx, f"{at}.{key}.{vkey}")
+                continue
+            if key not in allowed:
+                raise _unknown_key(ctx, at + ".", key, [*allowed, *ASSET_NAMES])
+            info = allowed[key]
+            parsed["strategy" if key in strategy else "risk"][info.name] = _checked(info, value, ctx, f"{at}.{key}")
+        out[name] = SymbolOverrides(**parsed)
+    return out
+
+
+def _checked(info: _FieldInfo, value: Any, ctx: _Ctx, dotted: str) -> Any:
+    try:
+        return _check(info, value, toml=True, origin=(ctx.file, dotted))
+    except _BadValueError as bad:
+        raise ConfigError(ctx.file, dotted, bad.expected) from None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     file = str(path)
     try:
@@ -1571,13 +1841,16 @@ def load_config(path: str | Path | None = None) -> AppConfig:
         file = Path(path)
     ctx = _Ctx(str(file), file.parent)
     data = _read_toml(file)
-    values = _parse_table(AppConfig, data, ctx, "", extra_keys=["venues"])
+    values = _parse_table(AppConfig, data, ctx, "", extra_keys=["venues", "symbols"])
     venue_files = _section(_VenueFiles, data, "venues", ctx)
     for info in _fields_of(AppConfig):
         if info.hint is LegFaultsConfig:
             values[info.name] = _leg_faults_section(data, info.key, ctx)
+        elif info.hint is StrategyConfig:
+            values[info.name] = _section(info.hint, data, info.key, ctx, derive=_strategy_symbols(ctx))
         elif info.kind == "section":
             values[info.name] = _section(info.hint, data, info.key, ctx)
+    values["symbol_overrides"] = _symbol_tables(data, values["strategy"].symbols, ctx)
     for name in ASSET_NAMES:
         venue_path: Path = getattr(venue_files, name)
         if not venue_path.is_file():
@@ -1592,11 +1865,13 @@ def load_config(path: str | Path | None = None) -> AppConfig:
 
 
 def _warn_unreachable(config: AppConfig) -> None:
-    # Valid, but nothing would ever trade: say so once, naming the keys.
-    order, limit = config.strategy.max_order_size, config.risk.position_limit
-    if order > limit:
-        log.warning(
-            "%s: strategy.max_order_size %g > risk.position_limit %g: the gate refuses every pair (one leg "
-            "filling alone would take the net position past the limit); raise position_limit or lower the size",
-            config.path.name, order, limit,
-        )  # fmt: skip
+    # Valid, but nothing would ever trade: say so once per symbol, naming the keys.
+    for sym in config.symbols:
+        order, limit = sym.strategy.max_order_size, sym.risk.position_limit
+        if order > limit:
+            where = "" if len(config.symbols) == 1 else f" ({sym.name})"
+            log.warning(
+                "%s: strategy.max_order_size %g > risk.position_limit %g%s: the gate refuses every pair (one leg "
+                "filling alone would take the net position past the limit); raise position_limit or lower the size",
+                config.path.name, order, limit, where,
+            )  # fmt: skip

@@ -50,7 +50,7 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from arb.config import RiskConfig
+from arb.config import RiskConfig, quote_currency
 from arb.strategy.types import INTENT_OPEN, VENUE_OK
 
 __all__ = [
@@ -265,17 +265,6 @@ def drain_events(state: Any) -> list[RiskEvent]:
                                 float(st["ev_limit"][k])))  # fmt: skip
     st["ev_drained"] = count
     return events
-
-
-_QUOTE_CURRENCIES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "EUR", "BTC", "ETH", "BNB")
-
-
-def quote_currency(symbol: str) -> str:
-    """The quote currency a symbol ends in (``BTCUSDT`` -> ``USDT``), or ``"quote"`` when unknown."""
-    for quote in _QUOTE_CURRENCIES:
-        if symbol.endswith(quote) and len(symbol) > len(quote):
-            return quote
-    return "quote"
 
 
 def _money(x: float, quote: str) -> str:

@@ -56,6 +56,8 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "max_imbalance_hold_ms": 0,
         "max_capital_use": 0.0,
         "max_unknown_orders": 0,
+        "max_symbol_share": 0.0,
+        "max_total_notional": 0.0,
     },
     "execution": {
         "order_type": "ioc",
