@@ -107,8 +107,9 @@ TRADES_HEADER: Final = (
     "pair_id",
     "kind",  # open / hedge / unwind
     "order_id",
+    "symbol",  # the symbol traded, e.g. BTCUSDT
 )
-"""Columns of trades.csv, in order."""
+"""Columns of trades.csv, in order (files written before arb traded several symbols end at ``order_id``)."""
 
 PNL_TOLERANCE: Final = 0.01
 """``pnl`` and ``pnl_from_fills`` agree when they differ by at most this much, quote currency (a cent)."""
@@ -678,6 +679,7 @@ def pair_pnl(fills: Array, mid: Sequence[float] | Array) -> tuple[Array, Array]:
         fills: Fills in any order.
         mid: Mid per venue, quote per base (the final mid for the report, the current one for the
             account line); NaN where unknown, which makes the PnL of a pair holding base there NaN.
+            With several symbols, one row of mids per symbol (a fill is valued at its symbol's).
 
     Returns:
         (pair ids ascending, int64; PnL per pair, quote currency, float64). A pair *wins* when its
@@ -686,8 +688,9 @@ def pair_pnl(fills: Array, mid: Sequence[float] | Array) -> tuple[Array, Array]:
     pair_ids, at, in_pair = _pair_index(fills)
     own = fills[in_pair]
     mids = np.asarray(mid, dtype=np.float64)
+    valued = mids[own["venue"]] if mids.ndim == 1 else mids[own["symbol"], own["venue"]]
     side = own["side"].astype(np.float64)
-    contribution = side * own["qty"] * (mids[own["venue"]] - own["price"]) - own["fee"]
+    contribution = side * own["qty"] * (valued - own["price"]) - own["fee"]
     return pair_ids, np.bincount(at, weights=contribution, minlength=len(pair_ids))
 
 
@@ -1028,7 +1031,9 @@ def _dataclass_dict(obj: Any) -> dict[str, Any]:
 # Files
 
 
-def write_report(out_dir: str | Path, summary: Summary, fills: Array, equity: Array) -> list[Path]:
+def write_report(
+    out_dir: str | Path, summary: Summary, fills: Array, equity: Array, symbols: Sequence[str] | None = None
+) -> list[Path]:
     """Write trades.csv, equity.png and summary.json into ``out_dir`` (created if needed).
 
     Each file is written to a temporary file in ``out_dir`` and renamed over its final name, so an
@@ -1040,6 +1045,8 @@ def write_report(out_dir: str | Path, summary: Summary, fills: Array, equity: Ar
         summary: From :func:`summarize` over the same ``fills`` and ``equity``.
         fills: ``FILL_DTYPE`` rows, written to trades.csv in the order given.
         equity: ``EQUITY_DTYPE`` samples, plotted in equity.png.
+        symbols: The symbols' names by number, for trades.csv (default: the ``strategy.symbols`` of
+            the configuration in ``summary.meta``; else their numbers).
 
     Returns:
         The paths written: ``[trades.csv, equity.png, summary.json]``.
@@ -1047,8 +1054,11 @@ def write_report(out_dir: str | Path, summary: Summary, fills: Array, equity: Ar
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(summary.to_dict(), indent=2, allow_nan=False) + "\n"
+    if symbols is None:
+        symbols = summary.meta.get("config", {}).get("strategy", {}).get("symbols") or ()
+    names = tuple(symbols)
     return [
-        _write_atomic(out / TRADES_CSV, lambda f: _write_trades(f, fills)),
+        _write_atomic(out / TRADES_CSV, lambda f: _write_trades(f, fills, names)),
         _write_atomic(out / EQUITY_PNG, lambda f: _plot_equity(f, summary, fills, equity)),
         _write_atomic(out / SUMMARY_JSON, lambda f: f.write(text.encode("utf-8"))),
     ]
@@ -1078,8 +1088,8 @@ def _iso_ns(ts: Array) -> list[str]:
     return [s + "Z" for s in text.tolist()]
 
 
-def _csv_row(fill: tuple[Any, ...], time: str, exch_time: str) -> list[str]:
-    local_ts, _exch_ts, venue, side, price, qty, fee, pair_id, kind, order_id = fill
+def _csv_row(fill: tuple[Any, ...], time: str, exch_time: str, symbols: tuple[str, ...]) -> list[str]:
+    local_ts, _exch_ts, venue, side, price, qty, fee, pair_id, kind, order_id, symbol = fill
     return [
         time,
         str(local_ts),
@@ -1092,26 +1102,29 @@ def _csv_row(fill: tuple[Any, ...], time: str, exch_time: str) -> list[str]:
         str(pair_id),
         _KIND_NAMES.get(kind, str(kind)),
         str(order_id),
+        symbols[symbol] if 0 <= symbol < len(symbols) else str(symbol),
     ]
 
 
-def _write_trades(f: BinaryIO, fills: Array) -> None:
+def _write_trades(f: BinaryIO, fills: Array, symbols: tuple[str, ...]) -> None:
     text = io.TextIOWrapper(f, encoding="utf-8", newline="")
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(TRADES_HEADER)
     columns = [fills[name].tolist() for name in FILL_DTYPE.names or ()]
     times, exch_times = _iso_ns(fills["local_ts"]), _iso_ns(fills["exch_ts"])
     for row, time, exch_time in zip(zip(*columns, strict=True), times, exch_times, strict=True):
-        writer.writerow(_csv_row(row, time, exch_time))
+        writer.writerow(_csv_row(row, time, exch_time, symbols))
     text.flush()
     text.detach()  # the caller owns and closes ``f``
 
 
-def read_trades_csv(path: str | Path) -> Array:
+def read_trades_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
     """Read a trades.csv written by :func:`write_report` back into ``FILL_DTYPE`` rows, exactly.
 
     ``local_ts`` comes from its ns column, ``exch_ts`` from ``exch_time``; names map back to numbers
-    (a column holding a number instead of a name is taken as that number).
+    (a column holding a number instead of a name is taken as that number). A symbol is numbered by
+    its place in ``symbols``, or, for a name not there, after them in the order the file first names
+    it; a file without the symbol column (one symbol) is symbol 0's.
 
     Raises:
         ValueError: The header is not :data:`TRADES_HEADER`, or a row does not parse (names the line).
@@ -1119,26 +1132,40 @@ def read_trades_csv(path: str | Path) -> Array:
     venues = {name: i for i, name in enumerate(ASSET_NAMES)}
     sides = {name: side for side, name in _SIDE_NAMES.items()}
     kinds = {name: kind for kind, name in _KIND_NAMES.items()}
+    numbers = {name: i for i, name in enumerate(symbols)}
     rows: list[tuple[Any, ...]] = []
     with Path(path).open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         header = next(reader, None)
-        if header is None or tuple(header) != TRADES_HEADER:
+        if header is None or tuple(header) not in (TRADES_HEADER, TRADES_HEADER[:-1]):
             raise ValueError(f"{path}: expected the header {','.join(TRADES_HEADER)}, got {header}")
+        width = len(header)
         for line, row in enumerate(reader, start=2):
             try:
-                rows.append(_parse_row(row, venues, sides, kinds))
+                rows.append(_parse_row(row, width, venues, sides, kinds, numbers))
             except (ValueError, IndexError) as exc:
                 raise ValueError(f"{path}: line {line}: {exc}") from None
     return np.array(rows, dtype=FILL_DTYPE)
 
 
 def _parse_row(
-    row: list[str], venues: Mapping[str, int], sides: Mapping[str, int], kinds: Mapping[str, int]
+    row: list[str],
+    width: int,
+    venues: Mapping[str, int],
+    sides: Mapping[str, int],
+    kinds: Mapping[str, int],
+    symbols: dict[str, int],
 ) -> tuple[Any, ...]:
-    if len(row) != len(TRADES_HEADER):
-        raise ValueError(f"expected {len(TRADES_HEADER)} columns, got {len(row)}")
-    _time, local_ts, exch_time, venue, side, price, qty, fee, pair_id, kind, order_id = row
+    if len(row) != width:
+        raise ValueError(f"expected {width} columns, got {len(row)}")
+    _time, local_ts, exch_time, venue, side, price, qty, fee, pair_id, kind, order_id = row[:11]
+    symbol = row[11] if width > 11 else None
+    if symbol is None:
+        number = 0
+    elif symbol.isdigit():
+        number = int(symbol)
+    else:
+        number = symbols.setdefault(symbol, len(symbols))
     exch_ts = int(np.datetime64(exch_time.removesuffix("Z"), "ns").astype(np.int64))
     return (
         int(local_ts),
@@ -1151,6 +1178,7 @@ def _parse_row(
         int(pair_id),
         kinds[kind] if kind in kinds else int(kind),
         int(order_id),
+        number,
     )
 
 

@@ -145,10 +145,9 @@ DEFAULT_BYBIT_CONFIG = ROOT / "config" / "bybit.toml"
 DEFAULT_BINANCE_CONFIG = ROOT / "config" / "binance.toml"
 
 SYMBOL = "BTCUSDT"
+"""The sample's symbol; another comes from the Binance files' names (``ethusdt_20240808.gz``) or ``--symbol``."""
 DEPTH = 50
 """Levels a side of ``orderbook.50``."""
-BOOK_TOPIC = f"orderbook.{DEPTH}.{SYMBOL}"
-TRADE_TOPIC = f"publicTrade.{SYMBOL}"
 SUBSCRIBE_REQ_ID = "1"
 """``req_id`` the recorder sent with its one subscribe request (both topics)."""
 
@@ -558,6 +557,7 @@ class Synthesis:
     binance: BinanceSession
     book_messages: int
     trade_messages: int
+    symbol: str = SYMBOL
 
 
 def synthesize(
@@ -568,16 +568,24 @@ def synthesize(
     max_binance_messages: int | None = None,
     bybit_config: str | Path = DEFAULT_BYBIT_CONFIG,
     binance_config: str | Path = DEFAULT_BINANCE_CONFIG,
+    symbol: str | None = None,
+    tick_size: float | None = None,
+    lot_size: float | None = None,
 ) -> Synthesis:
     """Build the Bybit stream in memory (see the module docstring for the model).
 
     ``max_binance_messages`` stops reading the Binance capture after that many lines (for quick tests).
-    The tick, lot and taker fee come from ``bybit_config``; Binance's taker fee from ``binance_config``.
+    The tick, lot and taker fee come from ``bybit_config`` (``tick_size``/``lot_size`` override the first
+    two: another symbol's rules); Binance's taker fee from ``binance_config``. ``symbol``: the Bybit
+    symbol written (default: the first Binance file's, ``ethusdt_20240808.gz`` -> ``ETHUSDT``).
     """
     params = params or SampleParams()
+    symbol = symbol or symbol_of(binance_paths[0])
     bybit = load_venue_config(bybit_config, "bybit")
     binance_fees = load_venue_config(binance_config, "binance").fees
-    tick, lot = bybit.instrument.tick_size, bybit.instrument.lot_size
+    tick = bybit.instrument.tick_size if tick_size is None else tick_size
+    lot = bybit.instrument.lot_size if lot_size is None else lot_size
+    book_topic, trade_topic = f"orderbook.{DEPTH}.{symbol}", f"publicTrade.{symbol}"
     fmt_px, fmt_qty = _grid_formatter(tick), _grid_formatter(lot)
 
     session = read_binance(binance_paths, levels=params.binance_levels, max_messages=max_binance_messages)
@@ -624,7 +632,7 @@ def synthesize(
         ts = max(last_ts, state.exch_ts // NS_PER_MS + push[i])
         last_ts = ts
         text = (
-            f'{{"topic":"{BOOK_TOPIC}","type":"{kind}","ts":{ts},"data":{{"s":"{SYMBOL}",'
+            f'{{"topic":"{book_topic}","type":"{kind}","ts":{ts},"data":{{"s":"{symbol}",'
             f'"b":[{_levels_json(b_levels, fmt_px, fmt_qty)}],'
             f'"a":[{_levels_json(a_levels, fmt_px, fmt_qty)}],'
             f'"u":{update_id},"seq":{seq}}},"cts":{ts - lag[i]}}}'
@@ -664,9 +672,9 @@ def synthesize(
             trade_id += id_steps[j]
             items.append(
                 f'{{"i":"{trade_id}","T":{t_ms},"p":"{fmt_px(px_ticks)}","v":"{fmt_qty(lots)}",'
-                f'"S":"{"Buy" if trade.taker_buy else "Sell"}","s":"{SYMBOL}","BT":false}}'
+                f'"S":"{"Buy" if trade.taker_buy else "Sell"}","s":"{symbol}","BT":false}}'
             )
-        text = f'{{"topic":"{TRADE_TOPIC}","ts":{ts},"type":"snapshot","data":[{",".join(items)}]}}'
+        text = f'{{"topic":"{trade_topic}","ts":{ts},"type":"snapshot","data":[{",".join(items)}]}}'
         outgoing.append((ts, 1, len(outgoing), text.encode()))
     trade_messages = len(outgoing) - book_messages
 
@@ -684,7 +692,12 @@ def synthesize(
         f'"op":"subscribe"}}'
     )
     lines.insert(0, (lines[0][0] - round(params.ack_lead_ms * NS_PER_MS), ack.encode()))
-    return Synthesis(lines, basis, summary, session, book_messages, trade_messages)
+    return Synthesis(lines, basis, summary, session, book_messages, trade_messages, symbol)
+
+
+def symbol_of(path: str | Path) -> str:
+    """The symbol of a recording named ``<symbol lower>_<YYYYMMDD>.gz``."""
+    return Path(path).name.split("_", 1)[0].upper()
 
 
 # -- files --------------------------------------------------------------------------------------------
@@ -727,6 +740,9 @@ def generate(
     max_binance_messages: int | None = None,
     bybit_config: str | Path = DEFAULT_BYBIT_CONFIG,
     binance_config: str | Path = DEFAULT_BINANCE_CONFIG,
+    symbol: str | None = None,
+    tick_size: float | None = None,
+    lot_size: float | None = None,
 ) -> list[Path]:
     """Generate the Bybit sample into ``out_dir``; return the files written (one per UTC day)."""
     synth = synthesize(
@@ -736,8 +752,11 @@ def generate(
         max_binance_messages=max_binance_messages,
         bybit_config=bybit_config,
         binance_config=binance_config,
+        symbol=symbol,
+        tick_size=tick_size,
+        lot_size=lot_size,
     )
-    paths = write_daily_files(synth.lines, out_dir)
+    paths = write_daily_files(synth.lines, out_dir, synth.symbol)
     log.info(
         "wrote %d book and %d trade messages (+1 ack) to %s; %s",
         synth.book_messages,
@@ -750,7 +769,7 @@ def generate(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Generate the Bybit v5 spot BTCUSDT half of the sample from the Binance capture.",
+        description="Generate the Bybit v5 spot half of the sample from a Binance spot capture (BTCUSDT by default).",
         epilog="Model parameters (see the module docstring):",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
@@ -767,6 +786,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-binance-messages", type=int, default=None, help="stop after this many Binance lines"
     )
+    parser.add_argument("--symbol", default=None, help="the symbol (default: the Binance files' names)")
+    parser.add_argument("--tick-size", type=float, default=None, help="Bybit's tick (default: --bybit-config's)")
+    parser.add_argument("--lot-size", type=float, default=None, help="Bybit's lot (default: --bybit-config's)")
     group = parser.add_argument_group("model parameters")
     for f in dataclasses.fields(SampleParams):
         group.add_argument(
@@ -789,8 +811,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_binance_messages=args.max_binance_messages,
         bybit_config=args.bybit_config,
         binance_config=args.binance_config,
+        symbol=args.symbol,
+        tick_size=args.tick_size,
+        lot_size=args.lot_size,
     )
-    paths = write_daily_files(synth.lines, args.out)
+    paths = write_daily_files(synth.lines, args.out, synth.symbol)
     print(
         f"seed {args.seed}: {synth.book_messages} orderbook.{DEPTH} and "
         f"{synth.trade_messages} publicTrade messages"

@@ -53,6 +53,7 @@ from typing import Any, Protocol
 import aiohttp
 import ccxt
 
+from arb.errors import ArbError
 from arb.execution.failpoints import failpoint
 from arb.execution.grid import grid_price, grid_qty, wire
 from arb.execution.orders import LiveOrder, OrderState, VenueFill, VenueOrderUpdate
@@ -969,8 +970,13 @@ class LiveExecutor:
     def next_order_id(self) -> int:
         return sum(v.next_order_id - 1 for v in self.venues) + 1
 
-    def submit(self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int) -> LiveOrder:
-        """Send one IOC limit order on ``venue`` (asset number); returns at once (see VenueExecutor.submit)."""
+    def submit(
+        self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0
+    ) -> LiveOrder:
+        """Send one IOC limit order on ``venue`` (asset number); returns at once (see VenueExecutor.submit).
+        One symbol only for now: ``arb live`` refuses to start with several (``symbol`` must be 0)."""
+        if symbol != 0:
+            raise ArbError(f"the live executors trade one symbol; got an order for symbol number {symbol}")
         return self.venues[venue].submit(side, price, qty, kind, pair_id, now)
 
     def _order_done(self, order: LiveOrder) -> None:

@@ -116,6 +116,8 @@ class LiveOrder:
     price_text: str
     qty_text: str
     symbol: str
+    symbol_index: int = 0
+    """The symbol's number in ``[strategy] symbols`` (the engine's per-symbol arrays)."""
     reduce_only: bool = False
     state: OrderState = OrderState.PENDING
     venue_order_id: str = ""

@@ -31,7 +31,7 @@ from __future__ import annotations
 import heapq
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,62 +150,82 @@ class PaperOrder:
     """The leg fault drawn for it (``arb.execution.faults.FAULT_*``)."""
     fillable: float = math.inf
     """The most the venue will fill (less than ``qty`` for a partial-fill fault)."""
+    symbol_index: int = 0
+    """The symbol's number in ``[strategy] symbols``."""
     base_fee = 0.0  # paper fees are paid in quote (a class constant: the live order's field of the same name)
 
 
 @dataclass(slots=True)
 class _VenueSide:
-    # The executor's venue-side account and what it took from the current book version.
-    base: float
+    # The executor's venue-side account (one quote balance, holdings per symbol) and what it took from
+    # each symbol's current book version.
     quote: float
-    position: float = 0.0
+    base: list[float]
+    position: list[float]
     fees: float = 0.0
-    book_version: int = -1
-    taken: dict[tuple[int, float], float] = field(default_factory=dict)
+    book_version: list[int] = field(default_factory=list)
+    taken: list[dict[tuple[int, float], float]] = field(default_factory=list)
 
 
 class PaperExecutor:
     """Simulates IOC limit orders on both venues against the driver's books.
 
-    ``books`` are the driver's books (index = asset number); ``book_versions()`` must return a number
-    per venue that changes whenever that venue's book changes (the driver's batch counter).
-    ``leg_faults``: a ``LEG_FAULTS_DTYPE`` record (:func:`arb.execution.faults.make_leg_faults`), or
-    None for no faults. ``request_timeout_ns``: an order unanswered this long after it was sent is
-    unknown until answered (``[live] request_timeout_ms``); None: never.
+    ``venues``: per symbol, both venues' configuration as that symbol sees them
+    (``config.for_symbol(s).venues``: its trading rules); a plain pair of venues means one symbol.
+    ``books`` are the driver's books, index ``2 * symbol + venue``; ``book_versions()`` must return a
+    number per book that changes whenever that book changes (the driver's batch counters). ``base``:
+    starting holdings per (symbol, venue); ``quote``: per venue. ``leg_faults``: a ``LEG_FAULTS_DTYPE``
+    record (:func:`arb.execution.faults.make_leg_faults`), or None for no faults.
+    ``request_timeout_ns``: an order unanswered this long after it was sent is unknown until answered
+    (``[live] request_timeout_ms``); None: never.
     """
 
     def __init__(
         self,
-        venues: tuple[VenueConfig, VenueConfig],
+        venues: Sequence[tuple[VenueConfig, VenueConfig]] | tuple[VenueConfig, VenueConfig],
         books: tuple[OrderBook, ...],
-        book_versions: Callable[[], tuple[int, int]],
+        book_versions: Callable[[], Sequence[int]],
         *,
-        base: tuple[float, float],
+        base: Any,
         quote: tuple[float, float],
         first_order_id: int = 1,
         leg_faults: np.ndarray[Any, np.dtype[Any]] | None = None,
         request_timeout_ns: int | None = None,
     ) -> None:
-        self.venues = venues
+        pairs: Any = venues
+        self.venues: list[tuple[VenueConfig, ...]] = (
+            [tuple(pairs)] if isinstance(pairs[0], VenueConfig) else [tuple(pair) for pair in pairs]
+        )
+        """Per symbol, both venues' configuration (its trading rules, the venues' fees and latencies)."""
+        n_sym = len(self.venues)
+        held = np.asarray(base, float).reshape(n_sym, 2)
         self.leg_faults = leg_faults if leg_faults is not None and leg_faults[0]["enabled"] else None
         self.faults = dict.fromkeys(FAULT_NAMES[1:], 0)
         """Orders per leg-fault kind drawn so far."""
         self.books = books
         self._versions = book_versions
-        self.sides = [_VenueSide(base[v], quote[v]) for v in range(2)]
+        self.sides = [
+            _VenueSide(quote[v], [float(held[s, v]) for s in range(n_sym)], [0.0] * n_sym, 0.0, [-1] * n_sym,
+                       [{} for _ in range(n_sym)])
+            for v in range(2)
+        ]  # fmt: skip
         self.next_order_id = first_order_id
         self._events: list[tuple[int, int, int, PaperOrder]] = []  # (time, phase, seq, order)
         self._seq = 0
-        self.open_orders = [0, 0]
+        self.open_orders = [0] * (2 * n_sym)
+        """Unanswered orders per (symbol, venue), index ``2 * symbol + venue``."""
         self.rejections: list[PaperOrder] = []
         self.request_timeout_ns = request_timeout_ns
         self._now = 0  # the latest time the driver has run the venues to (run_until)
 
     # -- the driver's side ------------------------------------------------------------------
 
-    def submit(self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int) -> PaperOrder:
-        """Send one IOC limit order at ``now`` (ns); it arrives after the venue's entry latency."""
-        lat = self.venues[venue].latency
+    def submit(
+        self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0
+    ) -> PaperOrder:
+        """Send one IOC limit order of symbol ``symbol`` at ``now`` (ns); it arrives after the venue's
+        entry latency."""
+        config = self.venues[symbol][venue]
         order = PaperOrder(
             order_id=self.next_order_id,
             venue=venue,
@@ -215,17 +235,18 @@ class PaperExecutor:
             kind=kind,
             pair_id=pair_id,
             sent_ts=now,
-            arrive_ts=now + lat.order_entry_ns,
+            arrive_ts=now + config.latency.order_entry_ns,
+            symbol_index=symbol,
         )
         if self.leg_faults is not None:
-            lot = self.venues[venue].instrument.lot_size
+            lot = config.instrument.lot_size
             fault, fillable, delay = draw_fault(self.leg_faults, venue, kind, order.order_id, qty, lot)
             if fault != FAULT_NONE:
                 order.fault, order.fillable = fault, fillable
                 order.arrive_ts += delay
                 self.faults[FAULT_NAMES[fault]] += 1
         self.next_order_id += 1
-        self.open_orders[venue] += 1
+        self.open_orders[2 * symbol + venue] += 1
         self._push(order.arrive_ts, 0, order)
         return order
 
@@ -244,16 +265,17 @@ class PaperExecutor:
             when, phase, _, order = heapq.heappop(self._events)
             if phase == 0:
                 self._arrive(order)
-                order.respond_ts = when + self.venues[order.venue].latency.order_response_ns
+                order.respond_ts = when + self.venues[order.symbol_index][order.venue].latency.order_response_ns
                 self._push(order.respond_ts, 1, order)
             else:
-                self.open_orders[order.venue] -= 1
+                self.open_orders[2 * order.symbol_index + order.venue] -= 1
                 on_answer(order)
 
     @property
     def unknown_orders(self) -> list[int]:
-        """Per venue, the orders unanswered ``request_timeout_ns`` or longer after they were sent, at the
-        time the driver last ran the venues to (:meth:`run_until`): what arb live calls unknown."""
+        """Per venue (every symbol's), the orders unanswered ``request_timeout_ns`` or longer after they
+        were sent, at the time the driver last ran the venues to (:meth:`run_until`): what arb live
+        calls unknown."""
         counts = [0, 0]
         if self.request_timeout_ns is None:
             return counts
@@ -269,14 +291,15 @@ class PaperExecutor:
         heapq.heappush(self._events, (when, phase, self._seq, order))
 
     def _arrive(self, order: PaperOrder) -> None:
-        venue = self.venues[order.venue]
+        s = order.symbol_index
+        venue = self.venues[s][order.venue]
         acct = self.sides[order.venue]
         if order.fault == FAULT_REJECT:
             order.status = "rejected"
             order.rejection = LEG_FAULT_REJECTION
             log.debug("paper %s: leg fault rejects order %d", ASSET_NAMES[order.venue], order.order_id)
             return
-        rejection = reject_reason(venue, order.side, order.price, order.qty, acct.base, acct.quote)
+        rejection = reject_reason(venue, order.side, order.price, order.qty, acct.base[s], acct.quote)
         if rejection is not None:
             order.status = "rejected"
             order.rejection = rejection
@@ -292,11 +315,13 @@ class PaperExecutor:
                 rejection.message,
             )
             return
-        version = self._versions()[order.venue]
-        if version != acct.book_version:
-            acct.book_version = version
-            acct.taken.clear()
-        book = self.books[order.venue]
+        a = 2 * s + order.venue
+        version = self._versions()[a]
+        taken = acct.taken[s]
+        if version != acct.book_version[s]:
+            acct.book_version[s] = version
+            taken.clear()
+        book = self.books[a]
         if order.side == BUY:
             prices, sizes = book.asks(50)
         else:
@@ -313,12 +338,12 @@ class PaperExecutor:
             ):
                 break
             key = (order.side, px)
-            left = size - acct.taken.get(key, 0.0)
+            left = size - taken.get(key, 0.0)
             take = min(remaining, left)
             take = math.floor(take / lot + _GRID_TOL) * lot
             if take <= 0.0:
                 continue
-            acct.taken[key] = acct.taken.get(key, 0.0) + take
+            taken[key] = taken.get(key, 0.0) + take
             cost += take * px
             filled += take
             remaining -= take
@@ -331,8 +356,8 @@ class PaperExecutor:
         order.fill_qty = filled
         order.fill_price = price
         order.fee = fee
-        acct.position += order.side * filled
-        acct.base += order.side * filled
+        acct.position[s] += order.side * filled
+        acct.base[s] += order.side * filled
         acct.quote -= order.side * cost + fee
         acct.fees += fee
 
@@ -347,13 +372,20 @@ class PaperExecutor:
             else:
                 on_answer(order)
         self._events.clear()
-        self.open_orders = [0, 0]
+        self.open_orders = [0] * len(self.open_orders)
         return cancelled
 
-    def venue_balances(self, venue: int) -> tuple[float, float]:
-        """(base, quote) as the venue sees them now."""
+    def venue_balances(self, venue: int, symbol: int = 0) -> tuple[float, float]:
+        """(symbol's base holdings, the venue's quote) as the venue sees them now."""
         acct = self.sides[venue]
-        return acct.base, acct.quote
+        return acct.base[symbol], acct.quote
+
+    def set_balances(self, base: Any, quote: Sequence[float]) -> None:
+        """The venue-side balances of a resumed account: ``base`` per (symbol, venue), ``quote`` per venue."""
+        held = np.asarray(base, float).reshape(len(self.venues), 2)
+        for v, side in enumerate(self.sides):
+            side.quote = float(quote[v])
+            side.base = [float(held[s, v]) for s in range(len(self.venues))]
 
     def summary(self) -> dict[str, Any]:
         """Counters for reports."""

@@ -2,17 +2,22 @@
 
 The backtest's Numba loop and the live engine (dry run and ``arb live``) call :func:`update_equity`
 and :func:`gate` with the same arguments at every decision, so one compiled gate stops the same
-things everywhere. It works on whole pairs: if any leg of a pair would break a limit, every intent of
-that pair is dropped, so the gate itself can never create a naked leg. Hedges and unwinds only ever
+things everywhere. With several symbols there is one gate for the account: ``views`` holds every
+symbol's view of both venues (``views[s]``, what the kernel of symbol ``s`` reads), ``limits`` one
+row per symbol, ``state`` the account's record and ``sstate`` one record per symbol. It works on
+whole pairs: if any leg of a pair would break a limit, every intent of that pair is dropped, so the
+gate itself can never create a naked leg. Hedges and unwinds only ever
 reduce exposure; they pass unless their venue has too many unanswered orders.
 
-Limits (``[risk]``; every one added after the first four is off at 0):
+Limits (``[risk]``; every one added after the first four is off at 0). Per symbol: the venue
+status, ``position_limit``, ``max_notional_per_venue``, ``max_pair_loss``, ``max_pairs_per_day``,
+``min_pair_interval_ns``, ``max_imbalance_hold_ns``; every other one holds for the whole account.
 
 - a venue that is stale or out of sync gets no opening order;
-- ``position_limit``: the net position across venues stays within it whatever fills: a pair is
+- ``position_limit``: the symbol's net position across venues stays within it whatever fills: a pair is
   judged by its worst case of leg risk, the net position if its buys or its sells filled alone;
-- ``max_notional_per_venue``: each venue's position value stays within it;
-- ``max_open_orders``: a venue never has more than this many unanswered orders;
+- ``max_notional_per_venue``: the symbol's position value on each venue stays within it;
+- ``max_open_orders``: a venue never has more than this many unanswered orders (every symbol's);
 - ``max_drawdown``: once trading PnL (equity minus the starting balances at today's prices: the
   starting coins' own price moves are not the strategy's losses) falls this far below its peak,
   trading halts;
@@ -25,14 +30,21 @@ Limits (``[risk]``; every one added after the first four is off at 0):
 - ``min_pair_interval_ns``: at least this long between two pairs;
 - ``max_imbalance_hold_ns``: a net position (beyond ``dust``, the coarser lot) held this long halts
   new pairs (the kernel keeps closing it);
-- ``max_capital_use``: each venue's position value stays within this fraction of the venue's equity;
+- ``max_capital_use``: each venue's position value (every symbol's) stays within this fraction of
+  the venue's equity;
 - ``max_unknown_orders``: more orders of unknown outcome on a venue than this (the live executors
-  report them; 0 by default: pause until they are resolved) holds new pairs back.
+  report them; 0 by default: pause until they are resolved) holds new pairs back;
+- ``max_symbol_share``: no symbol's position value (both venues) above this fraction of the
+  account's equity;
+- ``max_total_notional``: every symbol's position value on every venue together stays within it.
+
+A quantity is valued at the mid of the symbol's view (its book as the symbol last decided).
 
 A halt (``halted`` != 0: drawdown, pair loss, imbalance held, or one set from outside: the kill
 switch, a failed hedge, a halt kept from an earlier run) holds until a person clears it; the drivers
 keep it across restarts. Each refusal is counted per limit (``refused``) and the last one's limit and
-figure are kept (``breach``, ``breach_value``, ``breach_limit``).
+figure are kept (``breach``, ``breach_value``, ``breach_limit``, ``breach_symbol``); each symbol's
+record counts its own refusals too.
 
 Breaches are also written, once per episode, into a ring of events in the state (``ev_*``): a halt or
 a daily-loss pause when it trips, a venue's unknown orders when they pass the limit, and the first
@@ -40,6 +52,7 @@ refusal of a run of refusals by one limit (a pair let through ends the run). The
 loop cannot log; it and the engine both drain the ring (:func:`drain_events`) and log each event with
 :func:`event_text`, so the three modes report a breach in the same words. ``ev_count`` counts every
 event; a driver that drains less often than ``EVENTS_KEPT`` events loses the oldest (``ev_lost``).
+Each event names its symbol (-1: the account's own, such as the drawdown or a daily loss).
 """
 
 from __future__ import annotations
@@ -50,7 +63,7 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from arb.config import RiskConfig, quote_currency
+from arb.config import AppConfig, RiskConfig, quote_currency
 from arb.strategy.types import INTENT_OPEN, VENUE_OK
 
 __all__ = [
@@ -61,6 +74,7 @@ __all__ = [
     "RISK_DTYPE",
     "RISK_MEMORY_KEY",
     "RISK_STATE_DTYPE",
+    "SYMBOL_RISK_DTYPE",
     "RiskEvent",
     "breach_text",
     "clear_day",
@@ -68,12 +82,15 @@ __all__ = [
     "drain_events",
     "event_text",
     "gate",
+    "limits_of",
     "make_limits",
     "new_risk_state",
+    "new_symbol_risk_state",
     "quote_currency",
     "restore_risk_memory",
     "risk_figures",
     "risk_memory",
+    "symbol_risk_figures",
     "update_equity",
 ]
 
@@ -95,14 +112,18 @@ B_PAIR_INTERVAL = 8
 B_CAPITAL = 9
 B_UNKNOWN = 10
 B_DAILY_LOSS_FRACTION = 11
-N_BREACHES = 12
+B_SYMBOL_SHARE = 12
+B_TOTAL_NOTIONAL = 13
+N_BREACHES = 14
 # Events that are not refusals (in the event ring only): a halt tripping.
-E_DRAWDOWN = 12
-E_PAIR_LOSS = 13
-E_IMBALANCE = 14
-N_EVENTS = 15
+E_DRAWDOWN = 14
+E_PAIR_LOSS = 15
+E_IMBALANCE = 16
+N_EVENTS = 17
 EVENTS_KEPT = 64
 """Events the state's ring holds between two drains."""
+ACCOUNT = -1
+"""The symbol of an event that concerns the whole account (drawdown, daily loss, unknown orders)."""
 
 BREACH_NAMES = (
     ("", ""),
@@ -117,6 +138,8 @@ BREACH_NAMES = (
     ("capital in positions on one venue (fraction of its equity)", "max_capital_use"),
     ("orders of unknown outcome on one venue", "max_unknown_orders"),
     ("daily loss (fraction of the day's starting equity)", "max_daily_loss_fraction"),
+    ("one symbol's positions (fraction of the account's equity)", "max_symbol_share"),
+    ("every symbol's positions together", "max_total_notional"),
     ("trading PnL below its peak", "max_drawdown"),
     ("pair lost", "max_pair_loss"),
     ("net position held (ms)", "max_imbalance_hold_ms"),
@@ -133,23 +156,26 @@ HALT_REASONS = ("", "max_drawdown", "max_pair_loss", "max_imbalance_hold_ms", "h
 
 RISK_DTYPE = np.dtype(
     [
-        ("position_limit", "f8"),  # |position0 + position1|, base units
-        ("max_notional_per_venue", "f8"),  # |position| x mid per venue, quote
-        ("max_open_orders", "i8"),  # per venue
-        ("max_drawdown", "f8"),  # quote currency below the trading-PnL peak
+        ("position_limit", "f8"),  # the symbol's |position0 + position1|, base units
+        ("max_notional_per_venue", "f8"),  # the symbol's |position| x mid per venue, quote
+        ("max_open_orders", "i8"),  # per venue, every symbol's
+        ("max_drawdown", "f8"),  # quote currency below the account's trading-PnL peak
         ("max_daily_loss", "f8"),  # quote; 0 = off
         ("max_daily_loss_fraction", "f8"),  # of the account's equity at the day's start; 0 = off
         ("daily_reset_ns", "i8"),  # the day begins this long after 00:00 UTC
         ("max_pair_loss", "f8"),  # quote; 0 = off
-        ("max_pairs_per_day", "i8"),  # 0 = off
-        ("min_pair_interval_ns", "i8"),  # 0 = off
+        ("max_pairs_per_day", "i8"),  # the symbol's; 0 = off
+        ("min_pair_interval_ns", "i8"),  # the symbol's; 0 = off
         ("max_imbalance_hold_ns", "i8"),  # 0 = off
-        ("dust", "f8"),  # a net position below this is flat (the coarser lot)
+        ("dust", "f8"),  # a net position of the symbol below this is flat (the coarser lot)
         ("max_capital_use", "f8"),  # fraction of a venue's equity; 0 = off
         ("max_unknown_orders", "i8"),  # per venue
+        ("max_symbol_share", "f8"),  # fraction of the account's equity; 0 = off
+        ("max_total_notional", "f8"),  # quote; 0 = off
     ],
     align=True,
 )
+"""One row per symbol: its own limits and the account's (the same in every row)."""
 
 RISK_STATE_DTYPE = np.dtype(
     [
@@ -161,20 +187,14 @@ RISK_STATE_DTYPE = np.dtype(
         ("day_start_pnl", "f8"),  # trading PnL when the day began
         ("day_start_equity", "f8"),  # the account's equity when the day began
         ("day_halted", "i8"),  # while the daily loss limit holds new pairs back: its B_* code, else 0
-        ("imbalance_since", "i8"),  # when the net position left flat (0: flat)
-        ("pair_open", "i8"),  # 1 while the last pair's PnL is being measured
-        ("pair_start_pnl", "f8"),
-        ("last_pnl", "f8"),
-        ("last_pair_ns", "i8"),  # when the gate last let a pair through
-        ("pair_count", "i8"),  # pairs let through in all (ring index below)
-        ("pair_times", "i8", (MAX_PAIRS_TRACKED,)),
+        ("last_pnl", "f8"),  # the account's trading PnL at the last update
         ("unknown", "i8", (2,)),  # orders of unknown outcome per venue (the live drivers set it)
         ("breach", "i8"),  # the last refusal's B_* code
         ("breach_value", "f8"),
         ("breach_limit", "f8"),
-        ("refused", "i8", (N_BREACHES,)),  # refusals per B_* code
+        ("breach_symbol", "i8"),  # whose pair (or hedge) it was
+        ("refused", "i8", (N_BREACHES,)),  # refusals per B_* code, every symbol's
         ("unknown_paused", "i8"),  # 1 while a venue has more unknown orders than allowed
-        ("ev_last", "i8"),  # the B_* code of the run of refusals under way (0: none)
         ("ev_count", "i8"),  # events written in all (ring index below)
         ("ev_drained", "i8"),  # events the driver has taken
         ("ev_lost", "i8"),  # events overwritten before the driver took them
@@ -182,13 +202,33 @@ RISK_STATE_DTYPE = np.dtype(
         ("ev_ts", "i8", (EVENTS_KEPT,)),
         ("ev_value", "f8", (EVENTS_KEPT,)),
         ("ev_limit", "f8", (EVENTS_KEPT,)),
+        ("ev_symbol", "i8", (EVENTS_KEPT,)),
     ],
     align=True,
 )
+"""The account's gate state (one record)."""
+
+SYMBOL_RISK_DTYPE = np.dtype(
+    [
+        ("imbalance_since", "i8"),  # when the symbol's net position left flat (0: flat)
+        ("pair_open", "i8"),  # 1 while the symbol's last pair's PnL is being measured
+        ("pair_start_pnl", "f8"),
+        ("last_pnl", "f8"),  # the symbol's trading PnL at the last update
+        ("last_pair_ns", "i8"),  # when the gate last let one of its pairs through
+        ("pair_count", "i8"),  # its pairs let through in all (ring index below)
+        ("pair_times", "i8", (MAX_PAIRS_TRACKED,)),
+        ("rejected_pairs", "i8"),
+        ("rejected_hedges", "i8"),
+        ("refused", "i8", (N_BREACHES,)),  # its refusals per B_* code
+        ("ev_last", "i8"),  # the B_* code of its run of refusals under way (0: none)
+    ],
+    align=True,
+)
+"""One symbol's gate state (one record per symbol)."""
 
 
 def make_limits(risk: RiskConfig, dust: float = 0.0) -> np.ndarray[Any, np.dtype[Any]]:
-    """The gate's limits from ``[risk]``; ``dust``: the net position that counts as flat."""
+    """The gate's limits from ``[risk]`` as one row; ``dust``: the net position that counts as flat."""
     limits = np.zeros(1, RISK_DTYPE)
     lim = limits[0]
     lim["position_limit"] = risk.position_limit
@@ -205,11 +245,20 @@ def make_limits(risk: RiskConfig, dust: float = 0.0) -> np.ndarray[Any, np.dtype
     lim["dust"] = dust
     lim["max_capital_use"] = risk.max_capital_use
     lim["max_unknown_orders"] = risk.max_unknown_orders
+    lim["max_symbol_share"] = risk.max_symbol_share
+    lim["max_total_notional"] = risk.max_total_notional
     return limits
 
 
+def limits_of(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
+    """One row of limits per symbol: each symbol's ``[risk]`` (its overrides applied), its dust the
+    coarser of its two lots."""
+    rows = [make_limits(sym.risk, dust=max(i.lot_size for i in sym.instruments)) for sym in config.symbols]
+    return np.concatenate(rows)
+
+
 def new_risk_state(halted: int = H_NONE) -> np.ndarray[Any, np.dtype[Any]]:
-    """A fresh gate state (no peak yet); ``halted``: a halt carried over from an earlier run."""
+    """A fresh account gate state (no peak yet); ``halted``: a halt carried over from an earlier run."""
     state = np.zeros(1, RISK_STATE_DTYPE)
     state["peak_equity"] = -np.inf
     state["day"] = -1
@@ -217,14 +266,29 @@ def new_risk_state(halted: int = H_NONE) -> np.ndarray[Any, np.dtype[Any]]:
     return state
 
 
+def new_symbol_risk_state(n: int = 1) -> np.ndarray[Any, np.dtype[Any]]:
+    """Fresh gate states for ``n`` symbols."""
+    return np.zeros(n, SYMBOL_RISK_DTYPE)
+
+
 def risk_figures(st: Any) -> dict[str, Any]:
-    """The gate state's figures for a report: its scalars, and the refusals per ``[risk]`` key."""
+    """The account gate state's figures for a report: its scalars, and the refusals per ``[risk]`` key."""
     figures: dict[str, Any] = {
         name: float(st[name]) for name in RISK_STATE_DTYPE.names or () if RISK_STATE_DTYPE[name].shape == ()
     }
     figures["halt_reason"] = HALT_REASONS[int(st["halted"])]
     figures["refused"] = {BREACH_NAMES[code][1]: int(st["refused"][code]) for code in range(1, N_BREACHES)}
     return figures
+
+
+def symbol_risk_figures(sst: Any) -> dict[str, Any]:
+    """One symbol's gate figures: pairs let through and refused, and its refusals per ``[risk]`` key."""
+    return {
+        "pairs": int(sst["pair_count"]),
+        "rejected_pairs": int(sst["rejected_pairs"]),
+        "rejected_hedges": int(sst["rejected_hedges"]),
+        "refused": {BREACH_NAMES[code][1]: int(sst["refused"][code]) for code in range(1, N_BREACHES)},
+    }
 
 
 def breach_text(limits: Any, state: Any) -> str:
@@ -239,12 +303,14 @@ def breach_text(limits: Any, state: Any) -> str:
 @dataclass(frozen=True, slots=True)
 class RiskEvent:
     """One breach as the gate recorded it: the code (``B_*`` refusal or ``E_*`` halt), local time in
-    ns, the figure and the limit (in the units of :data:`BREACH_NAMES`)."""
+    ns, the figure and the limit (in the units of :data:`BREACH_NAMES`), and the symbol number it
+    concerns (:data:`ACCOUNT`, -1, for the whole account)."""
 
     code: int
     ts: int
     value: float
     limit: float
+    symbol: int = ACCOUNT
 
     @property
     def key(self) -> str:
@@ -262,7 +328,7 @@ def drain_events(state: Any) -> list[RiskEvent]:
     for i in range(first, count):
         k = i % EVENTS_KEPT
         events.append(RiskEvent(int(st["ev_code"][k]), int(st["ev_ts"][k]), float(st["ev_value"][k]),
-                                float(st["ev_limit"][k])))  # fmt: skip
+                                float(st["ev_limit"][k]), int(st["ev_symbol"][k])))  # fmt: skip
     st["ev_drained"] = count
     return events
 
@@ -307,6 +373,11 @@ def event_text(code: int, value: float, limit: float, limits: Any, quote: str = 
         return (
             f"orders of unknown outcome on one venue {value:.0f} > limit {limit:.0f} {where}: no new pairs until known"
         )
+    if code == B_SYMBOL_SHARE:
+        return f"one symbol's positions {value:.2%} of the account's equity > limit {limit:.2%} {where}: pair refused"
+    if code == B_TOTAL_NOTIONAL:
+        return (f"every symbol's positions together {_money(value, quote)} > limit {_money(limit, quote)} {where}: "
+                "pair refused")  # fmt: skip
     if code == E_DRAWDOWN:
         return f"trading PnL {_money(value, quote)} below its peak >= limit {_money(limit, quote)} {where}: {halt}"
     if code == E_PAIR_LOSS:
@@ -316,17 +387,24 @@ def event_text(code: int, value: float, limit: float, limits: Any, quote: str = 
     return f"{what} {value:.8g} against {limit:.8g} {where}"
 
 
-_MEMORY = ("day", "day_start_pnl", "day_start_equity", "day_halted", "last_pair_ns", "pair_count")
+_DAY_MEMORY = ("day", "day_start_pnl", "day_start_equity", "day_halted")
+_PAIR_MEMORY = ("last_pair_ns", "pair_count")
 
 
-def risk_memory(state: Any) -> dict[str, Any]:
+def risk_memory(state: Any, sstate: Any, symbols: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """What the gate must remember across a restart besides a halt (which the drivers keep as text):
-    the risk day (its start, and whether the daily loss limit holds pairs back) and the pairs of the
-    last 24 hours (for ``max_pairs_per_day`` and ``min_pair_interval_ms``). JSON-serialisable."""
+    the risk day (its start, and whether the daily loss limit holds pairs back) and, per symbol (by
+    name), the pairs of the last 24 hours (for ``max_pairs_per_day`` and ``min_pair_interval_ms``).
+    JSON-serialisable."""
     st = state[0]
-    memory: dict[str, Any] = {name: st[name].item() for name in _MEMORY}
-    kept = min(int(st["pair_count"]), MAX_PAIRS_TRACKED)
-    memory["pair_times"] = sorted(int(t) for t in st["pair_times"][:kept])
+    memory: dict[str, Any] = {name: st[name].item() for name in _DAY_MEMORY}
+    memory["symbols"] = {}
+    for s, symbol in enumerate(symbols):
+        sst = sstate[s]
+        kept = min(int(sst["pair_count"]), MAX_PAIRS_TRACKED)
+        pairs: dict[str, Any] = {name: sst[name].item() for name in _PAIR_MEMORY}
+        pairs["pair_times"] = sorted(int(t) for t in sst["pair_times"][:kept])
+        memory["symbols"][symbol] = pairs
     return memory
 
 
@@ -352,16 +430,25 @@ def day_pause_text(memory: dict[str, Any], limits: Any, now: int) -> str | None:
     return f"daily loss limit ([risk] {key}) reached: no new pair until {hour:02d}:00 UTC (or arb halt --clear)"
 
 
-def restore_risk_memory(state: Any, memory: dict[str, Any]) -> None:
-    """Continue from :func:`risk_memory`'s figures (a day that is over is replaced at the first sample)."""
+def restore_risk_memory(state: Any, sstate: Any, memory: dict[str, Any], symbols: tuple[str, ...] | list[str]) -> None:
+    """Continue from :func:`risk_memory`'s figures (a day that is over is replaced at the first sample).
+    A symbol the memory does not name starts afresh; a memory written by a single-symbol arb (its
+    pairs at the top level) is the first symbol's."""
     st = state[0]
-    for name in _MEMORY:
+    for name in _DAY_MEMORY:
         if name in memory:
             st[name] = memory[name]
-    times = [int(t) for t in memory.get("pair_times", [])][-MAX_PAIRS_TRACKED:]
-    st["pair_times"][:] = 0
-    st["pair_count"] = len(times)
-    st["pair_times"][: len(times)] = times
+    by_symbol = memory.get("symbols")
+    if by_symbol is None and "pair_times" in memory:
+        by_symbol = {symbols[0]: memory}
+    for s, symbol in enumerate(symbols):
+        pairs = (by_symbol or {}).get(symbol, {})
+        sst = sstate[s]
+        sst["last_pair_ns"] = int(pairs.get("last_pair_ns", 0))
+        times = [int(t) for t in pairs.get("pair_times", [])][-MAX_PAIRS_TRACKED:]
+        sst["pair_times"][:] = 0
+        sst["pair_count"] = len(times)
+        sst["pair_times"][: len(times)] = times
 
 
 @nb.njit(cache=True, nogil=True)
@@ -370,56 +457,77 @@ def _mid(view: Any, v: int) -> float:
 
 
 @nb.njit(cache=True, nogil=True)
-def _venue_equity(view: Any, v: int) -> float:
-    mid = _mid(view, v)
-    if not (mid > 0.0):
-        return np.nan
-    return float(view[v]["quote_balance"] + view[v]["base_balance"] * mid)
+def _venue_equity(views: Any, v: int) -> float:
+    # The account's equity on venue v: its quote plus every symbol's holdings there at the mids; NaN
+    # while a symbol's book has no mid.
+    equity = float(views[0][v]["quote_balance"])
+    for s in range(views.shape[0]):
+        mid = _mid(views[s], v)
+        if not (mid > 0.0):
+            return np.nan
+        equity += views[s][v]["base_balance"] * mid
+    return equity
 
 
 @nb.njit(cache=True, nogil=True)
-def _event(st: Any, code: int, now: int, value: float, limit: float) -> None:
+def _value(views: Any, s: int, v: int, position: float) -> float:
+    # |position| of symbol s on venue v at its mid (0 while it has none).
+    mid = _mid(views[s], v)
+    return abs(position) * mid if mid > 0.0 else 0.0
+
+
+@nb.njit(cache=True, nogil=True)
+def _event(st: Any, code: int, now: int, value: float, limit: float, symbol: int) -> None:
     # One event into the ring.
     k = st["ev_count"] % EVENTS_KEPT
     st["ev_code"][k] = code
     st["ev_ts"][k] = now
     st["ev_value"][k] = value
     st["ev_limit"][k] = limit
+    st["ev_symbol"][k] = symbol
     st["ev_count"] += 1
 
 
 @nb.njit(cache=True, nogil=True)
-def _halt(st: Any, reason: int, code: int, now: int, value: float, limit: float) -> None:
+def _episode(sstate: Any, code: int) -> None:
+    # Every symbol's refusals that follow belong to the episode of ``code`` (a halt, a pause).
+    for s in range(sstate.shape[0]):
+        sstate[s]["ev_last"] = code
+
+
+@nb.njit(cache=True, nogil=True)
+def _halt(st: Any, sstate: Any, reason: int, code: int, now: int, value: float, limit: float, symbol: int) -> None:
     # Halt for ``reason`` (H_*) unless already halted; the event says which limit and figure.
     if st["halted"] != H_NONE:
         return
     st["halted"] = reason
-    _event(st, code, now, value, limit)
-    st["ev_last"] = B_HALTED  # the refusals that follow are this episode
+    _event(st, code, now, value, limit, symbol)
+    _episode(sstate, B_HALTED)
 
 
 @nb.njit(cache=True, nogil=True)
-def update_equity(limits: Any, state: Any, pnl: float, view: Any, now: int) -> None:
-    """Follow trading PnL (``pnl``) at ``now``: the drawdown peak, the risk day, the last pair's PnL
-    (judged whenever nothing is unanswered: marked at the mids while a leg is open, realised once
-    flat), how long the net position has been off flat and the venues' unknown orders
-    (``state.unknown``, set by the driver); halt or pause where a limit says so, writing an event
-    when it trips."""
+def update_equity(limits: Any, state: Any, sstate: Any, pnl: float, pnl_sym: Any, views: Any, now: int) -> None:
+    """Follow trading PnL at ``now``: the account's (``pnl``: the drawdown peak, the risk day) and each
+    symbol's (``pnl_sym[s]``: its last pair's PnL, judged whenever none of its orders is unanswered:
+    marked at the mids while a leg is open, realised once flat), how long each symbol's net position
+    has been off flat, and the venues' unknown orders (``state.unknown``, set by the driver); halt or
+    pause where a limit says so, writing an event when it trips. ``views``: every symbol's view."""
     lim = limits[0]
     st = state[0]
     if pnl > st["peak_equity"]:
         st["peak_equity"] = pnl
     if st["peak_equity"] - pnl >= lim["max_drawdown"]:
-        _halt(st, H_DRAWDOWN, E_DRAWDOWN, now, st["peak_equity"] - pnl, lim["max_drawdown"])
+        _halt(st, sstate, H_DRAWDOWN, E_DRAWDOWN, now, st["peak_equity"] - pnl, lim["max_drawdown"], ACCOUNT)
     st["last_pnl"] = pnl
     day = (now - lim["daily_reset_ns"]) // NS_PER_DAY
     if day != st["day"]:
         st["day"] = day
         st["day_start_pnl"] = pnl
-        st["day_start_equity"] = _venue_equity(view, 0) + _venue_equity(view, 1)
+        st["day_start_equity"] = _venue_equity(views, 0) + _venue_equity(views, 1)
         st["day_halted"] = 0
-        if st["ev_last"] == B_DAILY_LOSS or st["ev_last"] == B_DAILY_LOSS_FRACTION:
-            st["ev_last"] = 0
+        for s in range(sstate.shape[0]):
+            if sstate[s]["ev_last"] == B_DAILY_LOSS or sstate[s]["ev_last"] == B_DAILY_LOSS_FRACTION:
+                sstate[s]["ev_last"] = 0
     lost = st["day_start_pnl"] - pnl
     if st["day_halted"] == 0:
         start_equity = st["day_start_equity"]
@@ -427,47 +535,56 @@ def update_equity(limits: Any, state: Any, pnl: float, view: Any, now: int) -> N
         code = 0
         if lim["max_daily_loss"] > 0.0 and lost >= lim["max_daily_loss"]:
             code = B_DAILY_LOSS
-            _event(st, code, now, lost, lim["max_daily_loss"])
+            _event(st, code, now, lost, lim["max_daily_loss"], ACCOUNT)
         elif fraction > 0.0 and np.isfinite(start_equity) and start_equity > 0.0 and lost >= fraction * start_equity:
             code = B_DAILY_LOSS_FRACTION
-            _event(st, code, now, lost / start_equity, fraction)
+            _event(st, code, now, lost / start_equity, fraction, ACCOUNT)
         if code != 0:
             st["day_halted"] = code
             if st["halted"] == H_NONE:
-                st["ev_last"] = code
+                _episode(sstate, code)
+    for s in range(sstate.shape[0]):
+        _follow_symbol(limits[s], st, sstate, s, pnl_sym[s], views[s], now)
+    worst = max(st["unknown"][0], st["unknown"][1])
+    if worst > lim["max_unknown_orders"]:
+        if st["unknown_paused"] == 0:
+            st["unknown_paused"] = 1
+            _event(st, B_UNKNOWN, now, worst, lim["max_unknown_orders"], ACCOUNT)
+            if st["halted"] == H_NONE and st["day_halted"] == 0:
+                _episode(sstate, B_UNKNOWN)
+    else:
+        st["unknown_paused"] = 0
+
+
+@nb.njit(cache=True, nogil=True)
+def _follow_symbol(lim: Any, st: Any, sstate: Any, s: int, pnl: float, view: Any, now: int) -> None:
+    # One symbol's imbalance hold and pair loss (``pnl``: its trading PnL).
+    sst = sstate[s]
+    sst["last_pnl"] = pnl
     net = abs(view[0]["position"] + view[1]["position"])
     quiet = view[0]["open_orders"] == 0 and view[1]["open_orders"] == 0
     hold = lim["max_imbalance_hold_ns"]
     if net <= lim["dust"]:
         # an imbalance that ended after the limit was held too long, even if no decision fell inside it
-        if st["imbalance_since"] != 0 and 0 < hold <= now - st["imbalance_since"]:
-            _halt(st, H_IMBALANCE, E_IMBALANCE, now, (now - st["imbalance_since"]) / 1e6, hold / 1e6)
-        st["imbalance_since"] = 0
-        if st["pair_open"] == 1 and quiet:
-            st["pair_open"] = 0
-            if lim["max_pair_loss"] > 0.0 and st["pair_start_pnl"] - pnl > lim["max_pair_loss"]:
-                _halt(st, H_PAIR_LOSS, E_PAIR_LOSS, now, st["pair_start_pnl"] - pnl, lim["max_pair_loss"])
-    elif st["imbalance_since"] == 0:
-        st["imbalance_since"] = now
-    elif 0 < hold <= now - st["imbalance_since"]:
-        _halt(st, H_IMBALANCE, E_IMBALANCE, now, (now - st["imbalance_since"]) / 1e6, hold / 1e6)
+        if sst["imbalance_since"] != 0 and 0 < hold <= now - sst["imbalance_since"]:
+            _halt(st, sstate, H_IMBALANCE, E_IMBALANCE, now, (now - sst["imbalance_since"]) / 1e6, hold / 1e6, s)
+        sst["imbalance_since"] = 0
+        if sst["pair_open"] == 1 and quiet:
+            sst["pair_open"] = 0
+            if lim["max_pair_loss"] > 0.0 and sst["pair_start_pnl"] - pnl > lim["max_pair_loss"]:
+                _halt(st, sstate, H_PAIR_LOSS, E_PAIR_LOSS, now, sst["pair_start_pnl"] - pnl, lim["max_pair_loss"], s)
+    elif sst["imbalance_since"] == 0:
+        sst["imbalance_since"] = now
+    elif 0 < hold <= now - sst["imbalance_since"]:
+        _halt(st, sstate, H_IMBALANCE, E_IMBALANCE, now, (now - sst["imbalance_since"]) / 1e6, hold / 1e6, s)
     if (
-        st["pair_open"] == 1
+        sst["pair_open"] == 1
         and quiet
         and lim["max_pair_loss"] > 0.0
-        and st["pair_start_pnl"] - pnl > lim["max_pair_loss"]
+        and sst["pair_start_pnl"] - pnl > lim["max_pair_loss"]
     ):
         # a leg held open with nothing unanswered: its loss at the mid counts already
-        _halt(st, H_PAIR_LOSS, E_PAIR_LOSS, now, st["pair_start_pnl"] - pnl, lim["max_pair_loss"])
-    worst = max(st["unknown"][0], st["unknown"][1])
-    if worst > lim["max_unknown_orders"]:
-        if st["unknown_paused"] == 0:
-            st["unknown_paused"] = 1
-            _event(st, B_UNKNOWN, now, worst, lim["max_unknown_orders"])
-            if st["halted"] == H_NONE and st["day_halted"] == 0:
-                st["ev_last"] = B_UNKNOWN
-    else:
-        st["unknown_paused"] = 0
+        _halt(st, sstate, H_PAIR_LOSS, E_PAIR_LOSS, now, sst["pair_start_pnl"] - pnl, lim["max_pair_loss"], s)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -479,14 +596,19 @@ def _refuse(st: Any, code: int, value: float, limit: float) -> None:
 
 
 @nb.njit(cache=True, nogil=True)
-def gate(view: Any, limits: Any, state: Any, intents: Any, n: int, now: int) -> int:
-    """Drop the intents that break a limit (whole pairs at a time); compact the rest; return their count.
+def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any, n: int, now: int) -> int:
+    """Drop symbol ``s``'s intents that break a limit (whole pairs at a time); compact the rest; return
+    their count.
 
-    ``now``: local time, ns. A refusal is counted under its limit (``refused``); the first of a run of
-    refusals by one limit is also written to the event ring.
+    ``views``: every symbol's view (``views[s]`` is the one the kernel decided on); ``limits``: a row
+    per symbol; ``state``: the account's record; ``sstate``: a record per symbol. ``now``: local time,
+    ns. A refusal is counted under its limit (``refused``, the account's and the symbol's); the first of
+    a run of refusals by one limit is also written to the event ring.
     """
-    lim = limits[0]
+    lim = limits[s]
     st = state[0]
+    sst = sstate[s]
+    view = views[s]
     delta = np.zeros(2)
     orders = np.zeros(2, np.int64)
     opening = False
@@ -506,11 +628,15 @@ def gate(view: Any, limits: Any, state: Any, intents: Any, n: int, now: int) -> 
     if n == 0:
         return 0
     st["breach"] = 0
+    n_sym = views.shape[0]
     for v in range(2):
         if orders[v] == 0:
             continue
-        if view[v]["open_orders"] + orders[v] > lim["max_open_orders"]:
-            _refuse(st, B_OPEN_ORDERS, view[v]["open_orders"] + orders[v], lim["max_open_orders"])
+        open_orders = 0
+        for o in range(n_sym):
+            open_orders += views[o][v]["open_orders"]
+        if open_orders + orders[v] > lim["max_open_orders"]:
+            _refuse(st, B_OPEN_ORDERS, open_orders + orders[v], lim["max_open_orders"])
         if not opening:
             continue
         if view[v]["status"] != VENUE_OK:
@@ -521,11 +647,34 @@ def gate(view: Any, limits: Any, state: Any, intents: Any, n: int, now: int) -> 
         if mid > 0.0 and after > before and after * mid > lim["max_notional_per_venue"]:
             _refuse(st, B_NOTIONAL, after * mid, lim["max_notional_per_venue"])
         if lim["max_capital_use"] > 0.0 and mid > 0.0 and after > before:
-            equity = _venue_equity(view, v)
-            if not (equity > 0.0) or after * mid > lim["max_capital_use"] * equity:
-                _refuse(st, B_CAPITAL, after * mid / equity if equity > 0.0 else np.inf, lim["max_capital_use"])
+            equity = _venue_equity(views, v)
+            used = 0.0
+            for o in range(n_sym):
+                if o != s:
+                    used += _value(views, o, v, views[o][v]["position"])
+            used += after * mid
+            if not (equity > 0.0) or used > lim["max_capital_use"] * equity:
+                _refuse(st, B_CAPITAL, used / equity if equity > 0.0 else np.inf, lim["max_capital_use"])
         if st["unknown"][v] > lim["max_unknown_orders"]:
             _refuse(st, B_UNKNOWN, st["unknown"][v], lim["max_unknown_orders"])
+    if opening and (lim["max_symbol_share"] > 0.0 or lim["max_total_notional"] > 0.0):
+        mine_before = 0.0
+        mine_after = 0.0
+        others = 0.0
+        for v in range(2):
+            mine_before += _value(views, s, v, view[v]["position"])
+            mine_after += _value(views, s, v, view[v]["position"] + delta[v])
+            for o in range(n_sym):
+                if o != s:
+                    others += _value(views, o, v, views[o][v]["position"])
+        if mine_after > mine_before:
+            if lim["max_symbol_share"] > 0.0:
+                equity = _venue_equity(views, 0) + _venue_equity(views, 1)
+                if not (equity > 0.0) or mine_after > lim["max_symbol_share"] * equity:
+                    share = mine_after / equity if equity > 0.0 else np.inf
+                    _refuse(st, B_SYMBOL_SHARE, share, lim["max_symbol_share"])
+            if lim["max_total_notional"] > 0.0 and others + mine_after > lim["max_total_notional"]:
+                _refuse(st, B_TOTAL_NOTIONAL, others + mine_after, lim["max_total_notional"])
     if opening:
         # Leg risk: any leg may fill alone (the other rejected, expired or partly filled), so the net
         # position can end anywhere between the sells filling alone and the buys filling alone.
@@ -540,35 +689,39 @@ def gate(view: Any, limits: Any, state: Any, intents: Any, n: int, now: int) -> 
         elif st["day_halted"] == B_DAILY_LOSS_FRACTION:
             lost = (st["day_start_pnl"] - st["last_pnl"]) / st["day_start_equity"]
             _refuse(st, B_DAILY_LOSS_FRACTION, lost, lim["max_daily_loss_fraction"])
-        if lim["min_pair_interval_ns"] > 0 and st["pair_count"] > 0:
-            since = now - st["last_pair_ns"]
+        if lim["min_pair_interval_ns"] > 0 and sst["pair_count"] > 0:
+            since = now - sst["last_pair_ns"]
             if since < lim["min_pair_interval_ns"]:
                 _refuse(st, B_PAIR_INTERVAL, since / 1e6, lim["min_pair_interval_ns"] / 1e6)
         if lim["max_pairs_per_day"] > 0:
             recent = 0
-            kept = min(st["pair_count"], st["pair_times"].shape[0])
+            kept = min(sst["pair_count"], sst["pair_times"].shape[0])
             for i in range(kept):
-                if now - st["pair_times"][i] < NS_PER_DAY:
+                if now - sst["pair_times"][i] < NS_PER_DAY:
                     recent += 1
             if recent >= lim["max_pairs_per_day"]:
                 _refuse(st, B_PAIRS_PER_DAY, recent, lim["max_pairs_per_day"])
     if st["breach"] == 0:
         if opening:
-            st["pair_times"][st["pair_count"] % st["pair_times"].shape[0]] = now
-            st["pair_count"] += 1
-            st["last_pair_ns"] = now
-            st["ev_last"] = 0  # a pair went out: the next refusal starts a new episode
-            if st["pair_open"] == 0:
-                st["pair_open"] = 1
-                st["pair_start_pnl"] = st["last_pnl"]
+            sst["pair_times"][sst["pair_count"] % sst["pair_times"].shape[0]] = now
+            sst["pair_count"] += 1
+            sst["last_pair_ns"] = now
+            sst["ev_last"] = 0  # a pair went out: the next refusal starts a new episode
+            if sst["pair_open"] == 0:
+                sst["pair_open"] = 1
+                sst["pair_start_pnl"] = sst["last_pnl"]
         return n
     code = st["breach"]
+    st["breach_symbol"] = s
     st["refused"][code] += 1
-    if code != st["ev_last"]:
-        st["ev_last"] = code
-        _event(st, code, now, st["breach_value"], st["breach_limit"])
+    sst["refused"][code] += 1
+    if code != sst["ev_last"]:
+        sst["ev_last"] = code
+        _event(st, code, now, st["breach_value"], st["breach_limit"], s)
     if opening:
         st["rejected_pairs"] += 1
+        sst["rejected_pairs"] += 1
     else:
         st["rejected_hedges"] += 1
+        sst["rejected_hedges"] += 1
     return 0

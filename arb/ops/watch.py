@@ -43,7 +43,7 @@ from arb.ops.snapshot import (
     Snapshot,
     VenueAccount,
 )
-from arb.strategy.types import BUY, HEDGE_FAILED
+from arb.strategy.types import BUY
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
@@ -294,7 +294,7 @@ class Watch:
             return
         if not (self.config.ops.daily_report and self.report_dir and self.mode in ("dry-run", "live")):
             return
-        mids = tuple(float(m) for m in self.engine.last_mid)
+        mids = tuple(float(m) for m in self.engine.last_mid[0])
         date = dt.date(1970, 1, 1) + dt.timedelta(days=int(ended))
         thread = threading.Thread(target=self._write_daily_report, args=(date, now, mids),
                                   name="arb-daily-report", daemon=True)  # fmt: skip
@@ -365,7 +365,7 @@ class Watch:
         # a spent hedge and a lone leg left exposed: events on the change, resolved when they end
         from arb.runtime.live_trading import exposure_lines
 
-        if not self._hedge_failed and int(engine.kstate[0]["flags"]) & HEDGE_FAILED:
+        if not self._hedge_failed and engine.hedge_failed:
             self._hedge_failed = True
             self.emit("hedge_failed", text=f"a lone leg was not hedged within "
                       f"{self.config.execution.max_hedge_attempts} attempts: no new pair")  # fmt: skip
@@ -415,9 +415,9 @@ class Watch:
         return tuple(h.figures() for h in hists)
 
     def _snapshot(self, engine: Engine, now: int, feeds: tuple[FeedHealth, ...]) -> Snapshot:
-        mids = engine.last_mid
+        mids = engine.last_mid[0]
         bids, asks = [], []
-        for book in engine.books:
+        for book in engine.books[:2]:
             bid, ask = book.best_bid, book.best_ask
             bids.append(bid)
             asks.append(ask)
@@ -426,16 +426,16 @@ class Watch:
         accounts = []
         equity = 0.0
         for v in (0, 1):
-            base = float(engine.init_base[v] + engine.position[v])
-            quote = float(engine.init_quote[v] + engine.cash[v])
+            base = float(engine.init_base[0, v] + engine.position[0, v])
+            quote = float(engine.init_quote[v] + engine.cash[:, v].sum())
             mid = float(mids[v]) if np.isfinite(mids[v]) else 0.0
             equity += quote + base * mid
             accounts.append(VenueAccount(
-                venue=ASSET_NAMES[v], position=float(engine.position[v]), base=base, quote=quote,
+                venue=ASSET_NAMES[v], position=float(engine.position[0, v]), base=base, quote=quote,
                 bid=bids[v], ask=asks[v], open_orders=int(open_orders[v]), orders=self._orders[v],
                 fills=self._fills[v], rejects=dict(self._rejects[v]), unknown_orders=int(unknown[v]),
             ))  # fmt: skip
-        start = float(sum(engine.init_quote[v] + engine.init_base[v] * (mids[v] if np.isfinite(mids[v]) else 0.0)
+        start = float(sum(engine.init_quote[v] + engine.init_base[0, v] * (mids[v] if np.isfinite(mids[v]) else 0.0)
                           for v in (0, 1)))  # fmt: skip
         st = engine.rstate[0]
         halted = int(st["halted"])
@@ -451,27 +451,28 @@ class Watch:
             feeds=feeds, accounts=tuple(accounts), spread_bps=spreads_bps(bids, asks),
             entry_bps=float(self.config.strategy.min_spread_bps), equity=equity if valued else float("nan"),
             pnl=equity - start if valued else float("nan"), fees=self._fees,
-            pairs=int(engine.kstate[0]["next_pair_id"]) - 1, limits=self._limits(engine, now), halted=halt_text,
+            pairs=engine.pairs, limits=self._limits(engine, now), halted=halt_text,
             paused=paused, recording_dir=self.recording_dir, latencies=self._latencies(), loop_lag_ns=self.loop_lag_ns,
             started_wall_ns=self._started_wall,
         )  # fmt: skip
 
     def _limits(self, engine: Engine, now: int) -> tuple[LimitUse, ...]:
-        lim, st = engine.limits[0], engine.rstate[0]
+        lim, st, sst = engine.limits[0], engine.rstate[0], engine.srisk[0]
         refused = [int(x) for x in st["refused"]]
-        mids = engine.last_mid
-        net = abs(float(engine.position[0] + engine.position[1]))
-        notional = max((abs(float(engine.position[v]) * float(mids[v])) if np.isfinite(mids[v]) else 0.0)
+        mids = engine.last_mid[0]
+        position = engine.position[0]
+        net = abs(float(position[0] + position[1]))
+        notional = max((abs(float(position[v]) * float(mids[v])) if np.isfinite(mids[v]) else 0.0)
                        for v in (0, 1))  # fmt: skip
         peak = float(st["peak_equity"])
         last = float(st["last_pnl"])
         drawdown = max(0.0, peak - last) if np.isfinite(peak) else 0.0
         day_loss = max(0.0, float(st["day_start_pnl"]) - last) if int(st["day"]) >= 0 else 0.0
-        since = int(st["imbalance_since"])
+        since = int(sst["imbalance_since"])
         held_ms = (now - since) / 1e6 if since else 0.0
-        last_pair = int(st["last_pair_ns"])
-        count = int(st["pair_count"])
-        times = st["pair_times"]
+        last_pair = int(sst["last_pair_ns"])
+        count = int(sst["pair_count"])
+        times = sst["pair_times"]
         window = [int(t) for t in times[: min(count, len(times))] if int(t) > now - 86_400_000_000_000]
         by_key = {name: code for code, (_, name) in enumerate(BREACH_NAMES) if name}
         rows = [

@@ -53,7 +53,7 @@ MARK_DTYPE: Final = np.dtype([("ts", "i8"), ("mid", "f8", (2,))])
 
 _KINDS: Final = {"open": INTENT_OPEN, "hedge": INTENT_HEDGE, "unwind": INTENT_UNWIND}
 _SIDES: Final = {"buy": BUY, "sell": SELL}
-_PAPER_HEADER: Final = ("local_ts", "venue", "side", "price", "qty", "fee", "pair_id", "kind", "order_id")
+_PAPER_HEADER: Final = ("local_ts", "venue", "side", "price", "qty", "fee", "pair_id", "kind", "order_id", "symbol")
 _NO_KIND: Final = 0  # a paper fill whose kind the file wrote as "?" (not a pair's)
 
 
@@ -256,10 +256,14 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
                          "(no account.json)")  # fmt: skip
     account = _read_json(account_path)
     try:
-        initial = InitialBalances(tuple(account["inception_base"]), tuple(account["inception_quote"]))
-    except (KeyError, TypeError, ValueError):
+        base = account["inception_base"]
+        if base and isinstance(base[0], list):  # per symbol: [[binance, bybit], ...]
+            base = base[0]
+        initial = InitialBalances(tuple(base), tuple(account["inception_quote"]))
+    except (KeyError, TypeError, ValueError, IndexError):
         raise UsageError(f"{account_path}: expected inception_base and inception_quote") from None
-    fills = _sorted(_read_paper_fills(state_dir / "fills.csv"))
+    symbols = [str(name) for name in account.get("symbols", [])]
+    fills = _sorted(_read_paper_fills(state_dir / "fills.csv", symbols))
     me = account_path.resolve()
 
     def belongs(meta: Mapping[str, Any]) -> bool:
@@ -287,8 +291,10 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
     )
 
 
-def _read_paper_fills(path: Path) -> Array:
-    # fills.csv as PaperAccount.record writes it: local_ts,venue,side,price,qty,fee,pair_id,kind,order_id
+def _read_paper_fills(path: Path, symbols: list[str] | None = None) -> Array:
+    # fills.csv as PaperAccount.record writes it: local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol
+    # (the symbol column is numbered by ``symbols``; a file without it is one symbol's)
+    numbers = {name: i for i, name in enumerate(symbols or ())}
     if not path.is_file():
         return np.zeros(0, FILL_DTYPE)
     rows = []
@@ -300,15 +306,19 @@ def _read_paper_fills(path: Path) -> Array:
     header = next(reader, None)
     if header is None:
         return np.zeros(0, FILL_DTYPE)
-    if tuple(header) != _PAPER_HEADER:
+    if tuple(header) not in (_PAPER_HEADER, _PAPER_HEADER[:-1]):
         raise UsageError(f"{path}: expected the header {','.join(_PAPER_HEADER)}, got {header}")
+    width = len(header)
     for line, row in enumerate(reader, start=2):
         if not row:
             continue
         try:
-            ts, venue, side, price, qty, fee, pair_id, kind, order_id = row
+            if len(row) != width:
+                raise ValueError(row)
+            ts, venue, side, price, qty, fee, pair_id, kind, order_id = row[:9]
+            symbol = numbers.setdefault(row[9], len(numbers)) if width > 9 else 0
             rows.append((int(ts), int(ts), venues[venue], _SIDES[side], float(price), float(qty), float(fee),
-                         int(pair_id), _KINDS.get(kind, _NO_KIND), int(order_id)))  # fmt: skip
+                         int(pair_id), _KINDS.get(kind, _NO_KIND), int(order_id), symbol))  # fmt: skip
         except (ValueError, KeyError):
             raise UsageError(f"{path}: line {line}: expected a fill, got {','.join(row)!r}") from None
     return np.array(rows, dtype=FILL_DTYPE) if rows else np.zeros(0, FILL_DTYPE)
@@ -381,7 +391,9 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
         pair_id = int(r["pair_id"]) if r["pair_id"] is not None else 0
         kind = int(r["kind"]) if r["kind"] is not None else _NO_KIND
         ts = int(r["local_ts_ns"])
-        rows.append((ts, int(r["exch_ts_ms"]) * 1_000_000, venue, int(r["side"]), price, qty, fee, pair_id, kind, 0))
+        rows.append(
+            (ts, int(r["exch_ts_ms"]) * 1_000_000, venue, int(r["side"]), price, qty, fee, pair_id, kind, 0, 0)
+        )
     fills = _sorted(np.array(rows, dtype=FILL_DTYPE) if rows else np.zeros(0, FILL_DTYPE))
     account_text = account
 

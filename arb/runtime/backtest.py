@@ -1,4 +1,5 @@
-"""The two-venue backtest: hftbacktest with asset 0 = Binance and asset 1 = Bybit, driving the kernel.
+"""The backtest: hftbacktest over both venues of every symbol (asset ``2 * s + v``: symbol ``s`` of
+``[strategy] symbols`` on venue ``v``, 0 = Binance, 1 = Bybit), driving the kernel.
 
 One ``HashMapMarketDepthBacktest`` replays both venues' converted recordings (per-venue tick and lot
 sizes, taker fees, constant or recorded order latency, the recorded feed latency). A compiled loop
@@ -62,16 +63,18 @@ from arb.execution.risk import (
     drain_events,
     event_text,
     gate,
-    make_limits,
+    limits_of,
     new_risk_state,
+    new_symbol_risk_state,
     quote_currency,
     risk_figures,
+    symbol_risk_figures,
     update_equity,
 )
 from arb.report import Spans, out_of_sync_spans
 from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
 from arb.strategy.kernel import decide, may_act
-from arb.strategy.params import make_params
+from arb.strategy.params import params_of
 from arb.strategy.types import (
     BUY,
     DECISION_DTYPE,
@@ -83,7 +86,7 @@ from arb.strategy.types import (
     VENUE_STALE,
     new_intents,
     new_state,
-    new_view,
+    new_views,
 )
 
 __all__ = [
@@ -117,6 +120,7 @@ C_CURSOR = 8
 C_DONE = 9
 C_NEXT_ORDER_ID = 10
 C_NEXT_SAMPLE = 11
+C_NEXT_PAIR_ID = 12  # the next pair id, shared by every symbol's kernel
 C_CALLS = 13
 C_SENT = 14
 N_COUNTERS = 16
@@ -128,7 +132,7 @@ _HELD_DTYPE = np.dtype(
     [
         ("due", "i8"),  # local time of the action
         ("order_id", "i8"),  # 0: a free slot
-        ("venue", "i8"),
+        ("asset", "i8"),  # 2 * symbol + venue
         ("side", "i8"),
         ("price", "f8"),
         ("qty", "f8"),
@@ -144,12 +148,14 @@ _HELD_DTYPE = np.dtype(
 
 
 @njit(cache=False)
-def _fill_top(hbt: Any, view: Any, levels: int, scan: int, venues: int) -> None:
-    # Best ``levels`` price levels of the venues in the bit mask ``venues`` (1 Binance, 2 Bybit) from
-    # hftbacktest's depth, walking ticks from the best price at most ``scan`` ticks deep.
-    for a in range(2):
-        if not (venues >> a) & 1:
+def _fill_top(hbt: Any, views: Any, levels: int, scan: int, lo: int, hi: int, mask: Any) -> None:
+    # Best ``levels`` price levels of the assets lo <= a < hi whose ``mask[a]`` is set (asset a is symbol
+    # a // 2 on venue a % 2) from hftbacktest's depth, walking ticks from the best price at most ``scan``
+    # ticks deep.
+    for a in range(lo, hi):
+        if mask[a] == 0:
             continue
+        rec = views[a // 2][a % 2]
         depth = hashmapbt_depth(hbt.ptr, a)  # what hbt.depth(a) wraps
         tick = hashmapdepth_tick_size(depth)
         bid_t = hashmapdepth_best_bid_tick(depth)
@@ -161,8 +167,8 @@ def _fill_top(hbt: Any, view: Any, levels: int, scan: int, venues: int) -> None:
             while nb_ < levels and bid_t - t <= scan:
                 q = hashmapdepth_bid_qty_at_tick(depth, t)
                 if q > 0.0:
-                    view[a]["bid_px"][nb_] = t * tick
-                    view[a]["bid_qty"][nb_] = q
+                    rec["bid_px"][nb_] = t * tick
+                    rec["bid_qty"][nb_] = q
                     nb_ += 1
                 t -= 1
         if np.isfinite(hashmapdepth_best_ask(depth)):
@@ -170,42 +176,35 @@ def _fill_top(hbt: Any, view: Any, levels: int, scan: int, venues: int) -> None:
             while na < levels and t - ask_t <= scan:
                 q = hashmapdepth_ask_qty_at_tick(depth, t)
                 if q > 0.0:
-                    view[a]["ask_px"][na] = t * tick
-                    view[a]["ask_qty"][na] = q
+                    rec["ask_px"][na] = t * tick
+                    rec["ask_qty"][na] = q
                     na += 1
                 t += 1
         for k in range(nb_, levels):
-            view[a]["bid_px"][k] = np.nan
-            view[a]["bid_qty"][k] = 0.0
+            rec["bid_px"][k] = np.nan
+            rec["bid_qty"][k] = 0.0
         for k in range(na, levels):
-            view[a]["ask_px"][k] = np.nan
-            view[a]["ask_qty"][k] = 0.0
+            rec["ask_px"][k] = np.nan
+            rec["ask_qty"][k] = 0.0
 
 
 @njit(cache=True)
-def _status(now: int, book_ts: Any, sync_ts: Any, sync_state: Any, stale_after: int) -> tuple[int, int]:
-    # (status, time of the last book update) of one venue at ``now``.
-    i = np.searchsorted(sync_ts, now, side="right") - 1
-    synced = i >= 0 and sync_state[i] == 1
-    j = np.searchsorted(book_ts, now, side="right") - 1
-    last = book_ts[j] if j >= 0 else 0
+def _status(
+    now: int, a: int, book_ts: Any, book_off: Any, sync_ts: Any, sync_st: Any, sync_off: Any, stale_after: int
+) -> tuple[int, int]:
+    # (status, time of the last book update) of asset a at ``now``; each asset's times are the slice
+    # of the concatenated arrays between its offsets.
+    syncs = sync_ts[sync_off[a] : sync_off[a + 1]]
+    i = np.searchsorted(syncs, now, side="right") - 1
+    synced = i >= 0 and sync_st[sync_off[a] + i] == 1
+    books = book_ts[book_off[a] : book_off[a + 1]]
+    j = np.searchsorted(books, now, side="right") - 1
+    last = books[j] if j >= 0 else 0
     if not synced:
         return VENUE_OUT_OF_SYNC, last
     if now - last > stale_after:
         return VENUE_STALE, last
     return VENUE_OK, last
-
-
-@njit(cache=True)
-def _equity(view: Any, init_base: Any, init_quote: Any, cash: Any, last_mid: Any, out_venue: Any) -> float:
-    total = 0.0
-    for a in range(2):
-        mid = 0.5 * (view[a]["bid_px"][0] + view[a]["ask_px"][0])
-        if np.isfinite(mid):
-            last_mid[a] = mid
-        out_venue[a] = init_quote[a] + cash[a] + (init_base[a] + view[a]["position"]) * last_mid[a]
-        total += out_venue[a]
-    return total
 
 
 @njit(cache=False)
@@ -219,7 +218,7 @@ def _submit(hbt: Any, a: int, oid: int, side: int, price: float, qty: float) -> 
 @njit(cache=True)
 def _track(pending: Any, pending_kind: Any, pending_pair: Any, pending_due: Any, pending_sent: Any, a: int, oid: int,
            kind: int, pair: int, due: int, sent: int) -> bool:  # fmt: skip
-    # Remember an order sent to hftbacktest in a free slot of venue a; False when none is free.
+    # Remember an order sent to hftbacktest in a free slot of asset a; False when none is free.
     for slot in range(_MAX_PENDING):
         if pending[a, slot] == 0:
             pending[a, slot] = oid
@@ -233,17 +232,17 @@ def _track(pending: Any, pending_kind: Any, pending_pair: Any, pending_due: Any,
 
 @njit(cache=True)
 def _count_unknown(pending: Any, pending_sent: Any, held: Any, now: int, timeout: int, out: Any) -> None:
-    # Per venue, the orders still unanswered ``timeout`` or more after they were sent: what arb live
-    # calls unknown (its request timed out) until the answer comes.
+    # Per venue, the orders (every symbol's) still unanswered ``timeout`` or more after they were sent:
+    # what arb live calls unknown (its request timed out) until the answer comes.
     out[0] = 0
     out[1] = 0
-    for a in range(2):
+    for a in range(pending.shape[0]):
         for k in range(_MAX_PENDING):
             if pending[a, k] != 0 and now - pending_sent[a, k] >= timeout:
-                out[a] += 1
+                out[a % 2] += 1
     for k in range(held.shape[0]):
         if held[k]["order_id"] != 0 and now - held[k]["sent"] >= timeout:
-            out[held[k]["venue"]] += 1
+            out[held[k]["asset"] % 2] += 1
 
 
 @njit(cache=True)
@@ -255,7 +254,7 @@ def _hold(held: Any, due: int, oid: int, a: int, side: int, price: float, qty: f
         if h["order_id"] == 0:
             h["due"] = due
             h["order_id"] = oid
-            h["venue"] = a
+            h["asset"] = a
             h["side"] = side
             h["price"] = price
             h["qty"] = qty
@@ -274,31 +273,34 @@ _ROUTE_FAILED = 2  # no free slot in ``held``
 
 
 @njit(cache=True)
-def _open_orders(pending: Any, held: Any) -> tuple[Any, Any, Any]:
-    # Scratch arrays of a call of _run_loop: (cash, equity per venue, open orders per venue), the last
-    # counting the orders sent to hftbacktest and not yet answered, plus those kept in ``held``.
-    cash = np.zeros(2)
-    eq_venue = np.zeros(2)
-    out = np.zeros(2, np.int64)
-    for a in range(2):
+def _open_orders(pending: Any, held: Any, n_symbols: int) -> tuple[Any, Any, Any, Any, Any]:
+    # Scratch arrays of a call of _run_loop: (cash and equity per symbol and venue, PnL per symbol,
+    # open orders per asset, the assets that ticked), the open orders counting those sent to
+    # hftbacktest and not yet answered plus those kept in ``held``.
+    cash = np.zeros((n_symbols, 2))
+    eq_venue = np.zeros((n_symbols, 2))
+    pnl_sym = np.zeros(n_symbols)
+    out = np.zeros(pending.shape[0], np.int64)
+    for a in range(pending.shape[0]):
         for k in range(_MAX_PENDING):
             if pending[a, k] != 0:
                 out[a] += 1
     for k in range(held.shape[0]):
         if held[k]["order_id"] != 0:
-            out[held[k]["venue"]] += 1
-    return cash, eq_venue, out
+            out[held[k]["asset"]] += 1
+    return cash, eq_venue, pnl_sym, out, np.zeros(pending.shape[0], np.int64)
 
 
 @njit(cache=True)
 def _outputs_full(fills: Any, equity: Any, calls: Any, sent: Any, intents: Any, rstate: Any, counters: Any) -> bool:
     # True when an output buffer may not take another step (the driver grows it and calls again).
+    n_symbols = intents.shape[0]
     return bool(
-        counters[C_FILLS] >= fills.shape[0] - 2 * _MAX_PENDING
-        or counters[C_EQUITY] >= equity.shape[0] - 2
-        or counters[C_CALLS] >= calls.shape[0] - 1
-        or counters[C_SENT] >= sent.shape[0] - intents.shape[0]
-        or rstate[0]["ev_count"] - rstate[0]["ev_drained"] >= EVENTS_KEPT - 8  # the driver logs them
+        counters[C_FILLS] >= fills.shape[0] - 2 * _MAX_PENDING * n_symbols
+        or counters[C_EQUITY] >= equity.shape[0] - 2 * n_symbols
+        or counters[C_CALLS] >= calls.shape[0] - n_symbols
+        or counters[C_SENT] >= sent.shape[0] - intents.size
+        or rstate[0]["ev_count"] - rstate[0]["ev_drained"] >= EVENTS_KEPT - min(8 * n_symbols, EVENTS_KEPT // 2)
     )
 
 
@@ -310,7 +312,7 @@ def _next_dues(held: Any, pending: Any, pending_due: Any) -> tuple[int, int]:
     for k in range(held.shape[0]):
         if held[k]["order_id"] != 0 and held[k]["due"] < held_due:
             held_due = held[k]["due"]
-    for a in range(2):
+    for a in range(pending.shape[0]):
         for k in range(_MAX_PENDING):
             if pending[a, k] != 0 and pending_due[a, k] < sent_due:
                 sent_due = pending_due[a, k]
@@ -321,7 +323,7 @@ def _next_dues(held: Any, pending: Any, pending_due: Any) -> tuple[int, int]:
 def _owed(pending: Any, pending_due: Any, now: int) -> bool:
     # Does hftbacktest owe an answer at or before ``now``?
     owed = False
-    for a in range(2):
+    for a in range(pending.shape[0]):
         for k in range(_MAX_PENDING):
             if pending[a, k] != 0 and pending_due[a, k] <= now:
                 owed = True
@@ -331,18 +333,20 @@ def _owed(pending: Any, pending_due: Any, now: int) -> bool:
 @njit(cache=True)
 def _record_fill(fills: Any, counters: Any, now: int, order: Any, a: int, price_decimals: Any, maker_fee: Any,
                  taker_fee: Any, pair: int, kind: int, oid: int) -> None:  # fmt: skip
-    # One fill from hftbacktest's answer to an order (``order``: its one order_dtype record, what
-    # hftbacktest's Order reads; exec_price is Order.exec_price's product).
+    # One fill from hftbacktest's answer to an order of asset a (``order``: its one order_dtype record,
+    # what hftbacktest's Order reads; exec_price is Order.exec_price's product).
     o = order[0]
     n = counters[C_FILLS]
+    v = a % 2
     fills[n]["local_ts"] = now
     fills[n]["exch_ts"] = o.exch_timestamp
-    fills[n]["venue"] = a
+    fills[n]["venue"] = v
+    fills[n]["symbol"] = a // 2
     fills[n]["side"] = o.side
     # the tick grid in decimal (exec_price_tick x tick_size has float noise)
     fills[n]["price"] = np.round(o.exec_price_tick * o.tick_size, price_decimals[a])
     fills[n]["qty"] = o.exec_qty
-    rate = maker_fee[a] if o.maker else taker_fee[a]
+    rate = maker_fee[v] if o.maker else taker_fee[v]
     fills[n]["fee"] = fills[n]["price"] * o.exec_qty * rate
     fills[n]["pair_id"] = pair
     fills[n]["kind"] = kind
@@ -351,85 +355,113 @@ def _record_fill(fills: Any, counters: Any, now: int, order: Any, a: int, price_
 
 
 @njit(cache=True)
-def _observe(now: int, act: bool, view: Any, params: Any, counters: Any, open_count: Any, book_ts0: Any,
-             book_ts1: Any, sync_ts0: Any, sync_st0: Any, sync_ts1: Any, sync_st1: Any, stale_after: int,
-             init_base: Any, init_quote: Any, cash: Any, last_mid: Any, eq_venue: Any, pending: Any,
-             pending_sent: Any, held: Any, request_timeout: int, limits: Any, rstate: Any, end_ns: int,
-             equity: Any, equity_interval: int) -> bool:  # fmt: skip
-    # At a decision point, with the view's book and account current: venue status, equity, the gate's
-    # drawdown tracker and unknown orders, the equity sample when due. True when the kernel is to be
-    # called (something happened, the data goes on, and ``may_act`` says it could send something).
-    for a in range(2):
-        view[a]["open_orders"] = open_count[a]
-        if a == 0:
-            st, last = _status(now, book_ts0, sync_ts0, sync_st0, stale_after)
-        else:
-            st, last = _status(now, book_ts1, sync_ts1, sync_st1, stale_after)
-        view[a]["status"] = st
-        view[a]["book_local_ts"] = last
-    eq = _equity(view, init_base, init_quote, cash, last_mid, eq_venue)
-    # drawdown is measured on trading PnL: the starting coins' price moves are not losses
-    trading = cash[0] + cash[1] + view[0]["position"] * last_mid[0] + view[1]["position"] * last_mid[1]
-    if open_count[0] + open_count[1] > 0:
+def _observe(now: int, views: Any, counters: Any, open_count: Any, book_ts: Any, book_off: Any, sync_ts: Any,
+             sync_st: Any, sync_off: Any, stale_after: int, init_base: Any, init_quote: Any, cash: Any,
+             last_mid: Any, eq_venue: Any, pnl_sym: Any, pending: Any, pending_sent: Any, held: Any,
+             request_timeout: int, limits: Any, rstate: Any, srisk: Any, end_ns: int, equity: Any,
+             equity_interval: int) -> None:  # fmt: skip
+    # At a decision point, with the views' books and accounts current: every venue's status, equity,
+    # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
+    # live engine writes them).
+    n_symbols = views.shape[0]
+    waiting = False
+    for a in range(open_count.shape[0]):
+        rec = views[a // 2][a % 2]
+        rec["open_orders"] = open_count[a]
+        st, last = _status(now, a, book_ts, book_off, sync_ts, sync_st, sync_off, stale_after)
+        rec["status"] = st
+        rec["book_local_ts"] = last
+        if open_count[a] > 0:
+            waiting = True
+    trading = 0.0
+    for s in range(n_symbols):
+        view = views[s]
+        for v in range(2):
+            mid = 0.5 * (view[v]["bid_px"][0] + view[v]["ask_px"][0])
+            if np.isfinite(mid):
+                last_mid[s, v] = mid
+            start = init_quote[v] if s == 0 else 0.0
+            eq_venue[s, v] = start + cash[s, v] + (init_base[s, v] + view[v]["position"]) * last_mid[s, v]
+        # drawdown is measured on trading PnL: the starting coins' price moves are not losses
+        pnl = cash[s, 0] + cash[s, 1] + view[0]["position"] * last_mid[s, 0] + view[1]["position"] * last_mid[s, 1]
+        pnl_sym[s] = pnl
+        trading = pnl if s == 0 else trading + pnl
+    if waiting:
         _count_unknown(pending, pending_sent, held, now, request_timeout, rstate[0]["unknown"])
     else:
         rstate[0]["unknown"][:] = 0
     if np.isfinite(trading):
-        update_equity(limits, rstate, trading, view, now)
+        update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
     final = counters[C_DONE] == 1 or now >= end_ns
     due = now >= counters[C_NEXT_SAMPLE] or final
-    if due and np.isfinite(last_mid[0]) and np.isfinite(last_mid[1]):
-        m = counters[C_EQUITY]
-        equity[m]["ts"] = now
-        equity[m]["equity"] = eq
-        for a in range(2):
-            equity[m]["equity_venue"][a] = eq_venue[a]
-            equity[m]["position"][a] = view[a]["position"]
-            equity[m]["mid"][a] = last_mid[a]
-        equity[m]["spread_bps"] = (last_mid[1] - last_mid[0]) / last_mid[0] * 1e4
-        counters[C_EQUITY] = m + 1
-        counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
-    return act and counters[C_DONE] == 0 and may_act(view, params)
+    if not due:
+        return
+    for s in range(n_symbols):
+        for v in range(2):
+            if not np.isfinite(last_mid[s, v]):
+                return
+    m = counters[C_EQUITY]
+    for s in range(n_symbols):
+        row = equity[m + s]
+        row["ts"] = now
+        row["symbol"] = s
+        row["equity"] = eq_venue[s, 0] + eq_venue[s, 1]
+        for v in range(2):
+            row["equity_venue"][v] = eq_venue[s, v]
+            row["position"][v] = views[s][v]["position"]
+            row["mid"][v] = last_mid[s, v]
+        row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4
+    counters[C_EQUITY] = m + n_symbols
+    counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
 
 
 @njit(cache=True)
-def _call_kernel(now: int, view: Any, params: Any, kstate: Any, intents: Any, limits: Any, rstate: Any,
-                 counters: Any, calls: Any) -> int:  # fmt: skip
-    # The kernel and the gate on the current view, the call logged; the number of intents to send.
+def _call_kernel(now: int, s: int, views: Any, params: Any, kstate: Any, intents: Any, limits: Any, rstate: Any,
+                 srisk: Any, counters: Any, calls: Any) -> int:  # fmt: skip
+    # Symbol s's kernel and the gate on the current views, the call logged; the number of intents to send
+    # (in ``intents[s]``). Pair ids are shared by the symbols (``counters[C_NEXT_PAIR_ID]``).
     counters[C_KERNEL_CALLS] += 1
-    n = decide(view, params, kstate, now, intents)
-    n = gate(view, limits, rstate, intents, n, now)
+    view = views[s]
+    ks = kstate[s : s + 1]
+    ks[0]["next_pair_id"] = counters[C_NEXT_PAIR_ID]
+    buf = intents[s]
+    n = decide(view, params[s : s + 1], ks, now, buf)
+    counters[C_NEXT_PAIR_ID] = ks[0]["next_pair_id"]
+    n = gate(views, s, limits, rstate, srisk, buf, n, now)
     counters[C_INTENTS] += n
     c = counters[C_CALLS]
     calls[c]["ts"] = now
-    for a in range(2):
-        calls[c]["bid"][a] = view[a]["bid_px"][0]
-        calls[c]["ask"][a] = view[a]["ask_px"][0]
-        calls[c]["position"][a] = view[a]["position"]
-        calls[c]["status"][a] = view[a]["status"]
-        calls[c]["open_orders"][a] = view[a]["open_orders"]
+    calls[c]["symbol"] = s
+    for v in range(2):
+        calls[c]["bid"][v] = view[v]["bid_px"][0]
+        calls[c]["ask"][v] = view[v]["ask_px"][0]
+        calls[c]["position"][v] = view[v]["position"]
+        calls[c]["status"][v] = view[v]["status"]
+        calls[c]["open_orders"][v] = view[v]["open_orders"]
     calls[c]["intents"] = n
     counters[C_CALLS] = c + 1
     return n
 
 
 @njit(cache=True)
-def _route(now: int, intents: Any, k: int, counters: Any, faulty: bool, leg_faults: Any, params: Any, held: Any,
-           order_latency: Any) -> tuple[int, int, int, float, int]:  # fmt: skip
-    # Intent k gets the next order id and draws its leg fault: (route, order id, fault, quantity to send,
-    # time its answer is due). A late or rejected leg is kept in ``held`` here.
-    a = intents[k]["venue"]
+def _route(now: int, s: int, intents: Any, k: int, counters: Any, faulty: bool, leg_faults: Any, params: Any,
+           held: Any, order_latency: Any) -> tuple[int, int, int, float, int]:  # fmt: skip
+    # Symbol s's intent k gets the next order id and draws its leg fault: (route, order id, fault,
+    # quantity to send, time its answer is due). A late or rejected leg is kept in ``held`` here.
+    it = intents[s][k]
+    v = it["venue"]
+    a = 2 * s + v
     oid = counters[C_NEXT_ORDER_ID]
     counters[C_NEXT_ORDER_ID] = oid + 1
-    side = intents[k]["side"]
-    price = intents[k]["price"]
-    qty = intents[k]["qty"]
-    kind = intents[k]["kind"]
-    pair = intents[k]["pair_id"]
+    side = it["side"]
+    price = it["price"]
+    qty = it["qty"]
+    kind = it["kind"]
+    pair = it["pair_id"]
     fault, fillable, delay = FAULT_NONE, qty, 0
     if faulty:
-        fault, fillable, delay = draw_fault(leg_faults, a, kind, oid, qty, params[0]["lot_size"][a])
-    answer_due = now + delay + order_latency[a, 0] + order_latency[a, 1]
+        fault, fillable, delay = draw_fault(leg_faults, v, kind, oid, qty, params[s]["lot_size"][v])
+    answer_due = now + delay + order_latency[v, 0] + order_latency[v, 1]
     if fault == FAULT_LATE:
         ok = _hold(held, now + delay, oid, a, side, price, qty, kind, pair, 1, now)
     elif fault == FAULT_REJECT or (fault == FAULT_PARTIAL and fillable <= 0.0):
@@ -440,26 +472,43 @@ def _route(now: int, intents: Any, k: int, counters: Any, faulty: bool, leg_faul
 
 
 @njit(cache=True)
-def _log_sent(ok: bool, now: int, intents: Any, k: int, fault: int, counters: Any, open_count: Any,
-              sent: Any) -> None:  # fmt: skip
-    # Intent k went out (sent to hftbacktest or held): count it open and log it; or count the error.
+def _log_sent(ok: bool, now: int, s: int, intents: Any, k: int, fault: int, counters: Any, open_count: Any,
+              views: Any, sent: Any) -> None:  # fmt: skip
+    # Symbol s's intent k went out (sent to hftbacktest or held): count it open (in its view too, for
+    # the gate of the next symbol deciding at this time) and log it; or count the error.
     if not ok:
         counters[C_SUBMIT_ERRORS] += 1
         return
-    a = intents[k]["venue"]
-    open_count[a] += 1
+    it = intents[s][k]
+    v = it["venue"]
+    open_count[2 * s + v] += 1
+    views[s][v]["open_orders"] += 1
     counters[C_ORDERS] += 1
     m = counters[C_SENT]
     sent[m]["ts"] = now
-    sent[m]["venue"] = a
-    sent[m]["side"] = intents[k]["side"]
-    sent[m]["price"] = intents[k]["price"]
-    sent[m]["qty"] = intents[k]["qty"]
-    sent[m]["kind"] = intents[k]["kind"]
-    sent[m]["pair_id"] = intents[k]["pair_id"]
-    sent[m]["level"] = intents[k]["level"]
+    sent[m]["venue"] = v
+    sent[m]["side"] = it["side"]
+    sent[m]["price"] = it["price"]
+    sent[m]["qty"] = it["qty"]
+    sent[m]["kind"] = it["kind"]
+    sent[m]["pair_id"] = it["pair_id"]
+    sent[m]["level"] = it["level"]
     sent[m]["fault"] = fault
+    sent[m]["symbol"] = s
     counters[C_SENT] = m + 1
+
+
+@njit(cache=True)
+def _ticks(decision_ts: Any, decision_assets: Any, counters: Any, now: int, ticked: Any) -> bool:
+    # Every decision row due by ``now``: mark its asset in ``ticked``; True when there was one.
+    i = counters[C_CURSOR]
+    any_ = False
+    while i < decision_ts.shape[0] and decision_ts[i] <= now:
+        ticked[decision_assets[i]] = 1
+        i += 1
+        any_ = True
+    counters[C_CURSOR] = i
+    return any_
 
 
 @njit(cache=False)
@@ -467,19 +516,19 @@ def _run_loop(
     hbt: Any,
     until_ns: int,
     decision_ts: Any,
-    decision_venues: Any,
-    book_ts0: Any,
-    book_ts1: Any,
-    sync_ts0: Any,
-    sync_st0: Any,
-    sync_ts1: Any,
-    sync_st1: Any,
+    decision_assets: Any,
+    book_ts: Any,
+    book_off: Any,
+    sync_ts: Any,
+    sync_st: Any,
+    sync_off: Any,
     params: Any,
     kstate: Any,
-    view: Any,
+    views: Any,
     intents: Any,
     limits: Any,
     rstate: Any,
+    srisk: Any,
     init_base: Any,
     init_quote: Any,
     maker_fee: Any,
@@ -506,8 +555,11 @@ def _run_loop(
 ) -> int:
     """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
 
-    Returns 0 when it stopped at ``until_ns``, 1 at the end of the data, 2 when ``fills`` or
-    ``equity`` is full (the caller grows them and calls again), < 0 on an hftbacktest error.
+    Returns 0 when it stopped at ``until_ns``, 1 at the end of the data, 2 when an output buffer is
+    full (the caller grows it and calls again), < 0 on an hftbacktest error.
+
+    Assets are symbol ``a // 2`` on venue ``a % 2``; at a decision point every symbol whose book
+    changed, or whose order was answered, gets its kernel called (when ``may_act`` allows).
 
     Leg faults (``leg_faults``, one ``LEG_FAULTS_DTYPE`` record): every intent draws its fault from
     its order id (:func:`arb.execution.faults.draw_fault`, as the paper executor does). A rejected
@@ -518,13 +570,15 @@ def _run_loop(
     An order unanswered ``request_timeout`` (ns) after it was sent counts as unknown to the gate
     (``rstate.unknown``) until its answer, as arb live counts a request that timed out.
     """
+    n_symbols = views.shape[0]
+    n_assets = 2 * n_symbols
     levels = params[0]["book_levels"]
     one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
-    n_dec = decision_ts.shape[0]
-    cash, eq_venue, open_count = _open_orders(pending, held)
+    cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(pending, held, n_symbols)
+    answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
+    deeper = np.ones(n_assets, np.int64)
     faulty = leg_faults[0]["enabled"] != 0
-    carried_act = False  # a decision put off until hftbacktest has given the answers due now
-    carried_ticked = 0
+    carried = False  # a decision put off until hftbacktest has given the answers due now
     same_time = 0  # steps in a row without time passing (rejections answered at once with zero latency)
     last_now = hbt.current_timestamp
     fresh = True  # positions and balances must be read again (start, or after a fill)
@@ -534,7 +588,7 @@ def _run_loop(
         now = hbt.current_timestamp
         i = counters[C_CURSOR]
         target = until_ns
-        if i < n_dec and decision_ts[i] < target:
+        if i < decision_ts.shape[0] and decision_ts[i] < target:
             target = decision_ts[i]
         held_due = _NEVER
         sent_due = _NEVER  # when hftbacktest answers the first order it has
@@ -542,8 +596,10 @@ def _run_loop(
             held_due, sent_due = _next_dues(held, pending, pending_due)
             if held_due < target:
                 target = held_due
-        waiting = open_count[0] + open_count[1] > 0
-        act = False
+        waiting = False
+        for a in range(n_assets):
+            if open_count[a] > 0:
+                waiting = True
         if waiting and held_due <= now < sent_due:
             rc = 0  # a held order is due now and hftbacktest owes nothing yet: no time passes
         elif waiting:
@@ -562,16 +618,11 @@ def _run_loop(
             if same_time > _MAX_SAME_TIME:
                 return _NO_PROGRESS
             last_now = now
-        ticked = 0  # venues whose book changed since the last decision
-        while i < n_dec and decision_ts[i] <= now:
-            ticked |= decision_venues[i]
-            i += 1
-            act = True
-        counters[C_CURSOR] = i
+        act = _ticks(decision_ts, decision_assets, counters, now, ticked)
 
         # Order responses: record fills, forget answered orders.
         if waiting:
-            for a in range(2):
+            for a in range(n_assets):
                 if open_count[a] == 0:
                     continue
                 orders = hashmapbt_orders(hbt.ptr, a)  # what hbt.orders(a) wraps
@@ -583,6 +634,7 @@ def _run_loop(
                     if is_null_ptr(found):
                         pending[a, k] = 0
                         open_count[a] -= 1
+                        answered[a // 2] = 1
                         act = True
                         continue
                     order = carray(address_as_void_pointer(found), 1, dtype=order_dtype)
@@ -594,14 +646,20 @@ def _run_loop(
                         )  # fmt: skip
                         pending[a, k] = 0
                         open_count[a] -= 1
+                        answered[a // 2] = 1
                         fresh = True
                         act = True
                     elif status == EXPIRED or status == CANCELED:
                         counters[C_EXPIRED] += 1
                         pending[a, k] = 0
                         open_count[a] -= 1
+                        answered[a // 2] = 1
                         act = True
-            if open_count[0] + open_count[1] == 0:
+            still = False
+            for a in range(n_assets):
+                if open_count[a] > 0:
+                    still = True
+            if not still:
                 hbt.clear_inactive_orders(ALL_ASSETS)
 
         if faulty:
@@ -610,11 +668,12 @@ def _run_loop(
                 h = held[k]
                 if h["order_id"] == 0 or h["due"] > now:
                     continue
-                a = h["venue"]
+                a = h["asset"]
                 oid = h["order_id"]
                 h["order_id"] = 0
                 if h["submit"] == 1:
-                    due = now + order_latency[a, 0] + order_latency[a, 1]
+                    v = a % 2
+                    due = now + order_latency[v, 0] + order_latency[v, 1]
                     if _submit(hbt, a, oid, h["side"], h["price"], h["qty"]) == 0 and _track(
                         pending,
                         pending_kind,
@@ -631,66 +690,81 @@ def _run_loop(
                         continue
                     counters[C_SUBMIT_ERRORS] += 1
                 open_count[a] -= 1
+                answered[a // 2] = 1
                 act = True
             # The paper executor answers everything due at one time before its driver decides: an
-            # answer hftbacktest owes at this very time comes first.
+            # answer hftbacktest owes at this very time comes first (``ticked`` and ``answered`` keep
+            # what happened meanwhile).
             if _owed(pending, pending_due, now) and counters[C_DONE] == 0:
-                carried_act = carried_act or act
-                carried_ticked |= ticked
+                carried = carried or act
                 continue
-            act = act or carried_act
-            ticked |= carried_ticked
-            carried_act = False
-            carried_ticked = 0
+            act = act or carried
+            carried = False
 
         if act or counters[C_DONE] == 1 or now >= until_ns:
             counters[C_DECISION_POINTS] += 1
-            # The view: the best level of the venues that ticked; deeper levels only if the kernel may act.
-            if ticked != 0:
-                _fill_top(hbt, view, one, one - 1, ticked)
+            # The views: the best level of the books that ticked; deeper levels only if a kernel may act.
+            _fill_top(hbt, views, one, one - 1, 0, n_assets, ticked)
             if fresh:
-                for a in range(2):
-                    view[a]["position"] = hashmapbt_position(hbt.ptr, a)  # hbt.position(a), hbt.state_values(a)
+                for a in range(n_assets):
+                    s = a // 2
+                    v = a % 2
+                    rec = views[s][v]
+                    rec["position"] = hashmapbt_position(hbt.ptr, a)  # hbt.position(a), hbt.state_values(a)
                     sv = carray(address_as_void_pointer(hashmapbt_state_values(hbt.ptr, a)), 1, state_values_dtype)
-                    cash[a] = sv[0].balance - sv[0].fee
-                    view[a]["base_balance"] = init_base[a] + view[a]["position"]
-                    view[a]["quote_balance"] = init_quote[a] + cash[a]
+                    cash[s, v] = sv[0].balance - sv[0].fee
+                for s in range(n_symbols):
+                    for v in range(2):
+                        quote = init_quote[v]
+                        for o in range(n_symbols):
+                            quote = quote + cash[o, v]
+                        views[s][v]["base_balance"] = init_base[s, v] + views[s][v]["position"]
+                        views[s][v]["quote_balance"] = quote
                 fresh = False
-            if _observe(
-                now, act, view, params, counters, open_count, book_ts0, book_ts1, sync_ts0, sync_st0, sync_ts1,
-                sync_st1, stale_after, init_base, init_quote, cash, last_mid, eq_venue, pending, pending_sent, held,
-                request_timeout, limits, rstate, end_ns, equity, equity_interval,
-            ):  # fmt: skip
-                if levels > 1:
-                    _fill_top(hbt, view, levels, one * _MAX_SCAN_TICKS, one * 3)
-                n = _call_kernel(now, view, params, kstate, intents, limits, rstate, counters, calls)
-                for k in range(n):
-                    route, oid, fault, fillable, answer_due = _route(
-                        now, intents, k, counters, faulty, leg_faults, params, held, order_latency
-                    )
-                    if route == _ROUTE_SUBMIT:
-                        a = intents[k]["venue"]
-                        ok = _submit(hbt, a, oid, intents[k]["side"], intents[k]["price"], fillable) == 0 and _track(
-                            pending,
-                            pending_kind,
-                            pending_pair,
-                            pending_due,
-                            pending_sent,
-                            a,
-                            oid,
-                            intents[k]["kind"],
-                            intents[k]["pair_id"],
-                            answer_due,
-                            now,
+            _observe(
+                now, views, counters, open_count, book_ts, book_off, sync_ts, sync_st, sync_off, stale_after,
+                init_base, init_quote, cash, last_mid, eq_venue, pnl_sym, pending, pending_sent, held,
+                request_timeout, limits, rstate, srisk, end_ns, equity, equity_interval,
+            )  # fmt: skip
+            if act and counters[C_DONE] == 0:
+                for s in range(n_symbols):
+                    if ticked[2 * s] == 0 and ticked[2 * s + 1] == 0 and answered[s] == 0:
+                        continue
+                    if not may_act(views[s], params[s : s + 1]):
+                        continue
+                    if levels > 1:
+                        _fill_top(hbt, views, levels, one * _MAX_SCAN_TICKS, 2 * s, 2 * s + 2, deeper)
+                    n = _call_kernel(now, s, views, params, kstate, intents, limits, rstate, srisk, counters, calls)
+                    for k in range(n):
+                        route, oid, fault, fillable, answer_due = _route(
+                            now, s, intents, k, counters, faulty, leg_faults, params, held, order_latency
                         )
-                    else:
-                        ok = route == _ROUTE_HELD
-                    _log_sent(ok, now, intents, k, fault, counters, open_count, sent)
-                if levels > 1:
-                    # deeper levels are not kept current between decisions: drop them from the view
-                    for a in range(2):
-                        view[a]["bid_px"][1:levels] = np.nan
-                        view[a]["ask_px"][1:levels] = np.nan
+                        if route == _ROUTE_SUBMIT:
+                            it = intents[s][k]
+                            a = 2 * s + it["venue"]
+                            ok = _submit(hbt, a, oid, it["side"], it["price"], fillable) == 0 and _track(
+                                pending,
+                                pending_kind,
+                                pending_pair,
+                                pending_due,
+                                pending_sent,
+                                a,
+                                oid,
+                                it["kind"],
+                                it["pair_id"],
+                                answer_due,
+                                now,
+                            )
+                        else:
+                            ok = route == _ROUTE_HELD
+                        _log_sent(ok, now, s, intents, k, fault, counters, open_count, views, sent)
+                    if levels > 1:
+                        # deeper levels are not kept current between decisions: drop them from the view
+                        for v in range(2):
+                            views[s][v]["bid_px"][1:levels] = np.nan
+                            views[s][v]["ask_px"][1:levels] = np.nan
+            ticked[:] = 0
+            answered[:] = 0
         if counters[C_DONE] == 1:
             return 1
         if now >= until_ns:
@@ -699,7 +773,11 @@ def _run_loop(
 
 @dataclass(slots=True)
 class BacktestResult:
-    """What a backtest produced (arrays in FILL_DTYPE / EQUITY_DTYPE)."""
+    """What a backtest produced (arrays in FILL_DTYPE / EQUITY_DTYPE; each row names its symbol).
+
+    With several symbols the single-symbol fields (``kernel_state``, ``out_of_sync``, ``initial_base``)
+    describe the first symbol and the ``*_by_symbol`` fields every symbol, in ``symbols`` order.
+    """
 
     fills: np.ndarray[Any, Any]
     equity: np.ndarray[Any, Any]
@@ -713,7 +791,9 @@ class BacktestResult:
     counters: dict[str, int]
     kernel_state: dict[str, int]
     risk_state: dict[str, float]
+    """The account's gate figures (:func:`~arb.execution.risk.risk_figures`)."""
     sync_losses: dict[str, int]
+    """Times a book lost sync, per venue (``"binance"``), or per venue and symbol (``"binance ETHUSDT"``)."""
     out_of_sync: tuple[Spans, Spans]
     """Per venue, the spans ``(start_ns, end_ns)`` of local time its book was not synced, for the report."""
     rows: dict[str, int]
@@ -723,15 +803,21 @@ class BacktestResult:
     initial_quote: tuple[float, float]
     risk_events: list[RiskEvent] = field(default_factory=list)
     """Every breach the gate reported (once per episode), in order."""
+    symbols: tuple[str, ...] = ()
+    kernel_states: list[dict[str, int]] = field(default_factory=list)
+    symbol_risk: list[dict[str, Any]] = field(default_factory=list)
+    """Each symbol's gate figures (:func:`~arb.execution.risk.symbol_risk_figures`)."""
+    out_of_sync_by_symbol: list[tuple[Spans, Spans]] = field(default_factory=list)
+    initial_base_by_symbol: list[tuple[float, float]] = field(default_factory=list)
 
 
 def decision_points(book_ts: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Merge the venues' book-change times: (sorted distinct times, bit mask of the venues at each)."""
-    times = np.unique(np.concatenate(book_ts))
-    venues = np.zeros(len(times), np.int64)
-    for a, ts in enumerate(book_ts):
-        venues |= np.isin(times, ts).astype(np.int64) << a
-    return times, venues
+    """Merge the assets' book-change times: (times, asset) rows sorted by time (one row per asset that
+    changed at a time; assets in order on a tie)."""
+    times = np.concatenate(book_ts) if book_ts else np.zeros(0, np.int64)
+    assets = np.concatenate([np.full(len(ts), a, np.int64) for a, ts in enumerate(book_ts)]) if book_ts else times
+    order = np.lexsort((assets, times))
+    return np.ascontiguousarray(times[order], np.int64), np.ascontiguousarray(assets[order], np.int64)
 
 
 def _decimals(step: float) -> int:
@@ -761,39 +847,62 @@ def _asset(venue: VenueConfig, arrays: list[Any], initial: Any) -> BacktestAsset
 
 
 def build_hbt(config: AppConfig, session: Session) -> HashMapMarketDepthBacktest:
-    """One hftbacktest over both venues (asset 0 Binance, asset 1 Bybit).
+    """One hftbacktest over every symbol's two venues (asset ``2 * s + v``: symbol ``s``, venue ``v``).
 
     The caller must keep ``session`` alive until the backtest is closed (hftbacktest reads the
     arrays in place).
     """
     assets = []
-    for v, data in enumerate(session.venues):
+    for a, data in enumerate(session.assets):
         initial = data.initial.rows if data.initial is not None else None
-        assets.append(_asset(data.venue, session.arrays[v], initial))
+        assets.append(_asset(data.venue, session.arrays[a], initial))
     return HashMapMarketDepthBacktest(assets)
+
+
+def _ragged(arrays: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    # (the arrays end to end, offsets: array a is out[off[a]:off[a + 1]])
+    off = np.zeros(len(arrays) + 1, np.int64)
+    off[1:] = np.cumsum([len(x) for x in arrays])
+    return np.ascontiguousarray(np.concatenate(arrays)) if arrays else np.zeros(0), off
 
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """When the loop decides, and each venue's book and sync history (derived from the session's rows)."""
+    """When the loop decides, and each asset's book and sync history (derived from the session's rows).
 
-    book_ts: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]
-    syncs: tuple[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]], tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]
+    ``book_ts``/``sync_ts``/``sync_state`` hold every asset's history end to end, asset ``a``'s between
+    ``*_off[a]`` and ``*_off[a + 1]``."""
+
+    book_ts: np.ndarray[Any, Any]
+    book_off: np.ndarray[Any, Any]
+    sync_ts: np.ndarray[Any, Any]
+    sync_state: np.ndarray[Any, Any]
+    sync_off: np.ndarray[Any, Any]
     decision_ts: np.ndarray[Any, Any]
-    decision_venues: np.ndarray[Any, Any]
+    decision_assets: np.ndarray[Any, Any]
 
     @classmethod
     def of(cls, session: Session) -> Schedule:
         """Book-change times, sync transitions and the merged decision points of ``session``."""
-        book_ts = (book_times(session.arrays[0]), book_times(session.arrays[1]))
-        syncs = tuple(sync_transitions(session.arrays[v], session.venues[v].initial is not None) for v in range(2))
-        decision_ts, decision_venues = decision_points(list(book_ts))
-        return cls(book_ts, (syncs[0], syncs[1]), decision_ts, decision_venues)
+        n = len(session.assets)
+        books = [book_times(session.arrays[a]) for a in range(n)]
+        syncs = [sync_transitions(session.arrays[a], session.assets[a].initial is not None) for a in range(n)]
+        book_ts, book_off = _ragged(books)
+        sync_ts, sync_off = _ragged([ts for ts, _ in syncs])
+        sync_state, _ = _ragged([state for _, state in syncs])
+        decision_ts, decision_assets = decision_points(books)
+        return cls(book_ts.astype(np.int64), book_off, sync_ts.astype(np.int64), sync_state.astype(np.int64),
+                   sync_off, decision_ts, decision_assets)  # fmt: skip
 
-    def out_of_sync(self, start_ns: int, end_ns: int) -> tuple[Spans, Spans]:
-        """Per venue, the spans of ``[start_ns, end_ns)`` its book was not synced (what the view said)."""
-        (ts0, state0), (ts1, state1) = self.syncs
-        return out_of_sync_spans(ts0, state0, start_ns, end_ns), out_of_sync_spans(ts1, state1, start_ns, end_ns)
+    def syncs(self, a: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """(times, states) of asset ``a``'s sync changes: 1 = synced from that time on."""
+        lo, hi = self.sync_off[a], self.sync_off[a + 1]
+        return self.sync_ts[lo:hi], self.sync_state[lo:hi]
+
+    def out_of_sync(self, start_ns: int, end_ns: int, symbol: int = 0) -> tuple[Spans, Spans]:
+        """Per venue, the spans of ``[start_ns, end_ns)`` the symbol's book was not synced (what the view said)."""
+        spans = [out_of_sync_spans(*self.syncs(2 * symbol + v), start_ns, end_ns) for v in range(2)]
+        return spans[0], spans[1]
 
 
 class Loop:
@@ -802,47 +911,64 @@ class Loop:
 
     def __init__(self, config: AppConfig, session: Session, schedule: Schedule) -> None:
         venues = config.venues
+        n_sym = len(config.symbols)
         self.config = config
         self.session = session
         self.schedule = schedule
-        self.params = make_params(config)
-        self.kstate = new_state()
-        self.view = new_view()
-        self.intents = new_intents()
-        self.limits = make_limits(config.risk, dust=max(v.instrument.lot_size for v in config.venues))
+        self.n_symbols = n_sym
+        self.params = params_of(config)
+        self.kstate = new_state(n_sym)
+        self.views = new_views(n_sym)
+        self.intents = new_intents(n_sym)
+        self.limits = limits_of(config)
         self.rstate = new_risk_state()
+        self.srisk = new_symbol_risk_state(n_sym)
         self.risk_events: list[RiskEvent] = []
         self._quote = quote_currency(config.strategy.symbol)
-        self.init_base = np.array([v.account.base for v in venues])
+        self.init_base = np.array([sym.base for sym in config.symbols], float).reshape(n_sym, 2)
         self.init_quote = np.array([v.account.quote for v in venues])
         self.maker = np.array([v.fees.maker for v in venues])
         self.taker = np.array([v.fees.taker for v in venues])
-        self.pending = np.zeros((2, _MAX_PENDING), np.int64)
-        self.pending_kind = np.zeros((2, _MAX_PENDING), np.int64)
-        self.pending_pair = np.zeros((2, _MAX_PENDING), np.int64)
-        self.pending_due = np.zeros((2, _MAX_PENDING), np.int64)
-        self.pending_sent = np.zeros((2, _MAX_PENDING), np.int64)
+        n_assets = 2 * n_sym
+        self.pending = np.zeros((n_assets, _MAX_PENDING), np.int64)
+        self.pending_kind = np.zeros((n_assets, _MAX_PENDING), np.int64)
+        self.pending_pair = np.zeros((n_assets, _MAX_PENDING), np.int64)
+        self.pending_due = np.zeros((n_assets, _MAX_PENDING), np.int64)
+        self.pending_sent = np.zeros((n_assets, _MAX_PENDING), np.int64)
         self.leg_faults = make_leg_faults(config.leg_faults)
-        self.held = np.zeros(_MAX_PENDING, _HELD_DTYPE)
+        self.held = np.zeros(_MAX_PENDING * n_sym, _HELD_DTYPE)
         self.order_latency = np.array(
             [[v.latency.order_entry_ns, v.latency.order_response_ns] for v in venues], np.int64
         )
         span = session.end_ns - session.start_ns
-        self.fills: np.ndarray[Any, Any] = np.zeros(4096, FILL_DTYPE)
-        self.equity: np.ndarray[Any, Any] = np.zeros(int(span // _EQUITY_INTERVAL_NS) + 16, EQUITY_DTYPE)
-        self.calls: np.ndarray[Any, Any] = np.zeros(1024, DECISION_DTYPE)
-        self.sent: np.ndarray[Any, Any] = np.zeros(1024, SENT_DTYPE)
+        self.fills: np.ndarray[Any, Any] = np.zeros(4096 * n_sym, FILL_DTYPE)
+        samples = int(span // _EQUITY_INTERVAL_NS) + 16
+        self.equity: np.ndarray[Any, Any] = np.zeros(samples * n_sym, EQUITY_DTYPE)
+        self.calls: np.ndarray[Any, Any] = np.zeros(1024 * n_sym, DECISION_DTYPE)
+        self.sent: np.ndarray[Any, Any] = np.zeros(1024 * n_sym, SENT_DTYPE)
         self.counters = np.zeros(N_COUNTERS, np.int64)
         self.counters[C_NEXT_ORDER_ID] = 1
-        self.last_mid = np.full(2, np.nan)
-        self.price_decimals = np.array([_decimals(v.instrument.tick_size) for v in venues], np.int64)
+        self.counters[C_NEXT_PAIR_ID] = 1
+        self.last_mid = np.full((n_sym, 2), np.nan)
+        self.price_decimals = np.array(
+            [_decimals(i.tick_size) for sym in config.symbols for i in sym.instruments], np.int64
+        )
+
+    @property
+    def view(self) -> np.ndarray[Any, Any]:
+        """The first symbol's view."""
+        first: np.ndarray[Any, Any] = self.views[0]
+        return first
 
     def _log_risk_events(self) -> None:
         # The breaches the gate wrote since the last call, logged as the engine logs them (at data time).
+        names = self.config.symbol_names
         for event in drain_events(self.rstate):
             self.risk_events.append(event)
             when = dt.datetime.fromtimestamp(event.ts / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
             text = event_text(event.code, event.value, event.limit, self.limits, self._quote)
+            if len(names) > 1 and event.symbol >= 0:
+                text = f"{names[event.symbol]}: {text}"
             log.warning("risk at %s UTC: %s", when, text)
 
     def run(self, hbt: HashMapMarketDepthBacktest, until_ns: int) -> int:
@@ -852,12 +978,13 @@ class Loop:
         hftbacktest error code.
         """
         sch = self.schedule
+        n_sym = self.n_symbols
         while True:
             rc: int = _run_loop(
-                hbt, until_ns, sch.decision_ts, sch.decision_venues, sch.book_ts[0], sch.book_ts[1],
-                sch.syncs[0][0], sch.syncs[0][1], sch.syncs[1][0], sch.syncs[1][1], self.params, self.kstate,
-                self.view, self.intents, self.limits, self.rstate, self.init_base, self.init_quote, self.maker,
-                self.taker, self.config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, self.pending, self.pending_kind,
+                hbt, until_ns, sch.decision_ts, sch.decision_assets, sch.book_ts, sch.book_off, sch.sync_ts,
+                sch.sync_state, sch.sync_off, self.params, self.kstate, self.views, self.intents, self.limits,
+                self.rstate, self.srisk, self.init_base, self.init_quote, self.maker, self.taker,
+                self.config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, self.pending, self.pending_kind,
                 self.pending_pair, self.fills, self.equity, self.counters, self.last_mid, self.session.end_ns,
                 self.price_decimals, self.calls, self.sent, self.leg_faults, self.held, self.pending_due,
                 self.order_latency, self.pending_sent, self.config.live.request_timeout_ns,
@@ -866,13 +993,13 @@ class Loop:
             if rc != 2:
                 break
             c = self.counters
-            if c[C_FILLS] >= len(self.fills) - 2 * _MAX_PENDING:
+            if c[C_FILLS] >= len(self.fills) - 2 * _MAX_PENDING * n_sym:
                 self.fills = np.concatenate([self.fills, np.zeros(len(self.fills), FILL_DTYPE)])
-            if c[C_EQUITY] >= len(self.equity) - 2:
+            if c[C_EQUITY] >= len(self.equity) - 2 * n_sym:
                 self.equity = np.concatenate([self.equity, np.zeros(len(self.equity), EQUITY_DTYPE)])
-            if c[C_CALLS] >= len(self.calls) - 1:
+            if c[C_CALLS] >= len(self.calls) - n_sym:
                 self.calls = np.concatenate([self.calls, np.zeros(len(self.calls), DECISION_DTYPE)])
-            if c[C_SENT] >= len(self.sent) - len(self.intents):
+            if c[C_SENT] >= len(self.sent) - self.intents.size:
                 self.sent = np.concatenate([self.sent, np.zeros(len(self.sent), SENT_DTYPE)])
         if rc == _NO_PROGRESS:
             raise RuntimeError(
@@ -889,16 +1016,18 @@ def _helper_calls(loop: Loop) -> list[tuple[Any, tuple[Any, ...]]]:
     # Every cached helper _run_loop calls, with values of the types it passes them.
     i64 = np.int64(0)
     ts = np.zeros(1, np.int64)
-    two = np.zeros(2, np.int64)
-    cash = np.zeros(2)
-    intent = loop.intents[0]
+    flags = np.zeros(2 * loop.n_symbols, np.int64)
+    grid = np.zeros((loop.n_symbols, 2))
+    per_symbol = np.zeros(loop.n_symbols)
+    intent = loop.intents[0, 0]
     held = loop.held[0]
     pend = (loop.pending, loop.pending_kind, loop.pending_pair, loop.pending_due, loop.pending_sent)
     return [
-        (_open_orders, (loop.pending, loop.held)),
+        (_open_orders, (loop.pending, loop.held, i64)),
         (_outputs_full, (loop.fills, loop.equity, loop.calls, loop.sent, loop.intents, loop.rstate, loop.counters)),
         (_next_dues, (loop.held, loop.pending, loop.pending_due)),
         (_owed, (loop.pending, loop.pending_due, i64)),
+        (_ticks, (ts, ts, loop.counters, i64, flags)),
         (
             _record_fill,
             (loop.fills, loop.counters, i64, np.zeros(1, order_dtype), i64, loop.price_decimals, loop.maker,
@@ -906,17 +1035,17 @@ def _helper_calls(loop: Loop) -> list[tuple[Any, tuple[Any, ...]]]:
         ),
         (
             _observe,
-            (i64, True, loop.view, loop.params, loop.counters, two, ts, ts, ts, ts, ts, ts, i64, loop.init_base,
-             loop.init_quote, cash, loop.last_mid, cash, loop.pending, loop.pending_sent, loop.held, i64, loop.limits,
-             loop.rstate, i64, loop.equity, i64),
+            (i64, loop.views, loop.counters, flags, ts, ts, ts, ts, ts, i64, loop.init_base, loop.init_quote, grid,
+             loop.last_mid, grid, per_symbol, loop.pending, loop.pending_sent, loop.held, i64, loop.limits,
+             loop.rstate, loop.srisk, i64, loop.equity, i64),
         ),
-        (_call_kernel, (i64, loop.view, loop.params, loop.kstate, loop.intents, loop.limits, loop.rstate,
-                        loop.counters, loop.calls)),
-        (_route, (i64, loop.intents, i64, loop.counters, True, loop.leg_faults, loop.params, loop.held,
+        (_call_kernel, (i64, i64, loop.views, loop.params, loop.kstate, loop.intents, loop.limits, loop.rstate,
+                        loop.srisk, loop.counters, loop.calls)),
+        (_route, (i64, i64, loop.intents, i64, loop.counters, True, loop.leg_faults, loop.params, loop.held,
                   loop.order_latency)),
-        (_log_sent, (True, i64, loop.intents, i64, i64, loop.counters, two, loop.sent)),
-        (_track, (*pend, intent["venue"], i64, intent["kind"], intent["pair_id"], i64, i64)),
-        (_track, (*pend, held["venue"], held["order_id"], held["kind"], held["pair_id"], i64, held["sent"])),
+        (_log_sent, (True, i64, i64, loop.intents, i64, i64, loop.counters, flags, loop.views, loop.sent)),
+        (_track, (*pend, i64, i64, intent["kind"], intent["pair_id"], i64, i64)),
+        (_track, (*pend, held["asset"], held["order_id"], held["kind"], held["pair_id"], i64, held["sent"])),
     ]  # fmt: skip
 
 
@@ -1005,9 +1134,18 @@ def run_session(
         "expired",
     )  # fmt: skip
     counters = loop.counters
-    st = loop.kstate[0]
     rs = loop.rstate[0]
     venues = config.venues
+    symbols = config.symbol_names
+    one = len(symbols) == 1
+
+    def label(a: int) -> str:
+        # "binance", or "binance ETHUSDT" with several symbols
+        return venues[a % 2].name if one else f"{venues[a % 2].name} {symbols[a // 2]}"
+
+    kernel_states = [{name: int(st[name]) for name in st.dtype.names or ()} for st in loop.kstate]
+    by_symbol = [loop.schedule.out_of_sync(session.start_ns, session.end_ns, s) for s in range(len(symbols))]
+    base = [(float(loop.init_base[s, 0]), float(loop.init_base[s, 1])) for s in range(len(symbols))]
     return BacktestResult(
         fills=loop.fills[: counters[C_FILLS]].copy(),
         equity=loop.equity[: counters[C_EQUITY]].copy(),
@@ -1017,14 +1155,19 @@ def run_session(
         start_ns=session.start_ns,
         end_ns=session.end_ns,
         counters={name: int(counters[i]) for i, name in enumerate(names)},
-        kernel_state={name: int(st[name]) for name in st.dtype.names},
+        kernel_state=kernel_states[0],
         risk_state=risk_figures(rs),
-        sync_losses={v.name: int(np.sum(loop.schedule.syncs[i][1][1:] == 0)) for i, v in enumerate(venues)},
-        out_of_sync=loop.schedule.out_of_sync(session.start_ns, session.end_ns),
-        rows={v.name: session.rows(i) for i, v in enumerate(venues)},
+        sync_losses={label(a): int(np.sum(loop.schedule.syncs(a)[1][1:] == 0)) for a in range(2 * len(symbols))},
+        out_of_sync=by_symbol[0],
+        rows={label(a): session.rows(a) for a in range(2 * len(symbols))},
         local_shift_ns=session.local_shift_ns,
         wall_s=time.perf_counter() - started,
-        initial_base=(float(loop.init_base[0]), float(loop.init_base[1])),
+        initial_base=base[0],
         initial_quote=(float(loop.init_quote[0]), float(loop.init_quote[1])),
         risk_events=loop.risk_events,
+        symbols=symbols,
+        kernel_states=kernel_states,
+        symbol_risk=[symbol_risk_figures(sst) for sst in loop.srisk],
+        out_of_sync_by_symbol=by_symbol,
+        initial_base_by_symbol=base,
     )

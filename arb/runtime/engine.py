@@ -49,14 +49,15 @@ from arb.execution.risk import (
     drain_events,
     event_text,
     gate,
-    make_limits,
+    limits_of,
     new_risk_state,
+    new_symbol_risk_state,
     quote_currency,
     update_equity,
 )
 from arb.report import Spans, out_of_sync_spans
 from arb.strategy.kernel import decide, may_act
-from arb.strategy.params import make_params
+from arb.strategy.params import params_of
 from arb.strategy.types import (
     BUY,
     DECISION_DTYPE,
@@ -69,7 +70,7 @@ from arb.strategy.types import (
     VENUE_STALE,
     new_intents,
     new_state,
-    new_view,
+    new_views,
 )
 from connectors.common.normalizer import SyncState
 
@@ -81,74 +82,98 @@ _MAX_SETTLE_ROUNDS = 10_000
 _BEFORE_ALL = int(np.iinfo(np.int64).min)  # the time of the state an engine starts in
 
 
-# Rows of ``Engine.venues``, the per-venue state the compiled step reads (columns: venues by asset number).
-V_SYNCED = 0  # 1 while the venue's feed says its book is synced
-V_FEED_STALE = 1  # 1 while the feed says the venue is stale
-V_BOOK_TS = 2  # local time of the venue's last book change, ns
-V_OPEN = 3  # orders on the venue the engine has not been told the end of
+# Rows of ``Engine.venues``, the per-(symbol, venue) state the compiled step reads besides the books
+# (``venues[row, s, v]``).
+V_SYNCED = 0  # 1 while the feed says the book is synced
+V_FEED_STALE = 1  # 1 while the feed says the book is stale
+V_BOOK_TS = 2  # local time of the book's last change, ns
+V_OPEN = 3  # orders of the symbol on the venue the engine has not been told the end of
 N_VENUE_ROWS = 4
 
 
 @nb.njit(cache=True, nogil=True)
-def _venue_status(venues: Any, v: int, now: int, stale_after: int) -> int:
-    # What the view says of venue v at ``now``.
-    if venues[V_SYNCED, v] == 0:
+def _venue_status(venues: Any, s: int, v: int, now: int, stale_after: int) -> int:
+    # What the view says of symbol s's book on venue v at ``now``.
+    if venues[V_SYNCED, s, v] == 0:
         return VENUE_OUT_OF_SYNC
-    if venues[V_FEED_STALE, v] != 0 or now - venues[V_BOOK_TS, v] > stale_after:
+    if venues[V_FEED_STALE, s, v] != 0 or now - venues[V_BOOK_TS, s, v] > stale_after:
         return VENUE_STALE
     return VENUE_OK
 
 
 @nb.njit(cache=True, nogil=True)
-def _fill_view(
-    view: Any, v: int, book: Any, levels: int, account: Any, venues: Any, status: int, last_mid: Any
-) -> None:
-    # One venue's view from its book (best ``levels`` a side) and the account, in one compiled call.
-    bid_keys, bid_qtys, ask_keys, ask_qtys, counts = book
+def _fill_accounts(views: Any, account: Any, venues: Any) -> None:
+    # Every symbol's position, holdings, the venue's quote and open orders into its view: the account
+    # as the gate's totals read it (cheap: no book is read). ``account``: (position, init_base,
+    # init_quote, cash), position/init_base/cash by (symbol, venue), init_quote by venue.
     position, init_base, init_quote, cash = account
-    rec = view[v]
-    book_top(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, levels,
-             rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"])  # fmt: skip
-    rec["position"] = position[v]
-    rec["base_balance"] = init_base[v] + position[v]
-    rec["quote_balance"] = init_quote[v] + cash[v]
-    rec["open_orders"] = venues[V_OPEN, v]
-    rec["book_local_ts"] = venues[V_BOOK_TS, v]
-    rec["status"] = status
-    mid = 0.5 * (rec["bid_px"][0] + rec["ask_px"][0])
-    if np.isfinite(mid):
-        last_mid[v] = mid
+    for v in range(2):
+        quote = init_quote[v] + cash[0, v]
+        for s in range(1, views.shape[0]):
+            quote = quote + cash[s, v]
+        for s in range(views.shape[0]):
+            rec = views[s][v]
+            rec["position"] = position[s, v]
+            rec["base_balance"] = init_base[s, v] + position[s, v]
+            rec["quote_balance"] = quote
+            rec["open_orders"] = venues[V_OPEN, s, v]
+            rec["book_local_ts"] = venues[V_BOOK_TS, s, v]
 
 
 @nb.njit(cache=True, nogil=True)
-def _trading_pnl(cash: Any, position: Any, last_mid: Any) -> float:
-    # sum(cash + position * last_mid) over the venues, operation for operation as NumPy does it
-    pnl: float = cash[0] + position[0] * last_mid[0]
-    for v in range(1, len(cash)):
-        pnl = pnl + (cash[v] + position[v] * last_mid[v])
-    return pnl
+def _fill_books(
+    views: Any, s: int, books: Any, levels: int, venues: Any, now: int, stale_after: int, last_mid: Any
+) -> None:
+    # Symbol s's view of both books (best ``levels`` a side) and the venues' status, in one compiled
+    # call. ``books``: one ``OrderBook.arrays`` per (symbol, venue), index 2 * s + v.
+    for v in range(2):
+        bid_keys, bid_qtys, ask_keys, ask_qtys, counts = books[2 * s + v]
+        rec = views[s][v]
+        book_top(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, levels,
+                 rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"])  # fmt: skip
+        rec["status"] = _venue_status(venues, s, v, now, stale_after)
+        mid = 0.5 * (rec["bid_px"][0] + rec["ask_px"][0])
+        if np.isfinite(mid):
+            last_mid[s, v] = mid
+
+
+@nb.njit(cache=True, nogil=True)
+def _trading_pnl(cash: Any, position: Any, last_mid: Any, out: Any) -> float:
+    # Per symbol (into ``out``) and for the account: cash + position x last mid over the venues,
+    # operation for operation as NumPy's sum of the two venues does it.
+    total = 0.0
+    for s in range(cash.shape[0]):
+        pnl: float = cash[s, 0] + position[s, 0] * last_mid[s, 0]
+        for v in range(1, cash.shape[1]):
+            pnl = pnl + (cash[s, v] + position[s, v] * last_mid[s, v])
+        out[s] = pnl
+        total = pnl if s == 0 else total + pnl
+    return total
 
 
 @nb.njit(cache=True, nogil=True)
 def _fill_views(
-    view: Any, books: Any, levels: int, account: Any, venues: Any, now: int, stale_after: int, last_mid: Any
+    views: Any, books: Any, levels: int, account: Any, venues: Any, now: int, stale_after: int, last_mid: Any
 ) -> None:
-    # Every venue's view from its book and account. ``books``: one ``OrderBook.arrays`` per venue;
-    # ``account``: (position, init_base, init_quote, cash), arrays indexed by venue; ``venues``: the
-    # V_* rows by venue.
-    for v in range(len(books)):
-        _fill_view(view, v, books[v], levels, account, venues, _venue_status(venues, v, now, stale_after), last_mid)
+    # Every symbol's whole view: the account's fields and both books.
+    _fill_accounts(views, account, venues)
+    for s in range(views.shape[0]):
+        _fill_books(views, s, books, levels, venues, now, stale_after, last_mid)
 
 
 @nb.njit(cache=True, nogil=True)
 def _decide_step(
     now: int,
-    view: Any,
+    syms: Any,
+    n_syms: int,
+    views: Any,
     params: Any,
     kstate: Any,
     limits: Any,
     rstate: Any,
+    srisk: Any,
     intents: Any,
+    pair_seq: Any,
     calls: Any,
     call: int,
     sent: Any,
@@ -161,40 +186,61 @@ def _decide_step(
     venues: Any,
     stale_after: int,
     last_mid: Any,
-) -> int:
-    # One decision in one compiled call: the view, the drawdown tracker, may_act, the kernel, the
-    # gate, the call log row ``calls[call]`` and the sent log rows from ``sent[first_sent]`` on (room
-    # for every intent). Returns the intents that passed (in ``intents``, and as plain arrays in
-    # ``ints``/``floats``: see _log_sent), or -1 when may_act said the kernel would do nothing (no
-    # call is logged then). The arguments after ``floats`` are those of _fill_views.
-    _fill_views(view, books, levels, account, venues, now, stale_after, last_mid)
+    pnl_sym: Any,
+) -> tuple[int, int]:
+    # One decision time in one compiled call: every view's account fields, the books of the symbols
+    # ``syms[:n_syms]`` (those whose book, sync state or orders changed), the gate's trackers, then per
+    # such symbol may_act, its kernel, the gate, the call log row and its sent rows. Returns (kernel
+    # calls logged from ``calls[call]``, intents that passed, logged from ``sent[first_sent]`` and in
+    # ``ints``/``floats``: see _log_sent). ``pair_seq[0]`` is the next pair id, shared by the symbols.
+    _fill_accounts(views, account, venues)
+    for i in range(n_syms):
+        _fill_books(views, syms[i], books, levels, venues, now, stale_after, last_mid)
     position, _, _, cash = account
     # drawdown is measured on trading PnL: the starting coins' price moves are not losses
-    trading = _trading_pnl(cash, position, last_mid)
+    trading = _trading_pnl(cash, position, last_mid, pnl_sym)
     if np.isfinite(trading):
-        update_equity(limits, rstate, trading, view, now)
-    if not may_act(view, params):
-        return -1
-    n = decide(view, params, kstate, now, intents)
-    n = gate(view, limits, rstate, intents, n, now)
-    row = calls[call]
-    row["ts"] = now
-    for v in range(len(books)):
-        row["bid"][v] = view[v]["bid_px"][0]
-        row["ask"][v] = view[v]["ask_px"][0]
-        row["position"][v] = view[v]["position"]
-        row["status"][v] = view[v]["status"]
-        row["open_orders"][v] = view[v]["open_orders"]
-    row["intents"] = n
-    _log_sent(sent, first_sent, intents, n, now, ints, floats)
-    return n
+        update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
+    logged = 0
+    total = 0
+    for i in range(n_syms):
+        s = syms[i]
+        view = views[s]
+        p = params[s : s + 1]
+        if not may_act(view, p):
+            continue
+        ks = kstate[s : s + 1]
+        ks[0]["next_pair_id"] = pair_seq[0]
+        buf = intents[s]
+        n = decide(view, p, ks, now, buf)
+        pair_seq[0] = ks[0]["next_pair_id"]
+        n = gate(views, s, limits, rstate, srisk, buf, n, now)
+        row = calls[call + logged]
+        row["ts"] = now
+        row["symbol"] = s
+        for v in range(2):
+            row["bid"][v] = view[v]["bid_px"][0]
+            row["ask"][v] = view[v]["ask_px"][0]
+            row["position"][v] = view[v]["position"]
+            row["status"][v] = view[v]["status"]
+            row["open_orders"][v] = view[v]["open_orders"]
+        row["intents"] = n
+        logged += 1
+        _log_sent(sent, first_sent + total, buf, n, now, ints, floats, total, s)
+        for k in range(n):  # the next symbol's gate counts them (the executor's count comes next time)
+            v = buf[k]["venue"]
+            view[v]["open_orders"] += 1
+            venues[V_OPEN, s, v] += 1
+        total += n
+    return logged, total
 
 
 @nb.njit(cache=True, nogil=True)
-def _log_sent(sent: Any, first: int, intents: Any, n: int, now: int, ints: Any, floats: Any) -> None:
+def _log_sent(sent: Any, first: int, intents: Any, n: int, now: int, ints: Any, floats: Any, at: int,
+              symbol: int) -> None:  # fmt: skip
     # The first n intents as sent at ``now``, into sent[first:first + n]; also their order fields as
-    # plain arrays (ints: venue, side, kind, pair_id; floats: price, qty), which Python reads far
-    # faster than the fields of a record array.
+    # plain arrays from row ``at`` (ints: venue, side, kind, pair_id, symbol; floats: price, qty),
+    # which Python reads far faster than the fields of a record array.
     for k in range(n):
         row = sent[first + k]
         it = intents[k]
@@ -206,35 +252,46 @@ def _log_sent(sent: Any, first: int, intents: Any, n: int, now: int, ints: Any, 
         row["kind"] = it["kind"]
         row["pair_id"] = it["pair_id"]
         row["level"] = it["level"]
-        ints[k, 0] = it["venue"]
-        ints[k, 1] = it["side"]
-        ints[k, 2] = it["kind"]
-        ints[k, 3] = it["pair_id"]
-        floats[k, 0] = it["price"]
-        floats[k, 1] = it["qty"]
+        row["symbol"] = symbol
+        ints[at + k, 0] = it["venue"]
+        ints[at + k, 1] = it["side"]
+        ints[at + k, 2] = it["kind"]
+        ints[at + k, 3] = it["pair_id"]
+        ints[at + k, 4] = symbol
+        floats[at + k, 0] = it["price"]
+        floats[at + k, 1] = it["qty"]
 
 
 @nb.njit(cache=True, nogil=True)
 def _log_equity(
     equity: Any, index: int, now: int, init_quote: Any, cash: Any, init_base: Any, position: Any, last_mid: Any
-) -> bool:
-    # One equity sample into equity[index]; False (nothing written) until every venue has a mid.
-    for v in range(len(last_mid)):
-        if not np.isfinite(last_mid[v]):
-            return False
-    row = equity[index]
-    row["ts"] = now
-    total = 0.0
-    for v in range(len(last_mid)):
-        # NumPy's init_quote + cash + (init_base + position) * last_mid, element by element
-        per = init_quote[v] + cash[v] + (init_base[v] + position[v]) * last_mid[v]
-        row["equity_venue"][v] = per
-        row["position"][v] = position[v]
-        row["mid"][v] = last_mid[v]
-        total = per if v == 0 else total + per
-    row["equity"] = total
-    row["spread_bps"] = (last_mid[1] - last_mid[0]) / last_mid[0] * 1e4
-    return True
+) -> int:
+    # One sample into equity[index:index + symbols], a row per symbol: its part of the account (the
+    # first symbol's row holds the starting quote, every row its own cash flows and holdings at its
+    # mids; the rows of one time add up to the account) and its marks. Returns the rows written: 0
+    # until every book has a mid.
+    n_sym = last_mid.shape[0]
+    for s in range(n_sym):
+        for v in range(2):
+            if not np.isfinite(last_mid[s, v]):
+                return 0
+    for s in range(n_sym):
+        row = equity[index + s]
+        row["ts"] = now
+        row["symbol"] = s
+        total = 0.0
+        for v in range(2):
+            # NumPy's init_quote + cash + (init_base + position) * last_mid, element by element
+            start = init_quote[v] if s == 0 else 0.0
+            per = start + cash[s, v] + (init_base[s, v] + position[s, v]) * last_mid[s, v]
+            row["equity_venue"][v] = per
+            row["position"][v] = position[s, v]
+            row["mid"][v] = last_mid[s, v]
+            total = per if v == 0 else total + per
+        row["equity"] = total
+        row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4
+    written: int = n_sym
+    return written
 
 
 class Batch(Protocol):
@@ -242,6 +299,8 @@ class Batch(Protocol):
 
     @property
     def venue(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
     @property
     def rows(self) -> EventArray: ...
     @property
@@ -255,16 +314,18 @@ class Batch(Protocol):
 class Executor(Protocol):
     """What the engine needs of an executor: the paper executor and ``arb.execution.live.LiveExecutor``.
 
-    ``submit`` sends one immediate-or-cancel order and returns an order object with the
-    :class:`~arb.execution.paper.PaperOrder` fields; ``run_until(ts, on_answer)`` hands over every
-    order answered by ``ts``; ``next_event_ts`` says when the next one is due; ``open_orders`` counts
-    unanswered orders per venue; ``cancel_all`` hands over what is answered at shutdown and returns
-    how many were still out.
+    ``submit`` sends one immediate-or-cancel order of symbol number ``symbol`` and returns an order
+    object with the :class:`~arb.execution.paper.PaperOrder` fields; ``run_until(ts, on_answer)`` hands
+    over every order answered by ``ts``; ``next_event_ts`` says when the next one is due;
+    ``open_orders`` counts unanswered orders per (symbol, venue), index ``2 * symbol + venue``;
+    ``cancel_all`` hands over what is answered at shutdown and returns how many were still out.
     """
 
     @property
     def open_orders(self) -> list[int]: ...
-    def submit(self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int) -> Any: ...
+    def submit(
+        self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0
+    ) -> Any: ...
     def next_event_ts(self) -> int | None: ...
     def run_until(self, ts: int, on_answer: Callable[[Any], None]) -> None: ...
     def cancel_all(self, on_answer: Callable[[Any], None]) -> int: ...
@@ -292,40 +353,50 @@ class _Growing:
         return self.data[: self.n]
 
 
+SyncLog = list[tuple[int, bool]]
+"""``(local_ts, synced)`` whenever the view's verdict on one book changed."""
+
+
 @dataclass(slots=True)
 class EngineLog:
-    """What the engine did, as record arrays (see arb.strategy.types), and each venue's sync changes:
-    ``sync[v]`` lists ``(local_ts, synced)`` whenever the view's verdict on venue ``v``'s book changed,
-    after a first entry at the smallest int64 holding the state the engine started with."""
+    """What the engine did, as record arrays (see arb.strategy.types; each row names its symbol), and
+    each book's sync changes: ``sync[s][v]`` lists ``(local_ts, synced)`` whenever the view's verdict on
+    symbol ``s``'s book on venue ``v`` changed, after a first entry at the smallest int64 holding the
+    state the engine started with."""
 
+    symbols: int = 1
     fills: _Growing = field(default_factory=lambda: _Growing(FILL_DTYPE))
     equity: _Growing = field(default_factory=lambda: _Growing(EQUITY_DTYPE))
     calls: _Growing = field(default_factory=lambda: _Growing(DECISION_DTYPE))
     sent: _Growing = field(default_factory=lambda: _Growing(SENT_DTYPE))
-    sync: tuple[list[tuple[int, bool]], list[tuple[int, bool]]] = field(
-        default_factory=lambda: ([(_BEFORE_ALL, False)], [(_BEFORE_ALL, False)])
-    )
+    sync: list[tuple[SyncLog, SyncLog]] = field(default_factory=list)
 
-    def out_of_sync(self, start_ns: int, end_ns: int) -> tuple[Spans, Spans]:
-        """Per venue, the spans of ``[start_ns, end_ns)`` its book was not synced, for the report."""
+    def __post_init__(self) -> None:
+        if not self.sync:
+            self.sync = [([(_BEFORE_ALL, False)], [(_BEFORE_ALL, False)]) for _ in range(self.symbols)]
+
+    def out_of_sync(self, start_ns: int, end_ns: int, symbol: int = 0) -> tuple[Spans, Spans]:
+        """Per venue, the spans of ``[start_ns, end_ns)`` symbol ``symbol``'s book was not synced."""
         spans = [out_of_sync_spans([t for t, _ in changes], [ok for _, ok in changes], start_ns, end_ns)
-                 for changes in self.sync]  # fmt: skip
+                 for changes in self.sync[symbol]]  # fmt: skip
         return spans[0], spans[1]
 
 
 class Engine:
-    """Books, view, kernel, risk gate and an executor for both venues.
+    """Books, views, kernels, the risk gate and an executor for every symbol on both venues.
 
-    ``base``/``quote`` are the starting balances per venue (a resumed paper account passes its own);
-    ``on_fill(fill_row)`` is called for every fill as soon as the driver learns of it. ``executor``:
-    the paper executor on the engine's own books unless another (live) one is given.
+    Per-symbol arrays are indexed ``[s, v]`` (symbol number in ``[strategy] symbols``, asset number);
+    with one symbol, ``s`` is always 0. ``base`` is the starting holdings per (symbol, venue) and
+    ``quote`` per venue (a resumed paper account passes its own); ``on_fill(fill_row)`` is called for
+    every fill as soon as the driver learns of it. ``executor``: the paper executor on the engine's own
+    books unless another (live) one is given.
     """
 
     def __init__(
         self,
         config: AppConfig,
         *,
-        base: tuple[float, float] | None = None,
+        base: Any = None,
         quote: tuple[float, float] | None = None,
         equity_interval_ns: int = NS_PER_S,
         on_fill: Callable[[Any], None] | None = None,
@@ -335,27 +406,36 @@ class Engine:
     ) -> None:
         self.config = config
         venues = config.venues
-        self.init_base = np.array(base if base is not None else [v.account.base for v in venues], float)
+        n_sym = len(config.symbols)
+        self.n_symbols = n_sym
+        self.symbols = config.symbol_names
+        self.symbol_index = {name: s for s, name in enumerate(self.symbols)}
+        start_base = [sym.base for sym in config.symbols] if base is None else base
+        self.init_base = np.array(start_base, float).reshape(n_sym, len(venues))
         self.init_quote = np.array(quote if quote is not None else [v.account.quote for v in venues], float)
-        self.books = tuple(OrderBook() for _ in venues)
+        self.books = tuple(OrderBook() for _ in range(n_sym) for _ in venues)
+        """Every (symbol, venue) book, index ``2 * s + v``."""
         self._books = tuple(book.arrays for book in self.books)  # what the compiled step takes
-        self.versions = [0] * len(venues)
-        self.state = [SyncState.WAITING_SNAPSHOT] * len(venues)
-        self.venues = np.zeros((N_VENUE_ROWS, len(venues)), np.int64)
-        """Per venue (columns), what the compiled step reads besides the books (rows ``V_*``)."""
-        self._open_row = self.venues[V_OPEN]
-        self.params = make_params(config)
+        self.versions = [0] * len(self.books)
+        self.state = [SyncState.WAITING_SNAPSHOT] * len(self.books)
+        self.venues = np.zeros((N_VENUE_ROWS, n_sym, len(venues)), np.int64)
+        """Per (symbol, venue), what the compiled step reads besides the books (rows ``V_*``)."""
+        self._open_flat = self.venues[V_OPEN].reshape(-1)  # the same memory, asset order 2 * s + v
+        self.params = params_of(config)
         self.levels = int(self.params[0]["book_levels"])
-        self.kstate = new_state()
+        self.kstate = new_state(n_sym)
         self.kstate["next_pair_id"] = first_pair_id
-        self.view = new_view()
-        self.intents = new_intents()
-        self.limits = make_limits(config.risk, dust=max(v.instrument.lot_size for v in config.venues))
+        self._pair_seq = np.array([first_pair_id], np.int64)
+        self.views = new_views(n_sym)
+        """Every symbol's view: ``views[s]`` is what symbol ``s``'s kernel reads."""
+        self.intents = new_intents(n_sym)
+        self.limits = limits_of(config)
         self.rstate = new_risk_state()
+        self.srisk = new_symbol_risk_state(n_sym)
         self.on_halt: Callable[[str], None] | None = None
         """Called once when the gate halts trading, with the reason (the drivers keep the halt)."""
         self.on_hedge_failed: Callable[[], None] | None = None
-        """Called once when the kernel spends its hedge attempts (``HEDGE_FAILED``: no new pair)."""
+        """Called once when a kernel spends its hedge attempts (``HEDGE_FAILED``: no new pair)."""
         self._hedge_failed = False
         self.on_risk_event: Callable[[RiskEvent], None] | None = None
         """Called with each breach the gate reports, after it is logged (the drivers save the gate's memory)."""
@@ -363,31 +443,42 @@ class Engine:
         """Every breach the gate reported, in order (each logged once per episode as it came)."""
         self._quote = quote_currency(config.strategy.symbol)
         self.stale_after = config.risk.stale_after_ns
-        self.position = np.zeros(len(venues))
-        self.cash = np.zeros(len(venues))  # quote received minus paid minus fees, per venue
-        self.last_mid = np.full(len(venues), np.nan)
+        self.position = np.zeros((n_sym, len(venues)))
+        """Base units bought minus sold per (symbol, venue)."""
+        self.cash = np.zeros((n_sym, len(venues)))
+        """Quote received minus paid minus fees per (symbol, venue); a venue's quote is ``init_quote[v] +
+        cash[:, v].sum()``."""
+        self.last_mid = np.full((n_sym, len(venues)), np.nan)
+        self._pnl_sym = np.zeros(n_sym)
         self._account = (self.position, self.init_base, self.init_quote, self.cash)  # the same arrays
         self.equity_interval = equity_interval_ns
         self.next_sample = 0
-        self.log = EngineLog()
+        self.log = EngineLog(n_sym)
         self.on_fill = on_fill
         self.on_order: Callable[[Any], None] | None = None
         """Called with every order's answer (filled, partly filled, expired, rejected), before its fill."""
         self.executor: Any = executor or PaperExecutor(
-            venues,
+            [config.for_symbol(s).venues for s in range(n_sym)],
             self.books,
-            lambda: (self.versions[0], self.versions[1]),
-            base=(float(self.init_base[0]), float(self.init_base[1])),
+            lambda: self.versions,
+            base=self.init_base,
             quote=(float(self.init_quote[0]), float(self.init_quote[1])),
             first_order_id=first_order_id,
             leg_faults=make_leg_faults(config.leg_faults),
             request_timeout_ns=config.live.request_timeout_ns,
         )
-        self._pending_decision = False
+        self._pending = [False] * n_sym  # symbols whose book, sync state or orders changed
+        self._syms = np.zeros(n_sym, np.int64)
         self._now = 0
-        self._intent_ints = np.zeros((len(self.intents), 4), np.int64)
-        self._intent_floats = np.zeros((len(self.intents), 2))
+        self._intent_ints = np.zeros((n_sym * self.intents.shape[1], 5), np.int64)
+        self._intent_floats = np.zeros((n_sym * self.intents.shape[1], 2))
         self._warm_up()
+
+    @property
+    def view(self) -> np.ndarray[Any, Any]:
+        """The first symbol's view (with one symbol, the kernel's view)."""
+        first: np.ndarray[Any, Any] = self.views[0]
+        return first
 
     def _warm_up(self) -> None:
         # Compile (or load from Numba's cache) every compiled step now, on scratch copies of the
@@ -396,28 +487,35 @@ class Engine:
         book.apply(np.zeros(1, event_dtype))
         touches_book(np.zeros(1, event_dtype))
         books = tuple(book.arrays for _ in self.books)
-        view, intents, last_mid = self.view.copy(), self.intents.copy(), self.last_mid.copy()
+        views, intents, last_mid = self.views.copy(), self.intents.copy(), self.last_mid.copy()
         account = (self.position.copy(), self.init_base, self.init_quote, self.cash.copy())
         venues = self.venues.copy()
-        _fill_views(view, books, self.levels, account, venues, 0, self.stale_after, last_mid)
+        _fill_views(views, books, self.levels, account, venues, 0, self.stale_after, last_mid)
         ints, floats = self._intent_ints.copy(), self._intent_floats.copy()
         _decide_step(
-            0, view, self.params, self.kstate.copy(), self.limits, self.rstate.copy(), intents,
-            np.zeros(1, DECISION_DTYPE), 0, np.zeros(len(ints), SENT_DTYPE), 0, ints, floats,
-            books, self.levels, account, venues, self.stale_after, last_mid,
+            0, self._syms.copy(), self.n_symbols, views, self.params, self.kstate.copy(), self.limits,
+            self.rstate.copy(), self.srisk.copy(), intents, self._pair_seq.copy(),
+            np.zeros(self.n_symbols, DECISION_DTYPE), 0, np.zeros(len(ints), SENT_DTYPE), 0, ints, floats,
+            books, self.levels, account, venues, self.stale_after, last_mid, self._pnl_sym.copy(),
         )  # fmt: skip
-        _log_equity(np.zeros(1, EQUITY_DTYPE), 0, 0, self.init_quote, account[3], self.init_base, account[0], last_mid)
+        _log_equity(np.zeros(self.n_symbols, EQUITY_DTYPE), 0, 0, self.init_quote, account[3], self.init_base,
+                    account[0], last_mid)  # fmt: skip
 
     # -- input --------------------------------------------------------------------------------
 
-    def seed_book(self, venue: int, snapshot_rows: EventArray, synced: bool) -> None:
-        """Start a venue's book from saved snapshot rows (the previous day's end)."""
-        self.books[venue].apply(snapshot_rows)
+    def symbol_of(self, name: str) -> int:
+        """The number of symbol ``name`` (a feed's or a recording's); KeyError if it is not traded."""
+        return self.symbol_index[name]
+
+    def seed_book(self, venue: int, snapshot_rows: EventArray, synced: bool, symbol: int = 0) -> None:
+        """Start a book from saved snapshot rows (the previous day's end)."""
+        a = 2 * symbol + venue
+        self.books[a].apply(snapshot_rows)
         self._books = tuple(book.arrays for book in self.books)
-        self.versions[venue] += 1
-        self.state[venue] = SyncState.SYNCED if synced else SyncState.WAITING_SNAPSHOT
-        self.venues[V_SYNCED, venue] = int(synced)
-        self.log.sync[venue][:] = [(_BEFORE_ALL, synced)]  # the state the run starts in
+        self.versions[a] += 1
+        self.state[a] = SyncState.SYNCED if synced else SyncState.WAITING_SNAPSHOT
+        self.venues[V_SYNCED, symbol, venue] = int(synced)
+        self.log.sync[symbol][venue][:] = [(_BEFORE_ALL, synced)]  # the state the run starts in
 
     def advance(self, now: int) -> None:
         """Process executor events due strictly before ``now`` (deciding at each answer's time)."""
@@ -428,28 +526,31 @@ class Engine:
             self._settle(due)
 
     def apply(self, batch: Batch) -> None:
-        """Apply one batch to its venue's book (call :meth:`advance` for its time first)."""
+        """Apply one batch to its book (call :meth:`advance` for its time first)."""
         v = batch.venue
+        s = self.symbol_index[batch.symbol] if self.n_symbols > 1 else 0
+        a = 2 * s + v
         rows = batch.rows
         if len(rows):
-            book = self.books[v]
+            book = self.books[a]
             arrays = book.arrays
             book.apply(rows)
             if book.arrays is not arrays:  # it grew
                 self._books = tuple(b.arrays for b in self.books)
-            self.versions[v] += 1
+            self.versions[a] += 1
             if touches_book(rows):
-                self.venues[V_BOOK_TS, v] = batch.local_ts
-                self._pending_decision = True
+                self.venues[V_BOOK_TS, s, v] = batch.local_ts
+                self._pending[s] = True
         stale = int(batch.stale)
-        if batch.state != self.state[v] or stale != self.venues[V_FEED_STALE, v]:
-            self._pending_decision = True
+        if batch.state != self.state[a] or stale != self.venues[V_FEED_STALE, s, v]:
+            self._pending[s] = True
         synced = batch.state == SyncState.SYNCED
-        if synced != self.log.sync[v][-1][1]:
-            self.log.sync[v].append((batch.local_ts, synced))
-        self.state[v] = batch.state
-        self.venues[V_SYNCED, v] = int(synced)
-        self.venues[V_FEED_STALE, v] = stale
+        sync_log = self.log.sync[s][v]
+        if synced != sync_log[-1][1]:
+            sync_log.append((batch.local_ts, synced))
+        self.state[a] = batch.state
+        self.venues[V_SYNCED, s, v] = int(synced)
+        self.venues[V_FEED_STALE, s, v] = stale
 
     def settle(self, now: int) -> None:
         """Process what is due at ``now`` and decide if anything changed."""
@@ -480,16 +581,17 @@ class Engine:
     # -- deciding -------------------------------------------------------------------------------
 
     def _settle(self, now: int) -> None:
+        pending = self._pending
         for _ in range(_MAX_SETTLE_ROUNDS):
             self.executor.run_until(now, self._on_answer)
-            if not self._pending_decision:
+            if not any(pending):
                 return
-            self._pending_decision = False
             self._decide(now)
         raise RuntimeError(f"no settled state after {_MAX_SETTLE_ROUNDS} rounds at {now}")
 
     def _on_answer(self, order: PaperOrder) -> None:
-        self._pending_decision = True
+        s = order.symbol_index
+        self._pending[s] = True
         if self.on_order is not None:
             self.on_order(order)
         if order.status != "filled":
@@ -498,13 +600,13 @@ class Engine:
         # a fee paid in the base coin (a live spot buy) comes off the position, not the cash;
         # ``fee`` is always the whole fee's value in quote, for the report
         base_fee = order.base_fee
-        self.position[v] += order.side * order.fill_qty - base_fee
-        self.cash[v] -= order.side * order.fill_qty * order.fill_price + order.fee - base_fee * order.fill_price
+        self.position[s, v] += order.side * order.fill_qty - base_fee
+        self.cash[s, v] -= order.side * order.fill_qty * order.fill_price + order.fee - base_fee * order.fill_price
         fills = self.log.fills
         data = fills.room(1)
         data[fills.n] = (
             order.respond_ts, order.arrive_ts, v, order.side, order.fill_price, order.fill_qty, order.fee,
-            order.pair_id, order.kind, order.order_id,
+            order.pair_id, order.kind, order.order_id, s,
         )  # fmt: skip
         row = data[fills.n]
         fills.n += 1
@@ -516,19 +618,26 @@ class Engine:
         if int(self.rstate[0]["halted"]) == 0:
             self.rstate[0]["halted"] = H_EXTERNAL
 
+    def risk_text(self, event: RiskEvent) -> str:
+        """A breach in words, naming its symbol when there are several."""
+        text = event_text(event.code, event.value, event.limit, self.limits, self._quote)
+        if self.n_symbols > 1 and event.symbol >= 0:
+            text = f"{self.symbols[event.symbol]}: {text}"
+        return text
+
     def _after_gate(self, halted_before: int) -> None:
         # Log each breach the gate wrote (once per episode), and say when trading halts.
         st = self.rstate[0]
         for event in drain_events(self.rstate):
             self.risk_events.append(event)
-            text = event_text(event.code, event.value, event.limit, self.limits, self._quote)
+            text = self.risk_text(event)
             if event.code in (E_DRAWDOWN, E_PAIR_LOSS, E_IMBALANCE, B_HALTED):
                 log.error("risk: %s", text)
             else:
                 log.warning("risk: %s", text)
             if self.on_risk_event is not None:
                 self.on_risk_event(event)
-        if not self._hedge_failed and int(self.kstate[0]["flags"]) & HEDGE_FAILED:
+        if not self._hedge_failed and int(np.bitwise_or.reduce(self.kstate["flags"])) & HEDGE_FAILED:
             self._hedge_failed = True
             if self.on_hedge_failed is not None:
                 self.on_hedge_failed()
@@ -538,81 +647,98 @@ class Engine:
             if self.on_halt is not None:
                 self.on_halt(reason)
 
+    @property
+    def hedge_failed(self) -> bool:
+        """True once any symbol's kernel has spent its hedge attempts (``HEDGE_FAILED``)."""
+        return bool(int(np.bitwise_or.reduce(self.kstate["flags"])) & HEDGE_FAILED)
+
+    @property
+    def pairs(self) -> int:
+        """Pairs the kernels have sent (pair ids are shared by the symbols)."""
+        return int(self._pair_seq[0]) - 1
+
+    @property
+    def next_pair_id(self) -> int:
+        """The id the next pair gets."""
+        return int(self._pair_seq[0])
+
     def book_answer(self, order: Any) -> None:
         """Book an order done outside the kernel's decisions (the kill switch's flattening orders)."""
         self._on_answer(order)
 
     def both_synced(self) -> bool:
-        """True when both venues' books are synced and priced (a mid each): the account can be valued."""
+        """True when every book is synced and priced (a mid each): the account can be valued."""
         return all(state == SyncState.SYNCED for state in self.state) and bool(np.isfinite(self.last_mid).all())
 
-    def venue_status(self, v: int, now: int) -> int:
+    def venue_status(self, v: int, now: int, symbol: int = 0) -> int:
         """What the view says of venue ``v`` at ``now``: VENUE_OK, VENUE_STALE or VENUE_OUT_OF_SYNC."""
-        return self._status(v, now)
-
-    def _status(self, v: int, now: int) -> int:
-        # What the view says of venue v at ``now`` (the compiled step decides the same way).
-        return int(_venue_status(self.venues, v, now, self.stale_after))
+        return int(_venue_status(self.venues, symbol, v, now, self.stale_after))
 
     def _take_open_orders(self) -> None:
         # item by item: a third of the time NumPy takes to assign a list to a slice
-        row, counts = self._open_row, self.executor.open_orders
-        for v in range(len(counts)):
-            row[v] = counts[v]
+        row, counts = self._open_flat, self.executor.open_orders
+        for a in range(len(counts)):
+            row[a] = counts[a]
 
     def _refresh_view(self, now: int) -> None:
         self._take_open_orders()
-        _fill_views(self.view, self._books, self.levels, self._account, self.venues, now, self.stale_after,
+        _fill_views(self.views, self._books, self.levels, self._account, self.venues, now, self.stale_after,
                     self.last_mid)  # fmt: skip
 
     def _sample(self, now: int, force: bool = False) -> None:
         if not (force or now >= self.next_sample):
             return
         equity = self.log.equity
-        data = equity.room(1)
-        if not _log_equity(
+        data = equity.room(self.n_symbols)
+        written = _log_equity(
             data, equity.n, now, self.init_quote, self.cash, self.init_base, self.position, self.last_mid
-        ):
+        )
+        if not written:
             return
-        equity.n += 1
+        equity.n += written
         self.next_sample = (now // self.equity_interval + 1) * self.equity_interval
 
     def _decide(self, now: int) -> None:
-        # One compiled call does the view, the drawdown tracker, may_act, the kernel, the gate and
-        # the logs; Python only hands the intents to the executor.
+        # One compiled call does the views, the gate's trackers, and per symbol that changed may_act,
+        # the kernel, the gate and the logs; Python only hands the intents to the executor.
         self._now = now
         self._take_open_orders()
         unknown = getattr(self.executor, "unknown_orders", None)  # unanswered past [live] request_timeout_ms
         if unknown is not None:
             self.rstate[0]["unknown"][:] = unknown
+        syms, pending = self._syms, self._pending
+        n_syms = 0
+        for s in range(self.n_symbols):
+            if pending[s]:
+                syms[n_syms] = s
+                n_syms += 1
+                pending[s] = False
         calls, sent = self.log.calls, self.log.sent
         ints, floats = self._intent_ints, self._intent_floats
         halted_before = int(self.rstate[0]["halted"])
-        n = _decide_step(
-            now, self.view, self.params, self.kstate, self.limits, self.rstate, self.intents,
-            calls.room(1), calls.n, sent.room(len(ints)), sent.n, ints, floats,
-            self._books, self.levels, self._account, self.venues, self.stale_after, self.last_mid,
+        logged, n = _decide_step(
+            now, syms, n_syms, self.views, self.params, self.kstate, self.limits, self.rstate, self.srisk,
+            self.intents, self._pair_seq, calls.room(n_syms), calls.n, sent.room(len(ints)), sent.n, ints, floats,
+            self._books, self.levels, self._account, self.venues, self.stale_after, self.last_mid, self._pnl_sym,
         )  # fmt: skip
         self._sample(now)
         self._after_gate(halted_before)
-        if n < 0:
-            return
-        calls.n += 1
+        calls.n += logged
         if n == 0:
             return
         first = sent.n
         sent.n += n
         debug = log.isEnabledFor(logging.DEBUG)
-        for k, ((venue, side, kind, pair_id), (price, qty)) in enumerate(
+        for k, ((venue, side, kind, pair_id, symbol), (price, qty)) in enumerate(
             zip(ints[:n].tolist(), floats[:n].tolist(), strict=True)
         ):
-            order = self.executor.submit(venue, side, price, qty, kind, pair_id, now)
+            order = self.executor.submit(venue, side, price, qty, kind, pair_id, now, symbol)
             fault = getattr(order, "fault", 0)  # only the paper executor simulates leg faults
             if fault:
                 sent.data[first + k]["fault"] = fault
             if debug:
                 log.debug(
-                    "sent %s %s %g @ %g (pair %d, order %d)",
-                    ASSET_NAMES[order.venue], "buy" if order.side == BUY else "sell", order.qty, order.price,
-                    order.pair_id, order.order_id,
+                    "sent %s %s %s %g @ %g (pair %d, order %d)",
+                    self.symbols[symbol], ASSET_NAMES[order.venue], "buy" if order.side == BUY else "sell",
+                    order.qty, order.price, order.pair_id, order.order_id,
                 )  # fmt: skip

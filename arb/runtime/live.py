@@ -57,7 +57,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _KIND = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind"}
-_FILLS_HEADER = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id\n"
+_FILLS_HEADER = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol\n"
+_OLD_FILLS_HEADER = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id\n"  # before several symbols
 
 
 def warm_up_kernel(config: AppConfig) -> None:
@@ -69,22 +70,38 @@ def warm_up_kernel(config: AppConfig) -> None:
     decide(view, make_params(config), new_state(), 0, new_intents())
 
 
+def _grid(rows: Any, n_symbols: int, what: str) -> list[list[float]]:
+    # A per-(symbol, venue) figure of account.json; a flat pair is one symbol's (written before arb
+    # traded several).
+    if rows and not isinstance(rows[0], list):
+        rows = [rows]
+    out = [[float(x) for x in row] for row in rows]
+    if len(out) != n_symbols or any(len(row) != 2 for row in out):
+        raise ArbError(f"account.json: expected {what} for {n_symbols} symbol(s) on 2 venues, got {rows}")
+    return out
+
+
 @dataclass(slots=True)
 class PaperAccount:
-    """The persistent paper account: inception balances, what happened since, and counters."""
+    """The persistent paper account: inception balances, what happened since, and counters.
+
+    Per-(symbol, venue) figures are lists of ``[binance, bybit]`` in ``symbols`` order; each venue has
+    one quote balance, ``inception_quote[v]`` plus every symbol's ``cash[s][v]``.
+    """
 
     path: Path
-    inception_base: tuple[float, float]
+    inception_base: list[list[float]]
     inception_quote: tuple[float, float]
-    position: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    cash: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    fees: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    symbols: list[str]
+    position: list[list[float]] = field(default_factory=list)
+    cash: list[list[float]] = field(default_factory=list)
+    fees: list[list[float]] = field(default_factory=list)
     fills: int = 0
     next_order_id: int = 1
     next_pair_id: int = 1
-    last_buy_venue: int = -1
-    last_sell_venue: int = -1
-    last_pair_id: int = -1
+    last_buy_venue: list[int] = field(default_factory=list)
+    last_sell_venue: list[int] = field(default_factory=list)
+    last_pair_id: list[int] = field(default_factory=list)
     sessions: int = 0
     replayed_days: list[str] | None = field(default_factory=list)
     """UTC days (``YYYY-MM-DD``) of recordings this account has traded in replays; None for an
@@ -99,40 +116,88 @@ class PaperAccount:
     set_aside: Path | None = None
     """Where :meth:`open` with ``fresh`` moved the previous account (not saved); None when there was none."""
 
+    def __post_init__(self) -> None:
+        n = len(self.symbols)
+        for name in ("position", "cash", "fees"):
+            if not getattr(self, name):
+                setattr(self, name, [[0.0, 0.0] for _ in range(n)])
+        for name in ("last_buy_venue", "last_sell_venue", "last_pair_id"):
+            if not getattr(self, name):
+                setattr(self, name, [-1] * n)
+
     @classmethod
     def open(cls, state_dir: Path, config: AppConfig, *, fresh: bool = False) -> PaperAccount:
-        """Load ``state_dir/account.json``, or start one from the venues' ``[account]`` tables.
+        """Load ``state_dir/account.json``, or start one from the configuration's starting balances.
 
         ``fresh`` starts a new account and keeps the old one: ``account.json`` and ``fills.csv`` move
         into ``state_dir/previous-<UTC time>/`` (named in :attr:`set_aside`); nothing is deleted.
+        A resumed account is laid out in ``[strategy] symbols`` order: a symbol it has not traded yet
+        starts flat, with its configured base; one it holds that is no longer traded is an
+        :class:`~arb.errors.ArbError` (its cash and positions would drop out of the account).
         """
         state_dir.mkdir(parents=True, exist_ok=True)
         path = state_dir / "account.json"
+        names = list(config.symbol_names)
         if path.exists() and not fresh:
             data = json.loads(path.read_text())
-            base = data["inception_base"]
+            held = [str(x) for x in data.get("symbols", [config.strategy.symbol])]  # one unnamed symbol: the first
+            gone = [name for name in held if name not in names]
+            if gone:
+                raise ArbError(
+                    f"{path}: the paper account holds {', '.join(gone)}, which [strategy] symbols "
+                    f"({', '.join(names)}) does not trade; trade it again, or start a new account with --fresh "
+                    "(the old one is kept)"
+                )
+            n = len(held)
+            grids = {name: _grid(data[name], n, name) for name in ("inception_base", "position", "cash", "fees")}
+            lasts = {}
+            for name in ("last_buy_venue", "last_sell_venue", "last_pair_id"):
+                value = data[name]
+                lasts[name] = [int(x) for x in value] if isinstance(value, list) else [int(value)]
             quote = data["inception_quote"]
-            account = cls(path, (float(base[0]), float(base[1])), (float(quote[0]), float(quote[1])))
-            for name in ("position", "cash", "fees"):
-                setattr(account, name, [float(x) for x in data[name]])
-            for name in ("fills", "next_order_id", "next_pair_id", "last_buy_venue", "last_sell_venue",
-                         "last_pair_id", "sessions"):  # fmt: skip
+            account = cls(path, [], (float(quote[0]), float(quote[1])), names)
+            for s, name in enumerate(names):
+                if name in held:
+                    k = held.index(name)
+                    account.inception_base.append(grids["inception_base"][k])
+                    for field_name in ("position", "cash", "fees"):
+                        getattr(account, field_name)[s] = grids[field_name][k]
+                    for field_name, values in lasts.items():
+                        getattr(account, field_name)[s] = values[k]
+                else:
+                    account.inception_base.append(list(config.symbols[s].base))
+            for name in ("fills", "next_order_id", "next_pair_id", "sessions"):
                 setattr(account, name, int(data[name]))
             account.halt = str(data.get("halt", ""))
             account.risk = dict(data.get(RISK_MEMORY_KEY, {}))
             days = data.get("replayed_days")
             account.replayed_days = None if days is None else [str(d) for d in days]
             account.resumed = True
+            account._upgrade_fills(held[0])
             log.info("resuming paper account %s: %d fills so far", path, account.fills)
             return account
         set_aside = _set_aside(state_dir) if fresh else None
         venues = config.venues
         return cls(
             path,
-            (venues[0].account.base, venues[1].account.base),
+            [list(sym.base) for sym in config.symbols],
             (venues[0].account.quote, venues[1].account.quote),
+            names,
             set_aside=set_aside,
         )
+
+    def _upgrade_fills(self, symbol: str) -> None:
+        # fills.csv written before arb traded several symbols has no symbol column: add it (its fills
+        # were all ``symbol``'s), atomically, so the rows this run appends line up.
+        path = self.fills_path
+        if not path.exists():
+            return
+        with path.open() as f:
+            if f.readline() != _OLD_FILLS_HEADER:
+                return
+            rows = f.read().splitlines()
+        text = _FILLS_HEADER + "".join(f"{row},{symbol}\n" for row in rows if row)
+        _write_atomic(path, text)
 
     def note_replayed(self, start_ns: int, end_ns: int) -> None:
         """Remember the UTC days of recorded data from ``start_ns`` to ``end_ns`` as traded (saved with the account)."""
@@ -150,11 +215,8 @@ class PaperAccount:
         """
         if not self.resumed:
             return None
-        base = [f"{p:+.8g}" for p in self.position]
-        note = (
-            f"resuming paper account {self.path}: {self.fills} fills in {self.sessions} session(s), "
-            f"positions {base[0]} | {base[1]}"
-        )
+        held = positions_text(self.symbols, self.position)
+        note = f"resuming paper account {self.path}: {self.fills} fills in {self.sessions} session(s), positions {held}"
         if days is None:
             return note
         if self.replayed_days is None:
@@ -174,22 +236,23 @@ class PaperAccount:
         """``fills.csv`` beside ``account.json``."""
         return self.path.with_name("fills.csv")
 
-    def balances(self) -> tuple[list[float], list[float]]:
-        """(base, quote) per venue now."""
-        base = [self.inception_base[v] + self.position[v] for v in range(2)]
-        quote = [self.inception_quote[v] + self.cash[v] for v in range(2)]
+    def balances(self) -> tuple[list[list[float]], list[float]]:
+        """(base per symbol and venue, quote per venue) now."""
+        base = [[self.inception_base[s][v] + self.position[s][v] for v in range(2)] for s in range(len(self.symbols))]
+        quote = [self.inception_quote[v] + sum(cash[v] for cash in self.cash) for v in range(2)]
         return base, quote
 
     def record(self, fill: Any) -> None:
         """Take one fill: append it to fills.csv (flushed) and rewrite account.json."""
+        s = int(fill["symbol"])
         v = int(fill["venue"])
         side = int(fill["side"])
         qty = float(fill["qty"])
         price = float(fill["price"])
         fee = float(fill["fee"])
-        self.position[v] += side * qty
-        self.cash[v] -= side * qty * price + fee
-        self.fees[v] += fee
+        self.position[s][v] += side * qty
+        self.cash[s][v] -= side * qty * price + fee
+        self.fees[s][v] += fee
         self.fills += 1
         new = not self.fills_path.exists()
         with self.fills_path.open("a") as f:
@@ -197,7 +260,8 @@ class PaperAccount:
                 f.write(_FILLS_HEADER)
             f.write(
                 f"{int(fill['local_ts'])},{ASSET_NAMES[v]},{'buy' if side == BUY else 'sell'},{price!r},{qty!r},"
-                f"{fee!r},{int(fill['pair_id'])},{_KIND.get(int(fill['kind']), '?')},{int(fill['order_id'])}\n"
+                f"{fee!r},{int(fill['pair_id'])},{_KIND.get(int(fill['kind']), '?')},{int(fill['order_id'])},"
+                f"{self.symbols[s]}\n"
             )
             f.flush()
             os.fsync(f.fileno())
@@ -206,7 +270,8 @@ class PaperAccount:
     def save(self) -> None:
         """Write account.json atomically."""
         data = {
-            "inception_base": list(self.inception_base),
+            "symbols": self.symbols,
+            "inception_base": self.inception_base,
             "inception_quote": list(self.inception_quote),
             "position": self.position,
             "cash": self.cash,
@@ -222,17 +287,29 @@ class PaperAccount:
             "halt": self.halt,
             RISK_MEMORY_KEY: self.risk,
         }
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".account.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(data, f, indent=2)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        _write_atomic(self.path, json.dumps(data, indent=2))
+
+
+def positions_text(symbols: list[str] | tuple[str, ...], position: Any) -> str:
+    """Positions per venue, ``+0.001 | -0.001``; with several symbols each one named."""
+    parts = [f"{float(position[s][0]):+.8g} | {float(position[s][1]):+.8g}" for s in range(len(symbols))]
+    if len(symbols) == 1:
+        return parts[0]
+    return ", ".join(f"{name} {part}" for name, part in zip(symbols, parts, strict=True))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def _set_aside(state_dir: Path) -> Path | None:
@@ -262,7 +339,7 @@ def _day_span(days: list[str]) -> str:
 
 
 def make_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[Any], None]) -> Engine:
-    """An engine that continues ``account`` (positions, cash, ids and the last pair)."""
+    """An engine that continues ``account`` (positions, cash, ids and each symbol's last pair)."""
     engine = Engine(
         config,
         base=account.inception_base,
@@ -273,23 +350,22 @@ def make_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[Any
     )
     engine.position[:] = account.position
     engine.cash[:] = account.cash
-    engine.executor.sides[0].base, engine.executor.sides[1].base = account.balances()[0]
-    engine.executor.sides[0].quote, engine.executor.sides[1].quote = account.balances()[1]
-    st = engine.kstate[0]
+    engine.executor.set_balances(*account.balances())
+    st = engine.kstate
     st["last_buy_venue"] = account.last_buy_venue
     st["last_sell_venue"] = account.last_sell_venue
     st["last_pair_id"] = account.last_pair_id
     if account.halt:
         engine.hold()
     if account.risk:  # a restart keeps the risk day's loss and the last 24 hours' pairs
-        restore_risk_memory(engine.rstate, account.risk)
+        restore_risk_memory(engine.rstate, engine.srisk, account.risk, engine.symbols)
 
     def halted(reason: str) -> None:
         account.halt = reason
         account.save()
 
     def breached(_event: Any) -> None:  # a crash right after a breach keeps the risk day's pause
-        account.risk = risk_memory(engine.rstate)
+        account.risk = risk_memory(engine.rstate, engine.srisk, engine.symbols)
         account.save()
 
     engine.on_risk_event = breached
@@ -349,12 +425,17 @@ class _Reporter:
         self.next_at = (now // self.interval + 1) * self.interval
         base, quote = self.account.balances()
         mids = engine.last_mid
-        equity = sum(quote[v] + base[v] * (mids[v] if np.isfinite(mids[v]) else 0.0) for v in range(2))
+        equity = sum(quote) + sum(
+            base[s][v] * (mids[s, v] if np.isfinite(mids[s, v]) else 0.0)
+            for s in range(len(base)) for v in range(2)
+        )  # fmt: skip
         when = time.strftime("%H:%M:%S", time.gmtime(now / 1e9))
+        fills = engine.log.fills.view()
+        pairs = pairs_text(fills, mids)
         self.console.print(
-            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  positions {engine.position[0]:+.8g} | "
-            f"{engine.position[1]:+.8g}  equity {equity:,.2f}  trades {self.account.fills}  "
-            f"{pairs_text(engine.log.fills.view(), mids)}",
+            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  positions "
+            f"{positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}  trades {self.account.fills}  "
+            f"{pairs}",
             highlight=False,
             soft_wrap=True,
         )
@@ -382,13 +463,13 @@ def _engine_for(
 
 
 def _sync_counters(engine: Engine, account: PaperAccount) -> None:
-    st = engine.kstate[0]
+    st = engine.kstate
     account.next_order_id = engine.executor.next_order_id
-    account.next_pair_id = int(st["next_pair_id"])
-    account.last_buy_venue = int(st["last_buy_venue"])
-    account.last_sell_venue = int(st["last_sell_venue"])
-    account.last_pair_id = int(st["last_pair_id"])
-    account.risk = risk_memory(engine.rstate)
+    account.next_pair_id = engine.next_pair_id
+    account.last_buy_venue = [int(x) for x in st["last_buy_venue"]]
+    account.last_sell_venue = [int(x) for x in st["last_sell_venue"]]
+    account.last_pair_id = [int(x) for x in st["last_pair_id"]]
+    account.risk = risk_memory(engine.rstate, engine.srisk, engine.symbols)
 
 
 @contextlib.contextmanager
@@ -447,9 +528,9 @@ async def dry_run_replay(
     stop_event = stop_event or asyncio.Event()
     reporter = _Reporter(console, config.dry_run.report_interval_ns, account)
     engine = _engine_for(config, account, reporter, on_fill)
-    for v, data in enumerate(session.venues):
+    for a, data in enumerate(session.assets):
         if data.initial is not None:
-            engine.seed_book(v, data.initial.rows, data.initial.synced)
+            engine.seed_book(a % 2, data.initial.rows, data.initial.synced, a // 2)
     account.sessions += 1
     first: int | None = None
     last = session.start_ns
@@ -554,9 +635,9 @@ async def dry_run_live(
     warm_up_kernel(config)
     stop_event = stop_event or asyncio.Event()
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
-    symbol = config.strategy.symbol
-    feeds = [BinanceFeed(config.binance, [symbol], queue=queue, clock=clock),
-             BybitFeed(config.bybit, [symbol], queue=queue, clock=clock)]  # fmt: skip
+    symbols = list(config.symbol_names)
+    feeds = [BinanceFeed(config.binance, symbols, queue=queue, clock=clock),
+             BybitFeed(config.bybit, symbols, queue=queue, clock=clock)]  # fmt: skip
     reporter = _Reporter(console, config.dry_run.report_interval_ns, account)
     engine = _engine_for(config, account, reporter, on_fill)
     account.sessions += 1
@@ -633,7 +714,7 @@ class _StopRequestError(Exception):
 def write_dry_run_report(
     result: DryRunResult,
     config: AppConfig,
-    session_base: list[float],
+    session_base: list[list[float]],
     session_quote: list[float],
     out: Path,
     *,
@@ -661,7 +742,8 @@ def write_dry_run_report(
         "account": str(result.account.path),
         "wall_s": round(result.wall_s, 3),
     }
-    initial = InitialBalances((session_base[0], session_base[1]), (session_quote[0], session_quote[1]))
+    base = np.asarray(session_base, float).reshape(-1, 2)  # per symbol (a flat pair: one symbol's)
+    initial = InitialBalances((float(base[0, 0]), float(base[0, 1])), (session_quote[0], session_quote[1]))
     fills = engine.log.fills.view()
     equity = engine.log.equity.view()
     out_of_sync = engine.log.out_of_sync(result.start_ns, result.end_ns)

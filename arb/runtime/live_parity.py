@@ -115,7 +115,7 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     data = load_session(config, days)
     symbol = config.strategy.symbol
     key, secret = f"parity{secrets.token_hex(8)}", secrets.token_hex(16)
-    files = [[d.recording for d in v.days] for v in data.venues]
+    files = [[d.recording for d in v.days] for v in data.assets]
     binance, bybit = config.venues
     fakes: list[Any] = [
         FakeBinanceExchange(files[0], market=binance.market, rules=[_rules(binance, symbol)], ping_interval=None,
@@ -148,7 +148,7 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
                 executor = session.live_executor(on_ready=wake.set)
                 engine = Engine(live, base=(figures[0][0], figures[1][0]), quote=(figures[0][1], figures[1][1]),
                                 executor=executor)  # fmt: skip
-                for v, venue_data in enumerate(data.venues):
+                for v, venue_data in enumerate(data.assets):
                     if venue_data.initial is not None:
                         engine.seed_book(v, venue_data.initial.rows, venue_data.initial.synced)
                 async with asyncio.TaskGroup() as tasks:

@@ -104,36 +104,39 @@ class LiveResult:
 
 
 def exposure_lines(engine: Engine) -> list[str]:
-    """A loud line per venue while a leg stays naked after the kernel gave up hedging it."""
+    """A loud line per venue (and symbol) while a leg stays naked after its kernel gave up hedging it."""
     from arb.strategy.types import HEDGE_FAILED
 
-    if not int(engine.kstate[0]["flags"]) & HEDGE_FAILED:
-        return []
-    lot = min(v.instrument.lot_size for v in engine.config.venues)
-    if _is_dust(engine, float(engine.position[0] + engine.position[1])):
-        return []
     lines = []
-    for v in (0, 1):
-        position = float(engine.position[v])
-        if abs(position) >= lot:
-            mid = float(engine.last_mid[v])
-            value = f"{abs(position) * mid:,.2f}" if np.isfinite(mid) else "unknown"
-            lines.append(
-                f"NAKED LEG after {engine.config.execution.max_hedge_attempts} hedge attempts: "
-                f"{ASSET_NAMES[v]} {'long' if position > 0 else 'short'} {abs(position):.8g} "
-                f"(mark value {value}); no new pair until it is closed (arb kill flattens it)"
-            )
+    several = engine.n_symbols > 1
+    for s, sym in enumerate(engine.config.symbols):
+        if not int(engine.kstate[s]["flags"]) & HEDGE_FAILED:
+            continue
+        lot = min(i.lot_size for i in sym.instruments)
+        if _is_dust(engine, s, float(engine.position[s, 0] + engine.position[s, 1])):
+            continue
+        for v in (0, 1):
+            position = float(engine.position[s, v])
+            if abs(position) >= lot:
+                mid = float(engine.last_mid[s, v])
+                value = f"{abs(position) * mid:,.2f}" if np.isfinite(mid) else "unknown"
+                where = f"{ASSET_NAMES[v]} {sym.name}" if several else ASSET_NAMES[v]
+                lines.append(
+                    f"NAKED LEG after {engine.config.execution.max_hedge_attempts} hedge attempts: "
+                    f"{where} {'long' if position > 0 else 'short'} {abs(position):.8g} "
+                    f"(mark value {value}); no new pair until it is closed (arb kill flattens it)"
+                )
     return lines
 
 
-def _is_dust(engine: Engine, net: float) -> bool:
-    # As the kernel sees it: no venue would take an order for the net (lot, minimum quantity and notional).
+def _is_dust(engine: Engine, s: int, net: float) -> bool:
+    # As symbol s's kernel sees it: no venue would take an order for the net (lot, minimum quantity and
+    # notional).
     from arb.strategy.kernel import floor_to_grid
 
-    for v, venue in enumerate(engine.config.venues):
-        instrument = venue.instrument
+    for v, instrument in enumerate(engine.config.symbols[s].instruments):
         qty = floor_to_grid(abs(net), instrument.lot_size)
-        mid = float(engine.last_mid[v])
+        mid = float(engine.last_mid[s, v])
         if qty > 0.0 and qty >= instrument.min_qty * (1 - 1e-9) and not (qty * mid < instrument.min_notional):
             return False
     return True
@@ -154,13 +157,13 @@ def keep_risk_memory(journal: _StateStore, engine: Engine, console: Console, now
     raw = journal.get_state(RISK_MEMORY_KEY)
     if raw:
         memory = json.loads(raw)
-        restore_risk_memory(engine.rstate, memory)
+        restore_risk_memory(engine.rstate, engine.srisk, memory, engine.symbols)
         paused = day_pause_text(memory, engine.limits, now)
         if paused is not None:
             console.print(f"[bold red]PAUSED[/] ({escape(paused)})", highlight=False, soft_wrap=True)
 
     def save(*_: Any) -> None:
-        journal.set_state(RISK_MEMORY_KEY, json.dumps(risk_memory(engine.rstate)))
+        journal.set_state(RISK_MEMORY_KEY, json.dumps(risk_memory(engine.rstate, engine.srisk, engine.symbols)))
 
     booked = engine.on_fill
 
@@ -195,9 +198,8 @@ class _Reporter:
         )
 
     def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
-        from arb.strategy.types import HEDGE_FAILED
 
-        if not self._hedge_failed and int(engine.kstate[0]["flags"]) & HEDGE_FAILED:
+        if not self._hedge_failed and engine.hedge_failed:
             self._hedge_failed = force = True
             if self.on_hedge_failed is not None:
                 self.on_hedge_failed()
@@ -208,14 +210,16 @@ class _Reporter:
         if not force and now < self.next_at:
             return
         self.next_at = (now // self.interval + 1) * self.interval
-        mids = engine.last_mid
+        mids = np.where(np.isfinite(engine.last_mid), engine.last_mid, 0.0)
         base = engine.init_base + engine.position
-        quote = engine.init_quote + engine.cash
-        equity = sum(quote[v] + base[v] * (mids[v] if np.isfinite(mids[v]) else 0.0) for v in range(2))
+        quote = engine.init_quote + engine.cash.sum(axis=0)
+        equity = float(quote.sum() + (base * mids).sum())
         when = time.strftime("%H:%M:%S", time.gmtime(now / 1e9))
+        from arb.runtime.live import positions_text
+
         self.console.print(
-            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f}  positions {engine.position[0]:+.8g} | "
-            f"{engine.position[1]:+.8g}  equity {equity:,.2f}  fills {engine.log.fills.n}  "
+            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f}  positions "
+            f"{positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}  fills {engine.log.fills.n}  "
             f"open orders {engine.executor.open_orders}",
             highlight=False,
             soft_wrap=True,
@@ -293,7 +297,7 @@ async def run_live(
             on_fill=reporter.fill,
         )
         for v in (0, 1):
-            engine.position[v], engine.cash[v] = figures[v][2], figures[v][3]
+            engine.position[0, v], engine.cash[0, v] = figures[v][2], figures[v][3]
         from arb.execution.kill import HALT_KEY
 
         kept = session.journal.get_state(HALT_KEY)
@@ -462,8 +466,8 @@ async def run_live(
                 "[/]: arb reconcile will find it out at the next start (never resend it)"
             )
         latencies = {e.venue: session.journal.journal.latencies(e.venue) for e in session.executors.values()}
-        base = [float(engine.init_base[v] + engine.position[v]) for v in (0, 1)]
-        quote = [float(engine.init_quote[v] + engine.cash[v]) for v in (0, 1)]
+        base = [float(engine.init_base[0, v] + engine.position[0, v]) for v in (0, 1)]
+        quote = [float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)]
         return LiveResult(
             engine,
             t0,
@@ -563,7 +567,7 @@ def _cmd_live(args: Any) -> int:
         "wall_s": round(result.wall_s, 3),
     }
     if len(engine.log.equity.view()):
-        start_base = [float(engine.init_base[v]) for v in (0, 1)]
+        start_base = [float(engine.init_base[0, v]) for v in (0, 1)]
         start_quote = [float(engine.init_quote[v]) for v in (0, 1)]
         initial = InitialBalances((start_base[0], start_base[1]), (start_quote[0], start_quote[1]))
         out_of_sync = engine.log.out_of_sync(result.start_ns, result.end_ns)

@@ -23,6 +23,10 @@ loads a file when its clock reaches it and drops it when done); memory stays nea
 Both venues were recorded by one machine's clock, so they get one common shift of local time: the
 smallest that makes every local time at least its exchange time (the shared captures' clock ran
 1.27 s behind the venues), keeping the two venues' relative timing exactly as recorded.
+
+With several symbols (``[strategy] symbols``) every symbol's two venues are loaded the same way and
+share that one shift; a session's assets are in hftbacktest's order, asset ``2 * s + v`` for symbol
+``s`` on venue ``v``.
 """
 
 from __future__ import annotations
@@ -131,14 +135,17 @@ def _read_part(path: Path) -> EventArray:
 
 @dataclass(slots=True)
 class VenueData:
-    """One venue's days, ready for hftbacktest."""
+    """One venue's days of one symbol, ready for hftbacktest."""
 
     venue: VenueConfig
+    """The venue as the symbol sees it (``config.for_symbol(s).venues[v]``: its trading rules)."""
     days: list[DayData]
     initial: EodSnapshot | None
     """The book before the first day (the previous day's end), when that day was recorded too."""
     min_latency_ns: int = 0
     """Smallest ``local_ts - exch_ts`` over all rows before any shift."""
+    symbol: str = ""
+    """The symbol these days are of."""
 
     def arrays(self, local_shift_ns: int) -> list[EventArray]:
         """Each day's rows with ``local_shift_ns`` added to every local time (new arrays)."""
@@ -169,7 +176,8 @@ def find_days(recordings: Path, venue: VenueConfig, symbol: str) -> dict[dt.date
 
 
 def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
-    """The days a run covers: every day from ``start`` to ``end``, each recorded for both venues.
+    """The days a run covers: every day from ``start`` to ``end``, each recorded for both venues (of
+    every symbol traded).
 
     ``start``/``end`` are what the user typed (``--start``/``--end``), None where they typed nothing:
     the first, or the last, day recorded for both venues is then used, and messages say it was a
@@ -179,16 +187,17 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
     recorded. No day is ever added, dropped or moved.
     """
     recordings = config.backtest.recordings
-    symbol = config.strategy.symbol
-    venues = config.venues
-    recorded = [find_days(recordings, v, symbol) for v in venues]
-    for venue, days in zip(venues, recorded, strict=True):
+    pairs = [(venue, symbol) for symbol in config.symbol_names for venue in config.venues]
+    venues = [venue for venue, _ in pairs]
+    recorded = [find_days(recordings, venue, symbol) for venue, symbol in pairs]
+    for (venue, symbol), days in zip(pairs, recorded, strict=True):
         if not days:
             raise RecordingError(
                 f"no {venue.name} {venue.market} recordings of {symbol} in "
                 f"{venue_dir(recordings, venue)} (expected files like {symbol.lower()}_YYYYMMDD.gz)"
             )
-    names = [f"{v.name} {v.market} {symbol}" for v in venues]
+    names = [f"{v.name} {v.market} {symbol}" for v, symbol in pairs]
+    short = [v.name if len(pairs) == 2 else f"{v.name} {symbol}" for v, symbol in pairs]
 
     def lacking(day: dt.date) -> list[int]:
         return [i for i, days in enumerate(recorded) if day not in days]
@@ -211,7 +220,8 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
     lo = start if start is not None else next((d for d in both if end is None or d <= end), None)
     hi = end if end is not None else next((d for d in reversed(both) if start is None or d >= start), None)
     if lo is None or hi is None:
-        raise RecordingError(f"no day is recorded for both venues ({listing(list(range(len(venues))))})")
+        every = "both venues" if len(pairs) == 2 else "both venues of every symbol"
+        raise RecordingError(f"no day is recorded for {every} ({listing(list(range(len(venues))))})")
     run = [lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)]
     outside = [
         f"{names[i]} also has {_day_list([d for d in days if (start is None and d < lo) or (end is None and d > hi)])}"
@@ -227,7 +237,7 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
     gaps = [(d, lacking(d)) for d in run if lacking(d)]
     if gaps:
         shown = ", ".join(
-            f"{d:%Y-%m-%d} (missing for {' and '.join(venues[i].name for i in which)})" for d, which in gaps[:5]
+            f"{d:%Y-%m-%d} (missing for {' and '.join(short[i] for i in which)})" for d, which in gaps[:5]
         )
         more = f" and {len(gaps) - 5} more" if len(gaps) > 5 else ""
         raise RecordingError(
@@ -369,14 +379,16 @@ def load_venue(
     progress: Callable[[str], None] | None = None,
     *,
     allow_damaged: bool = False,
+    symbol: str | None = None,
 ) -> VenueData:
-    """Convert (or load from cache) ``days`` of one venue, carrying the book from day to day.
+    """Convert (or load from cache) ``days`` of one venue and symbol (default: the first symbol),
+    carrying the book from day to day.
 
     When the day before the first one is recorded too, it is converted first so that the first day
     starts from its end-of-day book (a day file has no snapshot of its own when the session began
     the day before). ``allow_damaged`` keeps what can be read of a damaged recording.
     """
-    symbol = config.strategy.symbol
+    symbol = symbol or config.strategy.symbol
     recordings = find_days(config.backtest.recordings, venue, symbol)
     before = days[0] - dt.timedelta(days=1)
     chain = ([before] if before in recordings else []) + days
@@ -387,7 +399,8 @@ def load_venue(
     for day in chain:
         recording = recordings[day]
         if progress is not None:
-            progress(f"{venue.name} {day:%Y-%m-%d}")
+            shown = f" {symbol}" if len(config.symbols) > 1 else ""
+            progress(f"{venue.name}{shown} {day:%Y-%m-%d}")
         try:
             got = _convert_day(venue, symbol, recording, initial, previous_eod, allow_damaged)
         except RecordingError as exc:
@@ -406,66 +419,68 @@ def load_venue(
         initial = eod
         previous_eod = _cache_paths(recording)[1]
     lat = [d.min_latency_ns for d in out if d.row_count]
-    return VenueData(venue, out, first_initial, min(lat) if lat else 0)
+    return VenueData(venue, out, first_initial, min(lat) if lat else 0, symbol)
 
 
 Feed = list[EventArray] | list[str]
-"""One venue's data for hftbacktest's ``BacktestAsset.data``: arrays, or ``.npy`` file paths."""
+"""One asset's data for hftbacktest's ``BacktestAsset.data``: arrays, or ``.npy`` file paths."""
 
 
 class Session:
-    """Both venues' data on one timeline.
+    """Every symbol's two venues on one timeline.
 
-    :attr:`arrays` is what hftbacktest reads: per venue, per day, the rows with the common local shift
+    :attr:`assets` are the (symbol, venue) data in hftbacktest's asset order, ``2 * s + v``;
+    :attr:`arrays` is what hftbacktest reads: per asset, per day, the rows with the common local shift
     applied. When every day is one part they are arrays in memory; otherwise they are ``.npy`` files
     written on first use into a temporary folder that lives as long as the session (or until
     :meth:`close`): keep the session alive until the backtest is closed.
     """
 
-    __slots__ = ("_arrays", "_constant", "_temp", "end_ns", "local_shift_ns", "start_ns", "venues")
+    __slots__ = ("_arrays", "_constant", "_temp", "assets", "end_ns", "local_shift_ns", "start_ns", "symbols")
 
     def __init__(
         self,
-        venues: tuple[VenueData, VenueData],
+        assets: tuple[VenueData, ...],
         local_shift_ns: int,
         start_ns: int,
         end_ns: int,
-        arrays: tuple[list[EventArray], list[EventArray]] | None = None,
+        arrays: tuple[list[EventArray], ...] | None = None,
         *,
         constant_feed_latency: bool = False,
     ) -> None:
-        self.venues = venues
+        self.assets = assets
+        self.symbols = tuple(data.symbol for data in assets[::2])
         self._constant = constant_feed_latency
         self.local_shift_ns = local_shift_ns
         self.start_ns = start_ns
         self.end_ns = end_ns
-        self._arrays: tuple[Feed, Feed] | None = arrays
+        self._arrays: tuple[Feed, ...] | None = arrays
         self._temp: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def in_memory(self) -> bool:
         """True when every day is one part: :attr:`arrays` are arrays, not files."""
-        return all(len(d.parts) <= 1 for v in self.venues for d in v.days)
+        return all(len(d.parts) <= 1 for v in self.assets for d in v.days)
 
     @property
-    def arrays(self) -> tuple[Feed, Feed]:
-        """Per venue, per day (per part, from files): the rows with the common local shift applied (and
+    def arrays(self) -> tuple[Feed, ...]:
+        """Per asset, per day (per part, from files): the rows with the common local shift applied (and
         the constant feed latency, when configured). Keep them, and the session, alive while
         hftbacktest runs."""
         if self._arrays is None:
             self._temp = tempfile.TemporaryDirectory(prefix="arb-session-")
             folder = Path(self._temp.name)
-            self._arrays = (self._write(folder, 0), self._write(folder, 1))
+            self._arrays = tuple(self._write(folder, a) for a in range(len(self.assets)))
         return self._arrays
 
-    def rows(self, v: int) -> int:
-        """Rows hftbacktest gets for venue ``v``."""
-        feed = self.arrays[v]
-        return sum(len(a) if isinstance(a, np.ndarray) else _npy_rows(Path(a)) for a in feed)
+    def rows(self, a: int) -> int:
+        """Rows hftbacktest gets for asset ``a``."""
+        feed = self.arrays[a]
+        return sum(len(x) if isinstance(x, np.ndarray) else _npy_rows(Path(x)) for x in feed)
 
-    def parts(self, v: int) -> Iterator[EventArray]:
-        """Venue ``v``'s rows as hftbacktest gets them, one array (a day, or a part) at a time."""
-        for item in self.arrays[v]:
+    def parts(self, a: int) -> Iterator[EventArray]:
+        """Asset ``a``'s rows as hftbacktest gets them, one array (a day, or a part) at a time."""
+        for item in self.arrays[a]:
             yield item if isinstance(item, np.ndarray) else _load_npy(Path(item))
 
     def close(self) -> None:
@@ -475,16 +490,16 @@ class Session:
             self._temp = None
             self._arrays = None
 
-    def _write(self, folder: Path, v: int) -> list[str]:
+    def _write(self, folder: Path, a: int) -> list[str]:
         # Each part of each day, shifted as :func:`_feed_rows` says, as an .npy file of its own.
-        data = self.venues[v]
+        data = self.assets[a]
         out: list[str] = []
         for day in data.days:
             for i, rows in enumerate(day.iter_parts()):
                 shifted = _feed_rows(rows, data.venue, self.local_shift_ns, self._constant)
                 if not len(shifted):
                     continue
-                path = folder / f"{data.venue.name}_{day.day:%Y%m%d}_{i:04d}.npy"
+                path = folder / f"{data.venue.name}_{data.symbol.lower()}_{day.day:%Y%m%d}_{i:04d}.npy"
                 np.save(path, shifted, allow_pickle=False)
                 out.append(str(path))
         return out
@@ -515,31 +530,32 @@ def load_session(
     *,
     allow_damaged: bool = False,
 ) -> Session:
-    """Convert/load both venues' days and put them on one local timeline.
+    """Convert/load every symbol's two venues' days and put them on one local timeline.
 
     ``allow_damaged`` keeps what can be read of a damaged recording (see :func:`convert_files`);
     without it a damaged day is a :class:`RecordingError`.
     """
-    venues = (
-        load_venue(config, config.binance, days, progress, allow_damaged=allow_damaged),
-        load_venue(config, config.bybit, days, progress, allow_damaged=allow_damaged),
-    )
-    # One shift for both venues: they share the recorder's clock.
-    shift = max(0, *(-v.min_latency_ns for v in venues))
+    assets: list[VenueData] = []
+    for s, symbol in enumerate(config.symbol_names):
+        own = config.for_symbol(s)
+        for venue in own.venues:
+            assets.append(load_venue(own, venue, days, progress, allow_damaged=allow_damaged, symbol=symbol))
+    # One shift for every venue and symbol: they share the recorder's clock.
+    shift = max(0, *(-v.min_latency_ns for v in assets))
     if shift:
         log.info("local clock shifted by %+.3f ms for both venues (recorder behind the venues)", shift / 1e6)
     constant = config.backtest.feed_latency == "constant"
-    if all(len(d.parts) <= 1 for v in venues for d in v.days):
+    if all(len(d.parts) <= 1 for v in assets for d in v.days):
         arrays: list[list[EventArray]] = []
-        for v in venues:
+        for v in assets:
             arrays.append([_feed_rows(d.rows, v.venue, shift, constant) for d in v.days])
         starts = [int(a[0]["local_ts"].min()) for a in arrays if a and len(a[0])]
         ends = [int(a[-1]["local_ts"].max()) for a in arrays if a and len(a[-1])]
-        return Session(venues, shift, min(starts), max(ends), (arrays[0], arrays[1]))
+        return Session(tuple(assets), shift, min(starts), max(ends), tuple(arrays))
     # Days in parts: the shifted rows are written to files only when hftbacktest needs them.
-    # (Each venue's first day's earliest and last day's latest local time, as the arrays would say.)
+    # (Each asset's first day's earliest and last day's latest local time, as the arrays would say.)
     starts, ends = [], []
-    for v in venues:
+    for v in assets:
         if not v.days:
             continue
         first, last = v.days[0], v.days[-1]
@@ -553,7 +569,7 @@ def load_session(
             starts.append(begin)
         if last.row_count:
             ends.append(finish)
-    return Session(venues, shift, min(starts), max(ends), constant_feed_latency=constant)
+    return Session(tuple(assets), shift, min(starts), max(ends), constant_feed_latency=constant)
 
 
 def _constant_feed_latency(rows: EventArray, feed_ns: int) -> EventArray:

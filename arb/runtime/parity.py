@@ -23,6 +23,7 @@ may miss, after which their paths part.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,10 +75,13 @@ class ParityReport:
     """The first view or intent disagreement (fills beyond it are not compared)."""
     first_fill: Disagreement | None
     zero_latency: bool
+    symbols: tuple[tuple[str, ParityReport], ...] = ()
+    """With several symbols, each symbol's own comparison (the figures above add them up and the
+    disagreements above are the earliest of any symbol)."""
 
     @property
     def agree(self) -> bool:
-        """True when no view, intent or fill disagrees (fills within the tolerance)."""
+        """True when no view, intent or fill disagrees (fills within the tolerance), for every symbol."""
         return self.first is None and self.first_fill is None
 
     def describe(self) -> str:
@@ -88,6 +92,12 @@ class ParityReport:
             f"{self.fills[0]}/{self.fills[1]} fills"
         )
         lines = [head]
+        for name, own in self.symbols:
+            verdict = "agree" if own.agree else "DISAGREE"
+            lines.append(
+                f"  {name}: {own.calls[0]}/{own.calls[1]} calls, {own.intents[0]}/{own.intents[1]} intents, "
+                f"{own.fills[0]}/{own.fills[1]} fills, prices within {own.max_price_diff_bps:.3f} bps: {verdict}"
+            )
         if self.agree:
             lines.append(
                 f"they agree throughout; fill prices within {self.max_price_diff_bps:.3f} bps "
@@ -225,9 +235,9 @@ def replay_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     """Replay ``days`` through the live path (engine + paper executor, no files); return the engine."""
     session = load_session(config, days)
     engine = Engine(config)
-    for v, data in enumerate(session.venues):
+    for a, data in enumerate(session.assets):
         if data.initial is not None:
-            engine.seed_book(v, data.initial.rows, data.initial.synced)
+            engine.seed_book(a % 2, data.initial.rows, data.initial.synced, a // 2)
     last = session.start_ns
     for ts, batches in replay(config, session):
         engine.on_batches(ts, batches)
@@ -262,22 +272,55 @@ def compare(
     price_tolerance_bps: float | None = None,
     views: bool = True,
 ) -> ParityReport:
-    """Compare a backtest's logs with a live driver's: views (unless ``views`` is off), intents, fills."""
+    """Compare a backtest's logs with a live driver's: views (unless ``views`` is off), intents, fills;
+    with several symbols, symbol by symbol (each symbol's rows with each other's)."""
     if price_tolerance_bps is None:
         price_tolerance_bps = config.execution.slippage_tolerance_bps
-    ticks = (config.binance.instrument.tick_size, config.bybit.instrument.tick_size)
+    tol = price_tolerance_bps
+    logs = (result.calls, live.calls.view(), result.sent, live.sent.view(), result.fills, live.fills.view())
+    names = config.symbol_names
+    reports = []
+    for s, sym in enumerate(config.symbols):
+        c, lc, st, ls, f, lf = (rows[rows["symbol"] == s] for rows in logs)
+        ticks = (sym.instruments[0].tick_size, sym.instruments[1].tick_size)
+        reports.append(_compare_one(c, lc, st, ls, f, lf, tol, ticks, exact, views, names[s] if len(names) > 1 else ""))
+    if len(reports) == 1:
+        return reports[0]
+    firsts = [r.first for r in reports if r.first is not None]
+    fills = [r.first_fill for r in reports if r.first_fill is not None]
+    return ParityReport(
+        calls=(sum(r.calls[0] for r in reports), sum(r.calls[1] for r in reports)),
+        intents=(sum(r.intents[0] for r in reports), sum(r.intents[1] for r in reports)),
+        fills=(sum(r.fills[0] for r in reports), sum(r.fills[1] for r in reports)),
+        price_tolerance_bps=tol,
+        max_price_diff_bps=max(r.max_price_diff_bps for r in reports),
+        fills_outside_tolerance=sum(r.fills_outside_tolerance for r in reports),
+        first=min(firsts, key=lambda d: d.ts) if firsts else None,
+        first_fill=min(fills, key=lambda d: d.ts) if fills else None,
+        zero_latency=exact,
+        symbols=tuple(zip(names, reports, strict=True)),
+    )
+
+
+def _compare_one(
+    calls: Any, live_calls: Any, sent: Any, live_sent: Any, fills: Any, live_fills: Any, tol: float,
+    ticks: tuple[float, float], exact: bool, views: bool, symbol: str,
+) -> ParityReport:  # fmt: skip
+    # One symbol's comparison (``symbol`` names it in the disagreements when there are several).
     first = None
     if views:
-        first = _first_difference("view", result.calls, live.calls.view(), _calls_equal, _call_text, "no call")
-    first = first or _first_difference(
-        "intent", result.sent, live.sent.view(), _sent_equal, _intent_text, "nothing sent"
-    )
-    first_fill, worst, outside = _compare_fills(result.fills, live.fills.view(), price_tolerance_bps, ticks, exact)
+        first = _first_difference("view", calls, live_calls, _calls_equal, _call_text, "no call")
+    first = first or _first_difference("intent", sent, live_sent, _sent_equal, _intent_text, "nothing sent")
+    first_fill, worst, outside = _compare_fills(fills, live_fills, tol, ticks, exact)
+    if symbol:
+        first, first_fill = (
+            None if d is None else dataclasses.replace(d, kind=f"{d.kind} of {symbol}") for d in (first, first_fill)
+        )
     return ParityReport(
-        calls=(len(result.calls), live.calls.n),
-        intents=(len(result.sent), live.sent.n),
-        fills=(len(result.fills), live.fills.n),
-        price_tolerance_bps=price_tolerance_bps,
+        calls=(len(calls), len(live_calls)),
+        intents=(len(sent), len(live_sent)),
+        fills=(len(fills), len(live_fills)),
+        price_tolerance_bps=tol,
         max_price_diff_bps=worst,
         fills_outside_tolerance=outside,
         first=first,

@@ -6,8 +6,9 @@ common offset (both venues share the recorder's clock) plus the venue's extra ``
 ``[backtest] feed_latency = "constant"`` every row is instead delivered at its exchange time plus the
 venue's ``latency.feed`` (as the backtest re-times it), so a row's batch is chosen by that time.
 
-Both venues' batches are merged in local-time order (Binance first on a tie) and grouped: the engine
-applies every batch of one local time before it decides.
+Every symbol's two venues' batches are merged in local-time order (on a tie, in asset order: the
+first symbol's Binance first) and grouped: the engine applies every batch of one local time before it
+decides.
 
 A recording the session's conversion found damaged (and kept, ``--allow-damaged``) is read the same
 way here: the lost spans are skipped and the book is marked out of sync where they begin. What the
@@ -43,12 +44,12 @@ class ReplayBatch:
     state: SyncState
     stale: bool = False
     update_id: int = 0
+    symbol: str = ""
 
 
 def _venue_batches(
-    config: AppConfig, v: int, venue: VenueConfig, days: list[DayData], initial: EodSnapshot | None, shift: int
+    symbol: str, v: int, venue: VenueConfig, days: list[DayData], initial: EodSnapshot | None, shift: int
 ) -> Iterator[ReplayBatch]:
-    symbol = config.strategy.symbol
     normalizer = make_normalizer(venue.name, venue.market, symbol, echo=False)
     if initial is not None and initial.synced:
         normalizer.resume(initial.update_id, initial.market, initial.symbol)
@@ -72,7 +73,7 @@ def _venue_batches(
         rows = normalizer.sink.take()
         state = normalizer.status.state
         if len(rows) or state != last_state:
-            yield ReplayBatch(v, rows, ts, state, False, normalizer.status.update_id)
+            yield ReplayBatch(v, rows, ts, state, False, normalizer.status.update_id, symbol)
         last_state = state
 
     for day in days:
@@ -87,7 +88,9 @@ def _venue_batches(
             yield from batch(lost_at[-1])
 
 
-def _retimed(v: int, batches: Iterator[ReplayBatch], feed_ns: int, synced: bool) -> Iterator[ReplayBatch]:
+def _retimed(
+    v: int, symbol: str, batches: Iterator[ReplayBatch], feed_ns: int, synced: bool
+) -> Iterator[ReplayBatch]:
     # Constant feed latency: every row arrives at exch_ts + feed_ns; regroup rows by that time.
     chunks = [b.rows for b in batches if len(b.rows)]
     if not chunks:
@@ -101,26 +104,27 @@ def _retimed(v: int, batches: Iterator[ReplayBatch], feed_ns: int, synced: bool)
         kinds = group["ev"] & EVENT_KIND_MASK
         for kind in kinds[(kinds == SYNC_LOST_EVENT) | (kinds == SYNC_RESTORED_EVENT)]:
             state = SyncState.SYNCED if kind == SYNC_RESTORED_EVENT else SyncState.OUT_OF_SYNC
-        yield ReplayBatch(v, np.ascontiguousarray(group), int(group["local_ts"][0]), state)
+        yield ReplayBatch(v, np.ascontiguousarray(group), int(group["local_ts"][0]), state, symbol=symbol)
 
 
-def _keyed(v: int, batches: Iterator[ReplayBatch]) -> Iterator[tuple[int, int, int, ReplayBatch]]:
-    # (local time, venue, sequence, batch): unique sort keys for the merge (batches never compare).
+def _keyed(a: int, batches: Iterator[ReplayBatch]) -> Iterator[tuple[int, int, int, ReplayBatch]]:
+    # (local time, asset, sequence, batch): unique sort keys for the merge (batches never compare).
     for i, batch in enumerate(batches):
-        yield batch.local_ts, v, i, batch
+        yield batch.local_ts, a, i, batch
 
 
 def replay(config: AppConfig, session: Session) -> Iterator[tuple[int, list[ReplayBatch]]]:
-    """Both venues' batches for ``session``'s days, grouped by local time, in time order."""
+    """Every symbol's two venues' batches for ``session``'s days, grouped by local time, in time order."""
     streams = []
-    for v, data in enumerate(session.venues):
+    for a, data in enumerate(session.assets):
+        v = a % 2
         venue = data.venue
         shift = session.local_shift_ns + venue.latency.feed_ns
-        batches = _venue_batches(config, v, venue, data.days, data.initial, shift)
+        batches = _venue_batches(data.symbol, v, venue, data.days, data.initial, shift)
         if config.backtest.feed_latency == "constant":
             synced = data.initial is not None and data.initial.synced
-            batches = _retimed(v, batches, venue.latency.feed_ns, synced)
-        streams.append(_keyed(v, batches))
+            batches = _retimed(v, data.symbol, batches, venue.latency.feed_ns, synced)
+        streams.append(_keyed(a, batches))
     merged = heapq.merge(*streams)
     for ts, group in itertools.groupby(merged, key=lambda item: item[0]):
         yield ts, [item[3] for item in group]

@@ -9,7 +9,7 @@ import numpy as np
 from arb.config import AppConfig
 from arb.strategy.types import MARKET_LINEAR, MARKET_SPOT, PARAMS_DTYPE
 
-__all__ = ["make_params"]
+__all__ = ["make_params", "params_of"]
 
 
 def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
@@ -39,3 +39,8 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
         p["min_notional"][v] = venue.instrument.min_notional
         p["market"][v] = MARKET_SPOT if venue.market == "spot" else MARKET_LINEAR
     return params
+
+
+def params_of(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
+    """One ``PARAMS_DTYPE`` record per symbol (``params[s:s + 1]`` is what symbol ``s``'s kernel reads)."""
+    return np.concatenate([make_params(config.for_symbol(s)) for s in range(len(config.symbols))])

@@ -39,6 +39,7 @@ __all__ = [
     "new_intents",
     "new_state",
     "new_view",
+    "new_views",
 ]
 
 MAX_LEVELS = 50
@@ -160,6 +161,7 @@ FILL_DTYPE = np.dtype(
         ("pair_id", "i8"),
         ("kind", "i8"),  # the intent kind that sent the order
         ("order_id", "i8"),
+        ("symbol", "i8"),  # the symbol's number in [strategy] symbols
     ],
     align=True,
 )
@@ -173,10 +175,15 @@ EQUITY_DTYPE = np.dtype(
         ("position", "f8", (2,)),
         ("mid", "f8", (2,)),
         ("spread_bps", "f8"),  # (mid1 - mid0) / mid0 in bps: Bybit over Binance
+        ("symbol", "i8"),  # whose position, mids and spread these are
     ],
     align=True,
 )
-"""A sample of the portfolio, taken at a fixed interval of local time."""
+"""A sample of the portfolio, taken at a fixed interval of local time: one row per symbol at each
+sample time. A row's ``equity_venue`` is the symbol's part of the account on each venue: its cash flows
+and its holdings at its mids, plus, in the first symbol's row, the venues' starting quote; so the rows
+of one time add up to the account (``arb.report.account_equity``). With one symbol, one row a sample:
+the account."""
 
 DECISION_DTYPE = np.dtype(
     [
@@ -187,6 +194,7 @@ DECISION_DTYPE = np.dtype(
         ("status", "i8", (2,)),
         ("open_orders", "i8", (2,)),
         ("intents", "i8"),  # intents that passed the risk gate
+        ("symbol", "i8"),  # whose kernel was called
     ],
     align=True,
 )
@@ -203,6 +211,7 @@ SENT_DTYPE = np.dtype(
         ("pair_id", "i8"),
         ("level", "i8"),
         ("fault", "i8"),  # the leg fault the simulated venue drew for it (arb.execution.faults; 0 none)
+        ("symbol", "i8"),
     ],
     align=True,
 )
@@ -213,16 +222,23 @@ assert (BINANCE, BYBIT) == (0, 1)  # every (2,)-shaped field is indexed by asset
 
 def new_view() -> np.ndarray[Any, np.dtype[Any]]:
     """An empty view of both venues (no levels, status out of sync)."""
-    view = np.zeros(2, VIEW_DTYPE)
-    for field in ("bid_px", "ask_px"):
-        view[field] = np.nan
-    view["status"] = VENUE_OUT_OF_SYNC
+    view: np.ndarray[Any, np.dtype[Any]] = new_views(1)[0]
     return view
 
 
-def new_state() -> np.ndarray[Any, np.dtype[Any]]:
-    """A fresh kernel state (pair ids start at 1)."""
-    state = np.zeros(1, STATE_DTYPE)
+def new_views(n_symbols: int) -> np.ndarray[Any, np.dtype[Any]]:
+    """Empty views of both venues for each symbol: shape ``(n_symbols, 2)``; ``views[s]`` is symbol
+    ``s``'s view, what its kernel call reads."""
+    views = np.zeros((n_symbols, 2), VIEW_DTYPE)
+    for field in ("bid_px", "ask_px"):
+        views[field] = np.nan
+    views["status"] = VENUE_OUT_OF_SYNC
+    return views
+
+
+def new_state(n_symbols: int = 1) -> np.ndarray[Any, np.dtype[Any]]:
+    """A fresh kernel state per symbol (pair ids start at 1); ``state[s:s + 1]`` is symbol ``s``'s."""
+    state = np.zeros(n_symbols, STATE_DTYPE)
     state["next_pair_id"] = 1
     state["last_buy_venue"] = -1
     state["last_sell_venue"] = -1
@@ -231,6 +247,8 @@ def new_state() -> np.ndarray[Any, np.dtype[Any]]:
     return state
 
 
-def new_intents() -> np.ndarray[Any, np.dtype[Any]]:
-    """A buffer for the kernel's intents."""
-    return np.zeros(MAX_INTENTS, INTENT_DTYPE)
+def new_intents(n_symbols: int | None = None) -> np.ndarray[Any, np.dtype[Any]]:
+    """A buffer for the kernel's intents; with ``n_symbols``, one row of buffers per symbol."""
+    if n_symbols is None:
+        return np.zeros(MAX_INTENTS, INTENT_DTYPE)
+    return np.zeros((n_symbols, MAX_INTENTS), INTENT_DTYPE)

@@ -146,14 +146,13 @@ def slim_session(session: Session) -> Session:
     """``session`` without the per-day copies of the rows (only ``arrays`` are replayed): half the memory
     to hold, and to ship to Ray's object store."""
     _ = session.arrays  # made now, from the days, before the days are dropped
-    venues = tuple(_with(v, days=[]) for v in session.venues)
-    return _with(session, venues=(venues[0], venues[1]))
+    return _with(session, assets=tuple(_with(v, days=[]) for v in session.assets))
 
 
 def _with_venues(session: Session, config: AppConfig) -> Session:
-    # build_hbt reads fees, latencies and instruments from the session's venues: the point's own
-    venues = tuple(_with(v, venue=c) for v, c in zip(session.venues, config.venues, strict=True))
-    return _with(session, venues=(venues[0], venues[1]))
+    # build_hbt reads fees, latencies and instruments from the session's assets: the point's own
+    venues = [venue for s in range(len(config.symbols)) for venue in config.for_symbol(s).venues]
+    return _with(session, assets=tuple(_with(v, venue=c) for v, c in zip(session.assets, venues, strict=True)))
 
 
 def run_on_session(config: AppConfig, session: Session, schedule: Schedule, days: list[dt.date]) -> BacktestResult:

@@ -637,9 +637,9 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
                 await browser.screenshot(tmp_path / "dashboard-dry-run.png")
             finally:
                 server.stop()
-            assert state["positions"] == {"binance": result.account.position[0],
-                                          "bybit": result.account.position[1]}  # fmt: skip
-            assert any(result.account.position)
+            assert state["positions"] == {"binance": result.account.position[0][0],
+                                          "bybit": result.account.position[0][1]}  # fmt: skip
+            assert any(result.account.position[0])
             assert state["points"][0] == len(watch.hub.snapshots_since(0))  # every snapshot, none twice
             assert state["fills"] == min(result.account.fills, 50)
             assert _same_origin(browser.requests, url) == []

@@ -113,7 +113,7 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
         assert {(r["venue"], r["side"]) for r in rows} == {("binance", "buy"), ("bybit", "sell")}
         assert all(r["kind"] == "open" and r["pair_id"] == "1" for r in rows)
         base, quote = PaperAccount.open(state, config).balances()
-        assert base == pytest.approx([1.01, 0.99])
+        assert base == [pytest.approx([1.01, 0.99])]
 
         report = write_dry_run_report(first, config, [1.0, 1.0], [100_000.0, 100_000.0], tmp_path / "r1",
                                       source="live", console=console)  # fmt: skip
@@ -153,7 +153,7 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
         assert len(rows) == 6
         assert sorted({int(r["pair_id"]) for r in rows}) == [1, 2, 3]  # ids continue, none reused
         positions = json.loads((state / "account.json").read_text())["position"]
-        assert positions == pytest.approx([0.03, -0.03])
+        assert positions == [pytest.approx([0.03, -0.03])]
         assert second.engine.kstate[0]["flags"] == 0  # no hedge ever failed
 
 

@@ -100,7 +100,7 @@ async def test_metrics_after_a_replayed_dry_run_equal_the_paper_account(tmp_path
     assert sum(fills.values()) == account.fills
     assert fills == {venue: float(n) for venue, n in csv_fills.items()}
     assert sum(_by_venue(s, "arb_traded_base_total").values()) == pytest.approx(
-        sum(abs(p) for p in account.position)
+        sum(abs(p) for p in account.position[0])
     )  # every fill opened the band: base traded = the positions' sizes
     assert sum(_by_venue(s, "arb_order_answers_total").values()) >= account.fills
     assert min(_by_venue(s, "arb_orders_total").values()) > 0
@@ -108,8 +108,8 @@ async def test_metrics_after_a_replayed_dry_run_equal_the_paper_account(tmp_path
     # the position gauges are the account's positions
     positions = _by_venue(s, "arb_position")
     assert positions == {
-        "binance": pytest.approx(account.position[0]),
-        "bybit": pytest.approx(account.position[1]),
+        "binance": pytest.approx(account.position[0][0]),
+        "bybit": pytest.approx(account.position[0][1]),
     }
     assert positions["binance"] == pytest.approx(0.03) and positions["bybit"] == pytest.approx(-0.03)
     assert s[("arb_pairs_total", (("symbol", "BTCUSDT"),))] == account.next_pair_id - 1

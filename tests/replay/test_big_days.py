@@ -246,7 +246,7 @@ def test_a_cached_day_in_parts_is_read_back(tmp_path: Path, monkeypatch: pytest.
             whole.end_ns,
             whole.local_shift_ns,
         )
-        assert session.venues[1].days[0].rows.tobytes() == whole.venues[1].days[0].rows.tobytes()
+        assert session.assets[1].days[0].rows.tobytes() == whole.assets[1].days[0].rows.tobytes()
     folder = Path(again.arrays[0][0]).parent
     again.close()
     assert not folder.exists()

@@ -113,16 +113,16 @@ def test_live_keeps_the_gates_memory_in_the_journal(tmp_path: Path, capsys: pyte
         st = first.rstate[0]
         st["day"] = now // (86_400 * 10**9)
         st["day_halted"] = B_DAILY_LOSS
-        st["pair_count"] = 1
-        st["pair_times"][0] = now - 10**9
+        first.srisk[0]["pair_count"] = 1
+        first.srisk[0]["pair_times"][0] = now - 10**9
         save()
         printed = Console(record=True)
         second = Engine(config)  # a restart
         keep_risk_memory(journal, second, printed, now + 10**9)
         assert "PAUSED (daily loss limit ([risk] max_daily_loss) reached" in printed.export_text()
-        again = second.rstate[0]
+        again, pairs = second.rstate[0], second.srisk[0]
         assert (
-            again["day_halted"] == B_DAILY_LOSS and again["pair_count"] == 1 and again["pair_times"][0] == now - 10**9
+            again["day_halted"] == B_DAILY_LOSS and pairs["pair_count"] == 1 and pairs["pair_times"][0] == now - 10**9
         )
         next_day = Console(record=True)
         keep_risk_memory(journal, Engine(config), next_day, now + 86_400 * 10**9)

@@ -30,8 +30,10 @@ def test_trading_pnl_equals_the_numpy_sum() -> None:
     mid[::97] = np.nan
     for k in range(len(cash)):
         want = float(np.sum(cash[k] + position[k] * mid[k]))
-        got = _trading_pnl(cash[k], position[k], mid[k])
+        out = np.zeros(1)
+        got = _trading_pnl(cash[k][None], position[k][None], mid[k][None], out)  # one symbol
         assert _same(got, want) or (np.isnan(got) and np.isnan(want)), k
+        assert _same(out[0], got) or np.isnan(got), k
 
 
 def test_equity_sample_equals_the_numpy_expressions() -> None:
@@ -41,7 +43,8 @@ def test_equity_sample_equals_the_numpy_expressions() -> None:
     mid = np.abs(mid)
     rows = np.zeros(n, EQUITY_DTYPE)
     for k in range(n):
-        assert _log_equity(rows, k, k, init_quote[k], cash[k], init_base[k], position[k], mid[k])
+        one = (cash[k][None], init_base[k][None], position[k][None], mid[k][None])  # one symbol
+        assert _log_equity(rows, k, k, init_quote[k], one[0], one[1], one[2], one[3])
         per = init_quote[k] + cash[k] + (init_base[k] + position[k]) * mid[k]
         row = rows[k]
         assert row["equity_venue"].tobytes() == per.tobytes(), k
@@ -54,6 +57,23 @@ def test_equity_sample_equals_the_numpy_expressions() -> None:
 def test_no_equity_sample_before_both_venues_have_a_mid() -> None:
     rows = np.zeros(1, EQUITY_DTYPE)
     two = np.ones(2)
-    assert not _log_equity(rows, 0, 5, two, two, two, two, np.array([np.nan, 1.0]))
-    assert not _log_equity(rows, 0, 5, two, two, two, two, np.array([1.0, np.inf]))
+    grid = np.ones((1, 2))
+    assert not _log_equity(rows, 0, 5, two, grid, grid, grid, np.array([[np.nan, 1.0]]))
+    assert not _log_equity(rows, 0, 5, two, grid, grid, grid, np.array([[1.0, np.inf]]))
     assert rows["ts"][0] == 0
+
+
+def test_with_several_symbols_the_rows_of_a_sample_add_up_to_the_account() -> None:
+    rng = np.random.default_rng(7)
+    init_quote = np.array([5_000.0, 6_000.0])
+    cash, init_base, position = rng.standard_normal((3, 3, 2)) * 100
+    mid = np.abs(rng.standard_normal((3, 2))) * 1_000 + 1.0
+    rows = np.zeros(3, EQUITY_DTYPE)
+    assert _log_equity(rows, 0, 9, init_quote, cash, init_base, position, mid) == 3
+    account = init_quote + (cash + (init_base + position) * mid).sum(axis=0)
+    assert np.allclose(rows["equity_venue"].sum(axis=0), account, rtol=1e-12)
+    assert rows["symbol"].tolist() == [0, 1, 2] and rows["ts"].tolist() == [9, 9, 9]
+    assert np.array_equal(rows["mid"], mid) and np.array_equal(rows["position"], position)
+    pnl = np.zeros(3)
+    total = _trading_pnl(cash, position, mid, pnl)
+    assert np.allclose(pnl, (cash + position * mid).sum(axis=1)) and np.isclose(total, pnl.sum())

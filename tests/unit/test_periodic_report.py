@@ -31,7 +31,7 @@ MIDNIGHT = int(dt.datetime(2024, 8, 9, tzinfo=dt.UTC).timestamp()) * NS  # the e
 
 def _fills(*rows: tuple[int, int, int, float, float, float, int, int]) -> np.ndarray[Any, Any]:
     # (local_ts, venue, side, price, qty, fee, pair_id, kind)
-    return np.array([(t, t, v, s, p, q, f, pair, k, i) for i, (t, v, s, p, q, f, pair, k) in enumerate(rows)],
+    return np.array([(t, t, v, s, p, q, f, pair, k, i, 0) for i, (t, v, s, p, q, f, pair, k) in enumerate(rows)],
                     dtype=FILL_DTYPE)  # fmt: skip
 
 

@@ -50,7 +50,7 @@ def make_fills(*rows: tuple[float, int, int, float, float, float, int, int, int]
     """Rows of (t seconds, venue, side, price, qty, fee, pair_id, kind, order_id); exch_ts 5 ms earlier."""
     out = np.zeros(len(rows), FILL_DTYPE)
     for i, (t, venue, side, price, qty, fee, pair_id, kind, order_id) in enumerate(rows):
-        out[i] = (ns(t), ns(t) - 5_000_000, venue, side, price, qty, fee, pair_id, kind, order_id)
+        out[i] = (ns(t), ns(t) - 5_000_000, venue, side, price, qty, fee, pair_id, kind, order_id, 0)
     return out
 
 
@@ -462,7 +462,7 @@ def test_undefined_figures_are_null_in_json(tmp_path: Path) -> None:
 
 def test_trades_csv_names_and_times(tmp_path: Path) -> None:
     fills, equity = scenario()
-    write_report(tmp_path, summarize(fills, equity, INITIAL, {}), fills, equity)
+    write_report(tmp_path, summarize(fills, equity, INITIAL, {}), fills, equity, symbols=["BTCUSDT"])
     with (tmp_path / TRADES_CSV).open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0]) == TRADES_HEADER
@@ -478,6 +478,7 @@ def test_trades_csv_names_and_times(tmp_path: Path) -> None:
         "pair_id": "1",
         "kind": "open",
         "order_id": "11",
+        "symbol": "BTCUSDT",
     }
     assert [r["kind"] for r in rows] == ["open"] * 3 + ["hedge", "open", "unwind"] + ["open"] * 3
     assert [r["venue"] for r in rows[:2]] == ["binance", "bybit"] and rows[1]["side"] == "sell"
@@ -487,9 +488,14 @@ def test_trades_csv_reads_back_exactly(tmp_path: Path) -> None:
     fills, equity = scenario()
     fills["price"][0] = 60_000.123456789012  # full float precision survives
     fills["local_ts"][0] += 7  # and nanoseconds
-    write_report(tmp_path, summarize(fills, equity, INITIAL, {}), fills, equity)
-    back = read_trades_csv(tmp_path / TRADES_CSV)
+    fills["symbol"][1] = 1  # another symbol's fill, named in the file and numbered back by name
+    write_report(tmp_path, summarize(fills, equity, INITIAL, {}), fills, equity, symbols=["BTCUSDT", "ETHUSDT"])
+    back = read_trades_csv(tmp_path / TRADES_CSV, ["BTCUSDT", "ETHUSDT"])
     assert back.dtype == FILL_DTYPE and np.array_equal(back, fills)
+    old = tmp_path / "old.csv"  # written before the symbol column: one symbol's
+    lines = (tmp_path / TRADES_CSV).read_text().splitlines()
+    old.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")
+    assert np.array_equal(read_trades_csv(old)["symbol"], np.zeros(len(fills), np.int64))
 
 
 def test_pnl_recomputed_from_trades_csv_matches_the_summary_to_the_cent(tmp_path: Path) -> None:

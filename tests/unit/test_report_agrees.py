@@ -56,14 +56,17 @@ def test_pair_pnl_is_the_leftover_base_at_each_venues_mid_and_adds_up_to_the_net
 
 def _account_line(fills: np.ndarray, mid: tuple[float, float], tmp_path: Path) -> str:
     out = io.StringIO()
-    account = PaperAccount(tmp_path / "account.json", (0.05, 0.05), (5_000.0, 5_000.0))
+    account = PaperAccount(tmp_path / "account.json", [[0.05, 0.05]], (5_000.0, 5_000.0), ["BTCUSDT"])
     reporter = _Reporter(Console(file=out, width=400), 60 * 10**9, account)
     engine = SimpleNamespace(
-        position=np.zeros(2),
-        last_mid=np.array(mid),
+        position=np.zeros((1, 2)),
+        last_mid=np.array([mid]),
         log=SimpleNamespace(fills=SimpleNamespace(view=lambda: fills)),
         both_synced=lambda: True,
         kstate=new_state(),  # no hedge given up: no naked-leg line
+        symbols=("BTCUSDT",),
+        n_symbols=1,
+        config=SimpleNamespace(symbols=[None]),
     )
     reporter.maybe(engine, ns(5), force=True)  # type: ignore[arg-type]  # the fields the line reads
     return out.getvalue()
