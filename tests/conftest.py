@@ -29,3 +29,11 @@ def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "journal.sqlite")
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.new_database()
+
+
+@pytest.fixture(scope="session")
+def two_symbols(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Recordings of BTCUSDT and ETHUSDT on both venues, 2024-08-08 (see ``tests/multi.py``)."""
+    from tests.multi import two_symbol_recordings
+
+    return two_symbol_recordings(tmp_path_factory.mktemp("two-symbols"))
