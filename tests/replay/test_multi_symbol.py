@@ -163,6 +163,7 @@ def test_the_paper_account_keeps_each_symbol_and_refuses_to_drop_one(two_symbols
             assert again.position[s][v] == pytest.approx(float(np.sum(mine["side"] * mine["qty"])), abs=1e-12)
     base, quote = again.balances()
     assert base[1] == pytest.approx([1.0 + again.position[1][0], 1.0 + again.position[1][1]])
+    assert quote == pytest.approx([again.inception_quote[v] + again.cash[0][v] + again.cash[1][v] for v in (0, 1)])
     rows = (state / "fills.csv").read_text().splitlines()
     assert rows[0].endswith(",symbol") and {row.rsplit(",", 1)[1] for row in rows[1:]} == {"BTCUSDT", "ETHUSDT"}
     btc_only = config.for_symbol(0)
