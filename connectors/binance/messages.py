@@ -18,6 +18,8 @@ __all__ = [
     "BinanceDepthSnapshot",
     "BinanceDepthUpdate",
     "BinanceEnvelope",
+    "BinanceMarkPrice",
+    "BinanceMarkPriceEnvelope",
     "BinanceProbe",
     "BinanceTrade",
     "BinanceTradeEnvelope",
@@ -120,6 +122,34 @@ class BinanceBookTicker(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     transaction_time_ms: int = _F(name="T", default=0)
 
 
+class BinanceMarkPrice(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """``<symbol>@markPrice@1s`` (or ``@markPrice``, every 3 s): USD-M mark price and funding.
+
+    Sample (Binance's USD-M "Mark Price Stream" page): ``{"e":"markPriceUpdate","E":1562305380000,
+    "s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167",
+    "T":1562306400000}``. ``r`` is ``""`` and ``T`` 0 for a delivery contract (no funding). The
+    decimals stay strings here: the normalizer turns them into floats (``""`` meaning "none").
+    """
+
+    event_time_ms: int = _F(name="E")
+    symbol: str = _F(name="s")
+    mark_price: str = _F(name="p")
+    """Mark price, quote per base."""
+    index_price: str = _F(name="i", default="")
+    settle_estimate: str = _F(name="P", default="")
+    """Estimated settle price, "only useful in the last hour before the settlement starts"."""
+    funding_rate: str = _F(name="r", default="")
+    """Funding rate for the next funding time, a fraction per funding interval."""
+    next_funding_time_ms: int = _F(name="T", default=0)
+
+
+class BinanceMarkPriceEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """Combined-stream frame of ``@markPrice@1s``."""
+
+    stream: str
+    data: BinanceMarkPrice
+
+
 class BinanceDepthEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """Combined-stream frame ``{"stream": "btcusdt@depth@100ms", "data": {...}}``."""
 
@@ -173,3 +203,4 @@ class BinanceProbe(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     result: msgspec.Raw | None = None
     code: int | None = None
     msg: str | None = None
+

@@ -81,8 +81,13 @@ class BybitTradeMessage(msgspec.Struct, frozen=True, gc=False, kw_only=True):
 
 
 class BybitTicker(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """The ``data`` of a ``tickers.{SYMBOL}`` message. Linear tickers carry the best bid and offer
-    (deltas only the fields that changed); spot tickers carry none."""
+    """The ``data`` of a ``tickers.{SYMBOL}`` message. Linear tickers carry the best bid and offer,
+    the mark and index prices and the funding rate (a ``snapshot`` all of them, a ``delta`` only the
+    fields that changed: a field that is absent kept its value); spot tickers carry none of these.
+
+    ``None`` means "not in this message". The mark and funding fields stay strings (``""`` is what
+    Bybit sends for a value it does not have, e.g. before a listing): the normalizer parses them.
+    """
 
     symbol: str
     bid_price: float | None = _F(name="bid1Price", default=None)
@@ -90,10 +95,26 @@ class BybitTicker(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     ask_price: float | None = _F(name="ask1Price", default=None)
     ask_size: float | None = _F(name="ask1Size", default=None)
     last_price: float | None = _F(name="lastPrice", default=None)
+    mark_price: str | None = _F(name="markPrice", default=None)
+    """Mark price, quote per base (linear)."""
+    index_price: str | None = _F(name="indexPrice", default=None)
+    funding_rate: str | None = _F(name="fundingRate", default=None)
+    """Funding rate for the next funding time, a fraction per funding interval (linear)."""
+    next_funding_time_ms: str | None = _F(name="nextFundingTime", default=None)
+    """Next funding time, ms since the epoch as a decimal string (linear)."""
 
 
 class BybitTickerMessage(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """``tickers.{SYMBOL}``."""
+    """``tickers.{SYMBOL}``.
+
+    Linear snapshot, from Bybit's v5 "Ticker" page: ``{"topic":"tickers.BTCUSDT","type":"snapshot",
+    "data":{"symbol":"BTCUSDT","tickDirection":"PlusTick","price24hPcnt":"0.017103",
+    "lastPrice":"17216.00",...,"markPrice":"17217.33","indexPrice":"17227.36",...,
+    "nextFundingTime":"1673280000000","fundingRate":"-0.000212","bid1Price":"17215.50",
+    "bid1Size":"84.489","ask1Price":"17216.00","ask1Size":"83.020"},"cs":24987956059,"ts":1673272861686}``;
+    a delta carries ``"type":"delta"`` and only the fields that changed. ``ts`` (ms) is when the
+    venue generated the data.
+    """
 
     topic: str
     ts_ms: int = _F(name="ts")
@@ -121,3 +142,4 @@ class BybitProbe(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     topic: str | None = None
     op: str | None = None
     success: bool | None = None
+
