@@ -18,6 +18,10 @@ __all__ = [
     "BinanceDepthSnapshot",
     "BinanceDepthUpdate",
     "BinanceEnvelope",
+    "BinanceError",
+    "BinanceExchangeInfo",
+    "BinanceExchangeInfoSymbol",
+    "BinanceFundingRate",
     "BinanceMarkPrice",
     "BinanceMarkPriceEnvelope",
     "BinanceProbe",
@@ -204,3 +208,41 @@ class BinanceProbe(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     code: int | None = None
     msg: str | None = None
 
+
+# -- REST: funding-rate history ----------------------------------------------------------------
+
+
+class BinanceFundingRate(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """One entry of ``GET /fapi/v1/fundingRate`` (USD-M "Get Funding Rate History").
+
+    Sample (Binance's page): ``{"symbol":"BTCUSDT","fundingRate":"-0.03750000",
+    "fundingTime":1570608000000,"markPrice":"34287.54619963"}``. ``markPrice`` is the mark price the
+    funding used (``""`` in old entries); the rate stays a string, as the venue wrote it.
+    """
+
+    symbol: str
+    funding_rate: str = _F(name="fundingRate")
+    funding_time_ms: int = _F(name="fundingTime")
+    mark_price: str = _F(name="markPrice", default="")
+
+
+class BinanceExchangeInfoSymbol(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """The part of a ``GET /fapi/v1/exchangeInfo`` symbol the funding history needs."""
+
+    symbol: str
+    contract_type: str = _F(name="contractType", default="")
+    """``PERPETUAL`` for a perpetual, ``CURRENT_QUARTER`` ... for a delivery contract."""
+    status: str = ""
+
+
+class BinanceExchangeInfo(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """``GET /fapi/v1/exchangeInfo``: ``{"timezone":"UTC","serverTime":...,"symbols":[...],...}``."""
+
+    symbols: list[BinanceExchangeInfoSymbol]
+
+
+class BinanceError(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """A REST error body: ``{"code":-1121,"msg":"Invalid symbol."}``."""
+
+    code: int
+    msg: str = ""

@@ -1,5 +1,5 @@
-"""Bybit v5 public WebSocket messages as typed structs, decoded with msgspec (lax: numeric strings
-decode to float, unknown fields are ignored)."""
+"""Bybit v5 public WebSocket messages and the REST answers arb reads, as typed structs, decoded with
+msgspec (lax: numeric strings decode to numbers, unknown fields are ignored)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import msgspec
 
 __all__ = [
     "BybitControl",
+    "BybitFundingHistory",
+    "BybitFundingRate",
+    "BybitInstrument",
+    "BybitInstruments",
     "BybitOrderbook",
     "BybitOrderbookData",
     "BybitProbe",
+    "BybitRestHead",
     "BybitTicker",
     "BybitTickerMessage",
     "BybitTrade",
@@ -143,3 +148,65 @@ class BybitProbe(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     op: str | None = None
     success: bool | None = None
 
+
+# -- REST: funding-rate history ----------------------------------------------------------------
+
+
+class BybitRestHead(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """What every v5 REST answer starts with: ``{"retCode":0,"retMsg":"OK","result":{...},...}``
+    (``retCode`` 0 is success; ccxt's recorded answers spell it ``"0"``, which lax decoding accepts)."""
+
+    ret_code: int = _F(name="retCode")
+    ret_msg: str = _F(name="retMsg", default="")
+
+
+class BybitFundingRate(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """One entry of ``GET /v5/market/funding/history``: ``{"symbol":"ETHPERP","fundingRate":"0.0001",
+    "fundingRateTimestamp":"1672041600000"}`` (the time is a decimal string of ms)."""
+
+    symbol: str
+    funding_rate: str = _F(name="fundingRate")
+    funding_time_ms: int = _F(name="fundingRateTimestamp")
+
+
+class _FundingList(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    category: str = ""
+    entries: list[BybitFundingRate] = _F(name="list", default_factory=list)
+
+
+class BybitFundingHistory(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """``GET /v5/market/funding/history`` (Bybit's "Get Funding Rate History" page)::
+
+        {"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"ETHPERP",
+        "fundingRate":"0.0001","fundingRateTimestamp":"1672041600000"}]},"retExtInfo":{},
+        "time":1672051897447}
+
+    Newest first. ``retCode`` other than 0 is an error (``retMsg`` says which; ``result`` is ``{}``).
+    """
+
+    ret_code: int = _F(name="retCode")
+    ret_msg: str = _F(name="retMsg", default="")
+    result: _FundingList | None = None
+
+
+class BybitInstrument(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """The part of a linear ``/v5/market/instruments-info`` entry the funding history needs."""
+
+    symbol: str
+    contract_type: str = _F(name="contractType", default="")
+    """``LinearPerpetual`` for a perpetual, ``LinearFutures`` for a dated contract."""
+    status: str = ""
+    funding_interval_min: int = _F(name="fundingInterval", default=0)
+    """Minutes between funding times (480: every 8 hours)."""
+
+
+class _InstrumentList(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    entries: list[BybitInstrument] = _F(name="list", default_factory=list)
+
+
+class BybitInstruments(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """``GET /v5/market/instruments-info?category=linear&symbol=...``: an unknown symbol is an empty list."""
+
+    ret_code: int = _F(name="retCode")
+    ret_msg: str = _F(name="retMsg", default="")
+    result: _InstrumentList | None = None
