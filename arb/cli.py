@@ -110,6 +110,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         f"snapshots {stats.snapshots}  gaps {stats.gaps}  duplicates {stats.duplicates}  "
         f"decode errors {stats.decode_errors}  unknown streams {stats.unknown_streams}",
     ]
+    if stats.mark_messages:
+        lines.append(f"  mark price/funding {stats.mark_messages:,}  funding times passed {stats.funding_rollovers}")
     lines += [f"  {r.path}: TRUNCATED, converted its {r.lines:,} complete lines" for r in result.truncated]
     if len(result.parts) > 1:
         lines.append(
