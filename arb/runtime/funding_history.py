@@ -6,7 +6,8 @@
                         [--venue binance|bybit] [--out DIR] [--config PATH]
 
 For each venue (both, or ``--venue``) and symbol (default: ``[strategy] symbol``), every funding
-time from ``--start`` 00:00 UTC to the end of ``--end`` (UTC, default ``--start``; never past now)
+time from ``--start`` 00:00 UTC to the end of ``--end`` (UTC, default ``--start``; never past five
+minutes ago, so a funding the venue has yet to publish is not taken for none)
 is fetched from the venue's configured REST endpoint (``endpoints.linear.<network>.rest``) and
 merged into ``<out>/<venue>_linear/<symbol>_funding.json`` (:mod:`arb.recording.funding`), so a
 backtest over recordings made without the mark-price stream still knows each funding time's rate.
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)
 
 VENUES = ("binance", "bybit")
 _DAY_NS = 86_400 * NS_PER_S
+SETTLE_MARGIN_NS = 300 * NS_PER_S
+"""A fetch covers up to this long before now: a funding the venue has not published yet (its
+history lags the funding time a little) is then not taken for a funding time without one."""
 
 
 class FundingHistoryClient(Protocol):
@@ -144,7 +148,8 @@ async def fetch_funding_history(
     status: Callable[[str], None] | None = None,
 ) -> list[FetchReport]:
     """Fetch every funding of ``symbols`` on ``venues`` in ``[start_ns, end_ns)`` (clipped to
-    ``clock()``) into ``out_dir``; return one report per venue and symbol, in order.
+    :data:`SETTLE_MARGIN_NS` before ``clock()``) into ``out_dir``; return one report per venue and
+    symbol, in order.
 
     ``sleep`` (seconds) and ``clock`` (int ns) pace the requests and time the rate-limit waits;
     ``timeout_s`` abandons (and retries) a request without a complete answer; ``retries`` passing
@@ -155,9 +160,11 @@ async def fetch_funding_history(
     """
     write = status if status is not None else (lambda line: None)
     chosen = check_linear(config, venues)
-    end_ns = min(end_ns, clock())
+    end_ns = min(end_ns, clock() - SETTLE_MARGIN_NS)
     if end_ns <= start_ns:
-        raise UsageError(f"--start: expected a span that has begun, got {_time(start_ns)} (now {_time(end_ns)})")
+        raise UsageError(
+            f"--start: expected a span that began more than 5 minutes ago, got {_time(start_ns)} (now {_time(clock())})"
+        )
     reports: list[FetchReport] = []
     async with aiohttp.ClientSession() as http:
         clients = [_client(v, http, timeout_s=timeout_s, retries=retries, sleep=sleep, clock=clock) for v in chosen]
@@ -216,7 +223,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_config_argument(parser)
     parser.add_argument("--start", type=day, required=True, metavar="DATE", help="first UTC day, e.g. 2024-08-01")
     parser.add_argument(
-        "--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: --start; never past now)"
+        "--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: --start; never past 5 minutes ago)"
     )
     parser.add_argument(
         "--symbols",
