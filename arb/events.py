@@ -132,8 +132,9 @@ Written once per funding time, before the rows of the message that showed the ro
 fraction per interval, as in ``FUNDING_RATE_EVENT``; the venue's own figure, which can differ in a
 late update, is in the funding-history file ``arb funding-history`` writes);
 ``qty``: the last mark price the stream showed before the rollover (NaN if none was seen);
-``order_id``: the exchange time (int64 ns) of the message that last announced that rate, so
-``ival - order_id`` says how long before the funding time it was seen (a reconnection across a
+``order_id``: the exchange time (int64 ns) of the last mark-price message before the rollover, when
+that rate was still the announced one (a Bybit delta leaves out what did not change), so
+``ival - order_id`` says how long before the funding time it was last seen (a reconnection across a
 funding time makes it large);
 ``fval``: 0."""
 
