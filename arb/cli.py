@@ -1,5 +1,5 @@
-"""The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``dry-run``, ``parity``,
-``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``, ``sweep``.
+"""The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``funding-history``, ``dry-run``,
+``parity``, ``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``, ``sweep``.
 
 Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
 single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
@@ -110,6 +110,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         f"snapshots {stats.snapshots}  gaps {stats.gaps}  duplicates {stats.duplicates}  "
         f"decode errors {stats.decode_errors}  unknown streams {stats.unknown_streams}",
     ]
+    if stats.mark_messages:
+        lines.append(f"  mark price/funding {stats.mark_messages:,}  funding times passed {stats.funding_rollovers}")
     lines += [f"  {r.path}: TRUNCATED, converted its {r.lines:,} complete lines" for r in result.truncated]
     if len(result.parts) > 1:
         lines.append(
@@ -372,6 +374,9 @@ def _parser() -> argparse.ArgumentParser:
     from arb.runtime.record import add_parser as add_record_parser
 
     add_record_parser(sub)
+    from arb.runtime.funding_history import add_parser as add_funding_history_parser
+
+    add_funding_history_parser(sub)
 
     p = sub.add_parser("dry-run", help="paper-trade the strategy on live or replayed data (no orders are sent)")
     p.add_argument("--live-data", action="store_true", help="the venues' live streams (default: replay recordings)")

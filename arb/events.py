@@ -44,7 +44,10 @@ __all__ = [
     "DEPTH_SNAPSHOT_EVENT",
     "EVENT_KIND_MASK",
     "EXCH_EVENT",
+    "FUNDING_RATE_EVENT",
+    "FUNDING_SETTLED_EVENT",
     "LOCAL_EVENT",
+    "MARK_PRICE_EVENT",
     "NS_PER_MS",
     "NS_PER_S",
     "NS_PER_US",
@@ -96,6 +99,44 @@ TRADE_SELL = TRADE_EVENT | SELL_EVENT
 # trustworthy. ``ival`` holds a SyncReason, ``order_id`` the venue's last good update id.
 SYNC_LOST_EVENT = 200
 SYNC_RESTORED_EVENT = 201
+
+# Perpetuals: mark price and funding, from Binance USD-M ``<symbol>@markPrice@1s`` and Bybit v5 linear
+# ``tickers.<SYMBOL>``. No side flag is set. ``exch_ts`` is the venue's time of the message (Binance
+# ``E``, Bybit ``ts``), ``local_ts`` its receive time, like every other row of the message; the
+# funding times these rows announce are values (``ival``), never row times. hftbacktest's
+# processors leave them alone (tests/unit/test_perp_events.py runs them through a backtest); the
+# book ignores them; only code that asks for these kinds reads them.
+
+MARK_PRICE_EVENT = 202
+"""The venue's mark price changed or was restated.
+
+``px``: mark price (quote currency per unit of base, as the venue quotes the contract);
+``qty``: index price, same unit (NaN until the venue has said it);
+``fval``: Binance's estimated settle price ``P`` (NaN from Bybit, which publishes none);
+``order_id``, ``ival``: 0."""
+
+FUNDING_RATE_EVENT = 203
+"""The funding rate the venue announces for its next settlement (each row carries the whole state).
+
+``px``: funding rate, a fraction of the position's notional per funding interval (``0.0001`` is
+0.01 %; positive: longs pay shorts), the venue's current estimate until the settlement fixes it;
+``ival``: the next funding time, int64 ns since the epoch (0 when the venue announces none);
+``qty``, ``order_id``, ``fval``: 0."""
+
+FUNDING_SETTLED_EVENT = 204
+"""A funding time passed: the announced next funding time moved forward (the rollover).
+
+Written once per funding time, before the rows of the message that showed the rollover.
+``ival``: the funding time that passed, int64 ns since the epoch;
+``px``: the rate that applied, i.e. the last rate the stream announced for that funding time (a
+fraction per interval, as in ``FUNDING_RATE_EVENT``; the venue's own figure, which can differ in a
+late update, is in the funding-history file ``arb funding-history`` writes);
+``qty``: the last mark price the stream showed before the rollover (NaN if none was seen);
+``order_id``: the exchange time (int64 ns) of the last mark-price message before the rollover, when
+that rate was still the announced one (a Bybit delta leaves out what did not change), so
+``ival - order_id`` says how long before the funding time it was last seen (a reconnection across a
+funding time makes it large);
+``fval``: 0."""
 
 
 class SyncReason(IntEnum):

@@ -116,3 +116,41 @@ def checkpoints_when_synced(rows: EventArray, tickers: dict[int, tuple[float, fl
     book = book_by_update_id(rows)
     synced = {u: v for u, v in book.items() if not (np.isnan(v[0]) or np.isnan(v[1]))}
     return compare_to_tickers(synced, tickers)
+
+
+MARK_PRICE_FIXTURE = FIXTURES / "binance_usdm_mark_price.jsonl"
+
+
+def with_mark_price(source: Path, target: Path, *, every: int = 250, funding_after: int = 40) -> Path:
+    """A copy of the USD-M capture ``source`` with a ``btcusdt@markPrice@1s`` frame after every
+    ``every``-th line, shaped like Binance's documented example (tests/fixtures/binance_usdm_mark_price.jsonl):
+    ``E`` is the preceding frame's event time, ``T`` a funding time that passes after the
+    ``funding_after``-th inserted frame (then the next one, 8 h later), and the prices and rate move
+    a little each time. The inserted frames are derived test data, not a capture.
+    """
+    import gzip
+    import json
+
+    template = json.loads(MARK_PRICE_FIXTURE.read_text().splitlines()[0])
+    out: list[bytes] = []
+    inserted = 0
+    event_ms = 0
+    funding_ms = 0
+    for n, (local_ts, payload) in enumerate(LineReader(source), 1):
+        out.append(b"%d %s" % (local_ts, payload))
+        if payload.startswith(b'{"stream"'):
+            event_ms = int(msgspec.json.decode(payload)["data"]["E"])
+        if n % every or not event_ms:
+            continue
+        if not funding_ms:
+            funding_ms = event_ms + funding_after * 1000 * every // 250  # passes mid-recording
+        if inserted == funding_after:
+            funding_ms += 8 * 3600 * 1000
+        data = dict(template, E=event_ms, T=funding_ms, r=f"{0.0001 + inserted * 1e-7:.8f}",
+                    p=f"{61800 + inserted * 0.5:.8f}", i=f"{61790 + inserted * 0.5:.8f}")  # fmt: skip
+        frame = {"stream": "btcusdt@markPrice@1s", "data": data}
+        out.append(b"%d %s" % (local_ts + 1, json.dumps(frame, separators=(",", ":")).encode()))
+        inserted += 1
+    with gzip.open(target, "wb", compresslevel=1) as f:
+        f.write(b"\n".join(out) + b"\n")
+    return target

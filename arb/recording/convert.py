@@ -7,7 +7,8 @@ through hftbacktest's ``correct_local_timestamp``, ``correct_event_order`` and
 
 Besides the rows, a conversion yields the end-of-day snapshot: the book at the end of the last file
 as ``DEPTH_SNAPSHOT_EVENT`` rows (what hftbacktest's ``initial_snapshot`` takes to start the next
-day), with the venue's last update id so the next day's conversion can check continuity from it.
+day), with the venue's last update id so the next day's conversion can check continuity from it,
+and the mark and funding state of a perpetual (so the next day sees the funding at 00:00 UTC pass).
 
 Outputs are written to a temporary file beside the target and renamed into place, so an error or
 Ctrl-C never leaves a half-written file.
@@ -52,6 +53,7 @@ from arb.recording.format import Cut, LineReader, Mark, ReadReport, sample
 from arb.recording.stream import Bounds, OrderStream
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.bybit.normalize import BybitNormalizer
+from connectors.common.funding import PerpSnapshot
 from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition
 
 __all__ = [
@@ -109,6 +111,8 @@ class EodSnapshot:
     """False when the stream ended out of sync: the next file must resync from its own snapshot."""
     exch_ts: int
     local_ts: int
+    perp: PerpSnapshot = field(default_factory=PerpSnapshot)
+    """Mark price and funding as the stream last said them (nothing known: no mark-price stream)."""
 
 
 class _FindingsView:
@@ -458,6 +462,8 @@ def _settle(
         normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo, echo=False)
         if initial is not None and initial.synced:
             normalizer.resume(initial.update_id, initial.market, initial.symbol)
+        if initial is not None:
+            normalizer.perp.restore(initial.perp)
         receiver = on_rows() if on_rows is not None else None
         files = _feed(normalizer, paths, progress, plan, allow_damaged, receiver, chunk_rows)
         findings = Findings(venue, normalizer.market, normalizer.symbol, files, allow_damaged)
@@ -798,6 +804,7 @@ def _eod(
         synced=normalizer.status.state is SyncState.SYNCED,
         exch_ts=exch_ts,
         local_ts=local_ts,
+        perp=normalizer.perp.saved(),
     )
 
 
@@ -845,6 +852,7 @@ def _end_of_day(
         synced=synced,
         exch_ts=exch_ts,
         local_ts=local_ts,
+        perp=normalizer.perp.saved(),
     )
 
 
@@ -897,6 +905,10 @@ def save_eod(path: str | Path, eod: EodSnapshot) -> Path:
         synced=np.array(eod.synced),
         exch_ts=np.array(eod.exch_ts, np.int64),
         local_ts=np.array(eod.local_ts, np.int64),
+        perp_prices=np.array(
+            [eod.perp.mark_price, eod.perp.index_price, eod.perp.settle_estimate, eod.perp.funding_rate], np.float64
+        ),
+        perp_times=np.array([eod.perp.next_funding_ns, eod.perp.last_exch_ts], np.int64),
     )
 
 
@@ -919,6 +931,19 @@ def load_eod(path: str | Path) -> EodSnapshot:
                 synced=bool(z["synced"]),
                 exch_ts=int(z["exch_ts"]),
                 local_ts=int(z["local_ts"]),
+                perp=_perp_of(z),
             )
     except (KeyError, ValueError, OSError) as exc:
         raise RecordingError(f"{path}: not an arb end-of-day snapshot ({exc})") from exc
+
+
+def _perp_of(z: Any) -> PerpSnapshot:
+    # The mark and funding state of a snapshot file (files written before it existed have none).
+    if "perp_prices" not in z or "perp_times" not in z:
+        return PerpSnapshot()
+    prices = [float(v) for v in z["perp_prices"]]
+    times = [int(v) for v in z["perp_times"]]
+    if len(prices) != 4 or len(times) != 2:
+        raise ValueError(f"perp_prices/perp_times hold {len(prices)}/{len(times)} values, expected 4/2")
+    mark, index, settle, rate = prices
+    return PerpSnapshot(mark, index, settle, rate, next_funding_ns=times[0], last_exch_ts=times[1])

@@ -73,7 +73,7 @@ __all__ = ["CHUNK_ROWS", "DayData", "Session", "VenueData", "find_days", "load_s
 log = logging.getLogger(__name__)
 
 _DAY_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_(?P<day>\d{8})\.gz$")
-_CACHE_VERSION = f"arb-{__version__}-convert-3"
+_CACHE_VERSION = f"arb-{__version__}-convert-4"  # 4: mark-price and funding rows, perp state in the eod
 
 CHUNK_ROWS = DEFAULT_CHUNK_ROWS
 """Rows a day is converted and cached in at a time; a day with more is cached in several parts."""

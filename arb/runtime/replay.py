@@ -53,6 +53,8 @@ def _venue_batches(
     normalizer = make_normalizer(venue.name, venue.market, symbol, echo=False)
     if initial is not None and initial.synced:
         normalizer.resume(initial.update_id, initial.market, initial.symbol)
+    if initial is not None:
+        normalizer.perp.restore(initial.perp)  # as the conversion does: the funding at 00:00 is seen
 
     lost_at: list[int] = []
 

@@ -10,6 +10,11 @@ it through configuration:
   ``SUBSCRIBE``, ``UNSUBSCRIBE``, ``LIST_SUBSCRIPTIONS``, ``SET_PROPERTY``/``GET_PROPERTY`` (combined).
 * The server sends WebSocket pings every ``ping_interval`` seconds (Binance: 20 s) and closes a
   connection that leaves one unanswered for ``pong_timeout`` (Binance: one minute).
+* USD-M with ``funding=`` (a :class:`~arb.testing.fake_funding.FundingSchedule` per symbol):
+  ``<symbol>@markPrice@1s``, a ``markPriceUpdate`` each time the recording's exchange time passes a
+  whole second (``E`` that second; ``p``, ``i`` and ``P`` the venue's mid price, 8 decimals; ``r``
+  and ``T`` the schedule's next funding), in USD-M's documented format. A recording holds no such
+  frames of its own (a recorded ``@markPrice`` stream passes through like any other).
 * ``GET /api/v3/depth`` (spot) or ``/fapi/v1/depth`` (USD-M) from the venue's own book, with the
   request weight Binance documents for the ``limit`` counted in ``x-mbx-used-weight(-1m)``;
   ``GET /api/v3/exchangeInfo`` or ``/fapi/v1/exchangeInfo`` with PRICE_FILTER, LOT_SIZE and NOTIONAL
@@ -32,6 +37,7 @@ import msgspec
 from aiohttp import web
 
 from arb.testing.fake_book import PriceLevelBook
+from arb.testing.fake_funding import FundingSchedule
 from arb.testing.faults import AppliedFault, FaultKind, RestFault
 from arb.testing.replay import Classified, FrameKind, ReplayFrame, SessionSpec
 from arb.testing.venue_core import MANUAL, BookView, FakeVenue, OutFrame, Speed, VenueConnection
@@ -207,9 +213,12 @@ class FakeBinanceVenue(FakeVenue):
         send_buffer: int | None = None,
         weight_limit: int | None = None,
         clock: Callable[[], float] = time.time,
+        funding: Mapping[str, FundingSchedule] | None = None,
     ) -> None:
         if market not in ("spot", "linear"):
             raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
+        if funding and market != "linear":
+            raise ValueError("funding= needs market='linear': spot has no mark price or funding")
         super().__init__(
             recordings,
             market=market,
@@ -231,6 +240,9 @@ class FakeBinanceVenue(FakeVenue):
         self._weight_window = -1
         self._used_weight = 0
         self._prefix = "/api/v3" if market == "spot" else "/fapi/v1"
+        self._funding = dict(funding or {})
+        self._mark_second: dict[str, int] = {}  # the last whole second a markPriceUpdate was built for
+        self._mark_sent: dict[str, int] = {}  # markPriceUpdate frames built per symbol (their stream index)
 
     # -- addresses -------------------------------------------------------------------------------
 
@@ -285,7 +297,39 @@ class FakeBinanceVenue(FakeVenue):
             diff = msgspec.json.decode(frame.raw, type=_DiffEnvelope).data
             self._state(frame.symbol).on_diff(diff)
         payload = bytes(msgspec.json.decode(frame.raw, type=_Envelope).data)
-        return [OutFrame(frame.stream, frame.stream_index, frame.index, frame.raw.decode(), payload.decode())]
+        outs = [OutFrame(frame.stream, frame.stream_index, frame.index, frame.raw.decode(), payload.decode())]
+        if frame.symbol in self._funding:
+            event_ms = msgspec.json.decode(payload, type=_EventTime).event_time_ms
+            if event_ms is not None:
+                outs += self._mark_prices(frame.symbol, event_ms, frame.index)
+        return outs
+
+    def _mark_prices(self, symbol: str, event_ms: int, clock_index: int) -> list[OutFrame]:
+        """A ``markPriceUpdate`` for each whole second the recording's exchange time passed, e.g.
+        ``{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1723161300000,
+        "s":"BTCUSDT","p":"61836.55000000","i":"61836.55000000","P":"61836.55000000",
+        "r":"0.00010000","T":1723190400000}}`` (none while the book lacks a side)."""
+        second = event_ms // 1000
+        last = self._mark_second.setdefault(symbol, second)
+        state = self._books.get(symbol)
+        if second <= last or state is None or not state.book.bids(1) or not state.book.asks(1):
+            return []
+        self._mark_second[symbol] = second
+        mid = (Decimal(state.book.bids(1)[0][0]) + Decimal(state.book.asks(1)[0][0])) / 2
+        schedule = self._funding[symbol]
+        stream = f"{symbol.lower()}@markPrice@1s"
+        outs = []
+        for s in range(max(last + 1, second - 9), second + 1):  # at most 10 after a quiet spell
+            e_ms = s * 1000
+            next_ms = schedule.next_funding_ms(e_ms)
+            mark = f"{mid:.8f}"
+            data = {"e": "markPriceUpdate", "E": e_ms, "s": symbol, "p": mark, "i": mark, "P": mark,
+                    "r": schedule.rate(next_ms), "T": next_ms}  # fmt: skip
+            raw = _text(data)
+            index = self._mark_sent.get(symbol, 0)
+            self._mark_sent[symbol] = index + 1
+            outs.append(OutFrame(stream, index, clock_index, f'{{"stream":"{stream}","data":{raw}}}', raw))
+        return outs
 
     def book(self, symbol: str, depth: int | None = None) -> BookView:
         """The venue's book for ``symbol``; ``update_id`` is the ``u`` of the last applied diff."""

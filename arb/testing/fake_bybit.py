@@ -12,6 +12,13 @@ It follows Bybit's v5 documentation (bybit-exchange.github.io/docs/v5/ws/connect
   book (top N a side), then the deltas. A depth other than the recorded one is derived from the
   venue's book: a delta per recorded delta, with the same ``u``/``seq``, listing the top-N levels that
   changed (``"0"`` for a level that left the top N).
+* Linear with ``funding=`` (a :class:`~arb.testing.fake_funding.FundingSchedule` per symbol):
+  ``tickers.<SYMBOL>``, as v5's "Ticker" documents it: a ``snapshot`` on subscribing (``markPrice``
+  and ``indexPrice`` the venue's mid, ``fundingRate``/``nextFundingTime`` the schedule's next
+  funding, ``bid1Price``/``bid1Size``/``ask1Price``/``ask1Size`` the book's top), then, as the
+  recorded book moves, ``delta`` messages with only the fields that changed, at most one each
+  100 ms of the recording's time (Bybit's push frequency); ``nextFundingTime`` moves forward when
+  the recording's time passes it. Recorded ``tickers`` frames pass through as they are.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -29,6 +36,7 @@ import msgspec
 from aiohttp import web
 
 from arb.testing.fake_book import Level, PriceLevelBook
+from arb.testing.fake_funding import FundingSchedule
 from arb.testing.replay import Classified, FrameKind, ReplayFrame, SessionSpec
 from arb.testing.venue_core import MANUAL, BookView, FakeVenue, OutFrame, Speed, VenueConnection
 
@@ -45,6 +53,7 @@ _DEPTHS: dict[str, frozenset[int]] = {
 }
 _KLINE_INTERVALS = frozenset({"1", "3", "5", "15", "30", "60", "120", "240", "360", "720", "D", "W", "M"})
 _SPOT_MAX_ARGS = 10
+_TICKER_PUSH_MS = 100
 
 _encode = msgspec.json.Encoder().encode
 
@@ -126,6 +135,23 @@ def _changes(old: dict[str, str], new: list[Level], *, descending: bool) -> list
     return changed
 
 
+@dataclass
+class _TickerState:
+    """What a symbol's ``tickers`` subscribers were last sent (every field, as wire strings)."""
+
+    sent: dict[str, str]
+    ts_ms: int
+    cross_seq: int
+    count: int = 0
+    """Ticker messages built (the stream index of the next delta)."""
+
+
+def _ticker_frame(topic: str, kind: str, fields: dict[str, str], state: _TickerState) -> str:
+    """``{"topic":"tickers.BTCUSDT","type":"snapshot"|"delta","data":{"symbol":...,...},"cs":...,"ts":...}``."""
+    data = {"symbol": topic.removeprefix("tickers."), **fields}
+    return _encode({"topic": topic, "type": kind, "data": data, "cs": state.cross_seq, "ts": state.ts_ms}).decode()
+
+
 class FakeBybitVenue(FakeVenue):
     """Fake Bybit v5 public stream for ``market="spot"`` or ``"linear"``.
 
@@ -152,9 +178,12 @@ class FakeBybitVenue(FakeVenue):
         send_buffer: int | None = None,
         seed: int = 0,
         clock: Callable[[], float] | None = None,
+        funding: Mapping[str, FundingSchedule] | None = None,
     ) -> None:
         if market not in ("spot", "linear"):
             raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
+        if funding and market != "linear":
+            raise ValueError("funding= needs market='linear': spot tickers carry no mark price or funding")
         kwargs: dict[str, Any] = {} if clock is None else {"clock": clock}
         super().__init__(
             recordings,
@@ -173,6 +202,8 @@ class FakeBybitVenue(FakeVenue):
         self._extra_symbols = {s.upper() for s in symbols}
         self._books: dict[str, _BookState] = {}
         self._rng = random.Random(seed)
+        self._funding = dict(funding or {})
+        self._tickers: dict[str, _TickerState] = {}
 
     @property
     def path(self) -> str:
@@ -232,6 +263,9 @@ class FakeBybitVenue(FakeVenue):
             del state.views[depth]
         if not state.started:
             return outs
+        ticker = self._ticker_update(frame.symbol, state, frame.index)
+        if ticker is not None:
+            outs.append(ticker)
         for depth in sorted(wanted):
             view = state.views.get(depth)
             fresh = view is None  # subscribed before this book existed: it gets a snapshot first
@@ -242,6 +276,49 @@ class FakeBybitVenue(FakeVenue):
             if text is not None:
                 outs.append(OutFrame(topic, frame.stream_index, frame.index, text))
         return outs
+
+    def _ticker_fields(self, symbol: str, state: _BookState) -> dict[str, str] | None:
+        # The ticker's mark, funding and best bid/offer now; None while the book lacks a side.
+        bids, asks = state.book.bids(1), state.book.asks(1)
+        if not bids or not asks:
+            return None
+        schedule = self._funding[symbol]
+        tick = min(Decimal(bids[0][0]).as_tuple().exponent, Decimal(asks[0][0]).as_tuple().exponent)
+        places = -tick if isinstance(tick, int) and tick < 0 else 0
+        mid = (Decimal(bids[0][0]) + Decimal(asks[0][0])) / 2
+        next_ms = schedule.next_funding_ms(state.ts_ms)
+        return {
+            "markPrice": f"{mid:.{places + 1}f}",
+            "indexPrice": f"{mid:.{places + 1}f}",
+            "nextFundingTime": str(next_ms),
+            "fundingRate": schedule.rate(next_ms),
+            "bid1Price": bids[0][0],
+            "bid1Size": bids[0][1],
+            "ask1Price": asks[0][0],
+            "ask1Size": asks[0][1],
+        }
+
+    def _ticker_update(self, symbol: str, state: _BookState, clock_index: int) -> OutFrame | None:
+        """The ``tickers.<SYMBOL>`` message the book's move brings: the first one a ``snapshot``, then
+        ``delta`` messages of the changed fields, at most one per 100 ms of recorded time."""
+        if symbol not in self._funding:
+            return None
+        fields = self._ticker_fields(symbol, state)
+        if fields is None:
+            return None
+        topic = f"tickers.{symbol}"
+        ticker = self._tickers.get(symbol)
+        if ticker is None:
+            ticker = self._tickers[symbol] = _TickerState(fields, state.ts_ms, state.cross_seq, 1)
+            return OutFrame(topic, 0, clock_index, _ticker_frame(topic, "snapshot", fields, ticker))
+        changed = {k: v for k, v in fields.items() if ticker.sent.get(k) != v}
+        if not changed or state.ts_ms - ticker.ts_ms < _TICKER_PUSH_MS:
+            return None
+        ticker.sent.update(changed)
+        ticker.ts_ms, ticker.cross_seq = state.ts_ms, state.cross_seq
+        index = ticker.count
+        ticker.count += 1
+        return OutFrame(topic, index, clock_index, _ticker_frame(topic, "delta", changed, ticker))
 
     def _derived_depths(self, symbol: str, source_topic: str) -> set[int]:
         """Depths of ``symbol`` that some open connection subscribes to, other than the recorded one."""
@@ -369,9 +446,16 @@ class FakeBybitVenue(FakeVenue):
         self._notify()
 
     def _snapshots_for(self, topics: Sequence[str]) -> list[OutFrame]:
-        """Snapshots of the current book for each new order-book topic (called atomically)."""
+        """Snapshots of the current book for each new order-book topic, and of the ticker for each new
+        ``tickers`` topic with a funding schedule (called atomically)."""
         outs: list[OutFrame] = []
         for topic in topics:
+            if topic.startswith("tickers."):
+                ticker = self._tickers.get(topic.removeprefix("tickers."))
+                if ticker is not None:
+                    text = _ticker_frame(topic, "snapshot", ticker.sent, ticker)
+                    outs.append(OutFrame(topic, -1, self.position, text))
+                continue
             if not topic.startswith("orderbook."):
                 continue
             _, depth_text, symbol = topic.split(".")

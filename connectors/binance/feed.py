@@ -1,7 +1,8 @@
 """Binance spot and USD-M market data: one combined-stream WebSocket, book sync by REST snapshot.
 
 The connection is ``<endpoints.ws>?streams=<symbol>@<feed.depth_stream>/<symbol>@trade/<symbol>@bookTicker``
-for every symbol (the URL subscribes, so nothing is sent on the socket), and the REST snapshot comes
+for every symbol, plus ``<symbol>@markPrice@1s`` (mark price and funding) on USD-M (the URL
+subscribes, so nothing is sent on the socket), and the REST snapshot comes
 from ``GET <endpoints.rest><DEPTH_SNAPSHOT_PATH[market]>?symbol=<SYMBOL>&limit=<feed.snapshot_limit>``.
 
 Book sync follows Binance's "How to manage a local order book correctly": the normalizer buffers diffs
@@ -93,8 +94,11 @@ class BinanceFeed(MarketDataFeed):
         self._snapshot_weight = depth_snapshot_weight(self.market, self._feed.snapshot_limit)
         self._snapshot_url = config.endpoints.rest.rstrip("/") + DEPTH_SNAPSHOT_PATH[self.market]
         self._http = http
+        mark_price = self.market == "linear"  # mark price and funding: USD-M only
         self._streams = [
-            name for s in self.symbols for name in stream_names(s, self._feed.depth_stream, bbo=self.include_bbo)
+            name
+            for s in self.symbols
+            for name in stream_names(s, self._feed.depth_stream, bbo=self.include_bbo, mark_price=mark_price)
         ]
         self._routes: dict[bytes, SymbolState | None] = {}
         self._wanted: dict[str, asyncio.Event] = {}

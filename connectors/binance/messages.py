@@ -18,6 +18,12 @@ __all__ = [
     "BinanceDepthSnapshot",
     "BinanceDepthUpdate",
     "BinanceEnvelope",
+    "BinanceError",
+    "BinanceExchangeInfo",
+    "BinanceExchangeInfoSymbol",
+    "BinanceFundingRate",
+    "BinanceMarkPrice",
+    "BinanceMarkPriceEnvelope",
     "BinanceProbe",
     "BinanceTrade",
     "BinanceTradeEnvelope",
@@ -120,6 +126,34 @@ class BinanceBookTicker(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     transaction_time_ms: int = _F(name="T", default=0)
 
 
+class BinanceMarkPrice(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """``<symbol>@markPrice@1s`` (or ``@markPrice``, every 3 s): USD-M mark price and funding.
+
+    Sample (Binance's USD-M "Mark Price Stream" page): ``{"e":"markPriceUpdate","E":1562305380000,
+    "s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167",
+    "T":1562306400000}``. ``r`` is ``""`` and ``T`` 0 for a delivery contract (no funding). The
+    decimals stay strings here: the normalizer turns them into floats (``""`` meaning "none").
+    """
+
+    event_time_ms: int = _F(name="E")
+    symbol: str = _F(name="s")
+    mark_price: str = _F(name="p")
+    """Mark price, quote per base."""
+    index_price: str = _F(name="i", default="")
+    settle_estimate: str = _F(name="P", default="")
+    """Estimated settle price, "only useful in the last hour before the settlement starts"."""
+    funding_rate: str = _F(name="r", default="")
+    """Funding rate for the next funding time, a fraction per funding interval."""
+    next_funding_time_ms: int = _F(name="T", default=0)
+
+
+class BinanceMarkPriceEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """Combined-stream frame of ``@markPrice@1s``."""
+
+    stream: str
+    data: BinanceMarkPrice
+
+
 class BinanceDepthEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """Combined-stream frame ``{"stream": "btcusdt@depth@100ms", "data": {...}}``."""
 
@@ -173,3 +207,42 @@ class BinanceProbe(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     result: msgspec.Raw | None = None
     code: int | None = None
     msg: str | None = None
+
+
+# -- REST: funding-rate history ----------------------------------------------------------------
+
+
+class BinanceFundingRate(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """One entry of ``GET /fapi/v1/fundingRate`` (USD-M "Get Funding Rate History").
+
+    Sample (Binance's page): ``{"symbol":"BTCUSDT","fundingRate":"-0.03750000",
+    "fundingTime":1570608000000,"markPrice":"34287.54619963"}``. ``markPrice`` is the mark price the
+    funding used (``""`` in old entries); the rate stays a string, as the venue wrote it.
+    """
+
+    symbol: str
+    funding_rate: str = _F(name="fundingRate")
+    funding_time_ms: int = _F(name="fundingTime")
+    mark_price: str = _F(name="markPrice", default="")
+
+
+class BinanceExchangeInfoSymbol(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """The part of a ``GET /fapi/v1/exchangeInfo`` symbol the funding history needs."""
+
+    symbol: str
+    contract_type: str = _F(name="contractType", default="")
+    """``PERPETUAL`` for a perpetual, ``CURRENT_QUARTER`` ... for a delivery contract."""
+    status: str = ""
+
+
+class BinanceExchangeInfo(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """``GET /fapi/v1/exchangeInfo``: ``{"timezone":"UTC","serverTime":...,"symbols":[...],...}``."""
+
+    symbols: list[BinanceExchangeInfoSymbol]
+
+
+class BinanceError(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """A REST error body: ``{"code":-1121,"msg":"Invalid symbol."}``."""
+
+    code: int
+    msg: str = ""

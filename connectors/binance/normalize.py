@@ -2,7 +2,8 @@
 
 Handles the combined-stream envelope ``{"stream": ..., "data": ...}`` and bare messages, for spot
 (``@depth``/``@depth@100ms`` with ``U``/``u``) and USD-M (``@depth@0ms|100ms|250ms|500ms`` with ``pu``),
-the REST depth snapshot recorded inline, ``@trade``, ``@aggTrade`` and ``@bookTicker``.
+the REST depth snapshot recorded inline, ``@trade``, ``@aggTrade``, ``@bookTicker`` and USD-M
+``@markPrice@1s`` (or ``@markPrice``).
 
 Rows written (``arb.events`` names):
 
@@ -18,7 +19,11 @@ from the rows be checked against ``bookTicker`` at the same id.
   ``CLEAR_ALL``: the book is empty, never wrong, until the next snapshot;
 - a trade: ``TRADE_BUY``/``TRADE_SELL`` (the taker's side), USD-M non-market trades skipped;
 - a bookTicker, only when ``include_bbo``: ``BBO_BID`` and ``BBO_ASK`` (hftbacktest's backtester
-  ignores these; the live book uses them).
+  ignores these; the live book uses them);
+- a markPriceUpdate: ``MARK_PRICE_EVENT`` and ``FUNDING_RATE_EVENT``, after a
+  ``FUNDING_SETTLED_EVENT`` when its next funding time ``T`` moved forward
+  (:mod:`connectors.common.funding`). These rare frames (one a second) always take the per-message
+  path, in the bulk conversion too.
 
 Exchange time: USD-M depth and trades use ``T`` (transaction time); spot depth uses ``E``; spot
 trades ``T``. The spot REST snapshot and spot bookTicker carry no time: the snapshot takes the time
@@ -60,11 +65,14 @@ from connectors.binance.messages import (
     BinanceDepthSnapshot,
     BinanceDepthUpdate,
     BinanceEnvelope,
+    BinanceMarkPrice,
+    BinanceMarkPriceEnvelope,
     BinanceProbe,
     BinanceTrade,
     BinanceTradeEnvelope,
 )
 from connectors.binance.sync import BinanceBookSync, DiffAction, SnapshotOutcome
+from connectors.common.funding import PerpState, parse_decimal, parse_ms
 from connectors.common.levels import parse_levels
 from connectors.common.normalizer import (
     BadPayloadLog,
@@ -91,6 +99,7 @@ _depth_env = msgspec.json.Decoder(BinanceDepthEnvelope, strict=False)
 _trade_env = msgspec.json.Decoder(BinanceTradeEnvelope, strict=False)
 _agg_env = msgspec.json.Decoder(BinanceAggTradeEnvelope, strict=False)
 _bbo_env = msgspec.json.Decoder(BinanceBookTickerEnvelope, strict=False)
+_mark_env = msgspec.json.Decoder(BinanceMarkPriceEnvelope, strict=False)
 _any_env = msgspec.json.Decoder(BinanceEnvelope)
 _probe = msgspec.json.Decoder(BinanceProbe)
 _depth = msgspec.json.Decoder(BinanceDepthUpdate, strict=False)
@@ -98,8 +107,9 @@ _trade = msgspec.json.Decoder(BinanceTrade, strict=False)
 _agg = msgspec.json.Decoder(BinanceAggTrade, strict=False)
 _bbo = msgspec.json.Decoder(BinanceBookTicker, strict=False)
 _snapshot = msgspec.json.Decoder(BinanceDepthSnapshot, strict=False)
+_mark = msgspec.json.Decoder(BinanceMarkPrice, strict=False)
 
-_DEPTH, _TRADE, _AGG, _BBO = 0, 1, 2, 3
+_DEPTH, _TRADE, _AGG, _BBO, _MARK = 0, 1, 2, 3, 4
 
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
@@ -113,7 +123,7 @@ def _stream_kind(stream: str) -> int | None:
     _, _, kind = stream.partition("@")
     if kind == "depth" or kind.startswith("depth@"):
         return _DEPTH
-    return {"trade": _TRADE, "aggTrade": _AGG, "bookTicker": _BBO}.get(kind)
+    return {"trade": _TRADE, "aggTrade": _AGG, "bookTicker": _BBO, "markPrice": _MARK, "markPrice@1s": _MARK}.get(kind)
 
 
 class ParsedDiff:
@@ -212,6 +222,8 @@ class BinanceNormalizer:
         # exchange - local offset (ns) from the latest message with an exchange time
         self._clock_offset = 0
         self._last_exch_ts = 0
+        self.perp = PerpState()
+        """Mark price and funding as the markPrice stream last said (USD-M)."""
         self._kinds: dict[bytes, int | None] = {}
         self._scan_state = np.zeros(fastscan.STATE_SIZE, np.int64)
         self._scan_symbol: tuple[str, npt.NDArray[np.uint8]] = ("", _NO_SYMBOL)
@@ -220,6 +232,7 @@ class BinanceNormalizer:
             self._on_trade_payload,
             self._on_agg_payload,
             self._on_bbo_payload,
+            self._on_mark_payload,
         )
 
     # -- public -----------------------------------------------------------------------------
@@ -499,6 +512,8 @@ class BinanceNormalizer:
             self._on_agg_payload(payload, local_ts, False)
         elif probe.e == "bookTicker" or (probe.e == "" and probe.u is not None and probe.b is not None):
             self._on_bbo_payload(payload, local_ts, False)
+        elif probe.e == "markPriceUpdate":
+            self._on_mark_payload(payload, local_ts, False)
         elif probe.code is not None:
             self.stats.control_messages += 1
             if self.echo:
@@ -653,3 +668,30 @@ class BinanceNormalizer:
             exch_ts = local_ts + self._clock_offset
         self.sink.one(BBO_BID, exch_ts, local_ts, bbo.bid_price, bbo.bid_qty, order_id=bbo.update_id)
         self.sink.one(BBO_ASK, exch_ts, local_ts, bbo.ask_price, bbo.ask_qty, order_id=bbo.update_id)
+
+    # -- mark price and funding -------------------------------------------------------------
+
+    def _on_mark_payload(self, payload: bytes, local_ts: int, enveloped: bool) -> None:
+        """``{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1562305380000,
+        "s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265",
+        "r":"0.00038167","T":1562306400000}}``: exchange time ``E``; every field restated each time."""
+        wire: BinanceMarkPrice = _mark_env.decode(payload).data if enveloped else _mark.decode(payload)
+        # Every value is parsed before anything changes: a malformed message leaves no trace.
+        mark_price = parse_decimal(wire.mark_price)
+        index_price = parse_decimal(wire.index_price)
+        settle_estimate = parse_decimal(wire.settle_estimate)
+        funding_rate = parse_decimal(wire.funding_rate)
+        next_funding_ns = parse_ms(wire.next_funding_time_ms)
+        exch_ts = wire.event_time_ms * NS_PER_MS
+        if not 0 < exch_ts < _INT64_MAX:
+            raise ValueError(f"event time out of range: {wire.event_time_ms}")
+        self.stats.mark_messages += 1
+        if not self._accept_symbol(wire.symbol):
+            return
+        perp = self.perp
+        before = perp.rollovers
+        perp.apply(
+            self.sink, exch_ts, local_ts, mark_price=mark_price, index_price=index_price,
+            settle_estimate=settle_estimate, funding_rate=funding_rate, next_funding_ns=next_funding_ns,
+        )  # fmt: skip
+        self.stats.funding_rollovers += perp.rollovers - before

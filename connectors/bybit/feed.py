@@ -5,9 +5,10 @@ The feed connects to ``endpoints.ws`` (``wss://stream.bybit.com/v5/public/linear
 
 - the book, ``<feed.depth_stream>.<SYMBOL>`` (``orderbook.50.BTCUSDT``);
 - trades, ``publicTrade.<SYMBOL>``;
-- best bid/offer: ``tickers.<SYMBOL>`` on linear (its ``bid1Price``/``ask1Price``), and
-  ``orderbook.1.<SYMBOL>`` on spot, whose tickers carry no bid or ask (unless the book itself is
-  ``orderbook.1``).
+- on linear, ``tickers.<SYMBOL>``: the best bid/offer (its ``bid1Price``/``ask1Price``) and the
+  mark price and funding (``markPrice``, ``indexPrice``, ``fundingRate``, ``nextFundingTime``), one
+  subscription for both; on spot, ``orderbook.1.<SYMBOL>`` for the best bid/offer, since spot
+  tickers carry no bid or ask (unless the book itself is ``orderbook.1``).
 
 Spot accepts at most 10 args per request, so subscriptions go out in groups of 10. A rejected
 subscription (``"success":false``) is fatal: the topic or symbol is wrong in the configuration.
@@ -83,7 +84,8 @@ class BybitFeed(MarketDataFeed):
         self._book_topics = {s: f"{depth_topic}.{s}" for s in self.symbols}
         self._topics: list[str] = []
         for s in self.symbols:
-            self._topics += topics(s, depth_topic, tickers=self.include_bbo and self.market == "linear")
+            # linear tickers carry the mark price and funding too: subscribed whether or not BBO rows are wanted
+            self._topics += topics(s, depth_topic, tickers=self.market == "linear")
             if self.include_bbo and self.market == "spot" and depth_topic != "orderbook.1":
                 self._topics.append(f"orderbook.1.{s}")
         self._routes = {t.encode(): self._states[t.rsplit(".", 1)[-1]] for t in self._topics}

@@ -1,5 +1,5 @@
-"""Bybit v5 public WebSocket messages as typed structs, decoded with msgspec (lax: numeric strings
-decode to float, unknown fields are ignored)."""
+"""Bybit v5 public WebSocket messages and the REST answers arb reads, as typed structs, decoded with
+msgspec (lax: numeric strings decode to numbers, unknown fields are ignored)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import msgspec
 
 __all__ = [
     "BybitControl",
+    "BybitFundingHistory",
+    "BybitFundingRate",
+    "BybitInstrument",
+    "BybitInstruments",
     "BybitOrderbook",
     "BybitOrderbookData",
     "BybitProbe",
+    "BybitRestHead",
     "BybitTicker",
     "BybitTickerMessage",
     "BybitTrade",
@@ -81,8 +86,13 @@ class BybitTradeMessage(msgspec.Struct, frozen=True, gc=False, kw_only=True):
 
 
 class BybitTicker(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """The ``data`` of a ``tickers.{SYMBOL}`` message. Linear tickers carry the best bid and offer
-    (deltas only the fields that changed); spot tickers carry none."""
+    """The ``data`` of a ``tickers.{SYMBOL}`` message. Linear tickers carry the best bid and offer,
+    the mark and index prices and the funding rate (a ``snapshot`` all of them, a ``delta`` only the
+    fields that changed: a field that is absent kept its value); spot tickers carry none of these.
+
+    ``None`` means "not in this message". The mark and funding fields stay strings (``""`` is what
+    Bybit sends for a value it does not have, e.g. before a listing): the normalizer parses them.
+    """
 
     symbol: str
     bid_price: float | None = _F(name="bid1Price", default=None)
@@ -90,10 +100,26 @@ class BybitTicker(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     ask_price: float | None = _F(name="ask1Price", default=None)
     ask_size: float | None = _F(name="ask1Size", default=None)
     last_price: float | None = _F(name="lastPrice", default=None)
+    mark_price: str | None = _F(name="markPrice", default=None)
+    """Mark price, quote per base (linear)."""
+    index_price: str | None = _F(name="indexPrice", default=None)
+    funding_rate: str | None = _F(name="fundingRate", default=None)
+    """Funding rate for the next funding time, a fraction per funding interval (linear)."""
+    next_funding_time_ms: str | None = _F(name="nextFundingTime", default=None)
+    """Next funding time, ms since the epoch as a decimal string (linear)."""
 
 
 class BybitTickerMessage(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """``tickers.{SYMBOL}``."""
+    """``tickers.{SYMBOL}``.
+
+    Linear snapshot, from Bybit's v5 "Ticker" page: ``{"topic":"tickers.BTCUSDT","type":"snapshot",
+    "data":{"symbol":"BTCUSDT","tickDirection":"PlusTick","price24hPcnt":"0.017103",
+    "lastPrice":"17216.00",...,"markPrice":"17217.33","indexPrice":"17227.36",...,
+    "nextFundingTime":"1673280000000","fundingRate":"-0.000212","bid1Price":"17215.50",
+    "bid1Size":"84.489","ask1Price":"17216.00","ask1Size":"83.020"},"cs":24987956059,"ts":1673272861686}``;
+    a delta carries ``"type":"delta"`` and only the fields that changed. ``ts`` (ms) is when the
+    venue generated the data.
+    """
 
     topic: str
     ts_ms: int = _F(name="ts")
@@ -121,3 +147,66 @@ class BybitProbe(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     topic: str | None = None
     op: str | None = None
     success: bool | None = None
+
+
+# -- REST: funding-rate history ----------------------------------------------------------------
+
+
+class BybitRestHead(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """What every v5 REST answer starts with: ``{"retCode":0,"retMsg":"OK","result":{...},...}``
+    (``retCode`` 0 is success; ccxt's recorded answers spell it ``"0"``, which lax decoding accepts)."""
+
+    ret_code: int = _F(name="retCode")
+    ret_msg: str = _F(name="retMsg", default="")
+
+
+class BybitFundingRate(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """One entry of ``GET /v5/market/funding/history``: ``{"symbol":"ETHPERP","fundingRate":"0.0001",
+    "fundingRateTimestamp":"1672041600000"}`` (the time is a decimal string of ms)."""
+
+    symbol: str
+    funding_rate: str = _F(name="fundingRate")
+    funding_time_ms: int = _F(name="fundingRateTimestamp")
+
+
+class _FundingList(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    category: str = ""
+    entries: list[BybitFundingRate] = _F(name="list", default_factory=list)
+
+
+class BybitFundingHistory(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """``GET /v5/market/funding/history`` (Bybit's "Get Funding Rate History" page)::
+
+        {"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"ETHPERP",
+        "fundingRate":"0.0001","fundingRateTimestamp":"1672041600000"}]},"retExtInfo":{},
+        "time":1672051897447}
+
+    Newest first. ``retCode`` other than 0 is an error (``retMsg`` says which; ``result`` is ``{}``).
+    """
+
+    ret_code: int = _F(name="retCode")
+    ret_msg: str = _F(name="retMsg", default="")
+    result: _FundingList | None = None
+
+
+class BybitInstrument(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """The part of a linear ``/v5/market/instruments-info`` entry the funding history needs."""
+
+    symbol: str
+    contract_type: str = _F(name="contractType", default="")
+    """``LinearPerpetual`` for a perpetual, ``LinearFutures`` for a dated contract."""
+    status: str = ""
+    funding_interval_min: int = _F(name="fundingInterval", default=0)
+    """Minutes between funding times (480: every 8 hours)."""
+
+
+class _InstrumentList(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    entries: list[BybitInstrument] = _F(name="list", default_factory=list)
+
+
+class BybitInstruments(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """``GET /v5/market/instruments-info?category=linear&symbol=...``: an unknown symbol is an empty list."""
+
+    ret_code: int = _F(name="retCode")
+    ret_msg: str = _F(name="retMsg", default="")
+    result: _InstrumentList | None = None

@@ -14,7 +14,11 @@ Rows written (``arb.events`` names):
   ``CLEAR_ALL``; deltas are dropped until the next snapshot;
 - each trade: ``TRADE_BUY``/``TRADE_SELL`` by the taker's side;
 - with ``include_bbo``: ``BBO_BID``/``BBO_ASK`` from linear tickers and from ``orderbook.1`` when a
-  deeper book is the one being kept.
+  deeper book is the one being kept;
+- a linear ticker that speaks of the mark, index, funding rate or next funding time:
+  ``MARK_PRICE_EVENT`` and/or ``FUNDING_RATE_EVENT`` with the full state merged from the snapshot
+  and the deltas so far, after a ``FUNDING_SETTLED_EVENT`` when ``nextFundingTime`` moved forward
+  (:mod:`connectors.common.funding`). Tickers always take the per-message path.
 
 Exchange time: ``ts`` for the book and tickers (as hftbacktest's Bybit converter), ``T`` for trades.
 """
@@ -52,6 +56,7 @@ from connectors.bybit.messages import (
     BybitTradeMessage,
 )
 from connectors.bybit.sync import BybitBookSync, DeltaAction
+from connectors.common.funding import PerpState, parse_decimal, parse_ms
 from connectors.common.levels import parse_levels
 from connectors.common.normalizer import (
     BadPayloadLog,
@@ -160,6 +165,8 @@ class BybitNormalizer:
         self._kinds: dict[bytes, tuple[int, int] | None] = {}
         self._clock_offset = 0
         self._scan_symbol: tuple[str, npt.NDArray[np.uint8]] = ("", _NO_SYMBOL)
+        self.perp = PerpState()
+        """Mark price and funding merged from the linear ticker's snapshot and deltas."""
 
     @property
     def needs_snapshot(self) -> bool:
@@ -435,13 +442,33 @@ class BybitNormalizer:
             self._clock_offset = msg.ts_ms * NS_PER_MS - local_ts
 
     def _on_ticker(self, msg: BybitTickerMessage, local_ts: int) -> None:
-        self.stats.bbo_messages += 1
-        if not self.include_bbo:
-            return
         data = msg.data
+        # Every value is parsed before anything changes: a malformed message leaves no trace.
+        mark_price = parse_decimal(data.mark_price)
+        index_price = parse_decimal(data.index_price)
+        funding_rate = parse_decimal(data.funding_rate)
+        next_funding_ns = parse_ms(data.next_funding_time_ms)
+        exch_ts = msg.ts_ms * NS_PER_MS
+        perp = any(v is not None for v in (mark_price, index_price, funding_rate, next_funding_ns))
+        if perp and not 0 < exch_ts < _INT64_MAX:
+            raise ValueError(f"ts out of range: {msg.ts_ms}")
+        self.stats.bbo_messages += 1
+        if perp:
+            self.stats.mark_messages += 1
+        elif not self.include_bbo:
+            return
         if not self._accept_symbol(data.symbol):
             return
-        exch_ts = msg.ts_ms * NS_PER_MS
+        if perp:
+            state = self.perp
+            before = state.rollovers
+            state.apply(
+                self.sink, exch_ts, local_ts, mark_price=mark_price, index_price=index_price,
+                funding_rate=funding_rate, next_funding_ns=next_funding_ns, replace=msg.type == "snapshot",
+            )  # fmt: skip
+            self.stats.funding_rollovers += state.rollovers - before
+        if not self.include_bbo:
+            return
         if data.bid_price is not None and data.bid_size is not None:
             self.sink.one(BBO_BID, exch_ts, local_ts, data.bid_price, data.bid_size)
         if data.ask_price is not None and data.ask_size is not None:

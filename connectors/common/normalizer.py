@@ -87,6 +87,11 @@ class NormalizerStats:
     depth_messages: int = 0
     trade_messages: int = 0
     bbo_messages: int = 0
+    mark_messages: int = 0
+    """Mark-price and funding messages: Binance ``markPriceUpdate``, Bybit tickers carrying mark or
+    funding fields (a Bybit ticker counts in ``bbo_messages`` too)."""
+    funding_rollovers: int = 0
+    """Funding times seen to pass (``FUNDING_SETTLED_EVENT`` rows)."""
     snapshots: int = 0
     control_messages: int = 0
     """Subscription acks, pongs and other replies that carry no market data."""

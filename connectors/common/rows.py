@@ -52,11 +52,12 @@ def _expand(ints: Any, pq: Any, out: Any) -> None:
 class RowSink:
     """Collects event rows; :meth:`take` returns them as one array and empties the sink."""
 
-    __slots__ = ("_bulk", "_fill", "_ints", "_pq", "rows", "taken")
+    __slots__ = ("_bulk", "_fill", "_fvals", "_ints", "_pq", "rows", "taken")
 
     def __init__(self) -> None:
         self._ints = array("q")
         self._pq = array("d")
+        self._fvals: list[tuple[int, float]] = []  # (row among the segments, fval) of the few rows with one
         self._bulk: EventArray | None = None
         self._fill = 0  # rows of _bulk in use; the segments follow them
         self.rows = 0
@@ -89,10 +90,13 @@ class RowSink:
         qty: float,
         order_id: int = 0,
         ival: int = 0,
+        fval: float = 0.0,
     ) -> None:
         """Append a single row (``OverflowError``, with the sink unchanged, if an integer does not fit int64)."""
         self._ints.extend(array("q", (1, ev, exch_ts, local_ts, order_id, ival)))
         self._pq.extend((px, qty))
+        if fval != 0.0:  # NaN too
+            self._fvals.append((self.rows - self._fill, fval))
         self.rows += 1
 
     def reserve(self, free: int) -> tuple[EventArray, int]:
@@ -115,6 +119,7 @@ class RowSink:
             bulk[fill : fill + segments] = self._segments()
             self._ints = array("q")
             self._pq = array("d")
+            self._fvals = []
             fill = self._fill = fill + segments
         return bulk, fill
 
@@ -159,6 +164,8 @@ class RowSink:
         out = np.zeros(n, event_dtype)
         if n:
             _expand(np.frombuffer(self._ints, np.int64), np.frombuffer(self._pq, np.float64), out)
+            for row, fval in self._fvals:
+                out[row]["fval"] = fval
         return out
 
     def clear(self) -> None:
@@ -166,6 +173,8 @@ class RowSink:
         if self._ints:
             self._ints = array("q")
             self._pq = array("d")
+        if self._fvals:
+            self._fvals = []
         self._bulk = None
         self._fill = 0
         self.rows = 0

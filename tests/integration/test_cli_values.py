@@ -78,6 +78,18 @@ CASES: list[tuple[list[str], str]] = [
     (["record", "--duration", "soon"], "--duration"),
     (["record", "--out", FILE], "--out"),
     (["record", "--status-every", "0s"], "--status-every"),
+    # funding-history
+    (["funding-history"], "--start"),
+    (["funding-history", "--config", MISSING, "--start", "2024-08-01"], "--config"),
+    (["funding-history", "--start", "2024-02-30"], "--start"),
+    (["funding-history", "--start", "2999-01-01"], "--start"),
+    (["funding-history", "--start", "2024-08-01", "--end", "last"], "--end"),
+    (["funding-history", "--start", "2024-08-08", "--end", "2024-08-01"], "--end"),
+    (["funding-history", "--start", "2024-08-01", "--symbols", "btc/usdt"], "--symbols"),
+    (["funding-history", "--config", CONFIG, "--start", "2024-08-01", "--symbols", "BTCUSDT", "btcusdt"], "--symbols"),
+    (["funding-history", "--start", "2024-08-01", "--venue", "kraken"], "--venue"),
+    (["funding-history", "--start", "2024-08-01", "--out", FILE], "--out"),
+    (["funding-history", "--start", "2024-08-01", "--out", UNDER_FILE], "--out"),
     # dry-run
     (["dry-run", "--config", MISSING], "--config"),
     (["dry-run", "--duration", "0s"], "--duration"),

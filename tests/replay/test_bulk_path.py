@@ -29,7 +29,7 @@ from connectors.binance import normalize as normalize_module
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.common.rows import RowSink
 from connectors.common.scan import POW10, read_decimal
-from tests.helpers import SPOT_BTC, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
+from tests.helpers import SPOT_BTC, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC, with_mark_price
 
 Lines = list[bytes]
 
@@ -80,6 +80,7 @@ def _same_state(got: BinanceNormalizer, want: BinanceNormalizer) -> None:
     assert got.status == want.status
     assert got.symbol == want.symbol and got.market == want.market
     assert got._clock_offset == want._clock_offset and got._last_exch_ts == want._last_exch_ts
+    assert got.perp.saved() == want.perp.saved() or (got.perp.saved().known is want.perp.saved().known is False)
     if want.sync is None:
         assert got.sync is None
     else:
@@ -136,6 +137,17 @@ def test_spot_heads(path: Path, include_bbo: bool) -> None:
 
 def test_sample_recording_both_files_consecutive() -> None:
     _check_convert(SPOT_BTC)
+
+
+@pytest.mark.parametrize("include_bbo", [False, True], ids=["trades+depth", "with-bbo"])
+def test_usdm_with_mark_price_frames(include_bbo: bool, tmp_path: Path) -> None:
+    # markPrice@1s frames (one a second, a funding time passing among them) are declined by the scan
+    # and go the per-message way in the middle of the bulk path: the rows are still the oracle's.
+    path = with_mark_price(USDM_BTC, tmp_path / "btcusdt_20240808.gz")
+    want, _ = _check_bulk([path], include_bbo)
+    assert want.stats.mark_messages == 375 and want.stats.funding_rollovers == 1
+    assert want.perp.saved().known
+    _check_convert([path], include_bbo)
 
 
 @pytest.mark.parametrize("chunk_size", [997, 4096], ids=["997B", "4KiB"])
@@ -418,12 +430,19 @@ def test_row_sink_keeps_order_across_segments_and_bulk_rows() -> None:
     extra = np.zeros(1, bulk.dtype)
     extra["ev"] = 5
     sink.extend(extra)
-    sink.one(6, 30, 31, 0.0, 0.0)
-    assert sink.rows == 7
+    sink.one(6, 30, 31, 0.0, 0.0, fval=float("nan"))
+    sink.one(7, 40, 41, 0.0, 0.0, fval=2.5)
+    assert sink.rows == 8
     rows = sink.take()
-    assert rows["ev"].tolist() == [1, 2, 3, 4, 4, 5, 6]
-    assert rows["ival"].tolist() == [4, 0, 0, 9, 9, 0, 0]
-    assert sink.rows == 0 and sink.taken == 7 and len(sink.take()) == 0
+    assert rows["ev"].tolist() == [1, 2, 3, 4, 4, 5, 6, 7]
+    assert rows["ival"].tolist() == [4, 0, 0, 9, 9, 0, 0, 0]
+    assert rows["fval"][:6].tolist() == [0.0] * 6 and np.isnan(rows["fval"][6]) and rows["fval"][7] == 2.5
+    assert sink.rows == 0 and sink.taken == 8 and len(sink.take()) == 0
+    sink.one(1, 1, 1, 0.0, 0.0, fval=3.5)  # a value set before a bulk reserve lands on its row
+    bulk, fill = sink.reserve(1)
+    sink.commit(fill)
+    sink.one(2, 1, 1, 0.0, 0.0, fval=4.5)
+    assert sink.take()["fval"].tolist() == [3.5, 4.5]
     with pytest.raises(ValueError, match="does not follow"):
         sink.commit(1)
 

@@ -1,0 +1,227 @@
+"""REST history requests (funding-rate history) shared by both venues: pacing, retries, waits.
+
+A venue's history client (``connectors/<venue>/history.py``) builds each request and reads each
+answer; this module sends it. One function per venue, ``classify``, turns an answer into a
+:class:`Verdict`, and :class:`HistoryGetter` acts on it, so what is retried is decided in one place
+per venue:
+
+- ``Verdict.ok()``: the body is the data;
+- ``Verdict.wait(seconds, why)``: the venue asked us to slow down (HTTP 429, Bybit ``10006``): wait
+  as long as it says, then ask again; not a failure, but at most ``max_waits`` in a row;
+- ``Verdict.retry(why)``: a passing failure (5xx, a timeout, a dropped connection, a truncated or
+  undecodable body): ask again after the backoff delay, at most ``retries`` times in a row;
+- ``Verdict.fatal(why)``: asking again cannot help or makes it worse (an IP ban, an unknown
+  symbol): :class:`~arb.errors.FeedError` with ``retryable=False`` at once.
+
+Requests of one getter are at least ``min_interval_ns`` apart (the venue's documented limit spread
+evenly). Time comes from ``clock`` (int ns) and waits go through ``sleep`` (seconds), both
+injectable, so tests assert the delays without waiting for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import aiohttp
+import msgspec
+
+from arb.errors import FeedError
+from arb.events import NS_PER_S
+
+__all__ = ["Answer", "FundingRecord", "HistoryGetter", "HistoryStats", "Sleep", "Verdict", "decodable"]
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+"""Waits the given seconds (``asyncio.sleep``, or a test's)."""
+_OK, _WAIT, _RETRY, _FATAL = "ok", "wait", "retry", "fatal"
+_BACKOFF_INITIAL_S: Final = 0.5
+_BACKOFF_MAX_S: Final = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRecord:
+    """One settled funding as a venue's history lists it."""
+
+    time_ns: int
+    """The funding time, int64 ns since the epoch (the venue's stamp: Binance's can be a few ms past
+    the hour)."""
+    rate: str
+    """The rate that applied, a fraction of the notional per funding interval, as the venue wrote it."""
+    mark_price: str = ""
+    """The mark price the venue used for it (Binance), ``""`` when the venue gives none (Bybit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One HTTP answer."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    local_ts: int
+    """When it arrived (the getter's clock), ns."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What to do with an :class:`Answer` (see the module docstring)."""
+
+    kind: str
+    why: str = ""
+    wait_s: float = 0.0
+
+    @staticmethod
+    def ok() -> Verdict:
+        """The answer is the data."""
+        return Verdict(_OK)
+
+    @staticmethod
+    def wait(seconds: float, why: str) -> Verdict:
+        """Rate limited: wait ``seconds`` and ask again."""
+        return Verdict(_WAIT, why, max(0.0, seconds))
+
+    @staticmethod
+    def retry(why: str) -> Verdict:
+        """A passing failure: back off and ask again."""
+        return Verdict(_RETRY, why)
+
+    @staticmethod
+    def fatal(why: str) -> Verdict:
+        """Stop: asking again cannot help."""
+        return Verdict(_FATAL, why)
+
+
+def decodable(verdict: Verdict, answer: Answer, decoder: msgspec.json.Decoder[Any]) -> Verdict:
+    """``verdict``, except that a good answer whose body ``decoder`` cannot read is retried (a
+    truncated body)."""
+    if verdict.kind != _OK:
+        return verdict
+    try:
+        decoder.decode(answer.body)
+    except msgspec.DecodeError as exc:
+        return Verdict.retry(f"undecodable body ({exc}): {answer.body[:200].decode('utf-8', 'replace')}")
+    return verdict
+
+
+@dataclass(slots=True)
+class HistoryStats:
+    """What a getter did."""
+
+    requests: int = 0
+    """Requests sent (answered or not)."""
+    retries: int = 0
+    rate_limit_waits: int = 0
+    waited_s: list[float] = field(default_factory=list)
+    """Every wait, in seconds: pacing, rate limits and backoff."""
+
+
+def _backoff() -> Iterator[float]:
+    delay = _BACKOFF_INITIAL_S
+    while True:
+        yield delay
+        delay = min(_BACKOFF_MAX_S, delay * 2)
+
+
+class HistoryGetter:
+    """Sends GET requests for one venue with pacing, retries and rate-limit waits.
+
+    ``timeout_s``: a request that has no complete answer by then is abandoned and retried.
+    ``retries``: passing failures allowed in a row; ``max_waits``: rate-limit answers allowed in a
+    row. ``backoff`` yields the delays (seconds) between retries (default 0.5 s doubling to 30 s).
+    """
+
+    def __init__(
+        self,
+        venue: str,
+        http: aiohttp.ClientSession,
+        *,
+        min_interval_ns: int = 0,
+        timeout_s: float = 10.0,
+        retries: int = 5,
+        max_waits: int = 10,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], int],
+        backoff: Callable[[], Iterator[float]] = _backoff,
+    ) -> None:
+        self.venue = venue
+        self.stats = HistoryStats()
+        self._http = http
+        self._min_interval_ns = min_interval_ns
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._retries = retries
+        self._max_waits = max_waits
+        self._sleep = sleep
+        self._clock = clock
+        self._backoff = backoff
+        self._last_sent_ns: int | None = None
+
+    async def get(self, url: str, params: Mapping[str, str], classify: Callable[[Answer], Verdict]) -> Answer:
+        """GET ``url`` with ``params`` until ``classify`` says the answer is good; return it.
+
+        Raises :class:`FeedError` (``retryable=False``) on a fatal verdict, or once the retries or
+        the rate-limit waits in a row are used up, naming the request and the last reason.
+        """
+        delays = self._backoff()
+        failures = waits = 0
+        what = f"GET {url}?{'&'.join(f'{k}={v}' for k, v in params.items())}"
+        while True:
+            await self._pace()
+            self.stats.requests += 1
+            verdict, answer = await self._once(url, params, classify)
+            if verdict.kind == _OK and answer is not None:
+                return answer
+            if verdict.kind == _FATAL:
+                raise FeedError(self.venue, f"{what}: {verdict.why}", retryable=False)
+            if verdict.kind == _WAIT:
+                waits += 1
+                self.stats.rate_limit_waits += 1
+                if waits > self._max_waits:
+                    raise FeedError(
+                        self.venue, f"{what}: still rate limited after {self._max_waits} waits ({verdict.why})",
+                        retryable=False,
+                    )  # fmt: skip
+                log.warning("%s: %s; waiting %.3f s as the venue asks", self.venue, verdict.why, verdict.wait_s)
+                await self._wait(verdict.wait_s)
+                continue
+            failures += 1
+            if failures > self._retries:
+                raise FeedError(
+                    self.venue, f"{what}: no answer after {failures} tries ({verdict.why})", retryable=False
+                )
+            self.stats.retries += 1
+            delay = next(delays)
+            log.warning(
+                "%s: %s; retrying in %.3f s (%d of %d)", self.venue, verdict.why, delay, failures, self._retries
+            )
+            await self._wait(delay)
+
+    async def _once(
+        self, url: str, params: Mapping[str, str], classify: Callable[[Answer], Verdict]
+    ) -> tuple[Verdict, Answer | None]:
+        self._last_sent_ns = self._clock()
+        try:
+            async with self._http.get(url, params=params, timeout=self._timeout) as response:
+                body = await response.read()
+                answer = Answer(response.status, response.headers, body, self._clock())
+        except TimeoutError:
+            return Verdict.retry(f"no answer within {self._timeout.total:g} s"), None
+        except aiohttp.ClientError as exc:
+            return Verdict.retry(f"request failed ({type(exc).__name__}: {exc})"), None
+        return classify(answer), answer
+
+    async def _pace(self) -> None:
+        # Keep requests min_interval_ns apart.
+        if self._last_sent_ns is None or not self._min_interval_ns:
+            return
+        due = self._last_sent_ns + self._min_interval_ns - self._clock()
+        if due > 0:
+            await self._wait(due / NS_PER_S)
+
+    async def _wait(self, seconds: float) -> None:
+        self.stats.waited_s.append(seconds)
+        await self._sleep(seconds)

@@ -1,0 +1,233 @@
+"""Mark price and funding through the real feeds against the fake venues on 127.0.0.1.
+
+The fakes replay the real linear captures (Binance USD-M BTCUSDT, Bybit's XRPUSDT ob500 archive) and
+announce a funding schedule whose funding time falls inside the replayed span, in the venues' own
+formats (Binance ``<symbol>@markPrice@1s``, Bybit ``tickers.<SYMBOL>`` snapshot then deltas). The
+feeds must subscribe to those streams (Bybit: the one ``tickers`` subscription it already has for
+the best bid/offer), publish the rows, show the funding time passing once with the rate announced
+for it, and record the frames so that converting the recording gives the rows the live path gave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+
+from arb.config import load_config
+from arb.events import (
+    BBO_BID,
+    EVENT_KIND_MASK,
+    EXCH_EVENT,
+    FUNDING_RATE_EVENT,
+    FUNDING_SETTLED_EVENT,
+    LOCAL_EVENT,
+    MARK_PRICE_EVENT,
+    NS_PER_MS,
+    EventArray,
+)
+from arb.recording.convert import convert_files
+from arb.recording.format import LineReader
+from arb.recording.recorder import Recorder
+from arb.runtime.record import record
+from arb.testing.configs import local_endpoints, write_config_files
+from arb.testing.fake_funding import FundingSchedule
+from arb.testing.fake_venue import FakeBinanceVenue, FakeBybitVenue
+from connectors.binance.feed import BinanceFeed
+from connectors.bybit.feed import BybitFeed
+from connectors.common.feed import FeedBatch
+from tests.helpers import BYBIT_OB500, RECORDINGS, USDM_BTC
+from tests.integration.feed_helpers import TIMEOUT_S, Sleeps, drain, no_backoff, running, sent, venue_config
+
+PERP = (MARK_PRICE_EVENT, FUNDING_RATE_EVENT, FUNDING_SETTLED_EVENT)
+USDM_FRAMES = 3000
+RATES = ("0.00010000", "0.00012500")
+MARK_STREAM = "btcusdt@markPrice@1s"
+TICKERS = "tickers.XRPUSDT"
+BYBIT_SAMPLE = RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"
+
+
+def _first_ms(path: Path, key: bytes) -> int:
+    # The exchange time (ms) of the first frame of a capture: Binance "E", Bybit "ts".
+    for _, payload in LineReader(path) if path.suffix == ".gz" else _archive(path):
+        at = payload.find(key)
+        if at >= 0:
+            return int(payload[at + len(key) : at + len(key) + 13])
+    raise AssertionError("no exchange time")
+
+
+def _archive(path: Path) -> list[tuple[int, bytes]]:
+    return [(0, line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def _perp_rows(rows: EventArray) -> EventArray:
+    kinds = rows["ev"] & EVENT_KIND_MASK
+    return rows[np.isin(kinds, PERP)]
+
+
+def _published(batches: list[FeedBatch]) -> EventArray:
+    return np.concatenate([b.rows for b in batches]) if batches else np.zeros(0)
+
+
+def _local_perp(rows: EventArray) -> EventArray:
+    # The local side of converted rows, without the processor flags: what the live path published.
+    local = rows[(rows["ev"] & LOCAL_EVENT) != 0].copy()
+    local["ev"] &= ~np.uint64(EXCH_EVENT | LOCAL_EVENT)
+    return _perp_rows(local)
+
+
+def _check_funding(rows: EventArray, funding_ms: int, schedule: FundingSchedule) -> None:
+    kinds = rows["ev"] & EVENT_KIND_MASK
+    settled = rows[kinds == FUNDING_SETTLED_EVENT]
+    assert len(settled) == 1
+    assert int(settled["ival"][0]) == funding_ms * NS_PER_MS
+    assert float(settled["px"][0]) == float(schedule.rate(funding_ms))  # the rate announced for it
+    assert int(settled["exch_ts"][0]) >= funding_ms * NS_PER_MS
+    funding = rows[kinds == FUNDING_RATE_EVENT]
+    before = funding[funding["exch_ts"] < funding_ms * NS_PER_MS]
+    after = funding[funding["exch_ts"] >= funding_ms * NS_PER_MS]
+    assert len(before) and len(after)
+    assert set(before["ival"].tolist()) == {funding_ms * NS_PER_MS}
+    assert set(after["ival"].tolist()) == {(funding_ms + schedule.interval_ms) * NS_PER_MS}
+    assert set(after["px"].tolist()) == {float(schedule.rate(funding_ms + schedule.interval_ms))}
+    marks = rows[kinds == MARK_PRICE_EVENT]
+    assert len(marks) and bool(np.all(marks["px"] > 0)) and np.array_equal(marks["px"], marks["qty"])
+
+
+async def test_binance_usdm_feed_receives_records_and_converts_the_mark_price_stream(tmp_path: Path) -> None:
+    first = _first_ms(USDM_BTC, b'"E":')
+    funding_ms = (first // 1000 + 5) * 1000  # 5 s into the replayed 11 s
+    schedule = FundingSchedule(funding_ms, RATES)
+    recorder = Recorder(tmp_path / "rec")
+    queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        FakeBinanceVenue(USDM_BTC, market="linear", max_frames=USDM_FRAMES, funding={"BTCUSDT": schedule}) as venue,
+    ):
+        config = venue_config(
+            tmp_path, "binance", venue.ws_urls, venue.rest_url, market="linear", feed={"depth_stream": "depth@0ms"}
+        )
+        feed = BinanceFeed(config, ["BTCUSDT"], queue=queue, recorder=recorder, sleep=Sleeps(), health_interval_ns=None)
+        async with running(feed):
+            await venue.wait_for_subscription(MARK_STREAM)
+            await venue.drain()
+            await feed.wait_until(lambda: feed.stats.frames >= sent(venue))
+        stream_frames = sum(c.frames_sent_by_stream[MARK_STREAM] for c in venue.all_connections)
+    recorder.close()
+    assert venue.stats.subscriptions[0].streams == (
+        "btcusdt@depth@0ms", "btcusdt@trade", "btcusdt@bookTicker", MARK_STREAM,
+    )  # fmt: skip
+    live = _perp_rows(_published(drain(queue)))
+    assert 8 <= stream_frames == int((live["ev"] == MARK_PRICE_EVENT).sum())
+    _check_funding(live, funding_ms, schedule)
+    stats = feed.normalizers["BTCUSDT"].stats
+    assert stats.mark_messages == stream_frames and stats.funding_rollovers == 1 and stats.decode_errors == 0
+    [path] = recorder.paths
+    assert sum(MARK_STREAM.encode() in p[:40] for _, p in LineReader(path)) == stream_frames
+    recorded = convert_files([path], venue="binance", market="linear", local_offset_ns=0, with_eod=False).rows
+    assert _local_perp(recorded).tobytes() == live.tobytes()  # the offline rows are the live ones
+
+
+async def test_bybit_linear_feed_takes_mark_price_and_funding_from_its_one_tickers_subscription(
+    tmp_path: Path,
+) -> None:
+    first = _first_ms(BYBIT_OB500, b'"ts":')
+    funding_ms = first + 2_000  # 2 s into the archive's 4.8 s
+    schedule = FundingSchedule(funding_ms, RATES, interval_ms=4 * 3_600_000)
+    recorder = Recorder(tmp_path / "rec")
+    queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        FakeBybitVenue(BYBIT_OB500, market="linear", funding={"XRPUSDT": schedule}) as venue,
+    ):
+        config = venue_config(
+            tmp_path, "bybit", venue.ws_urls, venue.rest_url, market="linear", feed={"depth_stream": "orderbook.500"}
+        )
+        feed = BybitFeed(config, ["XRPUSDT"], queue=queue, recorder=recorder, sleep=Sleeps(), health_interval_ns=None)
+        async with running(feed):
+            await venue.wait_for_subscription(TICKERS)
+            await venue.drain()
+            await feed.wait_until(lambda: feed.stats.frames >= sent(venue) + 1)  # and the subscribe ack
+        ticker_frames = sum(c.frames_sent_by_stream[TICKERS] for c in venue.all_connections)
+    recorder.close()
+    subscribed = [t for e in venue.stats.subscriptions for t in e.streams]
+    assert subscribed.count(TICKERS) == 1 and feed.subscriptions.count(TICKERS) == 1
+    rows = _published(drain(queue))
+    live = _perp_rows(rows)
+    _check_funding(live, funding_ms, schedule)
+    assert int((rows["ev"] == BBO_BID).sum()) >= 1  # the same tickers still give the best bid/offer
+    stats = feed.normalizers["XRPUSDT"].stats
+    # every ticker frame is read (a BBO message); those that moved the mark or funding are mark messages
+    assert 10 <= ticker_frames == stats.bbo_messages and stats.mark_messages >= 3 and stats.funding_rollovers == 1
+    [path] = recorder.paths
+    recorded = convert_files([path], venue="bybit", market="linear", local_offset_ns=0, with_eod=False).rows
+    assert _local_perp(recorded).tobytes() == live.tobytes()
+
+
+async def test_bybit_linear_feed_subscribes_tickers_for_funding_even_without_best_bid_offer(tmp_path: Path) -> None:
+    first = _first_ms(BYBIT_OB500, b'"ts":')
+    schedule = FundingSchedule(first + 2_000, RATES)
+    queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        FakeBybitVenue(BYBIT_OB500, market="linear", funding={"XRPUSDT": schedule}) as venue,
+    ):
+        config = venue_config(
+            tmp_path, "bybit", venue.ws_urls, venue.rest_url, market="linear", feed={"depth_stream": "orderbook.500"}
+        )
+        feed = BybitFeed(config, ["XRPUSDT"], queue=queue, include_bbo=False, sleep=Sleeps(), health_interval_ns=None)
+        assert feed.subscriptions == ["orderbook.500.XRPUSDT", "publicTrade.XRPUSDT", TICKERS]
+        async with running(feed):
+            await venue.wait_for_subscription(TICKERS)
+            await venue.drain()
+            await feed.wait_until(lambda: feed.stats.frames >= sent(venue) + 1)
+    rows = _published(drain(queue))
+    assert int((rows["ev"] == BBO_BID).sum()) == 0 and int((rows["ev"] == FUNDING_SETTLED_EVENT).sum()) == 1
+
+
+async def test_arb_record_on_linear_markets_records_both_mark_price_streams(tmp_path: Path) -> None:
+    # Binance: the USD-M capture; Bybit: the shipped BTCUSDT sample served as linear (the order-book
+    # and trade messages are the same on both markets). Both cover 23:54:14 on 2024-08-08.
+    binance_first = _first_ms(USDM_BTC, b'"E":')
+    bybit_first = _first_ms(BYBIT_SAMPLE, b'"ts":')
+    binance_schedule = FundingSchedule((binance_first // 1000 + 3) * 1000, RATES)
+    bybit_schedule = FundingSchedule(bybit_first + 3_000, RATES)
+    stop = asyncio.Event()
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        FakeBinanceVenue(USDM_BTC, market="linear", max_frames=1500, funding={"BTCUSDT": binance_schedule}) as binance,
+        FakeBybitVenue(BYBIT_SAMPLE, market="linear", max_frames=150, funding={"BTCUSDT": bybit_schedule}) as bybit,
+    ):
+        path = write_config_files(
+            tmp_path / "config",
+            binance_overrides={
+                **local_endpoints(binance.ws_urls, binance.rest_url, market="linear"),
+                "feed": {"depth_stream": "depth@0ms"},
+            },
+            bybit_overrides=local_endpoints(bybit.ws_urls, bybit.rest_url, market="linear"),
+        )
+        task = asyncio.create_task(
+            record(
+                load_config(path),
+                symbols=["BTCUSDT"],
+                duration_ns=None,
+                out_dir=tmp_path / "out",
+                status_interval_ns=None,
+                stop=stop,
+                feed_options={"sleep": Sleeps(), "backoff": no_backoff},
+            )
+        )
+        await binance.wait_for_subscription(MARK_STREAM)
+        await bybit.wait_for_subscription("tickers.BTCUSDT")
+        await asyncio.gather(binance.drain(), bybit.drain())
+        await binance.wait_for_rest_requests(1)
+        stop.set()
+        report = await task
+    files = {p.parent.name: p for p in report.files}
+    assert sorted(files) == ["binance_linear", "bybit_linear"]
+    for folder, venue in (("binance_linear", "binance"), ("bybit_linear", "bybit")):
+        rows = convert_files([files[folder]], venue=venue, market="linear", with_eod=False).rows
+        kinds = rows["ev"][(rows["ev"] & LOCAL_EVENT) != 0] & EVENT_KIND_MASK
+        assert int((kinds == MARK_PRICE_EVENT).sum()) >= 2, folder
+        assert int((kinds == FUNDING_SETTLED_EVENT).sum()) == 1, folder
