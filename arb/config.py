@@ -104,6 +104,9 @@ DEPTH_STREAMS: Final[Mapping[tuple[str, str], tuple[str, ...]]] = {
 }
 """Allowed ``[feed] depth_stream`` values per (venue, market); the first one is the default."""
 
+MAX_STREAMS_PER_CONNECTION: Final[Mapping[str, int]] = {"binance": 1024, "bybit": 100}
+"""``[feed] max_streams_per_connection`` per venue when the file leaves it out."""
+
 _META: Final = "arb.config"
 _OVERRIDES_FILE: Final = "<overrides>"
 _UNIT_NS: Final = {"ms": NS_PER_MS, "s": NS_PER_S}
@@ -1137,6 +1140,10 @@ class FeedConfig:
         backoff_max_ns: Largest reconnect delay, int64 ns.
         failover_after: Consecutive failures on one endpoint before moving to the next ``ws`` URL.
         max_buffered_diffs: Depth diffs buffered while a snapshot is in flight; more forces a resync.
+        max_streams_per_connection: Streams (Binance) or topics (Bybit) one connection carries; more
+            symbols than fit open more connections. In TOML it defaults per venue: Binance 1024 (its
+            documented limit), Bybit 100 (arb's own cap: Bybit limits a connection's subscriptions by
+            their length, not their count).
 
     Every ``*_ns`` field is spelled ``*_ms`` in TOML.
     """
@@ -1151,6 +1158,7 @@ class FeedConfig:
     backoff_max_ns: int = field(default=30_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
     failover_after: int = field(default=3, metadata=_spec(ge=1))
     max_buffered_diffs: int = field(default=10_000, metadata=_spec(ge=1))
+    max_streams_per_connection: int = field(default=1024, metadata=_spec(ge=1, le=1024, derived=True))
 
     def __post_init__(self) -> None:
         _validate_instance(self)
@@ -1782,7 +1790,10 @@ def _load_venue(path: Path, name: str) -> VenueConfig:
     market = values["market"]
     derive: dict[str, _Derive] = {
         "instrument": {"min_qty": lambda v: v["lot_size"]},
-        "feed": {"depth_stream": lambda _v: DEPTH_STREAMS[(name, market)][0]},
+        "feed": {
+            "depth_stream": lambda _v: DEPTH_STREAMS[(name, market)][0],
+            "max_streams_per_connection": lambda _v: MAX_STREAMS_PER_CONNECTION[name],
+        },
     }
     for info in _fields_of(VenueConfig):
         if info.kind == "section":

@@ -16,9 +16,10 @@ target is a p99 per depth frame within 20 % of it. CPU per symbol is the process
 over the symbols and the data's duration; memory per symbol is the resident-set growth of building the
 engine and replaying, over the symbols.
 
-Backtest (``--backtest``): the same symbols' recordings converted and backtested in one hftbacktest with
-``2N`` assets, beside ``N`` backtests of one symbol each (two assets), each a fresh process (the loop
-compiles in every process; it is timed apart from the run).
+Backtest (``--backtest``): the same symbols' recordings backtested in one hftbacktest with ``2N``
+assets, beside ``N`` backtests of one symbol each (two assets), in one process after the sessions
+are loaded and the loop compiled (a process of its own for each backtest would add ~10 s of imports
+and compile to each of the ``N``).
 
     python benchmarks/bench_symbols.py [--symbols 20] [--repeat 3] [--backtest]
 
@@ -31,9 +32,7 @@ from __future__ import annotations
 import argparse
 import gc
 import gzip
-import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 from arb.config import AppConfig, load_config  # noqa: E402
 from arb.recording.convert import make_normalizer  # noqa: E402
 from arb.recording.format import LineReader, format_line  # noqa: E402
+from arb.runtime.backtest import Schedule, run_session  # noqa: E402
 from arb.runtime.engine import Engine  # noqa: E402
 from arb.runtime.live import warm_up_kernel  # noqa: E402
 from arb.runtime.loader import find_days, load_session, plan_days  # noqa: E402
@@ -101,6 +101,7 @@ def build(folder: Path, n: int) -> tuple[list[str], Path]:
         arbitrage_overrides={
             "strategy": {"symbol": None, "symbols": names},
             "symbols": overrides,
+            "risk": {"max_open_orders": 4 * n},  # a venue's unanswered orders are every symbol's: 4 each
             "backtest": {"recordings": str(folder / "recordings"), "out": str(folder / "results")},
             "ops": {"enabled": False},
         },
@@ -221,47 +222,32 @@ def _rss_kb() -> int:
         return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
 
 
-_CHILD = """
-import json, sys, time
-t0 = time.perf_counter()
-from arb.config import load_config
-from arb.runtime.backtest import run_backtest
-config = load_config(sys.argv[1])
-symbol = int(sys.argv[2])
-if symbol >= 0:
-    config = config.for_symbol(symbol)
-result = run_backtest(config)
-print(json.dumps({"wall_s": time.perf_counter() - t0, "fills": len(result.fills),
-                  "kernel_calls": result.counters["kernel_calls"]}))
-"""
-
-
-def _run(config_path: Path, symbol: int) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(config_path), str(symbol)], check=True,
-                         capture_output=True, text=True, cwd=ROOT)  # fmt: skip
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    result["rusage"] = usage
-    return result
-
-
-def backtest(config_path: Path, n: int) -> None:
-    # First runs convert the recordings into their caches and fill Numba's cache: not timed.
-    _run(config_path, -1)
-    for s in range(n):
-        _run(config_path, s)
+def backtest(config: AppConfig) -> None:
+    """One hftbacktest over every symbol's two venues against one per symbol, in this process: the
+    sessions loaded (recordings converted) and the loop compiled first, then each run timed alone."""
+    n = len(config.symbols)
+    days = plan_days(config, None, None)
+    together = load_session(config, days)
+    schedule = Schedule.of(together)
+    apart = [(config.for_symbol(s), load_session(config.for_symbol(s), days)) for s in range(n)]
+    apart_schedules = [Schedule.of(session) for _, session in apart]
+    run_session(config, together, schedule, days)  # compiles the loop (the same code for 2 and 2N assets)
     t0 = time.perf_counter()
-    together = _run(config_path, -1)
-    one_wall = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    apart = [_run(config_path, s) for s in range(n)]
-    apart_wall = time.perf_counter() - t0
-    print(f"backtest, {n} symbols (conversions cached, each a fresh process: imports and the loop's compile included)")
-    print(f"  one hftbacktest, {2 * n} assets: {one_wall:6.1f} s  ({together['fills']} fills, "
-          f"{together['kernel_calls']} kernel calls)")  # fmt: skip
-    print(f"  {n} hftbacktests, 2 assets each: {apart_wall:6.1f} s  ({sum(a['fills'] for a in apart)} fills, "
-          f"{sum(a['kernel_calls'] for a in apart)} kernel calls); run time inside them "
-          f"{sum(a['wall_s'] for a in apart):.1f} s")  # fmt: skip
+    one = run_session(config, together, schedule, days)
+    one_s = time.perf_counter() - t0
+    each = []
+    fills = 0
+    for (own, session), sch in zip(apart, apart_schedules, strict=True):
+        t0 = time.perf_counter()
+        result = run_session(own, session, sch, days)
+        each.append(time.perf_counter() - t0)
+        fills += len(result.fills)
+    rows = sum(together.rows(a) for a in range(2 * n))
+    print(f"backtest, {n} symbols, {rows:,} rows (sessions loaded and the loop compiled before timing)")
+    print(f"  one hftbacktest, {2 * n} assets:   {one_s:6.2f} s  {rows / one_s / 1e6:5.2f} M rows/s  "
+          f"({len(one.fills)} fills, {one.counters['kernel_calls']} kernel calls)")  # fmt: skip
+    print(f"  {n} hftbacktests of 2 assets: {sum(each):6.2f} s  {rows / sum(each) / 1e6:5.2f} M rows/s  "
+          f"({fills} fills; the slowest {max(each):.2f} s)")  # fmt: skip
 
 
 def main() -> None:
@@ -281,7 +267,7 @@ def main() -> None:
         config = load_config(path)
         live_path(config, args.repeat)
         if args.backtest:
-            backtest(path, len(names))
+            backtest(config)
 
 
 if __name__ == "__main__":

@@ -212,7 +212,7 @@ class PaperExecutor:
         self.next_order_id = first_order_id
         self._events: list[tuple[int, int, int, PaperOrder]] = []  # (time, phase, seq, order)
         self._seq = 0
-        self.open_orders = [0] * (2 * n_sym)
+        self.open_orders = np.zeros(2 * n_sym, np.int64)
         """Unanswered orders per (symbol, venue), index ``2 * symbol + venue``."""
         self.rejections: list[PaperOrder] = []
         self.request_timeout_ns = request_timeout_ns
@@ -372,7 +372,7 @@ class PaperExecutor:
             else:
                 on_answer(order)
         self._events.clear()
-        self.open_orders = [0] * len(self.open_orders)
+        self.open_orders[:] = 0
         return cancelled
 
     def venue_balances(self, venue: int, symbol: int = 0) -> tuple[float, float]:

@@ -1,4 +1,5 @@
-"""The live driver's core: both venues' books, the kernel's view, the kernel, the risk gate, an executor.
+"""The live driver's core: every symbol's books on both venues, the kernels' views, the kernel, the
+risk gate, an executor.
 
 It is synchronous and reads no clock: every call says what time it is. The asyncio shell
 (``arb.runtime.live``) feeds it batches from the WebSocket feeds and wakes it for executor events;
@@ -8,8 +9,9 @@ the parity check, which compares its decisions with the backtest's.
 Timing rules (the backtest's, so the two can be compared):
 
 - A decision is made at every local time at which a venue's book (or its sync state) changed, and
-  at every time an order answer arrives. Batches that share one local time are applied together
-  before the one decision at that time.
+  at every time an order answer arrives: one kernel call for each symbol whose book changed or whose
+  order was answered. Batches that share one local time are applied together before the one
+  decision at that time.
 - Executor events (arrivals, answers) due before a batch's time are processed, in time order, before
   that batch is applied; events due exactly at it, after (an order sent with zero latency is filled
   against the book it was decided on).
@@ -125,9 +127,10 @@ def _fill_books(
     views: Any, s: int, books: Any, levels: int, venues: Any, now: int, stale_after: int, last_mid: Any
 ) -> None:
     # Symbol s's view of both books (best ``levels`` a side) and the venues' status, in one compiled
-    # call. ``books``: one ``OrderBook.arrays`` per (symbol, venue), index 2 * s + v.
+    # call. ``books``: the symbol's two ``OrderBook.arrays``, by venue (only its own: a compiled call's
+    # cost grows with every array it is handed).
     for v in range(2):
-        bid_keys, bid_qtys, ask_keys, ask_qtys, counts = books[2 * s + v]
+        bid_keys, bid_qtys, ask_keys, ask_qtys, counts = books[v]
         rec = views[s][v]
         book_top(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, levels,
                  rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"])  # fmt: skip
@@ -152,20 +155,24 @@ def _trading_pnl(cash: Any, position: Any, last_mid: Any, out: Any) -> float:
 
 
 @nb.njit(cache=True, nogil=True)
-def _fill_views(
-    views: Any, books: Any, levels: int, account: Any, venues: Any, now: int, stale_after: int, last_mid: Any
-) -> None:
-    # Every symbol's whole view: the account's fields and both books.
+def _account_step(
+    now: int, views: Any, account: Any, venues: Any, limits: Any, rstate: Any, srisk: Any, last_mid: Any,
+    pnl_sym: Any,
+) -> None:  # fmt: skip
+    # At a decision time, once the deciding symbols' books are in their views: every symbol's account
+    # fields, and the gate's trackers on the account's and each symbol's trading PnL.
     _fill_accounts(views, account, venues)
-    for s in range(views.shape[0]):
-        _fill_books(views, s, books, levels, venues, now, stale_after, last_mid)
+    position, _, _, cash = account
+    # drawdown is measured on trading PnL: the starting coins' price moves are not losses
+    trading = _trading_pnl(cash, position, last_mid, pnl_sym)
+    if np.isfinite(trading):
+        update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
 
 
 @nb.njit(cache=True, nogil=True)
-def _decide_step(
+def _decide_symbol(
     now: int,
-    syms: Any,
-    n_syms: int,
+    s: int,
     views: Any,
     params: Any,
     kstate: Any,
@@ -180,59 +187,40 @@ def _decide_step(
     first_sent: int,
     ints: Any,
     floats: Any,
-    books: Any,
-    levels: int,
-    account: Any,
+    at: int,
     venues: Any,
-    stale_after: int,
-    last_mid: Any,
-    pnl_sym: Any,
-) -> tuple[int, int]:
-    # One decision time in one compiled call: every view's account fields, the books of the symbols
-    # ``syms[:n_syms]`` (those whose book, sync state or orders changed), the gate's trackers, then per
-    # such symbol may_act, its kernel, the gate, the call log row and its sent rows. Returns (kernel
-    # calls logged from ``calls[call]``, intents that passed, logged from ``sent[first_sent]`` and in
-    # ``ints``/``floats``: see _log_sent). ``pair_seq[0]`` is the next pair id, shared by the symbols.
-    _fill_accounts(views, account, venues)
-    for i in range(n_syms):
-        _fill_books(views, syms[i], books, levels, venues, now, stale_after, last_mid)
-    position, _, _, cash = account
-    # drawdown is measured on trading PnL: the starting coins' price moves are not losses
-    trading = _trading_pnl(cash, position, last_mid, pnl_sym)
-    if np.isfinite(trading):
-        update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
-    logged = 0
-    total = 0
-    for i in range(n_syms):
-        s = syms[i]
-        view = views[s]
-        p = params[s : s + 1]
-        if not may_act(view, p):
-            continue
-        ks = kstate[s : s + 1]
-        ks[0]["next_pair_id"] = pair_seq[0]
-        buf = intents[s]
-        n = decide(view, p, ks, now, buf)
-        pair_seq[0] = ks[0]["next_pair_id"]
-        n = gate(views, s, limits, rstate, srisk, buf, n, now)
-        row = calls[call + logged]
-        row["ts"] = now
-        row["symbol"] = s
-        for v in range(2):
-            row["bid"][v] = view[v]["bid_px"][0]
-            row["ask"][v] = view[v]["ask_px"][0]
-            row["position"][v] = view[v]["position"]
-            row["status"][v] = view[v]["status"]
-            row["open_orders"][v] = view[v]["open_orders"]
-        row["intents"] = n
-        logged += 1
-        _log_sent(sent, first_sent + total, buf, n, now, ints, floats, total, s)
-        for k in range(n):  # the next symbol's gate counts them (the executor's count comes next time)
-            v = buf[k]["venue"]
-            view[v]["open_orders"] += 1
-            venues[V_OPEN, s, v] += 1
-        total += n
-    return logged, total
+) -> int:
+    # Symbol s's decision on its view (books and account filled): may_act, its kernel, the gate, the
+    # call log row ``calls[call]`` and its sent rows from ``sent[first_sent]`` (and ``ints``/``floats``
+    # from row ``at``: see _log_sent). Returns the intents that passed, or -1 when may_act said the
+    # kernel would do nothing (no call logged). ``pair_seq[0]`` is the next pair id, shared by the
+    # symbols.
+    view = views[s]
+    p = params[s : s + 1]
+    if not may_act(view, p):
+        return -1
+    ks = kstate[s : s + 1]
+    ks[0]["next_pair_id"] = pair_seq[0]
+    buf = intents[s]
+    n = decide(view, p, ks, now, buf)
+    pair_seq[0] = ks[0]["next_pair_id"]
+    n = gate(views, s, limits, rstate, srisk, buf, n, now)
+    row = calls[call]
+    row["ts"] = now
+    row["symbol"] = s
+    for v in range(2):
+        row["bid"][v] = view[v]["bid_px"][0]
+        row["ask"][v] = view[v]["ask_px"][0]
+        row["position"][v] = view[v]["position"]
+        row["status"][v] = view[v]["status"]
+        row["open_orders"][v] = view[v]["open_orders"]
+    row["intents"] = n
+    _log_sent(sent, first_sent, buf, n, now, ints, floats, at, s)
+    for k in range(n):  # the next symbol's gate counts them (the executor's count comes next time)
+        v = buf[k]["venue"]
+        view[v]["open_orders"] += 1
+        venues[V_OPEN, s, v] += 1
+    return n
 
 
 @nb.njit(cache=True, nogil=True)
@@ -415,7 +403,8 @@ class Engine:
         self.init_quote = np.array(quote if quote is not None else [v.account.quote for v in venues], float)
         self.books = tuple(OrderBook() for _ in range(n_sym) for _ in venues)
         """Every (symbol, venue) book, index ``2 * s + v``."""
-        self._books = tuple(book.arrays for book in self.books)  # what the compiled step takes
+        self._books = [(self.books[2 * s].arrays, self.books[2 * s + 1].arrays) for s in range(n_sym)]
+        # what the compiled book fill takes: each symbol's two books
         self.versions = [0] * len(self.books)
         self.state = [SyncState.WAITING_SNAPSHOT] * len(self.books)
         self.venues = np.zeros((N_VENUE_ROWS, n_sym, len(venues)), np.int64)
@@ -486,17 +475,18 @@ class Engine:
         book = OrderBook(16)
         book.apply(np.zeros(1, event_dtype))
         touches_book(np.zeros(1, event_dtype))
-        books = tuple(book.arrays for _ in self.books)
         views, intents, last_mid = self.views.copy(), self.intents.copy(), self.last_mid.copy()
         account = (self.position.copy(), self.init_base, self.init_quote, self.cash.copy())
         venues = self.venues.copy()
-        _fill_views(views, books, self.levels, account, venues, 0, self.stale_after, last_mid)
+        _fill_books(views, 0, (book.arrays, book.arrays), self.levels, venues, 0, self.stale_after, last_mid)
+        _fill_accounts(views, account, venues)
+        _account_step(0, views, account, venues, self.limits, self.rstate.copy(), self.srisk.copy(), last_mid,
+                      self._pnl_sym.copy())  # fmt: skip
         ints, floats = self._intent_ints.copy(), self._intent_floats.copy()
-        _decide_step(
-            0, self._syms.copy(), self.n_symbols, views, self.params, self.kstate.copy(), self.limits,
-            self.rstate.copy(), self.srisk.copy(), intents, self._pair_seq.copy(),
-            np.zeros(self.n_symbols, DECISION_DTYPE), 0, np.zeros(len(ints), SENT_DTYPE), 0, ints, floats,
-            books, self.levels, account, venues, self.stale_after, last_mid, self._pnl_sym.copy(),
+        _decide_symbol(
+            0, 0, views, self.params, self.kstate.copy(), self.limits, self.rstate.copy(), self.srisk.copy(), intents,
+            self._pair_seq.copy(), np.zeros(1, DECISION_DTYPE), 0, np.zeros(len(ints), SENT_DTYPE), 0, ints, floats,
+            0, venues,
         )  # fmt: skip
         _log_equity(np.zeros(self.n_symbols, EQUITY_DTYPE), 0, 0, self.init_quote, account[3], self.init_base,
                     account[0], last_mid)  # fmt: skip
@@ -511,7 +501,7 @@ class Engine:
         """Start a book from saved snapshot rows (the previous day's end)."""
         a = 2 * symbol + venue
         self.books[a].apply(snapshot_rows)
-        self._books = tuple(book.arrays for book in self.books)
+        self._books[symbol] = (self.books[2 * symbol].arrays, self.books[2 * symbol + 1].arrays)
         self.versions[a] += 1
         self.state[a] = SyncState.SYNCED if synced else SyncState.WAITING_SNAPSHOT
         self.venues[V_SYNCED, symbol, venue] = int(synced)
@@ -536,7 +526,7 @@ class Engine:
             arrays = book.arrays
             book.apply(rows)
             if book.arrays is not arrays:  # it grew
-                self._books = tuple(b.arrays for b in self.books)
+                self._books[s] = (self.books[2 * s].arrays, self.books[2 * s + 1].arrays)
             self.versions[a] += 1
             if touches_book(rows):
                 self.venues[V_BOOK_TS, s, v] = batch.local_ts
@@ -625,10 +615,10 @@ class Engine:
             text = f"{self.symbols[event.symbol]}: {text}"
         return text
 
-    def _after_gate(self, halted_before: int) -> None:
+    def _after_gate(self, halted_before: int, deciding: list[int]) -> None:
         # Log each breach the gate wrote (once per episode), and say when trading halts.
         st = self.rstate[0]
-        for event in drain_events(self.rstate):
+        for event in drain_events(self.rstate) if st["ev_count"] != st["ev_drained"] else ():
             self.risk_events.append(event)
             text = self.risk_text(event)
             if event.code in (E_DRAWDOWN, E_PAIR_LOSS, E_IMBALANCE, B_HALTED):
@@ -637,7 +627,7 @@ class Engine:
                 log.warning("risk: %s", text)
             if self.on_risk_event is not None:
                 self.on_risk_event(event)
-        if not self._hedge_failed and int(np.bitwise_or.reduce(self.kstate["flags"])) & HEDGE_FAILED:
+        if not self._hedge_failed and any(int(self.kstate[s]["flags"]) & HEDGE_FAILED for s in deciding):
             self._hedge_failed = True
             if self.on_hedge_failed is not None:
                 self.on_hedge_failed()
@@ -675,15 +665,19 @@ class Engine:
         return int(_venue_status(self.venues, symbol, v, now, self.stale_after))
 
     def _take_open_orders(self) -> None:
-        # item by item: a third of the time NumPy takes to assign a list to a slice
-        row, counts = self._open_flat, self.executor.open_orders
+        counts = self.executor.open_orders
+        if isinstance(counts, np.ndarray):  # the paper executor's: one copy
+            self._open_flat[:] = counts
+            return
+        row = self._open_flat  # a list: item by item is a third of the time NumPy takes to assign it
         for a in range(len(counts)):
             row[a] = counts[a]
 
     def _refresh_view(self, now: int) -> None:
         self._take_open_orders()
-        _fill_views(self.views, self._books, self.levels, self._account, self.venues, now, self.stale_after,
-                    self.last_mid)  # fmt: skip
+        _fill_accounts(self.views, self._account, self.venues)
+        for s in range(self.n_symbols):
+            _fill_books(self.views, s, self._books[s], self.levels, self.venues, now, self.stale_after, self.last_mid)
 
     def _sample(self, now: int, force: bool = False) -> None:
         if not (force or now >= self.next_sample):
@@ -699,38 +693,45 @@ class Engine:
         self.next_sample = (now // self.equity_interval + 1) * self.equity_interval
 
     def _decide(self, now: int) -> None:
-        # One compiled call does the views, the gate's trackers, and per symbol that changed may_act,
-        # the kernel, the gate and the logs; Python only hands the intents to the executor.
+        # Compiled calls do the views, the gate's trackers, and per symbol that changed may_act, the
+        # kernel, the gate and the logs; Python only hands the intents to the executor. A call's cost
+        # grows with the arrays it is handed, so each takes only what it needs: a symbol's books go
+        # to its book fill, the account's arrays to one account step.
         self._now = now
         self._take_open_orders()
         unknown = getattr(self.executor, "unknown_orders", None)  # unanswered past [live] request_timeout_ms
         if unknown is not None:
             self.rstate[0]["unknown"][:] = unknown
-        syms, pending = self._syms, self._pending
-        n_syms = 0
-        for s in range(self.n_symbols):
-            if pending[s]:
-                syms[n_syms] = s
-                n_syms += 1
-                pending[s] = False
+        pending = self._pending
+        deciding = [s for s in range(self.n_symbols) if pending[s]]
+        views, venues, last_mid = self.views, self.venues, self.last_mid
+        for s in deciding:
+            pending[s] = False
+            _fill_books(views, s, self._books[s], self.levels, venues, now, self.stale_after, last_mid)
+        halted_before = int(self.rstate[0]["halted"])
+        _account_step(now, views, self._account, venues, self.limits, self.rstate, self.srisk, last_mid,
+                      self._pnl_sym)  # fmt: skip
         calls, sent = self.log.calls, self.log.sent
         ints, floats = self._intent_ints, self._intent_floats
-        halted_before = int(self.rstate[0]["halted"])
-        logged, n = _decide_step(
-            now, syms, n_syms, self.views, self.params, self.kstate, self.limits, self.rstate, self.srisk,
-            self.intents, self._pair_seq, calls.room(n_syms), calls.n, sent.room(len(ints)), sent.n, ints, floats,
-            self._books, self.levels, self._account, self.venues, self.stale_after, self.last_mid, self._pnl_sym,
-        )  # fmt: skip
+        total = 0
+        for s in deciding:
+            n = _decide_symbol(
+                now, s, views, self.params, self.kstate, self.limits, self.rstate, self.srisk, self.intents,
+                self._pair_seq, calls.room(1), calls.n, sent.room(total + self.intents.shape[1]), sent.n + total, ints,
+                floats, total, venues,
+            )  # fmt: skip
+            if n >= 0:
+                calls.n += 1
+                total += n
         self._sample(now)
-        self._after_gate(halted_before)
-        calls.n += logged
-        if n == 0:
+        self._after_gate(halted_before, deciding)
+        if total == 0:
             return
         first = sent.n
-        sent.n += n
+        sent.n += total
         debug = log.isEnabledFor(logging.DEBUG)
         for k, ((venue, side, kind, pair_id, symbol), (price, qty)) in enumerate(
-            zip(ints[:n].tolist(), floats[:n].tolist(), strict=True)
+            zip(ints[:total].tolist(), floats[:total].tolist(), strict=True)
         ):
             order = self.executor.submit(venue, side, price, qty, kind, pair_id, now, symbol)
             fault = getattr(order, "fault", 0)  # only the paper executor simulates leg faults

@@ -628,16 +628,13 @@ async def dry_run_live(
     it). ``on_fill(row)`` is called after each fill is recorded (tests, integrations); ``on_watch``
     once the dashboard and metrics are up.
     """
-    from connectors.binance.feed import BinanceFeed
-    from connectors.bybit.feed import BybitFeed
+    from arb.runtime.feeds import market_data_feeds
 
     started = time.perf_counter()
     warm_up_kernel(config)
     stop_event = stop_event or asyncio.Event()
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
-    symbols = list(config.symbol_names)
-    feeds = [BinanceFeed(config.binance, symbols, queue=queue, clock=clock),
-             BybitFeed(config.bybit, symbols, queue=queue, clock=clock)]  # fmt: skip
+    feeds = market_data_feeds(config, queue=queue, clock=clock)
     reporter = _Reporter(console, config.dry_run.report_interval_ns, account)
     engine = _engine_for(config, account, reporter, on_fill)
     account.sessions += 1

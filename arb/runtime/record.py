@@ -4,14 +4,15 @@
 
     arb record [--config PATH] [--symbols BTCUSDT ETHUSDT] [--duration 10m] [--out DIR]
 
-One :class:`~connectors.binance.feed.BinanceFeed` and one :class:`~connectors.bybit.feed.BybitFeed`
-(each one connection for all symbols, depth + trades + best bid/offer) write every frame, and every
+Binance's and Bybit's feeds (:func:`arb.runtime.feeds.market_data_feeds`: one connection per venue for
+all symbols, depth + trades + best bid/offer, more when the symbols' streams pass
+``[feed] max_streams_per_connection``) write every frame, and every
 Binance REST snapshot, through one :class:`~arb.recording.recorder.Recorder` into
 ``<out>/<venue>_<market>/<symbol>_<YYYYMMDD>.gz`` (see ``docs/recording.md``). The feeds still
 normalize every frame: that is how they notice a gap and fetch the snapshot the recording needs to be
 converted.
 
-Everything runs in one ``asyncio.TaskGroup``: the two feeds, a 1 s flusher, the status line and the
+Everything runs in one ``asyncio.TaskGroup``: the feeds, a 1 s flusher, the status line and the
 duration timer. The run ends when ``--duration`` has passed, on Ctrl-C or SIGTERM (the ``stop``
 event), or when a feed fails fatally (an IP ban, a rejected subscription, a full disk). Either way
 every task is awaited and every file is flushed and closed before :func:`record` returns or raises.
@@ -40,8 +41,7 @@ from arb.errors import ArbError, UsageError, exit_code_of
 from arb.events import NS_PER_S
 from arb.ops.watch import Watch
 from arb.recording.recorder import Recorder
-from connectors.binance.feed import BinanceFeed
-from connectors.bybit.feed import BybitFeed
+from arb.runtime.feeds import market_data_feeds
 from connectors.common.feed import MarketDataFeed
 from connectors.common.normalizer import SyncState
 
@@ -159,10 +159,7 @@ async def record(
     started = loop.time()
     recorder = Recorder(out_dir, flush_interval_ns=_FLUSH_INTERVAL_NS)
     options: dict[str, Any] = {"recorder": recorder, "clock": clock, **(feed_options or {})}
-    feeds: list[MarketDataFeed] = [
-        BinanceFeed(config.binance, names, **options),
-        BybitFeed(config.bybit, names, **options),
-    ]
+    feeds: list[MarketDataFeed] = market_data_feeds(config, names, **options)
     timed_out = False
     until = f"for {duration_ns / NS_PER_S:g} s" if duration_ns else "until stopped"
     write_status(f"recording {','.join(names)} into {out_dir} {until}")
@@ -330,7 +327,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         type=symbol_argument,
         metavar="SYMBOL",
-        help="symbols to record on both venues (default: [strategy] symbol)",
+        help="symbols to record on both venues (default: [strategy] symbols)",
     )
     parser.add_argument(
         "--duration", type=duration, metavar="TIME", help="stop after this long: 90s, 10m, 2h (default: Ctrl-C)"
@@ -358,7 +355,7 @@ def main(args: argparse.Namespace) -> int:
     never connected or sent nothing, or no line was recorded: the reason is the message.
     """
     config = load_config(args.config)
-    symbols = args.symbols or [config.strategy.symbol]
+    symbols = args.symbols or list(config.symbol_names)
     twice = sorted({s for s in symbols if symbols.count(s) > 1})
     if twice:
         raise UsageError(f"--symbols: expected each symbol once, got {' '.join(twice)} more than once")

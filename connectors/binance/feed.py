@@ -94,14 +94,20 @@ class BinanceFeed(MarketDataFeed):
         self._snapshot_weight = depth_snapshot_weight(self.market, self._feed.snapshot_limit)
         self._snapshot_url = config.endpoints.rest.rstrip("/") + DEPTH_SNAPSHOT_PATH[self.market]
         self._http = http
-        mark_price = self.market == "linear"  # mark price and funding: USD-M only
         self._streams = [
-            name
-            for s in self.symbols
-            for name in stream_names(s, self._feed.depth_stream, bbo=self.include_bbo, mark_price=mark_price)
+            name for s in self.symbols for name in self.symbol_streams(config, s, include_bbo=self.include_bbo)
         ]
         self._routes: dict[bytes, SymbolState | None] = {}
         self._wanted: dict[str, asyncio.Event] = {}
+
+    max_request_chars = 8_000
+    """The streams travel in the URL (``?streams=``): kept well under common URL length limits."""
+
+    @classmethod
+    def symbol_streams(cls, config: VenueConfig, symbol: str, *, include_bbo: bool = True) -> list[str]:
+        """``btcusdt@depth@100ms``, ``btcusdt@trade``, ``btcusdt@bookTicker`` (and on USD-M the mark price)."""
+        mark_price = config.market == "linear"  # mark price and funding: USD-M only
+        return stream_names(symbol, config.feed.depth_stream, bbo=include_bbo, mark_price=mark_price)
 
     # -- the venue's parts ------------------------------------------------------------------------
 

@@ -82,12 +82,7 @@ class BybitFeed(MarketDataFeed):
         self.resubscribe_retries = resubscribe_retries
         depth_topic = self._feed.depth_stream
         self._book_topics = {s: f"{depth_topic}.{s}" for s in self.symbols}
-        self._topics: list[str] = []
-        for s in self.symbols:
-            # linear tickers carry the mark price and funding too: subscribed whether or not BBO rows are wanted
-            self._topics += topics(s, depth_topic, tickers=self.market == "linear")
-            if self.include_bbo and self.market == "spot" and depth_topic != "orderbook.1":
-                self._topics.append(f"orderbook.1.{s}")
+        self._topics = [t for s in self.symbols for t in self.symbol_streams(config, s, include_bbo=self.include_bbo)]
         self._routes = {t.encode(): self._states[t.rsplit(".", 1)[-1]] for t in self._topics}
         self._resyncs: dict[str, _Resync] = {}
         self._wanted: dict[str, asyncio.Event] = {}
@@ -97,6 +92,17 @@ class BybitFeed(MarketDataFeed):
     def subscriptions(self) -> list[str]:
         """Every topic the feed subscribes to, in order."""
         return list(self._topics)
+
+    @classmethod
+    def symbol_streams(cls, config: VenueConfig, symbol: str, *, include_bbo: bool = True) -> list[str]:
+        """``orderbook.50.BTCUSDT``, ``publicTrade.BTCUSDT``, and the best bid/offer: ``tickers`` on linear
+        (which carries the mark price and funding too, so it is subscribed whether or not BBO rows are
+        wanted), ``orderbook.1`` on spot."""
+        depth_topic = config.feed.depth_stream
+        names = topics(symbol, depth_topic, tickers=config.market == "linear")
+        if include_bbo and config.market == "spot" and depth_topic != "orderbook.1":
+            names.append(f"orderbook.1.{symbol.upper()}")
+        return names
 
     # -- the venue's parts ------------------------------------------------------------------------
 

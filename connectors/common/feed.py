@@ -80,7 +80,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol, Self, TypedDict
 
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
@@ -119,6 +119,7 @@ __all__ = [
     "Sleep",
     "SymbolState",
     "TimingHook",
+    "connection_groups",
     "exponential_backoff",
     "feed_error",
 ]
@@ -306,6 +307,27 @@ class FeedOptions(TypedDict, total=False):
     timing_hook: TimingHook | None
 
 
+def connection_groups(
+    symbols: Sequence[str], streams: Callable[[str], Sequence[str]], max_streams: int, max_chars: int | None
+) -> list[list[str]]:
+    """``symbols`` in order, cut into the fewest runs whose streams number at most ``max_streams`` and,
+    joined with ``/``, take at most ``max_chars`` characters (None: no such limit). A symbol whose own
+    streams exceed a limit gets a connection of its own."""
+    groups: list[list[str]] = []
+    count = chars = 0
+    for symbol in symbols:
+        own = streams(symbol)
+        size = sum(len(name) + 1 for name in own)
+        fits = count + len(own) <= max_streams and (max_chars is None or chars + size <= max_chars)
+        if not groups or not fits:
+            groups.append([])
+            count = chars = 0
+        groups[-1].append(symbol)
+        count += len(own)
+        chars += size
+    return groups
+
+
 class _SessionEndedError(Exception):
     # The feed closed the connection itself: carries why, for the sync-lost rows and the log.
     def __init__(self, reason: SyncReason, why: str) -> None:
@@ -379,6 +401,29 @@ class MarketDataFeed:
         self._stopping = False
         self._task: asyncio.Task[Any] | None = None
         self._waiters: list[tuple[asyncio.Future[None], Callable[[], bool]]] = []
+
+    @classmethod
+    def pool(cls, config: VenueConfig, symbols: Sequence[str], **options: Any) -> list[Self]:
+        """Feeds for ``symbols``, as few as the venue's limits allow: each connection carries at most
+        ``[feed] max_streams_per_connection`` streams (and, where the subscription travels in the URL, a
+        URL of at most :attr:`max_request_chars`); a symbol's streams always share one connection.
+        ``options``: as for one feed (a queue and a recorder may be shared by the feeds)."""
+        include_bbo = options.get("include_bbo", True)
+        groups = connection_groups(
+            [s.upper() for s in symbols],
+            lambda s: cls.symbol_streams(config, s, include_bbo=include_bbo),
+            config.feed.max_streams_per_connection,
+            cls.max_request_chars,
+        )
+        return [cls(config, group, **options) for group in groups]
+
+    max_request_chars: int | None = None
+    """The longest subscription one connection may send, in characters (None: no limit but the count)."""
+
+    @classmethod
+    def symbol_streams(cls, config: VenueConfig, symbol: str, *, include_bbo: bool = True) -> list[str]:
+        """The streams (topics) one symbol subscribes on this venue."""
+        raise NotImplementedError
 
     # -- what a venue provides --------------------------------------------------------------------
 

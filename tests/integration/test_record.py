@@ -359,3 +359,54 @@ async def test_sigterm_flushes_and_closes_every_file_and_exits_0(tmp_path: Path)
         assert read and not report.truncated
     binance_lines = [p for _, p in LineReader(files[0])]
     assert binance_lines[0].startswith(b'{"stream":"btcusdt@depth@100ms"')
+
+
+def test_symbols_are_grouped_into_as_few_connections_as_the_limits_allow() -> None:
+    from connectors.common.feed import connection_groups
+
+    streams = {"AUSDT": ["a1", "a2", "a3"], "BUSDT": ["b1", "b2", "b3"], "CUSDT": ["c1", "c2", "c3"]}
+    names = list(streams)
+    assert connection_groups(names, streams.__getitem__, 1024, None) == [names]
+    assert connection_groups(names, streams.__getitem__, 6, None) == [["AUSDT", "BUSDT"], ["CUSDT"]]
+    assert connection_groups(names, streams.__getitem__, 2, None) == [[n] for n in names]  # never split a symbol
+    assert connection_groups(names, streams.__getitem__, 1024, 9) == [["AUSDT"], ["BUSDT"], ["CUSDT"]]  # 3 x "a1/"
+
+
+async def test_record_opens_another_connection_when_the_symbols_do_not_fit_one(
+    tmp_path: Path, two_symbols: Path
+) -> None:
+    """Two symbols, a cap of three streams a connection: each venue opens one connection per symbol, each
+    subscribed to its own symbol's streams only, and both symbols are recorded from both venues."""
+    binance_files = [SPOT_BTC_HEAD, ROOT / "tests" / "fixtures" / "binance_spot_ethusdt_20240808_head2000.gz"]
+    bybit_files = [two_symbols / "bybit_spot" / f"{s}_20240808.gz" for s in ("btcusdt", "ethusdt")]
+    cap = {"feed": {"max_streams_per_connection": 3}}
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        FakeBinanceVenue(binance_files, max_frames=1500) as binance,
+        FakeBybitVenue(bybit_files, market="spot", max_frames=1200) as bybit,
+    ):
+        path = write_config_files(
+            tmp_path / "config",
+            binance_overrides={**local_endpoints(binance.ws_urls, binance.rest_url), **cap},
+            bybit_overrides={**local_endpoints(bybit.ws_urls, bybit.rest_url), **cap},
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            record(load_config(path), symbols=["BTCUSDT", "ETHUSDT"], duration_ns=None, out_dir=tmp_path / "out",
+                   status_interval_ns=None, stop=stop, feed_options={"sleep": Sleeps(), "backoff": no_backoff})
+        )  # fmt: skip
+        for stream in ("btcusdt@depth@100ms", "ethusdt@depth@100ms"):
+            await binance.wait_for_subscription(stream)
+        for topic in ("orderbook.50.BTCUSDT", "orderbook.50.ETHUSDT"):
+            await bybit.wait_for_subscription(topic)
+        await asyncio.gather(binance.drain(), bybit.drain())
+        await binance.wait_for_rest_requests(2)  # a snapshot for each symbol's book
+        stop.set()
+        report = await task
+        for venue in (binance, bybit):
+            assert len(venue.all_connections) == 2
+            owners = [{s.split("@")[0].split(".")[-1].upper() for s in c.subscriptions} for c in venue.all_connections]
+            assert sorted(map(sorted, owners)) == [["BTCUSDT"], ["ETHUSDT"]]
+    for venue in ("binance_spot", "bybit_spot"):  # one file per symbol (of today: the recorder's clock)
+        assert sorted(p.name.split("_")[0] for p in report.files if p.parent.name == venue) == ["btcusdt", "ethusdt"]
+    assert len(report.venues) == 4 and all(v.messages > 0 for v in report.venues)
