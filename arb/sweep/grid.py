@@ -21,8 +21,13 @@ setting that exists, the value has its kind and range, and each combination pass
 involve several settings), so a bad grid is one :class:`~arb.errors.ConfigError` naming the grid file,
 the key and what was expected (exit 2).
 
-Keys that choose the data (``strategy.symbol``, ``backtest.recordings``, a venue's ``market``) cannot
-be swept: every point runs on the same recorded days.
+With several symbols, ``[strategy]`` and ``[risk]`` keys set every symbol's default (a symbol whose
+``[symbols.<SYMBOL>]`` table sets its own keeps it), and one symbol's own setting is swept as it is
+written there: ``"symbols.ETHUSDT.max_order_size" = [0.01, 0.02]`` (the per-symbol ``[strategy]`` and
+``[risk]`` keys of docs/configuration.md).
+
+Keys that choose the data (``strategy.symbol``, ``strategy.symbols``, ``backtest.recordings``, a venue's
+``market``) cannot be swept: every point runs on the same recorded days.
 """
 
 from __future__ import annotations
@@ -45,9 +50,14 @@ else:  # pragma: no cover
 # The configuration's field specs are the one definition of every key's TOML spelling, unit, kind
 # and range; the grid reuses them rather than keeping a second copy that could drift.
 from arb.config import (
+    SYMBOL_RISK_KEYS,
+    SYMBOL_STRATEGY_KEYS,
     AppConfig,
     LegFaultRates,
     LegFaultsConfig,
+    RiskConfig,
+    StrategyConfig,
+    SymbolOverrides,
     VenueConfig,
     _BadValueError,
     _check,
@@ -71,6 +81,7 @@ OBJECTIVES: Final[Mapping[str, str]] = {
 _SCALAR_KINDS: Final = ("bool", "int", "float", "str", "choice")
 _DATA_KEYS: Final = {
     "strategy.symbol": "the symbol chooses the recordings",
+    "strategy.symbols": "the symbols choose the recordings",
     "backtest.recordings": "the recordings folder chooses the data",
     "backtest.out": "reports go to --out",
 }
@@ -209,9 +220,25 @@ def apply_overrides(config: AppConfig, overrides: Mapping[str, Any]) -> AppConfi
     Raises :class:`ConfigError` whose key is the field path of the value refused.
     """
     groups: dict[str, dict[str, Any]] = {}
+    own: dict[str, dict[str, dict[str, Any]]] = {}  # symbol -> "strategy"/"risk" -> field -> value
     for path, value in overrides.items():
+        if path.startswith(_SYMBOL_PATH):
+            symbol, part, field = path[len(_SYMBOL_PATH) :].split(".")
+            own.setdefault(symbol, {}).setdefault(part, {})[field] = value
+            continue
         parent, _, leaf = path.rpartition(".")
         groups.setdefault(parent, {})[leaf] = value
+    if own:
+        tables = dict(config.symbol_overrides)
+        for symbol, parts in own.items():
+            table = tables.get(symbol, SymbolOverrides())
+            tables[symbol] = dataclasses.replace(
+                table, **{part: {**getattr(table, part), **fields} for part, fields in parts.items()}
+            )
+        try:
+            config = dataclasses.replace(config, symbol_overrides=tables)
+        except ConfigError as exc:
+            raise ConfigError("<overrides>", exc.key, exc.expected) from None
     for parent, values in groups.items():
         if not parent:
             config = config.with_overrides(values)
@@ -323,6 +350,28 @@ def _resolve(file: str, key: str) -> tuple[list[str], _FieldInfo, type]:
     raise ConfigError(file, "grid." + key, "expected a setting")  # pragma: no cover - the loop returns
 
 
+_SYMBOL_PATH: Final = "symbol_overrides."
+"""The field path of a symbol's own setting: ``symbol_overrides.<SYMBOL>.strategy.<field>`` (or ``risk``)."""
+
+
+def _symbol_parameter(file: str, key: str, config: AppConfig) -> tuple[list[str], _FieldInfo]:
+    # ``symbols.<SYMBOL>.<key>``: one symbol's own [strategy] or [risk] setting.
+    at = f"grid.{key}"
+    parts = key.split(".")
+    names = config.symbol_names
+    if len(parts) != 3 or parts[1] not in names:
+        close = difflib.get_close_matches(parts[1], names, n=1) if len(parts) > 1 else []
+        hint = f' (did you mean "symbols.{close[0]}"?)' if close else ""
+        raise ConfigError(file, at, f"expected symbols.<SYMBOL>.<key> for a symbol traded{hint} "
+                          f"([strategy] symbols: {', '.join(names)})")  # fmt: skip
+    own = {info.key: ("strategy", info) for info in _fields_of(StrategyConfig) if info.name in SYMBOL_STRATEGY_KEYS}
+    own |= {info.key: ("risk", info) for info in _fields_of(RiskConfig) if info.name in SYMBOL_RISK_KEYS}
+    if parts[2] not in own:
+        raise _unknown(file, f"grid.symbols.{parts[1]}.", parts[2], sorted(own))
+    part, info = own[parts[2]]
+    return [_SYMBOL_PATH + parts[1], part, info.name], info
+
+
 def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
     at = f"grid.{key}"
     if key in _DATA_KEYS or (key.split(".")[0] in ASSET_NAMES and key.split(".")[1:] in (["market"], ["network"])):
@@ -332,7 +381,10 @@ def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
             at,
             f"expected a setting of the strategy, risk, execution, latency, fees...; {why}, so it cannot be swept",
         )
-    parts, info, _owner = _resolve(file, key)
+    if key.split(".")[0] == "symbols":
+        parts, info = _symbol_parameter(file, key, config)
+    else:
+        parts, info, _owner = _resolve(file, key)
     if info.kind not in _SCALAR_KINDS:
         raise ConfigError(file, at, "expected a number, a boolean or a choice setting; this one cannot be swept")
     values = raw if isinstance(raw, list) else [raw]

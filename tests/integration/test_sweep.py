@@ -218,3 +218,32 @@ def test_ray_leaves_pythons_print_in_builtins(ray_cluster: Any) -> None:
         assert type(builtins.print) is type(len)  # Python's own, not a Python-level replacement
     finally:
         ray_cluster.init(num_cpus=2, include_dashboard=False)  # the module's cluster, for the tests after
+
+
+def test_one_symbols_own_setting_is_swept_as_its_table_spells_it(tmp_path: Path, two_symbols: Path) -> None:
+    from arb.config import load_config
+    from arb.errors import ConfigError
+    from arb.sweep.grid import load_grid
+    from tests.multi import two_symbol_config
+
+    config = load_config(two_symbol_config(tmp_path, two_symbols))
+    path = tmp_path / "grid.toml"
+    path.write_text('[grid]\n"symbols.ETHUSDT.min_spread_bps" = [3, 8]\n"symbols.ETHUSDT.cooldown_ms" = [0, 250]\n'
+                    '"strategy.min_spread_bps" = [4]\n')  # fmt: skip
+    grid = load_grid(path, config)
+    points = grid.points()
+    assert len(points) == 4
+    at = grid.config_at(config, points[-1])  # the last key varies fastest: ETH 8 bps, 250 ms
+    btc, eth = at.symbols
+    assert (eth.strategy.min_spread_bps, eth.strategy.cooldown_ns) == (8.0, 250_000_000)
+    assert btc.strategy.min_spread_bps == 4.0 and eth.strategy.max_order_size == 0.02  # the rest untouched
+    for text, key in (
+        ('[grid]\n"symbols.XRPUSDT.min_spread_bps" = [3]\n', "grid.symbols.XRPUSDT.min_spread_bps"),
+        ('[grid]\n"symbols.ETHUSDT.max_drawdown" = [3]\n', "grid.symbols.ETHUSDT.max_drawdown"),
+        ('[grid]\n"symbols.ETHUSDT.max_order_size" = [-1]\n', "grid.symbols.ETHUSDT.max_order_size"),
+        ('[grid]\n"strategy.symbols" = [["BTCUSDT"]]\n', "grid.strategy.symbols"),
+    ):
+        path.write_text(text)
+        with pytest.raises(ConfigError) as info:
+            load_grid(path, config)
+        assert info.value.key == key, str(info.value)
