@@ -130,18 +130,22 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from arb.config import load_config
 
     config = load_config(args.config)
-    s = config.strategy
     print(f"{config.path}: ok")
-    print(
-        f"  strategy: {s.symbol}, min spread {s.min_spread_bps:g} bps, max order {s.max_order_size:g}, "
-        f"max position {s.max_position_size:g} per venue"
-    )
+    for sym in config.symbols:
+        s, r = sym.strategy, sym.risk
+        rules = "; ".join(
+            f"{venue.name} tick {i.tick_size:g} lot {i.lot_size:g} base {b:g}"
+            for venue, i, b in zip(config.venues, sym.instruments, sym.base, strict=True)
+        )
+        print(
+            f"  strategy: {s.symbol}, min spread {s.min_spread_bps:g} bps, max order {s.max_order_size:g}, "
+            f"max position {s.max_position_size:g} per venue, position limit {r.position_limit:g}; {rules}"
+        )
     for venue in config.venues:
         key = "set" if venue.api_key is not None and venue.api_key.is_set() else "not set"
         print(
             f"  {venue.name}: {venue.market} on {venue.network} ({venue.endpoints.ws[0]}), "
-            f"taker fee {venue.fees.taker * 1e4:g} bps, tick {venue.instrument.tick_size:g}, "
-            f"lot {venue.instrument.lot_size:g}, api key {key}"
+            f"taker fee {venue.fees.taker * 1e4:g} bps, quote {venue.account.quote:g}, api key {key}"
         )
     return 0
 

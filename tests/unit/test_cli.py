@@ -63,3 +63,17 @@ def test_check_names_an_unknown_key_in_a_venue_file(tmp_path, capsys) -> None:
 def test_check_accepts_the_shipped_config(capsys) -> None:
     assert main(["check", "--config", "config/arbitrage.toml"]) == 0
     assert "binance: spot" in capsys.readouterr().out
+
+
+def test_check_prints_every_symbol_with_its_own_sizes_and_rules(tmp_path, capsys) -> None:
+    from tests.multi import ETH
+
+    path = write_config_files(
+        tmp_path, arbitrage_overrides={"strategy": {"symbol": None, "symbols": ["BTCUSDT", "ETHUSDT"]},
+                                       "symbols": {"ETHUSDT": ETH}},
+    )  # fmt: skip
+    assert main(["check", "--config", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    eth = next(line for line in lines if "strategy: ETHUSDT" in line)
+    assert "max order 0.02" in eth and "position limit 0.1" in eth and "binance tick 0.01 lot 0.0001 base 1" in eth
+    assert any("strategy: BTCUSDT" in line and "max order 0.001" in line for line in lines)
