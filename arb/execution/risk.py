@@ -92,6 +92,7 @@ __all__ = [
     "risk_memory",
     "symbol_risk_figures",
     "update_equity",
+    "value_px",
 ]
 
 NS_PER_HOUR = 3_600_000_000_000
@@ -449,6 +450,14 @@ def restore_risk_memory(state: Any, sstate: Any, memory: dict[str, Any], symbols
         sst["pair_times"][:] = 0
         sst["pair_count"] = len(times)
         sst["pair_times"][: len(times)] = times
+
+
+@nb.njit(cache=True, nogil=True)
+def value_px(mark: Any, last_mid: Any, s: int, v: int) -> float:
+    """What a unit of symbol ``s`` held on venue ``v`` is worth: the venue's mark price (a perpetual's,
+    once its stream gave one; NaN otherwise), else the book's last mid. Both arrays by (symbol, venue)."""
+    m = mark[s, v]
+    return float(m if m == m else last_mid[s, v])
 
 
 @nb.njit(cache=True, nogil=True)

@@ -70,9 +70,10 @@ from arb.execution.risk import (
     risk_figures,
     symbol_risk_figures,
     update_equity,
+    value_px,
 )
 from arb.report import Spans, out_of_sync_spans
-from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
+from arb.runtime.loader import Funding, Session, book_times, funding_of, load_session, plan_days, sync_transitions
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import params_of
 from arb.strategy.types import (
@@ -80,6 +81,7 @@ from arb.strategy.types import (
     DECISION_DTYPE,
     EQUITY_DTYPE,
     FILL_DTYPE,
+    FUNDING_DTYPE,
     SENT_DTYPE,
     VENUE_OK,
     VENUE_OUT_OF_SYNC,
@@ -123,6 +125,7 @@ C_NEXT_SAMPLE = 11
 C_NEXT_PAIR_ID = 12  # the next pair id, shared by every symbol's kernel
 C_CALLS = 13
 C_SENT = 14
+C_FUNDING = 15  # funding payments booked
 N_COUNTERS = 16
 
 _NEVER = np.iinfo(np.int64).max
@@ -359,7 +362,7 @@ def _observe(now: int, views: Any, counters: Any, open_count: Any, book_ts: Any,
              sync_st: Any, sync_off: Any, stale_after: int, init_base: Any, init_quote: Any, cash: Any,
              last_mid: Any, eq_venue: Any, pnl_sym: Any, pending: Any, pending_sent: Any, held: Any,
              request_timeout: int, limits: Any, rstate: Any, srisk: Any, end_ns: int, equity: Any,
-             equity_interval: int) -> None:  # fmt: skip
+             equity_interval: int, mark: Any) -> None:  # fmt: skip
     # At a decision point, with the views' books and accounts current: every venue's status, equity,
     # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
     # live engine writes them).
@@ -381,9 +384,11 @@ def _observe(now: int, views: Any, counters: Any, open_count: Any, book_ts: Any,
             if np.isfinite(mid):
                 last_mid[s, v] = mid
             start = init_quote[v] if s == 0 else 0.0
-            eq_venue[s, v] = start + cash[s, v] + (init_base[s, v] + view[v]["position"]) * last_mid[s, v]
+            px = value_px(mark, last_mid, s, v)
+            eq_venue[s, v] = start + cash[s, v] + (init_base[s, v] + view[v]["position"]) * px
         # drawdown is measured on trading PnL: the starting coins' price moves are not losses
-        pnl = cash[s, 0] + cash[s, 1] + view[0]["position"] * last_mid[s, 0] + view[1]["position"] * last_mid[s, 1]
+        pnl = (cash[s, 0] + cash[s, 1] + view[0]["position"] * value_px(mark, last_mid, s, 0)
+               + view[1]["position"] * value_px(mark, last_mid, s, 1))  # fmt: skip
         pnl_sym[s] = pnl
         trading = pnl if s == 0 else trading + pnl
     if waiting:
@@ -413,6 +418,57 @@ def _observe(now: int, views: Any, counters: Any, open_count: Any, book_ts: Any,
         row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4
     counters[C_EQUITY] = m + n_symbols
     counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
+
+
+@njit(cache=True)
+def _perp_step(now: int, views: Any, cash: Any, init_quote: Any, last_mid: Any, perp: Any, counters: Any,
+               funding: Any) -> None:  # fmt: skip
+    # At a decision point, before anything is valued: each perpetual's mark price now, and the funding
+    # settlements due by now booked (the live engine books one when its row arrives, before it decides
+    # at that time): the position pays position x price x rate, the price the settlement's mark, else
+    # the venue's last mark before it, else the book's last mid.
+    fund_ts, fund_off, fund_time, fund_rate, fund_mark, cursor, mark_ts, mark_px, mark_off, mark, paid = perp
+    booked = False
+    for a in range(cursor.shape[0]):
+        s = a // 2
+        v = a % 2
+        lo, hi = fund_off[a], fund_off[a + 1]
+        while lo + cursor[a] < hi and fund_ts[lo + cursor[a]] <= now:
+            k = lo + cursor[a]
+            cursor[a] += 1
+            px = fund_mark[k]
+            if not (px > 0.0):
+                m0, m1 = mark_off[a], mark_off[a + 1]
+                j = np.searchsorted(mark_ts[m0:m1], fund_ts[k], side="left") - 1
+                px = mark_px[m0 + j] if j >= 0 else last_mid[s, v]
+            position = views[s][v]["position"]
+            payment = -position * px * fund_rate[k] if position != 0.0 else 0.0
+            paid[s, v] += payment
+            cash[s, v] += payment
+            n = counters[C_FUNDING]
+            row = funding[n]
+            row["ts"] = fund_ts[k]
+            row["funding_ts"] = fund_time[k]
+            row["venue"] = v
+            row["symbol"] = s
+            row["rate"] = fund_rate[k]
+            row["mark"] = px
+            row["position"] = position
+            row["payment"] = payment
+            counters[C_FUNDING] = n + 1
+            booked = True
+        m0, m1 = mark_off[a], mark_off[a + 1]
+        if m1 > m0:
+            j = np.searchsorted(mark_ts[m0:m1], now, side="right") - 1
+            if j >= 0:
+                mark[s, v] = mark_px[m0 + j]
+    if booked:  # every view's quote balance: the venue's, every symbol's cash on it
+        for v in range(2):
+            quote = init_quote[v]
+            for o in range(views.shape[0]):
+                quote = quote + cash[o, v]
+            for o in range(views.shape[0]):
+                views[o][v]["quote_balance"] = quote
 
 
 @njit(cache=True)
@@ -552,6 +608,8 @@ def _run_loop(
     order_latency: Any,
     pending_sent: Any,
     request_timeout: int,
+    perp: Any,
+    funding: Any,
 ) -> int:
     """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
 
@@ -569,8 +627,14 @@ def _run_loop(
 
     An order unanswered ``request_timeout`` (ns) after it was sent counts as unknown to the gate
     (``rstate.unknown``) until its answer, as arb live counts a request that timed out.
+
+    Perpetuals (``perp``: each asset's funding settlements and mark prices, see :class:`Loop`): at each
+    decision point the settlements due are booked into ``funding`` and the cash, and positions on a
+    linear venue are valued at its mark price.
     """
     n_symbols = views.shape[0]
+    perp_on = perp[1][-1] > 0 or perp[8][-1] > 0  # any settlement or mark price at all
+    mark, paid = perp[9], perp[10]
     n_assets = 2 * n_symbols
     levels = params[0]["book_levels"]
     one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
@@ -712,7 +776,7 @@ def _run_loop(
                     rec = views[s][v]
                     rec["position"] = hashmapbt_position(hbt.ptr, a)  # hbt.position(a), hbt.state_values(a)
                     sv = carray(address_as_void_pointer(hashmapbt_state_values(hbt.ptr, a)), 1, state_values_dtype)
-                    cash[s, v] = sv[0].balance - sv[0].fee
+                    cash[s, v] = sv[0].balance - sv[0].fee + paid[s, v]
                 for s in range(n_symbols):
                     for v in range(2):
                         quote = init_quote[v]
@@ -721,10 +785,12 @@ def _run_loop(
                         views[s][v]["base_balance"] = init_base[s, v] + views[s][v]["position"]
                         views[s][v]["quote_balance"] = quote
                 fresh = False
+            if perp_on:
+                _perp_step(now, views, cash, init_quote, last_mid, perp, counters, funding)
             _observe(
                 now, views, counters, open_count, book_ts, book_off, sync_ts, sync_st, sync_off, stale_after,
                 init_base, init_quote, cash, last_mid, eq_venue, pnl_sym, pending, pending_sent, held,
-                request_timeout, limits, rstate, srisk, end_ns, equity, equity_interval,
+                request_timeout, limits, rstate, srisk, end_ns, equity, equity_interval, mark,
             )  # fmt: skip
             if act and counters[C_DONE] == 0:
                 for s in range(n_symbols):
@@ -809,6 +875,8 @@ class BacktestResult:
     """Each symbol's gate figures (:func:`~arb.execution.risk.symbol_risk_figures`)."""
     out_of_sync_by_symbol: list[tuple[Spans, Spans]] = field(default_factory=list)
     initial_base_by_symbol: list[tuple[float, float]] = field(default_factory=list)
+    funding: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, FUNDING_DTYPE))
+    """FUNDING_DTYPE: every funding payment booked (perpetuals), its own line beside the fills."""
 
 
 def decision_points(book_ts: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -907,9 +975,14 @@ class Schedule:
 
 class Loop:
     """The compiled loop's inputs and outputs for one run: fresh kernel, gate and account state, and the
-    fills, equity samples, kernel calls and intents it records (grown as needed)."""
+    fills, equity samples, kernel calls and intents it records (grown as needed).
 
-    def __init__(self, config: AppConfig, session: Session, schedule: Schedule) -> None:
+    ``funding``: each asset's settlements and mark prices (:func:`~arb.runtime.loader.funding_of`;
+    None: none at all, which spot venues have anyway)."""
+
+    def __init__(
+        self, config: AppConfig, session: Session, schedule: Schedule, funding: list[Funding] | None = None
+    ) -> None:
         venues = config.venues
         n_sym = len(config.symbols)
         self.config = config
@@ -950,6 +1023,20 @@ class Loop:
         self.counters[C_NEXT_ORDER_ID] = 1
         self.counters[C_NEXT_PAIR_ID] = 1
         self.last_mid = np.full((n_sym, 2), np.nan)
+        assets = funding if funding is not None else [Funding.none() for _ in range(n_assets)]
+        fund_ts, fund_off = _ragged([f.local_ts for f in assets])
+        mark_ts, mark_off = _ragged([f.mark_ts for f in assets])
+        self.perp = (
+            fund_ts.astype(np.int64), fund_off, _ragged([f.funding_ts for f in assets])[0].astype(np.int64),
+            _ragged([f.rate for f in assets])[0].astype(np.float64),
+            _ragged([f.mark for f in assets])[0].astype(np.float64), np.zeros(n_assets, np.int64),
+            mark_ts.astype(np.int64), _ragged([f.mark_px for f in assets])[0].astype(np.float64), mark_off,
+            np.full((n_sym, 2), np.nan), np.zeros((n_sym, 2)),
+        )  # fmt: skip
+        """Settlements (local time, offsets per asset, funding time, rate, mark, next one per asset), mark
+        prices (local times, prices, offsets), then per (symbol, venue) the mark price now and the
+        funding booked: what _run_loop's ``perp`` takes."""
+        self.funding: np.ndarray[Any, Any] = np.zeros(len(fund_ts) + 1, FUNDING_DTYPE)
         self.price_decimals = np.array(
             [_decimals(i.tick_size) for sym in config.symbols for i in sym.instruments], np.int64
         )
@@ -987,7 +1074,8 @@ class Loop:
                 self.config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, self.pending, self.pending_kind,
                 self.pending_pair, self.fills, self.equity, self.counters, self.last_mid, self.session.end_ns,
                 self.price_decimals, self.calls, self.sent, self.leg_faults, self.held, self.pending_due,
-                self.order_latency, self.pending_sent, self.config.live.request_timeout_ns,
+                self.order_latency, self.pending_sent, self.config.live.request_timeout_ns, self.perp,
+                self.funding,
             )  # fmt: skip
             self._log_risk_events()
             if rc != 2:
@@ -1037,8 +1125,9 @@ def _helper_calls(loop: Loop) -> list[tuple[Any, tuple[Any, ...]]]:
             _observe,
             (i64, loop.views, loop.counters, flags, ts, ts, ts, ts, ts, i64, loop.init_base, loop.init_quote, grid,
              loop.last_mid, grid, per_symbol, loop.pending, loop.pending_sent, loop.held, i64, loop.limits,
-             loop.rstate, loop.srisk, i64, loop.equity, i64),
+             loop.rstate, loop.srisk, i64, loop.equity, i64, grid),
         ),
+        (_perp_step, (i64, loop.views, grid, loop.init_quote, grid, loop.perp, loop.counters, loop.funding)),
         (_call_kernel, (i64, i64, loop.views, loop.params, loop.kstate, loop.intents, loop.limits, loop.rstate,
                         loop.srisk, loop.counters, loop.calls)),
         (_route, (i64, i64, loop.intents, i64, loop.counters, True, loop.leg_faults, loop.params, loop.held,
@@ -1113,7 +1202,7 @@ def run_session(
     :func:`run_backtest` does after loading (``arb sweep`` runs many configurations over one session).
     ``started``: ``time.perf_counter()`` when the run began (its ``wall_s`` counts from there)."""
     started = time.perf_counter() if started is None else started
-    loop = Loop(config, session, schedule)
+    loop = Loop(config, session, schedule, funding_of(config, session))
     span = session.end_ns - session.start_ns
     hbt = build_hbt(config, session)
     try:
@@ -1170,4 +1259,5 @@ def run_session(
         symbol_risk=[symbol_risk_figures(sst) for sst in loop.srisk],
         out_of_sync_by_symbol=by_symbol,
         initial_base_by_symbol=base,
+        funding=loop.funding[: counters[C_FUNDING]].copy(),
     )

@@ -34,6 +34,9 @@ from arb.book import OrderBook, book_top, touches_book
 from arb.config import AppConfig
 from arb.events import (
     ASSET_NAMES,
+    EVENT_KIND_MASK,
+    FUNDING_SETTLED_EVENT,
+    MARK_PRICE_EVENT,
     NS_PER_S,
     EventArray,
     event_dtype,
@@ -56,6 +59,7 @@ from arb.execution.risk import (
     new_symbol_risk_state,
     quote_currency,
     update_equity,
+    value_px,
 )
 from arb.report import Spans, out_of_sync_spans
 from arb.strategy.kernel import decide, may_act
@@ -65,6 +69,7 @@ from arb.strategy.types import (
     DECISION_DTYPE,
     EQUITY_DTYPE,
     FILL_DTYPE,
+    FUNDING_DTYPE,
     HEDGE_FAILED,
     SENT_DTYPE,
     VENUE_OK,
@@ -101,6 +106,16 @@ def _venue_status(venues: Any, s: int, v: int, now: int, stale_after: int) -> in
     if venues[V_FEED_STALE, s, v] != 0 or now - venues[V_BOOK_TS, s, v] > stale_after:
         return VENUE_STALE
     return VENUE_OK
+
+
+@nb.njit(cache=True, nogil=True)
+def _perp_rows(rows: Any) -> bool:
+    # Does the batch hold a mark price or a funding settlement (a perpetual's stream)?
+    for i in range(rows.shape[0]):
+        kind = rows[i]["ev"] & EVENT_KIND_MASK
+        if kind == MARK_PRICE_EVENT or kind == FUNDING_SETTLED_EVENT:
+            return True
+    return False
 
 
 @nb.njit(cache=True, nogil=True)
@@ -141,14 +156,15 @@ def _fill_books(
 
 
 @nb.njit(cache=True, nogil=True)
-def _trading_pnl(cash: Any, position: Any, last_mid: Any, out: Any) -> float:
-    # Per symbol (into ``out``) and for the account: cash + position x last mid over the venues,
-    # operation for operation as NumPy's sum of the two venues does it.
+def _trading_pnl(cash: Any, position: Any, last_mid: Any, mark: Any, out: Any) -> float:
+    # Per symbol (into ``out``) and for the account: cash + position x price over the venues (the mark
+    # price where there is one, else the last mid), operation for operation as NumPy's sum of the two
+    # venues does it.
     total = 0.0
     for s in range(cash.shape[0]):
-        pnl: float = cash[s, 0] + position[s, 0] * last_mid[s, 0]
+        pnl: float = cash[s, 0] + position[s, 0] * value_px(mark, last_mid, s, 0)
         for v in range(1, cash.shape[1]):
-            pnl = pnl + (cash[s, v] + position[s, v] * last_mid[s, v])
+            pnl = pnl + (cash[s, v] + position[s, v] * value_px(mark, last_mid, s, v))
         out[s] = pnl
         total = pnl if s == 0 else total + pnl
     return total
@@ -157,14 +173,14 @@ def _trading_pnl(cash: Any, position: Any, last_mid: Any, out: Any) -> float:
 @nb.njit(cache=True, nogil=True)
 def _account_step(
     now: int, views: Any, account: Any, venues: Any, limits: Any, rstate: Any, srisk: Any, last_mid: Any,
-    pnl_sym: Any,
+    mark: Any, pnl_sym: Any,
 ) -> None:  # fmt: skip
     # At a decision time, once the deciding symbols' books are in their views: every symbol's account
     # fields, and the gate's trackers on the account's and each symbol's trading PnL.
     _fill_accounts(views, account, venues)
     position, _, _, cash = account
     # drawdown is measured on trading PnL: the starting coins' price moves are not losses
-    trading = _trading_pnl(cash, position, last_mid, pnl_sym)
+    trading = _trading_pnl(cash, position, last_mid, mark, pnl_sym)
     if np.isfinite(trading):
         update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
 
@@ -252,8 +268,9 @@ def _log_sent(sent: Any, first: int, intents: Any, n: int, now: int, ints: Any, 
 
 @nb.njit(cache=True, nogil=True)
 def _log_equity(
-    equity: Any, index: int, now: int, init_quote: Any, cash: Any, init_base: Any, position: Any, last_mid: Any
-) -> int:
+    equity: Any, index: int, now: int, init_quote: Any, cash: Any, init_base: Any, position: Any, last_mid: Any,
+    mark: Any,
+) -> int:  # fmt: skip
     # One sample into equity[index:index + symbols], a row per symbol: its part of the account (the
     # first symbol's row holds the starting quote, every row its own cash flows and holdings at its
     # mids; the rows of one time add up to the account) and its marks. Returns the rows written: 0
@@ -271,7 +288,7 @@ def _log_equity(
         for v in range(2):
             # NumPy's init_quote + cash + (init_base + position) * last_mid, element by element
             start = init_quote[v] if s == 0 else 0.0
-            per = start + cash[s, v] + (init_base[s, v] + position[s, v]) * last_mid[s, v]
+            per = start + cash[s, v] + (init_base[s, v] + position[s, v]) * value_px(mark, last_mid, s, v)
             row["equity_venue"][v] = per
             row["position"][v] = position[s, v]
             row["mid"][v] = last_mid[s, v]
@@ -354,6 +371,7 @@ class EngineLog:
 
     symbols: int = 1
     fills: _Growing = field(default_factory=lambda: _Growing(FILL_DTYPE))
+    funding: _Growing = field(default_factory=lambda: _Growing(FUNDING_DTYPE))
     equity: _Growing = field(default_factory=lambda: _Growing(EQUITY_DTYPE))
     calls: _Growing = field(default_factory=lambda: _Growing(DECISION_DTYPE))
     sent: _Growing = field(default_factory=lambda: _Growing(SENT_DTYPE))
@@ -438,6 +456,14 @@ class Engine:
         """Quote received minus paid minus fees per (symbol, venue); a venue's quote is ``init_quote[v] +
         cash[:, v].sum()``."""
         self.last_mid = np.full((n_sym, len(venues)), np.nan)
+        self.mark = np.full((n_sym, len(venues)), np.nan)
+        """A perpetual's mark price per (symbol, venue), from its stream: what positions are valued at
+        there (NaN, the book's mid, until one comes and on spot)."""
+        self.funding = np.zeros((n_sym, len(venues)))
+        """Funding received minus paid per (symbol, venue), quote (in ``cash`` too)."""
+        self.on_funding: Callable[[Any], None] | None = None
+        """Called with each funding payment booked (a ``FUNDING_DTYPE`` row)."""
+        self._linear = [venue.market == "linear" for venue in venues]
         self._pnl_sym = np.zeros(n_sym)
         self._account = (self.position, self.init_base, self.init_quote, self.cash)  # the same arrays
         self.equity_interval = equity_interval_ns
@@ -475,13 +501,14 @@ class Engine:
         book = OrderBook(16)
         book.apply(np.zeros(1, event_dtype))
         touches_book(np.zeros(1, event_dtype))
+        _perp_rows(np.zeros(1, event_dtype))
         views, intents, last_mid = self.views.copy(), self.intents.copy(), self.last_mid.copy()
         account = (self.position.copy(), self.init_base, self.init_quote, self.cash.copy())
         venues = self.venues.copy()
         _fill_books(views, 0, (book.arrays, book.arrays), self.levels, venues, 0, self.stale_after, last_mid)
         _fill_accounts(views, account, venues)
         _account_step(0, views, account, venues, self.limits, self.rstate.copy(), self.srisk.copy(), last_mid,
-                      self._pnl_sym.copy())  # fmt: skip
+                      self.mark, self._pnl_sym.copy())  # fmt: skip
         ints, floats = self._intent_ints.copy(), self._intent_floats.copy()
         _decide_symbol(
             0, 0, views, self.params, self.kstate.copy(), self.limits, self.rstate.copy(), self.srisk.copy(), intents,
@@ -489,7 +516,7 @@ class Engine:
             0, venues,
         )  # fmt: skip
         _log_equity(np.zeros(self.n_symbols, EQUITY_DTYPE), 0, 0, self.init_quote, account[3], self.init_base,
-                    account[0], last_mid)  # fmt: skip
+                    account[0], last_mid, self.mark)  # fmt: skip
 
     # -- input --------------------------------------------------------------------------------
 
@@ -531,6 +558,8 @@ class Engine:
             if touches_book(rows):
                 self.venues[V_BOOK_TS, s, v] = batch.local_ts
                 self._pending[s] = True
+        if self._linear[v] and len(rows) and _perp_rows(rows):
+            self._take_perp_rows(s, v, rows)
         stale = int(batch.stale)
         if batch.state != self.state[a] or stale != self.venues[V_FEED_STALE, s, v]:
             self._pending[s] = True
@@ -541,6 +570,36 @@ class Engine:
         self.state[a] = batch.state
         self.venues[V_SYNCED, s, v] = int(synced)
         self.venues[V_FEED_STALE, s, v] = stale
+
+    def _take_perp_rows(self, s: int, v: int, rows: EventArray) -> None:
+        # A perpetual's mark price (what its position is valued at from now on) and funding settlements.
+        kinds = rows["ev"] & EVENT_KIND_MASK
+        for k in np.flatnonzero((kinds == MARK_PRICE_EVENT) | (kinds == FUNDING_SETTLED_EVENT)).tolist():
+            row = rows[k]
+            if kinds[k] == MARK_PRICE_EVENT:
+                if row["px"] > 0.0:
+                    self.mark[s, v] = row["px"]
+            else:
+                self.book_funding(s, v, int(row["ival"]), float(row["px"]), float(row["qty"]), int(row["local_ts"]))
+
+    def book_funding(self, s: int, v: int, funding_ts: int, rate: float, mark: float, now: int) -> float:
+        """Book one funding settlement of symbol ``s`` on venue ``v`` at local time ``now``: the position
+        held now pays ``position x price x rate`` (positive rate: longs pay shorts), the price being
+        ``mark`` (the settlement's mark price) or, NaN, the venue's last mark price, else its last mid.
+        Returns the payment (quote: > 0 received); logs it as its own line (``log.funding``)."""
+        px = mark if mark > 0.0 else float(value_px(self.mark, self.last_mid, s, v))
+        position = float(self.position[s, v])
+        payment = -position * px * rate if position != 0.0 else 0.0
+        self.cash[s, v] += payment
+        self.funding[s, v] += payment
+        log_ = self.log.funding
+        data = log_.room(1)
+        data[log_.n] = (now, funding_ts, v, s, rate, px, position, payment)
+        row = data[log_.n]
+        log_.n += 1
+        if self.on_funding is not None:
+            self.on_funding(row)
+        return payment
 
     def settle(self, now: int) -> None:
         """Process what is due at ``now`` and decide if anything changed."""
@@ -685,7 +744,7 @@ class Engine:
         equity = self.log.equity
         data = equity.room(self.n_symbols)
         written = _log_equity(
-            data, equity.n, now, self.init_quote, self.cash, self.init_base, self.position, self.last_mid
+            data, equity.n, now, self.init_quote, self.cash, self.init_base, self.position, self.last_mid, self.mark
         )
         if not written:
             return
@@ -709,7 +768,7 @@ class Engine:
             pending[s] = False
             _fill_books(views, s, self._books[s], self.levels, venues, now, self.stale_after, last_mid)
         halted_before = int(self.rstate[0]["halted"])
-        _account_step(now, views, self._account, venues, self.limits, self.rstate, self.srisk, last_mid,
+        _account_step(now, views, self._account, venues, self.limits, self.rstate, self.srisk, last_mid, self.mark,
                       self._pnl_sym)  # fmt: skip
         calls, sent = self.log.calls, self.log.sent
         ints, floats = self._intent_ints, self._intent_floats

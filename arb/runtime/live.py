@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 _KIND = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind"}
 _FILLS_HEADER = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol\n"
 _OLD_FILLS_HEADER = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id\n"  # before several symbols
+_FUNDING_HEADER = "local_ts,funding_ts,venue,symbol,rate,mark,position,payment\n"
 
 
 def warm_up_kernel(config: AppConfig) -> None:
@@ -96,6 +97,8 @@ class PaperAccount:
     position: list[list[float]] = field(default_factory=list)
     cash: list[list[float]] = field(default_factory=list)
     fees: list[list[float]] = field(default_factory=list)
+    funding: list[list[float]] = field(default_factory=list)
+    """Funding received minus paid per (symbol, venue), quote (in ``cash`` too); funding.csv has each."""
     fills: int = 0
     next_order_id: int = 1
     next_pair_id: int = 1
@@ -118,7 +121,7 @@ class PaperAccount:
 
     def __post_init__(self) -> None:
         n = len(self.symbols)
-        for name in ("position", "cash", "fees"):
+        for name in ("position", "cash", "fees", "funding"):
             if not getattr(self, name):
                 setattr(self, name, [[0.0, 0.0] for _ in range(n)])
         for name in ("last_buy_venue", "last_sell_venue", "last_pair_id"):
@@ -150,6 +153,7 @@ class PaperAccount:
                 )
             n = len(held)
             grids = {name: _grid(data[name], n, name) for name in ("inception_base", "position", "cash", "fees")}
+            grids["funding"] = _grid(data.get("funding") or [[0.0, 0.0]] * n, n, "funding")
             lasts = {}
             for name in ("last_buy_venue", "last_sell_venue", "last_pair_id"):
                 value = data[name]
@@ -160,7 +164,7 @@ class PaperAccount:
                 if name in held:
                     k = held.index(name)
                     account.inception_base.append(grids["inception_base"][k])
-                    for field_name in ("position", "cash", "fees"):
+                    for field_name in ("position", "cash", "fees", "funding"):
                         getattr(account, field_name)[s] = grids[field_name][k]
                     for field_name, values in lasts.items():
                         getattr(account, field_name)[s] = values[k]
@@ -236,6 +240,29 @@ class PaperAccount:
         """``fills.csv`` beside ``account.json``."""
         return self.path.with_name("fills.csv")
 
+    @property
+    def funding_path(self) -> Path:
+        """``funding.csv`` beside ``account.json``: one line per funding payment."""
+        return self.path.with_name("funding.csv")
+
+    def record_funding(self, row: Any) -> None:
+        """Take one funding payment (a ``FUNDING_DTYPE`` row): append it to funding.csv (flushed) and
+        rewrite account.json."""
+        s, v, payment = int(row["symbol"]), int(row["venue"]), float(row["payment"])
+        self.cash[s][v] += payment
+        self.funding[s][v] += payment
+        new = not self.funding_path.exists()
+        with self.funding_path.open("a") as f:
+            if new:
+                f.write(_FUNDING_HEADER)
+            f.write(
+                f"{int(row['ts'])},{int(row['funding_ts'])},{ASSET_NAMES[v]},{self.symbols[s]},{float(row['rate'])!r},"
+                f"{float(row['mark'])!r},{float(row['position'])!r},{payment!r}\n"
+            )
+            f.flush()
+            os.fsync(f.fileno())
+        self.save()
+
     def balances(self) -> tuple[list[list[float]], list[float]]:
         """(base per symbol and venue, quote per venue) now."""
         base = [[self.inception_base[s][v] + self.position[s][v] for v in range(2)] for s in range(len(self.symbols))]
@@ -276,6 +303,7 @@ class PaperAccount:
             "position": self.position,
             "cash": self.cash,
             "fees": self.fees,
+            "funding": self.funding,
             "fills": self.fills,
             "next_order_id": self.next_order_id,
             "next_pair_id": self.next_pair_id,
@@ -314,7 +342,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _set_aside(state_dir: Path) -> Path | None:
     # Move account.json and fills.csv into a new previous-<UTC time>/ folder; None when neither exists.
-    files = [state_dir / name for name in ("account.json", "fills.csv") if (state_dir / name).exists()]
+    files = [state_dir / name for name in ("account.json", "fills.csv", "funding.csv") if (state_dir / name).exists()]
     if not files:
         return None
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
@@ -350,6 +378,8 @@ def make_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[Any
     )
     engine.position[:] = account.position
     engine.cash[:] = account.cash
+    engine.funding[:] = account.funding
+    engine.on_funding = account.record_funding
     engine.executor.set_balances(*account.balances())
     st = engine.kstate
     st["last_buy_venue"] = account.last_buy_venue
@@ -518,13 +548,14 @@ async def dry_run_replay(
     ``allow_damaged`` keeps what can be read of a damaged recording instead of refusing it.
     ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``), before the first batch.
     """
-    from arb.runtime.loader import load_session, plan_days
+    from arb.runtime.loader import funding_of, load_session, plan_days
     from arb.runtime.replay import replay
 
     started = time.perf_counter()
     warm_up_kernel(config)
     days = days or plan_days(config, None, None)
     session = load_session(config, days, allow_damaged=allow_damaged)
+    funding = funding_of(config, session)  # the settlements the backtest of these days books
     stop_event = stop_event or asyncio.Event()
     reporter = _Reporter(console, config.dry_run.report_interval_ns, account)
     engine = _engine_for(config, account, reporter, on_fill)
@@ -543,7 +574,7 @@ async def dry_run_replay(
     lag = asyncio.create_task(watch.measure_lag(), name="loop-lag")
     try:
         with _stop_on_signals(stop_event.set) as received:
-            for ts, group in replay(config, session):
+            for ts, group in replay(config, session, funding):
                 if first is None:
                     first = ts
                 if duration_ns is not None and ts - first > duration_ns:

@@ -51,7 +51,9 @@ from arb.events import (
     DEPTH_SNAPSHOT_EVENT,
     EVENT_KIND_MASK,
     EXCH_EVENT,
+    FUNDING_SETTLED_EVENT,
     LOCAL_EVENT,
+    MARK_PRICE_EVENT,
     SYNC_LOST_EVENT,
     SYNC_RESTORED_EVENT,
     EventArray,
@@ -68,7 +70,17 @@ from arb.recording.convert import (
 )
 from arb.recording.findings import Findings
 
-__all__ = ["CHUNK_ROWS", "DayData", "Session", "VenueData", "find_days", "load_session", "plan_days"]
+__all__ = [
+    "CHUNK_ROWS",
+    "DayData",
+    "Funding",
+    "Session",
+    "VenueData",
+    "find_days",
+    "funding_of",
+    "load_session",
+    "plan_days",
+]
 
 log = logging.getLogger(__name__)
 
@@ -570,6 +582,115 @@ def load_session(
         if last.row_count:
             ends.append(finish)
     return Session(tuple(assets), shift, min(starts), max(ends), constant_feed_latency=constant)
+
+
+@dataclass(frozen=True, slots=True)
+class Funding:
+    """One asset's funding settlements and mark prices over a session (a linear venue's; empty on spot).
+
+    ``local_ts``: when the account books each settlement, on the session's local clock (the stream's
+    settlement row's time; for a funding time only the history file knows, the funding time itself
+    shifted onto that clock); ``funding_ts``: the venue's funding time; ``rate``: the rate that applied
+    (the venue's official one from ``arb funding-history``'s file where it has it, else the stream's);
+    ``mark``: the mark price to value the position at (NaN: the book's mid then); ``history``: True
+    where the file alone knew the funding time. ``mark_ts``/``mark_px``: every mark price the stream
+    showed (local times), for valuing the position between settlements.
+    """
+
+    local_ts: np.ndarray[Any, np.dtype[np.int64]]
+    funding_ts: np.ndarray[Any, np.dtype[np.int64]]
+    rate: np.ndarray[Any, np.dtype[np.float64]]
+    mark: np.ndarray[Any, np.dtype[np.float64]]
+    history: np.ndarray[Any, np.dtype[np.bool_]]
+    mark_ts: np.ndarray[Any, np.dtype[np.int64]]
+    mark_px: np.ndarray[Any, np.dtype[np.float64]]
+
+    @classmethod
+    def none(cls) -> Funding:
+        """No funding and no mark prices (a spot venue)."""
+        i, f = np.zeros(0, np.int64), np.zeros(0)
+        return cls(i, i, f, f, np.zeros(0, bool), i, f)
+
+    def __len__(self) -> int:
+        return len(self.local_ts)
+
+
+def funding_of(config: AppConfig, session: Session) -> list[Funding]:
+    """Each asset's :class:`Funding` over ``session`` (asset order): settlements and mark prices from the
+    recordings' own rows (``arb convert`` keeps the venues' mark-price and funding streams), the rates
+    from the funding-history file where one covers the span, and the funding times only it knows
+    (booked when the asset's first row at or after that time reached us).
+
+    A linear venue whose recordings hold no funding row and that has no history file is logged as a
+    warning (its positions would pay or earn funding nobody books), naming the command that fetches it.
+    """
+    from arb.recording.funding import funding_path, funding_rates
+
+    out: list[Funding] = []
+    for a, data in enumerate(session.assets):
+        if data.venue.market != "linear" or not data.days:
+            out.append(Funding.none())
+            continue
+        symbol = data.symbol
+        span = (data.days[0].first_exch_ts, data.days[-1].last_exch_ts + 1)
+        official = None
+        if funding_path(config.backtest.recordings, data.venue.name, symbol).is_file():
+            try:
+                official = funding_rates(config.backtest.recordings, data.venue.name, symbol, *span)
+            except RecordingError as exc:
+                log.warning("%s: the stream's funding rates are used (%s)", data.venue.name, exc)
+        wanted = official.times_ns if official is not None else np.zeros(0, np.int64)
+        seen_at = np.full(len(wanted), -1, np.int64)  # the local time of the first row at or after each
+        settle: list[EventArray] = []
+        marks: list[EventArray] = []
+        for rows in session.parts(a):
+            local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
+            kinds = local["ev"] & EVENT_KIND_MASK
+            settle.append(local[kinds == FUNDING_SETTLED_EVENT])
+            marks.append(local[kinds == MARK_PRICE_EVENT])
+            open_ = seen_at < 0
+            if open_.any() and len(local):
+                # local rows are in local time order; their exchange times nearly so: the first row whose
+                # exchange time reaches the funding time, by local time
+                reached = np.maximum.accumulate(local["exch_ts"])
+                at = np.searchsorted(reached, wanted[open_], side="left")
+                found = at < len(local)
+                idx = np.flatnonzero(open_)[found]
+                seen_at[idx] = local["local_ts"][at[found]]
+        rows_s = np.concatenate(settle)
+        rows_m = np.concatenate(marks)
+        local_ts = rows_s["local_ts"].astype(np.int64)
+        funding_ts = rows_s["ival"].astype(np.int64)
+        rate = rows_s["px"].astype(np.float64)
+        mark = rows_s["qty"].astype(np.float64)
+        history = np.zeros(len(rows_s), bool)
+        if official is not None:
+            known = {int(t): i for i, t in enumerate(funding_ts.tolist())}
+            keep: list[int] = []
+            times: list[int] = [int(t) for t in official.times_ns]
+            for k, t in enumerate(times):
+                if t in known:
+                    rate[known[t]] = official.rates[k]
+                elif seen_at[k] >= 0:
+                    keep.append(k)
+            if keep:
+                local_ts = np.concatenate([local_ts, seen_at[keep]])
+                funding_ts = np.concatenate([funding_ts, official.times_ns[keep]])
+                rate = np.concatenate([rate, official.rates[keep]])
+                mark = np.concatenate([mark, official.mark_prices[keep]])
+                history = np.concatenate([history, np.ones(len(keep), bool)])
+        elif not len(rows_s) and not len(rows_m):
+            log.warning(
+                "%s %s: no funding in the recordings and no funding history: positions held across a funding "
+                "time are not charged it (fetch the rates with arb funding-history --venue %s --symbols %s)",
+                data.venue.name, symbol, data.venue.name, symbol,
+            )  # fmt: skip
+        order = np.argsort(local_ts, kind="stable")
+        out.append(Funding(
+            local_ts[order], funding_ts[order], rate[order], mark[order], history[order],
+            rows_m["local_ts"].astype(np.int64), rows_m["px"].astype(np.float64),
+        ))  # fmt: skip
+    return out
 
 
 def _constant_feed_latency(rows: EventArray, feed_ns: int) -> EventArray:

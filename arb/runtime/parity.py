@@ -19,6 +19,10 @@ both drivers see the same book when an order arrives, so they must agree exactly
 intents, same fills. With latency the exchange side of the backtest is ahead of the local book by
 the feed latency, so fill prices may differ within the tolerance, and a fill one driver got the other
 may miss, after which their paths part.
+
+hftbacktest ends its run one event early: asked to move to the last event of the data it answers "end
+of data" without going there, so the backtest never decides at the data's last local time. The live
+path does; its calls and intents at that time (or later) are left out of the comparison.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from arb.events import ASSET_NAMES
 from arb.execution.faults import FAULT_NAMES
 from arb.runtime.backtest import run_backtest
 from arb.runtime.engine import Engine, EngineLog
-from arb.runtime.loader import load_session
+from arb.runtime.loader import funding_of, load_session
 from arb.runtime.replay import replay
 
 __all__ = ["Disagreement", "ParityReport", "compare", "replay_engine", "run_parity", "zero_latency"]
@@ -239,7 +243,7 @@ def replay_engine(config: AppConfig, days: list[dt.date]) -> Engine:
         if data.initial is not None:
             engine.seed_book(a % 2, data.initial.rows, data.initial.synced, a // 2)
     last = session.start_ns
-    for ts, batches in replay(config, session):
+    for ts, batches in replay(config, session, funding_of(config, session)):
         engine.on_batches(ts, batches)
         last = ts
     engine.finish(last)
@@ -277,7 +281,10 @@ def compare(
     if price_tolerance_bps is None:
         price_tolerance_bps = config.execution.slippage_tolerance_bps
     tol = price_tolerance_bps
-    logs = (result.calls, live.calls.view(), result.sent, live.sent.view(), result.fills, live.fills.view())
+    end = result.end_ns  # the data's last local time, where hftbacktest stops without deciding
+    live_calls, live_sent = live.calls.view(), live.sent.view()
+    live_calls, live_sent = live_calls[live_calls["ts"] < end], live_sent[live_sent["ts"] < end]
+    logs = (result.calls, live_calls, result.sent, live_sent, result.fills, live.fills.view())
     names = config.symbol_names
     reports = []
     for s, sym in enumerate(config.symbols):

@@ -25,10 +25,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from arb.config import AppConfig, VenueConfig
-from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, EventArray, SyncReason
+from arb.events import (
+    EVENT_KIND_MASK,
+    EXCH_EVENT,
+    FUNDING_SETTLED_EVENT,
+    LOCAL_EVENT,
+    SYNC_LOST_EVENT,
+    SYNC_RESTORED_EVENT,
+    EventArray,
+    SyncReason,
+    event_dtype,
+)
 from arb.recording.convert import EodSnapshot, make_normalizer
 from arb.recording.format import Cut, LineReader, Mark
-from arb.runtime.loader import DayData, Session
+from arb.runtime.loader import DayData, Funding, Session
 from connectors.common.normalizer import SyncState
 
 __all__ = ["ReplayBatch", "replay"]
@@ -47,9 +57,33 @@ class ReplayBatch:
     symbol: str = ""
 
 
+def _settlement_rows(funding: Funding | None, feed_ns: int) -> list[EventArray]:
+    # One FUNDING_SETTLED row per settlement of the session's schedule (what the backtest books).
+    out = []
+    for k in range(len(funding) if funding is not None else 0):
+        assert funding is not None
+        row = np.zeros(1, event_dtype)
+        row["ev"] = FUNDING_SETTLED_EVENT | EXCH_EVENT | LOCAL_EVENT
+        row["local_ts"] = funding.local_ts[k]
+        row["exch_ts"] = funding.local_ts[k] - max(feed_ns, 1)
+        row["px"] = funding.rate[k]
+        row["qty"] = funding.mark[k]
+        row["ival"] = funding.funding_ts[k]
+        out.append(row)
+    return out
+
+
 def _venue_batches(
-    symbol: str, v: int, venue: VenueConfig, days: list[DayData], initial: EodSnapshot | None, shift: int
+    symbol: str,
+    v: int,
+    venue: VenueConfig,
+    days: list[DayData],
+    initial: EodSnapshot | None,
+    shift: int,
+    settlements: list[EventArray],
 ) -> Iterator[ReplayBatch]:
+    # ``settlements``: the session's funding settlements (one row each, in time order), delivered at
+    # their times in place of the stream's own, so the replay books what the backtest books.
     normalizer = make_normalizer(venue.name, venue.market, symbol, echo=False)
     if initial is not None and initial.synced:
         normalizer.resume(initial.update_id, initial.market, initial.symbol)
@@ -69,14 +103,23 @@ def _venue_batches(
 
     last_state = normalizer.status.state
 
+    due = list(reversed(settlements))  # popped from the end, earliest first
+
     def batch(ts: int) -> Iterator[ReplayBatch]:
         nonlocal last_state
         lost_at.clear()
         rows = normalizer.sink.take()
+        if len(rows) and settlements:
+            rows = rows[(rows["ev"] & EVENT_KIND_MASK) != FUNDING_SETTLED_EVENT]
         state = normalizer.status.state
         if len(rows) or state != last_state:
             yield ReplayBatch(v, rows, ts, state, False, normalizer.status.update_id, symbol)
         last_state = state
+
+    def settle(until: int) -> Iterator[ReplayBatch]:
+        while due and int(due[-1]["local_ts"][0]) <= until:
+            row = due.pop()
+            yield ReplayBatch(v, row, int(row["local_ts"][0]), last_state, False, normalizer.status.update_id, symbol)
 
     for day in days:
         plan = day.findings.plan(str(day.recording))
@@ -84,10 +127,12 @@ def _venue_batches(
             if lost_at:
                 yield from batch(lost_at[-1])
             ts = local_ts + shift
+            yield from settle(ts - 1)
             normalizer.on_message(payload, ts)
             yield from batch(ts)
         if lost_at:
             yield from batch(lost_at[-1])
+    yield from settle(np.iinfo(np.int64).max)
 
 
 def _retimed(
@@ -115,14 +160,20 @@ def _keyed(a: int, batches: Iterator[ReplayBatch]) -> Iterator[tuple[int, int, i
         yield batch.local_ts, a, i, batch
 
 
-def replay(config: AppConfig, session: Session) -> Iterator[tuple[int, list[ReplayBatch]]]:
-    """Every symbol's two venues' batches for ``session``'s days, grouped by local time, in time order."""
+def replay(
+    config: AppConfig, session: Session, funding: list[Funding] | None = None
+) -> Iterator[tuple[int, list[ReplayBatch]]]:
+    """Every symbol's two venues' batches for ``session``'s days, grouped by local time, in time order.
+
+    ``funding``: each asset's settlements (:func:`arb.runtime.loader.funding_of`, what the backtest
+    books), delivered in place of the stream's own settlement rows; None: the stream's as they come."""
     streams = []
     for a, data in enumerate(session.assets):
         v = a % 2
         venue = data.venue
         shift = session.local_shift_ns + venue.latency.feed_ns
-        batches = _venue_batches(data.symbol, v, venue, data.days, data.initial, shift)
+        settlements = _settlement_rows(funding[a] if funding is not None else None, venue.latency.feed_ns)
+        batches = _venue_batches(data.symbol, v, venue, data.days, data.initial, shift, settlements)
         if config.backtest.feed_latency == "constant":
             synced = data.initial is not None and data.initial.synced
             batches = _retimed(v, data.symbol, batches, venue.latency.feed_ns, synced)

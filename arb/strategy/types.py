@@ -19,6 +19,7 @@ __all__ = [
     "DECISION_DTYPE",
     "EQUITY_DTYPE",
     "FILL_DTYPE",
+    "FUNDING_DTYPE",
     "HEDGE_FAILED",
     "INTENT_DTYPE",
     "INTENT_HEDGE",
@@ -166,6 +167,21 @@ FILL_DTYPE = np.dtype(
     align=True,
 )
 """One fill as every driver records it (trades.csv has one row per fill)."""
+
+FUNDING_DTYPE = np.dtype(
+    [
+        ("ts", "i8"),  # local time the account booked it
+        ("funding_ts", "i8"),  # the venue's funding time it settles
+        ("venue", "i8"),
+        ("symbol", "i8"),
+        ("rate", "f8"),  # fraction of the notional per funding interval; positive: longs pay shorts
+        ("mark", "f8"),  # the price the position was valued at (the venue's mark price, else the mid)
+        ("position", "f8"),  # base units held on the venue then (linear: contracts x size)
+        ("payment", "f8"),  # quote currency: > 0 received, < 0 paid (-position x mark x rate)
+    ],
+    align=True,
+)
+"""One funding payment of a perpetual position, as every driver books it (its own line, beside the fills)."""
 
 EQUITY_DTYPE = np.dtype(
     [

@@ -5,6 +5,11 @@ A scenario is a list of book changes at given times; this module writes them as 
 stream (depth diffs with U/u and an inline REST snapshot) and a Bybit v5 spot stream (orderbook.50
 snapshot then deltas with u), one file per venue, in the recording format. Both venues also get a
 heartbeat diff every ``heartbeat_ms`` so they never look stale.
+
+A venue may be a perpetual instead (``markets``): Binance USD-M (``depth@0ms`` diffs chained by
+``pu``, a REST snapshot with ``E``/``T``) and Bybit v5 linear, each with its mark-price and funding
+stream (:class:`Perp`: Binance ``markPriceUpdate`` once a second, Bybit ``tickers`` snapshot then
+deltas), announcing one funding time and its rate and rolling over to the next at it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import msgspec
 
 from arb.recording.format import format_line
 
-__all__ = ["FEED_LATENCY_NS", "Book", "Change", "write_scenario"]
+__all__ = ["EIGHT_HOURS_MS", "FEED_LATENCY_NS", "Book", "Change", "Perp", "write_scenario"]
+
+EIGHT_HOURS_MS = 8 * 3_600_000
 
 FEED_LATENCY_NS = 5_000_000
 
@@ -48,6 +55,19 @@ class Change:
     kind: str = "delta"
 
 
+@dataclass(frozen=True)
+class Perp:
+    """A perpetual's mark price and funding in a scenario: the funding time ``funding_ms`` after the
+    start settles at ``rate`` (announced from the start); then the next one, eight hours later, is
+    announced at ``next_rate``. ``mark`` is the mark price (and the index), restated every ``every_ms``."""
+
+    mark: float
+    rate: float
+    funding_ms: int
+    next_rate: float = 0.0
+    every_ms: int = 1000
+
+
 def _fmt(x: float, decimals: int) -> str:
     return f"{x:.{decimals}f}"
 
@@ -67,11 +87,17 @@ def write_scenario(
     heartbeat_ms: int = 500,
     symbol: str = "BTCUSDT",
     silent: tuple[tuple[str, int, int], ...] = (),
+    markets: tuple[str, str] = ("spot", "spot"),
+    perps: dict[str, Perp] | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``recordings/binance_spot/<sym>_<day>.gz`` and ``bybit_spot/...`` under ``root``.
+    """Write ``recordings/binance_<market>/<sym>_<day>.gz`` and ``bybit_<market>/...`` under ``root``.
 
     ``silent``: (venue, from_ms, to_ms) windows without heartbeats (a venue that goes quiet).
+    ``markets``: Binance's and Bybit's market, ``"spot"`` or ``"linear"``; ``perps``: the mark price and
+    funding of a linear venue, by venue name.
     """
+    b_linear = markets[0] == "linear"  # Bybit linear streams its book as spot does
+    depth_stream = "depth@0ms" if b_linear else "depth@100ms"
     start_ms = int(dt.datetime.combine(day, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1000)
     by_time: dict[tuple[int, str], Change] = {}
     for change in changes:
@@ -89,17 +115,22 @@ def write_scenario(
     y_lines: list[bytes] = []
     # Binance: one diff buffered before the REST snapshot, then the snapshot, then diffs.
     uid = 1000
-    first = {"e": "depthUpdate", "E": start_ms - 50, "s": symbol, "U": uid - 5, "u": uid, "b": [], "a": []}
+    first: dict[str, object] = {"e": "depthUpdate", "E": start_ms - 50, "s": symbol, "U": uid - 5, "u": uid,
+                                "b": [], "a": []}  # fmt: skip
+    if b_linear:
+        first.update({"T": start_ms - 50, "pu": uid - 6})
     b_lines.append(
         format_line(
-            (start_ms - 50) * 1_000_000 + FEED_LATENCY_NS, enc({"stream": f"{lower}@depth@100ms", "data": first})
+            (start_ms - 50) * 1_000_000 + FEED_LATENCY_NS, enc({"stream": f"{lower}@{depth_stream}", "data": first})
         )
     )
-    snap = {
+    snap: dict[str, object] = {
         "lastUpdateId": uid,
         "bids": _levels(binance.bids, 2, 8, True),
         "asks": _levels(binance.asks, 2, 8, False),
     }
+    if b_linear:
+        snap.update({"E": start_ms, "T": start_ms})
     b_lines.append(format_line(start_ms * 1_000_000 + FEED_LATENCY_NS, enc(snap)))
     # Bybit: the snapshot the venue sends on subscription.
     u = 500
@@ -129,7 +160,7 @@ def write_scenario(
             binance.bids.update(change.bids)
             binance.asks.update(change.asks)
             skip = 10 if change.kind == "gap" else 0
-            diff = {
+            diff: dict[str, object] = {
                 "e": "depthUpdate",
                 "E": t,
                 "s": symbol,
@@ -138,8 +169,10 @@ def write_scenario(
                 "b": _levels(change.bids, 2, 8, True),
                 "a": _levels(change.asks, 2, 8, False),
             }
+            if b_linear:
+                diff.update({"T": t, "pu": uid + skip})
             uid += 3 + skip
-            b_lines.append(format_line(local, enc({"stream": f"{lower}@depth@100ms", "data": diff})))
+            b_lines.append(format_line(local, enc({"stream": f"{lower}@{depth_stream}", "data": diff})))
         else:
             bybit.bids.update(change.bids)
             bybit.asks.update(change.asks)
@@ -169,11 +202,62 @@ def write_scenario(
         for side in (book.bids, book.asks):
             for price in [p for p, q in side.items() if q == 0]:
                 del side[price]
+    for venue, perp in (perps or {}).items():
+        if venue == "binance":
+            b_lines += _binance_marks(perp, symbol, start_ms, duration_ms)
+        else:
+            y_lines += _bybit_tickers(perp, symbol, start_ms, duration_ms)
+    b_lines.sort(key=lambda line: int(line[:19]))
+    y_lines.sort(key=lambda line: int(line[:19]))
     paths = []
-    for folder, lines in (("binance_spot", b_lines), ("bybit_spot", y_lines)):
+    for folder, lines in ((f"binance_{markets[0]}", b_lines), (f"bybit_{markets[1]}", y_lines)):
         path = root / folder / f"{lower}_{day:%Y%m%d}.gz"
         path.parent.mkdir(parents=True, exist_ok=True)
         with gzip.open(path, "wb") as f:
             f.writelines(lines)
         paths.append(path)
     return paths[0], paths[1]
+
+
+def _next_funding(perp: Perp, start_ms: int, t_ms: int) -> tuple[int, float]:
+    # (the next funding time after t_ms, the rate announced for it) of a scenario's perpetual
+    first = start_ms + perp.funding_ms
+    return (first, perp.rate) if t_ms < first else (first + EIGHT_HOURS_MS, perp.next_rate)
+
+
+def _binance_marks(perp: Perp, symbol: str, start_ms: int, duration_ms: int) -> list[bytes]:
+    # USD-M <symbol>@markPrice@1s: a markPriceUpdate every perp.every_ms
+    out = []
+    for t in range(start_ms, start_ms + duration_ms, perp.every_ms):
+        funding_ms, rate = _next_funding(perp, start_ms, t)
+        mark = f"{perp.mark:.2f}"
+        data = {"e": "markPriceUpdate", "E": t, "s": symbol, "p": mark, "i": mark, "P": mark, "r": f"{rate:.8f}",
+                "T": funding_ms}  # fmt: skip
+        line = msgspec.json.encode({"stream": f"{symbol.lower()}@markPrice@1s", "data": data})
+        out.append(format_line(t * 1_000_000 + FEED_LATENCY_NS + 1, line))
+    return out
+
+
+def _bybit_tickers(perp: Perp, symbol: str, start_ms: int, duration_ms: int) -> list[bytes]:
+    # v5 linear tickers.<SYMBOL>: a snapshot, then a delta with the mark price every perp.every_ms (and
+    # the next funding time and its rate once the funding time passed)
+    out = []
+    cs = 7_000_000
+    announced = None
+    for t in range(start_ms, start_ms + duration_ms, perp.every_ms):
+        funding_ms, rate = _next_funding(perp, start_ms, t)
+        mark = f"{perp.mark:.2f}"
+        data: dict[str, str] = {"symbol": symbol, "markPrice": mark}
+        if announced is None:
+            kind = "snapshot"
+            data.update({"indexPrice": mark, "lastPrice": mark, "fundingRate": f"{rate:.8f}",
+                         "nextFundingTime": str(funding_ms)})  # fmt: skip
+        else:
+            kind = "delta"
+            if announced != funding_ms:
+                data.update({"fundingRate": f"{rate:.8f}", "nextFundingTime": str(funding_ms)})
+        announced = funding_ms
+        cs += 1
+        line = msgspec.json.encode({"topic": f"tickers.{symbol}", "type": kind, "data": data, "cs": cs, "ts": t})
+        out.append(format_line(t * 1_000_000 + FEED_LATENCY_NS + 1, line))
+    return out

@@ -13,6 +13,9 @@ from arb.runtime.engine import _log_equity, _trading_pnl
 from arb.strategy.types import EQUITY_DTYPE
 
 
+NO_MARK = np.full((1, 2), np.nan)  # no perpetual's mark price: positions valued at the mid
+
+
 def _same(a: float, b: float) -> bool:
     return np.float64(a).tobytes() == np.float64(b).tobytes()
 
@@ -31,7 +34,7 @@ def test_trading_pnl_equals_the_numpy_sum() -> None:
     for k in range(len(cash)):
         want = float(np.sum(cash[k] + position[k] * mid[k]))
         out = np.zeros(1)
-        got = _trading_pnl(cash[k][None], position[k][None], mid[k][None], out)  # one symbol
+        got = _trading_pnl(cash[k][None], position[k][None], mid[k][None], NO_MARK, out)  # one symbol
         assert _same(got, want) or (np.isnan(got) and np.isnan(want)), k
         assert _same(out[0], got) or np.isnan(got), k
 
@@ -44,7 +47,7 @@ def test_equity_sample_equals_the_numpy_expressions() -> None:
     rows = np.zeros(n, EQUITY_DTYPE)
     for k in range(n):
         one = (cash[k][None], init_base[k][None], position[k][None], mid[k][None])  # one symbol
-        assert _log_equity(rows, k, k, init_quote[k], one[0], one[1], one[2], one[3])
+        assert _log_equity(rows, k, k, init_quote[k], one[0], one[1], one[2], one[3], NO_MARK)
         per = init_quote[k] + cash[k] + (init_base[k] + position[k]) * mid[k]
         row = rows[k]
         assert row["equity_venue"].tobytes() == per.tobytes(), k
@@ -58,8 +61,8 @@ def test_no_equity_sample_before_both_venues_have_a_mid() -> None:
     rows = np.zeros(1, EQUITY_DTYPE)
     two = np.ones(2)
     grid = np.ones((1, 2))
-    assert not _log_equity(rows, 0, 5, two, grid, grid, grid, np.array([[np.nan, 1.0]]))
-    assert not _log_equity(rows, 0, 5, two, grid, grid, grid, np.array([[1.0, np.inf]]))
+    assert not _log_equity(rows, 0, 5, two, grid, grid, grid, np.array([[np.nan, 1.0]]), NO_MARK)
+    assert not _log_equity(rows, 0, 5, two, grid, grid, grid, np.array([[1.0, np.inf]]), NO_MARK)
     assert rows["ts"][0] == 0
 
 
@@ -69,11 +72,22 @@ def test_with_several_symbols_the_rows_of_a_sample_add_up_to_the_account() -> No
     cash, init_base, position = rng.standard_normal((3, 3, 2)) * 100
     mid = np.abs(rng.standard_normal((3, 2))) * 1_000 + 1.0
     rows = np.zeros(3, EQUITY_DTYPE)
-    assert _log_equity(rows, 0, 9, init_quote, cash, init_base, position, mid) == 3
+    assert _log_equity(rows, 0, 9, init_quote, cash, init_base, position, mid, np.full((3, 2), np.nan)) == 3
     account = init_quote + (cash + (init_base + position) * mid).sum(axis=0)
     assert np.allclose(rows["equity_venue"].sum(axis=0), account, rtol=1e-12)
     assert rows["symbol"].tolist() == [0, 1, 2] and rows["ts"].tolist() == [9, 9, 9]
     assert np.array_equal(rows["mid"], mid) and np.array_equal(rows["position"], position)
     pnl = np.zeros(3)
-    total = _trading_pnl(cash, position, mid, pnl)
+    total = _trading_pnl(cash, position, mid, np.full((3, 2), np.nan), pnl)
     assert np.allclose(pnl, (cash + position * mid).sum(axis=1)) and np.isclose(total, pnl.sum())
+
+
+def test_a_perpetuals_position_is_valued_at_its_mark_price() -> None:
+    cash, position = np.array([[0.0, -600.0]]), np.array([[0.0, 0.01]])
+    mid, mark = np.array([[60_000.0, 60_010.0]]), np.array([[np.nan, 60_100.0]])
+    out = np.zeros(1)
+    assert _trading_pnl(cash, position, mid, mark, out) == -600.0 + 0.01 * 60_100.0  # Bybit at its mark
+    rows = np.zeros(1, EQUITY_DTYPE)
+    assert _log_equity(rows, 0, 1, np.array([1e4, 1e4]), cash, np.zeros((1, 2)), position, mid, mark) == 1
+    assert rows["equity_venue"][0].tolist() == [1e4, 1e4 - 600.0 + 0.01 * 60_100.0]
+    assert rows["mid"][0].tolist() == [60_000.0, 60_010.0]  # the spread is still the books'
