@@ -12,7 +12,6 @@ import numpy as np
 from arb.runtime.engine import _log_equity, _trading_pnl
 from arb.strategy.types import EQUITY_DTYPE
 
-
 NO_MARK = np.full((1, 2), np.nan)  # no perpetual's mark price: positions valued at the mid
 
 
