@@ -114,8 +114,8 @@ MAX_STREAMS_PER_CONNECTION: Final[Mapping[str, int]] = {"binance": 1024, "bybit"
 
 _META: Final = "arb.config"
 _OVERRIDES_FILE: Final = "<overrides>"
-_UNIT_NS: Final = {"ms": NS_PER_MS, "s": NS_PER_S}
-_UNIT_WORD: Final = {"ms": "milliseconds", "s": "seconds"}
+_UNIT_NS: Final = {"ms": NS_PER_MS, "s": NS_PER_S, "h": 3600 * NS_PER_S}
+_UNIT_WORD: Final = {"ms": "milliseconds", "s": "seconds", "h": "hours"}
 _ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NETWORK_NAME: Final = re.compile(r"[A-Za-z0-9_-]+")
 _INT64_MAX: Final = 2**63 - 1
@@ -255,7 +255,7 @@ class _Spec:
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
-    unit: str | None = None  # "ms" or "s": the TOML key ends in _ms/_s and the field in _ns
+    unit: str | None = None  # "ms", "s" or "h": the TOML key ends in _ms/_s/_h and the field in _ns
     toml_float: bool = False  # a time that may be fractional in TOML (latencies)
     pattern: str | None = None
     pattern_doc: str = ""
@@ -530,6 +530,15 @@ class StrategyConfig:
             strategy leans its quotes back toward balance.
         book_levels: Price levels per side in the kernel's view of each book (1..50).
         cooldown_ns: Minimum time between two new pairs, int64 ns (TOML: ``cooldown_ms``).
+        funding_horizon_ns: Perpetuals: the entry rule counts the funding a pair's legs would pay or
+            earn if held this long (each linear venue's estimate of its coming rate, at every funding
+            time inside the horizon) as a cost or gain in its spread, int64 ns (TOML:
+            ``funding_horizon_h``, fractional hours allowed); 0, the default: off.
+        close_before_funding_ns: Perpetuals: this long before a funding time at which the held
+            imbalance would pay, the inventory rule leans back to balance, taking a pair that shrinks
+            the imbalance (no further than flat) whenever its spread loses less than the payment it
+            avoids, and opens none that grows it; int64 ns (TOML: ``close_before_funding_s``); 0, the
+            default: off.
     """
 
     symbol: str = field(
@@ -542,6 +551,8 @@ class StrategyConfig:
     book_levels: int = field(default=5, metadata=_spec(ge=1, le=50))
     cooldown_ns: int = field(default=0, metadata=_spec(ge=0, unit="ms"))
     symbols: tuple[str, ...] = field(default=(), metadata=_spec(derived=True, empty_ok=True))
+    funding_horizon_ns: int = field(default=0, metadata=_spec(ge=0, le=8760, unit="h", toml_float=True))
+    close_before_funding_ns: int = field(default=0, metadata=_spec(ge=0, le=86_400, unit="s"))
 
     def __post_init__(self) -> None:
         _validate_instance(self)
@@ -595,6 +606,9 @@ class RiskConfig:
             account's equity; 0: off.
         max_total_notional: The positions of every symbol on every venue together stay within this
             value, quote currency; 0: off.
+        min_liquidation_distance: Perpetuals: no pair may bring a linear venue's position within this
+            fraction of its mark price of the estimated liquidation price (from the venue's equity,
+            the ``[perpetual]`` leverage, margin mode and maintenance margin rate); 0: off.
 
     ``position_limit``, ``max_notional_per_venue``, ``stop_loss_bps``, ``max_pair_loss``,
     ``max_pairs_per_day``, ``min_pair_interval_ns`` and ``max_imbalance_hold_ns`` hold per symbol (a
@@ -618,6 +632,7 @@ class RiskConfig:
     max_unknown_orders: int = field(default=0, metadata=_spec(ge=0))
     max_symbol_share: float = field(default=0.0, metadata=_spec(ge=0, le=1))
     max_total_notional: float = field(default=0.0, metadata=_spec(ge=0))
+    min_liquidation_distance: float = field(default=0.0, metadata=_spec(ge=0, le=0.5))
 
     def __post_init__(self) -> None:
         _validate_instance(self)
@@ -1119,10 +1134,22 @@ class PerpetualConfig:
         margin_mode: ``"cross"`` or ``"isolated"``. Binance USD-M sets it per symbol; on a Bybit
             unified account it is account-wide, so arb checks it and refuses to start when it
             differs rather than change every position of the account.
+        maintenance_margin_rate: The fraction of a position's value the venue requires as
+            maintenance margin (its first tier: 0.004 on Binance BTCUSDT, 0.005 on Bybit); the risk
+            gate's liquidation estimate uses it in every mode.
+        funding_interval_ns: The time between two funding times, int64 ns (TOML:
+            ``funding_interval_h``; 8 hours, most symbols'); the kernel's funding term counts the
+            funding times in its horizon with it.
+
+    Every mode uses ``leverage``: a pair whose legs would need more initial margin (position value
+    over leverage, every symbol's on the venue) than the venue's equity is refused by the risk gate,
+    and the paper executor rejects such an order as the venue does.
     """
 
     leverage: int = field(default=1, metadata=_spec(ge=1, le=125))
     margin_mode: Literal["cross", "isolated"] = field(default="cross", metadata=_spec())
+    maintenance_margin_rate: float = field(default=0.004, metadata=_spec(ge=0, le=0.5))
+    funding_interval_ns: int = field(default=8 * 3600 * NS_PER_S, metadata=_spec(ge=1, le=24, unit="h"))
 
     def __post_init__(self) -> None:
         _validate_instance(self)
@@ -1294,6 +1321,8 @@ SYMBOL_STRATEGY_KEYS: Final = (
     "max_position_size",
     "rebalance_threshold",
     "cooldown_ns",
+    "funding_horizon_ns",
+    "close_before_funding_ns",
 )
 """The ``[strategy]`` fields a ``[symbols.<SYMBOL>]`` table may override."""
 SYMBOL_RISK_KEYS: Final = (
@@ -1390,6 +1419,7 @@ class AppConfig:
             if not isinstance(venue, VenueConfig) or venue.name != name:
                 _fail(self, name, f'expected the VenueConfig named "{name}", {_got(venue)}')
         object.__setattr__(self, "symbols", tuple(_resolve_symbols(self)))
+        _check_isolated_margin(self)
 
     def for_symbol(self, s: int) -> AppConfig:
         """This configuration as if symbol number ``s`` were the only one: its ``[strategy]``, its
@@ -1439,6 +1469,22 @@ class AppConfig:
         for dotted, value in overrides.items():
             config = _replace_path(config, dotted.split("."), value, dotted)
         return config
+
+
+def _check_isolated_margin(config: AppConfig) -> None:
+    # An isolated position's margin is its value over the leverage, so its liquidation lies about
+    # 1/leverage - maintenance rate from the entry whatever its size: a larger limit refuses every pair.
+    wanted = config.risk.min_liquidation_distance
+    for venue in config.venues:
+        perp = venue.perpetual
+        if wanted <= 0.0 or venue.market != "linear" or perp.margin_mode != "isolated":
+            continue
+        room = 1.0 / perp.leverage - perp.maintenance_margin_rate
+        if wanted > room:
+            _fail(config, "risk.min_liquidation_distance", f"expected at most {room:.4g}: {venue.name}'s "
+                  f"isolated margin at leverage {perp.leverage} (maintenance margin rate "
+                  f"{perp.maintenance_margin_rate:g}) puts liquidation about 1/leverage - rate = {room:.4g} "
+                  f"from the entry, so every pair would be refused; got {wanted:g}")  # fmt: skip
 
 
 def _resolve_symbols(config: AppConfig) -> list[SymbolConfig]:

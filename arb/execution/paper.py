@@ -5,7 +5,9 @@ Every intent becomes an immediate-or-cancel limit order that:
 1. leaves at ``now`` and reaches the venue ``latency.order_entry`` later (the venue's config);
 2. is checked there as the venue would check it, and rejected with the venue's own error code:
    price off the tick grid, quantity off the lot grid or below the minimum, value below the minimum
-   notional, or (spot) not enough quote to buy / base to sell (linear: not enough cash for the fee);
+   notional, or (spot) not enough quote to buy / base to sell (linear: not enough cash for the fee,
+   or, for an order that grows the position, more initial margin than the venue's equity: every
+   symbol's position value at its mid over the ``[perpetual]`` leverage, this order's at its price);
 3. fills at arrival against the book as it is then: it takes the levels at or better than its limit,
    best first, never more than each level shows minus what this executor already took from it since
    the venue's book last changed (so two orders cannot take the same liquidity), at the levels'
@@ -105,7 +107,8 @@ def _on_grid(x: float, step: float) -> bool:
 def reject_reason(
     venue: VenueConfig, side: int, price: float, qty: float, base: float, quote: float
 ) -> Rejection | None:
-    """The venue's rejection for this order given the venue-side balances, or None if accepted."""
+    """The venue's rejection for this order given the venue-side balances, or None if accepted (a
+    linear venue's margin is :class:`PaperExecutor`'s to check: it needs every symbol's position)."""
     table = _REJECTIONS[(venue.name, venue.market)]
     inst = venue.instrument
     if not (price > 0.0) or not _on_grid(price, inst.tick_size):
@@ -122,8 +125,6 @@ def reject_reason(
             return table["balance"]
         if side == SELL and base + _GRID_TOL * inst.lot_size < qty:
             return table["balance"]
-    elif quote < fee:
-        return table["balance"]
     return None
 
 
@@ -300,6 +301,8 @@ class PaperExecutor:
             log.debug("paper %s: leg fault rejects order %d", ASSET_NAMES[order.venue], order.order_id)
             return
         rejection = reject_reason(venue, order.side, order.price, order.qty, acct.base[s], acct.quote)
+        if rejection is None and venue.market == "linear":
+            rejection = self._margin_rejection(order)
         if rejection is not None:
             order.status = "rejected"
             order.rejection = rejection
@@ -360,6 +363,36 @@ class PaperExecutor:
         acct.base[s] += order.side * filled
         acct.quote -= order.side * cost + fee
         acct.fees += fee
+
+    def _margin_rejection(self, order: PaperOrder) -> Rejection | None:
+        # A linear venue refuses an order that grows the position beyond what its equity margins (every
+        # symbol's position value over the leverage, this one's after the order), or whose fee its
+        # equity cannot pay.
+        s, v = order.symbol_index, order.venue
+        venue = self.venues[s][v]
+        acct = self.sides[v]
+        after = acct.position[s] + order.side * order.qty
+        leverage = venue.perpetual.leverage
+        fee = order.qty * order.price * venue.fees.taker
+        grows = abs(after) > abs(acct.position[s])
+        equity = acct.quote  # cash flows so far; every position at its mid added below
+        used = fee + (abs(after) * order.price / leverage if grows else 0.0)
+        for o, held in enumerate(acct.position):
+            if held == 0.0:
+                continue
+            book = self.books[2 * o + v]
+            mid = 0.5 * (book.best_bid + book.best_ask)
+            if mid == mid:
+                equity += held * mid
+                if o != s and grows:
+                    used += abs(held) * mid / leverage
+        if used <= equity:
+            return None
+        return _REJECTIONS[(venue.name, venue.market)]["balance"]
+
+    def credit(self, venue: int, amount: float) -> None:
+        """The venue pays (``amount`` > 0) or charges a funding payment on its side of the account."""
+        self.sides[venue].quote += amount
 
     def cancel_all(self, on_answer: Callable[[PaperOrder], None]) -> int:
         """Shut down: orders still on their way are cancelled; orders the venue already handled are

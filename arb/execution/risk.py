@@ -36,9 +36,14 @@ status, ``position_limit``, ``max_notional_per_venue``, ``max_pair_loss``, ``max
   report them; 0 by default: pause until they are resolved) holds new pairs back;
 - ``max_symbol_share``: no symbol's position value (both venues) above this fraction of the
   account's equity;
-- ``max_total_notional``: every symbol's position value on every venue together stays within it.
+- ``max_total_notional``: every symbol's position value on every venue together stays within it;
+- margin (a linear venue, always on): the initial margin of the venue's positions after the pair
+  (every symbol's value over the ``[perpetual]`` leverage) stays within the venue's equity;
+- ``min_liquidation_distance``: a linear venue's position after the pair keeps its estimated
+  liquidation price at least this fraction of its price away (:func:`liquidation_distance`).
 
-A quantity is valued at the mid of the symbol's view (its book as the symbol last decided).
+A quantity is valued at the mid of the symbol's view (its book as the symbol last decided); the margin
+checks value a linear position at its mark price where the venue's stream gave one.
 
 A halt (``halted`` != 0: drawdown, pair loss, imbalance held, or one set from outside: the kill
 switch, a failed hedge, a halt kept from an earlier run) holds until a person clears it; the drivers
@@ -83,9 +88,11 @@ __all__ = [
     "event_text",
     "gate",
     "limits_of",
+    "liquidation_distance",
     "make_limits",
     "new_risk_state",
     "new_symbol_risk_state",
+    "position_at",
     "quote_currency",
     "restore_risk_memory",
     "risk_figures",
@@ -115,12 +122,14 @@ B_UNKNOWN = 10
 B_DAILY_LOSS_FRACTION = 11
 B_SYMBOL_SHARE = 12
 B_TOTAL_NOTIONAL = 13
-N_BREACHES = 14
+B_MARGIN = 14
+B_LIQUIDATION = 15
+N_BREACHES = 16
 # Events that are not refusals (in the event ring only): a halt tripping.
-E_DRAWDOWN = 14
-E_PAIR_LOSS = 15
-E_IMBALANCE = 16
-N_EVENTS = 17
+E_DRAWDOWN = 16
+E_PAIR_LOSS = 17
+E_IMBALANCE = 18
+N_EVENTS = 19
 EVENTS_KEPT = 64
 """Events the state's ring holds between two drains."""
 ACCOUNT = -1
@@ -141,6 +150,8 @@ BREACH_NAMES = (
     ("daily loss (fraction of the day's starting equity)", "max_daily_loss_fraction"),
     ("one symbol's positions (fraction of the account's equity)", "max_symbol_share"),
     ("every symbol's positions together", "max_total_notional"),
+    ("initial margin on one venue", "leverage"),
+    ("distance to the estimated liquidation price", "min_liquidation_distance"),
     ("trading PnL below its peak", "max_drawdown"),
     ("pair lost", "max_pair_loss"),
     ("net position held (ms)", "max_imbalance_hold_ms"),
@@ -173,6 +184,10 @@ RISK_DTYPE = np.dtype(
         ("max_unknown_orders", "i8"),  # per venue
         ("max_symbol_share", "f8"),  # fraction of the account's equity; 0 = off
         ("max_total_notional", "f8"),  # quote; 0 = off
+        ("leverage", "f8", (2,)),  # per venue; 0: a spot venue (no margin)
+        ("maintenance_rate", "f8", (2,)),  # per venue: maintenance margin, fraction of position value
+        ("isolated", "i8", (2,)),  # per venue: 1 for isolated margin, 0 cross
+        ("min_liquidation_distance", "f8"),  # fraction of the price; 0 = off
     ],
     align=True,
 )
@@ -248,14 +263,21 @@ def make_limits(risk: RiskConfig, dust: float = 0.0) -> np.ndarray[Any, np.dtype
     lim["max_unknown_orders"] = risk.max_unknown_orders
     lim["max_symbol_share"] = risk.max_symbol_share
     lim["max_total_notional"] = risk.max_total_notional
+    lim["min_liquidation_distance"] = risk.min_liquidation_distance
     return limits
 
 
 def limits_of(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     """One row of limits per symbol: each symbol's ``[risk]`` (its overrides applied), its dust the
-    coarser of its two lots."""
+    coarser of its two lots, and each linear venue's ``[perpetual]`` margin settings."""
     rows = [make_limits(sym.risk, dust=max(i.lot_size for i in sym.instruments)) for sym in config.symbols]
-    return np.concatenate(rows)
+    limits: np.ndarray[Any, np.dtype[Any]] = np.concatenate(rows)
+    for v, venue in enumerate(config.venues):
+        if venue.market == "linear":
+            limits["leverage"][:, v] = venue.perpetual.leverage
+            limits["maintenance_rate"][:, v] = venue.perpetual.maintenance_margin_rate
+            limits["isolated"][:, v] = int(venue.perpetual.margin_mode == "isolated")
+    return limits
 
 
 def new_risk_state(halted: int = H_NONE) -> np.ndarray[Any, np.dtype[Any]]:
@@ -379,6 +401,12 @@ def event_text(code: int, value: float, limit: float, limits: Any, quote: str = 
     if code == B_TOTAL_NOTIONAL:
         return (f"every symbol's positions together {_money(value, quote)} > limit {_money(limit, quote)} {where}: "
                 "pair refused")  # fmt: skip
+    if code == B_MARGIN:
+        return (f"initial margin on one venue {_money(value, quote)} > its equity {_money(limit, quote)} "
+                "([perpetual] leverage): pair refused")  # fmt: skip
+    if code == B_LIQUIDATION:
+        return (f"estimated liquidation price {value:.2%} from the mark < limit {limit:.2%} {where}: "
+                "pair refused")  # fmt: skip
     if code == E_DRAWDOWN:
         return f"trading PnL {_money(value, quote)} below its peak >= limit {_money(limit, quote)} {where}: {halt}"
     if code == E_PAIR_LOSS:
@@ -461,6 +489,21 @@ def value_px(mark: Any, last_mid: Any, s: int, v: int) -> float:
 
 
 @nb.njit(cache=True, nogil=True)
+def position_at(fills: Any, n: int, s: int, v: int, at_ns: int, position: float) -> float:
+    """Symbol ``s``'s position on venue ``v`` at the venue's time ``at_ns`` (a funding time), from its
+    ``position`` now: ``position`` less the fills the venue made after ``at_ns`` (``fills[:n]``,
+    ``FILL_DTYPE`` in the order they became known; a fill known locally by ``at_ns`` was made by then,
+    so the scan stops there). What a venue charges funding on is the position it held at the time."""
+    k = n - 1
+    while k >= 0 and fills[k]["local_ts"] > at_ns:
+        row = fills[k]
+        if row["symbol"] == s and row["venue"] == v and row["exch_ts"] > at_ns:
+            position -= row["side"] * row["qty"]
+        k -= 1
+    return position
+
+
+@nb.njit(cache=True, nogil=True)
 def _mid(view: Any, v: int) -> float:
     return float(0.5 * (view[v]["bid_px"][0] + view[v]["ask_px"][0]))
 
@@ -476,6 +519,62 @@ def _venue_equity(views: Any, v: int) -> float:
             return np.nan
         equity += views[s][v]["base_balance"] * mid
     return equity
+
+
+@nb.njit(cache=True, nogil=True)
+def liquidation_distance(position: float, px: float, equity: float, maintenance_rate: float) -> float:
+    """How far the price may move against ``position`` (signed, base units, valued at ``px``) before
+    the venue liquidates it, as a fraction of ``px``: the price at which ``equity`` (the margin backing
+    it: cross, the venue's equity less the other positions' maintenance margin; isolated, the
+    position's own margin) plus the move's loss equals the maintenance margin (``maintenance_rate`` x
+    value). Long: ``(q px - E) / (q (1 - m))``; short: ``(E + |q| px) / (|q| (1 + m))``. 1.0 when the
+    position cannot be liquidated (long, with equity at least its value) or is flat."""
+    if position == 0.0 or not (px > 0.0):
+        return 1.0
+    if position > 0.0:
+        liq = (position * px - equity) / (position * (1.0 - maintenance_rate))
+        return 1.0 if liq <= 0.0 else float((px - liq) / px)
+    size = -position
+    liq = (equity + size * px) / (size * (1.0 + maintenance_rate))
+    return float((liq - px) / px)
+
+
+@nb.njit(cache=True, nogil=True)
+def _margin_px(views: Any, s: int, v: int) -> float:
+    # What the venue values symbol s's position at: its mark price where known, else the mid.
+    m = views[s][v]["mark_px"]
+    return float(m if m > 0.0 else _mid(views[s], v))
+
+
+@nb.njit(cache=True, nogil=True)
+def _check_margin(views: Any, s: int, v: int, position: float, lim: Any, st: Any) -> None:
+    # A linear venue after a pair leaves symbol s at ``position`` there: its initial margin (every
+    # symbol's) within the venue's equity, and (when asked) the liquidation estimate far enough.
+    leverage = lim["leverage"][v]
+    rate = lim["maintenance_rate"][v]
+    equity = _venue_equity(views, v)
+    px = _margin_px(views, s, v)
+    if not (equity > 0.0) or not (px > 0.0):
+        _refuse(st, B_MARGIN, np.inf, equity if equity == equity else 0.0)
+        return
+    used = abs(position) * px / leverage
+    others_maintenance = 0.0
+    for o in range(views.shape[0]):
+        held = views[o][v]["position"]
+        if o == s or held == 0.0:
+            continue
+        pxo = _margin_px(views, o, v)
+        if pxo > 0.0:
+            used += abs(held) * pxo / leverage
+            others_maintenance += rate * abs(held) * pxo
+    if used > equity:
+        _refuse(st, B_MARGIN, used, equity)
+    wanted = lim["min_liquidation_distance"]
+    if wanted > 0.0:
+        backing = abs(position) * px / leverage if lim["isolated"][v] == 1 else equity - others_maintenance
+        distance = liquidation_distance(position, px, backing, rate)
+        if distance < wanted:
+            _refuse(st, B_LIQUIDATION, distance, wanted)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -664,6 +763,8 @@ def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any,
             used += after * mid
             if not (equity > 0.0) or used > lim["max_capital_use"] * equity:
                 _refuse(st, B_CAPITAL, used / equity if equity > 0.0 else np.inf, lim["max_capital_use"])
+        if lim["leverage"][v] > 0.0 and after > before:
+            _check_margin(views, s, v, view[v]["position"] + delta[v], lim, st)
         if st["unknown"][v] > lim["max_unknown_orders"]:
             _refuse(st, B_UNKNOWN, st["unknown"][v], lim["max_unknown_orders"])
     if opening and (lim["max_symbol_share"] > 0.0 or lim["max_total_notional"] > 0.0):

@@ -66,6 +66,7 @@ from arb.execution.risk import (
     limits_of,
     new_risk_state,
     new_symbol_risk_state,
+    position_at,
     quote_currency,
     risk_figures,
     symbol_risk_figures,
@@ -422,12 +423,14 @@ def _observe(now: int, views: Any, counters: Any, open_count: Any, book_ts: Any,
 
 @njit(cache=True)
 def _perp_step(now: int, views: Any, cash: Any, init_quote: Any, last_mid: Any, perp: Any, counters: Any,
-               funding: Any) -> None:  # fmt: skip
+               funding: Any, fills: Any) -> None:  # fmt: skip
     # At a decision point, before anything is valued: each perpetual's mark price now, and the funding
     # settlements due by now booked (the live engine books one when its row arrives, before it decides
     # at that time): the position pays position x price x rate, the price the settlement's mark, else
-    # the venue's last mark before it, else the book's last mid.
-    fund_ts, fund_off, fund_time, fund_rate, fund_mark, cursor, mark_ts, mark_px, mark_off, mark, paid = perp
+    # the venue's last mark before it, else the book's last mid. The view gets the mark price and the
+    # venue's estimate of the coming funding as they stood at ``now`` (what the kernel's funding term reads).
+    fund_ts, fund_off, fund_time, fund_rate, fund_mark, cursor, mark_ts, mark_px, mark_off, mark, paid = perp[:11]
+    est_ts, est_rate, est_next, est_off = perp[11:]
     booked = False
     for a in range(cursor.shape[0]):
         s = a // 2
@@ -441,7 +444,8 @@ def _perp_step(now: int, views: Any, cash: Any, init_quote: Any, last_mid: Any, 
                 m0, m1 = mark_off[a], mark_off[a + 1]
                 j = np.searchsorted(mark_ts[m0:m1], fund_ts[k], side="left") - 1
                 px = mark_px[m0 + j] if j >= 0 else last_mid[s, v]
-            position = views[s][v]["position"]
+            # the position the venue held at its funding time (not fills it made after)
+            position = position_at(fills, counters[C_FILLS], s, v, fund_time[k], views[s][v]["position"])
             payment = -position * px * fund_rate[k] if position != 0.0 else 0.0
             paid[s, v] += payment
             cash[s, v] += payment
@@ -462,6 +466,13 @@ def _perp_step(now: int, views: Any, cash: Any, init_quote: Any, last_mid: Any, 
             j = np.searchsorted(mark_ts[m0:m1], now, side="right") - 1
             if j >= 0:
                 mark[s, v] = mark_px[m0 + j]
+                views[s][v]["mark_px"] = mark_px[m0 + j]
+        e0, e1 = est_off[a], est_off[a + 1]
+        if e1 > e0:
+            j = np.searchsorted(est_ts[e0:e1], now, side="right") - 1
+            if j >= 0:
+                views[s][v]["funding_rate"] = est_rate[e0 + j]
+                views[s][v]["next_funding_ns"] = est_next[e0 + j]
     if booked:  # every view's quote balance: the venue's, every symbol's cash on it
         for v in range(2):
             quote = init_quote[v]
@@ -633,7 +644,7 @@ def _run_loop(
     linear venue are valued at its mark price.
     """
     n_symbols = views.shape[0]
-    perp_on = perp[1][-1] > 0 or perp[8][-1] > 0  # any settlement or mark price at all
+    perp_on = perp[1][-1] > 0 or perp[8][-1] > 0 or perp[14][-1] > 0  # any settlement, mark or funding estimate
     mark, paid = perp[9], perp[10]
     n_assets = 2 * n_symbols
     levels = params[0]["book_levels"]
@@ -786,7 +797,7 @@ def _run_loop(
                         views[s][v]["quote_balance"] = quote
                 fresh = False
             if perp_on:
-                _perp_step(now, views, cash, init_quote, last_mid, perp, counters, funding)
+                _perp_step(now, views, cash, init_quote, last_mid, perp, counters, funding, fills)
             _observe(
                 now, views, counters, open_count, book_ts, book_off, sync_ts, sync_st, sync_off, stale_after,
                 init_base, init_quote, cash, last_mid, eq_venue, pnl_sym, pending, pending_sent, held,
@@ -796,7 +807,7 @@ def _run_loop(
                 for s in range(n_symbols):
                     if ticked[2 * s] == 0 and ticked[2 * s + 1] == 0 and answered[s] == 0:
                         continue
-                    if not may_act(views[s], params[s : s + 1]):
+                    if not may_act(views[s], params[s : s + 1], now):
                         continue
                     if levels > 1:
                         _fill_top(hbt, views, levels, one * _MAX_SCAN_TICKS, 2 * s, 2 * s + 2, deeper)
@@ -1026,16 +1037,20 @@ class Loop:
         assets = funding if funding is not None else [Funding.none() for _ in range(n_assets)]
         fund_ts, fund_off = _ragged([f.local_ts for f in assets])
         mark_ts, mark_off = _ragged([f.mark_ts for f in assets])
+        est_ts, est_off = _ragged([f.est_ts for f in assets])
         self.perp = (
             fund_ts.astype(np.int64), fund_off, _ragged([f.funding_ts for f in assets])[0].astype(np.int64),
             _ragged([f.rate for f in assets])[0].astype(np.float64),
             _ragged([f.mark for f in assets])[0].astype(np.float64), np.zeros(n_assets, np.int64),
             mark_ts.astype(np.int64), _ragged([f.mark_px for f in assets])[0].astype(np.float64), mark_off,
             np.full((n_sym, 2), np.nan), np.zeros((n_sym, 2)),
+            est_ts.astype(np.int64), _ragged([f.est_rate for f in assets])[0].astype(np.float64),
+            _ragged([f.est_next for f in assets])[0].astype(np.int64), est_off,
         )  # fmt: skip
         """Settlements (local time, offsets per asset, funding time, rate, mark, next one per asset), mark
-        prices (local times, prices, offsets), then per (symbol, venue) the mark price now and the
-        funding booked: what _run_loop's ``perp`` takes."""
+        prices (local times, prices, offsets), per (symbol, venue) the mark price now and the funding
+        booked, then the venues' estimates of the coming funding (local times, rates, funding times,
+        offsets): what _run_loop's ``perp`` takes."""
         self.funding: np.ndarray[Any, Any] = np.zeros(len(fund_ts) + 1, FUNDING_DTYPE)
         self.price_decimals = np.array(
             [_decimals(i.tick_size) for sym in config.symbols for i in sym.instruments], np.int64
@@ -1127,7 +1142,8 @@ def _helper_calls(loop: Loop) -> list[tuple[Any, tuple[Any, ...]]]:
              loop.last_mid, grid, per_symbol, loop.pending, loop.pending_sent, loop.held, i64, loop.limits,
              loop.rstate, loop.srisk, i64, loop.equity, i64, grid),
         ),
-        (_perp_step, (i64, loop.views, grid, loop.init_quote, grid, loop.perp, loop.counters, loop.funding)),
+        (_perp_step, (i64, loop.views, grid, loop.init_quote, grid, loop.perp, loop.counters, loop.funding,
+                      loop.fills)),
         (_call_kernel, (i64, i64, loop.views, loop.params, loop.kstate, loop.intents, loop.limits, loop.rstate,
                         loop.srisk, loop.counters, loop.calls)),
         (_route, (i64, i64, loop.intents, i64, loop.counters, True, loop.leg_faults, loop.params, loop.held,

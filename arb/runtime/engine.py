@@ -35,6 +35,7 @@ from arb.config import AppConfig
 from arb.events import (
     ASSET_NAMES,
     EVENT_KIND_MASK,
+    FUNDING_RATE_EVENT,
     FUNDING_SETTLED_EVENT,
     MARK_PRICE_EVENT,
     NS_PER_S,
@@ -57,6 +58,7 @@ from arb.execution.risk import (
     limits_of,
     new_risk_state,
     new_symbol_risk_state,
+    position_at,
     quote_currency,
     update_equity,
     value_px,
@@ -110,10 +112,10 @@ def _venue_status(venues: Any, s: int, v: int, now: int, stale_after: int) -> in
 
 @nb.njit(cache=True, nogil=True)
 def _perp_rows(rows: Any) -> bool:
-    # Does the batch hold a mark price or a funding settlement (a perpetual's stream)?
+    # Does the batch hold a mark price, a funding rate or a settlement (a perpetual's stream)?
     for i in range(rows.shape[0]):
         kind = rows[i]["ev"] & EVENT_KIND_MASK
-        if kind == MARK_PRICE_EVENT or kind == FUNDING_SETTLED_EVENT:
+        if kind == MARK_PRICE_EVENT or kind == FUNDING_RATE_EVENT or kind == FUNDING_SETTLED_EVENT:
             return True
     return False
 
@@ -213,7 +215,7 @@ def _decide_symbol(
     # symbols.
     view = views[s]
     p = params[s : s + 1]
-    if not may_act(view, p):
+    if not may_act(view, p, now):
         return -1
     ks = kstate[s : s + 1]
     ks[0]["next_pair_id"] = pair_seq[0]
@@ -502,6 +504,7 @@ class Engine:
         book.apply(np.zeros(1, event_dtype))
         touches_book(np.zeros(1, event_dtype))
         _perp_rows(np.zeros(1, event_dtype))
+        position_at(self.log.fills.data, 0, 0, 0, 0, 0.0)
         views, intents, last_mid = self.views.copy(), self.intents.copy(), self.last_mid.copy()
         account = (self.position.copy(), self.init_base, self.init_quote, self.cash.copy())
         venues = self.venues.copy()
@@ -572,13 +575,20 @@ class Engine:
         self.venues[V_FEED_STALE, s, v] = stale
 
     def _take_perp_rows(self, s: int, v: int, rows: EventArray) -> None:
-        # A perpetual's mark price (what its position is valued at from now on) and funding settlements.
+        # A perpetual's mark price (what its position is valued at from now on), the venue's estimate
+        # of the coming funding (what the kernel's funding term reads) and funding settlements.
         kinds = rows["ev"] & EVENT_KIND_MASK
-        for k in np.flatnonzero((kinds == MARK_PRICE_EVENT) | (kinds == FUNDING_SETTLED_EVENT)).tolist():
+        view = self.views[s][v]
+        wanted = (kinds == MARK_PRICE_EVENT) | (kinds == FUNDING_RATE_EVENT) | (kinds == FUNDING_SETTLED_EVENT)
+        for k in np.flatnonzero(wanted).tolist():
             row = rows[k]
             if kinds[k] == MARK_PRICE_EVENT:
                 if row["px"] > 0.0:
                     self.mark[s, v] = row["px"]
+                    view["mark_px"] = row["px"]
+            elif kinds[k] == FUNDING_RATE_EVENT:
+                view["funding_rate"] = row["px"]
+                view["next_funding_ns"] = row["ival"]
             else:
                 self.book_funding(s, v, int(row["ival"]), float(row["px"]), float(row["qty"]), int(row["local_ts"]))
 
@@ -588,10 +598,15 @@ class Engine:
         ``mark`` (the settlement's mark price) or, NaN, the venue's last mark price, else its last mid.
         Returns the payment (quote: > 0 received); logs it as its own line (``log.funding``)."""
         px = mark if mark > 0.0 else float(value_px(self.mark, self.last_mid, s, v))
-        position = float(self.position[s, v])
+        # the position the venue held at its funding time: not what it filled after it
+        fills = self.log.fills
+        position = float(position_at(fills.data, fills.n, s, v, funding_ts, float(self.position[s, v])))
         payment = -position * px * rate if position != 0.0 else 0.0
         self.cash[s, v] += payment
         self.funding[s, v] += payment
+        credit = getattr(self.executor, "credit", None)  # a simulated venue pays it on its side too
+        if credit is not None and payment != 0.0:
+            credit(v, payment)
         log_ = self.log.funding
         data = log_.room(1)
         data[log_.n] = (now, funding_ts, v, s, rate, px, position, payment)

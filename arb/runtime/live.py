@@ -67,7 +67,7 @@ def warm_up_kernel(config: AppConfig) -> None:
     from arb.strategy.params import make_params
 
     view = new_view()
-    may_act(view, make_params(config))
+    may_act(view, make_params(config), 0)
     decide(view, make_params(config), new_state(), 0, new_intents())
 
 

@@ -28,6 +28,7 @@ from arb.config import AppConfig, VenueConfig
 from arb.events import (
     EVENT_KIND_MASK,
     EXCH_EVENT,
+    FUNDING_RATE_EVENT,
     FUNDING_SETTLED_EVENT,
     LOCAL_EVENT,
     SYNC_LOST_EVENT,
@@ -58,19 +59,25 @@ class ReplayBatch:
 
 
 def _settlement_rows(funding: Funding | None, feed_ns: int) -> list[EventArray]:
-    # One FUNDING_SETTLED row per settlement of the session's schedule (what the backtest books).
-    out = []
-    for k in range(len(funding) if funding is not None else 0):
-        assert funding is not None
-        row = np.zeros(1, event_dtype)
-        row["ev"] = FUNDING_SETTLED_EVENT | EXCH_EVENT | LOCAL_EVENT
-        row["local_ts"] = funding.local_ts[k]
-        row["exch_ts"] = funding.local_ts[k] - max(feed_ns, 1)
-        row["px"] = funding.rate[k]
-        row["qty"] = funding.mark[k]
-        row["ival"] = funding.funding_ts[k]
-        out.append(row)
-    return out
+    # One FUNDING_SETTLED row per settlement of the session's schedule (what the backtest books) and
+    # one FUNDING_RATE row per estimate of the coming funding (what the backtest's kernel reads), in
+    # local time order.
+    if funding is None:
+        return []
+    n_settle, n_est = len(funding), len(funding.est_ts)
+    rows = np.zeros(n_settle + n_est, event_dtype)
+    rows["ev"][:n_settle] = FUNDING_SETTLED_EVENT | EXCH_EVENT | LOCAL_EVENT
+    rows["local_ts"][:n_settle] = funding.local_ts
+    rows["px"][:n_settle] = funding.rate
+    rows["qty"][:n_settle] = funding.mark
+    rows["ival"][:n_settle] = funding.funding_ts
+    rows["ev"][n_settle:] = FUNDING_RATE_EVENT | EXCH_EVENT | LOCAL_EVENT
+    rows["local_ts"][n_settle:] = funding.est_ts
+    rows["px"][n_settle:] = funding.est_rate
+    rows["ival"][n_settle:] = funding.est_next
+    rows["exch_ts"] = rows["local_ts"] - max(feed_ns, 1)
+    order = np.argsort(rows["local_ts"], kind="stable")
+    return [rows[k : k + 1] for k in order.tolist()]
 
 
 def _venue_batches(
@@ -82,8 +89,9 @@ def _venue_batches(
     shift: int,
     settlements: list[EventArray],
 ) -> Iterator[ReplayBatch]:
-    # ``settlements``: the session's funding settlements (one row each, in time order), delivered at
-    # their times in place of the stream's own, so the replay books what the backtest books.
+    # ``settlements``: the session's funding settlements and estimates (one row each, in time order),
+    # delivered at their times in place of the stream's own, so the replay books and sees what the
+    # backtest books and sees.
     normalizer = make_normalizer(venue.name, venue.market, symbol, echo=False)
     if initial is not None and initial.synced:
         normalizer.resume(initial.update_id, initial.market, initial.symbol)
@@ -110,7 +118,8 @@ def _venue_batches(
         lost_at.clear()
         rows = normalizer.sink.take()
         if len(rows) and settlements:
-            rows = rows[(rows["ev"] & EVENT_KIND_MASK) != FUNDING_SETTLED_EVENT]
+            kinds = rows["ev"] & EVENT_KIND_MASK
+            rows = rows[(kinds != FUNDING_SETTLED_EVENT) & (kinds != FUNDING_RATE_EVENT)]
         state = normalizer.status.state
         if len(rows) or state != last_state:
             yield ReplayBatch(v, rows, ts, state, False, normalizer.status.update_id, symbol)
@@ -135,9 +144,7 @@ def _venue_batches(
     yield from settle(np.iinfo(np.int64).max)
 
 
-def _retimed(
-    v: int, symbol: str, batches: Iterator[ReplayBatch], feed_ns: int, synced: bool
-) -> Iterator[ReplayBatch]:
+def _retimed(v: int, symbol: str, batches: Iterator[ReplayBatch], feed_ns: int, synced: bool) -> Iterator[ReplayBatch]:
     # Constant feed latency: every row arrives at exch_ts + feed_ns; regroup rows by that time.
     chunks = [b.rows for b in batches if len(b.rows)]
     if not chunks:

@@ -33,6 +33,15 @@ What it does, in order of priority:
    ``rebalance_threshold`` is not opened (a pair is cut at the threshold); a pair that shrinks ``|I|``
    while it is at or beyond the threshold only has to break even after fees and slippage. A
    threshold of 0 turns the rule off (the per-venue bands still hold).
+5. **Funding (perpetuals, off unless asked).** With ``funding_horizon_ns`` > 0 the spread a pair must
+   clear includes the funding its legs would pay over that horizon if held: on each linear venue the
+   venue's estimate of its coming rate (``view.funding_rate``: positive, longs pay shorts) at every
+   funding time of the venue inside the horizon (``next_funding_ns``, then every
+   ``funding_interval_ns``), as a cost for the leg that would pay it and a gain for the one that
+   would earn it. With ``close_before_funding_ns`` > 0, from that long before a funding time at
+   which the held imbalance would pay, the inventory rule leans back: a pair that shrinks the
+   imbalance (to flat at most) only has to lose less than the payment it avoids, and none that grows
+   it is opened.
 
 Units: prices in quote currency, quantities in base units, ``*_bps`` basis points, ``*_ns`` int64 ns.
 Inputs are the record arrays of :mod:`arb.strategy.types`; ``params`` and ``state`` are 1-element arrays.
@@ -149,6 +158,39 @@ def _walk(
 
 
 @nb.njit(cache=True, nogil=True)
+def _next_funding(view: Any, p: Any, v: int, now_ns: int) -> int:
+    # Venue v's next funding time after now (0: a spot venue, or none known).
+    nxt: int = view[v]["next_funding_ns"]
+    if p["market"][v] == MARKET_SPOT or nxt <= 0:
+        return 0
+    if nxt <= now_ns:  # passed, and the venue has not said the next one yet: the schedule has
+        interval = p["funding_interval_ns"][v]
+        nxt += ((now_ns - nxt) // interval + 1) * interval
+    return nxt
+
+
+@nb.njit(cache=True, nogil=True)
+def _fundings_within(view: Any, p: Any, v: int, now_ns: int, horizon: int) -> int:
+    # How many of venue v's funding times fall in (now, now + horizon].
+    nxt = _next_funding(view, p, v, now_ns)
+    if nxt <= 0 or nxt > now_ns + horizon:
+        return 0
+    return int(1 + (now_ns + horizon - nxt) // p["funding_interval_ns"][v])
+
+
+@nb.njit(cache=True, nogil=True)
+def _funding_bps(view: Any, p: Any, b: int, s: int, now_ns: int, horizon: int) -> float:
+    # What a unit bought on b and sold on s pays in funding over the horizon, bps of its price (> 0:
+    # pays, < 0: earns): the long leg pays the rate at each of its venue's funding times, the short
+    # leg earns its venue's.
+    if horizon <= 0:
+        return 0.0
+    paid = view[b]["funding_rate"] * _fundings_within(view, p, b, now_ns, horizon)
+    earned = view[s]["funding_rate"] * _fundings_within(view, p, s, now_ns, horizon)
+    return float((paid - earned) * 1e4)
+
+
+@nb.njit(cache=True, nogil=True)
 def _pair_cap(view: Any, p: Any, b: int, s: int) -> float:
     # Largest pair size allowed by the order size, the per-venue bands and spot holdings.
     cap: float = p["max_order_size"]
@@ -238,13 +280,61 @@ def _is_dust(view: Any, p: Any, net: float) -> bool:
 
 
 @nb.njit(cache=True, nogil=True)
-def may_act(view: Any, params: Any) -> bool:
+def _close_gain_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> float:
+    # With close_before_funding: what a unit bought on b and sold on s saves of the funding payments
+    # due within the window, bps of its price, when the held positions would pay there (else 0).
+    window = p["close_before_funding_ns"]
+    if window <= 0:
+        return 0.0
+    due = np.zeros(2)  # each venue's rate if its funding time is within the window
+    for v in range(2):
+        nxt = _next_funding(view, p, v, now_ns)
+        if nxt > 0 and nxt <= now_ns + window:
+            due[v] = view[v]["funding_rate"]
+    payment = -view[0]["position"] * due[0] - view[1]["position"] * due[1]  # per unit of price
+    if payment >= 0.0:
+        return 0.0  # the positions earn (or nothing is due): hold them
+    return float((due[s] - due[b]) * 1e4)
+
+
+@nb.njit(cache=True, nogil=True)
+def _required_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> tuple[float, float, bool]:
+    # The spread a pair buying on b and selling on s must clear and its cap by the inventory rules
+    # (-1.0: none); False when it may not be opened at all.
+    imbalance = view[0]["position"] - view[1]["position"]
+    threshold = p["rebalance_threshold"]
+    grows = (b == 0 and imbalance >= 0.0) or (b == 1 and imbalance <= 0.0)
+    required: float = p["min_spread_bps"]
+    cap = -1.0
+    if threshold <= 0.0:
+        pass  # no rebalance rule
+    elif abs(imbalance) >= threshold:
+        if grows:
+            return required, cap, False
+        required = 0.0  # leaning back: breaking even after fees and slippage is enough
+    elif grows:
+        cap = (threshold - abs(imbalance)) / 2.0  # stop at the band's edge
+    if p["close_before_funding_ns"] > 0:
+        gain = _close_gain_bps(view, p, b, s, now_ns)
+        if gain > 0.0 and not grows:  # closing avoids part of a payment: lose less than it saves
+            required = min(required, -gain)
+            cap = abs(imbalance) / 2.0 if cap < 0.0 else min(cap, abs(imbalance) / 2.0)
+        elif gain < 0.0:
+            return required, cap, False  # it would add to a payment about to be made
+    if p["funding_horizon_ns"] > 0:
+        required += _funding_bps(view, p, b, s, now_ns, p["funding_horizon_ns"])
+    return required, cap, True
+
+
+@nb.njit(cache=True, nogil=True)
+def may_act(view: Any, params: Any, now_ns: int) -> bool:
     """False only when :func:`decide` would certainly return 0 without changing its state.
 
     Reads the best level of each book only, so a driver can skip filling deeper levels on the vast
     majority of book updates: no order is unanswered, the net position is flat (or dust), and
     neither direction's best ask/bid pair clears both taker fees and the slippage tolerance (the
-    least any pair must clear, even when leaning back to balance).
+    least any pair must clear, even when leaning back to balance), the funding term included where
+    it is on.
     """
     p = params[0]
     if view[0]["open_orders"] > 0 or view[1]["open_orders"] > 0:
@@ -252,8 +342,14 @@ def may_act(view: Any, params: Any) -> bool:
     if not _is_dust(view, p, view[0]["position"] + view[1]["position"]):
         return True
     cost_bps = (p["taker_fee"][0] + p["taker_fee"][1]) * 1e4 + p["slippage_bps"]
-    floor_bps = min(p["min_spread_bps"], 0.0)
+    funding = p["funding_horizon_ns"] > 0 or p["close_before_funding_ns"] > 0
     for b in range(2):
+        floor_bps = min(p["min_spread_bps"], 0.0)
+        if funding:
+            required, _, ok = _required_bps(view, p, b, 1 - b, now_ns)
+            if not ok:
+                continue
+            floor_bps = min(floor_bps, required)
         ask = view[b]["ask_px"][0]
         bid = view[1 - b]["bid_px"][0]
         if ask > 0.0 and bid > 0.0 and (bid - ask) / ask * 1e4 - cost_bps >= floor_bps:
@@ -284,8 +380,6 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
     if view[0]["status"] != VENUE_OK or view[1]["status"] != VENUE_OK:
         return 0
 
-    imbalance = view[0]["position"] - view[1]["position"]
-    threshold = p["rebalance_threshold"]
     buy_take0 = np.zeros(MAX_LEVELS)
     sell_take0 = np.zeros(MAX_LEVELS)
     buy_take1 = np.zeros(MAX_LEVELS)
@@ -296,17 +390,12 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
     for d in range(2):
         b = d  # direction 0 buys on venue 0 and sells on 1; direction 1 the reverse
         s = 1 - d
-        grows = (d == 0 and imbalance >= 0.0) or (d == 1 and imbalance <= 0.0)
-        required = p["min_spread_bps"]
+        required, rule_cap, ok = _required_bps(view, p, b, s, now_ns)
+        if not ok:
+            continue
         cap = _pair_cap(view, p, b, s)
-        if threshold <= 0.0:
-            pass  # no rebalance rule
-        elif abs(imbalance) >= threshold:
-            if grows:
-                continue
-            required = 0.0  # leaning back: breaking even after fees and slippage is enough
-        elif grows:
-            cap = min(cap, (threshold - abs(imbalance)) / 2.0)  # stop at the band's edge
+        if rule_cap >= 0.0:
+            cap = min(cap, rule_cap)
         if d == 0:
             qty, profit = _walk(view, p, b, s, required, cap, buy_take0, sell_take0)
         else:

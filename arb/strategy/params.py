@@ -31,6 +31,8 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     p["max_hedge_attempts"] = e.max_hedge_attempts
     p["hedge_retry_ns"] = e.hedge_retry_ns
     p["stop_loss_bps"] = r.stop_loss_bps
+    p["funding_horizon_ns"] = s.funding_horizon_ns
+    p["close_before_funding_ns"] = s.close_before_funding_ns
     for v, venue in enumerate(config.venues):
         p["taker_fee"][v] = venue.fees.taker
         p["tick_size"][v] = venue.instrument.tick_size
@@ -38,6 +40,7 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
         p["min_qty"][v] = venue.instrument.min_qty
         p["min_notional"][v] = venue.instrument.min_notional
         p["market"][v] = MARKET_SPOT if venue.market == "spot" else MARKET_LINEAR
+        p["funding_interval_ns"][v] = venue.perpetual.funding_interval_ns
     return params
 
 

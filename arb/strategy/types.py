@@ -88,6 +88,9 @@ VIEW_DTYPE = np.dtype(
         ("book_exch_ts", "i8"),  # exchange time of the last book update applied
         ("book_local_ts", "i8"),  # local time it was applied
         ("status", "i8"),  # VENUE_OK / VENUE_STALE / VENUE_OUT_OF_SYNC
+        ("mark_px", "f8"),  # linear: the venue's last mark price (NaN: none yet; spot: NaN)
+        ("funding_rate", "f8"),  # linear: the venue's estimate of the coming funding's rate (0: none)
+        ("next_funding_ns", "i8"),  # linear: when that funding is, exchange time (0: unknown)
     ],
     align=True,
 )
@@ -113,6 +116,9 @@ PARAMS_DTYPE = np.dtype(
         ("min_qty", "f8", (2,)),
         ("min_notional", "f8", (2,)),
         ("market", "i8", (2,)),  # MARKET_SPOT / MARKET_LINEAR
+        ("funding_horizon_ns", "i8"),  # the entry rule weighs the funding expected this long; 0: off
+        ("close_before_funding_ns", "i8"),  # lean back to balance this long before an adverse funding; 0: off
+        ("funding_interval_ns", "i8", (2,)),  # linear: the time between two fundings
     ],
     align=True,
 )
@@ -246,7 +252,7 @@ def new_views(n_symbols: int) -> np.ndarray[Any, np.dtype[Any]]:
     """Empty views of both venues for each symbol: shape ``(n_symbols, 2)``; ``views[s]`` is symbol
     ``s``'s view, what its kernel call reads."""
     views = np.zeros((n_symbols, 2), VIEW_DTYPE)
-    for field in ("bid_px", "ask_px"):
+    for field in ("bid_px", "ask_px", "mark_px"):
         views[field] = np.nan
     views["status"] = VENUE_OUT_OF_SYNC
     return views

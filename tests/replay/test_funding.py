@@ -34,23 +34,36 @@ EXPECTED = {0: -0.03 * 60_000.0 * 0.0001, 1: 0.03 * 60_300.0 * 0.0003}  # by ven
 START_MS = int(dt.datetime.combine(DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1000)
 
 
-def perp_config(tmp_path: Path, **arbitrage: Any) -> AppConfig:
+def perp_config(
+    tmp_path: Path,
+    *,
+    changes: list[Change] | None = None,
+    perps: dict[str, Perp] | None = None,
+    markets: tuple[str, str] = ("linear", "linear"),
+    **arbitrage: Any,
+) -> AppConfig:
+    """The scenario above (or ``changes`` to the books, ``perps`` for the linear venues' mark and
+    funding, ``markets`` per venue) and its configuration; ``arbitrage``: more arbitrage.toml tables."""
+    perps = {"binance": BINANCE, "bybit": BYBIT} if perps is None else perps
     write_scenario(
         tmp_path / "recordings", DAY,
         Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}), Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
-        [Change(2000, "bybit", bids={60300.0: 1.0})], duration_ms=6000, heartbeat_ms=100,
-        markets=("linear", "linear"), perps={"binance": BINANCE, "bybit": BYBIT},
+        changes or [Change(2000, "bybit", bids={60300.0: 1.0})], duration_ms=6000, heartbeat_ms=100,
+        markets=markets, perps={v: p for v, p in perps.items() if markets[("binance", "bybit").index(v)] == "linear"},
     )  # fmt: skip
-    venue = {
-        "market": "linear",
-        "latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0},
-        "account": {"base": 0.0, "quote": 1e5},
-        "instrument": {"tick_size": 0.1, "lot_size": 0.001, "min_qty": 0.001, "min_notional": 5.0},
-        "fees": {"maker": 0.0002, "taker": 0.0005},
-        "feed": {"depth_stream": None},  # the venue's linear default
-    }
+    venues = []
+    for market in markets:
+        venue: dict[str, Any] = {
+            "market": market,
+            "latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0},
+            "account": {"base": 0.0 if market == "linear" else 1.0, "quote": 1e5},
+            "instrument": {"tick_size": 0.1, "lot_size": 0.001, "min_qty": 0.001, "min_notional": 5.0},
+            "fees": {"maker": 0.0002, "taker": 0.0005},
+            "feed": {"depth_stream": None},  # the venue's default for its market
+        }
+        venues.append(venue)
     path = write_config_files(
-        tmp_path, binance_overrides=venue, bybit_overrides={**venue, "feed": {"depth_stream": None}},
+        tmp_path, binance_overrides=venues[0], bybit_overrides=venues[1],
         arbitrage_overrides={
             "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0},
             "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0},
