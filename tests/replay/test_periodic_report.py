@@ -186,6 +186,19 @@ def test_the_week_of_a_two_symbol_backtest_equals_its_summary_symbol_by_symbol(
     assert main(["-q", "backtest", "--config", str(config), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["pnl_consistent"] and all(s["pnl_consistent"] for s in summary["symbols"].values())
+    # what summary.json says of each symbol is what its rows of trades.csv say at its own final mids
+    from arb.report import pnl_from_fills, pnl_from_trades_csv, read_trades_csv
+
+    names = list(summary["symbols"])
+    mids = [[summary["symbols"][n]["venues"][v]["final_mid"] for v in ("binance", "bybit")] for n in names]
+    assert pnl_from_trades_csv(out / "trades.csv", mids, names) == pytest.approx(summary["total"]["pnl"], abs=CENT)
+    fills = read_trades_csv(out / "trades.csv", names)
+    for s, name in enumerate(names):
+        own, figures = fills[fills["symbol"] == s], summary["symbols"][name]["total"]
+        assert len(own) == figures["fills"] > 0
+        assert pnl_from_fills(own, mids[s]) == pytest.approx(figures["pnl"], abs=CENT)
+        assert float(own["fee"].sum()) == pytest.approx(figures["fees"], abs=1e-9)
+        assert float(own["qty"].sum()) == pytest.approx(figures["volume"], abs=1e-12)
     page = tmp_path / "week.html"
     assert main(["report", "--source", "backtest", "--results", str(out), "--period", "week", "--out", str(page)]) == 0
     figures = _embedded(page)
