@@ -152,7 +152,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from arb.config import load_config
-    from arb.report import InitialBalances, print_summary, run_leg_figures, summarize, write_report
+    from arb.report import InitialBalances, print_summary, run_summary, write_report
     from arb.runtime.backtest import run_backtest
     from arb.ui import console, status_and_progress
 
@@ -178,12 +178,22 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         "risk_state": result.risk_state,
         "wall_s": round(result.wall_s, 3),
     }
-    initial = InitialBalances(result.initial_base, result.initial_quote)
-    legs = run_leg_figures(config, result.fills, result.sent, result.equity, result.kernel_state.get("flags", 0))
-    summary = summarize(result.fills, result.equity, initial, meta, out_of_sync=result.out_of_sync, legs=legs)
+    if len(result.symbols) > 1:  # each symbol's kernel and gate (the fields above are the first symbol's)
+        meta |= {"kernel_states": result.kernel_states, "symbol_risk": result.symbol_risk}
+    initial = InitialBalances.of_symbols(result.initial_base_by_symbol or [result.initial_base], result.initial_quote)
+    summary = run_summary(
+        config,
+        result.fills,
+        result.equity,
+        initial,
+        meta,
+        out_of_sync=result.out_of_sync_by_symbol or [result.out_of_sync],
+        sent=result.sent,
+        kernel_flags=[state.get("flags", 0) for state in result.kernel_states] or [result.kernel_state.get("flags", 0)],
+    )
     paths = write_report(out, summary, result.fills, result.equity)
     print_summary(summary)
-    if result.kernel_state.get("flags", 0):
+    if any(state.get("flags", 0) for state in result.kernel_states or [result.kernel_state]):
         console.print("[bold red]a hedge failed repeatedly: see the log and trades.csv[/]")
     print(f"report: {paths[-1].parent} ({', '.join(p.name for p in paths)}) in {result.wall_s:.1f} s")
     return 0

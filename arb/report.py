@@ -59,6 +59,7 @@ __all__ = [
     "SUMMARY_JSON",
     "TRADES_CSV",
     "TRADES_HEADER",
+    "AccountEquity",
     "ChartData",
     "Figures",
     "InitialBalances",
@@ -68,7 +69,11 @@ __all__ = [
     "Span",
     "Spans",
     "Summary",
+    "SymbolChart",
+    "SymbolSummary",
+    "account_equity",
     "chart_data",
+    "combined_leg_figures",
     "fill_spread_bps",
     "leg_figures",
     "out_of_sync_spans",
@@ -80,7 +85,10 @@ __all__ = [
     "print_summary",
     "read_trades_csv",
     "run_leg_figures",
+    "run_summary",
     "summarize",
+    "symbol_leg_figures",
+    "unit_value",
     "write_report",
 ]
 
@@ -140,12 +148,18 @@ class InitialBalances:
     """Starting balances per venue, indexed by asset number (``[0]`` Binance, ``[1]`` Bybit).
 
     Attributes:
-        base: Base-asset holdings at the start, base units (0 on a linear market).
-        quote: Quote balance (spot) or cash (linear) at the start, quote currency.
+        base: Base-asset holdings at the start, base units (0 on a linear market); with several
+            symbols, the first symbol's.
+        quote: Quote balance (spot) or cash (linear) at the start, quote currency: each venue's one
+            balance, shared by every symbol.
+        bases: Every symbol's starting base per venue, in ``[strategy] symbols`` order, each in its own
+            base units (``bases[0] == base``); ``(base,)`` with one symbol. Build it with
+            :meth:`of_symbols`.
     """
 
     base: tuple[float, float]
     quote: tuple[float, float]
+    bases: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("base", "quote"):
@@ -153,18 +167,50 @@ class InitialBalances:
             if len(values) != len(_VENUES) or not all(math.isfinite(v) for v in values):
                 raise ValueError(f"InitialBalances.{name}: expected two finite numbers (Binance, Bybit), got {values}")
             object.__setattr__(self, name, values)
+        bases = tuple(tuple(float(v) for v in pair) for pair in self.bases) or (self.base,)
+        for s, pair in enumerate(bases):
+            if len(pair) != len(_VENUES) or not all(math.isfinite(v) for v in pair):
+                raise ValueError(
+                    f"InitialBalances.bases[{s}]: expected two finite numbers (Binance, Bybit), got {pair}"
+                )
+        if bases[0] != self.base:
+            raise ValueError(f"InitialBalances.bases[0] {bases[0]} is not base {self.base}: the first symbol's")
+        object.__setattr__(self, "bases", bases)
+
+    @classmethod
+    def of_symbols(cls, bases: Sequence[Sequence[float]] | Array, quote: Sequence[float]) -> InitialBalances:
+        """Every symbol's starting base per venue (one ``(binance, bybit)`` per symbol) and the venues' quote."""
+        rows = [(float(pair[0]), float(pair[1])) for pair in bases]
+        if not rows:
+            raise ValueError("InitialBalances.of_symbols: expected the base of at least one symbol")
+        return cls(rows[0], (float(quote[0]), float(quote[1])), tuple(rows))
 
     @classmethod
     def from_config(cls, config: AppConfig) -> InitialBalances:
-        """The ``[account]`` tables of both venue files."""
+        """The ``[account]`` tables of both venue files (every symbol's base: its own, see ``config.symbols``)."""
         binance, bybit = config.venues
-        return cls(
-            base=(binance.account.base, bybit.account.base),
-            quote=(binance.account.quote, bybit.account.quote),
-        )
+        quote = (binance.account.quote, bybit.account.quote)
+        if len(config.symbols) > 1:
+            return cls.of_symbols([sym.base for sym in config.symbols], quote)
+        return cls(base=(binance.account.base, bybit.account.base), quote=quote)
+
+    @property
+    def n_symbols(self) -> int:
+        """How many symbols the balances describe."""
+        return len(self.bases)
+
+    def symbol(self, s: int) -> InitialBalances:
+        """Symbol ``s``'s part of the account, as its equity rows hold it: its own starting base, and the
+        venues' starting quote for the first symbol (0 for the others), so the parts add up to the account."""
+        quote = self.quote if s == 0 else (0.0, 0.0)
+        return InitialBalances(self.bases[s], quote)
 
     def equity(self, mid: Sequence[float] | Array) -> float | None:
-        """Total value of the starting balances at ``mid`` (quote per base, per venue); None if unknown."""
+        """Total value of the starting balances at ``mid`` (quote per base, per venue; with several
+        symbols one row of mids per symbol); None if unknown."""
+        mids = np.asarray(mid, dtype=np.float64)
+        if mids.ndim == 2:
+            return _sum_or_none(self.symbol(s).equity(mids[s]) for s in range(self.n_symbols))
         return _sum_or_none(self.venue_equity(v, mid[v]) for v in _VENUES)
 
     def venue_equity(self, venue: int, mid: float) -> float | None:
@@ -173,13 +219,20 @@ class InitialBalances:
         return None if value is None else self.quote[venue] + value
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"base": [b0, b1], "quote": [q0, q1]}``."""
-        return {"base": list(self.base), "quote": list(self.quote)}
+        """``{"base": [b0, b1], "quote": [q0, q1]}``; with several symbols also ``"bases"``, one pair per symbol."""
+        out: dict[str, Any] = {"base": list(self.base), "quote": list(self.quote)}
+        if self.n_symbols > 1:
+            out["bases"] = [list(pair) for pair in self.bases]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class Figures:
-    """Figures of one venue, or of both together (``name == "total"``).
+    """Figures of one venue, or of both together (``name == "total"``): of the account, or of one symbol.
+
+    With several symbols the account's base quantities (``volume``, ``closed_qty``, ``open_qty``,
+    ``position``, ``base_balance``) are None: units of different coins do not add up; each symbol's
+    figures (:class:`SymbolSummary`) have them.
 
     Attributes:
         name: ``"binance"``, ``"bybit"`` or ``"total"``.
@@ -194,7 +247,8 @@ class Figures:
         hedge_fills: Fills of INTENT_HEDGE orders.
         unwind_fills: Fills of INTENT_UNWIND orders.
         holding_time_s: Quantity-weighted mean time between a FIFO lot's opening fill and the fill that
-            closed it, seconds. None when no quantity was closed.
+            closed it, seconds. None when no quantity was closed. With several symbols the account's
+            pools every symbol's, each weighted by its closed quantity valued at its final mid.
         closed_qty: Quantity matched buy against sell by FIFO, base units.
         open_qty: Quantity still open at the end (absolute, summed over venues for the total), base units.
         position: Base bought minus sold, base units (the total is the net exposure across venues).
@@ -210,16 +264,16 @@ class Figures:
     pnl: float | None
     pnl_from_fills: float | None
     fees: float
-    volume: float
+    volume: float | None
     notional: float
     fills: int
     hedge_fills: int
     unwind_fills: int
     holding_time_s: float | None
-    closed_qty: float
-    open_qty: float
-    position: float
-    base_balance: float
+    closed_qty: float | None
+    open_qty: float | None
+    position: float | None
+    base_balance: float | None
     quote_balance: float
     final_mid: float | None
     out_of_sync_s: float
@@ -384,6 +438,48 @@ class LegFigures:
 
 
 @dataclass(frozen=True)
+class SymbolSummary:
+    """One symbol's part of a run with several symbols (``Summary.symbols``): its fills valued at its
+    own mids, its part of the equity rows. Its PnL, fees, notional and fills add up over the symbols to
+    the account's; its quantities are in its own base units.
+
+    Attributes:
+        name: The symbol (``"ETHUSDT"``).
+        total: Both venues together (``position``: the symbol's net exposure across venues).
+        venues: Per venue, in asset order.
+        pairs: Its arbitrage pairs.
+        initial: Its part of the starting balances (:meth:`InitialBalances.symbol`: its base, and the
+            venues' quote only for the first symbol).
+        pnl_consistent: ``|total.pnl - total.pnl_from_fills| <= PNL_TOLERANCE``.
+        out_of_sync: Per venue, the spans its book was not synced.
+        legs: Its leg-risk figures, when the driver gave the intents it sent.
+    """
+
+    name: str
+    total: Figures
+    venues: tuple[Figures, Figures]
+    pairs: PairFigures
+    initial: InitialBalances
+    pnl_consistent: bool
+    out_of_sync: tuple[Spans, Spans] = ((), ())
+    legs: LegFigures | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """What summary.json holds under ``symbols.<name>``."""
+        return {
+            "pnl_consistent": self.pnl_consistent,
+            "total": self.total.to_dict(),
+            "venues": {f.name: f.to_dict() for f in self.venues},
+            "out_of_sync": {
+                f.name: [list(span) for span in spans] for f, spans in zip(self.venues, self.out_of_sync, strict=True)
+            },
+            "pairs": self.pairs.to_dict(),
+            **({"legs": self.legs.to_dict()} if self.legs is not None else {}),
+            "initial_base": list(self.initial.base),
+        }
+
+
+@dataclass(frozen=True)
 class Summary:
     """Everything the report says about a run. Built by :func:`summarize`.
 
@@ -393,10 +489,17 @@ class Summary:
         pairs: Arbitrage-pair figures.
         risk: Equity-curve figures.
         initial: The starting balances.
-        pnl_consistent: ``|total.pnl - total.pnl_from_fills| <= PNL_TOLERANCE`` (False if either is None).
+        pnl_consistent: ``|total.pnl - total.pnl_from_fills| <= PNL_TOLERANCE`` (False if either is None),
+            and the same for every symbol.
         meta: The driver's meta data (config, data range, mode, counters), made JSON-safe.
-        out_of_sync: Per venue, the spans ``(start_ns, end_ns)`` of local time its book was not synced.
-        legs: Leg-risk figures, when the driver gave the intents it sent (:func:`leg_figures`).
+        out_of_sync: Per venue, the spans ``(start_ns, end_ns)`` of local time its book was not synced
+            (with several symbols: any of its books).
+        legs: Leg-risk figures, when the driver gave the intents it sent (:func:`leg_figures`); with
+            several symbols their sum (:func:`combined_leg_figures`).
+        symbols: With several symbols, each one's figures in ``[strategy] symbols`` order (empty with
+            one: the account's figures are its own). ``total``, ``venues``, ``pairs`` and ``risk`` are
+            then the account's: every symbol's equity rows of a time summed, every fill valued at its
+            own symbol's mid.
     """
 
     total: Figures
@@ -408,9 +511,11 @@ class Summary:
     meta: Mapping[str, Any]
     out_of_sync: tuple[Spans, Spans] = ((), ())
     legs: LegFigures | None = None
+    symbols: tuple[SymbolSummary, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """What summary.json holds: JSON-safe (no NaN, ints as ints), keys in a stable order."""
+        """What summary.json holds: JSON-safe (no NaN, ints as ints), keys in a stable order; with
+        several symbols a ``symbols`` section (:meth:`SymbolSummary.to_dict` by name)."""
         return {
             "schema": SCHEMA_VERSION,
             "pnl_consistent": self.pnl_consistent,
@@ -422,6 +527,7 @@ class Summary:
             "pairs": self.pairs.to_dict(),
             **({"legs": self.legs.to_dict()} if self.legs is not None else {}),
             "risk": self.risk.to_dict(),
+            **({"symbols": {sym.name: sym.to_dict() for sym in self.symbols}} if self.symbols else {}),
             "initial": self.initial.to_dict(),
             "meta": _jsonable(self.meta),
         }
@@ -439,27 +545,44 @@ def summarize(
     *,
     out_of_sync: Sequence[Iterable[Span]] = ((), ()),
     legs: LegFigures | None = None,
+    symbols: Sequence[str] = (),
+    symbol_out_of_sync: Sequence[Sequence[Iterable[Span]]] = (),
+    symbol_legs: Sequence[LegFigures | None] = (),
 ) -> Summary:
     """Compute every figure of the report.
 
+    With one symbol (``initial.n_symbols == 1``) the figures are that symbol's and the account's at
+    once. With several, ``total``, ``venues``, ``pairs`` and ``risk`` are the account's, from the
+    account series (:func:`account_equity`: every symbol's rows of a time summed) and every fill valued
+    at its own symbol's final mid, and ``Summary.symbols`` holds each symbol's figures, from its own
+    fills and equity rows and :meth:`InitialBalances.symbol`.
+
     Args:
         fills: ``FILL_DTYPE`` rows, one per fill (any order; FIFO matching sorts them by ``local_ts``).
-        equity: ``EQUITY_DTYPE`` samples in time order. The last sample must come after the last fill:
-            its ``equity`` is the final equity and its ``mid`` values the inventory (a venue whose last
-            mid is NaN falls back to its last finite mid).
-        initial: Starting balances per venue.
+        equity: ``EQUITY_DTYPE`` samples in time order (with several symbols, one row per symbol at
+            each sample time). The last sample must come after the last fill: its ``equity`` is the
+            final equity and its ``mid`` values the inventory (a venue whose last mid is NaN falls back
+            to its last finite mid).
+        initial: Starting balances per venue (and per symbol: :meth:`InitialBalances.of_symbols`).
         meta: Stored as is in summary.json (config, data range, mode, driver counters); numpy scalars,
             paths, tuples and dataclasses are converted, NaN becomes null, anything else its ``str``.
         out_of_sync: Per venue (Binance, Bybit), the spans of local time its book was not synced,
-            within the run (:func:`out_of_sync_spans` makes them from a driver's sync changes).
+            within the run (:func:`out_of_sync_spans` makes them from a driver's sync changes). With
+            several symbols, give ``symbol_out_of_sync`` instead (what is given here is added to the
+            account's spans).
         legs: Leg-risk figures (:func:`leg_figures`), stored as they are.
+        symbols: With several symbols, their names in number order (default: the ``strategy.symbols``
+            of the configuration in ``meta``, else their numbers).
+        symbol_out_of_sync: With several symbols, per symbol, per venue, its book's spans.
+        symbol_legs: With several symbols, per symbol, its leg-risk figures.
 
     Returns:
         A frozen :class:`Summary`.
 
     Raises:
         ValueError: ``fills`` or ``equity`` lacks a field of its dtype, a fill's venue is not 0/1 or its
-            side not BUY/SELL, or ``equity`` has no sample.
+            side not BUY/SELL, ``equity`` has no sample (of a symbol), or a row names a symbol that
+            ``initial`` does not have.
     """
     _require_fields(fills, FILL_DTYPE, "fills")
     _require_fields(equity, EQUITY_DTYPE, "equity")
@@ -467,31 +590,225 @@ def summarize(
     _require_values(fills, "side", (BUY, SELL))
     if len(equity) == 0:
         raise ValueError("equity holds no sample: the driver records one at the start and one after the last fill")
-    final_mid = _last_finite(equity["mid"])
-    fills = fills[np.argsort(fills["local_ts"], kind="stable")]
-
     if len(out_of_sync) != len(_VENUES):
         raise ValueError(f"out_of_sync: expected the spans of two venues (Binance, Bybit), got {len(out_of_sync)}")
+    fills = fills[np.argsort(fills["local_ts"], kind="stable")]
+    if initial.n_symbols > 1:
+        return _summarize_symbols(
+            fills, equity, initial, meta, out_of_sync, legs, symbols, symbol_out_of_sync, symbol_legs
+        )
+    final_mid = _last_finite(equity["mid"])
     spans = (_merged(out_of_sync[BINANCE]), _merged(out_of_sync[BYBIT]))
-    venues = tuple(_venue_figures(v, fills, equity, initial, final_mid, spans[v]) for v in _VENUES)
-    assert len(venues) == 2  # one per asset number
-    total = _total_figures(venues, fills, equity, initial, final_mid, _merged(spans[0] + spans[1]))
-    pnl_consistent = bool(
-        total.pnl is not None
-        and total.pnl_from_fills is not None
-        and abs(total.pnl - total.pnl_from_fills) <= PNL_TOLERANCE
-    )
+    total, venues = _figures(fills, equity, initial, final_mid, spans)
     return Summary(
         total=total,
-        venues=(venues[0], venues[1]),
+        venues=venues,
         pairs=_pair_figures(fills, final_mid),
         risk=_risk_figures(equity, initial, final_mid),
         initial=initial,
-        pnl_consistent=pnl_consistent,
+        pnl_consistent=_consistent(total),
         meta=MappingProxyType(_jsonable(dict(meta))),
         out_of_sync=spans,
         legs=legs,
     )
+
+
+def _figures(
+    fills: Array, equity: Array, initial: InitialBalances, final_mid: Array, spans: tuple[Spans, Spans]
+) -> tuple[Figures, tuple[Figures, Figures]]:
+    # one symbol's (or a one-symbol account's) total and per-venue figures
+    venues = tuple(_venue_figures(v, fills, equity, initial, final_mid, spans[v]) for v in _VENUES)
+    assert len(venues) == 2  # one per asset number
+    total = _total_figures(venues, fills, equity, initial, final_mid, _merged(spans[0] + spans[1]))
+    return total, (venues[0], venues[1])
+
+
+def _consistent(total: Figures) -> bool:
+    return bool(
+        total.pnl is not None
+        and total.pnl_from_fills is not None
+        and abs(total.pnl - total.pnl_from_fills) <= PNL_TOLERANCE
+    )
+
+
+def _symbol_names(symbols: Sequence[str], meta: Mapping[str, Any], n: int) -> tuple[str, ...]:
+    # the names given, else the configuration's in meta, else the numbers
+    names = tuple(symbols) or tuple((meta.get("config") or {}).get("strategy", {}).get("symbols") or ())
+    if len(names) != n:
+        if symbols:
+            raise ValueError(f"symbols: expected the names of {n} symbols, got {list(symbols)}")
+        names = tuple(str(s) for s in range(n))
+    return tuple(str(name) for name in names)
+
+
+def _summarize_symbols(
+    fills: Array,
+    equity: Array,
+    initial: InitialBalances,
+    meta: Mapping[str, Any],
+    out_of_sync: Sequence[Iterable[Span]],
+    legs: LegFigures | None,
+    symbols: Sequence[str],
+    symbol_out_of_sync: Sequence[Sequence[Iterable[Span]]],
+    symbol_legs: Sequence[LegFigures | None],
+) -> Summary:
+    # Every symbol's figures from its own rows, then the account's from the account series and the
+    # fills valued at their own symbol's mid (see summarize).
+    n = initial.n_symbols
+    names = _symbol_names(symbols, meta, n)
+    numbers = tuple(range(n))
+    _require_values(fills, "symbol", numbers)
+    _require_values(equity, "symbol", numbers, "equity")
+    if symbol_out_of_sync and len(symbol_out_of_sync) != n:
+        raise ValueError(f"symbol_out_of_sync: expected the spans of {n} symbols, got {len(symbol_out_of_sync)}")
+    parts: list[SymbolSummary] = []
+    final_mids = np.full((n, len(_VENUES)), np.nan)
+    first_mids = np.full((n, len(_VENUES)), np.nan)
+    for s in numbers:
+        own_fills, own_equity = fills[fills["symbol"] == s], equity[equity["symbol"] == s]
+        if len(own_equity) == 0:
+            raise ValueError(f"equity holds no sample of {names[s]}: the driver records one row per symbol")
+        given = symbol_out_of_sync[s] if symbol_out_of_sync else ((), ())
+        spans = (_merged(given[BINANCE]), _merged(given[BYBIT]))
+        final_mids[s], first_mids[s] = _last_finite(own_equity["mid"]), _first_finite(own_equity["mid"])
+        part = initial.symbol(s)
+        total, venues = _figures(own_fills, own_equity, part, final_mids[s], spans)
+        parts.append(SymbolSummary(
+            name=names[s], total=total, venues=venues, pairs=_pair_figures(own_fills, final_mids[s]), initial=part,
+            pnl_consistent=_consistent(total), out_of_sync=spans,
+            legs=symbol_legs[s] if s < len(symbol_legs) else None,
+        ))  # fmt: skip
+    series = account_equity(equity, n)
+    weights = [unit_value(final_mids[s]) for s in numbers]
+    venue_spans = tuple(
+        _merged([*out_of_sync[v], *(span for part in parts for span in part.out_of_sync[v])]) for v in _VENUES
+    )
+    account_venues = tuple(
+        _account_figures(
+            ASSET_NAMES[v],
+            [part.venues[v] for part in parts],
+            weights,
+            float(series.equity_venue[-1, v]),
+            _sum_or_none(initial.symbol(s).venue_equity(v, float(final_mids[s, v])) for s in numbers),
+            venue_spans[v],
+        )
+        for v in _VENUES
+    )
+    total = _account_figures(
+        "total",
+        [part.total for part in parts],
+        weights,
+        float(series.equity[-1]),
+        initial.equity(final_mids),
+        _merged(venue_spans[BINANCE] + venue_spans[BYBIT]),
+    )
+    return Summary(
+        total=total,
+        venues=(account_venues[0], account_venues[1]),
+        pairs=_pair_figures(fills, final_mids),
+        risk=_account_risk_figures(series, initial, first_mids, final_mids),
+        initial=initial,
+        pnl_consistent=_consistent(total) and all(part.pnl_consistent for part in parts),
+        meta=MappingProxyType(_jsonable(dict(meta))),
+        out_of_sync=(venue_spans[BINANCE], venue_spans[BYBIT]),
+        legs=legs,
+        symbols=tuple(parts),
+    )
+
+
+def unit_value(mids: Sequence[float | None] | Array) -> float:
+    """What one unit of a symbol's base is worth when quantities of several symbols are pooled (the
+    account's holding time): the mean of its finite mids per venue (``mids``, None or NaN where
+    unknown), quote currency; NaN when none is known."""
+    values = np.array([math.nan if m is None else float(m) for m in mids])
+    finite = values[np.isfinite(values)]
+    return float(np.mean(finite)) if len(finite) else math.nan
+
+
+def _account_figures(
+    name: str,
+    parts: Sequence[Figures],
+    weights: Sequence[float],
+    final_equity: float,
+    start: float | None,
+    spans: Spans,
+) -> Figures:
+    # The account's column from every symbol's same column: money and counts add up, base quantities
+    # do not (None); holding time pools the symbols' closed quantities valued at their final mids.
+    weighted, closed = 0.0, 0.0
+    for part, weight in zip(parts, weights, strict=True):
+        if part.holding_time_s is None or not part.closed_qty:
+            continue
+        weighted += part.holding_time_s * part.closed_qty * weight
+        closed += part.closed_qty * weight
+    holding = weighted / closed if closed > 0 and math.isfinite(closed) else None
+    return Figures(
+        name=name,
+        pnl=None if start is None or not math.isfinite(final_equity) else final_equity - start,
+        pnl_from_fills=_sum_or_none(f.pnl_from_fills for f in parts),
+        fees=math.fsum(f.fees for f in parts),
+        volume=None,
+        notional=math.fsum(f.notional for f in parts),
+        fills=sum(f.fills for f in parts),
+        hedge_fills=sum(f.hedge_fills for f in parts),
+        unwind_fills=sum(f.unwind_fills for f in parts),
+        holding_time_s=holding,
+        closed_qty=None,
+        open_qty=None,
+        position=None,
+        base_balance=None,
+        quote_balance=math.fsum(f.quote_balance for f in parts),
+        final_mid=None,
+        out_of_sync_s=_spans_s(spans),
+        out_of_sync_spans=len(spans),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountEquity:
+    """The account's equity series: every symbol's equity rows of one sample time summed.
+
+    Attributes:
+        ts: Time of each sample, int64 ns (local).
+        equity: The account's equity at each sample, quote currency (NaN where a symbol's is unknown).
+        equity_venue: Per venue (columns in asset order), the account's equity there, quote currency.
+        mid: Each symbol's mids at each sample, shape ``(samples, symbols, 2)`` (a symbol without a row
+            at a sample keeps its last row's).
+    """
+
+    ts: Array
+    equity: Array
+    equity_venue: Array
+    mid: Array
+
+
+def account_equity(equity: Array, n_symbols: int | None = None) -> AccountEquity:
+    """The account series of ``equity`` (``EQUITY_DTYPE``, one row per symbol per sample time, in time
+    order): a sample is the rows sharing a time, symbols ascending; each symbol counts with its latest
+    row at or before the sample (NaN before its first). With one symbol, each row is a sample.
+
+    ``n_symbols``: how many symbols (default: the highest ``symbol`` in ``equity`` plus one).
+    """
+    n = int(n_symbols if n_symbols is not None else (int(equity["symbol"].max()) + 1 if len(equity) else 1))
+    ts, symbol = equity["ts"], equity["symbol"]
+    starts = np.ones(len(equity), dtype=bool)
+    starts[1:] = (ts[1:] != ts[:-1]) | (symbol[1:] <= symbol[:-1])
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:], len(equity)) - 1  # each sample's last row
+    total: Array = np.zeros(len(first))
+    venue: Array = np.zeros((len(first), len(_VENUES)))
+    mid = np.full((len(first), n, len(_VENUES)), np.nan)
+    for s in range(n):
+        rows = np.flatnonzero(symbol == s)
+        at = np.searchsorted(rows, last, side="right") - 1  # the symbol's latest row in each sample
+        seen = at >= 0
+        pick = rows[np.maximum(at, 0)] if len(rows) else np.zeros(len(last), np.int64)
+        own = np.where(seen, equity["equity"][pick] if len(rows) else np.nan, np.nan)
+        own_venue = np.where(seen[:, None], equity["equity_venue"][pick] if len(rows) else np.nan, np.nan)
+        total = own if s == 0 else total + own
+        venue = own_venue if s == 0 else venue + own_venue
+        mid[:, s] = np.where(seen[:, None], equity["mid"][pick] if len(rows) else np.nan, np.nan)
+    return AccountEquity(ts=np.array(ts[first]), equity=total, equity_venue=venue, mid=mid)
 
 
 def out_of_sync_spans(
@@ -542,16 +859,30 @@ def _spans_s(spans: Spans) -> float:
     return sum(end - start for start, end in spans) / NS_PER_S
 
 
-def pnl_from_fills(fills: Array, final_mid: Sequence[float | None] | Array) -> float | None:
+def pnl_from_fills(
+    fills: Array, final_mid: Sequence[float | None] | Sequence[Sequence[float | None]] | Array
+) -> float | None:
     """Net PnL of ``fills`` (``FILL_DTYPE``): cash flow minus fees plus the position change at ``final_mid``.
 
     ``sum(-side * price * qty) - sum(fee)`` over all fills, plus, per venue, ``sum(side * qty) *
     final_mid[venue]``. Quote currency; None when a venue with a position change has no finite mid
     (a mid may be None, as summary.json writes an unknown one). The starting balances cancel out and
-    are not needed.
+    are not needed. With several symbols ``final_mid`` holds one row of mids per symbol, and each
+    fill's position change is valued at its own symbol's mid.
     """
-    mids = [math.nan if mid is None else float(mid) for mid in final_mid]
-    return _sum_or_none(_venue_pnl_from_fills(fills[fills["venue"] == v], mids[v]) for v in _VENUES)
+    rows = [
+        [math.nan if mid is None else float(mid) for mid in row]
+        for row in np.atleast_2d(np.array(final_mid, dtype=object))
+    ]
+    if len(rows) == 1:
+        mids = rows[0]
+        return _sum_or_none(_venue_pnl_from_fills(fills[fills["venue"] == v], mids[v]) for v in _VENUES)
+    _require_values(fills, "symbol", tuple(range(len(rows))))
+    return _sum_or_none(
+        _venue_pnl_from_fills(fills[(fills["symbol"] == s) & (fills["venue"] == v)], rows[s][v])
+        for s in range(len(rows))
+        for v in _VENUES
+    )
 
 
 def _venue_pnl_from_fills(fills: Array, mid: float) -> float | None:
@@ -608,8 +939,8 @@ def _total_figures(
 ) -> Figures:
     start = initial.equity(final_mid)
     final_equity = float(equity["equity"][-1])
-    closed = sum(f.closed_qty for f in venues)
-    weighted = sum(f.holding_time_s * f.closed_qty for f in venues if f.holding_time_s is not None)
+    closed = sum(_known(f.closed_qty) for f in venues)
+    weighted = sum(f.holding_time_s * _known(f.closed_qty) for f in venues if f.holding_time_s is not None)
     return Figures(
         name="total",
         pnl=None if start is None or not math.isfinite(final_equity) else final_equity - start,
@@ -622,14 +953,20 @@ def _total_figures(
         unwind_fills=sum(f.unwind_fills for f in venues),
         holding_time_s=weighted / closed if closed > 0 else None,
         closed_qty=closed,
-        open_qty=sum(f.open_qty for f in venues),
-        position=sum(f.position for f in venues),
-        base_balance=sum(f.base_balance for f in venues),
+        open_qty=sum(_known(f.open_qty) for f in venues),
+        position=sum(_known(f.position) for f in venues),
+        base_balance=sum(_known(f.base_balance) for f in venues),
         quote_balance=sum(f.quote_balance for f in venues),
         final_mid=None,
         out_of_sync_s=_spans_s(either),
         out_of_sync_spans=len(either),
     )
+
+
+def _known(x: float | None) -> float:
+    # a quantity of one symbol's venue: always known (None only in an account of several symbols)
+    assert x is not None
+    return x
 
 
 def _fifo_holding(ts: Array, signed_qty: Array) -> tuple[float, float, float]:
@@ -749,7 +1086,7 @@ def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
     won = _won(pnl)
     return PairFigures(
         pairs=n,
-        legs_filled=len(set(zip(fills["venue"][is_open].tolist(), fills["order_id"][is_open].tolist(), strict=True))),
+        legs_filled=_legs_filled(fills[is_open]),
         pairs_matched=int(np.count_nonzero(matched)),
         pairs_hedged=int(np.count_nonzero(hedged)),
         fills_outside_pairs=int(np.count_nonzero(~in_pair)),
@@ -759,6 +1096,12 @@ def _pair_figures(fills: Array, final_mid: Array) -> PairFigures:
         win_rate=won / n if n else None,
         pair_pnl_mean=_mean_or_none(pnl),
     )
+
+
+def _legs_filled(opens: Array) -> int:
+    # distinct (symbol, venue, order id): a leg that filled in parts counts once
+    keys = zip(opens["symbol"].tolist(), opens["venue"].tolist(), opens["order_id"].tolist(), strict=True)
+    return len(set(keys))
 
 
 def leg_figures(
@@ -840,20 +1183,115 @@ def leg_figures(
     )
 
 
-def run_leg_figures(config: AppConfig, fills: Array, sent: Array, equity: Array, kernel_flags: int) -> LegFigures:
+def run_leg_figures(
+    config: AppConfig, fills: Array, sent: Array, equity: Array, kernel_flags: int | Sequence[int]
+) -> LegFigures:
     """:func:`leg_figures` of a run of ``config``: valued at the last known mid of ``equity``, with the
-    configured ``max_hedge_attempts``, the ``HEDGE_FAILED`` bit of ``kernel_flags`` and as dust what
-    neither venue could trade (below the larger of its lot and minimum quantity)."""
+    configured ``max_hedge_attempts``, the ``HEDGE_FAILED`` bit of ``kernel_flags`` (one per symbol, or
+    the first symbol's) and as dust what neither venue could trade (below the larger of its lot and
+    minimum quantity). With several symbols, every symbol's (:func:`symbol_leg_figures`) added up
+    (:func:`combined_leg_figures`)."""
     from arb.strategy.types import HEDGE_FAILED
 
+    flags = [kernel_flags] if isinstance(kernel_flags, int) else [int(f) for f in kernel_flags]
+    if len(config.symbols) > 1:
+        return combined_leg_figures(symbol_leg_figures(config, fills, sent, equity, flags))
     dust = min(max(v.instrument.lot_size, v.instrument.min_qty) for v in config.venues) * (1 - 1e-9)
     return leg_figures(
         fills,
         sent,
         _last_finite(equity["mid"]) if len(equity) else np.full(2, np.nan),
         max_hedge_attempts=config.execution.max_hedge_attempts,
-        hedge_failed=bool(kernel_flags & HEDGE_FAILED),
+        hedge_failed=bool(flags[0] & HEDGE_FAILED) if flags else False,
         dust=dust,
+    )
+
+
+def symbol_leg_figures(
+    config: AppConfig, fills: Array, sent: Array, equity: Array, kernel_flags: Sequence[int]
+) -> list[LegFigures]:
+    """Each symbol's :func:`run_leg_figures` (its fills, intents and equity rows, its dust, its
+    kernel's flags), in ``[strategy] symbols`` order."""
+    out = []
+    for s in range(len(config.symbols)):
+        own = config.for_symbol(s)
+        flags = int(kernel_flags[s]) if s < len(kernel_flags) else 0
+        out.append(run_leg_figures(own, fills[fills["symbol"] == s], sent[sent["symbol"] == s],
+                                   equity[equity["symbol"] == s], flags))  # fmt: skip
+    return out
+
+
+def combined_leg_figures(parts: Sequence[LegFigures]) -> LegFigures:
+    """Several symbols' leg figures as one account's: counts and PnL added, the means and the cost
+    recomputed from the sums, ``hedge_failed`` if any symbol's; ``exposure`` is NaN (base units of
+    different coins do not add up: each symbol's is in its own figures)."""
+
+    def mean(total: float, count: int, means: Iterable[float | None]) -> float | None:
+        return total / count if count and all(m is not None for m in means) else None
+
+    faulted, clean = sum(p.pairs_faulted for p in parts), sum(p.pairs_clean for p in parts)
+    pnl_faulted, pnl_clean = math.fsum(p.pnl_faulted for p in parts), math.fsum(p.pnl_clean for p in parts)
+    faulted_mean = mean(pnl_faulted, faulted, (p.pnl_faulted_mean for p in parts if p.pairs_faulted))
+    clean_mean = mean(pnl_clean, clean, (p.pnl_clean_mean for p in parts if p.pairs_clean))
+    return LegFigures(
+        rejected=sum(p.rejected for p in parts),
+        partial=sum(p.partial for p in parts),
+        late=sum(p.late for p in parts),
+        lone_legs=sum(p.lone_legs for p in parts),
+        hedged=sum(p.hedged for p in parts),
+        unwound=sum(p.unwound for p in parts),
+        open_at_end=sum(p.open_at_end for p in parts),
+        given_up=sum(p.given_up for p in parts),
+        hedge_orders=sum(p.hedge_orders for p in parts),
+        hedge_failed=any(p.hedge_failed for p in parts),
+        exposure=(math.nan, math.nan),
+        pairs_faulted=faulted,
+        pairs_clean=clean,
+        pnl_faulted=pnl_faulted,
+        pnl_clean=pnl_clean,
+        pnl_faulted_mean=faulted_mean,
+        pnl_clean_mean=clean_mean,
+        pnl_lone_legs=math.fsum(p.pnl_lone_legs for p in parts),
+        cost=None if faulted_mean is None or clean_mean is None else (clean_mean - faulted_mean) * faulted,
+    )
+
+
+def run_summary(
+    config: AppConfig,
+    fills: Array,
+    equity: Array,
+    initial: InitialBalances,
+    meta: Mapping[str, Any],
+    *,
+    out_of_sync: Sequence[Sequence[Iterable[Span]]] = (),
+    sent: Array | None = None,
+    kernel_flags: Sequence[int] = (),
+) -> Summary:
+    """What a driver (``arb backtest``, ``arb dry-run``, ``arb live``, a sweep) calls at the end of a
+    run of ``config``: :func:`summarize` with the leg-risk figures (when ``sent``, the intents sent,
+    is given) and, with several symbols, every symbol's part.
+
+    Args:
+        out_of_sync: Per symbol, per venue, the spans its book was not synced (none: never out of sync).
+        sent: ``SENT_DTYPE`` rows; None: no leg figures (a driver that does not keep them).
+        kernel_flags: Per symbol, its kernel's ``flags`` at the end (``HEDGE_FAILED``).
+    """
+    n = len(config.symbols)
+    flags = [int(f) for f in kernel_flags] or [0] * n
+    spans = list(out_of_sync) or [((), ())] * n
+    if n == 1:
+        legs = None if sent is None else run_leg_figures(config, fills, sent, equity, flags[0])
+        return summarize(fills, equity, initial, meta, out_of_sync=spans[0], legs=legs)
+    symbol_legs = [] if sent is None else symbol_leg_figures(config, fills, sent, equity, flags)
+    return summarize(
+        fills,
+        equity,
+        initial,
+        meta,
+        legs=combined_leg_figures(symbol_legs) if symbol_legs else None,
+        symbols=config.symbol_names,
+        symbol_out_of_sync=spans,
+        symbol_legs=symbol_legs,
     )
 
 
@@ -861,11 +1299,40 @@ def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> 
     # The curve is trading PnL: equity minus the starting balances valued at the same sample's mids,
     # so the market moving the coins one started with is neither a return nor a drawdown.
     held = np.array([_none_to_nan(initial.equity(m)) for m in equity["mid"]], dtype=float)
-    finite = np.isfinite(equity["equity"]) & np.isfinite(held)
-    ts, eq = equity["ts"][finite], equity["equity"][finite] - held[finite]
     first_mid = _first_finite(equity["mid"])
-    initial_equity = initial.equity(first_mid)
-    final_value, first_value = initial.equity(final_mid), initial_equity
+    return _curve_figures(equity["ts"], equity["equity"], held, initial.equity(first_mid), initial.equity(final_mid))
+
+
+def _account_risk_figures(
+    series: AccountEquity, initial: InitialBalances, first_mids: Array, final_mids: Array
+) -> RiskFigures:
+    # The account's curve with several symbols: the account series minus every symbol's part of the
+    # starting balances at that symbol's mids of the sample.
+    held = _held(series.mid, initial)
+    return _curve_figures(series.ts, series.equity, held, initial.equity(first_mids), initial.equity(final_mids))
+
+
+def _held(mid: Array, initial: InitialBalances) -> Array:
+    # The starting balances at each sample's mids (``mid``: samples x symbols x venues), NaN where a
+    # base held has no mid: InitialBalances.equity over a whole series.
+    held: Array = np.zeros(len(mid))
+    for s in range(initial.n_symbols):
+        part = initial.symbol(s)
+        for v in _VENUES:
+            base = part.base[v]
+            value = np.zeros(len(mid)) if base == 0 else base * mid[:, s, v]
+            held = held + (part.quote[v] + value)
+    return held
+
+
+def _curve_figures(
+    ts: Array, equity: Array, held: Array, initial_equity: float | None, final_value: float | None
+) -> RiskFigures:
+    # RiskFigures of the trading-PnL curve ``equity - held`` (samples where both are finite);
+    # ``initial_equity``: the starting balances at the first mids, ``final_value`` at the final ones.
+    finite = np.isfinite(equity) & np.isfinite(held)
+    ts, eq = ts[finite], equity[finite] - held[finite]
+    first_value = initial_equity
     revaluation = None if final_value is None or first_value is None else final_value - first_value
     interval_ns = float(np.median(np.diff(ts))) if len(ts) >= 2 else None
 
@@ -916,7 +1383,7 @@ def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> 
         samples=len(eq),
         sample_interval_s=None if interval_ns is None else interval_ns / NS_PER_S,
         initial_equity=initial_equity,
-        final_equity=float(equity["equity"][finite][-1]) if len(eq) else None,
+        final_equity=float(equity[finite][-1]) if len(eq) else None,
         holdings_revaluation=revaluation,
         span_s=span_s,
         sharpe=sharpe if meaningful and not sharpe_note else None,
@@ -957,11 +1424,11 @@ def _require_fields(array: Array, dtype: np.dtype[Any], what: str) -> None:
         raise ValueError(f"{what}: expected a structured array with the fields of its dtype, missing {missing}")
 
 
-def _require_values(fills: Array, name: str, allowed: tuple[int, ...]) -> None:
-    bad = np.flatnonzero(~np.isin(fills[name], allowed))
+def _require_values(rows: Array, name: str, allowed: tuple[int, ...], what: str = "fills") -> None:
+    bad = np.flatnonzero(~np.isin(rows[name], allowed))
     if len(bad):
         row = int(bad[0])
-        raise ValueError(f"fills: {name} must be one of {allowed}, row {row} has {fills[name][row]}")
+        raise ValueError(f"{what}: {name} must be one of {allowed}, row {row} has {rows[name][row]}")
 
 
 def _value_at(qty: float, mid: float) -> float | None:
@@ -1182,20 +1649,52 @@ def _parse_row(
     )
 
 
-def pnl_from_trades_csv(path: str | Path, final_mid: Sequence[float | None] | Array) -> float:
+def pnl_from_trades_csv(
+    path: str | Path,
+    final_mid: Sequence[float | None] | Sequence[Sequence[float | None]] | Array,
+    symbols: Sequence[str] = (),
+) -> float:
     """Net PnL from trades.csv alone, quote currency.
 
     ``sum(-side * price * qty) - sum(fee)`` over the rows, plus per venue the position change
     ``sum(side * qty)`` valued at ``final_mid[venue]`` (the ``final_mid`` of summary.json's venues).
-    The starting balances cancel out of a PnL, so they are not needed.
+    The starting balances cancel out of a PnL, so they are not needed. With several symbols,
+    ``final_mid`` holds one row per symbol of ``symbols`` (``symbols.<name>.venues.<venue>.final_mid``)
+    and each row of the file is valued at its own symbol's.
 
     Raises:
         ValueError: The file is not a trades.csv, or a venue with a position change has no finite mid.
     """
-    pnl = pnl_from_fills(read_trades_csv(path), final_mid)
+    pnl = pnl_from_fills(read_trades_csv(path, symbols), final_mid)
     if pnl is None:
         raise ValueError(f"{path}: a venue's position changed but its final mid {list(final_mid)} is not finite")
     return pnl
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolChart:
+    """What equity.png draws of one symbol when a run has several (``ChartData.symbols``).
+
+    Attributes:
+        name: The symbol.
+        ts: Time of each of its equity rows, int64 ns (local).
+        trading_pnl: Its trading PnL at each row (its part of the equity minus its part of the starting
+            balances at its mids), quote currency; the symbols' add up to the account's.
+        spread_bps: Its Bybit-over-Binance mid spread at each row, bps; NaN where either of its books
+            was not synced.
+        fill_ts, fill_spread_bps, fill_kind: Its fills' times, where their markers sit
+            (:func:`fill_spread_bps`) and their intent kinds.
+        out_of_sync: Per venue, the spans its books were not synced.
+    """
+
+    name: str
+    ts: Array
+    trading_pnl: Array
+    spread_bps: Array
+    fill_ts: Array
+    fill_spread_bps: Array
+    fill_kind: Array
+    out_of_sync: tuple[Spans, Spans]
 
 
 @dataclass(frozen=True, slots=True)
@@ -1203,17 +1702,21 @@ class ChartData:
     """What equity.png draws, computed apart from the drawing (:func:`chart_data`).
 
     Attributes:
-        ts: Time of each equity sample, int64 ns (local).
+        ts: Time of each equity sample, int64 ns (local); with several symbols, of each sample of the
+            account series (:func:`account_equity`).
         trading_pnl: Trading PnL at each sample (equity minus the starting balances at that sample's
             mids), quote currency; NaN where unknown. Drawn on its own axis, scaled to it.
         equity_change: Equity minus ``risk.initial_equity`` at each sample (the starting coins' price
             moves included), quote currency.
         spread_bps: Bybit-over-Binance mid spread at each sample, bps; NaN where either venue's book
-            was not synced (no line is drawn there).
+            was not synced (no line is drawn there). With several symbols all NaN: each symbol's is in
+            ``symbols``.
         fill_ts: Time of each fill (``local_ts``), in the order of ``fills``.
-        fill_spread_bps: Where each fill's marker sits: :func:`fill_spread_bps`.
+        fill_spread_bps: Where each fill's marker sits: :func:`fill_spread_bps` (against its own
+            symbol's samples).
         fill_kind: Intent kind of each fill (INTENT_OPEN, INTENT_HEDGE, INTENT_UNWIND).
         out_of_sync: Per venue, the spans shaded as "book out of sync" (``Summary.out_of_sync``).
+        symbols: With several symbols, each one's curve, spread and fills (:class:`SymbolChart`).
     """
 
     ts: Array
@@ -1224,10 +1727,13 @@ class ChartData:
     fill_spread_bps: Array
     fill_kind: Array
     out_of_sync: tuple[Spans, Spans]
+    symbols: tuple[SymbolChart, ...] = ()
 
 
 def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
     """The series, markers and shaded spans of equity.png for ``summary`` over ``fills`` and ``equity``."""
+    if summary.symbols:
+        return _symbols_chart_data(summary, fills, equity)
     held = np.array([_none_to_nan(summary.initial.equity(m)) for m in equity["mid"]], dtype=float)
     spread = np.array(equity["spread_bps"], dtype=float)
     spread[_inside(equity["ts"], summary.out_of_sync[BINANCE] + summary.out_of_sync[BYBIT])] = np.nan
@@ -1243,7 +1749,43 @@ def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
     )
 
 
-def fill_spread_bps(fills: Array, equity: Array, out_of_sync: Sequence[Spans] = ((), ())) -> Array:
+def _symbols_chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
+    # chart_data of a run with several symbols: the account's curves and every symbol's
+    n = len(summary.symbols)
+    series = account_equity(equity, n)
+    spans = [part.out_of_sync for part in summary.symbols]
+    markers = fill_spread_bps(fills, equity, symbol_out_of_sync=spans)
+    charts = []
+    for s, part in enumerate(summary.symbols):
+        rows, own = equity[equity["symbol"] == s], fills["symbol"] == s
+        held = np.array([_none_to_nan(part.initial.equity(m)) for m in rows["mid"]], dtype=float)
+        spread = np.array(rows["spread_bps"], dtype=float)
+        spread[_inside(rows["ts"], part.out_of_sync[BINANCE] + part.out_of_sync[BYBIT])] = np.nan
+        charts.append(SymbolChart(
+            name=part.name, ts=np.array(rows["ts"]), trading_pnl=rows["equity"] - held, spread_bps=spread,
+            fill_ts=np.array(fills["local_ts"][own]), fill_spread_bps=markers[own],
+            fill_kind=np.array(fills["kind"][own]), out_of_sync=part.out_of_sync,
+        ))  # fmt: skip
+    return ChartData(
+        ts=series.ts,
+        trading_pnl=series.equity - _held(series.mid, summary.initial),
+        equity_change=series.equity - _none_to_nan(summary.risk.initial_equity),
+        spread_bps=np.full(len(series.ts), np.nan),
+        fill_ts=np.array(fills["local_ts"]),
+        fill_spread_bps=markers,
+        fill_kind=np.array(fills["kind"]),
+        out_of_sync=summary.out_of_sync,
+        symbols=tuple(charts),
+    )
+
+
+def fill_spread_bps(
+    fills: Array,
+    equity: Array,
+    out_of_sync: Sequence[Spans] = ((), ()),
+    *,
+    symbol_out_of_sync: Sequence[Sequence[Spans]] = (),
+) -> Array:
     """The Bybit-over-Binance spread each fill captured, bps, one per row of ``fills``: where its
     marker sits on the spread chart.
 
@@ -1254,7 +1796,23 @@ def fill_spread_bps(fills: Array, equity: Array, out_of_sync: Sequence[Spans] = 
     the pair traded on arrives between two samples). A fill alone on its venue in its pair (a lone leg,
     an unwind) sits at the spread of the first sample at or after it; NaN if that sample falls where a
     venue's book was not synced (``out_of_sync``, per venue), or there is none.
+
+    When ``equity`` holds several symbols' rows, each fill is set against its own symbol's rows (and
+    its spans in ``symbol_out_of_sync``, per symbol, per venue; else ``out_of_sync``).
     """
+    n = int(equity["symbol"].max()) + 1 if len(equity) else 1
+    if n <= 1:
+        return _fill_spread_bps(fills, equity, out_of_sync)
+    out = np.full(len(fills), np.nan)
+    for s in range(n):
+        own = fills["symbol"] == s
+        spans = symbol_out_of_sync[s] if s < len(symbol_out_of_sync) else out_of_sync
+        out[own] = _fill_spread_bps(fills[own], equity[equity["symbol"] == s], spans)
+    return out
+
+
+def _fill_spread_bps(fills: Array, equity: Array, out_of_sync: Sequence[Spans]) -> Array:
+    # fill_spread_bps of one symbol's fills against its own equity rows
     out = np.full(len(fills), np.nan)
     if len(fills) == 0:
         return out
@@ -1291,23 +1849,36 @@ def _inside(ts: Array, spans: Iterable[Span]) -> Array:
 
 
 _SYNC_COLORS: Final = {BINANCE: "tab:orange", BYBIT: "tab:purple"}
+_SYMBOL_COLORS: Final = ("tab:cyan", "tab:olive", "tab:pink", "tab:brown", "tab:red", "tab:green")
 
 
 def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> None:
-    """Three panels sharing a UTC time axis: trading PnL on its own axis, equity change (both quote),
-    and the Bybit-over-Binance spread (bps) with the fills at the spread they captured; the spans a
-    venue's book was out of sync shaded on all three."""
+    """Panels sharing a UTC time axis: trading PnL on its own axis (with several symbols, each one's
+    too), equity change (both quote), and the Bybit-over-Binance spread (bps) with the fills at the
+    spread they captured, one spread panel per symbol; the spans a venue's book was out of sync shaded."""
     # The object API with an explicit Agg canvas: no pyplot global state, no display needed.
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     data = chart_data(summary, fills, equity)
-    fig = Figure(figsize=(12, 9.5), layout="constrained")
+    spreads: list[tuple[str, Array, Array, Array, Array, Array, tuple[Spans, Spans]]] = (
+        [(f"{c.name} spread (Bybit over Binance)", c.ts, c.spread_bps, c.fill_ts, c.fill_spread_bps, c.fill_kind,
+          c.out_of_sync) for c in data.symbols]
+        if data.symbols
+        else [("spread (Bybit over Binance)", data.ts, data.spread_bps, data.fill_ts, data.fill_spread_bps,
+               data.fill_kind, data.out_of_sync)]
+    )  # fmt: skip
+    fig = Figure(figsize=(12, 9.5 + 3.0 * (len(spreads) - 1)), layout="constrained")
     FigureCanvasAgg(fig)
-    pnl_ax, equity_ax, spread_ax = fig.subplots(3, 1, sharex=True, height_ratios=(2, 2, 3))
+    axes = fig.subplots(2 + len(spreads), 1, sharex=True, height_ratios=(2, 2, *([3] * len(spreads))))
+    pnl_ax, equity_ax, spread_axes = axes[0], axes[1], list(axes[2:])
     times = data.ts.astype("datetime64[ns]")
-    pnl_ax.plot(times, data.trading_pnl, color="tab:blue", linewidth=1.0, label="trading PnL, both venues")
+    label = "trading PnL, both venues" if not data.symbols else "trading PnL, account (both venues, every symbol)"
+    pnl_ax.plot(times, data.trading_pnl, color="tab:blue", linewidth=1.0, label=label)
+    for i, chart in enumerate(data.symbols):
+        pnl_ax.plot(chart.ts.astype("datetime64[ns]"), chart.trading_pnl, color=_SYMBOL_COLORS[i % len(_SYMBOL_COLORS)],
+                    linewidth=0.8, label=f"{chart.name}")  # fmt: skip
     pnl_ax.set_ylabel("trading PnL (quote)")
     equity_ax.plot(
         times,
@@ -1322,41 +1893,47 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
         ax.ticklabel_format(axis="y", style="plain", useOffset=False)  # whole values, not "+2.6e4" offsets
     pnl = summary.total.pnl
     mode = summary.meta.get("mode", "run")
+    over = f", {len(data.symbols)} symbols" if data.symbols else ""
     pnl_ax.set_title(
-        f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} quote, {summary.total.fills:,} fills"
+        f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} quote, {summary.total.fills:,} fills{over}"
     )
 
-    spread_ax.plot(times, data.spread_bps, color="tab:grey", linewidth=0.8, label="spread (Bybit over Binance)")
-    fill_times = data.fill_ts.astype("datetime64[ns]")
-    for kind, marker, color in (
-        (INTENT_OPEN, "o", "tab:green"),
-        (INTENT_HEDGE, "s", "tab:orange"),
-        (INTENT_UNWIND, "X", "tab:red"),
+    for spread_ax, (label, ts, spread, fill_ts, fill_bps, fill_kind, out_of_sync) in zip(
+        spread_axes, spreads, strict=True
     ):
-        mask = data.fill_kind == kind
-        if mask.any():
-            label = f"{_KIND_NAMES[kind]} fills ({int(mask.sum())}) at the spread they captured"
-            spread_ax.scatter(
-                fill_times[mask], data.fill_spread_bps[mask], s=14, marker=marker, color=color, label=label, zorder=3
-            )
-    spread_ax.set_ylabel("spread (bps)")
-    spread_ax.set_xlabel("time (UTC)")
-    for venue, spans in enumerate(data.out_of_sync):
-        seconds = sum(end - start for start, end in spans) / NS_PER_S
-        for i, (start, end) in enumerate(spans):
-            for ax in (pnl_ax, equity_ax, spread_ax):
+        spread_ax.plot(ts.astype("datetime64[ns]"), spread, color="tab:grey", linewidth=0.8, label=label)
+        fill_times = fill_ts.astype("datetime64[ns]")
+        for kind, marker, color in (
+            (INTENT_OPEN, "o", "tab:green"),
+            (INTENT_HEDGE, "s", "tab:orange"),
+            (INTENT_UNWIND, "X", "tab:red"),
+        ):
+            mask = fill_kind == kind
+            if mask.any():
+                label = f"{_KIND_NAMES[kind]} fills ({int(mask.sum())}) at the spread they captured"
+                spread_ax.scatter(
+                    fill_times[mask], fill_bps[mask], s=14, marker=marker, color=color, label=label, zorder=3
+                )
+        spread_ax.set_ylabel("spread (bps)")
+        for venue, spans in enumerate(out_of_sync):
+            seconds = sum(end - start for start, end in spans) / NS_PER_S
+            for i, (start, end) in enumerate(spans):
                 label = f"{ASSET_NAMES[venue].capitalize()} book out of sync ({seconds:.3g} s in all)"
-                ax.axvspan(
-                    np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue], alpha=0.2,
-                    linewidth=0, label=label if i == 0 and ax is spread_ax else None,
-                )  # fmt: skip
-    for ax in (pnl_ax, equity_ax, spread_ax):
+                spread_ax.axvspan(np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue],
+                                  alpha=0.2, linewidth=0, label=label if i == 0 else None)  # fmt: skip
+    spread_axes[-1].set_xlabel("time (UTC)")
+    for venue, spans in enumerate(data.out_of_sync):
+        for start, end in spans:
+            for ax in (pnl_ax, equity_ax):
+                ax.axvspan(np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue], alpha=0.2,
+                           linewidth=0)  # fmt: skip
+    for ax in axes:
         ax.legend(loc="best", fontsize="small")
         ax.grid(True, alpha=0.3)
     locator = mdates.AutoDateLocator(tz=UTC)  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
-    spread_ax.xaxis.set_major_locator(locator)
+    spread_axes[-1].xaxis.set_major_locator(locator)
     formatter = mdates.ConciseDateFormatter(locator, tz=UTC)  # type: ignore[no-untyped-call]  # as above
-    spread_ax.xaxis.set_major_formatter(formatter)
+    spread_axes[-1].xaxis.set_major_formatter(formatter)
     fig.savefig(f, format="png", dpi=110)
 
 
@@ -1375,6 +1952,9 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         title += f" over {_duration_text(float(duration))}"
     elif isinstance(days, int | float) and not isinstance(days, bool):
         title += f" over {days:.3g} days"
+    several = bool(summary.symbols)
+    if several:
+        title += f", {len(summary.symbols)} symbols: the account"
     table = Table(title=title, title_justify="left")
     table.add_column("figure")
     for name in ("Total", "Binance", "Bybit"):
@@ -1382,7 +1962,9 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
 
     columns = (summary.total, *summary.venues)
 
-    def row(label: str, attr: str, fmt: Callable[[Any], str]) -> None:
+    def row(label: str, attr: str, fmt: Callable[[Any], str], base: bool = False) -> None:
+        if base and several:  # base units of different coins do not add up: per symbol below
+            return
         table.add_row(label, *(fmt(getattr(f, attr)) for f in columns))
 
     row("net PnL, equity (quote)", "pnl", _money)
@@ -1391,14 +1973,14 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     row("fills", "fills", _int)
     row("hedge fills", "hedge_fills", _int)
     row("unwind fills", "unwind_fills", _int)
-    row("volume (base)", "volume", _qty)
+    row("volume (base)", "volume", _qty, base=True)
     row("notional (quote)", "notional", _money)
     row("mean holding time (s)", "holding_time_s", _num)
-    row("open at end (base)", "open_qty", _qty)
-    row("position (base)", "position", _qty)
-    row("base balance (base)", "base_balance", _qty)
+    row("open at end (base)", "open_qty", _qty, base=True)
+    row("position (base)", "position", _qty, base=True)
+    row("base balance (base)", "base_balance", _qty, base=True)
     row("quote balance (quote)", "quote_balance", _money)
-    row("final mid (quote)", "final_mid", _money)
+    row("final mid (quote)", "final_mid", _money, base=True)
     row("time out of sync (s)", "out_of_sync_s", _num)
     row("out-of-sync spans", "out_of_sync_spans", _int)
 
@@ -1445,17 +2027,55 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     ):
         table.add_row(label, value, "", "")
     console.print(table)
+    if several:
+        console.print(_symbols_table(summary))
     if risk.ratios_note:
         console.print(f"ratios: {risk.ratios_note}")
-    if legs is not None and legs.open_at_end:
-        naked = ", ".join(f"{ASSET_NAMES[v]} {legs.exposure[v]:+.8g}" for v in _VENUES if abs(legs.exposure[v]) > 0)
-        console.print(f"[bold red]NAKED LEG at the end: {naked} (base); {legs.given_up} pair(s) past max hedge "
+    naked_legs = [(part.name + " ", part.legs) for part in summary.symbols] if several else [("", legs)]
+    for name, own in naked_legs:
+        if own is None or not own.open_at_end:
+            continue
+        naked = ", ".join(f"{name}{ASSET_NAMES[v]} {own.exposure[v]:+.8g}" for v in _VENUES if abs(own.exposure[v]) > 0)
+        console.print(f"[bold red]NAKED LEG at the end: {naked} (base); {own.given_up} pair(s) past max hedge "
                       "attempts[/bold red]")  # fmt: skip
+    for part in summary.symbols:
+        if not part.pnl_consistent:
+            console.print(f"[yellow]{part.name}: net PnL from its equity rows and from its fills disagree by more "
+                          f"than {PNL_TOLERANCE} quote[/yellow]")  # fmt: skip
     if not summary.pnl_consistent:
         console.print(
             "[yellow]net PnL from the equity samples and from the fills disagree by more than "
             f"{PNL_TOLERANCE} quote: the run's accounting is inconsistent[/yellow]"
         )
+
+
+def _symbols_table(summary: Summary) -> Table:
+    """Every symbol's figures, a column per symbol: money in quote, quantities in each one's base units."""
+    table = Table(title="per symbol (quantities in each symbol's base)", title_justify="left")
+    table.add_column("figure")
+    parts = summary.symbols
+    for part in parts:
+        table.add_column(part.name, justify="right")
+    rows: list[tuple[str, Callable[[SymbolSummary], str]]] = [
+        ("net PnL, equity (quote)", lambda p: _money(p.total.pnl)),
+        ("net PnL, fills (quote)", lambda p: _money(p.total.pnl_from_fills)),
+        ("fees (quote)", lambda p: _money(p.total.fees)),
+        ("fills", lambda p: _int(p.total.fills)),
+        ("volume (base)", lambda p: _qty(p.total.volume)),
+        ("notional (quote)", lambda p: _money(p.total.notional)),
+        ("pairs", lambda p: _int(p.pairs.pairs)),
+        ("win rate", lambda p: _pct(p.pairs.win_rate)),
+        ("mean captured spread (bps)", lambda p: _num(p.pairs.spread_bps)),
+        ("mean holding time (s)", lambda p: _num(p.total.holding_time_s)),
+        ("position Binance (base)", lambda p: _qty(p.venues[BINANCE].position)),
+        ("position Bybit (base)", lambda p: _qty(p.venues[BYBIT].position)),
+        ("final mid Binance (quote)", lambda p: _money(p.venues[BINANCE].final_mid)),
+        ("final mid Bybit (quote)", lambda p: _money(p.venues[BYBIT].final_mid)),
+        ("time out of sync (s)", lambda p: _num(p.total.out_of_sync_s)),
+    ]
+    for label, cell in rows:
+        table.add_row(label, *(cell(part) for part in parts))
+    return table
 
 
 def _money(x: float | None) -> str:

@@ -103,7 +103,7 @@ VENUE_DOWN: Final = "venue_down"  # critical, per venue and symbol; resolved whe
 NAKED_LEG: Final = "naked_leg"  # critical; resolved when the lone leg is closed
 HEDGE_FAILED: Final = "hedge_failed"  # critical
 HALT: Final = "halt"  # critical; resolved when the halt is cleared
-BREACH: Final = "breach"  # critical, per risk limit (the limit's key stands in the symbol's place)
+BREACH: Final = "breach"  # critical, per risk limit (the limit's key, and its symbol's, stand in the symbol's place)
 PAUSED: Final = "paused"  # critical; resolved when the pause lifts
 RESYNC_BURST: Final = "resync_burst"  # info, per venue
 ABNORMAL_SPREAD: Final = "abnormal_spread"  # info
@@ -249,15 +249,22 @@ class AlertRules:
 
     Feed them in time order (:meth:`on_event`, :meth:`on_snapshot`, :meth:`on_disk`); each returns
     the alerts the item raises, before dedup (:class:`Dedup`) and routing (:func:`takes`).
+
+    ``symbols``: the traded symbols. With several, a lone leg, a failed hedge, a per-symbol breach and
+    an abnormal spread are alerted per symbol, each naming it in its title (and its dedup key), and the
+    daily summary has a line per symbol.
     """
 
-    def __init__(self, alerts: AlertsConfig, *, history: int = 3600) -> None:
+    def __init__(self, alerts: AlertsConfig, *, history: int = 3600, symbols: Sequence[str] = ()) -> None:
         self.config = alerts
+        self.symbols = tuple(symbols)
+        self._several = len(self.symbols) > 1
+        self._history = history
         self._down: dict[tuple[str, str], _Down] = {}
         self._resyncs: dict[str, deque[int]] = {}
-        self._spreads: tuple[deque[float], deque[float]] = (deque(maxlen=history), deque(maxlen=history))
+        self._spreads: dict[tuple[str, int], deque[float]] = {}  # per (symbol, direction)
         self._halted = False
-        self._naked = False
+        self._naked: set[str] = set()  # symbols ("" with one) whose lone leg is open
         self._paused = ""
         self._disk_low: set[str] = set()
         self._day: _Day | None = None
@@ -282,18 +289,27 @@ class AlertRules:
         handler = self._handlers.get(event.kind)
         return handler(event) if handler is not None else []
 
+    def _symbol(self, event: OpsEvent) -> str:
+        # the symbol an event names, when several are traded ("" otherwise: one symbol, as before)
+        return str(event.fields.get("symbol") or "") if self._several else ""
+
     def _on_naked_leg(self, event: OpsEvent) -> list[Alert]:
+        symbol = self._symbol(event)
+        which = f"{symbol} " if symbol else ""
         if event.resolved:
-            if not self._naked:
+            if symbol not in self._naked:
                 return []
-            self._naked = False
-            return [Alert(NAKED_LEG, CRITICAL, "naked leg closed", event.text or "the lone leg is closed",
-                          event.ts_ns, event.venue, resolved=True)]  # fmt: skip
-        self._naked = True
-        return [Alert(NAKED_LEG, CRITICAL, "naked leg", event.text or "a leg is not hedged", event.ts_ns, event.venue)]
+            self._naked.discard(symbol)
+            return [Alert(NAKED_LEG, CRITICAL, f"{which}naked leg closed", event.text or "the lone leg is closed",
+                          event.ts_ns, event.venue, symbol, resolved=True)]  # fmt: skip
+        self._naked.add(symbol)
+        return [Alert(NAKED_LEG, CRITICAL, f"{which}naked leg", event.text or "a leg is not hedged", event.ts_ns,
+                      event.venue, symbol)]  # fmt: skip
 
     def _on_hedge_failed(self, event: OpsEvent) -> list[Alert]:
-        return [Alert(HEDGE_FAILED, CRITICAL, "hedge failed", event.text or "a hedge failed", event.ts_ns, event.venue)]
+        symbol = self._symbol(event)
+        title = f"{symbol} hedge failed" if symbol else "hedge failed"
+        return [Alert(HEDGE_FAILED, CRITICAL, title, event.text or "a hedge failed", event.ts_ns, event.venue, symbol)]
 
     def _on_halt(self, event: OpsEvent) -> list[Alert]:
         if event.resolved:
@@ -311,7 +327,9 @@ class AlertRules:
 
     def _on_breach(self, event: OpsEvent) -> list[Alert]:
         key = str(event.fields.get("key", "")) or "risk"
-        return [Alert(BREACH, CRITICAL, f"risk limit: {key}", event.text or key, event.ts_ns, event.venue, key)]
+        symbol = self._symbol(event)  # "" for an account-wide limit
+        about = f"{symbol} {key}" if symbol else key
+        return [Alert(BREACH, CRITICAL, f"risk limit: {about}", event.text or about, event.ts_ns, event.venue, about)]
 
     def _on_resync(self, event: OpsEvent) -> list[Alert]:
         window = self._resyncs.setdefault(event.venue, deque())
@@ -407,14 +425,22 @@ class AlertRules:
                       symbol=snapshot.symbol, resolved=True)]  # fmt: skip
 
     def _spread(self, snapshot: Snapshot) -> list[Alert]:
+        if len(snapshot.symbols) > 1:  # each symbol's spreads against its own history
+            out: list[Alert] = []
+            for state in snapshot.symbols:
+                out.extend(self._symbol_spread(state.symbol, state.spread_bps, snapshot.ts_ns))
+            return out
+        return self._symbol_spread(snapshot.symbol, snapshot.spread_bps, snapshot.ts_ns)
+
+    def _symbol_spread(self, symbol: str, spreads: tuple[float, float], ts_ns: int) -> list[Alert]:
         cfg = self.config
         found: list[str] = []
-        for direction, value in enumerate(snapshot.spread_bps):
+        for direction, value in enumerate(spreads):
             if not math.isfinite(value):
                 continue
             buy, sell = ASSET_NAMES[direction], ASSET_NAMES[1 - direction]
             where = f"buying {buy}, selling {sell}"
-            history = self._spreads[direction]
+            history = self._spreads.setdefault((symbol, direction), deque(maxlen=self._history))
             if cfg.abnormal_spread_bps > 0 and abs(value) > cfg.abnormal_spread_bps:
                 found.append(f"{value:+.1f} bps {where} (beyond {cfg.abnormal_spread_bps:g} bps)")
             elif cfg.abnormal_spread_sigma > 0 and len(history) >= SIGMA_MIN_SAMPLES:
@@ -426,9 +452,8 @@ class AlertRules:
             history.append(value)
         if not found:
             return []
-        text = f"{snapshot.symbol} spread " + "; ".join(found)
-        return [Alert(ABNORMAL_SPREAD, INFO, f"{snapshot.symbol} abnormal spread", text, snapshot.ts_ns,
-                      symbol=snapshot.symbol)]  # fmt: skip
+        text = f"{symbol} spread " + "; ".join(found)
+        return [Alert(ABNORMAL_SPREAD, INFO, f"{symbol} abnormal spread", text, ts_ns, symbol=symbol)]
 
     def _daily(self, snapshot: Snapshot) -> list[Alert]:
         day = snapshot.ts_ns // DAY_NS
@@ -459,6 +484,17 @@ class AlertRules:
             before = {a.venue: a.fills for a in base.accounts}
             fills = ", ".join(f"{a.venue} {a.fills - before.get(a.venue, 0)}" for a in last.accounts)
             lines.append(f"fills: {fills}")
+            if len(last.symbols) > 1:  # each symbol's part of the day
+                earlier = {state.symbol: state for state in base.symbols}
+                for state in last.symbols:
+                    then = earlier.get(state.symbol)
+                    pnl = state.pnl - (then.pnl if then is not None and math.isfinite(then.pnl) else 0.0)
+                    fees = state.fees - (then.fees if then is not None else 0.0)
+                    pairs = state.pairs - (then.pairs if then is not None else 0)
+                    done = {a.venue: a.fills for a in then.accounts} if then is not None else {}
+                    own = ", ".join(f"{a.venue} {a.fills - done.get(a.venue, 0)}" for a in state.accounts)
+                    lines.append(f"{state.symbol}: pnl {_money(pnl, quote)}, fees {fees:.2f} {quote}, pairs {pairs}, "
+                                 f"fills {own}")  # fmt: skip
         lines.append(f"halts: {self._halts.get(day.day, 0)}")
         for old in [d for d in self._halts if d <= day.day]:
             del self._halts[old]
@@ -805,6 +841,7 @@ class AlertService:
     ``clock``: int64 ns for the cooldown and each channel's pacing (wall time by default; the rules
     use the hub items' own times). ``sleep``: how the channels wait, in ns (pacing, ``retry_after``,
     retry backoff); tests pass one that advances a driven clock. ``disk_usage``: free bytes at a path.
+    ``symbols``: the traded symbols (see :class:`AlertRules`).
     """
 
     def __init__(
@@ -820,13 +857,14 @@ class AlertService:
         poll_interval_ns: int = 200 * NS_PER_MS,
         disk_check_ns: int = 5 * NS_PER_S,
         disk_usage: Callable[[str], int] = lambda path: shutil.disk_usage(path).free,
+        symbols: Sequence[str] = (),
     ) -> None:
         self.config = alerts
         self.hub = hub
         self.mode = mode
         self.channels = tuple(channels)
         self.channel_names: list[str] = [c.name for c in self.channels]
-        self.rules = AlertRules(alerts, history=history)
+        self.rules = AlertRules(alerts, history=history, symbols=symbols)
         self.dedup = Dedup(alerts.cooldown_ns)
         self._clock = clock
         self._sleep = sleep
@@ -858,7 +896,10 @@ class AlertService:
         channels = channels_from_config(config.alerts)
         if not channels:
             return None
-        return cls(config.alerts, hub, channels, mode=mode, history=config.ops.history, clock=clock)
+        return cls(
+            config.alerts, hub, channels, mode=mode, history=config.ops.history, clock=clock,
+            symbols=config.symbol_names,
+        )  # fmt: skip
 
     # -- life ------------------------------------------------------------------------------------
 

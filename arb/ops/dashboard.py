@@ -35,7 +35,9 @@ Routes (added to the :class:`~arb.ops.server.OpsServer` application by :func:`se
 
 Chart points are ``[t_s, spread_0_bps, spread_1_bps, entry_bps, equity, pnl]``: ``t_s`` the
 snapshot's driver clock in seconds (data time in a replay), spreads as in
-:attr:`~arb.ops.snapshot.Snapshot.spread_bps`. JSON carries no NaN or infinity: they become ``null``.
+:attr:`~arb.ops.snapshot.Snapshot.spread_bps`. With several symbols the three spread fields are null
+(the account has no one spread) and each symbol adds ``spread_0_bps, spread_1_bps, entry_bps, pnl`` in
+``Snapshot.symbols`` order. JSON carries no NaN or infinity: they become ``null``.
 
 Cost to the trading loop: none. Handlers run in the server's thread and only read the hub, every
 ``POLL_S`` seconds per open page. Per page the server holds at most one message being written: a
@@ -60,7 +62,7 @@ from typing import Final
 from aiohttp import web
 
 from arb.ops.server import STOPPING
-from arb.ops.snapshot import FeedHealth, LatencyFigures, OpsEvent, OpsHub, Snapshot
+from arb.ops.snapshot import FeedHealth, LatencyFigures, LimitUse, OpsEvent, OpsHub, Snapshot, SymbolState, VenueAccount
 
 __all__ = [
     "HEARTBEAT_S",
@@ -162,12 +164,32 @@ def _feed_json(feed: FeedHealth, now_ns: int) -> dict[str, object]:
     }  # fmt: skip
 
 
+def _account_json(a: VenueAccount) -> dict[str, object]:
+    return {"venue": a.venue, "position": _num(a.position), "base": _num(a.base), "quote": _num(a.quote),
+            "bid": _num(a.bid), "ask": _num(a.ask), "open_orders": a.open_orders, "orders": a.orders,
+            "fills": a.fills, "rejects": dict(a.rejects), "unknown_orders": a.unknown_orders}  # fmt: skip
+
+
+def _limit_json(u: LimitUse) -> dict[str, object]:
+    return {"key": u.key, "value": _num(u.value), "limit": _num(u.limit), "refused": u.refused}
+
+
+def _symbol_json(state: SymbolState) -> dict[str, object]:
+    return {
+        "symbol": state.symbol, "spread_bps": [_num(state.spread_bps[0]), _num(state.spread_bps[1])],
+        "entry_bps": _num(state.entry_bps), "pnl": _num(state.pnl), "fees": _num(state.fees), "pairs": state.pairs,
+        "naked": state.naked, "accounts": [_account_json(a) for a in state.accounts],
+        "limits": [_limit_json(u) for u in state.limits],
+    }  # fmt: skip
+
+
 def snapshot_json(s: Snapshot) -> dict[str, object]:
     """The page's view of a snapshot: plain JSON types, ``None`` for NaN and infinity.
 
     Latency histograms become their count, p50 and p99 in microseconds (bucket bounds, so a p99 of
     ``250`` means "at most 250 us"; ``None`` when above the last bound or without samples). A feed's
     ``age_ms`` is the driver clock's distance to its last frame (``None`` before the first).
+    ``symbols``: every traded symbol's state (:class:`~arb.ops.snapshot.SymbolState`), one per symbol.
     """
     return {
         "mode": s.mode, "symbol": s.symbol, "quote": s.quote_currency, "ts_ns": s.ts_ns, "wall_ns": s.wall_ns,
@@ -175,15 +197,9 @@ def snapshot_json(s: Snapshot) -> dict[str, object]:
         "entry_bps": _num(s.entry_bps), "equity": _num(s.equity), "pnl": _num(s.pnl), "fees": _num(s.fees),
         "pairs": s.pairs, "halted": s.halted, "paused": s.paused, "loop_lag_ms": s.loop_lag_ns / 1e6,
         "recorded_bytes": s.recorded_bytes,
-        "accounts": [
-            {"venue": a.venue, "position": _num(a.position), "base": _num(a.base), "quote": _num(a.quote),
-             "bid": _num(a.bid), "ask": _num(a.ask), "open_orders": a.open_orders, "orders": a.orders,
-             "fills": a.fills, "rejects": dict(a.rejects), "unknown_orders": a.unknown_orders}
-            for a in s.accounts
-        ],
-        "limits": [
-            {"key": u.key, "value": _num(u.value), "limit": _num(u.limit), "refused": u.refused} for u in s.limits
-        ],
+        "accounts": [_account_json(a) for a in s.accounts],
+        "limits": [_limit_json(u) for u in s.limits],
+        "symbols": [_symbol_json(state) for state in s.symbols],
         "feeds": [_feed_json(f, s.ts_ns) for f in s.feeds],
         "latencies": [
             {"name": f.name, "venue": f.venue, "count": f.count,
@@ -195,9 +211,14 @@ def snapshot_json(s: Snapshot) -> dict[str, object]:
 
 
 def point(s: Snapshot) -> list[float | None]:
-    """A snapshot as one chart point: ``[t_s, spread_0_bps, spread_1_bps, entry_bps, equity, pnl]``."""
-    return [s.ts_ns / 1e9, _num(s.spread_bps[0]), _num(s.spread_bps[1]), _num(s.entry_bps), _num(s.equity),
-            _num(s.pnl)]  # fmt: skip
+    """A snapshot as one chart point: ``[t_s, spread_0_bps, spread_1_bps, entry_bps, equity, pnl]``, and
+    with several symbols ``spread_0_bps, spread_1_bps, entry_bps, pnl`` of each after them."""
+    out = [s.ts_ns / 1e9, _num(s.spread_bps[0]), _num(s.spread_bps[1]), _num(s.entry_bps), _num(s.equity),
+           _num(s.pnl)]  # fmt: skip
+    if len(s.symbols) > 1:
+        for state in s.symbols:
+            out += [_num(state.spread_bps[0]), _num(state.spread_bps[1]), _num(state.entry_bps), _num(state.pnl)]
+    return out
 
 
 def event_json(number: int, e: OpsEvent) -> dict[str, object]:

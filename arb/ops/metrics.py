@@ -19,6 +19,13 @@ Every metric is listed once in :data:`METRICS` (name, type, labels, help); ``doc
 lists the same. Labels are venue, symbol, market and small enumerations, never an order id. No
 ``_created`` series: the families here are built without a creation time.
 
+The ``symbol`` label says what a series covers. A series of one symbol (its spread, positions, base
+balance, best prices, orders, fills, rejects, pairs, PnL, its own risk limits, breaches, lone legs and
+failed hedges) carries its name; a series of the whole process (equity, PnL, fees, each venue's quote
+balance, orders of unknown outcome, halts, pauses, the account-wide limits, snapshot times, latency)
+carries ``Snapshot.symbol``: the one symbol's name, or every traded symbol's joined by commas
+(``"BTCUSDT,ETHUSDT"``). With one symbol both are the same name, as before several symbols.
+
     from arb.ops import metrics
     server = OpsServer("127.0.0.1", 0, [metrics.setup(hub, alerts=lambda: service)])
 """
@@ -46,7 +53,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from arb.ops.snapshot import EVENT_KINDS, LatencyFigures, OpsEvent, OpsHub, Snapshot
+from arb.ops.snapshot import EVENT_KINDS, LatencyFigures, OpsEvent, OpsHub, Snapshot, SymbolState, VenueAccount
 
 __all__ = ["LATENCY_METRICS", "METRICS", "ORDER_STATUSES", "ArbCollector", "MetricSpec", "setup"]
 
@@ -120,6 +127,10 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
                "Trading PnL after fees since the account's start (quote currency)."),
     MetricSpec("arb_fees", "gauge", ("symbol", "currency"), "Fees paid by this run (quote currency)."),
     MetricSpec("arb_pairs", "counter", ("symbol",), "Pairs the kernel opened since the account's start."),
+    MetricSpec("arb_symbol_pnl", "gauge", ("symbol", "currency"),
+               "One symbol's trading PnL after fees since the account's start (quote); they add up to arb_pnl."),
+    MetricSpec("arb_symbol_fees", "gauge", ("symbol", "currency"),
+               "Fees one symbol's fills paid in this run (quote); the symbols' add up to arb_fees."),
     MetricSpec("arb_position", "gauge", _ACCOUNT, "Base bought minus sold on the venue since the account's start."),
     MetricSpec("arb_balance", "gauge", (*_ACCOUNT, "asset"), "The venue's balance of the asset (base or quote)."),
     MetricSpec("arb_best_price", "gauge", (*_ACCOUNT, "side"), "The best bid or ask the engine last saw on the venue."),
@@ -296,42 +307,56 @@ class ArbCollector(Collector):
     def _zeros(self, s: Snapshot) -> None:
         # the event counters whose label sets the snapshot names start at 0, so that Prometheus's
         # increase() and the alert rules see their first event (a series born at 1 shows no increase)
-        sym = s.symbol
-        for name in ("arb_halts", "arb_naked_legs", "arb_hedge_failures"):
-            self._counts.setdefault((name, (sym,)), 0.0)
+        self._counts.setdefault(("arb_halts", (s.symbol,)), 0.0)
+        for name in (s.symbol, *(state.symbol for state in s.symbols)):
+            for counter in ("arb_naked_legs", "arb_hedge_failures"):
+                self._counts.setdefault((counter, (name,)), 0.0)
         for use in s.limits:
-            self._counts.setdefault(("arb_breaches", (sym, use.key)), 0.0)
+            self._counts.setdefault(("arb_breaches", (s.symbol, use.key)), 0.0)
+        for state in s.symbols:
+            for use in state.limits:
+                self._counts.setdefault(("arb_breaches", (state.symbol, use.key)), 0.0)
         for feed in s.feeds:
             for name in ("arb_feed_disconnects", "arb_feed_stale_episodes"):
                 self._counts.setdefault((name, (feed.venue, feed.symbol)), 0.0)
-        for account in s.accounts:
-            for status in ORDER_STATUSES:
-                self._counts.setdefault(("arb_order_answers", (account.venue, sym, status)), 0.0)
+        for sym, accounts in self._books(s):
+            for account in accounts:
+                for status in ORDER_STATUSES:
+                    self._counts.setdefault(("arb_order_answers", (account.venue, sym, status)), 0.0)
+
+    @staticmethod
+    def _books(s: Snapshot) -> list[tuple[str, tuple[VenueAccount, ...]]]:
+        # (symbol, its venues' accounts): the one symbol's as the snapshot has them, or every symbol's
+        if len(s.symbols) > 1:
+            return [(state.symbol, state.accounts) for state in s.symbols]
+        return [(s.symbol, s.accounts)]
 
     def _event(self, event: OpsEvent, symbol: str) -> None:
+        # ``symbol``: the process's label, for events of the whole process (an account-wide breach, a halt)
         kind, venue, f = event.kind, event.venue, event.fields
+        own = str(f.get("symbol") or symbol)  # the event's own symbol, when it names one
         self._count("arb_ops_events", (kind if kind in EVENT_KINDS else "other",))
         if kind == "order":
-            self._count("arb_order_answers", (venue, symbol, str(f.get("status", ""))))
+            self._count("arb_order_answers", (venue, own, str(f.get("status", ""))))
         elif kind == "fill":
             qty, price = _number(f.get("qty")), _number(f.get("price"))
-            labels = (venue, symbol, str(f.get("side", "")), str(f.get("kind", "")))
+            labels = (venue, own, str(f.get("side", "")), str(f.get("kind", "")))
             self._count("arb_traded_base", labels, qty)
             self._count("arb_traded_quote", labels, qty * price)
         elif kind == "breach":
-            self._count("arb_breaches", (symbol, str(f.get("key", ""))))
+            self._count("arb_breaches", (own, str(f.get("key", ""))))
         elif kind == "halt" and not event.resolved:
             self._count("arb_halts", (symbol,))
         elif kind == "naked_leg":
             self._naked_open = not event.resolved
             if not event.resolved:
-                self._count("arb_naked_legs", (symbol,))
+                self._count("arb_naked_legs", (own,))
         elif kind == "hedge_failed":
-            self._count("arb_hedge_failures", (symbol,))
+            self._count("arb_hedge_failures", (own,))
         elif kind == "disconnect" and not event.resolved:
-            self._count("arb_feed_disconnects", (venue, str(f.get("symbol", symbol))))
+            self._count("arb_feed_disconnects", (venue, own))
         elif kind == "stale" and not event.resolved:
-            self._count("arb_feed_stale_episodes", (venue, str(f.get("symbol", symbol))))
+            self._count("arb_feed_stale_episodes", (venue, own))
 
     # -- the snapshot -----------------------------------------------------------------------------
 
@@ -382,28 +407,50 @@ class ArbCollector(Collector):
         sym, quote = s.symbol, s.quote_currency
         if not s.accounts:
             return
-        base = sym.removesuffix(quote) if quote and sym.endswith(quote) and sym != quote else "base"
-        venues = [a.venue for a in s.accounts]
-        if len(venues) == 2:
-            for (buy, sell), spread in zip(((0, 1), (1, 0)), s.spread_bps, strict=True):
-                if _finite(spread):
-                    out.add("arb_spread_bps", (sym, f"buy_{venues[buy]}_sell_{venues[sell]}"), spread)
-        if _finite(s.entry_bps):
-            out.add("arb_entry_threshold_bps", (sym,), s.entry_bps)
         for name, value in (("arb_equity", s.equity), ("arb_pnl", s.pnl), ("arb_fees", s.fees)):
             if _finite(value):
                 out.add(name, (sym, quote), value)
-        out.add("arb_pairs", (sym,), float(s.pairs))
-        for a in s.accounts:
+        several = len(s.symbols) > 1
+        if several:  # the account's: each venue's quote and its orders of unknown outcome
+            for a in s.accounts:
+                out.add("arb_balance", (a.venue, sym, quote or "quote"), a.quote)
+                out.add("arb_unknown_orders", (a.venue, sym), float(a.unknown_orders))
+        states = s.symbols if several else (
+            SymbolState(sym, s.accounts, s.spread_bps, s.entry_bps, s.pnl, s.fees, s.pairs),
+        )  # fmt: skip
+        by_name = {state.symbol: state for state in s.symbols}
+        for state in states:
+            self._symbol(out, state, quote, by_name.get(state.symbol, state), account=not several)
+
+    def _symbol(self, out: _Families, state: SymbolState, quote: str, own: SymbolState, *, account: bool) -> None:
+        # One symbol's series: its spread, pairs, PnL and, per venue, its position, coins, book and orders.
+        # ``own``: the symbol's own state (its PnL and fees); ``account``: the venues' quote balance and
+        # unknown orders are this symbol's to show (one symbol: the account's own figures)
+        sym = state.symbol
+        base = sym.removesuffix(quote) if quote and sym.endswith(quote) and sym != quote else "base"
+        venues = [a.venue for a in state.accounts]
+        if len(venues) == 2:
+            for (buy, sell), spread in zip(((0, 1), (1, 0)), state.spread_bps, strict=True):
+                if _finite(spread):
+                    out.add("arb_spread_bps", (sym, f"buy_{venues[buy]}_sell_{venues[sell]}"), spread)
+        if _finite(state.entry_bps):
+            out.add("arb_entry_threshold_bps", (sym,), state.entry_bps)
+        out.add("arb_pairs", (sym,), float(state.pairs))
+        if _finite(own.pnl):
+            out.add("arb_symbol_pnl", (sym, quote), own.pnl)
+        out.add("arb_symbol_fees", (sym, quote), own.fees)
+        for a in state.accounts:
             labels = (a.venue, sym)
             out.add("arb_position", labels, a.position)
             out.add("arb_balance", (*labels, base), a.base)
-            out.add("arb_balance", (*labels, quote or "quote"), a.quote)
+            if account:
+                out.add("arb_balance", (*labels, quote or "quote"), a.quote)
             for side, price in (("bid", a.bid), ("ask", a.ask)):
                 if _finite(price):
                     out.add("arb_best_price", (*labels, side), price)
             out.add("arb_open_orders", labels, float(a.open_orders))
-            out.add("arb_unknown_orders", labels, float(a.unknown_orders))
+            if account:
+                out.add("arb_unknown_orders", labels, float(a.unknown_orders))
             out.add("arb_orders", labels, float(a.orders))
             out.add("arb_fills", labels, float(a.fills))
             for code, n in sorted(a.rejects.items()):
@@ -411,20 +458,26 @@ class ArbCollector(Collector):
 
     def _risk(self, out: _Families, s: Snapshot, naked: bool) -> None:
         sym = s.symbol
-        for use in s.limits:
-            labels = (sym, use.key)
-            if _finite(use.value):
-                out.add("arb_risk_limit_use", labels, use.value)
-            if _finite(use.limit) and use.limit != 0:
-                out.add("arb_risk_limit", labels, use.limit)
-            out.add("arb_risk_refusals", labels, float(use.refused))
+        several = len(s.symbols) > 1
+        limits = [(sym, s.limits)] + ([(state.symbol, state.limits) for state in s.symbols] if several else [])
+        for name, uses in limits:
+            for use in uses:
+                labels = (name, use.key)
+                if _finite(use.value):
+                    out.add("arb_risk_limit_use", labels, use.value)
+                if _finite(use.limit) and use.limit != 0:
+                    out.add("arb_risk_limit", labels, use.limit)
+                out.add("arb_risk_refusals", labels, float(use.refused))
         out.add("arb_halted", (sym,), float(bool(s.halted)))
         if s.halted:
             out.add("arb_halt_info", (sym, s.halted), 1.0)
         out.add("arb_paused", (sym,), float(bool(s.paused)))
         if s.paused:
             out.add("arb_pause_info", (sym, s.paused), 1.0)
-        if s.accounts:
+        if s.accounts and several:
+            for state in s.symbols:
+                out.add("arb_naked_leg_open", (state.symbol,), float(state.naked))
+        elif s.accounts:
             out.add("arb_naked_leg_open", (sym,), float(naked))
 
     # -- the alert service ------------------------------------------------------------------------

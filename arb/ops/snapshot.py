@@ -29,17 +29,18 @@ __all__ = [
     "OpsEvent",
     "OpsHub",
     "Snapshot",
+    "SymbolState",
     "VenueAccount",
 ]
 
 EVENT_KINDS: Final = (
-    "fill",  # fields: venue, side, qty, price, fee, pair_id, kind
-    "order",  # an order's answer: venue, side, qty, price, status (filled/partial/canceled/rejected), code
-    "reject",  # venue, code (the venue's or "risk:<key>"), text
-    "breach",  # a risk limit refused or paused: key, value, limit, text
-    "halt",  # reason, text; resolved=True when cleared
-    "naked_leg",  # venue, side, qty, mark_value: a leg the kernel gave up hedging; resolved=True when flat
-    "hedge_failed",  # venue, text
+    "fill",  # fields: venue, symbol, side, qty, price, fee, pair_id, kind
+    "order",  # an order's answer: venue, symbol, side, qty, price, status (filled/partial/canceled/rejected), code
+    "reject",  # venue, symbol, code (the venue's or "risk:<key>"), text
+    "breach",  # a risk limit refused or paused: key, value, limit, symbol ("" for an account-wide limit), text
+    "halt",  # reason, text; resolved=True when cleared (every symbol's trading)
+    "naked_leg",  # symbol, text: a leg the kernel gave up hedging; resolved=True when flat
+    "hedge_failed",  # symbol, text
     "resync",  # venue, symbol, reason
     "disconnect",  # venue, endpoint; resolved=True on reconnect
     "stale",  # venue, symbol, age_ms; resolved=True when fresh
@@ -151,8 +152,38 @@ class LimitUse:
 
 
 @dataclass(frozen=True, slots=True)
+class SymbolState:
+    """One traded symbol at one instant (``Snapshot.symbols``).
+
+    ``accounts``: per venue, its position, its base balance (its own coin), the best prices of its book,
+    its open orders, the orders sent, fills and rejects of it; ``quote`` is NaN (a venue's quote is the
+    account's: ``Snapshot.accounts``). ``pnl`` and ``fees`` are its part of the account's (they add up
+    over the symbols); ``limits`` are its own ``[risk]`` limits (the account-wide ones are in
+    ``Snapshot.limits``); ``naked``: a lone leg of it that its kernel gave up hedging is open.
+    """
+
+    symbol: str
+    accounts: tuple[VenueAccount, ...]
+    spread_bps: tuple[float, float] = (float("nan"), float("nan"))
+    entry_bps: float = float("nan")
+    pnl: float = float("nan")  # its trading PnL after fees since the account's start (quote)
+    fees: float = 0.0
+    pairs: int = 0
+    limits: tuple[LimitUse, ...] = ()
+    naked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """What a running process looks like at one instant. Immutable: readers may keep it."""
+    """What a running process looks like at one instant. Immutable: readers may keep it.
+
+    With one symbol, every field is that symbol's and the account's at once. With several, ``symbol``
+    names them all (``"BTCUSDT,ETHUSDT"``), the fields are the account's (``accounts``: each venue's
+    quote balance and every symbol's orders together, with NaN for a position, base balance or price,
+    which are per symbol; ``spread_bps`` and ``entry_bps`` NaN; ``limits``: the account-wide limits),
+    and ``symbols`` holds each symbol's (:class:`SymbolState`). ``symbols`` is filled in both cases
+    while trading, empty while recording.
+    """
 
     mode: str  # "record" / "dry-run" / "live"
     symbol: str
@@ -177,6 +208,7 @@ class Snapshot:
     loop_lag_ns: int = 0  # how late the trading loop's event loop ran a timer lately (0: not measured)
     recorded_bytes: int = 0  # record: bytes written so far
     started_wall_ns: int = 0  # when the process began this run
+    symbols: tuple[SymbolState, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,12 @@ dashboard) and the alert service. The driver calls it from its loop:
     watch.stop()
 
 Everything here that runs on the loop is O(1) or O(venues): a few additions per batch, and every
-``snapshot_ms`` one immutable snapshot built from what the engine already holds. No I/O: the server
-and the alerts run in their own threads and read the hub.
+``snapshot_ms`` one immutable snapshot built from what the engine already holds (O(symbols x venues)).
+No I/O: the server and the alerts run in their own threads and read the hub.
+
+With several symbols, every fill, order answer, breach, lone leg and failed hedge names its symbol
+(event field ``symbol``; ``""`` for an account-wide breach), and each snapshot carries every symbol's
+positions, books, spreads, PnL, counters and own limits (``Snapshot.symbols``) beside the account's.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from arb.events import ASSET_NAMES
-from arb.execution.risk import BREACH_NAMES, HALT_REASONS, N_BREACHES, event_text, quote_currency
+from arb.execution.risk import BREACH_NAMES, HALT_REASONS, N_BREACHES, quote_currency
 from arb.ops.snapshot import (
     FeedHealth,
     LatencyHistogram,
@@ -41,9 +45,10 @@ from arb.ops.snapshot import (
     OpsEvent,
     OpsHub,
     Snapshot,
+    SymbolState,
     VenueAccount,
 )
-from arb.strategy.types import BUY
+from arb.strategy.types import BUY, HEDGE_FAILED
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
@@ -56,6 +61,23 @@ log = logging.getLogger(__name__)
 
 _KIND_NAMES = {1: "pair", 2: "hedge", 3: "unwind", 8: "flatten", 9: "manual"}
 _NS_PER_DAY = 86_400_000_000_000
+_ACCOUNT_LIMITS = ("max_open_orders", "max_drawdown", "max_daily_loss", "max_unknown_orders", "max_capital_use",
+                   "max_symbol_share", "max_total_notional")  # fmt: skip
+"""With several symbols, the limits shown for the account (``Snapshot.limits``); the others are per symbol."""
+_SYMBOL_LIMITS = ("position_limit", "max_notional_per_venue", "max_pairs_per_day", "min_pair_interval_ms",
+                  "max_imbalance_hold_ms")  # fmt: skip
+_SINGLE_LIMITS = (
+    "position_limit",
+    "max_notional_per_venue",
+    "max_open_orders",
+    "max_drawdown",
+    "max_daily_loss",
+    "max_pairs_per_day",
+    "min_pair_interval_ms",
+    "max_imbalance_hold_ms",
+    "max_unknown_orders",
+)
+"""With one symbol, the limits shown, in this order."""
 
 
 def spreads_bps(bids: Sequence[float], asks: Sequence[float]) -> tuple[float, float]:
@@ -91,8 +113,9 @@ class Watch:
         self.config = config
         self.mode = mode
         self.clock = clock
-        self.symbol = config.strategy.symbol
-        self.quote = quote_currency(self.symbol)
+        self.symbols = tuple(config.symbol_names)
+        self.symbol = ",".join(self.symbols)  # what the process trades: one name, or every name
+        self.quote = quote_currency(self.symbols[0])
         self.hub = OpsHub(history=config.ops.history)
         self.recording_dir = recording_dir
         self.report_dir = report_dir
@@ -108,14 +131,15 @@ class Watch:
         self._tick_to_intent = LatencyHistogram("tick_to_intent")
         self._frame_to_engine = [LatencyHistogram("frame_to_engine", name) for name in ASSET_NAMES]
         self._round_trip = [LatencyHistogram("order_round_trip", name) for name in ASSET_NAMES]
-        self._orders = [0, 0]
-        self._fills = [0, 0]
-        self._rejects: list[dict[str, int]] = [{}, {}]
-        self._fees = 0.0
+        n = len(self.symbols)
+        self._orders = [[0, 0] for _ in range(n)]  # per (symbol, venue)
+        self._fills = [[0, 0] for _ in range(n)]
+        self._rejects: list[list[dict[str, int]]] = [[{}, {}] for _ in range(n)]
+        self._fees = [0.0] * n
         self._last_feed: dict[tuple[str, str], FeedHealth] = {}
-        self._hedge_failed = False
+        self._hedge_failed = [False] * n
         self._halted = ""
-        self._naked = False
+        self._naked = [False] * n
         self.loop_lag_ns = 0
         self._day = -1
         self._report_threads: list[threading.Thread] = []
@@ -233,8 +257,9 @@ class Watch:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def after_batch(self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0,
-                    venue: int = -1) -> None:
+    def after_batch(
+        self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0, venue: int = -1
+    ) -> None:
         """One batch (or one local time's batches) went through ``engine``: record the latencies and
         publish when due. ``t0_perf_ns``: ``time.perf_counter_ns()`` before the engine took it;
         ``sent_before``: ``engine.log.sent.n`` before; ``recv_perf_ns``: when the frame was read off
@@ -294,14 +319,17 @@ class Watch:
             return
         if not (self.config.ops.daily_report and self.report_dir and self.mode in ("dry-run", "live")):
             return
-        mids = tuple(float(m) for m in self.engine.last_mid[0])
+        last = self.engine.last_mid
+        # the mids at the day's end: one pair (one symbol), or one pair per symbol
+        mids: Any = (tuple(float(m) for m in last[0]) if len(last) == 1
+                     else tuple(tuple(float(m) for m in row) for row in last))  # fmt: skip
         date = dt.date(1970, 1, 1) + dt.timedelta(days=int(ended))
         thread = threading.Thread(target=self._write_daily_report, args=(date, now, mids),
                                   name="arb-daily-report", daemon=True)  # fmt: skip
         self._report_threads = [t for t in self._report_threads if t.is_alive()] + [thread]
         thread.start()
 
-    def _write_daily_report(self, date: dt.date, now: int, mids: tuple[float, ...]) -> None:
+    def _write_daily_report(self, date: dt.date, now: int, mids: Any) -> None:
         from arb.reports.command import write_daily_report
 
         try:
@@ -313,23 +341,28 @@ class Watch:
         log.info("daily report of %s: %s", date, path)
         self.emit("info", text=f"daily report of {date}: {path}", report=str(path))
 
+    def _where(self, v: int, s: int) -> str:
+        # "binance", or with several symbols "binance ETHUSDT": how an event's text names the book
+        return ASSET_NAMES[v] if len(self.symbols) == 1 else f"{ASSET_NAMES[v]} {self.symbols[s]}"
+
     def _on_fill(self, row: Any) -> None:
-        v = int(row["venue"])
-        self._fills[v] += 1
-        self._fees += float(row["fee"])
+        v, s = int(row["venue"]), int(row["symbol"])
+        self._fills[s][v] += 1
+        self._fees[s] += float(row["fee"])
         side = "buy" if int(row["side"]) == BUY else "sell"
         qty, price = float(row["qty"]), float(row["price"])
         self.hub.emit(OpsEvent(
             "fill", int(row["local_ts"]), ASSET_NAMES[v],
-            f"{ASSET_NAMES[v]} {side} {qty:.8g} @ {price:.8g}",
+            f"{self._where(v, s)} {side} {qty:.8g} @ {price:.8g}",
             {"side": side, "qty": qty, "price": price, "fee": float(row["fee"]), "pair_id": int(row["pair_id"]),
-             "kind": _KIND_NAMES.get(int(row["kind"]), str(int(row["kind"])))},
+             "kind": _KIND_NAMES.get(int(row["kind"]), str(int(row["kind"]))), "symbol": self.symbols[s]},
         ))  # fmt: skip
 
     def _on_order(self, order: Any) -> None:
         v = int(order.venue)
+        s = int(getattr(order, "symbol_index", 0) or 0)
         venue = ASSET_NAMES[v]
-        self._orders[v] += 1
+        self._orders[s][v] += 1
         sent = int(getattr(order, "sent_ts", 0) or 0)
         respond = int(getattr(order, "respond_ts", 0) or 0)
         if sent and respond >= sent:
@@ -342,40 +375,49 @@ class Watch:
         rejection = getattr(order, "rejection", None)
         if rejection is not None:
             code = str(rejection.code)
-            self._rejects[v][code] = self._rejects[v].get(code, 0) + 1
+            self._rejects[s][v][code] = self._rejects[s][v].get(code, 0) + 1
         side = "buy" if int(order.side) == BUY else "sell"
         fields = {"side": side, "qty": float(order.qty), "price": float(order.price), "status": status,
                   "filled": fill_qty, "code": code, "latency_ns": respond - sent if sent else 0,
-                  "kind": _KIND_NAMES.get(int(order.kind), str(order.kind))}  # fmt: skip
-        text = f"{venue} {side} {float(order.qty):.8g} @ {float(order.price):.8g}: {status}"
+                  "kind": _KIND_NAMES.get(int(order.kind), str(order.kind)), "symbol": self.symbols[s]}  # fmt: skip
+        text = f"{self._where(v, s)} {side} {float(order.qty):.8g} @ {float(order.price):.8g}: {status}"
         self.hub.emit(OpsEvent("order", respond or self.clock(), venue, text, fields))
         if rejection is not None:
-            self.hub.emit(OpsEvent("reject", respond or self.clock(), venue, f"{venue} rejected: {rejection.message}",
-                                   {"code": code}))  # fmt: skip
+            self.hub.emit(OpsEvent("reject", respond or self.clock(), venue,
+                                   f"{self._where(v, s)} rejected: {rejection.message}",
+                                   {"code": code, "symbol": self.symbols[s]}))  # fmt: skip
 
     def _on_risk(self, event: Any) -> None:
         engine = self.engine
         assert engine is not None
         key = BREACH_NAMES[event.code][1] if event.code < len(BREACH_NAMES) else str(event.code)
-        text = event_text(event.code, event.value, event.limit, engine.limits, self.quote)
-        self.hub.emit(OpsEvent("breach", int(event.ts), "", text,
-                               {"key": key, "value": float(event.value), "limit": float(event.limit)}))  # fmt: skip
+        text = engine.risk_text(event)  # with several symbols it starts with the symbol's name
+        symbol = self.symbols[event.symbol] if 0 <= event.symbol < len(self.symbols) else ""
+        fields = {"key": key, "value": float(event.value), "limit": float(event.limit), "symbol": symbol}
+        self.hub.emit(OpsEvent("breach", int(event.ts), "", text, fields))
 
     def _engine_changes(self, engine: Engine) -> None:
-        # a spent hedge and a lone leg left exposed: events on the change, resolved when they end
+        # per symbol, a spent hedge and a lone leg left exposed: events on the change, resolved when they end
         from arb.runtime.live_trading import exposure_lines
 
-        if not self._hedge_failed and engine.hedge_failed:
-            self._hedge_failed = True
-            self.emit("hedge_failed", text=f"a lone leg was not hedged within "
-                      f"{self.config.execution.max_hedge_attempts} attempts: no new pair")  # fmt: skip
+        several = len(self.symbols) > 1
+        attempts = self.config.execution.max_hedge_attempts
         exposure = exposure_lines(engine)
-        if exposure and not self._naked:
-            self._naked = True
-            self.emit("naked_leg", text="; ".join(exposure))
-        elif not exposure and self._naked:
-            self._naked = False
-            self.emit("naked_leg", text="the lone leg is closed", resolved=True)
+        for s, name in enumerate(self.symbols):
+            if not self._hedge_failed[s] and int(engine.kstate[s]["flags"]) & HEDGE_FAILED:
+                self._hedge_failed[s] = True
+                who = f"{name}: a" if several else "a"
+                self.emit("hedge_failed", text=f"{who} lone leg was not hedged within {attempts} attempts: no new pair",
+                          symbol=name)  # fmt: skip
+            # exposure_lines names the book of each line ("binance ETHUSDT long ...") when there are several
+            mine = [line for line in exposure if not several or any(f" {v} {name} " in line for v in ASSET_NAMES)]
+            if mine and not self._naked[s]:
+                self._naked[s] = True
+                self.emit("naked_leg", text="; ".join(mine), symbol=name)
+            elif not mine and self._naked[s]:
+                self._naked[s] = False
+                closed = f"{name}: the lone leg is closed" if several else "the lone leg is closed"
+                self.emit("naked_leg", text=closed, resolved=True, symbol=name)
 
     def _feed_health(self, now: int) -> list[FeedHealth]:
         out = []
@@ -415,28 +457,43 @@ class Watch:
         return tuple(h.figures() for h in hists)
 
     def _snapshot(self, engine: Engine, now: int, feeds: tuple[FeedHealth, ...]) -> Snapshot:
-        mids = engine.last_mid[0]
-        bids, asks = [], []
-        for book in engine.books[:2]:
-            bid, ask = book.best_bid, book.best_ask
-            bids.append(bid)
-            asks.append(ask)
-        open_orders = engine.executor.open_orders
-        unknown = getattr(engine.executor, "unknown_orders", None) or [0, 0]
-        accounts = []
-        equity = 0.0
-        for v in (0, 1):
-            base = float(engine.init_base[0, v] + engine.position[0, v])
-            quote = float(engine.init_quote[v] + engine.cash[:, v].sum())
-            mid = float(mids[v]) if np.isfinite(mids[v]) else 0.0
-            equity += quote + base * mid
-            accounts.append(VenueAccount(
-                venue=ASSET_NAMES[v], position=float(engine.position[0, v]), base=base, quote=quote,
-                bid=bids[v], ask=asks[v], open_orders=int(open_orders[v]), orders=self._orders[v],
-                fills=self._fills[v], rejects=dict(self._rejects[v]), unknown_orders=int(unknown[v]),
+        # Every symbol's state from what the engine holds, then the account's: with one symbol its
+        # figures are the symbol's (as before several symbols), with several the account's own.
+        n = len(self.symbols)
+        open_orders = list(engine.executor.open_orders)  # per (symbol, venue), index 2 * s + v
+        unknown = list(getattr(engine.executor, "unknown_orders", None) or [0, 0])
+        if len(unknown) == 2 * n and n > 1:  # per (symbol, venue): the account counts per venue
+            unknown = [sum(unknown[2 * s + v] for s in range(n)) for v in (0, 1)]
+        quote = [float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)]
+        states = []
+        venue_value = list(quote)  # each venue's equity: its quote and every symbol's coins at its mids
+        venue_start = [float(engine.init_quote[v]) for v in (0, 1)]  # the same of the starting balances
+        valued = engine.both_synced()
+        for s in range(n):
+            mids = engine.last_mid[s]
+            bids, asks, accounts = [], [], []
+            pnl = 0.0
+            for v in (0, 1):
+                book = engine.books[2 * s + v]
+                bids.append(book.best_bid)
+                asks.append(book.best_ask)
+                base = float(engine.init_base[s, v] + engine.position[s, v])
+                mid = float(mids[v]) if np.isfinite(mids[v]) else 0.0
+                venue_value[v] += base * mid
+                venue_start[v] += float(engine.init_base[s, v]) * mid
+                pnl += float(engine.cash[s, v]) + float(engine.position[s, v]) * mid
+                accounts.append(VenueAccount(
+                    venue=ASSET_NAMES[v], position=float(engine.position[s, v]), base=base,
+                    quote=quote[v] if n == 1 else float("nan"), bid=bids[v], ask=asks[v],
+                    open_orders=int(open_orders[2 * s + v]), orders=self._orders[s][v], fills=self._fills[s][v],
+                    rejects=dict(self._rejects[s][v]), unknown_orders=int(unknown[v]) if n == 1 else 0,
+                ))  # fmt: skip
+            states.append(SymbolState(
+                symbol=self.symbols[s], accounts=tuple(accounts), spread_bps=spreads_bps(bids, asks),
+                entry_bps=float(engine.params[s]["min_spread_bps"]),
+                pnl=pnl if valued else float("nan"), fees=self._fees[s],
+                pairs=int(engine.kstate[s]["pairs"]), limits=self._limits(engine, now, s), naked=self._naked[s],
             ))  # fmt: skip
-        start = float(sum(engine.init_quote[v] + engine.init_base[0, v] * (mids[v] if np.isfinite(mids[v]) else 0.0)
-                          for v in (0, 1)))  # fmt: skip
         st = engine.rstate[0]
         halted = int(st["halted"])
         halt_text = self._halted or (HALT_REASONS[halted] if halted else "")
@@ -445,50 +502,128 @@ class Watch:
             paused = "daily loss limit"
         elif int(st["unknown_paused"]):
             paused = "orders of unknown outcome"
-        valued = engine.both_synced()
+        equity = 0.0
+        for v in (0, 1):
+            equity += venue_value[v]
+        start = float(sum(venue_start))
+        if n == 1:
+            first = states[0]
+            accounts_, spread, entry = first.accounts, first.spread_bps, float(self.config.strategy.min_spread_bps)
+            limits = first.limits
+        else:
+            accounts_ = tuple(
+                VenueAccount(
+                    venue=ASSET_NAMES[v],
+                    position=float("nan"),
+                    base=float("nan"),
+                    quote=quote[v],
+                    bid=float("nan"),
+                    ask=float("nan"),
+                    open_orders=sum(int(open_orders[2 * s + v]) for s in range(n)),
+                    orders=sum(self._orders[s][v] for s in range(n)),
+                    fills=sum(self._fills[s][v] for s in range(n)),
+                    rejects=_merged_counts(self._rejects[s][v] for s in range(n)),
+                    unknown_orders=int(unknown[v]),
+                )
+                for v in (0, 1)
+            )
+            spread, entry = (float("nan"), float("nan")), float("nan")
+            limits = self._limits(engine, now, -1)
         return Snapshot(
             mode=self.mode, symbol=self.symbol, quote_currency=self.quote, ts_ns=now, wall_ns=time.time_ns(),
-            feeds=feeds, accounts=tuple(accounts), spread_bps=spreads_bps(bids, asks),
-            entry_bps=float(self.config.strategy.min_spread_bps), equity=equity if valued else float("nan"),
-            pnl=equity - start if valued else float("nan"), fees=self._fees,
-            pairs=engine.pairs, limits=self._limits(engine, now), halted=halt_text,
-            paused=paused, recording_dir=self.recording_dir, latencies=self._latencies(), loop_lag_ns=self.loop_lag_ns,
-            started_wall_ns=self._started_wall,
+            feeds=feeds, accounts=accounts_, spread_bps=spread, entry_bps=entry,
+            equity=equity if valued else float("nan"), pnl=equity - start if valued else float("nan"),
+            fees=sum(self._fees), pairs=engine.pairs, limits=limits, halted=halt_text, paused=paused,
+            recording_dir=self.recording_dir, latencies=self._latencies(), loop_lag_ns=self.loop_lag_ns,
+            started_wall_ns=self._started_wall, symbols=tuple(states),
         )  # fmt: skip
 
-    def _limits(self, engine: Engine, now: int) -> tuple[LimitUse, ...]:
-        lim, st, sst = engine.limits[0], engine.rstate[0], engine.srisk[0]
-        refused = [int(x) for x in st["refused"]]
-        mids = engine.last_mid[0]
-        position = engine.position[0]
-        net = abs(float(position[0] + position[1]))
-        notional = max((abs(float(position[v]) * float(mids[v])) if np.isfinite(mids[v]) else 0.0)
-                       for v in (0, 1))  # fmt: skip
-        peak = float(st["peak_equity"])
-        last = float(st["last_pnl"])
-        drawdown = max(0.0, peak - last) if np.isfinite(peak) else 0.0
-        day_loss = max(0.0, float(st["day_start_pnl"]) - last) if int(st["day"]) >= 0 else 0.0
-        since = int(sst["imbalance_since"])
-        held_ms = (now - since) / 1e6 if since else 0.0
-        last_pair = int(sst["last_pair_ns"])
-        count = int(sst["pair_count"])
-        times = sst["pair_times"]
-        window = [int(t) for t in times[: min(count, len(times))] if int(t) > now - 86_400_000_000_000]
+    def _limits(self, engine: Engine, now: int, s: int) -> tuple[LimitUse, ...]:
+        # Symbol s's limits (with one symbol: every limit, as the page always showed them), or with
+        # s = -1 the account-wide ones; each with its use now and its refusals (a symbol's own, or the
+        # account's).
+        n = len(self.symbols)
+        st = engine.rstate[0]
+        lim = engine.limits[max(s, 0)]
+        last_mid = engine.last_mid
+
+        def value(sym: int, v: int) -> float:
+            mid = float(last_mid[sym, v])
+            return abs(float(engine.position[sym, v])) * mid if np.isfinite(mid) else 0.0
+
+        rows: dict[str, tuple[float, float]] = {}
+        if s >= 0:
+            sst = engine.srisk[s]
+            position = engine.position[s]
+            since = int(sst["imbalance_since"])
+            last_pair = int(sst["last_pair_ns"])
+            count = int(sst["pair_count"])
+            times = sst["pair_times"]
+            window = [int(t) for t in times[: min(count, len(times))] if int(t) > now - 86_400_000_000_000]
+            rows |= {
+                "position_limit": (abs(float(position[0] + position[1])), float(lim["position_limit"])),
+                "max_notional_per_venue": (max(value(s, v) for v in (0, 1)), float(lim["max_notional_per_venue"])),
+                "max_pairs_per_day": (float(len(window)), float(lim["max_pairs_per_day"])),
+                "min_pair_interval_ms": ((now - last_pair) / 1e6 if last_pair else float("nan"),
+                                         float(lim["min_pair_interval_ns"]) / 1e6),
+                "max_imbalance_hold_ms": ((now - since) / 1e6 if since else 0.0,
+                                          float(lim["max_imbalance_hold_ns"]) / 1e6),
+            }  # fmt: skip
+        if n == 1 or s < 0:
+            open_orders = list(engine.executor.open_orders)
+            per_venue = [sum(int(open_orders[2 * sym + v]) for sym in range(n)) for v in (0, 1)]
+            peak = float(st["peak_equity"])
+            last = float(st["last_pnl"])
+            rows |= {
+                "max_open_orders": (float(max(per_venue)), float(lim["max_open_orders"])),
+                "max_drawdown": (max(0.0, peak - last) if np.isfinite(peak) else 0.0, float(lim["max_drawdown"])),
+                "max_daily_loss": (max(0.0, float(st["day_start_pnl"]) - last) if int(st["day"]) >= 0 else 0.0,
+                                   float(lim["max_daily_loss"])),
+                "max_unknown_orders": (float(max(st["unknown"])), float(lim["max_unknown_orders"])),
+            }  # fmt: skip
+            if n > 1:
+                rows |= self._account_shares(engine, value, lim)
+        keys = _SINGLE_LIMITS if n == 1 else (_SYMBOL_LIMITS if s >= 0 else _ACCOUNT_LIMITS)
+        refused = [int(x) for x in (st["refused"] if n == 1 or s < 0 else engine.srisk[s]["refused"])]
         by_key = {name: code for code, (_, name) in enumerate(BREACH_NAMES) if name}
-        rows = [
-            ("position_limit", net, float(lim["position_limit"])),
-            ("max_notional_per_venue", notional, float(lim["max_notional_per_venue"])),
-            ("max_open_orders", float(max(engine.executor.open_orders)), float(lim["max_open_orders"])),
-            ("max_drawdown", drawdown, float(lim["max_drawdown"])),
-            ("max_daily_loss", day_loss, float(lim["max_daily_loss"])),
-            ("max_pairs_per_day", float(len(window)), float(lim["max_pairs_per_day"])),
-            ("min_pair_interval_ms", (now - last_pair) / 1e6 if last_pair else float("nan"),
-             float(lim["min_pair_interval_ns"]) / 1e6),
-            ("max_imbalance_hold_ms", held_ms, float(lim["max_imbalance_hold_ns"]) / 1e6),
-            ("max_unknown_orders", float(max(st["unknown"])), float(lim["max_unknown_orders"])),
-        ]  # fmt: skip
         out = []
-        for key, value, limit in rows:
+        for key in keys:
+            use, limit = rows[key]
             code = by_key.get(key)
-            out.append(LimitUse(key, value, limit, refused[code] if code is not None and code < N_BREACHES else 0))
+            out.append(LimitUse(key, use, limit, refused[code] if code is not None and code < N_BREACHES else 0))
         return tuple(out)
+
+    def _account_shares(
+        self, engine: Engine, value: Callable[[int, int], float], lim: Any
+    ) -> dict[str, tuple[float, float]]:
+        # The account-wide limits on positions, measured as the gate measures them: capital use per venue
+        # (every symbol's positions there over the venue's equity), the largest symbol's share of the
+        # account's equity, and every symbol's positions together.
+        n = len(self.symbols)
+        venue_equity = []
+        for v in (0, 1):
+            quote = float(engine.init_quote[v] + engine.cash[:, v].sum())
+            held = [float(engine.init_base[s, v] + engine.position[s, v]) * float(engine.last_mid[s, v])
+                    for s in range(n)]  # fmt: skip
+            venue_equity.append(quote + sum(held))
+        equity = sum(venue_equity)
+        used = [sum(value(s, v) for s in range(n)) for v in (0, 1)]
+        shares = [value(s, 0) + value(s, 1) for s in range(n)]
+
+        def frac(x: float, of: float) -> float:
+            return x / of if np.isfinite(of) and of > 0 else float("nan")
+
+        return {
+            "max_capital_use": (max(frac(used[v], venue_equity[v]) for v in (0, 1)), float(lim["max_capital_use"])),
+            "max_symbol_share": (frac(max(shares), equity), float(lim["max_symbol_share"])),
+            "max_total_notional": (sum(shares), float(lim["max_total_notional"])),
+        }
+
+
+def _merged_counts(counts: Any) -> dict[str, int]:
+    # several {code: n} added up
+    out: dict[str, int] = {}
+    for one in counts:
+        for key, n in one.items():
+            out[key] = out.get(key, 0) + n
+    return out

@@ -18,6 +18,10 @@ on a slice of the source: there is one PnL and one win in arb, and a period's ar
   their fills up to the period's end, valued at the end's marks.
 - **Sharpe, Sortino, max drawdown**: ``summarize``'s risk figures over the period's minute samples
   (so the same "not meaningful under 30 days" rule).
+- **Several symbols**: equity is rebuilt a row per symbol (each its part of the account at its own
+  marks), every figure above is the account's (``summarize`` sums the rows of a time and values every
+  fill at its own symbol's marks), and :class:`SymbolRow` holds each symbol's, computed the same way
+  from its part of the same summaries; base quantities are only per symbol.
 """
 
 from __future__ import annotations
@@ -30,8 +34,19 @@ from typing import Any, Final
 
 import numpy as np
 
-from arb.events import BINANCE, NS_PER_S
-from arb.report import SECONDS_PER_YEAR, Figures, Summary, chart_data, fill_spread_bps, summarize
+from arb.events import ASSET_NAMES, BINANCE, NS_PER_S
+from arb.report import (
+    SECONDS_PER_YEAR,
+    Figures,
+    InitialBalances,
+    Summary,
+    SymbolSummary,
+    account_equity,
+    chart_data,
+    fill_spread_bps,
+    summarize,
+    unit_value,
+)
 from arb.reports.sources import SourceData
 from arb.strategy.types import BUY, EQUITY_DTYPE, INTENT_OPEN
 
@@ -40,6 +55,7 @@ __all__ = [
     "SAMPLE_INTERVAL_NS",
     "Period",
     "PeriodReport",
+    "SymbolRow",
     "VenueRow",
     "compute_period",
     "equity_at",
@@ -124,9 +140,22 @@ def equity_at(source: SourceData, times: Array) -> Array:
     """``EQUITY_DTYPE`` samples of ``source`` at ``times`` (int64 ns, ascending): the fills with
     ``local_ts < t`` booked on the starting balances, each venue valued at its latest mark at or
     before ``t`` (its first mark before any; NaN if the venue has none, which counts only where it
-    holds base)."""
+    holds base). With several symbols, one row per symbol at each time (time-major), each the
+    symbol's part of the account (:meth:`arb.report.InitialBalances.symbol`) at its own marks, as a
+    driver records them."""
     times = np.asarray(times, dtype=np.int64)
-    fills, marks, initial = source.fills, source.marks, source.initial
+    n = source.initial.n_symbols
+    out = np.zeros(len(times) * n, EQUITY_DTYPE)
+    for s in range(n):
+        fills = source.fills if n == 1 else source.fills[source.fills["symbol"] == s]
+        marks = source.marks if n == 1 else source.marks[source.marks["symbol"] == s]
+        out[s::n] = _symbol_equity_at(fills, marks, source.initial.symbol(s), times)
+        out["symbol"][s::n] = s
+    return out
+
+
+def _symbol_equity_at(fills: Array, marks: Array, initial: InitialBalances, times: Array) -> Array:
+    # one symbol's rows of equity_at
     out = np.zeros(len(times), EQUITY_DTYPE)
     out["ts"] = times
     done = np.searchsorted(fills["local_ts"], times, side="left")  # fills before each time
@@ -163,20 +192,46 @@ class VenueRow:
     """One column of the per-venue table (``name`` ``binance``, ``bybit`` or ``total``).
 
     Money in quote currency, quantities in base units; ``holding_time_s`` None when nothing closed.
+    With several symbols ``volume``, ``position_end`` and ``mark_end`` are None (units of different
+    coins do not add up: each symbol's are in :class:`SymbolRow`) and ``holding_time_s`` pools the
+    symbols' closed quantities valued at their marks at the end.
     """
 
     name: str
     pnl: float | None
     pnl_from_fills: float | None
     fees: float
-    volume: float
+    volume: float | None
     notional: float
     fills: int
     hedge_fills: int
     unwind_fills: int
     holding_time_s: float | None
-    position_end: float
+    position_end: float | None
     mark_end: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRow:
+    """One symbol's figures over the period (a source of several symbols): its fills valued at its own
+    marks. Money in quote currency (the symbols' add up to the account's), quantities in its base units.
+
+    Attributes:
+        name: The symbol.
+        total: Both venues, as :class:`VenueRow` computes the account's (``name`` is the symbol's).
+        pairs, pairs_won, win_rate, spread_bps: Its pairs whose first opening fill is in the period.
+        position_end: Per venue, its position at the end (base bought minus sold since the start).
+        mark_end: Per venue, its mark at the end (None where unknown).
+    """
+
+    name: str
+    total: VenueRow
+    pairs: int
+    pairs_won: int
+    win_rate: float | None
+    spread_bps: float | None
+    position_end: tuple[float | None, float | None]
+    mark_end: tuple[float | None, float | None]
 
 
 @dataclass(frozen=True)
@@ -200,6 +255,7 @@ class PeriodReport:
             was dearer); NaN where unknown.
         curve_ts, curve_pnl: The trading PnL since ``start_ns`` at each sample (quote), for the chart.
         meta: What the page's footer lists.
+        symbols: With several symbols, each one's figures (:class:`SymbolRow`); empty with one.
     """
 
     period: Period
@@ -218,6 +274,7 @@ class PeriodReport:
     curve_ts: Array
     curve_pnl: Array
     meta: Mapping[str, Any]
+    symbols: tuple[SymbolRow, ...] = ()
 
     @property
     def total(self) -> VenueRow:
@@ -225,7 +282,8 @@ class PeriodReport:
         return self.venues[2]
 
     def totals(self) -> dict[str, Any]:
-        """The headline figures as JSON-safe data (what the page embeds under ``id="arb-report"``)."""
+        """The headline figures as JSON-safe data (what the page embeds under ``id="arb-report"``);
+        with several symbols also ``symbols``, each one's figures by name."""
         risk, pairs = self.period_summary.risk, self.pairs_summary.pairs
         data: dict[str, Any] = _jsonable(
             {
@@ -253,9 +311,21 @@ class PeriodReport:
                     for row in self.venues[:2]
                 },
                 "halts": list(self.source.halts),
+                **({"symbols": {row.name: _symbol_json(row) for row in self.symbols}} if self.symbols else {}),
             }
         )
         return data
+
+
+def _symbol_json(row: SymbolRow) -> dict[str, Any]:
+    t = row.total
+    return {
+        "pnl": t.pnl, "pnl_from_fills": t.pnl_from_fills, "fees": t.fees, "fills": t.fills, "volume": t.volume,
+        "notional": t.notional, "holding_time_s": t.holding_time_s, "pairs": row.pairs, "pairs_won": row.pairs_won,
+        "win_rate": row.win_rate, "spread_bps": row.spread_bps,
+        "position_end": dict(zip(ASSET_NAMES, row.position_end, strict=True)),
+        "mark_end": dict(zip(ASSET_NAMES, row.mark_end, strict=True)),
+    }  # fmt: skip
 
 
 def _jsonable(obj: Any) -> Any:
@@ -272,10 +342,35 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def _closed(row: Any) -> tuple[float, float]:
-    # (closed qty x seconds held, closed qty) of a summary column
-    held = row.holding_time_s
-    return (0.0 if held is None else held * row.closed_qty), row.closed_qty
+def _closed(row: Figures) -> tuple[float, float]:
+    # (closed qty x seconds held, closed qty) of one symbol's summary column
+    held, closed = row.holding_time_s, row.closed_qty or 0.0
+    return (0.0 if held is None else held * closed), closed
+
+
+def _row(name: str, a: Figures, b: Figures, p: Figures, held: tuple[float, float] | None = None) -> VenueRow:
+    # One column over the period from the column of the summaries before its start (a), before its end
+    # (b) and of its fills (p). ``held``: (closed qty x seconds, closed qty) inside the period when the
+    # caller pooled it (several symbols); else from a and b.
+    if held is None:
+        w0, c0 = _closed(a)
+        w1, c1 = _closed(b)
+        held = (w1 - w0, c1 - c0)
+    weighted, closed = held
+    return VenueRow(
+        name=name,
+        pnl=_diff(b.pnl, a.pnl),
+        pnl_from_fills=_diff(b.pnl_from_fills, a.pnl_from_fills),
+        fees=p.fees,
+        volume=p.volume,
+        notional=p.notional,
+        fills=p.fills,
+        hedge_fills=p.hedge_fills,
+        unwind_fills=p.unwind_fills,
+        holding_time_s=weighted / closed if closed > 1e-12 and math.isfinite(closed) else None,
+        position_end=b.position,
+        mark_end=b.final_mid,
+    )
 
 
 def compute_period(source: SourceData, period: Period) -> PeriodReport:
@@ -288,13 +383,18 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
     times = np.append(grid, np.int64(end))
     equity = equity_at(source, times)
     fills, initial = source.fills, source.initial
+    n = initial.n_symbols
     ts = fills["local_ts"]
     meta = {"mode": f"report {period.kind}", "source": source.kind}
+    names = source.symbols if n > 1 else ()
 
-    before_start = summarize(fills[ts < start], equity[:1], initial, meta)
-    before_end = summarize(fills[ts < end], equity[-1:], initial, meta)
+    def summary(own: Array, samples: Array) -> Summary:
+        return summarize(own, samples, initial, meta, symbols=names)
+
+    before_start = summary(fills[ts < start], equity[:n])
+    before_end = summary(fills[ts < end], equity[-n:])
     inside = fills[(ts >= period.start_ns) & (ts < period.end_ns)]
-    period_summary = summarize(inside, equity, initial, meta)
+    period_summary = summary(inside, equity)
 
     opens = fills[(fills["kind"] == INTENT_OPEN) & (ts < end)]
     first_open: dict[int, int] = {}
@@ -302,7 +402,7 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
         first_open.setdefault(pair_id, t)  # fills are in time order: the first seen is the first
     ids = np.array([p for p, t in first_open.items() if period.start_ns <= t < period.end_ns], dtype=np.int64)
     pair_fills = fills[(ts < end) & np.isin(fills["pair_id"], ids)]
-    pairs_summary = summarize(pair_fills, equity[-1:], initial, meta)
+    pairs_summary = summary(pair_fills, equity[-n:])
     is_open = pair_fills["kind"] == INTENT_OPEN
     first_leg = is_open & ~_repeated(pair_fills["pair_id"], is_open)
     legs = pair_fills[first_leg]
@@ -311,29 +411,35 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
     bought_binance = (legs["venue"] == BINANCE) == (legs["side"] == BUY)
     spreads = np.where(bought_binance, 1.0, -1.0) * fill_spread_bps(pair_fills, equity)[first_leg]
 
-    rows = []
-    for i, name in enumerate(("binance", "bybit", "total")):
-        a, b, p = (_column(s, i) for s in (before_start, before_end, period_summary))
-        w0, c0 = _closed(a)
-        w1, c1 = _closed(b)
-        closed = c1 - c0
-        rows.append(VenueRow(
-            name=name,
-            pnl=_diff(b.pnl, a.pnl),
-            pnl_from_fills=_diff(b.pnl_from_fills, a.pnl_from_fills),
-            fees=p.fees,
-            volume=p.volume,
-            notional=p.notional,
-            fills=p.fills,
-            hedge_fills=p.hedge_fills,
-            unwind_fills=p.unwind_fills,
-            holding_time_s=(w1 - w0) / closed if closed > 1e-12 else None,
-            position_end=b.position,
-            mark_end=b.final_mid,
-        ))  # fmt: skip
+    symbols: list[SymbolRow] = []
+    pooled: list[tuple[float, float] | None] = [None, None, None]
+    if n > 1:
+        parts = zip(before_start.symbols, before_end.symbols, period_summary.symbols, pairs_summary.symbols,
+                    strict=True)  # fmt: skip
+        weights = []
+        for a, b, p, q in parts:
+            weights.append(unit_value([f.final_mid for f in b.venues]))
+            own = q.pairs
+            symbols.append(SymbolRow(
+                name=b.name, total=_row(b.name, a.total, b.total, p.total), pairs=own.pairs, pairs_won=own.pairs_won,
+                win_rate=own.win_rate, spread_bps=own.spread_bps,
+                position_end=(b.venues[0].position, b.venues[1].position),
+                mark_end=(b.venues[0].final_mid, b.venues[1].final_mid),
+            ))  # fmt: skip
+        for i in range(3):
+            held = [_symbol_closed(a, b, i) for a, b in zip(before_start.symbols, before_end.symbols, strict=True)]
+            pooled[i] = (
+                math.fsum(w * x for w, (x, _) in zip(weights, held, strict=True)),
+                math.fsum(w * c for w, (_, c) in zip(weights, held, strict=True)),
+            )
+    rows = [
+        _row(name, _column(before_start, i), _column(before_end, i), _column(period_summary, i), pooled[i])
+        for i, name in enumerate(("binance", "bybit", "total"))
+    ]
 
     pnl = rows[2].pnl
-    start_equity = float(equity["equity"][0]) if math.isfinite(equity["equity"][0]) else None
+    first_equity = float(account_equity(equity[:n], n).equity[0])
+    start_equity = first_equity if math.isfinite(first_equity) else None
     ret = pnl / start_equity if pnl is not None and start_equity is not None and start_equity > 0 else None
     span_s = (end - start) / NS_PER_S
     annual, note = None, ""
@@ -366,10 +472,18 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
         curve_ts=times,
         curve_pnl=curve - curve[0],
         meta=meta,
+        symbols=tuple(symbols),
     )
 
 
-def _column(summary: Summary, i: int) -> Figures:
+def _symbol_closed(a: SymbolSummary, b: SymbolSummary, i: int) -> tuple[float, float]:
+    # (closed qty x seconds, closed qty) of one symbol's column i inside the period
+    w0, c0 = _closed(_column(a, i))
+    w1, c1 = _closed(_column(b, i))
+    return w1 - w0, c1 - c0
+
+
+def _column(summary: Summary | SymbolSummary, i: int) -> Figures:
     return summary.venues[i] if i < 2 else summary.total
 
 

@@ -64,8 +64,8 @@ def _num(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
 
 
-def _qty(x: float) -> str:
-    return f"{x:,.8f}"
+def _qty(x: float | None) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:,.8f}"
 
 
 def _seconds(x: float | None) -> str:
@@ -191,8 +191,10 @@ def _histogram(values: Array, xlabel: str, bins: int = 24) -> str:
     return "".join(parts)
 
 
-def _venue_bars(names: Sequence[str], series: Sequence[tuple[str, str, Sequence[float | None]]]) -> str:
-    # grouped bars: one group per venue, one bar per series (label, colour, values)
+def _venue_bars(
+    names: Sequence[str], series: Sequence[tuple[str, str, Sequence[float | None]]], label: str = "per venue"
+) -> str:
+    # grouped bars: one group per venue (or symbol), one bar per series (label, colour, values)
     values = np.array([[np.nan if v is None else v for v in vals] for _, _, vals in series], dtype=float)
     lo, hi = _axis_range(values.ravel())
     left, right, top, bottom = _PAD
@@ -203,8 +205,7 @@ def _venue_bars(names: Sequence[str], series: Sequence[tuple[str, str, Sequence[
     def y(v: float) -> float:
         return top + (hi - v) / (hi - lo) * height
 
-    parts = [f'<svg width="{_W // 2}" height="{_H}" role="img" '
-             'aria-label="per venue">']  # fmt: skip
+    parts = [f'<svg width="{_W // 2}" height="{_H}" role="img" aria-label="{_e(label)}">']
     for tick in _ticks(lo, hi, 4):
         parts.append(f'<line x1="{left}" x2="{left + width}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>')
         parts.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">{tick:,.4g}</text>')
@@ -246,6 +247,34 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _symbols_section(report: PeriodReport, q: str) -> str:
+    # a column per symbol: its PnL and fees (which add up to the account's), its pairs, and its
+    # quantities in its own base units
+    rows_of = report.symbols
+    names = [r.name for r in rows_of]
+    rows = [
+        (f"PnL ({q})", [_money(r.total.pnl) for r in rows_of]),
+        (f"PnL from fills ({q})", [_money(r.total.pnl_from_fills) for r in rows_of]),
+        (f"fees ({q})", [_money(r.total.fees) for r in rows_of]),
+        ("fills", [f"{r.total.fills:,}" for r in rows_of]),
+        ("volume (its base)", [_qty(r.total.volume) for r in rows_of]),
+        (f"notional ({q})", [_money(r.total.notional) for r in rows_of]),
+        ("pairs", [f"{r.pairs:,}" for r in rows_of]),
+        ("win rate", [_pct(r.win_rate) for r in rows_of]),
+        ("mean captured spread (bps)", [_num(r.spread_bps) for r in rows_of]),
+        ("mean holding time", [_seconds(r.total.holding_time_s) for r in rows_of]),
+        ("position at the end, Binance (its base)", [_qty(r.position_end[0]) for r in rows_of]),
+        ("position at the end, Bybit (its base)", [_qty(r.position_end[1]) for r in rows_of]),
+        (f"mark at the end, Binance ({q})", [_money(r.mark_end[0]) for r in rows_of]),
+        (f"mark at the end, Bybit ({q})", [_money(r.mark_end[1]) for r in rows_of]),
+    ]
+    bars = _venue_bars(names, [
+        ("PnL", "#1f77b4", [r.total.pnl for r in rows_of]),
+        ("fees", "#d62728", [r.total.fees for r in rows_of]),
+    ], label="per symbol")  # fmt: skip
+    return "".join(["<h2>Per symbol</h2>", _table(["figure", *names], [(k, *v) for k, v in rows]), bars])
+
+
 def render_html(report: PeriodReport, generated_ns: int) -> str:
     """The page of ``report`` (UTF-8 text); ``generated_ns`` is the time written in its header."""
     q = report.source.quote
@@ -262,6 +291,7 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         _card("mean holding time", _seconds(total.holding_time_s)),
         _card(f"fees ({q})", _money(total.fees)),
     ]
+    several = bool(report.symbols)
     venue_rows = [
         (f"PnL ({q})", [_money(r.pnl) for r in report.venues]),
         (f"PnL from fills ({q})", [_money(r.pnl_from_fills) for r in report.venues]),
@@ -269,12 +299,14 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         ("fills", [f"{r.fills:,}" for r in report.venues]),
         ("hedge fills", [f"{r.hedge_fills:,}" for r in report.venues]),
         ("unwind fills", [f"{r.unwind_fills:,}" for r in report.venues]),
-        ("volume (base)", [_qty(r.volume) for r in report.venues]),
+        *([] if several else [("volume (base)", [_qty(r.volume) for r in report.venues])]),
         (f"notional ({q})", [_money(r.notional) for r in report.venues]),
         ("mean holding time", [_seconds(r.holding_time_s) for r in report.venues]),
-        ("position at the end (base)", [_qty(r.position_end) for r in report.venues]),
-        (f"mark at the end ({q})", [_money(r.mark_end) for r in report.venues]),
-    ]
+        *([] if several else [
+            ("position at the end (base)", [_qty(r.position_end) for r in report.venues]),
+            (f"mark at the end ({q})", [_money(r.mark_end) for r in report.venues]),
+        ]),
+    ]  # fmt: skip
     pair_rows = [
         ("pairs", f"{pairs.pairs:,}"),
         ("pairs won (PnL > 0)", f"{pairs.pairs_won:,}"),
@@ -319,6 +351,7 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
             ("PnL", "#1f77b4", [r.pnl for r in report.venues[:2]]),
             ("fees", "#d62728", [r.fees for r in report.venues[:2]]),
         ]),
+        _symbols_section(report, q) if several else "",
         "<h2>Pairs</h2>",
         _table(["figure", "value"], pair_rows),
         "<h3>Captured spreads</h3>",

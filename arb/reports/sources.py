@@ -1,12 +1,14 @@
 """What a periodic report reads: a backtest's report folder, a paper account or the live journal.
 
 Each source is loaded, read-only, into one :class:`SourceData`: the fills (``FILL_DTYPE``, time
-order), the *marks* that value what is held (per venue, a mid at a time) and the starting balances.
+order, each naming its symbol), the *marks* that value what is held (per symbol and venue, a mid at a
+time) and the starting balances (per symbol).
 None of the three keeps equity samples on disk, so the report rebuilds equity from the fills and the
 marks (:mod:`arb.reports.figures`). The marks are:
 
-- every fill's price, on its venue at its ``local_ts`` (the last trade arb made there);
-- each session's final mid (``venues.<name>.final_mid`` of its summary.json) at its ``end_ns``: the
+- every fill's price, on its symbol's venue at its ``local_ts`` (the last trade arb made there);
+- each session's final mid (``venues.<name>.final_mid`` of its summary.json, with several symbols
+  ``symbols.<symbol>.venues.<name>.final_mid``) at its ``end_ns``: the
   backtest's own summary.json, and for a paper account or the journal the summary.json of every
   ``arb dry-run`` / ``arb live`` session of that account found in the results folder;
 - for the daily report of a running session, the mids the session passes in
@@ -44,12 +46,15 @@ __all__ = [
 ]
 
 Array = np.ndarray[Any, np.dtype[Any]]
-Mark = tuple[int, Sequence[float]]
-"""``(ts_ns, (mid_binance, mid_bybit))``: a mid per venue at a time; NaN where not known."""
+Mark = tuple[int, Sequence[float] | Sequence[Sequence[float]]]
+"""``(ts_ns, (mid_binance, mid_bybit))``: a mid per venue at a time; NaN where not known. With several
+symbols, ``(ts_ns, ((mid_binance, mid_bybit), ...))``: one pair per symbol, in symbol order (a single
+pair is the first symbol's)."""
 
 SOURCES: Final = ("backtest", "paper", "live")
-MARK_DTYPE: Final = np.dtype([("ts", "i8"), ("mid", "f8", (2,))])
-"""One mark: the time (int64 ns) and a mid per venue (quote per base, NaN where this mark says nothing)."""
+MARK_DTYPE: Final = np.dtype([("ts", "i8"), ("mid", "f8", (2,)), ("symbol", "i8")])
+"""One mark: the time (int64 ns), a mid per venue (quote per base, NaN where this mark says nothing)
+and the symbol number it values."""
 
 _KINDS: Final = {"open": INTENT_OPEN, "hedge": INTENT_HEDGE, "unwind": INTENT_UNWIND}
 _SIDES: Final = {"buy": BUY, "sell": SELL}
@@ -66,12 +71,14 @@ class SourceData:
         name: Where it was read (a folder, a file, a redacted database URL).
         fills: ``FILL_DTYPE`` rows sorted by ``local_ts`` (stable).
         marks: ``MARK_DTYPE`` rows sorted by ``ts`` (fills' prices first among equal times).
-        initial: The balances the account started with (inception): PnL is measured against them.
+        initial: The balances the account started with (inception): PnL is measured against them;
+            every symbol's base (``initial.bases``).
         first_ns: The first time the source knows of (a run's start, else its first fill or mark).
         last_ns: The last time it knows of (a run's end, else its last fill or mark).
         quote: The quote currency's name (``USDT``), for the page.
         halts: What the source says stops trading now (a halt reason, a hedge that failed).
         notes: How the marks were found, and anything else the reader must know.
+        symbols: The symbols' names by number (one name, or none, for a source of one symbol).
     """
 
     kind: str
@@ -84,20 +91,30 @@ class SourceData:
     quote: str = "quote"
     halts: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    symbols: tuple[str, ...] = ()
 
 
 def marks_from(fills: Array, sessions: Iterable[Mark] = ()) -> Array:
-    """The marks of ``fills`` (each fill's price on its venue at its ``local_ts``) and of ``sessions``
-    (``(ts_ns, mids)`` each), as ``MARK_DTYPE`` sorted by time; at one time the sessions' mids come
-    after the fills' prices, so they win."""
+    """The marks of ``fills`` (each fill's price on its symbol's venue at its ``local_ts``) and of
+    ``sessions`` (``(ts_ns, mids)`` each, see :data:`Mark`), as ``MARK_DTYPE`` sorted by time; at one
+    time the sessions' mids come after the fills' prices, so they win."""
     own = np.zeros(len(fills), MARK_DTYPE)
     own["ts"] = fills["local_ts"]
     own["mid"] = np.nan
     own["mid"][np.arange(len(fills)), fills["venue"].astype(np.int64)] = fills["price"]
-    given = [(int(ts), [_finite_or_nan(m) for m in mids]) for ts, mids in sessions]
-    extra = np.array([(ts, mids) for ts, mids in given], dtype=MARK_DTYPE) if given else np.zeros(0, MARK_DTYPE)
+    own["symbol"] = fills["symbol"]
+    given = [(int(ts), pair, s) for ts, mids in sessions for s, pair in _pairs(mids)]
+    extra = np.array(given, dtype=MARK_DTYPE) if given else np.zeros(0, MARK_DTYPE)
     both = np.concatenate([own, extra])
     return both[np.argsort(both["ts"], kind="stable")]
+
+
+def _pairs(mids: Sequence[Any]) -> list[tuple[int, list[float]]]:
+    # a mark's mids as (symbol, [mid_binance, mid_bybit]): one pair (the first symbol's) or one per symbol
+    rows = list(mids)
+    if rows and all(isinstance(row, Sequence | np.ndarray) for row in rows):
+        return [(s, [_finite_or_nan(m) for m in row]) for s, row in enumerate(rows)]
+    return [(0, [_finite_or_nan(m) for m in rows])]
 
 
 def _finite_or_nan(x: Any) -> float:
@@ -136,16 +153,32 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _final_mids(summary: Mapping[str, Any]) -> list[float]:
-    venues = summary.get("venues", {})
-    return [_finite_or_nan(venues.get(name, {}).get("final_mid")) for name in ASSET_NAMES]
+def _final_mids(summary: Mapping[str, Any], symbols: Sequence[str] = ()) -> list[list[float]]:
+    # A session report's final mids per symbol of ``symbols`` (its ``symbols`` section by name; a report
+    # of one symbol values the first), NaN where it says nothing
+    def venue_mids(figures: Mapping[str, Any]) -> list[float]:
+        venues = figures.get("venues", {})
+        return [_finite_or_nan(venues.get(name, {}).get("final_mid")) for name in ASSET_NAMES]
+
+    parts = summary.get("symbols")
+    if not isinstance(parts, Mapping) or not parts:
+        nothing = [math.nan] * len(ASSET_NAMES)
+        return [venue_mids(summary)] + [nothing] * (len(symbols) - 1)
+    return [venue_mids(parts.get(name) or {}) for name in symbols]
+
+
+def _symbols_of(config: Mapping[str, Any] | None) -> tuple[str, ...]:
+    # [strategy] symbols of a report's configuration (a report from before several symbols: its symbol)
+    strategy = (config or {}).get("strategy") or {}
+    names = strategy.get("symbols") or ([strategy["symbol"]] if isinstance(strategy.get("symbol"), str) else [])
+    return tuple(str(name) for name in names)
 
 
 def _quote(config: Mapping[str, Any] | None) -> str:
     from arb.execution.risk import quote_currency
 
-    symbol = ((config or {}).get("strategy") or {}).get("symbol")
-    return quote_currency(symbol) if isinstance(symbol, str) else "quote"
+    names = _symbols_of(config)
+    return quote_currency(names[0]) if names else "quote"
 
 
 # -- backtest ----------------------------------------------------------------------------------------
@@ -163,23 +196,26 @@ def load_backtest(folder: Path) -> SourceData:
             raise UsageError(f"--results: expected a backtest report folder with {path.name}, got {str(folder)!r} "
                              f"(no {path.name})")  # fmt: skip
     summary = _read_json(summary_path)
+    meta = summary.get("meta", {})
+    names = _symbols_of(meta.get("config"))
     try:
-        fills = _sorted(read_trades_csv(trades_path))
+        fills = _sorted(read_trades_csv(trades_path, names))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    meta = summary.get("meta", {})
     initial = summary.get("initial", {})
     try:
-        balances = InitialBalances(tuple(initial["base"]), tuple(initial["quote"]))
-    except (KeyError, TypeError, ValueError):
+        balances = InitialBalances.of_symbols(initial.get("bases") or [initial["base"]], tuple(initial["quote"]))
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise UsageError(f"{summary_path}: expected the starting balances under 'initial'") from None
+    names = _names(names, balances.n_symbols)
     start, end = meta.get("start_ns"), meta.get("end_ns")
-    sessions: list[Mark] = [(int(end), _final_mids(summary))] if isinstance(end, int) else []
+    sessions: list[Mark] = [(int(end), _final_mids(summary, names))] if isinstance(end, int) else []
     marks = marks_from(fills, sessions)
     first, last = _span(f"backtest {folder}", fills, marks, start=start if isinstance(start, int) else None)
     halts = []
-    flags = (meta.get("kernel_state") or {}).get("flags", 0)
-    if isinstance(flags, int) and flags & HEDGE_FAILED:
+    states = meta.get("kernel_states") or [meta.get("kernel_state") or {}]
+    if any(isinstance(st, Mapping) and isinstance(st.get("flags", 0), int) and st.get("flags", 0) & HEDGE_FAILED
+           for st in states):  # fmt: skip
         halts.append("a hedge failed repeatedly (HEDGE_FAILED)")
     halt_reason = (meta.get("risk_state") or {}).get("halt_reason")
     if halt_reason:
@@ -195,7 +231,15 @@ def load_backtest(folder: Path) -> SourceData:
         quote=_quote(meta.get("config")),
         halts=tuple(halts),
         notes=("marks: each fill's price, and the run's final mids at its end (summary.json)",),
+        symbols=names,
     )
+
+
+def _names(names: Sequence[str], n: int) -> tuple[str, ...]:
+    # the symbols' names of a source of n symbols (their numbers where the names are not known)
+    if n == 1 or len(names) >= n:
+        return tuple(names[:n])
+    return tuple(names) + tuple(str(s) for s in range(len(names), n))
 
 
 # -- sessions' summaries -------------------------------------------------------------------------------
@@ -220,12 +264,12 @@ def _session_summaries(results: Path | None, mode: str, belongs: Any) -> list[tu
     return found
 
 
-def _session_marks(summaries: Sequence[tuple[Path, dict[str, Any]]]) -> list[Mark]:
+def _session_marks(summaries: Sequence[tuple[Path, dict[str, Any]]], symbols: Sequence[str] = ()) -> list[Mark]:
     marks: list[Mark] = []
     for _, data in summaries:
         end = data["meta"].get("end_ns")
         if isinstance(end, int):
-            marks.append((end, _final_mids(data)))
+            marks.append((end, _final_mids(data, symbols)))
     return marks
 
 
@@ -257,13 +301,13 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
     account = _read_json(account_path)
     try:
         base = account["inception_base"]
-        if base and isinstance(base[0], list):  # per symbol: [[binance, bybit], ...]
-            base = base[0]
-        initial = InitialBalances(tuple(base), tuple(account["inception_quote"]))
+        rows = base if base and isinstance(base[0], list) else [base]  # per symbol: [[binance, bybit], ...]
+        initial = InitialBalances.of_symbols(rows, tuple(account["inception_quote"]))
     except (KeyError, TypeError, ValueError, IndexError):
         raise UsageError(f"{account_path}: expected inception_base and inception_quote") from None
     symbols = [str(name) for name in account.get("symbols", [])]
     fills = _sorted(_read_paper_fills(state_dir / "fills.csv", symbols))
+    names = _names(symbols, initial.n_symbols)
     me = account_path.resolve()
 
     def belongs(meta: Mapping[str, Any]) -> bool:
@@ -272,7 +316,7 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
 
     summaries = _session_summaries(results, "dry-run", belongs)
     given = list(marks)
-    all_marks = marks_from(fills, [*_session_marks(summaries), *given])
+    all_marks = marks_from(fills, [*_session_marks(summaries, names), *given])
     starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
     first, last = _span(f"paper {state_dir}", fills, all_marks, start=min(starts) if starts else None)
     halt = str(account.get("halt") or "")
@@ -288,6 +332,7 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
         quote=quote,
         halts=(f"the paper account is halted: {halt}",) if halt else (),
         notes=(_marks_note(summaries, results, len(given)), "times: the fills' local time (data time in a replay)"),
+        symbols=names,
     )
 
 
@@ -376,23 +421,25 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     finally:
         engine.dispose()
 
-    symbol = config.strategy.symbol
-    quote = quote_currency(symbol)
-    base = symbol[: -len(quote)] if quote != "quote" else ""
+    names = tuple(config.symbol_names)
+    quote = quote_currency(names[0])
+    bases = [name[: -len(quote)] if quote != "quote" and name.endswith(quote) else "" for name in names]
+    numbers = {name: s for s, name in enumerate(names)}
     markets = {(v.name, v.market): i for i, v in enumerate(config.venues)}
     rows = []
     for r in journal_rows:
         venue = markets.get((r["venue"], r["market"]))
-        if venue is None:
-            continue  # another market of the account: not this strategy's
+        symbol = numbers.get(str(r["symbol"])) if len(names) > 1 else 0
+        if venue is None or symbol is None:
+            continue  # another market or symbol of the account: not this strategy's
         price, qty, fee = float(r["price"]), float(r["qty"]), float(r["fee"])
-        if r["fee_asset"] and r["fee_asset"] == base:
+        if r["fee_asset"] and r["fee_asset"] == bases[symbol]:
             fee *= price  # a fee paid in the base coin, valued at the fill's price (the engine's fee in quote)
         pair_id = int(r["pair_id"]) if r["pair_id"] is not None else 0
         kind = int(r["kind"]) if r["kind"] is not None else _NO_KIND
         ts = int(r["local_ts_ns"])
         rows.append(
-            (ts, int(r["exch_ts_ms"]) * 1_000_000, venue, int(r["side"]), price, qty, fee, pair_id, kind, 0, 0)
+            (ts, int(r["exch_ts_ms"]) * 1_000_000, venue, int(r["side"]), price, qty, fee, pair_id, kind, 0, symbol)
         )
     fills = _sorted(np.array(rows, dtype=FILL_DTYPE) if rows else np.zeros(0, FILL_DTYPE))
     account_text = account
@@ -402,17 +449,17 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
 
     summaries = _session_summaries(results, "live", belongs)
     given = list(marks)
-    all_marks = marks_from(fills, [*_session_marks(summaries), *given])
+    all_marks = marks_from(fills, [*_session_marks(summaries, names), *given])
     starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
     first, last = _span(f"live {name}", fills, all_marks, start=min(starts) if starts else None)
     halt = stored.get(f"{account}/{HALT_KEY}", "")
-    start_base, start_quote, baselines = _live_balances(config, stored, base, quote)
+    start_bases, start_quote, baselines = _live_balances(config, stored, bases, quote)
     return SourceData(
         kind="live",
         name=name,
         fills=fills,
         marks=all_marks,
-        initial=InitialBalances(start_base, start_quote),
+        initial=InitialBalances.of_symbols(start_bases, start_quote),
         first_ns=first,
         last_ns=last,
         quote=quote,
@@ -422,16 +469,19 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
             "starting balances: " + baselines,
             "fees paid in the base coin are valued at the fill's price",
         ),
+        symbols=names,
     )
 
 
 def _live_balances(
-    config: Any, stored: Mapping[str, str], base: str, quote: str
-) -> tuple[tuple[float, float], tuple[float, float], str]:
+    config: Any, stored: Mapping[str, str], bases: Sequence[str], quote: str
+) -> tuple[list[tuple[float, float]], tuple[float, float], str]:
     # A spot venue's holdings before the journal's first fill (its reconciliation baseline) when the
-    # journal has one, else the venue's [account] table; a linear venue's are always the table's.
-    bases, quotes, used = [], [], []
-    for venue in config.venues:
+    # journal has one holding the quote and every symbol's base coin (``bases``), else the venue's
+    # [account] table and each symbol's base there; a linear venue's are always the tables'.
+    held = [[0.0, 0.0] for _ in bases]
+    quotes, used = [], []
+    for v, venue in enumerate(config.venues):
         raw = stored.get(f"{config.live.account}/baseline/{venue.name}/{venue.market}")
         values: dict[str, Any] = {}
         if raw is not None and venue.market == "spot":
@@ -439,12 +489,14 @@ def _live_balances(
                 values = dict(json.loads(raw))
             except (ValueError, TypeError):
                 values = {}
-        if base in values and quote in values:
-            bases.append(float(values[base]))
+        if quote in values and all(base in values for base in bases):
+            for s, base in enumerate(bases):
+                held[s][v] = float(values[base])
             quotes.append(float(values[quote]))
             used.append(f"{venue.name} the journal's baseline")
         else:
-            bases.append(venue.account.base)
+            for s, sym in enumerate(config.symbols):
+                held[s][v] = float(sym.base[v]) if len(bases) > 1 else venue.account.base
             quotes.append(venue.account.quote)
             used.append(f"{venue.name} its [account] table")
-    return (bases[0], bases[1]), (quotes[0], quotes[1]), ", ".join(used)
+    return [(b[0], b[1]) for b in held], (quotes[0], quotes[1]), ", ".join(used)

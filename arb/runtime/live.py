@@ -750,7 +750,8 @@ def write_dry_run_report(
     console: Console | None = None,
 ) -> list[Path] | None:
     """The same summary, trades.csv, equity.png and summary.json as a backtest; None without data."""
-    from arb.report import InitialBalances, print_summary, run_leg_figures, summarize, write_report
+    from arb.execution.risk import symbol_risk_figures
+    from arb.report import InitialBalances, print_summary, run_summary, write_report
 
     engine = result.engine
     if len(engine.log.equity.view()) == 0:
@@ -770,13 +771,29 @@ def write_dry_run_report(
         "account": str(result.account.path),
         "wall_s": round(result.wall_s, 3),
     }
+    n = engine.n_symbols
+    if n > 1:  # each symbol's kernel and gate (kernel_state above is the first symbol's)
+        names = engine.kstate.dtype.names or ()
+        meta["kernel_states"] = [{name: int(engine.kstate[s][name]) for name in names} for s in range(n)]
+        meta["symbol_risk"] = [symbol_risk_figures(engine.srisk[s]) for s in range(n)]
     base = np.asarray(session_base, float).reshape(-1, 2)  # per symbol (a flat pair: one symbol's)
-    initial = InitialBalances((float(base[0, 0]), float(base[0, 1])), (session_quote[0], session_quote[1]))
+    quote = (session_quote[0], session_quote[1])
+    if n > 1:
+        initial = InitialBalances.of_symbols(base[:n], quote)
+    else:
+        initial = InitialBalances((float(base[0, 0]), float(base[0, 1])), quote)
     fills = engine.log.fills.view()
     equity = engine.log.equity.view()
-    out_of_sync = engine.log.out_of_sync(result.start_ns, result.end_ns)
-    legs = run_leg_figures(config, fills, engine.log.sent.view(), equity, int(engine.kstate[0]["flags"]))
-    summary = summarize(fills, equity, initial, meta, out_of_sync=out_of_sync, legs=legs)
+    summary = run_summary(
+        config,
+        fills,
+        equity,
+        initial,
+        meta,
+        out_of_sync=[engine.log.out_of_sync(result.start_ns, result.end_ns, s) for s in range(n)],
+        sent=engine.log.sent.view(),
+        kernel_flags=[int(engine.kstate[s]["flags"]) for s in range(n)],
+    )
     paths = write_report(out, summary, fills, equity)
     print_summary(summary, console)
     return paths

@@ -541,7 +541,7 @@ def _confirm_mainnet(config: AppConfig, allowed: bool, yes: bool, ask: Callable[
 def _cmd_live(args: Any) -> int:
 
     from arb.config import load_config
-    from arb.report import InitialBalances, print_summary, summarize, write_report
+    from arb.report import InitialBalances, print_summary, run_summary, write_report
     from arb.runtime.trading import latency_lines
     from arb.ui import console
 
@@ -567,12 +567,14 @@ def _cmd_live(args: Any) -> int:
         "wall_s": round(result.wall_s, 3),
     }
     if len(engine.log.equity.view()):
-        start_base = [float(engine.init_base[0, v]) for v in (0, 1)]
-        start_quote = [float(engine.init_quote[v]) for v in (0, 1)]
-        initial = InitialBalances((start_base[0], start_base[1]), (start_quote[0], start_quote[1]))
-        out_of_sync = engine.log.out_of_sync(result.start_ns, result.end_ns)
-        summary = summarize(engine.log.fills.view(), engine.log.equity.view(), initial, meta, out_of_sync=out_of_sync)
-        paths = write_report(out, summary, engine.log.fills.view(), engine.log.equity.view())
+        n = engine.n_symbols
+        initial = InitialBalances.of_symbols(
+            engine.init_base[:n], (float(engine.init_quote[0]), float(engine.init_quote[1]))
+        )
+        out_of_sync = [engine.log.out_of_sync(result.start_ns, result.end_ns, s) for s in range(n)]
+        fills, equity = engine.log.fills.view(), engine.log.equity.view()
+        summary = run_summary(config, fills, equity, initial, meta, out_of_sync=out_of_sync)
+        paths = write_report(out, summary, fills, equity)
         print_summary(summary, console)
         console.print(f"report: {paths[-1].parent}", highlight=False)
     for line in latency_lines(result.latencies):

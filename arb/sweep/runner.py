@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from arb.config import AppConfig
 from arb.errors import ArbError
-from arb.report import InitialBalances, run_leg_figures, summarize
+from arb.report import InitialBalances, run_summary
 from arb.runtime.backtest import (
     BacktestResult,
     Loop,
@@ -168,11 +168,13 @@ def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any
     ``sharpe`` is None unless the run is long enough for it to mean something (the report's rule);
     ``pnl_to_drawdown`` is the PnL over the largest drawdown, or the PnL itself without a drawdown.
     """
-    initial = InitialBalances(result.initial_base, result.initial_quote)
-    flags = result.kernel_state.get("flags", 0)
-    legs = run_leg_figures(config, result.fills, result.sent, result.equity, flags)
-    summary = summarize(result.fills, result.equity, initial, {"mode": "sweep"}, out_of_sync=result.out_of_sync,
-                        legs=legs)  # fmt: skip
+    initial = InitialBalances.of_symbols(result.initial_base_by_symbol or [result.initial_base], result.initial_quote)
+    flags = [state.get("flags", 0) for state in result.kernel_states] or [result.kernel_state.get("flags", 0)]
+    out_of_sync = result.out_of_sync_by_symbol or [result.out_of_sync]
+    summary = run_summary(
+        config, result.fills, result.equity, initial, {"mode": "sweep"}, sent=result.sent, out_of_sync=out_of_sync,
+        kernel_flags=flags,
+    )  # fmt: skip
     total, pairs, risk = summary.total, summary.pairs, summary.risk
     pnl = total.pnl
     to_dd = None if pnl is None else (pnl / risk.max_drawdown if risk.max_drawdown > 0 else pnl)
@@ -196,7 +198,7 @@ def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any
         "sharpe": risk.sharpe,
         "orders": result.counters["orders"],
         "risk_events": len(result.risk_events),
-        "hedge_failed": bool(flags),
+        "hedge_failed": any(flags),
     }
     digest = hashlib.sha256(result.fills.tobytes() + result.equity.tobytes()).hexdigest()[:16]
     return figures, digest

@@ -648,3 +648,119 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
             run.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await run
+
+
+# -- two symbols ---------------------------------------------------------------------------------------------
+
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+
+
+def _two_symbol_snapshot(i: int) -> Snapshot:
+    from arb.ops.snapshot import SymbolState
+
+    ts = T0_NS + i * 500_000_000
+    nan = float("nan")
+    states = []
+    for s, (name, price, size) in enumerate(zip(SYMBOLS, (60_000.0, 3_000.0), (0.001, 0.02), strict=True)):
+        position = size * (i // 10)
+        states.append(SymbolState(
+            name,
+            (VenueAccount("binance", position, 1.0 + position, nan, price - 10, price, 0, 2 * i, i),
+             VenueAccount("bybit", -position, 1.0 - position, nan, price + 20, price + 30, s, 2 * i, i)),
+            spread_bps=(4.0 * math.sin(i / 8 + s), -5.0 - s), entry_bps=5.0 + s, pnl=0.1 * i * (s + 1), fees=0.01 * i,
+            pairs=i // 4, limits=(LimitUse("position_limit", position, 10 * size, s),),
+        ))  # fmt: skip
+    accounts = (VenueAccount("binance", nan, nan, 5_000.0, nan, nan, 0, 4 * i, 2 * i),
+                VenueAccount("bybit", nan, nan, 5_000.0, nan, nan, 1, 4 * i, 2 * i))  # fmt: skip
+    return Snapshot(
+        mode="dry-run", symbol=",".join(SYMBOLS), quote_currency="USDT", ts_ns=ts, wall_ns=time.time_ns(), feeds=(),
+        accounts=accounts, equity=10_000.0 + 0.3 * i, pnl=0.3 * i, fees=0.02 * i, pairs=2 * (i // 4),
+        limits=(LimitUse("max_drawdown", 0.0, 100.0, 0),), started_wall_ns=time.time_ns() - 60_000_000_000,
+        symbols=tuple(states),
+    )  # fmt: skip
+
+
+def _symbols_state(dom: str) -> dict[str, Any]:
+    status = re.search(r'<body[^>]*data-status="([^"]*)"', dom)
+    several = re.search(r'<body[^>]*data-symbols="([^"]*)"', dom)
+    return {
+        "status": status.group(1) if status else None,
+        "symbols": several.group(1) if several else None,
+        "points": dict(re.findall(r'id="chart-spread-(\w+)"[^>]*data-points="(\d+)"', dom)),
+        "equity_points": re.findall(r'id="chart-equity"[^>]*data-points="(\d+)"', dom),
+        "rows": re.findall(r'<tr id="sym-(\w+)"', dom),
+        "positions": {
+            (s, v): float(x) for s, v, x in re.findall(r'id="pos-([A-Z0-9]+)-(\w+)" data-value="([^"]*)"', dom)
+        },
+        "pnl": {s: float(x) for s, x in re.findall(r'id="sym-pnl-(\w+)" data-value="([^"]*)"', dom)},
+        "quotes": dict(re.findall(r'id="quote-(\w+)" data-value="([^"]*)"', dom)),
+        "limits": re.findall(r'<tr id="limit-([\w-]+)"', dom),
+        "canvases": dom.count("<canvas"),
+    }
+
+
+async def test_the_page_of_two_symbols_shows_a_row_and_a_spread_chart_each(tmp_path: Path) -> None:
+    chromium = _chromium()
+    hub = OpsHub(history=1000)
+    for i in range(40):
+        hub.publish(_two_symbol_snapshot(i))
+    fields = {"side": "sell", "qty": 0.02, "price": 3_000.0, "fee": 0.06, "pair_id": 1, "kind": "pair",
+              "symbol": "ETHUSDT"}  # fmt: skip
+    hub.emit(OpsEvent("fill", T0_NS, "binance", "binance ETHUSDT sell 0.02 @ 3000", fields))
+    with _serving(hub) as server:
+
+        async def live() -> dict[str, Any] | None:
+            state = _symbols_state(await _dump_dom(chromium, server.url + "/"))
+            return state if state["status"] == "live" and len(state["points"]) == 2 else None
+
+        state = await _until("the page to show both symbols", live, 60)
+        assert state["symbols"] == "several" and state["rows"] == list(SYMBOLS)
+        assert state["points"] == {"BTCUSDT": "40", "ETHUSDT": "40"} and state["equity_points"] == ["40"]
+        assert state["canvases"] >= 3  # a spread chart per symbol and the equity chart
+        last = hub.latest()
+        assert last is not None
+        expected = {(st.symbol, a.venue): a.position for st in last.symbols for a in st.accounts}
+        assert state["positions"] == pytest.approx(expected) and state["positions"][("ETHUSDT", "bybit")] == -0.06
+        assert state["pnl"] == pytest.approx({st.symbol: st.pnl for st in last.symbols})
+        assert state["quotes"] == {"binance": "5000", "bybit": "5000"}  # the venues' quote, once: the account's
+        assert state["limits"] == ["max_drawdown", "BTCUSDT-position_limit", "ETHUSDT-position_limit"]
+        shot = tmp_path / "dashboard-two-symbols.png"
+        proc = await asyncio.create_subprocess_exec(
+            chromium, "--headless", "--no-sandbox", "--disable-gpu", OFFLINE, "--timeout=3000",
+            "--hide-scrollbars", f"--screenshot={shot}", "--window-size=1400,1800", server.url + "/",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        try:
+            assert await asyncio.wait_for(proc.wait(), 60) == 0
+        finally:
+            _kill(proc)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    if os.environ.get("ARB_KEEP_SCREENSHOTS"):
+        shutil.copy(shot, Path(os.environ["ARB_KEEP_SCREENSHOTS"]) / shot.name)
+
+
+async def test_the_page_of_a_replayed_two_symbol_dry_run_shows_each_symbols_paper_positions(
+    two_symbols: Path, tmp_path: Path
+) -> None:
+    from tests.multi import two_symbol_config
+
+    chromium = _chromium()
+    config = load_config(two_symbol_config(tmp_path, two_symbols, {"ops": {"enabled": True, "port": 0}}))
+    account = PaperAccount.open(tmp_path / "paper", config)
+    watches: list[Watch] = []
+    result = await dry_run_replay(config, account=account, console=Console(file=io.StringIO()), speed=None,
+                                  on_watch=watches.append)  # fmt: skip
+    hub = watches[0].hub
+    with _serving(hub) as server:
+
+        async def final() -> dict[str, Any] | None:
+            state = _symbols_state(await _dump_dom(chromium, server.url + "/"))
+            return state if state["status"] == "live" and len(state["points"]) == 2 else None
+
+        state = await _until("the page to show the run's end", final, 60)
+    assert state["rows"] == list(SYMBOLS)
+    assert set(state["points"].values()) == {str(len(hub.snapshots_since(0)))}
+    for s, name in enumerate(SYMBOLS):
+        for v, venue in enumerate(("binance", "bybit")):
+            assert state["positions"][(name, venue)] == pytest.approx(result.account.position[s][v], abs=1e-12)
+    assert any(result.account.position[1]) and any(result.account.position[0])  # both symbols hold a position

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import shutil
 import subprocess
 import urllib.request
@@ -123,6 +124,93 @@ async def test_metrics_after_a_replayed_dry_run_equal_the_paper_account(tmp_path
     for key, value in during[0].items():
         if key[0].endswith("_total") and key in s:
             assert s[key] >= value, key
+
+    promtool = shutil.which("promtool")
+    if promtool is not None:
+        done = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+BOTH = "BTCUSDT,ETHUSDT"
+
+
+def _labels(samples: Samples, name: str, *keys: str) -> dict[tuple[str, ...], float]:
+    out: dict[tuple[str, ...], float] = {}
+    for (sample, labels), value in samples.items():
+        if sample == name:
+            own = dict(labels)
+            key = tuple(own[k] for k in keys)
+            out[key] = out.get(key, 0.0) + value
+    return out
+
+
+async def test_metrics_of_a_two_symbol_dry_run_are_the_paper_account_symbol_by_symbol(
+    two_symbols: Path, tmp_path: Path
+) -> None:
+    from tests.multi import two_symbol_config
+
+    # ETHUSDT may open 3 pairs a day: the rest of its pairs are refused, each refusal its own, named
+    overrides = {"ops": {"enabled": True, "port": 0}, "symbols": {"ETHUSDT": {"max_pairs_per_day": 3}}}
+    config = load_config(two_symbol_config(tmp_path, two_symbols, overrides))
+    state = tmp_path / "paper"
+    account = PaperAccount.open(state, config)
+    watches: list[Watch] = []
+    servers: list[OpsServer] = []
+
+    def on_watch(watch: Watch) -> None:
+        assert watch.server is not None
+        servers.append(watch.server)
+        watch.server = None  # the test stops it, after the run (see the module docstring)
+        watches.append(watch)
+
+    try:
+        result = await dry_run_replay(config, account=account, console=Console(file=io.StringIO()), speed=None,
+                                      on_watch=on_watch)  # fmt: skip
+        assert not result.interrupted
+        _, body = _get(servers[0].url + "/metrics")
+    finally:
+        for server in servers:
+            server.stop()
+    s = _samples(body)
+    names = ("BTCUSDT", "ETHUSDT")
+    assert ("arb_info", (("mode", "dry-run"), ("quote_currency", "USDT"), ("symbol", BOTH))) in s
+
+    # fills and positions per symbol and venue, as fills.csv and the paper account have them
+    with (state / "fills.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    by_book = Counter((row["symbol"], row["venue"]) for row in rows)
+    assert {symbol for symbol, _ in by_book} == set(names)
+    fills = _labels(s, "arb_fills_total", "symbol", "venue")
+    assert fills == {key: float(n) for key, n in by_book.items()}
+    positions = _labels(s, "arb_position", "symbol", "venue")
+    for i, name in enumerate(names):
+        for v, venue in enumerate(("binance", "bybit")):
+            assert positions[(name, venue)] == pytest.approx(account.position[i][v], abs=1e-12)
+    traded = _labels(s, "arb_traded_base_total", "symbol")
+    for name in names:
+        assert traded[(name,)] == pytest.approx(sum(float(r["qty"]) for r in rows if r["symbol"] == name))
+
+    # pairs per symbol add up to the account's; each symbol's PnL adds up to the account's
+    pairs = _labels(s, "arb_pairs_total", "symbol")
+    assert sum(pairs.values()) == account.next_pair_id - 1
+    for name in names:
+        filled = {r["pair_id"] for r in rows if r["symbol"] == name}
+        assert pairs[(name,)] >= len(filled) > 0
+    pnl = _labels(s, "arb_symbol_pnl", "symbol")
+    assert sum(pnl.values()) == pytest.approx(s[("arb_pnl", (("currency", "USDT"), ("symbol", BOTH)))], abs=1e-6)
+
+    # the refusals and the breach are ETHUSDT's, and so says the event
+    refused = _labels(s, "arb_risk_refusals_total", "symbol", "key")
+    engine = result.engine
+    assert refused[("ETHUSDT", "max_pairs_per_day")] == engine.srisk[1]["refused"][7] > 0
+    assert refused[("BTCUSDT", "max_pairs_per_day")] == 0
+    breaches = _labels(s, "arb_breaches_total", "symbol", "key")
+    assert breaches[("ETHUSDT", "max_pairs_per_day")] >= 1 and breaches[("BTCUSDT", "max_pairs_per_day")] == 0
+    events = [e for _, e in watches[0].hub.events_since(0) if e.kind == "breach"]
+    assert events and all(e.fields["symbol"] == "ETHUSDT" and e.text.startswith("ETHUSDT: ") for e in events)
+    snapshot = watches[0].hub.latest()
+    assert snapshot is not None and [st.symbol for st in snapshot.symbols] == list(names)
+    assert snapshot.symbol == BOTH and math.isnan(snapshot.accounts[0].position)
 
     promtool = shutil.which("promtool")
     if promtool is not None:

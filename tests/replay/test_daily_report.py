@@ -6,6 +6,7 @@ import asyncio
 import re
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from arb.config import load_config
@@ -31,3 +32,28 @@ def test_the_replayed_sample_writes_the_report_of_the_day_it_crossed(tmp_path: P
     day = re.search(r"dry-run-day-(\d{4}-\d{2}-\d{2})\.html", reports[0].name)
     assert day is not None and day.group(1) in html
     assert not re.search(r"""(src|href)\s*=\s*["']https?://""", html)  # opens with no network
+
+
+def test_a_two_symbol_dry_run_writes_a_daily_report_with_each_symbol_at_its_own_mids(
+    two_symbols: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from tests.multi import two_symbol_config
+
+    config = load_config(two_symbol_config(tmp_path, two_symbols))
+    state = tmp_path / "elsewhere"
+    account = PaperAccount.open(state, config)
+    result = asyncio.run(dry_run_replay(config, account=account, console=Console(quiet=True), speed=None))
+    assert result.watch is not None
+    [page] = sorted((state / "reports").glob("dry-run-day-*.html"))
+    html = page.read_text()
+    assert "<h2>Per symbol</h2>" in html
+    data = re.search(r'id="arb-report">(.*?)</script>', html, re.DOTALL)
+    assert data is not None
+    figures = json.loads(data.group(1).replace("<\\/", "</"))
+    assert list(figures["symbols"]) == ["BTCUSDT", "ETHUSDT"]
+    # the session's mids at midnight value each symbol's coins: ETH's marks are ETH's, not BTC's
+    marks = {name: own["mark_end"] for name, own in figures["symbols"].items()}
+    assert 1_000 < marks["ETHUSDT"]["binance"] < 10_000 < marks["BTCUSDT"]["binance"]
+    assert figures["pnl"] == pytest.approx(sum(own["pnl"] for own in figures["symbols"].values()), abs=1e-9)

@@ -150,3 +150,74 @@ def test_a_replayed_dry_runs_paper_account_report_equals_its_summary(tmp_path: P
     assert written == tmp_path / "daily" / f"dry-run-day-{DAY}.html"
     assert _embedded(written)["pnl"] == pytest.approx(summary["total"]["pnl"], abs=CENT)
     assert [p.name for p in (tmp_path / "daily").iterdir()] == [written.name]  # no temporary file left
+
+
+# -- two symbols ---------------------------------------------------------------------------------------------
+
+
+def _same_per_symbol(figures: dict[str, Any], summary: dict[str, Any]) -> None:
+    # the account's figures as for one symbol (no summed volume), and every symbol's as its own section says
+    _same_as_summary(figures, summary)
+    assert figures["volume"] is None and summary["total"]["volume"] is None
+    assert list(figures["symbols"]) == list(summary["symbols"]) == ["BTCUSDT", "ETHUSDT"]
+    for name, mine in figures["symbols"].items():
+        own = summary["symbols"][name]
+        total = own["total"]
+        assert total["fills"] > 0 and mine["fills"] == total["fills"], name
+        for key in ("pnl", "pnl_from_fills", "fees", "notional"):
+            assert mine[key] == pytest.approx(total[key], abs=1e-6), (name, key)
+        assert mine["volume"] == pytest.approx(total["volume"], abs=1e-12), name
+        assert (mine["pairs"], mine["pairs_won"]) == (own["pairs"]["pairs"], own["pairs"]["pairs_won"]), name
+        assert mine["spread_bps"] == pytest.approx(own["pairs"]["spread_bps"]), name
+        if total["holding_time_s"] is not None:
+            assert mine["holding_time_s"] == pytest.approx(total["holding_time_s"]), name
+        for venue in ("binance", "bybit"):
+            assert mine["position_end"][venue] == pytest.approx(own["venues"][venue]["position"], abs=1e-12)
+            assert mine["mark_end"][venue] == pytest.approx(own["venues"][venue]["final_mid"])
+    assert sum(s["pnl"] for s in figures["symbols"].values()) == pytest.approx(figures["pnl"], abs=1e-9)
+
+
+def test_the_week_of_a_two_symbol_backtest_equals_its_summary_symbol_by_symbol(
+    two_symbols: Path, tmp_path: Path
+) -> None:
+    from tests.multi import two_symbol_config
+
+    config, out = two_symbol_config(tmp_path, two_symbols), tmp_path / "backtest"
+    assert main(["-q", "backtest", "--config", str(config), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["pnl_consistent"] and all(s["pnl_consistent"] for s in summary["symbols"].values())
+    # what summary.json says of each symbol is what its rows of trades.csv say at its own final mids
+    from arb.report import pnl_from_fills, pnl_from_trades_csv, read_trades_csv
+
+    names = list(summary["symbols"])
+    mids = [[summary["symbols"][n]["venues"][v]["final_mid"] for v in ("binance", "bybit")] for n in names]
+    assert pnl_from_trades_csv(out / "trades.csv", mids, names) == pytest.approx(summary["total"]["pnl"], abs=CENT)
+    fills = read_trades_csv(out / "trades.csv", names)
+    for s, name in enumerate(names):
+        own, figures = fills[fills["symbol"] == s], summary["symbols"][name]["total"]
+        assert len(own) == figures["fills"] > 0
+        assert pnl_from_fills(own, mids[s]) == pytest.approx(figures["pnl"], abs=CENT)
+        assert float(own["fee"].sum()) == pytest.approx(figures["fees"], abs=1e-9)
+        assert float(own["qty"].sum()) == pytest.approx(figures["volume"], abs=1e-12)
+    page = tmp_path / "week.html"
+    assert main(["report", "--source", "backtest", "--results", str(out), "--period", "week", "--out", str(page)]) == 0
+    figures = _embedded(page)
+    _same_per_symbol(figures, summary)
+    assert abs(figures["pnl"] - summary["total"]["pnl"]) < 1e-6  # the same arithmetic, not just the cent
+    _self_contained(page)
+    text = page.read_text(encoding="utf-8")
+    assert "<h2>Per symbol</h2>" in text and "ETHUSDT" in text
+
+
+def test_a_two_symbol_paper_account_report_equals_its_dry_runs_summary(two_symbols: Path, tmp_path: Path) -> None:
+    from tests.multi import two_symbol_config
+
+    config, state, results = two_symbol_config(tmp_path, two_symbols), tmp_path / "paper", tmp_path / "runs"
+    run = ["dry-run", "--config", str(config), "--speed", "max", "--state-dir", str(state)]
+    assert main([*run, "--out", str(results / "r1")]) == 0
+    summary = json.loads((results / "r1" / "summary.json").read_text())
+    assert summary["pnl_consistent"] and set(summary["symbols"]) == {"BTCUSDT", "ETHUSDT"}
+    page = tmp_path / "day.html"
+    report = ["report", "--config", str(config), "--source", "paper", "--state-dir", str(state)]
+    assert main([*report, "--results", str(results), "--period", "week", "--out", str(page)]) == 0
+    _same_per_symbol(_embedded(page), summary)

@@ -234,3 +234,64 @@ def test_split_text_keeps_parts_within_the_limit() -> None:
 def test_one_function_decides_what_an_http_status_means() -> None:
     assert [classify_http(s) for s in (200, 204, 429, 408, 500, 503, 400, 401, 404)] == [
         "ok", "ok", "rate_limited", "retry", "retry", "retry", "fatal", "fatal", "fatal"]  # fmt: skip
+
+
+# -- two symbols --------------------------------------------------------------------------------------------
+
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+
+
+def two_symbol_snap(ts_ns: int, *, btc: tuple[float, float] = (NAN, NAN), eth: tuple[float, float] = (NAN, NAN),
+                    pnl: tuple[float, float] = (NAN, NAN), fills: tuple[int, int] = (0, 0)) -> Snapshot:  # fmt: skip
+    from arb.ops.snapshot import SymbolState
+
+    states = tuple(
+        SymbolState(name, (account("binance", n), account("bybit", n)), spread_bps=spread, pnl=p, pairs=n)
+        for name, spread, p, n in zip(SYMBOLS, (btc, eth), pnl, fills, strict=True)
+    )
+    total = pnl[0] + pnl[1]
+    return Snapshot("dry-run", ",".join(SYMBOLS), "USDT", ts_ns, ts_ns, (), accounts=(account("binance", sum(fills)),
+                    account("bybit", sum(fills))), pnl=total, symbols=states)  # fmt: skip
+
+
+def test_with_two_symbols_lone_legs_hedges_and_breaches_are_alerted_per_symbol_naming_it() -> None:
+    rules = AlertRules(AlertsConfig(), symbols=SYMBOLS)
+    [eth] = rules.on_event(OpsEvent("naked_leg", T0, "", "binance ETHUSDT long 0.1", {"symbol": "ETHUSDT"}))
+    [btc] = rules.on_event(OpsEvent("naked_leg", T0, "", "bybit BTCUSDT short 0.001", {"symbol": "BTCUSDT"}))
+    assert (eth.title, btc.title) == ("ETHUSDT naked leg", "BTCUSDT naked leg") and eth.key != btc.key
+    [closed] = rules.on_event(OpsEvent("naked_leg", T0 + S, "", "closed", {"symbol": "ETHUSDT"}, resolved=True))
+    assert closed.resolved and closed.key == eth.key and closed.title == "ETHUSDT naked leg closed"
+    assert rules.on_event(OpsEvent("naked_leg", T0 + S, "", "closed", {"symbol": "ETHUSDT"}, resolved=True)) == []
+    [hedge] = rules.on_event(OpsEvent("hedge_failed", T0, "", "ETHUSDT: no hedge", {"symbol": "ETHUSDT"}))
+    assert hedge.title == "ETHUSDT hedge failed" and hedge.symbol == "ETHUSDT"
+    text = "ETHUSDT: net position if one side of the pair filled alone 0.12 > 0.1 ([risk] position_limit): pair refused"
+    [mine] = rules.on_event(OpsEvent("breach", T0, "", text, {"key": "position_limit", "symbol": "ETHUSDT"}))
+    [other] = rules.on_event(OpsEvent("breach", T0, "", "t", {"key": "position_limit", "symbol": "BTCUSDT"}))
+    [account_wide] = rules.on_event(OpsEvent("breach", T0, "", "t", {"key": "max_total_notional", "symbol": ""}))
+    assert mine.title == "risk limit: ETHUSDT position_limit" and mine.text == text
+    assert mine.key != other.key  # one episode per symbol and limit
+    assert account_wide.title == "risk limit: max_total_notional"
+    # one symbol: the titles and keys as they always were
+    single = AlertRules(AlertsConfig(), symbols=("BTCUSDT",))
+    [alone] = single.on_event(OpsEvent("breach", T0, "", "t", {"key": "position_limit", "symbol": "BTCUSDT"}))
+    assert (alone.title, alone.symbol) == ("risk limit: position_limit", "position_limit")
+
+
+def test_with_two_symbols_each_spread_is_judged_against_its_own_history() -> None:
+    rules = AlertRules(AlertsConfig(abnormal_spread_bps=50.0), symbols=SYMBOLS)
+    assert rules.on_snapshot(two_symbol_snap(T0, btc=(5.0, -9.0), eth=(20.0, -30.0))) == []
+    [alert] = rules.on_snapshot(two_symbol_snap(T0 + S, btc=(5.0, -9.0), eth=(-80.0, 3.0)))
+    assert (alert.kind, alert.symbol, alert.title) == (ABNORMAL_SPREAD, "ETHUSDT", "ETHUSDT abnormal spread")
+    assert alert.text.startswith("ETHUSDT spread -80.0 bps buying binance, selling bybit")
+
+
+def test_with_two_symbols_the_daily_summary_has_a_line_per_symbol() -> None:
+    rules = AlertRules(AlertsConfig(), symbols=SYMBOLS)
+    day = int(dt.datetime(2026, 11, 22, tzinfo=dt.UTC).timestamp()) * S
+    midnight = day + 86_400 * S
+    assert rules.on_snapshot(two_symbol_snap(day + S, pnl=(0.0, 0.0))) == []
+    assert rules.on_snapshot(two_symbol_snap(midnight - S, pnl=(1.5, -0.25), fills=(2, 6))) == []
+    [summary] = rules.on_snapshot(two_symbol_snap(midnight + S, pnl=(1.5, -0.25), fills=(2, 6)))
+    assert "dry-run BTCUSDT,ETHUSDT" in summary.text and "pnl +1.25 USDT" in summary.text
+    assert "BTCUSDT: pnl +1.50 USDT, fees 0.00 USDT, pairs 2, fills binance 2, bybit 2" in summary.text
+    assert "ETHUSDT: pnl -0.25 USDT, fees 0.00 USDT, pairs 6, fills binance 6, bybit 6" in summary.text

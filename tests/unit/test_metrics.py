@@ -290,3 +290,100 @@ def test_the_monitoring_doc_lists_every_metric() -> None:
     section = doc.split("## Metrics", 1)[1]
     for spec in (*metrics.METRICS, *metrics.LATENCY_METRICS.values()):
         assert f"`{spec.series[0].removesuffix('_bucket')}`" in section, spec.name
+
+
+# -- two symbols ------------------------------------------------------------------------------------------
+
+BOTH = "BTCUSDT,ETHUSDT"
+
+
+def _two_symbol_snapshot() -> Snapshot:
+    from arb.ops.snapshot import SymbolState
+
+    nan = float("nan")
+    btc = SymbolState(
+        "BTCUSDT",
+        (VenueAccount("binance", 0.002, 0.052, nan, 59_990.0, 60_000.0, 1, 4, 3, {"-2010": 1}),
+         VenueAccount("bybit", -0.002, 0.048, nan, 60_300.0, 60_400.0, 0, 4, 3)),
+        spread_bps=(49.9, -60.0), entry_bps=20.0, pnl=0.5, fees=0.3, pairs=2,
+        limits=(LimitUse("position_limit", 0.0, 0.005, 1), LimitUse("max_pairs_per_day", 2.0, 0.0, 0)),
+    )  # fmt: skip
+    eth = SymbolState(
+        "ETHUSDT",
+        (VenueAccount("binance", -0.3, 0.7, nan, 3_000.0, 3_001.0, 2, 10, 8),
+         VenueAccount("bybit", 0.3, 1.3, nan, 3_010.0, 3_011.0, 0, 9, 8, {"170131": 2})),
+        spread_bps=(-40.0, 30.0), entry_bps=25.0, pnl=1.25, fees=0.9, pairs=4,
+        limits=(LimitUse("position_limit", 0.095, 0.1, 6), LimitUse("max_pairs_per_day", 4.0, 0.0, 0)),
+        naked=True,
+    )  # fmt: skip
+    accounts = (
+        VenueAccount("binance", nan, nan, 9_000.0, nan, nan, 3, 14, 11, {"-2010": 1}, unknown_orders=1),
+        VenueAccount("bybit", nan, nan, 11_000.0, nan, nan, 0, 13, 11, {"170131": 2}),
+    )
+    return Snapshot(
+        mode="dry-run", symbol=BOTH, quote_currency="USDT", ts_ns=T0, wall_ns=T0, feeds=(), accounts=accounts,
+        spread_bps=(nan, nan), entry_bps=nan, equity=26_000.0, pnl=1.75, fees=1.2, pairs=6,
+        limits=(LimitUse("max_drawdown", 0.4, 100.0, 0), LimitUse("max_total_notional", 120.0, 1_000.0, 2)),
+        halted="risk limit [risk] max_drawdown", latencies=_latencies(), symbols=(btc, eth),
+    )  # fmt: skip
+
+
+def test_two_symbols_get_a_series_each_and_the_account_its_own(tmp_path: Path) -> None:
+    hub = OpsHub()
+    hub.publish(_two_symbol_snapshot())
+    fill = {"side": "sell", "qty": 0.02, "price": 3_000.0, "fee": 0.06, "pair_id": 3, "kind": "pair"}
+    hub.emit(OpsEvent("fill", T0, "binance", "", {**fill, "symbol": "ETHUSDT"}))
+    hub.emit(OpsEvent("order", T0, "bybit", "", {"status": "rejected", "code": "170131", "symbol": "ETHUSDT"}))
+    hub.emit(OpsEvent("breach", T0, "", "", {"key": "position_limit", "symbol": "ETHUSDT"}))
+    hub.emit(OpsEvent("breach", T0, "", "", {"key": "max_total_notional", "symbol": ""}))  # the account's
+    hub.emit(OpsEvent("naked_leg", T0, "", "", {"symbol": "ETHUSDT"}))
+    hub.emit(OpsEvent("halt", T0, "", "trading halted", {"reason": "max_drawdown"}))
+    _, body = _scrape(hub)
+    s = _samples(body)
+    # per symbol: its own name
+    assert _value(s, "arb_position", venue="bybit", symbol="ETHUSDT") == pytest.approx(0.3)
+    assert _value(s, "arb_balance", venue="bybit", symbol="ETHUSDT", asset="ETH") == pytest.approx(1.3)
+    assert _value(s, "arb_balance", venue="binance", symbol="BTCUSDT", asset="BTC") == pytest.approx(0.052)
+    assert _value(s, "arb_spread_bps", symbol="ETHUSDT", direction="buy_bybit_sell_binance") == 30.0
+    assert _value(s, "arb_entry_threshold_bps", symbol="ETHUSDT") == 25.0
+    assert _value(s, "arb_best_price", venue="binance", symbol="ETHUSDT", side="ask") == 3_001.0
+    assert _value(s, "arb_pairs_total", symbol="BTCUSDT") == 2 and _value(s, "arb_pairs_total", symbol="ETHUSDT") == 4
+    assert _value(s, "arb_symbol_pnl", symbol="ETHUSDT", currency="USDT") == 1.25
+    assert _value(s, "arb_symbol_fees", symbol="BTCUSDT", currency="USDT") == 0.3
+    assert _value(s, "arb_fills_total", venue="bybit", symbol="ETHUSDT") == 8
+    assert _value(s, "arb_rejects_total", venue="bybit", symbol="ETHUSDT", code="170131") == 2
+    assert _value(s, "arb_open_orders", venue="binance", symbol="ETHUSDT") == 2
+    assert _value(s, "arb_risk_limit_use", symbol="ETHUSDT", key="position_limit") == 0.095
+    assert _value(s, "arb_risk_refusals_total", symbol="ETHUSDT", key="position_limit") == 6
+    assert (
+        _value(s, "arb_naked_leg_open", symbol="ETHUSDT") == 1
+        and _value(s, "arb_naked_leg_open", symbol="BTCUSDT") == 0
+    )
+    assert _value(s, "arb_traded_base_total", venue="binance", symbol="ETHUSDT", side="sell", kind="pair") == 0.02
+    assert _value(s, "arb_order_answers_total", venue="bybit", symbol="ETHUSDT", status="rejected") == 1
+    assert _value(s, "arb_breaches_total", symbol="ETHUSDT", key="position_limit") == 1
+    assert (
+        _value(s, "arb_naked_legs_total", symbol="ETHUSDT") == 1
+        and _value(s, "arb_naked_legs_total", symbol="BTCUSDT") == 0
+    )
+    # the account: every name joined
+    assert _value(s, "arb_info", mode="dry-run", symbol=BOTH, quote_currency="USDT") == 1
+    assert _value(s, "arb_pnl", symbol=BOTH, currency="USDT") == 1.75
+    assert _value(s, "arb_equity", symbol=BOTH, currency="USDT") == 26_000.0
+    assert _value(s, "arb_balance", venue="binance", symbol=BOTH, asset="USDT") == 9_000.0
+    assert _value(s, "arb_unknown_orders", venue="binance", symbol=BOTH) == 1
+    assert _value(s, "arb_halted", symbol=BOTH) == 1 and _value(s, "arb_halts_total", symbol=BOTH) == 1
+    assert _value(s, "arb_risk_limit_use", symbol=BOTH, key="max_total_notional") == 120.0
+    assert _value(s, "arb_breaches_total", symbol=BOTH, key="max_total_notional") == 1
+    assert _value(s, "arb_tick_to_decision_seconds_count", symbol=BOTH) == 5
+    # nothing is counted twice: per-symbol series add up to the account's, and no account series repeats them
+    for name in ("arb_fills_total", "arb_orders_total", "arb_position", "arb_open_orders"):
+        assert not any(n == name and dict(labels)["symbol"] == BOTH for n, labels in s), name
+    pnl = sum(v for (n, labels), v in s.items() if n == "arb_symbol_pnl")
+    assert pnl == _value(s, "arb_pnl", symbol=BOTH, currency="USDT")
+    assert not any(n == "arb_balance" and dict(labels)["asset"] == "USDT" and dict(labels)["symbol"] != BOTH
+                   for n, labels in s)  # fmt: skip
+    promtool = shutil.which("promtool")
+    if promtool is not None:
+        done = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -260,3 +260,129 @@ def test_a_paper_fill_being_appended_is_not_read_yet(tmp_path: Path) -> None:
     assert len(source.fills) == 2 and source.last_ns == t
     report = compute_period(source, period_of("day", DAY))
     assert report.total.fills == 2 and report.pairs_summary.pairs.pairs == 1
+
+
+# -- two symbols ------------------------------------------------------------------------------------------
+
+ETH_MARK = (3_001.0, 3_003.0)
+BTC_MARK = (60_030.0, 60_020.0)
+
+
+def _two_symbol_source() -> SourceData:
+    # BTCUSDT: a pair on DAY; ETHUSDT: a pair on DAY and a lone Binance buy the next day (carried at its marks)
+    fills = np.concatenate([
+        _fills((MIDNIGHT - 600 * NS, 0, BUY, 60_000.0, 0.01, 0.6, 1, INTENT_OPEN),
+               (MIDNIGHT - 600 * NS, 1, SELL, 60_060.0, 0.01, 0.6, 1, INTENT_OPEN)),
+        _fills((MIDNIGHT - 300 * NS, 1, BUY, 3_000.0, 0.5, 1.5, 2, INTENT_OPEN),
+               (MIDNIGHT - 300 * NS, 0, SELL, 3_009.0, 0.5, 1.5, 2, INTENT_OPEN),
+               (MIDNIGHT + 300 * NS, 0, BUY, 3_002.0, 0.2, 0.6, 3, INTENT_HEDGE)),
+    ])  # fmt: skip
+    fills["symbol"][2:] = 1
+    fills = fills[np.argsort(fills["local_ts"], kind="stable")]
+    end = MIDNIGHT + 3600 * NS
+    sessions: list[Any] = [(end, [list(BTC_MARK), list(ETH_MARK)])]  # a session's final mids, per symbol
+    return SourceData(
+        kind="backtest", name="two", fills=fills, marks=marks_from(fills, sessions),
+        initial=InitialBalances.of_symbols([(0.05, 0.05), (1.0, 1.0)], (10_000.0, 10_000.0)),
+        first_ns=int(fills["local_ts"].min()), last_ns=end, quote="USDT", symbols=("BTCUSDT", "ETHUSDT"),
+    )  # fmt: skip
+
+
+def test_two_symbols_each_fill_valued_at_its_own_symbols_marks() -> None:
+    source = _two_symbol_source()
+    fills = source.fills
+    week = compute_period(source, period_of("week", DAY))
+    btc, eth = week.symbols
+    assert (btc.name, eth.name) == ("BTCUSDT", "ETHUSDT")
+    own = [fills[fills["symbol"] == s] for s in (0, 1)]
+    assert btc.total.pnl == pytest.approx(pnl_from_fills(own[0], BTC_MARK), abs=1e-9)
+    assert eth.total.pnl == pytest.approx(pnl_from_fills(own[1], ETH_MARK), abs=1e-9)
+    assert week.pnl == pytest.approx(pnl_from_fills(fills, [BTC_MARK, ETH_MARK]), abs=1e-9)
+    assert week.pnl == pytest.approx(btc.total.pnl + eth.total.pnl, abs=1e-9)
+    assert eth.total.volume == pytest.approx(1.2) and btc.total.volume == pytest.approx(0.02)
+    assert week.total.volume is None  # BTC and ETH do not add up
+    assert eth.position_end == pytest.approx((-0.3, 0.5)) and eth.mark_end == ETH_MARK
+    assert (btc.pairs, eth.pairs, week.pairs_summary.pairs.pairs) == (1, 1, 2)
+    # the days add up to the week, symbol by symbol
+    days = [compute_period(source, period_of("day", d)) for d in (DAY, DAY + dt.timedelta(days=1))]
+    for s in (0, 1):
+        parts = [d.symbols[s].total.pnl for d in days]
+        assert parts[0] is not None and parts[1] is not None
+        assert parts[0] + parts[1] == pytest.approx(week.symbols[s].total.pnl, abs=1e-9)
+    assert days[1].symbols[1].total.fills == 1 and days[1].symbols[0].total.fills == 0
+    # what the page shows and embeds
+    text = render_html(week, MIDNIGHT)
+    assert "<h2>Per symbol</h2>" in text and "BTCUSDT" in text and "ETHUSDT" in text
+    assert text.count("<svg") == 4  # PnL, per venue, per symbol, captured spreads
+    assert "volume (base)" not in text and "volume (its base)" in text
+    data = week.totals()
+    assert data["volume"] is None and set(data["symbols"]) == {"BTCUSDT", "ETHUSDT"}
+    assert data["symbols"]["ETHUSDT"]["pnl"] == pytest.approx(eth.total.pnl)
+    assert data["symbols"]["ETHUSDT"]["position_end"] == pytest.approx({"binance": -0.3, "bybit": 0.5})
+
+
+def test_equity_is_rebuilt_a_row_per_symbol_from_its_own_marks() -> None:
+    from arb.reports import equity_at
+
+    source = _two_symbol_source()
+    times = np.array([MIDNIGHT - 400 * NS, MIDNIGHT + 3600 * NS], np.int64)
+    rows = equity_at(source, times)
+    assert rows["symbol"].tolist() == [0, 1, 0, 1] and rows["ts"].tolist() == [times[0], times[0], times[1], times[1]]
+    assert rows["mid"][0].tolist() == [60_000.0, 60_060.0]  # BTC's fill prices, the marks before its session's
+    assert rows["mid"][3].tolist() == list(ETH_MARK)
+    # the first symbol's row holds the starting quote, the other only its own cash and coins
+    # before ETH's fills: its coins at its first marks (its Binance sell at 3,009, its Bybit buy at 3,000)
+    assert rows["equity"][1] == pytest.approx(1.0 * 3_009.0 + 1.0 * 3_000.0)
+    binance = 10_000.0 - 600.0 - 0.6 + 0.06 * 60_000.0  # after BTC's pair
+    bybit = 10_000.0 + 600.6 - 0.6 + 0.04 * 60_060.0
+    assert rows["equity_venue"][0].tolist() == pytest.approx([binance, bybit])
+
+
+def _two_symbol_live_config(tmp_path: Path) -> AppConfig:
+    from tests.multi import ETH
+
+    overrides = {"strategy": {"symbol": None, "symbols": ["BTCUSDT", "ETHUSDT"]}, "symbols": {"ETHUSDT": ETH},
+                 "live": {"state_dir": "../live", "account": "acct"}}  # fmt: skip
+    return load_config(write_config_files(tmp_path / "config", arbitrage_overrides=overrides))
+
+
+def test_a_live_journal_of_two_symbols_values_each_at_its_own_prices(tmp_path: Path) -> None:
+    from arb.reports import load_live
+
+    config = _two_symbol_live_config(tmp_path)
+    t = MIDNIGHT - 3600 * NS
+    path = config.live.state_dir / f"{config.live.account}.sqlite"
+    rows = [  # (venue, symbol, side, price, qty, fee, fee asset, pair)
+        (0, "BTCUSDT", 1, 60_000.0, 0.01, 0.6, "USDT", 1),
+        (1, "BTCUSDT", -1, 60_090.0, 0.01, 0.6009, "USDT", 1),
+        (0, "ETHUSDT", 1, 3_000.0, 0.1, 0.0001, "ETH", 2),  # a fee in ETH: at its own fill's price
+        (1, "ETHUSDT", -1, 3_012.0, 0.1, 0.3012, "USDT", 2),
+        (0, "SOLUSDT", 1, 150.0, 1.0, 0.15, "USDT", 3),  # a symbol this strategy does not trade
+    ]
+    with Journal.open(path) as journal:
+        for n, (v, symbol, side, price, qty, fee, asset, pair) in enumerate(rows):
+            venue = config.venues[v]
+            journal.add_intent({
+                "client_id": f"c{n}", "account": "acct", "run_id": "r1", "venue": venue.name, "market": venue.market,
+                "symbol": symbol, "side": side, "order_type": "limit", "time_in_force": "ioc", "price": str(price),
+                "qty": str(qty), "reduce_only": False, "kind": INTENT_OPEN, "pair_id": pair, "state": "filled",
+                "intent_ns": t + n - 1000,
+            })  # fmt: skip
+            journal.add_fill({
+                "account": "acct", "venue": venue.name, "market": venue.market, "trade_id": f"t{n}",
+                "client_id": f"c{n}", "venue_order_id": f"v{n}", "symbol": symbol, "side": side, "price": str(price),
+                "qty": str(qty), "fee": str(fee), "fee_asset": asset, "is_maker": False,
+                "exch_ts_ms": (t + n) // 1_000_000, "local_ts_ns": t + n, "source": "stream",
+            })  # fmt: skip
+    marks = [(MIDNIGHT - NS, [[60_050.0, 60_040.0], [3_004.0, 3_006.0]])]  # the mids a second before midnight
+    source = load_live(config, marks=marks)
+    assert source.symbols == ("BTCUSDT", "ETHUSDT") and len(source.fills) == 4
+    assert source.fills["symbol"].tolist() == [0, 0, 1, 1]
+    assert source.initial.bases == ((0.05, 0.05), (1.0, 1.0))  # no baseline: the configuration's
+    report = compute_period(source, period_of("day", DAY))
+    eth = report.symbols[1]
+    assert eth.total.fees == pytest.approx(0.0001 * 3_000.0 + 0.3012)
+    assert eth.total.pnl == pytest.approx(-300.0 + 301.2 - 0.3 - 0.3012 + 0.1 * (3_004.0 - 3_006.0), abs=1e-9)
+    btc = report.symbols[0]
+    assert btc.total.pnl == pytest.approx(0.9 - 1.2009 + 0.01 * (60_050.0 - 60_040.0), abs=1e-9)
+    assert report.pnl == pytest.approx(eth.total.pnl + btc.total.pnl, abs=1e-9)

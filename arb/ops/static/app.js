@@ -4,9 +4,13 @@
 //
 // Machine-readable state for tests and scripts:
 //   <body data-status="connecting|live|reconnecting" data-trading="trading|halted|paused"
-//         data-reconnects="N" data-transitions="connecting>live>reconnecting>live" data-last-id="S-E">
-//   #chart-spread / #chart-equity [data-points="N"]: points held by each chart
-//   #pos-<venue>, #base-<venue>, #quote-<venue> [data-value]: the account as last received
+//         data-reconnects="N" data-transitions="connecting>live>reconnecting>live" data-last-id="S-E"
+//         data-symbols="one|several">
+//   #chart-spread / #chart-equity [data-points="N"]: points held by each chart (one symbol)
+//   #chart-spread-<SYMBOL> / #chart-equity [data-points="N"]: the same with several symbols
+//   #pos-<venue>, #base-<venue>, #quote-<venue> [data-value]: the account as last received (one symbol)
+//   #pos-<SYMBOL>-<venue>, #base-<SYMBOL>-<venue>, #quote-<venue> [data-value]: the same with several
+//   #sym-<SYMBOL> rows of the symbols table, #sym-pnl-<SYMBOL> [data-value]: each symbol's PnL
 (function () {
   "use strict";
 
@@ -20,6 +24,10 @@
 
   // -- state -------------------------------------------------------------------------------------
   const cols = { t: [], s0: [], s1: [], entry: [], equity: [], pnl: [] };
+  // with several symbols: their names (the snapshot's order), and each one's spread columns
+  let symbolNames = [];
+  const symCols = {};
+  const spreadCharts = {};
   let latest = null;
   let lastId = "";
   let source = null;
@@ -153,14 +161,9 @@
     return feeds.length === 2 ? feeds : ["venue 0", "venue 1"];
   }
 
-  function makeCharts() {
-    const [v0, v1] = venueNames();
-    const quote = latest ? latest.quote : "";
-    $("kpi-s0-label").textContent = "buy " + v0 + " / sell " + v1;
-    $("kpi-s1-label").textContent = "buy " + v1 + " / sell " + v0;
-    $("pnl-unit").textContent = quote;
-    spreadChart = new uPlot({
-      width: chartWidth("chart-spread"),
+  function spreadOptions(id, v0, v1) {
+    return {
+      width: chartWidth(id),
       height: 240,
       tzDate: utc,
       cursor: { drag: { x: true, y: false } },
@@ -173,7 +176,44 @@
         { label: "entry", stroke: "#3fb950", width: 1, dash: [6, 4], value: (u, v) => sig(v, 4) },
       ],
       axes: [timeAxis, Object.assign({ label: "bps", size: 60 }, axisStyle)],
-    }, [cols.t, cols.s0, cols.s1, cols.entry], $("chart-spread"));
+    };
+  }
+
+  function spreadData(name) {
+    const c = symCols[name];
+    return [cols.t, c.s0, c.s1, c.entry];
+  }
+
+  // several symbols: a spread chart per symbol in place of the one
+  function makeSymbolCharts(v0, v1) {
+    const single = $("spread-panel");
+    if (single) single.remove();
+    for (const name of symbolNames) {
+      const id = "chart-spread-" + name;
+      const panel = el("div", null, "panel");
+      const head = el("h2", name + " spread at the touch ");
+      head.appendChild(el("span", "bps", "unit"));
+      const div = el("div", null, "chart");
+      div.id = id;
+      div.dataset.points = "0";
+      panel.append(head, div);
+      $("charts").appendChild(panel);
+      spreadCharts[name] = new uPlot(spreadOptions(id, v0, v1), spreadData(name), div);
+    }
+  }
+
+  function makeCharts() {
+    const [v0, v1] = venueNames();
+    const quote = latest ? latest.quote : "";
+    $("kpi-s0-label").textContent = "buy " + v0 + " / sell " + v1;
+    $("kpi-s1-label").textContent = "buy " + v1 + " / sell " + v0;
+    $("pnl-unit").textContent = quote;
+    if (symbolNames.length) {
+      makeSymbolCharts(v0, v1);
+    } else {
+      spreadChart = new uPlot(spreadOptions("chart-spread", v0, v1), [cols.t, cols.s0, cols.s1, cols.entry],
+        $("chart-spread"));
+    }
     equityChart = new uPlot({
       width: chartWidth("chart-equity"),
       height: 240,
@@ -194,15 +234,30 @@
   }
 
   function redrawCharts() {
-    if (!spreadChart) {
+    if (!equityChart) {
       if (!latest) return;
       makeCharts();
     } else {
-      spreadChart.setData([cols.t, cols.s0, cols.s1, cols.entry]);
+      if (symbolNames.length) {
+        for (const name of symbolNames) spreadCharts[name].setData(spreadData(name));
+      } else {
+        spreadChart.setData([cols.t, cols.s0, cols.s1, cols.entry]);
+      }
       equityChart.setData([cols.t, cols.equity, cols.pnl]);
     }
-    $("chart-spread").dataset.points = String(cols.t.length);
+    if (symbolNames.length) {
+      for (const name of symbolNames) $("chart-spread-" + name).dataset.points = String(cols.t.length);
+    } else {
+      $("chart-spread").dataset.points = String(cols.t.length);
+    }
     $("chart-equity").dataset.points = String(cols.t.length);
+  }
+
+  // several symbols: the names a snapshot gives, fixed for the process (its columns are made once)
+  function setSymbols(s) {
+    if (symbolNames.length || !s.symbols || s.symbols.length < 2) return;
+    symbolNames = s.symbols.map((x) => x.symbol);
+    for (const name of symbolNames) symCols[name] = { s0: [], s1: [], entry: [], pnl: [] };
   }
 
   function addPoints(points) {
@@ -213,13 +268,25 @@
       cols.entry.push(p[3]);
       cols.equity.push(p[4]);
       cols.pnl.push(p[5]);
+      symbolNames.forEach((name, i) => {
+        const c = symCols[name];
+        const at = 6 + 4 * i; // each symbol's spread_0, spread_1, entry and PnL after the account's
+        c.s0.push(p.length > at ? p[at] : null);
+        c.s1.push(p.length > at + 1 ? p[at + 1] : null);
+        c.entry.push(p.length > at + 2 ? p[at + 2] : null);
+        c.pnl.push(p.length > at + 3 ? p[at + 3] : null);
+      });
     }
     const extra = cols.t.length - MAX_POINTS;
-    if (extra > 0) for (const k in cols) cols[k].splice(0, extra);
+    if (extra > 0) {
+      for (const k in cols) cols[k].splice(0, extra);
+      for (const name of symbolNames) for (const k in symCols[name]) symCols[name][k].splice(0, extra);
+    }
   }
 
   function clearAll() {
     for (const k in cols) cols[k].length = 0;
+    for (const name of symbolNames) for (const k in symCols[name]) symCols[name][k].length = 0;
     fills.length = 0;
     orders.length = 0;
     others.length = 0;
@@ -227,6 +294,9 @@
   }
 
   window.addEventListener("resize", () => {
+    for (const name of symbolNames) {
+      if (spreadCharts[name]) spreadCharts[name].setSize({ width: chartWidth("chart-spread-" + name), height: 240 });
+    }
     if (spreadChart) spreadChart.setSize({ width: chartWidth("chart-spread"), height: 240 });
     if (equityChart) equityChart.setSize({ width: chartWidth("chart-equity"), height: 240 });
   });
@@ -234,7 +304,9 @@
   // -- snapshot panels -------------------------------------------------------------------------------
   function renderSnapshot(s) {
     latest = s;
-    $("symbol").textContent = s.symbol;
+    setSymbols(s);
+    body.dataset.symbols = symbolNames.length ? "several" : "one";
+    $("symbol").textContent = symbolNames.length ? symbolNames.join(" \u00b7 ") : s.symbol;
     $("mode").textContent = s.mode;
     $("clock").textContent = clock(s.ts_ns);
     const q = s.quote;
@@ -268,6 +340,7 @@
       banner.hidden = true;
     }
     renderPills();
+    renderSymbols(s);
     renderAccounts(s);
     renderFeeds(s);
     renderLimits(s);
@@ -275,13 +348,50 @@
     renderAge();
   }
 
+  // one row per symbol: its PnL, fees, pairs, fills, both spreads, its entry threshold and positions
+  function renderSymbols(s) {
+    const [v0, v1] = venueNames();
+    $("sym-s0-head").textContent = "buy " + v0 + " / sell " + v1;
+    $("sym-s1-head").textContent = "buy " + v1 + " / sell " + v0;
+    $("sym-p0-head").textContent = "Position " + v0;
+    $("sym-p1-head").textContent = "Position " + v1;
+    $("symbols-panel").hidden = !(s.symbols && s.symbols.length); // none while recording
+    replaceRows("symbols", (s.symbols || []).map((st) => {
+      const fills = st.accounts.reduce((x, a) => x + a.fills, 0);
+      const spread = (v) => {
+        const c = td(v === null ? dash : sig(v, 4), "n" + (v !== null && st.entry_bps !== null && v >= st.entry_bps ? " pos" : ""));
+        return c;
+      };
+      const tr = row([
+        el("td", st.symbol),
+        td(signed(st.pnl, 2), "n " + cls(st.pnl), "sym-pnl-" + st.symbol, st.pnl),
+        td(num(st.fees, 2), "n"),
+        td(String(st.pairs), "n"),
+        td(String(fills), "n"),
+        spread(st.spread_bps[0]),
+        spread(st.spread_bps[1]),
+        td(st.entry_bps === null ? dash : sig(st.entry_bps, 4), "n"),
+        ...st.accounts.map((a) => td(sig(a.position, 8), "n " + cls(a.position), "sym-pos-" + st.symbol + "-" + a.venue,
+          a.position)),
+        td(st.naked ? "open" : dash, st.naked ? "err" : "muted"),
+      ]);
+      tr.id = "sym-" + st.symbol;
+      return tr;
+    }));
+  }
+
+  function rejectsCell(rejects) {
+    const n = Object.values(rejects).reduce((x, y) => x + y, 0);
+    const title = Object.entries(rejects).map(([k, v]) => k + ": " + v).join(", ");
+    const r = td(String(n), "n" + (n ? " warn" : ""));
+    if (title) r.title = title;
+    return r;
+  }
+
   function renderAccounts(s) {
-    replaceRows("accounts", s.accounts.map((a) => {
-      const rejects = Object.values(a.rejects).reduce((x, y) => x + y, 0);
-      const rejTitle = Object.entries(a.rejects).map(([k, v]) => k + ": " + v).join(", ");
-      const r = td(String(rejects), "n" + (rejects ? " warn" : ""));
-      if (rejTitle) r.title = rejTitle;
-      return row([
+    if (!symbolNames.length) {
+      replaceRows("accounts", s.accounts.map((a) => row([
+        el("td", s.symbol),
         el("td", a.venue),
         td(sig(a.position, 8), "n " + cls(a.position), "pos-" + a.venue, a.position),
         td(sig(a.base, 8), "n", "base-" + a.venue, a.base),
@@ -291,10 +401,51 @@
         td(String(a.open_orders), "n"),
         td(String(a.orders), "n"),
         td(String(a.fills), "n"),
-        r,
+        rejectsCell(a.rejects),
+        td(String(a.unknown_orders), "n" + (a.unknown_orders ? " err" : "")),
+      ])));
+      return;
+    }
+    // several symbols: each symbol's rows (its position and coins), then each venue's quote and totals
+    const rows = [];
+    for (const st of s.symbols) {
+      for (const a of st.accounts) {
+        const key = st.symbol + "-" + a.venue;
+        rows.push(row([
+          el("td", st.symbol),
+          el("td", a.venue),
+          td(sig(a.position, 8), "n " + cls(a.position), "pos-" + key, a.position),
+          td(sig(a.base, 8), "n", "base-" + key, a.base),
+          td(dash, "n muted"),
+          td(price(a.bid), "n"),
+          td(price(a.ask), "n"),
+          td(String(a.open_orders), "n"),
+          td(String(a.orders), "n"),
+          td(String(a.fills), "n"),
+          rejectsCell(a.rejects),
+          td(dash, "n muted"),
+        ]));
+      }
+    }
+    for (const a of s.accounts) {
+      const tr = row([
+        el("td", "account"),
+        el("td", a.venue),
+        td(dash, "n"),
+        td(dash, "n"),
+        td(num(a.quote, 2), "n", "quote-" + a.venue, a.quote),
+        td(dash, "n"),
+        td(dash, "n"),
+        td(String(a.open_orders), "n"),
+        td(String(a.orders), "n"),
+        td(String(a.fills), "n"),
+        rejectsCell(a.rejects),
         td(String(a.unknown_orders), "n" + (a.unknown_orders ? " err" : "")),
       ]);
-    }));
+      tr.className = "account";
+      rows.push(tr);
+    }
+    replaceRows("accounts", rows);
   }
 
   function renderFeeds(s) {
@@ -325,7 +476,12 @@
   const NOT_USE = new Set(["min_pair_interval_ms"]);
 
   function renderLimits(s) {
-    replaceRows("limits", s.limits.map((u) => {
+    // one symbol: its limits are all there is; several: the account's, then each symbol's own
+    const all = s.limits.map((u) => [symbolNames.length ? "account" : s.symbol, "limit-" + u.key, u]);
+    if (symbolNames.length) {
+      for (const st of s.symbols) for (const u of st.limits) all.push([st.symbol, "limit-" + st.symbol + "-" + u.key, u]);
+    }
+    replaceRows("limits", all.map(([scope, id, u]) => {
       const set = u.limit !== null && u.limit !== 0;
       const bar = el("div", null, "bar");
       const fill = el("div");
@@ -342,12 +498,13 @@
       barCell.appendChild(bar);
       const tr = row([
         el("td", u.key),
+        el("td", scope, scope === "account" ? "muted" : ""),
         td(sig(u.value, 6), "n"),
         td(set ? sig(u.limit, 6) : "not set", "n" + (set ? "" : " muted")),
         barCell,
         td(String(u.refused), "n" + (u.refused ? " err" : "")),
       ]);
-      tr.id = "limit-" + u.key;
+      tr.id = id;
       return tr;
     }));
   }
@@ -395,7 +552,7 @@
     replaceRows("fills", fills.map((e) => {
       const f = e.fields;
       return row([
-        td(timeOnly(e.ts_ns)), el("td", e.venue), td(f.side, f.side), td(sig(f.qty, 8), "n"),
+        td(timeOnly(e.ts_ns)), el("td", f.symbol || ""), el("td", e.venue), td(f.side, f.side), td(sig(f.qty, 8), "n"),
         td(price(f.price), "n"), td(sig(f.fee, 6), "n"), el("td", f.kind), td(String(f.pair_id), "n"),
       ]);
     }));
@@ -403,7 +560,7 @@
       const f = e.fields;
       const st = f.status === "rejected" ? "err" : f.status === "canceled" || f.status === "partial" ? "warn" : "ok";
       return row([
-        td(timeOnly(e.ts_ns)), el("td", e.venue), td(f.side, f.side), td(sig(f.qty, 8), "n"),
+        td(timeOnly(e.ts_ns)), el("td", f.symbol || ""), el("td", e.venue), td(f.side, f.side), td(sig(f.qty, 8), "n"),
         td(price(f.price), "n"), td(f.status, st), td(f.latency_ns ? micros(f.latency_ns / 1e3) : dash, "n"),
         el("td", f.code || ""),
       ]);
