@@ -190,8 +190,9 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         out_of_sync=result.out_of_sync_by_symbol or [result.out_of_sync],
         sent=result.sent,
         kernel_flags=[state.get("flags", 0) for state in result.kernel_states] or [result.kernel_state.get("flags", 0)],
+        funding=result.funding,
     )
-    paths = write_report(out, summary, result.fills, result.equity)
+    paths = write_report(out, summary, result.fills, result.equity, funding=result.funding)
     print_summary(summary)
     if any(state.get("flags", 0) for state in result.kernel_states or [result.kernel_state]):
         console.print("[bold red]a hedge failed repeatedly: see the log and trades.csv[/]")

@@ -41,6 +41,7 @@ from arb.strategy.types import (
     BUY,
     EQUITY_DTYPE,
     FILL_DTYPE,
+    FUNDING_DTYPE,
     INTENT_HEDGE,
     INTENT_OPEN,
     INTENT_UNWIND,
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EQUITY_PNG",
+    "FUNDING_CSV",
+    "FUNDING_HEADER",
     "MIN_RATIO_SPAN_S",
     "PNL_TOLERANCE",
     "SCHEMA_VERSION",
@@ -83,12 +86,14 @@ __all__ = [
     "pnl_from_fills",
     "pnl_from_trades_csv",
     "print_summary",
+    "read_funding_csv",
     "read_trades_csv",
     "run_leg_figures",
     "run_summary",
     "summarize",
     "symbol_leg_figures",
     "unit_value",
+    "value_prices",
     "write_report",
 ]
 
@@ -99,7 +104,12 @@ Spans = tuple[Span, ...]
 
 SUMMARY_JSON: Final = "summary.json"
 TRADES_CSV: Final = "trades.csv"
+FUNDING_CSV: Final = "funding.csv"
 EQUITY_PNG: Final = "equity.png"
+FUNDING_HEADER: Final = ("time", "local_ts", "funding_time", "venue", "symbol", "rate", "mark", "position", "payment")
+"""funding.csv (perpetuals): one row per funding payment booked: when (ISO and int64 ns), the venue's
+funding time it settles (ISO), venue, symbol, rate, the price the position was valued at, the position
+(base units) and the payment (quote: > 0 received)."""
 SCHEMA_VERSION: Final = 2
 """``schema`` in summary.json; raised when a figure changes meaning or a key is removed."""
 
@@ -238,9 +248,14 @@ class Figures:
         name: ``"binance"``, ``"bybit"`` or ``"total"``.
         pnl: Net PnL from the equity samples: final equity minus the starting balances valued at the
             final mid, quote currency. None when a needed mid or equity is unknown.
-        pnl_from_fills: Net PnL from the fills alone: cash flow minus fees plus the position change
-            valued at the final mid, quote currency. Agrees with ``pnl`` for a consistent run.
+        pnl_from_fills: Net PnL from the fills (and funding payments) alone: cash flow minus fees plus
+            funding plus the position change valued at the final price (a perpetual's mark, else the
+            mid), quote currency. Agrees with ``pnl`` for a consistent run.
+        trading_pnl: What the trades made before fees and funding: ``pnl + fees - funding``, quote
+            currency (None with ``pnl``). Net PnL is trading PnL minus fees plus funding.
         fees: Sum of fees, quote currency (rebates count negative).
+        funding: Funding payments of perpetual positions, quote currency: > 0 received, < 0 paid
+            (0 on spot).
         volume: Traded quantity, base units.
         notional: Traded value (price x quantity), quote currency.
         fills: Number of fills.
@@ -278,6 +293,8 @@ class Figures:
     final_mid: float | None
     out_of_sync_s: float
     out_of_sync_spans: int
+    funding: float = 0.0
+    trading_pnl: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The figures as JSON-safe data (None for undefined)."""
@@ -548,6 +565,7 @@ def summarize(
     symbols: Sequence[str] = (),
     symbol_out_of_sync: Sequence[Sequence[Iterable[Span]]] = (),
     symbol_legs: Sequence[LegFigures | None] = (),
+    funding: Array | None = None,
 ) -> Summary:
     """Compute every figure of the report.
 
@@ -575,6 +593,8 @@ def summarize(
             of the configuration in ``meta``, else their numbers).
         symbol_out_of_sync: With several symbols, per symbol, per venue, its book's spans.
         symbol_legs: With several symbols, per symbol, its leg-risk figures.
+        funding: ``FUNDING_DTYPE`` rows: every funding payment booked (perpetuals); None or empty:
+            none. Each venue's (and symbol's) ``funding`` is their sum; ``pnl_from_fills`` counts them.
 
     Returns:
         A frozen :class:`Summary`.
@@ -593,13 +613,15 @@ def summarize(
     if len(out_of_sync) != len(_VENUES):
         raise ValueError(f"out_of_sync: expected the spans of two venues (Binance, Bybit), got {len(out_of_sync)}")
     fills = fills[np.argsort(fills["local_ts"], kind="stable")]
+    paid = np.zeros(0, FUNDING_DTYPE) if funding is None else funding
+    _require_fields(paid, FUNDING_DTYPE, "funding")
     if initial.n_symbols > 1:
         return _summarize_symbols(
-            fills, equity, initial, meta, out_of_sync, legs, symbols, symbol_out_of_sync, symbol_legs
+            fills, equity, initial, meta, out_of_sync, legs, symbols, symbol_out_of_sync, symbol_legs, paid
         )
-    final_mid = _last_finite(equity["mid"])
+    final_mid = _last_finite(value_prices(equity))
     spans = (_merged(out_of_sync[BINANCE]), _merged(out_of_sync[BYBIT]))
-    total, venues = _figures(fills, equity, initial, final_mid, spans)
+    total, venues = _figures(fills, equity, initial, final_mid, spans, paid)
     return Summary(
         total=total,
         venues=venues,
@@ -614,13 +636,31 @@ def summarize(
 
 
 def _figures(
-    fills: Array, equity: Array, initial: InitialBalances, final_mid: Array, spans: tuple[Spans, Spans]
+    fills: Array,
+    equity: Array,
+    initial: InitialBalances,
+    final_mid: Array,
+    spans: tuple[Spans, Spans],
+    funding: Array,
 ) -> tuple[Figures, tuple[Figures, Figures]]:
     # one symbol's (or a one-symbol account's) total and per-venue figures
-    venues = tuple(_venue_figures(v, fills, equity, initial, final_mid, spans[v]) for v in _VENUES)
+    venues = tuple(
+        _venue_figures(v, fills, equity, initial, final_mid, spans[v], funding[funding["venue"] == v]) for v in _VENUES
+    )
     assert len(venues) == 2  # one per asset number
     total = _total_figures(venues, fills, equity, initial, final_mid, _merged(spans[0] + spans[1]))
     return total, (venues[0], venues[1])
+
+
+def value_prices(equity: Array) -> Array:
+    """What each sample's holdings were valued at, per venue: ``EQUITY_DTYPE``'s ``price`` (a
+    perpetual's mark price, else the mid) where it was written, else the ``mid``."""
+    price: Array = np.where(equity["price"] > 0.0, equity["price"], equity["mid"])
+    return price
+
+
+def _trading(pnl: float | None, fees: float, funding: float) -> float | None:
+    return None if pnl is None else pnl + fees - funding
 
 
 def _consistent(total: Figures) -> bool:
@@ -651,6 +691,7 @@ def _summarize_symbols(
     symbols: Sequence[str],
     symbol_out_of_sync: Sequence[Sequence[Iterable[Span]]],
     symbol_legs: Sequence[LegFigures | None],
+    funding: Array,
 ) -> Summary:
     # Every symbol's figures from its own rows, then the account's from the account series and the
     # fills valued at their own symbol's mid (see summarize).
@@ -670,9 +711,9 @@ def _summarize_symbols(
             raise ValueError(f"equity holds no sample of {names[s]}: the driver records one row per symbol")
         given = symbol_out_of_sync[s] if symbol_out_of_sync else ((), ())
         spans = (_merged(given[BINANCE]), _merged(given[BYBIT]))
-        final_mids[s], first_mids[s] = _last_finite(own_equity["mid"]), _first_finite(own_equity["mid"])
+        final_mids[s], first_mids[s] = _last_finite(value_prices(own_equity)), _first_finite(own_equity["mid"])
         part = initial.symbol(s)
-        total, venues = _figures(own_fills, own_equity, part, final_mids[s], spans)
+        total, venues = _figures(own_fills, own_equity, part, final_mids[s], spans, funding[funding["symbol"] == s])
         parts.append(SymbolSummary(
             name=names[s], total=total, venues=venues, pairs=_pair_figures(own_fills, final_mids[s]), initial=part,
             pnl_consistent=_consistent(total), out_of_sync=spans,
@@ -742,11 +783,15 @@ def _account_figures(
         weighted += part.holding_time_s * part.closed_qty * weight
         closed += part.closed_qty * weight
     holding = weighted / closed if closed > 0 and math.isfinite(closed) else None
+    pnl = None if start is None or not math.isfinite(final_equity) else final_equity - start
+    fees, funding = math.fsum(f.fees for f in parts), math.fsum(f.funding for f in parts)
     return Figures(
         name=name,
-        pnl=None if start is None or not math.isfinite(final_equity) else final_equity - start,
+        pnl=pnl,
         pnl_from_fills=_sum_or_none(f.pnl_from_fills for f in parts),
-        fees=math.fsum(f.fees for f in parts),
+        trading_pnl=_trading(pnl, fees, funding),
+        funding=funding,
+        fees=fees,
         volume=None,
         notional=math.fsum(f.notional for f in parts),
         fills=sum(f.fills for f in parts),
@@ -902,21 +947,32 @@ def _position(fills: Array) -> float:
 
 
 def _venue_figures(
-    venue: int, fills: Array, equity: Array, initial: InitialBalances, final_mid: Array, out_of_sync: Spans
+    venue: int,
+    fills: Array,
+    equity: Array,
+    initial: InitialBalances,
+    final_mid: Array,
+    out_of_sync: Spans,
+    funding: Array,
 ) -> Figures:
     own = fills[fills["venue"] == venue]
     mid = float(final_mid[venue])
     position = _position(own)
-    cash = _cash_flow(own)
+    paid = math.fsum(funding["payment"].tolist())
+    cash = _cash_flow(own) + paid
     start = initial.venue_equity(venue, mid)
     final_equity = float(equity["equity_venue"][-1, venue])
     pnl = None if start is None or not math.isfinite(final_equity) else final_equity - start
     weighted_ns, closed, still_open = _fifo_holding(own["local_ts"], own["side"] * own["qty"])
+    from_fills = _venue_pnl_from_fills(own, mid)
+    fees = float(np.sum(own["fee"]))
     return Figures(
         name=ASSET_NAMES[venue],
         pnl=pnl,
-        pnl_from_fills=_venue_pnl_from_fills(own, mid),
-        fees=float(np.sum(own["fee"])),
+        pnl_from_fills=None if from_fills is None else from_fills + paid,
+        trading_pnl=_trading(pnl, fees, paid),
+        funding=paid,
+        fees=fees,
         volume=float(np.sum(own["qty"])),
         notional=float(np.sum(own["price"] * own["qty"])),
         fills=len(own),
@@ -941,11 +997,15 @@ def _total_figures(
     final_equity = float(equity["equity"][-1])
     closed = sum(_known(f.closed_qty) for f in venues)
     weighted = sum(f.holding_time_s * _known(f.closed_qty) for f in venues if f.holding_time_s is not None)
+    pnl = None if start is None or not math.isfinite(final_equity) else final_equity - start
+    fees, funding = float(np.sum(fills["fee"])), math.fsum(f.funding for f in venues)
     return Figures(
         name="total",
-        pnl=None if start is None or not math.isfinite(final_equity) else final_equity - start,
+        pnl=pnl,
         pnl_from_fills=_sum_or_none(f.pnl_from_fills for f in venues),
-        fees=float(np.sum(fills["fee"])),
+        trading_pnl=_trading(pnl, fees, funding),
+        funding=funding,
+        fees=fees,
         volume=float(np.sum(fills["qty"])),
         notional=float(np.sum(fills["price"] * fills["qty"])),
         fills=len(fills),
@@ -1266,6 +1326,7 @@ def run_summary(
     out_of_sync: Sequence[Sequence[Iterable[Span]]] = (),
     sent: Array | None = None,
     kernel_flags: Sequence[int] = (),
+    funding: Array | None = None,
 ) -> Summary:
     """What a driver (``arb backtest``, ``arb dry-run``, ``arb live``, a sweep) calls at the end of a
     run of ``config``: :func:`summarize` with the leg-risk figures (when ``sent``, the intents sent,
@@ -1275,13 +1336,14 @@ def run_summary(
         out_of_sync: Per symbol, per venue, the spans its book was not synced (none: never out of sync).
         sent: ``SENT_DTYPE`` rows; None: no leg figures (a driver that does not keep them).
         kernel_flags: Per symbol, its kernel's ``flags`` at the end (``HEDGE_FAILED``).
+        funding: ``FUNDING_DTYPE`` rows: the funding payments booked (perpetuals); None: none.
     """
     n = len(config.symbols)
     flags = [int(f) for f in kernel_flags] or [0] * n
     spans = list(out_of_sync) or [((), ())] * n
     if n == 1:
         legs = None if sent is None else run_leg_figures(config, fills, sent, equity, flags[0])
-        return summarize(fills, equity, initial, meta, out_of_sync=spans[0], legs=legs)
+        return summarize(fills, equity, initial, meta, out_of_sync=spans[0], legs=legs, funding=funding)
     symbol_legs = [] if sent is None else symbol_leg_figures(config, fills, sent, equity, flags)
     return summarize(
         fills,
@@ -1292,6 +1354,7 @@ def run_summary(
         symbols=config.symbol_names,
         symbol_out_of_sync=spans,
         symbol_legs=symbol_legs,
+        funding=funding,
     )
 
 
@@ -1499,9 +1562,15 @@ def _dataclass_dict(obj: Any) -> dict[str, Any]:
 
 
 def write_report(
-    out_dir: str | Path, summary: Summary, fills: Array, equity: Array, symbols: Sequence[str] | None = None
+    out_dir: str | Path,
+    summary: Summary,
+    fills: Array,
+    equity: Array,
+    symbols: Sequence[str] | None = None,
+    funding: Array | None = None,
 ) -> list[Path]:
-    """Write trades.csv, equity.png and summary.json into ``out_dir`` (created if needed).
+    """Write trades.csv, equity.png and summary.json into ``out_dir`` (created if needed), and
+    funding.csv when ``funding`` (``FUNDING_DTYPE``) holds payments.
 
     Each file is written to a temporary file in ``out_dir`` and renamed over its final name, so an
     interrupted run leaves either the previous file or the complete new one, never half of one.
@@ -1516,7 +1585,7 @@ def write_report(
             the configuration in ``summary.meta``; else their numbers).
 
     Returns:
-        The paths written: ``[trades.csv, equity.png, summary.json]``.
+        The paths written: ``[trades.csv, (funding.csv,) equity.png, summary.json]``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1524,11 +1593,44 @@ def write_report(
     if symbols is None:
         symbols = summary.meta.get("config", {}).get("strategy", {}).get("symbols") or ()
     names = tuple(symbols)
-    return [
-        _write_atomic(out / TRADES_CSV, lambda f: _write_trades(f, fills, names)),
-        _write_atomic(out / EQUITY_PNG, lambda f: _plot_equity(f, summary, fills, equity)),
-        _write_atomic(out / SUMMARY_JSON, lambda f: f.write(text.encode("utf-8"))),
-    ]
+    paths = [_write_atomic(out / TRADES_CSV, lambda f: _write_trades(f, fills, names))]
+    if funding is not None and len(funding):
+        paths.append(_write_atomic(out / FUNDING_CSV, lambda f: _write_funding(f, funding, names)))
+    else:
+        (out / FUNDING_CSV).unlink(missing_ok=True)  # an older run's in the same folder is not this one's
+    paths.append(_write_atomic(out / EQUITY_PNG, lambda f: _plot_equity(f, summary, fills, equity)))
+    paths.append(_write_atomic(out / SUMMARY_JSON, lambda f: f.write(text.encode("utf-8"))))
+    return paths
+
+
+def _write_funding(f: BinaryIO, funding: Array, symbols: tuple[str, ...]) -> None:
+    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(FUNDING_HEADER)
+    for row, time, funding_time in zip(funding, _iso_ns(funding["ts"]), _iso_ns(funding["funding_ts"]), strict=True):
+        venue, symbol = int(row["venue"]), int(row["symbol"])
+        venue_name = ASSET_NAMES[venue] if 0 <= venue < len(ASSET_NAMES) else str(venue)
+        writer.writerow([
+            time, str(int(row["ts"])), funding_time, venue_name,
+            symbols[symbol] if 0 <= symbol < len(symbols) else str(symbol), repr(float(row["rate"])),
+            repr(float(row["mark"])), repr(float(row["position"])), repr(float(row["payment"])),
+        ])  # fmt: skip
+    text.flush()
+    text.detach()
+
+
+def read_funding_csv(path: str | Path) -> float:
+    """The sum of the payments of a report's funding.csv, quote currency (0 when there is no such file:
+    nothing was funded)."""
+    path = Path(path)
+    if not path.is_file():
+        return 0.0
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or tuple(header) != FUNDING_HEADER:
+            raise ValueError(f"{path}: not a funding.csv (expected the header {','.join(FUNDING_HEADER)})")
+        return math.fsum(float(line[-1]) for line in reader)
 
 
 def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> Path:
@@ -1662,13 +1764,16 @@ def pnl_from_trades_csv(
     ``final_mid`` holds one row per symbol of ``symbols`` (``symbols.<name>.venues.<venue>.final_mid``)
     and each row of the file is valued at its own symbol's.
 
+    A perpetual's funding payments, in funding.csv beside trades.csv, are added (``final_mid`` is then
+    the price positions were valued at: summary.json's ``final_mid`` is the mark price there).
+
     Raises:
         ValueError: The file is not a trades.csv, or a venue with a position change has no finite mid.
     """
     pnl = pnl_from_fills(read_trades_csv(path, symbols), final_mid)
     if pnl is None:
         raise ValueError(f"{path}: a venue's position changed but its final mid {list(final_mid)} is not finite")
-    return pnl
+    return pnl + read_funding_csv(Path(path).with_name(FUNDING_CSV))
 
 
 @dataclass(frozen=True, slots=True)
@@ -1969,7 +2074,12 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
 
     row("net PnL, equity (quote)", "pnl", _money)
     row("net PnL, fills (quote)", "pnl_from_fills", _money)
+    funded = any(f.funding != 0.0 for f in columns)
+    if funded:  # net PnL = trading PnL - fees + funding
+        row("  trading PnL (quote)", "trading_pnl", _money)
     row("fees (quote)", "fees", _money)
+    if funded:
+        row("funding (quote)", "funding", _money)
     row("fills", "fills", _int)
     row("hedge fills", "hedge_fills", _int)
     row("unwind fills", "unwind_fills", _int)

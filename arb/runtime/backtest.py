@@ -416,6 +416,7 @@ def _observe(now: int, views: Any, counters: Any, open_count: Any, book_ts: Any,
             row["equity_venue"][v] = eq_venue[s, v]
             row["position"][v] = views[s][v]["position"]
             row["mid"][v] = last_mid[s, v]
+            row["price"][v] = value_px(mark, last_mid, s, v)
         row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4
     counters[C_EQUITY] = m + n_symbols
     counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval

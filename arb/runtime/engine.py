@@ -294,6 +294,7 @@ def _log_equity(
             row["equity_venue"][v] = per
             row["position"][v] = position[s, v]
             row["mid"][v] = last_mid[s, v]
+            row["price"][v] = value_px(mark, last_mid, s, v)
             total = per if v == 0 else total + per
         row["equity"] = total
         row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4

@@ -793,7 +793,8 @@ def write_dry_run_report(
         out_of_sync=[engine.log.out_of_sync(result.start_ns, result.end_ns, s) for s in range(n)],
         sent=engine.log.sent.view(),
         kernel_flags=[int(engine.kstate[s]["flags"]) for s in range(n)],
+        funding=engine.log.funding.view(),
     )
-    paths = write_report(out, summary, fills, equity)
+    paths = write_report(out, summary, fills, equity, funding=engine.log.funding.view())
     print_summary(summary, console)
     return paths

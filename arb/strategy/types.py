@@ -198,6 +198,7 @@ EQUITY_DTYPE = np.dtype(
         ("mid", "f8", (2,)),
         ("spread_bps", "f8"),  # (mid1 - mid0) / mid0 in bps: Bybit over Binance
         ("symbol", "i8"),  # whose position, mids and spread these are
+        ("price", "f8", (2,)),  # what the holdings were valued at: a perpetual's mark price, else the mid
     ],
     align=True,
 )
@@ -205,7 +206,9 @@ EQUITY_DTYPE = np.dtype(
 sample time. A row's ``equity_venue`` is the symbol's part of the account on each venue: its cash flows
 and its holdings at its mids, plus, in the first symbol's row, the venues' starting quote; so the rows
 of one time add up to the account (``arb.report.account_equity``). With one symbol, one row a sample:
-the account."""
+the account. ``price`` is what each venue's holdings were valued at: on a linear venue the mark price
+once its stream gave one, else (and on spot) the mid; 0 in rows written before it existed (read: the
+mid)."""
 
 DECISION_DTYPE = np.dtype(
     [

@@ -54,6 +54,7 @@ FIGURES: tuple[str, ...] = (
     "pnl",
     "pnl_from_fills",
     "fees",
+    "funding",
     "fills",
     "pairs",
     "pairs_won",
@@ -173,7 +174,7 @@ def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any
     out_of_sync = result.out_of_sync_by_symbol or [result.out_of_sync]
     summary = run_summary(
         config, result.fills, result.equity, initial, {"mode": "sweep"}, sent=result.sent, out_of_sync=out_of_sync,
-        kernel_flags=flags,
+        kernel_flags=flags, funding=result.funding,
     )  # fmt: skip
     total, pairs, risk = summary.total, summary.pairs, summary.risk
     pnl = total.pnl
@@ -182,6 +183,7 @@ def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any
         "pnl": pnl,
         "pnl_from_fills": total.pnl_from_fills,
         "fees": total.fees,
+        "funding": total.funding,
         "fills": total.fills,
         "pairs": pairs.pairs,
         "pairs_won": pairs.pairs_won,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,27 @@ def test_the_paper_account_books_the_same_payments_and_keeps_them(tmp_path: Path
 def test_parity_holds_with_funding(tmp_path: Path) -> None:
     report = run_parity(zero_latency(perp_config(tmp_path)), exact=True)
     assert report.agree, report.describe()
+
+
+def test_the_report_shows_trading_pnl_fees_and_funding_per_venue(tmp_path: Path) -> None:
+    from arb.cli import main
+    from arb.report import pnl_from_trades_csv
+
+    config = perp_config(tmp_path)
+    out = tmp_path / "report"
+    assert main(["backtest", "--config", str(config.path), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["pnl_consistent"]
+    venues = summary["venues"]
+    assert venues["binance"]["funding"] == pytest.approx(EXPECTED[0], abs=1e-12)
+    assert venues["bybit"]["funding"] == pytest.approx(EXPECTED[1], abs=1e-12)
+    assert summary["total"]["funding"] == pytest.approx(EXPECTED[0] + EXPECTED[1], abs=1e-12)
+    for column in (venues["binance"], venues["bybit"], summary["total"]):
+        assert column["pnl"] == pytest.approx(column["trading_pnl"] - column["fees"] + column["funding"], abs=1e-9)
+    # funding.csv: one line per payment; the PnL recomputed from trades.csv counts it
+    lines = (out / "funding.csv").read_text().splitlines()
+    assert lines[0] == "time,local_ts,funding_time,venue,symbol,rate,mark,position,payment" and len(lines) == 3
+    assert [line.split(",")[3] for line in lines[1:]] == ["binance", "bybit"]
+    mids = [venues[name]["final_mid"] for name in ("binance", "bybit")]
+    assert mids == [BINANCE.mark, BYBIT.mark]  # the positions are valued at the mark prices
+    assert pnl_from_trades_csv(out / "trades.csv", mids) == pytest.approx(summary["total"]["pnl"], abs=0.01)

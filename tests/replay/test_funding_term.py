@@ -9,6 +9,7 @@ existed (commit 3324ea1): time, venue, side, price, quantity, kind, pair and lev
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,13 @@ def test_spot_perp_backtests_and_dry_runs_end_to_end(tmp_path: Path) -> None:
         trades = list(csv.DictReader((tmp_path / out / "trades.csv").open()))
         assert {(t["venue"], t["side"]) for t in trades} == {("binance", "buy"), ("bybit", "sell")}
         assert len(trades) == 6
+        summary = json.loads((tmp_path / out / "summary.json").read_text())
+        assert summary["pnl_consistent"] and summary["total"]["fills"] == 6
+        binance, bybit = summary["venues"]["binance"], summary["venues"]["bybit"]
+        assert binance["funding"] == 0.0 and bybit["funding"] == pytest.approx(0.03 * 60_300.0 * 0.0003)
+        for column in (binance, bybit, summary["total"]):  # net = trading - fees + funding
+            assert column["pnl"] == pytest.approx(column["trading_pnl"] - column["fees"] + column["funding"])
+        assert bybit["final_mid"] == 60_300.0  # the perpetual's position is valued at its mark price
     backtest = run_backtest(config)
     assert backtest.funding["venue"].tolist() == [1]
     assert backtest.funding["payment"].tolist() == pytest.approx([0.03 * 60_300.0 * 0.0003])
