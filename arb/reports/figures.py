@@ -12,6 +12,8 @@ on a slice of the source: there is one PnL and one win in arb, and a period's ar
   balances at the same marks). Positions carried into the period are thus revalued from the start's
   marks to the end's; consecutive periods add up to the whole run's PnL.
 - **Fees, volume, fills** (total and per venue): ``summarize`` over the fills inside the period.
+- **Funding** (perpetuals): the source's funding payments booked inside the period; each is cash on
+  its venue from its booking time on, so the rebuilt equity and the PnL count it.
 - **Holding time**: FIFO over all fills up to the period's end, counting the lots closed inside the
   period (a lot opened before it counts its whole time held).
 - **Pairs, win rate, captured spread**: the pairs whose first opening fill falls in the period, with
@@ -149,22 +151,25 @@ def equity_at(source: SourceData, times: Array) -> Array:
     for s in range(n):
         fills = source.fills if n == 1 else source.fills[source.fills["symbol"] == s]
         marks = source.marks if n == 1 else source.marks[source.marks["symbol"] == s]
-        out[s::n] = _symbol_equity_at(fills, marks, source.initial.symbol(s), times)
+        funding = source.funding if n == 1 else source.funding[source.funding["symbol"] == s]
+        out[s::n] = _symbol_equity_at(fills, marks, source.initial.symbol(s), times, funding)
         out["symbol"][s::n] = s
     return out
 
 
-def _symbol_equity_at(fills: Array, marks: Array, initial: InitialBalances, times: Array) -> Array:
-    # one symbol's rows of equity_at
+def _symbol_equity_at(fills: Array, marks: Array, initial: InitialBalances, times: Array, funding: Array) -> Array:
+    # one symbol's rows of equity_at (``funding``: its payments, booked as cash on their venue)
     out = np.zeros(len(times), EQUITY_DTYPE)
     out["ts"] = times
     done = np.searchsorted(fills["local_ts"], times, side="left")  # fills before each time
+    paid_by = np.searchsorted(funding["ts"], times, side="left")  # payments before each time
     side = fills["side"].astype(np.float64)
     for v in range(2):
         own = fills["venue"] == v
         cash = np.concatenate(
             [[0.0], np.cumsum(np.where(own, -side * fills["price"] * fills["qty"] - fills["fee"], 0.0))]
         )
+        paid = np.concatenate([[0.0], np.cumsum(np.where(funding["venue"] == v, funding["payment"], 0.0))])
         moved = np.concatenate([[0.0], np.cumsum(np.where(own, side * fills["qty"], 0.0))])
         known = np.isfinite(marks["mid"][:, v])
         mark_ts, mark_mid = marks["ts"][known], marks["mid"][known, v]
@@ -175,7 +180,7 @@ def _symbol_equity_at(fills: Array, marks: Array, initial: InitialBalances, time
             mid = np.full(len(times), np.nan)
         base = initial.base[v] + moved[done]
         value = np.where(base == 0.0, 0.0, base * mid)  # nothing held is worth 0 at any mid
-        out["equity_venue"][:, v] = initial.quote[v] + cash[done] + value
+        out["equity_venue"][:, v] = initial.quote[v] + cash[done] + paid[paid_by] + value
         out["position"][:, v] = moved[done]
         out["mid"][:, v] = mid
     out["equity"] = out["equity_venue"].sum(axis=1)
@@ -209,6 +214,8 @@ class VenueRow:
     holding_time_s: float | None
     position_end: float | None
     mark_end: float | None
+    funding: float = 0.0
+    """Funding payments booked in the period, quote (> 0 received)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +303,7 @@ class PeriodReport:
                 "return": self.return_frac,
                 "annualised_return": self.annualised_return,
                 "fees": self.total.fees,
+                "funding": self.total.funding,
                 "fills": self.total.fills,
                 "volume": self.total.volume,
                 "holding_time_s": self.total.holding_time_s,
@@ -307,7 +315,13 @@ class PeriodReport:
                 "max_drawdown": risk.max_drawdown,
                 "max_drawdown_frac": risk.max_drawdown_frac,
                 "venues": {
-                    row.name: {"pnl": row.pnl, "fees": row.fees, "fills": row.fills, "volume": row.volume}
+                    row.name: {
+                        "pnl": row.pnl,
+                        "fees": row.fees,
+                        "funding": row.funding,
+                        "fills": row.fills,
+                        "volume": row.volume,
+                    }
                     for row in self.venues[:2]
                 },
                 "halts": list(self.source.halts),
@@ -320,7 +334,8 @@ class PeriodReport:
 def _symbol_json(row: SymbolRow) -> dict[str, Any]:
     t = row.total
     return {
-        "pnl": t.pnl, "pnl_from_fills": t.pnl_from_fills, "fees": t.fees, "fills": t.fills, "volume": t.volume,
+        "pnl": t.pnl, "pnl_from_fills": t.pnl_from_fills, "fees": t.fees, "funding": t.funding, "fills": t.fills,
+        "volume": t.volume,
         "notional": t.notional, "holding_time_s": t.holding_time_s, "pairs": row.pairs, "pairs_won": row.pairs_won,
         "win_rate": row.win_rate, "spread_bps": row.spread_bps,
         "position_end": dict(zip(ASSET_NAMES, row.position_end, strict=True)),
@@ -362,6 +377,7 @@ def _row(name: str, a: Figures, b: Figures, p: Figures, held: tuple[float, float
         pnl=_diff(b.pnl, a.pnl),
         pnl_from_fills=_diff(b.pnl_from_fills, a.pnl_from_fills),
         fees=p.fees,
+        funding=p.funding,
         volume=p.volume,
         notional=p.notional,
         fills=p.fills,
@@ -388,13 +404,15 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
     meta = {"mode": f"report {period.kind}", "source": source.kind}
     names = source.symbols if n > 1 else ()
 
-    def summary(own: Array, samples: Array) -> Summary:
-        return summarize(own, samples, initial, meta, symbols=names)
+    paid, paid_ts = source.funding, source.funding["ts"]
 
-    before_start = summary(fills[ts < start], equity[:n])
-    before_end = summary(fills[ts < end], equity[-n:])
+    def summary(own: Array, samples: Array, funding: Array) -> Summary:
+        return summarize(own, samples, initial, meta, symbols=names, funding=funding)
+
+    before_start = summary(fills[ts < start], equity[:n], paid[paid_ts < start])
+    before_end = summary(fills[ts < end], equity[-n:], paid[paid_ts < end])
     inside = fills[(ts >= period.start_ns) & (ts < period.end_ns)]
-    period_summary = summary(inside, equity)
+    period_summary = summary(inside, equity, paid[(paid_ts >= period.start_ns) & (paid_ts < period.end_ns)])
 
     opens = fills[(fills["kind"] == INTENT_OPEN) & (ts < end)]
     first_open: dict[int, int] = {}
@@ -402,7 +420,7 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
         first_open.setdefault(pair_id, t)  # fills are in time order: the first seen is the first
     ids = np.array([p for p, t in first_open.items() if period.start_ns <= t < period.end_ns], dtype=np.int64)
     pair_fills = fills[(ts < end) & np.isin(fills["pair_id"], ids)]
-    pairs_summary = summary(pair_fills, equity[-n:])
+    pairs_summary = summary(pair_fills, equity[-n:], paid[:0])
     is_open = pair_fills["kind"] == INTENT_OPEN
     first_leg = is_open & ~_repeated(pair_fills["pair_id"], is_open)
     legs = pair_fills[first_leg]

@@ -296,6 +296,7 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         (f"PnL ({q})", [_money(r.pnl) for r in report.venues]),
         (f"PnL from fills ({q})", [_money(r.pnl_from_fills) for r in report.venues]),
         (f"fees ({q})", [_money(r.fees) for r in report.venues]),
+        *([(f"funding ({q})", [_money(r.funding) for r in report.venues])] if len(report.source.funding) else []),
         ("fills", [f"{r.fills:,}" for r in report.venues]),
         ("hedge fills", [f"{r.hedge_fills:,}" for r in report.venues]),
         ("unwind fills", [f"{r.unwind_fills:,}" for r in report.venues]),

@@ -31,8 +31,17 @@ import numpy as np
 
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
-from arb.report import SUMMARY_JSON, TRADES_CSV, InitialBalances, read_trades_csv
-from arb.strategy.types import BUY, FILL_DTYPE, HEDGE_FAILED, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
+from arb.report import FUNDING_CSV, SUMMARY_JSON, TRADES_CSV, InitialBalances, read_trades_csv
+from arb.strategy.types import (
+    BUY,
+    FILL_DTYPE,
+    FUNDING_DTYPE,
+    HEDGE_FAILED,
+    INTENT_HEDGE,
+    INTENT_OPEN,
+    INTENT_UNWIND,
+    SELL,
+)
 
 __all__ = [
     "MARK_DTYPE",
@@ -79,6 +88,8 @@ class SourceData:
         halts: What the source says stops trading now (a halt reason, a hedge that failed).
         notes: How the marks were found, and anything else the reader must know.
         symbols: The symbols' names by number (one name, or none, for a source of one symbol).
+        funding: ``FUNDING_DTYPE`` rows sorted by ``ts``: the funding payments of perpetual positions
+            (a backtest's ``funding.csv``, a paper account's, the journal's); empty on spot.
     """
 
     kind: str
@@ -92,6 +103,7 @@ class SourceData:
     halts: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
     symbols: tuple[str, ...] = ()
+    funding: Array = field(default_factory=lambda: np.zeros(0, FUNDING_DTYPE))
 
 
 def marks_from(fills: Array, sessions: Iterable[Mark] = ()) -> Array:
@@ -232,6 +244,7 @@ def load_backtest(folder: Path) -> SourceData:
         halts=tuple(halts),
         notes=("marks: each fill's price, and the run's final mids at its end (summary.json)",),
         symbols=names,
+        funding=_read_funding(folder / FUNDING_CSV, ("time", "local_ts"), names),
     )
 
 
@@ -333,7 +346,47 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
         halts=(f"the paper account is halted: {halt}",) if halt else (),
         notes=(_marks_note(summaries, results, len(given)), "times: the fills' local time (data time in a replay)"),
         symbols=names,
+        funding=_read_funding(state_dir / "funding.csv", ("local_ts",), names),
     )
+
+
+def _read_funding(path: Path, lead: tuple[str, ...], symbols: Sequence[str]) -> Array:
+    # A funding.csv: a report's (time,local_ts,funding_time,venue,symbol,...) or a paper account's
+    # (local_ts,funding_ts,venue,symbol,...); the last five columns are symbol, rate, mark, position,
+    # payment after the venue. None there: no payment was booked.
+    if not path.is_file():
+        return np.zeros(0, FUNDING_DTYPE)
+    numbers = {name: i for i, name in enumerate(symbols)}
+    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
+    text = path.read_text(encoding="utf-8")
+    if text and not text.endswith("\n"):  # a line being appended by the running session
+        text = text[: text.rfind("\n") + 1]
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None or tuple(header[: len(lead)]) != lead or "payment" not in header:
+        raise UsageError(f"{path}: expected a funding.csv, got the header {header}")
+    at = {name: i for i, name in enumerate(header)}
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        try:
+            if len(row) != len(header):
+                raise ValueError(row)
+            funding_ts = int(row[at["funding_ts"]]) if "funding_ts" in at else _parse_iso(row[at["funding_time"]])
+            symbol = row[at["symbol"]]
+            rows.append((int(row[at["local_ts"]]), funding_ts, venues[row[at["venue"]]],
+                         numbers.get(symbol, int(symbol) if symbol.isdigit() else 0), float(row[at["rate"]]),
+                         float(row[at["mark"]]), float(row[at["position"]]), float(row[at["payment"]])))  # fmt: skip
+        except (ValueError, KeyError):
+            raise UsageError(f"{path}: line {line}: expected a funding payment, got {','.join(row)!r}") from None
+    out = np.array(rows, dtype=FUNDING_DTYPE) if rows else np.zeros(0, FUNDING_DTYPE)
+    return out[np.argsort(out["ts"], kind="stable")]
+
+
+def _parse_iso(text: str) -> int:
+    # "2024-05-06T00:00:05.000000000Z" -> int64 ns
+    return int(np.datetime64(text.rstrip("Z"), "ns").astype(np.int64))
 
 
 def _read_paper_fills(path: Path, symbols: list[str] | None = None) -> Array:

@@ -141,3 +141,38 @@ def test_the_report_shows_trading_pnl_fees_and_funding_per_venue(tmp_path: Path)
     mids = [venues[name]["final_mid"] for name in ("binance", "bybit")]
     assert mids == [BINANCE.mark, BYBIT.mark]  # the positions are valued at the mark prices
     assert pnl_from_trades_csv(out / "trades.csv", mids) == pytest.approx(summary["total"]["pnl"], abs=0.01)
+
+
+def test_arb_report_counts_the_funding_of_a_backtest_and_of_a_paper_account(tmp_path: Path) -> None:
+    import re
+
+    from arb.cli import main
+
+    def embedded(page: Path) -> dict[str, Any]:
+        text = page.read_text(encoding="utf-8")
+        match = re.search(r'<script type="application/json" id="arb-report">(.*?)</script>', text, re.DOTALL)
+        assert match is not None
+        data: dict[str, Any] = json.loads(match.group(1).replace("<\\/", "</"))
+        return data
+
+    config = perp_config(tmp_path)
+    out, state, runs = tmp_path / "report", tmp_path / "paper", tmp_path / "runs"
+    assert main(["backtest", "--config", str(config.path), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    page = tmp_path / "day.html"
+    assert main(["report", "--source", "backtest", "--results", str(out), "--date", f"{DAY}", "--out", str(page)]) == 0
+    figures = embedded(page)
+    assert figures["pnl"] == pytest.approx(summary["total"]["pnl"], abs=0.01)
+    assert figures["funding"] == pytest.approx(EXPECTED[0] + EXPECTED[1], abs=1e-9)
+    assert figures["venues"]["binance"]["funding"] == pytest.approx(EXPECTED[0], abs=1e-9)
+    assert "funding (USDT)" in page.read_text(encoding="utf-8")
+    # the paper account's funding.csv, read by the same report
+    run = ["dry-run", "--config", str(config.path), "--speed", "max", "--state-dir", str(state)]
+    assert main([*run, "--out", str(runs / "r1")]) == 0
+    paper = json.loads((runs / "r1" / "summary.json").read_text())
+    assert paper["total"]["funding"] == pytest.approx(EXPECTED[0] + EXPECTED[1], abs=1e-9)
+    report = ["report", "--config", str(config.path), "--source", "paper", "--state-dir", str(state)]
+    assert main([*report, "--results", str(runs), "--date", f"{DAY}", "--out", str(page)]) == 0
+    figures = embedded(page)
+    assert figures["pnl"] == pytest.approx(paper["total"]["pnl"], abs=0.01)
+    assert figures["venues"]["bybit"]["funding"] == pytest.approx(EXPECTED[1], abs=1e-9)
