@@ -266,6 +266,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
             fok_unfilled="expire",
             first_order_id=28_000_000_001 if spot else 4_087_000_001,
             first_trade_id=309_520_001 if spot else 272_536_001,
+            ids_per_symbol=True,  # Binance numbers orders and trades per symbol
         )
         """The venue's own records: accounts, orders, trades, balances, positions."""
         self.ws_api_path = ws_api_path
@@ -283,7 +284,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
         self._margin_type: dict[tuple[str, str], str] = {}
         self._order_counts: deque[float] = deque()
         self._cancel_ids = itertools.count(1)
-        self._cancel_client_ids: dict[int, str] = {}
+        self._cancel_client_ids: dict[tuple[str, int], str] = {}
         """The client id Binance gives each cancel (spot ``executionReport`` ``c``; the order's is in ``C``)."""
         self._subscription_ids = itertools.count(0)
         self._outbox: deque[LedgerEvent] = deque()
@@ -355,11 +356,12 @@ class FakeBinanceExchange(FakeBinanceVenue):
         return f"ws://{self.host}:{self.ports[0]}{path}"
 
     def order_id(self, order: LedgerOrder) -> str:
-        """The ``orderId`` the venue sends for ``order``, as text."""
+        """The ``orderId`` the venue sends for ``order``, as text (numbered per symbol, as Binance does:
+        another symbol's order can have the same)."""
         return str(order.order_id)
 
     def exec_id(self, trade: LedgerTrade) -> str:
-        """The trade ``id`` the venue sends for ``trade``, as text."""
+        """The trade ``id`` the venue sends for ``trade``, as text (numbered per symbol, as Binance does)."""
         return str(trade.trade_id)
 
     def margin_type(self, account: str, symbol: str) -> str:
@@ -769,7 +771,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
         if found is None or not found.status.is_open:
             return _error(-2011, _MSG_UNKNOWN_ORDER)
         cancel_id = call.params.get("newClientOrderId") or f"web_cancel{next(self._cancel_ids):06d}"
-        self._cancel_client_ids[found.order_id] = cancel_id
+        self._cancel_client_ids[found.symbol, found.order_id] = cancel_id
         self.ledger.cancel(call.account, rules.symbol, order_id=found.order_id)
         if self.market == "spot":
             return _Reply(body=spot_order(found, kind="CANCEL", cancel_client_id=cancel_id))
@@ -784,13 +786,13 @@ class FakeBinanceExchange(FakeBinanceVenue):
         assert call.account is not None
         open_orders = self.ledger.open_orders(call.account, rules.symbol)
         for order in open_orders:
-            self._cancel_client_ids[order.order_id] = f"web_cancel{next(self._cancel_ids):06d}"
+            self._cancel_client_ids[order.symbol, order.order_id] = f"web_cancel{next(self._cancel_ids):06d}"
             self.ledger.cancel(call.account, rules.symbol, order_id=order.order_id)
         if self.market != "spot":
             return _Reply(body={"code": 200, "msg": "The operation of cancel all open order is done."})
         if not open_orders:
             return _error(-2011, _MSG_UNKNOWN_ORDER)
-        return _Reply(body=[spot_order(o, kind="CANCEL", cancel_client_id=self._cancel_client_ids[o.order_id])
+        return _Reply(body=[spot_order(o, kind="CANCEL", cancel_client_id=self._cancel_client_ids[o.symbol, o.order_id])
                             for o in open_orders])  # fmt: skip
 
     def _open_orders(self, call: _Call) -> _Reply:
@@ -1273,9 +1275,10 @@ class FakeBinanceExchange(FakeBinanceVenue):
             return
         exec_type = event.exec_type.value
         if self.market == "spot":
+            cancel_id = self._cancel_client_ids.get((event.order.symbol, event.order.order_id), "")
             body = execution_report(
                 event.order, exec_type, event.status, event.executed_qty, event.cum_quote, event.trade,
-                event.time_ms, cancel_client_id=self._cancel_client_ids.get(event.order.order_id, ""),
+                event.time_ms, cancel_client_id=cancel_id,
             )  # fmt: skip
         else:
             rules = self.ledger.rules[event.order.symbol]
