@@ -24,7 +24,9 @@ from arb.testing.fake_binance_private import FakeBinanceExchange
 from arb.testing.fake_bybit_private import FakeBybitExchange
 from arb.testing.fake_ledger import SymbolRules
 from arb.testing.pair_rig import (
+    BINANCE_SPOT_ETH_RULES,
     BINANCE_SPOT_RULES,
+    BYBIT_SPOT_ETH_RULES,
     BYBIT_SPOT_RULES,
     KEY,
     SECRET,
@@ -32,6 +34,7 @@ from arb.testing.pair_rig import (
     instrument_of,
     key_environment,
     spot_pair,
+    symbol_tables,
     user_streams_up,
     write_pair_config,
 )
@@ -44,9 +47,11 @@ __all__ = [  # the spot-pair rig lives in arb.testing.pair_rig (the fault campai
     "ALL_SPECS",
     "BINANCE_LINEAR",
     "BINANCE_SPOT",
+    "BINANCE_SPOT_ETH_RULES",
     "BINANCE_SPOT_RULES",
     "BYBIT_LINEAR",
     "BYBIT_SPOT",
+    "BYBIT_SPOT_ETH_RULES",
     "BYBIT_SPOT_RULES",
     "KEY",
     "SECRET",
@@ -59,6 +64,7 @@ __all__ = [  # the spot-pair rig lives in arb.testing.pair_rig (the fault campai
     "load",
     "set_keys",
     "spot_pair",
+    "symbol_tables",
     "user_streams_up",
     "venue_and_executor",
     "write_live_config",
