@@ -5,7 +5,9 @@ The live side is the live engine with the live executors (ccxt, the journal, the
 same kernel and gate) trading against :class:`~arb.testing.fake_binance_private.FakeBinanceExchange`
 and :class:`~arb.testing.fake_bybit_private.FakeBybitExchange`, each replaying the venue's recorded
 days of every symbol of ``[strategy] symbols`` on one clock, with an account holding the configured
-balances (each symbol's base, the venue's quote), the configured fees and each symbol's rules.
+balances (each symbol's base, the venue's quote), the configured fees (a spot fee in the quote, as
+the backtest counts it, where a real spot venue takes a buy's fee in the coin bought) and each
+symbol's rules.
 Market data reaches the engine from the recording through the live normalizers (as in ``arb parity``;
 ``arb dry-run --live-data`` against the fake venues shows the WebSocket feeds deliver the same
 batches), so both sides see each event at the backtest's time. The driver keeps the venues in step:
@@ -23,9 +25,12 @@ batches), so both sides see each event at the backtest's time. The driver keeps 
   and it is resolved by the executor's queries once the venue has it. Rejections and partial fills
   are not simulated on this side.
 
-At zero latency (``--zero-latency``) the intents must be the same as the backtest's. Positions can
-differ by fees: a real spot venue takes a buy's fee in the coin bought, the backtest in quote, so the
-views are not compared here, only the intents and the fills (within the parity tolerance).
+At zero latency (``--zero-latency``) the intents must be the same as the backtest's, symbol by symbol,
+and the fills too (within the parity tolerance). The views are compared only with order latency: at
+zero latency the live engine also decides at each answer as it comes, one leg's before the other's,
+where the backtest has both at once (those decisions send nothing: the kernel waits for the other leg).
+Fees in the coin bought would move a live position off the backtest's by the fee, enough for a kernel
+at a band's edge (``rebalance_threshold``) to decide otherwise; the fake venues charge them in the quote.
 """
 
 from __future__ import annotations
@@ -120,10 +125,14 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     files = [[[d.recording for d in data.assets[2 * s + v].days] for s in range(len(config.symbols))] for v in (0, 1)]
     rules = [[_rules(sym.instruments[v], sym.name) for sym in config.symbols] for v in (0, 1)]
     binance, bybit = config.venues
+    # spot fees in the quote, as the backtest counts them: a fee in the coin bought would move the live
+    # positions off the backtest's by a fee, and a kernel at a band's edge (rebalance_threshold) decide
+    # otherwise on that alone
     fakes: list[Any] = [
         FakeBinanceExchange(files[0], market=binance.market, rules=rules[0], ping_interval=None,
-                            taker_fee=Decimal(repr(binance.fees.taker)), maker_fee=Decimal(repr(binance.fees.maker))),
-        FakeBybitExchange(files[1], market=bybit.market, rules=rules[1],
+                            taker_fee=Decimal(repr(binance.fees.taker)), maker_fee=Decimal(repr(binance.fees.maker)),
+                            spot_fee_asset="quote"),
+        FakeBybitExchange(files[1], market=bybit.market, rules=rules[1], spot_fee_asset="quote",
                           taker_fee=Decimal(repr(bybit.fees.taker)), maker_fee=Decimal(repr(bybit.fees.maker))),
     ]  # fmt: skip
     # The executors' clock: the event's time plus the real time since it was set, so their own timers
@@ -360,4 +369,5 @@ def run_live_parity(
         live = asyncio.run(live_engine(config, result.days)).log
     finally:
         quiet.setLevel(level)
-    return compare(config, result, live, exact=exact, views=False)  # views differ by fees paid in the coin
+    latency = any(v.latency.order_entry_ns or v.latency.order_response_ns for v in config.venues)
+    return compare(config, result, live, exact=exact, views=latency)

@@ -201,7 +201,9 @@ class FakeBinanceExchange(FakeBinanceVenue):
 
     ``rules``: each tradable symbol's filters (tick, step, min/max qty, min notional, min/max price),
     reported by ``exchangeInfo`` and enforced on orders. Fees default to Binance's base rates (spot
-    0.1 %/0.1 %, USD-M 0.05 % taker / 0.02 % maker). ``weight_limit`` is the per-minute request weight;
+    0.1 %/0.1 %, USD-M 0.05 % taker / 0.02 % maker); a spot fee is paid in the asset received (a buy's
+    in the base coin, as without BNB), or always in the quote with ``spot_fee_asset="quote"`` (as the
+    backtest and the paper executor count it). ``weight_limit`` is the per-minute request weight;
     a client that keeps sending after ``bans_after_429`` answers of 429 in one window is banned for
     ``ban_s`` (HTTP 418), as Binance bans IPs that do not back off. ``listen_key_ttl_s`` is how long a
     USD-M listen key lives without a keep-alive (Binance: 60 minutes). ``clock`` (seconds) is the
@@ -216,6 +218,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
         rules: Sequence[SymbolRules],
         taker_fee: str | Decimal | None = None,
         maker_fee: str | Decimal | None = None,
+        spot_fee_asset: Literal["received", "quote"] = "received",
         max_leverage: int = 125,
         maintenance_rate: str | Decimal = "0.004",
         weight_limit: int | None = None,
@@ -264,6 +267,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
             maker_fee=Decimal(maker_fee if maker_fee is not None else ("0.001" if spot else "0.0002")),
             client_id_scope="open",
             fok_unfilled="expire",
+            spot_fee_asset=spot_fee_asset,
             first_order_id=28_000_000_001 if spot else 4_087_000_001,
             first_trade_id=309_520_001 if spot else 272_536_001,
             ids_per_symbol=True,  # Binance numbers orders and trades per symbol
