@@ -291,9 +291,8 @@ async def reconcile_venue(
         if journal.get_state(mismatch_key) is not None:
             journal.set_state(mismatch_key, "")
     elif not report.ok:
-        journal.set_state(
-            mismatch_key, f"found at {executor.clock() // 1_000_000} ms: " + "; ".join(report.describe()[1:3])
-        )
+        said = [line.strip() for line in report.describe()[1:] if not line.strip().startswith(("resolved", "booked"))]
+        journal.set_state(mismatch_key, f"found at {executor.clock() // 1_000_000} ms: " + "; ".join(said[:4]))
     elif earlier := journal.get_state(mismatch_key):
         report.earlier_mismatch = earlier
     journal.flush()
