@@ -54,6 +54,7 @@ from typing import Any, Protocol
 import aiohttp
 import ccxt
 
+from arb.errors import ArbError
 from arb.execution.failpoints import failpoint
 from arb.execution.grid import grid_price, grid_qty, wire
 from arb.execution.orders import LiveOrder, OrderState, VenueFill, VenueOrderUpdate
@@ -449,7 +450,7 @@ class VenueExecutor:
             }
         quotes = {m.quote_asset for m in self.markets}
         if len(quotes) != 1:
-            raise ValueError(f"{self.venue} {self.market}: the symbols are quoted in {sorted(quotes)}; arb needs one")
+            raise ArbError(f"{self.venue} {self.market}: the symbols are quoted in {sorted(quotes)}; arb needs one")
         if self.venue == "binance":
             self.guard.weight_limit = _binance_weight_limit({}, self.exchange)
         return out
@@ -464,7 +465,10 @@ class VenueExecutor:
         for market in self.exchange.markets.values():
             if market["id"] == symbol and market["type"] == wanted:
                 return dict(market)
-        raise ValueError(f"{self.venue} {self.market}: the venue lists no market {symbol}")
+        raise ArbError(
+            f"{self.venue} {self.market}: the venue lists no market {symbol} (one of [strategy] symbols): "
+            "nothing was traded"
+        )
 
     def run_background(self, group: asyncio.TaskGroup) -> None:
         """Start the user stream and the resolver in ``group``; they run until :meth:`stop`."""

@@ -21,6 +21,7 @@ import pytest
 
 from arb.cli import main as cli
 from arb.config import PerpetualConfig
+from arb.errors import ArbError
 from arb.execution.kill import kill
 from arb.execution.live import LiveExecutor, VenueExecutor
 from arb.execution.orders import LiveOrder, OrderState
@@ -38,6 +39,7 @@ from tests.integration.live_rig import (
     WAIT_S,
     VenueSpec,
     account,
+    fake_venue,
     load,
     second_recording,
     set_keys,
@@ -341,3 +343,16 @@ def test_arb_order_takes_a_symbol_of_the_configuration_and_refuses_another_namin
     assert "--symbol" in err and "XRPUSDT" in err and "BTCUSDT, ETHUSDT" in err
     assert cli([*args, "--symbol", "eth-usdt"]) == 2
     assert "--symbol" in capsys.readouterr().err
+
+
+async def test_a_symbol_the_venue_does_not_list_stops_the_start_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = BINANCE_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:  # BTCUSDT only
+        config = load(write_two_symbol_config(tmp_path, spec, venue))
+        with pytest.raises(ArbError, match=r"binance spot: the venue lists no market ETHUSDT"):
+            async with trading_session(config, [spec.index]):
+                pass
+        assert account(venue).orders == []
