@@ -356,3 +356,22 @@ async def test_a_symbol_the_venue_does_not_list_stops_the_start_naming_it(
             async with trading_session(config, [spec.index]):
                 pass
         assert account(venue).orders == []
+
+
+async def test_each_symbols_rules_are_compared_with_its_own_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path
+) -> None:
+    spec = BINANCE_SPOT
+    set_keys(monkeypatch, spec)
+    async with two_symbol_venue(spec, second_recording(spec, two_symbols)) as venue:
+        path = write_two_symbol_config(tmp_path, spec, venue)
+        config = load(path)  # as written: both symbols' rules equal the venue's
+        async with trading_session(config, [spec.index]) as session:
+            assert session.rule_differences == []
+        text = path.read_text().replace("tick_size = 0.01\n", "tick_size = 0.1\n", 1)  # [symbols.ETHUSDT.binance]
+        path.write_text(text)
+        async with trading_session(load(path), [spec.index]) as session:
+            (said,) = session.rule_differences
+        assert said == "binance spot ETHUSDT: [symbols.ETHUSDT.binance] tick_size is 0.1 in arbitrage.toml, " + (
+            "the venue says 0.01"
+        )
