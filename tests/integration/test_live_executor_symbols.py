@@ -233,7 +233,14 @@ async def test_kill_flattens_each_symbols_lone_leg_and_cancels_both_symbols_orde
     async with two_symbol_session(spec, tmp_path, monkeypatch, two_symbols) as (venue, session):
         executor = session.executors[spec.index]
         await venue_account(session, spec.index)  # the account's starting point
-        await _both_bought(executor, venue, spec)  # a lone leg of each symbol
+        usdt = account(venue).balance("USDT").total
+        bought = await _both_bought(executor, venue, spec)  # a lone leg of each symbol
+        # what the engine is seeded with: each symbol's position and cash, the venue's quote shared
+        seeded = await venue_account(session, spec.index)
+        for s, order in enumerate(bought):
+            assert seeded.position[s] == pytest.approx(order.fill_qty - order.base_fee, abs=1e-12)
+            assert seeded.cash[s] == pytest.approx(-order.fill_qty * order.fill_price, rel=1e-12)  # fees in the coin
+        assert sum(seeded.cash) == pytest.approx(float(account(venue).balance("USDT").total - usdt), rel=1e-12)
         bid = Decimal(venue.book("ETHUSDT", 1).bids[0][0])
         resting = venue.ledger.place(
             account(venue), symbol="ETHUSDT", side=Side.BUY, type=OrderType.LIMIT, qty=Decimal("0.01"),
