@@ -45,7 +45,8 @@ class ExecutionJournal:
     def __init__(self, journal: Journal, account: str) -> None:
         self.journal = journal
         self.account = account
-        self._known: dict[tuple[str, str], set[str]] = {}
+        self._known: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        """Per (venue, market): the (symbol, trade id) of every fill journaled (Binance numbers trades per symbol)."""
 
     def close(self) -> None:
         self.journal.close()
@@ -100,11 +101,12 @@ class ExecutionJournal:
     def record_fill(
         self, order: LiveOrder | None, fill: VenueFill, *, venue: str, market: str, source: str, local_ts_ns: int
     ) -> bool:
-        """Queue one fill; False when the journal already holds its trade id (nothing is written)."""
-        known = self._trade_ids(venue, market)
-        if fill.trade_id in known:
+        """Queue one fill; False when the journal already holds its trade id (of its symbol: nothing is written)."""
+        symbol = fill.symbol or (order.symbol if order else "")
+        known = self._trade_keys(venue, market)
+        if (symbol, fill.trade_id) in known:
             return False
-        known.add(fill.trade_id)
+        known.add((symbol, fill.trade_id))
         self.journal.add_fill(
             {
                 "venue": venue,
@@ -113,7 +115,7 @@ class ExecutionJournal:
                 "account": self.account,
                 "client_id": order.client_id if order is not None else fill.client_id,
                 "venue_order_id": fill.venue_order_id,
-                "symbol": fill.symbol or (order.symbol if order else ""),
+                "symbol": symbol,
                 "side": fill.side,
                 "price": str(fill.price),
                 "qty": str(fill.qty),
@@ -129,26 +131,34 @@ class ExecutionJournal:
 
     # -- reading (ReconcileJournal) -----------------------------------------------------------------------
 
-    def _trade_ids(self, venue: str, market: str) -> set[str]:
+    def _trade_keys(self, venue: str, market: str) -> set[tuple[str, str]]:
         key = (venue, market)
         if key not in self._known:
             rows = self.journal.fills(venue=venue, market=market, account=self.account)
-            self._known[key] = {str(r["trade_id"]) for r in rows}
+            self._known[key] = {(str(r["symbol"]), str(r["trade_id"])) for r in rows}
         return self._known[key]
 
+    def trade_keys(self, venue: str, market: str) -> set[tuple[str, str]]:
+        """The (symbol, trade id) of every fill journaled on ``venue``/``market``."""
+        return set(self._trade_keys(venue, market))
+
     def trade_ids(self, venue: str, market: str) -> set[str]:
-        return set(self._trade_ids(venue, market))
+        """The trade ids journaled on ``venue``/``market`` (of every symbol: see :meth:`trade_keys`)."""
+        return {trade_id for _, trade_id in self._trade_keys(venue, market)}
 
-    def venue_fills(self, venue: str, market: str) -> list[VenueFill]:
-        """Every fill the journal holds for this account on ``venue``/``market``."""
-        return [_fill(r) for r in self.journal.fills(venue=venue, market=market, account=self.account)]
+    def venue_fills(self, venue: str, market: str, symbol: str | None = None) -> list[VenueFill]:
+        """Every fill the journal holds for this account on ``venue``/``market`` (of ``symbol``, if given)."""
+        rows = self.journal.fills(venue=venue, market=market, account=self.account, symbol=symbol)
+        return [_fill(r) for r in rows]
 
-    def last_fill_ms(self, venue: str, market: str) -> int:
-        rows = self.journal.fills(venue=venue, market=market, account=self.account)
+    def last_fill_ms(self, venue: str, market: str, symbol: str | None = None) -> int:
+        """The venue's time of the last fill journaled (of ``symbol``, if given), 0 when none."""
+        rows = self.journal.fills(venue=venue, market=market, account=self.account, symbol=symbol)
         return max((int(r["exch_ts_ms"]) for r in rows), default=0)
 
     def in_flight_orders(self, venue: str, market: str) -> list[LiveOrder]:
-        """The intents a previous run left in flight, as live orders with the fills already journaled."""
+        """The intents a previous run left in flight, as live orders with the fills already journaled
+        (``symbol_index`` is left at 0: the executor that adopts them knows the symbols' numbers)."""
         orders = []
         for row in self.journal.intents(account=self.account, venue=venue, market=market, in_flight=True):
             order = LiveOrder(
@@ -173,7 +183,8 @@ class ExecutionJournal:
                 ack_ns=int(row["ack_ns"]),
                 first_fill_ns=int(row["first_fill_ns"]),
             )
-            for fill_row in self.journal.fills(venue=venue, market=market, client_id=order.client_id):
+            rows = self.journal.fills(venue=venue, market=market, client_id=order.client_id, symbol=order.symbol)
+            for fill_row in rows:
                 fill = _fill(fill_row)
                 order.fills[fill.trade_id] = fill
             orders.append(order)

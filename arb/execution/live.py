@@ -2,10 +2,11 @@
 
 One :class:`VenueExecutor` per venue-market (Binance spot, Binance USD-M, Bybit spot or linear) owns
 a ccxt async client (:mod:`arb.execution.ccxt_setup`), the venue's user stream (ccxt.pro) and the
-orders in flight there. :class:`LiveExecutor` puts two of them behind the interface the engine
+orders in flight there, for every traded symbol (one market each, :class:`VenueMarket`; one private
+connection carries them all). :class:`LiveExecutor` puts two of them behind the interface the engine
 already drives the paper executor through (``submit``, ``next_event_ts``, ``run_until``,
-``cancel_all``, ``open_orders``, ``summary``), so the kernel and the risk gate above do not know
-which one they talk to.
+``cancel_all``, ``open_orders`` per symbol and venue, ``summary``), so the kernel and the risk gate
+above do not know which one they talk to.
 
 An order's life (see :mod:`arb.execution.orders` for the states):
 
@@ -45,7 +46,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -67,6 +68,7 @@ __all__ = [
     "LiveExecutor",
     "RateGuard",
     "VenueExecutor",
+    "VenueMarket",
     "WireRecord",
     "WireTrace",
 ]
@@ -275,15 +277,43 @@ class JournalSink(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------------
-# One venue-market
+# One venue-market, every symbol
+
+
+@dataclass(slots=True)
+class VenueMarket:
+    """One traded symbol's market on a venue, as the venue states it (set by :meth:`VenueExecutor.start`).
+
+    ``index`` is the symbol's number in ``[strategy] symbols`` (the engine's per-symbol arrays),
+    ``symbol`` the venue's id (``"BTCUSDT"``), ``ccxt_symbol`` ccxt's (``"BTC/USDT"``,
+    ``"BTC/USDT:USDT"``); ``tick``/``step`` the price and quantity grids; ``last_fill_ms`` the venue's
+    time of the last fill seen (where a REST sweep of its trades starts).
+    """
+
+    index: int
+    symbol: str
+    ccxt_symbol: str = ""
+    tick: Decimal = ZERO
+    step: Decimal = ZERO
+    base_asset: str = ""
+    quote_asset: str = ""
+    last_fill_ms: int = 0
 
 
 class VenueExecutor:
-    """Real orders on one venue-market through ccxt, with the user stream and the journal.
+    """Real orders on one venue-market through ccxt, for every traded symbol, with one user stream and
+    the journal.
 
     ``exchange``: a ccxt.pro client from :func:`arb.execution.ccxt_setup.make_exchange` whose session
-    is ``trace.session()``. ``symbol``: the venue's id (``"BTCUSDT"``). ``on_done(order)`` is called
-    when an order is done (terminal with every fill seen).
+    is ``trace.session()``. ``symbols``: the venue's ids of the traded symbols in ``[strategy] symbols``
+    order (``("BTCUSDT", "ETHUSDT")``); ``symbol`` alone is the one-symbol form. ``on_done(order)`` is
+    called when an order is done (terminal with every fill seen).
+
+    One client, so one private connection carries every symbol's orders and fills (Binance spot's
+    WS-API subscription, USD-M's listen key and Bybit's ``/v5/private`` are account-wide): they are
+    routed by the symbol each message names, and each symbol's trades are told apart by
+    ``(symbol, trade id)`` and its orders by ``(symbol, order id)`` (Binance numbers both per symbol).
+    The rate guard, the resolver and the dead-man's switch are the venue's, shared by the symbols.
     """
 
     def __init__(
@@ -292,20 +322,26 @@ class VenueExecutor:
         index: int,
         venue: str,
         market: str,
-        symbol: str,
         exchange: Any,
         trace: WireTrace,
         journal: JournalSink,
         ids: ClientIds,
         account: str,
         settings: ExecutionSettings,
+        symbol: str = "",
+        symbols: Sequence[str] = (),
         clock: Callable[[], int] = time.time_ns,
         on_done: Callable[[LiveOrder], None] | None = None,
     ) -> None:
+        names = tuple(symbols) or (symbol,)
+        if not all(names) or len(set(names)) != len(names):
+            raise ValueError(f"{venue} {market}: expected distinct symbols, got {names}")
         self.index = index
         self.venue = venue
         self.market = market
-        self.symbol = symbol
+        self.markets = [VenueMarket(s, name) for s, name in enumerate(names)]
+        """Every traded symbol's market, in ``[strategy] symbols`` order."""
+        self._market_of = {m.symbol: m for m in self.markets}
         self.exchange = exchange
         self.trace = trace
         self.journal = journal
@@ -317,18 +353,14 @@ class VenueExecutor:
         self.guard = RateGuard(venue, clock)
         self.orders: dict[str, LiveOrder] = {}
         """Every order of this run by client id (in flight or done)."""
-        self._by_venue_id: dict[str, LiveOrder] = {}
-        self._seen_trades: set[str] = set()
+        self._in_flight: dict[str, LiveOrder] = {}
+        """The orders the engine has not been told the end of, by client id."""
+        self._by_venue_id: dict[tuple[str, str], LiveOrder] = {}
+        self._seen_trades: set[tuple[str, str]] = set()
         self.orphan_fills: list[VenueFill] = []
         """Fills for orders this run did not send (reconciliation explains them)."""
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[Any]] = []
-        self._ccxt_symbol = ""
-        self.tick = ZERO
-        self.step = ZERO
-        self.base_asset = ""
-        self.quote_asset = ""
-        self.last_fill_ms = 0
         self.stream_up = False
         self.stream_reconnects = 0
         self._sweep_after_ns = 0
@@ -346,38 +378,97 @@ class VenueExecutor:
             "local_rejects": 0,
         }
 
+    # -- the first symbol's market (what a one-symbol caller reads) ------------------------------------
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The venue's ids of the traded symbols, in order."""
+        return tuple(m.symbol for m in self.markets)
+
+    @property
+    def symbol(self) -> str:
+        """The first symbol's venue id."""
+        return self.markets[0].symbol
+
+    @property
+    def _ccxt_symbol(self) -> str:
+        return self.markets[0].ccxt_symbol
+
+    @property
+    def tick(self) -> Decimal:
+        """The first symbol's price grid."""
+        return self.markets[0].tick
+
+    @property
+    def step(self) -> Decimal:
+        """The first symbol's quantity grid."""
+        return self.markets[0].step
+
+    @property
+    def base_asset(self) -> str:
+        """The first symbol's base asset."""
+        return self.markets[0].base_asset
+
+    @property
+    def quote_asset(self) -> str:
+        """The quote asset (every symbol's: one quote balance per venue)."""
+        return self.markets[0].quote_asset
+
+    @property
+    def last_fill_ms(self) -> int:
+        """The venue's time of the last fill seen, over every symbol (0: none)."""
+        return max(m.last_fill_ms for m in self.markets)
+
+    @last_fill_ms.setter
+    def last_fill_ms(self, value: int) -> None:
+        for m in self.markets:
+            m.last_fill_ms = value
+
+    def market_of(self, symbol: str) -> VenueMarket | None:
+        """The traded market of venue id ``symbol``, or None (a symbol arb does not trade)."""
+        return self._market_of.get(symbol)
+
     # -- setup --------------------------------------------------------------------------------------
 
-    async def start(self) -> dict[str, tuple[str, str]]:
-        """Load the market; returns the trading rules as the venue states them: name -> (value, unit)."""
+    async def start(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """Load the markets; returns each symbol's trading rules as the venue states them: symbol ->
+        name -> (value, unit)."""
         await self.exchange.load_markets()
-        market = self._find_market()
-        self._ccxt_symbol = market["symbol"]
-        self.base_asset, self.quote_asset = market["base"], market["quote"]
-        self.tick = Decimal(str(market["precision"]["price"]))
-        self.step = Decimal(str(market["precision"]["amount"]))
-        limits = market.get("limits", {})
+        out = {}
+        for m in self.markets:
+            market = self._find_market(m.symbol)
+            m.ccxt_symbol = market["symbol"]
+            m.base_asset, m.quote_asset = market["base"], market["quote"]
+            m.tick = Decimal(str(market["precision"]["price"]))
+            m.step = Decimal(str(market["precision"]["amount"]))
+            limits = market.get("limits", {})
+            out[m.symbol] = {
+                "tick_size": (wire(m.tick), "price"),
+                "lot_size": (wire(m.step), "base"),
+                "min_qty": (str((limits.get("amount") or {}).get("min") or 0), "base"),
+                "min_notional": (str((limits.get("cost") or {}).get("min") or 0), "quote"),
+            }
+        quotes = {m.quote_asset for m in self.markets}
+        if len(quotes) != 1:
+            raise ArbError(f"{self.venue} {self.market}: the symbols are quoted in {sorted(quotes)}; arb needs one")
         if self.venue == "binance":
-            self.guard.weight_limit = _binance_weight_limit(market.get("info", {}), self.exchange)
-        rules = {
-            "tick_size": (wire(self.tick), "price"),
-            "lot_size": (wire(self.step), "base"),
-            "min_qty": (str((limits.get("amount") or {}).get("min") or 0), "base"),
-            "min_notional": (str((limits.get("cost") or {}).get("min") or 0), "quote"),
-        }
-        return rules
+            self.guard.weight_limit = _binance_weight_limit({}, self.exchange)
+        return out
 
     @property
     def _category(self) -> str:
         # Bybit's ``category`` of this market
         return "spot" if self.market == "spot" else "linear"
 
-    def _find_market(self) -> dict[str, Any]:
+    def _find_market(self, symbol: str) -> dict[str, Any]:
         wanted = "spot" if self.market == "spot" else "swap"
         for market in self.exchange.markets.values():
-            if market["id"] == self.symbol and market["type"] == wanted:
+            if market["id"] == symbol and market["type"] == wanted:
                 return dict(market)
-        raise ValueError(f"{self.venue} {self.market}: the venue lists no market {self.symbol}")
+        raise ArbError(
+            f"{self.venue} {self.market}: the venue lists no market {symbol} (one of [strategy] symbols): "
+            "nothing was traded"
+        )
 
     def run_background(self, group: asyncio.TaskGroup) -> None:
         """Start the user stream and the resolver in ``group``; they run until :meth:`stop`."""
@@ -393,9 +484,10 @@ class VenueExecutor:
 
         Bybit: disconnect-cancel-all (DCP) with ``window_s``, and the ``dcp`` topic subscribed on every
         private connection (ccxt does not subscribe it): if arb's private stream stays down longer than
-        the window, Bybit cancels the product's orders. Binance USD-M: ``countdownCancelAll`` renewed
-        every quarter window: if arb stops renewing, Binance cancels the symbol's orders. Binance spot
-        has no such switch (immediate-or-cancel orders leave nothing open to cancel).
+        the window, Bybit cancels the product's orders (every symbol's). Binance USD-M:
+        ``countdownCancelAll`` renewed for every symbol every quarter window (it is per symbol): if arb
+        stops renewing, Binance cancels the symbols' orders. Binance spot has no such switch
+        (immediate-or-cancel orders leave nothing open to cancel).
         """
         if self.venue == "bybit":
             task = group.create_task(self._dcp_keeper(window_s), name=f"{self.venue}-dcp")
@@ -404,6 +496,8 @@ class VenueExecutor:
         else:
             return "none (Binance spot has no dead-man's switch)"
         self._background.append(task)
+        if self.venue == "binance" and len(self.markets) > 1:
+            return f"armed, {window_s} s, for {', '.join(self.symbols)}"
         return f"armed, {window_s} s"
 
     async def _dcp_keeper(self, window_s: int) -> None:
@@ -424,12 +518,13 @@ class VenueExecutor:
 
     async def _countdown_keeper(self, window_s: int) -> None:
         while not self._stopping:
-            try:
-                await self.exchange.fapiPrivatePostCountdownCancelAll(
-                    {"symbol": self.symbol, "countdownTime": window_s * 1000}
-                )
-            except (ccxt.BaseError, aiohttp.ClientError, TimeoutError) as error:
-                log.warning("%s: countdown cancel not renewed (%s); retrying", self.venue, error)
+            for m in self.markets:
+                try:
+                    await self.exchange.fapiPrivatePostCountdownCancelAll(
+                        {"symbol": m.symbol, "countdownTime": window_s * 1000}
+                    )
+                except (ccxt.BaseError, aiohttp.ClientError, TimeoutError) as error:
+                    log.warning("%s: countdown cancel of %s not renewed (%s); retrying", self.venue, m.symbol, error)
             await asyncio.sleep(window_s / 4)
 
     def stop(self) -> None:
@@ -439,28 +534,45 @@ class VenueExecutor:
             task.cancel()
         self._background = []
 
-    def adopt(self, orders: Iterable[LiveOrder], trade_ids: Iterable[str]) -> None:
-        """Take over orders a previous run left in flight (from the journal) and the trade ids it booked."""
+    def adopt(self, orders: Iterable[LiveOrder], trade_keys: Iterable[tuple[str, str]]) -> None:
+        """Take over orders a previous run left in flight (from the journal) and the ``(symbol, trade id)``
+        of every fill it booked. Each order must be of a traded symbol (:meth:`market_of`)."""
         for order in orders:
+            market = self._market_of[order.symbol]
             order.venue = self.index
+            order.symbol_index = market.index
             self.orders[order.client_id] = order
+            if not order.answered:
+                self._in_flight[order.client_id] = order
             if order.venue_order_id:
-                self._by_venue_id[order.venue_order_id] = order
-        self._seen_trades.update(trade_ids)
+                self._by_venue_id[(order.symbol, order.venue_order_id)] = order
+        self._seen_trades.update(trade_keys)
 
     # -- sending ------------------------------------------------------------------------------------
 
     @property
     def in_flight(self) -> list[LiveOrder]:
-        return [o for o in self.orders.values() if not o.answered]
+        """Orders the engine has not been told the end of (every symbol's)."""
+        return list(self._in_flight.values())
 
     def submit(
-        self, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, *, reduce_only: bool = False
+        self,
+        side: int,
+        price: float,
+        qty: float,
+        kind: int,
+        pair_id: int,
+        now: int,
+        *,
+        reduce_only: bool = False,
+        symbol: int = 0,
     ) -> LiveOrder:
-        """Put the order on the grid, commit its intent, and hand it to a task; returns it at once."""
+        """Put an order of symbol number ``symbol`` on its grid, commit its intent, and hand it to a task;
+        returns it at once."""
         intent_ns = self.clock()
-        price_d = grid_price(price, self.tick, side)
-        qty_d = grid_qty(qty, self.step)
+        market = self.markets[symbol]
+        price_d = grid_price(price, market.tick, side)
+        qty_d = grid_qty(qty, market.step)
         order = LiveOrder(
             order_id=self.next_order_id,
             client_id=self.ids.next(pair_id, self.index),
@@ -473,7 +585,8 @@ class VenueExecutor:
             sent_ts=now,
             price_text=wire(price_d),
             qty_text=wire(qty_d),
-            symbol=self.symbol,
+            symbol=market.symbol,
+            symbol_index=market.index,
             reduce_only=reduce_only,
             intent_ns=intent_ns,
         )
@@ -487,6 +600,7 @@ class VenueExecutor:
             log.error("%s: journal refused intent %s (%s): not sent", self.venue, order.client_id, error)
             refusal = f"journal: {error}"
         self.orders[order.client_id] = order
+        self._in_flight[order.client_id] = order
         if refusal is not None:
             self._reject(order, Rejection("local", refusal), "local")
             self.counters["local_rejects"] += 1
@@ -512,7 +626,7 @@ class VenueExecutor:
         reply: dict[str, Any] | None = None
         try:
             result = await self.exchange.create_order(
-                self._ccxt_symbol,
+                self.markets[order.symbol_index].ccxt_symbol,
                 "limit",
                 "buy" if order.side > 0 else "sell",
                 order.qty_text,
@@ -565,7 +679,9 @@ class VenueExecutor:
         elif order.state in (OrderState.SENT, OrderState.PENDING):
             self._apply(
                 order,
-                VenueOrderUpdate(order.client_id, str(reply.get("orderId", "")), OrderState.ACCEPTED, ZERO),
+                VenueOrderUpdate(
+                    order.client_id, str(reply.get("orderId", "")), OrderState.ACCEPTED, ZERO, symbol=order.symbol
+                ),
                 "reply",
             )
         for fill in self._parse_fills(reply):
@@ -578,9 +694,10 @@ class VenueExecutor:
         detail = {"code": str(rejection.code), "message": rejection.message, "source": source}
         self.journal.record_state(order, "reject", self.clock(), detail)
         log.warning(
-            "%s rejected %s (%s %s @ %s): %s %s",
+            "%s rejected %s (%s %s %s @ %s): %s %s",
             self.venue,
             order.client_id,
+            order.symbol,
             "buy" if order.side > 0 else "sell",
             order.qty_text,
             order.price_text,
@@ -621,19 +738,32 @@ class VenueExecutor:
             return binance_fills(raw)
         from connectors.bybit.orders import fills as bybit_fills
 
-        return bybit_fills(raw, spot=self.market == "spot", base_asset=self.base_asset, quote_asset=self.quote_asset)
+        # the fee asset of a row without feeCurrency is its symbol's (a spot buy pays in the base coin)
+        market = self._market_of.get(str(raw.get("symbol", ""))) or self.markets[0]
+        return bybit_fills(
+            raw, spot=self.market == "spot", base_asset=market.base_asset, quote_asset=market.quote_asset
+        )
 
-    def _order_for(self, client_id: str, venue_order_id: str) -> LiveOrder | None:
+    def _symbol_of(self, symbol: str) -> str:
+        # A message's symbol; the first symbol's when the message names none (one-symbol callers' raw rows)
+        return symbol or self.markets[0].symbol
+
+    def _order_for(self, client_id: str, venue_order_id: str, symbol: str) -> LiveOrder | None:
         order = self.orders.get(client_id) if client_id else None
         if order is None and venue_order_id:
-            order = self._by_venue_id.get(venue_order_id)
+            order = self._by_venue_id.get((symbol, venue_order_id))
+        if order is not None and order.symbol != symbol:
+            # client ids are arb's and unique forever, so this is a venue message that names another market
+            # than the order was sent to (see ccxt's Bybit spot/contract guess): not this order's
+            log.error("%s: a %s message about %s, an order of %s: ignored", self.venue, symbol, client_id, order.symbol)
+            return None
         return order
 
     def _apply(self, order: LiveOrder, update: VenueOrderUpdate, source: str) -> None:
         before = order.state
         if order.apply(update):
             if order.venue_order_id:
-                self._by_venue_id[order.venue_order_id] = order
+                self._by_venue_id[(order.symbol, order.venue_order_id)] = order
             if before is OrderState.UNKNOWN and order.state is not OrderState.UNKNOWN:
                 self.counters["resolved"] += 1
                 log.info(
@@ -648,46 +778,54 @@ class VenueExecutor:
         self._check_done(order)
 
     def on_order_message(self, raw: dict[str, Any], source: str = "stream") -> None:
-        """One order report (user stream or REST), as the venue's raw JSON."""
+        """One order report (user stream or REST), as the venue's raw JSON; routed by the symbol it names
+        (a symbol arb does not trade is not arb's business)."""
         update = self._parse_update(raw)
-        if update is None or (update.symbol and update.symbol != self.symbol):
+        if update is None:
             return
-        order = self._order_for(update.client_id, update.venue_order_id)
+        symbol = self._symbol_of(update.symbol)
+        if symbol not in self._market_of:
+            return
+        order = self._order_for(update.client_id, update.venue_order_id, symbol)
         if order is not None:
             self._apply(order, update, source)
 
     def on_trade_message(self, raw: dict[str, Any], source: str = "stream") -> None:
         """One trade report (user stream or REST history), as the venue's raw JSON."""
         for fill in self._parse_fills(raw):
-            if not fill.symbol or fill.symbol == self.symbol:
+            if self._symbol_of(fill.symbol) in self._market_of:
                 self._book_fill(fill, source)
 
     def _book_fill(self, fill: VenueFill, source: str) -> None:
         now = self.clock()
-        if fill.trade_id in self._seen_trades:
+        symbol = self._symbol_of(fill.symbol)
+        key = (symbol, fill.trade_id)
+        if key in self._seen_trades:
             self.counters["duplicate_fills"] += 1
             return
-        order = self._order_for(fill.client_id, fill.venue_order_id)
+        order = self._order_for(fill.client_id, fill.venue_order_id, symbol)
         new = self.journal.record_fill(
             order, fill, venue=self.venue, market=self.market, source=source, local_ts_ns=now
         )
-        self._seen_trades.add(fill.trade_id)
-        self.last_fill_ms = max(self.last_fill_ms, fill.exch_ts_ms)
+        self._seen_trades.add(key)
+        market = self._market_of[symbol]
+        market.last_fill_ms = max(market.last_fill_ms, fill.exch_ts_ms)
         if not new:
             self.counters["duplicate_fills"] += 1
         if order is None:
             if new:
                 self.orphan_fills.append(fill)
                 log.warning(
-                    "%s: fill %s for an order this run did not send (order %s)",
+                    "%s: fill %s of %s for an order this run did not send (order %s)",
                     self.venue,
                     fill.trade_id,
+                    symbol,
                     fill.venue_order_id,
                 )
             return
         if fill.venue_order_id and not order.venue_order_id:
             order.venue_order_id = fill.venue_order_id
-            self._by_venue_id[fill.venue_order_id] = order
+            self._by_venue_id[(symbol, fill.venue_order_id)] = order
         if order.add_fill(fill, now):
             self.counters["fills"] += 1
             failpoint("fill_booked")
@@ -697,7 +835,9 @@ class VenueExecutor:
         if order.answered or not order.done:
             return
         order.answered = True
-        order.settle(self.clock(), self.quote_asset, self.base_asset)
+        self._in_flight.pop(order.client_id, None)
+        market = self._market_of.get(order.symbol) or self.markets[0]
+        order.settle(self.clock(), market.quote_asset, market.base_asset)
         detail = {"state": order.state.value, "filled": wire(order.filled) if order.fills else "0"}
         self.journal.record_state(order, "done", order.respond_ts, detail)
         if self.on_done is not None:
@@ -711,7 +851,7 @@ class VenueExecutor:
             method = "privateGetOrder" if self.market == "spot" else "fapiPrivateGetOrder"
             try:
                 raw = await getattr(self.exchange, method)(
-                    {"symbol": self.symbol, "origClientOrderId": order.client_id}
+                    {"symbol": order.symbol, "origClientOrderId": order.client_id}
                 )
             except ccxt.OrderNotFound:
                 return None
@@ -720,7 +860,7 @@ class VenueExecutor:
                     return None
                 raise
             return self._parse_update(raw)
-        request = {"category": self._category, "symbol": self.symbol, "orderLinkId": order.client_id}
+        request = {"category": self._category, "symbol": order.symbol, "orderLinkId": order.client_id}
         for method in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
             response = await getattr(self.exchange, method)(request)
             rows = ((response or {}).get("result") or {}).get("list") or []
@@ -734,21 +874,22 @@ class VenueExecutor:
             return []
         if self.venue == "binance":
             method = "privateGetMyTrades" if self.market == "spot" else "fapiPrivateGetUserTrades"
-            rows = await getattr(self.exchange, method)({"symbol": self.symbol, "orderId": order.venue_order_id})
+            rows = await getattr(self.exchange, method)({"symbol": order.symbol, "orderId": order.venue_order_id})
             return list(rows or [])
         response = await self.exchange.privateGetV5ExecutionList(
-            {"category": self._category, "symbol": self.symbol, "orderId": order.venue_order_id}
+            {"category": self._category, "symbol": order.symbol, "orderId": order.venue_order_id}
         )
         return list(((response or {}).get("result") or {}).get("list") or [])
 
-    async def trades_since(self, since_ms: int) -> list[dict[str, Any]]:
-        """The venue's trade history rows since ``since_ms`` (REST)."""
+    async def trades_since(self, since_ms: int, symbol: str | None = None) -> list[dict[str, Any]]:
+        """The venue's trade history rows of ``symbol`` (the first symbol's by default) since ``since_ms`` (REST)."""
+        symbol = symbol or self.symbol
         if self.venue == "binance":
             method = "privateGetMyTrades" if self.market == "spot" else "fapiPrivateGetUserTrades"
-            rows = await getattr(self.exchange, method)({"symbol": self.symbol, "startTime": since_ms, "limit": 1000})
+            rows = await getattr(self.exchange, method)({"symbol": symbol, "startTime": since_ms, "limit": 1000})
             return list(rows or [])
         response = await self.exchange.privateGetV5ExecutionList(
-            {"category": self._category, "symbol": self.symbol, "startTime": since_ms, "limit": 100}
+            {"category": self._category, "symbol": symbol, "startTime": since_ms, "limit": 100}
         )
         return list(((response or {}).get("result") or {}).get("list") or [])
 
@@ -785,11 +926,13 @@ class VenueExecutor:
         self.journal.flush()
 
     async def sweep(self) -> None:
-        """After a stream gap: book every trade since the last fill seen (and a margin before it)."""
-        since = max(0, self.last_fill_ms - 60_000) if self.last_fill_ms else max(0, self.clock() // NS_PER_MS - 600_000)
+        """After a stream gap: book every symbol's trades since its last fill seen (and a margin before it)."""
         self.counters["sweeps"] += 1
-        for row in await self.trades_since(since):
-            self.on_trade_message(row, "rest")
+        for m in self.markets:
+            last = m.last_fill_ms
+            since = max(0, last - 60_000) if last else max(0, self.clock() // NS_PER_MS - 600_000)
+            for row in await self.trades_since(since, m.symbol):
+                self.on_trade_message(row, "rest")
         self.journal.flush()
 
     async def _resolver(self) -> None:
@@ -815,12 +958,14 @@ class VenueExecutor:
                         log.info("%s: checking %s failed (%s); will try again", self.venue, order.client_id, error)
 
     async def _watch(self, what: str) -> None:
+        # No symbol: ccxt then delivers every symbol's orders (trades) of the account's one private
+        # connection, and each message is routed by the symbol it names.
         delay = self.settings.stream_retry_ns / 1e9
         watch = self.exchange.watch_orders if what == "orders" else self.exchange.watch_my_trades
         handle = self.on_order_message if what == "orders" else self.on_trade_message
         while not self._stopping:
             try:
-                items = await watch(self._ccxt_symbol)
+                items = await watch()
                 if not self.stream_up:
                     self.stream_up = True
                 delay = self.settings.stream_retry_ns / 1e9
@@ -861,27 +1006,31 @@ class VenueExecutor:
 
         return bybit_balances(await self.exchange.privateGetV5AccountWalletBalance({"accountType": "UNIFIED"}))
 
-    async def position(self) -> Decimal:
-        """The venue's signed position in the symbol (linear only; spot has holdings, see balances)."""
+    async def position(self, symbol: str | None = None) -> Decimal:
+        """The venue's signed position in ``symbol`` (the first symbol by default; linear only: spot has
+        holdings, see balances)."""
         if self.market == "spot":
             return ZERO
+        symbol = symbol or self.symbol
         if self.venue == "binance":
             from connectors.binance.orders import position
 
-            return position(await self.exchange.fapiPrivateV2GetPositionRisk({"symbol": self.symbol}), self.symbol)
+            return position(await self.exchange.fapiPrivateV2GetPositionRisk({"symbol": symbol}), symbol)
         from connectors.bybit.orders import position as bybit_position
 
-        raw = await self.exchange.privateGetV5PositionList({"category": "linear", "symbol": self.symbol})
-        return bybit_position(raw, self.symbol)
+        raw = await self.exchange.privateGetV5PositionList({"category": "linear", "symbol": symbol})
+        return bybit_position(raw, symbol)
 
-    async def open_orders(self) -> list[VenueOrderUpdate]:
-        """The venue's open orders in the symbol."""
+    async def open_orders(self, symbol: str | None = None) -> list[VenueOrderUpdate]:
+        """The venue's open orders in ``symbol``, or in every traded symbol when None."""
+        if symbol is None:
+            return [u for m in self.markets for u in await self.open_orders(m.symbol)]
         if self.venue == "binance":
             method = "privateGetOpenOrders" if self.market == "spot" else "fapiPrivateGetOpenOrders"
-            rows = await getattr(self.exchange, method)({"symbol": self.symbol})
+            rows = await getattr(self.exchange, method)({"symbol": symbol})
         else:
             response = await self.exchange.privateGetV5OrderRealtime(
-                {"category": self._category, "symbol": self.symbol, "openOnly": 0}
+                {"category": self._category, "symbol": symbol, "openOnly": 0}
             )
             rows = ((response or {}).get("result") or {}).get("list") or []
         updates = [self._parse_update(row) for row in rows or []]
@@ -889,23 +1038,26 @@ class VenueExecutor:
 
     # -- shutting down -------------------------------------------------------------------------------
 
-    async def cancel_open(self) -> int:
-        """Cancel every open order of the symbol on the venue (a kill switch's second step)."""
+    async def cancel_open(self, symbol: str | None = None) -> int:
+        """Cancel every open order of ``symbol`` on the venue, or of every traded symbol when None (a kill
+        switch's second step); returns how many were cancelled."""
+        if symbol is None:
+            return sum([await self.cancel_open(m.symbol) for m in self.markets])
         if self.venue == "binance" and self.market == "linear":
             # USD-M answers {"code":200,"msg":"The operation of cancel all open order is done."}, no list:
             # count what was open, cancel, and count what is left.
-            before = await self.open_orders()
-            await self.exchange.fapiPrivateDeleteAllOpenOrders({"symbol": self.symbol})
-            return len(before) - len(await self.open_orders()) if before else 0
+            before = await self.open_orders(symbol)
+            await self.exchange.fapiPrivateDeleteAllOpenOrders({"symbol": symbol})
+            return len(before) - len(await self.open_orders(symbol)) if before else 0
         if self.venue == "binance":
             try:
-                rows = await self.exchange.privateDeleteOpenOrders({"symbol": self.symbol})
+                rows = await self.exchange.privateDeleteOpenOrders({"symbol": symbol})
             except ccxt.BaseError as error:
                 if "-2011" in str(error):  # no open orders
                     return 0
                 raise
             return len(rows) if isinstance(rows, list) else 0
-        response = await self.exchange.privatePostV5OrderCancelAll({"category": self._category, "symbol": self.symbol})
+        response = await self.exchange.privatePostV5OrderCancelAll({"category": self._category, "symbol": symbol})
         return len(((response or {}).get("result") or {}).get("list") or [])
 
     async def drain(self, timeout_ns: int) -> list[LiveOrder]:
@@ -937,33 +1089,47 @@ def _binance_weight_limit(info: dict[str, Any], exchange: Any) -> int | None:
 class LiveExecutor:
     """Two venue executors behind the interface the engine drives the paper executor through.
 
-    ``on_ready()`` is called whenever an order is done, so the driver can wake the engine, which
-    then collects it with :meth:`run_until`.
+    ``symbols``: how many symbols are traded (the venue executors' markets by default). Counts per
+    (symbol, venue) are indexed as the engine's assets, ``2 * symbol + venue``. ``on_ready()`` is
+    called whenever an order is done, so the driver can wake the engine, which then collects it with
+    :meth:`run_until`.
     """
 
-    def __init__(self, venues: Iterable[VenueExecutor], *, on_ready: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        venues: Iterable[VenueExecutor],
+        *,
+        on_ready: Callable[[], None] | None = None,
+        symbols: int | None = None,
+    ) -> None:
         self.venues = list(venues)
         self.on_ready = on_ready
+        self.n_symbols = symbols or max((len(getattr(v, "markets", ())) for v in self.venues), default=0) or 1
         self._done: deque[LiveOrder] = deque()
-        self._undelivered = {v.index: 0 for v in self.venues}
-        """Per venue: orders done on the venue and not yet handed to the engine (:meth:`run_until`)."""
+        self._undelivered = [0] * (2 * self.n_symbols)
+        """Per asset ``2 * s + v``: orders done on the venue and not yet handed to the engine (:meth:`run_until`)."""
         for executor in self.venues:
             executor.on_done = self._order_done
         self.rejections: list[LiveOrder] = []
 
     @property
     def open_orders(self) -> list[int]:
-        """Orders the engine has not been told the end of, per venue (unknown ones included).
+        """Orders the engine has not been told the end of, per asset ``2 * symbol + venue`` (unknown
+        ones included).
 
         An order done on the venue but not yet handed over still counts: the engine may decide at a
         book update it received before the answer, and must not take a leg whose fill it has not seen
         yet for a lone one (it would hedge a pair that was complete).
         """
-        return [len(v.in_flight) + self._undelivered[v.index] for v in self.venues]
+        counts = list(self._undelivered)
+        for v in self.venues:
+            for order in v.in_flight:
+                counts[2 * _symbol_of(order) + v.index] += 1
+        return counts
 
     @property
     def unknown_orders(self) -> list[int]:
-        """Orders whose outcome is unknown (sent, unanswered, being queried), per venue."""
+        """Orders whose outcome is unknown (sent, unanswered, being queried), per venue (every symbol's)."""
         return [sum(1 for o in v.in_flight if o.state is OrderState.UNKNOWN) for v in self.venues]
 
     @property
@@ -973,17 +1139,15 @@ class LiveExecutor:
     def submit(
         self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0
     ) -> LiveOrder:
-        """Send one IOC limit order on ``venue`` (asset number); returns at once (see VenueExecutor.submit).
-        One symbol only for now: ``arb live`` refuses to start with several (``symbol`` must be 0)."""
-        if symbol != 0:
-            raise ArbError(f"the live executors trade one symbol; got an order for symbol number {symbol}")
-        return self.venues[venue].submit(side, price, qty, kind, pair_id, now)
+        """Send one IOC limit order of symbol number ``symbol`` on ``venue`` (asset number); returns at
+        once (see VenueExecutor.submit)."""
+        return self.venues[venue].submit(side, price, qty, kind, pair_id, now, symbol=symbol)
 
     def _order_done(self, order: LiveOrder) -> None:
         if order.state is OrderState.REJECTED:
             self.rejections.append(order)
         self._done.append(order)
-        self._undelivered[order.venue] += 1
+        self._undelivered[2 * _symbol_of(order) + order.venue] += 1
         if self.on_ready is not None:
             self.on_ready()
 
@@ -1004,7 +1168,7 @@ class LiveExecutor:
             self._hand_over(self._done.popleft(), on_answer)
 
     def _hand_over(self, order: LiveOrder, on_answer: Callable[[Any], None]) -> None:
-        self._undelivered[order.venue] -= 1
+        self._undelivered[2 * _symbol_of(order) + order.venue] -= 1
         on_answer(order)
 
     def cancel_all(self, on_answer: Callable[[Any], None]) -> int:
@@ -1024,9 +1188,14 @@ class LiveExecutor:
         return left
 
     def summary(self) -> dict[str, Any]:
-        """Counters for reports."""
+        """Counters for reports (``orders_per_symbol``: orders sent per symbol, both venues)."""
+        per_symbol: dict[str, int] = {}
+        for v in self.venues:
+            for order in v.orders.values():
+                per_symbol[order.symbol] = per_symbol.get(order.symbol, 0) + 1
         return {
             "orders": sum(v.next_order_id - 1 for v in self.venues),
+            "orders_per_symbol": per_symbol,
             "rejected": len(self.rejections),
             "rejection_codes": sorted({str(o.rejection.code) for o in self.rejections if o.rejection}),
             "venues": {
@@ -1036,3 +1205,8 @@ class LiveExecutor:
                 for v in self.venues
             },
         }
+
+
+def _symbol_of(order: Any) -> int:
+    # The order's symbol number (0 for an object without one: a one-symbol caller's)
+    return int(getattr(order, "symbol_index", 0))

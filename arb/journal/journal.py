@@ -15,8 +15,12 @@ SQLite runs in WAL mode with ``synchronous`` FULL (each commit on disk: survives
 NORMAL (survives a crash of the process; a power cut may lose the last commits). PostgreSQL is
 reached through the same code with a ``postgresql+psycopg://`` URL.
 
-Fills are keyed by (venue, market, trade id): a second copy of a fill is a no-op, so a fill is booked
-once whichever way it arrives.
+Fills are keyed by (account, venue, market, symbol, trade id): a second copy of a fill is a no-op, so a
+fill is booked once whichever way it arrives. The symbol is part of the key because Binance numbers
+trades (and orders) per symbol: BTCUSDT and ETHUSDT both have a trade 283199.
+
+Schema versions: 1 keyed fills without the symbol; a journal of version 1 is migrated to 2 when it is
+opened (its fills copied into the new table in one transaction).
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _CHECKPOINT_EVERY = 500  # queued writes between two WAL checkpoints (SQLite)
 TERMINAL_STATES = ("filled", "expired", "canceled", "rejected")
 STATE_COLUMNS = (
@@ -112,10 +116,10 @@ order_events = sa.Table(
 fills = sa.Table(
     "fills",
     metadata,
-    sa.Column("account", sa.String(40), primary_key=True),  # a trade between two of our accounts is two fills
-    sa.Column("venue", sa.String(16), primary_key=True),
-    sa.Column("market", sa.String(16), primary_key=True),
-    sa.Column("trade_id", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(40), nullable=False),  # a trade between two of our accounts is two fills
+    sa.Column("venue", sa.String(16), nullable=False),
+    sa.Column("market", sa.String(16), nullable=False),
+    sa.Column("trade_id", sa.String(64), nullable=False),  # per symbol on Binance, hence the symbol in the key
     sa.Column("client_id", sa.String(36), nullable=False),  # "" when the order is not arb's
     sa.Column("venue_order_id", sa.String(64), nullable=False),
     sa.Column("symbol", sa.String(32), nullable=False),
@@ -128,6 +132,8 @@ fills = sa.Table(
     sa.Column("exch_ts_ms", sa.BigInteger, nullable=False),
     sa.Column("local_ts_ns", sa.BigInteger, nullable=False),
     sa.Column("source", sa.String(16), nullable=False),  # stream, reply, rest
+    # named: a journal migrated from version 1 still has the unnamed key's name (PostgreSQL's fills_pkey)
+    sa.PrimaryKeyConstraint("account", "venue", "market", "symbol", "trade_id", name="fills_key"),
 )
 
 snapshots = sa.Table(
@@ -277,6 +283,52 @@ class Journal:
             raise JournalError(
                 f"journal {self.url} has schema version {found}; this arb reads up to {SCHEMA_VERSION}: upgrade arb"
             )
+        elif int(found) == 1:
+            self._migrate_from_1()
+
+    def _migrate_from_1(self) -> None:
+        # Version 1 keyed fills by (account, venue, market, trade id): the symbol joins the key. The old
+        # table is renamed, the new one made and filled from it, the old one dropped and the version set,
+        # all in one transaction (SQLite: BEGIN IMMEDIATE on the driver's connection, since its module
+        # would run DDL outside a transaction; PostgreSQL: transactional DDL), so a crash leaves version 1.
+        old = sa.Table("fills_v1", sa.MetaData(), *(sa.Column(c.name, c.type) for c in fills.columns))
+        columns = ", ".join(c.name for c in fills.columns)
+        version = self._insert(state).values(key="schema_version", value="2")
+        statements: list[Any] = [
+            sa.text("ALTER TABLE fills RENAME TO fills_v1"),
+            sa.schema.CreateTable(fills),
+            sa.text(f"INSERT INTO fills ({columns}) SELECT {columns} FROM fills_v1"),
+            sa.schema.DropTable(old),
+            version.on_conflict_do_update(index_elements=[state.c.key], set_={"value": "2"}),
+        ]
+        self.flush()
+        if self.dialect == "sqlite":
+            dbapi = self._conn.connection.dbapi_connection
+            assert dbapi is not None
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                cursor.execute("SELECT value FROM state WHERE key = 'schema_version'")
+                row = cursor.fetchone()
+                if row is not None and row[0] == "1":  # not migrated meanwhile by another process
+                    for statement in statements:
+                        compiled = statement.compile(
+                            dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}
+                        )
+                        cursor.execute(str(compiled))
+                dbapi.commit()
+            except BaseException:
+                dbapi.rollback()
+                raise
+            finally:
+                cursor.close()
+        else:
+            with self.engine.begin() as conn:
+                current = conn.execute(sa.select(state.c.value).where(state.c.key == "schema_version")).scalar()
+                if current == "1":
+                    for statement in statements:
+                        conn.execute(statement)
+        log.info("journal %s: migrated from schema version 1 to 2 (fills keyed by symbol too)", self.url)
 
     # -- writes --------------------------------------------------------------------------------------
 
@@ -332,7 +384,7 @@ class Journal:
         )
 
     def add_fill(self, row: Mapping[str, Any]) -> None:
-        """Queue one fill; a fill already journaled (same venue, market, trade id) is left as it is."""
+        """Queue one fill; a fill already journaled (same venue, market, symbol, trade id) is left as it is."""
         self.defer(self._fill_insert, dict(row))
 
     def add_snapshot(self, account: str, venue: str, market: str, values: Mapping[str, Any], ts_ns: int) -> None:
@@ -432,6 +484,7 @@ class Journal:
         venue: str | None = None,
         market: str | None = None,
         in_flight: bool = False,
+        symbol: str | None = None,
     ) -> list[dict[str, Any]]:
         """Intents in the order they were made, filtered.
 
@@ -440,7 +493,12 @@ class Journal:
         in between): their fills are still owed. A rejected intent has no fills to wait for.
         """
         query = sa.select(intents).order_by(intents.c.intent_ns, intents.c.client_id)
-        for column, value in ((intents.c.account, account), (intents.c.venue, venue), (intents.c.market, market)):
+        for column, value in (
+            (intents.c.account, account),
+            (intents.c.venue, venue),
+            (intents.c.market, market),
+            (intents.c.symbol, symbol),
+        ):
             if value is not None:
                 query = query.where(column == value)
         if in_flight:
@@ -459,14 +517,16 @@ class Journal:
         market: str | None = None,
         client_id: str | None = None,
         account: str | None = None,
+        symbol: str | None = None,
     ) -> list[dict[str, Any]]:
         """Fills in the order the venue made them, filtered."""
-        query = sa.select(fills).order_by(fills.c.exch_ts_ms, fills.c.trade_id)
+        query = sa.select(fills).order_by(fills.c.exch_ts_ms, fills.c.symbol, fills.c.trade_id)
         for column, value in (
             (fills.c.venue, venue),
             (fills.c.market, market),
             (fills.c.client_id, client_id),
             (fills.c.account, account),
+            (fills.c.symbol, symbol),
         ):
             if value is not None:
                 query = query.where(column == value)

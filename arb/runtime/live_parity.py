@@ -4,7 +4,10 @@ venues replaying that recording, compared as :mod:`arb.runtime.parity` compares 
 The live side is the live engine with the live executors (ccxt, the journal, the user streams, the
 same kernel and gate) trading against :class:`~arb.testing.fake_binance_private.FakeBinanceExchange`
 and :class:`~arb.testing.fake_bybit_private.FakeBybitExchange`, each replaying the venue's recorded
-days, with an account holding the configured ``[account]`` balances, the configured fees and rules.
+days of every symbol of ``[strategy] symbols`` on one clock, with an account holding the configured
+balances (each symbol's base, the venue's quote), the configured fees (a spot fee in the quote, as
+the backtest counts it, where a real spot venue takes a buy's fee in the coin bought) and each
+symbol's rules.
 Market data reaches the engine from the recording through the live normalizers (as in ``arb parity``;
 ``arb dry-run --live-data`` against the fake venues shows the WebSocket feeds deliver the same
 batches), so both sides see each event at the backtest's time. The driver keeps the venues in step:
@@ -22,9 +25,12 @@ batches), so both sides see each event at the backtest's time. The driver keeps 
   and it is resolved by the executor's queries once the venue has it. Rejections and partial fills
   are not simulated on this side.
 
-At zero latency (``--zero-latency``) the intents must be the same as the backtest's. Positions can
-differ by fees: a real spot venue takes a buy's fee in the coin bought, the backtest in quote, so the
-views are not compared here, only the intents and the fills (within the parity tolerance).
+At zero latency (``--zero-latency``) the intents must be the same as the backtest's, symbol by symbol,
+and the fills too (within the parity tolerance). The views are compared only with order latency: at
+zero latency the live engine also decides at each answer as it comes, one leg's before the other's,
+where the backtest has both at once (those decisions send nothing: the kernel waits for the other leg).
+Fees in the coin bought would move a live position off the backtest's by the fee, enough for a kernel
+at a band's edge (``rebalance_threshold``) to decide otherwise; the fake venues charge them in the quote.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from typing import Any
 
 import msgspec
 
-from arb.config import AppConfig, Endpoints, Secret, VenueConfig
+from arb.config import AppConfig, Endpoints, Instrument, Secret, quote_currency
 from arb.execution.faults import FAULT_LATE, draw_fault, make_leg_faults
 from arb.runtime.backtest import run_backtest
 from arb.runtime.engine import Engine
@@ -76,11 +82,12 @@ def _exchange_ns(raw: bytes, venue: str, market: str) -> int | None:
     return int(ts) * 1_000_000 if isinstance(ts, int) else None
 
 
-def _rules(venue: VenueConfig, symbol: str) -> Any:
+def _rules(i: Instrument, symbol: str) -> Any:
+    # The fake venue's trading rules of ``symbol``: the configuration's
     from arb.testing.fake_ledger import SymbolRules
 
-    base, quote = symbol[:-4], symbol[-4:]  # BTCUSDT -> BTC, USDT: the quote of every arb symbol is USDT
-    i = venue.instrument
+    quote = quote_currency(symbol)
+    base = symbol[: -len(quote)]
 
     def d(x: float) -> Decimal:
         return Decimal(repr(x))
@@ -108,19 +115,24 @@ def _pointed_at(config: AppConfig, fakes: list[Any], state: Path, key: str, secr
 
 async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     """The live side of live parity over ``days``: the engine after the run (its log, gate and kernel)."""
-    from arb.runtime.trading import account_since_inception, trading_session
+    from arb.runtime.trading import trading_session, venue_account
     from arb.testing.fake_binance_private import FakeBinanceExchange
     from arb.testing.fake_bybit_private import FakeBybitExchange
 
     data = load_session(config, days)
-    symbol = config.strategy.symbol
     key, secret = f"parity{secrets.token_hex(8)}", secrets.token_hex(16)
-    files = [[d.recording for d in v.days] for v in data.assets]
+    # each venue replays every symbol's days, one session per symbol (asset 2s + v)
+    files = [[[d.recording for d in data.assets[2 * s + v].days] for s in range(len(config.symbols))] for v in (0, 1)]
+    rules = [[_rules(sym.instruments[v], sym.name) for sym in config.symbols] for v in (0, 1)]
     binance, bybit = config.venues
+    # spot fees in the quote, as the backtest counts them: a fee in the coin bought would move the live
+    # positions off the backtest's by a fee, and a kernel at a band's edge (rebalance_threshold) decide
+    # otherwise on that alone
     fakes: list[Any] = [
-        FakeBinanceExchange(files[0], market=binance.market, rules=[_rules(binance, symbol)], ping_interval=None,
-                            taker_fee=Decimal(repr(binance.fees.taker)), maker_fee=Decimal(repr(binance.fees.maker))),
-        FakeBybitExchange(files[1], market=bybit.market, rules=[_rules(bybit, symbol)],
+        FakeBinanceExchange(files[0], market=binance.market, rules=rules[0], ping_interval=None,
+                            taker_fee=Decimal(repr(binance.fees.taker)), maker_fee=Decimal(repr(binance.fees.maker)),
+                            spot_fee_asset="quote"),
+        FakeBybitExchange(files[1], market=bybit.market, rules=rules[1], spot_fee_asset="quote",
                           taker_fee=Decimal(repr(bybit.fees.taker)), maker_fee=Decimal(repr(bybit.fees.maker))),
     ]  # fmt: skip
     # The executors' clock: the event's time plus the real time since it was set, so their own timers
@@ -132,25 +144,26 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
 
     with tempfile.TemporaryDirectory(prefix="arb-live-parity-") as state:
         async with fakes[0] as f0, fakes[1] as f1:
-            for venue, fake in zip(config.venues, (f0, f1), strict=True):
-                rules = fake.ledger.rules[symbol]
-                held = {rules.quote: str(venue.account.quote)}
+            for v, (venue, fake) in enumerate(zip(config.venues, (f0, f1), strict=True)):
+                held = {rules[v][0].quote: str(venue.account.quote)}
                 if venue.market == "spot":
-                    held[rules.base] = str(venue.account.base)
+                    for s, sym in enumerate(config.symbols):
+                        held[rules[v][s].base] = str(sym.base[v])
                 fake.add_account(_ACCOUNT, api_key=key, api_secret=secret, balances=held)
             live = _pointed_at(config, [f0, f1], Path(state), key, secret)
             async with trading_session(live, (0, 1), clock=clock) as session:
                 reports = await session.reconcile()
                 if not all(r.ok for r in reports):
                     raise RuntimeError("; ".join(line for r in reports for line in r.describe()))
-                figures = [await account_since_inception(session, v) for v in (0, 1)]
+                accounts = [await venue_account(session, v) for v in (0, 1)]
                 wake = asyncio.Event()
                 executor = session.live_executor(on_ready=wake.set)
-                engine = Engine(live, base=(figures[0][0], figures[1][0]), quote=(figures[0][1], figures[1][1]),
+                engine = Engine(live, base=[[a.inception_base[s] for a in accounts] for s in range(len(live.symbols))],
+                                quote=(accounts[0].inception_quote, accounts[1].inception_quote),
                                 executor=executor)  # fmt: skip
-                for v, venue_data in enumerate(data.assets):
-                    if venue_data.initial is not None:
-                        engine.seed_book(v, venue_data.initial.rows, venue_data.initial.synced)
+                for a, asset_data in enumerate(data.assets):
+                    if asset_data.initial is not None:
+                        engine.seed_book(a % 2, asset_data.initial.rows, asset_data.initial.synced, a // 2)
                 async with asyncio.TaskGroup() as tasks:
                     for venue_executor in session.executors.values():
                         venue_executor.run_background(tasks)
@@ -356,4 +369,5 @@ def run_live_parity(
         live = asyncio.run(live_engine(config, result.days)).log
     finally:
         quiet.setLevel(level)
-    return compare(config, result, live, exact=exact, views=False)  # views differ by fees paid in the coin
+    latency = any(v.latency.order_entry_ns or v.latency.order_response_ns for v in config.venues)
+    return compare(config, result, live, exact=exact, views=latency)

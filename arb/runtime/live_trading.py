@@ -1,16 +1,19 @@
-"""``arb live``: the compiled kernel and the risk gate of the dry run, on real orders.
+"""``arb live``: the compiled kernel and the risk gate of the dry run, on real orders, every symbol of
+``[strategy] symbols`` in one process.
 
-The driver is the dry run's (``arb.runtime.live``): both venues' feeds put batches on one bounded
-queue, one task applies them to the engine, which calls the kernel and the gate. The executor is the
-live one (:class:`~arb.execution.live.LiveExecutor`): orders go through the journal and ccxt, their
-answers wake the engine, fills come from the user streams.
+The driver is the dry run's (``arb.runtime.live``): both venues' feeds (one connection each, every
+symbol subscribed) put batches on one bounded queue, one task applies them to the engine, which calls
+each symbol's kernel and the one gate. The executor is the live one
+(:class:`~arb.execution.live.LiveExecutor`): orders go through the journal and ccxt, their answers
+wake the engine, fills come from the user streams (one private connection per venue, every symbol's).
 
-Start, in order: markets and trading rules loaded (differences from the venue files are printed),
-every venue reconciled with the journal (anything unexplained stops the start), a linear venue's
-account set one-way with the ``[perpetual]`` leverage and margin mode, balances and
-positions read into the kernel's view, the kernel compiled. The account's inception (the balances
-when this journal first traded) is kept in the journal, so a venue's position is what the account
-gained or lost since then: an imbalance left by a crash is the kernel's to hedge after the restart.
+Start, in order: markets and trading rules loaded for every symbol (differences from the
+configuration are printed), every venue reconciled with the journal symbol by symbol (anything
+unexplained stops the start), a linear venue's account set one-way with the ``[perpetual]`` leverage
+and margin mode for every symbol, balances and positions read into the kernels' views, the kernel
+compiled. The account's inception (the balances when this journal first traded) is kept in the
+journal, so a symbol's position on a venue is what the account gained or lost since then: an
+imbalance left by a crash is its kernel's to hedge after the restart.
 
 Stop (``--duration``, Ctrl-C, SIGTERM): no new decision, open orders cancelled on both venues,
 orders in flight resolved (bounded by ``[live] shutdown_timeout_ms``; what is left is named), then
@@ -90,8 +93,10 @@ class LiveResult:
     batches: int
     interrupted: bool
     wall_s: float
-    base: list[float]
+    base: list[list[float]]
+    """Base holdings at the end, per symbol per venue."""
     quote: list[float]
+    """The quote balance at the end, per venue."""
     left_in_flight: list[LiveOrder] = field(default_factory=list)
     latencies: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     rule_differences: list[str] = field(default_factory=list)
@@ -179,9 +184,10 @@ def keep_risk_memory(journal: _StateStore, engine: Engine, console: Console, now
 
 class _Reporter:
     # A line per fill and a periodic account line, as the dry run prints them.
-    def __init__(self, console: Console, interval_ns: int) -> None:
+    def __init__(self, console: Console, interval_ns: int, symbols: tuple[str, ...] = ()) -> None:
         self.console = console
         self.interval = interval_ns
+        self.symbols = symbols  # named on each fill line when there are several
         self.next_at = 0
         self.synced_once = False  # the first account line comes as soon as both books are synced
         self.on_hedge_failed: Callable[[], None] | None = None
@@ -190,9 +196,10 @@ class _Reporter:
 
     def fill(self, row: Any) -> None:
         side = "buy " if int(row["side"]) > 0 else "sell"
+        symbol = f"{self.symbols[int(row['symbol'])]} " if len(self.symbols) > 1 else ""
         self.console.print(
-            f"fill {ASSET_NAMES[int(row['venue'])]:<7} {side} {float(row['qty']):.8g} @ {float(row['price']):.8g} "
-            f"fee {float(row['fee']):.6g} (pair {int(row['pair_id'])})",
+            f"fill {ASSET_NAMES[int(row['venue'])]:<7} {symbol}{side} {float(row['qty']):.8g} @ "
+            f"{float(row['price']):.8g} fee {float(row['fee']):.6g} (pair {int(row['pair_id'])})",
             highlight=False,
             soft_wrap=True,
         )
@@ -243,7 +250,7 @@ async def run_live(
     from arb.ops.watch import Watch
     from arb.runtime.engine import Engine
     from arb.runtime.live import _stop_on_signals, _StopRequestError, warm_up_kernel
-    from arb.runtime.trading import account_since_inception, trading_session
+    from arb.runtime.trading import trading_session, venue_account
     from connectors.binance.feed import BinanceFeed
     from connectors.bybit.feed import BybitFeed
 
@@ -270,10 +277,10 @@ async def run_live(
             venue = config.venues[v]
             for line in await apply_perpetual_settings(venue_executor, venue.perpetual, str(venue.path)):
                 console.print(line, highlight=False)
-        figures = [await account_since_inception(session, v) for v in (0, 1)]
+        accounts = [await venue_account(session, v) for v in (0, 1)]
         wake = asyncio.Event()
         executor = session.live_executor(on_ready=wake.set)
-        reporter = _Reporter(console, config.dry_run.report_interval_ns)
+        reporter = _Reporter(console, config.dry_run.report_interval_ns, config.symbol_names)
 
         def hedge_failed() -> None:
             # the kernel opens no new pair now; the halt outlives this process until a person clears it
@@ -289,15 +296,17 @@ async def run_live(
             )
 
         reporter.on_hedge_failed = hedge_failed
+        symbols = range(len(config.symbols))
         engine = Engine(
             config,
-            base=(figures[0][0], figures[1][0]),
-            quote=(figures[0][1], figures[1][1]),
+            base=[[accounts[v].inception_base[s] for v in (0, 1)] for s in symbols],
+            quote=(accounts[0].inception_quote, accounts[1].inception_quote),
             executor=executor,
             on_fill=reporter.fill,
         )
-        for v in (0, 1):
-            engine.position[0, v], engine.cash[0, v] = figures[v][2], figures[v][3]
+        for s in symbols:
+            for v in (0, 1):
+                engine.position[s, v], engine.cash[s, v] = accounts[v].position[s], accounts[v].cash[s]
         from arb.execution.kill import HALT_KEY
 
         kept = session.journal.get_state(HALT_KEY)
@@ -318,11 +327,11 @@ async def run_live(
 
         engine.on_halt = risk_halt
         save_risk_memory = keep_risk_memory(session.journal, engine, console, clock())
-        symbol = config.strategy.symbol
+        names = list(config.symbol_names)
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
         feeds = [
-            BinanceFeed(config.binance, [symbol], queue=queue, clock=clock),
-            BybitFeed(config.bybit, [symbol], queue=queue, clock=clock),
+            BinanceFeed(config.binance, names, queue=queue, clock=clock),
+            BybitFeed(config.bybit, names, queue=queue, clock=clock),
         ]
         t0 = clock()
         last = [t0]
@@ -380,26 +389,27 @@ async def run_live(
             watch.halt("kill switch")
 
         async def stale_watch() -> None:
-            # a venue whose book went stale or out of sync gets its open orders cancelled, once per episode
+            # a symbol whose book went stale or out of sync on a venue gets its open orders there cancelled,
+            # once per episode
             from arb.strategy.types import VENUE_OK
 
-            cancelled = [False, False]
+            cancelled = {(s, v): False for s in symbols for v in session.executors}
             while True:
                 await asyncio.sleep(0.5)
-                for v, venue_executor in session.executors.items():
-                    if engine.venue_status(v, clock()) == VENUE_OK:
-                        cancelled[v] = False
-                    elif not cancelled[v]:
-                        cancelled[v] = True
+                for (s, v), done in list(cancelled.items()):
+                    venue_executor = session.executors[v]
+                    if engine.venue_status(v, clock(), s) == VENUE_OK:
+                        cancelled[s, v] = False
+                    elif not done:
+                        cancelled[s, v] = True
+                        what = f"{venue_executor.venue} {names[s]}" if len(names) > 1 else venue_executor.venue
                         try:
-                            n = await venue_executor.cancel_open()
+                            n = await venue_executor.cancel_open(names[s])
                         except Exception as error:  # noqa: BLE001 - logged; tried again next episode
-                            log.error(
-                                "%s went stale; cancelling its open orders failed: %s", venue_executor.venue, error
-                            )
-                            cancelled[v] = False
+                            log.error("%s went stale; cancelling its open orders failed: %s", what, error)
+                            cancelled[s, v] = False
                             continue
-                        log.warning("%s went stale: %d open order(s) cancelled", venue_executor.venue, n)
+                        log.warning("%s went stale: %d open order(s) cancelled", what, n)
 
         async def kill_watch() -> None:
             # the kill switch's file, for when a signal cannot reach this process (another user, a container)
@@ -462,11 +472,11 @@ async def run_live(
         watch.stop()
         for order in left:
             console.print(
-                f"[bold red]order {order.client_id} on {ASSET_NAMES[order.venue]} is still {order.state.value}"
-                "[/]: arb reconcile will find it out at the next start (never resend it)"
+                f"[bold red]order {order.client_id} ({order.symbol}) on {ASSET_NAMES[order.venue]} is still "
+                f"{order.state.value}[/]: arb reconcile will find it out at the next start (never resend it)"
             )
         latencies = {e.venue: session.journal.journal.latencies(e.venue) for e in session.executors.values()}
-        base = [float(engine.init_base[0, v] + engine.position[0, v]) for v in (0, 1)]
+        base = [[float(engine.init_base[s, v] + engine.position[s, v]) for v in (0, 1)] for s in symbols]
         quote = [float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)]
         return LiveResult(
             engine,

@@ -1,19 +1,21 @@
 """One account's live trading machinery, and the commands that use it without the strategy.
 
 :class:`TradingSession` builds, from the configuration, what real orders need: the journal
-(``[live]``), one ccxt client and one :class:`~arb.execution.live.VenueExecutor` per venue (keys
-from the environment variables the venue files name, URLs from the venue files, private stream
-included), and checks each venue's trading rules against the venue file. ``arb live`` puts the
-engine on top; two commands use it directly:
+(``[live]``), one ccxt client and one :class:`~arb.execution.live.VenueExecutor` per venue carrying
+every symbol of ``[strategy] symbols`` (keys from the environment variables the venue files name,
+URLs from the venue files, private stream included), and checks each symbol's trading rules on each
+venue against the configuration's (``[symbols.<SYMBOL>.<venue>]``, the venue file's ``[instrument]``
+for the first). ``arb live`` puts the engine on top; two commands use it directly:
 
 ``arb reconcile [--venue binance|bybit] [--accept-venue-state] [--json]``
-    The journal against each venue (``arb.execution.reconcile``): exit 0 when everything is
-    explained, 1 with a report of what differs otherwise.
+    The journal against each venue, every symbol (``arb.execution.reconcile``): exit 0 when everything
+    is explained, 1 with a report of what differs, symbol by symbol, otherwise.
 
-``arb order --venue binance|bybit --side buy|sell --qty Q --price P [--timeout 30s]``
+``arb order --venue binance|bybit [--symbol SYMBOL] --side buy|sell --qty Q --price P [--timeout 30s]``
     One immediate-or-cancel limit order through the very same path (reconcile first, journal, send,
     unknown resolution, fills from the user stream), printed when done: a smoke test of keys and
-    endpoints on testnet or demo, and a handle for operations by hand.
+    endpoints on testnet or demo, and a handle for operations by hand. ``--symbol`` is one of
+    ``[strategy] symbols`` (the first by default).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from arb.arguments import add_config_argument, duration, positive_decimal
+from arb.arguments import symbol as symbol_name
 from arb.config import AppConfig, VenueConfig, load_config
 from arb.errors import ArbError, ConfigError, UsageError
 from arb.events import ASSET_NAMES
@@ -46,11 +49,13 @@ __all__ = [
     "KIND_FLATTEN",
     "KIND_MANUAL",
     "TradingSession",
+    "VenueAccount",
     "account_since_inception",
     "add_order_parser",
     "add_reconcile_parser",
     "settings_of",
     "trading_session",
+    "venue_account",
     "venue_holdings",
 ]
 
@@ -90,13 +95,14 @@ class TradingSession:
     """Where a venue's published trading rules differ from its venue file."""
 
     def live_executor(self, on_ready: Callable[[], None] | None = None) -> LiveExecutor:
-        """Both venues behind the engine's executor interface (both must be open)."""
+        """Both venues behind the engine's executor interface (both must be open), every symbol."""
         from arb.execution.live import LiveExecutor
 
-        return LiveExecutor([self.executors[v] for v in sorted(self.executors)], on_ready=on_ready)
+        venues = [self.executors[v] for v in sorted(self.executors)]
+        return LiveExecutor(venues, on_ready=on_ready, symbols=len(self.config.symbols))
 
     async def reconcile(self, *, accept_venue_state: bool = False) -> list[VenueReconciliation]:
-        """Reconcile every open venue with the journal (see ``arb.execution.reconcile``)."""
+        """Reconcile every open venue with the journal, every symbol (see ``arb.execution.reconcile``)."""
         from arb.execution.reconcile import reconcile_venue
 
         timeout = self.config.live.unknown_grace_ns + 10 * self.config.live.unknown_check_interval_ns
@@ -122,25 +128,34 @@ def _check_tradeable(venue: VenueConfig) -> tuple[str, str]:
     return venue.api_key.resolve(), venue.api_secret.resolve()
 
 
-def _compare_rules(venue: VenueConfig, rules: dict[str, tuple[str, str]]) -> list[str]:
-    inst = venue.instrument
-    ours = {
-        "tick_size": inst.tick_size,
-        "lot_size": inst.lot_size,
-        "min_qty": inst.min_qty,
-        "min_notional": inst.min_notional,
-    }
+def _compare_rules(config: AppConfig, v: int, rules: dict[str, dict[str, tuple[str, str]]]) -> list[str]:
+    # Each symbol's trading rules as venue v states them against the configuration's: the venue file's
+    # [instrument] (the first symbol; overridden in [symbols.<SYMBOL>.<venue>]) or [symbols.<SYMBOL>.<venue>].
+    venue = config.venues[v]
     out = []
-    for name, (theirs, _) in rules.items():
-        try:
-            differs = Decimal(repr(ours[name])) != Decimal(theirs)
-        except (InvalidOperation, KeyError):
-            continue
-        if differs:
-            out.append(
-                f"{venue.name} {venue.market}: [instrument] {name} is {ours[name]:g} in {venue.path.name}, "
-                f"the venue says {theirs}"
-            )
+    for s, sym in enumerate(config.symbols):
+        inst = sym.instruments[v]
+        ours = {
+            "tick_size": inst.tick_size,
+            "lot_size": inst.lot_size,
+            "min_qty": inst.min_qty,
+            "min_notional": inst.min_notional,
+        }
+        overrides = config.symbol_overrides.get(sym.name)
+        table = overrides.venue(v) if overrides is not None else {}
+        several = len(config.symbols) > 1
+        for name, (theirs, _) in rules.get(sym.name, {}).items():
+            try:
+                differs = Decimal(repr(ours[name])) != Decimal(theirs)
+            except (InvalidOperation, KeyError):
+                continue
+            if differs:
+                if s > 0 or name in table:
+                    where = f"[symbols.{sym.name}.{venue.name}] {name} is {ours[name]:g} in {config.path.name}"
+                else:
+                    where = f"[instrument] {name} is {ours[name]:g} in {venue.path.name}"
+                market = f"{venue.name} {venue.market}" + (f" {sym.name}" if several else "")
+                out.append(f"{market}: {where}, the venue says {theirs}")
     return out
 
 
@@ -181,7 +196,7 @@ async def trading_session(
                 index=v,
                 venue=venue.name,
                 market=venue.market,
-                symbol=config.strategy.symbol,
+                symbols=config.symbol_names,
                 exchange=exchange,
                 trace=trace,
                 journal=journal,
@@ -192,7 +207,7 @@ async def trading_session(
             )
             session.executors[v] = executor
             rules = await executor.start()
-            session.rule_differences += _compare_rules(venue, rules)
+            session.rule_differences += _compare_rules(config, v, rules)
         for line in session.rule_differences:
             log.warning("%s", line)
         yield session
@@ -205,35 +220,83 @@ async def trading_session(
         journal.close()
 
 
-async def venue_holdings(session: TradingSession, v: int) -> tuple[float, float, float]:
-    """(base, quote, position) of venue ``v`` now: spot holdings, or a linear wallet and position."""
+async def venue_holdings(session: TradingSession, v: int, symbol: int = 0) -> tuple[float, float, float]:
+    """(base, quote, position) of symbol number ``symbol`` on venue ``v`` now: spot holdings of its base
+    asset and the venue's quote, or a linear wallet and its position."""
     executor = session.executors[v]
+    market = executor.markets[symbol]
     balances = await executor.balances()
     quote = float(balances.get(executor.quote_asset, Decimal(0)))
     if executor.market == "spot":
-        return float(balances.get(executor.base_asset, Decimal(0))), quote, 0.0
-    return 0.0, quote, float(await executor.position())
+        return float(balances.get(market.base_asset, Decimal(0))), quote, 0.0
+    return 0.0, quote, float(await executor.position(market.symbol))
+
+
+@dataclass(frozen=True, slots=True)
+class VenueAccount:
+    """One venue's account for the engine, per symbol in ``[strategy] symbols`` order (see
+    :func:`venue_account`): the inception holdings (base units, 0 on linear), the position (spot: base
+    gained since the inception; linear: the venue's), the cash (quote moved since the inception), and
+    the venue's one quote balance at its inception."""
+
+    inception_base: tuple[float, ...]
+    inception_quote: float
+    position: tuple[float, ...]
+    cash: tuple[float, ...]
+
+
+async def venue_account(session: TradingSession, v: int) -> VenueAccount:
+    """Venue ``v``'s account since its inception, every symbol.
+
+    The inception is the venue's holdings when this journal first traded there (kept in its state: the
+    quote and each symbol's base; a symbol added later is met at its first start); the position is what
+    the account gained since (spot) or the venue's position (linear). The quote moved since the
+    inception is split among the symbols by the journal's fills since then (what each symbol's trades
+    paid and received, quote fees included); whatever they do not explain stays with the first symbol,
+    so the symbols' cash always adds up to the venue's quote.
+    """
+    executor = session.executors[v]
+    balances = await executor.balances()
+    quote = float(balances.get(executor.quote_asset, Decimal(0)))
+    spot = executor.market == "spot"
+    if spot:
+        held = [float(balances.get(m.base_asset, Decimal(0))) for m in executor.markets]
+    else:
+        held = [float(await executor.position(m.symbol)) for m in executor.markets]
+    key = _INCEPTION.format(venue=executor.venue, market=executor.market)
+    stored = session.journal.get_state(key)
+    now = executor.clock()
+    data: dict[str, Any] = json.loads(stored) if stored is not None else {"quote": quote, "ns": now, "symbols": {}}
+    symbols: dict[str, float] = dict(data.get("symbols") or {})
+    if "base" in data:  # one symbol's, written before arb traded several: the first symbol's
+        symbols.setdefault(executor.symbol, float(data.pop("base")))
+    met = [m for m in executor.markets if m.symbol not in symbols]
+    for m, amount in zip(executor.markets, held, strict=True):
+        if m in met:
+            symbols[m.symbol] = amount if spot else 0.0
+    if stored is None or met:
+        data["symbols"] = symbols
+        session.journal.set_state(key, json.dumps(data))
+    start_quote = float(data["quote"])
+    inception = tuple(symbols[m.symbol] if spot else 0.0 for m in executor.markets)
+    position = tuple(h - b for h, b in zip(held, inception, strict=True)) if spot else tuple(held)
+    cash = [0.0] * len(executor.markets)
+    if len(cash) > 1:
+        since_ms = int(data.get("ns", 0)) // 1_000_000
+        for s, m in enumerate(executor.markets):
+            for fill in session.journal.venue_fills(executor.venue, executor.market, m.symbol):
+                if fill.exch_ts_ms >= since_ms:
+                    paid = fill.side * fill.qty * fill.price + (fill.fee if fill.fee_asset == m.quote_asset else 0)
+                    cash[s] -= float(paid)
+    cash[0] = quote - start_quote - sum(cash[1:])
+    return VenueAccount(inception, start_quote, position, tuple(cash))
 
 
 async def account_since_inception(session: TradingSession, v: int) -> tuple[float, float, float, float]:
-    """(inception base, inception quote, position, cash) of venue ``v`` for the engine.
-
-    The inception is the venue's holdings when this journal first traded (kept in its state); the
-    position is what the account gained since (spot) or the venue's position (linear).
-    """
-    executor = session.executors[v]
-    base, quote, position = await venue_holdings(session, v)
-    key = _INCEPTION.format(venue=executor.venue, market=executor.market)
-    stored = session.journal.get_state(key)
-    if stored is None:
-        session.journal.set_state(key, json.dumps({"base": base, "quote": quote}))
-        start_base, start_quote = base, quote
-    else:
-        data = json.loads(stored)
-        start_base, start_quote = float(data["base"]), float(data["quote"])
-    if executor.market == "spot":
-        return start_base, start_quote, base - start_base, quote - start_quote
-    return 0.0, start_quote, position, quote - start_quote
+    """(inception base, inception quote, position, cash) of venue ``v`` for the engine: the first
+    symbol's figures, the cash of every symbol (see :func:`venue_account`)."""
+    account = await venue_account(session, v)
+    return account.inception_base[0], account.inception_quote, account.position[0], sum(account.cash)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -298,7 +361,8 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 
     reports = asyncio.run(run())
     if args.json:
-        sys.stdout.write(json.dumps({"venues": summarize(reports), "latency_us": latencies}, indent=2) + "\n")
+        out = {"symbols": list(config.symbol_names), "venues": summarize(reports), "latency_us": latencies}
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
     else:
         for report in reports:
             sys.stdout.write("\n".join(report.describe()) + "\n")
@@ -317,6 +381,9 @@ def add_order_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_config_argument(parser)
     parser.add_argument("--venue", choices=ASSET_NAMES, required=True)
+    parser.add_argument(
+        "--symbol", type=symbol_name, metavar="SYMBOL", help="one of [strategy] symbols (default: the first)"
+    )
     parser.add_argument("--side", choices=("buy", "sell"), required=True)
     parser.add_argument("--qty", type=positive_decimal, required=True, help="base units, on the venue's lot grid")
     parser.add_argument("--price", type=positive_decimal, required=True, help="limit price")
@@ -333,9 +400,18 @@ def add_order_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 async def place_one(
-    config: AppConfig, venue: int, side: int, qty: Decimal, price: Decimal, *, reduce_only: bool, timeout_ns: int
+    config: AppConfig,
+    venue: int,
+    side: int,
+    qty: Decimal,
+    price: Decimal,
+    *,
+    reduce_only: bool,
+    timeout_ns: int,
+    symbol: int = 0,
 ) -> tuple[LiveOrder, list[VenueReconciliation]]:
-    """Reconcile ``venue``, send one order, and wait (bounded) until it is done; returns it and the reports."""
+    """Reconcile ``venue`` (every symbol), send one order of symbol number ``symbol``, and wait (bounded)
+    until it is done; returns it and the reports."""
     async with trading_session(config, [venue]) as session:
         reports = await session.reconcile()
         if not all(r.ok for r in reports):
@@ -349,7 +425,7 @@ async def place_one(
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
             order = executor.submit(
-                side, float(price), float(qty), KIND_MANUAL, 0, executor.clock(), reduce_only=reduce_only
+                side, float(price), float(qty), KIND_MANUAL, 0, executor.clock(), reduce_only=reduce_only, symbol=symbol
             )
             if order.qty_text != str(qty.normalize()) or order.price_text != str(price.normalize()):
                 log.warning("order put on the venue's grid: %s @ %s", order.qty_text, order.price_text)
@@ -359,16 +435,37 @@ async def place_one(
         return order, reports
 
 
+def _symbol_number(config: AppConfig, name: str | None) -> int:
+    # --symbol: its number in [strategy] symbols (the first when not given); another symbol is a usage error
+    if name is None:
+        return 0
+    if name not in config.symbol_names:
+        raise UsageError(
+            f"arb order: --symbol: expected one of [strategy] symbols ({', '.join(config.symbol_names)}), got {name}"
+        )
+    return config.symbol_names.index(name)
+
+
 def _cmd_order(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     venue = ASSET_NAMES.index(args.venue)
     side = BUY if args.side == "buy" else SELL
+    number = _symbol_number(config, args.symbol)
     order, reports = asyncio.run(
-        place_one(config, venue, side, args.qty, args.price, reduce_only=args.reduce_only, timeout_ns=args.timeout)
+        place_one(
+            config,
+            venue,
+            side,
+            args.qty,
+            args.price,
+            reduce_only=args.reduce_only,
+            timeout_ns=args.timeout,
+            symbol=number,
+        )
     )
     for report in reports:
         sys.stdout.write("\n".join(report.describe()) + "\n")
-    lines = [f"order {order.client_id}: {order.state.value}"]
+    lines = [f"order {order.client_id} ({order.symbol}): {order.state.value}"]
     for fill in order.fills.values():
         lines.append(f"  fill {fill.trade_id}: {fill.qty} @ {fill.price}, fee {fill.fee} {fill.fee_asset}")
     if order.rejection is not None:

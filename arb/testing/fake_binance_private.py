@@ -201,7 +201,9 @@ class FakeBinanceExchange(FakeBinanceVenue):
 
     ``rules``: each tradable symbol's filters (tick, step, min/max qty, min notional, min/max price),
     reported by ``exchangeInfo`` and enforced on orders. Fees default to Binance's base rates (spot
-    0.1 %/0.1 %, USD-M 0.05 % taker / 0.02 % maker). ``weight_limit`` is the per-minute request weight;
+    0.1 %/0.1 %, USD-M 0.05 % taker / 0.02 % maker); a spot fee is paid in the asset received (a buy's
+    in the base coin, as without BNB), or always in the quote with ``spot_fee_asset="quote"`` (as the
+    backtest and the paper executor count it). ``weight_limit`` is the per-minute request weight;
     a client that keeps sending after ``bans_after_429`` answers of 429 in one window is banned for
     ``ban_s`` (HTTP 418), as Binance bans IPs that do not back off. ``listen_key_ttl_s`` is how long a
     USD-M listen key lives without a keep-alive (Binance: 60 minutes). ``clock`` (seconds) is the
@@ -216,6 +218,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
         rules: Sequence[SymbolRules],
         taker_fee: str | Decimal | None = None,
         maker_fee: str | Decimal | None = None,
+        spot_fee_asset: Literal["received", "quote"] = "received",
         max_leverage: int = 125,
         maintenance_rate: str | Decimal = "0.004",
         weight_limit: int | None = None,
@@ -264,8 +267,10 @@ class FakeBinanceExchange(FakeBinanceVenue):
             maker_fee=Decimal(maker_fee if maker_fee is not None else ("0.001" if spot else "0.0002")),
             client_id_scope="open",
             fok_unfilled="expire",
+            spot_fee_asset=spot_fee_asset,
             first_order_id=28_000_000_001 if spot else 4_087_000_001,
             first_trade_id=309_520_001 if spot else 272_536_001,
+            ids_per_symbol=True,  # Binance numbers orders and trades per symbol
         )
         """The venue's own records: accounts, orders, trades, balances, positions."""
         self.ws_api_path = ws_api_path
@@ -283,7 +288,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
         self._margin_type: dict[tuple[str, str], str] = {}
         self._order_counts: deque[float] = deque()
         self._cancel_ids = itertools.count(1)
-        self._cancel_client_ids: dict[int, str] = {}
+        self._cancel_client_ids: dict[tuple[str, int], str] = {}
         """The client id Binance gives each cancel (spot ``executionReport`` ``c``; the order's is in ``C``)."""
         self._subscription_ids = itertools.count(0)
         self._outbox: deque[LedgerEvent] = deque()
@@ -355,11 +360,12 @@ class FakeBinanceExchange(FakeBinanceVenue):
         return f"ws://{self.host}:{self.ports[0]}{path}"
 
     def order_id(self, order: LedgerOrder) -> str:
-        """The ``orderId`` the venue sends for ``order``, as text."""
+        """The ``orderId`` the venue sends for ``order``, as text (numbered per symbol, as Binance does:
+        another symbol's order can have the same)."""
         return str(order.order_id)
 
     def exec_id(self, trade: LedgerTrade) -> str:
-        """The trade ``id`` the venue sends for ``trade``, as text."""
+        """The trade ``id`` the venue sends for ``trade``, as text (numbered per symbol, as Binance does)."""
         return str(trade.trade_id)
 
     def margin_type(self, account: str, symbol: str) -> str:
@@ -769,7 +775,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
         if found is None or not found.status.is_open:
             return _error(-2011, _MSG_UNKNOWN_ORDER)
         cancel_id = call.params.get("newClientOrderId") or f"web_cancel{next(self._cancel_ids):06d}"
-        self._cancel_client_ids[found.order_id] = cancel_id
+        self._cancel_client_ids[found.symbol, found.order_id] = cancel_id
         self.ledger.cancel(call.account, rules.symbol, order_id=found.order_id)
         if self.market == "spot":
             return _Reply(body=spot_order(found, kind="CANCEL", cancel_client_id=cancel_id))
@@ -784,13 +790,13 @@ class FakeBinanceExchange(FakeBinanceVenue):
         assert call.account is not None
         open_orders = self.ledger.open_orders(call.account, rules.symbol)
         for order in open_orders:
-            self._cancel_client_ids[order.order_id] = f"web_cancel{next(self._cancel_ids):06d}"
+            self._cancel_client_ids[order.symbol, order.order_id] = f"web_cancel{next(self._cancel_ids):06d}"
             self.ledger.cancel(call.account, rules.symbol, order_id=order.order_id)
         if self.market != "spot":
             return _Reply(body={"code": 200, "msg": "The operation of cancel all open order is done."})
         if not open_orders:
             return _error(-2011, _MSG_UNKNOWN_ORDER)
-        return _Reply(body=[spot_order(o, kind="CANCEL", cancel_client_id=self._cancel_client_ids[o.order_id])
+        return _Reply(body=[spot_order(o, kind="CANCEL", cancel_client_id=self._cancel_client_ids[o.symbol, o.order_id])
                             for o in open_orders])  # fmt: skip
 
     def _open_orders(self, call: _Call) -> _Reply:
@@ -1273,9 +1279,10 @@ class FakeBinanceExchange(FakeBinanceVenue):
             return
         exec_type = event.exec_type.value
         if self.market == "spot":
+            cancel_id = self._cancel_client_ids.get((event.order.symbol, event.order.order_id), "")
             body = execution_report(
                 event.order, exec_type, event.status, event.executed_qty, event.cum_quote, event.trade,
-                event.time_ms, cancel_client_id=self._cancel_client_ids.get(event.order.order_id, ""),
+                event.time_ms, cancel_client_id=cancel_id,
             )  # fmt: skip
         else:
             rules = self.ledger.rules[event.order.symbol]

@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from aiohttp import web
@@ -253,7 +253,9 @@ class FakeBybitExchange(FakeBybitVenue):
     ``rules``: each tradable symbol's instrument rules (tick, qty step = spot ``basePrecision``,
     min/max qty, min order value = spot ``minOrderAmt`` / linear ``minNotionalValue``, min/max price),
     reported by ``instruments-info`` and enforced on orders. ``taker_fee``/``maker_fee`` default to
-    Bybit's base rates (spot 0.1 %/0.1 %, linear 0.055 %/0.02 %). ``rate_limits`` overrides the
+    Bybit's base rates (spot 0.1 %/0.1 %, linear 0.055 %/0.02 %); a spot fee is paid in the asset received
+    (a buy's in the base coin), or always in the quote with ``spot_fee_asset="quote"`` (as the backtest
+    and the paper executor count it). ``rate_limits`` overrides the
     per-second, per-UID request limit of any path (:data:`DEFAULT_RATE_LIMITS`). ``ip_limit``
     ``(requests, seconds)`` is the REST IP limit (Bybit: 600 per 5 s); past it the venue bans the IP
     for ``ip_ban_s`` (Bybit: 10 minutes) and answers HTTP 403. ``clock`` (seconds) is the venue's time.
@@ -268,6 +270,7 @@ class FakeBybitExchange(FakeBybitVenue):
         rules: Sequence[SymbolRules],
         taker_fee: str | Decimal | None = None,
         maker_fee: str | Decimal | None = None,
+        spot_fee_asset: Literal["received", "quote"] = "received",
         max_leverage: str | Decimal = "100",
         maintenance_rate: str | Decimal = "0.005",
         rate_limits: Mapping[str, int] | None = None,
@@ -313,6 +316,7 @@ class FakeBybitExchange(FakeBybitVenue):
             maker_fee=Decimal(maker_fee if maker_fee is not None else ("0.001" if spot else "0.0002")),
             client_id_scope="all",
             fok_unfilled="expire",
+            spot_fee_asset=spot_fee_asset,
             first_order_id=FIRST_ORDER_ID[market],
             first_trade_id=FIRST_TRADE_ID[market],
         )

@@ -27,7 +27,7 @@ needs its initial margin (notional / leverage) plus fee free in the wallet; redu
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -316,7 +316,10 @@ class Ledger:
     ``market``: ``"spot"`` or ``"linear"``. ``book(symbol)`` returns ``(bids, asks)`` best first as
     the public fake holds them; ``book_version()`` changes whenever any book changes (what this venue
     took from a level counts only until then). ``clock_ms()`` is the venue's time. ``settle_asset``
-    is the linear wallet's coin.
+    is the linear wallet's coin. ``ids_per_symbol``: order and trade ids count per symbol, each
+    symbol's from ``first_order_id``/``first_trade_id`` (Binance's: BTCUSDT and ETHUSDT both have an
+    order 28000000001 and a trade 309520001); otherwise one sequence serves every symbol (Bybit's ids
+    are unique across symbols).
     """
 
     def __init__(
@@ -335,6 +338,7 @@ class Ledger:
         first_order_id: int = 1_000_001,
         first_trade_id: int = 5_000_001,
         fok_unfilled: Literal["reject", "expire"] = "reject",
+        ids_per_symbol: bool = False,
     ) -> None:
         if market not in ("spot", "linear"):
             raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
@@ -351,14 +355,23 @@ class Ledger:
         self.fok_unfilled = fok_unfilled
         self.accounts: dict[str, LedgerAccount] = {}
         self._by_key: dict[str, LedgerAccount] = {}
-        self._order_ids = itertools.count(first_order_id)
-        self._trade_ids = itertools.count(first_trade_id)
+        self._first_ids = (first_order_id, first_trade_id)
+        self._ids_per_symbol = ids_per_symbol
+        self._id_sequences: dict[str, tuple[Iterator[int], Iterator[int]]] = {}
         self._listeners: dict[str, list[Listener]] = {}
         self._taken_version = -1
         self._taken: dict[tuple[str, Side, Decimal], Decimal] = {}
         self.order_requests: list[tuple[str, str]] = []
         """``(account, client id)`` of every order presented to :meth:`place`, refused ones included, in
         order: a client that sends one order twice shows here even where the venue refuses the copy."""
+
+    def _ids(self, symbol: str) -> tuple[Iterator[int], Iterator[int]]:
+        # The (order id, trade id) sequences of ``symbol``: its own, or the one every symbol shares
+        key = symbol if self._ids_per_symbol else ""
+        found = self._id_sequences.get(key)
+        if found is None:
+            found = self._id_sequences[key] = (itertools.count(self._first_ids[0]), itertools.count(self._first_ids[1]))
+        return found
 
     # -- accounts ----------------------------------------------------------------------------------
 
@@ -425,7 +438,7 @@ class Ledger:
         self._check_filters(rules, type, qty, price)
         now = self.clock_ms()
         order = LedgerOrder(
-            order_id=next(self._order_ids),
+            order_id=next(self._ids(symbol)[0]),
             client_id=client_id,
             account=account.name,
             symbol=symbol,
@@ -694,7 +707,7 @@ class Ledger:
             wallet.free += realized - fee
         now = self.clock_ms()
         trade = LedgerTrade(
-            trade_id=next(self._trade_ids),
+            trade_id=next(self._ids(order.symbol)[1]),
             order_id=order.order_id,
             client_id=order.client_id,
             account=account.name,

@@ -3,12 +3,16 @@
 Used by the end-to-end tests (``tests/integration/live_rig.py`` re-exports these names) and by the
 fault campaign (:mod:`arb.testing.campaign`). Keys are :data:`KEY`/:data:`SECRET` for both venues;
 the configuration names them through the environment variables the venue files reference.
+
+One symbol (BTCUSDT) by default; several with ``rules=`` (each venue's :class:`SymbolRules`, the
+first symbol first), a recording per symbol and venue, and ``symbols=`` for the configuration
+(:func:`symbol_tables` writes the ``[symbols.<SYMBOL>]`` tables of the second symbol on).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,9 @@ from arb.testing.fake_bybit_private import FakeBybitExchange
 from arb.testing.fake_ledger import LedgerAccount, SymbolRules
 
 __all__ = [
+    "BINANCE_SPOT_ETH_RULES",
     "BINANCE_SPOT_RULES",
+    "BYBIT_SPOT_ETH_RULES",
     "BYBIT_SPOT_RULES",
     "KEY",
     "SECRET",
@@ -27,6 +33,7 @@ __all__ = [
     "instrument_of",
     "key_environment",
     "spot_pair",
+    "symbol_tables",
     "user_streams_up",
     "write_pair_config",
 ]
@@ -41,6 +48,18 @@ BINANCE_SPOT_RULES = SymbolRules(
     "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.00001"), min_qty=Decimal("0.00001"),
     max_qty=Decimal("9000"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("1000000"),
 )  # fmt: skip
+
+
+BINANCE_SPOT_ETH_RULES = SymbolRules(
+    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.0001"), min_qty=Decimal("0.0001"),
+    max_qty=Decimal("9000"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("1000000"),
+)  # fmt: skip
+"""Binance spot ETHUSDT's filters (PRICE_FILTER 0.01, LOT_SIZE 0.0001, NOTIONAL 5)."""
+BYBIT_SPOT_ETH_RULES = SymbolRules(
+    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.00001"), min_qty=Decimal("0.00062"),
+    max_qty=Decimal("1229"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("1999999.98"),
+)  # fmt: skip
+"""Bybit spot ETHUSDT's instrument (tickSize 0.01, basePrecision 0.00001, minOrderAmt 5)."""
 
 
 def instrument_of(rules: SymbolRules) -> dict[str, Any]:
@@ -62,24 +81,54 @@ def user_streams_up(venue: Any) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def spot_pair(binance_file: Path, bybit_file: Path, *, balances: dict[str, str] | None = None,
-                    **options: Any) -> AsyncIterator[tuple[FakeBinanceExchange, FakeBybitExchange]]:  # fmt: skip
-    """Fake private Binance spot and Bybit spot replaying a scenario's two files, one account each."""
+async def spot_pair(
+    binance_file: Path | Sequence[Path],
+    bybit_file: Path | Sequence[Path],
+    *,
+    balances: dict[str, str] | None = None,
+    rules: tuple[Sequence[SymbolRules], Sequence[SymbolRules]] = ((BINANCE_SPOT_RULES,), (BYBIT_SPOT_RULES,)),
+    **options: Any,
+) -> AsyncIterator[tuple[FakeBinanceExchange, FakeBybitExchange]]:
+    """Fake private Binance spot and Bybit spot replaying a scenario's files, one account each.
+
+    Several symbols: a file per symbol on each venue (one session each, on one clock) and ``rules`` per
+    venue, in the same order; ``balances`` then holds every symbol's base asset."""
     held = balances or {"USDT": "100000", "BTC": "1"}
+
+    def sessions(files: Path | Sequence[Path]) -> Any:
+        return files if isinstance(files, Path) else [[f] for f in files]
+
     async with (
         FakeBinanceExchange(
-            binance_file, market="spot", rules=[BINANCE_SPOT_RULES], ping_interval=None, **options
+            sessions(binance_file), market="spot", rules=rules[0], ping_interval=None, **options
         ) as binance,  # fmt: skip
-        FakeBybitExchange(bybit_file, market="spot", rules=[BYBIT_SPOT_RULES], **options) as bybit,
+        FakeBybitExchange(sessions(bybit_file), market="spot", rules=rules[1], **options) as bybit,
     ):
         binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances=held)
         bybit.add_account("arb", api_key=KEY, api_secret=SECRET, balances=held)
         yield binance, bybit
 
 
+def symbol_tables(
+    binance: SymbolRules, bybit: SymbolRules, sizes: dict[str, float], *, base: tuple[float, float] = (0.0, 0.0)
+) -> dict[str, Any]:
+    """The ``[symbols.<SYMBOL>]`` table of a symbol after the first: its sizes (``max_order_size``,
+    ``max_position_size``, ``rebalance_threshold``, ``position_limit``, any other per-symbol key) and
+    each venue's rules (and starting ``base``, for a backtest or a dry run)."""
+    return {
+        **sizes,
+        "binance": {**instrument_of(binance), "base": base[0]},
+        "bybit": {**instrument_of(bybit), "base": base[1]},
+    }
+
+
 def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict[str, Any] | None = None,
-                      live: dict[str, Any] | None = None) -> Path:  # fmt: skip
-    """Configuration files with both venues (spot) pointed at the fakes, for ``arb live``."""
+                      live: dict[str, Any] | None = None, symbols: dict[str, dict[str, Any]] | None = None,
+                      ) -> Path:  # fmt: skip
+    """Configuration files with both venues (spot) pointed at the fakes, for ``arb live``.
+
+    ``symbols``: more symbols after BTCUSDT, each with its ``[symbols.<SYMBOL>]`` table
+    (:func:`symbol_tables`): ``[strategy] symbols`` lists them all."""
     live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
                     "fill_check_after_ms": 300, "request_timeout_ms": 2000, "state_dir": str(folder / "live"),
                     **(live or {})}  # fmt: skip
@@ -88,6 +137,9 @@ def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict
         "risk": {"stale_after_ms": 60_000, "max_notional_per_venue": 1e9, "position_limit": 1.0},
         "dry_run": {"report_interval_s": 1},
     }
+    if symbols:
+        sections["strategy"] = {**sections["strategy"], "symbol": None, "symbols": ["BTCUSDT", *symbols]}
+        sections["symbols"] = dict(symbols)
     for name, values in (arbitrage or {}).items():
         sections[name] = {**sections.get(name, {}), **values}
     sections["live"] = live_section

@@ -130,6 +130,8 @@ CASES: list[tuple[list[str], str]] = [
     ([*_ORDER[:7], "--price", "1e999999"], "--price"),
     ([*_ORDER[:7]], "--price"),
     ([*_ORDER, "--timeout", "0"], "--timeout"),
+    ([*_ORDER, "--symbol", "eth-usdt"], "--symbol"),
+    (["order", "--config", CONFIG, *_ORDER[1:], "--symbol", "XRPUSDT"], "--symbol"),  # not a traded symbol
     # live
     (["live", "--config", MISSING], "--config"),
     (["live", "--duration", "0"], "--duration"),

@@ -24,35 +24,45 @@ from arb.runtime.trading import trading_session
 from tests.helpers import ROOT
 from tests.integration.live_rig import (
     ALL_SPECS,
+    BINANCE_SPOT,
+    BYBIT_SPOT,
     KEY,
+    SECOND_RULES,
     SECRET,
     WAIT_S,
     VenueSpec,
     account,
     fake_venue,
     load,
+    second_recording,
+    two_symbol_venue,
     write_live_config,
+    write_two_symbol_config,
 )
 
 SPECS = ALL_SPECS
 CHILD_TIMEOUT_S = 60.0
 
 
-def _two_level_order(venue: object, spec: VenueSpec) -> tuple[Decimal, Decimal]:
-    """A buy that takes the whole best ask and part of the next: two fills."""
-    view = venue.book(spec.symbol, 2)  # type: ignore[attr-defined]
+def _two_level_order(
+    venue: object, spec: VenueSpec, symbol: str = "", step: Decimal = Decimal(0)
+) -> tuple[Decimal, Decimal]:
+    """A buy (of ``symbol``, on grid ``step``: ``spec``'s by default) that takes the whole best ask and part
+    of the next: two fills."""
+    view = venue.book(symbol or spec.symbol, 2)  # type: ignore[attr-defined]
     (_, first_qty), (second, second_qty) = view.asks[0], view.asks[1]
     extra = min(Decimal(second_qty), Decimal(first_qty)) / 2
-    qty = (Decimal(first_qty) + extra).quantize(spec.rules.step_size)
+    qty = (Decimal(first_qty) + extra).quantize(step or spec.rules.step_size)
     return Decimal(second), qty
 
 
-async def _run_child(config: Path, spec: VenueSpec, price: Decimal, qty: Decimal, failpoint: str) -> int:
+async def _run_child(config: Path, spec: VenueSpec, price: Decimal, qty: Decimal, failpoint: str,
+                     *extra: str) -> int:  # fmt: skip
     env = dict(os.environ, ARB_FAILPOINT=failpoint, PYTHONPATH=str(ROOT),
                **{f"{spec.venue.upper()}_API_KEY": KEY, f"{spec.venue.upper()}_API_SECRET": SECRET})  # fmt: skip
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "arb.cli", "-q", "order", "--config", str(config), "--venue", spec.venue,
-        "--side", "buy", "--qty", str(qty), "--price", str(price), "--timeout", "20s",
+        "--side", "buy", "--qty", str(qty), "--price", str(price), "--timeout", "20s", *extra,
         cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -112,3 +122,40 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
             assert Decimal(intent["executed_qty"]) == ledger_order.executed_qty == qty
             assert intent["state"] == "filled" and intent["venue_order_id"] == venue.order_id(ledger_order)
         assert len(account(venue).orders) <= 1  # nothing was sent twice, by the child or the restart
+
+
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, BYBIT_SPOT], ids=lambda s: s.id)
+@pytest.mark.parametrize("point", ["request_written", "fill_booked:1"])
+async def test_sigkill_on_the_second_symbol_then_reconcile_books_each_fill_to_its_symbol(
+    spec: VenueSpec, point: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path
+) -> None:
+    # BTCUSDT filled by a first arb order, then arb order --symbol ETHUSDT dies mid-way. On Binance the two
+    # symbols' first trades share a trade id: the restart must still book ETHUSDT's as a fill of its own.
+    monkeypatch.setenv(f"{spec.venue.upper()}_API_KEY", KEY)
+    monkeypatch.setenv(f"{spec.venue.upper()}_API_SECRET", SECRET)
+    async with two_symbol_venue(spec, second_recording(spec, two_symbols)) as venue:
+        path = write_two_symbol_config(tmp_path, spec, venue)
+        ask = Decimal(venue.book(spec.symbol, 1).asks[0][0])  # a small first order: the quote is shared
+        assert await _run_child(path, spec, ask, (Decimal(60) / ask).quantize(spec.rules.step_size), "none") == 0
+        eth_price, eth_qty = _two_level_order(venue, spec, "ETHUSDT", SECOND_RULES[spec.id].step_size)
+        returncode = await _run_child(path, spec, eth_price, eth_qty, point, "--symbol", "ETHUSDT")
+        assert returncode == -9, f"the child was to kill itself at {point}"
+        async with asyncio.timeout(WAIT_S):
+            await venue.wait_until(lambda: len(account(venue).orders) >= 2)
+        config = load(path)
+        async with asyncio.timeout(WAIT_S * 3), trading_session(config, [spec.index]) as session:
+            (report,) = await session.reconcile()
+        assert report.ok, report.describe()
+        assert [p.symbol for p in report.symbols if p.resolved] == ["ETHUSDT"]
+        with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:
+            btc, eth = journal.intents()
+            fills = {(r["symbol"], r["trade_id"]): (Decimal(r["price"]), Decimal(r["qty"]), r["client_id"])
+                     for r in journal.fills()}  # fmt: skip
+        ledger = {(o.symbol, venue.exec_id(t)): (t.price, t.qty, o.client_id)
+                  for o in account(venue).orders for t in o.trades}  # fmt: skip
+        assert fills == ledger  # every fill of both symbols, once, attributed to its intent
+        if spec.venue == "binance":
+            assert {i for _, i in fills if _ == "BTCUSDT"} & {i for _, i in fills if _ == "ETHUSDT"}
+        assert (btc["symbol"], eth["symbol"]) == (spec.symbol, "ETHUSDT")
+        assert btc["state"] == eth["state"] == "filled" and Decimal(eth["executed_qty"]) == eth_qty
+        assert [o.client_id for o in account(venue).orders] == [btc["client_id"], eth["client_id"]]  # once each

@@ -241,3 +241,57 @@ def test_the_same_trade_id_is_two_fills_for_two_accounts(journal_url: str) -> No
     assert bob.get_state("halt") is None and alice.get_state("halt") == "kill switch"
     for journal in (alice, bob):
         journal.close()
+
+
+def test_the_same_trade_id_of_two_symbols_is_two_fills(journal_url: str) -> None:
+    # Binance numbers trades per symbol: BTCUSDT and ETHUSDT both have a trade 309520001
+    journal = _open(journal_url)
+    btc = VenueFill("309520001", "arb-t-1-0", "28000000001", 1, Decimal("60000"), Decimal("0.01"), Decimal("0.6"),
+                    "USDT", 5, symbol="BTCUSDT")  # fmt: skip
+    eth = VenueFill("309520001", "arb-t-2-0", "28000000001", 1, Decimal("3000"), Decimal("0.1"), Decimal("0.3"),
+                    "USDT", 5, symbol="ETHUSDT")  # fmt: skip
+    for fill in (btc, eth):
+        assert journal.record_fill(None, fill, venue="binance", market="spot", source="stream", local_ts_ns=1)
+        assert not journal.record_fill(None, fill, venue="binance", market="spot", source="rest", local_ts_ns=2)
+    journal.flush()
+    assert journal.trade_keys("binance", "spot") == {("BTCUSDT", "309520001"), ("ETHUSDT", "309520001")}
+    assert [f.symbol for f in journal.venue_fills("binance", "spot", "ETHUSDT")] == ["ETHUSDT"]
+    journal.close()
+    reopened = _open(journal_url)  # a new run knows both
+    assert not reopened.record_fill(None, eth, venue="binance", market="spot", source="rest", local_ts_ns=3)
+    assert len(reopened.journal.fills()) == 2 and len(reopened.journal.fills(symbol="BTCUSDT")) == 1
+    reopened.close()
+
+
+def test_a_journal_of_schema_version_1_is_migrated_keeping_its_fills(journal_url: str) -> None:
+    # Version 1 keyed fills by (account, venue, market, trade id): a journal written by an arb that traded
+    # one symbol opens with its fills, and from then on a second symbol's trade of the same id is its own
+    import sqlalchemy as sa
+
+    from arb.journal.journal import fills, metadata
+
+    url = journal_url if "://" in journal_url else f"sqlite:///{journal_url}"
+    engine = sa.create_engine(url)
+    old = sa.MetaData()
+    v1 = sa.Table("fills", old, *(sa.Column(c.name, c.type, nullable=False) for c in fills.columns),
+                  sa.PrimaryKeyConstraint("account", "venue", "market", "trade_id"))  # fmt: skip
+    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t.name != "fills"])
+    old.create_all(engine)
+    row: dict[str, Any] = dict(account="acct", venue="binance", market="spot", trade_id="309520001",
+                               client_id="arb-1", venue_order_id="28000000001", symbol="BTCUSDT", side=1,
+                               price="60000", qty="0.01", fee="0.6", fee_asset="USDT", is_maker=False, exch_ts_ms=5,
+                               local_ts_ns=6, source="stream")  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(v1.insert(), [row])
+        conn.execute(sa.text("INSERT INTO state (key, value) VALUES ('schema_version', '1')"))
+    engine.dispose()
+    with Journal.open(journal_url) as journal:
+        assert journal.get_state("schema_version") == "2"
+        (kept,) = journal.fills()
+        assert {k: kept[k] for k in row} == row
+        journal.add_fill({**row, "symbol": "ETHUSDT", "client_id": "arb-2"})
+        journal.add_fill(row)  # the same BTCUSDT fill again: still once
+        journal.flush()
+        assert sorted(f["symbol"] for f in journal.fills()) == ["BTCUSDT", "ETHUSDT"]
+    with Journal.open(journal_url) as journal:  # opened again: nothing left to migrate
+        assert journal.get_state("schema_version") == "2" and len(journal.fills()) == 2
