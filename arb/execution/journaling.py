@@ -129,6 +129,32 @@ class ExecutionJournal:
         )
         return True
 
+    def record_funding(self, row: Any, *, venue: str, market: str, symbol: str) -> None:
+        """Queue one funding payment (a ``FUNDING_DTYPE`` row the engine booked from the venue's
+        settlement message) and commit it with what is queued: booked once per funding time."""
+        self.journal.add_funding(
+            {
+                "account": self.account,
+                "venue": venue,
+                "market": market,
+                "symbol": symbol,
+                "funding_ts_ns": int(row["funding_ts"]),
+                "rate": repr(float(row["rate"])),
+                "mark": repr(float(row["mark"])),
+                "position": repr(float(row["position"])),
+                "payment": repr(float(row["payment"])),
+                "local_ts_ns": int(row["ts"]),
+                "source": "stream",
+            }
+        )
+        self.journal.flush()
+
+    def funding_paid(self, venue: str, market: str, symbol: str, since_ns: int = 0) -> float:
+        """The funding payments journaled for ``symbol`` on ``venue``/``market`` with a funding time at or
+        after ``since_ns``, summed (quote: > 0 received)."""
+        rows = self.journal.funding_payments(account=self.account, venue=venue, market=market, symbol=symbol)
+        return sum(float(r["payment"]) for r in rows if int(r["funding_ts_ns"]) >= since_ns)
+
     # -- reading (ReconcileJournal) -----------------------------------------------------------------------
 
     def _trade_keys(self, venue: str, market: str) -> set[tuple[str, str]]:

@@ -19,6 +19,10 @@ Fills are keyed by (account, venue, market, symbol, trade id): a second copy of 
 fill is booked once whichever way it arrives. The symbol is part of the key because Binance numbers
 trades (and orders) per symbol: BTCUSDT and ETHUSDT both have a trade 283199.
 
+Funding payments of perpetual positions are their own table, keyed by (account, venue, market,
+symbol, funding time): one payment per position per funding time, booked once however often it is
+written (a table added to schema 2: a journal opened by this arb gains it, empty).
+
 Schema versions: 1 keyed fills without the symbol; a journal of version 1 is migrated to 2 when it is
 opened (its fills copied into the new table in one transaction).
 """
@@ -46,6 +50,7 @@ __all__ = [
     "Journal",
     "JournalError",
     "fills",
+    "funding",
     "intents",
     "metadata",
     "order_events",
@@ -136,6 +141,23 @@ fills = sa.Table(
     sa.PrimaryKeyConstraint("account", "venue", "market", "symbol", "trade_id", name="fills_key"),
 )
 
+funding = sa.Table(
+    "funding",
+    metadata,
+    sa.Column("account", sa.String(40), nullable=False),
+    sa.Column("venue", sa.String(16), nullable=False),
+    sa.Column("market", sa.String(16), nullable=False),
+    sa.Column("symbol", sa.String(32), nullable=False),
+    sa.Column("funding_ts_ns", sa.BigInteger, nullable=False),  # the venue's funding time
+    sa.Column("rate", sa.String(40), nullable=False),  # fraction per interval; positive: longs pay
+    sa.Column("mark", sa.String(40), nullable=False),  # the price the position was valued at
+    sa.Column("position", sa.String(40), nullable=False),  # base units held at the funding time (signed)
+    sa.Column("payment", sa.String(40), nullable=False),  # quote: > 0 received, < 0 paid
+    sa.Column("local_ts_ns", sa.BigInteger, nullable=False),  # when arb booked it
+    sa.Column("source", sa.String(16), nullable=False),  # stream: from the venue's settlement message
+    sa.PrimaryKeyConstraint("account", "venue", "market", "symbol", "funding_ts_ns", name="funding_key"),
+)
+
 snapshots = sa.Table(
     "snapshots",
     metadata,
@@ -194,6 +216,7 @@ class Journal:
         self._writes = 0
         self._pending: list[tuple[Any, Any]] = []
         self._fill_insert = self._insert(fills).on_conflict_do_nothing()
+        self._funding_insert = self._insert(funding).on_conflict_do_nothing()
         self._intent_insert = intents.insert()
         self._event_insert = order_events.insert()
         self._intent_sql: dict[tuple[str, ...], tuple[str, Sequence[str] | None]] = {}
@@ -387,6 +410,11 @@ class Journal:
         """Queue one fill; a fill already journaled (same venue, market, symbol, trade id) is left as it is."""
         self.defer(self._fill_insert, dict(row))
 
+    def add_funding(self, row: Mapping[str, Any]) -> None:
+        """Queue one funding payment; one already journaled (same venue, market, symbol, funding time) is
+        left as it is."""
+        self.defer(self._funding_insert, dict(row))
+
     def add_snapshot(self, account: str, venue: str, market: str, values: Mapping[str, Any], ts_ns: int) -> None:
         """Queue a snapshot of balances (asset -> amount) or positions (``position:<symbol>`` -> qty)."""
         for name, value in values.items():
@@ -528,6 +556,20 @@ class Journal:
             (fills.c.account, account),
             (fills.c.symbol, symbol),
         ):
+            if value is not None:
+                query = query.where(column == value)
+        return self._rows(query)
+
+    def funding_payments(
+        self, *, account: str | None = None, venue: str | None = None, market: str | None = None,
+        symbol: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Funding payments in funding-time order, filtered."""
+        query = sa.select(funding).order_by(funding.c.funding_ts_ns, funding.c.venue, funding.c.symbol)
+        for column, value in (
+            (funding.c.account, account), (funding.c.venue, venue), (funding.c.market, market),
+            (funding.c.symbol, symbol),
+        ):  # fmt: skip
             if value is not None:
                 query = query.where(column == value)
         return self._rows(query)

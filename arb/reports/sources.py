@@ -440,6 +440,7 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     from arb.execution.kill import HALT_KEY
     from arb.execution.risk import quote_currency
     from arb.journal.journal import fills as fills_table
+    from arb.journal.journal import funding as funding_table
     from arb.journal.journal import intents as intents_table
     from arb.journal.journal import state as state_table
 
@@ -462,6 +463,11 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
                 .order_by(fills_table.c.local_ts_ns, fills_table.c.exch_ts_ms, fills_table.c.trade_id)
             )
             journal_rows = [dict(r._mapping) for r in conn.execute(query)]
+            paid_query = sa.select(funding_table).where(funding_table.c.account == account)
+            try:
+                paid_rows = [dict(r._mapping) for r in conn.execute(paid_query)]
+            except sa.exc.OperationalError:  # a journal written before the funding table: none booked
+                paid_rows = []
             keys = [f"{account}/{HALT_KEY}", *(f"{account}/baseline/{v.name}/{v.market}" for v in config.venues)]
             stored = {
                 str(k): str(v)
@@ -495,6 +501,16 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
             (ts, int(r["exch_ts_ms"]) * 1_000_000, venue, int(r["side"]), price, qty, fee, pair_id, kind, 0, symbol)
         )
     fills = _sorted(np.array(rows, dtype=FILL_DTYPE) if rows else np.zeros(0, FILL_DTYPE))
+    paid = []
+    for r in paid_rows:
+        venue = markets.get((r["venue"], r["market"]))
+        symbol = numbers.get(str(r["symbol"])) if len(names) > 1 else 0
+        if venue is None or symbol is None:
+            continue
+        paid.append((int(r["local_ts_ns"]), int(r["funding_ts_ns"]), venue, symbol, float(r["rate"]),
+                     float(r["mark"]), float(r["position"]), float(r["payment"])))  # fmt: skip
+    funding = np.array(paid, dtype=FUNDING_DTYPE) if paid else np.zeros(0, FUNDING_DTYPE)
+    funding = funding[np.argsort(funding["ts"], kind="stable")]
     account_text = account
 
     def belongs(meta: Mapping[str, Any]) -> bool:
@@ -523,6 +539,7 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
             "fees paid in the base coin are valued at the fill's price",
         ),
         symbols=names,
+        funding=funding,
     )
 
 

@@ -326,6 +326,19 @@ async def run_live(
             )
 
         engine.on_halt = risk_halt
+
+        def book_funding(row: Any) -> None:
+            # a perpetual's funding payment: its own line in the journal, beside the fills
+            v, s = int(row["venue"]), int(row["symbol"])
+            venue = config.venues[v]
+            session.journal.record_funding(row, venue=venue.name, market=venue.market, symbol=config.symbol_names[s])
+            console.print(
+                f"funding {venue.name:<7} {config.symbol_names[s]} {float(row['payment']):+.8g} "
+                f"(position {float(row['position']):+.8g} x {float(row['mark']):.8g} x rate {float(row['rate']):.6%})",
+                highlight=False,
+            )
+
+        engine.on_funding = book_funding
         save_risk_memory = keep_risk_memory(session.journal, engine, console, clock())
         names = list(config.symbol_names)
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
@@ -583,8 +596,9 @@ def _cmd_live(args: Any) -> int:
         )
         out_of_sync = [engine.log.out_of_sync(result.start_ns, result.end_ns, s) for s in range(n)]
         fills, equity = engine.log.fills.view(), engine.log.equity.view()
-        summary = run_summary(config, fills, equity, initial, meta, out_of_sync=out_of_sync)
-        paths = write_report(out, summary, fills, equity)
+        paid = engine.log.funding.view()
+        summary = run_summary(config, fills, equity, initial, meta, out_of_sync=out_of_sync, funding=paid)
+        paths = write_report(out, summary, fills, equity, funding=paid)
         print_summary(summary, console)
         console.print(f"report: {paths[-1].parent}", highlight=False)
     for line in latency_lines(result.latencies):

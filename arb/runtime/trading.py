@@ -252,8 +252,8 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
     quote and each symbol's base; a symbol added later is met at its first start); the position is what
     the account gained since (spot) or the venue's position (linear). The quote moved since the
     inception is split among the symbols by the journal's fills since then (what each symbol's trades
-    paid and received, quote fees included); whatever they do not explain stays with the first symbol,
-    so the symbols' cash always adds up to the venue's quote.
+    paid and received, quote fees included) and its funding payments (perpetuals); whatever they do
+    not explain stays with the first symbol, so the symbols' cash always adds up to the venue's quote.
     """
     executor = session.executors[v]
     balances = await executor.balances()
@@ -288,6 +288,8 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
                 if fill.exch_ts_ms >= since_ms:
                     paid = fill.side * fill.qty * fill.price + (fill.fee if fill.fee_asset == m.quote_asset else 0)
                     cash[s] -= float(paid)
+            if not spot:
+                cash[s] += session.journal.funding_paid(executor.venue, executor.market, m.symbol, since_ms * 1_000_000)
     cash[0] = quote - start_quote - sum(cash[1:])
     return VenueAccount(inception, start_quote, position, tuple(cash))
 
