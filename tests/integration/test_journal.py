@@ -295,3 +295,28 @@ def test_a_journal_of_schema_version_1_is_migrated_keeping_its_fills(journal_url
         assert sorted(f["symbol"] for f in journal.fills()) == ["BTCUSDT", "ETHUSDT"]
     with Journal.open(journal_url) as journal:  # opened again: nothing left to migrate
         assert journal.get_state("schema_version") == "2" and len(journal.fills()) == 2
+
+
+def test_a_funding_payment_is_booked_once_per_position_and_funding_time(journal_url: str) -> None:
+    import numpy as np
+
+    from arb.strategy.types import FUNDING_DTYPE
+
+    journal = _open(journal_url)
+    row = np.zeros(1, FUNDING_DTYPE)[0]
+    row["ts"], row["funding_ts"], row["venue"], row["symbol"] = 2_000, 1_000, 1, 0
+    row["rate"], row["mark"], row["position"], row["payment"] = 0.0003, 60_300.0, -0.03, 0.5427
+    journal.record_funding(row, venue="bybit", market="linear", symbol="BTCUSDT")
+    journal.record_funding(row, venue="bybit", market="linear", symbol="BTCUSDT")  # the same time again: a no-op
+    other_symbol = row.copy()
+    other_symbol["payment"] = -0.25
+    journal.record_funding(other_symbol, venue="bybit", market="linear", symbol="ETHUSDT")
+    with Journal.open(journal_url) as other:  # committed at once
+        rows = other.funding_payments(account="acct")
+    assert [(r["symbol"], r["payment"], r["position"], r["funding_ts_ns"]) for r in rows] == [
+        ("BTCUSDT", "0.5427", "-0.03", 1_000), ("ETHUSDT", "-0.25", "-0.03", 1_000),
+    ]  # fmt: skip
+    assert journal.funding_paid("bybit", "linear", "BTCUSDT") == pytest.approx(0.5427)
+    assert journal.funding_paid("bybit", "linear", "BTCUSDT", since_ns=1_001) == 0.0
+    assert journal.funding_paid("binance", "linear", "BTCUSDT") == 0.0
+    journal.close()
