@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from arb.events import ASSET_NAMES
-from arb.execution.risk import BREACH_NAMES, HALT_REASONS, N_BREACHES, quote_currency
+from arb.execution.risk import BREACH_NAMES, HALT_REASONS, N_BREACHES, quote_currency, value_px
 from arb.ops.snapshot import (
     FeedHealth,
     LatencyHistogram,
@@ -583,7 +583,12 @@ class Watch:
             }  # fmt: skip
             if n > 1:
                 rows |= self._account_shares(engine, value, lim)
+            margin = _margin_use(engine)
+            if margin is not None:
+                rows["leverage"] = (margin, 1.0)
         keys = _SINGLE_LIMITS if n == 1 else (_SYMBOL_LIMITS if s >= 0 else _ACCOUNT_LIMITS)
+        if "leverage" in rows:
+            keys = (*keys, "leverage")
         refused = [int(x) for x in (st["refused"] if n == 1 or s < 0 else engine.srisk[s]["refused"])]
         by_key = {name: code for code, (_, name) in enumerate(BREACH_NAMES) if name}
         out = []
@@ -618,6 +623,28 @@ class Watch:
             "max_symbol_share": (frac(max(shares), equity), float(lim["max_symbol_share"])),
             "max_total_notional": (sum(shares), float(lim["max_total_notional"])),
         }
+
+
+def _margin_use(engine: Engine) -> float | None:
+    # The largest share of a linear venue's equity its positions' initial margin uses (every symbol's
+    # value at the mark over the [perpetual] leverage), as the gate measures it; None without a linear venue.
+    use: float | None = None
+    for v in (0, 1):
+        leverage = float(engine.limits[0]["leverage"][v])
+        if leverage <= 0.0:
+            continue
+        n = engine.position.shape[0]
+        equity = float(engine.init_quote[v] + engine.cash[:, v].sum())
+        used = 0.0
+        for s in range(n):
+            price = float(value_px(engine.mark, engine.last_mid, s, v))
+            held = float(engine.init_base[s, v] + engine.position[s, v])
+            if held != 0.0:
+                equity += held * price
+                used += abs(float(engine.position[s, v])) * price / leverage
+        share = used / equity if equity > 0 and np.isfinite(equity) else float("nan")
+        use = share if use is None or not share <= use else use
+    return use
 
 
 def _merged_counts(counts: Any) -> dict[str, int]:

@@ -176,3 +176,19 @@ def test_arb_report_counts_the_funding_of_a_backtest_and_of_a_paper_account(tmp_
     figures = embedded(page)
     assert figures["pnl"] == pytest.approx(paper["total"]["pnl"], abs=0.01)
     assert figures["venues"]["bybit"]["funding"] == pytest.approx(EXPECTED[1], abs=1e-9)
+
+
+def test_the_watch_shows_the_margin_the_perpetual_positions_use(tmp_path: Path) -> None:
+    from arb.ops.watch import Watch
+
+    config = perp_config(tmp_path, ops={"enabled": False})
+    engine = replay_engine(config, run_backtest(config).days)
+    watch = Watch(config, "dry-run")
+    watch.attach(engine)
+    now = int(engine.log.equity.view()["ts"][-1])
+    snapshot = watch._snapshot(engine, now, ())
+    [margin] = [limit for limit in snapshot.limits if limit.key == "leverage"]
+    # 0.03 BTC at the marks on each venue, at leverage 1, over each venue's equity (about 100,000)
+    binance = 0.03 * BINANCE.mark / (1e5 + float(engine.cash[0, 0]) + 0.03 * BINANCE.mark)
+    bybit = 0.03 * BYBIT.mark / (1e5 + float(engine.cash[0, 1]) - 0.03 * BYBIT.mark)
+    assert margin.limit == 1.0 and margin.value == pytest.approx(max(binance, bybit))
