@@ -39,6 +39,8 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "rebalance_threshold": 0.005,
         "book_levels": 5,
         "cooldown_ms": 0,
+        "funding_horizon_h": 0.0,
+        "close_before_funding_s": 0,
     },
     "risk": {
         "max_drawdown": 100.0,
@@ -58,6 +60,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "max_unknown_orders": 0,
         "max_symbol_share": 0.0,
         "max_total_notional": 0.0,
+        "min_liquidation_distance": 0.0,
     },
     "execution": {
         "order_type": "ioc",
@@ -181,7 +184,7 @@ DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
     },
     "latency": dict(_LATENCY),
     "account": dict(_ACCOUNT),
-    "perpetual": {"leverage": 1, "margin_mode": "cross"},
+    "perpetual": {"leverage": 1, "margin_mode": "cross", "maintenance_margin_rate": 0.004, "funding_interval_h": 8},
     "feed": {"depth_stream": "depth@100ms", **_FEED},
 }
 """``config/binance.toml`` as data."""
@@ -237,7 +240,7 @@ DEFAULT_BYBIT: Final[Mapping[str, Any]] = {
     },
     "latency": dict(_LATENCY),
     "account": dict(_ACCOUNT),
-    "perpetual": {"leverage": 1, "margin_mode": "cross"},
+    "perpetual": {"leverage": 1, "margin_mode": "cross", "maintenance_margin_rate": 0.005, "funding_interval_h": 8},
     "feed": {"depth_stream": "orderbook.50", **_FEED},
 }
 """``config/bybit.toml`` as data."""
