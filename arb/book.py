@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba as nb
 import numpy as np
 
+from arb._jit import njit
 from arb.events import (
     BUY_EVENT,
     DEPTH_CLEAR_EVENT,
@@ -56,7 +56,7 @@ _APPLY_OK = 0
 _APPLY_FULL = 1
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def level_update(keys: Any, qtys: Any, n: int, key: float, qty: float) -> int:
     """Set the level ``key`` of one side to ``qty`` and return the new level count.
 
@@ -85,7 +85,7 @@ def level_update(keys: Any, qtys: Any, n: int, key: float, qty: float) -> int:
     return n + 1
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _uncross(bid_keys: Any, n_bid: int, ask_keys: Any, n_ask: int, bid_side: bool) -> tuple[int, int]:
     # Drop the opposite side's levels that the last update crossed (best is the last element).
     if n_bid == 0 or n_ask == 0:
@@ -105,7 +105,7 @@ _RUN_MIN = 16
 """Runs of same-side level rows at least this long are merged into the book in one pass."""
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _merge_run(
     keys: Any, qtys: Any, n: int, other_keys: Any, n_other: int, rows: Any, start: int, stop: int, bids: bool
 ) -> int:
@@ -193,7 +193,7 @@ def _merge_run(
     return first + w
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _apply_rows(
     bid_keys: Any,
     bid_qtys: Any,
@@ -281,7 +281,7 @@ def _apply_rows(
     return i
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def apply_rows(
     bid_keys: Any,
     bid_qtys: Any,
@@ -304,7 +304,7 @@ def apply_rows(
     return _apply_rows(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, rows, start, _RUN_MIN)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def book_top(
     bid_keys: Any,
     bid_qtys: Any,
@@ -335,7 +335,7 @@ def book_top(
             out_ask_qty[k] = 0.0
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def touches_book(rows: Any) -> bool:
     """True if any row is a depth, snapshot or clear row, or one of arb's sync events."""
     for i in range(rows.shape[0]):

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba as nb
 import numpy as np
 
+from arb._jit import njit
 from arb.events import BBO_ASK, BBO_BID, DEPTH_ASK, DEPTH_BID, NS_PER_MS, TRADE_BUY, TRADE_SELL
 from connectors.common.scan import (
     FAIL,
@@ -83,7 +83,7 @@ _T_ID, _T_TIME, _T_PRICE, _T_QTY, _T_SIDE, _T_SYMBOL, _T_BLOCK, _T_TICK, _T_SEQ,
 _DELTA = np.frombuffer(b"delta", np.uint8)
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _is(buf: Any, a: int, b: int, c0: int, c1: int, c2: int, c3: int, c4: int) -> bool:
     # buf[a:b] equals the (up to five) bytes c0..c4, unused ones given as 0.
     m = 5 if c4 else 4 if c3 else 3 if c2 else 2 if c1 else 1
@@ -98,7 +98,7 @@ def _is(buf: Any, a: int, b: int, c0: int, c1: int, c2: int, c3: int, c4: int) -
     )
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _envelope_key(buf: Any, a: int, b: int) -> int:
     # The bit of an envelope key buf[a:b], or 0 for any other key.
     if _is(buf, a, b, 116, 111, 112, 105, 99):  # topic
@@ -114,7 +114,7 @@ def _envelope_key(buf: Any, a: int, b: int) -> int:
     return 0
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _data_key(buf: Any, a: int, b: int) -> int:
     # The bit of a key of the data object buf[a:b], or 0 for any other key.
     if _is(buf, a, b, 115, 0, 0, 0, 0):  # s
@@ -130,7 +130,7 @@ def _data_key(buf: Any, a: int, b: int) -> int:
     return 0
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _trade_key(buf: Any, a: int, b: int) -> int:
     # The bit of a key of one trade buf[a:b], or 0 for any other key.
     if _is(buf, a, b, 105, 0, 0, 0, 0):  # i
@@ -156,7 +156,7 @@ def _trade_key(buf: Any, a: int, b: int) -> int:
     return 0
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
     if stop - start != ref.shape[0]:
         return False
@@ -166,7 +166,7 @@ def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
     return True
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _data(buf: Any, i: int, n: int, out: Any, fill: int) -> tuple[int, int, int, int, int, int]:
     # The data object at i (just past '{'); levels written to out from fill, bids first.
     # -> (next index or FAIL/FULL, symbol start, symbol end, u, bids, asks)
@@ -214,7 +214,7 @@ def _data(buf: Any, i: int, n: int, out: Any, fill: int) -> tuple[int, int, int,
     return i, sym_a, sym_b, update_id, nb_bids, nb_asks
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def scan_frame(
     buf: Any,
     local_ts: int,
@@ -317,7 +317,7 @@ def scan_frame(
     return DONE, k, update_id, exch_ts
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol: Any, pow10: Any) -> tuple[int, int]:
     # The data array of a publicTrade frame at i (just past '['): one row per trade from out[fill].
     # -> (next index or FAIL/FULL, rows now in use)
@@ -393,7 +393,7 @@ def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol
         return FAIL, fill
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, symbol: Any, pow10: Any) -> tuple[int, int, int]:
     """One ``publicTrade.*`` frame (the whole of ``buf``, ``uint8``) received at ``local_ts`` ns.
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba as nb
 import numpy as np
+
+from arb._jit import njit
 
 __all__ = [
     "FAIL",
@@ -69,12 +70,12 @@ def symbol_bytes(symbol: str) -> np.ndarray[Any, np.dtype[np.uint8]]:
     return np.frombuffer(raw, np.uint8).copy()
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _is_digit(c: int) -> bool:
     return 48 <= c <= 57
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def line_end(buf: Any, i: int, n: int) -> int:
     """Index of the first ``\\n`` at or after ``i``, or ``n`` when there is none."""
     while i < n and buf[i] != 10:
@@ -82,7 +83,7 @@ def line_end(buf: Any, i: int, n: int) -> int:
     return i
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_local_ts(buf: Any, i: int, n: int) -> tuple[int, int]:
     """The recording prefix ``<19 digits><space>`` at ``i``: ``(ns, index of the payload)``.
 
@@ -102,7 +103,7 @@ def read_local_ts(buf: Any, i: int, n: int) -> tuple[int, int]:
     return value, i + 20
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_int(buf: Any, i: int, n: int) -> tuple[int, int]:
     """A non-negative JSON integer at ``i``: ``0`` or ``[1-9][0-9]*``, at most 18 digits.
 
@@ -125,7 +126,7 @@ def read_int(buf: Any, i: int, n: int) -> tuple[int, int]:
     return value, i
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_string(buf: Any, i: int, n: int) -> tuple[int, int, int]:
     """A JSON string at ``i`` made of printable ASCII only, without escapes.
 
@@ -145,7 +146,7 @@ def read_string(buf: Any, i: int, n: int) -> tuple[int, int, int]:
     return 0, 0, FAIL
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_bool(buf: Any, i: int, n: int) -> tuple[bool, int]:
     """A JSON ``true`` or ``false`` at ``i``: ``(value, next index)``."""
     if i + 4 <= n and buf[i] == 116 and buf[i + 1] == 114 and buf[i + 2] == 117 and buf[i + 3] == 101:
@@ -162,7 +163,7 @@ def read_bool(buf: Any, i: int, n: int) -> tuple[bool, int]:
     return False, FAIL
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_decimal_packed(buf: Any, i: int, n: int) -> tuple[int, int]:
     """A quoted decimal at ``i``, ``"-?(0|[1-9][0-9]*)(\\.[0-9]+)?"``, packed for :func:`unpack_decimal`.
 
@@ -213,14 +214,14 @@ def read_decimal_packed(buf: Any, i: int, n: int) -> tuple[int, int]:
     return (mant << 6) | (neg << 5) | scale, i + 1
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def unpack_decimal(packed: int, pow10: Any) -> float:
     """The float of a :func:`read_decimal_packed` result: exactly ``float(text)``."""
     value: float = (packed >> 6) / pow10[packed & 31]
     return -value if packed & 32 else value
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_decimal(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
     """A quoted decimal at ``i`` as the exact ``float(text)``: ``(value, next index)``.
 
@@ -232,7 +233,7 @@ def read_decimal(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
     return unpack_decimal(packed, pow10), i
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_levels(buf: Any, i: int, n: int, out: Any, fill: int, ev: int) -> tuple[int, int]:
     """A level array ``[["px","qty"],...]`` at ``i`` (no whitespace; decimals as :func:`read_decimal`).
 
@@ -328,7 +329,7 @@ def read_levels(buf: Any, i: int, n: int, out: Any, fill: int, ev: int) -> tuple
         return 0, FAIL
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def finish_levels(out: Any, start: int, stop: int, exch_ts: int, local_ts: int, ival: int, pow10: Any) -> None:
     """Complete the rows ``out[start:stop]`` written by :func:`read_levels`: unpack ``px``/``qty``, set
     the times and ``ival``, zero ``order_id`` and ``fval``."""
