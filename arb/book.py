@@ -57,6 +57,23 @@ _APPLY_FULL = 1
 
 
 @njit(cache=True, nogil=True)
+def _bisect(keys: Any, n: int, key: float) -> int:
+    # np.searchsorted(keys[:n], key) (side "left"), step for step as NumPy and Numba do it: NaN sorts
+    # last, and on a side that a NaN price left out of order it lands where theirs does.
+    lo = 0
+    hi = n
+    nan_key = key != key
+    while lo < hi:
+        mid = lo + ((hi - lo) >> 1)
+        v = keys[mid]
+        if v < key or (nan_key and v == v):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
 def level_update(keys: Any, qtys: Any, n: int, key: float, qty: float) -> int:
     """Set the level ``key`` of one side to ``qty`` and return the new level count.
 
@@ -66,7 +83,7 @@ def level_update(keys: Any, qtys: Any, n: int, key: float, qty: float) -> int:
     # Most updates touch the best levels at the end: search from there before bisecting.
     i = n
     if n == 0 or key <= keys[n - 1]:
-        i = int(np.searchsorted(keys[:n], key))
+        i = _bisect(keys, n, key)
     if i < n and keys[i] == key:
         if qty > 0.0:
             qtys[i] = qty
@@ -106,6 +123,32 @@ _RUN_MIN = 16
 
 
 @njit(cache=True, nogil=True)
+def _sort_order(values: Any, m: int) -> Any:
+    # Indices that sort values[:m] ascending (no NaN among them): a bottom-up merge sort.
+    order = np.empty(m, np.int64)
+    spare = np.empty(m, np.int64)
+    for k in range(m):
+        order[k] = k
+    width = 1
+    while width < m:
+        for lo in range(0, m, 2 * width):
+            mid = min(lo + width, m)
+            hi = min(lo + 2 * width, m)
+            a = lo
+            b = mid
+            for w in range(lo, hi):
+                if b >= hi or (a < mid and not values[order[b]] < values[order[a]]):
+                    spare[w] = order[a]
+                    a += 1
+                else:
+                    spare[w] = order[b]
+                    b += 1
+        order, spare = spare, order
+        width *= 2
+    return order
+
+
+@njit(cache=True, nogil=True)
 def _merge_run(
     keys: Any, qtys: Any, n: int, other_keys: Any, n_other: int, rows: Any, start: int, stop: int, bids: bool
 ) -> int:
@@ -128,8 +171,8 @@ def _merge_run(
     for k in range(m):
         px = rows[start + k]["px"]
         qty = rows[start + k]["qty"]
-        if qty != qty:
-            return -1  # a NaN quantity removes a level but inserts an absent one: one by one
+        if qty != qty or px != px:
+            return -1  # a NaN quantity removes a level but inserts an absent one; a NaN price sorts apart
         new_keys[k] = px if bids else -px
         new_qtys[k] = qty
     # The other side's best as a key of this side (bids: the best ask; asks: the best bid, negated):
@@ -145,23 +188,22 @@ def _merge_run(
     for k in range(1, m):
         ascending = ascending and new_keys[k - 1] < new_keys[k]
         descending = descending and new_keys[k - 1] > new_keys[k]
-    order: Any
-    if ascending:
-        order = np.arange(m)
-    elif descending:
-        order = np.arange(m - 1, -1, -1)
+    if ascending or descending:
+        order = np.empty(m, np.int64)
+        for k in range(m):
+            order[k] = k if ascending else m - 1 - k
     else:
-        order = np.argsort(new_keys, kind="mergesort")
+        order = _sort_order(new_keys, m)
     for k in range(m):
         key = new_keys[order[k]]
-        if key != key or (k > 0 and key == new_keys[order[k - 1]]):
-            return -1  # NaN, or a price twice: its last row wins, one by one
+        if k > 0 and key == new_keys[order[k - 1]]:
+            return -1  # a price twice: its last row wins, one by one
         if new_qtys[order[k]] > 0.0 and key >= limit:
             return -1
     low = new_keys[order[0]]
     first = n
     if n > 0 and low <= keys[n - 1]:
-        first = int(np.searchsorted(keys[:n], low))
+        first = _bisect(keys, n, low)
     tail = n - first
     out_keys = np.empty(tail + m)
     out_qtys = np.empty(tail + m)
@@ -188,8 +230,9 @@ def _merge_run(
             out_qtys[w] = qty
             w += 1
         b += 1
-    keys[first : first + w] = out_keys[:w]
-    qtys[first : first + w] = out_qtys[:w]
+    for k in range(w):
+        keys[first + k] = out_keys[k]
+        qtys[first + k] = out_qtys[k]
     return first + w
 
 

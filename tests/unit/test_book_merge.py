@@ -14,7 +14,7 @@ import random
 
 import numpy as np
 
-from arb.book import OrderBook, _apply_rows, _merge_run
+from arb.book import OrderBook, _apply_rows, _bisect, _merge_run
 from arb.events import (
     BBO_BID,
     BUY_EVENT,
@@ -206,3 +206,17 @@ def test_merged_runs_equal_row_by_row_on_captures() -> None:
         merged.apply(rows)
         single.apply(rows)
         _same(merged, single)
+
+
+def test_bisect_lands_where_numpy_searchsorted_does() -> None:
+    # level_update and _merge_run search with _bisect instead of np.searchsorted (a cheaper compile):
+    # the same index on sorted sides, and on sides a NaN price left out of order, NaN keys included.
+    rng = random.Random(8)
+    for _ in range(3000):
+        n = rng.randrange(0, 40)
+        pool = [rng.choice([float("nan"), -float("inf"), float("inf"), -0.0, 0.0]) if rng.random() < 0.1
+                else float(rng.randrange(-20, 20)) for _ in range(n + 1)]  # fmt: skip
+        keys = np.array(sorted(pool[:n]) if rng.random() < 0.6 else pool[:n], np.float64)
+        for key in (pool[n], float("nan"), rng.choice(keys.tolist() or [0.0])):
+            padded = np.concatenate([keys, np.full(3, 7.0)])  # only keys[:n] is searched
+            assert _bisect(padded, n, key) == int(np.searchsorted(keys, key)), (keys.tolist(), key)
