@@ -156,7 +156,7 @@ _INT64_MAX = 9_223_372_036_854_775_807
 _K_PU = ord("p") + 256 * ord("u")
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _matches(buf: Any, i: int, n: int, lit: Any) -> bool:
     m = lit.shape[0]
     if i + m > n:
@@ -270,7 +270,7 @@ def _trade(buf: Any, i: int, n: int, pow10: Any) -> tuple[int, int, int, int, in
             bit = 128
             xa, xb, i = read_string(buf, i, n)
             if i >= 0:
-                market = _same_bytes(buf, xa, xb, _MARKET)
+                market = xb - xa == _MARKET.shape[0] and _matches(buf, xa, xb, _MARKET)
         elif key == 109:  # "m"
             bit = 256
             maker, i = read_bool(buf, i, n)

@@ -70,11 +70,6 @@ def symbol_bytes(symbol: str) -> np.ndarray[Any, np.dtype[np.uint8]]:
     return np.frombuffer(raw, np.uint8).copy()
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _is_digit(c: int) -> bool:
-    return 48 <= c <= 57
-
-
 @njit(cache=True, nogil=True)
 def line_end(buf: Any, i: int, n: int) -> int:
     """Index of the first ``\\n`` at or after ``i``, or ``n`` when there is none."""
@@ -95,7 +90,7 @@ def read_local_ts(buf: Any, i: int, n: int) -> tuple[int, int]:
     value = 0
     for k in range(i, i + 19):
         c = buf[k]
-        if not _is_digit(c):
+        if c < 48 or c > 57:
             return 0, FAIL
         value = value * 10 + (c - 48)
     if buf[i] >= 57:  # '9': 9e18 and above may not fit an int64
@@ -110,15 +105,15 @@ def read_int(buf: Any, i: int, n: int) -> tuple[int, int]:
     Returns ``(value, next index)``. What follows is not checked (a ``.`` or ``e`` after the digits
     makes the caller's next expectation fail).
     """
-    if i >= n or not _is_digit(buf[i]):
+    if i >= n or buf[i] < 48 or buf[i] > 57:
         return 0, FAIL
     if buf[i] == 48:
-        if i + 1 < n and _is_digit(buf[i + 1]):
+        if i + 1 < n and 48 <= buf[i + 1] <= 57:
             return 0, FAIL  # leading zero: not JSON
         return 0, i + 1
     value = 0
     start = i
-    while i < n and _is_digit(buf[i]):
+    while i < n and 48 <= buf[i] <= 57:
         value = value * 10 + (buf[i] - 48)
         i += 1
         if i - start > INT_DIGITS_MAX:
@@ -214,7 +209,7 @@ def read_decimal_packed(buf: Any, i: int, n: int) -> tuple[int, int]:
     return (mant << 6) | (neg << 5) | scale, i + 1
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def unpack_decimal(packed: int, pow10: Any) -> float:
     """The float of a :func:`read_decimal_packed` result: exactly ``float(text)``."""
     value: float = (packed >> 6) / pow10[packed & 31]
