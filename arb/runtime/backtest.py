@@ -50,9 +50,10 @@ from hftbacktest.binding import (
 from hftbacktest.intrinsic import address_as_void_pointer, is_null_ptr
 from hftbacktest.order import CANCELED, EXPIRED, FILLED, IOC, LIMIT, order_dtype
 from hftbacktest.types import state_values_dtype
-from numba import njit, typeof
+from numba import typeof
 from numba.np.numpy_support import carray
 
+from arb._jit import njit
 from arb.config import AppConfig, VenueConfig
 from arb.events import NS_PER_S
 from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT, draw_fault, make_leg_faults
