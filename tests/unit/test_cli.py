@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
+import subprocess
+import sys
 
 import numpy as np
 
-from arb.cli import main
+from arb.cli import _LOCAL_COMMANDS, _MODULE_COMMANDS, _command_of, _parser, main
 from arb.events import event_dtype
 from arb.recording.convert import load_eod
 from arb.recording.format import format_line
@@ -63,3 +66,28 @@ def test_check_names_an_unknown_key_in_a_venue_file(tmp_path, capsys) -> None:
 def test_check_accepts_the_shipped_config(capsys) -> None:
     assert main(["check", "--config", "config/arbitrage.toml"]) == 0
     assert "binance: spot" in capsys.readouterr().out
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return set(sub.choices)
+
+
+def test_the_parser_of_one_command_has_that_command_and_all_have_every_command() -> None:
+    everything = _commands(_parser())
+    assert everything == _MODULE_COMMANDS | _LOCAL_COMMANDS  # a new command is listed in one of the two
+    for name in everything:
+        assert name in _commands(_parser(name))
+        assert _command_of(["-q", "-v", name, "--help"]) == name
+    assert _command_of(["-q"]) is None and _command_of(["nosuch", "convert"]) is None
+
+
+def test_convert_does_not_import_the_live_modules() -> None:
+    # Building the parser for one command imports only what that command needs: arb convert is a
+    # short process, and aiohttp, ccxt and SQLAlchemy took most of its start.
+    code = (
+        "import sys; from arb.cli import _parser; _parser('convert'); "
+        "print(sorted(m for m in sys.modules if m.startswith(('aiohttp', 'ccxt', 'sqlalchemy', 'arb.runtime.record'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
