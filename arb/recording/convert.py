@@ -160,10 +160,16 @@ def make_normalizer(
     *,
     include_bbo: bool = False,
     echo: bool = True,
+    bulk: bool = False,
 ) -> BinanceNormalizer | BybitNormalizer:
-    """The normalizer for ``venue`` (``"binance"`` or ``"bybit"``); ``echo=False`` for a quiet one."""
+    """The normalizer for ``venue`` (``"binance"`` or ``"bybit"``); ``echo=False`` for a quiet one.
+
+    ``bulk``: for a converter, which hands Binance recordings to ``on_chunk`` (its compiled scan
+    of whole buffers) and only the lines that scan declines to ``on_message``; the per-frame scan
+    would decline those too, so it is left out (never compiled or loaded). Same rows either way.
+    """
     if venue == "binance":
-        return BinanceNormalizer(symbol, market, include_bbo=include_bbo, echo=echo)
+        return BinanceNormalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=not bulk)
     if venue == "bybit":
         return BybitNormalizer(symbol, market, include_bbo=include_bbo, echo=echo)
     raise RecordingError(f"unknown venue {venue!r}: expected one of {', '.join(VENUES)}")
@@ -464,7 +470,7 @@ def _settle(
     fixed = plan is not None
     plan = dict(plan or {})
     while True:
-        normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo, echo=False)
+        normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo, echo=False, bulk=True)
         if initial is not None and initial.synced:
             normalizer.resume(initial.update_id, initial.market, initial.symbol)
         receiver = on_rows() if on_rows is not None else None
