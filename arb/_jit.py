@@ -21,6 +21,7 @@ Use it exactly as ``numba.njit`` with keyword options: ``@njit(cache=True, nogil
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -30,7 +31,7 @@ from numba.core.registry import CPUDispatcher
 if TYPE_CHECKING:
     from numba.core.dispatcher import Dispatcher
 
-__all__ = ["njit"]
+__all__ = ["cached", "njit"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -57,3 +58,12 @@ def njit(*, cache: bool = False, **options: Any) -> Callable[[_F], Dispatcher[_F
         return cast("Dispatcher[_F]", dispatcher)
 
     return decorate
+
+
+def cached(fn: Any) -> bool:
+    """True when the compiled function ``fn`` has machine code ready: compiled in this process, or in
+    Numba's on-disk cache (written by an earlier process, for some argument types)."""
+    if getattr(fn, "signatures", None):
+        return True
+    index = getattr(getattr(getattr(fn, "_cache", None), "_cache_file", None), "_index_path", None)
+    return isinstance(index, str) and os.path.exists(index)

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from arb._jit import cached
 from arb.book import OrderBook
 from arb.errors import RecordingError
 from arb.events import LOCAL_EVENT, EventArray, SyncReason, event_dtype
@@ -51,7 +52,9 @@ from arb.recording.corrections import (
 from arb.recording.findings import FileFindings, Findings
 from arb.recording.format import Cut, LineReader, Mark, ReadReport, sample
 from arb.recording.stream import Bounds, OrderStream
+from connectors.binance import fastscan as binance_scan
 from connectors.binance.normalize import BinanceNormalizer
+from connectors.bybit import fastscan as bybit_scan
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition
 
@@ -65,6 +68,7 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fall
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
+    "SCAN_PAYS_BYTES",
     "ConversionResult",
     "EodSnapshot",
     "PartsResult",
@@ -77,6 +81,7 @@ __all__ = [
     "part_path",
     "part_paths",
     "save_eod",
+    "scan_pays",
     "sniff",
     "write_npz",
 ]
@@ -153,6 +158,26 @@ class ConversionResult(_FindingsView):
     """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
 
 
+SCAN_PAYS_BYTES = 64 << 20
+"""Compressed recording bytes from which compiling a venue's scanners pays for itself in one conversion.
+
+Compiling them takes 5-7 s of CPU (once: Numba caches them); decoding message by message instead
+costs 0.04-0.09 s more per compressed MB (the sample's days and the USD-M capture): even at
+0.09 s/MB, 64 MB of recordings are needed before the compile is won back."""
+
+
+def scan_pays(venue: str, input_bytes: int) -> bool:
+    """Whether converting ``input_bytes`` of ``venue``'s recordings should go through its compiled
+    scanners: yes when they are compiled already (in this process or Numba's cache), or when the
+    input is large enough to pay for compiling them (:data:`SCAN_PAYS_BYTES`); no otherwise, e.g.
+    the first backtest after an install on small days. The rows are the same either way."""
+    if venue == "binance":
+        ready = cached(binance_scan.scan_lines)
+    else:
+        ready = cached(bybit_scan.scan_frame) and cached(bybit_scan.scan_trades)
+    return ready or input_bytes >= SCAN_PAYS_BYTES
+
+
 def make_normalizer(
     venue: str,
     market: str | None = None,
@@ -161,17 +186,19 @@ def make_normalizer(
     include_bbo: bool = False,
     echo: bool = True,
     bulk: bool = False,
+    scan: bool = True,
 ) -> BinanceNormalizer | BybitNormalizer:
     """The normalizer for ``venue`` (``"binance"`` or ``"bybit"``); ``echo=False`` for a quiet one.
 
     ``bulk``: for a converter, which hands Binance recordings to ``on_chunk`` (its compiled scan
     of whole buffers) and only the lines that scan declines to ``on_message``; the per-frame scan
-    would decline those too, so it is left out (never compiled or loaded). Same rows either way.
+    would decline those too, so it is left out (never compiled or loaded). ``scan=False``: without
+    any compiled scan (every message decoded by the per-message code). Same rows in every case.
     """
     if venue == "binance":
-        return BinanceNormalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=not bulk)
+        return BinanceNormalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=scan and not bulk)
     if venue == "bybit":
-        return BybitNormalizer(symbol, market, include_bbo=include_bbo, echo=echo)
+        return BybitNormalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=scan)
     raise RecordingError(f"unknown venue {venue!r}: expected one of {', '.join(VENUES)}")
 
 
@@ -300,10 +327,12 @@ def _feed(
     keep_going: bool,
     on_rows: Callable[[EventArray], None] | None = None,
     chunk_rows: int = 0,
+    scan: bool = True,
 ) -> list[FileFindings]:
     # Push every line of every file through the normalizer, in order, reporting progress per block,
     # and say what each file held. With ``on_rows``, the rows are handed over as they come, whenever
-    # ``chunk_rows`` or more are held and at the end, instead of staying in the sink.
+    # ``chunk_rows`` or more are held and at the end, instead of staying in the sink. ``scan``:
+    # Binance lines go through its compiled bulk scan (on_chunk), else line by line (on_lines).
     total = sum(p.stat().st_size for p in paths)
     done = 0
     found: list[FileFindings] = []
@@ -324,7 +353,7 @@ def _feed(
         before = normalizer.stats.as_dict()
         names_before = set(normalizer.stats.unknown_stream_names)
         normalizer.bad_payloads.samples = []
-        if isinstance(normalizer, BinanceNormalizer):
+        if scan and isinstance(normalizer, BinanceNormalizer):
             # Rows go straight into the sink's bulk array: size it once from the stated inflated size
             # (or for a chunk, when they are handed over in chunks).
             room = reader.size_hint() // _BYTES_PER_ROW_HINT
@@ -383,6 +412,7 @@ def convert_files(
     progress: ProgressFn | None = None,
     with_eod: bool = True,
     allow_damaged: bool = False,
+    scan: bool | None = True,
 ) -> ConversionResult:
     """Convert consecutive recording files of one venue and symbol into event rows.
 
@@ -394,6 +424,11 @@ def convert_files(
     ``rows`` are then empty; the sync state is still reported). ``allow_damaged`` keeps what can be
     read of a damaged file instead of refusing it.
 
+    ``scan`` chooses how messages are decoded, never what comes out: True (the default) through the
+    venue's compiled scanners (``connectors.*.fastscan``: several times faster, compiled once, a few
+    seconds, the first time they are used after an install); False message by message; None the
+    scanners when :func:`scan_pays` says so for these inputs.
+
     Every row is held in memory; :func:`convert_to_parts` converts a day of any size into files,
     holding a chunk at a time, with the same rows.
 
@@ -402,7 +437,9 @@ def convert_files(
     only worth a warning is in ``result.findings``, for the caller to print.
     """
     paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial)
-    normalizer, findings, _ = _settle(paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged)
+    normalizer, findings, _ = _settle(
+        paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged, scan=scan
+    )
     raw = normalizer.sink.take()
     rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
     eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer)
@@ -462,19 +499,24 @@ def _settle(
     on_rows: Callable[[], Callable[[EventArray], None]] | None = None,
     chunk_rows: int = 0,
     plan: dict[Path, list[Mark]] | None = None,
+    *,
+    scan: bool | None = True,
 ) -> tuple[BinanceNormalizer | BybitNormalizer, Findings, dict[Path, list[Mark]]]:
     # Read every input through a fresh normalizer; read again, skipping them, when garbled lines
     # reached it; raise what the findings make an error. ``on_rows()`` gives each read's receiver
     # of the rows in chunks (None: they stay in the sink). Returns the normalizer, the findings and
-    # the lines skipped (``plan``: give it back to read the same rows again).
+    # the lines skipped (``plan``: give it back to read the same rows again). ``scan``: as
+    # convert_files takes it.
     fixed = plan is not None
     plan = dict(plan or {})
+    if scan is None:
+        scan = scan_pays(venue, sum(p.stat().st_size for p in paths))
     while True:
-        normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo, echo=False, bulk=True)
+        normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo, echo=False, bulk=True, scan=scan)
         if initial is not None and initial.synced:
             normalizer.resume(initial.update_id, initial.market, initial.symbol)
         receiver = on_rows() if on_rows is not None else None
-        files = _feed(normalizer, paths, progress, plan, allow_damaged, receiver, chunk_rows)
+        files = _feed(normalizer, paths, progress, plan, allow_damaged, receiver, chunk_rows, scan)
         findings = Findings(venue, normalizer.market, normalizer.symbol, files, allow_damaged)
         damaged = any(f.damage for f in files)
         if not fixed and not plan and any(f.tainted for f in files) and (allow_damaged or not damaged):
@@ -550,6 +592,7 @@ def convert_to_parts(
     progress: ProgressFn | None = None,
     allow_damaged: bool = False,
     index: Callable[[PartsResult], dict[str, Any]] | None = None,
+    scan: bool | None = True,
 ) -> PartsResult:
     """Convert like :func:`convert_files`, holding about ``chunk_rows`` rows at a time, into files.
 
@@ -595,9 +638,12 @@ def convert_to_parts(
         return receive
 
     two_reads = _halves(progress)
+    if scan is None:
+        scan = scan_pays(venue, sum(p.stat().st_size for p in paths))
     normalizer, findings, plan = _settle(
-        paths, venue, market, symbol, initial, include_bbo, two_reads[0], allow_damaged, first_read, chunk_rows
-    )
+        paths, venue, market, symbol, initial, include_bbo, two_reads[0], allow_damaged, first_read, chunk_rows,
+        scan=scan,
+    )  # fmt: skip
     book = OrderBook()
     if initial is not None and initial.synced:
         book.apply(initial.rows)
@@ -642,7 +688,7 @@ def convert_to_parts(
             try:
                 normalizer, _, _ = _settle(
                     paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
-                    lambda: stream.add, chunk_rows, plan,
+                    lambda: stream.add, chunk_rows, plan, scan=scan,
                 )  # fmt: skip
                 stream.finish()
             finally:

@@ -61,6 +61,7 @@ from arb.recording.convert import (
     load_eod,
     part_paths,
     save_eod,
+    scan_pays,
 )
 from arb.recording.findings import Findings
 
@@ -329,9 +330,11 @@ def _convert_day(
     initial: EodSnapshot | None,
     previous_eod: Path | None,
     allow_damaged: bool,
+    scan: bool,
 ) -> _Cached:
     # Convert one day (or take it from the cache), then say what its conversion found: a cache hit
-    # raises the same error and logs the same warnings as the conversion that wrote it.
+    # raises the same error and logs the same warnings as the conversion that wrote it. ``scan``:
+    # through the venue's compiled scanners (convert_to_parts; the same rows either way).
     npz, eod_path = _cache_paths(recording)
     chunk_rows = CHUNK_ROWS
     key = _source_key(recording, previous_eod, chunk_rows)
@@ -351,6 +354,7 @@ def _convert_day(
             local_offset_ns=0,  # one shift for both venues is applied later
             allow_damaged=allow_damaged,
             index=lambda r: _index(key, r),
+            scan=scan,
         )
         save_eod(eod_path, result.eod)
         figures = {name: int(getattr(result, name)) for name in _FIGURES}
@@ -380,6 +384,9 @@ def load_venue(
     recordings = find_days(config.backtest.recordings, venue, symbol)
     before = days[0] - dt.timedelta(days=1)
     chain = ([before] if before in recordings else []) + days
+    # Compile the venue's scanners only if they are ready or these days are big enough to pay for it:
+    # a first backtest on small days converts them message by message instead of compiling first.
+    scan = scan_pays(venue.name, sum(recordings[day].stat().st_size for day in chain))
     initial: EodSnapshot | None = None
     previous_eod: Path | None = None
     first_initial: EodSnapshot | None = None
@@ -389,7 +396,7 @@ def load_venue(
         if progress is not None:
             progress(f"{venue.name} {day:%Y-%m-%d}")
         try:
-            got = _convert_day(venue, symbol, recording, initial, previous_eod, allow_damaged)
+            got = _convert_day(venue, symbol, recording, initial, previous_eod, allow_damaged, scan)
         except RecordingError as exc:
             if day != before:
                 raise
