@@ -28,6 +28,7 @@ smallest that makes every local time at least its exchange time (the shared capt
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import tempfile
@@ -590,11 +591,24 @@ def book_times(arrays: Feed) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Sorted distinct local times at which this venue's book (or its sync state) changed."""
     parts = []
     for rows in _each(arrays):
-        local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
-        kinds = local["ev"] & EVENT_KIND_MASK
-        mask = np.isin(kinds, np.array(_BOOK_KINDS, dtype=np.uint64))
-        parts.append(np.unique(local["local_ts"][mask]))  # distinct per array: a depth message has many rows
+        ev = rows["ev"]
+        kinds = ev & EVENT_KIND_MASK
+        mask = (ev & LOCAL_EVENT) != 0
+        mask &= functools.reduce(np.logical_or, [kinds == kind for kind in _BOOK_KINDS])
+        parts.append(_distinct(rows["local_ts"][mask]))  # per array: a depth message has many rows
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+
+def _distinct(ts: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    # np.unique(ts); a converted array's local rows are in local time order already, so without the sort.
+    step = np.diff(ts)
+    if len(ts) < 2 or (step < 0).any():
+        out: np.ndarray[Any, Any] = np.unique(ts)
+        return out
+    keep = np.empty(len(ts), bool)
+    keep[0] = True
+    np.not_equal(step, 0, out=keep[1:])
+    return np.compress(keep, ts)
 
 
 def sync_transitions(arrays: Feed, synced_at_start: bool) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
