@@ -42,7 +42,16 @@ from arb.events import (
     event_dtype,
 )
 
-__all__ = ["DEFAULT_CAPACITY", "BookArrays", "OrderBook", "apply_rows", "book_top", "level_update", "touches_book"]
+__all__ = [
+    "DEFAULT_CAPACITY",
+    "BookArrays",
+    "OrderBook",
+    "apply_rows",
+    "apply_rows_one_by_one",
+    "book_top",
+    "level_update",
+    "touches_book",
+]
 
 BookArrays = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any],
                    np.ndarray[Any, Any]]  # fmt: skip
@@ -237,6 +246,40 @@ def _merge_run(
 
 
 @njit(cache=True, nogil=True)
+def _apply_row(
+    bid_keys: Any, bid_qtys: Any, ask_keys: Any, ask_qtys: Any, n_bid: int, n_ask: int, ev: int, px: float, qty: float
+) -> tuple[int, int]:
+    # One row (its ev, px and qty) applied to a book of n_bid bids and n_ask asks: the new counts, or
+    # (-1, -1) when its side is full (nothing changed: grow the arrays and apply it again).
+    kind = ev & EVENT_KIND_MASK
+    if kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT:
+        # (not qty <= 0.0, rather than qty > 0.0: level_update inserts a NaN quantity too)
+        if ev & BUY_EVENT:
+            if n_bid >= bid_keys.shape[0] and not qty <= 0.0:
+                return -1, -1
+            n_bid = level_update(bid_keys, bid_qtys, n_bid, px, qty)
+            if qty > 0.0:
+                n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, True)
+        elif ev & SELL_EVENT:
+            if n_ask >= ask_keys.shape[0] and not qty <= 0.0:
+                return -1, -1
+            n_ask = level_update(ask_keys, ask_qtys, n_ask, -px, qty)
+            if qty > 0.0:
+                n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, False)
+    elif kind == DEPTH_CLEAR_EVENT:
+        if ev & BUY_EVENT:
+            while n_bid > 0 and bid_keys[n_bid - 1] >= px:
+                n_bid -= 1
+        elif ev & SELL_EVENT:
+            while n_ask > 0 and -ask_keys[n_ask - 1] <= px:
+                n_ask -= 1
+        else:
+            n_bid = 0
+            n_ask = 0
+    return n_bid, n_ask
+
+
+@njit(cache=True, nogil=True)
 def _apply_rows(
     bid_keys: Any,
     bid_qtys: Any,
@@ -250,17 +293,15 @@ def _apply_rows(
     # apply_rows, merging runs of at least run_min same-side level rows (the row-by-row result).
     n_bid = counts[0]
     n_ask = counts[1]
-    cap_bid = bid_keys.shape[0]
-    cap_ask = ask_keys.shape[0]
     i = start
     n_rows = rows.shape[0]
     single_until = start  # rows before this index go one by one (their run was refused)
     while i < n_rows:
         ev = rows[i]["ev"]
         kind = ev & EVENT_KIND_MASK
-        if kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT:
+        if (kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT) and i >= single_until:
             bids = (ev & BUY_EVENT) != 0
-            if i >= single_until and (bids or ev & SELL_EVENT):
+            if bids or ev & SELL_EVENT:
                 stop = i + 1
                 while stop < n_rows and stop - i < run_min:
                     e = rows[stop]["ev"]
@@ -292,32 +333,13 @@ def _apply_rows(
                             i = stop
                             continue
                     single_until = stop
-            px = rows[i]["px"]
-            qty = rows[i]["qty"]
-            # (not qty <= 0.0, rather than qty > 0.0: level_update inserts a NaN quantity too)
-            if ev & BUY_EVENT:
-                if n_bid >= cap_bid and not qty <= 0.0:
-                    break
-                n_bid = level_update(bid_keys, bid_qtys, n_bid, px, qty)
-                if qty > 0.0:
-                    n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, True)
-            elif ev & SELL_EVENT:
-                if n_ask >= cap_ask and not qty <= 0.0:
-                    break
-                n_ask = level_update(ask_keys, ask_qtys, n_ask, -px, qty)
-                if qty > 0.0:
-                    n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, False)
-        elif kind == DEPTH_CLEAR_EVENT:
-            px = rows[i]["px"]
-            if ev & BUY_EVENT:
-                while n_bid > 0 and bid_keys[n_bid - 1] >= px:
-                    n_bid -= 1
-            elif ev & SELL_EVENT:
-                while n_ask > 0 and -ask_keys[n_ask - 1] <= px:
-                    n_ask -= 1
-            else:
-                n_bid = 0
-                n_ask = 0
+        new_bid, new_ask = _apply_row(
+            bid_keys, bid_qtys, ask_keys, ask_qtys, n_bid, n_ask, ev, rows[i]["px"], rows[i]["qty"]
+        )
+        if new_bid < 0:
+            break
+        n_bid = new_bid
+        n_ask = new_ask
         i += 1
     counts[0] = n_bid
     counts[1] = n_ask
@@ -345,6 +367,38 @@ def apply_rows(
     ``_merge_run``), instead of moving the levels below each deep update one at a time.
     """
     return _apply_rows(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, rows, start, _RUN_MIN)
+
+
+@njit(cache=True, nogil=True)
+def apply_rows_one_by_one(
+    bid_keys: Any,
+    bid_qtys: Any,
+    ask_keys: Any,
+    ask_qtys: Any,
+    counts: Any,
+    rows: Any,
+    start: int,
+) -> int:
+    """:func:`apply_rows` without merging runs: the same book and return value, row by row.
+
+    Slower on deep books, but it compiles in a fraction of the time (none of the merge code): for a
+    one-off book whose rows are too few to pay for compiling the merge (a first conversion of small
+    days).
+    """
+    n_bid = counts[0]
+    n_ask = counts[1]
+    i = start
+    while i < rows.shape[0]:
+        row = rows[i]
+        new_bid, new_ask = _apply_row(bid_keys, bid_qtys, ask_keys, ask_qtys, n_bid, n_ask, row.ev, row.px, row.qty)
+        if new_bid < 0:
+            break
+        n_bid = new_bid
+        n_ask = new_ask
+        i += 1
+    counts[0] = n_bid
+    counts[1] = n_ask
+    return i
 
 
 @njit(cache=True, nogil=True)
@@ -413,11 +467,13 @@ class OrderBook:
         """The book as compiled code takes it: (bid_keys, bid_qtys, ask_keys, ask_qtys, counts); a new
         tuple whenever the book grows."""
 
-    def apply(self, rows: EventArray) -> None:
-        """Apply event rows in order (depth, snapshot and clear rows change the book)."""
+    def apply(self, rows: EventArray, *, merge: bool = True) -> None:
+        """Apply event rows in order (depth, snapshot and clear rows change the book). ``merge=False``
+        applies them one by one (:func:`apply_rows_one_by_one`: the same book)."""
+        step = apply_rows if merge else apply_rows_one_by_one
         start = 0
         while True:
-            start = apply_rows(self.bid_keys, self.bid_qtys, self.ask_keys, self.ask_qtys, self.counts, rows, start)
+            start = step(self.bid_keys, self.bid_qtys, self.ask_keys, self.ask_qtys, self.counts, rows, start)
             if start >= len(rows):
                 return
             self._grow()
