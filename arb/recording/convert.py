@@ -41,7 +41,7 @@ from typing import Any, Literal
 import numpy as np
 
 from arb._jit import cached
-from arb.book import OrderBook
+from arb.book import OrderBook, apply_rows
 from arb.errors import RecordingError
 from arb.events import LOCAL_EVENT, EventArray, SyncReason, event_dtype
 from arb.recording.corrections import (
@@ -67,8 +67,8 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fall
     pass
 
 __all__ = [
+    "COMPILE_PAYS_BYTES",
     "DEFAULT_CHUNK_ROWS",
-    "SCAN_PAYS_BYTES",
     "ConversionResult",
     "EodSnapshot",
     "PartsResult",
@@ -78,6 +78,7 @@ __all__ = [
     "infer_venue",
     "load_eod",
     "make_normalizer",
+    "merge_pays",
     "part_path",
     "part_paths",
     "save_eod",
@@ -158,24 +159,33 @@ class ConversionResult(_FindingsView):
     """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
 
 
-SCAN_PAYS_BYTES = 64 << 20
-"""Compressed recording bytes from which compiling a venue's scanners pays for itself in one conversion.
+COMPILE_PAYS_BYTES = 64 << 20
+"""Compressed recording bytes from which compiling a fast path pays for itself in one conversion.
 
-Compiling them takes 5-7 s of CPU (once: Numba caches them); decoding message by message instead
-costs 0.04-0.09 s more per compressed MB (the sample's days and the USD-M capture): even at
-0.09 s/MB, 64 MB of recordings are needed before the compile is won back."""
+A venue's scanners take 5-7 s of CPU to compile (once: Numba caches them); decoding message by
+message instead costs 0.04-0.09 s more per compressed MB (the sample's days and the USD-M
+capture). The book's run merging takes ~2 s; applying the end-of-day book's rows one by one costs
+~0.03 s more per MB on the USD-M capture's deep book. Either way about 64 MB of recordings are
+needed before the compile is won back."""
 
 
 def scan_pays(venue: str, input_bytes: int) -> bool:
     """Whether converting ``input_bytes`` of ``venue``'s recordings should go through its compiled
     scanners: yes when they are compiled already (in this process or Numba's cache), or when the
-    input is large enough to pay for compiling them (:data:`SCAN_PAYS_BYTES`); no otherwise, e.g.
+    input is large enough to pay for compiling them (:data:`COMPILE_PAYS_BYTES`); no otherwise, e.g.
     the first backtest after an install on small days. The rows are the same either way."""
     if venue == "binance":
         ready = cached(binance_scan.scan_lines)
     else:
         ready = cached(bybit_scan.scan_frame) and cached(bybit_scan.scan_trades)
-    return ready or input_bytes >= SCAN_PAYS_BYTES
+    return ready or input_bytes >= COMPILE_PAYS_BYTES
+
+
+def merge_pays(input_bytes: int) -> bool:
+    """Whether the end-of-day book of a conversion of ``input_bytes`` should merge runs of level rows
+    (``arb.book.apply_rows``) rather than apply them one by one (``apply_rows_one_by_one``, which
+    compiles in a fraction of the time): as :func:`scan_pays` decides. The same book either way."""
+    return cached(apply_rows) or input_bytes >= COMPILE_PAYS_BYTES
 
 
 def make_normalizer(
@@ -413,6 +423,7 @@ def convert_files(
     with_eod: bool = True,
     allow_damaged: bool = False,
     scan: bool | None = True,
+    merge: bool | None = True,
 ) -> ConversionResult:
     """Convert consecutive recording files of one venue and symbol into event rows.
 
@@ -427,7 +438,8 @@ def convert_files(
     ``scan`` chooses how messages are decoded, never what comes out: True (the default) through the
     venue's compiled scanners (``connectors.*.fastscan``: several times faster, compiled once, a few
     seconds, the first time they are used after an install); False message by message; None the
-    scanners when :func:`scan_pays` says so for these inputs.
+    scanners when :func:`scan_pays` says so for these inputs. ``merge`` likewise chooses how the
+    end-of-day book applies its rows (True: merging runs; None: as :func:`merge_pays` says).
 
     Every row is held in memory; :func:`convert_to_parts` converts a day of any size into files,
     holding a chunk at a time, with the same rows.
@@ -437,12 +449,14 @@ def convert_files(
     only worth a warning is in ``result.findings``, for the caller to print.
     """
     paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial)
+    if merge is None:
+        merge = merge_pays(sum(p.stat().st_size for p in paths))
     normalizer, findings, _ = _settle(
         paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged, scan=scan
     )
     raw = normalizer.sink.take()
     rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
-    eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer)
+    eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer, merge)
     return ConversionResult(
         rows=rows,
         eod=eod,
@@ -593,6 +607,7 @@ def convert_to_parts(
     allow_damaged: bool = False,
     index: Callable[[PartsResult], dict[str, Any]] | None = None,
     scan: bool | None = True,
+    merge: bool | None = True,
 ) -> PartsResult:
     """Convert like :func:`convert_files`, holding about ``chunk_rows`` rows at a time, into files.
 
@@ -640,13 +655,15 @@ def convert_to_parts(
     two_reads = _halves(progress)
     if scan is None:
         scan = scan_pays(venue, sum(p.stat().st_size for p in paths))
+    if merge is None:
+        merge = merge_pays(sum(p.stat().st_size for p in paths))
     normalizer, findings, plan = _settle(
         paths, venue, market, symbol, initial, include_bbo, two_reads[0], allow_damaged, first_read, chunk_rows,
         scan=scan,
     )  # fmt: skip
     book = OrderBook()
     if initial is not None and initial.synced:
-        book.apply(initial.rows)
+        book.apply(initial.rows, merge=merge)
     span = _Span()
     parts: list[Path] = []
     part_rows: list[int] = []
@@ -655,7 +672,7 @@ def convert_to_parts(
 
     def write(rows: EventArray) -> None:
         # Account for a part and write it (part 0 is kept, or written aside, for the end).
-        book.apply(rows[(rows["ev"] & LOCAL_EVENT) != 0])
+        book.apply(rows[(rows["ev"] & LOCAL_EVENT) != 0], merge=merge)
         span.add(rows)
         i = len(parts)
         parts.append(part_path(target, i))
@@ -897,14 +914,14 @@ def _correct(rows: EventArray, base_latency_ns: int, local_offset_ns: int | None
 
 
 def _end_of_day(
-    rows: EventArray, initial: EodSnapshot | None, normalizer: BinanceNormalizer | BybitNormalizer
+    rows: EventArray, initial: EodSnapshot | None, normalizer: BinanceNormalizer | BybitNormalizer, merge: bool
 ) -> EodSnapshot:
     # Rebuild the book from the local-side rows (the order a live strategy saw them) and dump it.
     book = OrderBook()
     if initial is not None and initial.synced:
-        book.apply(initial.rows)
+        book.apply(initial.rows, merge=merge)
     local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
-    book.apply(local)
+    book.apply(local, merge=merge)
     exch_ts = int(rows["exch_ts"].max()) if len(rows) else (initial.exch_ts if initial else 0)
     local_ts = int(rows["local_ts"].max()) if len(rows) else (initial.local_ts if initial else 0)
     synced = normalizer.status.state is SyncState.SYNCED

@@ -60,6 +60,7 @@ from arb.recording.convert import (
     PartsResult,
     convert_to_parts,
     load_eod,
+    merge_pays,
     part_paths,
     save_eod,
     scan_pays,
@@ -331,11 +332,11 @@ def _convert_day(
     initial: EodSnapshot | None,
     previous_eod: Path | None,
     allow_damaged: bool,
-    scan: bool,
+    fast: tuple[bool, bool],
 ) -> _Cached:
     # Convert one day (or take it from the cache), then say what its conversion found: a cache hit
-    # raises the same error and logs the same warnings as the conversion that wrote it. ``scan``:
-    # through the venue's compiled scanners (convert_to_parts; the same rows either way).
+    # raises the same error and logs the same warnings as the conversion that wrote it. ``fast``:
+    # convert_to_parts's scan and merge (its compiled fast paths; the same conversion either way).
     npz, eod_path = _cache_paths(recording)
     chunk_rows = CHUNK_ROWS
     key = _source_key(recording, previous_eod, chunk_rows)
@@ -355,7 +356,8 @@ def _convert_day(
             local_offset_ns=0,  # one shift for both venues is applied later
             allow_damaged=allow_damaged,
             index=lambda r: _index(key, r),
-            scan=scan,
+            scan=fast[0],
+            merge=fast[1],
         )
         save_eod(eod_path, result.eod)
         figures = {name: int(getattr(result, name)) for name in _FIGURES}
@@ -385,9 +387,10 @@ def load_venue(
     recordings = find_days(config.backtest.recordings, venue, symbol)
     before = days[0] - dt.timedelta(days=1)
     chain = ([before] if before in recordings else []) + days
-    # Compile the venue's scanners only if they are ready or these days are big enough to pay for it:
-    # a first backtest on small days converts them message by message instead of compiling first.
-    scan = scan_pays(venue.name, sum(recordings[day].stat().st_size for day in chain))
+    # Compile the converter's fast paths only if they are ready or these days are big enough to pay
+    # for it: a first backtest on small days converts them without, instead of compiling first.
+    size = sum(recordings[day].stat().st_size for day in chain)
+    fast = (scan_pays(venue.name, size), merge_pays(size))
     initial: EodSnapshot | None = None
     previous_eod: Path | None = None
     first_initial: EodSnapshot | None = None
@@ -397,7 +400,7 @@ def load_venue(
         if progress is not None:
             progress(f"{venue.name} {day:%Y-%m-%d}")
         try:
-            got = _convert_day(venue, symbol, recording, initial, previous_eod, allow_damaged, scan)
+            got = _convert_day(venue, symbol, recording, initial, previous_eod, allow_damaged, fast)
         except RecordingError as exc:
             if day != before:
                 raise

@@ -1,11 +1,12 @@
-"""Converting with or without the compiled scanners gives the same conversion, bit for bit.
+"""Converting with or without the compiled fast paths gives the same conversion, bit for bit.
 
-``convert_files``/``convert_to_parts`` take ``scan``: through the venues' compiled scanners
-(``connectors.*.fastscan``) or message by message. A first ``arb backtest`` after an install
-converts its small days message by message rather than compile the scanners first
-(``scan_pays``); everything it gets must be what the scanners give: rows, the end-of-day book,
-counters, sync transitions, findings. Checked on every capture and the sample's days (both venues,
-the second day starting from the first's book), in memory and in chunks.
+``convert_files``/``convert_to_parts`` take ``scan`` (through the venues' compiled scanners,
+``connectors.*.fastscan``, or message by message) and ``merge`` (the end-of-day book merging runs
+of level rows, or applying them one by one). A first ``arb backtest`` after an install converts its
+small days without either rather than compile them first (``scan_pays``, ``merge_pays``);
+everything it gets must be what the fast paths give: rows, the end-of-day book, counters, sync
+transitions, findings. Checked on every capture and the sample's days (both venues, the second
+day starting from the first's book), in memory and in chunks.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 from arb.recording import convert as convert_module
-from arb.recording.convert import SCAN_PAYS_BYTES, convert_files, convert_to_parts, scan_pays
+from arb.recording.convert import COMPILE_PAYS_BYTES, convert_files, convert_to_parts, merge_pays, scan_pays
 from tests.helpers import RECORDINGS, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 
 BYBIT = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz", RECORDINGS / "bybit_spot" / "btcusdt_20240809.gz"]
@@ -37,21 +38,22 @@ def _same(a: convert_module.ConversionResult, b: convert_module.ConversionResult
 
 @pytest.mark.parametrize("path", [USDM_BTC, SPOT_BTC_HEAD, SPOT_ETH_HEAD, *BINANCE, *BYBIT], ids=lambda p: p.name)
 def test_one_file_with_and_without_the_scanners(path: Path) -> None:
-    _same(convert_files([path], scan=True), convert_files([path], scan=False))
+    _same(convert_files([path]), convert_files([path], scan=False, merge=False))
 
 
 @pytest.mark.parametrize("days", [BINANCE, BYBIT], ids=["binance", "bybit"])
 def test_the_second_day_from_the_first_days_book(days: list[Path]) -> None:
     first = convert_files(days[:1])
-    _same(convert_files(days[1:], initial=first.eod, scan=True), convert_files(days[1:], initial=first.eod, scan=False))
+    slow = convert_files(days[1:], initial=first.eod, scan=False, merge=False)
+    _same(convert_files(days[1:], initial=first.eod), slow)
 
 
 @pytest.mark.parametrize("path", [USDM_BTC, BYBIT[0]], ids=lambda p: p.name)
 def test_parts_with_and_without_the_scanners(path: Path, tmp_path: Path) -> None:
     results = []
-    for scan in (True, False):
-        target = tmp_path / f"{scan}" / "day.npz"
-        result = convert_to_parts([path], target, chunk_rows=50_000, scan=scan)
+    for fast in (True, False):
+        target = tmp_path / f"{fast}" / "day.npz"
+        result = convert_to_parts([path], target, chunk_rows=50_000, scan=fast, merge=fast)
         parts = [np.load(p)["data"] for p in result.parts]
         results.append((result, np.concatenate(parts)))
     (a, rows_a), (b, rows_b) = results
@@ -60,10 +62,11 @@ def test_parts_with_and_without_the_scanners(path: Path, tmp_path: Path) -> None
     assert a.eod.rows.tobytes() == b.eod.rows.tobytes() and a.stats.as_dict() == b.stats.as_dict()
 
 
-def test_scanners_are_compiled_when_ready_or_worth_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fast_paths_are_compiled_when_ready_or_worth_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(convert_module, "cached", lambda fn: False)  # as right after an install
     for venue in ("binance", "bybit"):
         assert not scan_pays(venue, 8 << 20)  # the sample's days
-        assert scan_pays(venue, SCAN_PAYS_BYTES)  # a day of depth diffs
+        assert scan_pays(venue, COMPILE_PAYS_BYTES)  # a day of depth diffs
+    assert not merge_pays(8 << 20) and merge_pays(COMPILE_PAYS_BYTES)
     monkeypatch.setattr(convert_module, "cached", lambda fn: True)
-    assert scan_pays("binance", 0) and scan_pays("bybit", 0)
+    assert scan_pays("binance", 0) and scan_pays("bybit", 0) and merge_pays(0)
