@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import calendar
 import dataclasses
+import gc
 import logging
 import math
 import sys
@@ -44,7 +45,7 @@ from arb.errors import EXIT_INTERRUPTED, ArbError, RecordingError, UsageError, e
 if TYPE_CHECKING:
     from arb.config import AppConfig
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 log = logging.getLogger("arb")
 
@@ -479,5 +480,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+_BATCH_COMMANDS = frozenset({"convert", "check", "backtest", "parity", "report", "sweep"})
+"""Commands that compute and exit (no live loop with latency targets): see :func:`run`."""
+
+
+def run() -> None:
+    """The ``arb`` command as a process of its own (the console script): :func:`main`, then exit.
+
+    Tests call :func:`main`; a process of its own can also skip garbage-collector work. Start-up
+    (NumPy, Numba and its registries, ~120,000 tracked objects that live to the end) makes the
+    default thresholds collect ~250 times in a one-second ``arb convert`` (~0.15 s); a batch command
+    collects less often (live commands keep the default: short pauses). At exit every command skips
+    the last full collection (``gc.freeze``: the process ends there, its memory goes with it).
+    Measured on the USD-M capture's ``arb convert``: 0.81 s instead of 1.15 s.
+    """
+    if _command_of(sys.argv[1:]) in _BATCH_COMMANDS:
+        gc.set_threshold(10_000, 10, 10)
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from arb.cli import _LOCAL_COMMANDS, _MODULE_COMMANDS, _command_of, _parser, main
 from arb.events import event_dtype
@@ -91,3 +92,24 @@ def test_convert_does_not_import_the_live_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_console_command_runs_main_collecting_less_in_batch_commands(monkeypatch) -> None:
+    import gc
+
+    from arb import cli
+
+    seen: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(cli, "main", lambda argv=None: seen.append(gc.get_threshold()) or 3)
+    before = gc.get_threshold()
+    try:
+        for argv, batch in ((["arb", "-q", "convert", "x.gz"], True), (["arb", "live"], False)):
+            gc.set_threshold(*before)
+            monkeypatch.setattr(sys, "argv", argv)
+            with pytest.raises(SystemExit) as exit_:
+                cli.run()
+            assert exit_.value.code == 3  # main's exit code
+            assert (seen[-1] == (10_000, 10, 10)) is batch
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
