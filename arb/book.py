@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba as nb
 import numpy as np
 
+from arb._jit import njit
 from arb.events import (
     BUY_EVENT,
     DEPTH_CLEAR_EVENT,
@@ -42,7 +42,16 @@ from arb.events import (
     event_dtype,
 )
 
-__all__ = ["DEFAULT_CAPACITY", "BookArrays", "OrderBook", "apply_rows", "book_top", "level_update", "touches_book"]
+__all__ = [
+    "DEFAULT_CAPACITY",
+    "BookArrays",
+    "OrderBook",
+    "apply_rows",
+    "apply_rows_one_by_one",
+    "book_top",
+    "level_update",
+    "touches_book",
+]
 
 BookArrays = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any],
                    np.ndarray[Any, Any]]  # fmt: skip
@@ -56,7 +65,24 @@ _APPLY_OK = 0
 _APPLY_FULL = 1
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
+def _bisect(keys: Any, n: int, key: float) -> int:
+    # np.searchsorted(keys[:n], key) (side "left"), step for step as NumPy and Numba do it: NaN sorts
+    # last, and on a side that a NaN price left out of order it lands where theirs does.
+    lo = 0
+    hi = n
+    nan_key = key != key
+    while lo < hi:
+        mid = lo + ((hi - lo) >> 1)
+        v = keys[mid]
+        if v < key or (nan_key and v == v):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
 def level_update(keys: Any, qtys: Any, n: int, key: float, qty: float) -> int:
     """Set the level ``key`` of one side to ``qty`` and return the new level count.
 
@@ -66,7 +92,7 @@ def level_update(keys: Any, qtys: Any, n: int, key: float, qty: float) -> int:
     # Most updates touch the best levels at the end: search from there before bisecting.
     i = n
     if n == 0 or key <= keys[n - 1]:
-        i = int(np.searchsorted(keys[:n], key))
+        i = _bisect(keys, n, key)
     if i < n and keys[i] == key:
         if qty > 0.0:
             qtys[i] = qty
@@ -85,7 +111,7 @@ def level_update(keys: Any, qtys: Any, n: int, key: float, qty: float) -> int:
     return n + 1
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _uncross(bid_keys: Any, n_bid: int, ask_keys: Any, n_ask: int, bid_side: bool) -> tuple[int, int]:
     # Drop the opposite side's levels that the last update crossed (best is the last element).
     if n_bid == 0 or n_ask == 0:
@@ -105,7 +131,33 @@ _RUN_MIN = 16
 """Runs of same-side level rows at least this long are merged into the book in one pass."""
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
+def _sort_order(values: Any, m: int) -> Any:
+    # Indices that sort values[:m] ascending (no NaN among them): a bottom-up merge sort.
+    order = np.empty(m, np.int64)
+    spare = np.empty(m, np.int64)
+    for k in range(m):
+        order[k] = k
+    width = 1
+    while width < m:
+        for lo in range(0, m, 2 * width):
+            mid = min(lo + width, m)
+            hi = min(lo + 2 * width, m)
+            a = lo
+            b = mid
+            for w in range(lo, hi):
+                if b >= hi or (a < mid and not values[order[b]] < values[order[a]]):
+                    spare[w] = order[a]
+                    a += 1
+                else:
+                    spare[w] = order[b]
+                    b += 1
+        order, spare = spare, order
+        width *= 2
+    return order
+
+
+@njit(cache=True, nogil=True)
 def _merge_run(
     keys: Any, qtys: Any, n: int, other_keys: Any, n_other: int, rows: Any, start: int, stop: int, bids: bool
 ) -> int:
@@ -128,8 +180,8 @@ def _merge_run(
     for k in range(m):
         px = rows[start + k]["px"]
         qty = rows[start + k]["qty"]
-        if qty != qty:
-            return -1  # a NaN quantity removes a level but inserts an absent one: one by one
+        if qty != qty or px != px:
+            return -1  # a NaN quantity removes a level but inserts an absent one; a NaN price sorts apart
         new_keys[k] = px if bids else -px
         new_qtys[k] = qty
     # The other side's best as a key of this side (bids: the best ask; asks: the best bid, negated):
@@ -145,23 +197,22 @@ def _merge_run(
     for k in range(1, m):
         ascending = ascending and new_keys[k - 1] < new_keys[k]
         descending = descending and new_keys[k - 1] > new_keys[k]
-    order: Any
-    if ascending:
-        order = np.arange(m)
-    elif descending:
-        order = np.arange(m - 1, -1, -1)
+    if ascending or descending:
+        order = np.empty(m, np.int64)
+        for k in range(m):
+            order[k] = k if ascending else m - 1 - k
     else:
-        order = np.argsort(new_keys, kind="mergesort")
+        order = _sort_order(new_keys, m)
     for k in range(m):
         key = new_keys[order[k]]
-        if key != key or (k > 0 and key == new_keys[order[k - 1]]):
-            return -1  # NaN, or a price twice: its last row wins, one by one
+        if k > 0 and key == new_keys[order[k - 1]]:
+            return -1  # a price twice: its last row wins, one by one
         if new_qtys[order[k]] > 0.0 and key >= limit:
             return -1
     low = new_keys[order[0]]
     first = n
     if n > 0 and low <= keys[n - 1]:
-        first = int(np.searchsorted(keys[:n], low))
+        first = _bisect(keys, n, low)
     tail = n - first
     out_keys = np.empty(tail + m)
     out_qtys = np.empty(tail + m)
@@ -188,12 +239,51 @@ def _merge_run(
             out_qtys[w] = qty
             w += 1
         b += 1
-    keys[first : first + w] = out_keys[:w]
-    qtys[first : first + w] = out_qtys[:w]
+    # (through views indexed from 0: LLVM then knows no index is negative and copies in bulk)
+    dst_keys = keys[first : first + w]
+    dst_qtys = qtys[first : first + w]
+    for k in range(w):
+        dst_keys[k] = out_keys[k]
+        dst_qtys[k] = out_qtys[k]
     return first + w
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
+def _apply_row(
+    bid_keys: Any, bid_qtys: Any, ask_keys: Any, ask_qtys: Any, n_bid: int, n_ask: int, ev: int, px: float, qty: float
+) -> tuple[int, int]:
+    # One row (its ev, px and qty) applied to a book of n_bid bids and n_ask asks: the new counts, or
+    # (-1, -1) when its side is full (nothing changed: grow the arrays and apply it again). The
+    # same code as _apply_rows's single rows (tests/unit/test_book_merge.py compares the two paths).
+    kind = ev & EVENT_KIND_MASK
+    if kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT:
+        # (not qty <= 0.0, rather than qty > 0.0: level_update inserts a NaN quantity too)
+        if ev & BUY_EVENT:
+            if n_bid >= bid_keys.shape[0] and not qty <= 0.0:
+                return -1, -1
+            n_bid = level_update(bid_keys, bid_qtys, n_bid, px, qty)
+            if qty > 0.0:
+                n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, True)
+        elif ev & SELL_EVENT:
+            if n_ask >= ask_keys.shape[0] and not qty <= 0.0:
+                return -1, -1
+            n_ask = level_update(ask_keys, ask_qtys, n_ask, -px, qty)
+            if qty > 0.0:
+                n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, False)
+    elif kind == DEPTH_CLEAR_EVENT:
+        if ev & BUY_EVENT:
+            while n_bid > 0 and bid_keys[n_bid - 1] >= px:
+                n_bid -= 1
+        elif ev & SELL_EVENT:
+            while n_ask > 0 and -ask_keys[n_ask - 1] <= px:
+                n_ask -= 1
+        else:
+            n_bid = 0
+            n_ask = 0
+    return n_bid, n_ask
+
+
+@njit(cache=True, nogil=True)
 def _apply_rows(
     bid_keys: Any,
     bid_qtys: Any,
@@ -215,9 +305,9 @@ def _apply_rows(
     while i < n_rows:
         ev = rows[i]["ev"]
         kind = ev & EVENT_KIND_MASK
-        if kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT:
+        if (kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT) and i >= single_until:
             bids = (ev & BUY_EVENT) != 0
-            if i >= single_until and (bids or ev & SELL_EVENT):
+            if bids or ev & SELL_EVENT:
                 stop = i + 1
                 while stop < n_rows and stop - i < run_min:
                     e = rows[stop]["ev"]
@@ -249,9 +339,10 @@ def _apply_rows(
                             i = stop
                             continue
                     single_until = stop
+        # One row: _apply_row's code, written out here (a call per row costs the live book ~5 ns a row).
+        if kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT:
             px = rows[i]["px"]
             qty = rows[i]["qty"]
-            # (not qty <= 0.0, rather than qty > 0.0: level_update inserts a NaN quantity too)
             if ev & BUY_EVENT:
                 if n_bid >= cap_bid and not qty <= 0.0:
                     break
@@ -281,7 +372,7 @@ def _apply_rows(
     return i
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def apply_rows(
     bid_keys: Any,
     bid_qtys: Any,
@@ -304,7 +395,39 @@ def apply_rows(
     return _apply_rows(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, rows, start, _RUN_MIN)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
+def apply_rows_one_by_one(
+    bid_keys: Any,
+    bid_qtys: Any,
+    ask_keys: Any,
+    ask_qtys: Any,
+    counts: Any,
+    rows: Any,
+    start: int,
+) -> int:
+    """:func:`apply_rows` without merging runs: the same book and return value, row by row.
+
+    Slower on deep books, but it compiles in a fraction of the time (none of the merge code): for a
+    one-off book whose rows are too few to pay for compiling the merge (a first conversion of small
+    days).
+    """
+    n_bid = counts[0]
+    n_ask = counts[1]
+    i = start
+    while i < rows.shape[0]:
+        row = rows[i]
+        new_bid, new_ask = _apply_row(bid_keys, bid_qtys, ask_keys, ask_qtys, n_bid, n_ask, row.ev, row.px, row.qty)
+        if new_bid < 0:
+            break
+        n_bid = new_bid
+        n_ask = new_ask
+        i += 1
+    counts[0] = n_bid
+    counts[1] = n_ask
+    return i
+
+
+@njit(cache=True, nogil=True)
 def book_top(
     bid_keys: Any,
     bid_qtys: Any,
@@ -335,7 +458,7 @@ def book_top(
             out_ask_qty[k] = 0.0
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def touches_book(rows: Any) -> bool:
     """True if any row is a depth, snapshot or clear row, or one of arb's sync events."""
     for i in range(rows.shape[0]):
@@ -370,11 +493,13 @@ class OrderBook:
         """The book as compiled code takes it: (bid_keys, bid_qtys, ask_keys, ask_qtys, counts); a new
         tuple whenever the book grows."""
 
-    def apply(self, rows: EventArray) -> None:
-        """Apply event rows in order (depth, snapshot and clear rows change the book)."""
+    def apply(self, rows: EventArray, *, merge: bool = True) -> None:
+        """Apply event rows in order (depth, snapshot and clear rows change the book). ``merge=False``
+        applies them one by one (:func:`apply_rows_one_by_one`: the same book)."""
+        step = apply_rows if merge else apply_rows_one_by_one
         start = 0
         while True:
-            start = apply_rows(self.bid_keys, self.bid_qtys, self.ask_keys, self.ask_qtys, self.counts, rows, start)
+            start = step(self.bid_keys, self.bid_qtys, self.ask_keys, self.ask_qtys, self.counts, rows, start)
             if start >= len(rows):
                 return
             self._grow()

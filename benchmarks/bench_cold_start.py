@@ -11,7 +11,9 @@ Clones this repository's HEAD into a temporary folder, makes a fresh virtualenv 
    the first ``arb backtest`` on the shipped sample, then a second one.
 
 Each figure is printed beside its reference from the same run (the issue's 20 s for the first
-backtest; 3x hftbacktest's converter process for ``arb convert``). Nothing asserts on timings.
+backtest; 3x hftbacktest's converter process for ``arb convert``), and the machine's load average
+before and after (other processes share the cores: a busy neighbour stretches every figure).
+Nothing asserts on timings.
 
     python benchmarks/bench_cold_start.py [--repeat 3] [--keep DIR] [--rev REV]
 
@@ -80,6 +82,7 @@ def _run(work: Path, repeat: int, rev: str) -> None:
         shutil.rmtree(repo)
     if venv.exists():
         shutil.rmtree(venv)
+    load_before = os.getloadavg()
     head = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True).stdout
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
     subprocess.run(["git", "checkout", "-q", head.strip()], cwd=repo, check=True)
@@ -117,7 +120,14 @@ def _run(work: Path, repeat: int, rev: str) -> None:
     first = _timed(backtest, repo, env)
     second = _timed(backtest, repo, env)
 
+    load_after = os.getloadavg()
     print(f"fresh clone of {head.strip()} in {work}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print(
+        "load average (1, 5, 15 min) before "
+        + ", ".join(f"{x:.2f}" for x in load_before)
+        + "; after "
+        + ", ".join(f"{x:.2f}" for x in load_after)
+    )
     print(f"{'step (whole processes)':<52}{'seconds':>9}   reference")
     print(f"{'python -m venv':<52}{venv_s:>9.1f}")
     print(f"{'pip install .':<52}{install_s:>9.1f}")

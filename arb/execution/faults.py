@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import numba as nb
 import numpy as np
 
+import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb.config import LegFaultsConfig
 from arb.strategy.kernel import floor_to_grid
 from arb.strategy.types import INTENT_OPEN

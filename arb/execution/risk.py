@@ -65,9 +65,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numba as nb
 import numpy as np
 
+import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb.config import AppConfig, RiskConfig, quote_currency
 from arb.strategy.types import INTENT_OPEN, VENUE_OK
 

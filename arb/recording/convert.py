@@ -33,14 +33,16 @@ import re
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from arb.book import OrderBook
+from arb._jit import cached
+from arb.book import OrderBook, apply_rows
 from arb.errors import RecordingError
 from arb.events import LOCAL_EVENT, EventArray, SyncReason, event_dtype
 from arb.recording.corrections import (
@@ -51,12 +53,23 @@ from arb.recording.corrections import (
 from arb.recording.findings import FileFindings, Findings
 from arb.recording.format import Cut, LineReader, Mark, ReadReport, sample
 from arb.recording.stream import Bounds, OrderStream
+from connectors.binance import fastscan as binance_scan
 from connectors.binance.normalize import BinanceNormalizer
+from connectors.bybit import fastscan as bybit_scan
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.funding import PerpSnapshot
 from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition
 
+_deflate_module: Any = zlib
+try:  # ISA-L deflates .npz members ~4x faster than zlib at level 1 (it inflates recordings already)
+    from isal import isal_zlib
+
+    _deflate_module = isal_zlib
+except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
+    pass
+
 __all__ = [
+    "COMPILE_PAYS_BYTES",
     "DEFAULT_CHUNK_ROWS",
     "ConversionResult",
     "EodSnapshot",
@@ -67,9 +80,11 @@ __all__ = [
     "infer_venue",
     "load_eod",
     "make_normalizer",
+    "merge_pays",
     "part_path",
     "part_paths",
     "save_eod",
+    "scan_pays",
     "sniff",
     "write_npz",
 ]
@@ -148,6 +163,35 @@ class ConversionResult(_FindingsView):
     """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
 
 
+COMPILE_PAYS_BYTES = 64 << 20
+"""Compressed recording bytes from which compiling a fast path pays for itself in one conversion.
+
+A venue's scanners take 5-7 s of CPU to compile (once: Numba caches them); decoding message by
+message instead costs 0.04-0.09 s more per compressed MB (the sample's days and the USD-M
+capture). The book's run merging takes ~2 s; applying the end-of-day book's rows one by one costs
+~0.03 s more per MB on the USD-M capture's deep book. Either way about 64 MB of recordings are
+needed before the compile is won back."""
+
+
+def scan_pays(venue: str, input_bytes: int) -> bool:
+    """Whether converting ``input_bytes`` of ``venue``'s recordings should go through its compiled
+    scanners: yes when they are compiled already (in this process or Numba's cache), or when the
+    input is large enough to pay for compiling them (:data:`COMPILE_PAYS_BYTES`); no otherwise, e.g.
+    the first backtest after an install on small days. The rows are the same either way."""
+    if venue == "binance":
+        ready = cached(binance_scan.scan_lines)
+    else:
+        ready = cached(bybit_scan.scan_frame) and cached(bybit_scan.scan_trades)
+    return ready or input_bytes >= COMPILE_PAYS_BYTES
+
+
+def merge_pays(input_bytes: int) -> bool:
+    """Whether the end-of-day book of a conversion of ``input_bytes`` should merge runs of level rows
+    (``arb.book.apply_rows``) rather than apply them one by one (``apply_rows_one_by_one``, which
+    compiles in a fraction of the time): as :func:`scan_pays` decides. The same book either way."""
+    return cached(apply_rows) or input_bytes >= COMPILE_PAYS_BYTES
+
+
 def make_normalizer(
     venue: str,
     market: str | None = None,
@@ -155,12 +199,20 @@ def make_normalizer(
     *,
     include_bbo: bool = False,
     echo: bool = True,
+    bulk: bool = False,
+    scan: bool = True,
 ) -> BinanceNormalizer | BybitNormalizer:
-    """The normalizer for ``venue`` (``"binance"`` or ``"bybit"``); ``echo=False`` for a quiet one."""
+    """The normalizer for ``venue`` (``"binance"`` or ``"bybit"``); ``echo=False`` for a quiet one.
+
+    ``bulk``: for a converter, which hands Binance recordings to ``on_chunk`` (its compiled scan
+    of whole buffers) and only the lines that scan declines to ``on_message``; the per-frame scan
+    would decline those too, so it is left out (never compiled or loaded). ``scan=False``: without
+    any compiled scan (every message decoded by the per-message code). Same rows in every case.
+    """
     if venue == "binance":
-        return BinanceNormalizer(symbol, market, include_bbo=include_bbo, echo=echo)
+        return BinanceNormalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=scan and not bulk)
     if venue == "bybit":
-        return BybitNormalizer(symbol, market, include_bbo=include_bbo, echo=echo)
+        return BybitNormalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=scan)
     raise RecordingError(f"unknown venue {venue!r}: expected one of {', '.join(VENUES)}")
 
 
@@ -289,10 +341,12 @@ def _feed(
     keep_going: bool,
     on_rows: Callable[[EventArray], None] | None = None,
     chunk_rows: int = 0,
+    scan: bool = True,
 ) -> list[FileFindings]:
     # Push every line of every file through the normalizer, in order, reporting progress per block,
     # and say what each file held. With ``on_rows``, the rows are handed over as they come, whenever
-    # ``chunk_rows`` or more are held and at the end, instead of staying in the sink.
+    # ``chunk_rows`` or more are held and at the end, instead of staying in the sink. ``scan``:
+    # Binance lines go through its compiled bulk scan (on_chunk), else line by line (on_lines).
     total = sum(p.stat().st_size for p in paths)
     done = 0
     found: list[FileFindings] = []
@@ -313,7 +367,7 @@ def _feed(
         before = normalizer.stats.as_dict()
         names_before = set(normalizer.stats.unknown_stream_names)
         normalizer.bad_payloads.samples = []
-        if isinstance(normalizer, BinanceNormalizer):
+        if scan and isinstance(normalizer, BinanceNormalizer):
             # Rows go straight into the sink's bulk array: size it once from the stated inflated size
             # (or for a chunk, when they are handed over in chunks).
             room = reader.size_hint() // _BYTES_PER_ROW_HINT
@@ -372,6 +426,8 @@ def convert_files(
     progress: ProgressFn | None = None,
     with_eod: bool = True,
     allow_damaged: bool = False,
+    scan: bool | None = True,
+    merge: bool | None = True,
 ) -> ConversionResult:
     """Convert consecutive recording files of one venue and symbol into event rows.
 
@@ -383,6 +439,12 @@ def convert_files(
     ``rows`` are then empty; the sync state is still reported). ``allow_damaged`` keeps what can be
     read of a damaged file instead of refusing it.
 
+    ``scan`` chooses how messages are decoded, never what comes out: True (the default) through the
+    venue's compiled scanners (``connectors.*.fastscan``: several times faster, compiled once, a few
+    seconds, the first time they are used after an install); False message by message; None the
+    scanners when :func:`scan_pays` says so for these inputs. ``merge`` likewise chooses how the
+    end-of-day book applies its rows (True: merging runs; None: as :func:`merge_pays` says).
+
     Every row is held in memory; :func:`convert_to_parts` converts a day of any size into files,
     holding a chunk at a time, with the same rows.
 
@@ -391,10 +453,14 @@ def convert_files(
     only worth a warning is in ``result.findings``, for the caller to print.
     """
     paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial)
-    normalizer, findings, _ = _settle(paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged)
+    if merge is None:
+        merge = merge_pays(sum(p.stat().st_size for p in paths))
+    normalizer, findings, _ = _settle(
+        paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged, scan=scan
+    )
     raw = normalizer.sink.take()
     rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
-    eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer)
+    eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer, merge)
     return ConversionResult(
         rows=rows,
         eod=eod,
@@ -451,21 +517,26 @@ def _settle(
     on_rows: Callable[[], Callable[[EventArray], None]] | None = None,
     chunk_rows: int = 0,
     plan: dict[Path, list[Mark]] | None = None,
+    *,
+    scan: bool | None = True,
 ) -> tuple[BinanceNormalizer | BybitNormalizer, Findings, dict[Path, list[Mark]]]:
     # Read every input through a fresh normalizer; read again, skipping them, when garbled lines
     # reached it; raise what the findings make an error. ``on_rows()`` gives each read's receiver
     # of the rows in chunks (None: they stay in the sink). Returns the normalizer, the findings and
-    # the lines skipped (``plan``: give it back to read the same rows again).
+    # the lines skipped (``plan``: give it back to read the same rows again). ``scan``: as
+    # convert_files takes it.
     fixed = plan is not None
     plan = dict(plan or {})
+    if scan is None:
+        scan = scan_pays(venue, sum(p.stat().st_size for p in paths))
     while True:
-        normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo, echo=False)
+        normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo, echo=False, bulk=True, scan=scan)
         if initial is not None and initial.synced:
             normalizer.resume(initial.update_id, initial.market, initial.symbol)
         if initial is not None:
             normalizer.perp.restore(initial.perp)
         receiver = on_rows() if on_rows is not None else None
-        files = _feed(normalizer, paths, progress, plan, allow_damaged, receiver, chunk_rows)
+        files = _feed(normalizer, paths, progress, plan, allow_damaged, receiver, chunk_rows, scan)
         findings = Findings(venue, normalizer.market, normalizer.symbol, files, allow_damaged)
         damaged = any(f.damage for f in files)
         if not fixed and not plan and any(f.tainted for f in files) and (allow_damaged or not damaged):
@@ -541,6 +612,8 @@ def convert_to_parts(
     progress: ProgressFn | None = None,
     allow_damaged: bool = False,
     index: Callable[[PartsResult], dict[str, Any]] | None = None,
+    scan: bool | None = True,
+    merge: bool | None = True,
 ) -> PartsResult:
     """Convert like :func:`convert_files`, holding about ``chunk_rows`` rows at a time, into files.
 
@@ -586,12 +659,17 @@ def convert_to_parts(
         return receive
 
     two_reads = _halves(progress)
+    if scan is None:
+        scan = scan_pays(venue, sum(p.stat().st_size for p in paths))
+    if merge is None:
+        merge = merge_pays(sum(p.stat().st_size for p in paths))
     normalizer, findings, plan = _settle(
-        paths, venue, market, symbol, initial, include_bbo, two_reads[0], allow_damaged, first_read, chunk_rows
-    )
+        paths, venue, market, symbol, initial, include_bbo, two_reads[0], allow_damaged, first_read, chunk_rows,
+        scan=scan,
+    )  # fmt: skip
     book = OrderBook()
     if initial is not None and initial.synced:
-        book.apply(initial.rows)
+        book.apply(initial.rows, merge=merge)
     span = _Span()
     parts: list[Path] = []
     part_rows: list[int] = []
@@ -600,7 +678,7 @@ def convert_to_parts(
 
     def write(rows: EventArray) -> None:
         # Account for a part and write it (part 0 is kept, or written aside, for the end).
-        book.apply(rows[(rows["ev"] & LOCAL_EVENT) != 0])
+        book.apply(rows[(rows["ev"] & LOCAL_EVENT) != 0], merge=merge)
         span.add(rows)
         i = len(parts)
         parts.append(part_path(target, i))
@@ -633,7 +711,7 @@ def convert_to_parts(
             try:
                 normalizer, _, _ = _settle(
                     paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
-                    lambda: stream.add, chunk_rows, plan,
+                    lambda: stream.add, chunk_rows, plan, scan=scan,
                 )  # fmt: skip
                 stream.finish()
             finally:
@@ -672,8 +750,26 @@ def convert_to_parts(
     return result
 
 
-_PART_LEVEL = 1
-"""zlib level of the parts of a large conversion: 3x as fast as ``savez_compressed``'s 6, 20% larger."""
+_DEFLATE_LEVEL = 1
+"""Deflate level of every ``.npz`` arb writes (ISA-L's level 1: ~15x as fast as ``savez_compressed``'s
+zlib level 6, files ~25% larger; any zip reader, ``np.load`` included, reads them)."""
+
+
+def _fast_deflate(entry: Any) -> None:
+    # zipfile deflates with zlib and has no option for another deflater: the member opened for
+    # writing gets ISA-L's (same raw deflate format) before anything is written to it. If zipfile's
+    # internals ever change, the member keeps zlib's: slower, never wrong.
+    if getattr(entry, "_compressor", None) is not None and getattr(entry, "_file_size", None) == 0:
+        entry._compressor = _deflate_module.compressobj(_DEFLATE_LEVEL, _deflate_module.DEFLATED, -15)
+
+
+def _write_arrays(f: Any, arrays: dict[str, Any], mode: Literal["w", "a"] = "w") -> None:
+    # Arrays as .npz members ``<name>.npy`` (as np.savez_compressed names them) into the zip ``f``.
+    with zipfile.ZipFile(f, mode, zipfile.ZIP_DEFLATED, allowZip64=True) as z:
+        for name, value in arrays.items():
+            with z.open(f"{name}.npy", "w", force_zip64=True) as entry:
+                _fast_deflate(entry)
+                np.lib.format.write_array(entry, np.asanyarray(value), allow_pickle=False)  # type: ignore[no-untyped-call]  # unannotated
 
 
 class _PartWriter:
@@ -707,21 +803,14 @@ class _PartWriter:
 
 def _write_part(path: Path, rows: EventArray) -> None:
     # One part as an .npz with key ``data`` (what np.load and hftbacktest read), atomically.
-    with (
-        _atomic_target(path) as f,
-        zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, compresslevel=_PART_LEVEL) as z,
-        z.open("data.npy", "w", force_zip64=True) as entry,
-    ):
-        np.lib.format.write_array(entry, rows, allow_pickle=False)  # type: ignore[no-untyped-call]  # unannotated
+    with _atomic_target(path) as f:
+        _write_arrays(f, {"data": rows})
 
 
 def _add_arrays(path: Path, arrays: dict[str, Any]) -> None:
     # Append arrays to an .npz written by write_npz (as np.savez_compressed would store them).
     try:
-        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as z:
-            for name, value in arrays.items():
-                with z.open(f"{name}.npy", "w", force_zip64=True) as f:
-                    np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)  # type: ignore[no-untyped-call]  # numpy leaves it unannotated
+        _write_arrays(path, arrays, "a")
         with path.open("rb+") as f:
             os.fsync(f.fileno())
     except BaseException:
@@ -832,14 +921,14 @@ def _correct(rows: EventArray, base_latency_ns: int, local_offset_ns: int | None
 
 
 def _end_of_day(
-    rows: EventArray, initial: EodSnapshot | None, normalizer: BinanceNormalizer | BybitNormalizer
+    rows: EventArray, initial: EodSnapshot | None, normalizer: BinanceNormalizer | BybitNormalizer, merge: bool
 ) -> EodSnapshot:
     # Rebuild the book from the local-side rows (the order a live strategy saw them) and dump it.
     book = OrderBook()
     if initial is not None and initial.synced:
-        book.apply(initial.rows)
+        book.apply(initial.rows, merge=merge)
     local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
-    book.apply(local)
+    book.apply(local, merge=merge)
     exch_ts = int(rows["exch_ts"].max()) if len(rows) else (initial.exch_ts if initial else 0)
     local_ts = int(rows["local_ts"].max()) if len(rows) else (initial.local_ts if initial else 0)
     synced = normalizer.status.state is SyncState.SYNCED
@@ -889,7 +978,7 @@ def write_npz(path: str | Path, rows: EventArray, **extra: Any) -> Path:
     if rows.dtype != event_dtype:
         raise TypeError(f"rows must be event_dtype, got {rows.dtype}")
     with _atomic_target(path) as f:
-        np.savez_compressed(f, data=rows, **extra)
+        _write_arrays(f, {"data": rows, **extra})
     return path
 
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from arb._jit import njit
 from arb.events import EXCH_EVENT, LOCAL_EVENT, EventArray, event_dtype
 
 __all__ = ["correct_event_order", "correct_local_timestamp", "validate_event_order"]

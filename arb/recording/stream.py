@@ -33,9 +33,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numba as nb
 import numpy as np
 
+from arb._jit import njit
 from arb.events import EXCH_EVENT, LOCAL_EVENT, EventArray, event_dtype
 
 __all__ = ["Bounds", "OrderStream"]
@@ -93,7 +93,7 @@ class Bounds:
         return np.minimum.accumulate(exch[::-1])[::-1], np.minimum.accumulate(local[::-1])[::-1]
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _merge(
     win: Any,
     e_ord: Any,

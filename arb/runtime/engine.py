@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numba as nb
 import numpy as np
 
+import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb.book import OrderBook, book_top, touches_book
 from arb.config import AppConfig
 from arb.events import (

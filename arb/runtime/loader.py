@@ -32,6 +32,7 @@ share that one shift; a session's assets are in hftbacktest's order, asset ``2 *
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import tempfile
@@ -66,8 +67,10 @@ from arb.recording.convert import (
     PartsResult,
     convert_to_parts,
     load_eod,
+    merge_pays,
     part_paths,
     save_eod,
+    scan_pays,
 )
 from arb.recording.findings import Findings
 
@@ -355,9 +358,11 @@ def _convert_day(
     initial: EodSnapshot | None,
     previous_eod: Path | None,
     allow_damaged: bool,
+    fast: tuple[bool, bool],
 ) -> _Cached:
     # Convert one day (or take it from the cache), then say what its conversion found: a cache hit
-    # raises the same error and logs the same warnings as the conversion that wrote it.
+    # raises the same error and logs the same warnings as the conversion that wrote it. ``fast``:
+    # convert_to_parts's scan and merge (its compiled fast paths; the same conversion either way).
     npz, eod_path = _cache_paths(recording)
     chunk_rows = CHUNK_ROWS
     key = _source_key(recording, previous_eod, chunk_rows)
@@ -377,6 +382,8 @@ def _convert_day(
             local_offset_ns=0,  # one shift for both venues is applied later
             allow_damaged=allow_damaged,
             index=lambda r: _index(key, r),
+            scan=fast[0],
+            merge=fast[1],
         )
         save_eod(eod_path, result.eod)
         figures = {name: int(getattr(result, name)) for name in _FIGURES}
@@ -408,6 +415,10 @@ def load_venue(
     recordings = find_days(config.backtest.recordings, venue, symbol)
     before = days[0] - dt.timedelta(days=1)
     chain = ([before] if before in recordings else []) + days
+    # Compile the converter's fast paths only if they are ready or these days are big enough to pay
+    # for it: a first backtest on small days converts them without, instead of compiling first.
+    size = sum(recordings[day].stat().st_size for day in chain)
+    fast = (scan_pays(venue.name, size), merge_pays(size))
     initial: EodSnapshot | None = None
     previous_eod: Path | None = None
     first_initial: EodSnapshot | None = None
@@ -418,7 +429,7 @@ def load_venue(
             shown = f" {symbol}" if len(config.symbols) > 1 else ""
             progress(f"{venue.name}{shown} {day:%Y-%m-%d}")
         try:
-            got = _convert_day(venue, symbol, recording, initial, previous_eod, allow_damaged)
+            got = _convert_day(venue, symbol, recording, initial, previous_eod, allow_damaged, fast)
         except RecordingError as exc:
             if day != before:
                 raise
@@ -776,11 +787,24 @@ def book_times(arrays: Feed) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Sorted distinct local times at which this venue's book (or its sync state) changed."""
     parts = []
     for rows in _each(arrays):
-        local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
-        kinds = local["ev"] & EVENT_KIND_MASK
-        mask = np.isin(kinds, np.array(_BOOK_KINDS, dtype=np.uint64))
-        parts.append(np.unique(local["local_ts"][mask]))  # distinct per array: a depth message has many rows
+        ev = rows["ev"]
+        kinds = ev & EVENT_KIND_MASK
+        mask = (ev & LOCAL_EVENT) != 0
+        mask &= functools.reduce(np.logical_or, [kinds == kind for kind in _BOOK_KINDS])
+        parts.append(_distinct(rows["local_ts"][mask]))  # per array: a depth message has many rows
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+
+def _distinct(ts: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    # np.unique(ts); a converted array's local rows are in local time order already, so without the sort.
+    step = np.diff(ts)
+    if len(ts) < 2 or (step < 0).any():
+        out: np.ndarray[Any, Any] = np.unique(ts)
+        return out
+    keep = np.empty(len(ts), bool)
+    keep[0] = True
+    np.not_equal(step, 0, out=keep[1:])
+    return np.compress(keep, ts)
 
 
 def sync_transitions(arrays: Feed, synced_at_start: bool) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:

@@ -34,9 +34,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba as nb
 import numpy as np
 
+from arb._jit import njit
 from arb.events import BBO_ASK, BBO_BID, DEPTH_ASK, DEPTH_BID, NS_PER_MS, TRADE_BUY, TRADE_SELL
 from connectors.common.scan import (
     FAIL,
@@ -156,7 +156,7 @@ _INT64_MAX = 9_223_372_036_854_775_807
 _K_PU = ord("p") + 256 * ord("u")
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _matches(buf: Any, i: int, n: int, lit: Any) -> bool:
     m = lit.shape[0]
     if i + m > n:
@@ -167,7 +167,7 @@ def _matches(buf: Any, i: int, n: int, lit: Any) -> bool:
     return True
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _stream_kind(buf: Any, start: int, stop: int) -> int:
     # Mirrors normalize._stream_kind on the name buf[start:stop]: the text after the first '@'.
     at = -1
@@ -191,7 +191,7 @@ def _stream_kind(buf: Any, start: int, stop: int) -> int:
     return KIND_OTHER
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _key(buf: Any, i: int, n: int) -> tuple[int, int]:
     # '"k":' or '"kk":' at i -> (key code, index of the value).
     if i + 4 > n or buf[i] != 34:
@@ -206,7 +206,7 @@ def _key(buf: Any, i: int, n: int) -> tuple[int, int]:
     return a + 256 * buf[i + 2], i + 5
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
     if stop - start != ref.shape[0]:
         return False
@@ -216,7 +216,7 @@ def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
     return True
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _end_of_frame(buf: Any, i: int, n: int) -> int:
     # After the data object: the envelope's '}' and then the end of the line. -> index of '\n' (or n).
     if i >= n or buf[i] != 125:
@@ -227,7 +227,7 @@ def _end_of_frame(buf: Any, i: int, n: int) -> int:
     return i
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _trade(buf: Any, i: int, n: int, pow10: Any) -> tuple[int, int, int, int, int, float, float, bool, bool]:
     # The data object of a trade at i (just past '{'):
     # (next index, t, T ms, symbol start, symbol end, price, qty, buyer is maker, X is MARKET).
@@ -270,7 +270,7 @@ def _trade(buf: Any, i: int, n: int, pow10: Any) -> tuple[int, int, int, int, in
             bit = 128
             xa, xb, i = read_string(buf, i, n)
             if i >= 0:
-                market = _same_bytes(buf, xa, xb, _MARKET)
+                market = xb - xa == _MARKET.shape[0] and _matches(buf, xa, xb, _MARKET)
         elif key == 109:  # "m"
             bit = 256
             maker, i = read_bool(buf, i, n)
@@ -295,7 +295,7 @@ def _trade(buf: Any, i: int, n: int, pow10: Any) -> tuple[int, int, int, int, in
     return i, trade_id, trade_ms, sym_a, sym_b, px, qty, maker, market
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _bbo(buf: Any, i: int, n: int, pow10: Any) -> tuple[int, int, int, int, int, float, float, float, float]:
     # The data object of a bookTicker at i (just past '{'):
     # (next index, u, T ms, symbol start, symbol end, bid px, bid qty, ask px, ask qty).
@@ -359,7 +359,7 @@ def _bbo(buf: Any, i: int, n: int, pow10: Any) -> tuple[int, int, int, int, int,
     return i, update_id, trade_ms, sym_a, sym_b, bp, bq, ap, aq
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _depth(
     buf: Any, i: int, n: int, out: Any, fill: int
 ) -> tuple[int, int, int, int, int, int, int, int, int, int, int]:
@@ -428,7 +428,7 @@ def _depth(
     return i, event_ms, trade_ms, sym_a, sym_b, first, final, prev, nb_bids, nb_asks, 0
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _frame(
     buf: Any,
     p: int,
@@ -553,7 +553,7 @@ def _frame(
     return DONE, stop, kind, False, fill, final, clock_ms * NS_PER_MS - local_ts, clock_ms * NS_PER_MS
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def scan_lines(buf: Any, end: int, out: Any, state: Any, symbol: Any, pow10: Any) -> int:
     """Handle the lines of ``buf[state[S_POS]:end]`` until one must go the per-message way.
 
@@ -621,7 +621,7 @@ def scan_lines(buf: Any, end: int, out: Any, state: Any, symbol: Any, pow10: Any
     return code
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def scan_frame(
     buf: Any,
     local_ts: int,

@@ -152,13 +152,16 @@ class ParsedDiff:
 
 
 @functools.cache
-def _warm_up() -> None:
+def _warm_up(frame_scan: bool) -> None:
     # Load the compiled code (from Numba's cache, or compile it) when the first normalizer is made,
-    # not on the first frame it is handed: the frame scan, the level parser, the row expansion.
+    # not on the first frame it is handed: the level parser, the row expansion and (when it is
+    # used) the frame scan.
     parse_levels(b'[["1","1"]]')
     sink = RowSink()
     sink.one(0, 0, 0, 0.0, 0.0)
     sink.take()
+    if not frame_scan:
+        return
     fastscan.scan_frame(
         np.frombuffer(b"{}", np.uint8),
         0,
@@ -208,7 +211,7 @@ class BinanceNormalizer:
         self.market = market or ""
         self.include_bbo = include_bbo
         self.frame_scan = frame_scan
-        _warm_up()
+        _warm_up(frame_scan)
         self.sink = sink if sink is not None else RowSink()
         self.stats = NormalizerStats()
         self.status = SyncStatus()

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba as nb
-import numpy as np
-
+from arb._jit import njit
 from arb.events import BBO_ASK, BBO_BID, DEPTH_ASK, DEPTH_BID, NS_PER_MS, TRADE_BUY, TRADE_SELL
 from connectors.common.scan import (
     FAIL,
@@ -80,83 +78,98 @@ _T_ID, _T_TIME, _T_PRICE, _T_QTY, _T_SIDE, _T_SYMBOL, _T_BLOCK, _T_TICK, _T_SEQ,
     512,
 )
 
-_DELTA = np.frombuffer(b"delta", np.uint8)
+
+def _code(key: bytes) -> int:
+    # What _key_code computes for these bytes.
+    return int.from_bytes(key, "little")
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _is(buf: Any, a: int, b: int, c0: int, c1: int, c2: int, c3: int, c4: int) -> bool:
-    # buf[a:b] equals the (up to five) bytes c0..c4, unused ones given as 0.
-    m = 5 if c4 else 4 if c3 else 3 if c2 else 2 if c1 else 1
-    if b - a != m:
-        return False
-    return (
-        buf[a] == c0
-        and (m < 2 or buf[a + 1] == c1)
-        and (m < 3 or buf[a + 2] == c2)
-        and (m < 4 or buf[a + 3] == c3)
-        and (m < 5 or buf[a + 4] == c4)
-    )
+# Keys and values compared by their code (see _key_code): one integer comparison each.
+_C_TOPIC, _C_TYPE, _C_TS, _C_DATA, _C_CTS = (_code(k) for k in (b"topic", b"type", b"ts", b"data", b"cts"))
+_C_S, _C_B, _C_A, _C_U, _C_SEQ = (_code(k) for k in (b"s", b"b", b"a", b"u", b"seq"))
+_C_I, _C_T, _C_P, _C_V, _C_SIDE, _C_BT, _C_L, _C_RPI = (
+    _code(k) for k in (b"i", b"T", b"p", b"v", b"S", b"BT", b"L", b"RPI")
+)
+_C_DELTA = _code(b"delta")
+_C_BUY = _code(b"Buy")
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
+def _key_code(buf: Any, a: int, b: int) -> int:
+    # The bytes buf[a:b] as one integer (first byte lowest), for strings of 1 to 7 bytes; 0 for any
+    # other length. A string read_string accepts has no zero byte, so two such strings share a code
+    # only if they are equal.
+    m = b - a
+    if m < 1 or m > 7:
+        return 0
+    code = 0
+    for k in range(m - 1, -1, -1):
+        code = (code << 8) | int(buf[a + k])
+    return code
+
+
+@njit(cache=True, nogil=True)
 def _envelope_key(buf: Any, a: int, b: int) -> int:
     # The bit of an envelope key buf[a:b], or 0 for any other key.
-    if _is(buf, a, b, 116, 111, 112, 105, 99):  # topic
+    code = _key_code(buf, a, b)
+    if code == _C_TOPIC:
         return _TOPIC
-    if _is(buf, a, b, 116, 121, 112, 101, 0):  # type
+    if code == _C_TYPE:
         return _TYPE
-    if _is(buf, a, b, 116, 115, 0, 0, 0):  # ts
+    if code == _C_TS:
         return _TS
-    if _is(buf, a, b, 100, 97, 116, 97, 0):  # data
+    if code == _C_DATA:
         return _DATA
-    if _is(buf, a, b, 99, 116, 115, 0, 0):  # cts
+    if code == _C_CTS:
         return _CTS
     return 0
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _data_key(buf: Any, a: int, b: int) -> int:
     # The bit of a key of the data object buf[a:b], or 0 for any other key.
-    if _is(buf, a, b, 115, 0, 0, 0, 0):  # s
+    code = _key_code(buf, a, b)
+    if code == _C_S:
         return _SYMBOL
-    if _is(buf, a, b, 98, 0, 0, 0, 0):  # b
+    if code == _C_B:
         return _BIDS
-    if _is(buf, a, b, 97, 0, 0, 0, 0):  # a
+    if code == _C_A:
         return _ASKS
-    if _is(buf, a, b, 117, 0, 0, 0, 0):  # u
+    if code == _C_U:
         return _UPDATE_ID
-    if _is(buf, a, b, 115, 101, 113, 0, 0):  # seq
+    if code == _C_SEQ:
         return _SEQ
     return 0
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _trade_key(buf: Any, a: int, b: int) -> int:
     # The bit of a key of one trade buf[a:b], or 0 for any other key.
-    if _is(buf, a, b, 105, 0, 0, 0, 0):  # i
+    code = _key_code(buf, a, b)
+    if code == _C_I:
         return _T_ID
-    if _is(buf, a, b, 84, 0, 0, 0, 0):  # T
+    if code == _C_T:
         return _T_TIME
-    if _is(buf, a, b, 112, 0, 0, 0, 0):  # p
+    if code == _C_P:
         return _T_PRICE
-    if _is(buf, a, b, 118, 0, 0, 0, 0):  # v
+    if code == _C_V:
         return _T_QTY
-    if _is(buf, a, b, 83, 0, 0, 0, 0):  # S
+    if code == _C_SIDE:
         return _T_SIDE
-    if _is(buf, a, b, 115, 0, 0, 0, 0):  # s
+    if code == _C_S:
         return _T_SYMBOL
-    if _is(buf, a, b, 66, 84, 0, 0, 0):  # BT
+    if code == _C_BT:
         return _T_BLOCK
-    if _is(buf, a, b, 76, 0, 0, 0, 0):  # L
+    if code == _C_L:
         return _T_TICK
-    if _is(buf, a, b, 115, 101, 113, 0, 0):  # seq
+    if code == _C_SEQ:
         return _T_SEQ
-    if _is(buf, a, b, 82, 80, 73, 0, 0):  # RPI
+    if code == _C_RPI:
         return _T_RPI
     return 0
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
     if stop - start != ref.shape[0]:
         return False
@@ -166,7 +179,7 @@ def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
     return True
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _data(buf: Any, i: int, n: int, out: Any, fill: int) -> tuple[int, int, int, int, int, int]:
     # The data object at i (just past '{'); levels written to out from fill, bids first.
     # -> (next index or FAIL/FULL, symbol start, symbol end, u, bids, asks)
@@ -214,7 +227,7 @@ def _data(buf: Any, i: int, n: int, out: Any, fill: int) -> tuple[int, int, int,
     return i, sym_a, sym_b, update_id, nb_bids, nb_asks
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def scan_frame(
     buf: Any,
     local_ts: int,
@@ -261,7 +274,7 @@ def scan_frame(
             _, _, i = read_string(buf, i, n)  # the caller routed the frame by it already
         elif bit == _TYPE:
             ta, tb, i = read_string(buf, i, n)
-            delta = i >= 0 and _same_bytes(buf, ta, tb, _DELTA)
+            delta = i >= 0 and _key_code(buf, ta, tb) == _C_DELTA
         elif bit == _TS:
             ts_ms, i = read_int(buf, i, n)
         elif bit == _CTS:
@@ -317,7 +330,7 @@ def scan_frame(
     return DONE, k, update_id, exch_ts
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol: Any, pow10: Any) -> tuple[int, int]:
     # The data array of a publicTrade frame at i (just past '['): one row per trade from out[fill].
     # -> (next index or FAIL/FULL, rows now in use)
@@ -351,7 +364,7 @@ def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol
                 qty, i = read_decimal(buf, i, n, pow10)
             elif bit == _T_SIDE:
                 sa, sb, i = read_string(buf, i, n)
-                buy = i >= 0 and _is(buf, sa, sb, 66, 117, 121, 0, 0)  # "Buy"
+                buy = i >= 0 and _key_code(buf, sa, sb) == _C_BUY
             elif bit == _T_SYMBOL:
                 sym_a, sym_b, i = read_string(buf, i, n)
             elif bit == _T_BLOCK or bit == _T_RPI:
@@ -393,7 +406,7 @@ def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol
         return FAIL, fill
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, symbol: Any, pow10: Any) -> tuple[int, int, int]:
     """One ``publicTrade.*`` frame (the whole of ``buf``, ``uint8``) received at ``local_ts`` ns.
 

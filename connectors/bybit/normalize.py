@@ -109,13 +109,16 @@ def _topic_kind(topic: str) -> tuple[int, int] | None:
 
 
 @functools.cache
-def _warm_up() -> None:
+def _warm_up(frame_scan: bool) -> None:
     # Load the compiled code (from Numba's cache, or compile it) when the first normalizer is made,
-    # not on the first frame it is handed: the frame scan, the level parser, the row expansion.
+    # not on the first frame it is handed: the level parser, the row expansion and (when it is
+    # used) the frame scan.
     parse_levels(b'[["1","1"]]')
     sink = RowSink()
     sink.one(0, 0, 0, 0.0, 0.0)
     sink.take()
+    if not frame_scan:
+        return
     frame, rows, symbol = np.frombuffer(b"{}", np.uint8), empty_events(1), symbol_bytes("X")
     fastscan.scan_frame(frame, 0, rows, 0, symbol, POW10, 0, False, 0)
     fastscan.scan_trades(frame, 0, rows, 0, symbol, POW10)
@@ -154,7 +157,7 @@ class BybitNormalizer:
         self.depth = depth
         self.include_bbo = include_bbo
         self.frame_scan = frame_scan
-        _warm_up()
+        _warm_up(frame_scan)
         self.sink = sink if sink is not None else RowSink()
         self.stats = NormalizerStats()
         self.status = SyncStatus()

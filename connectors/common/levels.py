@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-import numba as nb
 import numpy as np
+
+from arb._jit import njit
 
 __all__ = ["parse_levels"]
 
@@ -30,14 +31,14 @@ _POW10 = np.array([10.0**i for i in range(23)])
 _lax_levels = msgspec.json.Decoder(list[tuple[float, float]], strict=False)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _skip_ws(buf: Any, i: int, n: int) -> int:
     while i < n and (buf[i] == 32 or buf[i] == 9 or buf[i] == 10 or buf[i] == 13):
         i += 1
     return i
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _number(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
     # Parse one JSON number or quoted decimal at i; returns (value, next index). next < 0: error code.
     quoted = False
@@ -113,7 +114,7 @@ def _number(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
     return (-value if neg else value), i
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _parse_into(buf: Any, out: Any, pow10: Any) -> int:
     # Parse [[p,q],...] into out; return the number of levels or an error code.
     n = buf.shape[0]

@@ -17,9 +17,9 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
-import numba as nb
 import numpy as np
 
+from arb._jit import njit
 from arb.events import EventArray, event_dtype
 
 __all__ = ["LevelArray", "RowSink"]
@@ -31,7 +31,7 @@ _MIN_BULK = 16  # rows: a live frame's bulk array is sized by the frame (it trav
 _NO_ROWS = np.zeros(0, event_dtype)  # what take() returns when there is nothing (empty: nothing to share)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _expand(ints: Any, pq: Any, out: Any) -> None:
     # One pass over the segments (count, ev, exch_ts, local_ts, order_id, ival) and the level pairs;
     # a frame's few segments cost one call instead of a dozen numpy calls (the live path's hot spot).

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba as nb
 import numpy as np
+
+from arb._jit import njit
 
 __all__ = [
     "FAIL",
@@ -69,12 +70,7 @@ def symbol_bytes(symbol: str) -> np.ndarray[Any, np.dtype[np.uint8]]:
     return np.frombuffer(raw, np.uint8).copy()
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _is_digit(c: int) -> bool:
-    return 48 <= c <= 57
-
-
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def line_end(buf: Any, i: int, n: int) -> int:
     """Index of the first ``\\n`` at or after ``i``, or ``n`` when there is none."""
     while i < n and buf[i] != 10:
@@ -82,7 +78,7 @@ def line_end(buf: Any, i: int, n: int) -> int:
     return i
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_local_ts(buf: Any, i: int, n: int) -> tuple[int, int]:
     """The recording prefix ``<19 digits><space>`` at ``i``: ``(ns, index of the payload)``.
 
@@ -94,7 +90,7 @@ def read_local_ts(buf: Any, i: int, n: int) -> tuple[int, int]:
     value = 0
     for k in range(i, i + 19):
         c = buf[k]
-        if not _is_digit(c):
+        if c < 48 or c > 57:
             return 0, FAIL
         value = value * 10 + (c - 48)
     if buf[i] >= 57:  # '9': 9e18 and above may not fit an int64
@@ -102,22 +98,22 @@ def read_local_ts(buf: Any, i: int, n: int) -> tuple[int, int]:
     return value, i + 20
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_int(buf: Any, i: int, n: int) -> tuple[int, int]:
     """A non-negative JSON integer at ``i``: ``0`` or ``[1-9][0-9]*``, at most 18 digits.
 
     Returns ``(value, next index)``. What follows is not checked (a ``.`` or ``e`` after the digits
     makes the caller's next expectation fail).
     """
-    if i >= n or not _is_digit(buf[i]):
+    if i >= n or buf[i] < 48 or buf[i] > 57:
         return 0, FAIL
     if buf[i] == 48:
-        if i + 1 < n and _is_digit(buf[i + 1]):
+        if i + 1 < n and 48 <= buf[i + 1] <= 57:
             return 0, FAIL  # leading zero: not JSON
         return 0, i + 1
     value = 0
     start = i
-    while i < n and _is_digit(buf[i]):
+    while i < n and 48 <= buf[i] <= 57:
         value = value * 10 + (buf[i] - 48)
         i += 1
         if i - start > INT_DIGITS_MAX:
@@ -125,7 +121,7 @@ def read_int(buf: Any, i: int, n: int) -> tuple[int, int]:
     return value, i
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_string(buf: Any, i: int, n: int) -> tuple[int, int, int]:
     """A JSON string at ``i`` made of printable ASCII only, without escapes.
 
@@ -145,7 +141,7 @@ def read_string(buf: Any, i: int, n: int) -> tuple[int, int, int]:
     return 0, 0, FAIL
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_bool(buf: Any, i: int, n: int) -> tuple[bool, int]:
     """A JSON ``true`` or ``false`` at ``i``: ``(value, next index)``."""
     if i + 4 <= n and buf[i] == 116 and buf[i + 1] == 114 and buf[i + 2] == 117 and buf[i + 3] == 101:
@@ -162,7 +158,7 @@ def read_bool(buf: Any, i: int, n: int) -> tuple[bool, int]:
     return False, FAIL
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_decimal_packed(buf: Any, i: int, n: int) -> tuple[int, int]:
     """A quoted decimal at ``i``, ``"-?(0|[1-9][0-9]*)(\\.[0-9]+)?"``, packed for :func:`unpack_decimal`.
 
@@ -213,14 +209,14 @@ def read_decimal_packed(buf: Any, i: int, n: int) -> tuple[int, int]:
     return (mant << 6) | (neg << 5) | scale, i + 1
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def unpack_decimal(packed: int, pow10: Any) -> float:
     """The float of a :func:`read_decimal_packed` result: exactly ``float(text)``."""
     value: float = (packed >> 6) / pow10[packed & 31]
     return -value if packed & 32 else value
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_decimal(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
     """A quoted decimal at ``i`` as the exact ``float(text)``: ``(value, next index)``.
 
@@ -232,7 +228,7 @@ def read_decimal(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
     return unpack_decimal(packed, pow10), i
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def read_levels(buf: Any, i: int, n: int, out: Any, fill: int, ev: int) -> tuple[int, int]:
     """A level array ``[["px","qty"],...]`` at ``i`` (no whitespace; decimals as :func:`read_decimal`).
 
@@ -328,7 +324,7 @@ def read_levels(buf: Any, i: int, n: int, out: Any, fill: int, ev: int) -> tuple
         return 0, FAIL
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def finish_levels(out: Any, start: int, stop: int, exch_ts: int, local_ts: int, ival: int, pow10: Any) -> None:
     """Complete the rows ``out[start:stop]`` written by :func:`read_levels`: unpack ``px``/``qty``, set
     the times and ``ival``, zero ``order_id`` and ``fval``."""

@@ -14,7 +14,7 @@ import random
 
 import numpy as np
 
-from arb.book import OrderBook, _apply_rows, _merge_run
+from arb.book import OrderBook, _apply_rows, _bisect, _merge_run
 from arb.events import (
     BBO_BID,
     BUY_EVENT,
@@ -39,7 +39,7 @@ _NEVER = 1 << 62
 
 
 class _Book:
-    """An OrderBook applied with a given run length at which runs are merged."""
+    """An OrderBook applied with a given run length at which runs are merged (0: apply_rows_one_by_one)."""
 
     def __init__(self, capacity: int, run_min: int) -> None:
         self.book = OrderBook(capacity)
@@ -47,6 +47,9 @@ class _Book:
 
     def apply(self, rows: EventArray) -> None:
         book = self.book
+        if self.run_min == 0:
+            book.apply(rows, merge=False)
+            return
         start = 0
         while True:
             start = _apply_rows(
@@ -119,16 +122,18 @@ def test_merged_runs_equal_row_by_row_on_random_books() -> None:
         prices = _prices(rng)
         orderly = case % 2 == 0
         capacity = rng.choice([4, 16, 64, 1024])
-        merged, single = _Book(capacity, 2), _Book(capacity, _NEVER)
+        merged, single, plain = _Book(capacity, 2), _Book(capacity, _NEVER), _Book(capacity, 0)
         seed = _rows(rng, 300, prices, orderly)
-        for book in (merged, single):
+        for book in (merged, single, plain):
             book.apply(seed)
         _same(merged, single)
+        _same(plain, single)
         for _ in range(10):
             rows = _rows(rng, rng.choice([5, 50, 400]), prices, orderly)
-            merged.apply(rows)
-            single.apply(rows)
+            for book in (merged, single, plain):
+                book.apply(rows)
             _same(merged, single)
+            _same(plain, single)
 
 
 def _side(prices: list[float], bids: bool = True, capacity: int = 64) -> tuple[np.ndarray, np.ndarray, int]:
@@ -198,11 +203,26 @@ def _capture_batches() -> list[tuple[int, EventArray]]:
 
 
 def test_merged_runs_equal_row_by_row_on_captures() -> None:
-    merged, single = _Book(64, 2), _Book(64, _NEVER)
+    books = [_Book(64, 2), _Book(64, _NEVER), _Book(64, 0), _Book(64, 16)]  # 0: apply_rows_one_by_one
     for venue, rows in _capture_batches():
         if venue < 0:
-            merged, single = _Book(64, 2), _Book(64, _NEVER)
+            books = [_Book(64, 2), _Book(64, _NEVER), _Book(64, 0), _Book(64, 16)]
             continue
-        merged.apply(rows)
-        single.apply(rows)
-        _same(merged, single)
+        for book in books:
+            book.apply(rows)
+        for book in books[:1] + books[2:]:
+            _same(book, books[1])
+
+
+def test_bisect_lands_where_numpy_searchsorted_does() -> None:
+    # level_update and _merge_run search with _bisect instead of np.searchsorted (a cheaper compile):
+    # the same index on sorted sides, and on sides a NaN price left out of order, NaN keys included.
+    rng = random.Random(8)
+    for _ in range(3000):
+        n = rng.randrange(0, 40)
+        pool = [rng.choice([float("nan"), -float("inf"), float("inf"), -0.0, 0.0]) if rng.random() < 0.1
+                else float(rng.randrange(-20, 20)) for _ in range(n + 1)]  # fmt: skip
+        keys = np.array(sorted(pool[:n]) if rng.random() < 0.6 else pool[:n], np.float64)
+        for key in (pool[n], float("nan"), rng.choice(keys.tolist() or [0.0])):
+            padded = np.concatenate([keys, np.full(3, 7.0)])  # only keys[:n] is searched
+            assert _bisect(padded, n, key) == int(np.searchsorted(keys, key)), (keys.tolist(), key)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 
-from arb.cli import main
+from arb.cli import _LOCAL_COMMANDS, _MODULE_COMMANDS, _command_of, _parser, main
 from arb.events import event_dtype
 from arb.recording.convert import load_eod
 from arb.recording.format import format_line
@@ -77,3 +81,49 @@ def test_check_prints_every_symbol_with_its_own_sizes_and_rules(tmp_path, capsys
     eth = next(line for line in lines if "strategy: ETHUSDT" in line)
     assert "max order 0.02" in eth and "position limit 0.1" in eth and "binance tick 0.01 lot 0.0001 base 1" in eth
     assert any("strategy: BTCUSDT" in line and "max order 0.001" in line for line in lines)
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return set(sub.choices)
+
+
+def test_the_parser_of_one_command_has_that_command_and_all_have_every_command() -> None:
+    everything = _commands(_parser())
+    assert everything == _MODULE_COMMANDS | _LOCAL_COMMANDS  # a new command is listed in one of the two
+    for name in everything:
+        assert name in _commands(_parser(name))
+        assert _command_of(["-q", "-v", name, "--help"]) == name
+    assert _command_of(["-q"]) is None and _command_of(["nosuch", "convert"]) is None
+
+
+def test_convert_does_not_import_the_live_modules() -> None:
+    # Building the parser for one command imports only what that command needs: arb convert is a
+    # short process, and aiohttp, ccxt and SQLAlchemy took most of its start.
+    code = (
+        "import sys; from arb.cli import _parser; _parser('convert'); "
+        "print(sorted(m for m in sys.modules if m.startswith(('aiohttp', 'ccxt', 'sqlalchemy', 'arb.runtime.record'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_console_command_runs_main_collecting_less_in_batch_commands(monkeypatch) -> None:
+    import gc
+
+    from arb import cli
+
+    seen: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(cli, "main", lambda argv=None: seen.append(gc.get_threshold()) or 3)
+    before = gc.get_threshold()
+    try:
+        for argv, batch in ((["arb", "-q", "convert", "x.gz"], True), (["arb", "live"], False)):
+            gc.set_threshold(*before)
+            monkeypatch.setattr(sys, "argv", argv)
+            with pytest.raises(SystemExit) as exit_:
+                cli.run()
+            assert exit_.value.code == 3  # main's exit code
+            assert (seen[-1] == (10_000, 10, 10)) is batch
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()

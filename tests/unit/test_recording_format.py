@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zipfile
 import zlib
 
 import numpy as np
@@ -102,11 +103,27 @@ def test_failed_write_leaves_the_previous_output_whole(tmp_path, monkeypatch) ->
         args[0].write(b"partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "savez_compressed", boom)
+    monkeypatch.setattr(np.lib.format, "write_array", boom)
     with pytest.raises(KeyboardInterrupt):
         write_npz(out, rows[:10])
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["day.npz"]
+
+
+def test_written_npz_is_a_deflated_zip_that_numpy_and_zipfile_read(tmp_path) -> None:
+    # write_npz deflates with ISA-L (zipfile would use zlib): every reader must see the same arrays,
+    # and each member must be compressed and pass zipfile's CRC check.
+    rows = convert_files([SPOT_BTC_HEAD]).rows
+    out = write_npz(tmp_path / "day.npz", rows, venue=np.array("binance"), update_id=np.array(7, np.int64))
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+        infos = {i.filename: i for i in z.infolist()}
+        assert set(infos) == {"data.npy", "venue.npy", "update_id.npy"}
+        assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in infos.values())
+        assert infos["data.npy"].compress_size < infos["data.npy"].file_size // 4
+    with np.load(out, allow_pickle=False) as z:
+        assert z["data"].tobytes() == rows.tobytes() and z["data"].dtype == rows.dtype
+        assert str(z["venue"]) == "binance" and int(z["update_id"]) == 7
 
 
 def test_eod_snapshot_round_trip_and_bad_file(tmp_path) -> None:

@@ -1,0 +1,69 @@
+"""arb's ``njit``: Numba's, compiling each function once per argument *types*, never per constant.
+
+When compiled code calls a compiled function with a constant argument (``f(x, True)``, ``f(buf, 0, n)``,
+``f(rows, DEPTH_BID)``), Numba types that argument as a literal (``Literal[bool](True)``) and compiles
+the callee once more for each constant: ``_merge_run(..., True)`` and ``_merge_run(..., False)`` were
+two complete compilations, and so was a callee handed a variable still holding its initial constant
+while type inference was under way. The risk gate's ``_refuse`` was compiled 12 times, the kernel and
+loop helpers took a third longer to compile than they need, and the first run after an install pays
+for all of it. The dispatcher below hands the callee the constant's type instead (``bool``, ``int64``):
+one compilation per distinct argument types, the same machine code for every constant, and a
+function that needs a literal (``numba.literally``, a record field named by an argument) fails to
+compile instead of silently multiplying.
+
+It also skips the C-callable wrapper Numba builds beside every function (``no_cfunc_wrapper``): it
+serves only first-class function values (``numba.cfunc``-style calls, functions stored in typed
+containers), which arb does not use; the Python-callable wrapper stays, so every function remains
+callable from Python.
+
+Use it exactly as ``numba.njit`` with keyword options: ``@njit(cache=True, nogil=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from numba.core import config, types
+from numba.core.registry import CPUDispatcher
+
+if TYPE_CHECKING:
+    from numba.core.dispatcher import Dispatcher
+
+__all__ = ["cached", "njit"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class _TypeDispatcher(CPUDispatcher):
+    # Calls from compiled code are compiled for the arguments' non-literal types.
+    def get_call_template(self, args: Any, kws: Any) -> Any:
+        unliteral: Callable[[Any], Any] = types.unliteral
+        args = tuple(unliteral(a) for a in args)
+        kws = {k: unliteral(v) for k, v in kws.items()}
+        return super().get_call_template(args, kws)
+
+
+def njit(*, cache: bool = False, **options: Any) -> Callable[[_F], Dispatcher[_F]]:
+    """``numba.njit(cache=..., **options)`` with one compilation per argument types (see the module)."""
+
+    def decorate(fn: _F) -> Dispatcher[_F]:
+        if getattr(config, "DISABLE_JIT", False):
+            return cast("Dispatcher[_F]", fn)
+        targetoptions = {"no_cfunc_wrapper": True, "boundscheck": None, **options, "nopython": True}
+        dispatcher = _TypeDispatcher(py_func=fn, locals={}, targetoptions=targetoptions)
+        if cache:
+            dispatcher.enable_caching()
+        return cast("Dispatcher[_F]", dispatcher)
+
+    return decorate
+
+
+def cached(fn: Any) -> bool:
+    """True when the compiled function ``fn`` has machine code ready: compiled in this process, or in
+    Numba's on-disk cache (written by an earlier process, for some argument types)."""
+    if getattr(fn, "signatures", None):
+        return True
+    index = getattr(getattr(getattr(fn, "_cache", None), "_cache_file", None), "_index_path", None)
+    return isinstance(index, str) and os.path.exists(index)
