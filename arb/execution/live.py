@@ -1009,17 +1009,22 @@ class VenueExecutor:
     async def position(self, symbol: str | None = None) -> Decimal:
         """The venue's signed position in ``symbol`` (the first symbol by default; linear only: spot has
         holdings, see balances)."""
+        return (await self.position_and_entry(symbol))[0]
+
+    async def position_and_entry(self, symbol: str | None = None) -> tuple[Decimal, Decimal]:
+        """The venue's signed position in ``symbol`` (the first symbol by default) and its average entry
+        price, quote per base (0 when flat); ``(0, 0)`` on spot, which has holdings (see balances)."""
         if self.market == "spot":
-            return ZERO
+            return ZERO, ZERO
         symbol = symbol or self.symbol
         if self.venue == "binance":
-            from connectors.binance.orders import position
+            from connectors.binance.orders import position_and_entry
 
-            return position(await self.exchange.fapiPrivateV2GetPositionRisk({"symbol": symbol}), symbol)
-        from connectors.bybit.orders import position as bybit_position
+            return position_and_entry(await self.exchange.fapiPrivateV2GetPositionRisk({"symbol": symbol}), symbol)
+        from connectors.bybit.orders import position_and_entry as bybit_position_and_entry
 
         raw = await self.exchange.privateGetV5PositionList({"category": "linear", "symbol": symbol})
-        return bybit_position(raw, symbol)
+        return bybit_position_and_entry(raw, symbol)
 
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrderUpdate]:
         """The venue's open orders in ``symbol``, or in every traded symbol when None."""

@@ -236,8 +236,9 @@ async def venue_holdings(session: TradingSession, v: int, symbol: int = 0) -> tu
 class VenueAccount:
     """One venue's account for the engine, per symbol in ``[strategy] symbols`` order (see
     :func:`venue_account`): the inception holdings (base units, 0 on linear), the position (spot: base
-    gained since the inception; linear: the venue's), the cash (quote moved since the inception), and
-    the venue's one quote balance at its inception."""
+    gained since the inception; linear: the venue's), the cash (quote moved since the inception, as the
+    engine counts it: a position's cost paid, its sale received), and the venue's one quote balance at
+    its inception."""
 
     inception_base: tuple[float, ...]
     inception_quote: float
@@ -254,15 +255,26 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
     inception is split among the symbols by the journal's fills since then (what each symbol's trades
     paid and received, quote fees included) and its funding payments (perpetuals); whatever they do
     not explain stays with the first symbol, so the symbols' cash always adds up to the venue's quote.
+
+    A linear venue's quote is its wallet, which moves by realised PnL, fees and funding only: an open
+    position's cost never left it. The engine counts cash as spot does (a buy pays its cost, the
+    position is valued at the price), so the wallet is taken less each open position's cost at the
+    venue's average entry price: the engine's equity is then the venue's (wallet plus unrealised PnL),
+    and a restart continues the cash the engine had, not the wallet.
     """
     executor = session.executors[v]
     balances = await executor.balances()
     quote = float(balances.get(executor.quote_asset, Decimal(0)))
     spot = executor.market == "spot"
+    cost = Decimal(0)  # the open positions' cost at their entry prices (linear)
     if spot:
         held = [float(balances.get(m.base_asset, Decimal(0))) for m in executor.markets]
     else:
-        held = [float(await executor.position(m.symbol)) for m in executor.markets]
+        held = []
+        for m in executor.markets:
+            qty, entry = await executor.position_and_entry(m.symbol)
+            held.append(float(qty))
+            cost += qty * entry
     key = _INCEPTION.format(venue=executor.venue, market=executor.market)
     stored = session.journal.get_state(key)
     now = executor.clock()
@@ -290,7 +302,7 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
                     cash[s] -= float(paid)
             if not spot:
                 cash[s] += session.journal.funding_paid(executor.venue, executor.market, m.symbol, since_ms * 1_000_000)
-    cash[0] = quote - start_quote - sum(cash[1:])
+    cash[0] = quote - float(cost) - start_quote - sum(cash[1:])
     return VenueAccount(inception, start_quote, position, tuple(cash))
 
 

@@ -18,10 +18,17 @@ body without the signature, :func:`~arb.testing.fake_binance_wire.signature`). E
   ``executionReport``, ``outboundAccountPosition``).
 * USD-M: ``POST/GET/DELETE /fapi/v1/order``, ``GET /fapi/v1/openOrders``, ``DELETE /fapi/v1/allOpenOrders``,
   ``GET /fapi/v1/allOrders``, ``/fapi/v1/userTrades``, ``/fapi/v2|v3/balance``, ``/fapi/v2|v3/account``,
-  ``/fapi/v2|v3/positionRisk``, ``POST /fapi/v1/countdownCancelAll`` (dead-man's switch),
-  ``/fapi/v1/leverage``, ``/fapi/v1/marginType``, ``GET/POST /fapi/v1/positionSide/dual``, and the
-  listen key (``POST/PUT/DELETE /fapi/v1/listenKey``, key only) whose stream is
-  ``/private/ws?listenKey=...`` (``ORDER_TRADE_UPDATE``, ``ACCOUNT_UPDATE``, ``listenKeyExpired``).
+  ``/fapi/v2|v3/positionRisk``, ``GET /fapi/v1/income`` (commissions, realised PnL and funding fees),
+  ``POST /fapi/v1/countdownCancelAll`` (dead-man's switch), ``/fapi/v1/leverage``,
+  ``/fapi/v1/marginType``, ``GET/POST /fapi/v1/positionSide/dual``, and the listen key
+  (``POST/PUT/DELETE /fapi/v1/listenKey``, key only) whose stream is ``/private/ws?listenKey=...``
+  (``ORDER_TRADE_UPDATE``, ``ACCOUNT_UPDATE``, ``listenKeyExpired``).
+
+USD-M funding: each funding time the ``<symbol>@markPrice`` stream shows passing (its ``T`` moves on;
+recorded frames and those of a ``funding=`` schedule alike) is settled on the ledger at the rate and
+mark price the stream announced for it (:class:`~arb.testing.fake_funding.FundingAnnouncements`): the
+wallet moves, ``/fapi/v1/income`` lists a ``FUNDING_FEE``, and the user stream sends an
+``ACCOUNT_UPDATE`` with reason ``FUNDING_FEE`` and the balance alone, as Binance does for a cross position.
 
 Time is the venue's ``clock`` (seconds): request timestamps, the weight window, bans, listen-key
 expiry and countdown cancels are read from it; a test moves time by moving its clock and calling
@@ -53,9 +60,11 @@ from arb.testing.fake_binance_wire import (
     account_update_event,
     execution_report,
     fixed,
+    funding_income,
     futures_order,
     futures_order_event,
     futures_trade,
+    income_entry,
     plain,
     position_risk,
     reject_error,
@@ -63,7 +72,9 @@ from arb.testing.fake_binance_wire import (
     spot_order,
     spot_trade,
 )
+from arb.testing.fake_funding import FundingAnnouncements, FundingSchedule
 from arb.testing.fake_ledger import (
+    FundingPayment,
     Ledger,
     LedgerAccount,
     LedgerEvent,
@@ -106,6 +117,16 @@ _ORDER_PARAMS = frozenset({
     "timestamp", "recvWindow", "signature", "selfTradePreventionMode", "positionSide", "reduceOnly",
 })  # fmt: skip
 """Parameters an order create may carry; others Binance reads (stops, icebergs, ...) are not modelled."""
+_INCOME_TYPES = frozenset({
+    "TRANSFER", "WELCOME_BONUS", "REALIZED_PNL", "FUNDING_FEE", "COMMISSION", "INSURANCE_CLEAR", "REFERRAL_KICKBACK",
+    "COMMISSION_REBATE", "API_REBATE", "CONTEST_REWARD", "CROSS_COLLATERAL_TRANSFER", "OPTIONS_PREMIUM_FEE",
+    "OPTIONS_SETTLE_PROFIT", "INTERNAL_TRANSFER", "AUTO_EXCHANGE", "DELIVERED_SETTELMENT", "COIN_SWAP_DEPOSIT",
+    "COIN_SWAP_WITHDRAW", "POSITION_LIMIT_INCREASE_FEE", "STRATEGY_UMFUTURES_TRANSFER", "FEE_RETURN", "BFUSD_REWARD",
+})  # fmt: skip
+"""``incomeType`` values USD-M's "Get Income History" documents; the fake books COMMISSION, REALIZED_PNL and
+FUNDING_FEE (another type answers an empty list)."""
+_FIRST_TRADE_TRAN_ID = 9_689_000_001
+"""The ``tranId`` of an account's first trade's COMMISSION (and REALIZED_PNL) income; one more per trade."""
 _UNMODELLED = ("stopPrice", "icebergQty", "quoteOrderQty", "trailingDelta", "closePosition", "activationPrice",
                "callbackRate", "priceMatch", "goodTillDate", "workingType", "priceProtect")  # fmt: skip
 
@@ -235,6 +256,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
         write_timeout: float | None = 10.0,
         send_buffer: int | None = None,
         clock: Callable[[], float] = time.time,
+        funding: Mapping[str, FundingSchedule] | None = None,
     ) -> None:
         specs = {
             r.symbol: SymbolSpec(plain(r.tick_size), plain(r.step_size), plain(r.min_notional), r.base, r.quote)
@@ -254,6 +276,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
             send_buffer=send_buffer,
             weight_limit=weight_limit,
             clock=clock,
+            funding=funding,
         )
         self.market: BinanceMarket = market
         spot = market == "spot"
@@ -291,7 +314,8 @@ class FakeBinanceExchange(FakeBinanceVenue):
         self._cancel_client_ids: dict[tuple[str, int], str] = {}
         """The client id Binance gives each cancel (spot ``executionReport`` ``c``; the order's is in ``C``)."""
         self._subscription_ids = itertools.count(0)
-        self._outbox: deque[LedgerEvent] = deque()
+        self._announced = FundingAnnouncements()
+        self._outbox: deque[LedgerEvent | FundingPayment] = deque()
         self._flush_lock = asyncio.Lock()
         self._sessions: dict[int, _Session] = {}
         self.user_stream_log: list[UserStreamMessage] = []
@@ -322,6 +346,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
                 ("GET", "/fapi/v3/account"): _Endpoint(self._futures_account_v3, 5, "signed", "query"),
                 ("GET", "/fapi/v2/positionRisk"): _Endpoint(self._position_risk_v2, 5, "signed", "query"),
                 ("GET", "/fapi/v3/positionRisk"): _Endpoint(self._position_risk_v3, 5, "signed", "query"),
+                ("GET", "/fapi/v1/income"): _Endpoint(self._income, 30, "signed", "query"),
                 ("POST", "/fapi/v1/countdownCancelAll"): _Endpoint(self._countdown, 10, "signed"),
                 ("POST", "/fapi/v1/leverage"): _Endpoint(self._set_leverage, 1, "signed"),
                 ("GET", "/fapi/v1/leverageBracket"): _Endpoint(self._leverage_brackets, 1, "signed"),
@@ -427,7 +452,27 @@ class FakeBinanceExchange(FakeBinanceVenue):
         outs = super()._on_release(frame)
         if frame.symbol in self.ledger.rules and "@depth" in frame.stream:
             self.ledger.on_book_change(frame.symbol)
+        if self.market == "linear":
+            for out in outs:
+                if "@markPrice" in out.stream:
+                    self._take_mark_price(out.raw_text or out.text)
         return outs
+
+    def _take_mark_price(self, payload: str) -> None:
+        # A markPriceUpdate the venue sent: a funding time it shows passing is settled on the ledger.
+        try:
+            mark = _decode_mark.decode(payload)
+            settled = self._announced.announce(
+                mark.symbol,
+                mark_price=Decimal(mark.mark_price) if mark.mark_price else None,
+                rate=Decimal(mark.funding_rate) if mark.funding_rate else None,
+                next_funding_ms=mark.next_funding_ms or None,
+            )
+        except (msgspec.DecodeError, InvalidOperation) as error:
+            logger.warning("markPriceUpdate not understood (%s): %.200r", error, payload)
+            return
+        if settled is not None:
+            self.ledger.settle_funding(settled.symbol, settled.funding_ms, settled.rate, settled.mark_price)
 
     async def _release_next(self) -> bool:
         released = await super()._release_next()
@@ -985,6 +1030,42 @@ class FakeBinanceExchange(FakeBinanceVenue):
     def _position_risk_v3(self, call: _Call) -> _Reply:
         return self._position_risk(call, v2=False)
 
+    def _income(self, call: _Call) -> _Reply:
+        """``GET /fapi/v1/income`` (``symbol``, ``incomeType``, ``startTime``, ``endTime`` inclusive, ``page``,
+        ``limit`` default 100, at most 1000): the account's COMMISSION and REALIZED_PNL per trade and
+        FUNDING_FEE per funding payment, oldest first; the last 7 days when neither time is sent."""
+        account = call.account
+        assert account is not None
+        params = call.params
+        symbol = params.get("symbol")
+        if symbol is not None and symbol not in self.ledger.rules:
+            return _error(-1121, "Invalid symbol.")
+        kind = params.get("incomeType")
+        if kind is not None and kind not in _INCOME_TYPES:
+            return _error(-1130, "Data sent for parameter 'incomeType' is not valid.")
+        start, end = _int(params, "startTime"), _int(params, "endTime")
+        if start is None and end is None:
+            start, end = call.now_ms - 7 * _DAY_MS, call.now_ms
+        limit = max(1, min(_int(params, "limit") or 100, 1000))
+        page = max(1, _int(params, "page") or 1)
+        settle = self.ledger.settle_asset
+        rows: list[dict[str, Any]] = []
+        for k, trade in enumerate(account.trades):
+            tran_id, trade_id = _FIRST_TRADE_TRAN_ID + k, str(trade.trade_id)
+            if trade.realized_pnl:
+                rows.append(income_entry("REALIZED_PNL", trade.symbol, trade.realized_pnl, settle, trade.time_ms,
+                                         tran_id, trade_id))  # fmt: skip
+            rows.append(income_entry("COMMISSION", trade.symbol, -trade.fee, trade.fee_asset, trade.time_ms, tran_id,
+                                     trade_id))  # fmt: skip
+        rows += [funding_income(payment, settle) for payment in account.fundings]
+        rows = [
+            r for r in rows
+            if (symbol is None or r["symbol"] == symbol) and (kind is None or r["incomeType"] == kind)
+            and (start is None or r["time"] >= start) and (end is None or r["time"] <= end)
+        ]  # fmt: skip
+        rows.sort(key=lambda r: (r["time"], r["tranId"]))
+        return _Reply(body=rows[(page - 1) * limit : page * limit])
+
     # -- USD-M settings and the dead-man's switch ---------------------------------------------------
 
     def _countdown(self, call: _Call) -> _Reply:
@@ -1253,6 +1334,9 @@ class FakeBinanceExchange(FakeBinanceVenue):
                 touched: dict[str, set[str]] = {}
                 while self._outbox:
                     event = self._outbox.popleft()
+                    if isinstance(event, FundingPayment):
+                        await self._send_funding(event)
+                        continue
                     await self._send_event(event)
                     if event.trade is not None or self.market == "spot":
                         touched.setdefault(event.account, set()).add(event.order.symbol)
@@ -1288,6 +1372,18 @@ class FakeBinanceExchange(FakeBinanceVenue):
             rules = self.ledger.rules[event.order.symbol]
             body = futures_order_event(event.order, rules, exec_type, event.status, event.executed_qty,
                                        event.cum_quote, event.trade, event.time_ms)  # fmt: skip
+        for conn, subscriptions in sessions:
+            await self._deliver(conn, subscriptions, body)
+
+    async def _send_funding(self, payment: FundingPayment) -> None:
+        """``ACCOUNT_UPDATE`` with reason ``FUNDING_FEE``: the wallet alone (a cross position's funding
+        carries no ``P``), ``bc`` the payment."""
+        sessions = self._streams_of(payment.account)
+        if not sessions:
+            return
+        settle = self.ledger.settle_asset
+        body = account_update_event("FUNDING_FEE", payment.balance, settle, [], payment.time_ms, self.ledger.rules,
+                                    balance_change=payment.payment)  # fmt: skip
         for conn, subscriptions in sessions:
             await self._deliver(conn, subscriptions, body)
 
@@ -1331,6 +1427,19 @@ class FakeBinanceExchange(FakeBinanceVenue):
         await conn.send_control(text)
         self.user_stream_log.append(UserStreamMessage(conn.id, event, text, sent=True))
         self._notify()
+
+
+class _MarkPrice(msgspec.Struct, frozen=True):
+    """USD-M ``markPriceUpdate``: ``{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000",
+    "i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}``."""
+
+    symbol: str = msgspec.field(name="s")
+    mark_price: str = msgspec.field(name="p", default="")
+    funding_rate: str = msgspec.field(name="r", default="")
+    next_funding_ms: int = msgspec.field(name="T", default=0)
+
+
+_decode_mark = msgspec.json.Decoder(_MarkPrice)
 
 
 def _listen_key_of(conn: VenueConnection) -> str:

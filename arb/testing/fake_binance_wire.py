@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from arb.testing.fake_ledger import (
+    FundingPayment,
     LedgerOrder,
     LedgerTrade,
     OrderStatus,
@@ -36,9 +37,11 @@ __all__ = [
     "BinanceMarket",
     "account_update_event",
     "execution_report",
+    "funding_income",
     "futures_order",
     "futures_order_event",
     "futures_trade",
+    "income_entry",
     "position_risk",
     "reject_error",
     "signature",
@@ -470,16 +473,20 @@ def position_risk(
 
 def account_update_event(
     reason: str, wallet: Decimal, settle: str, positions: list[tuple[Position, Decimal]], event_ms: int,
-    rules: Mapping[str, SymbolRules],
+    rules: Mapping[str, SymbolRules], *, balance_change: Decimal = ZERO,
 ) -> dict[str, Any]:  # fmt: skip
-    """USD-M ``ACCOUNT_UPDATE`` with the settle asset's wallet and the given ``(position, upl)`` pairs."""
+    """USD-M ``ACCOUNT_UPDATE`` with the settle asset's wallet and the given ``(position, upl)`` pairs.
+
+    ``reason`` is Binance's ``m``: ``"ORDER"`` after fills, ``"FUNDING_FEE"`` after a funding payment on
+    a cross position, which Binance pushes with the balance alone (no ``P``), ``balance_change`` (``bc``,
+    the wallet's change other than PnL and commission) being the payment."""
     return {
         "e": "ACCOUNT_UPDATE",
         "E": event_ms,
         "T": event_ms,
         "a": {
             "m": reason,
-            "B": [{"a": settle, "wb": fixed(wallet), "cw": fixed(wallet), "bc": "0"}],
+            "B": [{"a": settle, "wb": fixed(wallet), "cw": fixed(wallet), "bc": fixed(balance_change)}],
             "P": [
                 {
                     "s": p.symbol,
@@ -496,3 +503,19 @@ def account_update_event(
             ],
         },
     }
+
+
+def income_entry(
+    income_type: str, symbol: str, amount: Decimal, asset: str, time_ms: int, tran_id: int, trade_id: str = ""
+) -> dict[str, Any]:
+    """One row of USD-M ``GET /fapi/v1/income``, e.g. ``{"symbol":"BTCUSDT","incomeType":"FUNDING_FEE",
+    "income":"-0.18000000","asset":"USDT","info":"FUNDING_FEE","time":1715040000000,"tranId":9000001,
+    "tradeId":""}`` (``income`` > 0 flows in; ``info`` repeats the type, as Binance's examples show it;
+    ``tradeId`` is the trade's for ``COMMISSION`` and ``REALIZED_PNL``, empty for funding)."""
+    return {"symbol": symbol, "incomeType": income_type, "income": fixed(amount), "asset": asset,
+            "info": income_type, "time": time_ms, "tranId": tran_id, "tradeId": trade_id}  # fmt: skip
+
+
+def funding_income(payment: FundingPayment, asset: str) -> dict[str, Any]:
+    """A funding payment as its ``FUNDING_FEE`` income row, timed at the funding time it settles."""
+    return income_entry("FUNDING_FEE", payment.symbol, payment.payment, asset, payment.funding_ms, payment.payment_id)

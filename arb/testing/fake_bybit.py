@@ -18,7 +18,8 @@ It follows Bybit's v5 documentation (bybit-exchange.github.io/docs/v5/ws/connect
   funding, ``bid1Price``/``bid1Size``/``ask1Price``/``ask1Size`` the book's top), then, as the
   recorded book moves, ``delta`` messages with only the fields that changed, at most one each
   100 ms of the recording's time (Bybit's push frequency); ``nextFundingTime`` moves forward when
-  the recording's time passes it. Recorded ``tickers`` frames pass through as they are.
+  the recording's time passes it. Recorded ``tickers`` frames pass through as they are, and a client
+  that subscribes after them gets a ``snapshot`` of what they said so far, as Bybit sends one.
 """
 
 from __future__ import annotations
@@ -72,6 +73,15 @@ class _BookData(msgspec.Struct):
     asks: list[tuple[str, str]] = msgspec.field(name="a")
     update_id: int = msgspec.field(name="u")
     cross_seq: int = msgspec.field(name="seq")
+
+
+class _TickerMessage(msgspec.Struct):
+    """A recorded ``{"topic":"tickers.BTCUSDT","type":"snapshot"|"delta","data":{"symbol":...,...},"cs","ts"}``."""
+
+    type: str
+    data: dict[str, str]
+    cross_seq: int = msgspec.field(name="cs", default=0)
+    ts_ms: int = msgspec.field(name="ts", default=0)
 
 
 class _BookMessage(msgspec.Struct):
@@ -240,6 +250,8 @@ class FakeBybitVenue(FakeVenue):
 
     def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
         outs = [OutFrame(frame.stream, frame.stream_index, frame.index, frame.raw.decode())]
+        if frame.stream.startswith("tickers.") and frame.symbol not in self._funding:
+            self._remember_ticker(frame)
         if not frame.stream.startswith("orderbook."):
             return outs
         state = self._books.get(frame.symbol)
@@ -276,6 +288,21 @@ class FakeBybitVenue(FakeVenue):
             if text is not None:
                 outs.append(OutFrame(topic, frame.stream_index, frame.index, text))
         return outs
+
+    def _remember_ticker(self, frame: ReplayFrame) -> None:
+        # A recorded tickers message: what it says joins the symbol's ticker, the snapshot a later
+        # subscriber gets (Bybit sends one on subscribing, then the deltas).
+        try:
+            message = msgspec.json.decode(frame.raw, type=_TickerMessage)
+        except msgspec.DecodeError:
+            return  # passes through as it is; a later snapshot simply lacks it
+        fields = {k: v for k, v in message.data.items() if k != "symbol"}
+        ticker = self._tickers.get(frame.symbol)
+        if ticker is None or message.type == "snapshot":
+            self._tickers[frame.symbol] = _TickerState(fields, message.ts_ms, message.cross_seq)
+            return
+        ticker.sent.update(fields)
+        ticker.ts_ms, ticker.cross_seq = message.ts_ms, message.cross_seq
 
     def _ticker_fields(self, symbol: str, state: _BookState) -> dict[str, str] | None:
         # The ticker's mark, funding and best bid/offer now; None while the book lacks a side.
@@ -447,7 +474,8 @@ class FakeBybitVenue(FakeVenue):
 
     def _snapshots_for(self, topics: Sequence[str]) -> list[OutFrame]:
         """Snapshots of the current book for each new order-book topic, and of the ticker for each new
-        ``tickers`` topic with a funding schedule (called atomically)."""
+        ``tickers`` topic (a funding schedule's, or what the recorded tickers said so far; called
+        atomically)."""
         outs: list[OutFrame] = []
         for topic in topics:
             if topic.startswith("tickers."):

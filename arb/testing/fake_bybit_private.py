@@ -12,7 +12,8 @@ REST, as v5 documents it (bybit-exchange.github.io/docs/v5): business errors are
 
 * public: ``GET /v5/market/time``, ``/v5/market/instruments-info``, ``/v5/market/orderbook``;
 * account: ``GET /v5/user/query-api``, ``/v5/account/info``, ``/v5/asset/coin/query-info``,
-  ``/v5/account/wallet-balance``, ``/v5/position/list``;
+  ``/v5/account/wallet-balance``, ``/v5/account/transaction-log`` (linear: TRADE and SETTLEMENT),
+  ``/v5/position/list``;
 * orders: ``POST /v5/order/create`` (ack only), ``/v5/order/cancel``, ``/v5/order/cancel-all``,
   ``/v5/order/disconnected-cancel-all`` (DCP), ``GET /v5/order/realtime``, ``/v5/order/history``,
   ``/v5/execution/list``;
@@ -21,6 +22,13 @@ REST, as v5 documents it (bybit-exchange.github.io/docs/v5): business errors are
 The private stream is ``/v5/private`` on the same port: ``{"op":"auth","args":[key, expires, sig]}``,
 ``subscribe`` to ``order``, ``execution``, ``execution.fast``, ``position``, ``wallet``, ``dcp``
 (and their categorised forms), app-level ``{"op":"ping"}``. Ledger events go out in ledger order.
+
+Linear funding: each funding time the ``tickers.<SYMBOL>`` stream shows passing (its
+``nextFundingTime`` moves on; recorded frames and those of a ``funding=`` schedule alike) is settled on
+the ledger at the rate and mark price the stream announced for it
+(:class:`~arb.testing.fake_funding.FundingAnnouncements`): the wallet moves, the position's
+``cumRealisedPnl`` counts it, ``/v5/account/transaction-log`` lists a ``SETTLEMENT``, and the executions
+(``/v5/execution/list``, the ``execution`` topic) a row of ``execType`` ``Funding``, as Bybit does.
 
 Time is the venue's ``clock`` (seconds): request timestamps, rate-limit windows, bans and DCP are
 read from it, so a test moves time by moving its clock and calling :meth:`FakeBybitExchange.tick`.
@@ -52,6 +60,8 @@ from arb.testing.fake_bybit_wire import (
     OrderView,
     decimal_text,
     execution_entry,
+    funding_exec_id,
+    funding_execution_entry,
     instrument_entry,
     ledger_order_id,
     order_entry,
@@ -60,13 +70,16 @@ from arb.testing.fake_bybit_wire import (
     reject_code,
     rest_signature,
     timestamp_error,
+    transaction_entry,
     wallet_coin_entry,
     wire_exec_id,
     wire_order_id,
     ws_signature,
 )
+from arb.testing.fake_funding import FundingAnnouncements, FundingSchedule
 from arb.testing.fake_ledger import (
     ExecType,
+    FundingPayment,
     Ledger,
     LedgerAccount,
     LedgerEvent,
@@ -114,6 +127,7 @@ DEFAULT_RATE_LIMITS: Mapping[str, Mapping[str, int]] = {
         "/v5/execution/list": 50,
         "/v5/order/disconnected-cancel-all": 5,
         "/v5/account/wallet-balance": 50,
+        "/v5/account/transaction-log": 30,
         "/v5/account/info": 50,
         "/v5/user/query-api": 10,
         "/v5/asset/coin/query-info": 5,
@@ -247,6 +261,25 @@ def _page(items: list[Any], params: Mapping[str, Any], default: int, maximum: in
     return page, (f"page%3D{following}" if following < len(items) else "")
 
 
+class _Ticker(msgspec.Struct, frozen=True):
+    """The fields of a linear ``tickers`` item the funding follows (a delta carries only what changed):
+    ``{"symbol":"BTCUSDT","markPrice":"60300.0","fundingRate":"0.0003","nextFundingTime":"1714982400000",...}``."""
+
+    symbol: str
+    mark_price: str | None = msgspec.field(name="markPrice", default=None)
+    funding_rate: str | None = msgspec.field(name="fundingRate", default=None)
+    next_funding_ms: str | None = msgspec.field(name="nextFundingTime", default=None)
+
+
+class _TickerMessage(msgspec.Struct, frozen=True):
+    """``{"topic":"tickers.BTCUSDT","type":"snapshot"|"delta","data":{...},"cs":...,"ts":...}``."""
+
+    data: _Ticker
+
+
+_decode_ticker = msgspec.json.Decoder(_TickerMessage)
+
+
 class FakeBybitExchange(FakeBybitVenue):
     """Fake Bybit v5 with trading, for ``market="spot"`` or ``"linear"`` (USDT perpetuals).
 
@@ -288,10 +321,12 @@ class FakeBybitExchange(FakeBybitVenue):
         send_buffer: int | None = None,
         seed: int = 0,
         clock: Callable[[], float] = time.time,
+        funding: Mapping[str, FundingSchedule] | None = None,
     ) -> None:
         super().__init__(
             recordings,
             market=market,
+            funding=funding,
             symbols=[*symbols, *(r.symbol for r in rules)],
             speed=speed,
             endpoints=endpoints,
@@ -341,7 +376,8 @@ class FakeBybitExchange(FakeBybitVenue):
         self._seq: dict[int, int] = {}
         self._next_seq = itertools.count(1_000_000_001)
         self._message_ids = itertools.count(1)
-        self._outbox: deque[LedgerEvent] = deque()
+        self._announced = FundingAnnouncements()
+        self._outbox: deque[LedgerEvent | FundingPayment] = deque()
         self._flush_lock = asyncio.Lock()
         self._sessions: dict[int, _Session] = {}
         self._dcp_windows: dict[str, dict[str, int]] = {}
@@ -361,6 +397,7 @@ class FakeBybitExchange(FakeBybitVenue):
             "/v5/account/info": _Endpoint("GET", self._account_info, True, None),
             "/v5/asset/coin/query-info": _Endpoint("GET", self._coin_info, True, None),
             "/v5/account/wallet-balance": _Endpoint("GET", self._wallet_balance, True, "query"),
+            "/v5/account/transaction-log": _Endpoint("GET", self._transaction_log, True, "query"),
             "/v5/position/list": _Endpoint("GET", self._position_list, True, "query"),
             "/v5/order/realtime": _Endpoint("GET", self._order_realtime, True, "query"),
             "/v5/order/history": _Endpoint("GET", self._order_history, True, "query"),
@@ -460,7 +497,27 @@ class FakeBybitExchange(FakeBybitVenue):
         outs = super()._on_release(frame)
         if frame.stream.startswith("orderbook.") and frame.symbol in self.ledger.rules:
             self.ledger.on_book_change(frame.symbol)  # resting orders the book now crosses fill
+        if self.category == "linear":
+            for out in outs:
+                if out.stream.startswith("tickers."):
+                    self._take_ticker(out.text)
         return outs
+
+    def _take_ticker(self, text: str) -> None:
+        # A tickers message the venue sent: a funding time it shows passing is settled on the ledger.
+        try:
+            ticker = _decode_ticker.decode(text).data
+            settled = self._announced.announce(
+                ticker.symbol,
+                mark_price=Decimal(ticker.mark_price) if ticker.mark_price else None,
+                rate=Decimal(ticker.funding_rate) if ticker.funding_rate else None,
+                next_funding_ms=int(ticker.next_funding_ms) if ticker.next_funding_ms else None,
+            )
+        except (msgspec.DecodeError, InvalidOperation, ValueError) as error:
+            logger.warning("tickers message not understood (%s): %.200r", error, text)
+            return
+        if settled is not None:
+            self.ledger.settle_funding(settled.symbol, settled.funding_ms, settled.rate, settled.mark_price)
 
     async def _release_next(self) -> bool:
         released = await super()._release_next()
@@ -709,6 +766,18 @@ class FakeBybitExchange(FakeBybitVenue):
             stream=stream, fast=fast,
         )  # fmt: skip
 
+    def _funding_order_id(self, payment: FundingPayment) -> str:
+        # the orderId Bybit gives a settlement (the documented sample's shape: funding time in s, uid)
+        return f"{payment.funding_ms // 1000}-8-{self._uids[payment.account]}-1-2"
+
+    def _funding_exec_dict(self, payment: FundingPayment, *, stream: bool = False) -> dict[str, Any]:
+        seq = self._seq.get(-payment.payment_id)
+        if seq is None:
+            seq = self._seq[-payment.payment_id] = next(self._next_seq)
+        rules = self.ledger.rules[payment.symbol]
+        return funding_execution_entry(payment, rules, order_id=self._funding_order_id(payment), seq=seq,
+                                       stream=stream)  # fmt: skip
+
     # -- public handlers ---------------------------------------------------------------------------
 
     def _market_time(self, call: _Call) -> _Reply:
@@ -864,6 +933,88 @@ class FakeBybitExchange(FakeBybitVenue):
         wanted = set(coins.split(",")) if coins else None
         return _Reply(result={"list": [self._wallet(call.account, wanted)]})
 
+    def _transaction_log(self, call: _Call) -> _Reply:
+        """``GET /v5/account/transaction-log`` (``accountType`` UNIFIED, ``category``, ``currency``,
+        ``baseCoin``, ``type``, ``startTime``/``endTime`` at most 7 days apart, the last 7 days by default,
+        ``limit`` 1-50 default 20, ``cursor``): a linear account's ``TRADE`` per trade and ``SETTLEMENT``
+        per funding payment, newest first, each with the wallet balance after it (``cashBalance``)."""
+        account = call.account
+        assert account is not None
+        params = call.params
+        if _text(params, "accountType") not in (None, "UNIFIED"):
+            return _error(10001, "accountType only support UNIFIED.")
+        category = _text(params, "category")
+        if category is not None and category not in _CATEGORIES:
+            return _error(10001, "Illegal category")
+        try:
+            start = int(_text(params, "startTime") or 0) or None
+            end = int(_text(params, "endTime") or 0) or None
+        except ValueError:
+            return _error(10001, "params error: startTime or endTime invalid")
+        if start is not None and end is not None and end - start > _SEVEN_DAYS_MS:
+            return _error(10001, "params error: The time range between startTime and endTime cannot exceed 7 days")
+        if start is None and end is None:
+            start, end = call.now_ms - _SEVEN_DAYS_MS, call.now_ms
+        elif start is None:
+            assert end is not None
+            start = end - _SEVEN_DAYS_MS
+        elif end is None:
+            end = start + _SEVEN_DAYS_MS
+        entries = self._transactions(account) if self.category == "linear" and category in (None, "linear") else []
+        kind, currency, base = _text(params, "type"), _text(params, "currency"), _text(params, "baseCoin")
+        chosen = [
+            e for e in entries
+            if (kind is None or e["type"] == kind) and (currency is None or e["currency"] == currency)
+            and (base is None or self.ledger.rules[e["symbol"]].base == base)
+            and start <= int(e["transactionTime"]) <= end
+        ]  # fmt: skip
+        page, cursor = _page(chosen, params, 20, 50)
+        return _Reply(result={"nextPageCursor": cursor, "list": page})
+
+    def _transactions(self, account: LedgerAccount) -> list[dict[str, Any]]:
+        """Every wallet change of a linear account, newest first: trades (realised PnL less the fee) and
+        funding payments, the wallet after each counted back from the wallet now."""
+        settle = self.ledger.settle_asset
+        orders = {o.order_id: o for o in account.orders}
+        moves: list[tuple[int, int, Decimal, LedgerTrade | FundingPayment]] = [
+            (t.time_ms, k, t.realized_pnl - t.fee, t) for k, t in enumerate(account.trades)
+        ]
+        moves += [(f.funding_ms, len(account.trades) + k, f.payment, f) for k, f in enumerate(account.fundings)]
+        moves.sort(key=lambda move: (move[0], move[1]))
+        balance = account.balance(settle).total - sum((change for _, _, change, _ in moves), ZERO)
+        sizes: dict[str, Decimal] = {}
+        uid = self._uids[account.name]
+        out = []
+        for _, k, change, item in moves:
+            balance += change
+            rules = self.ledger.rules[item.symbol]
+            if isinstance(item, FundingPayment):
+                out.append(transaction_entry(
+                    entry_id=f"{uid}_{item.symbol}_{item.payment_id}", kind="SETTLEMENT", symbol=item.symbol,
+                    side="Buy" if item.position > 0 else "Sell", time_ms=item.funding_ms,
+                    qty=decimal_text(abs(item.position), rules.step_size),
+                    size=decimal_text(item.position, rules.step_size), currency=settle,
+                    trade_price=decimal_text(item.mark_price, rules.tick_size), funding=item.payment, fee=ZERO,
+                    cash_flow=ZERO, cash_balance=balance, fee_rate=item.rate if item.position > 0 else -item.rate,
+                    trade_id=funding_exec_id(item.payment_id), order_id=self._funding_order_id(item),
+                    order_link_id="",
+                ))  # fmt: skip
+                continue
+            size = sizes[item.symbol] = sizes.get(item.symbol, ZERO) + item.qty * item.side.sign
+            order = orders[item.order_id]
+            out.append(transaction_entry(
+                entry_id=f"{uid}_{item.symbol}_{k + 1}", kind="TRADE", symbol=item.symbol,
+                side="Buy" if item.side is Side.BUY else "Sell", time_ms=item.time_ms,
+                qty=decimal_text(item.qty, rules.step_size), size=decimal_text(size, rules.step_size),
+                currency=settle, trade_price=decimal_text(item.price, rules.tick_size), funding=None, fee=item.fee,
+                cash_flow=item.realized_pnl, cash_balance=balance,
+                fee_rate=self.ledger.maker_fee if item.is_maker else self.ledger.taker_fee,
+                trade_id=self.exec_id(item), order_id=self.order_id(order),
+                order_link_id=order.client_id if not order.client_id.startswith("~") else "",
+            ))  # fmt: skip
+        out.reverse()
+        return out
+
     def _usd_price(self, coin: str) -> Decimal | None:
         if coin in _STABLE_COINS:
             return Decimal(1)
@@ -926,9 +1077,9 @@ class FakeBybitExchange(FakeBybitVenue):
         }
 
     def _cum_realised(self, account: LedgerAccount, symbol: str) -> Decimal:
-        """Bybit's ``cumRealisedPnl``: closed PnL net of every fee paid on ``symbol``."""
+        """Bybit's ``cumRealisedPnl``: closed PnL net of every fee paid on ``symbol``, plus its funding."""
         position = account.positions.get(symbol)
-        realised = position.realized_pnl if position is not None else ZERO
+        realised = position.realized_pnl + position.funding if position is not None else ZERO
         return realised - sum((t.fee for t in account.trades if t.symbol == symbol), ZERO)
 
     def _position_dict(self, account: LedgerAccount, symbol: str, *, stream: bool = False) -> dict[str, Any]:
@@ -1206,7 +1357,9 @@ class FakeBybitExchange(FakeBybitVenue):
         return _Reply(result={"list": page, "nextPageCursor": cursor, "category": self.category})
 
     def _execution_list(self, call: _Call) -> _Reply:
-        """``GET /v5/execution/list``: the account's executions, newest first, 7 days by default."""
+        """``GET /v5/execution/list``: the account's executions, newest first, 7 days by default: its
+        trades (``execType`` ``Trade``) and, on linear, its funding settlements (``Funding``, at the funding
+        time); ``execType`` chooses one kind."""
         account = call.account
         assert account is not None
         params = call.params
@@ -1216,7 +1369,7 @@ class FakeBybitExchange(FakeBybitVenue):
         if symbol is not None and self._rules(symbol) is None:
             return self._unknown_symbol()
         exec_type = _text(params, "execType")
-        if exec_type is not None and exec_type != "Trade":
+        if exec_type is not None and exec_type not in ("Trade", "Funding"):
             return _Reply(result={"list": [], "nextPageCursor": "", "category": self.category})
         try:
             start = int(_text(params, "startTime") or 0) or None
@@ -1233,9 +1386,11 @@ class FakeBybitExchange(FakeBybitVenue):
         wire_id = _text(params, "orderId")
         link_id = _text(params, "orderLinkId")
         orders = {o.order_id: o for o in account.orders}
-        trades: list[LedgerTrade] = []
-        for trade in reversed(account.trades):
+        rows: list[tuple[int, int, dict[str, Any]]] = []  # (time, order of booking, entry)
+        for k, trade in enumerate(account.trades):
             order = orders[trade.order_id]
+            if exec_type == "Funding":
+                break
             if wire_id is not None and self.order_id(order) != wire_id:
                 continue
             if wire_id is None and link_id is not None and order.client_id != link_id:
@@ -1244,8 +1399,13 @@ class FakeBybitExchange(FakeBybitVenue):
                 continue
             if not start <= trade.time_ms <= end:
                 continue
-            trades.append(trade)
-        entries = [self._exec_dict(t, orders[t.order_id]) for t in trades]
+            rows.append((trade.time_ms, k, self._exec_dict(trade, order)))
+        if exec_type != "Trade" and wire_id is None and link_id is None:  # funding belongs to no order of arb's
+            for k, payment in enumerate(account.fundings):
+                if (symbol is None or payment.symbol == symbol) and start <= payment.funding_ms <= end:
+                    rows.append((payment.funding_ms, len(account.trades) + k, self._funding_exec_dict(payment)))
+        rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
+        entries = [entry for _, _, entry in rows]
         page, cursor = _page(entries, params, 50, 100)
         return _Reply(result={"nextPageCursor": cursor, "category": self.category, "list": page})
 
@@ -1478,8 +1638,12 @@ class FakeBybitExchange(FakeBybitVenue):
                 touched: dict[str, set[str]] = {}
                 while self._outbox:
                     event = self._outbox.popleft()
-                    await self._send_event(event)
                     symbols = touched.setdefault(event.account, set())
+                    if isinstance(event, FundingPayment):
+                        await self._send_funding(event)
+                        symbols.add(event.symbol)
+                        continue
+                    await self._send_event(event)
                     if event.trade is not None:
                         symbols.add(event.trade.symbol)
                 for name, symbols in touched.items():
@@ -1512,6 +1676,15 @@ class FakeBybitExchange(FakeBybitVenue):
             for family, data in payloads:
                 for topic in self._subscribed(session.conn, family):
                     await self._send_private(session, topic, data, event.time_ms)
+
+    async def _send_funding(self, payment: FundingPayment) -> None:
+        """A funding settlement on the ``execution`` topic (``execType`` ``Funding``, not on
+        ``execution.fast``, which carries trades); the wallet and position follow with the batch."""
+        sessions = [s for s in self._sessions.values() if s.account == payment.account and s.conn.open]
+        data = [self._funding_exec_dict(payment, stream=True)]
+        for session in sessions:
+            for topic in self._subscribed(session.conn, "execution"):
+                await self._send_private(session, topic, data, payment.time_ms)
 
     async def _send_account_state(self, name: str, symbols: Iterable[str]) -> None:
         sessions = [s for s in self._sessions.values() if s.account == name and s.conn.open]

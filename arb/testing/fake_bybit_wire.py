@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from arb.testing.fake_ledger import (
+    FundingPayment,
     LedgerOrder,
     LedgerTrade,
     OrderStatus,
@@ -43,6 +44,8 @@ __all__ = [
     "OrderView",
     "decimal_text",
     "execution_entry",
+    "funding_exec_id",
+    "funding_execution_entry",
     "instrument_entry",
     "ledger_exec_id",
     "ledger_order_id",
@@ -53,6 +56,7 @@ __all__ = [
     "reject_reason_of",
     "rest_signature",
     "timestamp_error",
+    "transaction_entry",
     "wallet_coin_entry",
     "wire_exec_id",
     "wire_order_id",
@@ -177,6 +181,15 @@ def wire_exec_id(category: BybitCategory, trade_id: int) -> str:
 def ledger_exec_id(category: BybitCategory, text: str) -> int | None:
     """The ledger's trade id behind a wire ``execId``."""
     return ledger_order_id(category, text)
+
+
+_FUNDING_PREFIX = 0x8D1EF156_4EC6_4445_9A6C << 48
+"""Funding executions' ids: another fixed version-4 prefix, so they never look like a trade's."""
+
+
+def funding_exec_id(payment_id: int) -> str:
+    """The ``execId`` of the ledger's funding payment ``payment_id`` (a linear UUID)."""
+    return str(uuid.UUID(int=_FUNDING_PREFIX | payment_id))
 
 
 def decimal_text(value: Decimal, step: Decimal | None = None) -> str:
@@ -415,6 +428,112 @@ def execution_entry(
         entry["isLeverage"] = "0" if category == "spot" else ""
         entry["execPnl"] = decimal_text(trade.realized_pnl)
     return entry
+
+
+def funding_execution_entry(
+    payment: FundingPayment, rules: SymbolRules, *, order_id: str, seq: int, stream: bool = False
+) -> dict[str, Any]:
+    """One funding settlement as Bybit lists it among the executions (``execType`` ``Funding``; the
+    ``execution`` topic with ``stream``), e.g. ``{"symbol":"BTCUSDT","execType":"Funding","side":"Sell",
+    "execPrice":"26898.2","execQty":"3.00238","execValue":"80758.617716","execFee":"-8.0758617716",
+    "feeRate":"0.0001","markPrice":"26898.2","orderId":"16791","orderLinkId":"","orderType":"UNKNOWN",
+    "execTime":"1679184000000",...}``: the side of the position, its size at the mark price, the funding
+    rate, and ``execFee`` what it paid (negative: received), at the funding time."""
+    side = "Buy" if payment.position > 0 else "Sell"
+    entry: dict[str, Any] = {}
+    if stream:
+        entry["category"] = "linear"
+    entry.update(
+        {
+            "symbol": payment.symbol,
+            "orderType": "UNKNOWN",
+            "underlyingPrice": "",
+            "orderLinkId": "",
+            "orderId": order_id,
+            "stopOrderType": "UNKNOWN",
+            "execTime": str(payment.funding_ms),
+            "feeCurrency": "",
+            "createType": "",
+            "feeRate": decimal_text(payment.rate),
+            "tradeIv": "",
+            "blockTradeId": "",
+            "markPrice": decimal_text(payment.mark_price, rules.tick_size),
+            "execPrice": decimal_text(payment.mark_price, rules.tick_size),
+            "markIv": "",
+            "orderQty": "0",
+            "orderPrice": "0",
+            "execValue": decimal_text(payment.value),
+            "closedSize": "0",
+            "execType": "Funding",
+            "seq": seq,
+            "side": side,
+            "indexPrice": "",
+            "leavesQty": "0",
+            "isMaker": False,
+            "execFee": decimal_text(-payment.payment),
+            "execId": funding_exec_id(payment.payment_id),
+            "execQty": decimal_text(abs(payment.position), rules.step_size),
+            "marketUnit": "",
+            "extraFees": "",
+        }
+    )
+    if stream:
+        entry["isLeverage"] = "0"
+        entry["execPnl"] = "0"
+    return entry
+
+
+def transaction_entry(
+    *,
+    entry_id: str,
+    kind: Literal["TRADE", "SETTLEMENT"],
+    symbol: str,
+    side: str,
+    time_ms: int,
+    qty: str,
+    size: str,
+    currency: str,
+    trade_price: str,
+    funding: Decimal | None,
+    fee: Decimal,
+    cash_flow: Decimal,
+    cash_balance: Decimal,
+    fee_rate: Decimal,
+    trade_id: str,
+    order_id: str,
+    order_link_id: str,
+) -> dict[str, Any]:
+    """One row of ``/v5/account/transaction-log`` (linear), e.g. the documented funding
+    ``{"id":"592324_XRPUSDT_161440249321","symbol":"XRPUSDT","side":"Buy","funding":"-0.003676",
+    "orderLinkId":"","orderId":"1672128000-8-592324-1-2","fee":"0.00000000","change":"-0.003676",
+    "cashFlow":"0","transactionTime":"1672128000000","type":"SETTLEMENT","feeRate":"0.0001",
+    "bonusChange":"","size":"100","qty":"100","cashBalance":"5086.55825002","currency":"USDT",
+    "category":"linear","tradePrice":"0.3676","tradeId":"534c0003-..."}``: ``funding`` > 0 received,
+    ``fee`` > 0 paid, ``change = cashFlow + funding - fee``, ``cashBalance`` the wallet after it."""
+    change = cash_flow + (funding or ZERO) - fee
+    return {
+        "id": entry_id,
+        "symbol": symbol,
+        "side": side,
+        "funding": decimal_text(funding) if funding is not None else "",
+        "orderLinkId": order_link_id,
+        "orderId": order_id,
+        "fee": format(fee.quantize(Decimal("0.00000001")), "f"),
+        "change": decimal_text(change),
+        "cashFlow": decimal_text(cash_flow),
+        "transactionTime": str(time_ms),
+        "type": kind,
+        "transSubType": "",
+        "feeRate": decimal_text(fee_rate),
+        "bonusChange": "",
+        "size": size,
+        "qty": qty,
+        "cashBalance": format(cash_balance.quantize(Decimal("0.00000001")), "f"),
+        "currency": currency,
+        "category": "linear",
+        "tradePrice": trade_price,
+        "tradeId": trade_id,
+    }
 
 
 # -- positions and wallet -----------------------------------------------------------------------

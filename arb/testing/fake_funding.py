@@ -6,6 +6,12 @@ their mark-price streams (``FakeBinanceVenue(funding=...)``: ``<symbol>@markPric
 ``FakeBybitVenue(funding=...)``: ``tickers.<SYMBOL>``, linear), and :class:`FakeFundingHistoryVenue`
 serves its past as the venues' REST history, so a test can check the one against the other.
 
+:class:`FundingAnnouncements` is what a venue has said in those streams (recorded or built from a
+schedule): per symbol the mark price, the next funding time and its rate. When the announced next
+funding time moves forward, the one before it has passed: the trading fakes settle it on their ledgers
+(:meth:`arb.testing.fake_ledger.Ledger.settle_funding`) at the rate announced for it and the last mark
+price announced before, which is what the venues' clients saw.
+
 :class:`FakeFundingHistoryVenue` is an aiohttp server on 127.0.0.1 (port 0) speaking, for
 ``venue="binance"``, USD-M's ``GET /fapi/v1/exchangeInfo`` and ``GET /fapi/v1/fundingRate``, and for
 ``venue="bybit"``, v5's ``GET /v5/market/instruments-info`` and ``GET /v5/market/funding/history``,
@@ -31,12 +37,13 @@ import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Self
 
 from aiohttp import web
 
-__all__ = ["FakeFundingHistoryVenue", "FundingRequest", "FundingSchedule"]
+__all__ = ["FakeFundingHistoryVenue", "FundingAnnouncements", "FundingRequest", "FundingSchedule", "Settlement"]
 
 HOUR_MS = 3_600_000
 _BINANCE_WINDOW_S = 300.0
@@ -83,6 +90,58 @@ class FundingSchedule:
             out.append((t, self.rate(t)))
             t += self.interval_ms
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A funding time that passed, with what the venue had announced for it."""
+
+    symbol: str
+    funding_ms: int
+    rate: Decimal
+    mark_price: Decimal
+
+
+@dataclass(slots=True)
+class _Announced:
+    mark_price: Decimal | None = None
+    rate: Decimal | None = None
+    next_funding_ms: int = 0
+
+
+class FundingAnnouncements:
+    """Per symbol, what a venue's mark-price stream last said, and the funding times that passed.
+
+    Pure: the venue passes each message's values (``None`` for a field the message does not carry, as a
+    Bybit ``tickers`` delta leaves out what did not change).
+    """
+
+    def __init__(self) -> None:
+        self._symbols: dict[str, _Announced] = {}
+
+    def announce(
+        self,
+        symbol: str,
+        *,
+        mark_price: Decimal | None = None,
+        rate: Decimal | None = None,
+        next_funding_ms: int | None = None,
+    ) -> Settlement | None:
+        """Take one message; returns the funding time it shows passed (its announced next funding time
+        moved forward), settled at the state before the message: the rate announced for that time and
+        the last mark price. None otherwise, or when no rate or mark price was announced before it."""
+        state = self._symbols.setdefault(symbol, _Announced())
+        passed = None
+        rolled = next_funding_ms is not None and 0 < state.next_funding_ms < next_funding_ms
+        if rolled and state.rate is not None and state.mark_price is not None:
+            passed = Settlement(symbol, state.next_funding_ms, state.rate, state.mark_price)
+        if mark_price is not None:
+            state.mark_price = mark_price
+        if rate is not None:
+            state.rate = rate
+        if next_funding_ms is not None:
+            state.next_funding_ms = next_funding_ms
+        return passed
 
 
 @dataclass(frozen=True, slots=True)

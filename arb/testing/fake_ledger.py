@@ -22,6 +22,11 @@ pays in base, a sell in quote), as Binance and Bybit spot do without a fee-disco
 ``spot_fee_asset="quote"`` for the paper executor's convention. Linear (USDT-margined perpetual)
 accounts hold a wallet in the settle asset and one-way positions; an order that adds to a position
 needs its initial margin (notional / leverage) plus fee free in the wallet; reducing realises PnL.
+
+Linear positions pay or earn funding (:meth:`Ledger.settle_funding`): at each funding time the venue
+announced, every account's position held at that time moves ``-position x mark price x rate`` into its
+wallet (a positive rate: longs pay), recorded as a :class:`FundingPayment` (the venue's Binance
+``FUNDING_FEE`` income, Bybit ``SETTLEMENT`` transaction) and announced to the listeners.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Literal
 
@@ -37,11 +42,13 @@ __all__ = [
     "Balance",
     "ClientIdScope",
     "ExecType",
+    "FundingPayment",
     "Ledger",
     "LedgerAccount",
     "LedgerEvent",
     "LedgerOrder",
     "LedgerTrade",
+    "Listener",
     "OrderStatus",
     "OrderType",
     "Position",
@@ -53,6 +60,8 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
+FUNDING_QUANTUM = Decimal("0.00000001")
+"""Funding payments are rounded (half up) to 8 decimals of the settle asset, as the venues show them."""
 
 BookLevels = Sequence[tuple[str, str]]
 """Price levels as the public fake spells them: ``(price, qty)`` strings, best first."""
@@ -202,6 +211,8 @@ class Position:
     entry_price: Decimal = ZERO
     realized_pnl: Decimal = ZERO
     leverage: Decimal = Decimal(10)
+    funding: Decimal = ZERO
+    """Funding received minus paid on the symbol (Bybit's ``cumRealisedPnl`` counts it)."""
 
     @property
     def initial_margin(self) -> Decimal:
@@ -229,6 +240,36 @@ class LedgerTrade:
     @property
     def quote_qty(self) -> Decimal:
         return self.price * self.qty
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """One funding settlement of one account's position, as the venue records it."""
+
+    payment_id: int
+    """The venue's id of the record (Binance ``tranId``; the base of Bybit's ids)."""
+    account: str
+    symbol: str
+    funding_ms: int
+    """The funding time it settles, venue ms."""
+    time_ms: int
+    """When the venue booked it, venue ms."""
+    rate: Decimal
+    """The funding rate the venue announced for that time (positive: longs pay shorts)."""
+    mark_price: Decimal
+    """The mark price the venue announced last before it."""
+    position: Decimal
+    """The position held at the funding time, signed base units."""
+    payment: Decimal
+    """Settle asset into the wallet: ``-position x mark_price x rate`` (> 0 received, < 0 paid), rounded
+    to :data:`FUNDING_QUANTUM`."""
+    balance: Decimal
+    """The wallet (settle asset, free + locked) after it."""
+
+    @property
+    def value(self) -> Decimal:
+        """The position's value the rate applied to: ``|position| x mark_price``."""
+        return abs(self.position) * self.mark_price
 
 
 @dataclass(slots=True)
@@ -277,6 +318,8 @@ class LedgerAccount:
     positions: dict[str, Position] = field(default_factory=dict)
     orders: list[LedgerOrder] = field(default_factory=list)
     trades: list[LedgerTrade] = field(default_factory=list)
+    fundings: list[FundingPayment] = field(default_factory=list)
+    """Funding payments booked on the account's positions, oldest first (linear)."""
     can_trade: bool = True
 
     def balance(self, asset: str) -> Balance:
@@ -307,7 +350,8 @@ class LedgerEvent:
     cum_quote: Decimal
 
 
-Listener = Callable[[LedgerEvent], None]
+Listener = Callable[[LedgerEvent | FundingPayment], None]
+"""What an account's listener is called with: an order's change, or a funding payment on a position."""
 
 
 class Ledger:
@@ -339,6 +383,7 @@ class Ledger:
         first_trade_id: int = 5_000_001,
         fok_unfilled: Literal["reject", "expire"] = "reject",
         ids_per_symbol: bool = False,
+        first_payment_id: int = 9_000_001,
     ) -> None:
         if market not in ("spot", "linear"):
             raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
@@ -361,6 +406,8 @@ class Ledger:
         self._listeners: dict[str, list[Listener]] = {}
         self._taken_version = -1
         self._taken: dict[tuple[str, Side, Decimal], Decimal] = {}
+        self._payment_ids = itertools.count(first_payment_id)
+        self._settled: set[tuple[str, int]] = set()
         self.order_requests: list[tuple[str, str]] = []
         """``(account, client id)`` of every order presented to :meth:`place`, refused ones included, in
         order: a client that sends one order twice shows here even where the venue refuses the copy."""
@@ -573,6 +620,51 @@ class Ledger:
                     self._execute(account, rules, order, order.price, level_qty, maker=True)
                 if order.remaining > 0:
                     self._lock(account, rules, order)
+
+    # -- funding ---------------------------------------------------------------------------------------
+
+    def settle_funding(self, symbol: str, funding_ms: int, rate: Decimal, mark_price: Decimal) -> list[FundingPayment]:
+        """Settle ``symbol``'s funding time ``funding_ms`` on every account: the position each held at that
+        time (:meth:`position_at`) pays ``position x mark_price x rate`` to the wallet (positive ``rate``:
+        longs pay, shorts receive), recorded in ``account.fundings`` and announced to its listeners.
+
+        ``rate`` and ``mark_price`` are what the venue announced for that time. Returns the payments
+        booked: none on spot, for a symbol the venue does not trade, for a flat position, or for a funding
+        time already settled (each is settled once, however often it is announced).
+        """
+        key = (symbol, funding_ms)
+        if self.market != "linear" or symbol not in self.rules or key in self._settled:
+            return []
+        self._settled.add(key)
+        now = self.clock_ms()
+        booked = []
+        for account in self.accounts.values():
+            held = self.position_at(account, symbol, funding_ms)
+            if held == 0:
+                continue
+            payment = (-held * mark_price * rate).quantize(FUNDING_QUANTUM, ROUND_HALF_UP)
+            wallet = account.balance(self.settle_asset)
+            wallet.free += payment
+            account.position(symbol).funding += payment
+            record = FundingPayment(
+                payment_id=next(self._payment_ids), account=account.name, symbol=symbol, funding_ms=funding_ms,
+                time_ms=now, rate=rate, mark_price=mark_price, position=held, payment=payment, balance=wallet.total,
+            )  # fmt: skip
+            account.fundings.append(record)
+            booked.append(record)
+            for listener in list(self._listeners.get(account.name, ())):
+                listener(record)
+        return booked
+
+    def position_at(self, account: LedgerAccount, symbol: str, at_ms: int) -> Decimal:
+        """``account``'s position in ``symbol`` at venue time ``at_ms``: the position now less the trades
+        made after it (a venue charges funding on what it held at the funding time)."""
+        position = account.positions.get(symbol)
+        held = position.qty if position is not None else ZERO
+        for trade in account.trades:
+            if trade.symbol == symbol and trade.time_ms > at_ms:
+                held -= trade.qty * trade.side.sign
+        return held
 
     # -- checks ----------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Both fake private venues (Binance spot and Bybit spot) and a configuration for ``arb live`` on them.
+"""Both fake private venues and a configuration for ``arb live`` on them: Binance spot and Bybit spot
+(:func:`spot_pair`), or Binance USD-M and Bybit linear (:func:`linear_pair`, perpetuals).
 
 Used by the end-to-end tests (``tests/integration/live_rig.py`` re-exports these names) and by the
 fault campaign (:mod:`arb.testing.campaign`). Keys are :data:`KEY`/:data:`SECRET` for both venues;
@@ -23,8 +24,10 @@ from arb.testing.fake_bybit_private import FakeBybitExchange
 from arb.testing.fake_ledger import LedgerAccount, SymbolRules
 
 __all__ = [
+    "BINANCE_LINEAR_BTC_RULES",
     "BINANCE_SPOT_ETH_RULES",
     "BINANCE_SPOT_RULES",
+    "BYBIT_LINEAR_BTC_RULES",
     "BYBIT_SPOT_ETH_RULES",
     "BYBIT_SPOT_RULES",
     "KEY",
@@ -32,6 +35,7 @@ __all__ = [
     "account",
     "instrument_of",
     "key_environment",
+    "linear_pair",
     "spot_pair",
     "symbol_tables",
     "user_streams_up",
@@ -60,6 +64,18 @@ BYBIT_SPOT_ETH_RULES = SymbolRules(
     max_qty=Decimal("1229"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("1999999.98"),
 )  # fmt: skip
 """Bybit spot ETHUSDT's instrument (tickSize 0.01, basePrecision 0.00001, minOrderAmt 5)."""
+
+
+BINANCE_LINEAR_BTC_RULES = SymbolRules(
+    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
+    max_qty=Decimal("1000"), min_notional=Decimal("100"), min_price=Decimal("556.8"), max_price=Decimal("4529764"),
+)  # fmt: skip
+"""Binance USD-M BTCUSDT's filters (PRICE_FILTER 0.1, LOT_SIZE 0.001, MIN_NOTIONAL 100)."""
+BYBIT_LINEAR_BTC_RULES = SymbolRules(
+    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
+    max_qty=Decimal("1190"), min_notional=Decimal("5"), min_price=Decimal("0.1"), max_price=Decimal("1999999.8"),
+)  # fmt: skip
+"""Bybit linear BTCUSDT's instrument (tickSize 0.10, qtyStep 0.001, minNotionalValue 5)."""
 
 
 def instrument_of(rules: SymbolRules) -> dict[str, Any]:
@@ -109,6 +125,27 @@ async def spot_pair(
         yield binance, bybit
 
 
+@contextlib.asynccontextmanager
+async def linear_pair(
+    binance_file: Path,
+    bybit_file: Path,
+    *,
+    quote: str = "100000",
+    rules: tuple[SymbolRules, SymbolRules] = (BINANCE_LINEAR_BTC_RULES, BYBIT_LINEAR_BTC_RULES),
+    **options: Any,
+) -> AsyncIterator[tuple[FakeBinanceExchange, FakeBybitExchange]]:
+    """Fake private Binance USD-M and Bybit linear replaying a scenario's files (one symbol), one account
+    each with ``quote`` USDT in its wallet. Their ledgers book the funding the recordings' mark-price
+    streams announce; ``options`` go to both venues (``funding=`` schedules, ``clock``...)."""
+    async with (
+        FakeBinanceExchange(binance_file, market="linear", rules=[rules[0]], ping_interval=None, **options) as binance,
+        FakeBybitExchange(bybit_file, market="linear", rules=[rules[1]], **options) as bybit,
+    ):
+        binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances={"USDT": quote})
+        bybit.add_account("arb", api_key=KEY, api_secret=SECRET, balances={"USDT": quote})
+        yield binance, bybit
+
+
 def symbol_tables(
     binance: SymbolRules, bybit: SymbolRules, sizes: dict[str, float], *, base: tuple[float, float] = (0.0, 0.0)
 ) -> dict[str, Any]:
@@ -125,7 +162,9 @@ def symbol_tables(
 def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict[str, Any] | None = None,
                       live: dict[str, Any] | None = None, symbols: dict[str, dict[str, Any]] | None = None,
                       ) -> Path:  # fmt: skip
-    """Configuration files with both venues (spot) pointed at the fakes, for ``arb live``.
+    """Configuration files with both venues pointed at the fakes, for ``arb live``: spot, or linear when the
+    fakes are (:func:`linear_pair`: the ``[perpetual]`` defaults, a wallet of 10,000 USDT as the venue
+    file's ``[account] quote``).
 
     ``symbols``: more symbols after BTCUSDT, each with its ``[symbols.<SYMBOL>]`` table
     (:func:`symbol_tables`): ``[strategy] symbols`` lists them all."""
@@ -143,13 +182,16 @@ def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict
     for name, values in (arbitrage or {}).items():
         sections[name] = {**sections.get(name, {}), **values}
     sections["live"] = live_section
-    venues = {
-        name: {
-            **local_endpoints(fake.ws_urls, fake.rest_url, ws_private=fake.private_ws_url),
-            "instrument": instrument_of(rules),
-        }
-        for name, fake, rules in (("binance", binance, BINANCE_SPOT_RULES), ("bybit", bybit, BYBIT_SPOT_RULES))
-    }
+    venues = {}
+    for name, fake, spot_rules in (("binance", binance, BINANCE_SPOT_RULES), ("bybit", bybit, BYBIT_SPOT_RULES)):
+        market = fake.market
+        venue: dict[str, Any] = local_endpoints(fake.ws_urls, fake.rest_url, market=market,
+                                                ws_private=fake.private_ws_url)  # fmt: skip
+        venue["instrument"] = instrument_of(spot_rules if market == "spot" else fake.ledger.rules["BTCUSDT"])
+        if market == "linear":
+            venue["account"] = {"base": 0.0, "quote": 10000.0}
+            venue["feed"] = {"depth_stream": None}  # the venue's default for its market
+        venues[name] = venue
     return write_config_files(
         folder, binance_overrides=venues["binance"], bybit_overrides=venues["bybit"], arbitrage_overrides=sections
     )

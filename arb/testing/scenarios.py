@@ -89,16 +89,21 @@ def write_scenario(
     silent: tuple[tuple[str, int, int], ...] = (),
     markets: tuple[str, str] = ("spot", "spot"),
     perps: dict[str, Perp] | None = None,
+    start_ms: int | None = None,
 ) -> tuple[Path, Path]:
     """Write ``recordings/binance_<market>/<sym>_<day>.gz`` and ``bybit_<market>/...`` under ``root``.
 
     ``silent``: (venue, from_ms, to_ms) windows without heartbeats (a venue that goes quiet).
     ``markets``: Binance's and Bybit's market, ``"spot"`` or ``"linear"``; ``perps``: the mark price and
-    funding of a linear venue, by venue name.
+    funding of a linear venue, by venue name. ``start_ms``: when the recording starts (ms since the epoch;
+    ``day`` at 00:00:01 UTC by default), e.g. a moment just ahead of the wall clock, so that a fake venue
+    on the wall clock replays it at its own times (``FakeVenue.play(aligned=True)``): a trading fake's
+    fills and the funding times its streams announce are then on one clock, as on a real venue.
     """
     b_linear = markets[0] == "linear"  # Bybit linear streams its book as spot does
     depth_stream = "depth@0ms" if b_linear else "depth@100ms"
-    start_ms = int(dt.datetime.combine(day, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1000)
+    if start_ms is None:
+        start_ms = int(dt.datetime.combine(day, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1000)
     by_time: dict[tuple[int, str], Change] = {}
     for change in changes:
         by_time[(change.t_ms, change.venue)] = change

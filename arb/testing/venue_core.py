@@ -587,14 +587,22 @@ class FakeVenue:
                     await asyncio.sleep(0)
         return released
 
-    def play(self, speed: Speed = 1.0) -> None:
-        """Start timed playback in the background (``1.0`` = recorded pace, ``None``/"max" = flat out)."""
+    def play(self, speed: Speed = 1.0, *, aligned: bool = False) -> None:
+        """Start timed playback in the background (``1.0`` = recorded pace, ``None``/"max" = flat out).
+
+        ``aligned``: each frame is released when the venue's ``clock`` reaches its recorded receive time
+        (at once when that has passed), so a recording made for the present (``write_scenario(...,
+        start_ms=...)``) plays at its own times on the venue's clock; needs speed 1.0.
+        """
         if speed == MANUAL:
             raise ValueError("play() needs a speed; manual mode is the absence of play()")
         if self._playback is not None and not self._playback.done():
             raise RuntimeError("playback is already running")
         factor = _speed_factor(speed)
-        self._playback = asyncio.create_task(self._play(factor), name=f"{self.venue_name}-playback")
+        if aligned and factor != 1.0:
+            raise ValueError("aligned playback runs at the recorded pace (speed 1.0)")
+        run = self._play_aligned() if aligned else self._play(factor)
+        self._playback = asyncio.create_task(run, name=f"{self.venue_name}-playback")
 
     async def wait_played(self) -> None:
         """Return when background playback has released the whole recording."""
@@ -618,6 +626,20 @@ class FakeVenue:
                 await self._release_next()
             count += 1
             if speed is None and count % 64 == 0:
+                await asyncio.sleep(0)
+        logger.info("%s playback finished after %d frames", self.venue_name, count)
+
+    async def _play_aligned(self) -> None:
+        loop = asyncio.get_running_loop()
+        offset = loop.time() - self._clock()  # venue clock (s) -> loop time
+        count = 0
+        while (frame := self._replay.peek()) is not None:
+            if (wait := frame.local_ts / 1e9 + offset - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            async with self._clock_lock:
+                await self._release_next()
+            count += 1
+            if count % 64 == 0:
                 await asyncio.sleep(0)
         logger.info("%s playback finished after %d frames", self.venue_name, count)
 

@@ -283,8 +283,17 @@ def balances(raw: dict[str, Any] | list[Any]) -> dict[str, Decimal]:
 
 def position(rows: list[Any], symbol: str) -> Decimal:
     """The signed one-way position of ``symbol`` from USD-M ``GET /fapi/v2|v3/positionRisk``."""
-    total = Decimal(0)
+    return position_and_entry(rows, symbol)[0]
+
+
+def position_and_entry(rows: list[Any], symbol: str) -> tuple[Decimal, Decimal]:
+    """The signed one-way position of ``symbol`` and its average entry price (0 when flat) from USD-M
+    ``GET /fapi/v2|v3/positionRisk``, e.g. ``[{"symbol":"BTCUSDT","positionAmt":"0.030",
+    "entryPrice":"60000.0","markPrice":"59995.00000000",...}]``."""
+    total, cost = Decimal(0), Decimal(0)
     for row in rows:
         if row.get("symbol") == symbol:
-            total += Decimal(str(row.get("positionAmt", "0")))
-    return total
+            amount = Decimal(str(row.get("positionAmt", "0")))
+            total += amount
+            cost += amount * Decimal(str(row.get("entryPrice") or "0"))
+    return total, (cost / total if total else Decimal(0))

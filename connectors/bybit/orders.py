@@ -149,9 +149,18 @@ def balances(raw: dict[str, Any]) -> dict[str, Decimal]:
 
 def position(raw: dict[str, Any], symbol: str) -> Decimal:
     """The signed one-way position of ``symbol`` from ``GET /v5/position/list?category=linear``."""
-    total = Decimal(0)
+    return position_and_entry(raw, symbol)[0]
+
+
+def position_and_entry(raw: dict[str, Any], symbol: str) -> tuple[Decimal, Decimal]:
+    """The signed one-way position of ``symbol`` and its average entry price (0 when flat) from
+    ``GET /v5/position/list?category=linear``, e.g. ``{"result":{"list":[{"symbol":"BTCUSDT","side":"Sell",
+    "size":"0.030","avgPrice":"60300",...}]}}``."""
+    total, cost = ZERO, ZERO
     for row in ((raw or {}).get("result") or {}).get("list") or []:
         if row.get("symbol") == symbol:
             size = _decimal(row.get("size"))
-            total += size if row.get("side") == "Buy" else -size if row.get("side") == "Sell" else ZERO
-    return total
+            signed = size if row.get("side") == "Buy" else -size if row.get("side") == "Sell" else ZERO
+            total += signed
+            cost += signed * _decimal(row.get("avgPrice"))
+    return total, (cost / total if total else ZERO)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -19,14 +21,17 @@ import pytest
 
 from arb.config import AppConfig, load_config
 from arb.execution.live import VenueExecutor
+from arb.journal.journal import Journal
 from arb.runtime.trading import TradingSession
 from arb.testing.configs import DEFAULT_ARBITRAGE, local_endpoints, write_config_files
 from arb.testing.fake_binance_private import FakeBinanceExchange
 from arb.testing.fake_bybit_private import FakeBybitExchange
 from arb.testing.fake_ledger import SymbolRules
 from arb.testing.pair_rig import (
+    BINANCE_LINEAR_BTC_RULES,
     BINANCE_SPOT_ETH_RULES,
     BINANCE_SPOT_RULES,
+    BYBIT_LINEAR_BTC_RULES,
     BYBIT_SPOT_ETH_RULES,
     BYBIT_SPOT_RULES,
     KEY,
@@ -34,24 +39,27 @@ from arb.testing.pair_rig import (
     account,
     instrument_of,
     key_environment,
+    linear_pair,
     spot_pair,
     symbol_tables,
     user_streams_up,
     write_pair_config,
 )
 from arb.testing.replay import FrameKind
-from tests.helpers import BYBIT_OB500, RECORDINGS, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
+from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 
 WAIT_S = 10.0
 
-__all__ = [  # the spot-pair rig lives in arb.testing.pair_rig (the fault campaign uses it too)
+__all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign uses them too)
     "ALL_SPECS",
     "BINANCE_LINEAR",
+    "BINANCE_LINEAR_BTC_RULES",
     "BINANCE_LINEAR_ETH_RULES",
     "BINANCE_SPOT",
     "BINANCE_SPOT_ETH_RULES",
     "BINANCE_SPOT_RULES",
     "BYBIT_LINEAR",
+    "BYBIT_LINEAR_BTC_RULES",
     "BYBIT_LINEAR_ETH_RULES",
     "BYBIT_SPOT",
     "BYBIT_SPOT_ETH_RULES",
@@ -63,9 +71,13 @@ __all__ = [  # the spot-pair rig lives in arb.testing.pair_rig (the fault campai
     "WAIT_S",
     "VenueSpec",
     "account",
+    "arb_live",
+    "assert_journal_matches_ledgers",
     "best",
     "both_keys",
     "fake_venue",
+    "journal_of",
+    "linear_pair",
     "load",
     "second_recording",
     "set_keys",
@@ -73,6 +85,7 @@ __all__ = [  # the spot-pair rig lives in arb.testing.pair_rig (the fault campai
     "symbol_tables",
     "two_symbol_session",
     "two_symbol_venue",
+    "until",
     "user_streams_up",
     "venue_and_executor",
     "write_live_config",
@@ -197,6 +210,66 @@ def both_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in keys.items():
         monkeypatch.setenv(name, value)
     return keys
+
+
+@contextlib.asynccontextmanager
+async def arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -> AsyncIterator[Any]:
+    """A real ``arb live`` process; its output goes to files (``out``/stdout, ``out``/stderr), its report
+    to ``out``/report. Killed on the way out if it still runs."""
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "stdout").open("wb") as stdout, (out / "stderr").open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "arb.cli", "live", "--config", str(config), "--out", str(out / "report"), *extra),
+            stdout=stdout,
+            stderr=stderr,
+            env={**os.environ, **keys, "PYTHONPATH": str(ROOT)},
+            cwd=out,
+        )
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+async def until(condition: Callable[[], bool], process: Any, out: Path, timeout: float) -> None:
+    """Await ``condition()`` while the process lives (its output in the failure message)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            if process.returncode is not None:
+                break
+            await asyncio.sleep(0.01)
+    if not condition():
+        text = (out / "stderr").read_text() + (out / "stdout").read_text()
+        pytest.fail(f"arb live ended (rc {process.returncode}) before the condition held:\n{text[-4000:]}")
+
+
+def journal_of(config_dir: Path) -> Journal:
+    """The journal an ``arb live`` configured by :func:`write_pair_config` in ``config_dir`` keeps."""
+    (path,) = (config_dir / "live").glob("*.sqlite")
+    return Journal.open(path)
+
+
+def assert_journal_matches_ledgers(journal: Journal, venues: dict[str, Any]) -> None:
+    """Every fill of every venue's ledger is in the journal exactly once, at its price, quantity and fee,
+    and none is invented; every order the venues hold is an intent of the journal, no client id twice."""
+    for venue, fake in venues.items():
+        trades = {fake.exec_id(t): t for t in account(fake).trades}
+        booked = {f["trade_id"]: f for f in journal.fills(venue=venue)}
+        assert set(booked) == set(trades), venue
+        for trade_id, trade in trades.items():
+            fill = booked[trade_id]
+            assert (Decimal(fill["price"]), Decimal(fill["qty"]), Decimal(fill["fee"])) == (
+                trade.price,
+                trade.qty,
+                trade.fee,
+            )
+            assert fill["client_id"] == trade.client_id and fill["client_id"].startswith("arb-")
+    intents = {i["client_id"] for i in journal.intents()}
+    for venue, fake in venues.items():
+        held = [o.client_id for o in account(fake).orders]
+        assert len(held) == len(set(held)) and set(held) <= intents, venue
 
 
 # -- two symbols on one venue-market ---------------------------------------------------------------------

@@ -21,9 +21,18 @@ from typing import Any
 import pytest
 
 from arb.config import load_config
-from arb.journal.journal import Journal
 from tests.helpers import ROOT
-from tests.integration.live_rig import account, both_keys, spot_pair, user_streams_up, write_pair_config
+from tests.integration.live_rig import (
+    account,
+    arb_live,
+    assert_journal_matches_ledgers,
+    both_keys,
+    journal_of,
+    spot_pair,
+    until,
+    user_streams_up,
+    write_pair_config,
+)
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -41,38 +50,6 @@ def _scenario(root: Path) -> tuple[Path, Path]:
     return write_scenario(root / "recordings", DAY, binance, bybit, changes, duration_ms=30_000, heartbeat_ms=100)
 
 
-@asynccontextmanager
-async def _arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -> AsyncIterator[Any]:
-    """A real ``arb live`` process; its output goes to files (``out``/stdout, ``out``/stderr)."""
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / "stdout").open("wb") as stdout, (out / "stderr").open("wb") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "arb.cli", "live", "--config", str(config), "--out", str(out / "report"), *extra),
-            stdout=stdout,
-            stderr=stderr,
-            env={**os.environ, **keys, "PYTHONPATH": str(ROOT)},
-            cwd=out,
-        )
-        try:
-            yield process
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-
-
-async def _until(condition: Any, process: Any, out: Path, timeout: float) -> None:
-    """Await ``condition()`` while the process lives (its output in the failure message)."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            if process.returncode is not None:
-                break
-            await asyncio.sleep(0.01)
-    if not condition():
-        text = (out / "stderr").read_text() + (out / "stdout").read_text()
-        pytest.fail(f"arb live ended (rc {process.returncode}) before the condition held:\n{text[-4000:]}")
-
-
 async def _started(binance: Any, bybit: Any, process: Any, out: Path) -> None:
     # a cold Numba cache compiles the kernel first: the bound is about that, not the conversation
     def up() -> bool:
@@ -83,13 +60,13 @@ async def _started(binance: Any, bybit: Any, process: Any, out: Path) -> None:
             and user_streams_up(bybit)
         )
 
-    await _until(up, process, out, 180)
+    await until(up, process, out, 180)
 
 
 @asynccontextmanager
 async def _trading(config: Path, out: Path, keys: dict[str, str], binance: Any, bybit: Any) -> AsyncIterator[Any]:
     """``arb live`` started (books and user streams subscribed), then both recordings played in real time."""
-    async with _arb_live(config, out, keys) as process:
+    async with arb_live(config, out, keys) as process:
         await _started(binance, bybit, process, out)
         binance.play(1.0)
         bybit.play(1.0)
@@ -106,30 +83,6 @@ def _net(venue: Any) -> Decimal:
     trades = account(venue).trades
     moved = sum((t.qty if t.side.value == "buy" else -t.qty for t in trades), Decimal(0))
     return moved - sum((t.fee for t in trades if t.fee_asset == "BTC"), Decimal(0))
-
-
-def _journal(config_dir: Path) -> Journal:
-    (path,) = (config_dir / "live").glob("*.sqlite")
-    return Journal.open(path)
-
-
-def _assert_journal_matches_ledgers(journal: Journal, venues: dict[str, Any]) -> None:
-    for venue, trades in _trades(venues).items():
-        booked = {f["trade_id"]: f for f in journal.fills(venue=venue)}
-        assert set(booked) == set(trades), venue  # every fill exactly once, none invented
-        for trade_id, trade in trades.items():
-            fill = booked[trade_id]
-            assert (Decimal(fill["price"]), Decimal(fill["qty"]), Decimal(fill["fee"])) == (
-                trade.price,
-                trade.qty,
-                trade.fee,
-            )
-            assert fill["client_id"] == trade.client_id and fill["client_id"].startswith("arb-")
-    # every order the venues hold is an intent of the journal, and no client id went out twice
-    intents = {i["client_id"] for i in journal.intents()}
-    for venue, fake in venues.items():
-        held = [o.client_id for o in account(fake).orders]
-        assert len(held) == len(set(held)) and set(held) <= intents, venue
 
 
 def _assert_report_matches_ledgers(report: Path, venues: dict[str, Any]) -> None:
@@ -158,9 +111,7 @@ async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_
         config = write_pair_config(tmp_path, binance, bybit)
         out = tmp_path / "run"
         async with _trading(config, out, keys, binance, bybit) as process:
-            await _until(
-                lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 60
-            )
+            await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 60)
             process.send_signal(signal.SIGINT)
             async with asyncio.timeout(60):
                 rc = await process.wait()
@@ -174,9 +125,9 @@ async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_
             assert {t.side.value for t in trades} == {side}
             assert sum(t.qty for t in trades) == Decimal("0.03")
             assert not venue.ledger.open_orders(account(venue))
-        journal = _journal(tmp_path)
+        journal = journal_of(tmp_path)
         try:
-            _assert_journal_matches_ledgers(journal, venues)
+            assert_journal_matches_ledgers(journal, venues)
             assert not journal.intents(in_flight=True)
         finally:
             journal.close()
@@ -204,19 +155,19 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
         first = tmp_path / "first"
         async with _trading(config, first, keys, binance, bybit) as process:
             # the first fill of the first pair: its other leg is on its way, answered or not yet sent
-            await _until(lambda: len(account(binance).trades) + len(account(bybit).trades) >= 1, process, first, 60)
+            await until(lambda: len(account(binance).trades) + len(account(bybit).trades) >= 1, process, first, 60)
             process.kill()
             await process.wait()
         assert process.returncode == -signal.SIGKILL
         before = {name: len(account(fake).orders) for name, fake in (("binance", binance), ("bybit", bybit))}
         second = tmp_path / "second"
-        async with _arb_live(config, second, keys) as process:
+        async with arb_live(config, second, keys) as process:
             # the restart reconciles what the dead process left (fills made while it was down, intents
             # whose fate it never learned), then trades on to the band
             def band_full() -> bool:
                 return _net(binance) >= Decimal("0.0299") and -_net(bybit) >= Decimal("0.0299")
 
-            await _until(band_full, process, second, 60)
+            await until(band_full, process, second, 60)
             process.send_signal(signal.SIGINT)
             async with asyncio.timeout(60):
                 rc = await process.wait()
@@ -225,9 +176,9 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
         assert "reconciled" in stderr and "MISMATCH" not in stderr
         venues = {"binance": binance, "bybit": bybit}
         assert all(len(account(fake).orders) >= before[name] for name, fake in venues.items())
-        journal = _journal(tmp_path)
+        journal = journal_of(tmp_path)
         try:
-            _assert_journal_matches_ledgers(journal, venues)  # every fill booked once, no id sent twice
+            assert_journal_matches_ledgers(journal, venues)  # every fill booked once, no id sent twice
             assert not journal.intents(in_flight=True)
         finally:
             journal.close()
@@ -268,7 +219,7 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
         # Bybit refuses the pair's sell and the three hedges for lack of balance: the Binance leg is alone
         bybit.faults.order_error(200, 170131, "Insufficient balance.", times=4)
         async with _trading(config, out, keys, binance, bybit) as process:
-            await _until(lambda: "HALTED" in (out / "stderr").read_text(), process, out, 60)
+            await until(lambda: "HALTED" in (out / "stderr").read_text(), process, out, 60)
             assert _net(binance) > 0 and _net(bybit) == 0
             rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
             assert rc == 0, said
@@ -285,11 +236,11 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
         for fake in venues.values():
             assert not fake.ledger.open_orders(account(fake))
         assert abs(_net(binance) + _net(bybit)) < BINANCE_LOT  # flattened on Binance, which held the coins
-        journal = _journal(tmp_path)
+        journal = journal_of(tmp_path)
         try:
             name = load_config(config).live.account
             assert journal.get_state(f"{name}/halt") == "kill switch"  # until a person clears it
-            _assert_journal_matches_ledgers(journal, venues)
+            assert_journal_matches_ledgers(journal, venues)
         finally:
             journal.close()
         # without arb live: a second kill finds nothing to cancel or flatten, and says so

@@ -37,7 +37,8 @@ from tests.integration.live_rig import (
     user_streams_up,
     write_pair_config,
 )
-from tests.integration.test_live_e2e import _arb, _arb_live, _until
+from tests.integration.live_rig import arb_live, until
+from tests.integration.test_live_e2e import _arb
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -95,12 +96,12 @@ async def _started(binance: Any, bybit: Any, process: Any, out: Path) -> None:
             and user_streams_up(bybit)
         )
 
-    await _until(up, process, out, 180)
+    await until(up, process, out, 180)
 
 
 @asynccontextmanager
 async def _trading(config: Path, out: Path, keys: dict[str, str], binance: Any, bybit: Any) -> AsyncIterator[Any]:
-    async with _arb_live(config, out, keys) as process:
+    async with arb_live(config, out, keys) as process:
         await _started(binance, bybit, process, out)
         binance.play(1.0)
         bybit.play(1.0)
@@ -162,7 +163,7 @@ async def test_arb_live_trades_two_symbols_and_journal_report_and_venues_agree_p
                     -_net(bybit, s) >= BAND[s] * Decimal("0.99") for s in SYMBOLS
                 )
 
-            await _until(bands_full, process, out, 90)
+            await until(bands_full, process, out, 90)
             # one market-data and one user-data connection per venue carried both symbols
             streams = [c for c in binance.connections if any("@depth" in s for s in c.subscriptions)]
             assert len(streams) == 1 and binance.user_stream_count() == 1
@@ -231,13 +232,13 @@ async def test_sigkill_mid_run_with_two_symbols_then_a_restart_loses_nothing_and
         async with _trading(config, first, keys, binance, bybit) as process:
             # ETHUSDT's first fill (BTCUSDT has traded a pair or more by then): the other leg is on its
             # way, answered or not yet sent
-            await _until(lambda: any(t.symbol == "ETHUSDT" for v in venues.values() for t in account(v).trades),
+            await until(lambda: any(t.symbol == "ETHUSDT" for v in venues.values() for t in account(v).trades),
                          process, first, 60)  # fmt: skip
             process.kill()
             await process.wait()
         assert process.returncode == -signal.SIGKILL
         second = tmp_path / "second"
-        async with _arb_live(config, second, keys) as process:
+        async with arb_live(config, second, keys) as process:
 
             def bands_full() -> bool:
                 return all(
@@ -245,7 +246,7 @@ async def test_sigkill_mid_run_with_two_symbols_then_a_restart_loses_nothing_and
                     for s in SYMBOLS
                 )
 
-            await _until(bands_full, process, second, 60)
+            await until(bands_full, process, second, 60)
             process.send_signal(signal.SIGINT)
             async with asyncio.timeout(60):
                 rc = await process.wait()
@@ -282,7 +283,7 @@ async def test_arb_kill_with_two_symbols_flattens_each_symbols_lone_leg(
                 text = (out / "stderr").read_text()
                 return "HALTED" in text and all(_net(binance, s) > 0 for s in SYMBOLS)
 
-            await _until(both_naked, process, out, 60)
+            await until(both_naked, process, out, 60)
             rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
             assert rc == 0, said
             async with asyncio.timeout(60):

@@ -11,6 +11,7 @@ for it, and record the frames so that converting the recording gives the rows th
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from arb.runtime.record import record
 from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.fake_funding import FundingSchedule
 from arb.testing.fake_venue import FakeBinanceVenue, FakeBybitVenue
+from arb.testing.scenarios import Book, Perp, write_scenario
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
 from connectors.common.feed import FeedBatch
@@ -231,3 +233,31 @@ async def test_arb_record_on_linear_markets_records_both_mark_price_streams(tmp_
         kinds = rows["ev"][(rows["ev"] & LOCAL_EVENT) != 0] & EVENT_KIND_MASK
         assert int((kinds == MARK_PRICE_EVENT).sum()) >= 2, folder
         assert int((kinds == FUNDING_SETTLED_EVENT).sum()) == 1, folder
+
+
+async def test_a_bybit_feed_that_subscribes_after_the_recorded_tickers_snapshot_still_sees_the_funding_pass(
+    tmp_path: Path,
+) -> None:
+    # A recorded tickers stream (snapshot, then deltas of the mark and, at the funding time, of the next
+    # funding): a client that subscribes late gets the venue's snapshot of it first, as Bybit sends one,
+    # so it knows the funding time the rollover delta moves on from.
+    perp = Perp(mark=60_300.0, rate=0.0003, funding_ms=3000, next_rate=-0.0001)
+    _, bybit_file = write_scenario(
+        tmp_path / "rec", dt.date(2024, 5, 6), Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
+        Book(bids={60290.0: 2.0}, asks={60300.0: 2.0}), [], duration_ms=5000, heartbeat_ms=500,
+        markets=("linear", "linear"), perps={"bybit": perp},
+    )  # fmt: skip
+    queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
+    async with asyncio.timeout(TIMEOUT_S), FakeBybitVenue(bybit_file, market="linear") as venue:
+        await venue.advance_until(lambda frame: frame.stream == "tickers.BTCUSDT" and frame.stream_index == 1)
+        config = venue_config(tmp_path, "bybit", venue.ws_urls, venue.rest_url, market="linear")
+        feed = BybitFeed(config, ["BTCUSDT"], queue=queue, sleep=Sleeps(), health_interval_ns=None)
+        async with running(feed):
+            await venue.wait_for_subscription("tickers.BTCUSDT")
+            await venue.drain()
+            await feed.wait_until(lambda: feed.stats.frames >= sent(venue))
+    rows = _published(drain(queue))
+    settled = rows[(rows["ev"] & EVENT_KIND_MASK) == FUNDING_SETTLED_EVENT]
+    start_ms = int(dt.datetime(2024, 5, 6, 0, 0, 1, tzinfo=dt.UTC).timestamp() * 1000)
+    assert settled["ival"].tolist() == [(start_ms + 3000) * NS_PER_MS]
+    assert settled["px"].tolist() == [0.0003] and settled["qty"].tolist() == [60_300.0]  # rate, mark

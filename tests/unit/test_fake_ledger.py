@@ -6,8 +6,10 @@ from decimal import Decimal as D  # noqa: N817 - short for the many literals bel
 
 import pytest
 
+from arb.testing.fake_funding import FundingAnnouncements, Settlement
 from arb.testing.fake_ledger import (
     ExecType,
+    FundingPayment,
     Ledger,
     LedgerEvent,
     OrderStatus,
@@ -251,3 +253,72 @@ def test_every_order_presented_is_logged_with_its_client_id_refused_copies_inclu
         ioc(ledger, Side.BUY, "0.1", "100.10", "once")
     assert ledger.order_requests == [("alice", "once"), ("alice", "once")]
     assert len(ledger.accounts["alice"].orders) == 1
+
+
+# -- funding ---------------------------------------------------------------------------------------
+
+
+def test_funding_moves_each_position_held_at_the_funding_time_into_its_wallet() -> None:
+    # alice long 1.0 and bob short 1.5 before the funding time at 5 s; alice buys 0.5 more after it.
+    book, clock = Book(), [1_000]
+    rules = SymbolRules.of("BTCUSDT", tick_size="0.01", step_size="0.001", min_notional="5")
+    ledger = Ledger(market="linear", rules=[rules], book=book.levels, book_version=lambda: book.version,
+                    clock_ms=lambda: clock[0], taker_fee=D("0.0005"))  # fmt: skip
+    heard: dict[str, list[object]] = {}
+    for name in ("alice", "bob"):
+        ledger.add_account(name, api_key=name, api_secret="s", balances={"USDT": "1000"})
+        ledger.subscribe(name, heard.setdefault(name, []).append)
+    alice, bob = ledger.accounts["alice"], ledger.accounts["bob"]
+    for account, side, qty, price in ((alice, Side.BUY, "1.0", "100.20"), (bob, Side.SELL, "1.5", "99.90")):
+        ledger.place(account, symbol="BTCUSDT", side=side, type=OrderType.LIMIT, qty=D(qty), price=D(price),
+                     time_in_force=TimeInForce.IOC, client_id=f"{account.name}-open")  # fmt: skip
+    clock[0] = 6_000
+    ledger.place(alice, symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT, qty=D("0.5"), price=D("100.30"),
+                 time_in_force=TimeInForce.IOC, client_id="alice-after")  # fmt: skip
+    assert alice.position("BTCUSDT").qty == D("1.5") and bob.position("BTCUSDT").qty == D("-1.5")
+    wallets = {a.name: a.balance("USDT").free for a in (alice, bob)}
+    clock[0] = 6_100
+    booked = ledger.settle_funding("BTCUSDT", 5_000, D("0.0001"), D("100.05"))
+    # by hand: -position x mark x rate, on the position held at 5 s (alice's later 0.5 is not charged)
+    assert [(p.account, p.position, p.payment) for p in booked] == [
+        ("alice", D("1.0"), D("-0.01000500")),  # a long pays a positive rate: 1.0 x 100.05 x 0.0001
+        ("bob", D("-1.5"), D("0.01500750")),  # a short receives it: 1.5 x 100.05 x 0.0001
+    ]
+    for account, payment in zip((alice, bob), booked, strict=True):
+        assert account.balance("USDT").free == wallets[account.name] + payment.payment
+        assert payment.balance == account.balance("USDT").total
+        assert (payment.funding_ms, payment.time_ms, payment.rate, payment.mark_price) == (
+            5_000, 6_100, D("0.0001"), D("100.05"))  # fmt: skip
+        assert account.fundings == [payment] and account.position("BTCUSDT").funding == payment.payment
+        assert [e for e in heard[account.name] if isinstance(e, FundingPayment)] == [payment]
+    assert booked[0].payment_id != booked[1].payment_id
+    # each funding time is settled once, however often it is announced; an unknown symbol has none
+    assert ledger.settle_funding("BTCUSDT", 5_000, D("0.0001"), D("100.05")) == []
+    assert ledger.settle_funding("ETHUSDT", 5_000, D("0.0001"), D("100.05")) == []
+    assert alice.fundings == [booked[0]]
+
+
+def test_a_flat_position_and_a_spot_account_book_no_funding() -> None:
+    ledger, _, events = make("linear")
+    assert ledger.settle_funding("BTCUSDT", 5_000, D("0.0001"), D("100")) == []  # nothing held
+    spot, _, spot_events = make("spot")
+    ioc(spot, Side.BUY, "1.0", "100.20", "coins")
+    before = {asset: (b.free, b.locked) for asset, b in spot.accounts["alice"].balances.items()}
+    assert spot.settle_funding("BTCUSDT", 5_000, D("0.0001"), D("100")) == []
+    assert {asset: (b.free, b.locked) for asset, b in spot.accounts["alice"].balances.items()} == before
+    assert not spot.accounts["alice"].fundings
+    assert not [e for e in events + spot_events if isinstance(e, FundingPayment)]
+
+
+def test_announcements_settle_a_funding_time_when_the_next_one_is_announced() -> None:
+    announced = FundingAnnouncements()
+    assert announced.announce("BTCUSDT", mark_price=D("60000"), rate=D("0.0001"), next_funding_ms=8_000) is None
+    assert announced.announce("BTCUSDT", mark_price=D("60010")) is None  # a Bybit delta: the mark alone
+    assert announced.announce("ETHUSDT", rate=D("0.0005"), next_funding_ms=9_000) is None  # another symbol
+    # the next funding time moves on: the one before passed, at its rate and the mark price last announced
+    # before this message (not the one it brings)
+    passed = announced.announce("BTCUSDT", mark_price=D("60020"), rate=D("0.0002"), next_funding_ms=16_000)
+    assert passed == Settlement("BTCUSDT", 8_000, D("0.0001"), D("60010"))
+    assert announced.announce("BTCUSDT", mark_price=D("60030"), rate=D("0.0002"), next_funding_ms=16_000) is None
+    # a symbol with no mark price announced yet settles nothing (the venue could not have priced it)
+    assert announced.announce("ETHUSDT", next_funding_ms=17_000) is None

@@ -1,0 +1,275 @@
+"""``arb live`` on perpetuals end to end: a real ``arb`` process trades Binance USD-M against Bybit linear
+(fake private venues, ccxt unpatched, real feeds) and holds the imbalance its pairs leave across a
+funding time. The funding each venue's ledger books, the journal's funding table, the report and the
+engine's cash must agree; then a SIGKILL after the funding time and a restart: reconciled, nothing
+booked twice, nothing sent twice.
+
+The recording is made for the present and played on the venues' clock (the wall clock), so the fills
+the venues make and the funding time their mark-price streams announce are on one clock, as on a real
+venue: from ``OPEN_MS`` Bybit's bid stands 50 bps over Binance's ask, so the kernel buys Binance and
+sells Bybit, 0.01 BTC a pair, until its band (0.03) is full; at ``FUNDING_MS`` both venues settle,
+Binance at 0.01 % on a mark of 60,000 and Bybit at 0.03 % on 60,300. By hand: the long 0.03 on Binance
+pays 0.03 x 60,000 x 0.0001 = 0.18 USDT, the short 0.03 on Bybit earns 0.03 x 60,300 x 0.0003 = 0.5427.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import re
+import signal
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arb.config import load_config
+from arb.recording.convert import make_normalizer
+from arb.runtime.engine import Engine
+from arb.runtime.live import warm_up_kernel
+from arb.testing.configs import local_endpoints, write_config_files
+from arb.testing.scenarios import Book, Change, Perp, write_scenario
+from tests.integration.live_rig import (
+    account,
+    arb_live,
+    assert_journal_matches_ledgers,
+    both_keys,
+    journal_of,
+    linear_pair,
+    until,
+    user_streams_up,
+    write_pair_config,
+)
+
+OPEN_MS = 5_000
+"""When the spread opens, after the recording's start: ``arb live`` must be up by then (it takes about 2 s
+with Numba's cache warm, which :func:`_warm_up` sees to)."""
+FUNDING_MS = 8_000
+"""The funding time, after the recording's start."""
+PERPS = {
+    "binance": Perp(mark=60_000.0, rate=0.0001, funding_ms=FUNDING_MS, next_rate=0.0002, every_ms=500),
+    "bybit": Perp(mark=60_300.0, rate=0.0003, funding_ms=FUNDING_MS, next_rate=-0.0001, every_ms=500),
+}
+EXPECTED = {"binance": Decimal("-0.18"), "bybit": Decimal("0.5427")}
+"""Each venue's payment by hand: -position x mark x rate (Binance long 0.03, Bybit short 0.03)."""
+POSITION = {"binance": Decimal("0.03"), "bybit": Decimal("-0.03")}
+WALLET = Decimal(100_000)
+
+
+def _warm_up(folder: Path) -> None:
+    # Compile (or load from Numba's cache) what arb live compiles, in this process and before the
+    # recording's clock starts: the child then loads it, and starts in seconds even after a source change.
+    venue = {**local_endpoints("ws://127.0.0.1:9/ws", "http://127.0.0.1:9", market="linear"), "feed": {}}
+    config = load_config(write_config_files(folder, binance_overrides=venue, bybit_overrides=venue))
+    warm_up_kernel(config)
+    Engine(config)
+    for v in config.venues:
+        make_normalizer(v.name, v.market, config.strategy.symbol)
+
+
+def _scenario(root: Path) -> tuple[Path, Path, int]:
+    """Both linear recordings, starting a second from now; returns them and the start (ms)."""
+    start_ms = (time.time_ns() // 1_000_000 // 1000 + 1) * 1000
+    day = dt.datetime.fromtimestamp(start_ms / 1000, dt.UTC).date()
+    binance_file, bybit_file = write_scenario(
+        root / "recordings", day,
+        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}), Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
+        [Change(OPEN_MS, "bybit", bids={60300.0: 1.0})], duration_ms=FUNDING_MS + 12_000, heartbeat_ms=100,
+        markets=("linear", "linear"), perps=PERPS, start_ms=start_ms,
+    )  # fmt: skip
+    return binance_file, bybit_file, start_ms
+
+
+async def _started(binance: Any, bybit: Any, process: Any, out: Path) -> None:
+    # books, mark-price streams and user streams subscribed (a cold Numba cache was warmed above)
+    def up() -> bool:
+        return (
+            binance.subscriber_count("btcusdt@depth@0ms") >= 1
+            and binance.subscriber_count("btcusdt@markPrice@1s") >= 1
+            and bybit.subscriber_count("orderbook.50.BTCUSDT") >= 1
+            and bybit.subscriber_count("tickers.BTCUSDT") >= 1
+            and user_streams_up(binance)
+            and user_streams_up(bybit)
+        )
+
+    await until(up, process, out, 60)
+
+
+@asynccontextmanager
+async def _perp_rig(tmp_path: Path) -> AsyncIterator[tuple[Any, Any, Path, int]]:
+    """Both linear fakes playing the scenario on their clock, and the configuration for them."""
+    _warm_up(tmp_path / "warm")
+    binance_file, bybit_file, start_ms = _scenario(tmp_path)
+    async with linear_pair(binance_file, bybit_file, quote=str(WALLET)) as (binance, bybit):
+        binance.play(aligned=True)
+        bybit.play(aligned=True)
+        yield binance, bybit, write_pair_config(tmp_path / "config", binance, bybit), start_ms
+
+
+def _in_time(start_ms: int) -> None:
+    late = time.time() * 1000 - (start_ms + OPEN_MS - 1000)
+    if late > 0:
+        pytest.fail(f"arb live came up {late:.0f} ms too late for the scenario (a very slow machine?)")
+
+
+def _said(out: Path) -> str:
+    """Everything the process printed (the console writes to stderr)."""
+    return (out / "stdout").read_text() + (out / "stderr").read_text()
+
+
+def _funding_booked(out: Path) -> bool:
+    text = _said(out)
+    return "funding binance" in text and "funding bybit" in text
+
+
+def _cash_after_funding(out: Path) -> bool:
+    text = _said(out)
+    if not _funding_booked(out):
+        return False
+    last = max(text.rfind("funding binance"), text.rfind("funding bybit"))
+    return "] cash " in text[last:]
+
+
+def _ledger_payments(venues: dict[str, Any], funding_ms: int) -> None:
+    # each venue's ledger booked exactly the payment by hand, on the position held at the funding time
+    for name, fake in venues.items():
+        perp = PERPS[name]
+        (payment,) = account(fake).fundings
+        assert (payment.funding_ms, payment.position, payment.payment) == (funding_ms, POSITION[name], EXPECTED[name])
+        assert (payment.rate, payment.mark_price) == (Decimal(f"{perp.rate:.8f}"), Decimal(f"{perp.mark:.2f}"))
+
+
+def _journal_funding(config_dir: Path, venues: dict[str, Any], funding_ms: int) -> None:
+    # exactly one row per venue, the venue's own payment, at the venue's funding time
+    journal = journal_of(config_dir)
+    try:
+        rows = journal.funding_payments()
+        assert sorted(r["venue"] for r in rows) == ["binance", "bybit"]
+        for row in rows:
+            (booked,) = account(venues[row["venue"]]).fundings
+            assert (row["market"], row["symbol"], row["funding_ts_ns"]) == ("linear", "BTCUSDT", funding_ms * 10**6)
+            assert float(row["payment"]) == pytest.approx(float(booked.payment), abs=1e-12)
+            assert float(row["position"]) == pytest.approx(float(booked.position), abs=1e-12)
+            assert (float(row["rate"]), float(row["mark"])) == (float(booked.rate), float(booked.mark_price))
+        assert_journal_matches_ledgers(journal, venues)
+        assert not journal.intents(in_flight=True)
+    finally:
+        journal.close()
+
+
+def _wallet(fake: Any) -> Decimal:
+    usdt = account(fake).balance("USDT")
+    return Decimal(usdt.free + usdt.locked)
+
+
+def _quote_for_the_engine(fake: Any) -> Decimal:
+    """The venue's wallet as arb's engine counts quote: a linear wallet moves by realised PnL, fees and
+    funding only, while the engine pays for a position as spot pays for coins and values it at the price,
+    so its quote is the wallet less the open position's cost at the venue's average entry price."""
+    position = account(fake).position("BTCUSDT")
+    return _wallet(fake) - position.qty * position.entry_price
+
+
+def _last_cash_line(out: Path) -> tuple[Decimal, Decimal]:
+    # the engine's quote per venue, as the last account line printed it ("cash 99,996.31 | 100,030.99")
+    found = re.findall(r"cash ([\d,.-]+) \| ([\d,.-]+)", _said(out))
+    assert found, "no account line"
+    binance, bybit = found[-1]
+    return Decimal(binance.replace(",", "")), Decimal(bybit.replace(",", ""))
+
+
+async def test_arb_live_on_perpetuals_books_each_venues_funding_once_as_the_venue_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = both_keys(monkeypatch)
+    async with _perp_rig(tmp_path) as (binance, bybit, config, start_ms):
+        funding_ms = start_ms + FUNDING_MS
+        venues = {"binance": binance, "bybit": bybit}
+        out = tmp_path / "run"
+        async with arb_live(config, out, keys) as process:
+            await _started(binance, bybit, process, out)
+            _in_time(start_ms)
+            await until(lambda: _funding_booked(out), process, out, FUNDING_MS / 1000 + 20)
+            process.send_signal(signal.SIGINT)
+            async with asyncio.timeout(60):
+                rc = await process.wait()
+        said = _said(out)
+        assert rc == 130, said[-3000:]
+        assert "Traceback" not in said
+        # three pairs before the funding time, then nothing: the imbalance was held across it
+        for name, fake in venues.items():
+            trades = account(fake).trades
+            assert sum(t.qty * t.side.sign for t in trades) == POSITION[name]
+            assert all(t.time_ms < funding_ms for t in trades)
+            assert not fake.ledger.open_orders(account(fake))
+        _ledger_payments(venues, funding_ms)
+        _journal_funding(tmp_path / "config", venues, funding_ms)
+        assert said.count("funding binance BTCUSDT -0.18 ") == 1 and said.count("funding bybit   BTCUSDT +0.5427 ") == 1
+        # the venues said so on their own channels: Binance's user stream, Bybit's executions
+        assert any('"m":"FUNDING_FEE"' in m.text for m in binance.user_stream_log if m.sent)
+        assert any('"execType":"Funding"' in m.text for m in bybit.user_stream_log if m.sent)
+        # the report: funding per venue, PnL consistent, each venue's quote the venue's wallet
+        report = out / "report"
+        summary = json.loads((report / "summary.json").read_text())
+        assert summary["pnl_consistent"] is True
+        for name, fake in venues.items():
+            figures = summary["venues"][name]
+            assert figures["funding"] == pytest.approx(float(EXPECTED[name]), abs=1e-9)
+            assert figures["quote_balance"] == pytest.approx(float(_quote_for_the_engine(fake)), abs=1e-6)
+        assert summary["total"]["funding"] == pytest.approx(float(EXPECTED["binance"] + EXPECTED["bybit"]), abs=1e-9)
+        lines = (report / "funding.csv").read_text().splitlines()
+        assert len(lines) == 3 and {line.split(",")[3] for line in lines[1:]} == {"binance", "bybit"}
+        # the engine's cash: its last account line is each venue's quote, funding included
+        cash = _last_cash_line(out)
+        for v, fake in enumerate(venues.values()):
+            assert abs(cash[v] - _quote_for_the_engine(fake)) <= Decimal("0.005")
+
+
+async def test_sigkill_after_the_funding_time_then_a_restart_books_nothing_twice_and_sends_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = both_keys(monkeypatch)
+    async with _perp_rig(tmp_path) as (binance, bybit, config, start_ms):
+        funding_ms = start_ms + FUNDING_MS
+        venues = {"binance": binance, "bybit": bybit}
+        first = tmp_path / "first"
+        async with arb_live(config, first, keys) as process:
+            await _started(binance, bybit, process, first)
+            _in_time(start_ms)
+            # killed once an account line printed after both payments (the cash the restart must continue)
+            await until(lambda: _cash_after_funding(first), process, first, FUNDING_MS / 1000 + 20)
+            process.kill()
+            await process.wait()
+        assert process.returncode == -signal.SIGKILL
+        _ledger_payments(venues, funding_ms)
+        _journal_funding(tmp_path / "config", venues, funding_ms)
+        orders = {name: len(account(fake).orders) for name, fake in venues.items()}
+        wallets = {name: _wallet(fake) for name, fake in venues.items()}
+        second = tmp_path / "second"
+        async with arb_live(config, second, keys) as process:
+            await _started(binance, bybit, process, second)
+            # reconciled, then trading on the same standing spread at a full band: a while of books and
+            # marks (a second of account lines) without an order
+            await until(lambda: _said(second).count("] cash ") >= 2, process, second, 30)
+            process.send_signal(signal.SIGINT)
+            async with asyncio.timeout(60):
+                rc = await process.wait()
+        said = _said(second)
+        assert rc == 130, said[-3000:]
+        assert "Traceback" not in said
+        assert "binance linear: reconciled" in said and "bybit linear: reconciled" in said and "MISMATCH" not in said
+        assert "funding binance" not in said and "funding bybit" not in said  # nothing settled again
+        assert {name: len(account(fake).orders) for name, fake in venues.items()} == orders  # nothing sent
+        assert {name: _wallet(fake) for name, fake in venues.items()} == wallets
+        _ledger_payments(venues, funding_ms)  # the venues booked it once
+        _journal_funding(tmp_path / "config", venues, funding_ms)  # and so did the journal
+        # the restarted engine's quote per venue is the venue's, the funding in it, as the first run left it
+        cash = _last_cash_line(second)
+        for v, fake in enumerate(venues.values()):
+            assert abs(cash[v] - _quote_for_the_engine(fake)) <= Decimal("0.005")
+        assert _last_cash_line(second) == _last_cash_line(first)
