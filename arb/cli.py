@@ -63,7 +63,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         level=level,
         format="%(asctime)s %(levelname).1s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
-        handlers=[ui.ConsoleLogHandler(ui.console)],
+        handlers=[ui.ConsoleLogHandler()],  # rich's console, made when a line is first logged
     )
     # numba's own debug chatter is not the user's business
     logging.getLogger("numba").setLevel(logging.WARNING)

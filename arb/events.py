@@ -2,8 +2,9 @@
 
 Every market-data message becomes rows of hftbacktest's ``event_dtype``
 (``ev, exch_ts, local_ts, px, qty, order_id, ival, fval``). This module is the only place that
-imports hftbacktest's flags and the only place that names arb's own event ids and the asset numbers;
-no other module writes a bare ``1``, ``2`` or ``200`` for them.
+states hftbacktest's flags (its values, which the tests check against hftbacktest's own) and the only
+place that names arb's own event ids and the asset numbers; no other module writes a bare ``1``, ``2``
+or ``200`` for them.
 
 Times are int64 nanoseconds since the Unix epoch: ``exch_ts`` is the venue's stamp, ``local_ts`` the
 moment this machine received the frame.
@@ -15,17 +16,31 @@ from enum import IntEnum
 from typing import Any
 
 import numpy as np
-from hftbacktest.types import (
-    BUY_EVENT,
-    DEPTH_BBO_EVENT,
-    DEPTH_CLEAR_EVENT,
-    DEPTH_EVENT,
-    DEPTH_SNAPSHOT_EVENT,
-    EXCH_EVENT,
-    LOCAL_EVENT,
-    SELL_EVENT,
-    TRADE_EVENT,
-    event_dtype,
+
+# hftbacktest 2.4.4's flags and row layout (``hftbacktest.types``), stated here rather than imported:
+# importing hftbacktest loads its whole package (cffi bindings, jitclasses, ~45 ms), which a process that
+# only converts or replays rows never uses. tests/unit/test_events.py checks each against hftbacktest's.
+DEPTH_EVENT = 1
+TRADE_EVENT = 2
+DEPTH_CLEAR_EVENT = 3
+DEPTH_SNAPSHOT_EVENT = 4
+DEPTH_BBO_EVENT = 5
+EXCH_EVENT = 1 << 31
+LOCAL_EVENT = 1 << 30
+BUY_EVENT = 1 << 29
+SELL_EVENT = 1 << 28
+event_dtype = np.dtype(
+    [
+        ("ev", "u8"),
+        ("exch_ts", "i8"),
+        ("local_ts", "i8"),
+        ("px", "f8"),
+        ("qty", "f8"),
+        ("order_id", "u8"),
+        ("ival", "i8"),
+        ("fval", "f8"),
+    ],
+    align=True,
 )
 
 __all__ = [

@@ -1,18 +1,39 @@
-"""Terminal output helpers: progress bars and tables (rich), kept out of the library code."""
+"""Terminal output helpers: progress bars and tables (rich), kept out of the library code.
+
+``console`` is rich's console on stderr (progress, status and log lines go there, so stdout stays for
+results). It is made, and rich imported (~30 ms), the first time something is drawn or logged: a quiet
+batch command (``arb -q convert``) never pays for it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    console: Console
 
 __all__ = ["ConsoleLogHandler", "console", "status_and_progress"]
 
-console = Console(stderr=True)
-"""Progress, status and log lines go to stderr so stdout stays for results."""
+
+def _screen() -> Console:
+    # The module's console, made on first use (a test may have set its own as ``console``).
+    made: Console | None = globals().get("console")
+    if made is None:
+        from rich.console import Console
+
+        made = globals()["console"] = Console(stderr=True)
+    return made
+
+
+def __getattr__(name: str) -> Any:
+    if name == "console":
+        return _screen()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ConsoleLogHandler(logging.Handler):
@@ -28,7 +49,7 @@ class ConsoleLogHandler(logging.Handler):
         """Print the formatted record as it is (no markup, no highlighting, no wrapping)."""
         try:
             text = self.format(record)
-            (self.target or console).print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
+            (self.target or _screen()).print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
         except Exception:  # noqa: BLE001 - logging's own rule: a failing handler reports, never raises
             self.handleError(record)
 
@@ -38,9 +59,15 @@ def status_and_progress(
     label: str, *, enabled: bool = True
 ) -> Iterator[tuple[Callable[[str], None], Callable[[int, int], None]]]:
     """Yield ``(status(text), advance(done, total))``: a bar whose description follows ``status``."""
-    if not enabled or not console.is_terminal:
+    if not enabled:
         yield (lambda text: None), (lambda done, total: None)
         return
+    console = _screen()
+    if not console.is_terminal:
+        yield (lambda text: None), (lambda done, total: None)
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -677,22 +677,33 @@ def convert_to_parts(
     hidden = target.with_name(f".{target.name}.first")  # part 0 until the index is added (streaming)
 
     def write(rows: EventArray) -> None:
-        # Account for a part and write it (part 0 is kept, or written aside, for the end).
-        book.apply(rows[(rows["ev"] & LOCAL_EVENT) != 0], merge=merge)
-        span.add(rows)
+        # Account for a part and hand it to the writer (part 0 goes aside until the end), which
+        # deflates it while this thread applies it to the end-of-day book (both release the GIL).
         i = len(parts)
         parts.append(part_path(target, i))
         part_rows.append(len(rows))
         if i == 0 and total[0] <= chunk_rows:
-            first.append(rows)
+            first.append(rows)  # the whole input: nothing reuses these rows
+            writer.put(hidden, rows)
         else:
             writer.put(hidden if i == 0 else parts[-1], rows.copy())  # the stream reuses its buffer
+        book.apply(rows[(rows["ev"] & LOCAL_EVENT) != 0], merge=merge)
+        span.add(rows)
 
     carried = 0
     if total[0] <= chunk_rows:
         rows, offset = _correct(np.concatenate(kept) if kept else _NO_ROWS, base_latency_ns, local_offset_ns)
         kept.clear()
-        write(rows)
+        writer = _PartWriter()
+        try:
+            try:
+                write(rows)
+            finally:
+                writer.close()
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                hidden.unlink()
+            raise
         if progress is not None:  # the second half of the progress was not needed
             size = sum(path.stat().st_size for path in paths)
             progress(size, size)
@@ -742,11 +753,9 @@ def convert_to_parts(
     )
     _remove_parts_after(target, len(parts))
     extra = index(result) if index is not None else {}
-    if first:
-        write_npz(target, first[0], **extra)
-    else:
+    if extra:
         _add_arrays(hidden, extra)
-        os.replace(hidden, target)
+    os.replace(hidden, target)
     return result
 
 
