@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -78,6 +78,8 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "fake_venue",
     "journal_of",
     "linear_pair",
+    "live_trading",
+    "live_up",
     "load",
     "second_recording",
     "set_keys",
@@ -243,6 +245,47 @@ async def until(condition: Callable[[], bool], process: Any, out: Path, timeout:
     if not condition():
         text = (out / "stderr").read_text() + (out / "stdout").read_text()
         pytest.fail(f"arb live ended (rc {process.returncode}) before the condition held:\n{text[-4000:]}")
+
+
+async def live_up(
+    binance: Any,
+    bybit: Any,
+    process: Any,
+    out: Path,
+    *,
+    streams: Iterable[str],
+    topics: Iterable[str],
+    timeout: float = 180,
+) -> None:
+    """Await ``arb live``'s subscriptions: every Binance stream in ``streams``, every Bybit topic in
+    ``topics`` and both user streams. The default bound is for a cold Numba cache (the kernel compiles
+    first), not for the conversation."""
+    streams, topics = tuple(streams), tuple(topics)
+
+    def up() -> bool:
+        return (
+            all(binance.subscriber_count(s) >= 1 for s in streams)
+            and all(bybit.subscriber_count(t) >= 1 for t in topics)
+            and user_streams_up(binance)
+            and user_streams_up(bybit)
+        )
+
+    await until(up, process, out, timeout)
+
+
+@contextlib.asynccontextmanager
+async def live_trading(
+    config: Path, out: Path, keys: dict[str, str], binance: Any, bybit: Any, *, symbols: Iterable[str]
+) -> AsyncIterator[Any]:
+    """``arb live`` started (the symbols' books and both user streams subscribed), then both venues'
+    recordings played in real time."""
+    symbols = tuple(symbols)
+    async with arb_live(config, out, keys) as process:
+        await live_up(binance, bybit, process, out, streams=[f"{s.lower()}@depth@100ms" for s in symbols],
+                      topics=[f"orderbook.50.{s}" for s in symbols])  # fmt: skip
+        binance.play(1.0)
+        bybit.play(1.0)
+        yield process
 
 
 def journal_of(config_dir: Path) -> Journal:

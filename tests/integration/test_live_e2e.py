@@ -12,8 +12,6 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,9 +26,9 @@ from tests.integration.live_rig import (
     assert_journal_matches_ledgers,
     both_keys,
     journal_of,
+    live_trading,
     spot_pair,
     until,
-    user_streams_up,
     write_pair_config,
 )
 from tests.scenarios import Book, Change, write_scenario
@@ -50,27 +48,9 @@ def _scenario(root: Path) -> tuple[Path, Path]:
     return write_scenario(root / "recordings", DAY, binance, bybit, changes, duration_ms=30_000, heartbeat_ms=100)
 
 
-async def _started(binance: Any, bybit: Any, process: Any, out: Path) -> None:
-    # a cold Numba cache compiles the kernel first: the bound is about that, not the conversation
-    def up() -> bool:
-        return (
-            binance.subscriber_count("btcusdt@depth@100ms") >= 1
-            and bybit.subscriber_count("orderbook.50.BTCUSDT") >= 1
-            and user_streams_up(binance)
-            and user_streams_up(bybit)
-        )
-
-    await until(up, process, out, 180)
-
-
-@asynccontextmanager
-async def _trading(config: Path, out: Path, keys: dict[str, str], binance: Any, bybit: Any) -> AsyncIterator[Any]:
-    """``arb live`` started (books and user streams subscribed), then both recordings played in real time."""
-    async with arb_live(config, out, keys) as process:
-        await _started(binance, bybit, process, out)
-        binance.play(1.0)
-        bybit.play(1.0)
-        yield process
+def _trading(config: Path, out: Path, keys: dict[str, str], binance: Any, bybit: Any) -> Any:
+    """``arb live`` on BTCUSDT, subscribed, then both recordings played in real time."""
+    return live_trading(config, out, keys, binance, bybit, symbols=["BTCUSDT"])
 
 
 def _trades(venues: dict[str, Any]) -> dict[str, dict[str, Any]]:

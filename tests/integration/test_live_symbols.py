@@ -31,13 +31,14 @@ from tests.integration.live_rig import (
     BYBIT_SPOT_ETH_RULES,
     BYBIT_SPOT_RULES,
     account,
+    arb_live,
     both_keys,
+    live_trading,
     spot_pair,
     symbol_tables,
-    user_streams_up,
+    until,
     write_pair_config,
 )
-from tests.integration.live_rig import arb_live, until
 from tests.integration.test_live_e2e import _arb
 from tests.scenarios import Book, Change, write_scenario
 
@@ -87,25 +88,9 @@ async def _venues(tmp_path: Path, eth_at_ms: int = 3000, **config: Any) -> Async
         yield binance, bybit, path
 
 
-async def _started(binance: Any, bybit: Any, process: Any, out: Path) -> None:
-    def up() -> bool:
-        return (
-            all(binance.subscriber_count(f"{s.lower()}@depth@100ms") >= 1 for s in SYMBOLS)
-            and all(bybit.subscriber_count(f"orderbook.50.{s}") >= 1 for s in SYMBOLS)
-            and user_streams_up(binance)
-            and user_streams_up(bybit)
-        )
-
-    await until(up, process, out, 180)
-
-
-@asynccontextmanager
-async def _trading(config: Path, out: Path, keys: dict[str, str], binance: Any, bybit: Any) -> AsyncIterator[Any]:
-    async with arb_live(config, out, keys) as process:
-        await _started(binance, bybit, process, out)
-        binance.play(1.0)
-        bybit.play(1.0)
-        yield process
+def _trading(config: Path, out: Path, keys: dict[str, str], binance: Any, bybit: Any) -> Any:
+    """``arb live`` on both symbols, subscribed, then both recordings played in real time."""
+    return live_trading(config, out, keys, binance, bybit, symbols=SYMBOLS)
 
 
 def _net(venue: Any, symbol: str) -> Decimal:
