@@ -113,8 +113,13 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "daily_summary": True,
         "telegram": {"route": "all"},
         "webhook": {"route": "all"},
-        "email": {"host": "localhost", "port": 587, "sender": "arb@localhost", "security": "starttls",
-                  "route": "critical"},
+        "email": {
+            "host": "localhost",
+            "port": 587,
+            "sender": "arb@localhost",
+            "security": "starttls",
+            "route": "critical",
+        },
     },
     "venues": {"binance": "binance.toml", "bybit": "bybit.toml"},
 }
