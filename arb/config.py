@@ -996,6 +996,10 @@ class AlertsConfig:
         abnormal_spread_sigma: A spread this many standard deviations from its recent mean (over
             the dashboard's history) is alerted; 0 off.
         disk_free_min_mb: Free space left where recordings go below this is alerted.
+        order_ack_p99_ns: A venue whose order round trips' 99th percentile over
+            ``order_ack_window`` is above this is alerted; 0 off (TOML ``order_ack_p99_ms``).
+        order_ack_window_ns: (TOML ``order_ack_window_s``).
+        rss_max_mb: The process's resident memory above this is alerted; 0 off.
         daily_summary: Send the day's figures at each UTC day boundary.
     """
 
@@ -1008,6 +1012,9 @@ class AlertsConfig:
     abnormal_spread_bps: float = field(default=100.0, metadata=_spec(ge=0))
     abnormal_spread_sigma: float = field(default=0.0, metadata=_spec(ge=0))
     disk_free_min_mb: float = field(default=1024.0, metadata=_spec(ge=0))
+    order_ack_p99_ns: int = field(default=500 * NS_PER_MS, metadata=_spec(ge=0, unit="ms", toml_float=True))
+    order_ack_window_ns: int = field(default=300 * NS_PER_S, metadata=_spec(gt=0, unit="s"))
+    rss_max_mb: float = field(default=0.0, metadata=_spec(ge=0))
     daily_summary: bool = field(default=True, metadata=_spec())
     telegram: TelegramChannel = field(default=TelegramChannel(), metadata=_spec())
     webhook: WebhookChannel = field(default=WebhookChannel(), metadata=_spec())

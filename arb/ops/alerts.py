@@ -39,6 +39,7 @@ import datetime as dt
 import json
 import logging
 import math
+import os
 import shutil
 import threading
 import time
@@ -68,7 +69,10 @@ __all__ = [
     "HALT",
     "HEDGE_FAILED",
     "INFO",
+    "LATENCY_MIN_SAMPLES",
+    "MEMORY_HIGH",
     "NAKED_LEG",
+    "ORDER_LATENCY",
     "PAUSED",
     "RESYNC_BURST",
     "TEST",
@@ -88,6 +92,8 @@ __all__ = [
     "classify_http",
     "email_subject",
     "format_message",
+    "histogram_quantile",
+    "process_rss",
     "split_text",
     "takes",
 ]
@@ -108,11 +114,13 @@ PAUSED: Final = "paused"  # critical; resolved when the pause lifts
 RESYNC_BURST: Final = "resync_burst"  # info, per venue
 ABNORMAL_SPREAD: Final = "abnormal_spread"  # info
 DISK_LOW: Final = "disk_low"  # info, per path; resolved when space is back
+ORDER_LATENCY: Final = "order_latency"  # info, per venue; resolved when the window's p99 is back under
+MEMORY_HIGH: Final = "memory_high"  # info; resolved when the resident memory is back under
 DAILY_SUMMARY: Final = "daily_summary"  # info, one per UTC day (the date stands in the symbol's place)
 TEST: Final = "test"  # critical: a message sent by hand to check the channels (docs/monitoring.md)
 ALERT_KINDS: Final = (
     VENUE_DOWN, NAKED_LEG, HEDGE_FAILED, HALT, BREACH, PAUSED, RESYNC_BURST, ABNORMAL_SPREAD, DISK_LOW,
-    DAILY_SUMMARY, TEST,
+    ORDER_LATENCY, MEMORY_HIGH, DAILY_SUMMARY, TEST,
 )  # fmt: skip
 
 DAY_NS: Final = 86_400 * NS_PER_S
@@ -124,6 +132,7 @@ MAX_RATE_LIMITED: Final = 5  # 429 answers honoured for one message before it is
 RETRY_BACKOFF_NS: Final = (1 * NS_PER_S, 2 * NS_PER_S)  # wait before the 2nd and 3rd attempt
 DEFAULT_RETRY_AFTER_NS: Final = 1 * NS_PER_S  # a 429 that does not say how long
 SIGMA_MIN_SAMPLES: Final = 30  # spreads needed before the sigma rule judges
+LATENCY_MIN_SAMPLES: Final = 20  # order round trips in the window before their p99 is judged
 _DROP_LOG_EVERY: Final = 100
 
 
@@ -220,6 +229,37 @@ def _seconds(ns: int) -> str:
     return f"{ns / NS_PER_S:.0f} s" if ns >= 10 * NS_PER_S else f"{ns / NS_PER_S:.1f} s"
 
 
+def _duration(ns: float) -> str:
+    return f"{ns / NS_PER_MS:,.0f} ms" if ns >= NS_PER_MS else f"{ns / 1000:.0f} us"
+
+
+def histogram_quantile(q: float, bounds_ns: Sequence[int], counts: Sequence[int]) -> float:
+    """The ``q`` quantile (ns) of a histogram's samples (``counts[i]`` in the bucket up to
+    ``bounds_ns[i]``, the last above the last bound), interpolated within its bucket as Prometheus's
+    ``histogram_quantile`` does (the highest bound when it falls above it); nan without samples."""
+    total = sum(counts)
+    if total <= 0:
+        return float("nan")
+    rank = q * total
+    seen = 0
+    lower = 0.0
+    for bound, n in zip(bounds_ns, counts, strict=False):
+        if n and seen + n >= rank:
+            return lower + (bound - lower) * (rank - seen) / n
+        seen += n
+        lower = float(bound)
+    return float(bounds_ns[-1])
+
+
+def process_rss() -> int | None:
+    """This process's resident memory in bytes (Linux ``/proc/self/statm``); None elsewhere."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _money(x: float, currency: str) -> str:
     return f"{x:+.2f} {currency}" if math.isfinite(x) else "n/a"
 
@@ -267,6 +307,10 @@ class AlertRules:
         self._naked: set[str] = set()  # symbols ("" with one) whose lone leg is open
         self._paused = ""
         self._disk_low: set[str] = set()
+        # per venue: (snapshot time, its order round-trip histogram counts), the window's and the one before
+        self._round_trips: dict[str, deque[tuple[int, tuple[int, ...]]]] = {}
+        self._slow: set[str] = set()  # venues whose slow order answers were alerted
+        self._memory_high = False
         self._day: _Day | None = None
         self._halts: dict[int, int] = {}  # halts by UTC day (days since the epoch)
         self._handlers: dict[str, Callable[[OpsEvent], list[Alert]]] = {
@@ -369,6 +413,25 @@ class AlertRules:
             return [Alert(DISK_LOW, INFO, "disk space back", text, ts_ns, symbol=path, resolved=True)]
         return []
 
+    # -- the process -----------------------------------------------------------------------------
+
+    def on_memory(self, rss_bytes: int, ts_ns: int) -> list[Alert]:
+        """The process's resident memory: an alert above ``rss_max_mb`` (once per episode), a resolved
+        one when it is back under."""
+        limit_mb = self.config.rss_max_mb
+        rss_mb = rss_bytes / MIB
+        if limit_mb > 0 and rss_mb > limit_mb:
+            if self._memory_high:
+                return []
+            self._memory_high = True
+            text = f"the process uses {rss_mb:.0f} MB of memory, above {limit_mb:.0f} MB"
+            return [Alert(MEMORY_HIGH, INFO, "memory high", text, ts_ns)]
+        if not self._memory_high:
+            return []
+        self._memory_high = False
+        return [Alert(MEMORY_HIGH, INFO, "memory back under", f"the process uses {rss_mb:.0f} MB again", ts_ns,
+                      resolved=True)]  # fmt: skip
+
     # -- snapshots -------------------------------------------------------------------------------
 
     def on_snapshot(self, snapshot: Snapshot) -> list[Alert]:
@@ -379,6 +442,41 @@ class AlertRules:
             out.extend(self._feed(feed, snapshot.ts_ns))
         out.extend(self._pause(snapshot))
         out.extend(self._spread(snapshot))
+        out.extend(self._order_latency(snapshot))
+        return out
+
+    def _order_latency(self, snapshot: Snapshot) -> list[Alert]:
+        # Each venue's order round trips of the last ``order_ack_window``: the snapshot's cumulative
+        # histogram less the one at the window's start (none: the process is younger, all of them).
+        limit = self.config.order_ack_p99_ns
+        if limit <= 0:
+            return []
+        window = self.config.order_ack_window_ns
+        start = snapshot.ts_ns - window
+        out: list[Alert] = []
+        for figures in snapshot.latencies:
+            if figures.name != "order_round_trip" or not figures.venue:
+                continue
+            venue = figures.venue
+            kept = self._round_trips.setdefault(venue, deque())
+            kept.append((snapshot.ts_ns, figures.counts))
+            while len(kept) > 1 and kept[1][0] <= start:
+                kept.popleft()
+            base_ts, base = kept[0]
+            counts = [n - b for n, b in zip(figures.counts, base, strict=True)] if base_ts <= start else figures.counts
+            n = sum(counts)
+            p99 = histogram_quantile(0.99, figures.bounds_ns, counts)
+            slow = n >= LATENCY_MIN_SAMPLES and p99 > limit
+            seen = f"{venue}: order round trip p99 {_duration(p99)} over the last {_seconds(window)} ({n} orders)"
+            if slow and venue not in self._slow:
+                self._slow.add(venue)
+                text = f"{seen}, above {_duration(limit)}"
+                out.append(Alert(ORDER_LATENCY, INFO, f"{venue} orders slow", text, snapshot.ts_ns, venue))
+            elif venue in self._slow and (n == 0 or (n >= LATENCY_MIN_SAMPLES and not slow)):
+                self._slow.discard(venue)
+                text = seen if n else f"{venue}: no order answered in the last {_seconds(window)}"
+                out.append(Alert(ORDER_LATENCY, INFO, f"{venue} orders back to normal", text, snapshot.ts_ns, venue,
+                                 resolved=True))  # fmt: skip
         return out
 
     def _feed(self, feed: FeedHealth, now: int) -> list[Alert]:
@@ -840,7 +938,8 @@ class AlertService:
 
     ``clock``: int64 ns for the cooldown and each channel's pacing (wall time by default; the rules
     use the hub items' own times). ``sleep``: how the channels wait, in ns (pacing, ``retry_after``,
-    retry backoff); tests pass one that advances a driven clock. ``disk_usage``: free bytes at a path.
+    retry backoff); tests pass one that advances a driven clock. ``disk_usage``: free bytes at a path;
+    ``rss``: the process's resident bytes (None when unknown), both checked every ``disk_check_ns``.
     ``symbols``: the traded symbols (see :class:`AlertRules`).
     """
 
@@ -857,6 +956,7 @@ class AlertService:
         poll_interval_ns: int = 200 * NS_PER_MS,
         disk_check_ns: int = 5 * NS_PER_S,
         disk_usage: Callable[[str], int] = lambda path: shutil.disk_usage(path).free,
+        rss: Callable[[], int | None] = lambda: process_rss(),
         symbols: Sequence[str] = (),
     ) -> None:
         self.config = alerts
@@ -871,6 +971,7 @@ class AlertService:
         self._poll_s = poll_interval_ns / NS_PER_S
         self._disk_check_ns = disk_check_ns
         self._disk_usage = disk_usage
+        self._rss = rss
         self._next_disk_ns = 0
         self._event_cursor = 0
         self._snapshot_cursor = 0
@@ -1015,17 +1116,23 @@ class AlertService:
         self._admit(alerts)
 
     def _check_disk(self) -> list[Alert]:
+        # The host's side, every disk_check_ns: free space where recordings go, the process's memory.
         now = self._clock()
         latest = self.hub.latest()
-        if latest is None or not latest.recording_dir or now < self._next_disk_ns:
+        if latest is None or now < self._next_disk_ns:
             return []
         self._next_disk_ns = now + self._disk_check_ns
+        out: list[Alert] = []
+        if self.config.rss_max_mb > 0 and (rss := self._rss()) is not None:
+            out.extend(self.rules.on_memory(rss, latest.ts_ns))
+        if not latest.recording_dir:
+            return out
         try:
             free = self._disk_usage(latest.recording_dir)
         except OSError as error:
             log.debug("alerts: free space of %s unknown: %s", latest.recording_dir, error)
-            return []
-        return self.rules.on_disk(latest.recording_dir, free, latest.ts_ns)
+            return out
+        return out + self.rules.on_disk(latest.recording_dir, free, latest.ts_ns)
 
     def _admit(self, alerts: list[Alert]) -> None:
         now = self._clock()

@@ -177,6 +177,26 @@ def test_email_arrives_at_the_smtp_server_and_takes_only_critical_alerts() -> No
         assert service.counters()["sent"] == {"email": 1}
 
 
+def test_the_alert_thread_watches_the_process_memory_and_says_when_it_is_back() -> None:
+    # The service measures the resident memory with its disk check (here every 10 ms of the driven
+    # clock), judged against [alerts] rss_max_mb; the readings are handed in, as the disk's are.
+    hub = OpsHub()
+    readings = iter([300, 700, 700] + [200] * 1000)
+    clock = DrivenClock()
+    hub.publish(Snapshot("live", "BTCUSDT", "USDT", T0, T0, ()))
+
+    def rss() -> int:
+        clock.t_ns += 20 * NS_PER_MS  # the next reading is due at the next poll
+        return next(readings) * 1024 * 1024
+
+    with FakeTelegram() as fake:
+        options = {"clock": clock, "sleep": clock.sleep, "disk_check_ns": 10 * NS_PER_MS, "rss": rss}
+        with running(AlertsConfig(rss_max_mb=512.0, cooldown_ns=0), hub, [telegram(fake)], **options):
+            first, back = fake.wait_for(2)
+    assert first["text"].startswith("[INFO] memory high\nthe process uses 700 MB of memory, above 512 MB")
+    assert back["text"].startswith("[RESOLVED] memory back under\nthe process uses 200 MB again")
+
+
 def test_a_hanging_channel_does_not_slow_the_trading_loop_and_full_queues_drop() -> None:
     hub = OpsHub(events=100_000)
     with FakeWebhook() as hanging, FakeTelegram() as working:

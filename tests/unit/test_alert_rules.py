@@ -15,7 +15,10 @@ from arb.ops.alerts import (
     DISK_LOW,
     HALT,
     INFO,
+    LATENCY_MIN_SAMPLES,
+    MEMORY_HIGH,
     NAKED_LEG,
+    ORDER_LATENCY,
     PAUSED,
     RESYNC_BURST,
     VENUE_DOWN,
@@ -24,10 +27,12 @@ from arb.ops.alerts import (
     Dedup,
     classify_http,
     format_message,
+    histogram_quantile,
+    process_rss,
     split_text,
     takes,
 )
-from arb.ops.snapshot import FeedHealth, OpsEvent, Snapshot, VenueAccount
+from arb.ops.snapshot import FeedHealth, LatencyHistogram, OpsEvent, Snapshot, VenueAccount
 
 S = NS_PER_S
 NAN = math.nan
@@ -295,3 +300,80 @@ def test_with_two_symbols_the_daily_summary_has_a_line_per_symbol() -> None:
     assert "dry-run BTCUSDT,ETHUSDT" in summary.text and "pnl +1.25 USDT" in summary.text
     assert "BTCUSDT: pnl +1.50 USDT, fees 0.00 USDT, pairs 2, fills binance 2, bybit 2" in summary.text
     assert "ETHUSDT: pnl -0.25 USDT, fees 0.00 USDT, pairs 6, fills binance 6, bybit 6" in summary.text
+
+
+# -- order round trips and the process's memory ------------------------------------------------------
+
+
+def trips(ts_ns: int, binance_ms: list[float], bybit_ms: tuple[float, ...] | list[float] = ()) -> Snapshot:
+    """A snapshot whose order round-trip histograms hold these samples (ms), as the loop records them."""
+    histograms = []
+    for venue, samples in (("binance", binance_ms), ("bybit", bybit_ms)):
+        h = LatencyHistogram("order_round_trip", venue)
+        for ms in samples:
+            h.record(int(ms * 1_000_000))
+        histograms.append(h.figures())
+    return Snapshot("live", "BTCUSDT", "USDT", ts_ns, ts_ns, (), latencies=tuple(histograms))
+
+
+def test_histogram_quantile_interpolates_within_the_bucket_as_prometheus_does() -> None:
+    bounds = (10, 20, 40)
+    assert histogram_quantile(0.5, bounds, (0, 4, 0, 0)) == 15.0  # half way through (10, 20]
+    assert histogram_quantile(0.99, bounds, (99, 0, 1, 0)) == 10.0  # the 99th of 100 is the last in (0, 10]
+    assert histogram_quantile(0.99, bounds, (50, 0, 50, 0)) == 20.0 + 20.0 * 49 / 50
+    assert histogram_quantile(0.99, bounds, (0, 0, 0, 5)) == 40.0  # above the last bound: the last bound
+    assert math.isnan(histogram_quantile(0.99, bounds, (0, 0, 0, 0)))
+
+
+def test_slow_order_answers_are_alerted_per_venue_over_the_window_and_resolved_when_fast_again() -> None:
+    rules = AlertRules(AlertsConfig(order_ack_p99_ns=500 * 1_000_000, order_ack_window_ns=300 * S))
+    fast = [20.0] * 100
+    assert rules.on_snapshot(trips(T0, fast, fast)) == []
+    # 40 slow answers (1.5-2 s) on Binance among 140: its p99 is above 500 ms; Bybit stays fast
+    slow = fast + [1800.0] * 40
+    [alert] = rules.on_snapshot(trips(T0 + 60 * S, slow, fast))
+    assert (alert.kind, alert.severity, alert.resolved, alert.venue) == (ORDER_LATENCY, INFO, False, "binance")
+    assert alert.key == (ORDER_LATENCY, "binance", "")
+    assert "binance: order round trip p99" in alert.text and "(140 orders), above 500 ms" in alert.text
+    assert rules.on_snapshot(trips(T0 + 120 * S, slow, fast)) == []  # once per episode
+    # six minutes on: the window holds only what came after the slow answers, all fast
+    later = slow + [20.0] * 50
+    [back] = rules.on_snapshot(trips(T0 + 420 * S, later, fast))
+    assert back.resolved and back.key == alert.key and "(50 orders)" in back.text
+    assert rules.on_snapshot(trips(T0 + 480 * S, later, fast)) == []
+
+
+def test_a_few_slow_answers_are_not_judged_and_a_quiet_window_resolves() -> None:
+    rules = AlertRules(AlertsConfig(order_ack_p99_ns=500 * 1_000_000, order_ack_window_ns=300 * S))
+    few = [1800.0] * (LATENCY_MIN_SAMPLES - 1)
+    assert rules.on_snapshot(trips(T0, few)) == []  # too few to have a p99
+    many = [1800.0] * LATENCY_MIN_SAMPLES
+    [alert] = rules.on_snapshot(trips(T0 + 1 * S, many))
+    assert not alert.resolved
+    # no order answered for a whole window: nothing slow any more
+    assert rules.on_snapshot(trips(T0 + 200 * S, many)) == []  # the window still holds them
+    [back] = rules.on_snapshot(trips(T0 + 400 * S, many))
+    assert back.resolved and "no order answered in the last 300 s" in back.text
+
+
+def test_order_latency_off_at_zero() -> None:
+    rules = AlertRules(AlertsConfig(order_ack_p99_ns=0))
+    assert rules.on_snapshot(trips(T0, [5000.0] * 100)) == []
+
+
+def test_memory_above_the_limit_once_per_episode_and_resolved() -> None:
+    rules = AlertRules(AlertsConfig(rss_max_mb=512.0))
+    mib = 1024 * 1024
+    assert rules.on_memory(400 * mib, T0) == []
+    [alert] = rules.on_memory(600 * mib, T0 + S)
+    assert (alert.kind, alert.severity, alert.resolved) == (MEMORY_HIGH, INFO, False)
+    assert "600 MB of memory, above 512 MB" in alert.text
+    assert rules.on_memory(700 * mib, T0 + 2 * S) == []
+    [back] = rules.on_memory(300 * mib, T0 + 3 * S)
+    assert back.resolved and back.key == alert.key
+    assert AlertRules(AlertsConfig()).on_memory(10**12, T0) == []  # off by default
+
+
+def test_the_process_knows_its_resident_memory() -> None:
+    rss = process_rss()
+    assert rss is not None and 10 * 1024 * 1024 < rss < 64 * 1024**3
