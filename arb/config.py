@@ -903,6 +903,9 @@ class TelegramChannel:
         min_interval_ns: The least time between two messages to the chat; Telegram allows about one a
             second per chat (TOML ``min_interval_ms``).
         timeout_ns: A request unanswered this long is given up and retried (TOML ``timeout_ms``).
+        commands: Obey commands from ``chat_id`` (``/status``; ``/kill`` then ``/kill confirm``: the
+            kill switch of a running ``arb live``), read by long polling ``getUpdates``. Off by default:
+            a bot that takes commands must be one only its owner can write to.
     """
 
     token: Secret | None = field(default=None, metadata=_spec())
@@ -911,6 +914,7 @@ class TelegramChannel:
     route: Literal["all", "critical"] = field(default="all", metadata=_spec())
     min_interval_ns: int = field(default=1_000 * NS_PER_MS, metadata=_spec(ge=0, unit="ms"))
     timeout_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    commands: bool = field(default=False, metadata=_spec())
 
     def __post_init__(self) -> None:
         _validate_instance(self)

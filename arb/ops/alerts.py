@@ -63,6 +63,7 @@ __all__ = [
     "ABNORMAL_SPREAD",
     "ALERT_KINDS",
     "BREACH",
+    "COMMAND",
     "CRITICAL",
     "DAILY_SUMMARY",
     "DISK_LOW",
@@ -95,6 +96,7 @@ __all__ = [
     "histogram_quantile",
     "process_rss",
     "split_text",
+    "status_text",
     "takes",
 ]
 
@@ -116,11 +118,12 @@ ABNORMAL_SPREAD: Final = "abnormal_spread"  # info
 DISK_LOW: Final = "disk_low"  # info, per path; resolved when space is back
 ORDER_LATENCY: Final = "order_latency"  # info, per venue; resolved when the window's p99 is back under
 MEMORY_HIGH: Final = "memory_high"  # info; resolved when the resident memory is back under
+COMMAND: Final = "command"  # info: the answer to a Telegram command ([alerts.telegram] commands), to its chat only
 DAILY_SUMMARY: Final = "daily_summary"  # info, one per UTC day (the date stands in the symbol's place)
 TEST: Final = "test"  # critical: a message sent by hand to check the channels (docs/monitoring.md)
 ALERT_KINDS: Final = (
     VENUE_DOWN, NAKED_LEG, HEDGE_FAILED, HALT, BREACH, PAUSED, RESYNC_BURST, ABNORMAL_SPREAD, DISK_LOW,
-    ORDER_LATENCY, MEMORY_HIGH, DAILY_SUMMARY, TEST,
+    ORDER_LATENCY, MEMORY_HIGH, DAILY_SUMMARY, TEST, COMMAND,
 )  # fmt: skip
 
 DAY_NS: Final = 86_400 * NS_PER_S
@@ -133,6 +136,8 @@ RETRY_BACKOFF_NS: Final = (1 * NS_PER_S, 2 * NS_PER_S)  # wait before the 2nd an
 DEFAULT_RETRY_AFTER_NS: Final = 1 * NS_PER_S  # a 429 that does not say how long
 SIGMA_MIN_SAMPLES: Final = 30  # spreads needed before the sigma rule judges
 LATENCY_MIN_SAMPLES: Final = 20  # order round trips in the window before their p99 is judged
+COMMAND_POLL_S: Final = 25  # getUpdates long polling: how long the Bot API may hold a request
+KILL_CONFIRM_NS: Final = 60 * NS_PER_S  # "/kill confirm" within this of "/kill"
 _DROP_LOG_EVERY: Final = 100
 
 
@@ -249,6 +254,27 @@ def histogram_quantile(q: float, bounds_ns: Sequence[int], counts: Sequence[int]
         seen += n
         lower = float(bound)
     return float(bounds_ns[-1])
+
+
+def status_text(snapshot: Snapshot | None, mode: str) -> str:
+    """A running process in a few lines, for a phone: what it trades, halts and pauses, equity and PnL,
+    each venue's position and orders, and any feed that is not well."""
+    if snapshot is None:
+        return f"{mode}: starting (no snapshot yet)"
+    lines = [f"{snapshot.mode} {snapshot.symbol}: " + (f"HALTED ({snapshot.halted})" if snapshot.halted
+             else f"PAUSED ({snapshot.paused})" if snapshot.paused else "trading")]  # fmt: skip
+    if snapshot.accounts:
+        q = snapshot.quote_currency
+        lines.append(f"equity {_money(snapshot.equity, q)}, PnL {_money(snapshot.pnl, q)}, fees "
+                     f"{_money(snapshot.fees, q)}, pairs {snapshot.pairs}")  # fmt: skip
+    for state in snapshot.symbols:
+        positions = ", ".join(f"{a.venue} {a.position:+g}" for a in state.accounts)
+        orders = sum(a.open_orders for a in state.accounts)
+        lines.append(f"{state.symbol}: {positions}; open orders {orders}" + ("; NAKED LEG" if state.naked else ""))
+    unwell = [f"{f.venue} {f.symbol} " + ("disconnected" if not f.connected else "stale" if f.stale else "not synced")
+              for f in snapshot.feeds if not f.connected or f.stale or not f.synced]  # fmt: skip
+    lines.append("feeds: " + ("; ".join(unwell) if unwell else "all connected and synced"))
+    return "\n".join(lines)
 
 
 def process_rss() -> int | None:
@@ -745,12 +771,15 @@ class _HttpSender(Sender):
             await self._session.close()
             self._session = None
 
-    async def _post(self, url: str, body: dict[str, Any]) -> tuple[int, Any, str | None]:
+    async def _post(
+        self, url: str, body: dict[str, Any], timeout_s: float | None = None
+    ) -> tuple[int, Any, str | None]:
         # (status, the decoded JSON answer or None, the Retry-After header); errors without the URL
         await self.open()
         assert self._session is not None
+        timeout = aiohttp.ClientTimeout(total=timeout_s) if timeout_s is not None else None
         try:
-            async with self._session.post(url, json=body) as response:
+            async with self._session.post(url, json=body, timeout=timeout) as response:
                 raw = await response.read()
                 try:
                     answer = json.loads(raw) if raw else None
@@ -775,11 +804,32 @@ class TelegramSender(_HttpSender):
     max_chars = TELEGRAM_MAX_CHARS
 
     def __init__(self, *, token: str, chat_id: str, base_url: str, route: str, min_interval_ns: int,
-                 timeout_ns: int) -> None:  # fmt: skip
+                 timeout_ns: int, commands: bool = False) -> None:  # fmt: skip
         super().__init__(route=route, min_interval_ns=min_interval_ns, timeout_ns=timeout_ns)
         self._token = token
         self.chat_id = chat_id
+        self.commands = commands
         self._url = f"{base_url.rstrip('/')}/bot{token}/sendMessage"
+        self._updates_url = f"{base_url.rstrip('/')}/bot{token}/getUpdates"
+
+    async def get_updates(self, offset: int, timeout_s: int) -> list[dict[str, Any]]:
+        """``POST getUpdates`` with ``offset`` (updates before it are confirmed, so never sent again;
+        ``-1``: the newest alone) and ``timeout`` (long polling: the answer comes when a message does,
+        or after ``timeout_s``): ``{"ok":true,"result":[{"update_id":7,"message":{"chat":{"id":4242},
+        "date":1795348800,"text":"/status",...}}]}``. Raises :class:`RateLimitedError` or :class:`SendError`."""
+        body = {"offset": offset, "timeout": timeout_s, "allowed_updates": ["message"]}
+        status, answer, header = await self._post(self._updates_url, body, timeout_s + self.timeout_ns / NS_PER_S)
+        outcome = classify_http(status)
+        if outcome == "ok" and isinstance(answer, dict) and answer.get("ok") is True:
+            result = answer.get("result")
+            return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
+        if outcome == "rate_limited":
+            params = answer.get("parameters") if isinstance(answer, dict) else None
+            wait = _retry_after_ns(params.get("retry_after")) if isinstance(params, dict) else None
+            raise RateLimitedError(wait if wait is not None else _retry_after_ns(header) or DEFAULT_RETRY_AFTER_NS)
+        description = str(answer.get("description", "")) if isinstance(answer, dict) else ""
+        raise SendError(self.redact(f"getUpdates: HTTP {status}" + (f": {description}" if description else "")),
+                        retryable=outcome == "retry")  # fmt: skip
 
     def redact(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
@@ -880,6 +930,7 @@ def channels_from_config(alerts: AlertsConfig) -> list[Sender]:
             out.append(TelegramSender(
                 token=telegram.token.resolve(), chat_id=telegram.chat_id, base_url=telegram.base_url,
                 route=telegram.route, min_interval_ns=telegram.min_interval_ns, timeout_ns=telegram.timeout_ns,
+                commands=telegram.commands,
             ))  # fmt: skip
         else:
             log.warning("alerts: telegram is off: its token %s is not set", telegram.token.redacted())
@@ -941,6 +992,12 @@ class AlertService:
     retry backoff); tests pass one that advances a driven clock. ``disk_usage``: free bytes at a path;
     ``rss``: the process's resident bytes (None when unknown), both checked every ``disk_check_ns``.
     ``symbols``: the traded symbols (see :class:`AlertRules`).
+
+    With ``[alerts.telegram] commands`` on, the thread also reads the bot's messages (``getUpdates``,
+    long polling ``command_poll_s``) and answers those from the configured chat: ``/status`` (the latest
+    snapshot in a few lines), ``/kill`` then ``/kill confirm`` within a minute (:attr:`kill`, the kill
+    switch of ``arb live``), anything else the list of commands. Messages from other chats are logged
+    and not answered; messages sent before the process started are skipped, never obeyed.
     """
 
     def __init__(
@@ -958,6 +1015,7 @@ class AlertService:
         disk_usage: Callable[[str], int] = lambda path: shutil.disk_usage(path).free,
         rss: Callable[[], int | None] = lambda: process_rss(),
         symbols: Sequence[str] = (),
+        command_poll_s: int = COMMAND_POLL_S,
     ) -> None:
         self.config = alerts
         self.hub = hub
@@ -972,6 +1030,12 @@ class AlertService:
         self._disk_check_ns = disk_check_ns
         self._disk_usage = disk_usage
         self._rss = rss
+        self._command_poll_s = command_poll_s
+        self.kill: Callable[[], None] | None = None
+        """The kill switch a Telegram ``/kill confirm`` pulls (set by ``arb live``; None elsewhere). It is
+        called in the alert thread: it must hand the work to the trading loop (``call_soon_threadsafe``)."""
+        self._kill_asked_ns: int | None = None
+        self._started_s = self._clock() // NS_PER_S
         self._next_disk_ns = 0
         self._event_cursor = 0
         self._snapshot_cursor = 0
@@ -1071,9 +1135,13 @@ class AlertService:
             async with asyncio.TaskGroup() as group:
                 workers = [group.create_task(self._work(lane)) for lane in self._lanes]
                 reader = group.create_task(self._read())
+                commanders = [group.create_task(self._commands(lane)) for lane in self._lanes
+                              if isinstance(lane.sender, TelegramSender) and lane.sender.commands]  # fmt: skip
                 self._ready.set()
                 await self._stopping.wait()
                 reader.cancel()
+                for commander in commanders:
+                    commander.cancel()
                 self._poll()  # what the driver published just before it stopped
                 drained = asyncio.gather(*(lane.queue.join() for lane in self._lanes))
                 try:
@@ -1114,6 +1182,74 @@ class AlertService:
                 alerts.extend(self.rules.on_event(item))
         alerts.extend(self._check_disk())
         self._admit(alerts)
+
+    # -- commands (Telegram) ------------------------------------------------------------------------
+
+    async def _commands(self, lane: _Lane) -> None:
+        # Long-poll the bot's messages and answer them through the lane (its pacing, its retries).
+        sender = lane.sender
+        assert isinstance(sender, TelegramSender)
+        offset = 0
+        skipped = False
+        while True:
+            try:
+                if not skipped:  # what was sent while arb was not running is confirmed unread
+                    newest = await sender.get_updates(-1, 0)
+                    offset = max((int(u.get("update_id", 0)) + 1 for u in newest), default=0)
+                    skipped = True
+                    continue
+                updates = await sender.get_updates(offset, self._command_poll_s)
+            except RateLimitedError as limited:
+                await self._sleep(limited.retry_after_ns)
+                continue
+            except (SendError, TimeoutError) as error:
+                log.warning("alerts: reading telegram commands failed: %s", sender.redact(str(error)))
+                await self._sleep(RETRY_BACKOFF_NS[-1])
+                continue
+            for update in updates:
+                offset = max(offset, int(update.get("update_id", 0)) + 1)
+                answer = self._command(update, sender.chat_id)
+                if answer is not None:
+                    self._enqueue(lane, answer)
+
+    def _command(self, update: dict[str, Any], chat_id: str) -> Alert | None:
+        """The answer to one update (None: not a message to answer)."""
+        message = update.get("message")
+        if not isinstance(message, dict) or not isinstance(message.get("text"), str):
+            return None
+        chat = message.get("chat")
+        sender_chat = str(chat.get("id", "")) if isinstance(chat, dict) else ""
+        if sender_chat != chat_id:
+            log.warning("alerts: a telegram command from chat %s ignored: only chat %s is obeyed", sender_chat, chat_id)
+            return None
+        date = message.get("date")
+        if isinstance(date, int) and date < self._started_s:
+            return None  # sent before this process started: never obeyed late
+        now = self._clock()
+        words = message["text"].strip().split()
+        command = words[0].split("@")[0].lower() if words else ""
+        if command == "/status":
+            return self._answer("status", status_text(self.hub.latest(), self.mode))
+        if command != "/kill":
+            return self._answer("commands", "/status: positions, PnL, halts, feeds\n"
+                                            "/kill, then /kill confirm within 60 s: the kill switch of arb live "
+                                            "(halt new pairs, cancel every open order, flatten, stop)")  # fmt: skip
+        if self.kill is None:
+            return self._answer("kill switch", f"no kill switch here: this is a {self.mode}; it reaches arb live only")
+        if words[1:] != ["confirm"]:
+            self._kill_asked_ns = now
+            return self._answer("kill switch", "reply /kill confirm within 60 s to halt new pairs, cancel every "
+                                               "open order, flatten every net position and stop arb live")  # fmt: skip
+        asked, self._kill_asked_ns = self._kill_asked_ns, None
+        if asked is None or now - asked > KILL_CONFIRM_NS:
+            return self._answer("kill switch", "nothing to confirm: send /kill first, then /kill confirm within 60 s")
+        log.warning("alerts: the kill switch was pulled from telegram (chat %s)", chat_id)
+        self.kill()
+        return self._answer("kill switch", "pulled: arb live halts new pairs, cancels every open order, "
+                                           "flattens and stops")  # fmt: skip
+
+    def _answer(self, title: str, text: str) -> Alert:
+        return Alert(COMMAND, INFO, title, text, self._clock())
 
     def _check_disk(self) -> list[Alert]:
         # The host's side, every disk_check_ns: free space where recordings go, the process's memory.

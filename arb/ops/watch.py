@@ -242,6 +242,12 @@ class Watch:
         """Include these market-data feeds' health in every snapshot (and their changes as events)."""
         self.feeds = list(feeds)
 
+    def kill_switch(self, pull: Callable[[], None]) -> None:
+        """What a Telegram ``/kill confirm`` pulls ([alerts.telegram] commands): ``arb live``'s kill
+        switch, called from the alert thread (it hands the work to the trading loop itself)."""
+        if self.alerts is not None:
+            self.alerts.kill = pull
+
     def emit(self, kind: str, *, venue: str = "", text: str = "", resolved: bool = False, **fields: Any) -> None:
         self.hub.emit(OpsEvent(kind, self.clock(), venue, text, fields, resolved))
 

@@ -434,6 +434,11 @@ async def run_live(
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGUSR1, on_kill)
+
+        def pull_from_another_thread() -> None:  # a Telegram /kill confirm, in the alert thread
+            loop.call_soon_threadsafe(on_kill)
+
+        watch.kill_switch(pull_from_another_thread)
         with _stop_on_signals(stop_event.set) as received:
             try:
                 async with asyncio.TaskGroup() as tasks:

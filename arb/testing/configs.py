@@ -114,7 +114,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "order_ack_window_s": 300,
         "rss_max_mb": 0,
         "daily_summary": True,
-        "telegram": {"route": "all"},
+        "telegram": {"route": "all", "commands": False},
         "webhook": {"route": "all"},
         "email": {
             "host": "localhost",

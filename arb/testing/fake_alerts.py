@@ -20,6 +20,7 @@ own loop) and a plain synchronous test can both use them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import threading
@@ -181,6 +182,13 @@ class _HttpFake:
 class FakeTelegram(_HttpFake):
     """The Bot API's ``sendMessage`` for one token: ``messages`` records ``{"chat_id", "text"}``.
 
+    And ``getUpdates``, for a bot that takes commands: :meth:`say` puts a message from a chat in the
+    bot's updates (``{"update_id": n, "message": {"message_id": n, "date": ..., "chat": {"id": ...,
+    "type": "private"}, "from": {...}, "text": ...}}``). ``getUpdates`` answers the updates from
+    ``offset`` on (``-1``: the newest alone) and forgets those before it (confirmed, as the Bot API
+    does); with none, it holds the request until one comes or ``timeout`` seconds pass (long polling).
+    ``polls`` records each request's ``(offset, timeout)``.
+
     A 429 answer is the Bot API's: ``{"ok": false, "error_code": 429, "description": "Too Many
     Requests: retry after N", "parameters": {"retry_after": N}}``. A request for another token gets
     401 ``{"ok": false, "error_code": 401, "description": "Unauthorized"}``.
@@ -190,12 +198,68 @@ class FakeTelegram(_HttpFake):
         super().__init__("fake-telegram")
         self.token = token
         self.messages: Recorder[dict[str, Any]] = Recorder(max_messages)
+        self.polls: Recorder[tuple[int, int]] = Recorder()
+        self._updates: list[dict[str, Any]] = []
+        self._next_update = 1
+        self._arrived: asyncio.Event | None = None  # set when say() adds an update (the fake's loop)
 
     def wait_for(self, n: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
         return self.messages.wait_for(n, timeout_s)
 
+    def say(self, text: str, *, chat_id: int = 4242, date: int | None = None) -> int:
+        """A message to the bot from ``chat_id`` (now, or at ``date`` in Unix seconds); its update id."""
+        with self._lock:
+            n = self._next_update
+            self._next_update += 1
+            self._updates.append({"update_id": n, "message": {
+                "message_id": n, "date": int(time.time()) if date is None else date,
+                "chat": {"id": chat_id, "type": "private"},
+                "from": {"id": chat_id, "is_bot": False, "first_name": "ops"}, "text": text,
+            }})  # fmt: skip
+        loop, arrived = self._loop, self._arrived
+        if loop is not None and arrived is not None:
+            loop.call_soon_threadsafe(arrived.set)
+        return n
+
     def _routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/sendMessage", self._send_message)
+        app.router.add_post("/bot{token}/getUpdates", self._get_updates)
+
+    def _shut(self) -> None:
+        if self._arrived is not None:  # a held long poll answers (nothing) before the server closes
+            self._arrived.set()
+        super()._shut()
+
+    def _pending(self, offset: int) -> list[dict[str, Any]]:
+        with self._lock:
+            if offset < 0:
+                return self._updates[-1:]
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]  # the rest are confirmed
+            return list(self._updates)
+
+    async def _get_updates(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        limited = await self._gate()
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        if limited is not None:
+            n = int(limited[0])
+            answer = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {n}",
+                      "parameters": {"retry_after": n}}  # fmt: skip
+            return web.json_response(answer, status=429)
+        offset, timeout = int(body.get("offset", 0)), int(body.get("timeout", 0))
+        self.polls.add((offset, timeout))
+        if self._arrived is None:
+            self._arrived = asyncio.Event()
+        updates = self._pending(offset)
+        if not updates and timeout > 0:
+            self._arrived.clear()
+            updates = self._pending(offset)  # one that came between the look and the clear
+            if not updates:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), timeout)
+                updates = self._pending(offset)
+        return web.json_response({"ok": True, "result": updates})
 
     async def _send_message(self, request: web.Request) -> web.Response:
         body = await request.json()  # read before a scripted hang: the client may give up meanwhile

@@ -197,6 +197,69 @@ def test_the_alert_thread_watches_the_process_memory_and_says_when_it_is_back() 
     assert back["text"].startswith("[RESOLVED] memory back under\nthe process uses 200 MB again")
 
 
+def commanded(fake: FakeTelegram) -> TelegramSender:
+    return TelegramSender(token=fake.token, chat_id="4242", base_url=fake.base_url, route="critical",
+                          min_interval_ns=0, timeout_ns=5 * S, commands=True)  # fmt: skip
+
+
+def answers(fake: FakeTelegram, n: int) -> list[str]:
+    return [m["text"] for m in fake.wait_for(n)]
+
+
+def test_telegram_commands_answer_the_configured_chat_and_the_kill_switch_needs_a_confirmation() -> None:
+    hub = OpsHub()
+    hub.publish(Snapshot("live", "BTCUSDT", "USDT", T0, T0, (), halted="daily loss"))
+    pulled = threading.Event()
+    clock = DrivenClock()
+    with FakeTelegram() as fake:
+        fake.say("/kill")  # sent before the process started: confirmed unread, never obeyed
+        fake.say("/kill confirm")
+        with running(AlertsConfig(), hub, [commanded(fake)], clock=clock, sleep=clock.sleep) as service:
+            service.kill = pulled.set
+            fake.polls.wait_for(2)  # the backlog skipped, then a long poll
+            assert fake.polls.items()[0] == (-1, 0)
+            fake.say("/status")
+            [status] = answers(fake, 1)
+            assert status.startswith("[INFO] status\nlive BTCUSDT: HALTED (daily loss)")  # the route is no matter
+            fake.say("/status", chat_id=999)  # another chat: not answered
+            fake.say("/status", date=T0 // S - 60)  # older than the process: not answered
+            fake.say("/kill confirm")  # nothing asked yet
+            assert "nothing to confirm" in answers(fake, 2)[1]
+            fake.say("/kill")
+            assert "reply /kill confirm within 60 s" in answers(fake, 3)[2]
+            clock.t_ns += 61 * S  # too late
+            fake.say("/kill confirm")
+            assert "nothing to confirm" in answers(fake, 4)[3]
+            assert not pulled.is_set()
+            fake.say("/kill")
+            fake.say("/kill@arb_bot confirm")
+            texts = answers(fake, 6)
+            assert texts[5].startswith("[INFO] kill switch\npulled: arb live halts new pairs")
+            assert pulled.is_set()
+            fake.say("/start")
+            assert "/status: positions, PnL, halts, feeds" in answers(fake, 7)[6]
+        assert fake.messages.total == 7 and {m["chat_id"] for m in fake.messages.items()} == {"4242"}
+
+
+def test_without_arb_live_the_kill_command_says_there_is_no_kill_switch() -> None:
+    hub = OpsHub()
+    with FakeTelegram() as fake, running(AlertsConfig(), hub, [commanded(fake)]):
+        fake.polls.wait_for(2)
+        fake.say("/kill")
+        [text] = answers(fake, 1)
+        assert "no kill switch here: this is a test" in text
+        fake.say("/status")
+        assert "test: starting (no snapshot yet)" in answers(fake, 2)[1]
+
+
+def test_a_bot_without_commands_reads_no_messages() -> None:
+    hub = OpsHub()
+    with FakeTelegram() as fake, running(AlertsConfig(), hub, [telegram(fake)]):
+        hub.emit(naked_leg())
+        fake.wait_for(1)
+    assert fake.polls.total == 0
+
+
 def test_a_hanging_channel_does_not_slow_the_trading_loop_and_full_queues_drop() -> None:
     hub = OpsHub(events=100_000)
     with FakeWebhook() as hanging, FakeTelegram() as working:

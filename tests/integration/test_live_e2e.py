@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from arb.config import load_config
+from arb.testing.fake_alerts import FakeTelegram
 from tests.helpers import ROOT
 from tests.integration.live_rig import (
     account,
@@ -234,3 +235,49 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
         assert rc == 0, said
         assert "HALTED (kill switch)" in said
         assert trades == {name: len(account(fake).trades) for name, fake in venues.items()}
+
+
+async def test_a_telegram_kill_confirm_reaches_a_running_arb_live_with_a_naked_leg_and_flattens_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same lone leg as above, pulled from a phone: [alerts.telegram] commands on, the bot a local fake.
+    binance_file, bybit_file = _scenario(tmp_path)
+    keys = both_keys(monkeypatch)
+    with FakeTelegram() as telegram:
+        keys["ARB_TELEGRAM_TOKEN"] = telegram.token
+        bot = {"token": "${ARB_TELEGRAM_TOKEN}", "chat_id": "4242", "base_url": telegram.base_url, "commands": True,
+               "min_interval_ms": 0}  # fmt: skip
+        async with spot_pair(binance_file, bybit_file) as (binance, bybit):
+            config = write_pair_config(tmp_path, binance, bybit, arbitrage={
+                "execution": {"hedge_retry_ms": 60_000}, "alerts": {"daily_summary": False, "telegram": bot},
+            })  # fmt: skip
+            out = tmp_path / "live"
+            bybit.faults.order_error(200, 170131, "Insufficient balance.", times=4)
+
+            def said(what: str) -> bool:
+                return any(what in m["text"] for m in telegram.messages.items())
+
+            async with _trading(config, out, keys, binance, bybit) as process:
+                await until(lambda: said("[CRITICAL] naked leg"), process, out, 60)
+                assert _net(binance) > 0 and _net(bybit) == 0
+                telegram.say("/kill")
+                await until(lambda: said("reply /kill confirm within 60 s"), process, out, 30)
+                assert process.returncode is None  # asked, not pulled
+                telegram.say("/kill confirm")
+                async with asyncio.timeout(60):
+                    live_rc = await process.wait()
+        stderr = (out / "stderr").read_text()
+        assert live_rc == 0, stderr[-3000:]
+        assert "Traceback" not in stderr
+        assert "the kill switch was pulled from telegram (chat 4242)" in stderr
+        assert "binance: sell 0.00999" in stderr and "IOC: filled 0.00999" in stderr  # the kill flattened it
+        assert said("[INFO] kill switch\npulled: arb live halts new pairs")
+        assert telegram.token not in stderr + (out / "stdout").read_text()
+    for fake in (binance, bybit):
+        assert not fake.ledger.open_orders(account(fake))
+    assert abs(_net(binance) + _net(bybit)) < BINANCE_LOT
+    journal = journal_of(tmp_path)
+    try:
+        assert journal.get_state(f"{load_config(config).live.account}/halt") == "kill switch"
+    finally:
+        journal.close()
