@@ -1195,7 +1195,8 @@ class AlertService:
             try:
                 if not skipped:  # what was sent while arb was not running is confirmed unread
                     newest = await sender.get_updates(-1, 0)
-                    offset = max((int(u.get("update_id", 0)) + 1 for u in newest), default=0)
+                    ids = [u.get("update_id") for u in newest]
+                    offset = max((i + 1 for i in ids if isinstance(i, int) and not isinstance(i, bool)), default=0)
                     skipped = True
                     continue
                 updates = await sender.get_updates(offset, self._command_poll_s)
@@ -1207,8 +1208,16 @@ class AlertService:
                 await self._sleep(RETRY_BACKOFF_NS[-1])
                 continue
             for update in updates:
-                offset = max(offset, int(update.get("update_id", 0)) + 1)
-                answer = self._command(update, sender.chat_id)
+                update_id = update.get("update_id")
+                if not isinstance(update_id, int) or isinstance(update_id, bool):
+                    log.warning("alerts: a telegram update without an update_id skipped: %.500r", update)
+                    continue
+                offset = max(offset, update_id + 1)
+                try:
+                    answer = self._command(update, sender.chat_id)
+                except Exception:  # one bad message must not end the commands (or the alerts)
+                    log.exception("alerts: a telegram command failed: %.500r", update)
+                    continue
                 if answer is not None:
                     self._enqueue(lane, answer)
 

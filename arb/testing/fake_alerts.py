@@ -208,14 +208,19 @@ class FakeTelegram(_HttpFake):
 
     def say(self, text: str, *, chat_id: int = 4242, date: int | None = None) -> int:
         """A message to the bot from ``chat_id`` (now, or at ``date`` in Unix seconds); its update id."""
+        return self.say_raw({
+            "date": int(time.time()) if date is None else date, "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "ops"}, "text": text,
+        })  # fmt: skip
+
+    def say_raw(self, message: Any) -> int:
+        """An update whose ``message`` is this value as it is (a malformed one, for the client's sake)."""
         with self._lock:
             n = self._next_update
             self._next_update += 1
-            self._updates.append({"update_id": n, "message": {
-                "message_id": n, "date": int(time.time()) if date is None else date,
-                "chat": {"id": chat_id, "type": "private"},
-                "from": {"id": chat_id, "is_bot": False, "first_name": "ops"}, "text": text,
-            }})  # fmt: skip
+            if isinstance(message, dict):
+                message = {"message_id": n, **message}
+            self._updates.append({"update_id": n, "message": message})
         loop, arrived = self._loop, self._arrived
         if loop is not None and arrived is not None:
             loop.call_soon_threadsafe(arrived.set)

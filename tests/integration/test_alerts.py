@@ -252,6 +252,19 @@ def test_without_arb_live_the_kill_command_says_there_is_no_kill_switch() -> Non
         assert "test: starting (no snapshot yet)" in answers(fake, 2)[1]
 
 
+def test_malformed_updates_are_skipped_and_the_next_command_answered() -> None:
+    hub = OpsHub()
+    with FakeTelegram() as fake, running(AlertsConfig(), hub, [commanded(fake)]):
+        fake.polls.wait_for(2)
+        for bad in ("not a message", {"chat": "4242", "text": "/status"}, {"chat": {"id": 4242}, "text": 7},
+                    {"chat": {"id": 4242}, "date": "yesterday", "text": "/status"}, None):  # fmt: skip
+            fake.say_raw(bad)
+        fake.say("/status")
+        texts = answers(fake, 2)  # the one with a bad date is still from the chat: answered
+    assert [t.split("\n")[0] for t in texts] == ["[INFO] status", "[INFO] status"]
+    assert fake.messages.total == 2
+
+
 def test_a_bot_without_commands_reads_no_messages() -> None:
     hub = OpsHub()
     with FakeTelegram() as fake, running(AlertsConfig(), hub, [telegram(fake)]):
