@@ -295,24 +295,28 @@ def journal_of(config_dir: Path) -> Journal:
 
 
 def assert_journal_matches_ledgers(journal: Journal, venues: dict[str, Any]) -> None:
-    """Every fill of every venue's ledger is in the journal exactly once, at its price, quantity and fee,
-    and none is invented; every order the venues hold is an intent of the journal, no client id twice."""
+    """Every fill of every venue's ledger is in the journal exactly once, under its symbol (a venue may
+    number each symbol's trades from the same id), at its price, quantity and fee, from an intent of
+    that symbol, and none is invented; every order the venues hold is an intent, no client id twice."""
     for venue, fake in venues.items():
-        trades = {fake.exec_id(t): t for t in account(fake).trades}
-        booked = {f["trade_id"]: f for f in journal.fills(venue=venue)}
-        assert set(booked) == set(trades), venue
-        for trade_id, trade in trades.items():
-            fill = booked[trade_id]
+        trades = {(t.symbol, fake.exec_id(t)): t for t in account(fake).trades}
+        rows = journal.fills(venue=venue)
+        booked = {(f["symbol"], f["trade_id"]): f for f in rows}
+        assert len(booked) == len(rows) and set(booked) == set(trades), venue
+        for key, trade in trades.items():
+            fill = booked[key]
             assert (Decimal(fill["price"]), Decimal(fill["qty"]), Decimal(fill["fee"])) == (
                 trade.price,
                 trade.qty,
                 trade.fee,
             )
             assert fill["client_id"] == trade.client_id and fill["client_id"].startswith("arb-")
+            intent = journal.intent(fill["client_id"])
+            assert intent is not None and intent["symbol"] == trade.symbol, key
     intents = {i["client_id"] for i in journal.intents()}
     for venue, fake in venues.items():
         held = [o.client_id for o in account(fake).orders]
-        assert len(held) == len(set(held)) and set(held) <= intents, venue
+        assert len(held) == len(set(held)) and set(held) <= intents, venue  # no client id went out twice
 
 
 # -- two symbols on one venue-market ---------------------------------------------------------------------

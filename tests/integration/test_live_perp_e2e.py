@@ -20,7 +20,7 @@ import json
 import re
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -101,6 +101,15 @@ async def _perp_rig(tmp_path: Path) -> AsyncIterator[tuple[Any, Any, Path, int]]
         binance.play(aligned=True)
         bybit.play(aligned=True)
         yield binance, bybit, write_pair_config(tmp_path / "config", binance, bybit), start_ms
+
+
+async def _through_funding(
+    binance: Any, bybit: Any, process: Any, out: Path, start_ms: int, done: Callable[[Path], bool]
+) -> None:
+    """``arb live`` up before the spread opens, then awaited past the funding time until ``done(out)``."""
+    await _started(binance, bybit, process, out)
+    _in_time(start_ms)
+    await until(lambda: done(out), process, out, FUNDING_MS / 1000 + 20)
 
 
 def _in_time(start_ms: int) -> None:
@@ -184,9 +193,7 @@ async def test_arb_live_on_perpetuals_books_each_venues_funding_once_as_the_venu
         venues = {"binance": binance, "bybit": bybit}
         out = tmp_path / "run"
         async with arb_live(config, out, keys) as process:
-            await _started(binance, bybit, process, out)
-            _in_time(start_ms)
-            await until(lambda: _funding_booked(out), process, out, FUNDING_MS / 1000 + 20)
+            await _through_funding(binance, bybit, process, out, start_ms, _funding_booked)
             process.send_signal(signal.SIGINT)
             async with asyncio.timeout(60):
                 rc = await process.wait()
@@ -231,10 +238,8 @@ async def test_sigkill_after_the_funding_time_then_a_restart_books_nothing_twice
         venues = {"binance": binance, "bybit": bybit}
         first = tmp_path / "first"
         async with arb_live(config, first, keys) as process:
-            await _started(binance, bybit, process, first)
-            _in_time(start_ms)
             # killed once an account line printed after both payments (the cash the restart must continue)
-            await until(lambda: _cash_after_funding(first), process, first, FUNDING_MS / 1000 + 20)
+            await _through_funding(binance, bybit, process, first, start_ms, _cash_after_funding)
             process.kill()
             await process.wait()
         assert process.returncode == -signal.SIGKILL

@@ -24,7 +24,6 @@ from typing import Any
 
 import pytest
 
-from arb.journal.journal import Journal
 from tests.integration.live_rig import (
     BINANCE_SPOT_ETH_RULES,
     BINANCE_SPOT_RULES,
@@ -32,7 +31,9 @@ from tests.integration.live_rig import (
     BYBIT_SPOT_RULES,
     account,
     arb_live,
+    assert_journal_matches_ledgers,
     both_keys,
+    journal_of,
     live_trading,
     spot_pair,
     symbol_tables,
@@ -109,31 +110,6 @@ def _trades(venues: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return out
 
 
-def _journal(config_dir: Path) -> Journal:
-    (path,) = (config_dir / "live").glob("*.sqlite")
-    return Journal.open(path)
-
-
-def _assert_journal_matches_ledgers(journal: Journal, venues: dict[str, Any]) -> None:
-    for (venue, symbol), trades in _trades(venues).items():
-        booked = {f["trade_id"]: f for f in journal.fills(venue=venue, symbol=symbol)}
-        assert set(booked) == set(trades), (venue, symbol)  # every fill exactly once, none invented
-        for trade_id, trade in trades.items():
-            fill = booked[trade_id]
-            assert (Decimal(fill["price"]), Decimal(fill["qty"]), Decimal(fill["fee"])) == (
-                trade.price,
-                trade.qty,
-                trade.fee,
-            )
-            assert fill["client_id"] == trade.client_id and fill["client_id"].startswith("arb-")
-            intent = journal.intent(fill["client_id"])
-            assert intent is not None and intent["symbol"] == symbol
-    intents = {i["client_id"] for i in journal.intents()}
-    for venue, fake in venues.items():
-        held = [o.client_id for o in account(fake).orders]
-        assert len(held) == len(set(held)) and set(held) <= intents, venue  # no client id went out twice
-
-
 async def test_arb_live_trades_two_symbols_and_journal_report_and_venues_agree_per_symbol(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -169,9 +145,9 @@ async def test_arb_live_trades_two_symbols_and_journal_report_and_venues_agree_p
         # Binance numbered each symbol's trades from the same first id: two fills, one trade id
         first = {s: min(t.trade_id for t in account(binance).trades if t.symbol == s) for s in SYMBOLS}
         assert first["BTCUSDT"] == first["ETHUSDT"]
-        journal = _journal(tmp_path)
+        journal = journal_of(tmp_path)
         try:
-            _assert_journal_matches_ledgers(journal, venues)
+            assert_journal_matches_ledgers(journal, venues)
             assert not journal.intents(in_flight=True)
         finally:
             journal.close()
@@ -238,9 +214,9 @@ async def test_sigkill_mid_run_with_two_symbols_then_a_restart_loses_nothing_and
         stderr = (second / "stderr").read_text()
         assert rc == 130, stderr[-3000:]
         assert "reconciled" in stderr and "MISMATCH" not in stderr
-        journal = _journal(tmp_path)
+        journal = journal_of(tmp_path)
         try:
-            _assert_journal_matches_ledgers(journal, venues)  # every fill booked once, no id sent twice
+            assert_journal_matches_ledgers(journal, venues)  # every fill booked once, no id sent twice
             assert not journal.intents(in_flight=True)
         finally:
             journal.close()
@@ -283,8 +259,8 @@ async def test_arb_kill_with_two_symbols_flattens_each_symbols_lone_leg(
             assert abs(_net(binance, symbol)) < Decimal("0.0001"), symbol
         for fake in venues.values():
             assert not fake.ledger.open_orders(account(fake))
-        journal = _journal(tmp_path)
+        journal = journal_of(tmp_path)
         try:
-            _assert_journal_matches_ledgers(journal, venues)
+            assert_journal_matches_ledgers(journal, venues)
         finally:
             journal.close()
