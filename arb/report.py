@@ -19,11 +19,13 @@ mean over nothing, a value at an unknown mid) are ``None``, written ``null`` in 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
 import os
 import tempfile
+import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
@@ -53,16 +55,19 @@ if TYPE_CHECKING:
     from arb.config import AppConfig
 
 __all__ = [
+    "EQUITY_NPZ",
     "EQUITY_PNG",
     "FUNDING_CSV",
     "FUNDING_HEADER",
     "MIN_RATIO_SPAN_S",
+    "NS_PER_DAY",
     "PNL_TOLERANCE",
     "SCHEMA_VERSION",
     "SUMMARY_JSON",
     "TRADES_CSV",
     "TRADES_HEADER",
     "AccountEquity",
+    "BoundaryMark",
     "ChartData",
     "Figures",
     "InitialBalances",
@@ -75,6 +80,7 @@ __all__ = [
     "SymbolChart",
     "SymbolSummary",
     "account_equity",
+    "boundary_marks",
     "chart_data",
     "combined_leg_figures",
     "fill_spread_bps",
@@ -86,6 +92,7 @@ __all__ = [
     "pnl_from_fills",
     "pnl_from_trades_csv",
     "print_summary",
+    "read_equity_npz",
     "read_funding_csv",
     "read_trades_csv",
     "run_leg_figures",
@@ -106,6 +113,10 @@ SUMMARY_JSON: Final = "summary.json"
 TRADES_CSV: Final = "trades.csv"
 FUNDING_CSV: Final = "funding.csv"
 EQUITY_PNG: Final = "equity.png"
+EQUITY_NPZ: Final = "equity.npz"
+"""The run's equity samples at full resolution (``EQUITY_DTYPE`` rows under the name ``equity``,
+compressed NumPy): what a periodic report of the run measures drawdown and ratios on."""
+NS_PER_DAY: Final = 86_400 * NS_PER_S
 FUNDING_HEADER: Final = ("time", "local_ts", "funding_time", "venue", "symbol", "rate", "mark", "position", "payment")
 """funding.csv (perpetuals): one row per funding payment booked: when (ISO and int64 ns), the venue's
 funding time it settles (ISO), venue, symbol, rate, the price the position was valued at, the position
@@ -497,6 +508,53 @@ class SymbolSummary:
 
 
 @dataclass(frozen=True)
+class BoundaryMark:
+    """The books' mids at one instant of a run: what the positions held then are worth. A periodic
+    report values what is carried across a period's boundary at these marks, on both sides of it, so
+    the periods of a run add up to the run (:func:`boundary_marks` makes them).
+
+    Attributes:
+        at: ``"start"`` (the first sample with every mid known), ``"midnight"`` (a UTC day boundary
+            inside the run) or ``"end"`` (the final mids, those ``Figures.final_mid`` values at).
+        ts: The instant, int64 ns since the epoch (a midnight: exactly 00:00:00 UTC).
+        book_ts: When the mids were taken, int64 ns: for a midnight the last decision before it (the
+            books did not change between it and midnight) when the driver recorded it, else the last
+            equity sample before midnight; for the start and the end, the sample's time.
+        mid: The books' mids, quote per base, shape ``(symbols, 2)`` (venues in asset order); NaN
+            where unknown.
+        price: What holdings are valued at: a perpetual's mark price, else the mid; same shape.
+    """
+
+    at: str
+    ts: int
+    book_ts: int
+    mid: Array
+    price: Array
+
+    def to_dict(self, symbols: Sequence[str]) -> dict[str, Any]:
+        """``{"at", "ts", "time", "book_ts", "mids": {symbol: {venue: mid}}}``, and ``"prices"`` in the
+        same shape where a price differs from its mid (a perpetual's mark); unknown values are null."""
+
+        def by_name(values: Array) -> dict[str, dict[str, float | None]]:
+            return {
+                str(name): {ASSET_NAMES[v]: _jsonable(float(values[s, v])) for v in _VENUES}
+                for s, name in enumerate(symbols)
+            }
+
+        out: dict[str, Any] = {
+            "at": self.at,
+            "ts": int(self.ts),
+            "time": _iso_ns(np.array([self.ts], np.int64))[0],
+            "book_ts": int(self.book_ts),
+            "mids": by_name(self.mid),
+        }
+        same = (self.price == self.mid) | (np.isnan(self.price) & np.isnan(self.mid))
+        if not same.all():
+            out["prices"] = by_name(self.price)
+        return out
+
+
+@dataclass(frozen=True)
 class Summary:
     """Everything the report says about a run. Built by :func:`summarize`.
 
@@ -517,6 +575,8 @@ class Summary:
             one: the account's figures are its own). ``total``, ``venues``, ``pairs`` and ``risk`` are
             then the account's: every symbol's equity rows of a time summed, every fill valued at its
             own symbol's mid.
+        marks: The books' mids at the run's start, at each UTC midnight inside it and at its end
+            (:func:`boundary_marks`; :func:`run_summary` fills them, :func:`summarize` does not).
     """
 
     total: Figures
@@ -529,10 +589,13 @@ class Summary:
     out_of_sync: tuple[Spans, Spans] = ((), ())
     legs: LegFigures | None = None
     symbols: tuple[SymbolSummary, ...] = ()
+    marks: tuple[BoundaryMark, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """What summary.json holds: JSON-safe (no NaN, ints as ints), keys in a stable order; with
-        several symbols a ``symbols`` section (:meth:`SymbolSummary.to_dict` by name)."""
+        several symbols a ``symbols`` section (:meth:`SymbolSummary.to_dict` by name); with marks a
+        ``marks`` list (:meth:`BoundaryMark.to_dict`, symbols by name)."""
+        names = [sym.name for sym in self.symbols] or list(_symbol_names((), self.meta, 1))
         return {
             "schema": SCHEMA_VERSION,
             "pnl_consistent": self.pnl_consistent,
@@ -546,6 +609,7 @@ class Summary:
             "risk": self.risk.to_dict(),
             **({"symbols": {sym.name: sym.to_dict() for sym in self.symbols}} if self.symbols else {}),
             "initial": self.initial.to_dict(),
+            **({"marks": [mark.to_dict(names) for mark in self.marks]} if self.marks else {}),
             "meta": _jsonable(self.meta),
         }
 
@@ -1327,35 +1391,92 @@ def run_summary(
     sent: Array | None = None,
     kernel_flags: Sequence[int] = (),
     funding: Array | None = None,
+    day_marks: Sequence[BoundaryMark] | None = None,
 ) -> Summary:
     """What a driver (``arb backtest``, ``arb dry-run``, ``arb live``, a sweep) calls at the end of a
     run of ``config``: :func:`summarize` with the leg-risk figures (when ``sent``, the intents sent,
-    is given) and, with several symbols, every symbol's part.
+    is given), with several symbols every symbol's part, and the run's boundary marks.
 
     Args:
         out_of_sync: Per symbol, per venue, the spans its book was not synced (none: never out of sync).
         sent: ``SENT_DTYPE`` rows; None: no leg figures (a driver that does not keep them).
         kernel_flags: Per symbol, its kernel's ``flags`` at the end (``HEDGE_FAILED``).
         funding: ``FUNDING_DTYPE`` rows: the funding payments booked (perpetuals); None: none.
+        day_marks: The books' mids the driver took at each UTC midnight it crossed (see
+            :func:`boundary_marks`); None: taken from the equity samples.
     """
     n = len(config.symbols)
     flags = [int(f) for f in kernel_flags] or [0] * n
     spans = list(out_of_sync) or [((), ())] * n
     if n == 1:
         legs = None if sent is None else run_leg_figures(config, fills, sent, equity, flags[0])
-        return summarize(fills, equity, initial, meta, out_of_sync=spans[0], legs=legs, funding=funding)
-    symbol_legs = [] if sent is None else symbol_leg_figures(config, fills, sent, equity, flags)
-    return summarize(
-        fills,
-        equity,
-        initial,
-        meta,
-        legs=combined_leg_figures(symbol_legs) if symbol_legs else None,
-        symbols=config.symbol_names,
-        symbol_out_of_sync=spans,
-        symbol_legs=symbol_legs,
-        funding=funding,
-    )
+        summary = summarize(fills, equity, initial, meta, out_of_sync=spans[0], legs=legs, funding=funding)
+    else:
+        symbol_legs = [] if sent is None else symbol_leg_figures(config, fills, sent, equity, flags)
+        summary = summarize(
+            fills,
+            equity,
+            initial,
+            meta,
+            legs=combined_leg_figures(symbol_legs) if symbol_legs else None,
+            symbols=config.symbol_names,
+            symbol_out_of_sync=spans,
+            symbol_legs=symbol_legs,
+            funding=funding,
+        )
+    return dataclasses.replace(summary, marks=boundary_marks(equity, n, day_marks))
+
+
+def boundary_marks(
+    equity: Array, n_symbols: int = 1, day_marks: Sequence[BoundaryMark] | None = None
+) -> tuple[BoundaryMark, ...]:
+    """The marks a report values a run's positions at across a boundary: the mids at the run's start
+    (its first equity sample), at every UTC midnight after that sample up to the last one, and at its
+    end (the last finite mid and valuation price per venue: what :func:`summarize` calls the final
+    mid). Empty without a sample.
+
+    Args:
+        equity: ``EQUITY_DTYPE`` samples in time order (one row per symbol at each sample time).
+        n_symbols: How many symbols the rows hold.
+        day_marks: The driver's own marks at midnights (``at == "midnight"``, ``ts`` the midnight):
+            the books at the very instant. A midnight they do not cover gets the mids of the last
+            sample before it (``book_ts`` says when that was).
+
+    Returns:
+        The marks in time order: ``start``, each ``midnight``, ``end``.
+    """
+    if len(equity) == 0:
+        return ()
+    n = max(int(n_symbols), 1)
+    ts = equity["ts"]
+    prices = value_prices(equity)
+    first, last = int(ts[0]), int(ts[-1])
+    rows = [np.flatnonzero(equity["symbol"] == s) for s in range(n)]
+
+    def at(index: int, column: Array) -> Array:
+        # per symbol, its row's values at its latest row at or before sample row ``index`` (NaN before any)
+        out = np.full((n, len(_VENUES)), np.nan)
+        for s, own in enumerate(rows):
+            k = int(np.searchsorted(own, index, side="right")) - 1
+            if k >= 0:
+                out[s] = column[own[k]]
+        return out
+
+    start_row = int(np.flatnonzero(ts == first)[-1])
+    marks = [BoundaryMark("start", first, first, at(start_row, equity["mid"]), at(start_row, prices))]
+    given = {int(m.ts): m for m in day_marks or () if m.at == "midnight"}
+    midnight = (first // NS_PER_DAY + 1) * NS_PER_DAY
+    while midnight <= last:
+        mark = given.get(midnight)
+        if mark is None:
+            before = int(np.searchsorted(ts, midnight, side="left")) - 1  # the last row before midnight
+            mark = BoundaryMark("midnight", midnight, int(ts[before]), at(before, equity["mid"]), at(before, prices))
+        marks.append(mark)
+        midnight += NS_PER_DAY
+    end_mid = np.array([_last_finite(equity["mid"][own]) if len(own) else np.full(2, np.nan) for own in rows])
+    end_price = np.array([_last_finite(prices[own]) if len(own) else np.full(2, np.nan) for own in rows])
+    marks.append(BoundaryMark("end", last, last, end_mid, end_price))
+    return tuple(marks)
 
 
 def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> RiskFigures:
@@ -1569,8 +1690,8 @@ def write_report(
     symbols: Sequence[str] | None = None,
     funding: Array | None = None,
 ) -> list[Path]:
-    """Write trades.csv, equity.png and summary.json into ``out_dir`` (created if needed), and
-    funding.csv when ``funding`` (``FUNDING_DTYPE``) holds payments.
+    """Write trades.csv, equity.npz, equity.png and summary.json into ``out_dir`` (created if
+    needed), and funding.csv when ``funding`` (``FUNDING_DTYPE``) holds payments.
 
     Each file is written to a temporary file in ``out_dir`` and renamed over its final name, so an
     interrupted run leaves either the previous file or the complete new one, never half of one.
@@ -1580,12 +1701,13 @@ def write_report(
         out_dir: Folder of the report.
         summary: From :func:`summarize` over the same ``fills`` and ``equity``.
         fills: ``FILL_DTYPE`` rows, written to trades.csv in the order given.
-        equity: ``EQUITY_DTYPE`` samples, plotted in equity.png.
+        equity: ``EQUITY_DTYPE`` samples, kept as they are in equity.npz (:func:`read_equity_npz`)
+            and plotted in equity.png.
         symbols: The symbols' names by number, for trades.csv (default: the ``strategy.symbols`` of
             the configuration in ``summary.meta``; else their numbers).
 
     Returns:
-        The paths written: ``[trades.csv, (funding.csv,) equity.png, summary.json]``.
+        The paths written: ``[trades.csv, (funding.csv,) equity.npz, equity.png, summary.json]``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1598,6 +1720,8 @@ def write_report(
         paths.append(_write_atomic(out / FUNDING_CSV, lambda f: _write_funding(f, funding, names)))
     else:
         (out / FUNDING_CSV).unlink(missing_ok=True)  # an older run's in the same folder is not this one's
+    samples = np.ascontiguousarray(equity).astype(EQUITY_DTYPE, copy=False)
+    paths.append(_write_atomic(out / EQUITY_NPZ, lambda f: np.savez_compressed(f, equity=samples)))
     paths.append(_write_atomic(out / EQUITY_PNG, lambda f: _plot_equity(f, summary, fills, equity)))
     paths.append(_write_atomic(out / SUMMARY_JSON, lambda f: f.write(text.encode("utf-8"))))
     return paths
@@ -1617,6 +1741,27 @@ def _write_funding(f: BinaryIO, funding: Array, symbols: tuple[str, ...]) -> Non
         ])  # fmt: skip
     text.flush()
     text.detach()
+
+
+def read_equity_npz(path: str | Path) -> Array:
+    """The equity samples a report folder keeps (:data:`EQUITY_NPZ`), as ``EQUITY_DTYPE`` rows in time
+    order; empty when there is no such file (a report written before arb kept them).
+
+    Raises:
+        ValueError: The file is not one :func:`write_report` wrote (not an archive, no ``equity``
+            array, or not of ``EQUITY_DTYPE``'s fields).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return np.zeros(0, EQUITY_DTYPE)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            samples = archive["equity"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not an equity file of a report ({exc.__class__.__name__}: {exc})") from None
+    _require_fields(samples, EQUITY_DTYPE, str(path))
+    out: Array = samples.astype(EQUITY_DTYPE)
+    return out[np.argsort(out["ts"], kind="stable")]
 
 
 def read_funding_csv(path: str | Path) -> float:

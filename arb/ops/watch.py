@@ -325,12 +325,16 @@ class Watch:
             return
         if not (self.config.ops.daily_report and self.report_dir and self.mode in ("dry-run", "live")):
             return
-        last = self.engine.last_mid
-        # the mids at the day's end: one pair (one symbol), or one pair per symbol
+        # what the positions are worth at the day's end: the engine's mark at midnight (taken before the
+        # first batch past it), else (no batch since midnight) the books' mids now, which are still those
+        midnight = (ended + 1) * _NS_PER_DAY
+        taken = [m for m in self.engine.day_marks if m.ts == midnight]
+        last, at = (taken[-1].price, midnight) if taken else (self.engine.last_mid, now)
+        # one pair (one symbol), or one pair per symbol
         mids: Any = (tuple(float(m) for m in last[0]) if len(last) == 1
                      else tuple(tuple(float(m) for m in row) for row in last))  # fmt: skip
         date = dt.date(1970, 1, 1) + dt.timedelta(days=int(ended))
-        thread = threading.Thread(target=self._write_daily_report, args=(date, now, mids),
+        thread = threading.Thread(target=self._write_daily_report, args=(date, at, mids),
                                   name="arb-daily-report", daemon=True)  # fmt: skip
         self._report_threads = [t for t in self._report_threads if t.is_alive()] + [thread]
         thread.start()
