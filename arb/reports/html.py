@@ -37,6 +37,10 @@ th{text-align:left;background:#f6f6f6}td.n{text-align:right;font-variant-numeric
 .note{color:#666;font-size:.85em}svg{display:block;margin:.4em 0}
 """
 
+_SAMPLES_LABEL: Final = {
+    "run": "equity samples (the run's own, and the period's start and end)",
+    "rebuilt": "equity samples (rebuilt from the marks, one a minute)",
+}
 _SPREAD_AXIS: Final = "spread captured at the pair's first opening fill, bps (positive: sold where dearer)"
 _W: Final = 900
 _H: Final = 260
@@ -324,7 +328,7 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         ("Sharpe standard error", _num(risk.sharpe_stderr, 1)),
         (f"max drawdown ({q})", _money(risk.max_drawdown)),
         ("max drawdown (of peak)", _pct(risk.max_drawdown_frac)),
-        ("equity samples (one a minute)", f"{risk.samples:,}"),
+        (_SAMPLES_LABEL[report.samples], f"{risk.samples:,}"),
         (f"equity at the start ({q})", _money(report.start_equity)),
     ]
     notes = [risk.ratios_note] if risk.ratios_note else []
