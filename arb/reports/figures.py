@@ -269,6 +269,7 @@ class PeriodReport:
         symbols: With several symbols, each one's figures (:class:`SymbolRow`); empty with one.
         samples: Where the equity samples come from: ``"run"`` (the run's own samples inside the
             period) or ``"rebuilt"`` (from the fills and the marks, one a minute).
+        choice: Why this period was reported when none was asked for ("" when one was).
     """
 
     period: Period
@@ -289,6 +290,7 @@ class PeriodReport:
     meta: Mapping[str, Any]
     symbols: tuple[SymbolRow, ...] = ()
     samples: str = "rebuilt"
+    choice: str = ""
 
     @property
     def total(self) -> VenueRow:
@@ -334,6 +336,7 @@ class PeriodReport:
                     for row in self.venues[:2]
                 },
                 "halts": list(self.source.halts),
+                "choice": self.choice,
                 **({"symbols": {row.name: _symbol_json(row) for row in self.symbols}} if self.symbols else {}),
             }
         )

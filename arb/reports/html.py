@@ -35,6 +35,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .7em;border-bot
 th{text-align:left;background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .neg{color:#b00020}.pos{color:#1b7f3a}.halt{background:#fde8e8;border:1px solid #b00020;padding:.5em;border-radius:6px}
 .note{color:#666;font-size:.85em}svg{display:block;margin:.4em 0}
+.empty{background:#f3f3f3;border:1px solid #bbb;padding:.5em;border-radius:6px;font-weight:600}
 """
 
 _SAMPLES_LABEL: Final = {
@@ -336,6 +337,10 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         notes.append(f"annualised return: {report.annualise_note}")
     notes += list(report.source.notes)
     halts = "".join(f'<p class="halt">HALT: {_e(h)}</p>' for h in report.source.halts)
+    if total.fills == 0:
+        why = " (the source holds no fill at all)" if len(report.source.fills) == 0 else ""
+        halts += f'<p class="empty" id="no-fill">No fill in this {_e(report.period.kind)}{_e(why)}.</p>'
+    choice = f'<p class="sub" id="choice">Period: {_e(report.choice)}.</p>' if report.choice else ""
     embedded = json.dumps(report.totals(), allow_nan=False, sort_keys=True).replace("</", "<\\/")
     title = f"arb {report.period.kind} report {report.period.label}"
     span = f"{_utc(report.start_ns)} to {_utc(report.end_ns)}"
@@ -346,6 +351,7 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         f"<h1>{_e(title)}</h1>",
         f'<p class="sub">{_e(report.source.kind)} {_e(report.source.name)}; records {_e(span)}; '
         f"generated {_e(_utc(generated_ns))}</p>",
+        choice,
         halts,
         '<div class="cards">', *cards, "</div>",
         "<h2>Trading PnL over the period</h2>",

@@ -100,7 +100,8 @@ class SourceData:
         initial: The balances the account started with (inception): PnL is measured against them;
             every symbol's base (``initial.bases``).
         first_ns: The first time the source knows of (a run's start, else its first fill or mark).
-        last_ns: The last time it knows of (a run's end, else its last fill or mark).
+        last_ns: The last time it knows of (a run's end, else its last fill or mark). A source that
+            knows of no time at all (no fill, no mark) has ``last_ns < first_ns`` (:attr:`empty`).
         quote: The quote currency's name (``USDT``), for the page.
         halts: What the source says stops trading now (a halt reason, a hedge that failed).
         notes: How the marks were found, and anything else the reader must know.
@@ -125,6 +126,11 @@ class SourceData:
     symbols: tuple[str, ...] = ()
     funding: Array = field(default_factory=lambda: np.zeros(0, FUNDING_DTYPE))
     equity: Array = field(default_factory=lambda: np.zeros(0, EQUITY_DTYPE))
+
+    @property
+    def empty(self) -> bool:
+        """True when the source knows of no time: no fill and no mark (an account that never traded)."""
+        return self.last_ns < self.first_ns
 
 
 def marks_from(fills: Array, sessions: Iterable[Mark] = ()) -> Array:
@@ -171,8 +177,8 @@ def _span(
         times.append(start)
     if end is not None:
         times.append(end)
-    if not times:
-        raise UsageError(f"{what}: holds no fill, nothing to report")
+    if not times:  # nothing known: an empty source (see SourceData.empty)
+        return 0, -1
     return min(times), max(times)
 
 

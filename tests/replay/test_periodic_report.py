@@ -94,10 +94,11 @@ def test_the_days_of_a_run_across_midnight_add_up_to_its_summary(sample_backtest
     assert sum(d["pnl"] for d in days) == pytest.approx(summary["total"]["pnl"], abs=CENT)
     assert sum(d["fees"] for d in days) == pytest.approx(summary["total"]["fees"], abs=CENT)
     assert sum(d["pairs"] for d in days) == summary["pairs"]["pairs"]
-    # the default period is the day of the last record
+    # the default period is the last day with a fill, and the page says so
     default = tmp_path / "default.html"
     assert main(["report", "--source", "backtest", "--results", str(sample_backtest), "--out", str(default)]) == 0
     assert _embedded(default)["label"] == "2024-08-09"
+    assert _embedded(default)["choice"].startswith("no --date given: the last day with a fill (at 2024-08-09 ")
 
 
 def test_the_sample_keeps_the_books_mids_at_its_start_at_midnight_and_at_its_end(sample_backtest: Path) -> None:
