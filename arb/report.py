@@ -28,7 +28,7 @@ import tempfile
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC
 from pathlib import Path
 from types import MappingProxyType
@@ -83,7 +83,9 @@ __all__ = [
     "boundary_marks",
     "chart_data",
     "combined_leg_figures",
+    "equity_figure",
     "fill_spread_bps",
+    "fill_stack_levels",
     "leg_figures",
     "out_of_sync_spans",
     "pair_pnl",
@@ -1921,6 +1923,10 @@ def pnl_from_trades_csv(
     return pnl + read_funding_csv(Path(path).with_name(FUNDING_CSV))
 
 
+def _no_ints() -> Array:
+    return np.zeros(0, np.int64)
+
+
 @dataclass(frozen=True, slots=True)
 class SymbolChart:
     """What equity.png draws of one symbol when a run has several (``ChartData.symbols``).
@@ -1935,6 +1941,7 @@ class SymbolChart:
         fill_ts, fill_spread_bps, fill_kind: Its fills' times, where their markers sit
             (:func:`fill_spread_bps`) and their intent kinds.
         out_of_sync: Per venue, the spans its books were not synced.
+        fill_venue, fill_side: Its fills' venues and sides (what their markers' fill and shape show).
     """
 
     name: str
@@ -1945,6 +1952,8 @@ class SymbolChart:
     fill_spread_bps: Array
     fill_kind: Array
     out_of_sync: tuple[Spans, Spans]
+    fill_venue: Array = field(default_factory=_no_ints)
+    fill_side: Array = field(default_factory=_no_ints)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1967,6 +1976,7 @@ class ChartData:
         fill_kind: Intent kind of each fill (INTENT_OPEN, INTENT_HEDGE, INTENT_UNWIND).
         out_of_sync: Per venue, the spans shaded as "book out of sync" (``Summary.out_of_sync``).
         symbols: With several symbols, each one's curve, spread and fills (:class:`SymbolChart`).
+        fill_venue, fill_side: Venue and side of each fill, in the order of ``fills``.
     """
 
     ts: Array
@@ -1978,6 +1988,8 @@ class ChartData:
     fill_kind: Array
     out_of_sync: tuple[Spans, Spans]
     symbols: tuple[SymbolChart, ...] = ()
+    fill_venue: Array = field(default_factory=_no_ints)
+    fill_side: Array = field(default_factory=_no_ints)
 
 
 def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
@@ -1996,6 +2008,8 @@ def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
         fill_spread_bps=fill_spread_bps(fills, equity, summary.out_of_sync),
         fill_kind=np.array(fills["kind"]),
         out_of_sync=summary.out_of_sync,
+        fill_venue=np.array(fills["venue"], np.int64),
+        fill_side=np.array(fills["side"], np.int64),
     )
 
 
@@ -2015,6 +2029,7 @@ def _symbols_chart_data(summary: Summary, fills: Array, equity: Array) -> ChartD
             name=part.name, ts=np.array(rows["ts"]), trading_pnl=rows["equity"] - held, spread_bps=spread,
             fill_ts=np.array(fills["local_ts"][own]), fill_spread_bps=markers[own],
             fill_kind=np.array(fills["kind"][own]), out_of_sync=part.out_of_sync,
+            fill_venue=np.array(fills["venue"][own], np.int64), fill_side=np.array(fills["side"][own], np.int64),
         ))  # fmt: skip
     return ChartData(
         ts=series.ts,
@@ -2026,6 +2041,8 @@ def _symbols_chart_data(summary: Summary, fills: Array, equity: Array) -> ChartD
         fill_kind=np.array(fills["kind"]),
         out_of_sync=summary.out_of_sync,
         symbols=tuple(charts),
+        fill_venue=np.array(fills["venue"], np.int64),
+        fill_side=np.array(fills["side"], np.int64),
     )
 
 
@@ -2102,22 +2119,71 @@ _SYNC_COLORS: Final = {BINANCE: "tab:orange", BYBIT: "tab:purple"}
 _SYMBOL_COLORS: Final = ("tab:cyan", "tab:olive", "tab:pink", "tab:brown", "tab:red", "tab:green")
 
 
+_FILL_COLORS: Final = {INTENT_OPEN: "tab:green", INTENT_HEDGE: "tab:orange", INTENT_UNWIND: "tab:red"}
+_SIDE_MARKERS: Final = {BUY: "^", SELL: "v"}
+_MARKER_PT: Final = 6.0
+"""Size of a fill's marker on equity.png, points: fills closer than this in both time and spread are stacked."""
+_STACK_PT: Final = 7.5
+"""Distance between two markers of a stack, points."""
+
+
+def fill_stack_levels(x: Array, y: Array, x_tol: float, y_tol: float) -> Array:
+    """Where each fill's marker goes in a stack of fills that would hide one another: 0 for the first
+    fill of a group, 1 for the next, and so on, one level per fill, so every fill gets a marker of its
+    own. A group is the fills within ``x_tol`` of its first fill's ``x`` and within ``y_tol`` of its
+    ``y`` (both in the data's units: the size of a marker on the chart), in the order given."""
+    levels = np.zeros(len(x), np.int64)
+    anchors: list[tuple[float, float, int]] = []  # (x, y, fills in the group) of groups still in reach
+    for i in np.argsort(x, kind="stable").tolist():
+        xi, yi = float(x[i]), float(y[i])
+        anchors = [a for a in anchors if xi - a[0] <= x_tol]
+        for k, (ax_, ay, n) in enumerate(anchors):
+            if abs(yi - ay) <= y_tol or (math.isnan(yi) and math.isnan(ay)):
+                levels[i] = n
+                anchors[k] = (ax_, ay, n + 1)
+                break
+        else:
+            anchors.append((xi, yi, 1))
+    return levels
+
+
 def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> None:
-    """Panels sharing a UTC time axis: trading PnL on its own axis (with several symbols, each one's
-    too), equity change (both quote), and the Bybit-over-Binance spread (bps) with the fills at the
-    spread they captured, one spread panel per symbol; the spans a venue's book was out of sync shaded."""
+    equity_figure(summary, fills, equity).savefig(f, format="png", dpi=110)
+
+
+def _quote_name(summary: Summary) -> str:
+    # the quote currency's name ("USDT") from the configuration in meta, else "quote"
+    from arb.execution.risk import quote_currency
+
+    names = (summary.meta.get("config") or {}).get("strategy", {}).get("symbols") or ()
+    return quote_currency(str(names[0])) if names else "quote"
+
+
+def equity_figure(summary: Summary, fills: Array, equity: Array) -> Any:
+    """The figure of equity.png (a ``matplotlib.figure.Figure`` on an Agg canvas): panels sharing a UTC
+    time axis: trading PnL on its own axis (with several symbols, each one's too), equity change (both
+    in the quote currency), and the Bybit-over-Binance spread (bps) with every fill at the spread it
+    captured, one spread panel per symbol; the spans a venue's book was out of sync shaded.
+
+    Every fill has its own marker: colour by kind (open, hedge, unwind), shape by side (a triangle up
+    for a buy, down for a sell), filled on Binance and hollow on Bybit; fills that would cover one
+    another (the legs of a pair, pairs opened in a burst) are stacked a marker apart, towards zero
+    (:func:`fill_stack_levels`), with their number beside a stack of three or more."""
     # The object API with an explicit Agg canvas: no pyplot global state, no display needed.
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import ScaledTranslation
 
     data = chart_data(summary, fills, equity)
-    spreads: list[tuple[str, Array, Array, Array, Array, Array, tuple[Spans, Spans]]] = (
+    quote = _quote_name(summary)
+    spreads: list[tuple[str, Array, Array, Array, Array, Array, Array, Array, tuple[Spans, Spans]]] = (
         [(f"{c.name} spread (Bybit over Binance)", c.ts, c.spread_bps, c.fill_ts, c.fill_spread_bps, c.fill_kind,
-          c.out_of_sync) for c in data.symbols]
+          c.fill_venue, c.fill_side, c.out_of_sync) for c in data.symbols]
         if data.symbols
         else [("spread (Bybit over Binance)", data.ts, data.spread_bps, data.fill_ts, data.fill_spread_bps,
-               data.fill_kind, data.out_of_sync)]
+               data.fill_kind, data.fill_venue, data.fill_side, data.out_of_sync)]
     )  # fmt: skip
     fig = Figure(figsize=(12, 9.5 + 3.0 * (len(spreads) - 1)), layout="constrained")
     FigureCanvasAgg(fig)
@@ -2129,7 +2195,7 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
     for i, chart in enumerate(data.symbols):
         pnl_ax.plot(chart.ts.astype("datetime64[ns]"), chart.trading_pnl, color=_SYMBOL_COLORS[i % len(_SYMBOL_COLORS)],
                     linewidth=0.8, label=f"{chart.name}")  # fmt: skip
-    pnl_ax.set_ylabel("trading PnL (quote)")
+    pnl_ax.set_ylabel(f"trading PnL ({quote})")
     equity_ax.plot(
         times,
         data.equity_change,
@@ -2137,7 +2203,7 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
         linewidth=0.8,
         label="equity change (includes the starting coins' price moves)",
     )
-    equity_ax.set_ylabel("equity change (quote)")
+    equity_ax.set_ylabel(f"equity change ({quote})")
     for ax in (pnl_ax, equity_ax):
         ax.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
         ax.ticklabel_format(axis="y", style="plain", useOffset=False)  # whole values, not "+2.6e4" offsets
@@ -2145,25 +2211,58 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
     mode = summary.meta.get("mode", "run")
     over = f", {len(data.symbols)} symbols" if data.symbols else ""
     pnl_ax.set_title(
-        f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} quote, {summary.total.fills:,} fills{over}"
+        f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} {quote}, {summary.total.fills:,} fills{over}"
     )
 
-    for spread_ax, (label, ts, spread, fill_ts, fill_bps, fill_kind, out_of_sync) in zip(
+    span_ns = float(max(int(data.ts[-1]) - int(data.ts[0]), 1)) if len(data.ts) else 1.0
+    width_pt = 12 * 72 * 0.85  # the axes' width, points (the figure is 12 inches wide)
+    for spread_ax, (label, ts, spread, fill_ts, fill_bps, fill_kind, fill_venue, fill_side, out_of_sync) in zip(
         spread_axes, spreads, strict=True
     ):
         spread_ax.plot(ts.astype("datetime64[ns]"), spread, color="tab:grey", linewidth=0.8, label=label)
+        finite = np.concatenate([spread[np.isfinite(spread)], fill_bps[np.isfinite(fill_bps)]])
+        y_range = float(finite.max() - finite.min()) if len(finite) else 1.0
+        height_pt = 3.0 / (4.0 + 3.0 * len(spreads)) * fig.get_figheight() * 72 * 0.8
+        levels = fill_stack_levels(fill_ts, fill_bps, span_ns * _MARKER_PT / width_pt,
+                                   max(y_range, 1e-9) * _MARKER_PT / height_pt)  # fmt: skip
         fill_times = fill_ts.astype("datetime64[ns]")
-        for kind, marker, color in (
-            (INTENT_OPEN, "o", "tab:green"),
-            (INTENT_HEDGE, "s", "tab:orange"),
-            (INTENT_UNWIND, "X", "tab:red"),
-        ):
-            mask = fill_kind == kind
-            if mask.any():
-                label = f"{_KIND_NAMES[kind]} fills ({int(mask.sum())}) at the spread they captured"
-                spread_ax.scatter(
-                    fill_times[mask], fill_bps[mask], s=14, marker=marker, color=color, label=label, zorder=3
-                )
+        toward_zero = np.where(np.nan_to_num(fill_bps) < 0, 1.0, -1.0)  # stacks grow towards the middle
+        for kind, color in _FILL_COLORS.items():
+            for side, marker in _SIDE_MARKERS.items():
+                for venue in _VENUES:
+                    mask = (fill_kind == kind) & (fill_side == side) & (fill_venue == venue)
+                    for level in np.unique(levels[mask]).tolist():
+                        at = mask & (levels == level)
+                        for direction in (1.0, -1.0):
+                            here = at & (toward_zero == direction)
+                            if not here.any():
+                                continue
+                            shift = ScaledTranslation(0.0, direction * level * _STACK_PT / 72, fig.dpi_scale_trans)
+                            spread_ax.scatter(
+                                fill_times[here], fill_bps[here], s=_MARKER_PT**2, marker=marker, zorder=3,
+                                edgecolors=color, facecolors=color if venue == BINANCE else "none", linewidths=1.0,
+                                transform=spread_ax.transData + shift,
+                            )  # fmt: skip
+        stacks = np.flatnonzero(levels == 0)
+        for first in stacks.tolist():
+            size = _stack_size(levels, first, fill_ts, span_ns * _MARKER_PT / width_pt)
+            if size >= 3 and np.isfinite(fill_bps[first]):
+                spread_ax.annotate(f"{size} fills", (fill_times[first], fill_bps[first]), xytext=(8, 0),
+                                   textcoords="offset points", fontsize="x-small", va="center")  # fmt: skip
+        handles: list[Any] = []
+        for kind, color in _FILL_COLORS.items():
+            count = int(np.count_nonzero(fill_kind == kind))
+            if count:
+                text = f"{_KIND_NAMES[kind]} fills ({count}) at the spread they captured"
+                handles.append(Line2D([], [], linestyle="none", marker="o", color=color, label=text))
+        if len(fill_kind):
+            handles += [
+                Line2D([], [], linestyle="none", marker="^", color="black", label="buy"),
+                Line2D([], [], linestyle="none", marker="v", color="black", label="sell"),
+                Line2D([], [], linestyle="none", marker="s", color="black", label="filled: Binance"),
+                Line2D([], [], linestyle="none", marker="s", color="black", markerfacecolor="none",
+                       label="hollow: Bybit (fills at one moment stacked)"),
+            ]  # fmt: skip
         spread_ax.set_ylabel("spread (bps)")
         for venue, spans in enumerate(out_of_sync):
             seconds = sum(end - start for start, end in spans) / NS_PER_S
@@ -2171,6 +2270,8 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
                 label = f"{ASSET_NAMES[venue].capitalize()} book out of sync ({seconds:.3g} s in all)"
                 spread_ax.axvspan(np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue],
                                   alpha=0.2, linewidth=0, label=label if i == 0 else None)  # fmt: skip
+        lines, _ = spread_ax.get_legend_handles_labels()
+        spread_ax.legend(handles=[*lines, *handles], loc="best", fontsize="small")
     spread_axes[-1].set_xlabel("time (UTC)")
     for venue, spans in enumerate(data.out_of_sync):
         for start, end in spans:
@@ -2178,13 +2279,24 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
                 ax.axvspan(np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue], alpha=0.2,
                            linewidth=0)  # fmt: skip
     for ax in axes:
-        ax.legend(loc="best", fontsize="small")
+        if ax not in spread_axes:
+            ax.legend(loc="best", fontsize="small")
         ax.grid(True, alpha=0.3)
     locator = mdates.AutoDateLocator(tz=UTC)  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
     spread_axes[-1].xaxis.set_major_locator(locator)
     formatter = mdates.ConciseDateFormatter(locator, tz=UTC)  # type: ignore[no-untyped-call]  # as above
     spread_axes[-1].xaxis.set_major_formatter(formatter)
-    fig.savefig(f, format="png", dpi=110)
+    return fig
+
+
+def _stack_size(levels: Array, first: int, x: Array, x_tol: float) -> int:
+    # how many fills the stack that fill ``first`` opens holds: it and the fills of level 1, 2, ... after it
+    # within reach (fill_stack_levels numbers them in that order)
+    near = (x >= x[first]) & (x - x[first] <= x_tol)
+    size = 1
+    while np.any(near & (levels == size)):
+        size += 1
+    return size
 
 
 # --------------------------------------------------------------------------------------------------

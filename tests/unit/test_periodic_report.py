@@ -299,6 +299,42 @@ def test_without_a_date_the_last_day_with_a_fill_is_reported_and_the_page_says_w
     assert chosen.first_day == DAY and "holding the largest part of the records" in why
 
 
+def _time_labels(page: str) -> list[str]:
+    # the tick labels under the first chart's time axis (the trading PnL over the period)
+    chart = page[page.index("<svg") : page.index("</svg>")]
+    return re.findall(r'<text x="[\d.]+" y="246" font-size="11" text-anchor="\w+">([^<]*)</text>', chart)
+
+
+@pytest.mark.parametrize(
+    ("span_s", "want"),
+    [
+        (340, ["08-08 23:55", "23:56", "23:57", "23:58", "23:59", "08-09 00:00"]),
+        (20, ["08-08 23:59:40", "23:59:45", "23:59:50", "23:59:55", "08-09 00:00:00"]),
+        (86_400, ["08-08 00:00", "06:00", "12:00", "18:00", "08-09 00:00"]),
+    ],
+)
+def test_the_time_axis_has_distinct_labels_at_round_times(span_s: int, want: list[str]) -> None:
+    # before: seven evenly spaced "%H:%M" labels: "23:54 23:55 23:55 23:56 ..." over a few minutes
+    fills = _fills((MIDNIGHT - 1 * NS, 0, BUY, 60_000.0, 0.01, 0.6, 1, INTENT_OPEN))
+    source = dataclasses.replace(_source(fills, [(MIDNIGHT, [60_000.0, 60_000.0])]),
+                                 first_ns=MIDNIGHT - span_s * NS)  # fmt: skip
+    labels = _time_labels(render_html(compute_period(source, period_of("day", DAY)), MIDNIGHT))
+    assert labels == want and len(set(labels)) == len(labels)
+
+
+def test_every_bar_chart_names_its_unit() -> None:
+    fills = _fills(
+        (MIDNIGHT - 60 * NS, 0, BUY, 60_000.0, 0.01, 0.6, 1, INTENT_OPEN),
+        (MIDNIGHT - 60 * NS, 1, SELL, 60_060.0, 0.01, 0.6, 1, INTENT_OPEN),
+    )
+    page = render_html(compute_period(_source(fills), period_of("day", DAY)), MIDNIGHT)
+    bars = page[page.index('aria-label="per venue') :]
+    bars = bars[: bars.index("</svg>")]
+    assert 'aria-label="per venue (USDT)"' in page
+    assert ">USDT</text>" in bars and "PnL (USDT)</text>" in bars and "fees (USDT)</text>" in bars
+    assert "<title>binance PnL: -0.6000 USDT</title>" in bars and ">-0.60</text>" in bars  # each bar's value
+
+
 def test_a_paper_fill_being_appended_is_not_read_yet(tmp_path: Path) -> None:
     # the daily report runs in a thread while the session appends to fills.csv: a last line without
     # its newline is a fill still being written, not a damaged file
