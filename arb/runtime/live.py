@@ -619,7 +619,8 @@ def _start_watch(
     # the dashboard, /metrics and the alerts of this run ([ops], [alerts]); a kept halt shows at once
     folder = account.path.parent  # the daily report reads this very account
     own = config.with_overrides({"dry_run.state_dir": folder}) if folder != config.dry_run.state_dir else config
-    watch = Watch(own, "dry-run", clock=clock, report_dir=str(folder / "reports"))
+    data = "live" if feeds else "replay"  # no live feed: a recording is being replayed
+    watch = Watch(own, "dry-run", clock=clock, report_dir=str(folder / "reports"), data=data)
     for line in watch.start():
         console.print(line, highlight=False, soft_wrap=True)
     watch.attach(engine)
