@@ -19,14 +19,16 @@ mean over nothing, a value at an unknown mid) are ``None``, written ``null`` in 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
 import os
 import tempfile
+import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC
 from pathlib import Path
 from types import MappingProxyType
@@ -53,16 +55,19 @@ if TYPE_CHECKING:
     from arb.config import AppConfig
 
 __all__ = [
+    "EQUITY_NPZ",
     "EQUITY_PNG",
     "FUNDING_CSV",
     "FUNDING_HEADER",
     "MIN_RATIO_SPAN_S",
+    "NS_PER_DAY",
     "PNL_TOLERANCE",
     "SCHEMA_VERSION",
     "SUMMARY_JSON",
     "TRADES_CSV",
     "TRADES_HEADER",
     "AccountEquity",
+    "BoundaryMark",
     "ChartData",
     "Figures",
     "InitialBalances",
@@ -75,9 +80,12 @@ __all__ = [
     "SymbolChart",
     "SymbolSummary",
     "account_equity",
+    "boundary_marks",
     "chart_data",
     "combined_leg_figures",
+    "equity_figure",
     "fill_spread_bps",
+    "fill_stack_levels",
     "leg_figures",
     "out_of_sync_spans",
     "pair_pnl",
@@ -86,6 +94,7 @@ __all__ = [
     "pnl_from_fills",
     "pnl_from_trades_csv",
     "print_summary",
+    "read_equity_npz",
     "read_funding_csv",
     "read_trades_csv",
     "run_leg_figures",
@@ -106,6 +115,10 @@ SUMMARY_JSON: Final = "summary.json"
 TRADES_CSV: Final = "trades.csv"
 FUNDING_CSV: Final = "funding.csv"
 EQUITY_PNG: Final = "equity.png"
+EQUITY_NPZ: Final = "equity.npz"
+"""The run's equity samples at full resolution (``EQUITY_DTYPE`` rows under the name ``equity``,
+compressed NumPy): what a periodic report of the run measures drawdown and ratios on."""
+NS_PER_DAY: Final = 86_400 * NS_PER_S
 FUNDING_HEADER: Final = ("time", "local_ts", "funding_time", "venue", "symbol", "rate", "mark", "position", "payment")
 """funding.csv (perpetuals): one row per funding payment booked: when (ISO and int64 ns), the venue's
 funding time it settles (ISO), venue, symbol, rate, the price the position was valued at, the position
@@ -497,6 +510,53 @@ class SymbolSummary:
 
 
 @dataclass(frozen=True)
+class BoundaryMark:
+    """The books' mids at one instant of a run: what the positions held then are worth. A periodic
+    report values what is carried across a period's boundary at these marks, on both sides of it, so
+    the periods of a run add up to the run (:func:`boundary_marks` makes them).
+
+    Attributes:
+        at: ``"start"`` (the first sample with every mid known), ``"midnight"`` (a UTC day boundary
+            inside the run) or ``"end"`` (the final mids, those ``Figures.final_mid`` values at).
+        ts: The instant, int64 ns since the epoch (a midnight: exactly 00:00:00 UTC).
+        book_ts: When the mids were taken, int64 ns: for a midnight the last decision before it (the
+            books did not change between it and midnight) when the driver recorded it, else the last
+            equity sample before midnight; for the start and the end, the sample's time.
+        mid: The books' mids, quote per base, shape ``(symbols, 2)`` (venues in asset order); NaN
+            where unknown.
+        price: What holdings are valued at: a perpetual's mark price, else the mid; same shape.
+    """
+
+    at: str
+    ts: int
+    book_ts: int
+    mid: Array
+    price: Array
+
+    def to_dict(self, symbols: Sequence[str]) -> dict[str, Any]:
+        """``{"at", "ts", "time", "book_ts", "mids": {symbol: {venue: mid}}}``, and ``"prices"`` in the
+        same shape where a price differs from its mid (a perpetual's mark); unknown values are null."""
+
+        def by_name(values: Array) -> dict[str, dict[str, float | None]]:
+            return {
+                str(name): {ASSET_NAMES[v]: _jsonable(float(values[s, v])) for v in _VENUES}
+                for s, name in enumerate(symbols)
+            }
+
+        out: dict[str, Any] = {
+            "at": self.at,
+            "ts": int(self.ts),
+            "time": _iso_ns(np.array([self.ts], np.int64))[0],
+            "book_ts": int(self.book_ts),
+            "mids": by_name(self.mid),
+        }
+        same = (self.price == self.mid) | (np.isnan(self.price) & np.isnan(self.mid))
+        if not same.all():
+            out["prices"] = by_name(self.price)
+        return out
+
+
+@dataclass(frozen=True)
 class Summary:
     """Everything the report says about a run. Built by :func:`summarize`.
 
@@ -517,6 +577,8 @@ class Summary:
             one: the account's figures are its own). ``total``, ``venues``, ``pairs`` and ``risk`` are
             then the account's: every symbol's equity rows of a time summed, every fill valued at its
             own symbol's mid.
+        marks: The books' mids at the run's start, at each UTC midnight inside it and at its end
+            (:func:`boundary_marks`; :func:`run_summary` fills them, :func:`summarize` does not).
     """
 
     total: Figures
@@ -529,10 +591,13 @@ class Summary:
     out_of_sync: tuple[Spans, Spans] = ((), ())
     legs: LegFigures | None = None
     symbols: tuple[SymbolSummary, ...] = ()
+    marks: tuple[BoundaryMark, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """What summary.json holds: JSON-safe (no NaN, ints as ints), keys in a stable order; with
-        several symbols a ``symbols`` section (:meth:`SymbolSummary.to_dict` by name)."""
+        several symbols a ``symbols`` section (:meth:`SymbolSummary.to_dict` by name); with marks a
+        ``marks`` list (:meth:`BoundaryMark.to_dict`, symbols by name)."""
+        names = [sym.name for sym in self.symbols] or list(_symbol_names((), self.meta, 1))
         return {
             "schema": SCHEMA_VERSION,
             "pnl_consistent": self.pnl_consistent,
@@ -546,6 +611,7 @@ class Summary:
             "risk": self.risk.to_dict(),
             **({"symbols": {sym.name: sym.to_dict() for sym in self.symbols}} if self.symbols else {}),
             "initial": self.initial.to_dict(),
+            **({"marks": [mark.to_dict(names) for mark in self.marks]} if self.marks else {}),
             "meta": _jsonable(self.meta),
         }
 
@@ -1327,35 +1393,92 @@ def run_summary(
     sent: Array | None = None,
     kernel_flags: Sequence[int] = (),
     funding: Array | None = None,
+    day_marks: Sequence[BoundaryMark] | None = None,
 ) -> Summary:
     """What a driver (``arb backtest``, ``arb dry-run``, ``arb live``, a sweep) calls at the end of a
     run of ``config``: :func:`summarize` with the leg-risk figures (when ``sent``, the intents sent,
-    is given) and, with several symbols, every symbol's part.
+    is given), with several symbols every symbol's part, and the run's boundary marks.
 
     Args:
         out_of_sync: Per symbol, per venue, the spans its book was not synced (none: never out of sync).
         sent: ``SENT_DTYPE`` rows; None: no leg figures (a driver that does not keep them).
         kernel_flags: Per symbol, its kernel's ``flags`` at the end (``HEDGE_FAILED``).
         funding: ``FUNDING_DTYPE`` rows: the funding payments booked (perpetuals); None: none.
+        day_marks: The books' mids the driver took at each UTC midnight it crossed (see
+            :func:`boundary_marks`); None: taken from the equity samples.
     """
     n = len(config.symbols)
     flags = [int(f) for f in kernel_flags] or [0] * n
     spans = list(out_of_sync) or [((), ())] * n
     if n == 1:
         legs = None if sent is None else run_leg_figures(config, fills, sent, equity, flags[0])
-        return summarize(fills, equity, initial, meta, out_of_sync=spans[0], legs=legs, funding=funding)
-    symbol_legs = [] if sent is None else symbol_leg_figures(config, fills, sent, equity, flags)
-    return summarize(
-        fills,
-        equity,
-        initial,
-        meta,
-        legs=combined_leg_figures(symbol_legs) if symbol_legs else None,
-        symbols=config.symbol_names,
-        symbol_out_of_sync=spans,
-        symbol_legs=symbol_legs,
-        funding=funding,
-    )
+        summary = summarize(fills, equity, initial, meta, out_of_sync=spans[0], legs=legs, funding=funding)
+    else:
+        symbol_legs = [] if sent is None else symbol_leg_figures(config, fills, sent, equity, flags)
+        summary = summarize(
+            fills,
+            equity,
+            initial,
+            meta,
+            legs=combined_leg_figures(symbol_legs) if symbol_legs else None,
+            symbols=config.symbol_names,
+            symbol_out_of_sync=spans,
+            symbol_legs=symbol_legs,
+            funding=funding,
+        )
+    return dataclasses.replace(summary, marks=boundary_marks(equity, n, day_marks))
+
+
+def boundary_marks(
+    equity: Array, n_symbols: int = 1, day_marks: Sequence[BoundaryMark] | None = None
+) -> tuple[BoundaryMark, ...]:
+    """The marks a report values a run's positions at across a boundary: the mids at the run's start
+    (its first equity sample), at every UTC midnight after that sample up to the last one, and at its
+    end (the last finite mid and valuation price per venue: what :func:`summarize` calls the final
+    mid). Empty without a sample.
+
+    Args:
+        equity: ``EQUITY_DTYPE`` samples in time order (one row per symbol at each sample time).
+        n_symbols: How many symbols the rows hold.
+        day_marks: The driver's own marks at midnights (``at == "midnight"``, ``ts`` the midnight):
+            the books at the very instant. A midnight they do not cover gets the mids of the last
+            sample before it (``book_ts`` says when that was).
+
+    Returns:
+        The marks in time order: ``start``, each ``midnight``, ``end``.
+    """
+    if len(equity) == 0:
+        return ()
+    n = max(int(n_symbols), 1)
+    ts = equity["ts"]
+    prices = value_prices(equity)
+    first, last = int(ts[0]), int(ts[-1])
+    rows = [np.flatnonzero(equity["symbol"] == s) for s in range(n)]
+
+    def at(index: int, column: Array) -> Array:
+        # per symbol, its row's values at its latest row at or before sample row ``index`` (NaN before any)
+        out = np.full((n, len(_VENUES)), np.nan)
+        for s, own in enumerate(rows):
+            k = int(np.searchsorted(own, index, side="right")) - 1
+            if k >= 0:
+                out[s] = column[own[k]]
+        return out
+
+    start_row = int(np.flatnonzero(ts == first)[-1])
+    marks = [BoundaryMark("start", first, first, at(start_row, equity["mid"]), at(start_row, prices))]
+    given = {int(m.ts): m for m in day_marks or () if m.at == "midnight"}
+    midnight = (first // NS_PER_DAY + 1) * NS_PER_DAY
+    while midnight <= last:
+        mark = given.get(midnight)
+        if mark is None:
+            before = int(np.searchsorted(ts, midnight, side="left")) - 1  # the last row before midnight
+            mark = BoundaryMark("midnight", midnight, int(ts[before]), at(before, equity["mid"]), at(before, prices))
+        marks.append(mark)
+        midnight += NS_PER_DAY
+    end_mid = np.array([_last_finite(equity["mid"][own]) if len(own) else np.full(2, np.nan) for own in rows])
+    end_price = np.array([_last_finite(prices[own]) if len(own) else np.full(2, np.nan) for own in rows])
+    marks.append(BoundaryMark("end", last, last, end_mid, end_price))
+    return tuple(marks)
 
 
 def _risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> RiskFigures:
@@ -1569,8 +1692,8 @@ def write_report(
     symbols: Sequence[str] | None = None,
     funding: Array | None = None,
 ) -> list[Path]:
-    """Write trades.csv, equity.png and summary.json into ``out_dir`` (created if needed), and
-    funding.csv when ``funding`` (``FUNDING_DTYPE``) holds payments.
+    """Write trades.csv, equity.npz, equity.png and summary.json into ``out_dir`` (created if
+    needed), and funding.csv when ``funding`` (``FUNDING_DTYPE``) holds payments.
 
     Each file is written to a temporary file in ``out_dir`` and renamed over its final name, so an
     interrupted run leaves either the previous file or the complete new one, never half of one.
@@ -1580,12 +1703,13 @@ def write_report(
         out_dir: Folder of the report.
         summary: From :func:`summarize` over the same ``fills`` and ``equity``.
         fills: ``FILL_DTYPE`` rows, written to trades.csv in the order given.
-        equity: ``EQUITY_DTYPE`` samples, plotted in equity.png.
+        equity: ``EQUITY_DTYPE`` samples, kept as they are in equity.npz (:func:`read_equity_npz`)
+            and plotted in equity.png.
         symbols: The symbols' names by number, for trades.csv (default: the ``strategy.symbols`` of
             the configuration in ``summary.meta``; else their numbers).
 
     Returns:
-        The paths written: ``[trades.csv, (funding.csv,) equity.png, summary.json]``.
+        The paths written: ``[trades.csv, (funding.csv,) equity.npz, equity.png, summary.json]``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1598,6 +1722,8 @@ def write_report(
         paths.append(_write_atomic(out / FUNDING_CSV, lambda f: _write_funding(f, funding, names)))
     else:
         (out / FUNDING_CSV).unlink(missing_ok=True)  # an older run's in the same folder is not this one's
+    samples = np.ascontiguousarray(equity).astype(EQUITY_DTYPE, copy=False)
+    paths.append(_write_atomic(out / EQUITY_NPZ, lambda f: np.savez_compressed(f, equity=samples)))
     paths.append(_write_atomic(out / EQUITY_PNG, lambda f: _plot_equity(f, summary, fills, equity)))
     paths.append(_write_atomic(out / SUMMARY_JSON, lambda f: f.write(text.encode("utf-8"))))
     return paths
@@ -1617,6 +1743,27 @@ def _write_funding(f: BinaryIO, funding: Array, symbols: tuple[str, ...]) -> Non
         ])  # fmt: skip
     text.flush()
     text.detach()
+
+
+def read_equity_npz(path: str | Path) -> Array:
+    """The equity samples a report folder keeps (:data:`EQUITY_NPZ`), as ``EQUITY_DTYPE`` rows in time
+    order; empty when there is no such file (a report written before arb kept them).
+
+    Raises:
+        ValueError: The file is not one :func:`write_report` wrote (not an archive, no ``equity``
+            array, or not of ``EQUITY_DTYPE``'s fields).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return np.zeros(0, EQUITY_DTYPE)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            samples = archive["equity"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not an equity file of a report ({exc.__class__.__name__}: {exc})") from None
+    _require_fields(samples, EQUITY_DTYPE, str(path))
+    out: Array = samples.astype(EQUITY_DTYPE)
+    return out[np.argsort(out["ts"], kind="stable")]
 
 
 def read_funding_csv(path: str | Path) -> float:
@@ -1776,6 +1923,10 @@ def pnl_from_trades_csv(
     return pnl + read_funding_csv(Path(path).with_name(FUNDING_CSV))
 
 
+def _no_ints() -> Array:
+    return np.zeros(0, np.int64)
+
+
 @dataclass(frozen=True, slots=True)
 class SymbolChart:
     """What equity.png draws of one symbol when a run has several (``ChartData.symbols``).
@@ -1790,6 +1941,7 @@ class SymbolChart:
         fill_ts, fill_spread_bps, fill_kind: Its fills' times, where their markers sit
             (:func:`fill_spread_bps`) and their intent kinds.
         out_of_sync: Per venue, the spans its books were not synced.
+        fill_venue, fill_side: Its fills' venues and sides (what their markers' fill and shape show).
     """
 
     name: str
@@ -1800,6 +1952,8 @@ class SymbolChart:
     fill_spread_bps: Array
     fill_kind: Array
     out_of_sync: tuple[Spans, Spans]
+    fill_venue: Array = field(default_factory=_no_ints)
+    fill_side: Array = field(default_factory=_no_ints)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1822,6 +1976,7 @@ class ChartData:
         fill_kind: Intent kind of each fill (INTENT_OPEN, INTENT_HEDGE, INTENT_UNWIND).
         out_of_sync: Per venue, the spans shaded as "book out of sync" (``Summary.out_of_sync``).
         symbols: With several symbols, each one's curve, spread and fills (:class:`SymbolChart`).
+        fill_venue, fill_side: Venue and side of each fill, in the order of ``fills``.
     """
 
     ts: Array
@@ -1833,6 +1988,8 @@ class ChartData:
     fill_kind: Array
     out_of_sync: tuple[Spans, Spans]
     symbols: tuple[SymbolChart, ...] = ()
+    fill_venue: Array = field(default_factory=_no_ints)
+    fill_side: Array = field(default_factory=_no_ints)
 
 
 def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
@@ -1851,6 +2008,8 @@ def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
         fill_spread_bps=fill_spread_bps(fills, equity, summary.out_of_sync),
         fill_kind=np.array(fills["kind"]),
         out_of_sync=summary.out_of_sync,
+        fill_venue=np.array(fills["venue"], np.int64),
+        fill_side=np.array(fills["side"], np.int64),
     )
 
 
@@ -1870,6 +2029,7 @@ def _symbols_chart_data(summary: Summary, fills: Array, equity: Array) -> ChartD
             name=part.name, ts=np.array(rows["ts"]), trading_pnl=rows["equity"] - held, spread_bps=spread,
             fill_ts=np.array(fills["local_ts"][own]), fill_spread_bps=markers[own],
             fill_kind=np.array(fills["kind"][own]), out_of_sync=part.out_of_sync,
+            fill_venue=np.array(fills["venue"][own], np.int64), fill_side=np.array(fills["side"][own], np.int64),
         ))  # fmt: skip
     return ChartData(
         ts=series.ts,
@@ -1881,6 +2041,8 @@ def _symbols_chart_data(summary: Summary, fills: Array, equity: Array) -> ChartD
         fill_kind=np.array(fills["kind"]),
         out_of_sync=summary.out_of_sync,
         symbols=tuple(charts),
+        fill_venue=np.array(fills["venue"], np.int64),
+        fill_side=np.array(fills["side"], np.int64),
     )
 
 
@@ -1957,22 +2119,71 @@ _SYNC_COLORS: Final = {BINANCE: "tab:orange", BYBIT: "tab:purple"}
 _SYMBOL_COLORS: Final = ("tab:cyan", "tab:olive", "tab:pink", "tab:brown", "tab:red", "tab:green")
 
 
+_FILL_COLORS: Final = {INTENT_OPEN: "tab:green", INTENT_HEDGE: "tab:orange", INTENT_UNWIND: "tab:red"}
+_SIDE_MARKERS: Final = {BUY: "^", SELL: "v"}
+_MARKER_PT: Final = 6.0
+"""Size of a fill's marker on equity.png, points: fills closer than this in both time and spread are stacked."""
+_STACK_PT: Final = 7.5
+"""Distance between two markers of a stack, points."""
+
+
+def fill_stack_levels(x: Array, y: Array, x_tol: float, y_tol: float) -> Array:
+    """Where each fill's marker goes in a stack of fills that would hide one another: 0 for the first
+    fill of a group, 1 for the next, and so on, one level per fill, so every fill gets a marker of its
+    own. A group is the fills within ``x_tol`` of its first fill's ``x`` and within ``y_tol`` of its
+    ``y`` (both in the data's units: the size of a marker on the chart), in the order given."""
+    levels = np.zeros(len(x), np.int64)
+    anchors: list[tuple[float, float, int]] = []  # (x, y, fills in the group) of groups still in reach
+    for i in np.argsort(x, kind="stable").tolist():
+        xi, yi = float(x[i]), float(y[i])
+        anchors = [a for a in anchors if xi - a[0] <= x_tol]
+        for k, (ax_, ay, n) in enumerate(anchors):
+            if abs(yi - ay) <= y_tol or (math.isnan(yi) and math.isnan(ay)):
+                levels[i] = n
+                anchors[k] = (ax_, ay, n + 1)
+                break
+        else:
+            anchors.append((xi, yi, 1))
+    return levels
+
+
 def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> None:
-    """Panels sharing a UTC time axis: trading PnL on its own axis (with several symbols, each one's
-    too), equity change (both quote), and the Bybit-over-Binance spread (bps) with the fills at the
-    spread they captured, one spread panel per symbol; the spans a venue's book was out of sync shaded."""
+    equity_figure(summary, fills, equity).savefig(f, format="png", dpi=110)
+
+
+def _quote_name(summary: Summary) -> str:
+    # the quote currency's name ("USDT") from the configuration in meta, else "quote"
+    from arb.execution.risk import quote_currency
+
+    names = (summary.meta.get("config") or {}).get("strategy", {}).get("symbols") or ()
+    return quote_currency(str(names[0])) if names else "quote"
+
+
+def equity_figure(summary: Summary, fills: Array, equity: Array) -> Any:
+    """The figure of equity.png (a ``matplotlib.figure.Figure`` on an Agg canvas): panels sharing a UTC
+    time axis: trading PnL on its own axis (with several symbols, each one's too), equity change (both
+    in the quote currency), and the Bybit-over-Binance spread (bps) with every fill at the spread it
+    captured, one spread panel per symbol; the spans a venue's book was out of sync shaded.
+
+    Every fill has its own marker: colour by kind (open, hedge, unwind), shape by side (a triangle up
+    for a buy, down for a sell), filled on Binance and hollow on Bybit; fills that would cover one
+    another (the legs of a pair, pairs opened in a burst) are stacked a marker apart, towards zero
+    (:func:`fill_stack_levels`), with their number beside a stack of three or more."""
     # The object API with an explicit Agg canvas: no pyplot global state, no display needed.
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import ScaledTranslation
 
     data = chart_data(summary, fills, equity)
-    spreads: list[tuple[str, Array, Array, Array, Array, Array, tuple[Spans, Spans]]] = (
+    quote = _quote_name(summary)
+    spreads: list[tuple[str, Array, Array, Array, Array, Array, Array, Array, tuple[Spans, Spans]]] = (
         [(f"{c.name} spread (Bybit over Binance)", c.ts, c.spread_bps, c.fill_ts, c.fill_spread_bps, c.fill_kind,
-          c.out_of_sync) for c in data.symbols]
+          c.fill_venue, c.fill_side, c.out_of_sync) for c in data.symbols]
         if data.symbols
         else [("spread (Bybit over Binance)", data.ts, data.spread_bps, data.fill_ts, data.fill_spread_bps,
-               data.fill_kind, data.out_of_sync)]
+               data.fill_kind, data.fill_venue, data.fill_side, data.out_of_sync)]
     )  # fmt: skip
     fig = Figure(figsize=(12, 9.5 + 3.0 * (len(spreads) - 1)), layout="constrained")
     FigureCanvasAgg(fig)
@@ -1984,7 +2195,7 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
     for i, chart in enumerate(data.symbols):
         pnl_ax.plot(chart.ts.astype("datetime64[ns]"), chart.trading_pnl, color=_SYMBOL_COLORS[i % len(_SYMBOL_COLORS)],
                     linewidth=0.8, label=f"{chart.name}")  # fmt: skip
-    pnl_ax.set_ylabel("trading PnL (quote)")
+    pnl_ax.set_ylabel(f"trading PnL ({quote})")
     equity_ax.plot(
         times,
         data.equity_change,
@@ -1992,7 +2203,7 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
         linewidth=0.8,
         label="equity change (includes the starting coins' price moves)",
     )
-    equity_ax.set_ylabel("equity change (quote)")
+    equity_ax.set_ylabel(f"equity change ({quote})")
     for ax in (pnl_ax, equity_ax):
         ax.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
         ax.ticklabel_format(axis="y", style="plain", useOffset=False)  # whole values, not "+2.6e4" offsets
@@ -2000,25 +2211,58 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
     mode = summary.meta.get("mode", "run")
     over = f", {len(data.symbols)} symbols" if data.symbols else ""
     pnl_ax.set_title(
-        f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} quote, {summary.total.fills:,} fills{over}"
+        f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} {quote}, {summary.total.fills:,} fills{over}"
     )
 
-    for spread_ax, (label, ts, spread, fill_ts, fill_bps, fill_kind, out_of_sync) in zip(
+    span_ns = float(max(int(data.ts[-1]) - int(data.ts[0]), 1)) if len(data.ts) else 1.0
+    width_pt = 12 * 72 * 0.85  # the axes' width, points (the figure is 12 inches wide)
+    for spread_ax, (label, ts, spread, fill_ts, fill_bps, fill_kind, fill_venue, fill_side, out_of_sync) in zip(
         spread_axes, spreads, strict=True
     ):
         spread_ax.plot(ts.astype("datetime64[ns]"), spread, color="tab:grey", linewidth=0.8, label=label)
+        finite = np.concatenate([spread[np.isfinite(spread)], fill_bps[np.isfinite(fill_bps)]])
+        y_range = float(finite.max() - finite.min()) if len(finite) else 1.0
+        height_pt = 3.0 / (4.0 + 3.0 * len(spreads)) * fig.get_figheight() * 72 * 0.8
+        levels = fill_stack_levels(fill_ts, fill_bps, span_ns * _MARKER_PT / width_pt,
+                                   max(y_range, 1e-9) * _MARKER_PT / height_pt)  # fmt: skip
         fill_times = fill_ts.astype("datetime64[ns]")
-        for kind, marker, color in (
-            (INTENT_OPEN, "o", "tab:green"),
-            (INTENT_HEDGE, "s", "tab:orange"),
-            (INTENT_UNWIND, "X", "tab:red"),
-        ):
-            mask = fill_kind == kind
-            if mask.any():
-                label = f"{_KIND_NAMES[kind]} fills ({int(mask.sum())}) at the spread they captured"
-                spread_ax.scatter(
-                    fill_times[mask], fill_bps[mask], s=14, marker=marker, color=color, label=label, zorder=3
-                )
+        toward_zero = np.where(np.nan_to_num(fill_bps) < 0, 1.0, -1.0)  # stacks grow towards the middle
+        for kind, color in _FILL_COLORS.items():
+            for side, marker in _SIDE_MARKERS.items():
+                for venue in _VENUES:
+                    mask = (fill_kind == kind) & (fill_side == side) & (fill_venue == venue)
+                    for level in np.unique(levels[mask]).tolist():
+                        at = mask & (levels == level)
+                        for direction in (1.0, -1.0):
+                            here = at & (toward_zero == direction)
+                            if not here.any():
+                                continue
+                            shift = ScaledTranslation(0.0, direction * level * _STACK_PT / 72, fig.dpi_scale_trans)
+                            spread_ax.scatter(
+                                fill_times[here], fill_bps[here], s=_MARKER_PT**2, marker=marker, zorder=3,
+                                edgecolors=color, facecolors=color if venue == BINANCE else "none", linewidths=1.0,
+                                transform=spread_ax.transData + shift,
+                            )  # fmt: skip
+        stacks = np.flatnonzero(levels == 0)
+        for first in stacks.tolist():
+            size = _stack_size(levels, first, fill_ts, span_ns * _MARKER_PT / width_pt)
+            if size >= 3 and np.isfinite(fill_bps[first]):
+                spread_ax.annotate(f"{size} fills", (fill_times[first], fill_bps[first]), xytext=(8, 0),
+                                   textcoords="offset points", fontsize="x-small", va="center")  # fmt: skip
+        handles: list[Any] = []
+        for kind, color in _FILL_COLORS.items():
+            count = int(np.count_nonzero(fill_kind == kind))
+            if count:
+                text = f"{_KIND_NAMES[kind]} fills ({count}) at the spread they captured"
+                handles.append(Line2D([], [], linestyle="none", marker="o", color=color, label=text))
+        if len(fill_kind):
+            handles += [
+                Line2D([], [], linestyle="none", marker="^", color="black", label="buy"),
+                Line2D([], [], linestyle="none", marker="v", color="black", label="sell"),
+                Line2D([], [], linestyle="none", marker="s", color="black", label="filled: Binance"),
+                Line2D([], [], linestyle="none", marker="s", color="black", markerfacecolor="none",
+                       label="hollow: Bybit (fills at one moment stacked)"),
+            ]  # fmt: skip
         spread_ax.set_ylabel("spread (bps)")
         for venue, spans in enumerate(out_of_sync):
             seconds = sum(end - start for start, end in spans) / NS_PER_S
@@ -2026,6 +2270,8 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
                 label = f"{ASSET_NAMES[venue].capitalize()} book out of sync ({seconds:.3g} s in all)"
                 spread_ax.axvspan(np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue],
                                   alpha=0.2, linewidth=0, label=label if i == 0 else None)  # fmt: skip
+        lines, _ = spread_ax.get_legend_handles_labels()
+        spread_ax.legend(handles=[*lines, *handles], loc="best", fontsize="small")
     spread_axes[-1].set_xlabel("time (UTC)")
     for venue, spans in enumerate(data.out_of_sync):
         for start, end in spans:
@@ -2033,13 +2279,24 @@ def _plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> 
                 ax.axvspan(np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue], alpha=0.2,
                            linewidth=0)  # fmt: skip
     for ax in axes:
-        ax.legend(loc="best", fontsize="small")
+        if ax not in spread_axes:
+            ax.legend(loc="best", fontsize="small")
         ax.grid(True, alpha=0.3)
     locator = mdates.AutoDateLocator(tz=UTC)  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
     spread_axes[-1].xaxis.set_major_locator(locator)
     formatter = mdates.ConciseDateFormatter(locator, tz=UTC)  # type: ignore[no-untyped-call]  # as above
     spread_axes[-1].xaxis.set_major_formatter(formatter)
-    fig.savefig(f, format="png", dpi=110)
+    return fig
+
+
+def _stack_size(levels: Array, first: int, x: Array, x_tol: float) -> int:
+    # how many fills the stack that fill ``first`` opens holds: it and the fills of level 1, 2, ... after it
+    # within reach (fill_stack_levels numbers them in that order)
+    near = (x >= x[first]) & (x - x[first] <= x_tol)
+    size = 1
+    while np.any(near & (levels == size)):
+        size += 1
+    return size
 
 
 # --------------------------------------------------------------------------------------------------

@@ -33,11 +33,14 @@ Routes (added to the :class:`~arb.ops.server.OpsServer` application by :func:`se
     paints it at once and opens the stream from its cursor, so the page holds the data when it has
     loaded.
 
-Chart points are ``[t_s, spread_0_bps, spread_1_bps, entry_bps, equity, pnl]``: ``t_s`` the
-snapshot's driver clock in seconds (data time in a replay), spreads as in
-:attr:`~arb.ops.snapshot.Snapshot.spread_bps`. With several symbols the three spread fields are null
-(the account has no one spread) and each symbol adds ``spread_0_bps, spread_1_bps, entry_bps, pnl`` in
-``Snapshot.symbols`` order. JSON carries no NaN or infinity: they become ``null``.
+Chart points are ``[t_s, edge_0_bps, edge_1_bps, entry_bps, equity, pnl]``: ``t_s`` the
+snapshot's driver clock in seconds (data time in a replay), edges as in
+:attr:`~arb.ops.snapshot.Snapshot.edge_bps` (the spread at the touch net of both taker fees and the
+slippage tolerance: what the kernel compares with ``entry_bps``, ``[strategy] min_spread_bps``, so the
+curve crosses the line where a pair could open). With several symbols the three edge fields are null
+(the account has no one spread) and each symbol adds ``edge_0_bps, edge_1_bps, entry_bps, pnl`` in
+``Snapshot.symbols`` order. JSON carries no NaN or infinity: they become ``null``. A snapshot's
+``data`` says whether the market data is ``live`` or a ``replay``; the page shows REPLAY for the latter.
 
 Cost to the trading loop: none. Handlers run in the server's thread and only read the hub, every
 ``POLL_S`` seconds per open page. Per page the server holds at most one message being written: a
@@ -177,7 +180,8 @@ def _limit_json(u: LimitUse) -> dict[str, object]:
 def _symbol_json(state: SymbolState) -> dict[str, object]:
     return {
         "symbol": state.symbol, "spread_bps": [_num(state.spread_bps[0]), _num(state.spread_bps[1])],
-        "entry_bps": _num(state.entry_bps), "pnl": _num(state.pnl), "fees": _num(state.fees), "pairs": state.pairs,
+        "edge_bps": [_num(state.edge_bps[0]), _num(state.edge_bps[1])], "entry_bps": _num(state.entry_bps),
+        "pnl": _num(state.pnl), "fees": _num(state.fees), "pairs": state.pairs,
         "naked": state.naked, "accounts": [_account_json(a) for a in state.accounts],
         "limits": [_limit_json(u) for u in state.limits],
     }  # fmt: skip
@@ -192,8 +196,10 @@ def snapshot_json(s: Snapshot) -> dict[str, object]:
     ``symbols``: every traded symbol's state (:class:`~arb.ops.snapshot.SymbolState`), one per symbol.
     """
     return {
-        "mode": s.mode, "symbol": s.symbol, "quote": s.quote_currency, "ts_ns": s.ts_ns, "wall_ns": s.wall_ns,
-        "started_wall_ns": s.started_wall_ns, "spread_bps": [_num(s.spread_bps[0]), _num(s.spread_bps[1])],
+        "mode": s.mode, "data": s.data, "symbol": s.symbol, "quote": s.quote_currency, "ts_ns": s.ts_ns,
+        "wall_ns": s.wall_ns, "started_wall_ns": s.started_wall_ns,
+        "spread_bps": [_num(s.spread_bps[0]), _num(s.spread_bps[1])],
+        "edge_bps": [_num(s.edge_bps[0]), _num(s.edge_bps[1])],
         "entry_bps": _num(s.entry_bps), "equity": _num(s.equity), "pnl": _num(s.pnl), "fees": _num(s.fees),
         "pairs": s.pairs, "halted": s.halted, "paused": s.paused, "loop_lag_ms": s.loop_lag_ns / 1e6,
         "recorded_bytes": s.recorded_bytes,
@@ -211,13 +217,14 @@ def snapshot_json(s: Snapshot) -> dict[str, object]:
 
 
 def point(s: Snapshot) -> list[float | None]:
-    """A snapshot as one chart point: ``[t_s, spread_0_bps, spread_1_bps, entry_bps, equity, pnl]``, and
-    with several symbols ``spread_0_bps, spread_1_bps, entry_bps, pnl`` of each after them."""
-    out = [s.ts_ns / 1e9, _num(s.spread_bps[0]), _num(s.spread_bps[1]), _num(s.entry_bps), _num(s.equity),
+    """A snapshot as one chart point: ``[t_s, edge_0_bps, edge_1_bps, entry_bps, equity, pnl]``, and
+    with several symbols ``edge_0_bps, edge_1_bps, entry_bps, pnl`` of each after them: the edges the
+    kernel compares with the entry threshold, so like is drawn against like."""
+    out = [s.ts_ns / 1e9, _num(s.edge_bps[0]), _num(s.edge_bps[1]), _num(s.entry_bps), _num(s.equity),
            _num(s.pnl)]  # fmt: skip
     if len(s.symbols) > 1:
         for state in s.symbols:
-            out += [_num(state.spread_bps[0]), _num(state.spread_bps[1]), _num(state.entry_bps), _num(state.pnl)]
+            out += [_num(state.edge_bps[0]), _num(state.edge_bps[1]), _num(state.entry_bps), _num(state.pnl)]
     return out
 
 

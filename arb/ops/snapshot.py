@@ -160,6 +160,7 @@ class SymbolState:
     account's: ``Snapshot.accounts``). ``pnl`` and ``fees`` are its part of the account's (they add up
     over the symbols); ``limits`` are its own ``[risk]`` limits (the account-wide ones are in
     ``Snapshot.limits``); ``naked``: a lone leg of it that its kernel gave up hedging is open.
+    ``edge_bps`` is what its kernel compares with ``entry_bps`` (see :attr:`Snapshot.edge_bps`).
     """
 
     symbol: str
@@ -171,6 +172,7 @@ class SymbolState:
     pairs: int = 0
     limits: tuple[LimitUse, ...] = ()
     naked: bool = False
+    edge_bps: tuple[float, float] = (float("nan"), float("nan"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +194,8 @@ class Snapshot:
     wall_ns: int
     feeds: tuple[FeedHealth, ...]
     accounts: tuple[VenueAccount, ...] = ()  # empty while recording
-    # the spread in bps of both directions at the touch: buy venue 0 / sell venue 1, and the reverse
-    # (nan when a book is empty); the kernel's entry threshold in the same units
+    # the gross spread in bps of both directions at the touch: buy venue 0 / sell venue 1, and the
+    # reverse (nan when a book is empty); the kernel's entry threshold ([strategy] min_spread_bps)
     spread_bps: tuple[float, float] = (float("nan"), float("nan"))
     entry_bps: float = float("nan")
     equity: float = float("nan")  # quote, marked at the mids
@@ -209,6 +211,11 @@ class Snapshot:
     recorded_bytes: int = 0  # record: bytes written so far
     started_wall_ns: int = 0  # when the process began this run
     symbols: tuple[SymbolState, ...] = ()
+    # what the kernel compares with entry_bps, both directions at the touch: the spread over the ask
+    # net of both taker fees and the slippage tolerance, bps (nan when a book is empty)
+    edge_bps: tuple[float, float] = (float("nan"), float("nan"))
+    # where the data comes from: "live" (the venues' streams) or "replay" (a recording played back)
+    data: str = "live"
 
 
 @dataclass(frozen=True, slots=True)

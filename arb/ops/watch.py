@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from arb.ops.server import OpsServer
     from arb.runtime.engine import Engine
 
-__all__ = ["Watch", "spreads_bps"]
+__all__ = ["DATA_SOURCES", "Watch", "edges_bps", "spreads_bps"]
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +93,34 @@ def spreads_bps(bids: Sequence[float], asks: Sequence[float]) -> tuple[float, fl
     return out[0], out[1]
 
 
+def edges_bps(
+    bids: Sequence[float], asks: Sequence[float], taker_fee: Sequence[float], slippage_bps: float
+) -> tuple[float, float]:
+    """What the kernel compares with ``min_spread_bps`` at the touch, both directions (buy venue 0 and
+    sell venue 1, then the reverse): ``(bid_sell - ask_buy) / ask_buy`` in bps, less both venues' taker
+    fees (``taker_fee``, fractions, per venue) and the slippage tolerance (bps): the edge of the
+    first level a pair would take (``arb.strategy.kernel``); nan where a side is missing."""
+    fee_bps = (float(taker_fee[0]) + float(taker_fee[1])) * 1e4
+    out = []
+    for buy, sell in ((0, 1), (1, 0)):
+        ask, bid = asks[buy], bids[sell]
+        if np.isfinite(ask) and np.isfinite(bid) and ask > 0 and bid > 0:
+            out.append((bid - ask) / ask * 1e4 - fee_bps - float(slippage_bps))
+        else:
+            out.append(float("nan"))
+    return out[0], out[1]
+
+
+DATA_SOURCES = ("live", "replay")
+"""Where a watched process's data comes from (``Snapshot.data``)."""
+
+
 class Watch:
     """The hub, the server and the alerts of one running process (see the module docstring).
 
-    ``clock``: the driver's clock (data time in a replay, wall time live), int64 ns.
+    ``clock``: the driver's clock (data time in a replay, wall time live), int64 ns. ``data``: where
+    the market data comes from, ``"live"`` (the venues' streams) or ``"replay"`` (a recording): the
+    page says which, so a replay is never taken for the market now.
     """
 
     def __init__(
@@ -107,11 +131,15 @@ class Watch:
         clock: Callable[[], int] = time.time_ns,
         recording_dir: str = "",
         report_dir: str = "",
+        data: str = "live",
     ) -> None:
         # ``report_dir``: where the daily report goes at each UTC midnight of ``clock`` (dry run, live);
         # the report reads the session's own account (``config``'s paper or journal state_dir)
+        if data not in DATA_SOURCES:
+            raise ValueError(f"data: expected one of {', '.join(DATA_SOURCES)}, got {data!r}")
         self.config = config
         self.mode = mode
+        self.data = data
         self.clock = clock
         self.symbols = tuple(config.symbol_names)
         self.symbol = ",".join(self.symbols)  # what the process trades: one name, or every name
@@ -308,7 +336,7 @@ class Watch:
                 mode=self.mode, symbol=self.symbol, quote_currency=self.quote, ts_ns=now, wall_ns=time.time_ns(),
                 feeds=feeds, recording_dir=self.recording_dir, latencies=self._latencies(),
                 loop_lag_ns=self.loop_lag_ns, started_wall_ns=self._started_wall,
-                recorded_bytes=self.recorded_bytes() if self.recorded_bytes else 0,
+                recorded_bytes=self.recorded_bytes() if self.recorded_bytes else 0, data=self.data,
             )  # fmt: skip
             self.hub.publish(snapshot)
             return
@@ -325,12 +353,16 @@ class Watch:
             return
         if not (self.config.ops.daily_report and self.report_dir and self.mode in ("dry-run", "live")):
             return
-        last = self.engine.last_mid
-        # the mids at the day's end: one pair (one symbol), or one pair per symbol
+        # what the positions are worth at the day's end: the engine's mark at midnight (taken before the
+        # first batch past it), else (no batch since midnight) the books' mids now, which are still those
+        midnight = (ended + 1) * _NS_PER_DAY
+        taken = [m for m in self.engine.day_marks if m.ts == midnight]
+        last, at = (taken[-1].price, midnight) if taken else (self.engine.last_mid, now)
+        # one pair (one symbol), or one pair per symbol
         mids: Any = (tuple(float(m) for m in last[0]) if len(last) == 1
                      else tuple(tuple(float(m) for m in row) for row in last))  # fmt: skip
         date = dt.date(1970, 1, 1) + dt.timedelta(days=int(ended))
-        thread = threading.Thread(target=self._write_daily_report, args=(date, now, mids),
+        thread = threading.Thread(target=self._write_daily_report, args=(date, at, mids),
                                   name="arb-daily-report", daemon=True)  # fmt: skip
         self._report_threads = [t for t in self._report_threads if t.is_alive()] + [thread]
         thread.start()
@@ -494,11 +526,13 @@ class Watch:
                     open_orders=int(open_orders[2 * s + v]), orders=self._orders[s][v], fills=self._fills[s][v],
                     rejects=dict(self._rejects[s][v]), unknown_orders=int(unknown[v]) if n == 1 else 0,
                 ))  # fmt: skip
+            params = engine.params[s]
             states.append(SymbolState(
                 symbol=self.symbols[s], accounts=tuple(accounts), spread_bps=spreads_bps(bids, asks),
-                entry_bps=float(engine.params[s]["min_spread_bps"]),
+                entry_bps=float(params["min_spread_bps"]),
                 pnl=pnl if valued else float("nan"), fees=self._fees[s],
                 pairs=int(engine.kstate[s]["pairs"]), limits=self._limits(engine, now, s), naked=self._naked[s],
+                edge_bps=edges_bps(bids, asks, params["taker_fee"], float(params["slippage_bps"])),
             ))  # fmt: skip
         st = engine.rstate[0]
         halted = int(st["halted"])
@@ -515,6 +549,7 @@ class Watch:
         if n == 1:
             first = states[0]
             accounts_, spread, entry = first.accounts, first.spread_bps, float(self.config.strategy.min_spread_bps)
+            edge = first.edge_bps
             limits = first.limits
         else:
             accounts_ = tuple(
@@ -534,6 +569,7 @@ class Watch:
                 for v in (0, 1)
             )
             spread, entry = (float("nan"), float("nan")), float("nan")
+            edge = spread
             limits = self._limits(engine, now, -1)
         return Snapshot(
             mode=self.mode, symbol=self.symbol, quote_currency=self.quote, ts_ns=now, wall_ns=time.time_ns(),
@@ -541,7 +577,7 @@ class Watch:
             equity=equity if valued else float("nan"), pnl=equity - start if valued else float("nan"),
             fees=sum(self._fees), pairs=engine.pairs, limits=limits, halted=halt_text, paused=paused,
             recording_dir=self.recording_dir, latencies=self._latencies(), loop_lag_ns=self.loop_lag_ns,
-            started_wall_ns=self._started_wall, symbols=tuple(states),
+            started_wall_ns=self._started_wall, symbols=tuple(states), edge_bps=edge, data=self.data,
         )  # fmt: skip
 
     def _limits(self, engine: Engine, now: int, s: int) -> tuple[LimitUse, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import tempfile
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 from arb.arguments import add_config_argument, day, existing_folder
 from arb.errors import UsageError
 from arb.report import SUMMARY_JSON, TRADES_CSV
-from arb.reports.figures import PERIODS, PeriodReport, compute_period, period_of, utc_day
+from arb.reports.figures import PERIODS, Period, PeriodReport, compute_period, period_of, utc_day
 from arb.reports.html import render_html
 from arb.reports.sources import SOURCES, Mark, SourceData, load_backtest, load_live, load_paper
 
@@ -25,6 +26,7 @@ __all__ = [
     "DAILY_MODES",
     "add_parser",
     "build_report",
+    "default_period",
     "html_output",
     "load_source",
     "write_daily_report",
@@ -66,9 +68,10 @@ def load_source(
     """Load a source (read-only). ``backtest``: the report folder ``results``; ``paper``: the paper
     account in ``state_dir``, marks from the dry-run reports in ``results``; ``live``: the journal of
     ``config`` (``state_dir`` replacing ``[live] state_dir``), marks from the live reports in ``results``.
+    A source without a fill is loaded all the same: its report says so.
 
     Raises:
-        UsageError: The source is missing, unreadable or holds no fill and no mark (exit code 2).
+        UsageError: The source is missing or unreadable (exit code 2).
     """
     if kind == "backtest":
         if results is None:
@@ -88,15 +91,56 @@ def load_source(
         source = load_live(config, results, marks)
     else:
         raise UsageError(f"--source: expected one of {', '.join(SOURCES)}, got {kind!r}")
-    if len(source.fills) == 0:
-        raise UsageError(f"{source.kind} {source.name}: holds no fill, nothing to report")
     return source
 
 
-def build_report(source: SourceData, period: str, date: dt.date | None = None) -> PeriodReport:
-    """The ``period`` (day, week, month) containing ``date``; by default the one containing the
-    source's last record (for a session still running: the current period so far)."""
-    return compute_period(source, period_of(period, date if date is not None else utc_day(source.last_ns)))
+def build_report(
+    source: SourceData, period: str, date: dt.date | None = None, *, today: dt.date | None = None
+) -> PeriodReport:
+    """The ``period`` (day, week, month) containing ``date``; without a date, the one
+    :func:`default_period` chooses, and the report says why (``PeriodReport.choice``).
+
+    ``today``: the UTC day the report of a source without any record is of (default: the wall clock's).
+    """
+    if date is not None:
+        return compute_period(source, period_of(period, date))
+    chosen, why = default_period(source, period, today=today)
+    return dataclasses.replace(compute_period(source, chosen), choice=why)
+
+
+def default_period(source: SourceData, kind: str, *, today: dt.date | None = None) -> tuple[Period, str]:
+    """The period of ``kind`` to report when none is asked for, and why, in words.
+
+    The last period with a fill (where the source's activity ended), so a run that ends a moment past
+    midnight is not reported by the sliver of the day it reached. A source without a fill: the period
+    holding the largest part of its records (the later one on a tie); without any record: the
+    period of ``today`` (default: the wall clock's UTC day).
+    """
+    if len(source.fills):
+        last = int(source.fills["local_ts"].max())
+        chosen = period_of(kind, utc_day(last))
+        why = f"the last {kind} with a fill (at {_utc_text(last)})"
+    elif source.empty:
+        day_ = today if today is not None else dt.datetime.now(dt.UTC).date()
+        return period_of(kind, day_), f"no --date given: the current {kind} (the source holds no fill and no record)"
+    else:
+        candidates = []
+        day_ = utc_day(source.first_ns)
+        while True:
+            candidate = period_of(kind, day_)
+            held = min(candidate.end_ns, source.last_ns + 1) - max(candidate.start_ns, source.first_ns)
+            candidates.append((max(held, 0), candidate.start_ns, candidate))
+            if candidate.end_ns > source.last_ns:
+                break
+            day_ = utc_day(candidate.end_ns)
+        chosen = max(candidates, key=lambda c: (c[0], c[1]))[2]
+        why = f"the {kind} holding the largest part of the records (the source holds no fill)"
+    span = f"the records run from {_utc_text(source.first_ns)} to {_utc_text(source.last_ns)}"
+    return chosen, f"no --date given: {why}; {span}"
+
+
+def _utc_text(ts_ns: int) -> str:
+    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def write_html(report: PeriodReport, path: Path, generated_ns: int | None = None) -> Path:
@@ -169,7 +213,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--date", type=day, metavar="DATE",
-        help="a UTC day inside the period, e.g. 2024-08-08 (default: the day of the source's last record)",
+        help="a UTC day inside the period, e.g. 2024-08-08 (default: the last period with a fill; the report "
+        "says which and why)",
     )  # fmt: skip
     parser.add_argument(
         "--source", choices=SOURCES, default="paper",
@@ -204,6 +249,28 @@ def _newest_backtest(root: Path) -> Path:
     return found[-1]
 
 
+def _configured_source_exists(kind: str, config: AppConfig, config_path: Path | None) -> None:
+    # Without --state-dir the account comes from the configuration: say which file was looked for,
+    # where that folder was configured, and how to point arb at an account.
+    from arb.config import DEFAULT_CONFIG_PATH
+
+    where = config_path if config_path is not None else DEFAULT_CONFIG_PATH
+    if kind == "paper":
+        account = config.dry_run.state_dir / "account.json"
+        if not account.is_file():
+            raise UsageError(
+                f"no paper account: {account} does not exist ([dry_run] state_dir in {where}); run arb dry-run to "
+                "start one there, or pass --state-dir with the folder of an existing account"
+            )
+    elif kind == "live" and not config.live.journal_url:
+        journal = config.live.state_dir / f"{config.live.account}.sqlite"
+        if not journal.is_file():
+            raise UsageError(
+                f"no live journal: {journal} does not exist ([live] state_dir and account in {where}); run arb live "
+                "first, or pass --state-dir with the folder of an existing journal"
+            )
+
+
 def main(args: argparse.Namespace) -> int:
     """Run ``arb report``: load the source, compute the period, write the page, print one line."""
     from arb.config import load_config
@@ -221,6 +288,8 @@ def main(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         results = args.results if args.results is not None else config.backtest.out
         state_dir = args.state_dir
+        if state_dir is None:
+            _configured_source_exists(kind, config, args.config)
         if kind == "paper" and state_dir is None:
             state_dir = config.dry_run.state_dir
         source = load_source(kind, results=results, state_dir=state_dir, config=config)
@@ -230,13 +299,16 @@ def main(args: argparse.Namespace) -> int:
     path = write_html(report, out)
     pnl = report.pnl
     pnl_text = "n/a" if pnl is None else f"{pnl:,.2f} {source.quote}"
+    fills = f"{report.total.fills} fills" if report.total.fills else "no fill in this period"
     console.print(
-        f"{report.period.kind} {report.period.label}: PnL {pnl_text}, {report.total.fills} fills, "
+        f"{report.period.kind} {report.period.label}: PnL {pnl_text}, {fills}, "
         f"{report.pairs_summary.pairs.pairs} pairs; report: {path}",
         highlight=False,
         soft_wrap=True,
         markup=False,
     )
+    if report.choice:
+        console.print(f"({report.choice})", highlight=False, soft_wrap=True, markup=False)
     for halt in source.halts:
         console.print(f"HALT: {halt}", style="bold red", highlight=False, markup=False)
     return 0

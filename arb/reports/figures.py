@@ -3,14 +3,18 @@
 Every figure comes from :func:`arb.report.summarize` (and :func:`arb.report.fill_spread_bps`) called
 on a slice of the source: there is one PnL and one win in arb, and a period's are the same ones.
 
-- **Equity** is rebuilt (the sources keep no samples): at a time ``t`` each venue holds its starting
+- **Equity at the period's start and end** is rebuilt: at a time ``t`` each venue holds its starting
   balances plus the fills with ``local_ts < t``, valued at that venue's latest mark at or before
-  ``t`` (the first mark before any). Samples are taken every :data:`SAMPLE_INTERVAL_NS` (one minute)
-  from the start of the period's records to their end, and at that end.
+  ``t`` (the first mark before any). A run's marks include the books' mids at each UTC midnight, so
+  the end of one day and the start of the next are valued at the same mids.
+- **Equity inside the period**: the run's own samples when the source keeps them (a backtest's
+  equity.npz, one a second), else rebuilt as above every :data:`SAMPLE_INTERVAL_NS` (one minute)
+  from the start of the period's records to their end.
 - **PnL** of the period is the trading PnL at its end minus the trading PnL at its start, each
   ``summarize(fills before t, equity at t, starting balances).total.pnl`` (equity minus the starting
   balances at the same marks). Positions carried into the period are thus revalued from the start's
-  marks to the end's; consecutive periods add up to the whole run's PnL.
+  marks to the end's; consecutive periods add up to the whole run's PnL (the same marks on both
+  sides of each boundary).
 - **Fees, volume, fills** (total and per venue): ``summarize`` over the fills inside the period.
 - **Funding** (perpetuals): the source's funding payments booked inside the period; each is cash on
   its venue from its booking time on, so the rebuilt equity and the PnL count it.
@@ -18,8 +22,8 @@ on a slice of the source: there is one PnL and one win in arb, and a period's ar
   period (a lot opened before it counts its whole time held).
 - **Pairs, win rate, captured spread**: the pairs whose first opening fill falls in the period, with
   their fills up to the period's end, valued at the end's marks.
-- **Sharpe, Sortino, max drawdown**: ``summarize``'s risk figures over the period's minute samples
-  (so the same "not meaningful under 30 days" rule).
+- **Sharpe, Sortino, max drawdown**: ``summarize``'s risk figures over the period's samples (the
+  rebuilt start, the samples inside, the rebuilt end; the same "not meaningful under 30 days" rule).
 - **Several symbols**: equity is rebuilt a row per symbol (each its part of the account at its own
   marks), every figure above is the account's (``summarize`` sums the rows of a time and values every
   fill at its own symbol's marks), and :class:`SymbolRow` holds each symbol's, computed the same way
@@ -263,6 +267,9 @@ class PeriodReport:
         curve_ts, curve_pnl: The trading PnL since ``start_ns`` at each sample (quote), for the chart.
         meta: What the page's footer lists.
         symbols: With several symbols, each one's figures (:class:`SymbolRow`); empty with one.
+        samples: Where the equity samples come from: ``"run"`` (the run's own samples inside the
+            period) or ``"rebuilt"`` (from the fills and the marks, one a minute).
+        choice: Why this period was reported when none was asked for ("" when one was).
     """
 
     period: Period
@@ -282,6 +289,8 @@ class PeriodReport:
     curve_pnl: Array
     meta: Mapping[str, Any]
     symbols: tuple[SymbolRow, ...] = ()
+    samples: str = "rebuilt"
+    choice: str = ""
 
     @property
     def total(self) -> VenueRow:
@@ -314,6 +323,8 @@ class PeriodReport:
                 "sharpe": risk.sharpe,
                 "max_drawdown": risk.max_drawdown,
                 "max_drawdown_frac": risk.max_drawdown_frac,
+                "equity_samples": risk.samples,
+                "samples": self.samples,
                 "venues": {
                     row.name: {
                         "pnl": row.pnl,
@@ -325,6 +336,7 @@ class PeriodReport:
                     for row in self.venues[:2]
                 },
                 "halts": list(self.source.halts),
+                "choice": self.choice,
                 **({"symbols": {row.name: _symbol_json(row) for row in self.symbols}} if self.symbols else {}),
             }
         )
@@ -395,11 +407,10 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
     end = min(max(source.last_ns + 1, period.start_ns), period.end_ns)
     if end <= start:  # no record in the period: all of it, nothing happened
         start, end = period.start_ns, period.end_ns
-    grid = np.arange(start, end, SAMPLE_INTERVAL_NS, dtype=np.int64)
-    times = np.append(grid, np.int64(end))
-    equity = equity_at(source, times)
     fills, initial = source.fills, source.initial
     n = initial.n_symbols
+    equity, samples = _period_equity(source, start, end)
+    times = equity["ts"][::n]
     ts = fills["local_ts"]
     meta = {"mode": f"report {period.kind}", "source": source.kind}
     names = source.symbols if n > 1 else ()
@@ -491,7 +502,22 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
         curve_pnl=curve - curve[0],
         meta=meta,
         symbols=tuple(symbols),
+        samples=samples,
     )
+
+
+def _period_equity(source: SourceData, start: int, end: int) -> tuple[Array, str]:
+    # The period's equity rows (n per time): rebuilt at ``start`` and ``end`` from the fills and the
+    # marks, and in between the source's own samples when it has some there ("run"), else rebuilt
+    # every SAMPLE_INTERVAL_NS ("rebuilt").
+    own = source.equity
+    inner = own[(own["ts"] > start) & (own["ts"] < end)] if len(own) else own
+    if len(inner):
+        edges = equity_at(source, np.array([start, end], dtype=np.int64))
+        n = source.initial.n_symbols
+        return np.concatenate([edges[:n], inner.astype(EQUITY_DTYPE), edges[n:]]), "run"
+    grid = np.arange(start, end, SAMPLE_INTERVAL_NS, dtype=np.int64)
+    return equity_at(source, np.append(grid, np.int64(end))), "rebuilt"
 
 
 def _symbol_closed(a: SymbolSummary, b: SymbolSummary, i: int) -> tuple[float, float]:

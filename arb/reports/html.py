@@ -35,8 +35,13 @@ table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .7em;border-bot
 th{text-align:left;background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .neg{color:#b00020}.pos{color:#1b7f3a}.halt{background:#fde8e8;border:1px solid #b00020;padding:.5em;border-radius:6px}
 .note{color:#666;font-size:.85em}svg{display:block;margin:.4em 0}
+.empty{background:#f3f3f3;border:1px solid #bbb;padding:.5em;border-radius:6px;font-weight:600}
 """
 
+_SAMPLES_LABEL: Final = {
+    "run": "equity samples (the run's own, and the period's start and end)",
+    "rebuilt": "equity samples (rebuilt from the marks, one a minute)",
+}
 _SPREAD_AXIS: Final = "spread captured at the pair's first opening fill, bps (positive: sold where dearer)"
 _W: Final = 900
 _H: Final = 260
@@ -100,6 +105,43 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return [first + i * step for i in range(int((hi - first) / step) + 1)]
 
 
+_TIME_STEPS_S: Final = (
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600,
+    86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400,
+)  # fmt: skip
+"""Steps of the time axis, seconds: the smallest that gives at most :data:`_MAX_TIME_TICKS` ticks is used."""
+_MAX_TIME_TICKS: Final = 7
+
+
+def _time_ticks(start_ns: int, end_ns: int) -> tuple[list[tuple[int, str]], str]:
+    """Ticks of a UTC time axis over ``[start_ns, end_ns]``: ``(ns, label)`` at round multiples of one
+    step, each label distinct (``HH:MM:SS`` under a minute's step, ``HH:MM`` under a day's, else
+    ``MM-DD``), and the date the axis title adds (``", 2024-08-09"``, or ``""`` when the labels carry
+    it or the axis crosses midnight, where the day's first tick shows its date instead)."""
+    span_s = max(end_ns - start_ns, 1) / NS_PER_S
+    step_s = next((s for s in _TIME_STEPS_S if span_s / s <= _MAX_TIME_TICKS), _TIME_STEPS_S[-1])
+    while span_s / step_s > _MAX_TIME_TICKS:
+        step_s *= 2
+    step = step_s * NS_PER_S
+    first = -(-start_ns // step) * step
+    times = list(range(first, end_ns + 1, step))
+    fmt = "%H:%M:%S" if step_s < 60 else "%H:%M" if step_s < 86_400 else "%m-%d"
+    stamps = [dt.datetime.fromtimestamp(t / NS_PER_S, tz=dt.UTC) for t in times]
+    days = {stamp.date() for stamp in stamps} | {dt.datetime.fromtimestamp(start_ns / NS_PER_S, tz=dt.UTC).date()}
+    if step_s >= 86_400:
+        return [(t, stamp.strftime(fmt)) for t, stamp in zip(times, stamps, strict=True)], ""
+    if len(days) == 1:
+        return [(t, stamp.strftime(fmt)) for t, stamp in zip(times, stamps, strict=True)], f", {min(days):%Y-%m-%d}"
+    out, seen = [], None
+    for t, stamp in zip(times, stamps, strict=True):
+        text = stamp.strftime(fmt)
+        if stamp.date() != seen:  # the first tick of each day carries its date
+            text = f"{stamp:%m-%d} {text}"
+            seen = stamp.date()
+        out.append((t, text))
+    return out, ""
+
+
 def _axis_range(values: Array) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     if not len(finite):
@@ -130,13 +172,14 @@ def _line_chart(ts: Array, values: Array, start_ns: int, end_ns: int, ylabel: st
     parts.append(
         f'<line x1="{left}" x2="{left + width}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#999" stroke-dasharray="4 3"/>'
     )
-    long = span > 2 * 86_400 * NS_PER_S
-    for i in range(7):
-        t = start_ns + span * i / 6
-        stamp = dt.datetime.fromtimestamp(t / NS_PER_S, tz=dt.UTC)
-        label = stamp.strftime("%m-%d") if long else stamp.strftime("%H:%M")
-        parts.append(f'<text x="{x(t):.1f}" y="{_H - 14}" font-size="11" text-anchor="middle">{label}</text>')
-    parts.append(f'<text x="{left + width / 2}" y="{_H - 1}" font-size="11" text-anchor="middle">time (UTC)</text>')
+    ticks, dated = _time_ticks(start_ns, end_ns)
+    for t, label in ticks:
+        parts.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top + height}" y2="{top + height + 4}" '
+                     'stroke="#999"/>')  # fmt: skip
+        anchor = "end" if x(t) + 3.5 * len(label) > _W else "middle"  # the last label stays inside the chart
+        parts.append(f'<text x="{x(t):.1f}" y="{_H - 14}" font-size="11" text-anchor="{anchor}">{_e(label)}</text>')
+    parts.append(f'<text x="{left + width / 2}" y="{_H - 1}" font-size="11" text-anchor="middle">'
+                 f"time (UTC{_e(dated)})</text>")  # fmt: skip
     parts.append(f'<text x="12" y="{top + height / 2}" font-size="11" text-anchor="middle" '
                  f'transform="rotate(-90 12 {top + height / 2})">{_e(ylabel)}</text>')  # fmt: skip
     good = np.isfinite(values)
@@ -192,7 +235,10 @@ def _histogram(values: Array, xlabel: str, bins: int = 24) -> str:
 
 
 def _venue_bars(
-    names: Sequence[str], series: Sequence[tuple[str, str, Sequence[float | None]]], label: str = "per venue"
+    names: Sequence[str],
+    series: Sequence[tuple[str, str, Sequence[float | None]]],
+    label: str = "per venue",
+    unit: str = "quote",
 ) -> str:
     # grouped bars: one group per venue (or symbol), one bar per series (label, colour, values)
     values = np.array([[np.nan if v is None else v for v in vals] for _, _, vals in series], dtype=float)
@@ -205,10 +251,12 @@ def _venue_bars(
     def y(v: float) -> float:
         return top + (hi - v) / (hi - lo) * height
 
-    parts = [f'<svg width="{_W // 2}" height="{_H}" role="img" aria-label="{_e(label)}">']
+    parts = [f'<svg width="{_W // 2}" height="{_H}" role="img" aria-label="{_e(label)} ({_e(unit)})">']
     for tick in _ticks(lo, hi, 4):
         parts.append(f'<line x1="{left}" x2="{left + width}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>')
         parts.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">{tick:,.4g}</text>')
+    parts.append(f'<text x="12" y="{top + height / 2}" font-size="11" text-anchor="middle" '
+                 f'transform="rotate(-90 12 {top + height / 2})">{_e(unit)}</text>')  # fmt: skip
     for g, name in enumerate(names):
         for s, (label, colour, _) in enumerate(series):
             v = values[s, g]
@@ -216,14 +264,21 @@ def _venue_bars(
                 continue
             x0 = left + g * group + group * 0.1 + s * bar
             y0, y1 = sorted((y(0.0), y(float(v))))
-            parts.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{bar - 2:.1f}" height="{max(y1 - y0, 0.5):.1f}" '
-                         f'fill="{colour}"><title>{_e(name)} {_e(label)}: {v:,.4f}</title></rect>')  # fmt: skip
+            parts.append(
+                f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{bar - 2:.1f}" height="{max(y1 - y0, 0.5):.1f}" '
+                f'fill="{colour}"><title>{_e(name)} {_e(label)}: {v:,.4f} {_e(unit)}</title></rect>'
+            )
+            above = v >= 0
+            parts.append(f'<text x="{x0 + (bar - 2) / 2:.1f}" y="{(y0 - 3) if above else (y1 + 11):.1f}" '
+                         f'font-size="10" text-anchor="middle">{v:,.2f}</text>')  # fmt: skip
         parts.append(f'<text x="{left + g * group + group / 2:.1f}" y="{_H - 14}" font-size="12" '
                      f'text-anchor="middle">{_e(name)}</text>')  # fmt: skip
     parts.append(f'<line x1="{left}" x2="{left + width}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#999"/>')
     for s, (label, colour, _) in enumerate(series):
-        parts.append(f'<rect x="{left + 10 + s * 110}" y="{_H - 10}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{left + 24 + s * 110}" y="{_H - 1}" font-size="11">{_e(label)}</text>')  # fmt: skip
+        parts.append(
+            f'<rect x="{left + 10 + s * 110}" y="{_H - 10}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{left + 24 + s * 110}" y="{_H - 1}" font-size="11">{_e(label)} ({_e(unit)})</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -271,7 +326,7 @@ def _symbols_section(report: PeriodReport, q: str) -> str:
     bars = _venue_bars(names, [
         ("PnL", "#1f77b4", [r.total.pnl for r in rows_of]),
         ("fees", "#d62728", [r.total.fees for r in rows_of]),
-    ], label="per symbol")  # fmt: skip
+    ], label="per symbol", unit=q)  # fmt: skip
     return "".join(["<h2>Per symbol</h2>", _table(["figure", *names], [(k, *v) for k, v in rows]), bars])
 
 
@@ -324,7 +379,7 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         ("Sharpe standard error", _num(risk.sharpe_stderr, 1)),
         (f"max drawdown ({q})", _money(risk.max_drawdown)),
         ("max drawdown (of peak)", _pct(risk.max_drawdown_frac)),
-        ("equity samples (one a minute)", f"{risk.samples:,}"),
+        (_SAMPLES_LABEL[report.samples], f"{risk.samples:,}"),
         (f"equity at the start ({q})", _money(report.start_equity)),
     ]
     notes = [risk.ratios_note] if risk.ratios_note else []
@@ -332,6 +387,10 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         notes.append(f"annualised return: {report.annualise_note}")
     notes += list(report.source.notes)
     halts = "".join(f'<p class="halt">HALT: {_e(h)}</p>' for h in report.source.halts)
+    if total.fills == 0:
+        why = " (the source holds no fill at all)" if len(report.source.fills) == 0 else ""
+        halts += f'<p class="empty" id="no-fill">No fill in this {_e(report.period.kind)}{_e(why)}.</p>'
+    choice = f'<p class="sub" id="choice">Period: {_e(report.choice)}.</p>' if report.choice else ""
     embedded = json.dumps(report.totals(), allow_nan=False, sort_keys=True).replace("</", "<\\/")
     title = f"arb {report.period.kind} report {report.period.label}"
     span = f"{_utc(report.start_ns)} to {_utc(report.end_ns)}"
@@ -342,6 +401,7 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         f"<h1>{_e(title)}</h1>",
         f'<p class="sub">{_e(report.source.kind)} {_e(report.source.name)}; records {_e(span)}; '
         f"generated {_e(_utc(generated_ns))}</p>",
+        choice,
         halts,
         '<div class="cards">', *cards, "</div>",
         "<h2>Trading PnL over the period</h2>",
@@ -351,7 +411,7 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         _venue_bars(["binance", "bybit"], [
             ("PnL", "#1f77b4", [r.pnl for r in report.venues[:2]]),
             ("fees", "#d62728", [r.fees for r in report.venues[:2]]),
-        ]),
+        ], unit=q),
         _symbols_section(report, q) if several else "",
         "<h2>Pairs</h2>",
         _table(["figure", "value"], pair_rows),

@@ -7,12 +7,20 @@ None of the three keeps equity samples on disk, so the report rebuilds equity fr
 marks (:mod:`arb.reports.figures`). The marks are:
 
 - every fill's price, on its symbol's venue at its ``local_ts`` (the last trade arb made there);
-- each session's final mid (``venues.<name>.final_mid`` of its summary.json, with several symbols
-  ``symbols.<symbol>.venues.<name>.final_mid``) at its ``end_ns``: the
-  backtest's own summary.json, and for a paper account or the journal the summary.json of every
-  ``arb dry-run`` / ``arb live`` session of that account found in the results folder;
+- each session's boundary marks (``marks`` of its summary.json: the books' mids at its start, at each
+  UTC midnight it crossed and at its end, valuation prices where they differ) and its final mid
+  (``venues.<name>.final_mid``, with several symbols ``symbols.<symbol>.venues.<name>.final_mid``)
+  at its ``end_ns``: the backtest's own summary.json, and for a paper account or the journal the
+  summary.json of every ``arb dry-run`` / ``arb live`` session of that account found in the results
+  folder;
 - for the daily report of a running session, the mids the session passes in
   (:func:`arb.reports.write_daily_report`).
+
+A mark a session took at a time wins over a fill's price at the same time, so a position carried
+across midnight is valued at the books' mids there, on both sides of the boundary.
+
+A backtest's report folder also keeps its equity samples (``equity.npz``, one a second): the report
+measures drawdown and ratios on them (:attr:`SourceData.equity`).
 
 Times are int64 ns since the epoch (UTC): ``local_ts`` of the fills (data time for a replay).
 """
@@ -31,9 +39,18 @@ import numpy as np
 
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
-from arb.report import FUNDING_CSV, SUMMARY_JSON, TRADES_CSV, InitialBalances, read_trades_csv
+from arb.report import (
+    EQUITY_NPZ,
+    FUNDING_CSV,
+    SUMMARY_JSON,
+    TRADES_CSV,
+    InitialBalances,
+    read_equity_npz,
+    read_trades_csv,
+)
 from arb.strategy.types import (
     BUY,
+    EQUITY_DTYPE,
     FILL_DTYPE,
     FUNDING_DTYPE,
     HEDGE_FAILED,
@@ -83,13 +100,17 @@ class SourceData:
         initial: The balances the account started with (inception): PnL is measured against them;
             every symbol's base (``initial.bases``).
         first_ns: The first time the source knows of (a run's start, else its first fill or mark).
-        last_ns: The last time it knows of (a run's end, else its last fill or mark).
+        last_ns: The last time it knows of (a run's end, else its last fill or mark). A source that
+            knows of no time at all (no fill, no mark) has ``last_ns < first_ns`` (:attr:`empty`).
         quote: The quote currency's name (``USDT``), for the page.
         halts: What the source says stops trading now (a halt reason, a hedge that failed).
         notes: How the marks were found, and anything else the reader must know.
         symbols: The symbols' names by number (one name, or none, for a source of one symbol).
         funding: ``FUNDING_DTYPE`` rows sorted by ``ts``: the funding payments of perpetual positions
             (a backtest's ``funding.csv``, a paper account's, the journal's); empty on spot.
+        equity: ``EQUITY_DTYPE`` rows sorted by ``ts`` (one per symbol at each sample time): the run's
+            own equity samples when the source keeps them (a backtest's ``equity.npz``); empty
+            otherwise, and the report rebuilds equity from the fills and the marks.
     """
 
     kind: str
@@ -104,6 +125,12 @@ class SourceData:
     notes: tuple[str, ...] = field(default=())
     symbols: tuple[str, ...] = ()
     funding: Array = field(default_factory=lambda: np.zeros(0, FUNDING_DTYPE))
+    equity: Array = field(default_factory=lambda: np.zeros(0, EQUITY_DTYPE))
+
+    @property
+    def empty(self) -> bool:
+        """True when the source knows of no time: no fill and no mark (an account that never traded)."""
+        return self.last_ns < self.first_ns
 
 
 def marks_from(fills: Array, sessions: Iterable[Mark] = ()) -> Array:
@@ -150,8 +177,8 @@ def _span(
         times.append(start)
     if end is not None:
         times.append(end)
-    if not times:
-        raise UsageError(f"{what}: holds no fill, nothing to report")
+    if not times:  # nothing known: an empty source (see SourceData.empty)
+        return 0, -1
     return min(times), max(times)
 
 
@@ -179,6 +206,33 @@ def _final_mids(summary: Mapping[str, Any], symbols: Sequence[str] = ()) -> list
     return [venue_mids(parts.get(name) or {}) for name in symbols]
 
 
+def _boundary_marks(summary: Mapping[str, Any], symbols: Sequence[str] = ()) -> list[Mark]:
+    # A session report's boundary marks (its ``marks``: start, midnights, end) per symbol of ``symbols``
+    # by name (a report of one symbol values the first): each at its time, the valuation prices where
+    # given (a perpetual's mark price), else the books' mids; NaN where it says nothing
+    marks = summary.get("marks")
+    if not isinstance(marks, list):
+        return []
+    names: list[str | None] = [*symbols] or [None]
+    out: list[Mark] = []
+    for mark in marks:
+        if not isinstance(mark, Mapping) or not isinstance(mark.get("ts"), int):
+            continue
+        mids, prices = mark.get("mids"), mark.get("prices")
+        values = prices if isinstance(prices, Mapping) else mids
+        if not isinstance(values, Mapping) or not values:
+            continue
+        rows = []
+        for s, name in enumerate(names):
+            own = values.get(name) if name is not None else None
+            if own is None and s == 0 and len(values) == 1:
+                own = next(iter(values.values()))  # one symbol: whatever its name
+            own = own if isinstance(own, Mapping) else {}
+            rows.append([_finite_or_nan(own.get(venue)) for venue in ASSET_NAMES])
+        out.append((int(mark["ts"]), rows))
+    return out
+
+
 def _symbols_of(config: Mapping[str, Any] | None) -> tuple[str, ...]:
     # [strategy] symbols of a report's configuration (a report from before several symbols: its symbol)
     strategy = (config or {}).get("strategy") or {}
@@ -197,10 +251,13 @@ def _quote(config: Mapping[str, Any] | None) -> str:
 
 
 def load_backtest(folder: Path) -> SourceData:
-    """A backtest's report folder (``summary.json`` and ``trades.csv`` of ``arb backtest``).
+    """A backtest's report folder (``summary.json`` and ``trades.csv`` of ``arb backtest``, and its
+    equity samples ``equity.npz`` when the folder has them).
 
-    Marks: the fills' prices and the run's final mids at its ``meta.end_ns``. Starting balances:
-    summary.json's ``initial``. Raises :class:`UsageError` when either file is missing or unreadable.
+    Marks: the fills' prices, the run's boundary marks (summary.json's ``marks``: the books' mids at
+    its start, at each UTC midnight and at its end) and its final mids at its ``meta.end_ns``.
+    Starting balances: summary.json's ``initial``. Raises :class:`UsageError` when either file is
+    missing or unreadable.
     """
     summary_path, trades_path = folder / SUMMARY_JSON, folder / TRADES_CSV
     for path in (summary_path, trades_path):
@@ -222,7 +279,12 @@ def load_backtest(folder: Path) -> SourceData:
     names = _names(names, balances.n_symbols)
     start, end = meta.get("start_ns"), meta.get("end_ns")
     sessions: list[Mark] = [(int(end), _final_mids(summary, names))] if isinstance(end, int) else []
-    marks = marks_from(fills, sessions)
+    boundaries = _boundary_marks(summary, names)
+    marks = marks_from(fills, [*boundaries, *sessions])
+    try:
+        equity = read_equity_npz(folder / EQUITY_NPZ)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     first, last = _span(f"backtest {folder}", fills, marks, start=start if isinstance(start, int) else None)
     halts = []
     states = meta.get("kernel_states") or [meta.get("kernel_state") or {}]
@@ -242,10 +304,21 @@ def load_backtest(folder: Path) -> SourceData:
         last_ns=last,
         quote=_quote(meta.get("config")),
         halts=tuple(halts),
-        notes=("marks: each fill's price, and the run's final mids at its end (summary.json)",),
+        notes=(_BACKTEST_MARKS if boundaries else _OLD_BACKTEST_MARKS,),
         symbols=names,
         funding=_read_funding(folder / FUNDING_CSV, ("time", "local_ts"), names),
+        equity=equity if len(equity) and equity["symbol"].max() < balances.n_symbols else equity[:0],
     )
+
+
+_BACKTEST_MARKS: Final = (
+    "marks: the books' mids at the run's start, at each UTC midnight and at its end (summary.json), and each "
+    "fill's price"
+)
+_OLD_BACKTEST_MARKS: Final = (
+    "marks: each fill's price, and the run's final mids at its end (summary.json, written by an older arb: it "
+    "has no mids at midnight, so a position carried across midnight is valued at its last fill's price there)"
+)
 
 
 def _names(names: Sequence[str], n: int) -> tuple[str, ...]:
@@ -280,6 +353,7 @@ def _session_summaries(results: Path | None, mode: str, belongs: Any) -> list[tu
 def _session_marks(summaries: Sequence[tuple[Path, dict[str, Any]]], symbols: Sequence[str] = ()) -> list[Mark]:
     marks: list[Mark] = []
     for _, data in summaries:
+        marks += _boundary_marks(data, symbols)
         end = data["meta"].get("end_ns")
         if isinstance(end, int):
             marks.append((end, _final_mids(data, symbols)))
@@ -289,7 +363,8 @@ def _session_marks(summaries: Sequence[tuple[Path, dict[str, Any]]], symbols: Se
 def _marks_note(summaries: Sequence[tuple[Path, dict[str, Any]]], results: Path | None, given: int) -> str:
     note = "marks: each fill's price"
     if summaries:
-        note += f", and the final mids of {len(summaries)} session report(s) in {results}"
+        note += f", and the mids at the start, each UTC midnight and the end of {len(summaries)} session report(s) "
+        note += f"in {results}"
     elif results is not None:
         note += f" (no session report of this account in {results})"
     if given:

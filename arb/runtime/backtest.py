@@ -74,7 +74,7 @@ from arb.execution.risk import (
     update_equity,
     value_px,
 )
-from arb.report import Spans, out_of_sync_spans
+from arb.report import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.runtime.loader import Funding, Session, book_times, funding_of, load_session, plan_days, sync_transitions
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import params_of
@@ -891,6 +891,8 @@ class BacktestResult:
     initial_base_by_symbol: list[tuple[float, float]] = field(default_factory=list)
     funding: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, FUNDING_DTYPE))
     """FUNDING_DTYPE: every funding payment booked (perpetuals), its own line beside the fills."""
+    day_marks: list[BoundaryMark] = field(default_factory=list)
+    """The books' mids at each UTC midnight inside the data (what the report values positions at)."""
 
 
 def decision_points(book_ts: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -1076,6 +1078,13 @@ class Loop:
                 text = f"{names[event.symbol]}: {text}"
             log.warning("risk at %s UTC: %s", when, text)
 
+    def midnight_mark(self, midnight_ns: int, book_ts: int) -> BoundaryMark:
+        """The books' mids now (the loop stopped at ``book_ts``, its last decision before ``midnight_ns``,
+        so they are the books at midnight) and what holdings are valued at (a perpetual's mark price)."""
+        mids = self.last_mid.copy()
+        mark = self.perp[9]  # the mark price now per (symbol, venue), NaN until a perpetual's stream gave one
+        return BoundaryMark("midnight", midnight_ns, book_ts, mids, np.where(np.isnan(mark), mids, mark))
+
     def run(self, hbt: HashMapMarketDepthBacktest, until_ns: int) -> int:
         """Run the compiled loop to local time ``until_ns``; 0 there, 1 at the end of the data.
 
@@ -1243,12 +1252,23 @@ def run_session(
     loop = Loop(config, session, schedule, funding_of(config, session))
     span = session.end_ns - session.start_ns
     hbt = build_hbt(config, session)
+    midnights = _midnight_stops(schedule.decision_ts, session.start_ns, session.end_ns)
+    day_marks: list[BoundaryMark] = []
     try:
         hbt.elapse(1)  # hftbacktest's clock starts at the first event only after a first step
         chunk = max(span // 200, NS_PER_S)
         until = session.start_ns + chunk
+        rc = 0
         while True:
-            rc = loop.run(hbt, until)
+            # A midnight in this chunk: stop at the last decision before it (a decision the loop makes
+            # anyway, so nothing it decides changes) and take the books' mids there.
+            while rc != 1 and midnights and midnights[0][1] <= until:
+                midnight, last = midnights.pop(0)
+                if last > hbt.current_timestamp:
+                    rc = loop.run(hbt, last)
+                day_marks.append(loop.midnight_mark(midnight, last))
+            if rc != 1:
+                rc = loop.run(hbt, until)
             if on_progress is not None:
                 on_progress(min(until, session.end_ns) - session.start_ns, span)
             if rc == 1 or until >= session.end_ns:
@@ -1298,4 +1318,18 @@ def run_session(
         out_of_sync_by_symbol=by_symbol,
         initial_base_by_symbol=base,
         funding=loop.funding[: counters[C_FUNDING]].copy(),
+        day_marks=day_marks,
     )
+
+
+def _midnight_stops(decision_ts: np.ndarray[Any, Any], start_ns: int, end_ns: int) -> list[tuple[int, int]]:
+    # (midnight, the last decision time before it) for every UTC midnight inside (start_ns, end_ns]
+    # that has a decision before it
+    out = []
+    midnight = (start_ns // NS_PER_DAY + 1) * NS_PER_DAY
+    while midnight <= end_ns:
+        k = int(np.searchsorted(decision_ts, midnight, side="left"))
+        if k > 0:
+            out.append((midnight, int(decision_ts[k - 1])))
+        midnight += NS_PER_DAY
+    return out

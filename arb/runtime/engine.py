@@ -63,7 +63,7 @@ from arb.execution.risk import (
     update_equity,
     value_px,
 )
-from arb.report import Spans, out_of_sync_spans
+from arb.report import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import params_of
 from arb.strategy.types import (
@@ -471,6 +471,10 @@ class Engine:
         self._account = (self.position, self.init_base, self.init_quote, self.cash)  # the same arrays
         self.equity_interval = equity_interval_ns
         self.next_sample = 0
+        self.day_marks: list[BoundaryMark] = []
+        """The books' mids at each UTC midnight the clock crossed (taken before the first batch past it,
+        so they are the books at midnight): what the reports value positions at across a day boundary."""
+        self._next_midnight = 0  # 0: no batch yet
         self.log = EngineLog(n_sym)
         self.on_fill = on_fill
         self.on_order: Callable[[Any], None] | None = None
@@ -623,10 +627,23 @@ class Engine:
 
     def on_batches(self, now: int, batches: Iterable[Batch]) -> None:
         """Everything for one local time: earlier executor events, the batches, then the decision."""
+        if now >= self._next_midnight:
+            self._cross_midnight(now)
         self.advance(now)
         for batch in batches:
             self.apply(batch)
         self._settle(now)
+
+    def _cross_midnight(self, now: int) -> None:
+        # the books have not changed since the last batch: their mids are the mids at each midnight passed
+        if self._next_midnight:
+            midnight = self._next_midnight
+            while midnight <= now:
+                mids = self.last_mid.copy()
+                price = np.where(np.isnan(self.mark), mids, self.mark)
+                self.day_marks.append(BoundaryMark("midnight", midnight, self._now, mids, price))
+                midnight += NS_PER_DAY
+        self._next_midnight = (now // NS_PER_DAY + 1) * NS_PER_DAY
 
     def finish(self, now: int) -> None:
         """Process every remaining executor event and take a last equity sample at ``now``."""

@@ -619,7 +619,8 @@ def _start_watch(
     # the dashboard, /metrics and the alerts of this run ([ops], [alerts]); a kept halt shows at once
     folder = account.path.parent  # the daily report reads this very account
     own = config.with_overrides({"dry_run.state_dir": folder}) if folder != config.dry_run.state_dir else config
-    watch = Watch(own, "dry-run", clock=clock, report_dir=str(folder / "reports"))
+    data = "live" if feeds else "replay"  # no live feed: a recording is being replayed
+    watch = Watch(own, "dry-run", clock=clock, report_dir=str(folder / "reports"), data=data)
     for line in watch.start():
         console.print(line, highlight=False, soft_wrap=True)
     watch.attach(engine)
@@ -749,7 +750,8 @@ def write_dry_run_report(
     source: str,
     console: Console | None = None,
 ) -> list[Path] | None:
-    """The same summary, trades.csv, equity.png and summary.json as a backtest; None without data."""
+    """The same summary, trades.csv, equity.npz, equity.png and summary.json as a backtest (its marks
+    at each UTC midnight the session crossed: the engine's, ``Engine.day_marks``); None without data."""
     from arb.execution.risk import symbol_risk_figures
     from arb.report import InitialBalances, print_summary, run_summary, write_report
 
@@ -794,6 +796,7 @@ def write_dry_run_report(
         sent=engine.log.sent.view(),
         kernel_flags=[int(engine.kstate[s]["flags"]) for s in range(n)],
         funding=engine.log.funding.view(),
+        day_marks=engine.day_marks,
     )
     paths = write_report(out, summary, fills, equity, funding=engine.log.funding.view())
     print_summary(summary, console)

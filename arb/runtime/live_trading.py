@@ -602,7 +602,8 @@ def _cmd_live(args: Any) -> int:
         out_of_sync = [engine.log.out_of_sync(result.start_ns, result.end_ns, s) for s in range(n)]
         fills, equity = engine.log.fills.view(), engine.log.equity.view()
         paid = engine.log.funding.view()
-        summary = run_summary(config, fills, equity, initial, meta, out_of_sync=out_of_sync, funding=paid)
+        summary = run_summary(config, fills, equity, initial, meta, out_of_sync=out_of_sync, funding=paid,
+                              day_marks=engine.day_marks)  # fmt: skip
         paths = write_report(out, summary, fills, equity, funding=paid)
         print_summary(summary, console)
         console.print(f"report: {paths[-1].parent}", highlight=False)

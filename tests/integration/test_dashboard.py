@@ -529,6 +529,7 @@ async def test_page_survives_the_server_restarting_without_duplicate_points(tmp_
             await browser.call("Page.navigate", url=server.url + "/")
             state = await browser.wait("the page to be live", lambda s: s["status"] == "live" and s["points"][0] == 20)
             assert state["fills"] == 2 and state["canvases"] >= 2
+            assert await browser.evaluate("document.getElementById('status').textContent") == "live"  # live data
 
             port = server.port
             await asyncio.to_thread(server.stop)
@@ -618,6 +619,12 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
             first = await browser.wait("the page to be live during the run", lambda s: s["status"] == "live"
                                        and s["points"][0] > 0, 30)  # fmt: skip
             assert not run.done(), "the replay must still be running while the page is open"
+            # a replay is never shown as the market now: the pill says REPLAY, the tag what is replayed
+            shown = await browser.evaluate(
+                "[document.getElementById('status').textContent, document.body.dataset.data,"
+                " document.getElementById('mode').textContent, document.title]"
+            )
+            assert shown == ["replay", "replay", "dry-run \u00b7 replay of a recording", "arb - REPLAY"]
             # the page follows the run: more points arrive while it trades
             await browser.wait("points to arrive while the replay runs",
                                lambda s: s["points"][0] > first["points"][0] + 20, 30)  # fmt: skip

@@ -18,10 +18,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_the_replayed_sample_writes_the_report_of_the_day_it_crossed(tmp_path: Path) -> None:
     # the sample runs from shortly before to shortly after midnight UTC: one day ends inside it
+    import json
+
+    from arb.runtime.live import write_dry_run_report
+
     path = write_config_files(tmp_path, arbitrage_overrides={"backtest": {"recordings": str(REPO / "recordings")}})
     config = load_config(path)
     state = tmp_path / "elsewhere"  # not [dry_run] state_dir: the report must read this very account
     account = PaperAccount.open(state, config)
+    base, quote = account.balances()
     result = asyncio.run(dry_run_replay(config, account=account, console=Console(quiet=True), speed=None))
     assert result.watch is not None
     reports = sorted((state / "reports").glob("dry-run-day-*.html"))
@@ -32,6 +37,24 @@ def test_the_replayed_sample_writes_the_report_of_the_day_it_crossed(tmp_path: P
     day = re.search(r"dry-run-day-(\d{4}-\d{2}-\d{2})\.html", reports[0].name)
     assert day is not None and day.group(1) in html
     assert not re.search(r"""(src|href)\s*=\s*["']https?://""", html)  # opens with no network
+
+    # the engine took the books' mids at midnight, before the first batch past it; the day's report
+    # values the positions it carries at them: its three pairs each won, as in the whole run
+    [mark] = result.engine.day_marks
+    assert mark.ts == 1_723_161_600_000_000_000 and 0 < mark.ts - mark.book_ts < 1_000_000_000
+    data = re.search(r'id="arb-report">(.*?)</script>', html, re.DOTALL)
+    assert data is not None
+    figures = json.loads(data.group(1).replace("<\\/", "</"))
+    assert (figures["pairs"], figures["pairs_won"]) == (3, 3) and figures["pnl"] > 0
+    assert "61,685.99" in html and "61,663.75" in html  # the mids at midnight, as the backtest took them
+    # and the session's summary.json keeps them, as a backtest's does
+    out = tmp_path / "run"
+    assert write_dry_run_report(result, config, base, quote, out, source="replay", console=Console(quiet=True))
+    summary = json.loads((out / "summary.json").read_text())
+    assert [m["at"] for m in summary["marks"]] == ["start", "midnight", "end"]
+    midnight = summary["marks"][1]
+    assert (midnight["ts"], midnight["book_ts"]) == (mark.ts, mark.book_ts)
+    assert midnight["mids"]["BTCUSDT"] == {"binance": float(mark.mid[0, 0]), "bybit": float(mark.mid[0, 1])}
 
 
 def test_a_two_symbol_dry_run_writes_a_daily_report_with_each_symbol_at_its_own_mids(

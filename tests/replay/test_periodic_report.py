@@ -94,10 +94,61 @@ def test_the_days_of_a_run_across_midnight_add_up_to_its_summary(sample_backtest
     assert sum(d["pnl"] for d in days) == pytest.approx(summary["total"]["pnl"], abs=CENT)
     assert sum(d["fees"] for d in days) == pytest.approx(summary["total"]["fees"], abs=CENT)
     assert sum(d["pairs"] for d in days) == summary["pairs"]["pairs"]
-    # the default period is the day of the last record
+    # the default period is the last day with a fill, and the page says so
     default = tmp_path / "default.html"
     assert main(["report", "--source", "backtest", "--results", str(sample_backtest), "--out", str(default)]) == 0
     assert _embedded(default)["label"] == "2024-08-09"
+    assert _embedded(default)["choice"].startswith("no --date given: the last day with a fill (at 2024-08-09 ")
+
+
+def test_the_sample_keeps_the_books_mids_at_its_start_at_midnight_and_at_its_end(sample_backtest: Path) -> None:
+    summary = json.loads((sample_backtest / "summary.json").read_text())
+    marks = summary["marks"]
+    assert [m["at"] for m in marks] == ["start", "midnight", "end"]
+    midnight = marks[1]
+    assert midnight["time"] == "2024-08-09T00:00:00.000000000Z" and midnight["ts"] == 1_723_161_600_000_000_000
+    # the books as they were at midnight: the last decision before it, a fraction of a second earlier
+    assert 0 < midnight["ts"] - midnight["book_ts"] < 1_000_000_000
+    meta = summary["meta"]
+    assert meta["start_ns"] <= marks[0]["ts"] < midnight["ts"] < marks[2]["ts"]
+    for name in ("binance", "bybit"):
+        assert marks[2]["mids"]["BTCUSDT"][name] == summary["venues"][name]["final_mid"]
+        assert 50_000 < midnight["mids"]["BTCUSDT"][name] < 70_000
+    assert "prices" not in midnight  # spot: holdings are valued at the mids
+    # the full-resolution equity beside it: one sample a second, the run's own
+    from arb.report import read_equity_npz
+
+    equity = read_equity_npz(sample_backtest / "equity.npz")
+    assert len(equity) == summary["risk"]["samples"] == meta["counters"]["equity_samples"]
+
+
+def test_the_days_of_the_sample_tell_the_runs_story(sample_backtest: Path, tmp_path: Path) -> None:
+    # Before: the day before midnight valued its carried positions at its fills' prices, so the three
+    # pairs it opened (each of which won in the run) showed "win rate 0% of 3 pairs, PnL -0.31" beside
+    # "mean captured spread 29.7 bps, net of fees 9.7", and drawdowns came from one-minute steps.
+    summary = json.loads((sample_backtest / "summary.json").read_text())
+    assert summary["pairs"]["pairs"] == summary["pairs"]["pairs_won"] == 13  # every pair of the run won
+    days = []
+    for date in ("2024-08-08", "2024-08-09"):
+        page = tmp_path / f"{date}.html"
+        args = ["report", "--source", "backtest", "--results", str(sample_backtest), "--date", date, "--out", str(page)]
+        assert main(args) == 0
+        days.append(_embedded(page))
+    # the days' PnL is the run's: the same mids at midnight on both sides of it
+    assert abs(sum(d["pnl"] for d in days) - summary["total"]["pnl"]) < 1e-9
+    for name in ("binance", "bybit"):
+        assert abs(sum(d["venues"][name]["pnl"] for d in days) - summary["venues"][name]["pnl"]) < 1e-9
+    # the day before midnight: what the risk gate measured at its day boundary (its own day-start PnL)
+    assert abs(days[0]["pnl"] - summary["meta"]["risk_state"]["day_start_pnl"]) < 1e-9
+    # a pair that won in the run wins in its day
+    assert [(d["pairs"], d["pairs_won"]) for d in days] == [(3, 3), (10, 10)]
+    assert all(d["win_rate"] == 1.0 and d["pnl"] > 0 for d in days)
+    # drawdown from the run's own samples (one a second), never deeper than the run's
+    run_drawdown = summary["risk"]["max_drawdown"]
+    assert all(d["samples"] == "run" and d["equity_samples"] > 100 for d in days)
+    assert sum(d["equity_samples"] for d in days) == summary["risk"]["samples"] + 4  # and each day's two ends
+    assert all(d["max_drawdown"] <= run_drawdown + 1e-9 for d in days)
+    assert max(d["max_drawdown"] for d in days) == pytest.approx(run_drawdown, abs=1e-9)  # its deepest fall is in a day
 
 
 def test_the_month_of_the_sample_backtest_equals_its_summary(sample_backtest: Path, tmp_path: Path) -> None:

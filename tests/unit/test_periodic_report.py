@@ -19,7 +19,8 @@ from arb.cli import main
 from arb.config import AppConfig, load_config
 from arb.journal import Journal
 from arb.report import InitialBalances, pnl_from_fills
-from arb.reports import SourceData, compute_period, period_of, render_html, write_daily_report
+from arb.reports import SourceData, build_report, compute_period, period_of, render_html, write_daily_report
+from arb.reports.command import default_period
 from arb.reports.sources import marks_from
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, SELL
 from arb.testing.configs import write_config_files
@@ -208,7 +209,6 @@ def _config(tmp_path: Path) -> Path:
     ("case", "message"),
     [
         ("no account", "--state-dir: expected a paper account folder with account.json"),
-        ("no fill", "holds no fill, nothing to report"),
         ("not a backtest", "--results: expected a backtest report folder with summary.json"),
         ("state with backtest", "--state-dir: expected only with --source paper or live"),
         ("no journal", "--state-dir: expected the live journal"),
@@ -223,9 +223,6 @@ def test_a_missing_or_empty_source_is_exit_2_in_one_line(
     args = ["report", "--config", str(config)]
     if case == "no account":
         args += ["--source", "paper", "--state-dir", str(folder)]
-    elif case == "no fill":
-        (folder / "account.json").write_text(json.dumps({"inception_base": [1, 1], "inception_quote": [1e5, 1e5]}))
-        args += ["--source", "paper", "--state-dir", str(folder)]
     elif case == "not a backtest":
         args += ["--source", "backtest", "--results", str(folder)]
     elif case == "state with backtest":
@@ -239,6 +236,103 @@ def test_a_missing_or_empty_source_is_exit_2_in_one_line(
     assert len(lines) == 1 and lines[0].startswith("arb report: ") and message in lines[0], err
     assert out == "" and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, no journal created
+
+
+def test_a_source_without_a_fill_is_a_report_that_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # before: "holds no fill, nothing to report" and exit 2
+    config = _config(tmp_path)
+    state = tmp_path / "paper"
+    state.mkdir()
+    (state / "account.json").write_text(json.dumps({"inception_base": [1, 1], "inception_quote": [1e5, 1e5]}))
+    page = tmp_path / "page.html"
+    args = ["report", "--config", str(config), "--source", "paper", "--state-dir", str(state), "--out", str(page)]
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert "no fill in this period" in out + err and "Traceback" not in err
+    text = page.read_text()
+    assert 'id="no-fill"' in text and "No fill in this day (the source holds no fill at all)" in text
+    assert "no --date given: the current day (the source holds no fill and no record)" in text
+    # a day without a fill of a source that has fills elsewhere: the same, exit 0
+    fills = _fills((MIDNIGHT - 60 * NS, 0, BUY, 60_000.0, 0.01, 0.6, 1, INTENT_OPEN))
+    report = compute_period(_source(fills), period_of("day", DAY + dt.timedelta(days=3)))
+    assert report.total.fills == 0
+    assert "No fill in this day.</p>" in render_html(report, MIDNIGHT)
+
+
+def test_without_a_paper_account_the_message_names_the_configured_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # before: "--state-dir: expected a paper account folder", an option the user never passed
+    config = _config(tmp_path)
+    assert main(["report", "--config", str(config), "--source", "paper"]) == 2
+    _, err = capsys.readouterr()
+    [line] = err.strip().splitlines()
+    folder = load_config(config).dry_run.state_dir
+    assert line.startswith("arb report: no paper account: ")
+    assert f"{folder / 'account.json'} does not exist ([dry_run] state_dir in {config})" in line
+    assert "run arb dry-run" in line and "or pass --state-dir with the folder of an existing account" in line
+    assert main(["report", "--config", str(config), "--source", "live"]) == 2
+    _, err = capsys.readouterr()
+    live = load_config(config).live
+    assert f"no live journal: {live.state_dir / (live.account + '.sqlite')} does not exist" in err
+    assert "[live] state_dir and account in" in err
+
+
+def test_without_a_date_the_last_day_with_a_fill_is_reported_and_the_page_says_why() -> None:
+    # A run from 23:00 to one second past midnight, every fill before midnight: before, the default was
+    # the day of the last record, which holds one second of the run and nothing else.
+    fills = _fills(
+        (MIDNIGHT - 1800 * NS, 0, BUY, 60_000.0, 0.01, 0.6, 1, INTENT_OPEN),
+        (MIDNIGHT - 1800 * NS, 1, SELL, 60_060.0, 0.01, 0.6, 1, INTENT_OPEN),
+    )
+    source = dataclasses.replace(_source(fills, [(MIDNIGHT + NS, [60_030.0, 60_030.0])]), first_ns=MIDNIGHT - 3600 * NS)
+    report = build_report(source, "day")
+    assert report.period.label == f"{DAY}" and report.total.fills == 2
+    assert report.choice.startswith("no --date given: the last day with a fill (at 2024-08-08 23:30:00 UTC)")
+    assert "the records run from 2024-08-08 23:00:00 UTC to 2024-08-09 00:00:01 UTC" in report.choice
+    assert report.totals()["choice"] == report.choice
+    assert f"Period: {report.choice}." in render_html(report, MIDNIGHT)
+    assert build_report(source, "day", DAY + dt.timedelta(days=1)).choice == ""  # asked for: nothing to explain
+    # no fill at all: the period holding most of the records, not the last one's
+    empty = dataclasses.replace(source, fills=fills[:0], marks=marks_from(fills[:0], [(MIDNIGHT + NS, [1.0, 1.0])]))
+    chosen, why = default_period(empty, "day")
+    assert chosen.first_day == DAY and "holding the largest part of the records" in why
+
+
+def _time_labels(page: str) -> list[str]:
+    # the tick labels under the first chart's time axis (the trading PnL over the period)
+    chart = page[page.index("<svg") : page.index("</svg>")]
+    return re.findall(r'<text x="[\d.]+" y="246" font-size="11" text-anchor="\w+">([^<]*)</text>', chart)
+
+
+@pytest.mark.parametrize(
+    ("span_s", "want"),
+    [
+        (340, ["08-08 23:55", "23:56", "23:57", "23:58", "23:59", "08-09 00:00"]),
+        (20, ["08-08 23:59:40", "23:59:45", "23:59:50", "23:59:55", "08-09 00:00:00"]),
+        (86_400, ["08-08 00:00", "06:00", "12:00", "18:00", "08-09 00:00"]),
+    ],
+)
+def test_the_time_axis_has_distinct_labels_at_round_times(span_s: int, want: list[str]) -> None:
+    # before: seven evenly spaced "%H:%M" labels: "23:54 23:55 23:55 23:56 ..." over a few minutes
+    fills = _fills((MIDNIGHT - 1 * NS, 0, BUY, 60_000.0, 0.01, 0.6, 1, INTENT_OPEN))
+    source = dataclasses.replace(_source(fills, [(MIDNIGHT, [60_000.0, 60_000.0])]),
+                                 first_ns=MIDNIGHT - span_s * NS)  # fmt: skip
+    labels = _time_labels(render_html(compute_period(source, period_of("day", DAY)), MIDNIGHT))
+    assert labels == want and len(set(labels)) == len(labels)
+
+
+def test_every_bar_chart_names_its_unit() -> None:
+    fills = _fills(
+        (MIDNIGHT - 60 * NS, 0, BUY, 60_000.0, 0.01, 0.6, 1, INTENT_OPEN),
+        (MIDNIGHT - 60 * NS, 1, SELL, 60_060.0, 0.01, 0.6, 1, INTENT_OPEN),
+    )
+    page = render_html(compute_period(_source(fills), period_of("day", DAY)), MIDNIGHT)
+    bars = page[page.index('aria-label="per venue') :]
+    bars = bars[: bars.index("</svg>")]
+    assert 'aria-label="per venue (USDT)"' in page
+    assert ">USDT</text>" in bars and "PnL (USDT)</text>" in bars and "fees (USDT)</text>" in bars
+    assert "<title>binance PnL: -0.6000 USDT</title>" in bars and ">-0.60</text>" in bars  # each bar's value
 
 
 def test_a_paper_fill_being_appended_is_not_read_yet(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from arb import report
 from arb.config import load_config
 from arb.events import BINANCE, BYBIT, NS_PER_S
 from arb.report import (
+    EQUITY_NPZ,
     EQUITY_PNG,
     SUMMARY_JSON,
     TRADES_CSV,
@@ -27,6 +28,7 @@ from arb.report import (
     pnl_from_fills,
     pnl_from_trades_csv,
     print_summary,
+    read_equity_npz,
     read_trades_csv,
     summarize,
     write_report,
@@ -410,14 +412,22 @@ def no_nan(text: str) -> Any:
     return json.loads(text, parse_constant=refuse)
 
 
-def test_write_report_writes_three_files(tmp_path: Path) -> None:
+def test_write_report_writes_four_files(tmp_path: Path) -> None:
     fills, equity = scenario()
     s = summarize(fills, equity, INITIAL, {"mode": "backtest"})
     paths = write_report(tmp_path / "out", s, fills, equity)
-    assert paths == [tmp_path / "out" / name for name in (TRADES_CSV, EQUITY_PNG, SUMMARY_JSON)]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([TRADES_CSV, EQUITY_PNG, SUMMARY_JSON])
+    names = (TRADES_CSV, EQUITY_NPZ, EQUITY_PNG, SUMMARY_JSON)
+    assert paths == [tmp_path / "out" / name for name in names]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(names)
     png = (tmp_path / "out" / EQUITY_PNG).read_bytes()
     assert png.startswith(PNG_MAGIC) and len(png) > 10_000
+    # the samples are kept as they were, for the periodic reports' drawdown
+    kept = read_equity_npz(tmp_path / "out" / EQUITY_NPZ)
+    assert kept.dtype == EQUITY_DTYPE and np.array_equal(kept, equity)
+    assert len(read_equity_npz(tmp_path / "nothing" / EQUITY_NPZ)) == 0  # an older report: none
+    (tmp_path / "bad.npz").write_bytes(b"not an archive")
+    with pytest.raises(ValueError, match="not an equity file of a report"):
+        read_equity_npz(tmp_path / "bad.npz")
 
 
 def test_summary_json_round_trips_without_nan(tmp_path: Path) -> None:
@@ -568,7 +578,7 @@ def test_ctrl_c_while_saving_the_plot_leaves_no_partial_png(tmp_path: Path, monk
     monkeypatch.setattr(Figure, "savefig", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_report(tmp_path, s, fills, equity)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [TRADES_CSV]  # written before; no png, no summary
+    assert sorted(p.name for p in tmp_path.iterdir()) == [EQUITY_NPZ, TRADES_CSV]  # written before; no png, no summary
 
 
 # --- the terminal table ---------------------------------------------------------------------------

@@ -294,3 +294,52 @@ def test_no_spread_is_drawn_where_a_book_was_out_of_sync_and_the_span_is_shaded(
     assert data.ts[inside].tolist() == [ns(5), ns(6), ns(7)]
     assert np.isnan(data.spread_bps[inside]).all() and np.isfinite(data.spread_bps[~inside]).all()
     assert data.out_of_sync == ((), (lost,))
+
+
+def _spread_markers(tmp_path: Path, fills: np.ndarray, equity: np.ndarray) -> tuple[list[tuple[float, float]], Any]:
+    # every fill marker drawn on equity.png's spread panel, in display coordinates, and that panel
+    from matplotlib.collections import PathCollection
+    from matplotlib.figure import Figure
+
+    axes: list[Any] = []
+    real_savefig = Figure.savefig
+
+    def keep_axes(self: Figure, *args: Any, **kwargs: Any) -> None:
+        axes.extend(self.axes)
+        real_savefig(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Figure, "savefig", keep_axes)
+        write_report(tmp_path, summarize(fills, equity, INITIAL, {}), fills, equity)
+    (spread_ax,) = [ax for ax in axes if ax.get_ylabel() == "spread (bps)"]
+    points: list[tuple[float, float]] = []
+    for collection in spread_ax.collections:
+        if isinstance(collection, PathCollection):
+            offsets = collection.get_offsets()
+            shown = collection.get_offset_transform().transform(np.asarray(offsets, dtype=float))
+            points += [(round(float(x), 1), round(float(y), 1)) for x, y in shown]
+    return points, spread_ax
+
+
+def test_every_fill_has_a_marker_of_its_own(tmp_path: Path) -> None:
+    # Before: 26 fills of the sample drawn as a few dots; the two legs of a pair, and pairs opened in
+    # one burst, sit at the same time and the same captured spread and covered one another.
+    rows = []
+    for k in range(5):  # five pairs in 80 ms: buy Bybit, sell Binance
+        t = 10.4 + 0.02 * k
+        rows += [(t, BYBIT, BUY, 59_822.4, 0.001, 0.0, k + 1, INTENT_OPEN, 2 * k + 1),
+                 (t, BINANCE, SELL, 60_000.0, 0.001, 0.0, k + 1, INTENT_OPEN, 2 * k + 2)]  # fmt: skip
+    rows += [(15.0, BINANCE, BUY, 60_000.0, 0.001, 0.0, 9, INTENT_OPEN, 20)]  # a lone leg elsewhere
+    fills = make_fills(*rows)
+    times = [float(t) for t in range(21)]
+    equity = driver_equity(fills, INITIAL, times, [(60_000.0, 59_822.4)] * len(times))
+    points, spread_ax = _spread_markers(tmp_path, fills, equity)
+    assert len(points) == len(fills) == 11  # one marker per fill
+    # none hidden under another: any two are most of a marker (6 points, 9 pixels at 110 dpi) apart
+    gaps = [math.dist(a, b) for i, a in enumerate(points) for b in points[i + 1 :]]
+    assert min(gaps) >= 0.8 * report._MARKER_PT * 110 / 72, min(gaps)
+    legend = [text.get_text() for text in spread_ax.get_legend().get_texts()]
+    assert "open fills (11) at the spread they captured" in legend
+    assert {"buy", "sell", "filled: Binance"} <= set(legend)
+    notes = [text.get_text() for text in spread_ax.texts]
+    assert notes == ["10 fills"]  # the stack says how many it holds

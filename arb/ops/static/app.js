@@ -5,7 +5,11 @@
 // Machine-readable state for tests and scripts:
 //   <body data-status="connecting|live|reconnecting" data-trading="trading|halted|paused"
 //         data-reconnects="N" data-transitions="connecting>live>reconnecting>live" data-last-id="S-E"
-//         data-symbols="one|several">
+//         data-symbols="one|several" data-data="live|replay">
+//   (data-status is the connection to the process; data-data where its market data comes from: a
+//   replay shows REPLAY in the status pill, never LIVE)
+//   the spread charts draw the edge the kernel compares with the entry threshold (net of both taker
+//   fees and the slippage tolerance), so the curve crosses the line where a pair can open
 //   #chart-spread / #chart-equity [data-points="N"]: points held by each chart (one symbol)
 //   #chart-spread-<SYMBOL> / #chart-equity [data-points="N"]: the same with several symbols
 //   #pos-<venue>, #base-<venue>, #quote-<venue> [data-value]: the account as last received (one symbol)
@@ -122,8 +126,12 @@
   function renderPills() {
     const status = body.dataset.status;
     const pill = $("status");
-    pill.textContent = status;
-    pill.className = "pill " + status;
+    // connected to a process replaying a recording: say so, a replay is not the market now
+    const replay = status === "live" && body.dataset.data === "replay";
+    pill.textContent = replay ? "replay" : status;
+    pill.className = "pill " + status + (replay ? " replay" : "");
+    pill.title = replay ? "connected to a process replaying a recording (not live market data)"
+      : "connection to the running process";
     const tr = $("trading");
     const trading = body.dataset.trading;
     tr.textContent = trading === "unknown" ? dash : trading;
@@ -171,11 +179,11 @@
       legend: { live: true },
       series: [
         timeSeries,
-        { label: "buy " + v0 + " / sell " + v1, stroke: "#58a6ff", width: 1.5, value: (u, v) => sig(v, 4) },
-        { label: "buy " + v1 + " / sell " + v0, stroke: "#f0883e", width: 1.5, value: (u, v) => sig(v, 4) },
-        { label: "entry", stroke: "#3fb950", width: 1, dash: [6, 4], value: (u, v) => sig(v, 4) },
+        { label: "buy " + v0 + " / sell " + v1, stroke: "#58a6ff", width: 1.5, value: (u, v) => sig(v, 4) + " bps" },
+        { label: "buy " + v1 + " / sell " + v0, stroke: "#f0883e", width: 1.5, value: (u, v) => sig(v, 4) + " bps" },
+        { label: "entry (min_spread_bps)", stroke: "#3fb950", width: 1, dash: [6, 4], value: (u, v) => sig(v, 4) + " bps" },
       ],
-      axes: [timeAxis, Object.assign({ label: "bps", size: 60 }, axisStyle)],
+      axes: [timeAxis, Object.assign({ label: "edge net of fees (bps)", size: 60 }, axisStyle)],
     };
   }
 
@@ -191,8 +199,8 @@
     for (const name of symbolNames) {
       const id = "chart-spread-" + name;
       const panel = el("div", null, "panel");
-      const head = el("h2", name + " spread at the touch ");
-      head.appendChild(el("span", "bps", "unit"));
+      const head = el("h2", name + " edge at the touch ");
+      head.appendChild(el("span", "bps, net of both taker fees and the slippage tolerance", "unit"));
       const div = el("div", null, "chart");
       div.id = id;
       div.dataset.points = "0";
@@ -205,8 +213,8 @@
   function makeCharts() {
     const [v0, v1] = venueNames();
     const quote = latest ? latest.quote : "";
-    $("kpi-s0-label").textContent = "buy " + v0 + " / sell " + v1;
-    $("kpi-s1-label").textContent = "buy " + v1 + " / sell " + v0;
+    $("kpi-s0-label").textContent = "Edge buy " + v0 + " / sell " + v1;
+    $("kpi-s1-label").textContent = "Edge buy " + v1 + " / sell " + v0;
     $("pnl-unit").textContent = quote;
     if (symbolNames.length) {
       makeSymbolCharts(v0, v1);
@@ -227,8 +235,8 @@
       ],
       axes: [
         timeAxis,
-        Object.assign({ scale: "eq", label: "equity", size: 80 }, axisStyle),
-        Object.assign({ scale: "pnl", side: 1, label: "PnL", size: 70, grid: { show: false } }, axisStyle),
+        Object.assign({ scale: "eq", label: "equity (" + quote + ")", size: 80 }, axisStyle),
+        Object.assign({ scale: "pnl", side: 1, label: "PnL (" + quote + ")", size: 70, grid: { show: false } }, axisStyle),
       ],
     }, [cols.t, cols.equity, cols.pnl], $("chart-equity"));
   }
@@ -307,7 +315,12 @@
     setSymbols(s);
     body.dataset.symbols = symbolNames.length ? "several" : "one";
     $("symbol").textContent = symbolNames.length ? symbolNames.join(" \u00b7 ") : s.symbol;
-    $("mode").textContent = s.mode;
+    const data = s.data === "replay" ? "replay" : "live";
+    body.dataset.data = data;
+    const what = s.mode === "record" ? "recording" : s.mode === "live" ? "live trading"
+      : s.mode + (data === "replay" ? " \u00b7 replay of a recording" : " \u00b7 live data");
+    $("mode").textContent = what;
+    document.title = "arb - " + (data === "replay" ? "REPLAY" : s.mode === "live" ? "LIVE TRADING" : s.mode);
     $("clock").textContent = clock(s.ts_ns);
     const q = s.quote;
     withUnit($("kpi-equity"), num(s.equity, 2), q);
@@ -317,10 +330,14 @@
     withUnit($("kpi-fees"), num(s.fees, 2), q);
     $("kpi-pairs").textContent = String(s.pairs);
     for (const i of [0, 1]) {
+      // the edge the kernel compares with the entry threshold; the gross spread in the tooltip
       const k = $("kpi-s" + i);
-      const v = s.spread_bps[i];
+      const v = s.edge_bps ? s.edge_bps[i] : null;
       k.textContent = v === null ? dash : sig(v, 4) + " bps";
       k.className = "value" + (v !== null && s.entry_bps !== null && v >= s.entry_bps ? " pos" : "");
+      const gross = s.spread_bps[i];
+      k.title = "net of both taker fees and the slippage tolerance; gross spread at the touch " +
+        (gross === null ? dash : sig(gross, 4) + " bps");
     }
     $("kpi-entry").textContent = s.entry_bps === null ? dash : sig(s.entry_bps, 4) + " bps";
     $("loop-lag").textContent = s.loop_lag_ms ? s.loop_lag_ms.toFixed(2) + " ms" : dash;
@@ -351,15 +368,20 @@
   // one row per symbol: its PnL, fees, pairs, fills, both spreads, its entry threshold and positions
   function renderSymbols(s) {
     const [v0, v1] = venueNames();
-    $("sym-s0-head").textContent = "buy " + v0 + " / sell " + v1;
-    $("sym-s1-head").textContent = "buy " + v1 + " / sell " + v0;
+    $("sym-s0-head").textContent = "Edge buy " + v0 + " / sell " + v1;
+    $("sym-s1-head").textContent = "Edge buy " + v1 + " / sell " + v0;
     $("sym-p0-head").textContent = "Position " + v0;
     $("sym-p1-head").textContent = "Position " + v1;
     $("symbols-panel").hidden = !(s.symbols && s.symbols.length); // none while recording
     replaceRows("symbols", (s.symbols || []).map((st) => {
       const fills = st.accounts.reduce((x, a) => x + a.fills, 0);
-      const spread = (v) => {
-        const c = td(v === null ? dash : sig(v, 4), "n" + (v !== null && st.entry_bps !== null && v >= st.entry_bps ? " pos" : ""));
+      // the edge the kernel compares with the entry threshold, coloured as the KPIs and the chart
+      const spread = (i) => {
+        const v = st.edge_bps ? st.edge_bps[i] : null;
+        const c = td(v === null ? dash : sig(v, 4), "n" + (v !== null && st.entry_bps !== null && v >= st.entry_bps ? " pos" : ""),
+          "sym-edge" + i + "-" + st.symbol, v);
+        const gross = st.spread_bps[i];
+        c.title = "gross spread at the touch " + (gross === null ? dash : sig(gross, 4) + " bps");
         return c;
       };
       const tr = row([
@@ -368,8 +390,8 @@
         td(num(st.fees, 2), "n"),
         td(String(st.pairs), "n"),
         td(String(fills), "n"),
-        spread(st.spread_bps[0]),
-        spread(st.spread_bps[1]),
+        spread(0),
+        spread(1),
         td(st.entry_bps === null ? dash : sig(st.entry_bps, 4), "n"),
         ...st.accounts.map((a) => td(sig(a.position, 8), "n " + cls(a.position), "sym-pos-" + st.symbol + "-" + a.venue,
           a.position)),
