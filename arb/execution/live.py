@@ -47,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import itertools
 import logging
 import secrets
@@ -629,10 +630,9 @@ class VenueExecutor:
             )
             return
         for m in self.markets:
+            renew = {"symbol": m.symbol, "countdownTime": window_s * 1000}
             await self.call(
-                lambda m=m: self.exchange.fapiPrivatePostCountdownCancelAll(
-                    {"symbol": m.symbol, "countdownTime": window_s * 1000}
-                ),
+                functools.partial(self.exchange.fapiPrivatePostCountdownCancelAll, renew),
                 hint="that the key may trade USD-M futures",
             )
 
@@ -677,12 +677,9 @@ class VenueExecutor:
             await asyncio.sleep(window_s / 4)
         while not self._stopping:
             for m in self.markets:
+                renew = {"symbol": m.symbol, "countdownTime": window_s * 1000}
                 try:
-                    await self.call(
-                        lambda m=m: self.exchange.fapiPrivatePostCountdownCancelAll(
-                            {"symbol": m.symbol, "countdownTime": window_s * 1000}
-                        )
-                    )
+                    await self.call(functools.partial(self.exchange.fapiPrivatePostCountdownCancelAll, renew))
                 except VenueError as error:
                     log.warning("%s: countdown cancel of %s not renewed (%s); retrying", self.venue, m.symbol, error)
             await asyncio.sleep(window_s / 4)
@@ -1019,7 +1016,7 @@ class VenueExecutor:
         request = {"category": self._category, "symbol": order.symbol, "orderLinkId": order.client_id}
         for name in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
             method = getattr(self.exchange, name)
-            response = await self.call(lambda method=method: method(request))
+            response = await self.call(functools.partial(method, request))
             rows = ((response or {}).get("result") or {}).get("list") or []
             if rows:
                 return self._parse_update(rows[0])
