@@ -239,3 +239,22 @@ async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(
         bought = sum(t.qty - t.fee for t in account(bybit).trades if t.side is Side.BUY)  # fees in the coin
         sold = sum(t.qty for t in account(bybit).trades if t.side is Side.SELL)
         assert sold > lone and abs(bought - sold) < BYBIT_SPOT.rules.min_qty  # flat on Bybit, to the dust
+
+
+async def test_kill_names_a_venue_whose_account_cannot_be_read_and_calls_the_net_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without one venue's holdings the net position is unknown: nothing is sent, and that is not flat.
+    spec = BINANCE_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            venue.faults.rest_error(500, path="/api/v3/account", times=10)
+            report = await kill(session, slippage_bps=50.0)
+            assert session.journal.get_state(HALT_KEY) == "kill switch"  # halted all the same
+    assert not report.flat and report.orders == []
+    assert report.exposure == ["binance spot: its account could not be read; the net position is unknown"]
+    (problem,) = report.problems
+    assert problem.startswith("binance spot: GET /api/v3/account answered HTTP 500 -1001")
+    assert any(line.startswith("  EXPOSURE LEFT: binance spot: its account") for line in report.describe())
