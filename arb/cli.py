@@ -4,8 +4,10 @@
 Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
 single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
 arb expects later (bad configuration, missing recording, ...) is an :class:`ArbError`: the command
-prints its one-line message and exits with the error's code (2 for mistakes in the input), never
-with a traceback. Ctrl-C exits 130 after the command has saved what it holds.
+prints its one-line message and exits with the error's code (2 for mistakes in the input; 3 when a venue
+refused what a person must fix, 4 when a venue could not be reached or answer: see ``arb.errors``),
+never with a traceback, also when it comes out of a task group. Ctrl-C exits 130 after the command has
+saved what it holds.
 """
 
 from __future__ import annotations
@@ -499,9 +501,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ArbError as exc:
         print(f"arb {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BaseExceptionGroup as group:  # out of a task group: its ArbError is the one line
+        ours, rest = group.split(ArbError)
+        if ours is None or rest is not None:
+            raise
+        first = _first_leaf(ours)
+        print(f"arb {args.command}: {first}", file=sys.stderr)
+        return int(getattr(first, "exit_code", 1))
     except KeyboardInterrupt:
         print(f"arb {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    # The first exception of a (nested) exception group
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 _BATCH_COMMANDS = frozenset({"convert", "check", "backtest", "parity", "report", "sweep"})

@@ -7,6 +7,8 @@ import signal
 
 __all__ = [
     "EXIT_INTERRUPTED",
+    "EXIT_VENUE_REFUSED",
+    "EXIT_VENUE_UNAVAILABLE",
     "ArbError",
     "BookGapError",
     "ConfigError",
@@ -15,12 +17,19 @@ __all__ = [
     "OrderRejectedError",
     "RecordingError",
     "UsageError",
+    "VenueError",
     "exit_code_of",
     "is_retryable",
 ]
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 """130: a command stopped by Ctrl-C, after its clean stop (what a shell expects of an interrupted program)."""
+EXIT_VENUE_REFUSED = 3
+"""A venue refused a request for a reason a person must fix: the API key, its secret or permissions, the
+machine's clock, an account setting, a wrong URL. Starting again without a change fails again."""
+EXIT_VENUE_UNAVAILABLE = 4
+"""A venue could not be reached or did not answer usefully: connection refused, timeout, HTTP 5xx, a rate
+limit or a ban. The same command may work later."""
 
 
 class ArbError(Exception):
@@ -95,13 +104,35 @@ class OrderRejectedError(ArbError):
         super().__init__(f"{venue} rejected the order ({code}): {message}")
 
 
+class VenueError(ArbError):
+    """A venue (or the way to it) failed a request arb needed: one line naming the venue, what it answered
+    and what to check.
+
+    ``venue``: ``"binance spot"``; ``answered``: what came back (``"GET /api/v3/myTrades answered HTTP 400
+    -1022 Signature for this request is not valid."``, ``"refused the connection to http://..."``);
+    ``check``: what a person should look at (the environment variables, the network, an account
+    setting). ``code`` is the venue's code of the answer (``"-1022"``, ``"10004"``, ``"http-500"``,
+    ``"not-sent"``, ``"timeout"``), ``retryable`` whether the same request may work later (then the exit
+    code is :data:`EXIT_VENUE_UNAVAILABLE`, else :data:`EXIT_VENUE_REFUSED`).
+    """
+
+    def __init__(self, venue: str, answered: str, check: str, *, code: str = "", retryable: bool = False) -> None:
+        self.venue = venue
+        self.answered = answered
+        self.check = check
+        self.code = code
+        self.retryable = retryable
+        self.exit_code = EXIT_VENUE_UNAVAILABLE if retryable else EXIT_VENUE_REFUSED
+        super().__init__(f"{venue}: {answered}; check {check}")
+
+
 def is_retryable(error: BaseException) -> bool:
     """Decide whether an operation that raised ``error`` may be retried after a backoff.
 
     Network-level failures and feed errors marked retryable are; configuration mistakes, decode
     errors of our own making and rejected orders are not.
     """
-    if isinstance(error, FeedError):
+    if isinstance(error, FeedError | VenueError):
         return error.retryable
     if isinstance(error, ArbError):
         return False

@@ -13,9 +13,13 @@ a running ``arb live`` uses its own when ``arb kill`` reaches it), in this order
    repeated up to ``attempts`` times while the book keeps taking less than asked; a net position
    smaller than any venue accepts (its minimum quantity and notional, as the configuration states
    them for the symbol: what fees paid in the coin leave behind) is dust: no order is sent for it and
-   it is not exposure;
-4. **report** what was cancelled, what was sent and what filled, and any exposure left (venue,
-   symbol, side, quantity, mark value), loudly.
+   it is not exposure. Each attempt uses a venue that can take the order now: one arb's rate guard
+   blocks (a rate limit, a ban), whose balance or order book cannot be read, or whose last order took
+   nothing, gives way to the other;
+4. **report** what was cancelled, what was sent and what filled, what a venue failed (its name, what
+   it answered, what to check), and any exposure left (venue, symbol, side, quantity, mark value),
+   loudly. A venue whose account cannot be read leaves the net position unknown: that is exposure
+   left too (``arb kill`` exits 1 whenever there is any).
 
 Every order goes through the journal and the live executor like any other.
 """
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from arb.errors import VenueError
 from arb.events import ASSET_NAMES
 from arb.execution.grid import grid_qty, wire
 from arb.execution.orders import LiveOrder
@@ -38,6 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["HALT_KEY", "KillReport", "kill"]
 
 log = logging.getLogger(__name__)
+
+ZERO = Decimal(0)
 
 HALT_KEY = "halt"
 """The journal's state key of the account's halt (its value: the reason; empty or absent: none)."""
@@ -59,6 +66,19 @@ class KillReport:
     """The net exposure left, if any: venue, side, quantity, mark value."""
     dust: list[str] = field(default_factory=list)
     """The symbols left with a net position no venue would take an order for (not exposure)."""
+    problems: list[str] = field(default_factory=list)
+    """What the venues failed meanwhile (a refused or unanswered request, a venue refusing orders),
+    once each: each names the venue, what it answered and what to check."""
+
+    def problem(self, error: VenueError) -> None:
+        """Keep a venue's failure for the report (once)."""
+        self.note(str(error))
+
+    def note(self, line: str) -> None:
+        """Keep a line about a venue for the report (once)."""
+        if line not in self.problems:
+            log.warning("kill switch: %s", line)
+            self.problems.append(line)
 
     @property
     def flat(self) -> bool:
@@ -91,14 +111,9 @@ class KillReport:
         if self.dust:
             what = f" of {', '.join(self.dust)}" if several else ""
             lines.append(f"  the rest{what} is dust: below the smallest order either venue accepts")
+        lines += [f"  {line}" for line in self.problems]
         lines += [f"  EXPOSURE LEFT: {line}" for line in self.exposure]
         return lines
-
-
-async def _best(session: TradingSession, v: int, s: int = 0) -> tuple[Decimal, Decimal]:
-    executor = session.executors[v]
-    book = await executor.exchange.fetch_order_book(executor.markets[s].ccxt_symbol, 5)
-    return Decimal(str(book["bids"][0][0])), Decimal(str(book["asks"][0][0]))
 
 
 def _accepts(session: TradingSession, v: int, s: int, qty: Decimal, price: Decimal) -> bool:
@@ -117,15 +132,35 @@ async def kill(
     attempts: int = 5,
     reason: str = "kill switch",
     done_timeout_s: float = 10.0,
+    retry_s: float = 0.5,
 ) -> KillReport:
-    """Halt, cancel, flatten and report (see the module docstring); the executors must be started."""
+    """Halt, cancel, flatten and report (see the module docstring); the executors must be started.
+
+    A venue that fails a request (its order book, its balances, a cancel: :class:`~arb.errors.VenueError`)
+    is named in the report and the other venue is used; an attempt on which every venue failed is tried
+    again ``retry_s`` later (doubling). A venue whose account cannot be read leaves the net position
+    unknown: nothing is flattened and the report says so (not flat).
+    """
     from arb.runtime.trading import venue_account
 
     report = KillReport()
     session.journal.set_state(HALT_KEY, reason)
     for v, executor in session.executors.items():
-        report.cancelled[ASSET_NAMES[v]] = await executor.cancel_open()
-    accounts = {v: await venue_account(session, v) for v in session.executors}
+        try:
+            report.cancelled[ASSET_NAMES[v]] = await executor.cancel_open()
+        except VenueError as error:
+            report.problem(error)
+    accounts = {}
+    for v, executor in session.executors.items():
+        try:
+            accounts[v] = await venue_account(session, v)
+        except VenueError as error:
+            report.problem(error)
+            report.exposure.append(f"{executor.name}: its account could not be read; the net position is unknown")
+    if report.exposure:
+        for line in report.describe():
+            log.error("%s", line)
+        return report
     names = session.config.symbol_names
     positions = {s: {v: a.position[s] for v, a in accounts.items()} for s in range(len(names))}
     for s, name in enumerate(names):
@@ -134,7 +169,8 @@ async def kill(
         for executor in session.executors.values():
             executor.run_background(tasks)
         for s in range(len(names)):
-            report.orders += await _flatten(session, s, positions[s], slippage_bps, attempts, done_timeout_s)
+            report.orders += await _flatten(session, s, positions[s], slippage_bps, attempts, done_timeout_s, retry_s,
+                                            report)  # fmt: skip
         for executor in session.executors.values():
             executor.stop()
     for s, name in enumerate(names):
@@ -147,6 +183,12 @@ async def kill(
     return report
 
 
+def _venue_order(session: TradingSession, took_nothing: int | None) -> list[int]:
+    # The venues in the order to try: linear ones first (a reduce-only order closes the position there),
+    # and the one whose last order took nothing last (the next attempt tries the other first)
+    return sorted(session.executors, key=lambda v: (v == took_nothing, session.executors[v].market != "linear"))
+
+
 async def _flatten(
     session: TradingSession,
     s: int,
@@ -154,31 +196,47 @@ async def _flatten(
     slippage_bps: float,
     attempts: int,
     done_timeout_s: float,
+    retry_s: float,
+    report: KillReport,
 ) -> list[LiveOrder]:
     # Step 3 for symbol s: IOCs until its net position is flat or dust (``positions`` per venue is
-    # updated with what filled); returns the orders sent.
+    # updated with what filled); returns the orders sent. Each attempt uses the first venue that can
+    # take the order now: not blocked by its rate guard, its balance and order book readable, the
+    # order above its minimums; a venue whose order took nothing goes last at the next attempt.
     from arb.runtime.trading import KIND_FLATTEN
 
     sent: list[LiveOrder] = []
     slip = Decimal(repr(slippage_bps)) / Decimal(10_000)
     smallest = min(float(e.markets[s].step) for e in session.executors.values())
+    took_nothing: int | None = None
+    delay = retry_s
     for _ in range(attempts):
         net = sum(positions.values())
         side = -1 if net > 0 else 1  # sell a long net, buy back a short one
         order = None
-        for v in sorted(session.executors, key=lambda v: session.executors[v].market != "linear"):
+        failed = False  # a request to a venue failed this attempt (it may answer the next one)
+        for v in _venue_order(session, took_nothing):
             executor = session.executors[v]
             market = executor.markets[s]
+            blocked = executor.guard.blocked()
+            if blocked is not None:  # a wait of its own: not tried again sooner than it ends
+                report.note(f"{executor.name}: arb sends it no order for now ({blocked}); the other venue is used")
+                continue
             qty = grid_qty(abs(net), market.step)
             linear = executor.market == "linear"
-            if linear:
-                qty = min(qty, grid_qty(abs(positions[v]), market.step)) if positions[v] * side < 0 else Decimal(0)
-            elif side < 0:
-                base = (await executor.balances()).get(market.base_asset, Decimal(0))
-                qty = min(qty, grid_qty(base, market.step))
-            if qty <= 0:
+            try:
+                if linear:
+                    qty = min(qty, grid_qty(abs(positions[v]), market.step)) if positions[v] * side < 0 else ZERO
+                elif side < 0:
+                    base = (await executor.balances()).get(market.base_asset, ZERO)
+                    qty = min(qty, grid_qty(base, market.step))
+                if qty <= 0:
+                    continue
+                bid, ask = await executor.best_prices(s)
+            except VenueError as error:
+                report.problem(error)
+                failed = True
                 continue
-            bid, ask = await _best(session, v, s)
             price = ask * (1 + slip) if side > 0 else bid * (1 - slip)
             if not _accepts(session, v, s, qty, price):
                 continue  # the venue would refuse it: dust here
@@ -194,33 +252,57 @@ async def _flatten(
                 log.error("kill switch: %s still %s after %.0f s", order.client_id, order.state.value, done_timeout_s)
             if order.fills:
                 positions[v] += side * float(order.filled) - order.base_fee
+                took_nothing = None
+            else:
+                took_nothing = v
             break
-        if order is None or abs(sum(positions.values())) < smallest:
+        if abs(sum(positions.values())) < smallest:
             break
+        if order is None:
+            if not failed:
+                break  # no venue would take an order for it: dust, or nothing any venue can sell
+            await asyncio.sleep(delay)  # every venue failed this time: once more, a little later
+            delay *= 2
     return sent
 
 
 async def _left(session: TradingSession, s: int, positions: dict[int, float], report: KillReport) -> None:
-    # Step 4 for symbol s: dust, or exposure named per venue with its mark value.
+    # Step 4 for symbol s: dust, or exposure named per venue with its mark value. A venue's mid values
+    # the rest; a venue whose book cannot be read is named, and any readable book prices the dust check.
     name = session.config.symbol_names[s]
     left = Decimal(repr(abs(sum(positions.values()))))
-    tradeable = False
-    if left >= min(e.markets[s].step for e in session.executors.values()):
-        for v, executor in session.executors.items():
-            bid, ask = await _best(session, v, s)
-            tradeable = tradeable or _accepts(session, v, s, grid_qty(left, executor.markets[s].step), (bid + ask) / 2)
-        if not tradeable:
-            report.dust.append(name)
+    if left < min(e.markets[s].step for e in session.executors.values()):
+        return
+    mids: dict[int, Decimal] = {}
+    for v, executor in session.executors.items():
+        try:
+            bid, ask = await executor.best_prices(s)
+        except VenueError as error:
+            report.problem(error)
+            continue
+        mids[v] = (bid + ask) / 2
+    price = next(iter(mids.values()), None)
+    if price is not None:
+        tradeable = any(
+            _accepts(session, v, s, grid_qty(left, e.markets[s].step), mids.get(v, price))
+            for v, e in session.executors.items()
+        )
+    else:  # no price at all: dust only if below every venue's minimum quantity
+        tradeable = any(
+            grid_qty(left, e.markets[s].step) >= Decimal(repr(session.config.symbols[s].instruments[v].min_qty))
+            for v, e in session.executors.items()
+        )
     if not tradeable:
+        report.dust.append(name)
         return
     several = len(session.config.symbols) > 1
     for v, executor in session.executors.items():
         if positions[v]:
             market = executor.markets[s]
-            bid, ask = await _best(session, v, s)
-            mark = float((bid + ask) / 2) * abs(positions[v])
+            mid = mids.get(v, price)
+            value = f"{float(mid) * abs(positions[v]):,.2f} {market.quote_asset}" if mid is not None else "unknown"
             where = f"{ASSET_NAMES[v]} {executor.market}" + (f" {name}" if several else "")
             report.exposure.append(
                 f"{where} {'long' if positions[v] > 0 else 'short'} {abs(positions[v]):.8g} {market.base_asset} "
-                f"(mark value {mark:,.2f} {market.quote_asset})"
+                f"(mark value {value})"
             )

@@ -30,7 +30,13 @@ An order's life (see :mod:`arb.execution.orders` for the states):
 Rate limits: the venues' weight headers (Binance ``X-MBX-USED-WEIGHT-1M``, Bybit
 ``X-Bapi-Limit-Status``) and ``Retry-After`` block new orders on that venue until the window
 resets; a ban (Binance 418, Bybit 403) blocks it until the ban ends and is reported loudly.
-Blocked orders are refused locally, journaled as rejected, never sent.
+Blocked orders are refused locally, journaled as rejected, never sent; :attr:`LiveExecutor.blocked_until`
+tells the engine until when, so the kernel does not choose that venue meanwhile.
+
+Every other request (markets, balances, positions, order queries, trade history, cancels, the
+dead-man's switch, order books) goes through :meth:`VenueExecutor.call`: a failure becomes one
+:class:`~arb.errors.VenueError` worded from what the wire showed, by the rule that decides an order's
+outcome (:mod:`arb.execution.venue_errors`), and the rate guard learns of any rate limit or ban in it.
 
 Journal writes other than the intent (acks, fills, states) are queued and committed together right
 after the current step, off the decision's path.
@@ -41,25 +47,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import itertools
 import logging
 import secrets
+import socket
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 import ccxt
 
-from arb.errors import ArbError
+from arb.errors import ArbError, VenueError
 from arb.execution.failpoints import failpoint
 from arb.execution.grid import grid_price, grid_qty, wire
 from arb.execution.orders import LiveOrder, OrderState, VenueFill, VenueOrderUpdate
 from arb.execution.outcome import Answer, Outcome, classify
 from arb.execution.paper import Rejection
+from arb.execution.venue_errors import VenueSetup, venue_error
 
 __all__ = [
     "ClientIds",
@@ -74,6 +83,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 NS_PER_MS = 1_000_000
 ZERO = Decimal(0)
@@ -93,6 +104,11 @@ class WireRecord:
     body: bytes | None = None
     """The response body as ccxt read it (None when none was read: timeout, dropped connection)."""
     on_written: Callable[[], None] | None = None
+    request: str = ""
+    """The last request started, as ``"GET /api/v3/myTrades"`` (empty: none was started). A call that
+    makes several requests (ccxt's market load) leaves the record of its last one."""
+    url: str = ""
+    """That request's URL without its query."""
 
 
 _CURRENT: contextvars.ContextVar[WireRecord | None] = contextvars.ContextVar("arb_wire_record", default=None)
@@ -113,6 +129,7 @@ class WireTrace:
         """The traced session (made on first use, inside the running loop)."""
         if self._session is None:
             config = aiohttp.TraceConfig()
+            config.on_request_start.append(self._start)
             config.on_request_headers_sent.append(self._headers_sent)
             config.on_request_chunk_sent.append(self._chunk_sent)
             config.on_request_end.append(self._end)
@@ -132,6 +149,27 @@ class WireTrace:
         rec = WireRecord()
         _CURRENT.set(rec)
         return rec
+
+    @staticmethod
+    @contextlib.contextmanager
+    def recording() -> Iterator[WireRecord]:
+        """Record the requests the current task makes inside the block (the last one's answer is kept);
+        tasks started afterwards do not inherit the record."""
+        rec = WireRecord()
+        token = _CURRENT.set(rec)
+        try:
+            yield rec
+        finally:
+            _CURRENT.reset(token)
+
+    async def _start(self, session: Any, ctx: Any, params: Any) -> None:
+        # A new request: the record describes it from now on (not what an earlier request of the call said)
+        rec = _CURRENT.get()
+        if rec is not None:
+            url = params.url
+            rec.request = f"{params.method} {url.path}"
+            rec.url = str(url.with_query(None))
+            rec.written_ns, rec.status, rec.headers, rec.body = 0, None, {}, None
 
     # aiohttp calls these hooks just *before* it hands the bytes to the transport, in the same task
     # step; a callback scheduled from them runs right after the write, when the bytes are in the socket.
@@ -332,6 +370,7 @@ class VenueExecutor:
         symbols: Sequence[str] = (),
         clock: Callable[[], int] = time.time_ns,
         on_done: Callable[[LiveOrder], None] | None = None,
+        setup: VenueSetup | None = None,
     ) -> None:
         names = tuple(symbols) or (symbol,)
         if not all(names) or len(set(names)) != len(names):
@@ -350,6 +389,8 @@ class VenueExecutor:
         self.settings = settings
         self.clock = clock
         self.on_done = on_done
+        self.setup = setup or VenueSetup(market=market)
+        """What a failure message points at (the key's variables, the URLs, the venue file)."""
         self.guard = RateGuard(venue, clock)
         self.orders: dict[str, LiveOrder] = {}
         """Every order of this run by client id (in flight or done)."""
@@ -428,12 +469,57 @@ class VenueExecutor:
         """The traded market of venue id ``symbol``, or None (a symbol arb does not trade)."""
         return self._market_of.get(symbol)
 
+    # -- requests -----------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """``"binance spot"``: how messages name this venue-market."""
+        return f"{self.venue} {self.market}"
+
+    async def call(self, request: Callable[[], Awaitable[T]], *, hint: str = "") -> T:
+        """Await one ccxt call (one or more REST requests) and return its result; a failure of any kind
+        (refused, unreachable, no answer, an error answer) raises :class:`~arb.errors.VenueError` naming
+        the venue, the request, what it answered and what to check (``hint``: what to check when the
+        venue refuses for a reason of the request's own, such as an account setting it needs).
+
+        A rate limit or ban in the answer blocks new orders on the venue as an order's would."""
+        with self.trace.recording() as rec:
+            try:
+                return await request()
+            except (TimeoutError, ccxt.BaseError, aiohttp.ClientError, OSError) as error:
+                raise self.failure(error, rec, hint=hint) from error
+
+    def failure(self, error: BaseException, rec: WireRecord, *, hint: str = "") -> VenueError:
+        """The :class:`~arb.errors.VenueError` for ``error`` raised by a request recorded in ``rec``."""
+        if not rec.request:  # the client refused before any request left (ccxt checks its arguments)
+            return VenueError(self.name, f"arb's ccxt client refused the call: {error}",
+                              hint or f"the venue file {self.setup.file}".rstrip(), code="client")  # fmt: skip
+        timed_out = isinstance(error, ccxt.RequestTimeout | TimeoutError)
+        answer = classify(
+            self.venue,
+            written=rec.written_ns > 0,
+            http_status=None if timed_out else rec.status,
+            headers=rec.headers,
+            body=None if timed_out else rec.body,
+            timed_out=timed_out,
+            now_ms=self.clock() // NS_PER_MS,
+        )
+        if answer.rate_limited:
+            self.guard.observe(rec.headers, answer)
+        setup = self.setup
+        if not setup.rest and rec.url:  # the base the request went to
+            setup = VenueSetup(setup.credentials, setup.market, setup.network, rec.url, setup.file)
+        credentials = (str(getattr(self.exchange, "apiKey", "") or ""), str(getattr(self.exchange, "secret", "") or ""))
+        return venue_error(
+            self.name, answer, setup, request=rec.request, hint=hint, reason=_reason(error), redact=credentials
+        )
+
     # -- setup --------------------------------------------------------------------------------------
 
     async def start(self) -> dict[str, dict[str, tuple[str, str]]]:
         """Load the markets; returns each symbol's trading rules as the venue states them: symbol ->
         name -> (value, unit)."""
-        await self.exchange.load_markets()
+        await self.call(self.exchange.load_markets)
         out = {}
         for m in self.markets:
             market = self._find_market(m.symbol)
@@ -479,7 +565,78 @@ class VenueExecutor:
             group.create_task(self._resolver(), name=f"{self.venue}-resolver"),
         ]
 
-    def run_dead_man(self, group: asyncio.TaskGroup, window_s: int) -> str:
+    @property
+    def has_dead_man(self) -> bool:
+        """Whether the venue-market has a dead-man's switch (Binance spot has none)."""
+        return self.venue == "bybit" or self.market == "linear"
+
+    def _dead_man_text(self, window_s: int) -> str:
+        if not self.has_dead_man:
+            return "none (Binance spot has no dead-man's switch)"
+        if self.venue == "binance" and len(self.markets) > 1:
+            return f"armed, {window_s} s, for {', '.join(self.symbols)}"
+        return f"armed, {window_s} s"
+
+    async def arm_dead_man(self, window_s: int, *, attempts: int = 3, backoff_s: float = 0.5) -> str:
+        """Arm the venue's dead-man's switch once, before anything is traded; says what was armed (see
+        :meth:`run_dead_man`, which keeps it armed afterwards).
+
+        An answer that may change by itself (no answer, HTTP 5xx, a rate limit) is tried again, up to
+        ``attempts`` requests ``backoff_s`` apart (doubling), and the text says how many it took. A
+        refusal (Bybit turns disconnect-cancel on per account), or the same failure ``attempts`` times,
+        raises :class:`~arb.errors.VenueError`: arb does not trade without the switch it was asked for
+        (``[live] dead_man_window_s = 0`` asks for none).
+        """
+        if not self.has_dead_man:
+            return self._dead_man_text(window_s)
+        first: VenueError | None = None
+        delay = backoff_s
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._arm_once(window_s)
+                break
+            except VenueError as error:
+                first = first or error
+                if not error.retryable or attempt == attempts:
+                    tries = f" ({attempt} attempts)" if attempt > 1 else ""
+                    raise VenueError(
+                        self.name,
+                        f"the dead-man's switch could not be armed, nothing was traded: {error.answered}{tries}",
+                        f"{error.check}; or set [live] dead_man_window_s = 0 to trade without it",
+                        code=error.code,
+                        retryable=error.retryable,
+                    ) from error
+                log.warning("%s: arming the dead-man's switch failed (%s); trying again in %.1f s",
+                            self.name, error.answered, delay)  # fmt: skip
+                await asyncio.sleep(delay)
+                delay *= 2
+        text = self._dead_man_text(window_s)
+        if first is not None:
+            text += f" (at attempt {attempt}; the first: {first.answered})"
+        return text
+
+    async def _arm_once(self, window_s: int) -> None:
+        # One arming request per switch: Bybit's DCP window for the product, or USD-M's countdown per symbol
+        if self.venue == "bybit":
+            product = "SPOT" if self.market == "spot" else "DERIVATIVES"
+            hint = (
+                "that the account has disconnect-cancel-all (DCP) turned on: Bybit turns it on per account (ask Bybit)"
+            )
+            await self.call(
+                lambda: self.exchange.privatePostV5OrderDisconnectedCancelAll(
+                    {"product": product, "timeWindow": window_s}
+                ),
+                hint=hint,
+            )
+            return
+        for m in self.markets:
+            renew = {"symbol": m.symbol, "countdownTime": window_s * 1000}
+            await self.call(
+                functools.partial(self.exchange.fapiPrivatePostCountdownCancelAll, renew),
+                hint="that the key may trade USD-M futures",
+            )
+
+    def run_dead_man(self, group: asyncio.TaskGroup, window_s: int, *, armed: bool = False) -> str:
         """Keep the venue's dead-man's switch armed in ``group`` while trading; says what was armed.
 
         Bybit: disconnect-cancel-all (DCP) with ``window_s``, and the ``dcp`` topic subscribed on every
@@ -487,22 +644,21 @@ class VenueExecutor:
         the window, Bybit cancels the product's orders (every symbol's). Binance USD-M:
         ``countdownCancelAll`` renewed for every symbol every quarter window (it is per symbol): if arb
         stops renewing, Binance cancels the symbols' orders. Binance spot has no such switch
-        (immediate-or-cancel orders leave nothing open to cancel).
+        (immediate-or-cancel orders leave nothing open to cancel). ``armed``: :meth:`arm_dead_man` has
+        armed it already (the first request is not sent again).
         """
         if self.venue == "bybit":
-            task = group.create_task(self._dcp_keeper(window_s), name=f"{self.venue}-dcp")
+            task = group.create_task(self._dcp_keeper(window_s, armed), name=f"{self.venue}-dcp")
         elif self.market == "linear":
-            task = group.create_task(self._countdown_keeper(window_s), name=f"{self.venue}-countdown")
+            task = group.create_task(self._countdown_keeper(window_s, armed), name=f"{self.venue}-countdown")
         else:
-            return "none (Binance spot has no dead-man's switch)"
+            return self._dead_man_text(window_s)
         self._background.append(task)
-        if self.venue == "binance" and len(self.markets) > 1:
-            return f"armed, {window_s} s, for {', '.join(self.symbols)}"
-        return f"armed, {window_s} s"
+        return self._dead_man_text(window_s)
 
-    async def _dcp_keeper(self, window_s: int) -> None:
-        product = "SPOT" if self.market == "spot" else "DERIVATIVES"
-        await self.exchange.privatePostV5OrderDisconnectedCancelAll({"product": product, "timeWindow": window_s})
+    async def _dcp_keeper(self, window_s: int, armed: bool) -> None:
+        if not armed:
+            await self._arm_once(window_s)
         url = await self.exchange.get_url_by_market_type(self._ccxt_symbol, True)
         subscribed: object = None
         while not self._stopping:
@@ -516,14 +672,15 @@ class VenueExecutor:
                     log.info("%s: dcp subscription not sent yet (%r)", self.venue, error)
             await asyncio.sleep(1.0)
 
-    async def _countdown_keeper(self, window_s: int) -> None:
+    async def _countdown_keeper(self, window_s: int, armed: bool) -> None:
+        if armed:
+            await asyncio.sleep(window_s / 4)
         while not self._stopping:
             for m in self.markets:
+                renew = {"symbol": m.symbol, "countdownTime": window_s * 1000}
                 try:
-                    await self.exchange.fapiPrivatePostCountdownCancelAll(
-                        {"symbol": m.symbol, "countdownTime": window_s * 1000}
-                    )
-                except (ccxt.BaseError, aiohttp.ClientError, TimeoutError) as error:
+                    await self.call(functools.partial(self.exchange.fapiPrivatePostCountdownCancelAll, renew))
+                except VenueError as error:
                     log.warning("%s: countdown cancel of %s not renewed (%s); retrying", self.venue, m.symbol, error)
             await asyncio.sleep(window_s / 4)
 
@@ -848,21 +1005,18 @@ class VenueExecutor:
     async def query(self, order: LiveOrder) -> VenueOrderUpdate | None:
         """Ask the venue for the order by client id; None when it says the order does not exist."""
         if self.venue == "binance":
-            method = "privateGetOrder" if self.market == "spot" else "fapiPrivateGetOrder"
+            method = getattr(self.exchange, "privateGetOrder" if self.market == "spot" else "fapiPrivateGetOrder")
             try:
-                raw = await getattr(self.exchange, method)(
-                    {"symbol": order.symbol, "origClientOrderId": order.client_id}
-                )
-            except ccxt.OrderNotFound:
-                return None
-            except ccxt.BaseError as error:
-                if "-2013" in str(error):  # on a non-Binance host ccxt may not map the code
+                raw = await self.call(lambda: method({"symbol": order.symbol, "origClientOrderId": order.client_id}))
+            except VenueError as error:
+                if error.code == "-2013":  # "Order does not exist."
                     return None
                 raise
             return self._parse_update(raw)
         request = {"category": self._category, "symbol": order.symbol, "orderLinkId": order.client_id}
-        for method in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
-            response = await getattr(self.exchange, method)(request)
+        for name in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
+            method = getattr(self.exchange, name)
+            response = await self.call(functools.partial(method, request))
             rows = ((response or {}).get("result") or {}).get("list") or []
             if rows:
                 return self._parse_update(rows[0])
@@ -873,11 +1027,15 @@ class VenueExecutor:
         if not order.venue_order_id:
             return []
         if self.venue == "binance":
-            method = "privateGetMyTrades" if self.market == "spot" else "fapiPrivateGetUserTrades"
-            rows = await getattr(self.exchange, method)({"symbol": order.symbol, "orderId": order.venue_order_id})
+            method = getattr(
+                self.exchange, "privateGetMyTrades" if self.market == "spot" else "fapiPrivateGetUserTrades"
+            )
+            rows = await self.call(lambda: method({"symbol": order.symbol, "orderId": order.venue_order_id}))
             return list(rows or [])
-        response = await self.exchange.privateGetV5ExecutionList(
-            {"category": self._category, "symbol": order.symbol, "orderId": order.venue_order_id}
+        response = await self.call(
+            lambda: self.exchange.privateGetV5ExecutionList(
+                {"category": self._category, "symbol": order.symbol, "orderId": order.venue_order_id}
+            )
         )
         return list(((response or {}).get("result") or {}).get("list") or [])
 
@@ -885,11 +1043,15 @@ class VenueExecutor:
         """The venue's trade history rows of ``symbol`` (the first symbol's by default) since ``since_ms`` (REST)."""
         symbol = symbol or self.symbol
         if self.venue == "binance":
-            method = "privateGetMyTrades" if self.market == "spot" else "fapiPrivateGetUserTrades"
-            rows = await getattr(self.exchange, method)({"symbol": symbol, "startTime": since_ms, "limit": 1000})
+            method = getattr(
+                self.exchange, "privateGetMyTrades" if self.market == "spot" else "fapiPrivateGetUserTrades"
+            )
+            rows = await self.call(lambda: method({"symbol": symbol, "startTime": since_ms, "limit": 1000}))
             return list(rows or [])
-        response = await self.exchange.privateGetV5ExecutionList(
-            {"category": self._category, "symbol": symbol, "startTime": since_ms, "limit": 100}
+        response = await self.call(
+            lambda: self.exchange.privateGetV5ExecutionList(
+                {"category": self._category, "symbol": symbol, "startTime": since_ms, "limit": 100}
+            )
         )
         return list(((response or {}).get("result") or {}).get("list") or [])
 
@@ -898,7 +1060,7 @@ class VenueExecutor:
         now = self.clock()
         try:
             update = await self.query(order)
-        except (TimeoutError, ccxt.BaseError, aiohttp.ClientError) as error:
+        except VenueError as error:
             log.info("%s: query of %s failed (%s); will ask again", self.venue, order.client_id, error)
             return
         if update is None:
@@ -944,7 +1106,7 @@ class VenueExecutor:
                 self._sweep_after_ns = 0
                 try:
                     await self.sweep()
-                except (TimeoutError, ccxt.BaseError, aiohttp.ClientError) as error:
+                except VenueError as error:
                     log.info("%s: trade sweep failed (%s); will try again", self.venue, error)
                     self._sweep_after_ns = now + self.settings.stream_retry_ns
             for order in self.in_flight:
@@ -954,7 +1116,7 @@ class VenueExecutor:
                 if due:
                     try:
                         await self.resolve(order)
-                    except (TimeoutError, ccxt.BaseError, aiohttp.ClientError) as error:
+                    except VenueError as error:
                         log.info("%s: checking %s failed (%s); will try again", self.venue, order.client_id, error)
 
     async def _watch(self, what: str) -> None:
@@ -1000,11 +1162,12 @@ class VenueExecutor:
             from connectors.binance.orders import balances
 
             if self.market == "spot":
-                return balances(await self.exchange.privateGetAccount({"omitZeroBalances": "true"}))
-            return balances(await self.exchange.fapiPrivateV2GetBalance({}))
+                return balances(await self.call(lambda: self.exchange.privateGetAccount({"omitZeroBalances": "true"})))
+            return balances(await self.call(lambda: self.exchange.fapiPrivateV2GetBalance({})))
         from connectors.bybit.orders import balances as bybit_balances
 
-        return bybit_balances(await self.exchange.privateGetV5AccountWalletBalance({"accountType": "UNIFIED"}))
+        raw = await self.call(lambda: self.exchange.privateGetV5AccountWalletBalance({"accountType": "UNIFIED"}))
+        return bybit_balances(raw)
 
     async def position(self, symbol: str | None = None) -> Decimal:
         """The venue's signed position in ``symbol`` (the first symbol by default; linear only: spot has
@@ -1020,22 +1183,45 @@ class VenueExecutor:
         if self.venue == "binance":
             from connectors.binance.orders import position_and_entry
 
-            return position_and_entry(await self.exchange.fapiPrivateV2GetPositionRisk({"symbol": symbol}), symbol)
+            raw = await self.call(lambda: self.exchange.fapiPrivateV2GetPositionRisk({"symbol": symbol}))
+            return position_and_entry(raw, symbol)
         from connectors.bybit.orders import position_and_entry as bybit_position_and_entry
 
-        raw = await self.exchange.privateGetV5PositionList({"category": "linear", "symbol": symbol})
+        raw = await self.call(lambda: self.exchange.privateGetV5PositionList({"category": "linear", "symbol": symbol}))
         return bybit_position_and_entry(raw, symbol)
+
+    async def best_prices(self, symbol: int = 0) -> tuple[Decimal, Decimal]:
+        """The best bid and ask of symbol number ``symbol`` in the venue's order book now (REST)."""
+        ccxt_symbol = self.markets[symbol].ccxt_symbol
+        book = await self.call(lambda: self.exchange.fetch_order_book(ccxt_symbol, 5))
+        try:
+            return Decimal(str(book["bids"][0][0])), Decimal(str(book["asks"][0][0]))
+        except (KeyError, IndexError, TypeError) as error:
+            name = self.markets[symbol].symbol
+            raise VenueError(self.name, f"the order book of {name} has an empty side ({error!r})",
+                             "the venue's status page (is the market open?)", code="empty-book",
+                             retryable=True) from None  # fmt: skip
+
+    @property
+    def blocked_until_ns(self) -> int:
+        """Until when (the executor's clock, ns) new orders on this venue are refused locally: a rate limit,
+        a used-up request weight or a ban (0, or a time past: none)."""
+        return self.guard.blocked_until_ns
 
     async def open_orders(self, symbol: str | None = None) -> list[VenueOrderUpdate]:
         """The venue's open orders in ``symbol``, or in every traded symbol when None."""
         if symbol is None:
             return [u for m in self.markets for u in await self.open_orders(m.symbol)]
         if self.venue == "binance":
-            method = "privateGetOpenOrders" if self.market == "spot" else "fapiPrivateGetOpenOrders"
-            rows = await getattr(self.exchange, method)({"symbol": symbol})
+            method = getattr(
+                self.exchange, "privateGetOpenOrders" if self.market == "spot" else "fapiPrivateGetOpenOrders"
+            )
+            rows = await self.call(lambda: method({"symbol": symbol}))
         else:
-            response = await self.exchange.privateGetV5OrderRealtime(
-                {"category": self._category, "symbol": symbol, "openOnly": 0}
+            response = await self.call(
+                lambda: self.exchange.privateGetV5OrderRealtime(
+                    {"category": self._category, "symbol": symbol, "openOnly": 0}
+                )
             )
             rows = ((response or {}).get("result") or {}).get("list") or []
         updates = [self._parse_update(row) for row in rows or []]
@@ -1052,17 +1238,19 @@ class VenueExecutor:
             # USD-M answers {"code":200,"msg":"The operation of cancel all open order is done."}, no list:
             # count what was open, cancel, and count what is left.
             before = await self.open_orders(symbol)
-            await self.exchange.fapiPrivateDeleteAllOpenOrders({"symbol": symbol})
+            await self.call(lambda: self.exchange.fapiPrivateDeleteAllOpenOrders({"symbol": symbol}))
             return len(before) - len(await self.open_orders(symbol)) if before else 0
         if self.venue == "binance":
             try:
-                rows = await self.exchange.privateDeleteOpenOrders({"symbol": symbol})
-            except ccxt.BaseError as error:
-                if "-2011" in str(error):  # no open orders
+                rows = await self.call(lambda: self.exchange.privateDeleteOpenOrders({"symbol": symbol}))
+            except VenueError as error:
+                if error.code == "-2011":  # "Unknown order sent.": no open orders
                     return 0
                 raise
             return len(rows) if isinstance(rows, list) else 0
-        response = await self.exchange.privatePostV5OrderCancelAll({"category": self._category, "symbol": symbol})
+        response = await self.call(
+            lambda: self.exchange.privatePostV5OrderCancelAll({"category": self._category, "symbol": symbol})
+        )
         return len(((response or {}).get("result") or {}).get("list") or [])
 
     async def drain(self, timeout_ns: int) -> list[LiveOrder]:
@@ -1070,11 +1258,29 @@ class VenueExecutor:
         deadline = self.clock() + timeout_ns
         while self.in_flight and self.clock() < deadline:
             for order in self.in_flight:
-                with contextlib.suppress(TimeoutError, ccxt.BaseError, aiohttp.ClientError):
+                with contextlib.suppress(VenueError):
                     await self.resolve(order)
             if self.in_flight:
                 await asyncio.sleep(self.settings.unknown_check_interval_ns / 1e9)
         return self.in_flight
+
+
+def _reason(error: BaseException) -> str:
+    # What failed under a request, in a few words: the connection's error (refused, unknown host), else
+    # the client's own text (ccxt's, after an answer it could not use)
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return f"the host name is unknown: {seen}"
+        os_error = getattr(seen, "os_error", None)  # aiohttp's ClientConnectorError
+        if isinstance(os_error, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(os_error, OSError) and os_error.strerror:
+            return str(os_error.strerror)
+        seen = seen.__cause__ or seen.__context__
+    return " ".join(str(error).split())[:200]
 
 
 def _binance_weight_limit(info: dict[str, Any], exchange: Any) -> int | None:
@@ -1133,6 +1339,12 @@ class LiveExecutor:
         return counts
 
     @property
+    def blocked_until(self) -> list[int]:
+        """Per venue, until when (ns, the executors' clock) it refuses new orders locally (a rate limit, a
+        ban; 0 or a time past: it takes orders): what the kernel's view says of it."""
+        return [v.blocked_until_ns for v in self.venues]
+
+    @property
     def unknown_orders(self) -> list[int]:
         """Orders whose outcome is unknown (sent, unanswered, being queried), per venue (every symbol's)."""
         return [sum(1 for o in v.in_flight if o.state is OrderState.UNKNOWN) for v in self.venues]
@@ -1186,8 +1398,10 @@ class LiveExecutor:
         """Cancel open orders on both venues and wait (bounded) for in-flight ones; returns the rest."""
         left: list[LiveOrder] = []
         for executor in self.venues:
-            with contextlib.suppress(ccxt.BaseError, aiohttp.ClientError, asyncio.TimeoutError):
+            try:
                 await executor.cancel_open()
+            except VenueError as error:
+                log.error("cancelling the open orders at the stop failed: %s", error)
             left += await executor.drain(timeout_ns)
             executor.stop()
         return left

@@ -16,6 +16,11 @@ ccxt's exception classes mix these (``ExchangeNotAvailable`` covers a refused co
 dropped one; on a local URL Binance's USD-M codes become plain ``ExchangeError``), so the decision is
 made here from what was observed on the wire: whether the request was written, the HTTP status, the
 response headers and the body's code. One table per venue says which codes mean what.
+
+The same rule reads any other request's answer (a balance, a trade history, the dead-man's switch):
+a refusal's :attr:`Answer.cause` says when it is about the credentials (the key, its signature or
+permissions) or the machine's clock, so the message a person reads can say what to check
+(:mod:`arb.execution.venue_errors`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-__all__ = ["Answer", "Outcome", "classify"]
+__all__ = ["CAUSE_CLOCK", "CAUSE_CREDENTIALS", "Answer", "Outcome", "classify"]
+
+CAUSE_CREDENTIALS = "credentials"
+"""The venue refused the API key, its signature or its permissions (or the IP it is restricted to)."""
+CAUSE_CLOCK = "clock"
+"""The venue refused the request's timestamp: this machine's clock is off (or the network is slow)."""
 
 
 class Outcome(Enum):
@@ -49,6 +59,8 @@ class Answer:
     banned: bool = False
     """The venue banned this client for a while (Binance 418, Bybit 403 rate-limit ban)."""
     rate_limited: bool = False
+    cause: str = ""
+    """For a refusal: :data:`CAUSE_CREDENTIALS`, :data:`CAUSE_CLOCK`, or empty (anything else)."""
 
     @property
     def is_unknown(self) -> bool:
@@ -65,6 +77,13 @@ _RATE_CODES = {
     "binance": {"-1003", "-1015", "-1008"},  # too much weight, too many orders, system throttled
     "bybit": {"10006", "10018", "170005"},  # too many visits, IP limit, too many requests
 }
+# Codes that refuse the credentials (a refusal a person must fix: the key, its secret, its permissions,
+# the IP it is bound to) and codes that refuse the request's timestamp.
+_CREDENTIAL_CODES = {
+    "binance": {"-2014", "-2015", "-1022", "-1002"},  # bad key format, invalid key/IP/permissions, signature
+    "bybit": {"10003", "10004", "10005", "10007", "10009", "10010", "33004"},  # key, sign, permission, IP, expired
+}
+_CLOCK_CODES = {"binance": {"-1021"}, "bybit": {"10002"}}
 _BINANCE_BAN = re.compile(r"banned until (\d+)", re.IGNORECASE)
 
 
@@ -128,7 +147,8 @@ def classify(
             return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, banned, True)
         if code in _UNKNOWN_CODES["binance"] or http_status >= 500:
             return Answer(Outcome.UNKNOWN, code or f"http-{http_status}", message, http_status, retry)
-        return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry)
+        cause = _cause("binance", code, http_status)
+        return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, cause=cause)
     # Bybit: business answers come with HTTP 200 and retCode
     code = str(data.get("retCode", "")) if data is not None else ""
     message = str(data.get("retMsg", "")) if data is not None else text[:200]
@@ -139,4 +159,15 @@ def classify(
         return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, banned, True)
     if code in _UNKNOWN_CODES["bybit"] or http_status >= 500 or (http_status == 200 and data is None):
         return Answer(Outcome.UNKNOWN, code or f"http-{http_status}", message, http_status, retry)
-    return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry)
+    cause = _cause("bybit", code, http_status)
+    return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, cause=cause)
+
+
+def _cause(venue: str, code: str, http_status: int) -> str:
+    # What a refusal is about, for the person who reads it (401: the venue's "invalid request: use the
+    # correct key" status, with or without a code)
+    if code in _CREDENTIAL_CODES[venue] or http_status == 401:
+        return CAUSE_CREDENTIALS
+    if code in _CLOCK_CODES[venue]:
+        return CAUSE_CLOCK
+    return ""

@@ -14,7 +14,9 @@ positions are signed quantities, and a reduce-only order must reduce that one po
   the start rather than move every position of the account.
 
 "Not modified" answers (Binance ``-4046``/``-4059``, Bybit ``110025``/``110043``) mean the setting
-already holds. Every call is a private request through the venue executor's ccxt client.
+already holds. Every call is a private request through the venue executor (:meth:`VenueExecutor.call`):
+a venue that cannot be reached or fails to answer is its :class:`~arb.errors.VenueError`, a refusal
+a :class:`PerpetualSettingsError` that names the setting.
 """
 
 from __future__ import annotations
@@ -22,9 +24,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import ccxt.async_support as ccxt
-
-from arb.errors import ArbError
+from arb.errors import ArbError, VenueError
 
 if TYPE_CHECKING:
     from arb.config import PerpetualConfig
@@ -69,21 +69,22 @@ async def apply_perpetual_settings(executor: VenueExecutor, wanted: PerpetualCon
             line = f"{name} {symbol}: one-way, {wanted.margin_mode} margin, leverage {wanted.leverage}x ({text})"
             log.info("%s", line)
             lines.append(line)
-    except PerpetualSettingsError:
-        raise
-    except ccxt.BaseError as error:
+    except VenueError as error:
+        if error.retryable:
+            raise
         raise PerpetualSettingsError(
-            f"{name}: the venue refused a setting of [perpetual] in {source}: {error}"
+            f"{name}: the venue refused a setting of [perpetual] in {source}: {error.answered}"
         ) from None
     return lines
 
 
 async def _call(executor: VenueExecutor, method: str, params: dict[str, Any]) -> bool:
     """Send one setting; True when it changed something, False when the venue says it already held."""
+    request = getattr(executor.exchange, method)
     try:
-        await getattr(executor.exchange, method)(params)
-    except ccxt.ExchangeError as error:
-        if any(code in str(error) for code in _UNCHANGED[executor.venue]):
+        await executor.call(lambda: request(params))
+    except VenueError as error:
+        if error.code in _UNCHANGED[executor.venue]:
             return False
         raise
     return True
@@ -92,14 +93,16 @@ async def _call(executor: VenueExecutor, method: str, params: dict[str, Any]) ->
 async def _binance_position_mode(executor: VenueExecutor) -> list[str]:
     # The account's position mode (one for every symbol): one-way
     changed = []
-    dual = await executor.exchange.fapiPrivateGetPositionSideDual({})
+    dual = await executor.call(lambda: executor.exchange.fapiPrivateGetPositionSideDual({}))
     if str((dual or {}).get("dualSidePosition", "false")).lower() == "true":
         try:
             await _call(executor, "fapiPrivatePostPositionSideDual", {"dualSidePosition": "false"})
-        except ccxt.ExchangeError as error:
+        except VenueError as error:
+            if error.retryable:
+                raise
             raise PerpetualSettingsError(
                 f"binance linear: the account is in hedge position mode and could not be switched to one-way "
-                f"({error}); close its USD-M positions and orders, or switch it in Binance, then start again"
+                f"({error.answered}); close its USD-M positions and orders, or switch it in Binance, then start again"
             ) from None
         changed.append("position mode switched to one-way")
     return changed
@@ -112,9 +115,11 @@ async def _binance(executor: VenueExecutor, symbol: str, wanted: PerpetualConfig
     try:
         if await _call(executor, "fapiPrivatePostMarginType", {"symbol": symbol, "marginType": margin}):
             changed.append(f"margin type set to {margin}")
-    except ccxt.ExchangeError as error:
+    except VenueError as error:
+        if error.retryable:
+            raise
         raise PerpetualSettingsError(
-            f"binance linear: margin type of {symbol} could not be set to {margin} ({error}); "
+            f"binance linear: margin type of {symbol} could not be set to {margin} ({error.answered}); "
             "Binance refuses while a position or order is open"
         ) from None
     await _call(executor, "fapiPrivatePostLeverage", {"symbol": symbol, "leverage": wanted.leverage})
@@ -124,7 +129,7 @@ async def _binance(executor: VenueExecutor, symbol: str, wanted: PerpetualConfig
 
 async def _bybit_margin_mode(executor: VenueExecutor, wanted: PerpetualConfig, source: str) -> list[str]:
     # The unified account's margin mode (account-wide): checked, never changed
-    info = await executor.exchange.privateGetV5AccountInfo({})
+    info = await executor.call(lambda: executor.exchange.privateGetV5AccountInfo({}))
     mode = str(((info or {}).get("result") or {}).get("marginMode", ""))
     if mode not in _BYBIT_MARGIN[wanted.margin_mode]:
         raise PerpetualSettingsError(

@@ -13,7 +13,8 @@ Limits (``[risk]``; every one added after the first four is off at 0). Per symbo
 status, ``position_limit``, ``max_notional_per_venue``, ``max_pair_loss``, ``max_pairs_per_day``,
 ``min_pair_interval_ns``, ``max_imbalance_hold_ns``; every other one holds for the whole account.
 
-- a venue that is stale or out of sync gets no opening order;
+- a venue that is stale or out of sync gets no opening order, and one the executor holds orders back
+  from (``blocked_until_ns``: a rate limit or a ban) gets no order at all, hedges included;
 - ``position_limit``: the symbol's net position across venues stays within it whatever fills: a pair is
   judged by its worst case of leg risk, the net position if its buys or its sells filled alone;
 - ``max_notional_per_venue``: the symbol's position value on each venue stays within it;
@@ -137,7 +138,7 @@ ACCOUNT = -1
 
 BREACH_NAMES = (
     ("", ""),
-    ("venue not usable (stale or out of sync)", "stale_after_ms"),
+    ("venue not usable (stale, out of sync, or held back after a rate limit or ban)", "stale_after_ms"),
     ("net position if one side of a pair filled alone", "position_limit"),
     ("position value on one venue", "max_notional_per_venue"),
     ("unanswered orders on one venue", "max_open_orders"),
@@ -369,6 +370,8 @@ def event_text(code: int, value: float, limit: float, limits: Any, quote: str = 
     halt = "trading halted: no new pair until a person clears it (arb halt --clear)"
     reset_hour = int(limits[0]["daily_reset_ns"]) // NS_PER_HOUR
     if code == B_STATUS:
+        if value < 0.0:
+            return "a venue arb holds orders back from (a rate limit or a ban): no order there until it ends"
         return f"a venue is stale or out of sync {where}: no opening order there"
     if code == B_POSITION:
         return f"net position if one side of the pair filled alone {value:.8g} > {limit:.8g} {where}: pair refused"
@@ -745,6 +748,8 @@ def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any,
             open_orders += views[o][v]["open_orders"]
         if open_orders + orders[v] > lim["max_open_orders"]:
             _refuse(st, B_OPEN_ORDERS, open_orders + orders[v], lim["max_open_orders"])
+        if now < view[v]["blocked_until_ns"]:  # the executor would refuse it unsent: no order, hedge or not
+            _refuse(st, B_STATUS, -1.0, VENUE_OK)
         if not opening:
             continue
         if view[v]["status"] != VENUE_OK:

@@ -16,7 +16,10 @@ Timing rules (the backtest's, so the two can be compared):
   that batch is applied; events due exactly at it, after (an order sent with zero latency is filled
   against the book it was decided on).
 - Venue status at a decision: out of sync unless its feed says synced; stale when its last book
-  change is older than ``risk.stale_after`` (or its feed says stale); otherwise OK.
+  change is older than ``risk.stale_after`` (or its feed says stale); otherwise OK. Beside it the view
+  says until when the executor holds orders back from the venue (``blocked_until_ns``: the live
+  executors' rate guard after a rate limit or a ban; the paper executor never does), read from the
+  executor at each decision, as its open and unknown orders are.
 - Equity is sampled at decisions, once per ``equity_interval`` of local time.
 """
 
@@ -97,7 +100,8 @@ V_SYNCED = 0  # 1 while the feed says the book is synced
 V_FEED_STALE = 1  # 1 while the feed says the book is stale
 V_BOOK_TS = 2  # local time of the book's last change, ns
 V_OPEN = 3  # orders of the symbol on the venue the engine has not been told the end of
-N_VENUE_ROWS = 4
+V_BLOCKED = 4  # local time until which the executor refuses orders on the venue (every symbol's), ns
+N_VENUE_ROWS = 5
 
 
 @nb.njit(cache=True, nogil=True)
@@ -137,6 +141,7 @@ def _fill_accounts(views: Any, account: Any, venues: Any) -> None:
             rec["quote_balance"] = quote
             rec["open_orders"] = venues[V_OPEN, s, v]
             rec["book_local_ts"] = venues[V_BOOK_TS, s, v]
+            rec["blocked_until_ns"] = venues[V_BLOCKED, s, v]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -756,6 +761,13 @@ class Engine:
         """What the view says of venue ``v`` at ``now``: VENUE_OK, VENUE_STALE or VENUE_OUT_OF_SYNC."""
         return int(_venue_status(self.venues, symbol, v, now, self.stale_after))
 
+    def _take_blocked(self) -> None:
+        # Until when the executor refuses orders per venue (an executor without the notion never does)
+        blocked = getattr(self.executor, "blocked_until", None)
+        if blocked is not None:
+            for v in range(len(blocked)):
+                self.venues[V_BLOCKED, :, v] = blocked[v]
+
     def _take_open_orders(self) -> None:
         counts = self.executor.open_orders
         if isinstance(counts, np.ndarray):  # the paper executor's: one copy
@@ -767,6 +779,7 @@ class Engine:
 
     def _refresh_view(self, now: int) -> None:
         self._take_open_orders()
+        self._take_blocked()
         _fill_accounts(self.views, self._account, self.venues)
         for s in range(self.n_symbols):
             _fill_books(self.views, s, self._books[s], self.levels, self.venues, now, self.stale_after, self.last_mid)
@@ -791,6 +804,7 @@ class Engine:
         # to its book fill, the account's arrays to one account step.
         self._now = now
         self._take_open_orders()
+        self._take_blocked()
         unknown = getattr(self.executor, "unknown_orders", None)  # unanswered past [live] request_timeout_ms
         if unknown is not None:
             self.rstate[0]["unknown"][:] = unknown

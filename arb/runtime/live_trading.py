@@ -43,6 +43,7 @@ from arb.arguments import add_config_argument, duration, output_folder, reason, 
 from arb.config import AppConfig
 from arb.errors import ArbError, exit_code_of
 from arb.events import ASSET_NAMES
+from arb.runtime.trading import exit_codes_help
 
 if TYPE_CHECKING:
     from arb.execution.kill import KillReport
@@ -277,6 +278,11 @@ async def run_live(
             venue = config.venues[v]
             for line in await apply_perpetual_settings(venue_executor, venue.perpetual, str(venue.path)):
                 console.print(line, highlight=False)
+        window = config.live.dead_man_window_ns // 1_000_000_000
+        if window:  # armed before anything is traded: a venue that refuses it stops the start here
+            for venue_executor in session.executors.values():
+                armed = await venue_executor.arm_dead_man(window)
+                console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False, soft_wrap=True)
         accounts = [await venue_account(session, v) for v in (0, 1)]
         wake = asyncio.Event()
         executor = session.live_executor(on_ready=wake.set)
@@ -403,7 +409,7 @@ async def run_live(
 
         async def stale_watch() -> None:
             # a symbol whose book went stale or out of sync on a venue gets its open orders there cancelled,
-            # once per episode
+            # once per episode (a venue arb itself holds orders back from is not stale: its book is fine)
             from arb.strategy.types import VENUE_OK
 
             cancelled = {(s, v): False for s in symbols for v in session.executors}
@@ -442,12 +448,10 @@ async def run_live(
         with _stop_on_signals(stop_event.set) as received:
             try:
                 async with asyncio.TaskGroup() as tasks:
-                    window = config.live.dead_man_window_ns // 1_000_000_000
                     for venue_executor in session.executors.values():
                         venue_executor.run_background(tasks)
                         if window:
-                            armed = venue_executor.run_dead_man(tasks, window)
-                            console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False)
+                            venue_executor.run_dead_man(tasks, window, armed=True)
                     for feed in feeds:
                         tasks.create_task(feed.run(), name=f"feed-{feed.name}")
                     tasks.create_task(consume(), name="engine")
@@ -532,6 +536,7 @@ def add_parser(subparsers: Any) -> Any:
         "the live executors until --duration, Ctrl-C or SIGTERM. A venue on mainnet needs --mainnet and a typed "
         "confirmation (or --yes for unattended starts); keys come from the environment variables the venue "
         "files name.",
+        epilog=exit_codes_help("an order is left in flight, or the kill switch left exposure"),
     )
     add_config_argument(parser)
     parser.add_argument(
@@ -609,8 +614,8 @@ def _cmd_live(args: Any) -> int:
         console.print(f"report: {paths[-1].parent}", highlight=False)
     for line in latency_lines(result.latencies):
         console.print(line, highlight=False)
-    if result.left_in_flight:
-        return 1
+    if result.left_in_flight or (result.kill is not None and not result.kill.flat):
+        return 1  # an order still in flight, or exposure the kill switch could not close: a person looks now
     return exit_code_of(result.stop_signal)
 
 
@@ -621,6 +626,7 @@ def add_kill_parser(subparsers: Any) -> Any:
         help="kill switch: halt new pairs, cancel every open order, flatten the net position",
         description="Reach a running arb live (a signal, or a file in [live] state_dir) and let it halt, cancel "
         "and flatten before it stops; with none running, do it here. Halts persist until cleared.",
+        epilog=exit_codes_help("exposure is left (EXPOSURE LEFT names it), or arb live did not stop in time"),
     )
     add_config_argument(parser)
     parser.add_argument(

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # ccxt, aiohttp and SQLAlchemy load only when a command trade
     from arb.execution.live import ExecutionSettings, LiveExecutor, VenueExecutor, WireTrace
     from arb.execution.orders import LiveOrder
     from arb.execution.reconcile import VenueReconciliation
+    from arb.execution.venue_errors import VenueSetup
 
 __all__ = [
     "KIND_FLATTEN",
@@ -53,10 +54,12 @@ __all__ = [
     "account_since_inception",
     "add_order_parser",
     "add_reconcile_parser",
+    "exit_codes_help",
     "settings_of",
     "trading_session",
     "venue_account",
     "venue_holdings",
+    "venue_setup",
 ]
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,17 @@ KIND_FLATTEN = 8
 """The intent kind of an order the kill switch sends to flatten the net position."""
 
 _INCEPTION = "inception/{venue}/{market}"
+
+
+def exit_codes_help(one: str) -> str:
+    """The exit codes of a command that talks to the venues, for its ``--help`` (``one``: what exit 1
+    means for it)."""
+    return (
+        f"Exit codes: 0 done; 1 {one}; 2 a bad value on the command line or in the configuration; 3 a venue "
+        "refused what a person must fix (the API key or its permissions, the clock, an account setting; the "
+        "one line says what to check); 4 a venue could not be reached or did not answer (connection refused, "
+        "timeout, HTTP 5xx, a rate limit or ban: the same command may work later); 130 Ctrl-C."
+    )
 
 
 def settings_of(config: AppConfig) -> ExecutionSettings:
@@ -112,6 +126,19 @@ class TradingSession:
             )
             for v in sorted(self.executors)
         ]
+
+
+def venue_setup(venue: VenueConfig) -> VenueSetup:
+    """What a failure message about ``venue`` points at: the variables its key comes from, its market,
+    network, REST URL and file."""
+    from arb.execution.venue_errors import VenueSetup
+
+    names = [s.env_name for s in (venue.api_key, venue.api_secret) if s is not None and s.env_name]
+    if len(names) == 2:
+        credentials = f"the environment variables {names[0]} and {names[1]}"
+    else:
+        credentials = f"api_key and api_secret in {venue.path}"
+    return VenueSetup(credentials, venue.market, venue.network, venue.endpoints.rest, str(venue.path))
 
 
 def _check_tradeable(venue: VenueConfig) -> tuple[str, str]:
@@ -204,6 +231,7 @@ async def trading_session(
                 account=config.live.account,
                 settings=settings,
                 clock=clock,
+                setup=venue_setup(venue),
             )
             session.executors[v] = executor
             rules = await executor.start()
@@ -330,6 +358,7 @@ def add_reconcile_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="check the live account against its journal",
         description="Resolve every order the journal holds in flight, book fills made while arb was down, and "
         "compare open orders and holdings with the journal. Exit 0 when everything is explained, 1 otherwise.",
+        epilog=exit_codes_help("something is not explained (see the report)"),
     )
     add_config_argument(parser)
     parser.add_argument("--venue", choices=ASSET_NAMES, help="one venue only (default: both)")
@@ -392,6 +421,7 @@ def add_order_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="place one immediate-or-cancel order through the live executor",
         description="Reconcile the venue, then send one IOC limit order through the journal and the live "
         "executor, and print it when done. For smoke tests on testnet or demo accounts and operations by hand.",
+        epilog=exit_codes_help("the order's outcome is still unknown (arb reconcile finds it out)"),
     )
     add_config_argument(parser)
     parser.add_argument("--venue", choices=ASSET_NAMES, required=True)

@@ -11,7 +11,8 @@ What it does, in order of priority:
 2. **Never leave a naked leg.** If the two venues' positions do not cancel out (one leg of a pair
    filled alone, or filled less), it sends one immediate-or-cancel order that restores a flat net
    position: ``hedge`` mode completes the pair on the venue whose leg did not fill, ``unwind`` mode
-   reverses the leg where it filled; if that venue cannot take it (stale, out of sync, no balance),
+   reverses the leg where it filled; if that venue cannot take it now (stale, out of sync, held back
+   by the executor after a rate limit or a ban: ``view.blocked_until_ns``, no balance for the side),
    the other one is used. A retry on a venue waits for a fresher book there than the one the last
    attempt was priced on (the level it saw may be gone, taken by our own fill), so a transient
    cannot spend every attempt on one view. Each retry allows more slippage (``slippage_bps`` x attempts, capped at
@@ -20,7 +21,8 @@ What it does, in order of priority:
    ``hedge_retry_ns``: a venue that refuses every order is not hammered. Once flat again it opens
    no new pair while ``HEDGE_FAILED`` is set (a fresh state clears it: ``arb live`` keeps it as
    the journal's halt until a person clears it).
-3. **Open a pair** when both venues are usable and the cooldown has passed: for each direction (buy
+3. **Open a pair** when both venues can take orders (synced, fresh, not held back) and the cooldown
+   has passed: for each direction (buy
    on the cheaper venue, sell on the richer), walk both books level by level while the marginal
    spread, net of both taker fees and the slippage tolerance, is at least ``min_spread_bps``; take
    at each step the quantity both levels show, on both venues' lot grids and above both venues'
@@ -66,7 +68,7 @@ from arb.strategy.types import (
     VENUE_OK,
 )
 
-__all__ = ["ceil_to_grid", "decide", "floor_to_grid", "may_act"]
+__all__ = ["ceil_to_grid", "decide", "floor_to_grid", "may_act", "takes_orders"]
 
 _EPS = 1e-9  # grid rounding slack, in units of the grid step
 
@@ -202,9 +204,16 @@ def _pair_cap(view: Any, p: Any, b: int, s: int) -> float:
 
 
 @nb.njit(cache=True, nogil=True)
-def _can_trade(view: Any, p: Any, v: int, side: int, qty: float, price: float) -> bool:
-    # Would venue v accept this order (status, spot balances, minimums)?
-    if view[v]["status"] != VENUE_OK or not (price > 0.0) or qty <= 0.0:
+def takes_orders(view: Any, v: int, now_ns: int) -> bool:
+    """Whether venue ``v`` can take an order at ``now_ns`` as the view says: its book is synced and fresh
+    (``VENUE_OK``) and the executor does not hold orders back from it (``blocked_until_ns``)."""
+    return bool(view[v]["status"] == VENUE_OK and now_ns >= view[v]["blocked_until_ns"])
+
+
+@nb.njit(cache=True, nogil=True)
+def _can_trade(view: Any, p: Any, v: int, side: int, qty: float, price: float, now_ns: int) -> bool:
+    # Would venue v accept this order now (status, held back, spot balances, minimums)?
+    if not takes_orders(view, v, now_ns) or not (price > 0.0) or qty <= 0.0:
         return False
     if qty + _EPS * p["lot_size"][v] < p["min_qty"][v] or qty * price < p["min_notional"][v]:
         return False
@@ -245,7 +254,7 @@ def _hedge(view: Any, p: Any, st: Any, net: float, intents: Any, now_ns: int) ->
             price = ceil_to_grid(view[v]["bid_px"][0] * (1.0 - slip), p["tick_size"][v])
         else:
             price = floor_to_grid(view[v]["ask_px"][0] * (1.0 + slip), p["tick_size"][v])
-        if not _can_trade(view, p, v, side, qty, price):
+        if not _can_trade(view, p, v, side, qty, price, now_ns):
             continue
         if attempts > 0 and v == st["hedge_venue"] and view[v]["book_local_ts"] <= st["hedge_book_ns"]:
             # the last attempt there was priced on this very book (whose best level our own fill may
@@ -377,7 +386,7 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
         return 0
     if now_ns - st["last_pair_ns"] < p["cooldown_ns"]:
         return 0
-    if view[0]["status"] != VENUE_OK or view[1]["status"] != VENUE_OK:
+    if not (takes_orders(view, 0, now_ns) and takes_orders(view, 1, now_ns)):
         return 0
 
     buy_take0 = np.zeros(MAX_LEVELS)

@@ -91,10 +91,16 @@ VIEW_DTYPE = np.dtype(
         ("mark_px", "f8"),  # linear: the venue's last mark price (NaN: none yet; spot: NaN)
         ("funding_rate", "f8"),  # linear: the venue's estimate of the coming funding's rate (0: none)
         ("next_funding_ns", "i8"),  # linear: when that funding is, exchange time (0: unknown)
+        ("blocked_until_ns", "i8"),  # local time until which the executor refuses orders here (0: none)
     ],
     align=True,
 )
-"""One venue's view; the kernel gets an array of two (index = asset number)."""
+"""One venue's view; the kernel gets an array of two (index = asset number).
+
+Whether a venue can take an order now is read from it: ``status`` (its book is synced and fresh),
+``blocked_until_ns`` (the live executor holds orders back from it: a rate limit, a used-up request
+weight, a ban; the backtest and the paper executor never block a venue, so theirs stays 0) and, for
+the order's side, ``base_balance``/``quote_balance`` on spot."""
 
 PARAMS_DTYPE = np.dtype(
     [

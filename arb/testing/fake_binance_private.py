@@ -110,6 +110,8 @@ _MSG_AHEAD = "Timestamp for this request was 1000ms ahead of the server's time."
 _MSG_NO_ORDER = "Order does not exist."
 _MSG_UNKNOWN_ORDER = "Unknown order sent."
 _MSG_1007 = "Timeout waiting for response from backend server. Send status unknown; execution status unknown."
+_MSG_1008 = "Server is currently overloaded with other requests. Please try again in a few minutes."
+"""-1008 SERVER_BUSY (spot ``errors.md``): the request was refused, not executed."""
 _MSG_NO_LISTEN_KEY = "This listenKey does not exist."
 
 _ORDER_PARAMS = frozenset({
@@ -602,7 +604,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
             headers["Retry-After"] = str(fault.retry_after)
         if fault.code is not None or status == 503:
             code = fault.code if fault.code is not None else -1007
-            msg = fault.msg if fault.msg is not None else (_MSG_1007 if code == -1007 else "")
+            msg = fault.msg if fault.msg is not None else {-1007: _MSG_1007, -1008: _MSG_1008}.get(code, "")
             return self._reply(request, _error(code, msg, status), headers, endpoint.weight)
         text = fault.msg or ("Bad Gateway" if status == 502 else "Internal Server Error")
         self._log_rest(request, status, endpoint.weight)

@@ -375,6 +375,8 @@ class FaultPlan:
 
         ``processed=True`` with a 5xx status (or Binance ``-1007``, Bybit ``10016``) is an unknown
         outcome that really happened: the order is on the venue's ledger although the answer says error.
+        Binance ``order_error(503, -1008)`` is its throttle ("Server is currently overloaded..."): refused,
+        not placed (leave ``processed`` False).
         ``code``/``msg`` default to the venue's own for the status.
         """
         self._add_order_fault(

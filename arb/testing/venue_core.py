@@ -433,6 +433,9 @@ class FakeVenue:
         self._history: list[VenueConnection] = []
         self._next_connection = 0
         self._runners: list[web.AppRunner] = []
+        self._sites: list[web.SockSite] = []
+        self._parked: dict[int, socket.socket] = {}
+        """Per endpoint that refuses connections: its port, bound and not listening (see refuse_connections)."""
         self._ports: list[int] = []
         self._clock_lock = asyncio.Lock()
         self._playback: asyncio.Task[None] | None = None
@@ -474,6 +477,7 @@ class FakeVenue:
                 sock.bind((self.host, 0))
                 site = web.SockSite(runner, sock)
                 await site.start()
+                self._sites.append(site)
                 self._ports.append(sock.getsockname()[1])
         except BaseException:
             await self.close()
@@ -497,6 +501,9 @@ class FakeVenue:
             await conn.close(1001, "venue closing")
         for runner in self._runners:
             await runner.cleanup()
+        for parked in self._parked.values():
+            parked.close()
+        self._parked.clear()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -505,6 +512,31 @@ class FakeVenue:
         for future, _ in self._waiters:
             future.cancel()
         logger.info("%s %s fake venue closed", self.venue_name, self.market)
+
+    async def refuse_connections(self, endpoint: int = 0) -> None:
+        """Stop listening on ``endpoint``'s port: every new connection (REST or WebSocket) is refused by
+        the operating system, as a host whose service is down refuses it (the client sees
+        ``ECONNREFUSED``). The port stays this venue's (bound, not listening); connections already open
+        stay open. :meth:`accept_connections` listens again on the same port."""
+        if endpoint in self._parked:
+            return
+        site = self._sites[endpoint]
+        await site.stop()
+        parked = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        parked.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        parked.bind((self.host, self._ports[endpoint]))
+        self._parked[endpoint] = parked
+        self.stats.connections_refused += 1
+        self._record(AppliedFault(FaultKind.REFUSE, detail=f"endpoint {endpoint}: not listening"))
+
+    async def accept_connections(self, endpoint: int = 0) -> None:
+        """Undo :meth:`refuse_connections`: listen on ``endpoint``'s port again."""
+        parked = self._parked.pop(endpoint, None)
+        if parked is None:
+            return
+        site = web.SockSite(self._runners[endpoint], parked)
+        await site.start()
+        self._sites[endpoint] = site
 
     # -- addresses -------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,11 +23,15 @@ from tests.integration.live_rig import (
     VenueSpec,
     account,
     best,
+    both_keys,
     fake_venue,
     load,
     set_keys,
+    spot_pair,
     write_live_config,
+    write_pair_config,
 )
+from tests.scenarios import Book, Change, write_scenario
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
@@ -66,6 +71,14 @@ async def test_kill_cancels_open_orders_and_flattens_a_lone_leg(
             assert session.journal.get_state(HALT_KEY) == "kill switch"  # held until a person clears it
             again = await kill(session, slippage_bps=50.0)  # a second kill finds nothing to do
         assert again.flat and again.orders == [] and again.cancelled == {spec.venue: 0}
+
+
+def _standing(root: Path) -> tuple[Path, Path]:
+    # Binance around 60,000 and Bybit's bid 50 bps above it from 2 s on (the end-to-end tests' market)
+    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
+    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
+    changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
+    return write_scenario(root / "recordings", dt.date(2024, 5, 6), binance, bybit, changes, duration_ms=30_000)
 
 
 class _Clock:
@@ -183,3 +196,65 @@ async def test_kill_leaves_dust_no_venue_would_trade_and_calls_it_flat(
         assert report.flat, report.describe()
         assert report.orders == [] and len(account(venue).orders) == sent  # nothing sent that must be refused
         assert any("dust" in line for line in report.describe())
+
+
+async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Binance answers the first flattening order 503 -1008 (a throttle: not placed, and arb holds orders
+    # back from Binance for a while); the kill switch closes the lone leg on Bybit instead of spending
+    # its attempts on a venue that refuses them unsent, and says why Binance was not used again.
+    both_keys(monkeypatch)
+    async with spot_pair(*_standing(tmp_path)) as (binance, bybit):
+        async with asyncio.timeout(WAIT_S):  # both books up
+            while not all(v.book("BTCUSDT", 1).bids and v.book("BTCUSDT", 1).asks for v in (binance, bybit)):
+                await binance.advance(1)
+                await bybit.advance(1)
+        config = load(write_pair_config(tmp_path, binance, bybit))
+        async with trading_session(config, (0, 1)) as session:
+            for v in (0, 1):
+                await account_since_inception(session, v)  # the account's starting point
+            lone = Decimal("0.01")
+
+            def lone_leg(cid: str) -> None:  # a pair's Bybit buy filled alone
+                ask = Decimal(bybit.book("BTCUSDT", 1).asks[0][0])
+                bybit.ledger.place(account(bybit), symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT, qty=lone,
+                                   price=ask, client_id=cid)  # fmt: skip
+
+            lone_leg("lone-1")
+            binance.faults.order_error(503, -1008)
+            report = await kill(session, slippage_bps=50.0)
+            assert report.flat, report.describe()
+            refused, flattened = report.orders
+            assert refused.venue == 0 and refused.rejection is not None and refused.rejection.code == -1008
+            assert flattened.venue == 1 and flattened.side == -1
+            assert float(flattened.filled) == pytest.approx(report.net_before)  # the lone leg less its fee in BTC
+            # still held back from Binance: the next kill does not even try it
+            lone_leg("lone-2")
+            again = await kill(session, slippage_bps=50.0)
+        assert again.flat, again.describe()
+        assert [o.venue for o in again.orders] == [1]
+        assert any(line.startswith("binance spot: arb sends it no order for now") for line in again.problems)
+        assert not account(binance).trades  # nothing ever traded there
+        bought = sum(t.qty - t.fee for t in account(bybit).trades if t.side is Side.BUY)  # fees in the coin
+        sold = sum(t.qty for t in account(bybit).trades if t.side is Side.SELL)
+        assert sold > lone and abs(bought - sold) < BYBIT_SPOT.rules.min_qty  # flat on Bybit, to the dust
+
+
+async def test_kill_names_a_venue_whose_account_cannot_be_read_and_calls_the_net_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without one venue's holdings the net position is unknown: nothing is sent, and that is not flat.
+    spec = BINANCE_SPOT
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec) as venue:
+        config = load(write_live_config(tmp_path, spec, venue))
+        async with trading_session(config, [spec.index]) as session:
+            venue.faults.rest_error(500, path="/api/v3/account", times=10)
+            report = await kill(session, slippage_bps=50.0)
+            assert session.journal.get_state(HALT_KEY) == "kill switch"  # halted all the same
+    assert not report.flat and report.orders == []
+    assert report.exposure == ["binance spot: its account could not be read; the net position is unknown"]
+    (problem,) = report.problems
+    assert problem.startswith("binance spot: GET /api/v3/account answered HTTP 500 -1001")
+    assert any(line.startswith("  EXPOSURE LEFT: binance spot: its account") for line in report.describe())

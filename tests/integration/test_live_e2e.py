@@ -281,3 +281,71 @@ async def test_a_telegram_kill_confirm_reaches_a_running_arb_live_with_a_naked_l
         assert journal.get_state(f"{load_config(config).live.account}/halt") == "kill switch"
     finally:
         journal.close()
+
+
+async def test_a_rate_limit_on_one_venue_during_a_lone_leg_is_closed_on_the_other_without_a_halt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Binance answers the pair's buy 503 -1008 (throttled: not placed, and arb holds orders back from
+    # Binance for a while): the Bybit sell fills alone. The kernel must not spend its hedge attempts on
+    # Binance, which arb itself refuses unsent: it buys the leg back on Bybit, and nothing halts.
+    binance_file, bybit_file = _scenario(tmp_path)
+    keys = both_keys(monkeypatch)
+    async with spot_pair(binance_file, bybit_file) as (binance, bybit):
+        config = write_pair_config(tmp_path, binance, bybit)
+        out = tmp_path / "live"
+        binance.faults.order_error(503, -1008)
+        async with _trading(config, out, keys, binance, bybit) as process:
+            await until(lambda: len(account(bybit).trades) >= 2, process, out, 60)  # the leg, then its unwind
+            process.send_signal(signal.SIGINT)
+            async with asyncio.timeout(60):
+                rc = await process.wait()
+        stderr = (out / "stderr").read_text()
+        assert rc == 130, stderr[-3000:]
+        assert "Traceback" not in stderr and "HALTED" not in stderr and "NAKED LEG" not in stderr
+        sell, buy = account(bybit).trades[:2]
+        assert (sell.side.value, buy.side.value) == ("sell", "buy") and sell.qty == buy.qty
+        assert abs(_net(bybit)) < Decimal("0.000048")  # flat on Bybit but for the buy's fee in BTC: dust
+        assert not account(binance).orders  # the throttled buy was never placed, and nothing else went there
+        journal = journal_of(tmp_path)
+        try:
+            (refused,) = journal.intents(venue="binance")  # no hedge was refused locally on Binance either
+            assert refused["reject_code"] == "-1008"
+            assert_journal_matches_ledgers(journal, {"binance": binance, "bybit": bybit})
+        finally:
+            journal.close()
+
+
+async def test_arb_live_exits_1_when_its_kill_switch_leaves_exposure_and_so_does_arb_kill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binance_file, bybit_file = _scenario(tmp_path)
+    keys = both_keys(monkeypatch)
+    async with spot_pair(binance_file, bybit_file) as (binance, bybit):
+        config = write_pair_config(tmp_path, binance, bybit, arbitrage={"execution": {"hedge_retry_ms": 60_000}})
+        out = tmp_path / "live"
+        bybit.faults.order_error(200, 170131, "Insufficient balance.", times=4)  # a lone leg on Binance
+        async with _trading(config, out, keys, binance, bybit) as process:
+            await until(lambda: "HALTED" in (out / "stderr").read_text(), process, out, 60)
+            # from now on both venues refuse every order: nothing can close the leg
+            binance.faults.order_error(400, -2010, "Account has insufficient balance for requested action.", times=50)
+            bybit.faults.order_error(200, 170131, "Insufficient balance.", times=50)
+            rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
+            async with asyncio.timeout(60):
+                live_rc = await process.wait()
+        stderr = (out / "stderr").read_text()
+        assert "Traceback" not in stderr + said
+        assert "EXPOSURE LEFT: binance spot long 0.00999" in stderr
+        assert live_rc == 1, stderr[-3000:]  # arb live's own kill left exposure: not a success
+        assert rc == 1 and "EXPOSURE LEFT: binance spot long 0.00999" in said  # and arb kill's after it
+        assert _net(binance) > 0 and _net(bybit) == 0
+        assert journal_intent_venues(tmp_path) == {"binance", "bybit"}  # the kills tried both venues, in turn
+
+
+def journal_intent_venues(config_dir: Path) -> set[str]:
+    """The venues the flattening orders (kind 8) of the journal went to."""
+    journal = journal_of(config_dir)
+    try:
+        return {i["venue"] for i in journal.intents() if int(i["kind"]) == 8}
+    finally:
+        journal.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gzip
 import subprocess
 import sys
@@ -127,3 +128,47 @@ def test_the_console_command_runs_main_collecting_less_in_batch_commands(monkeyp
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+def test_an_arb_error_out_of_a_task_group_is_the_one_line_and_its_exit_code(tmp_path, capsys, monkeypatch) -> None:
+    # A command whose task group ends with a venue's failure (and a sibling's too): the first ArbError's
+    # line and exit code, no traceback, no "unhandled errors in a TaskGroup".
+    from arb.errors import EXIT_VENUE_UNAVAILABLE, VenueError
+    from arb.runtime import trading
+
+    async def failing(*_: object, **__: object) -> None:
+        async def fail(what: str) -> None:
+            raise VenueError("binance spot", f"GET /api/v3/{what} got no answer", "the network", retryable=True)
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(fail("order"))
+            group.create_task(fail("myTrades"))
+
+    monkeypatch.setattr(trading, "place_one", failing)
+    config = write_config_files(tmp_path)
+    argv = ["order", "--config", str(config), "--venue", "binance", "--side", "buy", "--qty", "1", "--price", "1"]
+    assert main(argv) == EXIT_VENUE_UNAVAILABLE
+    err = capsys.readouterr().err
+    assert err == "arb order: binance spot: GET /api/v3/order got no answer; check the network\n"
+
+
+def test_a_bug_beside_an_arb_error_in_a_task_group_is_not_hidden(tmp_path, monkeypatch) -> None:
+    from arb.errors import VenueError
+    from arb.runtime import trading
+
+    async def failing(*_: object, **__: object) -> None:
+        async def venue() -> None:
+            raise VenueError("binance spot", "refused", "the key")
+
+        async def bug() -> None:
+            raise ZeroDivisionError
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(venue())
+            group.create_task(bug())
+
+    monkeypatch.setattr(trading, "place_one", failing)
+    config = write_config_files(tmp_path)
+    argv = ["order", "--config", str(config), "--venue", "binance", "--side", "buy", "--qty", "1", "--price", "1"]
+    with pytest.raises(BaseExceptionGroup):
+        main(argv)

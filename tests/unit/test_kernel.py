@@ -232,6 +232,33 @@ def test_hedge_falls_back_to_the_other_venue_when_the_first_is_stale() -> None:
     assert len(run(v, params(), state)) == 0
 
 
+def test_a_hedge_goes_to_the_other_venue_while_the_executor_holds_orders_back_from_the_first() -> None:
+    # The lone leg's other venue answered a rate limit (Binance -1008): the executor refuses orders there
+    # until blocked_until_ns. The hedge must not be spent on it: the leg is unwound where it filled.
+    v = view([(60000.0, 1.0)], [(60200.0, 1.0)])
+    state = new_state()
+    run(v, params(), state)  # pair 1: buy on 0, sell on 1
+    v[1]["position"] = -0.5  # only the sell filled; venue 0 refused the buy with a rate limit
+    v[0]["blocked_until_ns"] = NOW + 60_000_000_000
+    got = run(v, params(), state)
+    assert len(got) == 1
+    assert (got[0]["venue"], got[0]["side"], got[0]["kind"]) == (1, BUY, INTENT_UNWIND)
+    assert got[0]["qty"] == pytest.approx(0.5) and state[0]["hedge_attempts"] == 1
+    v[1]["blocked_until_ns"] = NOW + 60_000_000_000  # both held back: wait, spend no attempt
+    v[1]["book_local_ts"] = NOW + 1
+    assert len(run(v, params(), state, NOW + 1)) == 0 and state[0]["hedge_attempts"] == 1
+    v[0]["blocked_until_ns"] = NOW + 2  # the block on venue 0 ends: the hedge goes there
+    got = run(v, params(), state, NOW + 2)
+    assert (got[0]["venue"], got[0]["side"], got[0]["kind"]) == (0, BUY, INTENT_HEDGE)
+
+
+def test_no_pair_opens_while_the_executor_holds_orders_back_from_a_venue() -> None:
+    v = view([(60000.0, 1.0)], [(60200.0, 1.0)])
+    v[0]["blocked_until_ns"] = NOW + 1
+    assert len(run(v, params(), now=NOW)) == 0  # its leg would be refused unsent: a lone leg for sure
+    assert len(run(v, params(), now=NOW + 1)) == 2  # the block has ended
+
+
 def test_hedge_retries_widen_the_limit_and_flag_after_max_attempts() -> None:
     v = view([(60000.0, 1.0)], [(60200.0, 1.0)])
     state = new_state()

@@ -90,6 +90,21 @@ def test_stale_venue_gets_no_opening_order() -> None:
     assert gate(v, limits(), new_risk_state(), intents, n, NOW) == 0
 
 
+def test_a_venue_the_executor_holds_orders_back_from_gets_no_order_hedges_included() -> None:
+    v = book()
+    v[0]["blocked_until_ns"] = NOW + 1  # a rate limit: the executor would refuse the order unsent
+    intents, n = pair()
+    state = new_risk_state()
+    assert gate(v, limits(), state, intents, n, NOW) == 0
+    hedge = new_intents()
+    hedge[0] = (0, BUY, 60010.0, 0.1, INTENT_HEDGE, 7, 0)
+    assert gate(v, limits(), state, hedge, 1, NOW) == 0 and state[0]["rejected_hedges"] == 1
+    assert "holds orders back" in event_text(risk.B_STATUS, -1.0, 0.0, limits())
+    assert gate(v, limits(), state, hedge, 1, NOW + 1) == 1  # the block has ended
+    hedge[0]["venue"] = 1
+    assert gate(v, limits(), state, hedge, 1, NOW) == 1  # the other venue takes it meanwhile
+
+
 def test_open_orders_limit() -> None:
     v = book()
     v[0]["open_orders"] = 4
