@@ -96,6 +96,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             local_offset_ns=None if args.local_offset_ms is None else int(args.local_offset_ms * 1e6),
             progress=advance,
             allow_damaged=args.allow_damaged,
+            allow_unsynced=args.allow_unsynced,
             index=lambda r: {"part_rows": np.array(r.part_rows, np.int64)} if len(r.parts) > 1 else {},
         )
     for warning in result.findings.warnings():
@@ -383,6 +384,12 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         "chunks held at once); more are written as parts: OUT, then NAME.p001.npz, ... beside it",
     )
     p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
+    p.add_argument(
+        "--allow-unsynced",
+        action="store_true",
+        help="write the file even if the book never syncs (no snapshot in the inputs and no --initial-snapshot): "
+        "trades without a book",
+    )
     p.set_defaults(run=_cmd_convert)
 
     p = sub.add_parser("check", help="load and validate the configuration, print a summary")

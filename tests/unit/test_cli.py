@@ -15,7 +15,7 @@ from arb.events import event_dtype
 from arb.recording.convert import load_eod
 from arb.recording.format import format_line
 from arb.testing.configs import write_config_files
-from tests.helpers import SPOT_BTC_HEAD, read_lines
+from tests.helpers import RECORDINGS, SPOT_BTC_HEAD, read_lines
 
 
 def test_convert_writes_rows_and_the_end_of_day_snapshot(tmp_path, capsys) -> None:
@@ -47,6 +47,91 @@ def test_convert_missing_input_is_exit_2_with_the_path(tmp_path, capsys) -> None
     err = capsys.readouterr().err
     assert "missing.gz" in err and "no such recording file" in err and "Traceback" not in err
     assert not (tmp_path / "x.npz").exists()
+
+
+def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    # The one line a refused command prints (exit 2, nothing on stdout, no traceback).
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    return line
+
+
+def test_convert_refuses_a_session_given_out_of_time_order(tmp_path, capsys) -> None:
+    # The issue's line: the second day first. Told from the files' receive times, before any conversion.
+    day1, day2 = (
+        RECORDINGS / "binance_spot" / "btcusdt_20240808.gz",
+        RECORDINGS / "binance_spot" / "btcusdt_20240809.gz",
+    )
+    line = _refused(["convert", str(day2), str(day1), "-o", str(tmp_path / "x.npz")], capsys)
+    assert line == (
+        f"arb convert: {day1}: begins at 2024-08-08 23:54:13.937 UTC, before {day2} (given before it) begins at "
+        "2024-08-09 00:00:00.001 UTC: the inputs are one session's files in time order, each once; give them as: "
+        f"{day1} {day2}"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_convert_refuses_files_that_overlap_in_time(tmp_path, capsys) -> None:
+    # Begins after the first file begins but before it ends: only a full read of the first can tell.
+    lines = read_lines(SPOT_BTC_HEAD)
+    first, second = tmp_path / "a.gz", tmp_path / "b.gz"
+    for path, part in ((first, lines[:2000]), (second, lines[1000:])):
+        with gzip.open(path, "wb") as f:
+            for ts, payload in part:
+                f.write(format_line(ts, payload))
+    line = _refused(["convert", str(first), str(second), "-o", str(tmp_path / "out" / "x.npz")], capsys)
+    assert line.startswith(f"arb convert: {second}: begins at 2024-08-08 23:5")
+    assert f"before {first} (given before it) ends at 2024-08-08 23:5" in line
+    assert line.endswith("these overlap in time: convert each on its own")
+    assert not (tmp_path / "out").exists()
+
+
+def test_convert_refuses_a_file_given_twice_and_an_npz(tmp_path, capsys) -> None:
+    line = _refused(["convert", str(SPOT_BTC_HEAD), str(SPOT_BTC_HEAD), "-o", str(tmp_path / "x.npz")], capsys)
+    assert (
+        line
+        == f"arb convert: {SPOT_BTC_HEAD}: given twice: the inputs are one session's files in time order, each once"
+    )
+    npz = (
+        tmp_path / "btcusdt_20240808.npz"
+    )  # what `arb convert recordings/binance_spot/*0808*` picks up after a backtest
+    npz.write_bytes(b"PK\x03\x04" + bytes(100))
+    line = _refused(["convert", str(SPOT_BTC_HEAD), str(npz), "-o", str(tmp_path / "x.npz")], capsys)
+    assert line == (
+        f"arb convert: {npz}: an .npz of converted rows (what arb convert and the backtest's cache write), not a "
+        "recording: give the .gz recordings"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [npz.name]
+
+
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
+def test_convert_refuses_a_day_whose_book_never_syncs_unless_allowed(tmp_path, capsys, venue) -> None:
+    # The sample's second day alone: its snapshot is in the first day's file, so the book never syncs.
+    day2 = RECORDINGS / f"{venue}_spot" / "btcusdt_20240809.gz"
+    out = tmp_path / "x.npz"
+    line = _refused(["-q", "convert", str(day2), "-o", str(out)], capsys)
+    assert line == (
+        f"arb convert: {venue} spot BTCUSDT: the book never synced: {day2} holds no snapshot of the book; a recording "
+        "that began the day before has its snapshot in that day's file: give that file first (both inputs in time "
+        "order) or its _eod.npz with --initial-snapshot; --allow-unsynced writes it anyway, trades without a book"
+    )
+    assert list(tmp_path.iterdir()) == []
+    assert main(["-q", "convert", str(day2), "-o", str(out), "--allow-unsynced"]) == 0
+    assert "NOT synced" in capsys.readouterr().out
+    assert not load_eod(tmp_path / "x_eod.npz").synced
+
+
+def test_convert_of_the_second_day_from_the_first_days_snapshot_is_synced(tmp_path, capsys) -> None:
+    day1, day2 = (
+        RECORDINGS / "binance_spot" / "btcusdt_20240808.gz",
+        RECORDINGS / "binance_spot" / "btcusdt_20240809.gz",
+    )
+    assert main(["-q", "convert", str(day1), "-o", str(tmp_path / "d1.npz")]) == 0
+    eod = str(tmp_path / "d1_eod.npz")
+    assert main(["-q", "convert", str(day2), "-o", str(tmp_path / "d2.npz"), "--initial-snapshot", eod]) == 0
+    assert load_eod(tmp_path / "d2_eod.npz").synced
 
 
 def test_check_reports_a_bad_config_with_file_key_and_expectation(tmp_path, capsys) -> None:
