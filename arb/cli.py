@@ -130,9 +130,22 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from arb.config import load_config
+    from arb.errors import ConfigError
+    from arb.runtime.preflight import pair_blockers
 
     config = load_config(args.config)
+    blockers = pair_blockers(config)
+    if blockers:
+        keys = ", ".join(dict.fromkeys(b.key for b in blockers))
+        several = len(config.symbols) > 1
+        why = "; ".join(f"{b.symbol}: {b.text}" if several else b.text for b in blockers)
+        raise ConfigError(
+            str(config.path), keys, f"no pair can ever open, not even the smallest both venues accept: {why}; "
+            "expected limits that let it through"
+        )  # fmt: skip
     print(f"{config.path}: ok")
+    for line in _paths_of(config):
+        print(f"  {line}")
     for sym in config.symbols:
         s, r = sym.strategy, sym.risk
         rules = "; ".join(
@@ -150,6 +163,22 @@ def _cmd_check(args: argparse.Namespace) -> int:
             f"taker fee {venue.fees.taker * 1e4:g} bps, quote {venue.account.quote:g}, api key {key}"
         )
     return 0
+
+
+def _paths_of(config: AppConfig) -> list[str]:
+    # Where each command reads and writes, resolved (a relative path in the file is relative to it).
+    def where(path: Path) -> str:
+        path = path.resolve()
+        return f"{path}" if path.exists() else f"{path} (not there yet)"
+
+    live = config.live
+    journal = live.journal_url or where(live.state_dir / f"{live.account}.sqlite")
+    return [
+        f"recordings: {where(config.backtest.recordings)}",
+        f"results: {where(config.backtest.out)}",
+        f"paper account (dry run): {where(config.dry_run.state_dir)}",
+        f"live state: {where(live.state_dir)}, journal {journal}",
+    ]
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
@@ -490,6 +519,28 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+_SIGNING_COMMANDS = frozenset({"live", "order", "reconcile", "kill"})
+"""Commands that sign requests to the venues (``--venue``: one venue, else both)."""
+
+
+def _every_missing_credential(args: argparse.Namespace, first: ArbError) -> ArbError:
+    # A signing command stops at the first credential it cannot resolve: name every one it needs that
+    # is missing instead (the configuration loaded again, quietly). Anything else stays as it was.
+    from arb.config import MissingSecretsError, UnsetVariableError, load_config, require_credentials
+    from arb.events import ASSET_NAMES
+
+    if not isinstance(first, UnsetVariableError) or args.command not in _SIGNING_COMMANDS:
+        return first
+    venue = getattr(args, "venue", None)
+    try:
+        require_credentials(
+            load_config(args.config, warn=False), (0, 1) if venue is None else [ASSET_NAMES.index(venue)]
+        )
+    except MissingSecretsError as every:
+        return every
+    return first
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _parser(_command_of(sys.argv[1:] if argv is None else argv))
@@ -503,8 +554,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
         return code
     except ArbError as exc:
-        print(f"arb {args.command}: {exc}", file=sys.stderr)
-        return exc.exit_code
+        said = _every_missing_credential(args, exc)
+        print(f"arb {args.command}: {said}", file=sys.stderr)
+        return said.exit_code
     except KeyboardInterrupt:
         print(f"arb {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

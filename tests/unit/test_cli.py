@@ -6,6 +6,7 @@ import argparse
 import gzip
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -166,6 +167,105 @@ def test_check_prints_every_symbol_with_its_own_sizes_and_rules(tmp_path, capsys
     eth = next(line for line in lines if "strategy: ETHUSDT" in line)
     assert "max order 0.02" in eth and "position limit 0.1" in eth and "binance tick 0.01 lot 0.0001 base 1" in eth
     assert any("strategy: BTCUSDT" in line and "max order 0.001" in line for line in lines)
+
+
+def test_check_prints_where_each_command_reads_and_writes(tmp_path, capsys) -> None:
+    (tmp_path / "recordings").mkdir()
+    path = write_config_files(tmp_path, arbitrage_overrides={"live": {"account": "acct"}})
+    assert main(["check", "--config", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    root = tmp_path.resolve()
+    assert lines[:5] == [
+        f"{root / 'arbitrage.toml'}: ok",
+        f"  recordings: {root / 'recordings'}",
+        f"  results: {root / 'results'} (not there yet)",
+        f"  paper account (dry run): {root / 'paper'} (not there yet)",
+        f"  live state: {root / 'live'} (not there yet), journal {root / 'live' / 'acct.sqlite'} (not there yet)",
+    ]
+
+
+# Limits that leave every pair refused, however the market moves: (override, keys named, what the line says).
+_NO_PAIR: list[tuple[dict[str, Any], str, str]] = [
+    (
+        {"risk": {"position_limit": 0.000001}},
+        "risk.position_limit",
+        "net position if one side of the pair filled alone 1e-05 > 1e-06 ([risk] position_limit): pair refused",
+    ),
+    (
+        {"risk": {"max_notional_per_venue": 1.0}},
+        "risk.max_notional_per_venue",
+        "position value on one venue 5.00 USDT > limit 1.00 USDT ([risk] max_notional_per_venue): pair refused",
+    ),
+    (
+        {"risk": {"max_total_notional": 3.0}},
+        "risk.max_total_notional",
+        "every symbol's positions together 10.00 USDT > limit 3.00 USDT ([risk] max_total_notional): pair refused",
+    ),
+    (
+        {"strategy": {"max_order_size": 0.000001}},
+        "strategy.max_order_size",
+        "max_order_size 1e-06 is below the smallest order both venues accept, 1e-05 BTC (their minimum quantity, "
+        "on the coarser lot): the kernel never sizes a pair",
+    ),
+    (
+        {"risk": {"position_limit": 0.000001, "max_notional_per_venue": 1.0}},
+        "risk.max_notional_per_venue, risk.position_limit",
+        "position value on one venue 5.00 USDT > limit 1.00 USDT ([risk] max_notional_per_venue): pair refused; "
+        "net position if one side of the pair filled alone 1e-05 > 1e-06 ([risk] position_limit): pair refused",
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "keys", "why"), _NO_PAIR, ids=[keys for _, keys, _ in _NO_PAIR])
+def test_check_refuses_a_configuration_that_can_never_open_a_pair(tmp_path, capsys, overrides, keys, why) -> None:
+    # The venues' smallest order: 0.00001 BTC (Binance's lot and minimum), 5 USDT (Binance's minimum notional).
+    path = write_config_files(tmp_path, arbitrage_overrides=overrides)
+    assert main(["-q", "check", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"arb check: {path.resolve()}: {keys}: no pair can ever open, not even the smallest both venues accept: "
+        f"{why}; expected limits that let it through"
+    ]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"strategy": {"min_spread_bps": 100_000.0}},  # no spread reaches it: the kernel's choice, not a limit
+        {"risk": {"max_notional_per_venue": 10.0}},  # lets through pairs of 5 to 10 USDT
+        {"risk": {"position_limit": 0.00001}},  # exactly the smallest pair
+        {"risk": {"max_capital_use": 0.0001}},  # refuses a pair or not depending on the price
+    ],
+)
+def test_check_accepts_limits_that_let_some_pair_through(tmp_path, capsys, overrides) -> None:
+    path = write_config_files(tmp_path, arbitrage_overrides=overrides)
+    assert main(["-q", "check", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"{path.resolve()}: ok")
+
+
+@pytest.mark.parametrize(
+    ("argv", "venues"),
+    [
+        (["live"], ("binance", "bybit")),
+        (["reconcile"], ("binance", "bybit")),
+        (["reconcile", "--venue", "bybit"], ("bybit",)),
+        (["order", "--venue", "binance", "--side", "buy", "--qty", "0.001", "--price", "60000"], ("binance",)),
+        (["kill"], ("binance", "bybit")),
+    ],
+)
+def test_a_signing_command_names_every_missing_key_at_once(tmp_path, capsys, monkeypatch, argv, venues) -> None:
+    # Once: one unset variable per attempt, the first the command happened to resolve.
+    for name in ("BINANCE_API_KEY", "BINANCE_API_SECRET", "BYBIT_API_KEY", "BYBIT_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    path = write_config_files(tmp_path)
+    assert main([*argv, "--config", str(path)]) == 2
+    clauses = [
+        f"{tmp_path / (venue + '.toml')}: api_key, api_secret: expected environment variables "
+        f"{venue.upper()}_API_KEY and {venue.upper()}_API_SECRET to be set"
+        for venue in venues
+    ]
+    assert capsys.readouterr().err.splitlines()[-1] == f"arb {argv[0]}: " + "; ".join(clauses)
 
 
 def _commands(parser: argparse.ArgumentParser) -> set[str]:
