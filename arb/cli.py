@@ -52,6 +52,7 @@ log = logging.getLogger("arb")
 EXIT_USAGE = 2
 _RECORDINGS = existing_folder("a recordings folder")
 _REPORT = output_folder("a report folder")
+_QUIET_HELP = "warnings and errors only"
 _ALLOW_DAMAGED_HELP = "keep what can be read of a damaged recording instead of failing (the lost parts are reported)"
 
 
@@ -370,10 +371,17 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"arb {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    parser.add_argument("-q", "--quiet", action="store_true", help=_QUIET_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("convert", help="convert recordings to an hftbacktest .npz")
+    p = sub.add_parser(
+        "convert",
+        help="convert recordings to an hftbacktest .npz",
+        description="Convert recordings of one venue and symbol (consecutive files of one session, in time "
+        "order) into hftbacktest's event rows, with the venue's own book sync, and write them as an .npz with "
+        "the end-of-day book beside it (what the next day's conversion starts from). Damaged files, files out "
+        "of order and a book that never syncs are refused with what to do.",
+    )
     p.add_argument(
         "inputs",
         nargs="+",
@@ -421,11 +429,25 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_cmd_convert)
 
-    p = sub.add_parser("check", help="load and validate the configuration, print a summary")
+    p = sub.add_parser(
+        "check",
+        help="load and validate the configuration, print a summary",
+        description="Load arbitrage.toml and both venue files, check every key, and check that some pair can "
+        "open at all (the kernel's sizing and the risk gate on the smallest pair the venues accept); print where "
+        "each command reads and writes, each symbol's sizes and each venue's settings. Exit 2 with one line "
+        "naming the file and key when something is wrong.",
+    )
     add_config_argument(p)
     p.set_defaults(run=_cmd_check)
 
-    p = sub.add_parser("backtest", help="backtest the spread strategy on recordings")
+    p = sub.add_parser(
+        "backtest",
+        help="backtest the spread strategy on recordings",
+        description="Run the strategy over recorded days in hftbacktest (order latency, taker fees, the "
+        "recorded feed latency): the days are converted on first use and cached beside the recordings, and "
+        "each day starts from the previous day's end-of-day book. Writes a report folder (summary.json, "
+        "trades.csv, equity.png).",
+    )
     add_config_argument(p)
     p.add_argument(
         "--start",
@@ -453,7 +475,13 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
         add_funding_history_parser(sub)
 
-    p = sub.add_parser("dry-run", help="paper-trade the strategy on live or replayed data (no orders are sent)")
+    p = sub.add_parser(
+        "dry-run",
+        help="paper-trade the strategy on live or replayed data (no orders are sent)",
+        description="Run the live engine with paper orders filled on the book it sees: on the venues' live "
+        "streams (--live-data) or on recordings replayed through the live path. The paper account is kept "
+        "between runs in [dry_run] state_dir; no order is ever sent to a venue.",
+    )
     p.add_argument("--live-data", action="store_true", help="the venues' live streams (default: replay recordings)")
     add_config_argument(p)
     p.add_argument(
@@ -480,7 +508,13 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--allow-damaged", action="store_true", help="replay: " + _ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_dry_run)
 
-    p = sub.add_parser("parity", help="run a recording through the backtest and the live path and compare")
+    p = sub.add_parser(
+        "parity",
+        help="run a recording through the backtest and the live path and compare",
+        description="Run the same recorded days through the backtest and through the live path (paper orders, "
+        "or with --live arb live's executors against fake venues on 127.0.0.1) and compare their decisions and "
+        "fills. Exit 0 when they agree, 1 otherwise.",
+    )
     add_config_argument(p)
     p.add_argument("--start", type=day, metavar="DATE", help="first UTC day")
     p.add_argument("--end", type=day, metavar="DATE", help="last UTC day")
@@ -516,6 +550,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         from arb.sweep.command import add_parser as add_sweep_parser
 
         add_sweep_parser(sub)
+    for one in sub.choices.values():  # `arb backtest -q` as `arb -q backtest`: given or not, never reset
+        one.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output")
+        one.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP)
     return parser
 
 

@@ -268,6 +268,26 @@ def test_a_signing_command_names_every_missing_key_at_once(tmp_path, capsys, mon
     assert capsys.readouterr().err.splitlines()[-1] == f"arb {argv[0]}: " + "; ".join(clauses)
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_and_verbose_work_after_the_command_too(tmp_path, capsys, where) -> None:
+    # `arb backtest -q` once answered "unrecognized arguments: -q".
+    path = str(write_config_files(tmp_path))
+    for flags, quiet, verbose in ((["-q"], True, 0), (["-v", "-v"], False, 2), ([], False, 0)):
+        argv = [*flags, "backtest"] if where == "before" else ["backtest", *flags]
+        args = _parser("backtest").parse_args(argv)
+        assert (args.quiet, args.verbose) == (quiet, verbose)
+    argv = ["-q", "check", "--config", path] if where == "before" else ["check", "--config", path, "-q"]
+    assert main(argv) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+def test_every_command_has_a_description_for_its_help() -> None:
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        assert parser.description and len(parser.description) > 60, f"arb {name} --help has no description"
+        assert "-q" in parser._option_string_actions and "-v" in parser._option_string_actions, name
+
+
 def _commands(parser: argparse.ArgumentParser) -> set[str]:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return set(sub.choices)
