@@ -17,12 +17,17 @@ containers), which arb does not use; the Python-callable wrapper stays, so every
 callable from Python.
 
 Use it exactly as ``numba.njit`` with keyword options: ``@njit(cache=True, nogil=True)``.
+
+The first run after an install or an update compiles for seconds to minutes where later runs load
+machine code from Numba's cache in a fraction of a second. :func:`say_compiling` tells the user
+which it is, before it happens, so a slow first run is not a surprise.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from numba.core import config, types
@@ -31,7 +36,7 @@ from numba.core.registry import CPUDispatcher
 if TYPE_CHECKING:
     from numba.core.dispatcher import Dispatcher
 
-__all__ = ["cached", "njit"]
+__all__ = ["Compiled", "cached", "njit", "say_compiling"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -67,3 +72,35 @@ def cached(fn: Any) -> bool:
         return True
     index = getattr(getattr(getattr(fn, "_cache", None), "_cache_file", None), "_index_path", None)
     return isinstance(index, str) and os.path.exists(index)
+
+
+Compiled = tuple[str, Sequence[Any], float]
+"""One part that compiles: what to call it (``"the Binance scanner"``), its compiled entry points, and
+about how long compiling it takes, in seconds (measured on the project's 2-core VM; a loaded machine
+takes longer)."""
+
+_said: set[str] = set()
+
+
+def say_compiling(
+    parts: Sequence[Compiled], log: logging.Logger, status: Callable[[str], None] | None = None
+) -> str | None:
+    """Say, once per process and part, that ``parts`` are about to be compiled: those whose entry
+    points have no machine code yet (:func:`cached`). Logs one line at INFO and shows it on
+    ``status``; returns it, or None when everything is in Numba's cache already (nothing said)."""
+    if getattr(config, "DISABLE_JIT", False):
+        return None
+    names = [name for name, fns, _ in parts if name not in _said and not all(cached(fn) for fn in fns)]
+    if not names:
+        return None
+    _said.update(names)
+    seconds = sum(s for name, _, s in parts if name in names)
+    what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    text = (
+        f"compiling {what}: once after an install or update, about {seconds:.0f} s "
+        "(later runs load it from Numba's cache)"
+    )
+    log.info(text)
+    if status is not None:
+        status(text)
+    return text

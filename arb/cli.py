@@ -54,6 +54,7 @@ log = logging.getLogger("arb")
 EXIT_USAGE = 2
 _RECORDINGS = existing_folder("a recordings folder")
 _REPORT = output_folder("a report folder")
+_QUIET_HELP = "warnings and errors only"
 _ALLOW_DAMAGED_HELP = "keep what can be read of a damaged recording instead of failing (the lost parts are reported)"
 
 
@@ -98,6 +99,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             local_offset_ns=None if args.local_offset_ms is None else int(args.local_offset_ms * 1e6),
             progress=advance,
             allow_damaged=args.allow_damaged,
+            allow_unsynced=args.allow_unsynced,
             index=lambda r: {"part_rows": np.array(r.part_rows, np.int64)} if len(r.parts) > 1 else {},
         )
     for warning in result.findings.warnings():
@@ -131,9 +133,22 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from arb.config import load_config
+    from arb.errors import ConfigError
+    from arb.runtime.preflight import pair_blockers
 
     config = load_config(args.config)
+    blockers = pair_blockers(config)
+    if blockers:
+        keys = ", ".join(dict.fromkeys(b.key for b in blockers))
+        several = len(config.symbols) > 1
+        why = "; ".join(f"{b.symbol}: {b.text}" if several else b.text for b in blockers)
+        raise ConfigError(
+            str(config.path), keys, f"no pair can ever open, not even the smallest both venues accept: {why}; "
+            "expected limits that let it through"
+        )  # fmt: skip
     print(f"{config.path}: ok")
+    for line in _paths_of(config):
+        print(f"  {line}")
     for sym in config.symbols:
         s, r = sym.strategy, sym.risk
         rules = "; ".join(
@@ -151,6 +166,22 @@ def _cmd_check(args: argparse.Namespace) -> int:
             f"taker fee {venue.fees.taker * 1e4:g} bps, quote {venue.account.quote:g}, api key {key}"
         )
     return 0
+
+
+def _paths_of(config: AppConfig) -> list[str]:
+    # Where each command reads and writes, resolved (a relative path in the file is relative to it).
+    def where(path: Path) -> str:
+        path = path.resolve()
+        return f"{path}" if path.exists() else f"{path} (not there yet)"
+
+    live = config.live
+    journal = live.journal_url or where(live.state_dir / f"{live.account}.sqlite")
+    return [
+        f"recordings: {where(config.backtest.recordings)}",
+        f"results: {where(config.backtest.out)}",
+        f"paper account (dry run): {where(config.dry_run.state_dir)}",
+        f"live state: {where(live.state_dir)}, journal {journal}",
+    ]
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
@@ -343,10 +374,17 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"arb {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    parser.add_argument("-q", "--quiet", action="store_true", help=_QUIET_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("convert", help="convert recordings to an hftbacktest .npz")
+    p = sub.add_parser(
+        "convert",
+        help="convert recordings to an hftbacktest .npz",
+        description="Convert recordings of one venue and symbol (consecutive files of one session, in time "
+        "order) into hftbacktest's event rows, with the venue's own book sync, and write them as an .npz with "
+        "the end-of-day book beside it (what the next day's conversion starts from). Damaged files, files out "
+        "of order and a book that never syncs are refused with what to do.",
+    )
     p.add_argument(
         "inputs",
         nargs="+",
@@ -386,13 +424,33 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         "chunks held at once); more are written as parts: OUT, then NAME.p001.npz, ... beside it",
     )
     p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
+    p.add_argument(
+        "--allow-unsynced",
+        action="store_true",
+        help="write the file even if the book never syncs (no snapshot in the inputs and no --initial-snapshot): "
+        "trades without a book",
+    )
     p.set_defaults(run=_cmd_convert)
 
-    p = sub.add_parser("check", help="load and validate the configuration, print a summary")
+    p = sub.add_parser(
+        "check",
+        help="load and validate the configuration, print a summary",
+        description="Load arbitrage.toml and both venue files, check every key, and check that some pair can "
+        "open at all (the kernel's sizing and the risk gate on the smallest pair the venues accept); print where "
+        "each command reads and writes, each symbol's sizes and each venue's settings. Exit 2 with one line "
+        "naming the file and key when something is wrong.",
+    )
     add_config_argument(p)
     p.set_defaults(run=_cmd_check)
 
-    p = sub.add_parser("backtest", help="backtest the spread strategy on recordings")
+    p = sub.add_parser(
+        "backtest",
+        help="backtest the spread strategy on recordings",
+        description="Run the strategy over recorded days in hftbacktest (order latency, taker fees, the "
+        "recorded feed latency): the days are converted on first use and cached beside the recordings, and "
+        "each day starts from the previous day's end-of-day book. Writes a report folder (summary.json, "
+        "trades.csv, equity.png).",
+    )
     add_config_argument(p)
     p.add_argument(
         "--start",
@@ -420,7 +478,13 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
         add_funding_history_parser(sub)
 
-    p = sub.add_parser("dry-run", help="paper-trade the strategy on live or replayed data (no orders are sent)")
+    p = sub.add_parser(
+        "dry-run",
+        help="paper-trade the strategy on live or replayed data (no orders are sent)",
+        description="Run the live engine with paper orders filled on the book it sees: on the venues' live "
+        "streams (--live-data) or on recordings replayed through the live path. The paper account is kept "
+        "between runs in [dry_run] state_dir; no order is ever sent to a venue.",
+    )
     p.add_argument("--live-data", action="store_true", help="the venues' live streams (default: replay recordings)")
     add_config_argument(p)
     p.add_argument(
@@ -447,7 +511,13 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--allow-damaged", action="store_true", help="replay: " + _ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_dry_run)
 
-    p = sub.add_parser("parity", help="run a recording through the backtest and the live path and compare")
+    p = sub.add_parser(
+        "parity",
+        help="run a recording through the backtest and the live path and compare",
+        description="Run the same recorded days through the backtest and through the live path (paper orders, "
+        "or with --live arb live's executors against fake venues on 127.0.0.1) and compare their decisions and "
+        "fills. Exit 0 when they agree, 1 otherwise.",
+    )
     add_config_argument(p)
     p.add_argument("--start", type=day, metavar="DATE", help="first UTC day")
     p.add_argument("--end", type=day, metavar="DATE", help="last UTC day")
@@ -483,7 +553,32 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         from arb.sweep.command import add_parser as add_sweep_parser
 
         add_sweep_parser(sub)
+    for one in sub.choices.values():  # `arb backtest -q` as `arb -q backtest`: given or not, never reset
+        one.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output")
+        one.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP)
     return parser
+
+
+_SIGNING_COMMANDS = frozenset({"live", "order", "reconcile", "kill"})
+"""Commands that sign requests to the venues (``--venue``: one venue, else both)."""
+
+
+def _every_missing_credential(args: argparse.Namespace, first: ArbError) -> ArbError:
+    # A signing command stops at the first credential it cannot resolve: name every one it needs that
+    # is missing instead (the configuration loaded again, quietly). Anything else stays as it was.
+    from arb.config import MissingSecretsError, UnsetVariableError, load_config, require_credentials
+    from arb.events import ASSET_NAMES
+
+    if not isinstance(first, UnsetVariableError) or args.command not in _SIGNING_COMMANDS:
+        return first
+    venue = getattr(args, "venue", None)
+    try:
+        require_credentials(
+            load_config(args.config, warn=False), (0, 1) if venue is None else [ASSET_NAMES.index(venue)]
+        )
+    except MissingSecretsError as every:
+        return every
+    return first
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -499,8 +594,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
         return code
     except ArbError as exc:
-        print(f"arb {args.command}: {exc}", file=sys.stderr)
-        return exc.exit_code
+        said = _every_missing_credential(args, exc)
+        print(f"arb {args.command}: {said}", file=sys.stderr)
+        return said.exit_code
     except BaseExceptionGroup as group:  # out of a task group: its ArbError is the one line
         ours, rest = group.split(ArbError)
         if ours is None or rest is not None:

@@ -48,7 +48,7 @@ if sys.version_info >= (3, 11):  # noqa: UP036 - the fallback keeps older interp
 else:  # pragma: no cover
     import tomli as tomllib
 
-from arb.errors import ConfigError
+from arb.errors import ArbError, ConfigError
 from arb.events import ASSET_NAMES, NS_PER_MS, NS_PER_S
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "LegFaultRates",
     "LegFaultsConfig",
     "LiveConfig",
+    "MissingSecretsError",
     "OpsConfig",
     "RiskConfig",
     "Secret",
@@ -82,11 +83,13 @@ __all__ = [
     "SymbolConfig",
     "SymbolOverrides",
     "TelegramChannel",
+    "UnsetVariableError",
     "VenueConfig",
     "WebhookChannel",
     "load_config",
     "load_venue_config",
     "quote_currency",
+    "require_credentials",
 ]
 
 log = logging.getLogger(__name__)
@@ -203,15 +206,15 @@ class Secret:
     def resolve(self) -> str:
         """Return the secret value, reading ``os.environ`` now for an environment reference.
 
-        Raises ``ConfigError(file, key, "expected environment variable NAME to be set")`` when the
-        variable is unset or empty.
+        Raises :class:`UnsetVariableError` (a ``ConfigError(file, key, "expected environment variable
+        NAME to be set")``) when the variable is unset or empty.
         """
         if self._literal is not None:
             return self._literal
         assert self.env_name is not None  # one of the two is set, see __init__
         value = os.environ.get(self.env_name)
         if not value:
-            raise ConfigError(self.file, self.key, f"expected environment variable {self.env_name} to be set")
+            raise UnsetVariableError(self.file, self.key, f"expected environment variable {self.env_name} to be set")
         return value
 
     def redacted(self) -> str:
@@ -244,6 +247,55 @@ class Secret:
 
 def _rebuild_secret(env_name: str | None, literal: str | None, file: str, key: str) -> Secret:
     return Secret(env_name=env_name, literal=literal, file=file, key=key)
+
+
+class UnsetVariableError(ConfigError):
+    """The environment variable a secret references is unset or empty (:meth:`Secret.resolve`)."""
+
+
+class MissingSecretsError(ConfigError):
+    """Credentials a command needs that are not there, every one at once: per file, the keys and the
+    environment variables they reference that are unset (or the keys the file lacks), e.g.
+    ``binance.toml: api_key, api_secret: expected environment variables BINANCE_API_KEY and
+    BINANCE_API_SECRET to be set; bybit.toml: ...``. ``missing``: (file, key, variable name or None
+    for a key the file lacks)."""
+
+    def __init__(self, missing: list[tuple[str, str, str | None]]) -> None:
+        self.missing = missing
+        clauses = []
+        for file in dict.fromkeys(f for f, _, _ in missing):
+            here = [(key, name) for f, key, name in missing if f == file]
+            unset = [name for _, name in here if name is not None]
+            absent = [key for key, name in here if name is None]
+            if unset:
+                keys = ", ".join(key for key, name in here if name is not None)
+                noun = "variable" if len(unset) == 1 else "variables"
+                names = unset[0] if len(unset) == 1 else ", ".join(unset[:-1]) + " and " + unset[-1]
+                clauses.append(f"{file}: {keys}: expected environment {noun} {names} to be set")
+            if absent:
+                clauses.append(f'{file}: {", ".join(absent)}: expected "${{ENV_VAR}}" naming where the credential is')
+        message = "; ".join(clauses)
+        # Each clause names its own file and keys: not ConfigError's one-file, one-key shape.
+        ArbError.__init__(self, message)
+        self.file, self.key, _ = missing[0]
+        self.expected = message
+
+
+def require_credentials(config: AppConfig, venues: Iterable[int] = (0, 1)) -> None:
+    """Check that every venue in ``venues`` (asset numbers) has its API key and secret: referenced in
+    its file, and each referenced environment variable set now. Raises :class:`MissingSecretsError`
+    naming everything missing at once; reads no value beyond whether it is set."""
+    missing: list[tuple[str, str, str | None]] = []
+    for v in venues:
+        venue = config.venues[v]
+        for key in ("api_key", "api_secret"):
+            secret: Secret | None = getattr(venue, key)
+            if secret is None:
+                missing.append((str(venue.path), key, None))
+            elif not secret.is_set():
+                missing.append((secret.file, secret.key, secret.env_name))
+    if missing:
+        raise MissingSecretsError(missing)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1890,13 +1942,14 @@ def load_venue_config(path: str | Path, name: str) -> VenueConfig:
     return venue
 
 
-def load_config(path: str | Path | None = None) -> AppConfig:
+def load_config(path: str | Path | None = None, *, warn: bool = True) -> AppConfig:
     """Load ``arbitrage.toml`` and the venue files its ``[venues]`` table names.
 
     ``path`` defaults to :data:`DEFAULT_CONFIG_PATH` (``config/arbitrage.toml`` under the current
     directory). Venue files and the ``[backtest]`` / ``[dry_run]`` folders resolve against the folder
     of ``arbitrage.toml``. Environment references in secrets are not read here (see
-    :meth:`Secret.resolve`); a literal secret logs one warning.
+    :meth:`Secret.resolve`); a literal secret logs one warning (``warn=False``: none of the load's
+    warnings, for a second load of the same files).
 
     Raises :class:`ConfigError` (exit code 2) for a missing file, a TOML syntax error (with its line
     and column), an unknown key, a value of the wrong type or out of range, a missing required key,
@@ -1932,8 +1985,9 @@ def load_config(path: str | Path | None = None) -> AppConfig:
             )
         values[name] = _load_venue(venue_path, name)
     config = _build(AppConfig, {**values, "path": file.resolve()}, ctx, "")
-    _warn_literal_secrets(config.venues)
-    _warn_unreachable(config)
+    if warn:
+        _warn_literal_secrets(config.venues)
+        _warn_unreachable(config)
     return config
 
 

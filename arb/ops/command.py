@@ -23,7 +23,10 @@ _SEND_TIMEOUT_S = 60.0  # each channel's own timeout and retries end well within
 def add_alert_test_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``arb alert-test``."""
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "alert-test", help="send one test message to every alert channel that is on ([alerts])"
+        "alert-test",
+        help="send one test message to every alert channel that is on ([alerts])",
+        description="Send one test alert through every channel [alerts] turns on (Telegram, webhook, email), "
+        "with the secrets from the environment, and say which arrived. Exit 0 when every channel took it.",
     )
     add_config_argument(p)
     p.set_defaults(run=_cmd_alert_test)

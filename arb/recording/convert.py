@@ -13,6 +13,11 @@ and the mark and funding state of a perpetual (so the next day sees the funding 
 Outputs are written to a temporary file beside the target and renamed into place, so an error or
 Ctrl-C never leaves a half-written file.
 
+Inputs that would give a useless file are refused: an ``.npz`` given as a recording, the same file
+twice, files out of time order (told by their lines' receive times, not their names: a file may not
+begin before the one given before it ends), and a conversion whose book never synced (no snapshot in
+the inputs and no synced book to start from: trades without a book) unless ``allow_unsynced``.
+
 Damaged input (see :mod:`arb.recording.findings` for what is an error and what a warning): a file of
 another venue, market or symbol than the one asked for is refused from its first lines
 (:func:`sniff`). Corrupt gzip data is refused, or with ``allow_damaged`` skipped: the inflater
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import itertools
 import logging
 import os
 import queue
@@ -41,16 +47,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from arb._jit import cached
+from arb._jit import Compiled, cached, say_compiling
 from arb.book import OrderBook, apply_rows
 from arb.errors import RecordingError
 from arb.events import LOCAL_EVENT, EventArray, SyncReason, event_dtype
 from arb.recording.corrections import (
+    COMPILED,
     correct_event_order,
     correct_local_timestamp,
     validate_event_order,
 )
-from arb.recording.findings import FileFindings, Findings
+from arb.recording.findings import FileFindings, Findings, order_error
 from arb.recording.format import Cut, LineReader, Mark, ReadReport, sample
 from arb.recording.stream import Bounds, OrderStream
 from connectors.binance import fastscan as binance_scan
@@ -190,6 +197,18 @@ def merge_pays(input_bytes: int) -> bool:
     (``arb.book.apply_rows``) rather than apply them one by one (``apply_rows_one_by_one``, which
     compiles in a fraction of the time): as :func:`scan_pays` decides. The same book either way."""
     return cached(apply_rows) or input_bytes >= COMPILE_PAYS_BYTES
+
+
+def _say_compiling(venue: str, scan: bool, merge: bool) -> None:
+    # Before a conversion: which of its compiled parts are not in Numba's cache (a first run's wait).
+    parts: list[Compiled] = [("the converter", COMPILED, 5.0)]
+    if scan and venue == "binance":
+        parts.append(("the Binance scanner", [binance_scan.scan_lines], 8.0))
+    elif scan:
+        parts.append(("the Bybit scanner", [bybit_scan.scan_frame, bybit_scan.scan_trades], 5.0))
+    if merge:
+        parts.append(("the book's run merging", [apply_rows], 3.0))
+    say_compiling(parts, log)
 
 
 def make_normalizer(
@@ -428,6 +447,7 @@ def convert_files(
     allow_damaged: bool = False,
     scan: bool | None = True,
     merge: bool | None = True,
+    allow_unsynced: bool = False,
 ) -> ConversionResult:
     """Convert consecutive recording files of one venue and symbol into event rows.
 
@@ -437,7 +457,8 @@ def convert_files(
     ``correct_local_timestamp(rows, base_latency_ns)``, which shifts local times only when some are
     earlier than the exchange times. ``with_eod=False`` skips rebuilding the end-of-day book (its
     ``rows`` are then empty; the sync state is still reported). ``allow_damaged`` keeps what can be
-    read of a damaged file instead of refusing it.
+    read of a damaged file instead of refusing it. ``allow_unsynced`` converts inputs whose book never
+    syncs (no snapshot in them, and no synced ``initial``): trades without a book, refused otherwise.
 
     ``scan`` chooses how messages are decoded, never what comes out: True (the default) through the
     venue's compiled scanners (``connectors.*.fastscan``: several times faster, compiled once, a few
@@ -448,16 +469,20 @@ def convert_files(
     Every row is held in memory; :func:`convert_to_parts` converts a day of any size into files,
     holding a chunk at a time, with the same rows.
 
-    Raises :class:`RecordingError` when an input is missing, empty, of another venue, market or
-    symbol than asked for, or damaged (the first problem, worded by :class:`Findings`); what is
-    only worth a warning is in ``result.findings``, for the caller to print.
+    Raises :class:`RecordingError` when an input is missing, empty, an ``.npz`` rather than a
+    recording, of another venue, market or symbol than asked for, damaged, or out of time order (a
+    file that begins before the one given before it ends), and
+    :class:`~arb.recording.findings.UnsyncedBookError` when the book never synced (the first
+    problem, worded by :class:`Findings`); what is only worth a warning is in ``result.findings``,
+    for the caller to print.
     """
     paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial)
     if merge is None:
         merge = merge_pays(sum(p.stat().st_size for p in paths))
     normalizer, findings, _ = _settle(
-        paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged, scan=scan
-    )
+        paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged, scan=scan, merge=merge,
+        allow_unsynced=allow_unsynced,
+    )  # fmt: skip
     raw = normalizer.sink.take()
     rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
     eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer, merge)
@@ -485,12 +510,23 @@ def _prepare(
     paths = [Path(p) for p in inputs]
     if not paths:
         raise RecordingError("no input files given")
+    seen: set[Path] = set()
     for path in paths:
         if not path.is_file():
             raise RecordingError(f"{path}: no such recording file")
         if path.stat().st_size == 0:
             raise RecordingError(f"{path}: empty file (0 bytes): nothing was recorded")
+        with path.open("rb") as f:
+            if f.read(4) == _ZIP_MAGIC:
+                raise RecordingError(
+                    f"{path}: an .npz of converted rows (what arb convert and the backtest's cache write), not a "
+                    "recording: give the .gz recordings"
+                )
+        if path.resolve() in seen:
+            raise RecordingError(f"{path}: given twice: the inputs are one session's files in time order, each once")
+        seen.add(path.resolve())
     sniffs = [sniff(path) for path in paths]
+    _refuse_out_of_order(paths, sniffs)
     if venue is None:
         venue, guessed = infer_venue(paths[0])
         folder = _FOLDER.match(paths[0].parent.name)
@@ -503,6 +539,19 @@ def _prepare(
     for path, found in zip(paths, sniffs, strict=True):
         _refuse_other_data(path, found, venue, market, symbol)
     return paths, venue, market, symbol
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+"""The first bytes of a zip archive, so of every ``.npz``."""
+
+
+def _refuse_out_of_order(paths: list[Path], sniffs: list[Sniff]) -> None:
+    # A file whose first line is older than the first line of the file given before it: the days of a
+    # session given out of order (the full check, against where the file before ends, is the findings').
+    given = [(str(path), found.read.first_ts if found.read else 0) for path, found in zip(paths, sniffs, strict=True)]
+    for (earlier, earlier_ts), (later, later_ts) in itertools.pairwise(given):
+        if later_ts and earlier_ts and later_ts < earlier_ts:
+            raise RecordingError(order_error(earlier, earlier_ts, later, later_ts, given, ends=False))
 
 
 def _settle(
@@ -519,16 +568,20 @@ def _settle(
     plan: dict[Path, list[Mark]] | None = None,
     *,
     scan: bool | None = True,
+    merge: bool = False,
+    allow_unsynced: bool = False,
 ) -> tuple[BinanceNormalizer | BybitNormalizer, Findings, dict[Path, list[Mark]]]:
     # Read every input through a fresh normalizer; read again, skipping them, when garbled lines
     # reached it; raise what the findings make an error. ``on_rows()`` gives each read's receiver
     # of the rows in chunks (None: they stay in the sink). Returns the normalizer, the findings and
     # the lines skipped (``plan``: give it back to read the same rows again). ``scan``: as
-    # convert_files takes it.
+    # convert_files takes it; ``merge``: whether the book will merge runs (only to say what compiles).
     fixed = plan is not None
     plan = dict(plan or {})
     if scan is None:
         scan = scan_pays(venue, sum(p.stat().st_size for p in paths))
+    if not fixed:
+        _say_compiling(venue, scan, merge)
     while True:
         normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo, echo=False, bulk=True, scan=scan)
         if initial is not None and initial.synced:
@@ -537,13 +590,19 @@ def _settle(
             normalizer.perp.restore(initial.perp)
         receiver = on_rows() if on_rows is not None else None
         files = _feed(normalizer, paths, progress, plan, allow_damaged, receiver, chunk_rows, scan)
-        findings = Findings(venue, normalizer.market, normalizer.symbol, files, allow_damaged)
+        resumed = initial is not None and initial.synced
+        findings = Findings(
+            venue, normalizer.market, normalizer.symbol, files, allow_damaged,
+            book_synced=resumed or any(t.state is SyncState.SYNCED for t in normalizer.transitions),
+            snapshots=normalizer.stats.snapshots,
+            initial_synced=None if initial is None else initial.synced,
+        )  # fmt: skip
         damaged = any(f.damage for f in files)
         if not fixed and not plan and any(f.tainted for f in files) and (allow_damaged or not damaged):
             # Garbled lines reached the normalizer before the inflater noticed: read again, skipping them.
             plan = {Path(f.path): [*f.damage, *f.cuts] for f in files}
             continue
-        findings.check(allow_damaged)
+        findings.check(allow_damaged, allow_unsynced)
         return normalizer, findings, plan
 
 
@@ -614,6 +673,7 @@ def convert_to_parts(
     index: Callable[[PartsResult], dict[str, Any]] | None = None,
     scan: bool | None = True,
     merge: bool | None = True,
+    allow_unsynced: bool = False,
 ) -> PartsResult:
     """Convert like :func:`convert_files`, holding about ``chunk_rows`` rows at a time, into files.
 
@@ -665,7 +725,7 @@ def convert_to_parts(
         merge = merge_pays(sum(p.stat().st_size for p in paths))
     normalizer, findings, plan = _settle(
         paths, venue, market, symbol, initial, include_bbo, two_reads[0], allow_damaged, first_read, chunk_rows,
-        scan=scan,
+        scan=scan, merge=merge, allow_unsynced=allow_unsynced,
     )  # fmt: skip
     book = OrderBook()
     if initial is not None and initial.synced:
@@ -722,7 +782,7 @@ def convert_to_parts(
             try:
                 normalizer, _, _ = _settle(
                     paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
-                    lambda: stream.add, chunk_rows, plan, scan=scan,
+                    lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced,
                 )  # fmt: skip
                 stream.finish()
             finally:

@@ -30,7 +30,7 @@ import numpy as np
 from arb._jit import njit
 from arb.events import EXCH_EVENT, LOCAL_EVENT, EventArray, event_dtype
 
-__all__ = ["correct_event_order", "correct_local_timestamp", "validate_event_order"]
+__all__ = ["COMPILED", "correct_event_order", "correct_local_timestamp", "validate_event_order"]
 
 _BOTH = EXCH_EVENT | LOCAL_EVENT
 _IN_ORDER = 0
@@ -164,3 +164,7 @@ def validate_event_order(data: EventArray) -> None:
         raise ValueError("exchange events are out of order.")
     if code == _LOCAL_OUT_OF_ORDER:
         raise ValueError("local events are out of order.")
+
+
+COMPILED = (_shift_local, _merge, _order_check)
+"""The compiled functions behind the three corrections (to tell whether Numba's cache holds them)."""

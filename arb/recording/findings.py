@@ -9,9 +9,17 @@ them again on every cache hit, so a cached day answers exactly as its first conv
 Errors, whatever the options:
 
 - an empty file (0 bytes), a gzip stream without a line, a file that is not gzip;
-- a file with no market data of the symbol at all.
+- a file with no market data of the symbol at all;
+- inputs out of time order: a file that begins (by its lines' receive times) before the file given
+  before it ends, such as a session's second day given before its first, or one file given twice.
 
-(A file of another venue, market or symbol is refused before conversion, see ``convert.sniff``.)
+(A file of another venue, market or symbol is refused before conversion, see ``convert.sniff``; so
+are inputs whose first lines are already out of order, before anything is read.)
+
+An error unless an unsynced book is allowed (``--allow-unsynced``): a book that never synced, neither
+from a snapshot in the files nor from a synced book to start from (:class:`UnsyncedBookError`). Such a
+conversion holds trades but no book, which no backtest can use; it is what converting the second day
+of a session alone gives, when the session's snapshot is in the first day's file.
 
 Errors unless damaged data is allowed (``--allow-damaged``), warnings when it is:
 
@@ -30,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +46,7 @@ from typing import Any
 from arb.errors import RecordingError
 from arb.recording.format import Cut, Damage, ReadReport
 
-__all__ = ["FileFindings", "Findings"]
+__all__ = ["FileFindings", "Findings", "UnsyncedBookError", "moment", "order_error"]
 
 _SHOWN = 3
 """Samples, names or spans shown in one message."""
@@ -75,6 +84,10 @@ class FileFindings:
     unknown_name_count: int = 0
     other_symbols: int = 0
     gaps: int = 0
+    first_ts: int = 0
+    """Receive time (ns) of the file's first line (0: unknown)."""
+    end_ts: int = 0
+    """Receive time (ns) of the file's last complete line (0: unknown)."""
 
     @property
     def lost_lines(self) -> bool:
@@ -97,6 +110,8 @@ class FileFindings:
             tainted=read.tainted,
             bad_lines=read.bad_lines,
             bad_samples=list(read.bad_samples),
+            first_ts=read.first_ts,
+            end_ts=read.end_ts,
         )
 
 
@@ -110,20 +125,56 @@ class Findings:
     files: list[FileFindings]
     allow_damaged: bool = False
     """The conversion skipped damage instead of refusing it."""
+    book_synced: bool = True
+    """The book was in sync at some time of the conversion (from a snapshot in the files, or from the
+    synced book it started from)."""
+    snapshots: int = 0
+    """Snapshots of the book the files held."""
+    initial_synced: bool | None = None
+    """Whether the book the conversion started from (the previous day's end) was in sync; None: it
+    started from nothing."""
 
-    def error(self, allow_damaged: bool) -> str | None:
+    def error(self, allow_damaged: bool, allow_unsynced: bool = False) -> str | None:
         """The message of the first problem that stops a conversion (None: it may go on)."""
+        message = self._input_error(allow_damaged)
+        if message is None and not allow_unsynced and not self.book_synced:
+            message = f"{self.unsynced_text()}; {CONVERT_UNSYNCED_ADVICE}"
+        return message
+
+    def check(self, allow_damaged: bool, allow_unsynced: bool = False) -> None:
+        """Raise :class:`RecordingError` with :meth:`error`'s message, if there is one
+        (:class:`UnsyncedBookError` when it is the book that never synced)."""
+        message = self._input_error(allow_damaged)
+        if message is not None:
+            raise RecordingError(message)
+        if not allow_unsynced and not self.book_synced:
+            fact = self.unsynced_text()
+            raise UnsyncedBookError(f"{fact}; {CONVERT_UNSYNCED_ADVICE}", fact)
+
+    def unsynced_text(self) -> str:
+        """What a book that never synced lacked, without what to do about it (the caller knows its options)."""
+        what = " ".join(x for x in (self.venue, self.market, self.symbol) if x)
+        names = ", ".join(f.path for f in self.files)
+        if self.snapshots == 0:
+            held = "no snapshot of the book"
+        else:
+            held = f"{_count(self.snapshots, 'snapshot')} of the book, none of them in line with its updates"
+        verb = "holds" if len(self.files) == 1 else "hold"
+        before = ", and the book it started from ended out of sync" if self.initial_synced is False else ""
+        return f"{what}: the book never synced: {names} {verb} {held}{before}"
+
+    def _input_error(self, allow_damaged: bool) -> str | None:
+        # The first file that cannot be converted, or a file that begins before the one given before
+        # it ends (a session given out of order, or a file given twice).
         for f in self.files:
             message = _file_error(f, self.venue, self.symbol, allow_damaged)
             if message is not None:
                 return message
+        given = [(f.path, f.first_ts) for f in self.files]
+        for prev, cur in itertools.pairwise(self.files):
+            if cur.first_ts and prev.end_ts and cur.first_ts < prev.end_ts:
+                return order_error(prev.path, prev.end_ts, cur.path, cur.first_ts, given, ends=True)
         return None
-
-    def check(self, allow_damaged: bool) -> None:
-        """Raise :class:`RecordingError` with :meth:`error`'s message, if there is one."""
-        message = self.error(allow_damaged)
-        if message is not None:
-            raise RecordingError(message)
 
     def warnings(self) -> list[str]:
         """One line per kind of problem and file, in file order."""
@@ -153,7 +204,56 @@ class Findings:
             raw["bad_samples"] = [tuple(s) for s in raw["bad_samples"]]
             raw["decode_samples"] = [tuple(s) for s in raw["decode_samples"]]
             files.append(FileFindings(**raw))
-        return cls(data["venue"], data["market"], data["symbol"], files, bool(data["allow_damaged"]))
+        initial = data.get("initial_synced")
+        return cls(
+            data["venue"], data["market"], data["symbol"], files, bool(data["allow_damaged"]),
+            book_synced=bool(data.get("book_synced", True)), snapshots=int(data.get("snapshots", 0)),
+            initial_synced=None if initial is None else bool(initial),
+        )  # fmt: skip
+
+
+CONVERT_UNSYNCED_ADVICE = (
+    "a recording that began the day before has its snapshot in that day's file: give that file first (both "
+    "inputs in time order) or its _eod.npz with --initial-snapshot; --allow-unsynced writes it anyway, trades "
+    "without a book"
+)
+"""What ``arb convert`` can do about a book that never synced."""
+
+
+class UnsyncedBookError(RecordingError):
+    """A conversion whose book never synced (see :meth:`Findings.unsynced_text`); ``fact`` says what was
+    missing without the advice, for a caller with other options than ``arb convert``'s."""
+
+    def __init__(self, message: str, fact: str) -> None:
+        super().__init__(message)
+        self.fact = fact
+
+
+def moment(ts: int) -> str:
+    """A receive time (ns since the epoch) as ``2024-08-09 00:00:00.001 UTC``; ``?`` for 0."""
+    if not ts:
+        return "?"
+    when = dt.datetime.fromtimestamp(ts / 1e9, dt.UTC)
+    return f"{when:%Y-%m-%d %H:%M:%S}.{when.microsecond // 1000:03d} UTC"
+
+
+def order_error(
+    earlier: str, earlier_ts: int, later: str, later_ts: int, given: list[tuple[str, int]], *, ends: bool
+) -> str:
+    """The message for inputs out of time order: ``later``, given after ``earlier``, begins at
+    ``later_ts``, before ``earlier`` ends (``ends``) or begins at ``earlier_ts``. ``given``: every
+    input's (path, first receive time), in the order given, for the order to give them in."""
+    edge = "ends" if ends else "begins"
+    text = (
+        f"{later}: begins at {moment(later_ts)}, before {earlier} (given before it) {edge} at "
+        f"{moment(earlier_ts)}: the inputs are one session's files in time order, each once"
+    )
+    ordered = list(dict.fromkeys(path for path, _ in sorted(given, key=lambda pair: pair[1])))
+    if ordered != [path for path, _ in given]:
+        text += f"; give them as: {' '.join(ordered)}"
+    else:
+        text += "; these overlap in time: convert each on its own"
+    return text
 
 
 def at_time(ts: int) -> str:

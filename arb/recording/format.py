@@ -164,6 +164,11 @@ class ReadReport:
     """Zero bytes the file ends in (writes the disk never received), read as a truncation."""
     last_ts: int = 0
     """Local time (ns) of the last complete line, when the file was truncated."""
+    first_ts: int = 0
+    """Local time (ns) of the first line read (0: no line with a receive time was read)."""
+    end_ts: int = 0
+    """Local time (ns) of the last complete line read (0: none). Where the file stops, what the next
+    file of a session must not begin before."""
     cuts: list[Cut] = field(default_factory=list)
     damage: list[Damage] = field(default_factory=list)
     tainted: bool = False
@@ -374,6 +379,7 @@ class LineReader:
                 while raw := f.read(self.chunk_size):
                     report.bytes_read += len(raw)
                     self._piece_lines.append(at.lines + 1)
+                    _note_times(report, raw, at.out == 0)
                     at.passed(raw)
                     yield raw
                 return
@@ -423,6 +429,7 @@ class LineReader:
             reached = None
         if data:
             self._piece_lines.append(at.lines + 1)
+            _note_times(self.report, data, at.out == 0)
             at.passed(data)
             yield data
         return reached
@@ -619,6 +626,40 @@ def _line_ts(line: bytes, prev_ts: int) -> int | None:
     except msgspec.DecodeError:
         return None
     return ts
+
+
+def _receive_ts(line: bytes) -> int:
+    # The receive time of a recording line, or of its first 20 bytes (0 without the ``<19 digits> `` prefix).
+    head = line[:TS_DIGITS]
+    return int(head) if line[TS_DIGITS : TS_DIGITS + 1] == b" " and head.isdigit() else 0
+
+
+def _note_times(report: ReadReport, data: bytes, at_start: bool) -> None:
+    # Keep the first and last receive times of the lines in a piece passed on. ``at_start``: the piece
+    # begins the file's data, so its first bytes begin a line (any other piece may begin mid-line: its
+    # last line counts only when a newline before it shows where it begins).
+    end = data.rfind(b"\n")
+    if end < 0:
+        return
+    if not report.first_ts and at_start:
+        start = 0
+        for _ in range(_FIRST_LINES):  # the first lines may be damage: the first with a receive time
+            stop = data.find(b"\n", start)
+            if stop < 0:
+                break
+            report.first_ts = _receive_ts(data[start : min(stop, start + TS_DIGITS + 1)])
+            if report.first_ts:
+                break
+            start = stop + 1
+    start = data.rfind(b"\n", 0, end)
+    if start >= 0 or at_start:
+        ts = _receive_ts(data[start + 1 : min(end, start + TS_DIGITS + 2)])
+        if ts:
+            report.end_ts = ts
+
+
+_FIRST_LINES = 100
+"""Lines of the first piece searched for the first receive time."""
 
 
 def _last_complete_ts(data: bytes) -> int:

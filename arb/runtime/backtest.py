@@ -54,7 +54,7 @@ from hftbacktest.types import state_values_dtype
 from numba import typeof
 from numba.np.numpy_support import carray
 
-from arb._jit import njit
+from arb._jit import njit, say_compiling
 from arb.config import AppConfig, VenueConfig
 from arb.events import NS_PER_S
 from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT, draw_fault, make_leg_faults
@@ -111,6 +111,9 @@ log = logging.getLogger(__name__)
 _MAX_PENDING = 128
 _MAX_SCAN_TICKS = 2_000  # ticks walked from the best price when filling deeper levels
 _EQUITY_INTERVAL_NS = NS_PER_S
+_LOOP_COMPILE_S = 10.0
+"""About how long compiling the backtest loop takes, s: every run (it takes hftbacktest's backtester, and
+Numba caches no code that takes it), on the project's 2-core VM."""
 
 # Loop counters (one int64 array so the compiled loop can report them).
 C_DECISION_POINTS = 0
@@ -1229,10 +1232,14 @@ def run_backtest(
     started = time.perf_counter()
     days = plan_days(config, start, end)
     warming = warm_loop_in_background(config)
+    if warming is not None:
+        say_compiling([("the kernel, the risk gate and the loop's helpers", [_call_kernel], 15.0)], log, on_status)
     session = load_session(config, days, on_status, allow_damaged=allow_damaged)
     schedule = Schedule.of(session)
     if warming is not None:
         warming.join()  # its helpers are in Numba's cache now: the loop links them instead of compiling them
+    if on_status is not None:  # the loop drives hftbacktest's backtester, whose code Numba cannot cache
+        on_status(f"compiling the backtest loop (every run, about {_LOOP_COMPILE_S:.0f} s)")
     return run_session(config, session, schedule, days, on_progress=on_progress, started=started)
 
 

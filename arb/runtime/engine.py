@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb._jit import say_compiling
 from arb.book import OrderBook, book_top, touches_book
 from arb.config import AppConfig
 from arb.events import (
@@ -89,6 +90,10 @@ from connectors.common.normalizer import SyncState
 __all__ = ["Batch", "Engine", "EngineLog", "Executor"]
 
 log = logging.getLogger(__name__)
+
+_COMPILE_S = 15.0
+"""About how long compiling the engine's steps (the kernel and the risk gate in them) takes, s: once
+after an install or update (Numba caches them), on the project's 2-core VM."""
 
 _MAX_SETTLE_ROUNDS = 10_000
 _BEFORE_ALL = int(np.iinfo(np.int64).min)  # the time of the state an engine starts in
@@ -510,6 +515,7 @@ class Engine:
     def _warm_up(self) -> None:
         # Compile (or load from Numba's cache) every compiled step now, on scratch copies of the
         # state, so that none of it happens on a tick (the first order sent would pay ~3 ms at least).
+        say_compiling([("the engine's kernel step and risk gate", [_decide_symbol, _account_step], _COMPILE_S)], log)
         book = OrderBook(16)
         book.apply(np.zeros(1, event_dtype))
         touches_book(np.zeros(1, event_dtype))

@@ -72,7 +72,7 @@ from arb.recording.convert import (
     save_eod,
     scan_pays,
 )
-from arb.recording.findings import Findings
+from arb.recording.findings import Findings, UnsyncedBookError
 
 if TYPE_CHECKING:
     from arb.recording.funding import FundingRates
@@ -92,7 +92,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _DAY_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_(?P<day>\d{8})\.gz$")
-_CACHE_VERSION = f"arb-{__version__}-convert-4"  # 4: mark-price and funding rows, perp state in the eod
+_CACHE_VERSION = f"arb-{__version__}-convert-5"  # 5: findings say whether the book ever synced, and file times
 
 CHUNK_ROWS = DEFAULT_CHUNK_ROWS
 """Rows a day is converted and cached in at a time; a day with more is cached in several parts."""
@@ -359,16 +359,18 @@ def _convert_day(
     previous_eod: Path | None,
     allow_damaged: bool,
     fast: tuple[bool, bool],
+    allow_unsynced: bool = False,
 ) -> _Cached:
     # Convert one day (or take it from the cache), then say what its conversion found: a cache hit
     # raises the same error and logs the same warnings as the conversion that wrote it. ``fast``:
     # convert_to_parts's scan and merge (its compiled fast paths; the same conversion either way).
+    # ``allow_unsynced``: a book that never syncs is no error (a day read only for its end).
     npz, eod_path = _cache_paths(recording)
     chunk_rows = CHUNK_ROWS
     key = _source_key(recording, previous_eod, chunk_rows)
     cached = _load_cached(npz, eod_path, key)
     if cached is not None:
-        cached.findings.check(allow_damaged)
+        cached.findings.check(allow_damaged, allow_unsynced)
     else:
         log.info("converting %s", recording)
         result = convert_to_parts(
@@ -384,6 +386,7 @@ def _convert_day(
             index=lambda r: _index(key, r),
             scan=fast[0],
             merge=fast[1],
+            allow_unsynced=allow_unsynced,
         )
         save_eod(eod_path, result.eod)
         figures = {name: int(getattr(result, name)) for name in _FIGURES}
@@ -410,6 +413,10 @@ def load_venue(
     When the day before the first one is recorded too, it is converted first so that the first day
     starts from its end-of-day book (a day file has no snapshot of its own when the session began
     the day before). ``allow_damaged`` keeps what can be read of a damaged recording.
+
+    A day whose book never syncs (no snapshot in its file, and no synced book from the day before) is
+    a :class:`RecordingError` saying which day and what to do; the day before the first is only read
+    for its end, so its own book may never sync.
     """
     symbol = symbol or config.strategy.symbol
     recordings = find_days(config.backtest.recordings, venue, symbol)
@@ -429,7 +436,12 @@ def load_venue(
             shown = f" {symbol}" if len(config.symbols) > 1 else ""
             progress(f"{venue.name}{shown} {day:%Y-%m-%d}")
         try:
-            got = _convert_day(venue, symbol, recording, initial, previous_eod, allow_damaged, fast)
+            got = _convert_day(
+                venue, symbol, recording, initial, previous_eod, allow_damaged, fast, allow_unsynced=day == before
+            )
+        except UnsyncedBookError as exc:
+            folder = venue_dir(config.backtest.recordings, venue)
+            raise RecordingError(_unsynced_day(exc, day, recordings, folder)) from None
         except RecordingError as exc:
             if day != before:
                 raise
@@ -447,6 +459,24 @@ def load_venue(
         previous_eod = _cache_paths(recording)[1]
     lat = [d.min_latency_ns for d in out if d.row_count]
     return VenueData(venue, out, first_initial, min(lat) if lat else 0, symbol)
+
+
+def _unsynced_day(exc: UnsyncedBookError, day: dt.date, recorded: dict[dt.date, Path], folder: Path) -> str:
+    # A run's day whose book never synced, and what the user can do about it.
+    previous = day - dt.timedelta(days=1)
+    if previous not in recorded:
+        advice = (
+            f"the day before, {previous:%Y-%m-%d}, is not recorded in {folder}: a recording that began that day has "
+            "its snapshot in that day's file; put it there, or start on a day whose recording begins with a "
+            "snapshot (--start)"
+        )
+    else:
+        advice = (
+            f"{previous:%Y-%m-%d} ended with the book out of sync and {day:%Y-%m-%d} brought no snapshot: end the "
+            f"run before it (--end {previous:%Y-%m-%d}), or start on a later day whose recording begins with a "
+            "snapshot (--start)"
+        )
+    return f"{day:%Y-%m-%d}: {exc.fact}; {advice}"
 
 
 Feed = list[EventArray] | list[str]

@@ -62,7 +62,11 @@ def _default_workers() -> int:
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``arb sweep``."""
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "sweep", help="backtest every point of a parameter grid (local processes or a Ray cluster)"
+        "sweep",
+        help="backtest every point of a parameter grid (local processes or a Ray cluster)",
+        description="Backtest the configuration at every point of a grid of settings (a TOML file: [grid] "
+        "and [sweep]), on local processes or a Ray cluster, each worker compiling once and loading the "
+        "recordings once; write results.csv (a row per point), best.toml and a heatmap of the objective.",
     )
     p.add_argument(
         "--grid", required=True, type=existing_file("grid file"), metavar="FILE",

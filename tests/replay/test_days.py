@@ -157,3 +157,49 @@ def test_a_day_recorded_for_one_venue_only_is_named(tmp_path, capsys, command) -
         f"arb {command}: --start 2024-08-09: no recording of that day for bybit spot BTCUSDT "
         "(recorded: 2024-08-08); binance spot BTCUSDT has it"
     ]
+
+
+def _sample_of(tmp_path: Path, days: tuple[str, ...]) -> Path:
+    # The shipped sample, linked, with only ``days`` of both venues.
+    for name in ("binance_spot", "bybit_spot"):
+        folder = tmp_path / "recordings" / name
+        folder.mkdir(parents=True)
+        for day in days:
+            os.symlink(RECORDINGS / name / f"btcusdt_{day}.gz", folder / f"btcusdt_{day}.gz")
+    return tmp_path / "recordings"
+
+
+@pytest.mark.parametrize("command", ["backtest", "dry-run"])
+def test_a_day_whose_book_never_syncs_and_no_day_before_is_refused(tmp_path, capsys, command) -> None:
+    # Once: the sample's second day alone ran with empty books (the backtest ended in a traceback).
+    recordings = _sample_of(tmp_path, ("20240809",))
+    args = ["--recordings", str(recordings), "--out", str(tmp_path / "out")]
+    extra = ["--state-dir", str(tmp_path / "paper"), "--speed", "max"] if command == "dry-run" else []
+    assert main(["-q", command, *args, *extra]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    folder = recordings / "binance_spot"
+    assert err.splitlines() == [
+        f"arb {command}: 2024-08-09: binance spot BTCUSDT: the book never synced: {folder / 'btcusdt_20240809.gz'} "
+        f"holds no snapshot of the book; the day before, 2024-08-08, is not recorded in {folder}: a recording that "
+        "began that day has its snapshot in that day's file; put it there, or start on a day whose recording begins "
+        "with a snapshot (--start)"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_samples_second_day_starts_from_the_first_days_book(tmp_path) -> None:
+    # A run of the second day alone reads the first for its end-of-day book; a run of both carries it.
+    from arb.runtime.loader import load_venue
+
+    config = load_config(
+        write_config_files(tmp_path, arbitrage_overrides={"backtest": {"recordings": str(RECORDINGS)}})
+    )
+    for venue in config.venues:
+        alone = load_venue(config, venue, [D(2024, 8, 9)])
+        assert alone.initial is not None and alone.initial.synced
+        both = load_venue(config, venue, [D(2024, 8, 8), D(2024, 8, 9)])
+        assert both.initial is None
+        for data in (alone, both):
+            assert all(day.eod.synced and day.findings.book_synced for day in data.days)
+            assert data.days[-1].row_count == alone.days[0].row_count

@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from arb.events import event_dtype
 from arb.recording.convert import load_eod
 from arb.recording.format import format_line
 from arb.testing.configs import write_config_files
-from tests.helpers import SPOT_BTC_HEAD, read_lines
+from tests.helpers import RECORDINGS, SPOT_BTC_HEAD, read_lines
 
 
 def test_convert_writes_rows_and_the_end_of_day_snapshot(tmp_path, capsys) -> None:
@@ -48,6 +49,91 @@ def test_convert_missing_input_is_exit_2_with_the_path(tmp_path, capsys) -> None
     err = capsys.readouterr().err
     assert "missing.gz" in err and "no such recording file" in err and "Traceback" not in err
     assert not (tmp_path / "x.npz").exists()
+
+
+def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    # The one line a refused command prints (exit 2, nothing on stdout, no traceback).
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    return line
+
+
+def test_convert_refuses_a_session_given_out_of_time_order(tmp_path, capsys) -> None:
+    # The issue's line: the second day first. Told from the files' receive times, before any conversion.
+    day1, day2 = (
+        RECORDINGS / "binance_spot" / "btcusdt_20240808.gz",
+        RECORDINGS / "binance_spot" / "btcusdt_20240809.gz",
+    )
+    line = _refused(["convert", str(day2), str(day1), "-o", str(tmp_path / "x.npz")], capsys)
+    assert line == (
+        f"arb convert: {day1}: begins at 2024-08-08 23:54:13.937 UTC, before {day2} (given before it) begins at "
+        "2024-08-09 00:00:00.001 UTC: the inputs are one session's files in time order, each once; give them as: "
+        f"{day1} {day2}"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_convert_refuses_files_that_overlap_in_time(tmp_path, capsys) -> None:
+    # Begins after the first file begins but before it ends: only a full read of the first can tell.
+    lines = read_lines(SPOT_BTC_HEAD)
+    first, second = tmp_path / "a.gz", tmp_path / "b.gz"
+    for path, part in ((first, lines[:2000]), (second, lines[1000:])):
+        with gzip.open(path, "wb") as f:
+            for ts, payload in part:
+                f.write(format_line(ts, payload))
+    line = _refused(["convert", str(first), str(second), "-o", str(tmp_path / "out" / "x.npz")], capsys)
+    assert line.startswith(f"arb convert: {second}: begins at 2024-08-08 23:5")
+    assert f"before {first} (given before it) ends at 2024-08-08 23:5" in line
+    assert line.endswith("these overlap in time: convert each on its own")
+    assert not (tmp_path / "out").exists()
+
+
+def test_convert_refuses_a_file_given_twice_and_an_npz(tmp_path, capsys) -> None:
+    line = _refused(["convert", str(SPOT_BTC_HEAD), str(SPOT_BTC_HEAD), "-o", str(tmp_path / "x.npz")], capsys)
+    assert (
+        line
+        == f"arb convert: {SPOT_BTC_HEAD}: given twice: the inputs are one session's files in time order, each once"
+    )
+    npz = (
+        tmp_path / "btcusdt_20240808.npz"
+    )  # what `arb convert recordings/binance_spot/*0808*` picks up after a backtest
+    npz.write_bytes(b"PK\x03\x04" + bytes(100))
+    line = _refused(["convert", str(SPOT_BTC_HEAD), str(npz), "-o", str(tmp_path / "x.npz")], capsys)
+    assert line == (
+        f"arb convert: {npz}: an .npz of converted rows (what arb convert and the backtest's cache write), not a "
+        "recording: give the .gz recordings"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [npz.name]
+
+
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
+def test_convert_refuses_a_day_whose_book_never_syncs_unless_allowed(tmp_path, capsys, venue) -> None:
+    # The sample's second day alone: its snapshot is in the first day's file, so the book never syncs.
+    day2 = RECORDINGS / f"{venue}_spot" / "btcusdt_20240809.gz"
+    out = tmp_path / "x.npz"
+    line = _refused(["-q", "convert", str(day2), "-o", str(out)], capsys)
+    assert line == (
+        f"arb convert: {venue} spot BTCUSDT: the book never synced: {day2} holds no snapshot of the book; a recording "
+        "that began the day before has its snapshot in that day's file: give that file first (both inputs in time "
+        "order) or its _eod.npz with --initial-snapshot; --allow-unsynced writes it anyway, trades without a book"
+    )
+    assert list(tmp_path.iterdir()) == []
+    assert main(["-q", "convert", str(day2), "-o", str(out), "--allow-unsynced"]) == 0
+    assert "NOT synced" in capsys.readouterr().out
+    assert not load_eod(tmp_path / "x_eod.npz").synced
+
+
+def test_convert_of_the_second_day_from_the_first_days_snapshot_is_synced(tmp_path, capsys) -> None:
+    day1, day2 = (
+        RECORDINGS / "binance_spot" / "btcusdt_20240808.gz",
+        RECORDINGS / "binance_spot" / "btcusdt_20240809.gz",
+    )
+    assert main(["-q", "convert", str(day1), "-o", str(tmp_path / "d1.npz")]) == 0
+    eod = str(tmp_path / "d1_eod.npz")
+    assert main(["-q", "convert", str(day2), "-o", str(tmp_path / "d2.npz"), "--initial-snapshot", eod]) == 0
+    assert load_eod(tmp_path / "d2_eod.npz").synced
 
 
 def test_check_reports_a_bad_config_with_file_key_and_expectation(tmp_path, capsys) -> None:
@@ -82,6 +168,125 @@ def test_check_prints_every_symbol_with_its_own_sizes_and_rules(tmp_path, capsys
     eth = next(line for line in lines if "strategy: ETHUSDT" in line)
     assert "max order 0.02" in eth and "position limit 0.1" in eth and "binance tick 0.01 lot 0.0001 base 1" in eth
     assert any("strategy: BTCUSDT" in line and "max order 0.001" in line for line in lines)
+
+
+def test_check_prints_where_each_command_reads_and_writes(tmp_path, capsys) -> None:
+    (tmp_path / "recordings").mkdir()
+    path = write_config_files(tmp_path, arbitrage_overrides={"live": {"account": "acct"}})
+    assert main(["check", "--config", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    root = tmp_path.resolve()
+    assert lines[:5] == [
+        f"{root / 'arbitrage.toml'}: ok",
+        f"  recordings: {root / 'recordings'}",
+        f"  results: {root / 'results'} (not there yet)",
+        f"  paper account (dry run): {root / 'paper'} (not there yet)",
+        f"  live state: {root / 'live'} (not there yet), journal {root / 'live' / 'acct.sqlite'} (not there yet)",
+    ]
+
+
+# Limits that leave every pair refused, however the market moves: (override, keys named, what the line says).
+_NO_PAIR: list[tuple[dict[str, Any], str, str]] = [
+    (
+        {"risk": {"position_limit": 0.000001}},
+        "risk.position_limit",
+        "net position if one side of the pair filled alone 1e-05 > 1e-06 ([risk] position_limit): pair refused",
+    ),
+    (
+        {"risk": {"max_notional_per_venue": 1.0}},
+        "risk.max_notional_per_venue",
+        "position value on one venue 5.00 USDT > limit 1.00 USDT ([risk] max_notional_per_venue): pair refused",
+    ),
+    (
+        {"risk": {"max_total_notional": 3.0}},
+        "risk.max_total_notional",
+        "every symbol's positions together 10.00 USDT > limit 3.00 USDT ([risk] max_total_notional): pair refused",
+    ),
+    (
+        {"strategy": {"max_order_size": 0.000001}},
+        "strategy.max_order_size",
+        "max_order_size 1e-06 is below the smallest order both venues accept, 1e-05 BTC (their minimum quantity, "
+        "on the coarser lot): the kernel never sizes a pair",
+    ),
+    (
+        {"risk": {"position_limit": 0.000001, "max_notional_per_venue": 1.0}},
+        "risk.max_notional_per_venue, risk.position_limit",
+        "position value on one venue 5.00 USDT > limit 1.00 USDT ([risk] max_notional_per_venue): pair refused; "
+        "net position if one side of the pair filled alone 1e-05 > 1e-06 ([risk] position_limit): pair refused",
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "keys", "why"), _NO_PAIR, ids=[keys for _, keys, _ in _NO_PAIR])
+def test_check_refuses_a_configuration_that_can_never_open_a_pair(tmp_path, capsys, overrides, keys, why) -> None:
+    # The venues' smallest order: 0.00001 BTC (Binance's lot and minimum), 5 USDT (Binance's minimum notional).
+    path = write_config_files(tmp_path, arbitrage_overrides=overrides)
+    assert main(["-q", "check", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"arb check: {path.resolve()}: {keys}: no pair can ever open, not even the smallest both venues accept: "
+        f"{why}; expected limits that let it through"
+    ]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"strategy": {"min_spread_bps": 100_000.0}},  # no spread reaches it: the kernel's choice, not a limit
+        {"risk": {"max_notional_per_venue": 10.0}},  # lets through pairs of 5 to 10 USDT
+        {"risk": {"position_limit": 0.00001}},  # exactly the smallest pair
+        {"risk": {"max_capital_use": 0.0001}},  # refuses a pair or not depending on the price
+    ],
+)
+def test_check_accepts_limits_that_let_some_pair_through(tmp_path, capsys, overrides) -> None:
+    path = write_config_files(tmp_path, arbitrage_overrides=overrides)
+    assert main(["-q", "check", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"{path.resolve()}: ok")
+
+
+@pytest.mark.parametrize(
+    ("argv", "venues"),
+    [
+        (["live"], ("binance", "bybit")),
+        (["reconcile"], ("binance", "bybit")),
+        (["reconcile", "--venue", "bybit"], ("bybit",)),
+        (["order", "--venue", "binance", "--side", "buy", "--qty", "0.001", "--price", "60000"], ("binance",)),
+        (["kill"], ("binance", "bybit")),
+    ],
+)
+def test_a_signing_command_names_every_missing_key_at_once(tmp_path, capsys, monkeypatch, argv, venues) -> None:
+    # Once: one unset variable per attempt, the first the command happened to resolve.
+    for name in ("BINANCE_API_KEY", "BINANCE_API_SECRET", "BYBIT_API_KEY", "BYBIT_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    path = write_config_files(tmp_path)
+    assert main([*argv, "--config", str(path)]) == 2
+    clauses = [
+        f"{tmp_path / (venue + '.toml')}: api_key, api_secret: expected environment variables "
+        f"{venue.upper()}_API_KEY and {venue.upper()}_API_SECRET to be set"
+        for venue in venues
+    ]
+    assert capsys.readouterr().err.splitlines()[-1] == f"arb {argv[0]}: " + "; ".join(clauses)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_and_verbose_work_after_the_command_too(tmp_path, capsys, where) -> None:
+    # `arb backtest -q` once answered "unrecognized arguments: -q".
+    path = str(write_config_files(tmp_path))
+    for flags, quiet, verbose in ((["-q"], True, 0), (["-v", "-v"], False, 2), ([], False, 0)):
+        argv = [*flags, "backtest"] if where == "before" else ["backtest", *flags]
+        args = _parser("backtest").parse_args(argv)
+        assert (args.quiet, args.verbose) == (quiet, verbose)
+    argv = ["-q", "check", "--config", path] if where == "before" else ["check", "--config", path, "-q"]
+    assert main(argv) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+def test_every_command_has_a_description_for_its_help() -> None:
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        assert parser.description and len(parser.description) > 60, f"arb {name} --help has no description"
+        assert "-q" in parser._option_string_actions and "-v" in parser._option_string_actions, name
 
 
 def _commands(parser: argparse.ArgumentParser) -> set[str]:

@@ -18,11 +18,13 @@ from arb.config import (
     AppConfig,
     Endpoints,
     FeedConfig,
+    MissingSecretsError,
     Secret,
     StrategyConfig,
     VenueConfig,
     load_config,
     load_venue_config,
+    require_credentials,
 )
 from arb.errors import ConfigError
 from arb.events import BINANCE, BYBIT, NS_PER_MS, NS_PER_S
@@ -506,6 +508,36 @@ def test_unset_environment_variable_fails_only_on_resolve(tmp_path: Path, monkey
 
     monkeypatch.setenv("BINANCE_API_KEY", FAKE_KEY)  # read at call time, not at load time
     assert key.resolve() == FAKE_KEY
+
+
+_VARIABLES = ("BINANCE_API_KEY", "BINANCE_API_SECRET", "BYBIT_API_KEY", "BYBIT_API_SECRET")
+
+
+def test_every_missing_credential_is_named_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Once, a user learnt of one unset variable per attempt. Now: every file, key and variable in one line.
+    for name in _VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BYBIT_API_KEY", FAKE_KEY)
+    config = load_config(write_config_files(tmp_path, binance_overrides={"api_secret": None}))
+    with pytest.raises(MissingSecretsError) as info:
+        require_credentials(config)
+    binance, bybit = tmp_path / "binance.toml", tmp_path / "bybit.toml"
+    assert str(info.value) == (
+        f"{binance}: api_key: expected environment variable BINANCE_API_KEY to be set; "
+        f'{binance}: api_secret: expected "${{ENV_VAR}}" naming where the credential is; '
+        f"{bybit}: api_secret: expected environment variable BYBIT_API_SECRET to be set"
+    )
+    assert isinstance(info.value, ConfigError) and info.value.exit_code == 2
+    assert info.value.missing == [
+        (str(binance), "api_key", "BINANCE_API_KEY"),
+        (str(binance), "api_secret", None),
+        (str(bybit), "api_secret", "BYBIT_API_SECRET"),
+    ]
+    with pytest.raises(MissingSecretsError) as info:  # one venue: only its own keys count
+        require_credentials(config, [1])
+    assert str(info.value) == f"{bybit}: api_secret: expected environment variable BYBIT_API_SECRET to be set"
+    monkeypatch.setenv("BYBIT_API_SECRET", FAKE_KEY)
+    require_credentials(config, [1])  # both set: nothing raised, no value read beyond being set
 
 
 def test_secret_is_immutable_and_survives_copies() -> None:

@@ -44,3 +44,28 @@ def test_the_installed_packages_stamp_matches_their_sources() -> None:
     stamp = roots[0] / "__pycache__" / STAMP_NAME
     if stamp.exists():  # written at import (absent only on a read-only install)
         assert stamp.read_text() == sources_fingerprint(roots)
+
+
+def test_a_compilation_is_announced_once_and_never_when_the_code_is_ready(caplog) -> None:
+    import logging
+
+    from arb._jit import njit, say_compiling
+
+    @njit(cache=False)
+    def add_one(x: int) -> int:
+        return x + 1
+
+    log = logging.getLogger("arb.test")
+    shown: list[str] = []
+    parts = [("a test function", [add_one], 3.0)]
+    with caplog.at_level(logging.INFO, logger="arb.test"):
+        said = say_compiling(parts, log, shown.append)
+        assert said == (
+            "compiling a test function: once after an install or update, about 3 s (later runs load it from "
+            "Numba's cache)"
+        )
+        assert shown == [said] and [r.getMessage() for r in caplog.records] == [said]
+        assert say_compiling(parts, log) is None  # said once per process
+        assert add_one(1) == 2  # compiled now
+        assert say_compiling([("the same function, named again", [add_one], 3.0)], log) is None  # ready: nothing
+    assert len(caplog.records) == 1

@@ -1,0 +1,194 @@
+"""Whether a configuration can ever open a pair, told before anything runs (``arb check``).
+
+A configuration can be valid key by key and still trade nothing: a ``position_limit`` below the
+smallest order both venues accept, a ``max_notional_per_venue`` below their minimum notional, a
+``max_order_size`` below their minimum quantity. :func:`pair_blockers` finds those by running the
+strategy's own rules, not a copy of them: the kernel's sizing (the smallest step both venues accept,
+the pair's cap from the order size, the per-venue bands and the spot holdings) and the risk gate
+itself (:func:`arb.execution.risk.gate`), on the smallest pair the venues accept, from flat
+positions and the configured balances, at the price where that pair is smallest both in quantity and
+in value (the minimum notional over the minimum quantity): a limit that refuses it there refuses
+every pair at any price. Limits that depend on the price and the balances together (capital use, a
+symbol's share, margin) are left out: they refuse some pairs, never provably all.
+
+The functions run as plain Python (the compiled functions' ``py_func``), so checking a configuration
+compiles nothing: it takes a fraction of a second, even on a fresh install.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from arb.config import AppConfig
+from arb.execution.risk import (
+    BREACH_NAMES,
+    event_text,
+    gate,
+    limits_of,
+    new_risk_state,
+    new_symbol_risk_state,
+    quote_currency,
+)
+from arb.strategy import kernel
+from arb.strategy.params import params_of
+from arb.strategy.types import BUY, INTENT_OPEN, SELL, VENUE_OK, new_intents, new_views
+
+__all__ = ["Blocker", "pair_blockers"]
+
+# The gate's refusals that hold at every price when they hold for the smallest pair at the price
+# where it is smallest (by their B_* code in the gate's state, named by BREACH_NAMES): the net
+# position, the value on one venue, every symbol's value together, the unanswered orders.
+_EVERY_PRICE = frozenset({"position_limit", "max_notional_per_venue", "max_total_notional", "max_open_orders"})
+# What turns a refusal off, to look for the next one: a limit set out of reach (or off, where 0 is off).
+_OUT_OF_REACH: dict[str, tuple[str, float]] = {
+    "position_limit": ("position_limit", np.inf),
+    "max_notional_per_venue": ("max_notional_per_venue", np.inf),
+    "max_total_notional": ("max_total_notional", 0.0),
+    "max_open_orders": ("max_open_orders", 1 << 40),
+    "max_capital_use": ("max_capital_use", 0.0),
+    "max_symbol_share": ("max_symbol_share", 0.0),
+    "leverage": ("leverage", 0.0),
+    "min_liquidation_distance": ("min_liquidation_distance", 0.0),
+}
+_SIZE_KEYS = ("max_order_size", "max_position_size")
+
+
+@dataclass(frozen=True, slots=True)
+class Blocker:
+    """One reason a symbol can never open a pair: the key to change (dotted, as in the file that
+    sets it) and what happens, in the gate's or the kernel's words."""
+
+    symbol: str
+    key: str
+    text: str
+
+
+def pair_blockers(config: AppConfig) -> list[Blocker]:
+    """Every symbol's reasons never to open a pair (empty: each symbol can open some pair).
+
+    A symbol is blocked when neither direction (buy on one venue, sell on the other) can open its
+    smallest pair: the kernel would never size one, or the risk gate refuses it by a limit that
+    would refuse it at any price. Each reason is given once per symbol.
+    """
+    params = params_of(config)
+    limits = limits_of(config)
+    out: list[Blocker] = []
+    for s in range(len(config.symbols)):
+        found = [_direction(config, s, params[s : s + 1], limits[s : s + 1], b) for b in (0, 1)]
+        if all(found):
+            seen: set[str] = set()
+            for blocker in found[0] + found[1]:
+                if blocker.key not in seen:
+                    seen.add(blocker.key)
+                    out.append(blocker)
+    return out
+
+
+def _direction(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> list[Blocker]:
+    # Why symbol s can never open a pair buying on venue b and selling on the other (empty: it can).
+    sym = config.symbols[s]
+    sell = 1 - b
+    p = params[0]
+    lot = max(p["lot_size"][b], p["lot_size"][sell])
+    need = kernel._min_step_qty.py_func(p, b, sell, np.inf)  # the smallest quantity both accept, at any price
+    qty = kernel.ceil_to_grid.py_func(need, lot)
+    notional = max(p["min_notional"][b], p["min_notional"][sell])
+    price = notional / qty if notional > 0.0 else max(p["tick_size"][b], p["tick_size"][sell])
+    view = _flat_view(config, s, price)
+    sizing = _sizing_blockers(config, s, view, p, b, sell, qty, lot)
+    if sizing:
+        return sizing
+    intents = new_intents()
+    intents[0] = (b, BUY, price, qty, INTENT_OPEN, 1, 0)
+    intents[1] = (sell, SELL, price, qty, INTENT_OPEN, 1, 0)
+    views = view.reshape(1, 2)
+    limits = limits.copy()
+    quote = quote_currency(sym.name)
+    out: list[Blocker] = []
+    for _ in _OUT_OF_REACH:
+        state = new_risk_state()
+        # The compiled gate's Python original: the same rules, nothing compiled to check a file.
+        if gate.py_func(views, 0, limits, state, new_symbol_risk_state(1), intents.copy(), 2, 0) > 0:
+            return out
+        st = state[0]
+        code = int(st["breach"])
+        key = BREACH_NAMES[code][1]
+        if key not in _OUT_OF_REACH:  # nothing else refuses a first pair from a fresh state
+            break
+        if key in _EVERY_PRICE:
+            text = event_text(code, float(st["breach_value"]), float(st["breach_limit"]), limits, quote)
+            out.append(Blocker(sym.name, _risk_key(config, s, key), text))
+        field, off = _OUT_OF_REACH[key]
+        limits[field] = off
+    return out
+
+
+def _sizing_blockers(
+    config: AppConfig, s: int, view: Any, p: Any, b: int, sell: int, qty: float, lot: float
+) -> list[Blocker]:
+    # The kernel's cap on a pair (order size, per-venue bands, spot holdings to sell) below the
+    # smallest pair both venues accept: the kernel never sizes one. Each cause on its own.
+    def cap(params: Any, v: Any) -> float:
+        return float(kernel.floor_to_grid.py_func(kernel._pair_cap.py_func(v, params, b, sell), lot))
+
+    if cap(p, view) + kernel._EPS * lot >= qty:
+        return []
+    sym = config.symbols[s]
+    base = sym.name.removesuffix(quote_currency(sym.name))
+    out = []
+    for key in _SIZE_KEYS:
+        alone = p.copy()
+        for other in _SIZE_KEYS:
+            if other != key:
+                alone[other] = np.inf
+        wide = view.copy()
+        wide["base_balance"] = np.inf
+        if cap(alone, wide) + kernel._EPS * lot < qty:
+            out.append(Blocker(sym.name, _strategy_key(config, s, key), (
+                f"{key} {p[key]:g} is below the smallest order both venues accept, {qty:g} {base} (their minimum "
+                "quantity, on the coarser lot): the kernel never sizes a pair"
+            )))  # fmt: skip
+    if not out:  # the spot holdings on the selling venue
+        venue = config.venues[sell]
+        out.append(Blocker(sym.name, _base_key(config, s, sell), (
+            f"the {base} held on {venue.name}, {sym.base[sell]:g}, is below the smallest order both venues accept, "
+            f"{qty:g} {base}: the kernel never sells there"
+        )))  # fmt: skip
+    return out
+
+
+def _flat_view(config: AppConfig, s: int, price: float) -> Any:
+    # Both venues usable, flat, with the configured balances, their mids at ``price``.
+    view = new_views(1)[0]
+    for v, venue in enumerate(config.venues):
+        rec = view[v]
+        rec["bid_px"][0] = rec["ask_px"][0] = price
+        rec["bid_qty"][0] = rec["ask_qty"][0] = np.inf
+        rec["status"] = VENUE_OK
+        rec["base_balance"] = config.symbols[s].base[v]
+        rec["quote_balance"] = venue.account.quote
+    return view
+
+
+def _risk_key(config: AppConfig, s: int, key: str) -> str:
+    name = config.symbols[s].name
+    overrides = config.symbol_overrides.get(name)
+    return f"symbols.{name}.{key}" if overrides is not None and key in overrides.risk else f"risk.{key}"
+
+
+def _strategy_key(config: AppConfig, s: int, key: str) -> str:
+    name = config.symbols[s].name
+    overrides = config.symbol_overrides.get(name)
+    return f"symbols.{name}.{key}" if overrides is not None and key in overrides.strategy else f"strategy.{key}"
+
+
+def _base_key(config: AppConfig, s: int, v: int) -> str:
+    name = config.symbols[s].name
+    venue = config.venues[v]
+    overrides = config.symbol_overrides.get(name)
+    if overrides is not None and "base" in overrides.venue(v):
+        return f"symbols.{name}.{venue.name}.base"
+    return f"{venue.path.name}: account.base"
