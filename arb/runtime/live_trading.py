@@ -439,10 +439,12 @@ async def run_live(
                         try:
                             n = await venue_executor.cancel_open(names[s])
                         except Exception as error:  # noqa: BLE001 - logged; tried again next episode
-                            log.error("%s went stale; cancelling its open orders failed: %s", what, error)
+                            log.error("%s went stale; cancelling its open orders failed: %s", what, error,
+                                      extra={"venue": venue_executor.venue, "symbol": names[s]})  # fmt: skip
                             cancelled[s, v] = False
                             continue
-                        log.warning("%s went stale: %d open order(s) cancelled", what, n)
+                        log.warning("%s went stale: %d open order(s) cancelled", what, n,
+                                    extra={"venue": venue_executor.venue, "symbol": names[s]})  # fmt: skip
 
         async def kill_watch() -> None:
             # the kill switch's file, for when a signal cannot reach this process (another user, a container)
