@@ -17,7 +17,11 @@ dashboard) and the alert service. The driver calls it from its loop:
 
 Everything here that runs on the loop is O(1) or O(venues): a few additions per batch, and every
 ``snapshot_ms`` one immutable snapshot built from what the engine already holds (O(symbols x venues)).
-No I/O: the server and the alerts run in their own threads and read the hub.
+No I/O: the server and the alerts run in their own threads and read the hub. The server always
+answers ``/healthz`` and ``/readyz`` (:mod:`arb.ops.health`), judged from those snapshots: each carries
+every book as the kernel sees it and, once :meth:`Watch.watch_journal` is called, the live journal's
+health. While logs are JSON lines (:mod:`arb.logs`) the hub's events are logged too, from a thread of
+their own (:mod:`arb.ops.eventlog`).
 
 With several symbols, every fill, order answer, breach, lone leg and failed hedge names its symbol
 (event field ``symbol``; ``""`` for an account-wide breach), and each snapshot carries every symbol's
@@ -408,7 +412,8 @@ class Watch:
         fields = {"side": side, "qty": float(order.qty), "price": float(order.price), "status": status,
                   "filled": fill_qty, "code": code, "latency_ns": respond - sent if sent else 0,
                   "kind": _KIND_NAMES.get(int(order.kind), str(order.kind)), "symbol": self.symbols[s],
-                  "order_id": int(order.order_id), "pair_id": int(order.pair_id),
+                  "order_id": int(getattr(order, "order_id", 0) or 0),
+                  "pair_id": int(getattr(order, "pair_id", 0) or 0),
                   "client_id": str(getattr(order, "client_id", "") or "")}  # fmt: skip
         text = f"{self._where(v, s)} {side} {float(order.qty):.8g} @ {float(order.price):.8g}: {status}"
         self.hub.emit(OpsEvent("order", respond or self.clock(), venue, text, fields))

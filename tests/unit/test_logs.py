@@ -151,3 +151,16 @@ def test_a_secret_may_come_from_the_file_its_name_file_names(tmp_path: Path, mon
     assert not secret.is_set()
     with pytest.raises(ConfigError, match=r"expected environment variable ARB_UNIT_FILE_KEY to be set \(or ARB_UNIT"):
         secret.resolve()
+
+
+def test_a_bad_log_format_is_exit_2_naming_the_option_or_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from arb.cli import main
+
+    assert main(["--log-format", "xml", "check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("arb: --log-format: expected") and "xml" in err and "\n" not in err
+    monkeypatch.setenv("ARB_LOG_FORMAT", "yaml")
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err.strip() == "arb: ARB_LOG_FORMAT: expected text or json, got 'yaml'"
