@@ -30,9 +30,9 @@ EXIT_NEEDS_OPERATOR = 78
 at (the journal and the venues disagree); a supervisor must not restart it (the systemd unit lists it in
 ``RestartPreventExitStatus=``, beside 2 for a bad configuration or command line)."""
 
-EXIT_NOT_RUNNING = 3
-"""3: ``arb status`` found nothing answering at the ops server's address (as an init script's ``status``
-says "not running"); 0 is ready, 1 running but not ready."""
+EXIT_NOT_RUNNING = 69
+"""69 (``EX_UNAVAILABLE``): ``arb status`` found nothing answering at the ops server's address; 0 is
+ready, 1 running but not ready."""
 
 
 class ArbError(Exception):

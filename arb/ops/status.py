@@ -3,7 +3,7 @@
 It asks the process's ops server (``[ops] host`` and ``port`` of the configuration, or ``--url``) for
 ``/readyz`` (``--liveness``: ``/healthz``) and prints the answer for a shell (``--json``: as it came).
 Exit codes: 0 ready (alive), 1 answering but not ready (not alive) with every reason printed,
-:data:`~arb.errors.EXIT_NOT_RUNNING` (3) when nothing answers there, 2 for a bad command line or
+:data:`~arb.errors.EXIT_NOT_RUNNING` (69) when nothing answers there, 2 for a bad command line or
 configuration. Only the standard library: quick enough for a container's health check.
 """
 
@@ -28,10 +28,10 @@ def add_status_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "status",
         help="is a running arb live / dry-run / record alive and ready to trade (its /readyz); exit 0 ready, "
-        "1 not ready, 3 nothing answers",
+        "1 not ready, 69 nothing answers",
         description="Ask the ops server of a running arb process ([ops] host and port, or --url) whether it is "
         "ready to trade: both books of every symbol in sync and fresh, the journal open, no halt. Prints every "
-        "reason it is not. Exit 0 ready, 1 not ready, 3 when nothing answers.",
+        "reason it is not. Exit 0 ready, 1 not ready, 69 when nothing answers.",
     )
     add_config_argument(p)
     p.add_argument("--url", type=_url, metavar="URL",

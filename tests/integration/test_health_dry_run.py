@@ -30,6 +30,7 @@ from rich.console import Console
 
 from arb.cli import main
 from arb.config import AppConfig, load_config
+from arb.errors import EXIT_NOT_RUNNING
 from arb.ops.watch import Watch
 from arb.recording.convert import make_normalizer
 from arb.runtime.engine import Engine
@@ -225,4 +226,4 @@ async def test_health_endpoints_through_a_dry_runs_life_starting_synced_stale_an
             stop.set()
             run.cancel()
     assert result.engine.log.fills.n >= 2 and account.halt == body["halted"]  # kept for the next start
-    assert await asyncio.to_thread(main, ["status", "--url", base, "--timeout", "2s"]) == 3  # the run ended
+    assert await asyncio.to_thread(main, ["status", "--url", base, "--timeout", "2s"]) == EXIT_NOT_RUNNING  # ended

@@ -86,7 +86,9 @@ def test_the_unit_stops_cleanly_within_arbs_bound_and_never_restarts_what_a_rest
     assert stop_s >= live.stop_timeout_ns / 1e9 + 10  # arb's own bound first, then systemd's SIGKILL
     assert unit["KillSignal"] == ["SIGTERM"] and unit["KillMode"] == ["mixed"]
     assert unit["Restart"] == ["on-failure"] and _seconds(unit["RestartSec"][0]) >= 5
-    assert set(unit["RestartPreventExitStatus"][0].split()) == {"2", str(EXIT_NEEDS_OPERATOR)}
+    # a bad configuration and a reconciliation that needs a person (codes for other such failures may join)
+    assert {"2", str(EXIT_NEEDS_OPERATOR)} <= set(unit["RestartPreventExitStatus"][0].split())
+    assert not {"0", "1"} & set(unit["RestartPreventExitStatus"][0].split())
     assert int(unit["StartLimitBurst"][0]) >= 1 and _seconds(unit["StartLimitIntervalSec"][0]) > 0
     assert unit["ExecStart"][0].split()[1] == "live"
     assert (

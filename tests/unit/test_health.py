@@ -175,20 +175,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_arb_status_with_nothing_listening_exits_3_and_says_not_running(
+def test_arb_status_with_nothing_listening_exits_69_and_says_not_running(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = _free_port()
-    assert main(["status", "--config", str(_status_config(tmp_path, port)), "--timeout", "2s"]) == EXIT_NOT_RUNNING == 3
+    config = str(_status_config(tmp_path, port))
+    assert main(["status", "--config", config, "--timeout", "2s"]) == EXIT_NOT_RUNNING == 69
     out = capsys.readouterr().out
     assert out.startswith(f"arb at http://127.0.0.1:{port}: NOT RUNNING (nothing answers:")
 
 
-def test_arb_status_against_a_server_that_is_not_arbs_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+def test_arb_status_against_a_server_that_is_not_arbs_exits_69(capsys: pytest.CaptureFixture[str]) -> None:
     server = OpsServer("127.0.0.1", 0, [])  # answers 404 to everything
     server.start()
     try:
-        assert main(["status", "--url", server.url]) == 3
+        assert main(["status", "--url", server.url]) == EXIT_NOT_RUNNING
     finally:
         server.stop()
     assert "/readyz answered HTTP 404, not as arb's ops server does" in capsys.readouterr().out
