@@ -8,8 +8,13 @@ upgrade of an editable install, or a ``git pull``, a dry run would then trade an
 So at import, before any compiled function runs, arb compares a fingerprint of its own sources (every
 ``.py`` file of ``arb`` and ``connectors``: name, size and modification time) with the one saved
 beside the cache; when they differ it deletes the cached machine code of both packages (``*.nbi``,
-``*.nbc`` in their ``__pycache__`` folders), so everything compiles afresh once. A read-only install
-(Numba then caches elsewhere, or not at all) is left alone.
+``*.nbc`` in their ``__pycache__`` folders), so everything compiles afresh once.
+
+With ``NUMBA_CACHE_DIR`` set (a read-only install: a container image, a service whose code belongs to
+root), Numba caches there instead, one folder per source folder (``<name>_<sha1 of its path>``): the
+same check keeps a stamp in that folder and deletes the packages' machine code there when the sources
+changed. An image whose cache was built with its own sources (``Dockerfile``) keeps it: the stamp
+written at the build matches at every start.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import hashlib
 import os
 from pathlib import Path
 
-__all__ = ["STAMP_NAME", "sources_fingerprint", "validate_numba_cache"]
+__all__ = ["STAMP_NAME", "cache_dir_folders", "sources_fingerprint", "validate_numba_cache"]
 
 STAMP_NAME = "numba-sources.stamp"
 _PACKAGES = ("arb", "connectors")
@@ -39,33 +44,52 @@ def sources_fingerprint(roots: list[Path] | None = None) -> str:
     return digest.hexdigest()
 
 
-def validate_numba_cache(roots: list[Path] | None = None) -> int:
-    """Delete the packages' cached machine code if their sources changed since it was written.
+def cache_dir_folders(roots: list[Path], cache_dir: Path) -> list[Path]:
+    """The folders of ``cache_dir`` (``NUMBA_CACHE_DIR``) where Numba keeps the machine code of the
+    functions defined under ``roots``: one per source folder, named as Numba's user-provided cache
+    locator names them (the folder's name, ``_``, the SHA-1 of its absolute path)."""
+    folders = {path.parent.resolve() for root in roots for path in root.rglob("*.py")}
+    return [cache_dir / f"{folder.name}_{hashlib.sha1(str(folder).encode()).hexdigest()}" for folder in sorted(folders)]
+
+
+def validate_numba_cache(roots: list[Path] | None = None, cache_dir: str | Path | None = None) -> int:
+    """Delete the packages' cached machine code if their sources changed since it was written: in their
+    ``__pycache__`` folders, and in ``cache_dir`` (default: ``NUMBA_CACHE_DIR``, when set).
 
     Returns how many cache files were deleted (0 when the fingerprint matched or nothing could be done).
     """
     roots = roots if roots is not None else _roots()
     if not roots:
         return 0
-    stamp = roots[0] / "__pycache__" / STAMP_NAME
     fingerprint = sources_fingerprint(roots)
+    in_tree = [cache for root in roots for cache in root.rglob("__pycache__")]
+    deleted = _validate(roots[0] / "__pycache__" / STAMP_NAME, fingerprint, in_tree)
+    where = os.environ.get("NUMBA_CACHE_DIR") if cache_dir is None else cache_dir
+    if where:
+        deleted += _validate(Path(where) / STAMP_NAME, fingerprint, cache_dir_folders(roots, Path(where)))
+    return deleted
+
+
+def _validate(stamp: Path, fingerprint: str, folders: list[Path]) -> int:
+    # Delete *.nbi / *.nbc in folders unless stamp holds fingerprint; then write it there
     try:
         if stamp.read_text() == fingerprint:
             return 0
     except OSError:
         pass
     deleted = 0
-    for root in roots:
-        for cache in root.rglob("__pycache__"):
-            for path in cache.iterdir():
-                if path.suffix in (".nbi", ".nbc"):
-                    try:
-                        path.unlink()
-                        deleted += 1
-                    except OSError:
-                        pass
+    for cache in folders:
+        if not cache.is_dir():
+            continue
+        for path in cache.iterdir():
+            if path.suffix in (".nbi", ".nbc"):
+                try:
+                    path.unlink()
+                    deleted += 1
+                except OSError:
+                    pass
     try:
-        stamp.parent.mkdir(exist_ok=True)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
         tmp = stamp.with_name(f"{STAMP_NAME}.{os.getpid()}")
         tmp.write_text(fingerprint)
         tmp.replace(stamp)

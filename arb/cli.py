@@ -1,5 +1,6 @@
 """The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``funding-history``, ``dry-run``,
-``parity``, ``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``, ``sweep``.
+``parity``, ``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``, ``sweep``,
+``status``.
 
 Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
 single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
@@ -18,6 +19,7 @@ import dataclasses
 import gc
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -58,16 +60,13 @@ _QUIET_HELP = "warnings and errors only"
 _ALLOW_DAMAGED_HELP = "keep what can be read of a damaged recording instead of failing (the lost parts are reported)"
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
-    from arb import ui
+def _setup_logging(verbose: int, quiet: bool, log_format: str = "text") -> None:
+    from arb import logs
 
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
-    logging.basicConfig(  # through the console the progress bar uses: a log line never lands inside the bar
-        level=level,
-        format="%(asctime)s %(levelname).1s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        handlers=[ui.ConsoleLogHandler()],  # rich's console, made when a line is first logged
-    )
+    # text: through the console the progress bar uses (a log line never lands inside the bar); json: one
+    # object per line on stderr (arb.logs); both without secrets
+    logs.setup(log_format, level)
     # numba's own debug chatter is not the user's business
     logging.getLogger("numba").setLevel(logging.WARNING)
 
@@ -343,17 +342,21 @@ def _cmd_parity(args: argparse.Namespace) -> int:
 
 
 _MODULE_COMMANDS = frozenset(
-    {"record", "funding-history", "reconcile", "order", "live", "kill", "halt", "report", "alert-test", "sweep"}
-)
+    {"record", "funding-history", "reconcile", "order", "live", "kill", "halt", "report", "alert-test", "sweep",
+     "status"}
+)  # fmt: skip
 """Commands whose parsers are defined beside their code, in modules that take long to import (aiohttp, ccxt,
 SQLAlchemy, ...): :func:`_parser` imports those modules only when their command is the one run."""
 _LOCAL_COMMANDS = frozenset({"convert", "check", "backtest", "dry-run", "parity"})
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
-    # The command named on the line (the top-level options take no values: the first other word), or
-    # None when there is none or it is not a command (then every parser is built, for help or the error).
-    word = next((a for a in argv if not a.startswith("-")), None)
+    # The command named on the line (the first word that is neither a top-level option nor the value of
+    # --log-format), or None when there is none or it is not a command (then every parser is built, for
+    # help or the error).
+    words = list(argv)
+    word = next((a for i, a in enumerate(words) if not a.startswith("-") and words[i - 1 : i] != ["--log-format"]),
+                None)  # fmt: skip
     return word if word in _MODULE_COMMANDS or word in _LOCAL_COMMANDS else None
 
 
@@ -375,6 +378,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"arb {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help=_QUIET_HELP)
+    parser.add_argument("--log-format", choices=("text", "json"), help="stderr as terminal text (default) or one "
+                        "JSON object per line for a log collector (default: $ARB_LOG_FORMAT, else text)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -553,6 +558,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         from arb.sweep.command import add_parser as add_sweep_parser
 
         add_sweep_parser(sub)
+    if wanted("status"):
+        from arb.ops.status import add_status_parser
+
+        add_status_parser(sub)
     for one in sub.choices.values():  # `arb backtest -q` as `arb -q backtest`: given or not, never reset
         one.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output")
         one.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP)
@@ -589,7 +598,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandLineError as exc:  # its message starts with the command
         print(exc, file=sys.stderr)
         return exc.exit_code
-    _setup_logging(args.verbose, args.quiet)
+    log_format = args.log_format or os.environ.get("ARB_LOG_FORMAT") or "text"
+    if log_format not in ("text", "json"):
+        print(f"arb: ARB_LOG_FORMAT: expected text or json, got {log_format!r}", file=sys.stderr)
+        return EXIT_USAGE
+    _setup_logging(args.verbose, args.quiet, log_format)
     try:
         code: int = args.run(args)
         return code

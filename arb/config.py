@@ -27,6 +27,7 @@ backtest loads without keys. No ``repr``, ``str`` or :meth:`AppConfig.to_dict` s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
@@ -146,7 +147,10 @@ class Secret:
 
     The value is read only by :meth:`resolve`, at call time, so a configuration loads even when the
     variable is unset (backtests need no keys). ``repr()`` and ``str()`` show ``Secret(${NAME})`` or
-    ``Secret(***)``, never the value.
+    ``Secret(***)``, never the value. Instead of ``NAME`` itself, ``NAME_FILE`` may name a file holding
+    the value (a container's ``/run/secrets/...``, systemd's credentials directory): the value then never
+    sits in the process's environment. Every value read is remembered by :mod:`arb.logs`, which keeps it
+    out of every log line.
 
     Not a dataclass on purpose: ``dataclasses.asdict`` would copy a literal value out of a dataclass,
     while it leaves this object whole (and its repr redacted).
@@ -200,21 +204,47 @@ class Secret:
         return self._literal is not None
 
     def is_set(self) -> bool:
-        """True when :meth:`resolve` would return a value (a literal, or the variable is set now)."""
-        return self._literal is not None or bool(os.environ.get(self.env_name or ""))
+        """True when :meth:`resolve` would find a value (a literal, or ``NAME`` or ``NAME_FILE`` set now)."""
+        name = self.env_name or ""
+        return self._literal is not None or bool(os.environ.get(name)) or bool(os.environ.get(name + "_FILE"))
 
     def resolve(self) -> str:
-        """Return the secret value, reading ``os.environ`` now for an environment reference.
+        """Return the secret value, reading ``os.environ`` now for an environment reference: ``NAME``, or
+        the file ``NAME_FILE`` names (its text without the surrounding whitespace).
 
         Raises :class:`UnsetVariableError` (a ``ConfigError(file, key, "expected environment variable
-        NAME to be set")``) when the variable is unset or empty.
+        NAME to be set ...")``) when neither is set (or ``NAME`` is empty), and a ``ConfigError`` naming
+        ``NAME_FILE`` when both are set or its file cannot be read or is empty.
         """
+        from arb.logs import remember_secret
+
         if self._literal is not None:
+            remember_secret(self._literal)
             return self._literal
         assert self.env_name is not None  # one of the two is set, see __init__
-        value = os.environ.get(self.env_name)
+        name = self.env_name
+        value = os.environ.get(name)
+        holder = os.environ.get(name + "_FILE")
+        if value and holder:
+            raise ConfigError(self.file, self.key, f"expected one of {name} and {name}_FILE to be set, got both")
+        if not value and holder:
+            try:
+                value = Path(holder).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as error:
+                reason = error.strerror if isinstance(error, OSError) and error.strerror else error.__class__.__name__
+                raise ConfigError(
+                    self.file, self.key, f"expected {name}_FILE to name a readable file, {holder}: {reason}"
+                ) from None
+            if not value:
+                expected = f"expected the file {name}_FILE names ({holder}) to hold the value, got an empty file"
+                raise ConfigError(self.file, self.key, expected)
         if not value:
-            raise UnsetVariableError(self.file, self.key, f"expected environment variable {self.env_name} to be set")
+            raise UnsetVariableError(
+                self.file,
+                self.key,
+                f"expected environment variable {name} to be set (or {name}_FILE, naming a file that holds it)",
+            )
+        remember_secret(value)
         return value
 
     def redacted(self) -> str:
@@ -871,6 +901,11 @@ class LiveConfig:
         fill_check_after_ns: An answered order whose fills have not all arrived on the user stream
             by then is checked over REST (TOML ms).
         shutdown_timeout_ns: On stop, how long to wait for orders in flight to be resolved (TOML ms).
+        stop_timeout_ns: The whole clean stop's bound, from the stop signal (SIGTERM, Ctrl-C) to the
+            process's exit: cancelling, resolving orders in flight (``shutdown_timeout``), the report.
+            Past it the process logs what was left and exits 1 (the next start reconciles); a
+            supervisor's stop timeout (systemd ``TimeoutStopSec``, compose ``stop_grace_period``) must
+            be longer (TOML s).
         dead_man_window_ns: The venues' dead-man's switch while trading (Bybit disconnect-cancel-all,
             Binance USD-M countdown cancel): the venue cancels arb's open orders when arb has been
             silent this long (TOML s, 3-300; 0 turns it off).
@@ -888,6 +923,7 @@ class LiveConfig:
     unknown_grace_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(ge=0, unit="ms"))
     fill_check_after_ns: int = field(default=2_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
     shutdown_timeout_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(gt=0, unit="ms"))
+    stop_timeout_ns: int = field(default=60 * NS_PER_S, metadata=_spec(gt=0, le=3600, unit="s"))
     dead_man_window_ns: int = field(default=30 * NS_PER_S, metadata=_spec(ge=0, le=300, unit="s"))
 
     def __post_init__(self) -> None:
@@ -897,6 +933,13 @@ class LiveConfig:
                 self,
                 "dead_man_window_ns",
                 f"expected 0 (off) or 3 to 300 seconds, got {self.dead_man_window_ns / NS_PER_S:g} s",
+            )
+        if self.stop_timeout_ns <= self.shutdown_timeout_ns:
+            _fail(
+                self,
+                "stop_timeout_ns",
+                f"expected more than shutdown_timeout_ms ({self.shutdown_timeout_ns / NS_PER_S:g} s: the clean stop "
+                f"resolves orders in flight first), got {self.stop_timeout_ns / NS_PER_S:g} s",
             )
         if self.journal_url and "://" not in self.journal_url:
             expected = "expected a database URL like postgresql+psycopg://user@host/db"
@@ -923,6 +966,9 @@ class OpsConfig:
         history: Snapshots kept for the dashboard's charts (at ``snapshot_ms`` each).
         daily_report: A running dry run or live session writes the day's HTML report at each UTC day
             boundary (into its ``state_dir``/reports).
+        health_max_age_ns: ``/healthz`` answers 503 when the trading loop's latest snapshot is older
+            than this (the loop is stuck or gone); a few ``snapshot_ms`` at least (TOML
+            ``health_max_age_ms``).
     """
 
     enabled: bool = field(default=True, metadata=_spec())
@@ -933,11 +979,19 @@ class OpsConfig:
     snapshot_ns: int = field(default=500 * NS_PER_MS, metadata=_spec(ge=10, le=60_000, unit="ms"))
     history: int = field(default=3600, metadata=_spec(ge=10, le=1_000_000))
     daily_report: bool = field(default=True, metadata=_spec())
+    health_max_age_ns: int = field(default=10_000 * NS_PER_MS, metadata=_spec(ge=100, le=3_600_000, unit="ms"))
 
     def __post_init__(self) -> None:
         _validate_instance(self)
         if not self.host or any(c.isspace() for c in self.host):
             _fail(self, "host", f"expected an address to listen on such as 127.0.0.1, {_got(self.host)}")
+        if self.health_max_age_ns < 2 * self.snapshot_ns:
+            _fail(
+                self,
+                "health_max_age_ns",
+                f"expected at least twice snapshot_ms ({2 * self.snapshot_ns / NS_PER_MS:g} ms: a snapshot comes "
+                f"every snapshot_ms), got {self.health_max_age_ns / NS_PER_MS:g} ms",
+            )
 
 
 _ROUTES: Final = ("all", "critical")
@@ -1988,7 +2042,20 @@ def load_config(path: str | Path | None = None, *, warn: bool = True) -> AppConf
     if warn:
         _warn_literal_secrets(config.venues)
         _warn_unreachable(config)
+    _remember_secrets(config)
     return config
+
+
+def _remember_secrets(config: AppConfig) -> None:
+    # Every credential the configuration names that can be read now, so no log line ever shows it
+    # (arb.logs), even one written before the credential is used.
+    alerts = config.alerts
+    named = [venue.api_key for venue in config.venues] + [venue.api_secret for venue in config.venues]
+    named += [alerts.telegram.token, alerts.webhook.url, alerts.email.password]
+    for secret in named:
+        if secret is not None and secret.is_set():
+            with contextlib.suppress(ConfigError):  # a bad *_FILE is said when the secret is used
+                secret.resolve()
 
 
 def _warn_unreachable(config: AppConfig) -> None:

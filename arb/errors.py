@@ -1,5 +1,5 @@
 """One root for every error arb raises on purpose, the one place that decides retry versus fatal, and
-the exit code of a run that was stopped."""
+the exit codes a supervisor acts on (``docs/deployment.md`` lists them all)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import signal
 
 __all__ = [
     "EXIT_INTERRUPTED",
+    "EXIT_NEEDS_OPERATOR",
+    "EXIT_NOT_RUNNING",
     "EXIT_VENUE_REFUSED",
     "EXIT_VENUE_UNAVAILABLE",
     "ArbError",
@@ -14,6 +16,7 @@ __all__ = [
     "ConfigError",
     "DecodeError",
     "FeedError",
+    "NeedsOperatorError",
     "OrderRejectedError",
     "RecordingError",
     "UsageError",
@@ -30,6 +33,15 @@ machine's clock, an account setting, a wrong URL. Starting again without a chang
 EXIT_VENUE_UNAVAILABLE = 4
 """A venue could not be reached or did not answer usefully: connection refused, timeout, HTTP 5xx, a rate
 limit or a ban. The same command may work later."""
+
+EXIT_NEEDS_OPERATOR = 78
+"""78 (``EX_CONFIG``): ``arb live`` stopped on a condition that a restart cannot fix and a person must look
+at (the journal and the venues disagree); a supervisor must not restart it (the systemd unit lists it in
+``RestartPreventExitStatus=``, beside 2 for a bad configuration or command line)."""
+
+EXIT_NOT_RUNNING = 69
+"""69 (``EX_UNAVAILABLE``): ``arb status`` found nothing answering at the ops server's address; 0 is
+ready, 1 running but not ready."""
 
 
 class ArbError(Exception):
@@ -64,6 +76,13 @@ class RecordingError(ArbError):
     """A recording cannot be read or converted (missing, empty, not the collector format)."""
 
     exit_code = 2
+
+
+class NeedsOperatorError(ArbError):
+    """A condition that a restart cannot fix: the process stops with :data:`EXIT_NEEDS_OPERATOR` and
+    a supervisor leaves it stopped until a person has looked (the message says what to do)."""
+
+    exit_code = EXIT_NEEDS_OPERATOR
 
 
 class DecodeError(ArbError):

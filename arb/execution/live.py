@@ -860,6 +860,7 @@ class VenueExecutor:
             order.price_text,
             rejection.code,
             rejection.message,
+            extra={**_ids(self.venue, order), "event": "reject", "code": str(rejection.code)},
         )
         self._check_done(order)
 
@@ -877,6 +878,7 @@ class VenueExecutor:
             order.client_id,
             answer.code,
             answer.message,
+            extra={**_ids(self.venue, order), "event": "unknown", "code": str(answer.code)},
         )
 
     # -- what the venue says -------------------------------------------------------------------------
@@ -1075,6 +1077,7 @@ class VenueExecutor:
                         order.client_id,
                         order.not_found,
                         waited / 1e9,
+                        extra={**_ids(self.venue, order), "event": "not_found"},
                     )
                     self._reject(order, Rejection("not-found", "the venue has no such order"), "query")
             self.journal.flush()
@@ -1429,3 +1432,8 @@ class LiveExecutor:
 def _symbol_of(order: Any) -> int:
     # The order's symbol number (0 for an object without one: a one-symbol caller's)
     return int(getattr(order, "symbol_index", 0))
+
+
+def _ids(venue: str, order: LiveOrder) -> dict[str, object]:
+    # an order's names for a structured log line (arb.logs: --log-format json)
+    return {"venue": venue, "symbol": order.symbol, "client_id": order.client_id, "pair_id": order.pair_id}

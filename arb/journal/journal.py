@@ -213,6 +213,8 @@ class Journal:
         self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         self._conn = engine.connect()
         self._lock_handle: Any = None
+        self._closed = False
+        self._failing = ""  # why the last commit of queued writes failed; "" once one succeeds
         self._writes = 0
         self._pending: list[tuple[Any, Any]] = []
         self._fill_insert = self._insert(fills).on_conflict_do_nothing()
@@ -279,11 +281,19 @@ class Journal:
                 "one arb live or arb order per account at a time"
             )
 
+    def health(self) -> str:
+        """``"ok"`` while the journal is open and its last commit went through; otherwise what is wrong
+        (``"closed"``, or the error that keeps queued writes from being committed). Cheap: no I/O."""
+        if self._closed:
+            return "closed"
+        return f"cannot commit: {self._failing}" if self._failing else "ok"
+
     def close(self) -> None:
         """Commit what is queued and close the connection (releasing a writer's lock)."""
         try:
             self.flush()
         finally:
+            self._closed = True
             self._conn.close()
             self.engine.dispose()
             if self._lock_handle is not None:
@@ -458,9 +468,11 @@ class Journal:
         except SQLAlchemyError as error:
             self._conn.rollback()
             log.error("journal %s: could not commit %d queued writes: %s", self.url, len(self._pending), error)
+            self._failing = str(error).splitlines()[0] if str(error) else error.__class__.__name__
             if isinstance(error, OperationalError):
                 return  # kept queued: the next flush tries again
             raise JournalError(f"journal {self.url}: {error}") from None
+        self._failing = ""
         self._pending.clear()
 
     @contextmanager

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
 __all__ = [
+    "BOOK_STATES",
     "LATENCY_BOUNDS_NS",
+    "BookState",
     "FeedHealth",
     "LatencyFigures",
     "LatencyHistogram",
@@ -124,6 +126,21 @@ class FeedHealth:
     decode_errors: int
 
 
+BOOK_STATES: Final = ("ok", "stale", "out_of_sync")
+"""What the kernel's view says of one venue's book of one symbol (``BookState.state``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BookState:
+    """One venue's book of one symbol as the kernel sees it at the snapshot: ``"ok"`` (in sync and
+    fresh: new pairs may use it), ``"stale"`` (no depth update for ``[risk] stale_after_ms``) or
+    ``"out_of_sync"`` (not built yet, or lost continuity and resyncing)."""
+
+    venue: str
+    symbol: str
+    state: str  # one of BOOK_STATES
+
+
 @dataclass(frozen=True, slots=True)
 class VenueAccount:
     """One venue's side of the account, in base and quote units."""
@@ -173,6 +190,7 @@ class SymbolState:
     limits: tuple[LimitUse, ...] = ()
     naked: bool = False
     edge_bps: tuple[float, float] = (float("nan"), float("nan"))
+    hedge_failed: bool = False  # its kernel gave up hedging a lone leg: no new pair until a person clears it
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +234,8 @@ class Snapshot:
     edge_bps: tuple[float, float] = (float("nan"), float("nan"))
     # where the data comes from: "live" (the venues' streams) or "replay" (a recording played back)
     data: str = "live"
+    books: tuple[BookState, ...] = ()  # every (symbol, venue) book as the kernel sees it; empty while recording
+    journal: str = ""  # live: "ok" or what is wrong with the journal (Journal.health); "" without one
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,11 @@ dashboard) and the alert service. The driver calls it from its loop:
 
 Everything here that runs on the loop is O(1) or O(venues): a few additions per batch, and every
 ``snapshot_ms`` one immutable snapshot built from what the engine already holds (O(symbols x venues)).
-No I/O: the server and the alerts run in their own threads and read the hub.
+No I/O: the server and the alerts run in their own threads and read the hub. The server always
+answers ``/healthz`` and ``/readyz`` (:mod:`arb.ops.health`), judged from those snapshots: each carries
+every book as the kernel sees it and, once :meth:`Watch.watch_journal` is called, the live journal's
+health. While logs are JSON lines (:mod:`arb.logs`) the hub's events are logged too, from a thread of
+their own (:mod:`arb.ops.eventlog`).
 
 With several symbols, every fill, order answer, breach, lone leg and failed hedge names its symbol
 (event field ``symbol``; ``""`` for an account-wide breach), and each snapshot carries every symbol's
@@ -39,6 +43,7 @@ import numpy as np
 from arb.events import ASSET_NAMES
 from arb.execution.risk import BREACH_NAMES, HALT_REASONS, N_BREACHES, quote_currency, value_px
 from arb.ops.snapshot import (
+    BookState,
     FeedHealth,
     LatencyHistogram,
     LimitUse,
@@ -48,7 +53,7 @@ from arb.ops.snapshot import (
     SymbolState,
     VenueAccount,
 )
-from arb.strategy.types import BUY, HEDGE_FAILED
+from arb.strategy.types import BUY, HEDGE_FAILED, VENUE_OK, VENUE_STALE
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
@@ -152,6 +157,8 @@ class Watch:
         self.engine: Engine | None = None
         self.feeds: list[Any] = []
         self.recorded_bytes: Callable[[], int] | None = None
+        self.journal_health: Callable[[], str] | None = None
+        self.event_log: Any = None  # arb.ops.eventlog.EventLog while logs are JSON lines
         self._interval = config.ops.snapshot_ns
         self._next_ns = 0
         self._started_wall = time.time_ns()
@@ -184,10 +191,11 @@ class Watch:
         logged and the process goes on without the page: trading never waits for its watchers."""
         lines = []
         ops = self.config.ops
-        if ops.enabled and (ops.metrics or ops.dashboard):
+        if ops.enabled:
+            from arb.ops import health
             from arb.ops.server import OpsServer
 
-            setups = []
+            setups = [health.setup(self.hub, ops.health_max_age_ns)]
             if ops.metrics:
                 from arb.ops import metrics
 
@@ -209,7 +217,16 @@ class Watch:
                 self.server = server
                 parts = [p for p, on in (("dashboard", ops.dashboard), ("metrics", ops.metrics)) if on]
                 where = server.url + "/"
-                lines.append(f"{' and '.join(parts)}: {where}" + ("metrics" if not ops.dashboard else ""))
+                if parts:
+                    lines.append(f"{' and '.join(parts)}: {where}" + ("metrics" if not ops.dashboard else ""))
+                lines.append(f"health: {where}healthz (alive), {where}readyz (ready to trade); arb status")
+        from arb import logs
+
+        if logs.structured():  # JSON log lines: every event of the hub becomes one, with its fields
+            from arb.ops.eventlog import EventLog
+
+            self.event_log = EventLog(self.hub)
+            self.event_log.start()
         alerts = self.config.alerts
         if alerts.enabled and (alerts.telegram.enabled or alerts.webhook.enabled or alerts.email.enabled):
             from arb.ops.alerts import AlertService
@@ -232,6 +249,9 @@ class Watch:
         if self.alerts is not None:
             self.alerts.stop()
             self.alerts = None
+        if self.event_log is not None:
+            self.event_log.stop()
+            self.event_log = None
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -269,6 +289,11 @@ class Watch:
     def watch_feeds(self, feeds: Sequence[Any]) -> None:
         """Include these market-data feeds' health in every snapshot (and their changes as events)."""
         self.feeds = list(feeds)
+
+    def watch_journal(self, health: Callable[[], str]) -> None:
+        """Include the live journal's state in every snapshot (``Snapshot.journal``): ``health()`` is
+        called on the loop at each snapshot and must be cheap (:meth:`arb.journal.Journal.health`)."""
+        self.journal_health = health
 
     def kill_switch(self, pull: Callable[[], None]) -> None:
         """What a Telegram ``/kill confirm`` pulls ([alerts.telegram] commands): ``arb live``'s kill
@@ -393,7 +418,8 @@ class Watch:
             "fill", int(row["local_ts"]), ASSET_NAMES[v],
             f"{self._where(v, s)} {side} {qty:.8g} @ {price:.8g}",
             {"side": side, "qty": qty, "price": price, "fee": float(row["fee"]), "pair_id": int(row["pair_id"]),
-             "kind": _KIND_NAMES.get(int(row["kind"]), str(int(row["kind"]))), "symbol": self.symbols[s]},
+             "kind": _KIND_NAMES.get(int(row["kind"]), str(int(row["kind"]))), "symbol": self.symbols[s],
+             "order_id": int(row["order_id"])},
         ))  # fmt: skip
 
     def _on_order(self, order: Any) -> None:
@@ -417,13 +443,17 @@ class Watch:
         side = "buy" if int(order.side) == BUY else "sell"
         fields = {"side": side, "qty": float(order.qty), "price": float(order.price), "status": status,
                   "filled": fill_qty, "code": code, "latency_ns": respond - sent if sent else 0,
-                  "kind": _KIND_NAMES.get(int(order.kind), str(order.kind)), "symbol": self.symbols[s]}  # fmt: skip
+                  "kind": _KIND_NAMES.get(int(order.kind), str(order.kind)), "symbol": self.symbols[s],
+                  "order_id": int(getattr(order, "order_id", 0) or 0),
+                  "pair_id": int(getattr(order, "pair_id", 0) or 0),
+                  "client_id": str(getattr(order, "client_id", "") or "")}  # fmt: skip
         text = f"{self._where(v, s)} {side} {float(order.qty):.8g} @ {float(order.price):.8g}: {status}"
         self.hub.emit(OpsEvent("order", respond or self.clock(), venue, text, fields))
         if rejection is not None:
             self.hub.emit(OpsEvent("reject", respond or self.clock(), venue,
                                    f"{self._where(v, s)} rejected: {rejection.message}",
-                                   {"code": code, "symbol": self.symbols[s]}))  # fmt: skip
+                                   {"code": code, "symbol": self.symbols[s], "order_id": fields["order_id"],
+                                    "pair_id": fields["pair_id"], "client_id": fields["client_id"]}))  # fmt: skip
 
     def _on_risk(self, event: Any) -> None:
         engine = self.engine
@@ -533,6 +563,7 @@ class Watch:
                 pnl=pnl if valued else float("nan"), fees=self._fees[s],
                 pairs=int(engine.kstate[s]["pairs"]), limits=self._limits(engine, now, s), naked=self._naked[s],
                 edge_bps=edges_bps(bids, asks, params["taker_fee"], float(params["slippage_bps"])),
+                hedge_failed=bool(int(engine.kstate[s]["flags"]) & HEDGE_FAILED),
             ))  # fmt: skip
         st = engine.rstate[0]
         halted = int(st["halted"])
@@ -578,7 +609,18 @@ class Watch:
             fees=sum(self._fees), pairs=engine.pairs, limits=limits, halted=halt_text, paused=paused,
             recording_dir=self.recording_dir, latencies=self._latencies(), loop_lag_ns=self.loop_lag_ns,
             started_wall_ns=self._started_wall, symbols=tuple(states), edge_bps=edge, data=self.data,
+            books=self._books(engine, now), journal=self.journal_health() if self.journal_health is not None else "",
         )  # fmt: skip
+
+    def _books(self, engine: Engine, now: int) -> tuple[BookState, ...]:
+        # every (symbol, venue) book as the kernel's view has it now: what readiness is judged on
+        out = []
+        for s, name in enumerate(self.symbols):
+            for v in (0, 1):
+                status = engine.venue_status(v, now, s)
+                state = "ok" if status == VENUE_OK else "stale" if status == VENUE_STALE else "out_of_sync"
+                out.append(BookState(ASSET_NAMES[v], name, state))
+        return tuple(out)
 
     def _limits(self, engine: Engine, now: int, s: int) -> tuple[LimitUse, ...]:
         # Symbol s's limits (with one symbol: every limit, as the page always showed them), or with

@@ -41,7 +41,7 @@ from rich.markup import escape
 
 from arb.arguments import add_config_argument, duration, output_folder, reason, report_folder
 from arb.config import AppConfig
-from arb.errors import ArbError, exit_code_of
+from arb.errors import ArbError, NeedsOperatorError, exit_code_of
 from arb.events import ASSET_NAMES
 from arb.runtime.trading import exit_codes_help
 
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from arb.execution.kill import KillReport
     from arb.execution.orders import LiveOrder
     from arb.ops.watch import Watch
+    from arb.runtime.deadline import StopDeadline
     from arb.runtime.engine import Engine
 
 __all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "add_halt_parser", "add_kill_parser", "run_live"]
@@ -68,7 +69,7 @@ async def _announce(pid_file: Path) -> AsyncIterator[None]:
     other = _running_pid(pid_file)
     if other is not None:
         raise ArbError(f"arb live is already running for this account (pid {other}, {pid_file})")
-    pid_file.write_text(f"{os.getpid()}\n")
+    pid_file.write_text(f"{os.getpid()} {_started(os.getpid())}\n")
     try:
         yield
     finally:
@@ -76,12 +77,28 @@ async def _announce(pid_file: Path) -> AsyncIterator[None]:
 
 
 def _running_pid(pid_file: Path) -> int | None:
+    # The pid of the arb live that wrote pid_file, if that process still runs. A file left by a process
+    # that died (a crash, a container restarted) is stale even when its pid is in use again: by this very
+    # process (a container's arb has the same pid each start) or by one started at another time.
     try:
-        pid = int(pid_file.read_text().strip())
+        pid_text, _, started = pid_file.read_text().strip().partition(" ")
+        pid = int(pid_text)
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
+    if pid == os.getpid() or (started and _started(pid) not in ("", started)):
+        return None
     return pid
+
+
+def _started(pid: int) -> str:
+    # When process pid started, in clock ticks since boot (/proc/<pid>/stat field 22); "" where unknown
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else ""
 
 
 @dataclass(slots=True)
@@ -245,9 +262,11 @@ async def run_live(
     clock: Callable[[], int] = time.time_ns,
     queue_size: int = 10_000,
     on_watch: Callable[[Watch], None] | None = None,
+    on_stop_signal: Callable[[], None] | None = None,
 ) -> LiveResult:
     """Trade the kernel on both venues with real orders until stopped (see the module docstring).
-    ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``)."""
+    ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``); ``on_stop_signal()``
+    when SIGTERM or SIGINT asks for the clean stop (``arb live`` arms its stop deadline there)."""
     from arb.ops.watch import Watch
     from arb.runtime.engine import Engine
     from arb.runtime.live import _stop_on_signals, _StopRequestError, warm_up_kernel
@@ -268,7 +287,7 @@ async def run_live(
             for line in report.describe():
                 console.print(line, highlight=False)
         if not all(r.ok for r in reports):
-            raise ArbError(
+            raise NeedsOperatorError(
                 "reconciliation found differences: nothing is traded until they are explained; "
                 "see the lines above, then arb reconcile --accept-venue-state if the venues are right"
             )
@@ -360,6 +379,7 @@ async def run_live(
             console.print(line, highlight=False, soft_wrap=True)
         watch.attach(engine)
         watch.watch_feeds(feeds)
+        watch.watch_journal(session.journal.journal.health)
         if kept:
             watch.halt(kept)
         if on_watch is not None:
@@ -425,10 +445,12 @@ async def run_live(
                         try:
                             n = await venue_executor.cancel_open(names[s])
                         except Exception as error:  # noqa: BLE001 - logged; tried again next episode
-                            log.error("%s went stale; cancelling its open orders failed: %s", what, error)
+                            log.error("%s went stale; cancelling its open orders failed: %s", what, error,
+                                      extra={"venue": venue_executor.venue, "symbol": names[s]})  # fmt: skip
                             cancelled[s, v] = False
                             continue
-                        log.warning("%s went stale: %d open order(s) cancelled", what, n)
+                        log.warning("%s went stale: %d open order(s) cancelled", what, n,
+                                    extra={"venue": venue_executor.venue, "symbol": names[s]})  # fmt: skip
 
         async def kill_watch() -> None:
             # the kill switch's file, for when a signal cannot reach this process (another user, a container)
@@ -445,7 +467,13 @@ async def run_live(
             loop.call_soon_threadsafe(on_kill)
 
         watch.kill_switch(pull_from_another_thread)
-        with _stop_on_signals(stop_event.set) as received:
+
+        def stop_signal() -> None:
+            if on_stop_signal is not None:
+                on_stop_signal()
+            stop_event.set()
+
+        with _stop_on_signals(stop_signal) as received:
             try:
                 async with asyncio.TaskGroup() as tasks:
                     for venue_executor in session.executors.values():
@@ -574,8 +602,6 @@ def _confirm_mainnet(config: AppConfig, allowed: bool, yes: bool, ask: Callable[
 def _cmd_live(args: Any) -> int:
 
     from arb.config import load_config
-    from arb.report import InitialBalances, print_summary, run_summary, write_report
-    from arb.runtime.trading import latency_lines
     from arb.ui import console
 
     config = load_config(args.config)
@@ -583,7 +609,21 @@ def _cmd_live(args: Any) -> int:
     _confirm_mainnet(config, args.mainnet, args.yes)
     for venue in config.venues:
         console.print(venue.describe_endpoints(private=True), highlight=False, soft_wrap=True)
-    result = asyncio.run(run_live(config, console=console, duration_ns=args.duration))
+    from arb.runtime.deadline import StopDeadline
+
+    deadline = StopDeadline(config.live.stop_timeout_ns, "arb live")  # armed by SIGTERM / Ctrl-C
+    try:
+        return _live_and_report(config, args, out, deadline)
+    finally:
+        deadline.cancel()
+
+
+def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDeadline) -> int:
+    from arb.report import InitialBalances, print_summary, run_summary, write_report
+    from arb.runtime.trading import latency_lines
+    from arb.ui import console
+
+    result = asyncio.run(run_live(config, console=console, duration_ns=args.duration, on_stop_signal=deadline.arm))
     engine = result.engine
     meta = {
         "mode": "live",

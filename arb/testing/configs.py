@@ -88,6 +88,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "unknown_grace_ms": 10000,
         "fill_check_after_ms": 2000,
         "shutdown_timeout_ms": 10000,
+        "stop_timeout_s": 60,
         "dead_man_window_s": 30,
     },
     "ops": {
@@ -99,6 +100,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "snapshot_ms": 500,
         "history": 3600,
         "daily_report": True,
+        "health_max_age_ms": 10000,
     },
     "alerts": {
         "enabled": True,

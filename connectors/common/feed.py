@@ -578,6 +578,7 @@ class MarketDataFeed:
                     st.symbol,
                     (now - st.last_depth_rx_ns) / NS_PER_S,
                     feed.stale_after_ns / NS_PER_S,
+                    extra={"venue": self.name, "symbol": st.symbol, "event": "stale"},
                 )
                 self._publish(st, _EMPTY, now, time.perf_counter_ns())
         if now - newest_depth >= feed.reconnect_after_stale_ns:
@@ -655,7 +656,8 @@ class MarketDataFeed:
                         self._urls[self._endpoint],
                     )
             delay_ns = next(delays)
-            log.warning("%s: %s (%s); reconnecting in %.3f s", self._label, url, why, delay_ns / NS_PER_S)
+            log.warning("%s: %s (%s); reconnecting in %.3f s", self._label, url, why, delay_ns / NS_PER_S,
+                        extra={"venue": self.name, "endpoint": url, "event": "reconnect"})  # fmt: skip
             await self._sleep(delay_ns / NS_PER_S)
 
     async def _session(self, base_url: str) -> bool:
@@ -797,6 +799,7 @@ class MarketDataFeed:
                     self.name,
                     st.symbol,
                     (local_ts - st.stale_since_ns) / NS_PER_S,
+                    extra={"venue": self.name, "symbol": st.symbol, "event": "fresh"},
                 )
         if self._timing_hook is not None:
             self._timing_hook(is_depth, done - recv_perf_ns, done - started)

@@ -176,6 +176,11 @@ CASES: list[tuple[list[str], str]] = [
     (["sweep", "--grid", FILE, "--recordings", MISSING], "--recordings"),
     (["sweep", "--grid", FILE, "--out", FILE], "--out"),
     (["sweep", "--grid", FILE, "--out", UNDER_FILE], "--out"),
+    # status
+    (["status", "--config", MISSING], "--config"),
+    (["status", "--url", "127.0.0.1:8321"], "--url"),
+    (["status", "--url", "ftp://host"], "--url"),
+    (["status", "--timeout", "soon"], "--timeout"),
     # the command itself
     (["trade"], "COMMAND"),
 ]

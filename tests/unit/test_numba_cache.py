@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from arb._numba_cache import STAMP_NAME, sources_fingerprint, validate_numba_cache
+from arb._numba_cache import STAMP_NAME, cache_dir_folders, sources_fingerprint, validate_numba_cache
 
 
 def _tree(tmp_path: Path) -> list[Path]:
@@ -69,3 +69,30 @@ def test_a_compilation_is_announced_once_and_never_when_the_code_is_ready(caplog
         assert add_one(1) == 2  # compiled now
         assert say_compiling([("the same function, named again", [add_one], 3.0)], log) is None  # ready: nothing
     assert len(caplog.records) == 1
+
+
+def test_a_numba_cache_dir_is_kept_while_the_sources_are_the_same_and_dropped_when_one_changes(tmp_path: Path) -> None:
+    # NUMBA_CACHE_DIR: Numba's folder per source folder; a container image's cache built with its sources
+    from numba.core.caching import UserProvidedCacheLocator
+
+    roots = _tree(tmp_path / "src")
+    cache_dir = tmp_path / "numba-cache"
+    folders = cache_dir_folders(roots, cache_dir)
+    for root, folder in zip(roots, folders, strict=True):  # named as Numba names them
+        assert folder.name == UserProvidedCacheLocator.get_suitable_cache_subpath(str(root / "mod.py"))
+    assert validate_numba_cache(roots, cache_dir) == 4  # the in-tree files: no stamp yet
+    for folder in folders:  # the image's build compiles into the cache dir
+        folder.mkdir(parents=True)
+        (folder / "mod.f-1.py311.nbi").write_bytes(b"index")
+        (folder / "mod.f-1.py311.1.nbc").write_bytes(b"code")
+    (cache_dir / "other_0123").mkdir()
+    (cache_dir / "other_0123" / "numpy.f-1.py311.nbi").write_bytes(b"not ours")
+    assert validate_numba_cache(roots, cache_dir) == 0  # the first run in the container keeps it
+    assert (cache_dir / STAMP_NAME).read_text() == sources_fingerprint(roots)
+
+    callee = roots[1] / "mod.py"
+    st = callee.stat()
+    os.utime(callee, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert validate_numba_cache(roots, cache_dir) == 4  # an upgrade: ours go, in both places
+    assert not any(any(folder.iterdir()) for folder in folders)
+    assert (cache_dir / "other_0123" / "numpy.f-1.py311.nbi").exists()  # another package's stay

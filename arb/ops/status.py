@@ -1,0 +1,148 @@
+"""``arb status``: ask a running ``arb record``, ``arb dry-run`` or ``arb live`` whether it is ready.
+
+It asks the process's ops server (``[ops] host`` and ``port`` of the configuration, or ``--url``) for
+``/readyz`` (``--liveness``: ``/healthz``) and prints the answer for a shell (``--json``: as it came).
+Exit codes: 0 ready (alive), 1 answering but not ready (not alive) with every reason printed,
+:data:`~arb.errors.EXIT_NOT_RUNNING` (69) when nothing answers there, 2 for a bad command line or
+configuration. Only the standard library: quick enough for a container's health check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from arb.arguments import add_config_argument, duration
+from arb.errors import EXIT_NOT_RUNNING, UsageError
+
+__all__ = ["add_status_parser", "describe", "ops_url"]
+
+_ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1", "[::]": "::1"}
+
+
+def add_status_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``arb status``."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "status",
+        help="is a running arb live / dry-run / record alive and ready to trade (its /readyz); exit 0 ready, "
+        "1 not ready, 69 nothing answers",
+        description="Ask the ops server of a running arb process ([ops] host and port, or --url) whether it is "
+        "ready to trade: both books of every symbol in sync and fresh, the journal open, no halt. Prints every "
+        "reason it is not. Exit 0 ready, 1 not ready, 69 when nothing answers.",
+    )
+    add_config_argument(p)
+    p.add_argument("--url", type=_url, metavar="URL",
+                   help="the ops server to ask, e.g. http://127.0.0.1:8321 (default: [ops] host and port)")  # fmt: skip
+    p.add_argument("--liveness", action="store_true",
+                   help="ask /healthz only: are the process and its trading loop alive (exit 0)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the answer as JSON, as the endpoint sent it")
+    p.add_argument("--timeout", type=duration, default="5s", metavar="TIME",
+                   help="how long to wait for the answer (default: 5s)")  # fmt: skip
+    p.set_defaults(run=_cmd_status)
+    return p
+
+
+def _url(text: str) -> str:
+    if not text.startswith(("http://", "https://")) or len(text.split("://", 1)[1].strip("/")) == 0:
+        raise argparse.ArgumentTypeError(f"expected an address like http://127.0.0.1:8321, got {text!r}")
+    return text.rstrip("/")
+
+
+def ops_url(host: str, port: int) -> str:
+    """The address a client on this machine reaches a server listening on ``host``:``port`` at (a server
+    on every address, ``0.0.0.0`` or ``::``, is reached on loopback)."""
+    host = _ANY_ADDRESS.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def describe(base: str, body: dict[str, Any], liveness: bool = False) -> list[str]:
+    """The lines ``arb status`` prints for an answer ``body`` of ``/readyz`` (or ``/healthz``) at ``base``."""
+    status = str(body.get("status", "?"))
+    if liveness and body.get("alive"):
+        status = "alive"
+    what = " ".join(str(body[k]) for k in ("mode", "symbol") if body.get(k))
+    lines = [f"arb {what or 'process'} at {base}: {status.upper()}"]
+    shown = body.get("reasons") or []
+    if liveness:  # only what keeps it from being alive
+        shown = [] if body.get("alive") else shown
+    lines += [f"  - {reason}" for reason in shown]
+    facts = []
+    if "uptime_s" in body:
+        facts.append(f"up {_span(float(body['uptime_s']))}")
+    if "snapshot_age_s" in body:
+        facts.append(f"last snapshot {float(body['snapshot_age_s']):.1f} s ago")
+    books = body.get("books") or []
+    if books:
+        facts.append("books: " + ", ".join(f"{b['venue']} {b['symbol']} {b['state']}" for b in books))
+    if body.get("journal"):
+        facts.append(f"journal {body['journal']}")
+    if body.get("paused"):
+        facts.append(f"paused: {body['paused']}")
+    if facts:
+        lines.append("  " + "; ".join(facts))
+    return lines
+
+
+def _span(seconds: float) -> str:
+    minutes, s = divmod(int(seconds), 60)
+    hours, m = divmod(minutes, 60)
+    days, h = divmod(hours, 24)
+    if days:
+        return f"{days}d{h:02d}h{m:02d}m"
+    if hours:
+        return f"{h}h{m:02d}m"
+    return f"{m}m{s:02d}s" if minutes else f"{s}s"
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    if args.url:
+        base = args.url
+    else:
+        from arb.config import load_config
+
+        config = load_config(args.config)
+        ops = config.ops
+        if not ops.enabled:
+            raise UsageError(f"{config.path}: [ops] enabled = false: a running arb serves no health endpoints; "
+                             "turn it on, or pass --url")  # fmt: skip
+        if ops.port == 0:
+            raise UsageError(f"{config.path}: [ops] port = 0 (any free port): pass --url with the address the "
+                             "running process printed at start")  # fmt: skip
+        base = ops_url(ops.host, ops.port)
+    path = "/healthz" if args.liveness else "/readyz"
+    timeout_s = args.timeout / 1e9
+    try:
+        code, raw = _get(base + path, timeout_s)
+    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        reason = getattr(error, "reason", None) or error
+        print(f"arb at {base}: NOT RUNNING (nothing answers: {reason}); is arb running there, with [ops] enabled?")
+        return EXIT_NOT_RUNNING
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or "status" not in body:
+        print(f"arb at {base}: NOT RUNNING ({path} answered HTTP {code}, not as arb's ops server does)")
+        return EXIT_NOT_RUNNING
+    if args.json:
+        print(json.dumps(body, indent=2))
+    else:
+        print("\n".join(describe(base, body, args.liveness)))
+    ok = bool(body.get("alive") if args.liveness else body.get("ready"))
+    return 0 if ok else 1
+
+
+def _get(url: str, timeout_s: float) -> tuple[int, bytes]:
+    # (HTTP status, body); a 503 is an answer too
+    request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "arb-status"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return int(error.code), bytes(error.read())

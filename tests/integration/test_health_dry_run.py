@@ -1,0 +1,229 @@
+"""``/healthz`` and ``/readyz`` through a real dry run's life, asked over HTTP as a supervisor asks: the
+real feeds against fake venues on 127.0.0.1, the real kernel and the paper executor, the ops server the
+run starts per ``[ops]``.
+
+Starting (nothing published yet: neither alive nor ready), alive with both books being built (not
+ready), synced (ready), Bybit's stream stalled (alive, not ready: Bybit stale, Binance not named), Bybit
+back (ready again), then a pair whose fees at the mids take it past ``[risk] max_drawdown`` (halted: not
+ready, alive all the same, and ``arb status`` says so).
+
+The market is paced by the test: a pump per venue releases the recording at its recorded pace, never
+past a gate, so the spread that leads to the halt comes only once the earlier phases are seen, however
+slowly the machine runs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import io
+import json
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from arb.cli import main
+from arb.config import AppConfig, load_config
+from arb.errors import EXIT_NOT_RUNNING
+from arb.ops.watch import Watch
+from arb.recording.convert import make_normalizer
+from arb.runtime.engine import Engine
+from arb.runtime.live import PaperAccount, dry_run_live, warm_up_kernel
+from arb.testing.configs import local_endpoints, write_config_files
+from arb.testing.fake_venue import FakeBinanceVenue, FakeBybitVenue
+from tests.scenarios import Book, Change, write_scenario
+
+DAY = dt.date(2024, 5, 6)
+START_NS = int(dt.datetime.combine(DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1e9)
+SPREAD_MS = 120_000  # Bybit's bid jumps above Binance's ask here: the pair that follows halts the account
+WAIT_S = 60.0
+
+Answer = tuple[int, dict[str, Any]]
+
+
+def _recording(root: Path) -> tuple[Path, Path]:
+    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
+    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
+    changes = [Change(SPREAD_MS, "bybit", bids={60300.0: 1.0})]
+    return write_scenario(root / "recordings", DAY, binance, bybit, changes, duration_ms=SPREAD_MS + 20_000,
+                          heartbeat_ms=100)  # fmt: skip
+
+
+def _config(tmp_path: Path, binance: FakeBinanceVenue, bybit: FakeBybitVenue) -> AppConfig:
+    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}
+    return load_config(
+        write_config_files(
+            tmp_path,
+            binance_overrides={**venue, **local_endpoints(binance.ws_urls, binance.rest_url)},
+            bybit_overrides={**venue, **local_endpoints(bybit.ws_urls, bybit.rest_url)},
+            arbitrage_overrides={
+                "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0},
+                # a book 1.5 s without an update is stale (wall clock); one pair's fees at the mids (about
+                # 1.75 USDT) are past the drawdown limit
+                "risk": {
+                    "stale_after_ms": 1500,
+                    "max_drawdown": 0.5,
+                    "max_notional_per_venue": 1e9,
+                    "position_limit": 1.0,
+                },
+                "dry_run": {"report_interval_s": 3600},
+                "ops": {"enabled": True, "port": 0, "snapshot_ms": 100, "health_max_age_ms": 10_000},
+                "alerts": {"enabled": False},
+            },
+        )
+    )
+
+
+def _get(url: str) -> Answer:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())
+
+
+async def _until(url: str, holds: Callable[[int, dict[str, Any]], bool], what: str) -> Answer:
+    """Ask ``url`` until its answer ``holds`` (a deadline, never a sleep for the answer itself)."""
+    last: Answer = (0, {})
+    try:
+        async with asyncio.timeout(WAIT_S):
+            while True:
+                last = await asyncio.to_thread(_get, url)
+                if holds(*last):
+                    return last
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        pytest.fail(f"{url} never answered {what}; last: {last}")
+
+
+class _Market:
+    """Both venues' recordings released at their recorded pace (data time = wall time since the start plus
+    a jump), never past ``gate`` (data ns), by a pump per venue while the block of :meth:`running` lasts."""
+
+    def __init__(self, venues: list[Any], gate_ns: int) -> None:
+        self.venues = venues
+        self.gate_ns = gate_ns
+        self.jump_ns = 0
+        self.t0 = 0.0
+
+    def _elapsed_ns(self) -> int:
+        return int((asyncio.get_running_loop().time() - self.t0) * 1e9)
+
+    def skip_to(self, data_ns: int, gate_ns: int) -> None:
+        """Release everything up to ``data_ns`` at once, then go on at the recorded pace up to ``gate_ns``."""
+        self.jump_ns = data_ns - START_NS - self._elapsed_ns()
+        self.gate_ns = gate_ns
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        self.t0 = asyncio.get_running_loop().time()
+
+        async def pump(venue: Any) -> None:
+            while not venue.exhausted:
+                await venue.advance_until(min(START_NS + self._elapsed_ns() + self.jump_ns, self.gate_ns))
+                await asyncio.sleep(0.02)  # the market's pace, not a wait for a condition
+
+        tasks = [asyncio.create_task(pump(v), name=f"pump-{v.venue_name}") for v in self.venues]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _reasons(body: dict[str, Any]) -> str:
+    return " | ".join(body.get("reasons", []))
+
+
+async def test_health_endpoints_through_a_dry_runs_life_starting_synced_stale_and_halted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binance_file, bybit_file = _recording(tmp_path)
+    async with (
+        FakeBinanceVenue(binance_file, market="spot", tick_size="0.01", lot_size="0.00001") as binance,
+        FakeBybitVenue(bybit_file, market="spot") as bybit,
+    ):
+        config = _config(tmp_path, binance, bybit)
+        warm_up_kernel(config)  # compiled (or loaded from Numba's cache) before the clock matters
+        Engine(config)
+        for venue in config.venues:
+            make_normalizer(venue.name, venue.market, config.strategy.symbol)
+        account = PaperAccount.open(tmp_path / "paper", config)
+        urls: list[str] = []
+        at_start: list[tuple[Answer, Answer]] = []
+
+        def on_watch(watch: Watch) -> None:
+            assert watch.server is not None, "[ops] enabled on port 0: the run serves the health endpoints"
+            urls.append(watch.server.url)
+            # before the loop runs: nothing published yet (the loop is blocked here, the server is not)
+            at_start.append((_get(watch.server.url + "/healthz"), _get(watch.server.url + "/readyz")))
+
+        stop = asyncio.Event()
+        run = asyncio.create_task(
+            dry_run_live(
+                config, account=account, console=Console(file=io.StringIO()), stop_event=stop, on_watch=on_watch
+            )
+        )
+        market = _Market([binance, bybit], START_NS + SPREAD_MS * 1_000_000 - 1_000_000)
+        try:
+            async with asyncio.timeout(WAIT_S):
+                await binance.wait_for_subscription("btcusdt@depth@100ms")
+                await bybit.wait_for_subscription("orderbook.50.BTCUSDT")
+            base = urls[0]
+            # starting: neither alive nor ready
+            (healthz, readyz) = at_start[0]
+            assert healthz[0] == readyz[0] == 503 and healthz[1]["status"] == readyz[1]["status"] == "starting"
+
+            # alive (the loop publishes), not ready: no market data yet, both books being built
+            code, body = await _until(base + "/readyz", lambda c, b: b["status"] == "not ready", "alive, not ready")
+            assert code == 503 and body["alive"] and body["mode"] == "dry-run" and body["journal"] == ""
+            assert "binance BTCUSDT" in _reasons(body) and "bybit BTCUSDT" in _reasons(body)
+            assert (await asyncio.to_thread(_get, base + "/healthz"))[0] == 200
+
+            async with market.running():
+                # synced: ready
+                code, body = await _until(base + "/readyz", lambda c, b: c == 200, "ready")
+                assert body["status"] == "ready" and body["reasons"] == []
+                assert [(b["venue"], b["state"]) for b in body["books"]] == [("binance", "ok"), ("bybit", "ok")]
+                assert all(f["connected"] and f["synced"] and not f["stale"] for f in body["feeds"])
+
+                # Bybit's stream stalls: alive, not ready, Bybit stale and Binance fine
+                bybit.faults.stall()
+                code, body = await _until(base + "/readyz", lambda c, b: "bybit BTCUSDT: stale" in _reasons(b),
+                                          "bybit stale")  # fmt: skip
+                assert code == 503 and body["alive"] and "binance" not in _reasons(body)
+                assert (await asyncio.to_thread(_get, base + "/healthz"))[0] == 200
+
+                # Bybit back (its book resynced after what the stall lost): ready again
+                bybit.faults.resume()
+                await _until(base + "/readyz", lambda c, b: c == 200, "ready after bybit came back")
+
+                # the spread opens; the first pair's fees at the mids are past max_drawdown: halted
+                market.skip_to(START_NS + (SPREAD_MS + 500) * 1_000_000, START_NS + (SPREAD_MS + 20_000) * 1_000_000)
+                code, body = await _until(base + "/readyz", lambda c, b: bool(b.get("halted")), "halted")
+                assert code == 503 and body["alive"] and "[risk] max_drawdown" in body["halted"]
+                assert f"halted: {body['halted']} (no new pair until a person clears it" in _reasons(body)
+                assert (await asyncio.to_thread(_get, base + "/healthz"))[0] == 200  # a halt is no cause to restart
+
+                # arb status says the same for a shell
+                assert await asyncio.to_thread(main, ["status", "--url", base]) == 1
+                printed = capsys.readouterr().out.splitlines()
+                assert printed[0] == f"arb dry-run BTCUSDT at {base}: NOT READY"
+                assert (
+                    f"  - halted: {body['halted']} (no new pair until a person clears it: arb halt --clear)" in printed
+                )
+                stop.set()
+                result = await run
+        finally:
+            stop.set()
+            run.cancel()
+    assert result.engine.log.fills.n >= 2 and account.halt == body["halted"]  # kept for the next start
+    assert await asyncio.to_thread(main, ["status", "--url", base, "--timeout", "2s"]) == EXIT_NOT_RUNNING  # ended

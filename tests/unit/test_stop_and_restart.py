@@ -1,0 +1,82 @@
+"""What a supervisor relies on at a stop and a restart: arb live's clean stop is bounded (past
+``[live] stop_timeout_s`` the process exits by itself, saying so), and a pid file left by a process that
+died (a crash, a container restarted, where arb gets the same pid each time) never passes for a running
+``arb live``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from arb.runtime.deadline import EXIT_STOP_TIMEOUT, StopDeadline
+from arb.runtime.live_trading import _running_pid, _started
+from tests.helpers import ROOT
+
+_BLOCKED = """
+import logging, sys, threading
+from arb.runtime.deadline import StopDeadline
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+StopDeadline(200_000_000, "arb live").arm()   # 0.2 s
+print("armed", flush=True)
+threading.Event().wait()                      # a stop that never finishes
+"""
+
+
+def test_a_stop_that_does_not_finish_in_time_ends_the_process_with_a_line_saying_why() -> None:
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", _BLOCKED], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)  # fmt: skip
+    assert done.returncode == EXIT_STOP_TIMEOUT == 1, done.stderr
+    assert done.stdout == "armed\n"
+    assert "arb live: the clean stop did not finish within 0.2 s ([live] stop_timeout_s): exiting now" in done.stderr
+    assert time.monotonic() - started < 60
+
+
+def test_a_deadline_cancelled_in_time_never_fires_and_arms_once() -> None:
+    deadline = StopDeadline(3_600_000_000_000, "arb live")
+    deadline.arm()
+    first = deadline.armed_at_ns
+    deadline.arm()  # a second signal: the same countdown
+    assert deadline.armed_at_ns == first > 0
+    deadline.cancel()
+    deadline.cancel()
+    with pytest.raises(ValueError):
+        StopDeadline(0)
+
+
+@pytest.fixture
+def other_process() -> subprocess.Popen[bytes]:
+    # a process that runs until the test ends it (it waits on its stdin, no timer)
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        yield child  # type: ignore[misc]
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to tell when a process started")
+def test_a_pid_file_is_running_only_while_the_process_that_wrote_it_runs(
+    tmp_path: Path, other_process: subprocess.Popen[bytes]
+) -> None:
+    pid_file = tmp_path / "live.pid"
+    child = other_process.pid
+    pid_file.write_text(f"{child} {_started(child)}\n")
+    assert _running_pid(pid_file) == child  # another arb live runs: the start is refused
+    pid_file.write_text(f"{child}\n")  # written before start times were kept
+    assert _running_pid(pid_file) == child
+    pid_file.write_text(f"{child} 1\n")  # the pid is used again, by a process started at another time
+    assert _running_pid(pid_file) is None
+    pid_file.write_text(f"{os.getpid()} {_started(os.getpid())}\n")  # a container: the dead arb had our pid
+    assert _running_pid(pid_file) is None
+    pid_file.write_text("garbage\n")
+    assert _running_pid(pid_file) is None
+    other_process.kill()
+    other_process.wait()
+    pid_file.write_text(f"{child} {_started(child)}\n")
+    assert _running_pid(pid_file) is None
