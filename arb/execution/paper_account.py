@@ -605,15 +605,16 @@ def _lock(state_dir: Path) -> IO[str]:
 
 def _open_journal(state_dir: Path, default_symbol: str) -> tuple[PaperJournal, list[str]]:
     # The folder's journal (created if needed), with an older account.json migrated into it; the notes
-    # say what was done. The caller holds the lock.
-    journal = PaperJournal.open(state_dir / DB_NAME, synchronous="full")
+    # say what was done. A migration refused leaves the folder as it was. The caller holds the lock.
+    db, legacy = state_dir / DB_NAME, state_dir / LEGACY_ACCOUNT
+    plan = _plan_migration(state_dir, default_symbol) if legacy.is_file() and not db.is_file() else None
+    journal = PaperJournal.open(db, synchronous="full")
     try:
-        legacy = state_dir / LEGACY_ACCOUNT
         if not legacy.is_file():
             return journal, []
         records = journal.records()
-        if _ACCOUNT not in records.state:
-            return journal, _migrate(journal, state_dir, default_symbol)
+        if _ACCOUNT not in records.state:  # a journal made, and nothing committed, before a crash
+            return journal, _migrate(journal, state_dir, plan or _plan_migration(state_dir, default_symbol))
         marker = records.value(_MIGRATED)
         if marker is not None and marker.get("sha256") == _sha256(legacy):  # migrated; stopped before the move
             folder = _move_legacy(state_dir, str(marker["folder"]))
@@ -634,21 +635,21 @@ def _set_aside(state_dir: Path) -> Path | None:
     files = [state_dir / name for name in names if (state_dir / name).exists()]
     if not files:
         return None
-    folder = _new_folder(state_dir, "previous")
+    folder = state_dir / _folder_name(state_dir, "previous")
+    folder.mkdir()
     for file in files:
         file.rename(folder / file.name)
     return folder
 
 
-def _new_folder(state_dir: Path, prefix: str) -> Path:
+def _folder_name(state_dir: Path, prefix: str) -> str:
+    # <prefix>-<UTC time>, with -2, -3... when taken
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    folder = state_dir / f"{prefix}-{stamp}"
-    n = 1
-    while folder.exists():
+    name, n = f"{prefix}-{stamp}", 1
+    while (state_dir / name).exists():
         n += 1
-        folder = state_dir / f"{prefix}-{stamp}-{n}"
-    folder.mkdir()
-    return folder
+        name = f"{prefix}-{stamp}-{n}"
+    return name
 
 
 def _day_span(days: list[str]) -> str:
@@ -706,9 +707,33 @@ def _sha256(path: Path) -> str:
 # -- migrating an account of an earlier arb -------------------------------------------------------------
 
 
-def _migrate(journal: PaperJournal, state_dir: Path, default_symbol: str) -> list[str]:
-    # account.json + fills.csv + funding.csv -> the journal, in one transaction; then the files move
-    # into migrated-<UTC time>/. Returns what to tell the user.
+@dataclass(frozen=True, slots=True)
+class _Migration:
+    # What an older account becomes in the journal (rows in booking order, state values), and what to say.
+    fills: list[dict[str, Any]]
+    funding: list[dict[str, Any]]
+    state: dict[str, str]
+    folder: str
+    notes: list[str]
+
+
+def _migrate(journal: PaperJournal, state_dir: Path, plan: _Migration) -> list[str]:
+    # The migration in one transaction; then the older files move into migrated-<UTC time>/.
+    journal.book(fills=plan.fills, funding=plan.funding, state=plan.state)
+    folder = _move_legacy(state_dir, plan.folder)
+    notes = [
+        f"paper account migrated into {state_dir / DB_NAME} ({len(plan.fills)} fills, {len(plan.funding)} "
+        f"funding payments); the files it was kept in are in {folder}",
+        *plan.notes,
+    ]
+    for note in notes:
+        log.info("%s", note)
+    return notes
+
+
+def _plan_migration(state_dir: Path, default_symbol: str) -> _Migration:
+    # account.json + fills.csv + funding.csv, read and checked against each other (JournalError when they
+    # disagree otherwise than by the crash an earlier arb could leave); nothing is written here.
     legacy = state_dir / LEGACY_ACCOUNT
     try:
         data = json.loads(legacy.read_text(encoding="utf-8"))
@@ -767,7 +792,7 @@ def _migrate(journal: PaperJournal, state_dir: Path, default_symbol: str) -> lis
     order_ids = [int(r["order_id"]) for r in fills]
     pair_ids = [int(r["pair_id"]) for r in fills]
     days = data.get("replayed_days", [])
-    folder = _new_folder(state_dir, "migrated")
+    folder = _folder_name(state_dir, "migrated")
     state = {
         _ACCOUNT: json.dumps(
             {
@@ -780,25 +805,19 @@ def _migrate(journal: PaperJournal, state_dir: Path, default_symbol: str) -> lis
             {
                 "next_order_id": max([counters["next_order_id"], *(i + 1 for i in order_ids)]),
                 "next_pair_id": max([counters["next_pair_id"], *(i + 1 for i in pair_ids)]),
-                "symbols": {name: {name_: lasts[name_][k] for name_ in lasts} for k, name in enumerate(held)},
+                "symbols": {
+                    name: {key: values[k] if k < len(values) else -1 for key, values in lasts.items()}
+                    for k, name in enumerate(held)
+                },
             }
         ),
         _SESSIONS: str(counters["sessions"]),
         _DAYS: json.dumps(None if days is None else [str(d) for d in days]),
         _HALT: json.dumps(str(data.get("halt", ""))),
         _RISK: json.dumps(dict(data.get(RISK_MEMORY_KEY, {}))),
-        _MIGRATED: json.dumps({"sha256": _sha256(legacy), "folder": folder.name, "fills": len(fills)}),
+        _MIGRATED: json.dumps({"sha256": _sha256(legacy), "folder": folder, "fills": len(fills)}),
     }
-    journal.book(fills=fills, funding=funding, state=state)
-    _move_legacy(state_dir, folder.name)
-    notes.insert(
-        0,
-        f"paper account migrated into {state_dir / DB_NAME} ({len(fills)} fills, {len(funding)} "
-        f"funding payments); the files it was kept in are in {folder}",
-    )
-    for note in notes:
-        log.info("%s", note)
-    return notes
+    return _Migration(fills, funding, state, folder, notes)
 
 
 def _move_legacy(state_dir: Path, folder_name: str) -> Path:

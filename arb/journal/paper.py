@@ -20,6 +20,7 @@ it before returning: a fill and the state that goes with it are on disk together
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -143,26 +144,28 @@ class PaperJournal(Journal):
         """
         dbapi = self._conn.connection.dbapi_connection
         assert dbapi is not None
-        cursor = dbapi.cursor()
         rows = 0
         try:
-            for table, batch in ((paper_fills, fills), (paper_funding, funding)):
-                if batch:
-                    sql, names = self._prepared(table)
-                    cursor.executemany(sql, [tuple(row[name] for name in names) for row in batch])
-                    rows += len(batch)
-            if state:
-                sql, _ = self._prepared(paper_state)
-                cursor.executemany(sql, list(state.items()))
-                rows += len(state)
-            dbapi.commit()
+            cursor = dbapi.cursor()
+            try:
+                for table, batch in ((paper_fills, fills), (paper_funding, funding)):
+                    if batch:
+                        sql, names = self._prepared(table)
+                        cursor.executemany(sql, [tuple(row[name] for name in names) for row in batch])
+                        rows += len(batch)
+                if state:
+                    sql, _ = self._prepared(paper_state)
+                    cursor.executemany(sql, list(state.items()))
+                    rows += len(state)
+                dbapi.commit()
+            finally:
+                cursor.close()
         except self._dbapi.Error as error:
-            dbapi.rollback()
+            with contextlib.suppress(self._dbapi.Error):
+                dbapi.rollback()
             raise JournalError(
                 f"paper journal {self.url}: cannot write: {error.__class__.__name__}: {str(error).splitlines()[0]}"
             ) from None
-        finally:
-            cursor.close()
         self._writes += rows
         if self._writes >= _CHECKPOINT_EVERY:
             self._writes = 0
