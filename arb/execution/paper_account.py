@@ -143,6 +143,7 @@ class PaperAccount:
     _seq: int = field(default=0, repr=False)  # the last booking number (fills and funding)
     _written: dict[str, str] = field(default_factory=dict, repr=False)  # state values as committed
     _exports: dict[str, IO[str]] = field(default_factory=dict, repr=False)  # fills.csv, funding.csv
+    _definition: str = field(default="", repr=False)  # the account's symbols and inception balances, as JSON
 
     def __post_init__(self) -> None:
         n = len(self.symbols)
@@ -189,9 +190,13 @@ class PaperAccount:
             account.set_aside, account.notes = set_aside, notes
             account.journal, account._lock = journal, lock
             account._written = dict(records.state)
-            account._book(initial=True)  # a new account, or a resumed one laid out anew (a symbol added)
-            _sync_export(account.fills_path, FILLS_HEADER, (_fill_line(r) for r in records.fills))
-            _sync_export(account.funding_path, FUNDING_HEADER, (_funding_line(r) for r in records.funding))
+            for path, header, lines in (
+                (account.fills_path, FILLS_HEADER, map(_fill_line, records.fills)),
+                (account.funding_path, FUNDING_HEADER, map(_funding_line, records.funding)),
+            ):
+                kept = _sync_export(path, header, lines)
+                if kept is not None:
+                    account.notes.append(f"{path} held lines its journal does not (kept in {kept}); rewritten")
         except BaseException:
             if journal is not None:
                 journal.close()
@@ -376,10 +381,20 @@ class PaperAccount:
         self.cash[s][v] += payment
         self.funding[s][v] += payment
 
-    def _state(self, *, initial: bool = False) -> dict[str, str]:
-        # The journal's state values of this account now (the account's definition only at open: it
-        # does not change while the account is open).
+    def _state(self) -> dict[str, str]:
+        # The journal's state values of this account now. Its definition (symbols, inception) does not
+        # change while it is open; a new account's, or a resumed one laid out anew (a symbol added), goes
+        # with the first commit: until then the folder holds no account.
+        if not self._definition:
+            self._definition = json.dumps(
+                {
+                    "symbols": self.symbols,
+                    "inception_base": dict(zip(self.symbols, self.inception_base, strict=True)),
+                    "inception_quote": list(self.inception_quote),
+                }
+            )
         values = {
+            _ACCOUNT: self._definition,
             _COUNTERS: json.dumps(
                 {
                     "next_order_id": self.next_order_id,
@@ -399,23 +414,13 @@ class PaperAccount:
             _HALT: json.dumps(self.halt),
             _RISK: json.dumps(self.risk),
         }
-        if initial:
-            values[_ACCOUNT] = json.dumps(
-                {
-                    "symbols": self.symbols,
-                    "inception_base": dict(zip(self.symbols, self.inception_base, strict=True)),
-                    "inception_quote": list(self.inception_quote),
-                }
-            )
         return values
 
-    def _book(
-        self, *, fills: Sequence[dict[str, Any]] = (), funding: Sequence[dict[str, Any]] = (), initial: bool = False
-    ) -> None:
+    def _book(self, *, fills: Sequence[dict[str, Any]] = (), funding: Sequence[dict[str, Any]] = ()) -> None:
         # One transaction: the rows and every state value that changed since the last commit.
         if self.journal is None:
             return
-        changed = {k: v for k, v in self._state(initial=initial).items() if self._written.get(k) != v}
+        changed = {k: v for k, v in self._state().items() if self._written.get(k) != v}
         if not (fills or funding or changed):
             return
         self.journal.book(fills=fills, funding=funding, state=changed)
@@ -675,13 +680,22 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _sync_export(path: Path, header: str, lines: Iterable[str]) -> None:
-    # Make an export equal to the journal (a crash may have left it a line short).
+def _sync_export(path: Path, header: str, lines: Iterable[str]) -> Path | None:
+    # Make an export equal to the journal. A crash may have left it behind by a line or part of one; a
+    # file that says something else (left by an account whose journal is gone) is moved into
+    # replaced-<UTC time>/ first, and that folder returned.
     body = "".join(lines)
     text = header + body if body or path.exists() else ""
-    if not text or (path.exists() and path.read_text(encoding="utf-8") == text):
-        return
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    if current == text:
+        return None
+    kept = None
+    if not text.startswith(current):
+        kept = path.parent / _folder_name(path.parent, "replaced")
+        kept.mkdir()
+        path.rename(kept / path.name)
     _write_atomic(path, text)
+    return kept
 
 
 def _fill_line(row: dict[str, Any]) -> str:

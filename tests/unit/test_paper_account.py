@@ -91,6 +91,20 @@ def test_an_export_a_crash_left_short_is_rewritten_from_the_journal(tmp_path: Pa
     assert (state / "fills.csv").read_text() == full
 
 
+def test_an_export_without_its_journal_is_kept_not_overwritten(tmp_path: Path) -> None:
+    # an earlier arb killed between its two writes at the first fill leaves fills.csv and no account.json
+    config, state = _config(tmp_path), tmp_path / "paper"
+    _legacy(state, FILLS[:1], 1)
+    (state / "account.json").unlink()
+    orphan = (state / "fills.csv").read_text()
+    with PaperAccount.open(state, config) as account:
+        assert not account.resumed and account.fills == 0
+        [kept] = state.glob("replaced-*")
+        assert (kept / "fills.csv").read_text() == orphan
+        assert any(f"kept in {kept}" in note for note in account.notes)
+    assert (state / "fills.csv").read_text() == "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol\n"
+
+
 def test_a_fill_the_journal_cannot_take_is_not_counted(tmp_path: Path) -> None:
     config, state = _config(tmp_path), tmp_path / "paper"
     with PaperAccount.open(state, config) as account:
