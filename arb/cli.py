@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from arb import __version__
 from arb.arguments import (
@@ -48,6 +48,7 @@ from arb.errors import EXIT_INTERRUPTED, ArbError, RecordingError, UsageError, e
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
+    from arb.execution.paper_account import PaperAccount
 
 __all__ = ["main", "run"]
 
@@ -245,11 +246,8 @@ _REPLAY_ONLY = ("speed", "start", "end", "recordings", "allow_damaged")
 
 
 def _cmd_dry_run(args: argparse.Namespace) -> int:
-    import asyncio
-
     from arb.config import load_config
-    from arb.runtime.live import PaperAccount, dry_run_live, dry_run_replay, write_dry_run_report
-    from arb.ui import console
+    from arb.runtime.live import PaperAccount
 
     if args.live_data:
         given = [name for name in _REPLAY_ONLY if getattr(args, name) not in (None, False)]
@@ -260,7 +258,6 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
                 "runs in real time on today's market)"
             )
     config = _with_recordings(load_config(args.config), args.recordings)
-    duration = args.duration
     state_dir = args.state_dir or check_default(
         config.dry_run.state_dir, output_folder("a paper account folder"), "--state-dir", "[dry_run] state_dir"
     )
@@ -270,7 +267,22 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
         from arb.runtime.loader import plan_days
 
         days = plan_days(config, args.start, args.end)
-    account = PaperAccount.open(state_dir, config, fresh=args.fresh)
+    with PaperAccount.open(state_dir, config, fresh=args.fresh) as account:  # its writer until the report is out
+        return _dry_run_on(args, config, account, state_dir, days, out)
+
+
+def _dry_run_on(
+    args: argparse.Namespace, config: AppConfig, account: PaperAccount, state_dir: Path, days: Any, out: Path
+) -> int:
+    # the dry run on an open paper account (the caller closes it)
+    import asyncio
+
+    from arb.runtime.live import dry_run_live, dry_run_replay, write_dry_run_report
+    from arb.ui import console
+
+    duration = args.duration
+    for line in account.notes:
+        console.print(line, highlight=False, soft_wrap=True)
     if account.set_aside is not None:
         kept = f"--fresh: a new paper account; the previous one is kept in {account.set_aside}"
         console.print(kept, highlight=False, soft_wrap=True)

@@ -441,7 +441,7 @@ def risk_memory(state: Any, sstate: Any, symbols: tuple[str, ...] | list[str]) -
 
 
 RISK_MEMORY_KEY = "risk_memory"
-"""The journal's account-state key (and ``account.json``'s key) for :func:`risk_memory`."""
+"""The account-state key of :func:`risk_memory` in the live journal and in the paper account's journal."""
 
 
 def clear_day(memory: dict[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -206,6 +206,10 @@ def _redacted(url: str) -> str:
 class Journal:
     """A live account's journal (see the module docstring). Open with :meth:`open`; not thread-safe."""
 
+    schema: ClassVar[sa.MetaData] = metadata
+    """The tables :meth:`open` creates (a subclass keeping other records names its own, and checks its
+    own version in ``_check_version``)."""
+
     def __init__(self, engine: sa.Engine, url: str) -> None:
         self.engine = engine
         self.url = _redacted(url)
@@ -230,7 +234,7 @@ class Journal:
         )
 
     @classmethod
-    def open(cls, target: str | Path, *, synchronous: str = "full") -> Journal:
+    def open(cls, target: str | Path, *, synchronous: str = "full") -> Self:
         """Open (creating it if needed) the journal at a SQLite path or a database URL.
 
         ``synchronous``: SQLite's ``full`` or ``normal`` (ignored by PostgreSQL). Raises
@@ -243,7 +247,7 @@ class Journal:
             engine = sa.create_engine(url, poolclass=sa.pool.NullPool if "sqlite" in url else sa.pool.QueuePool)
             if engine.dialect.name == "sqlite":
                 _sqlite_pragmas(engine, synchronous)
-            metadata.create_all(engine)
+            cls.schema.create_all(engine)
             journal = cls(engine, url)
         except SQLAlchemyError as error:
             raise JournalError(

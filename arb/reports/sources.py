@@ -376,38 +376,48 @@ def _marks_note(summaries: Sequence[tuple[Path, dict[str, Any]]], results: Path 
 
 
 def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mark] = ()) -> SourceData:
-    """A paper account (``account.json`` and ``fills.csv`` in ``[dry_run] state_dir``).
+    """A paper account: its journal (``paper.sqlite`` in ``[dry_run] state_dir``), read without writing
+    (a dry run may be writing it), or the ``account.json`` and ``fills.csv`` of an account an earlier
+    arb kept and no dry run has migrated yet.
 
     Marks: the fills' prices, the final mids of the ``arb dry-run`` reports in ``results`` (or its
     sub-folders) whose ``meta.account`` is this account, and ``marks``. Starting balances: the
-    account's inception balances. Raises :class:`UsageError` when there is no account.
+    account's inception balances. Raises :class:`UsageError` when there is no account, or it cannot be read.
     """
-    account_path = state_dir / "account.json"
-    if not account_path.is_file():
-        raise UsageError(f"--state-dir: expected a paper account folder with account.json, got {str(state_dir)!r} "
-                         "(no account.json)")  # fmt: skip
-    account = _read_json(account_path)
-    try:
-        base = account["inception_base"]
-        rows = base if base and isinstance(base[0], list) else [base]  # per symbol: [[binance, bybit], ...]
-        initial = InitialBalances.of_symbols(rows, tuple(account["inception_quote"]))
-    except (KeyError, TypeError, ValueError, IndexError):
-        raise UsageError(f"{account_path}: expected inception_base and inception_quote") from None
-    symbols = [str(name) for name in account.get("symbols", [])]
-    fills = _sorted(_read_paper_fills(state_dir / "fills.csv", symbols))
-    names = _names(symbols, initial.n_symbols)
-    me = account_path.resolve()
+    from arb.execution.paper_account import DB_NAME, LEGACY_ACCOUNT, read_paper_account
+    from arb.journal import JournalError
 
-    def belongs(meta: Mapping[str, Any]) -> bool:
+    try:
+        journal = read_paper_account(state_dir)
+    except JournalError as error:
+        raise UsageError(str(error)) from None
+    if journal is not None:
+        initial = InitialBalances.of_symbols(journal.inception_base, journal.inception_quote)
+        symbols = journal.symbols
+        fills = _sorted(_journal_fills(journal.fills, symbols))
+        funding = _journal_funding(journal.funding, symbols)
+        halt = journal.halt
+    elif (state_dir / LEGACY_ACCOUNT).is_file():
+        initial, symbols, halt = _read_legacy_account(state_dir / LEGACY_ACCOUNT)
+        fills = _sorted(_read_paper_fills(state_dir / "fills.csv", symbols))
+        funding = _read_funding(state_dir / "funding.csv", ("local_ts",), _names(symbols, initial.n_symbols))
+    else:
+        raise UsageError(f"--state-dir: expected a paper account folder with {DB_NAME}, got {str(state_dir)!r} "
+                         f"(no {DB_NAME})")  # fmt: skip
+    names = _names(symbols, initial.n_symbols)
+    me = state_dir.resolve()
+
+    def belongs(meta: Mapping[str, Any]) -> bool:  # a report of this account (its journal, or its account.json)
         path = meta.get("account")
-        return isinstance(path, str) and Path(path).resolve() == me
+        return (
+            isinstance(path, str) and Path(path).name in (DB_NAME, LEGACY_ACCOUNT) and Path(path).resolve().parent == me
+        )
 
     summaries = _session_summaries(results, "dry-run", belongs)
     given = list(marks)
     all_marks = marks_from(fills, [*_session_marks(summaries, names), *given])
     starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
     first, last = _span(f"paper {state_dir}", fills, all_marks, start=min(starts) if starts else None)
-    halt = str(account.get("halt") or "")
     quote = _quote(summaries[-1][1]["meta"].get("config")) if summaries else "quote"
     return SourceData(
         kind="paper",
@@ -421,8 +431,46 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
         halts=(f"the paper account is halted: {halt}",) if halt else (),
         notes=(_marks_note(summaries, results, len(given)), "times: the fills' local time (data time in a replay)"),
         symbols=names,
-        funding=_read_funding(state_dir / "funding.csv", ("local_ts",), names),
+        funding=funding,
     )
+
+
+def _journal_fills(rows: Sequence[Mapping[str, Any]], symbols: Sequence[str]) -> Array:
+    # paper_fills rows -> FILL_DTYPE (the venue time of a fill migrated from fills.csv is not known: its
+    # local time stands in, as the file's reader does)
+    numbers = {name: i for i, name in enumerate(symbols)}
+    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
+    out = np.zeros(len(rows), FILL_DTYPE)
+    for i, r in enumerate(rows):
+        local = int(r["local_ts_ns"])
+        out[i] = (local, int(r["exch_ts_ns"]) or local, venues[r["venue"]], int(r["side"]), float(r["price"]),
+                  float(r["qty"]), float(r["fee"]), int(r["pair_id"]), int(r["kind"]), int(r["order_id"]),
+                  numbers.setdefault(r["symbol"], len(numbers)))  # fmt: skip
+    return out
+
+
+def _journal_funding(rows: Sequence[Mapping[str, Any]], symbols: Sequence[str]) -> Array:
+    numbers = {name: i for i, name in enumerate(symbols)}
+    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
+    out = np.zeros(len(rows), FUNDING_DTYPE)
+    for i, r in enumerate(rows):
+        out[i] = (int(r["local_ts_ns"]), int(r["funding_ts_ns"]), venues[r["venue"]],
+                  numbers.get(r["symbol"], 0), float(r["rate"]), float(r["mark"]), float(r["position"]),
+                  float(r["payment"]))  # fmt: skip
+    return out[np.argsort(out["ts"], kind="stable")]
+
+
+def _read_legacy_account(path: Path) -> tuple[InitialBalances, list[str], str]:
+    # account.json of an earlier arb: (inception balances, symbols, halt)
+    account = _read_json(path)
+    try:
+        base = account["inception_base"]
+        rows = base if base and isinstance(base[0], list) else [base]  # per symbol: [[binance, bybit], ...]
+        initial = InitialBalances.of_symbols(rows, tuple(account["inception_quote"]))
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise UsageError(f"{path}: expected inception_base and inception_quote") from None
+    symbols = [str(name) for name in account.get("symbols", [])]
+    return initial, symbols, str(account.get("halt") or "")
 
 
 def _read_funding(path: Path, lead: tuple[str, ...], symbols: Sequence[str]) -> Array:
@@ -465,7 +513,8 @@ def _parse_iso(text: str) -> int:
 
 
 def _read_paper_fills(path: Path, symbols: list[str] | None = None) -> Array:
-    # fills.csv as PaperAccount.record writes it: local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol
+    # fills.csv of an account an earlier arb kept (today's export is the same):
+    # local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol
     # (the symbol column is numbered by ``symbols``; a file without it is one symbol's)
     numbers = {name: i for i, name in enumerate(symbols or ())}
     if not path.is_file():

@@ -12,20 +12,17 @@ Without ``--live-data`` the same engine is fed from recordings through the same 
 
 Ctrl-C or SIGTERM stops it cleanly: paper orders still on their way are cancelled, fills the venue
 already made are kept, the paper account and the trade log are written, and the final report is
-printed. The paper account lives in ``dry_run.state_dir``: ``account.json`` (balances, positions and
-counters, rewritten after every fill) and ``fills.csv`` (one line per fill, appended and flushed), so
-a restart resumes where the last run stopped.
+printed. The paper account (:mod:`arb.execution.paper_account`) lives in ``dry_run.state_dir``: its
+journal ``paper.sqlite`` takes each fill and the account state that goes with it in one transaction,
+so a restart, after a crash at any instant, resumes with every logged fill exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,28 +35,25 @@ from rich.console import Console
 from arb.config import AppConfig
 from arb.errors import ArbError
 from arb.events import ASSET_NAMES
-from arb.execution.risk import RISK_MEMORY_KEY, restore_risk_memory, risk_figures, risk_memory
+from arb.execution.paper_account import KIND_NAMES, PaperAccount, positions_text
+from arb.execution.risk import restore_risk_memory, risk_figures, risk_memory
 from arb.ops.watch import Watch
 from arb.report import pairs_text
 from arb.runtime.engine import Engine
 from arb.strategy.kernel import decide, may_act
-from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, new_intents, new_state, new_view
+from arb.strategy.types import BUY, new_intents, new_state, new_view
 
 __all__ = [
     "DryRunResult",
     "PaperAccount",
     "dry_run_live",
     "dry_run_replay",
+    "positions_text",
     "warm_up_kernel",
     "write_dry_run_report",
 ]
 
 log = logging.getLogger(__name__)
-
-_KIND = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind"}
-_FILLS_HEADER = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol\n"
-_OLD_FILLS_HEADER = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id\n"  # before several symbols
-_FUNDING_HEADER = "local_ts,funding_ts,venue,symbol,rate,mark,position,payment\n"
 
 
 def warm_up_kernel(config: AppConfig) -> None:
@@ -69,301 +63,6 @@ def warm_up_kernel(config: AppConfig) -> None:
     view = new_view()
     may_act(view, make_params(config), 0)
     decide(view, make_params(config), new_state(), 0, new_intents())
-
-
-def _grid(rows: Any, n_symbols: int, what: str) -> list[list[float]]:
-    # A per-(symbol, venue) figure of account.json; a flat pair is one symbol's (written before arb
-    # traded several).
-    if rows and not isinstance(rows[0], list):
-        rows = [rows]
-    out = [[float(x) for x in row] for row in rows]
-    if len(out) != n_symbols or any(len(row) != 2 for row in out):
-        raise ArbError(f"account.json: expected {what} for {n_symbols} symbol(s) on 2 venues, got {rows}")
-    return out
-
-
-@dataclass(slots=True)
-class PaperAccount:
-    """The persistent paper account: inception balances, what happened since, and counters.
-
-    Per-(symbol, venue) figures are lists of ``[binance, bybit]`` in ``symbols`` order; each venue has
-    one quote balance, ``inception_quote[v]`` plus every symbol's ``cash[s][v]``.
-    """
-
-    path: Path
-    inception_base: list[list[float]]
-    inception_quote: tuple[float, float]
-    symbols: list[str]
-    position: list[list[float]] = field(default_factory=list)
-    cash: list[list[float]] = field(default_factory=list)
-    fees: list[list[float]] = field(default_factory=list)
-    funding: list[list[float]] = field(default_factory=list)
-    """Funding received minus paid per (symbol, venue), quote (in ``cash`` too); funding.csv has each."""
-    fills: int = 0
-    next_order_id: int = 1
-    next_pair_id: int = 1
-    last_buy_venue: list[int] = field(default_factory=list)
-    last_sell_venue: list[int] = field(default_factory=list)
-    last_pair_id: list[int] = field(default_factory=list)
-    sessions: int = 0
-    replayed_days: list[str] | None = field(default_factory=list)
-    """UTC days (``YYYY-MM-DD``) of recordings this account has traded in replays; None for an
-    account written before arb kept them (what it traded is then unknown)."""
-    halt: str = ""
-    """Why this account is halted (a risk limit, kept across restarts until ``arb halt --clear``); "" when not."""
-    risk: dict[str, Any] = field(default_factory=dict)
-    """The gate's memory across restarts (the risk day, the last 24 hours' pairs): see
-    :func:`arb.execution.risk.risk_memory`."""
-    resumed: bool = False
-    """True when :meth:`open` loaded an existing account (not saved)."""
-    set_aside: Path | None = None
-    """Where :meth:`open` with ``fresh`` moved the previous account (not saved); None when there was none."""
-
-    def __post_init__(self) -> None:
-        n = len(self.symbols)
-        for name in ("position", "cash", "fees", "funding"):
-            if not getattr(self, name):
-                setattr(self, name, [[0.0, 0.0] for _ in range(n)])
-        for name in ("last_buy_venue", "last_sell_venue", "last_pair_id"):
-            if not getattr(self, name):
-                setattr(self, name, [-1] * n)
-
-    @classmethod
-    def open(cls, state_dir: Path, config: AppConfig, *, fresh: bool = False) -> PaperAccount:
-        """Load ``state_dir/account.json``, or start one from the configuration's starting balances.
-
-        ``fresh`` starts a new account and keeps the old one: ``account.json`` and ``fills.csv`` move
-        into ``state_dir/previous-<UTC time>/`` (named in :attr:`set_aside`); nothing is deleted.
-        A resumed account is laid out in ``[strategy] symbols`` order: a symbol it has not traded yet
-        starts flat, with its configured base; one it holds that is no longer traded is an
-        :class:`~arb.errors.ArbError` (its cash and positions would drop out of the account).
-        """
-        state_dir.mkdir(parents=True, exist_ok=True)
-        path = state_dir / "account.json"
-        names = list(config.symbol_names)
-        if path.exists() and not fresh:
-            data = json.loads(path.read_text())
-            held = [str(x) for x in data.get("symbols", [config.strategy.symbol])]  # one unnamed symbol: the first
-            gone = [name for name in held if name not in names]
-            if gone:
-                raise ArbError(
-                    f"{path}: the paper account holds {', '.join(gone)}, which [strategy] symbols "
-                    f"({', '.join(names)}) does not trade; trade it again, or start a new account with --fresh "
-                    "(the old one is kept)"
-                )
-            n = len(held)
-            grids = {name: _grid(data[name], n, name) for name in ("inception_base", "position", "cash", "fees")}
-            grids["funding"] = _grid(data.get("funding") or [[0.0, 0.0]] * n, n, "funding")
-            lasts = {}
-            for name in ("last_buy_venue", "last_sell_venue", "last_pair_id"):
-                value = data[name]
-                lasts[name] = [int(x) for x in value] if isinstance(value, list) else [int(value)]
-            quote = data["inception_quote"]
-            account = cls(path, [], (float(quote[0]), float(quote[1])), names)
-            for s, name in enumerate(names):
-                if name in held:
-                    k = held.index(name)
-                    account.inception_base.append(grids["inception_base"][k])
-                    for field_name in ("position", "cash", "fees", "funding"):
-                        getattr(account, field_name)[s] = grids[field_name][k]
-                    for field_name, values in lasts.items():
-                        getattr(account, field_name)[s] = values[k]
-                else:
-                    account.inception_base.append(list(config.symbols[s].base))
-            for name in ("fills", "next_order_id", "next_pair_id", "sessions"):
-                setattr(account, name, int(data[name]))
-            account.halt = str(data.get("halt", ""))
-            account.risk = dict(data.get(RISK_MEMORY_KEY, {}))
-            days = data.get("replayed_days")
-            account.replayed_days = None if days is None else [str(d) for d in days]
-            account.resumed = True
-            account._upgrade_fills(held[0])
-            log.info("resuming paper account %s: %d fills so far", path, account.fills)
-            return account
-        set_aside = _set_aside(state_dir) if fresh else None
-        venues = config.venues
-        return cls(
-            path,
-            [list(sym.base) for sym in config.symbols],
-            (venues[0].account.quote, venues[1].account.quote),
-            names,
-            set_aside=set_aside,
-        )
-
-    def _upgrade_fills(self, symbol: str) -> None:
-        # fills.csv written before arb traded several symbols has no symbol column: add it (its fills
-        # were all ``symbol``'s), atomically, so the rows this run appends line up.
-        path = self.fills_path
-        if not path.exists():
-            return
-        with path.open() as f:
-            if f.readline() != _OLD_FILLS_HEADER:
-                return
-            rows = f.read().splitlines()
-        text = _FILLS_HEADER + "".join(f"{row},{symbol}\n" for row in rows if row)
-        _write_atomic(path, text)
-
-    def note_replayed(self, start_ns: int, end_ns: int) -> None:
-        """Remember the UTC days of recorded data from ``start_ns`` to ``end_ns`` as traded (saved with the account)."""
-        day_ns = 86_400 * 1_000_000_000
-        days = {
-            time.strftime("%Y-%m-%d", time.gmtime(d * 86_400)) for d in range(start_ns // day_ns, end_ns // day_ns + 1)
-        }
-        self.replayed_days = sorted(days | set(self.replayed_days or ()))
-
-    def resume_note(self, days: list[str] | None) -> str | None:
-        """What resuming this account means, for the start of a run; None for a new account.
-
-        ``days``: the UTC days a replay is about to trade (None: live data). A replay of days this
-        account already traded trades the same data again, on top of the positions it carries.
-        """
-        if not self.resumed:
-            return None
-        held = positions_text(self.symbols, self.position)
-        note = f"resuming paper account {self.path}: {self.fills} fills in {self.sessions} session(s), positions {held}"
-        if days is None:
-            return note
-        if self.replayed_days is None:
-            again = "its earlier sessions may have traded these recordings already"
-        else:
-            seen = sorted(set(days) & set(self.replayed_days))
-            if not seen:
-                return note + "; the replay trades on top of the carried positions"
-            again = f"it has traded {_day_span(seen)} already"
-        return (
-            f"{note}; {again}: this replay trades the same data again, on top of the carried positions "
-            "(--fresh starts a new account and keeps this one)"
-        )
-
-    @property
-    def fills_path(self) -> Path:
-        """``fills.csv`` beside ``account.json``."""
-        return self.path.with_name("fills.csv")
-
-    @property
-    def funding_path(self) -> Path:
-        """``funding.csv`` beside ``account.json``: one line per funding payment."""
-        return self.path.with_name("funding.csv")
-
-    def record_funding(self, row: Any) -> None:
-        """Take one funding payment (a ``FUNDING_DTYPE`` row): append it to funding.csv (flushed) and
-        rewrite account.json."""
-        s, v, payment = int(row["symbol"]), int(row["venue"]), float(row["payment"])
-        self.cash[s][v] += payment
-        self.funding[s][v] += payment
-        new = not self.funding_path.exists()
-        with self.funding_path.open("a") as f:
-            if new:
-                f.write(_FUNDING_HEADER)
-            f.write(
-                f"{int(row['ts'])},{int(row['funding_ts'])},{ASSET_NAMES[v]},{self.symbols[s]},{float(row['rate'])!r},"
-                f"{float(row['mark'])!r},{float(row['position'])!r},{payment!r}\n"
-            )
-            f.flush()
-            os.fsync(f.fileno())
-        self.save()
-
-    def balances(self) -> tuple[list[list[float]], list[float]]:
-        """(base per symbol and venue, quote per venue) now."""
-        base = [[self.inception_base[s][v] + self.position[s][v] for v in range(2)] for s in range(len(self.symbols))]
-        quote = [self.inception_quote[v] + sum(cash[v] for cash in self.cash) for v in range(2)]
-        return base, quote
-
-    def record(self, fill: Any) -> None:
-        """Take one fill: append it to fills.csv (flushed) and rewrite account.json."""
-        s = int(fill["symbol"])
-        v = int(fill["venue"])
-        side = int(fill["side"])
-        qty = float(fill["qty"])
-        price = float(fill["price"])
-        fee = float(fill["fee"])
-        self.position[s][v] += side * qty
-        self.cash[s][v] -= side * qty * price + fee
-        self.fees[s][v] += fee
-        self.fills += 1
-        new = not self.fills_path.exists()
-        with self.fills_path.open("a") as f:
-            if new:
-                f.write(_FILLS_HEADER)
-            f.write(
-                f"{int(fill['local_ts'])},{ASSET_NAMES[v]},{'buy' if side == BUY else 'sell'},{price!r},{qty!r},"
-                f"{fee!r},{int(fill['pair_id'])},{_KIND.get(int(fill['kind']), '?')},{int(fill['order_id'])},"
-                f"{self.symbols[s]}\n"
-            )
-            f.flush()
-            os.fsync(f.fileno())
-        self.save()
-
-    def save(self) -> None:
-        """Write account.json atomically."""
-        data = {
-            "symbols": self.symbols,
-            "inception_base": self.inception_base,
-            "inception_quote": list(self.inception_quote),
-            "position": self.position,
-            "cash": self.cash,
-            "fees": self.fees,
-            "funding": self.funding,
-            "fills": self.fills,
-            "next_order_id": self.next_order_id,
-            "next_pair_id": self.next_pair_id,
-            "last_buy_venue": self.last_buy_venue,
-            "last_sell_venue": self.last_sell_venue,
-            "last_pair_id": self.last_pair_id,
-            "sessions": self.sessions,
-            "replayed_days": self.replayed_days,
-            "halt": self.halt,
-            RISK_MEMORY_KEY: self.risk,
-        }
-        _write_atomic(self.path, json.dumps(data, indent=2))
-
-
-def positions_text(symbols: list[str] | tuple[str, ...], position: Any) -> str:
-    """Positions per venue, ``+0.001 | -0.001``; with several symbols each one named."""
-    parts = [f"{float(position[s][0]):+.8g} | {float(position[s][1]):+.8g}" for s in range(len(symbols))]
-    if len(symbols) == 1:
-        return parts[0]
-    return ", ".join(f"{name} {part}" for name, part in zip(symbols, parts, strict=True))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _set_aside(state_dir: Path) -> Path | None:
-    # Move account.json and fills.csv into a new previous-<UTC time>/ folder; None when neither exists.
-    files = [state_dir / name for name in ("account.json", "fills.csv", "funding.csv") if (state_dir / name).exists()]
-    if not files:
-        return None
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    folder = state_dir / f"previous-{stamp}"
-    n = 1
-    while folder.exists():
-        n += 1
-        folder = state_dir / f"previous-{stamp}-{n}"
-    folder.mkdir()
-    for file in files:
-        file.rename(folder / file.name)
-    return folder
-
-
-def _day_span(days: list[str]) -> str:
-    # "2024-08-08", "2024-08-08 and 2024-08-09", "2024-08-08 to 2024-08-10 (3 days)"
-    if len(days) == 1:
-        return days[0]
-    if len(days) == 2:
-        return f"{days[0]} and {days[1]}"
-    return f"{days[0]} to {days[-1]} ({len(days)} days)"
 
 
 def make_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[Any], None]) -> Engine:
@@ -440,7 +139,7 @@ class _Reporter:
         price = float(row["price"])
         self.console.print(
             f"fill {ASSET_NAMES[int(row['venue'])]:<7} {'buy ' if side == BUY else 'sell'} {qty:.8g} @ {price:.8g} "
-            f"fee {float(row['fee']):.6g} (pair {int(row['pair_id'])}, {_KIND.get(int(row['kind']), '?')})",
+            f"fee {float(row['fee']):.6g} (pair {int(row['pair_id'])}, {KIND_NAMES.get(int(row['kind']), '?')})",
             highlight=False,
             soft_wrap=True,
         )

@@ -735,11 +735,13 @@ def _cmd_halt(args: Any) -> int:
     from arb.config import load_config
     from arb.execution.journaling import open_execution_journal
     from arb.execution.kill import HALT_KEY
+    from arb.execution.paper_account import DB_NAME, update_paper_halt
     from arb.execution.risk import RISK_MEMORY_KEY, clear_day, day_pause_text, make_limits
 
     config = load_config(args.config)
     limits = make_limits(config.risk)
-    paper = (args.state_dir or config.dry_run.state_dir) / "account.json"
+    paper_dir = args.state_dir or config.dry_run.state_dir
+    paper = paper_dir / DB_NAME
     journal = open_execution_journal(config.live)
     pauses: dict[str, str | None] = {}
     try:
@@ -755,18 +757,11 @@ def _cmd_halt(args: Any) -> int:
     finally:
         journal.close()
     paper_halt = ""
-    if paper.exists():
-        data = json.loads(paper.read_text())
-        paper_halt = str(data.get("halt", ""))
-        paper_memory = dict(data.get(RISK_MEMORY_KEY, {}))
+    new_halt = "" if args.clear else args.set  # None: shown, not changed
+    found = update_paper_halt(paper_dir, config.strategy.symbol, halt=new_halt, clear=args.clear)
+    if found is not None:
+        paper, paper_halt, paper_memory = found
         pauses["paper account"] = day_pause_text(paper_memory, limits, time.time_ns())
-        if args.clear or args.set:
-            data["halt"] = "" if args.clear else args.set
-            if args.clear and paper_memory:
-                data[RISK_MEMORY_KEY] = clear_day(paper_memory)
-            tmp = paper.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data, indent=2))
-            os.replace(tmp, paper)
     for name, halt in ((f"arb live ({config.live.account})", live_halt), (f"paper account ({paper})", paper_halt)):
         now = "" if args.clear else (args.set or halt)
         if args.clear and halt:

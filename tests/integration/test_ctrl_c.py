@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from arb.execution.paper_account import read_paper_account
 from tests.helpers import ROOT
 from tests.replay.test_paper_account import _config
 
@@ -40,4 +41,5 @@ async def test_ctrl_c_in_a_replayed_dry_run_writes_the_report_and_exits_130(tmp_
     assert b"Traceback" not in stderr
     assert b"(interrupted, paper account" in stdout
     assert json.loads((out / "summary.json").read_text())["meta"]["interrupted"] is True
-    assert json.loads((state / "account.json").read_text())["sessions"] == 1
+    account = read_paper_account(state)
+    assert account is not None and account.sessions == 1

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from arb.cli import main
+from arb.execution.paper_account import PaperAccountRecords, read_paper_account
 from tests.scenarios import Change, standing_spread_config
 
 
@@ -27,6 +28,12 @@ def _config(tmp_path: Path, risk: dict[str, float] | None = None) -> Path:
     )
 
 
+def _account(state: Path) -> PaperAccountRecords:
+    account = read_paper_account(state)
+    assert account is not None
+    return account
+
+
 def _dry_run(config: Path, state: Path, out: Path) -> int:
     return main(["dry-run", "--config", str(config), "--speed", "max", "--state-dir", str(state), "--out", str(out)])
 
@@ -36,15 +43,15 @@ def test_a_halt_is_kept_in_the_paper_account_until_arb_halt_clears_it(
 ) -> None:
     config, state = _config(tmp_path), tmp_path / "paper"
     assert _dry_run(config, state, tmp_path / "r1") == 0
-    account = json.loads((state / "account.json").read_text())
-    assert account["halt"] == "risk limit [risk] max_drawdown"
+    account = _account(state)
+    assert account.halt == "risk limit [risk] max_drawdown"
     capsys.readouterr()
-    fills = account["fills"]
+    fills = len(account.fills)
 
     assert _dry_run(config, state, tmp_path / "r2") == 0  # the same opportunity again: halted, no pair
     again = capsys.readouterr()
     assert "HALTED (risk limit [risk] max_drawdown)" in again.out + again.err
-    assert json.loads((state / "account.json").read_text())["fills"] == fills
+    assert len(_account(state).fills) == fills
     summary = json.loads((tmp_path / "r2" / "summary.json").read_text())
     assert summary["meta"]["risk_state"]["refused"]["halt"] >= 1
 
@@ -52,9 +59,9 @@ def test_a_halt_is_kept_in_the_paper_account_until_arb_halt_clears_it(
     assert "HALTED: risk limit [risk] max_drawdown" in capsys.readouterr().out
     assert main(["halt", "--config", str(config), "--state-dir", str(state), "--clear"]) == 0
     assert "halt cleared (was: risk limit [risk] max_drawdown)" in capsys.readouterr().out
-    assert json.loads((state / "account.json").read_text())["halt"] == ""
+    assert _account(state).halt == ""
     assert _dry_run(config, state, tmp_path / "r3") == 0
-    assert json.loads((state / "account.json").read_text())["fills"] > fills  # trading again
+    assert len(_account(state).fills) > fills  # trading again
 
 
 def test_arb_halt_sets_and_clears_the_live_journals_halt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,10 +80,10 @@ def test_the_daily_loss_pause_outlives_a_restart_on_the_same_risk_day_until_arb_
 ) -> None:
     config, state = _config(tmp_path, {"max_drawdown": 1e6, "max_daily_loss": 5.0}), tmp_path / "paper"
     assert _dry_run(config, state, tmp_path / "r1") == 0
-    account = json.loads((state / "account.json").read_text())
-    assert account["halt"] == ""  # a pause, not a halt
-    assert account["risk_memory"]["day_halted"] != 0
-    fills = account["fills"]
+    account = _account(state)
+    assert account.halt == ""  # a pause, not a halt
+    assert account.risk["day_halted"] != 0
+    fills = len(account.fills)
     capsys.readouterr()
 
     assert _dry_run(config, state, tmp_path / "r2") == 0  # a restart the same risk day: still paused
@@ -84,14 +91,14 @@ def test_the_daily_loss_pause_outlives_a_restart_on_the_same_risk_day_until_arb_
     assert (
         "PAUSED (daily loss limit ([risk] max_daily_loss) reached: no new pair until 00:00 UTC" in again.out + again.err
     )
-    assert json.loads((state / "account.json").read_text())["fills"] == fills
+    assert len(_account(state).fills) == fills
     summary = json.loads((tmp_path / "r2" / "summary.json").read_text())
     assert summary["meta"]["risk_state"]["refused"]["max_daily_loss"] >= 1
 
     assert main(["halt", "--config", str(config), "--state-dir", str(state), "--clear"]) == 0
-    assert "day_halted" not in json.loads((state / "account.json").read_text())["risk_memory"]
+    assert "day_halted" not in _account(state).risk
     assert _dry_run(config, state, tmp_path / "r3") == 0
-    assert json.loads((state / "account.json").read_text())["fills"] > fills  # trading again
+    assert len(_account(state).fills) > fills  # trading again
 
 
 def test_live_keeps_the_gates_memory_in_the_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

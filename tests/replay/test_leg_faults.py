@@ -19,6 +19,7 @@ import pytest
 from arb.cli import main
 from arb.config import AppConfig, LegFaultRates, LegFaultsConfig, load_config
 from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT
+from arb.execution.paper_account import read_paper_account
 from arb.report import leg_figures
 from arb.runtime.backtest import run_backtest
 from arb.runtime.parity import run_live_replay, run_parity, zero_latency
@@ -266,7 +267,8 @@ def test_backtest_and_dry_run_reports_name_the_naked_leg(tmp_path: Path, capsys:
            "--out", str(tmp_path / "dry")]  # fmt: skip
     assert main(dry) == 0
     # the paper account keeps the halt: the next dry run opens no pair until arb halt --clear
-    assert json.loads((tmp_path / "paper" / "account.json").read_text())["halt"] == "hedge failed after 2 attempts"
+    kept = read_paper_account(tmp_path / "paper")
+    assert kept is not None and kept.halt == "hedge failed after 2 attempts"
     # the dry run's account line (stderr) is followed by the alert arb live prints
     assert "NAKED LEG after 2 hedge attempts: binance long 0.01" in capsys.readouterr().err
     summary = json.loads((tmp_path / "dry" / "summary.json").read_text())

@@ -147,6 +147,7 @@ def test_the_paper_account_keeps_each_symbol_and_refuses_to_drop_one(two_symbols
 
     from arb.errors import ArbError
     from arb.runtime.live import PaperAccount, dry_run_replay
+    from arb.strategy.types import FILL_DTYPE
 
     config = _config(tmp_path, two_symbols)
     state = tmp_path / "paper"
@@ -169,9 +170,15 @@ def test_the_paper_account_keeps_each_symbol_and_refuses_to_drop_one(two_symbols
     btc_only = config.for_symbol(0)
     with pytest.raises(ArbError, match="holds ETHUSDT, which \\[strategy\\] symbols \\(BTCUSDT\\) does not trade"):
         PaperAccount.open(state, btc_only)
-    single = PaperAccount.open(tmp_path / "single", btc_only)  # an account that traded BTCUSDT alone ...
-    single.position[0] = [0.002, -0.002]
-    single.save()
-    grown = PaperAccount.open(tmp_path / "single", config)  # ... trades ETHUSDT too: it starts flat there
-    assert grown.symbols == ["BTCUSDT", "ETHUSDT"] and grown.position == [[0.002, -0.002], [0.0, 0.0]]
-    assert grown.inception_base[1] == [1.0, 1.0]
+    with PaperAccount.open(tmp_path / "single", btc_only) as single:  # an account that traded BTCUSDT alone ...
+        single.next_order_id, single.next_pair_id = 3, 2
+        for venue, side in ((0, 1), (1, -1)):
+            fill = np.zeros(1, FILL_DTYPE)[0]
+            fill["venue"], fill["side"], fill["qty"] = venue, side, 0.002
+            fill["price"], fill["order_id"], fill["pair_id"] = 60_000.0, venue + 1, 1
+            single.record(fill)
+    with PaperAccount.open(tmp_path / "single", config) as grown:  # ... trades ETHUSDT too: it starts flat there
+        assert grown.symbols == ["BTCUSDT", "ETHUSDT"] and grown.position == [[0.002, -0.002], [0.0, 0.0]]
+        assert grown.inception_base[1] == [1.0, 1.0]
+    account.close()
+    again.close()

@@ -3,12 +3,12 @@ resuming a replay says that it trades the same recorded data again on top of the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from arb.cli import main
+from arb.execution.paper_account import read_paper_account
 from tests.scenarios import standing_spread_config
 
 
@@ -28,19 +28,19 @@ def test_resuming_a_replay_says_it_trades_the_same_data_again(
     assert _dry_run(config, state, tmp_path / "r1") == 0
     first = capsys.readouterr().err
     assert "resuming" not in first  # a new account: nothing to say
-    account = json.loads((state / "account.json").read_text())
-    assert account["fills"] > 0 and account["replayed_days"] == ["2024-05-06"]
+    account = read_paper_account(state)
+    assert account is not None and len(account.fills) > 0 and account.replayed_days == ["2024-05-06"]
 
     assert _dry_run(config, state, tmp_path / "r2") == 0
     err = capsys.readouterr().err
-    assert f"resuming paper account {state / 'account.json'}: {account['fills']} fills" in err
+    assert f"resuming paper account {state / 'paper.sqlite'}: {len(account.fills)} fills" in err
     assert "it has traded 2024-05-06 already: this replay trades the same data again, on top of the carried" in err
 
 
 def test_fresh_keeps_the_old_account_and_names_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config, state = _config(tmp_path), tmp_path / "paper"
     assert _dry_run(config, state, tmp_path / "r1") == 0
-    old_account = (state / "account.json").read_text()
+    old_account = read_paper_account(state)
     old_fills = (state / "fills.csv").read_text()
     capsys.readouterr()
 
@@ -48,9 +48,12 @@ def test_fresh_keeps_the_old_account_and_names_where(tmp_path: Path, capsys: pyt
     err = capsys.readouterr().err
     [kept] = list(state.glob("previous-*"))
     assert f"the previous one is kept in {kept}" in err and "resuming" not in err
-    assert (kept / "account.json").read_text() == old_account
+    kept_account = read_paper_account(kept)
+    assert old_account is not None and kept_account is not None
+    assert kept_account.fills == old_account.fills and kept_account.sessions == old_account.sessions == 1
     assert (kept / "fills.csv").read_text() == old_fills
-    assert json.loads((state / "account.json").read_text())["sessions"] == 1  # the new account's first
+    new = read_paper_account(state)
+    assert new is not None and new.sessions == 1  # the new account's first
 
     assert _dry_run(config, state, tmp_path / "r3", "--fresh") == 0  # a second --fresh keeps both
     assert len(list(state.glob("previous-*"))) == 2

@@ -208,7 +208,7 @@ def _config(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("no account", "--state-dir: expected a paper account folder with account.json"),
+        ("no account", "--state-dir: expected a paper account folder with paper.sqlite"),
         ("not a backtest", "--results: expected a backtest report folder with summary.json"),
         ("state with backtest", "--state-dir: expected only with --source paper or live"),
         ("no journal", "--state-dir: expected the live journal"),

@@ -1,0 +1,968 @@
+"""The paper account of ``arb dry-run``: one journal per account, written atomically at each fill.
+
+The account lives in its folder (``[dry_run] state_dir``, default ``paper/``):
+
+- ``paper.sqlite``: the journal (:mod:`arb.journal.paper`), the one source of truth. Each fill is one
+  transaction holding the fill's row and the account state that changed with it (order and pair
+  counters, each symbol's last pair, the risk gate's memory); each funding payment, halt, risk event
+  and session end likewise. A crash before the commit leaves the fill unlogged (the restart trades
+  from the state before it); a crash after it leaves both. Positions, cash, fees, funding and the
+  fill count are not stored: :meth:`PaperAccount.open` replays the rows, in the order they were
+  booked, with the operations the running account used, so the account it resumes is the log's.
+- ``fills.csv`` and ``funding.csv``: readable exports, one line per fill and per payment, appended
+  after each commit (flushed, not synced) and rewritten from the journal at open when they differ
+  from it. Never read back.
+- ``paper.lock``: held by the process writing the account (``arb dry-run``, ``arb halt``); a second
+  one is refused. The lock is a POSIX record lock, so it belongs to the process: two account objects
+  on one folder in one process share it.
+
+An account written by an earlier arb (``account.json`` rewritten after each fill, ``fills.csv`` and
+``funding.csv`` appended before it) is migrated once, in one transaction, when it is first opened;
+its files then move into ``migrated-<UTC time>/`` in the same folder. Its fills and payments are taken
+from the CSV files (written first, synced): an ``account.json`` a crash left one or more fills behind
+is rebuilt from them, and the open says so; any other disagreement between the files is an error and
+nothing is migrated. ``--fresh`` moves the account (journal, exports, or the older files) into
+``previous-<UTC time>/``; nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Final, Self
+
+from arb.errors import ArbError
+from arb.events import ASSET_NAMES
+from arb.execution.failpoints import failpoint
+from arb.execution.risk import RISK_MEMORY_KEY, clear_day
+from arb.journal.journal import JournalError
+from arb.journal.paper import PaperJournal, PaperRecords, read_paper_journal
+from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
+
+if TYPE_CHECKING:
+    from arb.config import AppConfig
+
+__all__ = [
+    "DB_NAME",
+    "FILLS_CSV",
+    "FILLS_HEADER",
+    "FUNDING_CSV",
+    "FUNDING_HEADER",
+    "KIND_NAMES",
+    "LEGACY_ACCOUNT",
+    "PaperAccount",
+    "PaperAccountRecords",
+    "positions_text",
+    "read_paper_account",
+    "update_paper_halt",
+]
+
+log = logging.getLogger(__name__)
+
+DB_NAME: Final = "paper.sqlite"
+"""The journal's file name in the account's folder."""
+LOCK_NAME: Final = "paper.lock"
+FILLS_CSV: Final = "fills.csv"
+FUNDING_CSV: Final = "funding.csv"
+LEGACY_ACCOUNT: Final = "account.json"
+"""The state file of accounts written by earlier versions (migrated at open)."""
+FILLS_HEADER: Final = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol\n"
+_OLD_FILLS_HEADER: Final = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id\n"  # before several symbols
+FUNDING_HEADER: Final = "local_ts,funding_ts,venue,symbol,rate,mark,position,payment\n"
+KIND_NAMES: Final = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind"}
+"""An intent kind's name in ``fills.csv`` (a fill of no known kind is written ``?``)."""
+_KINDS: Final = {name: kind for kind, name in KIND_NAMES.items()}
+_VENUES: Final = {name: v for v, name in enumerate(ASSET_NAMES)}
+_SIDES: Final = {"buy": BUY, "sell": SELL}
+
+# the journal's state keys (JSON values)
+_ACCOUNT: Final = "account"  # symbols, inception base per symbol, inception quote per venue
+_COUNTERS: Final = "counters"  # next order and pair ids, each symbol's last pair
+_SESSIONS: Final = "sessions"
+_DAYS: Final = "replayed_days"
+_HALT: Final = "halt"
+_RISK: Final = RISK_MEMORY_KEY
+_MIGRATED: Final = "migrated_from"  # the older account.json this journal was made from (its sha256)
+_SOURCE: Final = "dry-run"
+_MIGRATED_SOURCE: Final = "migrated"
+
+
+@dataclass(slots=True)
+class PaperAccount:
+    """The persistent paper account: inception balances, what happened since, and counters.
+
+    Per-(symbol, venue) figures are lists of ``[binance, bybit]`` in ``symbols`` order; each venue has
+    one quote balance, ``inception_quote[v]`` plus every symbol's ``cash[s][v]``. Open one with
+    :meth:`open` (journaled); one made directly has no journal and keeps everything in memory.
+    """
+
+    path: Path
+    """The account's journal, ``<folder>/paper.sqlite``."""
+    inception_base: list[list[float]]
+    inception_quote: tuple[float, float]
+    symbols: list[str]
+    position: list[list[float]] = field(default_factory=list)
+    cash: list[list[float]] = field(default_factory=list)
+    fees: list[list[float]] = field(default_factory=list)
+    funding: list[list[float]] = field(default_factory=list)
+    """Funding received minus paid per (symbol, venue), quote (in ``cash`` too); funding.csv has each."""
+    fills: int = 0
+    next_order_id: int = 1
+    next_pair_id: int = 1
+    last_buy_venue: list[int] = field(default_factory=list)
+    last_sell_venue: list[int] = field(default_factory=list)
+    last_pair_id: list[int] = field(default_factory=list)
+    sessions: int = 0
+    replayed_days: list[str] | None = field(default_factory=list)
+    """UTC days (``YYYY-MM-DD``) of recordings this account has traded in replays; None for an
+    account written before arb kept them (what it traded is then unknown)."""
+    halt: str = ""
+    """Why this account is halted (a risk limit, kept across restarts until ``arb halt --clear``); "" when not."""
+    risk: dict[str, Any] = field(default_factory=dict)
+    """The gate's memory across restarts (the risk day, the last 24 hours' pairs): see
+    :func:`arb.execution.risk.risk_memory`."""
+    resumed: bool = False
+    """True when :meth:`open` loaded an existing account."""
+    set_aside: Path | None = None
+    """Where :meth:`open` with ``fresh`` moved the previous account; None when there was none."""
+    notes: list[str] = field(default_factory=list)
+    """What :meth:`open` did that a person should know (a migration, a rebuilt account.json)."""
+    journal: PaperJournal | None = field(default=None, repr=False)
+    _lock: IO[str] | None = field(default=None, repr=False)
+    _seq: int = field(default=0, repr=False)  # the last booking number (fills and funding)
+    _written: dict[str, str] = field(default_factory=dict, repr=False)  # state values as committed
+    _exports: dict[str, IO[str]] = field(default_factory=dict, repr=False)  # fills.csv, funding.csv
+    _definition: str = field(default="", repr=False)  # the account's symbols and inception balances, as JSON
+
+    def __post_init__(self) -> None:
+        n = len(self.symbols)
+        for name in ("position", "cash", "fees", "funding"):
+            if not getattr(self, name):
+                setattr(self, name, [[0.0, 0.0] for _ in range(n)])
+        for name in ("last_buy_venue", "last_sell_venue", "last_pair_id"):
+            if not getattr(self, name):
+                setattr(self, name, [-1] * n)
+
+    # -- opening and closing ----------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, state_dir: Path, config: AppConfig, *, fresh: bool = False) -> PaperAccount:
+        """Open the account in ``state_dir`` (its journal, ``paper.sqlite``), or start one from the
+        configuration's starting balances; an account of an earlier arb (``account.json``) is migrated.
+
+        The caller's process becomes the account's one writer until :meth:`close` (or its end); an
+        account another process writes is refused with :class:`~arb.journal.JournalError`.
+        ``fresh`` starts a new account and keeps the old one: its files move into
+        ``state_dir/previous-<UTC time>/`` (named in :attr:`set_aside`); nothing is deleted.
+        A resumed account is laid out in ``[strategy] symbols`` order: a symbol it has not traded yet
+        starts flat, with its configured base; one it holds that is no longer traded is an
+        :class:`~arb.errors.ArbError` (its cash and positions would drop out of the account). A journal
+        whose counters are behind its own fills is damaged: :class:`~arb.journal.JournalError`.
+        """
+        state_dir.mkdir(parents=True, exist_ok=True)
+        lock = _lock(state_dir)
+        journal: PaperJournal | None = None
+        try:
+            set_aside = _set_aside(state_dir) if fresh else None
+            journal, notes = _open_journal(state_dir, config.strategy.symbol)
+            records = journal.records()
+            if _ACCOUNT in records.state:
+                account = cls._resume(state_dir / DB_NAME, records, config)
+            else:
+                venues = config.venues
+                account = cls(
+                    state_dir / DB_NAME,
+                    [list(sym.base) for sym in config.symbols],
+                    (venues[0].account.quote, venues[1].account.quote),
+                    list(config.symbol_names),
+                )
+            account.set_aside, account.notes = set_aside, notes
+            account.journal, account._lock = journal, lock
+            account._written = dict(records.state)
+            for path, header, lines in (
+                (account.fills_path, FILLS_HEADER, map(_fill_line, records.fills)),
+                (account.funding_path, FUNDING_HEADER, map(_funding_line, records.funding)),
+            ):
+                kept = _sync_export(path, header, lines)
+                if kept is not None:
+                    account.notes.append(f"{path} held lines its journal does not (kept in {kept}); rewritten")
+        except BaseException:
+            if journal is not None:
+                journal.close()
+            lock.close()
+            raise
+        if account.resumed:
+            log.info("resuming paper account %s: %d fills so far", account.path, account.fills)
+        return account
+
+    @classmethod
+    def _resume(cls, path: Path, records: PaperRecords, config: AppConfig) -> PaperAccount:
+        try:
+            return cls._resume_from(path, records, config)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise JournalError(
+                f"paper journal {path}: its account state cannot be read ({error!r}): the journal is damaged; "
+                "nothing was changed (--fresh starts a new account and keeps this one)"
+            ) from None
+
+    @classmethod
+    def _resume_from(cls, path: Path, records: PaperRecords, config: AppConfig) -> PaperAccount:
+        names = list(config.symbol_names)
+        saved = records.value(_ACCOUNT)
+        held = [str(name) for name in saved["symbols"]]
+        gone = [name for name in held if name not in names]
+        if gone:
+            raise ArbError(
+                f"{path}: the paper account holds {', '.join(gone)}, which [strategy] symbols "
+                f"({', '.join(names)}) does not trade; trade it again, or start a new account with --fresh "
+                "(the old one is kept)"
+            )
+        base = saved["inception_base"]
+        quote = saved["inception_quote"]
+        inception = [
+            [float(x) for x in base[name]] if name in held else list(config.symbols[s].base)
+            for s, name in enumerate(names)
+        ]
+        account = cls(path, inception, (float(quote[0]), float(quote[1])), names)
+        account._replay(records)
+        counters = records.value(_COUNTERS, {})
+        account.next_order_id = int(counters.get("next_order_id", 1))
+        account.next_pair_id = int(counters.get("next_pair_id", 1))
+        for s, name in enumerate(names):
+            last = counters.get("symbols", {}).get(name, {})
+            account.last_buy_venue[s] = int(last.get("last_buy_venue", -1))
+            account.last_sell_venue[s] = int(last.get("last_sell_venue", -1))
+            account.last_pair_id[s] = int(last.get("last_pair_id", -1))
+        account.sessions = int(records.value(_SESSIONS, 0))
+        days = records.value(_DAYS, [])
+        account.replayed_days = None if days is None else [str(d) for d in days]
+        account.halt = str(records.value(_HALT, ""))
+        account.risk = dict(records.value(_RISK, {}))
+        account.resumed = True
+        account._check(records)
+        return account
+
+    def _replay(self, records: PaperRecords) -> None:
+        # Positions, cash, fees, funding and the fill count from the rows, in booking order, with the
+        # operations record() and record_funding() use: the figures the account had when it wrote them.
+        numbers = {name: s for s, name in enumerate(self.symbols)}
+        rows = sorted(
+            [(int(r["seq"]), True, r) for r in records.fills] + [(int(r["seq"]), False, r) for r in records.funding],
+            key=lambda x: x[0],
+        )
+        for _, is_fill, row in rows:
+            try:
+                s, v = numbers[row["symbol"]], _VENUES[row["venue"]]
+            except KeyError:
+                raise JournalError(
+                    f"paper journal {self.path}: booking {row['seq']} names {row['symbol']} on {row['venue']}, "
+                    f"which the account ({', '.join(self.symbols)} on {', '.join(ASSET_NAMES)}) does not hold: "
+                    "the journal is damaged"
+                ) from None
+            if is_fill:
+                self._apply_fill(s, v, int(row["side"]), float(row["qty"]), float(row["price"]), float(row["fee"]))
+            else:
+                self._apply_funding(s, v, float(row["payment"]))
+        self._seq = records.last_seq
+
+    def _check(self, records: PaperRecords) -> None:
+        # The counters were committed with every fill: a fill at or past them means a damaged journal.
+        orders = max((int(r["order_id"]) for r in records.fills), default=0)
+        pairs = max((int(r["pair_id"]) for r in records.fills), default=0)
+        if orders >= self.next_order_id or pairs >= self.next_pair_id:
+            raise JournalError(
+                f"paper journal {self.path}: its counters (next order id {self.next_order_id}, next pair id "
+                f"{self.next_pair_id}) are behind its own fills (order id {orders}, pair id {pairs}): the journal "
+                "is damaged or was edited; nothing was changed (--fresh starts a new account and keeps this one)"
+            )
+
+    def close(self) -> None:
+        """Close the exports and the journal, and release the account's lock (the figures stay readable)."""
+        for handle in self._exports.values():
+            handle.close()
+        self._exports.clear()
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- what happens -----------------------------------------------------------------------------
+
+    def record(self, fill: Any) -> None:
+        """Take one fill (a ``FILL_DTYPE`` row): commit it with the account state in one transaction,
+        then count it in the account and append it to fills.csv.
+
+        Raises :class:`~arb.journal.JournalError` when the journal cannot be written: the fill is then
+        neither logged nor counted (the dry run stops; its restart trades from the state before it).
+        """
+        s = int(fill["symbol"])
+        v = int(fill["venue"])
+        side = int(fill["side"])
+        qty = float(fill["qty"])
+        price = float(fill["price"])
+        fee = float(fill["fee"])
+        row = {
+            "seq": self._seq + 1,
+            "local_ts_ns": int(fill["local_ts"]),
+            "exch_ts_ns": int(fill["exch_ts"]),
+            "venue": ASSET_NAMES[v],
+            "symbol": self.symbols[s],
+            "side": side,
+            "price": price,
+            "qty": qty,
+            "fee": fee,
+            "pair_id": int(fill["pair_id"]),
+            "kind": int(fill["kind"]),
+            "order_id": int(fill["order_id"]),
+            "source": _SOURCE,
+        }
+        failpoint("paper_fill_taken")
+        self._book(fills=[row])
+        self._seq += 1
+        self._apply_fill(s, v, side, qty, price, fee)
+        failpoint("paper_fill_committed")
+        self._export(FILLS_CSV, FILLS_HEADER, _fill_line(row))
+        failpoint("paper_fill_exported")
+
+    def record_funding(self, row: Any) -> None:
+        """Take one funding payment (a ``FUNDING_DTYPE`` row): commit it with the account state in one
+        transaction, then credit it and append it to funding.csv (errors as :meth:`record`)."""
+        s, v, payment = int(row["symbol"]), int(row["venue"]), float(row["payment"])
+        booked = {
+            "seq": self._seq + 1,
+            "local_ts_ns": int(row["ts"]),
+            "funding_ts_ns": int(row["funding_ts"]),
+            "venue": ASSET_NAMES[v],
+            "symbol": self.symbols[s],
+            "rate": float(row["rate"]),
+            "mark": float(row["mark"]),
+            "position": float(row["position"]),
+            "payment": payment,
+            "source": _SOURCE,
+        }
+        self._book(funding=[booked])
+        self._seq += 1
+        self._apply_funding(s, v, payment)
+        self._export(FUNDING_CSV, FUNDING_HEADER, _funding_line(booked))
+
+    def save(self) -> None:
+        """Commit the account state that changed since the last commit (counters, sessions, replayed
+        days, the halt, the risk memory), in one transaction; nothing when nothing changed."""
+        self._book()
+
+    def _apply_fill(self, s: int, v: int, side: int, qty: float, price: float, fee: float) -> None:
+        self.position[s][v] += side * qty
+        self.cash[s][v] -= side * qty * price + fee
+        self.fees[s][v] += fee
+        self.fills += 1
+
+    def _apply_funding(self, s: int, v: int, payment: float) -> None:
+        self.cash[s][v] += payment
+        self.funding[s][v] += payment
+
+    def _state(self) -> dict[str, str]:
+        # The journal's state values of this account now. Its definition (symbols, inception) does not
+        # change while it is open; a new account's, or a resumed one laid out anew (a symbol added), goes
+        # with the first commit: until then the folder holds no account.
+        if not self._definition:
+            self._definition = json.dumps(
+                {
+                    "symbols": self.symbols,
+                    "inception_base": dict(zip(self.symbols, self.inception_base, strict=True)),
+                    "inception_quote": list(self.inception_quote),
+                }
+            )
+        values = {
+            _ACCOUNT: self._definition,
+            _COUNTERS: json.dumps(
+                {
+                    "next_order_id": self.next_order_id,
+                    "next_pair_id": self.next_pair_id,
+                    "symbols": {
+                        name: {
+                            "last_buy_venue": self.last_buy_venue[s],
+                            "last_sell_venue": self.last_sell_venue[s],
+                            "last_pair_id": self.last_pair_id[s],
+                        }
+                        for s, name in enumerate(self.symbols)
+                    },
+                }
+            ),
+            _SESSIONS: str(self.sessions),
+            _DAYS: json.dumps(self.replayed_days),
+            _HALT: json.dumps(self.halt),
+            _RISK: json.dumps(self.risk),
+        }
+        return values
+
+    def _book(self, *, fills: Sequence[dict[str, Any]] = (), funding: Sequence[dict[str, Any]] = ()) -> None:
+        # One transaction: the rows and every state value that changed since the last commit.
+        if self.journal is None:
+            return
+        changed = {k: v for k, v in self._state().items() if self._written.get(k) != v}
+        if not (fills or funding or changed):
+            return
+        self.journal.book(fills=fills, funding=funding, state=changed)
+        self._written.update(changed)
+
+    def _export(self, name: str, header: str, line: str) -> None:
+        # Append one line to a readable export (after the commit; flushed, not synced: the journal is
+        # the record, and open() rewrites an export that differs from it).
+        if self.journal is None:
+            return
+        handle = self._exports.get(name)
+        if handle is None:
+            path = self.path.with_name(name)
+            new = not path.exists() or path.stat().st_size == 0
+            handle = self._exports[name] = path.open("a", encoding="utf-8")
+            if new:
+                handle.write(header)
+        handle.write(line)
+        handle.flush()
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    @property
+    def fills_path(self) -> Path:
+        """``fills.csv`` beside the journal: one line per fill (an export, never read back)."""
+        return self.path.with_name(FILLS_CSV)
+
+    @property
+    def funding_path(self) -> Path:
+        """``funding.csv`` beside the journal: one line per funding payment (an export, never read back)."""
+        return self.path.with_name(FUNDING_CSV)
+
+    def balances(self) -> tuple[list[list[float]], list[float]]:
+        """(base per symbol and venue, quote per venue) now."""
+        base = [[self.inception_base[s][v] + self.position[s][v] for v in range(2)] for s in range(len(self.symbols))]
+        quote = [self.inception_quote[v] + sum(cash[v] for cash in self.cash) for v in range(2)]
+        return base, quote
+
+    def note_replayed(self, start_ns: int, end_ns: int) -> None:
+        """Remember the UTC days of recorded data from ``start_ns`` to ``end_ns`` as traded (saved with the account)."""
+        day_ns = 86_400 * 1_000_000_000
+        days = {
+            time.strftime("%Y-%m-%d", time.gmtime(d * 86_400)) for d in range(start_ns // day_ns, end_ns // day_ns + 1)
+        }
+        self.replayed_days = sorted(days | set(self.replayed_days or ()))
+
+    def resume_note(self, days: list[str] | None) -> str | None:
+        """What resuming this account means, for the start of a run; None for a new account.
+
+        ``days``: the UTC days a replay is about to trade (None: live data). A replay of days this
+        account already traded trades the same data again, on top of the positions it carries.
+        """
+        if not self.resumed:
+            return None
+        held = positions_text(self.symbols, self.position)
+        note = f"resuming paper account {self.path}: {self.fills} fills in {self.sessions} session(s), positions {held}"
+        if days is None:
+            return note
+        if self.replayed_days is None:
+            again = "its earlier sessions may have traded these recordings already"
+        else:
+            seen = sorted(set(days) & set(self.replayed_days))
+            if not seen:
+                return note + "; the replay trades on top of the carried positions"
+            again = f"it has traded {_day_span(seen)} already"
+        return (
+            f"{note}; {again}: this replay trades the same data again, on top of the carried positions "
+            "(--fresh starts a new account and keeps this one)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PaperAccountRecords:
+    """What a reader (``arb report``, the daily report) sees of a paper account's journal."""
+
+    path: Path
+    """The journal."""
+    symbols: list[str]
+    inception_base: list[list[float]]
+    """Per symbol (``symbols`` order), ``[binance, bybit]``."""
+    inception_quote: tuple[float, float]
+    halt: str
+    fills: list[dict[str, Any]]
+    """``paper_fills`` rows in booking order (:mod:`arb.journal.paper`)."""
+    funding: list[dict[str, Any]]
+    """``paper_funding`` rows in booking order."""
+    sessions: int = 0
+    replayed_days: list[str] | None = None
+    risk: dict[str, Any] = field(default_factory=dict)
+    """The risk gate's memory (:attr:`PaperAccount.risk`)."""
+
+
+def read_paper_account(state_dir: Path) -> PaperAccountRecords | None:
+    """The paper account in ``state_dir``, read without writing anything (a dry run may be writing it);
+    None when the folder holds no journal with an account (an account of an earlier arb not migrated
+    yet is not read here). Raises :class:`~arb.journal.JournalError` when the journal cannot be read."""
+    db = state_dir / DB_NAME
+    if not db.is_file():
+        return None
+    records = read_paper_journal(db)
+    if _ACCOUNT not in records.state:
+        return None
+    try:
+        saved = records.value(_ACCOUNT)
+        symbols = [str(name) for name in saved["symbols"]]
+        base = [[float(x) for x in saved["inception_base"][name]] for name in symbols]
+        quote = saved["inception_quote"]
+        days = records.value(_DAYS, [])
+        return PaperAccountRecords(
+            db, symbols, base, (float(quote[0]), float(quote[1])), str(records.value(_HALT, "")), records.fills,
+            records.funding, int(records.value(_SESSIONS, 0)), None if days is None else [str(d) for d in days],
+            dict(records.value(_RISK, {})),
+        )  # fmt: skip
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        raise JournalError(f"paper journal {db}: its account state cannot be read ({error!r})") from None
+
+
+def positions_text(symbols: list[str] | tuple[str, ...], position: Any) -> str:
+    """Positions per venue, ``+0.001 | -0.001``; with several symbols each one named."""
+    parts = [f"{float(position[s][0]):+.8g} | {float(position[s][1]):+.8g}" for s in range(len(symbols))]
+    if len(symbols) == 1:
+        return parts[0]
+    return ", ".join(f"{name} {part}" for name, part in zip(symbols, parts, strict=True))
+
+
+def update_paper_halt(
+    state_dir: Path, default_symbol: str, *, halt: str | None = None, clear: bool = False
+) -> tuple[Path, str, dict[str, Any]] | None:
+    """``arb halt`` on the paper account in ``state_dir``: (its journal, its halt, its risk memory) as
+    they were, after setting the halt to ``halt`` (None: left as it is) and, with ``clear``, lifting the
+    daily loss pause (:func:`~arb.execution.risk.clear_day`), in one transaction. None when the folder
+    holds no paper account (nothing is created then). ``default_symbol``: the symbol of an account
+    written before arb traded several (a migration needs it).
+
+    Only reading (``halt`` None, no ``clear``) works beside a running dry run; a change raises
+    :class:`~arb.journal.JournalError` while another process writes the account (the running dry run
+    would not see it, and would write its own halt over it).
+    """
+    db = state_dir / DB_NAME
+    if halt is None and not clear and db.is_file():
+        records = read_paper_journal(db)
+        if _ACCOUNT not in records.state:
+            return None
+        return db, str(records.value(_HALT, "")), dict(records.value(_RISK, {}))
+    if not (db.is_file() or (state_dir / LEGACY_ACCOUNT).is_file()):
+        return None
+    lock = _lock(state_dir)
+    try:
+        journal, _ = _open_journal(state_dir, default_symbol)
+        try:
+            records = journal.records()
+            if _ACCOUNT not in records.state:
+                return None
+            before = str(records.value(_HALT, ""))
+            memory = dict(records.value(_RISK, {}))
+            changes = {}
+            if halt is not None:
+                changes[_HALT] = json.dumps(halt)
+            if clear and memory:
+                changes[_RISK] = json.dumps(clear_day(memory))
+            if changes:
+                journal.book(state=changes)
+            return db, before, memory
+        finally:
+            journal.close()
+    finally:
+        lock.close()
+
+
+# -- the folder -------------------------------------------------------------------------------------
+
+
+def _lock(state_dir: Path) -> IO[str]:
+    # The account's writer lock (a POSIX record lock on paper.lock: the process's, released when it ends).
+    path = state_dir / LOCK_NAME
+    handle = path.open("a")
+    try:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise JournalError(
+            f"paper account {state_dir} is being written by another process (lock {path}); one arb dry-run "
+            "(or arb halt) per paper account at a time"
+        ) from None
+    return handle
+
+
+def _open_journal(state_dir: Path, default_symbol: str) -> tuple[PaperJournal, list[str]]:
+    # The folder's journal (created if needed), with an older account.json migrated into it; the notes
+    # say what was done. A migration refused leaves the folder as it was. The caller holds the lock.
+    db, legacy = state_dir / DB_NAME, state_dir / LEGACY_ACCOUNT
+    plan = _plan_migration(state_dir, default_symbol) if legacy.is_file() and not db.is_file() else None
+    journal = PaperJournal.open(db, synchronous="full")
+    try:
+        if not legacy.is_file():
+            return journal, []
+        records = journal.records()
+        if _ACCOUNT not in records.state:  # a journal made, and nothing committed, before a crash
+            return journal, _migrate(journal, state_dir, plan or _plan_migration(state_dir, default_symbol))
+        marker = records.value(_MIGRATED)
+        if marker is not None and marker.get("sha256") == _sha256(legacy):  # migrated; stopped before the move
+            folder = _move_legacy(state_dir, str(marker["folder"]))
+            return journal, [f"paper account: the files it was migrated from are kept in {folder}"]
+        raise JournalError(
+            f"{state_dir}: holds both a paper journal ({DB_NAME}) and an {LEGACY_ACCOUNT} it was not migrated "
+            f"from (written by an older arb?); move one of them out of the folder"
+        )
+    except BaseException:
+        journal.close()
+        raise
+
+
+def _set_aside(state_dir: Path) -> Path | None:
+    # Move the account (journal, exports, an older account's files) into a new previous-<UTC time>/
+    # folder; None when there is none. The caller holds the lock.
+    names = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", FILLS_CSV, FUNDING_CSV, LEGACY_ACCOUNT)
+    files = [state_dir / name for name in names if (state_dir / name).exists()]
+    if not files:
+        return None
+    folder = state_dir / _folder_name(state_dir, "previous")
+    folder.mkdir()
+    for file in files:
+        file.rename(folder / file.name)
+    return folder
+
+
+def _folder_name(state_dir: Path, prefix: str) -> str:
+    # <prefix>-<UTC time>, with -2, -3... when taken
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    name, n = f"{prefix}-{stamp}", 1
+    while (state_dir / name).exists():
+        n += 1
+        name = f"{prefix}-{stamp}-{n}"
+    return name
+
+
+def _day_span(days: list[str]) -> str:
+    # "2024-08-08", "2024-08-08 and 2024-08-09", "2024-08-08 to 2024-08-10 (3 days)"
+    if len(days) == 1:
+        return days[0]
+    if len(days) == 2:
+        return f"{days[0]} and {days[1]}"
+    return f"{days[0]} to {days[-1]} ({len(days)} days)"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _sync_export(path: Path, header: str, lines: Iterable[str]) -> Path | None:
+    # Make an export equal to the journal. A crash may have left it behind by a line or part of one; a
+    # file that says something else (left by an account whose journal is gone) is moved into
+    # replaced-<UTC time>/ first, and that folder returned.
+    body = "".join(lines)
+    text = header + body if body or path.exists() else ""
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    if current == text:
+        return None
+    kept = None
+    if not text.startswith(current):
+        kept = path.parent / _folder_name(path.parent, "replaced")
+        kept.mkdir()
+        path.rename(kept / path.name)
+    _write_atomic(path, text)
+    return kept
+
+
+def _fill_line(row: dict[str, Any]) -> str:
+    side = "buy" if int(row["side"]) == BUY else "sell"
+    kind = KIND_NAMES.get(int(row["kind"]), "?")
+    return (
+        f"{int(row['local_ts_ns'])},{row['venue']},{side},{float(row['price'])!r},{float(row['qty'])!r},"
+        f"{float(row['fee'])!r},{int(row['pair_id'])},{kind},{int(row['order_id'])},{row['symbol']}\n"
+    )
+
+
+def _funding_line(row: dict[str, Any]) -> str:
+    return (
+        f"{int(row['local_ts_ns'])},{int(row['funding_ts_ns'])},{row['venue']},{row['symbol']},"
+        f"{float(row['rate'])!r},{float(row['mark'])!r},{float(row['position'])!r},{float(row['payment'])!r}\n"
+    )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- migrating an account of an earlier arb -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Migration:
+    # What an older account becomes in the journal (rows in booking order, state values), and what to say.
+    fills: list[dict[str, Any]]
+    funding: list[dict[str, Any]]
+    state: dict[str, str]
+    folder: str
+    notes: list[str]
+
+
+def _migrate(journal: PaperJournal, state_dir: Path, plan: _Migration) -> list[str]:
+    # The migration in one transaction; then the older files move into migrated-<UTC time>/.
+    journal.book(fills=plan.fills, funding=plan.funding, state=plan.state)
+    folder = _move_legacy(state_dir, plan.folder)
+    notes = [
+        f"paper account migrated into {state_dir / DB_NAME} ({len(plan.fills)} fills, {len(plan.funding)} "
+        f"funding payments); the files it was kept in are in {folder}",
+        *plan.notes,
+    ]
+    for note in notes:
+        log.info("%s", note)
+    return notes
+
+
+def _plan_migration(state_dir: Path, default_symbol: str) -> _Migration:
+    # account.json + fills.csv + funding.csv, read and checked against each other (JournalError when they
+    # disagree otherwise than by the crash an earlier arb could leave); nothing is written here.
+    legacy = state_dir / LEGACY_ACCOUNT
+    try:
+        data = json.loads(legacy.read_text(encoding="utf-8"))
+        held = [str(x) for x in data.get("symbols", [default_symbol])]  # one unnamed symbol: the configured one
+        n = len(held)
+        grids = {
+            name: _grid(data.get(name) or [[0.0, 0.0]] * n, n, name)
+            for name in ("inception_base", "position", "cash", "fees", "funding")
+        }
+        quote = [float(x) for x in data["inception_quote"]]
+        counted = int(data["fills"])
+        counters = {name: int(data[name]) for name in ("next_order_id", "next_pair_id", "sessions")}
+        lasts = {
+            name: [int(x) for x in (data[name] if isinstance(data[name], list) else [data[name]])]
+            for name in ("last_buy_venue", "last_sell_venue", "last_pair_id")
+        }
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        raise JournalError(
+            f"{legacy}: not a paper account this arb can migrate ({error!r}); nothing was changed"
+        ) from None
+    fills = _legacy_fills(state_dir / FILLS_CSV, held)
+    funding = _legacy_funding(state_dir / FUNDING_CSV, held)
+    bookings = sorted(
+        [(int(r["local_ts_ns"]), 0, i, r) for i, r in enumerate(fills)]
+        + [(int(r["local_ts_ns"]), 1, i, r) for i, r in enumerate(funding)],
+        key=lambda x: x[:3],
+    )
+    for seq, (*_, row) in enumerate(bookings, start=1):
+        row["seq"] = seq
+    notes = []
+    if counted > len(fills):
+        raise JournalError(
+            f"{legacy} counts {counted} fills, {FILLS_CSV} holds {len(fills)}: the paper account's files "
+            "disagree and arb cannot tell which is right; nothing was changed (--fresh starts a new account "
+            "and keeps these files)"
+        )
+    paid = None
+    for m in range(len(funding), -1, -1):  # how many payments account.json had taken in
+        figures = _derive([b for b in bookings if (b[1] == 0 and b[2] < counted) or (b[1] == 1 and b[2] < m)], held)
+        if _disagreement(figures, grids, held) is None:
+            paid = m
+            break
+    if paid is None:
+        figures = _derive([b for b in bookings if b[1] == 1 or b[2] < counted], held)
+        raise JournalError(
+            f"{legacy} and {FILLS_CSV}/{FUNDING_CSV} disagree: {_disagreement(figures, grids, held)}; arb cannot "
+            "tell which is right and changed nothing (--fresh starts a new account and keeps these files)"
+        )
+    if counted < len(fills) or paid < len(funding):
+        missed = [f"{len(fills) - counted} fill(s) of {FILLS_CSV}"] if counted < len(fills) else []
+        missed += [f"{len(funding) - paid} payment(s) of {FUNDING_CSV}"] if paid < len(funding) else []
+        notes.append(
+            f"{legacy} had missed the last {' and '.join(missed)} (an earlier arb stopped between writing the "
+            "two files): the account is rebuilt from them"
+        )
+    order_ids = [int(r["order_id"]) for r in fills]
+    pair_ids = [int(r["pair_id"]) for r in fills]
+    days = data.get("replayed_days", [])
+    folder = _folder_name(state_dir, "migrated")
+    state = {
+        _ACCOUNT: json.dumps(
+            {
+                "symbols": held,
+                "inception_base": dict(zip(held, grids["inception_base"], strict=True)),
+                "inception_quote": quote,
+            }
+        ),
+        _COUNTERS: json.dumps(
+            {
+                "next_order_id": max([counters["next_order_id"], *(i + 1 for i in order_ids)]),
+                "next_pair_id": max([counters["next_pair_id"], *(i + 1 for i in pair_ids)]),
+                "symbols": {
+                    name: {key: values[k] if k < len(values) else -1 for key, values in lasts.items()}
+                    for k, name in enumerate(held)
+                },
+            }
+        ),
+        _SESSIONS: str(counters["sessions"]),
+        _DAYS: json.dumps(None if days is None else [str(d) for d in days]),
+        _HALT: json.dumps(str(data.get("halt", ""))),
+        _RISK: json.dumps(dict(data.get(RISK_MEMORY_KEY, {}))),
+        _MIGRATED: json.dumps({"sha256": _sha256(legacy), "folder": folder, "fills": len(fills)}),
+    }
+    return _Migration(fills, funding, state, folder, notes)
+
+
+def _move_legacy(state_dir: Path, folder_name: str) -> Path:
+    # The migrated files into their folder: the CSVs first, account.json last (while it is here, the next
+    # open knows the move is unfinished).
+    folder = state_dir / folder_name
+    folder.mkdir(exist_ok=True)
+    for name in (FILLS_CSV, FUNDING_CSV, LEGACY_ACCOUNT):
+        if (state_dir / name).exists():
+            (state_dir / name).rename(folder / name)
+    return folder
+
+
+def _grid(rows: Any, n_symbols: int, what: str) -> list[list[float]]:
+    # A per-(symbol, venue) figure of account.json; a flat pair is one symbol's (written before arb
+    # traded several).
+    if rows and not isinstance(rows[0], list):
+        rows = [rows]
+    out = [[float(x) for x in row] for row in rows]
+    if len(out) != n_symbols or any(len(row) != 2 for row in out):
+        raise ValueError(f"expected {what} for {n_symbols} symbol(s) on 2 venues, got {rows}")
+    return out
+
+
+def _csv_rows(path: Path, headers: Sequence[str]) -> Iterator[tuple[int, str, list[str]]]:
+    # (line number, header, fields) of each complete line; a last line without its newline was being
+    # written when an earlier arb stopped: not logged, left out.
+    if not path.is_file():
+        return
+    text = path.read_text(encoding="utf-8")
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return
+    if lines[0] not in headers:
+        raise JournalError(
+            f"{path}: expected the header {headers[0].strip()}, got {lines[0].strip()!r}; nothing was changed"
+        )
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip():
+            yield number, lines[0], line.rstrip("\n").split(",")
+
+
+def _legacy_fills(path: Path, held: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for number, header, fields in _csv_rows(path, (FILLS_HEADER, _OLD_FILLS_HEADER)):
+        try:
+            if len(fields) != header.count(",") + 1:
+                raise ValueError(fields)
+            symbol = fields[9] if header == FILLS_HEADER else held[0]
+            if symbol not in held:
+                raise ValueError(symbol)
+            out.append(
+                {
+                    "seq": 0,
+                    "local_ts_ns": int(fields[0]),
+                    "exch_ts_ns": 0,
+                    "venue": ASSET_NAMES[_VENUES[fields[1]]],
+                    "symbol": symbol,
+                    "side": _SIDES[fields[2]],
+                    "price": float(fields[3]),
+                    "qty": float(fields[4]),
+                    "fee": float(fields[5]),
+                    "pair_id": int(fields[6]),
+                    "kind": _KINDS.get(fields[7], 0),
+                    "order_id": int(fields[8]),
+                    "source": _MIGRATED_SOURCE,
+                }
+            )
+        except (ValueError, KeyError):
+            raise JournalError(
+                f"{path}: line {number}: expected a fill, got {','.join(fields)!r}; nothing was changed"
+            ) from None
+    return out
+
+
+def _legacy_funding(path: Path, held: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for number, _, fields in _csv_rows(path, (FUNDING_HEADER,)):
+        try:
+            if len(fields) != 8 or fields[3] not in held:
+                raise ValueError(fields)
+            out.append(
+                {
+                    "seq": 0,
+                    "local_ts_ns": int(fields[0]),
+                    "funding_ts_ns": int(fields[1]),
+                    "venue": ASSET_NAMES[_VENUES[fields[2]]],
+                    "symbol": fields[3],
+                    "rate": float(fields[4]),
+                    "mark": float(fields[5]),
+                    "position": float(fields[6]),
+                    "payment": float(fields[7]),
+                    "source": _MIGRATED_SOURCE,
+                }
+            )
+        except (ValueError, KeyError):
+            raise JournalError(
+                f"{path}: line {number}: expected a funding payment, got {','.join(fields)!r}; nothing was changed"
+            ) from None
+    return out
+
+
+def _derive(bookings: Sequence[tuple[int, int, int, dict[str, Any]]], held: list[str]) -> dict[str, list[list[float]]]:
+    # position, cash, fees, funding per (symbol, venue) and the fill count, from (ts, is funding, index,
+    # row) in booking order
+    numbers = {name: s for s, name in enumerate(held)}
+    figures = {name: [[0.0, 0.0] for _ in held] for name in ("position", "cash", "fees", "funding")}
+    for _, is_funding, _, row in bookings:
+        s, v = numbers[row["symbol"]], _VENUES[row["venue"]]
+        if is_funding:
+            figures["cash"][s][v] += row["payment"]
+            figures["funding"][s][v] += row["payment"]
+        else:
+            side, qty, price, fee = row["side"], row["qty"], row["price"], row["fee"]
+            figures["position"][s][v] += side * qty
+            figures["cash"][s][v] -= side * qty * price + fee
+            figures["fees"][s][v] += fee
+    return figures
+
+
+def _disagreement(
+    figures: dict[str, list[list[float]]], grids: dict[str, list[list[float]]], held: list[str]
+) -> str | None:
+    # The first figure account.json has otherwise than the rows, in words; None when they agree
+    # (up to the rounding of a different summation order).
+    for name in ("position", "cash", "fees", "funding"):
+        for s, symbol in enumerate(held):
+            for v, venue in enumerate(ASSET_NAMES):
+                saved, derived = grids[name][s][v], figures[name][s][v]
+                if not math.isclose(saved, derived, rel_tol=1e-9, abs_tol=1e-9):
+                    return f"{name} of {symbol} on {venue} is {saved!r} in {LEGACY_ACCOUNT}, {derived!r} from the rows"
+    return None
