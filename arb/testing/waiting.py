@@ -20,6 +20,9 @@ Usage::
 
     patience = Patience("arb live to subscribe", quiet_s=60, pids=[process.pid])
     await until(lambda: venue.subscriber_count(stream) >= 1, patience)
+
+    async with patiently(Patience("the child to exit", quiet_s=60, pids=[process.pid])):
+        await process.wait()  # in place of asyncio.timeout(...)
 """
 
 from __future__ import annotations
@@ -27,12 +30,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Patience", "PatienceError", "communicate", "cpu_seconds", "read_until", "runnable", "until"]
+__all__ = [
+    "Patience",
+    "PatienceError",
+    "communicate",
+    "cpu_seconds",
+    "patiently",
+    "process_tree",
+    "read_until",
+    "runnable",
+    "until",
+]
+
+
+_UNSET: Any = object()
 
 
 class PatienceError(AssertionError):
@@ -55,12 +72,16 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 def runnable(pid: int) -> bool:
     """Whether a thread of process ``pid`` is running, waiting for a core or in uninterruptible I/O
-    (states R and D): it has work to do. False for a process that sleeps, or is gone."""
+    (states R and D): it has work to do. The calling thread does not count (it is running: it asks).
+    False for a process that sleeps, or is gone."""
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return False
+    me = str(threading.get_native_id())
     for task in tasks:
+        if task == me:
+            continue
         try:
             stat = Path(f"/proc/{pid}/task/{task}/stat").read_text()
         except OSError:
@@ -70,11 +91,28 @@ def runnable(pid: int) -> bool:
     return False
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants now (a browser's helpers, a wrapper script's program); [] once gone."""
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        tree.append(current)
+        for task in tasks:
+            with contextlib.suppress(OSError):
+                todo += [int(child) for child in Path(f"/proc/{current}/task/{task}/children").read_text().split()]
+    return tree
+
+
 class Patience:
     """A deadline of ``quiet_s`` seconds without progress (see the module docstring).
 
     ``what`` names the awaited thing in the failure message. ``pids``: child processes whose work
-    counts as progress (a callable is asked each time, for a child started later). ``busy``: the share
+    counts as progress (a callable is asked each time: a child started later, :func:`process_tree`);
+    ``os.getpid()`` makes this process's other threads' work count too. ``busy``: the share
     of one core a child must have used since the last restart to count as working. ``step_s``: the
     most one poll counts, so polls should come every few tens of ms.
     """
@@ -98,7 +136,8 @@ class Patience:
         self._since = now
         self._cpu = self._children_cpu()
         self._polls = self._runnable = 0
-        self._value: object = None
+        self.last: object = _UNSET
+        """The last value :meth:`note` saw."""
         self.waited_s = 0.0
         """Time counted against ``quiet_s`` since the last sign of progress."""
 
@@ -114,27 +153,37 @@ class Patience:
         self._cpu = cpu
         self._polls = self._runnable = 0
 
-    def expired(self, value: object = None) -> bool:
+    def note(self, value: object) -> None:
+        """The watched value now (what a poll saw): a change is progress; the last is in the failure."""
+        if value != self.last:
+            self._restart(time.monotonic(), self._children_cpu())
+        self.last = value
+
+    def expired(self, value: object = _UNSET) -> bool:
         """Count the time since the last poll; True once ``quiet_s`` passed without progress.
-        ``value``: the watched value now (a change is progress)."""
+        ``value``: the watched value now, as for :meth:`note`."""
+        if value is not _UNSET:
+            self.note(value)
         now = time.monotonic()
         self.waited_s += min(now - self._last_poll, self.step_s)
         self._last_poll = now
         children = self._children()
         cpu = sum(cpu_seconds(pid) for pid in children)
+        self._cpu = min(self._cpu, cpu)  # a child of a tree that ended takes its time with it
         self._polls += 1
         self._runnable += any(runnable(pid) for pid in children)
-        changed, self._value = value != self._value, value
         busy = cpu - self._cpu >= max(0.2, self.busy * (now - self._since))
         starved = now - self._since >= 1.0 and self._runnable * 2 >= self._polls >= 10
-        if changed or busy or starved:
+        if busy or starved:
             self._restart(now, cpu)
         return self.waited_s >= self.quiet_s
 
     def fail(self, detail: str = "") -> PatienceError:
-        """The error to raise when :meth:`expired`: names what was awaited and how long it was quiet."""
+        """The error to raise when :meth:`expired`: names what was awaited, how long it was quiet, and
+        the last value :meth:`note` saw."""
         tail = f": {detail}" if detail else ""
-        return PatienceError(f"no progress for {self.quiet_s:g} s waiting for {self.what}{tail}")
+        last = f" (last: {self.last!r})" if self.last is not _UNSET else ""
+        return PatienceError(f"no progress for {self.quiet_s:g} s waiting for {self.what}{tail}{last}")
 
 
 async def until(
@@ -147,7 +196,7 @@ async def until(
     """Return once ``condition()`` holds (polled every ``interval_s``); raise :class:`PatienceError`
     when ``patience`` ran out first. ``progress()``: a value whose change counts as progress."""
     while not condition():
-        if patience.expired(progress() if progress is not None else None):
+        if patience.expired(progress() if progress is not None else _UNSET):
             raise patience.fail()
         await asyncio.sleep(interval_s)
 
@@ -160,7 +209,7 @@ async def _with_patience(awaitable: Any, patience: Patience, progress: Callable[
             done, _ = await asyncio.wait({task}, timeout=0.05)
             if done:
                 return task.result()
-            if patience.expired(progress() if progress is not None else None):
+            if patience.expired(progress() if progress is not None else _UNSET):
                 raise patience.fail()
     finally:
         if not task.done():
@@ -198,3 +247,32 @@ async def communicate(
             await process.wait()
         raise
     return out, err
+
+
+@contextlib.asynccontextmanager
+async def patiently(patience: Patience, *, poll_s: float = 0.05) -> AsyncIterator[Patience]:
+    """``asyncio.timeout`` whose deadline is ``patience``: the body is cancelled once it ran out, and
+    :class:`PatienceError` raised in its place (``TimeoutError`` from the body itself passes through)."""
+    loop = asyncio.get_running_loop()
+    expired = False
+
+    async def watch(scope: asyncio.Timeout) -> None:
+        nonlocal expired
+        while not patience.expired():
+            await asyncio.sleep(poll_s)
+        expired = True
+        scope.reschedule(loop.time())  # the body's await raises CancelledError, the scope TimeoutError
+
+    try:
+        async with asyncio.timeout(None) as scope:
+            watcher = asyncio.create_task(watch(scope), name=f"patience: {patience.what}")
+            try:
+                yield patience
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+    except TimeoutError as error:
+        if expired:
+            raise patience.fail() from error
+        raise
