@@ -46,6 +46,7 @@ from arb.testing.pair_rig import (
     write_pair_config,
 )
 from arb.testing.replay import FrameKind
+from arb.testing.waiting import Patience
 from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 
 WAIT_S = 10.0
@@ -236,15 +237,37 @@ async def arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -
 
 
 async def until(condition: Callable[[], bool], process: Any, out: Path, timeout: float) -> None:
-    """Await ``condition()`` while the process lives (its output in the failure message)."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            if process.returncode is not None:
-                break
-            await asyncio.sleep(0.01)
+    """Await ``condition()`` while the process lives (its output in the failure message). ``timeout``:
+    seconds without progress, that is without the process working (using a core, or waiting for one on
+    a busy machine: a cold Numba cache compiles first) or writing output (see arb.testing.waiting)."""
+    patience = Patience("the condition", quiet_s=timeout, pids=[process.pid])
+
+    def output() -> str:
+        return (out / "stderr").read_text() + (out / "stdout").read_text()
+
+    def size() -> int:
+        return sum(f.stat().st_size for f in (out / "stderr", out / "stdout"))
+
+    while not condition():
+        if process.returncode is not None:
+            break
+        if patience.expired(size()):
+            pytest.fail(f"{patience.fail()}; arb live's output:\n{output()[-4000:]}")
+        await asyncio.sleep(0.01)
     if not condition():
-        text = (out / "stderr").read_text() + (out / "stdout").read_text()
-        pytest.fail(f"arb live ended (rc {process.returncode}) before the condition held:\n{text[-4000:]}")
+        pytest.fail(f"arb live ended (rc {process.returncode}) before the condition held:\n{output()[-4000:]}")
+
+
+async def exited(process: Any, quiet_s: float = 60) -> int:
+    """The exit code of ``process`` once it has ended; fails after ``quiet_s`` without the process
+    working (a stop that resolves orders and closes the journal takes a while on a busy machine)."""
+    patience = Patience("the process to exit", quiet_s=quiet_s, pids=[process.pid])
+    while process.returncode is None:
+        if patience.expired():
+            pytest.fail(str(patience.fail()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 0.05)
+    return int(process.returncode)
 
 
 async def live_up(
@@ -255,11 +278,10 @@ async def live_up(
     *,
     streams: Iterable[str],
     topics: Iterable[str],
-    timeout: float = 180,
+    timeout: float = 60,
 ) -> None:
     """Await ``arb live``'s subscriptions: every Binance stream in ``streams``, every Bybit topic in
-    ``topics`` and both user streams. The default bound is for a cold Numba cache (the kernel compiles
-    first), not for the conversation."""
+    ``topics`` and both user streams; ``timeout`` as for :func:`until` (time without progress)."""
     streams, topics = tuple(streams), tuple(topics)
 
     def up() -> bool:

@@ -14,7 +14,6 @@ pays 0.03 x 60,000 x 0.0001 = 0.18 USDT, the short 0.03 on Bybit earns 0.03 x 60
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import re
@@ -39,6 +38,7 @@ from tests.integration.live_rig import (
     arb_live,
     assert_journal_matches_ledgers,
     both_keys,
+    exited,
     journal_of,
     linear_pair,
     live_up,
@@ -195,8 +195,7 @@ async def test_arb_live_on_perpetuals_books_each_venues_funding_once_as_the_venu
         async with arb_live(config, out, keys) as process:
             await _through_funding(binance, bybit, process, out, start_ms, _funding_booked)
             process.send_signal(signal.SIGINT)
-            async with asyncio.timeout(60):
-                rc = await process.wait()
+            rc = await exited(process)
         said = _said(out)
         assert rc == 130, said[-3000:]
         assert "Traceback" not in said
@@ -254,8 +253,7 @@ async def test_sigkill_after_the_funding_time_then_a_restart_books_nothing_twice
             # marks (a second of account lines) without an order
             await until(lambda: _said(second).count("] cash ") >= 2, process, second, 30)
             process.send_signal(signal.SIGINT)
-            async with asyncio.timeout(60):
-                rc = await process.wait()
+            rc = await exited(process)
         said = _said(second)
         assert rc == 130, said[-3000:]
         assert "Traceback" not in said
