@@ -236,8 +236,8 @@ async def test_stream_ends_when_the_server_stops() -> None:
             started = time.monotonic()
             await asyncio.to_thread(server.stop)
             with contextlib.suppress(aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
-                await asyncio.wait_for(response.content.read(), 5.0)  # ends: no hang on an open page
-            assert time.monotonic() - started < 5.0
+                await asyncio.wait_for(response.content.read(), 30.0)  # ends: no hang on an open page
+            assert time.monotonic() - started < 30.0  # (a stream left open would go on for ever)
     finally:
         server.stop()
 
