@@ -102,7 +102,7 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
         if point == "fill_booked:1":
             assert len(before) <= 1  # at most the one fill booked before the kill was committed
         # restart: reconcile as arb reconcile does
-        async with asyncio.timeout(WAIT_S * 3), trading_session(config, [spec.index]) as session:
+        async with asyncio.timeout(WAIT_S), trading_session(config, [spec.index]) as session:
             (report,) = await session.reconcile()
         assert report.ok, report.describe()
         with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:
@@ -139,7 +139,7 @@ async def test_sigkill_on_the_second_symbol_then_reconcile_books_each_fill_to_it
         async with asyncio.timeout(WAIT_S):
             await venue.wait_until(lambda: len(account(venue).orders) >= 2)
         config = load(path)
-        async with asyncio.timeout(WAIT_S * 3), trading_session(config, [spec.index]) as session:
+        async with asyncio.timeout(WAIT_S), trading_session(config, [spec.index]) as session:
             (report,) = await session.reconcile()
         assert report.ok, report.describe()
         assert [p.symbol for p in report.symbols if p.resolved] == ["ETHUSDT"]
