@@ -147,7 +147,7 @@ def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url:
     if spec.market == "linear":
         overrides["account"] = {"base": 0.0, "quote": 10000.0}
     live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
-                    "fill_check_after_ms": 300, "request_timeout_ms": 2000, "journal_url": journal_url,
+                    "fill_check_after_ms": 300, "request_timeout_ms": 5000, "journal_url": journal_url,
                     **(live or {})}  # fmt: skip
     return write_config_files(
         folder,
@@ -415,7 +415,7 @@ def write_two_symbol_config(folder: Path, spec: VenueSpec, venue: Any, *, symbol
 
 def _live_section(live: dict[str, Any] | None) -> dict[str, Any]:
     return {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
-            "fill_check_after_ms": 300, "request_timeout_ms": 2000, **(live or {})}  # fmt: skip
+            "fill_check_after_ms": 300, "request_timeout_ms": 5000, **(live or {})}  # fmt: skip
 
 
 def _endpoints(spec: VenueSpec, venue: Any) -> dict[str, Any]:
