@@ -107,6 +107,11 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def _probe(pids: list[int]) -> tuple[float, bool]:
+    # the CPU seconds the pids used, and whether one of them has work to do now
+    return sum(cpu_seconds(pid) for pid in pids), any(runnable(pid) for pid in pids)
+
+
 class Patience:
     """A deadline of ``quiet_s`` seconds without progress (see the module docstring).
 
@@ -114,7 +119,8 @@ class Patience:
     counts as progress (a callable is asked each time: a child started later, :func:`process_tree`);
     ``os.getpid()`` makes this process's other threads' work count too. ``busy``: the share
     of one core a child must have used since the last restart to count as working. ``step_s``: the
-    most one poll counts, so polls should come every few tens of ms.
+    most one poll counts, so polls should come every few tens of ms. ``clock`` (seconds) and ``probe``
+    (the pids' CPU seconds and whether one is runnable; from ``/proc`` by default) are for tests.
     """
 
     def __init__(
@@ -125,16 +131,20 @@ class Patience:
         pids: Iterable[int] | Callable[[], Iterable[int]] = (),
         busy: float = 0.1,
         step_s: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+        probe: Callable[[list[int]], tuple[float, bool]] | None = None,
     ) -> None:
         self.what = what
+        self._clock = clock
+        self._probe = probe or _probe
         self.quiet_s = quiet_s
         self._pids = pids
         self.busy = busy
         self.step_s = step_s
-        now = time.monotonic()
+        now = clock()
         self._last_poll = now
         self._since = now
-        self._cpu = self._children_cpu()
+        self._cpu = self._probe(self._children())[0]
         self._polls = self._runnable = 0
         self.last: object = _UNSET
         """The last value :meth:`note` saw."""
@@ -143,9 +153,6 @@ class Patience:
 
     def _children(self) -> list[int]:
         return list(self._pids() if callable(self._pids) else self._pids)
-
-    def _children_cpu(self) -> float:
-        return sum(cpu_seconds(pid) for pid in self._children())
 
     def _restart(self, now: float, cpu: float) -> None:
         self.waited_s = 0.0
@@ -156,7 +163,7 @@ class Patience:
     def note(self, value: object) -> None:
         """The watched value now (what a poll saw): a change is progress; the last is in the failure."""
         if value != self.last:
-            self._restart(time.monotonic(), self._children_cpu())
+            self._restart(self._clock(), self._probe(self._children())[0])
         self.last = value
 
     def expired(self, value: object = _UNSET) -> bool:
@@ -164,14 +171,13 @@ class Patience:
         ``value``: the watched value now, as for :meth:`note`."""
         if value is not _UNSET:
             self.note(value)
-        now = time.monotonic()
+        now = self._clock()
         self.waited_s += min(now - self._last_poll, self.step_s)
         self._last_poll = now
-        children = self._children()
-        cpu = sum(cpu_seconds(pid) for pid in children)
+        cpu, working = self._probe(self._children())
         self._cpu = min(self._cpu, cpu)  # a child of a tree that ended takes its time with it
         self._polls += 1
-        self._runnable += any(runnable(pid) for pid in children)
+        self._runnable += working
         busy = cpu - self._cpu >= max(0.2, self.busy * (now - self._since))
         starved = now - self._since >= 1.0 and self._runnable * 2 >= self._polls >= 10
         if busy or starved:
