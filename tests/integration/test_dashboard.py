@@ -246,7 +246,7 @@ async def test_a_quiet_stream_sends_keep_alive_comments(monkeypatch: pytest.Monk
     monkeypatch.setattr(dashboard, "HEARTBEAT_S", 0.1)
     with _serving(_hub(1)) as server:
         async with aiohttp.ClientSession() as session, session.get(server.url + "/events") as response:
-            head = await asyncio.wait_for(response.content.readuntil(b": keep-alive\n\n"), 10)
+            head = await asyncio.wait_for(response.content.readuntil(b": keep-alive\n\n"), 60)
     assert head.startswith(b"retry: 1000\n\nid: 1-0\nevent: history\n")
 
 
