@@ -46,12 +46,16 @@ from tests.integration.live_rig import (
     write_pair_config,
 )
 
-OPEN_MS = 9_000
+OPEN_MS = 30_000
 """When the spread opens, after the recording's start: ``arb live`` must be up by then (it takes about 2 s
-with Numba's cache warm, which :func:`_warm_up` sees to; the rest is room for a machine busy with other
-work, which the recording's wall clock does not wait for)."""
-FUNDING_MS = 12_000
-"""The funding time, after the recording's start."""
+with Numba's cache warm, which :func:`_warm_up` sees to, and over 20 s on a machine whose cores are busy
+with other work, which the recording's wall clock does not wait for: the recording is on the venues'
+clock, which is the wall clock, as a real venue's is)."""
+FUNDING_MS = 45_000
+"""The funding time, after the recording's start: the band (three pairs) fills before it, however slowly
+a busy machine trades."""
+TAIL_MS = 60_000
+"""The recording goes on this long after the funding time (a restart on a busy machine sees the market)."""
 PERPS = {
     "binance": Perp(mark=60_000.0, rate=0.0001, funding_ms=FUNDING_MS, next_rate=0.0002, every_ms=500),
     "bybit": Perp(mark=60_300.0, rate=0.0003, funding_ms=FUNDING_MS, next_rate=-0.0001, every_ms=500),
@@ -80,7 +84,7 @@ def _scenario(root: Path) -> tuple[Path, Path, int]:
     binance_file, bybit_file = write_scenario(
         root / "recordings", day,
         Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}), Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
-        [Change(OPEN_MS, "bybit", bids={60300.0: 1.0})], duration_ms=FUNDING_MS + 12_000, heartbeat_ms=100,
+        [Change(OPEN_MS, "bybit", bids={60300.0: 1.0})], duration_ms=FUNDING_MS + TAIL_MS, heartbeat_ms=100,
         markets=("linear", "linear"), perps=PERPS, start_ms=start_ms,
     )  # fmt: skip
     return binance_file, bybit_file, start_ms
