@@ -14,6 +14,7 @@ import pytest
 
 from arb.cli import _parser, main
 from arb.testing.configs import write_config_files
+from arb.testing.waiting import Patience, communicate
 from tests.helpers import ROOT
 
 # Placeholders, replaced per test by paths under tmp_path.
@@ -268,8 +269,7 @@ async def test_the_installed_command_answers_a_bad_speed_without_a_traceback(val
         cwd=tmp_path,
     )
     try:
-        async with asyncio.timeout(60):
-            stdout, stderr = await process.communicate()
+        stdout, stderr = await communicate(process, Patience("arb dry-run to exit", quiet_s=60, pids=[process.pid]))
     finally:
         if process.returncode is None:
             process.kill()
