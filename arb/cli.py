@@ -1,5 +1,5 @@
-"""The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``funding-history``, ``dry-run``,
-``parity``, ``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``, ``sweep``.
+"""The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``funding-history``, ``fetch``,
+``dry-run``, ``parity``, ``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``, ``sweep``.
 
 Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
 single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
@@ -97,6 +97,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             progress=advance,
             allow_damaged=args.allow_damaged,
             index=lambda r: {"part_rows": np.array(r.part_rows, np.int64)} if len(r.parts) > 1 else {},
+            fmt=args.format,
+            feed_latency_ns=None if args.feed_latency_ms is None else round(args.feed_latency_ms * 1e6),
         )
     for warning in result.findings.warnings():
         log.warning(warning)
@@ -309,8 +311,9 @@ def _cmd_parity(args: argparse.Namespace) -> int:
 
 
 _MODULE_COMMANDS = frozenset(
-    {"record", "funding-history", "reconcile", "order", "live", "kill", "halt", "report", "alert-test", "sweep"}
-)
+    {"record", "funding-history", "fetch", "reconcile", "order", "live", "kill", "halt", "report", "alert-test",
+     "sweep"}
+)  # fmt: skip
 """Commands whose parsers are defined beside their code, in modules that take long to import (aiohttp, ccxt,
 SQLAlchemy, ...): :func:`_parser` imports those modules only when their command is the one run."""
 _LOCAL_COMMANDS = frozenset({"convert", "check", "backtest", "dry-run", "parity"})
@@ -383,6 +386,19 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         "chunks held at once); more are written as parts: OUT, then NAME.p001.npz, ... beside it",
     )
     p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
+    p.add_argument(
+        "--format",
+        choices=("recording", "tardis", "bybit-archive"),
+        help="the inputs' format (default: told from the files): arb's recordings, Tardis.dev CSV datasets "
+        "(incremental_book_L2, trades, derivative_ticker of one day or more) or Bybit's archive (order book "
+        "zips and trade files); docs/data.md",
+    )
+    p.add_argument(
+        "--feed-latency-ms",
+        type=number_between(0, 60_000),
+        metavar="MS",
+        help="Bybit's archive has no receive time: local time = exchange time + this (default 10 ms)",
+    )
     p.set_defaults(run=_cmd_convert)
 
     p = sub.add_parser("check", help="load and validate the configuration, print a summary")
@@ -416,6 +432,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         from arb.runtime.funding_history import add_parser as add_funding_history_parser
 
         add_funding_history_parser(sub)
+    if wanted("fetch"):
+        from arb.runtime.fetch import add_parser as add_fetch_parser
+
+        add_fetch_parser(sub)
 
     p = sub.add_parser("dry-run", help="paper-trade the strategy on live or replayed data (no orders are sent)")
     p.add_argument("--live-data", action="store_true", help="the venues' live streams (default: replay recordings)")
