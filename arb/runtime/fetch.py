@@ -24,7 +24,8 @@ announced and the whole file inflated cleanly (gzip CRC and length, every zip me
 or damaged file never takes a real file's name. A ``.part`` left by a dropped connection or an earlier
 run is resumed with an HTTP ``Range`` request (a server without ranges sends it whole again). A few
 files download at once (``[history] downloads``). A 429 waits for ``Retry-After`` (or backs off 1, 2, 4
-... s) and tries again; dropped connections, 5xx and damaged bodies are tried again a few times. A 404
+... s) and tries again, as does a 5xx; a dropped connection or a damaged body is tried again at once, then
+after 1, 2, 4 ... s, up to five tries in all. A 404
 is one line naming the day, the file and the source; 401 and 403 name ``TARDIS_API_KEY`` (never its
 value) and stop the remaining downloads of that source. The command goes on with the other files and
 exits 1 if any failed, after one line per failure.
@@ -250,7 +251,8 @@ async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | Non
     if item.key and run.key:
         headers["Authorization"] = f"Bearer {run.key}"
     failures: list[str] = []
-    wait = 1.0
+    wait = 1.0  # the server's errors: 1, 2, 4 ... s
+    again = 0.0  # a dropped connection or a damaged body: at once, then 1, 2, 4 ... s
     for _ in range(_ATTEMPTS):
         offset = part.stat().st_size if part.exists() else 0
         ask = dict(headers)
@@ -290,18 +292,22 @@ async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | Non
                     os.fsync(f.fileno())
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             failures.append(f"connection: {type(exc).__name__}")  # the .part is resumed on the next try
-            await run.sleep(wait)
-            wait = min(wait * 2, _MAX_WAIT_S)
+            await run.sleep(again)
+            again = min(max(again * 2, 1.0), _MAX_WAIT_S)
             continue
         size = part.stat().st_size
         if expected is not None and size != expected:
             failures.append(f"{size:,} of {expected:,} bytes")
+            await run.sleep(again)
+            again = min(max(again * 2, 1.0), _MAX_WAIT_S)
             continue
         try:
             await asyncio.to_thread(verify, part, item.kind)
         except _DamagedError as exc:
             part.unlink(missing_ok=True)
             failures.append(f"damaged: {exc}")
+            await run.sleep(again)
+            again = min(max(again * 2, 1.0), _MAX_WAIT_S)
             continue
         os.replace(part, path)
         return size

@@ -6,7 +6,9 @@ make them from the real captures (collector-format recordings) the way each sour
 its own:
 
 - :func:`tardis_from_binance`: a Binance recording (spot or USD-M) as Tardis's ``incremental_book_L2``
-  and ``trades`` CSVs, following Tardis's own Binance mapper (``tardis-node``, ``src/mappers/binance.ts``):
+  and ``trades`` CSVs (and, from USD-M's ``markPrice`` frames when it has them, ``derivative_ticker``:
+  a row at each change of the mark, index, rate or funding time, ``timestamp`` = ``E``), following
+  Tardis's own Binance mapper (``tardis-node``, ``src/mappers/binance.ts``):
   diffs received before the REST snapshot are buffered, those the snapshot does not cover (spot: ``u``
   above ``lastUpdateId``; USD-M: ``u`` at or above) are merged into its levels, and the result is
   written as one run of ``is_snapshot=true`` rows at the snapshot's receive time (``timestamp`` the
@@ -106,6 +108,7 @@ def tardis_from_binance(
     synced = False
     current: dt.date | None = None
     sym = symbol.upper() if symbol else ""
+    ticker_state: tuple[str, str, str, int] | None = None
 
     def add(kind: str, when: int, row: bytes) -> None:
         lines.setdefault((kind, _day(when)), []).append(row)
@@ -125,6 +128,17 @@ def tardis_from_binance(
             continue
         data = msg.get("data", msg)
         stream = msg.get("stream", "")
+        if "@markPrice" in stream:
+            state = (data["p"], data.get("i", ""), data.get("r", ""), int(data.get("T", 0)))
+            if state != ticker_state:  # Tardis writes a row when something changed
+                ticker_state = state
+                funding = str(int(data["T"]) * _US) if data.get("r", "") != "" and data.get("T") else ""
+                rate = js_number(data["r"]) if funding else ""
+                index = js_number(data["i"]) if data.get("i") else ""
+                row = f"{exchange},{data['s']},{int(data['E']) * _US},{local},{funding},{rate},,,,{index},"
+                row += js_number(data["p"])
+                add(TICKER, local_ns, row.encode() + b"\n")
+            continue
         if not ("@depth" in stream or stream.endswith("@trade") or "lastUpdateId" in msg):
             continue  # bookTicker and replies: not in these data types
         if synced and current is not None and day != current:
