@@ -253,7 +253,10 @@ async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | Non
     failures: list[str] = []
     wait = 1.0  # the server's errors: 1, 2, 4 ... s
     again = 0.0  # a dropped connection or a damaged body: at once, then 1, 2, 4 ... s
-    for _ in range(_ATTEMPTS):
+    pause = 0.0  # before the next try
+    for attempt in range(_ATTEMPTS):
+        if attempt:
+            await run.sleep(min(pause, _MAX_WAIT_S))
         offset = part.stat().st_size if part.exists() else 0
         ask = dict(headers)
         if offset:
@@ -267,12 +270,15 @@ async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | Non
                 if resp.status == 416 and offset:  # the .part is not a prefix of this file: start over
                     part.unlink(missing_ok=True)
                     failures.append("416 for the resumed range")
+                    pause = 0.0
                     continue
                 if resp.status == 429 or resp.status >= 500:
-                    pause = _retry_after(resp.headers.get("Retry-After")) if resp.status == 429 else None
+                    said = _retry_after(resp.headers.get("Retry-After")) if resp.status == 429 else None
                     failures.append(f"{resp.status} {resp.reason}")
-                    await run.sleep(min(pause if pause is not None else wait, _MAX_WAIT_S))
-                    wait = min(wait * 2, _MAX_WAIT_S)
+                    if said is not None:
+                        pause = said  # the server said how long
+                    else:
+                        pause, wait = wait, min(wait * 2, _MAX_WAIT_S)
                     continue
                 if resp.status not in (200, 206):
                     raise _GaveUpError(f"{item.source} answered {resp.status} {resp.reason} for {item.label} ({url})")
@@ -292,22 +298,19 @@ async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | Non
                     os.fsync(f.fileno())
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             failures.append(f"connection: {type(exc).__name__}")  # the .part is resumed on the next try
-            await run.sleep(again)
-            again = min(max(again * 2, 1.0), _MAX_WAIT_S)
+            pause, again = again, min(max(again * 2, 1.0), _MAX_WAIT_S)
             continue
         size = part.stat().st_size
         if expected is not None and size != expected:
             failures.append(f"{size:,} of {expected:,} bytes")
-            await run.sleep(again)
-            again = min(max(again * 2, 1.0), _MAX_WAIT_S)
+            pause, again = again, min(max(again * 2, 1.0), _MAX_WAIT_S)
             continue
         try:
             await asyncio.to_thread(verify, part, item.kind)
         except _DamagedError as exc:
             part.unlink(missing_ok=True)
             failures.append(f"damaged: {exc}")
-            await run.sleep(again)
-            again = min(max(again * 2, 1.0), _MAX_WAIT_S)
+            pause, again = again, min(max(again * 2, 1.0), _MAX_WAIT_S)
             continue
         os.replace(part, path)
         return size
@@ -514,7 +517,6 @@ def main(args: argparse.Namespace) -> int:
         if r not in refused:
             sys.stderr.write(f"arb fetch: {r.error}\n")
     if refused:
-        sys.stderr.write(
-            f"arb fetch: {len(refused)} more {refused[0].planned.source} files not fetched (the key was refused)\n"
-        )
+        source = refused[0].planned.source
+        sys.stderr.write(f"arb fetch: {len(refused)} more {source} files not fetched (refused, above)\n")
     return 1 if failed else 0
