@@ -1,7 +1,7 @@
 """Tardis.dev CSV datasets and Bybit archive files made from real captures, as those sources make theirs.
 
-The files arb fetches from Tardis and Bybit cannot ship with the tests (they are large, and Tardis's
-are licensed), so tests, the fake archive server (:mod:`arb.testing.fake_archive`) and the benchmark
+The files arb fetches from Tardis and Bybit cannot ship with the tests (they are large, and not ours to
+hand out), so tests, the fake archive server (:mod:`arb.testing.fake_archive`) and the benchmark
 make them from the real captures (collector-format recordings) the way each source documents building
 its own:
 
@@ -22,9 +22,6 @@ its own:
   receive time, in one zip per UTC day of the exchange time (``orderbook.<depth>`` topic), each day
   starting with a snapshot (one of the book as it stands, when the recording's day does not start with
   one), and the trades as Bybit's linear or spot trade CSV.
-
-Also :func:`derivative_ticker_rows` for a perpetual's mark price and funding (the captures have none:
-the values are derived from the book, and say so).
 """
 
 from __future__ import annotations
@@ -46,7 +43,6 @@ from arb.recording.tardis import BOOK, HEADERS, TICKER, TRADES
 
 __all__ = [
     "archive_from_bybit",
-    "derivative_ticker_rows",
     "js_number",
     "tardis_from_binance",
     "write_gzip",
@@ -198,29 +194,6 @@ def _newer(diff: dict[str, Any], last_id: int, market: str) -> bool:
 def _lines(recordings: Sequence[Path]) -> Iterator[tuple[int, bytes]]:
     for path in recordings:
         yield from LineReader(path)
-
-
-def derivative_ticker_rows(
-    exchange: str,
-    symbol: str,
-    times_ns: Sequence[int],
-    marks: Sequence[float],
-    funding_times_ns: Sequence[int],
-    rates: Sequence[float],
-    *,
-    latency_us: int = 2_000,
-) -> bytes:
-    """A ``derivative_ticker`` CSV (header included) with one row per time: mark price, index price (the
-    mark), the funding rate announced and the next funding time; ``local_timestamp`` is the time plus
-    ``latency_us``. Values are whatever the caller derived (the captures have no mark-price stream)."""
-    out = [HEADERS[TICKER]]
-    for t, mark, nxt, rate in zip(times_ns, marks, funding_times_ns, rates, strict=True):
-        ts = t // _US
-        out.append(
-            f"{exchange},{symbol},{ts},{ts + latency_us},{nxt // _US},{js_number(rate)},,,,"
-            f"{js_number(round(mark, 2))},{js_number(round(mark, 2))}".encode()
-        )
-    return b"\n".join(out) + b"\n"
 
 
 def archive_from_bybit(
