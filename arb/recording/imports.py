@@ -48,6 +48,11 @@ def _format_of(path: Path) -> tuple[str, str]:
     shown = f"it starts with {line[:60].decode('utf-8', 'replace')!r}"
     if any(line == header for header in tardis.HEADERS.values()):
         return "tardis", shown
+    if line.startswith(b"exchange,symbol,timestamp,local_timestamp,"):
+        raise RecordingError(
+            f"{path}: a Tardis dataset arb does not read ({shown}): arb reads incremental_book_L2, trades and "
+            "derivative_ticker"
+        )
     if line.startswith((bybit_archive.LINEAR_TRADES_HEADER, bybit_archive.SPOT_TRADES_HEADER)):
         return "bybit-archive", shown
     if line.startswith(b'{"topic":"orderbook.'):

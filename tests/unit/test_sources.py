@@ -108,6 +108,9 @@ def test_formats_are_told_from_the_files_and_never_mixed(tmp_path: Path) -> None
         detect([zipped], "tardis")
     with pytest.raises(RecordingError, match=r"not a recording .*: it starts with 'exchange,symbol,"):
         detect([book], "recording")
+    quotes = write_gzip(tmp_path / "q.csv.gz", b"exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price\n")
+    with pytest.raises(RecordingError, match=r"q.csv.gz: a Tardis dataset arb does not read .*: arb reads "):
+        detect([quotes])
 
 
 def test_the_archive_order_book_is_refused_for_another_symbol_or_venue(tmp_path: Path) -> None:
