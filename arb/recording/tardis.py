@@ -45,10 +45,13 @@ counted, shown in the findings and skipped.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
 import math
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -602,6 +605,9 @@ _PARSED = 1 << 16
 _OUT_ROOM = 1 << 16
 """Rows reserved in the sink before each merge step (without chunks)."""
 _CHUNK_SLACK = 1 << 16
+_CHUNKS_AHEAD = 1
+"""Chunks of rows the reading thread may hold ready beyond the one the converter is working on."""
+_DONE = object()
 _SAMPLES = 3
 _TICKER_COLUMNS = ("timestamp", "local_timestamp", "funding_timestamp", "funding_rate", "index_price", "mark_price")
 
@@ -800,31 +806,65 @@ class TardisReader:
         trans = np.zeros((_TRANS_CAP, 3), np.int64)
         total = sum(f.path.stat().st_size for f in order)
         sink = self.sink
-        pi = 0
         room = chunk_rows + _CHUNK_SLACK if on_rows is not None else _OUT_ROOM
-        try:
-            while True:
-                out, fill = sink.reserve(room)
-                bi, ti, pi, fill, why = _emit(
-                    book.rows, book.at, book.n, book.done, trades.rows, trades.at, trades.n, trades.done,
-                    perp_rows, pi, len(perp_rows), state, fstate, counters, out, fill, trans,
-                )  # fmt: skip
-                sink.commit(fill)
-                book.at, trades.at = bi, ti
-                self._drain(state, trans)
-                if on_rows is not None and sink.rows >= chunk_rows:
-                    on_rows(sink.take())
-                if why == E_NEED_BOOK:
-                    book.refill()
-                elif why == E_NEED_TRADES:
-                    trades.refill()
-                elif why == E_DONE:
-                    break
-                if progress is not None:
-                    progress(book.bytes_read + trades.bytes_read, total)
-        finally:
-            for reader in book.readers + trades.readers:
-                reader.close()
+        stop = threading.Event()
+
+        def produce(hand: Callable[[EventArray], None] | None) -> None:
+            # Parse and merge every row into the sink; hand it over whenever chunk_rows are held.
+            pi = 0
+            try:
+                while not stop.is_set():
+                    out, fill = sink.reserve(room)
+                    bi, ti, pi, fill, why = _emit(
+                        book.rows, book.at, book.n, book.done, trades.rows, trades.at, trades.n, trades.done,
+                        perp_rows, pi, len(perp_rows), state, fstate, counters, out, fill, trans,
+                    )  # fmt: skip
+                    sink.commit(fill)
+                    book.at, trades.at = bi, ti
+                    self._drain(state, trans)
+                    if hand is not None and sink.rows >= chunk_rows:
+                        hand(sink.take())
+                    if why == E_NEED_BOOK:
+                        book.refill()
+                    elif why == E_NEED_TRADES:
+                        trades.refill()
+                    elif why == E_DONE:
+                        break
+                    if progress is not None and hand is None:
+                        progress(book.bytes_read + trades.bytes_read, total)
+            finally:
+                for reader in book.readers + trades.readers:
+                    reader.close()
+
+        if on_rows is None:
+            produce(None)
+        else:
+            # Chunks: the reading (inflate, parse, merge: compiled, GIL released) runs on a thread of its own
+            # while this one hands each chunk on (the converter's order correction, book and writing).
+            chunks: queue.Queue[Any] = queue.Queue(maxsize=_CHUNKS_AHEAD)
+
+            def run() -> None:
+                try:
+                    produce(lambda rows: _offer(chunks, rows, stop))
+                    _offer(chunks, _DONE, stop)
+                except BaseException as exc:  # noqa: BLE001 - handed to the converting thread, raised there
+                    _offer(chunks, exc, stop)
+
+            thread = threading.Thread(target=run, name="arb-tardis-read", daemon=True)
+            thread.start()
+            try:
+                while (item := chunks.get()) is not _DONE:
+                    if isinstance(item, BaseException):
+                        raise item
+                    on_rows(item)
+                    if progress is not None:
+                        progress(book.bytes_read + trades.bytes_read, total)
+            finally:
+                stop.set()
+                while thread.is_alive():
+                    with contextlib.suppress(queue.Empty):
+                        chunks.get(timeout=0.05)
+                thread.join()
         self.status.last_depth_local_ts = int(state[S_LAST_DEPTH_LOCAL])
         self.status.last_depth_exch_ts = int(state[S_LAST_DEPTH_EXCH])
         if on_rows is not None and sink.rows:
@@ -979,6 +1019,16 @@ class TardisReader:
             sink, exch, local, mark_price=mark, index_price=index, funding_rate=rate, next_funding_ns=funding_ts
         )
         self.stats.funding_rollovers += self.perp.rollovers - before
+
+
+def _offer(chunks: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
+    # Queue an item for the converting thread, giving up once it stopped listening.
+    while not stop.is_set():
+        try:
+            chunks.put(item, timeout=0.05)
+            return
+        except queue.Full:
+            continue
 
 
 def _decimal(text: str) -> float | None:
