@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,3 +203,29 @@ def test_a_perpetuals_ticker_gives_the_recorder_paths_funding_rows(tmp_path: Pat
     assert np.array_equal(a["qty"], b["qty"], equal_nan=True)
     assert np.array_equal(a["local_ts"] // 1000, b["local_ts"] // 1000)
     assert imported.eod.perp.next_funding_ns == recorded.eod.perp.next_funding_ns
+
+
+@pytest.mark.slow
+def test_a_perpetual_day_from_tardis_and_bybits_archive_feeds_the_funding_machinery(tmp_path: Path) -> None:
+    # Binance USD-M from Tardis (book, trades, derivative ticker made from markPrice frames) against Bybit
+    # linear from its archive (the sample's Bybit half, as a linear archive): the session's funding comes
+    # from the ticker's rows, as from a recording's mark-price stream; the archive has none (said).
+    from arb.config import load_config
+    from arb.runtime.loader import funding_of, load_session
+    from arb.testing.configs import write_config_files
+
+    recordings = tmp_path / "recordings"
+    source = with_mark_price(USDM_BTC, tmp_path / "usdm_mark.gz")
+    tardis_from_binance([source], recordings, market="linear")
+    archive_from_bybit([RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"], recordings, market="linear")
+    linear = {"market": "linear", "instrument": {"tick_size": 0.1, "lot_size": 0.001, "min_qty": 0.001}}
+    config = load_config(write_config_files(tmp_path, binance_overrides=linear, bybit_overrides=linear))
+    session = load_session(config, [dt.date(2024, 8, 8)])
+    assert [d.source for d in session.assets[0].days] == ["tardis"]
+    assert [d.source for d in session.assets[1].days] == ["bybit-archive"]
+    binance, bybit = funding_of(config, session)
+    assert len(binance) == 1 and len(bybit) == 0  # the markPrice frames' one funding time; none on Bybit
+    assert len(binance.mark_ts) > 10 and len(binance.est_ts) > 10
+    recorded = convert_files([source], local_offset_ns=0)
+    settled = recorded.rows[(recorded.rows["ev"] & EVENT_KIND_MASK) == FUNDING_SETTLED_EVENT][0]
+    assert int(binance.funding_ts[0]) == int(settled["ival"]) and float(binance.rate[0]) == float(settled["px"])
