@@ -283,6 +283,11 @@ async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | Non
                 if resp.status not in (200, 206):
                     raise _GaveUpError(f"{item.source} answered {resp.status} {resp.reason} for {item.label} ({url})")
                 expected = _expected_size(resp, offset)
+                if resp.status == 206 and not resp.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
+                    part.unlink(missing_ok=True)  # not the range asked for: the .part cannot be trusted
+                    failures.append(f"a 206 for another range ({resp.headers.get('Content-Range', '')!r})")
+                    pause = 0.0
+                    continue
                 if resp.status == 200:
                     offset = 0
                 mode = "ab" if resp.status == 206 else "wb"
@@ -315,10 +320,10 @@ async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | Non
         os.replace(part, path)
         return size
     kept = f"; {part.name} kept ({part.stat().st_size:,} bytes): the next run resumes it" if part.exists() else ""
-    said = "; ".join(
+    happened = "; ".join(
         f"{why} (x{failures.count(why)})" if failures.count(why) > 1 else why for why in dict.fromkeys(failures)
     )
-    raise _GaveUpError(f"{item.source}: gave up on {item.label} after {_ATTEMPTS} tries ({said}){kept}")
+    raise _GaveUpError(f"{item.source}: gave up on {item.label} after {_ATTEMPTS} tries ({happened}){kept}")
 
 
 def _expected_size(resp: aiohttp.ClientResponse, offset: int) -> int | None:
