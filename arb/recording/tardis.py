@@ -609,7 +609,6 @@ _CHUNKS_AHEAD = 1
 """Chunks of rows the reading thread may hold ready beyond the one the converter is working on."""
 _DONE = object()
 _SAMPLES = 3
-_TICKER_COLUMNS = ("timestamp", "local_timestamp", "funding_timestamp", "funding_rate", "index_price", "mark_price")
 
 
 class _Stream:
@@ -639,6 +638,12 @@ class _Stream:
     @property
     def bytes_read(self) -> int:
         return sum(r.bytes_read for r in self.readers)
+
+    def close(self) -> None:
+        # End the file being read (its inflating thread stops).
+        if self._chunks is not None:
+            self._chunks.close()
+            self._chunks = None
 
     def refill(self) -> None:
         # Parse the next rows into self.rows (from 0); sets done at the end of the last file.
@@ -696,7 +701,14 @@ class _Stream:
     def _slow_line(self, fill: int) -> int:
         # The line at self._pos declined by the compiled parser: Python reads it, or it is counted bad.
         buf = self._buf
-        end = int(np.argmax(buf[self._pos :] == 10)) + self._pos if np.any(buf[self._pos :] == 10) else buf.shape[0]
+        end = self._pos
+        while end < buf.shape[0]:  # the line's end, looked for a little at a time (lines are short)
+            at = bytes(buf[end : end + 512]).find(b"\n")
+            if at >= 0:
+                end += at
+                break
+            end += 512
+        end = min(end, buf.shape[0])
         line = bytes(buf[self._pos : end]).rstrip(b"\r")
         self._pos = end + 1
         f = self._file
@@ -835,6 +847,8 @@ class TardisReader:
             finally:
                 for reader in book.readers + trades.readers:
                     reader.close()
+                for stream in (book, trades):
+                    stream.close()
 
         if on_rows is None:
             produce(None)
