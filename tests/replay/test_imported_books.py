@@ -229,3 +229,23 @@ def test_a_perpetual_day_from_tardis_and_bybits_archive_feeds_the_funding_machin
     recorded = convert_files([source], local_offset_ns=0)
     settled = recorded.rows[(recorded.rows["ev"] & EVENT_KIND_MASK) == FUNDING_SETTLED_EVENT][0]
     assert int(binance.funding_ts[0]) == int(settled["ival"]) and float(binance.rate[0]) == float(settled["px"])
+
+
+def test_arb_convert_takes_bybits_archive_file_as_it_comes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from arb.cli import main
+
+    out = tmp_path / "xrp.npz"
+    assert main(["convert", str(BYBIT_ZIP), "-o", str(out), "--market", "linear", "--feed-latency-ms", "7"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("bybit linear XRPUSDT: 50 messages -> 3,968 rows in ")
+    assert "(book at update id 20254918, synced)" in printed
+    rows = np.load(out)["data"]
+    assert int((rows["local_ts"] - rows["exch_ts"]).min()) == 7 * NS_PER_MS  # the assumed feed latency
+    # under Bybit's own name nothing says spot or linear: one line asking for it
+    plain = tmp_path / "2024-12-01_XRPUSDT_ob500.data.zip"
+    plain.write_bytes(BYBIT_ZIP.read_bytes())
+    assert main(["convert", str(plain), "-o", str(tmp_path / "b.npz")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"arb convert: {plain}: cannot tell Bybit's market (an order book file does not say spot or linear); "
+        "pass --market spot|linear"
+    )
