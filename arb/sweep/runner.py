@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from arb.config import AppConfig
 from arb.errors import ArbError
-from arb.reports import InitialBalances, run_summary
+from arb.report import InitialBalances, run_summary
 from arb.runtime.backtest import (
     BacktestResult,
     Loop,
