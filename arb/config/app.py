@@ -21,6 +21,7 @@ from arb.config.sections import (
     BacktestConfig,
     DryRunConfig,
     ExecutionConfig,
+    HistoryConfig,
     LegFaultsConfig,
     LiveConfig,
     OpsConfig,
@@ -116,8 +117,8 @@ class AppConfig(ConfigStruct, frozen=True):
 
     Attributes:
         path: The ``arbitrage.toml`` it was loaded from, resolved.
-        strategy, risk, execution, backtest, dry_run, live, leg_faults, ops, alerts: The sections of
-            ``arbitrage.toml``.
+        strategy, risk, execution, backtest, dry_run, live, leg_faults, ops, alerts, history: The sections
+            of ``arbitrage.toml``.
         binance, bybit: The venue files named by ``[venues]``; their ``[instrument]`` and ``[account]
             base`` describe the first symbol.
         symbol_overrides: ``[symbols.<SYMBOL>]`` tables by symbol.
@@ -136,6 +137,7 @@ class AppConfig(ConfigStruct, frozen=True):
     leg_faults: LegFaultsConfig = LegFaultsConfig()
     ops: OpsConfig = OpsConfig()
     alerts: AlertsConfig = AlertsConfig()
+    history: HistoryConfig = HistoryConfig()
     symbol_overrides: Mapping[str, SymbolOverrides] = field(default_factory=dict)
     symbols: tuple[SymbolConfig, ...] = ()
 

@@ -1,5 +1,5 @@
 """The sections of ``arbitrage.toml``: ``[strategy]``, ``[risk]``, ``[execution]``, ``[leg_faults]``,
-``[backtest]``, ``[dry_run]``, ``[live]``, ``[ops]``, ``[alerts]`` and ``[venues]``.
+``[backtest]``, ``[dry_run]``, ``[live]``, ``[ops]``, ``[alerts]``, ``[history]`` and ``[venues]``.
 
 Each is a frozen :class:`~arb.config.fields.ConfigStruct`: a field's type says what it accepts (see
 :mod:`arb.config.fields`), ``_rules`` checks what involves several fields. Times are int64 nanoseconds
@@ -36,6 +36,7 @@ __all__ = [
     "DryRunConfig",
     "EmailChannel",
     "ExecutionConfig",
+    "HistoryConfig",
     "LegFaultRates",
     "LegFaultsConfig",
     "LiveConfig",
@@ -309,6 +310,28 @@ class BacktestConfig(ConfigStruct, frozen=True):
     out: Path = Path("../results")
     feed_latency: Literal["recorded", "constant"] = "recorded"
     initial_equity_check: bool = True
+
+
+class HistoryConfig(ConfigStruct, frozen=True):
+    """``[history]``: where ``arb fetch`` downloads history from, and how Bybit's archive is timed
+    (``docs/data.md``).
+
+    Attributes:
+        tardis_url: Tardis.dev's datasets API (a mirror's, or a local test server's, when pointed there).
+        bybit_orderbook_url: Bybit's order book archive (``.../orderbook/<market>/<SYMBOL>/...``).
+        bybit_trades_url: Bybit's trade archive (``.../trading/<SYMBOL>/...``, ``.../spot/<SYMBOL>/...``).
+        archive_feed_latency_ns: Bybit's archive has the exchange's time only: a row's local time is its
+            exchange time plus this, int64 ns (TOML ``archive_feed_latency_ms``, may be fractional).
+        downloads: Files ``arb fetch`` downloads at once (a polite few).
+    """
+
+    tardis_url: Annotated[str, Meta(extra={"urls": ("http", "https")})] = "https://datasets.tardis.dev/v1"
+    bybit_orderbook_url: Annotated[str, Meta(extra={"urls": ("http", "https")})] = "https://quote-saver.bycsi.com"
+    bybit_trades_url: Annotated[str, Meta(extra={"urls": ("http", "https")})] = "https://public.bybit.com"
+    archive_feed_latency_ns: Annotated[int, Meta(ge=0, le=60_000 * NS_PER_MS), FRACTIONAL] = field(
+        default=10 * NS_PER_MS, name="archive_feed_latency_ms"
+    )
+    downloads: Annotated[int, Meta(ge=1, le=8)] = 3
 
 
 class DryRunConfig(ConfigStruct, frozen=True):
