@@ -61,9 +61,9 @@ def load_source(
         if config is None:
             raise UsageError("--config: the live journal is found through the configuration")
         if state_dir is not None:
-            import dataclasses
+            import msgspec
 
-            config = dataclasses.replace(config, live=dataclasses.replace(config.live, state_dir=state_dir))
+            config = msgspec.structs.replace(config, live=msgspec.structs.replace(config.live, state_dir=state_dir))
         source = load_live(config, results, marks)
     else:
         raise UsageError(f"--source: expected one of {', '.join(SOURCES)}, got {kind!r}")

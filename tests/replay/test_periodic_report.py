@@ -4,12 +4,12 @@ and the days of a run that crosses midnight add up to it."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from arb.cli import main
@@ -192,10 +192,10 @@ def test_a_replayed_dry_runs_paper_account_report_equals_its_summary(tmp_path: P
     # the same account through the function a running session calls at midnight ([backtest] out is
     # where the session's reports are looked for: point it at the runs)
     loaded = load_config(config)
-    loaded = dataclasses.replace(
+    loaded = msgspec.structs.replace(
         loaded,
-        dry_run=dataclasses.replace(loaded.dry_run, state_dir=state),
-        backtest=dataclasses.replace(loaded.backtest, out=results),
+        dry_run=msgspec.structs.replace(loaded.dry_run, state_dir=state),
+        backtest=msgspec.structs.replace(loaded.backtest, out=results),
     )
     written = write_daily_report(loaded, "dry-run", DAY, tmp_path / "daily")
     assert written == tmp_path / "daily" / f"dry-run-day-{DAY}.html"
