@@ -189,7 +189,7 @@ def _paths_of(config: AppConfig) -> list[str]:
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from arb.config import load_config
-    from arb.report import InitialBalances, print_summary, run_summary, write_report
+    from arb.reports import InitialBalances, print_summary, run_summary, write_report
     from arb.runtime.backtest import run_backtest
     from arb.ui import console, status_and_progress
 
