@@ -40,3 +40,46 @@ def test_paper_executor_counts_are_arrays_updated_in_place() -> None:
     assert len(answered) == 1 and open_counts.tolist() == [[0, 0]] and unknown.tolist() == [0, 0]
     assert ex.open_counts is open_counts and ex.unknown_counts is unknown  # the same arrays throughout
     np.testing.assert_array_equal(blocked, [0, 0])
+
+
+def test_engine_hands_the_executor_arrays_to_its_step() -> None:
+    from arb.runtime.engine import Engine
+
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    engine = Engine(config)
+    assert engine.params.dtype is PARAMS_DTYPE and engine.limits.dtype is RISK_DTYPE
+    engine.executor.blocked_until_ns[1] = 123  # the executor's own array, changed in place
+    engine.executor.unknown_counts[0] = 2
+    engine.finish(0)
+    assert engine.views[0][0]["blocked_until_ns"] == 0 and engine.views[0][1]["blocked_until_ns"] == 123
+
+
+class _ListExecutor:
+    """An executor that keeps its counts as lists (as the live one did): the engine copies them."""
+
+    def __init__(self) -> None:
+        self.open_orders = [1, 0]
+        self.unknown_orders = [0, 0]
+        self.blocked_until = [0, 456]
+
+    def submit(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("nothing to send")
+
+    def next_event_ts(self) -> None:
+        return None
+
+    def run_until(self, ts: int, on_answer: object) -> None:
+        return None
+
+    def cancel_all(self, on_answer: object) -> int:
+        return 0
+
+
+def test_engine_takes_an_executor_that_keeps_lists() -> None:
+    from arb.runtime.engine import Engine
+
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    engine = Engine(config, executor=_ListExecutor())
+    engine.finish(0)
+    assert [int(engine.views[0][v]["open_orders"]) for v in range(2)] == [1, 0]
+    assert [int(engine.views[0][v]["blocked_until_ns"]) for v in range(2)] == [0, 456]
