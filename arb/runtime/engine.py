@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
-from arb._jit import say_compiling
+from arb._jit import entry_point, say_compiling
 from arb.book import OrderBook, touches_book
 from arb.config import AppConfig
 from arb.events import (
@@ -351,7 +351,7 @@ class Engine:
         books = tuple((book.arrays, book.arrays) for _ in range(n_sym))
         logs = (np.zeros(n_sym, DECISION_DTYPE), np.zeros(len(self._intent_ints), SENT_DTYPE),
                 (self._intent_ints.copy(), self._intent_floats.copy()))  # fmt: skip
-        engine_step(0, np.zeros(n_sym, np.int64), state, risk, books, logs, 0, 0)
+        self._step = entry_point(engine_step, 0, np.zeros(n_sym, np.int64), state, risk, books, logs, 0, 0)
         fill_accounts(views, account, state[2])
         fill_books(views, 0, books[0], self.levels, state[2], 0, self.stale_after, last_mid)
         log_equity(np.zeros(n_sym, EQUITY_DTYPE), 0, 0, account, last_mid, self.mark)
@@ -371,7 +371,12 @@ class Engine:
         )
         for i, (name, legacy) in enumerate(names):
             array = getattr(ex, name, None)
-            if isinstance(array, np.ndarray) and array.dtype == np.int64 and array.shape == own[i].shape:
+            if (
+                isinstance(array, np.ndarray)
+                and array.dtype == np.int64
+                and array.shape == own[i].shape
+                and array.flags.c_contiguous
+            ):
                 counts.append(array)
             else:
                 counts.append(own[i])
@@ -656,7 +661,7 @@ class Engine:
             self._take_counts()
         calls, sent = self.log.calls, self.log.sent
         logs = (calls.room(self.n_symbols), sent.room(len(self._intent_ints)), (self._intent_ints, self._intent_floats))
-        total, called, flags = engine_step(now, self._pending, self._state, self._risk, self._books, logs, calls.n,
+        total, called, flags = self._step(now, self._pending, self._state, self._risk, self._books, logs, calls.n,
                                            sent.n)  # fmt: skip
         self._dirty = False
         calls.n += called
