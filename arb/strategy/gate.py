@@ -50,8 +50,8 @@ The gate's records (:data:`~arb.strategy.records.RISK_DTYPE`, ``RISK_STATE_DTYPE
 ``SYMBOL_RISK_DTYPE``) are in :mod:`arb.strategy.records`; its configuration, figures and words (what
 a breach says) in :mod:`arb.execution.risk`. The code sits beside the kernel because the per-decision
 step (:mod:`arb.strategy.step`) runs both in one compiled call. Every entry point that reads the other
-symbols' state takes either separate per-symbol arrays (``views``, ``limits``, ``sstate``) or the
-drivers' symbol records for each (``SYMBOL_DTYPE``): the same compiled body reads either.
+symbols' state takes separate per-symbol arrays (``views``, ``limits``, ``sstate``), or records per
+symbol holding them as fields (:mod:`arb.strategy.records`' accessors): the same body reads either.
 """
 
 from __future__ import annotations
@@ -93,7 +93,6 @@ __all__ = [
     "NS_PER_DAY",
     "NS_PER_HOUR",
     "N_EVENTS",
-    "account_px",
     "follow_pnl",
     "gate",
     "gate_symbol",
@@ -140,21 +139,12 @@ H_EXTERNAL = 4
 HALT_REASONS = ("", "max_drawdown", "max_pair_loss", "max_imbalance_hold_ms", "halt kept from outside")
 
 
-#####
 @nb.njit(cache=True, nogil=True)
 def value_px(mark: Any, last_mid: Any, s: int, v: int) -> float:
     """What a unit of symbol ``s`` held on venue ``v`` is worth: the venue's mark price (a perpetual's,
     once its stream gave one; NaN otherwise), else the book's last mid. Both arrays by (symbol, venue)."""
     m = mark[s, v]
     return float(m if m == m else last_mid[s, v])
-
-
-@nb.njit(cache=True, nogil=True)
-def account_px(acct: Any) -> float:
-    """What a unit held is worth on one symbol's account record (``ACCOUNT_DTYPE``): the mark price
-    where there is one, else the last mid (:func:`value_px` on records)."""
-    m = acct["mark"]
-    return float(m if m == m else acct["last_mid"])
 
 
 @nb.njit(cache=True, nogil=True)
@@ -298,7 +288,7 @@ def update_equity(limits: Any, state: Any, sstate: Any, pnl: float, pnl_sym: Any
 @nb.njit(cache=True, nogil=True)
 def follow_pnl(limits: Any, st: Any, sstate: Any, pnl: float, pnl_sym: Any, views: Any, now: int) -> None:
     """:func:`update_equity` on the account's gate record ``st``; ``limits``, ``sstate``, ``pnl_sym``
-    and ``views`` are per-symbol arrays, or each the drivers' symbol records (``SYMBOL_DTYPE``)."""
+    and ``views`` are per-symbol arrays (or records per symbol holding them as fields)."""
     lim = limits_row(limits, 0)
     if pnl > st["peak_equity"]:
         st["peak_equity"] = pnl
@@ -397,7 +387,7 @@ def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any,
 @nb.njit(cache=True, nogil=True)
 def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n: int, now: int) -> int:
     """:func:`gate` on records: symbol ``s``'s limits ``lim`` and gate state ``sst``, the account's gate
-    state ``st``; ``views`` every symbol's view, or the drivers' symbol records (``SYMBOL_DTYPE``)."""
+    state ``st``; ``views`` every symbol's view (or records per symbol holding it as a field)."""
     view = view_row(views, s)
     delta = np.zeros(2)
     orders = np.zeros(2, np.int64)
