@@ -88,7 +88,7 @@ def entry_point(fn: Any, *args: Any) -> Callable[..., Any]:
         return cast("Callable[..., Any]", fn)
     from numba import typeof
 
-    compiled: Callable[..., Any] = fn.compile(tuple(typeof(a) for a in args))
+    compiled: Callable[..., Any] = fn.compile(tuple(typeof(a) for a in args))  # type: ignore[no-untyped-call]
     return compiled
 
 

@@ -7,6 +7,8 @@ fused a multiply and an add, or summed in another order, would round differently
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from arb.strategy.step import _trading_pnl, log_equity
@@ -19,7 +21,7 @@ def _same(a: float, b: float) -> bool:
     return np.float64(a).tobytes() == np.float64(b).tobytes()
 
 
-def _pairs(rng: np.random.Generator, n: int) -> np.ndarray:
+def _pairs(rng: np.random.Generator, n: int) -> np.ndarray[Any, np.dtype[np.float64]]:
     # Prices, positions and cash of the sizes the engine sees, and plain random doubles.
     out = rng.standard_normal((n, 2)) * 10.0 ** rng.integers(-8, 8, (n, 1))
     out[: n // 2] = np.abs(out[: n // 2]) * 60_000
