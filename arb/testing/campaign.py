@@ -48,8 +48,8 @@ from rich.console import Console
 
 from arb.config import AppConfig, load_config
 from arb.journal.journal import Journal
+from arb.sim.ledger import ExecType, LedgerEvent
 from arb.strategy.types import INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND
-from arb.testing.fake_ledger import ExecType, LedgerEvent
 from arb.testing.pair_rig import account, key_environment, spot_pair, user_streams_up, write_pair_config
 from arb.testing.scenarios import Book, Change, write_scenario
 from arb.testing.waiting import Patience, patiently

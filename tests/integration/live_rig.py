@@ -23,10 +23,12 @@ from arb.config import AppConfig, load_config
 from arb.execution.live import VenueExecutor
 from arb.journal.journal import Journal
 from arb.runtime.trading import TradingSession
+from arb.sim.binance.exchange import FakeBinanceExchange
+from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.ledger import SymbolRules
+from arb.sim.options import VenueOptions
+from arb.sim.replay import FrameKind
 from arb.testing.configs import DEFAULT_ARBITRAGE, local_endpoints, write_config_files
-from arb.testing.fake_binance_private import FakeBinanceExchange
-from arb.testing.fake_bybit_private import FakeBybitExchange
-from arb.testing.fake_ledger import SymbolRules
 from arb.testing.pair_rig import (
     BINANCE_LINEAR_BTC_RULES,
     BINANCE_SPOT_ETH_RULES,
@@ -43,9 +45,9 @@ from arb.testing.pair_rig import (
     spot_pair,
     symbol_tables,
     user_streams_up,
+    without_pings,
     write_pair_config,
 )
-from arb.testing.replay import FrameKind
 from arb.testing.waiting import Patience
 from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 
@@ -157,18 +159,20 @@ def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url:
 
 
 @contextlib.asynccontextmanager
-async def fake_venue(spec: VenueSpec, **options: Any) -> AsyncIterator[Any]:
+async def fake_venue(spec: VenueSpec, options: VenueOptions | None = None) -> AsyncIterator[Any]:
     """The fake private venue of ``spec`` with one account (keys KEY/SECRET), its book synced."""
     if spec.venue == "binance":
-        options.setdefault("ping_interval", None)
-        async with FakeBinanceExchange(spec.recording, market=spec.market, rules=[spec.rules], **options) as binance:
+        binance_options = without_pings(options)
+        async with FakeBinanceExchange(
+            spec.recording, market=spec.market, rules=[spec.rules], options=binance_options
+        ) as binance:
             binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances=spec.balances)
             async with asyncio.timeout(WAIT_S):
                 await binance.advance_until(lambda frame: frame.kind is FrameKind.REST_SNAPSHOT)
                 await binance.advance_until(lambda frame: "@depth" in frame.stream)
             yield binance
         return
-    async with FakeBybitExchange(spec.recording, market=spec.market, rules=[spec.rules], **options) as venue:
+    async with FakeBybitExchange(spec.recording, market=spec.market, rules=[spec.rules], options=options) as venue:
         venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=spec.balances)
         async with asyncio.timeout(WAIT_S):
             await venue.advance_until(lambda frame: frame.stream.startswith("orderbook."))
@@ -372,7 +376,9 @@ def second_recording(spec: VenueSpec, two_symbols: Path) -> Path | None:
 
 
 @contextlib.asynccontextmanager
-async def two_symbol_venue(spec: VenueSpec, second: Path | None, **options: Any) -> AsyncIterator[Any]:
+async def two_symbol_venue(
+    spec: VenueSpec, second: Path | None, options: VenueOptions | None = None
+) -> AsyncIterator[Any]:
     """The fake private venue of ``spec`` trading ``spec.symbol`` and ETHUSDT (replaying ``second`` when
     given), one account holding both; returns once every replayed symbol's book is up."""
     rules = [spec.rules, SECOND_RULES[spec.id]]
@@ -380,10 +386,9 @@ async def two_symbol_venue(spec: VenueSpec, second: Path | None, **options: Any)
     balances = {**spec.balances, **({"ETH": "20"} if spec.market == "spot" else {})}
     replayed = [spec.symbol, *(["ETHUSDT"] if second is not None else [])]
     if spec.venue == "binance":
-        options.setdefault("ping_interval", None)
-        venue: Any = FakeBinanceExchange(sessions, market=spec.market, rules=rules, **options)
+        venue: Any = FakeBinanceExchange(sessions, market=spec.market, rules=rules, options=without_pings(options))
     else:
-        venue = FakeBybitExchange(sessions, market=spec.market, rules=rules, **options)
+        venue = FakeBybitExchange(sessions, market=spec.market, rules=rules, options=options)
     async with venue:
         venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=balances)
         async with asyncio.timeout(WAIT_S):

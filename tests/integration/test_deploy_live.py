@@ -27,8 +27,8 @@ import pytest
 
 from arb.cli import main
 from arb.errors import EXIT_NEEDS_OPERATOR, EXIT_NOT_RUNNING
+from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.testing.fake_alerts import FakeSmtp, FakeTelegram, FakeWebhook
-from arb.testing.fake_ledger import OrderType, Side, TimeInForce
 from tests.helpers import ROOT
 from tests.integration.live_rig import (
     BYBIT_SPOT,

@@ -11,8 +11,9 @@ import pytest
 
 from arb.execution.kill import HALT_KEY, kill
 from arb.runtime.trading import KIND_MANUAL, account_since_inception, trading_session
+from arb.sim.ledger import OrderStatus, OrderType, Side
+from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY
-from arb.testing.fake_ledger import OrderStatus, OrderType, Side
 from tests.integration.live_rig import (
     ALL_SPECS,
     BINANCE_LINEAR,
@@ -99,7 +100,7 @@ async def test_bybit_cancels_arbs_orders_when_arb_goes_silent_past_the_dead_man_
 ) -> None:
     set_keys(monkeypatch, spec)
     clock = _Clock()
-    async with fake_venue(spec, clock=clock) as venue:
+    async with fake_venue(spec, options=VenueOptions(clock=clock)) as venue:
         config = load(write_live_config(tmp_path, spec, venue))
         bid, _, _, _ = best(venue, spec)
         price = (bid * Decimal("0.8")).quantize(spec.rules.tick_size)
@@ -132,7 +133,7 @@ async def test_binance_usdm_cancels_arbs_orders_when_the_countdown_is_not_renewe
     spec = BINANCE_LINEAR
     set_keys(monkeypatch, spec)
     clock = _Clock()
-    async with fake_venue(spec, clock=clock) as venue:
+    async with fake_venue(spec, options=VenueOptions(clock=clock)) as venue:
         config = load(write_live_config(tmp_path, spec, venue))
         bid, _, _, _ = best(venue, spec)
         price = (bid * Decimal("0.8")).quantize(spec.rules.tick_size)

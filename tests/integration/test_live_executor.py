@@ -18,9 +18,9 @@ import pytest
 from arb.execution.live import VenueExecutor
 from arb.execution.orders import LiveOrder, OrderState
 from arb.runtime.trading import KIND_MANUAL, trading_session
+from arb.sim.faults import FaultKind
+from arb.sim.ledger import OrderStatus
 from arb.strategy.types import BUY, SELL
-from arb.testing.fake_ledger import OrderStatus
-from arb.testing.faults import FaultKind
 from tests.integration.live_rig import (
     ALL_SPECS,
     BINANCE_LINEAR,

@@ -1,13 +1,13 @@
 """A fake private Bybit v5 venue (spot or linear perpetual) on loopback, that ccxt trades against.
 
-:class:`FakeBybitExchange` is the public :class:`~arb.testing.fake_bybit.FakeBybitVenue` (the same
+:class:`FakeBybitExchange` is the public :class:`~arb.sim.bybit.public.FakeBybitVenue` (the same
 recorded WebSocket market data on the same port) plus Bybit's private side, served from its own
-:class:`~arb.testing.fake_ledger.Ledger`: orders match against the book the venue is replaying.
+:class:`~arb.sim.ledger.Ledger`: orders match against the book the venue is replaying.
 
 REST, as v5 documents it (bybit-exchange.github.io/docs/v5): business errors are HTTP 200 with
 ``{"retCode":..,"retMsg":..,"result":{},"retExtInfo":{},"time":..}``; signed requests carry
 ``X-BAPI-API-KEY``, ``X-BAPI-TIMESTAMP``, ``X-BAPI-RECV-WINDOW`` and ``X-BAPI-SIGN``
-(:func:`~arb.testing.fake_bybit_wire.rest_signature`); private answers carry ``X-Bapi-Limit``,
+(:func:`~arb.sim.bybit.wire.rest_signature`); private answers carry ``X-Bapi-Limit``,
 ``X-Bapi-Limit-Status`` and ``X-Bapi-Limit-Reset-Timestamp``.
 
 * public: ``GET /v5/market/time``, ``/v5/market/instruments-info``, ``/v5/market/orderbook``;
@@ -26,7 +26,7 @@ The private stream is ``/v5/private`` on the same port: ``{"op":"auth","args":[k
 Linear funding: each funding time the ``tickers.<SYMBOL>`` stream shows passing (its
 ``nextFundingTime`` moves on; recorded frames and those of a ``funding=`` schedule alike) is settled on
 the ledger at the rate and mark price the stream announced for it
-(:class:`~arb.testing.fake_funding.FundingAnnouncements`): the wallet moves, the position's
+(:class:`~arb.sim.funding.FundingAnnouncements`): the wallet moves, the position's
 ``cumRealisedPnl`` counts it, ``/v5/account/transaction-log`` lists a ``SETTLEMENT``, and the executions
 (``/v5/execution/list``, the ``execution`` topic) a row of ``execType`` ``Funding``, as Bybit does.
 
@@ -42,18 +42,17 @@ import itertools
 import json
 import logging
 import re
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from arb.testing.fake_bybit import BybitMarket, FakeBybitVenue
-from arb.testing.fake_bybit_wire import (
+from arb.sim.bybit.public import BybitMarket, FakeBybitVenue
+from arb.sim.bybit.wire import (
     FIRST_ORDER_ID,
     FIRST_TRADE_ID,
     BybitCategory,
@@ -76,8 +75,9 @@ from arb.testing.fake_bybit_wire import (
     wire_order_id,
     ws_signature,
 )
-from arb.testing.fake_funding import FundingAnnouncements, FundingSchedule
-from arb.testing.fake_ledger import (
+from arb.sim.faults import AppliedFault, FaultKind, OrderFault, OrderOperation, RestFault
+from arb.sim.funding import FundingAnnouncements
+from arb.sim.ledger import (
     ExecType,
     FundingPayment,
     Ledger,
@@ -93,9 +93,9 @@ from arb.testing.fake_ledger import (
     TimeInForce,
     VenueRejectError,
 )
-from arb.testing.faults import AppliedFault, FaultKind, OrderFault, OrderOperation, RestFault
-from arb.testing.replay import ReplayFrame, SessionSpec
-from arb.testing.venue_core import MANUAL, Speed, VenueConnection
+from arb.sim.options import VenueOptions
+from arb.sim.replay import ReplayFrame, SessionSpec
+from arb.sim.venue import VenueConnection
 
 __all__ = ["DEFAULT_RATE_LIMITS", "DcpTrigger", "FakeBybitExchange", "UserStreamMessage"]
 
@@ -285,14 +285,15 @@ class FakeBybitExchange(FakeBybitVenue):
 
     ``rules``: each tradable symbol's instrument rules (tick, qty step = spot ``basePrecision``,
     min/max qty, min order value = spot ``minOrderAmt`` / linear ``minNotionalValue``, min/max price),
-    reported by ``instruments-info`` and enforced on orders. ``taker_fee``/``maker_fee`` default to
-    Bybit's base rates (spot 0.1 %/0.1 %, linear 0.055 %/0.02 %); a spot fee is paid in the asset received
-    (a buy's in the base coin), or always in the quote with ``spot_fee_asset="quote"`` (as the backtest
-    and the paper executor count it). ``rate_limits`` overrides the
-    per-second, per-UID request limit of any path (:data:`DEFAULT_RATE_LIMITS`). ``ip_limit``
-    ``(requests, seconds)`` is the REST IP limit (Bybit: 600 per 5 s); past it the venue bans the IP
-    for ``ip_ban_s`` (Bybit: 10 minutes) and answers HTTP 403. ``clock`` (seconds) is the venue's time.
-    Everything else is :class:`~arb.testing.fake_bybit.FakeBybitVenue`'s.
+    reported by ``instruments-info`` and enforced on orders. ``options``
+    (:class:`~arb.sim.options.VenueOptions`): how it serves, and its trading terms: fees default to
+    Bybit's base rates (spot 0.1 %/0.1 %, linear 0.055 %/0.02 %), a spot fee is paid in the asset
+    received (a buy's in the base coin) unless ``spot_fee_asset="quote"``, leverage up to 100,
+    maintenance rate 0.5 %. ``rate_limits`` overrides the per-second, per-UID request limit of any
+    path (:data:`DEFAULT_RATE_LIMITS`). ``ip_limit`` ``(requests, seconds)`` is the REST IP limit
+    (Bybit: 600 per 5 s); past it the venue bans the IP for ``ip_ban_s`` (Bybit: 10 minutes) and
+    answers HTTP 403. The options' ``clock`` (seconds) is the venue's time. ``symbols`` and ``seed``
+    are :class:`~arb.sim.bybit.public.FakeBybitVenue`'s.
     """
 
     def __init__(
@@ -301,43 +302,17 @@ class FakeBybitExchange(FakeBybitVenue):
         *,
         market: BybitMarket = "linear",
         rules: Sequence[SymbolRules],
-        taker_fee: str | Decimal | None = None,
-        maker_fee: str | Decimal | None = None,
-        spot_fee_asset: Literal["received", "quote"] = "received",
-        max_leverage: str | Decimal = "100",
-        maintenance_rate: str | Decimal = "0.005",
+        options: VenueOptions | None = None,
+        symbols: Sequence[str] = (),
+        seed: int = 0,
         rate_limits: Mapping[str, int] | None = None,
         ip_limit: tuple[int, float] | None = (600, 5.0),
         ip_ban_s: float = 600.0,
         private_path: str = "/v5/private",
-        symbols: Sequence[str] = (),
-        speed: Speed = MANUAL,
-        endpoints: int = 1,
-        host: str = "127.0.0.1",
-        max_frames: int | None = None,
-        ping_interval: float | None = None,
-        pong_timeout: float = 60.0,
-        write_timeout: float | None = 10.0,
-        send_buffer: int | None = None,
-        seed: int = 0,
-        clock: Callable[[], float] = time.time,
-        funding: Mapping[str, FundingSchedule] | None = None,
     ) -> None:
+        options = options if options is not None else VenueOptions()
         super().__init__(
-            recordings,
-            market=market,
-            funding=funding,
-            symbols=[*symbols, *(r.symbol for r in rules)],
-            speed=speed,
-            endpoints=endpoints,
-            host=host,
-            max_frames=max_frames,
-            ping_interval=ping_interval,
-            pong_timeout=pong_timeout,
-            write_timeout=write_timeout,
-            send_buffer=send_buffer,
-            seed=seed,
-            clock=clock,
+            recordings, market=market, options=options, symbols=[*symbols, *(r.symbol for r in rules)], seed=seed
         )
         self.category: BybitCategory = market
         spot = market == "spot"
@@ -347,18 +322,18 @@ class FakeBybitExchange(FakeBybitVenue):
             book=self._levels,
             book_version=lambda: self.position,
             clock_ms=self._now_ms,
-            taker_fee=Decimal(taker_fee if taker_fee is not None else ("0.001" if spot else "0.00055")),
-            maker_fee=Decimal(maker_fee if maker_fee is not None else ("0.001" if spot else "0.0002")),
+            taker_fee=options.fee("taker", "0.001" if spot else "0.00055"),
+            maker_fee=options.fee("maker", "0.001" if spot else "0.0002"),
             client_id_scope="all",
             fok_unfilled="expire",
-            spot_fee_asset=spot_fee_asset,
+            spot_fee_asset=options.spot_fee_asset,
             first_order_id=FIRST_ORDER_ID[market],
             first_trade_id=FIRST_TRADE_ID[market],
         )
         """The venue's own records: accounts, orders, trades, balances, positions."""
         self.private_path = private_path
-        self.max_leverage = Decimal(max_leverage)
-        self.maintenance_rate = Decimal(maintenance_rate)
+        self.max_leverage = Decimal(options.max_leverage if options.max_leverage is not None else 100)
+        self.maintenance_rate = Decimal(options.maintenance_rate if options.maintenance_rate is not None else "0.005")
         limits = dict(DEFAULT_RATE_LIMITS["any"])
         limits.update(DEFAULT_RATE_LIMITS[market])
         limits.update(rate_limits or {})

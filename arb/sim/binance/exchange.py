@@ -1,15 +1,15 @@
 """A fake private Binance venue (spot or USD-M) on loopback, that ccxt trades against.
 
-:class:`FakeBinanceExchange` is the public :class:`~arb.testing.fake_binance.FakeBinanceVenue` (the
+:class:`FakeBinanceExchange` is the public :class:`~arb.sim.binance.public.FakeBinanceVenue` (the
 same recorded market data, depth snapshots and ``exchangeInfo`` on the same port) plus Binance's
-private side, served from its own :class:`~arb.testing.fake_ledger.Ledger`: orders match against the
+private side, served from its own :class:`~arb.sim.ledger.Ledger`: orders match against the
 book the venue is replaying.
 
 REST, as Binance documents it: form-encoded parameters in the query (GET, DELETE) or the body (POST,
 PUT); errors are ``{"code":-2010,"msg":"..."}`` with a real HTTP status (400 business errors, 401 bad
 keys, 429 rate limit, 418 ban, 5xx unknown). Signed requests carry ``X-MBX-APIKEY`` and the
 parameters ``timestamp``, ``recvWindow`` and ``signature`` (hex HMAC-SHA256 of the query string and
-body without the signature, :func:`~arb.testing.fake_binance_wire.signature`). Every answer carries
+body without the signature, :func:`~arb.sim.binance.wire.signature`). Every answer carries
 ``x-mbx-used-weight`` and ``x-mbx-used-weight-1m``; order requests ``x-mbx-order-count-*``.
 
 * spot: ``POST/GET/DELETE /api/v3/order``, ``GET/DELETE /api/v3/openOrders``, ``GET /api/v3/allOrders``,
@@ -26,13 +26,13 @@ body without the signature, :func:`~arb.testing.fake_binance_wire.signature`). E
 
 USD-M funding: each funding time the ``<symbol>@markPrice`` stream shows passing (its ``T`` moves on;
 recorded frames and those of a ``funding=`` schedule alike) is settled on the ledger at the rate and
-mark price the stream announced for it (:class:`~arb.testing.fake_funding.FundingAnnouncements`): the
+mark price the stream announced for it (:class:`~arb.sim.funding.FundingAnnouncements`): the
 wallet moves, ``/fapi/v1/income`` lists a ``FUNDING_FEE``, and the user stream sends an
 ``ACCOUNT_UPDATE`` with reason ``FUNDING_FEE`` and the balance alone, as Binance does for a cross position.
 
 Time is the venue's ``clock`` (seconds): request timestamps, the weight window, bans, listen-key
 expiry and countdown cancels are read from it; a test moves time by moving its clock and calling
-:meth:`FakeBinanceExchange.tick`. Faults are the venue's :class:`~arb.testing.faults.FaultPlan`.
+:meth:`FakeBinanceExchange.tick`. Faults are the venue's :class:`~arb.sim.faults.FaultPlan`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ import json
 import logging
 import re
 import secrets
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,8 +54,8 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 import msgspec
 from aiohttp import web
 
-from arb.testing.fake_binance import BinanceMarket, FakeBinanceVenue, SymbolSpec
-from arb.testing.fake_binance_wire import (
+from arb.sim.binance.public import BinanceMarket, FakeBinanceVenue, SymbolSpec
+from arb.sim.binance.wire import (
     account_update_event,
     execution_report,
     fixed,
@@ -72,8 +71,9 @@ from arb.testing.fake_binance_wire import (
     spot_order,
     spot_trade,
 )
-from arb.testing.fake_funding import FundingAnnouncements, FundingSchedule
-from arb.testing.fake_ledger import (
+from arb.sim.faults import AppliedFault, FaultKind, OrderFault, OrderOperation
+from arb.sim.funding import FundingAnnouncements
+from arb.sim.ledger import (
     FundingPayment,
     Ledger,
     LedgerAccount,
@@ -88,9 +88,9 @@ from arb.testing.fake_ledger import (
     TimeInForce,
     VenueRejectError,
 )
-from arb.testing.faults import AppliedFault, FaultKind, OrderFault, OrderOperation
-from arb.testing.replay import ReplayFrame, SessionSpec
-from arb.testing.venue_core import MANUAL, OutFrame, Speed, VenueConnection
+from arb.sim.options import VenueOptions
+from arb.sim.replay import ReplayFrame, SessionSpec
+from arb.sim.venue import OutFrame, VenueConnection
 
 __all__ = ["CountdownTrigger", "FakeBinanceExchange", "UserStreamMessage"]
 
@@ -223,14 +223,15 @@ class FakeBinanceExchange(FakeBinanceVenue):
     """Fake Binance with trading: spot (``market="spot"``) or USD-M perpetuals (``"linear"``).
 
     ``rules``: each tradable symbol's filters (tick, step, min/max qty, min notional, min/max price),
-    reported by ``exchangeInfo`` and enforced on orders. Fees default to Binance's base rates (spot
-    0.1 %/0.1 %, USD-M 0.05 % taker / 0.02 % maker); a spot fee is paid in the asset received (a buy's
-    in the base coin, as without BNB), or always in the quote with ``spot_fee_asset="quote"`` (as the
-    backtest and the paper executor count it). ``weight_limit`` is the per-minute request weight;
+    reported by ``exchangeInfo`` and enforced on orders. ``options``
+    (:class:`~arb.sim.options.VenueOptions`): how it serves, and its trading terms: fees default to
+    Binance's base rates (spot 0.1 %/0.1 %, USD-M 0.05 % taker / 0.02 % maker), a spot fee is paid in
+    the asset received (a buy's in the base coin, as without BNB) unless ``spot_fee_asset="quote"``,
+    leverage up to 125, maintenance rate 0.4 %. ``weight_limit`` is the per-minute request weight;
     a client that keeps sending after ``bans_after_429`` answers of 429 in one window is banned for
     ``ban_s`` (HTTP 418), as Binance bans IPs that do not back off. ``listen_key_ttl_s`` is how long a
-    USD-M listen key lives without a keep-alive (Binance: 60 minutes). ``clock`` (seconds) is the
-    venue's time. Everything else is :class:`~arb.testing.fake_binance.FakeBinanceVenue`'s.
+    USD-M listen key lives without a keep-alive (Binance: 60 minutes). The options' ``clock``
+    (seconds) is the venue's time.
     """
 
     def __init__(
@@ -239,47 +240,19 @@ class FakeBinanceExchange(FakeBinanceVenue):
         *,
         market: BinanceMarket = "spot",
         rules: Sequence[SymbolRules],
-        taker_fee: str | Decimal | None = None,
-        maker_fee: str | Decimal | None = None,
-        spot_fee_asset: Literal["received", "quote"] = "received",
-        max_leverage: int = 125,
-        maintenance_rate: str | Decimal = "0.004",
+        options: VenueOptions | None = None,
         weight_limit: int | None = None,
         bans_after_429: int = 3,
         ban_s: float = 120.0,
         listen_key_ttl_s: float = 3600.0,
         ws_api_path: str = "/ws-api/v3",
-        speed: Speed = MANUAL,
-        endpoints: int = 1,
-        host: str = "127.0.0.1",
-        max_frames: int | None = None,
-        ping_interval: float | None = 20.0,
-        pong_timeout: float = 60.0,
-        write_timeout: float | None = 10.0,
-        send_buffer: int | None = None,
-        clock: Callable[[], float] = time.time,
-        funding: Mapping[str, FundingSchedule] | None = None,
     ) -> None:
+        options = options if options is not None else VenueOptions()
         specs = {
             r.symbol: SymbolSpec(plain(r.tick_size), plain(r.step_size), plain(r.min_notional), r.base, r.quote)
             for r in rules
         }
-        super().__init__(
-            recordings,
-            market=market,
-            specs=specs,
-            speed=speed,
-            endpoints=endpoints,
-            host=host,
-            max_frames=max_frames,
-            ping_interval=ping_interval,
-            pong_timeout=pong_timeout,
-            write_timeout=write_timeout,
-            send_buffer=send_buffer,
-            weight_limit=weight_limit,
-            clock=clock,
-            funding=funding,
-        )
+        super().__init__(recordings, market=market, options=options, specs=specs, weight_limit=weight_limit)
         self.market: BinanceMarket = market
         spot = market == "spot"
         self.ledger = Ledger(
@@ -288,19 +261,19 @@ class FakeBinanceExchange(FakeBinanceVenue):
             book=self._levels,
             book_version=lambda: self.position,
             clock_ms=self._now_ms,
-            taker_fee=Decimal(taker_fee if taker_fee is not None else ("0.001" if spot else "0.0005")),
-            maker_fee=Decimal(maker_fee if maker_fee is not None else ("0.001" if spot else "0.0002")),
+            taker_fee=options.fee("taker", "0.001" if spot else "0.0005"),
+            maker_fee=options.fee("maker", "0.001" if spot else "0.0002"),
             client_id_scope="open",
             fok_unfilled="expire",
-            spot_fee_asset=spot_fee_asset,
+            spot_fee_asset=options.spot_fee_asset,
             first_order_id=28_000_000_001 if spot else 4_087_000_001,
             first_trade_id=309_520_001 if spot else 272_536_001,
             ids_per_symbol=True,  # Binance numbers orders and trades per symbol
         )
         """The venue's own records: accounts, orders, trades, balances, positions."""
         self.ws_api_path = ws_api_path
-        self.max_leverage = max_leverage
-        self.maintenance_rate = Decimal(maintenance_rate)
+        self.max_leverage = options.max_leverage if options.max_leverage is not None else 125
+        self.maintenance_rate = Decimal(options.maintenance_rate if options.maintenance_rate is not None else "0.004")
         self._bans_after_429 = bans_after_429
         self._ban_s = ban_s
         self._ban_until: float | None = None

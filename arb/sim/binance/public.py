@@ -10,7 +10,7 @@ it through configuration:
   ``SUBSCRIBE``, ``UNSUBSCRIBE``, ``LIST_SUBSCRIPTIONS``, ``SET_PROPERTY``/``GET_PROPERTY`` (combined).
 * The server sends WebSocket pings every ``ping_interval`` seconds (Binance: 20 s) and closes a
   connection that leaves one unanswered for ``pong_timeout`` (Binance: one minute).
-* USD-M with ``funding=`` (a :class:`~arb.testing.fake_funding.FundingSchedule` per symbol):
+* USD-M with ``funding=`` (a :class:`~arb.sim.funding.FundingSchedule` per symbol):
   ``<symbol>@markPrice@1s``, a ``markPriceUpdate`` each time the recording's exchange time passes a
   whole second (``E`` that second; ``p``, ``i`` and ``P`` the venue's mid price, 8 decimals; ``r``
   and ``T`` the schedule's next funding), in USD-M's documented format. A recording holds no such
@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,11 +35,11 @@ from typing import Any, Literal
 import msgspec
 from aiohttp import web
 
-from arb.testing.fake_book import PriceLevelBook
-from arb.testing.fake_funding import FundingSchedule
-from arb.testing.faults import AppliedFault, FaultKind, RestFault
-from arb.testing.replay import Classified, FrameKind, ReplayFrame, SessionSpec
-from arb.testing.venue_core import MANUAL, BookView, FakeVenue, OutFrame, Speed, VenueConnection
+from arb.sim.book import PriceLevelBook
+from arb.sim.faults import AppliedFault, FaultKind, RestFault
+from arb.sim.options import VenueOptions
+from arb.sim.replay import Classified, FrameKind, ReplayFrame, SessionSpec
+from arb.sim.venue import BookView, FakeVenue, OutFrame, VenueConnection
 
 __all__ = ["BinanceMarket", "FakeBinanceVenue", "SymbolSpec", "depth_weight"]
 
@@ -186,52 +185,35 @@ class FakeBinanceVenue(FakeVenue):
     """Fake Binance spot (``market="spot"``) or USD-M futures (``market="linear"``).
 
     ``recordings``: a collector file, or a list of sessions (each a file or the consecutive files of
-    one session). ``tick_size``/``lot_size``/``min_notional`` fill exchangeInfo for every replayed
-    symbol unless ``specs`` names it. ``weight_limit`` is the per-minute request weight (spot 6000,
-    USD-M 2400 by default); past it the venue answers 429 on its own. ``clock`` (seconds) drives the
-    weight window, ``serverTime`` and ban times.
+    one session). ``options``: how it serves (:class:`~arb.sim.options.VenueOptions`; Binance pings
+    every 20 s, and ``funding`` schedules need ``market="linear"``). ``tick_size``/``lot_size``/
+    ``min_notional`` fill exchangeInfo for every replayed symbol unless ``specs`` names it.
+    ``weight_limit`` is the per-minute request weight (spot 6000, USD-M 2400 by default); past it the
+    venue answers 429 on its own. The options' ``clock`` (seconds) drives the weight window,
+    ``serverTime`` and ban times.
     """
 
     venue_name = "binance"
+    default_ping_interval = 20.0
 
     def __init__(
         self,
         recordings: SessionSpec | Sequence[SessionSpec],
         *,
         market: BinanceMarket = "spot",
+        options: VenueOptions | None = None,
         tick_size: str = "0.01",
         lot_size: str = "0.00001",
         min_notional: str = "5",
         specs: Mapping[str, SymbolSpec] | None = None,
-        speed: Speed = MANUAL,
-        endpoints: int = 1,
-        host: str = "127.0.0.1",
-        max_frames: int | None = None,
-        ping_interval: float | None = 20.0,
-        pong_timeout: float = 60.0,
-        write_timeout: float | None = 10.0,
-        send_buffer: int | None = None,
         weight_limit: int | None = None,
-        clock: Callable[[], float] = time.time,
-        funding: Mapping[str, FundingSchedule] | None = None,
     ) -> None:
         if market not in ("spot", "linear"):
             raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
-        if funding and market != "linear":
+        options = options if options is not None else VenueOptions()
+        if options.funding and market != "linear":
             raise ValueError("funding= needs market='linear': spot has no mark price or funding")
-        super().__init__(
-            recordings,
-            market=market,
-            speed=speed,
-            endpoints=endpoints,
-            host=host,
-            max_frames=max_frames,
-            ping_interval=ping_interval,
-            pong_timeout=pong_timeout,
-            write_timeout=write_timeout,
-            send_buffer=send_buffer,
-            clock=clock,
-        )
+        super().__init__(recordings, market=market, options=options)
         self._binance_market: BinanceMarket = market
         self._default_spec = SymbolSpec(tick_size, lot_size, min_notional)
         self._specs = dict(specs or {})
@@ -240,7 +222,7 @@ class FakeBinanceVenue(FakeVenue):
         self._weight_window = -1
         self._used_weight = 0
         self._prefix = "/api/v3" if market == "spot" else "/fapi/v1"
-        self._funding = dict(funding or {})
+        self._funding = dict(options.funding or {})
         self._mark_second: dict[str, int] = {}  # the last whole second a markPriceUpdate was built for
         self._mark_sent: dict[str, int] = {}  # markPriceUpdate frames built per symbol (their stream index)
 

@@ -1,6 +1,6 @@
 """Bybit v5 private wire formats for the fake venue: signatures, reject codes, and the JSON objects.
 
-Pure functions, no I/O: :mod:`arb.testing.fake_bybit_private` serves what they build. Field names,
+Pure functions, no I/O: :mod:`arb.sim.bybit.exchange` serves what they build. Field names,
 their order and their JSON types (strings for numbers, integers for ``positionIdx``/``seq``,
 booleans for ``reduceOnly``/``isMaker``) follow the v5 documentation (bybit-exchange.github.io/docs/v5:
 ``order/open-order``, ``order/execution``, ``position``, ``account/wallet-balance``,
@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from arb.testing.fake_ledger import (
+from arb.sim.ledger import (
     FundingPayment,
     LedgerOrder,
     LedgerTrade,
