@@ -7,7 +7,7 @@ reach it through their configured URLs, exactly as they reach Binance and Bybit,
 --live`` and a user rehearsing ``arb live`` run the real code against it; tests do the same, with the
 fault switches (:class:`FaultPlan`) to make a venue misbehave on purpose.
 
-Nothing here imports the rest of arb: the simulator is an independent peer, so a bug in arb's book or
+Nothing here imports the rest of arb but its errors: the simulator is an independent peer, so a bug in arb's book or
 executors cannot hide itself in it. The test-only parts (rigs, fault campaigns, configuration writers,
 waiting helpers) are in the ``testing`` package beside this one, which production code never
 imports. See ``docs/fake-venue.md``::

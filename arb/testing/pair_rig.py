@@ -27,9 +27,12 @@ from arb.testing.configs import local_endpoints, write_config_files
 
 __all__ = [
     "BINANCE_LINEAR_BTC_RULES",
+    "BINANCE_LINEAR_ETH_RULES",
     "BINANCE_SPOT_ETH_RULES",
     "BINANCE_SPOT_RULES",
     "BYBIT_LINEAR_BTC_RULES",
+    "BYBIT_LINEAR_ETH_RULES",
+    "BYBIT_LINEAR_XRP_RULES",
     "BYBIT_SPOT_ETH_RULES",
     "BYBIT_SPOT_RULES",
     "KEY",
@@ -79,6 +82,21 @@ BYBIT_LINEAR_BTC_RULES = SymbolRules(
     max_qty=Decimal("1190"), min_notional=Decimal("5"), min_price=Decimal("0.1"), max_price=Decimal("1999999.8"),
 )  # fmt: skip
 """Bybit linear BTCUSDT's instrument (tickSize 0.10, qtyStep 0.001, minNotionalValue 5)."""
+BYBIT_LINEAR_XRP_RULES = SymbolRules(
+    "XRPUSDT", "XRP", "USDT", tick_size=Decimal("0.0001"), step_size=Decimal("1"), min_qty=Decimal("1"),
+    max_qty=Decimal("1000000"), min_notional=Decimal("5"), min_price=Decimal("0.0001"), max_price=Decimal("199.9998"),
+)  # fmt: skip
+"""Bybit linear XRPUSDT's instrument (tickSize 0.0001, qtyStep 1, minNotionalValue 5)."""
+BINANCE_LINEAR_ETH_RULES = SymbolRules(
+    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
+    max_qty=Decimal("10000"), min_notional=Decimal("20"), min_price=Decimal("39.86"), max_price=Decimal("306177"),
+)  # fmt: skip
+"""Binance USD-M ETHUSDT's filters (PRICE_FILTER 0.01, LOT_SIZE 0.001, MIN_NOTIONAL 20)."""
+BYBIT_LINEAR_ETH_RULES = SymbolRules(
+    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.01"), min_qty=Decimal("0.01"),
+    max_qty=Decimal("7240"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("199999.98"),
+)  # fmt: skip
+"""Bybit linear ETHUSDT's instrument (tickSize 0.01, qtyStep 0.01, minNotionalValue 5)."""
 
 
 def instrument_of(rules: SymbolRules) -> dict[str, Any]:

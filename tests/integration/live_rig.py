@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -31,9 +31,12 @@ from arb.sim.replay import FrameKind
 from arb.testing.configs import DEFAULT_ARBITRAGE, local_endpoints, write_config_files
 from arb.testing.pair_rig import (
     BINANCE_LINEAR_BTC_RULES,
+    BINANCE_LINEAR_ETH_RULES,
     BINANCE_SPOT_ETH_RULES,
     BINANCE_SPOT_RULES,
     BYBIT_LINEAR_BTC_RULES,
+    BYBIT_LINEAR_ETH_RULES,
+    BYBIT_LINEAR_XRP_RULES,
     BYBIT_SPOT_ETH_RULES,
     BYBIT_SPOT_RULES,
     KEY,
@@ -95,20 +98,11 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "until",
     "user_streams_up",
     "venue_and_executor",
+    "venue_and_session",
     "write_live_config",
     "write_pair_config",
     "write_two_symbol_config",
 ]
-
-BYBIT_LINEAR_RULES = SymbolRules(
-    "XRPUSDT", "XRP", "USDT", tick_size=Decimal("0.0001"), step_size=Decimal("1"), min_qty=Decimal("1"),
-    max_qty=Decimal("1000000"), min_notional=Decimal("5"), min_price=Decimal("0.0001"), max_price=Decimal("199.9998"),
-)  # fmt: skip
-
-BINANCE_LINEAR_RULES = SymbolRules(
-    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
-    max_qty=Decimal("1000"), min_notional=Decimal("100"), min_price=Decimal("556.8"), max_price=Decimal("4529764"),
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +110,7 @@ class VenueSpec:
     """One venue-market the rig can stand up."""
 
     venue: str
-    market: str
+    market: Literal["spot", "linear"]
     symbol: str
     recording: Path
     rules: SymbolRules
@@ -133,10 +127,10 @@ class VenueSpec:
 
 BYBIT_SPOT = VenueSpec("bybit", "spot", "BTCUSDT", RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz",
                        BYBIT_SPOT_RULES, {"USDT": "100000", "BTC": "50"})  # fmt: skip
-BYBIT_LINEAR = VenueSpec("bybit", "linear", "XRPUSDT", BYBIT_OB500, BYBIT_LINEAR_RULES, {"USDT": "10000"})
+BYBIT_LINEAR = VenueSpec("bybit", "linear", "XRPUSDT", BYBIT_OB500, BYBIT_LINEAR_XRP_RULES, {"USDT": "10000"})
 BINANCE_SPOT = VenueSpec("binance", "spot", "BTCUSDT", SPOT_BTC_HEAD, BINANCE_SPOT_RULES,
                          {"USDT": "100000", "BTC": "50"})  # fmt: skip
-BINANCE_LINEAR = VenueSpec("binance", "linear", "BTCUSDT", USDM_BTC, BINANCE_LINEAR_RULES, {"USDT": "100000"})
+BINANCE_LINEAR = VenueSpec("binance", "linear", "BTCUSDT", USDM_BTC, BINANCE_LINEAR_BTC_RULES, {"USDT": "100000"})
 ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR]
 """The four venue-markets arb trades."""
 
@@ -197,17 +191,27 @@ def load(path: Path) -> AppConfig:
 
 
 @contextlib.asynccontextmanager
-async def venue_and_executor(
+async def venue_and_session(
     spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
-) -> AsyncIterator[tuple[Any, VenueExecutor]]:
-    """The fake venue of ``spec`` and an open TradingSession's executor pointed at it (keys set)."""
+) -> AsyncIterator[tuple[Any, TradingSession]]:
+    """The fake venue of ``spec`` (keys set, configuration written in ``folder``) and an open
+    TradingSession of that venue pointed at it."""
     from arb.runtime.trading import trading_session
 
     set_keys(monkeypatch, spec)
     async with fake_venue(spec, **venue) as fake:
         config = load(write_live_config(folder, spec, fake, live=live))
         async with trading_session(config, [spec.index]) as session:
-            yield fake, session.executors[spec.index]
+            yield fake, session
+
+
+@contextlib.asynccontextmanager
+async def venue_and_executor(
+    spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
+) -> AsyncIterator[tuple[Any, VenueExecutor]]:
+    """The fake venue of ``spec`` and an open TradingSession's executor pointed at it (keys set)."""
+    async with venue_and_session(spec, folder, monkeypatch, live=live, **venue) as (fake, session):
+        yield fake, session.executors[spec.index]
 
 
 # -- both venues: arb live end to end --------------------------------------------------------------------
@@ -349,14 +353,6 @@ def assert_journal_matches_ledgers(journal: Journal, venues: dict[str, Any]) -> 
 
 # -- two symbols on one venue-market ---------------------------------------------------------------------
 
-BINANCE_LINEAR_ETH_RULES = SymbolRules(
-    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
-    max_qty=Decimal("10000"), min_notional=Decimal("20"), min_price=Decimal("39.86"), max_price=Decimal("306177"),
-)  # fmt: skip
-BYBIT_LINEAR_ETH_RULES = SymbolRules(
-    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.01"), min_qty=Decimal("0.01"),
-    max_qty=Decimal("7240"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("199999.98"),
-)  # fmt: skip
 SECOND_RULES = {
     BINANCE_SPOT.id: BINANCE_SPOT_ETH_RULES,
     BYBIT_SPOT.id: BYBIT_SPOT_ETH_RULES,

@@ -26,8 +26,9 @@ from arb.execution.ccxt_setup import make_exchange
 from arb.sim.bybit.exchange import FakeBybitExchange
 from arb.sim.bybit.wire import ws_signature
 from arb.sim.faults import FaultKind
-from arb.sim.ledger import LedgerAccount, OrderStatus, SymbolRules
+from arb.sim.ledger import LedgerAccount, OrderStatus
 from arb.sim.options import VenueOptions
+from arb.testing.pair_rig import BYBIT_LINEAR_XRP_RULES, BYBIT_SPOT_RULES
 from tests.helpers import BYBIT_OB500, RECORDINGS
 
 SPOT_RECORDING = RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"
@@ -35,14 +36,7 @@ KEY, SECRET = "fakeKey0123", "fakeSecret0123456789"
 TIMEOUT_S = 60.0
 """A bound on a test that hangs, not on its speed: a busy machine runs these several times slower."""
 
-SPOT_RULES = SymbolRules(
-    "BTCUSDT", "BTC", "USDT", tick_size=D("0.1"), step_size=D("0.000001"), min_qty=D("0.000048"),
-    max_qty=D("83"), min_notional=D("5"), min_price=D("0.1"), max_price=D("1999999.8"),
-)  # fmt: skip
-LINEAR_RULES = SymbolRules(
-    "XRPUSDT", "XRP", "USDT", tick_size=D("0.0001"), step_size=D("1"), min_qty=D("1"),
-    max_qty=D("1000000"), min_notional=D("5"), min_price=D("0.0001"), max_price=D("199.9998"),
-)  # fmt: skip
+SPOT_RULES, LINEAR_RULES = BYBIT_SPOT_RULES, BYBIT_LINEAR_XRP_RULES
 
 
 class OffsetClock:

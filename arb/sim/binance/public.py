@@ -28,13 +28,21 @@ import logging
 import re
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
+from arb.sim.binance.symbols import (
+    BinanceMarket,
+    SymbolSpec,
+    depth_weight,
+    exchange_info,
+    futures_symbol,
+    spot_symbol,
+    symbol_assets,
+)
 from arb.sim.book import PriceLevelBook
 from arb.sim.faults import AppliedFault, FaultKind, RestFault
 from arb.sim.options import VenueOptions
@@ -45,7 +53,6 @@ __all__ = ["BinanceMarket", "FakeBinanceVenue", "SymbolSpec", "depth_weight"]
 
 logger = logging.getLogger(__name__)
 
-BinanceMarket = Literal["spot", "linear"]
 
 # A diff-depth stream (``<symbol>@depth`` with an optional update speed) moves the book; partial
 # depth streams (``@depth5``) and everything else only pass through.
@@ -53,7 +60,6 @@ _DIFF_STREAM = re.compile(r"^[a-z0-9]+@depth(@\d+ms)?$")
 # What Binance accepts as a stream name in SUBSCRIBE (anything else: "Invalid request: invalid stream").
 _STREAM_NAME = re.compile(r"^[A-Za-z0-9!_.\-]+@[A-Za-z0-9_@.\-]+$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9\-_]{1,36}$")
-_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "DAI", "BTC", "ETH", "BNB", "EUR", "TRY")
 _RECENT_DIFFS = 20_000
 
 _METHODS = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"
@@ -64,36 +70,6 @@ _MSG_TOO_MANY = (
 _MSG_BANNED = "Way too many requests; IP banned until {until}. Please use the websocket for live updates to avoid bans."
 _MSG_INTERNAL = "Internal error; unable to process your request. Please try again."
 _MSG_UNKNOWN = "An unknown error occured while processing the request."
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolSpec:
-    """Trading rules the venue reports in exchangeInfo for one symbol (decimal strings)."""
-
-    tick_size: str
-    lot_size: str
-    min_notional: str = "5"
-    base_asset: str | None = None
-    quote_asset: str | None = None
-
-
-def depth_weight(market: BinanceMarket, limit: int) -> int:
-    """The request weight Binance documents for a depth request with ``limit``.
-
-    Spot ``GET /api/v3/depth``: 1-100 -> 5, 101-500 -> 25, 501-1000 -> 50, 1001-5000 -> 250.
-    USD-M ``GET /fapi/v1/depth``: 5/10/20/50 -> 2, 100 -> 5, 500 -> 10, 1000 -> 20.
-    """
-    if market == "spot":
-        if limit <= 100:
-            return 5
-        if limit <= 500:
-            return 25
-        return 50 if limit <= 1000 else 250
-    if limit <= 50:
-        return 2
-    if limit <= 100:
-        return 5
-    return 10 if limit <= 500 else 20
 
 
 # -- wire structs (Binance field names mapped to descriptive ones) ---------------------------------
@@ -170,15 +146,6 @@ class _BookState:
         if self.update_id is not None and diff.last_update_id > self.update_id:
             self.book.apply(diff.bids, diff.asks)
             self.update_id = diff.last_update_id
-
-
-def _decimals(value: str) -> int:
-    exponent = Decimal(value).normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def _fixed8(value: str) -> str:
-    return f"{Decimal(value):.8f}"
 
 
 class FakeBinanceVenue(FakeVenue):
@@ -581,134 +548,18 @@ class FakeBinanceVenue(FakeVenue):
 
     def _spec(self, symbol: str) -> tuple[SymbolSpec, str, str]:
         spec = self._specs.get(symbol, self._default_spec)
-        base, quote = spec.base_asset, spec.quote_asset
-        if base is None or quote is None:
-            quote = next((q for q in _QUOTES if symbol.endswith(q) and len(symbol) > len(q)), "USDT")
-            base = symbol[: -len(quote)] if symbol.endswith(quote) else symbol
-        return spec, base, quote
+        return (spec, *symbol_assets(spec, symbol))
 
     def _exchange_info(self, symbols: Sequence[str]) -> dict[str, Any]:
         server_time = int(self._clock() * 1000)
-        if self._binance_market == "spot":
-            return {
-                "timezone": "UTC",
-                "serverTime": server_time,
-                "rateLimits": [
-                    {
-                        "rateLimitType": "REQUEST_WEIGHT",
-                        "interval": "MINUTE",
-                        "intervalNum": 1,
-                        "limit": self._weight_limit,
-                    },
-                    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-                    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
-                    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
-                ],
-                "exchangeFilters": [],
-                "symbols": [self._spot_symbol(s) for s in symbols],
-            }
-        return {
-            "timezone": "UTC",
-            "serverTime": server_time,
-            "futuresType": "U_MARGINED",
-            "rateLimits": [
-                {
-                    "rateLimitType": "REQUEST_WEIGHT",
-                    "interval": "MINUTE",
-                    "intervalNum": 1,
-                    "limit": self._weight_limit,
-                },
-                {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
-                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
-            ],
-            "exchangeFilters": [],
-            "assets": [],
-            "symbols": [self._futures_symbol(s) for s in symbols],
-        }
+        describe = self._spot_symbol if self._binance_market == "spot" else self._futures_symbol
+        return exchange_info(self._binance_market, server_time, self._weight_limit, [describe(s) for s in symbols])
 
     def _spot_symbol(self, symbol: str) -> dict[str, Any]:
-        spec, base, quote = self._spec(symbol)
-        return {
-            "symbol": symbol,
-            "status": "TRADING",
-            "baseAsset": base,
-            "baseAssetPrecision": 8,
-            "quoteAsset": quote,
-            "quotePrecision": 8,
-            "quoteAssetPrecision": 8,
-            "baseCommissionPrecision": 8,
-            "quoteCommissionPrecision": 8,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-            "icebergAllowed": True,
-            "ocoAllowed": True,
-            "quoteOrderQtyMarketAllowed": True,
-            "allowTrailingStop": True,
-            "cancelReplaceAllowed": True,
-            "isSpotTradingAllowed": True,
-            "isMarginTradingAllowed": False,
-            "filters": [
-                {
-                    "filterType": "PRICE_FILTER",
-                    "minPrice": _fixed8(spec.tick_size),
-                    "maxPrice": _fixed8("1000000"),
-                    "tickSize": _fixed8(spec.tick_size),
-                },
-                {
-                    "filterType": "LOT_SIZE",
-                    "minQty": _fixed8(spec.lot_size),
-                    "maxQty": _fixed8("9000"),
-                    "stepSize": _fixed8(spec.lot_size),
-                },
-                {
-                    "filterType": "NOTIONAL",
-                    "minNotional": _fixed8(spec.min_notional),
-                    "applyMinToMarket": True,
-                    "maxNotional": _fixed8("9000000"),
-                    "applyMaxToMarket": False,
-                    "avgPriceMins": 5,
-                },
-            ],
-            "permissions": [],
-            "permissionSets": [["SPOT"]],
-            "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-            "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
-        }
+        return spot_symbol(symbol, *self._spec(symbol))
 
     def _futures_symbol(self, symbol: str) -> dict[str, Any]:
-        spec, base, quote = self._spec(symbol)
-        return {
-            "symbol": symbol,
-            "pair": symbol,
-            "contractType": "PERPETUAL",
-            "deliveryDate": 4133404800000,
-            "onboardDate": 1569398400000,
-            "status": "TRADING",
-            "baseAsset": base,
-            "quoteAsset": quote,
-            "marginAsset": quote,
-            "pricePrecision": _decimals(spec.tick_size),
-            "quantityPrecision": _decimals(spec.lot_size),
-            "baseAssetPrecision": 8,
-            "quotePrecision": 8,
-            "underlyingType": "COIN",
-            "filters": [
-                {
-                    "filterType": "PRICE_FILTER",
-                    "maxPrice": "1000000",
-                    "minPrice": spec.tick_size,
-                    "tickSize": spec.tick_size,
-                },
-                {
-                    "filterType": "LOT_SIZE",
-                    "maxQty": "1000",
-                    "minQty": spec.lot_size,
-                    "stepSize": spec.lot_size,
-                },
-                {"filterType": "MIN_NOTIONAL", "notional": spec.min_notional},
-            ],
-            "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"],
-            "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
-        }
+        return futures_symbol(symbol, *self._spec(symbol))
 
     async def _handle_time(self, request: web.Request) -> web.Response:
         """``GET /api/v3/time`` -> ``{"serverTime":1499827319559}`` (weight 1)."""
