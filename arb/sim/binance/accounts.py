@@ -22,15 +22,8 @@ from arb.sim.binance.calls import (
     mandatory,
 )
 from arb.sim.binance.private_rest import BinancePrivateRest
-from arb.sim.binance.wire import (
-    fixed,
-    funding_income,
-    income_entry,
-    position_risk,
-)
-from arb.sim.ledger import (
-    LedgerAccount,
-)
+from arb.sim.binance.wire import fixed, funding_income, income_entry, position_risk
+from arb.sim.ledger import LedgerAccount
 
 __all__ = ["BinanceAccountEndpoints"]
 

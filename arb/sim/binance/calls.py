@@ -12,9 +12,7 @@ from typing import Any, Literal
 import msgspec
 
 from arb.sim.faults import OrderOperation
-from arb.sim.ledger import (
-    LedgerAccount,
-)
+from arb.sim.ledger import LedgerAccount
 from arb.sim.venue import VenueConnection
 
 __all__ = [

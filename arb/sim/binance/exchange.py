@@ -59,21 +59,8 @@ from arb.sim.binance.calls import (
     int_param,
     mandatory,
 )
-from arb.sim.binance.wire import (
-    futures_order,
-    futures_trade,
-    reject_error,
-    spot_order,
-    spot_trade,
-)
-from arb.sim.ledger import (
-    OrderStatus,
-    OrderType,
-    RejectReason,
-    Side,
-    TimeInForce,
-    VenueRejectError,
-)
+from arb.sim.binance.wire import futures_order, futures_trade, reject_error, spot_order, spot_trade
+from arb.sim.ledger import OrderStatus, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
 
 __all__ = ["CountdownTrigger", "FakeBinanceExchange", "UserStreamMessage"]
 

@@ -32,19 +32,9 @@ from arb.sim.binance.calls import (
     unsigned,
 )
 from arb.sim.binance.user_stream import BinanceUserStreams
-from arb.sim.binance.wire import (
-    fixed,
-    futures_order,
-    plain,
-    signature,
-    spot_order,
-)
+from arb.sim.binance.wire import fixed, futures_order, plain, signature, spot_order
 from arb.sim.faults import AppliedFault, FaultKind, OrderFault
-from arb.sim.ledger import (
-    LedgerAccount,
-    LedgerOrder,
-    SymbolRules,
-)
+from arb.sim.ledger import LedgerAccount, LedgerOrder, SymbolRules
 
 __all__ = ["BinancePrivateRest"]
 

@@ -37,25 +37,10 @@ from arb.sim.binance.calls import (
     encode,
 )
 from arb.sim.binance.public import BinanceMarket, FakeBinanceVenue, SymbolSpec
-from arb.sim.binance.wire import (
-    account_update_event,
-    execution_report,
-    fixed,
-    futures_order_event,
-    plain,
-    signature,
-)
+from arb.sim.binance.wire import account_update_event, execution_report, fixed, futures_order_event, plain, signature
 from arb.sim.faults import AppliedFault, FaultKind
 from arb.sim.funding import FundingAnnouncements
-from arb.sim.ledger import (
-    FundingPayment,
-    Ledger,
-    LedgerAccount,
-    LedgerEvent,
-    LedgerOrder,
-    LedgerTrade,
-    SymbolRules,
-)
+from arb.sim.ledger import FundingPayment, Ledger, LedgerAccount, LedgerEvent, LedgerOrder, LedgerTrade, SymbolRules
 from arb.sim.options import VenueOptions
 from arb.sim.replay import ReplayFrame, SessionSpec
 from arb.sim.venue import OutFrame, VenueConnection

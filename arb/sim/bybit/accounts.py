@@ -18,17 +18,8 @@ from arb.sim.bybit.calls import (
     param_text,
 )
 from arb.sim.bybit.private_rest import BybitRest
-from arb.sim.bybit.wire import (
-    decimal_text,
-    funding_exec_id,
-    transaction_entry,
-)
-from arb.sim.ledger import (
-    FundingPayment,
-    LedgerAccount,
-    LedgerTrade,
-    Side,
-)
+from arb.sim.bybit.wire import decimal_text, funding_exec_id, transaction_entry
+from arb.sim.ledger import FundingPayment, LedgerAccount, LedgerTrade, Side
 
 __all__ = ["BybitAccountEndpoints"]
 

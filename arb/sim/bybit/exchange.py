@@ -56,20 +56,8 @@ from arb.sim.bybit.calls import (
     page_of,
     param_text,
 )
-from arb.sim.bybit.wire import (
-    decimal_text,
-    ledger_order_id,
-    order_status,
-    reject_code,
-)
-from arb.sim.ledger import (
-    LedgerOrder,
-    OrderType,
-    RejectReason,
-    Side,
-    TimeInForce,
-    VenueRejectError,
-)
+from arb.sim.bybit.wire import decimal_text, ledger_order_id, order_status, reject_code
+from arb.sim.ledger import LedgerOrder, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
 
 __all__ = ["DEFAULT_RATE_LIMITS", "DcpTrigger", "FakeBybitExchange", "UserStreamMessage"]
 

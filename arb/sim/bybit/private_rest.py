@@ -29,19 +29,10 @@ from arb.sim.bybit.calls import (
     param_text,
 )
 from arb.sim.bybit.user_stream import BybitUserStreams
-from arb.sim.bybit.wire import (
-    BybitCategory,
-    reject_code,
-    rest_signature,
-    timestamp_error,
-)
+from arb.sim.bybit.wire import BybitCategory, reject_code, rest_signature, timestamp_error
 from arb.sim.bybit.wire_account import instrument_entry
 from arb.sim.faults import AppliedFault, FaultKind, OrderFault, RestFault
-from arb.sim.ledger import (
-    LedgerAccount,
-    RejectReason,
-    SymbolRules,
-)
+from arb.sim.ledger import LedgerAccount, RejectReason, SymbolRules
 
 __all__ = ["BybitRest"]
 

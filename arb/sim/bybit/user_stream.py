@@ -11,24 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
-from arb.sim.bybit.calls import (
-    DcpTrigger,
-    PrivateSession,
-    UserStreamMessage,
-    encode,
-)
+from arb.sim.bybit.calls import DcpTrigger, PrivateSession, UserStreamMessage, encode
 from arb.sim.bybit.views import BybitLedgerViews
-from arb.sim.bybit.wire import (
-    OrderView,
-    ws_signature,
-)
+from arb.sim.bybit.wire import OrderView, ws_signature
 from arb.sim.faults import AppliedFault, FaultKind
-from arb.sim.ledger import (
-    ExecType,
-    FundingPayment,
-    LedgerAccount,
-    LedgerEvent,
-)
+from arb.sim.ledger import ExecType, FundingPayment, LedgerAccount, LedgerEvent
 from arb.sim.venue import VenueConnection
 
 __all__ = ["BybitUserStreams"]

@@ -11,10 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from arb.sim.bybit.wire import ZERO, BybitCategory, decimal_text
-from arb.sim.ledger import (
-    Position,
-    SymbolRules,
-)
+from arb.sim.ledger import Position, SymbolRules
 
 __all__ = ["instrument_entry", "position_entry", "wallet_coin_entry"]
 
