@@ -136,11 +136,12 @@ _T_DONE, _T_FULL, _T_BAD = 0, 1, 2
 
 
 @njit(cache=True, nogil=True)
-def _parse_trades(buf: Any, start: int, layout: int, ts: Any, px: Any, qty: Any, buy: Any, fill: int,
-                  pow10: Any) -> tuple[int, int, int, int]:  # fmt: skip
-    # The trade lines of ``buf`` from ``start`` into the arrays from ``fill`` on. linear: timestamp in
-    # seconds (fraction up to ns), side, size, price in columns 0, 2, 3, 4; spot: timestamp in ms,
-    # price, volume, side in columns 1, 2, 3, 4. Returns (status, next index, fill, lines).
+def _parse_trades(buf: Any, start: int, layout: int, columns: Any, fill: int, pow10: Any) -> tuple[int, int, int, int]:
+    # The trade lines of ``buf`` from ``start`` into the arrays ``columns = (ts, px, qty, buy)`` from
+    # ``fill`` on. linear: timestamp in seconds (fraction up to ns), side, size, price in columns 0, 2,
+    # 3, 4; spot: timestamp in ms, price, volume, side in columns 1, 2, 3, 4. Returns (status, next
+    # index, fill, lines).
+    ts, px, qty, buy = columns
     n = buf.shape[0]
     cap = ts.shape[0]
     i = start
@@ -265,7 +266,7 @@ def _read_trades(f: ArchiveFile, symbol: str) -> tuple[_Trades, FileFindings]:
             end = bytes(buf[:4096]).find(b"\n")
             pos = buf.shape[0] if end < 0 else end + 1
         while pos < buf.shape[0]:
-            status, pos, fill, lines = _parse_trades(buf, pos, layout, *arrays, fill, POW10)
+            status, pos, fill, lines = _parse_trades(buf, pos, layout, arrays, fill, POW10)
             found.lines += lines
             if status == _T_FULL:
                 parts.append(tuple(a[:fill].copy() for a in arrays))

@@ -94,24 +94,16 @@ class Bounds:
 
 
 @njit(cache=True, nogil=True)
-def _merge(
-    win: Any,
-    e_ord: Any,
-    e_n: int,
-    e_pos: int,
-    l_ord: Any,
-    l_n: int,
-    l_pos: int,
-    final: bool,
-    out: Any,
-    o: int,
-    e_done: Any,
-    l_done: Any,
-) -> tuple[int, int, int]:
+def _merge(win: Any, e_side: Any, l_side: Any, at: Any, final: bool, out: Any, o: int) -> tuple[int, int, int]:
     # hftbacktest's correct_event_order, step for step, over the settled heads: E is
-    # win[e_ord[e_pos:e_n]], L is win[l_ord[l_pos:l_n]]. Unless ``final``, it stops when either side
-    # has no settled row left (the next step needs both heads). Returns (e_pos, l_pos, o), or
-    # (_MERGE_MISMATCH, e_pos, l_pos) where hftbacktest's assertion would fail.
+    # win[e_ord[e_pos:e_n]], L is win[l_ord[l_pos:l_n]], with ``e_side = (e_ord, e_done)``,
+    # ``l_side = (l_ord, l_done)`` (the done flags set as rows are written) and ``at = (e_n, e_pos, l_n,
+    # l_pos)``. Unless ``final``, it stops when either side has no settled row left (the next step needs
+    # both heads). Returns (e_pos, l_pos, o), or (_MERGE_MISMATCH, e_pos, l_pos) where hftbacktest's
+    # assertion would fail.
+    e_ord, e_done = e_side
+    l_ord, l_done = l_side
+    e_n, e_pos, l_n, l_pos = at
     cap = out.shape[0]
     while o < cap:
         e_av = e_pos < e_n
@@ -245,9 +237,8 @@ class OrderStream:
         l_ord, l_n = _settled(win["local_ts"], l_done, lo_l)
         e_pos = l_pos = 0
         while True:
-            e_pos, l_pos, o = _merge(
-                win, e_ord, e_n, e_pos, l_ord, l_n, l_pos, final, self._out, self._o, e_done, l_done
-            )
+            at = (e_n, e_pos, l_n, l_pos)
+            e_pos, l_pos, o = _merge(win, (e_ord, e_done), (l_ord, l_done), at, final, self._out, self._o)
             if e_pos == _MERGE_MISMATCH:
                 raise AssertionError("correct_event_order: rows with the same times differ (ev, px or qty)")
             self._o = o

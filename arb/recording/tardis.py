@@ -413,14 +413,15 @@ _TRANS_CAP = 64
 
 
 @njit(cache=True, nogil=True)
-def _put(out: Any, fill: int, ev: int, exch: int, local: int, px: float, qty: float, order_id: int, ival: int) -> int:
+def _put(out: Any, fill: int, ev: int, exch: int, local: int, px: float, qty: float, ival: int) -> int:
+    # One event row (no order id: Tardis's L2 rows have none) at out[fill]; the next free index.
     row = out[fill]
     row.ev = ev
     row.exch_ts = exch
     row.local_ts = local
     row.px = px
     row.qty = qty
-    row.order_id = order_id
+    row.order_id = 0
     row.ival = ival
     row.fval = 0.0
     return fill + 1
@@ -454,43 +455,58 @@ def _close_snapshot(state: Any, fstate: Any, counters: Any, out: Any, fill: int,
         if counters[f, C_FIRST_CROSSED] == 0:
             counters[f, C_FIRST_CROSSED] = local
         if state[S_SYNCED] == 1:
-            fill = _put(out, fill, SYNC_LOST_EVENT, exch, local, 0.0, 0.0, 0, 5)  # SyncReason.CROSSED
+            fill = _put(out, fill, SYNC_LOST_EVENT, exch, local, 0.0, 0.0, 5)  # SyncReason.CROSSED
             _transition(state, trans, 0, local, 5)
-        return _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0, 0)
+        return _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0)
     if state[S_SYNCED] == 0:
-        fill = _put(out, fill, SYNC_RESTORED_EVENT, exch, local, 0.0, 0.0, 0, 0)
+        fill = _put(out, fill, SYNC_RESTORED_EVENT, exch, local, 0.0, 0.0, 0)
         _transition(state, trans, 1, local, 0)
     return fill
 
 
+# _emit's cursor (int64) slots: where each source is read up to, how far it is filled, whether it ended
+(U_BOOK_AT, U_BOOK_N, U_BOOK_DONE, U_TRADES_AT, U_TRADES_N, U_TRADES_DONE, U_PERP_AT, U_PERP_N) = range(8)  # fmt: skip
+U_SIZE = 8
+
+
 @njit(cache=True, nogil=True)
-def _emit(
-    book: Any, bi: int, bn: int, book_done: bool,
-    trades: Any, ti: int, tn: int, trades_done: bool,
-    perp: Any, pi: int, pn: int,
-    state: Any, fstate: Any, counters: Any, out: Any, fill: int, trans: Any,
-) -> tuple[int, int, int, int, int]:  # fmt: skip
+def _back(cursor: Any, bi: int, ti: int, pi: int, fill: int, why: int) -> tuple[int, int]:
+    cursor[U_BOOK_AT] = bi
+    cursor[U_TRADES_AT] = ti
+    cursor[U_PERP_AT] = pi
+    return fill, why
+
+
+@njit(cache=True, nogil=True)
+def _emit(sources: Any, cursor: Any, book_state: Any, out: Any, fill: int) -> tuple[int, int]:
     # Merge the parsed book rows book[bi:bn], trades[ti:tn] and the ready perp rows perp[pi:pn] by local
-    # time (ties: perp, trades, book) into event rows out[fill:], keeping the book's state. Returns
-    # (bi, ti, pi, fill, why) where why says what is needed next (E_*).
+    # time (ties: perp, trades, book) into event rows out[fill:], keeping the book's state.
+    # sources: (book, trades, perp) rows; cursor: the U_* slots, the read positions updated in place;
+    # book_state: (state, fstate, counters, trans). Returns (fill, why) where why says what is needed
+    # next (E_*).
+    book, trades, perp = sources
+    state, fstate, counters, trans = book_state
+    bi, bn, book_done = cursor[U_BOOK_AT], cursor[U_BOOK_N], cursor[U_BOOK_DONE] != 0
+    ti, tn, trades_done = cursor[U_TRADES_AT], cursor[U_TRADES_N], cursor[U_TRADES_DONE] != 0
+    pi, pn = cursor[U_PERP_AT], cursor[U_PERP_N]
     cap = out.shape[0]
     big = _BIG
     while True:
         if fill + _ROOM > cap:
-            return bi, ti, pi, fill, E_FULL
+            return _back(cursor, bi, ti, pi, fill, E_FULL)
         if state[S_TRANS] + 2 > trans.shape[0]:
-            return bi, ti, pi, fill, E_TRANS
+            return _back(cursor, bi, ti, pi, fill, E_TRANS)
         if bi >= bn and not book_done:
-            return bi, ti, pi, fill, E_NEED_BOOK
+            return _back(cursor, bi, ti, pi, fill, E_NEED_BOOK)
         if ti >= tn and not trades_done:
-            return bi, ti, pi, fill, E_NEED_TRADES
+            return _back(cursor, bi, ti, pi, fill, E_NEED_TRADES)
         lb = book[bi].local_ts if bi < bn else big
         lt = trades[ti].local_ts if ti < tn else big
         lp = perp[pi].local_ts if pi < pn else big
         if bi >= bn and ti >= tn and pi >= pn:
             if state[S_IN_SNAP] == 1:
                 fill = _close_snapshot(state, fstate, counters, out, fill, trans)
-            return bi, ti, pi, fill, E_DONE
+            return _back(cursor, bi, ti, pi, fill, E_DONE)
         if pi < pn and lp <= lt and lp <= lb:
             out[fill] = perp[pi]
             fill += 1
@@ -513,7 +529,7 @@ def _emit(
             else:
                 ev = TRADE_EVENT
                 counters[f, C_NO_SIDE] += 1
-            fill = _put(out, fill, ev, row.exch_ts, row.local_ts, row.px, row.qty, 0, 0)
+            fill = _put(out, fill, ev, row.exch_ts, row.local_ts, row.px, row.qty, 0)
             continue
         row = book[bi]
         bi += 1
@@ -552,19 +568,19 @@ def _emit(
                             break
                 state[S_FRESH] = 0
                 counters[f, C_SNAPSHOTS] += 1
-                fill = _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0, 0)
+                fill = _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0)
             state[S_RUN_LOCAL] = local
             state[S_RUN_EXCH] = exch
             px = row.px
             qty = row.qty
             if qty > 0.0 and math.isfinite(px) and math.isfinite(qty):
                 if kind == K_SNAP_BID:
-                    fill = _put(out, fill, SNAPSHOT_BID, exch, local, px, qty, 0, 0)
+                    fill = _put(out, fill, SNAPSHOT_BID, exch, local, px, qty, 0)
                     state[S_N_BID] += 1
                     if px > fstate[F_BEST_BID]:
                         fstate[F_BEST_BID] = px
                 else:
-                    fill = _put(out, fill, SNAPSHOT_ASK, exch, local, px, qty, 0, 0)
+                    fill = _put(out, fill, SNAPSHOT_ASK, exch, local, px, qty, 0)
                     state[S_N_ASK] += 1
                     if px < fstate[F_BEST_ASK]:
                         fstate[F_BEST_ASK] = px
@@ -582,8 +598,8 @@ def _emit(
             if counters[f, C_FIRST_PRE] == 0:
                 counters[f, C_FIRST_PRE] = local
             if state[S_SYNCED] == 1:
-                fill = _put(out, fill, SYNC_LOST_EVENT, exch, local, 0.0, 0.0, 0, 3)  # SyncReason.DISCONNECT
-                fill = _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0, 0)
+                fill = _put(out, fill, SYNC_LOST_EVENT, exch, local, 0.0, 0.0, 3)  # SyncReason.DISCONNECT
+                fill = _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0)
                 _transition(state, trans, 0, local, 3)
             continue
         if state[S_SYNCED] == 0:
@@ -593,7 +609,7 @@ def _emit(
         if not (qty >= 0.0 and math.isfinite(qty) and math.isfinite(row.px)):
             counters[f, C_BAD_VALUE] += 1
             continue
-        fill = _put(out, fill, DEPTH_BID if kind == K_BID else DEPTH_ASK, exch, local, row.px, qty, 0, 0)
+        fill = _put(out, fill, DEPTH_BID if kind == K_BID else DEPTH_ASK, exch, local, row.px, qty, 0)
         state[S_LAST_DEPTH_LOCAL] = local
         state[S_LAST_DEPTH_EXCH] = exch
 
@@ -816,6 +832,8 @@ class TardisReader:
         state[S_LAST_BOOK_LOCAL] = np.iinfo(np.int64).min
         fstate = np.zeros(2, np.float64)
         trans = np.zeros((_TRANS_CAP, 3), np.int64)
+        book_state = (state, fstate, counters, trans)
+        cursor = np.zeros(U_SIZE, np.int64)
         total = sum(f.path.stat().st_size for f in order)
         sink = self.sink
         room = chunk_rows + _CHUNK_SLACK if on_rows is not None else _OUT_ROOM
@@ -827,12 +845,10 @@ class TardisReader:
             try:
                 while not stop.is_set():
                     out, fill = sink.reserve(room)
-                    bi, ti, pi, fill, why = _emit(
-                        book.rows, book.at, book.n, book.done, trades.rows, trades.at, trades.n, trades.done,
-                        perp_rows, pi, len(perp_rows), state, fstate, counters, out, fill, trans,
-                    )  # fmt: skip
+                    cursor[:] = (book.at, book.n, book.done, trades.at, trades.n, trades.done, pi, len(perp_rows))
+                    fill, why = _emit((book.rows, trades.rows, perp_rows), cursor, book_state, out, fill)
                     sink.commit(fill)
-                    book.at, trades.at = bi, ti
+                    book.at, trades.at, pi = int(cursor[U_BOOK_AT]), int(cursor[U_TRADES_AT]), int(cursor[U_PERP_AT])
                     self._drain(state, trans)
                     if hand is not None and sink.rows >= chunk_rows:
                         hand(sink.take())
