@@ -65,10 +65,11 @@ import ccxt
 from arb.errors import ArbError, VenueError
 from arb.execution.failpoints import failpoint
 from arb.execution.grid import grid_price, grid_qty, wire
-from arb.execution.orders import LiveOrder, OrderState, VenueFill, VenueOrderUpdate
+from arb.execution.orders import LiveOrder
 from arb.execution.outcome import Answer, Outcome, classify
 from arb.execution.paper import Rejection
 from arb.execution.venue_errors import VenueSetup, venue_error
+from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
 __all__ = [
     "ClientIds",

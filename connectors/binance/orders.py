@@ -2,8 +2,8 @@
 
 The live executor hands the venue's raw JSON (ccxt keeps it as ``info``) to :func:`order_update`
 and :func:`fills`, which decode it into the structs below and return arb's normalized
-:class:`~arb.execution.orders.VenueOrderUpdate` / :class:`~arb.execution.orders.VenueFill`, with the
-venue's decimal strings kept exact. One function per message shape; the shape is told by its keys
+:class:`~connectors.common.orders.VenueOrderUpdate` / :class:`~connectors.common.orders.VenueFill`,
+with the venue's decimal strings kept exact. One function per message shape; the shape is told by its keys
 (``"e"`` for stream events, ``"fills"``/``"transactTime"`` for order replies, ``"commission"`` for
 trade history).
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from arb.execution.orders import OrderState, VenueFill, VenueOrderUpdate
+from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
 __all__ = [
     "BinanceExecutionReport",

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from arb.execution.orders import OrderState, VenueFill, VenueOrderUpdate
+from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
 __all__ = ["BybitExecution", "BybitOrder", "fills", "order_update", "state_of"]
 
