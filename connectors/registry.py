@@ -29,6 +29,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from arb.errors import ArbError
 from connectors.common.private import Market, PrivateVenue
 
 __all__ = ["UnknownVenueError", "VenueConnector", "private_venue", "venue", "venue_names"]
@@ -38,7 +39,7 @@ _PARTS = ("normalize.py", "feed.py", "private.py")
 """What a folder needs to count as a venue."""
 
 
-class UnknownVenueError(ValueError):
+class UnknownVenueError(ArbError, ValueError):
     """No folder under ``connectors/`` carries this venue."""
 
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar, get_args
+from typing import Any, ClassVar, Unpack, get_args
 from urllib.parse import urlsplit
 
 from connectors.common.orders import VenueOrderUpdate
 from connectors.common.private import (
     AnswerRules,
+    ClientOptions,
     DeadManScope,
     FundingPayment,
     Market,
@@ -95,37 +96,27 @@ class CcxtVenue:
     def configure(self, exchange: Any) -> None:
         """Adjust a made client where ccxt has no option for it (nothing by default)."""
 
-    def make_client(
-        self,
-        *,
-        rest: str,
-        ws_private: str | None = None,
-        api_key: str | None = None,
-        api_secret: str | None = None,
-        timeout_ms: int = 10_000,
-        recv_window_ms: int = 5_000,
-        session: Any = None,
-        pro: bool = False,
-    ) -> Any:
-        """A ccxt async client (``pro=True``: with user streams) for the market on these URLs.
-
-        ``session``: an ``aiohttp.ClientSession`` to send through (arb passes one with trace hooks that
-        time each request); ccxt makes its own otherwise. The caller closes the client.
-        """
-        if pro:
+    def make_client(self, *, rest: str, **options: Unpack[ClientOptions]) -> Any:
+        """A ccxt async client (``pro``: with user streams) for the market on these URLs (see
+        :class:`~connectors.common.private.ClientOptions`); the caller closes it."""
+        if options.get("pro", False):
             import ccxt.pro as module
         else:
             import ccxt.async_support as module
-        options: dict[str, Any] = {"maxRetriesOnFailure": 0, "recvWindow": recv_window_ms, **self.ccxt_options()}
-        config: dict[str, Any] = {"enableRateLimit": False, "timeout": timeout_ms, "options": options}
-        if api_key is not None:
-            config["apiKey"] = api_key
-        if api_secret is not None:
-            config["secret"] = api_secret
-        if session is not None:
-            config["session"] = session
+        settings: dict[str, Any] = {
+            "maxRetriesOnFailure": 0,
+            "recvWindow": options.get("recv_window_ms", 5_000),
+            **self.ccxt_options(),
+        }
+        config: dict[str, Any] = {"enableRateLimit": False, "timeout": options.get("timeout_ms", 10_000)}
+        config["options"] = settings
+        for name, key in (("apiKey", "api_key"), ("secret", "api_secret"), ("session", "session")):
+            value = options.get(key)
+            if value is not None:
+                config[name] = value
         exchange = getattr(module, self.ccxt_class())(config)
         api = self.rest_urls(exchange.urls["api"], rest)
+        ws_private = options.get("ws_private")
         if ws_private is not None and "ws" in api:
             api["ws"] = self.ws_urls(api["ws"], ws_private)
         exchange.urls["api"] = api

@@ -42,12 +42,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypedDict, Unpack
 
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 
 __all__ = [
     "AnswerRules",
+    "ClientOptions",
     "DeadManScope",
     "FundingPayment",
     "Market",
@@ -63,6 +64,25 @@ __all__ = [
 
 Market = Literal["spot", "linear"]
 Stream = Literal["orders", "trades"]
+
+
+class ClientOptions(TypedDict, total=False):
+    """How a venue's client is made, beside its REST base."""
+
+    ws_private: str | None
+    """The private stream's URL (the venue file's ``endpoints.ws_private``)."""
+    api_key: str | None
+    api_secret: str | None
+    """The credentials (read from the environment by the caller; they go nowhere else)."""
+    timeout_ms: int
+    """The client's request timeout (default 10 s)."""
+    recv_window_ms: int
+    """How long after its timestamp a signed request stays valid (default 5 s)."""
+    session: Any
+    """An ``aiohttp.ClientSession`` to send through (arb passes one with trace hooks); the client's own
+    otherwise."""
+    pro: bool
+    """With the user streams (ccxt pro)."""
 
 
 class TimeInForce(Enum):
@@ -210,20 +230,9 @@ class PrivateVenue(Protocol):
 
     # -- the client --------------------------------------------------------------------------------
 
-    def make_client(
-        self,
-        *,
-        rest: str,
-        ws_private: str | None = None,
-        api_key: str | None = None,
-        api_secret: str | None = None,
-        timeout_ms: int = 10_000,
-        recv_window_ms: int = 5_000,
-        session: Any = None,
-        pro: bool = False,
-    ) -> Any:
-        """A ccxt async client (``pro``: with user streams) on ``rest`` and the private stream
-        ``ws_private``, sending through ``session`` when given; the caller closes it."""
+    def make_client(self, *, rest: str, **options: Unpack[ClientOptions]) -> Any:
+        """A ccxt async client for the market on the REST base ``rest`` (see :class:`ClientOptions`);
+        the caller closes it."""
         ...
 
     def weight_limit(self, exchange: Any) -> int | None:
