@@ -1,5 +1,5 @@
-"""The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``funding-history``, ``dry-run``,
-``parity``, ``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``, ``sweep``,
+"""The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``funding-history``, ``fetch``,
+``dry-run``, ``parity``, ``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``, ``sweep``,
 ``status``.
 
 Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
@@ -101,6 +101,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
             allow_damaged=args.allow_damaged,
             allow_unsynced=args.allow_unsynced,
             index=lambda r: {"part_rows": np.array(r.part_rows, np.int64)} if len(r.parts) > 1 else {},
+            fmt=args.format,
+            feed_latency_ns=None if args.feed_latency_ms is None else round(args.feed_latency_ms * 1e6),
         )
     for warning in result.findings.warnings():
         log.warning(warning)
@@ -354,8 +356,8 @@ def _cmd_parity(args: argparse.Namespace) -> int:
 
 
 _MODULE_COMMANDS = frozenset(
-    {"record", "funding-history", "reconcile", "order", "live", "kill", "halt", "report", "alert-test", "sweep",
-     "status"}
+    {"record", "funding-history", "fetch", "reconcile", "order", "live", "kill", "halt", "report", "alert-test",
+     "sweep", "status"}
 )  # fmt: skip
 """Commands whose parsers are defined beside their code, in modules that take long to import (aiohttp, ccxt,
 SQLAlchemy, ...): :func:`_parser` imports those modules only when their command is the one run."""
@@ -447,6 +449,19 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         help="write the file even if the book never syncs (no snapshot in the inputs and no --initial-snapshot): "
         "trades without a book",
     )
+    p.add_argument(
+        "--format",
+        choices=("recording", "tardis", "bybit-archive"),
+        help="the inputs' format (default: told from the files): arb's recordings, Tardis.dev CSV datasets "
+        "(incremental_book_L2, trades, derivative_ticker of one day or more) or Bybit's archive (order book "
+        "zips and trade files); docs/data.md",
+    )
+    p.add_argument(
+        "--feed-latency-ms",
+        type=number_between(0, 60_000),
+        metavar="MS",
+        help="Bybit's archive has no receive time: local time = exchange time + this (default 10 ms)",
+    )
     p.set_defaults(run=_cmd_convert)
 
     p = sub.add_parser(
@@ -494,6 +509,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         from arb.runtime.funding_history import add_parser as add_funding_history_parser
 
         add_funding_history_parser(sub)
+    if wanted("fetch"):
+        from arb.runtime.fetch import add_parser as add_fetch_parser
+
+        add_fetch_parser(sub)
 
     p = sub.add_parser(
         "dry-run",

@@ -71,6 +71,7 @@ __all__ = [
     "ExecutionConfig",
     "FeedConfig",
     "Fees",
+    "HistoryConfig",
     "Instrument",
     "Latency",
     "LegFaultRates",
@@ -860,6 +861,34 @@ class BacktestConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryConfig:
+    """``[history]``: where ``arb fetch`` downloads history from, and how Bybit's archive is timed
+    (``docs/data.md``).
+
+    Attributes:
+        tardis_url: Tardis.dev's datasets API (a mirror's, or a local test server's, when pointed there).
+        bybit_orderbook_url: Bybit's order book archive (``.../orderbook/<market>/<SYMBOL>/...``).
+        bybit_trades_url: Bybit's trade archive (``.../trading/<SYMBOL>/...``, ``.../spot/<SYMBOL>/...``).
+        archive_feed_latency_ns: Bybit's archive has the exchange's time only: a row's local time is its
+            exchange time plus this, int64 ns (TOML ``archive_feed_latency_ms``, may be fractional).
+        downloads: Files ``arb fetch`` downloads at once (a polite few).
+    """
+
+    tardis_url: str = field(default="https://datasets.tardis.dev/v1", metadata=_spec(url_schemes=("http", "https")))
+    bybit_orderbook_url: str = field(
+        default="https://quote-saver.bycsi.com", metadata=_spec(url_schemes=("http", "https"))
+    )
+    bybit_trades_url: str = field(default="https://public.bybit.com", metadata=_spec(url_schemes=("http", "https")))
+    archive_feed_latency_ns: int = field(
+        default=10 * NS_PER_MS, metadata=_spec(ge=0, le=60_000, unit="ms", toml_float=True)
+    )
+    downloads: int = field(default=3, metadata=_spec(ge=1, le=8))
+
+    def __post_init__(self) -> None:
+        _validate_instance(self)
+
+
+@dataclass(frozen=True, slots=True)
 class DryRunConfig:
     """``[dry_run]``: paper trading on live or replayed data.
 
@@ -1506,8 +1535,8 @@ class AppConfig:
 
     Attributes:
         path: The ``arbitrage.toml`` it was loaded from, resolved.
-        strategy, risk, execution, backtest, dry_run, live, leg_faults, ops, alerts: The sections of
-            ``arbitrage.toml``.
+        strategy, risk, execution, backtest, dry_run, live, leg_faults, ops, alerts, history: The sections
+            of ``arbitrage.toml``.
         binance, bybit: The venue files named by ``[venues]``; their ``[instrument]`` and ``[account]
             base`` describe the first symbol.
         symbol_overrides: ``[symbols.<SYMBOL>]`` tables by symbol.
@@ -1526,6 +1555,7 @@ class AppConfig:
     leg_faults: LegFaultsConfig = field(default=LegFaultsConfig(), metadata=_spec())
     ops: OpsConfig = field(default=OpsConfig(), metadata=_spec())
     alerts: AlertsConfig = field(default=AlertsConfig(), metadata=_spec())
+    history: HistoryConfig = field(default=HistoryConfig(), metadata=_spec())
     symbol_overrides: Mapping[str, SymbolOverrides] = field(default_factory=dict, hash=False)
     symbols: tuple[SymbolConfig, ...] = field(init=False, hash=False)
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     console: Console
 
-__all__ = ["ConsoleLogHandler", "console", "status_and_progress"]
+__all__ = ["ConsoleLogHandler", "console", "download_progress", "status_and_progress"]
 
 
 def _screen() -> Console:
@@ -85,3 +85,29 @@ def status_and_progress(
             bar.update(task, description=label, completed=done, total=total)
 
         yield status, advance
+
+
+@contextlib.contextmanager
+def download_progress(label: str, *, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """Yield ``advance(bytes done, bytes expected)``: a bar with the bytes, the speed and the time left."""
+    console = _screen() if enabled else None
+    if console is None or not console.is_terminal:
+        yield lambda done, total: None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None)
+
+        yield advance

@@ -15,19 +15,23 @@ STANDING_DAY = dt.date(2024, 5, 6)
 
 
 def standing_spread_config(
-    tmp_path: Path, *, changes: list[Change] | None = None, arbitrage_overrides: dict[str, Any] | None = None
+    tmp_path: Path,
+    *,
+    changes: list[Change] | None = None,
+    arbitrage_overrides: dict[str, Any] | None = None,
+    duration_ms: int = 6000,
 ) -> Path:
-    """A recording where Bybit's bid stands 50 bps above Binance's ask from 2 s on (6 s of data on
-    ``STANDING_DAY``, a heartbeat every 100 ms), and a configuration that trades it: pairs of 0.01 BTC
-    until the band (0.03) is full, orders answered in 1 ms each way. ``changes`` replace the one
-    change that opens the spread; ``arbitrage_overrides`` merge into the configuration's."""
+    """A recording where Bybit's bid stands 50 bps above Binance's ask from 2 s on (``duration_ms`` of
+    data on ``STANDING_DAY``, a heartbeat every 100 ms), and a configuration that trades it: pairs of
+    0.01 BTC until the band (0.03) is full, orders answered in 1 ms each way. ``changes`` replace the
+    one change that opens the spread; ``arbitrage_overrides`` merge into the configuration's."""
     write_scenario(
         tmp_path / "recordings",
         STANDING_DAY,
         Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
         Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
         changes if changes is not None else [Change(2000, "bybit", bids={60300.0: 1.0})],
-        duration_ms=6000,
+        duration_ms=duration_ms,
         heartbeat_ms=100,
     )
     venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}

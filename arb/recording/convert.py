@@ -59,6 +59,7 @@ from arb.recording.corrections import (
 )
 from arb.recording.findings import FileFindings, Findings, order_error
 from arb.recording.format import Cut, LineReader, Mark, ReadReport, sample
+from arb.recording.imports import Import, ImportReader, import_of
 from arb.recording.stream import Bounds, OrderStream
 from connectors.binance import fastscan as binance_scan
 from connectors.binance.normalize import BinanceNormalizer
@@ -116,6 +117,9 @@ DEFAULT_CHUNK_ROWS = 1_000_000
 """Rows :func:`convert_to_parts` converts and writes at a time: 64 MB of event rows (64 bytes each);
 a conversion holds about five chunks besides the interpreter (~550 MB in all, measured)."""
 _NO_ROWS = np.zeros(0, event_dtype)
+
+_Reader = BinanceNormalizer | BybitNormalizer | ImportReader
+"""What a conversion reads with: a venue's normalizer (recordings) or another format's reader."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,7 +357,7 @@ def _refuse_other_data(path: Path, found: Sniff, venue: str, market: str | None,
 
 
 def _feed(
-    normalizer: BinanceNormalizer | BybitNormalizer,
+    normalizer: _Reader,
     paths: Sequence[Path],
     progress: ProgressFn | None,
     plan: dict[Path, list[Mark]],
@@ -366,6 +370,8 @@ def _feed(
     # and say what each file held. With ``on_rows``, the rows are handed over as they come, whenever
     # ``chunk_rows`` or more are held and at the end, instead of staying in the sink. ``scan``:
     # Binance lines go through its compiled bulk scan (on_chunk), else line by line (on_lines).
+    if not isinstance(normalizer, BinanceNormalizer | BybitNormalizer):  # another format reads its files itself
+        return normalizer.feed(progress, on_rows, chunk_rows)
     total = sum(p.stat().st_size for p in paths)
     done = 0
     found: list[FileFindings] = []
@@ -448,6 +454,8 @@ def convert_files(
     scan: bool | None = True,
     merge: bool | None = True,
     allow_unsynced: bool = False,
+    fmt: str | None = None,
+    feed_latency_ns: int | None = None,
 ) -> ConversionResult:
     """Convert consecutive recording files of one venue and symbol into event rows.
 
@@ -466,6 +474,10 @@ def convert_files(
     scanners when :func:`scan_pays` says so for these inputs. ``merge`` likewise chooses how the
     end-of-day book applies its rows (True: merging runs; None: as :func:`merge_pays` says).
 
+    ``fmt``: the inputs' format (``recording``, ``tardis``, ``bybit-archive``: :mod:`arb.recording.imports`);
+    None tells it from the files. ``feed_latency_ns``: for Bybit's archive, which has no receive time,
+    local time = exchange time + this (None: the default, 10 ms).
+
     Every row is held in memory; :func:`convert_to_parts` converts a day of any size into files,
     holding a chunk at a time, with the same rows.
 
@@ -476,12 +488,13 @@ def convert_files(
     problem, worded by :class:`Findings`); what is only worth a warning is in ``result.findings``,
     for the caller to print.
     """
-    paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial)
+    source = _import_of(inputs, fmt, feed_latency_ns)
+    paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial, source)
     if merge is None:
         merge = merge_pays(sum(p.stat().st_size for p in paths))
     normalizer, findings, _ = _settle(
         paths, venue, market, symbol, initial, include_bbo, progress, allow_damaged, scan=scan, merge=merge,
-        allow_unsynced=allow_unsynced,
+        allow_unsynced=allow_unsynced, source=source,
     )  # fmt: skip
     raw = normalizer.sink.take()
     rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
@@ -505,6 +518,7 @@ def _prepare(
     market: str | None,
     symbol: str | None,
     initial: EodSnapshot | None,
+    source: Import | None = None,
 ) -> tuple[list[Path], str, str | None, str | None]:
     # Check the inputs exist and hold what was asked for; settle venue, market and symbol.
     paths = [Path(p) for p in inputs]
@@ -516,15 +530,18 @@ def _prepare(
             raise RecordingError(f"{path}: no such recording file")
         if path.stat().st_size == 0:
             raise RecordingError(f"{path}: empty file (0 bytes): nothing was recorded")
-        with path.open("rb") as f:
-            if f.read(4) == _ZIP_MAGIC:
-                raise RecordingError(
-                    f"{path}: an .npz of converted rows (what arb convert and the backtest's cache write), not a "
-                    "recording: give the .gz recordings"
-                )
+        if source is None:
+            with path.open("rb") as f:
+                if f.read(4) == _ZIP_MAGIC:
+                    raise RecordingError(
+                        f"{path}: an .npz of converted rows (what arb convert and the backtest's cache write), not a "
+                        "recording: give the .gz recordings"
+                    )
         if path.resolve() in seen:
             raise RecordingError(f"{path}: given twice: the inputs are one session's files in time order, each once")
         seen.add(path.resolve())
+    if source is not None:  # another format identifies its files itself
+        return (paths, *source.prepare(paths, venue, market, symbol, initial))
     sniffs = [sniff(path) for path in paths]
     _refuse_out_of_order(paths, sniffs)
     if venue is None:
@@ -570,7 +587,8 @@ def _settle(
     scan: bool | None = True,
     merge: bool = False,
     allow_unsynced: bool = False,
-) -> tuple[BinanceNormalizer | BybitNormalizer, Findings, dict[Path, list[Mark]]]:
+    source: Import | None = None,
+) -> tuple[_Reader, Findings, dict[Path, list[Mark]]]:
     # Read every input through a fresh normalizer; read again, skipping them, when garbled lines
     # reached it; raise what the findings make an error. ``on_rows()`` gives each read's receiver
     # of the rows in chunks (None: they stay in the sink). Returns the normalizer, the findings and
@@ -583,7 +601,13 @@ def _settle(
     if not fixed:
         _say_compiling(venue, scan, merge)
     while True:
-        normalizer = make_normalizer(venue, market, symbol, include_bbo=include_bbo, echo=False, bulk=True, scan=scan)
+        normalizer: _Reader
+        if source is not None:
+            normalizer = source.reader(paths, venue, market or "", symbol or "", scan=scan)
+        else:
+            normalizer = make_normalizer(
+                venue, market, symbol, include_bbo=include_bbo, echo=False, bulk=True, scan=scan
+            )
         if initial is not None and initial.synced:
             normalizer.resume(initial.update_id, initial.market, initial.symbol)
         if initial is not None:
@@ -674,6 +698,8 @@ def convert_to_parts(
     scan: bool | None = True,
     merge: bool | None = True,
     allow_unsynced: bool = False,
+    fmt: str | None = None,
+    feed_latency_ns: int | None = None,
 ) -> PartsResult:
     """Convert like :func:`convert_files`, holding about ``chunk_rows`` rows at a time, into files.
 
@@ -697,7 +723,8 @@ def convert_to_parts(
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     target = Path(target)
-    paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial)
+    source = _import_of(inputs, fmt, feed_latency_ns)
+    paths, venue, market, symbol = _prepare(inputs, venue, market, symbol, initial, source)
     total = [0]
     kept: list[EventArray] = []
     bounds: list[Bounds] = []
@@ -725,7 +752,7 @@ def convert_to_parts(
         merge = merge_pays(sum(p.stat().st_size for p in paths))
     normalizer, findings, plan = _settle(
         paths, venue, market, symbol, initial, include_bbo, two_reads[0], allow_damaged, first_read, chunk_rows,
-        scan=scan, merge=merge, allow_unsynced=allow_unsynced,
+        scan=scan, merge=merge, allow_unsynced=allow_unsynced, source=source,
     )  # fmt: skip
     book = OrderBook()
     if initial is not None and initial.synced:
@@ -782,7 +809,7 @@ def convert_to_parts(
             try:
                 normalizer, _, _ = _settle(
                     paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
-                    lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced,
+                    lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced, source=source,
                 )  # fmt: skip
                 stream.finish()
             finally:
@@ -947,9 +974,7 @@ def _halves(progress: ProgressFn | None) -> tuple[ProgressFn | None, ProgressFn 
     return first, second
 
 
-def _eod(
-    book: OrderBook, span: _Span, initial: EodSnapshot | None, normalizer: BinanceNormalizer | BybitNormalizer
-) -> EodSnapshot:
+def _eod(book: OrderBook, span: _Span, initial: EodSnapshot | None, normalizer: _Reader) -> EodSnapshot:
     # The end-of-day snapshot from a book the local-side rows were applied to, part by part.
     exch_ts = span.max_exch if span.rows else (initial.exch_ts if initial else 0)
     local_ts = span.last_local if span.rows else (initial.local_ts if initial else 0)
@@ -989,9 +1014,7 @@ def _correct(rows: EventArray, base_latency_ns: int, local_offset_ns: int | None
     return np.ascontiguousarray(ordered), offset
 
 
-def _end_of_day(
-    rows: EventArray, initial: EodSnapshot | None, normalizer: BinanceNormalizer | BybitNormalizer, merge: bool
-) -> EodSnapshot:
+def _end_of_day(rows: EventArray, initial: EodSnapshot | None, normalizer: _Reader, merge: bool) -> EodSnapshot:
     # Rebuild the book from the local-side rows (the order a live strategy saw them) and dump it.
     book = OrderBook()
     if initial is not None and initial.synced:
@@ -1105,3 +1128,14 @@ def _perp_of(z: Any) -> PerpSnapshot:
         raise ValueError(f"perp_prices/perp_times hold {len(prices)}/{len(times)} values, expected 4/2")
     mark, index, settle, rate = prices
     return PerpSnapshot(mark, index, settle, rate, next_funding_ns=times[0], last_exch_ts=times[1])
+
+
+# -- other formats (arb.recording.imports) ---------------------------------------------------------------
+
+
+def _import_of(inputs: Sequence[str | Path], fmt: str | None, feed_latency_ns: int | None) -> Import | None:
+    # Tardis's CSV datasets and Bybit's archive go through their own readers (None: arb's recordings).
+    paths = [Path(p) for p in inputs]
+    if not paths or not all(p.is_file() and p.stat().st_size for p in paths):
+        return None  # _prepare says what is missing or empty
+    return import_of(paths, fmt, feed_latency_ns)

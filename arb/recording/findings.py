@@ -32,6 +32,12 @@ Errors unless damaged data is allowed (``--allow-damaged``), warnings when it is
 Warnings only: a truncated tail (the recorder stopped: complete lines kept), a cut (a recorder
 stopped and a later run appended to the file), payloads that do not decode (a minority: what the
 venue sent, counted and skipped), streams arb does not read, gaps in the book stream.
+
+Files of other formats (Tardis.dev's CSV datasets, Bybit's public archive: ``arb.recording.imports``)
+are read by their own readers, which word what they find themselves: ``fatal`` stops a conversion
+whatever the options, ``problems`` (damage) stop it unless damaged data is allowed and are warnings
+then, ``notes`` are warnings. The checks above that do not depend on the collector's line format
+(an empty file, no usable row) apply to them too.
 """
 
 from __future__ import annotations
@@ -88,6 +94,12 @@ class FileFindings:
     """Receive time (ns) of the file's first line (0: unknown)."""
     end_ts: int = 0
     """Receive time (ns) of the file's last complete line (0: unknown)."""
+    fatal: str = ""
+    """A reader of another format found this, which stops a conversion whatever the options ("": nothing)."""
+    problems: list[str] = field(default_factory=list)
+    """Damage a reader of another format worded: an error unless damaged data is allowed, then a warning."""
+    notes: list[str] = field(default_factory=list)
+    """What a reader of another format found worth a warning, worded by it."""
 
     @property
     def lost_lines(self) -> bool:
@@ -178,7 +190,12 @@ class Findings:
 
     def warnings(self) -> list[str]:
         """One line per kind of problem and file, in file order."""
-        return [line for f in self.files for line in _file_warnings(f)]
+        out = []
+        for f in self.files:
+            out += _file_warnings(f)
+            if self.allow_damaged:
+                out += f.problems
+        return out
 
     def plan(self, path: str) -> list[Damage | Cut]:
         """The damage and cuts of ``path``, for a reader that must skip them (replay)."""
@@ -271,6 +288,10 @@ def _damage_text(f: FileFindings, d: Damage) -> str:
 def _file_error(f: FileFindings, venue: str, symbol: str, allow_damaged: bool) -> str | None:
     if f.size == 0:
         return f"{f.path}: empty file (0 bytes): nothing was recorded"
+    if f.fatal:
+        return f.fatal
+    if f.problems and not allow_damaged:
+        return f"{f.problems[0]}; --allow-damaged keeps what could be read"
     first = f.damage[0] if f.damage else None
     if first is not None and first.reason.startswith("not a gzip file"):
         return f"{f.path}: {first.reason}"
@@ -375,6 +396,7 @@ def _file_warnings(f: FileFindings) -> list[str]:
         out.append(f"{f.path}: skipped {f.unknown_streams:,} messages of streams arb does not read: {names}{more}")
     if f.gaps:
         out.append(f"{f.path}: {_count(f.gaps, 'gap')} in the book stream; the book is empty until each resync")
+    out += f.notes
     return out
 
 

@@ -49,6 +49,7 @@ from typing import Any
 import msgspec
 
 from arb.config import AppConfig, Endpoints, Instrument, Secret, quote_currency
+from arb.errors import RecordingError
 from arb.execution.faults import FAULT_LATE, draw_fault, make_leg_faults
 from arb.runtime.backtest import run_backtest
 from arb.runtime.engine import Engine
@@ -120,6 +121,14 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     from arb.testing.fake_bybit_private import FakeBybitExchange
 
     data = load_session(config, days)
+    imported = [
+        f"{a.venue.name} {d.day:%Y-%m-%d} ({d.source})" for a in data.assets for d in a.days if d.source != "recording"
+    ]
+    if imported:
+        raise RecordingError(
+            f"--live replays the venues' own frames through fake venues; days fetched from Tardis or Bybit's "
+            f"archive have none ({', '.join(imported[:4])}): run arb parity without --live for them"
+        )
     key, secret = f"parity{secrets.token_hex(8)}", secrets.token_hex(16)
     # each venue replays every symbol's days, one session per symbol (asset 2s + v)
     files = [[[d.recording for d in data.assets[2 * s + v].days] for s in range(len(config.symbols))] for v in (0, 1)]

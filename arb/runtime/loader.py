@@ -1,7 +1,10 @@
 """Choose the days to run, convert them on demand (cached next to them), and line both venues up in time.
 
 Recordings live in ``<recordings>/<venue>_<market>/<symbol lower>_<YYYYMMDD>.gz`` (see
-recordings/README.md). :func:`plan_days` alone decides which days a run covers, from what the user
+recordings/README.md); days fetched from Tardis.dev or Bybit's archive (``arb fetch``) in their own
+folders beside them (:mod:`arb.recording.sources`). A venue's day is taken from arb's own recording when
+there is one, else from Tardis, else from Bybit's archive, so the days of one venue, and the two venues of
+one day, may come from different sources. :func:`plan_days` alone decides which days a run covers, from what the user
 typed and what each venue recorded: exactly the days asked for, each recorded for both venues, with
 no day missing in between; anything else is a :class:`RecordingError` that names the venue and the
 day and lists what is there.
@@ -22,7 +25,10 @@ loads a file when its clock reaches it and drops it when done); memory stays nea
 
 Both venues were recorded by one machine's clock, so they get one common shift of local time: the
 smallest that makes every local time at least its exchange time (the shared captures' clock ran
-1.27 s behind the venues), keeping the two venues' relative timing exactly as recorded.
+1.27 s behind the venues), keeping the two venues' relative timing exactly as recorded. Each source has
+its own clock (this machine's recorder, Tardis's collectors, an assumed latency on Bybit's exchange
+time), so the shift is worked out per source over every day taken from it
+(:attr:`Session.source_shifts`); days of one source keep their relative timing exactly.
 
 With several symbols (``[strategy] symbols``) every symbol's two venues are loaded the same way and
 share that one shift; a session's assets are in hftbacktest's order, asset ``2 * s + v`` for symbol
@@ -34,9 +40,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +78,7 @@ from arb.recording.convert import (
     scan_pays,
 )
 from arb.recording.findings import Findings, UnsyncedBookError
+from arb.recording.sources import SOURCE_ORDER, DayFiles, find_day_files
 
 if TYPE_CHECKING:
     from arb.recording.funding import FundingRates
@@ -83,6 +89,7 @@ __all__ = [
     "Funding",
     "Session",
     "VenueData",
+    "find_day_files",
     "find_days",
     "funding_of",
     "load_session",
@@ -91,8 +98,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_DAY_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_(?P<day>\d{8})\.gz$")
-_CACHE_VERSION = f"arb-{__version__}-convert-5"  # 5: findings say whether the book ever synced, and file times
+_CACHE_VERSION = f"arb-{__version__}-convert-6"  # 6: whether the book ever synced, file times, the source's format
 
 CHUNK_ROWS = DEFAULT_CHUNK_ROWS
 """Rows a day is converted and cached in at a time; a day with more is cached in several parts."""
@@ -118,6 +124,8 @@ class DayData:
     last_exch_ts: int = 0
     loaded: EventArray | None = None
     """The rows, held in memory when the day is one part."""
+    source: str = "recording"
+    """Where the day came from: ``recording``, ``tardis`` or ``bybit-archive`` (:mod:`arb.recording.sources`)."""
 
     @property
     def rows(self) -> EventArray:
@@ -182,16 +190,9 @@ def venue_dir(recordings: Path, venue: VenueConfig) -> Path:
 
 
 def find_days(recordings: Path, venue: VenueConfig, symbol: str) -> dict[dt.date, Path]:
-    """Every recorded day of ``symbol`` for ``venue``, by UTC date."""
-    folder = venue_dir(recordings, venue)
-    days: dict[dt.date, Path] = {}
-    if not folder.is_dir():
-        return days
-    for path in folder.iterdir():
-        m = _DAY_FILE.match(path.name)
-        if m and m.group("symbol") == symbol.lower():
-            days[dt.datetime.strptime(m.group("day"), "%Y%m%d").date()] = path
-    return days
+    """Every day of ``symbol`` for ``venue`` in any source, by UTC date: the book file of the source the
+    day is taken from (:func:`find_day_files` has every input of it)."""
+    return {day: files.book for day, files in find_day_files(recordings, venue.name, venue.market, symbol).items()}
 
 
 def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
@@ -213,7 +214,9 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
         if not days:
             raise RecordingError(
                 f"no {venue.name} {venue.market} recordings of {symbol} in "
-                f"{venue_dir(recordings, venue)} (expected files like {symbol.lower()}_YYYYMMDD.gz)"
+                f"{venue_dir(recordings, venue)} (expected files like {symbol.lower()}_YYYYMMDD.gz), nor days "
+                f"fetched from Tardis or Bybit's archive in {recordings} (arb fetch --start DAY --venue "
+                f"{venue.name} --market {venue.market} --symbols {symbol}; docs/data.md)"
             )
     names = [f"{v.name} {v.market} {symbol}" for v, symbol in pairs]
     short = [v.name if len(pairs) == 2 else f"{v.name} {symbol}" for v, symbol in pairs]
@@ -292,14 +295,13 @@ def _day_list(days: dict[dt.date, Path] | list[dt.date]) -> str:
     return ", ".join(parts)
 
 
-def _cache_paths(recording: Path) -> tuple[Path, Path]:
-    stem = recording.name[: -len(".gz")] if recording.name.endswith(".gz") else recording.stem
-    return recording.with_name(stem + ".npz"), recording.with_name(stem + "_eod.npz")
-
-
-def _source_key(recording: Path, previous: Path | None, chunk_rows: int) -> str:
-    stat = recording.stat()
-    key = f"{_CACHE_VERSION}|chunk {chunk_rows}|{recording.name}|{stat.st_size}|{stat.st_mtime_ns}"
+def _source_key(files: DayFiles, previous: Path | None, chunk_rows: int, latency_ns: int) -> str:
+    key = f"{_CACHE_VERSION}|chunk {chunk_rows}|{files.source}"
+    if files.source == "bybit-archive":
+        key += f"|latency {latency_ns}"
+    for path in files.inputs:
+        stat = path.stat()
+        key += f"|{path.name}|{stat.st_size}|{stat.st_mtime_ns}"
     if previous is not None and previous.exists():
         prev = previous.stat()
         key += f"|{previous.name}|{prev.st_size}|{prev.st_mtime_ns}"
@@ -354,27 +356,29 @@ def _load_cached(npz: Path, eod_path: Path, key: str) -> _Cached | None:
 def _convert_day(
     venue: VenueConfig,
     symbol: str,
-    recording: Path,
+    files: DayFiles,
     initial: EodSnapshot | None,
     previous_eod: Path | None,
     allow_damaged: bool,
     fast: tuple[bool, bool],
+    latency_ns: int,
     allow_unsynced: bool = False,
 ) -> _Cached:
     # Convert one day (or take it from the cache), then say what its conversion found: a cache hit
     # raises the same error and logs the same warnings as the conversion that wrote it. ``fast``:
     # convert_to_parts's scan and merge (its compiled fast paths; the same conversion either way).
-    # ``allow_unsynced``: a book that never syncs is no error (a day read only for its end).
-    npz, eod_path = _cache_paths(recording)
+    # ``latency_ns``: the feed latency assumed for Bybit's archive. ``allow_unsynced``: a book that never
+    # syncs is no error (a day read only for its end).
+    npz, eod_path = files.cache, files.eod
     chunk_rows = CHUNK_ROWS
-    key = _source_key(recording, previous_eod, chunk_rows)
+    key = _source_key(files, previous_eod, chunk_rows, latency_ns)
     cached = _load_cached(npz, eod_path, key)
     if cached is not None:
         cached.findings.check(allow_damaged, allow_unsynced)
     else:
-        log.info("converting %s", recording)
+        log.info("converting %s", ", ".join(str(p) for p in files.inputs))
         result = convert_to_parts(
-            [recording],
+            list(files.inputs),
             npz,
             chunk_rows=chunk_rows,
             venue=venue.name,
@@ -387,6 +391,8 @@ def _convert_day(
             scan=fast[0],
             merge=fast[1],
             allow_unsynced=allow_unsynced,
+            fmt=files.source,
+            feed_latency_ns=latency_ns,
         )
         save_eod(eod_path, result.eod)
         figures = {name: int(getattr(result, name)) for name in _FIGURES}
@@ -417,27 +423,43 @@ def load_venue(
     A day whose book never syncs (no snapshot in its file, and no synced book from the day before) is
     a :class:`RecordingError` saying which day and what to do; the day before the first is only read
     for its end, so its own book may never sync.
+
+    Each day is taken from the first source that has it (:mod:`arb.recording.sources`). A day whose
+    previous day came from another source continues from its end-of-day book all the same: a Tardis or
+    archive day replaces it with its own first snapshot (updates before that snapshot mark the book out of
+    sync), and a recording's normalizer finds that the update ids do not chain (a Tardis book has none) and
+    marks it out of sync until a snapshot, as after any gap.
     """
     symbol = symbol or config.strategy.symbol
-    recordings = find_days(config.backtest.recordings, venue, symbol)
+    recordings = find_day_files(config.backtest.recordings, venue.name, venue.market, symbol)
     before = days[0] - dt.timedelta(days=1)
     chain = ([before] if before in recordings else []) + days
     # Compile the converter's fast paths only if they are ready or these days are big enough to pay
     # for it: a first backtest on small days converts them without, instead of compiling first.
-    size = sum(recordings[day].stat().st_size for day in chain)
+    size = sum(path.stat().st_size for day in chain for path in recordings[day].inputs)
     fast = (scan_pays(venue.name, size), merge_pays(size))
+    latency_ns = config.history.archive_feed_latency_ns
     initial: EodSnapshot | None = None
     previous_eod: Path | None = None
     first_initial: EodSnapshot | None = None
     out: list[DayData] = []
     for day in chain:
-        recording = recordings[day]
+        files = recordings[day]
         if progress is not None:
             shown = f" {symbol}" if len(config.symbols) > 1 else ""
-            progress(f"{venue.name}{shown} {day:%Y-%m-%d}")
+            source = "" if files.source == "recording" else f" ({files.source})"
+            progress(f"{venue.name}{shown} {day:%Y-%m-%d}{source}")
         try:
             got = _convert_day(
-                venue, symbol, recording, initial, previous_eod, allow_damaged, fast, allow_unsynced=day == before
+                venue,
+                symbol,
+                files,
+                initial,
+                previous_eod,
+                allow_damaged,
+                fast,
+                latency_ns,
+                allow_unsynced=day == before,
             )
         except UnsyncedBookError as exc:
             folder = venue_dir(config.backtest.recordings, venue)
@@ -452,16 +474,17 @@ def load_venue(
         if day == before:
             first_initial = eod if eod.synced else None
         else:
-            out.append(
-                DayData(day, recording, got.parts, got.part_rows, eod, got.findings, **got.figures, loaded=got.rows)
-            )
+            figures = got.figures
+            found = DayData(day, files.book, got.parts, got.part_rows, eod, got.findings, **figures, loaded=got.rows,
+                            source=files.source)  # fmt: skip
+            out.append(found)
         initial = eod
-        previous_eod = _cache_paths(recording)[1]
+        previous_eod = files.eod
     lat = [d.min_latency_ns for d in out if d.row_count]
     return VenueData(venue, out, first_initial, min(lat) if lat else 0, symbol)
 
 
-def _unsynced_day(exc: UnsyncedBookError, day: dt.date, recorded: dict[dt.date, Path], folder: Path) -> str:
+def _unsynced_day(exc: UnsyncedBookError, day: dt.date, recorded: Mapping[dt.date, object], folder: Path) -> str:
     # A run's day whose book never synced, and what the user can do about it.
     previous = day - dt.timedelta(days=1)
     if previous not in recorded:
@@ -493,7 +516,8 @@ class Session:
     :meth:`close`): keep the session alive until the backtest is closed.
     """
 
-    __slots__ = ("_arrays", "_constant", "_temp", "assets", "end_ns", "local_shift_ns", "start_ns", "symbols")
+    __slots__ = ("_arrays", "_constant", "_temp", "assets", "end_ns", "local_shift_ns", "source_shifts", "start_ns",
+                 "symbols")  # fmt: skip
 
     def __init__(
         self,
@@ -504,11 +528,15 @@ class Session:
         arrays: tuple[list[EventArray], ...] | None = None,
         *,
         constant_feed_latency: bool = False,
+        source_shifts: dict[str, int] | None = None,
     ) -> None:
         self.assets = assets
         self.symbols = tuple(data.symbol for data in assets[::2])
         self._constant = constant_feed_latency
         self.local_shift_ns = local_shift_ns
+        """The shift of the local clock of arb's own recordings (the recorder's), ns."""
+        self.source_shifts = source_shifts if source_shifts is not None else {"recording": local_shift_ns}
+        """Each source's shift of its local clock, ns (``recording`` is :attr:`local_shift_ns`)."""
         self.start_ns = start_ns
         self.end_ns = end_ns
         self._arrays: tuple[Feed, ...] | None = arrays
@@ -529,6 +557,10 @@ class Session:
             folder = Path(self._temp.name)
             self._arrays = tuple(self._write(folder, a) for a in range(len(self.assets)))
         return self._arrays
+
+    def shift_of(self, day: DayData) -> int:
+        """The shift of ``day``'s local clock (its source's), ns."""
+        return self.source_shifts.get(day.source, 0)
 
     def rows(self, a: int) -> int:
         """Rows hftbacktest gets for asset ``a``."""
@@ -553,7 +585,7 @@ class Session:
         out: list[str] = []
         for day in data.days:
             for i, rows in enumerate(day.iter_parts()):
-                shifted = _feed_rows(rows, data.venue, self.local_shift_ns, self._constant)
+                shifted = _feed_rows(rows, data.venue, self.shift_of(day), self._constant)
                 if not len(shifted):
                     continue
                 path = folder / f"{data.venue.name}_{data.symbol.lower()}_{day.day:%Y%m%d}_{i:04d}.npy"
@@ -597,18 +629,21 @@ def load_session(
         own = config.for_symbol(s)
         for venue in own.venues:
             assets.append(load_venue(own, venue, days, progress, allow_damaged=allow_damaged, symbol=symbol))
-    # One shift for every venue and symbol: they share the recorder's clock.
-    shift = max(0, *(-v.min_latency_ns for v in assets))
-    if shift:
-        log.info("local clock shifted by %+.3f ms for both venues (recorder behind the venues)", shift / 1e6)
+    # One shift for every venue and symbol of a source: they share its clock (the recorder's, Tardis's).
+    shifts = _source_shifts(assets)
+    shift = shifts["recording"]
+    for source, by in shifts.items():
+        if by:
+            clock = "recorder" if source == "recording" else source
+            log.info("local clock of the %s days shifted by %+.3f ms (%s behind the venues)", source, by / 1e6, clock)
     constant = config.backtest.feed_latency == "constant"
     if all(len(d.parts) <= 1 for v in assets for d in v.days):
         arrays: list[list[EventArray]] = []
         for v in assets:
-            arrays.append([_feed_rows(d.rows, v.venue, shift, constant) for d in v.days])
+            arrays.append([_feed_rows(d.rows, v.venue, shifts[d.source], constant) for d in v.days])
         starts = [int(a[0]["local_ts"].min()) for a in arrays if a and len(a[0])]
         ends = [int(a[-1]["local_ts"].max()) for a in arrays if a and len(a[-1])]
-        return Session(tuple(assets), shift, min(starts), max(ends), tuple(arrays))
+        return Session(tuple(assets), shift, min(starts), max(ends), tuple(arrays), source_shifts=shifts)
     # Days in parts: the shifted rows are written to files only when hftbacktest needs them.
     # (Each asset's first day's earliest and last day's latest local time, as the arrays would say.)
     starts, ends = [], []
@@ -620,13 +655,23 @@ def load_session(
             late = max(v.venue.latency.feed_ns, 1)
             begin, finish = first.first_exch_ts + late, last.last_exch_ts + late
         else:
-            late = shift + v.venue.latency.feed_ns
-            begin, finish = first.first_local_ts + late, last.last_local_ts + late
+            late = v.venue.latency.feed_ns
+            begin = first.first_local_ts + shifts[first.source] + late
+            finish = last.last_local_ts + shifts[last.source] + late
         if first.row_count:
             starts.append(begin)
         if last.row_count:
             ends.append(finish)
-    return Session(tuple(assets), shift, min(starts), max(ends), constant_feed_latency=constant)
+    return Session(tuple(assets), shift, min(starts), max(ends), constant_feed_latency=constant, source_shifts=shifts)
+
+
+def _source_shifts(assets: list[VenueData]) -> dict[str, int]:
+    # Per source, the smallest shift that makes every local time of its days at least the exchange time.
+    out = {}
+    for source in SOURCE_ORDER:
+        lat = [d.min_latency_ns for v in assets for d in v.days if d.source == source and d.row_count]
+        out[source] = max(0, -min(lat)) if lat else 0
+    return out
 
 
 @dataclass(frozen=True, slots=True)

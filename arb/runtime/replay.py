@@ -13,13 +13,17 @@ decides.
 A recording the session's conversion found damaged (and kept, ``--allow-damaged``) is read the same
 way here: the lost spans are skipped and the book is marked out of sync where they begin. What the
 conversion found was said then; the normalizers here are quiet.
+
+A day fetched from Tardis.dev or Bybit's archive has no frames to replay: its converted rows (the local
+side, which is what the normalizers would have written) are delivered instead, one batch per local time,
+with its source's clock shift.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,12 +90,12 @@ def _venue_batches(
     venue: VenueConfig,
     days: list[DayData],
     initial: EodSnapshot | None,
-    shift: int,
+    shift_of: Callable[[DayData], int],
     settlements: list[EventArray],
 ) -> Iterator[ReplayBatch]:
     # ``settlements``: the session's funding settlements and estimates (one row each, in time order),
     # delivered at their times in place of the stream's own, so the replay books and sees what the
-    # backtest books and sees.
+    # backtest books and sees. ``shift_of(day)``: what to add to the day's local times.
     normalizer = make_normalizer(venue.name, venue.market, symbol, echo=False)
     if initial is not None and initial.synced:
         normalizer.resume(initial.update_id, initial.market, initial.symbol)
@@ -99,6 +103,7 @@ def _venue_batches(
         normalizer.perp.restore(initial.perp)  # as the conversion does: the funding at 00:00 is seen
 
     lost_at: list[int] = []
+    shift = 0
 
     def lost(mark: Mark) -> None:
         # As the converter does: nothing is known of the book where lines were lost. Called between
@@ -130,7 +135,27 @@ def _venue_batches(
             row = due.pop()
             yield ReplayBatch(v, row, int(row["local_ts"][0]), last_state, False, normalizer.status.update_id, symbol)
 
+    previous: DayData | None = None
     for day in days:
+        shift = shift_of(day)
+        if day.source == "recording" and previous is not None and previous.source != "recording":
+            # after a day of another source the normalizer goes on from that day's end, as the conversion did
+            normalizer = make_normalizer(venue.name, venue.market, symbol, echo=False)
+            if previous.eod.synced:
+                normalizer.resume(previous.eod.update_id, previous.eod.market, previous.eod.symbol)
+            normalizer.perp.restore(previous.eod.perp)
+        previous = day
+        if day.source != "recording":  # no frames: the converted rows, as the normalizer would write them
+            for ts, rows in _day_row_groups(day, shift):
+                yield from settle(ts - 1)
+                kinds = rows["ev"] & EVENT_KIND_MASK
+                if settlements:
+                    rows = rows[(kinds != FUNDING_SETTLED_EVENT) & (kinds != FUNDING_RATE_EVENT)]
+                for kind in kinds[(kinds == SYNC_LOST_EVENT) | (kinds == SYNC_RESTORED_EVENT)]:
+                    last_state = SyncState.SYNCED if kind == SYNC_RESTORED_EVENT else SyncState.OUT_OF_SYNC
+                if len(rows):
+                    yield ReplayBatch(v, rows, ts, last_state, False, int(rows["ival"][-1]), symbol)
+            continue
         plan = day.findings.plan(str(day.recording))
         for local_ts, payload in LineReader(day.recording, skip=plan, keep_going=True, on_lost=lost):
             if lost_at:
@@ -142,6 +167,27 @@ def _venue_batches(
         if lost_at:
             yield from batch(lost_at[-1])
     yield from settle(np.iinfo(np.int64).max)
+
+
+def _day_row_groups(day: DayData, shift: int) -> Iterator[tuple[int, EventArray]]:
+    # The local side of a converted day, processor flags cleared, local times shifted, grouped by local time.
+    carry: EventArray | None = None
+    for part in day.iter_parts():
+        rows = part[(part["ev"] & LOCAL_EVENT) != 0].copy()
+        rows["ev"] &= ~np.uint64(EXCH_EVENT | LOCAL_EVENT)
+        rows["local_ts"] += shift
+        if carry is not None:
+            rows = np.concatenate([carry, rows])
+        if not len(rows):
+            continue
+        last = rows["local_ts"][-1]
+        keep = int(np.searchsorted(rows["local_ts"], last, side="left"))  # the last time may go on in the next part
+        starts = np.flatnonzero(np.diff(rows["local_ts"][:keep])) + 1
+        for group in np.split(rows[:keep], starts) if keep else []:
+            yield int(group["local_ts"][0]), np.ascontiguousarray(group)
+        carry = rows[keep:]
+    if carry is not None and len(carry):
+        yield int(carry["local_ts"][0]), np.ascontiguousarray(carry)
 
 
 def _retimed(v: int, symbol: str, batches: Iterator[ReplayBatch], feed_ns: int, synced: bool) -> Iterator[ReplayBatch]:
@@ -178,9 +224,12 @@ def replay(
     for a, data in enumerate(session.assets):
         v = a % 2
         venue = data.venue
-        shift = session.local_shift_ns + venue.latency.feed_ns
+
+        def shift_of(day: DayData, feed_ns: int = venue.latency.feed_ns) -> int:
+            return session.shift_of(day) + feed_ns
+
         settlements = _settlement_rows(funding[a] if funding is not None else None, venue.latency.feed_ns)
-        batches = _venue_batches(data.symbol, v, venue, data.days, data.initial, shift, settlements)
+        batches = _venue_batches(data.symbol, v, venue, data.days, data.initial, shift_of, settlements)
         if config.backtest.feed_latency == "constant":
             synced = data.initial is not None and data.initial.synced
             batches = _retimed(v, data.symbol, batches, venue.latency.feed_ns, synced)

@@ -22,7 +22,9 @@ halted, or the time cap), runs the kill switch if exposure is left, and checks:
     no intent is left in flight.
 
 What the runner knows of arb is its public surface: the configuration, ``run_live``, the kill switch
-and the journal. Times are int64 ns (``time.monotonic_ns``); every wait is bounded.
+and the journal. Times are int64 ns (``time.monotonic_ns``); every wait is bounded, by time without
+progress that this process could run (:class:`arb.testing.waiting.Patience`), so that a busy machine
+makes a scenario slower, not a failure.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from arb.strategy.types import INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND
 from arb.testing.fake_ledger import ExecType, LedgerEvent
 from arb.testing.pair_rig import account, key_environment, spot_pair, user_streams_up, write_pair_config
 from arb.testing.scenarios import Book, Change, write_scenario
+from arb.testing.waiting import Patience, patiently
 
 __all__ = [
     "Fault",
@@ -64,16 +67,24 @@ NS_PER_MS = 1_000_000
 DAY = "2024-05-06"
 VENUES = ("binance", "bybit")
 DEPTH_STREAM = {"binance": "btcusdt@depth@100ms", "bybit": "orderbook.50.BTCUSDT"}
-START_TIMEOUT_NS = 120_000 * NS_PER_MS
-"""Both feeds and both user streams up (a cold Numba cache compiles the kernel first)."""
-CAP_NS = 14_000 * NS_PER_MS
-"""The longest a scenario trades after the market starts moving."""
+START_QUIET_S = 60.0
+"""Both feeds and both user streams up: the most time without progress (a line of arb's output) that
+the start may take. The kernel is compiled (or loaded from Numba's cache) before, outside this bound."""
+CAP_QUIET_S = 14.0
+"""A scenario that is not over is stopped after this long without a venue event (an order, a fill)."""
+CAP_S = 60.0
+"""... and at the latest this long after the market starts moving."""
 QUIET_NS = 1_000 * NS_PER_MS
 """Flat, no venue event for this long and the fault played out: the scenario is over."""
 HALT_GRACE_NS = 1_500 * NS_PER_MS
 """Halted with exposure: the paced attempts run this long before arb is stopped."""
-STOP_TIMEOUT_S = 60.0
-RECORDING_MS = 40_000
+STOP_QUIET_S = 60.0
+"""arb live's stop (orders in flight resolved, the journal closed): the most time without progress."""
+REQUEST_TIMEOUT_MS = 5_000
+"""arb's REST timeout: a venue answer held past it is unknown to arb. Long enough that a busy machine
+(the fakes run in this process, on arb's own event loop) does not make a slow answer a fault."""
+RECORDING_MS = 90_000
+"""The market's length: the venues play it in real time, longer than any scenario is let run."""
 
 
 class Fault(Enum):
@@ -347,7 +358,8 @@ class _Injector:
     async def settle(self) -> None:
         """Finish what the fault started (dropped connections closed), stop what is scripted."""
         if self.tasks:
-            await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 10)
+            async with patiently(Patience("the fault's dropped connections to close", quiet_s=60)):
+                await asyncio.gather(*self.tasks, return_exceptions=True)
         self.fake.faults.clear_order_faults()
         self.fake.faults.resume_user_stream()
         self.fake.faults.resume()
@@ -364,19 +376,34 @@ def _config(folder: Path, binance: Any, bybit: Any, s: Scenario) -> AppConfig:
             "risk": {"position_limit": float(s.position_limit), "stale_after_ms": 1_000, "max_open_orders": 4},
             "execution": {"max_hedge_attempts": 3, "hedge_retry_ms": 500},
         },
-        live={"request_timeout_ms": 1_000, "shutdown_timeout_ms": 5_000},
+        live={"request_timeout_ms": REQUEST_TIMEOUT_MS, "shutdown_timeout_ms": 15_000},
     )  # fmt: skip
     return load_config(path)
 
 
-async def _until(condition: Callable[[], bool], timeout_ns: int, live: asyncio.Task[Any]) -> bool:
-    # Re-check every 10 ms while arb live runs; False when it ended or the time ran out first.
-    deadline = time.monotonic_ns() + timeout_ns
+async def _until(condition: Callable[[], bool], patience: Patience, live: asyncio.Task[Any],
+                 progress: Callable[[], object]) -> bool:  # fmt: skip
+    # Re-check every 10 ms while arb live runs; False when it ended or ``patience`` ran out first (time
+    # this process could not run, a compile or a starved process, does not count; ``progress`` changing
+    # restarts it).
     while not condition():
-        if live.done() or time.monotonic_ns() >= deadline:
+        if live.done() or patience.expired(progress()):
             return condition()
         await asyncio.sleep(0.01)
     return True
+
+
+def _compile_first(config: AppConfig) -> None:
+    # Compile (or load from Numba's cache) what arb live compiles, before the venues talk to it: the
+    # fakes share this process's event loop, and a loop held by the compiler answers nothing.
+    from arb.recording.convert import make_normalizer
+    from arb.runtime.engine import Engine
+    from arb.runtime.live import warm_up_kernel
+
+    warm_up_kernel(config)
+    Engine(config)
+    for venue in config.venues:
+        make_normalizer(venue.name, venue.market, config.strategy.symbol)
 
 
 def _flat_qty(config: AppConfig, mid: Decimal) -> Decimal:
@@ -411,11 +438,16 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
             at = s.strike_order if order_fault else 1 + s.strike_order
             watch = _Watch(venues, "BTC", s.venue, arm if by_order else None, at)
             stop = asyncio.Event()
+            _compile_first(config)
             live = asyncio.create_task(run_live(config, console=console, stop_event=stop), name="arb-live")
             left: list[str] = []
             try:
                 await _play_out(s, config, venues, watch, injector, live, stop, text)
-                result = await asyncio.wait_for(live, STOP_TIMEOUT_S)
+                async with patiently(Patience("arb live to stop", quiet_s=STOP_QUIET_S)) as patience:
+                    while not live.done():  # each line arb prints as it stops is progress
+                        patience.note(len(text.getvalue()))
+                        await asyncio.wait({live}, timeout=0.05)
+                result = live.result()
                 left = [o.client_id for o in result.left_in_flight]
             except Exception as error:  # noqa: BLE001 - arb live failing is what the campaign looks for
                 outcome.violations.append(f"arb live raised {error!r}")
@@ -498,9 +530,10 @@ async def _play_out(
             and user_streams_up(bybit)
         )
 
-    if not await _until(up, START_TIMEOUT_NS, live):
+    starting = Patience("arb live to start", quiet_s=START_QUIET_S)
+    if not await _until(up, starting, live, lambda: len(text.getvalue())):
         stop.set()
-        raise RuntimeError("arb live did not start: " + text.getvalue()[-2000:])
+        raise RuntimeError(f"arb live did not start (no progress for {START_QUIET_S:g} s): " + text.getvalue()[-2000:])
     binance.play(1.0)
     bybit.play(1.0)
     if s.fault is not Fault.NONE and s.strike_ms >= 0:
@@ -518,7 +551,10 @@ async def _play_out(
         traded = sum(watch.orders.values()) > 0
         return is_flat and traded and fault_over and now - max(watch.last_event_ns, injector.over_ns) >= QUIET_NS
 
-    await _until(over, CAP_NS + s.opportunity_ms * NS_PER_MS, live)
+    playing = Patience("the scenario to play out", quiet_s=CAP_QUIET_S + s.opportunity_ms / 1000)
+    cap_ns = time.monotonic_ns() + int((CAP_S + s.opportunity_ms / 1000) * 1e9)
+    await _until(lambda: over() or time.monotonic_ns() >= cap_ns, playing, live,
+                 lambda: (watch.last_event_ns, injector.struck, halted_at[0]))  # fmt: skip
     stop.set()
 
 

@@ -6,7 +6,7 @@ hang, and is waited on by condition, never by sleeping::
     with FakeTelegram() as telegram:                 # a Bot API on http://127.0.0.1:PORT
         telegram.rate_limit(calls=1, retry_after=3)  # the next call: 429 with retry_after 3
         ...                                          # point [alerts.telegram] base_url at telegram.base_url
-        telegram.wait_for(1, timeout_s=5)            # the messages, once one has arrived
+        telegram.wait_for(1, timeout_s=30)           # the messages, once one has arrived
 
     with FakeWebhook() as hook:                      # hook.url: http://127.0.0.1:PORT/hooks/<secret>
         hook.hang()                                  # requests are held until the fake stops
@@ -58,8 +58,9 @@ class Recorder(Generic[T]):
         with self._cond:
             return list(self._items)
 
-    def wait_for(self, n: int, timeout_s: float = 5.0) -> list[T]:
-        """The items once at least ``n`` were received; ``TimeoutError`` after ``timeout_s``."""
+    def wait_for(self, n: int, timeout_s: float = 30.0) -> list[T]:
+        """The items once at least ``n`` were received; ``TimeoutError`` after ``timeout_s`` (a bound on a
+        test that hangs: a busy machine delivers late, not never)."""
         with self._cond:
             if not self._cond.wait_for(lambda: self.total >= n, timeout_s):
                 raise TimeoutError(f"{self.total} of {n} received within {timeout_s:g} s")
@@ -203,7 +204,7 @@ class FakeTelegram(_HttpFake):
         self._next_update = 1
         self._arrived: asyncio.Event | None = None  # set when say() adds an update (the fake's loop)
 
-    def wait_for(self, n: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+    def wait_for(self, n: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
         return self.messages.wait_for(n, timeout_s)
 
     def say(self, text: str, *, chat_id: int = 4242, date: int | None = None) -> int:
@@ -302,7 +303,7 @@ class FakeWebhook(_HttpFake):
     def url(self) -> str:
         return f"{self.base_url}/hooks/{self.secret}"
 
-    def wait_for(self, n: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+    def wait_for(self, n: int, timeout_s: float = 30.0) -> list[dict[str, Any]]:
         return self.bodies.wait_for(n, timeout_s)
 
     def _routes(self, app: web.Application) -> None:
@@ -338,7 +339,8 @@ class FakeSmtp:
     def __init__(self, *, max_messages: int = 1000) -> None:
         self.messages: Recorder[EmailMessage] = Recorder(max_messages)
         self.envelopes: Recorder[tuple[str, list[str]]] = Recorder(max_messages)
-        self._controller = _PortZeroController(self, hostname=_HOST, port=0)
+        # up within 30 s, not aiosmtpd's 5 s: a busy machine starts the thread late
+        self._controller = _PortZeroController(self, hostname=_HOST, port=0, ready_timeout=30.0)
         self.port = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
@@ -349,7 +351,7 @@ class FakeSmtp:
         self.messages.add(message)
         return "250 OK"
 
-    def wait_for(self, n: int, timeout_s: float = 5.0) -> list[EmailMessage]:
+    def wait_for(self, n: int, timeout_s: float = 30.0) -> list[EmailMessage]:
         return self.messages.wait_for(n, timeout_s)
 
     def start(self) -> None:

@@ -169,7 +169,7 @@ def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict
     ``symbols``: more symbols after BTCUSDT, each with its ``[symbols.<SYMBOL>]`` table
     (:func:`symbol_tables`): ``[strategy] symbols`` lists them all."""
     live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
-                    "fill_check_after_ms": 300, "request_timeout_ms": 2000, "state_dir": str(folder / "live"),
+                    "fill_check_after_ms": 300, "request_timeout_ms": 5000, "state_dir": str(folder / "live"),
                     **(live or {})}  # fmt: skip
     sections: dict[str, Any] = {
         "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0, "cooldown_ms": 300},

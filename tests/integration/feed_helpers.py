@@ -38,7 +38,7 @@ from arb.testing.fake_venue import FakeVenue
 from connectors.common.feed import FeedBatch, MarketDataFeed
 from connectors.common.normalizer import SyncState
 
-TIMEOUT_S = 30.0
+TIMEOUT_S = 120.0
 """A guard against a test that hangs, not a timing assertion: a busy 2-core machine (or a first compile of a
 normalizer inside the test) has taken a healthy test past 10 s."""
 TOP = 25

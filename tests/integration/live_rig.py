@@ -46,9 +46,12 @@ from arb.testing.pair_rig import (
     write_pair_config,
 )
 from arb.testing.replay import FrameKind
+from arb.testing.waiting import Patience
 from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 
-WAIT_S = 10.0
+WAIT_S = 60.0
+"""A bound on an in-process wait that hangs, not on its speed: a busy machine makes ccxt and the fakes
+several times slower."""
 
 __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign uses them too)
     "ALL_SPECS",
@@ -144,7 +147,7 @@ def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url:
     if spec.market == "linear":
         overrides["account"] = {"base": 0.0, "quote": 10000.0}
     live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
-                    "fill_check_after_ms": 300, "request_timeout_ms": 2000, "journal_url": journal_url,
+                    "fill_check_after_ms": 300, "request_timeout_ms": 5000, "journal_url": journal_url,
                     **(live or {})}  # fmt: skip
     return write_config_files(
         folder,
@@ -236,15 +239,37 @@ async def arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -
 
 
 async def until(condition: Callable[[], bool], process: Any, out: Path, timeout: float) -> None:
-    """Await ``condition()`` while the process lives (its output in the failure message)."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            if process.returncode is not None:
-                break
-            await asyncio.sleep(0.01)
+    """Await ``condition()`` while the process lives (its output in the failure message). ``timeout``:
+    seconds without progress, that is without the process working (using a core, or waiting for one on
+    a busy machine: a cold Numba cache compiles first) or writing output (see arb.testing.waiting)."""
+    patience = Patience("the condition", quiet_s=timeout, pids=[process.pid])
+
+    def output() -> str:
+        return (out / "stderr").read_text() + (out / "stdout").read_text()
+
+    def size() -> int:
+        return sum(f.stat().st_size for f in (out / "stderr", out / "stdout"))
+
+    while not condition():
+        if process.returncode is not None:
+            break
+        if patience.expired(size()):
+            pytest.fail(f"{patience.fail()}; arb live's output:\n{output()[-4000:]}")
+        await asyncio.sleep(0.01)
     if not condition():
-        text = (out / "stderr").read_text() + (out / "stdout").read_text()
-        pytest.fail(f"arb live ended (rc {process.returncode}) before the condition held:\n{text[-4000:]}")
+        pytest.fail(f"arb live ended (rc {process.returncode}) before the condition held:\n{output()[-4000:]}")
+
+
+async def exited(process: Any, quiet_s: float = 60) -> int:
+    """The exit code of ``process`` once it has ended; fails after ``quiet_s`` without the process
+    working (a stop that resolves orders and closes the journal takes a while on a busy machine)."""
+    patience = Patience("the process to exit", quiet_s=quiet_s, pids=[process.pid])
+    while process.returncode is None:
+        if patience.expired():
+            pytest.fail(str(patience.fail()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 0.05)
+    return int(process.returncode)
 
 
 async def live_up(
@@ -255,11 +280,10 @@ async def live_up(
     *,
     streams: Iterable[str],
     topics: Iterable[str],
-    timeout: float = 180,
+    timeout: float = 60,
 ) -> None:
     """Await ``arb live``'s subscriptions: every Binance stream in ``streams``, every Bybit topic in
-    ``topics`` and both user streams. The default bound is for a cold Numba cache (the kernel compiles
-    first), not for the conversation."""
+    ``topics`` and both user streams; ``timeout`` as for :func:`until` (time without progress)."""
     streams, topics = tuple(streams), tuple(topics)
 
     def up() -> bool:
@@ -391,7 +415,7 @@ def write_two_symbol_config(folder: Path, spec: VenueSpec, venue: Any, *, symbol
 
 def _live_section(live: dict[str, Any] | None) -> dict[str, Any]:
     return {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
-            "fill_check_after_ms": 300, "request_timeout_ms": 2000, **(live or {})}  # fmt: skip
+            "fill_check_after_ms": 300, "request_timeout_ms": 5000, **(live or {})}  # fmt: skip
 
 
 def _endpoints(spec: VenueSpec, venue: Any) -> dict[str, Any]:

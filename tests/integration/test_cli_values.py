@@ -14,6 +14,7 @@ import pytest
 
 from arb.cli import _parser, main
 from arb.testing.configs import write_config_files
+from arb.testing.waiting import Patience, communicate
 from tests.helpers import ROOT
 
 # Placeholders, replaced per test by paths under tmp_path.
@@ -29,6 +30,7 @@ CONFIG_STATE_IS_A_FILE = "<a configuration whose state and recordings folders ar
 _ORDER = ["order", "--venue", "binance", "--side", "buy", "--qty", "0.001", "--price", "60000"]
 
 # (command line, the option the answer must name)
+_FETCH = ["fetch", "--source", "tardis", "--start", "2024-08-01"]
 CASES: list[tuple[list[str], str]] = [
     # convert
     (["convert", MISSING, "-o", MISSING], "INPUT"),
@@ -50,6 +52,9 @@ CASES: list[tuple[list[str], str]] = [
     (["convert", REC, "-o", MISSING, "--local-offset-ms", "-1e15"], "--local-offset-ms"),
     (["convert", REC, "-o", MISSING, "--base-latency-us", "1e300"], "--base-latency-us"),
     (["convert", REC, "-o", MISSING, "--speed", "2"], "--speed"),
+    (["convert", REC, "-o", MISSING, "--format", "csv"], "--format"),
+    (["convert", REC, "-o", MISSING, "--feed-latency-ms", "-5"], "--feed-latency-ms"),
+    (["convert", REC, "-o", MISSING, "--feed-latency-ms", "slow"], "--feed-latency-ms"),
     (["convert", REC, "-o", MISSING, "--chunk-rows", "999"], "--chunk-rows"),
     (["convert", REC, "-o", MISSING, "--chunk-rows", "1.5e6"], "--chunk-rows"),
     (["convert", REC, "-o", MISSING, "--chunk-rows", "many"], "--chunk-rows"),
@@ -90,6 +95,26 @@ CASES: list[tuple[list[str], str]] = [
     (["funding-history", "--start", "2024-08-01", "--venue", "kraken"], "--venue"),
     (["funding-history", "--start", "2024-08-01", "--out", FILE], "--out"),
     (["funding-history", "--start", "2024-08-01", "--out", UNDER_FILE], "--out"),
+    # fetch
+    (["fetch", "--start", "2024-08-01"], "--source"),
+    (["fetch", "--source", "binance", "--start", "2024-08-01"], "--source"),
+    (["fetch", "--source", "tardis"], "--start"),
+    (["fetch", "--config", MISSING, "--source", "tardis", "--start", "2024-08-01"], "--config"),
+    (["fetch", "--source", "tardis", "--start", "2024-02-30"], "--start"),
+    (["fetch", "--source", "tardis", "--start", "2999-01-01"], "--start"),
+    (["fetch", "--source", "tardis", "--start", "2024-08-01", "--end", "last"], "--end"),
+    (["fetch", "--source", "tardis", "--start", "2024-08-08", "--end", "2024-08-01"], "--end"),
+    (["fetch", "--source", "tardis", "--start", "2024-08-01", "--symbols", "btc/usdt"], "--symbols"),
+    (["fetch", "--config", CONFIG, *_FETCH[1:], "--symbols", "BTCUSDT", "btcusdt"], "--symbols"),
+    (["fetch", "--source", "tardis", "--start", "2024-08-01", "--venue", "kraken"], "--venue"),
+    (
+        ["fetch", "--config", CONFIG, "--source", "bybit-archive", "--start", "2024-08-01", "--venue", "binance"],
+        "--venue",
+    ),
+    (["fetch", "--source", "tardis", "--start", "2024-08-01", "--market", "futures"], "--market"),
+    (["fetch", "--source", "tardis", "--start", "2024-08-01", "--out", FILE], "--out"),
+    (["fetch", "--source", "tardis", "--start", "2024-08-01", "--out", UNDER_FILE], "--out"),
+    (["fetch", "--source", "tardis", "--start", "2024-08-01", "--base-url", "ftp://mirror"], "--base-url"),
     # dry-run
     (["dry-run", "--config", MISSING], "--config"),
     (["dry-run", "--duration", "0s"], "--duration"),
@@ -268,8 +293,7 @@ async def test_the_installed_command_answers_a_bad_speed_without_a_traceback(val
         cwd=tmp_path,
     )
     try:
-        async with asyncio.timeout(60):
-            stdout, stderr = await process.communicate()
+        stdout, stderr = await communicate(process, Patience("arb dry-run to exit", quiet_s=60, pids=[process.pid]))
     finally:
         if process.returncode is None:
             process.kill()

@@ -22,8 +22,9 @@ import re
 import shutil
 import signal
 import socket
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,8 +38,9 @@ from arb.ops import dashboard
 from arb.ops.server import OpsServer
 from arb.ops.snapshot import FeedHealth, LimitUse, OpsEvent, OpsHub, Snapshot, VenueAccount
 from arb.ops.watch import Watch
-from arb.runtime.live import PaperAccount, dry_run_replay
+from arb.runtime.live import DryRunResult, PaperAccount, dry_run_replay
 from arb.testing.configs import write_config_files
+from arb.testing.waiting import Patience, communicate, patiently, process_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "arb" / "ops" / "static"
@@ -49,6 +51,7 @@ T0_NS = 1_723_161_600_000_000_000  # 2024-08-09 00:00 UTC
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 T = TypeVar("T")
+Pids = Iterable[int] | Callable[[], Iterable[int]]
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -112,18 +115,20 @@ def _serving(hub: OpsHub, port: int = 0) -> Iterator[OpsServer]:
         server.stop()
 
 
-async def _until(what: str, check: Callable[[], Awaitable[T | None]], timeout_s: float = 20.0) -> T:
-    """Poll ``check`` until it returns something other than None/False; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while True:
-        result = await check()
-        if result is not None and result is not False:
-            return result
-        last = result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:g} s waiting for {what} (last: {last!r})")
-        await asyncio.sleep(0.05)
+async def _until(
+    what: str, check: Callable[[], Awaitable[T | None]], quiet_s: float = 60.0, pids: Pids | None = None
+) -> T:
+    """Poll ``check`` until it returns something other than None/False; fail after ``quiet_s`` without
+    progress: a change in what ``check`` returns, or work by ``pids`` (by default this process's other
+    threads: a replay; a browser's processes: a page loading)."""
+    pids = (os.getpid(),) if pids is None else pids
+    async with patiently(Patience(what, quiet_s=quiet_s, pids=pids)) as patience:
+        while True:
+            result = await check()
+            if result is not None and result is not False:
+                return result
+            patience.note(result)
+            await asyncio.sleep(0.05)
 
 
 async def _sse(url: str, *, count: int, headers: dict[str, str] | None = None) -> list[dict[str, str]]:
@@ -231,8 +236,8 @@ async def test_stream_ends_when_the_server_stops() -> None:
             started = time.monotonic()
             await asyncio.to_thread(server.stop)
             with contextlib.suppress(aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
-                await asyncio.wait_for(response.content.read(), 5.0)  # ends: no hang on an open page
-            assert time.monotonic() - started < 5.0
+                await asyncio.wait_for(response.content.read(), 30.0)  # ends: no hang on an open page
+            assert time.monotonic() - started < 30.0  # (a stream left open would go on for ever)
     finally:
         server.stop()
 
@@ -241,7 +246,7 @@ async def test_a_quiet_stream_sends_keep_alive_comments(monkeypatch: pytest.Monk
     monkeypatch.setattr(dashboard, "HEARTBEAT_S", 0.1)
     with _serving(_hub(1)) as server:
         async with aiohttp.ClientSession() as session, session.get(server.url + "/events") as response:
-            head = await asyncio.wait_for(response.content.readuntil(b": keep-alive\n\n"), 10)
+            head = await asyncio.wait_for(response.content.readuntil(b": keep-alive\n\n"), 60)
     assert head.startswith(b"retry: 1000\n\nid: 1-0\nevent: history\n")
 
 
@@ -365,10 +370,15 @@ async def _dump_dom(chromium: str, url: str) -> str:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        out, _ = await communicate(proc, _browser_patience("chromium --dump-dom", proc))
     finally:
         _kill(proc)
     return out.decode()
+
+
+def _browser_patience(what: str, proc: asyncio.subprocess.Process) -> Patience:
+    # a browser at work (its helper processes too) is progress: a page loading slowly on a busy machine
+    return Patience(what, quiet_s=60, pids=lambda: process_tree(proc.pid))
 
 
 def _kill(proc: asyncio.subprocess.Process) -> None:
@@ -400,7 +410,8 @@ async def test_page_in_headless_chromium_is_live_with_points_and_the_positions(t
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         try:
-            assert await asyncio.wait_for(proc.wait(), 60) == 0
+            await communicate(proc, _browser_patience("chromium --screenshot", proc))
+            assert proc.returncode == 0
         finally:
             _kill(proc)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
@@ -436,7 +447,8 @@ class _Browser:
                 text = port_file.read_text() if port_file.exists() else ""
                 return int(text.split()[0]) if text.strip() else None
 
-            devtools = f"http://127.0.0.1:{await _until('chromium to listen', port, 30)}"
+            tree = lambda: process_tree(proc.pid)  # noqa: E731 - the browser at work: progress
+            devtools = f"http://127.0.0.1:{await _until('chromium to listen', port, pids=tree)}"
 
             async def page() -> str | None:
                 with contextlib.suppress(aiohttp.ClientError):
@@ -446,7 +458,7 @@ class _Browser:
                                 return str(target["webSocketDebuggerUrl"])
                 return None
 
-            browser.ws = await session.ws_connect(await _until("a page target", page, 30), max_msg_size=0)
+            browser.ws = await session.ws_connect(await _until("a page target", page, pids=tree), max_msg_size=0)
             browser._reader = asyncio.create_task(browser._read())
             await browser.call("Network.enable")
             await browser.call("Page.enable")
@@ -477,7 +489,8 @@ class _Browser:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[self._next] = future
         await self.ws.send_str(json.dumps({"id": self._next, "method": method, "params": params}))
-        answer = await asyncio.wait_for(future, 30)
+        async with patiently(Patience(f"chromium to answer {method}", quiet_s=60, pids=self._pids)):
+            answer = await future
         assert "error" not in answer, answer
         return dict(answer.get("result", {}))
 
@@ -501,12 +514,16 @@ class _Browser:
         })()""")
         return dict(value) if value else {}
 
-    async def wait(self, what: str, check: Callable[[dict[str, Any]], bool], timeout_s: float = 20.0) -> dict[str, Any]:
+    async def wait(self, what: str, check: Callable[[dict[str, Any]], bool], quiet_s: float = 60.0) -> dict[str, Any]:
         async def ok() -> dict[str, Any] | None:
             state = await self.state()
             return state if state and check(state) else None
 
-        return await _until(what, ok, timeout_s)
+        return await _until(what, ok, quiet_s, self._pids)
+
+    def _pids(self) -> list[int]:
+        # the browser's processes and this one's other threads (a replay): their work is progress
+        return [os.getpid(), *process_tree(self.proc.pid)]
 
     async def screenshot(self, path: Path) -> None:
         import base64
@@ -591,9 +608,39 @@ async def test_a_page_that_refers_to_a_cdn_is_caught(tmp_path: Path) -> None:
 # -- a replayed dry run, watched ---------------------------------------------------------------------------
 
 
+class _Holds:
+    """Holds a replay at two of its fills until the test lets it go on: the first fill, and the first
+    fill ``gap_ns`` of data after it. The replay runs in a thread of its own (its loop does not wait
+    while it is behind), so a hold stops the replay and nothing else: the page is open, and the points
+    arrive, while the replay is certainly running, however slow the machine."""
+
+    def __init__(self, gap_ns: int) -> None:
+        self.gap_ns = gap_ns
+        self.reached = (threading.Event(), threading.Event())
+        self.go = (threading.Event(), threading.Event())
+        self._first_ns: int | None = None
+
+    def on_fill(self, row: Any) -> None:
+        # in the replay's thread, after the fill was booked
+        ts = int(row["local_ts"])
+        if self._first_ns is None:
+            self._first_ns, hold = ts, 0
+        elif not self.reached[1].is_set() and ts - self._first_ns >= self.gap_ns:
+            hold = 1
+        else:
+            return
+        self.reached[hold].set()
+        self.go[hold].wait(600)  # bounded: the test lets every hold go on its way out
+
+    def let_go(self) -> None:
+        for go in self.go:
+            go.set()
+
+
 async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper_account(tmp_path: Path) -> None:
     # The shipped sample (about 650 s of data, pairs at about 230 s, 480 s and 580 s) at 100x: the page
-    # opens in the first seconds and watches the account change while the replay trades.
+    # opens while the replay is held at its first fill, and watches points arrive while the replay runs
+    # on to the next hold, a pair 100 s (data) later; then the replay trades to the end.
     chromium = _chromium()
     config = load_config(write_config_files(tmp_path, arbitrage_overrides={
         "backtest": {"recordings": str(ROOT / "recordings")}, "ops": {"enabled": True, "port": 0},
@@ -601,8 +648,16 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
     account = PaperAccount.open(tmp_path / "paper", config)
     watches: list[Watch] = []
     out = io.StringIO()
-    run = asyncio.create_task(dry_run_replay(config, account=account, console=Console(file=out, width=200),
-                                             speed=100.0, on_watch=watches.append))  # fmt: skip
+    holds = _Holds(100 * 1_000_000_000)
+    stops: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    async def replay() -> DryRunResult:
+        stop = asyncio.Event()
+        stops.append((asyncio.get_running_loop(), stop))
+        return await dry_run_replay(config, account=account, console=Console(file=out, width=200), speed=100.0,
+                                    on_watch=watches.append, on_fill=holds.on_fill, stop_event=stop)  # fmt: skip
+
+    run = asyncio.create_task(asyncio.to_thread(asyncio.run, replay()))
     try:
 
         async def started() -> Watch | None:
@@ -610,14 +665,21 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
                 pytest.fail(f"the dry run ended before the page opened: {run.result()!r}\n{out.getvalue()}")
             return watches[0] if watches else None
 
-        watch = await _until("the dry run's dashboard", started, 60)
+        watch = await _until("the dry run's dashboard", started)  # a cold Numba cache compiles first
         assert watch.server is not None
         url, port = watch.server.url, watch.server.port
         assert f"dashboard and metrics: {url}/" in out.getvalue()
         async with _Browser.launch(chromium, tmp_path / "profile") as browser:
             await browser.call("Page.navigate", url=url + "/")
+
+            async def held(n: int) -> bool:
+                if run.done():
+                    pytest.fail(f"the dry run ended before hold {n}: {run.result()!r}\n{out.getvalue()}")
+                return holds.reached[n].is_set()
+
+            await _until("the replay's first fill", lambda: held(0))
             first = await browser.wait("the page to be live during the run", lambda s: s["status"] == "live"
-                                       and s["points"][0] > 0, 30)  # fmt: skip
+                                       and s["points"][0] > 0)  # fmt: skip
             assert not run.done(), "the replay must still be running while the page is open"
             # a replay is never shown as the market now: the pill says REPLAY, the tag what is replayed
             shown = await browser.evaluate(
@@ -625,10 +687,15 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
                 " document.getElementById('mode').textContent, document.title]"
             )
             assert shown == ["replay", "replay", "dry-run \u00b7 replay of a recording", "arb - REPLAY"]
+            holds.go[0].set()
             # the page follows the run: more points arrive while it trades
+            await _until("the replay's fill 100 s later", lambda: held(1))
             await browser.wait("points to arrive while the replay runs",
-                               lambda s: s["points"][0] > first["points"][0] + 20, 30)  # fmt: skip
-            result = await asyncio.wait_for(run, 120)
+                               lambda s: s["points"][0] > first["points"][0] + 20)  # fmt: skip
+            assert not run.done()
+            holds.go[1].set()
+            async with patiently(Patience("the replay to end", quiet_s=60, pids=[os.getpid()])):
+                result = await run
             assert result.account.fills > 0 and result.watch is watch
 
             # the run is over and its server stopped with it; its last snapshot is in the hub. Serving
@@ -651,10 +718,12 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
             assert state["fills"] == min(result.account.fills, 50)
             assert _same_origin(browser.requests, url) == []
     finally:
-        if not run.done():
-            run.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await run
+        for loop, stop in stops:
+            with contextlib.suppress(RuntimeError):  # its loop closed: the replay is over
+                loop.call_soon_threadsafe(stop.set)
+        holds.let_go()
+        with contextlib.suppress(Exception):
+            await run
 
 
 # -- two symbols ---------------------------------------------------------------------------------------------
@@ -738,7 +807,8 @@ async def test_the_page_of_two_symbols_shows_a_row_and_a_spread_chart_each(tmp_p
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         try:
-            assert await asyncio.wait_for(proc.wait(), 60) == 0
+            await communicate(proc, _browser_patience("chromium --screenshot", proc))
+            assert proc.returncode == 0
         finally:
             _kill(proc)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000

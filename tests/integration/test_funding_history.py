@@ -29,6 +29,7 @@ from arb.recording.funding import funding_path, funding_rates, load_funding_file
 from arb.runtime.funding_history import day_start_ns, fetch_funding_history
 from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.fake_funding import FakeFundingHistoryVenue, FundingSchedule
+from arb.testing.waiting import Patience, communicate
 from connectors.binance.history import classify as binance_classify
 from connectors.bybit.history import classify as bybit_classify
 from connectors.common.history import Answer
@@ -205,7 +206,7 @@ def test_a_spot_venue_is_exit_2_naming_the_file(tmp_path: Path, capsys: pytest.C
 async def test_the_command_fetches_both_venues_into_the_recordings(tmp_path: Path) -> None:
     # The installed command, as a user runs it: both venues, their configured endpoints, real time.
     real_time: dict[str, Any] = {"clock": time.time, "page_limit": None}
-    async with asyncio.timeout(60), _venue("binance", **real_time) as binance, _venue("bybit", **real_time) as bybit:
+    async with _venue("binance", **real_time) as binance, _venue("bybit", **real_time) as bybit:
         config = _config(tmp_path, binance, bybit)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "arb.cli", "funding-history", "--config", str(config.path),
@@ -213,8 +214,9 @@ async def test_the_command_fetches_both_venues_into_the_recordings(tmp_path: Pat
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
         )  # fmt: skip
-        try:
-            stdout, stderr = await process.communicate()
+        try:  # bounded by time without the child working (importing ccxt takes a while on a busy machine)
+            patience = Patience("arb funding-history to exit", quiet_s=60, pids=[process.pid])
+            stdout, stderr = await communicate(process, patience)
         finally:
             if process.returncode is None:
                 process.kill()

@@ -20,12 +20,14 @@ import pytest
 
 from arb.config import load_config
 from arb.testing.fake_alerts import FakeTelegram
+from arb.testing.waiting import Patience, communicate
 from tests.helpers import ROOT
 from tests.integration.live_rig import (
     account,
     arb_live,
     assert_journal_matches_ledgers,
     both_keys,
+    exited,
     journal_of,
     live_trading,
     spot_pair,
@@ -94,8 +96,7 @@ async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_
         async with _trading(config, out, keys, binance, bybit) as process:
             await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 60)
             process.send_signal(signal.SIGINT)
-            async with asyncio.timeout(60):
-                rc = await process.wait()
+            rc = await exited(process)
         stderr, stdout = (out / "stderr").read_text(), (out / "stdout").read_text()
         assert rc == 130, stderr[-3000:]
         assert "Traceback" not in stderr
@@ -150,8 +151,7 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
 
             await until(band_full, process, second, 60)
             process.send_signal(signal.SIGINT)
-            async with asyncio.timeout(60):
-                rc = await process.wait()
+            rc = await exited(process)
         stderr = (second / "stderr").read_text()
         assert rc == 130, stderr[-3000:]
         assert "reconciled" in stderr and "MISMATCH" not in stderr
@@ -178,8 +178,7 @@ async def _arb(*args: str, keys: dict[str, str], cwd: Path) -> tuple[int, str]:
         cwd=cwd,
     )
     try:
-        async with asyncio.timeout(120):
-            output, _ = await process.communicate()
+        output, _ = await communicate(process, Patience(f"arb {args[0]} to exit", quiet_s=60, pids=[process.pid]))
     finally:
         if process.returncode is None:
             process.kill()
@@ -205,8 +204,7 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
             rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
             assert rc == 0, said
             assert "kill switch sent to arb live" in said
-            async with asyncio.timeout(60):
-                live_rc = await process.wait()
+            live_rc = await exited(process)
         stderr = (out / "stderr").read_text()
         assert live_rc == 0, stderr[-3000:]
         assert "Traceback" not in stderr
@@ -264,8 +262,7 @@ async def test_a_telegram_kill_confirm_reaches_a_running_arb_live_with_a_naked_l
                 await until(lambda: said("reply /kill confirm within 60 s"), process, out, 30)
                 assert process.returncode is None  # asked, not pulled
                 telegram.say("/kill confirm")
-                async with asyncio.timeout(60):
-                    live_rc = await process.wait()
+                live_rc = await exited(process)
         stderr = (out / "stderr").read_text()
         assert live_rc == 0, stderr[-3000:]
         assert "Traceback" not in stderr

@@ -14,7 +14,6 @@ pays 0.03 x 60,000 x 0.0001 = 0.18 USDT, the short 0.03 on Bybit earns 0.03 x 60
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import re
@@ -39,6 +38,7 @@ from tests.integration.live_rig import (
     arb_live,
     assert_journal_matches_ledgers,
     both_keys,
+    exited,
     journal_of,
     linear_pair,
     live_up,
@@ -46,12 +46,16 @@ from tests.integration.live_rig import (
     write_pair_config,
 )
 
-OPEN_MS = 9_000
+OPEN_MS = 30_000
 """When the spread opens, after the recording's start: ``arb live`` must be up by then (it takes about 2 s
-with Numba's cache warm, which :func:`_warm_up` sees to; the rest is room for a machine busy with other
-work, which the recording's wall clock does not wait for)."""
-FUNDING_MS = 12_000
-"""The funding time, after the recording's start."""
+with Numba's cache warm, which :func:`_warm_up` sees to, and over 20 s on a machine whose cores are busy
+with other work, which the recording's wall clock does not wait for: the recording is on the venues'
+clock, which is the wall clock, as a real venue's is)."""
+FUNDING_MS = 45_000
+"""The funding time, after the recording's start: the band (three pairs) fills before it, however slowly
+a busy machine trades."""
+TAIL_MS = 60_000
+"""The recording goes on this long after the funding time (a restart on a busy machine sees the market)."""
 PERPS = {
     "binance": Perp(mark=60_000.0, rate=0.0001, funding_ms=FUNDING_MS, next_rate=0.0002, every_ms=500),
     "bybit": Perp(mark=60_300.0, rate=0.0003, funding_ms=FUNDING_MS, next_rate=-0.0001, every_ms=500),
@@ -80,7 +84,7 @@ def _scenario(root: Path) -> tuple[Path, Path, int]:
     binance_file, bybit_file = write_scenario(
         root / "recordings", day,
         Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}), Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
-        [Change(OPEN_MS, "bybit", bids={60300.0: 1.0})], duration_ms=FUNDING_MS + 12_000, heartbeat_ms=100,
+        [Change(OPEN_MS, "bybit", bids={60300.0: 1.0})], duration_ms=FUNDING_MS + TAIL_MS, heartbeat_ms=100,
         markets=("linear", "linear"), perps=PERPS, start_ms=start_ms,
     )  # fmt: skip
     return binance_file, bybit_file, start_ms
@@ -195,8 +199,7 @@ async def test_arb_live_on_perpetuals_books_each_venues_funding_once_as_the_venu
         async with arb_live(config, out, keys) as process:
             await _through_funding(binance, bybit, process, out, start_ms, _funding_booked)
             process.send_signal(signal.SIGINT)
-            async with asyncio.timeout(60):
-                rc = await process.wait()
+            rc = await exited(process)
         said = _said(out)
         assert rc == 130, said[-3000:]
         assert "Traceback" not in said
@@ -254,8 +257,7 @@ async def test_sigkill_after_the_funding_time_then_a_restart_books_nothing_twice
             # marks (a second of account lines) without an order
             await until(lambda: _said(second).count("] cash ") >= 2, process, second, 30)
             process.send_signal(signal.SIGINT)
-            async with asyncio.timeout(60):
-                rc = await process.wait()
+            rc = await exited(process)
         said = _said(second)
         assert rc == 130, said[-3000:]
         assert "Traceback" not in said

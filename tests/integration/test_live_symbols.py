@@ -11,7 +11,6 @@ the same id on Binance, which the journal and the executor must keep apart.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import json
@@ -33,6 +32,7 @@ from tests.integration.live_rig import (
     arb_live,
     assert_journal_matches_ledgers,
     both_keys,
+    exited,
     journal_of,
     live_trading,
     spot_pair,
@@ -131,8 +131,7 @@ async def test_arb_live_trades_two_symbols_and_journal_report_and_venues_agree_p
             assert bybit.subscriber_count("orderbook.50.BTCUSDT") == bybit.subscriber_count("orderbook.50.ETHUSDT")
             assert bybit.subscriber_count("orderbook.50.ETHUSDT") == 1 and bybit.subscriber_count("order") == 1
             process.send_signal(signal.SIGINT)
-            async with asyncio.timeout(60):
-                rc = await process.wait()
+            rc = await exited(process)
         stderr, stdout = (out / "stderr").read_text(), (out / "stdout").read_text()
         assert rc == 130, stderr[-3000:]
         assert "Traceback" not in stderr
@@ -209,8 +208,7 @@ async def test_sigkill_mid_run_with_two_symbols_then_a_restart_loses_nothing_and
 
             await until(bands_full, process, second, 60)
             process.send_signal(signal.SIGINT)
-            async with asyncio.timeout(60):
-                rc = await process.wait()
+            rc = await exited(process)
         stderr = (second / "stderr").read_text()
         assert rc == 130, stderr[-3000:]
         assert "reconciled" in stderr and "MISMATCH" not in stderr
@@ -247,8 +245,7 @@ async def test_arb_kill_with_two_symbols_flattens_each_symbols_lone_leg(
             await until(both_naked, process, out, 60)
             rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
             assert rc == 0, said
-            async with asyncio.timeout(60):
-                live_rc = await process.wait()
+            live_rc = await exited(process)
         stderr = (out / "stderr").read_text()
         assert live_rc == 0, stderr[-3000:]
         assert "Traceback" not in stderr

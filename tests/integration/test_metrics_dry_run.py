@@ -38,7 +38,7 @@ def _config(tmp_path: Path) -> Path:
 
 
 def _get(url: str) -> tuple[str, str]:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(url, timeout=60) as response:  # a bound on a hang, not on speed
         assert response.status == 200
         return response.headers["Content-Type"], response.read().decode()
 

@@ -1,0 +1,1084 @@
+"""Tardis.dev's CSV datasets -> hftbacktest event rows, a buffer at a time.
+
+Tardis.dev publishes, per exchange, data type, UTC day and symbol, one gzip CSV
+(``https://datasets.tardis.dev/v1/{exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz``). arb reads
+three of its data types (times are microseconds since the epoch, UTC; ``timestamp`` is the exchange's,
+``local_timestamp`` Tardis's receive time):
+
+- ``incremental_book_L2``: ``exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount``,
+  one price level a row; ``amount`` is the level's new size (0 deletes it); rows sharing a
+  ``local_timestamp`` came in one message; a run of ``is_snapshot=true`` rows that follows a
+  non-snapshot row (or starts the file) is a whole book that replaces the previous one (each day starts
+  with one; Tardis inserts one after each reconnection of its own collector). Rows before a file's
+  first snapshot are updates buffered before it: Tardis says to skip them. There are no update ids:
+  a message lost between Tardis and the exchange is invisible, except that Tardis resnapshots after
+  reconnecting;
+- ``trades``: ``exchange,symbol,timestamp,local_timestamp,id,side,price,amount`` (``side`` the taker's:
+  ``buy``, ``sell``, or ``unknown``);
+- ``derivative_ticker`` (perpetuals): ``exchange,symbol,timestamp,local_timestamp,funding_timestamp,
+  funding_rate,predicted_funding_rate,open_interest,last_price,index_price,mark_price``, each row the
+  whole state after a change (empty: unknown); ``funding_timestamp`` is the next funding time.
+
+Rows written (``arb.events`` names), as the venues' own normalizers write them from the live streams:
+
+- a snapshot: ``CLEAR_ALL``, then ``SNAPSHOT_BID``/``SNAPSHOT_ASK`` per level of positive size; when it
+  ends (at the next non-snapshot row), ``SYNC_RESTORED_EVENT`` if the book was not synced. A snapshot
+  with a side empty is a finding; a crossed one (best bid >= best ask) is a finding too, and the book is
+  cleared and out of sync (``SYNC_LOST_EVENT`` with ``SyncReason.CROSSED``) until the next snapshot;
+- an update on a synced book: ``DEPTH_BID``/``DEPTH_ASK`` (size 0 deletes the level);
+- updates before a file's first snapshot are skipped and counted; if the book was synced (the previous
+  day's end), it is cleared and out of sync (``SyncReason.DISCONNECT``) from the first of them until the
+  snapshot;
+- a trade: ``TRADE_BUY``/``TRADE_SELL`` (``unknown``: ``TRADE_EVENT`` with no side, as hftbacktest's
+  converter writes it);
+- a derivative ticker row: ``MARK_PRICE_EVENT``/``FUNDING_RATE_EVENT``, after ``FUNDING_SETTLED_EVENT``
+  when the funding time moved forward, through the same :class:`~connectors.common.funding.PerpState`
+  the live normalizers use.
+
+Times become int64 ns (microseconds x 1000). The data types of a day are merged by ``local_timestamp``;
+on equal times the ticker's rows come first, then trades, then the book (hftbacktest's converter takes
+trade files before depth files for the same reason: a depth update caused by a trade must not reduce a
+queue position before the trade does). The CSV is parsed by compiled code (numbers are read exactly as
+Python's ``float`` reads them); a line it declines is parsed by Python, and a line nobody can parse is
+counted, shown in the findings and skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import logging
+import math
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arb._jit import njit
+from arb.events import (
+    CLEAR_ALL,
+    DEPTH_ASK,
+    DEPTH_BID,
+    NS_PER_US,
+    SNAPSHOT_ASK,
+    SNAPSHOT_BID,
+    SYNC_LOST_EVENT,
+    SYNC_RESTORED_EVENT,
+    TRADE_BUY,
+    TRADE_EVENT,
+    TRADE_SELL,
+    EventArray,
+    SyncReason,
+    event_dtype,
+)
+from arb.recording.findings import FileFindings, at_time
+from arb.recording.format import sample
+from arb.recording.textfile import TextChunks, head
+from connectors.common.funding import PerpState
+from connectors.common.normalizer import (
+    BadPayloadLog,
+    NormalizerStats,
+    SyncState,
+    SyncStatus,
+    SyncTransition,
+)
+from connectors.common.rows import RowSink
+from connectors.common.scan import POW10
+
+__all__ = [
+    "BOOK",
+    "EXCHANGES",
+    "HEADERS",
+    "TICKER",
+    "TRADES",
+    "TardisFile",
+    "TardisReader",
+    "exchange_of",
+    "inspect",
+]
+
+log = logging.getLogger(__name__)
+
+BOOK = "incremental_book_L2"
+TRADES = "trades"
+TICKER = "derivative_ticker"
+HEADERS: dict[str, bytes] = {
+    BOOK: b"exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount",
+    TRADES: b"exchange,symbol,timestamp,local_timestamp,id,side,price,amount",
+    TICKER: b"exchange,symbol,timestamp,local_timestamp,funding_timestamp,funding_rate,predicted_funding_rate,"
+    b"open_interest,last_price,index_price,mark_price",
+}
+"""The header line of each data type arb reads, exactly as Tardis writes it."""
+
+EXCHANGES: dict[str, tuple[str, str]] = {
+    "binance": ("binance", "spot"),
+    "binance-futures": ("binance", "linear"),
+    "bybit-spot": ("bybit", "spot"),
+    "bybit": ("bybit", "linear"),
+}
+"""Tardis's exchange id -> arb's (venue, market). Tardis's ``bybit`` holds Bybit's derivatives (linear
+and inverse); arb trades its linear (USDT) perpetuals."""
+
+
+def exchange_of(venue: str, market: str) -> str:
+    """Tardis's exchange id for arb's ``venue`` and ``market`` (``KeyError`` for another pair)."""
+    for exchange, pair in EXCHANGES.items():
+        if pair == (venue, market):
+            return exchange
+    raise KeyError(f"no Tardis exchange for {venue} {market}")
+
+
+@dataclass(frozen=True, slots=True)
+class TardisFile:
+    """What one Tardis CSV holds, from its header and first row."""
+
+    path: Path
+    data_type: str
+    exchange: str
+    """Tardis's exchange id of the first row ("" when the file has no row)."""
+    symbol: str
+    """The symbol of the first row ("" when the file has no row)."""
+
+
+def inspect(path: str | Path) -> TardisFile | None:
+    """The data type, exchange and symbol of a Tardis CSV (gzip or plain), or None when its first line is
+    not the header of a data type arb reads."""
+    path = Path(path)
+    head = _first_lines(path, 2)
+    if not head:
+        return None
+    data_type = next((name for name, header in HEADERS.items() if head[0] == header), None)
+    if data_type is None:
+        return None
+    fields = head[1].split(b",", 2) if len(head) > 1 else []
+    exchange = fields[0].decode("utf-8", "replace") if len(fields) > 1 else ""
+    symbol = fields[1].decode("utf-8", "replace") if len(fields) > 1 else ""
+    return TardisFile(path, data_type, exchange, symbol)
+
+
+def _first_lines(path: Path, n: int) -> list[bytes]:
+    lines = head(path, 1 << 14).split(b"\n")[:n]
+    return [line.rstrip(b"\r") for line in lines if line]
+
+
+# -- the compiled parsers ----------------------------------------------------------------------------
+
+# Kinds of parsed rows (the ``ev`` of the intermediate arrays, never written out).
+K_BID, K_ASK, K_SNAP_BID, K_SNAP_ASK, K_BUY, K_SELL, K_TRADE, K_FILE = 0, 1, 2, 3, 4, 5, 6, 7
+# Parser results.
+P_DONE, P_FULL, P_DECLINED = 0, 1, 2
+_TS_MAX_US = 9_000_000_000_000_000  # microseconds: x1000 stays below 2**63
+_MAX_EXACT = 1 << 53
+_BIG = (1 << 63) - 1
+
+
+@njit(cache=True, nogil=True)
+def _skip_field(buf: Any, i: int, n: int) -> int:
+    # Past the next comma (-1 if the line ends first).
+    while i < n:
+        c = buf[i]
+        if c == 44:
+            return i + 1
+        if c == 10:
+            return -1
+        i += 1
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _symbol_field(buf: Any, i: int, n: int, sym: Any) -> tuple[int, bool]:
+    # Past the symbol field and its comma (-1 if the line ends first); whether it equals ``sym``.
+    start = i
+    while i < n and buf[i] != 44:
+        if buf[i] == 10:
+            return -1, False
+        i += 1
+    if i >= n:
+        return -1, False
+    same = i - start == sym.shape[0]
+    if same:
+        for k in range(sym.shape[0]):
+            if buf[start + k] != sym[k]:
+                same = False
+                break
+    return i + 1, same
+
+
+@njit(cache=True, nogil=True)
+def _read_time(buf: Any, i: int, n: int) -> tuple[int, int]:
+    # A microsecond time (digits) followed by a comma: (ns, index after the comma); -1 if anything else.
+    value = 0
+    start = i
+    while i < n and 48 <= buf[i] <= 57:
+        value = value * 10 + (buf[i] - 48)
+        i += 1
+        if i - start > 17:
+            return 0, -1
+    if i == start or i >= n or buf[i] != 44 or value >= _TS_MAX_US:
+        return 0, -1
+    return value * 1000, i + 1
+
+
+@njit(cache=True, nogil=True)
+def _read_number(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
+    # A decimal number (``-?digits(.digits)?([eE][+-]?digits)?``) up to a comma, ``\r`` or newline:
+    # (value, index of that byte). Exactly Python's float(text) when the mantissa has at most 15
+    # significant digits and the power of ten is within 10**22; -1 otherwise (Python parses it then).
+    neg = False
+    if i < n and buf[i] == 45:
+        neg = True
+        i += 1
+    mant = 0
+    digits = 0
+    scale = 0
+    seen = False
+    while i < n and 48 <= buf[i] <= 57:
+        d = buf[i] - 48
+        if mant != 0 or d != 0:
+            digits += 1
+        mant = mant * 10 + d
+        seen = True
+        i += 1
+    if i < n and buf[i] == 46:
+        i += 1
+        frac = False
+        while i < n and 48 <= buf[i] <= 57:
+            d = buf[i] - 48
+            if mant != 0 or d != 0:
+                digits += 1
+            mant = mant * 10 + d
+            scale += 1
+            frac = True
+            i += 1
+        if not frac:
+            return 0.0, -1
+        seen = True
+    if not seen or digits > 15:
+        return 0.0, -1
+    exp = 0
+    if i < n and (buf[i] == 101 or buf[i] == 69):
+        i += 1
+        eneg = False
+        if i < n and (buf[i] == 45 or buf[i] == 43):
+            eneg = buf[i] == 45
+            i += 1
+        start = i
+        while i < n and 48 <= buf[i] <= 57:
+            exp = exp * 10 + (buf[i] - 48)
+            i += 1
+            if exp > 400:
+                return 0.0, -1
+        if i == start:
+            return 0.0, -1
+        if eneg:
+            exp = -exp
+    if i < n and not (buf[i] == 44 or buf[i] == 10 or buf[i] == 13):
+        return 0.0, -1
+    power = exp - scale
+    if mant >= _MAX_EXACT or power > 22 or power < -22:
+        return 0.0, -1
+    value = mant * pow10[power] if power >= 0 else mant / pow10[-power]
+    return (-value if neg else value), i
+
+
+@njit(cache=True, nogil=True)
+def _line_done(buf: Any, i: int, n: int) -> int:
+    # At the end of a line (``\n``, ``\r\n`` or the end of the buffer): the next line's index; -1 if not.
+    if i < n and buf[i] == 13:
+        i += 1
+    if i >= n:
+        return n
+    if buf[i] == 10:
+        return i + 1
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _parse_rows(
+    buf: Any, start: int, out: Any, fill: int, sym: Any, trades: bool, pow10: Any
+) -> tuple[int, int, int, int, int]:
+    # Parse the CSV lines of ``buf`` from ``start`` into ``out`` (rows of kind K_*, times in ns) from
+    # ``fill`` on; ``trades``: the trades layout, else incremental_book_L2. Lines of another symbol are
+    # skipped and counted, empty lines ignored. Returns (status, next index, fill, lines, other
+    # symbols): P_DONE at the end of ``buf``, P_FULL when ``out`` is full, P_DECLINED at a line this
+    # parser does not read (the next index is that line's start).
+    n = buf.shape[0]
+    i = start
+    cap = out.shape[0]
+    lines = 0
+    others = 0
+    while i < n:
+        if buf[i] == 10:
+            i += 1
+            continue
+        if fill >= cap:
+            return P_FULL, i, fill, lines, others
+        line = i
+        i = _skip_field(buf, i, n)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        i, same = _symbol_field(buf, i, n, sym)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        exch, i = _read_time(buf, i, n)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        local, i = _read_time(buf, i, n)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        if trades:
+            i = _skip_field(buf, i, n)  # the trade id
+            if i < 0:
+                return P_DECLINED, line, fill, lines, others
+            if i + 4 <= n and buf[i] == 98 and buf[i + 1] == 117 and buf[i + 2] == 121 and buf[i + 3] == 44:
+                kind = K_BUY
+                i += 4
+            elif (i + 5 <= n and buf[i] == 115 and buf[i + 1] == 101 and buf[i + 2] == 108 and buf[i + 3] == 108
+                  and buf[i + 4] == 44):  # fmt: skip
+                kind = K_SELL
+                i += 5
+            else:
+                i = _skip_field(buf, i, n)  # "unknown" (or anything else: no side)
+                if i < 0:
+                    return P_DECLINED, line, fill, lines, others
+                kind = K_TRADE
+        else:
+            if i + 5 <= n and buf[i] == 116 and buf[i + 1] == 114 and buf[i + 2] == 117 and buf[i + 3] == 101:
+                snap = True
+                i += 4
+            elif (i + 6 <= n and buf[i] == 102 and buf[i + 1] == 97 and buf[i + 2] == 108 and buf[i + 3] == 115
+                  and buf[i + 4] == 101):  # fmt: skip
+                snap = False
+                i += 5
+            else:
+                return P_DECLINED, line, fill, lines, others
+            if i >= n or buf[i] != 44:
+                return P_DECLINED, line, fill, lines, others
+            i += 1
+            if i + 4 <= n and buf[i] == 98 and buf[i + 1] == 105 and buf[i + 2] == 100 and buf[i + 3] == 44:
+                kind = K_SNAP_BID if snap else K_BID
+            elif i + 4 <= n and buf[i] == 97 and buf[i + 1] == 115 and buf[i + 2] == 107 and buf[i + 3] == 44:
+                kind = K_SNAP_ASK if snap else K_ASK
+            else:
+                return P_DECLINED, line, fill, lines, others
+            i += 4
+        px, i = _read_number(buf, i, n, pow10)
+        if i < 0 or i >= n or buf[i] != 44:
+            return P_DECLINED, line, fill, lines, others
+        qty, i = _read_number(buf, i + 1, n, pow10)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        i = _line_done(buf, i, n)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        lines += 1
+        if not same:
+            others += 1
+            continue
+        row = out[fill]
+        row.ev = kind
+        row.exch_ts = exch
+        row.local_ts = local
+        row.px = px
+        row.qty = qty
+        row.order_id = 0
+        row.ival = 0
+        row.fval = 0.0
+        fill += 1
+    return P_DONE, i, fill, lines, others
+
+
+# -- merging and the book's state --------------------------------------------------------------------
+
+# state (int64) slots
+S_SYNCED, S_IN_SNAP, S_FRESH, S_BOOK_FILE, S_TRADE_FILE, S_N_BID, S_N_ASK, S_RUN_LOCAL, S_RUN_EXCH = range(9)
+S_LAST_LOCAL, S_LAST_BOOK_LOCAL, S_LAST_BOOK_KIND, S_TRANS, S_LAST_DEPTH_LOCAL, S_LAST_DEPTH_EXCH = range(9, 15)
+S_SIZE = 15
+# fstate (float64) slots
+F_BEST_BID, F_BEST_ASK = 0, 1
+# counters per file (int64 columns)
+(C_ROWS, C_MESSAGES, C_SNAPSHOTS, C_PRE_SNAPSHOT, C_UNSYNCED, C_ZERO_SNAP, C_EMPTY_SNAP, C_CROSSED_SNAP,
+ C_BACKWARDS, C_TRADES, C_NO_SIDE, C_BAD_VALUE, C_FIRST_EMPTY, C_FIRST_CROSSED, C_FIRST_BACKWARDS,
+ C_RESNAP_1, C_RESNAP_2, C_RESNAP_3, C_FIRST_PRE) = range(19)  # fmt: skip
+C_SIZE = 19
+# why _emit returned
+E_DONE, E_NEED_BOOK, E_NEED_TRADES, E_FULL, E_TRANS = 0, 1, 2, 3, 4
+_ROOM = 4  # rows one step writes at most
+_TRANS_CAP = 64
+
+
+@njit(cache=True, nogil=True)
+def _put(out: Any, fill: int, ev: int, exch: int, local: int, px: float, qty: float, order_id: int, ival: int) -> int:
+    row = out[fill]
+    row.ev = ev
+    row.exch_ts = exch
+    row.local_ts = local
+    row.px = px
+    row.qty = qty
+    row.order_id = order_id
+    row.ival = ival
+    row.fval = 0.0
+    return fill + 1
+
+
+@njit(cache=True, nogil=True)
+def _transition(state: Any, trans: Any, synced: int, local: int, reason: int) -> None:
+    k = state[S_TRANS]
+    trans[k, 0] = synced
+    trans[k, 1] = local
+    trans[k, 2] = reason
+    state[S_TRANS] = k + 1
+    state[S_SYNCED] = synced
+
+
+@njit(cache=True, nogil=True)
+def _close_snapshot(state: Any, fstate: Any, counters: Any, out: Any, fill: int, trans: Any) -> int:
+    # The snapshot run ended: check the book it left, then sync (or refuse to).
+    state[S_IN_SNAP] = 0
+    f = state[S_BOOK_FILE]
+    local = state[S_RUN_LOCAL]
+    exch = state[S_RUN_EXCH]
+    nb = state[S_N_BID]
+    na = state[S_N_ASK]
+    if nb == 0 or na == 0:
+        counters[f, C_EMPTY_SNAP] += 1
+        if counters[f, C_FIRST_EMPTY] == 0:
+            counters[f, C_FIRST_EMPTY] = local
+    if nb > 0 and na > 0 and fstate[F_BEST_BID] >= fstate[F_BEST_ASK]:
+        counters[f, C_CROSSED_SNAP] += 1
+        if counters[f, C_FIRST_CROSSED] == 0:
+            counters[f, C_FIRST_CROSSED] = local
+        if state[S_SYNCED] == 1:
+            fill = _put(out, fill, SYNC_LOST_EVENT, exch, local, 0.0, 0.0, 0, 5)  # SyncReason.CROSSED
+            _transition(state, trans, 0, local, 5)
+        return _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0, 0)
+    if state[S_SYNCED] == 0:
+        fill = _put(out, fill, SYNC_RESTORED_EVENT, exch, local, 0.0, 0.0, 0, 0)
+        _transition(state, trans, 1, local, 0)
+    return fill
+
+
+@njit(cache=True, nogil=True)
+def _emit(
+    book: Any, bi: int, bn: int, book_done: bool,
+    trades: Any, ti: int, tn: int, trades_done: bool,
+    perp: Any, pi: int, pn: int,
+    state: Any, fstate: Any, counters: Any, out: Any, fill: int, trans: Any,
+) -> tuple[int, int, int, int, int]:  # fmt: skip
+    # Merge the parsed book rows book[bi:bn], trades[ti:tn] and the ready perp rows perp[pi:pn] by local
+    # time (ties: perp, trades, book) into event rows out[fill:], keeping the book's state. Returns
+    # (bi, ti, pi, fill, why) where why says what is needed next (E_*).
+    cap = out.shape[0]
+    big = _BIG
+    while True:
+        if fill + _ROOM > cap:
+            return bi, ti, pi, fill, E_FULL
+        if state[S_TRANS] + 2 > trans.shape[0]:
+            return bi, ti, pi, fill, E_TRANS
+        if bi >= bn and not book_done:
+            return bi, ti, pi, fill, E_NEED_BOOK
+        if ti >= tn and not trades_done:
+            return bi, ti, pi, fill, E_NEED_TRADES
+        lb = book[bi].local_ts if bi < bn else big
+        lt = trades[ti].local_ts if ti < tn else big
+        lp = perp[pi].local_ts if pi < pn else big
+        if bi >= bn and ti >= tn and pi >= pn:
+            if state[S_IN_SNAP] == 1:
+                fill = _close_snapshot(state, fstate, counters, out, fill, trans)
+            return bi, ti, pi, fill, E_DONE
+        if pi < pn and lp <= lt and lp <= lb:
+            out[fill] = perp[pi]
+            fill += 1
+            pi += 1
+            continue
+        if ti < tn and lt <= lb:
+            row = trades[ti]
+            ti += 1
+            kind = row.ev
+            if kind == K_FILE:
+                state[S_TRADE_FILE] = row.ival
+                continue
+            f = state[S_TRADE_FILE]
+            counters[f, C_ROWS] += 1
+            counters[f, C_TRADES] += 1
+            if kind == K_BUY:
+                ev = TRADE_BUY
+            elif kind == K_SELL:
+                ev = TRADE_SELL
+            else:
+                ev = TRADE_EVENT
+                counters[f, C_NO_SIDE] += 1
+            fill = _put(out, fill, ev, row.exch_ts, row.local_ts, row.px, row.qty, 0, 0)
+            continue
+        row = book[bi]
+        bi += 1
+        kind = row.ev
+        if kind == K_FILE:
+            if state[S_IN_SNAP] == 1:
+                fill = _close_snapshot(state, fstate, counters, out, fill, trans)
+            state[S_BOOK_FILE] = row.ival
+            state[S_FRESH] = 1
+            state[S_LAST_BOOK_KIND] = -1
+            continue
+        f = state[S_BOOK_FILE]
+        local = row.local_ts
+        exch = row.exch_ts
+        counters[f, C_ROWS] += 1
+        if local < state[S_LAST_BOOK_LOCAL]:
+            counters[f, C_BACKWARDS] += 1
+            if counters[f, C_FIRST_BACKWARDS] == 0:
+                counters[f, C_FIRST_BACKWARDS] = local
+        snap = kind >= K_SNAP_BID
+        if local != state[S_LAST_BOOK_LOCAL] or (1 if snap else 0) != state[S_LAST_BOOK_KIND]:
+            counters[f, C_MESSAGES] += 1
+        state[S_LAST_BOOK_LOCAL] = local
+        state[S_LAST_BOOK_KIND] = 1 if snap else 0
+        if snap:
+            if state[S_IN_SNAP] == 0:
+                state[S_IN_SNAP] = 1
+                state[S_N_BID] = 0
+                state[S_N_ASK] = 0
+                fstate[F_BEST_BID] = -np.inf
+                fstate[F_BEST_ASK] = np.inf
+                if state[S_FRESH] == 0:  # not the file's first: Tardis resnapshotted (a reconnection)
+                    for k in range(C_RESNAP_1, C_RESNAP_3 + 1):
+                        if counters[f, k] == 0:
+                            counters[f, k] = local
+                            break
+                state[S_FRESH] = 0
+                counters[f, C_SNAPSHOTS] += 1
+                fill = _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0, 0)
+            state[S_RUN_LOCAL] = local
+            state[S_RUN_EXCH] = exch
+            px = row.px
+            qty = row.qty
+            if qty > 0.0 and math.isfinite(px) and math.isfinite(qty):
+                if kind == K_SNAP_BID:
+                    fill = _put(out, fill, SNAPSHOT_BID, exch, local, px, qty, 0, 0)
+                    state[S_N_BID] += 1
+                    if px > fstate[F_BEST_BID]:
+                        fstate[F_BEST_BID] = px
+                else:
+                    fill = _put(out, fill, SNAPSHOT_ASK, exch, local, px, qty, 0, 0)
+                    state[S_N_ASK] += 1
+                    if px < fstate[F_BEST_ASK]:
+                        fstate[F_BEST_ASK] = px
+            elif qty == 0.0:
+                counters[f, C_ZERO_SNAP] += 1
+            else:
+                counters[f, C_BAD_VALUE] += 1
+            state[S_LAST_DEPTH_LOCAL] = local
+            state[S_LAST_DEPTH_EXCH] = exch
+            continue
+        if state[S_IN_SNAP] == 1:
+            fill = _close_snapshot(state, fstate, counters, out, fill, trans)
+        if state[S_FRESH] == 1:
+            counters[f, C_PRE_SNAPSHOT] += 1
+            if counters[f, C_FIRST_PRE] == 0:
+                counters[f, C_FIRST_PRE] = local
+            if state[S_SYNCED] == 1:
+                fill = _put(out, fill, SYNC_LOST_EVENT, exch, local, 0.0, 0.0, 0, 3)  # SyncReason.DISCONNECT
+                fill = _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0, 0)
+                _transition(state, trans, 0, local, 3)
+            continue
+        if state[S_SYNCED] == 0:
+            counters[f, C_UNSYNCED] += 1
+            continue
+        qty = row.qty
+        if not (qty >= 0.0 and math.isfinite(qty) and math.isfinite(row.px)):
+            counters[f, C_BAD_VALUE] += 1
+            continue
+        fill = _put(out, fill, DEPTH_BID if kind == K_BID else DEPTH_ASK, exch, local, row.px, qty, 0, 0)
+        state[S_LAST_DEPTH_LOCAL] = local
+        state[S_LAST_DEPTH_EXCH] = exch
+
+
+# -- the reader ----------------------------------------------------------------------------------------
+
+_PARSED = 1 << 16
+"""Rows parsed at a time per stream."""
+_OUT_ROOM = 1 << 16
+"""Rows reserved in the sink before each merge step (without chunks)."""
+_CHUNK_SLACK = 1 << 16
+_CHUNKS_AHEAD = 1
+"""Chunks of rows the reading thread may hold ready beyond the one the converter is working on."""
+_DONE = object()
+_SAMPLES = 3
+
+
+class _Stream:
+    # One data type's files, parsed a buffer at a time into event_dtype rows of kind K_* (with a K_FILE
+    # marker at the start of each file), plus what each file held.
+    def __init__(self, files: Sequence[TardisFile], first_index: int, symbol: bytes, trades: bool) -> None:
+        self.files = list(files)
+        self.first_index = first_index
+        self.symbol = np.frombuffer(symbol, np.uint8).copy()
+        self.trades = trades
+        self.rows = np.zeros(_PARSED, event_dtype)
+        self.n = 0
+        self.at = 0
+        self.done = not self.files
+        self.lines = [0] * len(self.files)
+        self.others = [0] * len(self.files)
+        self.bad = [0] * len(self.files)
+        self.bad_samples: list[list[tuple[int, str]]] = [[] for _ in self.files]
+        self.readers: list[TextChunks] = []
+        self._file = -1
+        self._chunks: Any = None
+        self._buf: np.ndarray[Any, Any] = np.zeros(0, np.uint8)
+        self._pos = 0
+        self._header_left = False
+        self._last_local = 0
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(r.bytes_read for r in self.readers)
+
+    def close(self) -> None:
+        # End the file being read (its inflating thread stops).
+        if self._chunks is not None:
+            self._chunks.close()
+            self._chunks = None
+
+    def refill(self) -> None:
+        # Parse the next rows into self.rows (from 0); sets done at the end of the last file.
+        fill = 0
+        cap = _PARSED
+        while fill < cap:
+            if self._pos >= self._buf.shape[0] and not self._next_buffer():
+                if not self._next_file():
+                    self.done = True
+                    break
+                rows = self.rows
+                rows["ev"][fill] = K_FILE
+                rows["ival"][fill] = self.first_index + self._file
+                rows["local_ts"][fill] = rows["local_ts"][fill - 1] if fill else self._last_local
+                fill += 1
+                continue
+            status, self._pos, fill, lines, others = _parse_rows(
+                self._buf, self._pos, self.rows, fill, self.symbol, self.trades, POW10
+            )
+            self.lines[self._file] += lines
+            self.others[self._file] += others
+            if status == P_DECLINED:
+                fill = self._slow_line(fill)
+        self.n = fill
+        self.at = 0
+        if fill:
+            self._last_local = int(self.rows[fill - 1]["local_ts"])
+
+    def _next_file(self) -> bool:
+        self._file += 1
+        if self._file >= len(self.files):
+            return False
+        reader = TextChunks(self.files[self._file].path)
+        self.readers.append(reader)
+        self._chunks = iter(reader)
+        self._header_left = True
+        return True
+
+    def _next_buffer(self) -> bool:
+        if self._chunks is None:
+            return False
+        for data in self._chunks:
+            buf = np.frombuffer(data, np.uint8)
+            pos = 0
+            if self._header_left:
+                self._header_left = False
+                end = bytes(buf[:4096]).find(b"\n")
+                pos = buf.shape[0] if end < 0 else end + 1
+            if pos < buf.shape[0]:
+                self._buf, self._pos = buf, pos
+                return True
+        self._chunks = None
+        return False
+
+    def _slow_line(self, fill: int) -> int:
+        # The line at self._pos declined by the compiled parser: Python reads it, or it is counted bad.
+        buf = self._buf
+        end = self._pos
+        while end < buf.shape[0]:  # the line's end, looked for a little at a time (lines are short)
+            at = bytes(buf[end : end + 512]).find(b"\n")
+            if at >= 0:
+                end += at
+                break
+            end += 512
+        end = min(end, buf.shape[0])
+        line = bytes(buf[self._pos : end]).rstrip(b"\r")
+        self._pos = end + 1
+        f = self._file
+        self.lines[f] += 1
+        row = _python_row(line, self.trades, bytes(self.symbol))
+        if row is None:
+            self.bad[f] += 1
+            if len(self.bad_samples[f]) < _SAMPLES:
+                self.bad_samples[f].append((self.lines[f] + 1, sample(line)))
+            return fill
+        if not isinstance(row, tuple):  # False: another symbol's row
+            self.others[f] += 1
+            return fill
+        kind, exch, local, px, qty = row
+        rows = self.rows
+        rows["ev"][fill], rows["exch_ts"][fill], rows["local_ts"][fill] = kind, exch, local
+        rows["px"][fill], rows["qty"][fill] = px, qty
+        rows["order_id"][fill], rows["ival"][fill], rows["fval"][fill] = 0, 0, 0.0
+        return fill + 1
+
+
+def _python_row(line: bytes, trades: bool, symbol: bytes) -> tuple[int, int, int, float, float] | bool | None:
+    # One CSV line the compiled parser declined (a number with many digits, say): its row, False for
+    # another symbol's, None when it is not a row of this data type.
+    fields = line.split(b",")
+    if len(fields) != 8:
+        return None
+    try:
+        exch = int(fields[2]) * NS_PER_US
+        local = int(fields[3]) * NS_PER_US
+        px = float(fields[6])
+        qty = float(fields[7])
+    except ValueError:
+        return None
+    if not (0 <= exch < _TS_MAX_US * 1000 and 0 <= local < _TS_MAX_US * 1000):
+        return None
+    if trades:
+        kind = {b"buy": K_BUY, b"sell": K_SELL}.get(fields[5], K_TRADE)
+    else:
+        snap = {b"true": True, b"false": False}.get(fields[4])
+        side = {b"bid": 0, b"ask": 1}.get(fields[5])
+        if snap is None or side is None:
+            return None
+        kind = (K_SNAP_BID if snap else K_BID) + side
+    if fields[1] != symbol:
+        return False
+    return kind, exch, local, px, qty
+
+
+class TardisReader:
+    """Reads one venue's Tardis files of one symbol (any of the three data types, one or several UTC
+    days each, in day order) into event rows, for :mod:`arb.recording.convert`: it offers what the
+    converter uses of a normalizer (``sink``, ``stats``, ``status``, ``transitions``, ``perp``,
+    :meth:`resume`) and reads the files itself (:meth:`feed`)."""
+
+    def __init__(self, venue: str, market: str, symbol: str, files: Sequence[TardisFile]) -> None:
+        self.venue = venue
+        self.market = market
+        self.symbol = symbol.upper()
+        self.files = list(files)
+        self.sink = RowSink()
+        self.stats = NormalizerStats()
+        self.status = SyncStatus()
+        self.transitions: list[SyncTransition] = []
+        self.perp = PerpState()
+        self.echo = False
+        self.bad_payloads = BadPayloadLog(log, echo=False)
+
+    @property
+    def needs_snapshot(self) -> bool:
+        """True while the book waits for a snapshot."""
+        return self.status.state is not SyncState.SYNCED
+
+    def resume(self, last_update_id: int, market: str, symbol: str) -> None:
+        """Start from the previous day's synced end-of-day book (a Tardis day replaces it with its own
+        first snapshot)."""
+        self.market = market
+        self.symbol = symbol.upper()
+        self.status.state = SyncState.SYNCED
+        self.status.update_id = last_update_id
+
+    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
+        """Not used: a Tardis file has no lost spans a reader skips (damage stops the reading)."""
+
+    def feed(
+        self,
+        progress: Callable[[int, int], None] | None,
+        on_rows: Callable[[EventArray], None] | None,
+        chunk_rows: int,
+    ) -> list[FileFindings]:
+        """Read every file; the rows go to ``sink`` (handed to ``on_rows`` whenever ``chunk_rows`` or more
+        are held, and at the end, when it is given). Returns what each file held, in the order given."""
+        by_type = {t: [f for f in self.files if f.data_type == t] for t in (BOOK, TRADES, TICKER)}
+        order = by_type[BOOK] + by_type[TRADES] + by_type[TICKER]
+        sym = self.symbol.encode()
+        book = _Stream(by_type[BOOK], 0, sym, trades=False)
+        trades = _Stream(by_type[TRADES], len(by_type[BOOK]), sym, trades=True)
+        perp_rows, ticker_findings = self._tickers(by_type[TICKER])
+        n_files = len(order)
+        counters = np.zeros((max(n_files, 1), C_SIZE), np.int64)
+        state = np.zeros(S_SIZE, np.int64)
+        state[S_SYNCED] = 1 if self.status.state is SyncState.SYNCED else 0
+        state[S_FRESH] = 1
+        state[S_LAST_BOOK_KIND] = -1
+        state[S_LAST_BOOK_LOCAL] = np.iinfo(np.int64).min
+        fstate = np.zeros(2, np.float64)
+        trans = np.zeros((_TRANS_CAP, 3), np.int64)
+        total = sum(f.path.stat().st_size for f in order)
+        sink = self.sink
+        room = chunk_rows + _CHUNK_SLACK if on_rows is not None else _OUT_ROOM
+        stop = threading.Event()
+
+        def produce(hand: Callable[[EventArray], None] | None) -> None:
+            # Parse and merge every row into the sink; hand it over whenever chunk_rows are held.
+            pi = 0
+            try:
+                while not stop.is_set():
+                    out, fill = sink.reserve(room)
+                    bi, ti, pi, fill, why = _emit(
+                        book.rows, book.at, book.n, book.done, trades.rows, trades.at, trades.n, trades.done,
+                        perp_rows, pi, len(perp_rows), state, fstate, counters, out, fill, trans,
+                    )  # fmt: skip
+                    sink.commit(fill)
+                    book.at, trades.at = bi, ti
+                    self._drain(state, trans)
+                    if hand is not None and sink.rows >= chunk_rows:
+                        hand(sink.take())
+                    if why == E_NEED_BOOK:
+                        book.refill()
+                    elif why == E_NEED_TRADES:
+                        trades.refill()
+                    elif why == E_DONE:
+                        break
+                    if progress is not None and hand is None:
+                        progress(book.bytes_read + trades.bytes_read, total)
+            finally:
+                for reader in book.readers + trades.readers:
+                    reader.close()
+                for stream in (book, trades):
+                    stream.close()
+
+        if on_rows is None:
+            produce(None)
+        else:
+            # Chunks: the reading (inflate, parse, merge: compiled, GIL released) runs on a thread of its own
+            # while this one hands each chunk on (the converter's order correction, book and writing).
+            chunks: queue.Queue[Any] = queue.Queue(maxsize=_CHUNKS_AHEAD)
+
+            def run() -> None:
+                try:
+                    produce(lambda rows: _offer(chunks, rows, stop))
+                    _offer(chunks, _DONE, stop)
+                except BaseException as exc:  # noqa: BLE001 - handed to the converting thread, raised there
+                    _offer(chunks, exc, stop)
+
+            thread = threading.Thread(target=run, name="arb-tardis-read", daemon=True)
+            thread.start()
+            try:
+                while (item := chunks.get()) is not _DONE:
+                    if isinstance(item, BaseException):
+                        raise item
+                    on_rows(item)
+                    if progress is not None:
+                        progress(book.bytes_read + trades.bytes_read, total)
+            finally:
+                stop.set()
+                while thread.is_alive():
+                    with contextlib.suppress(queue.Empty):
+                        chunks.get(timeout=0.05)
+                thread.join()
+        self.status.last_depth_local_ts = int(state[S_LAST_DEPTH_LOCAL])
+        self.status.last_depth_exch_ts = int(state[S_LAST_DEPTH_EXCH])
+        if on_rows is not None and sink.rows:
+            on_rows(sink.take())
+        found: list[FileFindings] = []
+        for k, f in enumerate(order):
+            if f.data_type == TICKER:
+                found.append(ticker_findings[f.path])
+                continue
+            stream = book if f.data_type == BOOK else trades
+            j = k - stream.first_index
+            found.append(self._findings(f, stream, j, counters[k]))
+        self._count(counters, by_type)
+        return [found[order.index(f)] for f in self.files]
+
+    def _drain(self, state: np.ndarray[Any, Any], trans: np.ndarray[Any, Any]) -> None:
+        # The sync transitions the compiled merge recorded, as SyncTransition objects.
+        for k in range(int(state[S_TRANS])):
+            synced, local, reason = (int(x) for x in trans[k])
+            new = SyncState.SYNCED if synced else SyncState.OUT_OF_SYNC
+            why = None if synced else SyncReason(reason)
+            self.transitions.append(SyncTransition(self.venue, self.symbol, new, local, why))
+        state[S_TRANS] = 0
+        if state[S_SYNCED]:
+            self.status.state = SyncState.SYNCED
+        elif self.transitions:
+            self.status.state = SyncState.OUT_OF_SYNC
+
+    def _count(self, counters: np.ndarray[Any, Any], by_type: dict[str, list[TardisFile]]) -> None:
+        nb = len(by_type[BOOK])
+        book_c = counters[:nb].sum(axis=0) if nb else np.zeros(C_SIZE, np.int64)
+        trade_c = counters[nb : nb + len(by_type[TRADES])].sum(axis=0)
+        stats = self.stats
+        stats.depth_messages += int(book_c[C_MESSAGES])
+        stats.snapshots += int(book_c[C_SNAPSHOTS])
+        stats.dropped_unsynced += int(book_c[C_UNSYNCED] + book_c[C_PRE_SNAPSHOT])
+        stats.trade_messages += int(trade_c[C_TRADES])
+        stats.resyncs += sum(
+            1
+            for before, after in zip(self.transitions, self.transitions[1:], strict=False)
+            if before.state is SyncState.OUT_OF_SYNC and after.state is SyncState.SYNCED
+        )
+        stats.messages = stats.depth_messages + stats.trade_messages + stats.mark_messages
+
+    def _findings(self, f: TardisFile, stream: _Stream, j: int, c: np.ndarray[Any, Any]) -> FileFindings:
+        reader = stream.readers[j] if j < len(stream.readers) else None
+        path = str(f.path)
+        found = FileFindings(path=path, size=f.path.stat().st_size, lines=stream.lines[j])
+        found.messages = int(c[C_MESSAGES] if f.data_type == BOOK else c[C_TRADES])
+        found.usable = int(c[C_ROWS])
+        found.other_symbols = stream.others[j]
+        if reader is not None:
+            found.truncated = reader.truncated
+            found.lost_tail_bytes = reader.lost_tail_bytes
+            if reader.damage:
+                found.problems.append(f"{path}: {reader.damage}")
+            if reader.truncated:
+                found.problems.append(
+                    f"{path}: truncated (the gzip stream ends early: an incomplete download?); "
+                    f"{found.lines:,} complete rows before the end"
+                )
+        what = "trades" if f.data_type == TRADES else "incremental_book_L2"
+        if found.lines == 0 and not found.problems:
+            found.fatal = f"{path}: no rows after the header (an empty Tardis {what} file)"
+        elif found.lines and found.usable == 0 and found.other_symbols:
+            found.fatal = f"{path}: no {self.symbol} rows ({found.other_symbols:,} rows of other symbols)"
+        bad = stream.bad[j]
+        if bad:
+            shown = ", ".join(f"line {n:,} {text!r}" for n, text in stream.bad_samples[j])
+            text = f"{path}: {bad:,} {'line is' if bad == 1 else 'lines are'} not {what} rows: {shown}"
+            if bad * 2 > max(found.lines, 1):
+                found.fatal = text + " (is this the file it says it is?)"
+            else:
+                found.problems.append(text)
+        if f.data_type == BOOK:
+            found.notes += _book_notes(path, c)
+        elif c[C_NO_SIDE]:
+            found.notes.append(
+                f"{path}: {int(c[C_NO_SIDE]):,} trades without a taker side (Tardis's 'unknown'): written without one"
+            )
+        if c[C_BACKWARDS]:
+            found.notes.append(
+                f"{path}: local_timestamp goes back {int(c[C_BACKWARDS]):,} times (first at "
+                f"{at_time(int(c[C_FIRST_BACKWARDS]))}); the rows are put in time order"
+            )
+        if c[C_BAD_VALUE]:
+            found.notes.append(f"{path}: {int(c[C_BAD_VALUE]):,} rows with a negative or non-finite value skipped")
+        return found
+
+    def _tickers(self, files: Sequence[TardisFile]) -> tuple[EventArray, dict[Path, FileFindings]]:
+        # Every derivative_ticker row of the day(s) through PerpState, in file order: the ready rows.
+        sink = RowSink()
+        found: dict[Path, FileFindings] = {}
+        for f in files:
+            size = f.path.stat().st_size
+            ff = FileFindings(path=str(f.path), size=size)
+            reader = TextChunks(f.path)
+            text = b"".join(bytes(c) for c in reader)
+            if reader.damage:
+                ff.problems.append(f"{f.path}: {reader.damage}")
+            if reader.truncated:
+                ff.problems.append(f"{f.path}: truncated (the gzip stream ends early: an incomplete download?)")
+            rows = csv.reader(io.StringIO(text.decode("utf-8", "replace")))
+            header = next(rows, None)
+            bad: list[tuple[int, str]] = []
+            n_bad = 0
+            for line, fields in enumerate(rows, start=2):
+                if not fields:
+                    continue
+                ff.lines += 1
+                if len(fields) != 11:
+                    n_bad += 1
+                    if len(bad) < _SAMPLES:
+                        bad.append((line, sample(",".join(fields))))
+                    continue
+                if fields[1] != self.symbol:
+                    ff.other_symbols += 1
+                    continue
+                try:
+                    self._ticker_row(sink, fields)
+                except ValueError:
+                    n_bad += 1
+                    if len(bad) < _SAMPLES:
+                        bad.append((line, sample(",".join(fields))))
+                    continue
+                ff.usable += 1
+                ff.messages += 1
+            if header is None or ff.lines == 0:
+                ff.fatal = ff.fatal or f"{f.path}: no rows after the header (an empty Tardis derivative_ticker file)"
+            if n_bad:
+                shown = ", ".join(f"line {n:,} {t!r}" for n, t in bad)
+                are = "line is" if n_bad == 1 else "lines are"
+                ff.problems.append(f"{f.path}: {n_bad:,} {are} not derivative_ticker rows: {shown}")
+            found[f.path] = ff
+        rows_out = sink.take()
+        order = np.argsort(rows_out["local_ts"], kind="stable")  # the files are in time order; to be sure
+        return np.ascontiguousarray(rows_out[order]), found
+
+    def _ticker_row(self, sink: RowSink, fields: list[str]) -> None:
+        # One derivative_ticker row: the whole state after a change (empty: not known).
+        exch = int(fields[2]) * NS_PER_US
+        local = int(fields[3]) * NS_PER_US
+        funding_ts = int(fields[4]) * NS_PER_US if fields[4] else None
+        rate = _decimal(fields[5])
+        index = _decimal(fields[9])
+        mark = _decimal(fields[10])
+        if mark is None and index is None and rate is None and funding_ts is None:
+            return
+        before = self.perp.rollovers
+        self.stats.mark_messages += 1
+        self.perp.apply(
+            sink, exch, local, mark_price=mark, index_price=index, funding_rate=rate, next_funding_ns=funding_ts
+        )
+        self.stats.funding_rollovers += self.perp.rollovers - before
+
+
+def _offer(chunks: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
+    # Queue an item for the converting thread, giving up once it stopped listening.
+    while not stop.is_set():
+        try:
+            chunks.put(item, timeout=0.05)
+            return
+        except queue.Full:
+            continue
+
+
+def _decimal(text: str) -> float | None:
+    if not text:
+        return None
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
+
+
+def _book_notes(path: str, c: np.ndarray[Any, Any]) -> list[str]:
+    # What the book's rows showed, worded for the findings.
+    notes = []
+    if c[C_PRE_SNAPSHOT]:
+        notes.append(
+            f"{path}: skipped {int(c[C_PRE_SNAPSHOT]):,} update rows before the file's first snapshot (from "
+            f"{at_time(int(c[C_FIRST_PRE]))}), as Tardis advises: they were buffered before the exchange's snapshot"
+        )
+    resnaps = [int(c[k]) for k in (C_RESNAP_1, C_RESNAP_2, C_RESNAP_3) if c[k]]
+    more = int(c[C_SNAPSHOTS]) - 1 - len(resnaps)
+    if resnaps:
+        times = ", ".join(at_time(t) for t in resnaps) + (f" and {more} more" if more > 0 else "")
+        notes.append(
+            f"{path}: Tardis inserted {int(c[C_SNAPSHOTS]) - 1} snapshots after the first (at {times}): its "
+            "collector reconnected there, and updates may be missing just before each (Tardis's data has no "
+            "update ids: a gap shows nowhere else)"
+        )
+    if c[C_EMPTY_SNAP]:
+        notes.append(
+            f"{path}: {int(c[C_EMPTY_SNAP])} snapshots left a side of the book empty (first at "
+            f"{at_time(int(c[C_FIRST_EMPTY]))})"
+        )
+    if c[C_CROSSED_SNAP]:
+        notes.append(
+            f"{path}: {int(c[C_CROSSED_SNAP])} snapshots were crossed (best bid >= best ask; first at "
+            f"{at_time(int(c[C_FIRST_CROSSED]))}): the book is out of sync from each until the next snapshot"
+        )
+    return notes  # snapshot rows of size 0 (Tardis merges the updates buffered before a snapshot) are normal

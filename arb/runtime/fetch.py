@@ -1,0 +1,527 @@
+"""``arb fetch``: download history arb did not record (Tardis.dev, Bybit's archive) into the recordings.
+
+::
+
+    arb fetch --source tardis|bybit-archive --start 2024-01-01 [--end DAY] [--symbols BTCUSDT ...]
+              [--venue binance|bybit] [--market spot|linear] [--out DIR] [--base-url URL] [--dry-run]
+
+For every UTC day from ``--start`` to ``--end`` (default ``--start``), symbol (default ``[strategy]
+symbols``) and venue (both, or ``--venue``; Bybit's archive has Bybit only) in its market (``--market``,
+default each venue's configured one), the files a backtest needs land where the loader finds them
+(:mod:`arb.recording.sources`), kept exactly as the source serves them:
+
+- Tardis: ``incremental_book_L2`` and ``trades`` (and ``derivative_ticker`` on perpetuals, for the mark
+  price and funding) from ``{[history] tardis_url}/{exchange}/{data_type}/{YYYY}/{MM}/{DD}/{SYMBOL}.csv.gz``,
+  with the key in ``TARDIS_API_KEY`` sent as ``Authorization: Bearer`` (none is needed for the first day
+  of a month);
+- Bybit's archive: the order book zip (depth 500, else 200, else 1000, whichever the day has) from
+  ``[history] bybit_orderbook_url`` and the trade file from ``[history] bybit_trades_url``.
+
+``--base-url`` points the source at another server (a mirror, or a test's on 127.0.0.1).
+
+Every download goes to ``<file>.part`` first and is renamed only after its size matched what the server
+announced and the whole file inflated cleanly (gzip CRC and length, every zip member's CRC): a partial
+or damaged file never takes a real file's name. A ``.part`` left by a dropped connection or an earlier
+run is resumed with an HTTP ``Range`` request (a server without ranges sends it whole again). A few
+files download at once (``[history] downloads``). A 429 waits for ``Retry-After`` (or backs off 1, 2, 4
+... s) and tries again, as does a 5xx; a dropped connection or a damaged body is tried again at once, then
+after 1, 2, 4 ... s, up to five tries in all. A 404
+is one line naming the day, the file and the source; 401 and 403 name ``TARDIS_API_KEY`` (never its
+value) and stop the remaining downloads of that source. The command goes on with the other files and
+exits 1 if any failed, after one line per failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import email.utils
+import logging
+import os
+import sys
+import time
+import zipfile
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from arb.arguments import add_config_argument, check_default, day, output_folder
+from arb.arguments import symbol as symbol_argument
+from arb.config import AppConfig, load_config
+from arb.errors import UsageError
+from arb.recording import sources
+from arb.recording.tardis import BOOK, TICKER, TRADES, exchange_of
+
+__all__ = ["FetchResult", "Planned", "add_parser", "fetch", "main", "plan", "sizes", "verify"]
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("tardis", "bybit-archive")
+VENUES = ("binance", "bybit")
+KEY_VARIABLE = "TARDIS_API_KEY"
+ARCHIVE_DEPTHS = (500, 200, 1000)
+"""Order book depths tried for a day of Bybit's archive, in this order (the archive moved from 500 to 200)."""
+_ATTEMPTS = 5
+"""Tries per file for passing failures (a dropped connection, 5xx, 429, a damaged body)."""
+_MAX_WAIT_S = 300.0
+_CHUNK = 1 << 16
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One file to fetch: where it comes from (with alternatives tried on a 404) and where it goes."""
+
+    source: str
+    label: str
+    """What it is, for messages: ``binance-futures incremental_book_L2 BTCUSDT 2024-01-01``."""
+    day: dt.date
+    choices: tuple[tuple[str, Path], ...]
+    """(URL, destination) pairs, tried in order while the server answers 404."""
+    kind: str
+    """``gzip`` or ``zip``: how the download is checked."""
+    key: bool = False
+    """Send the Tardis key (``Authorization: Bearer``)."""
+
+    @property
+    def done(self) -> Path | None:
+        """A destination already there (fetched by an earlier run), or None."""
+        return next((path for _, path in self.choices if path.is_file()), None)
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """What one file's fetch came to."""
+
+    planned: Planned
+    path: Path | None = None
+    bytes: int = 0
+    skipped: bool = False
+    error: str = ""
+
+
+def plan(
+    config: AppConfig,
+    source: str,
+    venues: Sequence[tuple[str, str]],
+    symbols: Sequence[str],
+    days: Sequence[dt.date],
+    out: Path,
+    base_url: str | None = None,
+) -> list[Planned]:
+    """The files to fetch from ``source`` for every (venue, market), symbol and day, day by day."""
+    history = config.history
+    out_files: list[Planned] = []
+    for d in days:
+        for venue, market in venues:
+            for symbol in symbols:
+                if source == "tardis":
+                    exchange = exchange_of(venue, market)
+                    base = base_url or history.tardis_url
+                    types = (BOOK, TRADES, TICKER) if market == "linear" else (BOOK, TRADES)
+                    for data_type in types:
+                        url = sources.tardis_url(base, exchange, data_type, d, symbol)
+                        path = sources.tardis_path(out, exchange, data_type, d, symbol)
+                        label = f"{exchange} {data_type} {symbol} {d:%Y-%m-%d}"
+                        out_files.append(Planned("tardis", label, d, ((url, path),), "gzip", key=True))
+                else:
+                    base = base_url or history.bybit_orderbook_url
+                    choices = tuple(
+                        (sources.archive_book_url(base, market, symbol, d, depth),
+                         sources.archive_book_path(out, market, symbol, d, depth))
+                        for depth in ARCHIVE_DEPTHS
+                    )  # fmt: skip
+                    label = f"bybit {market} order book {symbol} {d:%Y-%m-%d}"
+                    out_files.append(Planned("bybit-archive", label, d, choices, "zip"))
+                    base = base_url or history.bybit_trades_url
+                    url = sources.archive_trades_url(base, market, symbol, d)
+                    path = sources.archive_trades_path(out, market, symbol, d)
+                    label = f"bybit {market} trades {symbol} {d:%Y-%m-%d}"
+                    out_files.append(Planned("bybit-archive", label, d, ((url, path),), "gzip"))
+    return out_files
+
+
+# -- checks ------------------------------------------------------------------------------------------
+
+
+class _DamagedError(Exception):
+    """A whole download that does not inflate cleanly."""
+
+
+def verify(path: Path, kind: str) -> None:
+    """Raise :class:`_DamagedError` unless ``path`` is a whole gzip file (every member's CRC and length) or a
+    whole zip archive (every member's CRC)."""
+    if kind == "zip":
+        try:
+            with zipfile.ZipFile(path) as z:
+                bad = z.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise _DamagedError(f"not a whole zip archive ({exc})") from None
+        if bad is not None:
+            raise _DamagedError(f"zip member {bad} fails its CRC check")
+        return
+    from arb.recording.textfile import TextChunks
+
+    reader = TextChunks(path)
+    try:
+        for _ in reader:
+            pass
+    except OSError as exc:
+        raise _DamagedError(str(exc)) from None
+    if reader.damage:
+        raise _DamagedError(reader.damage)
+    if reader.truncated:
+        raise _DamagedError("the gzip stream ends early")
+    if not reader.gzip:
+        raise _DamagedError("not a gzip file")
+
+
+# -- downloading -------------------------------------------------------------------------------------
+
+
+class _StopError(Exception):
+    """The source refused the key: the remaining downloads of that source are not tried."""
+
+
+@dataclass(slots=True)
+class _Run:
+    http: aiohttp.ClientSession
+    key: str | None
+    sleep: Sleep
+    limit: asyncio.Semaphore
+    progress: Callable[[int, int], None]
+    stopped: dict[str, str] = field(default_factory=dict)
+    """Sources that refused the key, with the line that said so."""
+    total: int = 0
+    done: int = 0
+
+
+async def _fetch_one(run: _Run, item: Planned) -> FetchResult:
+    result = FetchResult(item)
+    there = item.done
+    if there is not None:
+        result.path, result.skipped, result.bytes = there, True, there.stat().st_size
+        return result
+    async with run.limit:
+        if item.source in run.stopped:
+            result.error = f"{item.label}: not fetched ({item.source} refused the key, above)"
+            return result
+        try:
+            for n, (url, path) in enumerate(item.choices):
+                got = await _download(run, item, url, path)
+                if got is not None:
+                    result.path, result.bytes = path, got
+                    return result
+                if n + 1 == len(item.choices):
+                    result.error = _missing(item, [u for u, _ in item.choices])
+        except _StopError as exc:
+            if item.source in run.stopped:
+                result.error = f"{item.label}: not fetched ({item.source} refused the key, above)"
+            else:
+                run.stopped[item.source] = result.error = str(exc)
+        except _GaveUpError as exc:
+            result.error = str(exc)
+    return result
+
+
+class _GaveUpError(Exception):
+    pass
+
+
+def _missing(item: Planned, urls: list[str]) -> str:
+    where = urls[0] if len(urls) == 1 else f"{urls[0]} (and {len(urls) - 1} other depths)"
+    hint = (
+        " (Tardis publishes a day around 06:00 UTC the next day; before a symbol was listed there is none)"
+        if item.source == "tardis"
+        else " (Bybit's archive starts at different days per symbol and market)"
+    )
+    return f"{item.source} has no {item.label}: 404 Not Found at {where}{hint}"
+
+
+async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | None:
+    # One URL into ``path`` through ``<path>.part``; the size, or None on 404. Raises _StopError, _GaveUpError.
+    part = path.with_name(path.name + ".part")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    headers = {"Accept-Encoding": "identity"}
+    if item.key and run.key:
+        headers["Authorization"] = f"Bearer {run.key}"
+    failures: list[str] = []
+    wait = 1.0  # the server's errors: 1, 2, 4 ... s
+    again = 0.0  # a dropped connection or a damaged body: at once, then 1, 2, 4 ... s
+    pause = 0.0  # before the next try
+    for attempt in range(_ATTEMPTS):
+        if attempt:
+            await run.sleep(min(pause, _MAX_WAIT_S))
+        offset = part.stat().st_size if part.exists() else 0
+        ask = dict(headers)
+        if offset:
+            ask["Range"] = f"bytes={offset}-"
+        try:
+            async with run.http.get(url, headers=ask, allow_redirects=True) as resp:
+                if resp.status == 404:
+                    return None
+                if resp.status in (401, 403):
+                    raise _StopError(_refused(item, url, resp.status, run.key is not None))
+                if resp.status == 416 and offset:  # the .part is not a prefix of this file: start over
+                    part.unlink(missing_ok=True)
+                    failures.append("416 for the resumed range")
+                    pause = 0.0
+                    continue
+                if resp.status == 429 or resp.status >= 500:
+                    said = _retry_after(resp.headers.get("Retry-After")) if resp.status == 429 else None
+                    failures.append(f"{resp.status} {resp.reason}")
+                    if said is not None:
+                        pause = said  # the server said how long
+                    else:
+                        pause, wait = wait, min(wait * 2, _MAX_WAIT_S)
+                    continue
+                if resp.status not in (200, 206):
+                    raise _GaveUpError(f"{item.source} answered {resp.status} {resp.reason} for {item.label} ({url})")
+                expected = _expected_size(resp, offset)
+                if resp.status == 206 and not resp.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
+                    part.unlink(missing_ok=True)  # not the range asked for: the .part cannot be trusted
+                    failures.append(f"a 206 for another range ({resp.headers.get('Content-Range', '')!r})")
+                    pause = 0.0
+                    continue
+                if resp.status == 200:
+                    offset = 0
+                mode = "ab" if resp.status == 206 else "wb"
+                if expected is not None:
+                    run.total += expected - (offset if resp.status == 206 else 0)
+                    run.progress(run.done, run.total)
+                with part.open(mode) as f:
+                    async for block in resp.content.iter_chunked(_CHUNK):
+                        f.write(block)
+                        run.done += len(block)
+                        run.progress(run.done, run.total)
+                    f.flush()
+                    os.fsync(f.fileno())
+        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+            failures.append(f"connection: {type(exc).__name__}")  # the .part is resumed on the next try
+            pause, again = again, min(max(again * 2, 1.0), _MAX_WAIT_S)
+            continue
+        size = part.stat().st_size
+        if expected is not None and size != expected:
+            failures.append(f"{size:,} of {expected:,} bytes")
+            pause, again = again, min(max(again * 2, 1.0), _MAX_WAIT_S)
+            continue
+        try:
+            await asyncio.to_thread(verify, part, item.kind)
+        except _DamagedError as exc:
+            part.unlink(missing_ok=True)
+            failures.append(f"damaged: {exc}")
+            pause, again = again, min(max(again * 2, 1.0), _MAX_WAIT_S)
+            continue
+        os.replace(part, path)
+        return size
+    kept = f"; {part.name} kept ({part.stat().st_size:,} bytes): the next run resumes it" if part.exists() else ""
+    happened = "; ".join(
+        f"{why} (x{failures.count(why)})" if failures.count(why) > 1 else why for why in dict.fromkeys(failures)
+    )
+    raise _GaveUpError(f"{item.source}: gave up on {item.label} after {_ATTEMPTS} tries ({happened}){kept}")
+
+
+def _expected_size(resp: aiohttp.ClientResponse, offset: int) -> int | None:
+    # The whole file's size when the answer tells it (Content-Range of a 206, Content-Length of a 200).
+    if resp.status == 206:
+        total = resp.headers.get("Content-Range", "").rpartition("/")[2]
+        return int(total) if total.isdigit() else None
+    length = resp.headers.get("Content-Length", "")
+    return int(length) if length.isdigit() else None
+
+
+def _retry_after(value: str | None) -> float | None:
+    # Retry-After in seconds or as an HTTP date; None when absent or unreadable.
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _refused(item: Planned, url: str, status: int, have_key: bool) -> str:
+    word = "401 Unauthorized" if status == 401 else "403 Forbidden"
+    if item.source != "tardis":
+        return f"{item.source} answered {word} for {item.label} ({url}): check --base-url / [history]"
+    if not have_key:
+        free = item.day.replace(day=1)
+        return (
+            f"tardis answered {word} for {item.label}: {KEY_VARIABLE} is not set, and only the first day of "
+            f"each month is free (e.g. {free:%Y-%m-%d}); set {KEY_VARIABLE} to your Tardis.dev API key"
+        )
+    return (
+        f"tardis answered {word} for {item.label}: the key in {KEY_VARIABLE} was refused (expired, or its "
+        "plan does not cover this exchange or day); check it at tardis.dev"
+    )
+
+
+async def fetch(
+    config: AppConfig,
+    items: Sequence[Planned],
+    *,
+    key: str | None = None,
+    sleep: Sleep = asyncio.sleep,
+    downloads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    timeout_s: float = 60.0,
+) -> list[FetchResult]:
+    """Fetch ``items`` (``downloads`` at a time, default ``[history] downloads``); one result per item, in
+    order. ``key``: Tardis's API key (sent to Tardis only). ``sleep`` (seconds) paces the retries;
+    ``timeout_s`` abandons a connection that delivers nothing for that long."""
+    limit = asyncio.Semaphore(downloads or config.history.downloads)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
+    async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as http:
+        run = _Run(http, key, sleep, limit, progress or (lambda done, total: None))
+        tasks = [asyncio.ensure_future(_fetch_one(run, item)) for item in items]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+
+async def sizes(config: AppConfig, items: Sequence[Planned], *, key: str | None = None) -> list[tuple[Planned, str]]:
+    """For ``--dry-run``: each item's URL and size as the server tells on ``HEAD`` (or why not)."""
+    out: list[tuple[Planned, str]] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), auto_decompress=False) as http:
+        for item in items:
+            there = item.done
+            if there is not None:
+                out.append((item, f"{there} already there ({there.stat().st_size:,} bytes)"))
+                continue
+            said = ""
+            for url, path in item.choices:
+                headers = {"Authorization": f"Bearer {key}"} if item.key and key else {}
+                try:
+                    async with http.head(url, headers=headers, allow_redirects=True) as resp:
+                        if resp.status == 404:
+                            said = f"404 Not Found at {url}"
+                            continue
+                        if resp.status in (401, 403):
+                            said = _refused(item, url, resp.status, key is not None)
+                            break
+                        length = resp.headers.get("Content-Length", "")
+                        size = f"{int(length):,} bytes" if length.isdigit() else "size unknown"
+                        said = f"{url} -> {path} ({size})" if resp.status == 200 else f"{resp.status} at {url}"
+                        break
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    said = f"{url}: {type(exc).__name__}"
+                    break
+            out.append((item, said))
+    return out
+
+
+# -- the command --------------------------------------------------------------------------------------
+
+
+def _base_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL, got {text!r}")
+    return text.rstrip("/")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``fetch`` to an ``argparse`` sub-command set; it runs :func:`main`."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "fetch",
+        help="download history from Tardis.dev or Bybit's archive into the recordings",
+        description="Download the days a backtest needs from Tardis.dev's CSV datasets or Bybit's public "
+        "archive into the recordings folder, where arb backtest, dry-run, parity and sweep find them "
+        "(docs/data.md).",
+    )
+    add_config_argument(parser)
+    parser.add_argument("--source", choices=SOURCES, required=True, help="where the history comes from")
+    parser.add_argument("--start", type=day, required=True, metavar="DATE", help="first UTC day, e.g. 2024-01-01")
+    parser.add_argument("--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: --start)")
+    parser.add_argument(
+        "--symbols", nargs="+", type=symbol_argument, metavar="SYMBOL", help="default: [strategy] symbols"
+    )
+    parser.add_argument("--venue", choices=VENUES, help="one venue only (default: both; Bybit's archive: bybit)")
+    parser.add_argument(
+        "--market", choices=("spot", "linear"), help="the venues' market (default: each venue's configured one)"
+    )
+    parser.add_argument(
+        "--out", type=output_folder("a recordings folder"), metavar="DIR",
+        help="recordings folder (default: [backtest] recordings)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--base-url", type=_base_url, metavar="URL",
+        help="the source's server (default: [history] tardis_url, or bybit_orderbook_url and bybit_trades_url)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would be fetched and its size, fetch nothing"
+    )
+    parser.set_defaults(run=main)
+    return parser
+
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``arb fetch`` with parsed arguments: one line per file, exit 1 when any failed."""
+    start: dt.date = args.start
+    end: dt.date = args.end or start
+    if end < start:
+        raise UsageError(f"--end: expected a day on or after --start ({start}), got {end}")
+    today = dt.datetime.now(dt.UTC).date()
+    if start > today:
+        raise UsageError(f"--start: expected a day that has begun (today is {today} UTC), got {start}")
+    config = load_config(args.config)
+    symbols: list[str] = args.symbols or list(config.symbol_names)
+    twice = sorted({s for s in symbols if symbols.count(s) > 1})
+    if twice:
+        raise UsageError(f"--symbols: expected each symbol once, got {' '.join(twice)} more than once")
+    names = [args.venue] if args.venue else (list(VENUES) if args.source == "tardis" else ["bybit"])
+    if args.source == "bybit-archive" and names != ["bybit"]:
+        raise UsageError(f"--venue: expected bybit with --source bybit-archive (Bybit's archive), got {args.venue}")
+    venues = [(name, args.market or getattr(config, name).market) for name in names]
+    out: Path = args.out or check_default(
+        config.backtest.recordings, output_folder("a recordings folder"), "--out", "[backtest] recordings"
+    )
+    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    items = plan(config, args.source, venues, symbols, days, out, args.base_url)
+    key = os.environ.get(KEY_VARIABLE) or None
+    if args.dry_run:
+        for item, said in asyncio.run(sizes(config, items, key=key)):
+            _out(f"{item.label}: {said}")
+        return 0
+    from arb.ui import download_progress
+
+    with download_progress(f"fetching {len(items)} files", enabled=not args.quiet) as advance:
+        results = asyncio.run(fetch(config, items, key=key, progress=advance))
+    failed = [r for r in results if r.error]
+    fetched = [r for r in results if r.path is not None and not r.skipped]
+    for r in results:
+        if r.path is not None:
+            _out(f"{'had' if r.skipped else 'fetched'} {r.planned.label}: {r.path} ({_mb(r.bytes)})")
+    _out(
+        f"{len(fetched)} fetched ({_mb(sum(r.bytes for r in fetched))}), "
+        f"{sum(r.skipped for r in results)} already there, {len(failed)} failed"
+    )
+    refused = [r for r in failed if r.error.endswith("refused the key, above)")]
+    for r in failed:
+        if r not in refused:
+            sys.stderr.write(f"arb fetch: {r.error}\n")
+    if refused:
+        source = refused[0].planned.source
+        sys.stderr.write(f"arb fetch: {len(refused)} more {source} files not fetched (refused, above)\n")
+    return 1 if failed else 0

@@ -1,0 +1,117 @@
+"""Patience (arb.testing.waiting): a deadline counted in time without progress, on a driven clock and
+driven probes of the watched processes; then the /proc readings on real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import pytest
+
+from arb.testing.waiting import Patience, PatienceError, cpu_seconds, patiently, process_tree, runnable
+
+
+class Machine:
+    """A driven clock and the watched children's CPU seconds and state."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.cpu = 0.0
+        self.runnable = False
+
+    def clock(self) -> float:
+        return self.now
+
+    def probe(self, pids: list[int]) -> tuple[float, bool]:
+        assert pids == [4242]
+        return self.cpu, self.runnable
+
+    def patience(self, quiet_s: float = 10.0) -> Patience:
+        return Patience("the thing", quiet_s=quiet_s, pids=[4242], clock=self.clock, probe=self.probe)
+
+    def poll(self, patience: Patience, seconds: float, *, cpu_share: float = 0.0, step: float = 0.05) -> bool:
+        # polls every ``step`` for ``seconds``, the child using ``cpu_share`` of a core; True once expired
+        for _ in range(round(seconds / step)):
+            self.now += step
+            self.cpu += cpu_share * step
+            if patience.expired():
+                return True
+        return False
+
+
+def test_nothing_happening_expires_after_quiet_s_and_names_what_was_awaited() -> None:
+    m = Machine()
+    patience = m.patience()
+    assert not m.poll(patience, 9.9)
+    assert m.poll(patience, 0.2)
+    assert str(patience.fail("detail")) == "no progress for 10 s waiting for the thing: detail"
+
+
+def test_a_child_compiling_on_a_busy_machine_keeps_it_going_and_an_idle_one_does_not() -> None:
+    m = Machine()
+    patience = m.patience()
+    assert not m.poll(patience, 300, cpu_share=0.25)  # a cold compile at a quarter of a core: 5 minutes
+    assert m.poll(patience, 11, cpu_share=0.02)  # then idle (a percent or two): fails 10 s later
+
+
+def test_a_starved_child_waiting_for_a_core_is_working() -> None:
+    m = Machine()
+    patience = m.patience()
+    m.runnable = True  # runnable, but the machine gives it next to no CPU
+    assert not m.poll(patience, 120, cpu_share=0.01)
+    m.runnable = False
+    assert m.poll(patience, 11, cpu_share=0.01)
+
+
+def test_time_the_process_could_not_poll_does_not_count() -> None:
+    m = Machine()
+    patience = m.patience(quiet_s=5.0)
+    m.now += 60.0  # this process held by its own compile (or starved): one poll counts step_s of it
+    assert not patience.expired() and patience.waited_s == pytest.approx(0.5)
+    assert m.poll(patience, 4.6)
+
+
+def test_a_new_value_is_progress_and_the_last_is_in_the_failure() -> None:
+    m = Machine()
+    patience = m.patience()
+    for lines in range(10):
+        patience.note(lines)
+        assert not m.poll(patience, 9)
+    assert m.poll(patience, 2)
+    assert str(patience.fail()).endswith("(last: 9)")
+
+
+async def test_patiently_cancels_the_body_and_raises_patience_error() -> None:
+    event = asyncio.Event()  # never set: the body waits for ever
+    with pytest.raises(PatienceError, match=r"no progress for 0\.2 s waiting for the event"):
+        async with patiently(Patience("the event", quiet_s=0.2)):
+            await event.wait()
+
+
+async def test_patiently_lets_the_bodys_own_timeout_through() -> None:
+    with pytest.raises(TimeoutError):
+        async with patiently(Patience("the body", quiet_s=60)):
+            raise TimeoutError
+
+
+def test_proc_readings_of_a_busy_child_and_a_sleeping_one() -> None:
+    busy = subprocess.Popen([sys.executable, "-c", "import sys\nwhile sys.stdin.read(0) == '': pass"],
+                            stdin=subprocess.PIPE)  # fmt: skip
+    idle = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        patience = Patience("the busy child", quiet_s=60, pids=[busy.pid])
+        while cpu_seconds(busy.pid) < 0.3:  # it spins: its CPU time grows, and it is runnable meanwhile
+            assert not patience.expired()
+        assert runnable(busy.pid)
+        assert busy.pid in process_tree(os.getpid()) and idle.pid in process_tree(os.getpid())
+        starting = Patience("the idle child to block on its stdin", quiet_s=60, pids=[idle.pid])
+        while runnable(idle.pid):  # starting up, then blocked reading its stdin: asleep
+            assert not starting.expired()
+    finally:
+        for child in (busy, idle):
+            child.kill()
+            child.wait()
+    assert cpu_seconds(busy.pid) == 0.0 and process_tree(busy.pid) == []  # gone
+    assert cpu_seconds() > 0  # this process
