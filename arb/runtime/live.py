@@ -38,8 +38,8 @@ from arb.events import ASSET_NAMES
 from arb.execution.paper_account import KIND_NAMES, PaperAccount, positions_text
 from arb.execution.risk import restore_risk_memory, risk_figures, risk_memory
 from arb.ops.watch import Watch
-from arb.report import pairs_text
 from arb.runtime.engine import Engine
+from arb.runtime.pairs import pairs_text
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.types import BUY, new_intents, new_state, new_view
 
@@ -452,7 +452,7 @@ def write_dry_run_report(
     """The same summary, trades.csv, equity.npz, equity.png and summary.json as a backtest (its marks
     at each UTC midnight the session crossed: the engine's, ``Engine.day_marks``); None without data."""
     from arb.execution.risk import symbol_risk_figures
-    from arb.report import InitialBalances, print_summary, run_summary, write_report
+    from arb.reports import InitialBalances, print_summary, run_summary, write_report
 
     engine = result.engine
     if len(engine.log.equity.view()) == 0:

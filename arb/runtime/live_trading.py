@@ -619,7 +619,7 @@ def _cmd_live(args: Any) -> int:
 
 
 def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDeadline) -> int:
-    from arb.report import InitialBalances, print_summary, run_summary, write_report
+    from arb.reports import InitialBalances, print_summary, run_summary, write_report
     from arb.runtime.trading import latency_lines
     from arb.ui import console
 
