@@ -22,8 +22,8 @@ from arb.execution.paper_account import read_paper_account
 from arb.recording.convert import make_normalizer
 from arb.runtime.engine import Engine
 from arb.runtime.live import PaperAccount, dry_run_live, warm_up_kernel, write_dry_run_report
+from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.configs import local_endpoints, write_config_files
-from arb.testing.fake_venue import FakeBinanceVenue, FakeBybitVenue
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)

@@ -35,8 +35,8 @@ from arb.ops.watch import Watch
 from arb.recording.convert import make_normalizer
 from arb.runtime.engine import Engine
 from arb.runtime.live import PaperAccount, dry_run_live, warm_up_kernel
+from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.configs import local_endpoints, write_config_files
-from arb.testing.fake_venue import FakeBinanceVenue, FakeBybitVenue
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
