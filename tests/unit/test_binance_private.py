@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from arb.testing.fake_binance_wire import income_entry
+from arb.sim.binance.wire import income_entry
 from connectors.binance.private import BinancePrivate
 from connectors.common.orders import OrderState
 from connectors.common.private import DeadManScope, MarketAssets, OrderRequest
