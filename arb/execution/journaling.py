@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from arb.config import LiveConfig
-from arb.execution.orders import LiveOrder, OrderState, VenueFill
+from arb.execution.orders import LiveOrder
 from arb.journal import Journal
+from connectors.common.orders import OrderState, VenueFill
 
 __all__ = ["ExecutionJournal", "open_execution_journal"]
 

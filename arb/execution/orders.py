@@ -1,15 +1,10 @@
 """Live orders: the states an order goes through, and what venues tell arb about it.
 
-Every order arb sends is a :class:`LiveOrder` driven by named transitions. Its fate is never guessed:
-
-    pending --request written--> sent --venue answered--> accepted | rejected
-          \\                           \\--no answer / 5xx--> unknown --venue queried--> (its real state)
-           \\--refused locally (ban, grid, journal)--> rejected
-
-and, from accepted (or straight from sent or unknown when the user stream speaks first), the venue's
-own states: partially filled, then filled, expired (an immediate-or-cancel order's unfilled rest) or
-canceled. Terminal states are sticky and executed quantities only grow, so an answer that arrives
-late (a REST reply after the stream already said "filled") never moves an order back.
+Every order arb sends is a :class:`LiveOrder` driven by named transitions between the states of
+:class:`~connectors.common.orders.OrderState` (pending, sent, accepted or rejected or unknown, then the
+venue's own). Its fate is never guessed: an unknown order is found out by querying the venue. Terminal
+states are sticky and executed quantities only grow, so an answer that arrives late (a REST reply after
+the stream already said "filled") never moves an order back.
 
 An order is **done** for the strategy when its state is terminal *and* every fill the venue reported
 (its executed quantity) has been seen with its trade id: only then does the engine learn of it, with
@@ -17,80 +12,23 @@ one average price and quantity, exactly as the paper executor answers. Fills are
 keyed by the venue's trade id, so each is booked once whichever way it arrives (user stream, REST
 reply, REST sweep, reconciliation).
 
-Venue messages are turned into :class:`VenueOrderUpdate` and :class:`VenueFill` by the connectors
-(``connectors.<venue>.orders``), exact decimals kept as the venue wrote them.
+Venue messages are turned into :class:`~connectors.common.orders.VenueOrderUpdate` and
+:class:`~connectors.common.orders.VenueFill` by the venue adapters (``connectors.<venue>``), exact
+decimals kept as the venue wrote them; those types and :class:`~connectors.common.orders.OrderState`
+live in ``connectors.common.orders`` (below the executor) and are re-exported here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
 
 from arb.execution.paper import Rejection
+from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
 __all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate"]
 
 ZERO = Decimal(0)
-
-
-class OrderState(Enum):
-    PENDING = "pending"
-    """Committed to the journal; the request is not written yet."""
-    SENT = "sent"
-    """The request's bytes were written; no answer yet."""
-    ACCEPTED = "accepted"
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    EXPIRED = "expired"
-    CANCELED = "canceled"
-    REJECTED = "rejected"
-    UNKNOWN = "unknown"
-    """The request may or may not have reached the book; only a query to the venue says."""
-
-    @property
-    def terminal(self) -> bool:
-        return self in _TERMINAL
-
-    @property
-    def in_flight(self) -> bool:
-        return not self.terminal
-
-
-_TERMINAL = frozenset({OrderState.FILLED, OrderState.EXPIRED, OrderState.CANCELED, OrderState.REJECTED})
-
-
-@dataclass(frozen=True, slots=True)
-class VenueOrderUpdate:
-    """An order's state as the venue reports it (REST reply, query, or user stream)."""
-
-    client_id: str
-    venue_order_id: str
-    state: OrderState
-    executed_qty: Decimal
-    """Cumulative executed quantity."""
-    cum_quote: Decimal | None = None
-    """Cumulative traded value, when the venue says (to derive the average price)."""
-    exch_ts_ms: int = 0
-    symbol: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class VenueFill:
-    """One execution, exactly as the venue reported it."""
-
-    trade_id: str
-    client_id: str
-    """Empty when the venue's message does not carry it (REST trade history): matched by order id."""
-    venue_order_id: str
-    side: int
-    price: Decimal
-    qty: Decimal
-    fee: Decimal
-    fee_asset: str
-    exch_ts_ms: int
-    is_maker: bool = False
-    symbol: str = ""
 
 
 @dataclass(slots=True)

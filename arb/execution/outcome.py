@@ -15,7 +15,9 @@ A create-order request ends in one of three outcomes:
 ccxt's exception classes mix these (``ExchangeNotAvailable`` covers a refused connection and a
 dropped one; on a local URL Binance's USD-M codes become plain ``ExchangeError``), so the decision is
 made here from what was observed on the wire: whether the request was written, the HTTP status, the
-response headers and the body's code. One table per venue says which codes mean what.
+response headers and the body's code. The venue's adapter says where its answers carry their code and
+which codes mean what (:class:`~connectors.common.private.AnswerRules`); the rule is the same for every
+venue.
 
 The same rule reads any other request's answer (a balance, a trade history, the dead-man's switch):
 a refusal's :attr:`Answer.cause` says when it is about the credentials (the key, its signature or
@@ -26,10 +28,12 @@ permissions) or the machine's clock, so the message a person reads can say what 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+from connectors.common.private import AnswerRules
+from connectors.registry import private_venue
 
 __all__ = ["CAUSE_CLOCK", "CAUSE_CREDENTIALS", "Answer", "Outcome", "classify"]
 
@@ -67,26 +71,6 @@ class Answer:
         return self.outcome is Outcome.UNKNOWN
 
 
-# Codes whose documented meaning is "the request may or may not have been executed".
-_UNKNOWN_CODES = {
-    "binance": {"-1006", "-1007"},  # UNEXPECTED_RESP, TIMEOUT: "Send status unknown; execution status unknown"
-    "bybit": {"10016", "10000", "170007", "170146"},  # system error, server timeout, backend timeout
-}
-# Codes that are rate limits (rejections: retry after the wait).
-_RATE_CODES = {
-    "binance": {"-1003", "-1015", "-1008"},  # too much weight, too many orders, system throttled
-    "bybit": {"10006", "10018", "170005"},  # too many visits, IP limit, too many requests
-}
-# Codes that refuse the credentials (a refusal a person must fix: the key, its secret, its permissions,
-# the IP it is bound to) and codes that refuse the request's timestamp.
-_CREDENTIAL_CODES = {
-    "binance": {"-2014", "-2015", "-1022", "-1002"},  # bad key format, invalid key/IP/permissions, signature
-    "bybit": {"10003", "10004", "10005", "10007", "10009", "10010", "33004"},  # key, sign, permission, IP, expired
-}
-_CLOCK_CODES = {"binance": {"-1021"}, "bybit": {"10002"}}
-_BINANCE_BAN = re.compile(r"banned until (\d+)", re.IGNORECASE)
-
-
 def _body_json(body: bytes | str | None) -> dict[str, Any] | None:
     if not body:
         return None
@@ -108,7 +92,7 @@ def _retry_after(headers: dict[str, str]) -> float | None:
 
 
 def classify(
-    venue: str,
+    venue: str | AnswerRules,
     *,
     written: bool,
     http_status: int | None,
@@ -119,10 +103,12 @@ def classify(
 ) -> Answer:
     """The outcome of one order request (create or cancel) from what the wire showed.
 
-    ``written``: whether the request's bytes were handed to the socket. ``http_status``: the status
-    received, or None (no answer: timeout, dropped connection). ``timed_out``: the client's timeout
-    fired. ``now_ms``: the local clock, to turn a Binance ban's end time into a wait.
+    ``venue``: the venue's answer rules (its adapter's ``answers``), or its name. ``written``: whether
+    the request's bytes were handed to the socket. ``http_status``: the status received, or None (no
+    answer: timeout, dropped connection). ``timed_out``: the client's timeout fired. ``now_ms``: the
+    local clock, to turn a ban's end time (Binance's "banned until") into a wait.
     """
+    rules = _rules_of(venue) if isinstance(venue, str) else venue
     headers = headers or {}
     if not written:
         return Answer(Outcome.REJECTED, "not-sent", "the request was never written to the venue")
@@ -133,41 +119,34 @@ def classify(
     data = _body_json(body)
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
     retry = _retry_after(headers)
-    if venue == "binance":
-        code = str(data["code"]) if data is not None and "code" in data else ""
-        message = str(data.get("msg", "")) if data is not None else text[:200]
-        if http_status == 200 and data is None:
-            return Answer(Outcome.UNKNOWN, "bad-body", f"HTTP 200 with an unreadable body: {text[:200]}", 200)
-        if http_status == 200 and not code:
-            return Answer(Outcome.ACCEPTED, http_status=200)
-        if http_status in (418, 429) or code in _RATE_CODES["binance"]:
-            banned = http_status == 418
-            if banned and retry is None and now_ms is not None and (m := _BINANCE_BAN.search(message)):
-                retry = max(0.0, (int(m.group(1)) - now_ms) / 1000)
-            return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, banned, True)
-        if code in _UNKNOWN_CODES["binance"] or http_status >= 500:
-            return Answer(Outcome.UNKNOWN, code or f"http-{http_status}", message, http_status, retry)
-        cause = _cause("binance", code, http_status)
-        return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, cause=cause)
-    # Bybit: business answers come with HTTP 200 and retCode
-    code = str(data.get("retCode", "")) if data is not None else ""
-    message = str(data.get("retMsg", "")) if data is not None else text[:200]
-    if http_status == 200 and code == "0":
-        return Answer(Outcome.ACCEPTED, "0", message, 200)
-    if code in _RATE_CODES["bybit"] or http_status in (403, 429):
-        banned = http_status == 403
+    if http_status == 200 and data is None:
+        return Answer(Outcome.UNKNOWN, "bad-body", f"HTTP 200 with an unreadable body: {text[:200]}", 200)
+    code = str(data.get(rules.code_field, "")) if data is not None else ""
+    message = str(data.get(rules.message_field, "")) if data is not None else text[:200]
+    if http_status == 200 and code == rules.ok_code:
+        return Answer(Outcome.ACCEPTED, code, message if code else "", 200)
+    if http_status in (429, rules.ban_status) or code in rules.rate_codes:
+        banned = http_status == rules.ban_status
+        until = rules.ban_until.search(message) if banned and rules.ban_until is not None else None
+        if until is not None and retry is None and now_ms is not None:
+            retry = max(0.0, (int(until.group(1)) - now_ms) / 1000)
         return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, banned, True)
-    if code in _UNKNOWN_CODES["bybit"] or http_status >= 500 or (http_status == 200 and data is None):
+    if code in rules.unknown_codes or http_status >= 500:
         return Answer(Outcome.UNKNOWN, code or f"http-{http_status}", message, http_status, retry)
-    cause = _cause("bybit", code, http_status)
+    cause = _cause(rules, code, http_status)
     return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, cause=cause)
 
 
-def _cause(venue: str, code: str, http_status: int) -> str:
+def _rules_of(venue: str) -> AnswerRules:
+    """The answer rules of venue ``venue`` (its adapter's, either market's: they are the venue's)."""
+    return private_venue(venue, "spot").answers
+
+
+def _cause(rules: AnswerRules, code: str, http_status: int) -> str:
     # What a refusal is about, for the person who reads it (401: the venue's "invalid request: use the
     # correct key" status, with or without a code)
-    if code in _CREDENTIAL_CODES[venue] or http_status == 401:
+    if code in rules.credential_codes or http_status == 401:
         return CAUSE_CREDENTIALS
-    if code in _CLOCK_CODES[venue]:
+    if code in rules.clock_codes:
         return CAUSE_CLOCK
     return ""

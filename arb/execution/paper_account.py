@@ -27,16 +27,10 @@ nothing is migrated. ``--fresh`` moves the account (journal, exports, or the old
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import json
 import logging
-import math
-import os
-import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -45,10 +39,31 @@ from typing import IO, TYPE_CHECKING, Any, Final, Self
 from arb.errors import ArbError
 from arb.events import ASSET_NAMES
 from arb.execution.failpoints import failpoint
-from arb.execution.risk import RISK_MEMORY_KEY, clear_day
+from arb.execution.paper_files import (
+    DB_NAME,
+    FILLS_CSV,
+    FILLS_HEADER,
+    FUNDING_CSV,
+    FUNDING_HEADER,
+    KIND_NAMES,
+    LEGACY_ACCOUNT,
+    VENUE_NUMBERS,
+    fill_line,
+    funding_line,
+    lock_folder,
+    open_journal,
+    set_aside,
+    sync_export,
+)
+from arb.execution.paper_files import KEY_ACCOUNT as _ACCOUNT
+from arb.execution.paper_files import KEY_COUNTERS as _COUNTERS
+from arb.execution.paper_files import KEY_DAYS as _DAYS
+from arb.execution.paper_files import KEY_HALT as _HALT
+from arb.execution.paper_files import KEY_RISK as _RISK
+from arb.execution.paper_files import KEY_SESSIONS as _SESSIONS
+from arb.execution.risk import clear_day
 from arb.journal.journal import JournalError
 from arb.journal.paper import PaperJournal, PaperRecords, read_paper_journal
-from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
@@ -70,32 +85,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DB_NAME: Final = "paper.sqlite"
-"""The journal's file name in the account's folder."""
-LOCK_NAME: Final = "paper.lock"
-FILLS_CSV: Final = "fills.csv"
-FUNDING_CSV: Final = "funding.csv"
-LEGACY_ACCOUNT: Final = "account.json"
-"""The state file of accounts written by earlier versions (migrated at open)."""
-FILLS_HEADER: Final = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id,symbol\n"
-_OLD_FILLS_HEADER: Final = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id\n"  # before several symbols
-FUNDING_HEADER: Final = "local_ts,funding_ts,venue,symbol,rate,mark,position,payment\n"
-KIND_NAMES: Final = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind"}
-"""An intent kind's name in ``fills.csv`` (a fill of no known kind is written ``?``)."""
-_KINDS: Final = {name: kind for kind, name in KIND_NAMES.items()}
-_VENUES: Final = {name: v for v, name in enumerate(ASSET_NAMES)}
-_SIDES: Final = {"buy": BUY, "sell": SELL}
-
-# the journal's state keys (JSON values)
-_ACCOUNT: Final = "account"  # symbols, inception base per symbol, inception quote per venue
-_COUNTERS: Final = "counters"  # next order and pair ids, each symbol's last pair
-_SESSIONS: Final = "sessions"
-_DAYS: Final = "replayed_days"
-_HALT: Final = "halt"
-_RISK: Final = RISK_MEMORY_KEY
-_MIGRATED: Final = "migrated_from"  # the older account.json this journal was made from (its sha256)
 _SOURCE: Final = "dry-run"
-_MIGRATED_SOURCE: Final = "migrated"
 
 
 @dataclass(slots=True)
@@ -171,11 +161,11 @@ class PaperAccount:
         whose counters are behind its own fills is damaged: :class:`~arb.journal.JournalError`.
         """
         state_dir.mkdir(parents=True, exist_ok=True)
-        lock = _lock(state_dir)
+        lock = lock_folder(state_dir)
         journal: PaperJournal | None = None
         try:
-            set_aside = _set_aside(state_dir) if fresh else None
-            journal, notes = _open_journal(state_dir, config.strategy.symbol)
+            moved = set_aside(state_dir) if fresh else None
+            journal, notes = open_journal(state_dir, config.strategy.symbol)
             records = journal.records()
             if _ACCOUNT in records.state:
                 account = cls._resume(state_dir / DB_NAME, records, config)
@@ -187,14 +177,14 @@ class PaperAccount:
                     (venues[0].account.quote, venues[1].account.quote),
                     list(config.symbol_names),
                 )
-            account.set_aside, account.notes = set_aside, notes
+            account.set_aside, account.notes = moved, notes
             account.journal, account._lock = journal, lock
             account._written = dict(records.state)
             for path, header, lines in (
-                (account.fills_path, FILLS_HEADER, map(_fill_line, records.fills)),
-                (account.funding_path, FUNDING_HEADER, map(_funding_line, records.funding)),
+                (account.fills_path, FILLS_HEADER, map(fill_line, records.fills)),
+                (account.funding_path, FUNDING_HEADER, map(funding_line, records.funding)),
             ):
-                kept = _sync_export(path, header, lines)
+                kept = sync_export(path, header, lines)
                 if kept is not None:
                     account.notes.append(f"{path} held lines its journal does not (kept in {kept}); rewritten")
         except BaseException:
@@ -263,7 +253,7 @@ class PaperAccount:
         )
         for _, is_fill, row in rows:
             try:
-                s, v = numbers[row["symbol"]], _VENUES[row["venue"]]
+                s, v = numbers[row["symbol"]], VENUE_NUMBERS[row["venue"]]
             except KeyError:
                 raise JournalError(
                     f"paper journal {self.path}: booking {row['seq']} names {row['symbol']} on {row['venue']}, "
@@ -342,7 +332,7 @@ class PaperAccount:
         self._seq += 1
         self._apply_fill(s, v, side, qty, price, fee)
         failpoint("paper_fill_committed")
-        self._export(FILLS_CSV, FILLS_HEADER, _fill_line(row))
+        self._export(FILLS_CSV, FILLS_HEADER, fill_line(row))
         failpoint("paper_fill_exported")
 
     def record_funding(self, row: Any) -> None:
@@ -364,7 +354,7 @@ class PaperAccount:
         self._book(funding=[booked])
         self._seq += 1
         self._apply_funding(s, v, payment)
-        self._export(FUNDING_CSV, FUNDING_HEADER, _funding_line(booked))
+        self._export(FUNDING_CSV, FUNDING_HEADER, funding_line(booked))
 
     def save(self) -> None:
         """Commit the account state that changed since the last commit (counters, sessions, replayed
@@ -567,9 +557,9 @@ def update_paper_halt(
         return db, str(records.value(_HALT, "")), dict(records.value(_RISK, {}))
     if not (db.is_file() or (state_dir / LEGACY_ACCOUNT).is_file()):
         return None
-    lock = _lock(state_dir)
+    lock = lock_folder(state_dir)
     try:
-        journal, _ = _open_journal(state_dir, default_symbol)
+        journal, _ = open_journal(state_dir, default_symbol)
         try:
             records = journal.records()
             if _ACCOUNT not in records.state:
@@ -590,73 +580,6 @@ def update_paper_halt(
         lock.close()
 
 
-# -- the folder -------------------------------------------------------------------------------------
-
-
-def _lock(state_dir: Path) -> IO[str]:
-    # The account's writer lock (a POSIX record lock on paper.lock: the process's, released when it ends).
-    path = state_dir / LOCK_NAME
-    handle = path.open("a")
-    try:
-        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise JournalError(
-            f"paper account {state_dir} is being written by another process (lock {path}); one arb dry-run "
-            "(or arb halt) per paper account at a time"
-        ) from None
-    return handle
-
-
-def _open_journal(state_dir: Path, default_symbol: str) -> tuple[PaperJournal, list[str]]:
-    # The folder's journal (created if needed), with an older account.json migrated into it; the notes
-    # say what was done. A migration refused leaves the folder as it was. The caller holds the lock.
-    db, legacy = state_dir / DB_NAME, state_dir / LEGACY_ACCOUNT
-    plan = _plan_migration(state_dir, default_symbol) if legacy.is_file() and not db.is_file() else None
-    journal = PaperJournal.open(db, synchronous="full")
-    try:
-        if not legacy.is_file():
-            return journal, []
-        records = journal.records()
-        if _ACCOUNT not in records.state:  # a journal made, and nothing committed, before a crash
-            return journal, _migrate(journal, state_dir, plan or _plan_migration(state_dir, default_symbol))
-        marker = records.value(_MIGRATED)
-        if marker is not None and marker.get("sha256") == _sha256(legacy):  # migrated; stopped before the move
-            folder = _move_legacy(state_dir, str(marker["folder"]))
-            return journal, [f"paper account: the files it was migrated from are kept in {folder}"]
-        raise JournalError(
-            f"{state_dir}: holds both a paper journal ({DB_NAME}) and an {LEGACY_ACCOUNT} it was not migrated "
-            f"from (written by an older arb?); move one of them out of the folder"
-        )
-    except BaseException:
-        journal.close()
-        raise
-
-
-def _set_aside(state_dir: Path) -> Path | None:
-    # Move the account (journal, exports, an older account's files) into a new previous-<UTC time>/
-    # folder; None when there is none. The caller holds the lock.
-    names = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", FILLS_CSV, FUNDING_CSV, LEGACY_ACCOUNT)
-    files = [state_dir / name for name in names if (state_dir / name).exists()]
-    if not files:
-        return None
-    folder = state_dir / _folder_name(state_dir, "previous")
-    folder.mkdir()
-    for file in files:
-        file.rename(folder / file.name)
-    return folder
-
-
-def _folder_name(state_dir: Path, prefix: str) -> str:
-    # <prefix>-<UTC time>, with -2, -3... when taken
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    name, n = f"{prefix}-{stamp}", 1
-    while (state_dir / name).exists():
-        n += 1
-        name = f"{prefix}-{stamp}-{n}"
-    return name
-
-
 def _day_span(days: list[str]) -> str:
     # "2024-08-08", "2024-08-08 and 2024-08-09", "2024-08-08 to 2024-08-10 (3 days)"
     if len(days) == 1:
@@ -664,305 +587,3 @@ def _day_span(days: list[str]) -> str:
     if len(days) == 2:
         return f"{days[0]} and {days[1]}"
     return f"{days[0]} to {days[-1]} ({len(days)} days)"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _sync_export(path: Path, header: str, lines: Iterable[str]) -> Path | None:
-    # Make an export equal to the journal. A crash may have left it behind by a line or part of one; a
-    # file that says something else (left by an account whose journal is gone) is moved into
-    # replaced-<UTC time>/ first, and that folder returned.
-    body = "".join(lines)
-    text = header + body if body or path.exists() else ""
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
-    if current == text:
-        return None
-    kept = None
-    if not text.startswith(current):
-        kept = path.parent / _folder_name(path.parent, "replaced")
-        kept.mkdir()
-        path.rename(kept / path.name)
-    _write_atomic(path, text)
-    return kept
-
-
-def _fill_line(row: dict[str, Any]) -> str:
-    side = "buy" if int(row["side"]) == BUY else "sell"
-    kind = KIND_NAMES.get(int(row["kind"]), "?")
-    return (
-        f"{int(row['local_ts_ns'])},{row['venue']},{side},{float(row['price'])!r},{float(row['qty'])!r},"
-        f"{float(row['fee'])!r},{int(row['pair_id'])},{kind},{int(row['order_id'])},{row['symbol']}\n"
-    )
-
-
-def _funding_line(row: dict[str, Any]) -> str:
-    return (
-        f"{int(row['local_ts_ns'])},{int(row['funding_ts_ns'])},{row['venue']},{row['symbol']},"
-        f"{float(row['rate'])!r},{float(row['mark'])!r},{float(row['position'])!r},{float(row['payment'])!r}\n"
-    )
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-# -- migrating an account of an earlier arb -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Migration:
-    # What an older account becomes in the journal (rows in booking order, state values), and what to say.
-    fills: list[dict[str, Any]]
-    funding: list[dict[str, Any]]
-    state: dict[str, str]
-    folder: str
-    notes: list[str]
-
-
-def _migrate(journal: PaperJournal, state_dir: Path, plan: _Migration) -> list[str]:
-    # The migration in one transaction; then the older files move into migrated-<UTC time>/.
-    journal.book(fills=plan.fills, funding=plan.funding, state=plan.state)
-    folder = _move_legacy(state_dir, plan.folder)
-    notes = [
-        f"paper account migrated into {state_dir / DB_NAME} ({len(plan.fills)} fills, {len(plan.funding)} "
-        f"funding payments); the files it was kept in are in {folder}",
-        *plan.notes,
-    ]
-    for note in notes:
-        log.info("%s", note)
-    return notes
-
-
-def _plan_migration(state_dir: Path, default_symbol: str) -> _Migration:
-    # account.json + fills.csv + funding.csv, read and checked against each other (JournalError when they
-    # disagree otherwise than by the crash an earlier arb could leave); nothing is written here.
-    legacy = state_dir / LEGACY_ACCOUNT
-    try:
-        data = json.loads(legacy.read_text(encoding="utf-8"))
-        held = [str(x) for x in data.get("symbols", [default_symbol])]  # one unnamed symbol: the configured one
-        n = len(held)
-        grids = {
-            name: _grid(data.get(name) or [[0.0, 0.0]] * n, n, name)
-            for name in ("inception_base", "position", "cash", "fees", "funding")
-        }
-        quote = [float(x) for x in data["inception_quote"]]
-        counted = int(data["fills"])
-        counters = {name: int(data[name]) for name in ("next_order_id", "next_pair_id", "sessions")}
-        lasts = {
-            name: [int(x) for x in (data[name] if isinstance(data[name], list) else [data[name]])]
-            for name in ("last_buy_venue", "last_sell_venue", "last_pair_id")
-        }
-    except (ValueError, KeyError, TypeError, IndexError) as error:
-        raise JournalError(
-            f"{legacy}: not a paper account this arb can migrate ({error!r}); nothing was changed"
-        ) from None
-    fills = _legacy_fills(state_dir / FILLS_CSV, held)
-    funding = _legacy_funding(state_dir / FUNDING_CSV, held)
-    bookings = sorted(
-        [(int(r["local_ts_ns"]), 0, i, r) for i, r in enumerate(fills)]
-        + [(int(r["local_ts_ns"]), 1, i, r) for i, r in enumerate(funding)],
-        key=lambda x: x[:3],
-    )
-    for seq, (*_, row) in enumerate(bookings, start=1):
-        row["seq"] = seq
-    notes = []
-    if counted > len(fills):
-        raise JournalError(
-            f"{legacy} counts {counted} fills, {FILLS_CSV} holds {len(fills)}: the paper account's files "
-            "disagree and arb cannot tell which is right; nothing was changed (--fresh starts a new account "
-            "and keeps these files)"
-        )
-    paid = None
-    for m in range(len(funding), -1, -1):  # how many payments account.json had taken in
-        figures = _derive([b for b in bookings if (b[1] == 0 and b[2] < counted) or (b[1] == 1 and b[2] < m)], held)
-        if _disagreement(figures, grids, held) is None:
-            paid = m
-            break
-    if paid is None:
-        figures = _derive([b for b in bookings if b[1] == 1 or b[2] < counted], held)
-        raise JournalError(
-            f"{legacy} and {FILLS_CSV}/{FUNDING_CSV} disagree: {_disagreement(figures, grids, held)}; arb cannot "
-            "tell which is right and changed nothing (--fresh starts a new account and keeps these files)"
-        )
-    if counted < len(fills) or paid < len(funding):
-        missed = [f"{len(fills) - counted} fill(s) of {FILLS_CSV}"] if counted < len(fills) else []
-        missed += [f"{len(funding) - paid} payment(s) of {FUNDING_CSV}"] if paid < len(funding) else []
-        notes.append(
-            f"{legacy} had missed the last {' and '.join(missed)} (an earlier arb stopped between writing the "
-            "two files): the account is rebuilt from them"
-        )
-    order_ids = [int(r["order_id"]) for r in fills]
-    pair_ids = [int(r["pair_id"]) for r in fills]
-    days = data.get("replayed_days", [])
-    folder = _folder_name(state_dir, "migrated")
-    state = {
-        _ACCOUNT: json.dumps(
-            {
-                "symbols": held,
-                "inception_base": dict(zip(held, grids["inception_base"], strict=True)),
-                "inception_quote": quote,
-            }
-        ),
-        _COUNTERS: json.dumps(
-            {
-                "next_order_id": max([counters["next_order_id"], *(i + 1 for i in order_ids)]),
-                "next_pair_id": max([counters["next_pair_id"], *(i + 1 for i in pair_ids)]),
-                "symbols": {
-                    name: {key: values[k] if k < len(values) else -1 for key, values in lasts.items()}
-                    for k, name in enumerate(held)
-                },
-            }
-        ),
-        _SESSIONS: str(counters["sessions"]),
-        _DAYS: json.dumps(None if days is None else [str(d) for d in days]),
-        _HALT: json.dumps(str(data.get("halt", ""))),
-        _RISK: json.dumps(dict(data.get(RISK_MEMORY_KEY, {}))),
-        _MIGRATED: json.dumps({"sha256": _sha256(legacy), "folder": folder, "fills": len(fills)}),
-    }
-    return _Migration(fills, funding, state, folder, notes)
-
-
-def _move_legacy(state_dir: Path, folder_name: str) -> Path:
-    # The migrated files into their folder: the CSVs first, account.json last (while it is here, the next
-    # open knows the move is unfinished).
-    folder = state_dir / folder_name
-    folder.mkdir(exist_ok=True)
-    for name in (FILLS_CSV, FUNDING_CSV, LEGACY_ACCOUNT):
-        if (state_dir / name).exists():
-            (state_dir / name).rename(folder / name)
-    return folder
-
-
-def _grid(rows: Any, n_symbols: int, what: str) -> list[list[float]]:
-    # A per-(symbol, venue) figure of account.json; a flat pair is one symbol's (written before arb
-    # traded several).
-    if rows and not isinstance(rows[0], list):
-        rows = [rows]
-    out = [[float(x) for x in row] for row in rows]
-    if len(out) != n_symbols or any(len(row) != 2 for row in out):
-        raise ValueError(f"expected {what} for {n_symbols} symbol(s) on 2 venues, got {rows}")
-    return out
-
-
-def _csv_rows(path: Path, headers: Sequence[str]) -> Iterator[tuple[int, str, list[str]]]:
-    # (line number, header, fields) of each complete line; a last line without its newline was being
-    # written when an earlier arb stopped: not logged, left out.
-    if not path.is_file():
-        return
-    text = path.read_text(encoding="utf-8")
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-    lines = text.splitlines(keepends=True)
-    if not lines:
-        return
-    if lines[0] not in headers:
-        raise JournalError(
-            f"{path}: expected the header {headers[0].strip()}, got {lines[0].strip()!r}; nothing was changed"
-        )
-    for number, line in enumerate(lines[1:], start=2):
-        if line.strip():
-            yield number, lines[0], line.rstrip("\n").split(",")
-
-
-def _legacy_fills(path: Path, held: list[str]) -> list[dict[str, Any]]:
-    out = []
-    for number, header, fields in _csv_rows(path, (FILLS_HEADER, _OLD_FILLS_HEADER)):
-        try:
-            if len(fields) != header.count(",") + 1:
-                raise ValueError(fields)
-            symbol = fields[9] if header == FILLS_HEADER else held[0]
-            if symbol not in held:
-                raise ValueError(symbol)
-            out.append(
-                {
-                    "seq": 0,
-                    "local_ts_ns": int(fields[0]),
-                    "exch_ts_ns": 0,
-                    "venue": ASSET_NAMES[_VENUES[fields[1]]],
-                    "symbol": symbol,
-                    "side": _SIDES[fields[2]],
-                    "price": float(fields[3]),
-                    "qty": float(fields[4]),
-                    "fee": float(fields[5]),
-                    "pair_id": int(fields[6]),
-                    "kind": _KINDS.get(fields[7], 0),
-                    "order_id": int(fields[8]),
-                    "source": _MIGRATED_SOURCE,
-                }
-            )
-        except (ValueError, KeyError):
-            raise JournalError(
-                f"{path}: line {number}: expected a fill, got {','.join(fields)!r}; nothing was changed"
-            ) from None
-    return out
-
-
-def _legacy_funding(path: Path, held: list[str]) -> list[dict[str, Any]]:
-    out = []
-    for number, _, fields in _csv_rows(path, (FUNDING_HEADER,)):
-        try:
-            if len(fields) != 8 or fields[3] not in held:
-                raise ValueError(fields)
-            out.append(
-                {
-                    "seq": 0,
-                    "local_ts_ns": int(fields[0]),
-                    "funding_ts_ns": int(fields[1]),
-                    "venue": ASSET_NAMES[_VENUES[fields[2]]],
-                    "symbol": fields[3],
-                    "rate": float(fields[4]),
-                    "mark": float(fields[5]),
-                    "position": float(fields[6]),
-                    "payment": float(fields[7]),
-                    "source": _MIGRATED_SOURCE,
-                }
-            )
-        except (ValueError, KeyError):
-            raise JournalError(
-                f"{path}: line {number}: expected a funding payment, got {','.join(fields)!r}; nothing was changed"
-            ) from None
-    return out
-
-
-def _derive(bookings: Sequence[tuple[int, int, int, dict[str, Any]]], held: list[str]) -> dict[str, list[list[float]]]:
-    # position, cash, fees, funding per (symbol, venue) and the fill count, from (ts, is funding, index,
-    # row) in booking order
-    numbers = {name: s for s, name in enumerate(held)}
-    figures = {name: [[0.0, 0.0] for _ in held] for name in ("position", "cash", "fees", "funding")}
-    for _, is_funding, _, row in bookings:
-        s, v = numbers[row["symbol"]], _VENUES[row["venue"]]
-        if is_funding:
-            figures["cash"][s][v] += row["payment"]
-            figures["funding"][s][v] += row["payment"]
-        else:
-            side, qty, price, fee = row["side"], row["qty"], row["price"], row["fee"]
-            figures["position"][s][v] += side * qty
-            figures["cash"][s][v] -= side * qty * price + fee
-            figures["fees"][s][v] += fee
-    return figures
-
-
-def _disagreement(
-    figures: dict[str, list[list[float]]], grids: dict[str, list[list[float]]], held: list[str]
-) -> str | None:
-    # The first figure account.json has otherwise than the rows, in words; None when they agree
-    # (up to the rounding of a different summation order).
-    for name in ("position", "cash", "fees", "funding"):
-        for s, symbol in enumerate(held):
-            for v, venue in enumerate(ASSET_NAMES):
-                saved, derived = grids[name][s][v], figures[name][s][v]
-                if not math.isclose(saved, derived, rel_tol=1e-9, abs_tol=1e-9):
-                    return f"{name} of {symbol} on {venue} is {saved!r} in {LEGACY_ACCOUNT}, {derived!r} from the rows"
-    return None

@@ -34,7 +34,8 @@ from typing import Any, Protocol
 
 from arb.execution.grid import wire
 from arb.execution.live import VenueExecutor
-from arb.execution.orders import LiveOrder, OrderState, VenueFill, VenueOrderUpdate
+from arb.execution.orders import LiveOrder
+from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
 __all__ = [
     "ReconcileJournal",

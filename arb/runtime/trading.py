@@ -209,7 +209,7 @@ async def trading_session(
             venue = config.venues[v]
             key, secret = _check_tradeable(venue)
             exchange = make_exchange(
-                venue.name,  # type: ignore[arg-type]
+                venue.name,
                 venue.market,
                 rest=venue.endpoints.rest,
                 ws_private=venue.endpoints.ws_private,

@@ -44,7 +44,7 @@ from connectors.binance.normalize import BinanceNormalizer
 from connectors.binance.urls import DEPTH_SNAPSHOT_PATH, depth_snapshot_weight, stream_names
 from connectors.common.feed import FeedNormalizer, FeedOptions, MarketDataFeed, SymbolState
 
-__all__ = ["DEFAULT_WEIGHT_LIMIT", "BinanceFeed"]
+__all__ = ["DEFAULT_WEIGHT_LIMIT", "FEED", "BinanceFeed"]
 
 log = logging.getLogger(__name__)
 
@@ -320,3 +320,7 @@ def _seconds(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+FEED = BinanceFeed
+"""The venue's market-data feed (what :mod:`connectors.registry` finds)."""

@@ -25,7 +25,14 @@ from connectors.binance.messages import BinanceError, BinanceExchangeInfo, Binan
 from connectors.binance.urls import EXCHANGE_INFO_PATH, FUNDING_RATE_PATH
 from connectors.common.history import Answer, FundingRecord, HistoryGetter, Verdict, decodable
 
-__all__ = ["BINANCE_FUNDING_MIN_INTERVAL_NS", "BINANCE_FUNDING_PAGE", "BinanceFundingHistoryClient", "classify"]
+__all__ = [
+    "BINANCE_FUNDING_MIN_INTERVAL_NS",
+    "BINANCE_FUNDING_PAGE",
+    "FUNDING_MIN_INTERVAL_NS",
+    "HISTORY",
+    "BinanceFundingHistoryClient",
+    "classify",
+]
 
 log = logging.getLogger(__name__)
 
@@ -135,3 +142,8 @@ def _seconds(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+HISTORY = BinanceFundingHistoryClient
+"""The venue's funding-history client (what :mod:`connectors.registry` finds)."""
+FUNDING_MIN_INTERVAL_NS: Final = BINANCE_FUNDING_MIN_INTERVAL_NS

@@ -87,7 +87,7 @@ from connectors.common.normalizer import (
 from connectors.common.rows import LevelArray, RowSink
 from connectors.common.scan import POW10, TS_LIMIT, symbol_bytes
 
-__all__ = ["BinanceNormalizer", "ParsedDiff"]
+__all__ = ["NORMALIZER", "BinanceNormalizer", "ParsedDiff"]
 
 log = logging.getLogger(__name__)
 
@@ -698,3 +698,7 @@ class BinanceNormalizer:
             settle_estimate=settle_estimate, funding_rate=funding_rate, next_funding_ns=next_funding_ns,
         )  # fmt: skip
         self.stats.funding_rollovers += perp.rollovers - before
+
+
+NORMALIZER = BinanceNormalizer
+"""The venue's normalizer (what :mod:`connectors.registry` finds)."""

@@ -2,28 +2,34 @@
 
 The live executor hands the venue's raw JSON (ccxt keeps it as ``info``) to :func:`order_update`
 and :func:`fills`, which decode it into the structs below and return arb's normalized
-:class:`~arb.execution.orders.VenueOrderUpdate` / :class:`~arb.execution.orders.VenueFill`, with the
-venue's decimal strings kept exact. One function per message shape; the shape is told by its keys
+:class:`~connectors.common.orders.VenueOrderUpdate` / :class:`~connectors.common.orders.VenueFill`,
+with the venue's decimal strings kept exact. One function per message shape; the shape is told by its keys
 (``"e"`` for stream events, ``"fills"``/``"transactTime"`` for order replies, ``"commission"`` for
 trade history).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from arb.execution.orders import OrderState, VenueFill, VenueOrderUpdate
+from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
+from connectors.common.private import FundingPayment
 
 __all__ = [
     "BinanceExecutionReport",
     "BinanceFuturesOrderEvent",
+    "BinanceIncome",
     "BinanceOrderReply",
     "BinanceTradeRecord",
+    "balances",
     "fills",
+    "funding_payments",
     "order_update",
+    "position_and_entry",
     "state_of",
 ]
 
@@ -162,7 +168,7 @@ def _side(text: str) -> int:
     return 1 if text.upper() == "BUY" else -1
 
 
-def _event(raw: dict[str, Any]) -> BinanceExecutionReport | BinanceFuturesOrderEvent | None:
+def _event(raw: Mapping[str, Any]) -> BinanceExecutionReport | BinanceFuturesOrderEvent | None:
     if raw.get("e") == "executionReport":
         return msgspec.convert(raw, BinanceExecutionReport, strict=False)
     if raw.get("e") == "ORDER_TRADE_UPDATE":
@@ -172,7 +178,7 @@ def _event(raw: dict[str, Any]) -> BinanceExecutionReport | BinanceFuturesOrderE
     return None
 
 
-def order_update(raw: dict[str, Any]) -> VenueOrderUpdate | None:
+def order_update(raw: Mapping[str, Any]) -> VenueOrderUpdate | None:
     """The order state in a stream event or REST order body; None for anything else."""
     event = _event(raw)
     if event is not None:
@@ -206,7 +212,7 @@ def order_update(raw: dict[str, Any]) -> VenueOrderUpdate | None:
     return None
 
 
-def fills(raw: dict[str, Any]) -> list[VenueFill]:
+def fills(raw: Mapping[str, Any]) -> list[VenueFill]:
     """The fills in a stream event (``x == "TRADE"``), a FULL order reply, or one trade-history row."""
     event = _event(raw)
     if event is not None:
@@ -268,11 +274,11 @@ def fills(raw: dict[str, Any]) -> list[VenueFill]:
     return []
 
 
-def balances(raw: dict[str, Any] | list[Any]) -> dict[str, Decimal]:
+def balances(raw: Mapping[str, Any] | Sequence[Any]) -> dict[str, Decimal]:
     """Total (free + locked) per asset from spot ``GET /api/v3/account`` (``balances``) or the wallet
     balance per asset from USD-M ``GET /fapi/v2|v3/balance`` (a list with ``balance``)."""
     out: dict[str, Decimal] = {}
-    if isinstance(raw, dict):
+    if isinstance(raw, Mapping):
         for row in raw.get("balances", []):
             out[str(row["asset"])] = Decimal(str(row["free"])) + Decimal(str(row["locked"]))
     else:
@@ -281,12 +287,7 @@ def balances(raw: dict[str, Any] | list[Any]) -> dict[str, Decimal]:
     return out
 
 
-def position(rows: list[Any], symbol: str) -> Decimal:
-    """The signed one-way position of ``symbol`` from USD-M ``GET /fapi/v2|v3/positionRisk``."""
-    return position_and_entry(rows, symbol)[0]
-
-
-def position_and_entry(rows: list[Any], symbol: str) -> tuple[Decimal, Decimal]:
+def position_and_entry(rows: Sequence[Any], symbol: str) -> tuple[Decimal, Decimal]:
     """The signed one-way position of ``symbol`` and its average entry price (0 when flat) from USD-M
     ``GET /fapi/v2|v3/positionRisk``, e.g. ``[{"symbol":"BTCUSDT","positionAmt":"0.030",
     "entryPrice":"60000.0","markPrice":"59995.00000000",...}]``."""
@@ -297,3 +298,28 @@ def position_and_entry(rows: list[Any], symbol: str) -> tuple[Decimal, Decimal]:
             total += amount
             cost += amount * Decimal(str(row.get("entryPrice") or "0"))
     return total, (cost / total if total else Decimal(0))
+
+
+class BinanceIncome(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of USD-M ``GET /fapi/v1/income``.
+
+    Sample: ``{"symbol":"BTCUSDT","incomeType":"FUNDING_FEE","income":"-0.37500000","asset":"USDT",
+    "info":"FUNDING_FEE","time":1570636800000,"tranId":9689322392,"tradeId":""}`` (``income`` > 0 flows in).
+    """
+
+    symbol: str
+    income_type: str = _F(name="incomeType")
+    income: Decimal
+    asset: str
+    time_ms: int = _F(name="time")
+    tran_id: int = _F(name="tranId", default=0)
+
+
+def funding_payments(rows: Sequence[Any]) -> list[FundingPayment]:
+    """The ``FUNDING_FEE`` rows of USD-M ``GET /fapi/v1/income`` as payments (> 0 received)."""
+    out = []
+    for row in rows:
+        income = msgspec.convert(row, BinanceIncome, strict=False)
+        if income.income_type == "FUNDING_FEE":
+            out.append(FundingPayment(income.symbol, income.income, income.asset, income.time_ms, str(income.tran_id)))
+    return out

@@ -43,7 +43,7 @@ from connectors.bybit.urls import topics
 from connectors.common.feed import FeedNormalizer, FeedOptions, MarketDataFeed, SymbolState
 from connectors.common.normalizer import SyncState
 
-__all__ = ["BybitFeed"]
+__all__ = ["FEED", "BybitFeed"]
 
 log = logging.getLogger(__name__)
 
@@ -199,3 +199,7 @@ class BybitFeed(MarketDataFeed):
         """Send ``{"op":"subscribe","args":["orderbook.50.BTCUSDT"],"req_id":"sub-1"}`` (or unsubscribe)."""
         request = {"op": op, "args": args, "req_id": f"{op[:5]}-{next(self._request_ids)}"}
         await ws.send(msgspec.json.encode(request).decode())
+
+
+FEED = BybitFeed
+"""The venue's market-data feed (what :mod:`connectors.registry` finds)."""

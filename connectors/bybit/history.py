@@ -25,7 +25,14 @@ from connectors.bybit.messages import BybitFundingHistory, BybitInstruments, Byb
 from connectors.bybit.urls import FUNDING_HISTORY_PATH, INSTRUMENTS_PATH
 from connectors.common.history import Answer, FundingRecord, HistoryGetter, Verdict, decodable
 
-__all__ = ["BYBIT_FUNDING_MIN_INTERVAL_NS", "BYBIT_FUNDING_PAGE", "BybitFundingHistoryClient", "classify"]
+__all__ = [
+    "BYBIT_FUNDING_MIN_INTERVAL_NS",
+    "BYBIT_FUNDING_PAGE",
+    "FUNDING_MIN_INTERVAL_NS",
+    "HISTORY",
+    "BybitFundingHistoryClient",
+    "classify",
+]
 
 log = logging.getLogger(__name__)
 
@@ -143,3 +150,8 @@ def _integer(value: str | None) -> int | None:
     if value is None or not value.isdigit():
         return None
     return int(value)
+
+
+HISTORY = BybitFundingHistoryClient
+"""The venue's funding-history client (what :mod:`connectors.registry` finds)."""
+FUNDING_MIN_INTERVAL_NS: Final = BYBIT_FUNDING_MIN_INTERVAL_NS

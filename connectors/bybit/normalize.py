@@ -71,7 +71,7 @@ from connectors.common.normalizer import (
 from connectors.common.rows import RowSink
 from connectors.common.scan import POW10, TS_LIMIT, symbol_bytes
 
-__all__ = ["BybitNormalizer"]
+__all__ = ["NORMALIZER", "BybitNormalizer"]
 
 log = logging.getLogger(__name__)
 
@@ -476,3 +476,7 @@ class BybitNormalizer:
             self.sink.one(BBO_BID, exch_ts, local_ts, data.bid_price, data.bid_size)
         if data.ask_price is not None and data.ask_size is not None:
             self.sink.one(BBO_ASK, exch_ts, local_ts, data.ask_price, data.ask_size)
+
+
+NORMALIZER = BybitNormalizer
+"""The venue's normalizer (what :mod:`connectors.registry` finds)."""

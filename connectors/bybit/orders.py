@@ -8,14 +8,26 @@ order's state and fills always come from these messages.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from arb.execution.orders import OrderState, VenueFill, VenueOrderUpdate
+from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
+from connectors.common.private import FundingPayment
 
-__all__ = ["BybitExecution", "BybitOrder", "fills", "order_update", "state_of"]
+__all__ = [
+    "BybitExecution",
+    "BybitOrder",
+    "BybitTransaction",
+    "balances",
+    "fills",
+    "funding_payments",
+    "order_update",
+    "position_and_entry",
+    "state_of",
+]
 
 _F = msgspec.field
 ZERO = Decimal(0)
@@ -88,7 +100,7 @@ class BybitExecution(msgspec.Struct, frozen=True, kw_only=True):
     exec_type: str = _F(name="execType", default="Trade")
 
 
-def order_update(raw: dict[str, Any]) -> VenueOrderUpdate | None:
+def order_update(raw: Mapping[str, Any]) -> VenueOrderUpdate | None:
     """The order state in an ``order`` item or realtime/history row; None for anything else."""
     if "orderStatus" not in raw:
         return None
@@ -105,7 +117,7 @@ def order_update(raw: dict[str, Any]) -> VenueOrderUpdate | None:
     )
 
 
-def fills(raw: dict[str, Any], *, spot: bool, base_asset: str = "", quote_asset: str = "") -> list[VenueFill]:
+def fills(raw: Mapping[str, Any], *, spot: bool, base_asset: str = "", quote_asset: str = "") -> list[VenueFill]:
     """The fill in an ``execution`` item or ``/v5/execution/list`` row (trades only, not funding).
 
     Without ``feeCurrency``, the fee asset is the venue's rule for the market (``spot``: REST rows do
@@ -138,7 +150,7 @@ def fills(raw: dict[str, Any], *, spot: bool, base_asset: str = "", quote_asset:
     ]
 
 
-def balances(raw: dict[str, Any]) -> dict[str, Decimal]:
+def balances(raw: Mapping[str, Any]) -> dict[str, Decimal]:
     """Wallet balance per coin from ``GET /v5/account/wallet-balance?accountType=UNIFIED``."""
     out: dict[str, Decimal] = {}
     for account in ((raw or {}).get("result") or {}).get("list") or []:
@@ -147,12 +159,7 @@ def balances(raw: dict[str, Any]) -> dict[str, Decimal]:
     return out
 
 
-def position(raw: dict[str, Any], symbol: str) -> Decimal:
-    """The signed one-way position of ``symbol`` from ``GET /v5/position/list?category=linear``."""
-    return position_and_entry(raw, symbol)[0]
-
-
-def position_and_entry(raw: dict[str, Any], symbol: str) -> tuple[Decimal, Decimal]:
+def position_and_entry(raw: Mapping[str, Any], symbol: str) -> tuple[Decimal, Decimal]:
     """The signed one-way position of ``symbol`` and its average entry price (0 when flat) from
     ``GET /v5/position/list?category=linear``, e.g. ``{"result":{"list":[{"symbol":"BTCUSDT","side":"Sell",
     "size":"0.030","avgPrice":"60300",...}]}}``."""
@@ -164,3 +171,35 @@ def position_and_entry(raw: dict[str, Any], symbol: str) -> tuple[Decimal, Decim
             total += signed
             cost += signed * _decimal(row.get("avgPrice"))
     return total, (cost / total if total else ZERO)
+
+
+class BybitTransaction(msgspec.Struct, frozen=True, kw_only=True):
+    """One ``/v5/account/transaction-log`` entry.
+
+    Sample (a funding settlement): ``{"id":"592324_XRPUSDT_161440249321","symbol":"XRPUSDT","side":"Buy",
+    "funding":"-0.003676","orderLinkId":"","orderId":"1672128000-8-592324-1-2","fee":"0.00000000",
+    "change":"-0.003676","cashFlow":"0","transactionTime":"1672128000000","type":"SETTLEMENT",
+    "feeRate":"0.0001","size":"100","qty":"100","cashBalance":"5086.55825002","currency":"USDT",
+    "category":"linear","tradePrice":"0.3676","tradeId":"534c0003-..."}`` (``funding`` > 0 received).
+    """
+
+    entry_id: str = _F(name="id", default="")
+    symbol: str
+    kind: str = _F(name="type")
+    funding: str = ""
+    currency: str
+    transaction_time_ms: int = _F(name="transactionTime")
+
+
+def funding_payments(rows: Sequence[Any], symbol: str) -> list[FundingPayment]:
+    """The ``SETTLEMENT`` entries of ``symbol`` in ``/v5/account/transaction-log`` rows as payments."""
+    out = []
+    for row in rows:
+        entry = msgspec.convert(row, BybitTransaction, strict=False)
+        if entry.kind == "SETTLEMENT" and entry.symbol == symbol and entry.funding:
+            out.append(
+                FundingPayment(
+                    entry.symbol, Decimal(entry.funding), entry.currency, entry.transaction_time_ms, entry.entry_id
+                )
+            )
+    return out

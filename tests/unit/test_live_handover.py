@@ -25,3 +25,34 @@ def test_an_order_done_on_the_venue_counts_as_open_until_the_engine_is_handed_it
     venues[0].on_done(SimpleNamespace(venue=0, respond_ts=200, state=OrderState.REJECTED))
     assert executor.open_orders == [1, 0]
     assert executor.cancel_all(seen.append) == 0 and len(seen) == 2 and executor.rejections
+
+
+def test_the_counts_the_engine_reads_are_updated_in_place_when_an_order_or_a_block_changes() -> None:
+    # The engine hands these arrays to the compiled step as they are: they must be the same objects,
+    # kept current by the executor, never rebuilt.
+    guards = [SimpleNamespace(on_block=None), SimpleNamespace(on_block=None)]
+    venues: list[Any] = [
+        SimpleNamespace(index=v, in_flight=[], markets=(0, 1), guard=guards[v], blocked_until_ns=0) for v in (0, 1)
+    ]
+    executor = LiveExecutor(venues)
+    open_counts, unknown_counts, blocked = executor.open_counts, executor.unknown_counts, executor.blocked_until_ns
+    assert open_counts.shape == (2, 2) and unknown_counts.shape == (2,) and blocked.shape == (2,)
+    assert str(open_counts.dtype) == str(unknown_counts.dtype) == str(blocked.dtype) == "int64"
+    order = SimpleNamespace(venue=1, symbol_index=1, respond_ts=100, state=OrderState.SENT)
+    venues[1].in_flight.append(order)
+    venues[1].on_change()  # the venue executor sent it
+    assert open_counts.tolist() == [[0, 0], [0, 1]] and unknown_counts.tolist() == [0, 0]
+    assert executor.open_orders == [0, 0, 0, 1]
+    order.state = OrderState.UNKNOWN
+    venues[1].on_change()  # no answer in time
+    assert unknown_counts.tolist() == [0, 1] and executor.unknown_orders == [0, 1]
+    order.state = OrderState.FILLED
+    venues[1].in_flight.remove(order)
+    venues[1].on_done(order)  # found out by query: done, not yet handed over
+    assert open_counts.tolist() == [[0, 0], [0, 1]] and unknown_counts.tolist() == [0, 0]
+    executor.run_until(100, lambda answer: None)
+    assert open_counts.tolist() == [[0, 0], [0, 0]]
+    guards[0].on_block(5_000)  # the rate guard of venue 0 blocks it
+    assert blocked.tolist() == [5_000, 0]
+    assert executor.open_counts is open_counts and executor.unknown_counts is unknown_counts
+    assert executor.blocked_until_ns is blocked

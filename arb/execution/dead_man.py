@@ -1,0 +1,103 @@
+"""A venue's dead-man's switch, armed before anything is traded and kept armed while trading.
+
+What the switch is (a countdown per symbol renewed by a request, a window kept by the private
+connection, or none) is the venue adapter's (:attr:`~connectors.common.private.PrivateVenue.dead_man`,
+``arm_dead_man``, ``keep_dead_man``); how arb uses it is the same for every venue: one arming before the
+first order, tried again while the failure may change by itself, a refusal stopping the start; then a
+background task that keeps it armed until the executor stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from arb.errors import VenueError
+from connectors.common.private import DeadManScope
+
+if TYPE_CHECKING:
+    from arb.execution.venue_executor import VenueExecutor
+
+__all__ = ["DeadMan"]
+
+log = logging.getLogger(__name__)
+
+
+class DeadMan:
+    """The dead-man's switch of ``executor``'s venue-market, for every symbol it trades."""
+
+    def __init__(self, executor: VenueExecutor) -> None:
+        self.executor = executor
+
+    @property
+    def present(self) -> bool:
+        """Whether the venue-market has a switch (Binance spot has none)."""
+        return self.executor.adapter.dead_man is not DeadManScope.NONE
+
+    def text(self, window_s: int) -> str:
+        """What is armed, in a few words (``"armed, 30 s"``; with a switch per symbol and several symbols,
+        which)."""
+        executor = self.executor
+        scope = executor.adapter.dead_man
+        if scope is DeadManScope.NONE:
+            return f"none ({executor.venue.capitalize()} {executor.market} has no dead-man's switch)"
+        if scope is DeadManScope.SYMBOL and len(executor.markets) > 1:
+            return f"armed, {window_s} s, for {', '.join(executor.symbols)}"
+        return f"armed, {window_s} s"
+
+    async def arm(self, window_s: int, *, attempts: int = 3, backoff_s: float = 0.5) -> str:
+        """Arm the switch once, before anything is traded; says what was armed (see :meth:`run`, which
+        keeps it armed afterwards).
+
+        An answer that may change by itself (no answer, HTTP 5xx, a rate limit) is tried again, up to
+        ``attempts`` requests ``backoff_s`` apart (doubling), and the text says how many it took. A
+        refusal (Bybit turns disconnect-cancel on per account), or the same failure ``attempts`` times,
+        raises :class:`~arb.errors.VenueError`: arb does not trade without the switch it was asked for
+        (``[live] dead_man_window_s = 0`` asks for none).
+        """
+        executor = self.executor
+        if not self.present:
+            return self.text(window_s)
+        first: VenueError | None = None
+        delay = backoff_s
+        attempt = 0
+        for attempt in range(1, attempts + 1):
+            try:
+                await executor.adapter.arm_dead_man(executor, executor.markets, window_s)
+                break
+            except VenueError as error:
+                first = first or error
+                if not error.retryable or attempt == attempts:
+                    tries = f" ({attempt} attempts)" if attempt > 1 else ""
+                    raise VenueError(
+                        executor.name,
+                        f"the dead-man's switch could not be armed, nothing was traded: {error.answered}{tries}",
+                        f"{error.check}; or set [live] dead_man_window_s = 0 to trade without it",
+                        code=error.code,
+                        retryable=error.retryable,
+                    ) from error
+                log.warning("%s: arming the dead-man's switch failed (%s); trying again in %.1f s",
+                            executor.name, error.answered, delay)  # fmt: skip
+                await asyncio.sleep(delay)
+                delay *= 2
+        text = self.text(window_s)
+        if first is not None:
+            text += f" (at attempt {attempt}; the first: {first.answered})"
+        return text
+
+    def run(self, group: asyncio.TaskGroup, window_s: int, *, armed: bool = False) -> str:
+        """Keep the switch armed in ``group`` while trading; says what was armed.
+
+        Bybit: disconnect-cancel-all (DCP) with ``window_s``, and the ``dcp`` topic subscribed on every
+        private connection: if arb's private stream stays down longer than the window, Bybit cancels the
+        product's orders (every symbol's). Binance USD-M: ``countdownCancelAll`` renewed for every symbol
+        every quarter window: if arb stops renewing, Binance cancels the symbols' orders. Binance spot
+        has no such switch (immediate-or-cancel orders leave nothing open to cancel). ``armed``:
+        :meth:`arm` has armed it already (the first request is not sent again).
+        """
+        executor = self.executor
+        if self.present:
+            keeper = executor.adapter.keep_dead_man(executor, executor.markets, window_s, armed=armed)
+            executor.add_background(group.create_task(keeper, name=f"{executor.venue}-dead-man"))
+        return self.text(window_s)

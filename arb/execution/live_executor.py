@@ -1,0 +1,198 @@
+"""Both venues' executors behind the interface the engine drives the paper executor through.
+
+:class:`LiveExecutor` hands the engine every order done on a venue (``run_until``), once, in the order
+they were done, and keeps three arrays the engine reads at every decision, updated in place whenever
+they change (never rebuilt on the decision's path):
+
+- :attr:`LiveExecutor.open_counts` ``int64[n_symbols, n_venues]``: orders sent and not yet handed
+  over, per symbol and venue (an order done on the venue but not yet handed over still counts: the
+  engine may decide at a book update it received before the answer, and must not take a leg whose
+  fill it has not seen yet for a lone one);
+- :attr:`LiveExecutor.unknown_counts` ``int64[n_venues]``: orders whose outcome is unknown, per venue;
+- :attr:`LiveExecutor.blocked_until_ns` ``int64[n_venues]``: local time until which a venue refuses
+  orders itself (a rate limit, a used-up weight, a ban; 0 or a time past: it takes orders).
+
+The list forms :attr:`~LiveExecutor.open_orders` (index ``2 * symbol + venue``),
+:attr:`~LiveExecutor.unknown_orders` and :attr:`~LiveExecutor.blocked_until` read the same counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from arb.errors import VenueError
+from arb.events import ASSET_NAMES
+from arb.execution.orders import LiveOrder
+from connectors.common.orders import OrderState
+
+if TYPE_CHECKING:
+    from arb.execution.venue_executor import VenueExecutor
+
+__all__ = ["LiveExecutor"]
+
+log = logging.getLogger(__name__)
+
+Counts = npt.NDArray[np.int64]
+
+
+class LiveExecutor:
+    """Two venue executors behind the interface the engine drives the paper executor through.
+
+    ``symbols``: how many symbols are traded (the venue executors' markets by default). Counts per
+    (symbol, venue) are indexed by the venue executors' ``index`` (the engine's asset number).
+    ``on_ready()`` is called whenever an order is done, so the driver can wake the engine, which then
+    collects it with :meth:`run_until`.
+    """
+
+    def __init__(
+        self,
+        venues: Iterable[VenueExecutor],
+        *,
+        on_ready: Callable[[], None] | None = None,
+        symbols: int | None = None,
+    ) -> None:
+        self.venues = list(venues)
+        self.on_ready = on_ready
+        self.n_symbols = symbols or max((len(getattr(v, "markets", ())) for v in self.venues), default=0) or 1
+        n_venues = max(len(ASSET_NAMES), *(v.index + 1 for v in self.venues)) if self.venues else len(ASSET_NAMES)
+        self.open_counts: Counts = np.zeros((self.n_symbols, n_venues), np.int64)
+        """Per (symbol, venue): orders the engine has not been told the end of (unknown ones included)."""
+        self.unknown_counts: Counts = np.zeros(n_venues, np.int64)
+        """Per venue: orders whose outcome is unknown (sent, unanswered, being queried), every symbol's."""
+        self.blocked_until_ns: Counts = np.zeros(n_venues, np.int64)
+        """Per venue: until when (ns, the executors' clock) it refuses new orders locally (0: never)."""
+        self._undelivered: Counts = np.zeros((self.n_symbols, n_venues), np.int64)
+        """Per (symbol, venue): orders done on the venue and not yet handed to the engine (:meth:`run_until`)."""
+        self._by_index = {v.index: v for v in self.venues}
+        self._done: deque[LiveOrder] = deque()
+        self.rejections: list[LiveOrder] = []
+        for executor in self.venues:
+            executor.on_done = self._order_done
+            executor.on_change = lambda executor=executor: self._recount(executor)
+            guard = getattr(executor, "guard", None)
+            if guard is not None:
+                guard.on_block = lambda until, v=executor.index: self._blocked(v, until)
+            self.blocked_until_ns[executor.index] = getattr(executor, "blocked_until_ns", 0)
+            self._recount(executor)
+
+    def _recount(self, executor: Any) -> None:
+        # One venue's column of the counts, from its orders in flight and those not yet handed over
+        v = executor.index
+        column = self.open_counts[:, v]
+        column[:] = self._undelivered[:, v]
+        unknown = 0
+        for order in executor.in_flight:
+            column[_symbol_of(order)] += 1
+            unknown += order.state is OrderState.UNKNOWN
+        self.unknown_counts[v] = unknown
+
+    def _blocked(self, v: int, until_ns: int) -> None:
+        self.blocked_until_ns[v] = until_ns
+
+    @property
+    def open_orders(self) -> list[int]:
+        """:attr:`open_counts` as a list, index ``2 * symbol + venue``."""
+        return [int(n) for n in self.open_counts.ravel()]
+
+    @property
+    def blocked_until(self) -> list[int]:
+        """Per venue, until when (ns, the executors' clock) it refuses new orders locally (a rate limit, a
+        ban; 0 or a time past: it takes orders): what the kernel's view says of it."""
+        return [v.blocked_until_ns for v in self.venues]
+
+    @property
+    def unknown_orders(self) -> list[int]:
+        """Orders whose outcome is unknown (sent, unanswered, being queried), per venue (every symbol's)."""
+        return [int(self.unknown_counts[v.index]) for v in self.venues]
+
+    @property
+    def next_order_id(self) -> int:
+        return sum(v.next_order_id - 1 for v in self.venues) + 1
+
+    def submit(
+        self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0
+    ) -> LiveOrder:
+        """Send one IOC limit order of symbol number ``symbol`` on ``venue`` (asset number); returns at
+        once (see VenueExecutor.submit)."""
+        return self.venues[venue].submit(side, price, qty, kind, pair_id, now, symbol=symbol)
+
+    def _order_done(self, order: LiveOrder) -> None:
+        if order.state is OrderState.REJECTED:
+            self.rejections.append(order)
+        self._done.append(order)
+        self._undelivered[_symbol_of(order), order.venue] += 1
+        executor = self._by_index.get(order.venue)
+        if executor is not None:
+            self._recount(executor)
+        if self.on_ready is not None:
+            self.on_ready()
+
+    def next_event_ts(self) -> int | None:
+        """When the oldest done order not yet handed to the engine was done, or None."""
+        return self._done[0].respond_ts if self._done else None
+
+    def restamp(self, ts: int, venue: int | None = None) -> None:
+        """Date every order done and not yet handed over (of ``venue``, or all) at ``ts``: with a replayed
+        clock, live parity answers each order at the backtest's time of that answer."""
+        for order in self._done:
+            if venue is None or order.venue == venue:
+                order.respond_ts = ts
+
+    def run_until(self, ts: int, on_answer: Callable[[Any], None]) -> None:
+        """Hand the engine every order done at or before ``ts``."""
+        while self._done and self._done[0].respond_ts <= ts:
+            self._hand_over(self._done.popleft(), on_answer)
+
+    def _hand_over(self, order: LiveOrder, on_answer: Callable[[Any], None]) -> None:
+        s, v = _symbol_of(order), order.venue
+        self._undelivered[s, v] -= 1
+        self.open_counts[s, v] -= 1
+        on_answer(order)
+
+    def cancel_all(self, on_answer: Callable[[Any], None]) -> int:
+        """Hand over what is done; returns how many orders are still in flight (see :meth:`shutdown`)."""
+        while self._done:
+            self._hand_over(self._done.popleft(), on_answer)
+        return int(self.open_counts.sum())
+
+    async def shutdown(self, timeout_ns: int) -> list[LiveOrder]:
+        """Cancel open orders on both venues and wait (bounded) for in-flight ones; returns the rest."""
+        left: list[LiveOrder] = []
+        for executor in self.venues:
+            try:
+                await executor.cancel_open()
+            except VenueError as error:
+                log.error("cancelling the open orders at the stop failed: %s", error)
+            left += await executor.drain(timeout_ns)
+            executor.stop()
+        return left
+
+    def summary(self) -> dict[str, Any]:
+        """Counters for reports (``orders_per_symbol``: orders sent per symbol, both venues)."""
+        per_symbol: dict[str, int] = {}
+        for v in self.venues:
+            for order in v.orders.values():
+                per_symbol[order.symbol] = per_symbol.get(order.symbol, 0) + 1
+        return {
+            "orders": sum(v.next_order_id - 1 for v in self.venues),
+            "orders_per_symbol": per_symbol,
+            "rejected": len(self.rejections),
+            "rejection_codes": sorted({str(o.rejection.code) for o in self.rejections if o.rejection}),
+            "venues": {
+                f"{v.venue}-{v.market}": dict(
+                    v.counters, stream_reconnects=v.stream_reconnects, rate_limited=v.guard.rate_limited
+                )
+                for v in self.venues
+            },
+        }
+
+
+def _symbol_of(order: Any) -> int:
+    # The order's symbol number (0 for an object without one: a one-symbol caller's)
+    return int(getattr(order, "symbol_index", 0))

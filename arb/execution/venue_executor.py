@@ -1,0 +1,785 @@
+"""One venue-market's orders, every traded symbol: the order life cycle, never the venue's particulars.
+
+:class:`VenueExecutor` owns a ccxt client, the venue's user stream and the orders in flight there. What
+depends on the venue (which request creates, queries or cancels an order, how its messages read, its
+weight headers, its dead-man's switch) is asked of its adapter, a
+:class:`~connectors.common.private.PrivateVenue` from :mod:`connectors.registry`; this module never
+names a venue. See :mod:`arb.execution.live` for an order's life.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar, cast
+
+import aiohttp
+import ccxt
+
+from arb.errors import ArbError, VenueError
+from arb.execution.dead_man import DeadMan
+from arb.execution.failpoints import failpoint
+from arb.execution.grid import grid_price, grid_qty, wire
+from arb.execution.live_parts import ClientIds, ExecutionSettings, JournalSink, VenueMarket
+from arb.execution.orders import LiveOrder
+from arb.execution.outcome import Answer, Outcome, classify
+from arb.execution.paper import Rejection
+from arb.execution.rate_guard import RateGuard
+from arb.execution.venue_errors import VenueSetup, venue_error
+from arb.execution.wire import WireRecord, WireTrace, failure_reason
+from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
+from connectors.common.private import Market, MarketAssets, OrderRequest, PrivateVenue, Stream
+from connectors.registry import private_venue
+
+__all__ = ["VenueExecutor"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+NS_PER_MS = 1_000_000
+ZERO = Decimal(0)
+
+
+class VenueExecutor:
+    """Real orders on one venue-market through ccxt, for every traded symbol, with one user stream and
+    the journal.
+
+    ``exchange``: a ccxt.pro client from :func:`arb.execution.ccxt_setup.make_exchange` whose session
+    is ``trace.session()``. ``symbols``: the venue's ids of the traded symbols in ``[strategy] symbols``
+    order (``("BTCUSDT", "ETHUSDT")``); ``symbol`` alone is the one-symbol form. ``on_done(order)`` is
+    called when an order is done (terminal with every fill seen). ``adapter``: the venue-market's
+    private side (by default the registry's for ``venue`` and ``market``).
+
+    One client, so one private connection carries every symbol's orders and fills (the venues' user
+    streams are account-wide): they are routed by the symbol each message names, and each symbol's
+    trades are told apart by ``(symbol, trade id)`` and its orders by ``(symbol, order id)`` (a venue
+    may number both per symbol). The rate guard, the resolver and the dead-man's switch are the
+    venue's, shared by the symbols.
+    """
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        venue: str,
+        market: str,
+        exchange: Any,
+        trace: WireTrace,
+        journal: JournalSink,
+        ids: ClientIds,
+        account: str,
+        settings: ExecutionSettings,
+        symbol: str = "",
+        symbols: Sequence[str] = (),
+        clock: Callable[[], int] = time.time_ns,
+        on_done: Callable[[LiveOrder], None] | None = None,
+        setup: VenueSetup | None = None,
+        adapter: PrivateVenue | None = None,
+    ) -> None:
+        names = tuple(symbols) or (symbol,)
+        if not all(names) or len(set(names)) != len(names):
+            raise ValueError(f"{venue} {market}: expected distinct symbols, got {names}")
+        self.index = index
+        self.venue = venue
+        self.market = market
+        self.adapter: PrivateVenue = adapter or private_venue(venue, cast(Market, market))
+        """The venue-market's private side: every request and message whose form is the venue's."""
+        self.markets = [VenueMarket(s, name) for s, name in enumerate(names)]
+        """Every traded symbol's market, in ``[strategy] symbols`` order."""
+        self._market_of = {m.symbol: m for m in self.markets}
+        self.exchange = exchange
+        self.trace = trace
+        self.journal = journal
+        self.ids = ids
+        self.account = account
+        self.settings = settings
+        self.clock = clock
+        self.on_done = on_done
+        self.on_change: Callable[[], None] | None = None
+        """Called whenever the orders in flight or their states change (the live executor's counts)."""
+        self.setup = setup or VenueSetup(market=market)
+        """What a failure message points at (the key's variables, the URLs, the venue file)."""
+        self.guard = RateGuard(venue, clock, rate_use=self.adapter.rate_use)
+        self.dead_man = DeadMan(self)
+        """The venue's dead-man's switch (:meth:`arm_dead_man`, :meth:`run_dead_man`)."""
+        self.orders: dict[str, LiveOrder] = {}
+        """Every order of this run by client id (in flight or done)."""
+        self._in_flight: dict[str, LiveOrder] = {}
+        """The orders the engine has not been told the end of, by client id."""
+        self._by_venue_id: dict[tuple[str, str], LiveOrder] = {}
+        self._seen_trades: set[tuple[str, str]] = set()
+        self.orphan_fills: list[VenueFill] = []
+        """Fills for orders this run did not send (reconciliation explains them)."""
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background: list[asyncio.Task[Any]] = []
+        self.stream_up = False
+        self.stream_reconnects = 0
+        self._sweep_after_ns = 0
+        self._stopping = False
+        self.next_order_id = 1
+        self.counters = {
+            "sent": 0,
+            "rejected": 0,
+            "unknown": 0,
+            "resolved": 0,
+            "not_found": 0,
+            "fills": 0,
+            "duplicate_fills": 0,
+            "sweeps": 0,
+            "local_rejects": 0,
+        }
+
+    # -- the first symbol's market (what a one-symbol caller reads) ------------------------------------
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The venue's ids of the traded symbols, in order."""
+        return tuple(m.symbol for m in self.markets)
+
+    @property
+    def symbol(self) -> str:
+        """The first symbol's venue id."""
+        return self.markets[0].symbol
+
+    @property
+    def tick(self) -> Decimal:
+        """The first symbol's price grid."""
+        return self.markets[0].tick
+
+    @property
+    def step(self) -> Decimal:
+        """The first symbol's quantity grid."""
+        return self.markets[0].step
+
+    @property
+    def base_asset(self) -> str:
+        """The first symbol's base asset."""
+        return self.markets[0].base_asset
+
+    @property
+    def quote_asset(self) -> str:
+        """The quote asset (every symbol's: one quote balance per venue)."""
+        return self.markets[0].quote_asset
+
+    @property
+    def last_fill_ms(self) -> int:
+        """The venue's time of the last fill seen, over every symbol (0: none)."""
+        return max(m.last_fill_ms for m in self.markets)
+
+    @last_fill_ms.setter
+    def last_fill_ms(self, value: int) -> None:
+        for m in self.markets:
+            m.last_fill_ms = value
+
+    def market_of(self, symbol: str) -> VenueMarket | None:
+        """The traded market of venue id ``symbol``, or None (a symbol arb does not trade)."""
+        return self._market_of.get(symbol)
+
+    # -- requests -----------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """``"binance spot"``: how messages name this venue-market."""
+        return f"{self.venue} {self.market}"
+
+    @property
+    def stopping(self) -> bool:
+        """:meth:`stop` was called: the background tasks end."""
+        return self._stopping
+
+    async def call(self, request: Callable[[], Awaitable[T]], *, hint: str = "") -> T:
+        """Await one ccxt call (one or more REST requests) and return its result; a failure of any kind
+        (refused, unreachable, no answer, an error answer) raises :class:`~arb.errors.VenueError` naming
+        the venue, the request, what it answered and what to check (``hint``: what to check when the
+        venue refuses for a reason of the request's own, such as an account setting it needs).
+
+        A rate limit or ban in the answer blocks new orders on the venue as an order's would."""
+        with self.trace.recording() as rec:
+            try:
+                return await request()
+            except (TimeoutError, ccxt.BaseError, aiohttp.ClientError, OSError) as error:
+                raise self.failure(error, rec, hint=hint) from error
+
+    async def request(self, method: str, params: Mapping[str, Any], *, hint: str = "") -> Any:
+        """One private request by the ccxt client's implicit method ``method`` (``"privateGetV5OrderRealtime"``)
+        with ``params``, through :meth:`call`: what the venue adapter sends."""
+        return await self.call(functools.partial(getattr(self.exchange, method), dict(params)), hint=hint)
+
+    def _classify(self, rec: WireRecord, timed_out: bool, now: int) -> Answer:
+        # What the wire showed, by arb's rule and the venue's codes
+        return classify(
+            self.adapter.answers,
+            written=rec.written_ns > 0,
+            http_status=None if timed_out else rec.status,
+            headers=rec.headers,
+            body=None if timed_out else rec.body,
+            timed_out=timed_out,
+            now_ms=now // NS_PER_MS,
+        )
+
+    def failure(self, error: BaseException, rec: WireRecord, *, hint: str = "") -> VenueError:
+        """The :class:`~arb.errors.VenueError` for ``error`` raised by a request recorded in ``rec``."""
+        if not rec.request:  # the client refused before any request left (ccxt checks its arguments)
+            return VenueError(self.name, f"arb's ccxt client refused the call: {error}",
+                              hint or f"the venue file {self.setup.file}".rstrip(), code="client")  # fmt: skip
+        timed_out = isinstance(error, ccxt.RequestTimeout | TimeoutError)
+        answer = self._classify(rec, timed_out, self.clock())
+        if answer.rate_limited:
+            self.guard.observe(rec.headers, answer)
+        setup = self.setup
+        if not setup.rest and rec.url:  # the base the request went to
+            setup = VenueSetup(setup.credentials, setup.market, setup.network, rec.url, setup.file)
+        credentials = (str(getattr(self.exchange, "apiKey", "") or ""), str(getattr(self.exchange, "secret", "") or ""))
+        return venue_error(
+            self.name, answer, setup, request=rec.request, hint=hint, reason=failure_reason(error), redact=credentials
+        )
+
+    # -- setup --------------------------------------------------------------------------------------
+
+    async def start(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """Load the markets; returns each symbol's trading rules as the venue states them: symbol ->
+        name -> (value, unit)."""
+        await self.call(self.exchange.load_markets)
+        out = {}
+        for m in self.markets:
+            market = self._find_market(m.symbol)
+            m.ccxt_symbol = market["symbol"]
+            m.base_asset, m.quote_asset = market["base"], market["quote"]
+            m.tick = Decimal(str(market["precision"]["price"]))
+            m.step = Decimal(str(market["precision"]["amount"]))
+            limits = market.get("limits", {})
+            out[m.symbol] = {
+                "tick_size": (wire(m.tick), "price"),
+                "lot_size": (wire(m.step), "base"),
+                "min_qty": (str((limits.get("amount") or {}).get("min") or 0), "base"),
+                "min_notional": (str((limits.get("cost") or {}).get("min") or 0), "quote"),
+            }
+        quotes = {m.quote_asset for m in self.markets}
+        if len(quotes) != 1:
+            raise ArbError(f"{self.venue} {self.market}: the symbols are quoted in {sorted(quotes)}; arb needs one")
+        self.guard.weight_limit = self.adapter.weight_limit(self.exchange)
+        return out
+
+    def _find_market(self, symbol: str) -> dict[str, Any]:
+        wanted = "spot" if self.market == "spot" else "swap"
+        for market in self.exchange.markets.values():
+            if market["id"] == symbol and market["type"] == wanted:
+                return dict(market)
+        raise ArbError(
+            f"{self.venue} {self.market}: the venue lists no market {symbol} (one of [strategy] symbols): "
+            "nothing was traded"
+        )
+
+    def run_background(self, group: asyncio.TaskGroup) -> None:
+        """Start the user stream and the resolver in ``group``; they run until :meth:`stop`."""
+        self._stopping = False
+        self._background = [
+            group.create_task(self._watch("orders"), name=f"{self.venue}-orders"),
+            group.create_task(self._watch("trades"), name=f"{self.venue}-trades"),
+            group.create_task(self._resolver(), name=f"{self.venue}-resolver"),
+        ]
+
+    def add_background(self, task: asyncio.Task[Any]) -> None:
+        """End ``task`` with the other background tasks at :meth:`stop`."""
+        self._background.append(task)
+
+    @property
+    def has_dead_man(self) -> bool:
+        """Whether the venue-market has a dead-man's switch (see :class:`~arb.execution.dead_man.DeadMan`)."""
+        return self.dead_man.present
+
+    async def arm_dead_man(self, window_s: int, *, attempts: int = 3, backoff_s: float = 0.5) -> str:
+        """Arm the venue's dead-man's switch once, before anything is traded; says what was armed (see
+        :meth:`arb.execution.dead_man.DeadMan.arm`)."""
+        return await self.dead_man.arm(window_s, attempts=attempts, backoff_s=backoff_s)
+
+    def run_dead_man(self, group: asyncio.TaskGroup, window_s: int, *, armed: bool = False) -> str:
+        """Keep the venue's dead-man's switch armed in ``group`` while trading; says what was armed (see
+        :meth:`arb.execution.dead_man.DeadMan.run`)."""
+        return self.dead_man.run(group, window_s, armed=armed)
+
+    def stop(self) -> None:
+        """End the background tasks (a TaskGroup treats their cancellation as a normal end)."""
+        self._stopping = True
+        for task in self._background:
+            task.cancel()
+        self._background = []
+
+    def adopt(self, orders: Iterable[LiveOrder], trade_keys: Iterable[tuple[str, str]]) -> None:
+        """Take over orders a previous run left in flight (from the journal) and the ``(symbol, trade id)``
+        of every fill it booked. Each order must be of a traded symbol (:meth:`market_of`)."""
+        for order in orders:
+            market = self._market_of[order.symbol]
+            order.venue = self.index
+            order.symbol_index = market.index
+            self.orders[order.client_id] = order
+            if not order.answered:
+                self._in_flight[order.client_id] = order
+            if order.venue_order_id:
+                self._by_venue_id[(order.symbol, order.venue_order_id)] = order
+        self._seen_trades.update(trade_keys)
+        self._changed()
+
+    def _changed(self) -> None:
+        # The orders in flight or their states changed: whoever counts them recounts
+        if self.on_change is not None:
+            self.on_change()
+
+    # -- sending ------------------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> list[LiveOrder]:
+        """Orders the engine has not been told the end of (every symbol's)."""
+        return list(self._in_flight.values())
+
+    def submit(
+        self,
+        side: int,
+        price: float,
+        qty: float,
+        kind: int,
+        pair_id: int,
+        now: int,
+        *,
+        reduce_only: bool = False,
+        symbol: int = 0,
+    ) -> LiveOrder:
+        """Put an order of symbol number ``symbol`` on its grid, commit its intent, and hand it to a task;
+        returns it at once."""
+        intent_ns = self.clock()
+        market = self.markets[symbol]
+        price_d = grid_price(price, market.tick, side)
+        qty_d = grid_qty(qty, market.step)
+        order = LiveOrder(
+            order_id=self.next_order_id,
+            client_id=self.ids.next(pair_id, self.index),
+            venue=self.index,
+            side=side,
+            price=float(price_d),
+            qty=float(qty_d),
+            kind=kind,
+            pair_id=pair_id,
+            sent_ts=now,
+            price_text=wire(price_d),
+            qty_text=wire(qty_d),
+            symbol=market.symbol,
+            symbol_index=market.index,
+            reduce_only=reduce_only,
+            intent_ns=intent_ns,
+        )
+        self.next_order_id += 1
+        refusal = self.guard.blocked() or ("quantity below one lot" if qty_d <= 0 else None)
+        try:
+            self.journal.record_intent(
+                order, venue=self.venue, market=self.market, account=self.account, run_id=self.ids.run_id
+            )
+        except Exception as error:  # noqa: BLE001 - any journal failure means: do not send
+            log.error("%s: journal refused intent %s (%s): not sent", self.venue, order.client_id, error)
+            refusal = f"journal: {error}"
+        self.orders[order.client_id] = order
+        self._in_flight[order.client_id] = order
+        if refusal is not None:
+            self._reject(order, Rejection("local", refusal), "local")
+            self.counters["local_rejects"] += 1
+            self._changed()
+            return order
+        self._changed()
+        failpoint("intent_committed")
+        task = asyncio.get_running_loop().create_task(self._send(order), name=f"send-{order.client_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return order
+
+    def _request_of(self, order: LiveOrder) -> OrderRequest:
+        return OrderRequest(
+            order.symbol,
+            self.markets[order.symbol_index].ccxt_symbol,
+            order.side,
+            order.qty_text,
+            order.price_text,
+            order.client_id,
+            reduce_only=order.reduce_only,
+        )
+
+    async def _send(self, order: LiveOrder) -> None:
+        rec = self.trace.record()
+        rec.on_written = lambda: failpoint("request_written")
+        timed_out = False
+        reply: dict[str, Any] | None = None
+        try:
+            reply = await self.adapter.create(self, self._request_of(order))
+        except ccxt.RequestTimeout:
+            timed_out = True
+        except (TimeoutError, ccxt.BaseError, aiohttp.ClientError) as error:
+            log.debug("%s: create %s raised %r", self.venue, order.client_id, error)
+        except Exception as error:  # noqa: BLE001 - a bug in a library must not leave the order in limbo:
+            # the wire record still says whether the request left, so the outcome is decided as always
+            log.error("%s: create %s raised an unexpected %r", self.venue, order.client_id, error)
+        now = self.clock()
+        order.written_ns = rec.written_ns
+        if rec.written_ns and order.state is OrderState.PENDING:
+            order.state = OrderState.SENT
+        answer = self._classify(rec, timed_out, now)
+        self.guard.observe(rec.headers, answer)
+        self.counters["sent"] += 1
+        order.ack_ns = now
+        if answer.outcome is Outcome.ACCEPTED:
+            self.journal.record_state(order, "ack", now, {"written_ns": rec.written_ns})
+            if reply is not None:
+                self._take_reply(order, reply, now)
+            elif order.state is OrderState.SENT:
+                order.state = OrderState.ACCEPTED
+        elif answer.outcome is Outcome.REJECTED:
+            code: int | str = int(answer.code) if answer.code.lstrip("-").isdigit() else answer.code
+            self._reject(order, Rejection(code, answer.message), "venue")
+        else:
+            self._unknown(order, answer, now)
+        failpoint("answer_processed")
+        self._check_done(order)
+        self._changed()
+        self.journal.flush()
+
+    def _take_reply(self, order: LiveOrder, reply: dict[str, Any], now: int) -> None:
+        update = self.adapter.order_update(reply)
+        if update is not None:
+            self._apply(order, update, "reply")
+        elif order.state in (OrderState.SENT, OrderState.PENDING):
+            self._apply(
+                order,
+                VenueOrderUpdate(
+                    order.client_id, str(reply.get("orderId", "")), OrderState.ACCEPTED, ZERO, symbol=order.symbol
+                ),
+                "reply",
+            )
+        for fill in self._parse_fills(reply):
+            self._book_fill(fill, "reply")
+
+    def _reject(self, order: LiveOrder, rejection: Rejection, source: str) -> None:
+        order.state = OrderState.REJECTED
+        order.rejection = rejection
+        self.counters["rejected"] += 1
+        detail = {"code": str(rejection.code), "message": rejection.message, "source": source}
+        self.journal.record_state(order, "reject", self.clock(), detail)
+        log.warning(
+            "%s rejected %s (%s %s %s @ %s): %s %s",
+            self.venue,
+            order.client_id,
+            order.symbol,
+            "buy" if order.side > 0 else "sell",
+            order.qty_text,
+            order.price_text,
+            rejection.code,
+            rejection.message,
+            extra={**_ids(self.venue, order), "event": "reject", "code": str(rejection.code)},
+        )
+        self._check_done(order)
+
+    def _unknown(self, order: LiveOrder, answer: Answer, now: int) -> None:
+        if order.state.terminal:
+            return  # the stream already told us
+        order.state = OrderState.UNKNOWN
+        order.unknown_since_ns = now
+        order.not_found = 0
+        self.counters["unknown"] += 1
+        self.journal.record_state(order, "unknown", now, {"code": answer.code, "message": answer.message})
+        log.warning(
+            "%s: order %s outcome UNKNOWN (%s %s); querying it, never resending",
+            self.venue,
+            order.client_id,
+            answer.code,
+            answer.message,
+            extra={**_ids(self.venue, order), "event": "unknown", "code": str(answer.code)},
+        )
+
+    # -- what the venue says -------------------------------------------------------------------------
+
+    def _parse_fills(self, raw: Mapping[str, Any]) -> list[VenueFill]:
+        # the fee asset of a row that names none is its symbol's market's (the adapter knows the rule)
+        market = self._market_of.get(str(raw.get("symbol", ""))) or self.markets[0]
+        return self.adapter.fills(raw, MarketAssets(market.base_asset, market.quote_asset))
+
+    def _symbol_of(self, symbol: str) -> str:
+        # A message's symbol; the first symbol's when the message names none (one-symbol callers' raw rows)
+        return symbol or self.markets[0].symbol
+
+    def _order_for(self, client_id: str, venue_order_id: str, symbol: str) -> LiveOrder | None:
+        order = self.orders.get(client_id) if client_id else None
+        if order is None and venue_order_id:
+            order = self._by_venue_id.get((symbol, venue_order_id))
+        if order is not None and order.symbol != symbol:
+            # client ids are arb's and unique forever, so this is a venue message that names another market
+            # than the order was sent to (see ccxt's Bybit spot/contract guess): not this order's
+            log.error("%s: a %s message about %s, an order of %s: ignored", self.venue, symbol, client_id, order.symbol)
+            return None
+        return order
+
+    def _apply(self, order: LiveOrder, update: VenueOrderUpdate, source: str) -> None:
+        before = order.state
+        if order.apply(update):
+            if order.venue_order_id:
+                self._by_venue_id[(order.symbol, order.venue_order_id)] = order
+            if before is OrderState.UNKNOWN and order.state is not OrderState.UNKNOWN:
+                self.counters["resolved"] += 1
+                log.info(
+                    "%s: unknown order %s resolved by %s: %s", self.venue, order.client_id, source, order.state.value
+                )
+            self.journal.record_state(
+                order,
+                "state",
+                self.clock(),
+                {"state": order.state.value, "executed": str(order.executed_qty), "source": source},
+            )
+        self._check_done(order)
+        self._changed()
+
+    def on_order_message(self, raw: dict[str, Any], source: str = "stream") -> None:
+        """One order report (user stream or REST), as the venue's raw JSON; routed by the symbol it names
+        (a symbol arb does not trade is not arb's business)."""
+        update = self.adapter.order_update(raw)
+        if update is None:
+            return
+        symbol = self._symbol_of(update.symbol)
+        if symbol not in self._market_of:
+            return
+        order = self._order_for(update.client_id, update.venue_order_id, symbol)
+        if order is not None:
+            self._apply(order, update, source)
+
+    def on_trade_message(self, raw: dict[str, Any], source: str = "stream") -> None:
+        """One trade report (user stream or REST history), as the venue's raw JSON."""
+        for fill in self._parse_fills(raw):
+            if self._symbol_of(fill.symbol) in self._market_of:
+                self._book_fill(fill, source)
+
+    def _book_fill(self, fill: VenueFill, source: str) -> None:
+        now = self.clock()
+        symbol = self._symbol_of(fill.symbol)
+        key = (symbol, fill.trade_id)
+        if key in self._seen_trades:
+            self.counters["duplicate_fills"] += 1
+            return
+        order = self._order_for(fill.client_id, fill.venue_order_id, symbol)
+        new = self.journal.record_fill(
+            order, fill, venue=self.venue, market=self.market, source=source, local_ts_ns=now
+        )
+        self._seen_trades.add(key)
+        market = self._market_of[symbol]
+        market.last_fill_ms = max(market.last_fill_ms, fill.exch_ts_ms)
+        if not new:
+            self.counters["duplicate_fills"] += 1
+        if order is None:
+            if new:
+                self.orphan_fills.append(fill)
+                log.warning(
+                    "%s: fill %s of %s for an order this run did not send (order %s)",
+                    self.venue,
+                    fill.trade_id,
+                    symbol,
+                    fill.venue_order_id,
+                )
+            return
+        if fill.venue_order_id and not order.venue_order_id:
+            order.venue_order_id = fill.venue_order_id
+            self._by_venue_id[(symbol, fill.venue_order_id)] = order
+        if order.add_fill(fill, now):
+            self.counters["fills"] += 1
+            failpoint("fill_booked")
+        self._check_done(order)
+        self._changed()
+
+    def _check_done(self, order: LiveOrder) -> None:
+        if order.answered or not order.done:
+            return
+        order.answered = True
+        self._in_flight.pop(order.client_id, None)
+        market = self._market_of.get(order.symbol) or self.markets[0]
+        order.settle(self.clock(), market.quote_asset, market.base_asset)
+        detail = {"state": order.state.value, "filled": wire(order.filled) if order.fills else "0"}
+        self.journal.record_state(order, "done", order.respond_ts, detail)
+        if self.on_done is not None:
+            self.on_done(order)
+
+    # -- finding out ------------------------------------------------------------------------------------
+
+    async def query(self, order: LiveOrder) -> VenueOrderUpdate | None:
+        """Ask the venue for the order by client id; None when it says the order does not exist."""
+        return await self.adapter.query(self, order.symbol, order.client_id)
+
+    async def order_trades(self, order: LiveOrder) -> list[dict[str, Any]]:
+        """The venue's trade history rows of one order (REST)."""
+        if not order.venue_order_id:
+            return []
+        return await self.adapter.order_trades(self, order.symbol, order.venue_order_id)
+
+    async def trades_since(self, since_ms: int, symbol: str | None = None) -> list[dict[str, Any]]:
+        """The venue's trade history rows of ``symbol`` (the first symbol's by default) since ``since_ms`` (REST)."""
+        return await self.adapter.trades_since(self, symbol or self.symbol, since_ms)
+
+    async def resolve(self, order: LiveOrder) -> None:
+        """One look at an order still in flight: its state (by query) and its fills (by trade history)."""
+        now = self.clock()
+        try:
+            update = await self.query(order)
+        except VenueError as error:
+            log.info("%s: query of %s failed (%s); will ask again", self.venue, order.client_id, error)
+            return
+        if update is None:
+            if order.state is OrderState.UNKNOWN or order.state is OrderState.SENT:
+                order.not_found += 1
+                waited = now - order.unknown_since_ns if order.unknown_since_ns else 0
+                if order.not_found >= self.settings.unknown_checks and waited >= self.settings.unknown_grace_ns:
+                    self.counters["not_found"] += 1
+                    log.warning(
+                        "%s: %s not found after %d queries over %.1f s: the venue never took it",
+                        self.venue,
+                        order.client_id,
+                        order.not_found,
+                        waited / 1e9,
+                        extra={**_ids(self.venue, order), "event": "not_found"},
+                    )
+                    self._reject(order, Rejection("not-found", "the venue has no such order"), "query")
+                    self._changed()
+            self.journal.flush()
+            return
+        order.not_found = 0
+        self._apply(order, update, "query")
+        if order.executed_qty > order.filled:
+            self.counters["sweeps"] += 1
+            for row in await self.order_trades(order):
+                self.on_trade_message(row, "rest")
+        self.journal.flush()
+
+    async def sweep(self) -> None:
+        """After a stream gap: book every symbol's trades since its last fill seen (and a margin before it)."""
+        self.counters["sweeps"] += 1
+        for m in self.markets:
+            last = m.last_fill_ms
+            since = max(0, last - 60_000) if last else max(0, self.clock() // NS_PER_MS - 600_000)
+            for row in await self.trades_since(since, m.symbol):
+                self.on_trade_message(row, "rest")
+        self.journal.flush()
+
+    async def _resolver(self) -> None:
+        interval = self.settings.unknown_check_interval_ns / 1e9
+        while not self._stopping:
+            await asyncio.sleep(interval)
+            now = self.clock()
+            if self._sweep_after_ns and now >= self._sweep_after_ns:
+                self._sweep_after_ns = 0
+                try:
+                    await self.sweep()
+                except VenueError as error:
+                    log.info("%s: trade sweep failed (%s); will try again", self.venue, error)
+                    self._sweep_after_ns = now + self.settings.stream_retry_ns
+            for order in self.in_flight:
+                due = order.state is OrderState.UNKNOWN or (
+                    order.ack_ns and now - order.ack_ns >= self.settings.fill_check_after_ns
+                )
+                if due:
+                    try:
+                        await self.resolve(order)
+                    except VenueError as error:
+                        log.info("%s: checking %s failed (%s); will try again", self.venue, order.client_id, error)
+
+    async def _watch(self, what: Stream) -> None:
+        # Every symbol's orders (trades) of the account's one private connection; each message is routed
+        # by the symbol it names.
+        delay = self.settings.stream_retry_ns / 1e9
+        handle = self.on_order_message if what == "orders" else self.on_trade_message
+        while not self._stopping:
+            try:
+                items = await self.adapter.watch(self, what)
+                if not self.stream_up:
+                    self.stream_up = True
+                delay = self.settings.stream_retry_ns / 1e9
+                for info in items:
+                    handle(info, "stream")
+                self.journal.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - a stream failure of any kind: reconnect, then sweep
+                if self._stopping:
+                    return
+                self.stream_up = False
+                self.stream_reconnects += 1
+                log.warning(
+                    "%s user stream (%s) failed: %r; reopening in %.1f s, then a REST sweep",
+                    self.venue,
+                    what,
+                    error,
+                    delay,
+                )
+                self._sweep_after_ns = self.clock() + int(delay * 1e9) + self.settings.stream_retry_ns
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    # -- the account ------------------------------------------------------------------------------------
+
+    async def balances(self) -> dict[str, Decimal]:
+        """The account's balance per asset as the venue states it (spot: free + locked; linear: wallet)."""
+        return await self.adapter.balances(self)
+
+    async def position(self, symbol: str | None = None) -> Decimal:
+        """The venue's signed position in ``symbol`` (the first symbol by default; linear only: spot has
+        holdings, see balances)."""
+        return (await self.position_and_entry(symbol))[0]
+
+    async def position_and_entry(self, symbol: str | None = None) -> tuple[Decimal, Decimal]:
+        """The venue's signed position in ``symbol`` (the first symbol by default) and its average entry
+        price, quote per base (0 when flat); ``(0, 0)`` on spot, which has holdings (see balances)."""
+        return await self.adapter.position_and_entry(self, symbol or self.symbol)
+
+    async def best_prices(self, symbol: int = 0) -> tuple[Decimal, Decimal]:
+        """The best bid and ask of symbol number ``symbol`` in the venue's order book now (REST)."""
+        ccxt_symbol = self.markets[symbol].ccxt_symbol
+        book = await self.call(lambda: self.exchange.fetch_order_book(ccxt_symbol, 5))
+        try:
+            return Decimal(str(book["bids"][0][0])), Decimal(str(book["asks"][0][0]))
+        except (KeyError, IndexError, TypeError) as error:
+            name = self.markets[symbol].symbol
+            raise VenueError(self.name, f"the order book of {name} has an empty side ({error!r})",
+                             "the venue's status page (is the market open?)", code="empty-book",
+                             retryable=True) from None  # fmt: skip
+
+    @property
+    def blocked_until_ns(self) -> int:
+        """Until when (the executor's clock, ns) new orders on this venue are refused locally: a rate limit,
+        a used-up request weight or a ban (0, or a time past: none)."""
+        return self.guard.blocked_until_ns
+
+    async def open_orders(self, symbol: str | None = None) -> list[VenueOrderUpdate]:
+        """The venue's open orders in ``symbol``, or in every traded symbol when None."""
+        if symbol is None:
+            return [u for m in self.markets for u in await self.open_orders(m.symbol)]
+        return await self.adapter.open_orders(self, symbol)
+
+    # -- shutting down -------------------------------------------------------------------------------
+
+    async def cancel_open(self, symbol: str | None = None) -> int:
+        """Cancel every open order of ``symbol`` on the venue, or of every traded symbol when None (a kill
+        switch's second step); returns how many were cancelled."""
+        if symbol is None:
+            return sum([await self.cancel_open(m.symbol) for m in self.markets])
+        return await self.adapter.cancel_all(self, symbol)
+
+    async def drain(self, timeout_ns: int) -> list[LiveOrder]:
+        """Wait (bounded) for the orders in flight to be done; returns those still in flight."""
+        deadline = self.clock() + timeout_ns
+        while self.in_flight and self.clock() < deadline:
+            for order in self.in_flight:
+                with contextlib.suppress(VenueError):
+                    await self.resolve(order)
+            if self.in_flight:
+                await asyncio.sleep(self.settings.unknown_check_interval_ns / 1e9)
+        return self.in_flight
+
+
+def _ids(venue: str, order: LiveOrder) -> dict[str, object]:
+    # an order's names for a structured log line (arb.logs: --log-format json)
+    return {"venue": venue, "symbol": order.symbol, "client_id": order.client_id, "pair_id": order.pair_id}

@@ -1,0 +1,259 @@
+"""Binance's private side (spot and USD-M) behind :class:`~connectors.common.private.PrivateVenue`.
+
+The requests, as ccxt 4.5's implicit methods name them (spot first, then USD-M):
+
+==================  ===============================================  ====================================
+create (IOC)        ``POST /api/v3/order`` (``newOrderRespType=FULL``:  ``POST /fapi/v1/order``
+                    the fills come back in the reply)                 (``RESULT``: the final state)
+cancel              ``DELETE /api/v3/order`` ``origClientOrderId``     ``DELETE /fapi/v1/order``
+query by client id  ``GET /api/v3/order`` ``origClientOrderId``        ``GET /fapi/v1/order``; ``-2013``
+                    ("Order does not exist."): the venue has none      the same
+open orders         ``GET /api/v3/openOrders``                         ``GET /fapi/v1/openOrders``
+cancel all          ``DELETE /api/v3/openOrders`` (``-2011``: none     ``DELETE /fapi/v1/allOpenOrders``
+                    open; the reply lists what was cancelled)          (the reply says "done", no list)
+trade history       ``GET /api/v3/myTrades``                           ``GET /fapi/v1/userTrades``
+balances            ``GET /api/v3/account``                            ``GET /fapi/v2/balance``
+position, entry     (spot has holdings: balances)                      ``GET /fapi/v2/positionRisk``
+funding income      (none)                                             ``GET /fapi/v1/income`` FUNDING_FEE
+dead-man's switch   (none: IOC orders leave nothing open)              ``POST /fapi/v1/countdownCancelAll``
+                                                                       per symbol, renewed every quarter
+                                                                       window
+==================  ===============================================  ====================================
+
+Every response carries ``X-MBX-USED-WEIGHT-1M``, the IP's request weight this minute; at or above the
+``REQUEST_WEIGHT`` limit exchangeInfo published, orders wait for the next minute (:meth:`rate_use`).
+Errors are ``{"code": -2010, "msg": "..."}`` with a 4xx status; 418 is a ban ("IP banned until
+<epoch ms>"), 429 a rate limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from arb.errors import VenueError
+from connectors.binance import orders
+from connectors.common.ccxt_venue import CcxtVenue, path_of
+from connectors.common.orders import VenueFill, VenueOrderUpdate
+from connectors.common.private import (
+    AnswerRules,
+    DeadManScope,
+    FundingPayment,
+    MarketAssets,
+    OrderRequest,
+    PrivateLink,
+    RateUse,
+    SymbolRef,
+)
+
+__all__ = ["ADAPTER", "ANSWERS", "BinancePrivate"]
+
+log = logging.getLogger(__name__)
+
+ANSWERS = AnswerRules(
+    code_field="code",
+    message_field="msg",
+    ok_code="",
+    ban_status=418,
+    # UNEXPECTED_RESP, TIMEOUT: "Send status unknown; execution status unknown"
+    unknown_codes=frozenset({"-1006", "-1007"}),
+    # too much weight, too many orders, system throttled
+    rate_codes=frozenset({"-1003", "-1015", "-1008"}),
+    # bad key format, invalid key/IP/permissions, bad signature, unauthorized
+    credential_codes=frozenset({"-2014", "-2015", "-1022", "-1002"}),
+    clock_codes=frozenset({"-1021"}),  # the timestamp is outside recvWindow
+    ban_until=re.compile(r"banned until (\d+)", re.IGNORECASE),
+)
+"""What Binance's answers mean (its ``errors.md`` codes)."""
+
+NOT_FOUND = "-2013"
+"""``"Order does not exist."``: the answer to a query of an order the venue does not have."""
+UNKNOWN_ORDER = "-2011"
+"""``"Unknown order sent."``: a cancel of an order that is not open (or of none, for cancel-all)."""
+_MINUTE_NS = 60 * 1_000_000_000
+
+
+class BinancePrivate(CcxtVenue):
+    """Binance spot (``binance``) or USD-M futures (``binanceusdm``) through ccxt."""
+
+    venue = "binance"
+    answers = ANSWERS
+
+    @property
+    def dead_man(self) -> DeadManScope:
+        """USD-M has a countdown per symbol; spot has no switch."""
+        return DeadManScope.NONE if self.spot else DeadManScope.SYMBOL
+
+    def _method(self, spot: str, futures: str) -> str:
+        # The implicit method of this market: spot's or USD-M's
+        return spot if self.spot else futures
+
+    # -- the client --------------------------------------------------------------------------------
+
+    def ccxt_class(self) -> str:
+        return "binance" if self.spot else "binanceusdm"
+
+    def ccxt_options(self) -> dict[str, Any]:
+        return {
+            "fetchCurrencies": False,
+            "fetchMargins": False,
+            "fetchMarkets": {"types": [self.market]},
+            "warnOnFetchOpenOrdersWithoutSymbol": False,
+        }
+
+    def rest_urls(self, default_api: Mapping[str, Any], rest_base: str) -> dict[str, Any]:
+        """Every family keeps its path on ``rest_base`` (``public`` -> ``/api/v3``, ``fapiPrivate`` ->
+        ``/fapi/v1``)."""
+        base = rest_base.rstrip("/")
+        return {
+            family: base + path_of(url) if family != "ws" and isinstance(url, str) else url
+            for family, url in default_api.items()
+        }
+
+    def ws_urls(self, default_ws: Mapping[str, Any], ws_private: str) -> dict[str, Any]:
+        """Spot's user stream is the WS-API (``wss://ws-api.binance.com:443/ws-api/v3``); USD-M's the
+        user-stream base (``wss://fstream.binance.com/ws``: ccxt appends the listen key, or rewrites
+        ``/ws`` to ``/private/ws``)."""
+        ws = dict(default_ws)
+        if self.spot:
+            ws["ws-api"] = {**ws.get("ws-api", {}), "spot": ws_private}
+        else:
+            ws["linear"] = ws_private
+            ws["ws-api"] = {**ws.get("ws-api", {}), "linear": ws_private}
+        return ws
+
+    def weight_limit(self, exchange: Any) -> int | None:
+        """exchangeInfo's ``REQUEST_WEIGHT`` per minute, which ccxt keeps as the last JSON response of the
+        market load."""
+        raw = getattr(exchange, "last_json_response", None)
+        limits = raw.get("rateLimits") if isinstance(raw, dict) else None
+        for limit in limits or []:
+            if limit.get("rateLimitType") == "REQUEST_WEIGHT" and limit.get("interval") == "MINUTE":
+                return int(limit["limit"]) * max(1, int(limit.get("intervalNum", 1)))
+        return None
+
+    def rate_use(self, headers: Mapping[str, str], now_ns: int, weight_limit: int | None) -> RateUse:
+        """``X-MBX-USED-WEIGHT-1M``: at or above ``weight_limit``, orders wait for the next minute."""
+        used = headers.get("x-mbx-used-weight-1m")
+        if used is None or not used.isdigit():
+            return RateUse()
+        if weight_limit is not None and int(used) >= weight_limit:
+            return RateUse(
+                int(used), now_ns - now_ns % _MINUTE_NS + _MINUTE_NS, f"request weight {used} of {weight_limit} used"
+            )
+        return RateUse(int(used))
+
+    # -- orders --------------------------------------------------------------------------------------
+
+    def venue_create_params(self, order: OrderRequest) -> dict[str, Any]:
+        """Spot answers ``FULL`` (state and fills in the reply), USD-M ``RESULT`` (the final state)."""
+        return {"newOrderRespType": "FULL" if self.spot else "RESULT"}
+
+    async def cancel(self, link: PrivateLink, symbol: str, client_id: str) -> bool:
+        method = self._method("privateDeleteOrder", "fapiPrivateDeleteOrder")
+        try:
+            await link.request(method, {"symbol": symbol, "origClientOrderId": client_id})
+        except VenueError as error:
+            if error.code in (UNKNOWN_ORDER, NOT_FOUND):
+                return False
+            raise
+        return True
+
+    async def query(self, link: PrivateLink, symbol: str, client_id: str) -> VenueOrderUpdate | None:
+        method = self._method("privateGetOrder", "fapiPrivateGetOrder")
+        try:
+            raw = await link.request(method, {"symbol": symbol, "origClientOrderId": client_id})
+        except VenueError as error:
+            if error.code == NOT_FOUND:
+                return None
+            raise
+        return self.order_update(raw)
+
+    async def open_orders(self, link: PrivateLink, symbol: str) -> list[VenueOrderUpdate]:
+        method = self._method("privateGetOpenOrders", "fapiPrivateGetOpenOrders")
+        return self.open_updates(await link.request(method, {"symbol": symbol}) or [])
+
+    async def cancel_all(self, link: PrivateLink, symbol: str) -> int:
+        if not self.spot:
+            # USD-M answers {"code":200,"msg":"The operation of cancel all open order is done."}, no list:
+            # count what was open, cancel, and count what is left.
+            before = await self.open_orders(link, symbol)
+            await link.request("fapiPrivateDeleteAllOpenOrders", {"symbol": symbol})
+            return len(before) - len(await self.open_orders(link, symbol)) if before else 0
+        try:
+            rows = await link.request("privateDeleteOpenOrders", {"symbol": symbol})
+        except VenueError as error:
+            if error.code == UNKNOWN_ORDER:  # no open orders
+                return 0
+            raise
+        return len(rows) if isinstance(rows, list) else 0
+
+    # -- what the venue says ----------------------------------------------------------------------------
+
+    def order_update(self, raw: Mapping[str, Any]) -> VenueOrderUpdate | None:
+        return orders.order_update(raw)
+
+    def fills(self, raw: Mapping[str, Any], assets: MarketAssets) -> list[VenueFill]:
+        """Binance names every fee's asset (``N``, ``commissionAsset``)."""
+        return orders.fills(raw)
+
+    async def order_trades(self, link: PrivateLink, symbol: str, venue_order_id: str) -> list[dict[str, Any]]:
+        method = self._method("privateGetMyTrades", "fapiPrivateGetUserTrades")
+        return list(await link.request(method, {"symbol": symbol, "orderId": venue_order_id}) or [])
+
+    async def trades_since(self, link: PrivateLink, symbol: str, since_ms: int) -> list[dict[str, Any]]:
+        method = self._method("privateGetMyTrades", "fapiPrivateGetUserTrades")
+        return list(await link.request(method, {"symbol": symbol, "startTime": since_ms, "limit": 1000}) or [])
+
+    # -- the account ----------------------------------------------------------------------------------
+
+    async def balances(self, link: PrivateLink) -> dict[str, Decimal]:
+        if self.spot:
+            return orders.balances(await link.request("privateGetAccount", {"omitZeroBalances": "true"}))
+        return orders.balances(await link.request("fapiPrivateV2GetBalance", {}))
+
+    async def linear_position(self, link: PrivateLink, symbol: str) -> tuple[Decimal, Decimal]:
+        rows = await link.request("fapiPrivateV2GetPositionRisk", {"symbol": symbol})
+        return orders.position_and_entry(rows, symbol)
+
+    async def linear_funding(self, link: PrivateLink, symbol: str, since_ms: int) -> list[FundingPayment]:
+        """USD-M's ``FUNDING_FEE`` income rows (at most 1,000, oldest first)."""
+        params = {"symbol": symbol, "incomeType": "FUNDING_FEE", "startTime": since_ms, "limit": 1000}
+        return orders.funding_payments(await link.request("fapiPrivateGetIncome", params) or [])
+
+    # -- the dead-man's switch ----------------------------------------------------------------------------
+
+    async def arm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int) -> None:
+        """One ``countdownCancelAll`` per symbol: unless renewed within ``window_s``, Binance cancels the
+        symbol's orders."""
+        if self.spot:
+            return
+        for m in markets:
+            renew = {"symbol": m.symbol, "countdownTime": window_s * 1000}
+            await link.request("fapiPrivatePostCountdownCancelAll", renew, hint="that the key may trade USD-M futures")
+
+    async def keep_dead_man(
+        self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int, *, armed: bool
+    ) -> None:
+        """Renew every symbol's countdown every quarter window (a failed renewal is logged and retried at
+        the next turn)."""
+        if self.spot:
+            return
+        if armed:
+            await asyncio.sleep(window_s / 4)
+        while not link.stopping:
+            for m in markets:
+                renew = {"symbol": m.symbol, "countdownTime": window_s * 1000}
+                try:
+                    await link.request("fapiPrivatePostCountdownCancelAll", renew)
+                except VenueError as error:
+                    log.warning("%s: countdown cancel of %s not renewed (%s); retrying", self.venue, m.symbol, error)
+            await asyncio.sleep(window_s / 4)
+
+
+ADAPTER = BinancePrivate
+"""The venue's :class:`~connectors.common.private.PrivateVenue` (what :mod:`connectors.registry` finds)."""

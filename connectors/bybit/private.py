@@ -1,0 +1,234 @@
+"""Bybit v5's private side (spot and linear, unified account) behind
+:class:`~connectors.common.private.PrivateVenue`.
+
+The requests, as ccxt 4.5's implicit methods name them (``category`` is ``spot`` or ``linear``):
+
+==================  ==========================================================================================
+create (IOC)        ``POST /v5/order/create``: an acknowledgement only (``{"orderId","orderLinkId"}``); the
+                    order's state and fills come from the ``order`` and ``execution`` topics
+cancel              ``POST /v5/order/cancel`` ``orderLinkId`` (``110001``/``170213``: not open any more)
+query by client id  ``GET /v5/order/realtime`` ``orderLinkId``, then ``/v5/order/history``. Never ccxt's
+                    ``fetch_order(None, ...)``: it sends the literal ``orderId=None``
+open orders         ``GET /v5/order/realtime`` ``openOnly=0``
+cancel all          ``POST /v5/order/cancel-all`` (the reply lists what was cancelled)
+trade history       ``GET /v5/execution/list``
+balances            ``GET /v5/account/wallet-balance`` ``accountType=UNIFIED``
+position, entry     ``GET /v5/position/list`` (linear)
+funding income      ``GET /v5/account/transaction-log`` ``type=SETTLEMENT`` (linear)
+dead-man's switch   ``POST /v5/order/disconnected-cancel-all`` (DCP, per product, turned on per account by
+                    Bybit), and the ``dcp`` topic subscribed on every private connection: if it stays down
+                    past the window, Bybit cancels the product's orders
+==================  ==========================================================================================
+
+Business answers come with HTTP 200 and ``{"retCode": 0, "retMsg": "OK", "result": ...}``; a ban is HTTP
+403. ``X-Bapi-Limit-Status`` (requests left in the endpoint's window) at 0 blocks orders until
+``X-Bapi-Limit-Reset-Timestamp`` (:meth:`rate_use`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from arb.errors import VenueError
+from connectors.bybit import orders
+from connectors.common.ccxt_venue import CcxtVenue, result_list
+from connectors.common.orders import VenueFill, VenueOrderUpdate
+from connectors.common.private import (
+    AnswerRules,
+    DeadManScope,
+    FundingPayment,
+    MarketAssets,
+    PrivateLink,
+    RateUse,
+    SymbolRef,
+)
+
+__all__ = ["ADAPTER", "ANSWERS", "BybitPrivate"]
+
+log = logging.getLogger(__name__)
+
+ANSWERS = AnswerRules(
+    code_field="retCode",
+    message_field="retMsg",
+    ok_code="0",
+    ban_status=403,
+    # system error, server timeout, backend timeouts: the order may or may not exist
+    unknown_codes=frozenset({"10016", "10000", "170007", "170146"}),
+    # too many visits, IP limit, too many requests
+    rate_codes=frozenset({"10006", "10018", "170005"}),
+    # key, sign, permission, IP, expired
+    credential_codes=frozenset({"10003", "10004", "10005", "10007", "10009", "10010", "33004"}),
+    clock_codes=frozenset({"10002"}),  # the timestamp is outside recv_window
+)
+"""What Bybit's answers mean (its v5 error codes)."""
+
+NOT_OPEN = frozenset({"110001", "170213"})
+"""A cancel of an order that is not open any more (linear ``110001`` "order not exists or too late to
+cancel", spot ``170213``)."""
+_DCP_HINT = "that the account has disconnect-cancel-all (DCP) turned on: Bybit turns it on per account (ask Bybit)"
+_NS_PER_MS = 1_000_000
+
+
+class BybitPrivate(CcxtVenue):
+    """Bybit v5 spot or linear through ccxt (one ``bybit`` client, unified account)."""
+
+    venue = "bybit"
+    answers = ANSWERS
+
+    @property
+    def dead_man(self) -> DeadManScope:
+        """Disconnect-cancel-all covers the product (every symbol's orders)."""
+        return DeadManScope.PRODUCT
+
+    @property
+    def category(self) -> str:
+        """The market's ``category`` in every request."""
+        return "spot" if self.spot else "linear"
+
+    # -- the client --------------------------------------------------------------------------------
+
+    def ccxt_class(self) -> str:
+        return "bybit"
+
+    def ccxt_options(self) -> dict[str, Any]:
+        """One market type, and the unified-account probe answered in advance (ccxt would ask
+        ``/v5/user/query-api`` and ``/v5/account/info`` before the first private call)."""
+        return {
+            "fetchMarkets": {"types": [self.market]},
+            "enableUnifiedAccount": True,
+            "enableUnifiedMargin": False,
+            "defaultType": "spot" if self.spot else "swap",
+        }
+
+    def rest_urls(self, default_api: Mapping[str, Any], rest_base: str) -> dict[str, Any]:
+        """Bybit's families are bare hosts: each becomes ``rest_base``."""
+        base = rest_base.rstrip("/")
+        return {family: base if family != "ws" and isinstance(url, str) else url for family, url in default_api.items()}
+
+    def ws_urls(self, default_ws: Mapping[str, Any], ws_private: str) -> dict[str, Any]:
+        """``wss://stream.bybit.com/v5/private`` for spot (unified or not) and contracts."""
+        ws = dict(default_ws)
+        private = dict(ws.get("private", {}))
+        private["spot"] = {"unified": ws_private, "nonUnified": ws_private}
+        private["contract"] = ws_private
+        ws["private"] = private
+        return ws
+
+    def configure(self, exchange: Any) -> None:
+        """No currency listing at market load (``/v5/asset/coin/query-info``): ccxt has no option for it."""
+        exchange.has["fetchCurrencies"] = False
+
+    def rate_use(self, headers: Mapping[str, str], now_ns: int, weight_limit: int | None) -> RateUse:
+        """``X-Bapi-Limit-Status`` 0: the endpoint's limit is used up until ``X-Bapi-Limit-Reset-Timestamp``."""
+        remaining = headers.get("x-bapi-limit-status")
+        reset = headers.get("x-bapi-limit-reset-timestamp")
+        if remaining == "0" and reset is not None and reset.isdigit():
+            return RateUse(None, int(reset) * _NS_PER_MS, "the endpoint's request limit is used up")
+        return RateUse()
+
+    # -- orders --------------------------------------------------------------------------------------
+
+    async def cancel(self, link: PrivateLink, symbol: str, client_id: str) -> bool:
+        request = {"category": self.category, "symbol": symbol, "orderLinkId": client_id}
+        try:
+            await link.request("privatePostV5OrderCancel", request)
+        except VenueError as error:
+            if error.code in NOT_OPEN:
+                return False
+            raise
+        return True
+
+    async def query(self, link: PrivateLink, symbol: str, client_id: str) -> VenueOrderUpdate | None:
+        """Open and recent orders first (``/v5/order/realtime`` keeps the last 500 closed ones per
+        category), then the order history."""
+        request = {"category": self.category, "symbol": symbol, "orderLinkId": client_id}
+        for method in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
+            rows = result_list(await link.request(method, request))
+            if rows:
+                return self.order_update(rows[0])
+        return None
+
+    async def open_orders(self, link: PrivateLink, symbol: str) -> list[VenueOrderUpdate]:
+        request = {"category": self.category, "symbol": symbol, "openOnly": 0}
+        return self.open_updates(result_list(await link.request("privateGetV5OrderRealtime", request)))
+
+    async def cancel_all(self, link: PrivateLink, symbol: str) -> int:
+        request = {"category": self.category, "symbol": symbol}
+        return len(result_list(await link.request("privatePostV5OrderCancelAll", request)))
+
+    # -- what the venue says ----------------------------------------------------------------------------
+
+    def order_update(self, raw: Mapping[str, Any]) -> VenueOrderUpdate | None:
+        return orders.order_update(raw)
+
+    def fills(self, raw: Mapping[str, Any], assets: MarketAssets) -> list[VenueFill]:
+        """A row without ``feeCurrency`` pays its fee in the market's rule (a spot buy in the base coin)."""
+        return orders.fills(raw, spot=self.spot, base_asset=assets.base, quote_asset=assets.quote)
+
+    async def order_trades(self, link: PrivateLink, symbol: str, venue_order_id: str) -> list[dict[str, Any]]:
+        request = {"category": self.category, "symbol": symbol, "orderId": venue_order_id}
+        return result_list(await link.request("privateGetV5ExecutionList", request))
+
+    async def trades_since(self, link: PrivateLink, symbol: str, since_ms: int) -> list[dict[str, Any]]:
+        request = {"category": self.category, "symbol": symbol, "startTime": since_ms, "limit": 100}
+        return result_list(await link.request("privateGetV5ExecutionList", request))
+
+    # -- the account ----------------------------------------------------------------------------------
+
+    async def balances(self, link: PrivateLink) -> dict[str, Decimal]:
+        return orders.balances(await link.request("privateGetV5AccountWalletBalance", {"accountType": "UNIFIED"}))
+
+    async def linear_position(self, link: PrivateLink, symbol: str) -> tuple[Decimal, Decimal]:
+        raw = await link.request("privateGetV5PositionList", {"category": "linear", "symbol": symbol})
+        return orders.position_and_entry(raw, symbol)
+
+    async def linear_funding(self, link: PrivateLink, symbol: str, since_ms: int) -> list[FundingPayment]:
+        """The ``SETTLEMENT`` entries of the transaction log (one page of 50, within 7 days of ``since_ms``)."""
+        request = {
+            "accountType": "UNIFIED",
+            "category": "linear",
+            "type": "SETTLEMENT",
+            "startTime": since_ms,
+            "limit": 50,
+        }
+        return orders.funding_payments(
+            result_list(await link.request("privateGetV5AccountTransactionLog", request)), symbol
+        )
+
+    # -- the dead-man's switch ----------------------------------------------------------------------------
+
+    async def arm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int) -> None:
+        """Disconnect-cancel-all for the product with ``window_s`` (one request for every symbol)."""
+        product = "SPOT" if self.spot else "DERIVATIVES"
+        await link.request(
+            "privatePostV5OrderDisconnectedCancelAll", {"product": product, "timeWindow": window_s}, hint=_DCP_HINT
+        )
+
+    async def keep_dead_man(
+        self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int, *, armed: bool
+    ) -> None:
+        """Subscribe the ``dcp`` topic on every private connection ccxt opens (ccxt does not): DCP counts
+        only connections that subscribed it."""
+        if not armed:
+            await self.arm_dead_man(link, markets, window_s)
+        exchange = link.exchange
+        url = await exchange.get_url_by_market_type(markets[0].ccxt_symbol, True)
+        subscribed: object = None
+        while not link.stopping:
+            client = exchange.clients.get(url)
+            if client is not None and client is not subscribed:
+                try:
+                    await exchange.authenticate(url)
+                    await client.send({"op": "subscribe", "args": ["dcp"], "req_id": "arb-dcp"})
+                    subscribed = client
+                except Exception as error:  # noqa: BLE001 - the stream is reconnecting: try on the next turn
+                    log.info("%s: dcp subscription not sent yet (%r)", self.venue, error)
+            await asyncio.sleep(1.0)
+
+
+ADAPTER = BybitPrivate
+"""The venue's :class:`~connectors.common.private.PrivateVenue` (what :mod:`connectors.registry` finds)."""

@@ -1,0 +1,210 @@
+"""What the ccxt-based venue adapters share: the client set-up, order creation and the user stream.
+
+ccxt is pinned (``pyproject.toml``): its URL routing, error tables and user streams change between
+releases. Every client an adapter makes (:meth:`CcxtVenue.make_client`):
+
+- talks to the venue's configured REST base (every API family of ccxt, not just ``public`` and
+  ``private``, so no call wanders off to a live host) and private WebSocket base;
+- never retries on its own (``maxRetriesOnFailure = 0``) and never throttles on its own
+  (``enableRateLimit = False``): arb decides every retry and reads the venues' weight headers;
+- makes no surprise calls: no currency or margin-pair listing at market load, only the one market
+  type arb trades (each venue's :meth:`CcxtVenue.ccxt_options` says how);
+- carries the API key and secret given here (read from the environment by the caller), nowhere else.
+
+A venue's adapter (``connectors/<venue>/private.py``) subclasses :class:`CcxtVenue` and fills in what
+differs: the ccxt class and options, where the URLs go, the create request's extra parameters, and the
+requests behind each operation of :class:`~connectors.common.private.PrivateVenue`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, ClassVar, Unpack, get_args
+from urllib.parse import urlsplit
+
+from connectors.common.orders import VenueOrderUpdate
+from connectors.common.private import (
+    AnswerRules,
+    ClientOptions,
+    DeadManScope,
+    FundingPayment,
+    Market,
+    OrderRequest,
+    PrivateLink,
+    RateUse,
+    Stream,
+    SymbolRef,
+)
+
+__all__ = ["CcxtVenue", "path_of", "result_list"]
+
+ZERO = Decimal(0)
+
+
+def path_of(url: str) -> str:
+    """The path of ``url`` without a trailing slash (``"https://api.binance.com/api/v3/"`` -> ``"/api/v3"``)."""
+    return urlsplit(url).path.rstrip("/")
+
+
+def result_list(response: Any) -> list[Any]:
+    """``result.list`` of a Bybit-style envelope (``{"retCode":0,"result":{"list":[...]}}``), empty when absent."""
+    return list(((response or {}).get("result") or {}).get("list") or [])
+
+
+class CcxtVenue:
+    """The shared part of a ccxt-based :class:`~connectors.common.private.PrivateVenue` for ``market``."""
+
+    venue: ClassVar[str]
+    answers: ClassVar[AnswerRules]
+
+    def __init__(self, market: Market) -> None:
+        if market not in get_args(Market):
+            raise ValueError(f"{self.venue}: expected market spot or linear, got {market!r}")
+        self.market: Market = market
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.market!r})"
+
+    @property
+    def spot(self) -> bool:
+        return self.market == "spot"
+
+    @property
+    def dead_man(self) -> DeadManScope:
+        """What the venue-market's dead-man's switch covers (none unless the venue says otherwise)."""
+        return DeadManScope.NONE
+
+    # -- the client --------------------------------------------------------------------------------
+
+    def ccxt_class(self) -> str:
+        """The ccxt exchange class of the market (``"binanceusdm"``)."""
+        raise NotImplementedError
+
+    def ccxt_options(self) -> dict[str, Any]:
+        """The venue's ccxt options that keep market loading to the one market type."""
+        raise NotImplementedError
+
+    def rest_urls(self, default_api: Mapping[str, Any], rest_base: str) -> dict[str, Any]:
+        """ccxt's ``urls['api']`` with every REST family moved onto ``rest_base`` (``ws`` left as it is)."""
+        raise NotImplementedError
+
+    def ws_urls(self, default_ws: Mapping[str, Any], ws_private: str) -> dict[str, Any]:
+        """ccxt pro's ``urls['api']['ws']`` with the market's private stream on ``ws_private``."""
+        raise NotImplementedError
+
+    def configure(self, exchange: Any) -> None:
+        """Adjust a made client where ccxt has no option for it (nothing by default)."""
+
+    def make_client(self, *, rest: str, **options: Unpack[ClientOptions]) -> Any:
+        """A ccxt async client (``pro``: with user streams) for the market on these URLs (see
+        :class:`~connectors.common.private.ClientOptions`); the caller closes it."""
+        if options.get("pro", False):
+            import ccxt.pro as module
+        else:
+            import ccxt.async_support as module
+        settings: dict[str, Any] = {
+            "maxRetriesOnFailure": 0,
+            "recvWindow": options.get("recv_window_ms", 5_000),
+            **self.ccxt_options(),
+        }
+        config: dict[str, Any] = {"enableRateLimit": False, "timeout": options.get("timeout_ms", 10_000)}
+        config["options"] = settings
+        for name, key in (("apiKey", "api_key"), ("secret", "api_secret"), ("session", "session")):
+            value = options.get(key)
+            if value is not None:
+                config[name] = value
+        exchange = getattr(module, self.ccxt_class())(config)
+        api = self.rest_urls(exchange.urls["api"], rest)
+        ws_private = options.get("ws_private")
+        if ws_private is not None and "ws" in api:
+            api["ws"] = self.ws_urls(api["ws"], ws_private)
+        exchange.urls["api"] = api
+        self.configure(exchange)
+        return exchange
+
+    def weight_limit(self, exchange: Any) -> int | None:
+        """The request weight per minute published at market load (None: the venue has no such budget)."""
+        return None
+
+    def rate_use(self, headers: Mapping[str, str], now_ns: int, weight_limit: int | None) -> RateUse:
+        """What one response's headers (names in lower case) say of the request budget (nothing by default)."""
+        return RateUse()
+
+    # -- orders --------------------------------------------------------------------------------------
+
+    def create_params(self, order: OrderRequest) -> dict[str, Any]:
+        """ccxt ``create_order``'s ``params`` for ``order``: time in force, client id, the venue's own."""
+        params: dict[str, Any] = {"timeInForce": order.time_in_force.value, "clientOrderId": order.client_id}
+        params.update(self.venue_create_params(order))
+        if order.reduce_only:
+            params["reduceOnly"] = True
+        return params
+
+    def venue_create_params(self, order: OrderRequest) -> dict[str, Any]:
+        """What the venue adds to a create request (nothing by default)."""
+        return {}
+
+    async def create(self, link: PrivateLink, order: OrderRequest) -> dict[str, Any] | None:
+        """Send one limit order through ccxt's ``create_order``; returns the venue's reply body (ccxt's
+        ``info``). Raises whatever the client raised: the executor decides the outcome from the wire."""
+        result = await link.exchange.create_order(
+            order.ccxt_symbol,
+            "limit",
+            "buy" if order.side > 0 else "sell",
+            order.qty,
+            order.price,
+            self.create_params(order),
+        )
+        reply = result.get("info") if isinstance(result, dict) else None
+        return reply if isinstance(reply, dict) else None
+
+    def open_updates(self, rows: Sequence[Any]) -> list[VenueOrderUpdate]:
+        """The open orders among REST order rows (what :meth:`order_update` reads, none terminal)."""
+        updates = [self.order_update(row) for row in rows if isinstance(row, dict)]
+        return [u for u in updates if u is not None and not u.state.terminal]
+
+    def order_update(self, raw: Mapping[str, Any]) -> VenueOrderUpdate | None:
+        raise NotImplementedError
+
+    # -- the user stream ------------------------------------------------------------------------------
+
+    async def watch(self, link: PrivateLink, what: Stream) -> list[dict[str, Any]]:
+        """The next messages of ccxt pro's user stream (no symbol: every symbol's of the account's one
+        private connection), as the venue's raw JSON (ccxt's ``info`` of each item)."""
+        exchange = link.exchange
+        items = await (exchange.watch_orders() if what == "orders" else exchange.watch_my_trades())
+        out = []
+        for item in items:
+            info = item.get("info") if isinstance(item, dict) else None
+            if isinstance(info, dict):
+                out.append(info)
+        return out
+
+    # -- the account and the dead-man's switch (spot: nothing) ---------------------------------------
+
+    async def position_and_entry(self, link: PrivateLink, symbol: str) -> tuple[Decimal, Decimal]:
+        """The signed position and its entry price; ``(0, 0)`` on spot (holdings are balances)."""
+        if self.spot:
+            return ZERO, ZERO
+        return await self.linear_position(link, symbol)
+
+    async def linear_position(self, link: PrivateLink, symbol: str) -> tuple[Decimal, Decimal]:
+        raise NotImplementedError
+
+    async def funding_income(self, link: PrivateLink, symbol: str, since_ms: int) -> list[FundingPayment]:
+        """The funding payments of ``symbol`` since ``since_ms``; spot has none."""
+        if self.spot:
+            return []
+        return await self.linear_funding(link, symbol, since_ms)
+
+    async def linear_funding(self, link: PrivateLink, symbol: str, since_ms: int) -> list[FundingPayment]:
+        raise NotImplementedError
+
+    async def arm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int) -> None:
+        """Nothing to arm (a venue-market without a switch)."""
+
+    async def keep_dead_man(
+        self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int, *, armed: bool
+    ) -> None:
+        """Nothing to keep (a venue-market without a switch)."""

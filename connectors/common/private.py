@@ -1,0 +1,320 @@
+"""A venue's private side behind one small protocol: what the live executor needs of it, and nothing more.
+
+The executor (``arb.execution``) keeps an order's life cycle: the intent journaled before the request,
+the answer classified, an unknown order resolved by query, every fill booked once. Everything that
+depends on the venue is asked of its adapter, a :class:`PrivateVenue` (``connectors/<venue>/private.py``,
+found by name through :mod:`connectors.registry`):
+
+============================  ==========================================================================
+the client                    :meth:`~PrivateVenue.make_client`: a ccxt client for the market, on the
+                              venue file's URLs, with no retry, no throttle and no surprise calls
+orders                        :meth:`~PrivateVenue.create` (an :class:`OrderRequest`: immediate-or-cancel
+                              today), :meth:`~PrivateVenue.cancel` and :meth:`~PrivateVenue.query` by
+                              client id, :meth:`~PrivateVenue.open_orders`, :meth:`~PrivateVenue.cancel_all`
+what the venue says           :meth:`~PrivateVenue.order_update` and :meth:`~PrivateVenue.fills`: a user
+                              stream message or a REST body in, arb's normalized values out (pure);
+                              :meth:`~PrivateVenue.order_trades`, :meth:`~PrivateVenue.trades_since`
+                              (REST rows for a sweep); :meth:`~PrivateVenue.watch` (the user stream)
+the account                   :meth:`~PrivateVenue.balances`, :meth:`~PrivateVenue.position_and_entry`,
+                              :meth:`~PrivateVenue.funding_income`
+the dead-man's switch         :attr:`~PrivateVenue.dead_man` (its scope), :meth:`~PrivateVenue.arm_dead_man`
+                              once, :meth:`~PrivateVenue.keep_dead_man` while trading
+rate limits and answers       :meth:`~PrivateVenue.rate_use` (the weight headers),
+                              :meth:`~PrivateVenue.weight_limit`, :attr:`~PrivateVenue.answers` (which
+                              codes mean unknown, rate limit, bad credentials, bad clock)
+============================  ==========================================================================
+
+Requests go through the executor's :class:`PrivateLink`: one call per venue request, whose failure is
+one :class:`~arb.errors.VenueError` worded by the executor's rule (with the venue's code in
+``error.code``, which an adapter reads where a code means something: Binance ``-2013`` "Order does not
+exist." is an answer to a query, not a failure). An adapter keeps no state but its market: one instance
+serves one venue-market for as long as the executor lives.
+
+Adding a venue means adding a folder ``connectors/<venue>/`` with the same file set (``private.py``
+exporting ``ADAPTER``, a :class:`PrivateVenue` class taking the market); nothing in ``arb.execution``
+names a venue.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Literal, Protocol, TypedDict, Unpack
+
+from connectors.common.orders import VenueFill, VenueOrderUpdate
+
+__all__ = [
+    "AnswerRules",
+    "ClientOptions",
+    "DeadManScope",
+    "FundingPayment",
+    "Market",
+    "MarketAssets",
+    "OrderRequest",
+    "PrivateLink",
+    "PrivateVenue",
+    "RateUse",
+    "Stream",
+    "SymbolRef",
+    "TimeInForce",
+]
+
+Market = Literal["spot", "linear"]
+Stream = Literal["orders", "trades"]
+
+
+class ClientOptions(TypedDict, total=False):
+    """How a venue's client is made, beside its REST base."""
+
+    ws_private: str | None
+    """The private stream's URL (the venue file's ``endpoints.ws_private``)."""
+    api_key: str | None
+    api_secret: str | None
+    """The credentials (read from the environment by the caller; they go nowhere else)."""
+    timeout_ms: int
+    """The client's request timeout (default 10 s)."""
+    recv_window_ms: int
+    """How long after its timestamp a signed request stays valid (default 5 s)."""
+    session: Any
+    """An ``aiohttp.ClientSession`` to send through (arb passes one with trace hooks); the client's own
+    otherwise."""
+    pro: bool
+    """With the user streams (ccxt pro)."""
+
+
+class TimeInForce(Enum):
+    """How long an order may rest. arb sends immediate-or-cancel orders only, for now."""
+
+    IOC = "IOC"
+    """Immediate or cancel: what the book takes at once fills, the rest expires."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """One order to create, on the venue's grid already (prices and quantities as exact wire strings)."""
+
+    symbol: str
+    """The venue's id (``"BTCUSDT"``)."""
+    ccxt_symbol: str
+    """ccxt's (``"BTC/USDT"``, ``"BTC/USDT:USDT"``)."""
+    side: int
+    """> 0 buy, < 0 sell."""
+    qty: str
+    price: str
+    client_id: str
+    """arb's client order id, unique forever (Binance ``newClientOrderId``, Bybit ``orderLinkId``)."""
+    reduce_only: bool = False
+    time_in_force: TimeInForce = TimeInForce.IOC
+
+
+@dataclass(frozen=True, slots=True)
+class MarketAssets:
+    """What a fill's fee asset defaults to when the venue's message does not say (see Bybit)."""
+
+    base: str
+    quote: str
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPayment:
+    """One perpetual funding payment as the venue's account history lists it (signed: > 0 received)."""
+
+    symbol: str
+    payment: Decimal
+    """In ``asset``; negative when the account paid."""
+    asset: str
+    ts_ms: int
+    """The venue's time of the payment, ms."""
+    venue_id: str = ""
+    """The venue's id of the entry (its transaction or income id), when it gives one."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateUse:
+    """What one response's headers say of the request budget."""
+
+    used_weight: int | None = None
+    """The request weight used in the current window, when the venue says (Binance)."""
+    block_until_ns: int = 0
+    """Local time until which no new order should go out (0: none)."""
+    reason: str = ""
+    """Why, for the person reading the log."""
+
+
+class DeadManScope(Enum):
+    """What the venue-market's dead-man's switch covers."""
+
+    NONE = "none"
+    """No switch (Binance spot: immediate-or-cancel orders leave nothing to cancel)."""
+    SYMBOL = "symbol"
+    """One timer per symbol, renewed by a request (Binance USD-M ``countdownCancelAll``)."""
+    PRODUCT = "product"
+    """One window for the product, kept by the private connection being up (Bybit DCP)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRules:
+    """The venue's facts arb's outcome rule needs: where its answers carry their code and text, and which
+    codes mean what (the rule itself is ``arb.execution.outcome.classify``)."""
+
+    code_field: str
+    """The body's code (Binance ``code``, Bybit ``retCode``)."""
+    message_field: str
+    """The body's text (Binance ``msg``, Bybit ``retMsg``)."""
+    ok_code: str
+    """The code of an accepted request (``""``: the body has none, as Binance's)."""
+    ban_status: int
+    """The HTTP status of a ban (Binance 418, Bybit 403)."""
+    unknown_codes: frozenset[str]
+    """Codes documented as "the request may or may not have been executed"."""
+    rate_codes: frozenset[str]
+    """Codes that are rate limits (a refusal: try after the wait)."""
+    credential_codes: frozenset[str]
+    """Codes that refuse the key, its signature, its permissions or its IP."""
+    clock_codes: frozenset[str]
+    """Codes that refuse the request's timestamp."""
+    ban_until: re.Pattern[str] | None = None
+    """Reads a ban's end (epoch ms, group 1) from the answer's text, when the venue words it so."""
+
+
+class SymbolRef(Protocol):
+    """A traded symbol's names."""
+
+    @property
+    def symbol(self) -> str:
+        """The venue's id (``"BTCUSDT"``)."""
+        ...
+
+    @property
+    def ccxt_symbol(self) -> str:
+        """ccxt's (``"BTC/USDT:USDT"``)."""
+        ...
+
+
+class PrivateLink(Protocol):
+    """What an adapter may use of the executor that drives it."""
+
+    @property
+    def name(self) -> str:
+        """``"binance linear"``: how messages name the venue-market."""
+        ...
+
+    @property
+    def exchange(self) -> Any:
+        """The ccxt client (from :meth:`PrivateVenue.make_client`)."""
+        ...
+
+    @property
+    def stopping(self) -> bool:
+        """The executor is stopping: background loops end."""
+        ...
+
+    async def request(self, method: str, params: Mapping[str, Any], *, hint: str = "") -> Any:
+        """Send one private request: the ccxt client's implicit method ``method`` (``"privateGetV5OrderRealtime"``)
+        with ``params``; returns the venue's parsed JSON body. Raises :class:`~arb.errors.VenueError`
+        (``hint``: what to check when the venue refuses for a reason of the request's own)."""
+        ...
+
+
+class PrivateVenue(Protocol):
+    """One venue-market's private side (see the module docstring). ``market``: ``"spot"`` or ``"linear"``."""
+
+    venue: str
+    """The venue's name, as in ``[venues]`` and :data:`arb.events.ASSET_NAMES`."""
+    market: Market
+    answers: AnswerRules
+    dead_man: DeadManScope
+
+    # -- the client --------------------------------------------------------------------------------
+
+    def make_client(self, *, rest: str, **options: Unpack[ClientOptions]) -> Any:
+        """A ccxt async client for the market on the REST base ``rest`` (see :class:`ClientOptions`);
+        the caller closes it."""
+        ...
+
+    def weight_limit(self, exchange: Any) -> int | None:
+        """The request weight per minute the venue published at market load (None: no such budget)."""
+        ...
+
+    def rate_use(self, headers: Mapping[str, str], now_ns: int, weight_limit: int | None) -> RateUse:
+        """What one response's headers (names in lower case) say of the request budget."""
+        ...
+
+    # -- orders --------------------------------------------------------------------------------------
+
+    async def create(self, link: PrivateLink, order: OrderRequest) -> dict[str, Any] | None:
+        """Send one create request; returns the venue's reply body (None when ccxt kept none). Raises
+        whatever the client raised: the executor decides the outcome from what the wire showed."""
+        ...
+
+    async def cancel(self, link: PrivateLink, symbol: str, client_id: str) -> bool:
+        """Ask the venue to cancel one order by client id; True when it took the request (the order's
+        state then comes from the stream or a query), False when it says the order is not open (filled,
+        expired, or never taken: a query tells which)."""
+        ...
+
+    async def query(self, link: PrivateLink, symbol: str, client_id: str) -> VenueOrderUpdate | None:
+        """The order with this client id as the venue knows it; None when the venue says it has none."""
+        ...
+
+    async def open_orders(self, link: PrivateLink, symbol: str) -> list[VenueOrderUpdate]:
+        """The venue's open orders in ``symbol`` (every state the venue lists; the caller filters)."""
+        ...
+
+    async def cancel_all(self, link: PrivateLink, symbol: str) -> int:
+        """Cancel every open order in ``symbol``; returns how many were cancelled."""
+        ...
+
+    # -- what the venue says ----------------------------------------------------------------------------
+
+    def order_update(self, raw: Mapping[str, Any]) -> VenueOrderUpdate | None:
+        """The order state in one stream message or REST body; None when it carries none."""
+        ...
+
+    def fills(self, raw: Mapping[str, Any], assets: MarketAssets) -> list[VenueFill]:
+        """The fills in one stream message or REST body (``assets``: the market's, for a fee asset the
+        message does not name)."""
+        ...
+
+    async def order_trades(self, link: PrivateLink, symbol: str, venue_order_id: str) -> list[dict[str, Any]]:
+        """The trade history rows of one order (REST), for :meth:`fills`."""
+        ...
+
+    async def trades_since(self, link: PrivateLink, symbol: str, since_ms: int) -> list[dict[str, Any]]:
+        """The trade history rows of ``symbol`` since ``since_ms`` (REST), for :meth:`fills`."""
+        ...
+
+    async def watch(self, link: PrivateLink, what: Stream) -> list[dict[str, Any]]:
+        """The next messages of the user stream (``"orders"`` or ``"trades"``), every symbol's, as the
+        venue's raw JSON; raises when the stream fails (the caller reconnects and sweeps)."""
+        ...
+
+    # -- the account ----------------------------------------------------------------------------------
+
+    async def balances(self, link: PrivateLink) -> dict[str, Decimal]:
+        """The balance per asset (spot: free + locked; linear: the wallet)."""
+        ...
+
+    async def position_and_entry(self, link: PrivateLink, symbol: str) -> tuple[Decimal, Decimal]:
+        """The signed one-way position in ``symbol`` and its average entry price (0 when flat); ``(0, 0)``
+        on spot."""
+        ...
+
+    async def funding_income(self, link: PrivateLink, symbol: str, since_ms: int) -> list[FundingPayment]:
+        """The funding payments of ``symbol`` since ``since_ms`` (linear; spot has none)."""
+        ...
+
+    # -- the dead-man's switch --------------------------------------------------------------------------
+
+    async def arm_dead_man(self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int) -> None:
+        """Arm the switch once for the traded ``markets`` with a ``window_s`` window (raises VenueError)."""
+        ...
+
+    async def keep_dead_man(
+        self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int, *, armed: bool
+    ) -> None:
+        """Keep the switch armed until ``link.stopping`` (``armed``: :meth:`arm_dead_man` ran already)."""
+        ...
