@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from arb.config import AppConfig
     from arb.ops.server import OpsServer
     from arb.runtime.engine import Engine
+    from arb.runtime.session import SessionStart
 
 __all__ = ["DATA_SOURCES", "Watch", "edges_bps", "spreads_bps"]
 
@@ -255,6 +256,36 @@ class Watch:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+    # -- as a session's watcher (arb.runtime.session.SessionWatcher) ------------------------------
+
+    def begin(self, start: SessionStart) -> list[str]:
+        """The session starts: take its clock and data source, start the server and the alerts
+        (:meth:`start`), attach the engine, its feeds, the journal's health and the kill switch;
+        returns the banner lines."""
+        if start.data not in DATA_SOURCES:
+            raise ValueError(f"data: expected one of {', '.join(DATA_SOURCES)}, got {start.data!r}")
+        self.clock, self.data = start.clock, start.data
+        lines = self.start()
+        if start.engine is not None:
+            self.attach(start.engine)
+        if start.feeds:
+            self.watch_feeds(start.feeds)
+        if start.journal_health is not None:
+            self.watch_journal(start.journal_health)
+        if start.kill_switch is not None:
+            self.kill_switch(start.kill_switch)
+        if start.recorded_bytes is not None:
+            self.recorded_bytes = start.recorded_bytes
+        return lines
+
+    async def run(self) -> None:
+        """Beside the session's loop: measure its lag (:meth:`measure_lag`)."""
+        await self.measure_lag()
+
+    def end(self, now: int | None) -> None:
+        """The session is over: the last snapshot, then stop (:meth:`stop`)."""
+        self.stop()
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -466,19 +497,18 @@ class Watch:
 
     def _engine_changes(self, engine: Engine) -> None:
         # per symbol, a spent hedge and a lone leg left exposed: events on the change, resolved when they end
-        from arb.runtime.live_trading import exposure_lines
+        from arb.execution.exposure import naked_leg_text, naked_legs
 
         several = len(self.symbols) > 1
         attempts = self.config.execution.max_hedge_attempts
-        exposure = exposure_lines(engine)
+        legs = naked_legs(engine)
         for s, name in enumerate(self.symbols):
             if not self._hedge_failed[s] and int(engine.kstate[s]["flags"]) & HEDGE_FAILED:
                 self._hedge_failed[s] = True
                 who = f"{name}: a" if several else "a"
                 self.emit("hedge_failed", text=f"{who} lone leg was not hedged within {attempts} attempts: no new pair",
                           symbol=name)  # fmt: skip
-            # exposure_lines names the book of each line ("binance ETHUSDT long ...") when there are several
-            mine = [line for line in exposure if not several or any(f" {v} {name} " in line for v in ASSET_NAMES)]
+            mine = [naked_leg_text(leg, attempts, named=several) for leg in legs if leg.symbol == name]
             if mine and not self._naked[s]:
                 self._naked[s] = True
                 self.emit("naked_leg", text="; ".join(mine), symbol=name)

@@ -22,7 +22,7 @@ import pytest
 from arb.config import AppConfig, load_config
 from arb.execution.live import VenueExecutor
 from arb.journal.journal import Journal
-from arb.runtime.trading import TradingSession
+from arb.runtime.trading_session import TradingSession
 from arb.testing.configs import DEFAULT_ARBITRAGE, local_endpoints, write_config_files
 from arb.testing.fake_binance_private import FakeBinanceExchange
 from arb.testing.fake_bybit_private import FakeBybitExchange
@@ -197,7 +197,7 @@ async def venue_and_executor(
     spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
 ) -> AsyncIterator[tuple[Any, VenueExecutor]]:
     """The fake venue of ``spec`` and an open TradingSession's executor pointed at it (keys set)."""
-    from arb.runtime.trading import trading_session
+    from arb.runtime.trading_session import trading_session
 
     set_keys(monkeypatch, spec)
     async with fake_venue(spec, **venue) as fake:
@@ -431,7 +431,7 @@ async def two_symbol_session(
     spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path, **venue: Any
 ) -> AsyncIterator[tuple[Any, TradingSession]]:
     """The two-symbol fake venue of ``spec`` and an open session on it (a configuration trading both)."""
-    from arb.runtime.trading import trading_session
+    from arb.runtime.trading_session import trading_session
 
     set_keys(monkeypatch, spec)
     async with two_symbol_venue(spec, second_recording(spec, two_symbols), **venue) as fake:

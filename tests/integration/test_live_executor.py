@@ -17,7 +17,7 @@ import pytest
 
 from arb.execution.live import VenueExecutor
 from arb.execution.orders import LiveOrder, OrderState
-from arb.runtime.trading import KIND_MANUAL, trading_session
+from arb.runtime.trading_session import KIND_MANUAL, trading_session
 from arb.strategy.types import BUY, SELL
 from arb.testing.fake_ledger import OrderStatus
 from arb.testing.faults import FaultKind

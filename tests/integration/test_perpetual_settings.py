@@ -9,7 +9,7 @@ import pytest
 
 from arb.config import PerpetualConfig
 from arb.execution.perpetual import PerpetualSettingsError, apply_perpetual_settings
-from arb.runtime.trading import trading_session
+from arb.runtime.trading_session import trading_session
 from tests.integration.live_rig import (
     BINANCE_LINEAR,
     BINANCE_SPOT,

@@ -17,6 +17,8 @@ from rich.console import Console
 
 from arb import report
 from arb.events import BINANCE, BYBIT
+from arb.execution.paper_account import PaperAccount
+from arb.ops.terminal import PaperLines as _Reporter
 from arb.report import (
     MIN_RATIO_SPAN_S,
     InitialBalances,
@@ -30,7 +32,6 @@ from arb.report import (
     summarize,
     write_report,
 )
-from arb.runtime.live import PaperAccount, _Reporter
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, SELL, new_state
 from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
 
