@@ -101,8 +101,17 @@ async def _arb_process(out: Path, keys: dict[str, str], *args: str) -> AsyncIter
 
 
 def _ready(url: str) -> bool:
+    return _ok(url + "/readyz")
+
+
+def _alive(url: str) -> bool:
+    """The trading loop has published a snapshot (``/healthz`` answers 200 once it has)."""
+    return _ok(url + "/healthz")
+
+
+def _ok(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url + "/readyz", timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=5) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -132,6 +141,7 @@ async def test_sigterm_stops_a_trading_arb_live_within_the_units_stop_timeout_wi
             await live_up(binance, bybit, process, out, streams=["btcusdt@depth@100ms"],
                           topics=["orderbook.50.BTCUSDT"])  # fmt: skip
             url = _health_url((out / "stderr").read_text())
+            await until(lambda: _alive(url), process, out, 30)  # the loop's first snapshot (STARTING before)
             rc, said = await _arb("status", "--url", url, keys=keys)  # no market data yet: books being built
             assert rc == 1 and said.startswith(f"arb live BTCUSDT at {url}: NOT READY"), said
             binance.play(1.0)
