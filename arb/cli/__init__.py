@@ -402,9 +402,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_backtest)
     if wanted("record"):
-        from arb.runtime.record import add_parser as add_record_parser
+        from arb.cli import record
 
-        add_record_parser(sub)
+        record.add_parser(sub)
     if wanted("funding-history"):
         from arb.runtime.funding_history import add_parser as add_funding_history_parser
 

@@ -31,6 +31,7 @@ from arb.arguments import (
     report_folder,
     speed,
 )
+from arb.cli import _ALLOW_DAMAGED_HELP, _with_recordings
 from arb.config import AppConfig, load_config
 from arb.errors import UsageError, exit_code_of
 
@@ -38,9 +39,7 @@ if TYPE_CHECKING:
     from arb.execution.paper_account import PaperAccount
     from arb.runtime.dry_run import DryRunResult
 
-__all__ = ["ALLOW_DAMAGED_HELP", "add_parser", "write_dry_run_report"]
-
-ALLOW_DAMAGED_HELP = "keep what can be read of a damaged recording instead of failing (the lost parts are reported)"
+__all__ = ["add_parser", "write_dry_run_report"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -80,7 +79,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="DIR",
         help="report folder (default: a timestamped folder under results/)",
     )
-    p.add_argument("--allow-damaged", action="store_true", help="replay: " + ALLOW_DAMAGED_HELP)
+    p.add_argument("--allow-damaged", action="store_true", help="replay: " + _ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_dry_run)
     return p
 
@@ -89,7 +88,6 @@ _REPLAY_ONLY = ("speed", "start", "end", "recordings", "allow_damaged")
 
 
 def _cmd_dry_run(args: argparse.Namespace) -> int:
-    from arb.cli import _with_recordings
     from arb.execution.paper_account import PaperAccount
 
     if args.live_data:
@@ -147,17 +145,16 @@ def _dry_run_on(
     if paused is not None:
         console.print(f"[bold red]PAUSED[/] ({rich_escape(paused)})", highlight=False, soft_wrap=True)
     base, quote = account.balances()
+    watchers = dry_run_watchers(config, account, console)
     if args.live_data:
         for venue in config.venues:
             console.print(venue.describe_endpoints(), highlight=False, soft_wrap=True)
         console.print("paper orders only: a dry run sends no order to any venue", highlight=False)
-        watchers = dry_run_watchers(config, account, console)
         result = asyncio.run(
             dry_run_live(config, account=account, console=console, duration_ns=duration, watchers=watchers)
         )
     else:
         pace = config.dry_run.replay_speed if args.speed is None else args.speed
-        watchers = dry_run_watchers(config, account, console)
         result = asyncio.run(
             dry_run_replay(
                 config,

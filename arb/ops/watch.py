@@ -1,19 +1,14 @@
-"""What a driver (``arb record``, ``arb dry-run``, ``arb live``) does to be watched.
+"""What a session (``arb record``, ``arb dry-run``, ``arb live``) does to be watched.
 
 A :class:`Watch` owns the process's :class:`~arb.ops.snapshot.OpsHub`, the HTTP server (metrics and
-dashboard) and the alert service. The driver calls it from its loop:
+dashboard) and the alert service. The command that runs a mode builds it and hands it down to the
+session loop (:class:`arb.runtime.session.SessionLoop`) as one of its watchers:
 
-    watch = Watch(config, "dry-run")
-    for line in watch.start():                 # "dashboard and metrics: http://127.0.0.1:8321/"
-        console.print(line)
-    watch.attach(engine)                       # fills, order answers, breaches, halts become events
-    watch.watch_feeds(feeds)                   # live data: feed health in every snapshot
-    ...
-    t0 = time.perf_counter_ns()
-    engine.on_batches(now, [batch])
-    watch.after_batch(engine, batch, t0, now)  # latency figures; a snapshot every [ops] snapshot_ms
-    ...
-    watch.stop()
+    watch = Watch(config, "dry-run", report_dir=...)
+    loop = SessionLoop(engine, [watch, ...])
+    loop.begin(SessionStart(clock, "replay", engine), console)  # start(), attach(engine), watch_feeds(...)
+    ...                                                         # after_batch(...) per arrival, tick(now)
+    loop.end(now)                                               # stop()
 
 Everything here that runs on the loop is O(1) or O(venues): a few additions per batch, and every
 ``snapshot_ms`` one immutable snapshot built from what the engine already holds (O(symbols x venues)).

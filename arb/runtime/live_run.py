@@ -1,9 +1,9 @@
 """``arb live``: the compiled kernel and the risk gate of the dry run, on real orders, every symbol of
 ``[strategy] symbols`` in one process.
 
-The driver is the dry run's (``arb.runtime.live``): both venues' feeds (one connection each, every
-symbol subscribed) put batches on one bounded queue, one task applies them to the engine, which calls
-each symbol's kernel and the one gate. The executor is the live one
+The loop is the dry run's (:class:`~arb.runtime.session.SessionLoop`): both venues' feeds (one
+connection each, every symbol subscribed) put batches on one bounded queue, the loop applies them to
+the engine, which calls each symbol's kernel and the one gate. The executor is the live one
 (:class:`~arb.execution.live.LiveExecutor`): orders go through the journal and ccxt, their answers
 wake the engine, fills come from the user streams (one private connection per venue, every symbol's).
 
@@ -16,8 +16,9 @@ journal, so a symbol's position on a venue is what the account gained or lost si
 imbalance left by a crash is its kernel's to hedge after the restart.
 
 Stop (``--duration``, Ctrl-C, SIGTERM): no new decision, open orders cancelled on both venues,
-orders in flight resolved (bounded by ``[live] shutdown_timeout_ms``; what is left is named), then
-the same report as a dry run plus each venue's order latency.
+orders in flight resolved (bounded by ``[live] shutdown_timeout_ms``; what is left is named); the
+command (:mod:`arb.cli.live`) then writes the same report as a dry run plus each venue's order latency.
+Its watchers (the ops watch) are handed down by the command.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from arb.config import AppConfig
-from arb.errors import ArbError, NeedsOperatorError
+from arb.errors import NeedsOperatorError
 from arb.events import ASSET_NAMES
 from arb.execution.exposure import naked_leg_lines
 from arb.runtime.live_process import KILL_FILE, PID_FILE, announce
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from arb.execution.kill import KillReport
     from arb.execution.orders import LiveOrder
     from arb.runtime.engine import Engine
+    from arb.runtime.session import SessionStart
 
 __all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "keep_risk_memory", "run_live"]
 
@@ -76,10 +78,6 @@ class LiveResult:
     """The signal that stopped the session (``signal.SIGINT`` for Ctrl-C), None when it ended otherwise."""
     watchers: tuple[SessionWatcher, ...] = ()
     """The watchers the session published to (the ops watch keeps the last snapshots and events)."""
-
-
-class _StopRequestError(Exception):
-    """Raised by the stop task to end the TaskGroup (and cancel the other tasks) on purpose."""
 
 
 class _StateStore(Protocol):
@@ -118,7 +116,8 @@ def keep_risk_memory(journal: _StateStore, engine: Engine, console: Console, now
 
 
 class _Reporter:
-    # A line per fill and a periodic account line, as the dry run prints them.
+    # A line per fill and a periodic account line, as the dry run prints them: a watcher of the session
+    # (arb.runtime.session.SessionWatcher) whose account line comes after batches only.
     def __init__(self, console: Console, interval_ns: int, symbols: tuple[str, ...] = ()) -> None:
         self.console = console
         self.interval = interval_ns
@@ -128,6 +127,7 @@ class _Reporter:
         self.on_hedge_failed: Callable[[], None] | None = None
         """Called once when the kernel gives up hedging within its attempts (the driver halts)."""
         self._hedge_failed = False
+        self.engine: Engine | None = None
 
     def fill(self, row: Any) -> None:
         side = "buy " if int(row["side"]) > 0 else "sell"
@@ -139,8 +139,29 @@ class _Reporter:
             soft_wrap=True,
         )
 
-    def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
+    def begin(self, start: SessionStart) -> list[str]:
+        self.engine = start.engine
+        return []
 
+    def halt(self, reason: str) -> None:
+        pass  # the session prints its halts itself
+
+    def after_batch(
+        self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0, venue: int = -1
+    ) -> None:
+        self.maybe(engine, now)
+
+    def tick(self, now: int) -> None:
+        pass  # the account line follows the market: after batches
+
+    async def run(self) -> None:
+        pass
+
+    def end(self, now: int | None) -> None:
+        if now is not None and self.engine is not None:
+            self.maybe(self.engine, now, force=True)
+
+    def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
         if not self._hedge_failed and engine.hedge_failed:
             self._hedge_failed = force = True
             if self.on_hedge_failed is not None:
@@ -186,7 +207,7 @@ async def run_live(
     ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``); ``on_stop_signal()``
     when SIGTERM or SIGINT asks for the clean stop (``arb live`` arms its stop deadline there)."""
     from arb.runtime.engine import Engine
-    from arb.runtime.session import SessionStart, handle_signals, warm_up_kernel
+    from arb.runtime.session import SessionLoop, SessionStart, queued, warm_up_kernel
     from arb.runtime.trading_session import trading_session, venue_account
     from connectors.binance.feed import BinanceFeed
     from connectors.bybit.feed import BybitFeed
@@ -289,70 +310,20 @@ async def run_live(
             BybitFeed(config.bybit, names, queue=queue, clock=clock),
         ]
         t0 = clock()
-        last = [t0]
-        counts = {"batches": 0}
         loop = asyncio.get_running_loop()
 
         def pull_from_another_thread() -> None:  # a Telegram /kill confirm, in the alert thread
             loop.call_soon_threadsafe(on_kill)
 
-        watchers = tuple(watchers)
+        session_loop = SessionLoop(engine, (*watchers, reporter), clock=clock, start_ns=t0)
         start = SessionStart(clock, "live", engine, tuple(feeds), session.journal.journal.health,
                              pull_from_another_thread)  # fmt: skip
-        for watcher in watchers:
-            for line in watcher.begin(start):
-                console.print(line, highlight=False, soft_wrap=True)
-            if kept:
-                watcher.halt(kept)
-            if on_watch is not None:
-                on_watch(watcher)
-        perf = time.perf_counter_ns
-
-        async def consume() -> None:
-            while True:
-                batch: Any = await queue.get()
-                now = batch.local_ts
-                sent_before, t = engine.log.sent.n, perf()
-                engine.on_batches(now, [batch])
-                for watcher in watchers:
-                    watcher.after_batch(engine, t, now, sent_before, batch.recv_perf_ns, batch.venue)
-                reporter.maybe(engine, now)
-                last[0] = now
-                counts["batches"] += 1
-
-        async def answers() -> None:
-            # an order done on a venue: the engine books it and decides again at once
-            while True:
-                await wake.wait()
-                wake.clear()
-                now = clock()
-                engine.advance(now + 1)
-                engine.settle(now)
-                last[0] = max(last[0], now)
-                for watcher in watchers:
-                    watcher.tick(now)
-
-        async def ticker() -> None:
-            # snapshots while the market is quiet (a batch publishes one when due)
-            while True:
-                await asyncio.sleep(config.ops.snapshot_ns / 1e9)
-                now = clock()
-                for watcher in watchers:
-                    watcher.tick(now)
-
-        async def stopper() -> None:
-            if duration_ns is None:
-                await stop_event.wait()
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop_event.wait(), duration_ns / 1e9)
-            raise _StopRequestError
+        session_loop.begin(start, console, halt=kept or "", on_watch=on_watch)
 
         def on_kill() -> None:
             killed.set()
             stop_event.set()
-            for watcher in watchers:
-                watcher.halt("kill switch")
+            session_loop.halt("kill switch")
 
         async def stale_watch() -> None:
             # a symbol whose book went stale or out of sync on a venue gets its open orders there cancelled,
@@ -385,41 +356,32 @@ async def run_live(
                 await asyncio.sleep(0.25)
             on_kill()
 
-        interrupted = False
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGUSR1, on_kill)
+        def start_tasks(tasks: asyncio.TaskGroup) -> None:
+            for venue_executor in session.executors.values():
+                venue_executor.run_background(tasks)
+                if window:
+                    venue_executor.run_dead_man(tasks, window, armed=True)
+            for feed in feeds:
+                tasks.create_task(feed.run(), name=f"feed-{feed.name}")
+            tasks.create_task(kill_watch(), name="kill-watch")
+            tasks.create_task(stale_watch(), name="stale-watch")
 
-        def stop_signal() -> None:
+        def stop_signal(_sig: signal.Signals) -> None:
             if on_stop_signal is not None:
                 on_stop_signal()
-            stop_event.set()
 
-        with handle_signals(lambda _sig: stop_signal()) as received:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGUSR1, on_kill)
+        try:
             try:
-                async with asyncio.TaskGroup() as tasks:
-                    for venue_executor in session.executors.values():
-                        venue_executor.run_background(tasks)
-                        if window:
-                            venue_executor.run_dead_man(tasks, window, armed=True)
-                    for feed in feeds:
-                        tasks.create_task(feed.run(), name=f"feed-{feed.name}")
-                    tasks.create_task(consume(), name="engine")
-                    tasks.create_task(answers(), name="answers")
-                    tasks.create_task(stopper(), name="stop")
-                    tasks.create_task(kill_watch(), name="kill-watch")
-                    tasks.create_task(stale_watch(), name="stale-watch")
-                    tasks.create_task(ticker(), name="ops-ticker")
-                    for watcher in watchers:
-                        tasks.create_task(watcher.run(), name=f"watch-{type(watcher).__name__}")
-            except* _StopRequestError:
-                interrupted = stop_event.is_set()
-            except* ArbError as group:
-                for watcher in watchers:
-                    watcher.end(None)
-                raise group.exceptions[0] from None
+                await session_loop.run(queued(queue), stop_event, duration_ns=duration_ns, wake=wake,
+                                       start_tasks=start_tasks, on_signal=stop_signal)  # fmt: skip
             finally:
                 for feed in feeds:
                     feed.stop()
+        except BaseException:
+            session_loop.end(None)
+            raise
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGUSR1)
         # stop: cancel what is open, resolve what is in flight, book what came in
@@ -438,12 +400,10 @@ async def run_live(
             for line in kill_report.describe():
                 console.print(line if kill_report.flat else f"[bold red]{line}[/]", highlight=False)
             kill_file.unlink(missing_ok=True)
-        now = max(last[0], clock())
+        now = max(session_loop.last_ns, clock())
         engine.finish(now)
         save_risk_memory()
-        reporter.maybe(engine, now, force=True)
-        for watcher in watchers:
-            watcher.end(now)
+        session_loop.end(now)
         for order in left:
             console.print(
                 f"[bold red]order {order.client_id} ({order.symbol}) on {ASSET_NAMES[order.venue]} is still "
@@ -455,9 +415,9 @@ async def run_live(
         return LiveResult(
             engine,
             t0,
-            last[0],
-            counts["batches"],
-            interrupted,
+            session_loop.last_ns,
+            session_loop.batches,
+            session_loop.interrupted,
             time.perf_counter() - started,
             base,
             quote,
@@ -465,6 +425,6 @@ async def run_live(
             latencies,
             session.rule_differences,
             kill=kill_report,
-            stop_signal=received[0] if received else None,
-            watchers=watchers,
+            stop_signal=session_loop.stop_signal,
+            watchers=session_loop.watchers,
         )

@@ -239,8 +239,9 @@ class SessionLoop:
             watcher.halt(reason)
 
     def end(self, now: int | None) -> None:
-        """Tell every watcher the session is over (``now``: its last time; None: it failed)."""
-        for watcher in self.watchers:
+        """Tell every watcher the session is over (``now``: its last time; None: it failed), the last
+        begun first: the terminal's last line is printed before the ops watch stops."""
+        for watcher in reversed(self.watchers):
             watcher.end(now)
 
     async def run(
