@@ -14,7 +14,6 @@ saved what it holds.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gc
 import logging
 import os
@@ -23,6 +22,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from arb import __version__
 from arb.arguments import (
@@ -182,7 +183,7 @@ def _paths_of(config: AppConfig) -> list[str]:
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from arb.config import load_config
-    from arb.report import InitialBalances, print_summary, run_summary, write_report
+    from arb.reports import InitialBalances, print_summary, run_summary, write_report
     from arb.runtime.backtest import run_backtest
     from arb.ui import console, status_and_progress
 
@@ -235,7 +236,8 @@ def _with_recordings(config: AppConfig, recordings: Path | None) -> AppConfig:
     # --recordings replaces [backtest] recordings
     if recordings is None:
         return config
-    return dataclasses.replace(config, backtest=dataclasses.replace(config.backtest, recordings=recordings.resolve()))
+    backtest = msgspec.structs.replace(config.backtest, recordings=recordings.resolve())
+    return msgspec.structs.replace(config, backtest=backtest)
 
 
 def _cmd_parity(args: argparse.Namespace) -> int:

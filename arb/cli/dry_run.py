@@ -193,7 +193,7 @@ def write_dry_run_report(
     """The same summary, trades.csv, equity.npz, equity.png and summary.json as a backtest (its marks
     at each UTC midnight the session crossed: the engine's, ``Engine.day_marks``); None without data."""
     from arb.execution.risk import risk_figures, symbol_risk_figures
-    from arb.report import InitialBalances, print_summary, run_summary, write_report
+    from arb.reports import InitialBalances, print_summary, run_summary, write_report
 
     engine = result.engine
     if len(engine.log.equity.view()) == 0:

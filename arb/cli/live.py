@@ -91,7 +91,7 @@ def _cmd_live(args: Any) -> int:
 def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDeadline) -> int:
     from arb.cli.reconcile import latency_lines
     from arb.ops.watch import Watch
-    from arb.report import InitialBalances, print_summary, run_summary, write_report
+    from arb.reports import InitialBalances, print_summary, run_summary, write_report
     from arb.runtime.live_run import run_live
     from arb.ui import console
 

@@ -64,6 +64,7 @@ from typing import Final
 
 from aiohttp import web
 
+from arb.formats import json_float as _num  # JSON has no NaN or infinity: the page shows null as "-"
 from arb.ops.server import STOPPING
 from arb.ops.snapshot import FeedHealth, LatencyFigures, LimitUse, OpsEvent, OpsHub, Snapshot, SymbolState, VenueAccount
 
@@ -121,12 +122,6 @@ class Cursor:
 
 
 # -- JSON -------------------------------------------------------------------------------------------
-
-
-def _num(x: float) -> float | None:
-    # JSON has no NaN or infinity: the page shows null as "-"
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _plain(value: object) -> object:

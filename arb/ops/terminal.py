@@ -95,7 +95,7 @@ class PaperLines:
 
     def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
         """The account line if one is due at ``now`` (or ``force``), then each naked leg's."""
-        from arb.report import pairs_text
+        from arb.runtime.pairs import pairs_text
 
         if self.next_at == 0:
             self.next_at = (now // self.interval + 1) * self.interval

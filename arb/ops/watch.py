@@ -419,7 +419,7 @@ class Watch:
         thread.start()
 
     def _write_daily_report(self, date: dt.date, now: int, mids: Any) -> None:
-        from arb.reports.command import write_daily_report
+        from arb.reports.periodic import write_daily_report
 
         try:
             path = write_daily_report(self.config, self.mode, date, Path(self.report_dir), marks=[(now, mids)])

@@ -1,6 +1,6 @@
 """The figures of one UTC period (a day, a week from Monday, a calendar month) of a source.
 
-Every figure comes from :func:`arb.report.summarize` (and :func:`arb.report.fill_spread_bps`) called
+Every figure comes from :func:`arb.reports.summary.summarize` (and :func:`arb.reports.charts.fill_spread_bps`) called
 on a slice of the source: there is one PnL and one win in arb, and a period's are the same ones.
 
 - **Equity at the period's start and end** is rebuilt: at a time ``t`` each venue holds its starting
@@ -41,19 +41,12 @@ from typing import Any, Final
 import numpy as np
 
 from arb.events import ASSET_NAMES, BINANCE, NS_PER_S
-from arb.report import (
-    SECONDS_PER_YEAR,
-    Figures,
-    InitialBalances,
-    Summary,
-    SymbolSummary,
-    account_equity,
-    chart_data,
-    fill_spread_bps,
-    summarize,
-    unit_value,
-)
+from arb.formats import jsonable
+from arb.reports.charts import chart_data, fill_spread_bps
+from arb.reports.risk import SECONDS_PER_YEAR
 from arb.reports.sources import SourceData
+from arb.reports.summary import Figures, Summary, SymbolSummary, summarize
+from arb.reports.valuation import InitialBalances, account_equity, unit_value
 from arb.strategy.types import BUY, EQUITY_DTYPE, INTENT_OPEN
 
 __all__ = [
@@ -147,7 +140,7 @@ def equity_at(source: SourceData, times: Array) -> Array:
     ``local_ts < t`` booked on the starting balances, each venue valued at its latest mark at or
     before ``t`` (its first mark before any; NaN if the venue has none, which counts only where it
     holds base). With several symbols, one row per symbol at each time (time-major), each the
-    symbol's part of the account (:meth:`arb.report.InitialBalances.symbol`) at its own marks, as a
+    symbol's part of the account (:meth:`arb.reports.valuation.InitialBalances.symbol`) at its own marks, as a
     driver records them."""
     times = np.asarray(times, dtype=np.int64)
     n = source.initial.n_symbols
@@ -262,7 +255,7 @@ class PeriodReport:
             Sharpe, Sortino, max drawdown and the notes on them).
         pairs_summary: ``summarize`` over the period's pairs (its ``pairs``: pairs, wins, spreads).
         spreads_bps: The spread each of the period's pairs captured at its first opening fill, bps,
-            :func:`arb.report.fill_spread_bps` signed in the direction traded (positive: sold where it
+            :func:`arb.reports.charts.fill_spread_bps` signed in the direction traded (positive: sold where it
             was dearer); NaN where unknown.
         curve_ts, curve_pnl: The trading PnL since ``start_ns`` at each sample (quote), for the chart.
         meta: What the page's footer lists.
@@ -301,7 +294,7 @@ class PeriodReport:
         """The headline figures as JSON-safe data (what the page embeds under ``id="arb-report"``);
         with several symbols also ``symbols``, each one's figures by name."""
         risk, pairs = self.period_summary.risk, self.pairs_summary.pairs
-        data: dict[str, Any] = _jsonable(
+        data: dict[str, Any] = jsonable(
             {
                 "period": self.period.kind,
                 "label": self.period.label,
@@ -353,16 +346,6 @@ def _symbol_json(row: SymbolRow) -> dict[str, Any]:
         "position_end": dict(zip(ASSET_NAMES, row.position_end, strict=True)),
         "mark_end": dict(zip(ASSET_NAMES, row.mark_end, strict=True)),
     }  # fmt: skip
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_jsonable(v) for v in obj]
-    return obj
 
 
 def _diff(a: float | None, b: float | None) -> float | None:

@@ -14,11 +14,13 @@ import itertools
 import json
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, Final
 
 import numpy as np
 
 from arb.events import NS_PER_S
+from arb.formats import money, num, pct
 from arb.reports.figures import PeriodReport
 
 __all__ = ["render_html"]
@@ -48,29 +50,18 @@ _H: Final = 260
 _PAD: Final = (64, 16, 16, 36)  # left, right, top, bottom
 
 
+_amount = partial(money, small=0.01)  # money, two decimals; under a cent, two significant digits
+_figure = partial(num, small=0)  # a plain figure, ``digits`` decimals
+_base = partial(num, digits=8, small=0)  # a quantity in base units, to the satoshi
+
+
+def _percent(x: float | None) -> str:
+    # four decimals under 1 %, else two
+    return pct(x, 4 if x is not None and abs(x) < 0.01 else 2, small=0)
+
+
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _money(x: float | None, quote: str = "") -> str:
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    text = f"{x:,.2f}" if abs(x) >= 0.01 or x == 0 else f"{x:.2g}"
-    return f"{text} {quote}".strip()
-
-
-def _pct(x: float | None) -> str:
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    return f"{x:.4%}" if abs(x) < 0.01 else f"{x:.2%}"
-
-
-def _num(x: float | None, digits: int = 3) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:,.{digits}f}"
-
-
-def _qty(x: float | None) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:,.8f}"
 
 
 def _seconds(x: float | None) -> str:
@@ -287,7 +278,7 @@ def _ratio(x: float | None, defined: bool, meaningful: bool) -> str:
     # as the terminal table says it: the reason is in the notes
     if not defined:
         return "n/a"
-    return _num(x, 2) if meaningful else "not meaningful"
+    return _figure(x, 2) if meaningful else "not meaningful"
 
 
 def _card(key: str, value: str, cls: str = "") -> str:
@@ -308,20 +299,20 @@ def _symbols_section(report: PeriodReport, q: str) -> str:
     rows_of = report.symbols
     names = [r.name for r in rows_of]
     rows = [
-        (f"PnL ({q})", [_money(r.total.pnl) for r in rows_of]),
-        (f"PnL from fills ({q})", [_money(r.total.pnl_from_fills) for r in rows_of]),
-        (f"fees ({q})", [_money(r.total.fees) for r in rows_of]),
+        (f"PnL ({q})", [_amount(r.total.pnl) for r in rows_of]),
+        (f"PnL from fills ({q})", [_amount(r.total.pnl_from_fills) for r in rows_of]),
+        (f"fees ({q})", [_amount(r.total.fees) for r in rows_of]),
         ("fills", [f"{r.total.fills:,}" for r in rows_of]),
-        ("volume (its base)", [_qty(r.total.volume) for r in rows_of]),
-        (f"notional ({q})", [_money(r.total.notional) for r in rows_of]),
+        ("volume (its base)", [_base(r.total.volume) for r in rows_of]),
+        (f"notional ({q})", [_amount(r.total.notional) for r in rows_of]),
         ("pairs", [f"{r.pairs:,}" for r in rows_of]),
-        ("win rate", [_pct(r.win_rate) for r in rows_of]),
-        ("mean captured spread (bps)", [_num(r.spread_bps) for r in rows_of]),
+        ("win rate", [_percent(r.win_rate) for r in rows_of]),
+        ("mean captured spread (bps)", [_figure(r.spread_bps) for r in rows_of]),
         ("mean holding time", [_seconds(r.total.holding_time_s) for r in rows_of]),
-        ("position at the end, Binance (its base)", [_qty(r.position_end[0]) for r in rows_of]),
-        ("position at the end, Bybit (its base)", [_qty(r.position_end[1]) for r in rows_of]),
-        (f"mark at the end, Binance ({q})", [_money(r.mark_end[0]) for r in rows_of]),
-        (f"mark at the end, Bybit ({q})", [_money(r.mark_end[1]) for r in rows_of]),
+        ("position at the end, Binance (its base)", [_base(r.position_end[0]) for r in rows_of]),
+        ("position at the end, Bybit (its base)", [_base(r.position_end[1]) for r in rows_of]),
+        (f"mark at the end, Binance ({q})", [_amount(r.mark_end[0]) for r in rows_of]),
+        (f"mark at the end, Bybit ({q})", [_amount(r.mark_end[1]) for r in rows_of]),
     ]
     bars = _venue_bars(names, [
         ("PnL", "#1f77b4", [r.total.pnl for r in rows_of]),
@@ -337,50 +328,50 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
     total = report.total
     sharpe = _ratio(risk.sharpe, risk.sharpe_defined, risk.ratios_meaningful)
     cards = [
-        _card(f"PnL ({q})", _money(report.pnl), _sign(report.pnl)),
-        _card("return", _pct(report.return_frac), _sign(report.return_frac)),
-        _card("annualised return (365 days)", _pct(report.annualised_return)),
+        _card(f"PnL ({q})", _amount(report.pnl), _sign(report.pnl)),
+        _card("return", _percent(report.return_frac), _sign(report.return_frac)),
+        _card("annualised return (365 days)", _percent(report.annualised_return)),
         _card("Sharpe (annualised)", sharpe),
-        _card(f"max drawdown ({q})", f"{_money(risk.max_drawdown)} ({_pct(risk.max_drawdown_frac)})"),
-        _card("win rate", f"{_pct(pairs.win_rate)} of {pairs.pairs} pairs"),
+        _card(f"max drawdown ({q})", f"{_amount(risk.max_drawdown)} ({_percent(risk.max_drawdown_frac)})"),
+        _card("win rate", f"{_percent(pairs.win_rate)} of {pairs.pairs} pairs"),
         _card("mean holding time", _seconds(total.holding_time_s)),
-        _card(f"fees ({q})", _money(total.fees)),
+        _card(f"fees ({q})", _amount(total.fees)),
     ]
     several = bool(report.symbols)
     venue_rows = [
-        (f"PnL ({q})", [_money(r.pnl) for r in report.venues]),
-        (f"PnL from fills ({q})", [_money(r.pnl_from_fills) for r in report.venues]),
-        (f"fees ({q})", [_money(r.fees) for r in report.venues]),
-        *([(f"funding ({q})", [_money(r.funding) for r in report.venues])] if len(report.source.funding) else []),
+        (f"PnL ({q})", [_amount(r.pnl) for r in report.venues]),
+        (f"PnL from fills ({q})", [_amount(r.pnl_from_fills) for r in report.venues]),
+        (f"fees ({q})", [_amount(r.fees) for r in report.venues]),
+        *([(f"funding ({q})", [_amount(r.funding) for r in report.venues])] if len(report.source.funding) else []),
         ("fills", [f"{r.fills:,}" for r in report.venues]),
         ("hedge fills", [f"{r.hedge_fills:,}" for r in report.venues]),
         ("unwind fills", [f"{r.unwind_fills:,}" for r in report.venues]),
-        *([] if several else [("volume (base)", [_qty(r.volume) for r in report.venues])]),
-        (f"notional ({q})", [_money(r.notional) for r in report.venues]),
+        *([] if several else [("volume (base)", [_base(r.volume) for r in report.venues])]),
+        (f"notional ({q})", [_amount(r.notional) for r in report.venues]),
         ("mean holding time", [_seconds(r.holding_time_s) for r in report.venues]),
         *([] if several else [
-            ("position at the end (base)", [_qty(r.position_end) for r in report.venues]),
-            (f"mark at the end ({q})", [_money(r.mark_end) for r in report.venues]),
+            ("position at the end (base)", [_base(r.position_end) for r in report.venues]),
+            (f"mark at the end ({q})", [_amount(r.mark_end) for r in report.venues]),
         ]),
     ]  # fmt: skip
     pair_rows = [
         ("pairs", f"{pairs.pairs:,}"),
         ("pairs won (PnL > 0)", f"{pairs.pairs_won:,}"),
-        ("win rate", _pct(pairs.win_rate)),
+        ("win rate", _percent(pairs.win_rate)),
         ("pairs with equal legs", f"{pairs.pairs_matched:,}"),
         ("pairs hedged or unwound", f"{pairs.pairs_hedged:,}"),
-        ("mean captured spread (bps)", _num(pairs.spread_bps)),
-        ("  net of fees (bps)", _num(pairs.spread_net_bps)),
-        (f"mean PnL per pair ({q})", _money(pairs.pair_pnl_mean)),
+        ("mean captured spread (bps)", _figure(pairs.spread_bps)),
+        ("  net of fees (bps)", _figure(pairs.spread_net_bps)),
+        (f"mean PnL per pair ({q})", _amount(pairs.pair_pnl_mean)),
     ]
     risk_rows = [
         ("Sharpe (annualised)", sharpe),
         ("Sortino (annualised)", _ratio(risk.sortino, risk.sortino_defined, risk.ratios_meaningful)),
-        ("Sharpe standard error", _num(risk.sharpe_stderr, 1)),
-        (f"max drawdown ({q})", _money(risk.max_drawdown)),
-        ("max drawdown (of peak)", _pct(risk.max_drawdown_frac)),
+        ("Sharpe standard error", _figure(risk.sharpe_stderr, 1)),
+        (f"max drawdown ({q})", _amount(risk.max_drawdown)),
+        ("max drawdown (of peak)", _percent(risk.max_drawdown_frac)),
         (_SAMPLES_LABEL[report.samples], f"{risk.samples:,}"),
-        (f"equity at the start ({q})", _money(report.start_equity)),
+        (f"equity at the start ({q})", _amount(report.start_equity)),
     ]
     notes = [risk.ratios_note] if risk.ratios_note else []
     if report.annualise_note:

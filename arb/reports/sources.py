@@ -39,15 +39,8 @@ import numpy as np
 
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
-from arb.report import (
-    EQUITY_NPZ,
-    FUNDING_CSV,
-    SUMMARY_JSON,
-    TRADES_CSV,
-    InitialBalances,
-    read_equity_npz,
-    read_trades_csv,
-)
+from arb.reports.files import EQUITY_NPZ, FUNDING_CSV, SUMMARY_JSON, TRADES_CSV, read_equity_npz, read_trades_csv
+from arb.reports.valuation import InitialBalances
 from arb.strategy.types import (
     BUY,
     EQUITY_DTYPE,

@@ -67,7 +67,7 @@ from arb.execution.risk import (
     update_equity,
     value_px,
 )
-from arb.report import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
+from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import params_of
 from arb.strategy.types import (

@@ -36,7 +36,6 @@ at a band's edge (``rebalance_threshold``) to decide otherwise; the fake venues 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import logging
 import secrets
@@ -104,7 +103,7 @@ def _pointed_at(config: AppConfig, fakes: list[Any], state: Path, key: str, secr
     for venue, fake in zip(config.venues, fakes, strict=True):
         endpoints = Endpoints(ws=tuple(fake.ws_urls), rest=fake.rest_url, ws_private=fake.private_ws_url)
         networks = {**venue.all_endpoints.get(venue.market, {}), "local": endpoints}
-        overrides[venue.name] = dataclasses.replace(
+        overrides[venue.name] = msgspec.structs.replace(
             venue,
             all_endpoints={**venue.all_endpoints, venue.market: networks},
             network="local",

@@ -10,12 +10,13 @@ stdout, the files to ``--out`` (see :mod:`arb.sweep.output`).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib.util
 import os
 import re
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from arb.arguments import add_config_argument, day, existing_file, existing_folder, output_folder, report_folder
 
@@ -113,8 +114,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.recordings is not None:
-        backtest = dataclasses.replace(config.backtest, recordings=args.recordings.resolve())
-        config = dataclasses.replace(config, backtest=backtest)
+        backtest = msgspec.structs.replace(config.backtest, recordings=args.recordings.resolve())
+        config = msgspec.structs.replace(config, backtest=backtest)
     grid = load_grid(args.grid, config)
     out: Path = report_folder(args.out, config.backtest.out, "sweep")
     total = len(grid.points())

@@ -32,7 +32,6 @@ Keys that choose the data (``strategy.symbol``, ``strategy.symbols``, ``backtest
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import itertools
 import math
@@ -42,13 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import msgspec
+
 if sys.version_info >= (3, 11):  # noqa: UP036 - the fallback keeps older interpreters explicit
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-# The configuration's field specs are the one definition of every key's TOML spelling, unit, kind
-# and range; the grid reuses them rather than keeping a second copy that could drift.
 from arb.config import (
     SYMBOL_RISK_KEYS,
     SYMBOL_STRATEGY_KEYS,
@@ -59,11 +58,12 @@ from arb.config import (
     StrategyConfig,
     SymbolOverrides,
     VenueConfig,
-    _BadValueError,
-    _check,
-    _FieldInfo,
-    _fields_of,
 )
+
+# The configuration's field types are the one definition of every key's TOML spelling, unit, kind
+# and range; the grid reuses them rather than keeping a second copy that could drift.
+from arb.config.fields import BadValueError, FieldSpec, check_value, fields_of
+from arb.config.messages import read_file, unknown_key
 from arb.errors import ConfigError
 from arb.events import ASSET_NAMES
 
@@ -232,11 +232,11 @@ def apply_overrides(config: AppConfig, overrides: Mapping[str, Any]) -> AppConfi
         tables = dict(config.symbol_overrides)
         for symbol, parts in own.items():
             table = tables.get(symbol, SymbolOverrides())
-            tables[symbol] = dataclasses.replace(
+            tables[symbol] = msgspec.structs.replace(
                 table, **{part: {**getattr(table, part), **fields} for part, fields in parts.items()}
             )
         try:
-            config = dataclasses.replace(config, symbol_overrides=tables)
+            config = msgspec.structs.replace(config, symbol_overrides=tables)
         except ConfigError as exc:
             raise ConfigError("<overrides>", exc.key, exc.expected) from None
     for parent, values in groups.items():
@@ -247,7 +247,7 @@ def apply_overrides(config: AppConfig, overrides: Mapping[str, Any]) -> AppConfi
         for part in parent.split("."):
             section = getattr(section, part)
         try:
-            changed = dataclasses.replace(section, **values)
+            changed = msgspec.structs.replace(section, **values)
         except ConfigError as exc:  # the section's own check, named by its field
             raise ConfigError("<overrides>", f"{parent}.{exc.key}", exc.expected) from None
         except TypeError as exc:
@@ -267,15 +267,9 @@ def toml_value(value: Any) -> str:
 
 def _read(path: Path) -> dict[str, Any]:
     file = str(path)
+    raw = read_file(path)
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(file, None, "file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(file, None, "expected a file, found a directory") from None
-    except OSError as exc:
-        raise ConfigError(file, None, f"cannot read the file: {exc.strerror or exc}") from None
+        return tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(file, None, f"expected TOML: {exc}") from None
     except UnicodeDecodeError as exc:
@@ -283,10 +277,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _unknown(file: str, prefix: str, key: str, allowed: tuple[str, ...] | list[str]) -> ConfigError:
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    hint = f' (did you mean "{prefix}{close[0]}"?)' if close else ""
-    where = f"[{prefix[:-1]}]" if prefix else "the top level"
-    return ConfigError(file, prefix + key, f"unknown key{hint}; allowed keys in {where}: {', '.join(allowed)}")
+    return unknown_key(file, prefix, key, allowed, qualified=True)
 
 
 def _flatten(table: Mapping[str, Any], prefix: str, file: str) -> dict[str, Any]:
@@ -303,7 +294,7 @@ def _flatten(table: Mapping[str, Any], prefix: str, file: str) -> dict[str, Any]
     return out
 
 
-def _resolve(file: str, key: str) -> tuple[list[str], _FieldInfo, type]:
+def _resolve(file: str, key: str) -> tuple[list[str], FieldSpec, type]:
     # (field path parts, the leaf's info, the class owning it) of a grid key in TOML spelling.
     parts = key.split(".")
     cls: type = AppConfig
@@ -320,13 +311,13 @@ def _resolve(file: str, key: str) -> tuple[list[str], _FieldInfo, type]:
             path.append(part)
             at += part + "."
             continue
-        infos = {info.key: info for info in _fields_of(cls)}
+        infos = {info.key: info for info in fields_of(cls)}
         if cls is AppConfig:
             allowed = sorted([*infos, *ASSET_NAMES])
         else:
             allowed = sorted(infos)
         if cls is LegFaultsConfig:
-            rate_infos = {info.key: info for info in _fields_of(LegFaultRates)}
+            rate_infos = {info.key: info for info in fields_of(LegFaultRates)}
             allowed = sorted({*allowed, *rate_infos})
             if part in rate_infos and part not in infos:
                 if not last:
@@ -354,7 +345,7 @@ _SYMBOL_PATH: Final = "symbol_overrides."
 """The field path of a symbol's own setting: ``symbol_overrides.<SYMBOL>.strategy.<field>`` (or ``risk``)."""
 
 
-def _symbol_parameter(file: str, key: str, config: AppConfig) -> tuple[list[str], _FieldInfo]:
+def _symbol_parameter(file: str, key: str, config: AppConfig) -> tuple[list[str], FieldSpec]:
     # ``symbols.<SYMBOL>.<key>``: one symbol's own [strategy] or [risk] setting.
     at = f"grid.{key}"
     parts = key.split(".")
@@ -364,8 +355,8 @@ def _symbol_parameter(file: str, key: str, config: AppConfig) -> tuple[list[str]
         hint = f' (did you mean "symbols.{close[0]}"?)' if close else ""
         raise ConfigError(file, at, f"expected symbols.<SYMBOL>.<key> for a symbol traded{hint} "
                           f"([strategy] symbols: {', '.join(names)})")  # fmt: skip
-    own = {info.key: ("strategy", info) for info in _fields_of(StrategyConfig) if info.name in SYMBOL_STRATEGY_KEYS}
-    own |= {info.key: ("risk", info) for info in _fields_of(RiskConfig) if info.name in SYMBOL_RISK_KEYS}
+    own = {info.key: ("strategy", info) for info in fields_of(StrategyConfig) if info.name in SYMBOL_STRATEGY_KEYS}
+    own |= {info.key: ("risk", info) for info in fields_of(RiskConfig) if info.name in SYMBOL_RISK_KEYS}
     if parts[2] not in own:
         raise _unknown(file, f"grid.symbols.{parts[1]}.", parts[2], sorted(own))
     part, info = own[parts[2]]
@@ -393,8 +384,8 @@ def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
     converted = []
     for value in values:
         try:
-            converted.append(_check(info, value, toml=True, origin=(file, at)))
-        except _BadValueError as bad:
+            converted.append(check_value(info, value, toml=True, origin=(file, at)))
+        except BadValueError as bad:
             raise ConfigError(file, at, f"{bad.expected} in {_show_list(values)}") from None
     if len({repr(v) for v in converted}) != len(converted):
         raise ConfigError(file, at, f"expected distinct values, got {_show_list(values)}")

@@ -16,14 +16,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from arb.files import write_atomic
 from arb.sweep.grid import OBJECTIVES, toml_value
 from arb.sweep.runner import FIGURES
 from arb.sweep.sweep import SweepResult, describe_point, objective_value
@@ -41,28 +40,12 @@ def write_results(out: Path, sweep: SweepResult) -> list[Path]:
     """Write results.csv, best.toml and (when two keys can be shown) heatmap.png into ``out``; the paths."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [
-        _write_atomic(out / RESULTS_CSV, _csv_text(sweep).encode("utf-8")),
-        _write_atomic(out / BEST_TOML, _best_toml(sweep).encode("utf-8")),
+        write_atomic(out / RESULTS_CSV, _csv_text(sweep).encode("utf-8")),
+        write_atomic(out / BEST_TOML, _best_toml(sweep).encode("utf-8")),
     ]
     if sweep.grid.heatmap_axes() is not None:
-        paths.append(_write_atomic(out / HEATMAP_PNG, _heatmap_png(sweep)))
+        paths.append(write_atomic(out / HEATMAP_PNG, _heatmap_png(sweep)))
     return paths
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    # a temporary file beside ``path``, renamed over it: never half a file
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    done = False
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-        done = True
-    finally:
-        if not done:
-            Path(tmp).unlink(missing_ok=True)
-    return path
 
 
 def _cell(value: Any) -> str:

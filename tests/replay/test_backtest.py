@@ -13,7 +13,7 @@ import pytest
 
 from arb.cli import main
 from arb.config import load_config
-from arb.report import pnl_from_trades_csv, read_trades_csv
+from arb.reports.files import pnl_from_trades_csv, read_trades_csv
 from arb.runtime.backtest import run_backtest
 from arb.strategy.types import BUY, INTENT_OPEN, SELL
 from arb.testing.configs import write_config_files

@@ -122,7 +122,7 @@ def test_parity_holds_with_funding(tmp_path: Path) -> None:
 
 def test_the_report_shows_trading_pnl_fees_and_funding_per_venue(tmp_path: Path) -> None:
     from arb.cli import main
-    from arb.report import pnl_from_trades_csv
+    from arb.reports.files import pnl_from_trades_csv
 
     config = perp_config(tmp_path)
     out = tmp_path / "report"

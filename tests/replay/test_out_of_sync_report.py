@@ -10,7 +10,9 @@ from pathlib import Path
 from rich.console import Console
 
 from arb.events import BINANCE, BYBIT, NS_PER_S
-from arb.report import InitialBalances, print_summary, summarize
+from arb.reports.console import print_summary
+from arb.reports.summary import summarize
+from arb.reports.valuation import InitialBalances
 from arb.runtime.backtest import run_backtest
 from arb.runtime.parity import run_live_replay
 from tests.replay.test_status_gates import DAY, START_NS, _books, _config

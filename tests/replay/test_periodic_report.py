@@ -4,12 +4,12 @@ and the days of a run that crosses midnight add up to it."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from arb.cli import main
@@ -116,7 +116,7 @@ def test_the_sample_keeps_the_books_mids_at_its_start_at_midnight_and_at_its_end
         assert 50_000 < midnight["mids"]["BTCUSDT"][name] < 70_000
     assert "prices" not in midnight  # spot: holdings are valued at the mids
     # the full-resolution equity beside it: one sample a second, the run's own
-    from arb.report import read_equity_npz
+    from arb.reports.files import read_equity_npz
 
     equity = read_equity_npz(sample_backtest / "equity.npz")
     assert len(equity) == summary["risk"]["samples"] == meta["counters"]["equity_samples"]
@@ -192,10 +192,10 @@ def test_a_replayed_dry_runs_paper_account_report_equals_its_summary(tmp_path: P
     # the same account through the function a running session calls at midnight ([backtest] out is
     # where the session's reports are looked for: point it at the runs)
     loaded = load_config(config)
-    loaded = dataclasses.replace(
+    loaded = msgspec.structs.replace(
         loaded,
-        dry_run=dataclasses.replace(loaded.dry_run, state_dir=state),
-        backtest=dataclasses.replace(loaded.backtest, out=results),
+        dry_run=msgspec.structs.replace(loaded.dry_run, state_dir=state),
+        backtest=msgspec.structs.replace(loaded.backtest, out=results),
     )
     written = write_daily_report(loaded, "dry-run", DAY, tmp_path / "daily")
     assert written == tmp_path / "daily" / f"dry-run-day-{DAY}.html"
@@ -238,7 +238,8 @@ def test_the_week_of_a_two_symbol_backtest_equals_its_summary_symbol_by_symbol(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["pnl_consistent"] and all(s["pnl_consistent"] for s in summary["symbols"].values())
     # what summary.json says of each symbol is what its rows of trades.csv say at its own final mids
-    from arb.report import pnl_from_fills, pnl_from_trades_csv, read_trades_csv
+    from arb.reports.files import pnl_from_trades_csv, read_trades_csv
+    from arb.reports.pnl import pnl_from_fills
 
     names = list(summary["symbols"])
     mids = [[summary["symbols"][n]["venues"][v]["final_mid"] for v in ("binance", "bybit")] for n in names]

@@ -18,10 +18,11 @@ import pytest
 from arb.cli import main
 from arb.config import AppConfig, load_config
 from arb.journal import Journal
-from arb.report import InitialBalances, pnl_from_fills
 from arb.reports import SourceData, build_report, compute_period, period_of, render_html, write_daily_report
-from arb.reports.command import default_period
+from arb.reports.periodic import default_period
+from arb.reports.pnl import pnl_from_fills
 from arb.reports.sources import marks_from
+from arb.reports.valuation import InitialBalances
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, SELL
 from arb.testing.configs import write_config_files
 

@@ -14,25 +14,25 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from arb import report
 from arb.config import load_config
 from arb.events import BINANCE, BYBIT, NS_PER_S
-from arb.report import (
+from arb.reports import files as report_files
+from arb.reports.console import print_summary
+from arb.reports.files import (
     EQUITY_NPZ,
     EQUITY_PNG,
     SUMMARY_JSON,
     TRADES_CSV,
     TRADES_HEADER,
-    InitialBalances,
-    Summary,
-    pnl_from_fills,
     pnl_from_trades_csv,
-    print_summary,
     read_equity_npz,
     read_trades_csv,
-    summarize,
     write_report,
 )
+from arb.reports.pnl import fifo_holding, pnl_from_fills
+from arb.reports.risk import RiskFigures
+from arb.reports.summary import SCHEMA_VERSION, Summary, summarize
+from arb.reports.valuation import InitialBalances
 from arb.strategy.types import BUY, EQUITY_DTYPE, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
 from arb.testing.configs import write_config_files
 
@@ -287,7 +287,7 @@ def test_fifo_matches_a_unit_lot_oracle_on_random_fills() -> None:
                 else:
                     queue.append((t, sign))
         ts = np.array([ns(t) for t in times], dtype=np.int64)
-        got_weighted, got_closed, got_open = report._fifo_holding(ts, np.array(signed, dtype=np.float64))
+        got_weighted, got_closed, got_open = fifo_holding(ts, np.array(signed, dtype=np.float64))
         assert got_closed == closed and got_open == len(queue)
         assert got_weighted / NS_PER_S == pytest.approx(weighted, rel=1e-9, abs=1e-6)
 
@@ -307,7 +307,7 @@ def curve(values: list[float], *, step: float = MINUTE) -> np.ndarray:
 FLAT = InitialBalances(base=(0.0, 0.0), quote=(500.0, 500.0))  # equity 1,000 at any mid
 
 
-def risk_of(values: list[float], **kw: float) -> report.RiskFigures:
+def risk_of(values: list[float], **kw: float) -> RiskFigures:
     return summarize(np.zeros(0, FILL_DTYPE), curve(values, **kw), FLAT, {}).risk
 
 
@@ -447,7 +447,7 @@ def test_summary_json_round_trips_without_nan(tmp_path: Path) -> None:
     write_report(tmp_path / "out", s, fills, equity[:2])
     data = no_nan((tmp_path / "out" / SUMMARY_JSON).read_text())
     assert data == json.loads(json.dumps(s.to_dict()))
-    assert data["schema"] == report.SCHEMA_VERSION
+    assert data["schema"] == SCHEMA_VERSION
     assert data["meta"]["config"] == json.loads(json.dumps(config.to_dict()))
     assert data["meta"]["start_ns"] == ns(0) and isinstance(data["meta"]["start_ns"], int)
     assert data["meta"]["sync_losses"] == [1, 0] and data["meta"]["wall_s"] is None
@@ -549,7 +549,7 @@ def test_an_error_midway_through_trades_csv_leaves_the_old_file(tmp_path: Path, 
     fills, equity = scenario()
     s = summarize(fills, equity, INITIAL, {})
     (tmp_path / TRADES_CSV).write_text("the previous report\n")
-    real_row = report._csv_row
+    real_row = report_files._csv_row
     calls = []
 
     def failing_row(*args: Any) -> list[str]:
@@ -558,7 +558,7 @@ def test_an_error_midway_through_trades_csv_leaves_the_old_file(tmp_path: Path, 
             raise OSError("disk full")
         return real_row(*args)
 
-    monkeypatch.setattr(report, "_csv_row", failing_row)
+    monkeypatch.setattr(report_files, "_csv_row", failing_row)
     with pytest.raises(OSError, match="disk full"):
         write_report(tmp_path, s, fills, equity)
     assert (tmp_path / TRADES_CSV).read_text() == "the previous report\n"

@@ -15,23 +15,20 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from arb import report
 from arb.events import BINANCE, BYBIT
 from arb.execution.paper_account import PaperAccount
+from arb.formats import pct
 from arb.ops.terminal import PaperLines as _Reporter
-from arb.report import (
-    MIN_RATIO_SPAN_S,
-    InitialBalances,
-    chart_data,
-    fill_spread_bps,
-    out_of_sync_spans,
-    pair_pnl,
-    pairs_won,
-    pnl_from_fills,
-    print_summary,
-    summarize,
-    write_report,
-)
+from arb.reports import charts
+from arb.reports.charts import chart_data, fill_spread_bps
+from arb.reports.console import print_summary
+from arb.reports.files import write_report
+from arb.reports.pnl import pnl_from_fills
+from arb.reports.risk import MIN_RATIO_SPAN_S
+from arb.reports.summary import summarize
+from arb.reports.valuation import InitialBalances
+from arb.runtime.marks import out_of_sync_spans
+from arb.runtime.pairs import pair_pnl, pairs_won
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, SELL, new_state
 from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
 
@@ -158,7 +155,7 @@ def test_a_small_drawdown_is_not_printed_as_zero_percent() -> None:
     [(0.0, "0.00%"), (3.7e-5, "0.0037%"), (-2e-6, "-0.0002%"), (0.5, "50.00%"), (1 / 3, "33.33%"), (1.0, "100.00%")],
 )
 def test_percentages_keep_two_significant_digits_where_two_decimals_show_zero(fraction: float, shown: str) -> None:
-    assert report._pct(fraction) == shown
+    assert pct(fraction) == shown
 
 
 # --- time out of sync, per venue ------------------------------------------------------------------
@@ -338,7 +335,7 @@ def test_every_fill_has_a_marker_of_its_own(tmp_path: Path) -> None:
     assert len(points) == len(fills) == 11  # one marker per fill
     # none hidden under another: any two are most of a marker (6 points, 9 pixels at 110 dpi) apart
     gaps = [math.dist(a, b) for i, a in enumerate(points) for b in points[i + 1 :]]
-    assert min(gaps) >= 0.8 * report._MARKER_PT * 110 / 72, min(gaps)
+    assert min(gaps) >= 0.8 * charts._MARKER_PT * 110 / 72, min(gaps)
     legend = [text.get_text() for text in spread_ax.get_legend().get_texts()]
     assert "open fills (11) at the spread they captured" in legend
     assert {"buy", "sell", "filled: Binance"} <= set(legend)

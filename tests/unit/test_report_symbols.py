@@ -25,23 +25,12 @@ import pytest
 from rich.console import Console
 
 from arb.events import BINANCE, BYBIT
-from arb.report import (
-    EQUITY_PNG,
-    SUMMARY_JSON,
-    TRADES_CSV,
-    InitialBalances,
-    LegFigures,
-    Summary,
-    account_equity,
-    chart_data,
-    combined_leg_figures,
-    fill_spread_bps,
-    pnl_from_fills,
-    pnl_from_trades_csv,
-    print_summary,
-    summarize,
-    write_report,
-)
+from arb.reports.charts import chart_data, fill_spread_bps
+from arb.reports.console import print_summary
+from arb.reports.files import EQUITY_PNG, SUMMARY_JSON, TRADES_CSV, pnl_from_trades_csv, write_report
+from arb.reports.pnl import LegFigures, combined_leg_figures, pnl_from_fills
+from arb.reports.summary import Summary, summarize
+from arb.reports.valuation import InitialBalances, account_equity
 from arb.strategy.types import BUY, EQUITY_DTYPE, INTENT_OPEN, SELL
 from tests.unit.test_report import FINAL_MID, INITIAL, PNG_MAGIC, driver_equity, make_fills, scenario
 

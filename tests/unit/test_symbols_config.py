@@ -3,10 +3,10 @@ SymbolConfig of each, and every mistake named by file and key."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from arb.config import AppConfig, SymbolOverrides, load_config
@@ -85,7 +85,7 @@ def test_overrides_in_code_are_checked_like_the_file(tmp_path: Path) -> None:
     strategy = config.strategy
 
     with pytest.raises(ConfigError, match=r"symbols\.ETHUSDT\.max_order_size: missing required key"):
-        dataclasses.replace(config, strategy=dataclasses.replace(strategy, symbols=("BTCUSDT", "ETHUSDT")))
+        msgspec.structs.replace(config, strategy=msgspec.structs.replace(strategy, symbols=("BTCUSDT", "ETHUSDT")))
     eth = SymbolOverrides(
         strategy={"max_order_size": 0.02, "max_position_size": 0.2, "rebalance_threshold": 0.1},
         risk={"position_limit": 0.1},
@@ -93,8 +93,8 @@ def test_overrides_in_code_are_checked_like_the_file(tmp_path: Path) -> None:
         bybit={"tick_size": 0.01, "lot_size": -1.0},
     )
     with pytest.raises(ConfigError, match=r"symbols\.ETHUSDT\.bybit\.lot_size: expected a number > 0"):
-        dataclasses.replace(
-            config, strategy=dataclasses.replace(strategy, symbols=("BTCUSDT", "ETHUSDT")),
+        msgspec.structs.replace(
+            config, strategy=msgspec.structs.replace(strategy, symbols=("BTCUSDT", "ETHUSDT")),
             symbol_overrides={"ETHUSDT": eth},
         )  # fmt: skip
 

@@ -1,0 +1,399 @@
+"""Reading the configuration files: :func:`load_config` (``arbitrage.toml`` and the venue files it
+names) and :func:`load_venue_config` (one venue file).
+
+A file is read with ``tomllib`` and decoded by msgspec into its schema: the TOML keys of the sections
+(:data:`_ArbitrageFile`, :data:`_VenueFile`, derived from :class:`~arb.config.app.AppConfig` and
+:class:`~arb.config.venue.VenueConfig` so that every key is declared once). Before decoding, what TOML
+spells differently from the fields is converted (:func:`_prepare`): times to int64 ns, secrets to
+:class:`~arb.config.secrets.Secret` (remembering the file and key), relative paths resolved against the
+file's folder, absent tables as empty ones, and the keys other keys imply (``symbol`` from ``symbols``,
+``min_qty`` from ``lot_size``, a venue's default depth stream). ``[leg_faults]`` rates apply to both venues
+and ``[symbols.<SYMBOL>]`` tables override per symbol; both are put in shape here. The objects are then
+built in code, where the rules that involve several sections run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import logging
+import sys
+import typing
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Final, TypeVar
+
+import msgspec
+from msgspec import NODEFAULT, UNSET, Meta, UnsetType
+
+if sys.version_info >= (3, 11):  # noqa: UP036 - the fallback keeps older interpreters explicit
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from arb.config.app import (
+    SYMBOL_RISK_KEYS,
+    SYMBOL_STRATEGY_KEYS,
+    AppConfig,
+    SymbolOverrides,
+)
+from arb.config.fields import (
+    BadValueError,
+    CodeConfigError,
+    ConfigStruct,
+    dict_types,
+    fields_of,
+    from_toml,
+    got,
+    spec_by_key,
+    struct_of,
+    toml_path,
+)
+from arb.config.messages import decode, read_file, unknown_key
+from arb.config.sections import LegFaultRates, LegFaultsConfig, RiskConfig, StrategyConfig, VenueFiles
+from arb.config.venue import (
+    DEPTH_STREAMS,
+    ENDPOINT_TABLES,
+    MAX_STREAMS_PER_CONNECTION,
+    Account,
+    FeedConfig,
+    Instrument,
+    VenueConfig,
+)
+from arb.errors import ConfigError
+from arb.events import ASSET_NAMES
+
+__all__ = ["DEFAULT_CONFIG_PATH", "load_config", "load_venue_config"]
+
+log = logging.getLogger("arb.config")
+
+DEFAULT_CONFIG_PATH: Final = Path("config") / "arbitrage.toml"
+"""Where :func:`load_config` looks when no path is given, relative to the current directory."""
+
+_T = TypeVar("_T")
+_Hooks = Mapping[type, Callable[[dict[str, Any]], None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    file: str  # as shown in messages
+    base_dir: Path  # relative paths in the file resolve against this
+
+    def resolve(self, path: Path) -> Path:
+        return (self.base_dir / path.expanduser()).resolve()
+
+
+# --------------------------------------------------------------------------------------------------
+# The files' schemas, derived from the classes
+
+
+def _schema(
+    name: str,
+    sources: Sequence[tuple[type[msgspec.Struct], Collection[str] | None]],
+    *,
+    optional: bool = False,
+    retype: Mapping[str, tuple[Any, Any]] | None = None,
+    more: Iterable[tuple[str, Any, Any]] = (),
+) -> type[ConfigStruct]:
+    """A Struct of the TOML keys of ``sources`` (each a class and the fields taken, None for all it reads
+    from a file), with their types, rules and defaults; ``optional``: every key may be left out (it is
+    then ``UNSET``); ``retype``: a field's file type and default; ``more``: further (name, type, default)."""
+    fields: list[tuple[str, Any, Any]] = []
+    for cls, names in sources:
+        skip: frozenset[str] = getattr(cls, "_not_in_file", frozenset())
+        for info in msgspec.structs.fields(cls):
+            if info.name in skip or (names is not None and info.name not in names):
+                continue
+            if optional:
+                fields.append((info.name, info.type | UnsetType, msgspec.field(default=UNSET, name=info.encode_name)))
+            elif retype and info.name in retype:
+                hint, default = retype[info.name]
+                fields.append((info.name, hint, msgspec.field(default=default, name=info.encode_name)))
+            else:
+                fields.append((info.name, info.type, _same_default(info)))
+    fields.extend(more)
+    schema = msgspec.defstruct(name, fields, bases=(ConfigStruct,), kw_only=True, module=__name__)
+    return typing.cast(type[ConfigStruct], schema)
+
+
+def _same_default(info: msgspec.structs.FieldInfo) -> Any:
+    # The field's own default (or factory, or none: required), under its TOML name.
+    if info.default_factory is not NODEFAULT:
+        return msgspec.field(default_factory=info.default_factory, name=info.encode_name)
+    if info.default is not NODEFAULT:
+        return msgspec.field(default=info.default, name=info.encode_name)
+    return msgspec.field(name=info.encode_name)
+
+
+_VenueFile: Final = _schema("_VenueFile", [(VenueConfig, None)], retype={"all_endpoints": (ENDPOINT_TABLES, {})})
+"""A venue file's keys."""
+_SymbolVenueTable: Final = _schema("_SymbolVenueTable", [(Instrument, None), (Account, ("base",))], optional=True)
+"""``[symbols.<SYMBOL>.<venue>]``: the symbol's trading rules on a venue and its holdings there."""
+_SymbolTable: Final = _schema(
+    "_SymbolTable",
+    [(StrategyConfig, SYMBOL_STRATEGY_KEYS), (RiskConfig, SYMBOL_RISK_KEYS)],
+    optional=True,
+    more=[(venue, _SymbolVenueTable | UnsetType, UNSET) for venue in ASSET_NAMES],
+)
+"""``[symbols.<SYMBOL>]``: a symbol's own ``[strategy]`` and per-symbol ``[risk]`` keys."""
+_ArbitrageFile: Final = _schema(
+    "_ArbitrageFile",
+    [(AppConfig, None)],
+    more=[
+        ("venues", VenueFiles, VenueFiles()),
+        (
+            "symbols",
+            Annotated[dict[str, _SymbolTable], Meta(description="<SYMBOL>")],  # type: ignore[valid-type]
+            msgspec.field(default_factory=dict),
+        ),
+    ],
+)
+"""``arbitrage.toml``'s keys."""
+
+
+# --------------------------------------------------------------------------------------------------
+# From the TOML spelling to the fields'
+
+
+def _prepare(value: Any, hint: Any, ctx: _Ctx, dotted: str, hooks: _Hooks) -> Any:
+    """``value`` (a table of the file, or a table of tables) with what TOML spells differently from the
+    fields of ``hint`` converted; a value of the wrong kind is left for the decoder to name."""
+    cls = struct_of(hint)
+    if cls is not None:
+        return _prepare_table(value, cls, ctx, dotted, hooks) if isinstance(value, dict) else value
+    kv = dict_types(hint)
+    if kv is not None and isinstance(value, dict):
+        return {k: _prepare(v, kv[1], ctx, f"{dotted}{k}.", hooks) for k, v in value.items()}
+    return value
+
+
+def _prepare_table(
+    table: dict[str, Any], cls: type[msgspec.Struct], ctx: _Ctx, dotted: str, hooks: _Hooks
+) -> dict[str, Any]:
+    out = dict(table)
+    for spec in fields_of(cls):
+        here = dotted + spec.key
+        if spec.key not in table:  # an absent table is an empty one; a default folder is the file's
+            if spec.kind == "section" and spec.default is not UNSET:
+                out[spec.key] = _prepare({}, spec.hint, ctx, here + ".", hooks)
+            elif spec.kind == "path" and isinstance(spec.default, Path):
+                out[spec.key] = ctx.resolve(spec.default)
+            continue
+        value = table[spec.key]
+        if spec.kind in ("section", "custom"):
+            out[spec.key] = _prepare(value, spec.hint, ctx, here + ".", hooks)
+        elif spec.kind == "path":
+            if isinstance(value, str) and value:
+                out[spec.key] = ctx.resolve(Path(value))
+        elif spec.unit or spec.kind == "secret":
+            try:
+                out[spec.key] = from_toml(spec, value, (ctx.file, here))
+            except BadValueError as bad:
+                raise ConfigError(ctx.file, here, bad.expected) from None
+    hook = hooks.get(cls)
+    if hook is not None:
+        hook(out)
+    return out
+
+
+def _first_symbol(strategy: dict[str, Any]) -> None:
+    # [strategy] names its symbols with symbol = "BTCUSDT" or symbols = [...]: symbol is the first.
+    symbols = strategy.get("symbols")
+    if "symbol" not in strategy and isinstance(symbols, list) and symbols and isinstance(symbols[0], str):
+        strategy["symbol"] = symbols[0]
+
+
+def _lot_is_min_qty(instrument: dict[str, Any]) -> None:
+    if "min_qty" not in instrument and "lot_size" in instrument:
+        instrument["min_qty"] = instrument["lot_size"]
+
+
+def _feed_defaults(name: str, market: Any) -> Callable[[dict[str, Any]], None]:
+    # A venue's depth stream defaults per market (the spot one while the market itself is wrong).
+    streams = DEPTH_STREAMS.get((name, market)) if isinstance(market, str) else None
+    stream = (streams or DEPTH_STREAMS[(name, "spot")])[0]
+
+    def fill(feed: dict[str, Any]) -> None:
+        feed.setdefault("depth_stream", stream)
+        feed.setdefault("max_streams_per_connection", MAX_STREAMS_PER_CONNECTION[name])
+
+    return fill
+
+
+def _leg_faults(source: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    """``source`` with ``[leg_faults]``'s rates (checked once, under their own names) written into both
+    venues' tables, under what each venue's own table sets."""
+    table = source.get("leg_faults")
+    if not isinstance(table, dict):
+        return source
+    rates = [spec.key for spec in fields_of(LegFaultRates)]
+    allowed = sorted({*rates, *(spec.key for spec in fields_of(LegFaultsConfig))})
+    for key in table:
+        if key not in allowed:
+            raise unknown_key(ctx.file, "leg_faults.", key, allowed)
+    shared = {k: v for k, v in table.items() if k in rates}
+    decode(LegFaultRates, shared, _prepare(shared, LegFaultRates, ctx, "leg_faults.", {}), ctx.file, "leg_faults")
+    merged = {k: v for k, v in table.items() if k not in rates}
+    for name in ASSET_NAMES:
+        own = table.get(name, {})
+        merged[name] = {**shared, **own} if isinstance(own, dict) else own
+    return {**source, "leg_faults": merged}
+
+
+def _symbol_overrides(parsed: Any, source: Mapping[str, Any], ctx: _Ctx) -> dict[str, SymbolOverrides]:
+    """``[symbols.<SYMBOL>]`` tables as :class:`SymbolOverrides` (field names, times in ns, in the
+    file's order); a table for a symbol not traded is refused."""
+    symbols: tuple[str, ...] = parsed.strategy.symbols
+    out: dict[str, SymbolOverrides] = {}
+    for name, table in parsed.symbols.items():
+        if name not in symbols:
+            close = difflib.get_close_matches(name, symbols, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            raise ConfigError(ctx.file, f"symbols.{name}", f"expected a table for one of the symbols traded{hint}; "
+                              f"[strategy] symbols: {', '.join(symbols)}")  # fmt: skip
+        parts: dict[str, dict[str, Any]] = {"strategy": {}, "risk": {}, "binance": {}, "bybit": {}}
+        written = source["symbols"][name]
+        for key in written:
+            spec = spec_by_key(_SymbolTable, key)
+            assert spec is not None  # the decoder refused any other key
+            value = getattr(table, spec.name)
+            if spec.name in ASSET_NAMES:
+                venue = (spec_by_key(_SymbolVenueTable, k) for k in written[key])
+                parts[spec.name] = {v.name: getattr(value, v.name) for v in venue if v is not None}
+            else:
+                parts["strategy" if spec.name in SYMBOL_STRATEGY_KEYS else "risk"][spec.name] = value
+        out[name] = SymbolOverrides(**parts)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    file = str(path)
+    raw = read_file(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(file, None, f"expected UTF-8 text, byte {exc.start} is not") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, None, f"invalid TOML: {exc}") from None
+
+
+def _build(cls: Callable[..., _T], values: Mapping[str, Any], file: str) -> _T:
+    # An object built in code from decoded parts: a rule's refusal names the key as the file spells it.
+    try:
+        return cls(**values)
+    except CodeConfigError as exc:
+        assert isinstance(cls, type)
+        raise ConfigError(file, toml_path(cls, exc.key or ""), exc.expected) from None
+
+
+def _load_venue(path: Path, name: str) -> VenueConfig:
+    ctx = _Ctx(str(path), path.parent)
+    if name not in ASSET_NAMES:
+        raise ConfigError(ctx.file, None, f"expected a venue name, one of {', '.join(ASSET_NAMES)}, {got(name)}")
+    source = _read_toml(path)
+    hooks: _Hooks = {Instrument: _lot_is_min_qty, FeedConfig: _feed_defaults(name, source.get("market"))}
+    parsed = decode(_VenueFile, source, _prepare(source, _VenueFile, ctx, "", hooks), ctx.file)
+    values = {spec.name: getattr(parsed, spec.name) for spec in fields_of(_VenueFile)}
+    return _build(VenueConfig, {**values, "name": name, "path": path.resolve()}, ctx.file)
+
+
+def _warn_literal_secrets(venues: Iterable[VenueConfig]) -> None:
+    literal = [
+        f"{venue.path.name}: {key}"
+        for venue in venues
+        for key in ("api_key", "api_secret")
+        if (secret := getattr(venue, key)) is not None and secret.is_literal
+    ]
+    if literal:
+        log.warning(
+            "literal secrets in %s; secrets belong in environment variables: write "
+            'api_key = "${VENUE_API_KEY}" and export the variable',
+            ", ".join(literal),
+        )
+
+
+def load_venue_config(path: str | Path, name: str) -> VenueConfig:
+    """Load one venue file; ``name`` is ``"binance"`` or ``"bybit"`` (the ``[venues]`` key).
+
+    Relative paths inside the file resolve against its folder. Raises :class:`ConfigError` naming the
+    file, the dotted key and the expectation; logs one warning if the file holds a literal secret.
+    """
+    venue = _load_venue(Path(path), name)
+    _warn_literal_secrets([venue])
+    return venue
+
+
+def load_config(path: str | Path | None = None, *, warn: bool = True) -> AppConfig:
+    """Load ``arbitrage.toml`` and the venue files its ``[venues]`` table names.
+
+    ``path`` defaults to :data:`DEFAULT_CONFIG_PATH` (``config/arbitrage.toml`` under the current
+    directory). Venue files and the ``[backtest]`` / ``[dry_run]`` folders resolve against the folder
+    of ``arbitrage.toml``. Environment references in secrets are not read here (see
+    :meth:`Secret.resolve`); a literal secret logs one warning (``warn=False``: none of the load's
+    warnings, for a second load of the same files).
+
+    Raises :class:`ConfigError` (exit code 2) for a missing file, a TOML syntax error (with its line
+    and column), an unknown key, a value of the wrong type or out of range, a missing required key,
+    an unknown market or a network without endpoints.
+    """
+    if path is None:
+        file = DEFAULT_CONFIG_PATH
+        if not file.is_file():
+            raise ConfigError(
+                str(file),
+                None,
+                f"no configuration file here (looked in {Path.cwd()}); pass --config PATH to name one",
+            )
+    else:
+        file = Path(path)
+    ctx = _Ctx(str(file), file.parent)
+    source = _leg_faults(_read_toml(file), ctx)
+    prepared = _prepare(source, _ArbitrageFile, ctx, "", {StrategyConfig: _first_symbol})
+    parsed = decode(_ArbitrageFile, source, prepared, ctx.file)
+    values = {spec.name: getattr(parsed, spec.name) for spec in fields_of(AppConfig)}
+    values["symbol_overrides"] = _symbol_overrides(parsed, source, ctx)
+    for name in ASSET_NAMES:
+        venue_path: Path = getattr(parsed.venues, name)
+        if not venue_path.is_file():
+            raise ConfigError(
+                ctx.file, f"venues.{name}", f"expected an existing venue file, {venue_path} does not exist"
+            )
+        values[name] = _load_venue(venue_path, name)
+    config = _build(AppConfig, {**values, "path": file.resolve()}, ctx.file)
+    if warn:
+        _warn_literal_secrets(config.venues)
+        _warn_unreachable(config)
+    _remember_secrets(config)
+    return config
+
+
+def _remember_secrets(config: AppConfig) -> None:
+    # Every credential the configuration names that can be read now, so no log line ever shows it
+    # (arb.logs), even one written before the credential is used.
+    alerts = config.alerts
+    named = [venue.api_key for venue in config.venues] + [venue.api_secret for venue in config.venues]
+    named += [alerts.telegram.token, alerts.webhook.url, alerts.email.password]
+    for secret in named:
+        if secret is not None and secret.is_set():
+            with contextlib.suppress(ConfigError):  # a bad *_FILE is said when the secret is used
+                secret.resolve()
+
+
+def _warn_unreachable(config: AppConfig) -> None:
+    # Valid, but nothing would ever trade: say so once per symbol, naming the keys.
+    for sym in config.symbols:
+        order, limit = sym.strategy.max_order_size, sym.risk.position_limit
+        if order > limit:
+            where = "" if len(config.symbols) == 1 else f" ({sym.name})"
+            log.warning(
+                "%s: strategy.max_order_size %g > risk.position_limit %g%s: the gate refuses every pair (one leg "
+                "filling alone would take the net position past the limit); raise position_limit or lower the size",
+                config.path.name, order, limit, where,
+            )  # fmt: skip

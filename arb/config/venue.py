@@ -1,0 +1,349 @@
+"""A venue file (``binance.toml``, ``bybit.toml``): :class:`VenueConfig` and its sections.
+
+A venue file names its market, every network's endpoints (``[endpoints.<market>.<network>]``), the fees,
+the instrument's trading rules, the latencies backtests assume, the feed's connection settings, the
+starting balances, the perpetual settings and the API credentials (references to environment
+variables). Each section is a frozen :class:`~arb.config.fields.ConfigStruct` (see
+:mod:`arb.config.fields` for how a field's type is its rule).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+from msgspec import Meta, field
+from msgspec.structs import force_setattr
+
+from arb.config.fields import (
+    FRACTIONAL,
+    ConfigStruct,
+    NonNegative,
+    Positive,
+    PositiveInt,
+    fail,
+    got,
+    shown,
+)
+from arb.config.secrets import Secret
+from arb.events import ASSET_NAMES, NS_PER_MS, NS_PER_S
+from arb.formats import jsonable
+
+__all__ = [
+    "DEPTH_STREAMS",
+    "ENDPOINT_TABLES",
+    "MARKETS",
+    "MAX_STREAMS_PER_CONNECTION",
+    "Account",
+    "Endpoints",
+    "FeedConfig",
+    "Fees",
+    "Instrument",
+    "Latency",
+    "Market",
+    "NetworkName",
+    "PerpetualConfig",
+    "VenueConfig",
+]
+
+MARKETS: Final = ("spot", "linear")
+"""Venue markets: ``spot`` holdings, or ``linear`` (USDT-margined perpetual) positions."""
+
+Market = Literal["spot", "linear"]
+
+DEPTH_STREAMS: Final[Mapping[tuple[str, str], tuple[str, ...]]] = {
+    # Binance spot documents 1000 ms (`depth`) and 100 ms; USD-M documents 250 ms (`depth`), 500 ms
+    # and 100 ms, and serves the undocumented `depth@0ms` that hftbacktest's collector records.
+    ("binance", "spot"): ("depth@100ms", "depth"),
+    ("binance", "linear"): ("depth@0ms", "depth@100ms", "depth", "depth@500ms"),
+    # Bybit v5 live streams document depths 1, 50, 200 and 1000; 500 is the depth of Bybit's
+    # historical order-book archives, kept so recordings of that shape can be described.
+    ("bybit", "spot"): ("orderbook.50", "orderbook.1", "orderbook.200", "orderbook.500", "orderbook.1000"),
+    ("bybit", "linear"): ("orderbook.50", "orderbook.1", "orderbook.200", "orderbook.500", "orderbook.1000"),
+}
+"""Allowed ``[feed] depth_stream`` values per (venue, market); the first one is the default."""
+
+MAX_STREAMS_PER_CONNECTION: Final[Mapping[str, int]] = {"binance": 1024, "bybit": 100}
+"""``[feed] max_streams_per_connection`` per venue when the file leaves it out."""
+
+_HOUR: Final = 3600 * NS_PER_S
+_NETWORK: Final = r"\A[A-Za-z0-9_-]+\Z"
+
+NetworkName = Annotated[str, Meta(pattern=_NETWORK, description="letters, digits, _ and -")]
+
+
+def _ms(ns: int) -> str:
+    return f"{shown(ns / NS_PER_MS)} ms"
+
+
+class Endpoints(ConfigStruct, frozen=True):
+    """``[endpoints.<market>.<network>]``: where one venue network lives.
+
+    Attributes:
+        ws: WebSocket URLs (``ws://`` or ``wss://``), tried in turn for failover.
+        rest: REST base URL (``http://`` or ``https://``).
+        ws_private: The private (user-data) WebSocket for live trading: Binance spot's WebSocket API
+            (``wss://ws-api.binance.com:443/ws-api/v3``), Binance USD-M's user-stream base
+            (``wss://fstream.binance.com/ws``), Bybit's ``wss://stream.bybit.com/v5/private``.
+            Empty when the network is only read (``arb live`` refuses it).
+    """
+
+    ws: Annotated[tuple[str, ...], Meta(min_length=1, extra={"urls": ("ws", "wss")})]
+    rest: Annotated[str, Meta(extra={"urls": ("http", "https")})]
+    ws_private: Annotated[str, Meta(extra={"urls": ("ws", "wss"), "empty_ok": True})] = ""
+
+
+_UNRESOLVED: Final = Endpoints(ws=("ws://unresolved",), rest="http://unresolved")
+# VenueConfig.endpoints until its __post_init__ computes it (Struct fields cannot be left out of __init__).
+
+ENDPOINT_TABLES = Annotated[
+    dict[Market, Annotated[dict[NetworkName, Endpoints], Meta(description="<network>")]],
+    Meta(description="<market>.<network>"),
+]
+"""The type of a venue file's ``[endpoints.<market>.<network>]`` tables."""
+
+
+class Fees(ConfigStruct, frozen=True):
+    """``[fees]``: trading fees as fractions of traded value (0.001 = 10 bps; negative = rebate).
+
+    Attributes:
+        maker: Fee on fills of resting orders, between -0.01 and 0.01.
+        taker: Fee on fills of aggressive orders, between -0.01 and 0.01.
+    """
+
+    maker: Annotated[float, Meta(ge=-0.01, le=0.01)]
+    taker: Annotated[float, Meta(ge=-0.01, le=0.01)]
+
+
+class Instrument(ConfigStruct, frozen=True):
+    """``[instrument]``: the venue's trading rules for the symbol.
+
+    Attributes:
+        tick_size: Price increment, quote currency.
+        lot_size: Quantity increment, base units (contracts for linear markets, see ``contract_size``).
+        min_qty: Smallest order quantity, base units; in TOML it defaults to ``lot_size``.
+        min_notional: Smallest order value (price x quantity), quote currency.
+        contract_size: Base units per contract; 1.0 for spot and for Binance/Bybit USDT perpetuals.
+    """
+
+    tick_size: Positive
+    lot_size: Positive
+    min_qty: NonNegative
+    min_notional: NonNegative = 0.0
+    contract_size: Positive = 1.0
+
+
+class Latency(ConfigStruct, frozen=True):
+    """``[latency]``: latencies assumed by backtests (TOML in milliseconds, may be fractional).
+
+    Attributes:
+        order_entry_ns: Time from sending an order to the venue acting on it, int64 ns
+            (TOML: ``order_entry_ms``).
+        order_response_ns: Time from the venue acting to the response arriving, int64 ns
+            (TOML: ``order_response_ms``).
+        feed_ns: Extra market-data latency added in backtests, int64 ns (TOML: ``feed_ms``).
+    """
+
+    order_entry_ns: Annotated[int, Meta(ge=0), FRACTIONAL] = field(name="order_entry_ms")
+    order_response_ns: Annotated[int, Meta(ge=0), FRACTIONAL] = field(name="order_response_ms")
+    feed_ns: Annotated[int, Meta(ge=0), FRACTIONAL] = field(default=0, name="feed_ms")
+
+
+class Account(ConfigStruct, frozen=True):
+    """``[account]``: starting balances for backtests and the paper account.
+
+    Attributes:
+        base: Starting base-asset holdings, base units; must be 0 for linear markets (positions, not
+            holdings).
+        quote: Starting quote-asset balance, quote currency.
+    """
+
+    base: NonNegative = 0.0
+    quote: NonNegative = 10_000.0
+
+
+class PerpetualConfig(ConfigStruct, frozen=True):
+    """``[perpetual]``: what ``arb live`` sets on a linear venue at start (ignored on spot).
+
+    Attributes:
+        leverage: The symbol's leverage, 1 to 125 (the venue refuses more than the symbol allows).
+        margin_mode: ``"cross"`` or ``"isolated"``. Binance USD-M sets it per symbol; on a Bybit
+            unified account it is account-wide, so arb checks it and refuses to start when it
+            differs rather than change every position of the account.
+        maintenance_margin_rate: The fraction of a position's value the venue requires as
+            maintenance margin (its first tier: 0.004 on Binance BTCUSDT, 0.005 on Bybit); the risk
+            gate's liquidation estimate uses it in every mode.
+        funding_interval_ns: The time between two funding times, int64 ns (TOML:
+            ``funding_interval_h``; 8 hours, most symbols'); the kernel's funding term counts the
+            funding times in its horizon with it.
+
+    Every mode uses ``leverage``: a pair whose legs would need more initial margin (position value
+    over leverage, every symbol's on the venue) than the venue's equity is refused by the risk gate,
+    and the paper executor rejects such an order as the venue does.
+    """
+
+    leverage: Annotated[int, Meta(ge=1, le=125)] = 1
+    margin_mode: Literal["cross", "isolated"] = "cross"
+    maintenance_margin_rate: Annotated[float, Meta(ge=0, le=0.5)] = 0.004
+    funding_interval_ns: Annotated[int, Meta(ge=1 * _HOUR, le=24 * _HOUR)] = field(
+        default=8 * 3600 * NS_PER_S, name="funding_interval_h"
+    )
+
+
+class FeedConfig(ConfigStruct, frozen=True):
+    """``[feed]``: the market-data connection.
+
+    Attributes:
+        depth_stream: Depth channel, see :data:`DEPTH_STREAMS`; in TOML it defaults per venue and
+            market (Binance spot ``depth@100ms``, Binance linear ``depth@0ms``, Bybit ``orderbook.50``).
+        snapshot_limit: Levels in the REST snapshot used for book sync (Binance only).
+        stale_after_ns: No message for this long marks the feed stale, int64 ns.
+        reconnect_after_stale_ns: Stale for this long forces a reconnect, int64 ns; must be greater
+            than ``stale_after_ns``.
+        ping_interval_ns: Interval between client pings, int64 ns.
+        read_timeout_ns: A connection silent for this long is closed, int64 ns.
+        backoff_initial_ns: First reconnect delay, int64 ns; doubles up to ``backoff_max_ns``.
+        backoff_max_ns: Largest reconnect delay, int64 ns.
+        failover_after: Consecutive failures on one endpoint before moving to the next ``ws`` URL.
+        max_buffered_diffs: Depth diffs buffered while a snapshot is in flight; more forces a resync.
+        max_streams_per_connection: Streams (Binance) or topics (Bybit) one connection carries; more
+            symbols than fit open more connections. In TOML it defaults per venue: Binance 1024 (its
+            documented limit), Bybit 100 (arb's own cap: Bybit limits a connection's subscriptions by
+            their length, not their count).
+
+    Every ``*_ns`` field is spelled ``*_ms`` in TOML.
+    """
+
+    depth_stream: str
+    snapshot_limit: Annotated[int, Meta(ge=1, le=5000)] = 1000
+    stale_after_ns: PositiveInt = field(default=2_000 * NS_PER_MS, name="stale_after_ms")
+    reconnect_after_stale_ns: PositiveInt = field(default=10_000 * NS_PER_MS, name="reconnect_after_stale_ms")
+    ping_interval_ns: PositiveInt = field(default=20_000 * NS_PER_MS, name="ping_interval_ms")
+    read_timeout_ns: PositiveInt = field(default=30_000 * NS_PER_MS, name="read_timeout_ms")
+    backoff_initial_ns: PositiveInt = field(default=250 * NS_PER_MS, name="backoff_initial_ms")
+    backoff_max_ns: PositiveInt = field(default=30_000 * NS_PER_MS, name="backoff_max_ms")
+    failover_after: Annotated[int, Meta(ge=1)] = 3
+    max_buffered_diffs: Annotated[int, Meta(ge=1)] = 10000
+    max_streams_per_connection: Annotated[int, Meta(ge=1, le=1024)] = 1024
+
+    def _rules(self) -> None:
+        if self.reconnect_after_stale_ns <= self.stale_after_ns:
+            fail(
+                self,
+                "reconnect_after_stale_ns",
+                f"expected a value greater than stale_after ({_ms(self.stale_after_ns)}), "
+                f"got {_ms(self.reconnect_after_stale_ns)}",
+            )
+        if self.backoff_max_ns < self.backoff_initial_ns:
+            fail(
+                self,
+                "backoff_max_ns",
+                f"expected a value >= backoff_initial ({_ms(self.backoff_initial_ns)}), got {_ms(self.backoff_max_ns)}",
+            )
+
+
+class VenueConfig(ConfigStruct, frozen=True):
+    """One venue file (``binance.toml`` or ``bybit.toml``).
+
+    Attributes:
+        name: ``"binance"`` or ``"bybit"``: the ``[venues]`` key that named the file.
+        path: The venue file, resolved.
+        market: ``"spot"`` or ``"linear"``.
+        all_endpoints: Every ``[endpoints.<market>.<network>]`` table: market -> network -> Endpoints.
+        fees, instrument, latency, feed, account, perpetual: The sections of the same names.
+        network: Which network of ``all_endpoints[market]`` to use: ``"mainnet"``, ``"testnet"`` or a
+            user-defined one such as ``"local"`` (a fake venue on 127.0.0.1).
+        api_key, api_secret: Credentials, or ``None`` (backtests and dry runs need none).
+        endpoints: ``all_endpoints[market][network]``, computed.
+    """
+
+    name: str
+    path: Path
+    market: Market
+    all_endpoints: Mapping[str, Mapping[str, Endpoints]] = field(name="endpoints")
+    fees: Fees
+    instrument: Instrument
+    latency: Latency
+    feed: FeedConfig
+    network: NetworkName = "testnet"
+    account: Account = Account()
+    perpetual: PerpetualConfig = PerpetualConfig()
+    api_key: Secret | None = None
+    api_secret: Secret | None = None
+    endpoints: Endpoints = field(default=_UNRESOLVED, name="endpoints_in_use")
+
+    _not_in_file = frozenset({"name", "path", "endpoints"})
+    _computed = frozenset({"endpoints"})
+
+    def _rules(self) -> None:
+        if self.name not in ASSET_NAMES:
+            fail(self, "name", f"expected one of {', '.join(map(json.dumps, ASSET_NAMES))}, {got(self.name)}")
+        force_setattr(self, "all_endpoints", _check_endpoint_map(self, self.all_endpoints))
+        networks = self.all_endpoints.get(self.market, {})
+        if self.network not in networks:
+            if networks:
+                have = ", ".join(f'"{n}"' for n in networks)
+                fail(
+                    self,
+                    "network",
+                    f"expected a network with an [endpoints.{self.market}.<network>] "
+                    f"table ({have}), {got(self.network)}",
+                )
+            fail(
+                self,
+                "network",
+                f"expected a network with endpoints, but the file has no "
+                f"[endpoints.{self.market}.{self.network}] table (nor any [endpoints.{self.market}.*])",
+            )
+        force_setattr(self, "endpoints", networks[self.network])
+        allowed = DEPTH_STREAMS[(self.name, self.market)]
+        if self.feed.depth_stream not in allowed:
+            fail(
+                self,
+                "feed.depth_stream",
+                f"expected one of {', '.join(map(json.dumps, allowed))} for "
+                f"{self.name} {self.market}, {got(self.feed.depth_stream)}",
+            )
+        if self.market == "linear" and self.account.base != 0:
+            fail(
+                self,
+                "account.base",
+                f"expected 0 for a linear market (it holds positions, not base holdings), {got(self.account.base)}",
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """This venue as JSON-serialisable data (times in ns, paths as strings, secrets redacted)."""
+        return typing.cast(dict[str, Any], jsonable(self))
+
+    def describe_endpoints(self, *, private: bool = False) -> str:
+        """One line for a start banner: the network and every URL in use, e.g. ``binance spot on
+        testnet: market data wss://stream.testnet.binance.vision/stream, REST https://testnet.binance.vision``
+        (``private``: also the user-data stream, for real orders)."""
+        ws = self.endpoints.ws
+        urls = f"market data {ws[0]}" + (f" (failover: {', '.join(ws[1:])})" if len(ws) > 1 else "")
+        urls += f", REST {self.endpoints.rest}"
+        if private:
+            urls += f", orders and fills {self.endpoints.ws_private or '(none: this network is read-only)'}"
+        return f"{self.name} {self.market} on {self.network}: {urls}"
+
+
+def _check_endpoint_map(venue: VenueConfig, value: Any) -> dict[str, dict[str, Endpoints]]:
+    if not isinstance(value, Mapping):
+        fail(venue, "all_endpoints", f"expected a mapping market -> network -> Endpoints, {got(value)}")
+    out: dict[str, dict[str, Endpoints]] = {}
+    for market, networks in value.items():
+        if market not in MARKETS or not isinstance(networks, Mapping):
+            fail(
+                venue,
+                "all_endpoints",
+                f"expected markets {', '.join(MARKETS)} mapping to networks, {got(market)}",
+            )
+        for network, endpoints in networks.items():
+            if not isinstance(endpoints, Endpoints) or not re.match(_NETWORK, str(network)):
+                fail(venue, "all_endpoints", f"expected network names mapping to Endpoints, {got(network)}")
+        out[market] = dict(networks)
+    return out

@@ -1,0 +1,153 @@
+"""The alert record, its kinds and how a message is worded for a channel (pure, no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Final, Literal
+
+from arb.events import NS_PER_S
+from arb.formats import money
+
+__all__ = [
+    "ABNORMAL_SPREAD",
+    "ALERT_KINDS",
+    "BREACH",
+    "COMMAND",
+    "CRITICAL",
+    "DAILY_SUMMARY",
+    "DISK_LOW",
+    "HALT",
+    "HEDGE_FAILED",
+    "INFO",
+    "MEMORY_HIGH",
+    "NAKED_LEG",
+    "ORDER_LATENCY",
+    "PAUSED",
+    "RESYNC_BURST",
+    "TEST",
+    "VENUE_DOWN",
+    "Alert",
+    "Severity",
+    "email_subject",
+    "format_message",
+    "money_change",
+    "split_text",
+    "takes",
+]
+
+Severity = Literal["critical", "info"]
+CRITICAL: Final = "critical"
+INFO: Final = "info"
+
+# The alert kinds: the first part of an alert's key.
+VENUE_DOWN: Final = "venue_down"  # critical, per venue and symbol; resolved when connected, synced and fresh
+NAKED_LEG: Final = "naked_leg"  # critical; resolved when the lone leg is closed
+HEDGE_FAILED: Final = "hedge_failed"  # critical
+HALT: Final = "halt"  # critical; resolved when the halt is cleared
+BREACH: Final = "breach"  # critical, per risk limit (the limit's key, and its symbol's, stand in the symbol's place)
+PAUSED: Final = "paused"  # critical; resolved when the pause lifts
+RESYNC_BURST: Final = "resync_burst"  # info, per venue
+ABNORMAL_SPREAD: Final = "abnormal_spread"  # info
+DISK_LOW: Final = "disk_low"  # info, per path; resolved when space is back
+ORDER_LATENCY: Final = "order_latency"  # info, per venue; resolved when the window's p99 is back under
+MEMORY_HIGH: Final = "memory_high"  # info; resolved when the resident memory is back under
+COMMAND: Final = "command"  # info: the answer to a Telegram command ([alerts.telegram] commands), to its chat only
+DAILY_SUMMARY: Final = "daily_summary"  # info, one per UTC day (the date stands in the symbol's place)
+TEST: Final = "test"  # critical: a message sent by hand to check the channels (docs/monitoring.md)
+ALERT_KINDS: Final = (
+    VENUE_DOWN, NAKED_LEG, HEDGE_FAILED, HALT, BREACH, PAUSED, RESYNC_BURST, ABNORMAL_SPREAD, DISK_LOW,
+    ORDER_LATENCY, MEMORY_HIGH, DAILY_SUMMARY, TEST, COMMAND,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One message to send.
+
+    ``key`` = (kind, venue, symbol) is what the dedup compares. ``symbol`` holds what the alert is
+    about when that is not a symbol: the risk limit's key for a breach, the path for low disk, the
+    date for a daily summary. ``ts_ns``: the driver's clock when the condition was seen.
+    """
+
+    kind: str
+    severity: Severity
+    title: str
+    text: str
+    ts_ns: int
+    venue: str = ""
+    symbol: str = ""
+    resolved: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.venue, self.symbol)
+
+    @classmethod
+    def test(cls, text: str = "a test alert: this channel works", *, ts_ns: int | None = None) -> Alert:
+        """A critical alert of kind ``test`` (every route takes it), for checking the channels."""
+        return cls(TEST, CRITICAL, "test", text, time.time_ns() if ts_ns is None else ts_ns)
+
+
+def takes(route: str, alert: Alert) -> bool:
+    """True when a channel with ``route`` (``"all"`` or ``"critical"``) sends ``alert``."""
+    return route == "all" or alert.severity == CRITICAL
+
+
+def _tag(alert: Alert) -> str:
+    if alert.resolved:
+        return "[RESOLVED]"
+    return "[CRITICAL]" if alert.severity == CRITICAL else "[INFO]"
+
+
+def _utc(ts_ns: int) -> str:
+    return dt.datetime.fromtimestamp(ts_ns / NS_PER_S, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_message(alert: Alert, mode: str) -> str:
+    """The message's text: ``"[CRITICAL] title"``, the details, and where and when it happened."""
+    return f"{_tag(alert)} {alert.title}\n{alert.text}\n(arb {mode}, {_utc(alert.ts_ns)})"
+
+
+def email_subject(alert: Alert, mode: str) -> str:
+    return f"[arb {mode}] {_tag(alert)} {alert.title}"
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """``text`` in parts of at most ``limit`` UTF-16 code units (how Telegram counts), cut at line
+    ends where possible. An empty text is one empty part."""
+    if _utf16_len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while _utf16_len(line) > limit:  # a line longer than a part: cut it by characters
+            room = limit - _utf16_len(current)
+            if room <= 0:
+                parts.append(current)
+                current, room = "", limit
+            cut = room
+            while _utf16_len(line[:cut]) > room:
+                cut -= 1
+            current += line[:cut]
+            line = line[cut:]
+            parts.append(current)
+            current = ""
+        if _utf16_len(current) + _utf16_len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current:
+        parts.append(current)
+    return [p.rstrip("\n") or p for p in parts]
+
+
+money_change = partial(money, sign=True, grouping=False, small=0)
+"""A change of money in an alert's text: signed, two decimals, no thousands separator, followed by the
+currency (``money_change(12.3, "USDT")`` is ``"+12.30 USDT"``); ``"n/a"`` when it is not finite."""

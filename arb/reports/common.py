@@ -1,0 +1,113 @@
+"""What every part of the run report shares: the venues, the names of sides and intent kinds, the
+checks of a run's arrays and the small reductions over them.
+
+Units as in :mod:`arb.reports.summary`: money in quote currency, quantities in base units, times in
+int64 ns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, Final
+
+import numpy as np
+
+from arb.events import BINANCE, BYBIT
+from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
+
+__all__ = [
+    "KIND_NAMES",
+    "QTY_EPS",
+    "SIDE_NAMES",
+    "VENUES",
+    "Array",
+    "duration_text",
+    "first_finite",
+    "last_finite",
+    "mean_or_none",
+    "none_to_nan",
+    "require_fields",
+    "require_values",
+    "sum_or_none",
+    "value_at",
+]
+
+Array = np.ndarray[Any, np.dtype[Any]]
+
+VENUES: Final = (BINANCE, BYBIT)
+"""The venues by asset number, in the order every per-venue figure is kept."""
+QTY_EPS: Final = 1e-12
+"""Base quantities this small are float dust, not inventory (lot sizes are 1e-8 and up)."""
+SIDE_NAMES: Final = {BUY: "buy", SELL: "sell"}
+KIND_NAMES: Final = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind"}
+
+
+def require_fields(array: Array, dtype: np.dtype[Any], what: str) -> None:
+    """Raise ``ValueError`` naming ``what`` unless ``array`` has every field of ``dtype``."""
+    names = set(array.dtype.names or ())
+    missing = [name for name in dtype.names or () if name not in names]
+    if missing:
+        raise ValueError(f"{what}: expected a structured array with the fields of its dtype, missing {missing}")
+
+
+def require_values(rows: Array, name: str, allowed: tuple[int, ...], what: str = "fills") -> None:
+    """Raise ``ValueError`` naming the first row of ``rows`` whose ``name`` is not one of ``allowed``."""
+    bad = np.flatnonzero(~np.isin(rows[name], allowed))
+    if len(bad):
+        row = int(bad[0])
+        raise ValueError(f"{what}: {name} must be one of {allowed}, row {row} has {rows[name][row]}")
+
+
+def value_at(qty: float, mid: float) -> float | None:
+    """``qty`` base valued at ``mid``, quote; None where ``mid`` is not finite, except that a zero
+    quantity is worth nothing even where the mid is unknown."""
+    if qty == 0:
+        return 0.0
+    return float(qty * mid) if math.isfinite(mid) else None
+
+
+def sum_or_none(values: Iterable[float | None]) -> float | None:
+    """The sum of ``values``; None as soon as one is None (unknown)."""
+    total = 0.0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
+
+
+def mean_or_none(values: Array) -> float | None:
+    """The mean of ``values``; None over nothing, or when a value is not finite (a fill valued at a NaN mid)."""
+    return float(np.mean(values)) if len(values) and np.isfinite(values).all() else None
+
+
+def none_to_nan(x: float | None) -> float:
+    """``x``, NaN for None."""
+    return math.nan if x is None else x
+
+
+def last_finite(mid: Array) -> Array:
+    """Per column of ``mid`` (samples x columns), the last finite value (NaN if none)."""
+    out = np.full(mid.shape[1], np.nan)
+    for v in range(mid.shape[1]):
+        good = np.flatnonzero(np.isfinite(mid[:, v]))
+        if len(good):
+            out[v] = mid[good[-1], v]
+    return out
+
+
+def first_finite(mid: Array) -> Array:
+    """Per column of ``mid``, the first finite value (NaN if none)."""
+    return last_finite(mid[::-1])
+
+
+def duration_text(seconds: float) -> str:
+    """A span of time for a person: ``"42 s"``, ``"12.5 min"``, ``"3.2 h"``, ``"40.0 days"``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

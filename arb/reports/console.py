@@ -1,0 +1,175 @@
+"""The run summary in the terminal: a rich table, a column per venue and the total, one per symbol
+with several, and the warnings a person must not miss (a naked leg, an inconsistent run)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from arb.events import ASSET_NAMES, BINANCE, BYBIT
+from arb.formats import money, num, pct
+from arb.reports.common import VENUES, duration_text
+from arb.reports.pnl import PNL_TOLERANCE
+from arb.reports.summary import Summary, SymbolSummary
+
+__all__ = ["print_summary"]
+
+_amount = partial(money, digits=4)  # money in the quote currency
+_base = partial(num, digits=8, small=0)  # a quantity in base units, to the satoshi
+
+
+def print_summary(summary: Summary, console: Console | None = None) -> None:
+    """Print the figures as a rich table: columns Total / Binance / Bybit (pair and risk rows: Total only)."""
+    console = console if console is not None else Console()
+    meta = summary.meta
+    title = f"arb {meta.get('mode', 'run')}"
+    duration = meta.get("duration_s")
+    days = meta.get("days")
+    if isinstance(duration, int | float) and not isinstance(duration, bool):
+        title += f" over {duration_text(float(duration))}"
+    elif isinstance(days, int | float) and not isinstance(days, bool):
+        title += f" over {days:.3g} days"
+    several = bool(summary.symbols)
+    if several:
+        title += f", {len(summary.symbols)} symbols: the account"
+    table = Table(title=title, title_justify="left")
+    table.add_column("figure")
+    for name in ("Total", "Binance", "Bybit"):
+        table.add_column(name, justify="right")
+
+    columns = (summary.total, *summary.venues)
+
+    def row(label: str, attr: str, fmt: Callable[[Any], str], base: bool = False) -> None:
+        if base and several:  # base units of different coins do not add up: per symbol below
+            return
+        table.add_row(label, *(fmt(getattr(f, attr)) for f in columns))
+
+    row("net PnL, equity (quote)", "pnl", _amount)
+    row("net PnL, fills (quote)", "pnl_from_fills", _amount)
+    funded = any(f.funding != 0.0 for f in columns)
+    if funded:  # net PnL = trading PnL - fees + funding
+        row("  trading PnL (quote)", "trading_pnl", _amount)
+    row("fees (quote)", "fees", _amount)
+    if funded:
+        row("funding (quote)", "funding", _amount)
+    row("fills", "fills", _int)
+    row("hedge fills", "hedge_fills", _int)
+    row("unwind fills", "unwind_fills", _int)
+    row("volume (base)", "volume", _base, base=True)
+    row("notional (quote)", "notional", _amount)
+    row("mean holding time (s)", "holding_time_s", num)
+    row("open at end (base)", "open_qty", _base, base=True)
+    row("position (base)", "position", _base, base=True)
+    row("base balance (base)", "base_balance", _base, base=True)
+    row("quote balance (quote)", "quote_balance", _amount)
+    row("final mid (quote)", "final_mid", _amount, base=True)
+    row("time out of sync (s)", "out_of_sync_s", num)
+    row("out-of-sync spans", "out_of_sync_spans", _int)
+
+    table.add_section()
+    pairs, risk = summary.pairs, summary.risk
+    for label, value in (
+        ("pairs", _int(pairs.pairs)),
+        ("legs filled", _int(pairs.legs_filled)),
+        ("pairs with equal legs", _int(pairs.pairs_matched)),
+        ("pairs hedged or unwound", _int(pairs.pairs_hedged)),
+        ("mean captured spread (bps)", num(pairs.spread_bps)),
+        ("  net of fees (bps)", num(pairs.spread_net_bps)),
+        ("pairs won (PnL > 0)", _int(pairs.pairs_won)),
+        ("win rate", pct(pairs.win_rate)),
+        ("mean PnL per pair (quote)", _amount(pairs.pair_pnl_mean)),
+    ):
+        table.add_row(label, value, "", "")
+    legs = summary.legs
+    if legs is not None and legs.any:
+        table.add_section()
+        for label, value in (
+            ("legs faulted: rejected", _int(legs.rejected)),
+            ("  partly filled", _int(legs.partial)),
+            ("  late", _int(legs.late)),
+            ("lone legs", _int(legs.lone_legs)),
+            ("  hedged", _int(legs.hedged)),
+            ("  unwound", _int(legs.unwound)),
+            ("  open at end", _int(legs.open_at_end)),
+            ("  past max hedge attempts", _int(legs.given_up)),
+            ("hedge and unwind orders", _int(legs.hedge_orders)),
+            ("PnL of faulted pairs (quote)", _amount(legs.pnl_faulted)),
+            ("PnL of clean pairs (quote)", _amount(legs.pnl_clean)),
+            ("mean per faulted / clean pair", f"{_amount(legs.pnl_faulted_mean)} / {_amount(legs.pnl_clean_mean)}"),
+            ("leg-risk cost (quote)", _amount(legs.cost)),
+        ):
+            table.add_row(label, value, "", "")
+    table.add_section()
+    for label, value in (
+        ("Sharpe (annualised)", _ratio(risk.sharpe, risk.sharpe_defined, risk.ratios_meaningful)),
+        ("Sortino (annualised)", _ratio(risk.sortino, risk.sortino_defined, risk.ratios_meaningful)),
+        ("max drawdown (quote)", _amount(risk.max_drawdown)),
+        ("max drawdown (of peak)", pct(risk.max_drawdown_frac)),
+        ("equity samples", _int(risk.samples)),
+    ):
+        table.add_row(label, value, "", "")
+    console.print(table)
+    if several:
+        console.print(_symbols_table(summary))
+    if risk.ratios_note:
+        console.print(f"ratios: {risk.ratios_note}")
+    naked_legs = [(part.name + " ", part.legs) for part in summary.symbols] if several else [("", legs)]
+    for name, own in naked_legs:
+        if own is None or not own.open_at_end:
+            continue
+        naked = ", ".join(f"{name}{ASSET_NAMES[v]} {own.exposure[v]:+.8g}" for v in VENUES if abs(own.exposure[v]) > 0)
+        console.print(f"[bold red]NAKED LEG at the end: {naked} (base); {own.given_up} pair(s) past max hedge "
+                      "attempts[/bold red]")  # fmt: skip
+    for part in summary.symbols:
+        if not part.pnl_consistent:
+            console.print(f"[yellow]{part.name}: net PnL from its equity rows and from its fills disagree by more "
+                          f"than {PNL_TOLERANCE} quote[/yellow]")  # fmt: skip
+    if not summary.pnl_consistent:
+        console.print(
+            "[yellow]net PnL from the equity samples and from the fills disagree by more than "
+            f"{PNL_TOLERANCE} quote: the run's accounting is inconsistent[/yellow]"
+        )
+
+
+def _symbols_table(summary: Summary) -> Table:
+    """Every symbol's figures, a column per symbol: money in quote, quantities in each one's base units."""
+    table = Table(title="per symbol (quantities in each symbol's base)", title_justify="left")
+    table.add_column("figure")
+    parts = summary.symbols
+    for part in parts:
+        table.add_column(part.name, justify="right")
+    rows: list[tuple[str, Callable[[SymbolSummary], str]]] = [
+        ("net PnL, equity (quote)", lambda p: _amount(p.total.pnl)),
+        ("net PnL, fills (quote)", lambda p: _amount(p.total.pnl_from_fills)),
+        ("fees (quote)", lambda p: _amount(p.total.fees)),
+        ("fills", lambda p: _int(p.total.fills)),
+        ("volume (base)", lambda p: _base(p.total.volume)),
+        ("notional (quote)", lambda p: _amount(p.total.notional)),
+        ("pairs", lambda p: _int(p.pairs.pairs)),
+        ("win rate", lambda p: pct(p.pairs.win_rate)),
+        ("mean captured spread (bps)", lambda p: num(p.pairs.spread_bps)),
+        ("mean holding time (s)", lambda p: num(p.total.holding_time_s)),
+        ("position Binance (base)", lambda p: _base(p.venues[BINANCE].position)),
+        ("position Bybit (base)", lambda p: _base(p.venues[BYBIT].position)),
+        ("final mid Binance (quote)", lambda p: _amount(p.venues[BINANCE].final_mid)),
+        ("final mid Bybit (quote)", lambda p: _amount(p.venues[BYBIT].final_mid)),
+        ("time out of sync (s)", lambda p: num(p.total.out_of_sync_s)),
+    ]
+    for label, cell in rows:
+        table.add_row(label, *(cell(part) for part in parts))
+    return table
+
+
+def _ratio(x: float | None, defined: bool, meaningful: bool) -> str:
+    # the reason is printed under the table (ratios_note)
+    if not defined:
+        return "n/a"
+    return num(x) if meaningful else "not meaningful"
+
+
+def _int(x: int) -> str:
+    return f"{x:,}"
