@@ -38,8 +38,9 @@ from arb.config import load_config
 from arb.recording.convert import make_normalizer
 from arb.recording.format import LineReader
 from arb.recording.recorder import Recorder
+from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
-from arb.testing.fake_venue import FakeBinanceVenue, FakeBybitVenue
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
 from connectors.common.feed import FeedBatch, MarketDataFeed
@@ -111,7 +112,7 @@ async def _consume(queue: asyncio.Queue[FeedBatch]) -> None:
 def _make_venue(venue: str, path: Path) -> FakeBinanceVenue | FakeBybitVenue:
     if venue == "binance":
         market = "linear" if "usdm" in path.name or "linear" in str(path) else "spot"
-        return FakeBinanceVenue(path, market=market, ping_interval=None)
+        return FakeBinanceVenue(path, market=market, options=VenueOptions(ping_interval=None))
     return FakeBybitVenue(path, market="spot" if "spot" in str(path) else "linear")
 
 

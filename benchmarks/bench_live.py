@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import os
 import time
 from pathlib import Path
 
@@ -72,6 +73,7 @@ def main() -> None:
     normalize_only: list[int] = []
     answers_orders: list[int] = []
     perf = time.perf_counter_ns
+    load_before = os.getloadavg()
     for _ in range(args.repeat):
         normalizers = [make_normalizer(v.name, v.market, config.strategy.symbol) for v in config.venues]
         engine = Engine(config)
@@ -105,6 +107,9 @@ def main() -> None:
     print(f"tick to intent (frame's decision sent)     {_pct(depth_orders)}")
     print(f"order answer -> intents (paper venue incl.) {_pct(answers_orders)}")
     print("target: p99 under 100 us from frame receipt to intent")
+    after = os.getloadavg()
+    print(f"{os.cpu_count()} CPUs; load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}; "
+          f"after {', '.join(f'{x:.2f}' for x in after)}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ One order at a time, the clock starts when the executor is handed the intent (``
 when aiohttp has handed the create request's bytes to the socket (``LiveOrder.written_ns``): the grid,
 the client id, the journal's intent commit, the task hand-off, ccxt's request building and signing,
 and the write. The venue is the fake private Bybit (spot, ccxt unpatched) in a process of its own on
-loopback (``python -m arb.testing.serve``), as a real venue is another machine; each order is an IOC
+loopback (``python -m arb.sim.serve``), as a real venue is another machine; each order is an IOC
 buy below the book, so it expires and the next one goes out once it is done. Printed beside it, in
 the same run: the journal's intent commit alone, and the paper executor's ``submit`` (what the same
 intent costs in a dry run). Journals: SQLite with ``synchronous`` FULL and NORMAL in a temporary
@@ -49,7 +49,7 @@ class _Venue:
 async def _serve_venue() -> tuple[asyncio.subprocess.Process, _Venue]:
     spec = BYBIT_SPOT
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "arb.testing.serve", "bybit", "spot", "--recording", str(spec.recording),
+        sys.executable, "-m", "arb.sim.serve", "bybit", "spot", "--recording", str(spec.recording),
         "--key", KEY, "--secret", SECRET, "--balance", "USDT=10000000", "--balance", "BTC=50", "--no-limits",
         cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip

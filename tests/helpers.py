@@ -83,7 +83,8 @@ def run_normalizer(normalizer, lines: Iterable[tuple[int, bytes]]) -> EventArray
     """Feed (local_ts, payload) pairs one by one (the live path) and return all rows, uncorrected."""
     for local_ts, payload in lines:
         normalizer.on_message(payload, local_ts)
-    return normalizer.sink.take()
+    rows: EventArray = normalizer.sink.take()
+    return rows
 
 
 def book_at(rows: EventArray, update_id: int) -> OrderBook:

@@ -21,7 +21,7 @@ fault from its order id, exactly as the backtest does: a rejected order is refus
 ``late_ms`` later.
 
 An order still unanswered ``request_timeout_ns`` after it was sent (a late leg) counts as *unknown*
-(:attr:`PaperExecutor.unknown_orders`) until its answer, as arb live counts a request that timed
+(:attr:`PaperExecutor.unknown_counts`) until its answer, as arb live counts a request that timed
 out; the risk gate reports the pause (``[risk] max_unknown_orders``) as it does live.
 
 Fees: the venue's taker fee on the traded value, in quote, as in the backtest. The executor keeps
@@ -213,8 +213,14 @@ class PaperExecutor:
         self.next_order_id = first_order_id
         self._events: list[tuple[int, int, int, PaperOrder]] = []  # (time, phase, seq, order)
         self._seq = 0
-        self.open_orders = np.zeros(2 * n_sym, np.int64)
-        """Unanswered orders per (symbol, venue), index ``2 * symbol + venue``."""
+        self.open_counts = np.zeros((n_sym, 2), np.int64)
+        """Unanswered orders per (symbol, venue), updated in place (what the engine hands its compiled step)."""
+        self.unknown_counts = np.zeros(2, np.int64)
+        """Per venue (every symbol's), the orders unanswered ``request_timeout_ns`` or longer after they were
+        sent, at the time the driver last ran the venues to (:meth:`run_until`): what arb live calls unknown.
+        Updated in place."""
+        self.blocked_until_ns = np.zeros(2, np.int64)
+        """Per venue, until when it refuses orders locally: never (0) for the paper venue."""
         self.rejections: list[PaperOrder] = []
         self.request_timeout_ns = request_timeout_ns
         self._now = 0  # the latest time the driver has run the venues to (run_until)
@@ -247,8 +253,10 @@ class PaperExecutor:
                 order.arrive_ts += delay
                 self.faults[FAULT_NAMES[fault]] += 1
         self.next_order_id += 1
-        self.open_orders[2 * symbol + venue] += 1
+        self.open_counts[symbol, venue] += 1
         self._push(order.arrive_ts, 0, order)
+        if self.request_timeout_ns is not None:
+            self._count_unknown()
         return order
 
     def next_event_ts(self) -> int | None:
@@ -261,7 +269,10 @@ class PaperExecutor:
         ``on_answer(order)`` is called when an answer reaches the driver (filled, expired or
         rejected). An order's arrival at exactly ``ts`` sees the books as they are now.
         """
-        self._now = max(self._now, ts)
+        if ts > self._now:
+            self._now = ts
+        if not self._events:
+            return  # nothing out: no answer, and no order of unknown fate
         while self._events and self._events[0][0] <= ts:
             when, phase, _, order = heapq.heappop(self._events)
             if phase == 0:
@@ -269,21 +280,32 @@ class PaperExecutor:
                 order.respond_ts = when + self.venues[order.symbol_index][order.venue].latency.order_response_ns
                 self._push(order.respond_ts, 1, order)
             else:
-                self.open_orders[2 * order.symbol_index + order.venue] -= 1
+                self.open_counts[order.symbol_index, order.venue] -= 1
                 on_answer(order)
+        if self.request_timeout_ns is not None:
+            self._count_unknown()
+
+    def _count_unknown(self) -> None:
+        # unknown_counts for the orders out now (every open order is in _events once: its arrival or its
+        # answer)
+        counts = [0, 0]
+        timeout = self.request_timeout_ns
+        if timeout is not None:
+            for _, _, _, order in self._events:
+                if self._now - order.sent_ts >= timeout:
+                    counts[order.venue] += 1
+        self.unknown_counts[0] = counts[0]
+        self.unknown_counts[1] = counts[1]
+
+    @property
+    def open_orders(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """``open_counts`` by asset, index ``2 * symbol + venue`` (the same memory)."""
+        return self.open_counts.reshape(-1)
 
     @property
     def unknown_orders(self) -> list[int]:
-        """Per venue (every symbol's), the orders unanswered ``request_timeout_ns`` or longer after they
-        were sent, at the time the driver last ran the venues to (:meth:`run_until`): what arb live
-        calls unknown."""
-        counts = [0, 0]
-        if self.request_timeout_ns is None:
-            return counts
-        for _, _, _, order in self._events:  # every open order is here once (its arrival or its answer)
-            if self._now - order.sent_ts >= self.request_timeout_ns:
-                counts[order.venue] += 1
-        return counts
+        """``unknown_counts`` as a list."""
+        return [int(n) for n in self.unknown_counts]
 
     # -- the venue's side -------------------------------------------------------------------
 
@@ -405,7 +427,8 @@ class PaperExecutor:
             else:
                 on_answer(order)
         self._events.clear()
-        self.open_orders[:] = 0
+        self.open_counts[:] = 0
+        self.unknown_counts[:] = 0
         return cancelled
 
     def venue_balances(self, venue: int, symbol: int = 0) -> tuple[float, float]:

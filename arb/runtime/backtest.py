@@ -63,7 +63,6 @@ from arb.execution.risk import (
     RiskEvent,
     drain_events,
     event_text,
-    gate,
     limits_of,
     new_risk_state,
     new_symbol_risk_state,
@@ -76,8 +75,9 @@ from arb.execution.risk import (
 )
 from arb.runtime.loader import Funding, Session, book_times, funding_of, load_session, plan_days, sync_transitions
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
-from arb.strategy.kernel import decide, may_act
+from arb.strategy.kernel import may_act
 from arb.strategy.params import params_of
+from arb.strategy.step import decide_symbol
 from arb.strategy.types import (
     BUY,
     DECISION_DTYPE,
@@ -489,29 +489,14 @@ def _perp_step(now: int, views: Any, cash: Any, init_quote: Any, last_mid: Any, 
 
 
 @njit(cache=True)
-def _call_kernel(now: int, s: int, views: Any, params: Any, kstate: Any, intents: Any, limits: Any, rstate: Any,
-                 srisk: Any, counters: Any, calls: Any) -> int:  # fmt: skip
-    # Symbol s's kernel and the gate on the current views, the call logged; the number of intents to send
-    # (in ``intents[s]``). Pair ids are shared by the symbols (``counters[C_NEXT_PAIR_ID]``).
+def _call_kernel(now: int, s: int, views: Any, kernel: Any, risk: Any, counters: Any, calls: Any) -> int:
+    # Symbol s's kernel and the gate on the current views, the call logged (the engine's very step:
+    # arb.strategy.step.decide_symbol); the number of intents to send (in ``intents[s]``). Pair ids are
+    # shared by the symbols (``counters[C_NEXT_PAIR_ID]``).
     counters[C_KERNEL_CALLS] += 1
-    view = views[s]
-    ks = kstate[s : s + 1]
-    ks[0]["next_pair_id"] = counters[C_NEXT_PAIR_ID]
-    buf = intents[s]
-    n = decide(view, params[s : s + 1], ks, now, buf)
-    counters[C_NEXT_PAIR_ID] = ks[0]["next_pair_id"]
-    n = gate(views, s, limits, rstate, srisk, buf, n, now)
-    counters[C_INTENTS] += n
     c = counters[C_CALLS]
-    calls[c]["ts"] = now
-    calls[c]["symbol"] = s
-    for v in range(2):
-        calls[c]["bid"][v] = view[v]["bid_px"][0]
-        calls[c]["ask"][v] = view[v]["ask_px"][0]
-        calls[c]["position"][v] = view[v]["position"]
-        calls[c]["status"][v] = view[v]["status"]
-        calls[c]["open_orders"][v] = view[v]["open_orders"]
-    calls[c]["intents"] = n
+    n = decide_symbol(now, s, views, kernel, risk, counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1], calls, c)
+    counters[C_INTENTS] += n
     counters[C_CALLS] = c + 1
     return n
 
@@ -659,6 +644,8 @@ def _run_loop(
     answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
     deeper = np.ones(n_assets, np.int64)
     faulty = leg_faults[0]["enabled"] != 0
+    kernel = (params, kstate, intents)  # as the shared step takes them
+    risk = (limits, rstate, srisk)
     carried = False  # a decision put off until hftbacktest has given the answers due now
     same_time = 0  # steps in a row without time passing (rejections answered at once with zero latency)
     last_now = hbt.current_timestamp
@@ -817,7 +804,7 @@ def _run_loop(
                         continue
                     if levels > 1:
                         _fill_top(hbt, views, levels, one * _MAX_SCAN_TICKS, 2 * s, 2 * s + 2, deeper)
-                    n = _call_kernel(now, s, views, params, kstate, intents, limits, rstate, srisk, counters, calls)
+                    n = _call_kernel(now, s, views, kernel, risk, counters, calls)
                     for k in range(n):
                         route, oid, fault, fillable, answer_due = _route(
                             now, s, intents, k, counters, faulty, leg_faults, params, held, order_latency
@@ -1159,8 +1146,8 @@ def _helper_calls(loop: Loop) -> list[tuple[Any, tuple[Any, ...]]]:
         ),
         (_perp_step, (i64, loop.views, grid, loop.init_quote, grid, loop.perp, loop.counters, loop.funding,
                       loop.fills)),
-        (_call_kernel, (i64, i64, loop.views, loop.params, loop.kstate, loop.intents, loop.limits, loop.rstate,
-                        loop.srisk, loop.counters, loop.calls)),
+        (_call_kernel, (i64, i64, loop.views, (loop.params, loop.kstate, loop.intents),
+                        (loop.limits, loop.rstate, loop.srisk), loop.counters, loop.calls)),
         (_route, (i64, i64, loop.intents, i64, loop.counters, True, loop.leg_faults, loop.params, loop.held,
                   loop.order_latency)),
         (_log_sent, (True, i64, i64, loop.intents, i64, i64, loop.counters, flags, loop.views, loop.sent)),

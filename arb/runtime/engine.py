@@ -33,8 +33,8 @@ from typing import Any, Protocol
 import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
-from arb._jit import say_compiling
-from arb.book import OrderBook, book_top, touches_book
+from arb._jit import entry_point, say_compiling
+from arb.book import OrderBook, touches_book
 from arb.config import AppConfig
 from arb.events import (
     ASSET_NAMES,
@@ -58,18 +58,31 @@ from arb.execution.risk import (
     RiskEvent,
     drain_events,
     event_text,
-    gate,
     limits_of,
     new_risk_state,
     new_symbol_risk_state,
     position_at,
     quote_currency,
-    update_equity,
     value_px,
 )
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
-from arb.strategy.kernel import decide, may_act
 from arb.strategy.params import params_of
+from arb.strategy.step import (
+    FLAG_EVENTS,
+    FLAG_HALTED,
+    FLAG_HEDGE_FAILED,
+    N_VENUE_ROWS,
+    V_BLOCKED,
+    V_BOOK_TS,
+    V_FEED_STALE,
+    V_OPEN,
+    V_SYNCED,
+    engine_step,
+    fill_accounts,
+    fill_books,
+    log_equity,
+    venue_status,
+)
 from arb.strategy.types import (
     BUY,
     DECISION_DTYPE,
@@ -78,9 +91,6 @@ from arb.strategy.types import (
     FUNDING_DTYPE,
     HEDGE_FAILED,
     SENT_DTYPE,
-    VENUE_OK,
-    VENUE_OUT_OF_SYNC,
-    VENUE_STALE,
     new_intents,
     new_state,
     new_views,
@@ -99,26 +109,6 @@ _MAX_SETTLE_ROUNDS = 10_000
 _BEFORE_ALL = int(np.iinfo(np.int64).min)  # the time of the state an engine starts in
 
 
-# Rows of ``Engine.venues``, the per-(symbol, venue) state the compiled step reads besides the books
-# (``venues[row, s, v]``).
-V_SYNCED = 0  # 1 while the feed says the book is synced
-V_FEED_STALE = 1  # 1 while the feed says the book is stale
-V_BOOK_TS = 2  # local time of the book's last change, ns
-V_OPEN = 3  # orders of the symbol on the venue the engine has not been told the end of
-V_BLOCKED = 4  # local time until which the executor refuses orders on the venue (every symbol's), ns
-N_VENUE_ROWS = 5
-
-
-@nb.njit(cache=True, nogil=True)
-def _venue_status(venues: Any, s: int, v: int, now: int, stale_after: int) -> int:
-    # What the view says of symbol s's book on venue v at ``now``.
-    if venues[V_SYNCED, s, v] == 0:
-        return VENUE_OUT_OF_SYNC
-    if venues[V_FEED_STALE, s, v] != 0 or now - venues[V_BOOK_TS, s, v] > stale_after:
-        return VENUE_STALE
-    return VENUE_OK
-
-
 @nb.njit(cache=True, nogil=True)
 def _perp_rows(rows: Any) -> bool:
     # Does the batch hold a mark price, a funding rate or a settlement (a perpetual's stream)?
@@ -127,189 +117,6 @@ def _perp_rows(rows: Any) -> bool:
         if kind == MARK_PRICE_EVENT or kind == FUNDING_RATE_EVENT or kind == FUNDING_SETTLED_EVENT:
             return True
     return False
-
-
-@nb.njit(cache=True, nogil=True)
-def _fill_accounts(views: Any, account: Any, venues: Any) -> None:
-    # Every symbol's position, holdings, the venue's quote and open orders into its view: the account
-    # as the gate's totals read it (cheap: no book is read). ``account``: (position, init_base,
-    # init_quote, cash), position/init_base/cash by (symbol, venue), init_quote by venue.
-    position, init_base, init_quote, cash = account
-    for v in range(2):
-        quote = init_quote[v] + cash[0, v]
-        for s in range(1, views.shape[0]):
-            quote = quote + cash[s, v]
-        for s in range(views.shape[0]):
-            rec = views[s][v]
-            rec["position"] = position[s, v]
-            rec["base_balance"] = init_base[s, v] + position[s, v]
-            rec["quote_balance"] = quote
-            rec["open_orders"] = venues[V_OPEN, s, v]
-            rec["book_local_ts"] = venues[V_BOOK_TS, s, v]
-            rec["blocked_until_ns"] = venues[V_BLOCKED, s, v]
-
-
-@nb.njit(cache=True, nogil=True)
-def _fill_books(
-    views: Any, s: int, books: Any, levels: int, venues: Any, now: int, stale_after: int, last_mid: Any
-) -> None:
-    # Symbol s's view of both books (best ``levels`` a side) and the venues' status, in one compiled
-    # call. ``books``: the symbol's two ``OrderBook.arrays``, by venue (only its own: a compiled call's
-    # cost grows with every array it is handed).
-    for v in range(2):
-        bid_keys, bid_qtys, ask_keys, ask_qtys, counts = books[v]
-        rec = views[s][v]
-        book_top(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, levels,
-                 rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"])  # fmt: skip
-        rec["status"] = _venue_status(venues, s, v, now, stale_after)
-        mid = 0.5 * (rec["bid_px"][0] + rec["ask_px"][0])
-        if np.isfinite(mid):
-            last_mid[s, v] = mid
-
-
-@nb.njit(cache=True, nogil=True)
-def _trading_pnl(cash: Any, position: Any, last_mid: Any, mark: Any, out: Any) -> float:
-    # Per symbol (into ``out``) and for the account: cash + position x price over the venues (the mark
-    # price where there is one, else the last mid), operation for operation as NumPy's sum of the two
-    # venues does it.
-    total = 0.0
-    for s in range(cash.shape[0]):
-        pnl: float = cash[s, 0] + position[s, 0] * value_px(mark, last_mid, s, 0)
-        for v in range(1, cash.shape[1]):
-            pnl = pnl + (cash[s, v] + position[s, v] * value_px(mark, last_mid, s, v))
-        out[s] = pnl
-        total = pnl if s == 0 else total + pnl
-    return total
-
-
-@nb.njit(cache=True, nogil=True)
-def _account_step(
-    now: int, views: Any, account: Any, venues: Any, limits: Any, rstate: Any, srisk: Any, last_mid: Any,
-    mark: Any, pnl_sym: Any,
-) -> None:  # fmt: skip
-    # At a decision time, once the deciding symbols' books are in their views: every symbol's account
-    # fields, and the gate's trackers on the account's and each symbol's trading PnL.
-    _fill_accounts(views, account, venues)
-    position, _, _, cash = account
-    # drawdown is measured on trading PnL: the starting coins' price moves are not losses
-    trading = _trading_pnl(cash, position, last_mid, mark, pnl_sym)
-    if np.isfinite(trading):
-        update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
-
-
-@nb.njit(cache=True, nogil=True)
-def _decide_symbol(
-    now: int,
-    s: int,
-    views: Any,
-    params: Any,
-    kstate: Any,
-    limits: Any,
-    rstate: Any,
-    srisk: Any,
-    intents: Any,
-    pair_seq: Any,
-    calls: Any,
-    call: int,
-    sent: Any,
-    first_sent: int,
-    ints: Any,
-    floats: Any,
-    at: int,
-    venues: Any,
-) -> int:
-    # Symbol s's decision on its view (books and account filled): may_act, its kernel, the gate, the
-    # call log row ``calls[call]`` and its sent rows from ``sent[first_sent]`` (and ``ints``/``floats``
-    # from row ``at``: see _log_sent). Returns the intents that passed, or -1 when may_act said the
-    # kernel would do nothing (no call logged). ``pair_seq[0]`` is the next pair id, shared by the
-    # symbols.
-    view = views[s]
-    p = params[s : s + 1]
-    if not may_act(view, p, now):
-        return -1
-    ks = kstate[s : s + 1]
-    ks[0]["next_pair_id"] = pair_seq[0]
-    buf = intents[s]
-    n = decide(view, p, ks, now, buf)
-    pair_seq[0] = ks[0]["next_pair_id"]
-    n = gate(views, s, limits, rstate, srisk, buf, n, now)
-    row = calls[call]
-    row["ts"] = now
-    row["symbol"] = s
-    for v in range(2):
-        row["bid"][v] = view[v]["bid_px"][0]
-        row["ask"][v] = view[v]["ask_px"][0]
-        row["position"][v] = view[v]["position"]
-        row["status"][v] = view[v]["status"]
-        row["open_orders"][v] = view[v]["open_orders"]
-    row["intents"] = n
-    _log_sent(sent, first_sent, buf, n, now, ints, floats, at, s)
-    for k in range(n):  # the next symbol's gate counts them (the executor's count comes next time)
-        v = buf[k]["venue"]
-        view[v]["open_orders"] += 1
-        venues[V_OPEN, s, v] += 1
-    return n
-
-
-@nb.njit(cache=True, nogil=True)
-def _log_sent(sent: Any, first: int, intents: Any, n: int, now: int, ints: Any, floats: Any, at: int,
-              symbol: int) -> None:  # fmt: skip
-    # The first n intents as sent at ``now``, into sent[first:first + n]; also their order fields as
-    # plain arrays from row ``at`` (ints: venue, side, kind, pair_id, symbol; floats: price, qty),
-    # which Python reads far faster than the fields of a record array.
-    for k in range(n):
-        row = sent[first + k]
-        it = intents[k]
-        row["ts"] = now
-        row["venue"] = it["venue"]
-        row["side"] = it["side"]
-        row["price"] = it["price"]
-        row["qty"] = it["qty"]
-        row["kind"] = it["kind"]
-        row["pair_id"] = it["pair_id"]
-        row["level"] = it["level"]
-        row["symbol"] = symbol
-        ints[at + k, 0] = it["venue"]
-        ints[at + k, 1] = it["side"]
-        ints[at + k, 2] = it["kind"]
-        ints[at + k, 3] = it["pair_id"]
-        ints[at + k, 4] = symbol
-        floats[at + k, 0] = it["price"]
-        floats[at + k, 1] = it["qty"]
-
-
-@nb.njit(cache=True, nogil=True)
-def _log_equity(
-    equity: Any, index: int, now: int, init_quote: Any, cash: Any, init_base: Any, position: Any, last_mid: Any,
-    mark: Any,
-) -> int:  # fmt: skip
-    # One sample into equity[index:index + symbols], a row per symbol: its part of the account (the
-    # first symbol's row holds the starting quote, every row its own cash flows and holdings at its
-    # mids; the rows of one time add up to the account) and its marks. Returns the rows written: 0
-    # until every book has a mid.
-    n_sym = last_mid.shape[0]
-    for s in range(n_sym):
-        for v in range(2):
-            if not np.isfinite(last_mid[s, v]):
-                return 0
-    for s in range(n_sym):
-        row = equity[index + s]
-        row["ts"] = now
-        row["symbol"] = s
-        total = 0.0
-        for v in range(2):
-            # NumPy's init_quote + cash + (init_base + position) * last_mid, element by element
-            start = init_quote[v] if s == 0 else 0.0
-            per = start + cash[s, v] + (init_base[s, v] + position[s, v]) * value_px(mark, last_mid, s, v)
-            row["equity_venue"][v] = per
-            row["position"][v] = position[s, v]
-            row["mid"][v] = last_mid[s, v]
-            row["price"][v] = value_px(mark, last_mid, s, v)
-            total = per if v == 0 else total + per
-        row["equity"] = total
-        row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4
-    written: int = n_sym
-    return written
 
 
 class Batch(Protocol):
@@ -335,8 +142,14 @@ class Executor(Protocol):
     ``submit`` sends one immediate-or-cancel order of symbol number ``symbol`` and returns an order
     object with the :class:`~arb.execution.paper.PaperOrder` fields; ``run_until(ts, on_answer)`` hands
     over every order answered by ``ts``; ``next_event_ts`` says when the next one is due;
-    ``open_orders`` counts unanswered orders per (symbol, venue), index ``2 * symbol + venue``;
     ``cancel_all`` hands over what is answered at shutdown and returns how many were still out.
+
+    Its counts are int64 arrays it updates in place, which the engine hands its compiled step as they
+    are: ``open_counts[symbol, venue]`` its unanswered orders, ``unknown_counts[venue]`` those
+    unanswered past ``[live] request_timeout_ms``, ``blocked_until_ns[venue]`` the local time until
+    which it refuses orders to the venue itself (0: it does not). An executor that keeps them as lists
+    instead (``open_orders`` by ``2 * symbol + venue``, ``unknown_orders``, ``blocked_until``) still
+    works: the engine copies those at each decision.
     """
 
     @property
@@ -434,13 +247,12 @@ class Engine:
         self.init_quote = np.array(quote if quote is not None else [v.account.quote for v in venues], float)
         self.books = tuple(OrderBook() for _ in range(n_sym) for _ in venues)
         """Every (symbol, venue) book, index ``2 * s + v``."""
-        self._books = [(self.books[2 * s].arrays, self.books[2 * s + 1].arrays) for s in range(n_sym)]
-        # what the compiled book fill takes: each symbol's two books
+        self._books = tuple((self.books[2 * s].arrays, self.books[2 * s + 1].arrays) for s in range(n_sym))
+        # what the compiled step takes: each symbol's two books (rebuilt when a book grows)
         self.versions = [0] * len(self.books)
         self.state = [SyncState.WAITING_SNAPSHOT] * len(self.books)
         self.venues = np.zeros((N_VENUE_ROWS, n_sym, len(venues)), np.int64)
         """Per (symbol, venue), what the compiled step reads besides the books (rows ``V_*``)."""
-        self._open_flat = self.venues[V_OPEN].reshape(-1)  # the same memory, asset order 2 * s + v
         self.params = params_of(config)
         self.levels = int(self.params[0]["book_levels"])
         self.kstate = new_state(n_sym)
@@ -499,11 +311,19 @@ class Engine:
             leg_faults=make_leg_faults(config.leg_faults),
             request_timeout_ns=config.live.request_timeout_ns,
         )
-        self._pending = [False] * n_sym  # symbols whose book, sync state or orders changed
-        self._syms = np.zeros(n_sym, np.int64)
+        self._pending = np.zeros(n_sym, np.int64)  # 1: the symbol's book, sync state or orders changed
+        self._dirty = False  # True while any symbol is pending
         self._now = 0
         self._intent_ints = np.zeros((n_sym * self.intents.shape[1], 5), np.int64)
         self._intent_floats = np.zeros((n_sym * self.intents.shape[1], 2))
+        self._counts = self._executor_counts()
+        kernel = (self.params, self.kstate, self.intents)
+        marks = (self.last_mid, self.mark, self._pnl_sym)
+        settings = np.array([self.levels, self.stale_after], np.int64)
+        self._state = (self.views, kernel, self.venues, marks, self._pair_seq, self._account, self._counts, settings)
+        """What the compiled step reads and writes besides the gate's records, the books and the logs: the
+        engine's own arrays (updated in place, never replaced)."""
+        self._risk = (self.limits, self.rstate, self.srisk)
         self._warm_up()
 
     @property
@@ -515,27 +335,67 @@ class Engine:
     def _warm_up(self) -> None:
         # Compile (or load from Numba's cache) every compiled step now, on scratch copies of the
         # state, so that none of it happens on a tick (the first order sent would pay ~3 ms at least).
-        say_compiling([("the engine's kernel step and risk gate", [_decide_symbol, _account_step], _COMPILE_S)], log)
+        say_compiling([("the engine's kernel step and risk gate", [engine_step], _COMPILE_S)], log)
         book = OrderBook(16)
         book.apply(np.zeros(1, event_dtype))
         touches_book(np.zeros(1, event_dtype))
         _perp_rows(np.zeros(1, event_dtype))
         position_at(self.log.fills.data, 0, 0, 0, 0, 0.0)
-        views, intents, last_mid = self.views.copy(), self.intents.copy(), self.last_mid.copy()
-        account = (self.position.copy(), self.init_base, self.init_quote, self.cash.copy())
-        venues = self.venues.copy()
-        _fill_books(views, 0, (book.arrays, book.arrays), self.levels, venues, 0, self.stale_after, last_mid)
-        _fill_accounts(views, account, venues)
-        _account_step(0, views, account, venues, self.limits, self.rstate.copy(), self.srisk.copy(), last_mid,
-                      self.mark, self._pnl_sym.copy())  # fmt: skip
-        ints, floats = self._intent_ints.copy(), self._intent_floats.copy()
-        _decide_symbol(
-            0, 0, views, self.params, self.kstate.copy(), self.limits, self.rstate.copy(), self.srisk.copy(), intents,
-            self._pair_seq.copy(), np.zeros(1, DECISION_DTYPE), 0, np.zeros(len(ints), SENT_DTYPE), 0, ints, floats,
-            0, venues,
-        )  # fmt: skip
-        _log_equity(np.zeros(self.n_symbols, EQUITY_DTYPE), 0, 0, self.init_quote, account[3], self.init_base,
-                    account[0], last_mid, self.mark)  # fmt: skip
+        n_sym = self.n_symbols
+        views, last_mid, account = self.views.copy(), self.last_mid.copy(), tuple(x.copy() for x in self._account)
+        kernel = (self.params, self.kstate.copy(), self.intents.copy())
+        counts = tuple(np.zeros_like(x) for x in self._counts)
+        state = (views, kernel, self.venues.copy(), (last_mid, self.mark.copy(), self._pnl_sym.copy()),
+                 self._pair_seq.copy(), account, counts, self._state[7])  # fmt: skip
+        risk = (self.limits, self.rstate.copy(), self.srisk.copy())
+        books = tuple((book.arrays, book.arrays) for _ in range(n_sym))
+        logs = (np.zeros(n_sym, DECISION_DTYPE), np.zeros(len(self._intent_ints), SENT_DTYPE),
+                (self._intent_ints.copy(), self._intent_floats.copy()))  # fmt: skip
+        self._step = entry_point(engine_step, 0, np.zeros(n_sym, np.int64), state, risk, books, logs, 0, 0)
+        fill_accounts(views, account, state[2])
+        fill_books(views, 0, books[0], self.levels, state[2], 0, self.stale_after, last_mid)
+        log_equity(np.zeros(n_sym, EQUITY_DTYPE), 0, 0, account, last_mid, self.mark)
+
+    def _executor_counts(self) -> tuple[np.ndarray[Any, np.dtype[np.int64]], ...]:
+        # The executor's open_counts, unknown_counts and blocked_until_ns, each as it keeps it (updated
+        # in place), or the engine's own arrays where it has not got one (filled at each decision from
+        # its open_orders, unknown_orders and blocked_until by _take_counts).
+        ex = self.executor
+        own = (np.zeros((self.n_symbols, 2), np.int64), np.zeros(2, np.int64), np.zeros(2, np.int64))
+        counts = []
+        self._lists: list[tuple[int, str]] = []  # (i, the executor's list property) for each count filled from it
+        names = (
+            ("open_counts", "open_orders"),
+            ("unknown_counts", "unknown_orders"),
+            ("blocked_until_ns", "blocked_until"),
+        )
+        for i, (name, legacy) in enumerate(names):
+            array = getattr(ex, name, None)
+            if (
+                isinstance(array, np.ndarray)
+                and array.dtype == np.int64
+                and array.shape == own[i].shape
+                and array.flags.c_contiguous
+            ):
+                counts.append(array)
+            else:
+                counts.append(own[i])
+                if getattr(ex, legacy, None) is not None:
+                    self._lists.append((i, legacy))
+        return (counts[0], counts[1], counts[2])
+
+    def _take_counts(self) -> None:
+        # The counts of an executor that keeps lists (until every executor keeps the arrays).
+        ex = self.executor
+        for i, name in self._lists:
+            values = getattr(ex, name)
+            target = self._counts[i]
+            if values is None:
+                continue
+            if i == 0:
+                target.reshape(-1)[:] = values  # index 2 * symbol + venue
+            else:
+                target[:] = values
 
     # -- input --------------------------------------------------------------------------------
 
@@ -547,7 +407,7 @@ class Engine:
         """Start a book from saved snapshot rows (the previous day's end)."""
         a = 2 * symbol + venue
         self.books[a].apply(snapshot_rows)
-        self._books[symbol] = (self.books[2 * symbol].arrays, self.books[2 * symbol + 1].arrays)
+        self._take_books()
         self.versions[a] += 1
         self.state[a] = SyncState.SYNCED if synced else SyncState.WAITING_SNAPSHOT
         self.venues[V_SYNCED, symbol, venue] = int(synced)
@@ -572,16 +432,18 @@ class Engine:
             arrays = book.arrays
             book.apply(rows)
             if book.arrays is not arrays:  # it grew
-                self._books[s] = (self.books[2 * s].arrays, self.books[2 * s + 1].arrays)
+                self._take_books()
             self.versions[a] += 1
             if touches_book(rows):
                 self.venues[V_BOOK_TS, s, v] = batch.local_ts
-                self._pending[s] = True
+                self._pending[s] = 1
+                self._dirty = True
         if self._linear[v] and len(rows) and _perp_rows(rows):
             self._take_perp_rows(s, v, rows)
         stale = int(batch.stale)
         if batch.state != self.state[a] or stale != self.venues[V_FEED_STALE, s, v]:
-            self._pending[s] = True
+            self._pending[s] = 1
+            self._dirty = True
         synced = batch.state == SyncState.SYNCED
         sync_log = self.log.sync[s][v]
         if synced != sync_log[-1][1]:
@@ -589,6 +451,11 @@ class Engine:
         self.state[a] = batch.state
         self.venues[V_SYNCED, s, v] = int(synced)
         self.venues[V_FEED_STALE, s, v] = stale
+
+    def _take_books(self) -> None:
+        # Each symbol's two books' arrays as the compiled step takes them (after a book grew).
+        books = self.books
+        self._books = tuple((books[2 * s].arrays, books[2 * s + 1].arrays) for s in range(self.n_symbols))
 
     def _take_perp_rows(self, s: int, v: int, rows: EventArray) -> None:
         # A perpetual's mark price (what its position is valued at from now on), the venue's estimate
@@ -674,17 +541,17 @@ class Engine:
     # -- deciding -------------------------------------------------------------------------------
 
     def _settle(self, now: int) -> None:
-        pending = self._pending
         for _ in range(_MAX_SETTLE_ROUNDS):
             self.executor.run_until(now, self._on_answer)
-            if not any(pending):
+            if not self._dirty:
                 return
             self._decide(now)
         raise RuntimeError(f"no settled state after {_MAX_SETTLE_ROUNDS} rounds at {now}")
 
     def _on_answer(self, order: PaperOrder) -> None:
         s = order.symbol_index
-        self._pending[s] = True
+        self._pending[s] = 1
+        self._dirty = True
         if self.on_order is not None:
             self.on_order(order)
         if order.status != "filled":
@@ -718,25 +585,24 @@ class Engine:
             text = f"{self.symbols[event.symbol]}: {text}"
         return text
 
-    def _after_gate(self, halted_before: int, deciding: list[int]) -> None:
-        # Log each breach the gate wrote (once per episode), and say when trading halts.
-        st = self.rstate[0]
-        for event in drain_events(self.rstate) if st["ev_count"] != st["ev_drained"] else ():
-            self.risk_events.append(event)
-            text = self.risk_text(event)
-            if event.code in (E_DRAWDOWN, E_PAIR_LOSS, E_IMBALANCE, B_HALTED):
-                log.error("risk: %s", text)
-            else:
-                log.warning("risk: %s", text)
-            if self.on_risk_event is not None:
-                self.on_risk_event(event)
-        if not self._hedge_failed and any(int(self.kstate[s]["flags"]) & HEDGE_FAILED for s in deciding):
+    def _after_gate(self, flags: int) -> None:
+        # Log each breach the gate wrote (once per episode), and say when trading halts (FLAG_* bits).
+        if flags & FLAG_EVENTS:
+            for event in drain_events(self.rstate):
+                self.risk_events.append(event)
+                text = self.risk_text(event)
+                if event.code in (E_DRAWDOWN, E_PAIR_LOSS, E_IMBALANCE, B_HALTED):
+                    log.error("risk: %s", text)
+                else:
+                    log.warning("risk: %s", text)
+                if self.on_risk_event is not None:
+                    self.on_risk_event(event)
+        if flags & FLAG_HEDGE_FAILED and not self._hedge_failed:
             self._hedge_failed = True
             if self.on_hedge_failed is not None:
                 self.on_hedge_failed()
-        halted = int(st["halted"])
-        if halted and not halted_before:
-            reason = f"risk limit [risk] {HALT_REASONS[halted]}"
+        if flags & FLAG_HALTED:
+            reason = f"risk limit [risk] {HALT_REASONS[int(self.rstate[0]['halted'])]}"
             if self.on_halt is not None:
                 self.on_halt(reason)
 
@@ -765,85 +631,50 @@ class Engine:
 
     def venue_status(self, v: int, now: int, symbol: int = 0) -> int:
         """What the view says of venue ``v`` at ``now``: VENUE_OK, VENUE_STALE or VENUE_OUT_OF_SYNC."""
-        return int(_venue_status(self.venues, symbol, v, now, self.stale_after))
-
-    def _take_blocked(self) -> None:
-        # Until when the executor refuses orders per venue (an executor without the notion never does)
-        blocked = getattr(self.executor, "blocked_until", None)
-        if blocked is not None:
-            for v in range(len(blocked)):
-                self.venues[V_BLOCKED, :, v] = blocked[v]
-
-    def _take_open_orders(self) -> None:
-        counts = self.executor.open_orders
-        if isinstance(counts, np.ndarray):  # the paper executor's: one copy
-            self._open_flat[:] = counts
-            return
-        row = self._open_flat  # a list: item by item is a third of the time NumPy takes to assign it
-        for a in range(len(counts)):
-            row[a] = counts[a]
+        return int(venue_status(self.venues, symbol, v, now, self.stale_after))
 
     def _refresh_view(self, now: int) -> None:
-        self._take_open_orders()
-        self._take_blocked()
-        _fill_accounts(self.views, self._account, self.venues)
+        self._take_counts()
+        open_counts, _, blocked = self._counts
+        self.venues[V_OPEN] = open_counts
+        self.venues[V_BLOCKED] = blocked
+        fill_accounts(self.views, self._account, self.venues)
         for s in range(self.n_symbols):
-            _fill_books(self.views, s, self._books[s], self.levels, self.venues, now, self.stale_after, self.last_mid)
+            fill_books(self.views, s, self._books[s], self.levels, self.venues, now, self.stale_after, self.last_mid)
 
     def _sample(self, now: int, force: bool = False) -> None:
         if not (force or now >= self.next_sample):
             return
         equity = self.log.equity
         data = equity.room(self.n_symbols)
-        written = _log_equity(
-            data, equity.n, now, self.init_quote, self.cash, self.init_base, self.position, self.last_mid, self.mark
-        )
+        written = log_equity(data, equity.n, now, self._account, self.last_mid, self.mark)
         if not written:
             return
         equity.n += written
         self.next_sample = (now // self.equity_interval + 1) * self.equity_interval
 
     def _decide(self, now: int) -> None:
-        # Compiled calls do the views, the gate's trackers, and per symbol that changed may_act, the
-        # kernel, the gate and the logs; Python only hands the intents to the executor. A call's cost
-        # grows with the arrays it is handed, so each takes only what it needs: a symbol's books go
-        # to its book fill, the account's arrays to one account step.
+        # One compiled call does the views, the gate's trackers, and per symbol that changed may_act,
+        # the kernel, the gate and the logs; Python hands the intents to the executor.
         self._now = now
-        self._take_open_orders()
-        self._take_blocked()
-        unknown = getattr(self.executor, "unknown_orders", None)  # unanswered past [live] request_timeout_ms
-        if unknown is not None:
-            self.rstate[0]["unknown"][:] = unknown
-        pending = self._pending
-        deciding = [s for s in range(self.n_symbols) if pending[s]]
-        views, venues, last_mid = self.views, self.venues, self.last_mid
-        for s in deciding:
-            pending[s] = False
-            _fill_books(views, s, self._books[s], self.levels, venues, now, self.stale_after, last_mid)
-        halted_before = int(self.rstate[0]["halted"])
-        _account_step(now, views, self._account, venues, self.limits, self.rstate, self.srisk, last_mid, self.mark,
-                      self._pnl_sym)  # fmt: skip
+        if self._lists:
+            self._take_counts()
         calls, sent = self.log.calls, self.log.sent
-        ints, floats = self._intent_ints, self._intent_floats
-        total = 0
-        for s in deciding:
-            n = _decide_symbol(
-                now, s, views, self.params, self.kstate, self.limits, self.rstate, self.srisk, self.intents,
-                self._pair_seq, calls.room(1), calls.n, sent.room(total + self.intents.shape[1]), sent.n + total, ints,
-                floats, total, venues,
-            )  # fmt: skip
-            if n >= 0:
-                calls.n += 1
-                total += n
+        logs = (calls.room(self.n_symbols), sent.room(len(self._intent_ints)), (self._intent_ints, self._intent_floats))
+        total, called, flags = self._step(now, self._pending, self._state, self._risk, self._books, logs, calls.n,
+                                           sent.n)  # fmt: skip
+        self._dirty = False
+        calls.n += called
         self._sample(now)
-        self._after_gate(halted_before, deciding)
+        if flags:
+            self._after_gate(flags)
         if total == 0:
             return
         first = sent.n
         sent.n += total
         debug = log.isEnabledFor(logging.DEBUG)
         for k, ((venue, side, kind, pair_id, symbol), (price, qty)) in enumerate(
-            zip(ints[:total].tolist(), floats[:total].tolist(), strict=True)
+            zip(self._intent_ints[:total].tolist(), self._intent_floats[:total].tolist(), strict=True)
         ):
             order = self.executor.submit(venue, side, price, qty, kind, pair_id, now, symbol)
             fault = getattr(order, "fault", 0)  # only the paper executor simulates leg faults

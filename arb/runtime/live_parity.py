@@ -2,8 +2,8 @@
 venues replaying that recording, compared as :mod:`arb.runtime.parity` compares the dry run.
 
 The live side is the live engine with the live executors (ccxt, the journal, the user streams, the
-same kernel and gate) trading against :class:`~arb.testing.fake_binance_private.FakeBinanceExchange`
-and :class:`~arb.testing.fake_bybit_private.FakeBybitExchange`, each replaying the venue's recorded
+same kernel and gate) trading against :class:`~arb.sim.binance.exchange.FakeBinanceExchange`
+and :class:`~arb.sim.bybit.exchange.FakeBybitExchange`, each replaying the venue's recorded
 days of every symbol of ``[strategy] symbols`` on one clock, with an account holding the configured
 balances (each symbol's base, the venue's quote), the configured fees (a spot fee in the quote, as
 the backtest counts it, where a real spot venue takes a buy's fee in the coin bought) and each
@@ -84,7 +84,7 @@ def _exchange_ns(raw: bytes, venue: str, market: str) -> int | None:
 
 def _rules(i: Instrument, symbol: str) -> Any:
     # The fake venue's trading rules of ``symbol``: the configuration's
-    from arb.testing.fake_ledger import SymbolRules
+    from arb.sim.ledger import SymbolRules
 
     quote = quote_currency(symbol)
     base = symbol[: -len(quote)]
@@ -116,8 +116,9 @@ def _pointed_at(config: AppConfig, fakes: list[Any], state: Path, key: str, secr
 async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     """The live side of live parity over ``days``: the engine after the run (its log, gate and kernel)."""
     from arb.runtime.trading_session import trading_session, venue_account
-    from arb.testing.fake_binance_private import FakeBinanceExchange
-    from arb.testing.fake_bybit_private import FakeBybitExchange
+    from arb.sim.binance.exchange import FakeBinanceExchange
+    from arb.sim.bybit.exchange import FakeBybitExchange
+    from arb.sim.options import VenueOptions
 
     data = load_session(config, days)
     imported = [
@@ -137,11 +138,12 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     # positions off the backtest's by a fee, and a kernel at a band's edge (rebalance_threshold) decide
     # otherwise on that alone
     fakes: list[Any] = [
-        FakeBinanceExchange(files[0], market=binance.market, rules=rules[0], ping_interval=None,
-                            taker_fee=Decimal(repr(binance.fees.taker)), maker_fee=Decimal(repr(binance.fees.maker)),
-                            spot_fee_asset="quote"),
-        FakeBybitExchange(files[1], market=bybit.market, rules=rules[1], spot_fee_asset="quote",
-                          taker_fee=Decimal(repr(bybit.fees.taker)), maker_fee=Decimal(repr(bybit.fees.maker))),
+        FakeBinanceExchange(files[0], market=binance.market, rules=rules[0],
+                            options=VenueOptions(ping_interval=None, taker_fee=Decimal(repr(binance.fees.taker)),
+                                                 maker_fee=Decimal(repr(binance.fees.maker)), spot_fee_asset="quote")),
+        FakeBybitExchange(files[1], market=bybit.market, rules=rules[1],
+                          options=VenueOptions(spot_fee_asset="quote", taker_fee=Decimal(repr(bybit.fees.taker)),
+                                               maker_fee=Decimal(repr(bybit.fees.maker)))),
     ]  # fmt: skip
     # The executors' clock: the event's time plus the real time since it was set, so their own timers
     # (fill checks, unknown-order queries) run; answers are dated at the event's time (restamp).
@@ -285,7 +287,7 @@ class _Stepper:
         # until its arrival; its client times out meanwhile, as the leg-fault model's late leg would
         # make arb live's. (Held by the REST gate instead, the request could lose its body when the
         # client gives up.) Each armed fault is taken by the venue's next create: the late order's.
-        from arb.testing.faults import FaultKind
+        from arb.sim.faults import FaultKind
 
         for v, venue in enumerate(self.executor.venues):
             late = [o for o in venue.in_flight if o.client_id not in self._armed and self._delay(o) > 0]
@@ -370,7 +372,7 @@ def run_live_parity(
 ) -> ParityReport:
     """Run the backtest and the live order path over [start, end] and compare intents and fills."""
     result = run_backtest(config, start, end)
-    quiet = logging.getLogger("arb.testing")  # the fake venues' own chatter is not this command's output
+    quiet = logging.getLogger("arb.sim")  # the fake venues' own chatter is not this command's output
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:

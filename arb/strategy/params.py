@@ -45,5 +45,10 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
 
 
 def params_of(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
-    """One ``PARAMS_DTYPE`` record per symbol (``params[s:s + 1]`` is what symbol ``s``'s kernel reads)."""
-    return np.concatenate([make_params(config.for_symbol(s)) for s in range(len(config.symbols))])
+    """One ``PARAMS_DTYPE`` record per symbol (``params[s:s + 1]`` is what symbol ``s``'s kernel reads).
+
+    The array's dtype is ``PARAMS_DTYPE`` itself, not an equal copy: compiled code looks its type up by
+    the dtype, and an equal but distinct dtype costs a full comparison of every field at each call."""
+    rows = [make_params(config.for_symbol(s)) for s in range(len(config.symbols))]
+    params: np.ndarray[Any, np.dtype[Any]] = np.concatenate(rows).view(PARAMS_DTYPE)
+    return params

@@ -13,21 +13,26 @@ first symbol first), a recording per symbol and venue, and ``symbols=`` for the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from arb.sim.binance.exchange import FakeBinanceExchange
+from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.ledger import LedgerAccount, SymbolRules
+from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
-from arb.testing.fake_binance_private import FakeBinanceExchange
-from arb.testing.fake_bybit_private import FakeBybitExchange
-from arb.testing.fake_ledger import LedgerAccount, SymbolRules
 
 __all__ = [
     "BINANCE_LINEAR_BTC_RULES",
+    "BINANCE_LINEAR_ETH_RULES",
     "BINANCE_SPOT_ETH_RULES",
     "BINANCE_SPOT_RULES",
     "BYBIT_LINEAR_BTC_RULES",
+    "BYBIT_LINEAR_ETH_RULES",
+    "BYBIT_LINEAR_XRP_RULES",
     "BYBIT_SPOT_ETH_RULES",
     "BYBIT_SPOT_RULES",
     "KEY",
@@ -39,6 +44,7 @@ __all__ = [
     "spot_pair",
     "symbol_tables",
     "user_streams_up",
+    "without_pings",
     "write_pair_config",
 ]
 
@@ -76,12 +82,34 @@ BYBIT_LINEAR_BTC_RULES = SymbolRules(
     max_qty=Decimal("1190"), min_notional=Decimal("5"), min_price=Decimal("0.1"), max_price=Decimal("1999999.8"),
 )  # fmt: skip
 """Bybit linear BTCUSDT's instrument (tickSize 0.10, qtyStep 0.001, minNotionalValue 5)."""
+BYBIT_LINEAR_XRP_RULES = SymbolRules(
+    "XRPUSDT", "XRP", "USDT", tick_size=Decimal("0.0001"), step_size=Decimal("1"), min_qty=Decimal("1"),
+    max_qty=Decimal("1000000"), min_notional=Decimal("5"), min_price=Decimal("0.0001"), max_price=Decimal("199.9998"),
+)  # fmt: skip
+"""Bybit linear XRPUSDT's instrument (tickSize 0.0001, qtyStep 1, minNotionalValue 5)."""
+BINANCE_LINEAR_ETH_RULES = SymbolRules(
+    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
+    max_qty=Decimal("10000"), min_notional=Decimal("20"), min_price=Decimal("39.86"), max_price=Decimal("306177"),
+)  # fmt: skip
+"""Binance USD-M ETHUSDT's filters (PRICE_FILTER 0.01, LOT_SIZE 0.001, MIN_NOTIONAL 20)."""
+BYBIT_LINEAR_ETH_RULES = SymbolRules(
+    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.01"), min_qty=Decimal("0.01"),
+    max_qty=Decimal("7240"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("199999.98"),
+)  # fmt: skip
+"""Bybit linear ETHUSDT's instrument (tickSize 0.01, qtyStep 0.01, minNotionalValue 5)."""
 
 
 def instrument_of(rules: SymbolRules) -> dict[str, Any]:
     """The venue file's ``[instrument]`` section for ``rules``."""
     return {"tick_size": float(rules.tick_size), "lot_size": float(rules.step_size), "min_qty": float(rules.min_qty),
             "min_notional": float(rules.min_notional)}  # fmt: skip
+
+
+def without_pings(options: VenueOptions | None) -> VenueOptions:
+    """``options`` with the server's WebSocket pings off unless they choose an interval (the fake
+    Binance pings every 20 s by default)."""
+    options = options if options is not None else VenueOptions()
+    return dataclasses.replace(options, ping_interval=None) if isinstance(options.ping_interval, str) else options
 
 
 def account(venue: Any) -> LedgerAccount:
@@ -103,7 +131,7 @@ async def spot_pair(
     *,
     balances: dict[str, str] | None = None,
     rules: tuple[Sequence[SymbolRules], Sequence[SymbolRules]] = ((BINANCE_SPOT_RULES,), (BYBIT_SPOT_RULES,)),
-    **options: Any,
+    options: VenueOptions | None = None,
 ) -> AsyncIterator[tuple[FakeBinanceExchange, FakeBybitExchange]]:
     """Fake private Binance spot and Bybit spot replaying a scenario's files, one account each.
 
@@ -116,9 +144,9 @@ async def spot_pair(
 
     async with (
         FakeBinanceExchange(
-            sessions(binance_file), market="spot", rules=rules[0], ping_interval=None, **options
-        ) as binance,  # fmt: skip
-        FakeBybitExchange(sessions(bybit_file), market="spot", rules=rules[1], **options) as bybit,
+            sessions(binance_file), market="spot", rules=rules[0], options=without_pings(options)
+        ) as binance,
+        FakeBybitExchange(sessions(bybit_file), market="spot", rules=rules[1], options=options) as bybit,
     ):
         binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances=held)
         bybit.add_account("arb", api_key=KEY, api_secret=SECRET, balances=held)
@@ -132,14 +160,14 @@ async def linear_pair(
     *,
     quote: str = "100000",
     rules: tuple[SymbolRules, SymbolRules] = (BINANCE_LINEAR_BTC_RULES, BYBIT_LINEAR_BTC_RULES),
-    **options: Any,
+    options: VenueOptions | None = None,
 ) -> AsyncIterator[tuple[FakeBinanceExchange, FakeBybitExchange]]:
     """Fake private Binance USD-M and Bybit linear replaying a scenario's files (one symbol), one account
     each with ``quote`` USDT in its wallet. Their ledgers book the funding the recordings' mark-price
-    streams announce; ``options`` go to both venues (``funding=`` schedules, ``clock``...)."""
+    streams announce; ``options`` go to both venues (``funding`` schedules, ``clock``...)."""
     async with (
-        FakeBinanceExchange(binance_file, market="linear", rules=[rules[0]], ping_interval=None, **options) as binance,
-        FakeBybitExchange(bybit_file, market="linear", rules=[rules[1]], **options) as bybit,
+        FakeBinanceExchange(binance_file, market="linear", rules=[rules[0]], options=without_pings(options)) as binance,
+        FakeBybitExchange(bybit_file, market="linear", rules=[rules[1]], options=options) as bybit,
     ):
         binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances={"USDT": quote})
         bybit.add_account("arb", api_key=KEY, api_secret=SECRET, balances={"USDT": quote})

@@ -33,8 +33,8 @@ from arb.events import (
 )
 from arb.recording.convert import convert_files
 from arb.recording.format import LineReader, format_line
+from arb.sim import FakeVenue
 from arb.testing.configs import local_endpoints, write_config_files
-from arb.testing.fake_venue import FakeVenue
 from connectors.common.feed import FeedBatch, MarketDataFeed
 from connectors.common.normalizer import SyncState
 

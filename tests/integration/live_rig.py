@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -23,15 +23,20 @@ from arb.config import AppConfig, load_config
 from arb.execution.live import VenueExecutor
 from arb.journal.journal import Journal
 from arb.runtime.trading_session import TradingSession
+from arb.sim.binance.exchange import FakeBinanceExchange
+from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.ledger import SymbolRules
+from arb.sim.options import VenueOptions
+from arb.sim.replay import FrameKind
 from arb.testing.configs import DEFAULT_ARBITRAGE, local_endpoints, write_config_files
-from arb.testing.fake_binance_private import FakeBinanceExchange
-from arb.testing.fake_bybit_private import FakeBybitExchange
-from arb.testing.fake_ledger import SymbolRules
 from arb.testing.pair_rig import (
     BINANCE_LINEAR_BTC_RULES,
+    BINANCE_LINEAR_ETH_RULES,
     BINANCE_SPOT_ETH_RULES,
     BINANCE_SPOT_RULES,
     BYBIT_LINEAR_BTC_RULES,
+    BYBIT_LINEAR_ETH_RULES,
+    BYBIT_LINEAR_XRP_RULES,
     BYBIT_SPOT_ETH_RULES,
     BYBIT_SPOT_RULES,
     KEY,
@@ -43,9 +48,9 @@ from arb.testing.pair_rig import (
     spot_pair,
     symbol_tables,
     user_streams_up,
+    without_pings,
     write_pair_config,
 )
-from arb.testing.replay import FrameKind
 from arb.testing.waiting import Patience
 from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 
@@ -93,20 +98,11 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "until",
     "user_streams_up",
     "venue_and_executor",
+    "venue_and_session",
     "write_live_config",
     "write_pair_config",
     "write_two_symbol_config",
 ]
-
-BYBIT_LINEAR_RULES = SymbolRules(
-    "XRPUSDT", "XRP", "USDT", tick_size=Decimal("0.0001"), step_size=Decimal("1"), min_qty=Decimal("1"),
-    max_qty=Decimal("1000000"), min_notional=Decimal("5"), min_price=Decimal("0.0001"), max_price=Decimal("199.9998"),
-)  # fmt: skip
-
-BINANCE_LINEAR_RULES = SymbolRules(
-    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
-    max_qty=Decimal("1000"), min_notional=Decimal("100"), min_price=Decimal("556.8"), max_price=Decimal("4529764"),
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +110,7 @@ class VenueSpec:
     """One venue-market the rig can stand up."""
 
     venue: str
-    market: str
+    market: Literal["spot", "linear"]
     symbol: str
     recording: Path
     rules: SymbolRules
@@ -131,10 +127,10 @@ class VenueSpec:
 
 BYBIT_SPOT = VenueSpec("bybit", "spot", "BTCUSDT", RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz",
                        BYBIT_SPOT_RULES, {"USDT": "100000", "BTC": "50"})  # fmt: skip
-BYBIT_LINEAR = VenueSpec("bybit", "linear", "XRPUSDT", BYBIT_OB500, BYBIT_LINEAR_RULES, {"USDT": "10000"})
+BYBIT_LINEAR = VenueSpec("bybit", "linear", "XRPUSDT", BYBIT_OB500, BYBIT_LINEAR_XRP_RULES, {"USDT": "10000"})
 BINANCE_SPOT = VenueSpec("binance", "spot", "BTCUSDT", SPOT_BTC_HEAD, BINANCE_SPOT_RULES,
                          {"USDT": "100000", "BTC": "50"})  # fmt: skip
-BINANCE_LINEAR = VenueSpec("binance", "linear", "BTCUSDT", USDM_BTC, BINANCE_LINEAR_RULES, {"USDT": "100000"})
+BINANCE_LINEAR = VenueSpec("binance", "linear", "BTCUSDT", USDM_BTC, BINANCE_LINEAR_BTC_RULES, {"USDT": "100000"})
 ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR]
 """The four venue-markets arb trades."""
 
@@ -157,18 +153,20 @@ def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url:
 
 
 @contextlib.asynccontextmanager
-async def fake_venue(spec: VenueSpec, **options: Any) -> AsyncIterator[Any]:
+async def fake_venue(spec: VenueSpec, options: VenueOptions | None = None) -> AsyncIterator[Any]:
     """The fake private venue of ``spec`` with one account (keys KEY/SECRET), its book synced."""
     if spec.venue == "binance":
-        options.setdefault("ping_interval", None)
-        async with FakeBinanceExchange(spec.recording, market=spec.market, rules=[spec.rules], **options) as binance:
+        binance_options = without_pings(options)
+        async with FakeBinanceExchange(
+            spec.recording, market=spec.market, rules=[spec.rules], options=binance_options
+        ) as binance:
             binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances=spec.balances)
             async with asyncio.timeout(WAIT_S):
                 await binance.advance_until(lambda frame: frame.kind is FrameKind.REST_SNAPSHOT)
                 await binance.advance_until(lambda frame: "@depth" in frame.stream)
             yield binance
         return
-    async with FakeBybitExchange(spec.recording, market=spec.market, rules=[spec.rules], **options) as venue:
+    async with FakeBybitExchange(spec.recording, market=spec.market, rules=[spec.rules], options=options) as venue:
         venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=spec.balances)
         async with asyncio.timeout(WAIT_S):
             await venue.advance_until(lambda frame: frame.stream.startswith("orderbook."))
@@ -193,17 +191,27 @@ def load(path: Path) -> AppConfig:
 
 
 @contextlib.asynccontextmanager
-async def venue_and_executor(
+async def venue_and_session(
     spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
-) -> AsyncIterator[tuple[Any, VenueExecutor]]:
-    """The fake venue of ``spec`` and an open TradingSession's executor pointed at it (keys set)."""
+) -> AsyncIterator[tuple[Any, TradingSession]]:
+    """The fake venue of ``spec`` (keys set, configuration written in ``folder``) and an open
+    TradingSession of that venue pointed at it."""
     from arb.runtime.trading_session import trading_session
 
     set_keys(monkeypatch, spec)
     async with fake_venue(spec, **venue) as fake:
         config = load(write_live_config(folder, spec, fake, live=live))
         async with trading_session(config, [spec.index]) as session:
-            yield fake, session.executors[spec.index]
+            yield fake, session
+
+
+@contextlib.asynccontextmanager
+async def venue_and_executor(
+    spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
+) -> AsyncIterator[tuple[Any, VenueExecutor]]:
+    """The fake venue of ``spec`` and an open TradingSession's executor pointed at it (keys set)."""
+    async with venue_and_session(spec, folder, monkeypatch, live=live, **venue) as (fake, session):
+        yield fake, session.executors[spec.index]
 
 
 # -- both venues: arb live end to end --------------------------------------------------------------------
@@ -345,14 +353,6 @@ def assert_journal_matches_ledgers(journal: Journal, venues: dict[str, Any]) -> 
 
 # -- two symbols on one venue-market ---------------------------------------------------------------------
 
-BINANCE_LINEAR_ETH_RULES = SymbolRules(
-    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
-    max_qty=Decimal("10000"), min_notional=Decimal("20"), min_price=Decimal("39.86"), max_price=Decimal("306177"),
-)  # fmt: skip
-BYBIT_LINEAR_ETH_RULES = SymbolRules(
-    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.01"), min_qty=Decimal("0.01"),
-    max_qty=Decimal("7240"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("199999.98"),
-)  # fmt: skip
 SECOND_RULES = {
     BINANCE_SPOT.id: BINANCE_SPOT_ETH_RULES,
     BYBIT_SPOT.id: BYBIT_SPOT_ETH_RULES,
@@ -372,7 +372,9 @@ def second_recording(spec: VenueSpec, two_symbols: Path) -> Path | None:
 
 
 @contextlib.asynccontextmanager
-async def two_symbol_venue(spec: VenueSpec, second: Path | None, **options: Any) -> AsyncIterator[Any]:
+async def two_symbol_venue(
+    spec: VenueSpec, second: Path | None, options: VenueOptions | None = None
+) -> AsyncIterator[Any]:
     """The fake private venue of ``spec`` trading ``spec.symbol`` and ETHUSDT (replaying ``second`` when
     given), one account holding both; returns once every replayed symbol's book is up."""
     rules = [spec.rules, SECOND_RULES[spec.id]]
@@ -380,10 +382,9 @@ async def two_symbol_venue(spec: VenueSpec, second: Path | None, **options: Any)
     balances = {**spec.balances, **({"ETH": "20"} if spec.market == "spot" else {})}
     replayed = [spec.symbol, *(["ETHUSDT"] if second is not None else [])]
     if spec.venue == "binance":
-        options.setdefault("ping_interval", None)
-        venue: Any = FakeBinanceExchange(sessions, market=spec.market, rules=rules, **options)
+        venue: Any = FakeBinanceExchange(sessions, market=spec.market, rules=rules, options=without_pings(options))
     else:
-        venue = FakeBybitExchange(sessions, market=spec.market, rules=rules, **options)
+        venue = FakeBybitExchange(sessions, market=spec.market, rules=rules, options=options)
     async with venue:
         venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=balances)
         async with asyncio.timeout(WAIT_S):

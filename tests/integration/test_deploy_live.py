@@ -27,8 +27,8 @@ import pytest
 
 from arb.cli import main
 from arb.errors import EXIT_NEEDS_OPERATOR, EXIT_NOT_RUNNING
+from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.testing.fake_alerts import FakeSmtp, FakeTelegram, FakeWebhook
-from arb.testing.fake_ledger import OrderType, Side, TimeInForce
 from tests.helpers import ROOT
 from tests.integration.live_rig import (
     BYBIT_SPOT,
@@ -168,12 +168,9 @@ async def test_sigterm_stops_a_trading_arb_live_within_the_units_stop_timeout_wi
         venues = {"binance": binance, "bybit": bybit}
         for fake in venues.values():
             assert not fake.ledger.open_orders(account(fake))
-        journal = journal_of(tmp_path)
-        try:
+        with journal_of(tmp_path) as journal:
             assert not journal.intents(in_flight=True)
             assert_journal_matches_ledgers(journal, venues)
-        finally:
-            journal.close()
         assert (out / "report" / "summary.json").exists()
         assert not (tmp_path / "live" / "live.pid").exists()
     rc, said = await _arb("status", "--url", url, "--timeout", "2s", keys=keys)

@@ -25,8 +25,8 @@ from arb.recording.convert import make_normalizer
 from arb.runtime.dry_run import dry_run_live
 from arb.runtime.engine import Engine
 from arb.runtime.session import warm_up_kernel
+from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.configs import local_endpoints, write_config_files
-from arb.testing.fake_venue import FakeBinanceVenue, FakeBybitVenue
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)

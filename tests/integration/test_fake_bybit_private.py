@@ -23,10 +23,12 @@ import ccxt.async_support as ccxt
 import pytest
 
 from arb.execution.ccxt_setup import make_exchange
-from arb.testing.fake_bybit_private import FakeBybitExchange
-from arb.testing.fake_bybit_wire import ws_signature
-from arb.testing.fake_ledger import LedgerAccount, OrderStatus, SymbolRules
-from arb.testing.faults import FaultKind
+from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.bybit.wire import ws_signature
+from arb.sim.faults import FaultKind
+from arb.sim.ledger import LedgerAccount, OrderStatus
+from arb.sim.options import VenueOptions
+from arb.testing.pair_rig import BYBIT_LINEAR_XRP_RULES, BYBIT_SPOT_RULES
 from tests.helpers import BYBIT_OB500, RECORDINGS
 
 SPOT_RECORDING = RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"
@@ -34,14 +36,7 @@ KEY, SECRET = "fakeKey0123", "fakeSecret0123456789"
 TIMEOUT_S = 60.0
 """A bound on a test that hangs, not on its speed: a busy machine runs these several times slower."""
 
-SPOT_RULES = SymbolRules(
-    "BTCUSDT", "BTC", "USDT", tick_size=D("0.1"), step_size=D("0.000001"), min_qty=D("0.000048"),
-    max_qty=D("83"), min_notional=D("5"), min_price=D("0.1"), max_price=D("1999999.8"),
-)  # fmt: skip
-LINEAR_RULES = SymbolRules(
-    "XRPUSDT", "XRP", "USDT", tick_size=D("0.0001"), step_size=D("1"), min_qty=D("1"),
-    max_qty=D("1000000"), min_notional=D("5"), min_price=D("0.0001"), max_price=D("199.9998"),
-)  # fmt: skip
+SPOT_RULES, LINEAR_RULES = BYBIT_SPOT_RULES, BYBIT_LINEAR_XRP_RULES
 
 
 class OffsetClock:
@@ -285,7 +280,7 @@ async def test_an_unknown_key_is_refused_with_10003() -> None:
 async def test_a_timestamp_outside_recv_window_is_refused_with_10002() -> None:
     market = BY_NAME["spot"]
     clock = OffsetClock()
-    async with venue_for(market, clock=clock) as venue, client_for(venue, market) as exchange:
+    async with venue_for(market, options=VenueOptions(clock=clock)) as venue, client_for(venue, market) as exchange:
         await exchange.load_markets()
         clock.advance(6.0)  # the venue is 6 s ahead: ccxt's timestamp falls out of its 5 s recv_window
         with pytest.raises(ccxt.InvalidNonce) as caught:
@@ -452,7 +447,10 @@ async def test_a_resting_order_fills_as_maker_when_the_replayed_book_crosses_it(
 async def test_the_per_endpoint_limit_answers_10006_and_counts_in_the_headers() -> None:
     market = BY_NAME["spot"]
     clock = OffsetClock()
-    async with rig(market, clock=clock, rate_limits={"/v5/order/realtime": 2}) as (venue, exchange):
+    async with rig(market, options=VenueOptions(clock=clock), rate_limits={"/v5/order/realtime": 2}) as (
+        venue,
+        exchange,
+    ):
         statuses = []
         for _ in range(2):
             await realtime(exchange, market)
@@ -472,7 +470,7 @@ async def test_the_per_endpoint_limit_answers_10006_and_counts_in_the_headers() 
 async def test_an_ip_ban_answers_403_until_the_venue_clock_passes_it() -> None:
     market = BY_NAME["linear"]
     clock = OffsetClock()
-    async with rig(market, clock=clock, ip_limit=(6, 5.0), ip_ban_s=600.0) as (venue, exchange):
+    async with rig(market, options=VenueOptions(clock=clock), ip_limit=(6, 5.0), ip_ban_s=600.0) as (venue, exchange):
         venue.ban(30.0)
         with pytest.raises(ccxt.RateLimitExceeded):  # ccxt maps Bybit's 403 to RateLimitExceeded
             await exchange.fetch_time()
@@ -755,7 +753,7 @@ async def test_categorised_and_fast_execution_topics() -> None:
 @pytest.mark.parametrize("market", MARKETS, ids=lambda m: m.name)
 async def test_dcp_cancels_orders_when_the_dcp_stream_stays_down_past_the_window(market: Market) -> None:
     clock = OffsetClock()
-    async with rig(market, clock=clock) as (venue, exchange):
+    async with rig(market, options=VenueOptions(clock=clock)) as (venue, exchange):
         answer = await exchange.cancel_all_orders_after(10_000, {"type": "spot" if market.spot else "swap"})
         assert answer == {"retCode": 0, "retMsg": "success"}
         bid, _, _, _ = best(venue, market)

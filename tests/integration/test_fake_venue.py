@@ -25,13 +25,14 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from arb.testing.fake_venue import (
+from arb.sim import (
     FakeBinanceVenue,
     FakeBybitVenue,
     FaultKind,
     FrameKind,
     depth_weight,
 )
+from arb.sim.options import VenueOptions
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SPOT = FIXTURES / "binance_spot_btcusdt_20240808_head3000.gz"
@@ -169,7 +170,7 @@ async def test_combined_path_accepts_subscribe_on_the_open_connection() -> None:
 async def test_server_pings_and_closes_a_client_that_does_not_answer() -> None:
     async with (
         asyncio.timeout(TIMEOUT_S),
-        FakeBinanceVenue(SPOT, ping_interval=0.02, pong_timeout=0.5) as venue,
+        FakeBinanceVenue(SPOT, options=VenueOptions(ping_interval=0.02, pong_timeout=0.5)) as venue,
         http() as session,
     ):
         # websockets answers pings by itself: the connection stays up across several pings
@@ -258,7 +259,9 @@ async def test_usdm_depth_has_event_and_transaction_times_and_diffs_chain_on_pu(
     snapshot = next(p for p in lines if p.startswith(b'{"lastUpdateId"'))
     async with (
         asyncio.timeout(TIMEOUT_S),
-        FakeBinanceVenue(USDM, market="linear", tick_size="0.10", lot_size="0.001", max_frames=200) as venue,
+        FakeBinanceVenue(
+            USDM, market="linear", tick_size="0.10", lot_size="0.001", options=VenueOptions(max_frames=200)
+        ) as venue,
         http() as session,
         connect(f"{venue.ws_urls[0]}?streams={USDM_DEPTH}") as ws,
     ):
@@ -293,7 +296,9 @@ async def test_exchange_info_reports_the_constructor_filters() -> None:
             assert filters["NOTIONAL"]["minNotional"] == "5.00000000"
             async with session.get(url, params={"symbol": "NOPEUSDT"}) as r:
                 assert r.status == 400 and await r.json() == {"code": -1121, "msg": "Invalid symbol."}
-        async with FakeBinanceVenue(USDM, market="linear", tick_size="0.10", lot_size="0.001", max_frames=5) as venue:
+        async with FakeBinanceVenue(
+            USDM, market="linear", tick_size="0.10", lot_size="0.001", options=VenueOptions(max_frames=5)
+        ) as venue:
             async with session.get(f"{venue.rest_url}/fapi/v1/exchangeInfo") as r:
                 info = await r.json()
             (symbol,) = info["symbols"]
@@ -510,7 +515,7 @@ async def test_malformed_and_unknown_stream_frames() -> None:
 
 
 async def test_refused_endpoint_fails_while_the_other_port_works() -> None:
-    async with asyncio.timeout(TIMEOUT_S), FakeBinanceVenue(SPOT, endpoints=2) as venue:
+    async with asyncio.timeout(TIMEOUT_S), FakeBinanceVenue(SPOT, options=VenueOptions(endpoints=2)) as venue:
         assert len(set(venue.ports)) == 2
         venue.faults.refuse(1)
         with pytest.raises(InvalidStatus) as refused:
@@ -533,7 +538,7 @@ async def test_rest_429_418_5xx_malformed_and_weight_limit() -> None:
     params = {"symbol": "BTCUSDT", "limit": "1000"}
     async with (
         asyncio.timeout(TIMEOUT_S),
-        FakeBinanceVenue(SPOT, weight_limit=160, clock=lambda: 1000.0) as venue,
+        FakeBinanceVenue(SPOT, weight_limit=160, options=VenueOptions(clock=lambda: 1000.0)) as venue,
         http() as session,
     ):
         url = f"{venue.rest_url}/api/v3/depth"
@@ -600,7 +605,10 @@ async def test_consecutive_files_of_a_session_are_one_stream(tmp_path: Path) -> 
 
 
 async def test_two_sessions_merge_on_one_clock_in_local_time_order() -> None:
-    async with asyncio.timeout(TIMEOUT_S), FakeBinanceVenue([SPOT, SPOT_ETH], max_frames=400) as venue:
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        FakeBinanceVenue([SPOT, SPOT_ETH], options=VenueOptions(max_frames=400)) as venue,
+    ):
         first = venue.peek()
         assert first is not None
         cutoff = first.local_ts + 200_000_000  # the first 200 ms of the merged recording
@@ -637,13 +645,15 @@ async def test_timed_playback_flat_out_and_at_speed() -> None:
 
 
 async def test_speed_at_construction_plays_from_start() -> None:
-    async with asyncio.timeout(TIMEOUT_S), FakeBybitVenue(BYBIT, speed=None) as venue:
+    async with asyncio.timeout(TIMEOUT_S), FakeBybitVenue(BYBIT, options=VenueOptions(speed=None)) as venue:
         await venue.wait_played()
         assert venue.exhausted and venue.stats.frames_released == len(recorded(BYBIT))
 
 
 async def test_a_client_that_stops_reading_is_dropped_instead_of_stalling_the_clock() -> None:
-    venue = FakeBinanceVenue(USDM, market="linear", max_frames=3000, write_timeout=0.2, send_buffer=4096)
+    venue = FakeBinanceVenue(
+        USDM, market="linear", options=VenueOptions(max_frames=3000, write_timeout=0.2, send_buffer=4096)
+    )
     async with asyncio.timeout(TIMEOUT_S), venue:
         _reader, writer = await asyncio.open_connection("127.0.0.1", venue.ports[0])
         writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -666,7 +676,7 @@ async def test_a_client_that_stops_reading_is_dropped_instead_of_stalling_the_cl
 async def test_exit_closes_every_port_and_leaves_no_task_behind() -> None:
     before = asyncio.all_tasks()
     async with asyncio.timeout(TIMEOUT_S):
-        async with FakeBinanceVenue(SPOT, endpoints=2, ping_interval=0.05) as venue:
+        async with FakeBinanceVenue(SPOT, options=VenueOptions(endpoints=2, ping_interval=0.05)) as venue:
             ws_urls, rest_url = venue.ws_urls, venue.rest_url
             client = await connect(f"{ws_urls[0]}?streams={DEPTH}")
             await venue.advance(10)

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from arb.execution.ccxt_setup import make_exchange
-from arb.testing.fake_binance_private import FakeBinanceExchange
-from arb.testing.fake_bybit_private import FakeBybitExchange
-from arb.testing.fake_ledger import FundingPayment, LedgerAccount, OrderType, Side, TimeInForce
+from arb.sim.binance.exchange import FakeBinanceExchange
+from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.ledger import FundingPayment, LedgerAccount, OrderType, Side, TimeInForce
+from arb.sim.options import VenueOptions
 from arb.testing.pair_rig import BINANCE_LINEAR_BTC_RULES, BYBIT_LINEAR_BTC_RULES, SECRET
 from arb.testing.scenarios import Book, Perp, write_scenario
 
@@ -60,7 +61,9 @@ async def test_a_linear_fake_books_funding_on_a_long_and_a_short_and_shows_it_as
     perp = PERPS[venue]
     mark, rate = Decimal(f"{perp.mark:.2f}"), Decimal(f"{perp.rate:.8f}")
     fake: Any = (
-        FakeBinanceExchange(recording, market="linear", rules=[BINANCE_LINEAR_BTC_RULES], ping_interval=None)
+        FakeBinanceExchange(
+            recording, market="linear", rules=[BINANCE_LINEAR_BTC_RULES], options=VenueOptions(ping_interval=None)
+        )
         if venue == "binance"
         else FakeBybitExchange(recording, market="linear", rules=[BYBIT_LINEAR_BTC_RULES])
     )

@@ -28,7 +28,8 @@ from arb.events import (
     SYNC_LOST_EVENT,
     SyncReason,
 )
-from arb.testing.fake_venue import FakeBinanceVenue, FaultKind
+from arb.sim import FakeBinanceVenue, FaultKind
+from arb.sim.options import VenueOptions
 from connectors.binance.feed import BinanceFeed
 from connectors.common.feed import FeedBatch
 from connectors.common.normalizer import SyncState
@@ -124,7 +125,7 @@ async def test_usdm_live_book_equals_the_offline_conversion_at_every_update_id(t
         tmp_path,
         USDM_BTC,
         market="linear",
-        venue_kwargs={"max_frames": USDM_FRAMES},
+        venue_kwargs={"options": VenueOptions(max_frames=USDM_FRAMES)},
         feed_config={"depth_stream": "depth@0ms"},
     ) as rig:
         await start_synced(rig, USDM_DEPTH, frames=30)
@@ -231,7 +232,7 @@ async def test_a_closed_socket_reconnects_and_resyncs(tmp_path: Path) -> None:
 async def test_a_refused_endpoint_fails_over_to_the_next(tmp_path: Path, mode: str) -> None:
     async with binance_rig(
         tmp_path,
-        venue_kwargs={"endpoints": 2},
+        venue_kwargs={"options": VenueOptions(endpoints=2)},
         feed_config={"failover_after": 2},
         rest=lambda venue: venue.base_urls[1],
         start=False,
@@ -324,7 +325,9 @@ async def test_read_timeout_reconnects_a_silent_connection(tmp_path: Path) -> No
 
 async def test_binance_pings_are_answered_and_the_feed_pings_too(tmp_path: Path) -> None:
     async with binance_rig(
-        tmp_path, venue_kwargs={"ping_interval": 0.02, "pong_timeout": 5.0}, feed_config={"ping_interval_ms": 20}
+        tmp_path,
+        venue_kwargs={"options": VenueOptions(ping_interval=0.02, pong_timeout=5.0)},
+        feed_config={"ping_interval_ms": 20},
     ) as rig:
         await rig.venue.wait_for_connections(1)
         conn = rig.venue.all_connections[0]
@@ -417,7 +420,7 @@ async def test_a_snapshot_older_than_the_buffered_diffs_is_fetched_again(tmp_pat
         tmp_path,
         USDM_BTC,
         market="linear",
-        venue_kwargs={"max_frames": USDM_FRAMES},
+        venue_kwargs={"options": VenueOptions(max_frames=USDM_FRAMES)},
         feed_config={"depth_stream": "depth@0ms"},
     ) as rig:
         venue = rig.venue
@@ -446,7 +449,10 @@ async def test_request_weight_is_respected_across_resyncs(tmp_path: Path) -> Non
     # minute waits for the next one (the clock is 10 s into a minute: a 50 s wait).
     clock = ManualClock(1_723_161_240 * NS_PER_S + 10 * NS_PER_S)
     async with binance_rig(
-        tmp_path, venue_kwargs={"clock": lambda: clock.now / NS_PER_S}, clock=clock, weight_limit=100
+        tmp_path,
+        venue_kwargs={"options": VenueOptions(clock=lambda: clock.now / NS_PER_S)},
+        clock=clock,
+        weight_limit=100,
     ) as rig:
         rig.venue.faults.drop(DEPTH, at=50)
         rig.venue.faults.drop(DEPTH, at=100)

@@ -21,7 +21,8 @@ import pytest
 from arb.errors import FeedError
 from arb.events import BBO_ASK, BBO_BID, NS_PER_MS, SYNC_LOST_EVENT, EventArray, SyncReason
 from arb.recording.convert import convert_files
-from arb.testing.fake_venue import FakeBybitVenue, FaultKind
+from arb.sim import FakeBybitVenue, FaultKind
+from arb.sim.options import VenueOptions
 from connectors.bybit.feed import BybitFeed
 from connectors.common.feed import FeedBatch
 from connectors.common.normalizer import SyncState
@@ -133,7 +134,7 @@ async def test_spot_book_trades_and_best_bid_offer_from_orderbook_1(tmp_path: Pa
         market="spot",
         symbols=("BTCUSDT",),
         depth_stream="orderbook.50",
-        venue_kwargs={"max_frames": SPOT_FRAMES},
+        venue_kwargs={"options": VenueOptions(max_frames=SPOT_FRAMES)},
     ) as rig:
         assert rig.feed.subscriptions == ["orderbook.50.BTCUSDT", "publicTrade.BTCUSDT", "orderbook.1.BTCUSDT"]
         await start_synced(rig, "orderbook.1.BTCUSDT", frames=5)
@@ -262,7 +263,7 @@ async def test_a_rejected_subscription_is_fatal(tmp_path: Path) -> None:
 
 async def test_a_refused_endpoint_fails_over(tmp_path: Path) -> None:
     async with bybit_rig(
-        tmp_path, venue_kwargs={"endpoints": 3}, feed_config={"failover_after": 1}, start=False
+        tmp_path, venue_kwargs={"options": VenueOptions(endpoints=3)}, feed_config={"failover_after": 1}, start=False
     ) as rig:
         rig.venue.faults.refuse(0, mode="drop")
         rig.venue.faults.refuse(1)
@@ -278,7 +279,9 @@ async def test_reconnect_delays_follow_the_injected_schedule(tmp_path: Path) -> 
     def backoff() -> Any:
         return iter(int(s * 1e9) for s in itertools.chain(schedule, itertools.repeat(4.0)))
 
-    async with bybit_rig(tmp_path, venue_kwargs={"endpoints": 1}, backoff=backoff, start=False) as rig:
+    async with bybit_rig(
+        tmp_path, venue_kwargs={"options": VenueOptions(endpoints=1)}, backoff=backoff, start=False
+    ) as rig:
         rig.venue.faults.refuse(0)
         async with running(rig.feed):
             await rig.venue.wait_until(lambda: rig.venue.stats.connections_refused >= 4)

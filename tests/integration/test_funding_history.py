@@ -1,6 +1,6 @@
 """``arb funding-history`` against a fake REST venue on 127.0.0.1 speaking each venue's formats.
 
-The fake (``arb.testing.fake_funding.FakeFundingHistoryVenue``) serves a funding schedule as
+The fake (``arb.testing.fake_funding_history.FakeFundingHistoryVenue``) serves a funding schedule as
 Binance's ``/fapi/v1/fundingRate`` (ascending pages) or Bybit's ``/v5/market/funding/history``
 (newest first), with a small page size so a week takes several pages, and injects the venue's
 rate-limit answer and a request that never gets an answer. Waits go through an injected sleep that
@@ -27,8 +27,9 @@ from arb.errors import FeedError, RecordingError, UsageError
 from arb.events import NS_PER_MS, NS_PER_S
 from arb.recording.funding import funding_path, funding_rates, load_funding_file
 from arb.runtime.funding_history import day_start_ns, fetch_funding_history
+from arb.sim.funding import FundingSchedule
 from arb.testing.configs import local_endpoints, write_config_files
-from arb.testing.fake_funding import FakeFundingHistoryVenue, FundingSchedule
+from arb.testing.fake_funding_history import FakeFundingHistoryVenue
 from arb.testing.waiting import Patience, communicate
 from connectors.binance.history import classify as binance_classify
 from connectors.bybit.history import classify as bybit_classify

@@ -11,8 +11,9 @@ import pytest
 
 from arb.execution.kill import HALT_KEY, kill
 from arb.runtime.trading_session import KIND_MANUAL, account_since_inception, trading_session
+from arb.sim.ledger import OrderStatus, OrderType, Side
+from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY
-from arb.testing.fake_ledger import OrderStatus, OrderType, Side
 from tests.integration.live_rig import (
     ALL_SPECS,
     BINANCE_LINEAR,
@@ -28,6 +29,7 @@ from tests.integration.live_rig import (
     load,
     set_keys,
     spot_pair,
+    venue_and_session,
     write_live_config,
     write_pair_config,
 )
@@ -99,7 +101,7 @@ async def test_bybit_cancels_arbs_orders_when_arb_goes_silent_past_the_dead_man_
 ) -> None:
     set_keys(monkeypatch, spec)
     clock = _Clock()
-    async with fake_venue(spec, clock=clock) as venue:
+    async with fake_venue(spec, options=VenueOptions(clock=clock)) as venue:
         config = load(write_live_config(tmp_path, spec, venue))
         bid, _, _, _ = best(venue, spec)
         price = (bid * Decimal("0.8")).quantize(spec.rules.tick_size)
@@ -132,7 +134,7 @@ async def test_binance_usdm_cancels_arbs_orders_when_the_countdown_is_not_renewe
     spec = BINANCE_LINEAR
     set_keys(monkeypatch, spec)
     clock = _Clock()
-    async with fake_venue(spec, clock=clock) as venue:
+    async with fake_venue(spec, options=VenueOptions(clock=clock)) as venue:
         config = load(write_live_config(tmp_path, spec, venue))
         bid, _, _, _ = best(venue, spec)
         price = (bid * Decimal("0.8")).quantize(spec.rules.tick_size)
@@ -246,13 +248,10 @@ async def test_kill_names_a_venue_whose_account_cannot_be_read_and_calls_the_net
 ) -> None:
     # Without one venue's holdings the net position is unknown: nothing is sent, and that is not flat.
     spec = BINANCE_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index]) as session:
-            venue.faults.rest_error(500, path="/api/v3/account", times=10)
-            report = await kill(session, slippage_bps=50.0)
-            assert session.journal.get_state(HALT_KEY) == "kill switch"  # halted all the same
+    async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
+        venue.faults.rest_error(500, path="/api/v3/account", times=10)
+        report = await kill(session, slippage_bps=50.0)
+        assert session.journal.get_state(HALT_KEY) == "kill switch"  # halted all the same
     assert not report.flat and report.orders == []
     assert report.exposure == ["binance spot: its account could not be read; the net position is unknown"]
     (problem,) = report.problems

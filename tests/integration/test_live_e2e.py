@@ -107,12 +107,9 @@ async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_
             assert {t.side.value for t in trades} == {side}
             assert sum(t.qty for t in trades) == Decimal("0.03")
             assert not venue.ledger.open_orders(account(venue))
-        journal = journal_of(tmp_path)
-        try:
+        with journal_of(tmp_path) as journal:
             assert_journal_matches_ledgers(journal, venues)
             assert not journal.intents(in_flight=True)
-        finally:
-            journal.close()
         report = out / "report"
         _assert_report_matches_ledgers(report, venues)
         summary = json.loads((report / "summary.json").read_text())
@@ -157,12 +154,9 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
         assert "reconciled" in stderr and "MISMATCH" not in stderr
         venues = {"binance": binance, "bybit": bybit}
         assert all(len(account(fake).orders) >= before[name] for name, fake in venues.items())
-        journal = journal_of(tmp_path)
-        try:
+        with journal_of(tmp_path) as journal:
             assert_journal_matches_ledgers(journal, venues)  # every fill booked once, no id sent twice
             assert not journal.intents(in_flight=True)
-        finally:
-            journal.close()
         # the net position is flat: whatever the kill left naked was hedged after the restart
         assert abs(_net(binance) + _net(bybit)) <= Decimal("0.0001")
         for fake in venues.values():
@@ -215,13 +209,10 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
         for fake in venues.values():
             assert not fake.ledger.open_orders(account(fake))
         assert abs(_net(binance) + _net(bybit)) < BINANCE_LOT  # flattened on Binance, which held the coins
-        journal = journal_of(tmp_path)
-        try:
+        with journal_of(tmp_path) as journal:
             name = load_config(config).live.account
             assert journal.get_state(f"{name}/halt") == "kill switch"  # until a person clears it
             assert_journal_matches_ledgers(journal, venues)
-        finally:
-            journal.close()
         # without arb live: a second kill finds nothing to cancel or flatten, and says so
         trades = {name: len(account(fake).trades) for name, fake in venues.items()}
         rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
@@ -273,11 +264,8 @@ async def test_a_telegram_kill_confirm_reaches_a_running_arb_live_with_a_naked_l
     for fake in (binance, bybit):
         assert not fake.ledger.open_orders(account(fake))
     assert abs(_net(binance) + _net(bybit)) < BINANCE_LOT
-    journal = journal_of(tmp_path)
-    try:
+    with journal_of(tmp_path) as journal:
         assert journal.get_state(f"{load_config(config).live.account}/halt") == "kill switch"
-    finally:
-        journal.close()
 
 
 async def test_a_rate_limit_on_one_venue_during_a_lone_leg_is_closed_on_the_other_without_a_halt(
@@ -304,13 +292,10 @@ async def test_a_rate_limit_on_one_venue_during_a_lone_leg_is_closed_on_the_othe
         assert (sell.side.value, buy.side.value) == ("sell", "buy") and sell.qty == buy.qty
         assert abs(_net(bybit)) < Decimal("0.000048")  # flat on Bybit but for the buy's fee in BTC: dust
         assert not account(binance).orders  # the throttled buy was never placed, and nothing else went there
-        journal = journal_of(tmp_path)
-        try:
+        with journal_of(tmp_path) as journal:
             (refused,) = journal.intents(venue="binance")  # no hedge was refused locally on Binance either
             assert refused["reject_code"] == "-1008"
             assert_journal_matches_ledgers(journal, {"binance": binance, "bybit": bybit})
-        finally:
-            journal.close()
 
 
 async def test_arb_live_exits_1_when_its_kill_switch_leaves_exposure_and_so_does_arb_kill(
@@ -341,8 +326,5 @@ async def test_arb_live_exits_1_when_its_kill_switch_leaves_exposure_and_so_does
 
 def journal_intent_venues(config_dir: Path) -> set[str]:
     """The venues the flattening orders (kind 8) of the journal went to."""
-    journal = journal_of(config_dir)
-    try:
+    with journal_of(config_dir) as journal:
         return {i["venue"] for i in journal.intents() if int(i["kind"]) == 8}
-    finally:
-        journal.close()

@@ -18,9 +18,9 @@ import pytest
 from arb.execution.live import VenueExecutor
 from arb.execution.orders import LiveOrder, OrderState
 from arb.runtime.trading_session import KIND_MANUAL, trading_session
+from arb.sim.faults import FaultKind
+from arb.sim.ledger import OrderStatus
 from arb.strategy.types import BUY, SELL
-from arb.testing.fake_ledger import OrderStatus
-from arb.testing.faults import FaultKind
 from tests.integration.live_rig import (
     ALL_SPECS,
     BINANCE_LINEAR,
@@ -35,6 +35,7 @@ from tests.integration.live_rig import (
     load,
     set_keys,
     venue_and_executor,
+    venue_and_session,
     write_live_config,
 )
 
@@ -82,24 +83,21 @@ def _journal_fills(executor: VenueExecutor) -> dict[str, tuple[Decimal, Decimal]
 async def test_full_ioc_fill_is_journaled_once_and_equals_the_venues_ledger(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index]) as session:
-            assert session.rule_differences == []
-            executor = session.executors[spec.index]
-            _, _, ask, ask_qty = best(venue, spec)
-            qty = _qty_for(spec, ask, ask_qty, Decimal("0.5"))
-            order = await _trade(executor, BUY, ask, qty)
-            assert order.state is OrderState.FILLED and order.filled == qty
-            assert executor.counters["unknown"] == 0 and executor.counters["duplicate_fills"] >= 0
-            (ledger_order,) = account(venue).orders
-            assert ledger_order.client_id == order.client_id and ledger_order.status is OrderStatus.FILLED
-            ledger = {venue.exec_id(t): (t.price, t.qty) for t in ledger_order.trades}
-            assert _journal_fills(executor) == ledger
-            row = executor.journal.journal.intent(order.client_id)  # type: ignore[attr-defined]
-            assert row["state"] == "filled" and row["written_ns"] > row["intent_ns"] and row["done_ns"] > 0
-            assert row["price"] == order.price_text and row["qty"] == order.qty_text
+    async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
+        assert session.rule_differences == []
+        executor = session.executors[spec.index]
+        _, _, ask, ask_qty = best(venue, spec)
+        qty = _qty_for(spec, ask, ask_qty, Decimal("0.5"))
+        order = await _trade(executor, BUY, ask, qty)
+        assert order.state is OrderState.FILLED and order.filled == qty
+        assert executor.counters["unknown"] == 0 and executor.counters["duplicate_fills"] >= 0
+        (ledger_order,) = account(venue).orders
+        assert ledger_order.client_id == order.client_id and ledger_order.status is OrderStatus.FILLED
+        ledger = {venue.exec_id(t): (t.price, t.qty) for t in ledger_order.trades}
+        assert _journal_fills(executor) == ledger
+        row = executor.journal.journal.intent(order.client_id)  # type: ignore[attr-defined]
+        assert row["state"] == "filled" and row["written_ns"] > row["intent_ns"] and row["done_ns"] > 0
+        assert row["price"] == order.price_text and row["qty"] == order.qty_text
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)

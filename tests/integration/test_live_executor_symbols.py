@@ -28,8 +28,9 @@ from arb.execution.orders import LiveOrder, OrderState
 from arb.execution.perpetual import apply_perpetual_settings
 from arb.execution.reconcile import summarize
 from arb.runtime.trading_session import KIND_MANUAL, trading_session, venue_account
+from arb.sim.ledger import OrderStatus, OrderType, Side, SymbolRules, TimeInForce
+from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY
-from arb.testing.fake_ledger import OrderStatus, OrderType, Side, SymbolRules, TimeInForce
 from tests.integration.live_rig import (
     BINANCE_LINEAR,
     BINANCE_SPOT,
@@ -302,7 +303,10 @@ async def test_the_dead_mans_switch_covers_both_symbols(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path
 ) -> None:
     clock = _Clock()
-    async with two_symbol_session(spec, tmp_path, monkeypatch, two_symbols, clock=clock) as (venue, session):
+    async with two_symbol_session(spec, tmp_path, monkeypatch, two_symbols, options=VenueOptions(clock=clock)) as (
+        venue,
+        session,
+    ):
         executor = session.executors[spec.index]
         resting = [_rest_far_below(venue, spec, symbol) for symbol in executor.symbols]
 

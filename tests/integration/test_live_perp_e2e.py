@@ -151,8 +151,7 @@ def _ledger_payments(venues: dict[str, Any], funding_ms: int) -> None:
 
 def _journal_funding(config_dir: Path, venues: dict[str, Any], funding_ms: int) -> None:
     # exactly one row per venue, the venue's own payment, at the venue's funding time
-    journal = journal_of(config_dir)
-    try:
+    with journal_of(config_dir) as journal:
         rows = journal.funding_payments()
         assert sorted(r["venue"] for r in rows) == ["binance", "bybit"]
         for row in rows:
@@ -163,8 +162,6 @@ def _journal_funding(config_dir: Path, venues: dict[str, Any], funding_ms: int) 
             assert (float(row["rate"]), float(row["mark"])) == (float(booked.rate), float(booked.mark_price))
         assert_journal_matches_ledgers(journal, venues)
         assert not journal.intents(in_flight=True)
-    finally:
-        journal.close()
 
 
 def _wallet(fake: Any) -> Decimal:

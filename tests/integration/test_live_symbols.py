@@ -144,12 +144,9 @@ async def test_arb_live_trades_two_symbols_and_journal_report_and_venues_agree_p
         # Binance numbered each symbol's trades from the same first id: two fills, one trade id
         first = {s: min(t.trade_id for t in account(binance).trades if t.symbol == s) for s in SYMBOLS}
         assert first["BTCUSDT"] == first["ETHUSDT"]
-        journal = journal_of(tmp_path)
-        try:
+        with journal_of(tmp_path) as journal:
             assert_journal_matches_ledgers(journal, venues)
             assert not journal.intents(in_flight=True)
-        finally:
-            journal.close()
         report = out / "report"
         _assert_report_matches_ledgers(report, venues)
         summary = json.loads((report / "summary.json").read_text())
@@ -212,12 +209,9 @@ async def test_sigkill_mid_run_with_two_symbols_then_a_restart_loses_nothing_and
         stderr = (second / "stderr").read_text()
         assert rc == 130, stderr[-3000:]
         assert "reconciled" in stderr and "MISMATCH" not in stderr
-        journal = journal_of(tmp_path)
-        try:
+        with journal_of(tmp_path) as journal:
             assert_journal_matches_ledgers(journal, venues)  # every fill booked once, no id sent twice
             assert not journal.intents(in_flight=True)
-        finally:
-            journal.close()
         for symbol in SYMBOLS:  # each symbol's net position is flat: a leg left naked was hedged after the restart
             assert abs(_net(binance, symbol) + _net(bybit, symbol)) <= BAND[symbol] / 300
         for fake in venues.values():
@@ -256,8 +250,5 @@ async def test_arb_kill_with_two_symbols_flattens_each_symbols_lone_leg(
             assert abs(_net(binance, symbol)) < Decimal("0.0001"), symbol
         for fake in venues.values():
             assert not fake.ledger.open_orders(account(fake))
-        journal = journal_of(tmp_path)
-        try:
+        with journal_of(tmp_path) as journal:
             assert_journal_matches_ledgers(journal, venues)
-        finally:
-            journal.close()

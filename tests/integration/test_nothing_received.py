@@ -14,8 +14,9 @@ import pytest
 from arb.cli import main
 from arb.config import load_config
 from arb.runtime.record import record
+from arb.sim import FakeBinanceVenue
+from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
-from arb.testing.fake_venue import FakeBinanceVenue
 from connectors.binance.feed import BinanceFeed
 from tests.helpers import SPOT_BTC_HEAD
 from tests.integration.feed_helpers import TIMEOUT_S, Sleeps, no_backoff, running, venue_config
@@ -57,7 +58,10 @@ async def test_record_names_the_venue_that_never_connected(tmp_path: Path) -> No
     sleeps.gate.clear()  # Bybit's first backoff waits until the end of the test
     stop = asyncio.Event()
     lines: list[str] = []
-    async with asyncio.timeout(TIMEOUT_S), FakeBinanceVenue(SPOT_BTC_HEAD, max_frames=200) as binance:
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        FakeBinanceVenue(SPOT_BTC_HEAD, options=VenueOptions(max_frames=200)) as binance,
+    ):
         bybit = _refused()
         path = write_config_files(
             tmp_path / "config",

@@ -32,9 +32,10 @@ from arb.recording.convert import convert_files
 from arb.recording.format import LineReader
 from arb.recording.recorder import Recorder
 from arb.runtime.record import record
+from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.funding import FundingSchedule
+from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
-from arb.testing.fake_funding import FundingSchedule
-from arb.testing.fake_venue import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.scenarios import Book, Perp, write_scenario
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
@@ -105,7 +106,9 @@ async def test_binance_usdm_feed_receives_records_and_converts_the_mark_price_st
     queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
     async with (
         asyncio.timeout(TIMEOUT_S),
-        FakeBinanceVenue(USDM_BTC, market="linear", max_frames=USDM_FRAMES, funding={"BTCUSDT": schedule}) as venue,
+        FakeBinanceVenue(
+            USDM_BTC, market="linear", options=VenueOptions(max_frames=USDM_FRAMES, funding={"BTCUSDT": schedule})
+        ) as venue,
     ):
         config = venue_config(
             tmp_path, "binance", venue.ws_urls, venue.rest_url, market="linear", feed={"depth_stream": "depth@0ms"}
@@ -141,7 +144,7 @@ async def test_bybit_linear_feed_takes_mark_price_and_funding_from_its_one_ticke
     queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
     async with (
         asyncio.timeout(TIMEOUT_S),
-        FakeBybitVenue(BYBIT_OB500, market="linear", funding={"XRPUSDT": schedule}) as venue,
+        FakeBybitVenue(BYBIT_OB500, market="linear", options=VenueOptions(funding={"XRPUSDT": schedule})) as venue,
     ):
         config = venue_config(
             tmp_path, "bybit", venue.ws_urls, venue.rest_url, market="linear", feed={"depth_stream": "orderbook.500"}
@@ -173,7 +176,7 @@ async def test_bybit_linear_feed_subscribes_tickers_for_funding_even_without_bes
     queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
     async with (
         asyncio.timeout(TIMEOUT_S),
-        FakeBybitVenue(BYBIT_OB500, market="linear", funding={"XRPUSDT": schedule}) as venue,
+        FakeBybitVenue(BYBIT_OB500, market="linear", options=VenueOptions(funding={"XRPUSDT": schedule})) as venue,
     ):
         config = venue_config(
             tmp_path, "bybit", venue.ws_urls, venue.rest_url, market="linear", feed={"depth_stream": "orderbook.500"}
@@ -198,8 +201,12 @@ async def test_arb_record_on_linear_markets_records_both_mark_price_streams(tmp_
     stop = asyncio.Event()
     async with (
         asyncio.timeout(TIMEOUT_S),
-        FakeBinanceVenue(USDM_BTC, market="linear", max_frames=1500, funding={"BTCUSDT": binance_schedule}) as binance,
-        FakeBybitVenue(BYBIT_SAMPLE, market="linear", max_frames=150, funding={"BTCUSDT": bybit_schedule}) as bybit,
+        FakeBinanceVenue(
+            USDM_BTC, market="linear", options=VenueOptions(max_frames=1500, funding={"BTCUSDT": binance_schedule})
+        ) as binance,
+        FakeBybitVenue(
+            BYBIT_SAMPLE, market="linear", options=VenueOptions(max_frames=150, funding={"BTCUSDT": bybit_schedule})
+        ) as bybit,
     ):
         path = write_config_files(
             tmp_path / "config",

@@ -10,8 +10,8 @@ import pytest
 
 from arb.cli import main as cli
 from arb.runtime.trading_session import KIND_MANUAL, trading_session
+from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.strategy.types import BUY
-from arb.testing.fake_ledger import OrderType, Side, TimeInForce
 from tests.integration.live_rig import (
     ALL_SPECS,
     BYBIT_SPOT,

@@ -30,8 +30,9 @@ from arb.recording.convert import convert_files
 from arb.recording.format import LineReader, format_line
 from arb.recording.recorder import Recorder, recording_path
 from arb.runtime.record import record
+from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
-from arb.testing.fake_venue import FakeBinanceVenue, FakeBybitVenue
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
 from tests.helpers import BYBIT_OB500, ROOT, SPOT_BTC_HEAD
@@ -203,8 +204,10 @@ async def test_bybit_round_trip_loses_nothing(tmp_path: Path) -> None:
 async def two_venues(tmp_path: Path, bybit_symbols: tuple[str, ...] = ()) -> AsyncIterator[tuple[Any, Any, Path]]:
     """A fake Binance (spot BTCUSDT capture) and Bybit (spot BTCUSDT sample) and a config for both."""
     async with (
-        FakeBinanceVenue(SPOT_BTC_HEAD, max_frames=1500) as binance,
-        FakeBybitVenue(SPOT_SAMPLE, market="spot", max_frames=600, symbols=bybit_symbols) as bybit,
+        FakeBinanceVenue(SPOT_BTC_HEAD, options=VenueOptions(max_frames=1500)) as binance,
+        FakeBybitVenue(
+            SPOT_SAMPLE, market="spot", symbols=bybit_symbols, options=VenueOptions(max_frames=600)
+        ) as bybit,
     ):
         path = write_config_files(
             tmp_path / "config",
@@ -384,8 +387,8 @@ async def test_record_opens_another_connection_when_the_symbols_do_not_fit_one(
     cap = {"feed": {"max_streams_per_connection": 3}}
     async with (
         asyncio.timeout(TIMEOUT_S),
-        FakeBinanceVenue(binance_files, max_frames=1500) as binance,
-        FakeBybitVenue(bybit_files, market="spot", max_frames=1200) as bybit,
+        FakeBinanceVenue(binance_files, options=VenueOptions(max_frames=1500)) as binance,
+        FakeBybitVenue(bybit_files, market="spot", options=VenueOptions(max_frames=1200)) as bybit,
     ):
         path = write_config_files(
             tmp_path / "config",

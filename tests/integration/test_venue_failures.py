@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from arb.errors import EXIT_VENUE_REFUSED, EXIT_VENUE_UNAVAILABLE
-from arb.testing.fake_ledger import OrderType, Side
+from arb.sim.ledger import OrderType, Side
 from tests.helpers import ROOT
 from tests.integration.live_rig import (
     ALL_SPECS,

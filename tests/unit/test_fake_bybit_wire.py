@@ -12,7 +12,7 @@ from decimal import Decimal as D  # noqa: N817 - short for the many literals bel
 
 import pytest
 
-from arb.testing.fake_bybit_wire import (
+from arb.sim.bybit.wire import (
     LINEAR_REJECTS,
     SPOT_REJECTS,
     decimal_text,
@@ -26,7 +26,7 @@ from arb.testing.fake_bybit_wire import (
     wire_order_id,
     ws_signature,
 )
-from arb.testing.fake_ledger import OrderStatus, RejectReason, SymbolRules
+from arb.sim.ledger import OrderStatus, RejectReason, SymbolRules
 
 SECRET = "fake-secret-0123"
 

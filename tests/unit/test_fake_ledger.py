@@ -6,8 +6,8 @@ from decimal import Decimal as D  # noqa: N817 - short for the many literals bel
 
 import pytest
 
-from arb.testing.fake_funding import FundingAnnouncements, Settlement
-from arb.testing.fake_ledger import (
+from arb.sim.funding import FundingAnnouncements, Settlement
+from arb.sim.ledger import (
     ExecType,
     FundingPayment,
     Ledger,

@@ -1,6 +1,6 @@
 """Run a fake private venue in a process of its own, for demos and benchmarks.
 
-    python -m arb.testing.serve bybit spot --recording recordings/bybit_spot/btcusdt_20240808.gz \\
+    python -m arb.sim.serve bybit spot --recording recordings/bybit_spot/btcusdt_20240808.gz \\
         --key KEY --secret SECRET --balance USDT=100000 --balance BTC=50
 
 prints one JSON line with its URLs (``rest``, ``ws``, ``ws_private``) once the book is synced, then
@@ -19,13 +19,13 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from arb.testing.fake_ledger import SymbolRules
+from arb.sim.ledger import SymbolRules
 
 __all__ = ["main"]
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    from arb.testing.fake_bybit_private import FakeBybitExchange
+    from arb.sim.bybit.exchange import FakeBybitExchange
 
     if args.venue != "bybit":
         raise SystemExit("only the fake Bybit can be served this way for now")
@@ -50,7 +50,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m arb.testing.serve", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m arb.sim.serve", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("venue", choices=("bybit",))
     parser.add_argument("market", choices=("spot", "linear"))

@@ -1,6 +1,6 @@
 """The fake venues' own trading engine: accounts, orders, trades, balances and positions.
 
-A fake private venue (:mod:`arb.testing.fake_binance_private`, :mod:`arb.testing.fake_bybit_private`)
+A fake private venue (:mod:`arb.sim.binance.exchange`, :mod:`arb.sim.bybit.exchange`)
 speaks a venue's REST and user-stream formats; this module is what those formats describe. It is the
 venue's ledger, independent of arb: it never imports arb's executors, so a test compares arb's journal
 with it as with a real venue's records.
@@ -32,326 +32,33 @@ wallet (a positive rate: longs pay), recorded as a :class:`FundingPayment` (the 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
-from enum import Enum
 from typing import Literal
 
-__all__ = [
-    "Balance",
-    "ClientIdScope",
-    "ExecType",
-    "FundingPayment",
-    "Ledger",
-    "LedgerAccount",
-    "LedgerEvent",
-    "LedgerOrder",
-    "LedgerTrade",
-    "Listener",
-    "OrderStatus",
-    "OrderType",
-    "Position",
-    "RejectReason",
-    "Side",
-    "SymbolRules",
-    "TimeInForce",
-    "VenueRejectError",
-]
+from arb.sim.ledger.matching import capped, check_filters, move_position
+from arb.sim.ledger.records import (
+    FUNDING_QUANTUM,
+    ZERO,
+    BookLevels,
+    ClientIdScope,
+    ExecType,
+    FundingPayment,
+    LedgerAccount,
+    LedgerEvent,
+    LedgerOrder,
+    LedgerTrade,
+    Listener,
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    Side,
+    SymbolRules,
+    TimeInForce,
+    VenueRejectError,
+)
 
-ZERO = Decimal(0)
-FUNDING_QUANTUM = Decimal("0.00000001")
-"""Funding payments are rounded (half up) to 8 decimals of the settle asset, as the venues show them."""
-
-BookLevels = Sequence[tuple[str, str]]
-"""Price levels as the public fake spells them: ``(price, qty)`` strings, best first."""
-
-
-class Side(Enum):
-    BUY = "buy"
-    SELL = "sell"
-
-    @property
-    def sign(self) -> int:
-        return 1 if self is Side.BUY else -1
-
-
-class OrderType(Enum):
-    LIMIT = "limit"
-    MARKET = "market"
-
-
-class TimeInForce(Enum):
-    GTC = "gtc"
-    IOC = "ioc"
-    FOK = "fok"
-    POST_ONLY = "post_only"
-    """Binance ``GTX``, Bybit ``PostOnly``: rejected (expired) if it would take liquidity."""
-
-
-class OrderStatus(Enum):
-    NEW = "new"
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    CANCELED = "canceled"
-    EXPIRED = "expired"
-    REJECTED = "rejected"
-
-    @property
-    def is_open(self) -> bool:
-        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
-
-
-class ExecType(Enum):
-    """Why a :class:`LedgerEvent` was sent (Binance's ``x``; Bybit's order/execution topics)."""
-
-    NEW = "new"
-    TRADE = "trade"
-    CANCELED = "canceled"
-    EXPIRED = "expired"
-
-
-class RejectReason(Enum):
-    """Why the venue refused an order; each venue maps these to its own code and message."""
-
-    UNKNOWN_SYMBOL = "unknown_symbol"
-    PRICE_TICK = "price_tick"
-    """Price not a multiple of the tick (Binance spot PRICE_FILTER, USD-M -4014, Bybit 170134)."""
-    PRICE_RANGE = "price_range"
-    """Price below minPrice or above maxPrice."""
-    QTY_STEP = "qty_step"
-    """Quantity not a multiple of the step (LOT_SIZE, -4023/-1111, 170137)."""
-    QTY_MIN = "qty_min"
-    QTY_MAX = "qty_max"
-    NOTIONAL_MIN = "notional_min"
-    INSUFFICIENT_BALANCE = "insufficient_balance"
-    DUPLICATE_CLIENT_ID = "duplicate_client_id"
-    INVALID_CLIENT_ID = "invalid_client_id"
-    REDUCE_ONLY = "reduce_only"
-    """A reduce-only order that would not reduce the position."""
-    PRICE_REQUIRED = "price_required"
-    FOK_UNFILLED = "fok_unfilled"
-
-
-class VenueRejectError(Exception):
-    """The venue refused an order before it reached the book."""
-
-    def __init__(self, reason: RejectReason, detail: str = "") -> None:
-        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
-        self.reason = reason
-        self.detail = detail
-
-
-ClientIdScope = Literal["open", "all"]
-"""Binance refuses a client id only while an order with it is open (``"open"``: an IOC's id can be
-used again once it is done, which is why resending after a timeout can double an order); Bybit keeps
-``orderLinkId`` unique for good (``"all"``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolRules:
-    """One symbol's trading rules, as the venue publishes them."""
-
-    symbol: str
-    base: str
-    quote: str
-    tick_size: Decimal
-    step_size: Decimal
-    min_qty: Decimal
-    max_qty: Decimal = Decimal(9_000)
-    min_notional: Decimal = ZERO
-    min_price: Decimal = Decimal("0.01")
-    max_price: Decimal = Decimal(4_000_000)
-
-    @classmethod
-    def of(
-        cls,
-        symbol: str,
-        *,
-        tick_size: str,
-        step_size: str,
-        min_qty: str | None = None,
-        min_notional: str = "0",
-        base: str | None = None,
-        quote: str | None = None,
-    ) -> SymbolRules:
-        """Rules from decimal strings; base/quote default to splitting off USDT/USDC/BTC/..."""
-        if base is None or quote is None:
-            quote = next((q for q in ("USDT", "USDC", "FDUSD", "BTC", "ETH") if symbol.endswith(q)), "USDT")
-            base = symbol[: -len(quote)]
-        tick = Decimal(tick_size)
-        return cls(
-            symbol=symbol,
-            base=base,
-            quote=quote,
-            tick_size=tick,
-            step_size=Decimal(step_size),
-            min_qty=Decimal(min_qty if min_qty is not None else step_size),
-            min_notional=Decimal(min_notional),
-            min_price=tick,
-        )
-
-
-@dataclass(slots=True)
-class Balance:
-    free: Decimal = ZERO
-    locked: Decimal = ZERO
-
-    @property
-    def total(self) -> Decimal:
-        return self.free + self.locked
-
-
-@dataclass(slots=True)
-class Position:
-    """A one-way linear position: signed quantity, average entry price, realised PnL."""
-
-    symbol: str
-    qty: Decimal = ZERO
-    entry_price: Decimal = ZERO
-    realized_pnl: Decimal = ZERO
-    leverage: Decimal = Decimal(10)
-    funding: Decimal = ZERO
-    """Funding received minus paid on the symbol (Bybit's ``cumRealisedPnl`` counts it)."""
-
-    @property
-    def initial_margin(self) -> Decimal:
-        return abs(self.qty) * self.entry_price / self.leverage
-
-
-@dataclass(slots=True)
-class LedgerTrade:
-    """One execution: an order against one price level."""
-
-    trade_id: int
-    order_id: int
-    client_id: str
-    account: str
-    symbol: str
-    side: Side
-    price: Decimal
-    qty: Decimal
-    fee: Decimal
-    fee_asset: str
-    time_ms: int
-    is_maker: bool = False
-    realized_pnl: Decimal = ZERO
-
-    @property
-    def quote_qty(self) -> Decimal:
-        return self.price * self.qty
-
-
-@dataclass(frozen=True, slots=True)
-class FundingPayment:
-    """One funding settlement of one account's position, as the venue records it."""
-
-    payment_id: int
-    """The venue's id of the record (Binance ``tranId``; the base of Bybit's ids)."""
-    account: str
-    symbol: str
-    funding_ms: int
-    """The funding time it settles, venue ms."""
-    time_ms: int
-    """When the venue booked it, venue ms."""
-    rate: Decimal
-    """The funding rate the venue announced for that time (positive: longs pay shorts)."""
-    mark_price: Decimal
-    """The mark price the venue announced last before it."""
-    position: Decimal
-    """The position held at the funding time, signed base units."""
-    payment: Decimal
-    """Settle asset into the wallet: ``-position x mark_price x rate`` (> 0 received, < 0 paid), rounded
-    to :data:`FUNDING_QUANTUM`."""
-    balance: Decimal
-    """The wallet (settle asset, free + locked) after it."""
-
-    @property
-    def value(self) -> Decimal:
-        """The position's value the rate applied to: ``|position| x mark_price``."""
-        return abs(self.position) * self.mark_price
-
-
-@dataclass(slots=True)
-class LedgerOrder:
-    """One order as the venue keeps it."""
-
-    order_id: int
-    client_id: str
-    account: str
-    symbol: str
-    side: Side
-    type: OrderType
-    time_in_force: TimeInForce
-    price: Decimal | None
-    qty: Decimal
-    reduce_only: bool
-    created_ms: int
-    updated_ms: int
-    status: OrderStatus = OrderStatus.NEW
-    executed_qty: Decimal = ZERO
-    cum_quote: Decimal = ZERO
-    fee: Decimal = ZERO
-    trades: list[LedgerTrade] = field(default_factory=list)
-    locked: Decimal = ZERO
-    """What the order holds locked (spot: quote for a buy, base for a sell; linear: margin)."""
-    hidden_queries: int = 0
-    """Queries that must still answer "not found" (the fault "visible to queries only later")."""
-
-    @property
-    def avg_price(self) -> Decimal:
-        return self.cum_quote / self.executed_qty if self.executed_qty else ZERO
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.qty - self.executed_qty
-
-
-@dataclass(slots=True)
-class LedgerAccount:
-    """One account: credentials, assets (spot) or wallet and positions (linear), orders and trades."""
-
-    name: str
-    api_key: str
-    api_secret: str
-    balances: dict[str, Balance] = field(default_factory=dict)
-    positions: dict[str, Position] = field(default_factory=dict)
-    orders: list[LedgerOrder] = field(default_factory=list)
-    trades: list[LedgerTrade] = field(default_factory=list)
-    fundings: list[FundingPayment] = field(default_factory=list)
-    """Funding payments booked on the account's positions, oldest first (linear)."""
-    can_trade: bool = True
-
-    def balance(self, asset: str) -> Balance:
-        found = self.balances.get(asset)
-        if found is None:
-            found = self.balances[asset] = Balance()
-        return found
-
-    def position(self, symbol: str) -> Position:
-        found = self.positions.get(symbol)
-        if found is None:
-            found = self.positions[symbol] = Position(symbol)
-        return found
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEvent:
-    """A change the user stream announces: an order's new state, with the trade that caused it."""
-
-    account: str
-    order: LedgerOrder
-    exec_type: ExecType
-    trade: LedgerTrade | None
-    time_ms: int
-    status: OrderStatus
-    """The order's status at this event (the order object itself moves on)."""
-    executed_qty: Decimal
-    cum_quote: Decimal
-
-
-Listener = Callable[[LedgerEvent | FundingPayment], None]
-"""What an account's listener is called with: an order's change, or a funding payment on a position."""
+__all__ = ["Ledger"]
 
 
 class Ledger:
@@ -482,7 +189,7 @@ class Ledger:
         if rules is None:
             raise VenueRejectError(RejectReason.UNKNOWN_SYMBOL, symbol)
         self._check_client_id(account, client_id)
-        self._check_filters(rules, type, qty, price)
+        check_filters(rules, type, qty, price)
         now = self.clock_ms()
         order = LedgerOrder(
             order_id=next(self._ids(symbol)[0]),
@@ -502,7 +209,7 @@ class Ledger:
             self._check_reduce_only(account, order)
         plan = self._plan_fills(order)
         if fill_fraction is not None:
-            plan = _capped(plan, qty * fill_fraction - (qty * fill_fraction) % rules.step_size)
+            plan = capped(plan, qty * fill_fraction - (qty * fill_fraction) % rules.step_size)
         fok_unfilled = time_in_force is TimeInForce.FOK and sum((q for _, q in plan), ZERO) < qty
         if fok_unfilled and self.fok_unfilled == "reject":
             raise VenueRejectError(RejectReason.FOK_UNFILLED, "the book cannot fill the whole quantity")
@@ -675,23 +382,6 @@ class Ledger:
             if order.client_id == client_id and (self.client_id_scope == "all" or order.status.is_open):
                 raise VenueRejectError(RejectReason.DUPLICATE_CLIENT_ID, client_id)
 
-    def _check_filters(self, rules: SymbolRules, type: OrderType, qty: Decimal, price: Decimal | None) -> None:
-        if type is OrderType.LIMIT:
-            if price is None:
-                raise VenueRejectError(RejectReason.PRICE_REQUIRED)
-            if price < rules.min_price or price > rules.max_price:
-                raise VenueRejectError(RejectReason.PRICE_RANGE, str(price))
-            if price % rules.tick_size != 0:
-                raise VenueRejectError(RejectReason.PRICE_TICK, f"{price} is not a multiple of {rules.tick_size}")
-        if qty % rules.step_size != 0:
-            raise VenueRejectError(RejectReason.QTY_STEP, f"{qty} is not a multiple of {rules.step_size}")
-        if qty < rules.min_qty:
-            raise VenueRejectError(RejectReason.QTY_MIN, f"{qty} < {rules.min_qty}")
-        if qty > rules.max_qty:
-            raise VenueRejectError(RejectReason.QTY_MAX, f"{qty} > {rules.max_qty}")
-        if type is OrderType.LIMIT and price is not None and price * qty < rules.min_notional:
-            raise VenueRejectError(RejectReason.NOTIONAL_MIN, f"{price * qty} < {rules.min_notional}")
-
     def _check_reduce_only(self, account: LedgerAccount, order: LedgerOrder) -> None:
         if self.market != "linear":
             raise VenueRejectError(RejectReason.REDUCE_ONLY, "reduce-only is for derivatives")
@@ -794,7 +484,7 @@ class Ledger:
         else:
             fee_asset = self.settle_asset
             fee = value * rate
-            realized = self._move_position(account.position(order.symbol), order.side, price, qty)
+            realized = move_position(account.position(order.symbol), order.side, price, qty)
             wallet = account.balance(self.settle_asset)
             wallet.free += realized - fee
         now = self.clock_ms()
@@ -821,26 +511,6 @@ class Ledger:
         order.status = OrderStatus.FILLED if order.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
         account.trades.append(trade)
         self._emit(account, order, ExecType.TRADE, trade)
-
-    @staticmethod
-    def _move_position(position: Position, side: Side, price: Decimal, qty: Decimal) -> Decimal:
-        # One-way mode: add at the average entry price, or reduce (and maybe flip) realising PnL.
-        signed = qty * side.sign
-        if position.qty == 0 or position.qty * signed > 0:
-            total = abs(position.qty) + qty
-            position.entry_price = (abs(position.qty) * position.entry_price + qty * price) / total
-            position.qty += signed
-            return ZERO
-        closing = min(qty, abs(position.qty))
-        direction = 1 if position.qty > 0 else -1
-        realized = (price - position.entry_price) * closing * direction
-        position.realized_pnl += realized
-        position.qty += signed
-        if position.qty == 0:
-            position.entry_price = ZERO
-        elif position.qty * direction < 0:  # flipped: the rest opens at this price
-            position.entry_price = price
-        return realized
 
     # -- resting orders' funds ---------------------------------------------------------------------------
 
@@ -882,15 +552,3 @@ class Ledger:
         )
         for listener in list(self._listeners.get(account.name, ())):
             listener(event)
-
-
-def _capped(plan: list[tuple[Decimal, Decimal]], most: Decimal) -> list[tuple[Decimal, Decimal]]:
-    """The first levels of ``plan`` up to ``most`` in total (the last one cut)."""
-    out = []
-    for price, qty in plan:
-        take = min(qty, most)
-        if take <= 0:
-            break
-        out.append((price, take))
-        most -= take
-    return out

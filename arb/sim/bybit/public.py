@@ -12,7 +12,7 @@ It follows Bybit's v5 documentation (bybit-exchange.github.io/docs/v5/ws/connect
   book (top N a side), then the deltas. A depth other than the recorded one is derived from the
   venue's book: a delta per recorded delta, with the same ``u``/``seq``, listing the top-N levels that
   changed (``"0"`` for a level that left the top N).
-* Linear with ``funding=`` (a :class:`~arb.testing.fake_funding.FundingSchedule` per symbol):
+* Linear with ``funding=`` (a :class:`~arb.sim.funding.FundingSchedule` per symbol):
   ``tickers.<SYMBOL>``, as v5's "Ticker" documents it: a ``snapshot`` on subscribing (``markPrice``
   and ``indexPrice`` the venue's mid, ``fundingRate``/``nextFundingTime`` the schedule's next
   funding, ``bid1Price``/``bid1Size``/``ask1Price``/``ask1Size`` the book's top), then, as the
@@ -28,7 +28,7 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -36,10 +36,10 @@ from typing import Any, Literal
 import msgspec
 from aiohttp import web
 
-from arb.testing.fake_book import Level, PriceLevelBook
-from arb.testing.fake_funding import FundingSchedule
-from arb.testing.replay import Classified, FrameKind, ReplayFrame, SessionSpec
-from arb.testing.venue_core import MANUAL, BookView, FakeVenue, OutFrame, Speed, VenueConnection
+from arb.sim.book import Level, PriceLevelBook
+from arb.sim.options import VenueOptions
+from arb.sim.replay import Classified, FrameKind, ReplayFrame, SessionSpec
+from arb.sim.venue import BookView, FakeVenue, OutFrame, VenueConnection
 
 __all__ = ["BybitMarket", "FakeBybitVenue"]
 
@@ -165,9 +165,9 @@ def _ticker_frame(topic: str, kind: str, fields: dict[str, str], state: _TickerS
 class FakeBybitVenue(FakeVenue):
     """Fake Bybit v5 public stream for ``market="spot"`` or ``"linear"``.
 
-    ``symbols`` adds symbols the venue accepts topics for beyond those in the recording. ``seed``
-    makes the ``conn_id`` values reproducible. Bybit does not ping clients, so ``ping_interval``
-    defaults to ``None``.
+    ``options``: how it serves (:class:`~arb.sim.options.VenueOptions`; Bybit does not ping clients,
+    and ``funding`` schedules need ``market="linear"``). ``symbols`` adds symbols the venue accepts
+    topics for beyond those in the recording. ``seed`` makes the ``conn_id`` values reproducible.
     """
 
     venue_name = "bybit"
@@ -177,42 +177,21 @@ class FakeBybitVenue(FakeVenue):
         recordings: SessionSpec | Sequence[SessionSpec],
         *,
         market: BybitMarket = "linear",
+        options: VenueOptions | None = None,
         symbols: Sequence[str] = (),
-        speed: Speed = MANUAL,
-        endpoints: int = 1,
-        host: str = "127.0.0.1",
-        max_frames: int | None = None,
-        ping_interval: float | None = None,
-        pong_timeout: float = 60.0,
-        write_timeout: float | None = 10.0,
-        send_buffer: int | None = None,
         seed: int = 0,
-        clock: Callable[[], float] | None = None,
-        funding: Mapping[str, FundingSchedule] | None = None,
     ) -> None:
         if market not in ("spot", "linear"):
             raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
-        if funding and market != "linear":
+        options = options if options is not None else VenueOptions()
+        if options.funding and market != "linear":
             raise ValueError("funding= needs market='linear': spot tickers carry no mark price or funding")
-        kwargs: dict[str, Any] = {} if clock is None else {"clock": clock}
-        super().__init__(
-            recordings,
-            market=market,
-            speed=speed,
-            endpoints=endpoints,
-            host=host,
-            max_frames=max_frames,
-            ping_interval=ping_interval,
-            pong_timeout=pong_timeout,
-            write_timeout=write_timeout,
-            send_buffer=send_buffer,
-            **kwargs,
-        )
+        super().__init__(recordings, market=market, options=options)
         self._bybit_market: BybitMarket = market
         self._extra_symbols = {s.upper() for s in symbols}
         self._books: dict[str, _BookState] = {}
         self._rng = random.Random(seed)
-        self._funding = dict(funding or {})
+        self._funding = dict(options.funding or {})
         self._tickers: dict[str, _TickerState] = {}
 
     @property

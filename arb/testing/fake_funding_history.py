@@ -1,22 +1,11 @@
-"""Funding for the fake venues: a schedule they announce and settle, and a fake REST history server.
-
-:class:`FundingSchedule` is one perpetual's funding: funding times every ``interval_ms`` through
-``first_funding_ms``, and the rate each one applies. The fake market-data venues announce it in
-their mark-price streams (``FakeBinanceVenue(funding=...)``: ``<symbol>@markPrice@1s``;
-``FakeBybitVenue(funding=...)``: ``tickers.<SYMBOL>``, linear), and :class:`FakeFundingHistoryVenue`
-serves its past as the venues' REST history, so a test can check the one against the other.
-
-:class:`FundingAnnouncements` is what a venue has said in those streams (recorded or built from a
-schedule): per symbol the mark price, the next funding time and its rate. When the announced next
-funding time moves forward, the one before it has passed: the trading fakes settle it on their ledgers
-(:meth:`arb.testing.fake_ledger.Ledger.settle_funding`) at the rate announced for it and the last mark
-price announced before, which is what the venues' clients saw.
+"""A fake REST server of the venues' funding-rate history, for tests of ``arb fetch-funding``.
 
 :class:`FakeFundingHistoryVenue` is an aiohttp server on 127.0.0.1 (port 0) speaking, for
 ``venue="binance"``, USD-M's ``GET /fapi/v1/exchangeInfo`` and ``GET /fapi/v1/fundingRate``, and for
 ``venue="bybit"``, v5's ``GET /v5/market/instruments-info`` and ``GET /v5/market/funding/history``,
-with the parameters, orders, page limits and error answers the venues document (see each handler).
-Faults: :meth:`FakeFundingHistoryVenue.rate_limit` (the venue's rate-limit answer),
+with the parameters, orders, page limits and error answers the venues document (see each handler),
+from :class:`arb.sim.funding.FundingSchedule` per symbol (what the simulated venues announce in their
+streams). Faults: :meth:`FakeFundingHistoryVenue.rate_limit` (the venue's rate-limit answer),
 :meth:`~FakeFundingHistoryVenue.hang` (a request that gets no answer until the venue closes: the
 client's timeout fires)
 and :meth:`~FakeFundingHistoryVenue.ban` (Binance 418, Bybit 403). Every request is logged in
@@ -37,111 +26,21 @@ import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Self
 
 from aiohttp import web
 
-__all__ = ["FakeFundingHistoryVenue", "FundingAnnouncements", "FundingRequest", "FundingSchedule", "Settlement"]
+from arb.sim.funding import FundingSchedule
 
-HOUR_MS = 3_600_000
+__all__ = ["FakeFundingHistoryVenue", "FundingRequest"]
+
 _BINANCE_WINDOW_S = 300.0
 _BINANCE_WINDOW_LIMIT = 500
 _MSG_TOO_MANY = (
     "Too many requests; current limit of IP(127.0.0.1) is 500 requests per 5 minutes. Please use the websocket "
     "for live updates to avoid polling the API."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class FundingSchedule:
-    """One perpetual's funding: a funding time every ``interval_ms`` through ``first_funding_ms``.
-
-    ``rates[k]`` (a decimal string) is the rate of funding time ``first_funding_ms + k * interval_ms``;
-    times before the first use ``rates[0]``, times after the last the last. ``mark_price`` is what the
-    REST history reports as each funding's mark price (Binance).
-    """
-
-    first_funding_ms: int
-    rates: tuple[str, ...]
-    interval_ms: int = 8 * HOUR_MS
-    mark_price: str = "60000.00000000"
-
-    def __post_init__(self) -> None:
-        if not self.rates or self.interval_ms <= 0:
-            raise ValueError("a funding schedule needs at least one rate and a positive interval")
-
-    def next_funding_ms(self, now_ms: int) -> int:
-        """The first funding time strictly after ``now_ms`` (at a funding time, the one after it)."""
-        k = (now_ms - self.first_funding_ms) // self.interval_ms + 1
-        return self.first_funding_ms + k * self.interval_ms
-
-    def rate(self, funding_ms: int) -> str:
-        """The rate of the funding at ``funding_ms``."""
-        k = (funding_ms - self.first_funding_ms) // self.interval_ms
-        return self.rates[min(max(k, 0), len(self.rates) - 1)]
-
-    def fundings(self, start_ms: int, end_ms: int) -> list[tuple[int, str]]:
-        """``(funding time ms, rate)`` of every funding time in ``[start_ms, end_ms]``, oldest first."""
-        t = self.next_funding_ms(start_ms - 1)
-        out = []
-        while t <= end_ms:
-            out.append((t, self.rate(t)))
-            t += self.interval_ms
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class Settlement:
-    """A funding time that passed, with what the venue had announced for it."""
-
-    symbol: str
-    funding_ms: int
-    rate: Decimal
-    mark_price: Decimal
-
-
-@dataclass(slots=True)
-class _Announced:
-    mark_price: Decimal | None = None
-    rate: Decimal | None = None
-    next_funding_ms: int = 0
-
-
-class FundingAnnouncements:
-    """Per symbol, what a venue's mark-price stream last said, and the funding times that passed.
-
-    Pure: the venue passes each message's values (``None`` for a field the message does not carry, as a
-    Bybit ``tickers`` delta leaves out what did not change).
-    """
-
-    def __init__(self) -> None:
-        self._symbols: dict[str, _Announced] = {}
-
-    def announce(
-        self,
-        symbol: str,
-        *,
-        mark_price: Decimal | None = None,
-        rate: Decimal | None = None,
-        next_funding_ms: int | None = None,
-    ) -> Settlement | None:
-        """Take one message; returns the funding time it shows passed (its announced next funding time
-        moved forward), settled at the state before the message: the rate announced for that time and
-        the last mark price. None otherwise, or when no rate or mark price was announced before it."""
-        state = self._symbols.setdefault(symbol, _Announced())
-        passed = None
-        rolled = next_funding_ms is not None and 0 < state.next_funding_ms < next_funding_ms
-        if rolled and state.rate is not None and state.mark_price is not None:
-            passed = Settlement(symbol, state.next_funding_ms, state.rate, state.mark_price)
-        if mark_price is not None:
-            state.mark_price = mark_price
-        if rate is not None:
-            state.rate = rate
-        if next_funding_ms is not None:
-            state.next_funding_ms = next_funding_ms
-        return passed
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,12 @@
-"""The venue-independent core of the fake venue: ports, one market clock, connections, faults.
+"""The venue-independent core of a simulated venue: ports, connections, REST plumbing, waiting.
 
 A :class:`FakeVenue` is an aiohttp server on 127.0.0.1 (port 0, the OS picks) serving WebSocket and
-REST on each of its endpoints (one port per endpoint). It replays a recording on one market clock:
-frames are released in recorded order and broadcast to every connection subscribed to their stream,
-so a client that is not connected when a frame is released never sees it. The venue subclasses
-(:mod:`arb.testing.fake_binance`, :mod:`arb.testing.fake_bybit`) speak the wire formats; this module
+REST on each of its endpoints (one port per endpoint). It replays a recording on one market clock
+(:class:`~arb.sim.playback.Playback`): frames are released in recorded order and broadcast to every
+connection (:class:`~arb.sim.connection.VenueConnection`) subscribed to their stream, so a client that
+is not connected when a frame is released never sees it. The venue subclasses
+(:mod:`arb.sim.binance.public`, :mod:`arb.sim.bybit.public`) speak the wire formats; this module
 owns everything they share.
-
-Release modes: manual (the default; nothing flows until :meth:`FakeVenue.advance`,
-:meth:`FakeVenue.advance_until` or :meth:`FakeVenue.drain`), or timed (:meth:`FakeVenue.play`, or
-``speed=`` at construction: ``1.0`` replays the recorded inter-arrival times, ``10.0`` ten times faster,
-``None``/``"max"`` as fast as the sockets take it).
 """
 
 from __future__ import annotations
@@ -18,28 +14,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import socket
-import time
-from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Literal, Self
+from typing import Self
 
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
 
-from arb.testing.faults import AppliedFault, FaultKind, FaultPlan, FrameFault, RefuseMode
-from arb.testing.replay import Classified, Replay, ReplayFrame, SessionSpec, normalize_sessions
+from arb.sim.connection import OutFrame, VenueConnection
+from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, RefuseMode
+from arb.sim.options import MANUAL, VenueOptions
+from arb.sim.playback import Playback
+from arb.sim.replay import Classified, Replay, ReplayFrame, SessionSpec, normalize_sessions
 
 __all__ = [
-    "MANUAL",
     "BookView",
     "FakeVenue",
     "OutFrame",
     "RestRequest",
-    "Speed",
     "SubscriptionEvent",
     "VenueConnection",
     "VenueStats",
@@ -47,40 +41,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MANUAL: Literal["manual"] = "manual"
-Speed = float | Literal["manual", "max"] | None
-"""``"manual"`` (default), a replay speed factor (``1.0`` = recorded pace), or ``None``/``"max"``."""
-
 _ENDPOINT_KEY = web.AppKey("arb_fake_venue_endpoint", int)
 _CLOSE_HANDSHAKE_TIMEOUT_S = 1.0
-_SENT_LOG_SIZE = 100_000
-
-
-def _speed_factor(speed: Speed) -> float | None:
-    """``None`` for flat out, else the positive replay speed factor."""
-    if speed is None or speed == "max":
-        return None
-    if isinstance(speed, str):
-        raise ValueError(f"speed must be 'manual', 'max', None or a positive number, got {speed!r}")
-    if speed <= 0:
-        raise ValueError(f"speed must be positive, got {speed}")
-    return float(speed)
-
-
-@dataclass(frozen=True, slots=True)
-class OutFrame:
-    """A data frame ready to go out: what a connection subscribed to ``stream`` receives."""
-
-    stream: str
-    stream_index: int
-    """Which frame of ``stream`` (0-based over the recording) this is; -1 for a frame the venue built
-    on its own (a Bybit snapshot on subscribe), which frame faults never target."""
-    clock_index: int
-    """Position on the venue's clock of the recorded frame behind this one."""
-    text: str
-    """The frame as sent (combined-stream envelope for Binance)."""
-    raw_text: str | None = None
-    """Binance only: the payload alone, for raw-stream (``/ws``) connections."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,298 +99,46 @@ class BookView:
     book has a snapshot."""
 
 
-@dataclass(slots=True)
-class _Held:
-    stream: str
-    release_after: int
-    text: str
-    stream_index: int
-
-
-class VenueConnection:
-    """One accepted WebSocket connection; read its counters in tests, do not drive it."""
-
-    def __init__(
-        self,
-        venue: FakeVenue,
-        connection_id: int,
-        endpoint: int,
-        path: str,
-        ws: web.WebSocketResponse,
-        request: web.Request,
-        *,
-        combined: bool,
-        conn_id: str,
-    ) -> None:
-        self.id = connection_id
-        """The venue's connection number (0-based, in accept order)."""
-        self.endpoint = endpoint
-        self.path = path
-        self.conn_id = conn_id
-        """Bybit's ``conn_id`` for this connection."""
-        self.combined = combined
-        """Binance: combined-stream envelopes (``/stream``) rather than raw payloads (``/ws``)."""
-        self.subscriptions: dict[str, None] = {}
-        """Subscribed streams or topics, in subscription order."""
-        self.frames_sent = 0
-        """Data frames written (acks, pongs and pings not counted)."""
-        self.frames_sent_by_stream: Counter[str] = Counter()
-        self.sent_log: deque[tuple[str, int]] = deque(maxlen=_SENT_LOG_SIZE)
-        """``(stream, stream_index)`` of every data frame written, in order."""
-        self.pings_sent = 0
-        """WebSocket pings the venue sent."""
-        self.pongs_received = 0
-        """WebSocket pongs that answered one of the venue's pings."""
-        self.pings_answered = 0
-        """Client WebSocket pings the venue answered with a pong."""
-        self.open = True
-        self.close_code: int | None = None
-        """The close code: the venue's own when it closed the connection (1006 when it dropped TCP)."""
-        self._venue = venue
-        self._ws = ws
-        self._request = request
-        self._lock = asyncio.Lock()
-        self._held: list[_Held] = []
-        self._unanswered: dict[bytes, float] = {}
-
-    def __repr__(self) -> str:
-        return f"VenueConnection(id={self.id}, endpoint={self.endpoint}, path={self.path!r}, open={self.open})"
-
-    # -- writing (the caller holds ``_lock`` for the *_locked methods) ----------------------------
-
-    async def _write(self, text: str) -> bool:
-        if not self.open or self._ws.closed:
-            return False
-        try:
-            async with asyncio.timeout(self._venue._write_timeout):
-                await self._ws.send_str(text)
-        except ConnectionError:
-            logger.debug("connection %d: write failed, peer gone", self.id)
-            self.open = False
-            return False
-        except TimeoutError:
-            # A client that stops reading would otherwise stall the one market clock for everyone.
-            logger.warning("connection %d: not reading for %ss, dropping it", self.id, self._venue._write_timeout)
-            self.open = False
-            self.close_code = 1006
-            if self._request.transport is not None:
-                self._request.transport.abort()
-            return False
-        return True
-
-    async def _write_data(self, stream: str, stream_index: int, text: str) -> None:
-        if await self._write(text):
-            self.frames_sent += 1
-            self.frames_sent_by_stream[stream] += 1
-            self.sent_log.append((stream, stream_index))
-
-    async def send_control(self, text: str) -> None:
-        """Write a control reply (ack, pong, error) in order with data frames."""
-        async with self._lock:
-            await self._write(text)
-
-    async def change_subscriptions(
-        self,
-        *,
-        add: Sequence[str] = (),
-        remove: Sequence[str] = (),
-        reply: str | None = None,
-        then: Callable[[], Sequence[OutFrame]] | None = None,
-    ) -> None:
-        """Subscribe/unsubscribe, write ``reply``, then the frames ``then()`` builds, atomically.
-
-        ``then`` runs right after the subscription changed, with no await in between, so a frame it
-        builds from the venue's state (a Bybit snapshot) and the broadcast frames that follow it
-        never overlap or leave a hole.
-        """
-        async with self._lock:
-            for stream in add:
-                self.subscriptions[stream] = None
-            for stream in remove:
-                self.subscriptions.pop(stream, None)
-            extra = list(then()) if then is not None else []
-            if reply is not None:
-                await self._write(reply)
-            for out in extra:
-                await self._send_data_locked(out)
-
-    async def _close_locked(self, code: int, reason: str, *, abrupt: bool) -> None:
-        if not self.open:
-            return
-        self.open = False
-        self.close_code = 1006 if abrupt else code
-        if abrupt:
-            transport = self._request.transport
-            if transport is not None:
-                transport.abort()
-            return
-        with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
-            await self._ws.close(code=code, message=reason.encode())
-
-    async def close(self, code: int = 1001, reason: str = "", *, abrupt: bool = False) -> None:
-        """Close this connection (a close frame with ``code``, or drop TCP when ``abrupt``)."""
-        async with self._lock:
-            await self._close_locked(code, reason, abrupt=abrupt)
-
-    def _render(self, out: OutFrame) -> str:
-        if self.combined or out.raw_text is None:
-            return out.text
-        return out.raw_text
-
-    def _stalled(self, stream: str, stream_index: int) -> bool:
-        rule = self._venue.faults.stall_rule
-        if rule is None or not rule.triggered or not rule.matches(self.id, self.endpoint):
-            return False
-        self._venue._record(AppliedFault(FaultKind.STALL, stream, stream_index, self.id, "frame withheld"))
-        return True
-
-    async def _send_data_locked(self, out: OutFrame) -> None:
-        """Write a frame the venue built itself (not subject to frame faults, only to a stall)."""
-        if self._stalled(out.stream, out.stream_index):
-            return
-        await self._write_data(out.stream, out.stream_index, self._render(out))
-
-    async def deliver(self, out: OutFrame) -> None:
-        """Write one broadcast frame, applying whatever the fault plan says about it."""
-        async with self._lock:
-            if not self.open:
-                return
-            if self._stalled(out.stream, out.stream_index):
-                return
-            faults: list[FrameFault] = []
-            if out.stream_index >= 0:
-                faults = [
-                    f
-                    for f in self._venue.faults.frame_faults(out.stream, out.stream_index)
-                    if f.matches(self.id, self.endpoint)
-                ]
-            kinds = {f.kind: f for f in faults}
-            text = self._render(out)
-            venue = self._venue
-
-            def applied(kind: FaultKind, detail: str = "") -> None:
-                venue._record(AppliedFault(kind, out.stream, out.stream_index, self.id, detail))
-
-            if (unknown := kinds.get(FaultKind.UNKNOWN_STREAM)) is not None:
-                injected = venue._unknown_stream_text(out, unknown.as_stream, combined=self.combined)
-                await self._write(injected)
-                applied(FaultKind.UNKNOWN_STREAM, injected[:80])
-            if FaultKind.DROP in kinds:
-                applied(FaultKind.DROP)
-            else:
-                if FaultKind.MALFORMED in kinds:
-                    text = venue._malformed_text(text)
-                    applied(FaultKind.MALFORMED, text)
-                hold = kinds.get(FaultKind.DELAY) or kinds.get(FaultKind.SWAP)
-                if hold is not None:
-                    self._held.append(_Held(out.stream, out.stream_index + hold.frames, text, out.stream_index))
-                    applied(hold.kind, f"held for {hold.frames} frame(s)")
-                else:
-                    await self._write_data(out.stream, out.stream_index, text)
-                    if FaultKind.DUPLICATE in kinds:
-                        await self._write_data(out.stream, out.stream_index, text)
-                        applied(FaultKind.DUPLICATE)
-            for held in [h for h in self._held if h.stream == out.stream and out.stream_index >= h.release_after]:
-                self._held.remove(held)
-                await self._write_data(held.stream, held.stream_index, held.text)
-            if (close := kinds.get(FaultKind.CLOSE)) is not None:
-                applied(FaultKind.CLOSE, f"code {close.code}" + (" (abrupt)" if close.abrupt else ""))
-                await self._close_locked(close.code, close.reason, abrupt=close.abrupt)
-
-    # -- pings -----------------------------------------------------------------------------------
-
-    def _on_pong(self, payload: bytes) -> None:
-        if payload not in self._unanswered:
-            return  # unsolicited pong: allowed, but it does not count as an answer
-        for key in list(self._unanswered):
-            del self._unanswered[key]
-            if key == payload:
-                break
-        self.pongs_received += 1
-        self._venue._notify()
-
-    async def _ping_loop(self, interval: float, timeout: float, close_code: int) -> None:
-        loop = asyncio.get_running_loop()
-        next_ping = loop.time() + interval
-        sequence = 0
-        while self.open:
-            now = loop.time()
-            oldest = next(iter(self._unanswered.values()), None)
-            deadline = oldest + timeout if oldest is not None else math.inf
-            if now >= deadline:
-                logger.info("connection %d: no pong within %.3fs, closing", self.id, timeout)
-                await self.close(close_code, "pong timeout")
-                return
-            if now >= next_ping:
-                sequence += 1
-                payload = str(sequence).encode()
-                async with self._lock:
-                    if not self.open:
-                        return
-                    try:
-                        await self._ws.ping(payload)
-                    except ConnectionError:
-                        return
-                self.pings_sent += 1
-                self._unanswered[payload] = now
-                next_ping = now + interval
-                continue
-            await asyncio.sleep(min(next_ping, deadline) - now)
-
-
-class FakeVenue:
+class FakeVenue(Playback):
     """Base of the fake venues: servers, market clock, connections, fault plan, counters.
 
     Use as ``async with FakeBinanceVenue(...) as venue:``; leaving the block closes every socket,
     task and port. Subclasses implement the wire format.
 
     ``recordings``: a file, or a list of sessions (each a file or the consecutive files of one
-    session). ``speed``: ``"manual"`` (default) or a timed speed that starts playing at ``start()``.
-    ``endpoints``: how many ports. ``max_frames``: stop the recording after that many lines.
-    ``ping_interval``/``pong_timeout`` (seconds): WebSocket pings from the server and how long an
-    unanswered one may stay so before the connection is closed with ``pong_timeout_close_code``.
-    ``write_timeout`` (seconds): a connection whose writes block that long (the client stopped
-    reading) is dropped, so it cannot stall the clock for everyone. ``send_buffer`` (bytes): the
-    kernel send buffer of each accepted WebSocket (small values make a slow consumer show quickly).
-    ``clock``: wall time in seconds, for ``serverTime``, ban times and the rate-limit window.
+    session). ``options``: how the venue serves (:class:`~arb.sim.options.VenueOptions`: pacing,
+    ports, pings, sockets, its clock); ``ping_interval`` left to the venue is the class's
+    :attr:`default_ping_interval`.
     """
 
     venue_name = "fake"
+    default_ping_interval: float | None = None
+    """Seconds between the server's WebSocket pings when the options leave it to the venue."""
 
     def __init__(
         self,
         recordings: SessionSpec | Sequence[SessionSpec],
         *,
         market: str,
-        speed: Speed = MANUAL,
-        endpoints: int = 1,
-        host: str = "127.0.0.1",
-        max_frames: int | None = None,
-        ping_interval: float | None = None,
-        pong_timeout: float = 60.0,
-        pong_timeout_close_code: int = 1008,
-        write_timeout: float | None = 10.0,
-        send_buffer: int | None = None,
-        clock: Callable[[], float] = time.time,
+        options: VenueOptions | None = None,
     ) -> None:
-        if endpoints < 1:
-            raise ValueError("a venue needs at least one endpoint")
-        if speed != MANUAL:
-            _speed_factor(speed)  # reject a bad speed here, not after the ports are open
+        options = options if options is not None else VenueOptions()
+        self.options = options
+        """What the venue was started with."""
         self.market = market
-        self.host = host
+        self.host = options.host
         self.faults = FaultPlan()
         """The fault plan: script faults here, read :attr:`FaultPlan.applied` afterwards."""
         self.stats = VenueStats()
-        self._speed = speed
-        self._endpoint_count = endpoints
-        self._ping_interval = ping_interval
-        self._pong_timeout = pong_timeout
-        self._pong_timeout_close_code = pong_timeout_close_code
-        self._write_timeout = write_timeout
-        self._send_buffer = send_buffer
-        self._clock = clock
-        self._replay = Replay(normalize_sessions(recordings), self._classify, max_frames=max_frames)
+        self._speed = options.speed
+        self._endpoint_count = options.endpoints
+        self._ping_interval = options.pings(self.default_ping_interval)
+        self._pong_timeout = options.pong_timeout
+        self._pong_timeout_close_code = options.pong_timeout_close_code
+        self._write_timeout = options.write_timeout
+        self._send_buffer = options.send_buffer
+        self._clock = options.clock
+        self._replay = Replay(normalize_sessions(recordings), self._classify, max_frames=options.max_frames)
         self._connections: dict[int, VenueConnection] = {}
         self._history: list[VenueConnection] = []
         self._next_connection = 0
@@ -566,114 +276,6 @@ class FakeVenue:
         raise NotImplementedError
 
     # -- the market clock ------------------------------------------------------------------------
-
-    @property
-    def position(self) -> int:
-        """How many recorded frames have been released."""
-        return self._replay.released
-
-    @property
-    def exhausted(self) -> bool:
-        """True when the whole recording has been released."""
-        return self._replay.exhausted
-
-    def peek(self) -> ReplayFrame | None:
-        """The next frame to be released (the clock does not move)."""
-        return self._replay.peek()
-
-    async def advance(self, n: int = 1) -> int:
-        """Release the next ``n`` recorded frames; return how many were released.
-
-        Returns once each frame has been written to every connection subscribed to its stream.
-        """
-        released = 0
-        async with self._clock_lock:
-            while released < n and await self._release_next():
-                released += 1
-        return released
-
-    async def advance_until(self, until: int | Callable[[ReplayFrame], bool]) -> int:
-        """Release frames up to a point; return how many were released.
-
-        ``until`` is a local receive time in ns (release every frame with ``local_ts <= until``) or a
-        predicate (release frames up to and including the first for which it is true).
-        """
-        released = 0
-        async with self._clock_lock:
-            while (frame := self._replay.peek()) is not None:
-                if isinstance(until, int) and frame.local_ts > until:
-                    break
-                await self._release_next()
-                released += 1
-                if not isinstance(until, int) and until(frame):
-                    break
-        return released
-
-    async def drain(self) -> int:
-        """Release everything left; return how many frames were released."""
-        released = 0
-        async with self._clock_lock:
-            while await self._release_next():
-                released += 1
-                if released % 256 == 0:
-                    await asyncio.sleep(0)
-        return released
-
-    def play(self, speed: Speed = 1.0, *, aligned: bool = False) -> None:
-        """Start timed playback in the background (``1.0`` = recorded pace, ``None``/"max" = flat out).
-
-        ``aligned``: each frame is released when the venue's ``clock`` reaches its recorded receive time
-        (at once when that has passed), so a recording made for the present (``write_scenario(...,
-        start_ms=...)``) plays at its own times on the venue's clock; needs speed 1.0.
-        """
-        if speed == MANUAL:
-            raise ValueError("play() needs a speed; manual mode is the absence of play()")
-        if self._playback is not None and not self._playback.done():
-            raise RuntimeError("playback is already running")
-        factor = _speed_factor(speed)
-        if aligned and factor != 1.0:
-            raise ValueError("aligned playback runs at the recorded pace (speed 1.0)")
-        run = self._play_aligned() if aligned else self._play(factor)
-        self._playback = asyncio.create_task(run, name=f"{self.venue_name}-playback")
-
-    async def wait_played(self) -> None:
-        """Return when background playback has released the whole recording."""
-        if self._playback is None:
-            raise RuntimeError("no playback running; call play() or pass speed=")
-        await asyncio.shield(self._playback)
-
-    async def _play(self, speed: float | None) -> None:
-        loop = asyncio.get_running_loop()
-        first_ts: int | None = None
-        start = loop.time()
-        count = 0
-        while (frame := self._replay.peek()) is not None:
-            if speed is not None:
-                if first_ts is None:
-                    first_ts, start = frame.local_ts, loop.time()
-                due = start + (frame.local_ts - first_ts) / 1e9 / speed
-                if (wait := due - loop.time()) > 0:
-                    await asyncio.sleep(wait)
-            async with self._clock_lock:
-                await self._release_next()
-            count += 1
-            if speed is None and count % 64 == 0:
-                await asyncio.sleep(0)
-        logger.info("%s playback finished after %d frames", self.venue_name, count)
-
-    async def _play_aligned(self) -> None:
-        loop = asyncio.get_running_loop()
-        offset = loop.time() - self._clock()  # venue clock (s) -> loop time
-        count = 0
-        while (frame := self._replay.peek()) is not None:
-            if (wait := frame.local_ts / 1e9 + offset - loop.time()) > 0:
-                await asyncio.sleep(wait)
-            async with self._clock_lock:
-                await self._release_next()
-            count += 1
-            if count % 64 == 0:
-                await asyncio.sleep(0)
-        logger.info("%s playback finished after %d frames", self.venue_name, count)
 
     async def _release_next(self) -> bool:
         frame = self._replay.pop()

@@ -1,6 +1,6 @@
 """Binance private wire formats for the fake venue (spot and USD-M): signatures, reject codes, JSON.
 
-Pure functions, no I/O: :mod:`arb.testing.fake_binance_private` serves what they build. Field names,
+Pure functions, no I/O: :mod:`arb.sim.binance.exchange` serves what they build. Field names,
 their order and JSON types follow Binance's documentation (binance-spot-api-docs ``rest-api.md``,
 ``user-data-stream.md``, ``errors.md``; developers.binance.com USD-M "New Order", "Query Order",
 "Account Trade List", "Futures Account Balance V2", "Position Information V2", "User Data Streams")
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from arb.testing.fake_ledger import (
+from arb.sim.ledger import (
     FundingPayment,
     LedgerOrder,
     LedgerTrade,

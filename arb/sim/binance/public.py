@@ -10,7 +10,7 @@ it through configuration:
   ``SUBSCRIBE``, ``UNSUBSCRIBE``, ``LIST_SUBSCRIPTIONS``, ``SET_PROPERTY``/``GET_PROPERTY`` (combined).
 * The server sends WebSocket pings every ``ping_interval`` seconds (Binance: 20 s) and closes a
   connection that leaves one unanswered for ``pong_timeout`` (Binance: one minute).
-* USD-M with ``funding=`` (a :class:`~arb.testing.fake_funding.FundingSchedule` per symbol):
+* USD-M with ``funding=`` (a :class:`~arb.sim.funding.FundingSchedule` per symbol):
   ``<symbol>@markPrice@1s``, a ``markPriceUpdate`` each time the recording's exchange time passes a
   whole second (``E`` that second; ``p``, ``i`` and ``P`` the venue's mid price, 8 decimals; ``r``
   and ``T`` the schedule's next funding), in USD-M's documented format. A recording holds no such
@@ -26,27 +26,33 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from arb.testing.fake_book import PriceLevelBook
-from arb.testing.fake_funding import FundingSchedule
-from arb.testing.faults import AppliedFault, FaultKind, RestFault
-from arb.testing.replay import Classified, FrameKind, ReplayFrame, SessionSpec
-from arb.testing.venue_core import MANUAL, BookView, FakeVenue, OutFrame, Speed, VenueConnection
+from arb.sim.binance.symbols import (
+    BinanceMarket,
+    SymbolSpec,
+    depth_weight,
+    exchange_info,
+    futures_symbol,
+    spot_symbol,
+    symbol_assets,
+)
+from arb.sim.book import PriceLevelBook
+from arb.sim.faults import AppliedFault, FaultKind, RestFault
+from arb.sim.options import VenueOptions
+from arb.sim.replay import Classified, FrameKind, ReplayFrame, SessionSpec
+from arb.sim.venue import BookView, FakeVenue, OutFrame, VenueConnection
 
 __all__ = ["BinanceMarket", "FakeBinanceVenue", "SymbolSpec", "depth_weight"]
 
 logger = logging.getLogger(__name__)
 
-BinanceMarket = Literal["spot", "linear"]
 
 # A diff-depth stream (``<symbol>@depth`` with an optional update speed) moves the book; partial
 # depth streams (``@depth5``) and everything else only pass through.
@@ -54,7 +60,6 @@ _DIFF_STREAM = re.compile(r"^[a-z0-9]+@depth(@\d+ms)?$")
 # What Binance accepts as a stream name in SUBSCRIBE (anything else: "Invalid request: invalid stream").
 _STREAM_NAME = re.compile(r"^[A-Za-z0-9!_.\-]+@[A-Za-z0-9_@.\-]+$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9\-_]{1,36}$")
-_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "DAI", "BTC", "ETH", "BNB", "EUR", "TRY")
 _RECENT_DIFFS = 20_000
 
 _METHODS = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"
@@ -65,36 +70,6 @@ _MSG_TOO_MANY = (
 _MSG_BANNED = "Way too many requests; IP banned until {until}. Please use the websocket for live updates to avoid bans."
 _MSG_INTERNAL = "Internal error; unable to process your request. Please try again."
 _MSG_UNKNOWN = "An unknown error occured while processing the request."
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolSpec:
-    """Trading rules the venue reports in exchangeInfo for one symbol (decimal strings)."""
-
-    tick_size: str
-    lot_size: str
-    min_notional: str = "5"
-    base_asset: str | None = None
-    quote_asset: str | None = None
-
-
-def depth_weight(market: BinanceMarket, limit: int) -> int:
-    """The request weight Binance documents for a depth request with ``limit``.
-
-    Spot ``GET /api/v3/depth``: 1-100 -> 5, 101-500 -> 25, 501-1000 -> 50, 1001-5000 -> 250.
-    USD-M ``GET /fapi/v1/depth``: 5/10/20/50 -> 2, 100 -> 5, 500 -> 10, 1000 -> 20.
-    """
-    if market == "spot":
-        if limit <= 100:
-            return 5
-        if limit <= 500:
-            return 25
-        return 50 if limit <= 1000 else 250
-    if limit <= 50:
-        return 2
-    if limit <= 100:
-        return 5
-    return 10 if limit <= 500 else 20
 
 
 # -- wire structs (Binance field names mapped to descriptive ones) ---------------------------------
@@ -173,65 +148,39 @@ class _BookState:
             self.update_id = diff.last_update_id
 
 
-def _decimals(value: str) -> int:
-    exponent = Decimal(value).normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
-def _fixed8(value: str) -> str:
-    return f"{Decimal(value):.8f}"
-
-
 class FakeBinanceVenue(FakeVenue):
     """Fake Binance spot (``market="spot"``) or USD-M futures (``market="linear"``).
 
     ``recordings``: a collector file, or a list of sessions (each a file or the consecutive files of
-    one session). ``tick_size``/``lot_size``/``min_notional`` fill exchangeInfo for every replayed
-    symbol unless ``specs`` names it. ``weight_limit`` is the per-minute request weight (spot 6000,
-    USD-M 2400 by default); past it the venue answers 429 on its own. ``clock`` (seconds) drives the
-    weight window, ``serverTime`` and ban times.
+    one session). ``options``: how it serves (:class:`~arb.sim.options.VenueOptions`; Binance pings
+    every 20 s, and ``funding`` schedules need ``market="linear"``). ``tick_size``/``lot_size``/
+    ``min_notional`` fill exchangeInfo for every replayed symbol unless ``specs`` names it.
+    ``weight_limit`` is the per-minute request weight (spot 6000, USD-M 2400 by default); past it the
+    venue answers 429 on its own. The options' ``clock`` (seconds) drives the weight window,
+    ``serverTime`` and ban times.
     """
 
     venue_name = "binance"
+    default_ping_interval = 20.0
 
     def __init__(
         self,
         recordings: SessionSpec | Sequence[SessionSpec],
         *,
         market: BinanceMarket = "spot",
+        options: VenueOptions | None = None,
         tick_size: str = "0.01",
         lot_size: str = "0.00001",
         min_notional: str = "5",
         specs: Mapping[str, SymbolSpec] | None = None,
-        speed: Speed = MANUAL,
-        endpoints: int = 1,
-        host: str = "127.0.0.1",
-        max_frames: int | None = None,
-        ping_interval: float | None = 20.0,
-        pong_timeout: float = 60.0,
-        write_timeout: float | None = 10.0,
-        send_buffer: int | None = None,
         weight_limit: int | None = None,
-        clock: Callable[[], float] = time.time,
-        funding: Mapping[str, FundingSchedule] | None = None,
     ) -> None:
         if market not in ("spot", "linear"):
             raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
-        if funding and market != "linear":
+        options = options if options is not None else VenueOptions()
+        if options.funding and market != "linear":
             raise ValueError("funding= needs market='linear': spot has no mark price or funding")
-        super().__init__(
-            recordings,
-            market=market,
-            speed=speed,
-            endpoints=endpoints,
-            host=host,
-            max_frames=max_frames,
-            ping_interval=ping_interval,
-            pong_timeout=pong_timeout,
-            write_timeout=write_timeout,
-            send_buffer=send_buffer,
-            clock=clock,
-        )
+        super().__init__(recordings, market=market, options=options)
         self._binance_market: BinanceMarket = market
         self._default_spec = SymbolSpec(tick_size, lot_size, min_notional)
         self._specs = dict(specs or {})
@@ -240,7 +189,7 @@ class FakeBinanceVenue(FakeVenue):
         self._weight_window = -1
         self._used_weight = 0
         self._prefix = "/api/v3" if market == "spot" else "/fapi/v1"
-        self._funding = dict(funding or {})
+        self._funding = dict(options.funding or {})
         self._mark_second: dict[str, int] = {}  # the last whole second a markPriceUpdate was built for
         self._mark_sent: dict[str, int] = {}  # markPriceUpdate frames built per symbol (their stream index)
 
@@ -599,134 +548,18 @@ class FakeBinanceVenue(FakeVenue):
 
     def _spec(self, symbol: str) -> tuple[SymbolSpec, str, str]:
         spec = self._specs.get(symbol, self._default_spec)
-        base, quote = spec.base_asset, spec.quote_asset
-        if base is None or quote is None:
-            quote = next((q for q in _QUOTES if symbol.endswith(q) and len(symbol) > len(q)), "USDT")
-            base = symbol[: -len(quote)] if symbol.endswith(quote) else symbol
-        return spec, base, quote
+        return (spec, *symbol_assets(spec, symbol))
 
     def _exchange_info(self, symbols: Sequence[str]) -> dict[str, Any]:
         server_time = int(self._clock() * 1000)
-        if self._binance_market == "spot":
-            return {
-                "timezone": "UTC",
-                "serverTime": server_time,
-                "rateLimits": [
-                    {
-                        "rateLimitType": "REQUEST_WEIGHT",
-                        "interval": "MINUTE",
-                        "intervalNum": 1,
-                        "limit": self._weight_limit,
-                    },
-                    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-                    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
-                    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
-                ],
-                "exchangeFilters": [],
-                "symbols": [self._spot_symbol(s) for s in symbols],
-            }
-        return {
-            "timezone": "UTC",
-            "serverTime": server_time,
-            "futuresType": "U_MARGINED",
-            "rateLimits": [
-                {
-                    "rateLimitType": "REQUEST_WEIGHT",
-                    "interval": "MINUTE",
-                    "intervalNum": 1,
-                    "limit": self._weight_limit,
-                },
-                {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
-                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
-            ],
-            "exchangeFilters": [],
-            "assets": [],
-            "symbols": [self._futures_symbol(s) for s in symbols],
-        }
+        describe = self._spot_symbol if self._binance_market == "spot" else self._futures_symbol
+        return exchange_info(self._binance_market, server_time, self._weight_limit, [describe(s) for s in symbols])
 
     def _spot_symbol(self, symbol: str) -> dict[str, Any]:
-        spec, base, quote = self._spec(symbol)
-        return {
-            "symbol": symbol,
-            "status": "TRADING",
-            "baseAsset": base,
-            "baseAssetPrecision": 8,
-            "quoteAsset": quote,
-            "quotePrecision": 8,
-            "quoteAssetPrecision": 8,
-            "baseCommissionPrecision": 8,
-            "quoteCommissionPrecision": 8,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-            "icebergAllowed": True,
-            "ocoAllowed": True,
-            "quoteOrderQtyMarketAllowed": True,
-            "allowTrailingStop": True,
-            "cancelReplaceAllowed": True,
-            "isSpotTradingAllowed": True,
-            "isMarginTradingAllowed": False,
-            "filters": [
-                {
-                    "filterType": "PRICE_FILTER",
-                    "minPrice": _fixed8(spec.tick_size),
-                    "maxPrice": _fixed8("1000000"),
-                    "tickSize": _fixed8(spec.tick_size),
-                },
-                {
-                    "filterType": "LOT_SIZE",
-                    "minQty": _fixed8(spec.lot_size),
-                    "maxQty": _fixed8("9000"),
-                    "stepSize": _fixed8(spec.lot_size),
-                },
-                {
-                    "filterType": "NOTIONAL",
-                    "minNotional": _fixed8(spec.min_notional),
-                    "applyMinToMarket": True,
-                    "maxNotional": _fixed8("9000000"),
-                    "applyMaxToMarket": False,
-                    "avgPriceMins": 5,
-                },
-            ],
-            "permissions": [],
-            "permissionSets": [["SPOT"]],
-            "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-            "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
-        }
+        return spot_symbol(symbol, *self._spec(symbol))
 
     def _futures_symbol(self, symbol: str) -> dict[str, Any]:
-        spec, base, quote = self._spec(symbol)
-        return {
-            "symbol": symbol,
-            "pair": symbol,
-            "contractType": "PERPETUAL",
-            "deliveryDate": 4133404800000,
-            "onboardDate": 1569398400000,
-            "status": "TRADING",
-            "baseAsset": base,
-            "quoteAsset": quote,
-            "marginAsset": quote,
-            "pricePrecision": _decimals(spec.tick_size),
-            "quantityPrecision": _decimals(spec.lot_size),
-            "baseAssetPrecision": 8,
-            "quotePrecision": 8,
-            "underlyingType": "COIN",
-            "filters": [
-                {
-                    "filterType": "PRICE_FILTER",
-                    "maxPrice": "1000000",
-                    "minPrice": spec.tick_size,
-                    "tickSize": spec.tick_size,
-                },
-                {
-                    "filterType": "LOT_SIZE",
-                    "maxQty": "1000",
-                    "minQty": spec.lot_size,
-                    "stepSize": spec.lot_size,
-                },
-                {"filterType": "MIN_NOTIONAL", "notional": spec.min_notional},
-            ],
-            "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET"],
-            "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
-        }
+        return futures_symbol(symbol, *self._spec(symbol))
 
     async def _handle_time(self, request: web.Request) -> web.Response:
         """``GET /api/v3/time`` -> ``{"serverTime":1499827319559}`` (weight 1)."""

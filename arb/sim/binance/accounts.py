@@ -1,0 +1,317 @@
+"""The fake private Binance's account endpoints: spot's account and USD-M's balances, account,
+positions and income, the USD-M settings (leverage, margin type, position mode), the dead-man's
+switch (``countdownCancelAll``) and the listen keys."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from arb.sim.binance.calls import (
+    DAY_MS,
+    FIRST_TRADE_TRAN_ID,
+    INCOME_TYPES,
+    MSG_NO_LISTEN_KEY,
+    ZERO,
+    Call,
+    ListenKey,
+    Reply,
+    api_error,
+    int_param,
+    mandatory,
+)
+from arb.sim.binance.private_rest import BinancePrivateRest
+from arb.sim.binance.wire import fixed, funding_income, income_entry, position_risk
+from arb.sim.ledger import LedgerAccount
+
+__all__ = ["BinanceAccountEndpoints"]
+
+
+class BinanceAccountEndpoints(BinancePrivateRest):
+    """The account, settings and listen-key handlers (each takes a :class:`Call`, returns a :class:`Reply`)."""
+
+    # -- account handlers --------------------------------------------------------------------------
+
+    def _spot_account(self, call: Call) -> Reply:
+        """``GET /api/v3/account`` (``omitZeroBalances=true`` leaves out empty assets)."""
+        account = call.account
+        assert account is not None
+        omit = (call.params.get("omitZeroBalances") or "false").lower() == "true"
+        maker = int(self.ledger.maker_fee * 10_000)
+        taker = int(self.ledger.taker_fee * 10_000)
+        balances = [
+            {"asset": asset, "free": fixed(b.free), "locked": fixed(b.locked)}
+            for asset, b in sorted(account.balances.items())
+            if not (omit and b.total == 0)
+        ]
+        return Reply(body={
+            "makerCommission": maker, "takerCommission": taker, "buyerCommission": 0, "sellerCommission": 0,
+            "commissionRates": {"maker": fixed(self.ledger.maker_fee), "taker": fixed(self.ledger.taker_fee),
+                                "buyer": "0.00000000", "seller": "0.00000000"},
+            "canTrade": account.can_trade, "canWithdraw": True, "canDeposit": True, "brokered": False,
+            "requireSelfTradePrevention": False, "preventSor": False, "updateTime": call.now_ms,
+            "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"], "uid": 354937868,
+        })  # fmt: skip
+
+    def _margins(self, account: LedgerAccount) -> dict[str, Decimal]:
+        settle = self.ledger.settle_asset
+        wallet = account.balance(settle)
+        upl = position_im = mm = ZERO
+        for position in account.positions.values():
+            if not position.qty:
+                continue
+            mark = self._mark_price(position.symbol) or position.entry_price
+            upl += (mark - position.entry_price) * position.qty
+            position_im += abs(position.qty) * mark / position.leverage
+            mm += abs(position.qty) * mark * self.maintenance_rate
+        total = wallet.total
+        available = total + upl - position_im - wallet.locked
+        return {"wallet": total, "upl": upl, "position_im": position_im, "order_im": wallet.locked, "mm": mm,
+                "available": available}  # fmt: skip
+
+    def _futures_balance(self, call: Call) -> Reply:
+        """``GET /fapi/v2/balance`` (and v3): one row per asset of the wallet."""
+        account = call.account
+        assert account is not None
+        m = self._margins(account)
+        settle = self.ledger.settle_asset
+        rows = [
+            {
+                "accountAlias": "SgsR",
+                "asset": asset,
+                "balance": fixed(m["wallet"] if asset == settle else b.total),
+                "crossWalletBalance": fixed(m["wallet"] if asset == settle else b.total),
+                "crossUnPnl": fixed(m["upl"] if asset == settle else ZERO),
+                "availableBalance": fixed(m["available"] if asset == settle else b.free),
+                "maxWithdrawAmount": fixed(m["available"] if asset == settle else b.free),
+                "marginAvailable": True,
+                "updateTime": call.now_ms,
+            }
+            for asset, b in sorted(account.balances.items())
+        ]
+        return Reply(body=rows)
+
+    def _futures_account(self, call: Call, *, v2: bool) -> Reply:
+        account = call.account
+        assert account is not None
+        m = self._margins(account)
+        settle = self.ledger.settle_asset
+        totals = {
+            "totalInitialMargin": fixed(m["position_im"] + m["order_im"]),
+            "totalMaintMargin": fixed(m["mm"]),
+            "totalWalletBalance": fixed(m["wallet"]),
+            "totalUnrealizedProfit": fixed(m["upl"]),
+            "totalMarginBalance": fixed(m["wallet"] + m["upl"]),
+            "totalPositionInitialMargin": fixed(m["position_im"]),
+            "totalOpenOrderInitialMargin": fixed(m["order_im"]),
+            "totalCrossWalletBalance": fixed(m["wallet"]),
+            "totalCrossUnPnl": fixed(m["upl"]),
+            "availableBalance": fixed(m["available"]),
+            "maxWithdrawAmount": fixed(m["available"]),
+        }
+        asset = {
+            "asset": settle, "walletBalance": totals["totalWalletBalance"],
+            "unrealizedProfit": totals["totalUnrealizedProfit"], "marginBalance": totals["totalMarginBalance"],
+            "maintMargin": totals["totalMaintMargin"], "initialMargin": totals["totalInitialMargin"],
+            "positionInitialMargin": totals["totalPositionInitialMargin"],
+            "openOrderInitialMargin": totals["totalOpenOrderInitialMargin"],
+            "crossWalletBalance": totals["totalCrossWalletBalance"], "crossUnPnl": totals["totalCrossUnPnl"],
+            "availableBalance": totals["availableBalance"], "maxWithdrawAmount": totals["maxWithdrawAmount"],
+            "marginAvailable": True, "updateTime": call.now_ms,
+        }  # fmt: skip
+        positions = self._position_rows(account, None, v2=v2, all_symbols=v2)
+        body: dict[str, Any] = {"feeTier": 0, "canTrade": account.can_trade, "canDeposit": True, "canWithdraw": True,
+                                "updateTime": 0, "multiAssetsMargin": False, "tradeGroupId": -1, **totals,
+                                "assets": [asset], "positions": positions}  # fmt: skip
+        return Reply(body=body)
+
+    def _futures_account_v2(self, call: Call) -> Reply:
+        return self._futures_account(call, v2=True)
+
+    def _futures_account_v3(self, call: Call) -> Reply:
+        return self._futures_account(call, v2=False)
+
+    def _position_rows(
+        self, account: LedgerAccount, symbol: str | None, *, v2: bool, all_symbols: bool
+    ) -> list[dict[str, Any]]:
+        rows = []
+        for name, rules in sorted(self.ledger.rules.items()):
+            if symbol is not None and name != symbol:
+                continue
+            position = account.position(name)
+            if not all_symbols and position.qty == 0 and not self.ledger.open_orders(account, name):
+                continue
+            trades = [t for t in account.trades if t.symbol == name]
+            rows.append(position_risk(position, rules, mark=self._mark_price(name),
+                                      maintenance_rate=self.maintenance_rate,
+                                      updated_ms=trades[-1].time_ms if trades else 0, v2=v2,
+                                      margin_type=self.margin_type(account.name, name)))  # fmt: skip
+        return rows
+
+    def _position_risk(self, call: Call, *, v2: bool) -> Reply:
+        """``GET /fapi/v2/positionRisk`` (every symbol, or ``symbol``) or v3 (only symbols with a position
+        or open orders)."""
+        assert call.account is not None
+        symbol = call.params.get("symbol")
+        if symbol is not None and symbol not in self.ledger.rules:
+            return api_error(-1121, "Invalid symbol.")
+        return Reply(body=self._position_rows(call.account, symbol, v2=v2, all_symbols=v2))
+
+    def _position_risk_v2(self, call: Call) -> Reply:
+        return self._position_risk(call, v2=True)
+
+    def _position_risk_v3(self, call: Call) -> Reply:
+        return self._position_risk(call, v2=False)
+
+    def _income(self, call: Call) -> Reply:
+        """``GET /fapi/v1/income`` (``symbol``, ``incomeType``, ``startTime``, ``endTime`` inclusive, ``page``,
+        ``limit`` default 100, at most 1000): the account's COMMISSION and REALIZED_PNL per trade and
+        FUNDING_FEE per funding payment, oldest first; the last 7 days when neither time is sent."""
+        account = call.account
+        assert account is not None
+        params = call.params
+        symbol = params.get("symbol")
+        if symbol is not None and symbol not in self.ledger.rules:
+            return api_error(-1121, "Invalid symbol.")
+        kind = params.get("incomeType")
+        if kind is not None and kind not in INCOME_TYPES:
+            return api_error(-1130, "Data sent for parameter 'incomeType' is not valid.")
+        start, end = int_param(params, "startTime"), int_param(params, "endTime")
+        if start is None and end is None:
+            start, end = call.now_ms - 7 * DAY_MS, call.now_ms
+        limit = max(1, min(int_param(params, "limit") or 100, 1000))
+        page = max(1, int_param(params, "page") or 1)
+        settle = self.ledger.settle_asset
+        rows: list[dict[str, Any]] = []
+        for k, trade in enumerate(account.trades):
+            tran_id, trade_id = FIRST_TRADE_TRAN_ID + k, str(trade.trade_id)
+            if trade.realized_pnl:
+                rows.append(income_entry("REALIZED_PNL", trade.symbol, trade.realized_pnl, settle, trade.time_ms,
+                                         tran_id, trade_id))  # fmt: skip
+            rows.append(income_entry("COMMISSION", trade.symbol, -trade.fee, trade.fee_asset, trade.time_ms, tran_id,
+                                     trade_id))  # fmt: skip
+        rows += [funding_income(payment, settle) for payment in account.fundings]
+        rows = [
+            r for r in rows
+            if (symbol is None or r["symbol"] == symbol) and (kind is None or r["incomeType"] == kind)
+            and (start is None or r["time"] >= start) and (end is None or r["time"] <= end)
+        ]  # fmt: skip
+        rows.sort(key=lambda r: (r["time"], r["tranId"]))
+        return Reply(body=rows[(page - 1) * limit : page * limit])
+
+    # -- USD-M settings and the dead-man's switch ---------------------------------------------------
+
+    def _countdown(self, call: Call) -> Reply:
+        """``POST /fapi/v1/countdownCancelAll`` ``symbol``, ``countdownTime`` (ms, 0 stops it): unless
+        renewed within the countdown, the symbol's open orders are cancelled."""
+        rules = self._rules_of(call.params)
+        if isinstance(rules, Reply):
+            return rules
+        assert call.account is not None
+        countdown = int_param(call.params, "countdownTime")
+        if countdown is None:
+            return mandatory("countdownTime")
+        key = (call.account.name, rules.symbol)
+        if countdown <= 0:
+            self._countdowns.pop(key, None)
+        else:
+            self._countdowns[key] = (countdown, self._clock() + countdown / 1000)
+        return Reply(body={"symbol": rules.symbol, "countdownTime": str(countdown)})
+
+    def _set_leverage(self, call: Call) -> Reply:
+        """``POST /fapi/v1/leverage`` ``symbol``, ``leverage`` (1 to the symbol's maximum)."""
+        rules = self._rules_of(call.params)
+        if isinstance(rules, Reply):
+            return rules
+        assert call.account is not None
+        leverage = int_param(call.params, "leverage")
+        if leverage is None:
+            return mandatory("leverage")
+        if not 1 <= leverage <= self.max_leverage:
+            return api_error(-4028, f"Leverage {leverage} is not valid")
+        call.account.position(rules.symbol).leverage = Decimal(leverage)
+        return Reply(body={"leverage": leverage, "maxNotionalValue": "1000000", "symbol": rules.symbol})
+
+    def _leverage_brackets(self, call: Call) -> Reply:
+        """``GET /fapi/v1/leverageBracket``: one bracket per symbol (the fake's maximum leverage and
+        maintenance rate apply to any notional); ccxt reads it before a positions snapshot."""
+        symbol = call.params.get("symbol")
+        if symbol is not None and symbol not in self.ledger.rules:
+            return api_error(-1121, "Invalid symbol.")
+        rows = [
+            {"symbol": name, "notionalCoef": 1.0, "brackets": [
+                {"bracket": 1, "initialLeverage": self.max_leverage, "notionalCap": 1_000_000_000, "notionalFloor": 0,
+                 "maintMarginRatio": float(self.maintenance_rate), "cum": 0.0}]}
+            for name in sorted(self.ledger.rules) if symbol is None or name == symbol
+        ]  # fmt: skip
+        return Reply(body=rows)
+
+    def _set_margin_type(self, call: Call) -> Reply:
+        """``POST /fapi/v1/marginType`` ``ISOLATED``/``CROSSED`` (``-4046`` when unchanged). The fake keeps
+        the setting and reports it; its margin arithmetic is cross-margin either way."""
+        rules = self._rules_of(call.params)
+        if isinstance(rules, Reply):
+            return rules
+        assert call.account is not None
+        wanted = call.params.get("marginType")
+        if wanted not in ("ISOLATED", "CROSSED"):
+            return mandatory("marginType")
+        key = (call.account.name, rules.symbol)
+        if self._margin_type.get(key, "CROSSED") == wanted:
+            return api_error(-4046, "No need to change margin type.")
+        if call.account.position(rules.symbol).qty or self.ledger.open_orders(call.account, rules.symbol):
+            return api_error(-4048, "Margin type cannot be changed if there exists position.")
+        self._margin_type[key] = wanted
+        return Reply(body={"code": 200, "msg": "success"})
+
+    def _get_dual(self, call: Call) -> Reply:
+        assert call.account is not None
+        return Reply(body={"dualSidePosition": self._dual.get(call.account.name, False)})
+
+    def _set_dual(self, call: Call) -> Reply:
+        """``POST /fapi/v1/positionSide/dual`` ``dualSidePosition`` ``true`` (hedge) or ``false`` (one-way)."""
+        account = call.account
+        assert account is not None
+        wanted = (call.params.get("dualSidePosition") or "").lower()
+        if wanted not in ("true", "false"):
+            return mandatory("dualSidePosition")
+        dual = wanted == "true"
+        if self._dual.get(account.name, False) == dual:
+            return api_error(-4059, "No need to change position side.")
+        if any(p.qty for p in account.positions.values()) or self.ledger.open_orders(account):
+            return api_error(-4068, "The position side cannot be changed if there exists position.")
+        self._dual[account.name] = dual
+        return Reply(body={"code": 200, "msg": "success"})
+
+    # -- USD-M listen keys -----------------------------------------------------------------------------
+
+    def _listen_key_new(self, call: Call) -> Reply:
+        """``POST /fapi/v1/listenKey``: the account's active key (its life extended) or a new one."""
+        assert call.account is not None
+        now = self._clock()
+        for key, entry in self._listen_keys.items():
+            if entry.account == call.account.name and entry.expires_s > now:
+                entry.expires_s = now + self._listen_key_ttl_s
+                return Reply(body={"listenKey": key})
+        key = secrets.token_urlsafe(48)[:64]
+        self._listen_keys[key] = ListenKey(call.account.name, now + self._listen_key_ttl_s)
+        return Reply(body={"listenKey": key})
+
+    def _listen_key_keep(self, call: Call) -> Reply:
+        """``PUT /fapi/v1/listenKey``: extend the account's key by the key's lifetime."""
+        assert call.account is not None
+        now = self._clock()
+        for key, entry in self._listen_keys.items():
+            if entry.account == call.account.name and entry.expires_s > now:
+                entry.expires_s = now + self._listen_key_ttl_s
+                return Reply(body={"listenKey": key})
+        return api_error(-1125, MSG_NO_LISTEN_KEY)
+
+    def _listen_key_close(self, call: Call) -> Reply:
+        """``DELETE /fapi/v1/listenKey``: the account's key ends (its streams are closed)."""
+        assert call.account is not None
+        for entry in self._listen_keys.values():
+            if entry.account == call.account.name:
+                entry.expires_s = 0.0
+        return Reply(body={})

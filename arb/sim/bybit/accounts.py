@@ -1,0 +1,318 @@
+"""The fake private Bybit's account and position endpoints: API key info, account info, coins,
+wallet balance, transaction log, positions, leverage, position mode and disconnection protection."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from arb.sim.bybit.calls import (
+    CATEGORIES,
+    SEVEN_DAYS_MS,
+    ZERO,
+    Call,
+    Reply,
+    api_error,
+    decimal_param,
+    page_of,
+    param_text,
+)
+from arb.sim.bybit.private_rest import BybitRest
+from arb.sim.bybit.wire import decimal_text, funding_exec_id, transaction_entry
+from arb.sim.ledger import FundingPayment, LedgerAccount, LedgerTrade, Side
+
+__all__ = ["BybitAccountEndpoints"]
+
+
+class BybitAccountEndpoints(BybitRest):
+    """The account and position handlers (each takes a :class:`Call`, returns a :class:`Reply`)."""
+
+    def _query_api(self, call: Call) -> Reply:
+        """``GET /v5/user/query-api``: the key's details; ``uta: 1`` (a unified trading account)."""
+        assert call.account is not None
+        account = call.account
+        trade = ["Order", "Position"] if account.can_trade else []
+        result: dict[str, Any] = {
+            "id": str(self._uids[account.name] * 10),
+            "note": account.name,
+            "apiKey": account.api_key,
+            "readOnly": 0 if account.can_trade else 1,
+            "secret": "",
+            "permissions": {
+                "ContractTrade": trade,
+                "Spot": ["SpotTrade"] if account.can_trade else [],
+                "Wallet": ["AccountTransfer", "SubMemberTransfer"],
+                "Options": [],
+                "Derivatives": ["DerivativesTrade"] if account.can_trade else [],
+                "CopyTrading": [],
+                "BlockTrade": [],
+                "Exchange": [],
+                "NFT": [],
+                "Affiliate": [],
+                "Earn": [],
+            },
+            "ips": [],
+            "type": 1,
+            "deadlineDay": 90,
+            "expiredAt": "2099-01-01T00:00:00Z",
+            "createdAt": "2024-01-01T00:00:00Z",
+            "unified": 0,
+            "uta": 1,
+            "userID": self._uids[account.name],
+            "inviterID": 0,
+            "vipLevel": "No VIP",
+            "mktMakerLevel": "0",
+            "affiliateID": 0,
+            "rsaPublicKey": "",
+            "isMaster": True,
+            "parentUid": "0",
+            "kycLevel": "LEVEL_1",
+            "kycRegion": "",
+        }
+        return Reply(ret_msg="", result=result)
+
+    def _account_info(self, call: Call) -> Reply:
+        """``GET /v5/account/info``: ``unifiedMarginStatus`` 6 (UTA 2.0 Pro), regular margin."""
+        return Reply(
+            result={
+                "marginMode": "REGULAR_MARGIN",
+                "updatedTime": str(call.now_ms),
+                "unifiedMarginStatus": 6,
+                "dcpStatus": "OFF",
+                "timeWindow": 0,
+                "smpGroup": 0,
+                "isMasterTrader": False,
+                "spotHedgingStatus": "OFF",
+            }
+        )
+
+    def _coin_info(self, call: Call) -> Reply:
+        """``GET /v5/asset/coin/query-info``: each coin of the venue's instruments, one chain each."""
+        wanted = param_text(call.params, "coin")
+        coins = sorted({c for r in self.ledger.rules.values() for c in (r.base, r.quote)})
+        rows = [
+            {
+                "name": coin,
+                "coin": coin,
+                "remainAmount": "1000000",
+                "chains": [
+                    {
+                        "chainType": coin,
+                        "confirmation": "12",
+                        "withdrawFee": "0",
+                        "depositMin": "0",
+                        "withdrawMin": "0",
+                        "chain": coin,
+                        "chainDeposit": "1",
+                        "chainWithdraw": "1",
+                        "minAccuracy": "8",
+                        "withdrawPercentageFee": "0",
+                        "contractAddress": "",
+                        "safeConfirmNumber": "12",
+                        "withdrawMax": "1000000",
+                    }
+                ],
+            }
+            for coin in coins
+            if wanted is None or coin == wanted
+        ]
+        return Reply(ret_msg="success", result={"rows": rows})
+
+    def _wallet_balance(self, call: Call) -> Reply:
+        """``GET /v5/account/wallet-balance?accountType=UNIFIED``: the account's coins from the ledger."""
+        assert call.account is not None
+        if param_text(call.params, "accountType") != "UNIFIED":
+            return api_error(10001, "accountType only support UNIFIED.")
+        coins = param_text(call.params, "coin")
+        wanted = set(coins.split(",")) if coins else None
+        return Reply(result={"list": [self._wallet(call.account, wanted)]})
+
+    def _transaction_log(self, call: Call) -> Reply:
+        """``GET /v5/account/transaction-log`` (``accountType`` UNIFIED, ``category``, ``currency``,
+        ``baseCoin``, ``type``, ``startTime``/``endTime`` at most 7 days apart, the last 7 days by default,
+        ``limit`` 1-50 default 20, ``cursor``): a linear account's ``TRADE`` per trade and ``SETTLEMENT``
+        per funding payment, newest first, each with the wallet balance after it (``cashBalance``)."""
+        account = call.account
+        assert account is not None
+        params = call.params
+        if param_text(params, "accountType") not in (None, "UNIFIED"):
+            return api_error(10001, "accountType only support UNIFIED.")
+        category = param_text(params, "category")
+        if category is not None and category not in CATEGORIES:
+            return api_error(10001, "Illegal category")
+        try:
+            start = int(param_text(params, "startTime") or 0) or None
+            end = int(param_text(params, "endTime") or 0) or None
+        except ValueError:
+            return api_error(10001, "params error: startTime or endTime invalid")
+        if start is not None and end is not None and end - start > SEVEN_DAYS_MS:
+            return api_error(10001, "params error: The time range between startTime and endTime cannot exceed 7 days")
+        if start is None and end is None:
+            start, end = call.now_ms - SEVEN_DAYS_MS, call.now_ms
+        elif start is None:
+            assert end is not None
+            start = end - SEVEN_DAYS_MS
+        elif end is None:
+            end = start + SEVEN_DAYS_MS
+        entries = self._transactions(account) if self.category == "linear" and category in (None, "linear") else []
+        kind, currency, base = (
+            param_text(params, "type"),
+            param_text(params, "currency"),
+            param_text(params, "baseCoin"),
+        )
+        chosen = [
+            e for e in entries
+            if (kind is None or e["type"] == kind) and (currency is None or e["currency"] == currency)
+            and (base is None or self.ledger.rules[e["symbol"]].base == base)
+            and start <= int(e["transactionTime"]) <= end
+        ]  # fmt: skip
+        page, cursor = page_of(chosen, params, 20, 50)
+        return Reply(result={"nextPageCursor": cursor, "list": page})
+
+    def _transactions(self, account: LedgerAccount) -> list[dict[str, Any]]:
+        """Every wallet change of a linear account, newest first: trades (realised PnL less the fee) and
+        funding payments, the wallet after each counted back from the wallet now."""
+        settle = self.ledger.settle_asset
+        orders = {o.order_id: o for o in account.orders}
+        moves: list[tuple[int, int, Decimal, LedgerTrade | FundingPayment]] = [
+            (t.time_ms, k, t.realized_pnl - t.fee, t) for k, t in enumerate(account.trades)
+        ]
+        moves += [(f.funding_ms, len(account.trades) + k, f.payment, f) for k, f in enumerate(account.fundings)]
+        moves.sort(key=lambda move: (move[0], move[1]))
+        balance = account.balance(settle).total - sum((change for _, _, change, _ in moves), ZERO)
+        sizes: dict[str, Decimal] = {}
+        uid = self._uids[account.name]
+        out = []
+        for _, k, change, item in moves:
+            balance += change
+            rules = self.ledger.rules[item.symbol]
+            if isinstance(item, FundingPayment):
+                out.append(transaction_entry(
+                    entry_id=f"{uid}_{item.symbol}_{item.payment_id}", kind="SETTLEMENT", symbol=item.symbol,
+                    side="Buy" if item.position > 0 else "Sell", time_ms=item.funding_ms,
+                    qty=decimal_text(abs(item.position), rules.step_size),
+                    size=decimal_text(item.position, rules.step_size), currency=settle,
+                    trade_price=decimal_text(item.mark_price, rules.tick_size), funding=item.payment, fee=ZERO,
+                    cash_flow=ZERO, cash_balance=balance, fee_rate=item.rate if item.position > 0 else -item.rate,
+                    trade_id=funding_exec_id(item.payment_id), order_id=self._funding_order_id(item),
+                    order_link_id="",
+                ))  # fmt: skip
+                continue
+            size = sizes[item.symbol] = sizes.get(item.symbol, ZERO) + item.qty * item.side.sign
+            order = orders[item.order_id]
+            out.append(transaction_entry(
+                entry_id=f"{uid}_{item.symbol}_{k + 1}", kind="TRADE", symbol=item.symbol,
+                side="Buy" if item.side is Side.BUY else "Sell", time_ms=item.time_ms,
+                qty=decimal_text(item.qty, rules.step_size), size=decimal_text(size, rules.step_size),
+                currency=settle, trade_price=decimal_text(item.price, rules.tick_size), funding=None, fee=item.fee,
+                cash_flow=item.realized_pnl, cash_balance=balance,
+                fee_rate=self.ledger.maker_fee if item.is_maker else self.ledger.taker_fee,
+                trade_id=self.exec_id(item), order_id=self.order_id(order),
+                order_link_id=order.client_id if not order.client_id.startswith("~") else "",
+            ))  # fmt: skip
+        out.reverse()
+        return out
+
+    def _position_list(self, call: Call) -> Reply:
+        """``GET /v5/position/list?category=linear&symbol=XRPUSDT`` (or ``settleCoin=USDT``: the open ones)."""
+        assert call.account is not None
+        if (refusal := self._category(call.params, other=self._empty(call.params), allowed=CATEGORIES[1:])) is not None:
+            return refusal
+        symbol = param_text(call.params, "symbol")
+        settle = param_text(call.params, "settleCoin")
+        base = param_text(call.params, "baseCoin")
+        if symbol is not None:
+            if self._rules(symbol) is None:
+                return self._unknown_symbol()
+            symbols = [symbol]
+        elif settle is not None or base is not None:
+            symbols = [
+                s for s, r in sorted(self.ledger.rules.items())
+                if (settle is None or r.quote == settle) and (base is None or r.base == base)
+                and call.account.position(s).qty != 0
+            ]  # fmt: skip
+        else:
+            return api_error(10001, "Missing some parameters that must be filled in, symbol or settleCoin or baseCoin")
+        entries = [self._position_dict(call.account, s) for s in symbols]
+        page, cursor = page_of(entries, call.params, 20, 200)
+        return Reply(result={"list": page, "nextPageCursor": cursor, "category": self.category})
+
+    # -- position and DCP handlers -----------------------------------------------------------
+
+    def _set_leverage(self, call: Call) -> Reply:
+        """``POST /v5/position/set-leverage``: one leverage for both sides (one-way mode)."""
+        account = call.account
+        assert account is not None
+        if (
+            refusal := self._category(
+                call.params, other=self._foreign_symbol(call.params), allowed=("linear", "inverse")
+            )
+        ) is not None:
+            return refusal
+        rules = self._rules(param_text(call.params, "symbol"))
+        if rules is None:
+            return self._unknown_symbol()
+        try:
+            buy = decimal_param(param_text(call.params, "buyLeverage"))
+            sell = decimal_param(param_text(call.params, "sellLeverage"))
+        except ValueError:
+            return api_error(10001, "params error: leverage invalid")
+        if buy is None or sell is None or buy != sell:
+            return api_error(10001, "params error: buyLeverage must equal sellLeverage in one-way mode")
+        if not Decimal(1) <= buy <= self.max_leverage:
+            return api_error(10001, f"params error: leverage must be within [1, {self.max_leverage}]")
+        position = account.position(rules.symbol)
+        if position.leverage == buy:
+            return api_error(110043, "Set leverage not modified")
+        position.leverage = buy
+        return Reply()
+
+    def _switch_mode(self, call: Call) -> Reply:
+        """``POST /v5/position/switch-mode`` (``mode`` 0 one-way, 3 hedge) for a symbol or a coin."""
+        account = call.account
+        assert account is not None
+        if (
+            refusal := self._category(
+                call.params, other=self._foreign_symbol(call.params), allowed=("linear", "inverse")
+            )
+        ) is not None:
+            return refusal
+        mode = param_text(call.params, "mode")
+        if mode not in ("0", "3"):
+            return api_error(10001, "params error: mode invalid")
+        symbol = param_text(call.params, "symbol")
+        coin = param_text(call.params, "coin")
+        if symbol is not None:
+            if self._rules(symbol) is None:
+                return self._unknown_symbol()
+            symbols = [symbol]
+        elif coin is not None:
+            symbols = [s for s, r in self.ledger.rules.items() if r.quote == coin]
+        else:
+            return api_error(10001, "Missing some parameters that must be filled in, symbol or coin")
+        hedge = mode == "3"
+        if all(self._hedge_mode.get(("*", s), False) == hedge for s in symbols):
+            return api_error(110025, "Position mode is not modified")
+        for s in symbols:
+            if account.position(s).qty != 0 or self.ledger.open_orders(account, s):
+                return api_error(110024, "You have an existing position, so the position mode cannot be switched.")
+        for s in symbols:
+            self._hedge_mode[("*", s)] = hedge
+        return Reply()
+
+    def _set_dcp(self, call: Call) -> Reply:
+        """``POST /v5/order/disconnected-cancel-all`` ``{"product":"SPOT","timeWindow":10}`` ->
+        ``{"retCode":0,"retMsg":"success"}`` (the whole body, as documented)."""
+        account = call.account
+        assert account is not None
+        product = param_text(call.params, "product") or "OPTIONS"
+        if product not in ("OPTIONS", "DERIVATIVES", "SPOT"):
+            return api_error(10001, "params error: product invalid")
+        try:
+            window = int(param_text(call.params, "timeWindow") or "")
+        except ValueError:
+            return api_error(10001, "params error: timeWindow invalid")
+        if not 3 <= window <= 300:
+            return api_error(10001, "params error: timeWindow must be within [3, 300]")
+        self._dcp_windows.setdefault(account.name, {})[product] = window
+        return Reply(raw={"retCode": 0, "retMsg": "success"})

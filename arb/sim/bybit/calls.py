@@ -1,0 +1,224 @@
+"""The fake private Bybit's requests and answers: what a handler is given, what it returns, the
+per-UID rate limits, and the messages Bybit answers with (``{"retCode":10001,"retMsg":"..."}``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+
+from arb.sim.faults import OrderOperation
+from arb.sim.ledger import LedgerAccount
+from arb.sim.venue import VenueConnection
+
+__all__ = [
+    "CATEGORIES",
+    "CURSOR_OFFSET",
+    "DEFAULT_RATE_LIMITS",
+    "HTTP_TEXT",
+    "LINK_ID",
+    "MSG_BAN",
+    "MSG_SYSTEM",
+    "MSG_TOO_MANY",
+    "SEVEN_DAYS_MS",
+    "STABLE_COINS",
+    "ZERO",
+    "Call",
+    "DcpTrigger",
+    "Endpoint",
+    "OrderMeta",
+    "PrivateSession",
+    "Reply",
+    "Ticker",
+    "TickerMessage",
+    "UserStreamMessage",
+    "api_error",
+    "decimal_param",
+    "decode_ticker",
+    "encode",
+    "flag",
+    "page_of",
+    "param_text",
+]
+
+encode = msgspec.json.Encoder().encode
+ZERO = Decimal(0)
+LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+CURSOR_OFFSET = re.compile(r"(\d+)$")
+SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
+
+DEFAULT_RATE_LIMITS: Mapping[str, Mapping[str, int]] = {
+    "spot": {
+        "/v5/order/create": 20,
+        "/v5/order/cancel": 20,
+        "/v5/order/cancel-all": 20,
+    },
+    "linear": {
+        "/v5/order/create": 10,
+        "/v5/order/cancel": 10,
+        "/v5/order/cancel-all": 10,
+        "/v5/position/list": 50,
+        "/v5/position/set-leverage": 10,
+        "/v5/position/switch-mode": 10,
+    },
+    "any": {
+        "/v5/order/realtime": 50,
+        "/v5/order/history": 50,
+        "/v5/execution/list": 50,
+        "/v5/order/disconnected-cancel-all": 5,
+        "/v5/account/wallet-balance": 50,
+        "/v5/account/transaction-log": 30,
+        "/v5/account/info": 50,
+        "/v5/user/query-api": 10,
+        "/v5/asset/coin/query-info": 5,
+        "/v5/position/list": 50,
+        "/v5/position/set-leverage": 10,
+        "/v5/position/switch-mode": 10,
+    },
+}
+"""Requests per second per UID and endpoint (v5 "Rate Limit Rules", UTA 2.0 Pro, not upgraded)."""
+
+MSG_TOO_MANY = "Too many visits!"
+MSG_BAN = "access too frequent"
+MSG_SYSTEM = "Internal system error."
+HTTP_TEXT = {
+    403: MSG_BAN,
+    429: "System level frequency protection. Please retry when encounter this",  # v5 "Error Codes", HTTP 429
+}
+STABLE_COINS = frozenset({"USDT", "USDC"})
+CATEGORIES = ("spot", "linear", "inverse", "option")
+
+
+@dataclass(frozen=True, slots=True)
+class UserStreamMessage:
+    """One private-stream message the venue wrote (or withheld while the stream was silenced)."""
+
+    connection: int
+    topic: str
+    text: str
+    sent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DcpTrigger:
+    """One disconnection-protection cancel: ``account``'s orders cancelled at venue time ``at_s``."""
+
+    account: str
+    product: str
+    at_s: float
+    cancelled: tuple[int, ...]
+    """Ledger ids of the orders cancelled."""
+
+
+@dataclass(slots=True)
+class PrivateSession:
+    """A private-stream connection's state."""
+
+    conn: VenueConnection
+    account: str | None = None
+    auth_count: int = 0
+
+
+@dataclass(slots=True)
+class OrderMeta:
+    market_unit: str = ""
+    last_price: str = ""
+    cancel_type: str = ""
+
+
+@dataclass(slots=True)
+class Call:
+    """One authenticated (or public) REST call as the handlers see it."""
+
+    params: dict[str, Any]
+    account: LedgerAccount | None
+    now_ms: int
+
+
+@dataclass(slots=True)
+class Reply:
+    """A handler's answer: HTTP 200 with ``retCode``/``retMsg``/``result`` unless ``raw`` is set."""
+
+    ret_code: int = 0
+    ret_msg: str = "OK"
+    result: Any = field(default_factory=dict)
+    raw: dict[str, Any] | None = None
+    """A whole body as documented where it is not the usual envelope (DCP: ``{"retCode":0,"retMsg":"success"}``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    method: str
+    handler: Callable[[Call], Reply]
+    private: bool
+    operation: OrderOperation | None
+
+
+def api_error(code: int, msg: str) -> Reply:
+    return Reply(code, msg)
+
+
+def param_text(params: Mapping[str, Any], key: str) -> str | None:
+    """A parameter as text (JSON bodies may carry numbers or booleans); ``None`` when absent or null."""
+    value = params.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def decimal_param(text: str | None) -> Decimal | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if not value.is_finite():
+        raise ValueError(text)
+    return value
+
+
+def flag(params: Mapping[str, Any], key: str) -> bool:
+    return (param_text(params, key) or "").lower() in ("true", "1")
+
+
+def page_of(items: list[Any], params: Mapping[str, Any], default: int, maximum: int) -> tuple[list[Any], str]:
+    """One page of ``items`` by ``limit`` and ``cursor``; the cursor of the next page, ``""`` at the end."""
+    try:
+        limit = int(param_text(params, "limit") or default)
+    except ValueError:
+        limit = default
+    limit = max(1, min(limit, maximum))
+    offset = 0
+    cursor = param_text(params, "cursor")
+    if cursor:
+        match = CURSOR_OFFSET.search(cursor)
+        offset = int(match.group(1)) if match else 0
+    page = items[offset : offset + limit]
+    following = offset + limit
+    return page, (f"page%3D{following}" if following < len(items) else "")
+
+
+class Ticker(msgspec.Struct, frozen=True):
+    """The fields of a linear ``tickers`` item the funding follows (a delta carries only what changed):
+    ``{"symbol":"BTCUSDT","markPrice":"60300.0","fundingRate":"0.0003","nextFundingTime":"1714982400000",...}``."""
+
+    symbol: str
+    mark_price: str | None = msgspec.field(name="markPrice", default=None)
+    funding_rate: str | None = msgspec.field(name="fundingRate", default=None)
+    next_funding_ms: str | None = msgspec.field(name="nextFundingTime", default=None)
+
+
+class TickerMessage(msgspec.Struct, frozen=True):
+    """``{"topic":"tickers.BTCUSDT","type":"snapshot"|"delta","data":{...},"cs":...,"ts":...}``."""
+
+    data: Ticker
+
+
+decode_ticker = msgspec.json.Decoder(TickerMessage)

@@ -1,0 +1,371 @@
+"""A fake private Bybit v5 venue (spot or linear perpetual) on loopback, that ccxt trades against.
+
+:class:`FakeBybitExchange` is the public :class:`~arb.sim.bybit.public.FakeBybitVenue` (the same
+recorded WebSocket market data on the same port) plus Bybit's private side, served from its own
+:class:`~arb.sim.ledger.Ledger`: orders match against the book the venue is replaying.
+
+REST, as v5 documents it (bybit-exchange.github.io/docs/v5): business errors are HTTP 200 with
+``{"retCode":..,"retMsg":..,"result":{},"retExtInfo":{},"time":..}``; signed requests carry
+``X-BAPI-API-KEY``, ``X-BAPI-TIMESTAMP``, ``X-BAPI-RECV-WINDOW`` and ``X-BAPI-SIGN``
+(:func:`~arb.sim.bybit.wire.rest_signature`); private answers carry ``X-Bapi-Limit``,
+``X-Bapi-Limit-Status`` and ``X-Bapi-Limit-Reset-Timestamp``.
+
+* public: ``GET /v5/market/time``, ``/v5/market/instruments-info``, ``/v5/market/orderbook``;
+* account: ``GET /v5/user/query-api``, ``/v5/account/info``, ``/v5/asset/coin/query-info``,
+  ``/v5/account/wallet-balance``, ``/v5/account/transaction-log`` (linear: TRADE and SETTLEMENT),
+  ``/v5/position/list``;
+* orders: ``POST /v5/order/create`` (ack only), ``/v5/order/cancel``, ``/v5/order/cancel-all``,
+  ``/v5/order/disconnected-cancel-all`` (DCP), ``GET /v5/order/realtime``, ``/v5/order/history``,
+  ``/v5/execution/list``;
+* positions: ``POST /v5/position/set-leverage``, ``/v5/position/switch-mode``.
+
+The private stream is ``/v5/private`` on the same port: ``{"op":"auth","args":[key, expires, sig]}``,
+``subscribe`` to ``order``, ``execution``, ``execution.fast``, ``position``, ``wallet``, ``dcp``
+(and their categorised forms), app-level ``{"op":"ping"}``. Ledger events go out in ledger order.
+
+Linear funding: each funding time the ``tickers.<SYMBOL>`` stream shows passing (its
+``nextFundingTime`` moves on; recorded frames and those of a ``funding=`` schedule alike) is settled on
+the ledger at the rate and mark price the stream announced for it
+(:class:`~arb.sim.funding.FundingAnnouncements`): the wallet moves, the position's
+``cumRealisedPnl`` counts it, ``/v5/account/transaction-log`` lists a ``SETTLEMENT``, and the executions
+(``/v5/execution/list``, the ``execution`` topic) a row of ``execType`` ``Funding``, as Bybit does.
+
+Time is the venue's ``clock`` (seconds): request timestamps, rate-limit windows, bans and DCP are
+read from it, so a test moves time by moving its clock and calling :meth:`FakeBybitExchange.tick`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from arb.sim.bybit.accounts import BybitAccountEndpoints
+from arb.sim.bybit.calls import (
+    DEFAULT_RATE_LIMITS,
+    LINK_ID,
+    SEVEN_DAYS_MS,
+    Call,
+    DcpTrigger,
+    Endpoint,
+    OrderMeta,
+    Reply,
+    UserStreamMessage,
+    api_error,
+    decimal_param,
+    flag,
+    page_of,
+    param_text,
+)
+from arb.sim.bybit.wire import decimal_text, ledger_order_id, order_status, reject_code
+from arb.sim.ledger import LedgerOrder, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
+
+__all__ = ["DEFAULT_RATE_LIMITS", "DcpTrigger", "FakeBybitExchange", "UserStreamMessage"]
+
+
+class FakeBybitExchange(BybitAccountEndpoints):
+    """Fake Bybit v5 with trading, for ``market="spot"`` or ``"linear"`` (USDT perpetuals).
+
+    ``rules``: each tradable symbol's instrument rules (tick, qty step = spot ``basePrecision``,
+    min/max qty, min order value = spot ``minOrderAmt`` / linear ``minNotionalValue``, min/max price),
+    reported by ``instruments-info`` and enforced on orders. ``options``
+    (:class:`~arb.sim.options.VenueOptions`): how it serves, and its trading terms: fees default to
+    Bybit's base rates (spot 0.1 %/0.1 %, linear 0.055 %/0.02 %), a spot fee is paid in the asset
+    received (a buy's in the base coin) unless ``spot_fee_asset="quote"``, leverage up to 100,
+    maintenance rate 0.5 %. ``rate_limits`` overrides the per-second, per-UID request limit of any
+    path (:data:`DEFAULT_RATE_LIMITS`). ``ip_limit`` ``(requests, seconds)`` is the REST IP limit
+    (Bybit: 600 per 5 s); past it the venue bans the IP for ``ip_ban_s`` (Bybit: 10 minutes) and
+    answers HTTP 403. The options' ``clock`` (seconds) is the venue's time. ``symbols`` and ``seed``
+    are :class:`~arb.sim.bybit.public.FakeBybitVenue`'s.
+    """
+
+    def _endpoint_table(self) -> dict[str, Endpoint]:
+        return {
+            "/v5/market/time": Endpoint("GET", self._market_time, False, None),
+            "/v5/market/instruments-info": Endpoint("GET", self._instruments, False, None),
+            "/v5/market/orderbook": Endpoint("GET", self._orderbook, False, None),
+            "/v5/user/query-api": Endpoint("GET", self._query_api, True, None),
+            "/v5/account/info": Endpoint("GET", self._account_info, True, None),
+            "/v5/asset/coin/query-info": Endpoint("GET", self._coin_info, True, None),
+            "/v5/account/wallet-balance": Endpoint("GET", self._wallet_balance, True, "query"),
+            "/v5/account/transaction-log": Endpoint("GET", self._transaction_log, True, "query"),
+            "/v5/position/list": Endpoint("GET", self._position_list, True, "query"),
+            "/v5/order/realtime": Endpoint("GET", self._order_realtime, True, "query"),
+            "/v5/order/history": Endpoint("GET", self._order_history, True, "query"),
+            "/v5/execution/list": Endpoint("GET", self._execution_list, True, "query"),
+            "/v5/order/create": Endpoint("POST", self._order_create, True, "create"),
+            "/v5/order/cancel": Endpoint("POST", self._order_cancel, True, "cancel"),
+            "/v5/order/cancel-all": Endpoint("POST", self._order_cancel_all, True, "cancel"),
+            "/v5/order/disconnected-cancel-all": Endpoint("POST", self._set_dcp, True, None),
+            "/v5/position/set-leverage": Endpoint("POST", self._set_leverage, True, None),
+            "/v5/position/switch-mode": Endpoint("POST", self._switch_mode, True, None),
+        }
+
+    # -- order handlers ----------------------------------------------------------------------
+
+    def _order_create(self, call: Call) -> Reply:
+        """``POST /v5/order/create`` -> ``{"orderId","orderLinkId"}`` (an ack: fills come on the stream)."""
+        account = call.account
+        assert account is not None
+        params = call.params
+        spot = self.category == "spot"
+        if (refusal := self._category(params, other=self._foreign_symbol(params))) is not None:
+            return refusal
+        if not account.can_trade:
+            return api_error(10005, "Permission denied, please check your API key permissions.")
+        rules = self._rules(param_text(params, "symbol"))
+        if rules is None:
+            return self._unknown_symbol()
+        side_text = param_text(params, "side")
+        if side_text not in ("Buy", "Sell"):
+            return api_error(170117, "Invalid side.") if spot else api_error(10001, "params error: side invalid")
+        type_text = param_text(params, "orderType")
+        if type_text not in ("Limit", "Market"):
+            return (
+                api_error(170116, "Invalid orderType.") if spot else api_error(10001, "params error: orderType invalid")
+            )
+        order_type = OrderType.LIMIT if type_text == "Limit" else OrderType.MARKET
+        tif_text = param_text(params, "timeInForce") or ("GTC" if order_type is OrderType.LIMIT else "IOC")
+        tifs = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK,
+                "PostOnly": TimeInForce.POST_ONLY}  # fmt: skip
+        if tif_text not in tifs:
+            invalid = "Invalid timeInForce."
+            return api_error(170115, invalid) if spot else api_error(10001, "params error: timeInForce invalid")
+        time_in_force = TimeInForce.IOC if order_type is OrderType.MARKET else tifs[tif_text]
+        try:
+            qty = decimal_param(param_text(params, "qty"))
+            price = decimal_param(param_text(params, "price")) if order_type is OrderType.LIMIT else None
+        except ValueError:
+            return api_error(10001, "params error: qty or price is not a number")
+        if qty is None:
+            return api_error(10001, "Missing some parameters that must be filled in, qty")
+        unsupported = self._unsupported(params, order_type, side_text)
+        if unsupported is not None:
+            return unsupported
+        market_unit = ""
+        if spot and order_type is OrderType.MARKET:
+            market_unit = param_text(params, "marketUnit") or "baseCoin"
+        link_id = param_text(params, "orderLinkId") or ""
+        if link_id and not LINK_ID.match(link_id):
+            return api_error(*reject_code(self.category, RejectReason.INVALID_CLIENT_ID))
+        if not link_id:
+            link_id = f"{next(self._auto_link) + 1_700_000_000_000_000_000}" if spot else f"~{next(self._auto_link)}"
+        reduce_only = flag(params, "reduceOnly") and not spot
+        try:
+            order = self.ledger.place(
+                account,
+                symbol=rules.symbol,
+                side=Side.BUY if side_text == "Buy" else Side.SELL,
+                type=order_type,
+                qty=qty,
+                price=price,
+                time_in_force=time_in_force,
+                client_id=link_id,
+                reduce_only=reduce_only,
+                hidden_queries=self.faults.take_hidden_queries(),
+                fill_fraction=self.faults.take_partial_fill(),
+            )
+        except VenueRejectError as error:
+            return api_error(*reject_code(self.category, error.reason, rules, price))
+        mark = self._mark_price(rules.symbol)
+        last = decimal_text(mark, rules.tick_size) if mark is not None else ""
+        self._order_meta[order.order_id] = OrderMeta(market_unit=market_unit, last_price=last)
+        link = "" if link_id.startswith("~") else link_id
+        return Reply(result={"orderId": self.order_id(order), "orderLinkId": link})
+
+    def _unsupported(self, params: Mapping[str, Any], order_type: OrderType, side: str) -> Reply | None:
+        """Order features the fake does not model get a 10001 that says so (never a silent ignore)."""
+        spot = self.category == "spot"
+        for key in ("triggerPrice", "takeProfit", "stopLoss", "tpslMode", "trailingStop"):
+            if param_text(params, key) not in (None, "", "0"):
+                return api_error(10001, f"params error: {key} (conditional/TP/SL orders) is not modelled by the fake")
+        if spot:
+            if param_text(params, "isLeverage") not in (None, "0"):
+                return api_error(10001, "params error: spot margin (isLeverage=1) is not modelled by the fake")
+            if param_text(params, "orderFilter") not in (None, "Order"):
+                return api_error(10001, "params error: only orderFilter=Order is modelled by the fake")
+            unit = param_text(params, "marketUnit")
+            if order_type is OrderType.MARKET and (unit == "quoteCoin" or (unit is None and side == "Buy")):
+                return api_error(10001, "params error: spot market orders by value (marketUnit=quoteCoin) are not "
+                                     "modelled by the fake; send marketUnit=baseCoin")  # fmt: skip
+            return None
+        symbol = param_text(params, "symbol") or ""
+        hedge = self._hedge_mode.get(("*", symbol), False)
+        index = param_text(params, "positionIdx") or "0"
+        if index not in ("0", "1", "2") or (index == "0") == hedge:
+            return api_error(10001, "position idx not match position mode")
+        if hedge:
+            return api_error(10001, "params error: hedge-mode positions are not modelled by the fake")
+        return None
+
+    def _order_cancel(self, call: Call) -> Reply:
+        """``POST /v5/order/cancel`` by ``orderId`` (first) or ``orderLinkId`` -> ``{"orderId","orderLinkId"}``."""
+        account = call.account
+        assert account is not None
+        if (refusal := self._category(call.params, other=self._foreign_symbol(call.params))) is not None:
+            return refusal
+        rules = self._rules(param_text(call.params, "symbol"))
+        if rules is None:
+            return self._unknown_symbol()
+        wire_id = param_text(call.params, "orderId")
+        link_id = param_text(call.params, "orderLinkId")
+        if not wire_id and not link_id:
+            return api_error(10001, "params error: orderId or orderLinkId is required")
+        order_id = ledger_order_id(self.category, wire_id) if wire_id else None
+        if wire_id and order_id is None:
+            return self._no_order()
+        order = self.ledger.find(account, rules.symbol, order_id=order_id, client_id=link_id, count_query=False)
+        if order is None or not order.status.is_open:
+            return self._no_order()
+        self._meta(order).cancel_type = "CancelByUser"
+        self.ledger.cancel(account, rules.symbol, order_id=order.order_id)
+        return Reply(result={"orderId": self.order_id(order), "orderLinkId": self._link(order)})
+
+    def _order_cancel_all(self, call: Call) -> Reply:
+        """``POST /v5/order/cancel-all``: spot by ``symbol`` or everything; linear by ``symbol``,
+        ``baseCoin`` or ``settleCoin`` (one is required) -> ``{"list":[{orderId,orderLinkId}],"success":"1"}``."""
+        account = call.account
+        assert account is not None
+        if (refusal := self._category(call.params, other=Reply(result={"list": [], "success": "1"}))) is not None:
+            return refusal
+        symbol = param_text(call.params, "symbol")
+        base = param_text(call.params, "baseCoin")
+        settle = param_text(call.params, "settleCoin")
+        if symbol is not None and self._rules(symbol) is None:
+            return self._unknown_symbol()
+        if self.category == "linear" and symbol is None and base is None and settle is None:
+            return api_error(10001, "Missing some parameters that must be filled in, symbol or settleCoin or baseCoin")
+        cancelled: list[LedgerOrder] = []
+        for order in self.ledger.open_orders(account):
+            rules = self.ledger.rules[order.symbol]
+            if symbol is not None and order.symbol != symbol:
+                continue
+            if symbol is None and base is not None and rules.base != base:
+                continue
+            if symbol is None and base is None and settle is not None and rules.quote != settle:
+                continue
+            self._meta(order).cancel_type = "CancelByUser"
+            self.ledger.cancel(account, order.symbol, order_id=order.order_id)
+            cancelled.append(order)
+        listed = [{"orderId": self.order_id(o), "orderLinkId": self._link(o)} for o in cancelled]
+        return Reply(result={"list": listed, "success": "1"})
+
+    def _selected_orders(self, call: Call, *, history: bool) -> list[LedgerOrder] | Reply:
+        """The orders a realtime/history query names, newest first (``hide_orders`` applies)."""
+        account = call.account
+        assert account is not None
+        params = call.params
+        if (refusal := self._category(params, other=self._empty(params))) is not None:
+            return refusal
+        symbol = param_text(params, "symbol")
+        if symbol is not None and self._rules(symbol) is None:
+            return self._unknown_symbol()
+        wire_id = param_text(params, "orderId")
+        link_id = param_text(params, "orderLinkId")
+        if wire_id or link_id:
+            order_id = ledger_order_id(self.category, wire_id) if wire_id else None
+            if wire_id and order_id is None:
+                return []
+            found = self.ledger.find(account, symbol, order_id=order_id, client_id=link_id or None)
+            if found is None or (history and found.status.is_open):
+                return []
+            return [found]
+        base = param_text(params, "baseCoin")
+        settle = param_text(params, "settleCoin")
+        if self.category == "linear" and symbol is None and base is None and settle is None:
+            return api_error(10001, "Missing some parameters that must be filled in, symbol or settleCoin or baseCoin")
+        open_only = (param_text(params, "openOnly") or "0") == "0"
+        status = param_text(params, "orderStatus")
+        selected: list[LedgerOrder] = []
+        for order in reversed(account.orders):
+            rules = self.ledger.rules[order.symbol]
+            if order.hidden_queries > 0:
+                continue
+            if symbol is not None and order.symbol != symbol:
+                continue
+            if base is not None and rules.base != base:
+                continue
+            if settle is not None and rules.quote != settle:
+                continue
+            if history or not open_only:
+                if order.status.is_open:
+                    continue
+            elif not order.status.is_open:
+                continue
+            if status is not None and order_status(self.category, order.status, order.executed_qty) != status:
+                continue
+            selected.append(order)
+        if not history and not open_only:
+            return selected[:500]  # "a maximum of recent 500 closed status records"
+        return selected
+
+    def _order_realtime(self, call: Call) -> Reply:
+        """``GET /v5/order/realtime``: open orders (``openOnly=0``), the recent closed ones (``1``), or
+        one order by ``orderId``/``orderLinkId`` whatever its state ("openOnly param will be ignored")."""
+        selected = self._selected_orders(call, history=False)
+        if isinstance(selected, Reply):
+            return selected
+        entries = [self._order_dict(self._order_view(o)) for o in selected]
+        page, cursor = page_of(entries, call.params, 20, 50)
+        return Reply(result={"list": page, "nextPageCursor": cursor, "category": self.category})
+
+    def _order_history(self, call: Call) -> Reply:
+        """``GET /v5/order/history``: closed orders (filled, cancelled, expired), newest first."""
+        selected = self._selected_orders(call, history=True)
+        if isinstance(selected, Reply):
+            return selected
+        entries = [self._order_dict(self._order_view(o)) for o in selected]
+        page, cursor = page_of(entries, call.params, 20, 50)
+        return Reply(result={"list": page, "nextPageCursor": cursor, "category": self.category})
+
+    def _execution_list(self, call: Call) -> Reply:
+        """``GET /v5/execution/list``: the account's executions, newest first, 7 days by default: its
+        trades (``execType`` ``Trade``) and, on linear, its funding settlements (``Funding``, at the funding
+        time); ``execType`` chooses one kind."""
+        account = call.account
+        assert account is not None
+        params = call.params
+        if (refusal := self._category(params, other=self._empty(params))) is not None:
+            return refusal
+        symbol = param_text(params, "symbol")
+        if symbol is not None and self._rules(symbol) is None:
+            return self._unknown_symbol()
+        exec_type = param_text(params, "execType")
+        if exec_type is not None and exec_type not in ("Trade", "Funding"):
+            return Reply(result={"list": [], "nextPageCursor": "", "category": self.category})
+        try:
+            start = int(param_text(params, "startTime") or 0) or None
+            end = int(param_text(params, "endTime") or 0) or None
+        except ValueError:
+            return api_error(10001, "params error: startTime or endTime invalid")
+        if start is None and end is None:
+            start, end = call.now_ms - SEVEN_DAYS_MS, call.now_ms
+        elif start is None:
+            assert end is not None
+            start = end - SEVEN_DAYS_MS
+        elif end is None:
+            end = start + SEVEN_DAYS_MS
+        wire_id = param_text(params, "orderId")
+        link_id = param_text(params, "orderLinkId")
+        orders = {o.order_id: o for o in account.orders}
+        rows: list[tuple[int, int, dict[str, Any]]] = []  # (time, order of booking, entry)
+        for k, trade in enumerate(account.trades):
+            order = orders[trade.order_id]
+            if exec_type == "Funding":
+                break
+            if wire_id is not None and self.order_id(order) != wire_id:
+                continue
+            if wire_id is None and link_id is not None and order.client_id != link_id:
+                continue
+            if symbol is not None and trade.symbol != symbol:
+                continue
+            if not start <= trade.time_ms <= end:
+                continue
+            rows.append((trade.time_ms, k, self._exec_dict(trade, order)))
+        if exec_type != "Trade" and wire_id is None and link_id is None:  # funding belongs to no order of arb's
+            for k, payment in enumerate(account.fundings):
+                if (symbol is None or payment.symbol == symbol) and start <= payment.funding_ms <= end:
+                    rows.append((payment.funding_ms, len(account.trades) + k, self._funding_exec_dict(payment)))
+        rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
+        entries = [entry for _, _, entry in rows]
+        page, cursor = page_of(entries, params, 50, 100)
+        return Reply(result={"nextPageCursor": cursor, "category": self.category, "list": page})

@@ -1,0 +1,298 @@
+"""The fake private Bybit's REST dispatch: IP bans, scripted faults, per-UID rate limits,
+authentication (``X-BAPI-API-KEY`` and the HMAC ``X-BAPI-SIGN``), order faults, the parameters the
+handlers share, and the public handlers. The private handlers are in :mod:`.accounts` and
+:mod:`.exchange`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from arb.sim.bybit.calls import (
+    CATEGORIES,
+    HTTP_TEXT,
+    MSG_BAN,
+    MSG_SYSTEM,
+    MSG_TOO_MANY,
+    Call,
+    Endpoint,
+    Reply,
+    api_error,
+    encode,
+    page_of,
+    param_text,
+)
+from arb.sim.bybit.user_stream import BybitUserStreams
+from arb.sim.bybit.wire import BybitCategory, reject_code, rest_signature, timestamp_error
+from arb.sim.bybit.wire_account import instrument_entry
+from arb.sim.faults import AppliedFault, FaultKind, OrderFault, RestFault
+from arb.sim.ledger import LedgerAccount, RejectReason, SymbolRules
+
+__all__ = ["BybitRest"]
+
+
+class BybitRest(BybitUserStreams):
+    """Serves the REST endpoints in ``self._endpoints`` (filled by the venue's constructor)."""
+
+    def _add_routes(self, app: web.Application) -> None:
+        super()._add_routes(app)
+        app.router.add_get(self.private_path, self._handle_private_ws)
+        for path, endpoint in self._endpoints.items():
+            app.router.add_route(endpoint.method, path, self._serve_rest)
+
+    async def _serve_rest(self, request: web.Request) -> web.StreamResponse:
+        """Serve one REST call: hold, ban, scripted faults, auth, rate limit, order faults, handler."""
+        endpoint = self._endpoints[request.path]
+        await self._begin_rest(request)
+        self._check_dcp()
+        await self._flush_user_events()
+        now = self._clock()
+        if (refused := self._ip_refusal(now)) is not None:
+            self._log_rest(request, refused.status, 0)
+            return refused
+        body = await request.text() if request.method == "POST" else ""
+        if (fault := self.faults.take_rest_fault(request.path)) is not None:
+            return self._rest_fault(request, fault)
+        headers = {"Timenow": str(int(now * 1000))}
+        account: LedgerAccount | None = None
+        if endpoint.private:
+            account, refusal = self._authenticate(request, body, now)
+            if refusal is not None:
+                return self._respond(request, refusal, headers)
+            assert account is not None
+            over = self._charge(account, request.path, now, headers)
+            if over:
+                return self._respond(request, api_error(10006, MSG_TOO_MANY), headers)
+        try:
+            params = self._params(request, body)
+        except ValueError:
+            return self._respond(request, api_error(10001, "Request parameter error."), headers)
+        call = Call(params, account, int(now * 1000))
+        order_fault = None
+        if endpoint.private:
+            order_fault = self.faults.take_order_fault(endpoint.operation or "any")
+        if order_fault is None:
+            reply = self._run(endpoint, call)
+            await self._flush_user_events()
+            return self._respond(request, reply, headers)
+        return await self._faulted(request, endpoint, call, order_fault, headers)
+
+    def _run(self, endpoint: Endpoint, call: Call) -> Reply:
+        return endpoint.handler(call)
+
+    async def _faulted(
+        self, request: web.Request, endpoint: Endpoint, call: Call, fault: OrderFault, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        """Answer under an order fault: the request is acted on before (``processed``) or not at all."""
+        detail = f"{request.method} {request.path} processed={fault.processed}"
+        self._record(AppliedFault(fault.kind, detail=detail))
+        reply: Reply | None = None
+        if fault.processed:
+            reply = self._run(endpoint, call)
+            await self._flush_user_events()
+        if fault.kind is FaultKind.ORDER_TIMEOUT:
+            await fault.wait_released()
+            if reply is None:
+                call.now_ms = self._now_ms()
+                reply = self._run(endpoint, call)
+                await self._flush_user_events()
+            return self._respond(request, reply, headers)
+        if fault.kind is FaultKind.ORDER_DROP:
+            if request.transport is not None:
+                request.transport.abort()
+            self._log_rest(request, 0, 0)
+            return web.Response(status=503)
+        status = fault.status or 200
+        if status == 200 or fault.code is not None:
+            code = fault.code if fault.code is not None else 10016
+            return self._respond(request, api_error(code, fault.msg or MSG_SYSTEM), headers, status=status)
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        self._log_rest(request, status, 0)
+        text = fault.msg or ("Service Unavailable" if status == 503 else "Internal Server Error")
+        return web.Response(status=status, text=text, headers=headers)
+
+    def _ip_refusal(self, now: float) -> web.Response | None:
+        """HTTP 403 while the IP is banned; past the IP limit the ban starts (v5 "Rate Limit Rules")."""
+        if self._ip_limit is not None:
+            count, window = self._ip_limit
+            while self._ip_hits and self._ip_hits[0] <= now - window:
+                self._ip_hits.popleft()
+            self._ip_hits.append(now)
+            if len(self._ip_hits) > count and not self.banned:
+                self._ban_until = now + self._ip_ban_s
+                self._record(AppliedFault(FaultKind.BAN, detail=f"IP limit {count}/{window}s: until {self._ban_until}"))
+        if self._ban_until is None or now >= self._ban_until:
+            return None
+        return web.Response(status=403, text=MSG_BAN, content_type="text/plain")
+
+    def _rest_fault(self, request: web.Request, fault: RestFault) -> web.Response:
+        if fault.kind is FaultKind.REST_MALFORMED:
+            body = encode(self._envelope(Reply(result={"list": []}), self._now_ms()))
+            body = body[: max(1, len(body) // 2)]
+            self._record(AppliedFault(FaultKind.REST_MALFORMED, detail=request.path))
+            self._log_rest(request, 200, 0)
+            return web.Response(status=200, body=body, content_type="application/json")
+        headers = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        if fault.body is not None:
+            body = fault.body
+        elif fault.code is not None:
+            body = encode(self._envelope(api_error(fault.code, fault.msg or ""), self._now_ms()))
+        else:
+            body = (fault.msg or HTTP_TEXT.get(fault.status, "Service Unavailable")).encode()
+        content_type = "application/json" if body.lstrip().startswith(b"{") else "text/plain"
+        self._record(AppliedFault(FaultKind.REST_ERROR, detail=f"{fault.status} {body[:80]!r}"))
+        self._log_rest(request, fault.status, 0)
+        return web.Response(status=fault.status, body=body, headers=headers, content_type=content_type)
+
+    def _authenticate(self, request: web.Request, body: str, now: float) -> tuple[LedgerAccount | None, Reply | None]:
+        """The account behind a signed request, or Bybit's refusal (10003, 10002, 10004)."""
+        headers = request.headers
+        api_key = headers.get("X-BAPI-API-KEY", "")
+        account = self.ledger.account_for_key(api_key) if api_key else None
+        if account is None:
+            return None, api_error(10003, "API key is invalid.")
+        timestamp = headers.get("X-BAPI-TIMESTAMP", "")
+        recv_window = headers.get("X-BAPI-RECV-WINDOW", "5000")
+        server_ms = int(now * 1000)
+        try:
+            ts_ms, window_ms = int(timestamp), int(recv_window)
+        except ValueError:
+            return None, api_error(10002, timestamp_error(timestamp, server_ms, recv_window))
+        if not server_ms - window_ms <= ts_ms < server_ms + 1000:
+            return None, api_error(10002, timestamp_error(timestamp, server_ms, recv_window))
+        payload = body if request.method == "POST" else request.rel_url.raw_query_string
+        expected = rest_signature(account.api_secret, timestamp, api_key, recv_window, payload)
+        if not hmac.compare_digest(headers.get("X-BAPI-SIGN", ""), expected):
+            return None, api_error(10004, f"error sign! origin_string[{timestamp}{api_key}{recv_window}{payload}]")
+        return account, None
+
+    def _charge(self, account: LedgerAccount, path: str, now: float, headers: dict[str, str]) -> bool:
+        """Count one request against the UID's per-second limit of ``path``; True when over it."""
+        limit = self._rate_limits.get(path, 50)
+        hits = self._uid_hits.setdefault((self._uids[account.name], path), deque())
+        while hits and hits[0] <= now - 1.0:
+            hits.popleft()
+        over = len(hits) >= limit
+        if not over:
+            hits.append(now)
+        headers["X-Bapi-Limit"] = str(limit)
+        headers["X-Bapi-Limit-Status"] = str(max(0, limit - len(hits)))
+        reset = (hits[0] + 1.0) if over else now
+        headers["X-Bapi-Limit-Reset-Timestamp"] = str(int(reset * 1000))
+        return over
+
+    def _params(self, request: web.Request, body: str) -> dict[str, Any]:
+        if request.method != "POST":
+            return dict(request.query)
+        if not body.strip():
+            return {}
+        parsed = json.loads(body)  # a JSONDecodeError is a ValueError
+        if not isinstance(parsed, dict):
+            raise ValueError("the body is not a JSON object")
+        return parsed
+
+    def _envelope(self, reply: Reply, now_ms: int) -> dict[str, Any]:
+        if reply.raw is not None:
+            return reply.raw
+        return {"retCode": reply.ret_code, "retMsg": reply.ret_msg, "result": reply.result, "retExtInfo": {},
+                "time": now_ms}  # fmt: skip
+
+    def _respond(
+        self, request: web.Request, reply: Reply, headers: dict[str, str], *, status: int = 200
+    ) -> web.Response:
+        body = encode(self._envelope(reply, self._now_ms()))
+        self._log_rest(request, status, 0)
+        return web.Response(status=status, body=body, headers=headers, content_type="application/json")
+
+    # -- parameters shared by handlers -------------------------------------------------------
+
+    def _category(
+        self, params: Mapping[str, Any], *, other: Reply, allowed: tuple[str, ...] = CATEGORIES
+    ) -> Reply | None:
+        """``None`` when ``category`` is this venue's market; ``other`` for another market (which this venue
+        holds nothing of: an empty list, or an unknown symbol); Bybit's refusal for a bad value."""
+        category = param_text(params, "category")
+        if category not in allowed:
+            return api_error(10001, "Illegal category")
+        return None if category == self.category else other
+
+    @staticmethod
+    def _empty(params: Mapping[str, Any]) -> Reply:
+        return Reply(result={"list": [], "nextPageCursor": "", "category": param_text(params, "category")})
+
+    @staticmethod
+    def _foreign_symbol(params: Mapping[str, Any]) -> Reply:
+        category: BybitCategory = "spot" if param_text(params, "category") == "spot" else "linear"
+        return api_error(*reject_code(category, RejectReason.UNKNOWN_SYMBOL))
+
+    def _unknown_symbol(self) -> Reply:
+        return api_error(*reject_code(self.category, RejectReason.UNKNOWN_SYMBOL))
+
+    def _no_order(self) -> Reply:
+        return (
+            api_error(170213, "Order does not exist.")
+            if self.category == "spot"
+            else api_error(110001, "Order does not exist.")
+        )
+
+    # -- public handlers ---------------------------------------------------------------------
+
+    def _market_time(self, call: Call) -> Reply:
+        """``GET /v5/market/time`` -> ``{"timeSecond":"1688639403","timeNano":"1688639403423213947"}``."""
+        now = self._clock()
+        return Reply(result={"timeSecond": str(int(now)), "timeNano": str(int(now * 1_000_000_000))})
+
+    def _instruments(self, call: Call) -> Reply:
+        """``GET /v5/market/instruments-info?category=linear&limit=1000``: the venue's instruments.
+
+        Only ``status=Trading`` ones exist (``PreLaunch`` answers an empty list). Linear pages by
+        ``limit`` (default 500, max 1000) and ``cursor``/``nextPageCursor``; spot answers all at once.
+        """
+        category = param_text(call.params, "category")
+        if category not in ("spot", "linear", "inverse", "option"):
+            return api_error(10001, "Illegal category")
+        items: list[SymbolRules] = []
+        status = param_text(call.params, "status") or "Trading"
+        if category == self.category and status == "Trading":
+            symbol = param_text(call.params, "symbol")
+            items = [r for s, r in sorted(self.ledger.rules.items()) if symbol is None or s == symbol]
+        entries = [instrument_entry(self.category, r, max_leverage=self.max_leverage) for r in items]
+        if category == "spot":
+            return Reply(result={"category": category, "list": entries})
+        page, cursor = page_of(entries, call.params, 500, 1000)
+        return Reply(result={"category": category, "list": page, "nextPageCursor": cursor})
+
+    def _orderbook(self, call: Call) -> Reply:
+        """``GET /v5/market/orderbook?category=spot&symbol=BTCUSDT&limit=50``: the venue's book,
+        ``{"s","b","a","ts","u","seq","cts"}``; default depth 1 (spot) or 25 (linear), at most 1000."""
+        if (refusal := self._category(call.params, other=self._foreign_symbol(call.params))) is not None:
+            return refusal
+        symbol = param_text(call.params, "symbol") or ""
+        if symbol not in self.symbols:
+            return api_error(10001, "params error: symbol invalid")
+        default = 1 if self.category == "spot" else 25
+        try:
+            limit = max(1, min(int(param_text(call.params, "limit") or default), 1000))
+        except ValueError:
+            return api_error(10001, "params error: limit invalid")
+        view = self.book(symbol, limit)
+        state = self._books.get(symbol)
+        result: dict[str, Any] = {
+            "s": symbol,
+            "b": [list(level) for level in view.bids],
+            "a": [list(level) for level in view.asks],
+            "ts": state.ts_ms if state is not None else call.now_ms,
+            "u": state.update_id if state is not None else 0,
+            "seq": state.cross_seq if state is not None else 0,
+            "cts": (state.cts_ms or state.ts_ms) if state is not None else call.now_ms,
+        }
+        return Reply(result=result)

@@ -1,0 +1,286 @@
+"""The fake private Bybit's private stream (``/v5/private``): auth, subscriptions, the ``order``,
+``execution``, ``position`` and ``wallet`` topics, and disconnection protection (DCP)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+
+from arb.sim.bybit.calls import DcpTrigger, PrivateSession, UserStreamMessage, encode
+from arb.sim.bybit.views import BybitLedgerViews
+from arb.sim.bybit.wire import OrderView, ws_signature
+from arb.sim.faults import AppliedFault, FaultKind
+from arb.sim.ledger import ExecType, FundingPayment, LedgerAccount, LedgerEvent
+from arb.sim.venue import VenueConnection
+
+__all__ = ["BybitUserStreams"]
+
+logger = logging.getLogger(__name__)
+
+
+class BybitUserStreams(BybitLedgerViews):
+    """The private stream and the DCP timers, on the state of :class:`BybitLedgerViews`."""
+
+    def ban(self, seconds: float) -> None:
+        """Ban the IP for ``seconds`` of venue time: every REST request gets HTTP 403 until then."""
+        self._ban_until = self._clock() + seconds
+        self._record(AppliedFault(FaultKind.BAN, detail=f"until {self._ban_until:.3f}"))
+
+    @property
+    def banned(self) -> bool:
+        """True while the IP ban lasts."""
+        return self._ban_until is not None and self._clock() < self._ban_until
+
+    async def tick(self) -> None:
+        """Apply what is due at the venue's current time (disconnection protection), then send events."""
+        self._check_dcp()
+        await self._flush_user_events()
+
+    async def drop_user_streams(self) -> int:
+        """Drop the TCP connection of every private-stream client (they see 1006); returns how many."""
+        dropped = 0
+        for conn in self.connections:
+            if conn.path.startswith(self.private_path):
+                await conn.close(abrupt=True)
+                self._record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
+                dropped += 1
+        return dropped
+
+    async def _release_next(self) -> bool:
+        released = await super()._release_next()
+        if self._outbox:
+            await self._flush_user_events()
+        return released
+
+    def _check_dcp(self) -> None:
+        """Cancel the orders of each account whose dcp-subscribed streams stayed down past its window."""
+        now = self._clock()
+        for name, lost_at in list(self._dcp_lost.items()):
+            window = self._dcp_windows.get(name, {}).get(self.dcp_product)
+            if window is None or now - lost_at <= window:
+                continue
+            del self._dcp_lost[name]
+            account = self.ledger.accounts[name]
+            cancelled = []
+            for order in self.ledger.open_orders(account):
+                self._meta(order).cancel_type = "CancelByDCP"
+                self.ledger.cancel(account, order.symbol, order_id=order.order_id)
+                cancelled.append(order.order_id)
+            self.dcp_triggers.append(DcpTrigger(name, self.dcp_product, now, tuple(cancelled)))
+            logger.info("DCP: %s's streams down %.1fs > %ss: cancelled %d orders", name, now - lost_at, window,
+                        len(cancelled))  # fmt: skip
+
+    # -- private stream ----------------------------------------------------------------------
+
+    async def _handle_private_ws(self, request: web.Request) -> web.StreamResponse:
+        """``/v5/private``: ``{"op":"auth","args":[key, expires, sig]}``, then ``subscribe``; events like
+        ``{"id":"...","topic":"order","creationTime":1672364262474,"data":[{...,"orderStatus":"Filled"}]}``."""
+        try:
+            return await self._serve_ws(request, streams=(), combined=True)
+        finally:
+            self._sweep_sessions()
+
+    def _sweep_sessions(self) -> None:
+        """Forget closed private connections; an account whose last dcp stream closed starts its DCP timer."""
+        for conn_id, session in list(self._sessions.items()):
+            if session.conn.open:
+                continue
+            del self._sessions[conn_id]
+            name = session.account
+            if name is None or not self._dcp_topics(session.conn):
+                continue
+            if not any(s.account == name and s.conn.open and self._dcp_topics(s.conn) for s in self._sessions.values()):
+                self._dcp_lost[name] = self._clock()
+        self._notify()
+
+    def _dcp_topics(self, conn: VenueConnection) -> bool:
+        own = "dcp.spot" if self.category == "spot" else "dcp.future"
+        return "dcp" in conn.subscriptions or own in conn.subscriptions
+
+    async def _on_text(self, conn: VenueConnection, text: str) -> None:
+        if not conn.path.startswith(self.private_path):
+            await super()._on_text(conn, text)
+            return
+        session = self._sessions.get(conn.id)
+        if session is None:
+            session = self._sessions[conn.id] = PrivateSession(conn)
+        try:
+            request = json.loads(text)
+        except json.JSONDecodeError:
+            request = None
+        if not isinstance(request, dict) or not isinstance(request.get("op"), str):
+            self.stats.ignored_messages += 1
+            logger.warning("private connection %d: not a v5 request: %.200r", conn.id, text)
+            return
+        op: str = request["op"]
+        req_id = request.get("req_id")
+        if op == "auth":
+            await self._auth(session, request.get("args"), req_id)
+        elif op == "ping":
+            pong: dict[str, Any] = {} if req_id is None else {"req_id": req_id}
+            pong.update({"op": "pong", "args": [str(self._now_ms())], "conn_id": conn.conn_id})
+            await conn.send_control(encode(pong).decode())
+        elif op in ("subscribe", "unsubscribe"):
+            args = request.get("args")
+            topics = [a for a in args if isinstance(a, str)] if isinstance(args, list) else []
+            await self._private_subscribe(session, op, topics, req_id)
+        else:
+            await conn.send_control(self._private_ack(conn, op, False, "error:invalid op", req_id))
+        self._notify()
+
+    def _private_ack(self, conn: VenueConnection, op: str, success: bool, ret_msg: str, req_id: Any) -> str:
+        """``{"success":true,"ret_msg":"","op":"subscribe","conn_id":"..."}`` (``req_id`` echoed when sent)."""
+        reply: dict[str, Any] = {"success": success, "ret_msg": ret_msg, "op": op, "conn_id": conn.conn_id}
+        if req_id is not None:
+            reply["req_id"] = req_id
+        return encode(reply).decode()
+
+    async def _auth(self, session: PrivateSession, args: Any, req_id: Any) -> None:
+        """Check ``[api_key, expires, signature]``: an expired ``expires`` or a malformed request gets
+        ``Params Error`` (as Bybit answers a client clock that is behind), a bad key or signature
+        ``Request not authorized``."""
+        conn = session.conn
+        ret_msg = ""
+        account: LedgerAccount | None = None
+        if not isinstance(args, list) or len(args) != 3 or not all(isinstance(a, str | int) for a in args):
+            ret_msg = "Params Error"
+        else:
+            api_key, expires, signature = (str(a) for a in args)
+            if not expires.isdigit() or int(expires) <= self._now_ms():
+                ret_msg = "Params Error"
+            else:
+                account = self.ledger.account_for_key(api_key)
+                if account is None or not hmac.compare_digest(signature, ws_signature(account.api_secret, expires)):
+                    account, ret_msg = None, "Request not authorized"
+        success = account is not None
+        if account is not None:
+            session.account = account.name
+            session.auth_count += 1
+        self.auth_log.append((conn.id, ret_msg, success))
+        await conn.send_control(self._private_ack(conn, "auth", success, ret_msg, req_id))
+
+    def _private_topic_ok(self, topic: str) -> bool:
+        families = ("order", "execution", "execution.fast", "position", "wallet", "greeks", "dcp")
+        if topic in families:
+            return True
+        family, _, suffix = topic.rpartition(".")
+        if family == "dcp":
+            return suffix in ("spot", "future", "option")
+        return family in families[:4] and suffix in ("spot", "linear", "inverse", "option")
+
+    async def _private_subscribe(self, session: PrivateSession, op: str, topics: list[str], req_id: Any) -> None:
+        conn = session.conn
+        if session.account is None:
+            self._log_subscription(conn, op, topics, ok=False)
+            await conn.send_control(self._private_ack(conn, op, False, "Request not authorized", req_id))
+            return
+        if op == "unsubscribe":
+            await conn.change_subscriptions(remove=topics, reply=self._private_ack(conn, op, True, "", req_id))
+            self._log_subscription(conn, op, topics, ok=True)
+            return
+        bad = next((t for t in topics if not self._private_topic_ok(t)), None)
+        if bad is not None or not topics:
+            self._log_subscription(conn, op, topics, ok=False)
+            reply = self._private_ack(conn, op, False, f"error:handler not found,topic:{bad or ''}", req_id)
+            await conn.send_control(reply)
+            return
+        await conn.change_subscriptions(add=topics, reply=self._private_ack(conn, op, True, "", req_id))
+        self._log_subscription(conn, op, topics, ok=True)
+        if self._dcp_topics(conn):
+            self._dcp_lost.pop(session.account, None)
+
+    def _subscribed(self, conn: VenueConnection, family: str) -> list[str]:
+        """The topics of ``conn`` that carry ``family`` events of this venue's category."""
+        wanted = (family, f"{family}.{self.category}")
+        return [t for t in wanted if t in conn.subscriptions]
+
+    async def _flush_user_events(self) -> None:
+        """Send every queued ledger event to the private streams, in ledger order."""
+        async with self._flush_lock:
+            while self._outbox:
+                touched: dict[str, set[str]] = {}
+                while self._outbox:
+                    event = self._outbox.popleft()
+                    symbols = touched.setdefault(event.account, set())
+                    if isinstance(event, FundingPayment):
+                        await self._send_funding(event)
+                        symbols.add(event.symbol)
+                        continue
+                    await self._send_event(event)
+                    if event.trade is not None:
+                        symbols.add(event.trade.symbol)
+                for name, symbols in touched.items():
+                    await self._send_account_state(name, symbols)
+
+    def _event_view(self, event: LedgerEvent) -> OrderView:
+        meta = self._order_meta.get(event.order.order_id)
+        cancel_type = "UNKNOWN"
+        if event.exec_type is ExecType.CANCELED:
+            cancel_type = (meta.cancel_type if meta is not None else "") or "CancelByUser"
+        return OrderView(
+            event.order,
+            status=event.status,
+            executed=event.executed_qty,
+            quote=event.cum_quote,
+            updated_ms=event.time_ms,
+            cancel_type=cancel_type,
+        )
+
+    async def _send_event(self, event: LedgerEvent) -> None:
+        sessions = [s for s in self._sessions.values() if s.account == event.account and s.conn.open]
+        if not sessions:
+            return
+        payloads: list[tuple[str, list[Any]]] = []
+        if event.trade is not None:
+            payloads.append(("execution", [self._exec_dict(event.trade, event.order, stream=True)]))
+            payloads.append(("execution.fast", [self._exec_dict(event.trade, event.order, fast=True)]))
+        payloads.append(("order", [self._order_dict(self._event_view(event), stream=True)]))
+        for session in sessions:
+            for family, data in payloads:
+                for topic in self._subscribed(session.conn, family):
+                    await self._send_private(session, topic, data, event.time_ms)
+
+    async def _send_funding(self, payment: FundingPayment) -> None:
+        """A funding settlement on the ``execution`` topic (``execType`` ``Funding``, not on
+        ``execution.fast``, which carries trades); the wallet and position follow with the batch."""
+        sessions = [s for s in self._sessions.values() if s.account == payment.account and s.conn.open]
+        data = [self._funding_exec_dict(payment, stream=True)]
+        for session in sessions:
+            for topic in self._subscribed(session.conn, "execution"):
+                await self._send_private(session, topic, data, payment.time_ms)
+
+    async def _send_account_state(self, name: str, symbols: Iterable[str]) -> None:
+        sessions = [s for s in self._sessions.values() if s.account == name and s.conn.open]
+        if not sessions:
+            return
+        account = self.ledger.accounts[name]
+        now = self._now_ms()
+        positions = []
+        if self.category == "linear":
+            positions = [self._position_dict(account, s, stream=True) for s in sorted(symbols)]
+        wallet = self._wallet(account)
+        for session in sessions:
+            if positions:
+                for topic in self._subscribed(session.conn, "position"):
+                    await self._send_private(session, topic, positions, now)
+            if "wallet" in session.conn.subscriptions:
+                await self._send_private(session, "wallet", [wallet], now)
+
+    async def _send_private(self, session: PrivateSession, topic: str, data: list[Any], time_ms: int) -> None:
+        """One event message ``{"id","topic","creationTime","data"}``; withheld while the stream is silenced."""
+        assert session.account is not None
+        message_id = f"{self._uids[session.account]}{next(self._message_ids):012d}"
+        text = encode({"id": message_id, "topic": topic, "creationTime": time_ms, "data": data}).decode()
+        conn = session.conn
+        if self.faults.user_stream_silent:
+            self._record(AppliedFault(FaultKind.USER_STREAM_SILENT, topic, connection=conn.id, detail="withheld"))
+            self.user_stream_log.append(UserStreamMessage(conn.id, topic, text, sent=False))
+            return
+        await conn.send_control(text)
+        self.user_stream_log.append(UserStreamMessage(conn.id, topic, text, sent=True))
+        self._notify()

@@ -1,0 +1,144 @@
+"""The market clock of a simulated venue: frames released by hand or played in time.
+
+:class:`Playback` is the part of :class:`arb.sim.venue.FakeVenue` that moves its one clock through the
+recording: manual (the default; nothing flows until :meth:`~Playback.advance`,
+:meth:`~Playback.advance_until` or :meth:`~Playback.drain`), or timed (:meth:`~Playback.play`, or
+``VenueOptions(speed=...)``: ``1.0`` replays the recorded inter-arrival times, ``10.0`` ten times
+faster, ``None``/``"max"`` as fast as the sockets take it). Each release goes through the venue's
+``_release_next`` (which moves its book and writes the frames out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from arb.sim.options import MANUAL, Speed, speed_factor
+from arb.sim.replay import Replay, ReplayFrame
+
+__all__ = ["Playback"]
+
+logger = logging.getLogger(__name__)
+
+
+class Playback:
+    """Releasing the recording on the venue's clock (a base of :class:`arb.sim.venue.FakeVenue`)."""
+
+    venue_name: str
+    _replay: Replay
+    _clock: Callable[[], float]
+    _clock_lock: asyncio.Lock
+    _playback: asyncio.Task[None] | None
+
+    async def _release_next(self) -> bool:
+        """Release the next recorded frame to every subscriber; False at the end of the recording."""
+        raise NotImplementedError
+
+    @property
+    def position(self) -> int:
+        """How many recorded frames have been released."""
+        return self._replay.released
+
+    @property
+    def exhausted(self) -> bool:
+        """True when the whole recording has been released."""
+        return self._replay.exhausted
+
+    def peek(self) -> ReplayFrame | None:
+        """The next frame to be released (the clock does not move)."""
+        return self._replay.peek()
+
+    async def advance(self, n: int = 1) -> int:
+        """Release the next ``n`` recorded frames; return how many were released.
+
+        Returns once each frame has been written to every connection subscribed to its stream.
+        """
+        released = 0
+        async with self._clock_lock:
+            while released < n and await self._release_next():
+                released += 1
+        return released
+
+    async def advance_until(self, until: int | Callable[[ReplayFrame], bool]) -> int:
+        """Release frames up to a point; return how many were released.
+
+        ``until`` is a local receive time in ns (release every frame with ``local_ts <= until``) or a
+        predicate (release frames up to and including the first for which it is true).
+        """
+        released = 0
+        async with self._clock_lock:
+            while (frame := self._replay.peek()) is not None:
+                if isinstance(until, int) and frame.local_ts > until:
+                    break
+                await self._release_next()
+                released += 1
+                if not isinstance(until, int) and until(frame):
+                    break
+        return released
+
+    async def drain(self) -> int:
+        """Release everything left; return how many frames were released."""
+        released = 0
+        async with self._clock_lock:
+            while await self._release_next():
+                released += 1
+                if released % 256 == 0:
+                    await asyncio.sleep(0)
+        return released
+
+    def play(self, speed: Speed = 1.0, *, aligned: bool = False) -> None:
+        """Start timed playback in the background (``1.0`` = recorded pace, ``None``/"max" = flat out).
+
+        ``aligned``: each frame is released when the venue's ``clock`` reaches its recorded receive time
+        (at once when that has passed), so a recording made for the present (``write_scenario(...,
+        start_ms=...)``) plays at its own times on the venue's clock; needs speed 1.0.
+        """
+        if speed == MANUAL:
+            raise ValueError("play() needs a speed; manual mode is the absence of play()")
+        if self._playback is not None and not self._playback.done():
+            raise RuntimeError("playback is already running")
+        factor = speed_factor(speed)
+        if aligned and factor != 1.0:
+            raise ValueError("aligned playback runs at the recorded pace (speed 1.0)")
+        run = self._play_aligned() if aligned else self._play(factor)
+        self._playback = asyncio.create_task(run, name=f"{self.venue_name}-playback")
+
+    async def wait_played(self) -> None:
+        """Return when background playback has released the whole recording."""
+        if self._playback is None:
+            raise RuntimeError("no playback running; call play() or pass speed=")
+        await asyncio.shield(self._playback)
+
+    async def _play(self, speed: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        first_ts: int | None = None
+        start = loop.time()
+        count = 0
+        while (frame := self._replay.peek()) is not None:
+            if speed is not None:
+                if first_ts is None:
+                    first_ts, start = frame.local_ts, loop.time()
+                due = start + (frame.local_ts - first_ts) / 1e9 / speed
+                if (wait := due - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+            async with self._clock_lock:
+                await self._release_next()
+            count += 1
+            if speed is None and count % 64 == 0:
+                await asyncio.sleep(0)
+        logger.info("%s playback finished after %d frames", self.venue_name, count)
+
+    async def _play_aligned(self) -> None:
+        loop = asyncio.get_running_loop()
+        offset = loop.time() - self._clock()  # venue clock (s) -> loop time
+        count = 0
+        while (frame := self._replay.peek()) is not None:
+            if (wait := frame.local_ts / 1e9 + offset - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            async with self._clock_lock:
+                await self._release_next()
+            count += 1
+            if count % 64 == 0:
+                await asyncio.sleep(0)
+        logger.info("%s playback finished after %d frames", self.venue_name, count)

@@ -1,0 +1,288 @@
+"""The per-decision step: one symbol's kernel and the risk gate on its view, shared by both drivers, and
+the live engine's whole decision as one compiled call.
+
+:func:`decide_symbol` is what every driver runs for a symbol at a decision once its view is filled: its
+kernel, the gate on what the kernel asked for, and the decision's row in the kernel-call log. The
+backtest's compiled loop (``arb.runtime.backtest``) and the live engine (``arb.runtime.engine``: dry run,
+``arb live``, the replay parity check) call the very same compiled function, so they decide alike.
+
+:func:`engine_step` is the live engine's decision at one local time, in a single compiled call (each
+call from Python costs the dispatch of every argument, so there is one per decision): the executor's
+open and unknown orders and blocked venues into the state, the views of the symbols whose book, sync
+state or orders changed, every symbol's account in its view, the gate's trackers, then per changed
+symbol ``may_act``, :func:`decide_symbol` and its sent intents logged. Python only hands the intents to
+the executor.
+
+Its state comes as a few tuples of arrays built once by the engine (see :func:`engine_step`), the
+record arrays among them carrying their module's dtype objects themselves (``params.dtype is
+PARAMS_DTYPE``): Numba finds the compiled code by its arguments' types, and an equal but distinct
+structured dtype costs a comparison of every field, or a new compilation, at each call.
+
+Units as everywhere: ``_ns`` int64 nanoseconds, prices in quote currency, quantities in base units.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb.book import book_top
+from arb.strategy.gate import gate, update_equity, value_px
+from arb.strategy.kernel import decide, may_act
+from arb.strategy.types import HEDGE_FAILED, VENUE_OK, VENUE_OUT_OF_SYNC, VENUE_STALE
+
+__all__ = [
+    "FLAG_EVENTS",
+    "FLAG_HALTED",
+    "FLAG_HEDGE_FAILED",
+    "N_VENUE_ROWS",
+    "V_BLOCKED",
+    "V_BOOK_TS",
+    "V_FEED_STALE",
+    "V_OPEN",
+    "V_SYNCED",
+    "decide_symbol",
+    "engine_step",
+    "fill_accounts",
+    "fill_books",
+    "log_equity",
+    "venue_status",
+]
+
+# Rows of the engine's ``venues``, the per-(symbol, venue) state the step reads besides the books
+# (``venues[row, s, v]``).
+V_SYNCED = 0  # 1 while the feed says the book is synced
+V_FEED_STALE = 1  # 1 while the feed says the book is stale
+V_BOOK_TS = 2  # local time of the book's last change, ns
+V_OPEN = 3  # orders of the symbol on the venue the engine has not been told the end of
+V_BLOCKED = 4  # local time until which the executor refuses orders on the venue (every symbol's), ns
+N_VENUE_ROWS = 5
+
+# What :func:`engine_step` says happened besides the intents (bits of its third result).
+FLAG_EVENTS = 1  # the gate wrote events the driver has not drained
+FLAG_HALTED = 2  # the gate halted trading at this decision
+FLAG_HEDGE_FAILED = 4  # a symbol that decided has spent its hedge attempts (HEDGE_FAILED)
+
+
+@nb.njit(cache=True, nogil=True)
+def venue_status(venues: Any, s: int, v: int, now: int, stale_after: int) -> int:
+    """What the view says of symbol ``s``'s book on venue ``v`` at ``now``: ``VENUE_OUT_OF_SYNC`` unless
+    its feed says synced, ``VENUE_STALE`` when its feed says so or its last change is older than
+    ``stale_after`` ns, else ``VENUE_OK``."""
+    if venues[V_SYNCED, s, v] == 0:
+        return VENUE_OUT_OF_SYNC
+    if venues[V_FEED_STALE, s, v] != 0 or now - venues[V_BOOK_TS, s, v] > stale_after:
+        return VENUE_STALE
+    return VENUE_OK
+
+
+@nb.njit(cache=True, nogil=True)
+def fill_accounts(views: Any, account: Any, venues: Any) -> None:
+    """Every symbol's position, holdings, the venue's quote and open orders into its view: the account
+    as the gate's totals read it (cheap: no book is read). ``account``: ``(position, init_base,
+    init_quote, cash)``, position/init_base/cash by (symbol, venue), init_quote by venue."""
+    position, init_base, init_quote, cash = account
+    for v in range(2):
+        quote = init_quote[v] + cash[0, v]
+        for s in range(1, views.shape[0]):
+            quote = quote + cash[s, v]
+        for s in range(views.shape[0]):
+            rec = views[s][v]
+            rec["position"] = position[s, v]
+            rec["base_balance"] = init_base[s, v] + position[s, v]
+            rec["quote_balance"] = quote
+            rec["open_orders"] = venues[V_OPEN, s, v]
+            rec["book_local_ts"] = venues[V_BOOK_TS, s, v]
+            rec["blocked_until_ns"] = venues[V_BLOCKED, s, v]
+
+
+@nb.njit(cache=True, nogil=True)
+def fill_books(views: Any, s: int, books: Any, levels: int, venues: Any, now: int, stale_after: int,
+               last_mid: Any) -> None:  # fmt: skip
+    """Symbol ``s``'s view of both books (best ``levels`` a side) and the venues' status; its last finite
+    mids into ``last_mid[s]``. ``books``: the symbol's two ``OrderBook.arrays``, by venue."""
+    for v in range(2):
+        bid_keys, bid_qtys, ask_keys, ask_qtys, counts = books[v]
+        rec = views[s][v]
+        book_top(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, levels,
+                 rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"])  # fmt: skip
+        rec["status"] = venue_status(venues, s, v, now, stale_after)
+        mid = 0.5 * (rec["bid_px"][0] + rec["ask_px"][0])
+        if np.isfinite(mid):
+            last_mid[s, v] = mid
+
+
+@nb.njit(cache=True, nogil=True)
+def _trading_pnl(cash: Any, position: Any, last_mid: Any, mark: Any, out: Any) -> float:
+    # Per symbol (into ``out``) and for the account: cash + position x price over the venues (the mark
+    # price where there is one, else the last mid), operation for operation as NumPy's sum of the two
+    # venues does it.
+    total = 0.0
+    for s in range(cash.shape[0]):
+        pnl: float = cash[s, 0] + position[s, 0] * value_px(mark, last_mid, s, 0)
+        for v in range(1, cash.shape[1]):
+            pnl = pnl + (cash[s, v] + position[s, v] * value_px(mark, last_mid, s, v))
+        out[s] = pnl
+        total = pnl if s == 0 else total + pnl
+    return total
+
+
+@nb.njit(cache=True, nogil=True)
+def decide_symbol(now: int, s: int, views: Any, kernel: Any, risk: Any, pair_seq: Any, calls: Any, c: int) -> int:
+    """Symbol ``s``'s kernel on ``views[s]``, then the gate; the call logged as ``calls[c]``. Returns how
+    many of its intents (in ``intents[s]``) passed the gate.
+
+    ``kernel``: ``(params, kstate, intents)``, a row (of intents: a buffer) per symbol; ``risk``:
+    ``(limits, rstate, srisk)`` as :func:`arb.strategy.gate.gate` takes them; ``pair_seq[0]``: the next
+    pair id, shared by every symbol's kernel (advanced by the pairs this kernel opens)."""
+    params, kstate, intents = kernel
+    limits, rstate, srisk = risk
+    view = views[s]
+    ks = kstate[s : s + 1]
+    ks[0]["next_pair_id"] = pair_seq[0]
+    buf = intents[s]
+    n = decide(view, params[s : s + 1], ks, now, buf)
+    pair_seq[0] = ks[0]["next_pair_id"]
+    n = gate(views, s, limits, rstate, srisk, buf, n, now)
+    row = calls[c]
+    row["ts"] = now
+    row["symbol"] = s
+    for v in range(2):
+        row["bid"][v] = view[v]["bid_px"][0]
+        row["ask"][v] = view[v]["ask_px"][0]
+        row["position"][v] = view[v]["position"]
+        row["status"][v] = view[v]["status"]
+        row["open_orders"][v] = view[v]["open_orders"]
+    row["intents"] = n
+    return n
+
+
+@nb.njit(cache=True, nogil=True)
+def _log_sent(sent: Any, first: int, intents: Any, n: int, now: int, orders: Any, at: int, symbol: int) -> None:
+    # The first n intents as sent at ``now``, into sent[first:first + n]; also their order fields as
+    # plain arrays from row ``at`` (``orders``: ints (venue, side, kind, pair_id, symbol) and floats
+    # (price, qty)), which Python reads far faster than the fields of a record array.
+    ints, floats = orders
+    for k in range(n):
+        row = sent[first + k]
+        it = intents[k]
+        row["ts"] = now
+        row["venue"] = it["venue"]
+        row["side"] = it["side"]
+        row["price"] = it["price"]
+        row["qty"] = it["qty"]
+        row["kind"] = it["kind"]
+        row["pair_id"] = it["pair_id"]
+        row["level"] = it["level"]
+        row["symbol"] = symbol
+        ints[at + k, 0] = it["venue"]
+        ints[at + k, 1] = it["side"]
+        ints[at + k, 2] = it["kind"]
+        ints[at + k, 3] = it["pair_id"]
+        ints[at + k, 4] = symbol
+        floats[at + k, 0] = it["price"]
+        floats[at + k, 1] = it["qty"]
+
+
+@nb.njit(cache=True, nogil=True)
+def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs: Any, n_calls: int,
+                n_sent: int) -> tuple[int, int, int]:  # fmt: skip
+    """The live engine's decision at local time ``now``, for the symbols with ``pending[s]`` set (their
+    book, sync state or orders changed; cleared here). Returns ``(intents, calls, flags)``: the intents
+    that passed the gate (rows ``[0, intents)`` of the order arrays, and of the sent log from
+    ``n_sent``), the kernel calls logged (from ``n_calls``), and ``FLAG_*`` bits.
+
+    ``state``: ``(views, kernel, venues, marks, pair_seq, account, executor, settings)``: ``kernel`` as
+    :func:`decide_symbol` takes it, ``venues`` the ``V_*`` rows by (symbol, venue), ``marks``
+    ``(last_mid, mark, pnl_sym)``, ``account`` as :func:`fill_accounts` takes it, ``executor`` its
+    ``(open_counts, unknown_counts, blocked_until_ns)``, ``settings`` ``[book levels, stale_after_ns]``.
+    ``risk``: ``(limits, rstate, srisk)``. ``books``: per symbol its two ``OrderBook.arrays``. ``logs``:
+    ``(calls, sent, orders)``, the call and sent logs with room for a row per symbol and its intents
+    each, and ``orders`` the plain order arrays of :func:`_log_sent`.
+    """
+    views, kernel, venues, marks, pair_seq, account, executor, settings = state
+    last_mid, mark, pnl_sym = marks
+    open_counts, unknown_counts, blocked_until = executor
+    limits, rstate, srisk = risk
+    calls, sent, orders = logs
+    levels, stale_after = settings[0], settings[1]
+    st = rstate[0]
+    n_sym = views.shape[0]
+    for v in range(2):
+        st["unknown"][v] = unknown_counts[v]  # unanswered past [live] request_timeout_ms
+        for s in range(n_sym):
+            venues[V_OPEN, s, v] = open_counts[s, v]
+            venues[V_BLOCKED, s, v] = blocked_until[v]
+    for s in range(n_sym):
+        if pending[s]:
+            fill_books(views, s, books[s], levels, venues, now, stale_after, last_mid)
+    halted_before = st["halted"]
+    fill_accounts(views, account, venues)
+    position, _, _, cash = account
+    # drawdown is measured on trading PnL: the starting coins' price moves are not losses
+    trading = _trading_pnl(cash, position, last_mid, mark, pnl_sym)
+    if np.isfinite(trading):
+        update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
+    params, kstate, intents = kernel
+    total = 0
+    called = 0
+    flags = 0
+    for s in range(n_sym):
+        if not pending[s]:
+            continue
+        pending[s] = 0
+        if kstate[s]["flags"] & HEDGE_FAILED:
+            flags |= FLAG_HEDGE_FAILED
+        view = views[s]
+        if not may_act(view, params[s : s + 1], now):
+            continue
+        n = decide_symbol(now, s, views, kernel, risk, pair_seq, calls, n_calls + called)
+        called += 1
+        buf = intents[s]
+        _log_sent(sent, n_sent + total, buf, n, now, orders, total, s)
+        for k in range(n):  # the next symbol's gate counts them (the executor's count comes next time)
+            v = buf[k]["venue"]
+            view[v]["open_orders"] += 1
+            venues[V_OPEN, s, v] += 1
+        total += n
+        if kstate[s]["flags"] & HEDGE_FAILED:
+            flags |= FLAG_HEDGE_FAILED
+    if st["ev_count"] != st["ev_drained"]:
+        flags |= FLAG_EVENTS
+    if st["halted"] != 0 and halted_before == 0:
+        flags |= FLAG_HALTED
+    return total, called, flags
+
+
+@nb.njit(cache=True, nogil=True)
+def log_equity(equity: Any, index: int, now: int, account: Any, last_mid: Any, mark: Any) -> int:
+    """One sample into ``equity[index:index + symbols]``, a row per symbol: its part of the account (the
+    first symbol's row holds the starting quote, every row its own cash flows and holdings at its
+    prices; the rows of one time add up to the account) and its marks. ``account`` as
+    :func:`fill_accounts` takes it. Returns the rows written: 0 until every book has a mid."""
+    position, init_base, init_quote, cash = account
+    n_sym = last_mid.shape[0]
+    for s in range(n_sym):
+        for v in range(2):
+            if not np.isfinite(last_mid[s, v]):
+                return 0
+    for s in range(n_sym):
+        row = equity[index + s]
+        row["ts"] = now
+        row["symbol"] = s
+        total = 0.0
+        for v in range(2):
+            # NumPy's init_quote + cash + (init_base + position) * last_mid, element by element
+            start = init_quote[v] if s == 0 else 0.0
+            per = start + cash[s, v] + (init_base[s, v] + position[s, v]) * value_px(mark, last_mid, s, v)
+            row["equity_venue"][v] = per
+            row["position"][v] = position[s, v]
+            row["mid"][v] = last_mid[s, v]
+            row["price"][v] = value_px(mark, last_mid, s, v)
+            total = per if v == 0 else total + per
+        row["equity"] = total
+        row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4
+    written: int = n_sym
+    return written
