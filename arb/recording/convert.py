@@ -30,51 +30,54 @@ meet is counted and summarised in the findings, never logged line by line.
 from __future__ import annotations
 
 import contextlib
-import glob
 import itertools
 import logging
 import os
-import queue
-import re
-import tempfile
-import threading
-import zipfile
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from arb._jit import Compiled, cached, say_compiling
-from arb.book import OrderBook, apply_rows
+from arb.book import OrderBook
 from arb.errors import RecordingError
 from arb.events import LOCAL_EVENT, EventArray, SyncReason, event_dtype
 from arb.recording.corrections import (
-    COMPILED,
     correct_event_order,
     correct_local_timestamp,
     validate_event_order,
 )
 from arb.recording.findings import FileFindings, Findings, order_error
-from arb.recording.format import Cut, LineReader, Mark, ReadReport, sample
+from arb.recording.format import Cut, LineReader, Mark
 from arb.recording.imports import Import, ImportReader, import_of
+from arb.recording.npz import (
+    EodSnapshot,
+    PartWriter,
+    add_arrays,
+    load_eod,
+    part_path,
+    part_paths,
+    remove_parts_after,
+    save_eod,
+    write_npz,
+)
 from arb.recording.stream import Bounds, OrderStream
-from connectors.binance import fastscan as binance_scan
+from arb.recording.venues import (
+    COMPILE_PAYS_BYTES,
+    FOLDER,
+    Sniff,
+    infer_venue,
+    make_normalizer,
+    merge_pays,
+    refuse_other_data,
+    say_converter_compiling,
+    scan_pays,
+    sniff,
+)
 from connectors.binance.normalize import BinanceNormalizer
-from connectors.bybit import fastscan as bybit_scan
 from connectors.bybit.normalize import BybitNormalizer
-from connectors.common.funding import PerpSnapshot
 from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition
-
-_deflate_module: Any = zlib
-try:  # ISA-L deflates .npz members ~4x faster than zlib at level 1 (it inflates recordings already)
-    from isal import isal_zlib
-
-    _deflate_module = isal_zlib
-except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
-    pass
 
 __all__ = [
     "COMPILE_PAYS_BYTES",
@@ -102,13 +105,10 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int], None]
 """Called with (compressed bytes read so far, total compressed bytes)."""
 
-VENUES = ("binance", "bybit")
-
 _SCAN_CHUNK = 1 << 16
 """Compressed bytes read at a time for the bulk scan: ~0.5 MB inflated stays in cache while scanned."""
 _PREFETCH = 8
 """Reads inflated ahead on a helper thread while the scan runs (both release the GIL)."""
-_INFER_CHUNK = 1 << 14
 _BYTES_PER_ROW_HINT = 40
 """Inflated bytes per row to expect (Binance captures run 50-60): sizes the sink once, generously."""
 _CHUNK_SLACK = 1 << 16
@@ -120,25 +120,6 @@ _NO_ROWS = np.zeros(0, event_dtype)
 
 _Reader = BinanceNormalizer | BybitNormalizer | ImportReader
 """What a conversion reads with: a venue's normalizer (recordings) or another format's reader."""
-
-
-@dataclass(frozen=True, slots=True)
-class EodSnapshot:
-    """The book at the end of a conversion, to start the next file from."""
-
-    rows: EventArray
-    """``DEPTH_SNAPSHOT_EVENT`` rows, bids then asks, best first (hftbacktest's initial_snapshot)."""
-    venue: str
-    market: str
-    symbol: str
-    update_id: int
-    """The venue's update id of the book in ``rows``."""
-    synced: bool
-    """False when the stream ended out of sync: the next file must resync from its own snapshot."""
-    exch_ts: int
-    local_ts: int
-    perp: PerpSnapshot = field(default_factory=PerpSnapshot)
-    """Mark price and funding as the stream last said them (nothing known: no mark-price stream)."""
 
 
 class _FindingsView:
@@ -172,188 +153,6 @@ class ConversionResult(_FindingsView):
     transitions: list[SyncTransition] = field(default_factory=list)
     local_offset_ns: int = 0
     """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
-
-
-COMPILE_PAYS_BYTES = 64 << 20
-"""Compressed recording bytes from which compiling a fast path pays for itself in one conversion.
-
-A venue's scanners take 5-7 s of CPU to compile (once: Numba caches them); decoding message by
-message instead costs 0.04-0.09 s more per compressed MB (the sample's days and the USD-M
-capture). The book's run merging takes ~2 s; applying the end-of-day book's rows one by one costs
-~0.03 s more per MB on the USD-M capture's deep book. Either way about 64 MB of recordings are
-needed before the compile is won back."""
-
-
-def scan_pays(venue: str, input_bytes: int) -> bool:
-    """Whether converting ``input_bytes`` of ``venue``'s recordings should go through its compiled
-    scanners: yes when they are compiled already (in this process or Numba's cache), or when the
-    input is large enough to pay for compiling them (:data:`COMPILE_PAYS_BYTES`); no otherwise, e.g.
-    the first backtest after an install on small days. The rows are the same either way."""
-    if venue == "binance":
-        ready = cached(binance_scan.scan_lines)
-    else:
-        ready = cached(bybit_scan.scan_frame) and cached(bybit_scan.scan_trades)
-    return ready or input_bytes >= COMPILE_PAYS_BYTES
-
-
-def merge_pays(input_bytes: int) -> bool:
-    """Whether the end-of-day book of a conversion of ``input_bytes`` should merge runs of level rows
-    (``arb.book.apply_rows``) rather than apply them one by one (``apply_rows_one_by_one``, which
-    compiles in a fraction of the time): as :func:`scan_pays` decides. The same book either way."""
-    return cached(apply_rows) or input_bytes >= COMPILE_PAYS_BYTES
-
-
-def _say_compiling(venue: str, scan: bool, merge: bool) -> None:
-    # Before a conversion: which of its compiled parts are not in Numba's cache (a first run's wait).
-    parts: list[Compiled] = [("the converter", COMPILED, 5.0)]
-    if scan and venue == "binance":
-        parts.append(("the Binance scanner", [binance_scan.scan_lines], 8.0))
-    elif scan:
-        parts.append(("the Bybit scanner", [bybit_scan.scan_frame, bybit_scan.scan_trades], 5.0))
-    if merge:
-        parts.append(("the book's run merging", [apply_rows], 3.0))
-    say_compiling(parts, log)
-
-
-def make_normalizer(
-    venue: str,
-    market: str | None = None,
-    symbol: str | None = None,
-    *,
-    include_bbo: bool = False,
-    echo: bool = True,
-    bulk: bool = False,
-    scan: bool = True,
-) -> BinanceNormalizer | BybitNormalizer:
-    """The normalizer for ``venue`` (``"binance"`` or ``"bybit"``); ``echo=False`` for a quiet one.
-
-    ``bulk``: for a converter, which hands Binance recordings to ``on_chunk`` (its compiled scan
-    of whole buffers) and only the lines that scan declines to ``on_message``; the per-frame scan
-    would decline those too, so it is left out (never compiled or loaded). ``scan=False``: without
-    any compiled scan (every message decoded by the per-message code). Same rows in every case.
-    """
-    if venue == "binance":
-        return BinanceNormalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=scan and not bulk)
-    if venue == "bybit":
-        return BybitNormalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=scan)
-    raise RecordingError(f"unknown venue {venue!r}: expected one of {', '.join(VENUES)}")
-
-
-@dataclass(frozen=True, slots=True)
-class Sniff:
-    """What a recording's first lines say it holds (None where they do not tell)."""
-
-    venue: str | None = None
-    market: str | None = None
-    symbol: str | None = None
-    line: int = 0
-    """The line that told the venue."""
-    sample: str = ""
-    """Its payload, cut for messages."""
-    read: ReadReport | None = None
-    """What reading the first lines found (no lines at all, damage at the start)."""
-
-
-def sniff(path: str | Path, max_lines: int = 200) -> Sniff:
-    """Guess venue, market and symbol from a recording's first ``max_lines`` lines.
-
-    Binance frames carry ``"stream"`` (``btcusdt@depth@100ms``: symbol first), or ``"e"`` /
-    ``"lastUpdateId"``; a depth diff with ``pu`` is USD-M (``linear``), one without is spot. Bybit
-    frames carry ``"topic"`` (``orderbook.50.BTCUSDT``: symbol last); linear tickers carry
-    ``fundingRate``, spot tickers ``usdIndexPrice``; otherwise the path is consulted (a folder or
-    file name containing ``spot`` or ``linear``).
-    """
-    venue: str | None = None
-    market: str | None = None
-    symbol: str | None = None
-    line = 0
-    text = ""
-    # Small reads: the first lines are all it needs, and inflating a whole 1 MB read costs ~10 ms.
-    reader = LineReader(path, _INFER_CHUNK)
-    for i, (_, payload) in enumerate(reader):
-        if i >= max_lines:
-            break
-        head = payload[:40]
-        if venue is None:
-            if b'"topic"' in head:
-                venue = "bybit"
-            elif b'"stream"' in head or b'"lastUpdateId"' in head or b'"e":"depthUpdate"' in head:
-                venue = "binance"
-            if venue is not None:
-                line, text = i + 1, sample(payload)
-        if venue == "binance":
-            name = _between(payload, b'"stream":"', b'"')
-            if symbol is None and name:
-                symbol = name.split("@", 1)[0].upper() or None
-            if market is None and b'"e":"depthUpdate"' in payload:
-                market = "linear" if b'"pu":' in payload else "spot"
-        elif venue == "bybit":
-            topic = _between(payload, b'"topic":"', b'"')
-            if symbol is None and topic and "." in topic:
-                symbol = topic.rsplit(".", 1)[-1].upper() or None
-            if b'"tickers.' in head:
-                if b'"fundingRate"' in payload:
-                    market = "linear"
-                elif b'"usdIndexPrice"' in payload:
-                    market = "spot"
-        if venue is not None and market is not None and symbol is not None:
-            break
-    if venue == "bybit" and market is None:
-        parts = " ".join(p.lower() for p in Path(path).parts)
-        if "linear" in parts:
-            market = "linear"
-        elif "spot" in parts:
-            market = "spot"
-    return Sniff(venue, market, symbol, line, text, reader.report)
-
-
-def _between(data: bytes, start: bytes, end: bytes) -> str:
-    i = data.find(start)
-    if i < 0:
-        return ""
-    i += len(start)
-    j = data.find(end, i)
-    return data[i:j].decode("utf-8", "replace") if j > i else ""
-
-
-def infer_venue(path: str | Path, max_lines: int = 200) -> tuple[str, str | None]:
-    """Guess ``(venue, market)`` from a recording's first lines (market ``None`` if undecided).
-
-    See :func:`sniff`. Raises :class:`RecordingError` when the lines do not tell the venue.
-    """
-    found = sniff(path, max_lines)
-    if found.venue is None and found.read is not None and found.read.lines == 0:
-        Findings("", "", "", [FileFindings.of_read(found.read)]).check(allow_damaged=False)
-    if found.venue is None:
-        raise RecordingError(
-            f"{path}: cannot tell the venue from the first {max_lines} lines; pass --venue binance|bybit"
-        )
-    return found.venue, found.market
-
-
-_FOLDER = re.compile(r"^(?P<venue>binance|bybit)_(?P<market>spot|linear)$")
-_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_\d{8}\.gz$")
-
-
-def _refuse_other_data(path: Path, found: Sniff, venue: str, market: str | None, symbol: str | None) -> None:
-    # A file of another venue, market or symbol than the one asked for, or than its place in the
-    # recordings layout (<venue>_<market>/<symbol>_<day>.gz) says, is never converted.
-    told = f"line {found.line}: {found.sample!r}"
-    place = f"it is in a {path.parent.name} folder"
-    folder = _FOLDER.match(path.parent.name)
-    named = _FILE.match(path.name) if folder else None  # the layout's name, only in the layout's folder
-    if found.venue is not None and found.venue != venue:
-        raise RecordingError(f"{path}: looks like {found.venue} data, not {venue} ({told})")
-    if folder and found.venue is not None and found.venue != folder["venue"]:
-        raise RecordingError(f"{path}: looks like {found.venue} data, but {place} ({told})")
-    if market and found.market and found.market != market:
-        raise RecordingError(f"{path}: looks like {venue} {found.market} data, not {market} ({told})")
-    if folder and found.market and found.market != folder["market"]:
-        raise RecordingError(f"{path}: looks like {venue} {found.market} data, but {place} ({told})")
-    if symbol and found.symbol and found.symbol != symbol.upper():
-        raise RecordingError(f"{path}: holds {found.symbol} data, not {symbol.upper()} ({told})")
-    if named and found.symbol and found.symbol != named["symbol"].upper():
-        raise RecordingError(f"{path}: holds {found.symbol} data, but its name says {named['symbol']} ({told})")
 
 
 def _feed(
@@ -546,7 +345,7 @@ def _prepare(
     _refuse_out_of_order(paths, sniffs)
     if venue is None:
         venue, guessed = infer_venue(paths[0])
-        folder = _FOLDER.match(paths[0].parent.name)
+        folder = FOLDER.match(paths[0].parent.name)
         market = market or guessed or (folder["market"] if folder and folder["venue"] == venue else None)
     if initial is not None:
         if initial.venue != venue:
@@ -554,7 +353,7 @@ def _prepare(
         market = market or initial.market
         symbol = symbol or initial.symbol
     for path, found in zip(paths, sniffs, strict=True):
-        _refuse_other_data(path, found, venue, market, symbol)
+        refuse_other_data(path, found, venue, market, symbol)
     return paths, venue, market, symbol
 
 
@@ -599,7 +398,7 @@ def _settle(
     if scan is None:
         scan = scan_pays(venue, sum(p.stat().st_size for p in paths))
     if not fixed:
-        _say_compiling(venue, scan, merge)
+        say_converter_compiling(venue, scan, merge)
     while True:
         normalizer: _Reader
         if source is not None:
@@ -628,18 +427,6 @@ def _settle(
             continue
         findings.check(allow_damaged, allow_unsynced)
         return normalizer, findings, plan
-
-
-def part_path(target: str | Path, index: int) -> Path:
-    """Where part ``index`` of a conversion written to ``target`` goes: ``target`` itself for part 0,
-    ``<stem>.p001.npz``, ``<stem>.p002.npz``, ... for the others."""
-    target = Path(target)
-    return target if index == 0 else target.with_name(f"{target.stem}.p{index:03d}.npz")
-
-
-def part_paths(target: str | Path, count: int) -> list[Path]:
-    """The ``count`` part files of a conversion written to ``target``, in order (hftbacktest's ``data``)."""
-    return [part_path(target, i) for i in range(count)]
 
 
 @dataclass(slots=True)
@@ -781,7 +568,7 @@ def convert_to_parts(
     if total[0] <= chunk_rows:
         rows, offset = _correct(np.concatenate(kept) if kept else _NO_ROWS, base_latency_ns, local_offset_ns)
         kept.clear()
-        writer = _PartWriter()
+        writer = PartWriter()
         try:
             try:
                 write(rows)
@@ -804,7 +591,7 @@ def convert_to_parts(
         if offset:
             log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
         stream = OrderStream(found, offset, chunk_rows, write)
-        writer = _PartWriter()
+        writer = PartWriter()
         try:
             try:
                 normalizer, _, _ = _settle(
@@ -838,95 +625,12 @@ def convert_to_parts(
         max_carried=carried,
         single=first[0] if len(parts) == 1 else None,
     )
-    _remove_parts_after(target, len(parts))
+    remove_parts_after(target, len(parts))
     extra = index(result) if index is not None else {}
     if extra:
-        _add_arrays(hidden, extra)
+        add_arrays(hidden, extra)
     os.replace(hidden, target)
     return result
-
-
-_DEFLATE_LEVEL = 1
-"""Deflate level of every ``.npz`` arb writes (ISA-L's level 1: ~15x as fast as ``savez_compressed``'s
-zlib level 6, files ~25% larger; any zip reader, ``np.load`` included, reads them)."""
-
-
-def _fast_deflate(entry: Any) -> None:
-    # zipfile deflates with zlib and has no option for another deflater: the member opened for
-    # writing gets ISA-L's (same raw deflate format) before anything is written to it. If zipfile's
-    # internals ever change, the member keeps zlib's: slower, never wrong.
-    if getattr(entry, "_compressor", None) is not None and getattr(entry, "_file_size", None) == 0:
-        entry._compressor = _deflate_module.compressobj(_DEFLATE_LEVEL, _deflate_module.DEFLATED, -15)
-
-
-def _write_arrays(f: Any, arrays: dict[str, Any], mode: Literal["w", "a"] = "w") -> None:
-    # Arrays as .npz members ``<name>.npy`` (as np.savez_compressed names them) into the zip ``f``.
-    with zipfile.ZipFile(f, mode, zipfile.ZIP_DEFLATED, allowZip64=True) as z:
-        for name, value in arrays.items():
-            with z.open(f"{name}.npy", "w", force_zip64=True) as entry:
-                _fast_deflate(entry)
-                np.lib.format.write_array(entry, np.asanyarray(value), allow_pickle=False)  # type: ignore[no-untyped-call]  # unannotated
-
-
-class _PartWriter:
-    # Writes parts on a helper thread (deflate releases the GIL), so compressing one part overlaps
-    # converting the next; at most one part waits. close() waits for the last and raises what failed.
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Path, EventArray] | None] = queue.Queue(maxsize=1)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="arb-part-writer", daemon=True)
-        self._thread.start()
-
-    def put(self, path: Path, rows: EventArray) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put((path, rows))
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    _write_part(*item)
-                except Exception as exc:  # noqa: BLE001  # re-raised in the converting thread by put() and close()
-                    self._error = exc
-
-
-def _write_part(path: Path, rows: EventArray) -> None:
-    # One part as an .npz with key ``data`` (what np.load and hftbacktest read), atomically.
-    with _atomic_target(path) as f:
-        _write_arrays(f, {"data": rows})
-
-
-def _add_arrays(path: Path, arrays: dict[str, Any]) -> None:
-    # Append arrays to an .npz written by write_npz (as np.savez_compressed would store them).
-    try:
-        _write_arrays(path, arrays, "a")
-        with path.open("rb+") as f:
-            os.fsync(f.fileno())
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        raise
-
-
-_PART_NAME = re.compile(r"^(?P<stem>.+)\.p(?P<index>\d{3,})\.npz$")
-
-
-def _remove_parts_after(target: Path, count: int) -> None:
-    # Parts beyond ``count`` left by an earlier, longer conversion to ``target``.
-    if not target.parent.is_dir():
-        return
-    for path in target.parent.glob(f"{glob.escape(target.stem)}.p*.npz"):
-        m = _PART_NAME.match(path.name)
-        if m and m["stem"] == target.stem and int(m["index"]) >= count:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
 
 
 class _Span:
@@ -1042,92 +746,6 @@ def _quiet_native_stdout() -> Iterator[None]:
     # hftbacktest's compiled correct_local_timestamp prints its shift; arb logs the shift itself.
     with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
         yield
-
-
-@contextlib.contextmanager
-def _atomic_target(path: Path) -> Iterator[Any]:
-    # Write to a temporary file in the target's folder, then rename: never a half-written output.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def write_npz(path: str | Path, rows: EventArray, **extra: Any) -> Path:
-    """Save rows as ``.npz`` with key ``data`` (plus any ``extra`` arrays), atomically."""
-    path = Path(path)
-    if rows.dtype != event_dtype:
-        raise TypeError(f"rows must be event_dtype, got {rows.dtype}")
-    with _atomic_target(path) as f:
-        _write_arrays(f, {"data": rows, **extra})
-    return path
-
-
-def save_eod(path: str | Path, eod: EodSnapshot) -> Path:
-    """Save an end-of-day snapshot (``data`` = snapshot rows; metadata alongside), atomically."""
-    return write_npz(
-        path,
-        eod.rows,
-        venue=np.array(eod.venue),
-        market=np.array(eod.market),
-        symbol=np.array(eod.symbol),
-        update_id=np.array(eod.update_id, np.int64),
-        synced=np.array(eod.synced),
-        exch_ts=np.array(eod.exch_ts, np.int64),
-        local_ts=np.array(eod.local_ts, np.int64),
-        perp_prices=np.array(
-            [eod.perp.mark_price, eod.perp.index_price, eod.perp.settle_estimate, eod.perp.funding_rate], np.float64
-        ),
-        perp_times=np.array([eod.perp.next_funding_ns, eod.perp.last_exch_ts], np.int64),
-    )
-
-
-def load_eod(path: str | Path) -> EodSnapshot:
-    """Load a snapshot written by :func:`save_eod`."""
-    path = Path(path)
-    if not path.is_file():
-        raise RecordingError(f"{path}: no such snapshot file")
-    with path.open("rb") as f:
-        if f.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
-            raise RecordingError(f"{path}: not an arb end-of-day snapshot (not an .npz file)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return EodSnapshot(
-                rows=np.ascontiguousarray(z["data"]),
-                venue=str(z["venue"]),
-                market=str(z["market"]),
-                symbol=str(z["symbol"]),
-                update_id=int(z["update_id"]),
-                synced=bool(z["synced"]),
-                exch_ts=int(z["exch_ts"]),
-                local_ts=int(z["local_ts"]),
-                perp=_perp_of(z),
-            )
-    except (KeyError, ValueError, OSError) as exc:
-        raise RecordingError(f"{path}: not an arb end-of-day snapshot ({exc})") from exc
-
-
-def _perp_of(z: Any) -> PerpSnapshot:
-    # The mark and funding state of a snapshot file (files written before it existed have none).
-    if "perp_prices" not in z or "perp_times" not in z:
-        return PerpSnapshot()
-    prices = [float(v) for v in z["perp_prices"]]
-    times = [int(v) for v in z["perp_times"]]
-    if len(prices) != 4 or len(times) != 2:
-        raise ValueError(f"perp_prices/perp_times hold {len(prices)}/{len(times)} values, expected 4/2")
-    mark, index, settle, rate = prices
-    return PerpSnapshot(mark, index, settle, rate, next_funding_ns=times[0], last_exch_ts=times[1])
 
 
 # -- other formats (arb.recording.imports) ---------------------------------------------------------------

@@ -22,14 +22,11 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from arb.errors import RecordingError
 from arb.recording import bybit_archive, tardis
+from arb.recording.npz import EodSnapshot
 from arb.recording.textfile import first_line
-
-if TYPE_CHECKING:
-    from arb.recording.convert import EodSnapshot
 
 __all__ = ["FORMATS", "Import", "ImportReader", "detect", "import_of"]
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from arb.recording import convert as convert_module
+from arb.recording import venues as venues_module
 from arb.recording.convert import COMPILE_PAYS_BYTES, convert_files, convert_to_parts, merge_pays, scan_pays
 from tests.helpers import RECORDINGS, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 
@@ -67,10 +68,10 @@ def test_parts_with_and_without_the_scanners(path: Path, tmp_path: Path) -> None
 
 
 def test_fast_paths_are_compiled_when_ready_or_worth_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(convert_module, "cached", lambda fn: False)  # as right after an install
+    monkeypatch.setattr(venues_module, "cached", lambda fn: False)  # as right after an install
     for venue in ("binance", "bybit"):
         assert not scan_pays(venue, 8 << 20)  # the sample's days
         assert scan_pays(venue, COMPILE_PAYS_BYTES)  # a day of depth diffs
     assert not merge_pays(8 << 20) and merge_pays(COMPILE_PAYS_BYTES)
-    monkeypatch.setattr(convert_module, "cached", lambda fn: True)
+    monkeypatch.setattr(venues_module, "cached", lambda fn: True)
     assert scan_pays("binance", 0) and scan_pays("bybit", 0) and merge_pays(0)

@@ -1,0 +1,282 @@
+"""What the converter knows of each venue's recordings, in one table.
+
+For each venue: the normalizer that reads its frames, the compiled scanners a conversion may use
+(and whether they pay for their compile on this input), and how its frames are told from their first
+lines (:func:`sniff`). A new venue is a new row in :data:`_VENUES`; nothing in the converter names one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from arb._jit import Compiled, cached, say_compiling
+from arb.book import apply_rows
+from arb.errors import RecordingError
+from arb.recording.corrections import COMPILED
+from arb.recording.findings import FileFindings, Findings
+from arb.recording.format import LineReader, ReadReport, sample
+from connectors.binance import fastscan as binance_scan
+from connectors.binance.normalize import BinanceNormalizer
+from connectors.bybit import fastscan as bybit_scan
+from connectors.bybit.normalize import BybitNormalizer
+
+__all__ = [
+    "COMPILE_PAYS_BYTES",
+    "FOLDER",
+    "VENUES",
+    "Sniff",
+    "infer_venue",
+    "make_normalizer",
+    "merge_pays",
+    "refuse_other_data",
+    "say_converter_compiling",
+    "scan_pays",
+    "sniff",
+]
+
+log = logging.getLogger("arb.recording.convert")
+
+_INFER_CHUNK = 1 << 14
+
+COMPILE_PAYS_BYTES = 64 << 20
+"""Compressed recording bytes from which compiling a fast path pays for itself in one conversion.
+
+A venue's scanners take 5-7 s of CPU to compile (once: Numba caches them); decoding message by
+message instead costs 0.04-0.09 s more per compressed MB (the sample's days and the USD-M
+capture). The book's run merging takes ~2 s; applying the end-of-day book's rows one by one costs
+~0.03 s more per MB on the USD-M capture's deep book. Either way about 64 MB of recordings are
+needed before the compile is won back."""
+
+
+def _between(data: bytes, start: bytes, end: bytes) -> str:
+    i = data.find(start)
+    if i < 0:
+        return ""
+    i += len(start)
+    j = data.find(end, i)
+    return data[i:j].decode("utf-8", "replace") if j > i else ""
+
+
+def _is_binance(head: bytes) -> bool:
+    # Combined-stream frames carry "stream"; raw frames "e" (a depth diff) or "lastUpdateId" (a snapshot).
+    return b'"stream"' in head or b'"lastUpdateId"' in head or b'"e":"depthUpdate"' in head
+
+
+def _binance_details(payload: bytes, head: bytes) -> tuple[str | None, str | None]:
+    # btcusdt@depth@100ms: the symbol first; a depth diff with "pu" is USD-M, one without is spot.
+    name = _between(payload, b'"stream":"', b'"')
+    symbol = name.split("@", 1)[0].upper() or None if name else None
+    market = None
+    if b'"e":"depthUpdate"' in payload:
+        market = "linear" if b'"pu":' in payload else "spot"
+    return symbol, market
+
+
+def _is_bybit(head: bytes) -> bool:
+    return b'"topic"' in head
+
+
+def _bybit_details(payload: bytes, head: bytes) -> tuple[str | None, str | None]:
+    # orderbook.50.BTCUSDT: the symbol last; linear tickers carry fundingRate, spot ones usdIndexPrice.
+    topic = _between(payload, b'"topic":"', b'"')
+    symbol = topic.rsplit(".", 1)[-1].upper() or None if topic and "." in topic else None
+    market = None
+    if b'"tickers.' in head:
+        if b'"fundingRate"' in payload:
+            market = "linear"
+        elif b'"usdIndexPrice"' in payload:
+            market = "spot"
+    return symbol, market
+
+
+@dataclass(frozen=True, slots=True)
+class _Venue:
+    name: str
+    normalizer: type[BinanceNormalizer] | type[BybitNormalizer]
+    scanner: str
+    """How a compile notice names its compiled scanners."""
+    scanners: Callable[[], list[Any]]
+    """The compiled scanners a conversion uses (read late: the modules compile them lazily)."""
+    scan_compile_s: float
+    """About how long compiling them takes, for the notice."""
+    bulk_scan: bool
+    """A converter hands whole buffers to the compiled scan (``on_chunk``), so the per-frame scan
+    would only decline what it declines: it is left out (never compiled) when converting."""
+    recognise: Callable[[bytes], bool]
+    """Whether a frame's first bytes are this venue's."""
+    details: Callable[[bytes, bytes], tuple[str | None, str | None]]
+    """``(symbol, market)`` as a frame tells them (None where it does not)."""
+    market_from_path: bool
+    """Whether a market the frames do not tell is read from the path (``spot`` or ``linear`` in it)."""
+
+
+_VENUES: dict[str, _Venue] = {
+    "binance": _Venue(
+        "binance", BinanceNormalizer, "the Binance scanner", lambda: [binance_scan.scan_lines], 8.0, True,
+        _is_binance, _binance_details, False,
+    ),
+    "bybit": _Venue(
+        "bybit", BybitNormalizer, "the Bybit scanner", lambda: [bybit_scan.scan_frame, bybit_scan.scan_trades], 5.0,
+        False, _is_bybit, _bybit_details, True,
+    ),
+}  # fmt: skip
+VENUES = tuple(_VENUES)
+
+FOLDER = re.compile(r"^(?P<venue>" + "|".join(VENUES) + r")_(?P<market>spot|linear)$")
+"""A recordings folder's name: ``<venue>_<market>``."""
+_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_\d{8}\.gz$")
+
+
+def _venue(venue: str) -> _Venue:
+    try:
+        return _VENUES[venue]
+    except KeyError:
+        raise RecordingError(f"unknown venue {venue!r}: expected one of {', '.join(VENUES)}") from None
+
+
+def scan_pays(venue: str, input_bytes: int) -> bool:
+    """Whether converting ``input_bytes`` of ``venue``'s recordings should go through its compiled
+    scanners: yes when they are compiled already (in this process or Numba's cache), or when the
+    input is large enough to pay for compiling them (:data:`COMPILE_PAYS_BYTES`); no otherwise, e.g.
+    the first backtest after an install on small days. The rows are the same either way."""
+    ready = all(cached(f) for f in _venue(venue).scanners())
+    return ready or input_bytes >= COMPILE_PAYS_BYTES
+
+
+def merge_pays(input_bytes: int) -> bool:
+    """Whether the end-of-day book of a conversion of ``input_bytes`` should merge runs of level rows
+    (``arb.book.apply_rows``) rather than apply them one by one (``apply_rows_one_by_one``, which
+    compiles in a fraction of the time): as :func:`scan_pays` decides. The same book either way."""
+    return cached(apply_rows) or input_bytes >= COMPILE_PAYS_BYTES
+
+
+def say_converter_compiling(venue: str, scan: bool, merge: bool) -> None:
+    """Before a conversion: say which of its compiled parts are not in Numba's cache (a first run's wait)."""
+    parts: list[Compiled] = [("the converter", COMPILED, 5.0)]
+    if scan:
+        v = _venue(venue)
+        parts.append((v.scanner, v.scanners(), v.scan_compile_s))
+    if merge:
+        parts.append(("the book's run merging", [apply_rows], 3.0))
+    say_compiling(parts, log)
+
+
+def make_normalizer(
+    venue: str,
+    market: str | None = None,
+    symbol: str | None = None,
+    *,
+    include_bbo: bool = False,
+    echo: bool = True,
+    bulk: bool = False,
+    scan: bool = True,
+) -> BinanceNormalizer | BybitNormalizer:
+    """The normalizer for ``venue`` (one of :data:`VENUES`); ``echo=False`` for a quiet one.
+
+    ``bulk``: for a converter, which hands recordings to ``on_chunk`` (its compiled scan of whole
+    buffers) where the venue has one, and only the lines that scan declines to ``on_message``; the
+    per-frame scan would decline those too, so it is left out (never compiled or loaded). ``scan=False``:
+    without any compiled scan (every message decoded by the per-message code). Same rows in every case.
+    """
+    v = _venue(venue)
+    frame_scan = scan and not (bulk and v.bulk_scan)
+    return v.normalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=frame_scan)
+
+
+@dataclass(frozen=True, slots=True)
+class Sniff:
+    """What a recording's first lines say it holds (None where they do not tell)."""
+
+    venue: str | None = None
+    market: str | None = None
+    symbol: str | None = None
+    line: int = 0
+    """The line that told the venue."""
+    sample: str = ""
+    """Its payload, cut for messages."""
+    read: ReadReport | None = None
+    """What reading the first lines found (no lines at all, damage at the start)."""
+
+
+def sniff(path: str | Path, max_lines: int = 200) -> Sniff:
+    """Guess venue, market and symbol from a recording's first ``max_lines`` lines.
+
+    Binance frames carry ``"stream"`` (``btcusdt@depth@100ms``: symbol first), or ``"e"`` /
+    ``"lastUpdateId"``; a depth diff with ``pu`` is USD-M (``linear``), one without is spot. Bybit
+    frames carry ``"topic"`` (``orderbook.50.BTCUSDT``: symbol last); linear tickers carry
+    ``fundingRate``, spot tickers ``usdIndexPrice``; otherwise the path is consulted (a folder or
+    file name containing ``spot`` or ``linear``).
+    """
+    found: _Venue | None = None
+    market: str | None = None
+    symbol: str | None = None
+    line = 0
+    text = ""
+    # Small reads: the first lines are all it needs, and inflating a whole 1 MB read costs ~10 ms.
+    reader = LineReader(path, _INFER_CHUNK)
+    for i, (_, payload) in enumerate(reader):
+        if i >= max_lines:
+            break
+        head = payload[:40]
+        if found is None:
+            found = next((v for v in _VENUES.values() if v.recognise(head)), None)
+            if found is not None:
+                line, text = i + 1, sample(payload)
+        if found is not None:
+            told_symbol, told_market = found.details(payload, head)
+            symbol = symbol or told_symbol
+            market = market or told_market
+        if found is not None and market is not None and symbol is not None:
+            break
+    if found is not None and found.market_from_path and market is None:
+        parts = " ".join(p.lower() for p in Path(path).parts)
+        if "linear" in parts:
+            market = "linear"
+        elif "spot" in parts:
+            market = "spot"
+    return Sniff(found.name if found else None, market, symbol, line, text, reader.report)
+
+
+def infer_venue(path: str | Path, max_lines: int = 200) -> tuple[str, str | None]:
+    """Guess ``(venue, market)`` from a recording's first lines (market ``None`` if undecided).
+
+    See :func:`sniff`. Raises :class:`RecordingError` when the lines do not tell the venue.
+    """
+    found = sniff(path, max_lines)
+    if found.venue is None and found.read is not None and found.read.lines == 0:
+        Findings("", "", "", [FileFindings.of_read(found.read)]).check(allow_damaged=False)
+    if found.venue is None:
+        raise RecordingError(
+            f"{path}: cannot tell the venue from the first {max_lines} lines; pass --venue binance|bybit"
+        )
+    return found.venue, found.market
+
+
+FOLDER = re.compile(r"^(?P<venue>binance|bybit)_(?P<market>spot|linear)$")
+_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_\d{8}\.gz$")
+
+
+def refuse_other_data(path: Path, found: Sniff, venue: str, market: str | None, symbol: str | None) -> None:
+    """Raise :class:`RecordingError` when ``path`` holds another venue, market or symbol than the one
+    asked for, or than its place in the recordings layout (``<venue>_<market>/<symbol>_<day>.gz``) says."""
+    told = f"line {found.line}: {found.sample!r}"
+    place = f"it is in a {path.parent.name} folder"
+    folder = FOLDER.match(path.parent.name)
+    named = _FILE.match(path.name) if folder else None  # the layout's name, only in the layout's folder
+    if found.venue is not None and found.venue != venue:
+        raise RecordingError(f"{path}: looks like {found.venue} data, not {venue} ({told})")
+    if folder and found.venue is not None and found.venue != folder["venue"]:
+        raise RecordingError(f"{path}: looks like {found.venue} data, but {place} ({told})")
+    if market and found.market and found.market != market:
+        raise RecordingError(f"{path}: looks like {venue} {found.market} data, not {market} ({told})")
+    if folder and found.market and found.market != folder["market"]:
+        raise RecordingError(f"{path}: looks like {venue} {found.market} data, but {place} ({told})")
+    if symbol and found.symbol and found.symbol != symbol.upper():
+        raise RecordingError(f"{path}: holds {found.symbol} data, not {symbol.upper()} ({told})")
+    if named and found.symbol and found.symbol != named["symbol"].upper():
+        raise RecordingError(f"{path}: holds {found.symbol} data, but its name says {named['symbol']} ({told})")
