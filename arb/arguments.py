@@ -34,6 +34,7 @@ __all__ = [
     "duration",
     "existing_file",
     "existing_folder",
+    "exit_codes_help",
     "integer_between",
     "npz_output",
     "number_between",
@@ -317,3 +318,14 @@ def check_default(value: Any, validate: Callable[[str], Any], option: str, key: 
         return validate(str(value))
     except argparse.ArgumentTypeError as exc:
         raise UsageError(f"{option} (default from {key}): {exc}") from None
+
+
+def exit_codes_help(one: str) -> str:
+    """The exit codes of a command that talks to the venues, for its ``--help`` (``one``: what exit 1
+    means for it)."""
+    return (
+        f"Exit codes: 0 done; 1 {one}; 2 a bad value on the command line or in the configuration; 3 a venue "
+        "refused what a person must fix (the API key or its permissions, the clock, an account setting; the "
+        "one line says what to check); 4 a venue could not be reached or did not answer (connection refused, "
+        "timeout, HTTP 5xx, a rate limit or ban: the same command may work later); 130 Ctrl-C."
+    )

@@ -34,8 +34,10 @@ from aiohttp import web
 from rich.console import Console
 
 from arb.config import load_config
+from arb.execution.paper_account import PaperAccount
+from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
-from arb.runtime.live import PaperAccount, dry_run_replay
+from arb.runtime.dry_run import dry_run_replay
 from arb.testing.configs import write_config_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,7 +147,9 @@ def _run(tmp: Path, watched: bool, speed: float | None, browser: bool, n: int) -
 
     quiet = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - closed with the run
     try:
-        asyncio.run(dry_run_replay(config, account=account, console=quiet, speed=speed, on_watch=on_watch))
+        asyncio.run(dry_run_replay(config, account=account, console=quiet, speed=speed,
+                                   watchers=dry_run_watchers(config, account, quiet),
+                                   on_watch=lambda w: on_watch(w) if isinstance(w, Watch) else None))  # fmt: skip
     finally:
         quiet.file.close()
         if chromium is not None:

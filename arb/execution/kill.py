@@ -1,6 +1,6 @@
 """The kill switch: stop new pairs, cancel every open order, flatten every symbol's net position, report.
 
-:func:`kill` works on an open :class:`~arb.runtime.trading.TradingSession` (``arb kill`` opens one;
+:func:`kill` works on an open :class:`~arb.runtime.trading_session.TradingSession` (``arb kill`` opens one;
 a running ``arb live`` uses its own when ``arb kill`` reaches it), in this order:
 
 1. **halt**: the journal's halt is set ("kill switch"), so no pair opens again, in this process or
@@ -38,7 +38,7 @@ from arb.execution.grid import grid_qty, wire
 from arb.execution.orders import LiveOrder
 
 if TYPE_CHECKING:
-    from arb.runtime.trading import TradingSession
+    from arb.runtime.trading_session import TradingSession
 
 __all__ = ["HALT_KEY", "KillReport", "kill"]
 
@@ -141,7 +141,7 @@ async def kill(
     again ``retry_s`` later (doubling). A venue whose account cannot be read leaves the net position
     unknown: nothing is flattened and the report says so (not flat).
     """
-    from arb.runtime.trading import venue_account
+    from arb.runtime.trading_session import venue_account
 
     report = KillReport()
     session.journal.set_state(HALT_KEY, reason)
@@ -203,7 +203,7 @@ async def _flatten(
     # updated with what filled); returns the orders sent. Each attempt uses the first venue that can
     # take the order now: not blocked by its rate guard, its balance and order book readable, the
     # order above its minimums; a venue whose order took nothing goes last at the next attempt.
-    from arb.runtime.trading import KIND_FLATTEN
+    from arb.runtime.trading_session import KIND_FLATTEN
 
     sent: list[LiveOrder] = []
     slip = Decimal(repr(slippage_bps)) / Decimal(10_000)

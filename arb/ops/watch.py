@@ -1,19 +1,14 @@
-"""What a driver (``arb record``, ``arb dry-run``, ``arb live``) does to be watched.
+"""What a session (``arb record``, ``arb dry-run``, ``arb live``) does to be watched.
 
 A :class:`Watch` owns the process's :class:`~arb.ops.snapshot.OpsHub`, the HTTP server (metrics and
-dashboard) and the alert service. The driver calls it from its loop:
+dashboard) and the alert service. The command that runs a mode builds it and hands it down to the
+session loop (:class:`arb.runtime.session.SessionLoop`) as one of its watchers:
 
-    watch = Watch(config, "dry-run")
-    for line in watch.start():                 # "dashboard and metrics: http://127.0.0.1:8321/"
-        console.print(line)
-    watch.attach(engine)                       # fills, order answers, breaches, halts become events
-    watch.watch_feeds(feeds)                   # live data: feed health in every snapshot
-    ...
-    t0 = time.perf_counter_ns()
-    engine.on_batches(now, [batch])
-    watch.after_batch(engine, batch, t0, now)  # latency figures; a snapshot every [ops] snapshot_ms
-    ...
-    watch.stop()
+    watch = Watch(config, "dry-run", report_dir=...)
+    loop = SessionLoop(engine, [watch, ...])
+    loop.begin(SessionStart(clock, "replay", engine), console)  # start(), attach(engine), watch_feeds(...)
+    ...                                                         # after_batch(...) per arrival, tick(now)
+    loop.end(now)                                               # stop()
 
 Everything here that runs on the loop is O(1) or O(venues): a few additions per batch, and every
 ``snapshot_ms`` one immutable snapshot built from what the engine already holds (O(symbols x venues)).
@@ -59,6 +54,7 @@ if TYPE_CHECKING:
     from arb.config import AppConfig
     from arb.ops.server import OpsServer
     from arb.runtime.engine import Engine
+    from arb.runtime.session import SessionStart
 
 __all__ = ["DATA_SOURCES", "Watch", "edges_bps", "spreads_bps"]
 
@@ -255,6 +251,36 @@ class Watch:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+    # -- as a session's watcher (arb.runtime.session.SessionWatcher) ------------------------------
+
+    def begin(self, start: SessionStart) -> list[str]:
+        """The session starts: take its clock and data source, start the server and the alerts
+        (:meth:`start`), attach the engine, its feeds, the journal's health and the kill switch;
+        returns the banner lines."""
+        if start.data not in DATA_SOURCES:
+            raise ValueError(f"data: expected one of {', '.join(DATA_SOURCES)}, got {start.data!r}")
+        self.clock, self.data = start.clock, start.data
+        lines = self.start()
+        if start.engine is not None:
+            self.attach(start.engine)
+        if start.feeds:
+            self.watch_feeds(start.feeds)
+        if start.journal_health is not None:
+            self.watch_journal(start.journal_health)
+        if start.kill_switch is not None:
+            self.kill_switch(start.kill_switch)
+        if start.recorded_bytes is not None:
+            self.recorded_bytes = start.recorded_bytes
+        return lines
+
+    async def run(self) -> None:
+        """Beside the session's loop: measure its lag (:meth:`measure_lag`)."""
+        await self.measure_lag()
+
+    def end(self, now: int | None) -> None:
+        """The session is over: the last snapshot, then stop (:meth:`stop`)."""
+        self.stop()
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -466,19 +492,18 @@ class Watch:
 
     def _engine_changes(self, engine: Engine) -> None:
         # per symbol, a spent hedge and a lone leg left exposed: events on the change, resolved when they end
-        from arb.runtime.live_trading import exposure_lines
+        from arb.execution.exposure import naked_leg_text, naked_legs
 
         several = len(self.symbols) > 1
         attempts = self.config.execution.max_hedge_attempts
-        exposure = exposure_lines(engine)
+        legs = naked_legs(engine)
         for s, name in enumerate(self.symbols):
             if not self._hedge_failed[s] and int(engine.kstate[s]["flags"]) & HEDGE_FAILED:
                 self._hedge_failed[s] = True
                 who = f"{name}: a" if several else "a"
                 self.emit("hedge_failed", text=f"{who} lone leg was not hedged within {attempts} attempts: no new pair",
                           symbol=name)  # fmt: skip
-            # exposure_lines names the book of each line ("binance ETHUSDT long ...") when there are several
-            mine = [line for line in exposure if not several or any(f" {v} {name} " in line for v in ASSET_NAMES)]
+            mine = [naked_leg_text(leg, attempts, named=several) for leg in legs if leg.symbol == name]
             if mine and not self._naked[s]:
                 self._naked[s] = True
                 self.emit("naked_leg", text="; ".join(mine), symbol=name)

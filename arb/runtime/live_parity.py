@@ -115,7 +115,7 @@ def _pointed_at(config: AppConfig, fakes: list[Any], state: Path, key: str, secr
 
 async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     """The live side of live parity over ``days``: the engine after the run (its log, gate and kernel)."""
-    from arb.runtime.trading import trading_session, venue_account
+    from arb.runtime.trading_session import trading_session, venue_account
     from arb.sim.binance.exchange import FakeBinanceExchange
     from arb.sim.bybit.exchange import FakeBybitExchange
     from arb.sim.options import VenueOptions

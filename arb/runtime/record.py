@@ -20,13 +20,9 @@ every task is awaited and every file is flushed and closed before :func:`record`
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
-import dataclasses
 import logging
 import re
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -34,18 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from arb.arguments import add_config_argument, check_default, duration, output_folder, parse_duration
-from arb.arguments import symbol as symbol_argument
-from arb.config import AppConfig, load_config
-from arb.errors import ArbError, UsageError, exit_code_of
+from arb.config import AppConfig
+from arb.errors import ArbError
 from arb.events import NS_PER_S
-from arb.ops.watch import Watch
 from arb.recording.recorder import Recorder
 from arb.runtime.feeds import market_data_feeds
+from arb.runtime.session import SessionStart, SessionWatcher
 from connectors.common.feed import MarketDataFeed
 from connectors.common.normalizer import SyncState
 
-__all__ = ["RecordReport", "VenueSummary", "add_parser", "main", "parse_duration", "record"]
+__all__ = ["DEFAULT_STATUS_NS", "RecordReport", "VenueSummary", "record"]
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +47,8 @@ StatusFn = Callable[[str], None]
 """Receives the start banner and the periodic one-line status (default: written to stdout)."""
 
 _FLUSH_INTERVAL_NS = NS_PER_S
-_DEFAULT_STATUS_NS = 10 * NS_PER_S
+DEFAULT_STATUS_NS = 10 * NS_PER_S
+"""The status line's default interval (``arb record --status-every``)."""
 _SYMBOL = re.compile(r"[A-Z0-9]+")
 
 
@@ -130,11 +125,12 @@ async def record(
     duration_ns: int | None,
     out_dir: Path,
     clock: Callable[[], int] = time.time_ns,
-    status_interval_ns: int | None = _DEFAULT_STATUS_NS,
+    status_interval_ns: int | None = DEFAULT_STATUS_NS,
     status: StatusFn | None = None,
     stop: asyncio.Event | None = None,
     feed_options: dict[str, Any] | None = None,
-    on_watch: Callable[[Watch], None] | None = None,
+    watchers: Sequence[SessionWatcher] = (),
+    on_watch: Callable[[Any], None] | None = None,
 ) -> RecordReport:
     """Record both venues' raw streams of ``symbols`` into ``out_dir`` until ``duration_ns`` has passed
     (``None``: until ``stop`` is set) and return what was recorded.
@@ -144,8 +140,9 @@ async def record(
     a one-line status every ``status_interval_ns`` (``None``: no status line).
     ``stop``, when set, ends the recording (Ctrl-C and SIGTERM set it in :func:`main`).
     ``feed_options`` are passed to both feeds (tests: ``sleep``, ``backoff``). The feeds' health, the
-    bytes written and the free disk are published for ``/metrics``, the dashboard and the alerts
-    (``[ops]``, ``[alerts]``); ``on_watch(watch)`` is called once they are up.
+    bytes written and the free disk are published to ``watchers`` (the command hands down the ops
+    watch: ``/metrics``, the dashboard and the alerts); ``on_watch(watcher)`` is called for each once
+    it has begun.
     Raises :class:`~arb.errors.FeedError` when a feed fails fatally and
     :class:`~arb.errors.RecordingError` when a file cannot be written, after closing every file.
     """
@@ -165,17 +162,18 @@ async def record(
     write_status(f"recording {','.join(names)} into {out_dir} {until}")
     for venue in config.venues:
         write_status("  " + venue.describe_endpoints())
-    watch = Watch(config, "record", clock=clock, recording_dir=str(out_dir))
-    watch.watch_feeds(feeds)
-    watch.recorded_bytes = lambda: recorder.bytes_written
-    for line in watch.start():
-        write_status(line)
-    if on_watch is not None:
-        on_watch(watch)
+    start = SessionStart(clock, "live", feeds=tuple(feeds), recorded_bytes=lambda: recorder.bytes_written)
+    for watcher in watchers:
+        for line in watcher.begin(start):
+            write_status(line)
+        if on_watch is not None:
+            on_watch(watcher)
 
     async def publisher() -> None:
         while True:
-            watch.tick(clock())
+            now = clock()
+            for watcher in watchers:
+                watcher.tick(now)
             await asyncio.sleep(config.ops.snapshot_ns / NS_PER_S)
 
     async def timer(seconds: float) -> None:
@@ -191,7 +189,7 @@ async def record(
             helpers = [
                 tasks.create_task(_flusher(recorder), name="record-flusher"),
                 tasks.create_task(publisher(), name="ops-publisher"),
-                tasks.create_task(watch.measure_lag(), name="loop-lag"),
+                *(tasks.create_task(w.run(), name=f"watch-{type(w).__name__}") for w in watchers),
             ]
             if status_interval_ns is not None:
                 helpers.append(
@@ -211,7 +209,8 @@ async def record(
         raise
     finally:
         recorder.close()
-        watch.stop()
+        for watcher in reversed(watchers):
+            watcher.end(clock())
     report = RecordReport(
         elapsed_ns=int((loop.time() - started) * NS_PER_S),
         interrupted=not timed_out,
@@ -302,96 +301,3 @@ def _arb_error(group: BaseExceptionGroup[Any]) -> ArbError | None:
 def _stdout(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
-
-
-# -- command line ---------------------------------------------------------------------------------
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``record`` to an ``argparse`` sub-command set (``parser.add_subparsers()``); it runs :func:`main`."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "record",
-        help="record both venues' market data",
-        description="Record Binance's and Bybit's raw market data (depth, trades, best bid/offer) in the "
-        "collector format, one gzip file per venue, market, symbol and UTC day.",
-    )
-    _add_arguments(parser)
-    parser.set_defaults(run=main)
-    return parser
-
-
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_argument(parser)
-    parser.add_argument(
-        "--symbols",
-        nargs="+",
-        type=symbol_argument,
-        metavar="SYMBOL",
-        help="symbols to record on both venues (default: [strategy] symbols)",
-    )
-    parser.add_argument(
-        "--duration", type=duration, metavar="TIME", help="stop after this long: 90s, 10m, 2h (default: Ctrl-C)"
-    )
-    parser.add_argument(
-        "--out",
-        type=output_folder("a recordings folder"),
-        metavar="DIR",
-        help="recordings folder (default: [backtest] recordings)",
-    )
-    parser.add_argument(
-        "--status-every",
-        type=duration,
-        default=_DEFAULT_STATUS_NS,
-        metavar="TIME",
-        help="interval of the status line (default: 10s)",
-    )
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run ``arb record`` with parsed arguments; prints the final summary.
-
-    Returns 0, or 130 when Ctrl-C stopped it (SIGTERM: 0); either way every file is flushed and
-    closed first. Raises :class:`~arb.errors.ArbError` (exit 1), after the summary, when a venue
-    never connected or sent nothing, or no line was recorded: the reason is the message.
-    """
-    config = load_config(args.config)
-    symbols = args.symbols or list(config.symbol_names)
-    twice = sorted({s for s in symbols if symbols.count(s) > 1})
-    if twice:
-        raise UsageError(f"--symbols: expected each symbol once, got {' '.join(twice)} more than once")
-    out_dir = args.out or check_default(
-        config.backtest.recordings, output_folder("a recordings folder"), "--out", "[backtest] recordings"
-    )
-    report = asyncio.run(_run(config, symbols, args.duration, out_dir, args.status_every))
-    sys.stdout.write(report.summary() + "\n")
-    problems = report.problems()
-    if problems:
-        raise ArbError("; ".join(problems))
-    return exit_code_of(report.stop_signal)
-
-
-async def _run(
-    config: AppConfig, symbols: list[str], duration_ns: int | None, out_dir: Path, status_ns: int
-) -> RecordReport:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed = []
-    received: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / not the main thread
-            loop.add_signal_handler(sig, _on_signal, stop, sig, received)
-            installed.append(sig)
-    try:
-        report = await record(
-            config, symbols=symbols, duration_ns=duration_ns, out_dir=out_dir, status_interval_ns=status_ns, stop=stop
-        )
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-    return dataclasses.replace(report, stop_signal=int(received[0]) if received else None)
-
-
-def _on_signal(stop: asyncio.Event, sig: signal.Signals, received: list[signal.Signals]) -> None:
-    log.warning("%s: stopping the recording (flushing and closing every file)", sig.name)
-    received.append(sig)
-    stop.set()

@@ -9,7 +9,7 @@ or a time after the opportunity appears) and the market (two books a few bps apa
 bid rises above the other's ask and stays there; mid, edge, sizes and direction vary with the seed).
 
 :func:`run_scenario` stands both fake venues up on loopback (port 0), writes the configuration,
-runs :func:`arb.runtime.live_trading.run_live` until the scenario has played out (flat and quiet,
+runs :func:`arb.runtime.live_run.run_live` until the scenario has played out (flat and quiet,
 halted, or the time cap), runs the kill switch if exposure is left, and checks:
 
 (a) **position limit**: the net position (base gained on both venues, fees paid in base included),
@@ -373,7 +373,7 @@ def _compile_first(config: AppConfig) -> None:
     # fakes share this process's event loop, and a loop held by the compiler answers nothing.
     from arb.recording.convert import make_normalizer
     from arb.runtime.engine import Engine
-    from arb.runtime.live import warm_up_kernel
+    from arb.runtime.session import warm_up_kernel
 
     warm_up_kernel(config)
     Engine(config)
@@ -391,8 +391,8 @@ def _flat_qty(config: AppConfig, mid: Decimal) -> Decimal:
 async def run_scenario(s: Scenario, folder: Path) -> Outcome:
     """Run ``s`` in ``folder`` (recordings, configuration, journal) and check the invariants."""
     from arb.execution.kill import HALT_KEY, kill
-    from arb.runtime.live_trading import run_live
-    from arb.runtime.trading import trading_session
+    from arb.runtime.live_run import run_live
+    from arb.runtime.trading_session import trading_session
 
     started = time.monotonic_ns()
     outcome = Outcome(s)

@@ -22,7 +22,7 @@ import pytest
 from arb.config import AppConfig, load_config
 from arb.execution.live import VenueExecutor
 from arb.journal.journal import Journal
-from arb.runtime.trading import TradingSession
+from arb.runtime.trading_session import TradingSession
 from arb.sim.binance.exchange import FakeBinanceExchange
 from arb.sim.bybit.exchange import FakeBybitExchange
 from arb.sim.ledger import SymbolRules
@@ -196,7 +196,7 @@ async def venue_and_session(
 ) -> AsyncIterator[tuple[Any, TradingSession]]:
     """The fake venue of ``spec`` (keys set, configuration written in ``folder``) and an open
     TradingSession of that venue pointed at it."""
-    from arb.runtime.trading import trading_session
+    from arb.runtime.trading_session import trading_session
 
     set_keys(monkeypatch, spec)
     async with fake_venue(spec, **venue) as fake:
@@ -432,7 +432,7 @@ async def two_symbol_session(
     spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path, **venue: Any
 ) -> AsyncIterator[tuple[Any, TradingSession]]:
     """The two-symbol fake venue of ``spec`` and an open session on it (a configuration trading both)."""
-    from arb.runtime.trading import trading_session
+    from arb.runtime.trading_session import trading_session
 
     set_keys(monkeypatch, spec)
     async with two_symbol_venue(spec, second_recording(spec, two_symbols), **venue) as fake:

@@ -20,7 +20,7 @@ import pytest
 
 from arb.execution.failpoints import POINTS
 from arb.journal import Journal
-from arb.runtime.trading import trading_session
+from arb.runtime.trading_session import trading_session
 from arb.testing.waiting import Patience, communicate
 from tests.helpers import ROOT
 from tests.integration.live_rig import (

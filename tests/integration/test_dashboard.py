@@ -34,15 +34,24 @@ import pytest
 from rich.console import Console
 
 from arb.config import load_config
+from arb.execution.paper_account import PaperAccount
 from arb.ops import dashboard
 from arb.ops.server import OpsServer
 from arb.ops.snapshot import FeedHealth, LimitUse, OpsEvent, OpsHub, Snapshot, VenueAccount
+from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
-from arb.runtime.live import DryRunResult, PaperAccount, dry_run_replay
+from arb.runtime.dry_run import DryRunResult, dry_run_replay
 from arb.testing.configs import write_config_files
 from arb.testing.waiting import Patience, communicate, patiently, process_tree
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _only_watch(then: Any) -> Any:
+    """A dry run's ``on_watch`` that hands ``then`` its ops :class:`Watch` only (not the terminal lines)."""
+    return lambda watcher: then(watcher) if isinstance(watcher, Watch) else None
+
+
 STATIC = ROOT / "arb" / "ops" / "static"
 VENDOR = STATIC / "vendor"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -654,8 +663,11 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
     async def replay() -> DryRunResult:
         stop = asyncio.Event()
         stops.append((asyncio.get_running_loop(), stop))
-        return await dry_run_replay(config, account=account, console=Console(file=out, width=200), speed=100.0,
-                                    on_watch=watches.append, on_fill=holds.on_fill, stop_event=stop)  # fmt: skip
+        console = Console(file=out, width=200)
+        return await dry_run_replay(config, account=account, console=console, speed=100.0,
+                                    watchers=dry_run_watchers(config, account, console),
+                                    on_watch=_only_watch(watches.append), on_fill=holds.on_fill,
+                                    stop_event=stop)  # fmt: skip
 
     run = asyncio.create_task(asyncio.to_thread(asyncio.run, replay()))
     try:
@@ -696,7 +708,7 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
             holds.go[1].set()
             async with patiently(Patience("the replay to end", quiet_s=60, pids=[os.getpid()])):
                 result = await run
-            assert result.account.fills > 0 and result.watch is watch
+            assert result.account.fills > 0 and result.watchers[0] is watch
 
             # the run is over and its server stopped with it; its last snapshot is in the hub. Serving
             # the hub again on the same port lets the open page catch up: the account at the end.
@@ -825,8 +837,10 @@ async def test_the_page_of_a_replayed_two_symbol_dry_run_shows_each_symbols_pape
     config = load_config(two_symbol_config(tmp_path, two_symbols, {"ops": {"enabled": True, "port": 0}}))
     account = PaperAccount.open(tmp_path / "paper", config)
     watches: list[Watch] = []
-    result = await dry_run_replay(config, account=account, console=Console(file=io.StringIO()), speed=None,
-                                  on_watch=watches.append)  # fmt: skip
+    console = Console(file=io.StringIO())
+    result = await dry_run_replay(config, account=account, console=console, speed=None,
+                                  watchers=dry_run_watchers(config, account, console),
+                                  on_watch=_only_watch(watches.append))  # fmt: skip
     hub = watches[0].hub
     with _serving(hub) as server:
 

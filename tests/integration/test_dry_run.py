@@ -17,11 +17,14 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from arb.cli.dry_run import write_dry_run_report
 from arb.config import AppConfig, load_config
-from arb.execution.paper_account import read_paper_account
+from arb.execution.paper_account import PaperAccount, read_paper_account
+from arb.ops.terminal import dry_run_watchers
 from arb.recording.convert import make_normalizer
+from arb.runtime.dry_run import dry_run_live
 from arb.runtime.engine import Engine
-from arb.runtime.live import PaperAccount, dry_run_live, warm_up_kernel, write_dry_run_report
+from arb.runtime.session import warm_up_kernel
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.configs import local_endpoints, write_config_files
 from tests.scenarios import Book, Change, write_scenario
@@ -95,7 +98,8 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
             if len(filled) == 2:
                 os.kill(os.getpid(), signal.SIGINT)
 
-        run = asyncio.create_task(dry_run_live(config, account=account, console=console, on_fill=on_fill))
+        run = asyncio.create_task(dry_run_live(config, account=account, console=console, on_fill=on_fill,
+                                                watchers=dry_run_watchers(config, account, console)))  # fmt: skip
         try:
             async with asyncio.timeout(60):
                 await binance.wait_for_subscription("btcusdt@depth@100ms")
@@ -140,7 +144,14 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
                 done.set()
 
         run = asyncio.create_task(
-            dry_run_live(config, account=resumed, console=console, on_fill=on_more, stop_event=stop)
+            dry_run_live(
+                config,
+                account=resumed,
+                console=console,
+                on_fill=on_more,
+                stop_event=stop,
+                watchers=dry_run_watchers(config, resumed, console),
+            )
         )
         try:
             async with asyncio.timeout(60):
@@ -195,8 +206,15 @@ async def test_the_first_account_line_comes_once_both_books_are_synced(tmp_path:
         screen = _Screen()
         stop = asyncio.Event()
         account = PaperAccount.open(tmp_path / "paper", config)
+        console = Console(file=screen, width=200)
         run = asyncio.create_task(
-            dry_run_live(config, account=account, console=Console(file=screen, width=200), stop_event=stop)
+            dry_run_live(
+                config,
+                account=account,
+                console=console,
+                stop_event=stop,
+                watchers=dry_run_watchers(config, account, console),
+            )
         )
         try:
             async with asyncio.timeout(60):

@@ -17,7 +17,7 @@ import pytest
 
 from arb.execution.live import VenueExecutor
 from arb.execution.orders import LiveOrder, OrderState
-from arb.runtime.trading import KIND_MANUAL, trading_session
+from arb.runtime.trading_session import KIND_MANUAL, trading_session
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import OrderStatus
 from arb.strategy.types import BUY, SELL

@@ -27,7 +27,7 @@ from arb.execution.live import LiveExecutor, VenueExecutor
 from arb.execution.orders import LiveOrder, OrderState
 from arb.execution.perpetual import apply_perpetual_settings
 from arb.execution.reconcile import summarize
-from arb.runtime.trading import KIND_MANUAL, trading_session, venue_account
+from arb.runtime.trading_session import KIND_MANUAL, trading_session, venue_account
 from arb.sim.ledger import OrderStatus, OrderType, Side, SymbolRules, TimeInForce
 from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY

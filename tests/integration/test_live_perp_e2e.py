@@ -30,7 +30,7 @@ import pytest
 from arb.config import load_config
 from arb.recording.convert import make_normalizer
 from arb.runtime.engine import Engine
-from arb.runtime.live import warm_up_kernel
+from arb.runtime.session import warm_up_kernel
 from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.scenarios import Book, Change, Perp, write_scenario
 from tests.integration.live_rig import (

@@ -25,9 +25,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
 from arb.config import load_config
+from arb.execution.paper_account import PaperAccount
 from arb.ops.server import OpsServer
+from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
-from arb.runtime.live import PaperAccount, dry_run_replay
+from arb.runtime.dry_run import dry_run_replay
 from tests.scenarios import standing_spread_config
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -79,11 +81,13 @@ async def test_metrics_after_a_replayed_dry_run_equal_the_paper_account(tmp_path
             during.append(_samples(_get(servers[0].url + "/metrics")[1]))
 
     try:
+        console = Console(file=io.StringIO())
         result = await dry_run_replay(
-            config, account=account, console=Console(file=io.StringIO()), speed=None, on_fill=on_fill,
-            on_watch=on_watch,
+            config, account=account, console=console, speed=None, on_fill=on_fill,
+            watchers=dry_run_watchers(config, account, console),
+            on_watch=lambda w: on_watch(w) if isinstance(w, Watch) else None,
         )  # fmt: skip
-        assert result.watch is watches[0] and not result.interrupted
+        assert result.watchers[0] is watches[0] and not result.interrupted
         content_type, body = _get(servers[0].url + "/metrics")
     finally:
         for server in servers:
@@ -164,8 +168,10 @@ async def test_metrics_of_a_two_symbol_dry_run_are_the_paper_account_symbol_by_s
         watches.append(watch)
 
     try:
-        result = await dry_run_replay(config, account=account, console=Console(file=io.StringIO()), speed=None,
-                                      on_watch=on_watch)  # fmt: skip
+        console = Console(file=io.StringIO())
+        result = await dry_run_replay(config, account=account, console=console, speed=None,
+                                      watchers=dry_run_watchers(config, account, console),
+                                      on_watch=lambda w: on_watch(w) if isinstance(w, Watch) else None)  # fmt: skip
         assert not result.interrupted
         _, body = _get(servers[0].url + "/metrics")
     finally:

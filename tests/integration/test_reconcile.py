@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from arb.cli import main as cli
-from arb.runtime.trading import KIND_MANUAL, trading_session
+from arb.runtime.trading_session import KIND_MANUAL, trading_session
 from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.strategy.types import BUY
 from tests.integration.live_rig import (

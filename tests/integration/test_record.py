@@ -21,13 +21,15 @@ from typing import Any
 
 import pytest
 
+from arb.arguments import parse_duration
+from arb.cli.record import add_parser
 from arb.config import AppConfig, load_config
 from arb.errors import FeedError, RecordingError
 from arb.events import NS_PER_MS, NS_PER_S
 from arb.recording.convert import convert_files
 from arb.recording.format import LineReader, format_line
 from arb.recording.recorder import Recorder, recording_path
-from arb.runtime.record import add_parser, parse_duration, record
+from arb.runtime.record import record
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files

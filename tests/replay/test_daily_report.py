@@ -10,7 +10,9 @@ import pytest
 from rich.console import Console
 
 from arb.config import load_config
-from arb.runtime.live import PaperAccount, dry_run_replay
+from arb.execution.paper_account import PaperAccount
+from arb.ops.terminal import dry_run_watchers
+from arb.runtime.dry_run import dry_run_replay
 from arb.testing.configs import write_config_files
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,18 +22,20 @@ def test_the_replayed_sample_writes_the_report_of_the_day_it_crossed(tmp_path: P
     # the sample runs from shortly before to shortly after midnight UTC: one day ends inside it
     import json
 
-    from arb.runtime.live import write_dry_run_report
+    from arb.cli.dry_run import write_dry_run_report
 
     path = write_config_files(tmp_path, arbitrage_overrides={"backtest": {"recordings": str(REPO / "recordings")}})
     config = load_config(path)
     state = tmp_path / "elsewhere"  # not [dry_run] state_dir: the report must read this very account
     account = PaperAccount.open(state, config)
     base, quote = account.balances()
-    result = asyncio.run(dry_run_replay(config, account=account, console=Console(quiet=True), speed=None))
-    assert result.watch is not None
+    console = Console(quiet=True)
+    watchers = dry_run_watchers(config, account, console)
+    result = asyncio.run(dry_run_replay(config, account=account, console=console, speed=None, watchers=watchers))
+    assert result.watchers[0] is watchers[0]
     reports = sorted((state / "reports").glob("dry-run-day-*.html"))
     assert len(reports) == 1
-    events = [e for _, e in result.watch.hub.events_since(0) if e.kind == "info" and "report" in e.fields]
+    events = [e for _, e in watchers[0].hub.events_since(0) if e.kind == "info" and "report" in e.fields]
     assert [Path(str(e.fields["report"])) for e in events] == reports
     html = reports[0].read_text()
     day = re.search(r"dry-run-day-(\d{4}-\d{2}-\d{2})\.html", reports[0].name)
@@ -67,8 +71,10 @@ def test_a_two_symbol_dry_run_writes_a_daily_report_with_each_symbol_at_its_own_
     config = load_config(two_symbol_config(tmp_path, two_symbols))
     state = tmp_path / "elsewhere"
     account = PaperAccount.open(state, config)
-    result = asyncio.run(dry_run_replay(config, account=account, console=Console(quiet=True), speed=None))
-    assert result.watch is not None
+    console = Console(quiet=True)
+    watchers = dry_run_watchers(config, account, console)
+    result = asyncio.run(dry_run_replay(config, account=account, console=console, speed=None, watchers=watchers))
+    assert result.watchers[0] is watchers[0]
     [page] = sorted((state / "reports").glob("dry-run-day-*.html"))
     html = page.read_text()
     assert "<h2>Per symbol</h2>" in html

@@ -146,7 +146,8 @@ def test_the_paper_account_keeps_each_symbol_and_refuses_to_drop_one(two_symbols
     from rich.console import Console
 
     from arb.errors import ArbError
-    from arb.runtime.live import PaperAccount, dry_run_replay
+    from arb.execution.paper_account import PaperAccount
+    from arb.runtime.dry_run import dry_run_replay
     from arb.strategy.types import FILL_DTYPE
 
     config = _config(tmp_path, two_symbols)

@@ -339,7 +339,7 @@ def test_an_arb_error_out_of_a_task_group_is_the_one_line_and_its_exit_code(tmp_
     # A command whose task group ends with a venue's failure (and a sibling's too): the first ArbError's
     # line and exit code, no traceback, no "unhandled errors in a TaskGroup".
     from arb.errors import EXIT_VENUE_UNAVAILABLE, VenueError
-    from arb.runtime import trading
+    from arb.runtime import trading_session as trading
 
     async def failing(*_: object, **__: object) -> None:
         async def fail(what: str) -> None:
@@ -350,6 +350,8 @@ def test_an_arb_error_out_of_a_task_group_is_the_one_line_and_its_exit_code(tmp_
             group.create_task(fail("myTrades"))
 
     monkeypatch.setattr(trading, "place_one", failing)
+    for name in ("BINANCE_API_KEY", "BINANCE_API_SECRET"):  # checked before the order is placed
+        monkeypatch.setenv(name, "k" * 16)
     config = write_config_files(tmp_path)
     argv = ["order", "--config", str(config), "--venue", "binance", "--side", "buy", "--qty", "1", "--price", "1"]
     assert main(argv) == EXIT_VENUE_UNAVAILABLE
@@ -359,7 +361,7 @@ def test_an_arb_error_out_of_a_task_group_is_the_one_line_and_its_exit_code(tmp_
 
 def test_a_bug_beside_an_arb_error_in_a_task_group_is_not_hidden(tmp_path, monkeypatch) -> None:
     from arb.errors import VenueError
-    from arb.runtime import trading
+    from arb.runtime import trading_session as trading
 
     async def failing(*_: object, **__: object) -> None:
         async def venue() -> None:
@@ -373,6 +375,8 @@ def test_a_bug_beside_an_arb_error_in_a_task_group_is_not_hidden(tmp_path, monke
             group.create_task(bug())
 
     monkeypatch.setattr(trading, "place_one", failing)
+    for name in ("BINANCE_API_KEY", "BINANCE_API_SECRET"):  # checked before the order is placed
+        monkeypatch.setenv(name, "k" * 16)
     config = write_config_files(tmp_path)
     argv = ["order", "--config", str(config), "--venue", "binance", "--side", "buy", "--qty", "1", "--price", "1"]
     with pytest.raises(BaseExceptionGroup):

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from arb.cli import main
+from arb.cli.live import confirm_mainnet as _confirm_mainnet
 from arb.config import load_config
 from arb.errors import UsageError
-from arb.runtime.live_trading import _confirm_mainnet
 from arb.testing.configs import write_config_files
 
 
@@ -41,8 +41,8 @@ def test_arb_live_on_mainnet_without_the_flag_exits_2_before_connecting(
 
 
 def test_a_naked_leg_is_named_loudly_once_the_kernel_gave_up(tmp_path: Path) -> None:
+    from arb.execution.exposure import naked_leg_lines as exposure_lines
     from arb.runtime.engine import Engine
-    from arb.runtime.live_trading import exposure_lines
     from arb.strategy.types import HEDGE_FAILED
 
     engine = Engine(load_config(write_config_files(tmp_path)))
@@ -60,8 +60,8 @@ def test_dust_left_after_the_kernel_gave_up_is_not_called_a_naked_leg(tmp_path: 
     # Found by the fault campaign: the unwind closed the leg but for a few steps of fee (below every
     # venue's minimum notional, flat to the kernel), and arb live kept printing "NAKED LEG ... long 6e-06
     # ... arb kill flattens it", which no order could do.
+    from arb.execution.exposure import naked_leg_lines as exposure_lines
     from arb.runtime.engine import Engine
-    from arb.runtime.live_trading import exposure_lines
     from arb.strategy.types import HEDGE_FAILED
 
     engine = Engine(load_config(write_config_files(tmp_path)))

@@ -16,7 +16,9 @@ import pytest
 from rich.console import Console
 
 from arb.events import BINANCE, BYBIT
+from arb.execution.paper_account import PaperAccount
 from arb.formats import pct
+from arb.ops.terminal import PaperLines as _Reporter
 from arb.reports import charts
 from arb.reports.charts import chart_data, fill_spread_bps
 from arb.reports.console import print_summary
@@ -25,7 +27,6 @@ from arb.reports.pnl import pnl_from_fills
 from arb.reports.risk import MIN_RATIO_SPAN_S
 from arb.reports.summary import summarize
 from arb.reports.valuation import InitialBalances
-from arb.runtime.live import PaperAccount, _Reporter
 from arb.runtime.marks import out_of_sync_spans
 from arb.runtime.pairs import pair_pnl, pairs_won
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, SELL, new_state

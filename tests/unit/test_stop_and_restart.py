@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from arb.runtime.deadline import EXIT_STOP_TIMEOUT, StopDeadline
-from arb.runtime.live_trading import _running_pid, _started
+from arb.runtime.live_process import running_pid as _running_pid
+from arb.runtime.live_process import started as _started
 from tests.helpers import ROOT
 
 _BLOCKED = """

@@ -1,43 +1,29 @@
-"""One account's live trading machinery, and the commands that use it without the strategy.
+"""One account's live trading machinery: the journal and the venues' executors, without the strategy.
 
 :class:`TradingSession` builds, from the configuration, what real orders need: the journal
 (``[live]``), one ccxt client and one :class:`~arb.execution.live.VenueExecutor` per venue carrying
 every symbol of ``[strategy] symbols`` (keys from the environment variables the venue files name,
 URLs from the venue files, private stream included), and checks each symbol's trading rules on each
 venue against the configuration's (``[symbols.<SYMBOL>.<venue>]``, the venue file's ``[instrument]``
-for the first). ``arb live`` puts the engine on top; two commands use it directly:
-
-``arb reconcile [--venue binance|bybit] [--accept-venue-state] [--json]``
-    The journal against each venue, every symbol (``arb.execution.reconcile``): exit 0 when everything
-    is explained, 1 with a report of what differs, symbol by symbol, otherwise.
-
-``arb order --venue binance|bybit [--symbol SYMBOL] --side buy|sell --qty Q --price P [--timeout 30s]``
-    One immediate-or-cancel limit order through the very same path (reconcile first, journal, send,
-    unknown resolution, fills from the user stream), printed when done: a smoke test of keys and
-    endpoints on testnet or demo, and a handle for operations by hand. ``--symbol`` is one of
-    ``[strategy] symbols`` (the first by default).
+for the first). ``arb live`` (:mod:`arb.runtime.live_run`) puts the engine on top; ``arb reconcile``,
+``arb order`` (:func:`place_one`: one immediate-or-cancel order through the very same path) and
+``arb kill`` use it directly.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import logging
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from arb.arguments import add_config_argument, duration, positive_decimal
-from arb.arguments import symbol as symbol_name
-from arb.config import AppConfig, VenueConfig, load_config
-from arb.errors import ArbError, ConfigError, UsageError
-from arb.events import ASSET_NAMES
-from arb.strategy.types import BUY, SELL
+from arb.config import AppConfig, VenueConfig
+from arb.errors import ArbError, ConfigError
 
 if TYPE_CHECKING:  # ccxt, aiohttp and SQLAlchemy load only when a command trades (``arb --help`` stays quick)
     from arb.execution.journaling import ExecutionJournal
@@ -52,9 +38,7 @@ __all__ = [
     "TradingSession",
     "VenueAccount",
     "account_since_inception",
-    "add_order_parser",
-    "add_reconcile_parser",
-    "exit_codes_help",
+    "place_one",
     "settings_of",
     "trading_session",
     "venue_account",
@@ -70,17 +54,6 @@ KIND_FLATTEN = 8
 """The intent kind of an order the kill switch sends to flatten the net position."""
 
 _INCEPTION = "inception/{venue}/{market}"
-
-
-def exit_codes_help(one: str) -> str:
-    """The exit codes of a command that talks to the venues, for its ``--help`` (``one``: what exit 1
-    means for it)."""
-    return (
-        f"Exit codes: 0 done; 1 {one}; 2 a bad value on the command line or in the configuration; 3 a venue "
-        "refused what a person must fix (the API key or its permissions, the clock, an account setting; the "
-        "one line says what to check); 4 a venue could not be reached or did not answer (connection refused, "
-        "timeout, HTTP 5xx, a rate limit or ban: the same command may work later); 130 Ctrl-C."
-    )
 
 
 def settings_of(config: AppConfig) -> ExecutionSettings:
@@ -341,108 +314,6 @@ async def account_since_inception(session: TradingSession, v: int) -> tuple[floa
     return account.inception_base[0], account.inception_quote, account.position[0], sum(account.cash)
 
 
-# ---------------------------------------------------------------------------------------------------
-# arb reconcile / arb order
-
-
-def _venues_arg(text: str | None) -> list[int]:
-    if text is None:
-        return [0, 1]
-    return [ASSET_NAMES.index(text)]
-
-
-def add_reconcile_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """``arb reconcile``: the journal against the venues."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "reconcile",
-        help="check the live account against its journal",
-        description="Resolve every order the journal holds in flight, book fills made while arb was down, and "
-        "compare open orders and holdings with the journal. Exit 0 when everything is explained, 1 otherwise.",
-        epilog=exit_codes_help("something is not explained (see the report)"),
-    )
-    add_config_argument(parser)
-    parser.add_argument("--venue", choices=ASSET_NAMES, help="one venue only (default: both)")
-    parser.add_argument(
-        "--accept-venue-state",
-        action="store_true",
-        help="take the venues' holdings as they are now (after a deposit or a manual trade)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(run=_cmd_reconcile)
-    return parser
-
-
-def latency_lines(latencies: dict[str, dict[str, dict[str, float]]]) -> list[str]:
-    """Order latency per venue (intent -> request written, -> answer, -> first fill) as printed lines."""
-    lines = []
-    for venue, stages in latencies.items():
-        parts = []
-        for stage, figures in stages.items():
-            name = stage.removeprefix("intent_to_").replace("_", " ")
-            if figures.get("n"):
-                parts.append(
-                    f"{name} p50 {figures['p50']:,.0f} / p95 {figures['p95']:,.0f} / p99 {figures['p99']:,.0f} us"
-                )
-        if parts:
-            n = int(stages["intent_to_written"].get("n", 0))
-            lines.append(f"{venue} order latency from the intent ({n} orders): " + "; ".join(parts))
-    return lines
-
-
-def _cmd_reconcile(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    latencies: dict[str, dict[str, dict[str, float]]] = {}
-
-    async def run() -> list[VenueReconciliation]:
-        async with trading_session(config, _venues_arg(args.venue)) as session:
-            reports = await session.reconcile(accept_venue_state=args.accept_venue_state)
-            for executor in session.executors.values():
-                latencies[executor.venue] = session.journal.journal.latencies(executor.venue)
-            return reports
-
-    from arb.execution.reconcile import summarize
-
-    reports = asyncio.run(run())
-    if args.json:
-        out = {"symbols": list(config.symbol_names), "venues": summarize(reports), "latency_us": latencies}
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
-    else:
-        for report in reports:
-            sys.stdout.write("\n".join(report.describe()) + "\n")
-        for line in latency_lines(latencies):
-            sys.stdout.write(line + "\n")
-    return 0 if all(r.ok for r in reports) else 1
-
-
-def add_order_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """``arb order``: one immediate-or-cancel order by hand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "order",
-        help="place one immediate-or-cancel order through the live executor",
-        description="Reconcile the venue, then send one IOC limit order through the journal and the live "
-        "executor, and print it when done. For smoke tests on testnet or demo accounts and operations by hand.",
-        epilog=exit_codes_help("the order's outcome is still unknown (arb reconcile finds it out)"),
-    )
-    add_config_argument(parser)
-    parser.add_argument("--venue", choices=ASSET_NAMES, required=True)
-    parser.add_argument(
-        "--symbol", type=symbol_name, metavar="SYMBOL", help="one of [strategy] symbols (default: the first)"
-    )
-    parser.add_argument("--side", choices=("buy", "sell"), required=True)
-    parser.add_argument("--qty", type=positive_decimal, required=True, help="base units, on the venue's lot grid")
-    parser.add_argument("--price", type=positive_decimal, required=True, help="limit price")
-    parser.add_argument("--reduce-only", action="store_true", help="linear venues: only reduce the position")
-    parser.add_argument(
-        "--timeout",
-        type=duration,
-        default=30_000_000_000,
-        metavar="TIME",
-        help="how long to wait for the order to be done (default: 30s)",
-    )
-    parser.set_defaults(run=_cmd_order)
-    return parser
-
-
 async def place_one(
     config: AppConfig,
     venue: int,
@@ -477,50 +348,3 @@ async def place_one(
                 await asyncio.wait_for(done.wait(), timeout_ns / 1e9)
             executor.stop()
         return order, reports
-
-
-def _symbol_number(config: AppConfig, name: str | None) -> int:
-    # --symbol: its number in [strategy] symbols (the first when not given); another symbol is a usage error
-    if name is None:
-        return 0
-    if name not in config.symbol_names:
-        raise UsageError(
-            f"arb order: --symbol: expected one of [strategy] symbols ({', '.join(config.symbol_names)}), got {name}"
-        )
-    return config.symbol_names.index(name)
-
-
-def _cmd_order(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    venue = ASSET_NAMES.index(args.venue)
-    side = BUY if args.side == "buy" else SELL
-    number = _symbol_number(config, args.symbol)
-    order, reports = asyncio.run(
-        place_one(
-            config,
-            venue,
-            side,
-            args.qty,
-            args.price,
-            reduce_only=args.reduce_only,
-            timeout_ns=args.timeout,
-            symbol=number,
-        )
-    )
-    for report in reports:
-        sys.stdout.write("\n".join(report.describe()) + "\n")
-    lines = [f"order {order.client_id} ({order.symbol}): {order.state.value}"]
-    for fill in order.fills.values():
-        lines.append(f"  fill {fill.trade_id}: {fill.qty} @ {fill.price}, fee {fill.fee} {fill.fee_asset}")
-    if order.rejection is not None:
-        lines.append(f"  rejected: {order.rejection.code} {order.rejection.message}")
-    if order.written_ns:
-        lines.append(f"  intent -> request written {(order.written_ns - order.intent_ns) / 1e3:.0f} us")
-    if not order.answered:
-        lines.append("  NOT DONE: its outcome is still unknown; `arb reconcile` will find it out (never resend it)")
-    sys.stdout.write("\n".join(lines) + "\n")
-    if not order.answered:
-        return 1
-    if order.rejection is not None:
-        raise UsageError(f"the venue rejected the order: {order.rejection.code} {order.rejection.message}")
-    return 0

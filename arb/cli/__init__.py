@@ -14,16 +14,14 @@ saved what it holds.
 from __future__ import annotations
 
 import argparse
-import calendar
 import gc
 import logging
-import math
 import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -32,9 +30,7 @@ from arb.arguments import (
     ArgumentParser,
     CommandLineError,
     add_config_argument,
-    check_default,
     day,
-    duration,
     existing_file,
     existing_folder,
     integer_between,
@@ -42,14 +38,12 @@ from arb.arguments import (
     number_between,
     output_folder,
     report_folder,
-    speed,
     symbol,
 )
-from arb.errors import EXIT_INTERRUPTED, ArbError, RecordingError, UsageError, exit_code_of
+from arb.errors import EXIT_INTERRUPTED, ArbError, RecordingError
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
-    from arb.execution.paper_account import PaperAccount
 
 __all__ = ["main", "run"]
 
@@ -246,100 +240,6 @@ def _with_recordings(config: AppConfig, recordings: Path | None) -> AppConfig:
     return msgspec.structs.replace(config, backtest=backtest)
 
 
-_REPLAY_ONLY = ("speed", "start", "end", "recordings", "allow_damaged")
-
-
-def _cmd_dry_run(args: argparse.Namespace) -> int:
-    from arb.config import load_config
-    from arb.runtime.live import PaperAccount
-
-    if args.live_data:
-        given = [name for name in _REPLAY_ONLY if getattr(args, name) not in (None, False)]
-        if given:
-            option = "--" + given[0].replace("_", "-")
-            raise UsageError(
-                f"{option}: expected only with a replay, got it with --live-data (live data "
-                "runs in real time on today's market)"
-            )
-    config = _with_recordings(load_config(args.config), args.recordings)
-    state_dir = args.state_dir or check_default(
-        config.dry_run.state_dir, output_folder("a paper account folder"), "--state-dir", "[dry_run] state_dir"
-    )
-    out = report_folder(args.out, config.backtest.out, "dry-run")
-    days = None
-    if not args.live_data:
-        from arb.runtime.loader import plan_days
-
-        days = plan_days(config, args.start, args.end)
-    with PaperAccount.open(state_dir, config, fresh=args.fresh) as account:  # its writer until the report is out
-        return _dry_run_on(args, config, account, state_dir, days, out)
-
-
-def _dry_run_on(
-    args: argparse.Namespace, config: AppConfig, account: PaperAccount, state_dir: Path, days: Any, out: Path
-) -> int:
-    # the dry run on an open paper account (the caller closes it)
-    import asyncio
-
-    from arb.runtime.live import dry_run_live, dry_run_replay, write_dry_run_report
-    from arb.ui import console
-
-    duration = args.duration
-    for line in account.notes:
-        console.print(line, highlight=False, soft_wrap=True)
-    if account.set_aside is not None:
-        kept = f"--fresh: a new paper account; the previous one is kept in {account.set_aside}"
-        console.print(kept, highlight=False, soft_wrap=True)
-    note = account.resume_note(None if days is None else [f"{d:%Y-%m-%d}" for d in days])
-    if note is not None:
-        console.print(note, highlight=False, soft_wrap=True)
-    from rich.markup import escape as rich_escape
-
-    if account.halt:
-        console.print(
-            f"[bold red]HALTED[/] ({rich_escape(account.halt)}): this paper account opens no new pair until "
-            f"arb halt --clear --state-dir {state_dir}",
-            highlight=False,
-            soft_wrap=True,
-        )
-    from arb.execution.risk import day_pause_text, make_limits
-
-    start = time.time_ns() if days is None else round(calendar.timegm(days[0].timetuple())) * 1_000_000_000
-    paused = day_pause_text(account.risk, make_limits(config.risk), start)
-    if paused is not None:
-        console.print(f"[bold red]PAUSED[/] ({rich_escape(paused)})", highlight=False, soft_wrap=True)
-    base, quote = account.balances()
-    if args.live_data:
-        for venue in config.venues:
-            console.print(venue.describe_endpoints(), highlight=False, soft_wrap=True)
-        console.print("paper orders only: a dry run sends no order to any venue", highlight=False)
-        result = asyncio.run(dry_run_live(config, account=account, console=console, duration_ns=duration))
-    else:
-        pace = config.dry_run.replay_speed if args.speed is None else args.speed
-        result = asyncio.run(
-            dry_run_replay(
-                config,
-                account=account,
-                console=console,
-                speed=None if math.isinf(pace) else pace,
-                duration_ns=duration,
-                days=days,
-                allow_damaged=args.allow_damaged,
-            )
-        )
-    paths = write_dry_run_report(
-        result, config, base, quote, out, source="live" if args.live_data else "replay", console=None
-    )
-    for why in result.silent:
-        print(f"arb dry-run: {why}", file=sys.stderr)
-    if paths is None:
-        print("arb dry-run: no market data reached both venues' books: nothing to report", file=sys.stderr)
-        return 1
-    state = "interrupted, " if result.interrupted else ""
-    print(f"report: {paths[-1].parent} ({state}paper account {account.path})")
-    return 1 if result.silent else exit_code_of(result.stop_signal)
-
-
 def _cmd_parity(args: argparse.Namespace) -> int:
     from arb.config import load_config
     from arb.runtime.parity import run_parity, zero_latency
@@ -504,9 +404,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_backtest)
     if wanted("record"):
-        from arb.runtime.record import add_parser as add_record_parser
+        from arb.cli import record
 
-        add_record_parser(sub)
+        record.add_parser(sub)
     if wanted("funding-history"):
         from arb.runtime.funding_history import add_parser as add_funding_history_parser
 
@@ -516,38 +416,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
         add_fetch_parser(sub)
 
-    p = sub.add_parser(
-        "dry-run",
-        help="paper-trade the strategy on live or replayed data (no orders are sent)",
-        description="Run the live engine with paper orders filled on the book it sees: on the venues' live "
-        "streams (--live-data) or on recordings replayed through the live path. The paper account is kept "
-        "between runs in [dry_run] state_dir; no order is ever sent to a venue.",
-    )
-    p.add_argument("--live-data", action="store_true", help="the venues' live streams (default: replay recordings)")
-    add_config_argument(p)
-    p.add_argument(
-        "--duration", type=duration, metavar="TIME", help="stop after this long (replay: data time): 90s, 10m, 2h"
-    )
-    p.add_argument(
-        "--speed", type=speed, metavar="X", help="replay speed: 1 real time, 10, ... or max (default: [dry_run])"
-    )
-    p.add_argument("--start", type=day, metavar="DATE", help="replay: first UTC day")
-    p.add_argument("--end", type=day, metavar="DATE", help="replay: last UTC day")
-    p.add_argument("--recordings", type=_RECORDINGS, metavar="DIR", help="replay: recordings folder")
-    p.add_argument(
-        "--state-dir",
-        type=output_folder("a paper account folder"),
-        metavar="DIR",
-        help="paper account folder (default: [dry_run] state_dir)",
-    )
-    p.add_argument(
-        "--fresh", action="store_true", help="start a new paper account (the old one is moved aside, not deleted)"
-    )
-    p.add_argument(
-        "--out", type=_REPORT, metavar="DIR", help="report folder (default: a timestamped folder under results/)"
-    )
-    p.add_argument("--allow-damaged", action="store_true", help="replay: " + _ALLOW_DAMAGED_HELP)
-    p.set_defaults(run=_cmd_dry_run)
+    from arb.cli import dry_run
+
+    dry_run.add_parser(sub)
 
     p = sub.add_parser(
         "parity",
@@ -568,17 +439,16 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_cmd_parity)
     if wanted("reconcile", "order"):
-        from arb.runtime.trading import add_order_parser, add_reconcile_parser
+        from arb.cli import order, reconcile
 
-        add_reconcile_parser(sub)
-        add_order_parser(sub)
+        reconcile.add_parser(sub)
+        order.add_parser(sub)
     if wanted("live", "kill", "halt"):
-        from arb.runtime.live_trading import add_halt_parser, add_kill_parser
-        from arb.runtime.live_trading import add_parser as add_live_parser
+        from arb.cli import halt, kill, live
 
-        add_live_parser(sub)
-        add_kill_parser(sub)
-        add_halt_parser(sub)
+        live.add_parser(sub)
+        kill.add_parser(sub)
+        halt.add_parser(sub)
     if wanted("report"):
         from arb.reports import add_parser as add_report_parser
 
@@ -601,28 +471,6 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-_SIGNING_COMMANDS = frozenset({"live", "order", "reconcile", "kill"})
-"""Commands that sign requests to the venues (``--venue``: one venue, else both)."""
-
-
-def _every_missing_credential(args: argparse.Namespace, first: ArbError) -> ArbError:
-    # A signing command stops at the first credential it cannot resolve: name every one it needs that
-    # is missing instead (the configuration loaded again, quietly). Anything else stays as it was.
-    from arb.config import MissingSecretsError, UnsetVariableError, load_config, require_credentials
-    from arb.events import ASSET_NAMES
-
-    if not isinstance(first, UnsetVariableError) or args.command not in _SIGNING_COMMANDS:
-        return first
-    venue = getattr(args, "venue", None)
-    try:
-        require_credentials(
-            load_config(args.config, warn=False), (0, 1) if venue is None else [ASSET_NAMES.index(venue)]
-        )
-    except MissingSecretsError as every:
-        return every
-    return first
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _parser(_command_of(sys.argv[1:] if argv is None else argv))
@@ -640,9 +488,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
         return code
     except ArbError as exc:
-        said = _every_missing_credential(args, exc)
-        print(f"arb {args.command}: {said}", file=sys.stderr)
-        return said.exit_code
+        print(f"arb {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
     except BaseExceptionGroup as group:  # out of a task group: its ArbError is the one line
         ours, rest = group.split(ArbError)
         if ours is None or rest is not None:

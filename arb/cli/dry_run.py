@@ -1,0 +1,243 @@
+"""``arb dry-run``: the paper executor on the venues' live streams (``--live-data``) or on a replay.
+
+Opens the paper account (``[dry_run] state_dir`` or ``--state-dir``; ``--fresh`` sets the old one
+aside), prints what it resumes and any halt or pause it keeps, hands the session
+(:mod:`arb.runtime.dry_run`) its watchers (the ops watch and the terminal lines,
+:func:`arb.ops.terminal.dry_run_watchers`), then writes the report (:func:`write_dry_run_report`): the
+same summary, trades.csv, equity.npz, equity.png and summary.json as a backtest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import calendar
+import math
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from rich.console import Console
+
+from arb.arguments import (
+    add_config_argument,
+    check_default,
+    day,
+    duration,
+    existing_folder,
+    output_folder,
+    report_folder,
+    speed,
+)
+from arb.cli import _ALLOW_DAMAGED_HELP, _with_recordings
+from arb.config import AppConfig, load_config
+from arb.errors import UsageError, exit_code_of
+
+if TYPE_CHECKING:
+    from arb.execution.paper_account import PaperAccount
+    from arb.runtime.dry_run import DryRunResult
+
+__all__ = ["add_parser", "write_dry_run_report"]
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """``arb dry-run``: paper trading on live or replayed data."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "dry-run",
+        help="paper-trade the strategy on live or replayed data (no orders are sent)",
+        description="Run the live engine with paper orders filled on the book it sees: on the venues' live "
+        "streams (--live-data) or on recordings replayed through the live path. The paper account is kept "
+        "between runs in [dry_run] state_dir; no order is ever sent to a venue.",
+    )
+    p.add_argument("--live-data", action="store_true", help="the venues' live streams (default: replay recordings)")
+    add_config_argument(p)
+    p.add_argument(
+        "--duration", type=duration, metavar="TIME", help="stop after this long (replay: data time): 90s, 10m, 2h"
+    )
+    p.add_argument(
+        "--speed", type=speed, metavar="X", help="replay speed: 1 real time, 10, ... or max (default: [dry_run])"
+    )
+    p.add_argument("--start", type=day, metavar="DATE", help="replay: first UTC day")
+    p.add_argument("--end", type=day, metavar="DATE", help="replay: last UTC day")
+    p.add_argument(
+        "--recordings", type=existing_folder("a recordings folder"), metavar="DIR", help="replay: recordings folder"
+    )
+    p.add_argument(
+        "--state-dir",
+        type=output_folder("a paper account folder"),
+        metavar="DIR",
+        help="paper account folder (default: [dry_run] state_dir)",
+    )
+    p.add_argument(
+        "--fresh", action="store_true", help="start a new paper account (the old one is moved aside, not deleted)"
+    )
+    p.add_argument(
+        "--out",
+        type=output_folder("a report folder"),
+        metavar="DIR",
+        help="report folder (default: a timestamped folder under results/)",
+    )
+    p.add_argument("--allow-damaged", action="store_true", help="replay: " + _ALLOW_DAMAGED_HELP)
+    p.set_defaults(run=_cmd_dry_run)
+    return p
+
+
+_REPLAY_ONLY = ("speed", "start", "end", "recordings", "allow_damaged")
+
+
+def _cmd_dry_run(args: argparse.Namespace) -> int:
+    from arb.execution.paper_account import PaperAccount
+
+    if args.live_data:
+        given = [name for name in _REPLAY_ONLY if getattr(args, name) not in (None, False)]
+        if given:
+            option = "--" + given[0].replace("_", "-")
+            raise UsageError(
+                f"{option}: expected only with a replay, got it with --live-data (live data "
+                "runs in real time on today's market)"
+            )
+    config = _with_recordings(load_config(args.config), args.recordings)
+    state_dir = args.state_dir or check_default(
+        config.dry_run.state_dir, output_folder("a paper account folder"), "--state-dir", "[dry_run] state_dir"
+    )
+    out = report_folder(args.out, config.backtest.out, "dry-run")
+    days = None
+    if not args.live_data:
+        from arb.runtime.loader import plan_days
+
+        days = plan_days(config, args.start, args.end)
+    with PaperAccount.open(state_dir, config, fresh=args.fresh) as account:  # its writer until the report is out
+        return _dry_run_on(args, config, account, state_dir, days, out)
+
+
+def _dry_run_on(
+    args: argparse.Namespace, config: AppConfig, account: PaperAccount, state_dir: Path, days: Any, out: Path
+) -> int:
+    # the dry run on an open paper account (the caller closes it)
+    from arb.ops.terminal import dry_run_watchers
+    from arb.runtime.dry_run import dry_run_live, dry_run_replay
+    from arb.ui import console
+
+    duration = args.duration
+    for line in account.notes:
+        console.print(line, highlight=False, soft_wrap=True)
+    if account.set_aside is not None:
+        kept = f"--fresh: a new paper account; the previous one is kept in {account.set_aside}"
+        console.print(kept, highlight=False, soft_wrap=True)
+    note = account.resume_note(None if days is None else [f"{d:%Y-%m-%d}" for d in days])
+    if note is not None:
+        console.print(note, highlight=False, soft_wrap=True)
+    from rich.markup import escape as rich_escape
+
+    if account.halt:
+        console.print(
+            f"[bold red]HALTED[/] ({rich_escape(account.halt)}): this paper account opens no new pair until "
+            f"arb halt --clear --state-dir {state_dir}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    from arb.execution.risk import day_pause_text, make_limits
+
+    start = time.time_ns() if days is None else round(calendar.timegm(days[0].timetuple())) * 1_000_000_000
+    paused = day_pause_text(account.risk, make_limits(config.risk), start)
+    if paused is not None:
+        console.print(f"[bold red]PAUSED[/] ({rich_escape(paused)})", highlight=False, soft_wrap=True)
+    base, quote = account.balances()
+    watchers = dry_run_watchers(config, account, console)
+    if args.live_data:
+        for venue in config.venues:
+            console.print(venue.describe_endpoints(), highlight=False, soft_wrap=True)
+        console.print("paper orders only: a dry run sends no order to any venue", highlight=False)
+        result = asyncio.run(
+            dry_run_live(config, account=account, console=console, duration_ns=duration, watchers=watchers)
+        )
+    else:
+        pace = config.dry_run.replay_speed if args.speed is None else args.speed
+        result = asyncio.run(
+            dry_run_replay(
+                config,
+                account=account,
+                console=console,
+                speed=None if math.isinf(pace) else pace,
+                duration_ns=duration,
+                days=days,
+                allow_damaged=args.allow_damaged,
+                watchers=watchers,
+            )
+        )
+    paths = write_dry_run_report(
+        result, config, base, quote, out, source="live" if args.live_data else "replay", console=None
+    )
+    for why in result.silent:
+        print(f"arb dry-run: {why}", file=sys.stderr)
+    if paths is None:
+        print("arb dry-run: no market data reached both venues' books: nothing to report", file=sys.stderr)
+        return 1
+    state = "interrupted, " if result.interrupted else ""
+    print(f"report: {paths[-1].parent} ({state}paper account {account.path})")
+    return 1 if result.silent else exit_code_of(result.stop_signal)
+
+
+def write_dry_run_report(
+    result: DryRunResult,
+    config: AppConfig,
+    session_base: list[list[float]],
+    session_quote: list[float],
+    out: Path,
+    *,
+    source: str,
+    console: Console | None = None,
+) -> list[Path] | None:
+    """The same summary, trades.csv, equity.npz, equity.png and summary.json as a backtest (its marks
+    at each UTC midnight the session crossed: the engine's, ``Engine.day_marks``); None without data."""
+    from arb.execution.risk import risk_figures, symbol_risk_figures
+    from arb.reports import InitialBalances, print_summary, run_summary, write_report
+
+    engine = result.engine
+    if len(engine.log.equity.view()) == 0:
+        return None
+    meta = {
+        "mode": "dry-run",
+        "config": config.to_dict(),
+        "source": source,
+        "start_ns": result.start_ns,
+        "end_ns": result.end_ns,
+        "duration_s": (result.end_ns - result.start_ns) / 1e9,
+        "batches": result.batches,
+        "interrupted": result.interrupted,
+        "paper": engine.executor.summary(),
+        "kernel_state": {name: int(engine.kstate[0][name]) for name in engine.kstate.dtype.names or ()},
+        "risk_state": risk_figures(engine.rstate[0]),
+        "account": str(result.account.path),
+        "wall_s": round(result.wall_s, 3),
+    }
+    n = engine.n_symbols
+    if n > 1:  # each symbol's kernel and gate (kernel_state above is the first symbol's)
+        names = engine.kstate.dtype.names or ()
+        meta["kernel_states"] = [{name: int(engine.kstate[s][name]) for name in names} for s in range(n)]
+        meta["symbol_risk"] = [symbol_risk_figures(engine.srisk[s]) for s in range(n)]
+    base = np.asarray(session_base, float).reshape(-1, 2)  # per symbol (a flat pair: one symbol's)
+    quote = (session_quote[0], session_quote[1])
+    if n > 1:
+        initial = InitialBalances.of_symbols(base[:n], quote)
+    else:
+        initial = InitialBalances((float(base[0, 0]), float(base[0, 1])), quote)
+    fills = engine.log.fills.view()
+    equity = engine.log.equity.view()
+    summary = run_summary(
+        config,
+        fills,
+        equity,
+        initial,
+        meta,
+        out_of_sync=[engine.log.out_of_sync(result.start_ns, result.end_ns, s) for s in range(n)],
+        sent=engine.log.sent.view(),
+        kernel_flags=[int(engine.kstate[s]["flags"]) for s in range(n)],
+        funding=engine.log.funding.view(),
+        day_marks=engine.day_marks,
+    )
+    paths = write_report(out, summary, fills, equity, funding=engine.log.funding.view())
+    print_summary(summary, console)
+    return paths

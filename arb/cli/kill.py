@@ -1,0 +1,77 @@
+"""``arb kill [--timeout TIME]``: the kill switch, with or without a running ``arb live``.
+
+A running ``arb live`` (its pid file in ``[live] state_dir``, :mod:`arb.runtime.live_process`) gets
+SIGUSR1 and a ``KILL`` file, and is awaited while it halts, cancels and flattens; then, or with none
+running, this process halts the account, cancels every open order and flattens the net position
+itself (:func:`arb.execution.kill.kill`). Exit 1 when exposure is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from typing import Any
+
+from arb.arguments import add_config_argument, duration, exit_codes_help
+from arb.config import load_config, require_credentials
+
+__all__ = ["add_parser"]
+
+
+def add_parser(subparsers: Any) -> Any:
+    """``arb kill``: the kill switch, with or without a running ``arb live``."""
+    parser = subparsers.add_parser(
+        "kill",
+        help="kill switch: halt new pairs, cancel every open order, flatten the net position",
+        description="Reach a running arb live (a signal, or a file in [live] state_dir) and let it halt, cancel "
+        "and flatten before it stops; with none running, do it here. Halts persist until cleared.",
+        epilog=exit_codes_help("exposure is left (EXPOSURE LEFT names it), or arb live did not stop in time"),
+    )
+    add_config_argument(parser)
+    parser.add_argument(
+        "--timeout",
+        type=duration,
+        metavar="TIME",
+        default="60s",
+        help="how long to wait for a running arb live to finish (default: 60s)",
+    )
+    parser.set_defaults(run=_cmd_kill)
+    return parser
+
+
+def _cmd_kill(args: Any) -> int:
+    from arb.execution.kill import kill
+    from arb.runtime.live_process import KILL_FILE, PID_FILE, running_pid
+    from arb.runtime.trading_session import trading_session
+    from arb.ui import console
+
+    config = load_config(args.config)
+    timeout_s = args.timeout / 1e9
+    state_dir = config.live.state_dir
+    pid = running_pid(state_dir / PID_FILE)
+    if pid is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        (state_dir / KILL_FILE).write_text("kill\n")
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGUSR1)
+        console.print(f"kill switch sent to arb live (pid {pid}); waiting for it to flatten and stop", highlight=False)
+        deadline = time.monotonic() + timeout_s
+        while running_pid(state_dir / PID_FILE) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if running_pid(state_dir / PID_FILE) is not None:
+            console.print(f"[bold red]arb live (pid {pid}) has not stopped after {timeout_s:.0f} s[/]", highlight=False)
+            return 1
+
+    require_credentials(config)  # every missing key named at once, before this process connects
+
+    async def run() -> Any:
+        async with trading_session(config, (0, 1)) as session:
+            return await kill(session, slippage_bps=config.risk.stop_loss_bps)
+
+    report = asyncio.run(run())
+    for line in report.describe():
+        console.print(line if report.flat else f"[bold red]{line}[/]", highlight=False)
+    return 0 if report.flat else 1

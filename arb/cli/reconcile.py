@@ -1,0 +1,95 @@
+"""``arb reconcile [--venue binance|bybit] [--accept-venue-state] [--json]``: the journal against the venues.
+
+Every symbol of ``[strategy] symbols`` on each venue (:mod:`arb.execution.reconcile`, through
+:func:`arb.runtime.trading_session.trading_session`): exit 0 when everything is explained, 1 with a report
+of what differs, symbol by symbol, otherwise; then each venue's order latency from the journal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from arb.arguments import add_config_argument, exit_codes_help
+from arb.config import load_config, require_credentials
+from arb.events import ASSET_NAMES
+
+if TYPE_CHECKING:
+    from arb.execution.reconcile import VenueReconciliation
+
+__all__ = ["add_parser", "latency_lines"]
+
+
+def _venues_arg(text: str | None) -> list[int]:
+    if text is None:
+        return [0, 1]
+    return [ASSET_NAMES.index(text)]
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """``arb reconcile``: the journal against the venues."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "reconcile",
+        help="check the live account against its journal",
+        description="Resolve every order the journal holds in flight, book fills made while arb was down, and "
+        "compare open orders and holdings with the journal. Exit 0 when everything is explained, 1 otherwise.",
+        epilog=exit_codes_help("something is not explained (see the report)"),
+    )
+    add_config_argument(parser)
+    parser.add_argument("--venue", choices=ASSET_NAMES, help="one venue only (default: both)")
+    parser.add_argument(
+        "--accept-venue-state",
+        action="store_true",
+        help="take the venues' holdings as they are now (after a deposit or a manual trade)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(run=_cmd_reconcile)
+    return parser
+
+
+def latency_lines(latencies: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """Order latency per venue (intent -> request written, -> answer, -> first fill) as printed lines."""
+    lines = []
+    for venue, stages in latencies.items():
+        parts = []
+        for stage, figures in stages.items():
+            name = stage.removeprefix("intent_to_").replace("_", " ")
+            if figures.get("n"):
+                parts.append(
+                    f"{name} p50 {figures['p50']:,.0f} / p95 {figures['p95']:,.0f} / p99 {figures['p99']:,.0f} us"
+                )
+        if parts:
+            n = int(stages["intent_to_written"].get("n", 0))
+            lines.append(f"{venue} order latency from the intent ({n} orders): " + "; ".join(parts))
+    return lines
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    require_credentials(config, _venues_arg(args.venue))  # every missing key named at once
+    latencies: dict[str, dict[str, dict[str, float]]] = {}
+
+    from arb.runtime.trading_session import trading_session
+
+    async def run() -> list[VenueReconciliation]:
+        async with trading_session(config, _venues_arg(args.venue)) as session:
+            reports = await session.reconcile(accept_venue_state=args.accept_venue_state)
+            for executor in session.executors.values():
+                latencies[executor.venue] = session.journal.journal.latencies(executor.venue)
+            return reports
+
+    from arb.execution.reconcile import summarize
+
+    reports = asyncio.run(run())
+    if args.json:
+        out = {"symbols": list(config.symbol_names), "venues": summarize(reports), "latency_us": latencies}
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    else:
+        for report in reports:
+            sys.stdout.write("\n".join(report.describe()) + "\n")
+        for line in latency_lines(latencies):
+            sys.stdout.write(line + "\n")
+    return 0 if all(r.ok for r in reports) else 1

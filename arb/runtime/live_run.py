@@ -1,0 +1,430 @@
+"""``arb live``: the compiled kernel and the risk gate of the dry run, on real orders, every symbol of
+``[strategy] symbols`` in one process.
+
+The loop is the dry run's (:class:`~arb.runtime.session.SessionLoop`): both venues' feeds (one
+connection each, every symbol subscribed) put batches on one bounded queue, the loop applies them to
+the engine, which calls each symbol's kernel and the one gate. The executor is the live one
+(:class:`~arb.execution.live.LiveExecutor`): orders go through the journal and ccxt, their answers
+wake the engine, fills come from the user streams (one private connection per venue, every symbol's).
+
+Start, in order: markets and trading rules loaded for every symbol (differences from the
+configuration are printed), every venue reconciled with the journal symbol by symbol (anything
+unexplained stops the start), a linear venue's account set one-way with the ``[perpetual]`` leverage
+and margin mode for every symbol, balances and positions read into the kernels' views, the kernel
+compiled. The account's inception (the balances when this journal first traded) is kept in the
+journal, so a symbol's position on a venue is what the account gained or lost since then: an
+imbalance left by a crash is its kernel's to hedge after the restart.
+
+Stop (``--duration``, Ctrl-C, SIGTERM): no new decision, open orders cancelled on both venues,
+orders in flight resolved (bounded by ``[live] shutdown_timeout_ms``; what is left is named); the
+command (:mod:`arb.cli.live`) then writes the same report as a dry run plus each venue's order latency.
+Its watchers (the ops watch) are handed down by the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from rich.console import Console
+from rich.markup import escape
+
+from arb.config import AppConfig
+from arb.errors import NeedsOperatorError
+from arb.events import ASSET_NAMES
+from arb.execution.exposure import naked_leg_lines
+from arb.runtime.live_process import KILL_FILE, PID_FILE, announce
+from arb.runtime.session import SessionWatcher
+
+if TYPE_CHECKING:
+    from arb.execution.kill import KillReport
+    from arb.execution.orders import LiveOrder
+    from arb.runtime.engine import Engine
+    from arb.runtime.session import SessionStart
+
+__all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "keep_risk_memory", "run_live"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class LiveResult:
+    """What an ``arb live`` session leaves behind, for the report."""
+
+    engine: Engine
+    start_ns: int
+    end_ns: int
+    batches: int
+    interrupted: bool
+    wall_s: float
+    base: list[list[float]]
+    """Base holdings at the end, per symbol per venue."""
+    quote: list[float]
+    """The quote balance at the end, per venue."""
+    left_in_flight: list[LiveOrder] = field(default_factory=list)
+    latencies: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    rule_differences: list[str] = field(default_factory=list)
+    kill: KillReport | None = None
+    """What the kill switch did, when it ended the session."""
+    stop_signal: int | None = None
+    """The signal that stopped the session (``signal.SIGINT`` for Ctrl-C), None when it ended otherwise."""
+    watchers: tuple[SessionWatcher, ...] = ()
+    """The watchers the session published to (the ops watch keeps the last snapshots and events)."""
+
+
+class _StateStore(Protocol):
+    # the journal's account state (arb.execution.journaling's sink and the journal itself have it)
+    def get_state(self, key: str) -> str | None: ...
+    def set_state(self, key: str, value: str) -> None: ...
+
+
+def keep_risk_memory(journal: _StateStore, engine: Engine, console: Console, now: int) -> Callable[[], None]:
+    """Continue the gate's memory (the risk day, the last 24 hours' pairs) from the journal, print a
+    daily-loss pause it still holds at ``now``, and keep the memory in the journal after every fill
+    and breach. Returns the function that saves it (call it at the end)."""
+    from arb.execution.risk import RISK_MEMORY_KEY, day_pause_text, restore_risk_memory, risk_memory
+
+    raw = journal.get_state(RISK_MEMORY_KEY)
+    if raw:
+        memory = json.loads(raw)
+        restore_risk_memory(engine.rstate, engine.srisk, memory, engine.symbols)
+        paused = day_pause_text(memory, engine.limits, now)
+        if paused is not None:
+            console.print(f"[bold red]PAUSED[/] ({escape(paused)})", highlight=False, soft_wrap=True)
+
+    def save(*_: Any) -> None:
+        journal.set_state(RISK_MEMORY_KEY, json.dumps(risk_memory(engine.rstate, engine.srisk, engine.symbols)))
+
+    booked = engine.on_fill
+
+    def on_fill(row: Any) -> None:
+        if booked is not None:
+            booked(row)
+        save()
+
+    engine.on_fill = on_fill
+    engine.on_risk_event = save
+    return save
+
+
+class _Reporter:
+    # A line per fill and a periodic account line, as the dry run prints them: a watcher of the session
+    # (arb.runtime.session.SessionWatcher) whose account line comes after batches only.
+    def __init__(self, console: Console, interval_ns: int, symbols: tuple[str, ...] = ()) -> None:
+        self.console = console
+        self.interval = interval_ns
+        self.symbols = symbols  # named on each fill line when there are several
+        self.next_at = 0
+        self.synced_once = False  # the first account line comes as soon as both books are synced
+        self.on_hedge_failed: Callable[[], None] | None = None
+        """Called once when the kernel gives up hedging within its attempts (the driver halts)."""
+        self._hedge_failed = False
+        self.engine: Engine | None = None
+
+    def fill(self, row: Any) -> None:
+        side = "buy " if int(row["side"]) > 0 else "sell"
+        symbol = f"{self.symbols[int(row['symbol'])]} " if len(self.symbols) > 1 else ""
+        self.console.print(
+            f"fill {ASSET_NAMES[int(row['venue'])]:<7} {symbol}{side} {float(row['qty']):.8g} @ "
+            f"{float(row['price']):.8g} fee {float(row['fee']):.6g} (pair {int(row['pair_id'])})",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def begin(self, start: SessionStart) -> list[str]:
+        self.engine = start.engine
+        return []
+
+    def halt(self, reason: str) -> None:
+        pass  # the session prints its halts itself
+
+    def after_batch(
+        self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0, venue: int = -1
+    ) -> None:
+        self.maybe(engine, now)
+
+    def tick(self, now: int) -> None:
+        pass  # the account line follows the market: after batches
+
+    async def run(self) -> None:
+        pass
+
+    def end(self, now: int | None) -> None:
+        if now is not None and self.engine is not None:
+            self.maybe(self.engine, now, force=True)
+
+    def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
+        if not self._hedge_failed and engine.hedge_failed:
+            self._hedge_failed = force = True
+            if self.on_hedge_failed is not None:
+                self.on_hedge_failed()
+        if self.next_at == 0:
+            self.next_at = (now // self.interval + 1) * self.interval
+        if not self.synced_once and engine.both_synced():
+            self.synced_once = force = True
+        if not force and now < self.next_at:
+            return
+        self.next_at = (now // self.interval + 1) * self.interval
+        mids = np.where(np.isfinite(engine.last_mid), engine.last_mid, 0.0)
+        base = engine.init_base + engine.position
+        quote = engine.init_quote + engine.cash.sum(axis=0)
+        equity = float(quote.sum() + (base * mids).sum())
+        when = time.strftime("%H:%M:%S", time.gmtime(now / 1e9))
+        from arb.execution.paper_account import positions_text
+
+        self.console.print(
+            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f}  positions "
+            f"{positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}  fills {engine.log.fills.n}  "
+            f"open orders {engine.executor.open_orders}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for line in naked_leg_lines(engine):
+            self.console.print(f"[bold red]{line}[/]", highlight=False, soft_wrap=True)
+
+
+async def run_live(
+    config: AppConfig,
+    *,
+    console: Console,
+    duration_ns: int | None = None,
+    stop_event: asyncio.Event | None = None,
+    clock: Callable[[], int] = time.time_ns,
+    queue_size: int = 10_000,
+    watchers: Sequence[SessionWatcher] = (),
+    on_watch: Callable[[Any], None] | None = None,
+    on_stop_signal: Callable[[], None] | None = None,
+) -> LiveResult:
+    """Trade the kernel on both venues with real orders until stopped (see the module docstring).
+    ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``); ``on_stop_signal()``
+    when SIGTERM or SIGINT asks for the clean stop (``arb live`` arms its stop deadline there)."""
+    from arb.runtime.engine import Engine
+    from arb.runtime.session import SessionLoop, SessionStart, queued, warm_up_kernel
+    from arb.runtime.trading_session import trading_session, venue_account
+    from connectors.binance.feed import BinanceFeed
+    from connectors.bybit.feed import BybitFeed
+
+    started = time.perf_counter()
+    warm_up_kernel(config)
+    stop_event = stop_event or asyncio.Event()
+    killed = asyncio.Event()
+    pid_file = config.live.state_dir / PID_FILE
+    kill_file = config.live.state_dir / KILL_FILE
+    kill_file.unlink(missing_ok=True)
+    async with trading_session(config, (0, 1), clock=clock) as session, announce(pid_file):
+        reports = await session.reconcile()
+        for report in reports:
+            for line in report.describe():
+                console.print(line, highlight=False)
+        if not all(r.ok for r in reports):
+            raise NeedsOperatorError(
+                "reconciliation found differences: nothing is traded until they are explained; "
+                "see the lines above, then arb reconcile --accept-venue-state if the venues are right"
+            )
+        from arb.execution.perpetual import apply_perpetual_settings
+
+        for v, venue_executor in session.executors.items():
+            venue = config.venues[v]
+            for line in await apply_perpetual_settings(venue_executor, venue.perpetual, str(venue.path)):
+                console.print(line, highlight=False)
+        window = config.live.dead_man_window_ns // 1_000_000_000
+        if window:  # armed before anything is traded: a venue that refuses it stops the start here
+            for venue_executor in session.executors.values():
+                armed = await venue_executor.arm_dead_man(window)
+                console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False, soft_wrap=True)
+        accounts = [await venue_account(session, v) for v in (0, 1)]
+        wake = asyncio.Event()
+        executor = session.live_executor(on_ready=wake.set)
+        reporter = _Reporter(console, config.dry_run.report_interval_ns, config.symbol_names)
+
+        def hedge_failed() -> None:
+            # the kernel opens no new pair now; the halt outlives this process until a person clears it
+            from arb.execution.kill import HALT_KEY
+
+            exposure = "; ".join(naked_leg_lines(engine)) or "the leg was closed on the last attempt"
+            session.journal.set_state(HALT_KEY, f"hedge failed after {config.execution.max_hedge_attempts} attempts")
+            console.print(
+                f"[bold red]HALTED: a lone leg was not hedged within {config.execution.max_hedge_attempts} attempts "
+                f"({exposure}); no new pair until a person clears the halt[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+        reporter.on_hedge_failed = hedge_failed
+        symbols = range(len(config.symbols))
+        engine = Engine(
+            config,
+            base=[[accounts[v].inception_base[s] for v in (0, 1)] for s in symbols],
+            quote=(accounts[0].inception_quote, accounts[1].inception_quote),
+            executor=executor,
+            on_fill=reporter.fill,
+        )
+        for s in symbols:
+            for v in (0, 1):
+                engine.position[s, v], engine.cash[s, v] = accounts[v].position[s], accounts[v].cash[s]
+        from arb.execution.kill import HALT_KEY
+
+        kept = session.journal.get_state(HALT_KEY)
+        if kept:
+            engine.hold()
+            console.print(
+                f"[bold red]HALTED[/] ({escape(kept)}): no new pair until a person clears it (arb halt --clear); "
+                "a lone leg is still hedged",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+        def risk_halt(reason: str) -> None:
+            session.journal.set_state(HALT_KEY, reason)
+            console.print(
+                f"[bold red]HALTED[/] ({escape(reason)}): no new pair until a person clears it", highlight=False
+            )
+
+        engine.on_halt = risk_halt
+
+        def book_funding(row: Any) -> None:
+            # a perpetual's funding payment: its own line in the journal, beside the fills
+            v, s = int(row["venue"]), int(row["symbol"])
+            venue = config.venues[v]
+            session.journal.record_funding(row, venue=venue.name, market=venue.market, symbol=config.symbol_names[s])
+            console.print(
+                f"funding {venue.name:<7} {config.symbol_names[s]} {float(row['payment']):+.8g} "
+                f"(position {float(row['position']):+.8g} x {float(row['mark']):.8g} x rate {float(row['rate']):.6%})",
+                highlight=False,
+            )
+
+        engine.on_funding = book_funding
+        save_risk_memory = keep_risk_memory(session.journal, engine, console, clock())
+        names = list(config.symbol_names)
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
+        feeds = [
+            BinanceFeed(config.binance, names, queue=queue, clock=clock),
+            BybitFeed(config.bybit, names, queue=queue, clock=clock),
+        ]
+        t0 = clock()
+        loop = asyncio.get_running_loop()
+
+        def pull_from_another_thread() -> None:  # a Telegram /kill confirm, in the alert thread
+            loop.call_soon_threadsafe(on_kill)
+
+        session_loop = SessionLoop(engine, (*watchers, reporter), clock=clock, start_ns=t0)
+        start = SessionStart(clock, "live", engine, tuple(feeds), session.journal.journal.health,
+                             pull_from_another_thread)  # fmt: skip
+        session_loop.begin(start, console, halt=kept or "", on_watch=on_watch)
+
+        def on_kill() -> None:
+            killed.set()
+            stop_event.set()
+            session_loop.halt("kill switch")
+
+        async def stale_watch() -> None:
+            # a symbol whose book went stale or out of sync on a venue gets its open orders there cancelled,
+            # once per episode (a venue arb itself holds orders back from is not stale: its book is fine)
+            from arb.strategy.types import VENUE_OK
+
+            cancelled = {(s, v): False for s in symbols for v in session.executors}
+            while True:
+                await asyncio.sleep(0.5)
+                for (s, v), done in list(cancelled.items()):
+                    venue_executor = session.executors[v]
+                    if engine.venue_status(v, clock(), s) == VENUE_OK:
+                        cancelled[s, v] = False
+                    elif not done:
+                        cancelled[s, v] = True
+                        what = f"{venue_executor.venue} {names[s]}" if len(names) > 1 else venue_executor.venue
+                        try:
+                            n = await venue_executor.cancel_open(names[s])
+                        except Exception as error:  # noqa: BLE001 - logged; tried again next episode
+                            log.error("%s went stale; cancelling its open orders failed: %s", what, error,
+                                      extra={"venue": venue_executor.venue, "symbol": names[s]})  # fmt: skip
+                            cancelled[s, v] = False
+                            continue
+                        log.warning("%s went stale: %d open order(s) cancelled", what, n,
+                                    extra={"venue": venue_executor.venue, "symbol": names[s]})  # fmt: skip
+
+        async def kill_watch() -> None:
+            # the kill switch's file, for when a signal cannot reach this process (another user, a container)
+            while not kill_file.exists():
+                await asyncio.sleep(0.25)
+            on_kill()
+
+        def start_tasks(tasks: asyncio.TaskGroup) -> None:
+            for venue_executor in session.executors.values():
+                venue_executor.run_background(tasks)
+                if window:
+                    venue_executor.run_dead_man(tasks, window, armed=True)
+            for feed in feeds:
+                tasks.create_task(feed.run(), name=f"feed-{feed.name}")
+            tasks.create_task(kill_watch(), name="kill-watch")
+            tasks.create_task(stale_watch(), name="stale-watch")
+
+        def stop_signal(_sig: signal.Signals) -> None:
+            if on_stop_signal is not None:
+                on_stop_signal()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGUSR1, on_kill)
+        try:
+            try:
+                await session_loop.run(queued(queue), stop_event, duration_ns=duration_ns, wake=wake,
+                                       start_tasks=start_tasks, on_signal=stop_signal)  # fmt: skip
+            finally:
+                for feed in feeds:
+                    feed.stop()
+        except BaseException:
+            session_loop.end(None)
+            raise
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGUSR1)
+        # stop: cancel what is open, resolve what is in flight, book what came in
+        async with asyncio.TaskGroup() as tasks:
+            for venue_executor in session.executors.values():
+                venue_executor.run_background(tasks)
+            left = await executor.shutdown(config.live.shutdown_timeout_ns)
+        engine.cancel_open_orders()
+        kill_report = None
+        if killed.is_set():
+            from arb.execution.kill import kill
+
+            kill_report = await kill(session, slippage_bps=config.risk.stop_loss_bps)
+            for order in kill_report.orders:  # the flattening fills belong to this session's account
+                engine.book_answer(order)
+            for line in kill_report.describe():
+                console.print(line if kill_report.flat else f"[bold red]{line}[/]", highlight=False)
+            kill_file.unlink(missing_ok=True)
+        now = max(session_loop.last_ns, clock())
+        engine.finish(now)
+        save_risk_memory()
+        session_loop.end(now)
+        for order in left:
+            console.print(
+                f"[bold red]order {order.client_id} ({order.symbol}) on {ASSET_NAMES[order.venue]} is still "
+                f"{order.state.value}[/]: arb reconcile will find it out at the next start (never resend it)"
+            )
+        latencies = {e.venue: session.journal.journal.latencies(e.venue) for e in session.executors.values()}
+        base = [[float(engine.init_base[s, v] + engine.position[s, v]) for v in (0, 1)] for s in symbols]
+        quote = [float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)]
+        return LiveResult(
+            engine,
+            t0,
+            session_loop.last_ns,
+            session_loop.batches,
+            session_loop.interrupted,
+            time.perf_counter() - started,
+            base,
+            quote,
+            left,
+            latencies,
+            session.rule_differences,
+            kill=kill_report,
+            stop_signal=session_loop.stop_signal,
+            watchers=session_loop.watchers,
+        )

@@ -1,0 +1,334 @@
+"""The one session loop: market data into the engine, executor events on time, snapshots to the watchers.
+
+The dry run (:mod:`arb.runtime.dry_run`, paper executor) and ``arb live`` (:mod:`arb.runtime.live_run`,
+live executors) are set-ups around one :class:`SessionLoop`: they build the engine and its account, then
+hand the loop a source of batches and their watchers. Everything runs in one ``asyncio.TaskGroup``:
+
+- **engine**: each arrival from the source (one local time's batches) goes into
+  :meth:`Engine.on_batches <arb.runtime.engine.Engine.on_batches>`, then to every watcher's
+  ``after_batch``. A source is the venues' live feeds through a bounded queue (:func:`queued`) or a
+  recording replayed at a pace (:func:`paced`);
+- **executor timer** (live sources): executor events between batches on the wall clock (a paper order
+  arriving, a live order's answer waking the loop), then every watcher's ``tick``;
+- **stop**: the stop event (set by SIGINT and SIGTERM, or by the set-up), or a wall-clock duration;
+- the set-up's own tasks (the feeds, the executors' streams, ...) and each watcher's ``run``.
+
+Watchers are objects the command hands down (the ops :class:`~arb.ops.watch.Watch`, the terminal lines
+of :mod:`arb.ops.terminal`): the loop knows them by :class:`SessionWatcher` only, so the runtime imports
+nothing above it. A watcher reads; it never slows the loop (no I/O on it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from arb.errors import ArbError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from arb.config import AppConfig
+    from arb.runtime.engine import Engine
+
+__all__ = [
+    "YIELD_EVERY",
+    "Arrival",
+    "SessionLoop",
+    "SessionStart",
+    "SessionWatcher",
+    "handle_signals",
+    "paced",
+    "queued",
+    "warm_up_kernel",
+]
+
+Arrival = tuple[int, Sequence[Any], int, int]
+"""What a source yields: (local time ns, that time's batches, when the frame was read off the socket as
+``time.perf_counter_ns()`` or 0 in a replay, its venue or -1)."""
+
+YIELD_EVERY = 256
+"""A source that never has to wait (a replay as fast as possible, or one behind its pace) still yields
+to the event loop every this many arrivals: Ctrl-C, the watchers and the other tasks get their turn."""
+
+_IDLE_S = 0.05  # the executor timer's longest sleep: the watchers' ticks between batches
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStart:
+    """What a watcher is told as a session starts (:meth:`SessionWatcher.begin`)."""
+
+    clock: Callable[[], int]
+    """The session's clock, int ns: data time in a replay (the last batch's local time), wall time live."""
+    data: str = "live"
+    """Where the market data comes from: ``"live"`` (the venues' streams) or ``"replay"`` (a recording)."""
+    engine: Engine | None = None
+    """The engine (None while only recording)."""
+    feeds: tuple[Any, ...] = ()
+    """The live market-data feeds (none in a replay)."""
+    journal_health: Callable[[], str] | None = None
+    """The live journal's state (cheap, called on the loop)."""
+    kill_switch: Callable[[], None] | None = None
+    """Pulls ``arb live``'s kill switch; safe to call from another thread."""
+    recorded_bytes: Callable[[], int] | None = None
+    """Bytes a recording has written so far (``arb record``)."""
+
+
+class SessionWatcher(Protocol):
+    """What the session loop calls on a watcher, all on the loop: each call must be quick (no I/O)."""
+
+    def begin(self, start: SessionStart) -> list[str]:
+        """The session starts (the engine is built, nothing has arrived): returns lines for the banner."""
+
+    def halt(self, reason: str) -> None:
+        """Trading is halted from the start (a halt kept by the account), or by the set-up (the kill switch)."""
+
+    def after_batch(
+        self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0, venue: int = -1
+    ) -> None:
+        """One arrival went through ``engine`` at local time ``now``: ``t0_perf_ns`` is
+        ``time.perf_counter_ns()`` before, ``sent_before`` ``engine.log.sent.n`` before,
+        ``recv_perf_ns`` when its frame was read (0 in a replay) and ``venue`` its venue (-1: several)."""
+
+    def tick(self, now: int) -> None:
+        """Time passed without an arrival (live sources: at least every 50 ms)."""
+
+    async def run(self) -> None:
+        """A task beside the loop for as long as the session runs (it may return at once)."""
+
+    def end(self, now: int | None) -> None:
+        """The session is over: ``now`` is its last time, or None when it failed (release, say nothing more)."""
+
+
+def warm_up_kernel(config: AppConfig) -> None:
+    """Compile (or load from Numba's cache) the kernel before any market data arrives."""
+    from arb.strategy.kernel import decide, may_act
+    from arb.strategy.params import make_params
+    from arb.strategy.types import new_intents, new_state, new_view
+
+    view = new_view()
+    may_act(view, make_params(config), 0)
+    decide(view, make_params(config), new_state(), 0, new_intents())
+
+
+@contextlib.contextmanager
+def handle_signals(
+    on_signal: Callable[[signal.Signals], None], signals: Iterable[signal.Signals] = (signal.SIGINT, signal.SIGTERM)
+) -> Iterator[list[int]]:
+    """While inside, ``signals`` (default SIGINT and SIGTERM: a clean stop) call ``on_signal(sig)`` on the
+    running loop instead of their default action; yields the signals received, first first (a command
+    exits 130 after a Ctrl-C). Where the loop cannot take signals (not the main thread), nothing changes."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    received: list[int] = []
+
+    def handler(sig: signal.Signals) -> None:
+        received.append(int(sig))
+        on_signal(sig)
+
+    for sig in signals:
+        try:
+            loop.add_signal_handler(sig, handler, sig)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            pass
+    try:
+        yield received
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def paced(
+    groups: Iterable[tuple[int, Sequence[Any]]],
+    speed: float | None,
+    stop_event: asyncio.Event,
+    *,
+    duration_ns: int | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[Arrival]:
+    """A replay's (local time, batches) groups as arrivals, at ``speed`` times real time (None: as fast as
+    possible), ending after ``duration_ns`` of data time. While behind its pace or unpaced it yields to the
+    event loop every :data:`YIELD_EVERY` arrivals; a wait for the pace ends early when ``stop_event`` is set."""
+    first: int | None = None
+    wall0 = monotonic()
+    for n, (ts, group) in enumerate(groups):
+        if first is None:
+            first = ts
+        if duration_ns is not None and ts - first > duration_ns:
+            return
+        delay = (ts - first) / 1e9 / speed - (monotonic() - wall0) if speed is not None else 0.0
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop_event.wait(), delay)
+        elif n % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # behind or unpaced: let Ctrl-C and the other tasks in
+        yield ts, group, 0, -1
+
+
+async def queued(queue: asyncio.Queue[Any]) -> AsyncIterator[Arrival]:
+    """The live feeds' batches as they come off their queue, one arrival each."""
+    while True:
+        batch = await queue.get()
+        yield batch.local_ts, (batch,), batch.recv_perf_ns, batch.venue
+
+
+class _SessionOverError(Exception):
+    """Raised by the stop task, or the engine task at the end of its source, to end the task group."""
+
+
+class SessionLoop:
+    """The loop of one session around ``engine`` (see the module docstring).
+
+    ``clock``: the wall clock of a live source (int ns); None for a replay, whose clock is data time,
+    the last arrival's local time (``start_ns`` before the first). After :meth:`run`: ``batches``
+    applied, ``first_ns`` the first arrival's time (None without one), ``last_ns`` the last time the
+    engine moved to, ``interrupted`` when the stop event ended it, ``stop_signal`` the signal that
+    asked for the stop (``signal.SIGINT`` for Ctrl-C) or None.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        watchers: Sequence[SessionWatcher] = (),
+        *,
+        clock: Callable[[], int] | None = None,
+        start_ns: int = 0,
+    ) -> None:
+        self.engine = engine
+        self.watchers = tuple(watchers)
+        self.wall_clock = clock
+        self.batches = 0
+        self.first_ns: int | None = None
+        self.last_ns = start_ns
+        self.interrupted = False
+        self.stop_signal: int | None = None
+
+    def now(self) -> int:
+        """The session's clock: the wall clock given one, else data time."""
+        return self.wall_clock() if self.wall_clock is not None else self.last_ns
+
+    def begin(
+        self,
+        start: SessionStart,
+        console: Console,
+        *,
+        halt: str = "",
+        on_watch: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Tell every watcher the session starts (their banner lines go to ``console``), then the halt
+        the account keeps, if any; then ``on_watch(watcher)`` for each (tests, benchmarks)."""
+        for watcher in self.watchers:
+            for line in watcher.begin(start):
+                console.print(line, highlight=False, soft_wrap=True)
+        if halt:
+            for watcher in self.watchers:
+                watcher.halt(halt)
+        if on_watch is not None:
+            for watcher in self.watchers:
+                on_watch(watcher)
+
+    def halt(self, reason: str) -> None:
+        """Tell every watcher trading is halted (``reason``)."""
+        for watcher in self.watchers:
+            watcher.halt(reason)
+
+    def end(self, now: int | None) -> None:
+        """Tell every watcher the session is over (``now``: its last time; None: it failed), the last
+        begun first: the terminal's last line is printed before the ops watch stops."""
+        for watcher in reversed(self.watchers):
+            watcher.end(now)
+
+    async def run(
+        self,
+        source: AsyncIterator[Arrival],
+        stop_event: asyncio.Event,
+        *,
+        duration_ns: int | None = None,
+        wake: asyncio.Event | None = None,
+        start_tasks: Callable[[asyncio.TaskGroup], None] | None = None,
+        on_signal: Callable[[signal.Signals], None] | None = None,
+    ) -> None:
+        """Run until ``source`` ends, ``stop_event`` is set (SIGINT and SIGTERM set it, after calling
+        ``on_signal(sig)``) or ``duration_ns`` of wall time passed. A live source (a loop with a wall
+        clock) gets the executor timer; ``wake``, set by a live executor when an answer is ready, wakes
+        it at once. ``start_tasks(group)`` starts the set-up's own tasks in the session's task group.
+
+        Raises the first :class:`~arb.errors.ArbError` a task failed with (a feed refused for good, a
+        venue error), after cancelling the other tasks."""
+
+        def stop(sig: signal.Signals) -> None:
+            if on_signal is not None:
+                on_signal(sig)
+            stop_event.set()
+
+        with handle_signals(stop) as received:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    if start_tasks is not None:
+                        start_tasks(group)
+                    group.create_task(self._consume(source, stop_event), name="engine")
+                    if self.wall_clock is not None:
+                        group.create_task(self._timer(self.wall_clock, wake), name="executor-timer")
+                    group.create_task(_stop_when(stop_event, duration_ns), name="stop")
+                    for watcher in self.watchers:
+                        group.create_task(watcher.run(), name=f"watch-{type(watcher).__name__}")
+            except* _SessionOverError:
+                pass
+            except* ArbError as failed:  # a feed failed for good (refused subscription, ban): say which
+                raise failed.exceptions[0] from None
+        self.interrupted = stop_event.is_set()
+        self.stop_signal = received[0] if received else None
+
+    async def _consume(self, source: AsyncIterator[Arrival], stop_event: asyncio.Event) -> None:
+        engine, watchers, perf = self.engine, self.watchers, time.perf_counter_ns
+        async with contextlib.aclosing(source):  # type: ignore[type-var]  # an async generator
+            async for ts, group, recv_perf_ns, venue in source:
+                if stop_event.is_set():
+                    break
+                if self.first_ns is None:
+                    self.first_ns = ts
+                self.last_ns = ts
+                sent_before, t0 = engine.log.sent.n, perf()
+                engine.on_batches(ts, group)
+                for watcher in watchers:
+                    watcher.after_batch(engine, t0, ts, sent_before, recv_perf_ns, venue)
+                self.batches += 1
+        raise _SessionOverError
+
+    async def _timer(self, clock: Callable[[], int], wake: asyncio.Event | None) -> None:
+        # Executor events between batches on the wall clock (a paper order arriving or answered, a live
+        # order's answer), the engine deciding at each; the watchers' ticks while the market is quiet.
+        engine, executor, watchers = self.engine, self.engine.executor, self.watchers
+        while True:
+            now = clock()
+            due = executor.next_event_ts()
+            if due is not None and due <= now:
+                engine.advance(now + 1)
+                engine.settle(now)
+                self.last_ns = max(self.last_ns, now)
+            for watcher in watchers:
+                watcher.tick(now)
+            due = executor.next_event_ts()
+            wait = _IDLE_S if due is None else min(_IDLE_S, max(0.0, (due - clock()) / 1e9))
+            if wake is None:
+                await asyncio.sleep(wait)
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await wake.wait()
+            wake.clear()
+
+
+async def _stop_when(stop_event: asyncio.Event, duration_ns: int | None) -> None:
+    if duration_ns is None:
+        await stop_event.wait()
+    else:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop_event.wait(), duration_ns / 1e9)
+    raise _SessionOverError
