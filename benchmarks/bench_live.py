@@ -35,9 +35,9 @@ from arb.events import BINANCE, BYBIT
 from arb.recording.convert import make_normalizer
 from arb.recording.format import LineReader
 from arb.runtime.engine import Engine
-from arb.runtime.session import warm_up_kernel
 from arb.runtime.loader import find_days, load_session, plan_days
 from arb.runtime.replay import ReplayBatch
+from arb.runtime.session import warm_up_kernel
 
 ROOT = Path(__file__).resolve().parent.parent
 

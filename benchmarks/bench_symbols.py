@@ -50,9 +50,9 @@ from arb.recording.convert import make_normalizer  # noqa: E402
 from arb.recording.format import LineReader, format_line  # noqa: E402
 from arb.runtime.backtest import Schedule, run_session  # noqa: E402
 from arb.runtime.engine import Engine  # noqa: E402
-from arb.runtime.session import warm_up_kernel  # noqa: E402
 from arb.runtime.loader import find_days, load_session, plan_days  # noqa: E402
 from arb.runtime.replay import ReplayBatch  # noqa: E402
+from arb.runtime.session import warm_up_kernel  # noqa: E402
 from arb.testing.configs import write_config_files  # noqa: E402
 from tests.multi import ETH, two_symbol_recordings  # noqa: E402
 
