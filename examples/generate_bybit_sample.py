@@ -336,9 +336,7 @@ def read_binance(
                     books.append(BinanceBook(exch_ts, local_ts, bid_px, bid_qty, ask_px, ask_qty))
             for row in rows[kinds == TRADE_EVENT]:
                 trades.append(
-                    BinanceTrade(
-                        int(row["exch_ts"]), float(row["px"]), float(row["qty"]), bool(row["ev"] & BUY_EVENT)
-                    )
+                    BinanceTrade(int(row["exch_ts"]), float(row["px"]), float(row["qty"]), bool(row["ev"] & BUY_EVENT))
                 )
     if not books or offset == math.inf:
         raise ValueError(f"{', '.join(map(str, paths))}: the Binance book never synced in {count} messages")
@@ -363,9 +361,7 @@ class BasisPath:
         return float(self.bps[min(max(k, 0), len(self.bps) - 1)])
 
 
-def simulate_basis(
-    seed: np.random.SeedSequence, start_ns: int, end_ns: int, params: SampleParams
-) -> BasisPath:
+def simulate_basis(seed: np.random.SeedSequence, start_ns: int, end_ns: int, params: SampleParams) -> BasisPath:
     """Exact Ornstein-Uhlenbeck steps from 0 plus jumps at renewal times (see the module docstring).
 
     Each random input has its own stream, so a shorter span is a prefix of a longer one.
@@ -420,8 +416,7 @@ class BasisSummary:
             f"|basis| > {self.threshold_bps:.1f} bps (fees + slippage): "
             f"{self.seconds_above_threshold:.1f} s; "
             f"> {_TAIL_BPS:.0f} bps: {self.seconds_above_25bps:.1f} s",
-            f"episodes above {self.threshold_bps:.1f} bps lasting >= {EPISODE_MIN_S:.0f} s: "
-            f"{len(self.episodes)}",
+            f"episodes above {self.threshold_bps:.1f} bps lasting >= {EPISODE_MIN_S:.0f} s: {len(self.episodes)}",
         ]
         lines += [f"  at +{s:6.1f} s for {d:4.1f} s, peak {p:.1f} bps" for s, d, p in self.episodes]
         return "\n".join(lines)
@@ -472,9 +467,7 @@ def _grid_formatter(step: float) -> Callable[[int], str]:
     return lambda n: f"{n * units // scale}.{n * units % scale:0{places}d}"
 
 
-def _levels_json(
-    levels: Iterable[tuple[int, int]], px: Callable[[int], str], qty: Callable[[int], str]
-) -> str:
+def _levels_json(levels: Iterable[tuple[int, int]], px: Callable[[int], str], qty: Callable[[int], str]) -> str:
     return ",".join(f'["{px(p)}","{qty(q) if q else "0"}"]' for p, q in levels)
 
 
@@ -526,9 +519,7 @@ class _BookModel:
         drop[: self.params.thin_keep_top] = False
         keep = np.flatnonzero(~drop)[:DEPTH]
         if len(keep) < DEPTH:
-            raise ValueError(
-                f"only {len(keep)} Bybit levels from {len(px)} Binance levels: raise binance_levels"
-            )
+            raise ValueError(f"only {len(keep)} Bybit levels from {len(px)} Binance levels: raise binance_levels")
         factor = (self.bid_factor if bid else self.ask_factor)[slot[keep]]
         lots = np.maximum(1, np.rint(sums[keep] * factor / self.lot)).astype(np.int64)
         return dict(zip(bins[keep].tolist(), lots.tolist(), strict=True))
@@ -688,8 +679,7 @@ def synthesize(
         lines.append((local, payload))
     conn_id = uuid.UUID(bytes=rng_ids.bytes(16), version=4)
     ack = (
-        f'{{"success":true,"ret_msg":"subscribe","conn_id":"{conn_id}","req_id":"{SUBSCRIBE_REQ_ID}",'
-        f'"op":"subscribe"}}'
+        f'{{"success":true,"ret_msg":"subscribe","conn_id":"{conn_id}","req_id":"{SUBSCRIBE_REQ_ID}","op":"subscribe"}}'
     )
     lines.insert(0, (lines[0][0] - round(params.ack_lead_ms * NS_PER_MS), ack.encode()))
     return Synthesis(lines, basis, summary, session, book_messages, trade_messages, symbol)
@@ -703,9 +693,7 @@ def symbol_of(path: str | Path) -> str:
 # -- files --------------------------------------------------------------------------------------------
 
 
-def write_daily_files(
-    lines: Sequence[tuple[int, bytes]], out_dir: str | Path, symbol: str = SYMBOL
-) -> list[Path]:
+def write_daily_files(lines: Sequence[tuple[int, bytes]], out_dir: str | Path, symbol: str = SYMBOL) -> list[Path]:
     """Write ``lines`` as ``<out_dir>/<symbol lower>_<YYYYMMDD>.gz``, one per UTC day of the receive time.
 
     Deterministic bytes: gzip level 9, ``mtime=0``, no file name in the header. Each file is written
@@ -777,15 +765,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--binance", type=Path, nargs="+", default=list(DEFAULT_BINANCE), help="Binance files, in order"
     )
-    parser.add_argument(
-        "--bybit-config", type=Path, default=DEFAULT_BYBIT_CONFIG, help="tick, lot and taker fee"
-    )
-    parser.add_argument(
-        "--binance-config", type=Path, default=DEFAULT_BINANCE_CONFIG, help="Binance taker fee"
-    )
-    parser.add_argument(
-        "--max-binance-messages", type=int, default=None, help="stop after this many Binance lines"
-    )
+    parser.add_argument("--bybit-config", type=Path, default=DEFAULT_BYBIT_CONFIG, help="tick, lot and taker fee")
+    parser.add_argument("--binance-config", type=Path, default=DEFAULT_BINANCE_CONFIG, help="Binance taker fee")
+    parser.add_argument("--max-binance-messages", type=int, default=None, help="stop after this many Binance lines")
     parser.add_argument("--symbol", default=None, help="the symbol (default: the Binance files' names)")
     parser.add_argument("--tick-size", type=float, default=None, help="Bybit's tick (default: --bybit-config's)")
     parser.add_argument("--lot-size", type=float, default=None, help="Bybit's lot (default: --bybit-config's)")
@@ -816,10 +798,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lot_size=args.lot_size,
     )
     paths = write_daily_files(synth.lines, args.out, synth.symbol)
-    print(
-        f"seed {args.seed}: {synth.book_messages} orderbook.{DEPTH} and "
-        f"{synth.trade_messages} publicTrade messages"
-    )
+    print(f"seed {args.seed}: {synth.book_messages} orderbook.{DEPTH} and {synth.trade_messages} publicTrade messages")
     print(f"Binance recorder clock offset used: {synth.binance.clock_offset_ns / 1e6:.3f} ms")
     print(synth.summary.describe())
     for path in paths:

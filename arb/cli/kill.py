@@ -3,7 +3,7 @@
 A running ``arb live`` (its pid file in ``[live] state_dir``, :mod:`arb.runtime.live_process`) gets
 SIGUSR1 and a ``KILL`` file, and is awaited while it halts, cancels and flattens; then, or with none
 running, this process halts the account, cancels every open order and flattens the net position
-itself (:func:`arb.execution.kill.kill`). Exit 1 when exposure is left.
+itself (:func:`arb.runtime.kill.kill`). Exit 1 when exposure is left.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def add_parser(subparsers: Any) -> Any:
 
 
 def _cmd_kill(args: Any) -> int:
-    from arb.execution.kill import kill
+    from arb.runtime.kill import kill
     from arb.runtime.live_process import KILL_FILE, PID_FILE, running_pid
     from arb.runtime.trading_session import trading_session
     from arb.ui import console

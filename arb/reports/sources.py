@@ -554,12 +554,12 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     """
     import sqlalchemy as sa
 
-    from arb.execution.kill import HALT_KEY
     from arb.execution.risk import quote_currency
     from arb.journal.journal import fills as fills_table
     from arb.journal.journal import funding as funding_table
     from arb.journal.journal import intents as intents_table
     from arb.journal.journal import state as state_table
+    from arb.runtime.kill import HALT_KEY
 
     live = config.live
     account = live.account

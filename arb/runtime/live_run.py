@@ -45,9 +45,9 @@ from arb.runtime.live_process import KILL_FILE, PID_FILE, announce
 from arb.runtime.session import SessionWatcher
 
 if TYPE_CHECKING:
-    from arb.execution.kill import KillReport
     from arb.execution.orders import LiveOrder
     from arb.runtime.engine import Engine
+    from arb.runtime.kill import KillReport
     from arb.runtime.session import SessionStart
 
 __all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "keep_risk_memory", "run_live"]
@@ -247,7 +247,7 @@ async def run_live(
 
         def hedge_failed() -> None:
             # the kernel opens no new pair now; the halt outlives this process until a person clears it
-            from arb.execution.kill import HALT_KEY
+            from arb.runtime.kill import HALT_KEY
 
             exposure = "; ".join(naked_leg_lines(engine)) or "the leg was closed on the last attempt"
             session.journal.set_state(HALT_KEY, f"hedge failed after {config.execution.max_hedge_attempts} attempts")
@@ -270,7 +270,7 @@ async def run_live(
         for s in symbols:
             for v in (0, 1):
                 engine.position[s, v], engine.cash[s, v] = accounts[v].position[s], accounts[v].cash[s]
-        from arb.execution.kill import HALT_KEY
+        from arb.runtime.kill import HALT_KEY
 
         kept = session.journal.get_state(HALT_KEY)
         if kept:
@@ -392,7 +392,7 @@ async def run_live(
         engine.cancel_open_orders()
         kill_report = None
         if killed.is_set():
-            from arb.execution.kill import kill
+            from arb.runtime.kill import kill
 
             kill_report = await kill(session, slippage_bps=config.risk.stop_loss_bps)
             for order in kill_report.orders:  # the flattening fills belong to this session's account

@@ -390,7 +390,7 @@ def _flat_qty(config: AppConfig, mid: Decimal) -> Decimal:
 
 async def run_scenario(s: Scenario, folder: Path) -> Outcome:
     """Run ``s`` in ``folder`` (recordings, configuration, journal) and check the invariants."""
-    from arb.execution.kill import HALT_KEY, kill
+    from arb.runtime.kill import HALT_KEY, kill
     from arb.runtime.live_run import run_live
     from arb.runtime.trading_session import trading_session
 

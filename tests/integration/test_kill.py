@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from arb.execution.kill import HALT_KEY, kill
+from arb.runtime.kill import HALT_KEY, kill
 from arb.runtime.trading_session import KIND_MANUAL, account_since_inception, trading_session
 from arb.sim.ledger import OrderStatus, OrderType, Side
 from arb.sim.options import VenueOptions

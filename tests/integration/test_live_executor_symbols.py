@@ -22,11 +22,11 @@ import pytest
 from arb.cli import main as cli
 from arb.config import PerpetualConfig
 from arb.errors import ArbError
-from arb.execution.kill import kill
 from arb.execution.live import LiveExecutor, VenueExecutor
 from arb.execution.orders import LiveOrder, OrderState
 from arb.execution.perpetual import apply_perpetual_settings
 from arb.execution.reconcile import summarize
+from arb.runtime.kill import kill
 from arb.runtime.trading_session import KIND_MANUAL, trading_session, venue_account
 from arb.sim.ledger import OrderStatus, OrderType, Side, SymbolRules, TimeInForce
 from arb.sim.options import VenueOptions

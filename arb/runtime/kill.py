@@ -30,15 +30,12 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from arb.errors import VenueError
 from arb.events import ASSET_NAMES
 from arb.execution.grid import grid_qty, wire
 from arb.execution.orders import LiveOrder
-
-if TYPE_CHECKING:
-    from arb.runtime.trading_session import TradingSession
+from arb.runtime.trading_session import KIND_FLATTEN, TradingSession, venue_account
 
 __all__ = ["HALT_KEY", "KillReport", "kill"]
 
@@ -141,8 +138,6 @@ async def kill(
     again ``retry_s`` later (doubling). A venue whose account cannot be read leaves the net position
     unknown: nothing is flattened and the report says so (not flat).
     """
-    from arb.runtime.trading_session import venue_account
-
     report = KillReport()
     session.journal.set_state(HALT_KEY, reason)
     for v, executor in session.executors.items():
@@ -203,8 +198,6 @@ async def _flatten(
     # updated with what filled); returns the orders sent. Each attempt uses the first venue that can
     # take the order now: not blocked by its rate guard, its balance and order book readable, the
     # order above its minimums; a venue whose order took nothing goes last at the next attempt.
-    from arb.runtime.trading_session import KIND_FLATTEN
-
     sent: list[LiveOrder] = []
     slip = Decimal(repr(slippage_bps)) / Decimal(10_000)
     smallest = min(float(e.markets[s].step) for e in session.executors.values())
