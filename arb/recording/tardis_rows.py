@@ -1,0 +1,524 @@
+"""Tardis CSV rows in compiled code: the parsers of book and trade lines, and the merge into event rows.
+
+:class:`arb.recording.tardis.TardisReader` reads the files and hands their bytes here. The parsers turn
+``incremental_book_L2`` and ``trades`` lines into intermediate rows (``K_*`` kinds, times in ns, values
+as floats, the file each came from); :func:`emit` merges both streams and the perpetual's rows by local
+time into hftbacktest's event rows, keeping the book's state (snapshot runs, sync, per-file counters in
+``C_*`` columns) as the recordings' normalizers do.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from arb._jit import njit
+from arb.events import (
+    CLEAR_ALL,
+    DEPTH_ASK,
+    DEPTH_BID,
+    SNAPSHOT_ASK,
+    SNAPSHOT_BID,
+    SYNC_LOST_EVENT,
+    SYNC_RESTORED_EVENT,
+    TRADE_BUY,
+    TRADE_EVENT,
+    TRADE_SELL,
+)
+
+__all__ = [
+    "C_BACKWARDS",
+    "C_BAD_VALUE",
+    "C_CROSSED_SNAP",
+    "C_EMPTY_SNAP",
+    "C_FIRST_BACKWARDS",
+    "C_FIRST_CROSSED",
+    "C_FIRST_EMPTY",
+    "C_FIRST_PRE",
+    "C_MESSAGES",
+    "C_NO_SIDE",
+    "C_PRE_SNAPSHOT",
+    "C_RESNAP_1",
+    "C_RESNAP_2",
+    "C_RESNAP_3",
+    "C_ROWS",
+    "C_SIZE",
+    "C_SNAPSHOTS",
+    "C_TRADES",
+    "C_UNSYNCED",
+    "E_DONE",
+    "E_NEED_BOOK",
+    "E_NEED_TRADES",
+    "K_BID",
+    "K_BUY",
+    "K_FILE",
+    "K_SELL",
+    "K_SNAP_BID",
+    "K_TRADE",
+    "P_DECLINED",
+    "S_FRESH",
+    "S_LAST_BOOK_KIND",
+    "S_LAST_BOOK_LOCAL",
+    "S_LAST_DEPTH_EXCH",
+    "S_LAST_DEPTH_LOCAL",
+    "S_SIZE",
+    "S_SYNCED",
+    "S_TRANS",
+    "TRANS_CAP",
+    "TS_MAX_US",
+    "U_BOOK_AT",
+    "U_PERP_AT",
+    "U_SIZE",
+    "U_TRADES_AT",
+    "emit",
+    "parse_rows",
+]
+
+# -- the compiled parsers ----------------------------------------------------------------------------
+
+# Kinds of parsed rows (the ``ev`` of the intermediate arrays, never written out).
+K_BID, K_ASK, K_SNAP_BID, K_SNAP_ASK, K_BUY, K_SELL, K_TRADE, K_FILE = 0, 1, 2, 3, 4, 5, 6, 7
+# Parser results.
+P_DONE, P_FULL, P_DECLINED = 0, 1, 2
+TS_MAX_US = 9_000_000_000_000_000  # microseconds: x1000 stays below 2**63
+_MAX_EXACT = 1 << 53
+_BIG = (1 << 63) - 1
+
+
+@njit(cache=True, nogil=True)
+def _skip_field(buf: Any, i: int, n: int) -> int:
+    # Past the next comma (-1 if the line ends first).
+    while i < n:
+        c = buf[i]
+        if c == 44:
+            return i + 1
+        if c == 10:
+            return -1
+        i += 1
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _symbol_field(buf: Any, i: int, n: int, sym: Any) -> tuple[int, bool]:
+    # Past the symbol field and its comma (-1 if the line ends first); whether it equals ``sym``.
+    start = i
+    while i < n and buf[i] != 44:
+        if buf[i] == 10:
+            return -1, False
+        i += 1
+    if i >= n:
+        return -1, False
+    same = i - start == sym.shape[0]
+    if same:
+        for k in range(sym.shape[0]):
+            if buf[start + k] != sym[k]:
+                same = False
+                break
+    return i + 1, same
+
+
+@njit(cache=True, nogil=True)
+def _read_time(buf: Any, i: int, n: int) -> tuple[int, int]:
+    # A microsecond time (digits) followed by a comma: (ns, index after the comma); -1 if anything else.
+    value = 0
+    start = i
+    while i < n and 48 <= buf[i] <= 57:
+        value = value * 10 + (buf[i] - 48)
+        i += 1
+        if i - start > 17:
+            return 0, -1
+    if i == start or i >= n or buf[i] != 44 or value >= TS_MAX_US:
+        return 0, -1
+    return value * 1000, i + 1
+
+
+@njit(cache=True, nogil=True)
+def _read_number(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
+    # A decimal number (``-?digits(.digits)?([eE][+-]?digits)?``) up to a comma, ``\r`` or newline:
+    # (value, index of that byte). Exactly Python's float(text) when the mantissa has at most 15
+    # significant digits and the power of ten is within 10**22; -1 otherwise (Python parses it then).
+    neg = False
+    if i < n and buf[i] == 45:
+        neg = True
+        i += 1
+    mant = 0
+    digits = 0
+    scale = 0
+    seen = False
+    while i < n and 48 <= buf[i] <= 57:
+        d = buf[i] - 48
+        if mant != 0 or d != 0:
+            digits += 1
+        mant = mant * 10 + d
+        seen = True
+        i += 1
+    if i < n and buf[i] == 46:
+        i += 1
+        frac = False
+        while i < n and 48 <= buf[i] <= 57:
+            d = buf[i] - 48
+            if mant != 0 or d != 0:
+                digits += 1
+            mant = mant * 10 + d
+            scale += 1
+            frac = True
+            i += 1
+        if not frac:
+            return 0.0, -1
+        seen = True
+    if not seen or digits > 15:
+        return 0.0, -1
+    exp = 0
+    if i < n and (buf[i] == 101 or buf[i] == 69):
+        i += 1
+        eneg = False
+        if i < n and (buf[i] == 45 or buf[i] == 43):
+            eneg = buf[i] == 45
+            i += 1
+        start = i
+        while i < n and 48 <= buf[i] <= 57:
+            exp = exp * 10 + (buf[i] - 48)
+            i += 1
+            if exp > 400:
+                return 0.0, -1
+        if i == start:
+            return 0.0, -1
+        if eneg:
+            exp = -exp
+    if i < n and not (buf[i] == 44 or buf[i] == 10 or buf[i] == 13):
+        return 0.0, -1
+    power = exp - scale
+    if mant >= _MAX_EXACT or power > 22 or power < -22:
+        return 0.0, -1
+    value = mant * pow10[power] if power >= 0 else mant / pow10[-power]
+    return (-value if neg else value), i
+
+
+@njit(cache=True, nogil=True)
+def _line_done(buf: Any, i: int, n: int) -> int:
+    # At the end of a line (``\n``, ``\r\n`` or the end of the buffer): the next line's index; -1 if not.
+    if i < n and buf[i] == 13:
+        i += 1
+    if i >= n:
+        return n
+    if buf[i] == 10:
+        return i + 1
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def parse_rows(
+    buf: Any, start: int, out: Any, fill: int, sym: Any, trades: bool, pow10: Any
+) -> tuple[int, int, int, int, int]:
+    # Parse the CSV lines of ``buf`` from ``start`` into ``out`` (rows of kind K_*, times in ns) from
+    # ``fill`` on; ``trades``: the trades layout, else incremental_book_L2. Lines of another symbol are
+    # skipped and counted, empty lines ignored. Returns (status, next index, fill, lines, other
+    # symbols): P_DONE at the end of ``buf``, P_FULL when ``out`` is full, P_DECLINED at a line this
+    # parser does not read (the next index is that line's start).
+    n = buf.shape[0]
+    i = start
+    cap = out.shape[0]
+    lines = 0
+    others = 0
+    while i < n:
+        if buf[i] == 10:
+            i += 1
+            continue
+        if fill >= cap:
+            return P_FULL, i, fill, lines, others
+        line = i
+        i = _skip_field(buf, i, n)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        i, same = _symbol_field(buf, i, n, sym)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        exch, i = _read_time(buf, i, n)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        local, i = _read_time(buf, i, n)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        if trades:
+            i = _skip_field(buf, i, n)  # the trade id
+            if i < 0:
+                return P_DECLINED, line, fill, lines, others
+            if i + 4 <= n and buf[i] == 98 and buf[i + 1] == 117 and buf[i + 2] == 121 and buf[i + 3] == 44:
+                kind = K_BUY
+                i += 4
+            elif (i + 5 <= n and buf[i] == 115 and buf[i + 1] == 101 and buf[i + 2] == 108 and buf[i + 3] == 108
+                  and buf[i + 4] == 44):  # fmt: skip
+                kind = K_SELL
+                i += 5
+            else:
+                i = _skip_field(buf, i, n)  # "unknown" (or anything else: no side)
+                if i < 0:
+                    return P_DECLINED, line, fill, lines, others
+                kind = K_TRADE
+        else:
+            if i + 5 <= n and buf[i] == 116 and buf[i + 1] == 114 and buf[i + 2] == 117 and buf[i + 3] == 101:
+                snap = True
+                i += 4
+            elif (i + 6 <= n and buf[i] == 102 and buf[i + 1] == 97 and buf[i + 2] == 108 and buf[i + 3] == 115
+                  and buf[i + 4] == 101):  # fmt: skip
+                snap = False
+                i += 5
+            else:
+                return P_DECLINED, line, fill, lines, others
+            if i >= n or buf[i] != 44:
+                return P_DECLINED, line, fill, lines, others
+            i += 1
+            if i + 4 <= n and buf[i] == 98 and buf[i + 1] == 105 and buf[i + 2] == 100 and buf[i + 3] == 44:
+                kind = K_SNAP_BID if snap else K_BID
+            elif i + 4 <= n and buf[i] == 97 and buf[i + 1] == 115 and buf[i + 2] == 107 and buf[i + 3] == 44:
+                kind = K_SNAP_ASK if snap else K_ASK
+            else:
+                return P_DECLINED, line, fill, lines, others
+            i += 4
+        px, i = _read_number(buf, i, n, pow10)
+        if i < 0 or i >= n or buf[i] != 44:
+            return P_DECLINED, line, fill, lines, others
+        qty, i = _read_number(buf, i + 1, n, pow10)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        i = _line_done(buf, i, n)
+        if i < 0:
+            return P_DECLINED, line, fill, lines, others
+        lines += 1
+        if not same:
+            others += 1
+            continue
+        row = out[fill]
+        row.ev = kind
+        row.exch_ts = exch
+        row.local_ts = local
+        row.px = px
+        row.qty = qty
+        row.order_id = 0
+        row.ival = 0
+        row.fval = 0.0
+        fill += 1
+    return P_DONE, i, fill, lines, others
+
+
+# -- merging and the book's state --------------------------------------------------------------------
+
+# state (int64) slots
+S_SYNCED, S_IN_SNAP, S_FRESH, S_BOOK_FILE, S_TRADE_FILE, S_N_BID, S_N_ASK, S_RUN_LOCAL, S_RUN_EXCH = range(9)
+S_LAST_LOCAL, S_LAST_BOOK_LOCAL, S_LAST_BOOK_KIND, S_TRANS, S_LAST_DEPTH_LOCAL, S_LAST_DEPTH_EXCH = range(9, 15)
+S_SIZE = 15
+# fstate (float64) slots
+F_BEST_BID, F_BEST_ASK = 0, 1
+# counters per file (int64 columns)
+(C_ROWS, C_MESSAGES, C_SNAPSHOTS, C_PRE_SNAPSHOT, C_UNSYNCED, C_ZERO_SNAP, C_EMPTY_SNAP, C_CROSSED_SNAP,
+ C_BACKWARDS, C_TRADES, C_NO_SIDE, C_BAD_VALUE, C_FIRST_EMPTY, C_FIRST_CROSSED, C_FIRST_BACKWARDS,
+ C_RESNAP_1, C_RESNAP_2, C_RESNAP_3, C_FIRST_PRE) = range(19)  # fmt: skip
+C_SIZE = 19
+# why emit returned
+E_DONE, E_NEED_BOOK, E_NEED_TRADES, E_FULL, E_TRANS = 0, 1, 2, 3, 4
+_ROOM = 4  # rows one step writes at most
+TRANS_CAP = 64
+
+
+@njit(cache=True, nogil=True)
+def _put(out: Any, fill: int, ev: int, exch: int, local: int, px: float, qty: float, ival: int) -> int:
+    # One event row (no order id: Tardis's L2 rows have none) at out[fill]; the next free index.
+    row = out[fill]
+    row.ev = ev
+    row.exch_ts = exch
+    row.local_ts = local
+    row.px = px
+    row.qty = qty
+    row.order_id = 0
+    row.ival = ival
+    row.fval = 0.0
+    return fill + 1
+
+
+@njit(cache=True, nogil=True)
+def _transition(state: Any, trans: Any, synced: int, local: int, reason: int) -> None:
+    k = state[S_TRANS]
+    trans[k, 0] = synced
+    trans[k, 1] = local
+    trans[k, 2] = reason
+    state[S_TRANS] = k + 1
+    state[S_SYNCED] = synced
+
+
+@njit(cache=True, nogil=True)
+def _close_snapshot(state: Any, fstate: Any, counters: Any, out: Any, fill: int, trans: Any) -> int:
+    # The snapshot run ended: check the book it left, then sync (or refuse to).
+    state[S_IN_SNAP] = 0
+    f = state[S_BOOK_FILE]
+    local = state[S_RUN_LOCAL]
+    exch = state[S_RUN_EXCH]
+    nb = state[S_N_BID]
+    na = state[S_N_ASK]
+    if nb == 0 or na == 0:
+        counters[f, C_EMPTY_SNAP] += 1
+        if counters[f, C_FIRST_EMPTY] == 0:
+            counters[f, C_FIRST_EMPTY] = local
+    if nb > 0 and na > 0 and fstate[F_BEST_BID] >= fstate[F_BEST_ASK]:
+        counters[f, C_CROSSED_SNAP] += 1
+        if counters[f, C_FIRST_CROSSED] == 0:
+            counters[f, C_FIRST_CROSSED] = local
+        if state[S_SYNCED] == 1:
+            fill = _put(out, fill, SYNC_LOST_EVENT, exch, local, 0.0, 0.0, 5)  # SyncReason.CROSSED
+            _transition(state, trans, 0, local, 5)
+        return _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0)
+    if state[S_SYNCED] == 0:
+        fill = _put(out, fill, SYNC_RESTORED_EVENT, exch, local, 0.0, 0.0, 0)
+        _transition(state, trans, 1, local, 0)
+    return fill
+
+
+# emit's cursor (int64) slots: where each source is read up to, how far it is filled, whether it ended
+(U_BOOK_AT, U_BOOK_N, U_BOOK_DONE, U_TRADES_AT, U_TRADES_N, U_TRADES_DONE, U_PERP_AT, U_PERP_N) = range(8)  # fmt: skip
+U_SIZE = 8
+
+
+@njit(cache=True, nogil=True)
+def _back(cursor: Any, bi: int, ti: int, pi: int, fill: int, why: int) -> tuple[int, int]:
+    cursor[U_BOOK_AT] = bi
+    cursor[U_TRADES_AT] = ti
+    cursor[U_PERP_AT] = pi
+    return fill, why
+
+
+@njit(cache=True, nogil=True)
+def emit(sources: Any, cursor: Any, book_state: Any, out: Any, fill: int) -> tuple[int, int]:
+    # Merge the parsed book rows book[bi:bn], trades[ti:tn] and the ready perp rows perp[pi:pn] by local
+    # time (ties: perp, trades, book) into event rows out[fill:], keeping the book's state.
+    # sources: (book, trades, perp) rows; cursor: the U_* slots, the read positions updated in place;
+    # book_state: (state, fstate, counters, trans). Returns (fill, why) where why says what is needed
+    # next (E_*).
+    book, trades, perp = sources
+    state, fstate, counters, trans = book_state
+    bi, bn, book_done = cursor[U_BOOK_AT], cursor[U_BOOK_N], cursor[U_BOOK_DONE] != 0
+    ti, tn, trades_done = cursor[U_TRADES_AT], cursor[U_TRADES_N], cursor[U_TRADES_DONE] != 0
+    pi, pn = cursor[U_PERP_AT], cursor[U_PERP_N]
+    cap = out.shape[0]
+    big = _BIG
+    while True:
+        if fill + _ROOM > cap:
+            return _back(cursor, bi, ti, pi, fill, E_FULL)
+        if state[S_TRANS] + 2 > trans.shape[0]:
+            return _back(cursor, bi, ti, pi, fill, E_TRANS)
+        if bi >= bn and not book_done:
+            return _back(cursor, bi, ti, pi, fill, E_NEED_BOOK)
+        if ti >= tn and not trades_done:
+            return _back(cursor, bi, ti, pi, fill, E_NEED_TRADES)
+        lb = book[bi].local_ts if bi < bn else big
+        lt = trades[ti].local_ts if ti < tn else big
+        lp = perp[pi].local_ts if pi < pn else big
+        if bi >= bn and ti >= tn and pi >= pn:
+            if state[S_IN_SNAP] == 1:
+                fill = _close_snapshot(state, fstate, counters, out, fill, trans)
+            return _back(cursor, bi, ti, pi, fill, E_DONE)
+        if pi < pn and lp <= lt and lp <= lb:
+            out[fill] = perp[pi]
+            fill += 1
+            pi += 1
+            continue
+        if ti < tn and lt <= lb:
+            row = trades[ti]
+            ti += 1
+            kind = row.ev
+            if kind == K_FILE:
+                state[S_TRADE_FILE] = row.ival
+                continue
+            f = state[S_TRADE_FILE]
+            counters[f, C_ROWS] += 1
+            counters[f, C_TRADES] += 1
+            if kind == K_BUY:
+                ev = TRADE_BUY
+            elif kind == K_SELL:
+                ev = TRADE_SELL
+            else:
+                ev = TRADE_EVENT
+                counters[f, C_NO_SIDE] += 1
+            fill = _put(out, fill, ev, row.exch_ts, row.local_ts, row.px, row.qty, 0)
+            continue
+        row = book[bi]
+        bi += 1
+        kind = row.ev
+        if kind == K_FILE:
+            if state[S_IN_SNAP] == 1:
+                fill = _close_snapshot(state, fstate, counters, out, fill, trans)
+            state[S_BOOK_FILE] = row.ival
+            state[S_FRESH] = 1
+            state[S_LAST_BOOK_KIND] = -1
+            continue
+        f = state[S_BOOK_FILE]
+        local = row.local_ts
+        exch = row.exch_ts
+        counters[f, C_ROWS] += 1
+        if local < state[S_LAST_BOOK_LOCAL]:
+            counters[f, C_BACKWARDS] += 1
+            if counters[f, C_FIRST_BACKWARDS] == 0:
+                counters[f, C_FIRST_BACKWARDS] = local
+        snap = kind >= K_SNAP_BID
+        if local != state[S_LAST_BOOK_LOCAL] or (1 if snap else 0) != state[S_LAST_BOOK_KIND]:
+            counters[f, C_MESSAGES] += 1
+        state[S_LAST_BOOK_LOCAL] = local
+        state[S_LAST_BOOK_KIND] = 1 if snap else 0
+        if snap:
+            if state[S_IN_SNAP] == 0:
+                state[S_IN_SNAP] = 1
+                state[S_N_BID] = 0
+                state[S_N_ASK] = 0
+                fstate[F_BEST_BID] = -np.inf
+                fstate[F_BEST_ASK] = np.inf
+                if state[S_FRESH] == 0:  # not the file's first: Tardis resnapshotted (a reconnection)
+                    for k in range(C_RESNAP_1, C_RESNAP_3 + 1):
+                        if counters[f, k] == 0:
+                            counters[f, k] = local
+                            break
+                state[S_FRESH] = 0
+                counters[f, C_SNAPSHOTS] += 1
+                fill = _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0)
+            state[S_RUN_LOCAL] = local
+            state[S_RUN_EXCH] = exch
+            px = row.px
+            qty = row.qty
+            if qty > 0.0 and math.isfinite(px) and math.isfinite(qty):
+                if kind == K_SNAP_BID:
+                    fill = _put(out, fill, SNAPSHOT_BID, exch, local, px, qty, 0)
+                    state[S_N_BID] += 1
+                    if px > fstate[F_BEST_BID]:
+                        fstate[F_BEST_BID] = px
+                else:
+                    fill = _put(out, fill, SNAPSHOT_ASK, exch, local, px, qty, 0)
+                    state[S_N_ASK] += 1
+                    if px < fstate[F_BEST_ASK]:
+                        fstate[F_BEST_ASK] = px
+            elif qty == 0.0:
+                counters[f, C_ZERO_SNAP] += 1
+            else:
+                counters[f, C_BAD_VALUE] += 1
+            state[S_LAST_DEPTH_LOCAL] = local
+            state[S_LAST_DEPTH_EXCH] = exch
+            continue
+        if state[S_IN_SNAP] == 1:
+            fill = _close_snapshot(state, fstate, counters, out, fill, trans)
+        if state[S_FRESH] == 1:
+            counters[f, C_PRE_SNAPSHOT] += 1
+            if counters[f, C_FIRST_PRE] == 0:
+                counters[f, C_FIRST_PRE] = local
+            if state[S_SYNCED] == 1:
+                fill = _put(out, fill, SYNC_LOST_EVENT, exch, local, 0.0, 0.0, 3)  # SyncReason.DISCONNECT
+                fill = _put(out, fill, CLEAR_ALL, exch, local, 0.0, 0.0, 0)
+                _transition(state, trans, 0, local, 3)
+            continue
+        if state[S_SYNCED] == 0:
+            counters[f, C_UNSYNCED] += 1
+            continue
+        qty = row.qty
+        if not (qty >= 0.0 and math.isfinite(qty) and math.isfinite(row.px)):
+            counters[f, C_BAD_VALUE] += 1
+            continue
+        fill = _put(out, fill, DEPTH_BID if kind == K_BID else DEPTH_ASK, exch, local, row.px, qty, 0)
+        state[S_LAST_DEPTH_LOCAL] = local
+        state[S_LAST_DEPTH_EXCH] = exch
