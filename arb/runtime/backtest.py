@@ -77,6 +77,7 @@ from arb.runtime.loader import Funding, Session, book_times, funding_of, load_se
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.kernel import may_act
 from arb.strategy.params import params_of
+from arb.strategy.records import BACKTEST_RUN_DTYPE
 from arb.strategy.step import decide_symbol
 from arb.strategy.types import (
     BUY,
@@ -225,9 +226,10 @@ def _submit(hbt: Any, a: int, oid: int, side: int, price: float, qty: float) -> 
 
 
 @njit(cache=True)
-def _track(pending: Any, pending_kind: Any, pending_pair: Any, pending_due: Any, pending_sent: Any, a: int, oid: int,
-           kind: int, pair: int, due: int, sent: int) -> bool:  # fmt: skip
-    # Remember an order sent to hftbacktest in a free slot of asset a; False when none is free.
+def _track(orders: Any, a: int, oid: int, kind: int, pair: int, due: int, sent: int) -> bool:
+    # Remember an order sent to hftbacktest in a free slot of asset a (``orders``: see _run_loop); False
+    # when none is free.
+    pending, pending_kind, pending_pair, pending_due, pending_sent = orders[:5]
     for slot in range(_MAX_PENDING):
         if pending[a, slot] == 0:
             pending[a, slot] = oid
@@ -255,20 +257,20 @@ def _count_unknown(pending: Any, pending_sent: Any, held: Any, now: int, timeout
 
 
 @njit(cache=True)
-def _hold(held: Any, due: int, oid: int, a: int, side: int, price: float, qty: float, kind: int, pair: int,
-          submit: int, sent: int) -> bool:  # fmt: skip
-    # Keep an order from hftbacktest until ``due`` (see _HELD_DTYPE); False when no slot is free.
+def _hold(held: Any, due: int, oid: int, a: int, it: Any, submit: int, sent: int) -> bool:
+    # Keep the order of intent ``it`` from hftbacktest until ``due`` (see _HELD_DTYPE); False when no slot
+    # is free.
     for slot in range(held.shape[0]):
         h = held[slot]
         if h["order_id"] == 0:
             h["due"] = due
             h["order_id"] = oid
             h["asset"] = a
-            h["side"] = side
-            h["price"] = price
-            h["qty"] = qty
-            h["kind"] = kind
-            h["pair_id"] = pair
+            h["side"] = it["side"]
+            h["price"] = it["price"]
+            h["qty"] = it["qty"]
+            h["kind"] = it["kind"]
+            h["pair_id"] = it["pair_id"]
             h["submit"] = submit
             h["sent"] = sent
             return True
@@ -340,10 +342,14 @@ def _owed(pending: Any, pending_due: Any, now: int) -> bool:
 
 
 @njit(cache=True)
-def _record_fill(fills: Any, counters: Any, now: int, order: Any, a: int, price_decimals: Any, maker_fee: Any,
-                 taker_fee: Any, pair: int, kind: int, oid: int) -> None:  # fmt: skip
-    # One fill from hftbacktest's answer to an order of asset a (``order``: its one order_dtype record,
-    # what hftbacktest's Order reads; exec_price is Order.exec_price's product).
+def _record_fill(fills: Any, run: Any, now: int, order: Any, orders: Any, a: int, k: int) -> None:
+    # One fill from hftbacktest's answer to the order in asset a's slot k (``order``: its one order_dtype
+    # record, what hftbacktest's Order reads; exec_price is Order.exec_price's product).
+    settings, counters, price_decimals = run[0], run[1], run[5]
+    pending, pending_kind, pending_pair = orders[:3]
+    oid = pending[a, k]
+    kind = pending_kind[a, k]
+    pair = pending_pair[a, k]
     o = order[0]
     n = counters[C_FILLS]
     v = a % 2
@@ -355,7 +361,7 @@ def _record_fill(fills: Any, counters: Any, now: int, order: Any, a: int, price_
     # the tick grid in decimal (exec_price_tick x tick_size has float noise)
     fills[n]["price"] = np.round(o.exec_price_tick * o.tick_size, price_decimals[a])
     fills[n]["qty"] = o.exec_qty
-    rate = maker_fee[v] if o.maker else taker_fee[v]
+    rate = settings[0]["maker_fee"][v] if o.maker else settings[0]["taker_fee"][v]
     fills[n]["fee"] = fills[n]["price"] * o.exec_qty * rate
     fills[n]["pair_id"] = pair
     fills[n]["kind"] = kind
@@ -364,14 +370,19 @@ def _record_fill(fills: Any, counters: Any, now: int, order: Any, a: int, price_
 
 
 @njit(cache=True)
-def _observe(now: int, views: Any, counters: Any, open_count: Any, book_ts: Any, book_off: Any, sync_ts: Any,
-             sync_st: Any, sync_off: Any, stale_after: int, init_base: Any, init_quote: Any, cash: Any,
-             last_mid: Any, eq_venue: Any, pnl_sym: Any, pending: Any, pending_sent: Any, held: Any,
-             request_timeout: int, limits: Any, rstate: Any, srisk: Any, end_ns: int, equity: Any,
-             equity_interval: int, mark: Any) -> None:  # fmt: skip
+def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: Any, risk: Any, outs: Any) -> None:
     # At a decision point, with the views' books and accounts current: every venue's status, equity,
     # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
-    # live engine writes them).
+    # live engine writes them). The tuples are _run_loop's.
+    settings, counters, init_base, last_mid = run[0], run[1], run[3], run[4]
+    book_ts, book_off, sync_ts, sync_st, sync_off = tape[2:]
+    cash, eq_venue, pnl_sym, open_count, mark = account
+    pending, pending_sent, held = orders[0], orders[4], orders[5]
+    limits, rstate, srisk = risk
+    equity = outs[1]
+    cfg = settings[0]
+    stale_after = cfg["stale_after_ns"]
+    init_quote = cfg["init_quote"]
     n_symbols = views.shape[0]
     waiting = False
     for a in range(open_count.shape[0]):
@@ -398,12 +409,12 @@ def _observe(now: int, views: Any, counters: Any, open_count: Any, book_ts: Any,
         pnl_sym[s] = pnl
         trading = pnl if s == 0 else trading + pnl
     if waiting:
-        _count_unknown(pending, pending_sent, held, now, request_timeout, rstate[0]["unknown"])
+        _count_unknown(pending, pending_sent, held, now, cfg["request_timeout_ns"], rstate[0]["unknown"])
     else:
         rstate[0]["unknown"][:] = 0
     if np.isfinite(trading):
         update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
-    final = counters[C_DONE] == 1 or now >= end_ns
+    final = counters[C_DONE] == 1 or now >= cfg["end_ns"]
     due = now >= counters[C_NEXT_SAMPLE] or final
     if not due:
         return
@@ -424,12 +435,12 @@ def _observe(now: int, views: Any, counters: Any, open_count: Any, book_ts: Any,
             row["price"][v] = value_px(mark, last_mid, s, v)
         row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4
     counters[C_EQUITY] = m + n_symbols
+    equity_interval = cfg["equity_interval_ns"]
     counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
 
 
 @njit(cache=True)
-def _perp_step(now: int, views: Any, cash: Any, init_quote: Any, last_mid: Any, perp: Any, counters: Any,
-               funding: Any, fills: Any) -> None:  # fmt: skip
+def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: Any) -> None:
     # At a decision point, before anything is valued: each perpetual's mark price now, and the funding
     # settlements due by now booked (the live engine books one when its row arrives, before it decides
     # at that time): the position pays position x price x rate, the price the settlement's mark, else
@@ -437,6 +448,10 @@ def _perp_step(now: int, views: Any, cash: Any, init_quote: Any, last_mid: Any, 
     # venue's estimate of the coming funding as they stood at ``now`` (what the kernel's funding term reads).
     fund_ts, fund_off, fund_time, fund_rate, fund_mark, cursor, mark_ts, mark_px, mark_off, mark, paid = perp[:11]
     est_ts, est_rate, est_next, est_off = perp[11:]
+    settings, counters, last_mid = run[0], run[1], run[4]
+    cash = account[0]
+    fills, funding = outs[0], outs[4]
+    init_quote = settings[0]["init_quote"]
     booked = False
     for a in range(cursor.shape[0]):
         s = a // 2
@@ -502,41 +517,38 @@ def _call_kernel(now: int, s: int, views: Any, kernel: Any, risk: Any, counters:
 
 
 @njit(cache=True)
-def _route(now: int, s: int, intents: Any, k: int, counters: Any, faulty: bool, leg_faults: Any, params: Any,
-           held: Any, order_latency: Any) -> tuple[int, int, int, float, int]:  # fmt: skip
+def _route(now: int, s: int, k: int, kernel: Any, run: Any, held: Any) -> tuple[int, int, int, float, int]:
     # Symbol s's intent k gets the next order id and draws its leg fault: (route, order id, fault,
     # quantity to send, time its answer is due). A late or rejected leg is kept in ``held`` here.
+    params, intents = kernel[0], kernel[2]
+    settings, counters, leg_faults = run[:3]
+    faulty = leg_faults[0]["enabled"] != 0
     it = intents[s][k]
     v = it["venue"]
     a = 2 * s + v
     oid = counters[C_NEXT_ORDER_ID]
     counters[C_NEXT_ORDER_ID] = oid + 1
-    side = it["side"]
-    price = it["price"]
     qty = it["qty"]
     kind = it["kind"]
-    pair = it["pair_id"]
     fault, fillable, delay = FAULT_NONE, qty, 0
     if faulty:
         fault, fillable, delay = draw_fault(leg_faults, v, kind, oid, qty, params[s]["lot_size"][v])
-    answer_due = now + delay + order_latency[v, 0] + order_latency[v, 1]
+    answer_due = now + delay + settings[0]["entry_ns"][v] + settings[0]["response_ns"][v]
     if fault == FAULT_LATE:
-        ok = _hold(held, now + delay, oid, a, side, price, qty, kind, pair, 1, now)
+        ok = _hold(held, now + delay, oid, a, it, 1, now)
     elif fault == FAULT_REJECT or (fault == FAULT_PARTIAL and fillable <= 0.0):
-        ok = _hold(held, answer_due, oid, a, side, price, qty, kind, pair, 0, now)
+        ok = _hold(held, answer_due, oid, a, it, 0, now)
     else:
         return _ROUTE_SUBMIT, oid, fault, fillable, answer_due
     return (_ROUTE_HELD if ok else _ROUTE_FAILED), oid, fault, fillable, answer_due
 
 
 @njit(cache=True)
-def _log_sent(ok: bool, now: int, s: int, intents: Any, k: int, fault: int, counters: Any, open_count: Any,
-              views: Any, sent: Any) -> None:  # fmt: skip
+def _log_sent(now: int, s: int, k: int, fault: int, symbols: Any, counters: Any, open_count: Any, sent: Any) -> None:
     # Symbol s's intent k went out (sent to hftbacktest or held): count it open (in its view too, for
-    # the gate of the next symbol deciding at this time) and log it; or count the error.
-    if not ok:
-        counters[C_SUBMIT_ERRORS] += 1
-        return
+    # the gate of the next symbol deciding at this time) and log it. ``symbols``: _run_loop's.
+    intents = symbols[0][2]
+    views = symbols[2]
     it = intents[s][k]
     v = it["venue"]
     open_count[2 * s + v] += 1
@@ -570,49 +582,7 @@ def _ticks(decision_ts: Any, decision_assets: Any, counters: Any, now: int, tick
 
 
 @njit(cache=False)
-def _run_loop(
-    hbt: Any,
-    until_ns: int,
-    decision_ts: Any,
-    decision_assets: Any,
-    book_ts: Any,
-    book_off: Any,
-    sync_ts: Any,
-    sync_st: Any,
-    sync_off: Any,
-    params: Any,
-    kstate: Any,
-    views: Any,
-    intents: Any,
-    limits: Any,
-    rstate: Any,
-    srisk: Any,
-    init_base: Any,
-    init_quote: Any,
-    maker_fee: Any,
-    taker_fee: Any,
-    stale_after: int,
-    equity_interval: int,
-    pending: Any,
-    pending_kind: Any,
-    pending_pair: Any,
-    fills: Any,
-    equity: Any,
-    counters: Any,
-    last_mid: Any,
-    end_ns: int,
-    price_decimals: Any,
-    calls: Any,
-    sent: Any,
-    leg_faults: Any,
-    held: Any,
-    pending_due: Any,
-    order_latency: Any,
-    pending_sent: Any,
-    request_timeout: int,
-    perp: Any,
-    funding: Any,
-) -> int:
+def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: Any, orders: Any, outs: Any) -> int:
     """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
 
     Returns 0 when it stopped at ``until_ns``, 1 at the end of the data, 2 when an output buffer is
@@ -623,17 +593,39 @@ def _run_loop(
 
     Leg faults (``leg_faults``, one ``LEG_FAULTS_DTYPE`` record): every intent draws its fault from
     its order id (:func:`arb.execution.faults.draw_fault`, as the paper executor does). A rejected
-    order is not sent and is answered, unfilled, at the time an accepted one would be (entry plus
-    response latency, ``order_latency[venue]``); a partial one is sent for the drawn part of its
+    order is not sent and is answered, unfilled, at the time an accepted one would be (the venue's
+    ``entry_ns`` plus ``response_ns`` in ``settings``); a partial one is sent for the drawn part of its
     quantity; a late one is sent ``late_ns`` later. Such orders wait in ``held`` and count as open.
 
-    An order unanswered ``request_timeout`` (ns) after it was sent counts as unknown to the gate
+    An order unanswered ``settings.request_timeout_ns`` after it was sent counts as unknown to the gate
     (``rstate.unknown``) until its answer, as arb live counts a request that timed out.
 
     Perpetuals (``perp``: each asset's funding settlements and mark prices, see :class:`Loop`): at each
     decision point the settlements due are booked into ``funding`` and the cash, and positions on a
     linear venue are valued at its mark price.
+
+    The state comes in tuples, one per concern (:meth:`Loop.run` builds them):
+
+    - ``tape``: the schedule, ``(decision_ts, decision_assets, book_ts, book_off, sync_ts, sync_state,
+      sync_off)`` (see :class:`Schedule`);
+    - ``perp``: the funding tape (see :class:`Loop`);
+    - ``run``: ``(settings, counters, leg_faults, init_base, last_mid, price_decimals)``, ``settings`` one
+      ``BACKTEST_RUN_DTYPE`` record;
+    - ``symbols``: ``(kernel, risk, views)``, ``kernel`` and ``risk`` as the shared step takes them;
+    - ``orders``: the orders hftbacktest has, by asset and slot (``(order_id, kind, pair_id, due, sent)``
+      int64 arrays, order id 0 a free slot), then ``held``;
+    - ``outs``: ``(fills, equity, calls, sent, funding)``, filled from ``counters``' positions on.
     """
+    decision_ts, decision_assets = tape[:2]
+    settings, counters, leg_faults, init_base = run[:4]
+    kernel, risk, views = symbols
+    params, intents = kernel[0], kernel[2]
+    rstate = risk[1]
+    pending, pending_due, held = orders[0], orders[3], orders[5]
+    fills, equity, calls, sent = outs[:4]
+    init_quote = settings[0]["init_quote"]
+    entry_ns = settings[0]["entry_ns"]
+    response_ns = settings[0]["response_ns"]
     n_symbols = views.shape[0]
     perp_on = perp[1][-1] > 0 or perp[8][-1] > 0 or perp[14][-1] > 0  # any settlement, mark or funding estimate
     mark, paid = perp[9], perp[10]
@@ -641,11 +633,10 @@ def _run_loop(
     levels = params[0]["book_levels"]
     one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
     cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(pending, held, n_symbols)
+    account = (cash, eq_venue, pnl_sym, open_count, mark)  # what _observe and _perp_step take
     answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
     deeper = np.ones(n_assets, np.int64)
     faulty = leg_faults[0]["enabled"] != 0
-    kernel = (params, kstate, intents)  # as the shared step takes them
-    risk = (limits, rstate, srisk)
     carried = False  # a decision put off until hftbacktest has given the answers due now
     same_time = 0  # steps in a row without time passing (rejections answered at once with zero latency)
     last_now = hbt.current_timestamp
@@ -693,12 +684,12 @@ def _run_loop(
             for a in range(n_assets):
                 if open_count[a] == 0:
                     continue
-                orders = hashmapbt_orders(hbt.ptr, a)  # what hbt.orders(a) wraps
+                answers = hashmapbt_orders(hbt.ptr, a)  # what hbt.orders(a) wraps
                 for k in range(_MAX_PENDING):
                     oid = pending[a, k]
                     if oid == 0:
                         continue
-                    found = orders_get(orders, np.uint64(oid))  # what OrderDict.get wraps
+                    found = orders_get(answers, np.uint64(oid))  # what OrderDict.get wraps
                     if is_null_ptr(found):
                         pending[a, k] = 0
                         open_count[a] -= 1
@@ -708,10 +699,7 @@ def _run_loop(
                     order = carray(address_as_void_pointer(found), 1, dtype=order_dtype)
                     status = order[0].status
                     if status == FILLED:
-                        _record_fill(
-                            fills, counters, now, order, a, price_decimals, maker_fee, taker_fee, pending_pair[a, k],
-                            pending_kind[a, k], oid,
-                        )  # fmt: skip
+                        _record_fill(fills, run, now, order, orders, a, k)
                         pending[a, k] = 0
                         open_count[a] -= 1
                         answered[a // 2] = 1
@@ -741,19 +729,9 @@ def _run_loop(
                 h["order_id"] = 0
                 if h["submit"] == 1:
                     v = a % 2
-                    due = now + order_latency[v, 0] + order_latency[v, 1]
+                    due = now + entry_ns[v] + response_ns[v]
                     if _submit(hbt, a, oid, h["side"], h["price"], h["qty"]) == 0 and _track(
-                        pending,
-                        pending_kind,
-                        pending_pair,
-                        pending_due,
-                        pending_sent,
-                        a,
-                        oid,
-                        h["kind"],
-                        h["pair_id"],
-                        due,
-                        h["sent"],
+                        orders, a, oid, h["kind"], h["pair_id"], due, h["sent"]
                     ):
                         continue
                     counters[C_SUBMIT_ERRORS] += 1
@@ -790,12 +768,8 @@ def _run_loop(
                         views[s][v]["quote_balance"] = quote
                 fresh = False
             if perp_on:
-                _perp_step(now, views, cash, init_quote, last_mid, perp, counters, funding, fills)
-            _observe(
-                now, views, counters, open_count, book_ts, book_off, sync_ts, sync_st, sync_off, stale_after,
-                init_base, init_quote, cash, last_mid, eq_venue, pnl_sym, pending, pending_sent, held,
-                request_timeout, limits, rstate, srisk, end_ns, equity, equity_interval, mark,
-            )  # fmt: skip
+                _perp_step(now, views, run, account, perp, outs)
+            _observe(now, views, run, tape, account, orders, risk, outs)
             if act and counters[C_DONE] == 0:
                 for s in range(n_symbols):
                     if ticked[2 * s] == 0 and ticked[2 * s + 1] == 0 and answered[s] == 0:
@@ -806,28 +780,19 @@ def _run_loop(
                         _fill_top(hbt, views, levels, one * _MAX_SCAN_TICKS, 2 * s, 2 * s + 2, deeper)
                     n = _call_kernel(now, s, views, kernel, risk, counters, calls)
                     for k in range(n):
-                        route, oid, fault, fillable, answer_due = _route(
-                            now, s, intents, k, counters, faulty, leg_faults, params, held, order_latency
-                        )
+                        route, oid, fault, fillable, answer_due = _route(now, s, k, kernel, run, held)
                         if route == _ROUTE_SUBMIT:
                             it = intents[s][k]
                             a = 2 * s + it["venue"]
                             ok = _submit(hbt, a, oid, it["side"], it["price"], fillable) == 0 and _track(
-                                pending,
-                                pending_kind,
-                                pending_pair,
-                                pending_due,
-                                pending_sent,
-                                a,
-                                oid,
-                                it["kind"],
-                                it["pair_id"],
-                                answer_due,
-                                now,
+                                orders, a, oid, it["kind"], it["pair_id"], answer_due, now
                             )
                         else:
                             ok = route == _ROUTE_HELD
-                        _log_sent(ok, now, s, intents, k, fault, counters, open_count, views, sent)
+                        if ok:
+                            _log_sent(now, s, k, fault, symbols, counters, open_count, sent)
+                        else:
+                            counters[C_SUBMIT_ERRORS] += 1
                     if levels > 1:
                         # deeper levels are not kept current between decisions: drop them from the view
                         for v in range(2):
@@ -1050,6 +1015,26 @@ class Loop:
         self.price_decimals = np.array(
             [_decimals(i.tick_size) for sym in config.symbols for i in sym.instruments], np.int64
         )
+        self.settings = np.zeros(1, BACKTEST_RUN_DTYPE)
+        """The loop's settings (one ``BACKTEST_RUN_DTYPE`` record)."""
+        cfg = self.settings[0]
+        cfg["end_ns"] = session.end_ns
+        cfg["stale_after_ns"] = config.risk.stale_after_ns
+        cfg["equity_interval_ns"] = _EQUITY_INTERVAL_NS
+        cfg["request_timeout_ns"] = config.live.request_timeout_ns
+        cfg["init_quote"] = self.init_quote
+        cfg["maker_fee"] = self.maker
+        cfg["taker_fee"] = self.taker
+        cfg["entry_ns"] = self.order_latency[:, 0]
+        cfg["response_ns"] = self.order_latency[:, 1]
+
+    def _state(self) -> tuple[Any, ...]:
+        # _run_loop's arguments after ``hbt``, ``until_ns`` and ``tape`` (see there), the buffers as they are now.
+        run = (self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals)
+        symbols = ((self.params, self.kstate, self.intents), (self.limits, self.rstate, self.srisk), self.views)
+        orders = (self.pending, self.pending_kind, self.pending_pair, self.pending_due, self.pending_sent, self.held)
+        outs = (self.fills, self.equity, self.calls, self.sent, self.funding)
+        return self.perp, run, symbols, orders, outs
 
     @property
     def view(self) -> np.ndarray[Any, Any]:
@@ -1081,19 +1066,12 @@ class Loop:
         Output buffers that fill up are grown and the loop resumed. Raises ``RuntimeError`` on an
         hftbacktest error code.
         """
-        sch = self.schedule
         n_sym = self.n_symbols
+        sch = self.schedule
+        tape = (sch.decision_ts, sch.decision_assets, sch.book_ts, sch.book_off, sch.sync_ts, sch.sync_state,
+                sch.sync_off)  # fmt: skip
         while True:
-            rc: int = _run_loop(
-                hbt, until_ns, sch.decision_ts, sch.decision_assets, sch.book_ts, sch.book_off, sch.sync_ts,
-                sch.sync_state, sch.sync_off, self.params, self.kstate, self.views, self.intents, self.limits,
-                self.rstate, self.srisk, self.init_base, self.init_quote, self.maker, self.taker,
-                self.config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, self.pending, self.pending_kind,
-                self.pending_pair, self.fills, self.equity, self.counters, self.last_mid, self.session.end_ns,
-                self.price_decimals, self.calls, self.sent, self.leg_faults, self.held, self.pending_due,
-                self.order_latency, self.pending_sent, self.config.live.request_timeout_ns, self.perp,
-                self.funding,
-            )  # fmt: skip
+            rc: int = _run_loop(hbt, until_ns, tape, *self._state())
             self._log_risk_events()
             if rc != 2:
                 break
@@ -1126,34 +1104,24 @@ def _helper_calls(loop: Loop) -> list[tuple[Any, tuple[Any, ...]]]:
     per_symbol = np.zeros(loop.n_symbols)
     intent = loop.intents[0, 0]
     held = loop.held[0]
-    pend = (loop.pending, loop.pending_kind, loop.pending_pair, loop.pending_due, loop.pending_sent)
+    tape = (ts, ts, ts, ts, ts, ts, ts)
+    perp, run, symbols, orders, outs = loop._state()
+    account = (grid, grid, per_symbol, flags, grid)
     return [
         (_open_orders, (loop.pending, loop.held, i64)),
         (_outputs_full, (loop.fills, loop.equity, loop.calls, loop.sent, loop.intents, loop.rstate, loop.counters)),
         (_next_dues, (loop.held, loop.pending, loop.pending_due)),
         (_owed, (loop.pending, loop.pending_due, i64)),
         (_ticks, (ts, ts, loop.counters, i64, flags)),
-        (
-            _record_fill,
-            (loop.fills, loop.counters, i64, np.zeros(1, order_dtype), i64, loop.price_decimals, loop.maker,
-             loop.taker, i64, i64, i64),
-        ),
-        (
-            _observe,
-            (i64, loop.views, loop.counters, flags, ts, ts, ts, ts, ts, i64, loop.init_base, loop.init_quote, grid,
-             loop.last_mid, grid, per_symbol, loop.pending, loop.pending_sent, loop.held, i64, loop.limits,
-             loop.rstate, loop.srisk, i64, loop.equity, i64, grid),
-        ),
-        (_perp_step, (i64, loop.views, grid, loop.init_quote, grid, loop.perp, loop.counters, loop.funding,
-                      loop.fills)),
-        (_call_kernel, (i64, i64, loop.views, (loop.params, loop.kstate, loop.intents),
-                        (loop.limits, loop.rstate, loop.srisk), loop.counters, loop.calls)),
-        (_route, (i64, i64, loop.intents, i64, loop.counters, True, loop.leg_faults, loop.params, loop.held,
-                  loop.order_latency)),
-        (_log_sent, (True, i64, i64, loop.intents, i64, i64, loop.counters, flags, loop.views, loop.sent)),
-        (_track, (*pend, i64, i64, intent["kind"], intent["pair_id"], i64, i64)),
-        (_track, (*pend, held["asset"], held["order_id"], held["kind"], held["pair_id"], i64, held["sent"])),
-    ]  # fmt: skip
+        (_record_fill, (loop.fills, run, i64, np.zeros(1, order_dtype), orders, i64, i64)),
+        (_observe, (i64, loop.views, run, tape, account, orders, symbols[1], outs)),
+        (_perp_step, (i64, loop.views, run, account, perp, outs)),
+        (_call_kernel, (i64, i64, loop.views, symbols[0], symbols[1], loop.counters, loop.calls)),
+        (_route, (i64, i64, i64, symbols[0], run, loop.held)),
+        (_log_sent, (i64, i64, i64, i64, symbols, loop.counters, flags, loop.sent)),
+        (_track, (orders, i64, i64, intent["kind"], intent["pair_id"], i64, i64)),
+        (_track, (orders, held["asset"], held["order_id"], held["kind"], held["pair_id"], i64, held["sent"])),
+    ]
 
 
 def warm_loop(config: AppConfig, part: int | None = None) -> None:
