@@ -158,13 +158,14 @@ def _sort_order(values: Any, m: int) -> Any:
 
 
 @njit(cache=True, nogil=True)
-def _merge_run(
-    keys: Any, qtys: Any, n: int, other_keys: Any, n_other: int, rows: Any, start: int, stop: int, bids: bool
-) -> int:
-    # Apply the level rows rows[start:stop] (all of one side) to that side in one merge pass, when
+def _merge_run(keys: Any, qtys: Any, n: int, other_keys: Any, n_other: int, rows: Any, run: tuple[int, int]) -> int:
+    # Apply the level rows rows[start:stop] (``run``; all of one side, bids when the first is a bid row)
+    # to that side in one merge pass, when
     # the result is certainly what applying them one by one gives: a sorted side, no price twice,
     # no NaN, room for every insert, and no update that crosses the other side (nothing to
     # uncross). Returns the side's new level count, or -1 (nothing changed): go one by one.
+    start, stop = run
+    bids = (rows[start]["ev"] & BUY_EVENT) != 0
     m = stop - start
     if n + m > keys.shape[0]:
         return -1
@@ -250,11 +251,14 @@ def _merge_run(
 
 @njit(cache=True, nogil=True)
 def _apply_row(
-    bid_keys: Any, bid_qtys: Any, ask_keys: Any, ask_qtys: Any, n_bid: int, n_ask: int, ev: int, px: float, qty: float
+    bid_keys: Any, bid_qtys: Any, ask_keys: Any, ask_qtys: Any, n_bid: int, n_ask: int, row: Any
 ) -> tuple[int, int]:
-    # One row (its ev, px and qty) applied to a book of n_bid bids and n_ask asks: the new counts, or
+    # One row (an event_dtype record) applied to a book of n_bid bids and n_ask asks: the new counts, or
     # (-1, -1) when its side is full (nothing changed: grow the arrays and apply it again). The
     # same code as _apply_rows's single rows (tests/unit/test_book_merge.py compares the two paths).
+    ev = row["ev"]
+    px = row["px"]
+    qty = row["qty"]
     kind = ev & EVENT_KIND_MASK
     if kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT:
         # (not qty <= 0.0, rather than qty > 0.0: level_update inserts a NaN quantity too)
@@ -327,13 +331,13 @@ def _apply_rows(
                             break
                         stop += 1
                     if bids:
-                        merged = _merge_run(bid_keys, bid_qtys, n_bid, ask_keys, n_ask, rows, i, stop, True)
+                        merged = _merge_run(bid_keys, bid_qtys, n_bid, ask_keys, n_ask, rows, (i, stop))
                         if merged >= 0:
                             n_bid = merged
                             i = stop
                             continue
                     else:
-                        merged = _merge_run(ask_keys, ask_qtys, n_ask, bid_keys, n_bid, rows, i, stop, False)
+                        merged = _merge_run(ask_keys, ask_qtys, n_ask, bid_keys, n_bid, rows, (i, stop))
                         if merged >= 0:
                             n_ask = merged
                             i = stop
@@ -415,8 +419,7 @@ def apply_rows_one_by_one(
     n_ask = counts[1]
     i = start
     while i < rows.shape[0]:
-        row = rows[i]
-        new_bid, new_ask = _apply_row(bid_keys, bid_qtys, ask_keys, ask_qtys, n_bid, n_ask, row.ev, row.px, row.qty)
+        new_bid, new_ask = _apply_row(bid_keys, bid_qtys, ask_keys, ask_qtys, n_bid, n_ask, rows[i])
         if new_bid < 0:
             break
         n_bid = new_bid
@@ -428,19 +431,11 @@ def apply_rows_one_by_one(
 
 
 @njit(cache=True, nogil=True)
-def book_top(
-    bid_keys: Any,
-    bid_qtys: Any,
-    ask_keys: Any,
-    ask_qtys: Any,
-    counts: Any,
-    levels: int,
-    out_bid_px: Any,
-    out_bid_qty: Any,
-    out_ask_px: Any,
-    out_ask_qty: Any,
-) -> None:
-    """Write the best ``levels`` of each side, best first; missing levels are NaN price, 0 quantity."""
+def book_top(book: Any, levels: int, out: Any) -> None:
+    """Write the best ``levels`` of each side of ``book`` (its :data:`BookArrays`) into ``out``
+    (``(bid_px, bid_qty, ask_px, ask_qty)`` arrays), best first; missing levels are NaN price, 0 quantity."""
+    bid_keys, bid_qtys, ask_keys, ask_qtys, counts = book
+    out_bid_px, out_bid_qty, out_ask_px, out_ask_qty = out
     n_bid = counts[0]
     n_ask = counts[1]
     for k in range(levels):

@@ -29,65 +29,68 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
-from hftbacktest import ALL_ASSETS, BacktestAsset, HashMapMarketDepthBacktest
+from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
 
 # hftbacktest's own entry points into its library, called as its jitclass methods call them (``hbt.depth(a)``,
 # ``hbt.orders(a).get(id)``, ``hbt.state_values(a)`` wrap these in a jitclass object each, and compiling those
 # wrappers was most of the loop's compile time: ~8 s of every run, since nothing that takes ``hbt`` is cached).
-from hftbacktest.binding import (
-    hashmapbt_depth,
-    hashmapbt_orders,
-    hashmapbt_position,
-    hashmapbt_state_values,
-    hashmapdepth_ask_qty_at_tick,
-    hashmapdepth_best_ask,
-    hashmapdepth_best_ask_tick,
-    hashmapdepth_best_bid,
-    hashmapdepth_best_bid_tick,
-    hashmapdepth_bid_qty_at_tick,
-    hashmapdepth_tick_size,
-    orders_get,
-)
-from hftbacktest.intrinsic import address_as_void_pointer, is_null_ptr
-from hftbacktest.order import CANCELED, EXPIRED, FILLED, IOC, LIMIT, order_dtype
-from hftbacktest.types import state_values_dtype
+from hftbacktest.order import order_dtype
 from numba import typeof
-from numba.np.numpy_support import carray
 
-from arb._jit import njit, say_compiling
+from arb._jit import say_compiling
 from arb.config import AppConfig, VenueConfig
 from arb.events import NS_PER_S
-from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT, draw_fault, make_leg_faults
+from arb.execution.faults import make_leg_faults
 from arb.execution.risk import (
-    EVENTS_KEPT,
     RiskEvent,
     drain_events,
     event_text,
     limits_of,
     new_risk_state,
     new_symbol_risk_state,
-    position_at,
     quote_currency,
     risk_figures,
     symbol_risk_figures,
-    update_equity,
-    value_px,
+)
+from arb.runtime.backtest_loop import (
+    _MAX_SAME_TIME,
+    _NO_PROGRESS,
+    _call_kernel,
+    _observe,
+    _perp_step,
+    _run_loop,
+    _ticks,
+)
+from arb.runtime.backtest_orders import (
+    _HELD_DTYPE,
+    _MAX_PENDING,
+    C_CALLS,
+    C_EQUITY,
+    C_FILLS,
+    C_FUNDING,
+    C_NEXT_ORDER_ID,
+    C_NEXT_PAIR_ID,
+    C_SENT,
+    N_COUNTERS,
+    _log_sent,
+    _next_dues,
+    _open_orders,
+    _outputs_full,
+    _owed,
+    _record_fill,
+    _route,
+    _track,
 )
 from arb.runtime.loader import Funding, Session, book_times, funding_of, load_session, plan_days, sync_transitions
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
-from arb.strategy.kernel import may_act
 from arb.strategy.params import params_of
-from arb.strategy.step import decide_symbol
+from arb.strategy.records import BACKTEST_RUN_DTYPE
 from arb.strategy.types import (
-    BUY,
     DECISION_DTYPE,
     EQUITY_DTYPE,
     FILL_DTYPE,
     FUNDING_DTYPE,
     SENT_DTYPE,
-    VENUE_OK,
-    VENUE_OUT_OF_SYNC,
-    VENUE_STALE,
     new_intents,
     new_state,
     new_views,
@@ -108,737 +111,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_MAX_PENDING = 128
-_MAX_SCAN_TICKS = 2_000  # ticks walked from the best price when filling deeper levels
 _EQUITY_INTERVAL_NS = NS_PER_S
 _LOOP_COMPILE_S = 10.0
 """About how long compiling the backtest loop takes, s: every run (it takes hftbacktest's backtester, and
 Numba caches no code that takes it), on the project's 2-core VM."""
-
-# Loop counters (one int64 array so the compiled loop can report them).
-C_DECISION_POINTS = 0
-C_KERNEL_CALLS = 1
-C_INTENTS = 2
-C_ORDERS = 3
-C_SUBMIT_ERRORS = 4
-C_FILLS = 5
-C_EQUITY = 6
-C_EXPIRED = 7
-C_CURSOR = 8
-C_DONE = 9
-C_NEXT_ORDER_ID = 10
-C_NEXT_SAMPLE = 11
-C_NEXT_PAIR_ID = 12  # the next pair id, shared by every symbol's kernel
-C_CALLS = 13
-C_SENT = 14
-C_FUNDING = 15  # funding payments booked
-N_COUNTERS = 16
-
-_NEVER = np.iinfo(np.int64).max
-_MAX_SAME_TIME = 10_000
-_NO_PROGRESS = -1_000  # _run_loop's code when held orders keep being answered without time passing
-_HELD_DTYPE = np.dtype(
-    [
-        ("due", "i8"),  # local time of the action
-        ("order_id", "i8"),  # 0: a free slot
-        ("asset", "i8"),  # 2 * symbol + venue
-        ("side", "i8"),
-        ("price", "f8"),
-        ("qty", "f8"),
-        ("kind", "i8"),
-        ("pair_id", "i8"),
-        ("submit", "i8"),  # 1: send it to hftbacktest at ``due`` (a late leg); 0: answer it, unfilled
-        ("sent", "i8"),  # local time the kernel sent it
-    ],
-    align=True,
-)
-"""An order the leg-fault model keeps from hftbacktest: a late one until it is sent, a rejected one
-(or a partial one whose part rounds to nothing) until its answer is due."""
-
-
-@njit(cache=False)
-def _fill_top(hbt: Any, views: Any, levels: int, scan: int, lo: int, hi: int, mask: Any) -> None:
-    # Best ``levels`` price levels of the assets lo <= a < hi whose ``mask[a]`` is set (asset a is symbol
-    # a // 2 on venue a % 2) from hftbacktest's depth, walking ticks from the best price at most ``scan``
-    # ticks deep.
-    for a in range(lo, hi):
-        if mask[a] == 0:
-            continue
-        rec = views[a // 2][a % 2]
-        depth = hashmapbt_depth(hbt.ptr, a)  # what hbt.depth(a) wraps
-        tick = hashmapdepth_tick_size(depth)
-        bid_t = hashmapdepth_best_bid_tick(depth)
-        ask_t = hashmapdepth_best_ask_tick(depth)
-        nb_ = 0
-        na = 0
-        if np.isfinite(hashmapdepth_best_bid(depth)):
-            t = bid_t
-            while nb_ < levels and bid_t - t <= scan:
-                q = hashmapdepth_bid_qty_at_tick(depth, t)
-                if q > 0.0:
-                    rec["bid_px"][nb_] = t * tick
-                    rec["bid_qty"][nb_] = q
-                    nb_ += 1
-                t -= 1
-        if np.isfinite(hashmapdepth_best_ask(depth)):
-            t = ask_t
-            while na < levels and t - ask_t <= scan:
-                q = hashmapdepth_ask_qty_at_tick(depth, t)
-                if q > 0.0:
-                    rec["ask_px"][na] = t * tick
-                    rec["ask_qty"][na] = q
-                    na += 1
-                t += 1
-        for k in range(nb_, levels):
-            rec["bid_px"][k] = np.nan
-            rec["bid_qty"][k] = 0.0
-        for k in range(na, levels):
-            rec["ask_px"][k] = np.nan
-            rec["ask_qty"][k] = 0.0
-
-
-@njit(cache=True)
-def _status(
-    now: int, a: int, book_ts: Any, book_off: Any, sync_ts: Any, sync_st: Any, sync_off: Any, stale_after: int
-) -> tuple[int, int]:
-    # (status, time of the last book update) of asset a at ``now``; each asset's times are the slice
-    # of the concatenated arrays between its offsets.
-    syncs = sync_ts[sync_off[a] : sync_off[a + 1]]
-    i = np.searchsorted(syncs, now, side="right") - 1
-    synced = i >= 0 and sync_st[sync_off[a] + i] == 1
-    books = book_ts[book_off[a] : book_off[a + 1]]
-    j = np.searchsorted(books, now, side="right") - 1
-    last = books[j] if j >= 0 else 0
-    if not synced:
-        return VENUE_OUT_OF_SYNC, last
-    if now - last > stale_after:
-        return VENUE_STALE, last
-    return VENUE_OK, last
-
-
-@njit(cache=False)
-def _submit(hbt: Any, a: int, oid: int, side: int, price: float, qty: float) -> int:
-    # One IOC limit order to hftbacktest; its return code.
-    if side == BUY:
-        return int(hbt.submit_buy_order(a, oid, price, qty, IOC, LIMIT, False))
-    return int(hbt.submit_sell_order(a, oid, price, qty, IOC, LIMIT, False))
-
-
-@njit(cache=True)
-def _track(pending: Any, pending_kind: Any, pending_pair: Any, pending_due: Any, pending_sent: Any, a: int, oid: int,
-           kind: int, pair: int, due: int, sent: int) -> bool:  # fmt: skip
-    # Remember an order sent to hftbacktest in a free slot of asset a; False when none is free.
-    for slot in range(_MAX_PENDING):
-        if pending[a, slot] == 0:
-            pending[a, slot] = oid
-            pending_kind[a, slot] = kind
-            pending_pair[a, slot] = pair
-            pending_due[a, slot] = due
-            pending_sent[a, slot] = sent
-            return True
-    return False
-
-
-@njit(cache=True)
-def _count_unknown(pending: Any, pending_sent: Any, held: Any, now: int, timeout: int, out: Any) -> None:
-    # Per venue, the orders (every symbol's) still unanswered ``timeout`` or more after they were sent:
-    # what arb live calls unknown (its request timed out) until the answer comes.
-    out[0] = 0
-    out[1] = 0
-    for a in range(pending.shape[0]):
-        for k in range(_MAX_PENDING):
-            if pending[a, k] != 0 and now - pending_sent[a, k] >= timeout:
-                out[a % 2] += 1
-    for k in range(held.shape[0]):
-        if held[k]["order_id"] != 0 and now - held[k]["sent"] >= timeout:
-            out[held[k]["asset"] % 2] += 1
-
-
-@njit(cache=True)
-def _hold(held: Any, due: int, oid: int, a: int, side: int, price: float, qty: float, kind: int, pair: int,
-          submit: int, sent: int) -> bool:  # fmt: skip
-    # Keep an order from hftbacktest until ``due`` (see _HELD_DTYPE); False when no slot is free.
-    for slot in range(held.shape[0]):
-        h = held[slot]
-        if h["order_id"] == 0:
-            h["due"] = due
-            h["order_id"] = oid
-            h["asset"] = a
-            h["side"] = side
-            h["price"] = price
-            h["qty"] = qty
-            h["kind"] = kind
-            h["pair_id"] = pair
-            h["submit"] = submit
-            h["sent"] = sent
-            return True
-    return False
-
-
-# What _route decided for an intent.
-_ROUTE_SUBMIT = 0  # send it to hftbacktest now
-_ROUTE_HELD = 1  # kept in ``held`` (a late leg, or a rejected one answered later)
-_ROUTE_FAILED = 2  # no free slot in ``held``
-
-
-@njit(cache=True)
-def _open_orders(pending: Any, held: Any, n_symbols: int) -> tuple[Any, Any, Any, Any, Any]:
-    # Scratch arrays of a call of _run_loop: (cash and equity per symbol and venue, PnL per symbol,
-    # open orders per asset, the assets that ticked), the open orders counting those sent to
-    # hftbacktest and not yet answered plus those kept in ``held``.
-    cash = np.zeros((n_symbols, 2))
-    eq_venue = np.zeros((n_symbols, 2))
-    pnl_sym = np.zeros(n_symbols)
-    out = np.zeros(pending.shape[0], np.int64)
-    for a in range(pending.shape[0]):
-        for k in range(_MAX_PENDING):
-            if pending[a, k] != 0:
-                out[a] += 1
-    for k in range(held.shape[0]):
-        if held[k]["order_id"] != 0:
-            out[held[k]["asset"]] += 1
-    return cash, eq_venue, pnl_sym, out, np.zeros(pending.shape[0], np.int64)
-
-
-@njit(cache=True)
-def _outputs_full(fills: Any, equity: Any, calls: Any, sent: Any, intents: Any, rstate: Any, counters: Any) -> bool:
-    # True when an output buffer may not take another step (the driver grows it and calls again).
-    n_symbols = intents.shape[0]
-    return bool(
-        counters[C_FILLS] >= fills.shape[0] - 2 * _MAX_PENDING * n_symbols
-        or counters[C_EQUITY] >= equity.shape[0] - 2 * n_symbols
-        or counters[C_CALLS] >= calls.shape[0] - n_symbols
-        or counters[C_SENT] >= sent.shape[0] - intents.size
-        or rstate[0]["ev_count"] - rstate[0]["ev_drained"] >= EVENTS_KEPT - min(8 * n_symbols, EVENTS_KEPT // 2)
-    )
-
-
-@njit(cache=True)
-def _next_dues(held: Any, pending: Any, pending_due: Any) -> tuple[int, int]:
-    # (when the first held order is due, when hftbacktest answers the first order it has); _NEVER if none.
-    held_due = _NEVER
-    sent_due = _NEVER
-    for k in range(held.shape[0]):
-        if held[k]["order_id"] != 0 and held[k]["due"] < held_due:
-            held_due = held[k]["due"]
-    for a in range(pending.shape[0]):
-        for k in range(_MAX_PENDING):
-            if pending[a, k] != 0 and pending_due[a, k] < sent_due:
-                sent_due = pending_due[a, k]
-    return held_due, sent_due
-
-
-@njit(cache=True)
-def _owed(pending: Any, pending_due: Any, now: int) -> bool:
-    # Does hftbacktest owe an answer at or before ``now``?
-    owed = False
-    for a in range(pending.shape[0]):
-        for k in range(_MAX_PENDING):
-            if pending[a, k] != 0 and pending_due[a, k] <= now:
-                owed = True
-    return owed
-
-
-@njit(cache=True)
-def _record_fill(fills: Any, counters: Any, now: int, order: Any, a: int, price_decimals: Any, maker_fee: Any,
-                 taker_fee: Any, pair: int, kind: int, oid: int) -> None:  # fmt: skip
-    # One fill from hftbacktest's answer to an order of asset a (``order``: its one order_dtype record,
-    # what hftbacktest's Order reads; exec_price is Order.exec_price's product).
-    o = order[0]
-    n = counters[C_FILLS]
-    v = a % 2
-    fills[n]["local_ts"] = now
-    fills[n]["exch_ts"] = o.exch_timestamp
-    fills[n]["venue"] = v
-    fills[n]["symbol"] = a // 2
-    fills[n]["side"] = o.side
-    # the tick grid in decimal (exec_price_tick x tick_size has float noise)
-    fills[n]["price"] = np.round(o.exec_price_tick * o.tick_size, price_decimals[a])
-    fills[n]["qty"] = o.exec_qty
-    rate = maker_fee[v] if o.maker else taker_fee[v]
-    fills[n]["fee"] = fills[n]["price"] * o.exec_qty * rate
-    fills[n]["pair_id"] = pair
-    fills[n]["kind"] = kind
-    fills[n]["order_id"] = oid
-    counters[C_FILLS] = n + 1
-
-
-@njit(cache=True)
-def _observe(now: int, views: Any, counters: Any, open_count: Any, book_ts: Any, book_off: Any, sync_ts: Any,
-             sync_st: Any, sync_off: Any, stale_after: int, init_base: Any, init_quote: Any, cash: Any,
-             last_mid: Any, eq_venue: Any, pnl_sym: Any, pending: Any, pending_sent: Any, held: Any,
-             request_timeout: int, limits: Any, rstate: Any, srisk: Any, end_ns: int, equity: Any,
-             equity_interval: int, mark: Any) -> None:  # fmt: skip
-    # At a decision point, with the views' books and accounts current: every venue's status, equity,
-    # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
-    # live engine writes them).
-    n_symbols = views.shape[0]
-    waiting = False
-    for a in range(open_count.shape[0]):
-        rec = views[a // 2][a % 2]
-        rec["open_orders"] = open_count[a]
-        st, last = _status(now, a, book_ts, book_off, sync_ts, sync_st, sync_off, stale_after)
-        rec["status"] = st
-        rec["book_local_ts"] = last
-        if open_count[a] > 0:
-            waiting = True
-    trading = 0.0
-    for s in range(n_symbols):
-        view = views[s]
-        for v in range(2):
-            mid = 0.5 * (view[v]["bid_px"][0] + view[v]["ask_px"][0])
-            if np.isfinite(mid):
-                last_mid[s, v] = mid
-            start = init_quote[v] if s == 0 else 0.0
-            px = value_px(mark, last_mid, s, v)
-            eq_venue[s, v] = start + cash[s, v] + (init_base[s, v] + view[v]["position"]) * px
-        # drawdown is measured on trading PnL: the starting coins' price moves are not losses
-        pnl = (cash[s, 0] + cash[s, 1] + view[0]["position"] * value_px(mark, last_mid, s, 0)
-               + view[1]["position"] * value_px(mark, last_mid, s, 1))  # fmt: skip
-        pnl_sym[s] = pnl
-        trading = pnl if s == 0 else trading + pnl
-    if waiting:
-        _count_unknown(pending, pending_sent, held, now, request_timeout, rstate[0]["unknown"])
-    else:
-        rstate[0]["unknown"][:] = 0
-    if np.isfinite(trading):
-        update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
-    final = counters[C_DONE] == 1 or now >= end_ns
-    due = now >= counters[C_NEXT_SAMPLE] or final
-    if not due:
-        return
-    for s in range(n_symbols):
-        for v in range(2):
-            if not np.isfinite(last_mid[s, v]):
-                return
-    m = counters[C_EQUITY]
-    for s in range(n_symbols):
-        row = equity[m + s]
-        row["ts"] = now
-        row["symbol"] = s
-        row["equity"] = eq_venue[s, 0] + eq_venue[s, 1]
-        for v in range(2):
-            row["equity_venue"][v] = eq_venue[s, v]
-            row["position"][v] = views[s][v]["position"]
-            row["mid"][v] = last_mid[s, v]
-            row["price"][v] = value_px(mark, last_mid, s, v)
-        row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4
-    counters[C_EQUITY] = m + n_symbols
-    counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
-
-
-@njit(cache=True)
-def _perp_step(now: int, views: Any, cash: Any, init_quote: Any, last_mid: Any, perp: Any, counters: Any,
-               funding: Any, fills: Any) -> None:  # fmt: skip
-    # At a decision point, before anything is valued: each perpetual's mark price now, and the funding
-    # settlements due by now booked (the live engine books one when its row arrives, before it decides
-    # at that time): the position pays position x price x rate, the price the settlement's mark, else
-    # the venue's last mark before it, else the book's last mid. The view gets the mark price and the
-    # venue's estimate of the coming funding as they stood at ``now`` (what the kernel's funding term reads).
-    fund_ts, fund_off, fund_time, fund_rate, fund_mark, cursor, mark_ts, mark_px, mark_off, mark, paid = perp[:11]
-    est_ts, est_rate, est_next, est_off = perp[11:]
-    booked = False
-    for a in range(cursor.shape[0]):
-        s = a // 2
-        v = a % 2
-        lo, hi = fund_off[a], fund_off[a + 1]
-        while lo + cursor[a] < hi and fund_ts[lo + cursor[a]] <= now:
-            k = lo + cursor[a]
-            cursor[a] += 1
-            px = fund_mark[k]
-            if not (px > 0.0):
-                m0, m1 = mark_off[a], mark_off[a + 1]
-                j = np.searchsorted(mark_ts[m0:m1], fund_ts[k], side="left") - 1
-                px = mark_px[m0 + j] if j >= 0 else last_mid[s, v]
-            # the position the venue held at its funding time (not fills it made after)
-            position = position_at(fills, counters[C_FILLS], s, v, fund_time[k], views[s][v]["position"])
-            payment = -position * px * fund_rate[k] if position != 0.0 else 0.0
-            paid[s, v] += payment
-            cash[s, v] += payment
-            n = counters[C_FUNDING]
-            row = funding[n]
-            row["ts"] = fund_ts[k]
-            row["funding_ts"] = fund_time[k]
-            row["venue"] = v
-            row["symbol"] = s
-            row["rate"] = fund_rate[k]
-            row["mark"] = px
-            row["position"] = position
-            row["payment"] = payment
-            counters[C_FUNDING] = n + 1
-            booked = True
-        m0, m1 = mark_off[a], mark_off[a + 1]
-        if m1 > m0:
-            j = np.searchsorted(mark_ts[m0:m1], now, side="right") - 1
-            if j >= 0:
-                mark[s, v] = mark_px[m0 + j]
-                views[s][v]["mark_px"] = mark_px[m0 + j]
-        e0, e1 = est_off[a], est_off[a + 1]
-        if e1 > e0:
-            j = np.searchsorted(est_ts[e0:e1], now, side="right") - 1
-            if j >= 0:
-                views[s][v]["funding_rate"] = est_rate[e0 + j]
-                views[s][v]["next_funding_ns"] = est_next[e0 + j]
-    if booked:  # every view's quote balance: the venue's, every symbol's cash on it
-        for v in range(2):
-            quote = init_quote[v]
-            for o in range(views.shape[0]):
-                quote = quote + cash[o, v]
-            for o in range(views.shape[0]):
-                views[o][v]["quote_balance"] = quote
-
-
-@njit(cache=True)
-def _call_kernel(now: int, s: int, views: Any, kernel: Any, risk: Any, counters: Any, calls: Any) -> int:
-    # Symbol s's kernel and the gate on the current views, the call logged (the engine's very step:
-    # arb.strategy.step.decide_symbol); the number of intents to send (in ``intents[s]``). Pair ids are
-    # shared by the symbols (``counters[C_NEXT_PAIR_ID]``).
-    counters[C_KERNEL_CALLS] += 1
-    c = counters[C_CALLS]
-    n = decide_symbol(now, s, views, kernel, risk, counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1], calls, c)
-    counters[C_INTENTS] += n
-    counters[C_CALLS] = c + 1
-    return n
-
-
-@njit(cache=True)
-def _route(now: int, s: int, intents: Any, k: int, counters: Any, faulty: bool, leg_faults: Any, params: Any,
-           held: Any, order_latency: Any) -> tuple[int, int, int, float, int]:  # fmt: skip
-    # Symbol s's intent k gets the next order id and draws its leg fault: (route, order id, fault,
-    # quantity to send, time its answer is due). A late or rejected leg is kept in ``held`` here.
-    it = intents[s][k]
-    v = it["venue"]
-    a = 2 * s + v
-    oid = counters[C_NEXT_ORDER_ID]
-    counters[C_NEXT_ORDER_ID] = oid + 1
-    side = it["side"]
-    price = it["price"]
-    qty = it["qty"]
-    kind = it["kind"]
-    pair = it["pair_id"]
-    fault, fillable, delay = FAULT_NONE, qty, 0
-    if faulty:
-        fault, fillable, delay = draw_fault(leg_faults, v, kind, oid, qty, params[s]["lot_size"][v])
-    answer_due = now + delay + order_latency[v, 0] + order_latency[v, 1]
-    if fault == FAULT_LATE:
-        ok = _hold(held, now + delay, oid, a, side, price, qty, kind, pair, 1, now)
-    elif fault == FAULT_REJECT or (fault == FAULT_PARTIAL and fillable <= 0.0):
-        ok = _hold(held, answer_due, oid, a, side, price, qty, kind, pair, 0, now)
-    else:
-        return _ROUTE_SUBMIT, oid, fault, fillable, answer_due
-    return (_ROUTE_HELD if ok else _ROUTE_FAILED), oid, fault, fillable, answer_due
-
-
-@njit(cache=True)
-def _log_sent(ok: bool, now: int, s: int, intents: Any, k: int, fault: int, counters: Any, open_count: Any,
-              views: Any, sent: Any) -> None:  # fmt: skip
-    # Symbol s's intent k went out (sent to hftbacktest or held): count it open (in its view too, for
-    # the gate of the next symbol deciding at this time) and log it; or count the error.
-    if not ok:
-        counters[C_SUBMIT_ERRORS] += 1
-        return
-    it = intents[s][k]
-    v = it["venue"]
-    open_count[2 * s + v] += 1
-    views[s][v]["open_orders"] += 1
-    counters[C_ORDERS] += 1
-    m = counters[C_SENT]
-    sent[m]["ts"] = now
-    sent[m]["venue"] = v
-    sent[m]["side"] = it["side"]
-    sent[m]["price"] = it["price"]
-    sent[m]["qty"] = it["qty"]
-    sent[m]["kind"] = it["kind"]
-    sent[m]["pair_id"] = it["pair_id"]
-    sent[m]["level"] = it["level"]
-    sent[m]["fault"] = fault
-    sent[m]["symbol"] = s
-    counters[C_SENT] = m + 1
-
-
-@njit(cache=True)
-def _ticks(decision_ts: Any, decision_assets: Any, counters: Any, now: int, ticked: Any) -> bool:
-    # Every decision row due by ``now``: mark its asset in ``ticked``; True when there was one.
-    i = counters[C_CURSOR]
-    any_ = False
-    while i < decision_ts.shape[0] and decision_ts[i] <= now:
-        ticked[decision_assets[i]] = 1
-        i += 1
-        any_ = True
-    counters[C_CURSOR] = i
-    return any_
-
-
-@njit(cache=False)
-def _run_loop(
-    hbt: Any,
-    until_ns: int,
-    decision_ts: Any,
-    decision_assets: Any,
-    book_ts: Any,
-    book_off: Any,
-    sync_ts: Any,
-    sync_st: Any,
-    sync_off: Any,
-    params: Any,
-    kstate: Any,
-    views: Any,
-    intents: Any,
-    limits: Any,
-    rstate: Any,
-    srisk: Any,
-    init_base: Any,
-    init_quote: Any,
-    maker_fee: Any,
-    taker_fee: Any,
-    stale_after: int,
-    equity_interval: int,
-    pending: Any,
-    pending_kind: Any,
-    pending_pair: Any,
-    fills: Any,
-    equity: Any,
-    counters: Any,
-    last_mid: Any,
-    end_ns: int,
-    price_decimals: Any,
-    calls: Any,
-    sent: Any,
-    leg_faults: Any,
-    held: Any,
-    pending_due: Any,
-    order_latency: Any,
-    pending_sent: Any,
-    request_timeout: int,
-    perp: Any,
-    funding: Any,
-) -> int:
-    """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
-
-    Returns 0 when it stopped at ``until_ns``, 1 at the end of the data, 2 when an output buffer is
-    full (the caller grows it and calls again), < 0 on an hftbacktest error.
-
-    Assets are symbol ``a // 2`` on venue ``a % 2``; at a decision point every symbol whose book
-    changed, or whose order was answered, gets its kernel called (when ``may_act`` allows).
-
-    Leg faults (``leg_faults``, one ``LEG_FAULTS_DTYPE`` record): every intent draws its fault from
-    its order id (:func:`arb.execution.faults.draw_fault`, as the paper executor does). A rejected
-    order is not sent and is answered, unfilled, at the time an accepted one would be (entry plus
-    response latency, ``order_latency[venue]``); a partial one is sent for the drawn part of its
-    quantity; a late one is sent ``late_ns`` later. Such orders wait in ``held`` and count as open.
-
-    An order unanswered ``request_timeout`` (ns) after it was sent counts as unknown to the gate
-    (``rstate.unknown``) until its answer, as arb live counts a request that timed out.
-
-    Perpetuals (``perp``: each asset's funding settlements and mark prices, see :class:`Loop`): at each
-    decision point the settlements due are booked into ``funding`` and the cash, and positions on a
-    linear venue are valued at its mark price.
-    """
-    n_symbols = views.shape[0]
-    perp_on = perp[1][-1] > 0 or perp[8][-1] > 0 or perp[14][-1] > 0  # any settlement, mark or funding estimate
-    mark, paid = perp[9], perp[10]
-    n_assets = 2 * n_symbols
-    levels = params[0]["book_levels"]
-    one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
-    cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(pending, held, n_symbols)
-    answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
-    deeper = np.ones(n_assets, np.int64)
-    faulty = leg_faults[0]["enabled"] != 0
-    kernel = (params, kstate, intents)  # as the shared step takes them
-    risk = (limits, rstate, srisk)
-    carried = False  # a decision put off until hftbacktest has given the answers due now
-    same_time = 0  # steps in a row without time passing (rejections answered at once with zero latency)
-    last_now = hbt.current_timestamp
-    fresh = True  # positions and balances must be read again (start, or after a fill)
-    while True:
-        if _outputs_full(fills, equity, calls, sent, intents, rstate, counters):
-            return 2
-        now = hbt.current_timestamp
-        i = counters[C_CURSOR]
-        target = until_ns
-        if i < decision_ts.shape[0] and decision_ts[i] < target:
-            target = decision_ts[i]
-        held_due = _NEVER
-        sent_due = _NEVER  # when hftbacktest answers the first order it has
-        if faulty:
-            held_due, sent_due = _next_dues(held, pending, pending_due)
-            if held_due < target:
-                target = held_due
-        waiting = False
-        for a in range(n_assets):
-            if open_count[a] > 0:
-                waiting = True
-        if waiting and held_due <= now < sent_due:
-            rc = 0  # a held order is due now and hftbacktest owes nothing yet: no time passes
-        elif waiting:
-            rc = hbt.wait_next_feed(True, max(target - now, 1))
-        elif target > now:
-            rc = hbt.elapse(target - now)
-        else:
-            rc = 0
-        if rc == 1:
-            counters[C_DONE] = 1
-        elif rc < 0 or rc > 3:
-            return int(-abs(rc))
-        now = hbt.current_timestamp
-        if faulty:
-            same_time = same_time + 1 if now == last_now else 0
-            if same_time > _MAX_SAME_TIME:
-                return _NO_PROGRESS
-            last_now = now
-        act = _ticks(decision_ts, decision_assets, counters, now, ticked)
-
-        # Order responses: record fills, forget answered orders.
-        if waiting:
-            for a in range(n_assets):
-                if open_count[a] == 0:
-                    continue
-                orders = hashmapbt_orders(hbt.ptr, a)  # what hbt.orders(a) wraps
-                for k in range(_MAX_PENDING):
-                    oid = pending[a, k]
-                    if oid == 0:
-                        continue
-                    found = orders_get(orders, np.uint64(oid))  # what OrderDict.get wraps
-                    if is_null_ptr(found):
-                        pending[a, k] = 0
-                        open_count[a] -= 1
-                        answered[a // 2] = 1
-                        act = True
-                        continue
-                    order = carray(address_as_void_pointer(found), 1, dtype=order_dtype)
-                    status = order[0].status
-                    if status == FILLED:
-                        _record_fill(
-                            fills, counters, now, order, a, price_decimals, maker_fee, taker_fee, pending_pair[a, k],
-                            pending_kind[a, k], oid,
-                        )  # fmt: skip
-                        pending[a, k] = 0
-                        open_count[a] -= 1
-                        answered[a // 2] = 1
-                        fresh = True
-                        act = True
-                    elif status == EXPIRED or status == CANCELED:
-                        counters[C_EXPIRED] += 1
-                        pending[a, k] = 0
-                        open_count[a] -= 1
-                        answered[a // 2] = 1
-                        act = True
-            still = False
-            for a in range(n_assets):
-                if open_count[a] > 0:
-                    still = True
-            if not still:
-                hbt.clear_inactive_orders(ALL_ASSETS)
-
-        if faulty:
-            # Held orders due now: a late one goes to hftbacktest, a rejected one is answered.
-            for k in range(held.shape[0]):
-                h = held[k]
-                if h["order_id"] == 0 or h["due"] > now:
-                    continue
-                a = h["asset"]
-                oid = h["order_id"]
-                h["order_id"] = 0
-                if h["submit"] == 1:
-                    v = a % 2
-                    due = now + order_latency[v, 0] + order_latency[v, 1]
-                    if _submit(hbt, a, oid, h["side"], h["price"], h["qty"]) == 0 and _track(
-                        pending,
-                        pending_kind,
-                        pending_pair,
-                        pending_due,
-                        pending_sent,
-                        a,
-                        oid,
-                        h["kind"],
-                        h["pair_id"],
-                        due,
-                        h["sent"],
-                    ):
-                        continue
-                    counters[C_SUBMIT_ERRORS] += 1
-                open_count[a] -= 1
-                answered[a // 2] = 1
-                act = True
-            # The paper executor answers everything due at one time before its driver decides: an
-            # answer hftbacktest owes at this very time comes first (``ticked`` and ``answered`` keep
-            # what happened meanwhile).
-            if _owed(pending, pending_due, now) and counters[C_DONE] == 0:
-                carried = carried or act
-                continue
-            act = act or carried
-            carried = False
-
-        if act or counters[C_DONE] == 1 or now >= until_ns:
-            counters[C_DECISION_POINTS] += 1
-            # The views: the best level of the books that ticked; deeper levels only if a kernel may act.
-            _fill_top(hbt, views, one, one - 1, 0, n_assets, ticked)
-            if fresh:
-                for a in range(n_assets):
-                    s = a // 2
-                    v = a % 2
-                    rec = views[s][v]
-                    rec["position"] = hashmapbt_position(hbt.ptr, a)  # hbt.position(a), hbt.state_values(a)
-                    sv = carray(address_as_void_pointer(hashmapbt_state_values(hbt.ptr, a)), 1, state_values_dtype)
-                    cash[s, v] = sv[0].balance - sv[0].fee + paid[s, v]
-                for s in range(n_symbols):
-                    for v in range(2):
-                        quote = init_quote[v]
-                        for o in range(n_symbols):
-                            quote = quote + cash[o, v]
-                        views[s][v]["base_balance"] = init_base[s, v] + views[s][v]["position"]
-                        views[s][v]["quote_balance"] = quote
-                fresh = False
-            if perp_on:
-                _perp_step(now, views, cash, init_quote, last_mid, perp, counters, funding, fills)
-            _observe(
-                now, views, counters, open_count, book_ts, book_off, sync_ts, sync_st, sync_off, stale_after,
-                init_base, init_quote, cash, last_mid, eq_venue, pnl_sym, pending, pending_sent, held,
-                request_timeout, limits, rstate, srisk, end_ns, equity, equity_interval, mark,
-            )  # fmt: skip
-            if act and counters[C_DONE] == 0:
-                for s in range(n_symbols):
-                    if ticked[2 * s] == 0 and ticked[2 * s + 1] == 0 and answered[s] == 0:
-                        continue
-                    if not may_act(views[s], params[s : s + 1], now):
-                        continue
-                    if levels > 1:
-                        _fill_top(hbt, views, levels, one * _MAX_SCAN_TICKS, 2 * s, 2 * s + 2, deeper)
-                    n = _call_kernel(now, s, views, kernel, risk, counters, calls)
-                    for k in range(n):
-                        route, oid, fault, fillable, answer_due = _route(
-                            now, s, intents, k, counters, faulty, leg_faults, params, held, order_latency
-                        )
-                        if route == _ROUTE_SUBMIT:
-                            it = intents[s][k]
-                            a = 2 * s + it["venue"]
-                            ok = _submit(hbt, a, oid, it["side"], it["price"], fillable) == 0 and _track(
-                                pending,
-                                pending_kind,
-                                pending_pair,
-                                pending_due,
-                                pending_sent,
-                                a,
-                                oid,
-                                it["kind"],
-                                it["pair_id"],
-                                answer_due,
-                                now,
-                            )
-                        else:
-                            ok = route == _ROUTE_HELD
-                        _log_sent(ok, now, s, intents, k, fault, counters, open_count, views, sent)
-                    if levels > 1:
-                        # deeper levels are not kept current between decisions: drop them from the view
-                        for v in range(2):
-                            views[s][v]["bid_px"][1:levels] = np.nan
-                            views[s][v]["ask_px"][1:levels] = np.nan
-            ticked[:] = 0
-            answered[:] = 0
-        if counters[C_DONE] == 1:
-            return 1
-        if now >= until_ns:
-            return 0
 
 
 @dataclass(slots=True)
@@ -1050,6 +326,26 @@ class Loop:
         self.price_decimals = np.array(
             [_decimals(i.tick_size) for sym in config.symbols for i in sym.instruments], np.int64
         )
+        self.settings = np.zeros(1, BACKTEST_RUN_DTYPE)
+        """The loop's settings (one ``BACKTEST_RUN_DTYPE`` record)."""
+        cfg = self.settings[0]
+        cfg["end_ns"] = session.end_ns
+        cfg["stale_after_ns"] = config.risk.stale_after_ns
+        cfg["equity_interval_ns"] = _EQUITY_INTERVAL_NS
+        cfg["request_timeout_ns"] = config.live.request_timeout_ns
+        cfg["init_quote"] = self.init_quote
+        cfg["maker_fee"] = self.maker
+        cfg["taker_fee"] = self.taker
+        cfg["entry_ns"] = self.order_latency[:, 0]
+        cfg["response_ns"] = self.order_latency[:, 1]
+
+    def _state(self) -> tuple[Any, ...]:
+        # _run_loop's arguments after ``hbt``, ``until_ns`` and ``tape`` (see there), the buffers as they are now.
+        run = (self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals)
+        symbols = ((self.params, self.kstate, self.intents), (self.limits, self.rstate, self.srisk), self.views)
+        orders = (self.pending, self.pending_kind, self.pending_pair, self.pending_due, self.pending_sent, self.held)
+        outs = (self.fills, self.equity, self.calls, self.sent, self.funding)
+        return self.perp, run, symbols, orders, outs
 
     @property
     def view(self) -> np.ndarray[Any, Any]:
@@ -1081,19 +377,12 @@ class Loop:
         Output buffers that fill up are grown and the loop resumed. Raises ``RuntimeError`` on an
         hftbacktest error code.
         """
-        sch = self.schedule
         n_sym = self.n_symbols
+        sch = self.schedule
+        tape = (sch.decision_ts, sch.decision_assets, sch.book_ts, sch.book_off, sch.sync_ts, sch.sync_state,
+                sch.sync_off)  # fmt: skip
         while True:
-            rc: int = _run_loop(
-                hbt, until_ns, sch.decision_ts, sch.decision_assets, sch.book_ts, sch.book_off, sch.sync_ts,
-                sch.sync_state, sch.sync_off, self.params, self.kstate, self.views, self.intents, self.limits,
-                self.rstate, self.srisk, self.init_base, self.init_quote, self.maker, self.taker,
-                self.config.risk.stale_after_ns, _EQUITY_INTERVAL_NS, self.pending, self.pending_kind,
-                self.pending_pair, self.fills, self.equity, self.counters, self.last_mid, self.session.end_ns,
-                self.price_decimals, self.calls, self.sent, self.leg_faults, self.held, self.pending_due,
-                self.order_latency, self.pending_sent, self.config.live.request_timeout_ns, self.perp,
-                self.funding,
-            )  # fmt: skip
+            rc: int = _run_loop(hbt, until_ns, tape, *self._state())
             self._log_risk_events()
             if rc != 2:
                 break
@@ -1126,34 +415,24 @@ def _helper_calls(loop: Loop) -> list[tuple[Any, tuple[Any, ...]]]:
     per_symbol = np.zeros(loop.n_symbols)
     intent = loop.intents[0, 0]
     held = loop.held[0]
-    pend = (loop.pending, loop.pending_kind, loop.pending_pair, loop.pending_due, loop.pending_sent)
+    tape = (ts, ts, ts, ts, ts, ts, ts)
+    perp, run, symbols, orders, outs = loop._state()
+    account = (grid, grid, per_symbol, flags, grid)
     return [
         (_open_orders, (loop.pending, loop.held, i64)),
         (_outputs_full, (loop.fills, loop.equity, loop.calls, loop.sent, loop.intents, loop.rstate, loop.counters)),
         (_next_dues, (loop.held, loop.pending, loop.pending_due)),
         (_owed, (loop.pending, loop.pending_due, i64)),
         (_ticks, (ts, ts, loop.counters, i64, flags)),
-        (
-            _record_fill,
-            (loop.fills, loop.counters, i64, np.zeros(1, order_dtype), i64, loop.price_decimals, loop.maker,
-             loop.taker, i64, i64, i64),
-        ),
-        (
-            _observe,
-            (i64, loop.views, loop.counters, flags, ts, ts, ts, ts, ts, i64, loop.init_base, loop.init_quote, grid,
-             loop.last_mid, grid, per_symbol, loop.pending, loop.pending_sent, loop.held, i64, loop.limits,
-             loop.rstate, loop.srisk, i64, loop.equity, i64, grid),
-        ),
-        (_perp_step, (i64, loop.views, grid, loop.init_quote, grid, loop.perp, loop.counters, loop.funding,
-                      loop.fills)),
-        (_call_kernel, (i64, i64, loop.views, (loop.params, loop.kstate, loop.intents),
-                        (loop.limits, loop.rstate, loop.srisk), loop.counters, loop.calls)),
-        (_route, (i64, i64, loop.intents, i64, loop.counters, True, loop.leg_faults, loop.params, loop.held,
-                  loop.order_latency)),
-        (_log_sent, (True, i64, i64, loop.intents, i64, i64, loop.counters, flags, loop.views, loop.sent)),
-        (_track, (*pend, i64, i64, intent["kind"], intent["pair_id"], i64, i64)),
-        (_track, (*pend, held["asset"], held["order_id"], held["kind"], held["pair_id"], i64, held["sent"])),
-    ]  # fmt: skip
+        (_record_fill, (loop.fills, run, i64, np.zeros(1, order_dtype), orders, i64, i64)),
+        (_observe, (i64, loop.views, run, tape, account, orders, symbols[1], outs)),
+        (_perp_step, (i64, loop.views, run, account, perp, outs)),
+        (_call_kernel, (i64, i64, loop.views, symbols[0], symbols[1], loop.counters, loop.calls)),
+        (_route, (i64, i64, i64, symbols[0], run, loop.held)),
+        (_log_sent, (i64, i64, i64, i64, symbols, loop.counters, flags, loop.sent)),
+        (_track, (orders, i64, i64, intent["kind"], intent["pair_id"], i64, i64)),
+        (_track, (orders, held["asset"], held["order_id"], held["kind"], held["pair_id"], i64, held["sent"])),
+    ]
 
 
 def warm_loop(config: AppConfig, part: int | None = None) -> None:

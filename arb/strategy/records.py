@@ -20,6 +20,7 @@ from numba.core import types
 from numba.extending import overload
 
 __all__ = [
+    "BACKTEST_RUN_DTYPE",
     "EVENTS_KEPT",
     "MAX_PAIRS_TRACKED",
     "N_BREACHES",
@@ -114,6 +115,22 @@ SYMBOL_RISK_DTYPE = np.dtype(
     align=True,
 )
 """One symbol's gate state (one record per symbol)."""
+
+BACKTEST_RUN_DTYPE = np.dtype(
+    [
+        ("end_ns", "i8"),  # local time the data ends
+        ("stale_after_ns", "i8"),  # a book older than this is stale
+        ("equity_interval_ns", "i8"),  # between two equity samples
+        ("request_timeout_ns", "i8"),  # an order unanswered this long counts as unknown
+        ("init_quote", "f8", (2,)),  # per venue: the quote balance at the start
+        ("maker_fee", "f8", (2,)),  # per venue: fraction of the traded value
+        ("taker_fee", "f8", (2,)),
+        ("entry_ns", "i8", (2,)),  # per venue: order entry latency
+        ("response_ns", "i8", (2,)),  # per venue: order response latency
+    ],
+    align=True,
+)
+"""The backtest loop's settings for one run (one record): what stays the same from its start to its end."""
 
 # -- one body for separate arrays and for per-symbol records ------------------------------------------
 #

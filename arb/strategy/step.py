@@ -104,10 +104,8 @@ def fill_books(views: Any, s: int, books: Any, levels: int, venues: Any, now: in
     """Symbol ``s``'s view of both books (best ``levels`` a side) and the venues' status; its last finite
     mids into ``last_mid[s]``. ``books``: the symbol's two ``OrderBook.arrays``, by venue."""
     for v in range(2):
-        bid_keys, bid_qtys, ask_keys, ask_qtys, counts = books[v]
         rec = views[s][v]
-        book_top(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, levels,
-                 rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"])  # fmt: skip
+        book_top(books[v], levels, (rec["bid_px"], rec["bid_qty"], rec["ask_px"], rec["ask_qty"]))
         rec["status"] = venue_status(venues, s, v, now, stale_after)
         mid = 0.5 * (rec["bid_px"][0] + rec["ask_px"][0])
         if np.isfinite(mid):

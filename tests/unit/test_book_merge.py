@@ -164,26 +164,26 @@ def test_merge_run_takes_a_clean_run_and_refuses_what_only_one_by_one_gets_right
         "crosses the best ask": [*clean, (101.0, 1.0)],
     }
     keys, qtys, n = _side(bid_prices)
-    got = _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), 0, len(clean), True)
+    got = _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), (0, len(clean)))
     assert got == 11  # +99.5 +50 +96 (update) -95 (40 was absent)
     assert keys[:got].tolist() == [50.0, 90, 91, 92, 93, 94, 96, 97, 98, 99, 99.5]
     assert qtys[:got].tolist() == [2.0, 1, 1, 1, 1, 1, 3.0, 1, 1, 1, 1.0]
     # removing a level at a crossing price crosses nothing
     keys, qtys, n = _side(bid_prices)
     removal = [*clean, (105.0, 0.0)]
-    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, removal), 0, len(removal), True) == 11
+    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, removal), (0, len(removal))) == 11
     for why, levels in refused.items():
         keys, qtys, n = _side(bid_prices)
         before = keys.copy()
-        assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, levels), 0, len(levels), True) == -1, why
+        assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, levels), (0, len(levels))) == -1, why
         assert keys.tobytes() == before.tobytes(), why
     keys, qtys, n = _side(bid_prices, capacity=12)
-    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), 0, len(clean), True) == -1  # no room
+    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), (0, len(clean))) == -1  # no room
     keys, qtys, n = _side(bid_prices)
     keys[3] = 200.0  # a side out of order
-    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), 0, len(clean), True) == -1
+    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), (0, len(clean))) == -1
     keys, qtys, n = _side([*bid_prices, 101.0])  # a book already crossed
-    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), 0, len(clean), True) == -1
+    assert _merge_run(keys, qtys, n, ask_keys, n_ask, _run(DEPTH_BID, clean), (0, len(clean))) == -1
 
 
 def _capture_batches() -> list[tuple[int, EventArray]]:

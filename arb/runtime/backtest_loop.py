@@ -1,0 +1,525 @@
+"""The backtest's compiled loop: hftbacktest's events to decision points, each symbol's kernel and the
+risk gate at each, and the orders they send (see :mod:`arb.runtime.backtest`, its Python driver).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hftbacktest import ALL_ASSETS
+
+# hftbacktest's own entry points into its library, called as its jitclass methods call them (``hbt.depth(a)``,
+# ``hbt.orders(a).get(id)``, ``hbt.state_values(a)`` wrap these in a jitclass object each, and compiling those
+# wrappers was most of the loop's compile time: ~8 s of every run, since nothing that takes ``hbt`` is cached).
+from hftbacktest.binding import (
+    hashmapbt_depth,
+    hashmapbt_orders,
+    hashmapbt_position,
+    hashmapbt_state_values,
+    hashmapdepth_ask_qty_at_tick,
+    hashmapdepth_best_ask,
+    hashmapdepth_best_ask_tick,
+    hashmapdepth_best_bid,
+    hashmapdepth_best_bid_tick,
+    hashmapdepth_bid_qty_at_tick,
+    hashmapdepth_tick_size,
+    orders_get,
+)
+from hftbacktest.intrinsic import address_as_void_pointer, is_null_ptr
+from hftbacktest.order import CANCELED, EXPIRED, FILLED, IOC, LIMIT, order_dtype
+from hftbacktest.types import state_values_dtype
+from numba.np.numpy_support import carray
+
+from arb._jit import njit
+from arb.execution.risk import position_at, update_equity, value_px
+from arb.runtime.backtest_orders import (
+    _MAX_PENDING,
+    _NEVER,
+    _ROUTE_HELD,
+    _ROUTE_SUBMIT,
+    C_CALLS,
+    C_CURSOR,
+    C_DECISION_POINTS,
+    C_DONE,
+    C_EQUITY,
+    C_EXPIRED,
+    C_FILLS,
+    C_FUNDING,
+    C_INTENTS,
+    C_KERNEL_CALLS,
+    C_NEXT_PAIR_ID,
+    C_NEXT_SAMPLE,
+    C_SUBMIT_ERRORS,
+    _count_unknown,
+    _log_sent,
+    _next_dues,
+    _open_orders,
+    _outputs_full,
+    _owed,
+    _record_fill,
+    _route,
+    _track,
+)
+from arb.strategy.kernel import may_act
+from arb.strategy.step import decide_symbol
+from arb.strategy.types import BUY, VENUE_OK, VENUE_OUT_OF_SYNC, VENUE_STALE
+
+__all__: list[str] = []  # compiled internals of arb.runtime.backtest
+
+_MAX_SCAN_TICKS = 2_000  # ticks walked from the best price when filling deeper levels
+_MAX_SAME_TIME = 10_000
+_NO_PROGRESS = -1_000  # _run_loop's code when held orders keep being answered without time passing
+
+
+@njit(cache=False)
+def _fill_top(hbt: Any, views: Any, levels: int, scan: int, lo: int, hi: int, mask: Any) -> None:
+    # Best ``levels`` price levels of the assets lo <= a < hi whose ``mask[a]`` is set (asset a is symbol
+    # a // 2 on venue a % 2) from hftbacktest's depth, walking ticks from the best price at most ``scan``
+    # ticks deep.
+    for a in range(lo, hi):
+        if mask[a] == 0:
+            continue
+        rec = views[a // 2][a % 2]
+        depth = hashmapbt_depth(hbt.ptr, a)  # what hbt.depth(a) wraps
+        tick = hashmapdepth_tick_size(depth)
+        bid_t = hashmapdepth_best_bid_tick(depth)
+        ask_t = hashmapdepth_best_ask_tick(depth)
+        nb_ = 0
+        na = 0
+        if np.isfinite(hashmapdepth_best_bid(depth)):
+            t = bid_t
+            while nb_ < levels and bid_t - t <= scan:
+                q = hashmapdepth_bid_qty_at_tick(depth, t)
+                if q > 0.0:
+                    rec["bid_px"][nb_] = t * tick
+                    rec["bid_qty"][nb_] = q
+                    nb_ += 1
+                t -= 1
+        if np.isfinite(hashmapdepth_best_ask(depth)):
+            t = ask_t
+            while na < levels and t - ask_t <= scan:
+                q = hashmapdepth_ask_qty_at_tick(depth, t)
+                if q > 0.0:
+                    rec["ask_px"][na] = t * tick
+                    rec["ask_qty"][na] = q
+                    na += 1
+                t += 1
+        for k in range(nb_, levels):
+            rec["bid_px"][k] = np.nan
+            rec["bid_qty"][k] = 0.0
+        for k in range(na, levels):
+            rec["ask_px"][k] = np.nan
+            rec["ask_qty"][k] = 0.0
+
+
+@njit(cache=True)
+def _status(
+    now: int, a: int, book_ts: Any, book_off: Any, sync_ts: Any, sync_st: Any, sync_off: Any, stale_after: int
+) -> tuple[int, int]:
+    # (status, time of the last book update) of asset a at ``now``; each asset's times are the slice
+    # of the concatenated arrays between its offsets.
+    syncs = sync_ts[sync_off[a] : sync_off[a + 1]]
+    i = np.searchsorted(syncs, now, side="right") - 1
+    synced = i >= 0 and sync_st[sync_off[a] + i] == 1
+    books = book_ts[book_off[a] : book_off[a + 1]]
+    j = np.searchsorted(books, now, side="right") - 1
+    last = books[j] if j >= 0 else 0
+    if not synced:
+        return VENUE_OUT_OF_SYNC, last
+    if now - last > stale_after:
+        return VENUE_STALE, last
+    return VENUE_OK, last
+
+
+@njit(cache=False)
+def _submit(hbt: Any, a: int, oid: int, side: int, price: float, qty: float) -> int:
+    # One IOC limit order to hftbacktest; its return code.
+    if side == BUY:
+        return int(hbt.submit_buy_order(a, oid, price, qty, IOC, LIMIT, False))
+    return int(hbt.submit_sell_order(a, oid, price, qty, IOC, LIMIT, False))
+
+
+@njit(cache=True)
+def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: Any, risk: Any, outs: Any) -> None:
+    # At a decision point, with the views' books and accounts current: every venue's status, equity,
+    # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
+    # live engine writes them). The tuples are _run_loop's.
+    settings, counters, init_base, last_mid = run[0], run[1], run[3], run[4]
+    book_ts, book_off, sync_ts, sync_st, sync_off = tape[2:]
+    cash, eq_venue, pnl_sym, open_count, mark = account
+    pending, pending_sent, held = orders[0], orders[4], orders[5]
+    limits, rstate, srisk = risk
+    equity = outs[1]
+    cfg = settings[0]
+    stale_after = cfg["stale_after_ns"]
+    init_quote = cfg["init_quote"]
+    n_symbols = views.shape[0]
+    waiting = False
+    for a in range(open_count.shape[0]):
+        rec = views[a // 2][a % 2]
+        rec["open_orders"] = open_count[a]
+        st, last = _status(now, a, book_ts, book_off, sync_ts, sync_st, sync_off, stale_after)
+        rec["status"] = st
+        rec["book_local_ts"] = last
+        if open_count[a] > 0:
+            waiting = True
+    trading = 0.0
+    for s in range(n_symbols):
+        view = views[s]
+        for v in range(2):
+            mid = 0.5 * (view[v]["bid_px"][0] + view[v]["ask_px"][0])
+            if np.isfinite(mid):
+                last_mid[s, v] = mid
+            start = init_quote[v] if s == 0 else 0.0
+            px = value_px(mark, last_mid, s, v)
+            eq_venue[s, v] = start + cash[s, v] + (init_base[s, v] + view[v]["position"]) * px
+        # drawdown is measured on trading PnL: the starting coins' price moves are not losses
+        pnl = (cash[s, 0] + cash[s, 1] + view[0]["position"] * value_px(mark, last_mid, s, 0)
+               + view[1]["position"] * value_px(mark, last_mid, s, 1))  # fmt: skip
+        pnl_sym[s] = pnl
+        trading = pnl if s == 0 else trading + pnl
+    if waiting:
+        _count_unknown(pending, pending_sent, held, now, cfg["request_timeout_ns"], rstate[0]["unknown"])
+    else:
+        rstate[0]["unknown"][:] = 0
+    if np.isfinite(trading):
+        update_equity(limits, rstate, srisk, trading, pnl_sym, views, now)
+    final = counters[C_DONE] == 1 or now >= cfg["end_ns"]
+    due = now >= counters[C_NEXT_SAMPLE] or final
+    if not due:
+        return
+    for s in range(n_symbols):
+        for v in range(2):
+            if not np.isfinite(last_mid[s, v]):
+                return
+    m = counters[C_EQUITY]
+    for s in range(n_symbols):
+        row = equity[m + s]
+        row["ts"] = now
+        row["symbol"] = s
+        row["equity"] = eq_venue[s, 0] + eq_venue[s, 1]
+        for v in range(2):
+            row["equity_venue"][v] = eq_venue[s, v]
+            row["position"][v] = views[s][v]["position"]
+            row["mid"][v] = last_mid[s, v]
+            row["price"][v] = value_px(mark, last_mid, s, v)
+        row["spread_bps"] = (last_mid[s, 1] - last_mid[s, 0]) / last_mid[s, 0] * 1e4
+    counters[C_EQUITY] = m + n_symbols
+    equity_interval = cfg["equity_interval_ns"]
+    counters[C_NEXT_SAMPLE] = (now // equity_interval + 1) * equity_interval
+
+
+@njit(cache=True)
+def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: Any) -> None:
+    # At a decision point, before anything is valued: each perpetual's mark price now, and the funding
+    # settlements due by now booked (the live engine books one when its row arrives, before it decides
+    # at that time): the position pays position x price x rate, the price the settlement's mark, else
+    # the venue's last mark before it, else the book's last mid. The view gets the mark price and the
+    # venue's estimate of the coming funding as they stood at ``now`` (what the kernel's funding term reads).
+    fund_ts, fund_off, fund_time, fund_rate, fund_mark, cursor, mark_ts, mark_px, mark_off, mark, paid = perp[:11]
+    est_ts, est_rate, est_next, est_off = perp[11:]
+    settings, counters, last_mid = run[0], run[1], run[4]
+    cash = account[0]
+    fills, funding = outs[0], outs[4]
+    init_quote = settings[0]["init_quote"]
+    booked = False
+    for a in range(cursor.shape[0]):
+        s = a // 2
+        v = a % 2
+        lo, hi = fund_off[a], fund_off[a + 1]
+        while lo + cursor[a] < hi and fund_ts[lo + cursor[a]] <= now:
+            k = lo + cursor[a]
+            cursor[a] += 1
+            px = fund_mark[k]
+            if not (px > 0.0):
+                m0, m1 = mark_off[a], mark_off[a + 1]
+                j = np.searchsorted(mark_ts[m0:m1], fund_ts[k], side="left") - 1
+                px = mark_px[m0 + j] if j >= 0 else last_mid[s, v]
+            # the position the venue held at its funding time (not fills it made after)
+            position = position_at(fills, counters[C_FILLS], s, v, fund_time[k], views[s][v]["position"])
+            payment = -position * px * fund_rate[k] if position != 0.0 else 0.0
+            paid[s, v] += payment
+            cash[s, v] += payment
+            n = counters[C_FUNDING]
+            row = funding[n]
+            row["ts"] = fund_ts[k]
+            row["funding_ts"] = fund_time[k]
+            row["venue"] = v
+            row["symbol"] = s
+            row["rate"] = fund_rate[k]
+            row["mark"] = px
+            row["position"] = position
+            row["payment"] = payment
+            counters[C_FUNDING] = n + 1
+            booked = True
+        m0, m1 = mark_off[a], mark_off[a + 1]
+        if m1 > m0:
+            j = np.searchsorted(mark_ts[m0:m1], now, side="right") - 1
+            if j >= 0:
+                mark[s, v] = mark_px[m0 + j]
+                views[s][v]["mark_px"] = mark_px[m0 + j]
+        e0, e1 = est_off[a], est_off[a + 1]
+        if e1 > e0:
+            j = np.searchsorted(est_ts[e0:e1], now, side="right") - 1
+            if j >= 0:
+                views[s][v]["funding_rate"] = est_rate[e0 + j]
+                views[s][v]["next_funding_ns"] = est_next[e0 + j]
+    if booked:  # every view's quote balance: the venue's, every symbol's cash on it
+        for v in range(2):
+            quote = init_quote[v]
+            for o in range(views.shape[0]):
+                quote = quote + cash[o, v]
+            for o in range(views.shape[0]):
+                views[o][v]["quote_balance"] = quote
+
+
+@njit(cache=True)
+def _call_kernel(now: int, s: int, views: Any, kernel: Any, risk: Any, counters: Any, calls: Any) -> int:
+    # Symbol s's kernel and the gate on the current views, the call logged (the engine's very step:
+    # arb.strategy.step.decide_symbol); the number of intents to send (in ``intents[s]``). Pair ids are
+    # shared by the symbols (``counters[C_NEXT_PAIR_ID]``).
+    counters[C_KERNEL_CALLS] += 1
+    c = counters[C_CALLS]
+    n = decide_symbol(now, s, views, kernel, risk, counters[C_NEXT_PAIR_ID : C_NEXT_PAIR_ID + 1], calls, c)
+    counters[C_INTENTS] += n
+    counters[C_CALLS] = c + 1
+    return n
+
+
+@njit(cache=True)
+def _ticks(decision_ts: Any, decision_assets: Any, counters: Any, now: int, ticked: Any) -> bool:
+    # Every decision row due by ``now``: mark its asset in ``ticked``; True when there was one.
+    i = counters[C_CURSOR]
+    any_ = False
+    while i < decision_ts.shape[0] and decision_ts[i] <= now:
+        ticked[decision_assets[i]] = 1
+        i += 1
+        any_ = True
+    counters[C_CURSOR] = i
+    return any_
+
+
+@njit(cache=False)
+def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: Any, orders: Any, outs: Any) -> int:
+    """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
+
+    Returns 0 when it stopped at ``until_ns``, 1 at the end of the data, 2 when an output buffer is
+    full (the caller grows it and calls again), < 0 on an hftbacktest error.
+
+    Assets are symbol ``a // 2`` on venue ``a % 2``; at a decision point every symbol whose book
+    changed, or whose order was answered, gets its kernel called (when ``may_act`` allows).
+
+    Leg faults (``leg_faults``, one ``LEG_FAULTS_DTYPE`` record): every intent draws its fault from
+    its order id (:func:`arb.execution.faults.draw_fault`, as the paper executor does). A rejected
+    order is not sent and is answered, unfilled, at the time an accepted one would be (the venue's
+    ``entry_ns`` plus ``response_ns`` in ``settings``); a partial one is sent for the drawn part of its
+    quantity; a late one is sent ``late_ns`` later. Such orders wait in ``held`` and count as open.
+
+    An order unanswered ``settings.request_timeout_ns`` after it was sent counts as unknown to the gate
+    (``rstate.unknown``) until its answer, as arb live counts a request that timed out.
+
+    Perpetuals (``perp``: each asset's funding settlements and mark prices, see
+    :class:`~arb.runtime.backtest.Loop`): at each decision point the settlements due are booked into
+    ``funding`` and the cash, and positions on a linear venue are valued at its mark price.
+
+    The state comes in tuples, one per concern (:meth:`arb.runtime.backtest.Loop.run` builds them):
+
+    - ``tape``: the schedule, ``(decision_ts, decision_assets, book_ts, book_off, sync_ts, sync_state,
+      sync_off)`` (see :class:`~arb.runtime.backtest.Schedule`);
+    - ``perp``: the funding tape (see :class:`~arb.runtime.backtest.Loop`);
+    - ``run``: ``(settings, counters, leg_faults, init_base, last_mid, price_decimals)``, ``settings`` one
+      ``BACKTEST_RUN_DTYPE`` record;
+    - ``symbols``: ``(kernel, risk, views)``, ``kernel`` and ``risk`` as the shared step takes them;
+    - ``orders``: the orders hftbacktest has, by asset and slot (``(order_id, kind, pair_id, due, sent)``
+      int64 arrays, order id 0 a free slot), then ``held``;
+    - ``outs``: ``(fills, equity, calls, sent, funding)``, filled from ``counters``' positions on.
+    """
+    decision_ts, decision_assets = tape[:2]
+    settings, counters, leg_faults, init_base = run[:4]
+    kernel, risk, views = symbols
+    params, intents = kernel[0], kernel[2]
+    rstate = risk[1]
+    pending, pending_due, held = orders[0], orders[3], orders[5]
+    fills, equity, calls, sent = outs[:4]
+    init_quote = settings[0]["init_quote"]
+    entry_ns = settings[0]["entry_ns"]
+    response_ns = settings[0]["response_ns"]
+    n_symbols = views.shape[0]
+    perp_on = perp[1][-1] > 0 or perp[8][-1] > 0 or perp[14][-1] > 0  # any settlement, mark or funding estimate
+    mark, paid = perp[9], perp[10]
+    n_assets = 2 * n_symbols
+    levels = params[0]["book_levels"]
+    one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
+    cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(pending, held, n_symbols)
+    account = (cash, eq_venue, pnl_sym, open_count, mark)  # what _observe and _perp_step take
+    answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
+    deeper = np.ones(n_assets, np.int64)
+    faulty = leg_faults[0]["enabled"] != 0
+    carried = False  # a decision put off until hftbacktest has given the answers due now
+    same_time = 0  # steps in a row without time passing (rejections answered at once with zero latency)
+    last_now = hbt.current_timestamp
+    fresh = True  # positions and balances must be read again (start, or after a fill)
+    while True:
+        if _outputs_full(fills, equity, calls, sent, intents, rstate, counters):
+            return 2
+        now = hbt.current_timestamp
+        i = counters[C_CURSOR]
+        target = until_ns
+        if i < decision_ts.shape[0] and decision_ts[i] < target:
+            target = decision_ts[i]
+        held_due = _NEVER
+        sent_due = _NEVER  # when hftbacktest answers the first order it has
+        if faulty:
+            held_due, sent_due = _next_dues(held, pending, pending_due)
+            if held_due < target:
+                target = held_due
+        waiting = False
+        for a in range(n_assets):
+            if open_count[a] > 0:
+                waiting = True
+        if waiting and held_due <= now < sent_due:
+            rc = 0  # a held order is due now and hftbacktest owes nothing yet: no time passes
+        elif waiting:
+            rc = hbt.wait_next_feed(True, max(target - now, 1))
+        elif target > now:
+            rc = hbt.elapse(target - now)
+        else:
+            rc = 0
+        if rc == 1:
+            counters[C_DONE] = 1
+        elif rc < 0 or rc > 3:
+            return int(-abs(rc))
+        now = hbt.current_timestamp
+        if faulty:
+            same_time = same_time + 1 if now == last_now else 0
+            if same_time > _MAX_SAME_TIME:
+                return _NO_PROGRESS
+            last_now = now
+        act = _ticks(decision_ts, decision_assets, counters, now, ticked)
+
+        # Order responses: record fills, forget answered orders.
+        if waiting:
+            for a in range(n_assets):
+                if open_count[a] == 0:
+                    continue
+                answers = hashmapbt_orders(hbt.ptr, a)  # what hbt.orders(a) wraps
+                for k in range(_MAX_PENDING):
+                    oid = pending[a, k]
+                    if oid == 0:
+                        continue
+                    found = orders_get(answers, np.uint64(oid))  # what OrderDict.get wraps
+                    if is_null_ptr(found):
+                        pending[a, k] = 0
+                        open_count[a] -= 1
+                        answered[a // 2] = 1
+                        act = True
+                        continue
+                    order = carray(address_as_void_pointer(found), 1, dtype=order_dtype)
+                    status = order[0].status
+                    if status == FILLED:
+                        _record_fill(fills, run, now, order, orders, a, k)
+                        pending[a, k] = 0
+                        open_count[a] -= 1
+                        answered[a // 2] = 1
+                        fresh = True
+                        act = True
+                    elif status == EXPIRED or status == CANCELED:
+                        counters[C_EXPIRED] += 1
+                        pending[a, k] = 0
+                        open_count[a] -= 1
+                        answered[a // 2] = 1
+                        act = True
+            still = False
+            for a in range(n_assets):
+                if open_count[a] > 0:
+                    still = True
+            if not still:
+                hbt.clear_inactive_orders(ALL_ASSETS)
+
+        if faulty:
+            # Held orders due now: a late one goes to hftbacktest, a rejected one is answered.
+            for k in range(held.shape[0]):
+                h = held[k]
+                if h["order_id"] == 0 or h["due"] > now:
+                    continue
+                a = h["asset"]
+                oid = h["order_id"]
+                h["order_id"] = 0
+                if h["submit"] == 1:
+                    v = a % 2
+                    due = now + entry_ns[v] + response_ns[v]
+                    if _submit(hbt, a, oid, h["side"], h["price"], h["qty"]) == 0 and _track(
+                        orders, a, oid, h["kind"], h["pair_id"], due, h["sent"]
+                    ):
+                        continue
+                    counters[C_SUBMIT_ERRORS] += 1
+                open_count[a] -= 1
+                answered[a // 2] = 1
+                act = True
+            # The paper executor answers everything due at one time before its driver decides: an
+            # answer hftbacktest owes at this very time comes first (``ticked`` and ``answered`` keep
+            # what happened meanwhile).
+            if _owed(pending, pending_due, now) and counters[C_DONE] == 0:
+                carried = carried or act
+                continue
+            act = act or carried
+            carried = False
+
+        if act or counters[C_DONE] == 1 or now >= until_ns:
+            counters[C_DECISION_POINTS] += 1
+            # The views: the best level of the books that ticked; deeper levels only if a kernel may act.
+            _fill_top(hbt, views, one, one - 1, 0, n_assets, ticked)
+            if fresh:
+                for a in range(n_assets):
+                    s = a // 2
+                    v = a % 2
+                    rec = views[s][v]
+                    rec["position"] = hashmapbt_position(hbt.ptr, a)  # hbt.position(a), hbt.state_values(a)
+                    sv = carray(address_as_void_pointer(hashmapbt_state_values(hbt.ptr, a)), 1, state_values_dtype)
+                    cash[s, v] = sv[0].balance - sv[0].fee + paid[s, v]
+                for s in range(n_symbols):
+                    for v in range(2):
+                        quote = init_quote[v]
+                        for o in range(n_symbols):
+                            quote = quote + cash[o, v]
+                        views[s][v]["base_balance"] = init_base[s, v] + views[s][v]["position"]
+                        views[s][v]["quote_balance"] = quote
+                fresh = False
+            if perp_on:
+                _perp_step(now, views, run, account, perp, outs)
+            _observe(now, views, run, tape, account, orders, risk, outs)
+            if act and counters[C_DONE] == 0:
+                for s in range(n_symbols):
+                    if ticked[2 * s] == 0 and ticked[2 * s + 1] == 0 and answered[s] == 0:
+                        continue
+                    if not may_act(views[s], params[s : s + 1], now):
+                        continue
+                    if levels > 1:
+                        _fill_top(hbt, views, levels, one * _MAX_SCAN_TICKS, 2 * s, 2 * s + 2, deeper)
+                    n = _call_kernel(now, s, views, kernel, risk, counters, calls)
+                    for k in range(n):
+                        route, oid, fault, fillable, answer_due = _route(now, s, k, kernel, run, held)
+                        if route == _ROUTE_SUBMIT:
+                            it = intents[s][k]
+                            a = 2 * s + it["venue"]
+                            ok = _submit(hbt, a, oid, it["side"], it["price"], fillable) == 0 and _track(
+                                orders, a, oid, it["kind"], it["pair_id"], answer_due, now
+                            )
+                        else:
+                            ok = route == _ROUTE_HELD
+                        if ok:
+                            _log_sent(now, s, k, fault, symbols, counters, open_count, sent)
+                        else:
+                            counters[C_SUBMIT_ERRORS] += 1
+                    if levels > 1:
+                        # deeper levels are not kept current between decisions: drop them from the view
+                        for v in range(2):
+                            views[s][v]["bid_px"][1:levels] = np.nan
+                            views[s][v]["ask_px"][1:levels] = np.nan
+            ticked[:] = 0
+            answered[:] = 0
+        if counters[C_DONE] == 1:
+            return 1
+        if now >= until_ns:
+            return 0
