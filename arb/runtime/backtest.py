@@ -81,8 +81,9 @@ from arb.runtime.backtest_orders import (
     _route,
     _track,
 )
-from arb.runtime.loader import Funding, Session, book_times, funding_of, load_session, plan_days, sync_transitions
+from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
+from arb.runtime.session_funding import Funding, funding_of
 from arb.strategy.params import params_of
 from arb.strategy.records import BACKTEST_RUN_DTYPE
 from arb.strategy.types import (
@@ -259,7 +260,7 @@ class Loop:
     """The compiled loop's inputs and outputs for one run: fresh kernel, gate and account state, and the
     fills, equity samples, kernel calls and intents it records (grown as needed).
 
-    ``funding``: each asset's settlements and mark prices (:func:`~arb.runtime.loader.funding_of`;
+    ``funding``: each asset's settlements and mark prices (:func:`~arb.runtime.session_funding.funding_of`;
     None: none at all, which spot venues have anyway)."""
 
     def __init__(

@@ -146,8 +146,9 @@ async def dry_run_replay(
     ``watchers`` see the run (their clock is data time); ``on_watch(watcher)`` is called for each once
     they have begun, before the first batch. ``console`` takes their banner lines.
     """
-    from arb.runtime.loader import funding_of, load_session, plan_days
+    from arb.runtime.loader import load_session, plan_days
     from arb.runtime.replay import replay
+    from arb.runtime.session_funding import funding_of
 
     started = time.perf_counter()
     warm_up_kernel(config)

@@ -57,10 +57,7 @@ from arb.events import (
     DEPTH_SNAPSHOT_EVENT,
     EVENT_KIND_MASK,
     EXCH_EVENT,
-    FUNDING_RATE_EVENT,
-    FUNDING_SETTLED_EVENT,
     LOCAL_EVENT,
-    MARK_PRICE_EVENT,
     SYNC_LOST_EVENT,
     SYNC_RESTORED_EVENT,
     EventArray,
@@ -81,17 +78,15 @@ from arb.recording.findings import Findings, UnsyncedBookError
 from arb.recording.sources import SOURCE_ORDER, DayFiles, find_day_files
 
 if TYPE_CHECKING:
-    from arb.recording.funding import FundingRates
+    pass
 
 __all__ = [
     "CHUNK_ROWS",
     "DayData",
-    "Funding",
     "Session",
     "VenueData",
     "find_day_files",
     "find_days",
-    "funding_of",
     "load_session",
     "plan_days",
 ]
@@ -672,167 +667,6 @@ def _source_shifts(assets: list[VenueData]) -> dict[str, int]:
         lat = [d.min_latency_ns for v in assets for d in v.days if d.source == source and d.row_count]
         out[source] = max(0, -min(lat)) if lat else 0
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class Funding:
-    """One asset's funding settlements and mark prices over a session (a linear venue's; empty on spot).
-
-    ``local_ts``: when the account books each settlement, on the session's local clock (the stream's
-    settlement row's time; for a funding time only the history file knows, the funding time itself
-    shifted onto that clock); ``funding_ts``: the venue's funding time; ``rate``: the rate that applied
-    (the venue's official one from ``arb funding-history``'s file where it has it, else the stream's);
-    ``mark``: the mark price to value the position at (NaN: the book's mid then); ``history``: True
-    where the file alone knew the funding time. ``mark_ts``/``mark_px``: every mark price the stream
-    showed (local times), for valuing the position between settlements. ``est_ts``/``est_rate``/
-    ``est_next``: the venue's estimate of the coming funding as it stood from each local time on (its
-    rate and funding time), what the kernel's funding term reads: the stream's funding-rate rows; for
-    funding times only the history file knows, the last settled rate (what was known then, with no
-    look ahead) and the next funding time of the file's schedule.
-    """
-
-    local_ts: np.ndarray[Any, np.dtype[np.int64]]
-    funding_ts: np.ndarray[Any, np.dtype[np.int64]]
-    rate: np.ndarray[Any, np.dtype[np.float64]]
-    mark: np.ndarray[Any, np.dtype[np.float64]]
-    history: np.ndarray[Any, np.dtype[np.bool_]]
-    mark_ts: np.ndarray[Any, np.dtype[np.int64]]
-    mark_px: np.ndarray[Any, np.dtype[np.float64]]
-    est_ts: np.ndarray[Any, np.dtype[np.int64]]
-    est_rate: np.ndarray[Any, np.dtype[np.float64]]
-    est_next: np.ndarray[Any, np.dtype[np.int64]]
-
-    @classmethod
-    def none(cls) -> Funding:
-        """No funding and no mark prices (a spot venue)."""
-        i, f = np.zeros(0, np.int64), np.zeros(0)
-        return cls(i, i, f, f, np.zeros(0, bool), i, f, i, f, i)
-
-    def __len__(self) -> int:
-        return len(self.local_ts)
-
-
-def funding_of(config: AppConfig, session: Session) -> list[Funding]:
-    """Each asset's :class:`Funding` over ``session`` (asset order): settlements and mark prices from the
-    recordings' own rows (``arb convert`` keeps the venues' mark-price and funding streams), the rates
-    from the funding-history file where one covers the span, and the funding times only it knows
-    (booked when the asset's first row at or after that time reached us).
-
-    A linear venue whose recordings hold no funding row and that has no history file is logged as a
-    warning (its positions would pay or earn funding nobody books), naming the command that fetches it.
-    """
-    from arb.recording.funding import funding_path, funding_rates
-
-    out: list[Funding] = []
-    for a, data in enumerate(session.assets):
-        if data.venue.market != "linear" or not data.days:
-            out.append(Funding.none())
-            continue
-        symbol = data.symbol
-        span = (data.days[0].first_exch_ts, data.days[-1].last_exch_ts + 1)
-        official = None
-        if funding_path(config.backtest.recordings, data.venue.name, symbol).is_file():
-            try:
-                official = funding_rates(config.backtest.recordings, data.venue.name, symbol, *span)
-            except RecordingError as exc:
-                log.warning("%s: the stream's funding rates are used (%s)", data.venue.name, exc)
-        wanted = official.times_ns if official is not None else np.zeros(0, np.int64)
-        seen_at = np.full(len(wanted), -1, np.int64)  # the local time of the first row at or after each
-        settle: list[EventArray] = []
-        marks: list[EventArray] = []
-        estimates: list[EventArray] = []
-        first_local = -1
-        for rows in session.parts(a):
-            local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
-            if first_local < 0 and len(local):
-                first_local = int(local["local_ts"][0])
-            kinds = local["ev"] & EVENT_KIND_MASK
-            settle.append(local[kinds == FUNDING_SETTLED_EVENT])
-            marks.append(local[kinds == MARK_PRICE_EVENT])
-            estimates.append(local[kinds == FUNDING_RATE_EVENT])
-            open_ = seen_at < 0
-            if open_.any() and len(local):
-                # local rows are in local time order; their exchange times nearly so: the first row whose
-                # exchange time reaches the funding time, by local time
-                reached = np.maximum.accumulate(local["exch_ts"])
-                at = np.searchsorted(reached, wanted[open_], side="left")
-                found = at < len(local)
-                idx = np.flatnonzero(open_)[found]
-                seen_at[idx] = local["local_ts"][at[found]]
-        rows_s = np.concatenate(settle)
-        rows_m = np.concatenate(marks)
-        rows_e = np.concatenate(estimates)
-        est_ts = rows_e["local_ts"].astype(np.int64)
-        est_rate = rows_e["px"].astype(np.float64)
-        est_next = rows_e["ival"].astype(np.int64)
-        local_ts = rows_s["local_ts"].astype(np.int64)
-        funding_ts = rows_s["ival"].astype(np.int64)
-        rate = rows_s["px"].astype(np.float64)
-        mark = rows_s["qty"].astype(np.float64)
-        history = np.zeros(len(rows_s), bool)
-        if official is not None:
-            known = {int(t): i for i, t in enumerate(funding_ts.tolist())}
-            keep: list[int] = []
-            times: list[int] = [int(t) for t in official.times_ns]
-            for k, t in enumerate(times):
-                if t in known:
-                    rate[known[t]] = official.rates[k]
-                elif seen_at[k] >= 0:
-                    keep.append(k)
-            if keep:
-                local_ts = np.concatenate([local_ts, seen_at[keep]])
-                funding_ts = np.concatenate([funding_ts, official.times_ns[keep]])
-                rate = np.concatenate([rate, official.rates[keep]])
-                mark = np.concatenate([mark, official.mark_prices[keep]])
-                history = np.concatenate([history, np.ones(len(keep), bool)])
-            if not len(rows_e) and first_local >= 0:
-                est_ts, est_rate, est_next = _history_estimates(config, data, official, seen_at, first_local, span[0])
-        elif not len(rows_s) and not len(rows_m):
-            log.warning(
-                "%s %s: no funding in the recordings and no funding history: positions held across a funding "
-                "time are not charged it (fetch the rates with arb funding-history --venue %s --symbols %s)",
-                data.venue.name, symbol, data.venue.name, symbol,
-            )  # fmt: skip
-        order = np.argsort(local_ts, kind="stable")
-        out.append(Funding(
-            local_ts[order], funding_ts[order], rate[order], mark[order], history[order],
-            rows_m["local_ts"].astype(np.int64), rows_m["px"].astype(np.float64), est_ts, est_rate, est_next,
-        ))  # fmt: skip
-    return out
-
-
-def _history_estimates(
-    config: AppConfig,
-    data: VenueData,
-    official: FundingRates,
-    seen_at: np.ndarray[Any, Any],
-    first_local: int,
-    first_exch: int,
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    # Without the stream's funding rows, the estimate of the coming funding from the history file: at
-    # the session's first row and after each funding time, the rate last settled (the file's funding
-    # before the session for the first; 0 if it has none) and the next funding time of its schedule.
-    from arb.recording.funding import funding_path, load_funding_file
-
-    records = load_funding_file(funding_path(config.backtest.recordings, data.venue.name, data.symbol)).funding
-    times = np.array([r.time_ns for r in records], np.int64)
-    rates = np.array([float(r.rate) for r in records], np.float64)
-    order = np.argsort(times, kind="stable")
-    times, rates = times[order], rates[order]
-    interval = data.venue.perpetual.funding_interval_ns
-    at = int(np.searchsorted(times, first_exch, side="right"))  # the first funding time after the start
-    ts = [first_local]
-    est = [float(rates[at - 1]) if at > 0 else 0.0]
-    nxt = [int(times[at]) if at < len(times) else 0]
-    times_ns: list[int] = [int(t) for t in official.times_ns]
-    for k, t in enumerate(times_ns):
-        if seen_at[k] < 0:
-            continue
-        following = times_ns[k + 1] if k + 1 < len(times_ns) else t + interval
-        ts.append(int(seen_at[k]))
-        est.append(float(official.rates[k]))
-        nxt.append(int(following))
-    return np.array(ts, np.int64), np.array(est, np.float64), np.array(nxt, np.int64)
 
 
 def _constant_feed_latency(rows: EventArray, feed_ns: int) -> EventArray:

@@ -40,8 +40,9 @@ from arb.events import ASSET_NAMES
 from arb.execution.faults import FAULT_NAMES
 from arb.runtime.backtest import run_backtest
 from arb.runtime.engine import Engine, EngineLog
-from arb.runtime.loader import funding_of, load_session
+from arb.runtime.loader import load_session
 from arb.runtime.replay import replay
+from arb.runtime.session_funding import funding_of
 
 __all__ = ["Disagreement", "ParityReport", "compare", "replay_engine", "run_parity", "zero_latency"]
 

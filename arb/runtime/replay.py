@@ -43,7 +43,8 @@ from arb.events import (
 )
 from arb.recording.convert import EodSnapshot, make_normalizer
 from arb.recording.format import Cut, LineReader, Mark
-from arb.runtime.loader import DayData, Funding, Session
+from arb.runtime.loader import DayData, Session
+from arb.runtime.session_funding import Funding
 from connectors.common.normalizer import SyncState
 
 __all__ = ["ReplayBatch", "replay"]
@@ -218,7 +219,7 @@ def replay(
 ) -> Iterator[tuple[int, list[ReplayBatch]]]:
     """Every symbol's two venues' batches for ``session``'s days, grouped by local time, in time order.
 
-    ``funding``: each asset's settlements (:func:`arb.runtime.loader.funding_of`, what the backtest
+    ``funding``: each asset's settlements (:func:`arb.runtime.session_funding.funding_of`, what the backtest
     books), delivered in place of the stream's own settlement rows; None: the stream's as they come."""
     streams = []
     for a, data in enumerate(session.assets):
