@@ -8,7 +8,7 @@ that produced orders it is frame receipt to intents handed to the executor. The 
 loop are not in it: ``benchmarks/bench_feed.py`` measures frame receipt to rows over loopback.
 
 Executor events (simulated order arrivals and answers) due before a frame are processed before its
-clock starts, as the dry run's timer task does between frames (``arb.runtime.live``); the decisions
+clock starts, as the dry run's timer task does between frames (``arb.runtime.session``); the decisions
 they trigger (hedges, the next pair) are timed on their own line, which includes the paper venue's
 simulated matching.
 

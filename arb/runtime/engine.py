@@ -2,7 +2,7 @@
 risk gate, an executor.
 
 It is synchronous and reads no clock: every call says what time it is. The asyncio shell
-(``arb.runtime.live``) feeds it batches from the WebSocket feeds and wakes it for executor events;
+(``arb.runtime.session``) feeds it batches from the WebSocket feeds and wakes it for executor events;
 the replay source feeds it batches read from recordings; both drive the very same code, and so does
 the parity check, which compares its decisions with the backtest's.
 
