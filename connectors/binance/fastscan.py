@@ -436,19 +436,16 @@ def _frame(
     local_ts: int,
     out: Any,
     fill: int,
-    symbol: Any,
-    pow10: Any,
-    include_bbo: bool,
-    futures: int,
-    emit_linear: bool,
-    steady: bool,
-    last_id: int,
-    clock_offset: int,
-    last_exch_ts: int,
+    settings: Any,
+    carried: Any,
 ) -> tuple[int, int, int, bool, int, int, int, int]:
     # One payload at buf[p:], ending at the first '\n' or at n: settle it as on_message would, or decline.
+    # settings: (symbol, pow10, include_bbo, futures, emit_linear); carried: (steady, last_id,
+    # clock_offset, last_exch_ts), as scan_frame takes them.
     # -> (code, index of its end, kind, other symbol, fill, last_id, clock_offset, last_exch_ts); with
     # any code but DONE the values returned are the ones passed in, and rows past ``fill`` are garbage.
+    symbol, pow10, include_bbo, futures, emit_linear = settings
+    steady, last_id, clock_offset, last_exch_ts = carried
     declined = (DECLINED, p, KIND_OTHER, False, fill, last_id, clock_offset, last_exch_ts)
     cap = out.shape[0]
     if not _matches(buf, p, n, _STREAM_PREFIX):
@@ -578,6 +575,7 @@ def scan_lines(buf: Any, end: int, out: Any, state: Any, symbol: Any, pow10: Any
     last_id = state[S_LAST_UPDATE_ID]
     clock_offset = state[S_CLOCK_OFFSET]
     last_exch_ts = state[S_LAST_EXCH_TS]
+    settings = (symbol, pow10, include_bbo, futures, emit_linear)
     code = DONE
     start = pos
     while pos < n:
@@ -590,9 +588,8 @@ def scan_lines(buf: Any, end: int, out: Any, state: Any, symbol: Any, pow10: Any
             code = DECLINED
             break
         code, stop, kind, foreign, fill, last_id, clock_offset, last_exch_ts = _frame(
-            buf, p, n, local_ts, out, fill, symbol, pow10, include_bbo, futures, emit_linear, steady,
-            last_id, clock_offset, last_exch_ts,
-        )  # fmt: skip
+            buf, p, n, local_ts, out, fill, settings, (steady, last_id, clock_offset, last_exch_ts)
+        )
         if code != DONE:
             break
         state[S_MESSAGES] += 1
@@ -627,23 +624,19 @@ def scan_frame(
     local_ts: int,
     out: Any,
     fill: int,
-    symbol: Any,
-    pow10: Any,
-    include_bbo: bool,
-    futures: int,
-    emit_linear: bool,
-    steady: bool,
-    last_id: int,
-    clock_offset: int,
-    last_exch_ts: int,
+    settings: Any,
+    carried: Any,
 ) -> tuple[int, int, bool, int, int, int, int]:
     """One live frame (the whole of ``buf``, no timestamp prefix) received at ``local_ts`` ns.
 
     The per-frame form of :func:`scan_lines` for the live path: the same frames are settled on the
-    same terms, with the state passed as arguments (``futures`` -1 when there is no sync machine yet;
-    ``steady``: synced and not bridging; ``last_id``, ``clock_offset``, ``last_exch_ts``: the
-    normalizer's) instead of a state array. The caller guarantees ``0 <= local_ts <`` :data:`TS_LIMIT`.
-    Rows go to ``out`` from row ``fill`` on.
+    same terms, with the state passed as two tuples instead of a state array: ``settings`` is
+    ``(symbol, pow10, include_bbo, futures, emit_linear)`` (``symbol`` the normalizer's as ASCII
+    bytes, ``pow10`` :data:`connectors.common.scan.POW10`, ``futures`` -1 when there is no sync
+    machine yet, else 0 or 1; ``emit_linear``: the market is USD-M) and ``carried`` is ``(steady,
+    last_id, clock_offset, last_exch_ts)`` (``steady``: synced and not bridging; the rest the
+    normalizer's, ns where a time). The caller guarantees ``0 <= local_ts <`` :data:`TS_LIMIT`. Rows
+    go to ``out`` from row ``fill`` on.
 
     Returns ``(code, kind, other_symbol, fill, last_id, clock_offset, last_exch_ts)``: with
     :data:`DONE` the frame was a ``KIND_*`` message (``other_symbol``: of another symbol, counted
@@ -653,9 +646,9 @@ def scan_frame(
     """
     n = buf.shape[0]
     code, stop, kind, foreign, new_fill, new_last_id, new_offset, new_exch_ts = _frame(
-        buf, 0, n, local_ts, out, fill, symbol, pow10, include_bbo, futures, emit_linear, steady,
-        last_id, clock_offset, last_exch_ts,
-    )  # fmt: skip
+        buf, 0, n, local_ts, out, fill, settings, carried
+    )
     if code == DONE and stop == n:
         return DONE, kind, foreign, new_fill, new_last_id, new_offset, new_exch_ts
+    _, last_id, clock_offset, last_exch_ts = carried
     return (DECLINED if code == DONE else code), kind, False, fill, last_id, clock_offset, last_exch_ts

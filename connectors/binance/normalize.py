@@ -167,15 +167,8 @@ def _warm_up(frame_scan: bool) -> None:
         0,
         empty_events(1),
         0,
-        symbol_bytes("X"),
-        POW10,
-        False,
-        -1,
-        False,
-        False,
-        0,
-        0,
-        0,
+        (symbol_bytes("X"), POW10, False, -1, False),
+        (False, 0, 0, 0),
     )
 
 
@@ -455,8 +448,8 @@ class BinanceNormalizer:
         sink = self.sink
         out, fill = sink.reserve(len(payload) // _MIN_LEVEL_BYTES + 4)
         code, what, foreign, fill, last_id, offset, exch_ts = fastscan.scan_frame(
-            np.frombuffer(payload, np.uint8), local_ts, out, fill, symbol, POW10,
-            self.include_bbo, futures, self.market == "linear", steady, last_id, offset, exch_ts,
+            np.frombuffer(payload, np.uint8), local_ts, out, fill,
+            (symbol, POW10, self.include_bbo, futures, self.market == "linear"), (steady, last_id, offset, exch_ts),
         )  # fmt: skip
         if code != fastscan.DONE:
             return False

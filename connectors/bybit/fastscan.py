@@ -233,16 +233,15 @@ def scan_frame(
     local_ts: int,
     out: Any,
     fill: int,
-    symbol: Any,
-    pow10: Any,
+    settings: Any,
     mode: int,
-    include_bbo: bool,
     last_id: int,
 ) -> tuple[int, int, int, int]:
     """One ``orderbook.*`` frame (the whole of ``buf``, ``uint8``) received at ``local_ts`` ns.
 
-    ``out`` is an ``event_dtype`` array with ``fill`` rows in use; ``symbol`` the normalizer's symbol
-    as ASCII bytes; ``pow10`` is :data:`connectors.common.scan.POW10`; ``mode`` :data:`MODE_DELTA`
+    ``out`` is an ``event_dtype`` array with ``fill`` rows in use; ``settings`` is ``(symbol, pow10,
+    include_bbo)``: the normalizer's symbol as ASCII bytes, :data:`connectors.common.scan.POW10` and
+    whether it keeps the BBO; ``mode`` :data:`MODE_DELTA`
     (``last_id``: the sync machine's last ``u``; the book is synced) or :data:`MODE_TOP`
     (``include_bbo``: write the BBO rows). The caller guarantees ``0 <= local_ts < 9e18`` and
     ``last_id < 2**63 - 1``.
@@ -251,6 +250,7 @@ def scan_frame(
     and its exchange time in ns (``ts``); otherwise (:data:`DECLINED`, :data:`NEEDS_ROOM`) nothing
     counts and the rows after ``fill`` are garbage.
     """
+    symbol, pow10, include_bbo = settings
     n = buf.shape[0]
     declined = (DECLINED, fill, 0, 0)
     if n < 2 or buf[0] != 123:  # '{'
@@ -410,9 +410,9 @@ def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol
 def scan_trades(buf: Any, local_ts: int, out: Any, fill: int, symbol: Any, pow10: Any) -> tuple[int, int, int]:
     """One ``publicTrade.*`` frame (the whole of ``buf``, ``uint8``) received at ``local_ts`` ns.
 
-    Arguments as for :func:`scan_frame`. Every trade must be of ``symbol``. Returns ``(code, fill,
-    ts)``: with :data:`DONE` the rows now in use (one per trade) and the frame's ``ts`` in ns;
-    otherwise nothing counts and the rows after the ``fill`` passed in are garbage.
+    ``symbol`` and ``pow10`` as in :func:`scan_frame`'s ``settings``, the rest as for it. Every trade
+    must be of ``symbol``. Returns ``(code, fill, ts)``: with :data:`DONE` the rows now in use (one per
+    trade) and the frame's ``ts`` in ns; otherwise nothing counts and the rows after the ``fill`` passed in are garbage.
 
     Sample (spot)::
 

@@ -120,7 +120,7 @@ def _warm_up(frame_scan: bool) -> None:
     if not frame_scan:
         return
     frame, rows, symbol = np.frombuffer(b"{}", np.uint8), empty_events(1), symbol_bytes("X")
-    fastscan.scan_frame(frame, 0, rows, 0, symbol, POW10, 0, False, 0)
+    fastscan.scan_frame(frame, 0, rows, 0, (symbol, POW10, False), 0, 0)
     fastscan.scan_trades(frame, 0, rows, 0, symbol, POW10)
 
 
@@ -263,7 +263,7 @@ class BybitNormalizer:
         sink = self.sink
         out, fill = sink.reserve(len(payload) // _MIN_LEVEL_BYTES + 4)
         code, fill, update_id, exch_ts = fastscan.scan_frame(
-            np.frombuffer(payload, np.uint8), local_ts, out, fill, symbol, POW10, mode, self.include_bbo, last_id
+            np.frombuffer(payload, np.uint8), local_ts, out, fill, (symbol, POW10, self.include_bbo), mode, last_id
         )
         if code != fastscan.DONE:
             return False
