@@ -310,7 +310,7 @@ async def test_realtime_finds_a_closed_order_by_link_id_and_fetch_order_none_doe
         assert closed["orderId"] == found["orderId"]
         history = await exchange.privateGetV5OrderHistory({"category": market.name, "orderLinkId": "find-me"})
         assert history["result"]["list"][0]["orderId"] == found["orderId"]
-        with pytest.raises(ccxt.OrderNotFound):  # ccxt sends orderId=None (LIVE_TRADING_NOTES 1c, 8)
+        with pytest.raises(ccxt.OrderNotFound):  # ccxt sends orderId=None: looked up by orderLinkId
             await exchange.fetch_order(None, market.symbol, {"orderLinkId": "find-me", "acknowledged": True})
 
 
