@@ -211,7 +211,7 @@ EQUITY_DTYPE = np.dtype(
 """A sample of the portfolio, taken at a fixed interval of local time: one row per symbol at each
 sample time. A row's ``equity_venue`` is the symbol's part of the account on each venue: its cash flows
 and its holdings at its mids, plus, in the first symbol's row, the venues' starting quote; so the rows
-of one time add up to the account (``arb.report.account_equity``). With one symbol, one row a sample:
+of one time add up to the account (``arb.reports.valuation.account_equity``). With one symbol, one row a sample:
 the account. ``price`` is what each venue's holdings were valued at: on a linear venue the mark price
 once its stream gave one, else (and on spot) the mid; 0 in rows written before it existed (read: the
 mid)."""

@@ -26,7 +26,8 @@ from typing import Any, TypeVar
 
 from arb.config import AppConfig
 from arb.errors import ArbError
-from arb.report import InitialBalances, run_summary
+from arb.reports.summary import run_summary
+from arb.reports.valuation import InitialBalances
 from arb.runtime.backtest import (
     BacktestResult,
     Loop,
