@@ -1,6 +1,6 @@
 """The live executors' view of the journal: live orders and venue fills in, journal rows out.
 
-:class:`ExecutionJournal` is what :class:`~arb.execution.live.VenueExecutor` writes through
+:class:`ExecutionJournal` is what :class:`~arb.execution.venue_executor.VenueExecutor` writes through
 (``JournalSink``) and what reconciliation reads (``ReconcileJournal``). The intent is committed at
 once (:meth:`record_intent`); state changes and fills are queued and committed by :meth:`flush`, which
 the executor calls at the end of each step, off the decision's path.

@@ -297,16 +297,6 @@ class PaperExecutor:
         self.unknown_counts[0] = counts[0]
         self.unknown_counts[1] = counts[1]
 
-    @property
-    def open_orders(self) -> np.ndarray[Any, np.dtype[np.int64]]:
-        """``open_counts`` by asset, index ``2 * symbol + venue`` (the same memory)."""
-        return self.open_counts.reshape(-1)
-
-    @property
-    def unknown_orders(self) -> list[int]:
-        """``unknown_counts`` as a list."""
-        return [int(n) for n in self.unknown_counts]
-
     # -- the venue's side -------------------------------------------------------------------
 
     def _push(self, when: int, phase: int, order: PaperOrder) -> None:

@@ -33,8 +33,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from arb.execution.grid import wire
-from arb.execution.live import VenueExecutor
 from arb.execution.orders import LiveOrder
+from arb.execution.venue_executor import VenueExecutor
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
 __all__ = [

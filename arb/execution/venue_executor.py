@@ -4,7 +4,7 @@
 depends on the venue (which request creates, queries or cancels an order, how its messages read, its
 weight headers, its dead-man's switch) is asked of its adapter, a
 :class:`~connectors.common.private.PrivateVenue` from :mod:`connectors.registry`; this module never
-names a venue. See :mod:`arb.execution.live` for an order's life.
+names a venue. See :mod:`arb.execution.live_executor` for an order's life.
 """
 
 from __future__ import annotations

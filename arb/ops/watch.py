@@ -553,10 +553,8 @@ class Watch:
         # Every symbol's state from what the engine holds, then the account's: with one symbol its
         # figures are the symbol's (as before several symbols), with several the account's own.
         n = len(self.symbols)
-        open_orders = list(engine.executor.open_orders)  # per (symbol, venue), index 2 * s + v
-        unknown = list(getattr(engine.executor, "unknown_orders", None) or [0, 0])
-        if len(unknown) == 2 * n and n > 1:  # per (symbol, venue): the account counts per venue
-            unknown = [sum(unknown[2 * s + v] for s in range(n)) for v in (0, 1)]
+        open_counts = engine.executor.open_counts  # per (symbol, venue)
+        unknown = engine.executor.unknown_counts  # per venue, every symbol's
         quote = [float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)]
         states = []
         venue_value = list(quote)  # each venue's equity: its quote and every symbol's coins at its mids
@@ -578,7 +576,7 @@ class Watch:
                 accounts.append(VenueAccount(
                     venue=ASSET_NAMES[v], position=float(engine.position[s, v]), base=base,
                     quote=quote[v] if n == 1 else float("nan"), bid=bids[v], ask=asks[v],
-                    open_orders=int(open_orders[2 * s + v]), orders=self._orders[s][v], fills=self._fills[s][v],
+                    open_orders=int(open_counts[s, v]), orders=self._orders[s][v], fills=self._fills[s][v],
                     rejects=dict(self._rejects[s][v]), unknown_orders=int(unknown[v]) if n == 1 else 0,
                 ))  # fmt: skip
             params = engine.params[s]
@@ -616,7 +614,7 @@ class Watch:
                     quote=quote[v],
                     bid=float("nan"),
                     ask=float("nan"),
-                    open_orders=sum(int(open_orders[2 * s + v]) for s in range(n)),
+                    open_orders=int(open_counts[:, v].sum()),
                     orders=sum(self._orders[s][v] for s in range(n)),
                     fills=sum(self._fills[s][v] for s in range(n)),
                     rejects=_merged_counts(self._rejects[s][v] for s in range(n)),
@@ -679,8 +677,7 @@ class Watch:
                                           float(lim["max_imbalance_hold_ns"]) / 1e6),
             }  # fmt: skip
         if n == 1 or s < 0:
-            open_orders = list(engine.executor.open_orders)
-            per_venue = [sum(int(open_orders[2 * sym + v]) for sym in range(n)) for v in (0, 1)]
+            per_venue = [int(x) for x in engine.executor.open_counts.sum(axis=0)]
             peak = float(st["peak_equity"])
             last = float(st["last_pnl"])
             rows |= {

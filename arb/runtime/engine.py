@@ -137,7 +137,7 @@ class Batch(Protocol):
 
 
 class Executor(Protocol):
-    """What the engine needs of an executor: the paper executor and ``arb.execution.live.LiveExecutor``.
+    """What the engine needs of an executor: the paper executor and ``arb.execution.live_executor.LiveExecutor``.
 
     ``submit`` sends one immediate-or-cancel order of symbol number ``symbol`` and returns an order
     object with the :class:`~arb.execution.paper.PaperOrder` fields; ``run_until(ts, on_answer)`` hands
@@ -147,13 +147,13 @@ class Executor(Protocol):
     Its counts are int64 arrays it updates in place, which the engine hands its compiled step as they
     are: ``open_counts[symbol, venue]`` its unanswered orders, ``unknown_counts[venue]`` those
     unanswered past ``[live] request_timeout_ms``, ``blocked_until_ns[venue]`` the local time until
-    which it refuses orders to the venue itself (0: it does not). An executor that keeps them as lists
-    instead (``open_orders`` by ``2 * symbol + venue``, ``unknown_orders``, ``blocked_until``) still
-    works: the engine copies those at each decision.
+    which it refuses orders to the venue itself (0: it does not).
     """
 
-    @property
-    def open_orders(self) -> list[int]: ...
+    open_counts: np.ndarray[Any, np.dtype[np.int64]]
+    unknown_counts: np.ndarray[Any, np.dtype[np.int64]]
+    blocked_until_ns: np.ndarray[Any, np.dtype[np.int64]]
+
     def submit(
         self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0
     ) -> Any: ...
@@ -357,45 +357,22 @@ class Engine:
         log_equity(np.zeros(n_sym, EQUITY_DTYPE), 0, 0, account, last_mid, self.mark)
 
     def _executor_counts(self) -> tuple[np.ndarray[Any, np.dtype[np.int64]], ...]:
-        # The executor's open_counts, unknown_counts and blocked_until_ns, each as it keeps it (updated
-        # in place), or the engine's own arrays where it has not got one (filled at each decision from
-        # its open_orders, unknown_orders and blocked_until by _take_counts).
+        # The executor's open_counts, unknown_counts and blocked_until_ns, as it keeps them (updated in
+        # place): the compiled step reads them without a copy.
         ex = self.executor
-        own = (np.zeros((self.n_symbols, 2), np.int64), np.zeros(2, np.int64), np.zeros(2, np.int64))
+        shapes = ((self.n_symbols, 2), (2,), (2,))
         counts = []
-        self._lists: list[tuple[int, str]] = []  # (i, the executor's list property) for each count filled from it
-        names = (
-            ("open_counts", "open_orders"),
-            ("unknown_counts", "unknown_orders"),
-            ("blocked_until_ns", "blocked_until"),
-        )
-        for i, (name, legacy) in enumerate(names):
+        for name, shape in zip(("open_counts", "unknown_counts", "blocked_until_ns"), shapes, strict=True):
             array = getattr(ex, name, None)
-            if (
+            if not (
                 isinstance(array, np.ndarray)
                 and array.dtype == np.int64
-                and array.shape == own[i].shape
+                and array.shape == shape
                 and array.flags.c_contiguous
             ):
-                counts.append(array)
-            else:
-                counts.append(own[i])
-                if getattr(ex, legacy, None) is not None:
-                    self._lists.append((i, legacy))
+                raise TypeError(f"the executor's {name} must be a C-contiguous int64 array of shape {shape}")
+            counts.append(array)
         return (counts[0], counts[1], counts[2])
-
-    def _take_counts(self) -> None:
-        # The counts of an executor that keeps lists (until every executor keeps the arrays).
-        ex = self.executor
-        for i, name in self._lists:
-            values = getattr(ex, name)
-            target = self._counts[i]
-            if values is None:
-                continue
-            if i == 0:
-                target.reshape(-1)[:] = values  # index 2 * symbol + venue
-            else:
-                target[:] = values
 
     # -- input --------------------------------------------------------------------------------
 
@@ -634,7 +611,6 @@ class Engine:
         return int(venue_status(self.venues, symbol, v, now, self.stale_after))
 
     def _refresh_view(self, now: int) -> None:
-        self._take_counts()
         open_counts, _, blocked = self._counts
         self.venues[V_OPEN] = open_counts
         self.venues[V_BLOCKED] = blocked
@@ -657,8 +633,6 @@ class Engine:
         # One compiled call does the views, the gate's trackers, and per symbol that changed may_act,
         # the kernel, the gate and the logs; Python hands the intents to the executor.
         self._now = now
-        if self._lists:
-            self._take_counts()
         calls, sent = self.log.calls, self.log.sent
         logs = (calls.room(self.n_symbols), sent.room(len(self._intent_ints)), (self._intent_ints, self._intent_floats))
         total, called, flags = self._step(now, self._pending, self._state, self._risk, self._books, logs, calls.n,

@@ -4,7 +4,7 @@
 The loop is the dry run's (:class:`~arb.runtime.session.SessionLoop`): both venues' feeds (one
 connection each, every symbol subscribed) put batches on one bounded queue, the loop applies them to
 the engine, which calls each symbol's kernel and the one gate. The executor is the live one
-(:class:`~arb.execution.live.LiveExecutor`): orders go through the journal and ccxt, their answers
+(:class:`~arb.execution.live_executor.LiveExecutor`): orders go through the journal and ccxt, their answers
 wake the engine, fills come from the user streams (one private connection per venue, every symbol's).
 
 Start, in order: markets and trading rules loaded for every symbol (differences from the
@@ -183,7 +183,7 @@ class _Reporter:
         self.console.print(
             f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f}  positions "
             f"{positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}  fills {engine.log.fills.n}  "
-            f"open orders {engine.executor.open_orders}",
+            f"open orders {engine.executor.open_counts.ravel().tolist()}",
             highlight=False,
             soft_wrap=True,
         )

@@ -1,7 +1,7 @@
 """One account's live trading machinery: the journal and the venues' executors, without the strategy.
 
 :class:`TradingSession` builds, from the configuration, what real orders need: the journal
-(``[live]``), one ccxt client and one :class:`~arb.execution.live.VenueExecutor` per venue carrying
+(``[live]``), one ccxt client and one :class:`~arb.execution.venue_executor.VenueExecutor` per venue carrying
 every symbol of ``[strategy] symbols`` (keys from the environment variables the venue files name,
 URLs from the venue files, private stream included), and checks each symbol's trading rules on each
 venue against the configuration's (``[symbols.<SYMBOL>.<venue>]``, the venue file's ``[instrument]``
@@ -27,10 +27,13 @@ from arb.errors import ArbError, ConfigError
 
 if TYPE_CHECKING:  # ccxt, aiohttp and SQLAlchemy load only when a command trades (``arb --help`` stays quick)
     from arb.execution.journaling import ExecutionJournal
-    from arb.execution.live import ExecutionSettings, LiveExecutor, VenueExecutor, WireTrace
+    from arb.execution.live_executor import LiveExecutor
+    from arb.execution.live_parts import ExecutionSettings
     from arb.execution.orders import LiveOrder
     from arb.execution.reconcile import VenueReconciliation
     from arb.execution.venue_errors import VenueSetup
+    from arb.execution.venue_executor import VenueExecutor
+    from arb.execution.wire import WireTrace
 
 __all__ = [
     "KIND_FLATTEN",
@@ -58,7 +61,7 @@ _INCEPTION = "inception/{venue}/{market}"
 
 def settings_of(config: AppConfig) -> ExecutionSettings:
     """The executors' timings from ``[live]``."""
-    from arb.execution.live import ExecutionSettings
+    from arb.execution.live_parts import ExecutionSettings
 
     live = config.live
     return ExecutionSettings(
@@ -83,7 +86,7 @@ class TradingSession:
 
     def live_executor(self, on_ready: Callable[[], None] | None = None) -> LiveExecutor:
         """Both venues behind the engine's executor interface (both must be open), every symbol."""
-        from arb.execution.live import LiveExecutor
+        from arb.execution.live_executor import LiveExecutor
 
         venues = [self.executors[v] for v in sorted(self.executors)]
         return LiveExecutor(venues, on_ready=on_ready, symbols=len(self.config.symbols))
@@ -170,7 +173,9 @@ async def trading_session(
     """Open the journal and the venues' executors (markets loaded, rules compared); close all on exit."""
     from arb.execution.ccxt_setup import make_exchange
     from arb.execution.journaling import open_execution_journal
-    from arb.execution.live import ClientIds, VenueExecutor, WireTrace
+    from arb.execution.live_parts import ClientIds
+    from arb.execution.venue_executor import VenueExecutor
+    from arb.execution.wire import WireTrace
 
     journal = open_execution_journal(config.live)
     trace = WireTrace(clock)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import pytest
 
 from arb.config import AppConfig, load_config
-from arb.execution.live import VenueExecutor
+from arb.execution.venue_executor import VenueExecutor
 from arb.journal.journal import Journal
 from arb.runtime.trading_session import TradingSession
 from arb.sim.binance.exchange import FakeBinanceExchange

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from arb.execution.live import VenueExecutor
 from arb.execution.orders import LiveOrder, OrderState
+from arb.execution.venue_executor import VenueExecutor
 from arb.runtime.trading_session import KIND_MANUAL, trading_session
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import OrderStatus

@@ -22,10 +22,11 @@ import pytest
 from arb.cli import main as cli
 from arb.config import PerpetualConfig
 from arb.errors import ArbError
-from arb.execution.live import LiveExecutor, VenueExecutor
+from arb.execution.live_executor import LiveExecutor
 from arb.execution.orders import LiveOrder, OrderState
 from arb.execution.perpetual import apply_perpetual_settings
 from arb.execution.reconcile import summarize
+from arb.execution.venue_executor import VenueExecutor
 from arb.runtime.kill import kill
 from arb.runtime.trading_session import KIND_MANUAL, trading_session, venue_account
 from arb.sim.ledger import OrderStatus, OrderType, Side, SymbolRules, TimeInForce
@@ -109,7 +110,7 @@ async def _both_bought(executor: VenueExecutor, venue: Any, spec: VenueSpec) -> 
         for s, symbol in enumerate(executor.symbols):
             price, qty = _buy_at_ask(venue, spec, symbol)
             orders.append(executor.submit(BUY, float(price), float(qty), KIND_MANUAL, 1, executor.clock(), symbol=s))
-        counts = live.open_orders
+        counts = live.open_counts.ravel().tolist()
         assert len(counts) == 4 and counts[v] == 1 and counts[2 + v] == 1  # per asset 2 * symbol + venue
         await until(lambda: all(o.answered for o in orders))
         executor.stop()

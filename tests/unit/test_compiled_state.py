@@ -5,6 +5,7 @@ keeps the per-(symbol, venue) and per-venue counts the engine reads as arrays up
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from arb.config import load_config
 from arb.execution.paper import PaperExecutor
@@ -30,11 +31,11 @@ def test_paper_executor_counts_are_arrays_updated_in_place() -> None:
     open_counts, unknown, blocked = ex.open_counts, ex.unknown_counts, ex.blocked_until_ns
     assert open_counts.shape == (1, 2) and unknown.shape == (2,) and blocked.tolist() == [0, 0]
     ex.submit(1, BUY, 60_000.0, 0.001, INTENT_OPEN, 1, now=100)
-    assert open_counts.tolist() == [[0, 1]] and list(ex.open_orders) == [0, 1]
+    assert open_counts.tolist() == [[0, 1]] and ex.open_counts.ravel().tolist() == [0, 1]
     ex.run_until(100 + 4, lambda order: None)  # sent 4 ns ago: still within the request timeout
     assert unknown.tolist() == [0, 0]
     ex.run_until(100 + 5, lambda order: None)
-    assert unknown.tolist() == [0, 1] and ex.unknown_orders == [0, 1]
+    assert unknown.tolist() == [0, 1] and ex.unknown_counts.tolist() == [0, 1]
     answered: list[object] = []
     ex.run_until(10**12, answered.append)
     assert len(answered) == 1 and open_counts.tolist() == [[0, 0]] and unknown.tolist() == [0, 0]
@@ -54,13 +55,13 @@ def test_engine_hands_the_executor_arrays_to_its_step() -> None:
     assert engine.views[0][0]["blocked_until_ns"] == 0 and engine.views[0][1]["blocked_until_ns"] == 123
 
 
-class _ListExecutor:
-    """An executor that keeps its counts as lists (as the live one did): the engine copies them."""
+class _OwnExecutor:
+    """An executor other than the paper one, keeping its own count arrays: the engine reads them as they are."""
 
     def __init__(self) -> None:
-        self.open_orders = [1, 0]
-        self.unknown_orders = [0, 0]
-        self.blocked_until = [0, 456]
+        self.open_counts = np.array([[1, 0]], np.int64)
+        self.unknown_counts = np.zeros(2, np.int64)
+        self.blocked_until_ns = np.array([0, 456], np.int64)
 
     def submit(self, *args: object, **kwargs: object) -> None:
         raise AssertionError("nothing to send")
@@ -75,11 +76,24 @@ class _ListExecutor:
         return 0
 
 
-def test_engine_takes_an_executor_that_keeps_lists() -> None:
+def test_engine_takes_another_executors_arrays() -> None:
     from arb.runtime.engine import Engine
 
     config = load_config(ROOT / "config" / "arbitrage.toml")
-    engine = Engine(config, executor=_ListExecutor())
+    engine = Engine(config, executor=_OwnExecutor())
     engine.finish(0)
     assert [int(engine.views[0][v]["open_orders"]) for v in range(2)] == [1, 0]
     assert [int(engine.views[0][v]["blocked_until_ns"]) for v in range(2)] == [0, 456]
+
+
+def test_engine_refuses_an_executor_without_count_arrays() -> None:
+    from arb.runtime.engine import Engine
+
+    class _Lists(_OwnExecutor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.open_counts = [1, 0]  # type: ignore[assignment]
+
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    with pytest.raises(TypeError, match="open_counts"):
+        Engine(config, executor=_Lists())

@@ -126,7 +126,7 @@ def _answers(ex: PaperExecutor, until: int) -> list[PaperOrder]:
 def test_paper_rejected_leg_is_answered_at_the_ack_time_and_trades_nothing(config: AppConfig) -> None:
     ex = _paper(config, reject=1.0)
     order = ex.submit(0, BUY, 60000.0, 0.1, INTENT_OPEN, 1, 1_000 * MS)
-    assert _answers(ex, 1_004 * MS) == [] and ex.open_orders.tolist() == [1, 0]
+    assert _answers(ex, 1_004 * MS) == [] and ex.open_counts.ravel().tolist() == [1, 0]
     assert _answers(ex, 1_005 * MS) == [order]
     assert order.status == "rejected" and order.rejection == LEG_FAULT_REJECTION and order.fill_qty == 0.0
     assert order.fault == FAULT_REJECT and ex.venue_balances(0) == (1.0, 1e5)

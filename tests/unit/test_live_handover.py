@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from arb.execution.live import LiveExecutor
+from arb.execution.live_executor import LiveExecutor
 from arb.execution.orders import OrderState
 
 
@@ -16,14 +16,14 @@ def test_an_order_done_on_the_venue_counts_as_open_until_the_engine_is_handed_it
     executor = LiveExecutor(venues)
     order = SimpleNamespace(venue=1, respond_ts=100, state=OrderState.FILLED)
     venues[1].on_done(order)  # the venue executor removed it from in_flight and reported it done
-    assert executor.open_orders == [0, 1] and executor.next_event_ts() == 100
+    assert executor.open_counts.ravel().tolist() == [0, 1] and executor.next_event_ts() == 100
     seen: list[Any] = []
     executor.run_until(99, seen.append)  # a decision at a book update received before the answer
-    assert seen == [] and executor.open_orders == [0, 1]
+    assert seen == [] and executor.open_counts.ravel().tolist() == [0, 1]
     executor.run_until(100, seen.append)
-    assert seen == [order] and executor.open_orders == [0, 0]
+    assert seen == [order] and executor.open_counts.ravel().tolist() == [0, 0]
     venues[0].on_done(SimpleNamespace(venue=0, respond_ts=200, state=OrderState.REJECTED))
-    assert executor.open_orders == [1, 0]
+    assert executor.open_counts.ravel().tolist() == [1, 0]
     assert executor.cancel_all(seen.append) == 0 and len(seen) == 2 and executor.rejections
 
 
@@ -42,10 +42,10 @@ def test_the_counts_the_engine_reads_are_updated_in_place_when_an_order_or_a_blo
     venues[1].in_flight.append(order)
     venues[1].on_change()  # the venue executor sent it
     assert open_counts.tolist() == [[0, 0], [0, 1]] and unknown_counts.tolist() == [0, 0]
-    assert executor.open_orders == [0, 0, 0, 1]
+    assert executor.open_counts.ravel().tolist() == [0, 0, 0, 1]
     order.state = OrderState.UNKNOWN
     venues[1].on_change()  # no answer in time
-    assert unknown_counts.tolist() == [0, 1] and executor.unknown_orders == [0, 1]
+    assert unknown_counts.tolist() == [0, 1] and executor.unknown_counts.tolist() == [0, 1]
     order.state = OrderState.FILLED
     venues[1].in_flight.remove(order)
     venues[1].on_done(order)  # found out by query: done, not yet handed over

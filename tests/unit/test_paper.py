@@ -53,11 +53,11 @@ def test_order_arrives_after_entry_latency_and_is_answered_after_response_latenc
     books = (book([(59990.0, 1.0)], [(60000.0, 1.0)]), book([], []))
     ex, _ = executor(config, books)
     order = ex.submit(0, BUY, 60010.0, 0.1, INTENT_OPEN, 1, 1_000 * MS)
-    assert order.arrive_ts == 1_003 * MS and ex.open_orders.tolist() == [1, 0]
+    assert order.arrive_ts == 1_003 * MS and ex.open_counts.ravel().tolist() == [1, 0]
     assert answers(ex, 1_004 * MS) == []  # arrived and filled, not answered yet
     assert order.status == "filled" and order.fill_price == 60000.0 and order.fill_qty == pytest.approx(0.1)
     done = answers(ex, 1_005 * MS)
-    assert done == [order] and order.respond_ts == 1_005 * MS and ex.open_orders.tolist() == [0, 0]
+    assert done == [order] and order.respond_ts == 1_005 * MS and ex.open_counts.ravel().tolist() == [0, 0]
     assert order.fee == pytest.approx(0.1 * 60000.0 * 0.001)
 
 
@@ -137,7 +137,7 @@ def test_shutdown_cancels_orders_on_their_way_and_keeps_fills_already_made(confi
     told: list[PaperOrder] = []
     assert ex.cancel_all(told.append) == 1
     assert told == [arrived] and arrived.status == "filled"
-    assert on_its_way.status == "canceled" and ex.next_event_ts() is None and ex.open_orders.tolist() == [0, 0]
+    assert on_its_way.status == "canceled" and ex.next_event_ts() is None and ex.open_counts.ravel().tolist() == [0, 0]
     assert np.isclose(ex.venue_balances(1)[0], 1.0)
 
 
@@ -152,12 +152,12 @@ def test_an_order_unanswered_past_the_request_timeout_is_unknown_until_answered(
     ex.submit(0, BUY, 60010.0, 0.01, INTENT_OPEN, 1, 1_000 * MS)  # not late: answered at 1.005 s
     late = ex.submit(1, SELL, 60290.0, 0.01, INTENT_OPEN, 1, 1_000 * MS)
     assert late.fault == FAULT_LATE and late.arrive_ts == 1_253 * MS
-    assert len(answers(ex, 1_099 * MS)) == 1 and ex.unknown_orders == [0, 0]  # not yet timed out
+    assert len(answers(ex, 1_099 * MS)) == 1 and ex.unknown_counts.tolist() == [0, 0]  # not yet timed out
     answers(ex, 1_100 * MS)
-    assert ex.unknown_orders == [0, 1] and ex.open_orders.tolist() == [0, 1]
+    assert ex.unknown_counts.tolist() == [0, 1] and ex.open_counts.ravel().tolist() == [0, 1]
     answers(ex, 1_254 * MS)  # arrived (and filled), not answered yet: still unknown
-    assert ex.unknown_orders == [0, 1]
-    assert answers(ex, 1_255 * MS) == [late] and ex.unknown_orders == [0, 0]
+    assert ex.unknown_counts.tolist() == [0, 1]
+    assert answers(ex, 1_255 * MS) == [late] and ex.unknown_counts.tolist() == [0, 0]
 
 
 def test_without_a_request_timeout_no_order_is_unknown(config) -> None:  # type: ignore[no-untyped-def]
@@ -167,4 +167,4 @@ def test_without_a_request_timeout_no_order_is_unknown(config) -> None:  # type:
                        leg_faults=faults)  # fmt: skip
     ex.submit(1, SELL, 60290.0, 0.01, INTENT_OPEN, 1, 1_000 * MS)
     answers(ex, 1_200 * MS)
-    assert ex.open_orders.tolist() == [0, 1] and ex.unknown_orders == [0, 0]
+    assert ex.open_counts.ravel().tolist() == [0, 1] and ex.unknown_counts.tolist() == [0, 0]
