@@ -408,9 +408,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
         record.add_parser(sub)
     if wanted("funding-history"):
-        from arb.runtime.funding_history import add_parser as add_funding_history_parser
+        from arb.cli import funding_history
 
-        add_funding_history_parser(sub)
+        funding_history.add_parser(sub)
     if wanted("fetch"):
         from arb.runtime.fetch import add_parser as add_fetch_parser
 

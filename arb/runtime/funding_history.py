@@ -1,9 +1,5 @@
-"""``arb funding-history``: fetch the venues' funding-rate history of some days into the recordings.
-
-::
-
-    arb funding-history --start 2024-08-01 [--end 2024-08-08] [--symbols BTCUSDT ...]
-                        [--venue binance|bybit] [--out DIR] [--config PATH]
+"""What ``arb funding-history`` (:mod:`arb.cli.funding_history`) does: fetch the venues' funding-rate
+history of some days into the recordings.
 
 For each venue (both, or ``--venue``) and symbol (default: ``[strategy] symbol``), every funding
 time from ``--start`` 00:00 UTC to the end of ``--end`` (UTC, default ``--start``; never past five
@@ -20,12 +16,10 @@ of the symbols done by then are kept (each is written whole or not at all).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import calendar
 import datetime as dt
 import logging
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,22 +28,26 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from arb.arguments import add_config_argument, check_default, day, output_folder
-from arb.arguments import symbol as symbol_argument
-from arb.config import AppConfig, VenueConfig, load_config
+from arb.config import AppConfig, VenueConfig
 from arb.errors import UsageError
 from arb.events import NS_PER_S
 from arb.recording.funding import funding_path, load_funding_file, merge_funding, save_funding_file
-from connectors.binance.history import BINANCE_FUNDING_MIN_INTERVAL_NS, BinanceFundingHistoryClient
-from connectors.bybit.history import BYBIT_FUNDING_MIN_INTERVAL_NS, BybitFundingHistoryClient
 from connectors.common.history import FundingRecord, HistoryGetter, Sleep
+from connectors.registry import venue as venue_connector
 
-__all__ = ["FetchReport", "FundingHistoryClient", "add_parser", "fetch_funding_history", "main"]
+__all__ = [
+    "SETTLE_MARGIN_NS",
+    "VENUES",
+    "FetchReport",
+    "FundingHistoryClient",
+    "check_linear",
+    "day_start_ns",
+    "fetch_funding_history",
+]
 
 log = logging.getLogger(__name__)
 
 VENUES = ("binance", "bybit")
-_DAY_NS = 86_400 * NS_PER_S
 SETTLE_MARGIN_NS = 300 * NS_PER_S
 """A fetch covers up to this long before now: a funding the venue has not published yet (its
 history lags the funding time a little) is then not taken for a funding time without one."""
@@ -108,12 +106,10 @@ class FetchReport:
 
 
 def _client(venue: VenueConfig, http: aiohttp.ClientSession, **getter: Any) -> FundingHistoryClient:
-    rest = venue.endpoints.rest
-    if venue.name == "binance":
-        g = HistoryGetter("binance", http, min_interval_ns=BINANCE_FUNDING_MIN_INTERVAL_NS, **getter)
-        return BinanceFundingHistoryClient(rest, g)
-    g = HistoryGetter("bybit", http, min_interval_ns=BYBIT_FUNDING_MIN_INTERVAL_NS, **getter)
-    return BybitFundingHistoryClient(rest, g)
+    connector = venue_connector(venue.name)
+    g = HistoryGetter(venue.name, http, min_interval_ns=connector.funding_min_interval_ns, **getter)
+    client: FundingHistoryClient = connector.history(venue.endpoints.rest, g)
+    return client
 
 
 def check_linear(config: AppConfig, venues: Sequence[str]) -> list[VenueConfig]:
@@ -195,10 +191,6 @@ async def fetch_funding_history(
     return reports
 
 
-def _print(line: str) -> None:
-    sys.stdout.write(line + "\n")
-
-
 def _time(ns: int) -> str:
     return dt.datetime.fromtimestamp(ns / NS_PER_S, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -206,71 +198,3 @@ def _time(ns: int) -> str:
 def day_start_ns(value: dt.date) -> int:
     """00:00 UTC of ``value``, int ns since the epoch."""
     return calendar.timegm(value.timetuple()) * NS_PER_S
-
-
-# -- the command --------------------------------------------------------------------------------
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``funding-history`` to an ``argparse`` sub-command set; it runs :func:`main`."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "funding-history",
-        help="fetch the venues' funding-rate history into the recordings",
-        description="Fetch Binance USD-M's and Bybit linear's funding-rate history of the days asked for "
-        "over REST into <out>/<venue>_linear/<symbol>_funding.json (merged with what is there), so a "
-        "backtest knows each funding time's rate.",
-    )
-    add_config_argument(parser)
-    parser.add_argument("--start", type=day, required=True, metavar="DATE", help="first UTC day, e.g. 2024-08-01")
-    parser.add_argument(
-        "--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: --start; never past 5 minutes ago)"
-    )
-    parser.add_argument(
-        "--symbols",
-        nargs="+",
-        type=symbol_argument,
-        metavar="SYMBOL",
-        help="symbols to fetch on each venue (default: [strategy] symbol)",
-    )
-    parser.add_argument("--venue", choices=VENUES, help="one venue only (default: both)")
-    parser.add_argument(
-        "--out",
-        type=output_folder("a recordings folder"),
-        metavar="DIR",
-        help="recordings folder (default: [backtest] recordings)",
-    )
-    parser.set_defaults(run=main)
-    return parser
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run ``arb funding-history`` with parsed arguments; prints a line per venue and symbol."""
-    start: dt.date = args.start
-    end: dt.date = args.end or start
-    if end < start:
-        raise UsageError(f"--end: expected a day on or after --start ({start}), got {end}")
-    today = dt.datetime.now(dt.UTC).date()
-    if start > today:
-        raise UsageError(f"--start: expected a day that has begun (today is {today} UTC), got {start}")
-    config = load_config(args.config)
-    symbols: list[str] = args.symbols or [config.strategy.symbol]
-    twice = sorted({s for s in symbols if symbols.count(s) > 1})
-    if twice:
-        raise UsageError(f"--symbols: expected each symbol once, got {' '.join(twice)} more than once")
-    venues = [args.venue] if args.venue else list(VENUES)
-    check_linear(config, venues)
-    out_dir: Path = args.out or check_default(
-        config.backtest.recordings, output_folder("a recordings folder"), "--out", "[backtest] recordings"
-    )
-    asyncio.run(
-        fetch_funding_history(
-            config,
-            venues=venues,
-            symbols=symbols,
-            start_ns=day_start_ns(start),
-            end_ns=day_start_ns(end) + _DAY_NS,
-            out_dir=out_dir,
-            status=_print,
-        )
-    )
-    return 0

@@ -52,6 +52,7 @@ from arb.errors import RecordingError
 from arb.execution.faults import FAULT_LATE, draw_fault, make_leg_faults
 from arb.runtime.backtest import run_backtest
 from arb.runtime.engine import Engine
+from arb.runtime.frame_time import exchange_ns
 from arb.runtime.loader import load_session
 from arb.runtime.parity import ParityReport, compare
 from arb.runtime.replay import replay
@@ -63,23 +64,6 @@ log = logging.getLogger(__name__)
 _ACCOUNT = "parity"
 _POLL_S = 0.002  # how often the driver looks whether the executor has given a request up
 _GIVE_UP_GRACE_NS = 5_000_000_000  # real time past the request timeout before the driver stops waiting
-
-
-def _exchange_ns(raw: bytes, venue: str, market: str) -> int | None:
-    """A recorded frame's exchange time (ns), or None (a REST snapshot, a control message)."""
-    try:
-        msg = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return None
-    if not isinstance(msg, dict):
-        return None
-    if venue == "bybit":
-        ts = msg.get("ts")
-    else:
-        data = msg.get("data", msg)
-        ts = data.get("T") if market == "linear" and isinstance(data, dict) and "T" in data else None
-        ts = ts if ts is not None else (data.get("E") if isinstance(data, dict) else None)
-    return int(ts) * 1_000_000 if isinstance(ts, int) else None
 
 
 def _rules(i: Instrument, symbol: str) -> Any:
@@ -271,7 +255,7 @@ class _Stepper:
 
     async def sent(self, ts: int) -> None:
         if not self.latency:
-            while sum(self.executor.open_orders):  # answered before the next event, at its time
+            while self.executor.open_counts.any():  # answered before the next event, at its time
                 await self._answers()
                 self.executor.restamp(ts)
                 self.engine.settle(ts)
@@ -361,7 +345,7 @@ async def _release_until(fake: Any, ts: int, venue: str, market: str) -> None:
     # Release the venue's frames up to exchange time ts (frames without one go when they come up).
     while not fake.exhausted:
         frame = fake.peek()
-        exch = _exchange_ns(frame.raw, venue, market)
+        exch = exchange_ns(frame.raw, venue, market)
         if exch is not None and exch > ts:
             return
         await fake.advance(1)

@@ -1,0 +1,96 @@
+"""``arb funding-history``: fetch the venues' funding-rate history of some days into the recordings.
+
+::
+
+    arb funding-history --start 2024-08-01 [--end 2024-08-08] [--symbols BTCUSDT ...]
+                        [--venue binance|bybit] [--out DIR] [--config PATH]
+
+What it fetches and where it writes: :mod:`arb.runtime.funding_history`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+from arb.arguments import add_config_argument, check_default, day, output_folder
+from arb.arguments import symbol as symbol_argument
+from arb.config import load_config
+from arb.errors import UsageError
+from arb.runtime.funding_history import VENUES, check_linear, day_start_ns, fetch_funding_history
+from arb.runtime.marks import NS_PER_DAY
+
+__all__ = ["add_parser", "main"]
+
+
+def _print(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``funding-history`` to an ``argparse`` sub-command set; it runs :func:`main`."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "funding-history",
+        help="fetch the venues' funding-rate history into the recordings",
+        description="Fetch Binance USD-M's and Bybit linear's funding-rate history of the days asked for "
+        "over REST into <out>/<venue>_linear/<symbol>_funding.json (merged with what is there), so a "
+        "backtest knows each funding time's rate.",
+    )
+    add_config_argument(parser)
+    parser.add_argument("--start", type=day, required=True, metavar="DATE", help="first UTC day, e.g. 2024-08-01")
+    parser.add_argument(
+        "--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: --start; never past 5 minutes ago)"
+    )
+    parser.add_argument(
+        "--symbols",
+        nargs="+",
+        type=symbol_argument,
+        metavar="SYMBOL",
+        help="symbols to fetch on each venue (default: [strategy] symbol)",
+    )
+    parser.add_argument("--venue", choices=VENUES, help="one venue only (default: both)")
+    parser.add_argument(
+        "--out",
+        type=output_folder("a recordings folder"),
+        metavar="DIR",
+        help="recordings folder (default: [backtest] recordings)",
+    )
+    parser.set_defaults(run=main)
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``arb funding-history`` with parsed arguments; prints a line per venue and symbol."""
+    start: dt.date = args.start
+    end: dt.date = args.end or start
+    if end < start:
+        raise UsageError(f"--end: expected a day on or after --start ({start}), got {end}")
+    today = dt.datetime.now(dt.UTC).date()
+    if start > today:
+        raise UsageError(f"--start: expected a day that has begun (today is {today} UTC), got {start}")
+    config = load_config(args.config)
+    symbols: list[str] = args.symbols or [config.strategy.symbol]
+    twice = sorted({s for s in symbols if symbols.count(s) > 1})
+    if twice:
+        raise UsageError(f"--symbols: expected each symbol once, got {' '.join(twice)} more than once")
+    venues = [args.venue] if args.venue else list(VENUES)
+    check_linear(config, venues)
+    out_dir: Path = args.out or check_default(
+        config.backtest.recordings, output_folder("a recordings folder"), "--out", "[backtest] recordings"
+    )
+    asyncio.run(
+        fetch_funding_history(
+            config,
+            venues=venues,
+            symbols=symbols,
+            start_ns=day_start_ns(start),
+            end_ns=day_start_ns(end) + NS_PER_DAY,
+            out_dir=out_dir,
+            status=_print,
+        )
+    )
+    return 0
