@@ -34,7 +34,8 @@ def add_alert_test_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_alert_test(args: argparse.Namespace) -> int:
-    from arb.ops.alerts import Alert, AlertService
+    from arb.ops.alerts.model import Alert
+    from arb.ops.alerts.service import AlertService
     from arb.ops.snapshot import OpsHub
 
     config = load_config(args.config)

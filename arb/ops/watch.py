@@ -225,7 +225,7 @@ class Watch:
             self.event_log.start()
         alerts = self.config.alerts
         if alerts.enabled and (alerts.telegram.enabled or alerts.webhook.enabled or alerts.email.enabled):
-            from arb.ops.alerts import AlertService
+            from arb.ops.alerts.service import AlertService
 
             service = AlertService.from_config(self.config, self.hub, mode=self.mode)
             if service is not None:

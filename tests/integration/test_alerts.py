@@ -16,7 +16,12 @@ import pytest
 
 from arb.config import AlertsConfig, load_config
 from arb.events import NS_PER_MS, NS_PER_S
-from arb.ops.alerts import CRITICAL, Alert, AlertService, EmailSender, Sender, TelegramSender, WebhookSender
+from arb.ops.alerts.channels import Sender
+from arb.ops.alerts.model import CRITICAL, Alert
+from arb.ops.alerts.service import AlertService
+from arb.ops.alerts.smtp import EmailSender
+from arb.ops.alerts.telegram import TelegramSender
+from arb.ops.alerts.webhook import WebhookSender
 from arb.ops.snapshot import OpsEvent, OpsHub, Snapshot
 from arb.ops.watch import Watch
 from arb.testing.configs import write_config_files

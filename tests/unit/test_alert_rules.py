@@ -7,7 +7,8 @@ import math
 
 from arb.config import AlertsConfig
 from arb.events import NS_PER_S
-from arb.ops.alerts import (
+from arb.ops.alerts.channels import classify_http
+from arb.ops.alerts.model import (
     ABNORMAL_SPREAD,
     BREACH,
     CRITICAL,
@@ -15,7 +16,6 @@ from arb.ops.alerts import (
     DISK_LOW,
     HALT,
     INFO,
-    LATENCY_MIN_SAMPLES,
     MEMORY_HIGH,
     NAKED_LEG,
     ORDER_LATENCY,
@@ -23,15 +23,12 @@ from arb.ops.alerts import (
     RESYNC_BURST,
     VENUE_DOWN,
     Alert,
-    AlertRules,
-    Dedup,
-    classify_http,
     format_message,
-    histogram_quantile,
-    process_rss,
     split_text,
     takes,
 )
+from arb.ops.alerts.rules import LATENCY_MIN_SAMPLES, AlertRules, histogram_quantile
+from arb.ops.alerts.service import Dedup, process_rss
 from arb.ops.snapshot import FeedHealth, LatencyHistogram, OpsEvent, Snapshot, VenueAccount
 
 S = NS_PER_S
