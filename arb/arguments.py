@@ -28,10 +28,13 @@ __all__ = [
     "ArgumentParser",
     "CommandLineError",
     "add_config_argument",
+    "add_recordings_out",
     "check_default",
     "config_file",
     "day",
+    "days_begun",
     "duration",
+    "each_once",
     "existing_file",
     "existing_folder",
     "exit_codes_help",
@@ -42,6 +45,7 @@ __all__ = [
     "parse_duration",
     "positive_decimal",
     "reason",
+    "recordings_out",
     "report_folder",
     "speed",
     "symbol",
@@ -318,6 +322,42 @@ def check_default(value: Any, validate: Callable[[str], Any], option: str, key: 
         return validate(str(value))
     except argparse.ArgumentTypeError as exc:
         raise UsageError(f"{option} (default from {key}): {exc}") from None
+
+
+def days_begun(start: dt.date, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    """``--start`` and ``--end`` of a download (``end`` None: ``start``), both inclusive UTC days;
+    :class:`UsageError` when ``--end`` is before ``--start`` or ``--start`` has not begun."""
+    last = end or start
+    if last < start:
+        raise UsageError(f"--end: expected a day on or after --start ({start}), got {last}")
+    today = dt.datetime.now(dt.UTC).date()
+    if start > today:
+        raise UsageError(f"--start: expected a day that has begun (today is {today} UTC), got {start}")
+    return start, last
+
+
+def each_once(values: list[str], option: str) -> list[str]:
+    """``values`` as given; :class:`UsageError` naming ``option`` when one is there more than once."""
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise UsageError(f"{option}: expected each symbol once, got {' '.join(twice)} more than once")
+    return values
+
+
+_RECORDINGS_OUT = output_folder("a recordings folder")
+
+
+def add_recordings_out(parser: argparse.ArgumentParser) -> None:
+    """The ``--out DIR`` of a command that writes into the recordings (see :func:`recordings_out`)."""
+    parser.add_argument(
+        "--out", type=_RECORDINGS_OUT, metavar="DIR", help="recordings folder (default: [backtest] recordings)"
+    )
+
+
+def recordings_out(out: Path | None, recordings: Path) -> Path:
+    """``--out`` as given, or ``[backtest] recordings`` (``recordings``) checked as ``--out`` would be."""
+    folder: Path = out or check_default(recordings, _RECORDINGS_OUT, "--out", "[backtest] recordings")
+    return folder
 
 
 def exit_codes_help(one: str) -> str:

@@ -412,9 +412,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
         funding_history.add_parser(sub)
     if wanted("fetch"):
-        from arb.runtime.fetch import add_parser as add_fetch_parser
+        from arb.cli import fetch
 
-        add_fetch_parser(sub)
+        fetch.add_parser(sub)
 
     from arb.cli import dry_run
 

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import sys
-from pathlib import Path
 from typing import Any
 
-from arb.arguments import add_config_argument, check_default, day, output_folder
+from arb.arguments import add_config_argument, add_recordings_out, day, days_begun, each_once, recordings_out
 from arb.arguments import symbol as symbol_argument
 from arb.config import load_config
-from arb.errors import UsageError
 from arb.runtime.funding_history import VENUES, check_linear, day_start_ns, fetch_funding_history
 from arb.runtime.marks import NS_PER_DAY
 
@@ -53,35 +50,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="symbols to fetch on each venue (default: [strategy] symbol)",
     )
     parser.add_argument("--venue", choices=VENUES, help="one venue only (default: both)")
-    parser.add_argument(
-        "--out",
-        type=output_folder("a recordings folder"),
-        metavar="DIR",
-        help="recordings folder (default: [backtest] recordings)",
-    )
+    add_recordings_out(parser)
     parser.set_defaults(run=main)
     return parser
 
 
 def main(args: argparse.Namespace) -> int:
     """Run ``arb funding-history`` with parsed arguments; prints a line per venue and symbol."""
-    start: dt.date = args.start
-    end: dt.date = args.end or start
-    if end < start:
-        raise UsageError(f"--end: expected a day on or after --start ({start}), got {end}")
-    today = dt.datetime.now(dt.UTC).date()
-    if start > today:
-        raise UsageError(f"--start: expected a day that has begun (today is {today} UTC), got {start}")
+    start, end = days_begun(args.start, args.end)
     config = load_config(args.config)
-    symbols: list[str] = args.symbols or [config.strategy.symbol]
-    twice = sorted({s for s in symbols if symbols.count(s) > 1})
-    if twice:
-        raise UsageError(f"--symbols: expected each symbol once, got {' '.join(twice)} more than once")
+    symbols = each_once(args.symbols or [config.strategy.symbol], "--symbols")
     venues = [args.venue] if args.venue else list(VENUES)
     check_linear(config, venues)
-    out_dir: Path = args.out or check_default(
-        config.backtest.recordings, output_folder("a recordings folder"), "--out", "[backtest] recordings"
-    )
+    out_dir = recordings_out(args.out, config.backtest.recordings)
     asyncio.run(
         fetch_funding_history(
             config,

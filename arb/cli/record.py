@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from arb.arguments import add_config_argument, check_default, duration, output_folder
+from arb.arguments import add_config_argument, add_recordings_out, duration, each_once, recordings_out
 from arb.arguments import symbol as symbol_argument
 from arb.config import AppConfig, load_config
-from arb.errors import ArbError, UsageError, exit_code_of
+from arb.errors import ArbError, exit_code_of
 from arb.runtime.record import DEFAULT_STATUS_NS, RecordReport, record
 
 __all__ = ["add_parser", "main"]
@@ -53,12 +53,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--duration", type=duration, metavar="TIME", help="stop after this long: 90s, 10m, 2h (default: Ctrl-C)"
     )
-    parser.add_argument(
-        "--out",
-        type=output_folder("a recordings folder"),
-        metavar="DIR",
-        help="recordings folder (default: [backtest] recordings)",
-    )
+    add_recordings_out(parser)
     parser.add_argument(
         "--status-every",
         type=duration,
@@ -76,13 +71,8 @@ def main(args: argparse.Namespace) -> int:
     never connected or sent nothing, or no line was recorded: the reason is the message.
     """
     config = load_config(args.config)
-    symbols = args.symbols or list(config.symbol_names)
-    twice = sorted({s for s in symbols if symbols.count(s) > 1})
-    if twice:
-        raise UsageError(f"--symbols: expected each symbol once, got {' '.join(twice)} more than once")
-    out_dir = args.out or check_default(
-        config.backtest.recordings, output_folder("a recordings folder"), "--out", "[backtest] recordings"
-    )
+    symbols = each_once(args.symbols or list(config.symbol_names), "--symbols")
+    out_dir = recordings_out(args.out, config.backtest.recordings)
     report = asyncio.run(_run(config, symbols, args.duration, out_dir, args.status_every))
     sys.stdout.write(report.summary() + "\n")
     problems = report.problems()

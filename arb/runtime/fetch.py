@@ -1,9 +1,5 @@
-"""``arb fetch``: download history arb did not record (Tardis.dev, Bybit's archive) into the recordings.
-
-::
-
-    arb fetch --source tardis|bybit-archive --start 2024-01-01 [--end DAY] [--symbols BTCUSDT ...]
-              [--venue binance|bybit] [--market spot|linear] [--out DIR] [--base-url URL] [--dry-run]
+"""What ``arb fetch`` (:mod:`arb.cli.fetch`) does: download history arb did not record (Tardis.dev,
+Bybit's archive) into the recordings.
 
 For every UTC day from ``--start`` to ``--end`` (default ``--start``), symbol (default ``[strategy]
 symbols``) and venue (both, or ``--venue``; Bybit's archive has Bybit only) in its market (``--market``,
@@ -33,31 +29,24 @@ exits 1 if any failed, after one line per failure.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import email.utils
 import logging
 import os
-import sys
 import time
 import zipfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 
-from arb.arguments import add_config_argument, check_default, day, output_folder
-from arb.arguments import symbol as symbol_argument
-from arb.config import AppConfig, load_config
-from arb.errors import UsageError
+from arb.config import AppConfig
 from arb.recording import sources
 from arb.recording.tardis import BOOK, TICKER, TRADES, exchange_of
 
-__all__ = ["FetchResult", "Planned", "add_parser", "fetch", "main", "plan", "sizes", "verify"]
+__all__ = ["KEY_VARIABLE", "SOURCES", "VENUES", "FetchResult", "Planned", "fetch", "plan", "sizes", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -420,108 +409,3 @@ async def sizes(config: AppConfig, items: Sequence[Planned], *, key: str | None 
                     break
             out.append((item, said))
     return out
-
-
-# -- the command --------------------------------------------------------------------------------------
-
-
-def _base_url(text: str) -> str:
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise argparse.ArgumentTypeError(f"expected an http:// or https:// URL, got {text!r}")
-    return text.rstrip("/")
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``fetch`` to an ``argparse`` sub-command set; it runs :func:`main`."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "fetch",
-        help="download history from Tardis.dev or Bybit's archive into the recordings",
-        description="Download the days a backtest needs from Tardis.dev's CSV datasets or Bybit's public "
-        "archive into the recordings folder, where arb backtest, dry-run, parity and sweep find them "
-        "(docs/data.md).",
-    )
-    add_config_argument(parser)
-    parser.add_argument("--source", choices=SOURCES, required=True, help="where the history comes from")
-    parser.add_argument("--start", type=day, required=True, metavar="DATE", help="first UTC day, e.g. 2024-01-01")
-    parser.add_argument("--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: --start)")
-    parser.add_argument(
-        "--symbols", nargs="+", type=symbol_argument, metavar="SYMBOL", help="default: [strategy] symbols"
-    )
-    parser.add_argument("--venue", choices=VENUES, help="one venue only (default: both; Bybit's archive: bybit)")
-    parser.add_argument(
-        "--market", choices=("spot", "linear"), help="the venues' market (default: each venue's configured one)"
-    )
-    parser.add_argument(
-        "--out", type=output_folder("a recordings folder"), metavar="DIR",
-        help="recordings folder (default: [backtest] recordings)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--base-url", type=_base_url, metavar="URL",
-        help="the source's server (default: [history] tardis_url, or bybit_orderbook_url and bybit_trades_url)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print what would be fetched and its size, fetch nothing"
-    )
-    parser.set_defaults(run=main)
-    return parser
-
-
-def _out(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:,.1f} MB"
-
-
-def main(args: argparse.Namespace) -> int:
-    """Run ``arb fetch`` with parsed arguments: one line per file, exit 1 when any failed."""
-    start: dt.date = args.start
-    end: dt.date = args.end or start
-    if end < start:
-        raise UsageError(f"--end: expected a day on or after --start ({start}), got {end}")
-    today = dt.datetime.now(dt.UTC).date()
-    if start > today:
-        raise UsageError(f"--start: expected a day that has begun (today is {today} UTC), got {start}")
-    config = load_config(args.config)
-    symbols: list[str] = args.symbols or list(config.symbol_names)
-    twice = sorted({s for s in symbols if symbols.count(s) > 1})
-    if twice:
-        raise UsageError(f"--symbols: expected each symbol once, got {' '.join(twice)} more than once")
-    names = [args.venue] if args.venue else (list(VENUES) if args.source == "tardis" else ["bybit"])
-    if args.source == "bybit-archive" and names != ["bybit"]:
-        raise UsageError(f"--venue: expected bybit with --source bybit-archive (Bybit's archive), got {args.venue}")
-    venues = [(name, args.market or getattr(config, name).market) for name in names]
-    out: Path = args.out or check_default(
-        config.backtest.recordings, output_folder("a recordings folder"), "--out", "[backtest] recordings"
-    )
-    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    items = plan(config, args.source, venues, symbols, days, out, args.base_url)
-    key = os.environ.get(KEY_VARIABLE) or None
-    if args.dry_run:
-        for item, said in asyncio.run(sizes(config, items, key=key)):
-            _out(f"{item.label}: {said}")
-        return 0
-    from arb.ui import download_progress
-
-    with download_progress(f"fetching {len(items)} files", enabled=not args.quiet) as advance:
-        results = asyncio.run(fetch(config, items, key=key, progress=advance))
-    failed = [r for r in results if r.error]
-    fetched = [r for r in results if r.path is not None and not r.skipped]
-    for r in results:
-        if r.path is not None:
-            _out(f"{'had' if r.skipped else 'fetched'} {r.planned.label}: {r.path} ({_mb(r.bytes)})")
-    _out(
-        f"{len(fetched)} fetched ({_mb(sum(r.bytes for r in fetched))}), "
-        f"{sum(r.skipped for r in results)} already there, {len(failed)} failed"
-    )
-    refused = [r for r in failed if r.error.endswith("refused the key, above)")]
-    for r in failed:
-        if r not in refused:
-            sys.stderr.write(f"arb fetch: {r.error}\n")
-    if refused:
-        source = refused[0].planned.source
-        sys.stderr.write(f"arb fetch: {len(refused)} more {source} files not fetched (refused, above)\n")
-    return 1 if failed else 0
