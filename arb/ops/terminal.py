@@ -10,14 +10,13 @@ writes to the terminal only.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from arb.events import ASSET_NAMES
-from arb.execution.exposure import naked_leg_lines
 from arb.execution.paper_account import KIND_NAMES, positions_text
+from arb.runtime.account_lines import AccountLines
 from arb.strategy.types import BUY
 
 if TYPE_CHECKING:
@@ -32,17 +31,13 @@ if TYPE_CHECKING:
 __all__ = ["PaperLines", "dry_run_watchers"]
 
 
-class PaperLines:
+class PaperLines(AccountLines):
     """The dry run's terminal lines on ``console``: one per fill, and the account line every
     ``interval_ns`` of the session's clock (see the module docstring)."""
 
     def __init__(self, console: Console, interval_ns: int, account: PaperAccount) -> None:
-        self.console = console
-        self.interval = interval_ns
+        super().__init__(console, interval_ns)
         self.account = account
-        self.engine: Engine | None = None
-        self.next_at = 0
-        self.synced_once = False  # the first account line comes as soon as both books are synced
 
     def begin(self, start: SessionStart) -> list[str]:
         """Print a line for each of the engine's fills (after the callbacks set before)."""
@@ -62,24 +57,10 @@ class PaperLines:
     def halt(self, reason: str) -> None:
         """Nothing: the command prints a kept halt before the session starts."""
 
-    def after_batch(
-        self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0, venue: int = -1
-    ) -> None:
-        """The account line when due."""
-        self.maybe(engine, now)
-
     def tick(self, now: int) -> None:
         """The account line when due (the market quiet)."""
         if self.engine is not None:
             self.maybe(self.engine, now)
-
-    async def run(self) -> None:
-        """Nothing beside the loop."""
-
-    def end(self, now: int | None) -> None:
-        """The last account line, at ``now`` (none when the session failed)."""
-        if now is not None and self.engine is not None:
-            self.maybe(self.engine, now, force=True)
 
     def fill(self, row: Any) -> None:
         """One fill's line."""
@@ -93,24 +74,16 @@ class PaperLines:
             soft_wrap=True,
         )
 
-    def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
-        """The account line if one is due at ``now`` (or ``force``), then each naked leg's."""
+    def account_line(self, engine: Engine, when: str) -> None:
+        """The paper account's cash, positions, equity, trades and pairs won."""
         from arb.runtime.pairs import pairs_text
 
-        if self.next_at == 0:
-            self.next_at = (now // self.interval + 1) * self.interval
-        if not self.synced_once and engine.both_synced():
-            self.synced_once = force = True
-        if not force and now < self.next_at:
-            return
-        self.next_at = (now // self.interval + 1) * self.interval
         base, quote = self.account.balances()
         mids = engine.last_mid
         equity = sum(quote) + sum(
             base[s][v] * (mids[s, v] if np.isfinite(mids[s, v]) else 0.0)
             for s in range(len(base)) for v in range(2)
         )  # fmt: skip
-        when = time.strftime("%H:%M:%S", time.gmtime(now / 1e9))
         pairs = pairs_text(engine.log.fills.view(), mids)
         self.console.print(
             f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  positions "
@@ -119,8 +92,6 @@ class PaperLines:
             highlight=False,
             soft_wrap=True,
         )
-        for line in naked_leg_lines(engine):  # a leg the kernel gave up hedging: loud, with the exposure
-            self.console.print(f"[bold red]{line}[/]", highlight=False, soft_wrap=True)
 
 
 def dry_run_watchers(config: AppConfig, account: PaperAccount, console: Console) -> tuple[Watch, PaperLines]:

@@ -41,6 +41,7 @@ from arb.config import AppConfig
 from arb.errors import NeedsOperatorError
 from arb.events import ASSET_NAMES
 from arb.execution.exposure import naked_leg_lines
+from arb.runtime.account_lines import AccountLines
 from arb.runtime.live_process import KILL_FILE, PID_FILE, announce
 from arb.runtime.session import SessionWatcher
 
@@ -115,19 +116,15 @@ def keep_risk_memory(journal: _StateStore, engine: Engine, console: Console, now
     return save
 
 
-class _Reporter:
+class _Reporter(AccountLines):
     # A line per fill and a periodic account line, as the dry run prints them: a watcher of the session
     # (arb.runtime.session.SessionWatcher) whose account line comes after batches only.
     def __init__(self, console: Console, interval_ns: int, symbols: tuple[str, ...] = ()) -> None:
-        self.console = console
-        self.interval = interval_ns
+        super().__init__(console, interval_ns)
         self.symbols = symbols  # named on each fill line when there are several
-        self.next_at = 0
-        self.synced_once = False  # the first account line comes as soon as both books are synced
         self.on_hedge_failed: Callable[[], None] | None = None
         """Called once when the kernel gives up hedging within its attempts (the driver halts)."""
         self._hedge_failed = False
-        self.engine: Engine | None = None
 
     def fill(self, row: Any) -> None:
         side = "buy " if int(row["side"]) > 0 else "sell"
@@ -146,38 +143,23 @@ class _Reporter:
     def halt(self, reason: str) -> None:
         pass  # the session prints its halts itself
 
-    def after_batch(
-        self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0, venue: int = -1
-    ) -> None:
-        self.maybe(engine, now)
-
     def tick(self, now: int) -> None:
         pass  # the account line follows the market: after batches
 
-    async def run(self) -> None:
-        pass
+    def forced(self, engine: Engine) -> bool:
+        # The kernel gave up hedging: a line at once, and the driver is told (once).
+        if self._hedge_failed or not engine.hedge_failed:
+            return False
+        self._hedge_failed = True
+        if self.on_hedge_failed is not None:
+            self.on_hedge_failed()
+        return True
 
-    def end(self, now: int | None) -> None:
-        if now is not None and self.engine is not None:
-            self.maybe(self.engine, now, force=True)
-
-    def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
-        if not self._hedge_failed and engine.hedge_failed:
-            self._hedge_failed = force = True
-            if self.on_hedge_failed is not None:
-                self.on_hedge_failed()
-        if self.next_at == 0:
-            self.next_at = (now // self.interval + 1) * self.interval
-        if not self.synced_once and engine.both_synced():
-            self.synced_once = force = True
-        if not force and now < self.next_at:
-            return
-        self.next_at = (now // self.interval + 1) * self.interval
+    def account_line(self, engine: Engine, when: str) -> None:
         mids = np.where(np.isfinite(engine.last_mid), engine.last_mid, 0.0)
         base = engine.init_base + engine.position
         quote = engine.init_quote + engine.cash.sum(axis=0)
         equity = float(quote.sum() + (base * mids).sum())
-        when = time.strftime("%H:%M:%S", time.gmtime(now / 1e9))
         from arb.execution.paper_account import positions_text
 
         self.console.print(
@@ -187,8 +169,6 @@ class _Reporter:
             highlight=False,
             soft_wrap=True,
         )
-        for line in naked_leg_lines(engine):
-            self.console.print(f"[bold red]{line}[/]", highlight=False, soft_wrap=True)
 
 
 async def run_live(

@@ -1,0 +1,70 @@
+"""The terminal's periodic account line of a session, paced the same way in the dry run and live.
+
+:class:`AccountLines` is a session watcher (:class:`~arb.runtime.session.SessionWatcher`): it prints
+the account line every ``interval_ns`` of the session's clock, as soon as both books are first synced,
+and at the end; after each, loud, every leg the kernel gave up hedging
+(:func:`arb.execution.exposure.naked_leg_lines`). What the line says is the subclass's
+(:meth:`AccountLines.account_line`): the dry run's paper account (:class:`arb.ops.terminal.PaperLines`)
+or the live engine's (``arb.runtime.live_run``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from arb.execution.exposure import naked_leg_lines
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from arb.runtime.engine import Engine
+
+__all__ = ["AccountLines"]
+
+
+class AccountLines:
+    """Paces the account line on ``console`` (see the module docstring); subclasses say what it holds."""
+
+    def __init__(self, console: Console, interval_ns: int) -> None:
+        self.console = console
+        self.interval = interval_ns
+        self.engine: Engine | None = None
+        self.next_at = 0
+        self.synced_once = False  # the first account line comes as soon as both books are synced
+
+    def after_batch(
+        self, engine: Engine, t0_perf_ns: int, now: int, sent_before: int, recv_perf_ns: int = 0, venue: int = -1
+    ) -> None:
+        """The account line when due."""
+        self.maybe(engine, now)
+
+    async def run(self) -> None:
+        """Nothing beside the loop."""
+
+    def end(self, now: int | None) -> None:
+        """The last account line, at ``now`` (none when the session failed)."""
+        if now is not None and self.engine is not None:
+            self.maybe(self.engine, now, force=True)
+
+    def maybe(self, engine: Engine, now: int, force: bool = False) -> None:
+        """The account line if one is due at ``now`` (or ``force``, or :meth:`forced`), then each naked leg's."""
+        force = self.forced(engine) or force
+        if self.next_at == 0:
+            self.next_at = (now // self.interval + 1) * self.interval
+        if not self.synced_once and engine.both_synced():
+            self.synced_once = force = True
+        if not force and now < self.next_at:
+            return
+        self.next_at = (now // self.interval + 1) * self.interval
+        self.account_line(engine, time.strftime("%H:%M:%S", time.gmtime(now / 1e9)))
+        for line in naked_leg_lines(engine):  # a leg the kernel gave up hedging: loud, with the exposure
+            self.console.print(f"[bold red]{line}[/]", highlight=False, soft_wrap=True)
+
+    def forced(self, engine: Engine) -> bool:
+        """True when something the subclass watches wants a line now whatever the time (default: never)."""
+        return False
+
+    def account_line(self, engine: Engine, when: str) -> None:
+        """Print the account line; ``when`` is the session's time, ``HH:MM:SS`` UTC."""
+        raise NotImplementedError
