@@ -4,6 +4,8 @@ Every file arb writes for a person or for a later run (reports, converted days, 
 books) goes through :func:`atomic_writer`: the bytes go into a temporary file in the target's folder, are
 flushed and synced, and the temporary file is renamed over the target. A crash or Ctrl-C at any instant
 leaves either the old file or the new one, never a mixture, and never a temporary file behind.
+
+:class:`Closing` gives an object that holds files or connections open the ``with`` that closes them.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from types import TracebackType
+from typing import BinaryIO, Self
 
-__all__ = ["atomic_writer", "write_atomic"]
+__all__ = ["Closing", "atomic_writer", "write_atomic"]
 
 
 @contextlib.contextmanager
@@ -55,3 +58,22 @@ def write_atomic(path: Path, data: bytes | str, *, sync: bool = True) -> Path:
     with atomic_writer(path, sync=sync) as f:
         f.write(data.encode("utf-8") if isinstance(data, str) else data)
     return path
+
+
+class Closing:
+    """A base for an object whose :meth:`close` releases what it holds: ``with obj:`` returns it and
+    closes it on the way out, also after an exception."""
+
+    __slots__ = ()
+
+    def close(self) -> None:
+        """Release what the object holds; a subclass says what."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

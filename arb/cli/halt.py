@@ -38,7 +38,8 @@ def add_parser(subparsers: Any) -> Any:
 
 def _cmd_halt(args: Any) -> int:
     from arb.execution.journaling import open_execution_journal
-    from arb.execution.paper_account import DB_NAME, update_paper_halt
+    from arb.execution.paper_account import update_paper_halt
+    from arb.execution.paper_files import DB_NAME
     from arb.execution.risk import RISK_MEMORY_KEY, clear_day, day_pause_text, make_limits
     from arb.runtime.kill import HALT_KEY
 

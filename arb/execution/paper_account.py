@@ -33,8 +33,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Final, Self
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from arb.errors import ArbError
 from arb.events import ASSET_NAMES
@@ -45,7 +44,6 @@ from arb.execution.paper_files import (
     FILLS_HEADER,
     FUNDING_CSV,
     FUNDING_HEADER,
-    KIND_NAMES,
     LEGACY_ACCOUNT,
     VENUE_NUMBERS,
     fill_line,
@@ -62,6 +60,7 @@ from arb.execution.paper_files import KEY_HALT as _HALT
 from arb.execution.paper_files import KEY_RISK as _RISK
 from arb.execution.paper_files import KEY_SESSIONS as _SESSIONS
 from arb.execution.risk import clear_day
+from arb.files import Closing
 from arb.journal.journal import JournalError
 from arb.journal.paper import PaperJournal, PaperRecords, read_paper_journal
 
@@ -69,13 +68,6 @@ if TYPE_CHECKING:
     from arb.config import AppConfig
 
 __all__ = [
-    "DB_NAME",
-    "FILLS_CSV",
-    "FILLS_HEADER",
-    "FUNDING_CSV",
-    "FUNDING_HEADER",
-    "KIND_NAMES",
-    "LEGACY_ACCOUNT",
     "PaperAccount",
     "PaperAccountRecords",
     "positions_text",
@@ -89,7 +81,7 @@ _SOURCE: Final = "dry-run"
 
 
 @dataclass(slots=True)
-class PaperAccount:
+class PaperAccount(Closing):
     """The persistent paper account: inception balances, what happened since, and counters.
 
     Per-(symbol, venue) figures are lists of ``[binance, bybit]`` in ``symbols`` order; each venue has
@@ -288,14 +280,6 @@ class PaperAccount:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # -- what happens -----------------------------------------------------------------------------
 

@@ -34,7 +34,6 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any, ClassVar, Self
 
 import sqlalchemy as sa
@@ -42,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from arb.errors import ArbError
+from arb.files import Closing
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -203,7 +203,7 @@ def _redacted(url: str) -> str:
         return "<unparsable URL>"
 
 
-class Journal:
+class Journal(Closing):
     """A live account's journal (see the module docstring). Open with :meth:`open`; not thread-safe."""
 
     schema: ClassVar[sa.MetaData] = metadata
@@ -303,14 +303,6 @@ class Journal:
             if self._lock_handle is not None:
                 self._lock_handle.close()
                 self._lock_handle = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def _check_version(self) -> None:
         found = self.get_state("schema_version")

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from arb.events import ASSET_NAMES
-from arb.execution.paper_account import KIND_NAMES, positions_text
+from arb.execution.paper_account import positions_text
+from arb.execution.paper_files import KIND_NAMES
 from arb.runtime.account_lines import AccountLines
 from arb.strategy.types import BUY
 

@@ -377,7 +377,8 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
     sub-folders) whose ``meta.account`` is this account, and ``marks``. Starting balances: the
     account's inception balances. Raises :class:`UsageError` when there is no account, or it cannot be read.
     """
-    from arb.execution.paper_account import DB_NAME, LEGACY_ACCOUNT, read_paper_account
+    from arb.execution.paper_account import read_paper_account
+    from arb.execution.paper_files import DB_NAME, LEGACY_ACCOUNT
     from arb.journal import JournalError
 
     try:
