@@ -22,7 +22,7 @@ from typing import IO, Any, Final
 from arb.events import ASSET_NAMES
 from arb.execution.risk import RISK_MEMORY_KEY
 from arb.files import write_atomic
-from arb.journal.journal import JournalError
+from arb.journal.journal import JournalError, lock_exclusively
 from arb.journal.paper import PaperJournal
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
 
@@ -85,16 +85,10 @@ _MIGRATED_SOURCE: Final = "migrated"
 def lock_folder(state_dir: Path) -> IO[str]:
     """The account's writer lock (a POSIX record lock on paper.lock: the process's, released when it ends)."""
     path = state_dir / LOCK_NAME
-    handle = path.open("a")
-    try:
-        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        raise JournalError(
-            f"paper account {state_dir} is being written by another process (lock {path}); one arb dry-run "
-            "(or arb halt) per paper account at a time"
-        ) from None
-    return handle
+    return lock_exclusively(
+        path, fcntl.lockf, f"paper account {state_dir} is being written by another process (lock {path}); one arb "
+        "dry-run (or arb halt) per paper account at a time"
+    )  # fmt: skip
 
 
 def open_journal(state_dir: Path, default_symbol: str) -> tuple[PaperJournal, list[str]]:

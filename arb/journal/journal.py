@@ -34,7 +34,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import IO, Any, ClassVar, Self
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -52,6 +52,7 @@ __all__ = [
     "fills",
     "funding",
     "intents",
+    "lock_exclusively",
     "metadata",
     "order_events",
     "snapshots",
@@ -203,6 +204,21 @@ def _redacted(url: str) -> str:
         return "<unparsable URL>"
 
 
+def lock_exclusively(path: Path, lock: Callable[[IO[str], int], Any], busy: str) -> IO[str]:
+    """Open ``path`` (created if absent) and take an exclusive lock on it without waiting, with ``lock``
+    (``fcntl.flock`` or ``fcntl.lockf``); returns the open file, which holds the lock until it is closed.
+    Raises :class:`JournalError` with the message ``busy`` when another holder has it."""
+    import fcntl
+
+    handle = path.open("a")
+    try:
+        lock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise JournalError(busy) from None
+    return handle
+
+
 class Journal(Closing):
     """A live account's journal (see the module docstring). Open with :meth:`open`; not thread-safe."""
 
@@ -266,16 +282,10 @@ class Journal(Closing):
             import fcntl
 
             path = Path(self.engine.url.database or "").with_suffix(".lock")
-            handle = path.open("a")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.close()
-                raise JournalError(
-                    f"journal {self.url} is being written by another process (lock {path}); "
-                    "one arb live or arb order per account at a time"
-                ) from None
-            self._lock_handle = handle
+            self._lock_handle = lock_exclusively(
+                path, fcntl.flock, f"journal {self.url} is being written by another process (lock {path}); "
+                "one arb live or arb order per account at a time"
+            )  # fmt: skip
             return
         got = self._conn.execute(sa.select(sa.func.pg_try_advisory_lock(sa.func.hashtext(f"arb:{account}")))).scalar()
         self._conn.commit()
