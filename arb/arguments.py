@@ -18,6 +18,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn
@@ -26,6 +27,7 @@ from arb.errors import UsageError
 
 __all__ = [
     "ArgumentParser",
+    "Command",
     "CommandLineError",
     "add_config_argument",
     "add_recordings_out",
@@ -236,6 +238,33 @@ def existing_file(noun: str) -> Callable[[str], Path]:
 
 config_file = existing_file("configuration file")
 """``--config``: the file must exist; what it holds is checked when it is loaded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One ``arb`` command: its name, what runs it (``run(args)`` returns the exit code), its texts for
+    ``--help`` and what adds its options to its parser (``arguments(parser)``). With ``config`` its first
+    option is ``--config`` (:func:`add_config_argument`); without, ``arguments`` adds it where it belongs."""
+
+    name: str
+    run: Callable[[argparse.Namespace], int]
+    help: str
+    description: str
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    epilog: str | None = None
+    config: bool = True
+
+    def add_to(self, subparsers: Any) -> argparse.ArgumentParser:
+        """Add the command to an ``argparse`` sub-command set (``parser.add_subparsers()``); returns its parser."""
+        parser: argparse.ArgumentParser = subparsers.add_parser(
+            self.name, help=self.help, description=self.description, epilog=self.epilog
+        )
+        if self.config:
+            add_config_argument(parser)
+        if self.arguments is not None:
+            self.arguments(parser)
+        parser.set_defaults(run=self.run)
+        return parser
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import logging
 import os
 import sys
@@ -28,6 +29,7 @@ import msgspec
 from arb import __version__
 from arb.arguments import (
     ArgumentParser,
+    Command,
     CommandLineError,
     add_config_argument,
     day,
@@ -257,12 +259,27 @@ def _cmd_parity(args: argparse.Namespace) -> int:
     return 0 if report.agree else 1
 
 
-_MODULE_COMMANDS = frozenset(
-    {"record", "funding-history", "fetch", "reconcile", "order", "live", "kill", "halt", "report", "alert-test",
-     "sweep", "status"}
-)  # fmt: skip
-"""Commands whose parsers are defined beside their code, in modules that take long to import (aiohttp, ccxt,
-SQLAlchemy, ...): :func:`_parser` imports those modules only when their command is the one run."""
+_COMMAND_MODULES = {
+    "record": "arb.cli.record",
+    "funding-history": "arb.cli.funding_history",
+    "fetch": "arb.cli.fetch",
+    "dry-run": "arb.cli.dry_run",
+    "reconcile": "arb.cli.reconcile",
+    "order": "arb.cli.order",
+    "live": "arb.cli.live",
+    "kill": "arb.cli.kill",
+    "halt": "arb.cli.halt",
+    "report": "arb.reports.command",
+    "alert-test": "arb.ops.command",
+    "sweep": "arb.sweep.command",
+    "status": "arb.ops.status",
+}
+"""The module of each command defined beside its code, as its ``COMMAND`` (:class:`arb.arguments.Command`):
+most take long to import (aiohttp, ccxt, SQLAlchemy, ...), so :func:`_parser` imports one only when its
+command is the one run (the dry run's always)."""
+
+
+_MODULE_COMMANDS = frozenset(_COMMAND_MODULES)
 _LOCAL_COMMANDS = frozenset({"convert", "check", "backtest", "dry-run", "parity"})
 
 
@@ -276,9 +293,15 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return word if word in _MODULE_COMMANDS or word in _LOCAL_COMMANDS else None
 
 
+def _command(name: str) -> Command:
+    # The command's definition, importing its module (and whatever that takes) now.
+    command: Command = importlib.import_module(_COMMAND_MODULES[name]).COMMAND
+    return command
+
+
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser; given the ``command`` being run, without the other commands whose
-    parsers live in slow-to-import modules (see :data:`_MODULE_COMMANDS`)."""
+    parsers live in slow-to-import modules (see :data:`_COMMAND_MODULES`)."""
 
     def wanted(*names: str) -> bool:
         return command is None or command in names
@@ -403,22 +426,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
     p.set_defaults(run=_cmd_backtest)
-    if wanted("record"):
-        from arb.cli import record
-
-        record.add_parser(sub)
-    if wanted("funding-history"):
-        from arb.cli import funding_history
-
-        funding_history.add_parser(sub)
-    if wanted("fetch"):
-        from arb.cli import fetch
-
-        fetch.add_parser(sub)
-
-    from arb.cli import dry_run
-
-    dry_run.add_parser(sub)
+    for name in ("record", "funding-history", "fetch", "dry-run"):
+        if wanted(name) or name == "dry-run":
+            _command(name).add_to(sub)
 
     p = sub.add_parser(
         "parity",
@@ -438,33 +448,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         "127.0.0.1 replaying the recording, instead of the paper executor",
     )
     p.set_defaults(run=_cmd_parity)
-    if wanted("reconcile", "order"):
-        from arb.cli import order, reconcile
-
-        reconcile.add_parser(sub)
-        order.add_parser(sub)
-    if wanted("live", "kill", "halt"):
-        from arb.cli import halt, kill, live
-
-        live.add_parser(sub)
-        kill.add_parser(sub)
-        halt.add_parser(sub)
-    if wanted("report"):
-        from arb.reports import add_parser as add_report_parser
-
-        add_report_parser(sub)
-    if wanted("alert-test"):
-        from arb.ops.command import add_alert_test_parser
-
-        add_alert_test_parser(sub)
-    if wanted("sweep"):
-        from arb.sweep.command import add_parser as add_sweep_parser
-
-        add_sweep_parser(sub)
-    if wanted("status"):
-        from arb.ops.status import add_status_parser
-
-        add_status_parser(sub)
+    for name in ("reconcile", "order", "live", "kill", "halt", "report", "alert-test", "sweep", "status"):
+        if wanted(name):
+            _command(name).add_to(sub)
     for one in sub.choices.values():  # `arb backtest -q` as `arb -q backtest`: given or not, never reset
         one.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output")
         one.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP)

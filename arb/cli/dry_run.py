@@ -22,6 +22,7 @@ import numpy as np
 from rich.console import Console
 
 from arb.arguments import (
+    Command,
     add_config_argument,
     check_default,
     day,
@@ -39,49 +40,41 @@ if TYPE_CHECKING:
     from arb.execution.paper_account import PaperAccount
     from arb.runtime.dry_run import DryRunResult
 
-__all__ = ["add_parser", "write_dry_run_report"]
+__all__ = ["COMMAND", "write_dry_run_report"]
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """``arb dry-run``: paper trading on live or replayed data."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "dry-run",
-        help="paper-trade the strategy on live or replayed data (no orders are sent)",
-        description="Run the live engine with paper orders filled on the book it sees: on the venues' live "
-        "streams (--live-data) or on recordings replayed through the live path. The paper account is kept "
-        "between runs in [dry_run] state_dir; no order is ever sent to a venue.",
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--live-data", action="store_true", help="the venues' live streams (default: replay recordings)"
     )
-    p.add_argument("--live-data", action="store_true", help="the venues' live streams (default: replay recordings)")
-    add_config_argument(p)
-    p.add_argument(
+    add_config_argument(parser)
+    parser.add_argument(
         "--duration", type=duration, metavar="TIME", help="stop after this long (replay: data time): 90s, 10m, 2h"
     )
-    p.add_argument(
+    parser.add_argument(
         "--speed", type=speed, metavar="X", help="replay speed: 1 real time, 10, ... or max (default: [dry_run])"
     )
-    p.add_argument("--start", type=day, metavar="DATE", help="replay: first UTC day")
-    p.add_argument("--end", type=day, metavar="DATE", help="replay: last UTC day")
-    p.add_argument(
+    parser.add_argument("--start", type=day, metavar="DATE", help="replay: first UTC day")
+    parser.add_argument("--end", type=day, metavar="DATE", help="replay: last UTC day")
+    parser.add_argument(
         "--recordings", type=existing_folder("a recordings folder"), metavar="DIR", help="replay: recordings folder"
     )
-    p.add_argument(
+    parser.add_argument(
         "--state-dir",
         type=output_folder("a paper account folder"),
         metavar="DIR",
         help="paper account folder (default: [dry_run] state_dir)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--fresh", action="store_true", help="start a new paper account (the old one is moved aside, not deleted)"
     )
-    p.add_argument(
+    parser.add_argument(
         "--out",
         type=output_folder("a report folder"),
         metavar="DIR",
         help="report folder (default: a timestamped folder under results/)",
     )
-    p.add_argument("--allow-damaged", action="store_true", help="replay: " + _ALLOW_DAMAGED_HELP)
-    p.set_defaults(run=_cmd_dry_run)
-    return p
+    parser.add_argument("--allow-damaged", action="store_true", help="replay: " + _ALLOW_DAMAGED_HELP)
 
 
 _REPLAY_ONLY = ("speed", "start", "end", "recordings", "allow_damaged")
@@ -241,3 +234,16 @@ def write_dry_run_report(
     paths = write_report(out, summary, fills, equity, funding=engine.log.funding.view())
     print_summary(summary, console)
     return paths
+
+
+COMMAND = Command(
+    "dry-run",
+    _cmd_dry_run,
+    help="paper-trade the strategy on live or replayed data (no orders are sent)",
+    description="Run the live engine with paper orders filled on the book it sees: on the venues' live "
+    "streams (--live-data) or on recordings replayed through the live path. The paper account is kept "
+    "between runs in [dry_run] state_dir; no order is ever sent to a venue.",
+    arguments=_add_arguments,
+    config=False,
+)
+"""``arb dry-run``: paper trading on live or replayed data."""

@@ -15,16 +15,15 @@ import asyncio
 import datetime as dt
 import os
 import sys
-from typing import Any
 from urllib.parse import urlsplit
 
-from arb.arguments import add_config_argument, add_recordings_out, day, days_begun, each_once, recordings_out
+from arb.arguments import Command, add_recordings_out, day, days_begun, each_once, recordings_out
 from arb.arguments import symbol as symbol_argument
 from arb.config import load_config
 from arb.errors import UsageError
 from arb.runtime.fetch import KEY_VARIABLE, SOURCES, VENUES, fetch, plan, sizes
 
-__all__ = ["add_parser", "main"]
+__all__ = ["COMMAND", "main"]
 
 
 def _base_url(text: str) -> str:
@@ -34,16 +33,7 @@ def _base_url(text: str) -> str:
     return text.rstrip("/")
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``fetch`` to an ``argparse`` sub-command set; it runs :func:`main`."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "fetch",
-        help="download history from Tardis.dev or Bybit's archive into the recordings",
-        description="Download the days a backtest needs from Tardis.dev's CSV datasets or Bybit's public "
-        "archive into the recordings folder, where arb backtest, dry-run, parity and sweep find them "
-        "(docs/data.md).",
-    )
-    add_config_argument(parser)
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", choices=SOURCES, required=True, help="where the history comes from")
     parser.add_argument("--start", type=day, required=True, metavar="DATE", help="first UTC day, e.g. 2024-01-01")
     parser.add_argument("--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: --start)")
@@ -62,8 +52,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--dry-run", action="store_true", help="print what would be fetched and its size, fetch nothing"
     )
-    parser.set_defaults(run=main)
-    return parser
 
 
 def _out(line: str) -> None:
@@ -113,3 +101,15 @@ def main(args: argparse.Namespace) -> int:
         source = refused[0].planned.source
         sys.stderr.write(f"arb fetch: {len(refused)} more {source} files not fetched (refused, above)\n")
     return 1 if failed else 0
+
+
+COMMAND = Command(
+    "fetch",
+    main,
+    help="download history from Tardis.dev or Bybit's archive into the recordings",
+    description="Download the days a backtest needs from Tardis.dev's CSV datasets or Bybit's public "
+    "archive into the recordings folder, where arb backtest, dry-run, parity and sweep find them "
+    "(docs/data.md).",
+    arguments=_add_arguments,
+)
+"""Add ``fetch`` to an ``argparse`` sub-command set; it runs :func:`main`."""

@@ -13,31 +13,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
 
-from arb.arguments import add_config_argument, add_recordings_out, day, days_begun, each_once, recordings_out
+from arb.arguments import Command, add_recordings_out, day, days_begun, each_once, recordings_out
 from arb.arguments import symbol as symbol_argument
 from arb.config import load_config
 from arb.runtime.funding_history import VENUES, check_linear, day_start_ns, fetch_funding_history
 from arb.runtime.marks import NS_PER_DAY
 
-__all__ = ["add_parser", "main"]
+__all__ = ["COMMAND", "main"]
 
 
 def _print(line: str) -> None:
     sys.stdout.write(line + "\n")
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``funding-history`` to an ``argparse`` sub-command set; it runs :func:`main`."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "funding-history",
-        help="fetch the venues' funding-rate history into the recordings",
-        description="Fetch Binance USD-M's and Bybit linear's funding-rate history of the days asked for "
-        "over REST into <out>/<venue>_linear/<symbol>_funding.json (merged with what is there), so a "
-        "backtest knows each funding time's rate.",
-    )
-    add_config_argument(parser)
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", type=day, required=True, metavar="DATE", help="first UTC day, e.g. 2024-08-01")
     parser.add_argument(
         "--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: --start; never past 5 minutes ago)"
@@ -51,8 +41,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--venue", choices=VENUES, help="one venue only (default: both)")
     add_recordings_out(parser)
-    parser.set_defaults(run=main)
-    return parser
 
 
 def main(args: argparse.Namespace) -> int:
@@ -75,3 +63,15 @@ def main(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+COMMAND = Command(
+    "funding-history",
+    main,
+    help="fetch the venues' funding-rate history into the recordings",
+    description="Fetch Binance USD-M's and Bybit linear's funding-rate history of the days asked for "
+    "over REST into <out>/<venue>_linear/<symbol>_funding.json (merged with what is there), so a "
+    "backtest knows each funding time's rate.",
+    arguments=_add_arguments,
+)
+"""Add ``funding-history`` to an ``argparse`` sub-command set; it runs :func:`main`."""

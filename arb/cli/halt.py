@@ -7,33 +7,24 @@ daily-loss pause too.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
 from typing import Any
 
-from arb.arguments import add_config_argument, output_folder, reason
+from arb.arguments import Command, output_folder, reason
 from arb.config import load_config
 
-__all__ = ["add_parser"]
+__all__ = ["COMMAND"]
 
 
-def add_parser(subparsers: Any) -> Any:
-    """``arb halt``: show, set or clear the account's halt (live journal and paper account)."""
-    parser = subparsers.add_parser(
-        "halt",
-        help="show the halt that keeps arb live and the dry run from opening pairs; --clear lifts it",
-        description="A risk limit, the kill switch or a failed hedge halts new pairs, and the halt is kept "
-        "(arb live: in the journal; the dry run: in the paper account) until a person clears it here.",
-    )
-    add_config_argument(parser)
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state-dir", type=output_folder("a paper account folder"), metavar="DIR",
                         help="the paper account's folder (default: [dry_run] state_dir)")  # fmt: skip
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--clear", action="store_true", help="lift the halt of both")
     what.add_argument("--set", type=reason, metavar="REASON", help="halt both by hand, with this reason")
-    parser.set_defaults(run=_cmd_halt)
-    return parser
 
 
 def _cmd_halt(args: Any) -> int:
@@ -77,3 +68,14 @@ def _cmd_halt(args: Any) -> int:
         if paused is not None:
             sys.stdout.write(f"{name}: {'pause lifted (was: ' + paused + ')' if args.clear else 'PAUSED: ' + paused}\n")
     return 0
+
+
+COMMAND = Command(
+    "halt",
+    _cmd_halt,
+    help="show the halt that keeps arb live and the dry run from opening pairs; --clear lifts it",
+    description="A risk limit, the kill switch or a failed hedge halts new pairs, and the halt is kept "
+    "(arb live: in the journal; the dry run: in the paper account) until a person clears it here.",
+    arguments=_add_arguments,
+)
+"""``arb halt``: show, set or clear the account's halt (live journal and paper account)."""

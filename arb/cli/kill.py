@@ -8,6 +8,7 @@ itself (:func:`arb.runtime.kill.kill`). Exit 1 when exposure is left.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -15,22 +16,13 @@ import signal
 import time
 from typing import Any
 
-from arb.arguments import add_config_argument, duration, exit_codes_help
+from arb.arguments import Command, duration, exit_codes_help
 from arb.config import load_config, require_credentials
 
-__all__ = ["add_parser"]
+__all__ = ["COMMAND"]
 
 
-def add_parser(subparsers: Any) -> Any:
-    """``arb kill``: the kill switch, with or without a running ``arb live``."""
-    parser = subparsers.add_parser(
-        "kill",
-        help="kill switch: halt new pairs, cancel every open order, flatten the net position",
-        description="Reach a running arb live (a signal, or a file in [live] state_dir) and let it halt, cancel "
-        "and flatten before it stops; with none running, do it here. Halts persist until cleared.",
-        epilog=exit_codes_help("exposure is left (EXPOSURE LEFT names it), or arb live did not stop in time"),
-    )
-    add_config_argument(parser)
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
         type=duration,
@@ -38,8 +30,6 @@ def add_parser(subparsers: Any) -> Any:
         default="60s",
         help="how long to wait for a running arb live to finish (default: 60s)",
     )
-    parser.set_defaults(run=_cmd_kill)
-    return parser
 
 
 def _cmd_kill(args: Any) -> int:
@@ -75,3 +65,15 @@ def _cmd_kill(args: Any) -> int:
     for line in report.describe():
         console.print(line if report.flat else f"[bold red]{line}[/]", highlight=False)
     return 0 if report.flat else 1
+
+
+COMMAND = Command(
+    "kill",
+    _cmd_kill,
+    help="kill switch: halt new pairs, cancel every open order, flatten the net position",
+    description="Reach a running arb live (a signal, or a file in [live] state_dir) and let it halt, cancel "
+    "and flatten before it stops; with none running, do it here. Halts persist until cleared.",
+    arguments=_add_arguments,
+    epilog=exit_codes_help("exposure is left (EXPOSURE LEFT names it), or arb live did not stop in time"),
+)
+"""``arb kill``: the kill switch, with or without a running ``arb live``."""

@@ -14,31 +14,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arb.arguments import add_config_argument, duration, exit_codes_help, output_folder, report_folder
+from arb.arguments import Command, duration, exit_codes_help, output_folder, report_folder
 from arb.config import AppConfig, load_config, require_credentials
 from arb.errors import UsageError, exit_code_of
 
 if TYPE_CHECKING:
     from arb.runtime.deadline import StopDeadline
 
-__all__ = ["add_parser", "confirm_mainnet"]
+__all__ = ["COMMAND", "confirm_mainnet"]
 
 
 _CONFIRMATION = "trade real money"
 
 
-def add_parser(subparsers: Any) -> Any:
-    """``arb live``: the kernel on real orders (testnet by default)."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "live",
-        help="trade the strategy with real orders: reconciled with the journal first, testnet unless --mainnet",
-        description="Reconcile both venues with the journal, then trade the same kernel as the dry run through "
-        "the live executors until --duration, Ctrl-C or SIGTERM. A venue on mainnet needs --mainnet and a typed "
-        "confirmation (or --yes for unattended starts); keys come from the environment variables the venue "
-        "files name.",
-        epilog=exit_codes_help("an order is left in flight, or the kill switch left exposure"),
-    )
-    add_config_argument(parser)
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--duration", type=duration, metavar="TIME", help="stop after this long: 90s, 10m, 2h (default: Ctrl-C)"
     )
@@ -50,8 +39,6 @@ def add_parser(subparsers: Any) -> Any:
         metavar="DIR",
         help="report folder (default: a timestamped folder under results/)",
     )
-    parser.set_defaults(run=_cmd_live)
-    return parser
 
 
 def confirm_mainnet(config: AppConfig, allowed: bool, yes: bool, ask: Callable[[str], str] = input) -> None:
@@ -132,3 +119,17 @@ def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDead
     if result.left_in_flight or (result.kill is not None and not result.kill.flat):
         return 1  # an order still in flight, or exposure the kill switch could not close: a person looks now
     return exit_code_of(result.stop_signal)
+
+
+COMMAND = Command(
+    "live",
+    _cmd_live,
+    help="trade the strategy with real orders: reconciled with the journal first, testnet unless --mainnet",
+    description="Reconcile both venues with the journal, then trade the same kernel as the dry run through "
+    "the live executors until --duration, Ctrl-C or SIGTERM. A venue on mainnet needs --mainnet and a typed "
+    "confirmation (or --yes for unattended starts); keys come from the environment variables the venue "
+    "files name.",
+    arguments=_add_arguments,
+    epilog=exit_codes_help("an order is left in flight, or the kill switch left exposure"),
+)
+"""``arb live``: the kernel on real orders (testnet by default)."""

@@ -12,28 +12,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
 
-from arb.arguments import add_config_argument, duration, exit_codes_help, positive_decimal
+from arb.arguments import Command, duration, exit_codes_help, positive_decimal
 from arb.arguments import symbol as symbol_name
 from arb.config import AppConfig, load_config, require_credentials
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
 from arb.strategy.types import BUY, SELL
 
-__all__ = ["add_parser"]
+__all__ = ["COMMAND"]
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """``arb order``: one immediate-or-cancel order by hand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "order",
-        help="place one immediate-or-cancel order through the live executor",
-        description="Reconcile the venue, then send one IOC limit order through the journal and the live "
-        "executor, and print it when done. For smoke tests on testnet or demo accounts and operations by hand.",
-        epilog=exit_codes_help("the order's outcome is still unknown (arb reconcile finds it out)"),
-    )
-    add_config_argument(parser)
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--venue", choices=ASSET_NAMES, required=True)
     parser.add_argument(
         "--symbol", type=symbol_name, metavar="SYMBOL", help="one of [strategy] symbols (default: the first)"
@@ -49,8 +39,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="TIME",
         help="how long to wait for the order to be done (default: 30s)",
     )
-    parser.set_defaults(run=_cmd_order)
-    return parser
 
 
 def _symbol_number(config: AppConfig, name: str | None) -> int:
@@ -101,3 +89,15 @@ def _cmd_order(args: argparse.Namespace) -> int:
     if order.rejection is not None:
         raise UsageError(f"the venue rejected the order: {order.rejection.code} {order.rejection.message}")
     return 0
+
+
+COMMAND = Command(
+    "order",
+    _cmd_order,
+    help="place one immediate-or-cancel order through the live executor",
+    description="Reconcile the venue, then send one IOC limit order through the journal and the live "
+    "executor, and print it when done. For smoke tests on testnet or demo accounts and operations by hand.",
+    arguments=_add_arguments,
+    epilog=exit_codes_help("the order's outcome is still unknown (arb reconcile finds it out)"),
+)
+"""``arb order``: one immediate-or-cancel order by hand."""

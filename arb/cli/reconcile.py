@@ -11,16 +11,16 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from arb.arguments import add_config_argument, exit_codes_help
+from arb.arguments import Command, exit_codes_help
 from arb.config import load_config, require_credentials
 from arb.events import ASSET_NAMES
 
 if TYPE_CHECKING:
     from arb.execution.reconcile import VenueReconciliation
 
-__all__ = ["add_parser", "latency_lines"]
+__all__ = ["COMMAND", "latency_lines"]
 
 
 def _venues_arg(text: str | None) -> list[int]:
@@ -29,16 +29,7 @@ def _venues_arg(text: str | None) -> list[int]:
     return [ASSET_NAMES.index(text)]
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """``arb reconcile``: the journal against the venues."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "reconcile",
-        help="check the live account against its journal",
-        description="Resolve every order the journal holds in flight, book fills made while arb was down, and "
-        "compare open orders and holdings with the journal. Exit 0 when everything is explained, 1 otherwise.",
-        epilog=exit_codes_help("something is not explained (see the report)"),
-    )
-    add_config_argument(parser)
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--venue", choices=ASSET_NAMES, help="one venue only (default: both)")
     parser.add_argument(
         "--accept-venue-state",
@@ -46,8 +37,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="take the venues' holdings as they are now (after a deposit or a manual trade)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(run=_cmd_reconcile)
-    return parser
 
 
 def latency_lines(latencies: dict[str, dict[str, dict[str, float]]]) -> list[str]:
@@ -93,3 +82,15 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         for line in latency_lines(latencies):
             sys.stdout.write(line + "\n")
     return 0 if all(r.ok for r in reports) else 1
+
+
+COMMAND = Command(
+    "reconcile",
+    _cmd_reconcile,
+    help="check the live account against its journal",
+    description="Resolve every order the journal holds in flight, book fills made while arb was down, and "
+    "compare open orders and holdings with the journal. Exit 0 when everything is explained, 1 otherwise.",
+    arguments=_add_arguments,
+    epilog=exit_codes_help("something is not explained (see the report)"),
+)
+"""``arb reconcile``: the journal against the venues."""

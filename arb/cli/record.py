@@ -15,34 +15,19 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
-from arb.arguments import add_config_argument, add_recordings_out, duration, each_once, recordings_out
+from arb.arguments import Command, add_recordings_out, duration, each_once, recordings_out
 from arb.arguments import symbol as symbol_argument
 from arb.config import AppConfig, load_config
 from arb.errors import ArbError, exit_code_of
 from arb.runtime.record import DEFAULT_STATUS_NS, RecordReport, record
 
-__all__ = ["add_parser", "main"]
+__all__ = ["COMMAND", "add_parser", "main"]
 
 log = logging.getLogger("arb.runtime.record")
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``record`` to an ``argparse`` sub-command set (``parser.add_subparsers()``); it runs :func:`main`."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "record",
-        help="record both venues' market data",
-        description="Record Binance's and Bybit's raw market data (depth, trades, best bid/offer) in the "
-        "collector format, one gzip file per venue, market, symbol and UTC day.",
-    )
-    _add_arguments(parser)
-    parser.set_defaults(run=main)
-    return parser
-
-
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_argument(parser)
     parser.add_argument(
         "--symbols",
         nargs="+",
@@ -110,3 +95,16 @@ def _on_signal(stop: asyncio.Event, sig: signal.Signals, received: list[signal.S
     log.warning("%s: stopping the recording (flushing and closing every file)", sig.name)
     received.append(sig)
     stop.set()
+
+
+COMMAND = Command(
+    "record",
+    main,
+    help="record both venues' market data",
+    description="Record Binance's and Bybit's raw market data (depth, trades, best bid/offer) in the "
+    "collector format, one gzip file per venue, market, symbol and UTC day.",
+    arguments=_add_arguments,
+)
+"""``arb record``."""
+add_parser = COMMAND.add_to
+"""Add ``record`` to an ``argparse`` sub-command set (``parser.add_subparsers()``); it runs :func:`main`."""

@@ -9,28 +9,14 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-from typing import Any
 
-from arb.arguments import add_config_argument
+from arb.arguments import Command
 from arb.config import load_config
 from arb.errors import UsageError
 
-__all__ = ["add_alert_test_parser"]
+__all__ = ["COMMAND"]
 
 _SEND_TIMEOUT_S = 60.0  # each channel's own timeout and retries end well within it
-
-
-def add_alert_test_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``arb alert-test``."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "alert-test",
-        help="send one test message to every alert channel that is on ([alerts])",
-        description="Send one test alert through every channel [alerts] turns on (Telegram, webhook, email), "
-        "with the secrets from the environment, and say which arrived. Exit 0 when every channel took it.",
-    )
-    add_config_argument(p)
-    p.set_defaults(run=_cmd_alert_test)
-    return p
 
 
 def _cmd_alert_test(args: argparse.Namespace) -> int:
@@ -62,3 +48,13 @@ def _cmd_alert_test(args: argparse.Namespace) -> int:
         print(f"arb alert-test: {', '.join(failed)} did not take the message", file=sys.stderr)
         return 1
     return 0
+
+
+COMMAND = Command(
+    "alert-test",
+    _cmd_alert_test,
+    help="send one test message to every alert channel that is on ([alerts])",
+    description="Send one test alert through every channel [alerts] turns on (Telegram, webhook, email), "
+    "with the secrets from the environment, and say which arrived. Exit 0 when every channel took it.",
+)
+"""Register ``arb alert-test``."""

@@ -15,34 +15,22 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from arb.arguments import add_config_argument, duration
+from arb.arguments import Command, duration
 from arb.errors import EXIT_NOT_RUNNING, UsageError
 
-__all__ = ["add_status_parser", "describe", "ops_url"]
+__all__ = ["COMMAND", "describe", "ops_url"]
 
 _ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1", "[::]": "::1"}
 
 
-def add_status_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``arb status``."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "status",
-        help="is a running arb live / dry-run / record alive and ready to trade (its /readyz); exit 0 ready, "
-        "1 not ready, 69 nothing answers",
-        description="Ask the ops server of a running arb process ([ops] host and port, or --url) whether it is "
-        "ready to trade: both books of every symbol in sync and fresh, the journal open, no halt. Prints every "
-        "reason it is not. Exit 0 ready, 1 not ready, 69 when nothing answers.",
-    )
-    add_config_argument(p)
-    p.add_argument("--url", type=_url, metavar="URL",
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", type=_url, metavar="URL",
                    help="the ops server to ask, e.g. http://127.0.0.1:8321 (default: [ops] host and port)")  # fmt: skip
-    p.add_argument("--liveness", action="store_true",
+    parser.add_argument("--liveness", action="store_true",
                    help="ask /healthz only: are the process and its trading loop alive (exit 0)")  # fmt: skip
-    p.add_argument("--json", action="store_true", help="print the answer as JSON, as the endpoint sent it")
-    p.add_argument("--timeout", type=duration, default="5s", metavar="TIME",
+    parser.add_argument("--json", action="store_true", help="print the answer as JSON, as the endpoint sent it")
+    parser.add_argument("--timeout", type=duration, default="5s", metavar="TIME",
                    help="how long to wait for the answer (default: 5s)")  # fmt: skip
-    p.set_defaults(run=_cmd_status)
-    return p
 
 
 def _url(text: str) -> str:
@@ -146,3 +134,16 @@ def _get(url: str, timeout_s: float) -> tuple[int, bytes]:
     except urllib.error.HTTPError as error:
         with error:
             return int(error.code), bytes(error.read())
+
+
+COMMAND = Command(
+    "status",
+    _cmd_status,
+    help="is a running arb live / dry-run / record alive and ready to trade (its /readyz); exit 0 ready, "
+    "1 not ready, 69 nothing answers",
+    description="Ask the ops server of a running arb process ([ops] host and port, or --url) whether it is "
+    "ready to trade: both books of every symbol in sync and fresh, the journal open, no halt. Prints every "
+    "reason it is not. Exit 0 ready, 1 not ready, 69 when nothing answers.",
+    arguments=_add_arguments,
+)
+"""Register ``arb status``."""

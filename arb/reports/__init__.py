@@ -28,7 +28,6 @@ writes at the UTC day boundary (:func:`write_daily_report`)::
 ``docs/reports.md`` gives the formula of every figure, over a run and over a period.
 """
 
-from arb.reports.command import add_parser
 from arb.reports.console import print_summary
 from arb.reports.figures import (
     PERIODS,
@@ -58,7 +57,6 @@ __all__ = [
     "SourceData",
     "Summary",
     "VenueRow",
-    "add_parser",
     "build_report",
     "compute_period",
     "equity_at",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from arb.arguments import add_config_argument, day, existing_folder
+from arb.arguments import Command, add_config_argument, day, existing_folder
 from arb.errors import UsageError
 from arb.reports.figures import PERIODS
 from arb.reports.files import SUMMARY_JSON, TRADES_CSV
@@ -17,7 +17,7 @@ from arb.reports.sources import SOURCES
 if TYPE_CHECKING:
     from arb.config import AppConfig
 
-__all__ = ["add_parser", "html_output", "main"]
+__all__ = ["COMMAND", "html_output", "main"]
 
 
 def html_output(text: str) -> Path:
@@ -44,15 +44,7 @@ def html_output(text: str) -> Path:
 # -- the command --------------------------------------------------------------------------------------
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``report`` to an ``argparse`` sub-command set; it runs :func:`main`."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "report",
-        help="write a day's, week's or month's report as one self-contained HTML file",
-        description="Figures of one UTC period (a day, a week from Monday, a calendar month) of a backtest's "
-        "results, a paper account or the live journal: return, Sharpe, drawdown, win rate, holding time, "
-        "fees, per-venue figures and the captured spreads, in one HTML file that needs no network.",
-    )
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--period", choices=PERIODS, default="day", help="day, week (from Monday) or month (default: day)"
     )
@@ -80,8 +72,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--out", type=html_output, metavar="FILE",
         help="the .html file (default: report-<source>-<period>.html in the results folder)",
     )  # fmt: skip
-    parser.set_defaults(run=main)
-    return parser
 
 
 def _newest_backtest(root: Path) -> Path:
@@ -157,3 +147,16 @@ def main(args: argparse.Namespace) -> int:
     for halt in source.halts:
         console.print(f"HALT: {halt}", style="bold red", highlight=False, markup=False)
     return 0
+
+
+COMMAND = Command(
+    "report",
+    main,
+    help="write a day's, week's or month's report as one self-contained HTML file",
+    description="Figures of one UTC period (a day, a week from Monday, a calendar month) of a backtest's "
+    "results, a paper account or the live journal: return, Sharpe, drawdown, win rate, holding time, "
+    "fees, per-venue figures and the captured spreads, in one HTML file that needs no network.",
+    arguments=_add_arguments,
+    config=False,
+)
+"""Add ``report`` to an ``argparse`` sub-command set; it runs :func:`main`."""

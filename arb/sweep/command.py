@@ -14,13 +14,20 @@ import importlib.util
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
-from arb.arguments import add_config_argument, day, existing_file, existing_folder, output_folder, report_folder
+from arb.arguments import (
+    Command,
+    add_config_argument,
+    day,
+    existing_file,
+    existing_folder,
+    output_folder,
+    report_folder,
+)
 
-__all__ = ["add_parser", "ray_address", "workers"]
+__all__ = ["COMMAND", "ray_address", "workers"]
 
 MAX_WORKERS = 256
 _HOST_PORT = re.compile(r"(?:ray://)?[A-Za-z0-9._-]+:\d{1,5}")
@@ -60,47 +67,37 @@ def _default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``arb sweep``."""
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "sweep",
-        help="backtest every point of a parameter grid (local processes or a Ray cluster)",
-        description="Backtest the configuration at every point of a grid of settings (a TOML file: [grid] "
-        "and [sweep]), on local processes or a Ray cluster, each worker compiling once and loading the "
-        "recordings once; write results.csv (a row per point), best.toml and a heatmap of the objective.",
-    )
-    p.add_argument(
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--grid", required=True, type=existing_file("grid file"), metavar="FILE",
         help="TOML: [grid] settings and their values, [sweep] objective and heatmap (docs/sweeps.md)",
     )  # fmt: skip
-    add_config_argument(p)
-    p.add_argument(
+    add_config_argument(parser)
+    parser.add_argument(
         "--start", type=day, metavar="DATE",
         help="first UTC day, e.g. 2024-08-08 (default: the first recorded for both venues)",
     )  # fmt: skip
-    p.add_argument("--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: the last recorded)")
-    p.add_argument(
+    parser.add_argument("--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: the last recorded)")
+    parser.add_argument(
         "--workers", type=workers, metavar="N",
         help="worker processes, each compiling once and holding the data once (default: this machine's CPUs)",
     )  # fmt: skip
-    p.add_argument(
+    parser.add_argument(
         "--ray", type=ray_address, metavar="ADDRESS",
         help="run on Ray: local (a cluster started here), auto (the running one, RAY_ADDRESS) or host:port",
     )  # fmt: skip
-    p.add_argument(
+    parser.add_argument(
         "--recordings", type=existing_folder("a recordings folder"), metavar="DIR",
         help="recordings folder (default: [backtest] recordings)",
     )  # fmt: skip
-    p.add_argument(
+    parser.add_argument(
         "--out", type=output_folder("a report folder"), metavar="DIR",
         help="results folder (default: a timestamped folder under results/)",
     )  # fmt: skip
-    p.add_argument(
+    parser.add_argument(
         "--allow-damaged", action="store_true",
         help="keep what can be read of a damaged recording instead of failing (the lost parts are reported)",
     )  # fmt: skip
-    p.set_defaults(run=_cmd_sweep)
-    return p
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -138,3 +135,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     print_results(sweep, console)
     print(f"results: {out} ({', '.join(p.name for p in paths)})")
     return 0
+
+
+COMMAND = Command(
+    "sweep",
+    _cmd_sweep,
+    help="backtest every point of a parameter grid (local processes or a Ray cluster)",
+    description="Backtest the configuration at every point of a grid of settings (a TOML file: [grid] "
+    "and [sweep]), on local processes or a Ray cluster, each worker compiling once and loading the "
+    "recordings once; write results.csv (a row per point), best.toml and a heatmap of the objective.",
+    arguments=_add_arguments,
+    config=False,
+)
+"""Register ``arb sweep``."""
