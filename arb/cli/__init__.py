@@ -31,7 +31,6 @@ from arb.arguments import (
     ArgumentParser,
     Command,
     CommandLineError,
-    add_config_argument,
     day,
     existing_file,
     existing_folder,
@@ -259,6 +258,145 @@ def _cmd_parity(args: argparse.Namespace) -> int:
     return 0 if report.agree else 1
 
 
+def _convert_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        type=existing_file("recording file"),
+        metavar="INPUT",
+        help="consecutive recording files of one symbol",
+    )
+    parser.add_argument(
+        "-o", "--output", required=True, type=npz_output, help="output .npz (the end-of-day snapshot goes beside it)"
+    )
+    parser.add_argument("--venue", choices=("binance", "bybit"), help="default: inferred from the content")
+    parser.add_argument("--market", choices=("spot", "linear"), help="default: inferred")
+    parser.add_argument("--symbol", type=symbol, help="default: the first symbol in the file")
+    parser.add_argument(
+        "--initial-snapshot",
+        type=existing_file("end-of-day snapshot file"),
+        metavar="EOD.npz",
+        help="previous day's end-of-day snapshot",
+    )
+    parser.add_argument("--bbo", action="store_true", help="also write best bid/offer rows (DEPTH_BBO_EVENT)")
+    parser.add_argument(
+        "--base-latency-us",
+        type=number_between(0, 1e6),
+        default=0.0,
+        help="feed latency floor after correction, 0 to 1,000,000 us",
+    )
+    parser.add_argument(
+        "--local-offset-ms",
+        type=number_between(-86_400_000, 86_400_000),
+        help="add this to every local time instead of hftbacktest's automatic correction (at most a day)",
+    )
+    parser.add_argument(
+        "--chunk-rows",
+        type=integer_between(1_000, 1_000_000_000),
+        metavar="N",
+        help="rows converted and written at a time (default 1,000,000: 64 bytes a row, a few "
+        "chunks held at once); more are written as parts: OUT, then NAME.p001.npz, ... beside it",
+    )
+    parser.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
+    parser.add_argument(
+        "--allow-unsynced",
+        action="store_true",
+        help="write the file even if the book never syncs (no snapshot in the inputs and no --initial-snapshot): "
+        "trades without a book",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("recording", "tardis", "bybit-archive"),
+        help="the inputs' format (default: told from the files): arb's recordings, Tardis.dev CSV datasets "
+        "(incremental_book_L2, trades, derivative_ticker of one day or more) or Bybit's archive (order book "
+        "zips and trade files); docs/data.md",
+    )
+    parser.add_argument(
+        "--feed-latency-ms",
+        type=number_between(0, 60_000),
+        metavar="MS",
+        help="Bybit's archive has no receive time: local time = exchange time + this (default 10 ms)",
+    )
+
+
+_CONVERT = Command(
+    "convert",
+    _cmd_convert,
+    help="convert recordings to an hftbacktest .npz",
+    description="Convert recordings of one venue and symbol (consecutive files of one session, in time "
+    "order) into hftbacktest's event rows, with the venue's own book sync, and write them as an .npz with "
+    "the end-of-day book beside it (what the next day's conversion starts from). Damaged files, files out "
+    "of order and a book that never syncs are refused with what to do.",
+    arguments=_convert_arguments,
+    config=False,
+)
+
+
+_CHECK = Command(
+    "check",
+    _cmd_check,
+    help="load and validate the configuration, print a summary",
+    description="Load arbitrage.toml and both venue files, check every key, and check that some pair can "
+    "open at all (the kernel's sizing and the risk gate on the smallest pair the venues accept); print where "
+    "each command reads and writes, each symbol's sizes and each venue's settings. Exit 2 with one line "
+    "naming the file and key when something is wrong.",
+)
+
+
+def _backtest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--start",
+        type=day,
+        metavar="DATE",
+        help="first UTC day, e.g. 2024-08-08 (default: the first recorded for both venues)",
+    )
+    parser.add_argument(
+        "--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: the last recorded for both venues)"
+    )
+    parser.add_argument(
+        "--recordings", type=_RECORDINGS, metavar="DIR", help="recordings folder (default: [backtest] recordings)"
+    )
+    parser.add_argument(
+        "--out", type=_REPORT, metavar="DIR", help="report folder (default: a timestamped folder under results/)"
+    )
+    parser.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
+
+
+_BACKTEST = Command(
+    "backtest",
+    _cmd_backtest,
+    help="backtest the spread strategy on recordings",
+    description="Run the strategy over recorded days in hftbacktest (order latency, taker fees, the "
+    "recorded feed latency): the days are converted on first use and cached beside the recordings, and "
+    "each day starts from the previous day's end-of-day book. Writes a report folder (summary.json, "
+    "trades.csv, equity.png).",
+    arguments=_backtest_arguments,
+)
+
+
+def _parity_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", type=day, metavar="DATE", help="first UTC day")
+    parser.add_argument("--end", type=day, metavar="DATE", help="last UTC day")
+    parser.add_argument("--zero-latency", action="store_true", help="instant orders and feed: must agree exactly")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="the live side trades through arb live's executors (ccxt, journal) against fake venues on "
+        "127.0.0.1 replaying the recording, instead of the paper executor",
+    )
+
+
+_PARITY = Command(
+    "parity",
+    _cmd_parity,
+    help="run a recording through the backtest and the live path and compare",
+    description="Run the same recorded days through the backtest and through the live path (paper orders, "
+    "or with --live arb live's executors against fake venues on 127.0.0.1) and compare their decisions and "
+    "fills. Exit 0 when they agree, 1 otherwise.",
+    arguments=_parity_arguments,
+)
+
+
 _COMMAND_MODULES = {
     "record": "arb.cli.record",
     "funding-history": "arb.cli.funding_history",
@@ -293,8 +431,16 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return word if word in _MODULE_COMMANDS or word in _LOCAL_COMMANDS else None
 
 
+_COMMANDS = ("convert", "check", "backtest", "record", "funding-history", "fetch", "dry-run", "parity", "reconcile",
+             "order", "live", "kill", "halt", "report", "alert-test", "sweep", "status")  # fmt: skip
+"""Every command, in the order ``arb --help`` lists them."""
+
+
 def _command(name: str) -> Command:
-    # The command's definition, importing its module (and whatever that takes) now.
+    # The command's definition; one defined in a module imports it (and whatever that takes) now.
+    local = {"convert": _CONVERT, "check": _CHECK, "backtest": _BACKTEST, "parity": _PARITY}
+    if name in local:
+        return local[name]
     command: Command = importlib.import_module(_COMMAND_MODULES[name]).COMMAND
     return command
 
@@ -302,9 +448,6 @@ def _command(name: str) -> Command:
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser; given the ``command`` being run, without the other commands whose
     parsers live in slow-to-import modules (see :data:`_COMMAND_MODULES`)."""
-
-    def wanted(*names: str) -> bool:
-        return command is None or command in names
 
     parser = ArgumentParser(
         prog="arb",
@@ -321,135 +464,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
                         "JSON object per line for a log collector (default: $ARB_LOG_FORMAT, else text)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser(
-        "convert",
-        help="convert recordings to an hftbacktest .npz",
-        description="Convert recordings of one venue and symbol (consecutive files of one session, in time "
-        "order) into hftbacktest's event rows, with the venue's own book sync, and write them as an .npz with "
-        "the end-of-day book beside it (what the next day's conversion starts from). Damaged files, files out "
-        "of order and a book that never syncs are refused with what to do.",
-    )
-    p.add_argument(
-        "inputs",
-        nargs="+",
-        type=existing_file("recording file"),
-        metavar="INPUT",
-        help="consecutive recording files of one symbol",
-    )
-    p.add_argument(
-        "-o", "--output", required=True, type=npz_output, help="output .npz (the end-of-day snapshot goes beside it)"
-    )
-    p.add_argument("--venue", choices=("binance", "bybit"), help="default: inferred from the content")
-    p.add_argument("--market", choices=("spot", "linear"), help="default: inferred")
-    p.add_argument("--symbol", type=symbol, help="default: the first symbol in the file")
-    p.add_argument(
-        "--initial-snapshot",
-        type=existing_file("end-of-day snapshot file"),
-        metavar="EOD.npz",
-        help="previous day's end-of-day snapshot",
-    )
-    p.add_argument("--bbo", action="store_true", help="also write best bid/offer rows (DEPTH_BBO_EVENT)")
-    p.add_argument(
-        "--base-latency-us",
-        type=number_between(0, 1e6),
-        default=0.0,
-        help="feed latency floor after correction, 0 to 1,000,000 us",
-    )
-    p.add_argument(
-        "--local-offset-ms",
-        type=number_between(-86_400_000, 86_400_000),
-        help="add this to every local time instead of hftbacktest's automatic correction (at most a day)",
-    )
-    p.add_argument(
-        "--chunk-rows",
-        type=integer_between(1_000, 1_000_000_000),
-        metavar="N",
-        help="rows converted and written at a time (default 1,000,000: 64 bytes a row, a few "
-        "chunks held at once); more are written as parts: OUT, then NAME.p001.npz, ... beside it",
-    )
-    p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
-    p.add_argument(
-        "--allow-unsynced",
-        action="store_true",
-        help="write the file even if the book never syncs (no snapshot in the inputs and no --initial-snapshot): "
-        "trades without a book",
-    )
-    p.add_argument(
-        "--format",
-        choices=("recording", "tardis", "bybit-archive"),
-        help="the inputs' format (default: told from the files): arb's recordings, Tardis.dev CSV datasets "
-        "(incremental_book_L2, trades, derivative_ticker of one day or more) or Bybit's archive (order book "
-        "zips and trade files); docs/data.md",
-    )
-    p.add_argument(
-        "--feed-latency-ms",
-        type=number_between(0, 60_000),
-        metavar="MS",
-        help="Bybit's archive has no receive time: local time = exchange time + this (default 10 ms)",
-    )
-    p.set_defaults(run=_cmd_convert)
-
-    p = sub.add_parser(
-        "check",
-        help="load and validate the configuration, print a summary",
-        description="Load arbitrage.toml and both venue files, check every key, and check that some pair can "
-        "open at all (the kernel's sizing and the risk gate on the smallest pair the venues accept); print where "
-        "each command reads and writes, each symbol's sizes and each venue's settings. Exit 2 with one line "
-        "naming the file and key when something is wrong.",
-    )
-    add_config_argument(p)
-    p.set_defaults(run=_cmd_check)
-
-    p = sub.add_parser(
-        "backtest",
-        help="backtest the spread strategy on recordings",
-        description="Run the strategy over recorded days in hftbacktest (order latency, taker fees, the "
-        "recorded feed latency): the days are converted on first use and cached beside the recordings, and "
-        "each day starts from the previous day's end-of-day book. Writes a report folder (summary.json, "
-        "trades.csv, equity.png).",
-    )
-    add_config_argument(p)
-    p.add_argument(
-        "--start",
-        type=day,
-        metavar="DATE",
-        help="first UTC day, e.g. 2024-08-08 (default: the first recorded for both venues)",
-    )
-    p.add_argument(
-        "--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: the last recorded for both venues)"
-    )
-    p.add_argument(
-        "--recordings", type=_RECORDINGS, metavar="DIR", help="recordings folder (default: [backtest] recordings)"
-    )
-    p.add_argument(
-        "--out", type=_REPORT, metavar="DIR", help="report folder (default: a timestamped folder under results/)"
-    )
-    p.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
-    p.set_defaults(run=_cmd_backtest)
-    for name in ("record", "funding-history", "fetch", "dry-run"):
-        if wanted(name) or name == "dry-run":
-            _command(name).add_to(sub)
-
-    p = sub.add_parser(
-        "parity",
-        help="run a recording through the backtest and the live path and compare",
-        description="Run the same recorded days through the backtest and through the live path (paper orders, "
-        "or with --live arb live's executors against fake venues on 127.0.0.1) and compare their decisions and "
-        "fills. Exit 0 when they agree, 1 otherwise.",
-    )
-    add_config_argument(p)
-    p.add_argument("--start", type=day, metavar="DATE", help="first UTC day")
-    p.add_argument("--end", type=day, metavar="DATE", help="last UTC day")
-    p.add_argument("--zero-latency", action="store_true", help="instant orders and feed: must agree exactly")
-    p.add_argument(
-        "--live",
-        action="store_true",
-        help="the live side trades through arb live's executors (ccxt, journal) against fake venues on "
-        "127.0.0.1 replaying the recording, instead of the paper executor",
-    )
-    p.set_defaults(run=_cmd_parity)
-    for name in ("reconcile", "order", "live", "kill", "halt", "report", "alert-test", "sweep", "status"):
-        if wanted(name):
+    for name in _COMMANDS:
+        if command is None or command == name or name in _LOCAL_COMMANDS:
             _command(name).add_to(sub)
     for one in sub.choices.values():  # `arb backtest -q` as `arb -q backtest`: given or not, never reset
         one.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output")
