@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import logging
-import sys
+import tomllib
 import typing
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,11 +26,6 @@ from typing import Annotated, Any, Final, TypeVar
 
 import msgspec
 from msgspec import NODEFAULT, UNSET, Meta, UnsetType
-
-if sys.version_info >= (3, 11):  # noqa: UP036 - the fallback keeps older interpreters explicit
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 from arb.config.app import (
     SYMBOL_RISK_KEYS,

@@ -35,18 +35,13 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
-import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import msgspec
-
-if sys.version_info >= (3, 11):  # noqa: UP036 - the fallback keeps older interpreters explicit
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 from arb.config import (
     SYMBOL_RISK_KEYS,
