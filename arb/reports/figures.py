@@ -45,7 +45,7 @@ from arb.formats import jsonable
 from arb.reports.charts import chart_data, fill_spread_bps
 from arb.reports.risk import SECONDS_PER_YEAR
 from arb.reports.sources import SourceData
-from arb.reports.summary import Figures, Summary, SymbolSummary, summarize
+from arb.reports.summary import Figures, FillFigures, Summary, SymbolSummary, summarize
 from arb.reports.valuation import InitialBalances, account_equity, unit_value
 from arb.strategy.types import BUY, EQUITY_DTYPE, INTENT_OPEN
 
@@ -190,7 +190,7 @@ def _symbol_equity_at(fills: Array, marks: Array, initial: InitialBalances, time
 
 
 @dataclass(frozen=True, slots=True)
-class VenueRow:
+class VenueRow(FillFigures):
     """One column of the per-venue table (``name`` ``binance``, ``bybit`` or ``total``).
 
     Money in quote currency, quantities in base units; ``holding_time_s`` None when nothing closed.
@@ -199,16 +199,6 @@ class VenueRow:
     symbols' closed quantities valued at their marks at the end.
     """
 
-    name: str
-    pnl: float | None
-    pnl_from_fills: float | None
-    fees: float
-    volume: float | None
-    notional: float
-    fills: int
-    hedge_fills: int
-    unwind_fills: int
-    holding_time_s: float | None
     position_end: float | None
     mark_end: float | None
     funding: float = 0.0

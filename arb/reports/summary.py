@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SCHEMA_VERSION",
     "Figures",
+    "FillFigures",
     "Summary",
     "SymbolSummary",
     "merged_spans",
@@ -76,7 +77,25 @@ SCHEMA_VERSION: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
-class Figures:
+class FillFigures:
+    """The figures every venue column has, of a run (:class:`Figures`) and of a period
+    (:class:`arb.reports.figures.VenueRow`): name, PnL both ways, fees, volume and notional, the fills
+    by kind and the FIFO holding time (each described in :class:`Figures`)."""
+
+    name: str
+    pnl: float | None
+    pnl_from_fills: float | None
+    fees: float
+    volume: float | None
+    notional: float
+    fills: int
+    hedge_fills: int
+    unwind_fills: int
+    holding_time_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Figures(FillFigures):
     """Figures of one venue, or of both together (``name == "total"``): of the account, or of one symbol.
 
     With several symbols the account's base quantities (``volume``, ``closed_qty``, ``open_qty``,
@@ -114,16 +133,6 @@ class Figures:
         out_of_sync_spans: Number of separate spans of that time.
     """
 
-    name: str
-    pnl: float | None
-    pnl_from_fills: float | None
-    fees: float
-    volume: float | None
-    notional: float
-    fills: int
-    hedge_fills: int
-    unwind_fills: int
-    holding_time_s: float | None
     closed_qty: float | None
     open_qty: float | None
     position: float | None
