@@ -79,15 +79,26 @@ STATE_COLUMNS = (
 
 metadata = sa.MetaData()
 
+_KEY_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "account": sa.String(40),
+    "run_id": sa.String(40),
+    "venue": sa.String(16),
+    "market": sa.String(16),
+    "symbol": sa.String(32),
+}
+"""The columns that say whose and where a row is, with the one type each has in every table."""
+
+
+def _keys(*names: str) -> list[sa.Column[Any]]:
+    # The key columns ``names`` (of _KEY_TYPES), in this order, none nullable.
+    return [sa.Column(name, _KEY_TYPES[name], nullable=False) for name in names]
+
+
 intents = sa.Table(
     "intents",
     metadata,
     sa.Column("client_id", sa.String(36), primary_key=True),
-    sa.Column("account", sa.String(40), nullable=False),
-    sa.Column("run_id", sa.String(40), nullable=False),
-    sa.Column("venue", sa.String(16), nullable=False),
-    sa.Column("market", sa.String(16), nullable=False),
-    sa.Column("symbol", sa.String(32), nullable=False),
+    *_keys("account", "run_id", "venue", "market", "symbol"),
     sa.Column("side", sa.Integer, nullable=False),  # 1 buy, -1 sell
     sa.Column("order_type", sa.String(16), nullable=False),
     sa.Column("time_in_force", sa.String(8), nullable=False),
@@ -122,9 +133,7 @@ order_events = sa.Table(
 fills = sa.Table(
     "fills",
     metadata,
-    sa.Column("account", sa.String(40), nullable=False),  # a trade between two of our accounts is two fills
-    sa.Column("venue", sa.String(16), nullable=False),
-    sa.Column("market", sa.String(16), nullable=False),
+    *_keys("account", "venue", "market"),  # account: a trade between two of our accounts is two fills
     sa.Column("trade_id", sa.String(64), nullable=False),  # per symbol on Binance, hence the symbol in the key
     sa.Column("client_id", sa.String(36), nullable=False),  # "" when the order is not arb's
     sa.Column("venue_order_id", sa.String(64), nullable=False),
@@ -145,10 +154,7 @@ fills = sa.Table(
 funding = sa.Table(
     "funding",
     metadata,
-    sa.Column("account", sa.String(40), nullable=False),
-    sa.Column("venue", sa.String(16), nullable=False),
-    sa.Column("market", sa.String(16), nullable=False),
-    sa.Column("symbol", sa.String(32), nullable=False),
+    *_keys("account", "venue", "market", "symbol"),
     sa.Column("funding_ts_ns", sa.BigInteger, nullable=False),  # the venue's funding time
     sa.Column("rate", sa.String(40), nullable=False),  # fraction per interval; positive: longs pay
     sa.Column("mark", sa.String(40), nullable=False),  # the price the position was valued at
@@ -163,9 +169,7 @@ snapshots = sa.Table(
     "snapshots",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("account", sa.String(40), nullable=False),
-    sa.Column("venue", sa.String(16), nullable=False),
-    sa.Column("market", sa.String(16), nullable=False),
+    *_keys("account", "venue", "market"),
     sa.Column("name", sa.String(32), nullable=False),  # an asset, or "position:<symbol>"
     sa.Column("value", sa.String(40), nullable=False),
     sa.Column("ts_ns", sa.BigInteger, nullable=False),
