@@ -59,6 +59,7 @@ from arb.strategy.gate import (
     update_equity,
     value_px,
 )
+from arb.strategy.params import copy_settings
 from arb.strategy.records import (
     EVENTS_KEPT,
     MAX_PAIRS_TRACKED,
@@ -141,23 +142,14 @@ def make_limits(risk: RiskConfig, dust: float = 0.0) -> np.ndarray[Any, np.dtype
     """The gate's limits from ``[risk]`` as one row; ``dust``: the net position that counts as flat."""
     limits = np.zeros(1, RISK_DTYPE)
     lim = limits[0]
-    lim["position_limit"] = risk.position_limit
-    lim["max_notional_per_venue"] = risk.max_notional_per_venue
-    lim["max_open_orders"] = risk.max_open_orders
-    lim["max_drawdown"] = risk.max_drawdown
-    lim["max_daily_loss"] = risk.max_daily_loss
-    lim["max_daily_loss_fraction"] = risk.max_daily_loss_fraction
+    copy_settings(lim, risk, (
+        "position_limit", "max_notional_per_venue", "max_open_orders", "max_drawdown", "max_daily_loss",
+        "max_daily_loss_fraction", "max_pair_loss", "max_pairs_per_day", "min_pair_interval_ns",
+        "max_imbalance_hold_ns", "max_capital_use", "max_unknown_orders", "max_symbol_share", "max_total_notional",
+        "min_liquidation_distance",
+    ))  # fmt: skip
     lim["daily_reset_ns"] = risk.daily_reset_hour_utc * NS_PER_HOUR
-    lim["max_pair_loss"] = risk.max_pair_loss
-    lim["max_pairs_per_day"] = risk.max_pairs_per_day
-    lim["min_pair_interval_ns"] = risk.min_pair_interval_ns
-    lim["max_imbalance_hold_ns"] = risk.max_imbalance_hold_ns
     lim["dust"] = dust
-    lim["max_capital_use"] = risk.max_capital_use
-    lim["max_unknown_orders"] = risk.max_unknown_orders
-    lim["max_symbol_share"] = risk.max_symbol_share
-    lim["max_total_notional"] = risk.max_total_notional
-    lim["min_liquidation_distance"] = risk.min_liquidation_distance
     return limits
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,14 @@ import numpy as np
 from arb.config import AppConfig
 from arb.strategy.types import MARKET_LINEAR, MARKET_SPOT, PARAMS_DTYPE
 
-__all__ = ["make_params", "params_of"]
+__all__ = ["copy_settings", "make_params", "params_of"]
+
+
+def copy_settings(row: Any, section: Any, names: Iterable[str]) -> None:
+    """Set each field ``name`` of the record ``row`` to the setting of the same name in ``section`` (a
+    configuration section such as ``config.strategy``)."""
+    for name in names:
+        row[name] = getattr(section, name)
 
 
 def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
@@ -19,20 +27,12 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     e = config.execution
     params = np.zeros(1, PARAMS_DTYPE)
     p = params[0]
-    p["min_spread_bps"] = s.min_spread_bps
+    copy_settings(p, s, ("min_spread_bps", "max_order_size", "max_position_size", "rebalance_threshold", "book_levels",
+                         "cooldown_ns", "funding_horizon_ns", "close_before_funding_ns"))  # fmt: skip
+    copy_settings(p, e, ("max_hedge_attempts", "hedge_retry_ns"))
+    copy_settings(p, r, ("position_limit", "stop_loss_bps"))
     p["slippage_bps"] = e.slippage_tolerance_bps
-    p["max_order_size"] = s.max_order_size
-    p["max_position_size"] = s.max_position_size
-    p["position_limit"] = r.position_limit
-    p["rebalance_threshold"] = s.rebalance_threshold
-    p["book_levels"] = s.book_levels
-    p["cooldown_ns"] = s.cooldown_ns
     p["hedge_unwind"] = 1 if e.hedge_mode == "unwind" else 0
-    p["max_hedge_attempts"] = e.max_hedge_attempts
-    p["hedge_retry_ns"] = e.hedge_retry_ns
-    p["stop_loss_bps"] = r.stop_loss_bps
-    p["funding_horizon_ns"] = s.funding_horizon_ns
-    p["close_before_funding_ns"] = s.close_before_funding_ns
     for v, venue in enumerate(config.venues):
         p["taker_fee"][v] = venue.fees.taker
         p["tick_size"][v] = venue.instrument.tick_size
