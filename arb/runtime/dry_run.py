@@ -29,30 +29,20 @@ from arb.config import AppConfig
 from arb.execution.paper_account import PaperAccount
 from arb.execution.risk import restore_risk_memory, risk_memory
 from arb.runtime.engine import Engine
-from arb.runtime.session import SessionLoop, SessionStart, SessionWatcher, paced, queued, warm_up_kernel
+from arb.runtime.session import SessionLoop, SessionResult, SessionStart, SessionWatcher, paced, queued, warm_up_kernel
 
 __all__ = ["DryRunResult", "dry_run_live", "dry_run_replay", "paper_engine"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class DryRunResult:
-    """What a dry run leaves behind, for the report."""
+@dataclass(slots=True, kw_only=True)
+class DryRunResult(SessionResult):
+    """What a dry run leaves behind, for the report: a session's result and the paper account."""
 
-    engine: Engine
     account: PaperAccount
-    start_ns: int
-    end_ns: int
-    batches: int
-    interrupted: bool
-    wall_s: float
-    stop_signal: int | None = None
-    """The signal that stopped the run (``signal.SIGINT`` for Ctrl-C), None when it ended otherwise."""
     silent: list[str] = field(default_factory=list)
     """Live data: why a venue delivered nothing (never connected, or sent no data); empty when both did."""
-    watchers: tuple[SessionWatcher, ...] = ()
-    """The watchers the run published to (the ops watch keeps the last snapshots and events)."""
 
 
 def paper_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[Any], None] | None = None) -> Engine:
@@ -174,8 +164,9 @@ async def dry_run_replay(
         raise
     loop.end(loop.last_ns)
     first = loop.first_ns if loop.first_ns is not None else session.start_ns
-    return DryRunResult(engine, account, first, loop.last_ns, loop.batches, loop.interrupted,
-                        time.perf_counter() - started, loop.stop_signal, watchers=loop.watchers)  # fmt: skip
+    return DryRunResult(engine=engine, account=account, start_ns=first, end_ns=loop.last_ns, batches=loop.batches,
+                        interrupted=loop.interrupted, wall_s=time.perf_counter() - started,
+                        stop_signal=loop.stop_signal, watchers=loop.watchers)  # fmt: skip
 
 
 async def dry_run_live(
@@ -226,5 +217,6 @@ async def dry_run_live(
         raise
     loop.end(loop.last_ns)
     silent = [why for why in (feed.silence() for feed in feeds) if why is not None]
-    return DryRunResult(engine, account, t0, loop.last_ns, loop.batches, loop.interrupted,
-                        time.perf_counter() - started, loop.stop_signal, silent, loop.watchers)  # fmt: skip
+    return DryRunResult(engine=engine, account=account, start_ns=t0, end_ns=loop.last_ns, batches=loop.batches,
+                        interrupted=loop.interrupted, wall_s=time.perf_counter() - started,
+                        stop_signal=loop.stop_signal, silent=silent, watchers=loop.watchers)  # fmt: skip

@@ -43,7 +43,7 @@ from arb.events import ASSET_NAMES
 from arb.execution.exposure import naked_leg_lines
 from arb.runtime.account_lines import AccountLines
 from arb.runtime.live_process import KILL_FILE, PID_FILE, announce
-from arb.runtime.session import SessionWatcher
+from arb.runtime.session import SessionResult, SessionWatcher
 
 if TYPE_CHECKING:
     from arb.execution.orders import LiveOrder
@@ -56,16 +56,10 @@ __all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "keep_risk_memory", "run_live"
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class LiveResult:
-    """What an ``arb live`` session leaves behind, for the report."""
+@dataclass(slots=True, kw_only=True)
+class LiveResult(SessionResult):
+    """What an ``arb live`` session leaves behind, for the report: a session's result and the account's."""
 
-    engine: Engine
-    start_ns: int
-    end_ns: int
-    batches: int
-    interrupted: bool
-    wall_s: float
     base: list[list[float]]
     """Base holdings at the end, per symbol per venue."""
     quote: list[float]
@@ -75,10 +69,6 @@ class LiveResult:
     rule_differences: list[str] = field(default_factory=list)
     kill: KillReport | None = None
     """What the kill switch did, when it ended the session."""
-    stop_signal: int | None = None
-    """The signal that stopped the session (``signal.SIGINT`` for Ctrl-C), None when it ended otherwise."""
-    watchers: tuple[SessionWatcher, ...] = ()
-    """The watchers the session published to (the ops watch keeps the last snapshots and events)."""
 
 
 class _StateStore(Protocol):
@@ -393,17 +383,17 @@ async def run_live(
         base = [[float(engine.init_base[s, v] + engine.position[s, v]) for v in (0, 1)] for s in symbols]
         quote = [float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)]
         return LiveResult(
-            engine,
-            t0,
-            session_loop.last_ns,
-            session_loop.batches,
-            session_loop.interrupted,
-            time.perf_counter() - started,
-            base,
-            quote,
-            left,
-            latencies,
-            session.rule_differences,
+            engine=engine,
+            start_ns=t0,
+            end_ns=session_loop.last_ns,
+            batches=session_loop.batches,
+            interrupted=session_loop.interrupted,
+            wall_s=time.perf_counter() - started,
+            base=base,
+            quote=quote,
+            left_in_flight=left,
+            latencies=latencies,
+            rule_differences=session.rule_differences,
             kill=kill_report,
             stop_signal=session_loop.stop_signal,
             watchers=session_loop.watchers,

@@ -40,6 +40,7 @@ __all__ = [
     "YIELD_EVERY",
     "Arrival",
     "SessionLoop",
+    "SessionResult",
     "SessionStart",
     "SessionWatcher",
     "handle_signals",
@@ -176,6 +177,23 @@ async def queued(queue: asyncio.Queue[Any]) -> AsyncIterator[Arrival]:
     while True:
         batch = await queue.get()
         yield batch.local_ts, (batch,), batch.recv_perf_ns, batch.venue
+
+
+@dataclass(slots=True)
+class SessionResult:
+    """What every session (a dry run, ``arb live``) leaves behind for its report: the engine, the span of
+    data time it ran over (int ns), its batches, whether Ctrl-C or a signal ended it, its wall time."""
+
+    engine: Engine
+    start_ns: int
+    end_ns: int
+    batches: int
+    interrupted: bool
+    wall_s: float
+    stop_signal: int | None = None
+    """The signal that stopped the session (``signal.SIGINT`` for Ctrl-C), None when it ended otherwise."""
+    watchers: tuple[SessionWatcher, ...] = ()
+    """The watchers the session published to (the ops watch keeps the last snapshots and events)."""
 
 
 class _SessionOverError(Exception):
