@@ -208,6 +208,14 @@ def _redacted(url: str) -> str:
         return "<unparsable URL>"
 
 
+def _matching(query: Any, table: sa.Table, **values: object) -> Any:
+    # ``query`` narrowed to the rows whose column equals each value given (a None value: any).
+    for name, value in values.items():
+        if value is not None:
+            query = query.where(table.c[name] == value)
+    return query
+
+
 def lock_exclusively(path: Path, lock: Callable[[IO[str], int], Any], busy: str) -> IO[str]:
     """Open ``path`` (created if absent) and take an exclusive lock on it without waiting, with ``lock``
     (``fcntl.flock`` or ``fcntl.lockf``); returns the open file, which holds the lock until it is closed.
@@ -543,14 +551,7 @@ class Journal(Closing):
         in between): their fills are still owed. A rejected intent has no fills to wait for.
         """
         query = sa.select(intents).order_by(intents.c.intent_ns, intents.c.client_id)
-        for column, value in (
-            (intents.c.account, account),
-            (intents.c.venue, venue),
-            (intents.c.market, market),
-            (intents.c.symbol, symbol),
-        ):
-            if value is not None:
-                query = query.where(column == value)
+        query = _matching(query, intents, account=account, venue=venue, market=market, symbol=symbol)
         if in_flight:
             query = query.where(
                 sa.or_(
@@ -571,15 +572,7 @@ class Journal(Closing):
     ) -> list[dict[str, Any]]:
         """Fills in the order the venue made them, filtered."""
         query = sa.select(fills).order_by(fills.c.exch_ts_ms, fills.c.symbol, fills.c.trade_id)
-        for column, value in (
-            (fills.c.venue, venue),
-            (fills.c.market, market),
-            (fills.c.client_id, client_id),
-            (fills.c.account, account),
-            (fills.c.symbol, symbol),
-        ):
-            if value is not None:
-                query = query.where(column == value)
+        query = _matching(query, fills, venue=venue, market=market, client_id=client_id, account=account, symbol=symbol)
         return self._rows(query)
 
     def funding_payments(
@@ -588,12 +581,7 @@ class Journal(Closing):
     ) -> list[dict[str, Any]]:  # fmt: skip
         """Funding payments in funding-time order, filtered."""
         query = sa.select(funding).order_by(funding.c.funding_ts_ns, funding.c.venue, funding.c.symbol)
-        for column, value in (
-            (funding.c.account, account), (funding.c.venue, venue), (funding.c.market, market),
-            (funding.c.symbol, symbol),
-        ):  # fmt: skip
-            if value is not None:
-                query = query.where(column == value)
+        query = _matching(query, funding, account=account, venue=venue, market=market, symbol=symbol)
         return self._rows(query)
 
     def order_events(self, client_id: str) -> list[dict[str, Any]]:
