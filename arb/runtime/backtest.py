@@ -34,7 +34,6 @@ from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
 # hftbacktest's own entry points into its library, called as its jitclass methods call them (``hbt.depth(a)``,
 # ``hbt.orders(a).get(id)``, ``hbt.state_values(a)`` wrap these in a jitclass object each, and compiling those
 # wrappers was most of the loop's compile time: ~8 s of every run, since nothing that takes ``hbt`` is cached).
-from hftbacktest.order import order_dtype
 from numba import typeof
 
 from arb._jit import say_compiling
@@ -52,15 +51,7 @@ from arb.execution.risk import (
     risk_figures,
     symbol_risk_figures,
 )
-from arb.runtime.backtest_loop import (
-    _MAX_SAME_TIME,
-    _NO_PROGRESS,
-    _call_kernel,
-    _observe,
-    _perp_step,
-    _run_loop,
-    _ticks,
-)
+from arb.runtime.backtest_loop import _MAX_SAME_TIME, _NO_PROGRESS, _call_kernel, _helper_calls, _run_loop
 from arb.runtime.backtest_orders import (
     _HELD_DTYPE,
     _MAX_PENDING,
@@ -72,14 +63,6 @@ from arb.runtime.backtest_orders import (
     C_NEXT_PAIR_ID,
     C_SENT,
     N_COUNTERS,
-    _log_sent,
-    _next_dues,
-    _open_orders,
-    _outputs_full,
-    _owed,
-    _record_fill,
-    _route,
-    _track,
 )
 from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
@@ -405,35 +388,6 @@ class Loop:
         if rc < 0 or rc > 1:
             raise RuntimeError(f"hftbacktest stopped with error code {-rc}")
         return rc
-
-
-def _helper_calls(loop: Loop) -> list[tuple[Any, tuple[Any, ...]]]:
-    # Every cached helper _run_loop calls, with values of the types it passes them.
-    i64 = np.int64(0)
-    ts = np.zeros(1, np.int64)
-    flags = np.zeros(2 * loop.n_symbols, np.int64)
-    grid = np.zeros((loop.n_symbols, 2))
-    per_symbol = np.zeros(loop.n_symbols)
-    intent = loop.intents[0, 0]
-    held = loop.held[0]
-    tape = (ts, ts, ts, ts, ts, ts, ts)
-    perp, run, symbols, orders, outs = loop._state()
-    account = (grid, grid, per_symbol, flags, grid)
-    return [
-        (_open_orders, (loop.pending, loop.held, i64)),
-        (_outputs_full, (loop.fills, loop.equity, loop.calls, loop.sent, loop.intents, loop.rstate, loop.counters)),
-        (_next_dues, (loop.held, loop.pending, loop.pending_due)),
-        (_owed, (loop.pending, loop.pending_due, i64)),
-        (_ticks, (ts, ts, loop.counters, i64, flags)),
-        (_record_fill, (loop.fills, run, i64, np.zeros(1, order_dtype), orders, i64, i64)),
-        (_observe, (i64, loop.views, run, tape, account, orders, symbols[1], outs)),
-        (_perp_step, (i64, loop.views, run, account, perp, outs)),
-        (_call_kernel, (i64, i64, loop.views, symbols[0], symbols[1], loop.counters, loop.calls)),
-        (_route, (i64, i64, i64, symbols[0], run, loop.held)),
-        (_log_sent, (i64, i64, i64, i64, symbols, loop.counters, flags, loop.sent)),
-        (_track, (orders, i64, i64, intent["kind"], intent["pair_id"], i64, i64)),
-        (_track, (orders, held["asset"], held["order_id"], held["kind"], held["pair_id"], i64, held["sent"])),
-    ]
 
 
 def warm_loop(config: AppConfig, part: int | None = None) -> None:

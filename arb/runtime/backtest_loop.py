@@ -523,3 +523,33 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
             return 1
         if now >= until_ns:
             return 0
+
+
+def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
+    """Every cached helper :func:`_run_loop` calls, each with values of the types it passes it, taken
+    from ``loop`` (an :class:`arb.runtime.backtest.Loop`): what the warm-up compiles."""
+    i64 = np.int64(0)
+    ts = np.zeros(1, np.int64)
+    flags = np.zeros(2 * loop.n_symbols, np.int64)
+    grid = np.zeros((loop.n_symbols, 2))
+    per_symbol = np.zeros(loop.n_symbols)
+    intent = loop.intents[0, 0]
+    held = loop.held[0]
+    tape = (ts, ts, ts, ts, ts, ts, ts)
+    perp, run, symbols, orders, outs = loop._state()
+    account = (grid, grid, per_symbol, flags, grid)
+    return [
+        (_open_orders, (loop.pending, loop.held, i64)),
+        (_outputs_full, (loop.fills, loop.equity, loop.calls, loop.sent, loop.intents, loop.rstate, loop.counters)),
+        (_next_dues, (loop.held, loop.pending, loop.pending_due)),
+        (_owed, (loop.pending, loop.pending_due, i64)),
+        (_ticks, (ts, ts, loop.counters, i64, flags)),
+        (_record_fill, (loop.fills, run, i64, np.zeros(1, order_dtype), orders, i64, i64)),
+        (_observe, (i64, loop.views, run, tape, account, orders, symbols[1], outs)),
+        (_perp_step, (i64, loop.views, run, account, perp, outs)),
+        (_call_kernel, (i64, i64, loop.views, symbols[0], symbols[1], loop.counters, loop.calls)),
+        (_route, (i64, i64, i64, symbols[0], run, loop.held)),
+        (_log_sent, (i64, i64, i64, i64, symbols, loop.counters, flags, loop.sent)),
+        (_track, (orders, i64, i64, intent["kind"], intent["pair_id"], i64, i64)),
+        (_track, (orders, held["asset"], held["order_id"], held["kind"], held["pair_id"], i64, held["sent"])),
+    ]
