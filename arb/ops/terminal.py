@@ -18,6 +18,7 @@ from arb.events import ASSET_NAMES
 from arb.execution.paper_account import positions_text
 from arb.execution.paper_files import KIND_NAMES
 from arb.runtime.account_lines import AccountLines
+from arb.runtime.callbacks import chained
 from arb.strategy.types import BUY
 
 if TYPE_CHECKING:
@@ -45,14 +46,7 @@ class PaperLines(AccountLines):
         engine = start.engine
         if engine is not None:
             self.engine = engine
-            booked = engine.on_fill
-
-            def on_fill(row: Any) -> None:
-                if booked is not None:
-                    booked(row)
-                self.fill(row)
-
-            engine.on_fill = on_fill
+            engine.on_fill = chained(engine.on_fill, self.fill)
         return []
 
     def halt(self, reason: str) -> None:

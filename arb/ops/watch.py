@@ -287,30 +287,13 @@ class Watch:
     def attach(self, engine: Engine) -> None:
         """Turn the engine's fills, answers, breaches and halts into events. Call after the driver
         set its own callbacks: they are kept and called first."""
+        from arb.runtime.callbacks import chained
+
         self.engine = engine
-        fill, answer, risk, halt = engine.on_fill, engine.on_order, engine.on_risk_event, engine.on_halt
-
-        def on_fill(row: Any) -> None:
-            if fill is not None:
-                fill(row)
-            self._on_fill(row)
-
-        def on_order(order: Any) -> None:
-            if answer is not None:
-                answer(order)
-            self._on_order(order)
-
-        def on_risk(event: Any) -> None:
-            if risk is not None:
-                risk(event)
-            self._on_risk(event)
-
-        def on_halt(reason: str) -> None:
-            if halt is not None:
-                halt(reason)
-            self.halt(reason)
-
-        engine.on_fill, engine.on_order, engine.on_risk_event, engine.on_halt = on_fill, on_order, on_risk, on_halt
+        engine.on_fill = chained(engine.on_fill, self._on_fill)
+        engine.on_order = chained(engine.on_order, self._on_order)
+        engine.on_risk_event = chained(engine.on_risk_event, self._on_risk)
+        engine.on_halt = chained(engine.on_halt, self.halt)
 
     def watch_feeds(self, feeds: Sequence[Any]) -> None:
         """Include these market-data feeds' health in every snapshot (and their changes as events)."""

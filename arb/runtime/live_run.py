@@ -42,6 +42,7 @@ from arb.errors import NeedsOperatorError
 from arb.events import ASSET_NAMES
 from arb.execution.exposure import naked_leg_lines
 from arb.runtime.account_lines import AccountLines
+from arb.runtime.callbacks import chained
 from arb.runtime.live_process import KILL_FILE, PID_FILE, announce
 from arb.runtime.session import SessionResult, SessionWatcher
 
@@ -94,14 +95,7 @@ def keep_risk_memory(journal: _StateStore, engine: Engine, console: Console, now
     def save(*_: Any) -> None:
         journal.set_state(RISK_MEMORY_KEY, json.dumps(risk_memory(engine.rstate, engine.srisk, engine.symbols)))
 
-    booked = engine.on_fill
-
-    def on_fill(row: Any) -> None:
-        if booked is not None:
-            booked(row)
-        save()
-
-    engine.on_fill = on_fill
+    engine.on_fill = chained(engine.on_fill, save)
     engine.on_risk_event = save
     return save
 
