@@ -247,6 +247,33 @@ def _money(x: float, quote: str) -> str:
     return f"{x:,.2f} {quote}"
 
 
+_UNTIL_RESET = "no new pairs until {reset_hour:02d}:00 UTC"
+_EVENT_TEXTS: dict[int, str] = {
+    B_POSITION: "net position if one side of the pair filled alone {value:.8g} > {limit:.8g} {where}: pair refused",
+    B_NOTIONAL: "position value on one venue {value_q} > limit {limit_q} {where}: pair refused",
+    B_OPEN_ORDERS: "unanswered orders on one venue {value:.0f} > limit {limit:.0f} {where}: orders refused",
+    B_HALTED: "{halt}",
+    B_DAILY_LOSS: "daily loss {value_q} >= limit {limit_q} {where}: " + _UNTIL_RESET,
+    B_DAILY_LOSS_FRACTION: "daily loss {value:.4%} of the day's starting equity >= limit {limit:.4%} {where}: "
+    + _UNTIL_RESET,
+    B_PAIRS_PER_DAY: "pairs in 24 hours {value:.0f} >= limit {limit:.0f} {where}: pair refused",
+    B_PAIR_INTERVAL: "time since the last pair {value:.0f} ms < limit {limit:.0f} ms {where}: pair refused",
+    B_CAPITAL: "capital in positions on one venue {value:.2%} of its equity > limit {limit:.2%} {where}: pair refused",
+    B_UNKNOWN: "orders of unknown outcome on one venue {value:.0f} > limit {limit:.0f} {where}: "
+    "no new pairs until known",
+    B_SYMBOL_SHARE: "one symbol's positions {value:.2%} of the account's equity > limit {limit:.2%} {where}: "
+    "pair refused",
+    B_TOTAL_NOTIONAL: "every symbol's positions together {value_q} > limit {limit_q} {where}: pair refused",
+    B_MARGIN: "initial margin on one venue {value_q} > its equity {limit_q} ([perpetual] leverage): pair refused",
+    B_LIQUIDATION: "estimated liquidation price {value:.2%} from the mark < limit {limit:.2%} {where}: pair refused",
+    E_DRAWDOWN: "trading PnL {value_q} below its peak >= limit {limit_q} {where}: {halt}",
+    E_PAIR_LOSS: "pair lost {value_q} > limit {limit_q} {where}: {halt}",
+    E_IMBALANCE: "net position held {value:.0f} ms >= limit {limit:.0f} ms {where}: {halt}",
+}
+"""Each breach's and event's words (:func:`event_text`): ``value`` and ``limit`` as measured (``value_q``,
+``limit_q`` as money), ``where`` its ``[risk]`` key, ``halt`` what a halt stops, ``reset_hour`` the risk day's."""
+
+
 def event_text(code: int, value: float, limit: float, limits: Any, quote: str = "quote") -> str:
     """A breach in words: what was measured and its figure, the limit, its ``[risk]`` key and what it
     stops, e.g. ``daily loss 52.10 USDT >= limit 50.00 USDT ([risk] max_daily_loss): no new pairs
@@ -259,49 +286,10 @@ def event_text(code: int, value: float, limit: float, limits: Any, quote: str = 
         if value < 0.0:
             return "a venue arb holds orders back from (a rate limit or a ban): no order there until it ends"
         return f"a venue is stale or out of sync {where}: no opening order there"
-    if code == B_POSITION:
-        return f"net position if one side of the pair filled alone {value:.8g} > {limit:.8g} {where}: pair refused"
-    if code == B_NOTIONAL:
-        return (
-            f"position value on one venue {_money(value, quote)} > limit {_money(limit, quote)} {where}: pair refused"
-        )
-    if code == B_OPEN_ORDERS:
-        return f"unanswered orders on one venue {value:.0f} > limit {limit:.0f} {where}: orders refused"
-    if code == B_HALTED:
-        return halt
-    if code == B_DAILY_LOSS:
-        return (f"daily loss {_money(value, quote)} >= limit {_money(limit, quote)} {where}: "
-                f"no new pairs until {reset_hour:02d}:00 UTC")  # fmt: skip
-    if code == B_DAILY_LOSS_FRACTION:
-        return (f"daily loss {value:.4%} of the day's starting equity >= limit {limit:.4%} {where}: "
-                f"no new pairs until {reset_hour:02d}:00 UTC")  # fmt: skip
-    if code == B_PAIRS_PER_DAY:
-        return f"pairs in 24 hours {value:.0f} >= limit {limit:.0f} {where}: pair refused"
-    if code == B_PAIR_INTERVAL:
-        return f"time since the last pair {value:.0f} ms < limit {limit:.0f} ms {where}: pair refused"
-    if code == B_CAPITAL:
-        return f"capital in positions on one venue {value:.2%} of its equity > limit {limit:.2%} {where}: pair refused"
-    if code == B_UNKNOWN:
-        return (
-            f"orders of unknown outcome on one venue {value:.0f} > limit {limit:.0f} {where}: no new pairs until known"
-        )
-    if code == B_SYMBOL_SHARE:
-        return f"one symbol's positions {value:.2%} of the account's equity > limit {limit:.2%} {where}: pair refused"
-    if code == B_TOTAL_NOTIONAL:
-        return (f"every symbol's positions together {_money(value, quote)} > limit {_money(limit, quote)} {where}: "
-                "pair refused")  # fmt: skip
-    if code == B_MARGIN:
-        return (f"initial margin on one venue {_money(value, quote)} > its equity {_money(limit, quote)} "
-                "([perpetual] leverage): pair refused")  # fmt: skip
-    if code == B_LIQUIDATION:
-        return (f"estimated liquidation price {value:.2%} from the mark < limit {limit:.2%} {where}: "
-                "pair refused")  # fmt: skip
-    if code == E_DRAWDOWN:
-        return f"trading PnL {_money(value, quote)} below its peak >= limit {_money(limit, quote)} {where}: {halt}"
-    if code == E_PAIR_LOSS:
-        return f"pair lost {_money(value, quote)} > limit {_money(limit, quote)} {where}: {halt}"
-    if code == E_IMBALANCE:
-        return f"net position held {value:.0f} ms >= limit {limit:.0f} ms {where}: {halt}"
+    template = _EVENT_TEXTS.get(code)
+    if template is not None:
+        return template.format(value=value, limit=limit, where=where, halt=halt, reset_hour=reset_hour,
+                               value_q=_money(value, quote), limit_q=_money(limit, quote))  # fmt: skip
     return f"{what} {value:.8g} against {limit:.8g} {where}"
 
 
