@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
@@ -338,64 +338,62 @@ def _csv_rows(path: Path, headers: Sequence[str]) -> Iterator[tuple[int, str, li
             yield number, lines[0], line.rstrip("\n").split(",")
 
 
-def _legacy_fills(path: Path, held: list[str]) -> list[dict[str, Any]]:
+def _legacy_rows(
+    path: Path, headers: Sequence[str], what: str, parse: Callable[[str, list[str]], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    # Each data line of an old CSV file as a journal row, ``parse(header, fields)`` between the fields
+    # every migrated row has; a line it cannot parse (ValueError, KeyError) stops the migration, naming it.
     out = []
-    for number, header, fields in _csv_rows(path, (FILLS_HEADER, _OLD_FILLS_HEADER)):
+    for number, header, fields in _csv_rows(path, headers):
         try:
-            if len(fields) != header.count(",") + 1:
-                raise ValueError(fields)
-            symbol = fields[9] if header == FILLS_HEADER else held[0]
-            if symbol not in held:
-                raise ValueError(symbol)
-            out.append(
-                {
-                    "seq": 0,
-                    "local_ts_ns": int(fields[0]),
-                    "exch_ts_ns": 0,
-                    "venue": ASSET_NAMES[VENUE_NUMBERS[fields[1]]],
-                    "symbol": symbol,
-                    "side": _SIDES[fields[2]],
-                    "price": float(fields[3]),
-                    "qty": float(fields[4]),
-                    "fee": float(fields[5]),
-                    "pair_id": int(fields[6]),
-                    "kind": _KINDS.get(fields[7], 0),
-                    "order_id": int(fields[8]),
-                    "source": _MIGRATED_SOURCE,
-                }
-            )
+            out.append({"seq": 0, **parse(header, fields), "source": _MIGRATED_SOURCE})
         except (ValueError, KeyError):
             raise JournalError(
-                f"{path}: line {number}: expected a fill, got {','.join(fields)!r}; nothing was changed"
+                f"{path}: line {number}: expected {what}, got {','.join(fields)!r}; nothing was changed"
             ) from None
     return out
+
+
+def _legacy_fills(path: Path, held: list[str]) -> list[dict[str, Any]]:
+    def fill(header: str, fields: list[str]) -> dict[str, Any]:
+        if len(fields) != header.count(",") + 1:
+            raise ValueError(fields)
+        symbol = fields[9] if header == FILLS_HEADER else held[0]
+        if symbol not in held:
+            raise ValueError(symbol)
+        return {
+            "local_ts_ns": int(fields[0]),
+            "exch_ts_ns": 0,
+            "venue": ASSET_NAMES[VENUE_NUMBERS[fields[1]]],
+            "symbol": symbol,
+            "side": _SIDES[fields[2]],
+            "price": float(fields[3]),
+            "qty": float(fields[4]),
+            "fee": float(fields[5]),
+            "pair_id": int(fields[6]),
+            "kind": _KINDS.get(fields[7], 0),
+            "order_id": int(fields[8]),
+        }
+
+    return _legacy_rows(path, (FILLS_HEADER, _OLD_FILLS_HEADER), "a fill", fill)
 
 
 def _legacy_funding(path: Path, held: list[str]) -> list[dict[str, Any]]:
-    out = []
-    for number, _, fields in _csv_rows(path, (FUNDING_HEADER,)):
-        try:
-            if len(fields) != 8 or fields[3] not in held:
-                raise ValueError(fields)
-            out.append(
-                {
-                    "seq": 0,
-                    "local_ts_ns": int(fields[0]),
-                    "funding_ts_ns": int(fields[1]),
-                    "venue": ASSET_NAMES[VENUE_NUMBERS[fields[2]]],
-                    "symbol": fields[3],
-                    "rate": float(fields[4]),
-                    "mark": float(fields[5]),
-                    "position": float(fields[6]),
-                    "payment": float(fields[7]),
-                    "source": _MIGRATED_SOURCE,
-                }
-            )
-        except (ValueError, KeyError):
-            raise JournalError(
-                f"{path}: line {number}: expected a funding payment, got {','.join(fields)!r}; nothing was changed"
-            ) from None
-    return out
+    def payment(header: str, fields: list[str]) -> dict[str, Any]:
+        if len(fields) != 8 or fields[3] not in held:
+            raise ValueError(fields)
+        return {
+            "local_ts_ns": int(fields[0]),
+            "funding_ts_ns": int(fields[1]),
+            "venue": ASSET_NAMES[VENUE_NUMBERS[fields[2]]],
+            "symbol": fields[3],
+            "rate": float(fields[4]),
+            "mark": float(fields[5]),
+            "position": float(fields[6]),
+            "payment": float(fields[7]),
+        }
+
+    return _legacy_rows(path, (FUNDING_HEADER,), "a funding payment", payment)
 
 
 def _derive(bookings: Sequence[tuple[int, int, int, dict[str, Any]]], held: list[str]) -> dict[str, list[list[float]]]:
