@@ -410,22 +410,44 @@
     return r;
   }
 
+  // One row of the accounts table: who (a symbol, or "account"), the venue, `figures` (position, base,
+  // quote, bid, ask), the order counts every row has, then `unknown`.
+  function accountRow(who, a, figures, unknown) {
+    return row([
+      el("td", who),
+      el("td", a.venue),
+      ...figures,
+      td(String(a.open_orders), "n"),
+      td(String(a.orders), "n"),
+      td(String(a.fills), "n"),
+      rejectsCell(a.rejects),
+      unknown,
+    ]);
+  }
+
+  function quoteCell(a) {
+    return td(num(a.quote, 2), "n", "quote-" + a.venue, a.quote);
+  }
+
+  function unknownCell(a) {
+    return td(String(a.unknown_orders), "n" + (a.unknown_orders ? " err" : ""));
+  }
+
+  // a symbol's position and coins on a venue, then its quote cell and the venue's book
+  function symbolFigures(a, key, quote) {
+    return [
+      td(sig(a.position, 8), "n " + cls(a.position), "pos-" + key, a.position),
+      td(sig(a.base, 8), "n", "base-" + key, a.base),
+      quote,
+      td(price(a.bid), "n"),
+      td(price(a.ask), "n"),
+    ];
+  }
+
   function renderAccounts(s) {
     if (!symbolNames.length) {
-      replaceRows("accounts", s.accounts.map((a) => row([
-        el("td", s.symbol),
-        el("td", a.venue),
-        td(sig(a.position, 8), "n " + cls(a.position), "pos-" + a.venue, a.position),
-        td(sig(a.base, 8), "n", "base-" + a.venue, a.base),
-        td(num(a.quote, 2), "n", "quote-" + a.venue, a.quote),
-        td(price(a.bid), "n"),
-        td(price(a.ask), "n"),
-        td(String(a.open_orders), "n"),
-        td(String(a.orders), "n"),
-        td(String(a.fills), "n"),
-        rejectsCell(a.rejects),
-        td(String(a.unknown_orders), "n" + (a.unknown_orders ? " err" : "")),
-      ])));
+      replaceRows("accounts", s.accounts.map((a) =>
+        accountRow(s.symbol, a, symbolFigures(a, a.venue, quoteCell(a)), unknownCell(a))));
       return;
     }
     // several symbols: each symbol's rows (its position and coins), then each venue's quote and totals
@@ -433,37 +455,12 @@
     for (const st of s.symbols) {
       for (const a of st.accounts) {
         const key = st.symbol + "-" + a.venue;
-        rows.push(row([
-          el("td", st.symbol),
-          el("td", a.venue),
-          td(sig(a.position, 8), "n " + cls(a.position), "pos-" + key, a.position),
-          td(sig(a.base, 8), "n", "base-" + key, a.base),
-          td(dash, "n muted"),
-          td(price(a.bid), "n"),
-          td(price(a.ask), "n"),
-          td(String(a.open_orders), "n"),
-          td(String(a.orders), "n"),
-          td(String(a.fills), "n"),
-          rejectsCell(a.rejects),
-          td(dash, "n muted"),
-        ]));
+        rows.push(accountRow(st.symbol, a, symbolFigures(a, key, td(dash, "n muted")), td(dash, "n muted")));
       }
     }
     for (const a of s.accounts) {
-      const tr = row([
-        el("td", "account"),
-        el("td", a.venue),
-        td(dash, "n"),
-        td(dash, "n"),
-        td(num(a.quote, 2), "n", "quote-" + a.venue, a.quote),
-        td(dash, "n"),
-        td(dash, "n"),
-        td(String(a.open_orders), "n"),
-        td(String(a.orders), "n"),
-        td(String(a.fills), "n"),
-        rejectsCell(a.rejects),
-        td(String(a.unknown_orders), "n" + (a.unknown_orders ? " err" : "")),
-      ]);
+      const tr = accountRow("account", a, [td(dash, "n"), td(dash, "n"), quoteCell(a), td(dash, "n"), td(dash, "n")],
+        unknownCell(a));
       tr.className = "account";
       rows.push(tr);
     }
