@@ -23,6 +23,7 @@ Each event names its symbol (-1: the account's own, such as the drawdown or a da
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +100,7 @@ __all__ = [
     "limits_of",
     "liquidation_distance",
     "make_limits",
+    "new_gate",
     "new_risk_state",
     "new_symbol_risk_state",
     "position_at",
@@ -106,6 +108,7 @@ __all__ = [
     "restore_risk_memory",
     "risk_figures",
     "risk_memory",
+    "symbol_event_text",
     "symbol_risk_figures",
     "update_equity",
     "value_px",
@@ -165,6 +168,12 @@ def limits_of(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
             limits["maintenance_rate"][:, v] = venue.perpetual.maintenance_margin_rate
             limits["isolated"][:, v] = int(venue.perpetual.margin_mode == "isolated")
     return limits
+
+
+def new_gate(config: AppConfig) -> tuple[np.ndarray[Any, np.dtype[Any]], ...]:
+    """The gate's three records for a run of ``config``: its limits (:func:`limits_of`), the account's
+    state (:func:`new_risk_state`) and each symbol's (:func:`new_symbol_risk_state`)."""
+    return limits_of(config), new_risk_state(), new_symbol_risk_state(len(config.symbols))
 
 
 def new_risk_state(halted: int = H_NONE) -> np.ndarray[Any, np.dtype[Any]]:
@@ -291,6 +300,12 @@ def event_text(code: int, value: float, limit: float, limits: Any, quote: str = 
         return template.format(value=value, limit=limit, where=where, halt=halt, reset_hour=reset_hour,
                                value_q=_money(value, quote), limit_q=_money(limit, quote))  # fmt: skip
     return f"{what} {value:.8g} against {limit:.8g} {where}"
+
+
+def symbol_event_text(event: RiskEvent, limits: Any, quote: str, symbols: Sequence[str]) -> str:
+    """:func:`event_text` of ``event``, after its symbol's name when there are several ``symbols``."""
+    text = event_text(event.code, event.value, event.limit, limits, quote)
+    return f"{symbols[event.symbol]}: {text}" if len(symbols) > 1 and event.symbol >= 0 else text
 
 
 _DAY_MEMORY = ("day", "day_start_pnl", "day_start_equity", "day_halted")

@@ -43,12 +43,10 @@ from arb.execution.faults import make_leg_faults
 from arb.execution.risk import (
     RiskEvent,
     drain_events,
-    event_text,
-    limits_of,
-    new_risk_state,
-    new_symbol_risk_state,
+    new_gate,
     quote_currency,
     risk_figures,
+    symbol_event_text,
     symbol_risk_figures,
 )
 from arb.runtime.backtest_loop import _MAX_SAME_TIME, _NO_PROGRESS, _call_kernel, _helper_calls, _run_loop
@@ -259,9 +257,7 @@ class Loop:
         self.kstate = new_state(n_sym)
         self.views = new_views(n_sym)
         self.intents = new_intents(n_sym)
-        self.limits = limits_of(config)
-        self.rstate = new_risk_state()
-        self.srisk = new_symbol_risk_state(n_sym)
+        self.limits, self.rstate, self.srisk = new_gate(config)
         self.risk_events: list[RiskEvent] = []
         self._quote = quote_currency(config.strategy.symbol)
         self.init_base = np.array([sym.base for sym in config.symbols], float).reshape(n_sym, 2)
@@ -339,13 +335,10 @@ class Loop:
 
     def _log_risk_events(self) -> None:
         # The breaches the gate wrote since the last call, logged as the engine logs them (at data time).
-        names = self.config.symbol_names
         for event in drain_events(self.rstate):
             self.risk_events.append(event)
             when = dt.datetime.fromtimestamp(event.ts / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-            text = event_text(event.code, event.value, event.limit, self.limits, self._quote)
-            if len(names) > 1 and event.symbol >= 0:
-                text = f"{names[event.symbol]}: {text}"
+            text = symbol_event_text(event, self.limits, self._quote, self.config.symbol_names)
             log.warning("risk at %s UTC: %s", when, text)
 
     def midnight_mark(self, midnight_ns: int, book_ts: int) -> BoundaryMark:

@@ -57,12 +57,10 @@ from arb.execution.risk import (
     HALT_REASONS,
     RiskEvent,
     drain_events,
-    event_text,
-    limits_of,
-    new_risk_state,
-    new_symbol_risk_state,
+    new_gate,
     position_at,
     quote_currency,
+    symbol_event_text,
     value_px,
 )
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
@@ -261,9 +259,7 @@ class Engine:
         self.views = new_views(n_sym)
         """Every symbol's view: ``views[s]`` is what symbol ``s``'s kernel reads."""
         self.intents = new_intents(n_sym)
-        self.limits = limits_of(config)
-        self.rstate = new_risk_state()
-        self.srisk = new_symbol_risk_state(n_sym)
+        self.limits, self.rstate, self.srisk = new_gate(config)
         self.on_halt: Callable[[str], None] | None = None
         """Called once when the gate halts trading, with the reason (the drivers keep the halt)."""
         self.on_hedge_failed: Callable[[], None] | None = None
@@ -557,10 +553,7 @@ class Engine:
 
     def risk_text(self, event: RiskEvent) -> str:
         """A breach in words, naming its symbol when there are several."""
-        text = event_text(event.code, event.value, event.limit, self.limits, self._quote)
-        if self.n_symbols > 1 and event.symbol >= 0:
-            text = f"{self.symbols[event.symbol]}: {text}"
-        return text
+        return symbol_event_text(event, self.limits, self._quote, self.symbols)
 
     def _after_gate(self, flags: int) -> None:
         # Log each breach the gate wrote (once per episode), and say when trading halts (FLAG_* bits).
