@@ -18,7 +18,7 @@ import bisect
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Final, Generic, TypeVar
 
 __all__ = [
     "BOOK_STATES",
@@ -260,52 +260,66 @@ class OpsHub:
 
     def __init__(self, history: int = 3600, events: int = 10_000) -> None:
         self._lock = threading.Lock()
-        self._snapshots: deque[tuple[int, Snapshot]] = deque(maxlen=history)
-        self._events: deque[tuple[int, OpsEvent]] = deque(maxlen=events)
-        self._next_snapshot = 1
-        self._next_event = 1
-        self.dropped_snapshots = 0  # fell out of the ring: a reader asking for them gets the oldest kept
-        self.dropped_events = 0
+        self._snapshots: _Ring[Snapshot] = _Ring(history)
+        self._events: _Ring[OpsEvent] = _Ring(events)
+
+    @property
+    def dropped_snapshots(self) -> int:
+        """Snapshots that fell out of the ring: a reader asking for them gets the oldest kept."""
+        return self._snapshots.dropped
+
+    @property
+    def dropped_events(self) -> int:
+        """Events that fell out of the ring."""
+        return self._events.dropped
 
     def publish(self, snapshot: Snapshot) -> int:
         with self._lock:
-            n = self._next_snapshot
-            self._next_snapshot = n + 1
-            if len(self._snapshots) == self._snapshots.maxlen:
-                self.dropped_snapshots += 1
-            self._snapshots.append((n, snapshot))
-        return n
+            return self._snapshots.add(snapshot)
 
     def emit(self, event: OpsEvent) -> int:
         with self._lock:
-            n = self._next_event
-            self._next_event = n + 1
-            if len(self._events) == self._events.maxlen:
-                self.dropped_events += 1
-            self._events.append((n, event))
-        return n
+            return self._events.add(event)
 
     def latest(self) -> Snapshot | None:
         with self._lock:
-            return self._snapshots[-1][1] if self._snapshots else None
+            items = self._snapshots.items
+            return items[-1][1] if items else None
 
     def snapshots_since(self, after: int) -> list[tuple[int, Snapshot]]:
         """The kept snapshots numbered above ``after``, oldest first."""
         with self._lock:
-            return _since(self._snapshots, after)
+            return self._snapshots.since(after)
 
     def events_since(self, after: int) -> list[tuple[int, OpsEvent]]:
         """The kept events numbered above ``after``, oldest first."""
         with self._lock:
-            return _since(self._events, after)
+            return self._events.since(after)
 
 
 _T = TypeVar("_T")
 
 
-def _since(ring: deque[tuple[int, _T]], after: int) -> list[tuple[int, _T]]:
-    if not ring or ring[-1][0] <= after:
-        return []
-    first = ring[0][0]
-    start = max(0, after + 1 - first)
-    return [ring[i] for i in range(start, len(ring))]
+class _Ring(Generic[_T]):
+    # The last ``size`` items, numbered from 1 (a number is never reused); the oldest falls out when
+    # full, counted in ``dropped``.
+    def __init__(self, size: int) -> None:
+        self.items: deque[tuple[int, _T]] = deque(maxlen=size)
+        self.next = 1
+        self.dropped = 0
+
+    def add(self, item: _T) -> int:
+        n = self.next
+        self.next = n + 1
+        if len(self.items) == self.items.maxlen:
+            self.dropped += 1
+        self.items.append((n, item))
+        return n
+
+    def since(self, after: int) -> list[tuple[int, _T]]:
+        ring = self.items
+        if not ring or ring[-1][0] <= after:
+            return []
+        first = ring[0][0]
+        start = max(0, after + 1 - first)
+        return [ring[i] for i in range(start, len(ring))]
