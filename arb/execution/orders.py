@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from arb.execution.paper import Rejection
+from arb.execution.paper import EngineOrder, Rejection
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
 __all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate"]
@@ -31,8 +31,8 @@ __all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate"]
 ZERO = Decimal(0)
 
 
-@dataclass(slots=True)
-class LiveOrder:
+@dataclass(slots=True, kw_only=True)
+class LiveOrder(EngineOrder):
     """One order sent to a venue: the engine's fields (as :class:`PaperOrder`) plus its live life.
 
     Engine-facing: ``order_id`` (arb's sequence number), ``venue``, ``side``, ``price``, ``qty``,
@@ -42,15 +42,7 @@ class LiveOrder:
     ``fee`` (quote currency), ``rejection``.
     """
 
-    order_id: int
     client_id: str
-    venue: int
-    side: int
-    price: float
-    qty: float
-    kind: int
-    pair_id: int
-    sent_ts: int
     price_text: str
     qty_text: str
     symbol: str

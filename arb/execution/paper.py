@@ -45,7 +45,7 @@ from arb.events import ASSET_NAMES
 from arb.execution.faults import FAULT_NAMES, FAULT_NONE, FAULT_REJECT, draw_fault
 from arb.strategy.types import BUY, SELL
 
-__all__ = ["LEG_FAULT_REJECTION", "PaperExecutor", "PaperOrder", "Rejection", "reject_reason"]
+__all__ = ["LEG_FAULT_REJECTION", "EngineOrder", "PaperExecutor", "PaperOrder", "Rejection", "reject_reason"]
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,10 @@ def reject_reason(
 
 
 @dataclass(slots=True)
-class PaperOrder:
-    """One simulated order and what became of it."""
+class EngineOrder:
+    """What every order the engine sends starts with, paper or live (:class:`PaperOrder`,
+    :class:`arb.execution.orders.LiveOrder`): arb's number for it, the venue, side, price, quantity,
+    intent kind and pair, and the decision's time (``sent_ts``, ns)."""
 
     order_id: int
     venue: int
@@ -140,6 +142,12 @@ class PaperOrder:
     kind: int
     pair_id: int
     sent_ts: int
+
+
+@dataclass(slots=True, kw_only=True)
+class PaperOrder(EngineOrder):
+    """One simulated order and what became of it."""
+
     arrive_ts: int
     respond_ts: int = 0
     status: str = "sent"  # sent -> filled | expired | rejected, then answered
