@@ -296,21 +296,19 @@ class PaperAccount(Closing):
         qty = float(fill["qty"])
         price = float(fill["price"])
         fee = float(fill["fee"])
-        row = {
-            "seq": self._seq + 1,
-            "local_ts_ns": int(fill["local_ts"]),
-            "exch_ts_ns": int(fill["exch_ts"]),
-            "venue": ASSET_NAMES[v],
-            "symbol": self.symbols[s],
-            "side": side,
-            "price": price,
-            "qty": qty,
-            "fee": fee,
-            "pair_id": int(fill["pair_id"]),
-            "kind": int(fill["kind"]),
-            "order_id": int(fill["order_id"]),
-            "source": _SOURCE,
-        }
+        row = self._journal_row(
+            s,
+            v,
+            int(fill["local_ts"]),
+            exch_ts_ns=int(fill["exch_ts"]),
+            side=side,
+            price=price,
+            qty=qty,
+            fee=fee,
+            pair_id=int(fill["pair_id"]),
+            kind=int(fill["kind"]),
+            order_id=int(fill["order_id"]),
+        )
         failpoint("paper_fill_taken")
         self._book(fills=[row])
         self._seq += 1
@@ -323,22 +321,26 @@ class PaperAccount(Closing):
         """Take one funding payment (a ``FUNDING_DTYPE`` row): commit it with the account state in one
         transaction, then credit it and append it to funding.csv (errors as :meth:`record`)."""
         s, v, payment = int(row["symbol"]), int(row["venue"]), float(row["payment"])
-        booked = {
-            "seq": self._seq + 1,
-            "local_ts_ns": int(row["ts"]),
-            "funding_ts_ns": int(row["funding_ts"]),
-            "venue": ASSET_NAMES[v],
-            "symbol": self.symbols[s],
-            "rate": float(row["rate"]),
-            "mark": float(row["mark"]),
-            "position": float(row["position"]),
-            "payment": payment,
-            "source": _SOURCE,
-        }
+        booked = self._journal_row(
+            s,
+            v,
+            int(row["ts"]),
+            funding_ts_ns=int(row["funding_ts"]),
+            rate=float(row["rate"]),
+            mark=float(row["mark"]),
+            position=float(row["position"]),
+            payment=payment,
+        )
         self._book(funding=[booked])
         self._seq += 1
         self._apply_funding(s, v, payment)
         self._export(FUNDING_CSV, FUNDING_HEADER, funding_line(booked))
+
+    def _journal_row(self, s: int, v: int, local_ts_ns: int, **fields: Any) -> dict[str, Any]:
+        # The journal row of something that happened to symbol ``s`` on venue ``v`` at ``local_ts_ns``:
+        # the next sequence number, the names, ``fields``, and where it came from.
+        return {"seq": self._seq + 1, "local_ts_ns": local_ts_ns, "venue": ASSET_NAMES[v], "symbol": self.symbols[s],
+                **fields, "source": _SOURCE}  # fmt: skip
 
     def save(self) -> None:
         """Commit the account state that changed since the last commit (counters, sessions, replayed
