@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +49,20 @@ def write_results(out: Path, sweep: SweepResult) -> list[Path]:
     return paths
 
 
+def _spelled(value: Any, none: str, yes_no: tuple[str, str], number: Callable[[float], str]) -> str:
+    # One value as text: None, a boolean and a float each spelled as given, anything else as str() does.
+    if value is None:
+        return none
+    if isinstance(value, bool):
+        return yes_no[0] if value else yes_no[1]
+    if isinstance(value, float):
+        return number(value)
+    return str(value)
+
+
 def _cell(value: Any) -> str:
     # exact and plain: repr of a float round-trips, None is empty, booleans as TOML spells them
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ""
-    return str(value)
+    return _spelled(value, "", ("true", "false"), lambda x: repr(x) if math.isfinite(x) else "")
 
 
 def _csv_text(sweep: SweepResult) -> str:
@@ -156,13 +162,7 @@ def _heatmap_png(sweep: SweepResult) -> bytes:
 
 
 def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
-    return str(value)
+    return _spelled(value, "-", ("yes", "no"), lambda x: f"{x:,.4g}" if abs(x) < 1e5 else f"{x:,.0f}")
 
 
 def _short(key: str, keys: list[str]) -> str:
