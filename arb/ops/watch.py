@@ -242,15 +242,11 @@ class Watch:
         for thread in self._report_threads:
             thread.join(60)
         self._report_threads.clear()
-        if self.alerts is not None:
-            self.alerts.stop()
-            self.alerts = None
-        if self.event_log is not None:
-            self.event_log.stop()
-            self.event_log = None
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        for part in ("alerts", "event_log", "server"):  # in this order; each is stopped once
+            running = getattr(self, part)
+            if running is not None:
+                running.stop()
+                setattr(self, part, None)
 
     # -- as a session's watcher (arb.runtime.session.SessionWatcher) ------------------------------
 
