@@ -55,16 +55,11 @@ from arb.recording.npz import (
     EodSnapshot,
     PartWriter,
     add_arrays,
-    load_eod,
     part_path,
-    part_paths,
     remove_parts_after,
-    save_eod,
-    write_npz,
 )
 from arb.recording.stream import Bounds, OrderStream
 from arb.recording.venues import (
-    COMPILE_PAYS_BYTES,
     FOLDER,
     Sniff,
     infer_venue,
@@ -80,24 +75,11 @@ from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition
 
 __all__ = [
-    "COMPILE_PAYS_BYTES",
     "DEFAULT_CHUNK_ROWS",
     "ConversionResult",
-    "EodSnapshot",
     "PartsResult",
-    "Sniff",
     "convert_files",
     "convert_to_parts",
-    "infer_venue",
-    "load_eod",
-    "make_normalizer",
-    "merge_pays",
-    "part_path",
-    "part_paths",
-    "save_eod",
-    "scan_pays",
-    "sniff",
-    "write_npz",
 ]
 
 log = logging.getLogger(__name__)

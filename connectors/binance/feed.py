@@ -42,7 +42,8 @@ from arb.errors import ConfigError, FeedError
 from arb.events import BINANCE, NS_PER_S
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.binance.urls import DEPTH_SNAPSHOT_PATH, depth_snapshot_weight, stream_names
-from connectors.common.feed import FeedNormalizer, FeedOptions, MarketDataFeed, SymbolState
+from connectors.common.feed import MarketDataFeed
+from connectors.common.feed_parts import FeedNormalizer, FeedOptions, SymbolState
 
 __all__ = ["DEFAULT_WEIGHT_LIMIT", "FEED", "BinanceFeed"]
 
