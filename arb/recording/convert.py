@@ -104,10 +104,19 @@ _Reader = BinanceNormalizer | BybitNormalizer | ImportReader
 """What a conversion reads with: a venue's normalizer (recordings) or another format's reader."""
 
 
-class _FindingsView:
-    # What both conversion results say of their inputs, from their ``findings``.
-    __slots__ = ()
+@dataclass(slots=True, kw_only=True)
+class _Conversion:
+    # What both conversion results say: the venue, the end-of-day state and what the inputs held.
+    eod: EodSnapshot
+    venue: str
+    market: str
+    symbol: str
+    stats: NormalizerStats
     findings: Findings
+    """What reading and converting found (warnings to print; errors were raised)."""
+    transitions: list[SyncTransition] = field(default_factory=list)
+    local_offset_ns: int = 0
+    """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
 
     @property
     def reads(self) -> list[FileFindings]:
@@ -120,21 +129,24 @@ class _FindingsView:
         return [f for f in self.findings.files if f.truncated]
 
 
-@dataclass(slots=True)
-class ConversionResult(_FindingsView):
+def _said(venue: str, normalizer: _Reader, findings: Findings, offset: int) -> dict[str, Any]:
+    # The keywords of _Conversion but eod, from the conversion's reader
+    return {
+        "venue": venue,
+        "market": normalizer.market,
+        "symbol": normalizer.symbol,
+        "stats": normalizer.stats,
+        "findings": findings,
+        "transitions": list(normalizer.transitions),
+        "local_offset_ns": offset,
+    }
+
+
+@dataclass(slots=True, kw_only=True)
+class ConversionResult(_Conversion):
     """What :func:`convert_files` produced."""
 
     rows: EventArray
-    eod: EodSnapshot
-    venue: str
-    market: str
-    symbol: str
-    stats: NormalizerStats
-    findings: Findings
-    """What reading and converting found (warnings to print; errors were raised)."""
-    transitions: list[SyncTransition] = field(default_factory=list)
-    local_offset_ns: int = 0
-    """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
 
 
 def _feed(
@@ -280,17 +292,7 @@ def convert_files(
     raw = normalizer.sink.take()
     rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
     eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer, merge)
-    return ConversionResult(
-        rows=rows,
-        eod=eod,
-        venue=venue,
-        market=normalizer.market,
-        symbol=normalizer.symbol,
-        stats=normalizer.stats,
-        findings=findings,
-        transitions=list(normalizer.transitions),
-        local_offset_ns=offset,
-    )
+    return ConversionResult(rows=rows, eod=eod, **_said(venue, normalizer, findings, offset))
 
 
 def _prepare(
@@ -411,23 +413,14 @@ def _settle(
         return normalizer, findings, plan
 
 
-@dataclass(slots=True)
-class PartsResult(_FindingsView):
+@dataclass(slots=True, kw_only=True)
+class PartsResult(_Conversion):
     """What :func:`convert_to_parts` wrote and found."""
 
     parts: list[Path]
     """The part files in order: together they hold the rows :func:`convert_files` returns."""
     part_rows: list[int]
     """Rows in each part."""
-    eod: EodSnapshot
-    venue: str
-    market: str
-    symbol: str
-    stats: NormalizerStats
-    findings: Findings
-    transitions: list[SyncTransition] = field(default_factory=list)
-    local_offset_ns: int = 0
-    """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
     min_latency_ns: int = 0
     """Smallest ``local_ts - exch_ts`` of the rows written (0 without rows)."""
     first_local_ts: int = 0
@@ -592,13 +585,7 @@ def convert_to_parts(
         parts=parts,
         part_rows=part_rows,
         eod=_eod(book, span, initial, normalizer),
-        venue=venue,
-        market=normalizer.market,
-        symbol=normalizer.symbol,
-        stats=normalizer.stats,
-        findings=findings,
-        transitions=list(normalizer.transitions),
-        local_offset_ns=offset,
+        **_said(venue, normalizer, findings, offset),
         min_latency_ns=span.min_latency if span.rows else 0,
         first_local_ts=span.first_local if span.rows else 0,
         last_local_ts=span.last_local if span.rows else 0,

@@ -32,7 +32,7 @@ import msgspec
 from arb.errors import FeedError
 from arb.events import NS_PER_S
 
-__all__ = ["Answer", "FundingRecord", "HistoryGetter", "HistoryStats", "Sleep", "Verdict", "decodable"]
+__all__ = ["Answer", "FundingRecord", "HistoryGetter", "HistoryStats", "Sleep", "Verdict", "decodable", "retry_after_s"]
 
 log = logging.getLogger(__name__)
 
@@ -225,3 +225,14 @@ class HistoryGetter:
     async def _wait(self, seconds: float) -> None:
         self.stats.waited_s.append(seconds)
         await self._sleep(seconds)
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """An HTTP ``Retry-After`` header in seconds (Binance sends an integer), or ``None`` when absent or
+    not a number."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

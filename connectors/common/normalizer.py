@@ -26,6 +26,7 @@ _log = logging.getLogger("connectors")
 __all__ = [
     "BadPayload",
     "BadPayloadLog",
+    "BookSync",
     "Normalizer",
     "NormalizerStats",
     "SyncState",
@@ -49,6 +50,31 @@ class SyncState(IntEnum):
     """The book is the venue's book: every update id chained since the last snapshot."""
     OUT_OF_SYNC = 2
     """Continuity broke; the book was cleared and waits for a new snapshot."""
+
+
+class BookSync:
+    """What every venue's order-book synchronisation keeps (the venue's state machine subclasses it):
+    where the book stands and the last update id applied to it. No I/O, no rows."""
+
+    __slots__ = ("last_update_id", "state")
+
+    def __init__(self) -> None:
+        self.state = SyncState.WAITING_SNAPSHOT
+        self.last_update_id = 0
+
+    @property
+    def synced(self) -> bool:
+        """True while the book is the venue's book."""
+        return self.state is SyncState.SYNCED
+
+    def resume(self, last_update_id: int) -> None:
+        """Start synced at ``last_update_id`` (from an end-of-day snapshot of the previous file)."""
+        self.state = SyncState.SYNCED
+        self.last_update_id = last_update_id
+
+    def lose_sync(self) -> None:
+        """Mark the book out of sync from outside (disconnect, stale feed)."""
+        self.state = SyncState.OUT_OF_SYNC
 
 
 @dataclass(frozen=True, slots=True)
