@@ -58,18 +58,13 @@ from arb.events import (
 from connectors.binance import fastscan
 from connectors.binance.messages import (
     BinanceAggTrade,
-    BinanceAggTradeEnvelope,
     BinanceBookTicker,
-    BinanceBookTickerEnvelope,
-    BinanceDepthEnvelope,
     BinanceDepthSnapshot,
     BinanceDepthUpdate,
-    BinanceEnvelope,
     BinanceMarkPrice,
-    BinanceMarkPriceEnvelope,
     BinanceProbe,
+    BinanceStream,
     BinanceTrade,
-    BinanceTradeEnvelope,
 )
 from connectors.binance.sync import BinanceBookSync, DiffAction, SnapshotOutcome
 from connectors.common.funding import PerpState, parse_decimal, parse_ms
@@ -95,12 +90,12 @@ VENUE = "binance"
 _STREAM_PREFIX = b'{"stream":"'
 _SNAPSHOT_PREFIX = b'{"lastUpdateId"'
 
-_depth_env = msgspec.json.Decoder(BinanceDepthEnvelope, strict=False)
-_trade_env = msgspec.json.Decoder(BinanceTradeEnvelope, strict=False)
-_agg_env = msgspec.json.Decoder(BinanceAggTradeEnvelope, strict=False)
-_bbo_env = msgspec.json.Decoder(BinanceBookTickerEnvelope, strict=False)
-_mark_env = msgspec.json.Decoder(BinanceMarkPriceEnvelope, strict=False)
-_any_env = msgspec.json.Decoder(BinanceEnvelope)
+_depth_env = msgspec.json.Decoder(BinanceStream[BinanceDepthUpdate], strict=False)
+_trade_env = msgspec.json.Decoder(BinanceStream[BinanceTrade], strict=False)
+_agg_env = msgspec.json.Decoder(BinanceStream[BinanceAggTrade], strict=False)
+_bbo_env = msgspec.json.Decoder(BinanceStream[BinanceBookTicker], strict=False)
+_mark_env = msgspec.json.Decoder(BinanceStream[BinanceMarkPrice], strict=False)
+_any_env = msgspec.json.Decoder(BinanceStream[msgspec.Raw])
 _probe = msgspec.json.Decoder(BinanceProbe)
 _depth = msgspec.json.Decoder(BinanceDepthUpdate, strict=False)
 _trade = msgspec.json.Decoder(BinanceTrade, strict=False)
@@ -397,10 +392,9 @@ class BinanceNormalizer:
             sync = self._sync
             assert sync is not None  # the scan applies diffs only to an existing, synced machine
             sync.last_update_id = int(state[fastscan.S_LAST_UPDATE_ID])
-            status = self.status
-            status.update_id = sync.last_update_id
-            status.last_depth_local_ts = int(state[fastscan.S_DEPTH_LOCAL_TS])
-            status.last_depth_exch_ts = int(state[fastscan.S_DEPTH_EXCH_TS])
+            self.status.applied(
+                sync.last_update_id, int(state[fastscan.S_DEPTH_LOCAL_TS]), int(state[fastscan.S_DEPTH_EXCH_TS])
+            )
         self._clock_offset = int(state[fastscan.S_CLOCK_OFFSET])
         self._last_exch_ts = int(state[fastscan.S_LAST_EXCH_TS])
         stats = self.stats
@@ -462,10 +456,7 @@ class BinanceNormalizer:
             if not foreign:
                 assert sync is not None  # the scan applies diffs only to an existing, synced machine
                 sync.last_update_id = last_id
-                status = self.status
-                status.update_id = last_id
-                status.last_depth_local_ts = local_ts
-                status.last_depth_exch_ts = exch_ts
+                self.status.applied(last_id, local_ts, exch_ts)
         elif what == fastscan.KIND_TRADE:
             stats.trade_messages += 1
         else:
@@ -554,10 +545,7 @@ class BinanceNormalizer:
         action = sync.on_diff(diff)
         if action is DiffAction.APPLY:
             self._emit_diff(diff, local_ts)
-            status = self.status
-            status.update_id = diff.final_update_id
-            status.last_depth_local_ts = local_ts
-            status.last_depth_exch_ts = self._last_exch_ts
+            self.status.applied(diff.final_update_id, local_ts, self._last_exch_ts)
         elif action is DiffAction.BUFFER:
             self.stats.buffered += 1
         elif action is DiffAction.DUPLICATE:
@@ -612,10 +600,7 @@ class BinanceNormalizer:
         if was is SyncState.OUT_OF_SYNC:
             self.stats.resyncs += 1
         last_id = apply[-1].final_update_id if apply else snap.last_update_id
-        status = self.status
-        status.update_id = last_id
-        status.last_depth_local_ts = local_ts
-        status.last_depth_exch_ts = exch_ts
+        self.status.applied(last_id, local_ts, exch_ts)
         if outcome is SnapshotOutcome.GAP_IN_BUFFER:
             # The buffer itself has a hole after the bridge: synced for an instant, lost again.
             self.stats.gaps += 1

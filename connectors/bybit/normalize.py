@@ -274,10 +274,7 @@ class BybitNormalizer:
             self.stats.bbo_messages += 1
             return True
         self.sync.last_update_id = update_id
-        status = self.status
-        status.update_id = update_id
-        status.last_depth_local_ts = local_ts
-        status.last_depth_exch_ts = exch_ts
+        self.status.applied(update_id, local_ts, exch_ts)
         return True
 
     def _scan_trades(self, payload: bytes, local_ts: int) -> bool:
@@ -378,10 +375,7 @@ class BybitNormalizer:
             uid = data.update_id
             sink.levels(DEPTH_BID, exch_ts, local_ts, bids, uid)
             sink.levels(DEPTH_ASK, exch_ts, local_ts, asks, uid)
-            status = self.status
-            status.update_id = data.update_id
-            status.last_depth_local_ts = local_ts
-            status.last_depth_exch_ts = exch_ts
+            self.status.applied(data.update_id, local_ts, exch_ts)
         elif action is DeltaAction.DUPLICATE:
             self.stats.duplicates += 1
         elif action is DeltaAction.GAP:
@@ -405,10 +399,7 @@ class BybitNormalizer:
         sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
         sink.levels(SNAPSHOT_BID, exch_ts, local_ts, bids, uid)
         sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, asks, uid)
-        status = self.status
-        status.update_id = data.update_id
-        status.last_depth_local_ts = local_ts
-        status.last_depth_exch_ts = exch_ts
+        self.status.applied(data.update_id, local_ts, exch_ts)
         if was is SyncState.SYNCED:
             return
         if was is SyncState.OUT_OF_SYNC:

@@ -154,6 +154,12 @@ class SyncStatus:
     """Local receive time of the last depth message applied."""
     last_depth_exch_ts: int = 0
 
+    def applied(self, update_id: int, local_ts: int, exch_ts: int) -> None:
+        """Note a depth message applied to the book: its last update id, its local and exchange times."""
+        self.update_id = update_id
+        self.last_depth_local_ts = local_ts
+        self.last_depth_exch_ts = exch_ts
+
 
 class Normalizer(Protocol):
     """What the feed and the converter rely on."""
