@@ -27,6 +27,7 @@ from arb.events import (
     TRADE_EVENT,
     TRADE_SELL,
 )
+from connectors.common.scan import put_row
 
 __all__ = [
     "C_BACKWARDS",
@@ -290,15 +291,7 @@ def parse_rows(
         if not same:
             others += 1
             continue
-        row = out[fill]
-        row.ev = kind
-        row.exch_ts = exch
-        row.local_ts = local
-        row.px = px
-        row.qty = qty
-        row.order_id = 0
-        row.ival = 0
-        row.fval = 0.0
+        put_row(out[fill], kind, exch, local, px, qty, 0, 0)
         fill += 1
     return P_DONE, i, fill, lines, others
 
@@ -325,15 +318,7 @@ TRANS_CAP = 64
 @njit(cache=True, nogil=True)
 def _put(out: Any, fill: int, ev: int, exch: int, local: int, px: float, qty: float, ival: int) -> int:
     # One event row (no order id: Tardis's L2 rows have none) at out[fill]; the next free index.
-    row = out[fill]
-    row.ev = ev
-    row.exch_ts = exch
-    row.local_ts = local
-    row.px = px
-    row.qty = qty
-    row.order_id = 0
-    row.ival = ival
-    row.fval = 0.0
+    put_row(out[fill], ev, exch, local, px, qty, 0, ival)
     return fill + 1
 
 

@@ -43,6 +43,7 @@ from connectors.common.scan import (
     FULL,
     finish_levels,
     line_end,
+    put_row,
     read_bool,
     read_decimal,
     read_int,
@@ -480,15 +481,7 @@ def _frame(
             exch_ts = trade_ms * NS_PER_MS
             clock_offset = exch_ts - local_ts
             last_exch_ts = exch_ts
-            row = out[fill]
-            row.ev = TRADE_SELL if maker else TRADE_BUY
-            row.exch_ts = exch_ts
-            row.local_ts = local_ts
-            row.px = px
-            row.qty = qty
-            row.order_id = 0
-            row.ival = trade_id
-            row.fval = 0.0
+            put_row(out[fill], TRADE_SELL if maker else TRADE_BUY, exch_ts, local_ts, px, qty, 0, trade_id)
             fill += 1
         return DONE, stop, kind, False, fill, last_id, clock_offset, last_exch_ts
     if kind == KIND_BBO:
@@ -512,15 +505,8 @@ def _frame(
             clock_offset = exch_ts - local_ts
             last_exch_ts = exch_ts
         for side in range(2):
-            row = out[fill]
-            row.ev = BBO_BID if side == 0 else BBO_ASK
-            row.exch_ts = exch_ts
-            row.local_ts = local_ts
-            row.px = bp if side == 0 else ap
-            row.qty = bq if side == 0 else aq
-            row.order_id = update_id
-            row.ival = 0
-            row.fval = 0.0
+            ev = BBO_BID if side == 0 else BBO_ASK
+            put_row(out[fill], ev, exch_ts, local_ts, bp if side == 0 else ap, bq if side == 0 else aq, update_id, 0)
             fill += 1
         return DONE, stop, kind, False, fill, last_id, clock_offset, last_exch_ts
     # depth

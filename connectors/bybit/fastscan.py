@@ -36,6 +36,7 @@ from connectors.common.scan import (
     FAIL,
     FULL,
     finish_levels,
+    put_row,
     read_bool,
     read_decimal,
     read_int,
@@ -317,15 +318,7 @@ def scan_frame(
         src = out[fill if side == 0 else fill + nb_bids]
         px = unpack_decimal(src.exch_ts, pow10)
         qty = unpack_decimal(src.ival, pow10)
-        row = out[k]
-        row.ev = BBO_BID if side == 0 else BBO_ASK
-        row.exch_ts = exch_ts
-        row.local_ts = local_ts
-        row.px = px
-        row.qty = qty
-        row.order_id = update_id
-        row.ival = 0
-        row.fval = 0.0
+        put_row(out[k], BBO_BID if side == 0 else BBO_ASK, exch_ts, local_ts, px, qty, update_id, 0)
         k += 1
     return DONE, k, update_id, exch_ts
 
@@ -388,15 +381,7 @@ def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol
             return FAIL, fill  # another symbol is counted per trade: the per-message code does it
         if fill >= cap:
             return FULL, fill
-        row = out[fill]
-        row.ev = TRADE_BUY if buy else TRADE_SELL
-        row.exch_ts = trade_ms * NS_PER_MS
-        row.local_ts = local_ts
-        row.px = px
-        row.qty = qty
-        row.order_id = 0
-        row.ival = 0
-        row.fval = 0.0
+        put_row(out[fill], TRADE_BUY if buy else TRADE_SELL, trade_ms * NS_PER_MS, local_ts, px, qty, 0, 0)
         fill += 1
         if i < n and buf[i] == 44:
             i += 1

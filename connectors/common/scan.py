@@ -33,6 +33,7 @@ __all__ = [
     "TS_LIMIT",
     "finish_levels",
     "line_end",
+    "put_row",
     "read_bool",
     "read_decimal",
     "read_decimal_packed",
@@ -322,6 +323,20 @@ def read_levels(buf: Any, i: int, n: int, out: Any, fill: int, ev: int) -> tuple
         if i < n and buf[i] == 93:
             return count, i + 1
         return 0, FAIL
+
+
+@njit(cache=True, nogil=True, inline="always")
+def put_row(row: Any, ev: int, exch_ts: int, local_ts: int, px: float, qty: float, order_id: int, ival: int) -> None:
+    """Fill the event row ``row`` (an ``out[k]`` of an ``event_dtype`` array) with these values and ``fval``
+    0. Inlined into its callers by Numba: no call on the scanners' hot path."""
+    row.ev = ev
+    row.exch_ts = exch_ts
+    row.local_ts = local_ts
+    row.px = px
+    row.qty = qty
+    row.order_id = order_id
+    row.ival = ival
+    row.fval = 0.0
 
 
 @njit(cache=True, nogil=True)
