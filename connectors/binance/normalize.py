@@ -67,14 +67,11 @@ from connectors.binance.messages import (
     BinanceTrade,
 )
 from connectors.binance.sync import BinanceBookSync, DiffAction, SnapshotOutcome
-from connectors.common.funding import PerpState, parse_decimal, parse_ms
+from connectors.common.funding import parse_decimal, parse_ms
 from connectors.common.levels import parse_levels
 from connectors.common.normalizer import (
-    BadPayloadLog,
-    NormalizerStats,
     SyncState,
-    SyncStatus,
-    SyncTransition,
+    VenueNormalizer,
     mark_sync_lost,
     mark_synced,
     note_unknown,
@@ -167,7 +164,7 @@ def _warm_up(frame_scan: bool) -> None:
     )
 
 
-class BinanceNormalizer:
+class BinanceNormalizer(VenueNormalizer[int]):
     """Normalizer and book-sync state for one Binance symbol.
 
     ``market`` is ``"spot"`` or ``"linear"`` (USD-M); ``None`` infers it from the first depth diff
@@ -183,6 +180,7 @@ class BinanceNormalizer:
     """
 
     venue = VENUE
+    names = "stream"
 
     def __init__(
         self,
@@ -195,29 +193,16 @@ class BinanceNormalizer:
         frame_scan: bool = True,
         echo: bool = True,
     ) -> None:
-        self.symbol = symbol.upper() if symbol else ""
-        self.market = market or ""
-        self.include_bbo = include_bbo
-        self.frame_scan = frame_scan
+        super().__init__(
+            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log
+        )
         _warm_up(frame_scan)
-        self.sink = sink if sink is not None else RowSink()
-        self.stats = NormalizerStats()
-        self.status = SyncStatus()
-        self.transitions: list[SyncTransition] = []
         self._max_buffered = max_buffered_diffs
         self._sync: BinanceBookSync[ParsedDiff] | None = None
         if market:
             self._make_sync(market == "linear")
-        self.echo = echo
-        self.bad_payloads = BadPayloadLog(log, echo=echo)
-        # exchange - local offset (ns) from the latest message with an exchange time
-        self._clock_offset = 0
         self._last_exch_ts = 0
-        self.perp = PerpState()
-        """Mark price and funding as the markPrice stream last said (USD-M)."""
-        self._kinds: dict[bytes, int | None] = {}
         self._scan_state = np.zeros(fastscan.STATE_SIZE, np.int64)
-        self._scan_symbol: tuple[str, npt.NDArray[np.uint8]] = ("", _NO_SYMBOL)
         self._handlers: tuple[Callable[[bytes, int, bool], None], ...] = (
             self._on_depth_payload,
             self._on_trade_payload,
@@ -263,7 +248,7 @@ class BinanceNormalizer:
                 name = payload[11:end]
                 kind = self._kinds.get(name, -1)
                 if kind == -1:
-                    kind = self._learn_stream(name)
+                    kind = self._learn(name)
                 if kind is None:
                     self.stats.unknown_streams += 1
                     return
@@ -465,19 +450,11 @@ class BinanceNormalizer:
         self._last_exch_ts = exch_ts
         return True
 
-    def _decode_failed(self, payload: bytes, local_ts: int, exc: Exception) -> None:
-        self.stats.decode_errors += 1
-        self.bad_payloads("undecodable Binance payload", payload, local_ts, exc)
-
     # -- routing ----------------------------------------------------------------------------
 
-    def _learn_stream(self, name: bytes) -> int | None:
-        text = name.decode("utf-8", "replace")
-        kind = _stream_kind(text)
-        self._kinds[name] = kind
-        if kind is None:
-            note_unknown(self, text, log, "stream")
-        return kind
+    def kind_of(self, name: str) -> int | None:
+        """The handler index of stream ``name`` (``btcusdt@depth@100ms``...); None for a stream not read."""
+        return _stream_kind(name)
 
     def _on_other(self, payload: bytes, local_ts: int) -> None:
         # Bare stream messages, replies and errors: decode a probe, then route by content.
@@ -509,15 +486,6 @@ class BinanceNormalizer:
             self.stats.control_messages += 1
         else:
             raise ValueError("not a Binance message this normalizer knows")
-
-    def _accept_symbol(self, symbol: str) -> bool:
-        if symbol == self.symbol:
-            return True
-        if not self.symbol:
-            self.symbol = symbol
-            return True
-        self.stats.other_symbols += 1
-        return False
 
     def _make_sync(self, futures: bool) -> BinanceBookSync[ParsedDiff]:
         self.market = "linear" if futures else "spot"
