@@ -27,6 +27,7 @@ from arb.events import (
     TRADE_EVENT,
     TRADE_SELL,
 )
+from connectors.common.levels import json_number
 from connectors.common.scan import put_row
 
 __all__ = [
@@ -84,7 +85,6 @@ K_BID, K_ASK, K_SNAP_BID, K_SNAP_ASK, K_BUY, K_SELL, K_TRADE, K_FILE = 0, 1, 2, 
 # Parser results.
 P_DONE, P_FULL, P_DECLINED = 0, 1, 2
 TS_MAX_US = 9_000_000_000_000_000  # microseconds: x1000 stays below 2**63
-_MAX_EXACT = 1 << 53
 _BIG = (1 << 63) - 1
 
 
@@ -140,61 +140,12 @@ def _read_number(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
     # A decimal number (``-?digits(.digits)?([eE][+-]?digits)?``) up to a comma, ``\r`` or newline:
     # (value, index of that byte). Exactly Python's float(text) when the mantissa has at most 15
     # significant digits and the power of ten is within 10**22; -1 otherwise (Python parses it then).
-    neg = False
-    if i < n and buf[i] == 45:
-        neg = True
-        i += 1
-    mant = 0
-    digits = 0
-    scale = 0
-    seen = False
-    while i < n and 48 <= buf[i] <= 57:
-        d = buf[i] - 48
-        if mant != 0 or d != 0:
-            digits += 1
-        mant = mant * 10 + d
-        seen = True
-        i += 1
-    if i < n and buf[i] == 46:
-        i += 1
-        frac = False
-        while i < n and 48 <= buf[i] <= 57:
-            d = buf[i] - 48
-            if mant != 0 or d != 0:
-                digits += 1
-            mant = mant * 10 + d
-            scale += 1
-            frac = True
-            i += 1
-        if not frac:
-            return 0.0, -1
-        seen = True
-    if not seen or digits > 15:
+    if i < n and buf[i] == 34:  # a quoted field is no number here
         return 0.0, -1
-    exp = 0
-    if i < n and (buf[i] == 101 or buf[i] == 69):
-        i += 1
-        eneg = False
-        if i < n and (buf[i] == 45 or buf[i] == 43):
-            eneg = buf[i] == 45
-            i += 1
-        start = i
-        while i < n and 48 <= buf[i] <= 57:
-            exp = exp * 10 + (buf[i] - 48)
-            i += 1
-            if exp > 400:
-                return 0.0, -1
-        if i == start:
-            return 0.0, -1
-        if eneg:
-            exp = -exp
-    if i < n and not (buf[i] == 44 or buf[i] == 10 or buf[i] == 13):
+    value, i = json_number(buf, i, n, pow10)
+    if i < 0 or (i < n and not (buf[i] == 44 or buf[i] == 10 or buf[i] == 13)):
         return 0.0, -1
-    power = exp - scale
-    if mant >= _MAX_EXACT or power > 22 or power < -22:
-        return 0.0, -1
-    value = mant * pow10[power] if power >= 0 else mant / pow10[-power]
-    return (-value if neg else value), i
+    return value, i
 
 
 @njit(cache=True, nogil=True)
