@@ -82,6 +82,19 @@ __all__ = [
 
 # Kinds of parsed rows (the ``ev`` of the intermediate arrays, never written out).
 K_BID, K_ASK, K_SNAP_BID, K_SNAP_ASK, K_BUY, K_SELL, K_TRADE, K_FILE = 0, 1, 2, 3, 4, 5, 6, 7
+
+
+def _words(*words: bytes) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    # The words as the rows of a uint8 array, each padded with zeros (what _word reads).
+    out = np.zeros((len(words), max(map(len, words))), np.uint8)
+    for k, word in enumerate(words):
+        out[k, : len(word)] = np.frombuffer(word, np.uint8)
+    return out
+
+
+_TRADE_SIDES = _words(b"buy,", b"sell,")
+_SNAPSHOT = _words(b"true", b"false")
+_BOOK_SIDES = _words(b"bid,", b"ask,")
 # Parser results.
 P_DONE, P_FULL, P_DECLINED = 0, 1, 2
 TS_MAX_US = 9_000_000_000_000_000  # microseconds: x1000 stays below 2**63
@@ -99,6 +112,18 @@ def _skip_field(buf: Any, i: int, n: int) -> int:
             return -1
         i += 1
     return -1
+
+
+@njit(cache=True, nogil=True)
+def _word(buf: Any, i: int, n: int, words: Any) -> tuple[int, int]:
+    # Which row of ``words`` (see _words) stands at i: (its row, the index after it); (-1, i) if none.
+    for w in range(words.shape[0]):
+        k = 0
+        while k < words.shape[1] and words[w, k] != 0 and i + k < n and buf[i + k] == words[w, k]:
+            k += 1
+        if k == words.shape[1] or words[w, k] == 0:
+            return w, i + k
+    return -1, i
 
 
 @njit(cache=True, nogil=True)
@@ -197,38 +222,25 @@ def parse_rows(
             i = _skip_field(buf, i, n)  # the trade id
             if i < 0:
                 return P_DECLINED, line, fill, lines, others
-            if i + 4 <= n and buf[i] == 98 and buf[i + 1] == 117 and buf[i + 2] == 121 and buf[i + 3] == 44:
-                kind = K_BUY
-                i += 4
-            elif (i + 5 <= n and buf[i] == 115 and buf[i + 1] == 101 and buf[i + 2] == 108 and buf[i + 3] == 108
-                  and buf[i + 4] == 44):  # fmt: skip
-                kind = K_SELL
-                i += 5
+            side, i = _word(buf, i, n, _TRADE_SIDES)
+            if side >= 0:
+                kind = K_BUY if side == 0 else K_SELL
             else:
                 i = _skip_field(buf, i, n)  # "unknown" (or anything else: no side)
                 if i < 0:
                     return P_DECLINED, line, fill, lines, others
                 kind = K_TRADE
         else:
-            if i + 5 <= n and buf[i] == 116 and buf[i + 1] == 114 and buf[i + 2] == 117 and buf[i + 3] == 101:
-                snap = True
-                i += 4
-            elif (i + 6 <= n and buf[i] == 102 and buf[i + 1] == 97 and buf[i + 2] == 108 and buf[i + 3] == 115
-                  and buf[i + 4] == 101):  # fmt: skip
-                snap = False
-                i += 5
+            not_snap, i = _word(buf, i, n, _SNAPSHOT)  # 0: "true", 1: "false"
+            if not_snap < 0 or i >= n or buf[i] != 44:
+                return P_DECLINED, line, fill, lines, others
+            side, i = _word(buf, i + 1, n, _BOOK_SIDES)
+            if side < 0:
+                return P_DECLINED, line, fill, lines, others
+            if side == 0:
+                kind = K_BID if not_snap else K_SNAP_BID
             else:
-                return P_DECLINED, line, fill, lines, others
-            if i >= n or buf[i] != 44:
-                return P_DECLINED, line, fill, lines, others
-            i += 1
-            if i + 4 <= n and buf[i] == 98 and buf[i + 1] == 105 and buf[i + 2] == 100 and buf[i + 3] == 44:
-                kind = K_SNAP_BID if snap else K_BID
-            elif i + 4 <= n and buf[i] == 97 and buf[i + 1] == 115 and buf[i + 2] == 107 and buf[i + 3] == 44:
-                kind = K_SNAP_ASK if snap else K_ASK
-            else:
-                return P_DECLINED, line, fill, lines, others
-            i += 4
+                kind = K_ASK if not_snap else K_SNAP_ASK
         px, i = _read_number(buf, i, n, pow10)
         if i < 0 or i >= n or buf[i] != 44:
             return P_DECLINED, line, fill, lines, others
