@@ -23,7 +23,14 @@ import msgspec
 from arb.events import NS_PER_MS
 from connectors.binance.messages import BinanceError, BinanceExchangeInfo, BinanceFundingRate
 from connectors.binance.urls import EXCHANGE_INFO_PATH, FUNDING_RATE_PATH
-from connectors.common.history import Answer, FundingRecord, HistoryGetter, Verdict, decodable, retry_after_s
+from connectors.common.history import (
+    Answer,
+    FundingRecord,
+    VenueFundingHistory,
+    Verdict,
+    decodable,
+    retry_after_s,
+)
 
 __all__ = [
     "BINANCE_FUNDING_MIN_INTERVAL_NS",
@@ -75,20 +82,12 @@ def classify(answer: Answer) -> Verdict:
     return Verdict.fatal(f"HTTP {status}, code {error.code}: {error.msg}")
 
 
-class BinanceFundingHistoryClient:
+class BinanceFundingHistoryClient(VenueFundingHistory):
     """Funding-rate history of USD-M symbols from ``rest`` (``endpoints.linear.<network>.rest``)."""
 
     venue = "binance"
-
-    def __init__(self, rest: str, getter: HistoryGetter) -> None:
-        self.rest = rest.rstrip("/")
-        self.getter = getter
-        self.page = BINANCE_FUNDING_PAGE
-
-    @property
-    def source(self) -> str:
-        """The endpoint the history comes from."""
-        return self.rest + FUNDING_RATE_PATH
+    path = FUNDING_RATE_PATH
+    default_page = BINANCE_FUNDING_PAGE
 
     async def unlisted(self, symbol: str) -> str | None:
         """``None`` when ``symbol`` is a USD-M perpetual, else why not (from ``GET /fapi/v1/exchangeInfo``:
