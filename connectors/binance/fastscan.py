@@ -50,6 +50,7 @@ from connectors.common.scan import (
     read_levels,
     read_local_ts,
     read_string,
+    same_bytes,
 )
 
 __all__ = [
@@ -205,16 +206,6 @@ def _key(buf: Any, i: int, n: int) -> tuple[int, int]:
     if i + 5 > n or buf[i + 3] != 34 or buf[i + 4] != 58:
         return 0, FAIL
     return a + 256 * buf[i + 2], i + 5
-
-
-@njit(cache=True, nogil=True)
-def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
-    if stop - start != ref.shape[0]:
-        return False
-    for k in range(ref.shape[0]):  # noqa: SIM110 - Numba compiles loops, not generator expressions
-        if buf[start + k] != ref[k]:
-            return False
-    return True
 
 
 @njit(cache=True, nogil=True)
@@ -473,7 +464,7 @@ def _frame(
         stop = _end_of_frame(buf, i, n)
         if stop < 0:
             return declined
-        if not _same_bytes(buf, sym_a, sym_b, symbol):
+        if not same_bytes(buf, sym_a, sym_b, symbol):
             return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
         if market:
             if fill >= cap:
@@ -491,7 +482,7 @@ def _frame(
         stop = _end_of_frame(buf, i, n)
         if stop < 0:
             return declined
-        if not _same_bytes(buf, sym_a, sym_b, symbol):
+        if not same_bytes(buf, sym_a, sym_b, symbol):
             return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
         if trade_ms:
             exch_ts = trade_ms * NS_PER_MS
@@ -518,7 +509,7 @@ def _frame(
     stop = _end_of_frame(buf, i, n)
     if stop < 0:
         return declined
-    if not _same_bytes(buf, sym_a, sym_b, symbol):
+    if not same_bytes(buf, sym_a, sym_b, symbol):
         # Counted as a depth message of another symbol; the sync machine never sees it.
         return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
     if futures < 0 or not steady or final <= last_id:

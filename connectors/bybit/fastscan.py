@@ -42,6 +42,7 @@ from connectors.common.scan import (
     read_int,
     read_levels,
     read_string,
+    same_bytes,
     unpack_decimal,
 )
 
@@ -171,16 +172,6 @@ def _trade_key(buf: Any, a: int, b: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
-    if stop - start != ref.shape[0]:
-        return False
-    for k in range(ref.shape[0]):  # noqa: SIM110 - Numba compiles loops, not generator expressions
-        if buf[start + k] != ref[k]:
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
 def _data(buf: Any, i: int, n: int, out: Any, fill: int) -> tuple[int, int, int, int, int, int]:
     # The data object at i (just past '{'); levels written to out from fill, bids first.
     # -> (next index or FAIL/FULL, symbol start, symbol end, u, bids, asks)
@@ -298,7 +289,7 @@ def scan_frame(
             break
         return declined
     required = _TOPIC | _TYPE | _TS | _DATA
-    if seen & required != required or ts_ms >= _MS_LIMIT or not _same_bytes(buf, sym_a, sym_b, symbol):
+    if seen & required != required or ts_ms >= _MS_LIMIT or not same_bytes(buf, sym_a, sym_b, symbol):
         return declined
     exch_ts = ts_ms * NS_PER_MS
     if mode == MODE_DELTA:
@@ -377,7 +368,7 @@ def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol
                 break
             return FAIL, fill
         required = _T_TIME | _T_PRICE | _T_QTY | _T_SIDE | _T_SYMBOL
-        if seen & required != required or trade_ms >= _MS_LIMIT or not _same_bytes(buf, sym_a, sym_b, symbol):
+        if seen & required != required or trade_ms >= _MS_LIMIT or not same_bytes(buf, sym_a, sym_b, symbol):
             return FAIL, fill  # another symbol is counted per trade: the per-message code does it
         if fill >= cap:
             return FULL, fill

@@ -41,6 +41,7 @@ __all__ = [
     "read_levels",
     "read_local_ts",
     "read_string",
+    "same_bytes",
     "symbol_bytes",
     "unpack_decimal",
 ]
@@ -140,6 +141,17 @@ def read_string(buf: Any, i: int, n: int) -> tuple[int, int, int]:
             return 0, 0, FAIL
         i += 1
     return 0, 0, FAIL
+
+
+@njit(cache=True, nogil=True)
+def same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
+    """Whether ``buf[start:stop]`` holds exactly the bytes of ``ref`` (a symbol's, say)."""
+    if stop - start != ref.shape[0]:
+        return False
+    for k in range(ref.shape[0]):  # noqa: SIM110 - Numba compiles loops, not generator expressions
+        if buf[start + k] != ref[k]:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)
