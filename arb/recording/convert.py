@@ -544,15 +544,8 @@ def convert_to_parts(
         rows, offset = _correct(np.concatenate(kept) if kept else _NO_ROWS, base_latency_ns, local_offset_ns)
         kept.clear()
         writer = PartWriter()
-        try:
-            try:
-                write(rows)
-            finally:
-                writer.close()
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                hidden.unlink()
-            raise
+        with _writing(writer, hidden):
+            write(rows)
         if progress is not None:  # the second half of the progress was not needed
             size = sum(path.stat().st_size for path in paths)
             progress(size, size)
@@ -567,19 +560,12 @@ def convert_to_parts(
             log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
         stream = OrderStream(found, offset, chunk_rows, write)
         writer = PartWriter()
-        try:
-            try:
-                normalizer, _, _ = _settle(
-                    paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
-                    lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced, source=source,
-                )  # fmt: skip
-                stream.finish()
-            finally:
-                writer.close()
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                hidden.unlink()
-            raise
+        with _writing(writer, hidden):
+            normalizer, _, _ = _settle(
+                paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
+                lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced, source=source,
+            )  # fmt: skip
+            stream.finish()
         carried = stream.max_carried
     result = PartsResult(
         parts=parts,
@@ -651,6 +637,11 @@ def _eod(book: OrderBook, span: _Span, initial: EodSnapshot | None, normalizer: 
     # The end-of-day snapshot from a book the local-side rows were applied to, part by part.
     exch_ts = span.max_exch if span.rows else (initial.exch_ts if initial else 0)
     local_ts = span.last_local if span.rows else (initial.local_ts if initial else 0)
+    return _book_snapshot(book, exch_ts, local_ts, normalizer)
+
+
+def _book_snapshot(book: OrderBook, exch_ts: int, local_ts: int, normalizer: _Reader) -> EodSnapshot:
+    # The end-of-day snapshot of ``book`` at these times, with the reader's sync and perpetual state.
     return EodSnapshot(
         rows=book.snapshot_rows(exch_ts, local_ts),
         venue=normalizer.venue,
@@ -696,18 +687,21 @@ def _end_of_day(rows: EventArray, initial: EodSnapshot | None, normalizer: _Read
     book.apply(local, merge=merge)
     exch_ts = int(rows["exch_ts"].max()) if len(rows) else (initial.exch_ts if initial else 0)
     local_ts = int(rows["local_ts"].max()) if len(rows) else (initial.local_ts if initial else 0)
-    synced = normalizer.status.state is SyncState.SYNCED
-    return EodSnapshot(
-        rows=book.snapshot_rows(exch_ts, local_ts),
-        venue=normalizer.venue,
-        market=normalizer.market,
-        symbol=normalizer.symbol,
-        update_id=normalizer.status.update_id,
-        synced=synced,
-        exch_ts=exch_ts,
-        local_ts=local_ts,
-        perp=normalizer.perp.saved(),
-    )
+    return _book_snapshot(book, exch_ts, local_ts, normalizer)
+
+
+@contextlib.contextmanager
+def _writing(writer: PartWriter, hidden: Path) -> Iterator[None]:
+    # Close the part writer whatever happens; on any error (Ctrl-C included) remove the hidden part 0.
+    try:
+        try:
+            yield
+        finally:
+            writer.close()
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            hidden.unlink()
+        raise
 
 
 @contextlib.contextmanager
