@@ -35,15 +35,16 @@ import numpy as np
 from websockets.asyncio.client import connect
 
 from arb.config import load_config
-from arb.recording.convert import make_normalizer
 from arb.recording.format import LineReader
 from arb.recording.recorder import Recorder
+from arb.recording.venues import make_normalizer
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
-from connectors.common.feed import FeedBatch, MarketDataFeed
+from connectors.common.feed import MarketDataFeed
+from connectors.common.feed_parts import FeedBatch
 
 ROOT = Path(__file__).resolve().parent.parent
 BINANCE_FILES = (

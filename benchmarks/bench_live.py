@@ -32,8 +32,8 @@ import numpy as np
 
 from arb.config import load_config
 from arb.events import BINANCE, BYBIT
-from arb.recording.convert import make_normalizer
 from arb.recording.format import LineReader
+from arb.recording.venues import make_normalizer
 from arb.runtime.engine import Engine
 from arb.runtime.loader import find_days, load_session, plan_days
 from arb.runtime.replay import ReplayBatch

@@ -46,8 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from arb.config import AppConfig, load_config  # noqa: E402
-from arb.recording.convert import make_normalizer  # noqa: E402
 from arb.recording.format import LineReader, format_line  # noqa: E402
+from arb.recording.venues import make_normalizer  # noqa: E402
 from arb.runtime.backtest import Schedule, run_session  # noqa: E402
 from arb.runtime.engine import Engine  # noqa: E402
 from arb.runtime.loader import find_days, load_session, plan_days  # noqa: E402

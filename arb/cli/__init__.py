@@ -71,7 +71,8 @@ def _setup_logging(verbose: int, quiet: bool, log_format: str = "text") -> None:
 def _cmd_convert(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from arb.recording.convert import DEFAULT_CHUNK_ROWS, convert_to_parts, load_eod, save_eod
+    from arb.recording.convert import DEFAULT_CHUNK_ROWS, convert_to_parts
+    from arb.recording.npz import load_eod, save_eod
     from arb.ui import status_and_progress
 
     out: Path = args.output

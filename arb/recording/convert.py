@@ -55,16 +55,11 @@ from arb.recording.npz import (
     EodSnapshot,
     PartWriter,
     add_arrays,
-    load_eod,
     part_path,
-    part_paths,
     remove_parts_after,
-    save_eod,
-    write_npz,
 )
 from arb.recording.stream import Bounds, OrderStream
 from arb.recording.venues import (
-    COMPILE_PAYS_BYTES,
     FOLDER,
     Sniff,
     infer_venue,
@@ -80,24 +75,11 @@ from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition
 
 __all__ = [
-    "COMPILE_PAYS_BYTES",
     "DEFAULT_CHUNK_ROWS",
     "ConversionResult",
-    "EodSnapshot",
     "PartsResult",
-    "Sniff",
     "convert_files",
     "convert_to_parts",
-    "infer_venue",
-    "load_eod",
-    "make_normalizer",
-    "merge_pays",
-    "part_path",
-    "part_paths",
-    "save_eod",
-    "scan_pays",
-    "sniff",
-    "write_npz",
 ]
 
 log = logging.getLogger(__name__)
@@ -122,10 +104,19 @@ _Reader = BinanceNormalizer | BybitNormalizer | ImportReader
 """What a conversion reads with: a venue's normalizer (recordings) or another format's reader."""
 
 
-class _FindingsView:
-    # What both conversion results say of their inputs, from their ``findings``.
-    __slots__ = ()
+@dataclass(slots=True, kw_only=True)
+class _Conversion:
+    # What both conversion results say: the venue, the end-of-day state and what the inputs held.
+    eod: EodSnapshot
+    venue: str
+    market: str
+    symbol: str
+    stats: NormalizerStats
     findings: Findings
+    """What reading and converting found (warnings to print; errors were raised)."""
+    transitions: list[SyncTransition] = field(default_factory=list)
+    local_offset_ns: int = 0
+    """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
 
     @property
     def reads(self) -> list[FileFindings]:
@@ -138,21 +129,24 @@ class _FindingsView:
         return [f for f in self.findings.files if f.truncated]
 
 
-@dataclass(slots=True)
-class ConversionResult(_FindingsView):
+def _said(venue: str, normalizer: _Reader, findings: Findings, offset: int) -> dict[str, Any]:
+    # The keywords of _Conversion but eod, from the conversion's reader
+    return {
+        "venue": venue,
+        "market": normalizer.market,
+        "symbol": normalizer.symbol,
+        "stats": normalizer.stats,
+        "findings": findings,
+        "transitions": list(normalizer.transitions),
+        "local_offset_ns": offset,
+    }
+
+
+@dataclass(slots=True, kw_only=True)
+class ConversionResult(_Conversion):
     """What :func:`convert_files` produced."""
 
     rows: EventArray
-    eod: EodSnapshot
-    venue: str
-    market: str
-    symbol: str
-    stats: NormalizerStats
-    findings: Findings
-    """What reading and converting found (warnings to print; errors were raised)."""
-    transitions: list[SyncTransition] = field(default_factory=list)
-    local_offset_ns: int = 0
-    """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
 
 
 def _feed(
@@ -298,17 +292,7 @@ def convert_files(
     raw = normalizer.sink.take()
     rows, offset = _correct(raw, base_latency_ns, local_offset_ns)
     eod = _end_of_day(rows if with_eod else rows[:0], initial if with_eod else None, normalizer, merge)
-    return ConversionResult(
-        rows=rows,
-        eod=eod,
-        venue=venue,
-        market=normalizer.market,
-        symbol=normalizer.symbol,
-        stats=normalizer.stats,
-        findings=findings,
-        transitions=list(normalizer.transitions),
-        local_offset_ns=offset,
-    )
+    return ConversionResult(rows=rows, eod=eod, **_said(venue, normalizer, findings, offset))
 
 
 def _prepare(
@@ -429,23 +413,14 @@ def _settle(
         return normalizer, findings, plan
 
 
-@dataclass(slots=True)
-class PartsResult(_FindingsView):
+@dataclass(slots=True, kw_only=True)
+class PartsResult(_Conversion):
     """What :func:`convert_to_parts` wrote and found."""
 
     parts: list[Path]
     """The part files in order: together they hold the rows :func:`convert_files` returns."""
     part_rows: list[int]
     """Rows in each part."""
-    eod: EodSnapshot
-    venue: str
-    market: str
-    symbol: str
-    stats: NormalizerStats
-    findings: Findings
-    transitions: list[SyncTransition] = field(default_factory=list)
-    local_offset_ns: int = 0
-    """What was added to every ``local_ts`` (hftbacktest's correction, or the offset asked for)."""
     min_latency_ns: int = 0
     """Smallest ``local_ts - exch_ts`` of the rows written (0 without rows)."""
     first_local_ts: int = 0
@@ -569,15 +544,8 @@ def convert_to_parts(
         rows, offset = _correct(np.concatenate(kept) if kept else _NO_ROWS, base_latency_ns, local_offset_ns)
         kept.clear()
         writer = PartWriter()
-        try:
-            try:
-                write(rows)
-            finally:
-                writer.close()
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                hidden.unlink()
-            raise
+        with _writing(writer, hidden):
+            write(rows)
         if progress is not None:  # the second half of the progress was not needed
             size = sum(path.stat().st_size for path in paths)
             progress(size, size)
@@ -592,31 +560,18 @@ def convert_to_parts(
             log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
         stream = OrderStream(found, offset, chunk_rows, write)
         writer = PartWriter()
-        try:
-            try:
-                normalizer, _, _ = _settle(
-                    paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
-                    lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced, source=source,
-                )  # fmt: skip
-                stream.finish()
-            finally:
-                writer.close()
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                hidden.unlink()
-            raise
+        with _writing(writer, hidden):
+            normalizer, _, _ = _settle(
+                paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
+                lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced, source=source,
+            )  # fmt: skip
+            stream.finish()
         carried = stream.max_carried
     result = PartsResult(
         parts=parts,
         part_rows=part_rows,
         eod=_eod(book, span, initial, normalizer),
-        venue=venue,
-        market=normalizer.market,
-        symbol=normalizer.symbol,
-        stats=normalizer.stats,
-        findings=findings,
-        transitions=list(normalizer.transitions),
-        local_offset_ns=offset,
+        **_said(venue, normalizer, findings, offset),
         min_latency_ns=span.min_latency if span.rows else 0,
         first_local_ts=span.first_local if span.rows else 0,
         last_local_ts=span.last_local if span.rows else 0,
@@ -682,6 +637,11 @@ def _eod(book: OrderBook, span: _Span, initial: EodSnapshot | None, normalizer: 
     # The end-of-day snapshot from a book the local-side rows were applied to, part by part.
     exch_ts = span.max_exch if span.rows else (initial.exch_ts if initial else 0)
     local_ts = span.last_local if span.rows else (initial.local_ts if initial else 0)
+    return _book_snapshot(book, exch_ts, local_ts, normalizer)
+
+
+def _book_snapshot(book: OrderBook, exch_ts: int, local_ts: int, normalizer: _Reader) -> EodSnapshot:
+    # The end-of-day snapshot of ``book`` at these times, with the reader's sync and perpetual state.
     return EodSnapshot(
         rows=book.snapshot_rows(exch_ts, local_ts),
         venue=normalizer.venue,
@@ -727,18 +687,21 @@ def _end_of_day(rows: EventArray, initial: EodSnapshot | None, normalizer: _Read
     book.apply(local, merge=merge)
     exch_ts = int(rows["exch_ts"].max()) if len(rows) else (initial.exch_ts if initial else 0)
     local_ts = int(rows["local_ts"].max()) if len(rows) else (initial.local_ts if initial else 0)
-    synced = normalizer.status.state is SyncState.SYNCED
-    return EodSnapshot(
-        rows=book.snapshot_rows(exch_ts, local_ts),
-        venue=normalizer.venue,
-        market=normalizer.market,
-        symbol=normalizer.symbol,
-        update_id=normalizer.status.update_id,
-        synced=synced,
-        exch_ts=exch_ts,
-        local_ts=local_ts,
-        perp=normalizer.perp.saved(),
-    )
+    return _book_snapshot(book, exch_ts, local_ts, normalizer)
+
+
+@contextlib.contextmanager
+def _writing(writer: PartWriter, hidden: Path) -> Iterator[None]:
+    # Close the part writer whatever happens; on any error (Ctrl-C included) remove the hidden part 0.
+    try:
+        try:
+            yield
+        finally:
+            writer.close()
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            hidden.unlink()
+        raise
 
 
 @contextlib.contextmanager

@@ -33,9 +33,6 @@ from arb.events import EXCH_EVENT, LOCAL_EVENT, EventArray, event_dtype
 __all__ = ["COMPILED", "correct_event_order", "correct_local_timestamp", "validate_event_order"]
 
 _BOTH = EXCH_EVENT | LOCAL_EVENT
-_IN_ORDER = 0
-_EXCH_OUT_OF_ORDER = 1
-_LOCAL_OUT_OF_ORDER = 2
 _MISMATCH = -1
 
 
@@ -133,23 +130,15 @@ def correct_event_order(data: EventArray, sorted_exch_index: Any, sorted_local_i
 
 
 @njit(cache=True)
-def _order_check(data: Any) -> int:
-    # _IN_ORDER, or which side's events go back in time (the exchange side is checked first).
+def _goes_back(ev: Any, ts: Any, side: int) -> bool:
+    # Whether the times ``ts`` of the rows whose ``ev`` carries the flag ``side`` ever go back.
     last = np.iinfo(np.int64).min
-    for k in range(data.shape[0]):
-        if data[k]["ev"] & EXCH_EVENT == EXCH_EVENT:
-            ts = data[k]["exch_ts"]
-            if ts < last:
-                return _EXCH_OUT_OF_ORDER
-            last = ts
-    last = np.iinfo(np.int64).min
-    for k in range(data.shape[0]):
-        if data[k]["ev"] & LOCAL_EVENT == LOCAL_EVENT:
-            ts = data[k]["local_ts"]
-            if ts < last:
-                return _LOCAL_OUT_OF_ORDER
-            last = ts
-    return _IN_ORDER
+    for k in range(ev.shape[0]):
+        if ev[k] & side == side:
+            if ts[k] < last:
+                return True
+            last = ts[k]
+    return False
 
 
 def validate_event_order(data: EventArray) -> None:
@@ -159,12 +148,11 @@ def validate_event_order(data: EventArray) -> None:
     The messages are hftbacktest's: ``exchange events are out of order.`` (checked first) and
     ``local events are out of order.``.
     """
-    code = _order_check(data)
-    if code == _EXCH_OUT_OF_ORDER:
+    if _goes_back(data["ev"], data["exch_ts"], EXCH_EVENT):
         raise ValueError("exchange events are out of order.")
-    if code == _LOCAL_OUT_OF_ORDER:
+    if _goes_back(data["ev"], data["local_ts"], LOCAL_EVENT):
         raise ValueError("local events are out of order.")
 
 
-COMPILED = (_shift_local, _merge, _order_check)
+COMPILED = (_shift_local, _merge, _goes_back)
 """The compiled functions behind the three corrections (to tell whether Numba's cache holds them)."""

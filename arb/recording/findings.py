@@ -13,7 +13,7 @@ Errors, whatever the options:
 - inputs out of time order: a file that begins (by its lines' receive times) before the file given
   before it ends, such as a session's second day given before its first, or one file given twice.
 
-(A file of another venue, market or symbol is refused before conversion, see ``convert.sniff``; so
+(A file of another venue, market or symbol is refused before conversion, see ``venues.sniff``; so
 are inputs whose first lines are already out of order, before anything is read.)
 
 An error unless an unsynced book is allowed (``--allow-unsynced``): a book that never synced, neither

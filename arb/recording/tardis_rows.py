@@ -27,6 +27,8 @@ from arb.events import (
     TRADE_EVENT,
     TRADE_SELL,
 )
+from connectors.common.levels import json_number
+from connectors.common.scan import put_row
 
 __all__ = [
     "C_BACKWARDS",
@@ -80,10 +82,22 @@ __all__ = [
 
 # Kinds of parsed rows (the ``ev`` of the intermediate arrays, never written out).
 K_BID, K_ASK, K_SNAP_BID, K_SNAP_ASK, K_BUY, K_SELL, K_TRADE, K_FILE = 0, 1, 2, 3, 4, 5, 6, 7
+
+
+def _words(*words: bytes) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    # The words as the rows of a uint8 array, each padded with zeros (what _word reads).
+    out = np.zeros((len(words), max(map(len, words))), np.uint8)
+    for k, word in enumerate(words):
+        out[k, : len(word)] = np.frombuffer(word, np.uint8)
+    return out
+
+
+_TRADE_SIDES = _words(b"buy,", b"sell,")
+_SNAPSHOT = _words(b"true", b"false")
+_BOOK_SIDES = _words(b"bid,", b"ask,")
 # Parser results.
 P_DONE, P_FULL, P_DECLINED = 0, 1, 2
 TS_MAX_US = 9_000_000_000_000_000  # microseconds: x1000 stays below 2**63
-_MAX_EXACT = 1 << 53
 _BIG = (1 << 63) - 1
 
 
@@ -98,6 +112,18 @@ def _skip_field(buf: Any, i: int, n: int) -> int:
             return -1
         i += 1
     return -1
+
+
+@njit(cache=True, nogil=True)
+def _word(buf: Any, i: int, n: int, words: Any) -> tuple[int, int]:
+    # Which row of ``words`` (see _words) stands at i: (its row, the index after it); (-1, i) if none.
+    for w in range(words.shape[0]):
+        k = 0
+        while k < words.shape[1] and words[w, k] != 0 and i + k < n and buf[i + k] == words[w, k]:
+            k += 1
+        if k == words.shape[1] or words[w, k] == 0:
+            return w, i + k
+    return -1, i
 
 
 @njit(cache=True, nogil=True)
@@ -139,61 +165,12 @@ def _read_number(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
     # A decimal number (``-?digits(.digits)?([eE][+-]?digits)?``) up to a comma, ``\r`` or newline:
     # (value, index of that byte). Exactly Python's float(text) when the mantissa has at most 15
     # significant digits and the power of ten is within 10**22; -1 otherwise (Python parses it then).
-    neg = False
-    if i < n and buf[i] == 45:
-        neg = True
-        i += 1
-    mant = 0
-    digits = 0
-    scale = 0
-    seen = False
-    while i < n and 48 <= buf[i] <= 57:
-        d = buf[i] - 48
-        if mant != 0 or d != 0:
-            digits += 1
-        mant = mant * 10 + d
-        seen = True
-        i += 1
-    if i < n and buf[i] == 46:
-        i += 1
-        frac = False
-        while i < n and 48 <= buf[i] <= 57:
-            d = buf[i] - 48
-            if mant != 0 or d != 0:
-                digits += 1
-            mant = mant * 10 + d
-            scale += 1
-            frac = True
-            i += 1
-        if not frac:
-            return 0.0, -1
-        seen = True
-    if not seen or digits > 15:
+    if i < n and buf[i] == 34:  # a quoted field is no number here
         return 0.0, -1
-    exp = 0
-    if i < n and (buf[i] == 101 or buf[i] == 69):
-        i += 1
-        eneg = False
-        if i < n and (buf[i] == 45 or buf[i] == 43):
-            eneg = buf[i] == 45
-            i += 1
-        start = i
-        while i < n and 48 <= buf[i] <= 57:
-            exp = exp * 10 + (buf[i] - 48)
-            i += 1
-            if exp > 400:
-                return 0.0, -1
-        if i == start:
-            return 0.0, -1
-        if eneg:
-            exp = -exp
-    if i < n and not (buf[i] == 44 or buf[i] == 10 or buf[i] == 13):
+    value, i = json_number(buf, i, n, pow10)
+    if i < 0 or (i < n and not (buf[i] == 44 or buf[i] == 10 or buf[i] == 13)):
         return 0.0, -1
-    power = exp - scale
-    if mant >= _MAX_EXACT or power > 22 or power < -22:
-        return 0.0, -1
-    value = mant * pow10[power] if power >= 0 else mant / pow10[-power]
-    return (-value if neg else value), i
+    return value, i
 
 
 @njit(cache=True, nogil=True)
@@ -245,38 +222,25 @@ def parse_rows(
             i = _skip_field(buf, i, n)  # the trade id
             if i < 0:
                 return P_DECLINED, line, fill, lines, others
-            if i + 4 <= n and buf[i] == 98 and buf[i + 1] == 117 and buf[i + 2] == 121 and buf[i + 3] == 44:
-                kind = K_BUY
-                i += 4
-            elif (i + 5 <= n and buf[i] == 115 and buf[i + 1] == 101 and buf[i + 2] == 108 and buf[i + 3] == 108
-                  and buf[i + 4] == 44):  # fmt: skip
-                kind = K_SELL
-                i += 5
+            side, i = _word(buf, i, n, _TRADE_SIDES)
+            if side >= 0:
+                kind = K_BUY if side == 0 else K_SELL
             else:
                 i = _skip_field(buf, i, n)  # "unknown" (or anything else: no side)
                 if i < 0:
                     return P_DECLINED, line, fill, lines, others
                 kind = K_TRADE
         else:
-            if i + 5 <= n and buf[i] == 116 and buf[i + 1] == 114 and buf[i + 2] == 117 and buf[i + 3] == 101:
-                snap = True
-                i += 4
-            elif (i + 6 <= n and buf[i] == 102 and buf[i + 1] == 97 and buf[i + 2] == 108 and buf[i + 3] == 115
-                  and buf[i + 4] == 101):  # fmt: skip
-                snap = False
-                i += 5
+            not_snap, i = _word(buf, i, n, _SNAPSHOT)  # 0: "true", 1: "false"
+            if not_snap < 0 or i >= n or buf[i] != 44:
+                return P_DECLINED, line, fill, lines, others
+            side, i = _word(buf, i + 1, n, _BOOK_SIDES)
+            if side < 0:
+                return P_DECLINED, line, fill, lines, others
+            if side == 0:
+                kind = K_BID if not_snap else K_SNAP_BID
             else:
-                return P_DECLINED, line, fill, lines, others
-            if i >= n or buf[i] != 44:
-                return P_DECLINED, line, fill, lines, others
-            i += 1
-            if i + 4 <= n and buf[i] == 98 and buf[i + 1] == 105 and buf[i + 2] == 100 and buf[i + 3] == 44:
-                kind = K_SNAP_BID if snap else K_BID
-            elif i + 4 <= n and buf[i] == 97 and buf[i + 1] == 115 and buf[i + 2] == 107 and buf[i + 3] == 44:
-                kind = K_SNAP_ASK if snap else K_ASK
-            else:
-                return P_DECLINED, line, fill, lines, others
-            i += 4
+                kind = K_ASK if not_snap else K_SNAP_ASK
         px, i = _read_number(buf, i, n, pow10)
         if i < 0 or i >= n or buf[i] != 44:
             return P_DECLINED, line, fill, lines, others
@@ -290,15 +254,7 @@ def parse_rows(
         if not same:
             others += 1
             continue
-        row = out[fill]
-        row.ev = kind
-        row.exch_ts = exch
-        row.local_ts = local
-        row.px = px
-        row.qty = qty
-        row.order_id = 0
-        row.ival = 0
-        row.fval = 0.0
+        put_row(out[fill], kind, exch, local, px, qty, 0, 0)
         fill += 1
     return P_DONE, i, fill, lines, others
 
@@ -325,15 +281,7 @@ TRANS_CAP = 64
 @njit(cache=True, nogil=True)
 def _put(out: Any, fill: int, ev: int, exch: int, local: int, px: float, qty: float, ival: int) -> int:
     # One event row (no order id: Tardis's L2 rows have none) at out[fill]; the next free index.
-    row = out[fill]
-    row.ev = ev
-    row.exch_ts = exch
-    row.local_ts = local
-    row.px = px
-    row.qty = qty
-    row.order_id = 0
-    row.ival = ival
-    row.fval = 0.0
+    put_row(out[fill], ev, exch, local, px, qty, 0, ival)
     return fill + 1
 
 

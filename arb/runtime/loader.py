@@ -63,19 +63,11 @@ from arb.events import (
     EventArray,
     event_dtype,
 )
-from arb.recording.convert import (
-    DEFAULT_CHUNK_ROWS,
-    EodSnapshot,
-    PartsResult,
-    convert_to_parts,
-    load_eod,
-    merge_pays,
-    part_paths,
-    save_eod,
-    scan_pays,
-)
+from arb.recording.convert import DEFAULT_CHUNK_ROWS, PartsResult, convert_to_parts
 from arb.recording.findings import Findings, UnsyncedBookError
+from arb.recording.npz import EodSnapshot, load_eod, part_paths, save_eod
 from arb.recording.sources import SOURCE_ORDER, DayFiles, find_day_files
+from arb.recording.venues import merge_pays, scan_pays
 
 if TYPE_CHECKING:
     pass

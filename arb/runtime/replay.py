@@ -41,8 +41,9 @@ from arb.events import (
     SyncReason,
     event_dtype,
 )
-from arb.recording.convert import EodSnapshot, make_normalizer
 from arb.recording.format import Cut, LineReader, Mark
+from arb.recording.npz import EodSnapshot
+from arb.recording.venues import make_normalizer
 from arb.runtime.loader import DayData, Session
 from arb.runtime.session_funding import Funding
 from connectors.common.normalizer import SyncState

@@ -371,7 +371,7 @@ async def _until(condition: Callable[[], bool], patience: Patience, live: asynci
 def _compile_first(config: AppConfig) -> None:
     # Compile (or load from Numba's cache) what arb live compiles, before the venues talk to it: the
     # fakes share this process's event loop, and a loop held by the compiler answers nothing.
-    from arb.recording.convert import make_normalizer
+    from arb.recording.venues import make_normalizer
     from arb.runtime.engine import Engine
     from arb.runtime.session import warm_up_kernel
 

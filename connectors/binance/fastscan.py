@@ -43,12 +43,14 @@ from connectors.common.scan import (
     FULL,
     finish_levels,
     line_end,
+    put_row,
     read_bool,
     read_decimal,
     read_int,
     read_levels,
     read_local_ts,
     read_string,
+    same_bytes,
 )
 
 __all__ = [
@@ -204,16 +206,6 @@ def _key(buf: Any, i: int, n: int) -> tuple[int, int]:
     if i + 5 > n or buf[i + 3] != 34 or buf[i + 4] != 58:
         return 0, FAIL
     return a + 256 * buf[i + 2], i + 5
-
-
-@njit(cache=True, nogil=True)
-def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
-    if stop - start != ref.shape[0]:
-        return False
-    for k in range(ref.shape[0]):  # noqa: SIM110 - Numba compiles loops, not generator expressions
-        if buf[start + k] != ref[k]:
-            return False
-    return True
 
 
 @njit(cache=True, nogil=True)
@@ -472,7 +464,7 @@ def _frame(
         stop = _end_of_frame(buf, i, n)
         if stop < 0:
             return declined
-        if not _same_bytes(buf, sym_a, sym_b, symbol):
+        if not same_bytes(buf, sym_a, sym_b, symbol):
             return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
         if market:
             if fill >= cap:
@@ -480,15 +472,7 @@ def _frame(
             exch_ts = trade_ms * NS_PER_MS
             clock_offset = exch_ts - local_ts
             last_exch_ts = exch_ts
-            row = out[fill]
-            row.ev = TRADE_SELL if maker else TRADE_BUY
-            row.exch_ts = exch_ts
-            row.local_ts = local_ts
-            row.px = px
-            row.qty = qty
-            row.order_id = 0
-            row.ival = trade_id
-            row.fval = 0.0
+            put_row(out[fill], TRADE_SELL if maker else TRADE_BUY, exch_ts, local_ts, px, qty, 0, trade_id)
             fill += 1
         return DONE, stop, kind, False, fill, last_id, clock_offset, last_exch_ts
     if kind == KIND_BBO:
@@ -498,7 +482,7 @@ def _frame(
         stop = _end_of_frame(buf, i, n)
         if stop < 0:
             return declined
-        if not _same_bytes(buf, sym_a, sym_b, symbol):
+        if not same_bytes(buf, sym_a, sym_b, symbol):
             return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
         if trade_ms:
             exch_ts = trade_ms * NS_PER_MS
@@ -512,15 +496,8 @@ def _frame(
             clock_offset = exch_ts - local_ts
             last_exch_ts = exch_ts
         for side in range(2):
-            row = out[fill]
-            row.ev = BBO_BID if side == 0 else BBO_ASK
-            row.exch_ts = exch_ts
-            row.local_ts = local_ts
-            row.px = bp if side == 0 else ap
-            row.qty = bq if side == 0 else aq
-            row.order_id = update_id
-            row.ival = 0
-            row.fval = 0.0
+            ev = BBO_BID if side == 0 else BBO_ASK
+            put_row(out[fill], ev, exch_ts, local_ts, bp if side == 0 else ap, bq if side == 0 else aq, update_id, 0)
             fill += 1
         return DONE, stop, kind, False, fill, last_id, clock_offset, last_exch_ts
     # depth
@@ -532,7 +509,7 @@ def _frame(
     stop = _end_of_frame(buf, i, n)
     if stop < 0:
         return declined
-    if not _same_bytes(buf, sym_a, sym_b, symbol):
+    if not same_bytes(buf, sym_a, sym_b, symbol):
         # Counted as a depth message of another symbol; the sync machine never sees it.
         return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
     if futures < 0 or not steady or final <= last_id:

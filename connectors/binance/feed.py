@@ -42,7 +42,9 @@ from arb.errors import ConfigError, FeedError
 from arb.events import BINANCE, NS_PER_S
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.binance.urls import DEPTH_SNAPSHOT_PATH, depth_snapshot_weight, stream_names
-from connectors.common.feed import FeedNormalizer, FeedOptions, MarketDataFeed, SymbolState
+from connectors.common.feed import MarketDataFeed
+from connectors.common.feed_parts import FeedNormalizer, FeedOptions, SymbolState
+from connectors.common.history import retry_after_s
 
 __all__ = ["DEFAULT_WEIGHT_LIMIT", "FEED", "BinanceFeed"]
 
@@ -260,7 +262,7 @@ class BinanceFeed(MarketDataFeed):
                 return "bridged, but the buffered diffs after it have a gap"
             return "did not sync the book"
         text = body[:300].decode("utf-8", "replace")
-        retry_after = _seconds(headers.get("Retry-After"))
+        retry_after = retry_after_s(headers.get("Retry-After"))
         if status == 418:
             raise FeedError(
                 self.name,
@@ -310,16 +312,6 @@ class BinanceFeed(MarketDataFeed):
     @staticmethod
     def _seconds_to_next_minute(now_ns: int) -> float:
         return (_MINUTE_NS - now_ns % _MINUTE_NS) / NS_PER_S
-
-
-def _seconds(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (Binance sends an integer), or ``None``."""
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 FEED = BinanceFeed

@@ -23,7 +23,14 @@ import msgspec
 from arb.events import NS_PER_MS
 from connectors.binance.messages import BinanceError, BinanceExchangeInfo, BinanceFundingRate
 from connectors.binance.urls import EXCHANGE_INFO_PATH, FUNDING_RATE_PATH
-from connectors.common.history import Answer, FundingRecord, HistoryGetter, Verdict, decodable
+from connectors.common.history import (
+    Answer,
+    FundingRecord,
+    VenueFundingHistory,
+    Verdict,
+    decodable,
+    retry_after_s,
+)
 
 __all__ = [
     "BINANCE_FUNDING_MIN_INTERVAL_NS",
@@ -56,7 +63,7 @@ def classify(answer: Answer) -> Verdict:
     text = answer.body[:300].decode("utf-8", "replace")
     if status == 200:
         return Verdict.ok()
-    retry_after = _seconds(answer.headers.get("Retry-After"))
+    retry_after = retry_after_s(answer.headers.get("Retry-After"))
     if status == 429:
         return Verdict.wait(retry_after if retry_after is not None else _DEFAULT_RETRY_AFTER_S, f"HTTP 429 ({text})")
     if status == 418:
@@ -75,20 +82,12 @@ def classify(answer: Answer) -> Verdict:
     return Verdict.fatal(f"HTTP {status}, code {error.code}: {error.msg}")
 
 
-class BinanceFundingHistoryClient:
+class BinanceFundingHistoryClient(VenueFundingHistory):
     """Funding-rate history of USD-M symbols from ``rest`` (``endpoints.linear.<network>.rest``)."""
 
     venue = "binance"
-
-    def __init__(self, rest: str, getter: HistoryGetter) -> None:
-        self.rest = rest.rstrip("/")
-        self.getter = getter
-        self.page = BINANCE_FUNDING_PAGE
-
-    @property
-    def source(self) -> str:
-        """The endpoint the history comes from."""
-        return self.rest + FUNDING_RATE_PATH
+    path = FUNDING_RATE_PATH
+    default_page = BINANCE_FUNDING_PAGE
 
     async def unlisted(self, symbol: str) -> str | None:
         """``None`` when ``symbol`` is a USD-M perpetual, else why not (from ``GET /fapi/v1/exchangeInfo``:
@@ -132,16 +131,6 @@ class BinanceFundingHistoryClient:
                 break
             cursor = newest + 1
         return sorted(set(out), key=lambda r: r.time_ns)
-
-
-def _seconds(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (Binance sends an integer), or ``None``."""
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 HISTORY = BinanceFundingHistoryClient

@@ -7,33 +7,28 @@ float, and unknown fields are ignored (Binance adds fields without notice).
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 import msgspec
+
+from connectors.common.wire import RawLevels
 
 __all__ = [
     "BinanceAggTrade",
-    "BinanceAggTradeEnvelope",
     "BinanceBookTicker",
-    "BinanceBookTickerEnvelope",
-    "BinanceDepthEnvelope",
     "BinanceDepthSnapshot",
     "BinanceDepthUpdate",
-    "BinanceEnvelope",
     "BinanceError",
     "BinanceExchangeInfo",
     "BinanceExchangeInfoSymbol",
     "BinanceFundingRate",
     "BinanceMarkPrice",
-    "BinanceMarkPriceEnvelope",
     "BinanceProbe",
+    "BinanceStream",
     "BinanceTrade",
-    "BinanceTradeEnvelope",
-    "RawLevels",
 ]
 
-RawLevels = msgspec.Raw
-"""A JSON array of ``["price", "qty"]`` string pairs, left undecoded: msgspec only skips over it and
-``connectors.common.levels.parse_levels`` turns it into an ``(n, 2)`` float array (the bulk of a
-depth message is its levels, and this is several times faster than decoding them as tuples)."""
+P = TypeVar("P")
 
 _F = msgspec.field
 
@@ -147,46 +142,14 @@ class BinanceMarkPrice(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     next_funding_time_ms: int = _F(name="T", default=0)
 
 
-class BinanceMarkPriceEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """Combined-stream frame of ``@markPrice@1s``."""
+class BinanceStream(msgspec.Struct, Generic[P], frozen=True, gc=False, kw_only=True):
+    """A combined-stream frame ``{"stream": "btcusdt@depth@100ms", "data": {...}}`` whose ``data`` is a
+    ``P``: ``BinanceStream[BinanceDepthUpdate]`` (``@depth``), ``[BinanceTrade]`` (``@trade``),
+    ``[BinanceAggTrade]`` (``@aggTrade``), ``[BinanceBookTicker]`` (``@bookTicker``),
+    ``[BinanceMarkPrice]`` (``@markPrice@1s``), or ``[msgspec.Raw]`` (any, payload left undecoded)."""
 
     stream: str
-    data: BinanceMarkPrice
-
-
-class BinanceDepthEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """Combined-stream frame ``{"stream": "btcusdt@depth@100ms", "data": {...}}``."""
-
-    stream: str
-    data: BinanceDepthUpdate
-
-
-class BinanceTradeEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """Combined-stream frame of ``@trade``."""
-
-    stream: str
-    data: BinanceTrade
-
-
-class BinanceAggTradeEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """Combined-stream frame of ``@aggTrade``."""
-
-    stream: str
-    data: BinanceAggTrade
-
-
-class BinanceBookTickerEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """Combined-stream frame of ``@bookTicker``."""
-
-    stream: str
-    data: BinanceBookTicker
-
-
-class BinanceEnvelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
-    """Any combined-stream frame, payload left undecoded."""
-
-    stream: str
-    data: msgspec.Raw
+    data: P
 
 
 class BinanceProbe(msgspec.Struct, frozen=True, gc=False, kw_only=True):

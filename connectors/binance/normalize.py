@@ -58,28 +58,20 @@ from arb.events import (
 from connectors.binance import fastscan
 from connectors.binance.messages import (
     BinanceAggTrade,
-    BinanceAggTradeEnvelope,
     BinanceBookTicker,
-    BinanceBookTickerEnvelope,
-    BinanceDepthEnvelope,
     BinanceDepthSnapshot,
     BinanceDepthUpdate,
-    BinanceEnvelope,
     BinanceMarkPrice,
-    BinanceMarkPriceEnvelope,
     BinanceProbe,
+    BinanceStream,
     BinanceTrade,
-    BinanceTradeEnvelope,
 )
 from connectors.binance.sync import BinanceBookSync, DiffAction, SnapshotOutcome
-from connectors.common.funding import PerpState, parse_decimal, parse_ms
+from connectors.common.funding import parse_decimal, parse_ms
 from connectors.common.levels import parse_levels
 from connectors.common.normalizer import (
-    BadPayloadLog,
-    NormalizerStats,
     SyncState,
-    SyncStatus,
-    SyncTransition,
+    VenueNormalizer,
     mark_sync_lost,
     mark_synced,
     note_unknown,
@@ -95,12 +87,12 @@ VENUE = "binance"
 _STREAM_PREFIX = b'{"stream":"'
 _SNAPSHOT_PREFIX = b'{"lastUpdateId"'
 
-_depth_env = msgspec.json.Decoder(BinanceDepthEnvelope, strict=False)
-_trade_env = msgspec.json.Decoder(BinanceTradeEnvelope, strict=False)
-_agg_env = msgspec.json.Decoder(BinanceAggTradeEnvelope, strict=False)
-_bbo_env = msgspec.json.Decoder(BinanceBookTickerEnvelope, strict=False)
-_mark_env = msgspec.json.Decoder(BinanceMarkPriceEnvelope, strict=False)
-_any_env = msgspec.json.Decoder(BinanceEnvelope)
+_depth_env = msgspec.json.Decoder(BinanceStream[BinanceDepthUpdate], strict=False)
+_trade_env = msgspec.json.Decoder(BinanceStream[BinanceTrade], strict=False)
+_agg_env = msgspec.json.Decoder(BinanceStream[BinanceAggTrade], strict=False)
+_bbo_env = msgspec.json.Decoder(BinanceStream[BinanceBookTicker], strict=False)
+_mark_env = msgspec.json.Decoder(BinanceStream[BinanceMarkPrice], strict=False)
+_any_env = msgspec.json.Decoder(BinanceStream[msgspec.Raw])
 _probe = msgspec.json.Decoder(BinanceProbe)
 _depth = msgspec.json.Decoder(BinanceDepthUpdate, strict=False)
 _trade = msgspec.json.Decoder(BinanceTrade, strict=False)
@@ -172,7 +164,7 @@ def _warm_up(frame_scan: bool) -> None:
     )
 
 
-class BinanceNormalizer:
+class BinanceNormalizer(VenueNormalizer[int]):
     """Normalizer and book-sync state for one Binance symbol.
 
     ``market`` is ``"spot"`` or ``"linear"`` (USD-M); ``None`` infers it from the first depth diff
@@ -188,6 +180,7 @@ class BinanceNormalizer:
     """
 
     venue = VENUE
+    names = "stream"
 
     def __init__(
         self,
@@ -200,29 +193,16 @@ class BinanceNormalizer:
         frame_scan: bool = True,
         echo: bool = True,
     ) -> None:
-        self.symbol = symbol.upper() if symbol else ""
-        self.market = market or ""
-        self.include_bbo = include_bbo
-        self.frame_scan = frame_scan
+        super().__init__(
+            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log
+        )
         _warm_up(frame_scan)
-        self.sink = sink if sink is not None else RowSink()
-        self.stats = NormalizerStats()
-        self.status = SyncStatus()
-        self.transitions: list[SyncTransition] = []
         self._max_buffered = max_buffered_diffs
         self._sync: BinanceBookSync[ParsedDiff] | None = None
         if market:
             self._make_sync(market == "linear")
-        self.echo = echo
-        self.bad_payloads = BadPayloadLog(log, echo=echo)
-        # exchange - local offset (ns) from the latest message with an exchange time
-        self._clock_offset = 0
         self._last_exch_ts = 0
-        self.perp = PerpState()
-        """Mark price and funding as the markPrice stream last said (USD-M)."""
-        self._kinds: dict[bytes, int | None] = {}
         self._scan_state = np.zeros(fastscan.STATE_SIZE, np.int64)
-        self._scan_symbol: tuple[str, npt.NDArray[np.uint8]] = ("", _NO_SYMBOL)
         self._handlers: tuple[Callable[[bytes, int, bool], None], ...] = (
             self._on_depth_payload,
             self._on_trade_payload,
@@ -268,7 +248,7 @@ class BinanceNormalizer:
                 name = payload[11:end]
                 kind = self._kinds.get(name, -1)
                 if kind == -1:
-                    kind = self._learn_stream(name)
+                    kind = self._learn(name)
                 if kind is None:
                     self.stats.unknown_streams += 1
                     return
@@ -397,10 +377,9 @@ class BinanceNormalizer:
             sync = self._sync
             assert sync is not None  # the scan applies diffs only to an existing, synced machine
             sync.last_update_id = int(state[fastscan.S_LAST_UPDATE_ID])
-            status = self.status
-            status.update_id = sync.last_update_id
-            status.last_depth_local_ts = int(state[fastscan.S_DEPTH_LOCAL_TS])
-            status.last_depth_exch_ts = int(state[fastscan.S_DEPTH_EXCH_TS])
+            self.status.applied(
+                sync.last_update_id, int(state[fastscan.S_DEPTH_LOCAL_TS]), int(state[fastscan.S_DEPTH_EXCH_TS])
+            )
         self._clock_offset = int(state[fastscan.S_CLOCK_OFFSET])
         self._last_exch_ts = int(state[fastscan.S_LAST_EXCH_TS])
         stats = self.stats
@@ -462,10 +441,7 @@ class BinanceNormalizer:
             if not foreign:
                 assert sync is not None  # the scan applies diffs only to an existing, synced machine
                 sync.last_update_id = last_id
-                status = self.status
-                status.update_id = last_id
-                status.last_depth_local_ts = local_ts
-                status.last_depth_exch_ts = exch_ts
+                self.status.applied(last_id, local_ts, exch_ts)
         elif what == fastscan.KIND_TRADE:
             stats.trade_messages += 1
         else:
@@ -474,19 +450,11 @@ class BinanceNormalizer:
         self._last_exch_ts = exch_ts
         return True
 
-    def _decode_failed(self, payload: bytes, local_ts: int, exc: Exception) -> None:
-        self.stats.decode_errors += 1
-        self.bad_payloads("undecodable Binance payload", payload, local_ts, exc)
-
     # -- routing ----------------------------------------------------------------------------
 
-    def _learn_stream(self, name: bytes) -> int | None:
-        text = name.decode("utf-8", "replace")
-        kind = _stream_kind(text)
-        self._kinds[name] = kind
-        if kind is None:
-            note_unknown(self, text, log, "stream")
-        return kind
+    def kind_of(self, name: str) -> int | None:
+        """The handler index of stream ``name`` (``btcusdt@depth@100ms``...); None for a stream not read."""
+        return _stream_kind(name)
 
     def _on_other(self, payload: bytes, local_ts: int) -> None:
         # Bare stream messages, replies and errors: decode a probe, then route by content.
@@ -519,15 +487,6 @@ class BinanceNormalizer:
         else:
             raise ValueError("not a Binance message this normalizer knows")
 
-    def _accept_symbol(self, symbol: str) -> bool:
-        if symbol == self.symbol:
-            return True
-        if not self.symbol:
-            self.symbol = symbol
-            return True
-        self.stats.other_symbols += 1
-        return False
-
     def _make_sync(self, futures: bool) -> BinanceBookSync[ParsedDiff]:
         self.market = "linear" if futures else "spot"
         self._sync = BinanceBookSync(futures, self._max_buffered)
@@ -554,10 +513,7 @@ class BinanceNormalizer:
         action = sync.on_diff(diff)
         if action is DiffAction.APPLY:
             self._emit_diff(diff, local_ts)
-            status = self.status
-            status.update_id = diff.final_update_id
-            status.last_depth_local_ts = local_ts
-            status.last_depth_exch_ts = self._last_exch_ts
+            self.status.applied(diff.final_update_id, local_ts, self._last_exch_ts)
         elif action is DiffAction.BUFFER:
             self.stats.buffered += 1
         elif action is DiffAction.DUPLICATE:
@@ -612,10 +568,7 @@ class BinanceNormalizer:
         if was is SyncState.OUT_OF_SYNC:
             self.stats.resyncs += 1
         last_id = apply[-1].final_update_id if apply else snap.last_update_id
-        status = self.status
-        status.update_id = last_id
-        status.last_depth_local_ts = local_ts
-        status.last_depth_exch_ts = exch_ts
+        self.status.applied(last_id, local_ts, exch_ts)
         if outcome is SnapshotOutcome.GAP_IN_BUFFER:
             # The buffer itself has a hole after the bridge: synced for an instant, lost again.
             self.stats.gaps += 1

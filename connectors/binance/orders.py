@@ -54,7 +54,24 @@ def state_of(status: str) -> OrderState:
     return _STATES.get(status, OrderState.ACCEPTED)
 
 
-class BinanceExecutionReport(msgspec.Struct, frozen=True, kw_only=True):
+class _OrderChange(msgspec.Struct, frozen=True, kw_only=True):
+    # The fields a spot executionReport and a USD-M order event share (same keys, same meaning).
+    symbol: str = _F(name="s")
+    client_id: str = _F(name="c")
+    side: str = _F(name="S")
+    exec_type: str = _F(name="x")
+    status: str = _F(name="X")
+    order_id: int = _F(name="i")
+    last_qty: Decimal = _F(name="l")
+    cum_qty: Decimal = _F(name="z")
+    last_price: Decimal = _F(name="L")
+    fee: Decimal = _F(name="n", default=ZERO)
+    fee_asset: str | None = _F(name="N", default=None)
+    transaction_time_ms: int = _F(name="T")
+    is_maker: bool = _F(name="m", default=False)
+
+
+class BinanceExecutionReport(_OrderChange, frozen=True, kw_only=True):
     """Spot user stream ``executionReport`` (one per order change; ``x == "TRADE"`` carries a fill).
 
     Sample: ``{"e":"executionReport","E":1723161255343,"s":"BTCUSDT","c":"arb-...","S":"BUY",
@@ -63,26 +80,13 @@ class BinanceExecutionReport(msgspec.Struct, frozen=True, kw_only=True):
     "N":"BTC","T":1723161255343,"t":283199,"m":false,"Z":"61.83804000"}``.
     """
 
-    symbol: str = _F(name="s")
-    client_id: str = _F(name="c")
     orig_client_id: str = _F(name="C", default="")
     """Cancels carry the cancelled order's id here (and a new id in ``c``)."""
-    side: str = _F(name="S")
-    exec_type: str = _F(name="x")
-    status: str = _F(name="X")
-    order_id: int = _F(name="i")
-    last_qty: Decimal = _F(name="l")
-    cum_qty: Decimal = _F(name="z")
-    last_price: Decimal = _F(name="L")
     cum_quote: Decimal = _F(name="Z", default=ZERO)
-    fee: Decimal = _F(name="n", default=ZERO)
-    fee_asset: str | None = _F(name="N", default=None)
-    transaction_time_ms: int = _F(name="T")
     trade_id: int = _F(name="t", default=-1)
-    is_maker: bool = _F(name="m", default=False)
 
 
-class BinanceFuturesOrderEvent(msgspec.Struct, frozen=True, kw_only=True):
+class BinanceFuturesOrderEvent(_OrderChange, frozen=True, kw_only=True):
     """USD-M ``ORDER_TRADE_UPDATE``'s ``o`` object.
 
     Sample: ``{"s":"BTCUSDT","c":"arb-...","S":"SELL","o":"LIMIT","f":"IOC","q":"0.001",
@@ -91,21 +95,8 @@ class BinanceFuturesOrderEvent(msgspec.Struct, frozen=True, kw_only=True):
     "rp":"0"}``.
     """
 
-    symbol: str = _F(name="s")
-    client_id: str = _F(name="c")
-    side: str = _F(name="S")
-    exec_type: str = _F(name="x")
-    status: str = _F(name="X")
-    order_id: int = _F(name="i")
-    last_qty: Decimal = _F(name="l")
-    cum_qty: Decimal = _F(name="z")
-    last_price: Decimal = _F(name="L")
     avg_price: Decimal = _F(name="ap", default=ZERO)
-    fee: Decimal = _F(name="n", default=ZERO)
-    fee_asset: str | None = _F(name="N", default=None)
-    transaction_time_ms: int = _F(name="T")
     trade_id: int = _F(name="t", default=0)
-    is_maker: bool = _F(name="m", default=False)
 
 
 class BinanceFill(msgspec.Struct, frozen=True, kw_only=True):

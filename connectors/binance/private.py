@@ -43,8 +43,10 @@ from connectors.common.private import (
     AnswerRules,
     DeadManScope,
     FundingPayment,
+    MarginMode,
     MarketAssets,
     OrderRequest,
+    PerpetualSettingsError,
     PrivateLink,
     RateUse,
     SymbolRef,
@@ -82,6 +84,7 @@ class BinancePrivate(CcxtVenue):
 
     venue = "binance"
     answers = ANSWERS
+    unchanged_codes = frozenset({"-4046", "-4059"})  # margin type, position side: "No need to change"
 
     @property
     def dead_man(self) -> DeadManScope:
@@ -224,6 +227,48 @@ class BinancePrivate(CcxtVenue):
         """USD-M's ``FUNDING_FEE`` income rows (at most 1,000, oldest first)."""
         params = {"symbol": symbol, "incomeType": "FUNDING_FEE", "startTime": since_ms, "limit": 1000}
         return orders.funding_payments(await link.request("fapiPrivateGetIncome", params) or [])
+
+    # -- a perpetual's settings (USD-M) ---------------------------------------------------------------------
+
+    async def perpetual_account(self, link: PrivateLink, margin_mode: MarginMode, source: str) -> list[str]:
+        """``positionSide/dual`` (the account's position mode, one for every symbol) switched to one-way
+        if it is not; Binance refuses while positions or orders are open (``-4068``): the start stops."""
+        changed = []
+        dual = await link.request("fapiPrivateGetPositionSideDual", {})
+        if str((dual or {}).get("dualSidePosition", "false")).lower() == "true":
+            try:
+                await self.setting(link, "fapiPrivatePostPositionSideDual", {"dualSidePosition": "false"})
+            except VenueError as error:
+                if error.retryable:
+                    raise
+                raise PerpetualSettingsError(
+                    f"{link.name}: the account is in hedge position mode and could not be switched to one-way "
+                    f"({error.answered}); close its USD-M positions and orders, or switch it in Binance, "
+                    "then start again"
+                ) from None
+            changed.append("position mode switched to one-way")
+        return changed
+
+    async def perpetual_symbol(
+        self, link: PrivateLink, symbol: str, leverage: int, margin_mode: MarginMode
+    ) -> list[str]:
+        """``marginType`` (``CROSSED``/``ISOLATED``; refused while a position or order is open, ``-4048``)
+        and ``leverage``."""
+        changed = []
+        margin = "ISOLATED" if margin_mode == "isolated" else "CROSSED"
+        try:
+            if await self.setting(link, "fapiPrivatePostMarginType", {"symbol": symbol, "marginType": margin}):
+                changed.append(f"margin type set to {margin}")
+        except VenueError as error:
+            if error.retryable:
+                raise
+            raise PerpetualSettingsError(
+                f"{link.name}: margin type of {symbol} could not be set to {margin} ({error.answered}); "
+                "Binance refuses while a position or order is open"
+            ) from None
+        await self.setting(link, "fapiPrivatePostLeverage", {"symbol": symbol, "leverage": leverage})
+        changed.append(f"leverage set to {leverage}")
+        return changed
 
     # -- the dead-man's switch ----------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from collections import deque
 from enum import IntEnum
 from typing import Generic, Protocol, TypeVar
 
-from connectors.common.normalizer import SyncState
+from connectors.common.normalizer import BookSync, SyncState
 
 __all__ = ["BinanceBookSync", "DiffAction", "DiffIds", "SnapshotOutcome"]
 
@@ -65,7 +65,7 @@ class SnapshotOutcome(IntEnum):
     """It bridged, but the buffered diffs after it have a hole: out of sync again."""
 
 
-class BinanceBookSync(Generic[D]):
+class BinanceBookSync(BookSync, Generic[D]):
     """Decides, diff by diff, what may touch the book.
 
     ``futures`` selects the USD-M rules (``pu`` chaining). ``max_buffered`` bounds the buffer; when it
@@ -73,21 +73,11 @@ class BinanceBookSync(Generic[D]):
     left, and fetched again if it is too old).
     """
 
-    __slots__ = (
-        "_bridging",
-        "buffer",
-        "futures",
-        "gap_expected",
-        "gap_got",
-        "last_update_id",
-        "overflowed",
-        "state",
-    )
+    __slots__ = ("_bridging", "buffer", "futures", "gap_expected", "gap_got", "overflowed")
 
     def __init__(self, futures: bool, max_buffered: int = 10_000) -> None:
+        super().__init__()
         self.futures = futures
-        self.state = SyncState.WAITING_SNAPSHOT
-        self.last_update_id = 0
         self.buffer: deque[D] = deque(maxlen=max_buffered)
         self.overflowed = 0
         self._bridging = False
@@ -96,21 +86,15 @@ class BinanceBookSync(Generic[D]):
         self.gap_got = 0
         """After a GAP: the id that came instead (spot ``U``; USD-M ``pu``)."""
 
-    @property
-    def synced(self) -> bool:
-        """True while the book is the venue's book."""
-        return self.state is SyncState.SYNCED
-
     def resume(self, last_update_id: int) -> None:
         """Start synced at ``last_update_id`` (from an end-of-day snapshot of the previous file)."""
-        self.state = SyncState.SYNCED
-        self.last_update_id = last_update_id
+        super().resume(last_update_id)
         self._bridging = False
         self.buffer.clear()
 
     def lose_sync(self) -> None:
         """Mark the book out of sync from outside (disconnect, stale feed); buffer from scratch."""
-        self.state = SyncState.OUT_OF_SYNC
+        super().lose_sync()
         self.buffer.clear()
         self._bridging = False
 

@@ -36,11 +36,13 @@ from connectors.common.scan import (
     FAIL,
     FULL,
     finish_levels,
+    put_row,
     read_bool,
     read_decimal,
     read_int,
     read_levels,
     read_string,
+    same_bytes,
     unpack_decimal,
 )
 
@@ -170,16 +172,6 @@ def _trade_key(buf: Any, a: int, b: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
-    if stop - start != ref.shape[0]:
-        return False
-    for k in range(ref.shape[0]):  # noqa: SIM110 - Numba compiles loops, not generator expressions
-        if buf[start + k] != ref[k]:
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
 def _data(buf: Any, i: int, n: int, out: Any, fill: int) -> tuple[int, int, int, int, int, int]:
     # The data object at i (just past '{'); levels written to out from fill, bids first.
     # -> (next index or FAIL/FULL, symbol start, symbol end, u, bids, asks)
@@ -297,7 +289,7 @@ def scan_frame(
             break
         return declined
     required = _TOPIC | _TYPE | _TS | _DATA
-    if seen & required != required or ts_ms >= _MS_LIMIT or not _same_bytes(buf, sym_a, sym_b, symbol):
+    if seen & required != required or ts_ms >= _MS_LIMIT or not same_bytes(buf, sym_a, sym_b, symbol):
         return declined
     exch_ts = ts_ms * NS_PER_MS
     if mode == MODE_DELTA:
@@ -317,15 +309,7 @@ def scan_frame(
         src = out[fill if side == 0 else fill + nb_bids]
         px = unpack_decimal(src.exch_ts, pow10)
         qty = unpack_decimal(src.ival, pow10)
-        row = out[k]
-        row.ev = BBO_BID if side == 0 else BBO_ASK
-        row.exch_ts = exch_ts
-        row.local_ts = local_ts
-        row.px = px
-        row.qty = qty
-        row.order_id = update_id
-        row.ival = 0
-        row.fval = 0.0
+        put_row(out[k], BBO_BID if side == 0 else BBO_ASK, exch_ts, local_ts, px, qty, update_id, 0)
         k += 1
     return DONE, k, update_id, exch_ts
 
@@ -384,19 +368,11 @@ def _trades(buf: Any, i: int, n: int, out: Any, fill: int, local_ts: int, symbol
                 break
             return FAIL, fill
         required = _T_TIME | _T_PRICE | _T_QTY | _T_SIDE | _T_SYMBOL
-        if seen & required != required or trade_ms >= _MS_LIMIT or not _same_bytes(buf, sym_a, sym_b, symbol):
+        if seen & required != required or trade_ms >= _MS_LIMIT or not same_bytes(buf, sym_a, sym_b, symbol):
             return FAIL, fill  # another symbol is counted per trade: the per-message code does it
         if fill >= cap:
             return FULL, fill
-        row = out[fill]
-        row.ev = TRADE_BUY if buy else TRADE_SELL
-        row.exch_ts = trade_ms * NS_PER_MS
-        row.local_ts = local_ts
-        row.px = px
-        row.qty = qty
-        row.order_id = 0
-        row.ival = 0
-        row.fval = 0.0
+        put_row(out[fill], TRADE_BUY if buy else TRADE_SELL, trade_ms * NS_PER_MS, local_ts, px, qty, 0, 0)
         fill += 1
         if i < n and buf[i] == 44:
             i += 1

@@ -40,7 +40,8 @@ from arb.events import BYBIT, NS_PER_S, SyncReason
 from connectors.bybit.messages import BybitControl
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.bybit.urls import topics
-from connectors.common.feed import FeedNormalizer, FeedOptions, MarketDataFeed, SymbolState
+from connectors.common.feed import MarketDataFeed
+from connectors.common.feed_parts import FeedNormalizer, FeedOptions, SymbolState
 from connectors.common.normalizer import SyncState
 
 __all__ = ["FEED", "BybitFeed"]

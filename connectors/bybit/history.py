@@ -23,7 +23,7 @@ import msgspec
 from arb.events import NS_PER_MS, NS_PER_S
 from connectors.bybit.messages import BybitFundingHistory, BybitInstruments, BybitRestHead
 from connectors.bybit.urls import FUNDING_HISTORY_PATH, INSTRUMENTS_PATH
-from connectors.common.history import Answer, FundingRecord, HistoryGetter, Verdict, decodable
+from connectors.common.history import Answer, FundingRecord, VenueFundingHistory, Verdict, decodable
 
 __all__ = [
     "BYBIT_FUNDING_MIN_INTERVAL_NS",
@@ -81,20 +81,12 @@ def classify(answer: Answer) -> Verdict:
     return Verdict.fatal(f"retCode {code}: {head.ret_msg}")
 
 
-class BybitFundingHistoryClient:
+class BybitFundingHistoryClient(VenueFundingHistory):
     """Funding-rate history of linear symbols from ``rest`` (``endpoints.linear.<network>.rest``)."""
 
     venue = "bybit"
-
-    def __init__(self, rest: str, getter: HistoryGetter) -> None:
-        self.rest = rest.rstrip("/")
-        self.getter = getter
-        self.page = BYBIT_FUNDING_PAGE
-
-    @property
-    def source(self) -> str:
-        """The endpoint the history comes from."""
-        return self.rest + FUNDING_HISTORY_PATH
+    path = FUNDING_HISTORY_PATH
+    default_page = BYBIT_FUNDING_PAGE
 
     async def unlisted(self, symbol: str) -> str | None:
         """``None`` when ``symbol`` is a linear perpetual, else why not (from instruments-info:

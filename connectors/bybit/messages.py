@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import msgspec
 
+from connectors.common.wire import RawLevels
+
 __all__ = [
     "BybitControl",
     "BybitFundingHistory",
@@ -19,13 +21,7 @@ __all__ = [
     "BybitTickerMessage",
     "BybitTrade",
     "BybitTradeMessage",
-    "RawLevels",
 ]
-
-RawLevels = msgspec.Raw
-"""A JSON array of ``["price", "qty"]`` string pairs, left undecoded: msgspec only skips over it and
-``connectors.common.levels.parse_levels`` turns it into an ``(n, 2)`` float array (the bulk of a
-depth message is its levels, and this is several times faster than decoding them as tuples)."""
 
 _F = msgspec.field
 

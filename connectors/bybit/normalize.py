@@ -31,7 +31,6 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 import numpy as np
-import numpy.typing as npt
 
 from arb.events import (
     BBO_ASK,
@@ -56,14 +55,11 @@ from connectors.bybit.messages import (
     BybitTradeMessage,
 )
 from connectors.bybit.sync import BybitBookSync, DeltaAction
-from connectors.common.funding import PerpState, parse_decimal, parse_ms
+from connectors.common.funding import parse_decimal, parse_ms
 from connectors.common.levels import parse_levels
 from connectors.common.normalizer import (
-    BadPayloadLog,
-    NormalizerStats,
     SyncState,
-    SyncStatus,
-    SyncTransition,
+    VenueNormalizer,
     mark_sync_lost,
     mark_synced,
     note_unknown,
@@ -124,7 +120,7 @@ def _warm_up(frame_scan: bool) -> None:
     fastscan.scan_trades(frame, 0, rows, 0, symbol, POW10)
 
 
-class BybitNormalizer:
+class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
     """Normalizer and book-sync state for one Bybit symbol.
 
     ``depth`` selects the order-book topic kept as the book (``None``: the deepest one seen first;
@@ -140,6 +136,7 @@ class BybitNormalizer:
     """
 
     venue = VENUE
+    names = "topic"
 
     def __init__(
         self,
@@ -152,24 +149,12 @@ class BybitNormalizer:
         frame_scan: bool = True,
         echo: bool = True,
     ) -> None:
-        self.symbol = symbol.upper() if symbol else ""
-        self.market = market or ""
+        super().__init__(
+            symbol, market, include_bbo=include_bbo, sink=sink, frame_scan=frame_scan, echo=echo, logger=log
+        )
         self.depth = depth
-        self.include_bbo = include_bbo
-        self.frame_scan = frame_scan
         _warm_up(frame_scan)
-        self.sink = sink if sink is not None else RowSink()
-        self.stats = NormalizerStats()
-        self.status = SyncStatus()
-        self.transitions: list[SyncTransition] = []
         self.sync = BybitBookSync()
-        self.echo = echo
-        self.bad_payloads = BadPayloadLog(log, echo=echo)
-        self._kinds: dict[bytes, tuple[int, int] | None] = {}
-        self._clock_offset = 0
-        self._scan_symbol: tuple[str, npt.NDArray[np.uint8]] = ("", _NO_SYMBOL)
-        self.perp = PerpState()
-        """Mark price and funding merged from the linear ticker's snapshot and deltas."""
 
     @property
     def needs_snapshot(self) -> bool:
@@ -202,7 +187,7 @@ class BybitNormalizer:
                 name = payload[10:end]
                 kind = self._kinds.get(name, _UNSEEN)
                 if kind is _UNSEEN:
-                    kind = self._learn_topic(name)
+                    kind = self._learn(name)
                 if kind is None:
                     self.stats.unknown_streams += 1
                     return
@@ -216,8 +201,7 @@ class BybitNormalizer:
             else:
                 self._on_other(payload, local_ts)
         except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
-            self.stats.decode_errors += 1
-            self.bad_payloads("undecodable Bybit payload", payload, local_ts, exc)
+            self._decode_failed(payload, local_ts, exc)
 
     def on_lines(self, lines: Sequence[bytes], on_bad_line: Callable[[bytes], None]) -> None:
         """Bulk form of :meth:`on_message` for recordings: each line is ``<19-digit ns> <payload>``.
@@ -274,10 +258,7 @@ class BybitNormalizer:
             self.stats.bbo_messages += 1
             return True
         self.sync.last_update_id = update_id
-        status = self.status
-        status.update_id = update_id
-        status.last_depth_local_ts = local_ts
-        status.last_depth_exch_ts = exch_ts
+        self.status.applied(update_id, local_ts, exch_ts)
         return True
 
     def _scan_trades(self, payload: bytes, local_ts: int) -> bool:
@@ -303,13 +284,9 @@ class BybitNormalizer:
 
     # -- routing ----------------------------------------------------------------------------
 
-    def _learn_topic(self, name: bytes) -> tuple[int, int] | None:
-        text = name.decode("utf-8", "replace")
-        kind = _topic_kind(text)
-        self._kinds[name] = kind
-        if kind is None:
-            note_unknown(self, text, log, "topic")
-        return kind
+    def kind_of(self, name: str) -> tuple[int, int] | None:
+        """(what, depth) of topic ``name`` (``orderbook.50.BTCUSDT``...); None for a topic not read."""
+        return _topic_kind(name)
 
     def _dispatch(self, kind: tuple[int, int], payload: bytes, local_ts: int) -> None:
         what, depth = kind
@@ -336,15 +313,6 @@ class BybitNormalizer:
                 log.warning("bybit: request %r failed: %s", reply.op, reply.ret_msg)
         else:
             raise ValueError("not a Bybit v5 message this normalizer knows")
-
-    def _accept_symbol(self, symbol: str) -> bool:
-        if symbol == self.symbol:
-            return True
-        if not self.symbol:
-            self.symbol = symbol
-            return True
-        self.stats.other_symbols += 1
-        return False
 
     # -- order book -------------------------------------------------------------------------
 
@@ -378,10 +346,7 @@ class BybitNormalizer:
             uid = data.update_id
             sink.levels(DEPTH_BID, exch_ts, local_ts, bids, uid)
             sink.levels(DEPTH_ASK, exch_ts, local_ts, asks, uid)
-            status = self.status
-            status.update_id = data.update_id
-            status.last_depth_local_ts = local_ts
-            status.last_depth_exch_ts = exch_ts
+            self.status.applied(data.update_id, local_ts, exch_ts)
         elif action is DeltaAction.DUPLICATE:
             self.stats.duplicates += 1
         elif action is DeltaAction.GAP:
@@ -405,10 +370,7 @@ class BybitNormalizer:
         sink.one(CLEAR_ALL, exch_ts, local_ts, 0.0, 0.0, ival=uid)
         sink.levels(SNAPSHOT_BID, exch_ts, local_ts, bids, uid)
         sink.levels(SNAPSHOT_ASK, exch_ts, local_ts, asks, uid)
-        status = self.status
-        status.update_id = data.update_id
-        status.last_depth_local_ts = local_ts
-        status.last_depth_exch_ts = exch_ts
+        self.status.applied(data.update_id, local_ts, exch_ts)
         if was is SyncState.SYNCED:
             return
         if was is SyncState.OUT_OF_SYNC:

@@ -41,7 +41,9 @@ from connectors.common.private import (
     AnswerRules,
     DeadManScope,
     FundingPayment,
+    MarginMode,
     MarketAssets,
+    PerpetualSettingsError,
     PrivateLink,
     RateUse,
     SymbolRef,
@@ -69,6 +71,8 @@ ANSWERS = AnswerRules(
 NOT_OPEN = frozenset({"110001", "170213"})
 """A cancel of an order that is not open any more (linear ``110001`` "order not exists or too late to
 cancel", spot ``170213``)."""
+_MARGIN_MODES = {"cross": ("REGULAR_MARGIN", "PORTFOLIO_MARGIN"), "isolated": ("ISOLATED_MARGIN",)}
+"""The unified account's ``marginMode`` values that count as each ``[perpetual] margin_mode``."""
 _DCP_HINT = "that the account has disconnect-cancel-all (DCP) turned on: Bybit turns it on per account (ask Bybit)"
 _NS_PER_MS = 1_000_000
 
@@ -78,6 +82,7 @@ class BybitPrivate(CcxtVenue):
 
     venue = "bybit"
     answers = ANSWERS
+    unchanged_codes = frozenset({"110025", "110043"})  # position mode, leverage: "not modified"
 
     @property
     def dead_man(self) -> DeadManScope:
@@ -198,6 +203,36 @@ class BybitPrivate(CcxtVenue):
         return orders.funding_payments(
             result_list(await link.request("privateGetV5AccountTransactionLog", request)), symbol
         )
+
+    # -- a perpetual's settings (linear) ----------------------------------------------------------------
+
+    async def perpetual_account(self, link: PrivateLink, margin_mode: MarginMode, source: str) -> list[str]:
+        """The unified account's margin mode (``/v5/account/info`` ``marginMode``) is account-wide: checked,
+        never changed; a difference stops the start rather than move every position of the account."""
+        info = await link.request("privateGetV5AccountInfo", {})
+        mode = str(((info or {}).get("result") or {}).get("marginMode", ""))
+        if mode not in _MARGIN_MODES[margin_mode]:
+            raise PerpetualSettingsError(
+                f"{link.name}: the unified account's margin mode is {mode or 'unknown'}, and {source} asks for "
+                f'[perpetual] margin_mode = "{margin_mode}"; it is account-wide on Bybit, so arb does not '
+                "change it: set it in Bybit or change margin_mode"
+            )
+        return []
+
+    async def perpetual_symbol(
+        self, link: PrivateLink, symbol: str, leverage: int, margin_mode: MarginMode
+    ) -> list[str]:
+        """``switch-mode`` to one-way (``mode=0``), then ``set-leverage`` the same both ways."""
+        changed = []
+        params = {"category": "linear", "symbol": symbol}
+        if await self.setting(link, "privatePostV5PositionSwitchMode", {**params, "mode": 0}):
+            changed.append("position mode switched to one-way")
+        both = str(leverage)
+        if await self.setting(
+            link, "privatePostV5PositionSetLeverage", {**params, "buyLeverage": both, "sellLeverage": both}
+        ):
+            changed.append(f"leverage set to {leverage}")
+        return changed
 
     # -- the dead-man's switch ----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from connectors.common.normalizer import SyncState
+from connectors.common.normalizer import BookSync, SyncState
 
 __all__ = ["BybitBookSync", "DeltaAction"]
 
@@ -26,28 +26,10 @@ class DeltaAction(IntEnum):
     """No snapshot since start-up or the last gap: drop it."""
 
 
-class BybitBookSync:
+class BybitBookSync(BookSync):
     """Tracks ``u`` for one order-book topic."""
 
-    __slots__ = ("last_update_id", "state")
-
-    def __init__(self) -> None:
-        self.state = SyncState.WAITING_SNAPSHOT
-        self.last_update_id = 0
-
-    @property
-    def synced(self) -> bool:
-        """True while the book is the venue's book."""
-        return self.state is SyncState.SYNCED
-
-    def resume(self, last_update_id: int) -> None:
-        """Start synced at ``last_update_id`` (from an end-of-day snapshot of the previous file)."""
-        self.state = SyncState.SYNCED
-        self.last_update_id = last_update_id
-
-    def lose_sync(self) -> None:
-        """Mark the book out of sync from outside (disconnect, stale feed)."""
-        self.state = SyncState.OUT_OF_SYNC
+    __slots__ = ()
 
     def on_snapshot(self, update_id: int) -> None:
         """A snapshot resets the book and the sequence."""

@@ -1,19 +1,2 @@
-"""What every venue connector shares: the row sink, the normalizer contract and its counters."""
-
-from connectors.common.normalizer import (
-    Normalizer,
-    NormalizerStats,
-    SyncState,
-    SyncStatus,
-    SyncTransition,
-)
-from connectors.common.rows import RowSink
-
-__all__ = [
-    "Normalizer",
-    "NormalizerStats",
-    "RowSink",
-    "SyncState",
-    "SyncStatus",
-    "SyncTransition",
-]
+"""What every venue connector shares: the row sink (:mod:`~connectors.common.rows`), the normalizer
+contract and its counters (:mod:`~connectors.common.normalizer`), the feed, the private side."""

@@ -23,12 +23,14 @@ from decimal import Decimal
 from typing import Any, ClassVar, Unpack, get_args
 from urllib.parse import urlsplit
 
+from arb.errors import VenueError
 from connectors.common.orders import VenueOrderUpdate
 from connectors.common.private import (
     AnswerRules,
     ClientOptions,
     DeadManScope,
     FundingPayment,
+    MarginMode,
     Market,
     OrderRequest,
     PrivateLink,
@@ -57,6 +59,8 @@ class CcxtVenue:
 
     venue: ClassVar[str]
     answers: ClassVar[AnswerRules]
+    unchanged_codes: ClassVar[frozenset[str]] = frozenset()
+    """Codes a settings request answers when the setting already holds ("No need to change ...")."""
 
     def __init__(self, market: Market) -> None:
         if market not in get_args(Market):
@@ -208,3 +212,25 @@ class CcxtVenue:
         self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int, *, armed: bool
     ) -> None:
         """Nothing to keep (a venue-market without a switch)."""
+
+    # -- a perpetual's settings (linear) ----------------------------------------------------------------
+
+    async def perpetual_account(self, link: PrivateLink, margin_mode: MarginMode, source: str) -> list[str]:
+        """Nothing account-wide to set (unless the venue says otherwise)."""
+        return []
+
+    async def perpetual_symbol(
+        self, link: PrivateLink, symbol: str, leverage: int, margin_mode: MarginMode
+    ) -> list[str]:
+        raise NotImplementedError
+
+    async def setting(self, link: PrivateLink, method: str, params: Mapping[str, Any]) -> bool:
+        """Send one settings request; True when it changed something, False when the venue answers one of
+        :attr:`unchanged_codes` (the setting already held). Raises :class:`~arb.errors.VenueError`."""
+        try:
+            await link.request(method, params)
+        except VenueError as error:
+            if error.code in self.unchanged_codes:
+                return False
+            raise
+        return True

@@ -102,7 +102,6 @@ from connectors.common.feed_parts import (
     Clock,
     FeedBatch,
     FeedNormalizer,
-    FeedOptions,
     FeedStats,
     RawSink,
     Sleep,
@@ -115,22 +114,7 @@ from connectors.common.feed_parts import (
 from connectors.common.normalizer import SyncState
 from connectors.common.rows import RowSink
 
-__all__ = [
-    "BackoffSchedule",
-    "Clock",
-    "FeedBatch",
-    "FeedNormalizer",
-    "FeedOptions",
-    "FeedStats",
-    "MarketDataFeed",
-    "RawSink",
-    "Sleep",
-    "SymbolState",
-    "TimingHook",
-    "connection_groups",
-    "exponential_backoff",
-    "feed_error",
-]
+__all__ = ["MarketDataFeed"]
 
 log = logging.getLogger(__name__)
 

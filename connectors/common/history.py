@@ -32,7 +32,17 @@ import msgspec
 from arb.errors import FeedError
 from arb.events import NS_PER_S
 
-__all__ = ["Answer", "FundingRecord", "HistoryGetter", "HistoryStats", "Sleep", "Verdict", "decodable"]
+__all__ = [
+    "Answer",
+    "FundingRecord",
+    "HistoryGetter",
+    "HistoryStats",
+    "Sleep",
+    "VenueFundingHistory",
+    "Verdict",
+    "decodable",
+    "retry_after_s",
+]
 
 log = logging.getLogger(__name__)
 
@@ -225,3 +235,36 @@ class HistoryGetter:
     async def _wait(self, seconds: float) -> None:
         self.stats.waited_s.append(seconds)
         await self._sleep(seconds)
+
+
+class VenueFundingHistory:
+    """What both venues' funding-history clients share: the REST base (``endpoints.linear.<network>.rest``),
+    the getter that paces and retries their requests, and the page size. The venue's class adds
+    ``unlisted`` and ``fetch``."""
+
+    venue: str
+    path: str
+    """The funding endpoint's path below the REST base."""
+    default_page: int
+    """Entries a page holds at most (what ``limit`` asks for)."""
+
+    def __init__(self, rest: str, getter: HistoryGetter) -> None:
+        self.rest = rest.rstrip("/")
+        self.getter = getter
+        self.page = self.default_page
+
+    @property
+    def source(self) -> str:
+        """The endpoint the history comes from."""
+        return self.rest + self.path
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """An HTTP ``Retry-After`` header in seconds (Binance sends an integer), or ``None`` when absent or
+    not a number."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

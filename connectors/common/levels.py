@@ -20,7 +20,7 @@ import numpy as np
 
 from arb._jit import njit
 
-__all__ = ["parse_levels"]
+__all__ = ["json_number", "parse_levels"]
 
 _MALFORMED = -1
 _FALLBACK = -2
@@ -39,8 +39,9 @@ def _skip_ws(buf: Any, i: int, n: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _number(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
-    # Parse one JSON number or quoted decimal at i; returns (value, next index). next < 0: error code.
+def json_number(buf: Any, i: int, n: int, pow10: Any) -> tuple[float, int]:
+    """Parse one JSON number or quoted decimal at ``i``: (value, next index), exactly Python's ``float``
+    of its text; a next index < 0 when the text is malformed or beyond the exact range (see the module)."""
     quoted = False
     if i < n and buf[i] == 34:  # '"'
         quoted = True
@@ -129,14 +130,14 @@ def _parse_into(buf: Any, out: Any, pow10: Any) -> int:
         if i >= n or buf[i] != 91 or count >= out.shape[0]:
             return _MALFORMED
         i = _skip_ws(buf, i + 1, n)
-        px, i = _number(buf, i, n, pow10)
+        px, i = json_number(buf, i, n, pow10)
         if i < 0:
             return i
         i = _skip_ws(buf, i, n)
         if i >= n or buf[i] != 44:  # ','
             return _MALFORMED
         i = _skip_ws(buf, i + 1, n)
-        qty, i = _number(buf, i, n, pow10)
+        qty, i = json_number(buf, i, n, pow10)
         if i < 0:
             return i
         i = _skip_ws(buf, i, n)

@@ -16,9 +16,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from arb.events import CLEAR_ALL, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, SyncReason
+from connectors.common.funding import PerpState
 from connectors.common.rows import RowSink
 
 _log = logging.getLogger("connectors")
@@ -26,17 +30,21 @@ _log = logging.getLogger("connectors")
 __all__ = [
     "BadPayload",
     "BadPayloadLog",
+    "BookSync",
     "Normalizer",
     "NormalizerStats",
     "SyncState",
     "SyncStatus",
     "SyncTransition",
+    "VenueNormalizer",
     "mark_sync_lost",
     "mark_synced",
     "note_unknown",
 ]
 
 _UNKNOWN_LOGGED = 3
+_NO_SYMBOL = np.zeros(0, np.uint8)
+K = TypeVar("K")
 """Unknown stream names logged by name; the rest are only counted."""
 
 
@@ -49,6 +57,31 @@ class SyncState(IntEnum):
     """The book is the venue's book: every update id chained since the last snapshot."""
     OUT_OF_SYNC = 2
     """Continuity broke; the book was cleared and waits for a new snapshot."""
+
+
+class BookSync:
+    """What every venue's order-book synchronisation keeps (the venue's state machine subclasses it):
+    where the book stands and the last update id applied to it. No I/O, no rows."""
+
+    __slots__ = ("last_update_id", "state")
+
+    def __init__(self) -> None:
+        self.state = SyncState.WAITING_SNAPSHOT
+        self.last_update_id = 0
+
+    @property
+    def synced(self) -> bool:
+        """True while the book is the venue's book."""
+        return self.state is SyncState.SYNCED
+
+    def resume(self, last_update_id: int) -> None:
+        """Start synced at ``last_update_id`` (from an end-of-day snapshot of the previous file)."""
+        self.state = SyncState.SYNCED
+        self.last_update_id = last_update_id
+
+    def lose_sync(self) -> None:
+        """Mark the book out of sync from outside (disconnect, stale feed)."""
+        self.state = SyncState.OUT_OF_SYNC
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +160,12 @@ class SyncStatus:
     last_depth_local_ts: int = 0
     """Local receive time of the last depth message applied."""
     last_depth_exch_ts: int = 0
+
+    def applied(self, update_id: int, local_ts: int, exch_ts: int) -> None:
+        """Note a depth message applied to the book: its last update id, its local and exchange times."""
+        self.update_id = update_id
+        self.last_depth_local_ts = local_ts
+        self.last_depth_exch_ts = exch_ts
 
 
 class Normalizer(Protocol):
@@ -236,3 +275,79 @@ def note_unknown(n: Normalizer, name: str, logger: logging.Logger, what: str) ->
     if n.echo and len(names) <= _UNKNOWN_LOGGED:
         more = " (further unknown names are only counted)" if len(names) == _UNKNOWN_LOGGED else ""
         logger.warning("%s: ignoring unknown %s %r%s", n.venue, what, name, more)
+
+
+class VenueNormalizer(Generic[K]):
+    """What both venues' normalizers (a :class:`Normalizer` each) keep alike: the settings, the sink and
+    counters, the symbol they settle on, the stream or topic names they have met (each a kind ``K``, or
+    None when unknown) and the undecodable payloads they log. The venue's class adds its book sync and
+    decoding."""
+
+    venue: str
+    names: str
+    """What the venue calls the channels a frame names (``"stream"``, ``"topic"``), for messages."""
+
+    def __init__(
+        self,
+        symbol: str | None,
+        market: str | None,
+        *,
+        include_bbo: bool,
+        sink: RowSink | None,
+        frame_scan: bool,
+        echo: bool,
+        logger: logging.Logger,
+    ) -> None:
+        self.symbol = symbol.upper() if symbol else ""
+        self.market = market or ""
+        self.include_bbo = include_bbo
+        self.frame_scan = frame_scan
+        self.sink = sink if sink is not None else RowSink()
+        self.stats = NormalizerStats()
+        self.status = SyncStatus()
+        self.transitions: list[SyncTransition] = []
+        self.echo = echo
+        self.bad_payloads = BadPayloadLog(logger, echo=echo)
+        self.perp = PerpState()
+        """Mark price and funding as the venue's perpetual streams last said (linear)."""
+        self._log = logger
+        self._kinds: dict[bytes, K | None] = {}
+        self._clock_offset = 0
+        """Exchange minus local time (ns) of the latest message with an exchange time."""
+        self._scan_symbol: tuple[str, npt.NDArray[np.uint8]] = ("", _NO_SYMBOL)
+
+    @property
+    def needs_snapshot(self) -> bool:
+        """True when the feed must get the venue's book afresh (the venue's class says when)."""
+        raise NotImplementedError
+
+    def on_message(self, payload: bytes, local_ts: int) -> None:
+        """Decode one raw payload received at ``local_ts`` (ns) (the venue's class does)."""
+        raise NotImplementedError
+
+    def kind_of(self, name: str) -> K | None:
+        """The kind of stream or topic ``name``; None when the normalizer does not read it."""
+        raise NotImplementedError
+
+    def _learn(self, name: bytes) -> K | None:
+        # Remember the kind of a name met for the first time (an unknown one is noted once).
+        text = name.decode("utf-8", "replace")
+        kind = self.kind_of(text)
+        self._kinds[name] = kind
+        if kind is None:
+            note_unknown(self, text, self._log, self.names)
+        return kind
+
+    def _accept_symbol(self, symbol: str) -> bool:
+        # True for the normalizer's symbol (the first one seen, when none was given); others are counted.
+        if symbol == self.symbol:
+            return True
+        if not self.symbol:
+            self.symbol = symbol
+            return True
+        self.stats.other_symbols += 1
+        return False
+
+    def _decode_failed(self, payload: bytes, local_ts: int, exc: Exception) -> None:
+        self.stats.decode_errors += 1
+        self.bad_payloads(f"undecodable {self.venue.capitalize()} payload", payload, local_ts, exc)

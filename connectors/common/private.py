@@ -22,6 +22,9 @@ the dead-man's switch         :attr:`~PrivateVenue.dead_man` (its scope), :meth:
 rate limits and answers       :meth:`~PrivateVenue.rate_use` (the weight headers),
                               :meth:`~PrivateVenue.weight_limit`, :attr:`~PrivateVenue.answers` (which
                               codes mean unknown, rate limit, bad credentials, bad clock)
+a perpetual's settings        :meth:`~PrivateVenue.perpetual_account` once, then
+                              :meth:`~PrivateVenue.perpetual_symbol` per traded symbol (linear only):
+                              one-way positions, the leverage and margin mode asked
 ============================  ==========================================================================
 
 Requests go through the executor's :class:`PrivateLink`: one call per venue request, whose failure is
@@ -44,6 +47,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Literal, Protocol, TypedDict, Unpack
 
+from arb.errors import ArbError
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 
 __all__ = [
@@ -51,9 +55,11 @@ __all__ = [
     "ClientOptions",
     "DeadManScope",
     "FundingPayment",
+    "MarginMode",
     "Market",
     "MarketAssets",
     "OrderRequest",
+    "PerpetualSettingsError",
     "PrivateLink",
     "PrivateVenue",
     "RateUse",
@@ -64,6 +70,12 @@ __all__ = [
 
 Market = Literal["spot", "linear"]
 Stream = Literal["orders", "trades"]
+MarginMode = Literal["cross", "isolated"]
+"""A perpetual's margin mode as the venue file's ``[perpetual] margin_mode`` says it."""
+
+
+class PerpetualSettingsError(ArbError):
+    """A linear venue's account could not be set as the configuration asks: nothing was traded."""
 
 
 class ClientOptions(TypedDict, total=False):
@@ -317,4 +329,21 @@ class PrivateVenue(Protocol):
         self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int, *, armed: bool
     ) -> None:
         """Keep the switch armed until ``link.stopping`` (``armed``: :meth:`arm_dead_man` ran already)."""
+        ...
+
+    # -- a perpetual's settings (linear) ----------------------------------------------------------------
+
+    async def perpetual_account(self, link: PrivateLink, margin_mode: MarginMode, source: str) -> list[str]:
+        """Make the account-wide settings one-way positions need, and check those arb does not change
+        against ``margin_mode`` (``source``: the venue file, for messages); returns what was changed.
+        Raises :class:`PerpetualSettingsError` when the account cannot be made so, or
+        :class:`~arb.errors.VenueError`."""
+        ...
+
+    async def perpetual_symbol(
+        self, link: PrivateLink, symbol: str, leverage: int, margin_mode: MarginMode
+    ) -> list[str]:
+        """Set ``symbol``'s leverage (and its margin mode and position mode where the venue keeps them per
+        symbol); returns what was changed (an answer that the setting already held changes nothing).
+        Raises :class:`PerpetualSettingsError` or :class:`~arb.errors.VenueError`."""
         ...

@@ -33,6 +33,7 @@ __all__ = [
     "TS_LIMIT",
     "finish_levels",
     "line_end",
+    "put_row",
     "read_bool",
     "read_decimal",
     "read_decimal_packed",
@@ -40,6 +41,7 @@ __all__ = [
     "read_levels",
     "read_local_ts",
     "read_string",
+    "same_bytes",
     "symbol_bytes",
     "unpack_decimal",
 ]
@@ -139,6 +141,17 @@ def read_string(buf: Any, i: int, n: int) -> tuple[int, int, int]:
             return 0, 0, FAIL
         i += 1
     return 0, 0, FAIL
+
+
+@njit(cache=True, nogil=True)
+def same_bytes(buf: Any, start: int, stop: int, ref: Any) -> bool:
+    """Whether ``buf[start:stop]`` holds exactly the bytes of ``ref`` (a symbol's, say)."""
+    if stop - start != ref.shape[0]:
+        return False
+    for k in range(ref.shape[0]):  # noqa: SIM110 - Numba compiles loops, not generator expressions
+        if buf[start + k] != ref[k]:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -322,6 +335,20 @@ def read_levels(buf: Any, i: int, n: int, out: Any, fill: int, ev: int) -> tuple
         if i < n and buf[i] == 93:
             return count, i + 1
         return 0, FAIL
+
+
+@njit(cache=True, nogil=True, inline="always")
+def put_row(row: Any, ev: int, exch_ts: int, local_ts: int, px: float, qty: float, order_id: int, ival: int) -> None:
+    """Fill the event row ``row`` (an ``out[k]`` of an ``event_dtype`` array) with these values and ``fval``
+    0. Inlined into its callers by Numba: no call on the scanners' hot path."""
+    row.ev = ev
+    row.exch_ts = exch_ts
+    row.local_ts = local_ts
+    row.px = px
+    row.qty = qty
+    row.order_id = order_id
+    row.ival = ival
+    row.fval = 0.0
 
 
 @njit(cache=True, nogil=True)

@@ -35,7 +35,8 @@ from arb.recording.convert import convert_files
 from arb.recording.format import LineReader, format_line
 from arb.sim import FakeVenue
 from arb.testing.configs import local_endpoints, write_config_files
-from connectors.common.feed import FeedBatch, MarketDataFeed
+from connectors.common.feed import MarketDataFeed
+from connectors.common.feed_parts import FeedBatch
 from connectors.common.normalizer import SyncState
 
 TIMEOUT_S = 120.0

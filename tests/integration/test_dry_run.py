@@ -21,7 +21,7 @@ from arb.cli.dry_run import write_dry_run_report
 from arb.config import AppConfig, load_config
 from arb.execution.paper_account import PaperAccount, read_paper_account
 from arb.ops.terminal import dry_run_watchers
-from arb.recording.convert import make_normalizer
+from arb.recording.venues import make_normalizer
 from arb.runtime.dry_run import dry_run_live
 from arb.runtime.engine import Engine
 from arb.runtime.session import warm_up_kernel

@@ -31,7 +31,7 @@ from arb.events import (
 from arb.sim import FakeBinanceVenue, FaultKind
 from arb.sim.options import VenueOptions
 from connectors.binance.feed import BinanceFeed
-from connectors.common.feed import FeedBatch
+from connectors.common.feed_parts import FeedBatch
 from connectors.common.normalizer import SyncState
 from tests.helpers import SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 from tests.integration.feed_helpers import (

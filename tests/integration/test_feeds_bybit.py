@@ -24,7 +24,7 @@ from arb.recording.convert import convert_files
 from arb.sim import FakeBybitVenue, FaultKind
 from arb.sim.options import VenueOptions
 from connectors.bybit.feed import BybitFeed
-from connectors.common.feed import FeedBatch
+from connectors.common.feed_parts import FeedBatch
 from connectors.common.normalizer import SyncState
 from tests.helpers import BYBIT_OB500, RECORDINGS
 from tests.integration.feed_helpers import (

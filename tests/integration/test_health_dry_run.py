@@ -34,7 +34,7 @@ from arb.errors import EXIT_NOT_RUNNING
 from arb.execution.paper_account import PaperAccount
 from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
-from arb.recording.convert import make_normalizer
+from arb.recording.venues import make_normalizer
 from arb.runtime.dry_run import dry_run_live
 from arb.runtime.engine import Engine
 from arb.runtime.session import warm_up_kernel

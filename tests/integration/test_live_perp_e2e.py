@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from arb.config import load_config
-from arb.recording.convert import make_normalizer
+from arb.recording.venues import make_normalizer
 from arb.runtime.engine import Engine
 from arb.runtime.session import warm_up_kernel
 from arb.testing.configs import local_endpoints, write_config_files

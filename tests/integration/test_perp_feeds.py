@@ -39,7 +39,7 @@ from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.scenarios import Book, Perp, write_scenario
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
-from connectors.common.feed import FeedBatch
+from connectors.common.feed_parts import FeedBatch
 from tests.helpers import BYBIT_OB500, RECORDINGS, USDM_BTC
 from tests.integration.feed_helpers import TIMEOUT_S, Sleeps, drain, no_backoff, running, sent, venue_config
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from arb.config import PerpetualConfig
-from arb.execution.perpetual import PerpetualSettingsError, apply_perpetual_settings
+from arb.execution.perpetual import apply_perpetual_settings
+from connectors.common.private import PerpetualSettingsError
 from tests.integration.live_rig import (
     BINANCE_LINEAR,
     BINANCE_SPOT,

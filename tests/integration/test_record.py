@@ -367,7 +367,7 @@ async def test_sigterm_flushes_and_closes_every_file_and_exits_0(tmp_path: Path)
 
 
 def test_symbols_are_grouped_into_as_few_connections_as_the_limits_allow() -> None:
-    from connectors.common.feed import connection_groups
+    from connectors.common.feed_parts import connection_groups
 
     streams = {"AUSDT": ["a1", "a2", "a3"], "BUSDT": ["b1", "b2", "b3"], "CUSDT": ["c1", "c2", "c3"]}
     names = list(streams)

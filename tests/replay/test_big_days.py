@@ -21,14 +21,8 @@ from arb.cli import main
 from arb.config import load_config
 from arb.errors import RecordingError
 from arb.events import EXCH_EVENT, LOCAL_EVENT, event_dtype
-from arb.recording.convert import (
-    _prepare,
-    _settle,
-    convert_files,
-    convert_to_parts,
-    load_eod,
-    part_path,
-)
+from arb.recording.convert import _prepare, _settle, convert_files, convert_to_parts
+from arb.recording.npz import load_eod, part_path
 from arb.recording.stream import Bounds, OrderStream
 from arb.runtime.backtest import run_backtest
 from arb.testing.configs import write_config_files

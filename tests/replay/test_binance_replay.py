@@ -16,7 +16,8 @@ from arb.events import (
     SNAPSHOT_BID,
     SYNC_RESTORED_EVENT,
 )
-from arb.recording.convert import convert_files, load_eod, save_eod
+from arb.recording.convert import convert_files
+from arb.recording.npz import load_eod, save_eod
 from tests.helpers import (
     SPOT_BTC,
     SPOT_BTC_HEAD,

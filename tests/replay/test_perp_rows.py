@@ -32,8 +32,9 @@ from arb.events import (
     MARK_PRICE_EVENT,
     EventArray,
 )
-from arb.recording.convert import _correct, convert_files, load_eod, save_eod
+from arb.recording.convert import _correct, convert_files
 from arb.recording.format import LineReader
+from arb.recording.npz import load_eod, save_eod
 from arb.runtime.backtest import run_backtest
 from arb.runtime.loader import load_session
 from arb.runtime.parity import run_live_replay, zero_latency

@@ -18,7 +18,8 @@ import pytest
 
 from arb.recording import convert as convert_module
 from arb.recording import venues as venues_module
-from arb.recording.convert import COMPILE_PAYS_BYTES, convert_files, convert_to_parts, merge_pays, scan_pays
+from arb.recording.convert import convert_files, convert_to_parts
+from arb.recording.venues import COMPILE_PAYS_BYTES, merge_pays, scan_pays
 from tests.helpers import RECORDINGS, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 
 BYBIT = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz", RECORDINGS / "bybit_spot" / "btcusdt_20240809.gz"]

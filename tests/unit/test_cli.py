@@ -14,8 +14,8 @@ import pytest
 
 from arb.cli import _LOCAL_COMMANDS, _MODULE_COMMANDS, _command_of, _parser, main
 from arb.events import event_dtype
-from arb.recording.convert import load_eod
 from arb.recording.format import format_line
+from arb.recording.npz import load_eod
 from arb.testing.configs import write_config_files
 from tests.helpers import RECORDINGS, SPOT_BTC_HEAD, read_lines
 

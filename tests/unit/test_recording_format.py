@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from arb.errors import RecordingError
-from arb.recording.convert import convert_files, load_eod, write_npz
+from arb.recording.convert import convert_files
 from arb.recording.format import LineReader, format_line
+from arb.recording.npz import load_eod, write_npz
 from tests.helpers import SPOT_BTC_HEAD, read_lines
 
 

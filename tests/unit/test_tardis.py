@@ -33,7 +33,8 @@ from arb.events import (
     EventArray,
     SyncReason,
 )
-from arb.recording.convert import EodSnapshot, convert_files, convert_to_parts
+from arb.recording.convert import convert_files, convert_to_parts
+from arb.recording.npz import EodSnapshot
 from arb.recording.tardis import HEADERS
 from arb.testing.history_files import js_number, write_gzip
 
