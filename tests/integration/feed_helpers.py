@@ -8,7 +8,7 @@ import asyncio
 import gzip
 import itertools
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +116,47 @@ async def running(feed: MarketDataFeed) -> AsyncIterator[asyncio.Task[None]]:
             yield task
         finally:
             feed.stop()
+
+
+@asynccontextmanager
+async def feed_rig(
+    tmp_path: Path,
+    venue_type: type[FakeVenue],
+    feed_type: Any,
+    recording: Any,
+    *,
+    market: str,
+    symbols: tuple[str, ...],
+    venue_kwargs: dict[str, Any] | None = None,
+    feed_config: dict[str, Any] | None = None,
+    queue_size: int = 100_000,
+    ws: Callable[[Any], list[str]] | None = None,
+    rest: Callable[[Any], str] | None = None,
+    start: bool = True,
+    **feed_kwargs: Any,
+) -> AsyncIterator[Rig]:
+    """A fake venue of ``venue_type`` replaying ``recording`` and the real feed ``feed_type`` on
+    ``symbols`` pointed at it, in a ``Rig``, all bounded by ``TIMEOUT_S``.
+
+    The configuration names the venue's own endpoints, or those ``ws`` and ``rest`` pick from it, and
+    ``feed_config`` (TOML spelling). The feed publishes to a queue of ``queue_size`` batches, waits with
+    an injected sleep that records its waits (driven by the ``clock`` keyword where that is a
+    ``ManualClock``), reports no health; ``feed_kwargs`` go to the feed. Running unless ``start`` is
+    false; stopped on the way out."""
+    async with asyncio.timeout(TIMEOUT_S), venue_type(recording, market=market, **(venue_kwargs or {})) as venue:
+        ws_urls = ws(venue) if ws else venue.ws_urls
+        rest_url = rest(venue) if rest else venue.rest_url
+        config = venue_config(tmp_path, venue.venue_name, ws_urls, rest_url, market=market, feed=feed_config)
+        queue: asyncio.Queue[FeedBatch] = asyncio.Queue(queue_size)
+        clock = feed_kwargs.get("clock")
+        sleeps = Sleeps(clock if isinstance(clock, ManualClock) else None)
+        options: dict[str, Any] = {"queue": queue, "sleep": sleeps, "health_interval_ns": None, **feed_kwargs}
+        rig = Rig(venue, feed_type(config, symbols, **options), queue, sleeps, config)
+        if not start:
+            yield rig
+            return
+        async with running(rig.feed):
+            yield rig
 
 
 def drain(queue: asyncio.Queue[FeedBatch]) -> list[FeedBatch]:
@@ -272,6 +313,26 @@ class Rig:
         await self.venue.advance_until(lambda f: f.stream == stream and f.stream_index == index)
         want = sent(self.venue)
         await self.feed.wait_until(lambda: self.received() >= want)
+
+    async def stalled_until_stale(self, clock: ManualClock, symbol: str, stale_after_ms: int) -> None:
+        """Stall the venue and drive ``clock`` through ``stale_after_ms``: ``symbol`` is not stale 1 ns
+        before it, and is at it."""
+        self.venue.faults.stall()
+        clock.advance(stale_after_ms * NS_PER_MS - 1)
+        await self.feed.check_health()
+        assert not self.feed.is_stale(symbol)
+        clock.advance(1)
+        await self.feed.check_health()
+        assert self.feed.is_stale(symbol)
+
+    async def renewed(self, clock: ManualClock, advance_ns: int, stream: str) -> None:
+        """Drive ``clock`` on by ``advance_ns`` and check the feed's health: it opens a second connection;
+        then the venue resumes and the feed subscribes to ``stream`` again."""
+        clock.advance(advance_ns)
+        await self.feed.check_health()
+        await self.venue.wait_for_connections(2)
+        self.venue.faults.resume()
+        await self.venue.wait_for_subscription(stream)
 
     async def synced_with_venue(self) -> None:
         """Wait until the book is synced at the venue's own latest update id."""
