@@ -44,6 +44,7 @@ from tests.integration.live_rig import (
     until,
     write_pair_config,
 )
+from tests.processes import run_arb
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -62,24 +63,6 @@ def _unit_stop_timeout_s() -> float:
     match = re.search(r"^TimeoutStopSec=(\d+)s?$", UNIT.read_text(), re.MULTILINE)
     assert match is not None
     return float(match.group(1))
-
-
-async def _arb(*args: str, keys: dict[str, str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "arb.cli", *args),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, **keys, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        async with asyncio.timeout(60):
-            output, _ = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, output.decode()
 
 
 @contextlib.asynccontextmanager
@@ -142,12 +125,14 @@ async def test_sigterm_stops_a_trading_arb_live_within_the_units_stop_timeout_wi
                           topics=["orderbook.50.BTCUSDT"])  # fmt: skip
             url = _health_url((out / "stderr").read_text())
             await until(lambda: _alive(url), process, out, 30)  # the loop's first snapshot (STARTING before)
-            rc, said = await _arb("status", "--url", url, keys=keys)  # no market data yet: books being built
+            rc, said, _ = await run_arb(
+                "status", "--url", url, env=keys, merged=True
+            )  # no market data yet: books being built
             assert rc == 1 and said.startswith(f"arb live BTCUSDT at {url}: NOT READY"), said
             binance.play(1.0)
             bybit.play(1.0)
             await until(lambda: _ready(url), process, out, 30)  # books synced, the journal open, no halt
-            rc, said = await _arb("status", "--url", url, keys=keys)
+            rc, said, _ = await run_arb("status", "--url", url, env=keys, merged=True)
             assert rc == 0 and said.startswith(f"arb live BTCUSDT at {url}: READY"), said
             assert "journal ok" in said
             # the first fill of the first pair: its other leg is on its way, answered or not yet sent
@@ -173,7 +158,7 @@ async def test_sigterm_stops_a_trading_arb_live_within_the_units_stop_timeout_wi
             assert_journal_matches_ledgers(journal, venues)
         assert (out / "report" / "summary.json").exists()
         assert not (tmp_path / "live" / "live.pid").exists()
-    rc, said = await _arb("status", "--url", url, "--timeout", "2s", keys=keys)
+    rc, said, _ = await run_arb("status", "--url", url, "--timeout", "2s", env=keys, merged=True)
     assert rc == EXIT_NOT_RUNNING and "NOT RUNNING" in said, said
     print(f"arb live stopped {took:.1f} s after SIGTERM (the unit allows {stop_timeout_s:g} s)")
 

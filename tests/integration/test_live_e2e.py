@@ -9,9 +9,7 @@ import asyncio
 import csv
 import datetime as dt
 import json
-import os
 import signal
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,6 @@ import pytest
 
 from arb.config import load_config
 from arb.testing.fake_alerts import FakeTelegram
-from arb.testing.waiting import Patience, communicate
-from tests.helpers import ROOT
 from tests.integration.live_rig import (
     account,
     arb_live,
@@ -34,6 +30,7 @@ from tests.integration.live_rig import (
     until,
     write_pair_config,
 )
+from tests.processes import run_arb
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -163,24 +160,6 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
             assert not fake.ledger.open_orders(account(fake))
 
 
-async def _arb(*args: str, keys: dict[str, str], cwd: Path) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "arb.cli", *args),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, **keys, "PYTHONPATH": str(ROOT)},
-        cwd=cwd,
-    )
-    try:
-        output, _ = await communicate(process, Patience(f"arb {args[0]} to exit", quiet_s=60, pids=[process.pid]))
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, output.decode()
-
-
 async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_both_venues_flat(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -195,7 +174,7 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
         async with _trading(config, out, keys, binance, bybit) as process:
             await until(lambda: "HALTED" in (out / "stderr").read_text(), process, out, 60)
             assert _net(binance) > 0 and _net(bybit) == 0
-            rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
+            rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
             assert rc == 0, said
             assert "kill switch sent to arb live" in said
             live_rc = await exited(process)
@@ -215,12 +194,12 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
             assert_journal_matches_ledgers(journal, venues)
         # without arb live: a second kill finds nothing to cancel or flatten, and says so
         trades = {name: len(account(fake).trades) for name, fake in venues.items()}
-        rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
+        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
         assert rc == 0, said
         assert trades == {name: len(account(fake).trades) for name, fake in venues.items()}
         # a restart is still halted (the opportunity is still there): it trades nothing until cleared
-        rc, said = await _arb("live", "--config", str(config), "--duration", "2s", "--out", str(tmp_path / "again"),
-                              keys=keys, cwd=tmp_path)  # fmt: skip
+        again = ("--duration", "2s", "--out", str(tmp_path / "again"))
+        rc, said, _ = await run_arb("live", "--config", str(config), *again, env=keys, cwd=tmp_path, merged=True)
         assert rc == 0, said
         assert "HALTED (kill switch)" in said
         assert trades == {name: len(account(fake).trades) for name, fake in venues.items()}
@@ -312,7 +291,7 @@ async def test_arb_live_exits_1_when_its_kill_switch_leaves_exposure_and_so_does
             # from now on both venues refuse every order: nothing can close the leg
             binance.faults.order_error(400, -2010, "Account has insufficient balance for requested action.", times=50)
             bybit.faults.order_error(200, 170131, "Insufficient balance.", times=50)
-            rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
+            rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
             async with asyncio.timeout(60):
                 live_rc = await process.wait()
         stderr = (out / "stderr").read_text()

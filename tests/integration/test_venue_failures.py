@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import re
 import signal
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +16,6 @@ import pytest
 
 from arb.errors import EXIT_VENUE_REFUSED, EXIT_VENUE_UNAVAILABLE
 from arb.sim.ledger import OrderType, Side
-from tests.helpers import ROOT
 from tests.integration.live_rig import (
     ALL_SPECS,
     BINANCE_SPOT_RULES,
@@ -34,6 +31,7 @@ from tests.integration.live_rig import (
     write_live_config,
     write_pair_config,
 )
+from tests.processes import run_arb
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -47,24 +45,9 @@ def _recordings(root: Path) -> tuple[Path, Path]:
     return write_scenario(root / "recordings", DAY, binance, bybit, changes, duration_ms=30_000, heartbeat_ms=100)
 
 
-async def _arb(*args: str, env: dict[str, str], cwd: Path, timeout: float = 180) -> tuple[int, str, str]:
-    """Run ``arb ARGS`` as a process; returns its exit code, stdout and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "arb.cli", *args),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-        cwd=cwd,
-    )
-    try:
-        async with asyncio.timeout(timeout):
-            out, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+async def _arb(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    """``run_arb``, patient for 180 s without the child working (a live start retries for a while)."""
+    return await run_arb(*args, env=env, cwd=cwd, quiet_s=180)
 
 
 def one_line(command: str, stderr: str) -> str:
@@ -112,7 +95,9 @@ async def test_arb_live_with_a_wrong_bybit_secret_stops_at_reconciliation_in_one
     binance_file, bybit_file = _recordings(tmp_path)
     async with spot_pair(binance_file, bybit_file) as (binance, bybit):
         config = write_pair_config(tmp_path, binance, bybit)
-        rc, _, err = await _arb("live", "--config", str(config), "--duration", "30s", env=keys, cwd=tmp_path)
+        rc, _, err = await _arb(
+            "live", "--config", str(config), "--duration", "30s", env=keys, cwd=tmp_path, quiet_s=180
+        )
         assert not account(binance).orders and not account(bybit).orders
     line = one_line("live", err)
     assert rc == EXIT_VENUE_REFUSED
@@ -161,7 +146,9 @@ async def test_a_dead_mans_switch_that_keeps_failing_stops_the_start_before_anyt
     async with spot_pair(binance_file, bybit_file) as (binance, bybit):
         config = write_pair_config(tmp_path, binance, bybit)
         bybit.faults.rest_error(500, path=DCP, times=10)
-        rc, _, err = await _arb("live", "--config", str(config), "--duration", "30s", env=keys, cwd=tmp_path)
+        rc, _, err = await _arb(
+            "live", "--config", str(config), "--duration", "30s", env=keys, cwd=tmp_path, quiet_s=180
+        )
         tried = [r for r in bybit.stats.rest_requests if r.path == DCP]
         assert not account(binance).orders and not account(bybit).orders
     line = one_line("live", err)
@@ -183,7 +170,9 @@ async def test_a_dead_mans_switch_refused_by_the_account_stops_the_start_and_nam
     async with spot_pair(binance_file, bybit_file) as (binance, bybit):
         config = write_pair_config(tmp_path, binance, bybit)
         bybit.faults.rest_error(200, 10001, "params error: dcp is not enabled", path=DCP, times=10)
-        rc, _, err = await _arb("live", "--config", str(config), "--duration", "30s", env=keys, cwd=tmp_path)
+        rc, _, err = await _arb(
+            "live", "--config", str(config), "--duration", "30s", env=keys, cwd=tmp_path, quiet_s=180
+        )
         tried = [r for r in bybit.stats.rest_requests if r.path == DCP]
     line = one_line("live", err)
     assert rc == EXIT_VENUE_REFUSED and len(tried) == 1  # a refusal is not tried again
@@ -227,7 +216,9 @@ async def test_arb_kill_with_dust_and_a_failing_order_book_names_it_and_calls_th
                 await binance.advance(1)
                 await bybit.advance(1)
         config = write_pair_config(tmp_path, binance, bybit)
-        rc, out, err = await _arb("kill", "--config", str(config), env=keys, cwd=tmp_path)  # the account's inception
+        rc, out, err = await _arb(
+            "kill", "--config", str(config), env=keys, cwd=tmp_path, quiet_s=180
+        )  # the account's inception
         assert rc == 0, out + err
         # fees paid in the coin left a few steps of BTC on Binance: below any venue's minimum notional
         rules = BINANCE_SPOT_RULES
