@@ -226,13 +226,13 @@ def both_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -> AsyncIterator[Any]:
-    """A real ``arb live`` process; its output goes to files (``out``/stdout, ``out``/stderr), its report
-    to ``out``/report. Killed on the way out if it still runs."""
+async def arb_process(out: Path, keys: dict[str, str], *args: str) -> AsyncIterator[Any]:
+    """A real ``arb ARGS`` process with ``keys`` in its environment, working in ``out``; its output goes
+    to files (``out``/stdout, ``out``/stderr). Killed on the way out if it still runs."""
     out.mkdir(parents=True, exist_ok=True)
     with (out / "stdout").open("wb") as stdout, (out / "stderr").open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "arb.cli", "live", "--config", str(config), "--out", str(out / "report"), *extra),
+            *(sys.executable, "-m", "arb.cli", *args),
             stdout=stdout,
             stderr=stderr,
             env={**os.environ, **keys, "PYTHONPATH": str(ROOT)},
@@ -244,6 +244,11 @@ async def arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+
+
+def arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -> contextlib.AbstractAsyncContextManager[Any]:
+    """A real ``arb live`` process (``arb_process``), its report in ``out``/report."""
+    return arb_process(out, keys, "live", "--config", str(config), "--out", str(out / "report"), *extra)
 
 
 async def until(condition: Callable[[], bool], process: Any, out: Path, timeout: float) -> None:

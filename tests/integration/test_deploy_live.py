@@ -8,17 +8,13 @@ not even one the process was made to log.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
-import os
 import re
 import signal
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,6 +31,7 @@ from tests.integration.live_rig import (
     KEY,
     SECRET,
     account,
+    arb_process,
     assert_journal_matches_ledgers,
     best,
     both_keys,
@@ -63,24 +60,6 @@ def _unit_stop_timeout_s() -> float:
     match = re.search(r"^TimeoutStopSec=(\d+)s?$", UNIT.read_text(), re.MULTILINE)
     assert match is not None
     return float(match.group(1))
-
-
-@contextlib.asynccontextmanager
-async def _arb_process(out: Path, keys: dict[str, str], *args: str) -> AsyncIterator[Any]:
-    """``arb ARGS`` as a process of its own, its output in ``out``/stdout and ``out``/stderr; killed on
-    the way out if it still runs."""
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / "stdout").open("wb") as stdout, (out / "stderr").open("wb") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "arb.cli", *args), stdout=stdout, stderr=stderr,
-            env={**os.environ, **keys, "PYTHONPATH": str(ROOT)}, cwd=out,
-        )  # fmt: skip
-        try:
-            yield process
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
 
 
 def _ready(url: str) -> bool:
@@ -118,7 +97,7 @@ async def test_sigterm_stops_a_trading_arb_live_within_the_units_stop_timeout_wi
         config = write_pair_config(tmp_path, binance, bybit, arbitrage=arbitrage)
         out = tmp_path / "run"
         # -v: the terminal's text with every library's debug lines (ccxt's show each request's headers)
-        async with _arb_process(out, keys, "-v", "live", "--config", str(config), "--out", str(out / "report")) as (
+        async with arb_process(out, keys, "-v", "live", "--config", str(config), "--out", str(out / "report")) as (
             process
         ):
             await live_up(binance, bybit, process, out, streams=["btcusdt@depth@100ms"],
@@ -199,7 +178,7 @@ async def test_json_logs_of_a_real_arb_live_parse_carry_ids_and_never_a_secret(
                                        arbitrage={"ops": {"enabled": True, "port": 0}, "alerts": alerts})  # fmt: skip
             out = tmp_path / "run"
             # -v: the libraries' debug lines too; the global options ahead of the command
-            async with _arb_process(out, keys, "-v", "--log-format", "json", "live", "--config", str(config),
+            async with arb_process(out, keys, "-v", "--log-format", "json", "live", "--config", str(config),
                                     "--out", str(out / "report")) as process:  # fmt: skip
                 await live_up(binance, bybit, process, out, streams=["btcusdt@depth@100ms"],
                               topics=["orderbook.50.BTCUSDT"])  # fmt: skip
