@@ -79,7 +79,9 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "WAIT_S",
     "VenueSpec",
     "account",
+    "answered_order",
     "arb_live",
+    "arb_process",
     "assert_journal_matches_ledgers",
     "best",
     "both_keys",
@@ -97,6 +99,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "two_symbol_venue",
     "until",
     "user_streams_up",
+    "venue_and_config",
     "venue_and_executor",
     "venue_and_session",
     "write_live_config",
@@ -191,18 +194,44 @@ def load(path: Path) -> AppConfig:
 
 
 @contextlib.asynccontextmanager
+async def venue_and_config(
+    spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
+) -> AsyncIterator[tuple[Any, AppConfig]]:
+    """The fake venue of ``spec`` (``venue``: its keywords, as ``fake_venue``'s) with the keys set, and
+    the configuration written in ``folder`` pointing at it, loaded."""
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec, **venue) as fake:
+        yield fake, load(write_live_config(folder, spec, fake, live=live))
+
+
+@contextlib.asynccontextmanager
 async def venue_and_session(
     spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
 ) -> AsyncIterator[tuple[Any, TradingSession]]:
-    """The fake venue of ``spec`` (keys set, configuration written in ``folder``) and an open
-    TradingSession of that venue pointed at it."""
+    """The fake venue of ``spec`` (``venue_and_config``) and an open TradingSession of that venue
+    pointed at it."""
     from arb.runtime.trading_session import trading_session
 
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec, **venue) as fake:
-        config = load(write_live_config(folder, spec, fake, live=live))
-        async with trading_session(config, [spec.index]) as session:
-            yield fake, session
+    async with (
+        venue_and_config(spec, folder, monkeypatch, live=live, **venue) as (fake, config),
+        trading_session(config, [spec.index]) as session,
+    ):
+        yield fake, session
+
+
+async def answered_order(executor: VenueExecutor, side: int, price: Decimal, qty: Decimal, intent: int = 1) -> Any:
+    """A manual order of ``intent`` sent through ``executor`` (its background tasks running meanwhile),
+    once the venue has answered it (at most ``WAIT_S``); the executor is stopped after it."""
+    from arb.runtime.trading_session import KIND_MANUAL
+
+    async with asyncio.TaskGroup() as group:
+        executor.run_background(group)
+        order = executor.submit(side, float(price), float(qty), KIND_MANUAL, intent, executor.clock())
+        async with asyncio.timeout(WAIT_S):
+            while not order.answered:
+                await asyncio.sleep(0)
+        executor.stop()
+    return order
 
 
 @contextlib.asynccontextmanager

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from arb.cli import main as cli
+from arb.config import AppConfig
 from arb.runtime.trading_session import KIND_MANUAL, trading_session
 from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.strategy.types import BUY
@@ -18,10 +20,12 @@ from tests.integration.live_rig import (
     WAIT_S,
     VenueSpec,
     account,
+    answered_order,
     best,
     fake_venue,
     load,
     set_keys,
+    venue_and_config,
     write_live_config,
 )
 
@@ -35,57 +39,48 @@ def _manual_trade(venue: object, spec: VenueSpec, client_id: str) -> str:
     return str(venue.order_id(order))  # type: ignore[attr-defined]
 
 
+async def _reconciled(config: AppConfig, spec: VenueSpec, **options: Any) -> Any:
+    """The reconciliation report of a new TradingSession of ``spec`` (arb starting), ``options`` its
+    keywords."""
+    async with trading_session(config, [spec.index]) as session:
+        (report,) = await session.reconcile(**options)
+    return report
+
+
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 async def test_first_meeting_sets_the_baseline_and_a_clean_account_reconciles(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
         async with trading_session(config, [spec.index]) as session:
             (first,) = await session.reconcile()
             assert first.ok and first.baseline == "set"
-            executor = session.executors[spec.index]
             _, _, ask, ask_qty = best(venue, spec)
             qty = max(spec.rules.min_qty, (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 3)
-            async with asyncio.TaskGroup() as group:
-                executor.run_background(group)
-                order = executor.submit(BUY, float(ask), float(min(qty, ask_qty)), KIND_MANUAL, 1, executor.clock())
-                async with asyncio.timeout(WAIT_S):
-                    while not order.answered:
-                        await asyncio.sleep(0)
-                executor.stop()
-        async with trading_session(config, [spec.index]) as session:
-            (again,) = await session.reconcile()
-            assert again.ok and again.baseline == "kept" and again.fills_booked == 0
+            await answered_order(session.executors[spec.index], BUY, ask, min(qty, ask_qty))
+        again = await _reconciled(config, spec)
+        assert again.ok and again.baseline == "kept" and again.fills_booked == 0
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 async def test_a_trade_arb_did_not_make_stops_the_start_until_a_person_accepts(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index]) as session:
-            (first,) = await session.reconcile()
-            assert first.ok
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
+        first = await _reconciled(config, spec)
+        assert first.ok
         by_hand = _manual_trade(venue, spec, "by-hand-1")
-        async with trading_session(config, [spec.index]) as session:
-            (report,) = await session.reconcile()
+        report = await _reconciled(config, spec)
         assert not report.ok
         # Binance's trade history carries no client id, only the order's: the venue's order id names it
         assert report.orphan_fills and all(f.venue_order_id == by_hand for f in report.orphan_fills)
         lines = "\n".join(report.describe())
         assert "MISMATCH" in lines and "not in the journal" in lines
-        async with trading_session(config, [spec.index]) as session:  # a restart does not forget it
-            (restart,) = await session.reconcile()
+        restart = await _reconciled(config, spec)  # a restart does not forget it
         assert not restart.ok and restart.earlier_mismatch and not restart.orphan_fills
-        async with trading_session(config, [spec.index]) as session:
-            (accepted,) = await session.reconcile(accept_venue_state=True)
+        accepted = await _reconciled(config, spec, accept_venue_state=True)
         assert accepted.ok and accepted.baseline == "accepted"
-        async with trading_session(config, [spec.index]) as session:
-            (after,) = await session.reconcile()
+        after = await _reconciled(config, spec)
         assert after.ok  # the fill is journaled (as not arb's) and the baseline moved
 
 
@@ -143,12 +138,9 @@ async def test_arb_reconcile_reports_order_latency_from_the_journal(
 
 async def test_an_open_order_arb_does_not_know_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = BYBIT_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
         bid, _, _, _ = best(venue, spec)
         venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,
                            qty=Decimal("0.001"), price=bid * Decimal("0.5"), client_id="resting-by-hand")  # fmt: skip
-        async with trading_session(config, [spec.index]) as session:
-            (report,) = await session.reconcile()
+        report = await _reconciled(config, spec)
         assert not report.ok and [o.client_id for o in report.foreign_open_orders] == ["resting-by-hand"]
