@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -155,3 +158,12 @@ def with_mark_price(source: Path, target: Path, *, every: int = 250, funding_aft
     with gzip.open(target, "wb", compresslevel=1) as f:
         f.write(b"\n".join(out) + b"\n")
     return target
+
+
+def report_data(page: Path) -> dict[str, Any]:
+    """The figures an ``arb report`` page embeds (its ``arb-report`` JSON script element)."""
+    text = page.read_text(encoding="utf-8")
+    match = re.search(r'<script type="application/json" id="arb-report">(.*?)</script>', text, re.DOTALL)
+    assert match is not None
+    data: dict[str, Any] = json.loads(match.group(1).replace("<\\/", "</"))
+    return data
