@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -167,3 +170,12 @@ def report_data(page: Path) -> dict[str, Any]:
     assert match is not None
     data: dict[str, Any] = json.loads(match.group(1).replace("<\\/", "</"))
     return data
+
+
+def modules_loaded_by(code: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules whose names start with one of ``prefixes`` that a fresh Python process has loaded
+    once it ran ``code``, sorted."""
+    probe = f"import sys; {code}; print(sorted(m for m in sys.modules if m.startswith({prefixes!r})))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    loaded: list[str] = ast.literal_eval(out.strip())
+    return loaded

@@ -64,10 +64,12 @@ def book() -> np.ndarray:
     return v
 
 
-def pair(qty: float = 0.1) -> tuple[np.ndarray, int]:
+def pair(qty: float = 0.1, ask: float = 60010.0, bid: float = 59990.0, pair_id: int = 7) -> tuple[np.ndarray, int]:
+    """Two opening intents of ``qty``: a buy on Binance at ``ask`` and a sell on Bybit at ``bid``, and
+    their count."""
     out = new_intents()
-    out[0] = (0, BUY, 60010.0, qty, INTENT_OPEN, 7, 0)
-    out[1] = (1, SELL, 59990.0, qty, INTENT_OPEN, 7, 0)
+    out[0] = (0, BUY, ask, qty, INTENT_OPEN, pair_id, 0)
+    out[1] = (1, SELL, bid, qty, INTENT_OPEN, pair_id, 0)
     return out, 2
 
 
@@ -408,10 +410,8 @@ def two_symbols(**over: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 
 
 def eth_pair(qty: float = 1.0) -> tuple[np.ndarray, int]:
-    out = new_intents()
-    out[0] = (0, BUY, 2501.0, qty, INTENT_OPEN, 9, 0)
-    out[1] = (1, SELL, 2499.0, qty, INTENT_OPEN, 9, 0)
-    return out, 2
+    """``pair`` on ETHUSDT's book (2,499 / 2,501)."""
+    return pair(qty, 2501.0, 2499.0, 9)
 
 
 def test_position_limit_holds_per_symbol_in_its_own_units() -> None:
