@@ -53,6 +53,7 @@ from arb.testing.pair_rig import (
 )
 from arb.testing.waiting import Patience
 from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
+from tests.scenarios import STANDING_DAY, Book, Change, write_scenario
 
 WAIT_S = 60.0
 """A bound on an in-process wait that hangs, not on its speed: a busy machine makes ccxt and the fakes
@@ -84,6 +85,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "arb_process",
     "assert_journal_matches_ledgers",
     "best",
+    "both_books_up",
     "both_keys",
     "fake_venue",
     "journal_of",
@@ -94,6 +96,8 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "second_recording",
     "set_keys",
     "spot_pair",
+    "standing_pair",
+    "standing_recordings",
     "symbol_tables",
     "two_symbol_session",
     "two_symbol_venue",
@@ -252,6 +256,38 @@ def both_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in keys.items():
         monkeypatch.setenv(name, value)
     return keys
+
+
+def standing_recordings(root: Path, *, heartbeat_ms: int = 100) -> tuple[Path, Path]:
+    """The end-to-end tests' market, written in ``root``/recordings: Binance around 60,000 and Bybit's
+    bid 50 bps above Binance's ask from 2 s on, 30 s of data on ``STANDING_DAY``, a heartbeat every
+    ``heartbeat_ms``. Returns Binance's and Bybit's files."""
+    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
+    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
+    changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
+    return write_scenario(root / "recordings", STANDING_DAY, binance, bybit, changes, duration_ms=30_000,
+                          heartbeat_ms=heartbeat_ms)  # fmt: skip
+
+
+async def both_books_up(binance: Any, bybit: Any, timeout_s: float) -> None:
+    """Advance both fake venues' recordings together until each has a bid and an ask on BTCUSDT (at most
+    ``timeout_s``)."""
+    async with asyncio.timeout(timeout_s):
+        while not all(v.book("BTCUSDT", 1).bids and v.book("BTCUSDT", 1).asks for v in (binance, bybit)):
+            await binance.advance(1)
+            await bybit.advance(1)
+
+
+@contextlib.asynccontextmanager
+async def standing_pair(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, arbitrage: dict[str, Any] | None = None
+) -> AsyncIterator[tuple[Any, Any, Path, dict[str, str]]]:
+    """Both fake spot venues replaying ``standing_recordings``, both venues' keys in this environment
+    (returned for a child's too) and the pair configuration written in ``folder`` pointing at them
+    (``arbitrage`` merged into its settings). Yields Binance, Bybit, the configuration's path, the keys."""
+    keys = both_keys(monkeypatch)
+    async with spot_pair(*standing_recordings(folder)) as (binance, bybit):
+        yield binance, bybit, write_pair_config(folder, binance, bybit, arbitrage=arbitrage), keys
 
 
 @contextlib.asynccontextmanager

@@ -38,22 +38,14 @@ from tests.integration.live_rig import (
     journal_of,
     live_up,
     spot_pair,
+    standing_recordings,
     until,
     write_pair_config,
 )
 from tests.processes import run_arb
-from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
 UNIT = ROOT / "deploy" / "systemd" / "arb-live.service"
-
-
-def _scenario(root: Path) -> tuple[Path, Path]:
-    # Bybit's bid stands 50 bps above Binance's ask from 2 s on: pairs of 0.01 up to the band (0.03)
-    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
-    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
-    changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
-    return write_scenario(root / "recordings", DAY, binance, bybit, changes, duration_ms=30_000, heartbeat_ms=100)
 
 
 def _unit_stop_timeout_s() -> float:
@@ -89,7 +81,7 @@ async def test_sigterm_stops_a_trading_arb_live_within_the_units_stop_timeout_wi
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stop_timeout_s = _unit_stop_timeout_s()
-    binance_file, bybit_file = _scenario(tmp_path)
+    binance_file, bybit_file = standing_recordings(tmp_path)
     keys = both_keys(monkeypatch)
     async with spot_pair(binance_file, bybit_file) as (binance, bybit):
         # a pair every 3 s: the SIGTERM lands in the middle of the first
@@ -155,7 +147,7 @@ def _lines(text: str) -> list[dict[str, Any]]:
 async def test_json_logs_of_a_real_arb_live_parse_carry_ids_and_never_a_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    binance_file, bybit_file = _scenario(tmp_path)
+    binance_file, bybit_file = standing_recordings(tmp_path)
     keys = both_keys(monkeypatch)
     smtp_password = "smtp-Password-0123456789"
     secret_file = tmp_path / "bybit-secret"  # a key from a file, as a container's /run/secrets/ holds it
@@ -216,7 +208,7 @@ async def test_json_logs_of_a_real_arb_live_parse_carry_ids_and_never_a_secret(
 async def test_a_start_that_reconciliation_refuses_exits_78_which_the_unit_does_not_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    binance_file, bybit_file = _scenario(tmp_path)
+    binance_file, bybit_file = standing_recordings(tmp_path)
     both_keys(monkeypatch)
     async with spot_pair(binance_file, bybit_file) as (binance, bybit):
         config = str(write_pair_config(tmp_path, binance, bybit))

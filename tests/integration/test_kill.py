@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -27,14 +26,15 @@ from tests.integration.live_rig import (
     account,
     answered_order,
     best,
+    both_books_up,
     both_keys,
     load,
     spot_pair,
+    standing_recordings,
     venue_and_config,
     venue_and_session,
     write_pair_config,
 )
-from tests.scenarios import Book, Change, write_scenario
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
@@ -65,14 +65,6 @@ async def test_kill_cancels_open_orders_and_flattens_a_lone_leg(
             assert session.journal.get_state(HALT_KEY) == "kill switch"  # held until a person clears it
             again = await kill(session, slippage_bps=50.0)  # a second kill finds nothing to do
         assert again.flat and again.orders == [] and again.cancelled == {spec.venue: 0}
-
-
-def _standing(root: Path) -> tuple[Path, Path]:
-    # Binance around 60,000 and Bybit's bid 50 bps above it from 2 s on (the end-to-end tests' market)
-    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
-    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
-    changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
-    return write_scenario(root / "recordings", dt.date(2024, 5, 6), binance, bybit, changes, duration_ms=30_000)
 
 
 class _Clock:
@@ -196,11 +188,8 @@ async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(
     # back from Binance for a while); the kill switch closes the lone leg on Bybit instead of spending
     # its attempts on a venue that refuses them unsent, and says why Binance was not used again.
     both_keys(monkeypatch)
-    async with spot_pair(*_standing(tmp_path)) as (binance, bybit):
-        async with asyncio.timeout(WAIT_S):  # both books up
-            while not all(v.book("BTCUSDT", 1).bids and v.book("BTCUSDT", 1).asks for v in (binance, bybit)):
-                await binance.advance(1)
-                await bybit.advance(1)
+    async with spot_pair(*standing_recordings(tmp_path, heartbeat_ms=500)) as (binance, bybit):
+        await both_books_up(binance, bybit, WAIT_S)
         config = load(write_pair_config(tmp_path, binance, bybit))
         async with trading_session(config, (0, 1)) as session:
             for v in (0, 1):

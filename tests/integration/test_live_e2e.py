@@ -24,16 +24,13 @@ from tests.integration.live_rig import (
     account,
     arb_live,
     assert_journal_matches_ledgers,
-    both_keys,
     exited,
     journal_of,
     live_trading,
-    spot_pair,
+    standing_pair,
     until,
-    write_pair_config,
 )
 from tests.processes import run_arb
-from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
 START_NS = int(dt.datetime.combine(DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1e9)
@@ -42,40 +39,19 @@ BINANCE_LOT = Decimal("0.00001")
 HEDGE_RETRY_A_MINUTE = {"execution": {"hedge_retry_ms": 60_000}}  # past the hedge attempts: a minute's wait
 
 
-def _scenario(root: Path) -> tuple[Path, Path]:
-    # Bybit's bid rises 50 bps above Binance's ask at 2 s and stays there: taken a pair at a time
-    # (cooldown) up to the band (max_position_size 0.03 = three pairs of 0.01).
-    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
-    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
-    changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
-    return write_scenario(root / "recordings", DAY, binance, bybit, changes, duration_ms=30_000, heartbeat_ms=100)
-
-
 def _trading(config: Path, out: Path, keys: dict[str, str], binance: Any, bybit: Any) -> Any:
     """``arb live`` on BTCUSDT, subscribed, then both recordings played in real time."""
     return live_trading(config, out, keys, binance, bybit, symbols=["BTCUSDT"])
 
 
 @contextlib.asynccontextmanager
-async def _pair(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arbitrage: dict[str, Any] | None = None
-) -> AsyncIterator[tuple[Any, Any, Path, dict[str, str]]]:
-    """Both fake venues replaying ``_scenario``, their keys in this environment (returned for a child's
-    too) and the configuration pointed at them (``arbitrage`` merged into its settings)."""
-    binance_file, bybit_file = _scenario(tmp_path)
-    keys = both_keys(monkeypatch)
-    async with spot_pair(binance_file, bybit_file) as (binance, bybit):
-        yield binance, bybit, write_pair_config(tmp_path, binance, bybit, arbitrage=arbitrage), keys
-
-
-@contextlib.asynccontextmanager
 async def _halted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Any, Any, Path, dict[str, str], Any, Path]]:
-    """``arb live`` (``_trading``) on ``_pair`` once it has halted new pairs on a lone Binance leg
+    """``arb live`` (``_trading``) on ``standing_pair`` once it has halted new pairs on a lone Binance leg
     (``_lone_binance_leg``), each hedge past the attempts a minute away: the exposure is the kill
     switch's to close. Yields the venues, the configuration, the keys, the process and its folder."""
-    async with _pair(tmp_path, monkeypatch, HEDGE_RETRY_A_MINUTE) as (binance, bybit, config, keys):
+    async with standing_pair(tmp_path, monkeypatch, HEDGE_RETRY_A_MINUTE) as (binance, bybit, config, keys):
         out = tmp_path / "live"
         _lone_binance_leg(bybit)
         async with _trading(config, out, keys, binance, bybit) as process:
@@ -136,7 +112,7 @@ def _assert_report_matches_ledgers(report: Path, venues: dict[str, Any]) -> None
 async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_cent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with _pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
+    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
         out = tmp_path / "run"
         async with _trading(config, out, keys, binance, bybit) as process:
             await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 60)
@@ -170,7 +146,7 @@ async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_
 async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and_sends_nothing_twice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with _pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
+    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
         first = tmp_path / "first"
         async with _trading(config, first, keys, binance, bybit) as process:
             # the first fill of the first pair: its other leg is on its way, answered or not yet sent
@@ -243,7 +219,7 @@ async def test_a_telegram_kill_confirm_reaches_a_running_arb_live_with_a_naked_l
         bot = {"token": "${ARB_TELEGRAM_TOKEN}", "chat_id": "4242", "base_url": telegram.base_url, "commands": True,
                "min_interval_ms": 0}  # fmt: skip
         arbitrage = {**HEDGE_RETRY_A_MINUTE, "alerts": {"daily_summary": False, "telegram": bot}}
-        async with _pair(tmp_path, monkeypatch, arbitrage) as (binance, bybit, config, keys):
+        async with standing_pair(tmp_path, monkeypatch, arbitrage) as (binance, bybit, config, keys):
             keys["ARB_TELEGRAM_TOKEN"] = telegram.token
             out = tmp_path / "live"
             _lone_binance_leg(bybit)
@@ -275,7 +251,7 @@ async def test_a_rate_limit_on_one_venue_during_a_lone_leg_is_closed_on_the_othe
     # Binance answers the pair's buy 503 -1008 (throttled: not placed, and arb holds orders back from
     # Binance for a while): the Bybit sell fills alone. The kernel must not spend its hedge attempts on
     # Binance, which arb itself refuses unsent: it buys the leg back on Bybit, and nothing halts.
-    async with _pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
+    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
         out = tmp_path / "live"
         binance.faults.order_error(503, -1008)
         async with _trading(config, out, keys, binance, bybit) as process:

@@ -40,7 +40,7 @@ from tests.integration.live_rig import (
     until,
     write_pair_config,
 )
-from tests.integration.test_live_e2e import _arb
+from tests.processes import run_arb
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -237,7 +237,7 @@ async def test_arb_kill_with_two_symbols_flattens_each_symbols_lone_leg(
                 return "HALTED" in text and all(_net(binance, s) > 0 for s in SYMBOLS)
 
             await until(both_naked, process, out, 60)
-            rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
+            rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
             assert rc == 0, said
             live_rc = await exited(process)
         stderr = (out / "stderr").read_text()
