@@ -83,6 +83,17 @@ class Sleeps:
             await self._called.wait()
 
 
+class Waits:
+    """An injected sleep: records each wait (seconds) and returns at once."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+        await asyncio.sleep(0)
+
+
 def no_backoff() -> Iterator[int]:
     """A reconnect schedule of zeros (the injected sleep records them)."""
     return itertools.repeat(0)
@@ -157,6 +168,26 @@ async def feed_rig(
             return
         async with running(rig.feed):
             yield rig
+
+
+def recording(path: Path, out_dir: Path, stop: asyncio.Event, sleep: Sleeps, **options: Any) -> asyncio.Task[Any]:
+    """``record`` of BTCUSDT with the configuration at ``path`` into ``out_dir``, as a task that ends
+    once ``stop`` is set: no timed status lines, the feeds waiting through ``sleep`` with no reconnect
+    backoff; ``options`` go to ``record``."""
+    from arb.runtime.record import record
+
+    return asyncio.create_task(
+        record(
+            load_config(path),
+            symbols=["BTCUSDT"],
+            duration_ns=None,
+            out_dir=out_dir,
+            status_interval_ns=None,
+            stop=stop,
+            feed_options={"sleep": sleep, "backoff": no_backoff},
+            **options,
+        )
+    )
 
 
 def drain(queue: asyncio.Queue[FeedBatch]) -> list[FeedBatch]:

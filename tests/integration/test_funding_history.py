@@ -32,6 +32,7 @@ from connectors.binance.history import classify as binance_classify
 from connectors.bybit.history import classify as bybit_classify
 from connectors.common.history import Answer
 from tests.helpers import FIXTURES
+from tests.integration.feed_helpers import Waits
 from tests.processes import run_arb
 
 DAY_NS = 86_400 * NS_PER_S
@@ -41,17 +42,6 @@ RATES = tuple(f"{0.0001 + k * 0.00001:.8f}" for k in range(40))
 SCHEDULE = FundingSchedule(FIRST_MS, RATES)
 NOW_NS = day_start_ns(dt.date(2024, 9, 1))
 TIMEOUT_S = 20.0
-
-
-class Waits:
-    """An injected sleep: records each wait (seconds) and returns at once."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-        await asyncio.sleep(0)
 
 
 def _config(

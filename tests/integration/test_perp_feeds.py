@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from arb.config import load_config
 from arb.events import (
     BBO_BID,
     EVENT_KIND_MASK,
@@ -31,7 +31,6 @@ from arb.events import (
 from arb.recording.convert import convert_files
 from arb.recording.format import LineReader
 from arb.recording.recorder import Recorder
-from arb.runtime.record import record
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.sim.funding import FundingSchedule
 from arb.sim.options import VenueOptions
@@ -41,7 +40,7 @@ from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
 from connectors.common.feed import FeedBatch
 from tests.helpers import BYBIT_OB500, RECORDINGS, USDM_BTC
-from tests.integration.feed_helpers import TIMEOUT_S, Sleeps, drain, no_backoff, running, sent, venue_config
+from tests.integration.feed_helpers import TIMEOUT_S, Sleeps, drain, feed_rig, recording, running, sent, venue_config
 
 PERP = (MARK_PRICE_EVENT, FUNDING_RATE_EVENT, FUNDING_SETTLED_EVENT)
 USDM_FRAMES = 3000
@@ -134,6 +133,15 @@ async def test_binance_usdm_feed_receives_records_and_converts_the_mark_price_st
     assert _local_perp(recorded).tobytes() == live.tobytes()  # the offline rows are the live ones
 
 
+def _bybit_linear_rig(tmp_path: Path, schedule: FundingSchedule, **rig: Any) -> Any:
+    """``feed_rig``: a fake Bybit serving the XRPUSDT linear capture (its funding on ``schedule``) and
+    the real feed on its ``orderbook.500`` stream; ``rig`` goes to ``feed_rig``."""
+    venue_kwargs = {"options": VenueOptions(funding={"XRPUSDT": schedule})}
+    feed_config = {"depth_stream": "orderbook.500"}
+    return feed_rig(tmp_path, FakeBybitVenue, BybitFeed, BYBIT_OB500, market="linear", symbols=("XRPUSDT",),
+                    venue_kwargs=venue_kwargs, feed_config=feed_config, **rig)  # fmt: skip
+
+
 async def test_bybit_linear_feed_takes_mark_price_and_funding_from_its_one_tickers_subscription(
     tmp_path: Path,
 ) -> None:
@@ -141,19 +149,11 @@ async def test_bybit_linear_feed_takes_mark_price_and_funding_from_its_one_ticke
     funding_ms = first + 2_000  # 2 s into the archive's 4.8 s
     schedule = FundingSchedule(funding_ms, RATES, interval_ms=4 * 3_600_000)
     recorder = Recorder(tmp_path / "rec")
-    queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
-    async with (
-        asyncio.timeout(TIMEOUT_S),
-        FakeBybitVenue(BYBIT_OB500, market="linear", options=VenueOptions(funding={"XRPUSDT": schedule})) as venue,
-    ):
-        config = venue_config(
-            tmp_path, "bybit", venue.ws_urls, venue.rest_url, market="linear", feed={"depth_stream": "orderbook.500"}
-        )
-        feed = BybitFeed(config, ["XRPUSDT"], queue=queue, recorder=recorder, sleep=Sleeps(), health_interval_ns=None)
-        async with running(feed):
-            await venue.wait_for_subscription(TICKERS)
-            await venue.drain()
-            await feed.wait_until(lambda: feed.stats.frames >= sent(venue) + 1)  # and the subscribe ack
+    async with _bybit_linear_rig(tmp_path, schedule, recorder=recorder) as rig:
+        venue, feed, queue = rig.venue, rig.feed, rig.queue
+        await venue.wait_for_subscription(TICKERS)
+        await venue.drain()
+        await feed.wait_until(lambda: feed.stats.frames >= sent(venue) + 1)  # and the subscribe ack
         ticker_frames = sum(c.frames_sent_by_stream[TICKERS] for c in venue.all_connections)
     recorder.close()
     subscribed = [t for e in venue.stats.subscriptions for t in e.streams]
@@ -173,15 +173,8 @@ async def test_bybit_linear_feed_takes_mark_price_and_funding_from_its_one_ticke
 async def test_bybit_linear_feed_subscribes_tickers_for_funding_even_without_best_bid_offer(tmp_path: Path) -> None:
     first = _first_ms(BYBIT_OB500, b'"ts":')
     schedule = FundingSchedule(first + 2_000, RATES)
-    queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
-    async with (
-        asyncio.timeout(TIMEOUT_S),
-        FakeBybitVenue(BYBIT_OB500, market="linear", options=VenueOptions(funding={"XRPUSDT": schedule})) as venue,
-    ):
-        config = venue_config(
-            tmp_path, "bybit", venue.ws_urls, venue.rest_url, market="linear", feed={"depth_stream": "orderbook.500"}
-        )
-        feed = BybitFeed(config, ["XRPUSDT"], queue=queue, include_bbo=False, sleep=Sleeps(), health_interval_ns=None)
+    async with _bybit_linear_rig(tmp_path, schedule, start=False, include_bbo=False) as rig:
+        venue, feed, queue = rig.venue, rig.feed, rig.queue
         assert feed.subscriptions == ["orderbook.500.XRPUSDT", "publicTrade.XRPUSDT", TICKERS]
         async with running(feed):
             await venue.wait_for_subscription(TICKERS)
@@ -216,17 +209,7 @@ async def test_arb_record_on_linear_markets_records_both_mark_price_streams(tmp_
             },
             bybit_overrides=local_endpoints(bybit.ws_urls, bybit.rest_url, market="linear"),
         )
-        task = asyncio.create_task(
-            record(
-                load_config(path),
-                symbols=["BTCUSDT"],
-                duration_ns=None,
-                out_dir=tmp_path / "out",
-                status_interval_ns=None,
-                stop=stop,
-                feed_options={"sleep": Sleeps(), "backoff": no_backoff},
-            )
-        )
+        task = recording(path, tmp_path / "out", stop, Sleeps())
         await binance.wait_for_subscription(MARK_STREAM)
         await bybit.wait_for_subscription("tickers.BTCUSDT")
         await asyncio.gather(binance.drain(), bybit.drain())
