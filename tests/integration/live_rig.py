@@ -84,6 +84,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "arb_live",
     "arb_process",
     "assert_journal_matches_ledgers",
+    "assert_journal_settled",
     "best",
     "both_books_up",
     "both_keys",
@@ -419,6 +420,15 @@ def assert_journal_matches_ledgers(journal: Journal, venues: dict[str, Any]) -> 
     for venue, fake in venues.items():
         held = [o.client_id for o in account(fake).orders]
         assert len(held) == len(set(held)) and set(held) <= intents, venue  # no client id went out twice
+
+
+def assert_journal_settled(config_dir: Path, venues: dict[str, Any]) -> None:
+    """The journal of the configuration in ``config_dir`` matches the venues' ledgers
+    (``assert_journal_matches_ledgers``: every fill booked once, no id sent twice) and holds no intent
+    whose fate is unknown."""
+    with journal_of(config_dir) as journal:
+        assert_journal_matches_ledgers(journal, venues)
+        assert not journal.intents(in_flight=True)
 
 
 # -- two symbols on one venue-market ---------------------------------------------------------------------

@@ -24,6 +24,7 @@ from tests.integration.live_rig import (
     account,
     arb_live,
     assert_journal_matches_ledgers,
+    assert_journal_settled,
     exited,
     journal_of,
     live_trading,
@@ -126,9 +127,7 @@ async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_
             assert {t.side.value for t in trades} == {side}
             assert sum(t.qty for t in trades) == Decimal("0.03")
             assert not venue.ledger.open_orders(account(venue))
-        with journal_of(tmp_path) as journal:
-            assert_journal_matches_ledgers(journal, venues)
-            assert not journal.intents(in_flight=True)
+        assert_journal_settled(tmp_path, venues)
         report = out / "report"
         _assert_report_matches_ledgers(report, venues)
         summary = json.loads((report / "summary.json").read_text())
@@ -170,9 +169,7 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
         assert "reconciled" in stderr and "MISMATCH" not in stderr
         venues = {"binance": binance, "bybit": bybit}
         assert all(len(account(fake).orders) >= before[name] for name, fake in venues.items())
-        with journal_of(tmp_path) as journal:
-            assert_journal_matches_ledgers(journal, venues)  # every fill booked once, no id sent twice
-            assert not journal.intents(in_flight=True)
+        assert_journal_settled(tmp_path, venues)
         # the net position is flat: whatever the kill left naked was hedged after the restart
         assert abs(_net(binance) + _net(bybit)) <= Decimal("0.0001")
         for fake in venues.values():

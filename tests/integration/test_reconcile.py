@@ -84,6 +84,13 @@ async def test_a_trade_arb_did_not_make_stops_the_start_until_a_person_accepts(
         assert after.ok  # the fill is journaled (as not arb's) and the baseline moved
 
 
+async def _arb_reconcile(path: Path, *extra: str) -> int:
+    """``arb reconcile --venue bybit`` with the configuration at ``path`` (and ``extra`` options), run in
+    a thread so that the fake venue keeps serving in this loop; its exit code."""
+    args = ["reconcile", "--config", str(path), "--venue", "bybit", *extra]
+    return await asyncio.get_running_loop().run_in_executor(None, cli, args)
+
+
 async def test_arb_reconcile_exits_1_on_a_mismatch_and_0_once_accepted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -91,20 +98,14 @@ async def test_arb_reconcile_exits_1_on_a_mismatch_and_0_once_accepted(
     set_keys(monkeypatch, spec)
     async with fake_venue(spec) as venue:
         path = write_live_config(tmp_path, spec, venue)
-        loop = asyncio.get_running_loop()
-
-        async def run(*extra: str) -> int:  # the command in a thread: the venue keeps serving in this loop
-            args = ["reconcile", "--config", str(path), "--venue", "bybit", *extra]
-            return await loop.run_in_executor(None, cli, args)
-
-        assert await run() == 0
+        assert await _arb_reconcile(path) == 0
         _manual_trade(venue, spec, "by-hand-2")
-        assert await run() == 1
+        assert await _arb_reconcile(path) == 1
         out = capsys.readouterr().out
         assert "MISMATCH" in out and "not in the journal" in out
-        assert await run() == 1  # still, until a person decides
-        assert await run("--accept-venue-state") == 0
-        assert await run("--json") == 0
+        assert await _arb_reconcile(path) == 1  # still, until a person decides
+        assert await _arb_reconcile(path, "--accept-venue-state") == 0
+        assert await _arb_reconcile(path, "--json") == 0
         assert '"ok": true' in capsys.readouterr().out
 
 
@@ -129,8 +130,7 @@ async def test_arb_reconcile_reports_order_latency_from_the_journal(
                     while not all(o.answered for o in orders):
                         await asyncio.sleep(0)
                 executor.stop()
-        args = ["reconcile", "--config", str(path), "--venue", "bybit"]
-        assert await asyncio.get_running_loop().run_in_executor(None, cli, args) == 0
+        assert await _arb_reconcile(path) == 0
         (line,) = [x for x in capsys.readouterr().out.splitlines() if "order latency" in x]
         assert line.startswith("bybit order latency from the intent (3 orders): written p50")
         assert "ack p50" in line and "first fill p50" in line
