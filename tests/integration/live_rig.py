@@ -88,6 +88,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "best",
     "both_books_up",
     "both_keys",
+    "dry_run_task",
     "fake_venue",
     "journal_of",
     "linear_pair",
@@ -389,6 +390,16 @@ async def live_trading(
         binance.play(1.0)
         bybit.play(1.0)
         yield process
+
+
+def dry_run_task(config: AppConfig, account: Any, console: Any, **options: Any) -> asyncio.Task[Any]:
+    """``dry_run_live`` of ``config`` on the paper ``account`` as a task, printing to ``console`` with the
+    terminal's watchers; ``options`` go to ``dry_run_live`` (``stop_event``, ``on_fill``...)."""
+    from arb.ops.terminal import dry_run_watchers
+    from arb.runtime.dry_run import dry_run_live
+
+    watchers = dry_run_watchers(config, account, console)
+    return asyncio.create_task(dry_run_live(config, account=account, console=console, watchers=watchers, **options))
 
 
 def journal_of(config_dir: Path) -> Journal:

@@ -20,13 +20,12 @@ from rich.console import Console
 from arb.cli.dry_run import write_dry_run_report
 from arb.config import AppConfig, load_config
 from arb.execution.paper_account import PaperAccount, read_paper_account
-from arb.ops.terminal import dry_run_watchers
 from arb.recording.convert import make_normalizer
-from arb.runtime.dry_run import dry_run_live
 from arb.runtime.engine import Engine
 from arb.runtime.session import warm_up_kernel
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.configs import local_endpoints, write_config_files
+from tests.integration.live_rig import dry_run_task
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -98,8 +97,7 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
             if len(filled) == 2:
                 os.kill(os.getpid(), signal.SIGINT)
 
-        run = asyncio.create_task(dry_run_live(config, account=account, console=console, on_fill=on_fill,
-                                                watchers=dry_run_watchers(config, account, console)))  # fmt: skip
+        run = dry_run_task(config, account, console, on_fill=on_fill)
         try:
             async with asyncio.timeout(60):
                 await binance.wait_for_subscription("btcusdt@depth@100ms")
@@ -143,16 +141,7 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
             if resumed.fills >= 6:  # pairs 2 and 3: the band (0.03) is full
                 done.set()
 
-        run = asyncio.create_task(
-            dry_run_live(
-                config,
-                account=resumed,
-                console=console,
-                on_fill=on_more,
-                stop_event=stop,
-                watchers=dry_run_watchers(config, resumed, console),
-            )
-        )
+        run = dry_run_task(config, resumed, console, on_fill=on_more, stop_event=stop)
         try:
             async with asyncio.timeout(60):
                 await binance.wait_for_subscription("btcusdt@depth@100ms")
@@ -207,15 +196,7 @@ async def test_the_first_account_line_comes_once_both_books_are_synced(tmp_path:
         stop = asyncio.Event()
         account = PaperAccount.open(tmp_path / "paper", config)
         console = Console(file=screen, width=200)
-        run = asyncio.create_task(
-            dry_run_live(
-                config,
-                account=account,
-                console=console,
-                stop_event=stop,
-                watchers=dry_run_watchers(config, account, console),
-            )
-        )
+        run = dry_run_task(config, account, console, stop_event=stop)
         try:
             async with asyncio.timeout(60):
                 await binance.wait_for_subscription("btcusdt@depth@100ms")

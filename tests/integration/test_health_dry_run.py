@@ -32,14 +32,13 @@ from arb.cli import main
 from arb.config import AppConfig, load_config
 from arb.errors import EXIT_NOT_RUNNING
 from arb.execution.paper_account import PaperAccount
-from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
 from arb.recording.convert import make_normalizer
-from arb.runtime.dry_run import dry_run_live
 from arb.runtime.engine import Engine
 from arb.runtime.session import warm_up_kernel
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.configs import local_endpoints, write_config_files
+from tests.integration.live_rig import dry_run_task
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -171,15 +170,8 @@ async def test_health_endpoints_through_a_dry_runs_life_starting_synced_stale_an
 
         stop = asyncio.Event()
         console = Console(file=io.StringIO())
-        run = asyncio.create_task(
-            dry_run_live(
-                config,
-                account=account,
-                console=console,
-                stop_event=stop,
-                watchers=dry_run_watchers(config, account, console),
-                on_watch=lambda w: on_watch(w) if isinstance(w, Watch) else None,
-            )
+        run = dry_run_task(
+            config, account, console, stop_event=stop, on_watch=lambda w: on_watch(w) if isinstance(w, Watch) else None
         )
         market = _Market([binance, bybit], START_NS + SPREAD_MS * 1_000_000 - 1_000_000)
         try:
