@@ -95,6 +95,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "live_trading",
     "live_up",
     "load",
+    "paper_pair_config",
     "second_recording",
     "set_keys",
     "spot_pair",
@@ -400,6 +401,21 @@ def dry_run_task(config: AppConfig, account: Any, console: Any, **options: Any) 
 
     watchers = dry_run_watchers(config, account, console)
     return asyncio.create_task(dry_run_live(config, account=account, console=console, watchers=watchers, **options))
+
+
+def paper_pair_config(folder: Path, binance: Any, bybit: Any, arbitrage: dict[str, Any]) -> AppConfig:
+    """The configuration of a dry run on the two fake venues, written in ``folder`` and loaded: both
+    venues' endpoints at the fakes, orders answered in 1 ms each way, paper accounts of 1 BTC and
+    100,000 USDT; ``arbitrage`` is its arbitrage settings."""
+    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}
+    return load(
+        write_config_files(
+            folder,
+            binance_overrides={**venue, **local_endpoints(binance.ws_urls, binance.rest_url)},
+            bybit_overrides={**venue, **local_endpoints(bybit.ws_urls, bybit.rest_url)},
+            arbitrage_overrides=arbitrage,
+        )
+    )
 
 
 def journal_of(config_dir: Path) -> Journal:

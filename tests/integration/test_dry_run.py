@@ -25,7 +25,7 @@ from arb.runtime.engine import Engine
 from arb.runtime.session import warm_up_kernel
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.configs import local_endpoints, write_config_files
-from tests.integration.live_rig import dry_run_task
+from tests.integration.live_rig import dry_run_task, paper_pair_config
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -44,25 +44,13 @@ def _recording(root: Path) -> tuple[Path, Path]:
 
 
 def _config(tmp_path: Path, binance: FakeBinanceVenue, bybit: FakeBybitVenue) -> AppConfig:
-    latency = {"order_entry_ms": 1.0, "order_response_ms": 1.0}
-    venue = {"latency": latency, "account": {"base": 1.0, "quote": 100_000.0}}
-    return load_config(
-        write_config_files(
-            tmp_path,
-            binance_overrides={**venue, **local_endpoints(binance.ws_urls, binance.rest_url)},
-            bybit_overrides={**venue, **local_endpoints(bybit.ws_urls, bybit.rest_url)},
-            arbitrage_overrides={
-                "strategy": {
-                    "max_order_size": 0.01,
-                    "max_position_size": 0.03,
-                    "rebalance_threshold": 0.0,
-                    "cooldown_ms": 300,  # wall time here: the SIGINT lands between two pairs
-                },
-                "risk": {"stale_after_ms": 60_000, "max_notional_per_venue": 1e9, "position_limit": 1.0},
-                "dry_run": {"report_interval_s": 1},
-            },
-        )
-    )
+    # a cooldown in wall time here: the SIGINT lands between two pairs
+    strategy = {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0, "cooldown_ms": 300}
+    return paper_pair_config(tmp_path, binance, bybit, {
+        "strategy": strategy,
+        "risk": {"stale_after_ms": 60_000, "max_notional_per_venue": 1e9, "position_limit": 1.0},
+        "dry_run": {"report_interval_s": 1},
+    })  # fmt: skip
 
 
 def _fills_csv(state: Path) -> list[dict[str, str]]:
