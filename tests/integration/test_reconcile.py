@@ -22,11 +22,7 @@ from tests.integration.live_rig import (
     account,
     answered_order,
     best,
-    fake_venue,
-    load,
-    set_keys,
     venue_and_config,
-    write_live_config,
 )
 
 
@@ -84,10 +80,10 @@ async def test_a_trade_arb_did_not_make_stops_the_start_until_a_person_accepts(
         assert after.ok  # the fill is journaled (as not arb's) and the baseline moved
 
 
-async def _arb_reconcile(path: Path, *extra: str) -> int:
-    """``arb reconcile --venue bybit`` with the configuration at ``path`` (and ``extra`` options), run in
-    a thread so that the fake venue keeps serving in this loop; its exit code."""
-    args = ["reconcile", "--config", str(path), "--venue", "bybit", *extra]
+async def _arb_reconcile(config: AppConfig, *extra: str) -> int:
+    """``arb reconcile --venue bybit`` with ``config`` (and ``extra`` options), run in a thread so that
+    the fake venue keeps serving in this loop; its exit code."""
+    args = ["reconcile", "--config", str(config.path), "--venue", "bybit", *extra]
     return await asyncio.get_running_loop().run_in_executor(None, cli, args)
 
 
@@ -95,17 +91,15 @@ async def test_arb_reconcile_exits_1_on_a_mismatch_and_0_once_accepted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = BYBIT_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        path = write_live_config(tmp_path, spec, venue)
-        assert await _arb_reconcile(path) == 0
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
+        assert await _arb_reconcile(config) == 0
         _manual_trade(venue, spec, "by-hand-2")
-        assert await _arb_reconcile(path) == 1
+        assert await _arb_reconcile(config) == 1
         out = capsys.readouterr().out
         assert "MISMATCH" in out and "not in the journal" in out
-        assert await _arb_reconcile(path) == 1  # still, until a person decides
-        assert await _arb_reconcile(path, "--accept-venue-state") == 0
-        assert await _arb_reconcile(path, "--json") == 0
+        assert await _arb_reconcile(config) == 1  # still, until a person decides
+        assert await _arb_reconcile(config, "--accept-venue-state") == 0
+        assert await _arb_reconcile(config, "--json") == 0
         assert '"ok": true' in capsys.readouterr().out
 
 
@@ -113,10 +107,8 @@ async def test_arb_reconcile_reports_order_latency_from_the_journal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = BYBIT_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        path = write_live_config(tmp_path, spec, venue)
-        async with trading_session(load(path), [spec.index]) as session:
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
+        async with trading_session(config, [spec.index]) as session:
             await session.reconcile()
             executor = session.executors[spec.index]
             _, _, ask, _ = best(venue, spec)
@@ -130,7 +122,7 @@ async def test_arb_reconcile_reports_order_latency_from_the_journal(
                     while not all(o.answered for o in orders):
                         await asyncio.sleep(0)
                 executor.stop()
-        assert await _arb_reconcile(path) == 0
+        assert await _arb_reconcile(config) == 0
         (line,) = [x for x in capsys.readouterr().out.splitlines() if "order latency" in x]
         assert line.startswith("bybit order latency from the intent (3 orders): written p50")
         assert "ack p50" in line and "first fill p50" in line
