@@ -21,7 +21,11 @@ from arb.events import (
     DEPTH_EVENT,
     DEPTH_SNAPSHOT_EVENT,
     EVENT_KIND_MASK,
+    EXCH_EVENT,
+    FUNDING_RATE_EVENT,
+    FUNDING_SETTLED_EVENT,
     LOCAL_EVENT,
+    MARK_PRICE_EVENT,
     EventArray,
 )
 from arb.recording.format import LineReader
@@ -34,6 +38,32 @@ SPOT_BTC_HEAD = FIXTURES / "binance_spot_btcusdt_20240808_head3000.gz"
 SPOT_ETH_HEAD = FIXTURES / "binance_spot_ethusdt_20240808_head2000.gz"
 USDM_BTC = FIXTURES / "binance_usdm_btcusdt_20240808.gz"
 BYBIT_OB500 = FIXTURES / "bybit_linear_xrpusdt_ob500_20241201.data"
+PERP_KINDS = (MARK_PRICE_EVENT, FUNDING_RATE_EVENT, FUNDING_SETTLED_EVENT)
+"""The event kinds only perpetual markets have: mark price, funding rate, funding settled."""
+
+
+def kind_of(rows: EventArray) -> np.ndarray:
+    """Each row's event kind: its ``ev`` without the flags."""
+    kinds: np.ndarray = rows["ev"] & EVENT_KIND_MASK
+    return kinds
+
+
+def of_kind(rows: EventArray, kind: int) -> EventArray:
+    """The rows of event kind ``kind``."""
+    return rows[kind_of(rows) == kind]
+
+
+def perp_rows(rows: EventArray) -> EventArray:
+    """The rows of the perpetual-only kinds (``PERP_KINDS``)."""
+    return rows[np.isin(kind_of(rows), PERP_KINDS)]
+
+
+def local_side(rows: EventArray, *, published: bool = False) -> EventArray:
+    """A copy of the local side of converted rows (``LOCAL_EVENT`` set) without the exchange flag; with
+    ``published`` without the local flag either: the rows as the live path publishes them."""
+    local = rows[(rows["ev"] & LOCAL_EVENT) != 0].copy()
+    local["ev"] &= ~np.uint64((EXCH_EVENT | LOCAL_EVENT) if published else EXCH_EVENT)
+    return local
 
 
 def book_tickers(paths: Iterable[Path]) -> dict[int, tuple[float, float]]:
