@@ -8,7 +8,7 @@ import asyncio
 import gzip
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,7 @@ from arb.events import (
 )
 from arb.recording.convert import convert_files
 from arb.recording.format import LineReader, format_line
-from arb.sim import FakeVenue
+from arb.sim import FakeVenue, FaultKind
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.common.feed import FeedBatch, MarketDataFeed
 from connectors.common.normalizer import SyncState
@@ -345,9 +345,14 @@ class Rig:
         want = sent(self.venue)
         await self.feed.wait_until(lambda: self.received() >= want)
 
-    async def stalled_until_stale(self, clock: ManualClock, symbol: str, stale_after_ms: int) -> None:
-        """Stall the venue and drive ``clock`` through ``stale_after_ms``: ``symbol`` is not stale 1 ns
-        before it, and is at it."""
+    async def stale_after_running(
+        self, start: Callable[[Rig], Awaitable[None]], frames: int, clock: ManualClock, stale_after_ms: int
+    ) -> None:
+        """Start the feed (``start``) and release ``frames`` frames, then stall the venue and drive
+        ``clock`` through ``stale_after_ms``: the symbol is not stale 1 ns before it, and is at it."""
+        await start(self)
+        await self.deliver(frames)
+        symbol = self.feed.symbols[0]
         self.venue.faults.stall()
         clock.advance(stale_after_ms * NS_PER_MS - 1)
         await self.feed.check_health()
@@ -371,6 +376,33 @@ class Rig:
         await self.feed.wait_until(
             lambda: self.synced and self.normalizer.status.update_id == self.venue.book(symbol).update_id
         )
+
+
+async def recovered_from(
+    rig: Rig,
+    reference: dict[int, tuple[bytes, ...]],
+    fault: str,
+    stream: str,
+    *,
+    at: int,
+    through: int,
+    start: Callable[[Rig], Awaitable[None]],
+    extra: int = 0,
+) -> LiveBook:
+    """The stream fault ``fault`` injected at frame ``at`` of ``stream``, the feed started (``start``),
+    the frames through ``through`` and then the rest released (``extra``: frames the feed reads beyond
+    those sent), the book awaited back in sync with the venue after each: the fault happened once.
+    Returns the live book of every batch, checked against ``reference``."""
+    getattr(rig.venue.faults, fault)(stream, at=at)
+    await start(rig)
+    await rig.deliver_until(stream, through)
+    await rig.synced_with_venue()
+    await rig.deliver(extra=extra)
+    await rig.synced_with_venue()
+    live = LiveBook(reference)
+    live.apply(drain(rig.queue))
+    assert rig.venue.faults.count(FaultKind(fault)) == 1
+    return live
 
 
 def prefixed_copy(src: Path, dst: Path) -> Path:

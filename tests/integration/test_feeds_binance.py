@@ -26,7 +26,7 @@ from arb.events import (
     SYNC_LOST_EVENT,
     SyncReason,
 )
-from arb.sim import FakeBinanceVenue, FaultKind
+from arb.sim import FakeBinanceVenue
 from arb.sim.options import VenueOptions
 from connectors.binance.feed import BinanceFeed
 from connectors.common.normalizer import SyncState
@@ -39,6 +39,7 @@ from tests.integration.feed_helpers import (
     drain,
     feed_rig,
     head_copy,
+    recovered_from,
     reference_books,
     running,
     sent,
@@ -151,16 +152,9 @@ async def test_stream_faults_are_detected_and_resynced_on_the_same_connection(
 ) -> None:
     reference = reference_books(converted(SPOT_BTC_HEAD))
     async with binance_rig(tmp_path) as rig:
-        getattr(rig.venue.faults, fault)(DEPTH, at=100)
-        await start_synced(rig)
-        await rig.deliver_until(DEPTH, 110)
-        await rig.synced_with_venue()
-        await rig.deliver(extra=1 if fault == "unknown_stream" else 0)
-        await rig.synced_with_venue()
-        live = LiveBook(reference)
-        live.apply(drain(rig.queue))
+        extra = 1 if fault == "unknown_stream" else 0
+        live = await recovered_from(rig, reference, fault, DEPTH, at=100, through=110, start=start_synced, extra=extra)
         stats = rig.normalizer.stats
-        assert rig.venue.faults.count(FaultKind(fault)) == 1
         assert (stats.gaps, stats.duplicates, stats.decode_errors) == (gaps, duplicates, decode_errors)
         assert stats.resyncs == gaps
         assert rig.feed.stats.snapshot_requests == 1 + gaps
@@ -226,9 +220,7 @@ async def test_a_stalled_feed_is_stale_at_stale_after_and_reconnects_at_reconnec
     clock = ManualClock()
     feed_config = {"stale_after_ms": 2000, "reconnect_after_stale_ms": 5000}
     async with binance_rig(tmp_path, feed_config=feed_config, clock=clock) as rig:
-        await start_synced(rig)
-        await rig.deliver(60)
-        await rig.stalled_until_stale(clock, "BTCUSDT", 2000)
+        await rig.stale_after_running(start_synced, 60, clock, 2000)
         assert rig.feed.stats.stale_events == 1
         await rig.feed.check_health()  # logged and published once
         batches = drain(rig.queue)

@@ -18,7 +18,7 @@ import pytest
 from arb.errors import FeedError
 from arb.events import BBO_ASK, BBO_BID, NS_PER_MS, SYNC_LOST_EVENT, EventArray, SyncReason
 from arb.recording.convert import convert_files
-from arb.sim import FakeBybitVenue, FaultKind
+from arb.sim import FakeBybitVenue
 from arb.sim.options import VenueOptions
 from connectors.bybit.feed import BybitFeed
 from connectors.common.normalizer import SyncState
@@ -31,6 +31,7 @@ from tests.integration.feed_helpers import (
     feed_rig,
     head_copy,
     prefixed_copy,
+    recovered_from,
     reference_books,
     running,
     trades,
@@ -136,16 +137,8 @@ async def test_stream_faults_resubscribe_for_a_fresh_snapshot_on_the_same_connec
 ) -> None:
     reference = reference_books(converted_bybit(prefixed_copy(BYBIT_OB500, tmp_path / "ob500.gz"), "linear"))
     async with bybit_rig(tmp_path) as rig:
-        getattr(rig.venue.faults, fault)(OB500, at=20)
-        await start_synced(rig)
-        await rig.deliver_until(OB500, 25)
-        await rig.synced_with_venue()
-        await rig.deliver()
-        await rig.synced_with_venue()
-        live = LiveBook(reference)
-        live.apply(drain(rig.queue))
+        live = await recovered_from(rig, reference, fault, OB500, at=20, through=25, start=start_synced)
         stats = rig.normalizer.stats
-        assert rig.venue.faults.count(FaultKind(fault)) == 1
         assert (stats.gaps, stats.duplicates, stats.decode_errors) == (gaps, duplicates, decode_errors)
         assert rig.feed.stats.resubscribes == gaps and stats.resyncs == gaps
         assert subscribes(rig, OB500) == 1 + gaps and rig.feed.stats.connects == 1
@@ -175,9 +168,7 @@ async def test_a_stalled_feed_is_stale_then_reconnected(tmp_path: Path) -> None:
     clock = ManualClock()
     feed_config = {"stale_after_ms": 1000, "reconnect_after_stale_ms": 3000}
     async with bybit_rig(tmp_path, feed_config=feed_config, clock=clock) as rig:
-        await start_synced(rig)
-        await rig.deliver(10)
-        await rig.stalled_until_stale(clock, "XRPUSDT", 1000)
+        await rig.stale_after_running(start_synced, 10, clock, 1000)
         stale = drain(rig.queue)[-1]
         assert stale.stale and stale.state is SyncState.SYNCED and len(stale.rows) == 0
         await rig.renewed(clock, 2000 * NS_PER_MS, OB500)
