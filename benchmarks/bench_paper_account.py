@@ -19,7 +19,6 @@ times). Never fails on a timing.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sqlite3
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from arb.config import load_config  # noqa: E402
 from arb.execution.paper_account import PaperAccount  # noqa: E402
+from arb.files import write_atomic  # noqa: E402
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, SELL  # noqa: E402
 from arb.testing.configs import write_config_files  # noqa: E402
 
@@ -77,20 +77,6 @@ def _journal(folder: Path, fills: np.ndarray[Any, np.dtype[Any]], config: Any) -
             account.record(row)
             out.append(time.perf_counter_ns() - t0)
     return out
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _two_files(folder: Path, fills: np.ndarray[Any, np.dtype[Any]]) -> list[int]:
@@ -142,7 +128,7 @@ def _two_files(folder: Path, fills: np.ndarray[Any, np.dtype[Any]]) -> list[int]
             )
             f.flush()
             os.fsync(f.fileno())
-        _write_atomic(account_path, json.dumps(state, indent=2))
+        write_atomic(account_path, json.dumps(state, indent=2))  # temporary file, sync, rename
         out.append(time.perf_counter_ns() - t0)
     return out
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
+import json
+import re
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -15,7 +21,11 @@ from arb.events import (
     DEPTH_EVENT,
     DEPTH_SNAPSHOT_EVENT,
     EVENT_KIND_MASK,
+    EXCH_EVENT,
+    FUNDING_RATE_EVENT,
+    FUNDING_SETTLED_EVENT,
     LOCAL_EVENT,
+    MARK_PRICE_EVENT,
     EventArray,
 )
 from arb.recording.format import LineReader
@@ -28,6 +38,32 @@ SPOT_BTC_HEAD = FIXTURES / "binance_spot_btcusdt_20240808_head3000.gz"
 SPOT_ETH_HEAD = FIXTURES / "binance_spot_ethusdt_20240808_head2000.gz"
 USDM_BTC = FIXTURES / "binance_usdm_btcusdt_20240808.gz"
 BYBIT_OB500 = FIXTURES / "bybit_linear_xrpusdt_ob500_20241201.data"
+PERP_KINDS = (MARK_PRICE_EVENT, FUNDING_RATE_EVENT, FUNDING_SETTLED_EVENT)
+"""The event kinds only perpetual markets have: mark price, funding rate, funding settled."""
+
+
+def kind_of(rows: EventArray) -> np.ndarray:
+    """Each row's event kind: its ``ev`` without the flags."""
+    kinds: np.ndarray = rows["ev"] & EVENT_KIND_MASK
+    return kinds
+
+
+def of_kind(rows: EventArray, kind: int) -> EventArray:
+    """The rows of event kind ``kind``."""
+    return rows[kind_of(rows) == kind]
+
+
+def perp_rows(rows: EventArray) -> EventArray:
+    """The rows of the perpetual-only kinds (``PERP_KINDS``)."""
+    return rows[np.isin(kind_of(rows), PERP_KINDS)]
+
+
+def local_side(rows: EventArray, *, published: bool = False) -> EventArray:
+    """A copy of the local side of converted rows (``LOCAL_EVENT`` set) without the exchange flag; with
+    ``published`` without the local flag either: the rows as the live path publishes them."""
+    local = rows[(rows["ev"] & LOCAL_EVENT) != 0].copy()
+    local["ev"] &= ~np.uint64((EXCH_EVENT | LOCAL_EVENT) if published else EXCH_EVENT)
+    return local
 
 
 def book_tickers(paths: Iterable[Path]) -> dict[int, tuple[float, float]]:
@@ -155,3 +191,21 @@ def with_mark_price(source: Path, target: Path, *, every: int = 250, funding_aft
     with gzip.open(target, "wb", compresslevel=1) as f:
         f.write(b"\n".join(out) + b"\n")
     return target
+
+
+def report_data(page: Path) -> dict[str, Any]:
+    """The figures an ``arb report`` page embeds (its ``arb-report`` JSON script element)."""
+    text = page.read_text(encoding="utf-8")
+    match = re.search(r'<script type="application/json" id="arb-report">(.*?)</script>', text, re.DOTALL)
+    assert match is not None
+    data: dict[str, Any] = json.loads(match.group(1).replace("<\\/", "</"))
+    return data
+
+
+def modules_loaded_by(code: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules whose names start with one of ``prefixes`` that a fresh Python process has loaded
+    once it ran ``code``, sorted."""
+    probe = f"import sys; {code}; print(sorted(m for m in sys.modules if m.startswith({prefixes!r})))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    loaded: list[str] = ast.literal_eval(out.strip())
+    return loaded

@@ -9,9 +9,49 @@ from typing import Any
 from arb.testing.configs import deep_merge, write_config_files
 from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, write_scenario
 
-__all__ = ["FEED_LATENCY_NS", "STANDING_DAY", "Book", "Change", "standing_spread_config", "write_scenario"]
+__all__ = [
+    "EPISODES_ARBITRAGE",
+    "FEED_LATENCY_NS",
+    "STANDING_DAY",
+    "Book",
+    "Change",
+    "order_latency",
+    "scenario_config",
+    "standing_spread_config",
+    "write_scenario",
+]
 
 STANDING_DAY = dt.date(2024, 5, 6)
+
+# Pairs of 0.01 BTC up to a band of 1 BTC, 50 ms apart, with no risk limit in the way: a scenario of
+# many short opportunities is traded episode after episode.
+EPISODES_ARBITRAGE: dict[str, Any] = {
+    "strategy": {"max_order_size": 0.01, "max_position_size": 1.0, "rebalance_threshold": 0.0, "cooldown_ms": 50},
+    "risk": {"position_limit": 1.0, "max_notional_per_venue": 1e9},
+}
+
+
+def order_latency(entry_ms: float) -> dict[str, float]:
+    """A venue's ``latency`` table: orders arrive ``entry_ms`` after they are sent and are answered
+    0.75 of that later; the feed keeps its recorded latency."""
+    return {"order_entry_ms": entry_ms, "order_response_ms": entry_ms * 0.75, "feed_ms": 0.0}
+
+
+def scenario_config(
+    folder: Path, arbitrage: dict[str, Any] | None = None, *, latency: dict[str, float] | None = None
+) -> Path:
+    """The configuration written in ``folder`` that replays the scenario in ``folder``/recordings: both
+    venues' accounts hold 1 BTC and 100,000 USDT, their ``latency`` table is ``latency`` where given,
+    and ``arbitrage`` merges into the arbitrage settings. Returns the configuration's path."""
+    venue: dict[str, Any] = {"account": {"base": 1.0, "quote": 100_000.0}}
+    if latency is not None:
+        venue["latency"] = latency
+    return write_config_files(
+        folder,
+        binance_overrides=venue,
+        bybit_overrides=venue,
+        arbitrage_overrides=deep_merge({"backtest": {"recordings": "recordings"}}, arbitrage),
+    )
 
 
 def standing_spread_config(
@@ -34,15 +74,9 @@ def standing_spread_config(
         duration_ms=duration_ms,
         heartbeat_ms=100,
     )
-    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}
     arbitrage = {
         "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0},
         "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0},
-        "backtest": {"recordings": "recordings"},
     }
-    return write_config_files(
-        tmp_path,
-        binance_overrides=venue,
-        bybit_overrides=venue,
-        arbitrage_overrides=deep_merge(arbitrage, arbitrage_overrides),
-    )
+    latency = {"order_entry_ms": 1.0, "order_response_ms": 1.0}
+    return scenario_config(tmp_path, deep_merge(arbitrage, arbitrage_overrides), latency=latency)

@@ -31,7 +31,7 @@ from connectors.common.private import PerpetualSettingsError
 
 if TYPE_CHECKING:
     from arb.config import PerpetualConfig
-    from arb.execution.live import VenueExecutor
+    from arb.execution.venue_executor import VenueExecutor
 
 __all__ = ["apply_perpetual_settings"]
 

@@ -8,7 +8,7 @@ import asyncio
 import gzip
 import itertools
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,7 @@ from arb.events import (
 )
 from arb.recording.convert import convert_files
 from arb.recording.format import LineReader, format_line
-from arb.sim import FakeVenue
+from arb.sim import FakeVenue, FaultKind
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedBatch
@@ -84,6 +84,17 @@ class Sleeps:
             await self._called.wait()
 
 
+class Waits:
+    """An injected sleep: records each wait (seconds) and returns at once."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
+        await asyncio.sleep(0)
+
+
 def no_backoff() -> Iterator[int]:
     """A reconnect schedule of zeros (the injected sleep records them)."""
     return itertools.repeat(0)
@@ -117,6 +128,67 @@ async def running(feed: MarketDataFeed) -> AsyncIterator[asyncio.Task[None]]:
             yield task
         finally:
             feed.stop()
+
+
+@asynccontextmanager
+async def feed_rig(
+    tmp_path: Path,
+    venue_type: type[FakeVenue],
+    feed_type: Any,
+    recording: Any,
+    *,
+    market: str,
+    symbols: tuple[str, ...],
+    venue_kwargs: dict[str, Any] | None = None,
+    feed_config: dict[str, Any] | None = None,
+    queue_size: int = 100_000,
+    ws: Callable[[Any], list[str]] | None = None,
+    rest: Callable[[Any], str] | None = None,
+    start: bool = True,
+    **feed_kwargs: Any,
+) -> AsyncIterator[Rig]:
+    """A fake venue of ``venue_type`` replaying ``recording`` and the real feed ``feed_type`` on
+    ``symbols`` pointed at it, in a ``Rig``, all bounded by ``TIMEOUT_S``.
+
+    The configuration names the venue's own endpoints, or those ``ws`` and ``rest`` pick from it, and
+    ``feed_config`` (TOML spelling). The feed publishes to a queue of ``queue_size`` batches, waits with
+    an injected sleep that records its waits (driven by the ``clock`` keyword where that is a
+    ``ManualClock``), reports no health; ``feed_kwargs`` go to the feed. Running unless ``start`` is
+    false; stopped on the way out."""
+    async with asyncio.timeout(TIMEOUT_S), venue_type(recording, market=market, **(venue_kwargs or {})) as venue:
+        ws_urls = ws(venue) if ws else venue.ws_urls
+        rest_url = rest(venue) if rest else venue.rest_url
+        config = venue_config(tmp_path, venue.venue_name, ws_urls, rest_url, market=market, feed=feed_config)
+        queue: asyncio.Queue[FeedBatch] = asyncio.Queue(queue_size)
+        clock = feed_kwargs.get("clock")
+        sleeps = Sleeps(clock if isinstance(clock, ManualClock) else None)
+        options: dict[str, Any] = {"queue": queue, "sleep": sleeps, "health_interval_ns": None, **feed_kwargs}
+        rig = Rig(venue, feed_type(config, symbols, **options), queue, sleeps, config)
+        if not start:
+            yield rig
+            return
+        async with running(rig.feed):
+            yield rig
+
+
+def recording(path: Path, out_dir: Path, stop: asyncio.Event, sleep: Sleeps, **options: Any) -> asyncio.Task[Any]:
+    """``record`` of BTCUSDT with the configuration at ``path`` into ``out_dir``, as a task that ends
+    once ``stop`` is set: no timed status lines, the feeds waiting through ``sleep`` with no reconnect
+    backoff; ``options`` go to ``record``."""
+    from arb.runtime.record import record
+
+    return asyncio.create_task(
+        record(
+            load_config(path),
+            symbols=["BTCUSDT"],
+            duration_ns=None,
+            out_dir=out_dir,
+            status_interval_ns=None,
+            stop=stop,
+            feed_options={"sleep": sleep, "backoff": no_backoff},
+            **options,
+        )
+    )
 
 
 def drain(queue: asyncio.Queue[FeedBatch]) -> list[FeedBatch]:
@@ -274,12 +346,64 @@ class Rig:
         want = sent(self.venue)
         await self.feed.wait_until(lambda: self.received() >= want)
 
+    async def stale_after_running(
+        self, start: Callable[[Rig], Awaitable[None]], frames: int, clock: ManualClock, stale_after_ms: int
+    ) -> None:
+        """Start the feed (``start``) and release ``frames`` frames, then stall the venue and drive
+        ``clock`` through ``stale_after_ms``: the symbol is not stale 1 ns before it, and is at it."""
+        await start(self)
+        await self.deliver(frames)
+        symbol = self.feed.symbols[0]
+        self.venue.faults.stall()
+        clock.advance(stale_after_ms * NS_PER_MS - 1)
+        await self.feed.check_health()
+        assert not self.feed.is_stale(symbol)
+        clock.advance(1)
+        await self.feed.check_health()
+        assert self.feed.is_stale(symbol)
+
+    async def renewed(self, clock: ManualClock, advance_ns: int, stream: str) -> None:
+        """Drive ``clock`` on by ``advance_ns`` and check the feed's health: it opens a second connection;
+        then the venue resumes and the feed subscribes to ``stream`` again."""
+        clock.advance(advance_ns)
+        await self.feed.check_health()
+        await self.venue.wait_for_connections(2)
+        self.venue.faults.resume()
+        await self.venue.wait_for_subscription(stream)
+
     async def synced_with_venue(self) -> None:
         """Wait until the book is synced at the venue's own latest update id."""
         symbol = self.feed.symbols[0]
         await self.feed.wait_until(
             lambda: self.synced and self.normalizer.status.update_id == self.venue.book(symbol).update_id
         )
+
+
+async def recovered_from(
+    rig: Rig,
+    reference: dict[int, tuple[bytes, ...]],
+    fault: str,
+    stream: str,
+    *,
+    at: int,
+    through: int,
+    start: Callable[[Rig], Awaitable[None]],
+    extra: int = 0,
+) -> LiveBook:
+    """The stream fault ``fault`` injected at frame ``at`` of ``stream``, the feed started (``start``),
+    the frames through ``through`` and then the rest released (``extra``: frames the feed reads beyond
+    those sent), the book awaited back in sync with the venue after each: the fault happened once.
+    Returns the live book of every batch, checked against ``reference``."""
+    getattr(rig.venue.faults, fault)(stream, at=at)
+    await start(rig)
+    await rig.deliver_until(stream, through)
+    await rig.synced_with_venue()
+    await rig.deliver(extra=extra)
+    await rig.synced_with_venue()
+    live = LiveBook(reference)
+    live.apply(drain(rig.queue))
+    assert rig.venue.faults.count(FaultKind(fault)) == 1
+    return live
 
 
 def prefixed_copy(src: Path, dst: Path) -> Path:

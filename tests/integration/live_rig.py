@@ -53,6 +53,7 @@ from arb.testing.pair_rig import (
 )
 from arb.testing.waiting import Patience
 from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
+from tests.scenarios import STANDING_DAY, Book, Change, write_scenario
 
 WAIT_S = 60.0
 """A bound on an in-process wait that hangs, not on its speed: a busy machine makes ccxt and the fakes
@@ -79,24 +80,33 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "WAIT_S",
     "VenueSpec",
     "account",
+    "answered_order",
     "arb_live",
+    "arb_process",
     "assert_journal_matches_ledgers",
+    "assert_journal_settled",
     "best",
+    "both_books_up",
     "both_keys",
+    "dry_run_task",
     "fake_venue",
     "journal_of",
     "linear_pair",
     "live_trading",
     "live_up",
     "load",
+    "paper_pair_config",
     "second_recording",
     "set_keys",
     "spot_pair",
+    "standing_pair",
+    "standing_recordings",
     "symbol_tables",
     "two_symbol_session",
     "two_symbol_venue",
     "until",
     "user_streams_up",
+    "venue_and_config",
     "venue_and_executor",
     "venue_and_session",
     "write_live_config",
@@ -191,18 +201,44 @@ def load(path: Path) -> AppConfig:
 
 
 @contextlib.asynccontextmanager
+async def venue_and_config(
+    spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
+) -> AsyncIterator[tuple[Any, AppConfig]]:
+    """The fake venue of ``spec`` (``venue``: its keywords, as ``fake_venue``'s) with the keys set, and
+    the configuration written in ``folder`` pointing at it, loaded."""
+    set_keys(monkeypatch, spec)
+    async with fake_venue(spec, **venue) as fake:
+        yield fake, load(write_live_config(folder, spec, fake, live=live))
+
+
+@contextlib.asynccontextmanager
 async def venue_and_session(
     spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
 ) -> AsyncIterator[tuple[Any, TradingSession]]:
-    """The fake venue of ``spec`` (keys set, configuration written in ``folder``) and an open
-    TradingSession of that venue pointed at it."""
+    """The fake venue of ``spec`` (``venue_and_config``) and an open TradingSession of that venue
+    pointed at it."""
     from arb.runtime.trading_session import trading_session
 
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec, **venue) as fake:
-        config = load(write_live_config(folder, spec, fake, live=live))
-        async with trading_session(config, [spec.index]) as session:
-            yield fake, session
+    async with (
+        venue_and_config(spec, folder, monkeypatch, live=live, **venue) as (fake, config),
+        trading_session(config, [spec.index]) as session,
+    ):
+        yield fake, session
+
+
+async def answered_order(executor: VenueExecutor, side: int, price: Decimal, qty: Decimal, intent: int = 1) -> Any:
+    """A manual order of ``intent`` sent through ``executor`` (its background tasks running meanwhile),
+    once the venue has answered it (at most ``WAIT_S``); the executor is stopped after it."""
+    from arb.runtime.trading_session import KIND_MANUAL
+
+    async with asyncio.TaskGroup() as group:
+        executor.run_background(group)
+        order = executor.submit(side, float(price), float(qty), KIND_MANUAL, intent, executor.clock())
+        async with asyncio.timeout(WAIT_S):
+            while not order.answered:
+                await asyncio.sleep(0)
+        executor.stop()
+    return order
 
 
 @contextlib.asynccontextmanager
@@ -225,14 +261,46 @@ def both_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return keys
 
 
+def standing_recordings(root: Path, *, heartbeat_ms: int = 100) -> tuple[Path, Path]:
+    """The end-to-end tests' market, written in ``root``/recordings: Binance around 60,000 and Bybit's
+    bid 50 bps above Binance's ask from 2 s on, 30 s of data on ``STANDING_DAY``, a heartbeat every
+    ``heartbeat_ms``. Returns Binance's and Bybit's files."""
+    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
+    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
+    changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
+    return write_scenario(root / "recordings", STANDING_DAY, binance, bybit, changes, duration_ms=30_000,
+                          heartbeat_ms=heartbeat_ms)  # fmt: skip
+
+
+async def both_books_up(binance: Any, bybit: Any, timeout_s: float) -> None:
+    """Advance both fake venues' recordings together until each has a bid and an ask on BTCUSDT (at most
+    ``timeout_s``)."""
+    async with asyncio.timeout(timeout_s):
+        while not all(v.book("BTCUSDT", 1).bids and v.book("BTCUSDT", 1).asks for v in (binance, bybit)):
+            await binance.advance(1)
+            await bybit.advance(1)
+
+
 @contextlib.asynccontextmanager
-async def arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -> AsyncIterator[Any]:
-    """A real ``arb live`` process; its output goes to files (``out``/stdout, ``out``/stderr), its report
-    to ``out``/report. Killed on the way out if it still runs."""
+async def standing_pair(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, arbitrage: dict[str, Any] | None = None
+) -> AsyncIterator[tuple[Any, Any, Path, dict[str, str]]]:
+    """Both fake spot venues replaying ``standing_recordings``, both venues' keys in this environment
+    (returned for a child's too) and the pair configuration written in ``folder`` pointing at them
+    (``arbitrage`` merged into its settings). Yields Binance, Bybit, the configuration's path, the keys."""
+    keys = both_keys(monkeypatch)
+    async with spot_pair(*standing_recordings(folder)) as (binance, bybit):
+        yield binance, bybit, write_pair_config(folder, binance, bybit, arbitrage=arbitrage), keys
+
+
+@contextlib.asynccontextmanager
+async def arb_process(out: Path, keys: dict[str, str], *args: str) -> AsyncIterator[Any]:
+    """A real ``arb ARGS`` process with ``keys`` in its environment, working in ``out``; its output goes
+    to files (``out``/stdout, ``out``/stderr). Killed on the way out if it still runs."""
     out.mkdir(parents=True, exist_ok=True)
     with (out / "stdout").open("wb") as stdout, (out / "stderr").open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "arb.cli", "live", "--config", str(config), "--out", str(out / "report"), *extra),
+            *(sys.executable, "-m", "arb.cli", *args),
             stdout=stdout,
             stderr=stderr,
             env={**os.environ, **keys, "PYTHONPATH": str(ROOT)},
@@ -244,6 +312,11 @@ async def arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+
+
+def arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -> contextlib.AbstractAsyncContextManager[Any]:
+    """A real ``arb live`` process (``arb_process``), its report in ``out``/report."""
+    return arb_process(out, keys, "live", "--config", str(config), "--out", str(out / "report"), *extra)
 
 
 async def until(condition: Callable[[], bool], process: Any, out: Path, timeout: float) -> None:
@@ -320,6 +393,31 @@ async def live_trading(
         yield process
 
 
+def dry_run_task(config: AppConfig, account: Any, console: Any, **options: Any) -> asyncio.Task[Any]:
+    """``dry_run_live`` of ``config`` on the paper ``account`` as a task, printing to ``console`` with the
+    terminal's watchers; ``options`` go to ``dry_run_live`` (``stop_event``, ``on_fill``...)."""
+    from arb.ops.terminal import dry_run_watchers
+    from arb.runtime.dry_run import dry_run_live
+
+    watchers = dry_run_watchers(config, account, console)
+    return asyncio.create_task(dry_run_live(config, account=account, console=console, watchers=watchers, **options))
+
+
+def paper_pair_config(folder: Path, binance: Any, bybit: Any, arbitrage: dict[str, Any]) -> AppConfig:
+    """The configuration of a dry run on the two fake venues, written in ``folder`` and loaded: both
+    venues' endpoints at the fakes, orders answered in 1 ms each way, paper accounts of 1 BTC and
+    100,000 USDT; ``arbitrage`` is its arbitrage settings."""
+    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}
+    return load(
+        write_config_files(
+            folder,
+            binance_overrides={**venue, **local_endpoints(binance.ws_urls, binance.rest_url)},
+            bybit_overrides={**venue, **local_endpoints(bybit.ws_urls, bybit.rest_url)},
+            arbitrage_overrides=arbitrage,
+        )
+    )
+
+
 def journal_of(config_dir: Path) -> Journal:
     """The journal an ``arb live`` configured by :func:`write_pair_config` in ``config_dir`` keeps."""
     (path,) = (config_dir / "live").glob("*.sqlite")
@@ -349,6 +447,15 @@ def assert_journal_matches_ledgers(journal: Journal, venues: dict[str, Any]) -> 
     for venue, fake in venues.items():
         held = [o.client_id for o in account(fake).orders]
         assert len(held) == len(set(held)) and set(held) <= intents, venue  # no client id went out twice
+
+
+def assert_journal_settled(config_dir: Path, venues: dict[str, Any]) -> None:
+    """The journal of the configuration in ``config_dir`` matches the venues' ledgers
+    (``assert_journal_matches_ledgers``: every fill booked once, no id sent twice) and holds no intent
+    whose fate is unknown."""
+    with journal_of(config_dir) as journal:
+        assert_journal_matches_ledgers(journal, venues)
+        assert not journal.intents(in_flight=True)
 
 
 # -- two symbols on one venue-market ---------------------------------------------------------------------

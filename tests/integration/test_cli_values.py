@@ -5,17 +5,14 @@ option added without a row here fails :func:`test_every_option_that_takes_a_valu
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from arb.cli import _parser, main
 from arb.testing.configs import write_config_files
-from arb.testing.waiting import Patience, communicate
 from tests.helpers import ROOT
+from tests.processes import run_arb
 
 # Placeholders, replaced per test by paths under tmp_path.
 FILE = "<an existing file>"
@@ -280,26 +277,9 @@ def test_every_option_that_takes_a_value_has_a_row() -> None:
 @pytest.mark.parametrize("value", ["0", "fast", "-1"])
 async def test_the_installed_command_answers_a_bad_speed_without_a_traceback(value: str, tmp_path: Path) -> None:
     # The three cases through a real process: what the user's shell sees.
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "arb.cli",
-        "dry-run",
-        "--speed",
-        value,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=tmp_path,
-    )
-    try:
-        stdout, stderr = await communicate(process, Patience("arb dry-run to exit", quiet_s=60, pids=[process.pid]))
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 2
-    assert stderr.decode().strip() == (
+    code, stdout, stderr = await run_arb("dry-run", "--speed", value, cwd=tmp_path)
+    assert code == 2
+    assert stderr.strip() == (
         f"arb dry-run: --speed: expected a number > 0 (1 is real time, 10 ten times faster) or max, got '{value}'"
     )
-    assert stdout == b""
+    assert stdout == ""

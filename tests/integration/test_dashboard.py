@@ -397,6 +397,21 @@ def _kill(proc: asyncio.subprocess.Process) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+async def _screenshot(chromium: str, url: str, shot: Path, window: str) -> None:
+    """``chromium --headless --screenshot`` of ``url`` (offline but for 127.0.0.1) into ``shot``, in a
+    window of ``window`` ("width,height") pixels: it exits 0; killed on the way out if it still runs."""
+    proc = await asyncio.create_subprocess_exec(
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", OFFLINE, "--timeout=3000",
+        "--hide-scrollbars", f"--screenshot={shot}", f"--window-size={window}", url,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        await communicate(proc, _browser_patience("chromium --screenshot", proc))
+        assert proc.returncode == 0
+    finally:
+        _kill(proc)
+
+
 async def test_page_in_headless_chromium_is_live_with_points_and_the_positions(tmp_path: Path) -> None:
     chromium = _chromium()
     hub = _hub(60, events=4)
@@ -413,16 +428,7 @@ async def test_page_in_headless_chromium_is_live_with_points_and_the_positions(t
         assert state["positions"] == expected
 
         shot = tmp_path / "dashboard.png"
-        proc = await asyncio.create_subprocess_exec(
-            chromium, "--headless", "--no-sandbox", "--disable-gpu", OFFLINE, "--timeout=3000",
-            "--hide-scrollbars", f"--screenshot={shot}", "--window-size=1400,1000", server.url + "/",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        try:
-            await communicate(proc, _browser_patience("chromium --screenshot", proc))
-            assert proc.returncode == 0
-        finally:
-            _kill(proc)
+        await _screenshot(chromium, server.url + "/", shot, "1400,1000")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
@@ -813,16 +819,7 @@ async def test_the_page_of_two_symbols_shows_a_row_and_a_spread_chart_each(tmp_p
         assert state["quotes"] == {"binance": "5000", "bybit": "5000"}  # the venues' quote, once: the account's
         assert state["limits"] == ["max_drawdown", "BTCUSDT-position_limit", "ETHUSDT-position_limit"]
         shot = tmp_path / "dashboard-two-symbols.png"
-        proc = await asyncio.create_subprocess_exec(
-            chromium, "--headless", "--no-sandbox", "--disable-gpu", OFFLINE, "--timeout=3000",
-            "--hide-scrollbars", f"--screenshot={shot}", "--window-size=1400,1800", server.url + "/",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-        try:
-            await communicate(proc, _browser_patience("chromium --screenshot", proc))
-            assert proc.returncode == 0
-        finally:
-            _kill(proc)
+        await _screenshot(chromium, server.url + "/", shot, "1400,1800")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     if os.environ.get("ARB_KEEP_SCREENSHOTS"):
         shutil.copy(shot, Path(os.environ["ARB_KEEP_SCREENSHOTS"]) / shot.name)

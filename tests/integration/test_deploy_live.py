@@ -8,17 +8,13 @@ not even one the process was made to log.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
-import os
 import re
 import signal
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,69 +31,27 @@ from tests.integration.live_rig import (
     KEY,
     SECRET,
     account,
+    arb_process,
     assert_journal_matches_ledgers,
     best,
     both_keys,
     journal_of,
     live_up,
     spot_pair,
+    standing_recordings,
     until,
     write_pair_config,
 )
-from tests.scenarios import Book, Change, write_scenario
+from tests.processes import run_arb
 
 DAY = dt.date(2024, 5, 6)
 UNIT = ROOT / "deploy" / "systemd" / "arb-live.service"
-
-
-def _scenario(root: Path) -> tuple[Path, Path]:
-    # Bybit's bid stands 50 bps above Binance's ask from 2 s on: pairs of 0.01 up to the band (0.03)
-    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
-    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
-    changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
-    return write_scenario(root / "recordings", DAY, binance, bybit, changes, duration_ms=30_000, heartbeat_ms=100)
 
 
 def _unit_stop_timeout_s() -> float:
     match = re.search(r"^TimeoutStopSec=(\d+)s?$", UNIT.read_text(), re.MULTILINE)
     assert match is not None
     return float(match.group(1))
-
-
-async def _arb(*args: str, keys: dict[str, str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "arb.cli", *args),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, **keys, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        async with asyncio.timeout(60):
-            output, _ = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, output.decode()
-
-
-@contextlib.asynccontextmanager
-async def _arb_process(out: Path, keys: dict[str, str], *args: str) -> AsyncIterator[Any]:
-    """``arb ARGS`` as a process of its own, its output in ``out``/stdout and ``out``/stderr; killed on
-    the way out if it still runs."""
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / "stdout").open("wb") as stdout, (out / "stderr").open("wb") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "arb.cli", *args), stdout=stdout, stderr=stderr,
-            env={**os.environ, **keys, "PYTHONPATH": str(ROOT)}, cwd=out,
-        )  # fmt: skip
-        try:
-            yield process
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
 
 
 def _ready(url: str) -> bool:
@@ -127,7 +81,7 @@ async def test_sigterm_stops_a_trading_arb_live_within_the_units_stop_timeout_wi
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stop_timeout_s = _unit_stop_timeout_s()
-    binance_file, bybit_file = _scenario(tmp_path)
+    binance_file, bybit_file = standing_recordings(tmp_path)
     keys = both_keys(monkeypatch)
     async with spot_pair(binance_file, bybit_file) as (binance, bybit):
         # a pair every 3 s: the SIGTERM lands in the middle of the first
@@ -135,19 +89,21 @@ async def test_sigterm_stops_a_trading_arb_live_within_the_units_stop_timeout_wi
         config = write_pair_config(tmp_path, binance, bybit, arbitrage=arbitrage)
         out = tmp_path / "run"
         # -v: the terminal's text with every library's debug lines (ccxt's show each request's headers)
-        async with _arb_process(out, keys, "-v", "live", "--config", str(config), "--out", str(out / "report")) as (
+        async with arb_process(out, keys, "-v", "live", "--config", str(config), "--out", str(out / "report")) as (
             process
         ):
             await live_up(binance, bybit, process, out, streams=["btcusdt@depth@100ms"],
                           topics=["orderbook.50.BTCUSDT"])  # fmt: skip
             url = _health_url((out / "stderr").read_text())
             await until(lambda: _alive(url), process, out, 30)  # the loop's first snapshot (STARTING before)
-            rc, said = await _arb("status", "--url", url, keys=keys)  # no market data yet: books being built
+            rc, said, _ = await run_arb(
+                "status", "--url", url, env=keys, merged=True
+            )  # no market data yet: books being built
             assert rc == 1 and said.startswith(f"arb live BTCUSDT at {url}: NOT READY"), said
             binance.play(1.0)
             bybit.play(1.0)
             await until(lambda: _ready(url), process, out, 30)  # books synced, the journal open, no halt
-            rc, said = await _arb("status", "--url", url, keys=keys)
+            rc, said, _ = await run_arb("status", "--url", url, env=keys, merged=True)
             assert rc == 0 and said.startswith(f"arb live BTCUSDT at {url}: READY"), said
             assert "journal ok" in said
             # the first fill of the first pair: its other leg is on its way, answered or not yet sent
@@ -173,7 +129,7 @@ async def test_sigterm_stops_a_trading_arb_live_within_the_units_stop_timeout_wi
             assert_journal_matches_ledgers(journal, venues)
         assert (out / "report" / "summary.json").exists()
         assert not (tmp_path / "live" / "live.pid").exists()
-    rc, said = await _arb("status", "--url", url, "--timeout", "2s", keys=keys)
+    rc, said, _ = await run_arb("status", "--url", url, "--timeout", "2s", env=keys, merged=True)
     assert rc == EXIT_NOT_RUNNING and "NOT RUNNING" in said, said
     print(f"arb live stopped {took:.1f} s after SIGTERM (the unit allows {stop_timeout_s:g} s)")
 
@@ -191,7 +147,7 @@ def _lines(text: str) -> list[dict[str, Any]]:
 async def test_json_logs_of_a_real_arb_live_parse_carry_ids_and_never_a_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    binance_file, bybit_file = _scenario(tmp_path)
+    binance_file, bybit_file = standing_recordings(tmp_path)
     keys = both_keys(monkeypatch)
     smtp_password = "smtp-Password-0123456789"
     secret_file = tmp_path / "bybit-secret"  # a key from a file, as a container's /run/secrets/ holds it
@@ -214,7 +170,7 @@ async def test_json_logs_of_a_real_arb_live_parse_carry_ids_and_never_a_secret(
                                        arbitrage={"ops": {"enabled": True, "port": 0}, "alerts": alerts})  # fmt: skip
             out = tmp_path / "run"
             # -v: the libraries' debug lines too; the global options ahead of the command
-            async with _arb_process(out, keys, "-v", "--log-format", "json", "live", "--config", str(config),
+            async with arb_process(out, keys, "-v", "--log-format", "json", "live", "--config", str(config),
                                     "--out", str(out / "report")) as process:  # fmt: skip
                 await live_up(binance, bybit, process, out, streams=["btcusdt@depth@100ms"],
                               topics=["orderbook.50.BTCUSDT"])  # fmt: skip
@@ -252,7 +208,7 @@ async def test_json_logs_of_a_real_arb_live_parse_carry_ids_and_never_a_secret(
 async def test_a_start_that_reconciliation_refuses_exits_78_which_the_unit_does_not_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    binance_file, bybit_file = _scenario(tmp_path)
+    binance_file, bybit_file = standing_recordings(tmp_path)
     both_keys(monkeypatch)
     async with spot_pair(binance_file, bybit_file) as (binance, bybit):
         config = str(write_pair_config(tmp_path, binance, bybit))

@@ -20,13 +20,12 @@ from rich.console import Console
 from arb.cli.dry_run import write_dry_run_report
 from arb.config import AppConfig, load_config
 from arb.execution.paper_account import PaperAccount, read_paper_account
-from arb.ops.terminal import dry_run_watchers
 from arb.recording.venues import make_normalizer
-from arb.runtime.dry_run import dry_run_live
 from arb.runtime.engine import Engine
 from arb.runtime.session import warm_up_kernel
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.configs import local_endpoints, write_config_files
+from tests.integration.live_rig import dry_run_task, paper_pair_config
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -45,25 +44,13 @@ def _recording(root: Path) -> tuple[Path, Path]:
 
 
 def _config(tmp_path: Path, binance: FakeBinanceVenue, bybit: FakeBybitVenue) -> AppConfig:
-    latency = {"order_entry_ms": 1.0, "order_response_ms": 1.0}
-    venue = {"latency": latency, "account": {"base": 1.0, "quote": 100_000.0}}
-    return load_config(
-        write_config_files(
-            tmp_path,
-            binance_overrides={**venue, **local_endpoints(binance.ws_urls, binance.rest_url)},
-            bybit_overrides={**venue, **local_endpoints(bybit.ws_urls, bybit.rest_url)},
-            arbitrage_overrides={
-                "strategy": {
-                    "max_order_size": 0.01,
-                    "max_position_size": 0.03,
-                    "rebalance_threshold": 0.0,
-                    "cooldown_ms": 300,  # wall time here: the SIGINT lands between two pairs
-                },
-                "risk": {"stale_after_ms": 60_000, "max_notional_per_venue": 1e9, "position_limit": 1.0},
-                "dry_run": {"report_interval_s": 1},
-            },
-        )
-    )
+    # a cooldown in wall time here: the SIGINT lands between two pairs
+    strategy = {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0, "cooldown_ms": 300}
+    return paper_pair_config(tmp_path, binance, bybit, {
+        "strategy": strategy,
+        "risk": {"stale_after_ms": 60_000, "max_notional_per_venue": 1e9, "position_limit": 1.0},
+        "dry_run": {"report_interval_s": 1},
+    })  # fmt: skip
 
 
 def _fills_csv(state: Path) -> list[dict[str, str]]:
@@ -98,8 +85,7 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
             if len(filled) == 2:
                 os.kill(os.getpid(), signal.SIGINT)
 
-        run = asyncio.create_task(dry_run_live(config, account=account, console=console, on_fill=on_fill,
-                                                watchers=dry_run_watchers(config, account, console)))  # fmt: skip
+        run = dry_run_task(config, account, console, on_fill=on_fill)
         try:
             async with asyncio.timeout(60):
                 await binance.wait_for_subscription("btcusdt@depth@100ms")
@@ -143,16 +129,7 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
             if resumed.fills >= 6:  # pairs 2 and 3: the band (0.03) is full
                 done.set()
 
-        run = asyncio.create_task(
-            dry_run_live(
-                config,
-                account=resumed,
-                console=console,
-                on_fill=on_more,
-                stop_event=stop,
-                watchers=dry_run_watchers(config, resumed, console),
-            )
-        )
+        run = dry_run_task(config, resumed, console, on_fill=on_more, stop_event=stop)
         try:
             async with asyncio.timeout(60):
                 await binance.wait_for_subscription("btcusdt@depth@100ms")
@@ -207,15 +184,7 @@ async def test_the_first_account_line_comes_once_both_books_are_synced(tmp_path:
         stop = asyncio.Event()
         account = PaperAccount.open(tmp_path / "paper", config)
         console = Console(file=screen, width=200)
-        run = asyncio.create_task(
-            dry_run_live(
-                config,
-                account=account,
-                console=console,
-                stop_event=stop,
-                watchers=dry_run_watchers(config, account, console),
-            )
-        )
+        run = dry_run_task(config, account, console, stop_event=stop)
         try:
             async with asyncio.timeout(60):
                 await binance.wait_for_subscription("btcusdt@depth@100ms")

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,26 +26,24 @@ from arb.events import (
     SYNC_LOST_EVENT,
     SyncReason,
 )
-from arb.sim import FakeBinanceVenue, FaultKind
+from arb.sim import FakeBinanceVenue
 from arb.sim.options import VenueOptions
 from connectors.binance.feed import BinanceFeed
-from connectors.common.feed_parts import FeedBatch
 from connectors.common.normalizer import SyncState
 from tests.helpers import SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 from tests.integration.feed_helpers import (
-    TIMEOUT_S,
     LiveBook,
     ManualClock,
     Rig,
-    Sleeps,
     converted,
     drain,
+    feed_rig,
     head_copy,
+    recovered_from,
     reference_books,
     running,
     sent,
     trades,
-    venue_config,
 )
 
 DEPTH = "btcusdt@depth@100ms"
@@ -55,42 +51,24 @@ USDM_DEPTH = "btcusdt@depth@0ms"
 USDM_FRAMES = 3000
 
 
-@asynccontextmanager
-async def binance_rig(
+def binance_rig(
     tmp_path: Path,
     recording: Any = SPOT_BTC_HEAD,
     *,
     market: str = "spot",
     symbols: tuple[str, ...] = ("BTCUSDT",),
-    venue_kwargs: dict[str, Any] | None = None,
-    feed_config: dict[str, Any] | None = None,
-    queue_size: int = 100_000,
-    ws: Callable[[FakeBinanceVenue], list[str]] | None = None,
-    rest: Callable[[FakeBinanceVenue], str] | None = None,
-    start: bool = True,
-    **feed_kwargs: Any,
-) -> AsyncIterator[Rig]:
-    """A fake Binance replaying ``recording`` and the real feed pointed at it, running."""
-    async with asyncio.timeout(TIMEOUT_S), FakeBinanceVenue(recording, market=market, **(venue_kwargs or {})) as venue:
-        config = venue_config(
-            tmp_path,
-            "binance",
-            ws(venue) if ws else venue.ws_urls,
-            rest(venue) if rest else venue.rest_url,
-            market=market,
-            feed=feed_config,
-        )
-        queue: asyncio.Queue[FeedBatch] = asyncio.Queue(queue_size)
-        clock = feed_kwargs.get("clock")
-        sleeps = Sleeps(clock if isinstance(clock, ManualClock) else None)
-        options: dict[str, Any] = {"queue": queue, "sleep": sleeps, "health_interval_ns": None, **feed_kwargs}
-        feed = BinanceFeed(config, symbols, **options)
-        rig = Rig(venue, feed, queue, sleeps, config)
-        if not start:
-            yield rig
-            return
-        async with running(feed):
-            yield rig
+    **rig: Any,
+) -> Any:
+    """``feed_rig``: a fake Binance replaying ``recording`` (by default BTCUSDT spot) and the real feed."""
+    return feed_rig(tmp_path, FakeBinanceVenue, BinanceFeed, recording, market=market, symbols=symbols, **rig)
+
+
+def usdm_rig(tmp_path: Path) -> Any:
+    """``binance_rig`` on the USD-M capture: its first ``USDM_FRAMES`` frames, the 0 ms depth stream."""
+    venue_kwargs = {"options": VenueOptions(max_frames=USDM_FRAMES)}
+    return binance_rig(
+        tmp_path, USDM_BTC, market="linear", venue_kwargs=venue_kwargs, feed_config={"depth_stream": "depth@0ms"}
+    )
 
 
 async def start_synced(rig: Rig, stream: str = DEPTH, frames: int = 3) -> None:
@@ -121,13 +99,7 @@ async def test_spot_live_book_equals_the_offline_conversion_at_every_update_id(t
 
 async def test_usdm_live_book_equals_the_offline_conversion_at_every_update_id(tmp_path: Path) -> None:
     reference_rows = converted(head_copy(USDM_BTC, tmp_path / "usdm.gz", USDM_FRAMES))
-    async with binance_rig(
-        tmp_path,
-        USDM_BTC,
-        market="linear",
-        venue_kwargs={"options": VenueOptions(max_frames=USDM_FRAMES)},
-        feed_config={"depth_stream": "depth@0ms"},
-    ) as rig:
+    async with usdm_rig(tmp_path) as rig:
         await start_synced(rig, USDM_DEPTH, frames=30)
         await rig.deliver()
         live = LiveBook(reference_books(reference_rows))
@@ -180,16 +152,9 @@ async def test_stream_faults_are_detected_and_resynced_on_the_same_connection(
 ) -> None:
     reference = reference_books(converted(SPOT_BTC_HEAD))
     async with binance_rig(tmp_path) as rig:
-        getattr(rig.venue.faults, fault)(DEPTH, at=100)
-        await start_synced(rig)
-        await rig.deliver_until(DEPTH, 110)
-        await rig.synced_with_venue()
-        await rig.deliver(extra=1 if fault == "unknown_stream" else 0)
-        await rig.synced_with_venue()
-        live = LiveBook(reference)
-        live.apply(drain(rig.queue))
+        extra = 1 if fault == "unknown_stream" else 0
+        live = await recovered_from(rig, reference, fault, DEPTH, at=100, through=110, start=start_synced, extra=extra)
         stats = rig.normalizer.stats
-        assert rig.venue.faults.count(FaultKind(fault)) == 1
         assert (stats.gaps, stats.duplicates, stats.decode_errors) == (gaps, duplicates, decode_errors)
         assert stats.resyncs == gaps
         assert rig.feed.stats.snapshot_requests == 1 + gaps
@@ -255,15 +220,8 @@ async def test_a_stalled_feed_is_stale_at_stale_after_and_reconnects_at_reconnec
     clock = ManualClock()
     feed_config = {"stale_after_ms": 2000, "reconnect_after_stale_ms": 5000}
     async with binance_rig(tmp_path, feed_config=feed_config, clock=clock) as rig:
-        await start_synced(rig)
-        await rig.deliver(60)
-        rig.venue.faults.stall()
-        clock.advance(2000 * NS_PER_MS - 1)
-        await rig.feed.check_health()
-        assert not rig.feed.is_stale("BTCUSDT")
-        clock.advance(1)
-        await rig.feed.check_health()
-        assert rig.feed.is_stale("BTCUSDT") and rig.feed.stats.stale_events == 1
+        await rig.stale_after_running(start_synced, 60, clock, 2000)
+        assert rig.feed.stats.stale_events == 1
         await rig.feed.check_health()  # logged and published once
         batches = drain(rig.queue)
         assert batches[-1].stale and batches[-1].state is SyncState.SYNCED and len(batches[-1].rows) == 0
@@ -272,11 +230,7 @@ async def test_a_stalled_feed_is_stale_at_stale_after_and_reconnects_at_reconnec
         clock.advance(3000 * NS_PER_MS - 1)
         await rig.feed.check_health()
         assert rig.feed.connected
-        clock.advance(1)
-        await rig.feed.check_health()
-        await rig.venue.wait_for_connections(2)
-        rig.venue.faults.resume()
-        await rig.venue.wait_for_subscription(DEPTH)
+        await rig.renewed(clock, 1, DEPTH)
         await rig.deliver_until(DEPTH, 30)
         await rig.synced_with_venue()
         assert not rig.feed.is_stale("BTCUSDT")
@@ -416,13 +370,7 @@ async def test_a_snapshot_older_than_the_buffered_diffs_is_fetched_again(tmp_pat
     # Drop diff 4 and hold the request until diff 5 is buffered: the snapshot the venue serves (the
     # recorded one, since its clock is still before line 55) is then older than the buffered stream.
     reference_rows = converted(head_copy(USDM_BTC, tmp_path / "usdm.gz", USDM_FRAMES))
-    async with binance_rig(
-        tmp_path,
-        USDM_BTC,
-        market="linear",
-        venue_kwargs={"options": VenueOptions(max_frames=USDM_FRAMES)},
-        feed_config={"depth_stream": "depth@0ms"},
-    ) as rig:
+    async with usdm_rig(tmp_path) as rig:
         venue = rig.venue
         venue.faults.drop(USDM_DEPTH, at=4)
         venue.faults.rest_hold()

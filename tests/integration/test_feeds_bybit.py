@@ -8,10 +8,7 @@ update id, the offline conversion of the same capture; otherwise it is empty.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +18,23 @@ import pytest
 from arb.errors import FeedError
 from arb.events import BBO_ASK, BBO_BID, NS_PER_MS, SYNC_LOST_EVENT, EventArray, SyncReason
 from arb.recording.convert import convert_files
-from arb.sim import FakeBybitVenue, FaultKind
+from arb.sim import FakeBybitVenue
 from arb.sim.options import VenueOptions
 from connectors.bybit.feed import BybitFeed
-from connectors.common.feed_parts import FeedBatch
 from connectors.common.normalizer import SyncState
 from tests.helpers import BYBIT_OB500, RECORDINGS
 from tests.integration.feed_helpers import (
-    TIMEOUT_S,
     LiveBook,
     ManualClock,
     Rig,
-    Sleeps,
     drain,
+    feed_rig,
     head_copy,
     prefixed_copy,
+    recovered_from,
     reference_books,
     running,
     trades,
-    venue_config,
 )
 
 OB500 = "orderbook.500.XRPUSDT"
@@ -51,40 +46,21 @@ def converted_bybit(path: Path, market: str) -> EventArray:
     return convert_files([path], venue="bybit", market=market, with_eod=False).rows
 
 
-@asynccontextmanager
-async def bybit_rig(
+def bybit_rig(
     tmp_path: Path,
     recording: Any = BYBIT_OB500,
     *,
     market: str = "linear",
     symbols: tuple[str, ...] = ("XRPUSDT",),
     depth_stream: str = "orderbook.500",
-    venue_kwargs: dict[str, Any] | None = None,
     feed_config: dict[str, Any] | None = None,
-    start: bool = True,
-    **feed_kwargs: Any,
-) -> AsyncIterator[Rig]:
-    """A fake Bybit replaying ``recording`` and the real feed pointed at it, running."""
-    async with asyncio.timeout(TIMEOUT_S), FakeBybitVenue(recording, market=market, **(venue_kwargs or {})) as venue:
-        config = venue_config(
-            tmp_path,
-            "bybit",
-            venue.ws_urls,
-            venue.rest_url,
-            market=market,
-            feed={"depth_stream": depth_stream, **(feed_config or {})},
-        )
-        queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
-        clock = feed_kwargs.get("clock")
-        sleeps = Sleeps(clock if isinstance(clock, ManualClock) else None)
-        options: dict[str, Any] = {"queue": queue, "sleep": sleeps, "health_interval_ns": None, **feed_kwargs}
-        feed = BybitFeed(config, symbols, **options)
-        rig = Rig(venue, feed, queue, sleeps, config)
-        if not start:
-            yield rig
-            return
-        async with running(feed):
-            yield rig
+    **rig: Any,
+) -> Any:
+    """``feed_rig``: a fake Bybit replaying ``recording`` (by default the XRPUSDT linear capture) and
+    the real feed subscribed to ``depth_stream``."""
+    feed_config = {"depth_stream": depth_stream, **(feed_config or {})}
+    return feed_rig(tmp_path, FakeBybitVenue, BybitFeed, recording, market=market, symbols=symbols,
+                    feed_config=feed_config, **rig)  # fmt: skip
 
 
 async def start_synced(rig: Rig, topic: str = OB500, frames: int = 1) -> None:
@@ -161,16 +137,8 @@ async def test_stream_faults_resubscribe_for_a_fresh_snapshot_on_the_same_connec
 ) -> None:
     reference = reference_books(converted_bybit(prefixed_copy(BYBIT_OB500, tmp_path / "ob500.gz"), "linear"))
     async with bybit_rig(tmp_path) as rig:
-        getattr(rig.venue.faults, fault)(OB500, at=20)
-        await start_synced(rig)
-        await rig.deliver_until(OB500, 25)
-        await rig.synced_with_venue()
-        await rig.deliver()
-        await rig.synced_with_venue()
-        live = LiveBook(reference)
-        live.apply(drain(rig.queue))
+        live = await recovered_from(rig, reference, fault, OB500, at=20, through=25, start=start_synced)
         stats = rig.normalizer.stats
-        assert rig.venue.faults.count(FaultKind(fault)) == 1
         assert (stats.gaps, stats.duplicates, stats.decode_errors) == (gaps, duplicates, decode_errors)
         assert rig.feed.stats.resubscribes == gaps and stats.resyncs == gaps
         assert subscribes(rig, OB500) == 1 + gaps and rig.feed.stats.connects == 1
@@ -200,22 +168,10 @@ async def test_a_stalled_feed_is_stale_then_reconnected(tmp_path: Path) -> None:
     clock = ManualClock()
     feed_config = {"stale_after_ms": 1000, "reconnect_after_stale_ms": 3000}
     async with bybit_rig(tmp_path, feed_config=feed_config, clock=clock) as rig:
-        await start_synced(rig)
-        await rig.deliver(10)
-        rig.venue.faults.stall()
-        clock.advance(1000 * NS_PER_MS - 1)
-        await rig.feed.check_health()
-        assert not rig.feed.is_stale("XRPUSDT")
-        clock.advance(1)
-        await rig.feed.check_health()
-        assert rig.feed.is_stale("XRPUSDT")
+        await rig.stale_after_running(start_synced, 10, clock, 1000)
         stale = drain(rig.queue)[-1]
         assert stale.stale and stale.state is SyncState.SYNCED and len(stale.rows) == 0
-        clock.advance(2000 * NS_PER_MS)
-        await rig.feed.check_health()
-        await rig.venue.wait_for_connections(2)
-        rig.venue.faults.resume()
-        await rig.venue.wait_for_subscription(OB500)
+        await rig.renewed(clock, 2000 * NS_PER_MS, OB500)
         await rig.deliver(5)
         await rig.synced_with_venue()
         assert not rig.feed.is_stale("XRPUSDT")
@@ -236,11 +192,7 @@ async def test_a_resubscription_without_snapshot_is_retried_then_the_connection_
         clock.advance(1000 * NS_PER_MS)
         await rig.feed.check_health()
         await rig.venue.wait_until(lambda: subscribes(rig, OB500) == 3)
-        clock.advance(1000 * NS_PER_MS)
-        await rig.feed.check_health()  # two tries without a snapshot: a new connection
-        await rig.venue.wait_for_connections(2)
-        rig.venue.faults.resume()
-        await rig.venue.wait_for_subscription(OB500)
+        await rig.renewed(clock, 1000 * NS_PER_MS, OB500)  # two tries without a snapshot: a new connection
         await rig.deliver(3)
         await rig.synced_with_venue()
         assert rig.feed.stats.resubscribes == 2 and rig.feed.stats.forced_reconnects == 1

@@ -10,7 +10,6 @@ and returns at once (the command's own first retries are immediate); nothing her
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from arb.testing.configs import write_config_files
 from arb.testing.fake_archive import FakeArchive
 from arb.testing.history_files import archive_from_bybit, tardis_from_binance
 from tests.helpers import RECORDINGS, SPOT_BTC
+from tests.integration.feed_helpers import Waits
 
 AUG_8, AUG_9 = dt.date(2024, 8, 8), dt.date(2024, 8, 9)
 BOOK_8 = "/v1/binance/incremental_book_L2/2024/08/08/BTCUSDT.csv.gz"
@@ -30,17 +30,6 @@ TRADES_8 = "/v1/binance/trades/2024/08/08/BTCUSDT.csv.gz"
 BOOK_9 = "/v1/binance/incremental_book_L2/2024/08/09/BTCUSDT.csv.gz"
 TRADES_9 = "/v1/binance/trades/2024/08/09/BTCUSDT.csv.gz"
 KEY = "tk-7f3a9c1e5b"
-
-
-class Waits:
-    """An injected sleep: records each wait (seconds) and returns at once."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-        await asyncio.sleep(0)
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -30,11 +28,12 @@ from arb.runtime.funding_history import day_start_ns, fetch_funding_history
 from arb.sim.funding import FundingSchedule
 from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.fake_funding_history import FakeFundingHistoryVenue
-from arb.testing.waiting import Patience, communicate
 from connectors.binance.history import classify as binance_classify
 from connectors.bybit.history import classify as bybit_classify
 from connectors.common.history import Answer
-from tests.helpers import FIXTURES, ROOT
+from tests.helpers import FIXTURES
+from tests.integration.feed_helpers import Waits
+from tests.processes import run_arb
 
 DAY_NS = 86_400 * NS_PER_S
 AUG_1 = dt.date(2024, 8, 1)
@@ -43,17 +42,6 @@ RATES = tuple(f"{0.0001 + k * 0.00001:.8f}" for k in range(40))
 SCHEDULE = FundingSchedule(FIRST_MS, RATES)
 NOW_NS = day_start_ns(dt.date(2024, 9, 1))
 TIMEOUT_S = 20.0
-
-
-class Waits:
-    """An injected sleep: records each wait (seconds) and returns at once."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-        await asyncio.sleep(0)
 
 
 def _config(
@@ -209,21 +197,12 @@ async def test_the_command_fetches_both_venues_into_the_recordings(tmp_path: Pat
     real_time: dict[str, Any] = {"clock": time.time, "page_limit": None}
     async with _venue("binance", **real_time) as binance, _venue("bybit", **real_time) as bybit:
         config = _config(tmp_path, binance, bybit)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "arb.cli", "funding-history", "--config", str(config.path),
-            "--start", "2024-08-01", "--end", "2024-08-02", "--out", str(tmp_path / "rec"),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path,
-        )  # fmt: skip
-        try:  # bounded by time without the child working (importing ccxt takes a while on a busy machine)
-            patience = Patience("arb funding-history to exit", quiet_s=60, pids=[process.pid])
-            stdout, stderr = await communicate(process, patience)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    assert process.returncode == 0, stderr.decode()
-    lines = stdout.decode().splitlines()
+        # bounded by time without the child working (importing ccxt takes a while on a busy machine)
+        dates = ("--start", "2024-08-01", "--end", "2024-08-02")
+        code, stdout, stderr = await run_arb("funding-history", "--config", str(config.path), *dates,
+                                             "--out", str(tmp_path / "rec"), cwd=tmp_path)  # fmt: skip
+    assert code == 0, stderr
+    lines = stdout.splitlines()
     assert any(line.startswith("binance linear on local: ") for line in lines)
     assert any(
         "bybit BTCUSDT: 6 funding times (2024-08-01 00:00 UTC .. 2024-08-02 16:00 UTC), 6 new" in x for x in lines

@@ -29,17 +29,15 @@ import pytest
 from rich.console import Console
 
 from arb.cli import main
-from arb.config import AppConfig, load_config
+from arb.config import AppConfig
 from arb.errors import EXIT_NOT_RUNNING
 from arb.execution.paper_account import PaperAccount
-from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
 from arb.recording.venues import make_normalizer
-from arb.runtime.dry_run import dry_run_live
 from arb.runtime.engine import Engine
 from arb.runtime.session import warm_up_kernel
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
-from arb.testing.configs import local_endpoints, write_config_files
+from tests.integration.live_rig import dry_run_task, paper_pair_config
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -59,28 +57,15 @@ def _recording(root: Path) -> tuple[Path, Path]:
 
 
 def _config(tmp_path: Path, binance: FakeBinanceVenue, bybit: FakeBybitVenue) -> AppConfig:
-    venue = {"latency": {"order_entry_ms": 1.0, "order_response_ms": 1.0}, "account": {"base": 1.0, "quote": 1e5}}
-    return load_config(
-        write_config_files(
-            tmp_path,
-            binance_overrides={**venue, **local_endpoints(binance.ws_urls, binance.rest_url)},
-            bybit_overrides={**venue, **local_endpoints(bybit.ws_urls, bybit.rest_url)},
-            arbitrage_overrides={
-                "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0},
-                # a book 1.5 s without an update is stale (wall clock); one pair's fees at the mids (about
-                # 1.75 USDT) are past the drawdown limit
-                "risk": {
-                    "stale_after_ms": 1500,
-                    "max_drawdown": 0.5,
-                    "max_notional_per_venue": 1e9,
-                    "position_limit": 1.0,
-                },
-                "dry_run": {"report_interval_s": 3600},
-                "ops": {"enabled": True, "port": 0, "snapshot_ms": 100, "health_max_age_ms": 10_000},
-                "alerts": {"enabled": False},
-            },
-        )
-    )
+    return paper_pair_config(tmp_path, binance, bybit, {
+        "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0},
+        # a book 1.5 s without an update is stale (wall clock); one pair's fees at the mids (about
+        # 1.75 USDT) are past the drawdown limit
+        "risk": {"stale_after_ms": 1500, "max_drawdown": 0.5, "max_notional_per_venue": 1e9, "position_limit": 1.0},
+        "dry_run": {"report_interval_s": 3600},
+        "ops": {"enabled": True, "port": 0, "snapshot_ms": 100, "health_max_age_ms": 10_000},
+        "alerts": {"enabled": False},
+    })  # fmt: skip
 
 
 def _get(url: str) -> Answer:
@@ -171,15 +156,8 @@ async def test_health_endpoints_through_a_dry_runs_life_starting_synced_stale_an
 
         stop = asyncio.Event()
         console = Console(file=io.StringIO())
-        run = asyncio.create_task(
-            dry_run_live(
-                config,
-                account=account,
-                console=console,
-                stop_event=stop,
-                watchers=dry_run_watchers(config, account, console),
-                on_watch=lambda w: on_watch(w) if isinstance(w, Watch) else None,
-            )
+        run = dry_run_task(
+            config, account, console, stop_event=stop, on_watch=lambda w: on_watch(w) if isinstance(w, Watch) else None
         )
         market = _Market([binance, bybit], START_NS + SPREAD_MS * 1_000_000 - 1_000_000)
         try:

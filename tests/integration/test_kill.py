@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from arb.runtime.kill import HALT_KEY, kill
-from arb.runtime.trading_session import KIND_MANUAL, account_since_inception, trading_session
+from arb.runtime.trading_session import account_since_inception, trading_session
 from arb.sim.ledger import OrderStatus, OrderType, Side
 from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY
@@ -23,40 +24,31 @@ from tests.integration.live_rig import (
     WAIT_S,
     VenueSpec,
     account,
+    answered_order,
     best,
+    both_books_up,
     both_keys,
-    fake_venue,
     load,
-    set_keys,
     spot_pair,
+    standing_recordings,
+    venue_and_config,
     venue_and_session,
-    write_live_config,
     write_pair_config,
 )
-from tests.scenarios import Book, Change, write_scenario
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 async def test_kill_cancels_open_orders_and_flattens_a_lone_leg(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
         async with trading_session(config, [spec.index]) as session:
             await account_since_inception(session, spec.index)  # the account's starting point
-            executor = session.executors[spec.index]
             bid, _, ask, ask_qty = best(venue, spec)
             qty = min(
                 ask_qty, max(spec.rules.min_qty, (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 3)
             )
-            async with asyncio.TaskGroup() as group:  # a leg fills alone
-                executor.run_background(group)
-                leg = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
-                async with asyncio.timeout(WAIT_S):
-                    while not leg.answered:
-                        await asyncio.sleep(0)
-                executor.stop()
+            await answered_order(session.executors[spec.index], BUY, ask, qty)  # a leg fills alone
             resting = venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,
                                          qty=qty, price=(bid * Decimal("0.5")).quantize(spec.rules.tick_size),
                                          client_id="resting-1")  # fmt: skip
@@ -75,14 +67,6 @@ async def test_kill_cancels_open_orders_and_flattens_a_lone_leg(
         assert again.flat and again.orders == [] and again.cancelled == {spec.venue: 0}
 
 
-def _standing(root: Path) -> tuple[Path, Path]:
-    # Binance around 60,000 and Bybit's bid 50 bps above it from 2 s on (the end-to-end tests' market)
-    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
-    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
-    changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
-    return write_scenario(root / "recordings", dt.date(2024, 5, 6), binance, bybit, changes, duration_ms=30_000)
-
-
 class _Clock:
     """Real time plus an offset the test moves: the fake venue's clock (ccxt signs with the real one)."""
 
@@ -95,80 +79,79 @@ class _Clock:
         return time.time() + self.offset
 
 
-@pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
-async def test_bybit_cancels_arbs_orders_when_arb_goes_silent_past_the_dead_man_window(
-    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    set_keys(monkeypatch, spec)
+async def _silent_past_the_window(
+    spec: VenueSpec,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    lots: int,
+    client_id: str,
+    armed: Callable[[Any], bool],
+    gone: Callable[[Any], bool] | None = None,
+) -> tuple[Any, Any]:
+    """A buy of ``lots`` minimum quantities resting at 80 % of the bid on ``spec``'s fake venue (whose
+    clock the test moves), arb's dead man's switch armed for 5 s (the venue saw it when ``armed(venue)``)
+    and arb stopped (the venue saw it go when ``gone(venue)``, where given): within the window the order
+    rests, past it the venue cancels it. Returns the venue and the resting order."""
     clock = _Clock()
-    async with fake_venue(spec, options=VenueOptions(clock=clock)) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
+    async with venue_and_config(spec, tmp_path, monkeypatch, options=VenueOptions(clock=clock)) as (venue, config):
         bid, _, _, _ = best(venue, spec)
         price = (bid * Decimal("0.8")).quantize(spec.rules.tick_size)
         resting = venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,
-                                     qty=spec.rules.min_qty * 200, price=price, client_id="resting-dcp")  # fmt: skip
+                                     qty=spec.rules.min_qty * lots, price=price, client_id=client_id)  # fmt: skip
         async with trading_session(config, [spec.index]) as session:
             executor = session.executors[spec.index]
             async with asyncio.TaskGroup() as group:
                 executor.run_background(group)
                 assert executor.run_dead_man(group, 5) == "armed, 5 s"
                 async with asyncio.timeout(WAIT_S):
-                    await venue.wait_until(lambda: venue.subscriber_count("dcp") >= 1)
+                    await venue.wait_until(lambda: armed(venue))
                 executor.stop()
-        # arb is gone (its private stream closed): within the window nothing happens ...
-        async with asyncio.timeout(WAIT_S):
-            await venue.wait_until(lambda: venue.subscriber_count("dcp") == 0)
+        if gone is not None:
+            async with asyncio.timeout(WAIT_S):
+                await venue.wait_until(lambda: gone(venue))
         clock.offset += 3
         await venue.tick()
         assert resting.status is OrderStatus.NEW
-        clock.offset += 3  # ... past it the venue cancels the product's orders
+        clock.offset += 3
         await venue.tick()
         assert resting.status is OrderStatus.CANCELED
-        (trigger,) = venue.dcp_triggers
-        assert trigger.account == "arb"
+        return venue, resting
+
+
+@pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
+async def test_bybit_cancels_arbs_orders_when_arb_goes_silent_past_the_dead_man_window(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # arb is gone (its private stream closed): within the window nothing happens, past it the venue
+    # cancels the product's orders
+    venue, _ = await _silent_past_the_window(
+        spec, tmp_path, monkeypatch, lots=200, client_id="resting-dcp",
+        armed=lambda v: v.subscriber_count("dcp") >= 1, gone=lambda v: v.subscriber_count("dcp") == 0,
+    )  # fmt: skip
+    (trigger,) = venue.dcp_triggers
+    assert trigger.account == "arb"
 
 
 async def test_binance_usdm_cancels_arbs_orders_when_the_countdown_is_not_renewed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # arb stopped renewing: within the countdown nothing happens, past it the venue cancels the symbol's orders
     spec = BINANCE_LINEAR
-    set_keys(monkeypatch, spec)
-    clock = _Clock()
-    async with fake_venue(spec, options=VenueOptions(clock=clock)) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        bid, _, _, _ = best(venue, spec)
-        price = (bid * Decimal("0.8")).quantize(spec.rules.tick_size)
-        resting = venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,
-                                     qty=spec.rules.min_qty * 10, price=price, client_id="resting-cd")  # fmt: skip
-        async with trading_session(config, [spec.index]) as session:
-            executor = session.executors[spec.index]
-            async with asyncio.TaskGroup() as group:
-                executor.run_background(group)
-                assert executor.run_dead_man(group, 5) == "armed, 5 s"
-                async with asyncio.timeout(WAIT_S):
-                    await venue.wait_until(lambda: any(r.path.endswith("/countdownCancelAll")
-                                                       for r in venue.stats.rest_requests))  # fmt: skip
-                executor.stop()
-        # arb stopped renewing: within the countdown nothing happens ...
-        clock.offset += 3
-        await venue.tick()
-        assert resting.status is OrderStatus.NEW
-        clock.offset += 3  # ... past it the venue cancels the symbol's orders
-        await venue.tick()
-        assert resting.status is OrderStatus.CANCELED
-        (trigger,) = venue.countdown_triggers
-        assert (trigger.account, trigger.symbol, trigger.cancelled) == ("arb", spec.symbol, (resting.order_id,))
+    venue, resting = await _silent_past_the_window(
+        spec, tmp_path, monkeypatch, lots=10, client_id="resting-cd",
+        armed=lambda v: any(r.path.endswith("/countdownCancelAll") for r in v.stats.rest_requests),
+    )  # fmt: skip
+    (trigger,) = venue.countdown_triggers
+    assert (trigger.account, trigger.symbol, trigger.cancelled) == ("arb", spec.symbol, (resting.order_id,))
 
 
 async def test_binance_spot_has_no_dead_mans_switch_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = BINANCE_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index]) as session, asyncio.TaskGroup() as group:
-            armed = session.executors[spec.index].run_dead_man(group, 5)
+    async with venue_and_session(spec, tmp_path, monkeypatch) as (_, session), asyncio.TaskGroup() as group:
+        armed = session.executors[spec.index].run_dead_man(group, 5)
         assert armed.startswith("none")
 
 
@@ -179,9 +162,7 @@ async def test_kill_leaves_dust_no_venue_would_trade_and_calls_it_flat(
     # Found by the fault campaign: fees paid in the coin leave a net position of a few steps, below
     # every venue's minimum notional; the kill switch sent orders the venue had to refuse, five
     # times, then reported that dust as exposure left (arb kill exit 1) although nothing could close it.
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
         async with trading_session(config, [spec.index]) as session:
             await account_since_inception(session, spec.index)  # the account's starting point
             bid, _, ask, _ = best(venue, spec)
@@ -207,11 +188,8 @@ async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(
     # back from Binance for a while); the kill switch closes the lone leg on Bybit instead of spending
     # its attempts on a venue that refuses them unsent, and says why Binance was not used again.
     both_keys(monkeypatch)
-    async with spot_pair(*_standing(tmp_path)) as (binance, bybit):
-        async with asyncio.timeout(WAIT_S):  # both books up
-            while not all(v.book("BTCUSDT", 1).bids and v.book("BTCUSDT", 1).asks for v in (binance, bybit)):
-                await binance.advance(1)
-                await bybit.advance(1)
+    async with spot_pair(*standing_recordings(tmp_path, heartbeat_ms=500)) as (binance, bybit):
+        await both_books_up(binance, bybit, WAIT_S)
         config = load(write_pair_config(tmp_path, binance, bybit))
         async with trading_session(config, (0, 1)) as session:
             for v in (0, 1):

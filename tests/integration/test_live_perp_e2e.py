@@ -116,6 +116,19 @@ async def _through_funding(
     await until(lambda: done(out), process, out, FUNDING_MS / 1000 + 20)
 
 
+@asynccontextmanager
+async def _live_past_funding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, out: Path, done: Callable[[Path], bool]
+) -> AsyncIterator[tuple[dict[str, Any], Path, dict[str, str], int, Any]]:
+    """``arb live`` (output in ``out``) on ``_perp_rig`` with both venues' keys, once past the funding time
+    and ``done(out)``. Yields the venues by name, the configuration, the keys, the funding time (ms) and
+    the process."""
+    keys = both_keys(monkeypatch)
+    async with _perp_rig(tmp_path) as (binance, bybit, config, start_ms), arb_live(config, out, keys) as process:
+        await _through_funding(binance, bybit, process, out, start_ms, done)
+        yield {"binance": binance, "bybit": bybit}, config, keys, start_ms + FUNDING_MS, process
+
+
 def _in_time(start_ms: int) -> None:
     late = time.time() * 1000 - (start_ms + OPEN_MS - 1000)
     if late > 0:
@@ -188,15 +201,11 @@ def _last_cash_line(out: Path) -> tuple[Decimal, Decimal]:
 async def test_arb_live_on_perpetuals_books_each_venues_funding_once_as_the_venue_did(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys = both_keys(monkeypatch)
-    async with _perp_rig(tmp_path) as (binance, bybit, config, start_ms):
-        funding_ms = start_ms + FUNDING_MS
-        venues = {"binance": binance, "bybit": bybit}
-        out = tmp_path / "run"
-        async with arb_live(config, out, keys) as process:
-            await _through_funding(binance, bybit, process, out, start_ms, _funding_booked)
-            process.send_signal(signal.SIGINT)
-            rc = await exited(process)
+    out = tmp_path / "run"
+    async with _live_past_funding(tmp_path, monkeypatch, out, _funding_booked) as (venues, _, _, funding_ms, process):
+        binance, bybit = venues["binance"], venues["bybit"]
+        process.send_signal(signal.SIGINT)
+        rc = await exited(process)
         said = _said(out)
         assert rc == 130, said[-3000:]
         assert "Traceback" not in said
@@ -232,16 +241,13 @@ async def test_arb_live_on_perpetuals_books_each_venues_funding_once_as_the_venu
 async def test_sigkill_after_the_funding_time_then_a_restart_books_nothing_twice_and_sends_nothing_twice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys = both_keys(monkeypatch)
-    async with _perp_rig(tmp_path) as (binance, bybit, config, start_ms):
-        funding_ms = start_ms + FUNDING_MS
-        venues = {"binance": binance, "bybit": bybit}
-        first = tmp_path / "first"
-        async with arb_live(config, first, keys) as process:
-            # killed once an account line printed after both payments (the cash the restart must continue)
-            await _through_funding(binance, bybit, process, first, start_ms, _cash_after_funding)
-            process.kill()
-            await process.wait()
+    first = tmp_path / "first"
+    # killed once an account line printed after both payments (the cash the restart must continue)
+    live = _live_past_funding(tmp_path, monkeypatch, first, _cash_after_funding)
+    async with live as (venues, config, keys, funding_ms, process):
+        binance, bybit = venues["binance"], venues["bybit"]
+        process.kill()
+        await process.wait()
         assert process.returncode == -signal.SIGKILL
         _ledger_payments(venues, funding_ms)
         _journal_funding(tmp_path / "config", venues, funding_ms)

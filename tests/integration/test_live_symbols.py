@@ -31,6 +31,7 @@ from tests.integration.live_rig import (
     account,
     arb_live,
     assert_journal_matches_ledgers,
+    assert_journal_settled,
     both_keys,
     exited,
     journal_of,
@@ -40,7 +41,7 @@ from tests.integration.live_rig import (
     until,
     write_pair_config,
 )
-from tests.integration.test_live_e2e import _arb
+from tests.processes import run_arb
 from tests.scenarios import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
@@ -144,9 +145,7 @@ async def test_arb_live_trades_two_symbols_and_journal_report_and_venues_agree_p
         # Binance numbered each symbol's trades from the same first id: two fills, one trade id
         first = {s: min(t.trade_id for t in account(binance).trades if t.symbol == s) for s in SYMBOLS}
         assert first["BTCUSDT"] == first["ETHUSDT"]
-        with journal_of(tmp_path) as journal:
-            assert_journal_matches_ledgers(journal, venues)
-            assert not journal.intents(in_flight=True)
+        assert_journal_settled(tmp_path, venues)
         report = out / "report"
         _assert_report_matches_ledgers(report, venues)
         summary = json.loads((report / "summary.json").read_text())
@@ -209,9 +208,7 @@ async def test_sigkill_mid_run_with_two_symbols_then_a_restart_loses_nothing_and
         stderr = (second / "stderr").read_text()
         assert rc == 130, stderr[-3000:]
         assert "reconciled" in stderr and "MISMATCH" not in stderr
-        with journal_of(tmp_path) as journal:
-            assert_journal_matches_ledgers(journal, venues)  # every fill booked once, no id sent twice
-            assert not journal.intents(in_flight=True)
+        assert_journal_settled(tmp_path, venues)
         for symbol in SYMBOLS:  # each symbol's net position is flat: a leg left naked was hedged after the restart
             assert abs(_net(binance, symbol) + _net(bybit, symbol)) <= BAND[symbol] / 300
         for fake in venues.values():
@@ -237,7 +234,7 @@ async def test_arb_kill_with_two_symbols_flattens_each_symbols_lone_leg(
                 return "HALTED" in text and all(_net(binance, s) > 0 for s in SYMBOLS)
 
             await until(both_naked, process, out, 60)
-            rc, said = await _arb("kill", "--config", str(config), keys=keys, cwd=tmp_path)
+            rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
             assert rc == 0, said
             live_rc = await exited(process)
         stderr = (out / "stderr").read_text()

@@ -12,14 +12,12 @@ from pathlib import Path
 import pytest
 
 from arb.cli import main
-from arb.config import load_config
-from arb.runtime.record import record
 from arb.sim import FakeBinanceVenue
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.binance.feed import BinanceFeed
 from tests.helpers import SPOT_BTC_HEAD
-from tests.integration.feed_helpers import TIMEOUT_S, Sleeps, no_backoff, running, venue_config
+from tests.integration.feed_helpers import TIMEOUT_S, Sleeps, no_backoff, recording, running, venue_config
 
 
 def _closed_port() -> int:
@@ -68,18 +66,7 @@ async def test_record_names_the_venue_that_never_connected(tmp_path: Path) -> No
             binance_overrides=local_endpoints(binance.ws_urls, binance.rest_url),
             bybit_overrides=bybit,
         )
-        task = asyncio.create_task(
-            record(
-                load_config(path),
-                symbols=["BTCUSDT"],
-                duration_ns=None,
-                out_dir=tmp_path / "out",
-                status_interval_ns=None,
-                status=lines.append,
-                stop=stop,
-                feed_options={"sleep": sleeps, "backoff": no_backoff},
-            )
-        )
+        task = recording(path, tmp_path / "out", stop, sleeps, status=lines.append)
         await binance.wait_for_subscription("btcusdt@depth@100ms")
         await binance.drain()
         await binance.wait_for_rest_requests(1)

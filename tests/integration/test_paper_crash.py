@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,8 @@ from arb.execution.failpoints import PAPER_POINTS
 from arb.execution.paper_account import read_paper_account
 from arb.strategy.types import INTENT_OPEN
 from arb.testing.configs import write_config_files
-from tests.helpers import RECORDINGS, ROOT
+from tests.helpers import RECORDINGS
+from tests.processes import run_arb
 
 CHILD_TIMEOUT_S = 300.0  # a cold Numba cache compiles the kernel first; the machine may be busy
 RESTART_DATA = "5m"  # the restart replays the sample's first 5 minutes of data (its first pairs are at 3m50s)
@@ -46,25 +45,10 @@ def _config(folder: Path) -> Path:
 async def _dry_run(folder: Path, name: str, failpoint: str | None = None, *extra: str) -> tuple[int, str]:
     """Run ``arb dry-run`` on the sample as a child process (the account in ``folder/paper``, the report
     in ``folder/<name>``); its exit code and what it printed."""
-    env = {key: value for key, value in os.environ.items() if key != "ARB_FAILPOINT"}
-    env["PYTHONPATH"] = str(ROOT)
-    if failpoint is not None:
-        env["ARB_FAILPOINT"] = failpoint
     args = ["dry-run", "--config", str(folder / "arbitrage.toml"), "--speed", "max", "--state-dir",
             str(folder / "paper"), "--out", str(folder / name), *extra]  # fmt: skip
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "arb.cli", *args, cwd=folder, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        async with asyncio.timeout(CHILD_TIMEOUT_S):
-            out, err = await child.communicate()
-    finally:
-        if child.returncode is None:
-            child.kill()
-            await child.wait()
-    assert child.returncode is not None
-    return child.returncode, out.decode() + err.decode()
+    code, out, err = await run_arb(*args, env={"ARB_FAILPOINT": failpoint}, cwd=folder, quiet_s=CHILD_TIMEOUT_S)
+    return code, out + err
 
 
 def _logged(state: Path) -> list[Row]:

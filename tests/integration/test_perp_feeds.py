@@ -13,17 +13,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from arb.config import load_config
 from arb.events import (
     BBO_BID,
-    EVENT_KIND_MASK,
-    EXCH_EVENT,
     FUNDING_RATE_EVENT,
     FUNDING_SETTLED_EVENT,
-    LOCAL_EVENT,
     MARK_PRICE_EVENT,
     NS_PER_MS,
     EventArray,
@@ -31,7 +28,6 @@ from arb.events import (
 from arb.recording.convert import convert_files
 from arb.recording.format import LineReader
 from arb.recording.recorder import Recorder
-from arb.runtime.record import record
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.sim.funding import FundingSchedule
 from arb.sim.options import VenueOptions
@@ -40,10 +36,9 @@ from arb.testing.scenarios import Book, Perp, write_scenario
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
 from connectors.common.feed_parts import FeedBatch
-from tests.helpers import BYBIT_OB500, RECORDINGS, USDM_BTC
-from tests.integration.feed_helpers import TIMEOUT_S, Sleeps, drain, no_backoff, running, sent, venue_config
+from tests.helpers import BYBIT_OB500, RECORDINGS, USDM_BTC, kind_of, local_side, of_kind, perp_rows
+from tests.integration.feed_helpers import TIMEOUT_S, Sleeps, drain, feed_rig, recording, running, sent, venue_config
 
-PERP = (MARK_PRICE_EVENT, FUNDING_RATE_EVENT, FUNDING_SETTLED_EVENT)
 USDM_FRAMES = 3000
 RATES = ("0.00010000", "0.00012500")
 MARK_STREAM = "btcusdt@markPrice@1s"
@@ -64,24 +59,12 @@ def _archive(path: Path) -> list[tuple[int, bytes]]:
     return [(0, line) for line in path.read_bytes().splitlines() if line.strip()]
 
 
-def _perp_rows(rows: EventArray) -> EventArray:
-    kinds = rows["ev"] & EVENT_KIND_MASK
-    return rows[np.isin(kinds, PERP)]
-
-
 def _published(batches: list[FeedBatch]) -> EventArray:
     return np.concatenate([b.rows for b in batches]) if batches else np.zeros(0)
 
 
-def _local_perp(rows: EventArray) -> EventArray:
-    # The local side of converted rows, without the processor flags: what the live path published.
-    local = rows[(rows["ev"] & LOCAL_EVENT) != 0].copy()
-    local["ev"] &= ~np.uint64(EXCH_EVENT | LOCAL_EVENT)
-    return _perp_rows(local)
-
-
 def _check_funding(rows: EventArray, funding_ms: int, schedule: FundingSchedule) -> None:
-    kinds = rows["ev"] & EVENT_KIND_MASK
+    kinds = kind_of(rows)
     settled = rows[kinds == FUNDING_SETTLED_EVENT]
     assert len(settled) == 1
     assert int(settled["ival"][0]) == funding_ms * NS_PER_MS
@@ -123,7 +106,7 @@ async def test_binance_usdm_feed_receives_records_and_converts_the_mark_price_st
     assert venue.stats.subscriptions[0].streams == (
         "btcusdt@depth@0ms", "btcusdt@trade", "btcusdt@bookTicker", MARK_STREAM,
     )  # fmt: skip
-    live = _perp_rows(_published(drain(queue)))
+    live = perp_rows(_published(drain(queue)))
     assert 8 <= stream_frames == int((live["ev"] == MARK_PRICE_EVENT).sum())
     _check_funding(live, funding_ms, schedule)
     stats = feed.normalizers["BTCUSDT"].stats
@@ -131,7 +114,17 @@ async def test_binance_usdm_feed_receives_records_and_converts_the_mark_price_st
     [path] = recorder.paths
     assert sum(MARK_STREAM.encode() in p[:40] for _, p in LineReader(path)) == stream_frames
     recorded = convert_files([path], venue="binance", market="linear", local_offset_ns=0, with_eod=False).rows
-    assert _local_perp(recorded).tobytes() == live.tobytes()  # the offline rows are the live ones
+    # the offline rows are the live ones
+    assert perp_rows(local_side(recorded, published=True)).tobytes() == live.tobytes()
+
+
+def _bybit_linear_rig(tmp_path: Path, schedule: FundingSchedule, **rig: Any) -> Any:
+    """``feed_rig``: a fake Bybit serving the XRPUSDT linear capture (its funding on ``schedule``) and
+    the real feed on its ``orderbook.500`` stream; ``rig`` goes to ``feed_rig``."""
+    venue_kwargs = {"options": VenueOptions(funding={"XRPUSDT": schedule})}
+    feed_config = {"depth_stream": "orderbook.500"}
+    return feed_rig(tmp_path, FakeBybitVenue, BybitFeed, BYBIT_OB500, market="linear", symbols=("XRPUSDT",),
+                    venue_kwargs=venue_kwargs, feed_config=feed_config, **rig)  # fmt: skip
 
 
 async def test_bybit_linear_feed_takes_mark_price_and_funding_from_its_one_tickers_subscription(
@@ -141,25 +134,17 @@ async def test_bybit_linear_feed_takes_mark_price_and_funding_from_its_one_ticke
     funding_ms = first + 2_000  # 2 s into the archive's 4.8 s
     schedule = FundingSchedule(funding_ms, RATES, interval_ms=4 * 3_600_000)
     recorder = Recorder(tmp_path / "rec")
-    queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
-    async with (
-        asyncio.timeout(TIMEOUT_S),
-        FakeBybitVenue(BYBIT_OB500, market="linear", options=VenueOptions(funding={"XRPUSDT": schedule})) as venue,
-    ):
-        config = venue_config(
-            tmp_path, "bybit", venue.ws_urls, venue.rest_url, market="linear", feed={"depth_stream": "orderbook.500"}
-        )
-        feed = BybitFeed(config, ["XRPUSDT"], queue=queue, recorder=recorder, sleep=Sleeps(), health_interval_ns=None)
-        async with running(feed):
-            await venue.wait_for_subscription(TICKERS)
-            await venue.drain()
-            await feed.wait_until(lambda: feed.stats.frames >= sent(venue) + 1)  # and the subscribe ack
+    async with _bybit_linear_rig(tmp_path, schedule, recorder=recorder) as rig:
+        venue, feed, queue = rig.venue, rig.feed, rig.queue
+        await venue.wait_for_subscription(TICKERS)
+        await venue.drain()
+        await feed.wait_until(lambda: feed.stats.frames >= sent(venue) + 1)  # and the subscribe ack
         ticker_frames = sum(c.frames_sent_by_stream[TICKERS] for c in venue.all_connections)
     recorder.close()
     subscribed = [t for e in venue.stats.subscriptions for t in e.streams]
     assert subscribed.count(TICKERS) == 1 and feed.subscriptions.count(TICKERS) == 1
     rows = _published(drain(queue))
-    live = _perp_rows(rows)
+    live = perp_rows(rows)
     _check_funding(live, funding_ms, schedule)
     assert int((rows["ev"] == BBO_BID).sum()) >= 1  # the same tickers still give the best bid/offer
     stats = feed.normalizers["XRPUSDT"].stats
@@ -167,21 +152,14 @@ async def test_bybit_linear_feed_takes_mark_price_and_funding_from_its_one_ticke
     assert 10 <= ticker_frames == stats.bbo_messages and stats.mark_messages >= 3 and stats.funding_rollovers == 1
     [path] = recorder.paths
     recorded = convert_files([path], venue="bybit", market="linear", local_offset_ns=0, with_eod=False).rows
-    assert _local_perp(recorded).tobytes() == live.tobytes()
+    assert perp_rows(local_side(recorded, published=True)).tobytes() == live.tobytes()
 
 
 async def test_bybit_linear_feed_subscribes_tickers_for_funding_even_without_best_bid_offer(tmp_path: Path) -> None:
     first = _first_ms(BYBIT_OB500, b'"ts":')
     schedule = FundingSchedule(first + 2_000, RATES)
-    queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
-    async with (
-        asyncio.timeout(TIMEOUT_S),
-        FakeBybitVenue(BYBIT_OB500, market="linear", options=VenueOptions(funding={"XRPUSDT": schedule})) as venue,
-    ):
-        config = venue_config(
-            tmp_path, "bybit", venue.ws_urls, venue.rest_url, market="linear", feed={"depth_stream": "orderbook.500"}
-        )
-        feed = BybitFeed(config, ["XRPUSDT"], queue=queue, include_bbo=False, sleep=Sleeps(), health_interval_ns=None)
+    async with _bybit_linear_rig(tmp_path, schedule, start=False, include_bbo=False) as rig:
+        venue, feed, queue = rig.venue, rig.feed, rig.queue
         assert feed.subscriptions == ["orderbook.500.XRPUSDT", "publicTrade.XRPUSDT", TICKERS]
         async with running(feed):
             await venue.wait_for_subscription(TICKERS)
@@ -216,17 +194,7 @@ async def test_arb_record_on_linear_markets_records_both_mark_price_streams(tmp_
             },
             bybit_overrides=local_endpoints(bybit.ws_urls, bybit.rest_url, market="linear"),
         )
-        task = asyncio.create_task(
-            record(
-                load_config(path),
-                symbols=["BTCUSDT"],
-                duration_ns=None,
-                out_dir=tmp_path / "out",
-                status_interval_ns=None,
-                stop=stop,
-                feed_options={"sleep": Sleeps(), "backoff": no_backoff},
-            )
-        )
+        task = recording(path, tmp_path / "out", stop, Sleeps())
         await binance.wait_for_subscription(MARK_STREAM)
         await bybit.wait_for_subscription("tickers.BTCUSDT")
         await asyncio.gather(binance.drain(), bybit.drain())
@@ -237,7 +205,7 @@ async def test_arb_record_on_linear_markets_records_both_mark_price_streams(tmp_
     assert sorted(files) == ["binance_linear", "bybit_linear"]
     for folder, venue in (("binance_linear", "binance"), ("bybit_linear", "bybit")):
         rows = convert_files([files[folder]], venue=venue, market="linear", with_eod=False).rows
-        kinds = rows["ev"][(rows["ev"] & LOCAL_EVENT) != 0] & EVENT_KIND_MASK
+        kinds = kind_of(local_side(rows))
         assert int((kinds == MARK_PRICE_EVENT).sum()) >= 2, folder
         assert int((kinds == FUNDING_SETTLED_EVENT).sum()) == 1, folder
 
@@ -264,7 +232,7 @@ async def test_a_bybit_feed_that_subscribes_after_the_recorded_tickers_snapshot_
             await venue.drain()
             await feed.wait_until(lambda: feed.stats.frames >= sent(venue))
     rows = _published(drain(queue))
-    settled = rows[(rows["ev"] & EVENT_KIND_MASK) == FUNDING_SETTLED_EVENT]
+    settled = of_kind(rows, FUNDING_SETTLED_EVENT)
     start_ms = int(dt.datetime(2024, 5, 6, 0, 0, 1, tzinfo=dt.UTC).timestamp() * 1000)
     assert settled["ival"].tolist() == [(start_ms + 3000) * NS_PER_MS]
     assert settled["px"].tolist() == [0.0003] and settled["qty"].tolist() == [60_300.0]  # rate, mark

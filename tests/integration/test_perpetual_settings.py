@@ -15,6 +15,7 @@ from tests.integration.live_rig import (
     BINANCE_SPOT,
     BYBIT_LINEAR,
     account,
+    venue_and_executor,
     venue_and_session,
 )
 
@@ -23,8 +24,7 @@ async def test_binance_usdm_is_switched_to_one_way_with_the_margin_type_and_leve
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = BINANCE_LINEAR
-    async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
-        executor = session.executors[spec.index]
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         await executor.exchange.fapiPrivatePostPositionSideDual({"dualSidePosition": "true"})  # hedge mode
         assert venue.position_mode("arb") == "hedge"
         (line,) = await apply_perpetual_settings(executor, PerpetualConfig(5, "isolated"), "binance.toml")
@@ -41,8 +41,7 @@ async def test_binance_usdm_in_hedge_mode_with_a_position_open_stops_the_start_a
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = BINANCE_LINEAR
-    async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
-        executor = session.executors[spec.index]
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         await executor.exchange.fapiPrivatePostPositionSideDual({"dualSidePosition": "true"})
         account(venue).position(spec.symbol).qty = 1  # a position the account holds
         with pytest.raises(PerpetualSettingsError, match=r"hedge position mode.*one-way.*-4068"):
@@ -54,8 +53,7 @@ async def test_bybit_linear_is_made_one_way_with_the_leverage_and_refuses_an_acc
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = BYBIT_LINEAR
-    async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
-        executor = session.executors[spec.index]
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         await executor.exchange.privatePostV5PositionSwitchMode(
             {"category": "linear", "symbol": spec.symbol, "mode": 3}
         )

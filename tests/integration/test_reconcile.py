@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from arb.cli import main as cli
+from arb.config import AppConfig
 from arb.runtime.trading_session import KIND_MANUAL, trading_session
 from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.strategy.types import BUY
@@ -18,11 +20,9 @@ from tests.integration.live_rig import (
     WAIT_S,
     VenueSpec,
     account,
+    answered_order,
     best,
-    fake_venue,
-    load,
-    set_keys,
-    write_live_config,
+    venue_and_config,
 )
 
 
@@ -35,81 +35,71 @@ def _manual_trade(venue: object, spec: VenueSpec, client_id: str) -> str:
     return str(venue.order_id(order))  # type: ignore[attr-defined]
 
 
+async def _reconciled(config: AppConfig, spec: VenueSpec, **options: Any) -> Any:
+    """The reconciliation report of a new TradingSession of ``spec`` (arb starting), ``options`` its
+    keywords."""
+    async with trading_session(config, [spec.index]) as session:
+        (report,) = await session.reconcile(**options)
+    return report
+
+
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 async def test_first_meeting_sets_the_baseline_and_a_clean_account_reconciles(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
         async with trading_session(config, [spec.index]) as session:
             (first,) = await session.reconcile()
             assert first.ok and first.baseline == "set"
-            executor = session.executors[spec.index]
             _, _, ask, ask_qty = best(venue, spec)
             qty = max(spec.rules.min_qty, (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 3)
-            async with asyncio.TaskGroup() as group:
-                executor.run_background(group)
-                order = executor.submit(BUY, float(ask), float(min(qty, ask_qty)), KIND_MANUAL, 1, executor.clock())
-                async with asyncio.timeout(WAIT_S):
-                    while not order.answered:
-                        await asyncio.sleep(0)
-                executor.stop()
-        async with trading_session(config, [spec.index]) as session:
-            (again,) = await session.reconcile()
-            assert again.ok and again.baseline == "kept" and again.fills_booked == 0
+            await answered_order(session.executors[spec.index], BUY, ask, min(qty, ask_qty))
+        again = await _reconciled(config, spec)
+        assert again.ok and again.baseline == "kept" and again.fills_booked == 0
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 async def test_a_trade_arb_did_not_make_stops_the_start_until_a_person_accepts(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index]) as session:
-            (first,) = await session.reconcile()
-            assert first.ok
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
+        first = await _reconciled(config, spec)
+        assert first.ok
         by_hand = _manual_trade(venue, spec, "by-hand-1")
-        async with trading_session(config, [spec.index]) as session:
-            (report,) = await session.reconcile()
+        report = await _reconciled(config, spec)
         assert not report.ok
         # Binance's trade history carries no client id, only the order's: the venue's order id names it
         assert report.orphan_fills and all(f.venue_order_id == by_hand for f in report.orphan_fills)
         lines = "\n".join(report.describe())
         assert "MISMATCH" in lines and "not in the journal" in lines
-        async with trading_session(config, [spec.index]) as session:  # a restart does not forget it
-            (restart,) = await session.reconcile()
+        restart = await _reconciled(config, spec)  # a restart does not forget it
         assert not restart.ok and restart.earlier_mismatch and not restart.orphan_fills
-        async with trading_session(config, [spec.index]) as session:
-            (accepted,) = await session.reconcile(accept_venue_state=True)
+        accepted = await _reconciled(config, spec, accept_venue_state=True)
         assert accepted.ok and accepted.baseline == "accepted"
-        async with trading_session(config, [spec.index]) as session:
-            (after,) = await session.reconcile()
+        after = await _reconciled(config, spec)
         assert after.ok  # the fill is journaled (as not arb's) and the baseline moved
+
+
+async def _arb_reconcile(config: AppConfig, *extra: str) -> int:
+    """``arb reconcile --venue bybit`` with ``config`` (and ``extra`` options), run in a thread so that
+    the fake venue keeps serving in this loop; its exit code."""
+    args = ["reconcile", "--config", str(config.path), "--venue", "bybit", *extra]
+    return await asyncio.get_running_loop().run_in_executor(None, cli, args)
 
 
 async def test_arb_reconcile_exits_1_on_a_mismatch_and_0_once_accepted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = BYBIT_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        path = write_live_config(tmp_path, spec, venue)
-        loop = asyncio.get_running_loop()
-
-        async def run(*extra: str) -> int:  # the command in a thread: the venue keeps serving in this loop
-            args = ["reconcile", "--config", str(path), "--venue", "bybit", *extra]
-            return await loop.run_in_executor(None, cli, args)
-
-        assert await run() == 0
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
+        assert await _arb_reconcile(config) == 0
         _manual_trade(venue, spec, "by-hand-2")
-        assert await run() == 1
+        assert await _arb_reconcile(config) == 1
         out = capsys.readouterr().out
         assert "MISMATCH" in out and "not in the journal" in out
-        assert await run() == 1  # still, until a person decides
-        assert await run("--accept-venue-state") == 0
-        assert await run("--json") == 0
+        assert await _arb_reconcile(config) == 1  # still, until a person decides
+        assert await _arb_reconcile(config, "--accept-venue-state") == 0
+        assert await _arb_reconcile(config, "--json") == 0
         assert '"ok": true' in capsys.readouterr().out
 
 
@@ -117,10 +107,8 @@ async def test_arb_reconcile_reports_order_latency_from_the_journal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = BYBIT_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        path = write_live_config(tmp_path, spec, venue)
-        async with trading_session(load(path), [spec.index]) as session:
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
+        async with trading_session(config, [spec.index]) as session:
             await session.reconcile()
             executor = session.executors[spec.index]
             _, _, ask, _ = best(venue, spec)
@@ -134,8 +122,7 @@ async def test_arb_reconcile_reports_order_latency_from_the_journal(
                     while not all(o.answered for o in orders):
                         await asyncio.sleep(0)
                 executor.stop()
-        args = ["reconcile", "--config", str(path), "--venue", "bybit"]
-        assert await asyncio.get_running_loop().run_in_executor(None, cli, args) == 0
+        assert await _arb_reconcile(config) == 0
         (line,) = [x for x in capsys.readouterr().out.splitlines() if "order latency" in x]
         assert line.startswith("bybit order latency from the intent (3 orders): written p50")
         assert "ack p50" in line and "first fill p50" in line
@@ -143,12 +130,9 @@ async def test_arb_reconcile_reports_order_latency_from_the_journal(
 
 async def test_an_open_order_arb_does_not_know_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = BYBIT_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
         bid, _, _, _ = best(venue, spec)
         venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,
                            qty=Decimal("0.001"), price=bid * Decimal("0.5"), client_id="resting-by-hand")  # fmt: skip
-        async with trading_session(config, [spec.index]) as session:
-            (report,) = await session.reconcile()
+        report = await _reconciled(config, spec)
         assert not report.ok and [o.client_id for o in report.foreign_open_orders] == ["resting-by-hand"]

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import re
 import signal
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +16,6 @@ import pytest
 
 from arb.errors import EXIT_VENUE_REFUSED, EXIT_VENUE_UNAVAILABLE
 from arb.sim.ledger import OrderType, Side
-from tests.helpers import ROOT
 from tests.integration.live_rig import (
     ALL_SPECS,
     BINANCE_SPOT_RULES,
@@ -27,44 +24,24 @@ from tests.integration.live_rig import (
     VenueSpec,
     account,
     arb_live,
+    both_books_up,
     both_keys,
     fake_venue,
     spot_pair,
+    standing_pair,
+    standing_recordings,
     until,
     write_live_config,
     write_pair_config,
 )
-from tests.scenarios import Book, Change, write_scenario
+from tests.processes import run_arb
 
 DAY = dt.date(2024, 5, 6)
 
 
-def _recordings(root: Path) -> tuple[Path, Path]:
-    # Bybit's bid 50 bps above Binance's ask from 2 s on (the end-to-end tests' market)
-    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
-    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
-    changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
-    return write_scenario(root / "recordings", DAY, binance, bybit, changes, duration_ms=30_000, heartbeat_ms=100)
-
-
-async def _arb(*args: str, env: dict[str, str], cwd: Path, timeout: float = 180) -> tuple[int, str, str]:
-    """Run ``arb ARGS`` as a process; returns its exit code, stdout and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "arb.cli", *args),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-        cwd=cwd,
-    )
-    try:
-        async with asyncio.timeout(timeout):
-            out, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+async def _arb(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    """``run_arb``, patient for 180 s without the child working (a live start retries for a while)."""
+    return await run_arb(*args, env=env, cwd=cwd, quiet_s=180)
 
 
 def one_line(command: str, stderr: str) -> str:
@@ -108,10 +85,8 @@ async def test_a_wrong_secret_is_one_line_naming_the_venue_its_answer_and_the_va
 async def test_arb_live_with_a_wrong_bybit_secret_stops_at_reconciliation_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys = both_keys(monkeypatch) | {"BYBIT_API_SECRET": WRONG_SECRET}
-    binance_file, bybit_file = _recordings(tmp_path)
-    async with spot_pair(binance_file, bybit_file) as (binance, bybit):
-        config = write_pair_config(tmp_path, binance, bybit)
+    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
+        keys = keys | {"BYBIT_API_SECRET": WRONG_SECRET}
         rc, _, err = await _arb("live", "--config", str(config), "--duration", "30s", env=keys, cwd=tmp_path)
         assert not account(binance).orders and not account(bybit).orders
     line = one_line("live", err)
@@ -134,10 +109,7 @@ _COMMANDS = {
 async def test_a_venue_that_refuses_connections_is_one_line_and_exit_4(
     command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys = both_keys(monkeypatch)
-    binance_file, bybit_file = _recordings(tmp_path)
-    async with spot_pair(binance_file, bybit_file) as (binance, bybit):
-        config = write_pair_config(tmp_path, binance, bybit)
+    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
         await binance.refuse_connections()  # its port is there, nobody listens: ECONNREFUSED
         name, *args = _COMMANDS[command]
         rc, _, err = await _arb(name, "--config", str(config), *args, env=keys, cwd=tmp_path)
@@ -156,10 +128,7 @@ DCP = "/v5/order/disconnected-cancel-all"
 async def test_a_dead_mans_switch_that_keeps_failing_stops_the_start_before_anything_is_traded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys = both_keys(monkeypatch)
-    binance_file, bybit_file = _recordings(tmp_path)
-    async with spot_pair(binance_file, bybit_file) as (binance, bybit):
-        config = write_pair_config(tmp_path, binance, bybit)
+    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
         bybit.faults.rest_error(500, path=DCP, times=10)
         rc, _, err = await _arb("live", "--config", str(config), "--duration", "30s", env=keys, cwd=tmp_path)
         tried = [r for r in bybit.stats.rest_requests if r.path == DCP]
@@ -178,10 +147,7 @@ async def test_a_dead_mans_switch_that_keeps_failing_stops_the_start_before_anyt
 async def test_a_dead_mans_switch_refused_by_the_account_stops_the_start_and_names_the_setting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys = both_keys(monkeypatch)
-    binance_file, bybit_file = _recordings(tmp_path)
-    async with spot_pair(binance_file, bybit_file) as (binance, bybit):
-        config = write_pair_config(tmp_path, binance, bybit)
+    async with standing_pair(tmp_path, monkeypatch) as (_, bybit, config, keys):
         bybit.faults.rest_error(200, 10001, "params error: dcp is not enabled", path=DCP, times=10)
         rc, _, err = await _arb("live", "--config", str(config), "--duration", "30s", env=keys, cwd=tmp_path)
         tried = [r for r in bybit.stats.rest_requests if r.path == DCP]
@@ -194,10 +160,7 @@ async def test_a_dead_mans_switch_refused_by_the_account_stops_the_start_and_nam
 async def test_a_dead_mans_switch_that_fails_once_is_armed_at_the_next_attempt_and_said_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys = both_keys(monkeypatch)
-    binance_file, bybit_file = _recordings(tmp_path)
-    async with spot_pair(binance_file, bybit_file) as (binance, bybit):
-        config = write_pair_config(tmp_path, binance, bybit)
+    async with standing_pair(tmp_path, monkeypatch) as (_, bybit, config, keys):
         bybit.faults.rest_error(500, path=DCP, times=1)
         out = tmp_path / "run"
         async with arb_live(config, out, keys) as process:
@@ -220,12 +183,8 @@ async def test_arb_kill_with_dust_and_a_failing_order_book_names_it_and_calls_th
     failing: str, status: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     keys = both_keys(monkeypatch)
-    binance_file, bybit_file = _recordings(tmp_path)
-    async with spot_pair(binance_file, bybit_file) as (binance, bybit):
-        async with asyncio.timeout(30):  # both books up
-            while not all(v.book("BTCUSDT", 1).bids and v.book("BTCUSDT", 1).asks for v in (binance, bybit)):
-                await binance.advance(1)
-                await bybit.advance(1)
+    async with spot_pair(*standing_recordings(tmp_path)) as (binance, bybit):
+        await both_books_up(binance, bybit, 30)
         config = write_pair_config(tmp_path, binance, bybit)
         rc, out, err = await _arb("kill", "--config", str(config), env=keys, cwd=tmp_path)  # the account's inception
         assert rc == 0, out + err

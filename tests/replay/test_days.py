@@ -122,23 +122,38 @@ def test_days_left_out_by_a_default_are_named(tmp_path, caplog) -> None:
     assert "binance spot BTCUSDT also has 2024-08-09, not run" in text
 
 
-def _sample_without_bybit_0809(tmp_path: Path) -> Path:
-    # The shipped sample, linked, with Bybit's 2024-08-09 file missing.
-    for name, days in (("binance_spot", ("20240808", "20240809")), ("bybit_spot", ("20240808",))):
+def _linked_sample(tmp_path: Path, days: dict[str, tuple[str, ...]]) -> Path:
+    """The shipped sample, linked into ``tmp_path``/recordings with only the ``days`` of each venue's
+    folder (``binance_spot``, ``bybit_spot``); returns that recordings folder."""
+    for name, folder_days in days.items():
         folder = tmp_path / "recordings" / name
         folder.mkdir(parents=True)
-        for day in days:
+        for day in folder_days:
             os.symlink(RECORDINGS / name / f"btcusdt_{day}.gz", folder / f"btcusdt_{day}.gz")
     return tmp_path / "recordings"
+
+
+def _refused(
+    command: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    recordings: Path,
+    *options: str,
+    quiet: bool = False,
+) -> tuple[str, str]:
+    """``arb [-q] COMMAND OPTIONS`` (backtest, or dry-run at full speed) on ``recordings``, its output in
+    ``tmp_path``/out: it exits 2; returns what it wrote to stdout and stderr."""
+    args = ["--recordings", str(recordings), "--out", str(tmp_path / "out")]
+    extra = ["--state-dir", str(tmp_path / "paper"), "--speed", "max"] if command == "dry-run" else []
+    assert main([*(["-q"] if quiet else []), command, *options, *args, *extra]) == 2
+    out, err = capsys.readouterr()
+    return out, err
 
 
 @pytest.mark.parametrize("command", ["backtest", "dry-run"])
 def test_the_usage_line_start_2024_01_01_is_an_error_on_the_sample(tmp_path, capsys, command) -> None:
     # Once, `arb backtest --start 2024-01-01` ran 2024-08-08..09 and exited 0.
-    args = ["--recordings", str(RECORDINGS), "--out", str(tmp_path / "out")]
-    extra = ["--state-dir", str(tmp_path / "paper"), "--speed", "max"] if command == "dry-run" else []
-    assert main([command, "--start", "2024-01-01", *args, *extra]) == 2
-    err = capsys.readouterr().err
+    _, err = _refused(command, tmp_path, capsys, RECORDINGS, "--start", "2024-01-01")
     assert err.splitlines() == [
         f"arb {command}: --start 2024-01-01: no recording of that day for binance spot BTCUSDT (recorded: "
         "2024-08-08, 2024-08-09) nor for bybit spot BTCUSDT (recorded: 2024-08-08, 2024-08-09)"
@@ -149,34 +164,20 @@ def test_the_usage_line_start_2024_01_01_is_an_error_on_the_sample(tmp_path, cap
 @pytest.mark.parametrize("command", ["backtest", "dry-run"])
 def test_a_day_recorded_for_one_venue_only_is_named(tmp_path, capsys, command) -> None:
     # Once: "--end 2024-08-08 is before --start 2024-08-09", about an --end nobody typed.
-    args = ["--recordings", str(_sample_without_bybit_0809(tmp_path)), "--out", str(tmp_path / "out")]
-    extra = ["--state-dir", str(tmp_path / "paper"), "--speed", "max"] if command == "dry-run" else []
-    assert main([command, "--start", "2024-08-09", *args, *extra]) == 2
-    err = capsys.readouterr().err
+    # the shipped sample with Bybit's 2024-08-09 file missing
+    recordings = _linked_sample(tmp_path, {"binance_spot": ("20240808", "20240809"), "bybit_spot": ("20240808",)})
+    _, err = _refused(command, tmp_path, capsys, recordings, "--start", "2024-08-09")
     assert err.splitlines() == [
         f"arb {command}: --start 2024-08-09: no recording of that day for bybit spot BTCUSDT "
         "(recorded: 2024-08-08); binance spot BTCUSDT has it"
     ]
 
 
-def _sample_of(tmp_path: Path, days: tuple[str, ...]) -> Path:
-    # The shipped sample, linked, with only ``days`` of both venues.
-    for name in ("binance_spot", "bybit_spot"):
-        folder = tmp_path / "recordings" / name
-        folder.mkdir(parents=True)
-        for day in days:
-            os.symlink(RECORDINGS / name / f"btcusdt_{day}.gz", folder / f"btcusdt_{day}.gz")
-    return tmp_path / "recordings"
-
-
 @pytest.mark.parametrize("command", ["backtest", "dry-run"])
 def test_a_day_whose_book_never_syncs_and_no_day_before_is_refused(tmp_path, capsys, command) -> None:
     # Once: the sample's second day alone ran with empty books (the backtest ended in a traceback).
-    recordings = _sample_of(tmp_path, ("20240809",))
-    args = ["--recordings", str(recordings), "--out", str(tmp_path / "out")]
-    extra = ["--state-dir", str(tmp_path / "paper"), "--speed", "max"] if command == "dry-run" else []
-    assert main(["-q", command, *args, *extra]) == 2
-    out, err = capsys.readouterr()
+    recordings = _linked_sample(tmp_path, {"binance_spot": ("20240809",), "bybit_spot": ("20240809",)})
+    out, err = _refused(command, tmp_path, capsys, recordings, quiet=True)
     assert out == ""
     folder = recordings / "binance_spot"
     assert err.splitlines() == [

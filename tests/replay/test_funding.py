@@ -27,6 +27,7 @@ from arb.runtime.dry_run import dry_run_replay
 from arb.runtime.parity import replay_engine, run_parity, zero_latency
 from arb.testing.configs import write_config_files
 from arb.testing.scenarios import Book, Change, Perp, write_scenario
+from tests.helpers import report_data
 
 DAY = dt.date(2024, 5, 6)
 FUNDING_MS = 4000
@@ -145,16 +146,8 @@ def test_the_report_shows_trading_pnl_fees_and_funding_per_venue(tmp_path: Path)
 
 
 def test_arb_report_counts_the_funding_of_a_backtest_and_of_a_paper_account(tmp_path: Path) -> None:
-    import re
 
     from arb.cli import main
-
-    def embedded(page: Path) -> dict[str, Any]:
-        text = page.read_text(encoding="utf-8")
-        match = re.search(r'<script type="application/json" id="arb-report">(.*?)</script>', text, re.DOTALL)
-        assert match is not None
-        data: dict[str, Any] = json.loads(match.group(1).replace("<\\/", "</"))
-        return data
 
     config = perp_config(tmp_path)
     out, state, runs = tmp_path / "report", tmp_path / "paper", tmp_path / "runs"
@@ -162,7 +155,7 @@ def test_arb_report_counts_the_funding_of_a_backtest_and_of_a_paper_account(tmp_
     summary = json.loads((out / "summary.json").read_text())
     page = tmp_path / "day.html"
     assert main(["report", "--source", "backtest", "--results", str(out), "--date", f"{DAY}", "--out", str(page)]) == 0
-    figures = embedded(page)
+    figures = report_data(page)
     assert figures["pnl"] == pytest.approx(summary["total"]["pnl"], abs=0.01)
     assert figures["funding"] == pytest.approx(EXPECTED[0] + EXPECTED[1], abs=1e-9)
     assert figures["venues"]["binance"]["funding"] == pytest.approx(EXPECTED[0], abs=1e-9)
@@ -174,7 +167,7 @@ def test_arb_report_counts_the_funding_of_a_backtest_and_of_a_paper_account(tmp_
     assert paper["total"]["funding"] == pytest.approx(EXPECTED[0] + EXPECTED[1], abs=1e-9)
     report = ["report", "--config", str(config.path), "--source", "paper", "--state-dir", str(state)]
     assert main([*report, "--results", str(runs), "--date", f"{DAY}", "--out", str(page)]) == 0
-    figures = embedded(page)
+    figures = report_data(page)
     assert figures["pnl"] == pytest.approx(paper["total"]["pnl"], abs=0.01)
     assert figures["venues"]["bybit"]["funding"] == pytest.approx(EXPECTED[1], abs=1e-9)
 

@@ -24,8 +24,7 @@ from arb.reports.pnl import leg_figures
 from arb.runtime.backtest import run_backtest
 from arb.runtime.parity import run_live_replay, run_parity, zero_latency
 from arb.strategy.types import BUY, HEDGE_FAILED, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
-from arb.testing.configs import write_config_files
-from tests.scenarios import Book, Change, write_scenario
+from tests.scenarios import EPISODES_ARBITRAGE, Book, Change, order_latency, scenario_config, write_scenario
 
 DAY = dt.date(2024, 3, 1)
 MS = 1_000_000
@@ -77,22 +76,9 @@ def _config_path(
     for k in range(episodes):
         changes += (_up if k % 2 == 0 else _down)(500 + 700 * k)
     write_scenario(tmp_path / "recordings", DAY, binance, bybit, changes, duration_ms=700 * episodes + 1_500)
-    latency = {"order_entry_ms": latency_ms, "order_response_ms": latency_ms * 0.75, "feed_ms": 0.0}
-    venue = {"latency": latency, "account": {"base": 1.0, "quote": 100_000.0}}
-    path = write_config_files(
-        tmp_path,
-        binance_overrides=venue,
-        bybit_overrides=venue,
-        arbitrage_overrides={
-            "strategy": {"max_order_size": 0.01, "max_position_size": 1.0, "rebalance_threshold": 0.0,
-                         "cooldown_ms": 50},
-            "risk": {"position_limit": 1.0, "max_notional_per_venue": 1e9},
-            "execution": {"hedge_mode": hedge_mode, "max_hedge_attempts": attempts, "hedge_retry_ms": hedge_retry_ms},
-            "backtest": {"recordings": "recordings"},
-            **({"leg_faults": leg_faults} if leg_faults is not None else {}),
-        },
-    )  # fmt: skip
-    return path
+    execution = {"hedge_mode": hedge_mode, "max_hedge_attempts": attempts, "hedge_retry_ms": hedge_retry_ms}
+    arbitrage = {**EPISODES_ARBITRAGE, "execution": execution, "leg_faults": leg_faults}  # None: not set
+    return scenario_config(tmp_path, arbitrage, latency=order_latency(latency_ms))
 
 
 def _faults(config: AppConfig, *, seed: int = 1, hedges: bool = False, binance: Any = None, bybit: Any = None,

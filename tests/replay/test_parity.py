@@ -15,20 +15,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
-
 from arb.config import AppConfig, load_config
 from arb.runtime.parity import run_parity, zero_latency
-from arb.testing.configs import write_config_files
-from tests.helpers import ROOT
-from tests.scenarios import Book, Change, write_scenario
+from tests.scenarios import EPISODES_ARBITRAGE, Book, Change, order_latency, scenario_config, write_scenario
 
 DAY = dt.date(2024, 3, 1)
-
-
-@pytest.fixture(scope="module")
-def sample_config() -> AppConfig:
-    return load_config(ROOT / "config" / "arbitrage.toml")
 
 
 def test_sample_zero_latency_agrees_exactly(sample_config: AppConfig) -> None:
@@ -60,20 +51,7 @@ def _many_opportunities(tmp_path: Path) -> AppConfig:
         else:  # Bybit ask 45 bps under Binance's bid: buy Bybit, sell Binance
             changes += [Change(t, "bybit", asks={59720.0: 0.5}), Change(t + 300, "bybit", asks={59720.0: 0.0})]
     write_scenario(tmp_path / "recordings", DAY, binance, bybit, changes, duration_ms=11_000)
-    latency = {"order_entry_ms": 4.0, "order_response_ms": 3.0, "feed_ms": 0.0}
-    venue = {"latency": latency, "account": {"base": 1.0, "quote": 100_000.0}}
-    path = write_config_files(
-        tmp_path,
-        binance_overrides=venue,
-        bybit_overrides=venue,
-        arbitrage_overrides={
-            "strategy": {"max_order_size": 0.01, "max_position_size": 1.0, "rebalance_threshold": 0.0,
-                         "cooldown_ms": 50},
-            "risk": {"position_limit": 1.0, "max_notional_per_venue": 1e9},
-            "backtest": {"recordings": "recordings"},
-        },
-    )  # fmt: skip
-    return load_config(path)
+    return load_config(scenario_config(tmp_path, EPISODES_ARBITRAGE, latency=order_latency(4.0)))
 
 
 def test_constructed_many_opportunities_zero_latency_exact(tmp_path: Path) -> None:

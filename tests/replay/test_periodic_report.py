@@ -15,18 +15,22 @@ import pytest
 from arb.cli import main
 from arb.config import load_config
 from arb.reports import write_daily_report
-from tests.helpers import ROOT
+from tests.helpers import ROOT, report_data
 from tests.scenarios import STANDING_DAY, standing_spread_config
 
 CENT = 0.01
 
 
-def _embedded(page: Path) -> dict[str, Any]:
-    text = page.read_text(encoding="utf-8")
-    match = re.search(r'<script type="application/json" id="arb-report">(.*?)</script>', text, re.DOTALL)
-    assert match is not None
-    data: dict[str, Any] = json.loads(match.group(1).replace("<\\/", "</"))
-    return data
+def _sample_days(sample_backtest: Path, tmp_path: Path) -> list[dict[str, Any]]:
+    """The figures of the sample run's two days (2024-08-08 and 2024-08-09), each from its own
+    ``arb report --date`` page written in ``tmp_path``."""
+    days = []
+    for date in ("2024-08-08", "2024-08-09"):
+        page = tmp_path / f"{date}.html"
+        args = ["report", "--source", "backtest", "--results", str(sample_backtest), "--date", date, "--out", str(page)]
+        assert main(args) == 0
+        days.append(report_data(page))
+    return days
 
 
 def _self_contained(page: Path) -> None:
@@ -67,7 +71,7 @@ def test_the_week_of_the_sample_backtest_equals_its_summary_to_the_cent(sample_b
     page = tmp_path / "week.html"
     args = ["report", "--source", "backtest", "--results", str(sample_backtest), "--period", "week", "--out", str(page)]
     assert main(args) == 0
-    figures = _embedded(page)
+    figures = report_data(page)
     assert figures["label"].startswith("2024-W32 (2024-08-05")  # weeks start on Monday
     assert summary["total"]["fills"] > 0
     _same_as_summary(figures, summary)
@@ -83,12 +87,7 @@ def test_the_week_of_the_sample_backtest_equals_its_summary_to_the_cent(sample_b
 def test_the_days_of_a_run_across_midnight_add_up_to_its_summary(sample_backtest: Path, tmp_path: Path) -> None:
     # The sample runs from 2024-08-08 23:54 to 2024-08-09 00:05 UTC.
     summary = json.loads((sample_backtest / "summary.json").read_text())
-    days = []
-    for date in ("2024-08-08", "2024-08-09"):
-        page = tmp_path / f"{date}.html"
-        args = ["report", "--source", "backtest", "--results", str(sample_backtest), "--date", date, "--out", str(page)]
-        assert main(args) == 0
-        days.append(_embedded(page))
+    days = _sample_days(sample_backtest, tmp_path)
     assert all(d["fills"] > 0 for d in days)
     assert sum(d["fills"] for d in days) == summary["total"]["fills"]
     assert sum(d["pnl"] for d in days) == pytest.approx(summary["total"]["pnl"], abs=CENT)
@@ -97,8 +96,8 @@ def test_the_days_of_a_run_across_midnight_add_up_to_its_summary(sample_backtest
     # the default period is the last day with a fill, and the page says so
     default = tmp_path / "default.html"
     assert main(["report", "--source", "backtest", "--results", str(sample_backtest), "--out", str(default)]) == 0
-    assert _embedded(default)["label"] == "2024-08-09"
-    assert _embedded(default)["choice"].startswith("no --date given: the last day with a fill (at 2024-08-09 ")
+    assert report_data(default)["label"] == "2024-08-09"
+    assert report_data(default)["choice"].startswith("no --date given: the last day with a fill (at 2024-08-09 ")
 
 
 def test_the_sample_keeps_the_books_mids_at_its_start_at_midnight_and_at_its_end(sample_backtest: Path) -> None:
@@ -128,12 +127,7 @@ def test_the_days_of_the_sample_tell_the_runs_story(sample_backtest: Path, tmp_p
     # "mean captured spread 29.7 bps, net of fees 9.7", and drawdowns came from one-minute steps.
     summary = json.loads((sample_backtest / "summary.json").read_text())
     assert summary["pairs"]["pairs"] == summary["pairs"]["pairs_won"] == 13  # every pair of the run won
-    days = []
-    for date in ("2024-08-08", "2024-08-09"):
-        page = tmp_path / f"{date}.html"
-        args = ["report", "--source", "backtest", "--results", str(sample_backtest), "--date", date, "--out", str(page)]
-        assert main(args) == 0
-        days.append(_embedded(page))
+    days = _sample_days(sample_backtest, tmp_path)
     # the days' PnL is the run's: the same mids at midnight on both sides of it
     assert abs(sum(d["pnl"] for d in days) - summary["total"]["pnl"]) < 1e-9
     for name in ("binance", "bybit"):
@@ -165,7 +159,7 @@ def test_the_month_of_the_sample_backtest_equals_its_summary(sample_backtest: Pa
         str(page),
     ]
     assert main(args) == 0
-    _same_as_summary(_embedded(page), json.loads((sample_backtest / "summary.json").read_text()))
+    _same_as_summary(report_data(page), json.loads((sample_backtest / "summary.json").read_text()))
 
 
 DAY = STANDING_DAY
@@ -185,7 +179,7 @@ def test_a_replayed_dry_runs_paper_account_report_equals_its_summary(tmp_path: P
     page = tmp_path / "day.html"
     report = ["report", "--config", str(config), "--source", "paper", "--state-dir", str(state)]
     assert main([*report, "--results", str(results), "--date", f"{DAY}", "--out", str(page)]) == 0
-    figures = _embedded(page)
+    figures = report_data(page)
     _same_as_summary(figures, summary)
     _self_contained(page)
 
@@ -199,7 +193,7 @@ def test_a_replayed_dry_runs_paper_account_report_equals_its_summary(tmp_path: P
     )
     written = write_daily_report(loaded, "dry-run", DAY, tmp_path / "daily")
     assert written == tmp_path / "daily" / f"dry-run-day-{DAY}.html"
-    assert _embedded(written)["pnl"] == pytest.approx(summary["total"]["pnl"], abs=CENT)
+    assert report_data(written)["pnl"] == pytest.approx(summary["total"]["pnl"], abs=CENT)
     assert [p.name for p in (tmp_path / "daily").iterdir()] == [written.name]  # no temporary file left
 
 
@@ -253,7 +247,7 @@ def test_the_week_of_a_two_symbol_backtest_equals_its_summary_symbol_by_symbol(
         assert float(own["qty"].sum()) == pytest.approx(figures["volume"], abs=1e-12)
     page = tmp_path / "week.html"
     assert main(["report", "--source", "backtest", "--results", str(out), "--period", "week", "--out", str(page)]) == 0
-    figures = _embedded(page)
+    figures = report_data(page)
     _same_per_symbol(figures, summary)
     assert abs(figures["pnl"] - summary["total"]["pnl"]) < 1e-6  # the same arithmetic, not just the cent
     _self_contained(page)
@@ -272,4 +266,4 @@ def test_a_two_symbol_paper_account_report_equals_its_dry_runs_summary(two_symbo
     page = tmp_path / "day.html"
     report = ["report", "--config", str(config), "--source", "paper", "--state-dir", str(state)]
     assert main([*report, "--results", str(results), "--period", "week", "--out", str(page)]) == 0
-    _same_per_symbol(_embedded(page), summary)
+    _same_per_symbol(report_data(page), summary)

@@ -24,12 +24,7 @@ from numba import njit
 
 from arb.config import load_config
 from arb.events import (
-    EVENT_KIND_MASK,
-    EXCH_EVENT,
-    FUNDING_RATE_EVENT,
     FUNDING_SETTLED_EVENT,
-    LOCAL_EVENT,
-    MARK_PRICE_EVENT,
     EventArray,
 )
 from arb.recording.convert import _correct, convert_files
@@ -40,13 +35,12 @@ from arb.runtime.loader import load_session
 from arb.runtime.parity import run_live_replay, zero_latency
 from arb.runtime.replay import replay
 from connectors.binance.normalize import BinanceNormalizer
-from tests.helpers import MARK_PRICE_FIXTURE, USDM_BTC, with_mark_price
+from tests.helpers import MARK_PRICE_FIXTURE, PERP_KINDS, USDM_BTC, kind_of, local_side, of_kind, with_mark_price
 from tests.scenarios import STANDING_DAY, standing_spread_config
 
 TICK = 0.1
 LOT = 0.001
 STEP_NS = 100_000_000
-PERP_KINDS = (MARK_PRICE_EVENT, FUNDING_RATE_EVENT, FUNDING_SETTLED_EVENT)
 
 
 @pytest.fixture(scope="module")
@@ -54,22 +48,12 @@ def augmented(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return with_mark_price(USDM_BTC, tmp_path_factory.mktemp("perp") / "btcusdt_20240808.gz")
 
 
-def _perp(rows: EventArray) -> np.ndarray[Any, Any]:
-    return np.isin(rows["ev"] & EVENT_KIND_MASK, PERP_KINDS)
-
-
-def _local_side(rows: EventArray) -> EventArray:
-    local = rows[(rows["ev"] & LOCAL_EVENT) != 0].copy()
-    local["ev"] &= ~np.uint64(EXCH_EVENT)
-    return local
-
-
 def test_the_rows_pass_hftbacktests_own_order_correction_and_validation(augmented: Path) -> None:
     normalizer = BinanceNormalizer(echo=False)
     for chunk in LineReader(augmented).chunks():
         normalizer.on_chunk(chunk, lambda line: None)
     raw = normalizer.sink.take()
-    kinds = raw["ev"] & EVENT_KIND_MASK
+    kinds = kind_of(raw)
     assert [int((kinds == k).sum()) for k in PERP_KINDS] == [375, 375, 1]
     ours, _ = _correct(raw.copy(), 0, None)
     theirs = raw.copy()
@@ -136,11 +120,11 @@ def _trace(rows: EventArray, steps: int) -> np.ndarray[Any, Any]:
 def test_a_backtest_sees_the_same_book_and_makes_the_same_fills(augmented: Path) -> None:
     plain = convert_files([USDM_BTC], with_eod=False).rows
     with_perp = convert_files([augmented], with_eod=False).rows
-    perp = _perp(with_perp)
-    assert int(perp.sum()) > 700 and int(((with_perp["ev"] & EVENT_KIND_MASK) == FUNDING_SETTLED_EVENT).sum()) == 1
+    perp = np.isin(kind_of(with_perp), PERP_KINDS)
+    assert int(perp.sum()) > 700 and len(of_kind(with_perp, FUNDING_SETTLED_EVENT)) == 1
     # The other rows reach the local side as before (whether a row is also its exchange-side copy may
     # change where a perp row now sits between its two places).
-    assert np.array_equal(_local_side(with_perp[~perp]), _local_side(plain))
+    assert np.array_equal(local_side(with_perp[~perp]), local_side(plain))
     span = int(plain["local_ts"].max() - plain["local_ts"].min())
     steps = span // STEP_NS
     a = _trace(plain, steps)
@@ -168,9 +152,9 @@ def test_the_funding_state_crosses_day_files_through_the_end_of_day_snapshot(aug
     carried = convert_files([second], venue="binance", market="linear", initial=eod, with_eod=False).rows
     fresh = convert_files([second], venue="binance", market="linear", with_eod=False, allow_unsynced=True).rows
     whole = convert_files([augmented], with_eod=False).rows
-    row = carried[(carried["ev"] & EVENT_KIND_MASK) == settled]
-    assert len(row) == 1 and int(((fresh["ev"] & EVENT_KIND_MASK) == settled).sum()) == 0
-    want = whole[(whole["ev"] & EVENT_KIND_MASK) == settled]
+    row = of_kind(carried, settled)
+    assert len(row) == 1 and len(of_kind(fresh, settled)) == 0
+    want = of_kind(whole, settled)
     for column in ("exch_ts", "px", "qty", "order_id", "ival"):
         assert row[column].tolist() == want[column].tolist(), column
 
@@ -211,7 +195,7 @@ def test_the_dry_run_replay_and_the_backtest_pass_the_rows_through_without_effec
     seen = np.zeros(3, np.int64)
     for _, batches in replay(config, load_session(config, days)):
         for batch in batches:
-            kinds = batch.rows["ev"] & EVENT_KIND_MASK
+            kinds = kind_of(batch.rows)
             seen += [int((kinds == k).sum()) for k in PERP_KINDS]
     assert seen[0] > 50 and seen[1] > 50 and seen[2] == 1  # the rows reached the engine
     after = run_backtest(config, STANDING_DAY, STANDING_DAY)

@@ -17,8 +17,7 @@ from arb.execution.risk import risk_figures
 from arb.runtime.backtest import run_backtest
 from arb.runtime.live_parity import live_engine
 from arb.runtime.parity import replay_engine, zero_latency
-from arb.testing.configs import write_config_files
-from tests.scenarios import Book, Change, write_scenario
+from tests.scenarios import Book, Change, order_latency, scenario_config, write_scenario
 
 DAY = dt.date(2024, 5, 6)
 MS = 1_000_000
@@ -41,20 +40,12 @@ def _config(
         changes.append(Change(2500, "binance", bids={59990.0: 0.0, 59390.0: 2.0}, asks={60000.0: 0.0, 59400.0: 2.0}))
     write_scenario(tmp_path / "recordings", DAY, binance, bybit, changes, duration_ms=6000, heartbeat_ms=100,
                    silent=silent)  # fmt: skip
-    venue: dict[str, Any] = {"account": {"base": 1.0, "quote": 100_000.0}}
-    if vanishing:  # orders take 4 ms to arrive and 3 ms to be answered; the feed its recorded 5 ms
-        venue["latency"] = {"order_entry_ms": 4.0, "order_response_ms": 3.0, "feed_ms": 0.0}
-    path = write_config_files(
-        tmp_path,
-        binance_overrides=venue,
-        bybit_overrides=venue,
-        arbitrage_overrides={
-            "strategy": {"max_order_size": 0.01, "max_position_size": 0.05, "rebalance_threshold": 0.0,
-                         "cooldown_ms": 300},
-            "risk": {"position_limit": 1.0, "max_notional_per_venue": 1e9, "stale_after_ms": 60_000, **risk},
-            "backtest": {"recordings": "recordings"},
-        },
-    )  # fmt: skip
+    # with ``vanishing`` orders take 4 ms to arrive and 3 ms to be answered; the feed its recorded 5 ms
+    path = scenario_config(tmp_path, {
+        "strategy": {"max_order_size": 0.01, "max_position_size": 0.05, "rebalance_threshold": 0.0,
+                     "cooldown_ms": 300},
+        "risk": {"position_limit": 1.0, "max_notional_per_venue": 1e9, "stale_after_ms": 60_000, **risk},
+    }, latency=order_latency(4.0) if vanishing else None)  # fmt: skip
     config = load_config(path)
     return config if vanishing else zero_latency(config)
 

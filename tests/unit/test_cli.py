@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
-import subprocess
 import sys
 from typing import Any
 
@@ -17,7 +16,7 @@ from arb.events import event_dtype
 from arb.recording.format import format_line
 from arb.recording.npz import load_eod
 from arb.testing.configs import write_config_files
-from tests.helpers import RECORDINGS, SPOT_BTC_HEAD, read_lines
+from tests.helpers import RECORDINGS, SPOT_BTC_HEAD, modules_loaded_by, read_lines
 
 
 def test_convert_writes_rows_and_the_end_of_day_snapshot(tmp_path, capsys) -> None:
@@ -306,12 +305,8 @@ def test_the_parser_of_one_command_has_that_command_and_all_have_every_command()
 def test_convert_does_not_import_the_live_modules() -> None:
     # Building the parser for one command imports only what that command needs: arb convert is a
     # short process, and aiohttp, ccxt and SQLAlchemy took most of its start.
-    code = (
-        "import sys; from arb.cli import _parser; _parser('convert'); "
-        "print(sorted(m for m in sys.modules if m.startswith(('aiohttp', 'ccxt', 'sqlalchemy', 'arb.runtime.record'))))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    live = ("aiohttp", "ccxt", "sqlalchemy", "arb.runtime.record")
+    assert modules_loaded_by("from arb.cli import _parser; _parser('convert')", live) == []
 
 
 def test_the_console_command_runs_main_collecting_less_in_batch_commands(monkeypatch) -> None:

@@ -3,13 +3,11 @@ that converts or replays rows then never loads hftbacktest): they must be hftbac
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import hftbacktest.types as hbt
 import numpy as np
 
 import arb.events as events
+from tests.helpers import modules_loaded_by
 
 FLAGS = (
     "DEPTH_EVENT",
@@ -35,9 +33,4 @@ def test_the_flags_and_the_row_layout_are_hftbacktests() -> None:
 
 
 def test_converting_does_not_import_hftbacktest() -> None:
-    code = (
-        "import sys; import arb.recording.convert, arb.book, arb.events; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'hftbacktest'))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert modules_loaded_by("import arb.recording.convert, arb.book, arb.events", ("hftbacktest",)) == []

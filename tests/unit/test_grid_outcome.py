@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -41,70 +42,52 @@ def test_wire_strings_have_no_exponent() -> None:
     assert wire(Decimal("0.00000100")) == "0.000001"
 
 
+_SENT = {"written": True}
+
+
 @pytest.mark.parametrize(
     ("venue", "kwargs", "outcome", "code"),
     [
         ("binance", {"written": False, "http_status": None}, Outcome.REJECTED, "not-sent"),
-        ("binance", {"written": True, "http_status": None, "timed_out": True}, Outcome.UNKNOWN, "timeout"),
-        ("binance", {"written": True, "http_status": None}, Outcome.UNKNOWN, "dropped"),
-        ("binance", {"written": True, "http_status": 200, "body": '{"orderId":1}'}, Outcome.ACCEPTED, ""),
-        ("binance", {"written": True, "http_status": 200, "body": '{"orde'}, Outcome.UNKNOWN, "bad-body"),
-        (
-            "binance",
-            {"written": True, "http_status": 400, "body": '{"code":-2010,"msg":"Duplicate order sent."}'},
-            Outcome.REJECTED,
-            "-2010",
-        ),
-        (
-            "binance",
-            {"written": True, "http_status": 400, "body": '{"code":-1021,"msg":"Timestamp..."}'},
-            Outcome.REJECTED,
-            "-1021",
-        ),
-        (
-            "binance",
-            {"written": True, "http_status": 503, "body": '{"code":-1007,"msg":"Timeout waiting"}'},
-            Outcome.UNKNOWN,
-            "-1007",
-        ),
-        ("binance", {"written": True, "http_status": 503, "body": "Service Unavailable"}, Outcome.UNKNOWN, "http-503"),
-        ("binance", {"written": True, "http_status": 502, "body": "<html>"}, Outcome.UNKNOWN, "http-502"),
-        (
-            "binance",
-            {"written": True, "http_status": 400, "body": '{"code":-4116,"msg":"ClientOrderId is duplicated"}'},
-            Outcome.REJECTED,
-            "-4116",
-        ),
+        ("binance", {**_SENT, "http_status": None, "timed_out": True}, Outcome.UNKNOWN, "timeout"),
+        ("binance", {**_SENT, "http_status": None}, Outcome.UNKNOWN, "dropped"),
+        ("binance", {**_SENT, "http_status": 200, "body": '{"orderId":1}'}, Outcome.ACCEPTED, ""),
+        ("binance", {**_SENT, "http_status": 200, "body": '{"orde'}, Outcome.UNKNOWN, "bad-body"),
+        ("binance", {**_SENT, "http_status": 503, "body": "Service Unavailable"}, Outcome.UNKNOWN, "http-503"),
+        ("binance", {**_SENT, "http_status": 502, "body": "<html>"}, Outcome.UNKNOWN, "http-502"),
         (
             "bybit",
-            {"written": True, "http_status": 200, "body": '{"retCode":0,"retMsg":"OK","result":{}}'},
+            {**_SENT, "http_status": 200, "body": '{"retCode":0,"retMsg":"OK","result":{}}'},
             Outcome.ACCEPTED,
             "0",
         ),
-        (
-            "bybit",
-            {"written": True, "http_status": 200, "body": '{"retCode":170131,"retMsg":"Insufficient balance."}'},
-            Outcome.REJECTED,
-            "170131",
-        ),
-        (
-            "bybit",
-            {"written": True, "http_status": 200, "body": '{"retCode":10016,"retMsg":"Internal system error."}'},
-            Outcome.UNKNOWN,
-            "10016",
-        ),
-        (
-            "bybit",
-            {"written": True, "http_status": 200, "body": '{"retCode":10002,"retMsg":"invalid request"}'},
-            Outcome.REJECTED,
-            "10002",
-        ),
-        ("bybit", {"written": True, "http_status": 502, "body": ""}, Outcome.UNKNOWN, "http-502"),
+        ("bybit", {**_SENT, "http_status": 502, "body": ""}, Outcome.UNKNOWN, "http-502"),
     ],
 )
 def test_outcomes(venue: str, kwargs: dict[str, object], outcome: Outcome, code: str) -> None:
     answer = classify(venue, **kwargs)  # type: ignore[arg-type]
     assert (answer.outcome, answer.code) == (outcome, code)
+
+
+# The venue's own error codes: (venue, HTTP status, code, message, outcome). The body is the venue's
+# error object, ``{"code":..,"msg":..}`` on Binance and ``{"retCode":..,"retMsg":..}`` on Bybit.
+_VENUE_CODES = [
+    ("binance", 400, -2010, "Duplicate order sent.", Outcome.REJECTED),
+    ("binance", 400, -1021, "Timestamp...", Outcome.REJECTED),
+    ("binance", 503, -1007, "Timeout waiting", Outcome.UNKNOWN),
+    ("binance", 400, -4116, "ClientOrderId is duplicated", Outcome.REJECTED),
+    ("bybit", 200, 170131, "Insufficient balance.", Outcome.REJECTED),
+    ("bybit", 200, 10016, "Internal system error.", Outcome.UNKNOWN),
+    ("bybit", 200, 10002, "invalid request", Outcome.REJECTED),
+]
+
+
+@pytest.mark.parametrize(("venue", "status", "error", "message", "outcome"), _VENUE_CODES)
+def test_venue_error_codes(venue: str, status: int, error: int, message: str, outcome: Outcome) -> None:
+    keys = ("code", "msg") if venue == "binance" else ("retCode", "retMsg")
+    body = json.dumps(dict(zip(keys, (error, message), strict=True)), separators=(",", ":"))
+    answer = classify(venue, written=True, http_status=status, body=body)
+    assert (answer.outcome, answer.code) == (outcome, str(error))
 
 
 def test_rate_limits_and_bans_carry_the_wait() -> None:

@@ -9,11 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from arb.book import OrderBook
 from arb.cli import main
 from arb.config import AppConfig, LegFaultRates, LegFaultsConfig, load_config
 from arb.errors import ConfigError
-from arb.events import DEPTH_ASK, DEPTH_BID, empty_events
+from arb.events import DEPTH_ASK, empty_events
 from arb.execution.faults import (
     FAULT_LATE,
     FAULT_NONE,
@@ -23,9 +22,10 @@ from arb.execution.faults import (
     fault_uniform,
     make_leg_faults,
 )
-from arb.execution.paper import LEG_FAULT_REJECTION, PaperExecutor, PaperOrder
+from arb.execution.paper import LEG_FAULT_REJECTION, PaperExecutor
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
 from arb.testing.configs import write_config_files
+from tests.paper import answers, book, latency_config
 
 MS = 1_000_000
 LOT = 1e-5
@@ -92,59 +92,39 @@ def test_all_zero_is_off() -> None:
 # --- the paper executor -------------------------------------------------------------------------
 
 
-def _book(bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> OrderBook:
-    rows = empty_events(len(bids) + len(asks))
-    for i, (px, qty) in enumerate(bids):
-        rows[i] = (DEPTH_BID, 0, 0, px, qty, 0, 0, 0.0)
-    for i, (px, qty) in enumerate(asks):
-        rows[len(bids) + i] = (DEPTH_ASK, 0, 0, px, qty, 0, 0, 0.0)
-    b = OrderBook()
-    b.apply(rows)
-    return b
-
-
 @pytest.fixture
 def config(tmp_path: Path) -> AppConfig:
-    latency = {"order_entry_ms": 3.0, "order_response_ms": 2.0}
-    return load_config(
-        write_config_files(tmp_path, binance_overrides={"latency": latency}, bybit_overrides={"latency": latency})
-    )
+    return latency_config(tmp_path)
 
 
 def _paper(config: AppConfig, **rates: Any) -> PaperExecutor:
-    books = (_book([(59990.0, 1.0)], [(60000.0, 1.0)]), _book([(59990.0, 1.0)], [(60000.0, 1.0)]))
+    books = (book([(59990.0, 1.0)], [(60000.0, 1.0)]), book([(59990.0, 1.0)], [(60000.0, 1.0)]))
     faults = make_leg_faults(LegFaultsConfig.same(LegFaultRates(**rates), seed=11))
     return PaperExecutor(config.venues, books, lambda: (0, 0), base=(1.0, 1.0), quote=(1e5, 1e5), leg_faults=faults)
-
-
-def _answers(ex: PaperExecutor, until: int) -> list[PaperOrder]:
-    got: list[PaperOrder] = []
-    ex.run_until(until, got.append)
-    return got
 
 
 def test_paper_rejected_leg_is_answered_at_the_ack_time_and_trades_nothing(config: AppConfig) -> None:
     ex = _paper(config, reject=1.0)
     order = ex.submit(0, BUY, 60000.0, 0.1, INTENT_OPEN, 1, 1_000 * MS)
-    assert _answers(ex, 1_004 * MS) == [] and ex.open_counts.ravel().tolist() == [1, 0]
-    assert _answers(ex, 1_005 * MS) == [order]
+    assert answers(ex, 1_004 * MS) == [] and ex.open_counts.ravel().tolist() == [1, 0]
+    assert answers(ex, 1_005 * MS) == [order]
     assert order.status == "rejected" and order.rejection == LEG_FAULT_REJECTION and order.fill_qty == 0.0
     assert order.fault == FAULT_REJECT and ex.venue_balances(0) == (1.0, 1e5)
     assert ex.summary()["leg_faults"] == {"reject": 1, "partial": 0, "late": 0}
     hedge = ex.submit(0, BUY, 60000.0, 0.1, INTENT_HEDGE, 1, 1_010 * MS)  # hedges are not faulted
-    _answers(ex, 1_020 * MS)
+    answers(ex, 1_020 * MS)
     assert hedge.status == "filled" and hedge.fault == FAULT_NONE
 
 
 def test_paper_partial_leg_fills_the_drawn_part(config: AppConfig) -> None:
     ex = _paper(config, partial=1.0, partial_min=0.4, partial_max=0.4)
     order = ex.submit(1, SELL, 59990.0, 0.1, INTENT_OPEN, 1, 0)
-    assert _answers(ex, 5 * MS) == [order]
+    assert answers(ex, 5 * MS) == [order]
     assert order.status == "filled" and order.fault == FAULT_PARTIAL
     assert order.fill_qty == pytest.approx(0.04) and order.fill_price == 59990.0
     nothing = _paper(config, partial=1.0, partial_min=0.0, partial_max=0.0)  # a part that rounds to 0
     order = nothing.submit(1, SELL, 59990.0, 0.1, INTENT_OPEN, 1, 0)
-    _answers(nothing, 5 * MS)
+    answers(nothing, 5 * MS)
     assert order.status == "expired" and order.fill_qty == 0.0 and nothing.venue_balances(1) == (1.0, 1e5)
 
 
@@ -153,8 +133,8 @@ def test_paper_late_leg_arrives_later_and_fills_against_the_book_then(config: Ap
     order = ex.submit(0, BUY, 60000.0, 0.1, INTENT_OPEN, 1, 0)
     assert order.arrive_ts == 53 * MS and order.fault == FAULT_LATE
     ex.books[0].apply(_rows_ask(60000.0, 0.0))  # the offer goes before the order gets there
-    assert _answers(ex, 54 * MS) == []
-    assert _answers(ex, 55 * MS) == [order] and order.status == "expired" and order.respond_ts == 55 * MS
+    assert answers(ex, 54 * MS) == []
+    assert answers(ex, 55 * MS) == [order] and order.status == "expired" and order.respond_ts == 55 * MS
 
 
 def _rows_ask(px: float, qty: float) -> np.ndarray:

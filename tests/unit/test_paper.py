@@ -7,46 +7,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from arb.book import OrderBook
-from arb.config import LegFaultRates, LegFaultsConfig, load_config
-from arb.events import DEPTH_ASK, DEPTH_BID, empty_events
+from arb.config import LegFaultRates, LegFaultsConfig
 from arb.execution.faults import FAULT_LATE, make_leg_faults
 from arb.execution.paper import PaperExecutor, PaperOrder
 from arb.strategy.types import BUY, INTENT_OPEN, SELL
-from arb.testing.configs import write_config_files
+from tests.paper import answers, book, latency_config
 
 MS = 1_000_000
 
 
-def book(bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> OrderBook:
-    rows = empty_events(len(bids) + len(asks))
-    for i, (px, qty) in enumerate(bids):
-        rows[i] = (DEPTH_BID, 0, 0, px, qty, 0, 0, 0.0)
-    for i, (px, qty) in enumerate(asks):
-        rows[len(bids) + i] = (DEPTH_ASK, 0, 0, px, qty, 0, 0, 0.0)
-    b = OrderBook()
-    b.apply(rows)
-    return b
-
-
 @pytest.fixture
 def config(tmp_path: Path):  # type: ignore[no-untyped-def]
-    latency = {"order_entry_ms": 3.0, "order_response_ms": 2.0}
-    return load_config(
-        write_config_files(tmp_path, binance_overrides={"latency": latency}, bybit_overrides={"latency": latency})
-    )
+    return latency_config(tmp_path)
 
 
 def executor(config, books, base=(1.0, 1.0), quote=(100_000.0, 100_000.0)) -> tuple[PaperExecutor, list[int]]:  # type: ignore[no-untyped-def]
     versions = [0, 0]
     ex = PaperExecutor(config.venues, books, lambda: (versions[0], versions[1]), base=base, quote=quote)
     return ex, versions
-
-
-def answers(ex: PaperExecutor, until: int) -> list[PaperOrder]:
-    got: list[PaperOrder] = []
-    ex.run_until(until, got.append)
-    return got
 
 
 def test_order_arrives_after_entry_latency_and_is_answered_after_response_latency(config) -> None:  # type: ignore[no-untyped-def]

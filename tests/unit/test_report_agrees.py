@@ -253,9 +253,25 @@ def test_partial_fills_each_sit_at_their_own_price_against_the_other_legs_vwap()
     assert fill_spread_bps(fills, equity) == pytest.approx(want, abs=1e-9)
 
 
+def _drawn_axes(tmp_path: Path, summary: Any, fills: np.ndarray, equity: np.ndarray) -> list[Any]:
+    """Every axes of every figure ``write_report`` saves into ``tmp_path`` for this run."""
+    from matplotlib.figure import Figure
+
+    axes: list[Any] = []
+    real_savefig = Figure.savefig
+
+    def keep_axes(self: Figure, *args: Any, **kwargs: Any) -> None:
+        axes.extend(self.axes)
+        real_savefig(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Figure, "savefig", keep_axes)
+        write_report(tmp_path, summary, fills, equity)
+    return axes
+
+
 def test_the_trading_pnl_has_its_own_axis_scaled_to_it(tmp_path: Path) -> None:
     # before: a trading PnL of 0..0.5 quote shared an axis with an equity change down to -30 quote
-    from matplotlib.figure import Figure
 
     holding = InitialBalances(base=(0.1, 0.0), quote=(10_000.0, 10_000.0))
     equity = curve([0.0] * 21, step=1.0)
@@ -267,16 +283,7 @@ def test_the_trading_pnl_has_its_own_axis_scaled_to_it(tmp_path: Path) -> None:
     data = chart_data(s, fills, equity)
     assert data.trading_pnl == pytest.approx(trading, abs=1e-9)
     assert data.equity_change == pytest.approx(trading - np.linspace(0.0, 30.0, 21), abs=1e-9)
-    axes: list[Any] = []
-    real_savefig = Figure.savefig
-
-    def keep_axes(self: Figure, *args: Any, **kwargs: Any) -> None:
-        axes.extend(self.axes)
-        real_savefig(self, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Figure, "savefig", keep_axes)
-        write_report(tmp_path, s, fills, equity)
+    axes = _drawn_axes(tmp_path, s, fills, equity)
     (pnl_ax,) = [ax for ax in axes if ax.get_ylabel() == "trading PnL (quote)"]
     assert pnl_ax.get_lines()[0].get_label() == "trading PnL, both venues"
     low, high = pnl_ax.get_ylim()
@@ -297,18 +304,8 @@ def test_no_spread_is_drawn_where_a_book_was_out_of_sync_and_the_span_is_shaded(
 def _spread_markers(tmp_path: Path, fills: np.ndarray, equity: np.ndarray) -> tuple[list[tuple[float, float]], Any]:
     # every fill marker drawn on equity.png's spread panel, in display coordinates, and that panel
     from matplotlib.collections import PathCollection
-    from matplotlib.figure import Figure
 
-    axes: list[Any] = []
-    real_savefig = Figure.savefig
-
-    def keep_axes(self: Figure, *args: Any, **kwargs: Any) -> None:
-        axes.extend(self.axes)
-        real_savefig(self, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Figure, "savefig", keep_axes)
-        write_report(tmp_path, summarize(fills, equity, INITIAL, {}), fills, equity)
+    axes = _drawn_axes(tmp_path, summarize(fills, equity, INITIAL, {}), fills, equity)
     (spread_ax,) = [ax for ax in axes if ax.get_ylabel() == "spread (bps)"]
     points: list[tuple[float, float]] = []
     for collection in spread_ax.collections:

@@ -64,10 +64,12 @@ def book() -> np.ndarray:
     return v
 
 
-def pair(qty: float = 0.1) -> tuple[np.ndarray, int]:
+def pair(qty: float = 0.1, ask: float = 60010.0, bid: float = 59990.0, pair_id: int = 7) -> tuple[np.ndarray, int]:
+    """Two opening intents of ``qty``: a buy on Binance at ``ask`` and a sell on Bybit at ``bid``, and
+    their count."""
     out = new_intents()
-    out[0] = (0, BUY, 60010.0, qty, INTENT_OPEN, 7, 0)
-    out[1] = (1, SELL, 59990.0, qty, INTENT_OPEN, 7, 0)
+    out[0] = (0, BUY, ask, qty, INTENT_OPEN, pair_id, 0)
+    out[1] = (1, SELL, bid, qty, INTENT_OPEN, pair_id, 0)
     return out, 2
 
 
@@ -213,12 +215,19 @@ def test_daily_loss_as_a_fraction_of_the_days_starting_equity() -> None:
     assert "daily loss 0.1000% of the day's starting equity >= limit 0.1000%" in breach_text(lim, state)
 
 
-def test_a_pair_that_lost_more_than_its_limit_halts_once_it_is_closed() -> None:
-    lim = limits(max_pair_loss=5.0, dust=0.001)
+def _pair_passed_at_100(**over: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Limits ``over``, a risk state in which ``pair()`` passed the gate with the equity at 100, and
+    that pair's intents and count."""
+    lim = limits(**over)
     state = new_risk_state()
     intents, n = pair()
     update_equity(lim, state, 100.0, book(), NOW)
     assert gate(book(), lim, state, intents, n, NOW) == 2
+    return lim, state, intents, n
+
+
+def test_a_pair_that_lost_more_than_its_limit_halts_once_it_is_closed() -> None:
+    lim, state, intents, n = _pair_passed_at_100(max_pair_loss=5.0, dust=0.001)
     open_ = book()
     open_[0]["open_orders"] = 1
     update_equity(lim, state, 90.0, open_, NOW + 1)  # still on its way: not judged yet
@@ -342,11 +351,7 @@ def test_an_imbalance_that_ended_after_the_limit_halts_even_without_a_decision_i
 
 
 def test_a_lone_leg_held_with_nothing_unanswered_counts_its_marked_loss() -> None:
-    lim = limits(max_pair_loss=5.0, dust=0.001)
-    state = new_risk_state()
-    intents, n = pair()
-    update_equity(lim, state, 100.0, book(), NOW)
-    assert gate(book(), lim, state, intents, n, NOW) == 2
+    lim, state, _, _ = _pair_passed_at_100(max_pair_loss=5.0, dust=0.001)
     lone = book()
     lone[0]["position"] = 0.1
     update_equity(lim, state, 96.0, lone, NOW + 1)
@@ -408,10 +413,8 @@ def two_symbols(**over: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 
 
 def eth_pair(qty: float = 1.0) -> tuple[np.ndarray, int]:
-    out = new_intents()
-    out[0] = (0, BUY, 2501.0, qty, INTENT_OPEN, 9, 0)
-    out[1] = (1, SELL, 2499.0, qty, INTENT_OPEN, 9, 0)
-    return out, 2
+    """``pair`` on ETHUSDT's book (2,499 / 2,501)."""
+    return pair(qty, 2501.0, 2499.0, 9)
 
 
 def test_position_limit_holds_per_symbol_in_its_own_units() -> None:

@@ -17,11 +17,8 @@ from arb.events import (
     CLEAR_ALL,
     DEPTH_ASK,
     DEPTH_BID,
-    EVENT_KIND_MASK,
-    EXCH_EVENT,
     FUNDING_RATE_EVENT,
     FUNDING_SETTLED_EVENT,
-    LOCAL_EVENT,
     MARK_PRICE_EVENT,
     SNAPSHOT_ASK,
     SNAPSHOT_BID,
@@ -37,6 +34,7 @@ from arb.recording.convert import convert_files, convert_to_parts
 from arb.recording.npz import EodSnapshot
 from arb.recording.tardis import HEADERS
 from arb.testing.history_files import js_number, write_gzip
+from tests.helpers import local_side, of_kind
 
 T0 = 1704067200_000_000  # 2024-01-01 00:00:00 UTC, microseconds
 BOOK = "binance-futures_incremental_book_L2_2024-01-01_BTCUSDT.csv.gz"
@@ -58,8 +56,8 @@ def write(folder: Path, name: str, kind: str, rows: list[str]) -> Path:
 
 def plain(rows: EventArray) -> list[tuple[int, int, int, float, float, int]]:
     """The local side of converted rows, flags dropped: (kind with side, exch us, local us, px, qty, ival)."""
-    local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
-    ev = local["ev"] & ~np.uint64(EXCH_EVENT | LOCAL_EVENT)
+    local = local_side(rows, published=True)
+    ev = local["ev"]
     return [
         (int(e), int(x) // 1000 - T0, int(t) // 1000 - T0, float(p), float(q), int(i))
         for e, x, t, p, q, i in zip(
@@ -97,7 +95,7 @@ def test_a_snapshot_resets_the_book_and_updates_follow(tmp_path: Path) -> None:
     assert (result.venue, result.market, result.symbol) == ("binance", "linear", "BTCUSDT")
     assert result.stats.depth_messages == 3  # rows grouped by local_timestamp (and snapshot or not)
     assert result.stats.snapshots == 1
-    bids = result.eod.rows[(result.eod.rows["ev"] & EVENT_KIND_MASK) == 4]
+    bids = of_kind(result.eod.rows, 4)
     assert result.eod.synced and len(bids) == 4  # 100, 99 bids; 101, 101.25 asks
     assert result.findings.warnings() == []
 

@@ -1,0 +1,52 @@
+"""``arb`` commands run as child processes, the way a user's shell runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from arb.testing.waiting import Patience, communicate
+from tests.helpers import ROOT
+
+__all__ = ["run_arb"]
+
+
+async def run_arb(
+    *args: str,
+    env: Mapping[str, str | None] | None = None,
+    cwd: Path | None = None,
+    quiet_s: float = 60.0,
+    merged: bool = False,
+) -> tuple[int, str, str]:
+    """Run ``arb ARGS`` (``python -m arb.cli`` of this checkout) to its end and return its exit code,
+    stdout and stderr as text (with ``merged`` its stderr goes to its stdout and "" is returned for it).
+
+    ``env`` is laid over this process's environment (a ``None`` value removes the variable); ``cwd`` is
+    its working directory (this process's by default). The wait is bounded by ``quiet_s`` seconds in
+    which the child does no work (a busy machine slows it, it does not fail it); the child is killed on
+    the way out if it still runs."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for key, value in (env or {}).items():
+        if value is None:
+            environment.pop(key, None)
+        else:
+            environment[key] = value
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "arb.cli", *args),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT if merged else asyncio.subprocess.PIPE,
+        env=environment,
+        cwd=cwd,
+    )
+    try:
+        out, err = await communicate(process, Patience(f"arb {' '.join(args[:2])} to exit", quiet_s=quiet_s,
+                                                       pids=[process.pid]))  # fmt: skip
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), (err or b"").decode()
