@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
@@ -492,6 +493,22 @@ class FakeVenue(Playback):
             )
         )
         self._notify()
+
+    def _request(
+        self, conn: VenueConnection, text: str, key: str, log: logging.Logger, complaint: str
+    ) -> dict[str, Any] | None:
+        """``text`` as a JSON object whose ``key`` is a string (a request on a WebSocket); otherwise
+        ``None``, counted as ignored and logged on ``log`` with ``complaint`` (formatted with the
+        connection id and the text)."""
+        try:
+            request = json.loads(text)
+        except json.JSONDecodeError:
+            request = None
+        if isinstance(request, dict) and isinstance(request.get(key), str):
+            return request
+        self.stats.ignored_messages += 1
+        log.warning(complaint, conn.id, text)
+        return None
 
     def _record(self, fault: AppliedFault) -> None:
         self.faults.applied.append(fault)

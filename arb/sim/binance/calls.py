@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 import msgspec
@@ -39,10 +39,8 @@ __all__ = [
     "Endpoint",
     "ListenKey",
     "Reply",
-    "UserStreamMessage",
     "WsApiSession",
     "api_error",
-    "decimal_param",
     "encode",
     "int_param",
     "mandatory",
@@ -84,16 +82,6 @@ FIRST_TRADE_TRAN_ID = 9_689_000_001
 """The ``tranId`` of an account's first trade's COMMISSION (and REALIZED_PNL) income; one more per trade."""
 UNMODELLED = ("stopPrice", "icebergQty", "quoteOrderQty", "trailingDelta", "closePosition", "activationPrice",
                "callbackRate", "priceMatch", "goodTillDate", "workingType", "priceProtect")  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class UserStreamMessage:
-    """One user-stream event message the venue wrote (or withheld while the stream was silenced)."""
-
-    connection: int
-    event: str
-    text: str
-    sent: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,18 +137,6 @@ def api_error(code: int, msg: str, status: int = 400) -> Reply:
 
 def mandatory(name: str) -> Reply:
     return api_error(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-
-
-def decimal_param(text: str | None) -> Decimal | None:
-    if text is None or text == "":
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(text) from None
-    if not value.is_finite():
-        raise ValueError(text)
-    return value
 
 
 def int_param(params: Mapping[str, str], key: str) -> int | None:

@@ -13,13 +13,13 @@ from arb.sim.bybit.calls import (
     Call,
     Reply,
     api_error,
-    decimal_param,
     page_of,
     param_text,
 )
 from arb.sim.bybit.private_rest import BybitRest
 from arb.sim.bybit.wire import decimal_text, funding_exec_id, transaction_entry
 from arb.sim.ledger import FundingPayment, LedgerAccount, LedgerTrade, Side
+from arb.sim.private import decimal_param
 
 __all__ = ["BybitAccountEndpoints"]
 
@@ -140,20 +140,10 @@ class BybitAccountEndpoints(BybitRest):
         category = param_text(params, "category")
         if category is not None and category not in CATEGORIES:
             return api_error(10001, "Illegal category")
-        try:
-            start = int(param_text(params, "startTime") or 0) or None
-            end = int(param_text(params, "endTime") or 0) or None
-        except ValueError:
-            return api_error(10001, "params error: startTime or endTime invalid")
-        if start is not None and end is not None and end - start > SEVEN_DAYS_MS:
-            return api_error(10001, "params error: The time range between startTime and endTime cannot exceed 7 days")
-        if start is None and end is None:
-            start, end = call.now_ms - SEVEN_DAYS_MS, call.now_ms
-        elif start is None:
-            assert end is not None
-            start = end - SEVEN_DAYS_MS
-        elif end is None:
-            end = start + SEVEN_DAYS_MS
+        window = self._time_window(call, capped=True)
+        if isinstance(window, Reply):
+            return window
+        start, end = window
         entries = self._transactions(account) if self.category == "linear" and category in (None, "linear") else []
         kind, currency, base = (
             param_text(params, "type"),
@@ -168,6 +158,23 @@ class BybitAccountEndpoints(BybitRest):
         ]  # fmt: skip
         page, cursor = page_of(chosen, params, 20, 50)
         return Reply(result={"nextPageCursor": cursor, "list": page})
+
+    def _time_window(self, call: Call, *, capped: bool) -> tuple[int, int] | Reply:
+        """``startTime``/``endTime`` (ms) of a history query: the 7 days up to now when neither is given,
+        7 days from (or up to) the one given; ``capped``: a longer span given is refused."""
+        try:
+            start = int(param_text(call.params, "startTime") or 0) or None
+            end = int(param_text(call.params, "endTime") or 0) or None
+        except ValueError:
+            return api_error(10001, "params error: startTime or endTime invalid")
+        if capped and start is not None and end is not None and end - start > SEVEN_DAYS_MS:
+            return api_error(10001, "params error: The time range between startTime and endTime cannot exceed 7 days")
+        if start is None and end is None:
+            return call.now_ms - SEVEN_DAYS_MS, call.now_ms
+        if start is None:
+            assert end is not None
+            return end - SEVEN_DAYS_MS, end
+        return start, end if end is not None else start + SEVEN_DAYS_MS
 
     def _transactions(self, account: LedgerAccount) -> list[dict[str, Any]]:
         """Every wallet change of a linear account, newest first: trades (realised PnL less the fee) and
@@ -239,15 +246,16 @@ class BybitAccountEndpoints(BybitRest):
 
     # -- position and DCP handlers -----------------------------------------------------------
 
+    def _position_category(self, call: Call) -> Reply | None:
+        """The refusal of a position setting for a category other than linear or inverse (or a symbol
+        of another category); ``None`` when the category is one of those."""
+        return self._category(call.params, other=self._foreign_symbol(call.params), allowed=("linear", "inverse"))
+
     def _set_leverage(self, call: Call) -> Reply:
         """``POST /v5/position/set-leverage``: one leverage for both sides (one-way mode)."""
         account = call.account
         assert account is not None
-        if (
-            refusal := self._category(
-                call.params, other=self._foreign_symbol(call.params), allowed=("linear", "inverse")
-            )
-        ) is not None:
+        if (refusal := self._position_category(call)) is not None:
             return refusal
         rules = self._rules(param_text(call.params, "symbol"))
         if rules is None:
@@ -271,11 +279,7 @@ class BybitAccountEndpoints(BybitRest):
         """``POST /v5/position/switch-mode`` (``mode`` 0 one-way, 3 hedge) for a symbol or a coin."""
         account = call.account
         assert account is not None
-        if (
-            refusal := self._category(
-                call.params, other=self._foreign_symbol(call.params), allowed=("linear", "inverse")
-            )
-        ) is not None:
+        if (refusal := self._position_category(call)) is not None:
             return refusal
         mode = param_text(call.params, "mode")
         if mode not in ("0", "3"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -35,9 +35,7 @@ __all__ = [
     "Reply",
     "Ticker",
     "TickerMessage",
-    "UserStreamMessage",
     "api_error",
-    "decimal_param",
     "decode_ticker",
     "encode",
     "flag",
@@ -91,16 +89,6 @@ HTTP_TEXT = {
 }
 STABLE_COINS = frozenset({"USDT", "USDC"})
 CATEGORIES = ("spot", "linear", "inverse", "option")
-
-
-@dataclass(frozen=True, slots=True)
-class UserStreamMessage:
-    """One private-stream message the venue wrote (or withheld while the stream was silenced)."""
-
-    connection: int
-    topic: str
-    text: str
-    sent: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,18 +158,6 @@ def param_text(params: Mapping[str, Any], key: str) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def decimal_param(text: str | None) -> Decimal | None:
-    if text is None or text == "":
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(text) from None
-    if not value.is_finite():
-        raise ValueError(text)
-    return value
 
 
 def flag(params: Mapping[str, Any], key: str) -> bool:

@@ -43,21 +43,19 @@ from arb.sim.bybit.accounts import BybitAccountEndpoints
 from arb.sim.bybit.calls import (
     DEFAULT_RATE_LIMITS,
     LINK_ID,
-    SEVEN_DAYS_MS,
     Call,
     DcpTrigger,
     Endpoint,
     OrderMeta,
     Reply,
-    UserStreamMessage,
     api_error,
-    decimal_param,
     flag,
     page_of,
     param_text,
 )
 from arb.sim.bybit.wire import decimal_text, ledger_order_id, order_status, reject_code
 from arb.sim.ledger import LedgerOrder, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
+from arb.sim.private import UserStreamMessage, decimal_param
 
 __all__ = ["DEFAULT_RATE_LIMITS", "DcpTrigger", "FakeBybitExchange", "UserStreamMessage"]
 
@@ -151,19 +149,8 @@ class FakeBybitExchange(BybitAccountEndpoints):
             link_id = f"{next(self._auto_link) + 1_700_000_000_000_000_000}" if spot else f"~{next(self._auto_link)}"
         reduce_only = flag(params, "reduceOnly") and not spot
         try:
-            order = self.ledger.place(
-                account,
-                symbol=rules.symbol,
-                side=Side.BUY if side_text == "Buy" else Side.SELL,
-                type=order_type,
-                qty=qty,
-                price=price,
-                time_in_force=time_in_force,
-                client_id=link_id,
-                reduce_only=reduce_only,
-                hidden_queries=self.faults.take_hidden_queries(),
-                fill_fraction=self.faults.take_partial_fill(),
-            )
+            side = Side.BUY if side_text == "Buy" else Side.SELL
+            order = self._place(account, rules, side, order_type, qty, price, time_in_force, link_id, reduce_only)
         except VenueRejectError as error:
             return api_error(*reject_code(self.category, error.reason, rules, price))
         mark = self._mark_price(rules.symbol)
@@ -249,16 +236,23 @@ class FakeBybitExchange(BybitAccountEndpoints):
         listed = [{"orderId": self.order_id(o), "orderLinkId": self._link(o)} for o in cancelled]
         return Reply(result={"list": listed, "success": "1"})
 
-    def _selected_orders(self, call: Call, *, history: bool) -> list[LedgerOrder] | Reply:
-        """The orders a realtime/history query names, newest first (``hide_orders`` applies)."""
-        account = call.account
-        assert account is not None
-        params = call.params
+    def _queried_symbol(self, params: Mapping[str, Any]) -> str | Reply | None:
+        """The ``symbol`` a history query names (``None``: every symbol), or the refusal of its category
+        or of an unknown symbol."""
         if (refusal := self._category(params, other=self._empty(params))) is not None:
             return refusal
         symbol = param_text(params, "symbol")
         if symbol is not None and self._rules(symbol) is None:
             return self._unknown_symbol()
+        return symbol
+
+    def _selected_orders(self, call: Call, *, history: bool) -> list[LedgerOrder] | Reply:
+        """The orders a realtime/history query names, newest first (``hide_orders`` applies)."""
+        account = call.account
+        assert account is not None
+        params = call.params
+        if isinstance(symbol := self._queried_symbol(params), Reply):
+            return symbol
         wire_id = param_text(params, "orderId")
         link_id = param_text(params, "orderLinkId")
         if wire_id or link_id:
@@ -301,16 +295,16 @@ class FakeBybitExchange(BybitAccountEndpoints):
     def _order_realtime(self, call: Call) -> Reply:
         """``GET /v5/order/realtime``: open orders (``openOnly=0``), the recent closed ones (``1``), or
         one order by ``orderId``/``orderLinkId`` whatever its state ("openOnly param will be ignored")."""
-        selected = self._selected_orders(call, history=False)
-        if isinstance(selected, Reply):
-            return selected
-        entries = [self._order_dict(self._order_view(o)) for o in selected]
-        page, cursor = page_of(entries, call.params, 20, 50)
-        return Reply(result={"list": page, "nextPageCursor": cursor, "category": self.category})
+        return self._order_page(call, history=False)
 
     def _order_history(self, call: Call) -> Reply:
         """``GET /v5/order/history``: closed orders (filled, cancelled, expired), newest first."""
-        selected = self._selected_orders(call, history=True)
+        return self._order_page(call, history=True)
+
+    def _order_page(self, call: Call, *, history: bool) -> Reply:
+        """A page of the orders :meth:`_selected_orders` chooses, as ``/v5/order/realtime`` and
+        ``/v5/order/history`` list them."""
+        selected = self._selected_orders(call, history=history)
         if isinstance(selected, Reply):
             return selected
         entries = [self._order_dict(self._order_view(o)) for o in selected]
@@ -324,26 +318,15 @@ class FakeBybitExchange(BybitAccountEndpoints):
         account = call.account
         assert account is not None
         params = call.params
-        if (refusal := self._category(params, other=self._empty(params))) is not None:
-            return refusal
-        symbol = param_text(params, "symbol")
-        if symbol is not None and self._rules(symbol) is None:
-            return self._unknown_symbol()
+        if isinstance(symbol := self._queried_symbol(params), Reply):
+            return symbol
         exec_type = param_text(params, "execType")
         if exec_type is not None and exec_type not in ("Trade", "Funding"):
             return Reply(result={"list": [], "nextPageCursor": "", "category": self.category})
-        try:
-            start = int(param_text(params, "startTime") or 0) or None
-            end = int(param_text(params, "endTime") or 0) or None
-        except ValueError:
-            return api_error(10001, "params error: startTime or endTime invalid")
-        if start is None and end is None:
-            start, end = call.now_ms - SEVEN_DAYS_MS, call.now_ms
-        elif start is None:
-            assert end is not None
-            start = end - SEVEN_DAYS_MS
-        elif end is None:
-            end = start + SEVEN_DAYS_MS
+        window = self._time_window(call, capped=False)
+        if isinstance(window, Reply):
+            return window
+        start, end = window
         wire_id = param_text(params, "orderId")
         link_id = param_text(params, "orderLinkId")
         orders = {o.order_id: o for o in account.orders}

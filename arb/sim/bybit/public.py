@@ -24,7 +24,6 @@ It follows Bybit's v5 documentation (bybit-exchange.github.io/docs/v5/ws/connect
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import uuid
@@ -387,13 +386,8 @@ class FakeBybitVenue(FakeVenue):
         Pong, spot: ``{"success":true,"ret_msg":"pong","conn_id":"0970e817-...","op":"ping"}``; linear:
         ``{"success":true,"ret_msg":"pong","conn_id":"465772b1-...","req_id":"","op":"ping"}``.
         """
-        try:
-            request = json.loads(text)
-        except json.JSONDecodeError:
-            request = None
-        if not isinstance(request, dict) or not isinstance(request.get("op"), str):
-            self.stats.ignored_messages += 1
-            logger.warning("connection %d: ignoring a message that is not a v5 request: %.200r", conn.id, text)
+        complaint = "connection %d: ignoring a message that is not a v5 request: %.200r"
+        if (request := self._request(conn, text, "op", logger, complaint)) is None:
             return
         op: str = request["op"]
         req_id = request.get("req_id")
