@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 from aiohttp import web
@@ -39,18 +39,49 @@ from arb.sim.options import VenueOptions
 from arb.sim.replay import ReplayFrame
 from arb.sim.venue import FakeVenue
 
-__all__ = ["FundingFields", "LedgerVenue", "UserStreamMessage", "decimal_param"]
+__all__ = ["CancelTrigger", "FundingFields", "LedgerVenue", "RestCall", "UserStreamMessage", "decimal_param", "encode"]
 
 logger = logging.getLogger(__name__)
 
+encode = msgspec.json.Encoder().encode
+"""JSON bytes of a value, as the venues' answers and stream messages are written."""
 R = TypeVar("R")
+P = TypeVar("P")
 
 FundingFields = tuple[str, str | None, str | None, int | str | None]
 """What a public message announces about funding: ``(symbol, mark price, rate, next funding ms)``,
 each but the symbol absent (``None`` or empty) when the message does not carry it."""
 
 
-class _Timed(Protocol):
+@dataclass(frozen=True, slots=True)
+class CancelTrigger:
+    """One dead-man's-switch cancel: ``account``'s open orders in ``scope`` cancelled at venue time
+    ``at_s`` (Binance USD-M's countdown: a symbol; Bybit's disconnection protection: a DCP product)."""
+
+    account: str
+    scope: str
+    at_s: float
+    cancelled: tuple[int, ...]
+    """Ledger ids of the orders cancelled."""
+
+    @property
+    def symbol(self) -> str:
+        """The countdown's symbol (Binance's name for :attr:`scope`)."""
+        return self.scope
+
+    @property
+    def product(self) -> str:
+        """The DCP product (Bybit's name for :attr:`scope`)."""
+        return self.scope
+
+
+@dataclass(slots=True)
+class RestCall(Generic[P]):
+    """One authenticated (or public) REST call as the handlers see it."""
+
+    params: dict[str, P]
+    account: LedgerAccount | None
+    """The account the request's key names; ``None`` for a public call."""
     now_ms: int
     """When the venue takes the call, in ms of its time."""
 
@@ -310,7 +341,7 @@ class LedgerVenue(FakeVenue):
     # -- faults ------------------------------------------------------------------------------------
 
     async def _under_order_fault(
-        self, request: web.Request, fault: OrderFault, call: _Timed, run: Callable[[], R], weight: int
+        self, request: web.Request, fault: OrderFault, call: RestCall[Any], run: Callable[[], R], weight: int
     ) -> R | web.StreamResponse | None:
         """Act on ``call`` under an order fault: before (``processed``) or not at all. ``run()`` runs
         its handler (after a held timeout, at the venue's time then). Returns the reply

@@ -157,6 +157,17 @@ class FakeVenue(Playback):
 
     # -- lifecycle -------------------------------------------------------------------------------
 
+    @staticmethod
+    def _market_options(market: str, options: VenueOptions | None, no_spot_funding: str) -> VenueOptions:
+        """``options`` (the defaults for ``None``) of a venue for ``market``; ``ValueError`` for a market
+        other than spot or linear, or for funding asked of spot (``no_spot_funding`` says why not)."""
+        if market not in ("spot", "linear"):
+            raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
+        options = options if options is not None else VenueOptions()
+        if options.funding and market != "linear":
+            raise ValueError(f"funding= needs market='linear': {no_spot_funding}")
+        return options
+
     async def __aenter__(self) -> Self:
         await self.start()
         return self

@@ -13,7 +13,6 @@ from arb.sim.binance.calls import (
     FIRST_TRADE_TRAN_ID,
     INCOME_TYPES,
     MSG_NO_LISTEN_KEY,
-    ZERO,
     Call,
     ListenKey,
     Reply,
@@ -23,7 +22,7 @@ from arb.sim.binance.calls import (
 )
 from arb.sim.binance.private_rest import BinancePrivateRest
 from arb.sim.binance.wire import fixed, funding_income, income_entry, position_risk
-from arb.sim.ledger import LedgerAccount
+from arb.sim.ledger import ZERO, LedgerAccount
 
 __all__ = ["BinanceAccountEndpoints"]
 

@@ -48,9 +48,7 @@ from arb.sim.binance.calls import (
     ORDER_PARAMS,
     SPOT_CLIENT_ID,
     UNMODELLED,
-    ZERO,
     Call,
-    CountdownTrigger,
     Endpoint,
     Reply,
     api_error,
@@ -58,10 +56,10 @@ from arb.sim.binance.calls import (
     mandatory,
 )
 from arb.sim.binance.wire import futures_order, futures_trade, reject_error, spot_order, spot_trade
-from arb.sim.ledger import OrderStatus, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
-from arb.sim.private import UserStreamMessage, decimal_param
+from arb.sim.ledger import ZERO, OrderStatus, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
+from arb.sim.private import decimal_param
 
-__all__ = ["CountdownTrigger", "FakeBinanceExchange", "UserStreamMessage"]
+__all__ = ["FakeBinanceExchange"]
 
 
 class FakeBinanceExchange(BinanceAccountEndpoints):

@@ -27,7 +27,6 @@ from arb.sim.binance.calls import (
     Endpoint,
     Reply,
     api_error,
-    encode,
     int_param,
     mandatory,
     unsigned,
@@ -36,6 +35,7 @@ from arb.sim.binance.user_stream import BinanceUserStreams
 from arb.sim.binance.wire import fixed, futures_order, plain, signature, spot_order
 from arb.sim.faults import AppliedFault, FaultKind, OrderFault
 from arb.sim.ledger import LedgerAccount, LedgerOrder, SymbolRules
+from arb.sim.private import encode
 
 __all__ = ["BinancePrivateRest"]
 

@@ -26,18 +26,16 @@ from arb.sim.binance.calls import (
     MSG_NO_LISTEN_KEY,
     MSG_RECV_WINDOW,
     MSG_SIGNATURE,
-    ZERO,
     CountdownTrigger,
     Endpoint,
     ListenKey,
     WsApiSession,
-    encode,
 )
 from arb.sim.binance.public import BinanceMarket, FakeBinanceVenue, SymbolSpec
 from arb.sim.binance.wire import account_update_event, execution_report, fixed, futures_order_event, plain, signature
-from arb.sim.ledger import FundingPayment, LedgerEvent, LedgerOrder, LedgerTrade, SymbolRules
+from arb.sim.ledger import ZERO, FundingPayment, LedgerEvent, LedgerOrder, LedgerTrade, SymbolRules
 from arb.sim.options import VenueOptions
-from arb.sim.private import FundingFields, LedgerVenue
+from arb.sim.private import FundingFields, LedgerVenue, encode
 from arb.sim.replay import SessionSpec
 from arb.sim.venue import VenueConnection
 
@@ -290,17 +288,11 @@ class BinanceUserStreams(LedgerVenue, FakeBinanceVenue):
         sessions = self._streams_of(event.account)
         if not sessions:
             return
-        exec_type = event.exec_type.value
         if self.market == "spot":
             cancel_id = self._cancel_client_ids.get((event.order.symbol, event.order.order_id), "")
-            body = execution_report(
-                event.order, exec_type, event.status, event.executed_qty, event.cum_quote, event.trade,
-                event.time_ms, cancel_client_id=cancel_id,
-            )  # fmt: skip
+            body = execution_report(event, cancel_client_id=cancel_id)
         else:
-            rules = self.ledger.rules[event.order.symbol]
-            body = futures_order_event(event.order, rules, exec_type, event.status, event.executed_qty,
-                                       event.cum_quote, event.trade, event.time_ms)  # fmt: skip
+            body = futures_order_event(event, self.ledger.rules[event.order.symbol])
         for conn, subscriptions in sessions:
             await self._deliver(conn, subscriptions, body)
 

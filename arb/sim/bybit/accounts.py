@@ -3,13 +3,13 @@ wallet balance, transaction log, positions, leverage, position mode and disconne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from arb.sim.bybit.calls import (
     CATEGORIES,
     SEVEN_DAYS_MS,
-    ZERO,
     Call,
     Reply,
     api_error,
@@ -18,7 +18,7 @@ from arb.sim.bybit.calls import (
 )
 from arb.sim.bybit.private_rest import BybitRest
 from arb.sim.bybit.wire import decimal_text, funding_exec_id, transaction_entry
-from arb.sim.ledger import FundingPayment, LedgerAccount, LedgerTrade, Side
+from arb.sim.ledger import ZERO, FundingPayment, LedgerAccount, LedgerTrade, Side
 from arb.sim.private import decimal_param
 
 __all__ = ["BybitAccountEndpoints"]
@@ -228,23 +228,35 @@ class BybitAccountEndpoints(BybitRest):
         symbol = param_text(call.params, "symbol")
         settle = param_text(call.params, "settleCoin")
         base = param_text(call.params, "baseCoin")
-        if symbol is not None:
-            if self._rules(symbol) is None:
-                return self._unknown_symbol()
-            symbols = [symbol]
-        elif settle is not None or base is not None:
-            symbols = [
+        account = call.account
+
+        def held() -> list[str]:
+            return [
                 s for s, r in sorted(self.ledger.rules.items())
                 if (settle is None or r.quote == settle) and (base is None or r.base == base)
-                and call.account.position(s).qty != 0
+                and account.position(s).qty != 0
             ]  # fmt: skip
-        else:
-            return api_error(10001, "Missing some parameters that must be filled in, symbol or settleCoin or baseCoin")
+
+        symbols = self._named_symbols(symbol, held if settle is not None or base is not None else None,
+                                      "symbol or settleCoin or baseCoin")  # fmt: skip
+        if isinstance(symbols, Reply):
+            return symbols
         entries = [self._position_dict(call.account, s) for s in symbols]
         page, cursor = page_of(entries, call.params, 20, 200)
         return Reply(result={"list": page, "nextPageCursor": cursor, "category": self.category})
 
     # -- position and DCP handlers -----------------------------------------------------------
+
+    def _named_symbols(
+        self, symbol: str | None, others: Callable[[], list[str]] | None, missing: str
+    ) -> list[str] | Reply:
+        """The symbols a position request names: its ``symbol`` (refused when unknown), else ``others()``
+        (what its coin parameters choose); without either, the refusal naming the ``missing`` parameters."""
+        if symbol is not None:
+            return [symbol] if self._rules(symbol) is not None else self._unknown_symbol()
+        if others is not None:
+            return others()
+        return api_error(10001, f"Missing some parameters that must be filled in, {missing}")
 
     def _position_category(self, call: Call) -> Reply | None:
         """The refusal of a position setting for a category other than linear or inverse (or a symbol
@@ -286,14 +298,13 @@ class BybitAccountEndpoints(BybitRest):
             return api_error(10001, "params error: mode invalid")
         symbol = param_text(call.params, "symbol")
         coin = param_text(call.params, "coin")
-        if symbol is not None:
-            if self._rules(symbol) is None:
-                return self._unknown_symbol()
-            symbols = [symbol]
-        elif coin is not None:
-            symbols = [s for s, r in self.ledger.rules.items() if r.quote == coin]
-        else:
-            return api_error(10001, "Missing some parameters that must be filled in, symbol or coin")
+
+        def quoted() -> list[str]:
+            return [s for s, r in self.ledger.rules.items() if r.quote == coin]
+
+        symbols = self._named_symbols(symbol, quoted if coin is not None else None, "symbol or coin")
+        if isinstance(symbols, Reply):
+            return symbols
         hedge = mode == "3"
         if all(self._hedge_mode.get(("*", s), False) == hedge for s in symbols):
             return api_error(110025, "Position mode is not modified")

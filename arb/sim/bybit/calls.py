@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import msgspec
 
 from arb.sim.faults import OrderOperation
-from arb.sim.ledger import LedgerAccount
+from arb.sim.private import CancelTrigger, RestCall
 from arb.sim.venue import VenueConnection
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "MSG_TOO_MANY",
     "SEVEN_DAYS_MS",
     "STABLE_COINS",
-    "ZERO",
     "Call",
     "DcpTrigger",
     "Endpoint",
@@ -37,14 +35,11 @@ __all__ = [
     "TickerMessage",
     "api_error",
     "decode_ticker",
-    "encode",
     "flag",
     "page_of",
     "param_text",
 ]
 
-encode = msgspec.json.Encoder().encode
-ZERO = Decimal(0)
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 CURSOR_OFFSET = re.compile(r"(\d+)$")
 SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
@@ -91,15 +86,9 @@ STABLE_COINS = frozenset({"USDT", "USDC"})
 CATEGORIES = ("spot", "linear", "inverse", "option")
 
 
-@dataclass(frozen=True, slots=True)
-class DcpTrigger:
-    """One disconnection-protection cancel: ``account``'s orders cancelled at venue time ``at_s``."""
-
-    account: str
-    product: str
-    at_s: float
-    cancelled: tuple[int, ...]
-    """Ledger ids of the orders cancelled."""
+DcpTrigger = CancelTrigger
+"""One disconnection-protection cancel: ``account``'s orders of the DCP ``product`` cancelled at venue
+time ``at_s``."""
 
 
 @dataclass(slots=True)
@@ -118,13 +107,8 @@ class OrderMeta:
     cancel_type: str = ""
 
 
-@dataclass(slots=True)
-class Call:
-    """One authenticated (or public) REST call as the handlers see it."""
-
-    params: dict[str, Any]
-    account: LedgerAccount | None
-    now_ms: int
+Call = RestCall[Any]
+"""A Bybit REST call: its parameters are the query string's (text) or the JSON body's (any JSON value)."""
 
 
 @dataclass(slots=True)

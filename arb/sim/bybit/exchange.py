@@ -41,10 +41,8 @@ from typing import Any
 
 from arb.sim.bybit.accounts import BybitAccountEndpoints
 from arb.sim.bybit.calls import (
-    DEFAULT_RATE_LIMITS,
     LINK_ID,
     Call,
-    DcpTrigger,
     Endpoint,
     OrderMeta,
     Reply,
@@ -54,10 +52,10 @@ from arb.sim.bybit.calls import (
     param_text,
 )
 from arb.sim.bybit.wire import decimal_text, ledger_order_id, order_status, reject_code
-from arb.sim.ledger import LedgerOrder, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
-from arb.sim.private import UserStreamMessage, decimal_param
+from arb.sim.ledger import LedgerAccount, LedgerOrder, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
+from arb.sim.private import decimal_param
 
-__all__ = ["DEFAULT_RATE_LIMITS", "DcpTrigger", "FakeBybitExchange", "UserStreamMessage"]
+__all__ = ["FakeBybitExchange"]
 
 
 class FakeBybitExchange(BybitAccountEndpoints):
@@ -70,7 +68,7 @@ class FakeBybitExchange(BybitAccountEndpoints):
     Bybit's base rates (spot 0.1 %/0.1 %, linear 0.055 %/0.02 %), a spot fee is paid in the asset
     received (a buy's in the base coin) unless ``spot_fee_asset="quote"``, leverage up to 100,
     maintenance rate 0.5 %. ``rate_limits`` overrides the per-second, per-UID request limit of any
-    path (:data:`DEFAULT_RATE_LIMITS`). ``ip_limit`` ``(requests, seconds)`` is the REST IP limit
+    path (:data:`arb.sim.bybit.calls.DEFAULT_RATE_LIMITS`). ``ip_limit`` ``(requests, seconds)`` is the REST IP limit
     (Bybit: 600 per 5 s); past it the venue bans the IP for ``ip_ban_s`` (Bybit: 10 minutes) and
     answers HTTP 403. The options' ``clock`` (seconds) is the venue's time. ``symbols`` and ``seed``
     are :class:`~arb.sim.bybit.public.FakeBybitVenue`'s.
@@ -236,23 +234,25 @@ class FakeBybitExchange(BybitAccountEndpoints):
         listed = [{"orderId": self.order_id(o), "orderLinkId": self._link(o)} for o in cancelled]
         return Reply(result={"list": listed, "success": "1"})
 
-    def _queried_symbol(self, params: Mapping[str, Any]) -> str | Reply | None:
-        """The ``symbol`` a history query names (``None``: every symbol), or the refusal of its category
-        or of an unknown symbol."""
+    def _history_query(self, call: Call) -> tuple[LedgerAccount, str | None] | Reply:
+        """The account of a history query and the ``symbol`` it names (``None``: every symbol), or the
+        refusal of its category or of an unknown symbol."""
+        account = call.account
+        assert account is not None
+        params = call.params
         if (refusal := self._category(params, other=self._empty(params))) is not None:
             return refusal
         symbol = param_text(params, "symbol")
         if symbol is not None and self._rules(symbol) is None:
             return self._unknown_symbol()
-        return symbol
+        return account, symbol
 
     def _selected_orders(self, call: Call, *, history: bool) -> list[LedgerOrder] | Reply:
         """The orders a realtime/history query names, newest first (``hide_orders`` applies)."""
-        account = call.account
-        assert account is not None
+        if isinstance(query := self._history_query(call), Reply):
+            return query
+        account, symbol = query
         params = call.params
-        if isinstance(symbol := self._queried_symbol(params), Reply):
-            return symbol
         wire_id = param_text(params, "orderId")
         link_id = param_text(params, "orderLinkId")
         if wire_id or link_id:
@@ -315,11 +315,10 @@ class FakeBybitExchange(BybitAccountEndpoints):
         """``GET /v5/execution/list``: the account's executions, newest first, 7 days by default: its
         trades (``execType`` ``Trade``) and, on linear, its funding settlements (``Funding``, at the funding
         time); ``execType`` chooses one kind."""
-        account = call.account
-        assert account is not None
+        if isinstance(query := self._history_query(call), Reply):
+            return query
+        account, symbol = query
         params = call.params
-        if isinstance(symbol := self._queried_symbol(params), Reply):
-            return symbol
         exec_type = param_text(params, "execType")
         if exec_type is not None and exec_type not in ("Trade", "Funding"):
             return Reply(result={"list": [], "nextPageCursor": "", "category": self.category})

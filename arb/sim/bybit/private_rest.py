@@ -24,7 +24,6 @@ from arb.sim.bybit.calls import (
     Endpoint,
     Reply,
     api_error,
-    encode,
     page_of,
     param_text,
 )
@@ -33,6 +32,7 @@ from arb.sim.bybit.wire import BybitCategory, reject_code, rest_signature, times
 from arb.sim.bybit.wire_account import instrument_entry
 from arb.sim.faults import AppliedFault, FaultKind, OrderFault, RestFault
 from arb.sim.ledger import LedgerAccount, RejectReason, SymbolRules
+from arb.sim.private import encode
 
 __all__ = ["BybitRest"]
 

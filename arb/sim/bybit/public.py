@@ -180,11 +180,7 @@ class FakeBybitVenue(FakeVenue):
         symbols: Sequence[str] = (),
         seed: int = 0,
     ) -> None:
-        if market not in ("spot", "linear"):
-            raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
-        options = options if options is not None else VenueOptions()
-        if options.funding and market != "linear":
-            raise ValueError("funding= needs market='linear': spot tickers carry no mark price or funding")
+        options = self._market_options(market, options, "spot tickers carry no mark price or funding")
         super().__init__(recordings, market=market, options=options)
         self._bybit_market: BybitMarket = market
         self._extra_symbols = {s.upper() for s in symbols}

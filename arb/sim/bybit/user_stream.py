@@ -8,10 +8,11 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from arb.sim.bybit.calls import DcpTrigger, PrivateSession, encode
+from arb.sim.bybit.calls import DcpTrigger, PrivateSession
 from arb.sim.bybit.views import BybitLedgerViews
 from arb.sim.bybit.wire import OrderView, ws_signature
 from arb.sim.ledger import ExecType, FundingPayment, LedgerAccount, LedgerEvent
+from arb.sim.private import encode
 from arb.sim.venue import VenueConnection
 
 __all__ = ["BybitUserStreams"]

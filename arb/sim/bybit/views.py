@@ -17,7 +17,6 @@ from typing import Any
 from arb.sim.bybit.calls import (
     DEFAULT_RATE_LIMITS,
     STABLE_COINS,
-    ZERO,
     DcpTrigger,
     Endpoint,
     OrderMeta,
@@ -38,7 +37,7 @@ from arb.sim.bybit.wire import (
     wire_order_id,
 )
 from arb.sim.bybit.wire_account import position_entry, wallet_coin_entry
-from arb.sim.ledger import FundingPayment, LedgerAccount, LedgerOrder, LedgerTrade, OrderStatus, SymbolRules
+from arb.sim.ledger import ZERO, FundingPayment, LedgerAccount, LedgerOrder, LedgerTrade, OrderStatus, SymbolRules
 from arb.sim.options import VenueOptions
 from arb.sim.private import FundingFields, LedgerVenue
 from arb.sim.replay import SessionSpec
