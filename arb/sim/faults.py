@@ -70,6 +70,14 @@ class RefuseMode(Enum):
     """Drop the TCP connection without answering."""
 
 
+def _targets(wanted_connection: int | None, wanted_endpoint: int | None, connection: int, endpoint: int) -> bool:
+    """True when a rule for ``wanted_connection`` and ``wanted_endpoint`` (``None``: any) targets the
+    given connection on the given endpoint."""
+    if wanted_connection is not None and wanted_connection != connection:
+        return False
+    return wanted_endpoint is None or wanted_endpoint == endpoint
+
+
 @dataclass(frozen=True, slots=True)
 class AppliedFault:
     """One fault that actually happened."""
@@ -103,9 +111,7 @@ class FrameFault:
 
     def matches(self, connection: int, endpoint: int) -> bool:
         """True when this fault targets the given connection."""
-        if self.connection is not None and self.connection != connection:
-            return False
-        return self.endpoint is None or self.endpoint == endpoint
+        return _targets(self.connection, self.endpoint, connection, endpoint)
 
 
 @dataclass(slots=True)
@@ -120,9 +126,7 @@ class StallRule:
 
     def matches(self, connection: int, endpoint: int) -> bool:
         """True when this stall targets the given connection."""
-        if self.connection is not None and self.connection != connection:
-            return False
-        return self.endpoint is None or self.endpoint == endpoint
+        return _targets(self.connection, self.endpoint, connection, endpoint)
 
 
 @dataclass(slots=True)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
@@ -155,6 +156,17 @@ class FakeVenue(Playback):
         self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _market_options(market: str, options: VenueOptions | None, no_spot_funding: str) -> VenueOptions:
+        """``options`` (the defaults for ``None``) of a venue for ``market``; ``ValueError`` for a market
+        other than spot or linear, or for funding asked of spot (``no_spot_funding`` says why not)."""
+        if market not in ("spot", "linear"):
+            raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
+        options = options if options is not None else VenueOptions()
+        if options.funding and market != "linear":
+            raise ValueError(f"funding= needs market='linear': {no_spot_funding}")
+        return options
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -492,6 +504,22 @@ class FakeVenue(Playback):
             )
         )
         self._notify()
+
+    def _request(
+        self, conn: VenueConnection, text: str, key: str, log: logging.Logger, complaint: str
+    ) -> dict[str, Any] | None:
+        """``text`` as a JSON object whose ``key`` is a string (a request on a WebSocket); otherwise
+        ``None``, counted as ignored and logged on ``log`` with ``complaint`` (formatted with the
+        connection id and the text)."""
+        try:
+            request = json.loads(text)
+        except json.JSONDecodeError:
+            request = None
+        if isinstance(request, dict) and isinstance(request.get(key), str):
+            return request
+        self.stats.ignored_messages += 1
+        log.warning(complaint, conn.id, text)
+        return None
 
     def _record(self, fault: AppliedFault) -> None:
         self.faults.applied.append(fault)

@@ -144,6 +144,45 @@ _FEED: Final[Mapping[str, Any]] = {
 _LATENCY: Final[Mapping[str, Any]] = {"order_entry_ms": 10.0, "order_response_ms": 10.0, "feed_ms": 0.0}
 _ACCOUNT: Final[Mapping[str, Any]] = {"base": 0.05, "quote": 5000.0}
 
+
+def _venue_sections(
+    *, tick_size: float, lot_size: float, maintenance_margin_rate: float, depth_stream: str
+) -> dict[str, Any]:
+    """A shipped venue file's sections after ``[endpoints]``: the same for both venues but for the
+    instrument's sizes (``min_qty`` is the lot), the maintenance margin rate and the depth stream."""
+    return {
+        "fees": {"maker": 0.001, "taker": 0.001},
+        "instrument": {
+            "tick_size": tick_size,
+            "lot_size": lot_size,
+            "min_qty": lot_size,
+            "min_notional": 5.0,
+            "contract_size": 1.0,
+        },
+        "latency": dict(_LATENCY),
+        "account": dict(_ACCOUNT),
+        "perpetual": {
+            "leverage": 1,
+            "margin_mode": "cross",
+            "maintenance_margin_rate": maintenance_margin_rate,
+            "funding_interval_h": 8,
+        },
+        "feed": {"depth_stream": depth_stream, **_FEED},
+    }
+
+
+def _bybit_networks(market: str) -> dict[str, Any]:
+    """Bybit's endpoints per network for ``market``: only the public stream's path names the market."""
+    return {
+        "mainnet": {"ws": [f"wss://stream.bybit.com/v5/public/{market}"], "rest": "https://api.bybit.com",
+                    "ws_private": "wss://stream.bybit.com/v5/private"},
+        "testnet": {"ws": [f"wss://stream-testnet.bybit.com/v5/public/{market}"],
+                    "rest": "https://api-testnet.bybit.com", "ws_private": "wss://stream-testnet.bybit.com/v5/private"},
+        "demo": {"ws": [f"wss://stream.bybit.com/v5/public/{market}"], "rest": "https://api-demo.bybit.com",
+                 "ws_private": "wss://stream-demo.bybit.com/v5/private"},
+    }  # fmt: skip
+
+
 DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
     "market": "spot",
     "network": "testnet",
@@ -184,18 +223,7 @@ DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
             },
         },
     },
-    "fees": {"maker": 0.001, "taker": 0.001},
-    "instrument": {
-        "tick_size": 0.01,
-        "lot_size": 0.00001,
-        "min_qty": 0.00001,
-        "min_notional": 5.0,
-        "contract_size": 1.0,
-    },
-    "latency": dict(_LATENCY),
-    "account": dict(_ACCOUNT),
-    "perpetual": {"leverage": 1, "margin_mode": "cross", "maintenance_margin_rate": 0.004, "funding_interval_h": 8},
-    "feed": {"depth_stream": "depth@100ms", **_FEED},
+    **_venue_sections(tick_size=0.01, lot_size=0.00001, maintenance_margin_rate=0.004, depth_stream="depth@100ms"),
 }
 """``config/binance.toml`` as data."""
 
@@ -204,54 +232,8 @@ DEFAULT_BYBIT: Final[Mapping[str, Any]] = {
     "network": "testnet",
     "api_key": "${BYBIT_API_KEY}",
     "api_secret": "${BYBIT_API_SECRET}",
-    "endpoints": {
-        "spot": {
-            "mainnet": {
-                "ws": ["wss://stream.bybit.com/v5/public/spot"],
-                "rest": "https://api.bybit.com",
-                "ws_private": "wss://stream.bybit.com/v5/private",
-            },
-            "testnet": {
-                "ws": ["wss://stream-testnet.bybit.com/v5/public/spot"],
-                "rest": "https://api-testnet.bybit.com",
-                "ws_private": "wss://stream-testnet.bybit.com/v5/private",
-            },
-            "demo": {
-                "ws": ["wss://stream.bybit.com/v5/public/spot"],
-                "rest": "https://api-demo.bybit.com",
-                "ws_private": "wss://stream-demo.bybit.com/v5/private",
-            },
-        },
-        "linear": {
-            "mainnet": {
-                "ws": ["wss://stream.bybit.com/v5/public/linear"],
-                "rest": "https://api.bybit.com",
-                "ws_private": "wss://stream.bybit.com/v5/private",
-            },
-            "testnet": {
-                "ws": ["wss://stream-testnet.bybit.com/v5/public/linear"],
-                "rest": "https://api-testnet.bybit.com",
-                "ws_private": "wss://stream-testnet.bybit.com/v5/private",
-            },
-            "demo": {
-                "ws": ["wss://stream.bybit.com/v5/public/linear"],
-                "rest": "https://api-demo.bybit.com",
-                "ws_private": "wss://stream-demo.bybit.com/v5/private",
-            },
-        },
-    },
-    "fees": {"maker": 0.001, "taker": 0.001},
-    "instrument": {
-        "tick_size": 0.1,
-        "lot_size": 0.000001,
-        "min_qty": 0.000001,
-        "min_notional": 5.0,
-        "contract_size": 1.0,
-    },
-    "latency": dict(_LATENCY),
-    "account": dict(_ACCOUNT),
-    "perpetual": {"leverage": 1, "margin_mode": "cross", "maintenance_margin_rate": 0.005, "funding_interval_h": 8},
-    "feed": {"depth_stream": "orderbook.50", **_FEED},
+    "endpoints": {"spot": _bybit_networks("spot"), "linear": _bybit_networks("linear")},
+    **_venue_sections(tick_size=0.1, lot_size=0.000001, maintenance_margin_rate=0.005, depth_stream="orderbook.50"),
 }
 """``config/bybit.toml`` as data."""
 

@@ -67,7 +67,24 @@ class Recorder(Generic[T]):
             return list(self._items)
 
 
-class _HttpFake:
+class _Started:
+    """A fake that a ``with`` block starts and stops."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+class _HttpFake(_Started):
     """An aiohttp app served on 127.0.0.1 (port 0) from its own thread."""
 
     def __init__(self, name: str) -> None:
@@ -142,13 +159,6 @@ class _HttpFake:
             self._release.set()
         if self._stopping is not None:
             self._stopping.set()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
 
     def _main(self) -> None:
         loop = asyncio.new_event_loop()
@@ -243,8 +253,9 @@ class FakeTelegram(_HttpFake):
             self._updates = [u for u in self._updates if u["update_id"] >= offset]  # the rest are confirmed
             return list(self._updates)
 
-    async def _get_updates(self, request: web.Request) -> web.Response:
-        body = await request.json()
+    async def _refusal(self, request: web.Request) -> web.Response | None:
+        """The Bot API's answer when this request is refused (401 for another token, 429 while rate
+        limited); ``None`` when it is served. Every request passes the gate (counted, held if hanging)."""
         limited = await self._gate()
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
@@ -253,6 +264,13 @@ class FakeTelegram(_HttpFake):
             answer = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {n}",
                       "parameters": {"retry_after": n}}  # fmt: skip
             return web.json_response(answer, status=429)
+        return None
+
+    async def _get_updates(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        refused = await self._refusal(request)
+        if refused is not None:
+            return refused
         offset, timeout = int(body.get("offset", 0)), int(body.get("timeout", 0))
         self.polls.add((offset, timeout))
         if self._arrived is None:
@@ -269,14 +287,9 @@ class FakeTelegram(_HttpFake):
 
     async def _send_message(self, request: web.Request) -> web.Response:
         body = await request.json()  # read before a scripted hang: the client may give up meanwhile
-        limited = await self._gate()
-        if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
-        if limited is not None:
-            n = int(limited[0])
-            answer = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {n}",
-                      "parameters": {"retry_after": n}}  # fmt: skip
-            return web.json_response(answer, status=429)
+        refused = await self._refusal(request)
+        if refused is not None:
+            return refused
         text = str(body.get("text", ""))
         if not 1 <= len(text.encode("utf-16-le")) // 2 <= 4096:
             return web.json_response({"ok": False, "error_code": 400,
@@ -332,7 +345,7 @@ class _PortZeroController(Controller):
         super()._trigger_server()  # type: ignore[no-untyped-call]  # aiosmtpd leaves it unannotated
 
 
-class FakeSmtp:
+class FakeSmtp(_Started):
     """An SMTP server (aiosmtpd) on 127.0.0.1, port 0: ``messages`` records the parsed mails and
     ``envelopes`` (mail_from, rcpt_tos). No TLS and no login: send with ``security = "none"``."""
 
@@ -360,10 +373,3 @@ class FakeSmtp:
 
     def stop(self) -> None:
         self._controller.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()

@@ -50,52 +50,35 @@ __all__ = [
 
 KEY, SECRET = "rigKey0123456789", "rigSecret0123456789abcdef"
 
-BYBIT_SPOT_RULES = SymbolRules(
-    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.000001"), min_qty=Decimal("0.000048"),
-    max_qty=Decimal("83"), min_notional=Decimal("5"), min_price=Decimal("0.1"), max_price=Decimal("1999999.8"),
-)  # fmt: skip
-BINANCE_SPOT_RULES = SymbolRules(
-    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.00001"), min_qty=Decimal("0.00001"),
-    max_qty=Decimal("9000"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("1000000"),
-)  # fmt: skip
+
+def _rules(symbol: str, figures: str) -> SymbolRules:
+    """``symbol``'s rules (its base and the quote USDT) from its tick size, step size, minimum and
+    maximum quantity, minimum notional, minimum and maximum price, in that order, space-separated."""
+    tick, step, min_qty, max_qty, min_notional, min_price, max_price = map(Decimal, figures.split())
+    return SymbolRules(symbol, symbol.removesuffix("USDT"), "USDT", tick_size=tick, step_size=step,
+                       min_qty=min_qty, max_qty=max_qty, min_notional=min_notional, min_price=min_price,
+                       max_price=max_price)  # fmt: skip
 
 
-BINANCE_SPOT_ETH_RULES = SymbolRules(
-    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.0001"), min_qty=Decimal("0.0001"),
-    max_qty=Decimal("9000"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("1000000"),
-)  # fmt: skip
+BYBIT_SPOT_RULES = _rules("BTCUSDT", "0.1 0.000001 0.000048 83 5 0.1 1999999.8")
+BINANCE_SPOT_RULES = _rules("BTCUSDT", "0.01 0.00001 0.00001 9000 5 0.01 1000000")
+
+
+BINANCE_SPOT_ETH_RULES = _rules("ETHUSDT", "0.01 0.0001 0.0001 9000 5 0.01 1000000")
 """Binance spot ETHUSDT's filters (PRICE_FILTER 0.01, LOT_SIZE 0.0001, NOTIONAL 5)."""
-BYBIT_SPOT_ETH_RULES = SymbolRules(
-    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.00001"), min_qty=Decimal("0.00062"),
-    max_qty=Decimal("1229"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("1999999.98"),
-)  # fmt: skip
+BYBIT_SPOT_ETH_RULES = _rules("ETHUSDT", "0.01 0.00001 0.00062 1229 5 0.01 1999999.98")
 """Bybit spot ETHUSDT's instrument (tickSize 0.01, basePrecision 0.00001, minOrderAmt 5)."""
 
 
-BINANCE_LINEAR_BTC_RULES = SymbolRules(
-    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
-    max_qty=Decimal("1000"), min_notional=Decimal("100"), min_price=Decimal("556.8"), max_price=Decimal("4529764"),
-)  # fmt: skip
+BINANCE_LINEAR_BTC_RULES = _rules("BTCUSDT", "0.1 0.001 0.001 1000 100 556.8 4529764")
 """Binance USD-M BTCUSDT's filters (PRICE_FILTER 0.1, LOT_SIZE 0.001, MIN_NOTIONAL 100)."""
-BYBIT_LINEAR_BTC_RULES = SymbolRules(
-    "BTCUSDT", "BTC", "USDT", tick_size=Decimal("0.1"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
-    max_qty=Decimal("1190"), min_notional=Decimal("5"), min_price=Decimal("0.1"), max_price=Decimal("1999999.8"),
-)  # fmt: skip
+BYBIT_LINEAR_BTC_RULES = _rules("BTCUSDT", "0.1 0.001 0.001 1190 5 0.1 1999999.8")
 """Bybit linear BTCUSDT's instrument (tickSize 0.10, qtyStep 0.001, minNotionalValue 5)."""
-BYBIT_LINEAR_XRP_RULES = SymbolRules(
-    "XRPUSDT", "XRP", "USDT", tick_size=Decimal("0.0001"), step_size=Decimal("1"), min_qty=Decimal("1"),
-    max_qty=Decimal("1000000"), min_notional=Decimal("5"), min_price=Decimal("0.0001"), max_price=Decimal("199.9998"),
-)  # fmt: skip
+BYBIT_LINEAR_XRP_RULES = _rules("XRPUSDT", "0.0001 1 1 1000000 5 0.0001 199.9998")
 """Bybit linear XRPUSDT's instrument (tickSize 0.0001, qtyStep 1, minNotionalValue 5)."""
-BINANCE_LINEAR_ETH_RULES = SymbolRules(
-    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
-    max_qty=Decimal("10000"), min_notional=Decimal("20"), min_price=Decimal("39.86"), max_price=Decimal("306177"),
-)  # fmt: skip
+BINANCE_LINEAR_ETH_RULES = _rules("ETHUSDT", "0.01 0.001 0.001 10000 20 39.86 306177")
 """Binance USD-M ETHUSDT's filters (PRICE_FILTER 0.01, LOT_SIZE 0.001, MIN_NOTIONAL 20)."""
-BYBIT_LINEAR_ETH_RULES = SymbolRules(
-    "ETHUSDT", "ETH", "USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.01"), min_qty=Decimal("0.01"),
-    max_qty=Decimal("7240"), min_notional=Decimal("5"), min_price=Decimal("0.01"), max_price=Decimal("199999.98"),
-)  # fmt: skip
+BYBIT_LINEAR_ETH_RULES = _rules("ETHUSDT", "0.01 0.01 0.01 7240 5 0.01 199999.98")
 """Bybit linear ETHUSDT's instrument (tickSize 0.01, qtyStep 0.01, minNotionalValue 5)."""
 
 

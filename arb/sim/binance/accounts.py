@@ -13,7 +13,6 @@ from arb.sim.binance.calls import (
     FIRST_TRADE_TRAN_ID,
     INCOME_TYPES,
     MSG_NO_LISTEN_KEY,
-    ZERO,
     Call,
     ListenKey,
     Reply,
@@ -23,7 +22,7 @@ from arb.sim.binance.calls import (
 )
 from arb.sim.binance.private_rest import BinancePrivateRest
 from arb.sim.binance.wire import fixed, funding_income, income_entry, position_risk
-from arb.sim.ledger import LedgerAccount
+from arb.sim.ledger import ZERO, LedgerAccount
 
 __all__ = ["BinanceAccountEndpoints"]
 
@@ -205,13 +204,10 @@ class BinanceAccountEndpoints(BinancePrivateRest):
     def _countdown(self, call: Call) -> Reply:
         """``POST /fapi/v1/countdownCancelAll`` ``symbol``, ``countdownTime`` (ms, 0 stops it): unless
         renewed within the countdown, the symbol's open orders are cancelled."""
-        rules = self._rules_of(call.params)
-        if isinstance(rules, Reply):
-            return rules
+        if isinstance(asked := self._symbol_and_int(call, "countdownTime"), Reply):
+            return asked
+        rules, countdown = asked
         assert call.account is not None
-        countdown = int_param(call.params, "countdownTime")
-        if countdown is None:
-            return mandatory("countdownTime")
         key = (call.account.name, rules.symbol)
         if countdown <= 0:
             self._countdowns.pop(key, None)
@@ -221,13 +217,10 @@ class BinanceAccountEndpoints(BinancePrivateRest):
 
     def _set_leverage(self, call: Call) -> Reply:
         """``POST /fapi/v1/leverage`` ``symbol``, ``leverage`` (1 to the symbol's maximum)."""
-        rules = self._rules_of(call.params)
-        if isinstance(rules, Reply):
-            return rules
+        if isinstance(asked := self._symbol_and_int(call, "leverage"), Reply):
+            return asked
+        rules, leverage = asked
         assert call.account is not None
-        leverage = int_param(call.params, "leverage")
-        if leverage is None:
-            return mandatory("leverage")
         if not 1 <= leverage <= self.max_leverage:
             return api_error(-4028, f"Leverage {leverage} is not valid")
         call.account.position(rules.symbol).leverage = Decimal(leverage)
@@ -289,13 +282,11 @@ class BinanceAccountEndpoints(BinancePrivateRest):
     def _listen_key_new(self, call: Call) -> Reply:
         """``POST /fapi/v1/listenKey``: the account's active key (its life extended) or a new one."""
         assert call.account is not None
-        now = self._clock()
-        for key, entry in self._listen_keys.items():
-            if entry.account == call.account.name and entry.expires_s > now:
-                entry.expires_s = now + self._listen_key_ttl_s
-                return Reply(body={"listenKey": key})
+        kept = self._listen_key_keep(call)
+        if kept.status == 200:
+            return kept
         key = secrets.token_urlsafe(48)[:64]
-        self._listen_keys[key] = ListenKey(call.account.name, now + self._listen_key_ttl_s)
+        self._listen_keys[key] = ListenKey(call.account.name, self._clock() + self._listen_key_ttl_s)
         return Reply(body={"listenKey": key})
 
     def _listen_key_keep(self, call: Call) -> Reply:

@@ -6,13 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-import msgspec
-
 from arb.sim.faults import OrderOperation
-from arb.sim.ledger import LedgerAccount
+from arb.sim.private import CancelTrigger, RestCall
 from arb.sim.venue import VenueConnection
 
 __all__ = [
@@ -33,24 +30,18 @@ __all__ = [
     "ORDER_PARAMS",
     "SPOT_CLIENT_ID",
     "UNMODELLED",
-    "ZERO",
     "Call",
     "CountdownTrigger",
     "Endpoint",
     "ListenKey",
     "Reply",
-    "UserStreamMessage",
     "WsApiSession",
     "api_error",
-    "decimal_param",
-    "encode",
     "int_param",
     "mandatory",
     "unsigned",
 ]
 
-encode = msgspec.json.Encoder().encode
-ZERO = Decimal(0)
 SPOT_CLIENT_ID = re.compile(r"^[a-zA-Z0-9\-_]{1,36}$")
 FUTURES_CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 DAY_MS = 24 * 3600 * 1000
@@ -86,24 +77,8 @@ UNMODELLED = ("stopPrice", "icebergQty", "quoteOrderQty", "trailingDelta", "clos
                "callbackRate", "priceMatch", "goodTillDate", "workingType", "priceProtect")  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class UserStreamMessage:
-    """One user-stream event message the venue wrote (or withheld while the stream was silenced)."""
-
-    connection: int
-    event: str
-    text: str
-    sent: bool
-
-
-@dataclass(frozen=True, slots=True)
-class CountdownTrigger:
-    """One USD-M countdown cancel: ``account``'s open orders on ``symbol`` cancelled at venue time ``at_s``."""
-
-    account: str
-    symbol: str
-    at_s: float
-    cancelled: tuple[int, ...]
+CountdownTrigger = CancelTrigger
+"""One USD-M countdown cancel: ``account``'s open orders on ``symbol`` cancelled at venue time ``at_s``."""
 
 
 @dataclass(slots=True)
@@ -112,11 +87,8 @@ class Reply:
     body: Any = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class Call:
-    params: dict[str, str]
-    account: LedgerAccount | None
-    now_ms: int
+Call = RestCall[str]
+"""A Binance REST call: its parameters are the query string's and the body's, as text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,18 +121,6 @@ def api_error(code: int, msg: str, status: int = 400) -> Reply:
 
 def mandatory(name: str) -> Reply:
     return api_error(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-
-
-def decimal_param(text: str | None) -> Decimal | None:
-    if text is None or text == "":
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(text) from None
-    if not value.is_finite():
-        raise ValueError(text)
-    return value
 
 
 def int_param(params: Mapping[str, str], key: str) -> int | None:

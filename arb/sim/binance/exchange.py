@@ -48,21 +48,18 @@ from arb.sim.binance.calls import (
     ORDER_PARAMS,
     SPOT_CLIENT_ID,
     UNMODELLED,
-    ZERO,
     Call,
-    CountdownTrigger,
     Endpoint,
     Reply,
-    UserStreamMessage,
     api_error,
-    decimal_param,
     int_param,
     mandatory,
 )
 from arb.sim.binance.wire import futures_order, futures_trade, reject_error, spot_order, spot_trade
-from arb.sim.ledger import OrderStatus, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
+from arb.sim.ledger import ZERO, OrderStatus, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
+from arb.sim.private import decimal_param
 
-__all__ = ["CountdownTrigger", "FakeBinanceExchange", "UserStreamMessage"]
+__all__ = ["FakeBinanceExchange"]
 
 
 class FakeBinanceExchange(BinanceAccountEndpoints):
@@ -195,19 +192,8 @@ class FakeBinanceExchange(BinanceAccountEndpoints):
             prefix = "web_" if spot else "autoclose-"
             client_id = prefix + secrets.token_hex(11)
         try:
-            order = self.ledger.place(
-                account,
-                symbol=rules.symbol,
-                side=Side.BUY if side_text == "BUY" else Side.SELL,
-                type=order_type,
-                qty=qty,
-                price=price,
-                time_in_force=time_in_force,
-                client_id=client_id,
-                reduce_only=reduce_only,
-                hidden_queries=self.faults.take_hidden_queries(),
-                fill_fraction=self.faults.take_partial_fill(),
-            )
+            side = Side.BUY if side_text == "BUY" else Side.SELL
+            order = self._place(account, rules, side, order_type, qty, price, time_in_force, client_id, reduce_only)
         except VenueRejectError as error:
             return api_error(*reject_error(self.market, error.reason, rules, price))
         if spot:
@@ -221,24 +207,18 @@ class FakeBinanceExchange(BinanceAccountEndpoints):
     def _order_query(self, call: Call) -> Reply:
         """``GET /api/v3/order`` / ``/fapi/v1/order`` by ``orderId`` or ``origClientOrderId``; ``-2013``
         when there is no such order (or it is not visible yet)."""
-        rules = self._rules_of(call.params)
-        if isinstance(rules, Reply):
-            return rules
-        found = self._find(call, rules, count_query=True)
-        if isinstance(found, Reply):
-            return found
+        if isinstance(looked := self._find(call, count_query=True), Reply):
+            return looked
+        found = looked[1]
         if found is None:
             return api_error(-2013, MSG_NO_ORDER)
         return Reply(body=self._order_json(found))
 
     def _order_cancel(self, call: Call) -> Reply:
         """``DELETE /api/v3/order`` / ``/fapi/v1/order``: ``-2011`` unless the order is open."""
-        rules = self._rules_of(call.params)
-        if isinstance(rules, Reply):
-            return rules
-        found = self._find(call, rules, count_query=False)
-        if isinstance(found, Reply):
-            return found
+        if isinstance(looked := self._find(call, count_query=False), Reply):
+            return looked
+        rules, found = looked
         assert call.account is not None
         if found is None or not found.status.is_open:
             return api_error(-2011, MSG_UNKNOWN_ORDER)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,7 +27,6 @@ from arb.sim.binance.calls import (
     Endpoint,
     Reply,
     api_error,
-    encode,
     int_param,
     mandatory,
     unsigned,
@@ -35,6 +35,7 @@ from arb.sim.binance.user_stream import BinanceUserStreams
 from arb.sim.binance.wire import fixed, futures_order, plain, signature, spot_order
 from arb.sim.faults import AppliedFault, FaultKind, OrderFault
 from arb.sim.ledger import LedgerAccount, LedgerOrder, SymbolRules
+from arb.sim.private import encode
 
 __all__ = ["BinancePrivateRest"]
 
@@ -52,15 +53,6 @@ class BinancePrivateRest(BinanceUserStreams):
         """USD-M: ``"one-way"`` or ``"hedge"`` (``positionSide/dual``)."""
         return "hedge" if self._dual.get(account, False) else "one-way"
 
-    def ban(self, seconds: float) -> None:
-        """Ban the IP for ``seconds`` of venue time: every REST request gets HTTP 418 until then."""
-        self._ban_until = self._clock() + seconds
-        self._record(AppliedFault(FaultKind.BAN, detail=f"until {self._ban_until:.3f}"))
-
-    @property
-    def banned(self) -> bool:
-        return self._ban_until is not None and self._clock() < self._ban_until
-
     async def tick(self) -> None:
         """Apply what is due at the venue's current time (countdown cancels, listen-key expiry), then
         send the events that caused."""
@@ -69,25 +61,21 @@ class BinancePrivateRest(BinanceUserStreams):
         await self._flush_user_events()
 
     def _spot_symbol(self, symbol: str) -> dict[str, Any]:
-        entry = super()._spot_symbol(symbol)
-        rules = self.ledger.rules.get(symbol)
-        if rules is not None:
-            for f in entry["filters"]:
-                if f["filterType"] == "PRICE_FILTER":
-                    f.update(minPrice=fixed(rules.min_price), maxPrice=fixed(rules.max_price))
-                elif f["filterType"] == "LOT_SIZE":
-                    f.update(minQty=fixed(rules.min_qty), maxQty=fixed(rules.max_qty))
-        return entry
+        return self._with_limits(symbol, super()._spot_symbol(symbol), fixed)
 
     def _futures_symbol(self, symbol: str) -> dict[str, Any]:
-        entry = super()._futures_symbol(symbol)
+        return self._with_limits(symbol, super()._futures_symbol(symbol), plain)
+
+    def _with_limits(self, symbol: str, entry: dict[str, Any], text: Callable[[Decimal], str]) -> dict[str, Any]:
+        """``entry`` (an ``exchangeInfo`` symbol) with the ledger's price and quantity limits in its
+        PRICE_FILTER and LOT_SIZE filters, numbers spelled by ``text`` (spot ``fixed``, USD-M ``plain``)."""
         rules = self.ledger.rules.get(symbol)
         if rules is not None:
             for f in entry["filters"]:
                 if f["filterType"] == "PRICE_FILTER":
-                    f.update(minPrice=plain(rules.min_price), maxPrice=plain(rules.max_price))
+                    f.update(minPrice=text(rules.min_price), maxPrice=text(rules.max_price))
                 elif f["filterType"] == "LOT_SIZE":
-                    f.update(minQty=plain(rules.min_qty), maxQty=plain(rules.max_qty))
+                    f.update(minQty=text(rules.min_qty), maxQty=text(rules.max_qty))
         return entry
 
     # -- routes ------------------------------------------------------------------------------------
@@ -97,7 +85,8 @@ class BinancePrivateRest(BinanceUserStreams):
         for method, path in self._private:
             app.router.add_route(method, path, self._serve_private)
         if self.market == "spot":
-            app.router.add_get(self.ws_api_path, self._handle_ws_api)
+            # requests {"id","method","params"} answered {"id","status","result"}
+            app.router.add_get(self.ws_api_path, self._handle_private_ws)
         else:
             app.router.add_get("/private/ws", self._handle_listen_key_stream)
 
@@ -163,23 +152,13 @@ class BinancePrivateRest(BinanceUserStreams):
         self, request: web.Request, endpoint: Endpoint, call: Call, fault: OrderFault, headers: dict[str, str]
     ) -> web.StreamResponse:
         """Answer under an order fault: the request is acted on before (``processed``) or not at all."""
-        self._record(AppliedFault(fault.kind, detail=f"{request.method} {request.path} processed={fault.processed}"))
-        reply: Reply | None = None
-        if fault.processed:
-            reply = self._run(endpoint, call)
-            await self._flush_user_events()
-        if fault.kind is FaultKind.ORDER_TIMEOUT:
-            await fault.wait_released()
-            if reply is None:
-                call.now_ms = self._now_ms()
-                reply = self._run(endpoint, call)
-                await self._flush_user_events()
-            return self._reply(request, reply, headers, endpoint.weight)
-        if fault.kind is FaultKind.ORDER_DROP:
-            if request.transport is not None:
-                request.transport.abort()
-            self._log_rest(request, 0, endpoint.weight)
-            return web.Response(status=503)
+        outcome = await self._under_order_fault(
+            request, fault, call, lambda: self._run(endpoint, call), endpoint.weight
+        )
+        if isinstance(outcome, Reply):
+            return self._reply(request, outcome, headers, endpoint.weight)
+        if outcome is not None:
+            return outcome
         status = fault.status or 503
         if fault.retry_after is not None:
             headers["Retry-After"] = str(fault.retry_after)
@@ -264,20 +243,37 @@ class BinancePrivateRest(BinanceUserStreams):
             return api_error(-1121, "Invalid symbol.")
         return rules
 
+    def _symbol_and_int(self, call: Call, name: str) -> tuple[SymbolRules, int] | Reply:
+        """The rules of the request's ``symbol`` and its integer parameter ``name`` (mandatory), or the
+        refusal of the request."""
+        rules = self._rules_of(call.params)
+        if isinstance(rules, Reply):
+            return rules
+        assert call.account is not None
+        value = int_param(call.params, name)
+        if value is None:
+            return mandatory(name)
+        return rules, value
+
     def _order_json(self, order: LedgerOrder, *, query: bool = True) -> dict[str, Any]:
         if self.market == "spot":
             return spot_order(order, kind="QUERY" if query else "RESULT")
         return futures_order(order, self.ledger.rules[order.symbol], query=query)
 
-    def _find(self, call: Call, rules: SymbolRules, *, count_query: bool) -> LedgerOrder | Reply | None:
+    def _find(self, call: Call, *, count_query: bool) -> tuple[SymbolRules, LedgerOrder | None] | Reply:
+        """The symbol's rules and the order ``orderId`` or ``origClientOrderId`` names (``None``: no such
+        order, or not visible yet), or the refusal of the request."""
+        rules = self._rules_of(call.params)
+        if isinstance(rules, Reply):
+            return rules
         order_id = int_param(call.params, "orderId")
         client_id = call.params.get("origClientOrderId") or None
         if order_id is None and client_id is None:
             name = "orderId" if self.market == "spot" else "orderId' or 'origClientOrderId"
             return api_error(-1102, f"Param '{name}' or 'origClientOrderId' must be sent, but both were empty/null!")
         assert call.account is not None
-        return self.ledger.find(call.account, rules.symbol, order_id=order_id, client_id=client_id,
-                                count_query=count_query)  # fmt: skip
+        return rules, self.ledger.find(call.account, rules.symbol, order_id=order_id, client_id=client_id,
+                                       count_query=count_query)  # fmt: skip
 
     def _check_countdowns(self) -> None:
         now = self._clock()

@@ -175,11 +175,7 @@ class FakeBinanceVenue(FakeVenue):
         specs: Mapping[str, SymbolSpec] | None = None,
         weight_limit: int | None = None,
     ) -> None:
-        if market not in ("spot", "linear"):
-            raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
-        options = options if options is not None else VenueOptions()
-        if options.funding and market != "linear":
-            raise ValueError("funding= needs market='linear': spot has no mark price or funding")
+        options = self._market_options(market, options, "spot has no mark price or funding")
         super().__init__(recordings, market=market, options=options)
         self._binance_market: BinanceMarket = market
         self._default_spec = SymbolSpec(tick_size, lot_size, min_notional)

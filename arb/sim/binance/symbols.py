@@ -68,17 +68,13 @@ def exchange_info(
     market: BinanceMarket, server_time: int, weight_limit: int, entries: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """The ``exchangeInfo`` body: the venue's rate limits and ``entries``, one per symbol."""
+    weight = {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": weight_limit}
     if market == "spot":
         return {
             "timezone": "UTC",
             "serverTime": server_time,
             "rateLimits": [
-                {
-                    "rateLimitType": "REQUEST_WEIGHT",
-                    "interval": "MINUTE",
-                    "intervalNum": 1,
-                    "limit": weight_limit,
-                },
+                weight,
                 {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
                 {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
                 {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
@@ -91,12 +87,7 @@ def exchange_info(
         "serverTime": server_time,
         "futuresType": "U_MARGINED",
         "rateLimits": [
-            {
-                "rateLimitType": "REQUEST_WEIGHT",
-                "interval": "MINUTE",
-                "intervalNum": 1,
-                "limit": weight_limit,
-            },
+            weight,
             {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
         ],

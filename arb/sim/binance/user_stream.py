@@ -8,14 +8,12 @@ subscriptions and USD-M's listen-key streams, and the events they carry.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import itertools
-import json
 import logging
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,31 +26,31 @@ from arb.sim.binance.calls import (
     MSG_NO_LISTEN_KEY,
     MSG_RECV_WINDOW,
     MSG_SIGNATURE,
-    ZERO,
     CountdownTrigger,
     Endpoint,
     ListenKey,
-    UserStreamMessage,
     WsApiSession,
-    encode,
 )
 from arb.sim.binance.public import BinanceMarket, FakeBinanceVenue, SymbolSpec
 from arb.sim.binance.wire import account_update_event, execution_report, fixed, futures_order_event, plain, signature
-from arb.sim.faults import AppliedFault, FaultKind
-from arb.sim.funding import FundingAnnouncements
-from arb.sim.ledger import FundingPayment, Ledger, LedgerAccount, LedgerEvent, LedgerOrder, LedgerTrade, SymbolRules
+from arb.sim.ledger import ZERO, FundingPayment, LedgerEvent, LedgerOrder, LedgerTrade, SymbolRules
 from arb.sim.options import VenueOptions
-from arb.sim.replay import ReplayFrame, SessionSpec
-from arb.sim.venue import OutFrame, VenueConnection
+from arb.sim.private import FundingFields, LedgerVenue, encode
+from arb.sim.replay import SessionSpec
+from arb.sim.venue import VenueConnection
 
 __all__ = ["BinanceUserStreams"]
 
 logger = logging.getLogger(__name__)
 
 
-class BinanceUserStreams(FakeBinanceVenue):
+class BinanceUserStreams(LedgerVenue, FakeBinanceVenue):
     """The private venue's state (the ledger, keys, sessions, settings) and its user streams; see
     :class:`~arb.sim.binance.exchange.FakeBinanceExchange` for the arguments."""
+
+    _BOOK_STREAM = "@depth"
+    _FUNDING_STREAM = "@markPrice"
+    _FUNDING_MESSAGE = "markPriceUpdate"
 
     def __init__(
         self,
@@ -75,28 +73,20 @@ class BinanceUserStreams(FakeBinanceVenue):
         super().__init__(recordings, market=market, options=options, specs=specs, weight_limit=weight_limit)
         self.market: BinanceMarket = market
         spot = market == "spot"
-        self.ledger = Ledger(
-            market=market,
-            rules=rules,
-            book=self._levels,
-            book_version=lambda: self.position,
-            clock_ms=self._now_ms,
-            taker_fee=options.fee("taker", "0.001" if spot else "0.0005"),
-            maker_fee=options.fee("maker", "0.001" if spot else "0.0002"),
+        self._open_ledger(
+            market,
+            rules,
+            options,
+            linear_taker_fee="0.0005",
             client_id_scope="open",
-            fok_unfilled="expire",
-            spot_fee_asset=options.spot_fee_asset,
-            first_order_id=28_000_000_001 if spot else 4_087_000_001,
-            first_trade_id=309_520_001 if spot else 272_536_001,
+            first_ids=(28_000_000_001, 309_520_001) if spot else (4_087_000_001, 272_536_001),
             ids_per_symbol=True,  # Binance numbers orders and trades per symbol
         )
-        """The venue's own records: accounts, orders, trades, balances, positions."""
         self.ws_api_path = ws_api_path
         self.max_leverage = options.max_leverage if options.max_leverage is not None else 125
         self.maintenance_rate = Decimal(options.maintenance_rate if options.maintenance_rate is not None else "0.004")
         self._bans_after_429 = bans_after_429
         self._ban_s = ban_s
-        self._ban_until: float | None = None
         self._refused_in_window = 0
         self._listen_key_ttl_s = listen_key_ttl_s
         self._listen_keys: dict[str, ListenKey] = {}
@@ -109,12 +99,7 @@ class BinanceUserStreams(FakeBinanceVenue):
         self._cancel_client_ids: dict[tuple[str, int], str] = {}
         """The client id Binance gives each cancel (spot ``executionReport`` ``c``; the order's is in ``C``)."""
         self._subscription_ids = itertools.count(0)
-        self._announced = FundingAnnouncements()
-        self._outbox: deque[LedgerEvent | FundingPayment] = deque()
-        self._flush_lock = asyncio.Lock()
         self._sessions: dict[int, WsApiSession] = {}
-        self.user_stream_log: list[UserStreamMessage] = []
-        """Every user-stream event message, in order (request answers not included)."""
         self.auth_log: list[tuple[int, int, bool]] = []
         """``(connection, error code or 0, success)`` of every WS-API user-stream subscription request."""
         self._private = self._endpoint_table()
@@ -123,22 +108,6 @@ class BinanceUserStreams(FakeBinanceVenue):
     def _endpoint_table(self) -> dict[tuple[str, str], Endpoint]:
         """The private REST endpoints by method and path, as the venue's class names them."""
         return {}
-
-    def add_account(
-        self,
-        name: str,
-        *,
-        api_key: str,
-        api_secret: str,
-        balances: Mapping[str, str | Decimal] | None = None,
-        can_trade: bool = True,
-    ) -> LedgerAccount:
-        """Open an account with these starting balances (USD-M: the wallet in USDT) and HMAC credentials."""
-        account = self.ledger.add_account(
-            name, api_key=api_key, api_secret=api_secret, balances=dict(balances or {}), can_trade=can_trade
-        )
-        self.ledger.subscribe(name, self._outbox.append)
-        return account
 
     @property
     def private_ws_url(self) -> str:
@@ -156,68 +125,18 @@ class BinanceUserStreams(FakeBinanceVenue):
         """The trade ``id`` the venue sends for ``trade``, as text (numbered per symbol, as Binance does)."""
         return str(trade.trade_id)
 
-    async def drop_user_streams(self) -> int:
-        """Drop the TCP connection of every user-stream client (they see 1006); returns how many."""
-        dropped = 0
-        for conn in self.connections:
-            if conn.id in self._sessions or self._is_private_path(conn.path):
-                await conn.close(abrupt=True)
-                self._record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
-                dropped += 1
-        return dropped
+    def _is_user_stream(self, conn: VenueConnection) -> bool:
+        return conn.id in self._sessions or self._is_private_path(conn.path)
 
     def user_stream_count(self) -> int:
         """Open user-stream connections that would receive this venue's events."""
         return sum(len(self._streams_of(name)) for name in self.ledger.accounts)
 
-    # -- time and book -----------------------------------------------------------------------------
+    # -- funding ---------------------------------------------------------------------------------
 
-    def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
-
-    def _levels(self, symbol: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        view = self.book(symbol)
-        return view.bids, view.asks
-
-    def _mark_price(self, symbol: str) -> Decimal | None:
-        view = self.book(symbol, 1)
-        bid = Decimal(view.bids[0][0]) if view.bids else None
-        ask = Decimal(view.asks[0][0]) if view.asks else None
-        if bid is not None and ask is not None:
-            return (bid + ask) / 2
-        return bid if bid is not None else ask
-
-    def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
-        outs = super()._on_release(frame)
-        if frame.symbol in self.ledger.rules and "@depth" in frame.stream:
-            self.ledger.on_book_change(frame.symbol)
-        if self.market == "linear":
-            for out in outs:
-                if "@markPrice" in out.stream:
-                    self._take_mark_price(out.raw_text or out.text)
-        return outs
-
-    def _take_mark_price(self, payload: str) -> None:
-        # A markPriceUpdate the venue sent: a funding time it shows passing is settled on the ledger.
-        try:
-            mark = _decode_mark.decode(payload)
-            settled = self._announced.announce(
-                mark.symbol,
-                mark_price=Decimal(mark.mark_price) if mark.mark_price else None,
-                rate=Decimal(mark.funding_rate) if mark.funding_rate else None,
-                next_funding_ms=mark.next_funding_ms or None,
-            )
-        except (msgspec.DecodeError, InvalidOperation) as error:
-            logger.warning("markPriceUpdate not understood (%s): %.200r", error, payload)
-            return
-        if settled is not None:
-            self.ledger.settle_funding(settled.symbol, settled.funding_ms, settled.rate, settled.mark_price)
-
-    async def _release_next(self) -> bool:
-        released = await super()._release_next()
-        if self._outbox:
-            await self._flush_user_events()
-        return released
+    def _funding_fields(self, text: str) -> FundingFields:
+        mark = _decode_mark.decode(text)
+        return mark.symbol, mark.mark_price, mark.funding_rate, mark.next_funding_ms
 
     def _is_private_path(self, path: str) -> bool:
         return path.startswith(self.ws_api_path) or path.startswith("/private/ws")
@@ -247,13 +166,6 @@ class BinanceUserStreams(FakeBinanceVenue):
 
     # -- spot WS-API -----------------------------------------------------------------------------
 
-    async def _handle_ws_api(self, request: web.Request) -> web.StreamResponse:
-        """``/ws-api/v3``: requests ``{"id","method","params"}`` answered ``{"id","status","result"}``."""
-        try:
-            return await self._serve_ws(request, streams=(), combined=True)
-        finally:
-            self._sweep_sessions()
-
     def _sweep_sessions(self) -> None:
         for conn_id, session in list(self._sessions.items()):
             if not session.conn.open:
@@ -274,13 +186,8 @@ class BinanceUserStreams(FakeBinanceVenue):
             self.stats.ignored_messages += 1  # the listen-key stream takes no requests
             return
         session = self._session(conn)
-        try:
-            request = json.loads(text)
-        except json.JSONDecodeError:
-            request = None
-        if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-            self.stats.ignored_messages += 1
-            logger.warning("WS-API connection %d: not a request: %.200r", conn.id, text)
+        request = self._request(conn, text, "method", logger, "WS-API connection %d: not a request: %.200r")
+        if request is None:
             await self._ws_api_answer(conn, None, 400, error=(-1000, "Malformed request."))
             return
         request_id = request.get("id")
@@ -357,21 +264,11 @@ class BinanceUserStreams(FakeBinanceVenue):
 
     # -- events ------------------------------------------------------------------------------------
 
-    async def _flush_user_events(self) -> None:
-        """Send every queued ledger event to the user streams, in ledger order, then the account state."""
-        async with self._flush_lock:
-            while self._outbox:
-                touched: dict[str, set[str]] = {}
-                while self._outbox:
-                    event = self._outbox.popleft()
-                    if isinstance(event, FundingPayment):
-                        await self._send_funding(event)
-                        continue
-                    await self._send_event(event)
-                    if event.trade is not None or self.market == "spot":
-                        touched.setdefault(event.account, set()).add(event.order.symbol)
-                for name, symbols in touched.items():
-                    await self._send_account_state(name, symbols)
+    def _state_symbols(self, event: LedgerEvent | FundingPayment) -> tuple[str, ...] | None:
+        # an order's symbol after a trade (spot: after any change); funding's ACCOUNT_UPDATE is its own
+        if isinstance(event, FundingPayment) or (event.trade is None and self.market != "spot"):
+            return None
+        return (event.order.symbol,)
 
     def _streams_of(self, name: str) -> list[tuple[VenueConnection, list[int] | None]]:
         """Where ``name``'s events go: WS-API connections with their subscription ids (spot), or the
@@ -391,17 +288,11 @@ class BinanceUserStreams(FakeBinanceVenue):
         sessions = self._streams_of(event.account)
         if not sessions:
             return
-        exec_type = event.exec_type.value
         if self.market == "spot":
             cancel_id = self._cancel_client_ids.get((event.order.symbol, event.order.order_id), "")
-            body = execution_report(
-                event.order, exec_type, event.status, event.executed_qty, event.cum_quote, event.trade,
-                event.time_ms, cancel_client_id=cancel_id,
-            )  # fmt: skip
+            body = execution_report(event, cancel_client_id=cancel_id)
         else:
-            rules = self.ledger.rules[event.order.symbol]
-            body = futures_order_event(event.order, rules, exec_type, event.status, event.executed_qty,
-                                       event.cum_quote, event.trade, event.time_ms)  # fmt: skip
+            body = futures_order_event(event, self.ledger.rules[event.order.symbol])
         for conn, subscriptions in sessions:
             await self._deliver(conn, subscriptions, body)
 
@@ -448,15 +339,6 @@ class BinanceUserStreams(FakeBinanceVenue):
         for subscription in subscriptions:
             text = encode({"subscriptionId": subscription, "event": body}).decode()
             await self._write_event(conn, str(body["e"]), text)
-
-    async def _write_event(self, conn: VenueConnection, event: str, text: str) -> None:
-        if self.faults.user_stream_silent:
-            self._record(AppliedFault(FaultKind.USER_STREAM_SILENT, event, connection=conn.id, detail="withheld"))
-            self.user_stream_log.append(UserStreamMessage(conn.id, event, text, sent=False))
-            return
-        await conn.send_control(text)
-        self.user_stream_log.append(UserStreamMessage(conn.id, event, text, sent=True))
-        self._notify()
 
 
 class _MarkPrice(msgspec.Struct, frozen=True):

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from arb.sim.ledger import (
     FundingPayment,
+    LedgerEvent,
     LedgerOrder,
     LedgerTrade,
     OrderStatus,
@@ -329,18 +330,17 @@ def futures_trade(trade: LedgerTrade, rules: SymbolRules) -> dict[str, Any]:
 _EXEC_TYPE = {"new": "NEW", "trade": "TRADE", "canceled": "CANCELED", "expired": "EXPIRED"}
 
 
-def execution_report(
-    order: LedgerOrder,
-    exec_type: str,
-    status: OrderStatus,
-    executed: Decimal,
-    quote: Decimal,
-    trade: LedgerTrade | None,
-    event_ms: int,
-    *,
-    cancel_client_id: str = "",
-) -> dict[str, Any]:
+def _event_fields(
+    event: LedgerEvent,
+) -> tuple[LedgerOrder, str, OrderStatus, Decimal, Decimal, LedgerTrade | None, int]:
+    """``event``'s order, exec type, order status, executed quantity, cumulative quote, trade and time."""
+    return (event.order, event.exec_type.value, event.status, event.executed_qty, event.cum_quote, event.trade,
+            event.time_ms)  # fmt: skip
+
+
+def execution_report(event: LedgerEvent, *, cancel_client_id: str = "") -> dict[str, Any]:
     """Spot ``executionReport``; a cancel carries a new client id in ``c`` and the order's in ``C``."""
+    order, exec_type, status, executed, quote, trade, event_ms = _event_fields(event)
     canceled = exec_type == "canceled"
     return {
         "e": "executionReport",
@@ -380,17 +380,9 @@ def execution_report(
     }
 
 
-def futures_order_event(
-    order: LedgerOrder,
-    rules: SymbolRules,
-    exec_type: str,
-    status: OrderStatus,
-    executed: Decimal,
-    quote: Decimal,
-    trade: LedgerTrade | None,
-    event_ms: int,
-) -> dict[str, Any]:
+def futures_order_event(event: LedgerEvent, rules: SymbolRules) -> dict[str, Any]:
     """USD-M ``ORDER_TRADE_UPDATE`` (commission fields only when there is a commission)."""
+    order, exec_type, status, executed, quote, trade, event_ms = _event_fields(event)
     average = quote / executed if executed else ZERO
     inner: dict[str, Any] = {
         "s": order.symbol,

@@ -3,23 +3,23 @@ wallet balance, transaction log, positions, leverage, position mode and disconne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from arb.sim.bybit.calls import (
     CATEGORIES,
     SEVEN_DAYS_MS,
-    ZERO,
     Call,
     Reply,
     api_error,
-    decimal_param,
     page_of,
     param_text,
 )
 from arb.sim.bybit.private_rest import BybitRest
 from arb.sim.bybit.wire import decimal_text, funding_exec_id, transaction_entry
-from arb.sim.ledger import FundingPayment, LedgerAccount, LedgerTrade, Side
+from arb.sim.ledger import ZERO, FundingPayment, LedgerAccount, LedgerTrade, Side
+from arb.sim.private import decimal_param
 
 __all__ = ["BybitAccountEndpoints"]
 
@@ -140,20 +140,10 @@ class BybitAccountEndpoints(BybitRest):
         category = param_text(params, "category")
         if category is not None and category not in CATEGORIES:
             return api_error(10001, "Illegal category")
-        try:
-            start = int(param_text(params, "startTime") or 0) or None
-            end = int(param_text(params, "endTime") or 0) or None
-        except ValueError:
-            return api_error(10001, "params error: startTime or endTime invalid")
-        if start is not None and end is not None and end - start > SEVEN_DAYS_MS:
-            return api_error(10001, "params error: The time range between startTime and endTime cannot exceed 7 days")
-        if start is None and end is None:
-            start, end = call.now_ms - SEVEN_DAYS_MS, call.now_ms
-        elif start is None:
-            assert end is not None
-            start = end - SEVEN_DAYS_MS
-        elif end is None:
-            end = start + SEVEN_DAYS_MS
+        window = self._time_window(call, capped=True)
+        if isinstance(window, Reply):
+            return window
+        start, end = window
         entries = self._transactions(account) if self.category == "linear" and category in (None, "linear") else []
         kind, currency, base = (
             param_text(params, "type"),
@@ -168,6 +158,23 @@ class BybitAccountEndpoints(BybitRest):
         ]  # fmt: skip
         page, cursor = page_of(chosen, params, 20, 50)
         return Reply(result={"nextPageCursor": cursor, "list": page})
+
+    def _time_window(self, call: Call, *, capped: bool) -> tuple[int, int] | Reply:
+        """``startTime``/``endTime`` (ms) of a history query: the 7 days up to now when neither is given,
+        7 days from (or up to) the one given; ``capped``: a longer span given is refused."""
+        try:
+            start = int(param_text(call.params, "startTime") or 0) or None
+            end = int(param_text(call.params, "endTime") or 0) or None
+        except ValueError:
+            return api_error(10001, "params error: startTime or endTime invalid")
+        if capped and start is not None and end is not None and end - start > SEVEN_DAYS_MS:
+            return api_error(10001, "params error: The time range between startTime and endTime cannot exceed 7 days")
+        if start is None and end is None:
+            return call.now_ms - SEVEN_DAYS_MS, call.now_ms
+        if start is None:
+            assert end is not None
+            return end - SEVEN_DAYS_MS, end
+        return start, end if end is not None else start + SEVEN_DAYS_MS
 
     def _transactions(self, account: LedgerAccount) -> list[dict[str, Any]]:
         """Every wallet change of a linear account, newest first: trades (realised PnL less the fee) and
@@ -221,33 +228,46 @@ class BybitAccountEndpoints(BybitRest):
         symbol = param_text(call.params, "symbol")
         settle = param_text(call.params, "settleCoin")
         base = param_text(call.params, "baseCoin")
-        if symbol is not None:
-            if self._rules(symbol) is None:
-                return self._unknown_symbol()
-            symbols = [symbol]
-        elif settle is not None or base is not None:
-            symbols = [
+        account = call.account
+
+        def held() -> list[str]:
+            return [
                 s for s, r in sorted(self.ledger.rules.items())
                 if (settle is None or r.quote == settle) and (base is None or r.base == base)
-                and call.account.position(s).qty != 0
+                and account.position(s).qty != 0
             ]  # fmt: skip
-        else:
-            return api_error(10001, "Missing some parameters that must be filled in, symbol or settleCoin or baseCoin")
+
+        symbols = self._named_symbols(symbol, held if settle is not None or base is not None else None,
+                                      "symbol or settleCoin or baseCoin")  # fmt: skip
+        if isinstance(symbols, Reply):
+            return symbols
         entries = [self._position_dict(call.account, s) for s in symbols]
         page, cursor = page_of(entries, call.params, 20, 200)
         return Reply(result={"list": page, "nextPageCursor": cursor, "category": self.category})
 
     # -- position and DCP handlers -----------------------------------------------------------
 
+    def _named_symbols(
+        self, symbol: str | None, others: Callable[[], list[str]] | None, missing: str
+    ) -> list[str] | Reply:
+        """The symbols a position request names: its ``symbol`` (refused when unknown), else ``others()``
+        (what its coin parameters choose); without either, the refusal naming the ``missing`` parameters."""
+        if symbol is not None:
+            return [symbol] if self._rules(symbol) is not None else self._unknown_symbol()
+        if others is not None:
+            return others()
+        return api_error(10001, f"Missing some parameters that must be filled in, {missing}")
+
+    def _position_category(self, call: Call) -> Reply | None:
+        """The refusal of a position setting for a category other than linear or inverse (or a symbol
+        of another category); ``None`` when the category is one of those."""
+        return self._category(call.params, other=self._foreign_symbol(call.params), allowed=("linear", "inverse"))
+
     def _set_leverage(self, call: Call) -> Reply:
         """``POST /v5/position/set-leverage``: one leverage for both sides (one-way mode)."""
         account = call.account
         assert account is not None
-        if (
-            refusal := self._category(
-                call.params, other=self._foreign_symbol(call.params), allowed=("linear", "inverse")
-            )
-        ) is not None:
+        if (refusal := self._position_category(call)) is not None:
             return refusal
         rules = self._rules(param_text(call.params, "symbol"))
         if rules is None:
@@ -271,25 +291,20 @@ class BybitAccountEndpoints(BybitRest):
         """``POST /v5/position/switch-mode`` (``mode`` 0 one-way, 3 hedge) for a symbol or a coin."""
         account = call.account
         assert account is not None
-        if (
-            refusal := self._category(
-                call.params, other=self._foreign_symbol(call.params), allowed=("linear", "inverse")
-            )
-        ) is not None:
+        if (refusal := self._position_category(call)) is not None:
             return refusal
         mode = param_text(call.params, "mode")
         if mode not in ("0", "3"):
             return api_error(10001, "params error: mode invalid")
         symbol = param_text(call.params, "symbol")
         coin = param_text(call.params, "coin")
-        if symbol is not None:
-            if self._rules(symbol) is None:
-                return self._unknown_symbol()
-            symbols = [symbol]
-        elif coin is not None:
-            symbols = [s for s, r in self.ledger.rules.items() if r.quote == coin]
-        else:
-            return api_error(10001, "Missing some parameters that must be filled in, symbol or coin")
+
+        def quoted() -> list[str]:
+            return [s for s, r in self.ledger.rules.items() if r.quote == coin]
+
+        symbols = self._named_symbols(symbol, quoted if coin is not None else None, "symbol or coin")
+        if isinstance(symbols, Reply):
+            return symbols
         hedge = mode == "3"
         if all(self._hedge_mode.get(("*", s), False) == hedge for s in symbols):
             return api_error(110025, "Position mode is not modified")

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
 
 from arb.sim.faults import OrderOperation
-from arb.sim.ledger import LedgerAccount
+from arb.sim.private import CancelTrigger, RestCall
 from arb.sim.venue import VenueConnection
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "MSG_TOO_MANY",
     "SEVEN_DAYS_MS",
     "STABLE_COINS",
-    "ZERO",
     "Call",
     "DcpTrigger",
     "Endpoint",
@@ -35,18 +33,13 @@ __all__ = [
     "Reply",
     "Ticker",
     "TickerMessage",
-    "UserStreamMessage",
     "api_error",
-    "decimal_param",
     "decode_ticker",
-    "encode",
     "flag",
     "page_of",
     "param_text",
 ]
 
-encode = msgspec.json.Encoder().encode
-ZERO = Decimal(0)
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 CURSOR_OFFSET = re.compile(r"(\d+)$")
 SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
@@ -93,25 +86,9 @@ STABLE_COINS = frozenset({"USDT", "USDC"})
 CATEGORIES = ("spot", "linear", "inverse", "option")
 
 
-@dataclass(frozen=True, slots=True)
-class UserStreamMessage:
-    """One private-stream message the venue wrote (or withheld while the stream was silenced)."""
-
-    connection: int
-    topic: str
-    text: str
-    sent: bool
-
-
-@dataclass(frozen=True, slots=True)
-class DcpTrigger:
-    """One disconnection-protection cancel: ``account``'s orders cancelled at venue time ``at_s``."""
-
-    account: str
-    product: str
-    at_s: float
-    cancelled: tuple[int, ...]
-    """Ledger ids of the orders cancelled."""
+DcpTrigger = CancelTrigger
+"""One disconnection-protection cancel: ``account``'s orders of the DCP ``product`` cancelled at venue
+time ``at_s``."""
 
 
 @dataclass(slots=True)
@@ -130,13 +107,8 @@ class OrderMeta:
     cancel_type: str = ""
 
 
-@dataclass(slots=True)
-class Call:
-    """One authenticated (or public) REST call as the handlers see it."""
-
-    params: dict[str, Any]
-    account: LedgerAccount | None
-    now_ms: int
+Call = RestCall[Any]
+"""A Bybit REST call: its parameters are the query string's (text) or the JSON body's (any JSON value)."""
 
 
 @dataclass(slots=True)
@@ -170,18 +142,6 @@ def param_text(params: Mapping[str, Any], key: str) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def decimal_param(text: str | None) -> Decimal | None:
-    if text is None or text == "":
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(text) from None
-    if not value.is_finite():
-        raise ValueError(text)
-    return value
 
 
 def flag(params: Mapping[str, Any], key: str) -> bool:

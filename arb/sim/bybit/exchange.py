@@ -41,25 +41,21 @@ from typing import Any
 
 from arb.sim.bybit.accounts import BybitAccountEndpoints
 from arb.sim.bybit.calls import (
-    DEFAULT_RATE_LIMITS,
     LINK_ID,
-    SEVEN_DAYS_MS,
     Call,
-    DcpTrigger,
     Endpoint,
     OrderMeta,
     Reply,
-    UserStreamMessage,
     api_error,
-    decimal_param,
     flag,
     page_of,
     param_text,
 )
 from arb.sim.bybit.wire import decimal_text, ledger_order_id, order_status, reject_code
-from arb.sim.ledger import LedgerOrder, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
+from arb.sim.ledger import LedgerAccount, LedgerOrder, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
+from arb.sim.private import decimal_param
 
-__all__ = ["DEFAULT_RATE_LIMITS", "DcpTrigger", "FakeBybitExchange", "UserStreamMessage"]
+__all__ = ["FakeBybitExchange"]
 
 
 class FakeBybitExchange(BybitAccountEndpoints):
@@ -72,7 +68,7 @@ class FakeBybitExchange(BybitAccountEndpoints):
     Bybit's base rates (spot 0.1 %/0.1 %, linear 0.055 %/0.02 %), a spot fee is paid in the asset
     received (a buy's in the base coin) unless ``spot_fee_asset="quote"``, leverage up to 100,
     maintenance rate 0.5 %. ``rate_limits`` overrides the per-second, per-UID request limit of any
-    path (:data:`DEFAULT_RATE_LIMITS`). ``ip_limit`` ``(requests, seconds)`` is the REST IP limit
+    path (:data:`arb.sim.bybit.calls.DEFAULT_RATE_LIMITS`). ``ip_limit`` ``(requests, seconds)`` is the REST IP limit
     (Bybit: 600 per 5 s); past it the venue bans the IP for ``ip_ban_s`` (Bybit: 10 minutes) and
     answers HTTP 403. The options' ``clock`` (seconds) is the venue's time. ``symbols`` and ``seed``
     are :class:`~arb.sim.bybit.public.FakeBybitVenue`'s.
@@ -151,19 +147,8 @@ class FakeBybitExchange(BybitAccountEndpoints):
             link_id = f"{next(self._auto_link) + 1_700_000_000_000_000_000}" if spot else f"~{next(self._auto_link)}"
         reduce_only = flag(params, "reduceOnly") and not spot
         try:
-            order = self.ledger.place(
-                account,
-                symbol=rules.symbol,
-                side=Side.BUY if side_text == "Buy" else Side.SELL,
-                type=order_type,
-                qty=qty,
-                price=price,
-                time_in_force=time_in_force,
-                client_id=link_id,
-                reduce_only=reduce_only,
-                hidden_queries=self.faults.take_hidden_queries(),
-                fill_fraction=self.faults.take_partial_fill(),
-            )
+            side = Side.BUY if side_text == "Buy" else Side.SELL
+            order = self._place(account, rules, side, order_type, qty, price, time_in_force, link_id, reduce_only)
         except VenueRejectError as error:
             return api_error(*reject_code(self.category, error.reason, rules, price))
         mark = self._mark_price(rules.symbol)
@@ -249,8 +234,9 @@ class FakeBybitExchange(BybitAccountEndpoints):
         listed = [{"orderId": self.order_id(o), "orderLinkId": self._link(o)} for o in cancelled]
         return Reply(result={"list": listed, "success": "1"})
 
-    def _selected_orders(self, call: Call, *, history: bool) -> list[LedgerOrder] | Reply:
-        """The orders a realtime/history query names, newest first (``hide_orders`` applies)."""
+    def _history_query(self, call: Call) -> tuple[LedgerAccount, str | None] | Reply:
+        """The account of a history query and the ``symbol`` it names (``None``: every symbol), or the
+        refusal of its category or of an unknown symbol."""
         account = call.account
         assert account is not None
         params = call.params
@@ -259,6 +245,14 @@ class FakeBybitExchange(BybitAccountEndpoints):
         symbol = param_text(params, "symbol")
         if symbol is not None and self._rules(symbol) is None:
             return self._unknown_symbol()
+        return account, symbol
+
+    def _selected_orders(self, call: Call, *, history: bool) -> list[LedgerOrder] | Reply:
+        """The orders a realtime/history query names, newest first (``hide_orders`` applies)."""
+        if isinstance(query := self._history_query(call), Reply):
+            return query
+        account, symbol = query
+        params = call.params
         wire_id = param_text(params, "orderId")
         link_id = param_text(params, "orderLinkId")
         if wire_id or link_id:
@@ -301,16 +295,16 @@ class FakeBybitExchange(BybitAccountEndpoints):
     def _order_realtime(self, call: Call) -> Reply:
         """``GET /v5/order/realtime``: open orders (``openOnly=0``), the recent closed ones (``1``), or
         one order by ``orderId``/``orderLinkId`` whatever its state ("openOnly param will be ignored")."""
-        selected = self._selected_orders(call, history=False)
-        if isinstance(selected, Reply):
-            return selected
-        entries = [self._order_dict(self._order_view(o)) for o in selected]
-        page, cursor = page_of(entries, call.params, 20, 50)
-        return Reply(result={"list": page, "nextPageCursor": cursor, "category": self.category})
+        return self._order_page(call, history=False)
 
     def _order_history(self, call: Call) -> Reply:
         """``GET /v5/order/history``: closed orders (filled, cancelled, expired), newest first."""
-        selected = self._selected_orders(call, history=True)
+        return self._order_page(call, history=True)
+
+    def _order_page(self, call: Call, *, history: bool) -> Reply:
+        """A page of the orders :meth:`_selected_orders` chooses, as ``/v5/order/realtime`` and
+        ``/v5/order/history`` list them."""
+        selected = self._selected_orders(call, history=history)
         if isinstance(selected, Reply):
             return selected
         entries = [self._order_dict(self._order_view(o)) for o in selected]
@@ -321,29 +315,17 @@ class FakeBybitExchange(BybitAccountEndpoints):
         """``GET /v5/execution/list``: the account's executions, newest first, 7 days by default: its
         trades (``execType`` ``Trade``) and, on linear, its funding settlements (``Funding``, at the funding
         time); ``execType`` chooses one kind."""
-        account = call.account
-        assert account is not None
+        if isinstance(query := self._history_query(call), Reply):
+            return query
+        account, symbol = query
         params = call.params
-        if (refusal := self._category(params, other=self._empty(params))) is not None:
-            return refusal
-        symbol = param_text(params, "symbol")
-        if symbol is not None and self._rules(symbol) is None:
-            return self._unknown_symbol()
         exec_type = param_text(params, "execType")
         if exec_type is not None and exec_type not in ("Trade", "Funding"):
             return Reply(result={"list": [], "nextPageCursor": "", "category": self.category})
-        try:
-            start = int(param_text(params, "startTime") or 0) or None
-            end = int(param_text(params, "endTime") or 0) or None
-        except ValueError:
-            return api_error(10001, "params error: startTime or endTime invalid")
-        if start is None and end is None:
-            start, end = call.now_ms - SEVEN_DAYS_MS, call.now_ms
-        elif start is None:
-            assert end is not None
-            start = end - SEVEN_DAYS_MS
-        elif end is None:
-            end = start + SEVEN_DAYS_MS
+        window = self._time_window(call, capped=False)
+        if isinstance(window, Reply):
+            return window
+        start, end = window
         wire_id = param_text(params, "orderId")
         link_id = param_text(params, "orderLinkId")
         orders = {o.order_id: o for o in account.orders}

@@ -24,7 +24,6 @@ from arb.sim.bybit.calls import (
     Endpoint,
     Reply,
     api_error,
-    encode,
     page_of,
     param_text,
 )
@@ -33,6 +32,7 @@ from arb.sim.bybit.wire import BybitCategory, reject_code, rest_signature, times
 from arb.sim.bybit.wire_account import instrument_entry
 from arb.sim.faults import AppliedFault, FaultKind, OrderFault, RestFault
 from arb.sim.ledger import LedgerAccount, RejectReason, SymbolRules
+from arb.sim.private import encode
 
 __all__ = ["BybitRest"]
 
@@ -42,6 +42,8 @@ class BybitRest(BybitUserStreams):
 
     def _add_routes(self, app: web.Application) -> None:
         super()._add_routes(app)
+        # {"op":"auth","args":[key, expires, sig]}, then subscribe; events like
+        # {"id":"...","topic":"order","creationTime":1672364262474,"data":[{...,"orderStatus":"Filled"}]}
         app.router.add_get(self.private_path, self._handle_private_ws)
         for path, endpoint in self._endpoints.items():
             app.router.add_route(endpoint.method, path, self._serve_rest)
@@ -90,24 +92,11 @@ class BybitRest(BybitUserStreams):
         self, request: web.Request, endpoint: Endpoint, call: Call, fault: OrderFault, headers: dict[str, str]
     ) -> web.StreamResponse:
         """Answer under an order fault: the request is acted on before (``processed``) or not at all."""
-        detail = f"{request.method} {request.path} processed={fault.processed}"
-        self._record(AppliedFault(fault.kind, detail=detail))
-        reply: Reply | None = None
-        if fault.processed:
-            reply = self._run(endpoint, call)
-            await self._flush_user_events()
-        if fault.kind is FaultKind.ORDER_TIMEOUT:
-            await fault.wait_released()
-            if reply is None:
-                call.now_ms = self._now_ms()
-                reply = self._run(endpoint, call)
-                await self._flush_user_events()
-            return self._respond(request, reply, headers)
-        if fault.kind is FaultKind.ORDER_DROP:
-            if request.transport is not None:
-                request.transport.abort()
-            self._log_rest(request, 0, 0)
-            return web.Response(status=503)
+        outcome = await self._under_order_fault(request, fault, call, lambda: self._run(endpoint, call), 0)
+        if isinstance(outcome, Reply):
+            return self._respond(request, outcome, headers)
+        if outcome is not None:
+            return outcome
         status = fault.status or 200
         if status == 200 or fault.code is not None:
             code = fault.code if fault.code is not None else 10016

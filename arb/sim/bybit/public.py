@@ -24,7 +24,6 @@ It follows Bybit's v5 documentation (bybit-exchange.github.io/docs/v5/ws/connect
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import uuid
@@ -181,11 +180,7 @@ class FakeBybitVenue(FakeVenue):
         symbols: Sequence[str] = (),
         seed: int = 0,
     ) -> None:
-        if market not in ("spot", "linear"):
-            raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
-        options = options if options is not None else VenueOptions()
-        if options.funding and market != "linear":
-            raise ValueError("funding= needs market='linear': spot tickers carry no mark price or funding")
+        options = self._market_options(market, options, "spot tickers carry no mark price or funding")
         super().__init__(recordings, market=market, options=options)
         self._bybit_market: BybitMarket = market
         self._extra_symbols = {s.upper() for s in symbols}
@@ -387,13 +382,8 @@ class FakeBybitVenue(FakeVenue):
         Pong, spot: ``{"success":true,"ret_msg":"pong","conn_id":"0970e817-...","op":"ping"}``; linear:
         ``{"success":true,"ret_msg":"pong","conn_id":"465772b1-...","req_id":"","op":"ping"}``.
         """
-        try:
-            request = json.loads(text)
-        except json.JSONDecodeError:
-            request = None
-        if not isinstance(request, dict) or not isinstance(request.get("op"), str):
-            self.stats.ignored_messages += 1
-            logger.warning("connection %d: ignoring a message that is not a v5 request: %.200r", conn.id, text)
+        complaint = "connection %d: ignoring a message that is not a v5 request: %.200r"
+        if (request := self._request(conn, text, "op", logger, complaint)) is None:
             return
         op: str = request["op"]
         req_id = request.get("req_id")

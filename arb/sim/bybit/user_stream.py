@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Iterable
 from typing import Any
 
-from aiohttp import web
-
-from arb.sim.bybit.calls import DcpTrigger, PrivateSession, UserStreamMessage, encode
+from arb.sim.bybit.calls import DcpTrigger, PrivateSession
 from arb.sim.bybit.views import BybitLedgerViews
 from arb.sim.bybit.wire import OrderView, ws_signature
-from arb.sim.faults import AppliedFault, FaultKind
 from arb.sim.ledger import ExecType, FundingPayment, LedgerAccount, LedgerEvent
+from arb.sim.private import encode
 from arb.sim.venue import VenueConnection
 
 __all__ = ["BybitUserStreams"]
@@ -26,36 +23,13 @@ logger = logging.getLogger(__name__)
 class BybitUserStreams(BybitLedgerViews):
     """The private stream and the DCP timers, on the state of :class:`BybitLedgerViews`."""
 
-    def ban(self, seconds: float) -> None:
-        """Ban the IP for ``seconds`` of venue time: every REST request gets HTTP 403 until then."""
-        self._ban_until = self._clock() + seconds
-        self._record(AppliedFault(FaultKind.BAN, detail=f"until {self._ban_until:.3f}"))
-
-    @property
-    def banned(self) -> bool:
-        """True while the IP ban lasts."""
-        return self._ban_until is not None and self._clock() < self._ban_until
-
     async def tick(self) -> None:
         """Apply what is due at the venue's current time (disconnection protection), then send events."""
         self._check_dcp()
         await self._flush_user_events()
 
-    async def drop_user_streams(self) -> int:
-        """Drop the TCP connection of every private-stream client (they see 1006); returns how many."""
-        dropped = 0
-        for conn in self.connections:
-            if conn.path.startswith(self.private_path):
-                await conn.close(abrupt=True)
-                self._record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
-                dropped += 1
-        return dropped
-
-    async def _release_next(self) -> bool:
-        released = await super()._release_next()
-        if self._outbox:
-            await self._flush_user_events()
-        return released
+    def _is_user_stream(self, conn: VenueConnection) -> bool:
+        return conn.path.startswith(self.private_path)
 
     def _check_dcp(self) -> None:
         """Cancel the orders of each account whose dcp-subscribed streams stayed down past its window."""
@@ -76,14 +50,6 @@ class BybitUserStreams(BybitLedgerViews):
                         len(cancelled))  # fmt: skip
 
     # -- private stream ----------------------------------------------------------------------
-
-    async def _handle_private_ws(self, request: web.Request) -> web.StreamResponse:
-        """``/v5/private``: ``{"op":"auth","args":[key, expires, sig]}``, then ``subscribe``; events like
-        ``{"id":"...","topic":"order","creationTime":1672364262474,"data":[{...,"orderStatus":"Filled"}]}``."""
-        try:
-            return await self._serve_ws(request, streams=(), combined=True)
-        finally:
-            self._sweep_sessions()
 
     def _sweep_sessions(self) -> None:
         """Forget closed private connections; an account whose last dcp stream closed starts its DCP timer."""
@@ -109,13 +75,9 @@ class BybitUserStreams(BybitLedgerViews):
         session = self._sessions.get(conn.id)
         if session is None:
             session = self._sessions[conn.id] = PrivateSession(conn)
-        try:
-            request = json.loads(text)
-        except json.JSONDecodeError:
-            request = None
-        if not isinstance(request, dict) or not isinstance(request.get("op"), str):
-            self.stats.ignored_messages += 1
-            logger.warning("private connection %d: not a v5 request: %.200r", conn.id, text)
+        if (
+            request := self._request(conn, text, "op", logger, "private connection %d: not a v5 request: %.200r")
+        ) is None:
             return
         op: str = request["op"]
         req_id = request.get("req_id")
@@ -199,23 +161,11 @@ class BybitUserStreams(BybitLedgerViews):
         wanted = (family, f"{family}.{self.category}")
         return [t for t in wanted if t in conn.subscriptions]
 
-    async def _flush_user_events(self) -> None:
-        """Send every queued ledger event to the private streams, in ledger order."""
-        async with self._flush_lock:
-            while self._outbox:
-                touched: dict[str, set[str]] = {}
-                while self._outbox:
-                    event = self._outbox.popleft()
-                    symbols = touched.setdefault(event.account, set())
-                    if isinstance(event, FundingPayment):
-                        await self._send_funding(event)
-                        symbols.add(event.symbol)
-                        continue
-                    await self._send_event(event)
-                    if event.trade is not None:
-                        symbols.add(event.trade.symbol)
-                for name, symbols in touched.items():
-                    await self._send_account_state(name, symbols)
+    def _state_symbols(self, event: LedgerEvent | FundingPayment) -> tuple[str, ...]:
+        # the account's wallet follows every event; a position follows a trade or a funding settlement
+        if isinstance(event, FundingPayment):
+            return (event.symbol,)
+        return (event.trade.symbol,) if event.trade is not None else ()
 
     def _event_view(self, event: LedgerEvent) -> OrderView:
         meta = self._order_meta.get(event.order.order_id)
@@ -276,11 +226,4 @@ class BybitUserStreams(BybitLedgerViews):
         assert session.account is not None
         message_id = f"{self._uids[session.account]}{next(self._message_ids):012d}"
         text = encode({"id": message_id, "topic": topic, "creationTime": time_ms, "data": data}).decode()
-        conn = session.conn
-        if self.faults.user_stream_silent:
-            self._record(AppliedFault(FaultKind.USER_STREAM_SILENT, topic, connection=conn.id, detail="withheld"))
-            self.user_stream_log.append(UserStreamMessage(conn.id, topic, text, sent=False))
-            return
-        await conn.send_control(text)
-        self.user_stream_log.append(UserStreamMessage(conn.id, topic, text, sent=True))
-        self._notify()
+        await self._write_event(session.conn, topic, text)

@@ -7,25 +7,20 @@ execution, position and wallet records its REST answers and private stream share
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-
-import msgspec
 
 from arb.sim.bybit.calls import (
     DEFAULT_RATE_LIMITS,
     STABLE_COINS,
-    ZERO,
     DcpTrigger,
     Endpoint,
     OrderMeta,
     PrivateSession,
-    UserStreamMessage,
     decode_ticker,
 )
 from arb.sim.bybit.public import BybitMarket, FakeBybitVenue
@@ -42,28 +37,23 @@ from arb.sim.bybit.wire import (
     wire_order_id,
 )
 from arb.sim.bybit.wire_account import position_entry, wallet_coin_entry
-from arb.sim.funding import FundingAnnouncements
-from arb.sim.ledger import (
-    FundingPayment,
-    Ledger,
-    LedgerAccount,
-    LedgerEvent,
-    LedgerOrder,
-    LedgerTrade,
-    OrderStatus,
-    SymbolRules,
-)
+from arb.sim.ledger import ZERO, FundingPayment, LedgerAccount, LedgerOrder, LedgerTrade, OrderStatus, SymbolRules
 from arb.sim.options import VenueOptions
-from arb.sim.replay import ReplayFrame, SessionSpec
+from arb.sim.private import FundingFields, LedgerVenue
+from arb.sim.replay import SessionSpec
 
 __all__ = ["BybitLedgerViews"]
 
 logger = logging.getLogger(__name__)
 
 
-class BybitLedgerViews(FakeBybitVenue):
+class BybitLedgerViews(LedgerVenue, FakeBybitVenue):
     """The private venue's state and its records as Bybit shows them; see
     :class:`~arb.sim.bybit.exchange.FakeBybitExchange` for the arguments."""
+
+    _BOOK_STREAM = "orderbook."
+    _FUNDING_STREAM = "tickers."
+    _FUNDING_MESSAGE = "tickers message"
 
     def __init__(
         self,
@@ -85,21 +75,14 @@ class BybitLedgerViews(FakeBybitVenue):
         )
         self.category: BybitCategory = market
         spot = market == "spot"
-        self.ledger = Ledger(
-            market=market,
-            rules=rules,
-            book=self._levels,
-            book_version=lambda: self.position,
-            clock_ms=self._now_ms,
-            taker_fee=options.fee("taker", "0.001" if spot else "0.00055"),
-            maker_fee=options.fee("maker", "0.001" if spot else "0.0002"),
+        self._open_ledger(
+            market,
+            rules,
+            options,
+            linear_taker_fee="0.00055",
             client_id_scope="all",
-            fok_unfilled="expire",
-            spot_fee_asset=options.spot_fee_asset,
-            first_order_id=FIRST_ORDER_ID[market],
-            first_trade_id=FIRST_TRADE_ID[market],
+            first_ids=(FIRST_ORDER_ID[market], FIRST_TRADE_ID[market]),
         )
-        """The venue's own records: accounts, orders, trades, balances, positions."""
         self.private_path = private_path
         self.max_leverage = Decimal(options.max_leverage if options.max_leverage is not None else 100)
         self.maintenance_rate = Decimal(options.maintenance_rate if options.maintenance_rate is not None else "0.005")
@@ -110,7 +93,6 @@ class BybitLedgerViews(FakeBybitVenue):
         self._ip_limit = ip_limit
         self._ip_ban_s = ip_ban_s
         self._ip_hits: deque[float] = deque()
-        self._ban_until: float | None = None
         self._uid_hits: dict[tuple[int, str], deque[float]] = {}
         self._uids: dict[str, int] = {}
         self._next_uid = itertools.count(100_000_001)
@@ -120,17 +102,12 @@ class BybitLedgerViews(FakeBybitVenue):
         self._seq: dict[int, int] = {}
         self._next_seq = itertools.count(1_000_000_001)
         self._message_ids = itertools.count(1)
-        self._announced = FundingAnnouncements()
-        self._outbox: deque[LedgerEvent | FundingPayment] = deque()
-        self._flush_lock = asyncio.Lock()
         self._sessions: dict[int, PrivateSession] = {}
         self._dcp_windows: dict[str, dict[str, int]] = {}
         self._dcp_lost: dict[str, float] = {}
         self.dcp_product = "SPOT" if spot else "DERIVATIVES"
         """The DCP ``product`` this venue's orders belong to."""
         self.dcp_triggers: list[DcpTrigger] = []
-        self.user_stream_log: list[UserStreamMessage] = []
-        """Every private-stream event message, in order (acks and pongs not included)."""
         self.auth_log: list[tuple[int, str, bool]] = []
         """``(connection, ret_msg, success)`` of every private-stream auth request."""
         self._endpoints = self._endpoint_table()
@@ -142,22 +119,8 @@ class BybitLedgerViews(FakeBybitVenue):
         """The REST endpoints by path, as the venue's class names them."""
         return {}
 
-    def add_account(
-        self,
-        name: str,
-        *,
-        api_key: str,
-        api_secret: str,
-        balances: Mapping[str, str | Decimal] | None = None,
-        can_trade: bool = True,
-    ) -> LedgerAccount:
-        """Open a unified trading account (UTA) with these starting balances and HMAC credentials."""
-        account = self.ledger.add_account(
-            name, api_key=api_key, api_secret=api_secret, balances=dict(balances or {}), can_trade=can_trade
-        )
+    def _on_account(self, name: str) -> None:
         self._uids[name] = next(self._next_uid)
-        self.ledger.subscribe(name, self._outbox.append)
-        return account
 
     def uid(self, account: str) -> int:
         """The Bybit user id of ``account``."""
@@ -180,49 +143,11 @@ class BybitLedgerViews(FakeBybitVenue):
         """The ``execId`` the venue sends for ``trade``."""
         return wire_exec_id(self.category, trade.trade_id)
 
-    # -- time and book -----------------------------------------------------------------------
+    # -- funding ---------------------------------------------------------------------------------
 
-    def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
-
-    def _levels(self, symbol: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        view = self.book(symbol)
-        return view.bids, view.asks
-
-    def _mark_price(self, symbol: str) -> Decimal | None:
-        """The book's mid (the fake's mark price), or its one side, or ``None`` for an empty book."""
-        view = self.book(symbol, 1)
-        bid = Decimal(view.bids[0][0]) if view.bids else None
-        ask = Decimal(view.asks[0][0]) if view.asks else None
-        if bid is not None and ask is not None:
-            return (bid + ask) / 2
-        return bid if bid is not None else ask
-
-    def _on_release(self, frame: ReplayFrame) -> list[Any]:
-        outs = super()._on_release(frame)
-        if frame.stream.startswith("orderbook.") and frame.symbol in self.ledger.rules:
-            self.ledger.on_book_change(frame.symbol)  # resting orders the book now crosses fill
-        if self.category == "linear":
-            for out in outs:
-                if out.stream.startswith("tickers."):
-                    self._take_ticker(out.text)
-        return outs
-
-    def _take_ticker(self, text: str) -> None:
-        # A tickers message the venue sent: a funding time it shows passing is settled on the ledger.
-        try:
-            ticker = decode_ticker.decode(text).data
-            settled = self._announced.announce(
-                ticker.symbol,
-                mark_price=Decimal(ticker.mark_price) if ticker.mark_price else None,
-                rate=Decimal(ticker.funding_rate) if ticker.funding_rate else None,
-                next_funding_ms=int(ticker.next_funding_ms) if ticker.next_funding_ms else None,
-            )
-        except (msgspec.DecodeError, InvalidOperation, ValueError) as error:
-            logger.warning("tickers message not understood (%s): %.200r", error, text)
-            return
-        if settled is not None:
-            self.ledger.settle_funding(settled.symbol, settled.funding_ms, settled.rate, settled.mark_price)
+    def _funding_fields(self, text: str) -> FundingFields:
+        ticker = decode_ticker.decode(text).data
+        return ticker.symbol, ticker.mark_price, ticker.funding_rate, ticker.next_funding_ms
 
     # -- records as Bybit shows them ---------------------------------------------------------
 

@@ -6,48 +6,9 @@ funding; :mod:`.records` holds what it keeps. Import either from here.
 
 from __future__ import annotations
 
+from arb.sim.ledger import records
 from arb.sim.ledger.engine import Ledger
-from arb.sim.ledger.records import (
-    FUNDING_QUANTUM,
-    Balance,
-    BookLevels,
-    ClientIdScope,
-    ExecType,
-    FundingPayment,
-    LedgerAccount,
-    LedgerEvent,
-    LedgerOrder,
-    LedgerTrade,
-    Listener,
-    OrderStatus,
-    OrderType,
-    Position,
-    RejectReason,
-    Side,
-    SymbolRules,
-    TimeInForce,
-    VenueRejectError,
-)
+from arb.sim.ledger.records import *  # noqa: F403  # the records' names, as records.__all__ lists them
 
-__all__ = [
-    "FUNDING_QUANTUM",
-    "Balance",
-    "BookLevels",
-    "ClientIdScope",
-    "ExecType",
-    "FundingPayment",
-    "Ledger",
-    "LedgerAccount",
-    "LedgerEvent",
-    "LedgerOrder",
-    "LedgerTrade",
-    "Listener",
-    "OrderStatus",
-    "OrderType",
-    "Position",
-    "RejectReason",
-    "Side",
-    "SymbolRules",
-    "TimeInForce",
-    "VenueRejectError",
-]
+__all__ = ["Ledger"]
+__all__ += records.__all__

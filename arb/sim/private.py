@@ -1,0 +1,367 @@
+"""What the fake private venues (Binance and Bybit) share: the ledger beside the replayed book, the
+funding their public streams announce, the queue of ledger events for the user streams, the IP ban
+and the common part of an order fault.
+
+:class:`LedgerVenue` sits between a venue's public fake and its private classes; each venue keeps
+its own wire formats (what a user-stream event, an answer or a refusal looks like) and says through
+a few hooks which streams move its book, where funding is announced and whom an event concerns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, Literal, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from arb.sim.connection import OutFrame, VenueConnection
+from arb.sim.faults import AppliedFault, FaultKind, OrderFault
+from arb.sim.funding import FundingAnnouncements
+from arb.sim.ledger.engine import Ledger
+from arb.sim.ledger.records import (
+    ClientIdScope,
+    FundingPayment,
+    LedgerAccount,
+    LedgerEvent,
+    LedgerOrder,
+    OrderType,
+    Side,
+    SymbolRules,
+    TimeInForce,
+)
+from arb.sim.options import VenueOptions
+from arb.sim.replay import ReplayFrame
+from arb.sim.venue import FakeVenue
+
+__all__ = ["CancelTrigger", "FundingFields", "LedgerVenue", "RestCall", "UserStreamMessage", "decimal_param", "encode"]
+
+logger = logging.getLogger(__name__)
+
+encode = msgspec.json.Encoder().encode
+"""JSON bytes of a value, as the venues' answers and stream messages are written."""
+R = TypeVar("R")
+P = TypeVar("P")
+
+FundingFields = tuple[str, str | None, str | None, int | str | None]
+"""What a public message announces about funding: ``(symbol, mark price, rate, next funding ms)``,
+each but the symbol absent (``None`` or empty) when the message does not carry it."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTrigger:
+    """One dead-man's-switch cancel: ``account``'s open orders in ``scope`` cancelled at venue time
+    ``at_s`` (Binance USD-M's countdown: a symbol; Bybit's disconnection protection: a DCP product)."""
+
+    account: str
+    scope: str
+    at_s: float
+    cancelled: tuple[int, ...]
+    """Ledger ids of the orders cancelled."""
+
+    @property
+    def symbol(self) -> str:
+        """The countdown's symbol (Binance's name for :attr:`scope`)."""
+        return self.scope
+
+    @property
+    def product(self) -> str:
+        """The DCP product (Bybit's name for :attr:`scope`)."""
+        return self.scope
+
+
+@dataclass(slots=True)
+class RestCall(Generic[P]):
+    """One authenticated (or public) REST call as the handlers see it."""
+
+    params: dict[str, P]
+    account: LedgerAccount | None
+    """The account the request's key names; ``None`` for a public call."""
+    now_ms: int
+    """When the venue takes the call, in ms of its time."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserStreamMessage:
+    """One user-stream event message the venue wrote (or withheld while the stream was silenced)."""
+
+    connection: int
+    event: str
+    """Binance's event type (``executionReport``, ``ORDER_TRADE_UPDATE``...), Bybit's topic."""
+    text: str
+    sent: bool
+
+    @property
+    def topic(self) -> str:
+        """Bybit's name for :attr:`event`: the topic the message went out on."""
+        return self.event
+
+
+def decimal_param(text: str | None) -> Decimal | None:
+    """A request parameter as a finite decimal; ``None`` when absent or empty; ``ValueError`` otherwise."""
+    if text is None or text == "":
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if not value.is_finite():
+        raise ValueError(text)
+    return value
+
+
+class LedgerVenue(FakeVenue):
+    """A public fake with a ledger matching orders against the book it replays, and user streams.
+
+    A venue calls :meth:`_open_ledger` in its constructor and fills in the hooks: ``_BOOK_STREAM``
+    and ``_FUNDING_STREAM`` (a part of the stream names that move the book and that announce funding),
+    ``_FUNDING_MESSAGE`` (the latter's name in the log), :meth:`_funding_fields`,
+    :meth:`_is_user_stream`, :meth:`_state_symbols` and the senders :meth:`_send_event`,
+    :meth:`_send_funding` and :meth:`_send_account_state`.
+    """
+
+    _BOOK_STREAM = ""
+    _FUNDING_STREAM = ""
+    _FUNDING_MESSAGE = ""
+
+    ledger: Ledger
+    """The venue's own records: accounts, orders, trades, balances, positions."""
+    user_stream_log: list[UserStreamMessage]
+    """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
+
+    def _open_ledger(
+        self,
+        market: Literal["spot", "linear"],
+        rules: Sequence[SymbolRules],
+        options: VenueOptions,
+        *,
+        linear_taker_fee: str,
+        client_id_scope: ClientIdScope,
+        first_ids: tuple[int, int],
+        ids_per_symbol: bool = False,
+    ) -> None:
+        """Set up the ledger (spot fees 0.1 %, linear maker 0.02 % and ``linear_taker_fee`` unless
+        ``options`` say otherwise; ``first_ids``: the first order and trade id), the funding it follows
+        and the queue of its events."""
+        spot = market == "spot"
+        self.ledger = Ledger(
+            market=market,
+            rules=rules,
+            book=self._levels,
+            book_version=lambda: self.position,
+            clock_ms=self._now_ms,
+            taker_fee=options.fee("taker", "0.001" if spot else linear_taker_fee),
+            maker_fee=options.fee("maker", "0.001" if spot else "0.0002"),
+            client_id_scope=client_id_scope,
+            fok_unfilled="expire",
+            spot_fee_asset=options.spot_fee_asset,
+            first_order_id=first_ids[0],
+            first_trade_id=first_ids[1],
+            ids_per_symbol=ids_per_symbol,
+        )
+        self._announced = FundingAnnouncements()
+        self._outbox: deque[LedgerEvent | FundingPayment] = deque()
+        self._flush_lock = asyncio.Lock()
+        self._ban_until: float | None = None
+        self.user_stream_log = []
+
+    def add_account(
+        self,
+        name: str,
+        *,
+        api_key: str,
+        api_secret: str,
+        balances: Mapping[str, str | Decimal] | None = None,
+        can_trade: bool = True,
+    ) -> LedgerAccount:
+        """Open an account with these starting balances (linear: the wallet in USDT; Bybit: a unified
+        trading account) and HMAC credentials."""
+        account = self.ledger.add_account(
+            name, api_key=api_key, api_secret=api_secret, balances=dict(balances or {}), can_trade=can_trade
+        )
+        self._on_account(name)
+        self.ledger.subscribe(name, self._outbox.append)
+        return account
+
+    def _place(
+        self, account: LedgerAccount, rules: SymbolRules, side: Side, order_type: OrderType, qty: Decimal,
+        price: Decimal | None, time_in_force: TimeInForce, client_id: str, reduce_only: bool,
+    ) -> LedgerOrder:  # fmt: skip
+        """Place an order on the ledger, with the faults scripted for the next order (hidden from
+        queries for a while, a partial fill); :class:`VenueRejectError` when the venue refuses it."""
+        return self.ledger.place(
+            account, symbol=rules.symbol, side=side, type=order_type, qty=qty, price=price,
+            time_in_force=time_in_force, client_id=client_id, reduce_only=reduce_only,
+            hidden_queries=self.faults.take_hidden_queries(), fill_fraction=self.faults.take_partial_fill(),
+        )  # fmt: skip
+
+    def _on_account(self, name: str) -> None:
+        """A venue's own set-up of a new account (Bybit: its UID)."""
+
+    def ban(self, seconds: float) -> None:
+        """Ban the IP for ``seconds`` of venue time: every REST request is refused until then (Binance:
+        HTTP 418, Bybit: HTTP 403)."""
+        self._ban_until = self._clock() + seconds
+        self._record(AppliedFault(FaultKind.BAN, detail=f"until {self._ban_until:.3f}"))
+
+    @property
+    def banned(self) -> bool:
+        """True while the IP ban lasts."""
+        return self._ban_until is not None and self._clock() < self._ban_until
+
+    async def drop_user_streams(self) -> int:
+        """Drop the TCP connection of every user-stream client (they see 1006); returns how many."""
+        dropped = 0
+        for conn in self.connections:
+            if self._is_user_stream(conn):
+                await conn.close(abrupt=True)
+                self._record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
+                dropped += 1
+        return dropped
+
+    def _is_user_stream(self, conn: VenueConnection) -> bool:
+        raise NotImplementedError
+
+    # -- time and book -----------------------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _levels(self, symbol: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        view = self.book(symbol)
+        return view.bids, view.asks
+
+    def _mark_price(self, symbol: str) -> Decimal | None:
+        """The book's mid (the fake's mark price), or its one side, or ``None`` for an empty book."""
+        view = self.book(symbol, 1)
+        bid = Decimal(view.bids[0][0]) if view.bids else None
+        ask = Decimal(view.asks[0][0]) if view.asks else None
+        if bid is not None and ask is not None:
+            return (bid + ask) / 2
+        return bid if bid is not None else ask
+
+    def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
+        outs = super()._on_release(frame)
+        if frame.symbol in self.ledger.rules and self._BOOK_STREAM in frame.stream:
+            self.ledger.on_book_change(frame.symbol)  # resting orders the book now crosses fill
+        if self.ledger.market == "linear":
+            for out in outs:
+                if self._FUNDING_STREAM in out.stream:
+                    self._take_funding(out.raw_text or out.text)
+        return outs
+
+    def _funding_fields(self, text: str) -> FundingFields:
+        """The funding ``text`` (a public message the venue sent) announces; a ``msgspec.DecodeError``
+        or ``ValueError`` when it is not understood."""
+        raise NotImplementedError
+
+    def _take_funding(self, text: str) -> None:
+        # A funding time the venue's public stream shows passing is settled on the ledger.
+        try:
+            symbol, mark_price, rate, next_funding_ms = self._funding_fields(text)
+            settled = self._announced.announce(
+                symbol,
+                mark_price=Decimal(mark_price) if mark_price else None,
+                rate=Decimal(rate) if rate else None,
+                next_funding_ms=int(next_funding_ms) if next_funding_ms else None,
+            )
+        except (msgspec.DecodeError, InvalidOperation, ValueError) as error:
+            logger.warning("%s not understood (%s): %.200r", self._FUNDING_MESSAGE, error, text)
+            return
+        if settled is not None:
+            self.ledger.settle_funding(settled.symbol, settled.funding_ms, settled.rate, settled.mark_price)
+
+    async def _release_next(self) -> bool:
+        released = await super()._release_next()
+        if self._outbox:
+            await self._flush_user_events()
+        return released
+
+    # -- private WebSocket -------------------------------------------------------------------------
+
+    async def _handle_private_ws(self, request: web.Request) -> web.StreamResponse:
+        """The private WebSocket (Binance spot's WS-API, Bybit's ``/v5/private``): requests on it are
+        the venue's ``_on_text``; its sessions are swept when it closes."""
+        try:
+            return await self._serve_ws(request, streams=(), combined=True)
+        finally:
+            self._sweep_sessions()
+
+    def _sweep_sessions(self) -> None:
+        raise NotImplementedError
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def _state_symbols(self, event: LedgerEvent | FundingPayment) -> Iterable[str] | None:
+        """The symbols whose account state follows ``event`` in its batch; ``None``: none follows."""
+        raise NotImplementedError
+
+    async def _send_event(self, event: LedgerEvent) -> None:
+        raise NotImplementedError
+
+    async def _send_funding(self, payment: FundingPayment) -> None:
+        raise NotImplementedError
+
+    async def _send_account_state(self, name: str, symbols: Iterable[str]) -> None:
+        raise NotImplementedError
+
+    async def _flush_user_events(self) -> None:
+        """Send every queued ledger event to the user streams, in ledger order, each batch followed by
+        the state of the accounts it touched."""
+        async with self._flush_lock:
+            while self._outbox:
+                touched: dict[str, set[str]] = {}
+                while self._outbox:
+                    event = self._outbox.popleft()
+                    symbols = self._state_symbols(event)
+                    if symbols is not None:
+                        touched.setdefault(event.account, set()).update(symbols)
+                    if isinstance(event, FundingPayment):
+                        await self._send_funding(event)
+                    else:
+                        await self._send_event(event)
+                for name, symbols in touched.items():
+                    await self._send_account_state(name, symbols)
+
+    async def _write_event(self, conn: VenueConnection, event: str, text: str) -> None:
+        """Write one user-stream event message, or withhold it while the stream is silenced; logged either way."""
+        if self.faults.user_stream_silent:
+            self._record(AppliedFault(FaultKind.USER_STREAM_SILENT, event, connection=conn.id, detail="withheld"))
+            self.user_stream_log.append(UserStreamMessage(conn.id, event, text, sent=False))
+            return
+        await conn.send_control(text)
+        self.user_stream_log.append(UserStreamMessage(conn.id, event, text, sent=True))
+        self._notify()
+
+    # -- faults ------------------------------------------------------------------------------------
+
+    async def _under_order_fault(
+        self, request: web.Request, fault: OrderFault, call: RestCall[Any], run: Callable[[], R], weight: int
+    ) -> R | web.StreamResponse | None:
+        """Act on ``call`` under an order fault: before (``processed``) or not at all. ``run()`` runs
+        its handler (after a held timeout, at the venue's time then). Returns the reply
+        to send (a timeout, once released), the aborted response (a dropped request), or ``None``: the
+        caller answers the fault's refusal in its venue's format."""
+        self._record(AppliedFault(fault.kind, detail=f"{request.method} {request.path} processed={fault.processed}"))
+        reply: R | None = None
+        if fault.processed:
+            reply = run()
+            await self._flush_user_events()
+        if fault.kind is FaultKind.ORDER_TIMEOUT:
+            await fault.wait_released()
+            if reply is None:
+                call.now_ms = self._now_ms()
+                reply = run()
+                await self._flush_user_events()
+            return reply
+        if fault.kind is FaultKind.ORDER_DROP:
+            if request.transport is not None:
+                request.transport.abort()
+            self._log_rest(request, 0, weight)
+            return web.Response(status=503)
+        return None
