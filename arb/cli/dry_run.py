@@ -187,6 +187,7 @@ def write_dry_run_report(
     at each UTC midnight the session crossed: the engine's, ``Engine.day_marks``); None without data."""
     from arb.execution.risk import risk_figures, symbol_risk_figures
     from arb.reports import InitialBalances, print_summary, run_summary, write_report
+    from arb.strategy.types import kernel_figures
 
     engine = result.engine
     if len(engine.log.equity.view()) == 0:
@@ -201,15 +202,15 @@ def write_dry_run_report(
         "batches": result.batches,
         "interrupted": result.interrupted,
         "paper": engine.executor.summary(),
-        "kernel_state": {name: int(engine.kstate[0][name]) for name in engine.kstate.dtype.names or ()},
+        "kernel_state": kernel_figures(engine.kstate[0], int(engine.params[0]["style"])),
         "risk_state": risk_figures(engine.rstate[0]),
         "account": str(result.account.path),
         "wall_s": round(result.wall_s, 3),
     }
     n = engine.n_symbols
     if n > 1:  # each symbol's kernel and gate (kernel_state above is the first symbol's)
-        names = engine.kstate.dtype.names or ()
-        meta["kernel_states"] = [{name: int(engine.kstate[s][name]) for name in names} for s in range(n)]
+        styles = engine.params["style"]
+        meta["kernel_states"] = [kernel_figures(engine.kstate[s], int(styles[s])) for s in range(n)]
         meta["symbol_risk"] = [symbol_risk_figures(engine.srisk[s]) for s in range(n)]
     base = np.asarray(session_base, float).reshape(-1, 2)  # per symbol (a flat pair: one symbol's)
     quote = (session_quote[0], session_quote[1])

@@ -73,6 +73,7 @@ from arb.strategy.types import (
     FILL_DTYPE,
     FUNDING_DTYPE,
     SENT_DTYPE,
+    kernel_figures,
     new_intents,
     new_state,
     new_views,
@@ -511,7 +512,7 @@ def run_session(
         # "binance", or "binance ETHUSDT" with several symbols
         return venues[a % 2].name if one else f"{venues[a % 2].name} {symbols[a // 2]}"
 
-    kernel_states = [{name: int(st[name]) for name in st.dtype.names or ()} for st in loop.kstate]
+    kernel_states = [kernel_figures(st, int(loop.params[s]["style"])) for s, st in enumerate(loop.kstate)]
     by_symbol = [loop.schedule.out_of_sync(session.start_ns, session.end_ns, s) for s in range(len(symbols))]
     base = [(float(loop.init_base[s, 0]), float(loop.init_base[s, 1])) for s in range(len(symbols))]
     return BacktestResult(

@@ -7,7 +7,10 @@ symbol's view of both venues (``views[s]``, what the kernel of symbol ``s`` read
 row per symbol, ``state`` the account's record and ``sstate`` one record per symbol. It works on
 whole pairs: if any leg of a pair would break a limit, every intent of that pair is dropped, so the
 gate itself can never create a naked leg. Hedges and unwinds only ever
-reduce exposure; they pass unless their venue has too many unanswered orders.
+reduce exposure; they pass unless their venue has too many unanswered orders. The ``maker_taker``
+style's quotes are opening orders judged one at a time at their worst case: every buy quote of the
+symbol (resting or new) filling before any hedge, or every sell quote; its cancels always pass. Resting
+quotes count as open orders of their venue.
 
 Limits (``[risk]``; every one added after the first four is off at 0). Per symbol: the venue
 status, ``position_limit``, ``max_notional_per_venue``, ``max_pair_loss``, ``max_pairs_per_day``,
@@ -62,7 +65,7 @@ import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb.strategy.records import EVENTS_KEPT, N_BREACHES, limits_row, pnl_row, risk_row, view_row
-from arb.strategy.types import INTENT_OPEN, VENUE_OK
+from arb.strategy.types import INTENT_CANCEL, INTENT_OPEN, INTENT_QUOTE, QUOTE_NONE, VENUE_OK
 
 __all__ = [
     "ACCOUNT",
@@ -380,8 +383,28 @@ def gate(views: Any, s: int, limits: Any, state: Any, sstate: Any, intents: Any,
     per symbol; ``state``: the account's record (one-element array); ``sstate``: a record per symbol.
     ``now``: local time, ns. A refusal is counted under its limit (``refused``, the account's and the
     symbol's); the first of a run of refusals by one limit is also written to the event ring.
+
+    A decision of the ``maker_taker`` style (quotes, cancels, a hedge) is gated an intent at a time: a
+    cancel always passes (it only takes risk away), a quote is an opening order on its own, judged at
+    its worst case with the quotes already resting; the intents that pass are moved to the front, in
+    their order.
     """
-    return gate_symbol(views, s, limits[s], state[0], sstate[s], intents, n, now)
+    maker = False
+    for k in range(n):
+        if intents[k]["kind"] == INTENT_QUOTE or intents[k]["kind"] == INTENT_CANCEL:
+            maker = True
+    if not maker:
+        return gate_symbol(views, s, limits[s], state[0], sstate[s], intents, n, now)
+    kept = 0
+    for k in range(n):
+        ok = intents[k]["kind"] == INTENT_CANCEL
+        if not ok:
+            ok = gate_symbol(views, s, limits[s], state[0], sstate[s], intents[k : k + 1], 1, now) == 1
+        if ok:
+            if kept != k:
+                intents[kept] = intents[k]
+            kept += 1
+    return kept
 
 
 @nb.njit(cache=True, nogil=True)
@@ -390,8 +413,12 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
     state ``st``; ``views`` every symbol's view (or records per symbol holding it as a field)."""
     view = view_row(views, s)
     delta = np.zeros(2)
+    up = np.zeros(2)  # per venue: what the buys (intents and resting quotes) could add to the position
+    down = np.zeros(2)  # and what the sells could take from it (<= 0)
     orders = np.zeros(2, np.int64)
     opening = False
+    pairs = False  # a taker pair (counted by the pair limits); a quote opens no pair until it fills
+    quoting = False  # a quote is sent or rests: worst cases count the resting quotes
     longer = 0.0  # what the intents that buy add to the net position, together
     shorter = 0.0  # what the intents that sell take from it (<= 0)
     for k in range(n):
@@ -400,19 +427,47 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
         delta[v] += signed
         if signed > 0.0:
             longer += signed
+            up[v] += signed
         else:
             shorter += signed
+            down[v] += signed
         orders[v] += 1
         if intents[k]["kind"] == INTENT_OPEN:
             opening = True
+            pairs = True
+        elif intents[k]["kind"] == INTENT_QUOTE:
+            opening = True
+            quoting = True
     if n == 0:
         return 0
+    resting = np.zeros(2, np.int64)  # quotes sent and not yet done, per venue, every symbol's
+    for v in range(2):
+        for o in range(views.shape[0]):
+            for i in range(2):
+                if view_row(views, o)[v]["quote_state"][i] != QUOTE_NONE:
+                    resting[v] += 1
+                    if o == s:
+                        quoting = True
+                        left = view[v]["quote_qty"][i]
+                        if i == 0:
+                            up[v] += left
+                            longer += left
+                        else:
+                            down[v] -= left
+                            shorter -= left
+    moved = np.zeros(2)  # each venue's position if the intents fill (quoting: the worse of all buys, all sells)
+    for v in range(2):
+        moved[v] = view[v]["position"] + delta[v]
+        if quoting:
+            hi = view[v]["position"] + up[v]
+            lo = view[v]["position"] + down[v]
+            moved[v] = hi if abs(hi) >= abs(lo) else lo
     st["breach"] = 0
     n_sym = views.shape[0]
     for v in range(2):
         if orders[v] == 0:
             continue
-        open_orders = 0
+        open_orders = resting[v]
         for o in range(n_sym):
             open_orders += view_row(views, o)[v]["open_orders"]
         if open_orders + orders[v] > lim["max_open_orders"]:
@@ -423,9 +478,11 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
             continue
         if view[v]["status"] != VENUE_OK:
             _refuse(st, B_STATUS, view[v]["status"], VENUE_OK)
+        if quoting and (view[1 - v]["status"] != VENUE_OK or now < view[1 - v]["blocked_until_ns"]):
+            _refuse(st, B_STATUS, view[1 - v]["status"], VENUE_OK)  # its fills could not be hedged
         mid = _mid(view, v)
         before = abs(view[v]["position"])
-        after = abs(view[v]["position"] + delta[v])
+        after = abs(moved[v])
         if mid > 0.0 and after > before and after * mid > lim["max_notional_per_venue"]:
             _refuse(st, B_NOTIONAL, after * mid, lim["max_notional_per_venue"])
         if lim["max_capital_use"] > 0.0 and mid > 0.0 and after > before:
@@ -438,7 +495,7 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
             if not (equity > 0.0) or used > lim["max_capital_use"] * equity:
                 _refuse(st, B_CAPITAL, used / equity if equity > 0.0 else np.inf, lim["max_capital_use"])
         if lim["leverage"][v] > 0.0 and after > before:
-            _check_margin(views, s, v, view[v]["position"] + delta[v], lim, st)
+            _check_margin(views, s, v, moved[v], lim, st)
         if st["unknown"][v] > lim["max_unknown_orders"]:
             _refuse(st, B_UNKNOWN, st["unknown"][v], lim["max_unknown_orders"])
     if opening and (lim["max_symbol_share"] > 0.0 or lim["max_total_notional"] > 0.0):
@@ -447,7 +504,7 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
         others = 0.0
         for v in range(2):
             mine_before += _value(views, s, v, view[v]["position"])
-            mine_after += _value(views, s, v, view[v]["position"] + delta[v])
+            mine_after += _value(views, s, v, moved[v])
             for o in range(n_sym):
                 if o != s:
                     others += _value(views, o, v, view_row(views, o)[v]["position"])
@@ -486,7 +543,7 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
             if recent >= lim["max_pairs_per_day"]:
                 _refuse(st, B_PAIRS_PER_DAY, recent, lim["max_pairs_per_day"])
     if st["breach"] == 0:
-        if opening:
+        if pairs:
             sst["pair_times"][sst["pair_count"] % sst["pair_times"].shape[0]] = now
             sst["pair_count"] += 1
             sst["last_pair_ns"] = now

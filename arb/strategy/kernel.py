@@ -65,6 +65,7 @@ from arb.strategy.types import (
     MARKET_SPOT,
     MAX_LEVELS,
     SELL,
+    STYLE_TAKER,
     VENUE_OK,
 )
 
@@ -343,9 +344,11 @@ def may_act(view: Any, params: Any, now_ns: int) -> bool:
     majority of book updates: no order is unanswered, the net position is flat (or dust), and
     neither direction's best ask/bid pair clears both taker fees and the slippage tolerance (the
     least any pair must clear, even when leaning back to balance), the funding term included where
-    it is on.
+    it is on. In the ``maker_taker`` style it is always True: resting quotes follow every book change.
     """
     p = params[0]
+    if p["style"] != STYLE_TAKER:
+        return True
     if view[0]["open_orders"] > 0 or view[1]["open_orders"] > 0:
         return True
     if not _is_dust(view, p, view[0]["position"] + view[1]["position"]):

@@ -35,6 +35,7 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     p["hedge_unwind"] = 1 if e.hedge_mode == "unwind" else 0
     for v, venue in enumerate(config.venues):
         p["taker_fee"][v] = venue.fees.taker
+        p["maker_fee"][v] = venue.fees.maker
         p["tick_size"][v] = venue.instrument.tick_size
         p["lot_size"][v] = venue.instrument.lot_size
         p["min_qty"][v] = venue.instrument.min_qty

@@ -31,7 +31,8 @@ import arb._jit as nb  # numba.njit, compiled once per argument types, not per c
 from arb.book import book_top
 from arb.strategy.gate import gate, update_equity, value_px
 from arb.strategy.kernel import decide, may_act
-from arb.strategy.types import HEDGE_FAILED, VENUE_OK, VENUE_OUT_OF_SYNC, VENUE_STALE
+from arb.strategy.quotes import decide_maker
+from arb.strategy.types import HEDGE_FAILED, STYLE_TAKER, VENUE_OK, VENUE_OUT_OF_SYNC, VENUE_STALE
 
 __all__ = [
     "FLAG_EVENTS",
@@ -141,7 +142,10 @@ def decide_symbol(now: int, s: int, views: Any, kernel: Any, risk: Any, pair_seq
     ks = kstate[s : s + 1]
     ks[0]["next_pair_id"] = pair_seq[0]
     buf = intents[s]
-    n = decide(view, params[s : s + 1], ks, now, buf)
+    if params[s]["style"] == STYLE_TAKER:
+        n = decide(view, params[s : s + 1], ks, now, buf)
+    else:
+        n = decide_maker(view, params[s : s + 1], ks, now, buf)
     pair_seq[0] = ks[0]["next_pair_id"]
     n = gate(views, s, limits, rstate, srisk, buf, n, now)
     row = calls[c]

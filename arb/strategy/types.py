@@ -21,22 +21,31 @@ __all__ = [
     "FILL_DTYPE",
     "FUNDING_DTYPE",
     "HEDGE_FAILED",
+    "INTENT_CANCEL",
     "INTENT_DTYPE",
     "INTENT_HEDGE",
     "INTENT_OPEN",
+    "INTENT_QUOTE",
     "INTENT_UNWIND",
     "MARKET_LINEAR",
     "MARKET_SPOT",
     "MAX_INTENTS",
     "MAX_LEVELS",
     "PARAMS_DTYPE",
+    "QUOTE_CANCELING",
+    "QUOTE_LIVE",
+    "QUOTE_NONE",
+    "QUOTE_PENDING",
     "SELL",
     "SENT_DTYPE",
     "STATE_DTYPE",
+    "STYLE_MAKER_TAKER",
+    "STYLE_TAKER",
     "VENUE_OK",
     "VENUE_OUT_OF_SYNC",
     "VENUE_STALE",
     "VIEW_DTYPE",
+    "kernel_figures",
     "new_intents",
     "new_state",
     "new_view",
@@ -70,6 +79,26 @@ INTENT_HEDGE = 2
 """Completes a pair whose other leg filled alone (on the venue that did not fill)."""
 INTENT_UNWIND = 3
 """Reverses a leg that filled alone (on the venue that filled)."""
+INTENT_QUOTE = 4
+"""A post-only limit order that rests (good till cancelled): the maker leg of the ``maker_taker`` style."""
+INTENT_CANCEL = 5
+"""Cancel the resting quote of ``venue`` on ``side`` (its price and quantity are the quote's, for the log)."""
+
+# Trading styles (``params.style``).
+STYLE_TAKER = 0
+"""Both legs of a pair take liquidity (immediate-or-cancel orders)."""
+STYLE_MAKER_TAKER = 1
+"""A post-only quote rests on one venue; each of its fills is hedged on the other at once."""
+
+# A quote slot's state in the view (``quote_state[side index]``: 0 the buy quote, 1 the sell quote).
+QUOTE_NONE = 0
+"""No quote: a new one may be sent."""
+QUOTE_PENDING = 1
+"""Sent, not yet acknowledged by the venue."""
+QUOTE_LIVE = 2
+"""Resting on the venue's book (``quote_qty`` is what is left of it)."""
+QUOTE_CANCELING = 3
+"""A cancel was sent and not yet answered: the quote may still fill."""
 
 # state.flags bits
 HEDGE_FAILED = 1
@@ -92,6 +121,10 @@ VIEW_DTYPE = np.dtype(
         ("funding_rate", "f8"),  # linear: the venue's estimate of the coming funding's rate (0: none)
         ("next_funding_ns", "i8"),  # linear: when that funding is, exchange time (0: unknown)
         ("blocked_until_ns", "i8"),  # local time until which the executor refuses orders here (0: none)
+        ("quote_state", "i8", (2,)),  # our quotes here, [buy, sell]: QUOTE_NONE / _PENDING / _LIVE / _CANCELING
+        ("quote_px", "f8", (2,)),  # their limit prices (NaN: none)
+        ("quote_qty", "f8", (2,)),  # what is left of them to fill
+        ("quote_ns", "i8", (2,)),  # local time each was sent
     ],
     align=True,
 )
@@ -100,7 +133,12 @@ VIEW_DTYPE = np.dtype(
 Whether a venue can take an order now is read from it: ``status`` (its book is synced and fresh),
 ``blocked_until_ns`` (the live executor holds orders back from it: a rate limit, a used-up request
 weight, a ban; the backtest and the paper executor never block a venue, so theirs stays 0) and, for
-the order's side, ``base_balance``/``quote_balance`` on spot."""
+the order's side, ``base_balance``/``quote_balance`` on spot.
+
+``open_orders`` counts immediate-or-cancel orders only (a pair's legs, hedges, unwinds); the resting
+quotes of the ``maker_taker`` style are in ``quote_*`` (index 0 the buy quote, 1 the sell quote), so a
+quote that rests does not hold the kernel back, while a quote sent or cancelled and not yet answered
+holds back that one slot."""
 
 PARAMS_DTYPE = np.dtype(
     [
@@ -125,6 +163,12 @@ PARAMS_DTYPE = np.dtype(
         ("funding_horizon_ns", "i8"),  # the entry rule weighs the funding expected this long; 0: off
         ("close_before_funding_ns", "i8"),  # lean back to balance this long before an adverse funding; 0: off
         ("funding_interval_ns", "i8", (2,)),  # linear: the time between two fundings
+        ("style", "i8"),  # STYLE_TAKER / STYLE_MAKER_TAKER
+        ("maker_fee", "f8", (2,)),  # fraction of traded value (negative: a rebate)
+        ("maker_venues", "i8"),  # maker_taker: bit v set if venue v may quote (1, 2 or 3)
+        ("quote_size", "f8"),  # maker_taker: a quote's quantity before the caps
+        ("quote_tolerance_bps", "f8"),  # maker_taker: a quote is re-priced when its target moves further
+        ("min_quote_life_ns", "i8"),  # maker_taker: no re-pricing of a quote younger than this
     ],
     align=True,
 )
@@ -143,6 +187,10 @@ STATE_DTYPE = np.dtype(
         ("pairs", "i8"),  # pairs sent
         ("hedges", "i8"),  # hedge or unwind intents sent
         ("flags", "i8"),
+        ("quote_pair", "i8", (2, 2)),  # maker_taker: the pair id of each quote slot [venue, buy/sell]
+        ("flat_position", "f8", (2,)),  # maker_taker: each venue's position when the net was last flat
+        ("quotes", "i8"),  # maker_taker: quotes sent
+        ("cancels", "i8"),  # maker_taker: cancels sent
     ],
     align=True,
 )
@@ -154,13 +202,14 @@ INTENT_DTYPE = np.dtype(
         ("side", "i8"),  # BUY / SELL
         ("price", "f8"),  # limit price, on the venue's tick grid
         ("qty", "f8"),  # on the venue's lot grid
-        ("kind", "i8"),  # INTENT_OPEN / INTENT_HEDGE / INTENT_UNWIND
+        ("kind", "i8"),  # INTENT_OPEN / INTENT_HEDGE / INTENT_UNWIND / INTENT_QUOTE / INTENT_CANCEL
         ("pair_id", "i8"),
         ("level", "i8"),  # book level the quantity was sized from (0 = best)
     ],
     align=True,
 )
-"""An order the kernel wants sent: immediate-or-cancel, limit ``price``."""
+"""An order the kernel wants sent: immediate-or-cancel, limit ``price``; a quote (``INTENT_QUOTE``) is a
+post-only limit order that rests; a cancel (``INTENT_CANCEL``) withdraws the quote of its venue and side."""
 
 FILL_DTYPE = np.dtype(
     [
@@ -251,6 +300,19 @@ SENT_DTYPE = np.dtype(
 assert (BINANCE, BYBIT) == (0, 1)  # every (2,)-shaped field is indexed by asset number
 
 
+def kernel_figures(state: Any, style: int) -> dict[str, int]:
+    """A symbol's kernel state (one ``STATE_DTYPE`` record) as a report shows it: its counters and
+    scalars by name; the ``maker_taker`` style's counters (``quotes``, ``cancels``) only in that style,
+    and no per-slot array."""
+    maker_only = ("quotes", "cancels")
+    names = state.dtype.names or ()
+    return {
+        name: int(state[name])
+        for name in names
+        if state.dtype[name].shape == () and (style == STYLE_MAKER_TAKER or name not in maker_only)
+    }
+
+
 def new_view() -> np.ndarray[Any, np.dtype[Any]]:
     """An empty view of both venues (no levels, status out of sync)."""
     view: np.ndarray[Any, np.dtype[Any]] = new_views(1)[0]
@@ -264,6 +326,7 @@ def new_views(n_symbols: int) -> np.ndarray[Any, np.dtype[Any]]:
     for field in ("bid_px", "ask_px", "mark_px"):
         views[field] = np.nan
     views["status"] = VENUE_OUT_OF_SYNC
+    views["quote_px"] = np.nan
     return views
 
 

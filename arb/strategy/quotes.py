@@ -1,0 +1,263 @@
+"""The ``maker_taker`` style of the kernel: rest a post-only quote on one venue, hedge each of its fills on
+the other at once.
+
+``decide_maker(view, params, state, now_ns, intents)`` has :func:`arb.strategy.kernel.decide`'s contract
+(the same records, the same intents buffer, the number of intents returned); the per-decision step calls
+it instead of ``decide`` when ``params.style`` is ``STYLE_MAKER_TAKER``. What it does, in order:
+
+1. **Wait** while an immediate-or-cancel order (a hedge, an unwind) is unanswered (``view.open_orders``,
+   which does not count the resting quotes).
+2. **Hedge every maker fill at once.** A quote that filled, in part or whole, leaves the net position
+   off flat; the kernel's hedge rule (:func:`arb.strategy.kernel.decide`'s rule 2: an IOC order for the
+   net position, ``hedge`` mode on the other venue, ``unwind`` on the maker venue, more slippage at each
+   retry, ``HEDGE_FAILED`` past ``max_hedge_attempts``) closes it. The quantity is the net position, so it
+   comes only from fills the account has booked: a fill is hedged once, and a fill booked later is
+   hedged when it is booked. The venue that filled is the one whose position moved since the net was
+   last flat, and the hedge carries its quote's pair id. Once a hedge has failed (the net is still off
+   flat after an attempt), every quote is cancelled: nothing may add to an exposure that cannot be
+   closed. Quotes stay up while the first hedge is on its way.
+3. **Quote.** For each side of each venue allowed to make (``maker_venues``), at most one post-only
+   quote. A buy quote on venue ``m`` is priced from the bids of the other venue ``h`` (where its fills
+   would be sold): walking ``h``'s levels for the quote's size gives the worst price the hedge would get,
+   ``hp``, and the quote is the highest price on ``m``'s tick grid at which buying there and selling at
+   ``hp`` still clears the spread the kernel requires of a pair in that direction (``min_spread_bps``,
+   the inventory and funding rules of the taker style) after ``m``'s maker fee (which may be negative),
+   ``h``'s taker fee and the slippage tolerance. A sell quote mirrors it on ``h``'s asks. A quote never
+   crosses ``m``'s own book (it would be refused as post-only): it is held one tick behind the touch.
+   Its size is ``quote_size``, cut by what ``h``'s levels show, the position bands, spot balances
+   (the quote's and the hedge's) and the inventory rule's cap; below both venues' minimums no quote is sent.
+   Both venues may make, but not on the same side at once (a buy quote's hedge sells into the other
+   venue's bids, where that venue's own buy quote would rest): a side goes to the venue whose target
+   sits nearer its own touch, and keeps it while that quote lives.
+4. **Re-price, cancel.** A live quote is cancelled when its target moved by more than
+   ``quote_tolerance_bps`` of its price (once it is ``min_quote_life_ns`` old), at once when it would
+   cross its venue's book, when either venue cannot take orders (stale, out of sync, held back by the
+   executor) or no quote of its side is allowed any more (caps, balances, rules). A re-priced quote is
+   sent again only once its cancel is answered, so a slot never has two orders that could both fill.
+   A quote sent or cancelled and not yet answered holds its slot (``QUOTE_PENDING``,
+   ``QUOTE_CANCELING``) and nothing else.
+
+A fill is therefore hedged at a price up to ``quote_tolerance_bps`` less favourable than the quote's
+target: set ``min_spread_bps`` with that in mind. Units as in the kernel: prices in quote currency,
+quantities in base units, ``*_bps`` basis points, ``*_ns`` int64 ns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb.strategy.kernel import (
+    _EPS,
+    _hedge,
+    _is_dust,
+    _min_step_qty,
+    _pair_cap,
+    _required_bps,
+    ceil_to_grid,
+    floor_to_grid,
+    takes_orders,
+)
+from arb.strategy.types import (
+    BUY,
+    HEDGE_FAILED,
+    INTENT_CANCEL,
+    INTENT_QUOTE,
+    MARKET_SPOT,
+    QUOTE_LIVE,
+    QUOTE_NONE,
+    SELL,
+)
+
+__all__ = ["decide_maker", "hedge_price", "quote_target"]
+
+
+@nb.njit(cache=True, nogil=True)
+def hedge_price(view: Any, p: Any, h: int, side: int, qty: float) -> tuple[float, float]:
+    """What an immediate-or-cancel order of ``side`` on venue ``h`` for ``qty`` would reach on the view's
+    levels: ``(worst level price, quantity the levels show up to qty)``; ``(nan, 0.0)`` on an empty side.
+
+    A sell takes the bids best first, a buy the asks."""
+    got = 0.0
+    worst = np.nan
+    for k in range(p["book_levels"]):
+        px = view[h]["bid_px"][k] if side == SELL else view[h]["ask_px"][k]
+        q = view[h]["bid_qty"][k] if side == SELL else view[h]["ask_qty"][k]
+        if not (px > 0.0) or not (q > 0.0):
+            break
+        worst = px
+        got += q
+        if got + _EPS * p["lot_size"][h] >= qty:
+            return worst, qty
+    return worst, got
+
+
+@nb.njit(cache=True, nogil=True)
+def quote_target(view: Any, p: Any, m: int, side: int, now_ns: int) -> tuple[float, float]:
+    """The quote of ``side`` on venue ``m`` the rules allow now: ``(price, quantity)``; quantity 0.0 when
+    none may be sent (the price is then meaningless). See the module's rule 3."""
+    h = 1 - m
+    b = m if side == BUY else h  # the pair's buy and sell venues if the quote fills and is hedged
+    s = h if side == BUY else m
+    required, rule_cap, ok = _required_bps(view, p, b, s, now_ns)
+    if not ok:
+        return np.nan, 0.0
+    cap = min(p["quote_size"], _pair_cap(view, p, b, s))
+    if rule_cap >= 0.0:
+        cap = min(cap, rule_cap)
+    hp, shown = hedge_price(view, p, h, -side, cap)
+    if not (hp > 0.0):
+        return np.nan, 0.0
+    lot = max(p["lot_size"][m], p["lot_size"][h])
+    qty = floor_to_grid(min(cap, shown), lot)
+    cost = 1.0 + (required + (p["maker_fee"][m] + p["taker_fee"][h]) * 1e4 + p["slippage_bps"]) * 1e-4
+    tick = p["tick_size"][m]
+    if side == BUY:
+        price = floor_to_grid(hp / cost, tick)
+        ask = view[m]["ask_px"][0]
+        if ask > 0.0 and price >= ask - _EPS * tick:
+            price = floor_to_grid(ask - tick, tick)
+        if p["market"][m] == MARKET_SPOT and price > 0.0:
+            qty = min(qty, floor_to_grid(view[m]["quote_balance"] / (price * (1.0 + max(p["maker_fee"][m], 0.0))), lot))
+        if p["market"][h] == MARKET_SPOT:
+            qty = min(qty, floor_to_grid(view[h]["base_balance"], lot))
+    else:
+        price = ceil_to_grid(hp * cost, tick)
+        bid = view[m]["bid_px"][0]
+        if bid > 0.0 and price <= bid + _EPS * tick:
+            price = ceil_to_grid(bid + tick, tick)
+        if p["market"][m] == MARKET_SPOT:
+            qty = min(qty, floor_to_grid(view[m]["base_balance"], lot))
+        if p["market"][h] == MARKET_SPOT:
+            qty = min(qty, floor_to_grid(view[h]["quote_balance"] / (hp * (1.0 + p["taker_fee"][h])), lot))
+    if not (price > 0.0) or qty <= 0.0 or qty + _EPS * lot < _min_step_qty(p, m, h, max(price, hp)):
+        return np.nan, 0.0
+    return price, qty
+
+
+@nb.njit(cache=True, nogil=True)
+def _cancel(view: Any, st: Any, m: int, i: int, intents: Any, n: int) -> int:
+    # Cancel the quote in slot (m, i) as intent n; the new count.
+    it = intents[n]
+    it["venue"] = m
+    it["side"] = BUY if i == 0 else SELL
+    it["price"] = view[m]["quote_px"][i]
+    it["qty"] = view[m]["quote_qty"][i]
+    it["kind"] = INTENT_CANCEL
+    it["pair_id"] = st["quote_pair"][m, i]
+    it["level"] = 0
+    st["cancels"] += 1
+    return n + 1
+
+
+@nb.njit(cache=True, nogil=True)
+def _cancel_all(view: Any, st: Any, intents: Any, n: int) -> int:
+    # Cancel every live quote (those sent or being cancelled wait for their answer first).
+    for m in range(2):
+        for i in range(2):
+            if view[m]["quote_state"][i] == QUOTE_LIVE:
+                n = _cancel(view, st, m, i, intents, n)
+    return n
+
+
+@nb.njit(cache=True, nogil=True)
+def _filled_venue(view: Any, st: Any, net: float) -> int:
+    # The venue whose position moved furthest towards ``net`` since the net was last flat (-1: none).
+    best = -1
+    moved_best = 0.0
+    for v in range(2):
+        moved = (view[v]["position"] - st["flat_position"][v]) * (1.0 if net > 0.0 else -1.0)
+        if moved > moved_best:
+            best = v
+            moved_best = moved
+    return best
+
+
+@nb.njit(cache=True, nogil=True)
+def _touch_distance(view: Any, m: int, side: int, price: float) -> float:
+    # How far ``price`` sits behind venue m's touch on the quote's side, as a fraction (0: at the touch).
+    touch = view[m]["bid_px"][0] if side == BUY else view[m]["ask_px"][0]
+    if not (touch > 0.0):
+        return np.inf
+    return float(abs(touch - price) / touch)
+
+
+@nb.njit(cache=True, nogil=True)
+def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int:
+    """The ``maker_taker`` style's decision: write intents (quotes, cancels, a hedge) into ``intents`` and
+    return their number. The arguments are :func:`arb.strategy.kernel.decide`'s."""
+    p = params[0]
+    st = state[0]
+    if view[0]["open_orders"] > 0 or view[1]["open_orders"] > 0:
+        return 0
+    n = 0
+    net = view[0]["position"] + view[1]["position"]
+    if not _is_dust(view, p, net):
+        filled = _filled_venue(view, st, net)
+        if filled >= 0:
+            i = 0 if net > 0.0 else 1
+            st["last_pair_id"] = st["quote_pair"][filled, i]
+            if net > 0.0:
+                st["last_buy_venue"] = filled
+                st["last_sell_venue"] = 1 - filled
+            else:
+                st["last_sell_venue"] = filled
+                st["last_buy_venue"] = 1 - filled
+        if st["hedge_attempts"] > 0:  # a hedge went out and the exposure is still there
+            n = _cancel_all(view, st, intents, n)
+        return n + _hedge(view, p, st, net, intents[n:], now_ns)
+    st["hedge_attempts"] = 0
+    st["flat_position"][0] = view[0]["position"]
+    st["flat_position"][1] = view[1]["position"]
+    if st["flags"] & HEDGE_FAILED:  # a person looks first (as in the taker style)
+        return _cancel_all(view, st, intents, n)
+    both = takes_orders(view, 0, now_ns) and takes_orders(view, 1, now_ns)
+    for i in range(2):
+        side = BUY if i == 0 else SELL
+        # this side's targets on each venue allowed to make (quantity 0: none allowed)
+        px = np.full(2, np.nan)
+        qty = np.zeros(2)
+        for m in range(2):
+            if both and p["maker_venues"] & (1 << m):
+                px[m], qty[m] = quote_target(view, p, m, side, now_ns)
+        owner = -1  # the venue holding this side (a quote sent, live or being cancelled)
+        for m in range(2):
+            if view[m]["quote_state"][i] != QUOTE_NONE:
+                owner = m
+        if owner >= 0:
+            state_now = view[owner]["quote_state"][i]
+            if state_now != QUOTE_LIVE:
+                continue  # its answer comes first
+            quoted = view[owner]["quote_px"][i]
+            crosses = (side == BUY and quoted >= view[owner]["ask_px"][0]) or (
+                side == SELL and quoted <= view[owner]["bid_px"][0]
+            )
+            old = now_ns - view[owner]["quote_ns"][i] >= p["min_quote_life_ns"]
+            moved = abs(px[owner] - quoted) / quoted * 1e4 > p["quote_tolerance_bps"] + _EPS
+            if qty[owner] <= 0.0 or crosses or (old and moved):
+                n = _cancel(view, st, owner, i, intents, n)
+            continue
+        m = -1
+        for c in range(2):
+            if qty[c] > 0.0 and (
+                m < 0 or _touch_distance(view, c, side, px[c]) < _touch_distance(view, m, side, px[m])
+            ):
+                m = c
+        if m < 0:
+            continue
+        pair_id = st["next_pair_id"]
+        it = intents[n]
+        it["venue"] = m
+        it["side"] = side
+        it["price"] = px[m]
+        it["qty"] = qty[m]
+        it["kind"] = INTENT_QUOTE
+        it["pair_id"] = pair_id
+        it["level"] = 0
+        n += 1
+        st["quote_pair"][m, i] = pair_id
+        st["next_pair_id"] = pair_id + 1
+        st["quotes"] += 1
+    return n
