@@ -91,6 +91,17 @@ class StrategyConfig(ConfigStruct, frozen=True):
             the imbalance (no further than flat) whenever its spread loses less than the payment it
             avoids, and opens none that grows it; int64 ns (TOML: ``close_before_funding_s``); 0, the
             default: off.
+        style: ``"taker"`` (the default): both legs of a pair take liquidity. ``"maker_taker"``: a
+            post-only quote rests on a venue of ``maker_venues``, priced from the other venue's book so
+            that a fill hedged there clears ``min_spread_bps`` after the maker and taker fees, and each
+            fill is hedged there at once (backtests only, for now).
+        maker_venues: ``maker_taker``: the venues that may quote (``["binance"]``, ``["bybit"]`` or both).
+        quote_size: ``maker_taker``: a quote's quantity before the caps, base units (0: ``max_order_size``).
+        quote_tolerance_bps: ``maker_taker``: a quote is re-priced when its target price moved further
+            than this from it, basis points of its price.
+        min_quote_life_ns: ``maker_taker``: no quote is re-priced before it is this old (a quote that
+            would cross, or a venue that cannot take orders, cancels at once), int64 ns (TOML:
+            ``min_quote_life_ms``).
     """
 
     symbol: Annotated[str, Meta(pattern=_SYMBOL, description=_SYMBOL_DOC, extra={"missing": _SYMBOL_MISSING})]
@@ -107,8 +118,15 @@ class StrategyConfig(ConfigStruct, frozen=True):
     close_before_funding_ns: Annotated[int, Meta(ge=0, le=86_400 * NS_PER_S)] = field(
         default=0, name="close_before_funding_s"
     )
+    style: Literal["taker", "maker_taker"] = "taker"
+    maker_venues: tuple[Literal["binance", "bybit"], ...] = ("binance",)
+    quote_size: NonNegative = 0.0
+    quote_tolerance_bps: NonNegative = 1.0
+    min_quote_life_ns: NonNegativeInt = field(default=100 * NS_PER_MS, name="min_quote_life_ms")
 
     def _rules(self) -> None:
+        if not self.maker_venues:
+            fail(self, "maker_venues", 'expected at least one venue, e.g. ["binance"]')
         if not self.symbols:
             force_setattr(self, "symbols", (self.symbol,))
         for name in self.symbols:
@@ -304,12 +322,20 @@ class BacktestConfig(ConfigStruct, frozen=True):
         feed_latency: ``"recorded"`` uses each row's recorded ``local_ts``; ``"constant"`` replaces the
             feed latency with each venue's ``latency.feed_ms``.
         initial_equity_check: Check the starting balances against the strategy's limits before a run.
+        queue_model: How hftbacktest advances a resting order's place in its price level's queue (the
+            ``maker_taker`` style's quotes): ``"risk_averse"`` (the default: only trades at the price
+            move it forward), ``"power"``, ``"power2"``, ``"power3"`` (a size decrease at the level is
+            shared between the queue ahead and behind by ``x ** queue_power``), ``"log"``, ``"log2"``
+            (by ``log(1 + x)``). Quotes fill whole once the queue ahead is gone.
+        queue_power: The exponent of the ``power`` models (default 3).
     """
 
     recordings: Path = Path("../recordings")
     out: Path = Path("../results")
     feed_latency: Literal["recorded", "constant"] = "recorded"
     initial_equity_check: bool = True
+    queue_model: Literal["risk_averse", "power", "power2", "power3", "log", "log2"] = "risk_averse"
+    queue_power: Annotated[float, Meta(gt=0, le=10)] = 3.0
 
 
 class HistoryConfig(ConfigStruct, frozen=True):

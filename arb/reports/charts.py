@@ -15,12 +15,13 @@ from typing import Any, BinaryIO, Final
 import numpy as np
 
 from arb.events import ASSET_NAMES, BINANCE, BYBIT, NS_PER_S
-from arb.reports.common import KIND_NAMES, QTY_EPS, VENUES, Array, none_to_nan
+from arb.execution.paper_files import KIND_NAMES
+from arb.reports.common import QTY_EPS, VENUES, Array, none_to_nan
 from arb.reports.risk import held_values
 from arb.reports.summary import Summary
 from arb.reports.valuation import account_equity
 from arb.runtime.marks import Span, Spans
-from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
+from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND, SELL
 
 __all__ = [
     "ChartData",
@@ -231,7 +232,12 @@ _SYNC_COLORS: Final = {BINANCE: "tab:orange", BYBIT: "tab:purple"}
 _SYMBOL_COLORS: Final = ("tab:cyan", "tab:olive", "tab:pink", "tab:brown", "tab:red", "tab:green")
 
 
-_FILL_COLORS: Final = {INTENT_OPEN: "tab:green", INTENT_HEDGE: "tab:orange", INTENT_UNWIND: "tab:red"}
+_FILL_COLORS: Final = {
+    INTENT_OPEN: "tab:green",
+    INTENT_HEDGE: "tab:orange",
+    INTENT_UNWIND: "tab:red",
+    INTENT_QUOTE: "tab:blue",
+}
 
 
 _SIDE_MARKERS: Final = {BUY: "^", SELL: "v"}

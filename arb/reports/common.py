@@ -14,10 +14,9 @@ from typing import Any, Final
 import numpy as np
 
 from arb.events import BINANCE, BYBIT
-from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
+from arb.strategy.types import BUY, SELL
 
 __all__ = [
-    "KIND_NAMES",
     "QTY_EPS",
     "SIDE_NAMES",
     "VENUES",
@@ -40,7 +39,6 @@ VENUES: Final = (BINANCE, BYBIT)
 QTY_EPS: Final = 1e-12
 """Base quantities this small are float dust, not inventory (lot sizes are 1e-8 and up)."""
 SIDE_NAMES: Final = {BUY: "buy", SELL: "sell"}
-KIND_NAMES: Final = {INTENT_OPEN: "open", INTENT_HEDGE: "hedge", INTENT_UNWIND: "unwind"}
 
 
 def require_fields(array: Array, dtype: np.dtype[Any], what: str) -> None:

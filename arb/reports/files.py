@@ -19,10 +19,11 @@ from typing import Any, BinaryIO, Final
 import numpy as np
 
 from arb.events import ASSET_NAMES
+from arb.execution.paper_files import KIND_NAMES
 from arb.files import atomic_writer
 from arb.formats import iso_ns
 from arb.reports.charts import plot_equity
-from arb.reports.common import KIND_NAMES, SIDE_NAMES, Array, require_fields
+from arb.reports.common import SIDE_NAMES, Array, require_fields
 from arb.reports.pnl import pnl_from_fills
 from arb.reports.summary import Summary
 from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE

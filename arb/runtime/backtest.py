@@ -37,7 +37,7 @@ from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
 from numba import typeof
 
 from arb._jit import say_compiling
-from arb.config import AppConfig, VenueConfig
+from arb.config import AppConfig, BacktestConfig, VenueConfig
 from arb.events import NS_PER_S
 from arb.execution.faults import make_leg_faults
 from arb.execution.risk import (
@@ -54,14 +54,19 @@ from arb.runtime.backtest_orders import (
     _HELD_DTYPE,
     _MAX_PENDING,
     C_CALLS,
+    C_CANCELS,
     C_EQUITY,
     C_FILLS,
     C_FUNDING,
+    C_MAKER_FILLS,
     C_NEXT_ORDER_ID,
     C_NEXT_PAIR_ID,
+    C_POST_ONLY_REJECTS,
+    C_QUOTES,
     C_SENT,
     N_COUNTERS,
 )
+from arb.runtime.backtest_quotes import new_quotes
 from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.runtime.session_funding import Funding, funding_of
@@ -73,6 +78,7 @@ from arb.strategy.types import (
     FILL_DTYPE,
     FUNDING_DTYPE,
     SENT_DTYPE,
+    STYLE_TAKER,
     kernel_figures,
     new_intents,
     new_state,
@@ -161,14 +167,35 @@ def _decimals(step: float) -> int:
     return 12
 
 
-def _asset(venue: VenueConfig, arrays: list[Any], initial: Any) -> BacktestAsset:
-    asset = (
+def _queue_model(asset: BacktestAsset, backtest: BacktestConfig) -> BacktestAsset:
+    # ``[backtest] queue_model`` on an asset: how a resting order's place in its level's queue advances.
+    model, power = backtest.queue_model, backtest.queue_power
+    if model == "power":
+        return asset.power_prob_queue_model(power)
+    if model == "power2":
+        return asset.power_prob_queue_model2(power)
+    if model == "power3":
+        return asset.power_prob_queue_model3(power)
+    if model == "log":
+        return asset.log_prob_queue_model()
+    if model == "log2":
+        return asset.log_prob_queue_model2()
+    return asset.risk_adverse_queue_model()
+
+
+def _asset(venue: VenueConfig, arrays: list[Any], initial: Any, backtest: BacktestConfig) -> BacktestAsset:
+    # hftbacktest's no-partial-fill exchange: an order fills whole or not at all. (Its local state in
+    # 2.4.4 does not book the fills of a partly filled order until the order is done, so a resting
+    # order must not fill in parts; arb's quotes are small beside the venues' trades.)
+    asset = _queue_model(
         BacktestAsset()
         .data(arrays)
         .linear_asset(venue.instrument.contract_size)
-        .constant_order_latency(venue.latency.order_entry_ns, venue.latency.order_response_ns)
-        .risk_adverse_queue_model()
-        .no_partial_fill_exchange()
+        .constant_order_latency(venue.latency.order_entry_ns, venue.latency.order_response_ns),
+        backtest,
+    )
+    asset = (
+        asset.no_partial_fill_exchange()
         .trading_value_fee_model(venue.fees.maker, venue.fees.taker)
         .tick_size(venue.instrument.tick_size)
         .lot_size(venue.instrument.lot_size)
@@ -188,7 +215,7 @@ def build_hbt(config: AppConfig, session: Session) -> HashMapMarketDepthBacktest
     assets = []
     for a, data in enumerate(session.assets):
         initial = data.initial.rows if data.initial is not None else None
-        assets.append(_asset(data.venue, session.arrays[a], initial))
+        assets.append(_asset(data.venue, session.arrays[a], initial, config.backtest))
     return HashMapMarketDepthBacktest(assets)
 
 
@@ -273,6 +300,8 @@ class Loop:
         self.pending_sent = np.zeros((n_assets, _MAX_PENDING), np.int64)
         self.leg_faults = make_leg_faults(config.leg_faults)
         self.held = np.zeros(_MAX_PENDING * n_sym, _HELD_DTYPE)
+        self.quotes = new_quotes(n_assets)
+        """The resting quotes' slots (:mod:`arb.runtime.backtest_quotes`)."""
         self.order_latency = np.array(
             [[v.latency.order_entry_ns, v.latency.order_response_ns] for v in venues], np.int64
         )
@@ -324,7 +353,8 @@ class Loop:
         # _run_loop's arguments after ``hbt``, ``until_ns`` and ``tape`` (see there), the buffers as they are now.
         run = (self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals)
         symbols = ((self.params, self.kstate, self.intents), (self.limits, self.rstate, self.srisk), self.views)
-        orders = (self.pending, self.pending_kind, self.pending_pair, self.pending_due, self.pending_sent, self.held)
+        orders = (self.pending, self.pending_kind, self.pending_pair, self.pending_due, self.pending_sent, self.held,
+                  self.quotes)  # fmt: skip
         outs = (self.fills, self.equity, self.calls, self.sent, self.funding)
         return self.perp, run, symbols, orders, outs
 
@@ -498,10 +528,12 @@ def run_session(
             until += chunk
     finally:
         hbt.close()
-    names = (
-        "decision_points", "kernel_calls", "intents", "orders", "submit_errors", "fills", "equity_samples",
-        "expired",
-    )  # fmt: skip
+    listed = ("decision_points", "kernel_calls", "intents", "orders", "submit_errors", "fills", "equity_samples",
+              "expired")  # fmt: skip
+    names = {name: i for i, name in enumerate(listed)}
+    if (loop.params["style"] != STYLE_TAKER).any():  # the quotes' counters, where a symbol quotes
+        names.update(quotes=C_QUOTES, cancels=C_CANCELS, post_only_rejects=C_POST_ONLY_REJECTS)
+        names.update(maker_fills=C_MAKER_FILLS)
     counters = loop.counters
     rs = loop.rstate[0]
     venues = config.venues
@@ -523,7 +555,7 @@ def run_session(
         days=days,
         start_ns=session.start_ns,
         end_ns=session.end_ns,
-        counters={name: int(counters[i]) for i, name in enumerate(names)},
+        counters={name: int(counters[i]) for name, i in names.items()},
         kernel_state=kernel_states[0],
         risk_state=risk_figures(rs),
         sync_losses={label(a): int(np.sum(loop.schedule.syncs(a)[1][1:] == 0)) for a in range(2 * len(symbols))},

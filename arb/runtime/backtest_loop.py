@@ -27,7 +27,7 @@ from hftbacktest.binding import (
     orders_get,
 )
 from hftbacktest.intrinsic import address_as_void_pointer, is_null_ptr
-from hftbacktest.order import CANCELED, EXPIRED, FILLED, IOC, LIMIT, order_dtype
+from hftbacktest.order import CANCELED, EXPIRED, FILLED, GTX, IOC, LIMIT, order_dtype
 from hftbacktest.types import state_values_dtype
 from numba.np.numpy_support import carray
 
@@ -48,6 +48,7 @@ from arb.runtime.backtest_orders import (
     C_FUNDING,
     C_INTENTS,
     C_KERNEL_CALLS,
+    C_NEXT_ORDER_ID,
     C_NEXT_PAIR_ID,
     C_NEXT_SAMPLE,
     C_SUBMIT_ERRORS,
@@ -61,9 +62,27 @@ from arb.runtime.backtest_orders import (
     _route,
     _track,
 )
+from arb.runtime.backtest_quotes import (
+    ANSWER_FILLED,
+    ANSWER_NONE,
+    Q_OID,
+    any_quote,
+    cancel_sent,
+    quote_answer,
+    quote_sent,
+    quote_views,
+)
 from arb.strategy.kernel import may_act
 from arb.strategy.step import decide_symbol
-from arb.strategy.types import BUY, VENUE_OK, VENUE_OUT_OF_SYNC, VENUE_STALE
+from arb.strategy.types import (
+    BUY,
+    INTENT_CANCEL,
+    INTENT_QUOTE,
+    STYLE_TAKER,
+    VENUE_OK,
+    VENUE_OUT_OF_SYNC,
+    VENUE_STALE,
+)
 
 __all__: list[str] = []  # compiled internals of arb.runtime.backtest
 
@@ -133,11 +152,36 @@ def _status(
 
 
 @njit(cache=False)
-def _submit(hbt: Any, a: int, oid: int, side: int, price: float, qty: float) -> int:
-    # One IOC limit order to hftbacktest; its return code.
+def _submit(hbt: Any, a: int, oid: int, side: int, price: float, qty: float, tif: int) -> int:
+    # One limit order to hftbacktest (``tif``: IOC, or GTX for a post-only quote); its return code.
     if side == BUY:
-        return int(hbt.submit_buy_order(a, oid, price, qty, IOC, LIMIT, False))
-    return int(hbt.submit_sell_order(a, oid, price, qty, IOC, LIMIT, False))
+        return int(hbt.submit_buy_order(a, oid, price, qty, tif, LIMIT, False))
+    return int(hbt.submit_sell_order(a, oid, price, qty, tif, LIMIT, False))
+
+
+@njit(cache=False)
+def _follow_quotes(hbt: Any, now: int, quotes: Any, fills: Any, run: Any, answered: Any) -> int:
+    # hftbacktest's answers about the resting quotes (arb.runtime.backtest_quotes): bit 1 when one
+    # changed (its symbol is marked in ``answered``), bit 2 when one filled (positions must be read again).
+    ints = quotes[0]
+    out = 0
+    for a in range(ints.shape[0]):
+        for i in range(2):
+            oid = ints[a, i, Q_OID]
+            if oid == 0:
+                continue
+            found = orders_get(hashmapbt_orders(hbt.ptr, a), np.uint64(oid))
+            if is_null_ptr(found):  # cleared: nothing more can come of it
+                ints[a, i, Q_OID] = 0
+                answered[a // 2] = 1
+                out |= 1
+                continue
+            order = carray(address_as_void_pointer(found), 1, dtype=order_dtype)
+            got = quote_answer(fills, run, now, order, quotes, a, i)
+            if got != ANSWER_NONE:
+                answered[a // 2] = 1
+                out |= 3 if got == ANSWER_FILLED else 1
+    return out
 
 
 @njit(cache=True)
@@ -332,7 +376,8 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
       ``BACKTEST_RUN_DTYPE`` record;
     - ``symbols``: ``(kernel, risk, views)``, ``kernel`` and ``risk`` as the shared step takes them;
     - ``orders``: the orders hftbacktest has, by asset and slot (``(order_id, kind, pair_id, due, sent)``
-      int64 arrays, order id 0 a free slot), then ``held``;
+      int64 arrays, order id 0 a free slot), then ``held``, then the resting quotes' slots
+      (:mod:`arb.runtime.backtest_quotes`; the ``maker_taker`` style's post-only orders, sent as GTX);
     - ``outs``: ``(fills, equity, calls, sent, funding)``, filled from ``counters``' positions on.
     """
     decision_ts, decision_assets = tape[:2]
@@ -340,7 +385,7 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
     kernel, risk, views = symbols
     params, intents = kernel[0], kernel[2]
     rstate = risk[1]
-    pending, pending_due, held = orders[0], orders[3], orders[5]
+    pending, pending_due, held, quotes = orders[0], orders[3], orders[5], orders[6]
     fills, equity, calls, sent = outs[:4]
     init_quote = settings[0]["init_quote"]
     entry_ns = settings[0]["entry_ns"]
@@ -360,6 +405,10 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
     same_time = 0  # steps in a row without time passing (rejections answered at once with zero latency)
     last_now = hbt.current_timestamp
     fresh = True  # positions and balances must be read again (start, or after a fill)
+    maker = False  # a symbol quotes (the maker_taker style)
+    for s in range(n_symbols):
+        if params[s]["style"] != STYLE_TAKER:
+            maker = True
     while True:
         if _outputs_full(fills, equity, calls, sent, intents, rstate, counters):
             return 2
@@ -374,7 +423,7 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
             held_due, sent_due = _next_dues(held, pending, pending_due)
             if held_due < target:
                 target = held_due
-        waiting = False
+        waiting = maker and any_quote(quotes)  # a resting quote's answer can come at any time
         for a in range(n_assets):
             if open_count[a] > 0:
                 waiting = True
@@ -430,6 +479,11 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
                         open_count[a] -= 1
                         answered[a // 2] = 1
                         act = True
+            if maker:
+                followed = _follow_quotes(hbt, now, quotes, fills, run, answered)
+                if followed != 0:
+                    act = True
+                    fresh = fresh or followed & 2 != 0
             still = False
             for a in range(n_assets):
                 if open_count[a] > 0:
@@ -449,7 +503,7 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
                 if h["submit"] == 1:
                     v = a % 2
                     due = now + entry_ns[v] + response_ns[v]
-                    if _submit(hbt, a, oid, h["side"], h["price"], h["qty"]) == 0 and _track(
+                    if _submit(hbt, a, oid, h["side"], h["price"], h["qty"], IOC) == 0 and _track(
                         orders, a, oid, h["kind"], h["pair_id"], due, h["sent"]
                     ):
                         continue
@@ -489,6 +543,8 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
             if perp_on:
                 _perp_step(now, views, run, account, perp, outs)
             _observe(now, views, run, tape, account, orders, risk, outs)
+            if maker:
+                quote_views(views, quotes)
             if act and counters[C_DONE] == 0:
                 for s in range(n_symbols):
                     if ticked[2 * s] == 0 and ticked[2 * s + 1] == 0 and answered[s] == 0:
@@ -499,11 +555,25 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
                         _fill_top(hbt, views, levels, one * _MAX_SCAN_TICKS, 2 * s, 2 * s + 2, deeper)
                     n = _call_kernel(now, s, views, kernel, risk, counters, calls)
                     for k in range(n):
+                        it = intents[s][k]
+                        if it["kind"] == INTENT_QUOTE or it["kind"] == INTENT_CANCEL:
+                            a = 2 * s + it["venue"]
+                            if it["kind"] == INTENT_QUOTE:
+                                oid = counters[C_NEXT_ORDER_ID]
+                                counters[C_NEXT_ORDER_ID] = oid + 1
+                                if _submit(hbt, a, oid, it["side"], it["price"], it["qty"], GTX) == 0:
+                                    quote_sent(quotes, sent, counters, now, it, s, oid)
+                                else:
+                                    counters[C_SUBMIT_ERRORS] += 1
+                            else:
+                                oid = cancel_sent(quotes, sent, counters, now, it, s)
+                                if oid != 0 and hbt.cancel(a, oid, False) != 0:
+                                    counters[C_SUBMIT_ERRORS] += 1
+                            continue
                         route, oid, fault, fillable, answer_due = _route(now, s, k, kernel, run, held)
                         if route == _ROUTE_SUBMIT:
-                            it = intents[s][k]
                             a = 2 * s + it["venue"]
-                            ok = _submit(hbt, a, oid, it["side"], it["price"], fillable) == 0 and _track(
+                            ok = _submit(hbt, a, oid, it["side"], it["price"], fillable, IOC) == 0 and _track(
                                 orders, a, oid, it["kind"], it["pair_id"], answer_due, now
                             )
                         else:
@@ -512,6 +582,8 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
                             _log_sent(now, s, k, fault, symbols, counters, open_count, sent)
                         else:
                             counters[C_SUBMIT_ERRORS] += 1
+                    if maker:
+                        quote_views(views, quotes)  # the next symbol's gate counts these quotes
                     if levels > 1:
                         # deeper levels are not kept current between decisions: drop them from the view
                         for v in range(2):
@@ -538,13 +610,19 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     tape = (ts, ts, ts, ts, ts, ts, ts)
     perp, run, symbols, orders, outs = loop._state()
     account = (grid, grid, per_symbol, flags, grid)
+    order = np.zeros(1, order_dtype)
     return [
+        (any_quote, (loop.quotes,)),
+        (quote_views, (loop.views, loop.quotes)),
+        (quote_sent, (loop.quotes, loop.sent, loop.counters, i64, intent, i64, i64)),
+        (cancel_sent, (loop.quotes, loop.sent, loop.counters, i64, intent, i64)),
+        (quote_answer, (loop.fills, run, i64, order, loop.quotes, i64, i64)),
         (_open_orders, (loop.pending, loop.held, i64)),
         (_outputs_full, (loop.fills, loop.equity, loop.calls, loop.sent, loop.intents, loop.rstate, loop.counters)),
         (_next_dues, (loop.held, loop.pending, loop.pending_due)),
         (_owed, (loop.pending, loop.pending_due, i64)),
         (_ticks, (ts, ts, loop.counters, i64, flags)),
-        (_record_fill, (loop.fills, run, i64, np.zeros(1, order_dtype), orders, i64, i64)),
+        (_record_fill, (loop.fills, run, i64, order, orders, i64, i64)),
         (_observe, (i64, loop.views, run, tape, account, orders, symbols[1], outs)),
         (_perp_step, (i64, loop.views, run, account, perp, outs)),
         (_call_kernel, (i64, i64, loop.views, symbols[0], symbols[1], loop.counters, loop.calls)),

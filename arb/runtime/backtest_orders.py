@@ -15,6 +15,7 @@ from arb.execution.risk import EVENTS_KEPT
 
 __all__ = [
     "C_CALLS",
+    "C_CANCELS",
     "C_CURSOR",
     "C_DECISION_POINTS",
     "C_DONE",
@@ -24,13 +25,18 @@ __all__ = [
     "C_FUNDING",
     "C_INTENTS",
     "C_KERNEL_CALLS",
+    "C_MAKER_FILLS",
     "C_NEXT_ORDER_ID",
     "C_NEXT_PAIR_ID",
     "C_NEXT_SAMPLE",
     "C_ORDERS",
+    "C_POST_ONLY_REJECTS",
+    "C_QUOTES",
     "C_SENT",
     "C_SUBMIT_ERRORS",
     "N_COUNTERS",
+    "fill_row",
+    "sent_row",
 ]
 
 _MAX_PENDING = 128
@@ -52,7 +58,11 @@ C_NEXT_PAIR_ID = 12  # the next pair id, shared by every symbol's kernel
 C_CALLS = 13
 C_SENT = 14
 C_FUNDING = 15  # funding payments booked
-N_COUNTERS = 16
+C_QUOTES = 16  # maker_taker: quotes sent to hftbacktest
+C_CANCELS = 17  # maker_taker: cancels sent
+C_POST_ONLY_REJECTS = 18  # maker_taker: quotes that would have taken (hftbacktest expired them)
+C_MAKER_FILLS = 19  # maker_taker: quotes filled
+N_COUNTERS = 20
 
 _NEVER = np.iinfo(np.int64).max
 _HELD_DTYPE = np.dtype(
@@ -193,12 +203,18 @@ def _owed(pending: Any, pending_due: Any, now: int) -> bool:
 @njit(cache=True)
 def _record_fill(fills: Any, run: Any, now: int, order: Any, orders: Any, a: int, k: int) -> None:
     # One fill from hftbacktest's answer to the order in asset a's slot k (``order``: its one order_dtype
-    # record, what hftbacktest's Order reads; exec_price is Order.exec_price's product).
-    settings, counters, price_decimals = run[0], run[1], run[5]
+    # record, what hftbacktest's Order reads).
     pending, pending_kind, pending_pair = orders[:3]
-    oid = pending[a, k]
-    kind = pending_kind[a, k]
-    pair = pending_pair[a, k]
+    fill_row(fills, run, now, order, a, pending[a, k], pending_kind[a, k], pending_pair[a, k])
+
+
+@njit(cache=True)
+def fill_row(fills: Any, run: Any, now: int, order: Any, a: int, oid: int, kind: int, pair: int) -> None:
+    """The fill hftbacktest's ``order`` (one ``order_dtype`` record) reports, as the next row of ``fills``:
+    asset ``a``'s order ``oid``, sent for an intent of ``kind`` in pair ``pair``; its fee at the venue's
+    maker or taker rate as hftbacktest says it filled (``exec_price_tick`` x ``tick_size``, rounded to the
+    tick's decimals: the product has float noise)."""
+    settings, counters, price_decimals = run[0], run[1], run[5]
     o = order[0]
     n = counters[C_FILLS]
     v = a % 2
@@ -207,7 +223,6 @@ def _record_fill(fills: Any, run: Any, now: int, order: Any, orders: Any, a: int
     fills[n]["venue"] = v
     fills[n]["symbol"] = a // 2
     fills[n]["side"] = o.side
-    # the tick grid in decimal (exec_price_tick x tick_size has float noise)
     fills[n]["price"] = np.round(o.exec_price_tick * o.tick_size, price_decimals[a])
     fills[n]["qty"] = o.exec_qty
     rate = settings[0]["maker_fee"][v] if o.maker else settings[0]["taker_fee"][v]
@@ -256,9 +271,15 @@ def _log_sent(now: int, s: int, k: int, fault: int, symbols: Any, counters: Any,
     open_count[2 * s + v] += 1
     views[s][v]["open_orders"] += 1
     counters[C_ORDERS] += 1
+    sent_row(sent, counters, now, it, fault, s)
+
+
+@njit(cache=True)
+def sent_row(sent: Any, counters: Any, now: int, it: Any, fault: int, s: int) -> None:
+    """Intent ``it`` of symbol ``s``, sent at ``now`` with leg fault ``fault``, as the next row of the sent log."""
     m = counters[C_SENT]
     sent[m]["ts"] = now
-    sent[m]["venue"] = v
+    sent[m]["venue"] = it["venue"]
     sent[m]["side"] = it["side"]
     sent[m]["price"] = it["price"]
     sent[m]["qty"] = it["qty"]

@@ -36,6 +36,7 @@ import arb._jit as nb  # numba.njit, compiled once per argument types, not per c
 from arb._jit import entry_point, say_compiling
 from arb.book import OrderBook, touches_book
 from arb.config import AppConfig
+from arb.errors import ConfigError
 from arb.events import (
     ASSET_NAMES,
     EVENT_KIND_MASK,
@@ -89,6 +90,7 @@ from arb.strategy.types import (
     FUNDING_DTYPE,
     HEDGE_FAILED,
     SENT_DTYPE,
+    STYLE_TAKER,
     new_intents,
     new_state,
     new_views,
@@ -252,6 +254,12 @@ class Engine:
         self.venues = np.zeros((N_VENUE_ROWS, n_sym, len(venues)), np.int64)
         """Per (symbol, venue), what the compiled step reads besides the books (rows ``V_*``)."""
         self.params = params_of(config)
+        if (self.params["style"] != STYLE_TAKER).any():
+            raise ConfigError(
+                str(config.path), "strategy.style",
+                'expected "taker" here: "maker_taker" runs in arb backtest only so far (the paper and live '
+                "executors do not send post-only quotes yet)",
+            )  # fmt: skip
         self.levels = int(self.params[0]["book_levels"])
         self.kstate = new_state(n_sym)
         self.kstate["next_pair_id"] = first_pair_id

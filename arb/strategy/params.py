@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from arb.config import AppConfig
-from arb.strategy.types import MARKET_LINEAR, MARKET_SPOT, PARAMS_DTYPE
+from arb.strategy.types import MARKET_LINEAR, MARKET_SPOT, PARAMS_DTYPE, STYLE_MAKER_TAKER, STYLE_TAKER
 
 __all__ = ["copy_settings", "make_params", "params_of"]
 
@@ -33,6 +33,11 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     copy_settings(p, r, ("position_limit", "stop_loss_bps"))
     p["slippage_bps"] = e.slippage_tolerance_bps
     p["hedge_unwind"] = 1 if e.hedge_mode == "unwind" else 0
+    p["style"] = STYLE_MAKER_TAKER if s.style == "maker_taker" else STYLE_TAKER
+    p["maker_venues"] = sum(1 << v for v, venue in enumerate(config.venues) if venue.name in s.maker_venues)
+    p["quote_size"] = s.quote_size if s.quote_size > 0.0 else s.max_order_size
+    p["quote_tolerance_bps"] = s.quote_tolerance_bps
+    p["min_quote_life_ns"] = s.min_quote_life_ns
     for v, venue in enumerate(config.venues):
         p["taker_fee"][v] = venue.fees.taker
         p["maker_fee"][v] = venue.fees.maker
