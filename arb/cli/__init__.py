@@ -225,6 +225,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         kernel_flags=[state.get("flags", 0) for state in result.kernel_states] or [result.kernel_state.get("flags", 0)],
         funding=result.funding,
         day_marks=result.day_marks,
+        calls=result.calls,
     )
     paths = write_report(out, summary, result.fills, result.equity, funding=result.funding)
     print_summary(summary)

@@ -103,6 +103,21 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
             ("leg-risk cost (quote)", _amount(legs.cost)),
         ):
             table.add_row(label, value, "", "")
+    maker = summary.maker
+    if maker is not None:
+        table.add_section()
+        for label, value in (
+            ("quotes sent", _int(maker.quotes)),
+            ("  cancels sent", _int(maker.cancels)),
+            ("  filled (maker)", _int(maker.maker_fills)),
+            ("  fill rate", pct(maker.fill_rate)),
+            ("time in queue, mean / median (ms)", f"{num(maker.queue_ms_mean)} / {num(maker.queue_ms_median)}"),
+            ("mid move 1 s after a maker fill (bps)", num(maker.move_after_bps)),
+            ("hedge slippage past the touch (bps)", num(maker.hedge_slippage_bps)),
+        ):
+            table.add_row(label, value, "", "")
+        table.add_row("maker fees (quote)", _amount(sum(maker.maker_fees)), *map(_amount, maker.maker_fees))
+        table.add_row("taker fees (quote)", _amount(sum(maker.taker_fees)), *map(_amount, maker.taker_fees))
     table.add_section()
     for label, value in (
         ("Sharpe (annualised)", _ratio(risk.sharpe, risk.sharpe_defined, risk.ratios_meaningful)),

@@ -30,7 +30,16 @@ from arb.reports.common import (
     value_at,
 )
 from arb.runtime.pairs import count_won, pair_index, pair_pnl
-from arb.strategy.types import BUY, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL, SENT_DTYPE
+from arb.strategy.types import (
+    BUY,
+    FILL_DTYPE,
+    INTENT_HEDGE,
+    INTENT_OPEN,
+    INTENT_QUOTE,
+    INTENT_UNWIND,
+    SELL,
+    SENT_DTYPE,
+)
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
@@ -61,8 +70,10 @@ class PairFigures:
     """Figures of the arbitrage pairs (a pair = the fills sharing one ``pair_id``).
 
     Attributes:
-        pairs: Distinct pair ids with at least one INTENT_OPEN fill.
-        legs_filled: Distinct (venue, order_id) among the OPEN fills: legs that filled at least partly.
+        pairs: Distinct pair ids with at least one INTENT_OPEN fill, or an INTENT_QUOTE fill (a maker pair:
+            the quote's fill and its hedges are its legs).
+        legs_filled: Distinct (venue, order_id) among the legs (OPEN fills; a maker pair's quote fill and
+            hedge fills): legs that filled at least partly.
         pairs_matched: Pairs whose OPEN buy and OPEN sell quantities are both positive and equal.
         pairs_hedged: Pairs with at least one HEDGE or UNWIND fill.
         fills_outside_pairs: Fills whose pair id has no OPEN fill (counted nowhere else among the pairs).
@@ -229,7 +240,11 @@ def fifo_holding(ts: Array, signed_qty: Array) -> tuple[float, float, float]:
 
 
 def pair_figures(fills: Array, final_mid: Array) -> PairFigures:
-    is_open = fills["kind"] == INTENT_OPEN
+    # A pair's legs: its OPEN fills; in a maker pair, its quote's fill and the hedges (or unwinds) of it.
+    maker = np.isin(fills["pair_id"], fills["pair_id"][fills["kind"] == INTENT_QUOTE])
+    is_open = (fills["kind"] == INTENT_OPEN) | (
+        maker & np.isin(fills["kind"], (INTENT_QUOTE, INTENT_HEDGE, INTENT_UNWIND))
+    )
     pair_ids, at, in_pair = pair_index(fills)
     n = len(pair_ids)
     own = fills[in_pair]

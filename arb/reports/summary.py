@@ -39,6 +39,7 @@ from arb.reports.common import (
     require_values,
     sum_or_none,
 )
+from arb.reports.maker import MakerFigures, maker_figures
 from arb.reports.pnl import (
     PNL_TOLERANCE,
     LegFigures,
@@ -55,7 +56,16 @@ from arb.reports.pnl import (
 from arb.reports.risk import RiskFigures, account_risk_figures, risk_figures
 from arb.reports.valuation import InitialBalances, account_equity, boundary_marks, unit_value, value_prices
 from arb.runtime.marks import BoundaryMark, Span, Spans
-from arb.strategy.types import BUY, EQUITY_DTYPE, FILL_DTYPE, FUNDING_DTYPE, INTENT_HEDGE, INTENT_UNWIND, SELL
+from arb.strategy.types import (
+    BUY,
+    EQUITY_DTYPE,
+    FILL_DTYPE,
+    FUNDING_DTYPE,
+    INTENT_HEDGE,
+    INTENT_QUOTE,
+    INTENT_UNWIND,
+    SELL,
+)
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
@@ -204,6 +214,8 @@ class Summary:
             own symbol's mid.
         marks: The books' mids at the run's start, at each UTC midnight inside it and at its end
             (:func:`boundary_marks`; :func:`run_summary` fills them, :func:`summarize` does not).
+        maker: The quotes' figures when the run quoted (the ``maker_taker`` style) and the driver gave
+            its intents and kernel calls (:func:`~arb.reports.maker.maker_figures`).
     """
 
     total: Figures
@@ -217,6 +229,7 @@ class Summary:
     legs: LegFigures | None = None
     symbols: tuple[SymbolSummary, ...] = ()
     marks: tuple[BoundaryMark, ...] = ()
+    maker: MakerFigures | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """What summary.json holds: JSON-safe (no NaN, ints as ints), keys in a stable order; with
@@ -227,6 +240,7 @@ class Summary:
             "schema": SCHEMA_VERSION,
             **_figures_dict(self),
             "risk": self.risk.to_dict(),
+            **({"maker": self.maker.to_dict()} if self.maker is not None else {}),
             **({"symbols": {sym.name: sym.to_dict() for sym in self.symbols}} if self.symbols else {}),
             "initial": self.initial.to_dict(),
             **({"marks": [mark.to_dict(names) for mark in self.marks]} if self.marks else {}),
@@ -599,6 +613,7 @@ def run_summary(
     kernel_flags: Sequence[int] = (),
     funding: Array | None = None,
     day_marks: Sequence[BoundaryMark] | None = None,
+    calls: Array | None = None,
 ) -> Summary:
     """What a driver (``arb backtest``, ``arb dry-run``, ``arb live``, a sweep) calls at the end of a
     run of ``config``: :func:`summarize` with the leg-risk figures (when ``sent``, the intents sent,
@@ -611,6 +626,8 @@ def run_summary(
         funding: ``FUNDING_DTYPE`` rows: the funding payments booked (perpetuals); None: none.
         day_marks: The books' mids the driver took at each UTC midnight it crossed (see
             :func:`boundary_marks`); None: taken from the equity samples.
+        calls: ``DECISION_DTYPE`` rows, the kernel calls; with ``sent`` holding quotes, the quotes'
+            figures (``maker``) are built from them.
     """
     n = len(config.symbols)
     flags = [int(f) for f in kernel_flags] or [0] * n
@@ -631,4 +648,7 @@ def run_summary(
             symbol_legs=symbol_legs,
             funding=funding,
         )
-    return dataclasses.replace(summary, marks=boundary_marks(equity, n, day_marks))
+    maker = None
+    if sent is not None and calls is not None and (sent["kind"] == INTENT_QUOTE).any():
+        maker = maker_figures(fills, sent, calls)
+    return dataclasses.replace(summary, marks=boundary_marks(equity, n, day_marks), maker=maker)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from arb.formats import pct
-from arb.strategy.types import INTENT_OPEN
+from arb.strategy.types import INTENT_OPEN, INTENT_QUOTE
 
 __all__ = ["count_won", "pair_index", "pair_pnl", "pairs_text", "pairs_won"]
 
@@ -22,7 +22,8 @@ def pair_pnl(fills: Array, mid: Sequence[float] | Array) -> tuple[Array, Array]:
     """The PnL of every arbitrage pair in ``fills`` (``FILL_DTYPE``), valued at ``mid``: the one
     definition the reports and the dry run's account line both use.
 
-    A pair is the fills sharing a ``pair_id`` that has at least one INTENT_OPEN fill; its PnL is,
+    A pair is the fills sharing a ``pair_id`` that has at least one opening fill (INTENT_OPEN, or
+    INTENT_QUOTE: a quote's fill and its hedge make a maker pair); its PnL is,
     over all its fills (hedges and unwinds included), the cash flow minus fees plus the base it left
     on each venue valued at that venue's ``mid``: ``sum(side * qty * (mid[venue] - price) - fee)``. So
     the pairs' PnLs add up to the run's net PnL (when every fill belongs to a pair), and a pair that
@@ -66,9 +67,9 @@ def pairs_text(fills: Array, mid: Sequence[float] | Array) -> str:
 
 
 def pair_index(fills: Array) -> tuple[Array, Array, Array]:
-    """The pairs of ``fills``: (the pair ids with an OPEN fill, ascending; the pair index of each fill
-    that belongs to one; the mask of those fills)."""
+    """The pairs of ``fills``: (the pair ids with an opening fill, OPEN or QUOTE, ascending; the pair index
+    of each fill that belongs to one; the mask of those fills)."""
     pair = fills["pair_id"]
-    pair_ids = np.unique(pair[fills["kind"] == INTENT_OPEN])
+    pair_ids = np.unique(pair[(fills["kind"] == INTENT_OPEN) | (fills["kind"] == INTENT_QUOTE)])
     in_pair = np.isin(pair, pair_ids)
     return pair_ids, np.searchsorted(pair_ids, pair[in_pair]), in_pair

@@ -175,7 +175,7 @@ def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any
     out_of_sync = result.out_of_sync_by_symbol or [result.out_of_sync]
     summary = run_summary(
         config, result.fills, result.equity, initial, {"mode": "sweep"}, sent=result.sent, out_of_sync=out_of_sync,
-        kernel_flags=flags, funding=result.funding,
+        kernel_flags=flags, funding=result.funding, calls=result.calls,
     )  # fmt: skip
     total, pairs, risk = summary.total, summary.pairs, summary.risk
     pnl = total.pnl

@@ -11,6 +11,7 @@ the market comes through the resting buy, which fills at its own price.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from pathlib import Path
 
@@ -123,3 +124,18 @@ def test_the_dry_run_refuses_the_style_it_cannot_trade_yet(tmp_path: Path, capsy
     err = capsys.readouterr().err
     assert code == 2
     assert "strategy.style" in err and "maker_taker" in err and "Traceback" not in err
+
+
+def test_the_report_counts_the_maker_pair_and_the_quotes(tmp_path: Path) -> None:
+    path = _config(tmp_path)
+    out = tmp_path / "out"
+    assert main(["-q", "backtest", "--config", str(path), "--start", DAY.isoformat(), "--out", str(out)]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["pairs"]["pairs"] == summary["pairs"]["pairs_matched"] == 1
+    maker = summary["maker"]
+    assert (maker["quotes"], maker["maker_fills"]) == (4, 1)
+    assert maker["fill_rate"] == pytest.approx(0.25)
+    assert maker["maker_fees"][0] == pytest.approx(BUY_AT * 0.01 * 0.001)
+    assert summary["meta"]["counters"]["post_only_rejects"] == 1
+    trades = (tmp_path / "out" / "trades.csv").read_text().splitlines()
+    assert [line.split(",")[9] for line in trades[1:]] == ["quote", "hedge"]
