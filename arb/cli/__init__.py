@@ -1,6 +1,6 @@
 """The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``funding-history``, ``fetch``,
-``dry-run``, ``parity``, ``reconcile``, ``order``, ``live``, ``kill``, ``halt``, ``report``, ``alert-test``, ``sweep``,
-``status``.
+``dry-run``, ``parity``, ``reconcile``, ``latency``, ``order``, ``live``, ``kill``, ``halt``, ``report``,
+``alert-test``, ``sweep``, ``status``.
 
 Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
 single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
@@ -405,6 +405,7 @@ _COMMAND_MODULES = {
     "fetch": "arb.cli.fetch",
     "dry-run": "arb.cli.dry_run",
     "reconcile": "arb.cli.reconcile",
+    "latency": "arb.cli.latency",
     "order": "arb.cli.order",
     "live": "arb.cli.live",
     "kill": "arb.cli.kill",
@@ -434,7 +435,7 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 
 _COMMANDS = ("convert", "check", "backtest", "record", "funding-history", "fetch", "dry-run", "parity", "reconcile",
-             "order", "live", "kill", "halt", "report", "alert-test", "sweep", "status")  # fmt: skip
+             "latency", "order", "live", "kill", "halt", "report", "alert-test", "sweep", "status")  # fmt: skip
 """Every command, in the order ``arb --help`` lists them."""
 
 

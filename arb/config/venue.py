@@ -146,11 +146,18 @@ class Latency(ConfigStruct, frozen=True):
         order_response_ns: Time from the venue acting to the response arriving, int64 ns
             (TOML: ``order_response_ms``).
         feed_ns: Extra market-data latency added in backtests, int64 ns (TOML: ``feed_ms``).
+        order: ``"constant"`` (the default): every order takes ``order_entry_ms`` and
+            ``order_response_ms``. ``"measured"``: backtests replay the latencies ``arb live`` measured on
+            this venue, as ``arb latency --export`` wrote them to ``measured_dir``/``<venue>.npz``
+            (hftbacktest's interpolated order latency).
+        measured_dir: The folder of the measured latencies, resolved against the venue file's folder.
     """
 
     order_entry_ns: Annotated[int, Meta(ge=0), FRACTIONAL] = field(name="order_entry_ms")
     order_response_ns: Annotated[int, Meta(ge=0), FRACTIONAL] = field(name="order_response_ms")
     feed_ns: Annotated[int, Meta(ge=0), FRACTIONAL] = field(default=0, name="feed_ms")
+    order: Literal["constant", "measured"] = "constant"
+    measured_dir: Path = Path("../latency")
 
 
 class Account(ConfigStruct, frozen=True):

@@ -609,6 +609,17 @@ class Journal(Closing):
             out[stage] = _percentiles(values)
         return out
 
+    def round_trips(self, venue: str) -> tuple[list[int], list[int]]:
+        """The venue's orders that were answered: (when each request was written, when its answer came),
+        local ns, in the order they were written (what ``arb latency`` measures and exports)."""
+        query = (
+            sa.select(intents.c.written_ns, intents.c.ack_ns)
+            .where(intents.c.venue == venue, intents.c.written_ns > 0, intents.c.ack_ns > 0)
+            .order_by(intents.c.written_ns)
+        )
+        rows = self._rows(query)
+        return [int(r["written_ns"]) for r in rows], [int(r["ack_ns"]) for r in rows]
+
 
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
     if not values:

@@ -67,6 +67,7 @@ from arb.runtime.backtest_orders import (
     N_COUNTERS,
 )
 from arb.runtime.backtest_quotes import new_quotes
+from arb.runtime.latency import load_measured, measured_path
 from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.runtime.session_funding import Funding, funding_of
@@ -187,13 +188,15 @@ def _asset(venue: VenueConfig, arrays: list[Any], initial: Any, backtest: Backte
     # hftbacktest's no-partial-fill exchange: an order fills whole or not at all. (Its local state in
     # 2.4.4 does not book the fills of a partly filled order until the order is done, so a resting
     # order must not fill in parts; arb's quotes are small beside the venues' trades.)
-    asset = _queue_model(
-        BacktestAsset()
-        .data(arrays)
-        .linear_asset(venue.instrument.contract_size)
-        .constant_order_latency(venue.latency.order_entry_ns, venue.latency.order_response_ns),
-        backtest,
-    )
+    asset = BacktestAsset().data(arrays).linear_asset(venue.instrument.contract_size)
+    latency = venue.latency
+    if latency.order == "measured":  # what arb live measured (arb latency --export), checked first
+        path = measured_path(latency.measured_dir, venue.name)
+        load_measured(path, venue.path)
+        asset = asset.intp_order_latency(str(path))
+    else:
+        asset = asset.constant_order_latency(latency.order_entry_ns, latency.order_response_ns)
+    asset = _queue_model(asset, backtest)
     asset = (
         asset.no_partial_fill_exchange()
         .trading_value_fee_model(venue.fees.maker, venue.fees.taker)

@@ -1,0 +1,125 @@
+"""``arb latency``: the order latencies ``arb live`` measured, from its journal.
+
+::
+
+    arb latency [--config PATH] [--venue binance|bybit] [--plot PNG] [--export [DIR]] [--json]
+
+Per venue: the round trip of every answered order (request written to the venue's answer), and the
+decision-to-request and decision-to-first-fill times, as percentiles; ``--plot`` draws the round trips
+over time; ``--export`` writes each venue's rows in the form hftbacktest's interpolated order latency
+reads (:mod:`arb.runtime.latency`), where ``[latency] order = "measured"`` makes backtests replay them.
+The journal is the one ``arb live`` writes (``[live] journal_url``, or ``<state_dir>/<account>.sqlite``);
+it is only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arb.arguments import Command
+from arb.config import load_config
+from arb.errors import UsageError
+from arb.events import ASSET_NAMES
+from arb.journal.journal import Journal
+from arb.runtime.latency import latency_rows, measured_path, percentiles
+
+__all__ = ["COMMAND"]
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--venue", choices=ASSET_NAMES, help="one venue only (default: both)")
+    parser.add_argument("--plot", type=Path, metavar="PNG", help="draw each venue's round trips over time here")
+    parser.add_argument(
+        "--export",
+        type=Path,
+        nargs="?",
+        const=Path(""),
+        metavar="DIR",
+        help='write <DIR>/<venue>.npz for backtests with [latency] order = "measured" '
+        "(default DIR: each venue's [latency] measured_dir)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
+def _line(venue: str, figures: dict[str, dict[str, float]]) -> str:
+    parts = []
+    for stage, name in (("round_trip", "request to answer"), ("intent_to_written", "decision to request"),
+                        ("intent_to_first_fill", "decision to first fill")):  # fmt: skip
+        f = figures[stage]
+        if f.get("n"):
+            parts.append(f"{name} p50 {f['p50']:,.0f} / p95 {f['p95']:,.0f} / p99 {f['p99']:,.0f} us")
+    n = int(figures["round_trip"].get("n", 0))
+    return f"{venue}: {n:,} orders answered" + (": " + "; ".join(parts) if parts else "")
+
+
+def _plot(path: Path, trips: dict[str, np.ndarray[Any, Any]]) -> None:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10, 4))
+    axes = figure.add_subplot()
+    for venue, rows in trips.items():
+        if len(rows):
+            axes.plot((rows["req_ts"] - rows["req_ts"][0]) / 1e9, (rows["resp_ts"] - rows["req_ts"]) / 1e3, ".",
+                      markersize=3, label=venue)  # fmt: skip
+    axes.set_xlabel("seconds since the venue's first order")
+    axes.set_ylabel("request to answer (us)")
+    axes.legend()
+    figure.savefig(path, dpi=100)
+
+
+def _cmd_latency(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    live = config.live
+    target: str | Path = live.journal_url or live.state_dir / f"{live.account}.sqlite"
+    if isinstance(target, Path) and not target.is_file():
+        raise UsageError(f"arb latency: no journal at {target} ([live] state_dir, account): arb live writes it")
+    venues = [v for v in config.venues if args.venue in (None, v.name)]
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    trips: dict[str, np.ndarray[Any, Any]] = {}
+    with Journal.open(target) as journal:
+        for venue in venues:
+            written, answered = journal.round_trips(venue.name)
+            rows = latency_rows(written, answered)
+            trips[venue.name] = rows
+            figures[venue.name] = {"round_trip": percentiles(rows["resp_ts"] - rows["req_ts"])}
+            stages = journal.latencies(venue.name)
+            figures[venue.name] |= {k: stages[k] for k in ("intent_to_written", "intent_to_first_fill")}
+    if args.json:
+        sys.stdout.write(json.dumps({"journal": str(target), "latency_us": figures}, indent=2) + "\n")
+    else:
+        for venue_name, venue_figures in figures.items():
+            sys.stdout.write(_line(venue_name, venue_figures) + "\n")
+    if args.plot is not None:
+        _plot(args.plot, trips)
+        sys.stdout.write(f"plot: {args.plot}\n")
+    if args.export is not None:
+        for venue in venues:
+            folder = args.export if args.export != Path("") else venue.latency.measured_dir
+            if not len(trips[venue.name]):
+                sys.stdout.write(f"{venue.name}: no answered order to export\n")
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            path = measured_path(folder, venue.name)
+            np.savez(path, data=trips[venue.name])
+            sys.stdout.write(f"{venue.name}: {len(trips[venue.name]):,} rows -> {path}\n")
+    return 0
+
+
+COMMAND = Command(
+    "latency",
+    _cmd_latency,
+    help="the order latencies arb live measured, from its journal",
+    description="Per venue, the round trip of every answered order (request to answer) and the times from "
+    "the decision to the request and to the first fill, as percentiles, from the journal arb live writes. "
+    "--plot draws the round trips over time; --export writes them for backtests with [latency] order = "
+    '"measured" (hftbacktest\'s interpolated order latency; each round trip split in half between the way '
+    "there and the way back).",
+    arguments=_add_arguments,
+)
+"""``arb latency``: the journal's order latencies."""

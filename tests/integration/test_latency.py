@@ -1,0 +1,118 @@
+"""``arb latency`` reads the order latencies a live journal holds, exports them, and a backtest with
+``[latency] order = "measured"`` replays them: its orders take the measured time, not the constant one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from arb.cli import main
+from arb.config import load_config
+from arb.execution.journaling import ExecutionJournal
+from arb.execution.orders import LiveOrder, OrderState
+from arb.journal import Journal
+from arb.runtime.backtest import run_backtest
+from arb.runtime.latency import ORDER_LATENCY_DTYPE
+from arb.strategy.types import INTENT_OPEN
+from tests.scenarios import STANDING_DAY, Book, Change, scenario_config, write_scenario
+
+MS = 1_000_000
+T0 = 1_790_000_000_000_000_000  # a live session, long after the scenario's day
+
+
+def _journal(config_path: Path, trips_ms: dict[str, list[float]]) -> None:
+    # Orders answered after the given round trips, one every second, as arb live journals them.
+    live = load_config(config_path).live
+    live.state_dir.mkdir(parents=True, exist_ok=True)
+    journal = ExecutionJournal(Journal.open(live.state_dir / f"{live.account}.sqlite"), live.account)
+    n = 0
+    for venue, trips in trips_ms.items():
+        for k, trip in enumerate(trips):
+            n += 1
+            sent = T0 + k * 1_000 * MS
+            order = LiveOrder(order_id=n, client_id=f"arb-t-{n}", venue=0 if venue == "binance" else 1, side=1,
+                              price=100.0, qty=0.01, kind=1, pair_id=n, sent_ts=sent - 50_000, price_text="100",
+                              qty_text="0.01", symbol="BTCUSDT", intent_ns=sent - 50_000)  # fmt: skip
+            journal.record_intent(order, venue=venue, market="spot", account=live.account, run_id="r1")
+            order.state, order.venue_order_id = OrderState.ACCEPTED, str(n)
+            order.written_ns, order.ack_ns = sent, sent + int(trip * MS)
+            journal.record_state(order, "ack", order.ack_ns, {"written_ns": sent})
+    journal.close()
+
+
+def _scenario(tmp_path: Path, order: str = "constant") -> Path:
+    write_scenario(
+        tmp_path / "recordings",
+        STANDING_DAY,
+        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
+        Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
+        [Change(2000, "bybit", bids={60300.0: 1.0})],
+        duration_ms=6000,
+        heartbeat_ms=100,
+    )
+    arbitrage = {
+        "strategy": {"max_order_size": 0.01, "max_position_size": 0.01, "rebalance_threshold": 0.0},
+        "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0},
+    }
+    latency = {"order_entry_ms": 1.0, "order_response_ms": 1.0, "order": order, "measured_dir": "latency"}
+    return scenario_config(tmp_path, arbitrage, latency=latency)
+
+
+def test_the_journals_round_trips_as_percentiles(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _scenario(tmp_path)
+    _journal(path, {"binance": [2.0, 4.0, 6.0], "bybit": [10.0]})
+    assert main(["latency", "--config", str(path), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)["latency_us"]
+    assert figures["binance"]["round_trip"] == {"n": 3, "p50": 4_000.0, "p95": 5_800.0, "p99": 5_960.0,
+                                                "max": 6_000.0}  # fmt: skip
+    assert figures["bybit"]["round_trip"]["n"] == 1
+    assert figures["binance"]["intent_to_written"]["p50"] == pytest.approx(50.0)
+    assert main(["latency", "--config", str(path), "--venue", "bybit", "--plot", str(tmp_path / "l.png")]) == 0
+    out = capsys.readouterr().out
+    assert "bybit: 1 orders answered: request to answer p50 10,000" in out and "binance" not in out
+    assert (tmp_path / "l.png").stat().st_size > 1000
+
+
+def test_exported_rows_split_each_round_trip_in_half(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _scenario(tmp_path)
+    _journal(path, {"binance": [2.0, 4.0], "bybit": [10.0]})
+    assert main(["latency", "--config", str(path), "--export"]) == 0
+    folder = load_config(path).binance.latency.measured_dir
+    with np.load(folder / "binance.npz") as data:
+        rows = data["data"]
+    assert rows.dtype == ORDER_LATENCY_DTYPE
+    assert (rows["req_ts"] - T0).tolist() == [0, 1_000 * MS]
+    assert (rows["exch_ts"] - rows["req_ts"]).tolist() == [1 * MS, 2 * MS]
+    assert (rows["resp_ts"] - rows["req_ts"]).tolist() == [2 * MS, 4 * MS]
+    assert "bybit: 1 rows" in capsys.readouterr().out
+
+
+def test_a_measured_backtest_takes_the_measured_latency(tmp_path: Path) -> None:
+    # The live orders took 80 ms there and back (40 each way); the constant is 1 ms each way. The
+    # backtest's hours are not the live session's: the nearest measured latency holds.
+    constant = run_backtest(load_config(_scenario(tmp_path / "c")), STANDING_DAY, STANDING_DAY)
+    path = _scenario(tmp_path / "m", order="measured")
+    _journal(path, {"binance": [80.0, 80.0], "bybit": [80.0, 80.0]})
+    assert main(["-q", "latency", "--config", str(path), "--export"]) == 0
+    measured = run_backtest(load_config(path), STANDING_DAY, STANDING_DAY)
+
+    def first_pair_wait(result: object) -> int:
+        fills, sent = result.fills, result.sent  # type: ignore[attr-defined]
+        first = sent[sent["kind"] == INTENT_OPEN][0]
+        fill = fills[fills["pair_id"] == first["pair_id"]][0]
+        return int(fill["local_ts"] - first["ts"])
+
+    assert first_pair_wait(constant) == 2 * MS
+    assert first_pair_wait(measured) == 80 * MS
+
+
+def test_measured_without_an_export_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _scenario(tmp_path, order="measured")
+    assert main(["backtest", "--config", str(path), "--start", STANDING_DAY.isoformat()]) == 2
+    err = capsys.readouterr().err
+    assert "binance.toml: latency.order" in err and "arb latency --export" in err and "Traceback" not in err
+    assert main(["latency", "--config", str(path)]) == 2
+    assert "no journal at" in capsys.readouterr().err
