@@ -309,7 +309,7 @@ def symbol_event_text(event: RiskEvent, limits: Any, quote: str, symbols: Sequen
 
 
 _DAY_MEMORY = ("day", "day_start_pnl", "day_start_equity", "day_halted")
-_PAIR_MEMORY = ("last_pair_ns", "pair_count")
+_PAIR_MEMORY = ("last_pair_ns", "pair_count", "last_pair_id")
 
 
 def risk_memory(state: Any, sstate: Any, symbols: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -366,6 +366,7 @@ def restore_risk_memory(state: Any, sstate: Any, memory: dict[str, Any], symbols
         pairs = (by_symbol or {}).get(symbol, {})
         sst = sstate[s]
         sst["last_pair_ns"] = int(pairs.get("last_pair_ns", 0))
+        sst["last_pair_id"] = int(pairs.get("last_pair_id", 0))
         times = [int(t) for t in pairs.get("pair_times", [])][-MAX_PAIRS_TRACKED:]
         sst["pair_times"][:] = 0
         sst["pair_count"] = len(times)

@@ -10,7 +10,9 @@ gate itself can never create a naked leg. Hedges and unwinds only ever
 reduce exposure; they pass unless their venue has too many unanswered orders. The ``maker_taker``
 style's quotes are opening orders judged one at a time at their worst case: every buy quote of the
 symbol (resting or new) filling before any hedge, or every sell quote; its cancels always pass. Resting
-quotes count as open orders of their venue.
+quotes count as open orders of their venue. A maker pair counts for the pair limits
+(``max_pairs_per_day``, ``min_pair_interval_ns``) when the first hedge of its fill passes (the hedge
+carries the quote's pair id; a retry of it is the same pair), and the quotes are then held to them.
 
 Limits (``[risk]``; every one added after the first four is off at 0). Per symbol: the venue
 status, ``position_limit``, ``max_notional_per_venue``, ``max_pair_loss``, ``max_pairs_per_day``,
@@ -65,7 +67,15 @@ import numpy as np
 
 import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
 from arb.strategy.records import EVENTS_KEPT, N_BREACHES, limits_row, pnl_row, risk_row, view_row
-from arb.strategy.types import INTENT_CANCEL, INTENT_OPEN, INTENT_QUOTE, QUOTE_NONE, VENUE_OK
+from arb.strategy.types import (
+    INTENT_CANCEL,
+    INTENT_HEDGE,
+    INTENT_OPEN,
+    INTENT_QUOTE,
+    INTENT_UNWIND,
+    QUOTE_NONE,
+    VENUE_OK,
+)
 
 __all__ = [
     "ACCOUNT",
@@ -543,7 +553,13 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
             if recent >= lim["max_pairs_per_day"]:
                 _refuse(st, B_PAIRS_PER_DAY, recent, lim["max_pairs_per_day"])
     if st["breach"] == 0:
+        if not opening:  # a maker pair counts when its fill's first hedge passes (a retry is the same pair)
+            for k in range(n):
+                kind = intents[k]["kind"]
+                if (kind == INTENT_HEDGE or kind == INTENT_UNWIND) and intents[k]["pair_id"] != sst["last_pair_id"]:
+                    pairs = True
         if pairs:
+            sst["last_pair_id"] = intents[0]["pair_id"]
             sst["pair_times"][sst["pair_count"] % sst["pair_times"].shape[0]] = now
             sst["pair_count"] += 1
             sst["last_pair_ns"] = now

@@ -111,6 +111,7 @@ SYMBOL_RISK_DTYPE = np.dtype(
         ("rejected_hedges", "i8"),
         ("refused", "i8", (N_BREACHES,)),  # its refusals per B_* code
         ("ev_last", "i8"),  # the B_* code of its run of refusals under way (0: none)
+        ("last_pair_id", "i8"),  # the pair id it last counted (a taker pair's legs, a maker pair's hedge)
     ],
     align=True,
 )

@@ -16,7 +16,7 @@ from arb.strategy.types import (
     VENUE_STALE,
     new_intents,
 )
-from tests.unit.test_risk import NOW, book, gate, limits
+from tests.unit.test_risk import NOW, book, gate, limits, pair, sym
 
 
 def intents(*rows: tuple[int, int, float, float, int]) -> tuple[np.ndarray, int]:
@@ -113,3 +113,26 @@ def test_quotes_do_not_count_as_pairs() -> None:
     out, n = intents((0, BUY, 59980.0, 0.1, INTENT_QUOTE))
     assert gate(book(), limits(max_pairs_per_day=1), state, out, n, NOW) == 1
     assert gate(book(), limits(max_pairs_per_day=1), state, out, n, NOW + 1) == 1
+
+
+def test_a_maker_pair_counts_once_at_its_first_hedge() -> None:
+    state = new_risk_state()
+    lim = limits(max_pairs_per_day=1)
+    hedge, n = intents((1, SELL, 59990.0, 0.1, INTENT_HEDGE))
+    hedge["pair_id"] = 5
+    assert gate(book(), lim, state, hedge, n, NOW) == 1  # pair 5's fill hedged: one pair today
+    assert gate(book(), lim, state, hedge, n, NOW + 1) == 1  # its retry is the same pair
+    quote, n = intents((0, BUY, 59980.0, 0.1, INTENT_QUOTE))
+    assert gate(book(), lim, state, quote, n, NOW + 2) == 0  # the day's pair is spent: no new quote
+    assert sym(state)[0]["pair_count"] == 1
+
+
+def test_a_taker_pairs_hedge_is_not_a_second_pair() -> None:
+    state = new_risk_state()
+    lim = limits(max_pairs_per_day=2)
+    opened, n = pair(pair_id=9)
+    assert gate(book(), lim, state, opened, n, NOW) == 2
+    hedge, n = intents((1, SELL, 59990.0, 0.1, INTENT_HEDGE))
+    hedge["pair_id"] = 9
+    assert gate(book(), lim, state, hedge, n, NOW + 1) == 1
+    assert sym(state)[0]["pair_count"] == 1
