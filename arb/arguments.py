@@ -43,6 +43,7 @@ __all__ = [
     "integer_between",
     "npz_output",
     "number_between",
+    "output_file",
     "output_folder",
     "parse_duration",
     "positive_decimal",
@@ -312,6 +313,22 @@ def output_folder(noun: str) -> Callable[[str], Path]:
             if not os.access(path, os.W_OK | os.X_OK):
                 _fail(noun, text, " (not writable)")
             return path
+        why = _creatable(path)
+        if why:
+            _fail(noun, text, why)
+        return path
+
+    check.__name__ = noun.removeprefix("a ").replace(" ", "_")
+    return check
+
+
+def output_file(noun: str) -> Callable[[str], Path]:
+    """A validator for a file arb writes (``noun``: "a .png file"): not a folder, its folder creatable."""
+
+    def check(text: str) -> Path:
+        path = Path(text)
+        if path.is_dir():
+            _fail(noun, text, " (a folder)")
         why = _creatable(path)
         if why:
             _fail(noun, text, why)

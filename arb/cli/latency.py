@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from arb.arguments import Command
+from arb.arguments import Command, output_file, output_folder
 from arb.config import load_config
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
@@ -34,10 +34,12 @@ __all__ = ["COMMAND"]
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--venue", choices=ASSET_NAMES, help="one venue only (default: both)")
-    parser.add_argument("--plot", type=Path, metavar="PNG", help="draw each venue's round trips over time here")
+    parser.add_argument(
+        "--plot", type=output_file("a .png file"), metavar="PNG", help="draw each venue's round trips over time here"
+    )
     parser.add_argument(
         "--export",
-        type=Path,
+        type=output_folder("an export folder"),
         nargs="?",
         const=Path(""),
         metavar="DIR",

@@ -141,6 +141,12 @@ CASES: list[tuple[list[str], str]] = [
     # reconcile
     (["reconcile", "--config", MISSING], "--config"),
     (["reconcile", "--venue", "kraken"], "--venue"),
+    # latency
+    (["latency", "--config", MISSING], "--config"),
+    (["latency", "--venue", "kraken"], "--venue"),
+    (["latency", "--plot", DIR], "--plot"),
+    (["latency", "--plot", UNDER_FILE], "--plot"),
+    (["latency", "--export", FILE], "--export"),
     # order
     (["order", "--config", MISSING, *_ORDER[1:]], "--config"),
     (["order", "--venue", "kraken", *_ORDER[3:]], "--venue"),
