@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BufferedWriter
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from arb.errors import RecordingError
 from arb.events import NS_PER_S
+from arb.files import Closing
 from arb.recording.format import format_line
 
 _deflate_module: Any = zlib
@@ -132,7 +132,7 @@ class _DayFile:
             self.raw.close()
 
 
-class Recorder:
+class Recorder(Closing):
     """Writes frames of any number of venue/market/symbol streams; use as a context manager or call
     :meth:`close`.
 
@@ -161,14 +161,6 @@ class Recorder:
         self._closed_bytes = 0
         self._last_flush = monotonic()
         self._closed = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     @property
     def paths(self) -> list[Path]:
