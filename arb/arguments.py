@@ -322,17 +322,21 @@ def output_folder(noun: str) -> Callable[[str], Path]:
     return check
 
 
+def _writable_file(noun: str, text: str, path: Path) -> Path:
+    # ``path`` (given as ``text``) if arb can write it: not a folder, its folder creatable.
+    if path.is_dir():
+        _fail(noun, text, f" ({path} is a folder)")
+    why = _creatable(path)
+    if why:
+        _fail(noun, text, why)
+    return path
+
+
 def output_file(noun: str) -> Callable[[str], Path]:
     """A validator for a file arb writes (``noun``: "a .png file"): not a folder, its folder creatable."""
 
     def check(text: str) -> Path:
-        path = Path(text)
-        if path.is_dir():
-            _fail(noun, text, " (a folder)")
-        why = _creatable(path)
-        if why:
-            _fail(noun, text, why)
-        return path
+        return _writable_file(noun, text, Path(text))
 
     check.__name__ = noun.removeprefix("a ").replace(" ", "_")
     return check
@@ -341,15 +345,7 @@ def output_file(noun: str) -> Callable[[str], Path]:
 def npz_output(text: str) -> Path:
     """``arb convert -o``: a ``.npz`` file to write (the suffix is added when missing), not a folder."""
     path = Path(text)
-    if path.suffix != ".npz":
-        path = path.with_suffix(".npz")
-    what = "an output .npz file"
-    if path.is_dir():
-        _fail(what, text, f" ({path} is a folder)")
-    why = _creatable(path)
-    if why:
-        _fail(what, text, why)
-    return path
+    return _writable_file("an output .npz file", text, path if path.suffix == ".npz" else path.with_suffix(".npz"))
 
 
 def report_folder(out: Path | None, root: Path, mode: str) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import itertools
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
+import pytest
 
 from arb.book import OrderBook
 from arb.events import (
@@ -209,3 +211,20 @@ def modules_loaded_by(code: str, prefixes: tuple[str, ...]) -> list[str]:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     loaded: list[str] = ast.literal_eval(out.strip())
     return loaded
+
+
+def rerun_without_jit(test_file: str) -> None:
+    """Run the test module ``test_file`` again in a subprocess with ``NUMBA_DISABLE_JIT=1`` and fail unless
+    it passes: compiled code must decide as its plain Python does. Skips when already without JIT."""
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        pytest.skip("already running without JIT")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file],
+        cwd=ROOT,
+        env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "passed" in done.stdout

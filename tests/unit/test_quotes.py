@@ -6,11 +6,6 @@ Every test runs the compiled kernel through the per-decision step's choice of st
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -37,6 +32,7 @@ from arb.strategy.types import (
     new_state,
     new_view,
 )
+from tests.helpers import rerun_without_jit
 
 NOW = 1_723_161_300_000_000_000
 MS = 1_000_000
@@ -296,17 +292,4 @@ def test_may_act_is_always_true_for_quotes() -> None:
 
 
 def test_same_answers_without_jit() -> None:
-    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
-        pytest.skip("already running without JIT")
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__))],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "passed" in done.stdout
+    rerun_without_jit(__file__)
