@@ -21,8 +21,7 @@ from arb.cli import main
 from arb.config import AppConfig, load_config
 from arb.runtime.backtest import BacktestResult, run_backtest
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_QUOTE, SELL
-from arb.testing.configs import write_config_files
-from tests.scenarios import Book, Change, write_scenario
+from tests.scenarios import Book, Change, scenario_config, write_scenario
 
 DAY = dt.date(2024, 4, 3)
 MS = 1_000_000
@@ -33,7 +32,6 @@ SELL_AT = math.ceil(60110.0 * 1.0027 * 100) / 100  # 60272.30
 
 def _config(tmp_path: Path, **backtest: str) -> Path:
     latency = {"order_entry_ms": 1.0, "order_response_ms": 1.0, "feed_ms": 0.0}
-    venue = {"latency": latency, "account": {"base": 1.0, "quote": 100_000.0}}
     write_scenario(
         tmp_path / "recordings",
         DAY,
@@ -43,24 +41,20 @@ def _config(tmp_path: Path, **backtest: str) -> Path:
         duration_ms=6000,
         heartbeat_ms=100,
     )
-    return write_config_files(
-        tmp_path,
-        binance_overrides=venue,
-        bybit_overrides=venue,
-        arbitrage_overrides={
-            "strategy": {
-                "max_order_size": 0.01,
-                "max_position_size": 0.05,
-                "rebalance_threshold": 0.0,
-                "min_spread_bps": 5.0,
-                "style": "maker_taker",
-                "maker_venues": ["binance"],
-            },
-            "execution": {"slippage_tolerance_bps": 2.0},
-            "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0},
-            "backtest": {"recordings": "recordings", **backtest},
+    arbitrage = {
+        "strategy": {
+            "max_order_size": 0.01,
+            "max_position_size": 0.05,
+            "rebalance_threshold": 0.0,
+            "min_spread_bps": 5.0,
+            "style": "maker_taker",
+            "maker_venues": ["binance"],
         },
-    )
+        "execution": {"slippage_tolerance_bps": 2.0},
+        "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0},
+        "backtest": dict(backtest),
+    }
+    return scenario_config(tmp_path, arbitrage, latency=latency)
 
 
 def _run(path: Path) -> tuple[AppConfig, BacktestResult]:

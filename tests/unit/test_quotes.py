@@ -20,7 +20,6 @@ from arb.strategy.types import (
     INTENT_UNWIND,
     MARKET_LINEAR,
     MARKET_SPOT,
-    PARAMS_DTYPE,
     QUOTE_CANCELING,
     QUOTE_LIVE,
     QUOTE_PENDING,
@@ -33,6 +32,7 @@ from arb.strategy.types import (
     new_view,
 )
 from tests.helpers import rerun_without_jit
+from tests.unit.test_kernel import params as kernel_params
 
 NOW = 1_723_161_300_000_000_000
 MS = 1_000_000
@@ -43,33 +43,22 @@ BUY_AT = 59903.14  # floor(59990 / 1.00145, 0.01)
 SELL_AT = 60097.02  # ceil(60010 * 1.00145, 0.01)
 
 
+MAKER = {
+    "style": STYLE_MAKER_TAKER,
+    "maker_venues": 1,
+    "quote_size": 0.01,
+    "quote_tolerance_bps": 1.0,
+    "min_quote_life_ns": 100 * MS,
+}
+"""The maker-taker settings over test_kernel's parameters (5 bps, 2 bps of slippage, 3 hedge attempts)."""
+
+
 def params(**over: float) -> np.ndarray:
-    p = np.zeros(1, PARAMS_DTYPE)
-    values = {
-        "min_spread_bps": 5.0,
-        "slippage_bps": 2.0,
-        "max_order_size": 0.5,
-        "max_position_size": 10.0,
-        "position_limit": 10.0,
-        "book_levels": 5,
-        "max_hedge_attempts": 3,
-        "hedge_retry_ns": 1_000 * MS,
-        "stop_loss_bps": 50.0,
-        "style": STYLE_MAKER_TAKER,
-        "maker_venues": 1,
-        "quote_size": 0.01,
-        "quote_tolerance_bps": 1.0,
-        "min_quote_life_ns": 100 * MS,
-    }
-    values.update(over)
-    for key, value in values.items():
-        p[key] = value
+    p = kernel_params(**{**MAKER, **over})
     p["taker_fee"] = (0.0005, 0.00055)
     p["maker_fee"] = (0.0002, 0.0002)
-    p["tick_size"] = (0.01, 0.1)
     p["lot_size"] = (0.001, 0.001)
     p["min_qty"] = (0.001, 0.001)
-    p["min_notional"] = (5.0, 5.0)
     p["market"] = (MARKET_LINEAR, MARKET_LINEAR)
     return p
 
