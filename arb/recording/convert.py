@@ -35,6 +35,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ from arb.recording.imports import Import, ImportReader, import_of
 from arb.recording.npz import (
     EodSnapshot,
     PartWriter,
+    Worker,
     add_arrays,
     part_path,
     remove_parts_after,
@@ -527,7 +529,7 @@ def convert_to_parts(
 
     def write(rows: EventArray) -> None:
         # Account for a part and hand it to the writer (part 0 goes aside until the end), which
-        # deflates it while this thread applies it to the end-of-day book (both release the GIL).
+        # deflates it, and to the end-of-day book, each on a thread of its own (both release the GIL).
         i = len(parts)
         parts.append(part_path(target, i))
         part_rows.append(len(rows))
@@ -536,7 +538,7 @@ def convert_to_parts(
             writer.put(hidden, rows)
         else:
             writer.put(hidden if i == 0 else parts[-1], rows.copy())  # the stream reuses its buffer
-        book.apply(rows[(rows["ev"] & LOCAL_EVENT) != 0], merge=merge)
+        booker.put(rows[(rows["ev"] & LOCAL_EVENT) != 0])  # (a new array: the stream reuses its buffer)
         span.add(rows)
 
     carried = 0
@@ -544,7 +546,8 @@ def convert_to_parts(
         rows, offset = _correct(np.concatenate(kept) if kept else _NO_ROWS, base_latency_ns, local_offset_ns)
         kept.clear()
         writer = PartWriter()
-        with _writing(writer, hidden):
+        booker = Worker(partial(book.apply, merge=merge), "arb-eod-book", waiting=2)
+        with _writing(hidden, writer, booker):
             write(rows)
         if progress is not None:  # the second half of the progress was not needed
             size = sum(path.stat().st_size for path in paths)
@@ -560,7 +563,8 @@ def convert_to_parts(
             log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
         stream = OrderStream(found, offset, chunk_rows, write)
         writer = PartWriter()
-        with _writing(writer, hidden):
+        booker = Worker(partial(book.apply, merge=merge), "arb-eod-book", waiting=2)
+        with _writing(hidden, writer, booker):
             normalizer, _, _ = _settle(
                 paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
                 lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced, source=source,
@@ -691,13 +695,21 @@ def _end_of_day(rows: EventArray, initial: EodSnapshot | None, normalizer: _Read
 
 
 @contextlib.contextmanager
-def _writing(writer: PartWriter, hidden: Path) -> Iterator[None]:
-    # Close the part writer whatever happens; on any error (Ctrl-C included) remove the hidden part 0.
+def _writing(hidden: Path, *workers: Worker) -> Iterator[None]:
+    # Close the workers (the part writer, the end-of-day book) whatever happens, each once its work is
+    # done, raising the first one's failure; on any error (Ctrl-C included) remove the hidden part 0.
     try:
         try:
             yield
         finally:
-            writer.close()
+            failed: BaseException | None = None
+            for worker in workers:
+                try:
+                    worker.close()
+                except BaseException as exc:  # noqa: BLE001  # every worker is closed; the first failure is raised
+                    failed = failed or exc
+            if failed is not None:
+                raise failed
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             hidden.unlink()

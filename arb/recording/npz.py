@@ -17,6 +17,7 @@ import re
 import threading
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +40,7 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fall
 __all__ = [
     "EodSnapshot",
     "PartWriter",
+    "Worker",
     "add_arrays",
     "load_eod",
     "part_path",
@@ -102,20 +104,23 @@ def _write_arrays(f: Any, arrays: dict[str, Any], mode: Literal["w", "a"] = "w")
                 np.lib.format.write_array(entry, np.asanyarray(value), allow_pickle=False)  # type: ignore[no-untyped-call]  # unannotated
 
 
-class PartWriter:
-    """Writes parts on a helper thread (deflate releases the GIL), so compressing one part overlaps
-    converting the next; at most one part waits. ``close()`` waits for the last and raises what failed."""
+class Worker:
+    """Runs ``work(*item)`` for each item :meth:`put`, in order, on a thread of its own (named ``name``),
+    so work that releases the GIL (deflate, a compiled book) overlaps the caller's; at most ``waiting``
+    items wait. ``close()`` waits for the last and raises what failed; after a failure the rest is
+    skipped and the next ``put`` raises it."""
 
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Path, EventArray] | None] = queue.Queue(maxsize=1)
+    def __init__(self, work: Callable[..., None], name: str, waiting: int = 1) -> None:
+        self._work = work
+        self._queue: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=waiting)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="arb-part-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def put(self, path: Path, rows: EventArray) -> None:
+    def put(self, *item: Any) -> None:
         if self._error is not None:
             raise self._error
-        self._queue.put((path, rows))
+        self._queue.put(item)
 
     def close(self) -> None:
         self._queue.put(None)
@@ -127,9 +132,17 @@ class PartWriter:
         while (item := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    _write_part(*item)
-                except Exception as exc:  # noqa: BLE001  # re-raised in the converting thread by put() and close()
+                    self._work(*item)
+                except Exception as exc:  # noqa: BLE001  # re-raised in the caller's thread by put() and close()
                     self._error = exc
+
+
+class PartWriter(Worker):
+    """Writes parts (``put(path, rows)``) on a helper thread (deflate releases the GIL), so compressing one
+    part overlaps converting the next; at most one part waits."""
+
+    def __init__(self) -> None:
+        super().__init__(_write_part, "arb-part-writer")
 
 
 def _write_part(path: Path, rows: EventArray) -> None:
