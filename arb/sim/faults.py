@@ -184,9 +184,24 @@ class FaultPlan:
     _partial: list[tuple[Decimal, list[int]]] = field(default_factory=list)
     user_stream_silent: bool = False
     """True while the private venue sends no user-stream events (the connection stays open)."""
+    order_delay_s: float = 0.0
+    """Every order request (place, cancel, query) waits this long before the venue acts on it: a slow way
+    in (``arb latency`` measures it; see :meth:`delay_orders`)."""
 
     def __post_init__(self) -> None:
         self._rest_gate.set()
+
+    def delay_orders(self, seconds: float) -> None:
+        """From now on every order request reaches the venue ``seconds`` late (the network's way in): it
+        is acted on, answered and reported on the user stream that much later. 0 ends it."""
+        if seconds < 0:
+            raise ValueError(f"seconds must be >= 0, got {seconds}")
+        self.order_delay_s = seconds
+
+    async def order_arrives(self) -> None:
+        """What a private venue awaits before acting on an order request: :meth:`delay_orders`' delay."""
+        if self.order_delay_s > 0:
+            await asyncio.sleep(self.order_delay_s)  # the simulated network, not a test waiting
 
     # -- WebSocket frame faults ------------------------------------------------------------------
 

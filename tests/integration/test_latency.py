@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from arb.journal import Journal
 from arb.runtime.backtest import run_backtest
 from arb.runtime.latency import ORDER_LATENCY_DTYPE
 from arb.strategy.types import INTENT_OPEN
+from tests.integration.live_rig import account, exited, live_trading, standing_pair, until
 from tests.scenarios import STANDING_DAY, Book, Change, scenario_config, write_scenario
 
 MS = 1_000_000
@@ -116,3 +119,49 @@ def test_measured_without_an_export_is_named(tmp_path: Path, capsys: pytest.Capt
     assert "binance.toml: latency.order" in err and "arb latency --export" in err and "Traceback" not in err
     assert main(["latency", "--config", str(path)]) == 2
     assert "no journal at" in capsys.readouterr().err
+
+
+def _measured(venue_file: Path, folder: Path) -> None:
+    # The venue file's backtests replay what arb latency exported into ``folder``.
+    text = venue_file.read_text()
+    assert "\n[latency]\n" in text
+    venue_file.write_text(
+        text.replace("\n[latency]\n", f'\n[latency]\norder = "measured"\nmeasured_dir = "{folder}"\n')
+    )
+
+
+async def test_arb_live_measures_the_venues_delays_and_a_backtest_replays_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every order request reaches the fake venues 40 ms late; arb live trades three pairs; arb latency
+    # exports what the journal holds; the backtest of the same market with those latencies fills its
+    # first pair as late as the live one was answered.
+    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
+        binance.faults.delay_orders(0.04)
+        bybit.faults.delay_orders(0.04)
+        out = tmp_path / "run"
+        async with live_trading(config, out, keys, binance, bybit, symbols=["BTCUSDT"]) as process:
+            await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 90)
+            process.send_signal(signal.SIGINT)
+            assert await exited(process) == 130
+    exported = tmp_path / "latency"
+    assert main(["-q", "latency", "--config", str(config), "--export", str(exported)]) == 0
+    trips = {}
+    for venue in ("binance", "bybit"):
+        with np.load(exported / f"{venue}.npz") as data:
+            rows = data["data"]
+        assert len(rows) >= 3
+        trips[venue] = rows["resp_ts"] - rows["req_ts"]
+        assert (trips[venue] >= 40 * MS).all()
+        _measured(config.parent / f"{venue}.toml", exported)
+    backtest = load_config(config)
+    backtest = msgspec.structs.replace(
+        backtest, backtest=msgspec.structs.replace(backtest.backtest, recordings=tmp_path / "recordings")
+    )
+    result = run_backtest(backtest, STANDING_DAY, STANDING_DAY)
+    first = result.sent[result.sent["kind"] == INTENT_OPEN][0]
+    fill = result.fills[(result.fills["pair_id"] == first["pair_id"]) & (result.fills["venue"] == first["venue"])][0]
+    # the backtest's times are before the first measured order: its latencies hold (each half of its trip)
+    venue = "binance" if first["venue"] == 0 else "bybit"
+    trip = int(trips[venue][0])
+    assert int(fill["local_ts"] - first["ts"]) == trip // 2 + (trip - trip // 2)

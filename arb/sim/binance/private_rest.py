@@ -136,6 +136,9 @@ class BinancePrivateRest(BinanceUserStreams):
             self._count_order(now, headers)
         call = Call(params, account, int(now * 1000))
         order_fault = self.faults.take_order_fault(endpoint.operation) if endpoint.operation else None
+        if endpoint.operation:
+            await self.faults.order_arrives()
+            call.now_ms = self._now_ms()
         if order_fault is None:
             reply = self._run(endpoint, call)
             await self._flush_user_events()

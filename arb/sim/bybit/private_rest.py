@@ -79,6 +79,9 @@ class BybitRest(BybitUserStreams):
         order_fault = None
         if endpoint.private:
             order_fault = self.faults.take_order_fault(endpoint.operation or "any")
+        if endpoint.operation:
+            await self.faults.order_arrives()
+            call.now_ms = self._now_ms()
         if order_fault is None:
             reply = self._run(endpoint, call)
             await self._flush_user_events()
