@@ -546,7 +546,7 @@ def convert_to_parts(
         rows, offset = _correct(np.concatenate(kept) if kept else _NO_ROWS, base_latency_ns, local_offset_ns)
         kept.clear()
         writer = PartWriter()
-        booker = Worker(partial(book.apply, merge=merge), "arb-eod-book", waiting=2)
+        booker = Worker(partial(book.apply, merge=merge, final=True), "arb-eod-book", waiting=2)
         with _writing(hidden, writer, booker):
             write(rows)
         if progress is not None:  # the second half of the progress was not needed
@@ -563,7 +563,7 @@ def convert_to_parts(
             log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
         stream = OrderStream(found, offset, chunk_rows, write)
         writer = PartWriter()
-        booker = Worker(partial(book.apply, merge=merge), "arb-eod-book", waiting=2)
+        booker = Worker(partial(book.apply, merge=merge, final=True), "arb-eod-book", waiting=2)
         with _writing(hidden, writer, booker):
             normalizer, _, _ = _settle(
                 paths, venue, market, symbol, initial, include_bbo, two_reads[1], allow_damaged,
@@ -688,7 +688,7 @@ def _end_of_day(rows: EventArray, initial: EodSnapshot | None, normalizer: _Read
     if initial is not None and initial.synced:
         book.apply(initial.rows, merge=merge)
     local = rows[(rows["ev"] & LOCAL_EVENT) != 0]
-    book.apply(local, merge=merge)
+    book.apply(local, merge=merge, final=True)
     exch_ts = int(rows["exch_ts"].max()) if len(rows) else (initial.exch_ts if initial else 0)
     local_ts = int(rows["local_ts"].max()) if len(rows) else (initial.local_ts if initial else 0)
     return _book_snapshot(book, exch_ts, local_ts, normalizer)

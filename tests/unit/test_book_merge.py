@@ -1,4 +1,4 @@
-"""The book's merged runs equal applying the same rows one by one, bit for bit.
+"""The book's merged runs, and its final-book windows, equal applying the same rows one by one, bit for bit.
 
 ``arb.book.apply_rows`` merges a long run of one side's level rows into that side in one pass when
 that provably gives the row-by-row result, and applies the rows one by one otherwise. Here the same
@@ -6,6 +6,8 @@ rows go through both (``_apply_rows`` with a run length of 2, and one that never
 books and rows built to hit every case the merge must refuse or get right: prices repeated within a
 run or already in the book, removals of absent levels, crossing updates, NaN, infinities and
 ``-0.0``, clear rows, rows of other kinds in between, full arrays; and on real captures.
+``arb.book.apply_rows_final`` (the converter's end-of-day book) is compared at the end of each batch
+only, with windows of several lengths.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import random
 
 import numpy as np
 
-from arb.book import OrderBook, _apply_rows, _bisect, _merge_run
+from arb.book import OrderBook, _apply_rows, _apply_rows_final, _bisect, _merge_run
 from arb.events import (
     BBO_BID,
     BUY_EVENT,
@@ -39,22 +41,26 @@ _NEVER = 1 << 62
 
 
 class _Book:
-    """An OrderBook applied with a given run length at which runs are merged (0: apply_rows_one_by_one)."""
+    """An OrderBook applied with a given run length at which runs are merged (0: apply_rows_one_by_one),
+    or, with ``window``, by apply_rows_final's windows of that many rows."""
 
-    def __init__(self, capacity: int, run_min: int) -> None:
+    def __init__(self, capacity: int, run_min: int, window: int = 0) -> None:
         self.book = OrderBook(capacity)
         self.run_min = run_min
+        self.window = window
 
     def apply(self, rows: EventArray) -> None:
         book = self.book
-        if self.run_min == 0:
+        if self.run_min == 0 and not self.window:
             book.apply(rows, merge=False)
             return
         start = 0
         while True:
-            start = _apply_rows(
-                book.bid_keys, book.bid_qtys, book.ask_keys, book.ask_qtys, book.counts, rows, start, self.run_min
-            )
+            arrays = (book.bid_keys, book.bid_qtys, book.ask_keys, book.ask_qtys, book.counts, rows, start)
+            if self.window:
+                start = _apply_rows_final(*arrays, self.window)
+            else:
+                start = _apply_rows(*arrays, self.run_min)
             if start >= len(rows):
                 return
             book._grow()
@@ -136,6 +142,40 @@ def test_merged_runs_equal_row_by_row_on_random_books() -> None:
             _same(plain, single)
 
 
+_WINDOWS = (1, 2, 7, 64, 2048)
+
+
+def test_final_windows_leave_the_row_by_row_book_on_random_books() -> None:
+    rng = random.Random(20261124)
+    for case in range(150):
+        prices = _prices(rng)
+        orderly = case % 3 != 0
+        capacity = rng.choice([4, 16, 64, 1024])
+        single = _Book(capacity, 0)
+        finals = [_Book(capacity, 0, window) for window in _WINDOWS]
+        for _ in range(8):
+            rows = _rows(rng, rng.choice([5, 50, 400, 3000]), prices, orderly)
+            for book in (single, *finals):
+                book.apply(rows)
+            for book in finals:
+                _same(book, single)
+
+
+def test_final_windows_take_crossing_updates_one_by_one() -> None:
+    # A bid above the best ask removes the asks it crosses, one by one; a window must not merge past it.
+    rows = _run(SNAPSHOT_BID, [(99.0, 1.0), (100.0, 1.0)])
+    rows = np.concatenate([rows, _run(SNAPSHOT_ASK, [(101.0, 1.0), (102.0, 1.0), (103.0, 1.0)])])
+    rows = np.concatenate([rows, _run(DEPTH_BID, [(102.5, 2.0)]), _run(DEPTH_ASK, [(101.0, 3.0), (104.0, 1.0)])])
+    single = _Book(64, 0)
+    single.apply(rows)
+    # 101 and 102 went with the crossing bid at 102.5; the ask back at 101 then took that bid
+    assert single.book.counts.tolist() == [2, 3]
+    for window in _WINDOWS:
+        final = _Book(64, 0, window)
+        final.apply(rows)
+        _same(final, single)
+
+
 def _side(prices: list[float], bids: bool = True, capacity: int = 64) -> tuple[np.ndarray, np.ndarray, int]:
     keys = np.zeros(capacity)
     qtys = np.zeros(capacity)
@@ -212,6 +252,26 @@ def test_merged_runs_equal_row_by_row_on_captures() -> None:
             book.apply(rows)
         for book in books[:1] + books[2:]:
             _same(book, books[1])
+
+
+def test_final_windows_leave_the_row_by_row_book_on_captures() -> None:
+    windows = (2, 64, 2048)
+    single, finals = _Book(64, 0), [_Book(64, 0, w) for w in windows]
+    pending: list[EventArray] = []
+    for venue, rows in _capture_batches():
+        if venue >= 0:
+            pending.append(rows)
+            if len(pending) < 50:
+                continue
+        if pending:
+            batch = np.concatenate(pending)
+            pending.clear()
+            for book in (single, *finals):
+                book.apply(batch)
+            for book in finals:
+                _same(book, single)
+        if venue < 0:
+            single, finals = _Book(64, 0), [_Book(64, 0, w) for w in windows]
 
 
 def test_bisect_lands_where_numpy_searchsorted_does() -> None:
