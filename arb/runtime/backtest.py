@@ -66,10 +66,10 @@ from arb.runtime.backtest_orders import (
     C_SENT,
     N_COUNTERS,
 )
-from arb.runtime.backtest_quotes import new_quotes
 from arb.runtime.latency import load_measured, measured_path
 from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
+from arb.runtime.quote_slots import new_quotes
 from arb.runtime.session_funding import Funding, funding_of
 from arb.strategy.params import params_of
 from arb.strategy.records import BACKTEST_RUN_DTYPE

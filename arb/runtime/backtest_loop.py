@@ -62,16 +62,8 @@ from arb.runtime.backtest_orders import (
     _route,
     _track,
 )
-from arb.runtime.backtest_quotes import (
-    ANSWER_FILLED,
-    ANSWER_NONE,
-    Q_OID,
-    any_quote,
-    cancel_sent,
-    quote_answer,
-    quote_sent,
-    quote_views,
-)
+from arb.runtime.backtest_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
+from arb.runtime.quote_slots import Q_OID, any_quote, quote_views
 from arb.strategy.kernel import may_act
 from arb.strategy.step import decide_symbol
 from arb.strategy.types import (

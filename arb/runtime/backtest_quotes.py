@@ -1,80 +1,30 @@
-"""The backtest's resting quotes (the ``maker_taker`` style): one slot per asset and side, what hftbacktest
-answers about each, and what the kernel's view says of them. Compiled helpers of
+"""The backtest's resting quotes (the ``maker_taker`` style): what hftbacktest answers about each slot
+(:mod:`arb.runtime.quote_slots`: their layout and their states). Compiled helpers of
 :func:`arb.runtime.backtest_loop._run_loop`; the parts that call hftbacktest itself are there.
 
-A slot (``quotes``: ``(ints, floats)``, ``ints[a, i]`` = ``(order id, pair id, sent at, state)`` and
-``floats[a, i]`` = ``(price, quantity)`` for asset ``a``, side ``i``: 0 the buy quote, 1 the sell quote)
-holds a post-only order from the moment it is sent until hftbacktest says it is done: filled (its fill is
-recorded, as a maker fill when hftbacktest says so), cancelled, or expired (a post-only order that would
-have taken liquidity when it arrived). Its state is the view's: ``QUOTE_PENDING`` until hftbacktest
-acknowledges it, ``QUOTE_LIVE`` while it rests, ``QUOTE_CANCELING`` from the cancel until the answer (it
-may still fill meanwhile: the fill is then recorded and the slot freed as for any fill).
+A filled quote's fill is recorded (as a maker fill when hftbacktest says so) and its slot freed, as is
+one cancelled or expired; a quote being cancelled may still fill meanwhile: the fill is then recorded
+and the slot freed as for any fill.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from hftbacktest.order import CANCELED, EXPIRED, FILLED
 
 from arb._jit import njit
 from arb.runtime.backtest_orders import C_CANCELS, C_MAKER_FILLS, C_POST_ONLY_REJECTS, C_QUOTES, fill_row, sent_row
-from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_CANCELING, QUOTE_LIVE, QUOTE_NONE, QUOTE_PENDING
+from arb.runtime.quote_slots import Q_OID, Q_PAIR, Q_SENT, Q_STATE
+from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_CANCELING, QUOTE_LIVE, QUOTE_PENDING
 
-__all__ = [
-    "Q_OID",
-    "Q_PAIR",
-    "Q_SENT",
-    "Q_STATE",
-    "any_quote",
-    "cancel_sent",
-    "new_quotes",
-    "quote_answer",
-    "quote_sent",
-    "quote_views",
-]  # fmt: skip
-
-Q_OID = 0
-Q_PAIR = 1
-Q_SENT = 2
-Q_STATE = 3
+__all__ = ["cancel_sent", "quote_answer", "quote_sent"]
 
 # What quote_answer made of hftbacktest's answer.
 ANSWER_NONE = 0  # nothing new
 ANSWER_STATE = 1  # acknowledged: the quote rests
 ANSWER_FILLED = 2  # filled (the fill is recorded, the slot free)
 ANSWER_DONE = 3  # cancelled or expired (the slot free)
-
-
-def new_quotes(n_assets: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Empty quote slots for ``n_assets`` assets."""
-    return np.zeros((n_assets, 2, 4), np.int64), np.zeros((n_assets, 2, 2))
-
-
-@njit(cache=True)
-def any_quote(quotes: Any) -> bool:
-    """Whether any slot holds an order."""
-    ints = quotes[0]
-    for a in range(ints.shape[0]):
-        for i in range(2):
-            if ints[a, i, Q_OID] != 0:
-                return True
-    return False
-
-
-@njit(cache=True)
-def quote_views(views: Any, quotes: Any) -> None:
-    """Each slot into its symbol's view (``quote_state``, ``quote_px``, ``quote_qty``, ``quote_ns``)."""
-    ints, floats = quotes
-    for a in range(ints.shape[0]):
-        rec = views[a // 2][a % 2]
-        for i in range(2):
-            state = ints[a, i, Q_STATE] if ints[a, i, Q_OID] != 0 else QUOTE_NONE
-            rec["quote_state"][i] = state
-            rec["quote_px"][i] = floats[a, i, 0] if state != QUOTE_NONE else np.nan
-            rec["quote_qty"][i] = floats[a, i, 1] if state != QUOTE_NONE else 0.0
-            rec["quote_ns"][i] = ints[a, i, Q_SENT] if state != QUOTE_NONE else 0
 
 
 @njit(cache=True)

@@ -1,0 +1,57 @@
+"""The resting quotes' slots (the ``maker_taker`` style): one per asset and side, and what the kernel's view
+says of them. Both drivers keep their quotes here: the backtest (:mod:`arb.runtime.backtest_quotes`, with
+hftbacktest's answers) and the engine of the dry run (:mod:`arb.runtime.engine`, with the paper venue's).
+
+A slot (``quotes``: ``(ints, floats)``, ``ints[a, i]`` = ``(order id, pair id, sent at, state)`` and
+``floats[a, i]`` = ``(price, quantity)`` for asset ``a`` = ``2 * symbol + venue``, side ``i``: 0 the buy
+quote, 1 the sell quote) holds a post-only order from the moment it is sent until the venue says it is
+done: filled, cancelled, or expired (a post-only order that would have taken liquidity when it arrived).
+Its state is the view's: ``QUOTE_PENDING`` until the venue acknowledges it, ``QUOTE_LIVE`` while it rests,
+``QUOTE_CANCELING`` from the cancel until the answer (it may still fill meanwhile).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from arb._jit import njit
+from arb.strategy.types import QUOTE_NONE
+
+__all__ = ["Q_OID", "Q_PAIR", "Q_SENT", "Q_STATE", "any_quote", "new_quotes", "quote_views"]
+
+Q_OID = 0
+Q_PAIR = 1
+Q_SENT = 2
+Q_STATE = 3
+
+
+def new_quotes(n_assets: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Empty quote slots for ``n_assets`` assets."""
+    return np.zeros((n_assets, 2, 4), np.int64), np.zeros((n_assets, 2, 2))
+
+
+@njit(cache=True)
+def any_quote(quotes: Any) -> bool:
+    """Whether any slot holds an order."""
+    ints = quotes[0]
+    for a in range(ints.shape[0]):
+        for i in range(2):
+            if ints[a, i, Q_OID] != 0:
+                return True
+    return False
+
+
+@njit(cache=True)
+def quote_views(views: Any, quotes: Any) -> None:
+    """Each slot into its symbol's view (``quote_state``, ``quote_px``, ``quote_qty``, ``quote_ns``)."""
+    ints, floats = quotes
+    for a in range(ints.shape[0]):
+        rec = views[a // 2][a % 2]
+        for i in range(2):
+            state = ints[a, i, Q_STATE] if ints[a, i, Q_OID] != 0 else QUOTE_NONE
+            rec["quote_state"][i] = state
+            rec["quote_px"][i] = floats[a, i, 0] if state != QUOTE_NONE else np.nan
+            rec["quote_qty"][i] = floats[a, i, 1] if state != QUOTE_NONE else 0.0
+            rec["quote_ns"][i] = ints[a, i, Q_SENT] if state != QUOTE_NONE else 0
