@@ -26,10 +26,23 @@ out; the risk gate reports the pause (``[risk] max_unknown_orders``) as it does 
 
 Fees: the venue's taker fee on the traded value, in quote, as in the backtest. The executor keeps
 the venue-side balances (what arrival checks see); the driver keeps what it has been told.
+
+**Resting quotes** (the ``maker_taker`` style; only with a queue model, ``queue``): a post-only quote
+(:meth:`PaperExecutor.submit_quote`) leaves and is answered as any order, but at arrival it is checked
+as above and then either expires because it would take (the venue's own refusal: Binance spot -2010,
+USD-M -5022, Bybit's ``EC_PostOnlyWillTakeLiquidity``) or rests in the venue's depth, which the driver
+feeds row by row (:meth:`PaperExecutor.on_rows`) and where it fills whole by the backtest's exchange
+rules and queue model (:mod:`arb.execution.queue_model`), at its own price and the maker fee. Each
+change reaches the driver ``order_response`` later as its own answer (``"live"``, ``"expired"``,
+``"filled"``, ``"canceled"``), so an answer never shows what happened after it was sent. A cancel
+(:meth:`PaperExecutor.cancel`) reaches the venue ``order_entry`` later: a quote that filled meanwhile
+is not cancelled (the venue answers "unknown order", counted in ``cancel_misses``) and its fill stands.
+Quotes are not open orders (``open_counts``) and never unknown.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import logging
 import math
@@ -43,7 +56,8 @@ from arb.book import OrderBook
 from arb.config import VenueConfig
 from arb.events import ASSET_NAMES
 from arb.execution.faults import FAULT_NAMES, FAULT_NONE, FAULT_REJECT, draw_fault
-from arb.strategy.types import BUY, SELL
+from arb.execution.queue_model import QueueModel, RestingQuotes, VenueDepth
+from arb.strategy.types import BUY, INTENT_QUOTE, SELL
 
 __all__ = ["LEG_FAULT_REJECTION", "EngineOrder", "PaperExecutor", "PaperOrder", "Rejection", "reject_reason"]
 
@@ -90,6 +104,20 @@ _BYBIT_LINEAR = {
     "lot": Rejection(10001, "Qty invalid."),
     "notional": Rejection(110094, "Order value is lower than the minimum order value."),
     "balance": Rejection(110007, "Insufficient available balance."),
+}
+_POST_ONLY = {  # a post-only order that would take: the venue's answer
+    ("binance", "spot"): Rejection(-2010, "Order would immediately match and take."),
+    ("binance", "linear"): Rejection(
+        -5022, "Due to the order could not be executed as maker, the Post Only order will be rejected."
+    ),
+    ("bybit", "spot"): Rejection("EC_PostOnlyWillTakeLiquidity", "post-only order would take liquidity"),
+    ("bybit", "linear"): Rejection("EC_PostOnlyWillTakeLiquidity", "post-only order would take liquidity"),
+}
+_CANCEL_MISS = {  # a cancel of an order that is no longer open (filled meanwhile)
+    ("binance", "spot"): Rejection(-2011, "Unknown order sent."),
+    ("binance", "linear"): Rejection(-2011, "Unknown order sent."),
+    ("bybit", "spot"): Rejection(170213, "Order does not exist."),
+    ("bybit", "linear"): Rejection(110001, "order not exists or too late to cancel"),
 }
 _REJECTIONS = {
     ("binance", "spot"): _BINANCE_SPOT,
@@ -200,6 +228,7 @@ class PaperExecutor:
         first_order_id: int = 1,
         leg_faults: np.ndarray[Any, np.dtype[Any]] | None = None,
         request_timeout_ns: int | None = None,
+        queue: QueueModel | None = None,
     ) -> None:
         pairs: Any = venues
         self.venues: list[tuple[VenueConfig, ...]] = (
@@ -219,7 +248,7 @@ class PaperExecutor:
             for v in range(2)
         ]  # fmt: skip
         self.next_order_id = first_order_id
-        self._events: list[tuple[int, int, int, PaperOrder]] = []  # (time, phase, seq, order)
+        self._events: list[tuple[int, int, int, PaperOrder, str]] = []  # (time, phase, seq, order, action)
         self._seq = 0
         self.open_counts = np.zeros((n_sym, 2), np.int64)
         """Unanswered orders per (symbol, venue), updated in place (what the engine hands its compiled step)."""
@@ -232,6 +261,20 @@ class PaperExecutor:
         self.rejections: list[PaperOrder] = []
         self.request_timeout_ns = request_timeout_ns
         self._now = 0  # the latest time the driver has run the venues to (run_until)
+        self.resting: dict[int, RestingQuotes] = {}
+        """Per asset (``2 * symbol + venue``), the venue's depth and the quotes resting in it (with a
+        queue model only)."""
+        if queue is not None:
+            for s_, pair in enumerate(self.venues):
+                for v, cfg in enumerate(pair):
+                    inst = cfg.instrument
+                    self.resting[2 * s_ + v] = RestingQuotes(VenueDepth(inst.tick_size, inst.lot_size), queue)
+        self._quotes: dict[int, PaperOrder] = {}  # quotes sent and not done (on their way or resting)
+        self.maker_fills = 0
+        self.post_only_rejects = 0
+        """Quotes the venue refused because they would have taken liquidity."""
+        self.cancel_misses = 0
+        """Cancels that reached the venue after their quote was done (filled): "unknown order"."""
 
     # -- the driver's side ------------------------------------------------------------------
 
@@ -262,7 +305,7 @@ class PaperExecutor:
                 self.faults[FAULT_NAMES[fault]] += 1
         self.next_order_id += 1
         self.open_counts[symbol, venue] += 1
-        self._push(order.arrive_ts, 0, order)
+        self._push(order.arrive_ts, 0, order, "arrive")
         if self.request_timeout_ns is not None:
             self._count_unknown()
         return order
@@ -282,13 +325,19 @@ class PaperExecutor:
         if not self._events:
             return  # nothing out: no answer, and no order of unknown fate
         while self._events and self._events[0][0] <= ts:
-            when, phase, _, order = heapq.heappop(self._events)
-            if phase == 0:
+            when, _, _, order, action = heapq.heappop(self._events)
+            if action == "arrive":
                 self._arrive(order)
                 order.respond_ts = when + self.venues[order.symbol_index][order.venue].latency.order_response_ns
-                self._push(order.respond_ts, 1, order)
-            else:
+                self._push(order.respond_ts, 1, order, "answer")
+            elif action == "answer":
                 self.open_counts[order.symbol_index, order.venue] -= 1
+                on_answer(order)
+            elif action == "quote":
+                self._arrive_quote(order, when)
+            elif action == "cancel":
+                self._arrive_cancel(order, when)
+            else:  # a quote's answer: what the venue did to it then
                 on_answer(order)
         if self.request_timeout_ns is not None:
             self._count_unknown()
@@ -299,17 +348,18 @@ class PaperExecutor:
         counts = [0, 0]
         timeout = self.request_timeout_ns
         if timeout is not None:
-            for _, _, _, order in self._events:
-                if self._now - order.sent_ts >= timeout:
+            for _, _, _, order, action in self._events:
+                if action in ("arrive", "answer") and self._now - order.sent_ts >= timeout:
                     counts[order.venue] += 1
         self.unknown_counts[0] = counts[0]
         self.unknown_counts[1] = counts[1]
 
     # -- the venue's side -------------------------------------------------------------------
 
-    def _push(self, when: int, phase: int, order: PaperOrder) -> None:
+    def _push(self, when: int, phase: int, order: PaperOrder, action: str) -> None:
+        # phase 0: at the venue (an arrival), 1: at the driver (an answer); at one time, arrivals first
         self._seq += 1
-        heapq.heappush(self._events, (when, phase, self._seq, order))
+        heapq.heappush(self._events, (when, phase, self._seq, order, action))
 
     def _arrive(self, order: PaperOrder) -> None:
         s = order.symbol_index
@@ -410,20 +460,124 @@ class PaperExecutor:
             return None
         return _REJECTIONS[(venue.name, venue.market)]["balance"]
 
+    # -- resting quotes (the maker_taker style) ------------------------------------------------
+
+    def submit_quote(
+        self, venue: int, side: int, price: float, qty: float, pair_id: int, now: int, symbol: int = 0
+    ) -> PaperOrder:
+        """Send one post-only quote of symbol ``symbol`` at ``now``; it arrives after the venue's entry
+        latency (the executor needs a queue model)."""
+        config = self.venues[symbol][venue]
+        order = PaperOrder(
+            order_id=self.next_order_id, venue=venue, side=side, price=price, qty=qty, kind=INTENT_QUOTE,
+            pair_id=pair_id, sent_ts=now, arrive_ts=now + config.latency.order_entry_ns, symbol_index=symbol,
+        )  # fmt: skip
+        if 2 * symbol + venue not in self.resting:
+            raise ValueError("a paper executor without a queue model takes no quotes")
+        self.next_order_id += 1
+        self._quotes[order.order_id] = order
+        self._push(order.arrive_ts, 0, order, "quote")
+        return order
+
+    def cancel(self, order_id: int, now: int) -> bool:
+        """Send a cancel of quote ``order_id`` at ``now``: False when the quote is already done (answered
+        filled, expired, rejected or cancelled), so there is nothing to send."""
+        order = self._quotes.get(order_id)
+        if order is None:
+            return False
+        config = self.venues[order.symbol_index][order.venue]
+        self._push(now + config.latency.order_entry_ns, 0, order, "cancel")
+        return True
+
+    def on_rows(self, symbol: int, venue: int, rows: Any, now: int) -> None:
+        """The venue's rows (depth and trades, in order), handed over as the driver takes them at ``now``
+        (having run the venues to just before ``now`` first, as for its books): the venue's depth follows
+        them, and the quotes they fill are answered (the maker fill at the row's venue time, the answer
+        ``order_response`` later, never before ``now``)."""
+        resting = self.resting.get(2 * symbol + venue)
+        if resting is None or not len(rows):
+            return
+        resting.on_rows(rows, venue_rows=True)
+        if resting.filled:
+            for oid, ts in resting.filled:
+                self._quote_filled(self._quotes.pop(oid), ts, now)
+            resting.filled.clear()
+
+    def _answer_quote(self, order: PaperOrder, venue_ts: int, now: int = 0) -> None:
+        # the driver learns of the quote's state at venue_ts order_response later, as it was then
+        response = self.venues[order.symbol_index][order.venue].latency.order_response_ns
+        answer = dataclasses.replace(order)
+        answer.respond_ts = max(venue_ts + response, now)
+        self._push(answer.respond_ts, 1, answer, "quote_answer")
+
+    def _arrive_quote(self, order: PaperOrder, when: int) -> None:
+        s, v = order.symbol_index, order.venue
+        venue = self.venues[s][v]
+        acct = self.sides[v]
+        rejection = reject_reason(venue, order.side, order.price, order.qty, acct.base[s], acct.quote)
+        if rejection is None and venue.market == "linear":
+            rejection = self._margin_rejection(order)
+        if rejection is not None:
+            order.status, order.rejection = "rejected", rejection
+            self.rejections.append(order)
+        elif not self.resting[2 * s + v].add(order.order_id, order.side, order.price, order.qty):
+            order.status, order.rejection = "expired", _POST_ONLY[(venue.name, venue.market)]
+            self.post_only_rejects += 1
+        else:
+            order.status = "live"
+        if order.status != "live":
+            del self._quotes[order.order_id]
+        self._answer_quote(order, when)
+
+    def _arrive_cancel(self, order: PaperOrder, when: int) -> None:
+        s, v = order.symbol_index, order.venue
+        if self.resting[2 * s + v].cancel(order.order_id) is None:
+            # filled meanwhile (or not there yet): the venue answers "unknown order"; a fill stands
+            venue = self.venues[s][v]
+            miss = _CANCEL_MISS[(venue.name, venue.market)]
+            self.cancel_misses += 1
+            log.info("paper %s: cancel of quote %d: %s %s", ASSET_NAMES[v], order.order_id, miss.code, miss.message)
+            return
+        del self._quotes[order.order_id]
+        order.status = "canceled"
+        self._answer_quote(order, when)
+
+    def _quote_filled(self, order: PaperOrder, venue_ts: int, now: int) -> None:
+        s, v = order.symbol_index, order.venue
+        venue = self.venues[s][v]
+        acct = self.sides[v]
+        cost = order.qty * order.price
+        fee = cost * venue.fees.maker
+        order.status, order.fill_qty, order.fill_price, order.fee = "filled", order.qty, order.price, fee
+        order.arrive_ts = venue_ts  # when the venue filled it
+        acct.position[s] += order.side * order.qty
+        acct.base[s] += order.side * order.qty
+        acct.quote -= order.side * cost + fee
+        acct.fees += fee
+        self.maker_fills += 1
+        self._answer_quote(order, venue_ts, now)
+
     def credit(self, venue: int, amount: float) -> None:
         """The venue pays (``amount`` > 0) or charges a funding payment on its side of the account."""
         self.sides[venue].quote += amount
 
     def cancel_all(self, on_answer: Callable[[PaperOrder], None]) -> int:
-        """Shut down: orders still on their way are cancelled; orders the venue already handled are
-        answered now (``on_answer``), so no fill is lost. Returns how many were cancelled."""
+        """Shut down: orders still on their way and resting quotes are cancelled; orders the venue
+        already handled are answered now (``on_answer``), so no fill is lost. Returns how many were
+        cancelled."""
         cancelled = 0
-        for _, phase, _, order in sorted(self._events):
-            if phase == 0:
+        for _, _, _, order, action in sorted(self._events, key=lambda e: e[:3]):
+            if action in ("arrive", "quote"):
                 order.status = "canceled"
                 cancelled += 1
-            else:
+            elif action != "cancel":
                 on_answer(order)
+        for resting in self.resting.values():
+            for oid in list(resting.quotes):
+                resting.cancel(oid)
+                self._quotes[oid].status = "canceled"
+                cancelled += 1
+        self._quotes.clear()
         self._events.clear()
         self.open_counts[:] = 0
         self.unknown_counts[:] = 0
@@ -449,4 +603,7 @@ class PaperExecutor:
             "rejection_codes": sorted({o.rejection.code for o in self.rejections if o.rejection}),
             "venue_fees": [s.fees for s in self.sides],
             "leg_faults": dict(self.faults),
+            "maker_fills": self.maker_fills,
+            "post_only_rejects": self.post_only_rejects,
+            "cancel_misses": self.cancel_misses,
         }

@@ -322,12 +322,14 @@ class RestingQuotes:
         """Take a quote off: the quote, or None when it is not resting (filled, expired or unknown)."""
         return self.quotes.pop(order_id, None)
 
-    def on_rows(self, rows: Any) -> None:
-        """:meth:`on_row` for each row of an event array."""
+    def on_rows(self, rows: Any, venue_rows: bool = False) -> None:
+        """:meth:`on_row` for each row of an event array; ``venue_rows``: every row is the venue's own
+        (a normalizer's rows, which carry no ``EXCH_EVENT`` flag), not only those flagged so."""
+        flag = EXCH_EVENT if venue_rows else 0
         for ev, exch_ts, px, qty in zip(
             rows["ev"].tolist(), rows["exch_ts"].tolist(), rows["px"].tolist(), rows["qty"].tolist(), strict=True
         ):
-            self.on_row(ev, exch_ts, px, qty)
+            self.on_row(ev | flag, exch_ts, px, qty)
 
     def on_row(self, ev: int, exch_ts: int, px: float, qty: float) -> None:
         """One row of the venue's stream (``ev`` flags, its exchange time, price and quantity)."""
