@@ -184,7 +184,14 @@ def _queue_model(asset: BacktestAsset, backtest: BacktestConfig) -> BacktestAsse
     return asset.risk_adverse_queue_model()
 
 
-def _asset(venue: VenueConfig, arrays: list[Any], initial: Any, backtest: BacktestConfig) -> BacktestAsset:
+QUOTE_MIN_LATENCY_NS = 1
+"""The least order latency (entry and response, ns) of a run that quotes: hftbacktest 2.4.4 never moves on
+from a resting order's acknowledgement due at the very time it was sent, so a zero latency is run as 1 ns."""
+
+
+def _asset(
+    venue: VenueConfig, arrays: list[Any], initial: Any, backtest: BacktestConfig, quoting: bool = False
+) -> BacktestAsset:
     # hftbacktest's no-partial-fill exchange: an order fills whole or not at all. (Its local state in
     # 2.4.4 does not book the fills of a partly filled order until the order is done, so a resting
     # order must not fill in parts; arb's quotes are small beside the venues' trades.)
@@ -195,7 +202,8 @@ def _asset(venue: VenueConfig, arrays: list[Any], initial: Any, backtest: Backte
         load_measured(path, venue.path)
         asset = asset.intp_order_latency(str(path))
     else:
-        asset = asset.constant_order_latency(latency.order_entry_ns, latency.order_response_ns)
+        least = QUOTE_MIN_LATENCY_NS if quoting else 0
+        asset = asset.constant_order_latency(max(latency.order_entry_ns, least), max(latency.order_response_ns, least))
     asset = _queue_model(asset, backtest)
     asset = (
         asset.no_partial_fill_exchange()
@@ -216,9 +224,10 @@ def build_hbt(config: AppConfig, session: Session) -> HashMapMarketDepthBacktest
     arrays in place).
     """
     assets = []
+    quoting = bool((params_of(config)["style"] != STYLE_TAKER).any())
     for a, data in enumerate(session.assets):
         initial = data.initial.rows if data.initial is not None else None
-        assets.append(_asset(data.venue, session.arrays[a], initial, config.backtest))
+        assets.append(_asset(data.venue, session.arrays[a], initial, config.backtest, quoting))
     return HashMapMarketDepthBacktest(assets)
 
 

@@ -49,6 +49,7 @@ from arb.events import (
 )
 from arb.execution.faults import make_leg_faults
 from arb.execution.paper import PaperExecutor, PaperOrder
+from arb.execution.queue_model import queue_model
 from arb.execution.risk import (
     B_HALTED,
     E_DRAWDOWN,
@@ -65,6 +66,7 @@ from arb.execution.risk import (
     value_px,
 )
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
+from arb.runtime.quote_slots import Q_OID, Q_STATE, new_quotes, quote_views
 from arb.strategy.params import params_of
 from arb.strategy.step import (
     FLAG_EVENTS,
@@ -89,6 +91,11 @@ from arb.strategy.types import (
     FILL_DTYPE,
     FUNDING_DTYPE,
     HEDGE_FAILED,
+    INTENT_CANCEL,
+    INTENT_QUOTE,
+    QUOTE_CANCELING,
+    QUOTE_LIVE,
+    QUOTE_PENDING,
     SENT_DTYPE,
     STYLE_TAKER,
     new_intents,
@@ -254,12 +261,16 @@ class Engine:
         self.venues = np.zeros((N_VENUE_ROWS, n_sym, len(venues)), np.int64)
         """Per (symbol, venue), what the compiled step reads besides the books (rows ``V_*``)."""
         self.params = params_of(config)
-        if (self.params["style"] != STYLE_TAKER).any():
+        self.quoting = bool((self.params["style"] != STYLE_TAKER).any())
+        """Some symbol quotes (the ``maker_taker`` style): the executor rests post-only quotes."""
+        if self.quoting and executor is not None and not hasattr(executor, "submit_quote"):
             raise ConfigError(
                 str(config.path), "strategy.style",
-                'expected "taker" here: "maker_taker" runs in arb backtest only so far (the paper and live '
+                'expected "taker" here: "maker_taker" runs in arb backtest and arb dry-run so far (the live '
                 "executors do not send post-only quotes yet)",
             )  # fmt: skip
+        self.quotes = new_quotes(2 * n_sym)
+        """The resting quotes' slots (:mod:`arb.runtime.quote_slots`), asset ``2 * symbol + venue``."""
         self.levels = int(self.params[0]["book_levels"])
         self.kstate = new_state(n_sym)
         self.kstate["next_pair_id"] = first_pair_id
@@ -314,6 +325,7 @@ class Engine:
             first_order_id=first_order_id,
             leg_faults=make_leg_faults(config.leg_faults),
             request_timeout_ns=config.live.request_timeout_ns,
+            queue=queue_model(config.backtest.queue_model, config.backtest.queue_power) if self.quoting else None,
         )
         self._pending = np.zeros(n_sym, np.int64)  # 1: the symbol's book, sync state or orders changed
         self._dirty = False  # True while any symbol is pending
@@ -409,6 +421,8 @@ class Engine:
         a = 2 * s + v
         rows = batch.rows
         if len(rows):
+            if self.quoting:  # the paper venue's depth, where the quotes queue
+                self.executor.on_rows(s, v, rows, batch.local_ts)
             book = self.books[a]
             arrays = book.arrays
             book.apply(rows)
@@ -533,6 +547,8 @@ class Engine:
         s = order.symbol_index
         self._pending[s] = 1
         self._dirty = True
+        if order.kind == INTENT_QUOTE:
+            self._quote_answer(order)
         if self.on_order is not None:
             self.on_order(order)
         if order.status != "filled":
@@ -553,6 +569,32 @@ class Engine:
         fills.n += 1
         if self.on_fill is not None:
             self.on_fill(row)
+
+    def _quote_answer(self, order: PaperOrder) -> None:
+        # The venue's answer about a quote into its slot: live once acknowledged; free once filled,
+        # cancelled, expired or rejected (an answer about an order the slot no longer holds changes nothing)
+        ints = self.quotes[0]
+        a, i = 2 * order.symbol_index + order.venue, 0 if order.side == BUY else 1
+        if ints[a, i, Q_OID] != order.order_id:
+            return
+        if order.status == "live":
+            if ints[a, i, Q_STATE] == QUOTE_PENDING:
+                ints[a, i, Q_STATE] = QUOTE_LIVE
+        else:
+            ints[a, i, Q_OID] = 0
+
+    def _send_quote(self, venue: int, side: int, kind: int, pair_id: int, symbol: int, price: float, qty: float,
+                    now: int) -> None:  # fmt: skip
+        # A quote intent to the executor, a cancel intent for its slot's order
+        ints, floats = self.quotes
+        a, i = 2 * symbol + venue, 0 if side == BUY else 1
+        if kind == INTENT_QUOTE:
+            order = self.executor.submit_quote(venue, side, price, qty, pair_id, now, symbol)
+            ints[a, i] = (order.order_id, pair_id, now, QUOTE_PENDING)
+            floats[a, i] = (price, qty)
+        elif ints[a, i, Q_OID] != 0 and ints[a, i, Q_STATE] == QUOTE_LIVE:
+            ints[a, i, Q_STATE] = QUOTE_CANCELING
+            self.executor.cancel(int(ints[a, i, Q_OID]), now)
 
     def hold(self) -> None:
         """Halt new pairs from the start: a halt kept from an earlier run (until a person clears it)."""
@@ -634,6 +676,8 @@ class Engine:
         # One compiled call does the views, the gate's trackers, and per symbol that changed may_act,
         # the kernel, the gate and the logs; Python hands the intents to the executor.
         self._now = now
+        if self.quoting:
+            quote_views(self.views, self.quotes)
         calls, sent = self.log.calls, self.log.sent
         logs = (calls.room(self.n_symbols), sent.room(len(self._intent_ints)), (self._intent_ints, self._intent_floats))
         total, called, flags = self._step(now, self._pending, self._state, self._risk, self._books, logs, calls.n,
@@ -651,6 +695,9 @@ class Engine:
         for k, ((venue, side, kind, pair_id, symbol), (price, qty)) in enumerate(
             zip(self._intent_ints[:total].tolist(), self._intent_floats[:total].tolist(), strict=True)
         ):
+            if kind == INTENT_QUOTE or kind == INTENT_CANCEL:
+                self._send_quote(venue, side, kind, pair_id, symbol, price, qty, now)
+                continue
             order = self.executor.submit(venue, side, price, qty, kind, pair_id, now, symbol)
             fault = getattr(order, "fault", 0)  # only the paper executor simulates leg faults
             if fault:

@@ -38,11 +38,13 @@ import numpy as np
 from arb.config import AppConfig
 from arb.events import ASSET_NAMES
 from arb.execution.faults import FAULT_NAMES
-from arb.runtime.backtest import run_backtest
+from arb.runtime.backtest import QUOTE_MIN_LATENCY_NS, run_backtest
 from arb.runtime.engine import Engine, EngineLog
 from arb.runtime.loader import load_session
 from arb.runtime.replay import replay
 from arb.runtime.session_funding import funding_of
+from arb.strategy.params import params_of
+from arb.strategy.types import STYLE_TAKER
 
 __all__ = ["Disagreement", "ParityReport", "compare", "replay_engine", "run_parity", "zero_latency"]
 
@@ -117,11 +119,14 @@ class ParityReport:
 
 
 def zero_latency(config: AppConfig) -> AppConfig:
-    """``config`` with instant orders and every event delivered at its exchange time."""
+    """``config`` with instant orders and every event delivered at its exchange time (orders take
+    :data:`~arb.runtime.backtest.QUOTE_MIN_LATENCY_NS` each way when a symbol quotes, as the backtest
+    runs them then)."""
     overrides: dict[str, Any] = {"backtest.feed_latency": "constant"}
+    order_ns = QUOTE_MIN_LATENCY_NS if (params_of(config)["style"] != STYLE_TAKER).any() else 0
     for name in ASSET_NAMES:
-        overrides[f"{name}.latency.order_entry_ns"] = 0
-        overrides[f"{name}.latency.order_response_ns"] = 0
+        overrides[f"{name}.latency.order_entry_ns"] = order_ns
+        overrides[f"{name}.latency.order_response_ns"] = order_ns
         overrides[f"{name}.latency.feed_ns"] = 0
     return config.with_overrides(overrides)
 

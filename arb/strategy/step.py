@@ -32,7 +32,18 @@ from arb.book import book_top
 from arb.strategy.gate import gate, update_equity, value_px
 from arb.strategy.kernel import decide, may_act
 from arb.strategy.quotes import decide_maker
-from arb.strategy.types import HEDGE_FAILED, STYLE_TAKER, VENUE_OK, VENUE_OUT_OF_SYNC, VENUE_STALE
+from arb.strategy.types import (
+    BUY,
+    HEDGE_FAILED,
+    INTENT_CANCEL,
+    INTENT_QUOTE,
+    QUOTE_CANCELING,
+    QUOTE_PENDING,
+    STYLE_TAKER,
+    VENUE_OK,
+    VENUE_OUT_OF_SYNC,
+    VENUE_STALE,
+)
 
 __all__ = [
     "FLAG_EVENTS",
@@ -189,6 +200,20 @@ def _log_sent(sent: Any, first: int, intents: Any, n: int, now: int, orders: Any
 
 
 @nb.njit(cache=True, nogil=True)
+def _quote_sent(rec: Any, it: Any, now: int) -> None:
+    # A quote or cancel intent into its venue's view as the driver's slot will hold it once sent
+    # (arb.runtime.quote_slots): a quote pending, a cancelled one cancelling.
+    i = 0 if it["side"] == BUY else 1
+    if it["kind"] == INTENT_QUOTE:
+        rec["quote_state"][i] = QUOTE_PENDING
+        rec["quote_px"][i] = it["price"]
+        rec["quote_qty"][i] = it["qty"]
+        rec["quote_ns"][i] = now
+    else:
+        rec["quote_state"][i] = QUOTE_CANCELING
+
+
+@nb.njit(cache=True, nogil=True)
 def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs: Any, n_calls: int,
                 n_sent: int) -> tuple[int, int, int]:  # fmt: skip
     """The live engine's decision at local time ``now``, for the symbols with ``pending[s]`` set (their
@@ -245,7 +270,11 @@ def engine_step(now: int, pending: Any, state: Any, risk: Any, books: Any, logs:
         buf = intents[s]
         _log_sent(sent, n_sent + total, buf, n, now, orders, total, s)
         for k in range(n):  # the next symbol's gate counts them (the executor's count comes next time)
-            v = buf[k]["venue"]
+            it = buf[k]
+            v = it["venue"]
+            if it["kind"] == INTENT_QUOTE or it["kind"] == INTENT_CANCEL:
+                _quote_sent(view[v], it, now)  # a quote is not an open order: its slot says it
+                continue
             view[v]["open_orders"] += 1
             venues[V_OPEN, s, v] += 1
         total += n

@@ -112,9 +112,21 @@ def test_each_queue_model_is_accepted(tmp_path: Path, model: str) -> None:
     assert result.counters["maker_fills"] == 1
 
 
-def test_the_dry_run_refuses_the_style_it_cannot_trade_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_dry_run_rests_the_quote_and_hedges_its_fill(tmp_path: Path) -> None:
+    # the same recording replayed through the live path: the paper venue rests the quote in its depth and
+    # fills it when Binance's ask comes through it, as the backtest does; the fill is hedged on Bybit
     path = _config(tmp_path)
-    code = main(["dry-run", "--config", str(path), "--start", DAY.isoformat(), "--speed", "max"])
+    out = tmp_path / "out"
+    args = ["-q", "dry-run", "--config", str(path), "--start", DAY.isoformat(), "--speed", "max", "--out", str(out)]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    paper = summary["meta"]["paper"]
+    assert (paper["maker_fills"], paper["post_only_rejects"]) == (1, 0)
+    assert summary["pairs"]["pairs"] == summary["pairs"]["pairs_matched"] == 1
+
+
+def test_arb_live_refuses_the_style_it_cannot_trade_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["live", "--config", str(_config(tmp_path))])
     err = capsys.readouterr().err
     assert code == 2
     assert "strategy.style" in err and "maker_taker" in err and "Traceback" not in err
