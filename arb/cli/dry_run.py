@@ -231,6 +231,7 @@ def write_dry_run_report(
         kernel_flags=[int(engine.kstate[s]["flags"]) for s in range(n)],
         funding=engine.log.funding.view(),
         day_marks=engine.day_marks,
+        calls=engine.log.calls.view(),
     )
     paths = write_report(out, summary, fills, equity, funding=engine.log.funding.view())
     print_summary(summary, console)

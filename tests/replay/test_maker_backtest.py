@@ -123,6 +123,7 @@ def test_the_dry_run_rests_the_quote_and_hedges_its_fill(tmp_path: Path) -> None
     paper = summary["meta"]["paper"]
     assert (paper["maker_fills"], paper["post_only_rejects"]) == (1, 0)
     assert summary["pairs"]["pairs"] == summary["pairs"]["pairs_matched"] == 1
+    assert (summary["maker"]["quotes"], summary["maker"]["maker_fills"]) == (3, 1)  # as the report figures them
 
 
 def test_arb_live_refuses_the_style_it_cannot_trade_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
