@@ -52,7 +52,6 @@ from arb.events import (
     SNAPSHOT_BID,
     TRADE_BUY,
     TRADE_SELL,
-    SyncReason,
     empty_events,
 )
 from connectors.binance import fastscan
@@ -220,17 +219,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
         """Continue a stream whose book was saved at ``last_update_id`` (end-of-day snapshot)."""
         self.market = market
         self.symbol = symbol.upper()
-        sync = self._make_sync(market == "linear")
-        sync.resume(last_update_id)
-        self.status.state = SyncState.SYNCED
-        self.status.update_id = last_update_id
-
-    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
-        """Mark the book out of sync from outside (disconnect, stale); clears it in the rows."""
-        if self._sync is None or self._sync.state is not SyncState.SYNCED:
-            return
-        self._sync.lose_sync()
-        self._emit_lost(reason, local_ts, 0, 0)
+        self._resumed(self._make_sync(market == "linear"), last_update_id)
 
     def on_message(self, payload: bytes, local_ts: int) -> None:
         """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
@@ -479,6 +468,9 @@ class BinanceNormalizer(VenueNormalizer[int]):
             self.stats.control_messages += 1
         else:
             raise ValueError("not a Binance message this normalizer knows")
+
+    def _book_sync(self) -> BinanceBookSync[ParsedDiff] | None:
+        return self._sync
 
     def _make_sync(self, futures: bool) -> BinanceBookSync[ParsedDiff]:
         self.market = "linear" if futures else "spot"

@@ -43,7 +43,6 @@ from arb.events import (
     SNAPSHOT_BID,
     TRADE_BUY,
     TRADE_SELL,
-    SyncReason,
     empty_events,
 )
 from connectors.bybit import fastscan
@@ -160,16 +159,7 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         self.symbol = symbol.upper()
         if depth is not None:
             self.depth = depth
-        self.sync.resume(last_update_id)
-        self.status.state = SyncState.SYNCED
-        self.status.update_id = last_update_id
-
-    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
-        """Mark the book out of sync from outside (disconnect, stale); clears it in the rows."""
-        if not self.sync.synced:
-            return
-        self.sync.lose_sync()
-        self._emit_lost(reason, local_ts, 0, 0)
+        self._resumed(self.sync, last_update_id)
 
     def on_message(self, payload: bytes, local_ts: int) -> None:
         """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
@@ -280,6 +270,9 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
     def kind_of(self, name: str) -> tuple[int, int] | None:
         """(what, depth) of topic ``name`` (``orderbook.50.BTCUSDT``...); None for a topic not read."""
         return _topic_kind(name)
+
+    def _book_sync(self) -> BybitBookSync:
+        return self.sync
 
     def _dispatch(self, kind: tuple[int, int], payload: bytes, local_ts: int) -> None:
         what, depth = kind

@@ -340,6 +340,24 @@ class VenueNormalizer(Generic[K]):
         """The kind of stream or topic ``name``; None when the normalizer does not read it."""
         raise NotImplementedError
 
+    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
+        """Mark the book out of sync from outside (disconnect, stale); clears it in the rows."""
+        sync = self._book_sync()
+        if sync is None or not sync.synced:
+            return
+        sync.lose_sync()
+        self._emit_lost(reason, local_ts, 0, 0)
+
+    def _book_sync(self) -> BookSync | None:
+        # The venue's book-sync machine (None while there is none yet).
+        raise NotImplementedError
+
+    def _resumed(self, sync: BookSync, last_update_id: int) -> None:
+        # Continue synced at ``last_update_id`` (an end-of-day snapshot): the machine and the status.
+        sync.resume(last_update_id)
+        self.status.state = SyncState.SYNCED
+        self.status.update_id = last_update_id
+
     def _learn(self, name: bytes) -> K | None:
         # Remember the kind of a name met for the first time (an unknown one is noted once).
         text = name.decode("utf-8", "replace")
