@@ -29,6 +29,7 @@ from connectors.common.history import (
     VenueFundingHistory,
     Verdict,
     decodable,
+    ms_span,
     retry_after_s,
 )
 
@@ -98,10 +99,7 @@ class BinanceFundingHistoryClient(VenueFundingHistory):
         found = next((s for s in info.symbols if s.symbol == symbol), None)
         if found is None:
             return f"binance USD-M does not list {symbol} (GET {url})"
-        if found.contract_type != "PERPETUAL":
-            kind = found.contract_type or "delivery"
-            return f"binance {symbol} is a {kind} contract, not a perpetual: it has no funding"
-        return None
+        return self.not_perpetual(symbol, found.contract_type, "PERPETUAL", "delivery")
 
     async def fetch(self, symbol: str, start_ns: int, end_ns: int) -> list[FundingRecord]:
         """Every funding of ``symbol`` with a time in ``[start_ns, end_ns)``, oldest first.
@@ -109,8 +107,7 @@ class BinanceFundingHistoryClient(VenueFundingHistory):
         A page is ``[{"symbol":"BTCUSDT","fundingRate":"-0.03750000","fundingTime":1570608000000,
         "markPrice":"34287.54619963"},...]``; a full page is followed by the next from its last time + 1.
         """
-        start_ms = -(-start_ns // NS_PER_MS)
-        last_ms = (end_ns - 1) // NS_PER_MS
+        start_ms, last_ms = ms_span(start_ns, end_ns)
         out: list[FundingRecord] = []
         cursor = start_ms
         url = self.source

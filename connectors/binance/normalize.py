@@ -52,7 +52,6 @@ from arb.events import (
     SNAPSHOT_BID,
     TRADE_BUY,
     TRADE_SELL,
-    SyncReason,
     empty_events,
 )
 from connectors.binance import fastscan
@@ -72,12 +71,12 @@ from connectors.common.levels import parse_levels
 from connectors.common.normalizer import (
     SyncState,
     VenueNormalizer,
-    mark_sync_lost,
     mark_synced,
     note_unknown,
+    warm_up_rows,
 )
 from connectors.common.rows import LevelArray, RowSink
-from connectors.common.scan import POW10, TS_LIMIT, symbol_bytes
+from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, POW10, TS_LIMIT, symbol_bytes
 
 __all__ = ["NORMALIZER", "BinanceNormalizer", "ParsedDiff"]
 
@@ -103,11 +102,7 @@ _mark = msgspec.json.Decoder(BinanceMarkPrice, strict=False)
 
 _DEPTH, _TRADE, _AGG, _BBO, _MARK = 0, 1, 2, 3, 4
 
-_INT64_MIN = -(1 << 63)
-_INT64_MAX = (1 << 63) - 1
-_NO_SYMBOL = np.zeros(0, np.uint8)
 _SCAN_ROOM = 1 << 16  # rows reserved in the sink before each scan (it asks for more when it needs it)
-_MIN_LEVEL_BYTES = 9  # '["0","0"]': no frame of n bytes holds more than n // 9 rows
 
 
 def _stream_kind(stream: str) -> int | None:
@@ -148,10 +143,7 @@ def _warm_up(frame_scan: bool) -> None:
     # Load the compiled code (from Numba's cache, or compile it) when the first normalizer is made,
     # not on the first frame it is handed: the level parser, the row expansion and (when it is
     # used) the frame scan.
-    parse_levels(b'[["1","1"]]')
-    sink = RowSink()
-    sink.one(0, 0, 0, 0.0, 0.0)
-    sink.take()
+    warm_up_rows()
     if not frame_scan:
         return
     fastscan.scan_frame(
@@ -227,17 +219,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
         """Continue a stream whose book was saved at ``last_update_id`` (end-of-day snapshot)."""
         self.market = market
         self.symbol = symbol.upper()
-        sync = self._make_sync(market == "linear")
-        sync.resume(last_update_id)
-        self.status.state = SyncState.SYNCED
-        self.status.update_id = last_update_id
-
-    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
-        """Mark the book out of sync from outside (disconnect, stale); clears it in the rows."""
-        if self._sync is None or self._sync.state is not SyncState.SYNCED:
-            return
-        self._sync.lose_sync()
-        self._emit_lost(reason, local_ts, 0, 0)
+        self._resumed(self._make_sync(market == "linear"), last_update_id)
 
     def on_message(self, payload: bytes, local_ts: int) -> None:
         """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
@@ -347,7 +329,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
         sync = self._sync
         last_id = sync.last_update_id if sync is not None else 0
         values = (last_id, self._clock_offset, self._last_exch_ts)
-        if any(v < _INT64_MIN or v > _INT64_MAX for v in values):
+        if any(v < INT64_MIN or v > INT64_MAX for v in values):
             return False
         if self._scan_symbol[0] != self.symbol:
             self._scan_symbol = (self.symbol, symbol_bytes(self.symbol))
@@ -416,16 +398,16 @@ class BinanceNormalizer(VenueNormalizer[int]):
             and type(offset) is int
             and type(exch_ts) is int
             and 0 <= local_ts < TS_LIMIT
-            and _INT64_MIN <= last_id <= _INT64_MAX
-            and _INT64_MIN <= offset <= _INT64_MAX
-            and _INT64_MIN <= exch_ts <= _INT64_MAX
+            and INT64_MIN <= last_id <= INT64_MAX
+            and INT64_MIN <= offset <= INT64_MAX
+            and INT64_MIN <= exch_ts <= INT64_MAX
         ):
             # The scan declines an unknown symbol; the times must be Python ints within its int64
             # arithmetic (a float or NumPy time, which the per-message code also takes, would make
             # Numba compile a different function).
             return False
         sink = self.sink
-        out, fill = sink.reserve(len(payload) // _MIN_LEVEL_BYTES + 4)
+        out, fill = sink.reserve(len(payload) // MIN_LEVEL_BYTES + 4)
         code, what, foreign, fill, last_id, offset, exch_ts = fastscan.scan_frame(
             np.frombuffer(payload, np.uint8), local_ts, out, fill,
             (symbol, POW10, self.include_bbo, futures, self.market == "linear"), (steady, last_id, offset, exch_ts),
@@ -487,6 +469,9 @@ class BinanceNormalizer(VenueNormalizer[int]):
         else:
             raise ValueError("not a Binance message this normalizer knows")
 
+    def _book_sync(self) -> BinanceBookSync[ParsedDiff] | None:
+        return self._sync
+
     def _make_sync(self, futures: bool) -> BinanceBookSync[ParsedDiff]:
         self.market = "linear" if futures else "spot"
         self._sync = BinanceBookSync(futures, self._max_buffered)
@@ -519,10 +504,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
         elif action is DiffAction.DUPLICATE:
             self.stats.duplicates += 1
         elif action is DiffAction.GAP:
-            self.stats.gaps += 1
-            self._emit_lost(SyncReason.GAP, local_ts, sync.gap_expected, sync.gap_got)
-            if self.echo:
-                log.warning(self.transitions[-1].describe())
+            self._lost_by_gap(local_ts, sync.gap_expected, sync.gap_got)
         else:  # COVERED: only seen while bridging a snapshot with an empty buffer
             self.stats.dropped_covered += 1
 
@@ -571,15 +553,9 @@ class BinanceNormalizer(VenueNormalizer[int]):
         self.status.applied(last_id, local_ts, exch_ts)
         if outcome is SnapshotOutcome.GAP_IN_BUFFER:
             # The buffer itself has a hole after the bridge: synced for an instant, lost again.
-            self.stats.gaps += 1
-            self._emit_lost(SyncReason.GAP, local_ts, sync.gap_expected, sync.gap_got)
-            if self.echo:
-                log.warning(self.transitions[-1].describe())
+            self._lost_by_gap(local_ts, sync.gap_expected, sync.gap_got)
             return
         mark_synced(self, exch_ts, local_ts, last_id)
-
-    def _emit_lost(self, reason: SyncReason, local_ts: int, expected: int, got: int) -> None:
-        mark_sync_lost(self, reason, local_ts + self._clock_offset, local_ts, expected, got)
 
     # -- trades and BBO ---------------------------------------------------------------------
 
@@ -632,18 +608,15 @@ class BinanceNormalizer(VenueNormalizer[int]):
         funding_rate = parse_decimal(wire.funding_rate)
         next_funding_ns = parse_ms(wire.next_funding_time_ms)
         exch_ts = wire.event_time_ms * NS_PER_MS
-        if not 0 < exch_ts < _INT64_MAX:
+        if not 0 < exch_ts < INT64_MAX:
             raise ValueError(f"event time out of range: {wire.event_time_ms}")
         self.stats.mark_messages += 1
         if not self._accept_symbol(wire.symbol):
             return
-        perp = self.perp
-        before = perp.rollovers
-        perp.apply(
+        self.stats.funding_rollovers += self.perp.apply(
             self.sink, exch_ts, local_ts, mark_price=mark_price, index_price=index_price,
             settle_estimate=settle_estimate, funding_rate=funding_rate, next_funding_ns=next_funding_ns,
         )  # fmt: skip
-        self.stats.funding_rollovers += perp.rollovers - before
 
 
 NORMALIZER = BinanceNormalizer

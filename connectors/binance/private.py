@@ -37,7 +37,7 @@ from typing import Any
 
 from arb.errors import VenueError
 from connectors.binance import orders
-from connectors.common.ccxt_venue import CcxtVenue, path_of
+from connectors.common.ccxt_venue import CcxtVenue
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 from connectors.common.private import (
     AnswerRules,
@@ -85,6 +85,7 @@ class BinancePrivate(CcxtVenue):
     venue = "binance"
     answers = ANSWERS
     unchanged_codes = frozenset({"-4046", "-4059"})  # margin type, position side: "No need to change"
+    rest_paths = True  # every family keeps its path on the REST base (public -> /api/v3, fapiPrivate -> /fapi/v1)
 
     @property
     def dead_man(self) -> DeadManScope:
@@ -106,15 +107,6 @@ class BinancePrivate(CcxtVenue):
             "fetchMargins": False,
             "fetchMarkets": {"types": [self.market]},
             "warnOnFetchOpenOrdersWithoutSymbol": False,
-        }
-
-    def rest_urls(self, default_api: Mapping[str, Any], rest_base: str) -> dict[str, Any]:
-        """Every family keeps its path on ``rest_base`` (``public`` -> ``/api/v3``, ``fapiPrivate`` ->
-        ``/fapi/v1``)."""
-        base = rest_base.rstrip("/")
-        return {
-            family: base + path_of(url) if family != "ws" and isinstance(url, str) else url
-            for family, url in default_api.items()
         }
 
     def ws_urls(self, default_ws: Mapping[str, Any], ws_private: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import msgspec
 from arb.events import NS_PER_MS, NS_PER_S
 from connectors.bybit.messages import BybitFundingHistory, BybitInstruments, BybitRestHead
 from connectors.bybit.urls import FUNDING_HISTORY_PATH, INSTRUMENTS_PATH
-from connectors.common.history import Answer, FundingRecord, VenueFundingHistory, Verdict, decodable
+from connectors.common.history import Answer, FundingRecord, VenueFundingHistory, Verdict, decodable, ms_span
 
 __all__ = [
     "BYBIT_FUNDING_MIN_INTERVAL_NS",
@@ -99,10 +99,7 @@ class BybitFundingHistoryClient(VenueFundingHistory):
         found = next((i for i in (result.entries if result else []) if i.symbol == symbol), None)
         if found is None:
             return f"bybit linear does not list {symbol} (GET {url}?category=linear&symbol={symbol})"
-        if found.contract_type != "LinearPerpetual":
-            kind = found.contract_type or "dated"
-            return f"bybit {symbol} is a {kind} contract, not a perpetual: it has no funding"
-        return None
+        return self.not_perpetual(symbol, found.contract_type, "LinearPerpetual", "dated")
 
     async def fetch(self, symbol: str, start_ns: int, end_ns: int) -> list[FundingRecord]:
         """Every funding of ``symbol`` with a time in ``[start_ns, end_ns)``, oldest first.
@@ -110,8 +107,7 @@ class BybitFundingHistoryClient(VenueFundingHistory):
         A page is ``{"retCode":0,"result":{"category":"linear","list":[{"symbol":"BTCUSDT",
         "fundingRate":"0.0001","fundingRateTimestamp":"1709884800000"},...]}}``, newest first.
         """
-        start_ms = -(-start_ns // NS_PER_MS)
-        last_ms = (end_ns - 1) // NS_PER_MS
+        start_ms, last_ms = ms_span(start_ns, end_ns)
         out: list[FundingRecord] = []
         until = last_ms
         url = self.source

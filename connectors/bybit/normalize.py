@@ -43,7 +43,6 @@ from arb.events import (
     SNAPSHOT_BID,
     TRADE_BUY,
     TRADE_SELL,
-    SyncReason,
     empty_events,
 )
 from connectors.bybit import fastscan
@@ -60,12 +59,12 @@ from connectors.common.levels import parse_levels
 from connectors.common.normalizer import (
     SyncState,
     VenueNormalizer,
-    mark_sync_lost,
     mark_synced,
     note_unknown,
+    warm_up_rows,
 )
 from connectors.common.rows import RowSink
-from connectors.common.scan import POW10, TS_LIMIT, symbol_bytes
+from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, POW10, TS_LIMIT, symbol_bytes
 
 __all__ = ["NORMALIZER", "BybitNormalizer"]
 
@@ -84,10 +83,6 @@ _BOOK, _TRADE, _TICKER = 0, 1, 2
 _UNSEEN = (-1, 0)
 _BUY_SIDE = "Buy"
 
-_INT64_MIN = -(1 << 63)
-_INT64_MAX = (1 << 63) - 1
-_NO_SYMBOL = np.zeros(0, np.uint8)
-_MIN_LEVEL_BYTES = 9  # '["0","0"]': no frame of n bytes holds more than n // 9 rows
 _MIN_TRADE_BYTES = 36  # '{"T":0,"p":"0","v":"0","S":"","s":"X"}': nor more than n // 36 trades
 
 
@@ -109,10 +104,7 @@ def _warm_up(frame_scan: bool) -> None:
     # Load the compiled code (from Numba's cache, or compile it) when the first normalizer is made,
     # not on the first frame it is handed: the level parser, the row expansion and (when it is
     # used) the frame scan.
-    parse_levels(b'[["1","1"]]')
-    sink = RowSink()
-    sink.one(0, 0, 0, 0.0, 0.0)
-    sink.take()
+    warm_up_rows()
     if not frame_scan:
         return
     frame, rows, symbol = np.frombuffer(b"{}", np.uint8), empty_events(1), symbol_bytes("X")
@@ -167,16 +159,7 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         self.symbol = symbol.upper()
         if depth is not None:
             self.depth = depth
-        self.sync.resume(last_update_id)
-        self.status.state = SyncState.SYNCED
-        self.status.update_id = last_update_id
-
-    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
-        """Mark the book out of sync from outside (disconnect, stale); clears it in the rows."""
-        if not self.sync.synced:
-            return
-        self.sync.lose_sync()
-        self._emit_lost(reason, local_ts, 0, 0)
+        self._resumed(self.sync, last_update_id)
 
     def on_message(self, payload: bytes, local_ts: int) -> None:
         """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
@@ -239,13 +222,13 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
             and type(local_ts) is int
             and type(last_id) is int
             and 0 <= local_ts < TS_LIMIT
-            and _INT64_MIN <= last_id < _INT64_MAX
+            and INT64_MIN <= last_id < INT64_MAX
         ):
             # An unknown symbol, or values outside the scan's int64 arithmetic (a float or NumPy
             # time, which the per-message code also takes, would make Numba compile another function).
             return False
         sink = self.sink
-        out, fill = sink.reserve(len(payload) // _MIN_LEVEL_BYTES + 4)
+        out, fill = sink.reserve(len(payload) // MIN_LEVEL_BYTES + 4)
         code, fill, update_id, exch_ts = fastscan.scan_frame(
             np.frombuffer(payload, np.uint8), local_ts, out, fill, (symbol, POW10, self.include_bbo), mode, last_id
         )
@@ -287,6 +270,9 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
     def kind_of(self, name: str) -> tuple[int, int] | None:
         """(what, depth) of topic ``name`` (``orderbook.50.BTCUSDT``...); None for a topic not read."""
         return _topic_kind(name)
+
+    def _book_sync(self) -> BybitBookSync:
+        return self.sync
 
     def _dispatch(self, kind: tuple[int, int], payload: bytes, local_ts: int) -> None:
         what, depth = kind
@@ -350,11 +336,7 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         elif action is DeltaAction.DUPLICATE:
             self.stats.duplicates += 1
         elif action is DeltaAction.GAP:
-            self.stats.gaps += 1
-            last = self.status.update_id
-            self._emit_lost(SyncReason.GAP, local_ts, last + 1, data.update_id)
-            if self.echo:
-                log.warning(self.transitions[-1].describe())
+            self._lost_by_gap(local_ts, self.status.update_id + 1, data.update_id)
         else:
             self.stats.dropped_unsynced += 1
 
@@ -376,9 +358,6 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         if was is SyncState.OUT_OF_SYNC:
             self.stats.resyncs += 1
         mark_synced(self, exch_ts, local_ts, data.update_id)
-
-    def _emit_lost(self, reason: SyncReason, local_ts: int, expected: int, got: int) -> None:
-        mark_sync_lost(self, reason, local_ts + self._clock_offset, local_ts, expected, got)
 
     def _emit_bbo_from_book(self, msg: BybitOrderbook, exch_ts: int, local_ts: int) -> None:
         self.stats.bbo_messages += 1
@@ -415,7 +394,7 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         next_funding_ns = parse_ms(data.next_funding_time_ms)
         exch_ts = msg.ts_ms * NS_PER_MS
         perp = any(v is not None for v in (mark_price, index_price, funding_rate, next_funding_ns))
-        if perp and not 0 < exch_ts < _INT64_MAX:
+        if perp and not 0 < exch_ts < INT64_MAX:
             raise ValueError(f"ts out of range: {msg.ts_ms}")
         self.stats.bbo_messages += 1
         if perp:
@@ -425,13 +404,10 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
         if not self._accept_symbol(data.symbol):
             return
         if perp:
-            state = self.perp
-            before = state.rollovers
-            state.apply(
+            self.stats.funding_rollovers += self.perp.apply(
                 self.sink, exch_ts, local_ts, mark_price=mark_price, index_price=index_price,
                 funding_rate=funding_rate, next_funding_ns=next_funding_ns, replace=msg.type == "snapshot",
             )  # fmt: skip
-            self.stats.funding_rollovers += state.rollovers - before
         if not self.include_bbo:
             return
         if data.bid_price is not None and data.bid_size is not None:

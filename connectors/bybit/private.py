@@ -83,6 +83,7 @@ class BybitPrivate(CcxtVenue):
     venue = "bybit"
     answers = ANSWERS
     unchanged_codes = frozenset({"110025", "110043"})  # position mode, leverage: "not modified"
+    rest_paths = False  # the families are bare hosts: each becomes the REST base
 
     @property
     def dead_man(self) -> DeadManScope:
@@ -108,11 +109,6 @@ class BybitPrivate(CcxtVenue):
             "enableUnifiedMargin": False,
             "defaultType": "spot" if self.spot else "swap",
         }
-
-    def rest_urls(self, default_api: Mapping[str, Any], rest_base: str) -> dict[str, Any]:
-        """Bybit's families are bare hosts: each becomes ``rest_base``."""
-        base = rest_base.rstrip("/")
-        return {family: base if family != "ws" and isinstance(url, str) else url for family, url in default_api.items()}
 
     def ws_urls(self, default_ws: Mapping[str, Any], ws_private: str) -> dict[str, Any]:
         """``wss://stream.bybit.com/v5/private`` for spot (unified or not) and contracts."""

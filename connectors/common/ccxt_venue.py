@@ -61,6 +61,9 @@ class CcxtVenue:
     answers: ClassVar[AnswerRules]
     unchanged_codes: ClassVar[frozenset[str]] = frozenset()
     """Codes a settings request answers when the setting already holds ("No need to change ...")."""
+    rest_paths: ClassVar[bool] = False
+    """True when each of ccxt's REST families keeps its path on the REST base (Binance: ``public`` ->
+    ``/api/v3``); False when the families are bare hosts that each become the base (Bybit)."""
 
     def __init__(self, market: Market) -> None:
         if market not in get_args(Market):
@@ -90,8 +93,14 @@ class CcxtVenue:
         raise NotImplementedError
 
     def rest_urls(self, default_api: Mapping[str, Any], rest_base: str) -> dict[str, Any]:
-        """ccxt's ``urls['api']`` with every REST family moved onto ``rest_base`` (``ws`` left as it is)."""
-        raise NotImplementedError
+        """ccxt's ``urls['api']`` with every REST family moved onto ``rest_base`` (``ws`` left as it is),
+        keeping its path there when :attr:`rest_paths` says so."""
+        base = rest_base.rstrip("/")
+        keep = self.rest_paths
+        return {
+            family: (base + path_of(url) if keep else base) if family != "ws" and isinstance(url, str) else url
+            for family, url in default_api.items()
+        }
 
     def ws_urls(self, default_ws: Mapping[str, Any], ws_private: str) -> dict[str, Any]:
         """ccxt pro's ``urls['api']['ws']`` with the market's private stream on ``ws_private``."""

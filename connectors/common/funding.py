@@ -114,16 +114,19 @@ class PerpState:
         funding_rate: float | None = None,
         next_funding_ns: int | None = None,
         replace: bool = False,
-    ) -> None:
-        """Merge one message's values (``None``: not in the message) and append its rows to ``sink``.
+    ) -> int:
+        """Merge one message's values (``None``: not in the message) and append its rows to ``sink``;
+        returns the funding times it saw pass (1 with a ``FUNDING_SETTLED_EVENT`` row, else 0).
 
         ``replace`` (a Bybit snapshot): values the message does not give become unknown, instead of
         keeping what the previous messages said; the rollover is still judged against them.
         """
+        settled = 0
         if next_funding_ns is not None and 0 < self.next_funding_ns < next_funding_ns:
             sink.one(FUNDING_SETTLED_EVENT, exch_ts, local_ts, self.funding_rate, self.mark_price,
                      order_id=self.last_exch_ts, ival=self.next_funding_ns)  # fmt: skip
             self.rollovers += 1
+            settled = 1
         if replace:
             self.restore(PerpSnapshot())
         marks = mark_price is not None or index_price is not None or settle_estimate is not None
@@ -142,3 +145,4 @@ class PerpState:
             sink.one(MARK_PRICE_EVENT, exch_ts, local_ts, self.mark_price, self.index_price, fval=self.settle_estimate)
         if (funding_rate is not None or next_funding_ns is not None) and not math.isnan(self.funding_rate):
             sink.one(FUNDING_RATE_EVENT, exch_ts, local_ts, self.funding_rate, 0.0, ival=self.next_funding_ns)
+        return settled

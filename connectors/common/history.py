@@ -30,7 +30,7 @@ import aiohttp
 import msgspec
 
 from arb.errors import FeedError
-from arb.events import NS_PER_S
+from arb.events import NS_PER_MS, NS_PER_S
 
 __all__ = [
     "Answer",
@@ -41,6 +41,7 @@ __all__ = [
     "VenueFundingHistory",
     "Verdict",
     "decodable",
+    "ms_span",
     "retry_after_s",
 ]
 
@@ -257,6 +258,20 @@ class VenueFundingHistory:
     def source(self) -> str:
         """The endpoint the history comes from."""
         return self.rest + self.path
+
+    def not_perpetual(self, symbol: str, contract_type: str, perpetual: str, unnamed: str) -> str | None:
+        """``None`` when ``contract_type`` is the venue's name for a perpetual, else why ``symbol`` has no
+        funding (``unnamed``: what to call a contract whose type the venue leaves empty)."""
+        if contract_type == perpetual:
+            return None
+        kind = contract_type or unnamed
+        return f"{self.venue} {symbol} is a {kind} contract, not a perpetual: it has no funding"
+
+
+def ms_span(start_ns: int, end_ns: int) -> tuple[int, int]:
+    """The first and the last whole millisecond in ``[start_ns, end_ns)``, as the venues' ``startTime``
+    and ``endTime`` (both inclusive) ask for it."""
+    return -(-start_ns // NS_PER_MS), (end_ns - 1) // NS_PER_MS
 
 
 def retry_after_s(value: str | None) -> float | None:

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from arb.events import CLEAR_ALL, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, SyncReason
 from connectors.common.funding import PerpState
+from connectors.common.levels import parse_levels
 from connectors.common.rows import RowSink
 
 _log = logging.getLogger("connectors")
@@ -40,6 +41,7 @@ __all__ = [
     "mark_sync_lost",
     "mark_synced",
     "note_unknown",
+    "warm_up_rows",
 ]
 
 _UNKNOWN_LOGGED = 3
@@ -266,6 +268,15 @@ def mark_synced(n: Normalizer, exch_ts: int, local_ts: int, update_id: int) -> S
     return transition
 
 
+def warm_up_rows() -> None:
+    """Load the compiled code every normalizer runs (from Numba's cache, or compile it): the level
+    parser and the sink's row expansion. A venue's warm-up adds its frame scan."""
+    parse_levels(b'[["1","1"]]')
+    sink = RowSink()
+    sink.one(0, 0, 0, 0.0, 0.0)
+    sink.take()
+
+
 def note_unknown(n: Normalizer, name: str, logger: logging.Logger, what: str) -> None:
     """Remember an unknown stream or topic ``name``; log the first few names (with ``echo``), never more."""
     names = n.stats.unknown_stream_names
@@ -329,6 +340,24 @@ class VenueNormalizer(Generic[K]):
         """The kind of stream or topic ``name``; None when the normalizer does not read it."""
         raise NotImplementedError
 
+    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
+        """Mark the book out of sync from outside (disconnect, stale); clears it in the rows."""
+        sync = self._book_sync()
+        if sync is None or not sync.synced:
+            return
+        sync.lose_sync()
+        self._emit_lost(reason, local_ts, 0, 0)
+
+    def _book_sync(self) -> BookSync | None:
+        # The venue's book-sync machine (None while there is none yet).
+        raise NotImplementedError
+
+    def _resumed(self, sync: BookSync, last_update_id: int) -> None:
+        # Continue synced at ``last_update_id`` (an end-of-day snapshot): the machine and the status.
+        sync.resume(last_update_id)
+        self.status.state = SyncState.SYNCED
+        self.status.update_id = last_update_id
+
     def _learn(self, name: bytes) -> K | None:
         # Remember the kind of a name met for the first time (an unknown one is noted once).
         text = name.decode("utf-8", "replace")
@@ -347,6 +376,17 @@ class VenueNormalizer(Generic[K]):
             return True
         self.stats.other_symbols += 1
         return False
+
+    def _emit_lost(self, reason: SyncReason, local_ts: int, expected: int, got: int) -> None:
+        # Leave SYNCED, stamped with the receive time moved by the latest exchange - local offset.
+        mark_sync_lost(self, reason, local_ts + self._clock_offset, local_ts, expected, got)
+
+    def _lost_by_gap(self, local_ts: int, expected: int, got: int) -> None:
+        # Update ids broke continuity (``expected`` was due, ``got`` came): count it, leave SYNCED, log it.
+        self.stats.gaps += 1
+        self._emit_lost(SyncReason.GAP, local_ts, expected, got)
+        if self.echo:
+            self._log.warning(self.transitions[-1].describe())
 
     def _decode_failed(self, payload: bytes, local_ts: int, exc: Exception) -> None:
         self.stats.decode_errors += 1

@@ -28,7 +28,10 @@ from arb._jit import njit
 __all__ = [
     "FAIL",
     "FULL",
+    "INT64_MAX",
+    "INT64_MIN",
     "INT_DIGITS_MAX",
+    "MIN_LEVEL_BYTES",
     "POW10",
     "TS_LIMIT",
     "finish_levels",
@@ -54,6 +57,11 @@ INT_DIGITS_MAX = 18
 """Longest integer accepted: 18 digits always fit an int64."""
 TS_LIMIT = 9_000_000_000_000_000_000
 """Local timestamps from this value on are refused (the 19-digit prefix could overflow int64)."""
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+"""The range of the scans' int64 arithmetic: a value outside it keeps a frame on the per-message path."""
+MIN_LEVEL_BYTES = 9
+"""``'["0","0"]'``: no frame of n bytes holds more than ``n // 9`` level rows (room to reserve)."""
 
 POW10 = np.array([10.0**k for k in range(23)])
 """``10**k`` as exact doubles, ``k`` = 0..22: pass as ``pow10`` (Numba freezes globals at compile time)."""
