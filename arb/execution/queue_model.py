@@ -25,7 +25,8 @@ rules again, in Python, on the venue's rows (the ``arb.events`` layout, which is
 
 Rows are taken in the order given, each as the exchange side of the backtest takes a row that carries
 the venue's flag (``EXCH_EVENT``): depth clears, depth updates and snapshot rows, then trades; other rows
-change nothing. Units: prices in quote currency, quantities in base units, times int64 ns.
+(best bid/offer rows included) change nothing. Units: prices in quote currency, quantities in base
+units, times int64 ns.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ from typing import Any
 
 from arb.events import (
     BUY_EVENT,
+    DEPTH_BBO_EVENT,
     DEPTH_CLEAR_EVENT,
     DEPTH_EVENT,
     DEPTH_SNAPSHOT_EVENT,
+    EVENT_KIND_MASK,
     EXCH_EVENT,
     SELL_EVENT,
     TRADE_EVENT,
@@ -332,7 +335,11 @@ class RestingQuotes:
             self.on_row(ev | flag, exch_ts, px, qty)
 
     def on_row(self, ev: int, exch_ts: int, px: float, qty: float) -> None:
-        """One row of the venue's stream (``ev`` flags, its exchange time, price and quantity)."""
+        """One row of the venue's stream (``ev`` flags, its exchange time, price and quantity). A best
+        bid/offer row changes nothing: the backtest's data holds none (``arb convert`` leaves them out
+        unless asked), and its flags would read as a depth update."""
+        if ev & EVENT_KIND_MASK == DEPTH_BBO_EVENT:
+            return
         depth = self.depth
         if _is(ev, _EXCH_BID_CLEAR):
             depth.clear(BUY, px)

@@ -18,7 +18,7 @@ import pytest
 from hftbacktest import GTX, LIMIT, BacktestAsset, HashMapMarketDepthBacktest
 from hftbacktest.order import EXPIRED, FILLED, NEW
 
-from arb.events import BUY_EVENT, DEPTH_EVENT, EXCH_EVENT, LOCAL_EVENT, SELL_EVENT, TRADE_EVENT
+from arb.events import BUY_EVENT, DEPTH_BBO_EVENT, DEPTH_EVENT, EXCH_EVENT, LOCAL_EVENT, SELL_EVENT, TRADE_EVENT
 from arb.execution.queue_model import QUEUE_MODELS, RestingQuotes, VenueDepth, queue_model
 from arb.recording.convert import convert_files
 from arb.strategy.types import BUY, SELL
@@ -172,3 +172,12 @@ def test_a_quote_fills_when_the_other_side_reaches_it_and_a_cancelled_one_never(
     quotes.on_row(*_row(DEPTH_EVENT | BUY_EVENT, 5, 100.04, 0.1))  # a bid at 100.04 reaches both prices
     assert quotes.filled == [(1, 5)] and quotes.causes["book"] == 1
     assert not quotes.quotes
+
+
+def test_best_bid_offer_rows_leave_the_venues_depth_alone() -> None:
+    quotes = RestingQuotes(VenueDepth(TICK, LOT), queue_model("risk_averse"))
+    quotes.on_row(*_row(DEPTH_EVENT | BUY_EVENT, 1, 100.0, 0.5))
+    quotes.on_row(*_row(DEPTH_EVENT | SELL_EVENT, 1, 100.05, 0.4))
+    assert quotes.add(1, SELL, 100.03, QTY)
+    quotes.on_row(*_row(DEPTH_BBO_EVENT | BUY_EVENT, 2, 100.04, 0.1))  # would reach the quote as a depth row
+    assert not quotes.filled and quotes.depth.bids == {10000: 0.5}
