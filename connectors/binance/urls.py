@@ -43,20 +43,16 @@ def stream_names(
     return names
 
 
+_SNAPSHOT_WEIGHTS: dict[str, tuple[tuple[int | None, int], ...]] = {
+    "spot": ((100, 5), (500, 25), (1000, 50), (None, 250)),
+    "linear": ((50, 2), (100, 5), (500, 10), (None, 20)),
+}
+"""Request weight of one depth snapshot per market, as Binance documents it: ``(largest limit, weight)``
+steps in ascending order, the last (``None``) for any larger limit."""
+
+
 def depth_snapshot_weight(market: str, limit: int) -> int:
-    """Request weight of one depth snapshot, as Binance documents it for each limit."""
-    if market == "spot":
-        if limit <= 100:
-            return 5
-        if limit <= 500:
-            return 25
-        if limit <= 1000:
-            return 50
-        return 250
-    if limit <= 50:
-        return 2
-    if limit <= 100:
-        return 5
-    if limit <= 500:
-        return 10
-    return 20
+    """Request weight of one depth snapshot, as Binance documents it for each limit (a market other
+    than spot is priced as USD-M)."""
+    steps = _SNAPSHOT_WEIGHTS["spot" if market == "spot" else "linear"]
+    return next(weight for most, weight in steps if most is None or limit <= most)
