@@ -66,17 +66,20 @@ class VenueConnector:
         ``"private"``, ``"orders"``)."""
         return importlib.import_module(f"connectors.{self.name}.{part}")
 
+    def _class(self, part: str, name: str) -> type[Any]:
+        # The class the venue's module ``part`` exports as ``name`` (``NORMALIZER``, ``FEED``, ...).
+        cls: type[Any] = getattr(self.module(part), name)
+        return cls
+
     @property
     def normalizer(self) -> type[Any]:
         """The normalizer class (``BinanceNormalizer(symbol, market, ...)``)."""
-        cls: type[Any] = self.module("normalize").NORMALIZER
-        return cls
+        return self._class("normalize", "NORMALIZER")
 
     @property
     def feed(self) -> type[Any]:
         """The market-data feed class (``BinanceFeed``)."""
-        cls: type[Any] = self.module("feed").FEED
-        return cls
+        return self._class("feed", "FEED")
 
     @property
     def fastscan(self) -> ModuleType:
@@ -86,8 +89,7 @@ class VenueConnector:
     @property
     def history(self) -> type[Any]:
         """The funding-history client class."""
-        cls: type[Any] = self.module("history").HISTORY
-        return cls
+        return self._class("history", "HISTORY")
 
     @property
     def funding_min_interval_ns(self) -> int:
