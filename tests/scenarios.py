@@ -19,6 +19,7 @@ __all__ = [
     "scenario_config",
     "standing_spread_config",
     "write_scenario",
+    "write_standing_spread",
 ]
 
 STANDING_DAY = dt.date(2024, 5, 6)
@@ -35,6 +36,24 @@ def order_latency(entry_ms: float) -> dict[str, float]:
     """A venue's ``latency`` table: orders arrive ``entry_ms`` after they are sent and are answered
     0.75 of that later; the feed keeps its recorded latency."""
     return {"order_entry_ms": entry_ms, "order_response_ms": entry_ms * 0.75, "feed_ms": 0.0}
+
+
+def write_standing_spread(
+    root: Path, *, changes: list[Change] | None = None, duration_ms: int = 6000, heartbeat_ms: int = 100
+) -> tuple[Path, Path]:
+    """The standing spread's recordings, written in ``root``/recordings: Binance around 60,000 and
+    Bybit's bid 50 bps above Binance's ask from 2 s on (``changes`` replace the one change that opens
+    it), ``duration_ms`` of data on ``STANDING_DAY``, a heartbeat every ``heartbeat_ms``. Returns
+    Binance's and Bybit's files."""
+    return write_scenario(
+        root / "recordings",
+        STANDING_DAY,
+        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
+        Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
+        changes if changes is not None else [Change(2000, "bybit", bids={60300.0: 1.0})],
+        duration_ms=duration_ms,
+        heartbeat_ms=heartbeat_ms,
+    )
 
 
 def scenario_config(
@@ -65,15 +84,7 @@ def standing_spread_config(
     data on ``STANDING_DAY``, a heartbeat every 100 ms), and a configuration that trades it: pairs of
     0.01 BTC until the band (0.03) is full, orders answered in 1 ms each way. ``changes`` replace the
     one change that opens the spread; ``arbitrage_overrides`` merge into the configuration's."""
-    write_scenario(
-        tmp_path / "recordings",
-        STANDING_DAY,
-        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
-        Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
-        changes if changes is not None else [Change(2000, "bybit", bids={60300.0: 1.0})],
-        duration_ms=duration_ms,
-        heartbeat_ms=100,
-    )
+    write_standing_spread(tmp_path, changes=changes, duration_ms=duration_ms)
     arbitrage = {
         "strategy": {"max_order_size": 0.01, "max_position_size": 0.03, "rebalance_threshold": 0.0},
         "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ from arb.testing.pair_rig import (
 )
 from arb.testing.waiting import Patience
 from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
-from tests.scenarios import STANDING_DAY, Book, Change, write_scenario
+from tests.scenarios import write_standing_spread
 
 WAIT_S = 60.0
 """A bound on an in-process wait that hangs, not on its speed: a busy machine makes ccxt and the fakes
@@ -89,7 +90,10 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "both_books_up",
     "both_keys",
     "dry_run_task",
+    "ended",
+    "exited",
     "fake_venue",
+    "interrupted",
     "journal_of",
     "linear_pair",
     "live_trading",
@@ -262,14 +266,9 @@ def both_keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def standing_recordings(root: Path, *, heartbeat_ms: int = 100) -> tuple[Path, Path]:
-    """The end-to-end tests' market, written in ``root``/recordings: Binance around 60,000 and Bybit's
-    bid 50 bps above Binance's ask from 2 s on, 30 s of data on ``STANDING_DAY``, a heartbeat every
-    ``heartbeat_ms``. Returns Binance's and Bybit's files."""
-    binance = Book(bids={59990.0: 2.0}, asks={60000.0: 2.0})
-    bybit = Book(bids={59995.0: 2.0}, asks={60400.0: 2.0})
-    changes = [Change(2000, "bybit", bids={60300.0: 1.0})]
-    return write_scenario(root / "recordings", STANDING_DAY, binance, bybit, changes, duration_ms=30_000,
-                          heartbeat_ms=heartbeat_ms)  # fmt: skip
+    """The end-to-end tests' market: the standing spread (``write_standing_spread``) in ``root``/recordings,
+    30 s of data, a heartbeat every ``heartbeat_ms``. Returns Binance's and Bybit's files."""
+    return write_standing_spread(root, duration_ms=30_000, heartbeat_ms=heartbeat_ms)
 
 
 async def both_books_up(binance: Any, bybit: Any, timeout_s: float) -> None:
@@ -351,6 +350,22 @@ async def exited(process: Any, quiet_s: float = 60) -> int:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(process.wait(), 0.05)
     return int(process.returncode)
+
+
+def ended(out: Path, rc: int, expected: int) -> str:
+    """The stderr of the ``arb live`` that wrote to ``out`` and exited ``rc``: it exited ``expected``,
+    without a traceback."""
+    stderr = (out / "stderr").read_text()
+    assert rc == expected, stderr[-3000:]
+    assert "Traceback" not in stderr
+    return stderr
+
+
+async def interrupted(process: Any, out: Path) -> str:
+    """Ctrl-C (SIGINT) to the ``arb live`` ``process`` that writes to ``out``, and its stderr once it has
+    ended (``exited``): it exited 130, without a traceback (``ended``)."""
+    process.send_signal(signal.SIGINT)
+    return ended(out, await exited(process), 130)
 
 
 async def live_up(

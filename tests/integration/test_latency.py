@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 
 import msgspec
@@ -19,8 +18,8 @@ from arb.journal import Journal
 from arb.runtime.backtest import run_backtest
 from arb.runtime.latency import ORDER_LATENCY_DTYPE
 from arb.strategy.types import INTENT_OPEN
-from tests.integration.live_rig import account, exited, live_trading, standing_pair, until
-from tests.scenarios import STANDING_DAY, Book, Change, scenario_config, write_scenario
+from tests.integration.live_rig import account, interrupted, live_trading, standing_pair, until
+from tests.scenarios import STANDING_DAY, scenario_config, write_standing_spread
 
 MS = 1_000_000
 T0 = 1_790_000_000_000_000_000  # a live session, long after the scenario's day
@@ -47,15 +46,7 @@ def _journal(config_path: Path, trips_ms: dict[str, list[float]]) -> None:
 
 
 def _scenario(tmp_path: Path, order: str = "constant") -> Path:
-    write_scenario(
-        tmp_path / "recordings",
-        STANDING_DAY,
-        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
-        Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
-        [Change(2000, "bybit", bids={60300.0: 1.0})],
-        duration_ms=6000,
-        heartbeat_ms=100,
-    )
+    write_standing_spread(tmp_path)
     arbitrage = {
         "strategy": {"max_order_size": 0.01, "max_position_size": 0.01, "rebalance_threshold": 0.0},
         "risk": {"max_notional_per_venue": 1e9, "position_limit": 1.0},
@@ -142,8 +133,7 @@ async def test_arb_live_measures_the_venues_delays_and_a_backtest_replays_them(
         out = tmp_path / "run"
         async with live_trading(config, out, keys, binance, bybit, symbols=["BTCUSDT"]) as process:
             await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 90)
-            process.send_signal(signal.SIGINT)
-            assert await exited(process) == 130
+            await interrupted(process, out)
     exported = tmp_path / "latency"
     assert main(["-q", "latency", "--config", str(config), "--export", str(exported)]) == 0
     trips = {}

@@ -25,7 +25,9 @@ from tests.integration.live_rig import (
     arb_live,
     assert_journal_matches_ledgers,
     assert_journal_settled,
+    ended,
     exited,
+    interrupted,
     journal_of,
     live_trading,
     standing_pair,
@@ -58,15 +60,6 @@ async def _halted(
         async with _trading(config, out, keys, binance, bybit) as process:
             await until(lambda: "HALTED" in (out / "stderr").read_text(), process, out, 60)
             yield binance, bybit, config, keys, process, out
-
-
-def _ended(out: Path, rc: int, expected: int) -> str:
-    """The stderr of the ``arb live`` that wrote to ``out`` and exited ``rc``: it exited ``expected``,
-    without a traceback."""
-    stderr = (out / "stderr").read_text()
-    assert rc == expected, stderr[-3000:]
-    assert "Traceback" not in stderr
-    return stderr
 
 
 def _flat(binance: Any, bybit: Any) -> None:
@@ -117,9 +110,8 @@ async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_
         out = tmp_path / "run"
         async with _trading(config, out, keys, binance, bybit) as process:
             await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 60)
-            process.send_signal(signal.SIGINT)
-            rc = await exited(process)
-        stderr, stdout = _ended(out, rc, 130), (out / "stdout").read_text()
+            stderr = await interrupted(process, out)
+        stdout = (out / "stdout").read_text()
         venues = {"binance": binance, "bybit": bybit}
         # three pairs: a buy on Binance and a sell on Bybit of 0.01 each, nothing left open
         for venue, side in ((binance, "buy"), (bybit, "sell")):
@@ -162,10 +154,7 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
                 return _net(binance) >= Decimal("0.0299") and -_net(bybit) >= Decimal("0.0299")
 
             await until(band_full, process, second, 60)
-            process.send_signal(signal.SIGINT)
-            rc = await exited(process)
-        stderr = (second / "stderr").read_text()
-        assert rc == 130, stderr[-3000:]
+            stderr = await interrupted(process, second)
         assert "reconciled" in stderr and "MISMATCH" not in stderr
         venues = {"binance": binance, "bybit": bybit}
         assert all(len(account(fake).orders) >= before[name] for name, fake in venues.items())
@@ -184,8 +173,7 @@ async def test_arb_kill_reaches_a_running_arb_live_with_a_naked_leg_and_leaves_b
         rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
         assert rc == 0, said
         assert "kill switch sent to arb live" in said
-        live_rc = await exited(process)
-        stderr = _ended(out, live_rc, 0)
+        stderr = ended(out, await exited(process), 0)
         assert "NAKED LEG after 3 hedge attempts: binance long 0.00999" in stderr
         assert "binance: sell 0.00999" in stderr and "IOC: filled 0.00999" in stderr  # the kill flattened it
         assert "fill bybit" not in stderr and stderr.count("fill binance buy") == 1  # no new pair after
@@ -232,7 +220,7 @@ async def test_a_telegram_kill_confirm_reaches_a_running_arb_live_with_a_naked_l
                 assert process.returncode is None  # asked, not pulled
                 telegram.say("/kill confirm")
                 live_rc = await exited(process)
-        stderr = _ended(out, live_rc, 0)
+        stderr = ended(out, live_rc, 0)
         assert "the kill switch was pulled from telegram (chat 4242)" in stderr
         assert "binance: sell 0.00999" in stderr and "IOC: filled 0.00999" in stderr  # the kill flattened it
         assert said("[INFO] kill switch\npulled: arb live halts new pairs")
@@ -253,10 +241,7 @@ async def test_a_rate_limit_on_one_venue_during_a_lone_leg_is_closed_on_the_othe
         binance.faults.order_error(503, -1008)
         async with _trading(config, out, keys, binance, bybit) as process:
             await until(lambda: len(account(bybit).trades) >= 2, process, out, 60)  # the leg, then its unwind
-            process.send_signal(signal.SIGINT)
-            async with asyncio.timeout(60):
-                rc = await process.wait()
-        stderr = _ended(out, rc, 130)
+            stderr = await interrupted(process, out)
         assert "HALTED" not in stderr and "NAKED LEG" not in stderr
         sell, buy = account(bybit).trades[:2]
         assert (sell.side.value, buy.side.value) == ("sell", "buy") and sell.qty == buy.qty
@@ -278,7 +263,7 @@ async def test_arb_live_exits_1_when_its_kill_switch_leaves_exposure_and_so_does
         rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
         async with asyncio.timeout(60):
             live_rc = await process.wait()
-        stderr = _ended(out, live_rc, 1)  # arb live's own kill left exposure: not a success
+        stderr = ended(out, live_rc, 1)  # arb live's own kill left exposure: not a success
         assert "Traceback" not in said
         assert "EXPOSURE LEFT: binance spot long 0.00999" in stderr
         assert rc == 1 and "EXPOSURE LEFT: binance spot long 0.00999" in said  # and arb kill's after it

@@ -12,7 +12,6 @@ the same id on Binance, which the journal and the executor must keep apart.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import signal
 from collections.abc import AsyncIterator
@@ -33,7 +32,9 @@ from tests.integration.live_rig import (
     assert_journal_matches_ledgers,
     assert_journal_settled,
     both_keys,
+    ended,
     exited,
+    interrupted,
     journal_of,
     live_trading,
     spot_pair,
@@ -42,9 +43,8 @@ from tests.integration.live_rig import (
     write_pair_config,
 )
 from tests.processes import run_arb
-from tests.scenarios import Book, Change, write_scenario
+from tests.scenarios import STANDING_DAY, Book, Change, write_scenario, write_standing_spread
 
-DAY = dt.date(2024, 5, 6)
 CENT = Decimal("0.01")
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 BASE = {"BTCUSDT": "BTC", "ETHUSDT": "ETH"}
@@ -58,18 +58,10 @@ BAND = {"BTCUSDT": Decimal("0.03"), "ETHUSDT": Decimal("0.3")}
 def _scenario(root: Path, eth_at_ms: int) -> tuple[list[Path], list[Path]]:
     # Bybit's bid rises 50 bps above Binance's ask, BTCUSDT's at 2 s, ETHUSDT's at ``eth_at_ms``, and stays
     # there: each taken a pair at a time (cooldown) up to its band.
-    btc = write_scenario(
-        root / "recordings",
-        DAY,
-        Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
-        Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
-        [Change(2000, "bybit", bids={60300.0: 1.0})],
-        duration_ms=30_000,
-        heartbeat_ms=100,
-    )
+    btc = write_standing_spread(root, duration_ms=30_000)
     eth = write_scenario(
         root / "recordings",
-        DAY,
+        STANDING_DAY,
         Book(bids={2999.5: 20.0}, asks={3000.0: 20.0}),
         Book(bids={2999.7: 20.0}, asks={3020.0: 20.0}),
         [Change(eth_at_ms, "bybit", bids={3015.0: 10.0})],
@@ -131,11 +123,8 @@ async def test_arb_live_trades_two_symbols_and_journal_report_and_venues_agree_p
             assert len(streams) == 1 and binance.user_stream_count() == 1
             assert bybit.subscriber_count("orderbook.50.BTCUSDT") == bybit.subscriber_count("orderbook.50.ETHUSDT")
             assert bybit.subscriber_count("orderbook.50.ETHUSDT") == 1 and bybit.subscriber_count("order") == 1
-            process.send_signal(signal.SIGINT)
-            rc = await exited(process)
-        stderr, stdout = (out / "stderr").read_text(), (out / "stdout").read_text()
-        assert rc == 130, stderr[-3000:]
-        assert "Traceback" not in stderr
+            stderr = await interrupted(process, out)
+        stdout = (out / "stdout").read_text()
         for venue, side in ((binance, "buy"), (bybit, "sell")):
             for symbol in SYMBOLS:
                 trades = [t for t in account(venue).trades if t.symbol == symbol]
@@ -203,10 +192,7 @@ async def test_sigkill_mid_run_with_two_symbols_then_a_restart_loses_nothing_and
                 )
 
             await until(bands_full, process, second, 60)
-            process.send_signal(signal.SIGINT)
-            rc = await exited(process)
-        stderr = (second / "stderr").read_text()
-        assert rc == 130, stderr[-3000:]
+            stderr = await interrupted(process, second)
         assert "reconciled" in stderr and "MISMATCH" not in stderr
         assert_journal_settled(tmp_path, venues)
         for symbol in SYMBOLS:  # each symbol's net position is flat: a leg left naked was hedged after the restart
@@ -236,10 +222,7 @@ async def test_arb_kill_with_two_symbols_flattens_each_symbols_lone_leg(
             await until(both_naked, process, out, 60)
             rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
             assert rc == 0, said
-            live_rc = await exited(process)
-        stderr = (out / "stderr").read_text()
-        assert live_rc == 0, stderr[-3000:]
-        assert "Traceback" not in stderr
+            stderr = ended(out, await exited(process), 0)
         assert "binance BTCUSDT: sell" in stderr and "binance ETHUSDT: sell" in stderr  # each flattened
         assert "BTCUSDT net position" in stderr and "ETHUSDT net position" in stderr
         for symbol in SYMBOLS:
