@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from arb.execution.orders import LiveOrder, OrderState
+from arb.execution.orders import OrderState
 from arb.execution.venue_executor import VenueExecutor
 from arb.runtime.trading_session import KIND_MANUAL, trading_session
 from arb.sim.faults import FaultKind
@@ -30,16 +30,24 @@ from tests.integration.live_rig import (
     WAIT_S,
     VenueSpec,
     account,
+    answered_order,
     best,
     fake_venue,
     load,
     set_keys,
+    user_streams_up,
     venue_and_executor,
     venue_and_session,
     write_live_config,
 )
 
-SPECS = ALL_SPECS
+
+@pytest.fixture(params=ALL_SPECS, ids=lambda s: s.id)
+def spec(request: pytest.FixtureRequest) -> VenueSpec:
+    """Each venue-market in turn: every test here runs on all four (one that parametrizes ``spec`` itself
+    runs on those it names)."""
+    spec: VenueSpec = request.param
+    return spec
 
 
 async def until(predicate: Callable[[], bool]) -> None:
@@ -49,20 +57,14 @@ async def until(predicate: Callable[[], bool]) -> None:
             await asyncio.sleep(0)
 
 
-def _qty_for(spec: VenueSpec, price: Decimal, level_qty: Decimal, fraction: Decimal) -> Decimal:
+def _at_ask(venue: Any, spec: VenueSpec, fraction: Decimal) -> tuple[Decimal, Decimal]:
+    """The venue's best ask and a buy there of ``fraction`` of the level's quantity, at least the
+    venue's minimum quantity and notional."""
+    _, _, ask, ask_qty = best(venue, spec)
     rules = spec.rules
-    qty = (level_qty * fraction).quantize(rules.step_size)
-    floor = (rules.min_notional / price).quantize(rules.step_size) + rules.step_size
-    return max(qty, floor, rules.min_qty)
-
-
-async def _trade(executor: VenueExecutor, side: int, price: Decimal, qty: Decimal) -> LiveOrder:
-    async with asyncio.TaskGroup() as group:
-        executor.run_background(group)
-        order = executor.submit(side, float(price), float(qty), KIND_MANUAL, 7, executor.clock())
-        await until(lambda: order.answered)
-        executor.stop()
-    return order
+    qty = (ask_qty * fraction).quantize(rules.step_size)
+    floor = (rules.min_notional / ask).quantize(rules.step_size) + rules.step_size
+    return ask, max(qty, floor, rules.min_qty)
 
 
 def _creates(venue: Any) -> list[Any]:
@@ -79,16 +81,14 @@ def _journal_fills(executor: VenueExecutor) -> dict[str, tuple[Decimal, Decimal]
     return {r["trade_id"]: (Decimal(r["price"]), Decimal(r["qty"])) for r in rows}
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_full_ioc_fill_is_journaled_once_and_equals_the_venues_ledger(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
         assert session.rule_differences == []
         executor = session.executors[spec.index]
-        _, _, ask, ask_qty = best(venue, spec)
-        qty = _qty_for(spec, ask, ask_qty, Decimal("0.5"))
-        order = await _trade(executor, BUY, ask, qty)
+        ask, qty = _at_ask(venue, spec, Decimal("0.5"))
+        order = await answered_order(executor, BUY, ask, qty)
         assert order.state is OrderState.FILLED and order.filled == qty
         assert executor.counters["unknown"] == 0 and executor.counters["duplicate_fills"] >= 0
         (ledger_order,) = account(venue).orders
@@ -100,33 +100,32 @@ async def test_full_ioc_fill_is_journaled_once_and_equals_the_venues_ledger(
         assert row["price"] == order.price_text and row["qty"] == order.qty_text
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_the_partial_fill_fault_fills_a_share_of_the_order_and_expires_the_rest(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
-        _, _, ask, ask_qty = best(venue, spec)
-        qty = _qty_for(spec, ask, ask_qty, Decimal("0.5")) * 2  # the best ask could fill it all
+        ask, half = _at_ask(venue, spec, Decimal("0.5"))
+        _, tenth = _at_ask(venue, spec, Decimal("0.1"))
+        qty = half * 2  # the best ask could fill it all
         venue.faults.order_partial("0.3")
-        order = await _trade(executor, BUY, ask, qty)
+        order = await answered_order(executor, BUY, ask, qty)
         share = (qty * Decimal("0.3")).quantize(spec.rules.step_size, rounding="ROUND_DOWN")
         assert order.state is OrderState.EXPIRED and order.filled == share
         (ledger_order,) = account(venue).orders
         assert ledger_order.status is OrderStatus.EXPIRED and ledger_order.executed_qty == share
         assert sum(q for _, q in _journal_fills(executor).values()) == share
         assert venue.faults.count(FaultKind.ORDER_PARTIAL) == 1
-        again = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.1")))
+        again = await answered_order(executor, BUY, ask, tenth)
         assert again.state is OrderState.FILLED  # the fault was for one order only
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_partial_ioc_fill_books_what_filled_and_expires(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         bid, bid_qty, _, _ = best(venue, spec)
         qty = bid_qty + spec.rules.step_size * 1000  # more than the best bid holds: the rest expires
-        order = await _trade(executor, SELL, bid, qty)
+        order = await answered_order(executor, SELL, bid, qty)
         assert order.state is OrderState.EXPIRED and order.filled == bid_qty
         assert order.status == "filled" and order.fill_qty == float(bid_qty)
         (ledger_order,) = account(venue).orders
@@ -134,13 +133,11 @@ async def test_partial_ioc_fill_books_what_filled_and_expires(
         assert sum(q for _, q in _journal_fills(executor).values()) == bid_qty
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_timeout_leaves_the_order_unknown_then_a_query_resolves_it_with_no_second_order(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch, live={"request_timeout_ms": 300}) as (venue, executor):
-        _, _, ask, ask_qty = best(venue, spec)
-        qty = _qty_for(spec, ask, ask_qty, Decimal("0.25"))
+        ask, qty = _at_ask(venue, spec, Decimal("0.25"))
         venue.faults.order_timeout(processed=True)
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
@@ -157,7 +154,6 @@ async def test_timeout_leaves_the_order_unknown_then_a_query_resolves_it_with_no
         venue.faults.release_orders()
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_a_wrong_secret_is_refused_and_nothing_trades(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -166,8 +162,8 @@ async def test_a_wrong_secret_is_refused_and_nothing_trades(
         config = load(write_live_config(tmp_path, spec, venue))
         async with trading_session(config, [spec.index]) as session:
             executor = session.executors[spec.index]
-            _, _, ask, ask_qty = best(venue, spec)
-            order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
+            ask, qty = _at_ask(venue, spec, Decimal("0.5"))
+            order = await answered_order(executor, BUY, ask, qty)
             assert order.state is OrderState.REJECTED and order.rejection is not None
             assert order.rejection.code == WRONG_SECRET_CODE[spec.venue]
             assert account(venue).orders == []
@@ -194,7 +190,7 @@ async def test_rejections_carry_the_venues_code(
             qty = (Decimal(spec.balances["USDT"]) * leverage / ask * 2).quantize(spec.rules.step_size)
         else:
             qty = spec.rules.min_qty
-        order = await _trade(executor, BUY, ask, qty)
+        order = await answered_order(executor, BUY, ask, qty)
         assert order.state is OrderState.REJECTED and order.rejection is not None
         assert order.rejection.code == code
         row = executor.journal.journal.intent(order.client_id)  # type: ignore[attr-defined]
@@ -204,11 +200,6 @@ async def test_rejections_carry_the_venues_code(
 # -- faults -----------------------------------------------------------------------------------------
 
 
-async def _submit_and_settle(executor: VenueExecutor, side: int, price: Decimal, qty: Decimal) -> LiveOrder:
-    return await _trade(executor, side, price, qty)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 @pytest.mark.parametrize(
     ("fault", "on_ledger"),
     [
@@ -222,8 +213,7 @@ async def test_unknown_outcomes_are_found_out_by_query_never_by_resending(
     spec: VenueSpec, fault: str, on_ledger: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
-        _, _, ask, ask_qty = best(venue, spec)
-        qty = _qty_for(spec, ask, ask_qty, Decimal("0.5"))
+        ask, qty = _at_ask(venue, spec, Decimal("0.5"))
         if fault.startswith("drop"):
             venue.faults.order_drop(processed=fault == "drop-processed")
         elif fault == "5xx-processed":
@@ -232,7 +222,7 @@ async def test_unknown_outcomes_are_found_out_by_query_never_by_resending(
             venue.faults.order_error(503, -1007, processed=True)
         else:
             venue.faults.order_error(200, 10016, "Internal system error.", processed=True)
-        order = await _trade(executor, BUY, ask, qty)
+        order = await answered_order(executor, BUY, ask, qty)
         assert executor.counters["unknown"] == 1
         assert len(account(venue).orders) == on_ledger  # the request went out once, or not at all
         if on_ledger:
@@ -242,29 +232,27 @@ async def test_unknown_outcomes_are_found_out_by_query_never_by_resending(
             assert order.rejection.code == "not-found" and executor.counters["not_found"] == 1
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_an_order_the_venue_shows_late_is_not_declared_missing(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch, live={"unknown_checks": 3}) as (venue, executor):
-        _, _, ask, ask_qty = best(venue, spec)
+        ask, qty = _at_ask(venue, spec, Decimal("0.5"))
         venue.faults.order_timeout(processed=True)
         venue.faults.hide_orders(queries=2)  # the first two queries answer "no such order"
         venue.faults.silence_user_stream()  # and the stream says nothing either
-        order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
+        order = await answered_order(executor, BUY, ask, qty)
         assert order.state is OrderState.FILLED and len(account(venue).orders) == 1
         assert executor.counters["not_found"] == 0
         venue.faults.release_orders()
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_a_silent_user_stream_is_covered_by_the_rest_sweep(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
-        _, _, ask, ask_qty = best(venue, spec)
+        ask, qty = _at_ask(venue, spec, Decimal("0.5"))
         venue.faults.silence_user_stream()
-        order = await _trade(executor, BUY, ask, _qty_for(spec, ask, ask_qty, Decimal("0.5")))
+        order = await answered_order(executor, BUY, ask, qty)
         sources = {r["source"] for r in executor.journal.journal.fills()}  # type: ignore[attr-defined]
         if spec.id == "binance-spot":  # a FULL answer carries the fills: nothing was left to sweep
             assert order.state is OrderState.FILLED and sources == {"reply"}
@@ -273,24 +261,16 @@ async def test_a_silent_user_stream_is_covered_by_the_rest_sweep(
             assert sources == {"rest"}
 
 
-def _user_streams_up(venue: Any) -> bool:
-    if hasattr(venue, "user_stream_count"):  # Binance: a WS-API subscription or a listen-key stream
-        return bool(venue.user_stream_count() >= 1)
-    return bool(venue.subscriber_count("order") >= 1 and venue.subscriber_count("execution") >= 1)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_a_dropped_user_stream_reconnects_and_sweeps(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
-            await until(lambda: _user_streams_up(venue))
+            await until(lambda: user_streams_up(venue))
             venue.faults.silence_user_stream()
-            _, _, ask, ask_qty = best(venue, spec)
-            order = executor.submit(BUY, float(ask), float(_qty_for(spec, ask, ask_qty, Decimal("0.5"))),
-                                    KIND_MANUAL, 1, executor.clock())  # fmt: skip
+            ask, qty = _at_ask(venue, spec, Decimal("0.5"))
+            order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
             await venue.wait_until(lambda: len(account(venue).orders) == 1)
             assert await venue.drop_user_streams() >= 1
             venue.faults.resume_user_stream()
@@ -300,17 +280,15 @@ async def test_a_dropped_user_stream_reconnects_and_sweeps(
         assert len(_journal_fills(executor)) == len(account(venue).orders[0].trades)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 async def test_rate_limit_and_ban_stop_new_orders_locally(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
-        _, _, ask, ask_qty = best(venue, spec)
-        qty = _qty_for(spec, ask, ask_qty, Decimal("0.25"))
+        ask, qty = _at_ask(venue, spec, Decimal("0.25"))
         venue.ban(600)
-        first = await _trade(executor, BUY, ask, qty)
+        first = await answered_order(executor, BUY, ask, qty)
         assert first.state is OrderState.REJECTED and executor.guard.banned
-        second = await _trade(executor, BUY, ask, qty)
+        second = await answered_order(executor, BUY, ask, qty)
         assert second.rejection is not None and second.rejection.code == "local"
         assert "BANNED" in second.rejection.message
         assert len(_creates(venue)) == 1  # the second never left
@@ -326,12 +304,11 @@ async def test_a_client_id_the_journal_holds_is_never_sent(tmp_path: Path, monke
         config = load(write_live_config(tmp_path, spec, venue))
         async with trading_session(config, [spec.index], run_id="fixed") as session:
             executor = session.executors[spec.index]
-            _, _, ask, ask_qty = best(venue, spec)
-            qty = _qty_for(spec, ask, ask_qty, Decimal("0.25"))
-            first = await _trade(executor, BUY, ask, qty)
+            ask, qty = _at_ask(venue, spec, Decimal("0.25"))
+            first = await answered_order(executor, BUY, ask, qty)
         async with trading_session(config, [spec.index], run_id="fixed") as session:  # the same ids again
             executor = session.executors[spec.index]
-            again = await _trade(executor, BUY, ask, qty)
+            again = await answered_order(executor, BUY, ask, qty)
         assert again.client_id == first.client_id and again.state is OrderState.REJECTED
         assert again.rejection is not None and again.rejection.code == "local"
         assert len(account(venue).orders) == 1
