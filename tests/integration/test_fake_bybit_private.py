@@ -124,6 +124,12 @@ def raw_order(market: Market, **fields: Any) -> dict[str, Any]:
     return body
 
 
+async def ioc_buy(exchange: Any, market: Market, qty: D | float, price: D, client_id: str) -> Any:
+    """An IOC limit buy of ``qty`` at ``price`` sent through ccxt as ``client_id``; ccxt's answer."""
+    return await exchange.create_order(market.symbol, "limit", "buy", float(qty), float(price),
+                                       {"timeInForce": "IOC", "clientOrderId": client_id})  # fmt: skip
+
+
 async def realtime(exchange: Any, market: Market, **params: Any) -> list[dict[str, Any]]:
     response = await exchange.privateGetV5OrderRealtime(
         {"category": market.name, "symbol": market.rules.symbol, **params}
@@ -167,8 +173,7 @@ async def test_ioc_that_the_best_level_covers_fills_whole(market: Market) -> Non
         _, _, ask, ask_qty = best(venue, market)
         qty = max(market.rules.min_qty, (ask_qty / 2).quantize(market.rules.step_size))
         qty = max(qty, (market.rules.min_notional / ask).quantize(market.rules.step_size) + market.rules.step_size)
-        ack = await exchange.create_order(market.symbol, "limit", "buy", float(qty), float(ask),
-                                          {"timeInForce": "IOC", "clientOrderId": "full-1"})  # fmt: skip
+        ack = await ioc_buy(exchange, market, qty, ask, "full-1")
         assert ack["status"] is None and ack["clientOrderId"] == "full-1"  # Bybit's create answer is an ack
         (order,) = await realtime(exchange, market, orderLinkId="full-1")
         assert order["orderStatus"] == "Filled" and order["orderId"] == ack["id"]
@@ -184,8 +189,7 @@ async def test_ioc_larger_than_the_levels_it_may_take_fills_part_and_the_rest_is
     async with rig(market) as (venue, exchange):
         _, _, ask, ask_qty = best(venue, market)
         qty = ask_qty + market.rules.step_size * 1000
-        await exchange.create_order(market.symbol, "limit", "buy", float(qty), float(ask),
-                                    {"timeInForce": "IOC", "clientOrderId": "part-1"})  # fmt: skip
+        await ioc_buy(exchange, market, qty, ask, "part-1")
         (order,) = await realtime(exchange, market, orderLinkId="part-1")
         # Bybit: spot has PartiallyFilledCanceled; derivatives report Cancelled with an executed qty.
         assert order["orderStatus"] == ("PartiallyFilledCanceled" if market.spot else "Cancelled")
@@ -248,11 +252,9 @@ async def test_an_order_link_id_is_never_reused(market: Market) -> None:
     async with rig(market) as (venue, exchange):
         _, _, ask, _ = best(venue, market)
         qty = market.rules.step_size * (100 if market.spot else 10)
-        await exchange.create_order(market.symbol, "limit", "buy", float(qty), float(ask),
-                                    {"timeInForce": "IOC", "clientOrderId": "same"})  # fmt: skip
+        await ioc_buy(exchange, market, qty, ask, "same")
         with pytest.raises(ccxt.InvalidOrder) as caught:
-            await exchange.create_order(market.symbol, "limit", "buy", float(qty), float(ask),
-                                        {"timeInForce": "IOC", "clientOrderId": "same"})  # fmt: skip
+            await ioc_buy(exchange, market, qty, ask, "same")
         assert ret_code(caught.value) == (170141 if market.spot else 110072)
         assert len(alice(venue).orders) == 1
 
@@ -301,8 +303,7 @@ async def test_realtime_finds_a_closed_order_by_link_id_and_fetch_order_none_doe
     async with rig(market) as (venue, exchange):
         _, _, ask, _ = best(venue, market)
         qty = market.rules.step_size * (200 if market.spot else 10)
-        await exchange.create_order(market.symbol, "limit", "buy", float(qty), float(ask),
-                                    {"timeInForce": "IOC", "clientOrderId": "find-me"})  # fmt: skip
+        await ioc_buy(exchange, market, qty, ask, "find-me")
         assert await realtime(exchange, market) == []  # openOnly=0: open orders only, and it is done
         (found,) = await realtime(exchange, market, orderLinkId="find-me")  # "openOnly ignored" by id
         assert found["orderStatus"] == "Filled" and found["orderLinkId"] == "find-me"
@@ -407,8 +408,7 @@ async def test_fetch_my_trades_equals_the_ledgers_trades(market: Market) -> None
         view = venue.book(market.rules.symbol, 2)
         (p1, q1), (p2, _) = view.asks
         qty = D(q1) + market.rules.step_size * 10  # takes the whole first level and some of the second
-        await exchange.create_order(market.symbol, "limit", "buy", float(qty), float(D(p2)),
-                                    {"timeInForce": "IOC", "clientOrderId": "two-levels"})  # fmt: skip
+        await ioc_buy(exchange, market, qty, D(p2), "two-levels")
         trades = await exchange.fetch_my_trades(market.symbol)
         ledger = alice(venue).trades
         assert len(ledger) == 2 and [(D(p1), D(q1)), (D(p2), market.rules.step_size * 10)] == [
@@ -498,8 +498,7 @@ async def test_a_timeout_leaves_the_order_unknown_then_a_query_resolves_it_with_
         qty = market.rules.step_size * (200 if market.spot else 10)
         venue.faults.order_timeout(processed=True)
         with pytest.raises(ccxt.RequestTimeout):
-            await exchange.create_order(market.symbol, "limit", "buy", float(qty), float(ask),
-                                        {"timeInForce": "IOC", "clientOrderId": "unknown-1"})  # fmt: skip
+            await ioc_buy(exchange, market, qty, ask, "unknown-1")
         (found,) = await realtime(exchange, market, orderLinkId="unknown-1")
         assert found["orderStatus"] == "Filled"
         assert len(alice(venue).orders) == 1 and alice(venue).orders[0].client_id == "unknown-1"
@@ -514,8 +513,7 @@ async def test_an_unprocessed_timeout_places_the_order_only_once_released() -> N
         _, _, ask, _ = best(venue, market)
         venue.faults.order_timeout(processed=False)
         with pytest.raises(ccxt.RequestTimeout):
-            await exchange.create_order(market.symbol, "limit", "buy", 0.001, float(ask),
-                                        {"timeInForce": "IOC", "clientOrderId": "late"})  # fmt: skip
+            await ioc_buy(exchange, market, 0.001, ask, "late")
         assert await realtime(exchange, market, orderLinkId="late") == []
         venue.faults.release_orders()
         async with asyncio.timeout(TIMEOUT_S):
@@ -528,8 +526,7 @@ async def test_hidden_orders_answer_an_empty_list_for_n_queries(market: Market) 
         _, _, ask, _ = best(venue, market)
         qty = market.rules.step_size * (200 if market.spot else 10)
         venue.faults.hide_orders(queries=2)
-        await exchange.create_order(market.symbol, "limit", "buy", float(qty), float(ask),
-                                    {"timeInForce": "IOC", "clientOrderId": "shy"})  # fmt: skip
+        await ioc_buy(exchange, market, qty, ask, "shy")
         assert await realtime(exchange, market, orderLinkId="shy") == []
         assert await realtime(exchange, market, orderLinkId="shy") == []
         (found,) = await realtime(exchange, market, orderLinkId="shy")
@@ -543,14 +540,12 @@ async def test_a_system_error_answer_can_hide_an_order_that_exists() -> None:
         _, _, ask, _ = best(venue, market)
         venue.faults.order_error(200, processed=True)  # retCode 10016 "Internal system error."
         with pytest.raises(ccxt.ExchangeError) as caught:
-            await exchange.create_order(market.symbol, "limit", "buy", 10, float(ask),
-                                        {"timeInForce": "IOC", "clientOrderId": "exists"})  # fmt: skip
+            await ioc_buy(exchange, market, 10, ask, "exists")
         assert ret_code(caught.value) == 10016 and "Internal system error." in str(caught.value)
         assert [o.client_id for o in alice(venue).orders] == ["exists"]
         venue.faults.order_error(503)  # not processed: a gateway error, nothing placed
         with pytest.raises(ccxt.ExchangeNotAvailable):
-            await exchange.create_order(market.symbol, "limit", "buy", 10, float(ask),
-                                        {"timeInForce": "IOC", "clientOrderId": "never"})  # fmt: skip
+            await ioc_buy(exchange, market, 10, ask, "never")
         assert [o.client_id for o in alice(venue).orders] == ["exists"]
         assert venue.faults.count(FaultKind.ORDER_ERROR) == 2
 
@@ -561,8 +556,7 @@ async def test_a_dropped_connection_after_the_request_was_read() -> None:
         _, _, ask, _ = best(venue, market)
         venue.faults.order_drop(processed=True)
         with pytest.raises(ccxt.NetworkError):  # ccxt: ExchangeNotAvailable, as for a DNS failure
-            await exchange.create_order(market.symbol, "limit", "buy", 0.001, float(ask),
-                                        {"timeInForce": "IOC", "clientOrderId": "dropped"})  # fmt: skip
+            await ioc_buy(exchange, market, 0.001, ask, "dropped")
         (found,) = await realtime(exchange, market, orderLinkId="dropped")
         assert found["orderStatus"] == "Filled" and venue.faults.count(FaultKind.ORDER_DROP) == 1
 
@@ -643,8 +637,7 @@ async def test_a_silenced_stream_delivers_nothing_while_rest_shows_the_fill() ->
             await venue.wait_for_subscription("execution")
         venue.faults.silence_user_stream()
         _, _, ask, _ = best(venue, market)
-        await exchange.create_order(market.symbol, "limit", "buy", 0.001, float(ask),
-                                    {"timeInForce": "IOC", "clientOrderId": "quiet"})  # fmt: skip
+        await ioc_buy(exchange, market, 0.001, ask, "quiet")
         (found,) = await realtime(exchange, market, orderLinkId="quiet")
         assert found["orderStatus"] == "Filled" and len(await exchange.fetch_my_trades(market.symbol)) == 1
         assert venue.user_stream_log and not any(m.sent for m in venue.user_stream_log)
@@ -735,8 +728,7 @@ async def test_categorised_and_fast_execution_topics() -> None:
         topics = ["order.linear", "execution.fast", "order.spot"]  # the spot topic never carries linear events
         assert (await ask_ws(ws, {"op": "subscribe", "args": topics}))["success"]
         _, _, ask, _ = best(venue, market)
-        await exchange.create_order(market.symbol, "limit", "buy", 10, float(ask),
-                                    {"timeInForce": "IOC", "clientOrderId": "fast"})  # fmt: skip
+        await ioc_buy(exchange, market, 10, ask, "fast")
         received = []
         async with asyncio.timeout(TIMEOUT_S):
             while len(received) < 3:
