@@ -33,14 +33,14 @@ KEY = "tk-7f3a9c1e5b"
 
 
 @pytest.fixture(scope="module")
-def sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
-    """The sample's two days as Tardis's and Bybit's archive's files, by URL path; and their folder."""
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The sample's two days as Tardis's and Bybit's archive's files, by URL path."""
     root = tmp_path_factory.mktemp("sources")
     written = tardis_from_binance(SPOT_BTC, root, market="spot")
     bybit = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz", RECORDINGS / "bybit_spot" / "btcusdt_20240809.gz"]
     written.update(archive_from_bybit(bybit, root, market="spot"))
     urls = FakeArchive().add_tree(written, root)  # the URL paths only: nothing is served here
-    return root, dict(zip(urls, written.values(), strict=True))
+    return dict(zip(urls, written.values(), strict=True))
 
 
 def serve(server: FakeArchive, files: dict[str, Path], *skip: str) -> None:
@@ -58,10 +58,9 @@ def landed(out: Path) -> list[str]:
 
 
 def test_faults_on_the_way_and_the_right_files_land(
-    tmp_path: Path, sources: tuple[Path, dict[str, Path]], capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    _, files = sources
     out = tmp_path / "recordings"
     cfg = write_config_files(tmp_path / "config")
     monkeypatch.setenv("TARDIS_API_KEY", KEY)
@@ -98,10 +97,9 @@ def test_faults_on_the_way_and_the_right_files_land(
 
 
 def test_a_refused_key_is_one_line_naming_the_variable_and_stops_that_source(
-    tmp_path: Path, sources: tuple[Path, dict[str, Path]], capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    _, files = sources
     cfg = write_config_files(tmp_path / "config")
     args = ["fetch", "--config", str(cfg), "--source", "tardis", "--venue", "binance", "--start", "2024-08-08",
             "--end", "2024-08-09", "--out", str(tmp_path / "rec")]  # fmt: skip
@@ -129,9 +127,8 @@ def test_a_refused_key_is_one_line_naming_the_variable_and_stops_that_source(
 
 
 def test_the_first_day_of_a_month_needs_no_key(
-    tmp_path: Path, sources: tuple[Path, dict[str, Path]], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, files = sources
     monkeypatch.delenv("TARDIS_API_KEY", raising=False)
     cfg = write_config_files(tmp_path / "config")
     with FakeArchive(key=KEY) as server:
@@ -149,9 +146,8 @@ def test_the_first_day_of_a_month_needs_no_key(
 
 
 async def test_a_file_that_keeps_failing_is_given_up_and_resumed_by_the_next_run(
-    tmp_path: Path, sources: tuple[Path, dict[str, Path]]
+    tmp_path: Path, files: dict[str, Path]
 ) -> None:
-    _, files = sources
     cfg = config(tmp_path)
     out = tmp_path / "rec"
     waits = Waits()
@@ -180,9 +176,8 @@ async def test_a_file_that_keeps_failing_is_given_up_and_resumed_by_the_next_run
 
 
 async def test_a_server_without_ranges_sends_the_file_again_and_a_corrupt_one_is_refused(
-    tmp_path: Path, sources: tuple[Path, dict[str, Path]]
+    tmp_path: Path, files: dict[str, Path]
 ) -> None:
-    _, files = sources
     cfg = config(tmp_path)
     out = tmp_path / "rec"
     with FakeArchive(ranges=False) as server:
@@ -200,9 +195,8 @@ async def test_a_server_without_ranges_sends_the_file_again_and_a_corrupt_one_is
 
 
 def test_bybits_archive_finds_the_days_depth_and_the_trades(
-    tmp_path: Path, sources: tuple[Path, dict[str, Path]], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, files = sources
     cfg = write_config_files(tmp_path / "config")
     out = tmp_path / "rec"
     with FakeArchive() as server:
@@ -224,9 +218,8 @@ def test_bybits_archive_finds_the_days_depth_and_the_trades(
 
 
 def test_dry_run_prints_what_and_how_big_and_fetches_nothing(
-    tmp_path: Path, sources: tuple[Path, dict[str, Path]], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, files = sources
     cfg = write_config_files(tmp_path / "config")
     with FakeArchive() as server:
         serve(server, files, TRADES_8)
