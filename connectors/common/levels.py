@@ -129,22 +129,15 @@ def _parse_into(buf: Any, out: Any, pow10: Any) -> int:
     while True:
         if i >= n or buf[i] != 91 or count >= out.shape[0]:
             return _MALFORMED
-        i = _skip_ws(buf, i + 1, n)
-        px, i = json_number(buf, i, n, pow10)
-        if i < 0:
-            return i
-        i = _skip_ws(buf, i, n)
-        if i >= n or buf[i] != 44:  # ','
-            return _MALFORMED
-        i = _skip_ws(buf, i + 1, n)
-        qty, i = json_number(buf, i, n, pow10)
-        if i < 0:
-            return i
-        i = _skip_ws(buf, i, n)
-        if i >= n or buf[i] != 93:
-            return _MALFORMED
-        out[count, 0] = px
-        out[count, 1] = qty
+        for field in range(2):  # the price and its ',', then the quantity and its ']'
+            i = _skip_ws(buf, i + 1, n)
+            value, i = json_number(buf, i, n, pow10)
+            if i < 0:
+                return i
+            i = _skip_ws(buf, i, n)
+            if i >= n or buf[i] != (44 if field == 0 else 93):
+                return _MALFORMED
+            out[count, field] = value
         count += 1
         i = _skip_ws(buf, i + 1, n)
         if i < n and buf[i] == 44:
