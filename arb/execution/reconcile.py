@@ -370,30 +370,25 @@ def summarize(reports: Iterable[VenueReconciliation]) -> dict[str, Any]:
     """The reports as JSON-ready data (for ``arb reconcile --json`` and the journal's state): per
     venue-market its totals, and under ``symbols`` what each symbol found."""
 
-    def part(p: SymbolReconciliation) -> dict[str, Any]:
+    def found(r: SymbolReconciliation | VenueReconciliation) -> dict[str, Any]:
+        # What a symbol found, or a venue-market over all its symbols: the same keys for both
         return {
-            "ok": p.ok,
-            "resolved": p.resolved,
-            "still_in_flight": p.still_in_flight,
-            "fills_booked": p.fills_booked,
-            "orphan_fills": [f.trade_id for f in p.orphan_fills],
-            "foreign_open_orders": [o.venue_order_id for o in p.foreign_open_orders],
-            "differences": {a: [str(e), str(h)] for a, (e, h) in p.differences.items()},
-        }
-
-    return {
-        f"{r.venue}-{r.market}": {
-            "ok": r.ok,
-            "baseline": r.baseline,
             "resolved": r.resolved,
             "still_in_flight": r.still_in_flight,
             "fills_booked": r.fills_booked,
             "orphan_fills": [f.trade_id for f in r.orphan_fills],
             "foreign_open_orders": [o.venue_order_id for o in r.foreign_open_orders],
             "differences": {a: [str(e), str(h)] for a, (e, h) in r.differences.items()},
+        }
+
+    return {
+        f"{r.venue}-{r.market}": {
+            "ok": r.ok,
+            "baseline": r.baseline,
+            **found(r),
             "account_differences": {a: [str(e), str(h)] for a, (e, h) in r.account_differences.items()},
             "earlier_mismatch": r.earlier_mismatch,
-            "symbols": {p.symbol: part(p) for p in r.symbols},
+            "symbols": {p.symbol: {"ok": p.ok, **found(p)} for p in r.symbols},
         }
         for r in reports
     }

@@ -75,6 +75,8 @@ _EMPTY = {side: b'"' + side + b'":[]' for side in (b"b", b"a")}
 _SNAPSHOT = b'"type":"snapshot"'
 _SAMPLES = 3
 _READ = 1 << 20
+_FROM_NORMALIZER = frozenset({"market", "symbol", "sink", "stats", "status", "transitions", "perp", "bad_payloads"})
+"""What :class:`BybitArchiveReader` hands on from its normalizer: what the converter reads of one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,38 +343,11 @@ class BybitArchiveReader:
         self.feed_latency_ns = feed_latency_ns
         self.inner = BybitNormalizer(symbol, market, echo=False, frame_scan=scan)
 
-    # what the converter reads of a normalizer
-    @property
-    def market(self) -> str:
-        return self.inner.market
-
-    @property
-    def symbol(self) -> str:
-        return self.inner.symbol
-
-    @property
-    def sink(self) -> Any:
-        return self.inner.sink
-
-    @property
-    def stats(self) -> Any:
-        return self.inner.stats
-
-    @property
-    def status(self) -> Any:
-        return self.inner.status
-
-    @property
-    def transitions(self) -> Any:
-        return self.inner.transitions
-
-    @property
-    def perp(self) -> Any:
-        return self.inner.perp
-
-    @property
-    def bad_payloads(self) -> Any:
-        return self.inner.bad_payloads
+    def __getattr__(self, name: str) -> Any:
+        # What the converter reads of a normalizer is the BybitNormalizer's inside.
+        if name in _FROM_NORMALIZER:
+            return getattr(self.inner, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def resume(self, last_update_id: int, market: str, symbol: str) -> None:
         """Continue from the previous day's synced end-of-day book (the day's first snapshot replaces it)."""
