@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -25,6 +25,7 @@ __all__ = [
     "MSG_TOO_MANY",
     "SEVEN_DAYS_MS",
     "STABLE_COINS",
+    "AuthFailure",
     "Call",
     "DcpTrigger",
     "Endpoint",
@@ -85,6 +86,9 @@ HTTP_TEXT = {
 STABLE_COINS = frozenset({"USDT", "USDC"})
 CATEGORIES = ("spot", "linear", "inverse", "option")
 
+
+AuthFailure = Literal["params", "key", "sign"]
+"""Why a WebSocket ``op: auth`` failed: malformed or expired, an unknown key, a wrong signature."""
 
 DcpTrigger = CancelTrigger
 """One disconnection-protection cancel: ``account``'s orders of the DCP ``product`` cancelled at venue
