@@ -34,6 +34,7 @@ __all__ = [
     "Reply",
     "Ticker",
     "TickerMessage",
+    "TradeAnswer",
     "api_error",
     "decode_ticker",
     "flag",
@@ -97,11 +98,25 @@ time ``at_s``."""
 
 @dataclass(slots=True)
 class PrivateSession:
-    """A private-stream connection's state."""
+    """A private connection's state: the private stream's, or the order-entry connection's."""
 
     conn: VenueConnection
     account: str | None = None
     auth_count: int = 0
+    req_ids: set[str] = field(default_factory=set)
+    """The order-entry connection's ``reqId`` values so far (Bybit refuses a repeated one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeAnswer:
+    """One answer the order-entry connection (``/v5/trade``) sent."""
+
+    connection: int
+    op: str
+    req_id: Any
+    """The request's ``reqId`` as sent (``None``: none, or left out of the answer)."""
+    ret_code: int
+    ret_msg: str
 
 
 @dataclass(slots=True)
