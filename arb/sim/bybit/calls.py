@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -25,6 +25,7 @@ __all__ = [
     "MSG_TOO_MANY",
     "SEVEN_DAYS_MS",
     "STABLE_COINS",
+    "AuthFailure",
     "Call",
     "DcpTrigger",
     "Endpoint",
@@ -33,6 +34,7 @@ __all__ = [
     "Reply",
     "Ticker",
     "TickerMessage",
+    "TradeAnswer",
     "api_error",
     "decode_ticker",
     "flag",
@@ -86,6 +88,9 @@ STABLE_COINS = frozenset({"USDT", "USDC"})
 CATEGORIES = ("spot", "linear", "inverse", "option")
 
 
+AuthFailure = Literal["params", "key", "sign"]
+"""Why a WebSocket ``op: auth`` failed: malformed or expired, an unknown key, a wrong signature."""
+
 DcpTrigger = CancelTrigger
 """One disconnection-protection cancel: ``account``'s orders of the DCP ``product`` cancelled at venue
 time ``at_s``."""
@@ -93,11 +98,25 @@ time ``at_s``."""
 
 @dataclass(slots=True)
 class PrivateSession:
-    """A private-stream connection's state."""
+    """A private connection's state: the private stream's, or the order-entry connection's."""
 
     conn: VenueConnection
     account: str | None = None
     auth_count: int = 0
+    req_ids: set[str] = field(default_factory=set)
+    """The order-entry connection's ``reqId`` values so far (Bybit refuses a repeated one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeAnswer:
+    """One answer the order-entry connection (``/v5/trade``) sent."""
+
+    connection: int
+    op: str
+    req_id: Any
+    """The request's ``reqId`` as sent (``None``: none, or left out of the answer)."""
+    ret_code: int
+    ret_msg: str
 
 
 @dataclass(slots=True)

@@ -23,6 +23,10 @@ The private stream is ``/v5/private`` on the same port: ``{"op":"auth","args":[k
 ``subscribe`` to ``order``, ``execution``, ``execution.fast``, ``position``, ``wallet``, ``dcp``
 (and their categorised forms), app-level ``{"op":"ping"}``. Ledger events go out in ledger order.
 
+Order entry over WebSocket is ``/v5/trade`` on the same port (:mod:`.trade_ws`): ``op`` ``auth``, then
+``order.create`` and ``order.cancel`` through the REST handlers above (``order.amend`` is refused as not
+modelled, as REST has no ``/v5/order/amend``), and ``ping``.
+
 Linear funding: each funding time the ``tickers.<SYMBOL>`` stream shows passing (its
 ``nextFundingTime`` moves on; recorded frames and those of a ``funding=`` schedule alike) is settled on
 the ledger at the rate and mark price the stream announced for it
@@ -39,7 +43,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from arb.sim.bybit.accounts import BybitAccountEndpoints
 from arb.sim.bybit.calls import (
     LINK_ID,
     Call,
@@ -51,6 +54,7 @@ from arb.sim.bybit.calls import (
     page_of,
     param_text,
 )
+from arb.sim.bybit.trade_ws import BybitTradeWs
 from arb.sim.bybit.wire import decimal_text, ledger_order_id, order_status, reject_code
 from arb.sim.ledger import LedgerAccount, LedgerOrder, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
 from arb.sim.private import decimal_param
@@ -58,7 +62,7 @@ from arb.sim.private import decimal_param
 __all__ = ["FakeBybitExchange"]
 
 
-class FakeBybitExchange(BybitAccountEndpoints):
+class FakeBybitExchange(BybitTradeWs):
     """Fake Bybit v5 with trading, for ``market="spot"`` or ``"linear"`` (USDT perpetuals).
 
     ``rules``: each tradable symbol's instrument rules (tick, qty step = spot ``basePrecision``,

@@ -154,18 +154,26 @@ class BybitRest(BybitUserStreams):
             return None, api_error(10003, "API key is invalid.")
         timestamp = headers.get("X-BAPI-TIMESTAMP", "")
         recv_window = headers.get("X-BAPI-RECV-WINDOW", "5000")
-        server_ms = int(now * 1000)
-        try:
-            ts_ms, window_ms = int(timestamp), int(recv_window)
-        except ValueError:
-            return None, api_error(10002, timestamp_error(timestamp, server_ms, recv_window))
-        if not server_ms - window_ms <= ts_ms < server_ms + 1000:
-            return None, api_error(10002, timestamp_error(timestamp, server_ms, recv_window))
+        if (late := self._stale(timestamp, recv_window, now)) is not None:
+            return None, late
         payload = body if request.method == "POST" else request.rel_url.raw_query_string
         expected = rest_signature(account.api_secret, timestamp, api_key, recv_window, payload)
         if not hmac.compare_digest(headers.get("X-BAPI-SIGN", ""), expected):
             return None, api_error(10004, f"error sign! origin_string[{timestamp}{api_key}{recv_window}{payload}]")
         return account, None
+
+    @staticmethod
+    def _stale(timestamp: str, recv_window: str, now: float) -> Reply | None:
+        """Bybit's 10002 unless ``server - recv_window <= timestamp < server + 1000`` (ms), for a REST
+        request's ``X-BAPI-TIMESTAMP``/``X-BAPI-RECV-WINDOW`` headers and an order-entry request's alike."""
+        server_ms = int(now * 1000)
+        try:
+            ts_ms, window_ms = int(timestamp), int(recv_window)
+        except ValueError:
+            return api_error(10002, timestamp_error(timestamp, server_ms, recv_window))
+        if not server_ms - window_ms <= ts_ms < server_ms + 1000:
+            return api_error(10002, timestamp_error(timestamp, server_ms, recv_window))
+        return None
 
     def _charge(self, account: LedgerAccount, path: str, now: float, headers: dict[str, str]) -> bool:
         """Count one request against the UID's per-second limit of ``path``; True when over it."""

@@ -5,19 +5,30 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from arb.sim.bybit.calls import DcpTrigger, PrivateSession
+from arb.sim.bybit.calls import AuthFailure, DcpTrigger, PrivateSession
 from arb.sim.bybit.views import BybitLedgerViews
 from arb.sim.bybit.wire import OrderView, ws_signature
 from arb.sim.ledger import ExecType, FundingPayment, LedgerAccount, LedgerEvent
 from arb.sim.private import encode
 from arb.sim.venue import VenueConnection
 
-__all__ = ["BybitUserStreams"]
+__all__ = ["BybitUserStreams", "PrivateHandler", "echoing"]
 
 logger = logging.getLogger(__name__)
+
+
+def echoing(key: str, req_id: Any, fields: dict[str, Any]) -> str:
+    """An answer's JSON text: ``{key: req_id}`` first when the request carried an id, then ``fields``."""
+    answer: dict[str, Any] = {} if req_id is None else {key: req_id}
+    answer.update(fields)
+    return encode(answer).decode()
+
+
+PrivateHandler = Callable[[PrivateSession, dict[str, Any]], Awaitable[None]]
+"""Answers one request ``{"op":...}`` of a private connection's session."""
 
 
 class BybitUserStreams(BybitLedgerViews):
@@ -69,31 +80,38 @@ class BybitUserStreams(BybitLedgerViews):
         return "dcp" in conn.subscriptions or own in conn.subscriptions
 
     async def _on_text(self, conn: VenueConnection, text: str) -> None:
-        if not conn.path.startswith(self.private_path):
+        handler = self._private_handler(conn)
+        if handler is None:
             await super()._on_text(conn, text)
             return
         session = self._sessions.get(conn.id)
         if session is None:
             session = self._sessions[conn.id] = PrivateSession(conn)
-        if (
-            request := self._request(conn, text, "op", logger, "private connection %d: not a v5 request: %.200r")
-        ) is None:
-            return
+        if request := self._request(conn, text, "op", logger, "private connection %d: not a v5 request: %.200r"):
+            await handler(session, request)
+            self._notify()
+
+    def _private_handler(self, conn: VenueConnection) -> PrivateHandler | None:
+        """What answers the requests of ``conn``'s path (the private stream's, here); ``None`` for a
+        connection that is not private."""
+        return self._on_private_request if conn.path.startswith(self.private_path) else None
+
+    async def _on_private_request(self, session: PrivateSession, request: dict[str, Any]) -> None:
+        """Answer one private-stream request: ``auth``, ``ping``, ``subscribe``, ``unsubscribe``."""
+        conn = session.conn
         op: str = request["op"]
         req_id = request.get("req_id")
         if op == "auth":
             await self._auth(session, request.get("args"), req_id)
         elif op == "ping":
-            pong: dict[str, Any] = {} if req_id is None else {"req_id": req_id}
-            pong.update({"op": "pong", "args": [str(self._now_ms())], "conn_id": conn.conn_id})
-            await conn.send_control(encode(pong).decode())
+            pong = {"op": "pong", "args": [str(self._now_ms())], "conn_id": conn.conn_id}
+            await conn.send_control(echoing("req_id", req_id, pong))
         elif op in ("subscribe", "unsubscribe"):
             args = request.get("args")
             topics = [a for a in args if isinstance(a, str)] if isinstance(args, list) else []
             await self._private_subscribe(session, op, topics, req_id)
         else:
             await conn.send_control(self._private_ack(conn, op, False, "error:invalid op", req_id))
-        self._notify()
 
     def _private_ack(self, conn: VenueConnection, op: str, success: bool, ret_msg: str, req_id: Any) -> str:
         """``{"success":true,"ret_msg":"","op":"subscribe","conn_id":"..."}`` (``req_id`` echoed when sent)."""
@@ -102,29 +120,38 @@ class BybitUserStreams(BybitLedgerViews):
             reply["req_id"] = req_id
         return encode(reply).decode()
 
+    def _verify_auth(self, args: Any) -> tuple[LedgerAccount | None, AuthFailure | None]:
+        """The account ``[api_key, expires, signature]`` (an ``op: auth``'s ``args``) authenticates, or why
+        it does not: ``"params"`` (malformed, or ``expires`` already past), ``"key"`` (no such key) or
+        ``"sign"`` (not the key's signature). The private stream and the order-entry connection share it."""
+        if not isinstance(args, list) or len(args) != 3 or not all(isinstance(a, str | int) for a in args):
+            return None, "params"
+        api_key, expires, signature = (str(a) for a in args)
+        if not expires.isdigit() or int(expires) <= self._now_ms():
+            return None, "params"
+        account = self.ledger.account_for_key(api_key)
+        if account is None:
+            return None, "key"
+        if not hmac.compare_digest(signature, ws_signature(account.api_secret, expires)):
+            return None, "sign"
+        return account, None
+
     async def _auth(self, session: PrivateSession, args: Any, req_id: Any) -> None:
         """Check ``[api_key, expires, signature]``: an expired ``expires`` or a malformed request gets
         ``Params Error`` (as Bybit answers a client clock that is behind), a bad key or signature
         ``Request not authorized``."""
         conn = session.conn
-        ret_msg = ""
-        account: LedgerAccount | None = None
-        if not isinstance(args, list) or len(args) != 3 or not all(isinstance(a, str | int) for a in args):
-            ret_msg = "Params Error"
-        else:
-            api_key, expires, signature = (str(a) for a in args)
-            if not expires.isdigit() or int(expires) <= self._now_ms():
-                ret_msg = "Params Error"
-            else:
-                account = self.ledger.account_for_key(api_key)
-                if account is None or not hmac.compare_digest(signature, ws_signature(account.api_secret, expires)):
-                    account, ret_msg = None, "Request not authorized"
-        success = account is not None
+        account, failure = self._verify_auth(args)
+        ret_msg = "" if failure is None else "Params Error" if failure == "params" else "Request not authorized"
+        self._authenticated(session, account, ret_msg)
+        await conn.send_control(self._private_ack(conn, "auth", account is not None, ret_msg, req_id))
+
+    def _authenticated(self, session: PrivateSession, account: LedgerAccount | None, ret_msg: str) -> None:
+        """Bind ``session`` to ``account`` (``None``: the auth failed, with ``ret_msg``); logged either way."""
         if account is not None:
             session.account = account.name
             session.auth_count += 1
-        self.auth_log.append((conn.id, ret_msg, success))
-        await conn.send_control(self._private_ack(conn, "auth", success, ret_msg, req_id))
+        self.auth_log.append((session.conn.id, ret_msg, account is not None))
 
     def _private_topic_ok(self, topic: str) -> bool:
         families = ("order", "execution", "execution.fast", "position", "wallet", "greeks", "dcp")

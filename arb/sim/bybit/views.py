@@ -2,7 +2,7 @@
 execution, position and wallet records its REST answers and private stream share.
 
 :class:`BybitLedgerViews` holds the whole private venue's state; the classes above it
-(:mod:`.user_stream`, :mod:`.private_rest`, :mod:`.accounts`, :mod:`.exchange`) serve it.
+(:mod:`.user_stream`, :mod:`.private_rest`, :mod:`.accounts`, :mod:`.trade_ws`, :mod:`.exchange`) serve it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from arb.sim.bybit.calls import (
     Endpoint,
     OrderMeta,
     PrivateSession,
+    TradeAnswer,
     decode_ticker,
 )
 from arb.sim.bybit.public import BybitMarket, FakeBybitVenue
@@ -109,7 +110,10 @@ class BybitLedgerViews(LedgerVenue, FakeBybitVenue):
         """The DCP ``product`` this venue's orders belong to."""
         self.dcp_triggers: list[DcpTrigger] = []
         self.auth_log: list[tuple[int, str, bool]] = []
-        """``(connection, ret_msg, success)`` of every private-stream auth request."""
+        """``(connection, ret_msg, success)`` of every auth request (private stream and order entry)."""
+        self.trade_log: list[TradeAnswer] = []
+        """Every answer sent on an order-entry connection (auth, orders, refusals; pongs not included)."""
+        self._trace_ids = itertools.count(1)
         self._endpoints = self._endpoint_table()
         """The REST endpoints by path."""
 

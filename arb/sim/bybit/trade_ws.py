@@ -1,0 +1,212 @@
+"""The fake private Bybit's order entry over WebSocket (``/v5/trade``, v5 "Websocket Trade Guideline").
+
+A connection authenticates once with ``{"op":"auth","args":[api_key, expires, signature]}`` (the
+private stream's scheme), answered ``{"retCode":0,"retMsg":"OK","op":"auth","connId":"..."}``; then each
+``{"reqId":"1","header":{"X-BAPI-TIMESTAMP":"...","X-BAPI-RECV-WINDOW":"5000"},"op":"order.create",
+"args":[{...as the REST body...}]}`` is answered ``{"reqId":"1","retCode":0,"retMsg":"OK",
+"op":"order.create","data":{"orderId":"...","orderLinkId":"..."},"retExtInfo":{},"header":{"X-Bapi-Limit":
+"20","X-Bapi-Limit-Status":"19","X-Bapi-Limit-Reset-Timestamp":"...","Traceid":"...","Timenow":"..."},
+"connId":"..."}``. The order goes through the REST endpoint's own handler (``order.create`` is
+``POST /v5/order/create``'s, ``order.cancel`` ``POST /v5/order/cancel``'s), under the same per-UID rate
+limit, order faults and delay, so it shows in REST queries and on the private stream as a REST order
+does; the answer is an ack, fills come on the private stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from arb.sim.bybit.accounts import BybitAccountEndpoints
+from arb.sim.bybit.calls import (
+    CATEGORIES,
+    MSG_SYSTEM,
+    MSG_TOO_MANY,
+    AuthFailure,
+    Call,
+    PrivateSession,
+    Reply,
+    TradeAnswer,
+    api_error,
+)
+from arb.sim.bybit.user_stream import PrivateHandler, echoing
+from arb.sim.faults import AppliedFault, FaultKind, OrderFault
+from arb.sim.venue import VenueConnection
+
+__all__ = ["BybitTradeWs"]
+
+TRADE_OPS: Mapping[str, str] = {
+    "order.create": "/v5/order/create",
+    "order.amend": "/v5/order/amend",
+    "order.cancel": "/v5/order/cancel",
+}
+"""Each order-entry ``op`` and the REST path whose handler and rate limit it shares."""
+
+_AUTH_REFUSALS: Mapping[AuthFailure, tuple[int, str]] = {
+    "params": (10001, "Params Error"),
+    "key": (10003, "API key is invalid."),
+    "sign": (10004, "Invalid sign."),
+}
+"""The order-entry ``op: auth`` refusals (the guideline's ``10001`` param error, ``10004`` invalid sign;
+an unknown key gets REST's ``10003``)."""
+
+
+class BybitTradeWs(BybitAccountEndpoints):
+    """Serves ``/v5/trade`` beside the REST endpoints and the private stream, on the same port."""
+
+    trade_path = "/v5/trade"
+
+    @property
+    def trade_ws_url(self) -> str:
+        """``ws://host:port/v5/trade`` of endpoint 0: the order-entry connection (ccxt pro:
+        ``urls['api']['ws']['private']['trade']``)."""
+        return f"ws://{self.host}:{self.ports[0]}{self.trade_path}"
+
+    def _add_routes(self, app: web.Application) -> None:
+        super()._add_routes(app)
+        app.router.add_get(self.trade_path, self._handle_private_ws)
+
+    def _private_handler(self, conn: VenueConnection) -> PrivateHandler | None:
+        if conn.path.startswith(self.trade_path):
+            return self._on_trade_request
+        return super()._private_handler(conn)
+
+    async def _on_trade_request(self, session: PrivateSession, request: dict[str, Any]) -> None:
+        """Answer one order-entry request: ``auth``, ``ping``, ``order.create``/``amend``/``cancel``."""
+        conn = session.conn
+        op: str = request["op"]
+        req_id = request.get("reqId")
+        if op == "auth":
+            await self._trade_auth(session, request.get("args"), req_id)
+        elif op == "ping":
+            pong = {"retCode": 0, "retMsg": "OK", "op": "pong", "data": [str(self._now_ms())], "connId": conn.conn_id}
+            await conn.send_control(echoing("reqId", req_id, pong))
+        elif op in TRADE_OPS:
+            await self._trade_order(session, op, request)
+        else:
+            await self._trade_answer(conn, op, req_id, api_error(10404, f"op type is not found: {op}"), {})
+
+    async def _trade_auth(self, session: PrivateSession, args: Any, req_id: Any) -> None:
+        """Answer ``op: auth``: ``0``, or ``20001`` on a connection already authenticated, or a refusal
+        of :data:`_AUTH_REFUSALS`."""
+        conn = session.conn
+        if session.account is not None:
+            code, msg = 20001, "Repeat auth"
+        else:
+            account, failure = self._verify_auth(args)
+            code, msg = (0, "OK") if failure is None else _AUTH_REFUSALS[failure]
+            self._authenticated(session, account, "" if failure is None else msg)
+        self.trade_log.append(TradeAnswer(conn.id, "auth", req_id, code, msg))
+        answer = {"retCode": code, "retMsg": msg, "op": "auth", "connId": conn.conn_id}
+        await conn.send_control(echoing("reqId", req_id, answer))
+
+    async def _trade_order(self, session: PrivateSession, op: str, request: dict[str, Any]) -> None:
+        """Check an order request (auth, ``reqId``, timestamp, rate limit, one order in ``args``), then run
+        the REST endpoint's handler on it, under the order fault scripted for it if any."""
+        conn = session.conn
+        req_id = request.get("reqId")
+        self._check_dcp()
+        await self._flush_user_events()
+        now = self._clock()
+        if session.account is None:
+            # Bybit leaves the reqId out of this refusal (ccxt 4.5.90 rejects every pending request on it)
+            await self._trade_answer(conn, op, None, api_error(10003, "Request not authorized"), {})
+            return
+        if req_id is not None:
+            if str(req_id) in session.req_ids:
+                await self._trade_answer(conn, op, req_id, api_error(20006, "reqId is duplicated"), {})
+                return
+            session.req_ids.add(str(req_id))
+        header = request.get("header")
+        args = request.get("args")
+        order = args[0] if isinstance(args, list) and len(args) == 1 else None
+        if not isinstance(header, dict) or not isinstance(order, dict):
+            refusal = api_error(10001, "params error: a header and one order in args are required")
+            await self._trade_answer(conn, op, req_id, refusal, {})
+            return
+        timestamp = str(header.get("X-BAPI-TIMESTAMP", ""))
+        if (late := self._stale(timestamp, str(header.get("X-BAPI-RECV-WINDOW", "5000")), now)) is not None:
+            await self._trade_answer(conn, op, req_id, late, {})
+            return
+        params: dict[str, Any] = dict(order)
+        if params.get("category") not in CATEGORIES:
+            await self._trade_answer(conn, op, req_id, api_error(10404, "category is not correct/supported"), {})
+            return
+        account = self.ledger.accounts[session.account]
+        limits: dict[str, str] = {}
+        path = TRADE_OPS[op]
+        if self._charge(account, path, now, limits):
+            await self._trade_answer(conn, op, req_id, api_error(10006, MSG_TOO_MANY), limits)
+            return
+        endpoint = self._endpoints.get(path)
+        if endpoint is None or endpoint.operation is None:
+            refusal = api_error(10001, f"params error: {op} is not modelled by the fake")
+            await self._trade_answer(conn, op, req_id, refusal, limits)
+            return
+        fault = self.faults.take_order_fault(endpoint.operation)
+        await self.faults.order_arrives()
+        call = Call(params, account, self._now_ms())
+
+        def run() -> Reply:
+            return endpoint.handler(call)
+
+        if fault is None:
+            reply = run()
+            await self._flush_user_events()
+            await self._trade_answer(conn, op, req_id, reply, limits)
+            return
+        await self._trade_fault(conn, op, req_id, fault, call, run, limits)
+
+    async def _trade_fault(
+        self, conn: VenueConnection, op: str, req_id: Any, fault: OrderFault, call: Call, run: Callable[[], Reply],
+        limits: dict[str, str],
+    ) -> None:  # fmt: skip
+        """Answer an order request under ``fault``, having acted on it first when ``processed``: a held
+        answer (sent once released, the request acted on then if not before), the connection dropped
+        without an answer, or an error answer (``fault.code``; else 10429 for a 429, 10016 otherwise)."""
+        self._record(AppliedFault(fault.kind, connection=conn.id,
+                                  detail=f"{self.trade_path} {op} processed={fault.processed}"))  # fmt: skip
+        reply: Reply | None = None
+        if fault.processed:
+            reply = run()
+            await self._flush_user_events()
+        if fault.kind is FaultKind.ORDER_TIMEOUT:
+            # held apart from the connection's reading, which goes on answering its other requests
+            task = asyncio.create_task(self._held_answer(conn, op, req_id, fault, call, run, reply, limits))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        if fault.kind is FaultKind.ORDER_DROP:
+            await conn.close(abrupt=True)
+            return
+        code = fault.code if fault.code is not None else 10429 if fault.status == 429 else 10016
+        default = "System level frequency protection" if code == 10429 else MSG_SYSTEM
+        await self._trade_answer(conn, op, req_id, api_error(code, fault.msg or default), limits)
+
+    async def _held_answer(
+        self, conn: VenueConnection, op: str, req_id: Any, fault: OrderFault, call: Call, run: Callable[[], Reply],
+        reply: Reply | None, limits: dict[str, str],
+    ) -> None:  # fmt: skip
+        """ORDER_TIMEOUT: once the test releases it, act on the request (unless done before) and answer."""
+        await fault.wait_released()
+        if reply is None:
+            call.now_ms = self._now_ms()
+            reply = run()
+            await self._flush_user_events()
+        await self._trade_answer(conn, op, req_id, reply, limits)
+        self._notify()
+
+    async def _trade_answer(
+        self, conn: VenueConnection, op: str, req_id: Any, reply: Reply, limits: dict[str, str]
+    ) -> None:
+        """Send ``{"reqId","retCode","retMsg","op","data","retExtInfo","header","connId"}`` (``reqId`` only
+        when given; ``header`` carries the rate-limit counts when the request was charged)."""
+        now_ms = self._now_ms()
+        header = {**limits, "Traceid": f"{next(self._trace_ids):032x}", "Timenow": str(now_ms)}
+        answer = {"retCode": reply.ret_code, "retMsg": reply.ret_msg, "op": op, "data": reply.result,
+                  "retExtInfo": {}, "header": header, "connId": conn.conn_id}  # fmt: skip
+        self.trade_log.append(TradeAnswer(conn.id, op, req_id, reply.ret_code, reply.ret_msg))
+        await conn.send_control(echoing("reqId", req_id, answer))
