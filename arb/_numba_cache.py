@@ -7,7 +7,8 @@ upgrade of an editable install, or a ``git pull``, a dry run would then trade an
 
 So at import, before any compiled function runs, arb compares a fingerprint of its own sources (every
 ``.py`` file of ``arb`` and ``connectors``: name, size and modification time) with the one saved
-beside the cache; when they differ it deletes the cached machine code of both packages (``*.nbi``,
+beside the cache (with the size and time of hftbacktest's library, which the backtest loop's machine code
+calls by symbol name); when they differ it deletes the cached machine code of both packages (``*.nbi``,
 ``*.nbc`` in their ``__pycache__`` folders), so everything compiles afresh once.
 
 With ``NUMBA_CACHE_DIR`` set (a read-only install: a container image, a service whose code belongs to
@@ -20,6 +21,7 @@ written at the build matches at every start.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 from pathlib import Path
 
@@ -34,9 +36,20 @@ def _roots() -> list[Path]:
     return [top / name for name in _PACKAGES if (top / name).is_dir()]
 
 
+def _library_files() -> list[Path]:
+    # hftbacktest's compiled library, found without importing hftbacktest (arb's import stays light)
+    spec = importlib.util.find_spec("hftbacktest")
+    folders = spec.submodule_search_locations if spec is not None else None
+    return sorted(path for folder in folders or () for path in Path(folder).glob("_hftbacktest*"))
+
+
 def sources_fingerprint(roots: list[Path] | None = None) -> str:
-    """A digest of every ``.py`` file under ``roots`` (relative name, size, mtime in ns)."""
+    """A digest of every ``.py`` file under ``roots`` (relative name, size, mtime in ns) and of
+    hftbacktest's library (name, size, mtime)."""
     digest = hashlib.sha256()
+    for path in _library_files():
+        st = path.stat()
+        digest.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     for root in roots if roots is not None else _roots():
         for path in sorted(root.rglob("*.py")):
             st = path.stat()

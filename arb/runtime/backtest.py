@@ -30,13 +30,9 @@ from typing import Any, cast
 
 import numpy as np
 from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
-
-# hftbacktest's own entry points into its library, called as its jitclass methods call them (``hbt.depth(a)``,
-# ``hbt.orders(a).get(id)``, ``hbt.state_values(a)`` wrap these in a jitclass object each, and compiling those
-# wrappers was most of the loop's compile time: ~8 s of every run, since nothing that takes ``hbt`` is cached).
 from numba import typeof
 
-from arb._jit import say_compiling
+from arb._jit import cached, say_compiling
 from arb.config import AppConfig, BacktestConfig, VenueConfig
 from arb.events import NS_PER_S
 from arb.execution.faults import make_leg_faults
@@ -92,7 +88,9 @@ __all__ = [
     "Schedule",
     "Warming",
     "build_hbt",
+    "compile_loop",
     "decision_points",
+    "loop_cached",
     "run_backtest",
     "run_session",
     "warm_loop",
@@ -102,9 +100,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _EQUITY_INTERVAL_NS = NS_PER_S
-_LOOP_COMPILE_S = 10.0
-"""About how long compiling the backtest loop takes, s: every run (it takes hftbacktest's backtester, and
-Numba caches no code that takes it), on the project's 2-core VM."""
+_LOOP_COMPILE_S = 4.0
+"""About how long compiling the backtest loop takes once its helpers are compiled, s, on the project's 2-core
+VM: once per install (then Numba's cache has it)."""
 
 
 @dataclass(slots=True)
@@ -402,7 +400,7 @@ class Loop:
         tape = (sch.decision_ts, sch.decision_assets, sch.book_ts, sch.book_off, sch.sync_ts, sch.sync_state,
                 sch.sync_off)  # fmt: skip
         while True:
-            rc: int = _run_loop(hbt, until_ns, tape, *self._state())
+            rc: int = _run_loop(hbt.ptr, until_ns, tape, *self._state())
             self._log_risk_events()
             if rc != 2:
                 break
@@ -474,6 +472,23 @@ def warm_loop_in_background(config: AppConfig) -> Warming | None:
     return Warming(processes)
 
 
+def loop_cached() -> bool:
+    """True when the loop's machine code is at hand (compiled in this process or in Numba's cache)."""
+    return cached(_run_loop)
+
+
+def compile_loop(config: AppConfig, session: Session, schedule: Schedule) -> None:
+    """Have the loop compiled for ``config`` (or loaded from Numba's cache) by running it over the first
+    nanosecond of ``session``: what a process does once before timing anything (``arb sweep``)."""
+    loop = Loop(config, session, schedule)
+    hbt = build_hbt(config, session)
+    try:
+        hbt.elapse(1)
+        loop.run(hbt, session.start_ns + 1)
+    finally:
+        hbt.close()
+
+
 def run_backtest(
     config: AppConfig,
     start: dt.date | None = None,
@@ -495,8 +510,8 @@ def run_backtest(
     schedule = Schedule.of(session)
     if warming is not None:
         warming.join()  # its helpers are in Numba's cache now: the loop links them instead of compiling them
-    if on_status is not None:  # the loop drives hftbacktest's backtester, whose code Numba cannot cache
-        on_status(f"compiling the backtest loop (every run, about {_LOOP_COMPILE_S:.0f} s)")
+    if on_status is not None and not loop_cached():
+        on_status(f"compiling the backtest loop (once per install, about {_LOOP_COMPILE_S:.0f} s)")
     return run_session(config, session, schedule, days, on_progress=on_progress, started=started)
 
 

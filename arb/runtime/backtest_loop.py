@@ -8,25 +8,7 @@ from typing import Any
 
 import numpy as np
 from hftbacktest import ALL_ASSETS
-
-# hftbacktest's own entry points into its library, called as its jitclass methods call them (``hbt.depth(a)``,
-# ``hbt.orders(a).get(id)``, ``hbt.state_values(a)`` wrap these in a jitclass object each, and compiling those
-# wrappers was most of the loop's compile time: ~8 s of every run, since nothing that takes ``hbt`` is cached).
-from hftbacktest.binding import (
-    hashmapbt_depth,
-    hashmapbt_orders,
-    hashmapbt_position,
-    hashmapbt_state_values,
-    hashmapdepth_ask_qty_at_tick,
-    hashmapdepth_best_ask,
-    hashmapdepth_best_ask_tick,
-    hashmapdepth_best_bid,
-    hashmapdepth_best_bid_tick,
-    hashmapdepth_bid_qty_at_tick,
-    hashmapdepth_tick_size,
-    orders_get,
-)
-from hftbacktest.intrinsic import address_as_void_pointer, is_null_ptr
+from hftbacktest.intrinsic import address_as_void_pointer
 from hftbacktest.order import CANCELED, EXPIRED, FILLED, GTX, IOC, LIMIT, order_dtype
 from hftbacktest.types import state_values_dtype
 from numba.np.numpy_support import carray
@@ -63,6 +45,27 @@ from arb.runtime.backtest_orders import (
     _track,
 )
 from arb.runtime.backtest_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
+from arb.runtime.hbt_abi import (
+    bt_cancel,
+    bt_clear_inactive_orders,
+    bt_current_timestamp,
+    bt_depth,
+    bt_elapse,
+    bt_orders,
+    bt_position,
+    bt_state_values,
+    bt_submit_buy_order,
+    bt_submit_sell_order,
+    bt_wait_next_feed,
+    depth_ask_qty_at_tick,
+    depth_best_ask,
+    depth_best_ask_tick,
+    depth_best_bid,
+    depth_best_bid_tick,
+    depth_bid_qty_at_tick,
+    depth_tick_size,
+    orders_get,
+)
 from arb.runtime.quote_slots import Q_OID, any_quote, quote_views
 from arb.strategy.kernel import may_act
 from arb.strategy.step import decide_symbol
@@ -83,8 +86,8 @@ _MAX_SAME_TIME = 10_000
 _NO_PROGRESS = -1_000  # _run_loop's code when held orders keep being answered without time passing
 
 
-@njit(cache=False)
-def _fill_top(hbt: Any, views: Any, levels: int, scan: int, lo: int, hi: int, mask: Any) -> None:
+@njit(cache=True)
+def _fill_top(bt: int, views: Any, levels: int, scan: int, lo: int, hi: int, mask: Any) -> None:
     # Best ``levels`` price levels of the assets lo <= a < hi whose ``mask[a]`` is set (asset a is symbol
     # a // 2 on venue a % 2) from hftbacktest's depth, walking ticks from the best price at most ``scan``
     # ticks deep.
@@ -92,25 +95,25 @@ def _fill_top(hbt: Any, views: Any, levels: int, scan: int, lo: int, hi: int, ma
         if mask[a] == 0:
             continue
         rec = views[a // 2][a % 2]
-        depth = hashmapbt_depth(hbt.ptr, a)  # what hbt.depth(a) wraps
-        tick = hashmapdepth_tick_size(depth)
-        bid_t = hashmapdepth_best_bid_tick(depth)
-        ask_t = hashmapdepth_best_ask_tick(depth)
+        depth = bt_depth(bt, a)
+        tick = depth_tick_size(depth)
+        bid_t = depth_best_bid_tick(depth)
+        ask_t = depth_best_ask_tick(depth)
         nb_ = 0
         na = 0
-        if np.isfinite(hashmapdepth_best_bid(depth)):
+        if np.isfinite(depth_best_bid(depth)):
             t = bid_t
             while nb_ < levels and bid_t - t <= scan:
-                q = hashmapdepth_bid_qty_at_tick(depth, t)
+                q = depth_bid_qty_at_tick(depth, t)
                 if q > 0.0:
                     rec["bid_px"][nb_] = t * tick
                     rec["bid_qty"][nb_] = q
                     nb_ += 1
                 t -= 1
-        if np.isfinite(hashmapdepth_best_ask(depth)):
+        if np.isfinite(depth_best_ask(depth)):
             t = ask_t
             while na < levels and t - ask_t <= scan:
-                q = hashmapdepth_ask_qty_at_tick(depth, t)
+                q = depth_ask_qty_at_tick(depth, t)
                 if q > 0.0:
                     rec["ask_px"][na] = t * tick
                     rec["ask_qty"][na] = q
@@ -143,16 +146,16 @@ def _status(
     return VENUE_OK, last
 
 
-@njit(cache=False)
-def _submit(hbt: Any, a: int, oid: int, side: int, price: float, qty: float, tif: int) -> int:
+@njit(cache=True)
+def _submit(bt: int, a: int, oid: int, side: int, price: float, qty: float, tif: int) -> int:
     # One limit order to hftbacktest (``tif``: IOC, or GTX for a post-only quote); its return code.
     if side == BUY:
-        return int(hbt.submit_buy_order(a, oid, price, qty, tif, LIMIT, False))
-    return int(hbt.submit_sell_order(a, oid, price, qty, tif, LIMIT, False))
+        return int(bt_submit_buy_order(bt, a, oid, price, qty, tif, LIMIT, 0))
+    return int(bt_submit_sell_order(bt, a, oid, price, qty, tif, LIMIT, 0))
 
 
-@njit(cache=False)
-def _follow_quotes(hbt: Any, now: int, quotes: Any, fills: Any, run: Any, answered: Any) -> int:
+@njit(cache=True)
+def _follow_quotes(bt: int, now: int, quotes: Any, fills: Any, run: Any, answered: Any) -> int:
     # hftbacktest's answers about the resting quotes (arb.runtime.backtest_quotes): bit 1 when one
     # changed (its symbol is marked in ``answered``), bit 2 when one filled (positions must be read again).
     ints = quotes[0]
@@ -162,8 +165,8 @@ def _follow_quotes(hbt: Any, now: int, quotes: Any, fills: Any, run: Any, answer
             oid = ints[a, i, Q_OID]
             if oid == 0:
                 continue
-            found = orders_get(hashmapbt_orders(hbt.ptr, a), np.uint64(oid))
-            if is_null_ptr(found):  # cleared: nothing more can come of it
+            found = orders_get(bt_orders(bt, a), np.uint64(oid))
+            if found == 0:  # cleared: nothing more can come of it
                 ints[a, i, Q_OID] = 0
                 answered[a // 2] = 1
                 out |= 1
@@ -336,8 +339,8 @@ def _ticks(decision_ts: Any, decision_assets: Any, counters: Any, now: int, tick
     return any_
 
 
-@njit(cache=False)
-def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: Any, orders: Any, outs: Any) -> int:
+@njit(cache=True)
+def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: Any, orders: Any, outs: Any) -> int:
     """Run until local time ``until_ns`` (or the end of data, or a full output buffer).
 
     Returns 0 when it stopped at ``until_ns``, 1 at the end of the data, 2 when an output buffer is
@@ -359,7 +362,9 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
     :class:`~arb.runtime.backtest.Loop`): at each decision point the settlements due are booked into
     ``funding`` and the cash, and positions on a linear venue are valued at its mark price.
 
-    The state comes in tuples, one per concern (:meth:`arb.runtime.backtest.Loop.run` builds them):
+    ``bt`` is hftbacktest's backtester by its address (``hbt.ptr``; :mod:`arb.runtime.hbt_abi` calls it, so
+    this loop is compiled once and then loaded from Numba's cache). The state comes in tuples, one per
+    concern (:meth:`arb.runtime.backtest.Loop.run` builds them):
 
     - ``tape``: the schedule, ``(decision_ts, decision_assets, book_ts, book_off, sync_ts, sync_state,
       sync_off)`` (see :class:`~arb.runtime.backtest.Schedule`);
@@ -395,7 +400,7 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
     faulty = leg_faults[0]["enabled"] != 0
     carried = False  # a decision put off until hftbacktest has given the answers due now
     same_time = 0  # steps in a row without time passing (rejections answered at once with zero latency)
-    last_now = hbt.current_timestamp
+    last_now = bt_current_timestamp(bt)
     fresh = True  # positions and balances must be read again (start, or after a fill)
     maker = False  # a symbol quotes (the maker_taker style)
     for s in range(n_symbols):
@@ -404,7 +409,7 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
     while True:
         if _outputs_full(fills, equity, calls, sent, intents, rstate, counters):
             return 2
-        now = hbt.current_timestamp
+        now = bt_current_timestamp(bt)
         i = counters[C_CURSOR]
         target = until_ns
         if i < decision_ts.shape[0] and decision_ts[i] < target:
@@ -422,16 +427,16 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
         if waiting and held_due <= now < sent_due:
             rc = 0  # a held order is due now and hftbacktest owes nothing yet: no time passes
         elif waiting:
-            rc = hbt.wait_next_feed(True, max(target - now, 1))
+            rc = bt_wait_next_feed(bt, 1, max(target - now, 1))
         elif target > now:
-            rc = hbt.elapse(target - now)
+            rc = bt_elapse(bt, target - now)
         else:
             rc = 0
         if rc == 1:
             counters[C_DONE] = 1
         elif rc < 0 or rc > 3:
             return int(-abs(rc))
-        now = hbt.current_timestamp
+        now = bt_current_timestamp(bt)
         if faulty:
             same_time = same_time + 1 if now == last_now else 0
             if same_time > _MAX_SAME_TIME:
@@ -444,13 +449,13 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
             for a in range(n_assets):
                 if open_count[a] == 0:
                     continue
-                answers = hashmapbt_orders(hbt.ptr, a)  # what hbt.orders(a) wraps
+                answers = bt_orders(bt, a)
                 for k in range(_MAX_PENDING):
                     oid = pending[a, k]
                     if oid == 0:
                         continue
-                    found = orders_get(answers, np.uint64(oid))  # what OrderDict.get wraps
-                    if is_null_ptr(found):
+                    found = orders_get(answers, np.uint64(oid))
+                    if found == 0:
                         pending[a, k] = 0
                         open_count[a] -= 1
                         answered[a // 2] = 1
@@ -472,7 +477,7 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
                         answered[a // 2] = 1
                         act = True
             if maker:
-                followed = _follow_quotes(hbt, now, quotes, fills, run, answered)
+                followed = _follow_quotes(bt, now, quotes, fills, run, answered)
                 if followed != 0:
                     act = True
                     fresh = fresh or followed & 2 != 0
@@ -481,7 +486,7 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
                 if open_count[a] > 0:
                     still = True
             if not still:
-                hbt.clear_inactive_orders(ALL_ASSETS)
+                bt_clear_inactive_orders(bt, ALL_ASSETS)
 
         if faulty:
             # Held orders due now: a late one goes to hftbacktest, a rejected one is answered.
@@ -495,7 +500,7 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
                 if h["submit"] == 1:
                     v = a % 2
                     due = now + entry_ns[v] + response_ns[v]
-                    if _submit(hbt, a, oid, h["side"], h["price"], h["qty"], IOC) == 0 and _track(
+                    if _submit(bt, a, oid, h["side"], h["price"], h["qty"], IOC) == 0 and _track(
                         orders, a, oid, h["kind"], h["pair_id"], due, h["sent"]
                     ):
                         continue
@@ -515,14 +520,14 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
         if act or counters[C_DONE] == 1 or now >= until_ns:
             counters[C_DECISION_POINTS] += 1
             # The views: the best level of the books that ticked; deeper levels only if a kernel may act.
-            _fill_top(hbt, views, one, one - 1, 0, n_assets, ticked)
+            _fill_top(bt, views, one, one - 1, 0, n_assets, ticked)
             if fresh:
                 for a in range(n_assets):
                     s = a // 2
                     v = a % 2
                     rec = views[s][v]
-                    rec["position"] = hashmapbt_position(hbt.ptr, a)  # hbt.position(a), hbt.state_values(a)
-                    sv = carray(address_as_void_pointer(hashmapbt_state_values(hbt.ptr, a)), 1, state_values_dtype)
+                    rec["position"] = bt_position(bt, a)
+                    sv = carray(address_as_void_pointer(bt_state_values(bt, a)), 1, state_values_dtype)
                     cash[s, v] = sv[0].balance - sv[0].fee + paid[s, v]
                 for s in range(n_symbols):
                     for v in range(2):
@@ -544,7 +549,7 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
                     if not may_act(views[s], params[s : s + 1], now):
                         continue
                     if levels > 1:
-                        _fill_top(hbt, views, levels, one * _MAX_SCAN_TICKS, 2 * s, 2 * s + 2, deeper)
+                        _fill_top(bt, views, levels, one * _MAX_SCAN_TICKS, 2 * s, 2 * s + 2, deeper)
                     n = _call_kernel(now, s, views, kernel, risk, counters, calls)
                     for k in range(n):
                         it = intents[s][k]
@@ -553,19 +558,19 @@ def _run_loop(hbt: Any, until_ns: int, tape: Any, perp: Any, run: Any, symbols: 
                             if it["kind"] == INTENT_QUOTE:
                                 oid = counters[C_NEXT_ORDER_ID]
                                 counters[C_NEXT_ORDER_ID] = oid + 1
-                                if _submit(hbt, a, oid, it["side"], it["price"], it["qty"], GTX) == 0:
+                                if _submit(bt, a, oid, it["side"], it["price"], it["qty"], GTX) == 0:
                                     quote_sent(quotes, sent, counters, now, it, s, oid)
                                 else:
                                     counters[C_SUBMIT_ERRORS] += 1
                             else:
                                 oid = cancel_sent(quotes, sent, counters, now, it, s)
-                                if oid != 0 and hbt.cancel(a, oid, False) != 0:
+                                if oid != 0 and bt_cancel(bt, a, oid, 0) != 0:
                                     counters[C_SUBMIT_ERRORS] += 1
                             continue
                         route, oid, fault, fillable, answer_due = _route(now, s, k, kernel, run, held)
                         if route == _ROUTE_SUBMIT:
                             a = 2 * s + it["venue"]
-                            ok = _submit(hbt, a, oid, it["side"], it["price"], fillable, IOC) == 0 and _track(
+                            ok = _submit(bt, a, oid, it["side"], it["price"], fillable, IOC) == 0 and _track(
                                 orders, a, oid, it["kind"], it["pair_id"], answer_due, now
                             )
                         else:

@@ -5,8 +5,8 @@ A :class:`Worker` lives as long as its process (a local pool's worker, a Ray act
 base configuration and the days once; the event arrays either come from the conversion cache on disk
 (the local pool: each worker reads the ``.npz`` files once) or are handed over already loaded (Ray:
 one ``ray.put`` read zero-copy by every actor on the machine). :meth:`Worker.warm_up` runs the
-compiled loop over the first nanosecond of data so that Numba compiles it (hftbacktest's jitclasses
-cannot be cached on disk: a few seconds per process) before the first point is timed. Each point
+compiled loop over the first nanosecond of data so that Numba loads it from its cache (the sweep
+compiled it there before starting the workers) before the first point is timed. Each point
 then builds its configuration with :func:`~arb.sweep.grid.apply_overrides`, a fresh hftbacktest over the
 same arrays and a fresh :class:`~arb.runtime.backtest.Loop`, and runs exactly what
 :func:`arb.runtime.backtest.run_backtest` runs: the same figures, bit for bit (tests check it).
@@ -28,13 +28,7 @@ from arb.config import AppConfig
 from arb.errors import ArbError
 from arb.reports.summary import run_summary
 from arb.reports.valuation import InitialBalances
-from arb.runtime.backtest import (
-    BacktestResult,
-    Loop,
-    Schedule,
-    build_hbt,
-    run_session,
-)
+from arb.runtime.backtest import BacktestResult, Schedule, compile_loop, run_session
 from arb.runtime.loader import Session, load_session
 from arb.sweep.grid import apply_overrides
 
@@ -101,7 +95,7 @@ class WorkerInfo:
     Attributes:
         name: ``host:pid``.
         load_s: Time to get the event arrays (read from the cache, or from Ray's object store), seconds.
-        compile_s: Time of the warm-up run, nearly all of it Numba compiling the loop, seconds.
+        compile_s: Time of the warm-up run (Numba loading the loop from its cache, or compiling it), seconds.
     """
 
     name: str
@@ -252,14 +246,7 @@ class Worker:
         config = config if config is not None else self.base
         session, schedule = self.session(config)
         started = time.perf_counter()
-        session = _with_venues(session, config)
-        loop = Loop(config, session, schedule)
-        hbt = build_hbt(config, session)
-        try:
-            hbt.elapse(1)
-            loop.run(hbt, session.start_ns + 1)
-        finally:
-            hbt.close()
+        compile_loop(config, _with_venues(session, config), schedule)
         self.compile_s = time.perf_counter() - started
         self._warm = True
 

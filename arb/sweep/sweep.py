@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from arb.config import AppConfig
+from arb.runtime.backtest import Schedule, compile_loop, loop_cached, warm_loop_in_background
 from arb.runtime.loader import Session, load_session, plan_days
 from arb.sweep.grid import Grid, apply_overrides
 from arb.sweep.pool import Task, run_pool
@@ -97,13 +98,24 @@ def run_sweep(
     workers = max(1, min(workers, len(tasks)))
     # Convert (or check the cache of) every day here, once: what the recordings hold is said once,
     # a damaged day stops the sweep before any worker starts, and the workers only read the cache.
+    # The first sweep after an install compiles the loop here, once, its helpers on the other core while
+    # the days convert, so that every worker loads it from Numba's cache instead of compiling it.
+    warming = warm_loop_in_background(config)
     sessions: dict[DataKey, Session] = {}
+    first: tuple[AppConfig, Session] | None = None
     for key, point_config in configs.items():
         session = load_session(point_config, days, on_status, allow_damaged=allow_damaged)
+        first = first or (point_config, session)
         if ray is not None:
             sessions[key] = slim_session(session)
         else:
             break  # the pool's workers read the cache themselves
+    if warming is not None:
+        warming.join()
+    if first is not None and not loop_cached():
+        if on_status is not None:
+            on_status("compiling the backtest loop once for every worker (once per install)")
+        compile_loop(first[0], first[1], Schedule.of(first[1]))
     if on_status is not None:
         on_status(f"{len(tasks)} points on {workers} worker{'s' if workers > 1 else ''}")
     if ray is None:

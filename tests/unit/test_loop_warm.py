@@ -8,6 +8,8 @@ compiled types the loop never passes, and the loop paid the compile again.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from arb.config import load_config
@@ -39,3 +41,28 @@ def test_no_background_warm_up_once_cached() -> None:
 class _Span:
     start_ns = 0
     end_ns = 0
+
+
+def test_a_later_process_loads_the_loop_from_the_cache() -> None:
+    # The loop calls hftbacktest's library by symbol name (arb.runtime.hbt_abi), so its machine code is
+    # cached: once one process has run it, the next links it instead of compiling it again.
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    assert bt.run_backtest(config).counters["decision_points"] > 0
+    script = (
+        "import sys; from arb.config import load_config; from arb.runtime import backtest as bt; "
+        "from arb.runtime.backtest_loop import _run_loop; "
+        "r = bt.run_backtest(load_config(sys.argv[1])); "
+        "print(r.counters['decision_points'], sum(_run_loop.stats.cache_hits.values()), "
+        "sum(_run_loop.stats.cache_misses.values()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT / "config" / "arbitrage.toml")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    points, hits, misses = (int(x) for x in done.stdout.split()[-3:])
+    assert points > 0
+    assert (hits, misses) == (1, 0)
