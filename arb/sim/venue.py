@@ -29,6 +29,7 @@ from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, RefuseMode
 from arb.sim.options import MANUAL, VenueOptions
 from arb.sim.playback import Playback
 from arb.sim.replay import Classified, Replay, ReplayFrame, SessionSpec, normalize_sessions
+from arb.waiting import Conditions
 
 __all__ = [
     "BookView",
@@ -151,7 +152,7 @@ class FakeVenue(Playback):
         self._clock_lock = asyncio.Lock()
         self._playback: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._waiters: list[tuple[asyncio.Future[None], Callable[[], bool]]] = []
+        self._conditions = Conditions()
         self._started = False
         self._closed = False
 
@@ -231,8 +232,7 @@ class FakeVenue(Playback):
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for future, _ in self._waiters:
-            future.cancel()
+        self._conditions.cancel()
         logger.info("%s %s fake venue closed", self.venue_name, self.market)
 
     async def refuse_connections(self, endpoint: int = 0) -> None:
@@ -320,21 +320,11 @@ class FakeVenue(Playback):
     # -- waiting for conditions ------------------------------------------------------------------
 
     def _notify(self) -> None:
-        for future, predicate in self._waiters:
-            if not future.done() and predicate():
-                future.set_result(None)
+        self._conditions.notify()
 
     async def wait_until(self, predicate: Callable[[], bool]) -> None:
         """Return once ``predicate()`` is true (checked now and after every venue state change)."""
-        if predicate():
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (future, predicate)
-        self._waiters.append(entry)
-        try:
-            await future
-        finally:
-            self._waiters.remove(entry)
+        await self._conditions.wait_until(predicate)
 
     async def wait_for_connections(self, n: int) -> None:
         """Return once ``n`` connections have been accepted in total (since start)."""

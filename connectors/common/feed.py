@@ -97,6 +97,7 @@ from arb.events import (
     SyncReason,
     empty_events,
 )
+from arb.waiting import Conditions
 from connectors.common.feed_parts import (
     BackoffSchedule,
     Clock,
@@ -198,7 +199,7 @@ class MarketDataFeed:
             self._resume_at = max(0, min(queue.maxsize // 2, queue.maxsize - len(self._all)))
         self._stopping = False
         self._task: asyncio.Task[Any] | None = None
-        self._waiters: list[tuple[asyncio.Future[None], Callable[[], bool]]] = []
+        self._conditions = Conditions()
 
     @classmethod
     def pool(cls, config: VenueConfig, symbols: Sequence[str], **options: Any) -> list[Self]:
@@ -390,19 +391,11 @@ class MarketDataFeed:
             )
         else:
             await self._check_venue(now)
-        self._notify()
+        self._conditions.notify()
 
     async def wait_until(self, predicate: Callable[[], bool]) -> None:
         """Return once ``predicate()`` is true; checked now and after every frame and state change."""
-        if predicate():
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (future, predicate)
-        self._waiters.append(entry)
-        try:
-            await future
-        finally:
-            self._waiters.remove(entry)
+        await self._conditions.wait_until(predicate)
 
     # -- the connection loop ----------------------------------------------------------------------
 
@@ -491,7 +484,7 @@ class MarketDataFeed:
             log.info(
                 "%s: connected to %s (endpoint %d of %d)", self._label, base_url, self._endpoint + 1, len(self._urls)
             )
-            self._notify()
+            self._conditions.notify()
             await self._on_open(ws)
             async with asyncio.TaskGroup() as tasks:
                 helpers = [tasks.create_task(coro) for coro in self._session_tasks(ws)]
@@ -535,7 +528,7 @@ class MarketDataFeed:
             self._lose(st, reason, now)
             st.stale = False
             self._publish(st, self._take(st), now, time.perf_counter_ns())
-        self._notify()
+        self._conditions.notify()
 
     async def _force_reconnect(self, reason: SyncReason, why: str, ws: ClientConnection) -> None:
         # Close the connection ourselves; the connection loop reconnects (and counts a failure).
@@ -605,8 +598,8 @@ class MarketDataFeed:
         if recorder is not None:  # compression and flushing after the rows are out
             recorder.settle()
         self._after_frame(st, nstats.gaps != gaps_before)
-        if self._waiters:
-            self._notify()
+        if self._conditions.waiters:
+            self._conditions.notify()
 
     def _take(self, st: SymbolState) -> EventArray:
         sink = st.normalizer.sink
@@ -691,13 +684,6 @@ class MarketDataFeed:
             st.sent_state, st.sent_stale = status.state, st.stale
             if self._ws is not None:
                 self._request_resync(st)
-
-    # -- waiting ----------------------------------------------------------------------------------
-
-    def _notify(self) -> None:
-        for future, predicate in self._waiters:
-            if not future.done() and predicate():
-                future.set_result(None)
 
 
 def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
