@@ -3,7 +3,7 @@
     python -m arb.sim.serve bybit spot --recording recordings/bybit_spot/btcusdt_20240808.gz \\
         --key KEY --secret SECRET --balance USDT=100000 --balance BTC=50
 
-prints one JSON line with its URLs (``rest``, ``ws``, ``ws_private``) once the book is synced, then
+prints one JSON line with its URLs (``rest``, ``ws``, ``ws_private``, ``ws_trade``) once the book is synced, then
 serves until stdin closes or it gets SIGTERM/SIGINT. Rate limits are lifted (``--no-limits``) for
 benchmarks. Trading rules are the shipped venue file's BTCUSDT rules unless ``--tick``/``--step`` say
 otherwise.
@@ -38,7 +38,7 @@ async def _serve(args: argparse.Namespace) -> None:
         await venue.advance_until(lambda frame: frame.stream.startswith("orderbook."))
         book = venue.book(args.symbol, 1)
         urls = {"rest": venue.rest_url, "ws": venue.ws_urls[0], "ws_private": venue.private_ws_url,
-                "bid": book.bids[0][0], "ask": book.asks[0][0]}  # fmt: skip
+                "ws_trade": venue.trade_ws_url, "bid": book.bids[0][0], "ask": book.asks[0][0]}  # fmt: skip
         sys.stdout.write(json.dumps(urls) + "\n")
         sys.stdout.flush()
         stop = asyncio.Event()

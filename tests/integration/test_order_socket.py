@@ -1,0 +1,164 @@
+"""arb's own order-entry client (:mod:`connectors.common.order_socket`) on the fake Bybit's ``/v5/trade``.
+
+The client logs in once, hands each request to the socket and says when, and keeps the rules a live
+executor needs: a request that could not be sent says so (the order may go by REST), one whose
+connection closed before the answer is lost (its fate found out by a query, never sent again), and an
+answer after its caller stopped waiting is counted, not delivered. No test sleeps: each awaits the
+venue's conditions or the client's answers, bounded by ``asyncio.timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal as D  # noqa: N817 - short for the literals below
+from typing import Any
+
+import msgspec
+import pytest
+
+from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.bybit.wire import ws_signature
+from arb.sim.faults import FaultKind
+from arb.sim.ledger import OrderStatus
+from connectors.bybit.private import ANSWERS
+from connectors.bybit.trade_socket import CANCEL, CREATE, BybitTradeFraming
+from connectors.common.order_socket import AnswerLostError, LoginRefusedError, NotSentError, OrderSocket
+from tests.integration.test_fake_bybit_private import BY_NAME, KEY, MARKETS, SECRET, Market, alice, venue_for
+from tests.integration.test_fake_bybit_trade_ws import filling_qty, trade_answers
+
+BOUND_S = 20.0
+"""A bound on a step that hangs (each takes well under a second when nothing does)."""
+
+
+@asynccontextmanager
+async def socket_rig(market: Market, *, secret: str = SECRET) -> AsyncIterator[tuple[FakeBybitExchange, OrderSocket]]:
+    """A venue and a logged-in client on its ``/v5/trade``."""
+    async with venue_for(market) as venue:
+        client = OrderSocket(venue.trade_ws_url, BybitTradeFraming(KEY, secret), name="bybit order entry")
+        try:
+            async with asyncio.timeout(BOUND_S):
+                await client.start()
+            yield venue, client
+        finally:
+            await client.close()
+
+
+def ioc(market: Market, qty: D, price: D, link: str, **extra: Any) -> dict[str, Any]:
+    """A limit buy as Bybit's REST body (and ``/v5/trade``'s one argument) has it."""
+    return {"category": market.name, "symbol": market.rules.symbol, "side": "Buy", "orderType": "Limit",
+            "qty": str(qty), "price": str(price), "timeInForce": "IOC", "orderLinkId": link, **extra}  # fmt: skip
+
+
+async def ask(client: OrderSocket, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    async with asyncio.timeout(BOUND_S):
+        sent = await client.send(operation, params)
+        return await sent.answer()
+
+
+@pytest.mark.parametrize("market", MARKETS, ids=lambda m: m.name)
+async def test_an_ioc_is_answered_by_its_request_id_and_fills_on_the_ledger(market: Market) -> None:
+    async with socket_rig(market) as (venue, client):
+        qty, price = filling_qty(venue, market)
+        sent = await client.send(CREATE, ioc(market, qty, price, "sock-1"))
+        assert sent.written_ns > 0
+        async with asyncio.timeout(BOUND_S):
+            answer = await sent.answer()
+        assert answer["reqId"] == sent.request_id and answer["retCode"] == 0
+        (order,) = alice(venue).orders
+        assert answer["data"] == {"orderId": venue.order_id(order), "orderLinkId": "sock-1"}
+        assert order.status is OrderStatus.FILLED and order.executed_qty == qty
+        assert trade_answers(venue, "auth") == [0] and client.connects == 1
+        assert not [r for r in venue.stats.rest_requests if r.path == "/v5/order/create"]
+
+
+async def test_a_resting_order_is_cancelled_through_the_same_connection() -> None:
+    market = BY_NAME["spot"]
+    async with socket_rig(market) as (venue, client):
+        qty, price = filling_qty(venue, market)
+        below = (price * D("0.9")).quantize(market.rules.tick_size)
+        rest = ioc(market, qty * 2, below, "rest-1", timeInForce="PostOnly")  # twice: above the minimum value
+        assert (await ask(client, CREATE, rest))["retCode"] == 0
+        assert alice(venue).orders[0].status is OrderStatus.NEW
+        by_link = {"category": "spot", "symbol": market.rules.symbol, "orderLinkId": "rest-1"}
+        cancelled = await ask(client, CANCEL, by_link)
+        assert cancelled["retCode"] == 0 and cancelled["data"]["orderLinkId"] == "rest-1"
+        assert alice(venue).orders[0].status is OrderStatus.CANCELED
+        again = await ask(client, CANCEL, by_link)
+        assert str(again["retCode"]) in {"170213", "110001"}  # not open any more: the adapter's NOT_OPEN
+
+
+async def test_a_refusal_comes_back_as_the_venues_answer_with_its_code() -> None:
+    market = BY_NAME["linear"]
+    async with socket_rig(market) as (venue, client):
+        _, price = filling_qty(venue, market)
+        answer = await ask(client, CREATE, ioc(market, market.rules.step_size / 10, price, "tiny-1"))
+        code = str(answer[ANSWERS.code_field])
+        assert code != ANSWERS.ok_code and answer[ANSWERS.message_field]
+        assert alice(venue).orders == [] and trade_answers(venue, "order.create") == [int(code)]
+
+
+async def test_a_refused_login_sends_nothing_and_logs_no_secret(caplog: pytest.LogCaptureFixture) -> None:
+    market = BY_NAME["spot"]
+    async with venue_for(market) as venue:
+        client = OrderSocket(venue.trade_ws_url, BybitTradeFraming(KEY, "not-the-secret"), name="bybit order entry")
+        with pytest.raises(LoginRefusedError) as refused:
+            async with asyncio.timeout(BOUND_S):
+                await client.start()
+        assert refused.value.code == "10004" and not client.ready
+        with pytest.raises(NotSentError):
+            await client.send(CREATE, ioc(market, D("0.001"), D("1"), "never-1"))
+        assert alice(venue).orders == [] and trade_answers(venue, "auth") == [10004]
+        assert "not-the-secret" not in caplog.text and "not-the-secret" not in repr(client.framing)
+        await client.close()
+
+
+def test_the_login_signature_is_the_venues() -> None:
+    framing = BybitTradeFraming(KEY, SECRET)
+    frame = msgspec.json.decode(framing.login(1_700_000_000_000))
+    key, expires, signature = frame["args"]
+    assert frame["op"] == "auth" and key == KEY and expires == "1700000010000"
+    assert signature == ws_signature(SECRET, expires)
+
+
+async def test_a_connection_dropped_after_the_order_was_placed_loses_the_answer_not_the_order() -> None:
+    market = BY_NAME["linear"]
+    async with socket_rig(market) as (venue, client):
+        qty, price = filling_qty(venue, market)
+        venue.faults.order_drop(processed=True)
+        sent = await client.send(CREATE, ioc(market, qty, price, "drop-1"))
+        with pytest.raises(AnswerLostError):
+            async with asyncio.timeout(BOUND_S):
+                await sent.answer()
+        assert not client.ready and client.lost == 1
+        # the order is on the ledger once; the client never sent it again
+        assert [o.client_id for o in alice(venue).orders] == ["drop-1"]
+        assert trade_answers(venue, "order.create") == []
+        with pytest.raises(NotSentError):
+            await client.send(CREATE, ioc(market, qty, price, "while-down"))
+        async with asyncio.timeout(BOUND_S):
+            await client.start()
+        assert (await ask(client, CREATE, ioc(market, qty, price, "drop-2")))["retCode"] == 0
+        assert [o.client_id for o in alice(venue).orders] == ["drop-1", "drop-2"] and client.connects == 2
+        assert venue.faults.count(FaultKind.ORDER_DROP) == 1
+
+
+async def test_an_answer_after_the_caller_gave_up_is_counted_not_delivered() -> None:
+    market = BY_NAME["spot"]
+    async with socket_rig(market) as (venue, client):
+        qty, price = filling_qty(venue, market)
+        venue.faults.order_timeout(processed=True)
+        sent = await client.send(CREATE, ioc(market, qty, price, "held-1"))
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):  # the venue holds this answer until released below
+                await sent.answer()
+        # the connection goes on answering other requests meanwhile
+        assert (await ask(client, CREATE, ioc(market, qty, price, "next-1")))["retCode"] == 0
+        venue.faults.release_orders()
+        async with asyncio.timeout(BOUND_S):
+            await venue.wait_until(lambda: len(trade_answers(venue, "order.create")) == 2)
+            while client.late_answers < 1:
+                await asyncio.sleep(0)  # the answer is in flight on loopback: yield until it is read
+        assert client.late_answers == 1 and client.lost == 0 and client.ready
+        assert sorted(o.client_id for o in alice(venue).orders) == ["held-1", "next-1"]
