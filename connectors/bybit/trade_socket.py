@@ -6,7 +6,8 @@ signature]}`` with the hex HMAC-SHA256 of ``"GET/realtime" + expires`` (ms), ans
 timestamp and receive window: ``{"reqId":"...","header":{"X-BAPI-TIMESTAMP":"...",
 "X-BAPI-RECV-WINDOW":"5000"},"op":"order.create","args":[{...}]}``; its answer echoes ``reqId`` with
 ``retCode``/``retMsg`` and ``data`` (``orderId``, ``orderLinkId``) as the REST answer's ``result``: the same
-codes, read by the same :data:`connectors.bybit.private.ANSWERS`. A refusal for want of a login
+codes, read by the same :data:`connectors.bybit.private.ANSWERS` once :meth:`BybitTradeFraming.body`
+has put ``data`` where REST keeps it (``result``). A refusal for want of a login
 (``10003`` "Request not authorized") comes without the ``reqId``. ``{"op":"ping"}`` keeps it open.
 
 Operations: ``order.create``, ``order.amend``, ``order.cancel`` (Bybit's demo environment has no
@@ -56,6 +57,12 @@ class BybitTradeFraming:
     def request(self, request_id: str, operation: str, params: Mapping[str, Any], now_ms: int) -> bytes:
         header = {"X-BAPI-TIMESTAMP": str(now_ms), "X-BAPI-RECV-WINDOW": self._window}
         return _encode({"reqId": request_id, "header": header, "op": operation, "args": [params]})
+
+    def body(self, answer: Mapping[str, Any]) -> dict[str, Any]:
+        # REST keeps the acknowledgement in "result", /v5/trade in "data"
+        body = {key: value for key, value in answer.items() if key not in ("data", "reqId", "op", "header", "connId")}
+        body["result"] = answer.get("data") or {}
+        return body
 
     def answer_id(self, answer: Mapping[str, Any]) -> str | None:
         request_id = answer.get("reqId")

@@ -73,6 +73,11 @@ class Framing(Protocol):
         """The frame of one request."""
         ...
 
+    def body(self, answer: Mapping[str, Any]) -> dict[str, Any]:
+        """The answer as the REST endpoint's reply body would have it, so the venue's answer rules (codes,
+        texts) and the adapter's reading of an acknowledgement hold on both paths."""
+        ...
+
     def answer_id(self, answer: Mapping[str, Any]) -> str | None:
         """The id an answer echoes (None: not an answer to a request, e.g. a pong)."""
         ...

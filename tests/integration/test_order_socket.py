@@ -68,6 +68,8 @@ async def test_an_ioc_is_answered_by_its_request_id_and_fills_on_the_ledger(mark
         assert answer["reqId"] == sent.request_id and answer["retCode"] == 0
         (order,) = alice(venue).orders
         assert answer["data"] == {"orderId": venue.order_id(order), "orderLinkId": "sock-1"}
+        body = client.framing.body(answer)  # as REST's reply: the acknowledgement in "result"
+        assert body["result"] == answer["data"] and str(body[ANSWERS.code_field]) == ANSWERS.ok_code
         assert order.status is OrderStatus.FILLED and order.executed_qty == qty
         assert trade_answers(venue, "auth") == [0] and client.connects == 1
         assert not [r for r in venue.stats.rest_requests if r.path == "/v5/order/create"]
