@@ -43,6 +43,7 @@ from arb.reports.sources import SourceData, journal_url, load_backtest
 from arb.runtime.sent_orders import ORDER_DTYPE
 
 __all__ = [
+    "EXPLAINED",
     "MATCHED_DTYPE",
     "Comparison",
     "OrderFigures",
@@ -210,16 +211,25 @@ def compare(live: Orders, backtest: Orders, folder: str, notes: Sequence[str] = 
 
 _ROWS: Final[tuple[tuple[str, Callable[[OrderFigures], str]], ...]] = (
     ("orders sent", lambda f: f"{f.orders:,}"),
-    ("fill rate (filled / ordered qty)", lambda f: pct(f.qty_fill_rate)),
-    ("orders with a fill", lambda f: "n/a" if f.orders_filled is None else
+    ("fill rate (qty)", lambda f: pct(f.qty_fill_rate)),
+    ("orders filled", lambda f: "n/a" if f.orders_filled is None else
         f"{f.orders_filled:,} of {f.orders:,} ({pct(f.order_fill_rate)})"),
     ("fills", lambda f: "n/a" if f.fills is None else f"{f.fills:,}"),
-    ("slippage mean (bps, + worse)", lambda f: num(f.slippage_mean_bps, 2)),
+    ("slippage mean (bps)", lambda f: num(f.slippage_mean_bps, 2)),
     ("slippage p50 (bps)", lambda f: num(f.slippage_p50_bps, 2)),
     ("slippage p95 (bps)", lambda f: num(f.slippage_p95_bps, 2)),
     ("round trip p50 (ms)", lambda f: num(f.round_trip_p50_ms, 2)),
     ("round trip p99 (ms)", lambda f: num(f.round_trip_p99_ms, 2)),
 )  # fmt: skip
+
+
+EXPLAINED: Final = (
+    "fill rate (qty): filled / ordered quantity; orders filled: orders with a fill; slippage: per fill, against "
+    "the limit price the order was sent at, positive is worse for arb (bought dearer, sold cheaper); round trip: "
+    "request to answer, live as the journal measured it, backtest as its latency model gave it; fills count with "
+    "their order, sent in the overlap"
+)
+"""What the figures of :func:`table_of` are, in one line under the table."""
 
 
 def table_of(comparison: Comparison) -> tuple[list[str], list[list[str]]]:

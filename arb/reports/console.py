@@ -12,7 +12,7 @@ from rich.table import Table
 
 from arb.events import ASSET_NAMES, BINANCE, BYBIT
 from arb.formats import money, num, pct
-from arb.reports.against import Comparison, overlap_text, table_of
+from arb.reports.against import EXPLAINED, Comparison, overlap_text, table_of
 from arb.reports.common import VENUES, duration_text
 from arb.reports.pnl import PNL_TOLERANCE
 from arb.reports.summary import Summary, SymbolSummary
@@ -202,5 +202,5 @@ def print_against(comparison: Comparison, console: Console) -> None:
         table.add_row(*row)
     console.print(table)
     console.print(overlap_text(comparison), highlight=False, soft_wrap=True, markup=False)
-    for note in comparison.notes:
+    for note in (*comparison.notes, EXPLAINED):
         console.print(note, highlight=False, soft_wrap=True, markup=False)

@@ -21,7 +21,7 @@ import numpy as np
 
 from arb.events import NS_PER_S
 from arb.formats import money, num, pct
-from arb.reports.against import overlap_text, table_of
+from arb.reports.against import EXPLAINED, overlap_text, table_of
 from arb.reports.figures import PeriodReport
 
 __all__ = ["render_html"]
@@ -327,14 +327,11 @@ def _against_section(report: PeriodReport) -> str:
     if report.against is None:
         return ""
     header, rows = table_of(report.against)
-    notes = [overlap_text(report.against), *report.against.notes]
+    notes = [overlap_text(report.against), *report.against.notes, EXPLAINED]
     return "".join([
         '<h2 id="against">Live against the backtest</h2>',
         _table(header, rows),
         *(f'<p class="note">{_e(n)}</p>' for n in notes),
-        '<p class="note">slippage: per fill, against the limit price the order was sent at, positive is worse for '
-        "arb; fill rates and slippage count the fills of the orders sent in the overlap; round trip: request to "
-        "answer, live as measured, backtest as its latency model gave it.</p>",
     ])  # fmt: skip
 
 

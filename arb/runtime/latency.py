@@ -86,11 +86,16 @@ def replayed_round_trips(rows: np.ndarray[Any, Any], times: np.ndarray[Any, Any]
     interpolated between the rows' requests at the send time, the response latency between the rows'
     venue times at the time the order reaches the venue; before the first row the first's, after the
     last the last's (as ``IntpOrderLatency`` does, to its integer rounding of a nanosecond)."""
-    req = rows["req_ts"].astype(np.float64)
-    exch = rows["exch_ts"].astype(np.float64)
-    entry_at = np.asarray(times, np.float64)
-    entry = np.interp(entry_at, req, exch - req)
-    response = np.interp(entry_at + entry, exch, rows["resp_ts"].astype(np.float64) - exch)
+    if not len(rows):
+        raise ValueError("no order latency rows")
+    base = int(rows["req_ts"][0])  # times as offsets from it: ns since the epoch do not fit a float's 53 bits
+
+    def offsets(ts: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        return np.asarray((np.asarray(ts, np.int64) - base).astype(np.float64))
+
+    req, exch, resp, sent = offsets(rows["req_ts"]), offsets(rows["exch_ts"]), offsets(rows["resp_ts"]), offsets(times)
+    entry = np.interp(sent, req, exch - req)
+    response = np.interp(sent + entry, exch, resp - exch)
     return np.asarray(np.round(entry + response), np.int64)
 
 

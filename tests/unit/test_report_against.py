@@ -87,7 +87,7 @@ def test_only_the_overlap_is_compared() -> None:
     assert bybit.live.orders == 0 and bybit.backtest.orders == 0
     header, rows = table_of(c)
     assert header == ["figure", "binance live", "binance backtest", "bybit live", "bybit backtest"]
-    assert dict((r[0], r[1:]) for r in rows)["orders with a fill"] == [
+    assert dict((r[0], r[1:]) for r in rows)["orders filled"] == [
         "1 of 2 (50.00%)", "1 of 1 (100.00%)", "0 of 0 (n/a)", "0 of 0 (n/a)"]  # fmt: skip
 
 
