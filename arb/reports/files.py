@@ -202,6 +202,16 @@ def _write_orders(f: BinaryIO, orders: Array, symbols: tuple[str, ...]) -> None:
     text.detach()
 
 
+def _numbers_of_names(
+    symbols: Sequence[str],
+) -> tuple[dict[str, int], dict[str, int], dict[str, int], dict[str, int]]:
+    # what a report's csv names, to numbers: venues, sides, intent kinds, symbols (by place in ``symbols``)
+    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
+    sides = {name: side for side, name in SIDE_NAMES.items()}
+    kinds = {name: kind for kind, name in KIND_NAMES.items()}
+    return venues, sides, kinds, {name: i for i, name in enumerate(symbols)}
+
+
 def read_orders_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
     """A backtest's orders.csv (:data:`ORDERS_HEADER`) as :data:`~arb.runtime.sent_orders.ORDER_DTYPE`
     rows, symbols numbered by ``symbols`` (a name not there after them, a number as itself).
@@ -209,10 +219,7 @@ def read_orders_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
     Raises:
         ValueError: The header is not :data:`ORDERS_HEADER`, or a row does not parse (names the line).
     """
-    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
-    sides = {name: side for side, name in SIDE_NAMES.items()}
-    kinds = {name: kind for kind, name in KIND_NAMES.items()}
-    numbers = {name: i for i, name in enumerate(symbols)}
+    venues, sides, kinds, numbers = _numbers_of_names(symbols)
     rows = []
     with Path(path).open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
@@ -310,10 +317,7 @@ def read_trades_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
     Raises:
         ValueError: The header is not :data:`TRADES_HEADER`, or a row does not parse (names the line).
     """
-    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
-    sides = {name: side for side, name in SIDE_NAMES.items()}
-    kinds = {name: kind for kind, name in KIND_NAMES.items()}
-    numbers = {name: i for i, name in enumerate(symbols)}
+    venues, sides, kinds, numbers = _numbers_of_names(symbols)
     rows: list[tuple[Any, ...]] = []
     with Path(path).open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
