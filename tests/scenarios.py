@@ -39,20 +39,28 @@ def order_latency(entry_ms: float) -> dict[str, float]:
 
 
 def write_standing_spread(
-    root: Path, *, changes: list[Change] | None = None, duration_ms: int = 6000, heartbeat_ms: int = 100
+    root: Path,
+    *,
+    changes: list[Change] | None = None,
+    duration_ms: int = 6000,
+    heartbeat_ms: int = 100,
+    start_ms: int | None = None,
 ) -> tuple[Path, Path]:
     """The standing spread's recordings, written in ``root``/recordings: Binance around 60,000 and
     Bybit's bid 50 bps above Binance's ask from 2 s on (``changes`` replace the one change that opens
-    it), ``duration_ms`` of data on ``STANDING_DAY``, a heartbeat every ``heartbeat_ms``. Returns
-    Binance's and Bybit's files."""
+    it), ``duration_ms`` of data on ``STANDING_DAY`` (from ``start_ms``, ms since the epoch, on its UTC
+    day when given: a recording of the present), a heartbeat every ``heartbeat_ms``. Returns Binance's
+    and Bybit's files."""
+    day = STANDING_DAY if start_ms is None else dt.datetime.fromtimestamp(start_ms / 1000, dt.UTC).date()
     return write_scenario(
         root / "recordings",
-        STANDING_DAY,
+        day,
         Book(bids={59990.0: 2.0}, asks={60000.0: 2.0}),
         Book(bids={59995.0: 2.0}, asks={60400.0: 2.0}),
         changes if changes is not None else [Change(2000, "bybit", bids={60300.0: 1.0})],
         duration_ms=duration_ms,
         heartbeat_ms=heartbeat_ms,
+        start_ms=start_ms,
     )
 
 

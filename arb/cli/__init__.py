@@ -187,6 +187,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from arb.config import load_config
     from arb.reports import InitialBalances, print_summary, run_summary, write_report
     from arb.runtime.backtest import run_backtest
+    from arb.runtime.sent_orders import backtest_orders
     from arb.ui import console, status_and_progress
 
     config = _with_recordings(load_config(args.config), args.recordings)
@@ -227,7 +228,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         day_marks=result.day_marks,
         calls=result.calls,
     )
-    paths = write_report(out, summary, result.fills, result.equity, funding=result.funding)
+    orders = backtest_orders(result.sent, result.fills, result.counters["submit_errors"], config.venues)
+    paths = write_report(out, summary, result.fills, result.equity, funding=result.funding, orders=orders)
     print_summary(summary)
     if any(state.get("flags", 0) for state in result.kernel_states or [result.kernel_state]):
         console.print("[bold red]a hedge failed repeatedly: see the log and trades.csv[/]")

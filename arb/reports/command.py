@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from arb.arguments import Command, add_config_argument, day, existing_folder
 from arb.errors import UsageError
+from arb.reports.against import backtest_orders_of, compare, live_orders
+from arb.reports.console import print_against
 from arb.reports.figures import PERIODS
 from arb.reports.files import SUMMARY_JSON, TRADES_CSV
 from arb.reports.periodic import build_report, load_source, write_html
@@ -67,6 +70,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="paper: the account's folder (default: [dry_run] state_dir); live: the journal's "
         "(default: [live] state_dir)",
     )  # fmt: skip
+    parser.add_argument(
+        "--against", type=existing_folder("a backtest's report folder"), metavar="DIR",
+        help="live only: beside the journal's orders, what this backtest (arb backtest of the same hours, "
+        '[latency] order = "measured") predicted, per venue, over the overlap of the two',
+    )  # fmt: skip
     add_config_argument(parser)
     parser.add_argument(
         "--out", type=html_output, metavar="FILE",
@@ -113,6 +121,8 @@ def main(args: argparse.Namespace) -> int:
 
     kind: str = args.source
     config = None
+    if args.against is not None and kind != "live":
+        raise UsageError(f"--against: expected only with --source live, got --source {kind}")
     if kind == "backtest":
         if args.state_dir is not None:
             raise UsageError("--state-dir: expected only with --source paper or live")
@@ -130,6 +140,9 @@ def main(args: argparse.Namespace) -> int:
         source = load_source(kind, results=results, state_dir=state_dir, config=config)
         folder = results
     report = build_report(source, args.period, args.date)
+    if args.against is not None:
+        live = live_orders(config, source.first_ns, source.last_ns)
+        report = dataclasses.replace(report, against=compare(live, backtest_orders_of(args.against), str(args.against)))
     out = args.out if args.out is not None else folder / f"report-{kind}-{report.period.slug}.html"
     path = write_html(report, out)
     pnl = report.pnl
@@ -144,6 +157,8 @@ def main(args: argparse.Namespace) -> int:
     )
     if report.choice:
         console.print(f"({report.choice})", highlight=False, soft_wrap=True, markup=False)
+    if report.against is not None:
+        print_against(report.against, console)
     for halt in source.halts:
         console.print(f"HALT: {halt}", style="bold red", highlight=False, markup=False)
     return 0

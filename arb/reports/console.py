@@ -12,11 +12,12 @@ from rich.table import Table
 
 from arb.events import ASSET_NAMES, BINANCE, BYBIT
 from arb.formats import money, num, pct
+from arb.reports.against import EXPLAINED, Comparison, overlap_text, table_of
 from arb.reports.common import VENUES, duration_text
 from arb.reports.pnl import PNL_TOLERANCE
 from arb.reports.summary import Summary, SymbolSummary
 
-__all__ = ["print_summary"]
+__all__ = ["print_against", "print_summary"]
 
 _amount = partial(money, digits=4)  # money in the quote currency
 _base = partial(num, digits=8, small=0)  # a quantity in base units, to the satoshi
@@ -188,3 +189,18 @@ def _ratio(x: float | None, defined: bool, meaningful: bool) -> str:
 
 def _int(x: int) -> str:
     return f"{x:,}"
+
+
+def print_against(comparison: Comparison, console: Console) -> None:
+    """``arb report --against``: live beside the backtest, a column each per venue, and the span compared."""
+    header, rows = table_of(comparison)
+    table = Table(title="live against the backtest", title_justify="left")
+    table.add_column(header[0])
+    for name in header[1:]:
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    console.print(overlap_text(comparison), highlight=False, soft_wrap=True, markup=False)
+    for note in (*comparison.notes, EXPLAINED):
+        console.print(note, highlight=False, soft_wrap=True, markup=False)

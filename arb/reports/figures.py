@@ -42,6 +42,7 @@ import numpy as np
 
 from arb.events import ASSET_NAMES, BINANCE, NS_PER_S
 from arb.formats import jsonable
+from arb.reports.against import Comparison
 from arb.reports.charts import chart_data, fill_spread_bps
 from arb.reports.risk import SECONDS_PER_YEAR
 from arb.reports.sources import SourceData
@@ -253,6 +254,7 @@ class PeriodReport:
         samples: Where the equity samples come from: ``"run"`` (the run's own samples inside the
             period) or ``"rebuilt"`` (from the fills and the marks, one a minute).
         choice: Why this period was reported when none was asked for ("" when one was).
+        against: Live beside a backtest of the same hours (``arb report --against``), or None.
     """
 
     period: Period
@@ -274,6 +276,7 @@ class PeriodReport:
     symbols: tuple[SymbolRow, ...] = ()
     samples: str = "rebuilt"
     choice: str = ""
+    against: Comparison | None = None
 
     @property
     def total(self) -> VenueRow:
@@ -321,6 +324,7 @@ class PeriodReport:
                 "halts": list(self.source.halts),
                 "choice": self.choice,
                 **({"symbols": {row.name: _symbol_json(row) for row in self.symbols}} if self.symbols else {}),
+                **({"against": self.against.to_dict()} if self.against is not None else {}),
             }
         )
         return data

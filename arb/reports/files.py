@@ -1,6 +1,7 @@
-"""The files of a run's report: trades.csv, funding.csv, equity.npz, equity.png and summary.json,
-written atomically (:func:`write_report`) and read back exactly (:func:`read_trades_csv`,
-:func:`read_equity_npz`, :func:`read_funding_csv`, :func:`pnl_from_trades_csv`).
+"""The files of a run's report: trades.csv, funding.csv, orders.csv (a backtest's), equity.npz,
+equity.png and summary.json, written atomically (:func:`write_report`) and read back exactly
+(:func:`read_trades_csv`, :func:`read_orders_csv`, :func:`read_equity_npz`, :func:`read_funding_csv`,
+:func:`pnl_from_trades_csv`).
 
 ``docs/reports.md`` describes every column and key.
 """
@@ -26,6 +27,7 @@ from arb.reports.charts import plot_equity
 from arb.reports.common import SIDE_NAMES, Array, require_fields
 from arb.reports.pnl import pnl_from_fills
 from arb.reports.summary import Summary
+from arb.runtime.sent_orders import ORDER_DTYPE
 from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE
 
 __all__ = [
@@ -33,12 +35,15 @@ __all__ = [
     "EQUITY_PNG",
     "FUNDING_CSV",
     "FUNDING_HEADER",
+    "ORDERS_CSV",
+    "ORDERS_HEADER",
     "SUMMARY_JSON",
     "TRADES_CSV",
     "TRADES_HEADER",
     "pnl_from_trades_csv",
     "read_equity_npz",
     "read_funding_csv",
+    "read_orders_csv",
     "read_trades_csv",
     "write_report",
 ]
@@ -51,6 +56,9 @@ TRADES_CSV: Final = "trades.csv"
 
 
 FUNDING_CSV: Final = "funding.csv"
+
+
+ORDERS_CSV: Final = "orders.csv"
 
 
 EQUITY_PNG: Final = "equity.png"
@@ -84,6 +92,22 @@ TRADES_HEADER: Final = (
 """Columns of trades.csv, in order (files written before arb traded several symbols end at ``order_id``)."""
 
 
+ORDERS_HEADER: Final = (
+    "time",  # when the order was sent (local time, the decision's), ISO-8601 UTC with nanoseconds
+    "local_ts",  # the same instant, int64 ns since the epoch
+    "venue",  # binance / bybit
+    "symbol",
+    "side",  # buy / sell
+    "price",  # the limit price it was sent at
+    "qty",  # the quantity asked for
+    "kind",  # open / hedge / unwind / quote
+    "pair_id",
+    "order_id",  # the order_id of its fills in trades.csv; 0: not known (see arb.runtime.sent_orders)
+    "round_trip_ns",  # request to answer, as the run's order latency model gave it (ns)
+)
+"""Columns of a backtest's orders.csv: one row per order sent (cancels left out), in the order sent."""
+
+
 def write_report(
     out_dir: str | Path,
     summary: Summary,
@@ -91,9 +115,11 @@ def write_report(
     equity: Array,
     symbols: Sequence[str] | None = None,
     funding: Array | None = None,
+    orders: Array | None = None,
 ) -> list[Path]:
     """Write trades.csv, equity.npz, equity.png and summary.json into ``out_dir`` (created if
-    needed), and funding.csv when ``funding`` (``FUNDING_DTYPE``) holds payments.
+    needed), funding.csv when ``funding`` (``FUNDING_DTYPE``) holds payments and orders.csv when
+    ``orders`` (:data:`~arb.runtime.sent_orders.ORDER_DTYPE`, a backtest's) are given.
 
     Each file is written through :func:`arb.files.atomic_writer` (a temporary file in ``out_dir``,
     synced and renamed over its final name), so an interrupted run leaves either the previous file or
@@ -111,7 +137,7 @@ def write_report(
             the configuration in ``summary.meta``; else their numbers).
 
     Returns:
-        The paths written: ``[trades.csv, (funding.csv,) equity.npz, equity.png, summary.json]``.
+        The paths written: ``[trades.csv, (funding.csv,) (orders.csv,) equity.npz, equity.png, summary.json]``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -128,6 +154,12 @@ def write_report(
         paths.append(out / FUNDING_CSV)
     else:
         (out / FUNDING_CSV).unlink(missing_ok=True)  # an older run's in the same folder is not this one's
+    if orders is not None:
+        with atomic_writer(out / ORDERS_CSV) as f:
+            _write_orders(f, orders, names)
+        paths.append(out / ORDERS_CSV)
+    else:
+        (out / ORDERS_CSV).unlink(missing_ok=True)
     samples = np.ascontiguousarray(equity).astype(EQUITY_DTYPE, copy=False)
     with atomic_writer(out / EQUITY_NPZ) as f:
         np.savez(f, equity=samples)
@@ -152,6 +184,61 @@ def _write_funding(f: BinaryIO, funding: Array, symbols: tuple[str, ...]) -> Non
         ])  # fmt: skip
     text.flush()
     text.detach()
+
+
+def _write_orders(f: BinaryIO, orders: Array, symbols: tuple[str, ...]) -> None:
+    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(ORDERS_HEADER)
+    for row, time in zip(orders, iso_ns(orders["ts"]), strict=True):
+        venue, symbol, side, kind = int(row["venue"]), int(row["symbol"]), int(row["side"]), int(row["kind"])
+        writer.writerow([
+            time, str(int(row["ts"])), ASSET_NAMES[venue] if 0 <= venue < len(ASSET_NAMES) else str(venue),
+            symbols[symbol] if 0 <= symbol < len(symbols) else str(symbol), SIDE_NAMES.get(side, str(side)),
+            repr(float(row["price"])), repr(float(row["qty"])), KIND_NAMES.get(kind, str(kind)),
+            str(int(row["pair_id"])), str(int(row["order_id"])), str(int(row["trip_ns"])),
+        ])  # fmt: skip
+    text.flush()
+    text.detach()
+
+
+def _numbers_of_names(
+    symbols: Sequence[str],
+) -> tuple[dict[str, int], dict[str, int], dict[str, int], dict[str, int]]:
+    # what a report's csv names, to numbers: venues, sides, intent kinds, symbols (by place in ``symbols``)
+    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
+    sides = {name: side for side, name in SIDE_NAMES.items()}
+    kinds = {name: kind for kind, name in KIND_NAMES.items()}
+    return venues, sides, kinds, {name: i for i, name in enumerate(symbols)}
+
+
+def read_orders_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
+    """A backtest's orders.csv (:data:`ORDERS_HEADER`) as :data:`~arb.runtime.sent_orders.ORDER_DTYPE`
+    rows, symbols numbered by ``symbols`` (a name not there after them, a number as itself).
+
+    Raises:
+        ValueError: The header is not :data:`ORDERS_HEADER`, or a row does not parse (names the line).
+    """
+    venues, sides, kinds, numbers = _numbers_of_names(symbols)
+    rows = []
+    with Path(path).open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or tuple(header) != ORDERS_HEADER:
+            raise ValueError(f"{path}: expected the header {','.join(ORDERS_HEADER)}, got {header}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                if len(row) != len(ORDERS_HEADER):
+                    raise ValueError(f"expected {len(ORDERS_HEADER)} columns, got {len(row)}")
+                _time, ts, venue, symbol, side, price, qty, kind, pair_id, order_id, trip = row
+                number = int(symbol) if symbol.isdigit() else numbers.setdefault(symbol, len(numbers))
+                rows.append((int(ts), venues[venue] if venue in venues else int(venue), number,
+                             sides[side] if side in sides else int(side), float(price), float(qty),
+                             kinds[kind] if kind in kinds else int(kind), int(pair_id), int(order_id),
+                             int(trip)))  # fmt: skip
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"{path}: line {line}: {exc}") from None
+    return np.array(rows, dtype=ORDER_DTYPE) if rows else np.zeros(0, ORDER_DTYPE)
 
 
 def read_equity_npz(path: str | Path) -> Array:
@@ -230,10 +317,7 @@ def read_trades_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
     Raises:
         ValueError: The header is not :data:`TRADES_HEADER`, or a row does not parse (names the line).
     """
-    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
-    sides = {name: side for side, name in SIDE_NAMES.items()}
-    kinds = {name: kind for kind, name in KIND_NAMES.items()}
-    numbers = {name: i for i, name in enumerate(symbols)}
+    venues, sides, kinds, numbers = _numbers_of_names(symbols)
     rows: list[tuple[Any, ...]] = []
     with Path(path).open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)

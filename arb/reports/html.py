@@ -21,6 +21,7 @@ import numpy as np
 
 from arb.events import NS_PER_S
 from arb.formats import money, num, pct
+from arb.reports.against import EXPLAINED, overlap_text, table_of
 from arb.reports.figures import PeriodReport
 
 __all__ = ["render_html"]
@@ -321,6 +322,19 @@ def _symbols_section(report: PeriodReport, q: str) -> str:
     return "".join(["<h2>Per symbol</h2>", _table(["figure", *names], [(k, *v) for k, v in rows]), bars])
 
 
+def _against_section(report: PeriodReport) -> str:
+    # arb report --against: live beside the backtest of the same hours
+    if report.against is None:
+        return ""
+    header, rows = table_of(report.against)
+    notes = [overlap_text(report.against), *report.against.notes, EXPLAINED]
+    return "".join([
+        '<h2 id="against">Live against the backtest</h2>',
+        _table(header, rows),
+        *(f'<p class="note">{_e(n)}</p>' for n in notes),
+    ])  # fmt: skip
+
+
 def render_html(report: PeriodReport, generated_ns: int) -> str:
     """The page of ``report`` (UTF-8 text); ``generated_ns`` is the time written in its header."""
     q = report.source.quote
@@ -404,6 +418,7 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
             ("fees", "#d62728", [r.fees for r in report.venues[:2]]),
         ], unit=q),
         _symbols_section(report, q) if several else "",
+        _against_section(report),
         "<h2>Pairs</h2>",
         _table(["figure", "value"], pair_rows),
         "<h3>Captured spreads</h3>",

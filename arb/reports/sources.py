@@ -58,6 +58,7 @@ __all__ = [
     "SOURCES",
     "Mark",
     "SourceData",
+    "journal_url",
     "load_backtest",
     "load_live",
     "load_paper",
@@ -562,15 +563,8 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     from arb.journal.journal import state as state_table
     from arb.runtime.kill import HALT_KEY
 
-    live = config.live
-    account = live.account
-    if live.journal_url:
-        url, name = live.journal_url, sa.engine.make_url(live.journal_url).render_as_string(hide_password=True)
-    else:
-        path = Path(live.state_dir) / f"{account}.sqlite"
-        if not path.is_file():
-            raise UsageError(f"--state-dir: expected the live journal {path}, got no such file")
-        url, name = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true", str(path)
+    account = config.live.account
+    url, name = journal_url(config)
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
@@ -659,6 +653,21 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
         symbols=names,
         funding=funding,
     )
+
+
+def journal_url(config: Any) -> tuple[str, str]:
+    """The live journal of ``config`` (``[live] journal_url``, or ``<state_dir>/<account>.sqlite`` opened
+    read-only, ``mode=ro``): (the URL to open, its name to show, a password hidden). Raises
+    :class:`UsageError` naming ``--state-dir`` when the SQLite file does not exist."""
+    import sqlalchemy as sa
+
+    live = config.live
+    if live.journal_url:
+        return live.journal_url, sa.engine.make_url(live.journal_url).render_as_string(hide_password=True)
+    path = Path(live.state_dir) / f"{live.account}.sqlite"
+    if not path.is_file():
+        raise UsageError(f"--state-dir: expected the live journal {path}, got no such file")
+    return f"sqlite:///file:{path.resolve()}?mode=ro&uri=true", str(path)
 
 
 def _live_balances(

@@ -20,7 +20,15 @@ import numpy as np
 
 from arb.errors import ConfigError
 
-__all__ = ["ORDER_LATENCY_DTYPE", "latency_rows", "load_measured", "measured_path", "percentiles"]
+__all__ = [
+    "ORDER_LATENCY_DTYPE",
+    "assumed_round_trips",
+    "latency_rows",
+    "load_measured",
+    "measured_path",
+    "percentiles",
+    "replayed_round_trips",
+]
 
 ORDER_LATENCY_DTYPE: Final = np.dtype(
     [("req_ts", "i8"), ("exch_ts", "i8"), ("resp_ts", "i8"), ("_padding", "i8")], align=True
@@ -70,3 +78,36 @@ def load_measured(path: Path, venue_file: Path) -> np.ndarray[Any, Any]:
     if np.any(np.diff(rows["req_ts"]) < 0) or np.any(rows["resp_ts"] < rows["req_ts"]):
         raise ConfigError(str(venue_file), key, f"{path}: rows out of time order, or answered before sent")
     return np.ascontiguousarray(rows.astype(ORDER_LATENCY_DTYPE))
+
+
+def replayed_round_trips(rows: np.ndarray[Any, Any], times: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The round trips (ns) hftbacktest's interpolated order latency gives orders sent at ``times``
+    (local ns) from ``rows`` (:data:`ORDER_LATENCY_DTYPE`, in time order): the entry latency
+    interpolated between the rows' requests at the send time, the response latency between the rows'
+    venue times at the time the order reaches the venue; before the first row the first's, after the
+    last the last's (as ``IntpOrderLatency`` does, to its integer rounding of a nanosecond)."""
+    if not len(rows):
+        raise ValueError("no order latency rows")
+    base = int(rows["req_ts"][0])  # times as offsets from it: ns since the epoch do not fit a float's 53 bits
+
+    def offsets(ts: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        return np.asarray((np.asarray(ts, np.int64) - base).astype(np.float64))
+
+    req, exch, resp, sent = offsets(rows["req_ts"]), offsets(rows["exch_ts"]), offsets(rows["resp_ts"]), offsets(times)
+    entry = np.interp(sent, req, exch - req)
+    response = np.interp(sent + entry, exch, resp - exch)
+    return np.asarray(np.round(entry + response), np.int64)
+
+
+def assumed_round_trips(
+    latency: Any, venue: str, venue_file: Path, times: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """The round trip (ns) a backtest gives each of a venue's orders sent at ``times``: ``latency`` is the
+    venue's ``[latency]`` table (:class:`arb.config.venue.Latency`); ``order = "measured"``
+    replays the rows ``arb latency --export`` wrote (:func:`replayed_round_trips`), else every order
+    takes ``order_entry_ms + order_response_ms``."""
+    times = np.asarray(times, np.int64)
+    if latency.order == "measured":
+        rows = load_measured(measured_path(latency.measured_dir, venue), venue_file)
+        return replayed_round_trips(rows, times)
+    return np.full(len(times), int(latency.order_entry_ns) + int(latency.order_response_ns), np.int64)

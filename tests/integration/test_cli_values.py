@@ -186,6 +186,8 @@ CASES: list[tuple[list[str], str]] = [
     (["report", "--results", FILE], "--results"),
     (["report", "--state-dir", MISSING], "--state-dir"),
     (["report", "--state-dir", FILE], "--state-dir"),
+    (["report", "--against", MISSING], "--against"),
+    (["report", "--against", FILE], "--against"),
     (["report", "--config", MISSING], "--config"),
     (["report", "--out", DIR], "--out"),
     (["report", "--out", UNDER_FILE], "--out"),
