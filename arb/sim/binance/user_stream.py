@@ -29,6 +29,7 @@ from arb.sim.binance.calls import (
     CountdownTrigger,
     Endpoint,
     ListenKey,
+    WsApiAnswer,
     WsApiSession,
 )
 from arb.sim.binance.public import BinanceMarket, FakeBinanceVenue, SymbolSpec
@@ -111,6 +112,8 @@ class BinanceUserStreams(LedgerVenue, FakeBinanceVenue):
         self._sessions: dict[int, WsApiSession] = {}
         self.auth_log: list[tuple[int, int, bool]] = []
         """``(connection, error code or 0, success)`` of every WS-API user-stream subscription request."""
+        self.ws_api_log: list[WsApiAnswer] = []
+        """Every answer the WebSocket API sent to an order request, in order."""
         self._private = self._endpoint_table()
         """The private REST endpoints by method and path."""
 
