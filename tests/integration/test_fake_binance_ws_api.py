@@ -18,11 +18,13 @@ from contextlib import asynccontextmanager
 from decimal import Decimal as D  # noqa: N817 - short for the literals below
 from typing import Any
 
+import aiohttp
 import ccxt.async_support as ccxt
 import pytest
 
 from arb.execution.ccxt_setup import make_exchange
 from arb.sim.binance.exchange import FakeBinanceExchange
+from arb.sim.binance.wire import signature, ws_payload
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import OrderStatus
 from arb.sim.options import VenueOptions
@@ -338,3 +340,79 @@ async def test_a_delayed_way_in_delays_the_answer_and_a_ban_refuses_418() -> Non
         assert code_of(caught.value) == -1003 and "IP banned until" in str(caught.value)
         assert [o.client_id for o in account(venue).orders] == ["warm", "slow"]
         assert venue.ws_api_log[-1].status == 418
+
+
+# -- the wire --------------------------------------------------------------------------------------------
+
+
+def signed(params: dict[str, Any], *, secret: str = SECRET, late_ms: int = 0) -> dict[str, Any]:
+    """``params`` with ``apiKey``, ``timestamp`` and their ``signature``, as Binance documents the payload."""
+    params = {**params, "apiKey": KEY, "timestamp": int(time.time() * 1000) - late_ms}
+    return {**params, "signature": signature(secret, ws_payload(params))}
+
+
+async def ask(ws: aiohttp.ClientWebSocketResponse, request: dict[str, Any]) -> dict[str, Any]:
+    await ws.send_str(json.dumps(request))
+    async with asyncio.timeout(BOUND_S):
+        answer: dict[str, Any] = json.loads(await ws.receive_str())
+    return answer
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
+async def test_the_wire_answers_rate_limits_and_refusals(spec: VenueSpec) -> None:
+    spot = spec.market == "spot"
+    async with fake_venue(spec) as venue, aiohttp.ClientSession() as http, http.ws_connect(venue.ws_api_url) as ws:
+        qty, ask_price = filling(venue, spec)
+        order = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "IOC", "quantity": str(qty),
+                 "price": str(ask_price), "newOrderRespType": "ACK"}  # fmt: skip
+        answer = await ask(
+            ws, {"id": "a1", "method": "order.place", "params": signed({**order, "newClientOrderId": "w1"})}
+        )
+        assert list(answer) == ["id", "status", "result", "rateLimits"] and answer["status"] == 200
+        (placed,) = account(venue).orders
+        assert answer["result"]["orderId"] == placed.order_id and answer["result"]["clientOrderId"] == "w1"
+        assert "executedQty" not in answer["result"] if spot else answer["result"]["executedQty"] == "0.000"
+        kinds = [
+            (r["rateLimitType"], r["interval"], r["intervalNum"], r["limit"], r["count"]) for r in answer["rateLimits"]
+        ]
+        if spot:
+            assert kinds[:2] == [("ORDERS", "SECOND", 10, 50, 1), ("ORDERS", "DAY", 1, 160_000, 1)]
+        else:
+            assert kinds[1:] == [("ORDERS", "SECOND", 10, 300, 1), ("ORDERS", "MINUTE", 1, 1200, 1)]
+        assert ("REQUEST_WEIGHT", "MINUTE", 1, 6000 if spot else 2400) in [k[:4] for k in kinds]
+        query = signed({"symbol": "BTCUSDT", "origClientOrderId": "w1", "returnRateLimits": False})
+        quiet = await ask(ws, {"id": 7, "method": "order.status", "params": query})
+        assert list(quiet) == ["id", "status", "result"] and quiet["id"] == 7 and quiet["result"]["status"] == "FILLED"
+        refusals = [
+            (signed({"symbol": "BTCUSDT", "orderId": placed.order_id}, secret="wrong"), 400, -1022),
+            ({**signed({"symbol": "BTCUSDT", "orderId": placed.order_id}), "apiKey": "nobody"}, 401, -2015),
+            (signed({"symbol": "BTCUSDT", "orderId": placed.order_id}, late_ms=6000), 400, -1021),
+            (signed({"symbol": "BTCUSDT", "orderId": [placed.order_id]}), 400, -1100),
+            (signed({"symbol": "BTCUSDT", "orderId": placed.order_id}), 400, -2011),
+        ]
+        for params, status, code in refusals:
+            refused = await ask(ws, {"id": None, "method": "order.cancel", "params": params})
+            assert (refused["status"], refused["error"]["code"]) == (status, code) and refused["id"] is None
+        other = await ask(ws, {"id": "u", "method": "userDataStream.subscribe.signature", "params": signed({})})
+        unknown = {"code": -1000, "msg": "Unknown method 'userDataStream.subscribe.signature'."}
+        assert ("result" in other) if spot else other["error"] == unknown  # USD-M's user stream is the listen key's
+        assert [o.client_id for o in account(venue).orders] == ["w1"]
+        assert [(a.method, a.code) for a in venue.ws_api_log] == [("order.place", 0), ("order.status", 0)] + [
+            ("order.cancel", code) for _, _, code in refusals
+        ]  # fmt: skip
+
+
+async def test_a_connection_opened_with_return_rate_limits_false_leaves_them_out() -> None:
+    spec = BINANCE_LINEAR
+    async with (
+        fake_venue(spec) as venue,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{venue.ws_api_url}?returnRateLimits=false") as ws,
+    ):
+        query = {"symbol": "BTCUSDT", "origClientOrderId": "none"}
+        hidden = await ask(ws, {"id": 1, "method": "order.status", "params": signed(query)})
+        assert list(hidden) == ["id", "status", "error"] and hidden["error"]["code"] == -2013
+        shown = await ask(
+            ws, {"id": 2, "method": "order.status", "params": signed({**query, "returnRateLimits": True})}
+        )
+        assert shown["error"]["code"] == -2013 and shown["rateLimits"][0]["rateLimitType"] == "REQUEST_WEIGHT"
