@@ -24,14 +24,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from arb.sim.binance.accounts import BinanceAccountEndpoints
-from arb.sim.binance.calls import MSG_1007, MSG_1008, MSG_KEY_INVALID, Call, Endpoint, Reply, WsApiAnswer, WsApiSession
+from arb.sim.binance.calls import MSG_1007, MSG_1008, MSG_KEY_INVALID, Call, Reply, WsApiAnswer, WsApiSession
 from arb.sim.binance.wire import ws_text
-from arb.sim.faults import AppliedFault, FaultKind, OrderFault
+from arb.sim.faults import FaultKind, OrderFault
 from arb.sim.venue import VenueConnection
 
 __all__ = ["ORDER_METHODS", "BinanceWsApi"]
@@ -108,16 +109,13 @@ class BinanceWsApi(BinanceAccountEndpoints):
         fault = self.faults.take_order_fault(endpoint.operation) if endpoint.operation else None
         await self.faults.order_arrives()
         call = Call({k: ws_text(v) for k, v in params.items() if k not in _NOT_PARAMS}, account, self._now_ms())
-
-        def run() -> Reply:
-            return self._run(endpoint, call)
-
-        if fault is None:
-            reply = run()
-            await self._flush_user_events()
-            await self._ws_order_answer(conn, request_id, method, reply, limits)
+        run = partial(self._run, endpoint, call)
+        if fault is not None:
+            await self._ws_order_fault(conn, request_id, method, fault, call, run, limits)
             return
-        await self._ws_order_fault(conn, request_id, method, fault, endpoint, call, run, limits)
+        reply = run()
+        await self._flush_user_events()
+        await self._ws_order_answer(conn, request_id, method, reply, limits)
 
     def _order_limits(self, limits: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Count one order (as REST does) and return ``limits`` with the ``ORDERS`` entries, in the
@@ -130,24 +128,19 @@ class BinanceWsApi(BinanceAccountEndpoints):
         return orders + limits if self.market == "spot" else limits + orders
 
     async def _ws_order_fault(
-        self, conn: VenueConnection, request_id: Any, method: str, fault: OrderFault, endpoint: Endpoint, call: Call,
+        self, conn: VenueConnection, request_id: Any, method: str, fault: OrderFault, call: Call,
         run: Callable[[], Reply], limits: list[dict[str, Any]],
     ) -> None:  # fmt: skip
-        """Answer an order request under ``fault``, having acted on it first when ``processed``: a held
-        answer (sent once released; the request acted on then if not before), the connection dropped
-        without an answer, or an error answer in the venue's format."""
-        self._record(AppliedFault(fault.kind, connection=conn.id,
-                                  detail=f"{conn.path} {method} processed={fault.processed}"))  # fmt: skip
-        reply: Reply | None = None
-        if fault.processed:
-            reply = run()
-            await self._flush_user_events()
+        """Answer an order request under ``fault`` (acted on as :meth:`_order_fault_outcome` says): a held
+        answer, the connection dropped without an answer, or an error answer in the venue's format."""
+        detail = f"{conn.path} {method} processed={fault.processed}"
         if fault.kind is FaultKind.ORDER_TIMEOUT:
             # held apart from the connection's reading, which goes on answering its other requests
-            task = asyncio.create_task(self._held_answer(conn, request_id, method, fault, call, run, reply, limits))
+            task = asyncio.create_task(self._held_answer(conn, request_id, method, fault, detail, call, run, limits))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return
+        await self._order_fault_outcome(fault, detail, conn.id, call, run)
         if fault.kind is FaultKind.ORDER_DROP:
             await conn.close(abrupt=True)
             return
@@ -158,15 +151,12 @@ class BinanceWsApi(BinanceAccountEndpoints):
         await self._ws_order_answer(conn, request_id, method, Reply(status, body), limits)
 
     async def _held_answer(
-        self, conn: VenueConnection, request_id: Any, method: str, fault: OrderFault, call: Call,
-        run: Callable[[], Reply], reply: Reply | None, limits: list[dict[str, Any]],
+        self, conn: VenueConnection, request_id: Any, method: str, fault: OrderFault, detail: str, call: Call,
+        run: Callable[[], Reply], limits: list[dict[str, Any]],
     ) -> None:  # fmt: skip
-        """ORDER_TIMEOUT: once the test releases it, act on the request (unless done before) and answer."""
-        await fault.wait_released()
-        if reply is None:
-            call.now_ms = self._now_ms()
-            reply = run()
-            await self._flush_user_events()
+        """ORDER_TIMEOUT: the answer, sent once the test releases it."""
+        reply = await self._order_fault_outcome(fault, detail, conn.id, call, run)
+        assert reply is not None
         await self._ws_order_answer(conn, request_id, method, reply, limits)
         self._notify()
 
