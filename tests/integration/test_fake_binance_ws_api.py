@@ -30,6 +30,7 @@ from arb.sim.ledger import OrderStatus
 from arb.sim.options import VenueOptions
 from arb.testing.pair_rig import KEY, SECRET, account
 from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, best, fake_venue
+from tests.integration.test_live_executor import _at_ask
 
 SPECS = [BINANCE_SPOT, BINANCE_LINEAR]
 BOUND_S = 20.0
@@ -64,10 +65,7 @@ def code_of(error: BaseException) -> int:
 
 def filling(venue: FakeBinanceExchange, spec: VenueSpec) -> tuple[D, D]:
     """A quantity the best ask covers, above the minimums, and that ask."""
-    _, _, ask, ask_qty = best(venue, spec)
-    rules = spec.rules
-    qty = max(rules.min_qty, (rules.min_notional / ask).quantize(rules.step_size) + rules.step_size)
-    assert qty <= ask_qty
+    ask, qty = _at_ask(venue, spec, D(0))
     return qty, ask
 
 
@@ -126,7 +124,7 @@ async def test_an_ioc_over_websocket_fills_and_rest_shows_it_as_the_ledger_does(
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
-async def test_a_post_only_rests_then_is_cancelled_over_websocket_with_stream_events(spec: VenueSpec) -> None:
+async def test_a_post_only_rests_holds_its_client_id_then_is_cancelled_over_websocket(spec: VenueSpec) -> None:
     spot = spec.market == "spot"
     async with ws_rig(spec) as (venue, exchange):
         watch = asyncio.create_task(exchange.watch_orders(symbol_of(spec)))
@@ -141,8 +139,19 @@ async def test_a_post_only_rests_then_is_cancelled_over_websocket_with_stream_ev
         assert placed["status"] == "open" and placed["clientOrderId"] == "ws-maker-1"
         (resting,) = await exchange.fetch_open_orders(symbol_of(spec))
         assert resting["id"] == placed["id"] and resting["postOnly"] is True
+        # its client id is taken while it rests, over REST as over the WebSocket
+        taken = (-2010, "Duplicate order sent.") if spot else (-4116, "ClientOrderId is duplicated.")
+        with pytest.raises(ccxt.ExchangeError, match=taken[1]):
+            await exchange.create_order(symbol_of(spec), "limit", "buy", float(qty), float(price),
+                                        {"timeInForce": "GTC", "clientOrderId": "ws-maker-1"})  # fmt: skip
+        with pytest.raises(ccxt.ExchangeError, match=taken[1]):
+            await place(exchange, spec, qty, price, "ws-maker-1", tif="GTC")
         async with asyncio.timeout(BOUND_S):
             cancelled = await exchange.cancel_order_ws(placed["id"], symbol_of(spec))
+            with pytest.raises(ccxt.OrderNotFound, match="-2011"):
+                await exchange.cancel_order_ws(placed["id"], symbol_of(spec))
+            with pytest.raises(ccxt.OrderNotFound, match="-2013"):
+                await exchange.fetch_order_ws("1", symbol_of(spec))
         assert cancelled["id"] == placed["id"] and cancelled["status"] == "canceled"
         assert account(venue).orders[0].status is OrderStatus.CANCELED
         assert (await by_client_id(exchange, spec, "ws-maker-1"))["status"] == "canceled"
@@ -154,57 +163,38 @@ async def test_a_post_only_rests_then_is_cancelled_over_websocket_with_stream_ev
         streamed = [json.loads(m.text) for m in venue.user_stream_log if m.event == event]
         states = [(e["event"] if spot else e["o"])["X"] for e in streamed]
         assert states == ["NEW", "CANCELED"]
-        assert answers(venue, "order.place") == [0] and answers(venue, "order.cancel") == [0]
+        assert [o.client_id for o in account(venue).orders] == ["ws-maker-1"]
+        assert answers(venue, "order.place") == [0, taken[0]] and answers(venue, "order.cancel") == [0, -2011]
+        assert answers(venue, "order.status") == [-2013]
 
 
 # -- rejections ----------------------------------------------------------------------------------------
 
-REJECTS = [
-    # ccxt matches this message before the code, and then quotes the message alone
-    (BINANCE_SPOT, "balance", D("10"), -2010, ccxt.InsufficientFunds, "binance Account has insufficient balance"),
-    (BINANCE_SPOT, "client-id", D("0.001"), -1100, ccxt.BadRequest, '"code":-1100'),
-    # USD-M's table is consulted by REST URL only: over WS -2019 falls back to ExchangeError, -4015 is top-level
-    (BINANCE_LINEAR, "margin", D("100"), -2019, ccxt.ExchangeError, '"code":-2019'),
-    (BINANCE_LINEAR, "client-id", D("0.002"), -4015, ccxt.BadRequest, '"code":-4015'),
-]
-
-
-@pytest.mark.parametrize(("spec", "case", "qty", "code", "error", "text"), REJECTS,
-                         ids=[f"{r[0].market}-{r[1]}" for r in REJECTS])  # fmt: skip
-async def test_rejections_over_websocket_carry_the_venues_code(
-    spec: VenueSpec, case: str, qty: D, code: int, error: type[Exception], text: str
-) -> None:
-    async with ws_rig(spec) as (venue, exchange):
-        _, _, ask, _ = best(venue, spec)
-        client_id = "no spaces allowed" if case == "client-id" else f"rej-{case}"
-        with pytest.raises(error) as caught:
-            await place(exchange, spec, qty, ask, client_id)
-        assert type(caught.value) is error and text in str(caught.value)
-        assert account(venue).orders == [] and answers(venue, "order.place") == [code]
+REJECTS: dict[str, list[tuple[str, D, int, type[Exception], str]]] = {
+    "spot": [
+        # ccxt matches this message before the code, and then quotes the message alone
+        ("balance", D("10"), -2010, ccxt.InsufficientFunds, "binance Account has insufficient balance"),
+        ("client-id", D("0.001"), -1100, ccxt.BadRequest, '"code":-1100'),
+    ],
+    "linear": [
+        # USD-M's table is consulted by REST URL only: over WS -2019 falls back to ExchangeError, -4015 is top-level
+        ("margin", D("100"), -2019, ccxt.ExchangeError, '"code":-2019'),
+        ("client-id", D("0.002"), -4015, ccxt.BadRequest, '"code":-4015'),
+    ],
+}
+"""Per market: ``(case, quantity, Binance code, ccxt's exception class, text of its message)``."""
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
-async def test_the_client_id_of_an_open_rest_order_is_refused_over_websocket_and_unknown_orders_are_not_found(
-    spec: VenueSpec,
-) -> None:
+async def test_rejections_over_websocket_carry_the_venues_code(spec: VenueSpec) -> None:
     async with ws_rig(spec) as (venue, exchange):
-        qty, ask = filling(venue, spec)
-        bid, _, _, _ = best(venue, spec)
-        resting = await exchange.create_order(symbol_of(spec), "limit", "buy", float(qty), float(bid),
-                                              {"timeInForce": "GTC", "clientOrderId": "once"})  # fmt: skip
-        with pytest.raises(ccxt.ExchangeError) as caught:
-            await place(exchange, spec, qty, ask, "once")
-        assert code_of(caught.value) == (-2010 if spec.market == "spot" else -4116)
-        assert [o.client_id for o in account(venue).orders] == ["once"]
-        async with asyncio.timeout(BOUND_S):
-            await exchange.cancel_order_ws(resting["id"], symbol_of(spec))
-            with pytest.raises(ccxt.OrderNotFound) as caught:
-                await exchange.cancel_order_ws(resting["id"], symbol_of(spec))
-            assert code_of(caught.value) == -2011
-            with pytest.raises(ccxt.OrderNotFound) as caught:
-                await exchange.fetch_order_ws("1", symbol_of(spec))
-            assert code_of(caught.value) == -2013
-        assert answers(venue, "order.cancel") == [0, -2011] and answers(venue, "order.status") == [-2013]
+        _, _, ask, _ = best(venue, spec)
+        for case, qty, _, error, text in REJECTS[spec.market]:
+            with pytest.raises(error) as caught:
+                await place(exchange, spec, qty, ask, "no spaces allowed" if case == "client-id" else f"rej-{case}")
+            assert type(caught.value) is error and text in str(caught.value), case
+        assert account(venue).orders == []
+        assert answers(venue, "order.place") == [code for _, _, code, _, _ in REJECTS[spec.market]]
 
 
 async def test_ccxts_client_order_id_param_goes_out_as_is_and_is_refused() -> None:
@@ -280,29 +270,30 @@ async def test_a_socket_dropped_before_placing_leaves_nothing_on_the_ledger() ->
 
 
 @pytest.mark.parametrize("processed", [True, False], ids=["placed", "not-placed"])
-async def test_an_unanswered_request_times_out_with_the_order_placed_or_not(processed: bool) -> None:
+async def test_a_held_answer_times_out_the_client_and_comes_after_later_answers(processed: bool) -> None:
     spec = BINANCE_SPOT
     async with ws_rig(spec) as (venue, exchange):
         qty, ask = filling(venue, spec)
         venue.faults.order_timeout(processed=processed)
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.5):  # ccxt sets no timeout of its own on a WebSocket request
-                await exchange.create_order_ws(
-                    symbol_of(spec),
-                    "limit",
-                    "buy",
-                    float(qty),
-                    float(ask),
-                    {"timeInForce": "IOC", "newClientOrderId": "held-1"},
-                )
-        assert [o.client_id for o in account(venue).orders] == (["held-1"] if processed else [])
-        # the connection goes on answering while the answer is held
-        after = await place(exchange, spec, qty, ask, "next-1")
-        assert after["clientOrderId"] == "next-1"
+                await place(exchange, spec, qty, ask, "held-1")
+        # meanwhile the same connection answers an order.status: the order is there, or not yet
+        async with asyncio.timeout(BOUND_S):
+            if processed:
+                found = await exchange.fetch_order_ws(None, symbol_of(spec), {"origClientOrderId": "held-1"})
+                assert found["status"] == "closed" and found["clientOrderId"] == "held-1"
+            else:
+                with pytest.raises(ccxt.OrderNotFound):
+                    await exchange.fetch_order_ws(None, symbol_of(spec), {"origClientOrderId": "held-1"})
         venue.faults.release_orders()
         async with asyncio.timeout(BOUND_S):
-            await venue.wait_until(lambda: answers(venue, "order.place") == [0, 0])
-        assert sorted(o.client_id for o in account(venue).orders) == ["held-1", "next-1"]
+            await venue.wait_until(lambda: len(venue.ws_api_log) == 2)
+        # answers by request id: the status ("2") went out before the held place ("1"), placed once
+        assert [(a.request_id, a.method, a.code) for a in venue.ws_api_log] == [
+            ("2", "order.status", 0 if processed else -2013), ("1", "order.place", 0)
+        ]  # fmt: skip
+        assert [o.client_id for o in account(venue).orders] == ["held-1"]
         assert venue.faults.count(FaultKind.ORDER_TIMEOUT) == 1
 
 
