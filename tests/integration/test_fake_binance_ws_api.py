@@ -407,3 +407,17 @@ async def test_a_connection_opened_with_return_rate_limits_false_leaves_them_out
             ws, {"id": 2, "method": "order.status", "params": signed({**query, "returnRateLimits": True})}
         )
         assert shown["error"]["code"] == -2013 and shown["rateLimits"][0]["rateLimitType"] == "REQUEST_WEIGHT"
+
+
+async def test_requests_over_the_weight_limit_get_429_with_retry_after() -> None:
+    spec = BINANCE_LINEAR
+    fake = FakeBinanceExchange(spec.recording, market="linear", rules=[spec.rules], weight_limit=2,
+                               options=VenueOptions(ping_interval=None))  # fmt: skip
+    async with fake as venue, aiohttp.ClientSession() as http, http.ws_connect(venue.ws_api_url) as ws:
+        venue.add_account("arb", api_key=KEY, api_secret=SECRET, balances=spec.balances)
+        query = {"symbol": "BTCUSDT", "origClientOrderId": "none"}
+        codes = [(await ask(ws, {"id": n, "method": "order.status", "params": signed(query)})) for n in range(3)]
+        assert [c["error"]["code"] for c in codes] == [-2013, -2013, -1003] and codes[2]["status"] == 429
+        assert codes[2]["error"]["msg"].startswith("Too many requests; current limit is 2")  # REST's words
+        assert codes[2]["error"]["data"]["retryAfter"] > int(time.time() * 1000)
+        assert [r["count"] for c in codes[:2] for r in c["rateLimits"]] == [1, 2]
