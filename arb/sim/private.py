@@ -340,14 +340,14 @@ class LedgerVenue(FakeVenue):
 
     # -- faults ------------------------------------------------------------------------------------
 
-    async def _under_order_fault(
-        self, request: web.Request, fault: OrderFault, call: RestCall[Any], run: Callable[[], R], weight: int
-    ) -> R | web.StreamResponse | None:
-        """Act on ``call`` under an order fault: before (``processed``) or not at all. ``run()`` runs
-        its handler (after a held timeout, at the venue's time then). Returns the reply
-        to send (a timeout, once released), the aborted response (a dropped request), or ``None``: the
-        caller answers the fault's refusal in its venue's format."""
-        self._record(AppliedFault(fault.kind, detail=f"{request.method} {request.path} processed={fault.processed}"))
+    async def _order_fault_outcome(
+        self, fault: OrderFault, detail: str, connection: int | None, call: RestCall[Any], run: Callable[[], R]
+    ) -> R | None:
+        """Record ``fault`` (``detail``: the request; ``connection``: its WebSocket, if any) and act on
+        ``call`` as it says: before the faulty answer (``processed``), and for a held answer
+        (ORDER_TIMEOUT) once the test releases it if not before, at the venue's time then. ``run()``
+        runs its handler. Returns the handler's reply when it ran, ``None`` when it did not."""
+        self._record(AppliedFault(fault.kind, connection=connection, detail=detail))
         reply: R | None = None
         if fault.processed:
             reply = run()
@@ -358,6 +358,17 @@ class LedgerVenue(FakeVenue):
                 call.now_ms = self._now_ms()
                 reply = run()
                 await self._flush_user_events()
+        return reply
+
+    async def _under_order_fault(
+        self, request: web.Request, fault: OrderFault, call: RestCall[Any], run: Callable[[], R], weight: int
+    ) -> R | web.StreamResponse | None:
+        """Act on a REST ``call`` under an order fault (:meth:`_order_fault_outcome`). Returns the reply
+        to send (a timeout, once released), the aborted response (a dropped request), or ``None``: the
+        caller answers the fault's refusal in its venue's format."""
+        detail = f"{request.method} {request.path} processed={fault.processed}"
+        reply = await self._order_fault_outcome(fault, detail, None, call, run)
+        if fault.kind is FaultKind.ORDER_TIMEOUT:
             return reply
         if fault.kind is FaultKind.ORDER_DROP:
             if request.transport is not None:

@@ -35,6 +35,7 @@ __all__ = [
     "Endpoint",
     "ListenKey",
     "Reply",
+    "WsApiAnswer",
     "WsApiSession",
     "api_error",
     "int_param",
@@ -107,6 +108,18 @@ class WsApiSession:
     conn: VenueConnection
     account: str | None = None
     subscriptions: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class WsApiAnswer:
+    """One answer the WebSocket API sent to an order request (``order.place``, ``.cancel``, ``.status``)."""
+
+    connection: int
+    method: str
+    request_id: Any
+    status: int
+    code: int
+    """The error's ``code``; 0 for a success."""
 
 
 @dataclass(slots=True)

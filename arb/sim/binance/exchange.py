@@ -23,6 +23,9 @@ body without the signature, :func:`~arb.sim.binance.wire.signature`). Every answ
   ``/fapi/v1/marginType``, ``GET/POST /fapi/v1/positionSide/dual``, and the listen key
   (``POST/PUT/DELETE /fapi/v1/listenKey``, key only) whose stream is ``/private/ws?listenKey=...``
   (``ORDER_TRADE_UPDATE``, ``ACCOUNT_UPDATE``, ``listenKeyExpired``).
+* Orders over the WebSocket API (:mod:`.ws_api`): ``order.place``, ``order.cancel``, ``order.status`` on
+  spot's ``/ws-api/v3`` and USD-M's ``/ws-fapi/v1``, each signed per request and run by the REST
+  endpoint's handler.
 
 USD-M funding: each funding time the ``<symbol>@markPrice`` stream shows passing (its ``T`` moves on;
 recorded frames and those of a ``funding=`` schedule alike) is settled on the ledger at the rate and
@@ -39,7 +42,6 @@ from __future__ import annotations
 
 import secrets
 
-from arb.sim.binance.accounts import BinanceAccountEndpoints
 from arb.sim.binance.calls import (
     DAY_MS,
     FUTURES_CLIENT_ID,
@@ -56,13 +58,14 @@ from arb.sim.binance.calls import (
     mandatory,
 )
 from arb.sim.binance.wire import futures_order, futures_trade, reject_error, spot_order, spot_trade
+from arb.sim.binance.ws_api import BinanceWsApi
 from arb.sim.ledger import ZERO, OrderStatus, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
 from arb.sim.private import decimal_param
 
 __all__ = ["FakeBinanceExchange"]
 
 
-class FakeBinanceExchange(BinanceAccountEndpoints):
+class FakeBinanceExchange(BinanceWsApi):
     """Fake Binance with trading: spot (``market="spot"``) or USD-M perpetuals (``"linear"``).
 
     ``rules``: each tradable symbol's filters (tick, step, min/max qty, min notional, min/max price),

@@ -29,11 +29,21 @@ from arb.sim.binance.calls import (
     CountdownTrigger,
     Endpoint,
     ListenKey,
+    WsApiAnswer,
     WsApiSession,
 )
 from arb.sim.binance.public import BinanceMarket, FakeBinanceVenue, SymbolSpec
-from arb.sim.binance.wire import account_update_event, execution_report, fixed, futures_order_event, plain, signature
-from arb.sim.ledger import ZERO, FundingPayment, LedgerEvent, LedgerOrder, LedgerTrade, SymbolRules
+from arb.sim.binance.wire import (
+    account_update_event,
+    execution_report,
+    fixed,
+    futures_order_event,
+    plain,
+    signature,
+    ws_payload,
+    ws_text,
+)
+from arb.sim.ledger import ZERO, FundingPayment, LedgerAccount, LedgerEvent, LedgerOrder, LedgerTrade, SymbolRules
 from arb.sim.options import VenueOptions
 from arb.sim.private import FundingFields, LedgerVenue, encode
 from arb.sim.replay import SessionSpec
@@ -102,6 +112,8 @@ class BinanceUserStreams(LedgerVenue, FakeBinanceVenue):
         self._sessions: dict[int, WsApiSession] = {}
         self.auth_log: list[tuple[int, int, bool]] = []
         """``(connection, error code or 0, success)`` of every WS-API user-stream subscription request."""
+        self.ws_api_log: list[WsApiAnswer] = []
+        """Every answer the WebSocket API sent to an order request, in order."""
         self._private = self._endpoint_table()
         """The private REST endpoints by method and path."""
 
@@ -190,10 +202,14 @@ class BinanceUserStreams(LedgerVenue, FakeBinanceVenue):
         if request is None:
             await self._ws_api_answer(conn, None, 400, error=(-1000, "Malformed request."))
             return
-        request_id = request.get("id")
-        method: str = request["method"]
         raw_params = request.get("params")
         params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
+        await self._ws_api_method(session, request.get("id"), request["method"], params)
+        self._notify()
+
+    async def _ws_api_method(self, session: WsApiSession, request_id: Any, method: str, params: dict[str, Any]) -> None:
+        """Answer one WS-API request: spot's user-data subscriptions, ``ping`` and ``time``."""
+        conn = session.conn
         if method == "userDataStream.subscribe.signature":
             await self._subscribe_signature(session, request_id, params)
         elif method == "userDataStream.unsubscribe":
@@ -210,44 +226,59 @@ class BinanceUserStreams(LedgerVenue, FakeBinanceVenue):
             await self._ws_api_answer(conn, request_id, 200, result={"serverTime": self._now_ms()})
         else:
             await self._ws_api_answer(conn, request_id, 400, error=(-1000, f"Unknown method '{method}'."))
-        self._notify()
 
     async def _ws_api_answer(
         self, conn: VenueConnection, request_id: Any, status: int, *, result: Any = None,
-        error: tuple[int, str] | None = None,
+        error: tuple[int, str] | None = None, error_data: Mapping[str, Any] | None = None,
+        rate_limits: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:  # fmt: skip
+        """Send ``{"id","status","result"|"error","rateLimits"}``; ``rate_limits`` default to the request
+        weight alone, an empty list leaves the field out (``returnRateLimits`` false)."""
         answer: dict[str, Any] = {"id": request_id, "status": status}
         if error is not None:
-            answer["error"] = {"code": error[0], "msg": error[1]}
+            answer["error"] = {"code": error[0], "msg": error[1], **({"data": error_data} if error_data else {})}
         else:
             answer["result"] = result
-        answer["rateLimits"] = [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-                                 "limit": self._weight_limit, "count": self._used_weight}]  # fmt: skip
+        if rate_limits is None:
+            rate_limits = [self._weight_limits()]
+        if rate_limits:
+            answer["rateLimits"] = rate_limits
         await conn.send_control(encode(answer).decode())
+
+    def _weight_limits(self) -> dict[str, Any]:
+        """The ``REQUEST_WEIGHT`` entry of a WS-API answer's ``rateLimits`` (shared with REST)."""
+        return {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+                "limit": self._weight_limit, "count": self._used_weight}  # fmt: skip
+
+    def _verify_signed(self, params: Mapping[str, Any]) -> tuple[LedgerAccount | None, tuple[int, int, str] | None]:
+        """The account a signed WS-API request's ``apiKey`` names, or its refusal ``(status, code, msg)``:
+        401 ``-2015`` for the key, 400 ``-1102`` or ``-1021`` for the time, ``-1131`` for the window,
+        ``-1022`` for the ``signature`` (over the other params sorted by name, :func:`ws_payload`)."""
+        api_key = str(params.get("apiKey", ""))
+        account = self.ledger.account_for_key(api_key) if api_key else None
+        timestamp = ws_text(params.get("timestamp", ""))
+        window = ws_text(params.get("recvWindow", "5000"))
+        now_ms = self._now_ms()
+        if account is None:
+            return None, (401, -2015, MSG_KEY_INVALID)
+        if not timestamp.isdigit() or not window.isdigit():
+            return None, (400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
+        if int(window) > 60_000:
+            return None, (400, -1131, "recvWindow must be less than 60000")
+        if int(timestamp) >= now_ms + 1000:
+            return None, (400, -1021, MSG_AHEAD)
+        if now_ms - int(timestamp) > int(window):
+            return None, (400, -1021, MSG_RECV_WINDOW)
+        expected = signature(account.api_secret, ws_payload(params))
+        if not hmac.compare_digest(ws_text(params.get("signature", "")), expected):
+            return None, (400, -1022, MSG_SIGNATURE)
+        return account, None
 
     async def _subscribe_signature(self, session: WsApiSession, request_id: Any, params: Mapping[str, Any]) -> None:
         """``userDataStream.subscribe.signature`` with ``apiKey``, ``timestamp``, ``recvWindow``,
-        ``signature`` (over the other params sorted by name): ``{"result":{"subscriptionId":N}}``."""
+        ``signature`` (:meth:`_verify_signed`): ``{"result":{"subscriptionId":N}}``."""
         conn = session.conn
-        refusal: tuple[int, int, str] | None = None
-        api_key = str(params.get("apiKey", ""))
-        account = self.ledger.account_for_key(api_key) if api_key else None
-        sent = str(params.get("signature", ""))
-        timestamp = str(params.get("timestamp", ""))
-        window = str(params.get("recvWindow", "5000"))
-        now_ms = self._now_ms()
-        if account is None:
-            refusal = (401, -2015, MSG_KEY_INVALID)
-        elif not timestamp.isdigit() or not window.isdigit():
-            refusal = (400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
-        elif int(timestamp) >= now_ms + 1000:
-            refusal = (400, -1021, MSG_AHEAD)
-        elif now_ms - int(timestamp) > int(window):
-            refusal = (400, -1021, MSG_RECV_WINDOW)
-        else:
-            payload = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "signature")
-            if not hmac.compare_digest(sent, signature(account.api_secret, payload)):
-                refusal = (400, -1022, MSG_SIGNATURE)
+        account, refusal = self._verify_signed(params)
         if refusal is not None:
             self.auth_log.append((conn.id, refusal[1], False))
             await self._ws_api_answer(conn, request_id, refusal[0], error=(refusal[1], refusal[2]))

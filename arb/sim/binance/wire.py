@@ -49,6 +49,8 @@ __all__ = [
     "spot_order",
     "spot_trade",
     "status_text",
+    "ws_payload",
+    "ws_text",
 ]
 
 BinanceMarket = Literal["spot", "linear"]
@@ -60,6 +62,20 @@ def signature(secret: str, payload: str) -> str:
     the ``signature`` parameter left out (REST), or the WS-API request's params sorted by name and
     joined as a query string."""
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def ws_text(value: Any) -> str:
+    """A WS-API parameter's JSON value as text, as it is signed and as REST would carry it: booleans
+    ``true``/``false``, numbers and strings as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def ws_payload(params: Mapping[str, Any]) -> str:
+    """What a WS-API request's ``signature`` signs: every other parameter, sorted by name, as
+    ``name=value`` joined by ``&`` (values unencoded, :func:`ws_text`)."""
+    return "&".join(f"{name}={ws_text(params[name])}" for name in sorted(params) if name != "signature")
 
 
 # -- rejections ---------------------------------------------------------------------------------
