@@ -1,4 +1,5 @@
-"""arb's own order-entry client (:mod:`connectors.common.order_socket`) on the fake Bybit's ``/v5/trade``.
+"""arb's own order-entry client (:mod:`connectors.common.order_socket`) on the fake Bybit's ``/v5/trade``
+and the fake Binance's WebSocket API (spot ``/ws-api/v3``, USD-M ``/ws-fapi/v1``).
 
 The client logs in once, hands each request to the socket and says when, and keeps the rules a live
 executor needs: a request that could not be sent says so (the order may go by REST), one whose
@@ -22,11 +23,18 @@ from arb.sim.bybit.exchange import FakeBybitExchange
 from arb.sim.bybit.wire import ws_signature
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import OrderStatus
+from arb.testing.pair_rig import KEY as PAIR_KEY
+from arb.testing.pair_rig import SECRET as PAIR_SECRET
+from arb.testing.pair_rig import account
+from connectors.binance.ws_api import CANCEL as BN_CANCEL
+from connectors.binance.ws_api import PLACE, STATUS, BinanceWsApiFraming
 from connectors.bybit.private import ANSWERS
 from connectors.bybit.trade_socket import CANCEL, CREATE, BybitTradeFraming
 from connectors.common.order_socket import AnswerLostError, LoginRefusedError, NotSentError, OrderSocket
+from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, fake_venue
 from tests.integration.test_fake_bybit_private import BY_NAME, KEY, MARKETS, SECRET, Market, alice, venue_for
 from tests.integration.test_fake_bybit_trade_ws import filling_qty, trade_answers
+from tests.integration.test_live_executor import _at_ask
 
 BOUND_S = 20.0
 """A bound on a step that hangs (each takes well under a second when nothing does)."""
@@ -164,3 +172,69 @@ async def test_an_answer_after_the_caller_gave_up_is_counted_not_delivered() -> 
                 await asyncio.sleep(0)  # the answer is in flight on loopback: yield until it is read
         assert client.late_answers == 1 and client.lost == 0 and client.ready
         assert sorted(o.client_id for o in alice(venue).orders) == ["held-1", "next-1"]
+
+
+# -- Binance's WebSocket API: every request signed, answers by id, REST's bodies ---------------------------
+
+
+@asynccontextmanager
+async def binance_rig(spec: VenueSpec, *, secret: str = PAIR_SECRET) -> AsyncIterator[tuple[Any, OrderSocket]]:
+    """The fake Binance of ``spec`` and a client on its WebSocket API (nothing to log in: no request yet)."""
+    async with fake_venue(spec) as venue:
+        client = OrderSocket(venue.ws_api_url, BinanceWsApiFraming(PAIR_KEY, secret), name="binance order entry")
+        try:
+            async with asyncio.timeout(BOUND_S):
+                await client.start()
+            yield venue, client
+        finally:
+            await client.close()
+
+
+def binance_ioc(qty: D, price: D, client_id: str, **extra: Any) -> dict[str, Any]:
+    """A limit buy as Binance's REST ``/order`` takes it (the WebSocket API's ``order.place`` params)."""
+    return {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "IOC", "quantity": str(qty),
+            "price": str(price), "newClientOrderId": client_id, "newOrderRespType": "ACK", **extra}  # fmt: skip
+
+
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, BINANCE_LINEAR], ids=lambda s: s.market)
+async def test_a_binance_order_is_signed_answered_by_id_and_on_the_ledger(spec: VenueSpec) -> None:
+    async with binance_rig(spec) as (venue, client):
+        ask_px, qty = _at_ask(venue, spec, D(0))
+        answer = await ask(client, PLACE, binance_ioc(qty, ask_px, "bn-1"))
+        assert answer["status"] == 200 and answer["id"]
+        body = client.framing.body(answer)
+        assert body["clientOrderId"] == "bn-1" and body["symbol"] == "BTCUSDT"
+        (order,) = account(venue).orders
+        assert order.client_id == "bn-1" and order.executed_qty == qty
+        status = await ask(client, STATUS, {"symbol": "BTCUSDT", "origClientOrderId": "bn-1"})
+        assert client.framing.body(status)["status"] == "FILLED"
+
+
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, BINANCE_LINEAR], ids=lambda s: s.market)
+async def test_binance_refusals_come_back_as_rests_error_bodies(spec: VenueSpec) -> None:
+    async with binance_rig(spec) as (venue, client):
+        ask_px, qty = _at_ask(venue, spec, D(0))
+        assert (await ask(client, PLACE, binance_ioc(qty, ask_px, "dup-1")))["status"] == 200
+        cancelled = await ask(client, BN_CANCEL, {"symbol": "BTCUSDT", "origClientOrderId": "dup-1"})
+        body = client.framing.body(cancelled)
+        assert cancelled["status"] == 400 and body["code"] == -2011 and body["msg"]  # filled: not open any more
+    async with binance_rig(spec, secret="not-the-secret") as (venue, client):
+        refused = await ask(client, PLACE, binance_ioc(qty, ask_px, "badsig-1"))
+        assert client.framing.body(refused)["code"] == -1022 and account(venue).orders == []
+
+
+async def test_a_binance_connection_dropped_after_placing_loses_the_answer_not_the_order() -> None:
+    spec = BINANCE_LINEAR
+    async with binance_rig(spec) as (venue, client):
+        ask_px, qty = _at_ask(venue, spec, D(0))
+        venue.faults.order_drop(processed=True)
+        sent = await client.send(PLACE, binance_ioc(qty, ask_px, "bn-drop"))
+        with pytest.raises(AnswerLostError):
+            async with asyncio.timeout(BOUND_S):
+                await sent.answer()
+        assert [o.client_id for o in account(venue).orders] == ["bn-drop"] and client.lost == 1
+        async with asyncio.timeout(BOUND_S):
+            await client.start()
+        status = await ask(client, STATUS, {"symbol": "BTCUSDT", "origClientOrderId": "bn-drop"})
+        assert client.framing.body(status)["status"] == "FILLED"  # found out by query, never sent again
+        assert [o.client_id for o in account(venue).orders] == ["bn-drop"]
