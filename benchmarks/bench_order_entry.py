@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import os
 import sys
 import time
@@ -40,9 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from arb.execution.ccxt_setup import make_exchange  # noqa: E402
+from benchmarks.bench_orders import serve_bybit_spot  # noqa: E402
 from connectors.bybit.trade_socket import CREATE, BybitTradeFraming  # noqa: E402
 from connectors.common.order_socket import OrderSocket  # noqa: E402
-from tests.integration.live_rig import BYBIT_SPOT, KEY, SECRET  # noqa: E402
+from tests.integration.live_rig import KEY, SECRET  # noqa: E402
 
 _SEQ = iter(range(10**9))
 """Client order ids unique across clients and rounds."""
@@ -51,19 +51,24 @@ Timed = tuple[int, int, int]
 """(call, bytes written, answer) in ``time.perf_counter_ns``."""
 
 
-async def _serve() -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "arb.sim.serve", "bybit", "spot", "--recording", str(BYBIT_SPOT.recording),
-        "--key", KEY, "--secret", SECRET, "--balance", "USDT=10000000", "--balance", "BTC=50", "--no-limits",
-        cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert process.stdout is not None
-    return process, json.loads(await process.stdout.readline())
-
-
 def _order(price: str, tag: str) -> dict[str, Any]:
     return {"category": "spot", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001",
             "price": price, "timeInForce": "IOC", "orderLinkId": f"{tag}-{os.getpid()}-{next(_SEQ)}"}  # fmt: skip
+
+
+async def _ccxt_orders(
+    create: Callable[..., Awaitable[Any]], written: list[int], price: str, n: int, tag: str
+) -> list[Timed]:
+    """``n`` IOC buys through ``create`` (a ccxt exchange's order method), one at a time; ``written`` is
+    filled with the clock at the request's bytes."""
+    out: list[Timed] = []
+    for _ in range(n):
+        written.clear()
+        params = {"timeInForce": "IOC", "clientOrderId": f"{tag}-{os.getpid()}-{next(_SEQ)}"}
+        t0 = time.perf_counter_ns()
+        await create("BTC/USDT", "limit", "buy", 0.001, float(price), params)
+        out.append((t0, written[0], time.perf_counter_ns()))
+    return out
 
 
 async def _rest(urls: dict[str, Any], price: str, n: int) -> list[Timed]:
@@ -78,14 +83,7 @@ async def _rest(urls: dict[str, Any], price: str, n: int) -> list[Timed]:
     exchange.session = aiohttp.ClientSession(trace_configs=[trace])
     try:
         await exchange.load_markets()
-        out: list[Timed] = []
-        for _ in range(n):
-            written.clear()
-            params = {"timeInForce": "IOC", "clientOrderId": f"rest-{os.getpid()}-{next(_SEQ)}"}
-            t0 = time.perf_counter_ns()
-            await exchange.create_order("BTC/USDT", "limit", "buy", 0.001, float(price), params)
-            out.append((t0, written[0], time.perf_counter_ns()))
-        return out
+        return await _ccxt_orders(exchange.create_order, written, price, n, "rest")
     finally:
         await exchange.close()
 
@@ -106,14 +104,7 @@ async def _ccxt_ws(urls: dict[str, Any], price: str, n: int) -> list[Timed]:
             return send(message)
 
         client.send = timed_send
-        out: list[Timed] = []
-        for _ in range(n):
-            written.clear()
-            params = {"timeInForce": "IOC", "clientOrderId": f"ccxtws-{os.getpid()}-{next(_SEQ)}"}
-            t0 = time.perf_counter_ns()
-            await exchange.create_order_ws("BTC/USDT", "limit", "buy", 0.001, float(price), params)
-            out.append((t0, written[0], time.perf_counter_ns()))
-        return out
+        return await _ccxt_orders(exchange.create_order_ws, written, price, n, "ccxtws")
     finally:
         await exchange.close()
 
@@ -146,7 +137,7 @@ def _line(name: str, timed: list[Timed]) -> str:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    process, urls = await _serve()
+    process, urls = await serve_bybit_spot()
     try:
         price = str((Decimal(urls["bid"]) * Decimal("0.9")).quantize(Decimal("0.1")))
         ways: dict[str, Callable[..., Awaitable[list[Timed]]]] = {

@@ -46,16 +46,16 @@ class _Venue:
         self.bid = Decimal(urls["bid"])
 
 
-async def _serve_venue() -> tuple[asyncio.subprocess.Process, _Venue]:
-    spec = BYBIT_SPOT
+async def serve_bybit_spot() -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+    """The fake private Bybit spot (rate limits lifted) in a process of its own, and the URLs and best bid
+    it printed; closing the process's stdin stops it."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "arb.sim.serve", "bybit", "spot", "--recording", str(spec.recording),
+        sys.executable, "-m", "arb.sim.serve", "bybit", "spot", "--recording", str(BYBIT_SPOT.recording),
         "--key", KEY, "--secret", SECRET, "--balance", "USDT=10000000", "--balance", "BTC=50", "--no-limits",
         cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stdout is not None
-    line = await process.stdout.readline()
-    return process, _Venue(json.loads(line))
+    return process, json.loads(await process.stdout.readline())
 
 
 def _pct(values_ns: list[int]) -> str:
@@ -67,7 +67,8 @@ def _pct(values_ns: list[int]) -> str:
 async def _live(folder: Path, orders: int, journal_url: str, synchronous: str) -> tuple[list[int], list[int]]:
     spec = BYBIT_SPOT
     os.environ["BYBIT_API_KEY"], os.environ["BYBIT_API_SECRET"] = KEY, SECRET
-    process, venue = await _serve_venue()
+    process, urls = await serve_bybit_spot()
+    venue = _Venue(urls)
     try:
         config = load_config(write_live_config(folder, spec, venue, journal_url=journal_url,
                                                live={"journal_synchronous": synchronous}))  # fmt: skip

@@ -91,7 +91,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack, cast
 
 import numpy as np
 
@@ -551,6 +551,17 @@ class Synthesis:
     symbol: str = SYMBOL
 
 
+class SourceOptions(TypedDict, total=False):
+    """:func:`synthesize`'s keywords, for the callers that pass them on (see it for their meaning)."""
+
+    max_binance_messages: int | None
+    bybit_config: str | Path
+    binance_config: str | Path
+    symbol: str | None
+    tick_size: float | None
+    lot_size: float | None
+
+
 def synthesize(
     binance_paths: Sequence[str | Path],
     seed: int = DEFAULT_SEED,
@@ -724,26 +735,11 @@ def generate(
     out_dir: str | Path = DEFAULT_OUT,
     seed: int = DEFAULT_SEED,
     params: SampleParams | None = None,
-    *,
-    max_binance_messages: int | None = None,
-    bybit_config: str | Path = DEFAULT_BYBIT_CONFIG,
-    binance_config: str | Path = DEFAULT_BINANCE_CONFIG,
-    symbol: str | None = None,
-    tick_size: float | None = None,
-    lot_size: float | None = None,
+    **options: Unpack[SourceOptions],
 ) -> list[Path]:
-    """Generate the Bybit sample into ``out_dir``; return the files written (one per UTC day)."""
-    synth = synthesize(
-        binance_paths,
-        seed,
-        params,
-        max_binance_messages=max_binance_messages,
-        bybit_config=bybit_config,
-        binance_config=binance_config,
-        symbol=symbol,
-        tick_size=tick_size,
-        lot_size=lot_size,
-    )
+    """Generate the Bybit sample into ``out_dir``; return the files written (one per UTC day). ``options``
+    are :func:`synthesize`'s."""
+    synth = synthesize(binance_paths, seed, params, **options)
     paths = write_daily_files(synth.lines, out_dir, synth.symbol)
     log.info(
         "wrote %d book and %d trade messages (+1 ack) to %s; %s",
@@ -786,17 +782,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; prints a summary of what was written."""
     args = _parser().parse_args(argv)
     params = SampleParams(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SampleParams)})
-    synth = synthesize(
-        args.binance,
-        args.seed,
-        params,
-        max_binance_messages=args.max_binance_messages,
-        bybit_config=args.bybit_config,
-        binance_config=args.binance_config,
-        symbol=args.symbol,
-        tick_size=args.tick_size,
-        lot_size=args.lot_size,
-    )
+    options = cast(SourceOptions, {name: getattr(args, name) for name in SourceOptions.__annotations__})
+    synth = synthesize(args.binance, args.seed, params, **options)
     paths = write_daily_files(synth.lines, args.out, synth.symbol)
     print(f"seed {args.seed}: {synth.book_messages} orderbook.{DEPTH} and {synth.trade_messages} publicTrade messages")
     print(f"Binance recorder clock offset used: {synth.binance.clock_offset_ns / 1e6:.3f} ms")

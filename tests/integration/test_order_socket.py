@@ -41,16 +41,23 @@ BOUND_S = 20.0
 
 
 @asynccontextmanager
+async def started(client: OrderSocket) -> AsyncIterator[None]:
+    """``client`` started (logged in where its venue asks for that), closed on the way out."""
+    try:
+        async with asyncio.timeout(BOUND_S):
+            await client.start()
+        yield
+    finally:
+        await client.close()
+
+
+@asynccontextmanager
 async def socket_rig(market: Market, *, secret: str = SECRET) -> AsyncIterator[tuple[FakeBybitExchange, OrderSocket]]:
     """A venue and a logged-in client on its ``/v5/trade``."""
     async with venue_for(market) as venue:
         client = OrderSocket(venue.trade_ws_url, BybitTradeFraming(KEY, secret), name="bybit order entry")
-        try:
-            async with asyncio.timeout(BOUND_S):
-                await client.start()
+        async with started(client):
             yield venue, client
-        finally:
-            await client.close()
 
 
 def ioc(market: Market, qty: D, price: D, link: str, **extra: Any) -> dict[str, Any]:
@@ -182,12 +189,8 @@ async def binance_rig(spec: VenueSpec, *, secret: str = PAIR_SECRET) -> AsyncIte
     """The fake Binance of ``spec`` and a client on its WebSocket API (nothing to log in: no request yet)."""
     async with fake_venue(spec) as venue:
         client = OrderSocket(venue.ws_api_url, BinanceWsApiFraming(PAIR_KEY, secret), name="binance order entry")
-        try:
-            async with asyncio.timeout(BOUND_S):
-                await client.start()
+        async with started(client):
             yield venue, client
-        finally:
-            await client.close()
 
 
 def binance_ioc(qty: D, price: D, client_id: str, **extra: Any) -> dict[str, Any]:

@@ -62,6 +62,14 @@ def params(**over: float) -> np.ndarray:
     return p
 
 
+def put_levels(v: np.ndarray, books: dict[tuple[int, str], list[tuple[float, float]]]) -> None:
+    """Write each ``(venue, "bid" | "ask")``'s levels, best first, into the view ``v``."""
+    for (venue, side), levels in books.items():
+        for k, (px, qty) in enumerate(levels):
+            v[venue][f"{side}_px"][k] = px
+            v[venue][f"{side}_qty"][k] = qty
+
+
 def view(
     asks0: list[tuple[float, float]],
     bids1: list[tuple[float, float]],
@@ -78,10 +86,7 @@ def view(
         (0, "bid"): bids0 or [(59990.0, 1.0)],
         (1, "ask"): asks1 or [(60300.0, 1.0)],
     }
-    for (venue, side), levels in books.items():
-        for k, (px, qty) in enumerate(levels):
-            v[venue][f"{side}_px"][k] = px
-            v[venue][f"{side}_qty"][k] = qty
+    put_levels(v, books)
     v["status"] = VENUE_OK
     v["base_balance"] = base
     v["quote_balance"] = quote

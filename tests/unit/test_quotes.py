@@ -33,6 +33,7 @@ from arb.strategy.types import (
 )
 from tests.helpers import rerun_without_jit
 from tests.unit.test_kernel import params as kernel_params
+from tests.unit.test_kernel import put_levels
 
 NOW = 1_723_161_300_000_000_000
 MS = 1_000_000
@@ -78,10 +79,7 @@ def view(
         (1, "bid"): bids1 or [(60000.0, 0.005), (59990.0, 0.02)],
         (1, "ask"): asks1 or [(60010.0, 0.02)],
     }
-    for (venue, side), levels in books.items():
-        for k, (px, qty) in enumerate(levels):
-            v[venue][f"{side}_px"][k] = px
-            v[venue][f"{side}_qty"][k] = qty
+    put_levels(v, books)
     v["status"] = VENUE_OK
     v["position"] = position
     v["quote_balance"] = 1e7
