@@ -64,6 +64,13 @@ def ioc(ledger: Ledger, side: Side, qty: str, price: str, cid: str, **kw: object
     )  # fmt: skip
 
 
+def refusal(ledger: Ledger, side: Side, qty: str, price: str, cid: str, **kw: object) -> RejectReason:
+    """Why the ledger refuses this IOC order (the test fails if it accepts it)."""
+    with pytest.raises(VenueRejectError) as caught:
+        ioc(ledger, side, qty, price, cid, **kw)
+    return caught.value.reason
+
+
 def test_ioc_buy_takes_levels_best_first_and_expires_the_rest() -> None:
     ledger, _, events = make()
     order = ioc(ledger, Side.BUY, "3.0", "100.20", "c1")
@@ -110,9 +117,7 @@ def test_sell_pays_the_fee_in_quote_and_quote_convention_is_available() -> None:
 )
 def test_filters_reject_before_anything_changes(side: Side, qty: str, price: str, reason: RejectReason) -> None:
     ledger, _, events = make()
-    with pytest.raises(VenueRejectError) as caught:
-        ioc(ledger, side, qty, price, "c1")
-    assert caught.value.reason is reason
+    assert refusal(ledger, side, qty, price, "c1") is reason
     assert events == [] and ledger.accounts["alice"].orders == []
 
 
@@ -123,9 +128,7 @@ def test_client_id_reuse_binance_after_done_bybit_never() -> None:
     assert len(binance.accounts["alice"].orders) == 2
     bybit, _, _ = make(client_id_scope="all")
     ioc(bybit, Side.BUY, "0.1", "100.10", "same")
-    with pytest.raises(VenueRejectError) as caught:
-        ioc(bybit, Side.BUY, "0.1", "100.10", "same")
-    assert caught.value.reason is RejectReason.DUPLICATE_CLIENT_ID
+    assert refusal(bybit, Side.BUY, "0.1", "100.10", "same") is RejectReason.DUPLICATE_CLIENT_ID
 
 
 def test_open_order_id_is_refused_even_on_binance() -> None:
@@ -133,9 +136,7 @@ def test_open_order_id_is_refused_even_on_binance() -> None:
     alice = ledger.accounts["alice"]
     ledger.place(alice, symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT, qty=D("1"), price=D("90"),
                  client_id="rest")  # fmt: skip
-    with pytest.raises(VenueRejectError) as caught:
-        ioc(ledger, Side.BUY, "0.1", "100.10", "rest")
-    assert caught.value.reason is RejectReason.DUPLICATE_CLIENT_ID
+    assert refusal(ledger, Side.BUY, "0.1", "100.10", "rest") is RejectReason.DUPLICATE_CLIENT_ID
 
 
 def test_resting_order_locks_funds_fills_when_crossed_and_cancel_unlocks() -> None:
@@ -164,9 +165,7 @@ def test_linear_positions_realise_pnl_and_reduce_only_is_enforced() -> None:
     position = alice.position("BTCUSDT")
     assert position.qty == D("1.0")
     assert position.entry_price == (D("100.10") * D("0.5") + D("100.20") * D("0.5")) / 1
-    with pytest.raises(VenueRejectError) as caught:
-        ioc(ledger, Side.BUY, "0.1", "100.30", "more", reduce_only=True)
-    assert caught.value.reason is RejectReason.REDUCE_ONLY
+    assert refusal(ledger, Side.BUY, "0.1", "100.30", "more", reduce_only=True) is RejectReason.REDUCE_ONLY
     book.move([("101.00", "5")], ASKS)
     close = ioc(ledger, Side.SELL, "1.0", "101.00", "close", reduce_only=True)
     assert close.status is OrderStatus.FILLED and position.qty == 0
@@ -178,9 +177,8 @@ def test_linear_positions_realise_pnl_and_reduce_only_is_enforced() -> None:
 def test_linear_margin_is_checked() -> None:
     ledger, book, _ = make("linear")
     book.move(BIDS, [("100.10", "1000")])
-    with pytest.raises(VenueRejectError) as caught:
-        ioc(ledger, Side.BUY, "100", "100.10", "big")  # 10,010 notional / 10x = 1,001 margin > 1,000
-    assert caught.value.reason is RejectReason.INSUFFICIENT_BALANCE
+    # 10,010 notional / 10x = 1,001 margin > 1,000
+    assert refusal(ledger, Side.BUY, "100", "100.10", "big") is RejectReason.INSUFFICIENT_BALANCE
     assert ioc(ledger, Side.BUY, "90", "100.10", "ok").status is OrderStatus.FILLED
 
 
