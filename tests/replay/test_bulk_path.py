@@ -184,6 +184,12 @@ def _where(lines: Lines, stream: bytes, nth: int) -> int:
     return hits[nth]
 
 
+def _replace_once(out: Lines, lines: Lines, stream: bytes, nth: int, old: bytes, new: bytes) -> None:
+    # In ``out``, the first ``old`` of the nth line of a stream (as ``_where`` counts in ``lines``) becomes ``new``.
+    i = _where(lines, stream, nth)
+    out[i] = out[i].replace(old, new, 1)
+
+
 def _split(line: bytes) -> tuple[bytes, dict[str, Any]]:
     return line[:20], msgspec.json.decode(line[20:])
 
@@ -216,10 +222,8 @@ def _malformed_json(lines: Lines) -> Lines:
 
 def _malformed_levels(lines: Lines) -> Lines:
     out = list(lines)
-    i = _where(lines, b"@depth", 30)
-    out[i] = out[i].replace(b'"b":[["', b'"b":[["x', 1)
-    j = _where(lines, b"@depth", 50)
-    out[j] = out[j].replace(b'"]]', b'",]]', 1)
+    _replace_once(out, lines, b"@depth", 30, b'"b":[["', b'"b":[["x')
+    _replace_once(out, lines, b"@depth", 50, b'"]]', b'",]]')
     return out
 
 
@@ -314,12 +318,10 @@ def _other_symbols_and_values(lines: Lines) -> Lines:
     edit(b"@depth", 14, lambda d: d.update(E=9_100_000_000_000, T=9_100_000_000_000))
     edit(b"@trade", 15, lambda d: d.update(t=1_234_567_890_123_456_789))
     edit(b"@bookTicker", 11, lambda d: d.update(u=1_234_567_890_123_456_789))
-    i = _where(lines, b"@trade", 16)
-    out[i] = out[i].replace(b'"s":"', b'"s":"\\u0042', 1).replace(b"\\u0042B", b"\\u0042", 1)
-    i = _where(lines, b"@trade", 17)
-    out[i] = out[i].replace(b'"p":', b'"p":"1.0","p":', 1)
-    i = _where(lines, b"@depth", 15)
-    out[i] = out[i].replace(b'"e":"depthUpdate"', b'"e":"depth\\u0055pdate"', 1)
+    _replace_once(out, lines, b"@trade", 16, b'"s":"', b'"s":"\\u0042')
+    _replace_once(out, lines, b"@trade", 16, b"\\u0042B", b"\\u0042")
+    _replace_once(out, lines, b"@trade", 17, b'"p":', b'"p":"1.0","p":')
+    _replace_once(out, lines, b"@depth", 15, b'"e":"depthUpdate"', b'"e":"depth\\u0055pdate"')
     return out
 
 
