@@ -22,7 +22,6 @@ from arb.events import (
     DEPTH_CLEAR_EVENT,
     DEPTH_EVENT,
     DEPTH_SNAPSHOT_EVENT,
-    EVENT_KIND_MASK,
     EXCH_EVENT,
     LOCAL_EVENT,
     NS_PER_MS,
@@ -38,6 +37,7 @@ from arb.testing.configs import local_endpoints, write_config_files
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedBatch
 from connectors.common.normalizer import SyncState
+from tests.helpers import kind_of, of_kind
 
 TIMEOUT_S = 120.0
 """A guard against a test that hangs, not a timing assertion: a busy 2-core machine (or a first compile of a
@@ -216,8 +216,7 @@ _BOOK_KINDS = (DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, DEPTH_CLEAR_EVENT)
 
 def _runs(rows: EventArray) -> list[tuple[int, int]]:
     # (update id, index of the last row) of each run of book rows sharing ``ival``, in order.
-    kinds = rows["ev"] & EVENT_KIND_MASK
-    where = np.flatnonzero(np.isin(kinds, _BOOK_KINDS))
+    where = np.flatnonzero(np.isin(kind_of(rows), _BOOK_KINDS))
     out: list[tuple[int, int]] = []
     for i in where.tolist():
         uid = int(rows["ival"][i])
@@ -245,7 +244,7 @@ def trades(rows: EventArray) -> list[tuple[int, int, float, float, int]]:
     """(kind and side, exch_ts, px, qty, trade id) of every trade row (local side of converted rows)."""
     if np.any(rows["ev"] & LOCAL_EVENT):
         rows = rows[(rows["ev"] & LOCAL_EVENT) != 0]
-    picked = rows[(rows["ev"] & EVENT_KIND_MASK) == TRADE_EVENT]
+    picked = of_kind(rows, TRADE_EVENT)
     ev = picked["ev"] & ~np.uint64(EXCH_EVENT | LOCAL_EVENT)
     return list(
         zip(
