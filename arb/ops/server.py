@@ -44,12 +44,22 @@ def is_loopback(host: str) -> bool:
 class OpsServer:
     """An aiohttp application served from its own thread (see the module docstring)."""
 
-    def __init__(self, host: str, port: int, setups: Sequence[RouteSetup], *, name: str = "arb-ops") -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        setups: Sequence[RouteSetup],
+        *,
+        name: str = "arb-ops",
+        shutdown_timeout_s: float = 1.0,
+    ) -> None:
         self.host = host
         self.port = port  # the bound port once started (the one asked for, or the one picked for 0)
         self._asked_port = port
         self._setups = tuple(setups)
         self._name = name
+        self._shutdown_timeout_s = shutdown_timeout_s
+        """How long requests still being answered get to finish when the server stops."""
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -81,7 +91,7 @@ class OpsServer:
         self._thread = threading.Thread(target=self._main, name=self._name, daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout_s):
-            raise OSError(f"the ops server did not start within {timeout_s:g} s")
+            raise OSError(f"the server {self._name} did not start within {timeout_s:g} s")
         if self._error is not None:
             self._thread.join()
             self._thread = None
@@ -98,6 +108,13 @@ class OpsServer:
         thread.join(timeout_s)
         self._thread = None
         self.port = self._asked_port
+
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` on the server's loop, from any thread (nothing when it is not running)."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop ended by itself already
+                loop.call_soon_threadsafe(callback)
 
     def _main(self) -> None:
         loop = asyncio.new_event_loop()
@@ -121,7 +138,7 @@ class OpsServer:
         app[STOPPING] = self._stopping
         for setup in self._setups:
             setup(app)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=self._shutdown_timeout_s)
         await runner.setup()
         self._runner = runner
         try:

@@ -34,6 +34,8 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from arb.ops.server import OpsServer
+
 __all__ = ["FakeSmtp", "FakeTelegram", "FakeWebhook", "Recorder"]
 
 _HOST = "127.0.0.1"
@@ -85,17 +87,11 @@ class _Started:
 
 
 class _HttpFake(_Started):
-    """An aiohttp app served on 127.0.0.1 (port 0) from its own thread."""
+    """An aiohttp app served on 127.0.0.1 (port 0) from its own thread (an :class:`OpsServer`)."""
 
     def __init__(self, name: str) -> None:
-        self._name = name
-        self.port = 0
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
+        self._server = OpsServer(_HOST, 0, [self._setup], name=name, shutdown_timeout_s=0.5)
         self._release: asyncio.Event | None = None  # set on stop: hanging requests end
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
         self._lock = threading.Lock()
         self._limited: list[tuple[int, float, bool]] = []  # (calls left, retry_after, header) scripts, in order
         self._hang = False
@@ -103,7 +99,7 @@ class _HttpFake(_Started):
 
     @property
     def base_url(self) -> str:
-        return f"http://{_HOST}:{self.port}"
+        return self._server.url
 
     def rate_limit(self, calls: int, retry_after: float, *, header: bool = True) -> None:
         """Answer the next ``calls`` requests with 429 and ``retry_after`` (seconds); ``header``:
@@ -118,6 +114,15 @@ class _HttpFake(_Started):
 
     def _routes(self, app: web.Application) -> None:
         raise NotImplementedError
+
+    def _setup(self, app: web.Application) -> None:
+        # The server's setup: the fake's routes, and what its stopping ends.
+        self._release = asyncio.Event()
+        self._routes(app)
+        app.on_shutdown.append(self._on_shutdown)
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        self._shut()
 
     async def _gate(self) -> tuple[float, bool] | None:
         # every request passes here: count it, hang if told to, and say whether to answer 429
@@ -137,57 +142,15 @@ class _HttpFake(_Started):
         return None
 
     def start(self, timeout_s: float = 10.0) -> None:
-        self._ready.clear()
-        self._thread = threading.Thread(target=self._main, name=self._name, daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout_s):
-            raise OSError(f"{self._name} did not start within {timeout_s:g} s")
-        if self._error is not None:
-            raise self._error
+        self._server.start(timeout_s)
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        thread, loop = self._thread, self._loop
-        if thread is None:
-            return
-        if loop is not None:
-            loop.call_soon_threadsafe(self._shut)
-        thread.join(timeout_s)
-        self._thread = None
+        self._server.stop(timeout_s)
 
     def _shut(self) -> None:
+        # The server is stopping (its loop): held requests end.
         if self._release is not None:
             self._release.set()
-        if self._stopping is not None:
-            self._stopping.set()
-
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except OSError as error:
-            self._error = error
-        finally:
-            self._ready.set()
-            loop.close()
-            self._loop = None
-
-    async def _serve(self) -> None:
-        self._stopping = asyncio.Event()
-        self._release = asyncio.Event()
-        app = web.Application()
-        self._routes(app)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, _HOST, 0)
-            await site.start()
-            server: Any = site._server  # aiohttp keeps the asyncio server here; the bound port is on its socket
-            self.port = int(server.sockets[0].getsockname()[1])
-            self._ready.set()
-            await self._stopping.wait()
-        finally:
-            await runner.cleanup()
 
 
 class FakeTelegram(_HttpFake):
@@ -232,9 +195,9 @@ class FakeTelegram(_HttpFake):
             if isinstance(message, dict):
                 message = {"message_id": n, **message}
             self._updates.append({"update_id": n, "message": message})
-        loop, arrived = self._loop, self._arrived
-        if loop is not None and arrived is not None:
-            loop.call_soon_threadsafe(arrived.set)
+        arrived = self._arrived
+        if arrived is not None:
+            self._server.call_soon(arrived.set)
         return n
 
     def _routes(self, app: web.Application) -> None:

@@ -32,15 +32,8 @@ def stream_names(
 ) -> list[str]:
     """Combined-stream names for one symbol, e.g. ``["btcusdt@depth@100ms", "btcusdt@trade", ...]``;
     ``mark_price`` (USD-M only) adds ``btcusdt@markPrice@1s``."""
-    s = symbol.lower()
-    names = [f"{s}@{depth_stream}"]
-    if trades:
-        names.append(f"{s}@trade")
-    if bbo:
-        names.append(f"{s}@bookTicker")
-    if mark_price:
-        names.append(f"{s}@{MARK_PRICE_STREAM}")
-    return names
+    wanted = ((depth_stream, True), ("trade", trades), ("bookTicker", bbo), (MARK_PRICE_STREAM, mark_price))
+    return [f"{symbol.lower()}@{stream}" for stream, on in wanted if on]
 
 
 _SNAPSHOT_WEIGHTS: dict[str, tuple[tuple[int | None, int], ...]] = {

@@ -20,10 +20,5 @@ ORDERBOOK_DEPTHS = {"spot": (1, 50, 200, 1000), "linear": (1, 50, 200, 500, 1000
 
 def topics(symbol: str, depth_topic: str, *, trades: bool = True, tickers: bool = True) -> list[str]:
     """Topic names for one symbol, e.g. ``["orderbook.50.BTCUSDT", "publicTrade.BTCUSDT", ...]``."""
-    s = symbol.upper()
-    names = [f"{depth_topic}.{s}"]
-    if trades:
-        names.append(f"publicTrade.{s}")
-    if tickers:
-        names.append(f"tickers.{s}")
-    return names
+    wanted = ((depth_topic, True), ("publicTrade", trades), ("tickers", tickers))
+    return [f"{topic}.{symbol.upper()}" for topic, on in wanted if on]
