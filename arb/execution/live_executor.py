@@ -165,6 +165,9 @@ class LiveExecutor:
         """Send a cancel of quote ``order_id`` on ``venue``; False when it is already done."""
         return self._quoting(venue).cancel_quote(order_id, now)
 
+    def on_rows(self, symbol: int, venue: int, rows: Any, now: int) -> None:
+        """The feed's rows: nothing to do (the venue itself rests and fills the quotes)."""
+
     def _quoting(self, venue: int) -> QuotingVenueExecutor:
         executor = self._by_index[venue]
         if not isinstance(executor, QuotingVenueExecutor):
