@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from arb.arguments import Command, duration, exit_codes_help, output_folder, report_folder
 from arb.config import AppConfig, load_config, require_credentials
-from arb.errors import ConfigError, UsageError, exit_code_of
+from arb.errors import UsageError, exit_code_of
 
 if TYPE_CHECKING:
     from arb.runtime.deadline import StopDeadline
@@ -61,12 +61,6 @@ def _cmd_live(args: Any) -> int:
     from arb.ui import console
 
     config = load_config(args.config)
-    if any(config.for_symbol(s).strategy.style != "taker" for s in range(len(config.symbols))):
-        raise ConfigError(
-            str(config.path), "strategy.style",
-            'expected "taker" for arb live: "maker_taker" runs in arb backtest and arb dry-run so far (the '
-            "live executors do not send post-only quotes yet)",
-        )  # fmt: skip
     out = report_folder(args.out, config.backtest.out, "live")
     confirm_mainnet(config, args.mainnet, args.yes)
     for venue in config.venues:

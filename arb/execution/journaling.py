@@ -16,6 +16,7 @@ from typing import Any
 from arb.config import LiveConfig
 from arb.execution.orders import LiveOrder
 from arb.journal import Journal
+from arb.strategy.types import INTENT_QUOTE
 from connectors.common.orders import OrderState, VenueFill
 
 __all__ = ["ExecutionJournal", "open_execution_journal"]
@@ -69,7 +70,7 @@ class ExecutionJournal:
                 "symbol": order.symbol,
                 "side": order.side,
                 "order_type": "limit",
-                "time_in_force": "ioc",
+                "time_in_force": "postonly" if order.kind == INTENT_QUOTE else "ioc",
                 "price": order.price_text,
                 "qty": order.qty_text,
                 "reduce_only": order.reduce_only,

@@ -61,6 +61,7 @@ they change (never rebuilt on the decision's path):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -72,6 +73,7 @@ import numpy.typing as npt
 from arb.errors import VenueError
 from arb.events import ASSET_NAMES
 from arb.execution.orders import LiveOrder
+from arb.execution.venue_quotes import QuotingVenueExecutor, is_quote
 from connectors.common.orders import OrderState
 
 if TYPE_CHECKING:
@@ -117,6 +119,8 @@ class LiveExecutor:
         self.rejections: list[LiveOrder] = []
         for executor in self.venues:
             executor.on_done = self._order_done
+            if hasattr(executor, "on_quote"):
+                executor.on_quote = self._quote_news
             executor.on_change = lambda executor=executor: self._recount(executor)
             guard = getattr(executor, "guard", None)
             if guard is not None:
@@ -131,7 +135,8 @@ class LiveExecutor:
         column[:] = self._undelivered[:, v]
         unknown = 0
         for order in executor.in_flight:
-            column[_symbol_of(order)] += 1
+            if not is_quote(order):  # a resting quote is no unanswered order (the gate counts it itself)
+                column[_symbol_of(order)] += 1
             unknown += order.state is OrderState.UNKNOWN
         self.unknown_counts[v] = unknown
 
@@ -149,9 +154,40 @@ class LiveExecutor:
         once (see VenueExecutor.submit)."""
         return self.venues[venue].submit(side, price, qty, kind, pair_id, now, symbol=symbol)
 
+    def submit_quote(
+        self, venue: int, side: int, price: float, qty: float, pair_id: int, now: int, symbol: int = 0
+    ) -> LiveOrder:
+        """Send one post-only quote of symbol number ``symbol`` on ``venue``; returns at once (see
+        :meth:`arb.execution.venue_quotes.QuotingVenueExecutor.submit_quote`)."""
+        return self._quoting(venue).submit_quote(side, price, qty, pair_id, now, symbol)
+
+    def cancel(self, order_id: int, now: int, venue: int = 0) -> bool:
+        """Send a cancel of quote ``order_id`` on ``venue``; False when it is already done."""
+        return self._quoting(venue).cancel_quote(order_id, now)
+
+    def on_rows(self, symbol: int, venue: int, rows: Any, now: int) -> None:
+        """The feed's rows: nothing to do (the venue itself rests and fills the quotes)."""
+
+    def _quoting(self, venue: int) -> QuotingVenueExecutor:
+        executor = self._by_index[venue]
+        if not isinstance(executor, QuotingVenueExecutor):
+            raise TypeError(f"{ASSET_NAMES[venue]}: this venue executor takes no quotes")
+        return executor
+
+    def _quote_news(self, news: LiveOrder) -> None:
+        # a quote rests, or one of its fills was booked: the engine learns it in turn (no count moves)
+        self._done.append(news)
+        if self.on_ready is not None:
+            self.on_ready()
+
     def _order_done(self, order: LiveOrder) -> None:
         if order.state is OrderState.REJECTED:
             self.rejections.append(order)
+        if is_quote(order):
+            # its end; its fills were handed over one by one as they were booked
+            status = "done" if order.status == "filled" else order.status
+            self._quote_news(dataclasses.replace(order, status=status, fill_qty=0.0, fee=0.0, base_fee=0.0))
+            return
         self._done.append(order)
         self._undelivered[_symbol_of(order), order.venue] += 1
         executor = self._by_index.get(order.venue)
@@ -177,6 +213,9 @@ class LiveExecutor:
             self._hand_over(self._done.popleft(), on_answer)
 
     def _hand_over(self, order: LiveOrder, on_answer: Callable[[Any], None]) -> None:
+        if is_quote(order):
+            on_answer(order)
+            return
         s, v = _symbol_of(order), order.venue
         self._undelivered[s, v] -= 1
         self.open_counts[s, v] -= 1

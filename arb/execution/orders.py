@@ -20,13 +20,14 @@ live in ``connectors.common.orders`` (below the executor) and are re-exported he
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from arb.execution.paper import EngineOrder, Rejection
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
-__all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate"]
+__all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate", "fees_of"]
 
 ZERO = Decimal(0)
 
@@ -67,6 +68,15 @@ class LiveOrder(EngineOrder):
     """Consecutive queries that did not find the order (for an unknown one)."""
     answered: bool = False
     """The engine has been told (done)."""
+    # a resting quote's (the maker_taker style): what the engine was told while it rested
+    told_live: bool = False
+    """The engine was told the quote rests."""
+    told_fills: set[str] = field(default_factory=set)
+    """The trade ids of the fills the engine was handed one by one (each once)."""
+    cancel_ns: int = 0
+    """When a cancel was last sent (0: none)."""
+    checked_ns: int = 0
+    """When the venue was last asked about it."""
     # engine-facing aggregates, set when done
     status: str = "sent"
     fill_price: float = 0.0
@@ -124,20 +134,27 @@ class LiveOrder(EngineOrder):
             self.status = "canceled" if self.state is OrderState.CANCELED else "expired"
             return
         cost = sum((f.price * f.qty for f in self.fills.values()), ZERO)
-        fee = ZERO
-        base_fee = ZERO
-        for f in self.fills.values():
-            if f.fee_asset == quote_asset or not f.fee_asset:
-                fee += f.fee
-            elif f.fee_asset == base_asset:
-                fee += f.fee * f.price
-                base_fee += f.fee
+        fee, base_fee = fees_of(self.fills.values(), quote_asset, base_asset)
         self.status = "filled"
         self.fill_qty = float(qty)
         self.fill_price = float(cost / qty)
         self.fee = float(fee)
         self.base_fee = float(base_fee)
         self.arrive_ts = max(f.exch_ts_ms for f in self.fills.values()) * 1_000_000
+
+
+def fees_of(fills: Iterable[VenueFill], quote_asset: str, base_asset: str) -> tuple[Decimal, Decimal]:
+    """The fills' fees: the whole fee's value in quote (a fee in the base coin at its fill's price), and
+    the part paid in the base coin (base units)."""
+    fee = ZERO
+    base_fee = ZERO
+    for f in fills:
+        if f.fee_asset == quote_asset or not f.fee_asset:
+            fee += f.fee
+        elif f.fee_asset == base_asset:
+            fee += f.fee * f.price
+            base_fee += f.fee
+    return fee, base_fee
 
 
 _RANK = {

@@ -479,9 +479,10 @@ class PaperExecutor:
         self._push(order.arrive_ts, 0, order, "quote")
         return order
 
-    def cancel(self, order_id: int, now: int) -> bool:
+    def cancel(self, order_id: int, now: int, venue: int = -1) -> bool:
         """Send a cancel of quote ``order_id`` at ``now``: False when the quote is already done (answered
-        filled, expired, rejected or cancelled), so there is nothing to send."""
+        filled, expired, rejected or cancelled), so there is nothing to send (``venue``: unused, order
+        numbers are this executor's own)."""
         order = self._quotes.get(order_id)
         if order is None:
             return False

@@ -678,14 +678,17 @@ class VenueExecutor:
                     log.info("%s: trade sweep failed (%s); will try again", self.venue, error)
                     self._sweep_after_ns = now + self.settings.stream_retry_ns
             for order in self.in_flight:
-                due = order.state is OrderState.UNKNOWN or (
-                    order.ack_ns and now - order.ack_ns >= self.settings.fill_check_after_ns
-                )
-                if due:
+                if self.due(order, now):
                     try:
                         await self.resolve(order)
                     except VenueError as error:
                         log.info("%s: checking %s failed (%s); will try again", self.venue, order.client_id, error)
+
+    def due(self, order: LiveOrder, now: int) -> bool:
+        """Whether the resolver looks at ``order`` now: unknown, or answered without all its fills."""
+        return order.state is OrderState.UNKNOWN or bool(
+            order.ack_ns and now - order.ack_ns >= self.settings.fill_check_after_ns
+        )
 
     async def _watch(self, what: Stream) -> None:
         # Every symbol's orders (trades) of the account's one private connection; each message is routed

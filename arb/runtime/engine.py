@@ -266,8 +266,7 @@ class Engine:
         if self.quoting and executor is not None and not hasattr(executor, "submit_quote"):
             raise ConfigError(
                 str(config.path), "strategy.style",
-                'expected "taker" here: "maker_taker" runs in arb backtest and arb dry-run so far (the live '
-                "executors do not send post-only quotes yet)",
+                'expected "taker" here: "maker_taker" needs an executor that rests post-only quotes',
             )  # fmt: skip
         self.quotes = new_quotes(2 * n_sym)
         """The resting quotes' slots (:mod:`arb.runtime.quote_slots`), asset ``2 * symbol + venue``."""
@@ -551,7 +550,7 @@ class Engine:
             self._quote_answer(order)
         if self.on_order is not None:
             self.on_order(order)
-        if order.status != "filled":
+        if order.status != "filled" and order.status != "partial":  # partial: one fill of a live quote
             return
         v = order.venue
         # a fee paid in the base coin (a live spot buy) comes off the position, not the cash;
@@ -571,8 +570,9 @@ class Engine:
             self.on_fill(row)
 
     def _quote_answer(self, order: PaperOrder) -> None:
-        # The venue's answer about a quote into its slot: live once acknowledged; free once filled,
-        # cancelled, expired or rejected (an answer about an order the slot no longer holds changes nothing)
+        # The venue's answer about a quote into its slot: live once acknowledged; smaller by each fill of a
+        # quote still resting (live executors); free once filled, cancelled, expired or rejected (an answer
+        # about an order the slot no longer holds changes nothing)
         ints = self.quotes[0]
         a, i = 2 * order.symbol_index + order.venue, 0 if order.side == BUY else 1
         if ints[a, i, Q_OID] != order.order_id:
@@ -580,6 +580,8 @@ class Engine:
         if order.status == "live":
             if ints[a, i, Q_STATE] == QUOTE_PENDING:
                 ints[a, i, Q_STATE] = QUOTE_LIVE
+        elif order.status == "partial":  # a live quote's fill: the rest still rests in its slot
+            self.quotes[1][a, i, 1] = max(0.0, float(self.quotes[1][a, i, 1]) - order.fill_qty)
         else:
             ints[a, i, Q_OID] = 0
 
@@ -594,7 +596,7 @@ class Engine:
             floats[a, i] = (price, qty)
         elif ints[a, i, Q_OID] != 0 and ints[a, i, Q_STATE] == QUOTE_LIVE:
             ints[a, i, Q_STATE] = QUOTE_CANCELING
-            self.executor.cancel(int(ints[a, i, Q_OID]), now)
+            self.executor.cancel(int(ints[a, i, Q_OID]), now, venue)
 
     def hold(self) -> None:
         """Halt new pairs from the start: a halt kept from an earlier run (until a person clears it)."""

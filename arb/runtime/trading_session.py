@@ -174,7 +174,7 @@ async def trading_session(
     from arb.execution.ccxt_setup import make_exchange
     from arb.execution.journaling import open_execution_journal
     from arb.execution.live_parts import ClientIds
-    from arb.execution.venue_executor import VenueExecutor
+    from arb.execution.venue_quotes import QuotingVenueExecutor
     from arb.execution.wire import WireTrace
 
     journal = open_execution_journal(config.live)
@@ -197,7 +197,7 @@ async def trading_session(
                 session=trace.session(),
                 pro=True,
             )
-            executor = VenueExecutor(
+            executor = QuotingVenueExecutor(  # IOC orders as VenueExecutor's; quotes for the maker_taker style
                 index=v,
                 venue=venue.name,
                 market=venue.market,
@@ -218,10 +218,10 @@ async def trading_session(
             log.warning("%s", line)
         yield session
     finally:
-        for executor in session.executors.values():
-            executor.stop()
+        for venue_executor in session.executors.values():
+            venue_executor.stop()
             with contextlib.suppress(Exception):
-                await executor.exchange.close()
+                await venue_executor.exchange.close()
         await trace.close()
         journal.close()
 

@@ -69,6 +69,7 @@ ANSWERS = AnswerRules(
     credential_codes=frozenset({"-2014", "-2015", "-1022", "-1002"}),
     clock_codes=frozenset({"-1021"}),  # the timestamp is outside recvWindow
     ban_until=re.compile(r"banned until (\d+)", re.IGNORECASE),
+    post_only=re.compile(r"^(-2010 Order would immediately match and take|-5022 )"),
 )
 """What Binance's answers mean (its ``errors.md`` codes)."""
 

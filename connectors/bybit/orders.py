@@ -46,10 +46,17 @@ _STATES = {
 }
 
 
-def state_of(status: str, time_in_force: str = "") -> OrderState:
-    """arb's state for a Bybit ``orderStatus``; an immediate-or-cancel order's cancelled rest is expiry."""
+POST_ONLY_REFUSED = "EC_PostOnlyWillTakeLiquidity"
+"""``rejectReason`` of a post-only order that would have taken: Bybit accepts it, then cancels it."""
+
+
+def state_of(status: str, time_in_force: str = "", reject_reason: str = "") -> OrderState:
+    """arb's state for a Bybit ``orderStatus``; an immediate-or-cancel order's cancelled rest is expiry,
+    and so is a post-only order cancelled because it would have taken (as Binance's ``GTX`` expires)."""
     state = _STATES.get(status, OrderState.ACCEPTED)
     if state is OrderState.CANCELED and time_in_force in ("IOC", "FOK"):
+        return OrderState.EXPIRED
+    if state in (OrderState.CANCELED, OrderState.REJECTED) and reject_reason == POST_ONLY_REFUSED:
         return OrderState.EXPIRED
     return state
 
@@ -72,6 +79,7 @@ class BybitOrder(msgspec.Struct, frozen=True, kw_only=True):
     client_id: str = _F(name="orderLinkId", default="")
     status: str = _F(name="orderStatus")
     time_in_force: str = _F(name="timeInForce", default="")
+    reject_reason: str = _F(name="rejectReason", default="")
     cum_exec_qty: str = _F(name="cumExecQty", default="0")
     cum_exec_value: str = _F(name="cumExecValue", default="")
     updated_time_ms: int = _F(name="updatedTime", default=0)
@@ -109,7 +117,7 @@ def order_update(raw: Mapping[str, Any]) -> VenueOrderUpdate | None:
     return VenueOrderUpdate(
         order.client_id,
         order.order_id,
-        state_of(order.status, order.time_in_force),
+        state_of(order.status, order.time_in_force, order.reject_reason),
         _decimal(order.cum_exec_qty),
         value,
         order.updated_time_ms,

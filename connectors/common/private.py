@@ -98,10 +98,14 @@ class ClientOptions(TypedDict, total=False):
 
 
 class TimeInForce(Enum):
-    """How long an order may rest. arb sends immediate-or-cancel orders only, for now."""
+    """How long an order may rest: immediate-or-cancel (pairs, hedges) or post-only (quotes)."""
 
     IOC = "IOC"
     """Immediate or cancel: what the book takes at once fills, the rest expires."""
+    POST_ONLY = "PO"
+    """Post-only, resting until filled or cancelled (the ``maker_taker`` style's quotes): refused if it
+    would take. ccxt's generic ``PO`` becomes each venue's own word: Binance spot ``LIMIT_MAKER``, USD-M
+    ``timeInForce=GTX``, Bybit ``timeInForce=PostOnly``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +194,10 @@ class AnswerRules:
     """Codes that refuse the request's timestamp."""
     ban_until: re.Pattern[str] | None = None
     """Reads a ban's end (epoch ms, group 1) from the answer's text, when the venue words it so."""
+    post_only: re.Pattern[str] | None = None
+    """Matches ``"<code> <text>"`` of a refusal of a post-only order that would have taken liquidity
+    (Binance ``-2010 Order would immediately match and take.``, USD-M ``-5022``), when the venue refuses
+    it so rather than expiring it."""
 
 
 class SymbolRef(Protocol):

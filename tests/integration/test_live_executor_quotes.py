@@ -1,0 +1,101 @@
+"""Resting quotes (the maker_taker style) through the live executor against the fake private venues.
+
+Post-only orders rest on the fake's ledger and fill as makers when the replayed book crosses them; the
+engine is told each piece of news once (rests, each fill by trade id, the end); a cancel of a filled quote
+is a cancel miss found out by query; a quote that would take is refused and counted. The journal's
+fills equal the ledger's trades. No test sleeps: each awaits a condition, bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arb.execution.live_executor import LiveExecutor
+from arb.execution.orders import OrderState
+from arb.execution.venue_quotes import QuotingVenueExecutor
+from arb.sim.ledger import TimeInForce
+from arb.strategy.types import BUY, SELL
+from tests.integration.live_rig import ALL_SPECS, WAIT_S, VenueSpec, account, best, venue_and_executor
+
+
+@pytest.fixture(params=ALL_SPECS, ids=lambda s: s.id)
+def spec(request: pytest.FixtureRequest) -> VenueSpec:
+    spec: VenueSpec = request.param
+    return spec
+
+
+async def _until(predicate: Callable[[], bool], step: Callable[[], Any] | None = None) -> None:
+    # await predicate() (each loop turn, or after each replay step), at most WAIT_S
+    async with asyncio.timeout(WAIT_S):
+        while not predicate():
+            if step is not None:
+                await step()
+            else:
+                await asyncio.sleep(0)
+
+
+def _qty(spec: VenueSpec, price: Decimal) -> Decimal:
+    rules = spec.rules
+    floor = (rules.min_notional / price).quantize(rules.step_size) + rules.step_size
+    return max(floor, rules.min_qty)
+
+
+def _journal_fills(executor: QuotingVenueExecutor) -> dict[str, Decimal]:
+    rows = executor.journal.journal.fills(venue=executor.venue, market=executor.market)  # type: ignore[attr-defined]
+    return {r["trade_id"]: Decimal(r["qty"]) for r in rows}
+
+
+async def test_quotes_rest_fill_as_makers_are_told_once_and_cancel_misses_are_found_out(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
+        assert isinstance(executor, QuotingVenueExecutor)
+        live = LiveExecutor([executor], symbols=1)
+        news: list[Any] = []
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            bid, _, ask, _ = best(venue, spec)
+            now = executor.clock()
+            buy = live.submit_quote(spec.index, BUY, float(bid), float(_qty(spec, bid)), 1, now)
+            sell = live.submit_quote(spec.index, SELL, float(ask), float(_qty(spec, ask)), 2, now)
+            taker = live.submit_quote(spec.index, BUY, float(ask), float(_qty(spec, ask)), 3, now)  # would take
+
+            def collect() -> None:
+                live.run_until(2**62, news.append)
+
+            def told(order: Any, status: str) -> bool:
+                collect()
+                return any(n.order_id == order.order_id and n.status == status for n in news)
+
+            await _until(lambda: told(buy, "live") and told(sell, "live") and taker.answered)
+            assert executor.counters["post_only_rejects"] == 1 and live.open_counts.sum() == 0
+            ledger = {o.client_id: o for o in account(venue).orders}
+            assert ledger[buy.client_id].time_in_force is TimeInForce.POST_ONLY
+
+            async def replay() -> None:
+                await venue.advance(1)
+                await asyncio.sleep(0)
+
+            await _until(lambda: bool(buy.fills or sell.fills) and told(buy if buy.fills else sell, "partial"), replay)
+            filled, other = (buy, sell) if buy.fills else (sell, buy)
+            await _until(lambda: ledger[filled.client_id].executed_qty == filled.filled)
+            sent = [live.cancel(o.order_id, executor.clock(), spec.index) for o in (filled, other)]
+            assert sent[1]  # a cancel of a quote the executor knows is done is not sent (sent[0] if it is)
+            await _until(lambda: told(filled, "done") or told(filled, "canceled"))
+            await _until(lambda: other.answered)
+            collect()
+            executor.stop()
+        assert other.state is OrderState.CANCELED or other.fills
+        told_qty = sum(Decimal(str(n.fill_qty)) for n in news if n.status == "partial")
+        assert told_qty == filled.filled + other.filled  # each fill once, by trade id
+        trades = {venue.exec_id(t): t.qty for o in account(venue).orders for t in o.trades}
+        assert _journal_fills(executor) == trades
+        assert executor.counters["cancels"] == sum(sent)
+        events = {r["kind"] for r in executor.journal.journal.order_events(other.client_id)}  # type: ignore[attr-defined]
+        assert "cancel" in events
