@@ -5,7 +5,9 @@ For each venue-market, in order, for every traded symbol:
 1. every intent the journal holds in flight (pending, sent, accepted, partially filled, unknown: a
    crash can stop arb anywhere) is asked about by client id until the venue says what happened; a
    "no such order" answer counts only after ``unknown_checks`` of them over ``unknown_grace`` (a new
-   order can be invisible to queries for a moment), and then the intent was never placed;
+   order can be invisible to queries for a moment), and then the intent was never placed; a resting
+   quote (the ``maker_taker`` style's post-only order) is cancelled first, journaled, as it would never
+   settle by itself and the run that priced it is gone;
 2. the venue's trades since the last fill the journal knows (per symbol) are booked (each trade id
    once), so fills made while arb was down are not lost;
 3. the venue's open orders are compared with the journal: one arb does not know of is unexplained;
@@ -35,6 +37,7 @@ from typing import Any, Protocol
 from arb.execution.grid import wire
 from arb.execution.orders import LiveOrder
 from arb.execution.venue_executor import VenueExecutor
+from arb.execution.venue_quotes import QuotingVenueExecutor, is_quote
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
 __all__ = [
@@ -253,6 +256,10 @@ async def reconcile_venue(
         orders.append(order)
     known_before = journal.trade_keys(venue, market)
     executor.adopt(orders, known_before)
+    if isinstance(executor, QuotingVenueExecutor):
+        for order in orders:
+            if is_quote(order):
+                executor.cancel_left_quote(order, now)
     deadline = now + timeout_ns
     while True:
         pending = [o for o in orders if not o.answered]

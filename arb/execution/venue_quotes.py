@@ -98,6 +98,13 @@ class QuotingVenueExecutor(VenueExecutor):
         self._send_cancel(order, now)
         return True
 
+    def cancel_left_quote(self, order: LiveOrder, now: int) -> None:
+        """Cancel a quote a previous run left in flight (adopted at start, :func:`~arb.execution.reconcile.
+        reconcile_venue`): resting, it would never settle by itself, and nobody is left to price it. The
+        cancel is journaled first; a quote filled or gone meanwhile is a cancel miss, found out by query."""
+        self.quotes[order.order_id] = order
+        self._send_cancel(order, now)
+
     def _send_cancel(self, order: LiveOrder, now: int) -> None:
         order.cancel_ns = now
         self.counters["cancels"] += 1

@@ -19,9 +19,11 @@ import pytest
 from arb.execution.live_executor import LiveExecutor
 from arb.execution.orders import OrderState
 from arb.execution.venue_quotes import QuotingVenueExecutor
+from arb.runtime.trading_session import trading_session
+from arb.sim.ledger import OrderStatus as LedgerStatus
 from arb.sim.ledger import TimeInForce
 from arb.strategy.types import BUY, SELL
-from tests.integration.live_rig import ALL_SPECS, WAIT_S, VenueSpec, account, best, venue_and_executor
+from tests.integration.live_rig import ALL_SPECS, WAIT_S, VenueSpec, account, best, venue_and_config, venue_and_executor
 
 
 @pytest.fixture(params=ALL_SPECS, ids=lambda s: s.id)
@@ -99,3 +101,31 @@ async def test_quotes_rest_fill_as_makers_are_told_once_and_cancel_misses_are_fo
         assert executor.counters["cancels"] == sum(sent)
         events = {r["kind"] for r in executor.journal.journal.order_events(other.client_id)}  # type: ignore[attr-defined]
         assert "cancel" in events
+
+
+async def test_a_quote_left_resting_by_a_crash_is_cancelled_at_the_next_start(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run rests a quote and dies without a word (its session closes, nothing cancelled); the next start
+    # finds the quote in flight in the journal, cancels it (journaled before it is sent) and reconciles clean.
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
+        async with trading_session(config, [spec.index]) as session:
+            (first,) = await session.reconcile()
+            assert first.ok
+            executor = session.executors[spec.index]
+            assert isinstance(executor, QuotingVenueExecutor)
+            bid, _, _, _ = best(venue, spec)
+            below = bid - spec.rules.tick_size * 20
+            quote = executor.submit_quote(BUY, float(below), float(_qty(spec, below)), 1, executor.clock())
+            await _until(lambda: any(o.client_id == quote.client_id for o in venue.ledger.open_orders(account(venue))))
+        async with trading_session(config, [spec.index]) as session:
+            (report,) = await session.reconcile()
+            assert report.ok, report.describe()
+            executor = session.executors[spec.index]
+            assert isinstance(executor, QuotingVenueExecutor) and executor.counters["cancels"] == 1
+            assert [s for s in report.resolved if s.startswith(quote.client_id)] == [f"{quote.client_id}: canceled"]
+            events = executor.journal.journal.order_events(quote.client_id)  # type: ignore[attr-defined]
+            assert "cancel" in [e["kind"] for e in events]
+        assert venue.ledger.open_orders(account(venue)) == []
+        (order,) = [o for o in account(venue).orders if o.client_id == quote.client_id]
+        assert order.status is LedgerStatus.CANCELED
