@@ -99,6 +99,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "live_trading",
     "live_up",
     "load",
+    "order_socket_url",
     "paper_pair_config",
     "second_recording",
     "set_keys",
@@ -149,11 +150,20 @@ ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR]
 """The four venue-markets arb trades."""
 
 
+def order_socket_url(venue: Any) -> str:
+    """The fake venue's order WebSocket: Binance's WebSocket API (spot ``/ws-api/v3``, USD-M
+    ``/ws-fapi/v1``), Bybit's ``/v5/trade``."""
+    return str(venue.ws_api_url if isinstance(venue, FakeBinanceExchange) else venue.trade_ws_url)
+
+
 def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url: str = "",
-                      live: dict[str, Any] | None = None) -> Path:  # fmt: skip
-    """Configuration files whose ``spec.venue`` points at ``venue`` (the other venue is left as shipped)."""
-    endpoints = local_endpoints(venue.ws_urls[0], venue.rest_url, market=spec.market, ws_private=venue.private_ws_url)
-    overrides = {**endpoints, "instrument": instrument_of(spec.rules)}
+                      live: dict[str, Any] | None = None, order_entry: str = "rest",
+                      ws_orders: str | None = None) -> Path:  # fmt: skip
+    """Configuration files whose ``spec.venue`` points at ``venue`` (the other venue is left as shipped);
+    ``order_entry``: the venue file's, over ``ws_orders`` (the fake's order WebSocket by default)."""
+    endpoints = local_endpoints(venue.ws_urls[0], venue.rest_url, market=spec.market, ws_private=venue.private_ws_url,
+                                ws_orders=order_socket_url(venue) if ws_orders is None else ws_orders)  # fmt: skip
+    overrides = {**endpoints, "instrument": instrument_of(spec.rules), "order_entry": order_entry}
     if spec.market == "linear":
         overrides["account"] = {"base": 0.0, "quote": 10000.0}
     live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
@@ -206,13 +216,19 @@ def load(path: Path) -> AppConfig:
 
 @contextlib.asynccontextmanager
 async def venue_and_config(
-    spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
+    spec: VenueSpec,
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    live: dict[str, Any] | None = None,
+    order_entry: str = "rest",
+    **venue: Any,
 ) -> AsyncIterator[tuple[Any, AppConfig]]:
     """The fake venue of ``spec`` (``venue``: its keywords, as ``fake_venue``'s) with the keys set, and
-    the configuration written in ``folder`` pointing at it, loaded."""
+    the configuration written in ``folder`` pointing at it (``order_entry``: the venue file's), loaded."""
     set_keys(monkeypatch, spec)
     async with fake_venue(spec, **venue) as fake:
-        yield fake, load(write_live_config(folder, spec, fake, live=live))
+        yield fake, load(write_live_config(folder, spec, fake, live=live, order_entry=order_entry))
 
 
 @contextlib.asynccontextmanager
