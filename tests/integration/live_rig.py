@@ -46,6 +46,7 @@ from arb.testing.pair_rig import (
     instrument_of,
     key_environment,
     linear_pair,
+    order_socket_url,
     spot_pair,
     symbol_tables,
     user_streams_up,
@@ -148,12 +149,6 @@ BINANCE_SPOT = VenueSpec("binance", "spot", "BTCUSDT", SPOT_BTC_HEAD, BINANCE_SP
 BINANCE_LINEAR = VenueSpec("binance", "linear", "BTCUSDT", USDM_BTC, BINANCE_LINEAR_BTC_RULES, {"USDT": "100000"})
 ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR]
 """The four venue-markets arb trades."""
-
-
-def order_socket_url(venue: Any) -> str:
-    """The fake venue's order WebSocket: Binance's WebSocket API (spot ``/ws-api/v3``, USD-M
-    ``/ws-fapi/v1``), Bybit's ``/v5/trade``."""
-    return str(venue.ws_api_url if isinstance(venue, FakeBinanceExchange) else venue.trade_ws_url)
 
 
 def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url: str = "",
@@ -298,14 +293,16 @@ async def both_books_up(binance: Any, bybit: Any, timeout_s: float) -> None:
 
 @contextlib.asynccontextmanager
 async def standing_pair(
-    folder: Path, monkeypatch: pytest.MonkeyPatch, arbitrage: dict[str, Any] | None = None
+    folder: Path, monkeypatch: pytest.MonkeyPatch, arbitrage: dict[str, Any] | None = None, order_entry: str = "rest"
 ) -> AsyncIterator[tuple[Any, Any, Path, dict[str, str]]]:
     """Both fake spot venues replaying ``standing_recordings``, both venues' keys in this environment
     (returned for a child's too) and the pair configuration written in ``folder`` pointing at them
-    (``arbitrage`` merged into its settings). Yields Binance, Bybit, the configuration's path, the keys."""
+    (``arbitrage`` merged into its settings, ``order_entry`` both venue files'). Yields Binance, Bybit,
+    the configuration's path, the keys."""
     keys = both_keys(monkeypatch)
     async with spot_pair(*standing_recordings(folder)) as (binance, bybit):
-        yield binance, bybit, write_pair_config(folder, binance, bybit, arbitrage=arbitrage), keys
+        config = write_pair_config(folder, binance, bybit, arbitrage=arbitrage, order_entry=order_entry)
+        yield binance, bybit, config, keys
 
 
 @contextlib.asynccontextmanager

@@ -43,6 +43,7 @@ from tests.integration.test_live_executor import _at_ask, _creates, until
 
 pytestmark = pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 
+
 WS = {"order_entry": "websocket"}
 
 
