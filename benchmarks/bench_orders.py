@@ -1,16 +1,22 @@
 """Intent to request bytes written: the live executor with its journal, against a fake venue on loopback.
 
 One order at a time, the clock starts when the executor is handed the intent (``submit``) and stops
-when aiohttp has handed the create request's bytes to the socket (``LiveOrder.written_ns``): the grid,
-the client id, the journal's intent commit, the task hand-off, ccxt's request building and signing,
-and the write. The venue is the fake private Bybit (spot, ccxt unpatched) in a process of its own on
-loopback (``python -m arb.sim.serve``), as a real venue is another machine; each order is an IOC
-buy below the book, so it expires and the next one goes out once it is done. Printed beside it, in
-the same run: the journal's intent commit alone, and the paper executor's ``submit`` (what the same
-intent costs in a dry run). Journals: SQLite with ``synchronous`` FULL and NORMAL in a temporary
-folder (``--postgres URL`` adds one). Never fails on a timing.
+when the create request's bytes are handed to the socket (``LiveOrder.written_ns``): the grid, the
+client id, the journal's intent commit, the task hand-off, the request's building and signing, and
+the write. Two order entries (``--entry``, the venue file's ``order_entry``): ``rest``, ccxt's
+``create_order`` on aiohttp (bytes written: aiohttp's trace hook), and ``websocket``, arb's own client
+on Bybit's ``/v5/trade`` (bytes written: the client's ``written_ns``). Also printed: intent to the
+venue's acknowledgement handled (``LiveOrder.ack_ns``), the round trip to the fake and back.
 
-    python benchmarks/bench_orders.py [--orders 500] [--postgres postgresql+psycopg://...]
+The venue is the fake private Bybit (spot, ccxt unpatched) in a process of its own on loopback
+(``python -m arb.sim.serve``), pinned to a core of its own (this process to the others), as a real venue
+is another machine; each order is an IOC buy below the book, so it expires and the next one goes out
+once it is done. Printed beside it, in the same run:
+the journal's intent commit alone, and the paper executor's ``submit`` (what the same intent costs in
+a dry run). Journals: SQLite with ``synchronous`` NORMAL and FULL in a temporary folder
+(``--postgres URL`` adds one). Never fails on a timing.
+
+    python benchmarks/bench_orders.py [--orders 500] [--entry rest|websocket|both] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ class _Venue:
     # The URLs a configuration needs, as the served venue printed them.
     def __init__(self, urls: dict[str, str]) -> None:
         self.rest_url, self.ws_urls, self.private_ws_url = urls["rest"], [urls["ws"]], urls["ws_private"]
+        self.trade_ws_url = urls["ws_trade"]
         self.bid = Decimal(urls["bid"])
 
 
@@ -55,7 +62,18 @@ async def serve_bybit_spot() -> tuple[asyncio.subprocess.Process, dict[str, str]
         cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stdout is not None
-    return process, json.loads(await process.stdout.readline())
+    line = await process.stdout.readline()
+    _apart(process.pid)
+    return process, json.loads(line)
+
+
+def _apart(venue_pid: int) -> None:
+    # The venue on the last core, this process on the others, as a real venue is another machine: on a
+    # shared core the kernel runs the woken venue inside the sender's write (seen: 0.5 ms per request).
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
+    if len(cores) >= 2:
+        os.sched_setaffinity(venue_pid, {cores[-1]})
+        os.sched_setaffinity(0, set(cores[:-1]))
 
 
 def _pct(values_ns: list[int]) -> str:
@@ -64,13 +82,15 @@ def _pct(values_ns: list[int]) -> str:
     return f"n={len(a):>5}  p50 {p50:7.1f} us  p99 {p99:7.1f} us  max {a.max():8.1f} us"
 
 
-async def _live(folder: Path, orders: int, journal_url: str, synchronous: str) -> tuple[list[int], list[int]]:
+async def _live(
+    folder: Path, orders: int, journal_url: str, synchronous: str, entry: str
+) -> tuple[list[int], list[int], list[int]]:
     spec = BYBIT_SPOT
     os.environ["BYBIT_API_KEY"], os.environ["BYBIT_API_SECRET"] = KEY, SECRET
     process, urls = await serve_bybit_spot()
     venue = _Venue(urls)
     try:
-        config = load_config(write_live_config(folder, spec, venue, journal_url=journal_url,
+        config = load_config(write_live_config(folder, spec, venue, journal_url=journal_url, order_entry=entry,
                                                live={"journal_synchronous": synchronous}))  # fmt: skip
         price = float(venue.bid * Decimal("0.9"))
         async with trading_session(config, [spec.index]) as session:
@@ -88,6 +108,7 @@ async def _live(folder: Path, orders: int, journal_url: str, synchronous: str) -
             done = asyncio.Event()
             executor.on_done = lambda _o: done.set()
             written: list[int] = []
+            acked: list[int] = []
             gc.collect()
             gc.freeze()
             async with asyncio.TaskGroup() as group:
@@ -98,9 +119,11 @@ async def _live(folder: Path, orders: int, journal_url: str, synchronous: str) -
                     await done.wait()
                     if k >= 20:  # the first ones warm ccxt, the connection pool and the journal
                         written.append(order.written_ns - order.intent_ns)
+                        acked.append(order.ack_ns - order.intent_ns)
                 executor.stop()
             gc.unfreeze()
-            return written, commits[20:]
+            assert (executor.order_entry is not None) == (entry == "websocket"), "the order entry asked for"
+            return written, acked, commits[20:]
     finally:
         assert process.stdin is not None
         process.stdin.close()
@@ -122,18 +145,32 @@ def _paper(orders: int) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument(
+        "--entry",
+        choices=("rest", "websocket", "both"),
+        default="both",
+        help="the order entry measured (the venue file's order_entry); both: one after the other",
+    )
     parser.add_argument("--postgres", metavar="URL", help="also measure with a PostgreSQL journal")
     args = parser.parse_args()
-    print(f"intent -> request bytes written, {args.orders} orders, one at a time (fake Bybit spot on loopback)")
-    print(f"  paper executor submit (reference)   {_pct(_paper(args.orders))}")
-    runs = [("sqlite", "full"), ("sqlite", "normal")] + ([("postgresql", "")] if args.postgres else [])
-    for backend, synchronous in runs:
-        with tempfile.TemporaryDirectory() as folder:
-            url = args.postgres if backend == "postgresql" else ""
-            written, commits = asyncio.run(_live(Path(folder), args.orders, url, synchronous or "full"))
-        name = f"{backend} {synchronous}".strip()
-        print(f"  live, journal {name:<15}       {_pct(written)}")
-        print(f"    of which the intent commit        {_pct(commits)}")
+    print(f"{args.orders} orders, one at a time (fake Bybit spot on loopback; load average {_load()})")
+    print(f"  paper executor submit (reference)             {_pct(_paper(args.orders))}")
+    runs = [("sqlite", "normal"), ("sqlite", "full")] + ([("postgresql", "")] if args.postgres else [])
+    for entry in ("rest", "websocket") if args.entry == "both" else (args.entry,):
+        for backend, synchronous in runs:
+            with tempfile.TemporaryDirectory() as folder:
+                url = args.postgres if backend == "postgresql" else ""
+                written, acked, commits = asyncio.run(_live(Path(folder), args.orders, url, synchronous or "full",
+                                                            entry))  # fmt: skip
+            name = f"{entry}, journal {backend} {synchronous}".strip()
+            print(f"  {name:<32} intent -> request bytes  {_pct(written)}")
+            print(f"  {'':<32} intent -> acknowledged   {_pct(acked)}")
+            print(f"  {'':<32} the intent commit        {_pct(commits)}")
+    print(f"  (load average at the end {_load()})")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

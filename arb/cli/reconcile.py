@@ -64,7 +64,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     from arb.runtime.trading_session import trading_session
 
     async def run() -> list[VenueReconciliation]:
-        async with trading_session(config, _venues_arg(args.venue)) as session:
+        async with trading_session(config, _venues_arg(args.venue), order_entry=False) as session:
             reports = await session.reconcile(accept_venue_state=args.accept_venue_state)
             for executor in session.executors.values():
                 latencies[executor.venue] = session.journal.journal.latencies(executor.venue)

@@ -46,6 +46,7 @@ __all__ = [
     "Latency",
     "Market",
     "NetworkName",
+    "OrderEntry",
     "PerpetualConfig",
     "VenueConfig",
 ]
@@ -54,6 +55,15 @@ MARKETS: Final = ("spot", "linear")
 """Venue markets: ``spot`` holdings, or ``linear`` (USDT-margined perpetual) positions."""
 
 Market = Literal["spot", "linear"]
+
+OrderEntry = Literal["rest", "websocket"]
+"""How ``arb live`` sends orders to a venue: REST (ccxt), or arb's own client on the venue's order WebSocket."""
+
+_NO_TRADE_SOCKET: Final[Mapping[tuple[str, str], str]] = {
+    ("bybit", "demo"): "Bybit's demo trading has no WebSocket order entry (/v5/trade; its demo page: "
+    '"WS Trade is not supported")',
+}
+"""(venue, network) pairs known to have no order WebSocket, and why."""
 
 DEPTH_STREAMS: Final[Mapping[tuple[str, str], tuple[str, ...]]] = {
     # Binance spot documents 1000 ms (`depth`) and 100 ms; USD-M documents 250 ms (`depth`), 500 ms
@@ -90,11 +100,16 @@ class Endpoints(ConfigStruct, frozen=True):
             (``wss://ws-api.binance.com:443/ws-api/v3``), Binance USD-M's user-stream base
             (``wss://fstream.binance.com/ws``), Bybit's ``wss://stream.bybit.com/v5/private``.
             Empty when the network is only read (``arb live`` refuses it).
+        ws_orders: The order-entry WebSocket, used when the venue file's ``order_entry`` is
+            ``"websocket"``: Binance spot's WebSocket API (``wss://ws-api.binance.com:443/ws-api/v3``),
+            Binance USD-M's (``wss://ws-fapi.binance.com/ws-fapi/v1``), Bybit's
+            ``wss://stream.bybit.com/v5/trade``. Empty: the network has none (orders go by REST).
     """
 
     ws: Annotated[tuple[str, ...], Meta(min_length=1, extra={"urls": ("ws", "wss")})]
     rest: Annotated[str, Meta(extra={"urls": ("http", "https")})]
     ws_private: Annotated[str, Meta(extra={"urls": ("ws", "wss"), "empty_ok": True})] = ""
+    ws_orders: Annotated[str, Meta(extra={"urls": ("ws", "wss"), "empty_ok": True})] = ""
 
 
 _UNRESOLVED: Final = Endpoints(ws=("ws://unresolved",), rest="http://unresolved")
@@ -264,6 +279,8 @@ class VenueConfig(ConfigStruct, frozen=True):
         fees, instrument, latency, feed, account, perpetual: The sections of the same names.
         network: Which network of ``all_endpoints[market]`` to use: ``"mainnet"``, ``"testnet"`` or a
             user-defined one such as ``"local"`` (a fake venue on 127.0.0.1).
+        order_entry: How ``arb live`` sends order creates and cancels: ``"rest"`` (the default) or
+            ``"websocket"`` (the network's ``ws_orders``, with REST as the fallback while it is down).
         api_key, api_secret: Credentials, or ``None`` (backtests and dry runs need none).
         endpoints: ``all_endpoints[market][network]``, computed.
     """
@@ -277,6 +294,7 @@ class VenueConfig(ConfigStruct, frozen=True):
     latency: Latency
     feed: FeedConfig
     network: NetworkName = "testnet"
+    order_entry: OrderEntry = "rest"
     account: Account = Account()
     perpetual: PerpetualConfig = PerpetualConfig()
     api_key: Secret | None = None
@@ -307,6 +325,8 @@ class VenueConfig(ConfigStruct, frozen=True):
                 f"[endpoints.{self.market}.{self.network}] table (nor any [endpoints.{self.market}.*])",
             )
         force_setattr(self, "endpoints", networks[self.network])
+        if self.order_entry == "websocket":
+            self._check_order_socket()
         allowed = DEPTH_STREAMS[(self.name, self.market)]
         if self.feed.depth_stream not in allowed:
             fail(
@@ -320,6 +340,18 @@ class VenueConfig(ConfigStruct, frozen=True):
                 self,
                 "account.base",
                 f"expected 0 for a linear market (it holds positions, not base holdings), {got(self.account.base)}",
+            )
+
+    def _check_order_socket(self) -> None:
+        # "websocket" needs an order WebSocket on the network in use
+        why_not = _NO_TRADE_SOCKET.get((self.name, self.network))
+        if why_not is not None:
+            fail(self, "order_entry", f'expected "rest" on network "{self.network}": {why_not}')
+        if not self.endpoints.ws_orders:
+            fail(
+                self,
+                f"endpoints.{self.market}.{self.network}.ws_orders",
+                'expected the order WebSocket\'s URL (ws:// or wss://) for order_entry = "websocket", got none',
             )
 
     def to_dict(self) -> dict[str, Any]:

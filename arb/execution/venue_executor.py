@@ -32,6 +32,7 @@ from arb.execution.paper import Rejection
 from arb.execution.rate_guard import RateGuard
 from arb.execution.venue_errors import VenueSetup, venue_error
 from arb.execution.wire import WireRecord, WireTrace, failure_reason
+from connectors.common.order_entry import OrderEntry
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 from connectors.common.private import Market, MarketAssets, OrderRequest, PrivateVenue, Stream
 from connectors.registry import private_venue
@@ -105,6 +106,9 @@ class VenueExecutor:
         """Called whenever the orders in flight or their states change (the live executor's counts)."""
         self.setup = setup or VenueSetup(market=market)
         """What a failure message points at (the key's variables, the URLs, the venue file)."""
+        self.order_entry: OrderEntry | None = None
+        """The order WebSocket (``order_entry = "websocket"``); ``wire_*``: the record of a request over it."""
+        self.wire_written, self.wire_answered = WireTrace.note_written, WireTrace.note_answer
         self.guard = RateGuard(venue, clock, rate_use=self.adapter.rate_use)
         self.dead_man = DeadMan(self)
         """The venue's dead-man's switch (:meth:`arm_dead_man`, :meth:`run_dead_man`)."""

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import contextvars
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +88,25 @@ class WireTrace:
             yield rec
         finally:
             _CURRENT.reset(token)
+
+    @staticmethod
+    def note_written(request: str, url: str, written_ns: int) -> None:
+        """Record, for the current task, a request written at ``written_ns`` on another transport than this
+        session (an order WebSocket): as the hooks record an HTTP request's (``on_written`` included)."""
+        rec = _CURRENT.get()
+        if rec is not None:
+            rec.request, rec.url = request, url
+            rec.written_ns, rec.status, rec.headers, rec.body = written_ns, None, {}, None
+            if rec.on_written is not None:
+                callback, rec.on_written = rec.on_written, None
+                callback()
+
+    @staticmethod
+    def note_answer(status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+        """Record the answer to that request: the status and body its REST endpoint would have answered."""
+        rec = _CURRENT.get()
+        if rec is not None:
+            rec.status, rec.body, rec.headers = status, body, dict(headers or {})
 
     async def _start(self, session: Any, ctx: Any, params: Any) -> None:
         # A new request: the record describes it from now on (not what an earlier request of the call said)

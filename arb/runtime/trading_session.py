@@ -169,8 +169,11 @@ async def trading_session(
     *,
     clock: Callable[[], int] = time.time_ns,
     run_id: str | None = None,
+    order_entry: bool = True,
 ) -> AsyncIterator[TradingSession]:
-    """Open the journal and the venues' executors (markets loaded, rules compared); close all on exit."""
+    """Open the journal and the venues' executors (markets loaded, rules compared) and, unless
+    ``order_entry`` is False (a session that sends no order), the order WebSocket of each venue whose
+    file says ``order_entry = "websocket"``; close all on exit."""
     from arb.execution.ccxt_setup import make_exchange
     from arb.execution.journaling import open_execution_journal
     from arb.execution.live_parts import ClientIds
@@ -214,6 +217,14 @@ async def trading_session(
             session.executors[v] = executor
             rules = await executor.start()
             session.rule_differences += _compare_rules(config, v, rules)
+            if order_entry and venue.order_entry == "websocket":
+                executor.order_entry = executor.adapter.order_entry(
+                    venue.endpoints.ws_orders,
+                    api_key=key,
+                    api_secret=secret,
+                    request_timeout_ms=config.live.request_timeout_ns // 1_000_000,
+                )
+                await executor.order_entry.start()  # says in the log whether orders go over it
         for line in session.rule_differences:
             log.warning("%s", line)
         yield session
@@ -222,6 +233,8 @@ async def trading_session(
             venue_executor.stop()
             with contextlib.suppress(Exception):
                 await venue_executor.exchange.close()
+            if venue_executor.order_entry is not None:
+                await venue_executor.order_entry.close()
         await trace.close()
         journal.close()
 

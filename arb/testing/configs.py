@@ -175,9 +175,10 @@ def _bybit_networks(market: str) -> dict[str, Any]:
     """Bybit's endpoints per network for ``market``: only the public stream's path names the market."""
     return {
         "mainnet": {"ws": [f"wss://stream.bybit.com/v5/public/{market}"], "rest": "https://api.bybit.com",
-                    "ws_private": "wss://stream.bybit.com/v5/private"},
+                    "ws_private": "wss://stream.bybit.com/v5/private", "ws_orders": "wss://stream.bybit.com/v5/trade"},
         "testnet": {"ws": [f"wss://stream-testnet.bybit.com/v5/public/{market}"],
-                    "rest": "https://api-testnet.bybit.com", "ws_private": "wss://stream-testnet.bybit.com/v5/private"},
+                    "rest": "https://api-testnet.bybit.com", "ws_private": "wss://stream-testnet.bybit.com/v5/private",
+                    "ws_orders": "wss://stream-testnet.bybit.com/v5/trade"},
         "demo": {"ws": [f"wss://stream.bybit.com/v5/public/{market}"], "rest": "https://api-demo.bybit.com",
                  "ws_private": "wss://stream-demo.bybit.com/v5/private"},
     }  # fmt: skip
@@ -186,6 +187,7 @@ def _bybit_networks(market: str) -> dict[str, Any]:
 DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
     "market": "spot",
     "network": "testnet",
+    "order_entry": "rest",
     "api_key": "${BINANCE_API_KEY}",
     "api_secret": "${BINANCE_API_SECRET}",
     "endpoints": {
@@ -198,16 +200,19 @@ DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
                 ],
                 "rest": "https://api.binance.com",
                 "ws_private": "wss://ws-api.binance.com:443/ws-api/v3",
+                "ws_orders": "wss://ws-api.binance.com:443/ws-api/v3",
             },
             "testnet": {
                 "ws": ["wss://stream.testnet.binance.vision/stream"],
                 "rest": "https://testnet.binance.vision",
                 "ws_private": "wss://ws-api.testnet.binance.vision/ws-api/v3",
+                "ws_orders": "wss://ws-api.testnet.binance.vision/ws-api/v3",
             },
             "demo": {
                 "ws": ["wss://demo-stream.binance.com/stream"],
                 "rest": "https://demo-api.binance.com",
                 "ws_private": "wss://demo-ws-api.binance.com/ws-api/v3",
+                "ws_orders": "wss://demo-ws-api.binance.com/ws-api/v3",
             },
         },
         "linear": {
@@ -215,11 +220,13 @@ DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
                 "ws": ["wss://fstream.binance.com/stream"],
                 "rest": "https://fapi.binance.com",
                 "ws_private": "wss://fstream.binance.com/ws",
+                "ws_orders": "wss://ws-fapi.binance.com/ws-fapi/v1",
             },
             "testnet": {
                 "ws": ["wss://stream.binancefuture.com/stream", "wss://fstream.binancefuture.com/stream"],
                 "rest": "https://testnet.binancefuture.com",
                 "ws_private": "wss://fstream.binancefuture.com/ws",
+                "ws_orders": "wss://testnet.binancefuture.com/ws-fapi/v1",
             },
         },
     },
@@ -230,6 +237,7 @@ DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
 DEFAULT_BYBIT: Final[Mapping[str, Any]] = {
     "market": "spot",
     "network": "testnet",
+    "order_entry": "rest",
     "api_key": "${BYBIT_API_KEY}",
     "api_secret": "${BYBIT_API_SECRET}",
     "endpoints": {"spot": _bybit_networks("spot"), "linear": _bybit_networks("linear")},
@@ -266,18 +274,26 @@ def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> 
 
 
 def local_endpoints(
-    ws: str | list[str], rest: str, *, market: str = "spot", network: str = "local", ws_private: str = ""
+    ws: str | list[str],
+    rest: str,
+    *,
+    market: str = "spot",
+    network: str = "local",
+    ws_private: str = "",
+    ws_orders: str = "",
 ) -> dict[str, Any]:
     """Venue overrides that point ``network`` of ``market`` at a fake venue and select it.
 
     ``local_endpoints("ws://127.0.0.1:9001/stream", "http://127.0.0.1:9002")`` gives
     ``{"market": "spot", "network": "local", "endpoints": {"spot": {"local": {...}}}}``;
-    ``ws_private`` adds the private stream of a fake private venue.
+    ``ws_private`` adds the private stream of a fake private venue, ``ws_orders`` its order WebSocket.
     """
     urls = [ws] if isinstance(ws, str) else list(ws)
     endpoints: dict[str, Any] = {"ws": urls, "rest": rest}
     if ws_private:
         endpoints["ws_private"] = ws_private
+    if ws_orders:
+        endpoints["ws_orders"] = ws_orders
     return {
         "market": market,
         "network": network,

@@ -41,6 +41,7 @@ __all__ = [
     "instrument_of",
     "key_environment",
     "linear_pair",
+    "order_socket_url",
     "spot_pair",
     "symbol_tables",
     "user_streams_up",
@@ -170,15 +171,22 @@ def symbol_tables(
     }
 
 
+def order_socket_url(venue: Any) -> str:
+    """The fake venue's order WebSocket: Binance's WebSocket API (spot ``/ws-api/v3``, USD-M
+    ``/ws-fapi/v1``), Bybit's ``/v5/trade``."""
+    return str(venue.ws_api_url if isinstance(venue, FakeBinanceExchange) else venue.trade_ws_url)
+
+
 def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict[str, Any] | None = None,
                       live: dict[str, Any] | None = None, symbols: dict[str, dict[str, Any]] | None = None,
-                      ) -> Path:  # fmt: skip
+                      order_entry: str = "rest") -> Path:  # fmt: skip
     """Configuration files with both venues pointed at the fakes, for ``arb live``: spot, or linear when the
     fakes are (:func:`linear_pair`: the ``[perpetual]`` defaults, a wallet of 10,000 USDT as the venue
     file's ``[account] quote``).
 
     ``symbols``: more symbols after BTCUSDT, each with its ``[symbols.<SYMBOL>]`` table
-    (:func:`symbol_tables`): ``[strategy] symbols`` lists them all."""
+    (:func:`symbol_tables`): ``[strategy] symbols`` lists them all. ``order_entry``: both venue files'
+    (``"websocket"``: over the fakes' order WebSockets)."""
     live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
                     "fill_check_after_ms": 300, "request_timeout_ms": 5000, "state_dir": str(folder / "live"),
                     **(live or {})}  # fmt: skip
@@ -196,8 +204,9 @@ def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict
     venues = {}
     for name, fake, spot_rules in (("binance", binance, BINANCE_SPOT_RULES), ("bybit", bybit, BYBIT_SPOT_RULES)):
         market = fake.market
-        venue: dict[str, Any] = local_endpoints(fake.ws_urls, fake.rest_url, market=market,
-                                                ws_private=fake.private_ws_url)  # fmt: skip
+        urls = {"ws_private": fake.private_ws_url, "ws_orders": order_socket_url(fake)}
+        venue: dict[str, Any] = local_endpoints(fake.ws_urls, fake.rest_url, market=market, **urls)
+        venue["order_entry"] = order_entry
         venue["instrument"] = instrument_of(spot_rules if market == "spot" else fake.ledger.rules["BTCUSDT"])
         if market == "linear":
             venue["account"] = {"base": 0.0, "quote": 10000.0}

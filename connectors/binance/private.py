@@ -31,12 +31,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from arb.errors import VenueError
 from connectors.binance import orders
+from connectors.binance.ws_api import CANCEL, PLACE, BinanceWsApiFraming
 from connectors.common.ccxt_venue import CcxtVenue
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 from connectors.common.private import (
@@ -149,10 +151,42 @@ class BinancePrivate(CcxtVenue):
         """Spot answers ``FULL`` (state and fills in the reply), USD-M ``RESULT`` (the final state)."""
         return {"newOrderRespType": "FULL" if self.spot else "RESULT"}
 
+    # -- order entry over the WebSocket API (spot /ws-api/v3, USD-M /ws-fapi/v1) --------------------------
+
+    socket_create_op = PLACE
+    socket_cancel_op = CANCEL
+
+    def framing(self, api_key: str, api_secret: str) -> BinanceWsApiFraming:
+        return BinanceWsApiFraming(api_key, api_secret)
+
+    def socket_create(self, order: OrderRequest) -> tuple[str, dict[str, Any]]:
+        """``order.place`` with ``POST /api/v3/order``'s (``/fapi/v1/order``'s) body."""
+        params = {
+            "symbol": order.symbol,
+            "side": "BUY" if order.side > 0 else "SELL",
+            "type": "LIMIT",
+            "timeInForce": self.time_in_force(order),
+            "quantity": order.qty,
+            "price": order.price,
+            "newClientOrderId": order.client_id,
+            **self.venue_create_params(order),
+        }
+        if order.reduce_only:
+            params["reduceOnly"] = "true"
+        return PLACE, params
+
+    def socket_headers(self, body: Mapping[str, Any], status: int) -> dict[str, str]:
+        """A 429/418 answer's ``data.retryAfter`` (epoch ms) as REST's ``Retry-After`` (seconds)."""
+        data = body.get("data")
+        retry_ms = data.get("retryAfter") if isinstance(data, Mapping) else None
+        if status not in (429, 418) or not isinstance(retry_ms, int):
+            return {}
+        return {"retry-after": str(max(0, retry_ms - time.time_ns() // 1_000_000) // 1000 + 1)}
+
     async def cancel(self, link: PrivateLink, symbol: str, client_id: str) -> bool:
         method = self._method("privateDeleteOrder", "fapiPrivateDeleteOrder")
         try:
-            await link.request(method, {"symbol": symbol, "origClientOrderId": client_id})
+            await self.send_cancel(link, method, {"symbol": symbol, "origClientOrderId": client_id})
         except VenueError as error:
             if error.code in (UNKNOWN_ORDER, NOT_FOUND):
                 return False

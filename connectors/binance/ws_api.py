@@ -52,6 +52,10 @@ class BinanceWsApiFraming:
         signed["signature"] = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
         return _encode({"id": request_id, "method": operation, "params": signed})
 
+    def status(self, answer: Mapping[str, Any]) -> int:
+        status = answer.get("status")
+        return status if isinstance(status, int) else 500  # an answer without one: its outcome is unknown
+
     def body(self, answer: Mapping[str, Any]) -> dict[str, Any]:
         body = answer.get("result") if answer.get("status") == 200 else answer.get("error")
         return dict(body) if isinstance(body, Mapping) else {}

@@ -35,6 +35,7 @@ from typing import Any
 
 from arb.errors import VenueError
 from connectors.bybit import orders
+from connectors.bybit.trade_socket import CANCEL, CREATE, BybitTradeFraming
 from connectors.common.ccxt_venue import CcxtVenue, result_list
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 from connectors.common.private import (
@@ -43,6 +44,7 @@ from connectors.common.private import (
     FundingPayment,
     MarginMode,
     MarketAssets,
+    OrderRequest,
     PerpetualSettingsError,
     PrivateLink,
     RateUse,
@@ -133,10 +135,39 @@ class BybitPrivate(CcxtVenue):
 
     # -- orders --------------------------------------------------------------------------------------
 
+    # -- order entry over /v5/trade ------------------------------------------------------------------------
+
+    socket_create_op = CREATE
+    socket_cancel_op = CANCEL
+
+    def framing(self, api_key: str, api_secret: str) -> BybitTradeFraming:
+        return BybitTradeFraming(api_key, api_secret)
+
+    def socket_create(self, order: OrderRequest) -> tuple[str, dict[str, Any]]:
+        """``order.create`` with ``POST /v5/order/create``'s body."""
+        params: dict[str, Any] = {
+            "category": self.category,
+            "symbol": order.symbol,
+            "side": "Buy" if order.side > 0 else "Sell",
+            "orderType": "Limit",
+            "qty": order.qty,
+            "price": order.price,
+            "timeInForce": self.time_in_force(order),
+            "orderLinkId": order.client_id,
+        }
+        if order.reduce_only:
+            params["reduceOnly"] = True
+        return CREATE, params
+
+    def socket_reply(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The acknowledgement (``result``: ``orderId``, ``orderLinkId``), as ccxt keeps REST's."""
+        result = body.get("result")
+        return result if isinstance(result, dict) else None
+
     async def cancel(self, link: PrivateLink, symbol: str, client_id: str) -> bool:
         request = {"category": self.category, "symbol": symbol, "orderLinkId": client_id}
         try:
-            await link.request("privatePostV5OrderCancel", request)
+            await self.send_cancel(link, "privatePostV5OrderCancel", request)
         except VenueError as error:
             if error.code in NOT_OPEN:
                 return False

@@ -58,6 +58,9 @@ class BybitTradeFraming:
         header = {"X-BAPI-TIMESTAMP": str(now_ms), "X-BAPI-RECV-WINDOW": self._window}
         return _encode({"reqId": request_id, "header": header, "op": operation, "args": [params]})
 
+    def status(self, answer: Mapping[str, Any]) -> int:
+        return 200  # as REST: every business answer is HTTP 200, its code in retCode
+
     def body(self, answer: Mapping[str, Any]) -> dict[str, Any]:
         # REST keeps the acknowledgement in "result", /v5/trade in "data"
         body = {key: value for key, value in answer.items() if key not in ("data", "reqId", "op", "header", "connId")}

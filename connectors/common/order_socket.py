@@ -73,6 +73,11 @@ class Framing(Protocol):
         """The frame of one request."""
         ...
 
+    def status(self, answer: Mapping[str, Any]) -> int:
+        """The HTTP status the REST endpoint would have answered with (Binance's answers carry it in
+        ``status``; Bybit answers every request with 200, as its REST does)."""
+        ...
+
     def body(self, answer: Mapping[str, Any]) -> dict[str, Any]:
         """The answer as the REST endpoint's reply body would have it, so the venue's answer rules (codes,
         texts) and the adapter's reading of an acknowledgement hold on both paths."""
@@ -140,6 +145,8 @@ class OrderSocket:
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: set[asyncio.Task[None]] = set()
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._down = asyncio.Event()
+        self._down.set()
         self._ids = itertools.count(1)
         self._prefix = f"{time.time_ns() // 1_000_000 % 10**9:x}-"
         self.connects = 0
@@ -172,11 +179,16 @@ class OrderSocket:
         except (OSError, InvalidHandshake, InvalidURI, ConnectionClosed) as exc:
             raise NotSentError(f"{self.name}: cannot connect to {self.url}: {exc}") from exc
         self._ws = ws
+        self._down.clear()
         self.connects += 1
         self._tasks = [asyncio.create_task(self._read(ws), name=f"{self.name} answers")]
         if self.framing.ping() is not None:
             self._tasks.append(asyncio.create_task(self._keep_alive(ws), name=f"{self.name} ping"))
         log.info("%s: order entry connected and logged in at %s", self.name, self.url)
+
+    async def wait_down(self) -> None:
+        """Return once the connection is lost or closed (at once when it is not up)."""
+        await self._down.wait()
 
     async def _login(self, ws: ClientConnection) -> None:
         frame = self.framing.login(self._clock_ms())
@@ -245,6 +257,7 @@ class OrderSocket:
         # The connection is gone: every request still waiting has an unknown fate
         if self._ws is ws:
             self._ws = None
+            self._down.set()
             closing = asyncio.get_running_loop().create_task(ws.close())
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)

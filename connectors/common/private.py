@@ -41,13 +41,14 @@ names a venue.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal, Protocol, TypedDict, Unpack
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, Unpack
 
 from arb.errors import ArbError
+from connectors.common.order_entry import OrderEntry
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 
 __all__ = [
@@ -67,6 +68,8 @@ __all__ = [
     "SymbolRef",
     "TimeInForce",
 ]
+
+T = TypeVar("T")
 
 Market = Literal["spot", "linear"]
 Stream = Literal["orders", "trades"]
@@ -238,6 +241,27 @@ class PrivateLink(Protocol):
         (``hint``: what to check when the venue refuses for a reason of the request's own)."""
         ...
 
+    async def call(self, request: Callable[[], Awaitable[T]], *, hint: str = "") -> T:
+        """Await one request of the adapter's own (``request()``) as :meth:`request` awaits a ccxt call: a
+        failure raises :class:`~arb.errors.VenueError`, worded from what :meth:`wire_written` and
+        :meth:`wire_answered` recorded."""
+        ...
+
+    @property
+    def order_entry(self) -> OrderEntry | None:
+        """The venue's order WebSocket when the venue file's ``order_entry`` is ``"websocket"`` (None: REST)."""
+        ...
+
+    def wire_written(self, request: str, url: str, written_ns: int) -> None:
+        """Record, for the current task's request, that its bytes went to ``url`` at ``written_ns`` over a
+        transport other than the client's HTTP session (the order WebSocket): the executor decides the
+        outcome from this record as from an HTTP request's."""
+        ...
+
+    def wire_answered(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+        """Record the answer to that request: the HTTP status and body REST would have answered."""
+        ...
+
 
 class PrivateVenue(Protocol):
     """One venue-market's private side (see the module docstring). ``market``: ``"spot"`` or ``"linear"``."""
@@ -263,15 +287,22 @@ class PrivateVenue(Protocol):
         """What one response's headers (names in lower case) say of the request budget."""
         ...
 
+    def order_entry(self, url: str, *, api_key: str, api_secret: str, request_timeout_ms: int) -> OrderEntry:
+        """The market's order WebSocket at ``url`` (not started: the caller starts and closes it)."""
+        ...
+
     # -- orders --------------------------------------------------------------------------------------
 
     async def create(self, link: PrivateLink, order: OrderRequest) -> dict[str, Any] | None:
-        """Send one create request; returns the venue's reply body (None when ccxt kept none). Raises
-        whatever the client raised: the executor decides the outcome from what the wire showed."""
+        """Send one create request, over ``link.order_entry`` while it is up (else, or when nothing could
+        be sent over it, by REST with the same client id); returns the venue's reply body (None when ccxt
+        kept none). Raises whatever the client raised: the executor decides the outcome from what the
+        wire showed."""
         ...
 
     async def cancel(self, link: PrivateLink, symbol: str, client_id: str) -> bool:
-        """Ask the venue to cancel one order by client id; True when it took the request (the order's
+        """Ask the venue to cancel one order by client id (over ``link.order_entry`` as :meth:`create`);
+        True when it took the request (the order's
         state then comes from the stream or a query), False when it says the order is not open (filled,
         expired, or never taken: a query tells which)."""
         ...

@@ -46,6 +46,7 @@ from arb.testing.pair_rig import (
     instrument_of,
     key_environment,
     linear_pair,
+    order_socket_url,
     spot_pair,
     symbol_tables,
     user_streams_up,
@@ -99,6 +100,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "live_trading",
     "live_up",
     "load",
+    "order_socket_url",
     "paper_pair_config",
     "second_recording",
     "set_keys",
@@ -150,10 +152,13 @@ ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR]
 
 
 def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url: str = "",
-                      live: dict[str, Any] | None = None) -> Path:  # fmt: skip
-    """Configuration files whose ``spec.venue`` points at ``venue`` (the other venue is left as shipped)."""
-    endpoints = local_endpoints(venue.ws_urls[0], venue.rest_url, market=spec.market, ws_private=venue.private_ws_url)
-    overrides = {**endpoints, "instrument": instrument_of(spec.rules)}
+                      live: dict[str, Any] | None = None, order_entry: str = "rest",
+                      ws_orders: str | None = None) -> Path:  # fmt: skip
+    """Configuration files whose ``spec.venue`` points at ``venue`` (the other venue is left as shipped);
+    ``order_entry``: the venue file's, over ``ws_orders`` (the fake's order WebSocket by default)."""
+    endpoints = local_endpoints(venue.ws_urls[0], venue.rest_url, market=spec.market, ws_private=venue.private_ws_url,
+                                ws_orders=order_socket_url(venue) if ws_orders is None else ws_orders)  # fmt: skip
+    overrides = {**endpoints, "instrument": instrument_of(spec.rules), "order_entry": order_entry}
     if spec.market == "linear":
         overrides["account"] = {"base": 0.0, "quote": 10000.0}
     live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
@@ -206,13 +211,19 @@ def load(path: Path) -> AppConfig:
 
 @contextlib.asynccontextmanager
 async def venue_and_config(
-    spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, *, live: dict[str, Any] | None = None, **venue: Any
+    spec: VenueSpec,
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    live: dict[str, Any] | None = None,
+    order_entry: str = "rest",
+    **venue: Any,
 ) -> AsyncIterator[tuple[Any, AppConfig]]:
     """The fake venue of ``spec`` (``venue``: its keywords, as ``fake_venue``'s) with the keys set, and
-    the configuration written in ``folder`` pointing at it, loaded."""
+    the configuration written in ``folder`` pointing at it (``order_entry``: the venue file's), loaded."""
     set_keys(monkeypatch, spec)
     async with fake_venue(spec, **venue) as fake:
-        yield fake, load(write_live_config(folder, spec, fake, live=live))
+        yield fake, load(write_live_config(folder, spec, fake, live=live, order_entry=order_entry))
 
 
 @contextlib.asynccontextmanager
@@ -282,14 +293,16 @@ async def both_books_up(binance: Any, bybit: Any, timeout_s: float) -> None:
 
 @contextlib.asynccontextmanager
 async def standing_pair(
-    folder: Path, monkeypatch: pytest.MonkeyPatch, arbitrage: dict[str, Any] | None = None
+    folder: Path, monkeypatch: pytest.MonkeyPatch, arbitrage: dict[str, Any] | None = None, order_entry: str = "rest"
 ) -> AsyncIterator[tuple[Any, Any, Path, dict[str, str]]]:
     """Both fake spot venues replaying ``standing_recordings``, both venues' keys in this environment
     (returned for a child's too) and the pair configuration written in ``folder`` pointing at them
-    (``arbitrage`` merged into its settings). Yields Binance, Bybit, the configuration's path, the keys."""
+    (``arbitrage`` merged into its settings, ``order_entry`` both venue files'). Yields Binance, Bybit,
+    the configuration's path, the keys."""
     keys = both_keys(monkeypatch)
     async with spot_pair(*standing_recordings(folder)) as (binance, bybit):
-        yield binance, bybit, write_pair_config(folder, binance, bybit, arbitrage=arbitrage), keys
+        config = write_pair_config(folder, binance, bybit, arbitrage=arbitrage, order_entry=order_entry)
+        yield binance, bybit, config, keys
 
 
 @contextlib.asynccontextmanager

@@ -3,7 +3,8 @@
 The fake venue runs in this process; ``arb order`` runs as a real child process pointed at it by
 configuration, with ``ARB_FAILPOINT`` naming where it kills itself (``arb.execution.failpoints``):
 after the intent's commit, after the request's bytes were written, after the venue's answer was
-handled, and between two fills of an order that takes two levels. A restart reconciles (in this
+handled, and between two fills of an order that takes two levels; the order sent by REST or over the
+venue's order WebSocket (``order_entry = "websocket"``). A restart reconciles (in this
 process, through the same TradingSession ``arb reconcile`` uses), and then the journal must equal
 the venue's ledger: every fill booked once, every intent's fate known, no order sent twice.
 """
@@ -40,6 +41,7 @@ from tests.integration.live_rig import (
     write_live_config,
     write_two_symbol_config,
 )
+from tests.integration.test_live_executor import _creates
 
 SPECS = ALL_SPECS
 CHILD_QUIET_S = 60.0
@@ -76,13 +78,14 @@ async def _run_child(config: Path, spec: VenueSpec, price: Decimal, qty: Decimal
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 @pytest.mark.parametrize("point", [*POINTS[:3], "fill_booked:1"])
+@pytest.mark.parametrize("entry", ["rest", "websocket"])
 async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
-    spec: VenueSpec, point: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spec: VenueSpec, point: str, entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(f"{spec.venue.upper()}_API_KEY", KEY)
     monkeypatch.setenv(f"{spec.venue.upper()}_API_SECRET", SECRET)
     async with fake_venue(spec) as venue:
-        path = write_live_config(tmp_path, spec, venue)
+        path = write_live_config(tmp_path, spec, venue, order_entry=entry)
         price, qty = _two_level_order(venue, spec)
         returncode = await _run_child(path, spec, price, qty, point)
         assert returncode == -9, f"the child was to kill itself at {point}"
@@ -118,6 +121,7 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
             assert Decimal(intent["executed_qty"]) == ledger_order.executed_qty == qty
             assert intent["state"] == "filled" and intent["venue_order_id"] == venue.order_id(ledger_order)
         assert len(account(venue).orders) <= 1  # nothing was sent twice, by the child or the restart
+        assert len(_creates(venue)) == (0 if entry == "websocket" or point == "intent_committed" else 1)
 
 
 @pytest.mark.parametrize("spec", [BINANCE_SPOT, BYBIT_SPOT], ids=lambda s: s.id)

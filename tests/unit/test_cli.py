@@ -135,6 +135,12 @@ def test_convert_of_the_second_day_from_the_first_days_snapshot_is_synced(tmp_pa
     assert load_eod(tmp_path / "d2_eod.npz").synced
 
 
+def test_live_refuses_websocket_order_entry_where_the_network_has_none(tmp_path, capsys) -> None:
+    path = write_config_files(tmp_path, bybit_overrides={"network": "demo", "order_entry": "websocket"})
+    line = _refused(["live", "--config", str(path)], capsys)
+    assert "bybit.toml" in line and "order_entry" in line and '"rest"' in line and "/v5/trade" in line
+
+
 def test_check_reports_a_bad_config_with_file_key_and_expectation(tmp_path, capsys) -> None:
     path = write_config_files(tmp_path, arbitrage_overrides={"strategy": {"min_spread_bps": -1.0}})
     assert main(["check", "--config", str(path)]) == 2

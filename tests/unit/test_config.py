@@ -400,6 +400,35 @@ ERROR_CASES = {
         "api_key",
         ["a malformed reference", "${BINANCE_API_KEY}"],
     ),
+    "order entry neither rest nor websocket": (
+        {"bybit_overrides": {"order_entry": "ws"}},
+        "bybit.toml",
+        "order_entry",
+        ['expected one of "rest", "websocket"', 'got "ws" (str)'],
+    ),
+    "websocket order entry on Bybit's demo": (
+        {"bybit_overrides": {"network": "demo", "order_entry": "websocket"}},
+        "bybit.toml",
+        "order_entry",
+        ['expected "rest" on network "demo"', "no WebSocket order entry (/v5/trade"],
+    ),
+    "websocket order entry without its URL": (
+        {
+            "binance_overrides": {
+                **local_endpoints("ws://127.0.0.1:1/stream", "http://127.0.0.1:2"),
+                "order_entry": "websocket",
+            }
+        },
+        "binance.toml",
+        "endpoints.spot.local.ws_orders",
+        ["the order WebSocket's URL", 'order_entry = "websocket"'],
+    ),
+    "order WebSocket URL with the wrong scheme": (
+        {"bybit_overrides": local_endpoints("ws://127.0.0.1:1/s", "http://127.0.0.1:2", ws_orders="http://h/v5/trade")},
+        "bybit.toml",
+        "endpoints.spot.local.ws_orders",
+        ["ws:// or wss://", "http://h/v5/trade"],
+    ),
     "negative fee beyond a rebate": (
         {"bybit_overrides": {"fees": {"maker": -0.02}}},
         "bybit.toml",

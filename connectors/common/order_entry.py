@@ -1,0 +1,114 @@
+"""A venue-market's order WebSocket as a live executor uses it: started once, reopened in the background.
+
+:class:`OrderEntry` wraps one :class:`~connectors.common.order_socket.OrderSocket` (the venue's framing
+made by its adapter) with the rules ``arb live`` keeps on it:
+
+- :meth:`OrderEntry.start` connects (and logs in, on Bybit) when trading starts and says so in the log;
+  if it cannot, it says why, and orders go by REST while it is retried in the background;
+- a lost connection is reopened in the background, never on an order's path: until it is up again,
+  :attr:`OrderEntry.ready` is False and the adapter sends by REST;
+- :meth:`OrderEntry.request` bounds the wait for an answer by the venue's request timeout. It raises
+  :class:`~connectors.common.order_socket.NotSentError` when nothing left this process (the same order
+  may go by REST, with the same client order id), and after the request was handed to the socket
+  :class:`~connectors.common.order_socket.AnswerLostError` (the connection closed first) or
+  :class:`TimeoutError` (no answer in time): the order's fate is then unknown, found out by a query,
+  never by sending it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from connectors.common.order_socket import AnswerLostError, NotSentError, OrderSocket
+
+__all__ = ["OrderEntry"]
+
+log = logging.getLogger(__name__)
+
+
+class OrderEntry:
+    """The order WebSocket of one venue-market (``name``: how the log names it, ``"bybit spot"``)."""
+
+    retry_s = 1.0
+    """The first wait before reopening; it doubles while the connection stays down, up to ``max_retry_s``."""
+    max_retry_s = 30.0
+
+    def __init__(self, socket: OrderSocket, *, name: str, request_timeout_s: float) -> None:
+        self.socket, self.name, self.request_timeout_s = socket, name, request_timeout_s
+        self._keeper: asyncio.Task[None] | None = None
+        self.reopened = 0
+        """Connections reopened in the background after a loss or a failed start."""
+
+    @property
+    def url(self) -> str:
+        return self.socket.url
+
+    @property
+    def ready(self) -> bool:
+        """Connected (and logged in): creates and cancels go over it."""
+        return self.socket.ready
+
+    async def start(self) -> bool:
+        """Connect and log in, then keep the connection up in the background; returns whether it is up
+        now (when not, orders go by REST until the background reopens it)."""
+        try:
+            await self.socket.start()
+        except NotSentError as error:
+            log.warning("%s: order entry over the WebSocket %s cannot start (%s): orders go by REST, "
+                        "retrying in the background", self.name, self.url, error)  # fmt: skip
+        else:
+            log.info("%s: orders go over the WebSocket %s; by REST while it is down", self.name, self.url)
+        if self._keeper is None:
+            self._keeper = asyncio.get_running_loop().create_task(self._keep(), name=f"{self.name} order socket")
+        return self.ready
+
+    async def _keep(self) -> None:
+        # Reopen the connection whenever it is down, with a doubling wait; never on an order's path
+        while True:
+            was_up = self.ready
+            await self.socket.wait_down()
+            if was_up:
+                log.warning("%s: the order WebSocket closed: orders go by REST until it is reopened", self.name)
+            delay = self.retry_s
+            while not self.ready:
+                await asyncio.sleep(delay)  # the retry's pace, not a wait for a condition
+                try:
+                    await self.socket.start()
+                except NotSentError as error:
+                    delay = min(delay * 2, self.max_retry_s)
+                    log.warning("%s: the order WebSocket is still down (%s); next try in %.1f s", self.name, error,
+                                delay)  # fmt: skip
+            self.reopened += 1
+            log.info("%s: the order WebSocket %s is up again: orders go over it", self.name, self.url)
+
+    async def request(
+        self, operation: str, params: Mapping[str, Any], on_written: Callable[[int], None]
+    ) -> tuple[int, dict[str, Any]]:
+        """Send one request and await its answer, at most the request timeout; returns the HTTP status
+        and body the REST endpoint would have answered. ``on_written(written_ns)`` is called once the
+        request's bytes are handed to the socket (or may have been: a close while sending). Raises
+        :class:`NotSentError`, :class:`AnswerLostError` or :class:`TimeoutError` (see the module)."""
+        try:
+            sent = await self.socket.send(operation, params)
+        except AnswerLostError:
+            on_written(time.time_ns())
+            raise
+        on_written(sent.written_ns)
+        async with asyncio.timeout(self.request_timeout_s):
+            answer = await sent.answer()
+        framing = self.socket.framing
+        return framing.status(answer), framing.body(answer)
+
+    async def close(self) -> None:
+        """Stop reopening and close the connection."""
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+        await self.socket.close()
