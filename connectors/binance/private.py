@@ -34,7 +34,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from arb.errors import VenueError
 from connectors.binance import orders
@@ -52,6 +52,7 @@ from connectors.common.private import (
     PrivateLink,
     RateUse,
     SymbolRef,
+    TimeInForce,
 )
 
 __all__ = ["ADAPTER", "ANSWERS", "BinancePrivate"]
@@ -155,17 +156,20 @@ class BinancePrivate(CcxtVenue):
 
     socket_create_op = PLACE
     socket_cancel_op = CANCEL
+    # post-only: USD-M's timeInForce GTX (spot's is a type, LIMIT_MAKER: see socket_create)
+    socket_time_in_force: ClassVar[Mapping[str, str]] = {"IOC": "IOC", "GTC": "GTC", "FOK": "FOK", "PO": "GTX"}
 
     def framing(self, api_key: str, api_secret: str) -> BinanceWsApiFraming:
         return BinanceWsApiFraming(api_key, api_secret)
 
     def socket_create(self, order: OrderRequest) -> tuple[str, dict[str, Any]]:
         """``order.place`` with ``POST /api/v3/order``'s (``/fapi/v1/order``'s) body."""
+        maker = order.time_in_force is TimeInForce.POST_ONLY and self.spot  # spot words post-only as a type
         params = {
             "symbol": order.symbol,
             "side": "BUY" if order.side > 0 else "SELL",
-            "type": "LIMIT",
-            "timeInForce": self.time_in_force(order),
+            "type": "LIMIT_MAKER" if maker else "LIMIT",
+            **({} if maker else {"timeInForce": self.time_in_force(order)}),
             "quantity": order.qty,
             "price": order.price,
             "newClientOrderId": order.client_id,

@@ -31,7 +31,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from arb.errors import VenueError
 from connectors.bybit import orders
@@ -139,6 +139,7 @@ class BybitPrivate(CcxtVenue):
 
     socket_create_op = CREATE
     socket_cancel_op = CANCEL
+    socket_time_in_force: ClassVar[Mapping[str, str]] = {"IOC": "IOC", "GTC": "GTC", "FOK": "FOK", "PO": "PostOnly"}
 
     def framing(self, api_key: str, api_secret: str) -> BybitTradeFraming:
         return BybitTradeFraming(api_key, api_secret)

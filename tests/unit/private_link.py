@@ -45,6 +45,10 @@ class ScriptedLink:
         return self._exchange
 
     @property
+    def order_entry(self) -> None:
+        return None  # orders by REST, as a venue file without order_entry = "websocket"
+
+    @property
     def stopping(self) -> bool:
         return self._stopping
 
