@@ -52,7 +52,13 @@ def test_a_backtest_over_fetched_days_runs_end_to_end(fetched: Path) -> None:
     config = fetched / "arbitrage.toml"
     out = fetched / "out"
     assert main(["-q", "backtest", "--config", str(config), "--start", "2024-08-08", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["equity.npz", "equity.png", "summary.json", "trades.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "equity.npz",
+        "equity.png",
+        "orders.csv",
+        "summary.json",
+        "trades.csv",
+    ]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["meta"]["dates"] == ["2024-08-08", "2024-08-09"]
     assert summary["total"]["fills"] >= 10  # the sample's basis jumps open the spread here too
