@@ -126,13 +126,6 @@ def test_the_dry_run_rests_the_quote_and_hedges_its_fill(tmp_path: Path) -> None
     assert (summary["maker"]["quotes"], summary["maker"]["maker_fills"]) == (3, 1)  # as the report figures them
 
 
-def test_arb_live_refuses_the_style_it_cannot_trade_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["live", "--config", str(_config(tmp_path))])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "strategy.style" in err and "maker_taker" in err and "Traceback" not in err
-
-
 def test_the_report_counts_the_maker_pair_and_the_quotes(tmp_path: Path) -> None:
     path = _config(tmp_path)
     out = tmp_path / "out"
