@@ -136,9 +136,11 @@ def _paper(orders: int) -> list[int]:
     paper: PaperExecutor = engine.executor
     out = []
     for k in range(orders + 20):
+        now = k * 1_000_000_000  # one order a second, each answered before the next (as in a dry run)
         t0 = time.perf_counter_ns()
-        paper.submit(1, BUY, 50_000.0, 0.001, 1, k, k)
+        paper.submit(1, BUY, 50_000.0, 0.001, 1, k, now)
         out.append(time.perf_counter_ns() - t0)
+        paper.run_until(now + 500_000_000, lambda _order: None)
     return out[20:]
 
 
