@@ -23,6 +23,9 @@ import pytest
 from arb.config import AppConfig, load_config
 from arb.execution.venue_executor import VenueExecutor
 from arb.journal.journal import Journal
+from arb.recording.venues import make_normalizer
+from arb.runtime.engine import Engine
+from arb.runtime.session import warm_up_kernel
 from arb.runtime.trading_session import TradingSession
 from arb.sim.binance.exchange import FakeBinanceExchange
 from arb.sim.bybit.exchange import FakeBybitExchange
@@ -87,11 +90,14 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "arb_process",
     "assert_journal_matches_ledgers",
     "assert_journal_settled",
+    "at_ask",
     "best",
     "both_books_up",
     "both_keys",
+    "create_requests",
     "dry_run_task",
     "ended",
+    "eventually",
     "exited",
     "fake_venue",
     "interrupted",
@@ -111,10 +117,12 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "two_symbol_session",
     "two_symbol_venue",
     "until",
+    "use_measured_latency",
     "user_streams_up",
     "venue_and_config",
     "venue_and_executor",
     "venue_and_session",
+    "warm_up_linear",
     "write_live_config",
     "write_pair_config",
     "write_two_symbol_config",
@@ -574,3 +582,46 @@ async def two_symbol_session(
         config = load(write_two_symbol_config(folder, spec, fake))
         async with trading_session(config, [spec.index]) as session:
             yield fake, session
+
+
+def warm_up_linear(folder: Path) -> None:
+    """Compile (or load from Numba's cache) what arb live compiles for two linear venues, in this
+    process and before a recording's clock starts: a child ``arb live`` then loads it and starts in
+    seconds even after a source change."""
+    venue = {**local_endpoints("ws://127.0.0.1:9/ws", "http://127.0.0.1:9", market="linear"), "feed": {}}
+    config = load_config(write_config_files(folder, binance_overrides=venue, bybit_overrides=venue))
+    warm_up_kernel(config)
+    Engine(config)
+    for v in config.venues:
+        make_normalizer(v.name, v.market, config.strategy.symbol)
+
+
+def use_measured_latency(venue_file: Path, folder: Path) -> None:
+    """Make the venue file's backtests replay what ``arb latency --export`` wrote into ``folder``."""
+    text = venue_file.read_text()
+    assert "\n[latency]\n" in text
+    venue_file.write_text(
+        text.replace("\n[latency]\n", f'\n[latency]\norder = "measured"\nmeasured_dir = "{folder}"\n')
+    )
+
+
+def at_ask(venue: Any, spec: VenueSpec, fraction: Decimal) -> tuple[Decimal, Decimal]:
+    """The venue's best ask and a buy there of ``fraction`` of the level's quantity, at least the
+    venue's minimum quantity and notional."""
+    _, _, ask, ask_qty = best(venue, spec)
+    rules = spec.rules
+    qty = (ask_qty * fraction).quantize(rules.step_size)
+    floor = (rules.min_notional / ask).quantize(rules.step_size) + rules.step_size
+    return ask, max(qty, floor, rules.min_qty)
+
+
+def create_requests(venue: Any) -> list[Any]:
+    """The order-create requests the venue answered (Binance ``POST .../order``, Bybit ``/v5/order/create``)."""
+    return [r for r in venue.stats.rest_requests if r.method == "POST" and r.path.endswith(("/order", "/create"))]
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    """Await ``predicate()`` (checked on every loop turn), at most WAIT_S."""
+    async with asyncio.timeout(WAIT_S):
+        while not predicate():
+            await asyncio.sleep(0)

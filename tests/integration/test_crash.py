@@ -34,6 +34,7 @@ from tests.integration.live_rig import (
     WAIT_S,
     VenueSpec,
     account,
+    create_requests,
     fake_venue,
     load,
     second_recording,
@@ -41,7 +42,6 @@ from tests.integration.live_rig import (
     write_live_config,
     write_two_symbol_config,
 )
-from tests.integration.test_live_executor import _creates
 
 SPECS = ALL_SPECS
 CHILD_QUIET_S = 60.0
@@ -121,7 +121,7 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
             assert Decimal(intent["executed_qty"]) == ledger_order.executed_qty == qty
             assert intent["state"] == "filled" and intent["venue_order_id"] == venue.order_id(ledger_order)
         assert len(account(venue).orders) <= 1  # nothing was sent twice, by the child or the restart
-        assert len(_creates(venue)) == (0 if entry == "websocket" or point == "intent_committed" else 1)
+        assert len(create_requests(venue)) == (0 if entry == "websocket" or point == "intent_committed" else 1)
 
 
 @pytest.mark.parametrize("spec", [BINANCE_SPOT, BYBIT_SPOT], ids=lambda s: s.id)

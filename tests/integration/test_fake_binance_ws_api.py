@@ -29,8 +29,7 @@ from arb.sim.faults import FaultKind
 from arb.sim.ledger import OrderStatus
 from arb.sim.options import VenueOptions
 from arb.testing.pair_rig import KEY, SECRET, account
-from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, best, fake_venue
-from tests.integration.test_live_executor import _at_ask
+from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, at_ask, best, fake_venue
 
 SPECS = [BINANCE_SPOT, BINANCE_LINEAR]
 BOUND_S = 20.0
@@ -65,7 +64,7 @@ def code_of(error: BaseException) -> int:
 
 def filling(venue: FakeBinanceExchange, spec: VenueSpec) -> tuple[D, D]:
     """A quantity the best ask covers, above the minimums, and that ask."""
-    ask, qty = _at_ask(venue, spec, D(0))
+    ask, qty = at_ask(venue, spec, D(0))
     return qty, ask
 
 

@@ -18,7 +18,7 @@ from arb.journal import Journal
 from arb.runtime.backtest import run_backtest
 from arb.runtime.latency import ORDER_LATENCY_DTYPE
 from arb.strategy.types import INTENT_OPEN
-from tests.integration.live_rig import account, interrupted, live_trading, standing_pair, until
+from tests.integration.live_rig import account, interrupted, live_trading, standing_pair, until, use_measured_latency
 from tests.scenarios import STANDING_DAY, scenario_config, write_standing_spread
 
 MS = 1_000_000
@@ -112,15 +112,6 @@ def test_measured_without_an_export_is_named(tmp_path: Path, capsys: pytest.Capt
     assert "no journal at" in capsys.readouterr().err
 
 
-def _measured(venue_file: Path, folder: Path) -> None:
-    # The venue file's backtests replay what arb latency exported into ``folder``.
-    text = venue_file.read_text()
-    assert "\n[latency]\n" in text
-    venue_file.write_text(
-        text.replace("\n[latency]\n", f'\n[latency]\norder = "measured"\nmeasured_dir = "{folder}"\n')
-    )
-
-
 async def test_arb_live_measures_the_venues_delays_and_a_backtest_replays_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,7 +134,7 @@ async def test_arb_live_measures_the_venues_delays_and_a_backtest_replays_them(
         assert len(rows) >= 3
         trips[venue] = rows["resp_ts"] - rows["req_ts"]
         assert (trips[venue] >= 40 * MS).all()
-        _measured(config.parent / f"{venue}.toml", exported)
+        use_measured_latency(config.parent / f"{venue}.toml", exported)
     backtest = load_config(config)
     backtest = msgspec.structs.replace(
         backtest, backtest=msgspec.structs.replace(backtest.backtest, recordings=tmp_path / "recordings")

@@ -20,9 +20,17 @@ import pytest
 
 from arb.cli import main
 from arb.testing.pair_rig import spot_pair, write_pair_config
-from tests.integration.live_rig import account, arb_live, both_keys, interrupted, journal_of, live_up, until
-from tests.integration.test_latency import _measured
-from tests.integration.test_live_perp_e2e import _warm_up
+from tests.integration.live_rig import (
+    account,
+    arb_live,
+    both_keys,
+    interrupted,
+    journal_of,
+    live_up,
+    until,
+    use_measured_latency,
+    warm_up_linear,
+)
 from tests.scenarios import Change, write_standing_spread
 
 MS = 1_000_000
@@ -77,7 +85,7 @@ async def test_live_against_a_measured_backtest_of_the_same_hours(
     # The standing spread, written to start a second from now and played on the wall clock, the spread
     # opening OPEN_MS in: arb live, up by then, trades it at the recording's own times (those the
     # backtest replays), every order request reaching the venues 40 ms late.
-    _warm_up(tmp_path / "warm")  # compiled before the recording's clock starts: arb live then starts in seconds
+    warm_up_linear(tmp_path / "warm")  # compiled before the recording's clock starts: arb live then starts in seconds
     start_ms = (time.time_ns() // MS // 1000 + 1) * 1000
     day = dt.datetime.fromtimestamp(start_ms / 1000, dt.UTC).date()
     opens = [Change(OPEN_MS, "bybit", bids={60300.0: 1.0})]
@@ -104,7 +112,7 @@ async def test_live_against_a_measured_backtest_of_the_same_hours(
     exported = tmp_path / "latency"
     assert main(["-q", "latency", "--config", str(config), "--export", str(exported)]) == 0
     for venue in ("binance", "bybit"):
-        _measured(config.parent / f"{venue}.toml", exported)
+        use_measured_latency(config.parent / f"{venue}.toml", exported)
     backtest = tmp_path / "backtest"
     args = ["--config", str(config), "--start", day.isoformat(), "--recordings", str(tmp_path / "recordings")]
     assert main(["-q", "backtest", *args, "--out", str(backtest)]) == 0

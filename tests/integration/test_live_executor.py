@@ -8,7 +8,6 @@ ledger is the truth the journal is compared with. No test sleeps: each awaits a 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,13 @@ from tests.integration.live_rig import (
     BINANCE_SPOT,
     BYBIT_LINEAR,
     BYBIT_SPOT,
-    WAIT_S,
     VenueSpec,
     account,
     answered_order,
+    at_ask,
     best,
+    create_requests,
+    eventually,
     fake_venue,
     load,
     set_keys,
@@ -50,28 +51,6 @@ def spec(request: pytest.FixtureRequest) -> VenueSpec:
     return spec
 
 
-async def until(predicate: Callable[[], bool]) -> None:
-    """Await ``predicate()`` (checked on every loop turn), at most WAIT_S."""
-    async with asyncio.timeout(WAIT_S):
-        while not predicate():
-            await asyncio.sleep(0)
-
-
-def _at_ask(venue: Any, spec: VenueSpec, fraction: Decimal) -> tuple[Decimal, Decimal]:
-    """The venue's best ask and a buy there of ``fraction`` of the level's quantity, at least the
-    venue's minimum quantity and notional."""
-    _, _, ask, ask_qty = best(venue, spec)
-    rules = spec.rules
-    qty = (ask_qty * fraction).quantize(rules.step_size)
-    floor = (rules.min_notional / ask).quantize(rules.step_size) + rules.step_size
-    return ask, max(qty, floor, rules.min_qty)
-
-
-def _creates(venue: Any) -> list[Any]:
-    """The order-create requests the venue answered (Binance ``POST .../order``, Bybit ``/v5/order/create``)."""
-    return [r for r in venue.stats.rest_requests if r.method == "POST" and r.path.endswith(("/order", "/create"))]
-
-
 WRONG_SECRET_CODE = {"binance": -1022, "bybit": 10004}
 """What each venue answers a request signed with the wrong secret."""
 
@@ -87,7 +66,7 @@ async def test_full_ioc_fill_is_journaled_once_and_equals_the_venues_ledger(
     async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
         assert session.rule_differences == []
         executor = session.executors[spec.index]
-        ask, qty = _at_ask(venue, spec, Decimal("0.5"))
+        ask, qty = at_ask(venue, spec, Decimal("0.5"))
         order = await answered_order(executor, BUY, ask, qty)
         assert order.state is OrderState.FILLED and order.filled == qty
         assert executor.counters["unknown"] == 0 and executor.counters["duplicate_fills"] >= 0
@@ -104,8 +83,8 @@ async def test_the_partial_fill_fault_fills_a_share_of_the_order_and_expires_the
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
-        ask, half = _at_ask(venue, spec, Decimal("0.5"))
-        _, tenth = _at_ask(venue, spec, Decimal("0.1"))
+        ask, half = at_ask(venue, spec, Decimal("0.5"))
+        _, tenth = at_ask(venue, spec, Decimal("0.1"))
         qty = half * 2  # the best ask could fill it all
         venue.faults.order_partial("0.3")
         order = await answered_order(executor, BUY, ask, qty)
@@ -137,20 +116,20 @@ async def test_timeout_leaves_the_order_unknown_then_a_query_resolves_it_with_no
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch, live={"request_timeout_ms": 300}) as (venue, executor):
-        ask, qty = _at_ask(venue, spec, Decimal("0.25"))
+        ask, qty = at_ask(venue, spec, Decimal("0.25"))
         venue.faults.order_timeout(processed=True)
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
             order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
-            await until(lambda: executor.counters["unknown"] == 1)
-            await until(lambda: order.answered)
+            await eventually(lambda: executor.counters["unknown"] == 1)
+            await eventually(lambda: order.answered)
             executor.stop()
         assert order.state is OrderState.FILLED and order.filled == qty
         assert len(account(venue).orders) == 1  # never sent again
         assert venue.faults.count(FaultKind.ORDER_TIMEOUT) == 1
         events = [e["kind"] for e in executor.journal.journal.order_events(order.client_id)]  # type: ignore[attr-defined]
         assert "unknown" in events and events[-1] == "done"
-        assert len(_creates(venue)) <= 1  # the held one may never have been logged as answered
+        assert len(create_requests(venue)) <= 1  # the held one may never have been logged as answered
         venue.faults.release_orders()
 
 
@@ -162,7 +141,7 @@ async def test_a_wrong_secret_is_refused_and_nothing_trades(
         config = load(write_live_config(tmp_path, spec, venue))
         async with trading_session(config, [spec.index]) as session:
             executor = session.executors[spec.index]
-            ask, qty = _at_ask(venue, spec, Decimal("0.5"))
+            ask, qty = at_ask(venue, spec, Decimal("0.5"))
             order = await answered_order(executor, BUY, ask, qty)
             assert order.state is OrderState.REJECTED and order.rejection is not None
             assert order.rejection.code == WRONG_SECRET_CODE[spec.venue]
@@ -213,7 +192,7 @@ async def test_unknown_outcomes_are_found_out_by_query_never_by_resending(
     spec: VenueSpec, fault: str, on_ledger: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
-        ask, qty = _at_ask(venue, spec, Decimal("0.5"))
+        ask, qty = at_ask(venue, spec, Decimal("0.5"))
         if fault.startswith("drop"):
             venue.faults.order_drop(processed=fault == "drop-processed")
         elif fault == "5xx-processed":
@@ -236,7 +215,7 @@ async def test_an_order_the_venue_shows_late_is_not_declared_missing(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch, live={"unknown_checks": 3}) as (venue, executor):
-        ask, qty = _at_ask(venue, spec, Decimal("0.5"))
+        ask, qty = at_ask(venue, spec, Decimal("0.5"))
         venue.faults.order_timeout(processed=True)
         venue.faults.hide_orders(queries=2)  # the first two queries answer "no such order"
         venue.faults.silence_user_stream()  # and the stream says nothing either
@@ -250,7 +229,7 @@ async def test_a_silent_user_stream_is_covered_by_the_rest_sweep(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
-        ask, qty = _at_ask(venue, spec, Decimal("0.5"))
+        ask, qty = at_ask(venue, spec, Decimal("0.5"))
         venue.faults.silence_user_stream()
         order = await answered_order(executor, BUY, ask, qty)
         sources = {r["source"] for r in executor.journal.journal.fills()}  # type: ignore[attr-defined]
@@ -267,14 +246,14 @@ async def test_a_dropped_user_stream_reconnects_and_sweeps(
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
-            await until(lambda: user_streams_up(venue))
+            await eventually(lambda: user_streams_up(venue))
             venue.faults.silence_user_stream()
-            ask, qty = _at_ask(venue, spec, Decimal("0.5"))
+            ask, qty = at_ask(venue, spec, Decimal("0.5"))
             order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
             await venue.wait_until(lambda: len(account(venue).orders) == 1)
             assert await venue.drop_user_streams() >= 1
             venue.faults.resume_user_stream()
-            await until(lambda: executor.stream_reconnects >= 1 and order.answered)
+            await eventually(lambda: executor.stream_reconnects >= 1 and order.answered)
             executor.stop()
         assert order.state is OrderState.FILLED
         assert len(_journal_fills(executor)) == len(account(venue).orders[0].trades)
@@ -284,14 +263,14 @@ async def test_rate_limit_and_ban_stop_new_orders_locally(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
-        ask, qty = _at_ask(venue, spec, Decimal("0.25"))
+        ask, qty = at_ask(venue, spec, Decimal("0.25"))
         venue.ban(600)
         first = await answered_order(executor, BUY, ask, qty)
         assert first.state is OrderState.REJECTED and executor.guard.banned
         second = await answered_order(executor, BUY, ask, qty)
         assert second.rejection is not None and second.rejection.code == "local"
         assert "BANNED" in second.rejection.message
-        assert len(_creates(venue)) == 1  # the second never left
+        assert len(create_requests(venue)) == 1  # the second never left
         row = executor.journal.journal.intent(second.client_id)  # type: ignore[attr-defined]
         assert row["state"] == "rejected" and row["reject_code"] == "local" and row["written_ns"] == 0
         assert account(venue).orders == []
@@ -304,7 +283,7 @@ async def test_a_client_id_the_journal_holds_is_never_sent(tmp_path: Path, monke
         config = load(write_live_config(tmp_path, spec, venue))
         async with trading_session(config, [spec.index], run_id="fixed") as session:
             executor = session.executors[spec.index]
-            ask, qty = _at_ask(venue, spec, Decimal("0.25"))
+            ask, qty = at_ask(venue, spec, Decimal("0.25"))
             first = await answered_order(executor, BUY, ask, qty)
         async with trading_session(config, [spec.index], run_id="fixed") as session:  # the same ids again
             executor = session.executors[spec.index]

@@ -27,11 +27,6 @@ from typing import Any
 
 import pytest
 
-from arb.config import load_config
-from arb.recording.venues import make_normalizer
-from arb.runtime.engine import Engine
-from arb.runtime.session import warm_up_kernel
-from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.scenarios import Book, Change, Perp, write_scenario
 from tests.integration.live_rig import (
     account,
@@ -43,12 +38,13 @@ from tests.integration.live_rig import (
     linear_pair,
     live_up,
     until,
+    warm_up_linear,
     write_pair_config,
 )
 
 OPEN_MS = 30_000
 """When the spread opens, after the recording's start: ``arb live`` must be up by then (it takes about 2 s
-with Numba's cache warm, which :func:`_warm_up` sees to, and over 20 s on a machine whose cores are busy
+with Numba's cache warm, which ``warm_up_linear`` sees to, and over 20 s on a machine whose cores are busy
 with other work, which the recording's wall clock does not wait for: the recording is on the venues'
 clock, which is the wall clock, as a real venue's is)."""
 FUNDING_MS = 45_000
@@ -64,17 +60,6 @@ EXPECTED = {"binance": Decimal("-0.18"), "bybit": Decimal("0.5427")}
 """Each venue's payment by hand: -position x mark x rate (Binance long 0.03, Bybit short 0.03)."""
 POSITION = {"binance": Decimal("0.03"), "bybit": Decimal("-0.03")}
 WALLET = Decimal(100_000)
-
-
-def _warm_up(folder: Path) -> None:
-    # Compile (or load from Numba's cache) what arb live compiles, in this process and before the
-    # recording's clock starts: the child then loads it, and starts in seconds even after a source change.
-    venue = {**local_endpoints("ws://127.0.0.1:9/ws", "http://127.0.0.1:9", market="linear"), "feed": {}}
-    config = load_config(write_config_files(folder, binance_overrides=venue, bybit_overrides=venue))
-    warm_up_kernel(config)
-    Engine(config)
-    for v in config.venues:
-        make_normalizer(v.name, v.market, config.strategy.symbol)
 
 
 def _scenario(root: Path) -> tuple[Path, Path, int]:
@@ -99,7 +84,7 @@ async def _started(binance: Any, bybit: Any, process: Any, out: Path) -> None:
 @asynccontextmanager
 async def _perp_rig(tmp_path: Path) -> AsyncIterator[tuple[Any, Any, Path, int]]:
     """Both linear fakes playing the scenario on their clock, and the configuration for them."""
-    _warm_up(tmp_path / "warm")
+    warm_up_linear(tmp_path / "warm")
     binance_file, bybit_file, start_ms = _scenario(tmp_path)
     async with linear_pair(binance_file, bybit_file, quote=str(WALLET)) as (binance, bybit):
         binance.play(aligned=True)

@@ -31,10 +31,9 @@ from connectors.binance.ws_api import PLACE, STATUS, BinanceWsApiFraming
 from connectors.bybit.private import ANSWERS
 from connectors.bybit.trade_socket import CANCEL, CREATE, BybitTradeFraming
 from connectors.common.order_socket import AnswerLostError, LoginRefusedError, NotSentError, OrderSocket
-from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, fake_venue
+from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, at_ask, fake_venue
 from tests.integration.test_fake_bybit_private import BY_NAME, KEY, MARKETS, SECRET, Market, alice, venue_for
 from tests.integration.test_fake_bybit_trade_ws import filling_qty, trade_answers
-from tests.integration.test_live_executor import _at_ask
 
 BOUND_S = 20.0
 """A bound on a step that hangs (each takes well under a second when nothing does)."""
@@ -202,7 +201,7 @@ def binance_ioc(qty: D, price: D, client_id: str, **extra: Any) -> dict[str, Any
 @pytest.mark.parametrize("spec", [BINANCE_SPOT, BINANCE_LINEAR], ids=lambda s: s.market)
 async def test_a_binance_order_is_signed_answered_by_id_and_on_the_ledger(spec: VenueSpec) -> None:
     async with binance_rig(spec) as (venue, client):
-        ask_px, qty = _at_ask(venue, spec, D(0))
+        ask_px, qty = at_ask(venue, spec, D(0))
         answer = await ask(client, PLACE, binance_ioc(qty, ask_px, "bn-1"))
         assert answer["status"] == 200 and answer["id"]
         body = client.framing.body(answer)
@@ -216,7 +215,7 @@ async def test_a_binance_order_is_signed_answered_by_id_and_on_the_ledger(spec: 
 @pytest.mark.parametrize("spec", [BINANCE_SPOT, BINANCE_LINEAR], ids=lambda s: s.market)
 async def test_binance_refusals_come_back_as_rests_error_bodies(spec: VenueSpec) -> None:
     async with binance_rig(spec) as (venue, client):
-        ask_px, qty = _at_ask(venue, spec, D(0))
+        ask_px, qty = at_ask(venue, spec, D(0))
         assert (await ask(client, PLACE, binance_ioc(qty, ask_px, "dup-1")))["status"] == 200
         cancelled = await ask(client, BN_CANCEL, {"symbol": "BTCUSDT", "origClientOrderId": "dup-1"})
         body = client.framing.body(cancelled)
@@ -229,7 +228,7 @@ async def test_binance_refusals_come_back_as_rests_error_bodies(spec: VenueSpec)
 async def test_a_binance_connection_dropped_after_placing_loses_the_answer_not_the_order() -> None:
     spec = BINANCE_LINEAR
     async with binance_rig(spec) as (venue, client):
-        ask_px, qty = _at_ask(venue, spec, D(0))
+        ask_px, qty = at_ask(venue, spec, D(0))
         venue.faults.order_drop(processed=True)
         sent = await client.send(PLACE, binance_ioc(qty, ask_px, "bn-drop"))
         with pytest.raises(AnswerLostError):

@@ -34,12 +34,14 @@ from tests.integration.live_rig import (
     account,
     answered_order,
     assert_journal_matches_ledgers,
+    at_ask,
+    create_requests,
+    eventually,
     load,
     venue_and_config,
     venue_and_executor,
     write_live_config,
 )
-from tests.integration.test_live_executor import _at_ask, _creates, until
 
 pytestmark = pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 
@@ -67,13 +69,13 @@ async def test_ioc_orders_fill_over_the_websocket_and_the_journal_equals_the_led
         assert executor.order_entry is not None and executor.order_entry.ready
         orders = []
         for intent in (1, 2):
-            ask, qty = _at_ask(venue, spec, Decimal("0.25"))
+            ask, qty = at_ask(venue, spec, Decimal("0.25"))
             order = await answered_order(executor, BUY, ask, qty, intent)
             assert order.state is OrderState.FILLED and order.filled == qty
             assert order.intent_ns < order.written_ns <= order.ack_ns
             orders.append(order)
         create = "order.place" if spec.venue == "binance" else "order.create"
-        assert socket_answers(venue) == [(create, 0), (create, 0)] and _creates(venue) == []
+        assert socket_answers(venue) == [(create, 0), (create, 0)] and create_requests(venue) == []
         assert [o.client_id for o in account(venue).orders] == [o.client_id for o in orders]
         assert_journal_matches_ledgers(executor.journal.journal, {spec.venue: venue})  # type: ignore[attr-defined]
         # a cancel goes over the socket too: the order is done, so the venue says it is not open
@@ -91,14 +93,14 @@ async def test_a_reject_over_the_socket_is_journaled_as_the_same_reject_by_rest(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch, **WS) as (venue, executor):
-        ask, _ = _at_ask(venue, spec, Decimal("0.25"))
+        ask, _ = at_ask(venue, spec, Decimal("0.25"))
         leverage = 1 if spec.market == "spot" else 10  # the fakes' default leverage
         qty = (Decimal(spec.balances["USDT"]) * leverage / ask * 2).quantize(spec.rules.step_size)
         over_socket = await answered_order(executor, BUY, ask, qty, 1)
         entry, executor.order_entry = executor.order_entry, None
         by_rest = await answered_order(executor, BUY, ask, qty, 2)
         executor.order_entry = entry
-        assert len(_creates(venue)) == 1 and len(socket_answers(venue)) == 1
+        assert len(create_requests(venue)) == 1 and len(socket_answers(venue)) == 1
         journal = executor.journal.journal  # type: ignore[attr-defined]
         rows = [journal.intent(o.client_id) for o in (over_socket, by_rest)]
         for order, row in zip((over_socket, by_rest), rows, strict=True):
@@ -116,7 +118,7 @@ async def test_an_unanswered_request_is_unknown_then_found_by_query_never_resent
     async with venue_and_executor(spec, tmp_path, monkeypatch, live=live, **WS) as (venue, executor):
         entry = executor.order_entry
         assert entry is not None and entry.ready
-        ask, qty = _at_ask(venue, spec, Decimal("0.25"))
+        ask, qty = at_ask(venue, spec, Decimal("0.25"))
         if fault == "drop":
             venue.faults.order_drop(processed=True)  # the socket closes after the venue placed the order
         else:
@@ -124,17 +126,17 @@ async def test_an_unanswered_request_is_unknown_then_found_by_query_never_resent
         order = await answered_order(executor, BUY, ask, qty)
         assert executor.counters["unknown"] == 1 and executor.counters["resolved"] == 1
         assert order.state is OrderState.FILLED and order.filled == qty
-        assert _placed(venue, order.client_id) == 1 and _creates(venue) == []  # never sent again, by any way
+        assert _placed(venue, order.client_id) == 1 and create_requests(venue) == []  # never sent again, by any way
         events = [e["kind"] for e in executor.journal.journal.order_events(order.client_id)]  # type: ignore[attr-defined]
         assert "unknown" in events and events[-1] == "done"
         kind = FaultKind.ORDER_DROP if fault == "drop" else FaultKind.ORDER_TIMEOUT
         assert venue.faults.count(kind) == 1
         if fault == "held":
             venue.faults.release_orders()
-            await until(lambda: entry.socket.late_answers == 1)  # counted, not delivered
+            await eventually(lambda: entry.socket.late_answers == 1)  # counted, not delivered
             assert order.state is OrderState.FILLED
         else:
-            await until(lambda: entry.ready)  # reopened in the background
+            await eventually(lambda: entry.ready)  # reopened in the background
             assert entry.reopened == 1
         assert_journal_matches_ledgers(executor.journal.journal, {spec.venue: venue})  # type: ignore[attr-defined]
 
@@ -151,9 +153,9 @@ async def test_a_socket_that_cannot_connect_leaves_rest_in_charge_and_says_so(
         async with trading_session(load(config_path), [spec.index]) as session:
             executor: VenueExecutor = session.executors[spec.index]
             assert executor.order_entry is not None and not executor.order_entry.ready
-            ask, qty = _at_ask(venue, spec, Decimal("0.25"))
+            ask, qty = at_ask(venue, spec, Decimal("0.25"))
             order = await answered_order(executor, BUY, ask, qty)
-        assert order.state is OrderState.FILLED and len(_creates(venue)) == 1 and socket_answers(venue) == []
+        assert order.state is OrderState.FILLED and len(create_requests(venue)) == 1 and socket_answers(venue) == []
         (said,) = [r.getMessage() for r in caplog.records if "cannot start" in r.getMessage()]
         assert f"order entry over the WebSocket {nowhere} cannot start" in said and "orders go by REST" in said
 

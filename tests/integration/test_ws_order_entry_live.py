@@ -11,12 +11,12 @@ import pytest
 from tests.integration.live_rig import (
     account,
     assert_journal_settled,
+    create_requests,
     interrupted,
     live_trading,
     standing_pair,
     until,
 )
-from tests.integration.test_live_executor import _creates
 from tests.integration.test_ws_order_entry import socket_answers
 
 
@@ -32,7 +32,7 @@ async def test_arb_live_trades_pairs_over_both_order_websockets(
             await until(lambda: all(len(account(v).trades) >= 2 for v in both), process, out, 60)
             stderr = await interrupted(process, out)
         for venue in both:
-            assert _creates(venue) == [] and len(socket_answers(venue)) == len(account(venue).orders) > 0
+            assert create_requests(venue) == [] and len(socket_answers(venue)) == len(account(venue).orders) > 0
         for name in ("binance spot", "bybit spot"):
             assert f"{name}: orders go over the WebSocket ws://127.0.0.1:" in stderr
         assert_journal_settled(tmp_path, {"binance": binance, "bybit": bybit})
