@@ -31,7 +31,7 @@ from connectors.binance.ws_api import PLACE, STATUS, BinanceWsApiFraming
 from connectors.bybit.private import ANSWERS
 from connectors.bybit.trade_socket import CANCEL, CREATE, BybitTradeFraming
 from connectors.common.order_socket import AnswerLostError, LoginRefusedError, NotSentError, OrderSocket
-from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, at_ask, fake_venue
+from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, at_ask, eventually, fake_venue
 from tests.integration.test_fake_bybit_private import BY_NAME, KEY, MARKETS, SECRET, Market, alice, venue_for
 from tests.integration.test_fake_bybit_trade_ws import filling_qty, trade_answers
 
@@ -174,8 +174,7 @@ async def test_an_answer_after_the_caller_gave_up_is_counted_not_delivered() -> 
         venue.faults.release_orders()
         async with asyncio.timeout(BOUND_S):
             await venue.wait_until(lambda: len(trade_answers(venue, "order.create")) == 2)
-            while client.late_answers < 1:
-                await asyncio.sleep(0)  # the answer is in flight on loopback: yield until it is read
+        await eventually(lambda: client.late_answers >= 1)  # in flight on loopback until the client reads it
         assert client.late_answers == 1 and client.lost == 0 and client.ready
         assert sorted(o.client_id for o in alice(venue).orders) == ["held-1", "next-1"]
 
