@@ -24,7 +24,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import aiohttp
 import msgspec
@@ -52,6 +52,7 @@ Sleep = Callable[[float], Awaitable[None]]
 _OK, _WAIT, _RETRY, _FATAL = "ok", "wait", "retry", "fatal"
 _BACKOFF_INITIAL_S: Final = 0.5
 _BACKOFF_MAX_S: Final = 30.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,8 +229,8 @@ class HistoryGetter:
 
 class VenueFundingHistory:
     """What both venues' funding-history clients share: the REST base (``endpoints.linear.<network>.rest``),
-    the getter that paces and retries their requests, and the page size. The venue's class adds
-    ``unlisted`` and ``fetch``."""
+    the getter that paces and retries their requests, and the page size. The venue's class adds its
+    ``classify``, ``unlisted`` and ``fetch``."""
 
     venue: str
     path: str
@@ -246,6 +247,17 @@ class VenueFundingHistory:
     def source(self) -> str:
         """The endpoint the history comes from."""
         return self.rest + self.path
+
+    @staticmethod
+    def classify(answer: Answer) -> Verdict:
+        """What the venue's answer means (the venue's class says)."""
+        raise NotImplementedError
+
+    async def get(self, url: str, params: Mapping[str, str], decoder: msgspec.json.Decoder[T]) -> T:
+        """GET ``url`` through the getter until an answer is good by :meth:`classify` and ``decoder``
+        reads its body; the body decoded."""
+        answer = await self.getter.get(url, params, lambda a: decodable(self.classify(a), a, decoder))
+        return decoder.decode(answer.body)
 
     def not_perpetual(self, symbol: str, contract_type: str, perpetual: str, unnamed: str) -> str | None:
         """``None`` when ``contract_type`` is the venue's name for a perpetual, else why ``symbol`` has no
