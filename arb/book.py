@@ -199,83 +199,46 @@ def _merge_run(keys: Any, qtys: Any, n: int, other_keys: Any, n_other: int, rows
     for k in range(1, m):
         ascending = ascending and new_keys[k - 1] < new_keys[k]
         descending = descending and new_keys[k - 1] > new_keys[k]
-    if ascending or descending:
-        order = np.empty(m, np.int64)
-        for k in range(m):
-            order[k] = k if ascending else m - 1 - k
-    else:
-        order = _sort_order(new_keys, m)
+    if not ascending:
+        order = np.arange(m - 1, -1, -1) if descending else _sort_order(new_keys, m)
+        new_keys = new_keys[order]
+        new_qtys = new_qtys[order]
     for k in range(m):
-        key = new_keys[order[k]]
-        if k > 0 and key == new_keys[order[k - 1]]:
+        if k > 0 and new_keys[k] == new_keys[k - 1]:
             return -1  # a price twice: its last row wins, one by one
-        if new_qtys[order[k]] > 0.0 and key >= limit:
+        if new_qtys[k] > 0.0 and new_keys[k] >= limit:
             return -1
-    low = new_keys[order[0]]
-    first = n
-    if n > 0 and low <= keys[n - 1]:
-        first = _bisect(keys, n, low)
-    tail = n - first
-    out_keys = np.empty(tail + m)
-    out_qtys = np.empty(tail + m)
-    a = 0
-    b = 0
-    w = 0
-    while a < tail or b < m:
-        if b == m or (a < tail and keys[first + a] < new_keys[order[b]]):
-            out_keys[w] = keys[first + a]
-            out_qtys[w] = qtys[first + a]
-            a += 1
-            w += 1
-            continue
-        key = new_keys[order[b]]
-        qty = new_qtys[order[b]]
-        if a < tail and keys[first + a] == key:  # an existing level: keep its key, set or remove it
-            if qty > 0.0:
-                out_keys[w] = keys[first + a]
-                out_qtys[w] = qty
-                w += 1
-            a += 1
-        elif qty > 0.0:  # a new level
-            out_keys[w] = key
-            out_qtys[w] = qty
-            w += 1
-        b += 1
-    # (through views indexed from 0: LLVM then knows no index is negative and copies in bulk)
-    dst_keys = keys[first : first + w]
-    dst_qtys = qtys[first : first + w]
-    for k in range(w):
-        dst_keys[k] = out_keys[k]
-        dst_qtys[k] = out_qtys[k]
-    return first + w
+    return _merge_last(keys, qtys, n, new_keys, new_qtys, m)
 
 
-@njit(cache=True, nogil=True)
-def _apply_row(
-    bid_keys: Any, bid_qtys: Any, ask_keys: Any, ask_qtys: Any, n_bid: int, n_ask: int, row: Any
-) -> tuple[int, int]:
-    # One row (an event_dtype record) applied to a book of n_bid bids and n_ask asks: the new counts, or
-    # (-1, -1) when its side is full (nothing changed: grow the arrays and apply it again). The
-    # same code as _apply_rows's single rows (tests/unit/test_book_merge.py compares the two paths).
+@njit(cache=True, nogil=True, inline="always")
+def _apply_row(book: Any, row: Any) -> bool:
+    # One row (an event_dtype record) applied to the book (its BookArrays, counts updated); False when
+    # its side is full (nothing changed: grow the arrays and apply it again). Inlined by Numba into its
+    # callers: the row loops pay no call per row.
+    bid_keys, bid_qtys, ask_keys, ask_qtys, counts = book
     ev = row["ev"]
-    px = row["px"]
-    qty = row["qty"]
     kind = ev & EVENT_KIND_MASK
+    n_bid = counts[0]
+    n_ask = counts[1]
     if kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT:
+        px = row["px"]
+        qty = row["qty"]
         # (not qty <= 0.0, rather than qty > 0.0: level_update inserts a NaN quantity too)
         if ev & BUY_EVENT:
             if n_bid >= bid_keys.shape[0] and not qty <= 0.0:
-                return -1, -1
+                return False
             n_bid = level_update(bid_keys, bid_qtys, n_bid, px, qty)
             if qty > 0.0:
                 n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, True)
         elif ev & SELL_EVENT:
             if n_ask >= ask_keys.shape[0] and not qty <= 0.0:
-                return -1, -1
+                return False
             n_ask = level_update(ask_keys, ask_qtys, n_ask, -px, qty)
             if qty > 0.0:
                 n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, False)
     elif kind == DEPTH_CLEAR_EVENT:
+        px = row["px"]
         if ev & BUY_EVENT:
             while n_bid > 0 and bid_keys[n_bid - 1] >= px:
                 n_bid -= 1
@@ -285,149 +248,84 @@ def _apply_row(
         else:
             n_bid = 0
             n_ask = 0
-    return n_bid, n_ask
+    counts[0] = n_bid
+    counts[1] = n_ask
+    return True
 
 
 @njit(cache=True, nogil=True)
-def _apply_rows(
-    bid_keys: Any,
-    bid_qtys: Any,
-    ask_keys: Any,
-    ask_qtys: Any,
-    counts: Any,
-    rows: Any,
-    start: int,
-    run_min: int,
-) -> int:
+def _run_end(rows: Any, start: int, bids: bool) -> int:
+    # The end of the run of one side's level rows (bids, or asks) that rows[start], one of them, begins.
+    stop = start + 1
+    while stop < rows.shape[0]:
+        e = rows[stop]["ev"]
+        k = e & EVENT_KIND_MASK
+        if (k != DEPTH_EVENT and k != DEPTH_SNAPSHOT_EVENT) or ((e & BUY_EVENT) != 0) != bids:
+            break
+        if not bids and not e & SELL_EVENT:
+            break
+        stop += 1
+    return stop
+
+
+@njit(cache=True, nogil=True)
+def _apply_rows(book: BookArrays, rows: Any, start: int, run_min: int) -> int:
     # apply_rows, merging runs of at least run_min same-side level rows (the row-by-row result).
-    n_bid = counts[0]
-    n_ask = counts[1]
-    cap_bid = bid_keys.shape[0]
-    cap_ask = ask_keys.shape[0]
+    bid_keys, bid_qtys, ask_keys, ask_qtys, counts = book
     i = start
-    n_rows = rows.shape[0]
     single_until = start  # rows before this index go one by one (their run was refused)
-    while i < n_rows:
+    while i < rows.shape[0]:
         ev = rows[i]["ev"]
         kind = ev & EVENT_KIND_MASK
         if (kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT) and i >= single_until:
             bids = (ev & BUY_EVENT) != 0
             if bids or ev & SELL_EVENT:
-                stop = i + 1
-                while stop < n_rows and stop - i < run_min:
-                    e = rows[stop]["ev"]
-                    k = e & EVENT_KIND_MASK
-                    if (k != DEPTH_EVENT and k != DEPTH_SNAPSHOT_EVENT) or ((e & BUY_EVENT) != 0) != bids:
-                        break
-                    if not bids and not e & SELL_EVENT:
-                        break
-                    stop += 1
+                stop = _run_end(rows, i, bids)
                 if stop - i >= run_min:
-                    while stop < n_rows:
-                        e = rows[stop]["ev"]
-                        k = e & EVENT_KIND_MASK
-                        if (k != DEPTH_EVENT and k != DEPTH_SNAPSHOT_EVENT) or ((e & BUY_EVENT) != 0) != bids:
-                            break
-                        if not bids and not e & SELL_EVENT:
-                            break
-                        stop += 1
+                    n_bid = counts[0]
+                    n_ask = counts[1]
                     if bids:
                         merged = _merge_run(bid_keys, bid_qtys, n_bid, ask_keys, n_ask, rows, (i, stop))
-                        if merged >= 0:
-                            n_bid = merged
-                            i = stop
-                            continue
                     else:
                         merged = _merge_run(ask_keys, ask_qtys, n_ask, bid_keys, n_bid, rows, (i, stop))
-                        if merged >= 0:
-                            n_ask = merged
-                            i = stop
-                            continue
+                    if merged >= 0:
+                        counts[0 if bids else 1] = merged
+                        i = stop
+                        continue
                     single_until = stop
-        # One row: _apply_row's code, written out here (a call per row costs the live book ~5 ns a row).
-        if kind == DEPTH_EVENT or kind == DEPTH_SNAPSHOT_EVENT:
-            px = rows[i]["px"]
-            qty = rows[i]["qty"]
-            if ev & BUY_EVENT:
-                if n_bid >= cap_bid and not qty <= 0.0:
-                    break
-                n_bid = level_update(bid_keys, bid_qtys, n_bid, px, qty)
-                if qty > 0.0:
-                    n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, True)
-            elif ev & SELL_EVENT:
-                if n_ask >= cap_ask and not qty <= 0.0:
-                    break
-                n_ask = level_update(ask_keys, ask_qtys, n_ask, -px, qty)
-                if qty > 0.0:
-                    n_bid, n_ask = _uncross(bid_keys, n_bid, ask_keys, n_ask, False)
-        elif kind == DEPTH_CLEAR_EVENT:
-            px = rows[i]["px"]
-            if ev & BUY_EVENT:
-                while n_bid > 0 and bid_keys[n_bid - 1] >= px:
-                    n_bid -= 1
-            elif ev & SELL_EVENT:
-                while n_ask > 0 and -ask_keys[n_ask - 1] <= px:
-                    n_ask -= 1
-            else:
-                n_bid = 0
-                n_ask = 0
+        if not _apply_row(book, rows[i]):
+            break
         i += 1
-    counts[0] = n_bid
-    counts[1] = n_ask
     return i
 
 
 @njit(cache=True, nogil=True)
-def apply_rows(
-    bid_keys: Any,
-    bid_qtys: Any,
-    ask_keys: Any,
-    ask_qtys: Any,
-    counts: Any,
-    rows: Any,
-    start: int,
-) -> int:
-    """Apply ``rows[start:]`` to the book; return the index of the first row not applied.
+def apply_rows(book: BookArrays, rows: Any, start: int) -> int:
+    """Apply ``rows[start:]`` to ``book`` (its :data:`BookArrays`); return the index of the first row
+    not applied.
 
-    ``counts`` is an int64 array ``[n_bid, n_ask]`` updated in place. The return value equals
-    ``len(rows)`` when every row was applied; a smaller value means a side is full and the caller
-    must grow the arrays and call again from that row.
+    The counts are updated in place. The return value equals ``len(rows)`` when every row was
+    applied; a smaller value means a side is full and the caller must grow the arrays and call again
+    from that row.
 
     Rows take effect one by one, in order. A long run of one side's level rows (a depth message's
     bids, say) is merged into that side in one pass when that provably gives the same book (see
     ``_merge_run``), instead of moving the levels below each deep update one at a time.
     """
-    return _apply_rows(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, rows, start, _RUN_MIN)
+    return _apply_rows(book, rows, start, _RUN_MIN)
 
 
 @njit(cache=True, nogil=True)
-def apply_rows_one_by_one(
-    bid_keys: Any,
-    bid_qtys: Any,
-    ask_keys: Any,
-    ask_qtys: Any,
-    counts: Any,
-    rows: Any,
-    start: int,
-) -> int:
+def apply_rows_one_by_one(book: BookArrays, rows: Any, start: int) -> int:
     """:func:`apply_rows` without merging runs: the same book and return value, row by row.
 
     Slower on deep books, but it compiles in a fraction of the time (none of the merge code): for a
     one-off book whose rows are too few to pay for compiling the merge (a first conversion of small
     days).
     """
-    n_bid = counts[0]
-    n_ask = counts[1]
     i = start
-    while i < rows.shape[0]:
-        new_bid, new_ask = _apply_row(bid_keys, bid_qtys, ask_keys, ask_qtys, n_bid, n_ask, rows[i])
-        if new_bid < 0:
-            break
-        n_bid = new_bid
-        n_ask = new_ask
+    while i < rows.shape[0] and _apply_row(book, rows[i]):
         i += 1
-    counts[0] = n_bid
-    counts[1] = n_ask
     return i
 
 
@@ -507,12 +405,9 @@ def _ascending(keys: Any, n: int) -> bool:
 
 
 @njit(cache=True, nogil=True)
-def _apply_rows_final(
-    bid_keys: Any, bid_qtys: Any, ask_keys: Any, ask_qtys: Any, counts: Any, rows: Any, start: int, window: int
-) -> int:
+def _apply_rows_final(book: BookArrays, rows: Any, start: int, window: int) -> int:
     # apply_rows_final with windows of at most ``window`` rows.
-    n_bid = counts[0]
-    n_ask = counts[1]
+    bid_keys, bid_qtys, ask_keys, ask_qtys, counts = book
     n_rows = rows.shape[0]
     new_bid_keys = np.empty(window)
     new_bid_qtys = np.empty(window)
@@ -523,6 +418,8 @@ def _apply_rows_final(
         # The longest window from row i in which no update can cross the other side: its rows then
         # leave each side as the last write of each price does. low_ask and high_bid bound the best
         # ask from below and the best bid from above at every row, and stay apart.
+        n_bid = counts[0]
+        n_ask = counts[1]
         high_bid = bid_keys[n_bid - 1] if n_bid > 0 else -np.inf
         low_ask = -ask_keys[n_ask - 1] if n_ask > 0 else np.inf
         stop = i
@@ -563,32 +460,19 @@ def _apply_rows_final(
             m_ask = _last_writes(new_ask_keys, new_ask_qtys, m_ask)
             if n_bid + m_bid > bid_keys.shape[0] or n_ask + m_ask > ask_keys.shape[0]:
                 break  # grow first (nothing of the window applied yet)
-            n_bid = _merge_last(bid_keys, bid_qtys, n_bid, new_bid_keys, new_bid_qtys, m_bid)
-            n_ask = _merge_last(ask_keys, ask_qtys, n_ask, new_ask_keys, new_ask_qtys, m_ask)
+            counts[0] = _merge_last(bid_keys, bid_qtys, n_bid, new_bid_keys, new_bid_qtys, m_bid)
+            counts[1] = _merge_last(ask_keys, ask_qtys, n_ask, new_ask_keys, new_ask_qtys, m_ask)
             i = stop
             continue
         # Row i may cross, clears, or is odd: applied alone, as apply_rows_one_by_one does.
-        new_bid, new_ask = _apply_row(bid_keys, bid_qtys, ask_keys, ask_qtys, n_bid, n_ask, rows[i])
-        if new_bid < 0:
+        if not _apply_row(book, rows[i]):
             break
-        n_bid = new_bid
-        n_ask = new_ask
         i += 1
-    counts[0] = n_bid
-    counts[1] = n_ask
     return i
 
 
 @njit(cache=True, nogil=True)
-def apply_rows_final(
-    bid_keys: Any,
-    bid_qtys: Any,
-    ask_keys: Any,
-    ask_qtys: Any,
-    counts: Any,
-    rows: Any,
-    start: int,
-) -> int:
+def apply_rows_final(book: BookArrays, rows: Any, start: int) -> int:
     """:func:`apply_rows` for a caller that reads the book only after the last row: the same book in the
     end (and the same return value protocol), but the states between rows are not kept.
 
@@ -598,7 +482,7 @@ def apply_rows_final(
     one pass instead of moving the levels below each deep update one at a time. A row that might
     cross, a clear row, and NaN or non-positive prices are applied alone, exactly as one by one.
     """
-    return _apply_rows_final(bid_keys, bid_qtys, ask_keys, ask_qtys, counts, rows, start, _FINAL_WINDOW)
+    return _apply_rows_final(book, rows, start, _FINAL_WINDOW)
 
 
 @njit(cache=True, nogil=True)
@@ -667,7 +551,7 @@ class OrderBook:
         step = (apply_rows_final if final else apply_rows) if merge else apply_rows_one_by_one
         start = 0
         while True:
-            start = step(self.bid_keys, self.bid_qtys, self.ask_keys, self.ask_qtys, self.counts, rows, start)
+            start = step(self.arrays, rows, start)
             if start >= len(rows):
                 return
             self._grow()

@@ -87,44 +87,39 @@ _NO_PROGRESS = -1_000  # _run_loop's code when held orders keep being answered w
 
 
 @njit(cache=True)
+def _side_top(depth: Any, bids: bool, levels: int, scan: int, px: Any, qty: Any) -> None:
+    # One side's best ``levels`` price levels from hftbacktest's depth into px and qty (NaN price, 0
+    # quantity past the last), walking ticks from the best price (down for bids, up for asks) at most
+    # ``scan`` ticks deep.
+    k = 0
+    if np.isfinite(depth_best_bid(depth) if bids else depth_best_ask(depth)):
+        tick = depth_tick_size(depth)
+        best = depth_best_bid_tick(depth) if bids else depth_best_ask_tick(depth)
+        step = -1 if bids else 1
+        t = best
+        while k < levels and abs(t - best) <= scan:
+            q = depth_bid_qty_at_tick(depth, t) if bids else depth_ask_qty_at_tick(depth, t)
+            if q > 0.0:
+                px[k] = t * tick
+                qty[k] = q
+                k += 1
+            t += step
+    for j in range(k, levels):
+        px[j] = np.nan
+        qty[j] = 0.0
+
+
+@njit(cache=True)
 def _fill_top(bt: int, views: Any, levels: int, scan: int, lo: int, hi: int, mask: Any) -> None:
     # Best ``levels`` price levels of the assets lo <= a < hi whose ``mask[a]`` is set (asset a is symbol
-    # a // 2 on venue a % 2) from hftbacktest's depth, walking ticks from the best price at most ``scan``
-    # ticks deep.
+    # a // 2 on venue a % 2) from hftbacktest's depth.
     for a in range(lo, hi):
         if mask[a] == 0:
             continue
         rec = views[a // 2][a % 2]
         depth = bt_depth(bt, a)
-        tick = depth_tick_size(depth)
-        bid_t = depth_best_bid_tick(depth)
-        ask_t = depth_best_ask_tick(depth)
-        nb_ = 0
-        na = 0
-        if np.isfinite(depth_best_bid(depth)):
-            t = bid_t
-            while nb_ < levels and bid_t - t <= scan:
-                q = depth_bid_qty_at_tick(depth, t)
-                if q > 0.0:
-                    rec["bid_px"][nb_] = t * tick
-                    rec["bid_qty"][nb_] = q
-                    nb_ += 1
-                t -= 1
-        if np.isfinite(depth_best_ask(depth)):
-            t = ask_t
-            while na < levels and t - ask_t <= scan:
-                q = depth_ask_qty_at_tick(depth, t)
-                if q > 0.0:
-                    rec["ask_px"][na] = t * tick
-                    rec["ask_qty"][na] = q
-                    na += 1
-                t += 1
-        for k in range(nb_, levels):
-            rec["bid_px"][k] = np.nan
-            rec["bid_qty"][k] = 0.0
-        for k in range(na, levels):
-            rec["ask_px"][k] = np.nan
-            rec["ask_qty"][k] = 0.0
+        _side_top(depth, True, levels, scan, rec["bid_px"], rec["bid_qty"])
+        _side_top(depth, False, levels, scan, rec["ask_px"], rec["ask_qty"])
 
 
 @njit(cache=True)

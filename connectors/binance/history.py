@@ -23,30 +23,13 @@ import msgspec
 from arb.events import NS_PER_MS
 from connectors.binance.messages import BinanceError, BinanceExchangeInfo, BinanceFundingRate
 from connectors.binance.urls import EXCHANGE_INFO_PATH, FUNDING_RATE_PATH
-from connectors.common.history import (
-    Answer,
-    FundingRecord,
-    VenueFundingHistory,
-    Verdict,
-    decodable,
-    ms_span,
-    retry_after_s,
-)
+from connectors.common.history import Answer, FundingRecord, VenueFundingHistory, Verdict, ms_span, retry_after_s
 
-__all__ = [
-    "BINANCE_FUNDING_MIN_INTERVAL_NS",
-    "BINANCE_FUNDING_PAGE",
-    "FUNDING_MIN_INTERVAL_NS",
-    "HISTORY",
-    "BinanceFundingHistoryClient",
-    "classify",
-]
+__all__ = ["FUNDING_MIN_INTERVAL_NS", "HISTORY", "BinanceFundingHistoryClient", "classify"]
 
 log = logging.getLogger(__name__)
 
-BINANCE_FUNDING_PAGE: Final = 1000
-"""Entries per request: Binance's maximum ``limit``."""
-BINANCE_FUNDING_MIN_INTERVAL_NS: Final = 600_000_000
+FUNDING_MIN_INTERVAL_NS: Final = 600_000_000
 """500 requests per 5 minutes, spread evenly: one every 0.6 s."""
 _DEFAULT_RETRY_AFTER_S: Final = 60.0
 _INVALID_SYMBOL: Final = -1121
@@ -88,14 +71,14 @@ class BinanceFundingHistoryClient(VenueFundingHistory):
 
     venue = "binance"
     path = FUNDING_RATE_PATH
-    default_page = BINANCE_FUNDING_PAGE
+    default_page = 1000  # Binance's maximum ``limit``
+    classify = staticmethod(classify)
 
     async def unlisted(self, symbol: str) -> str | None:
         """``None`` when ``symbol`` is a USD-M perpetual, else why not (from ``GET /fapi/v1/exchangeInfo``:
         ``{"symbols":[{"symbol":"BTCUSDT","contractType":"PERPETUAL","status":"TRADING",...}]}``)."""
         url = self.rest + EXCHANGE_INFO_PATH["linear"]
-        answer = await self.getter.get(url, {}, lambda a: decodable(classify(a), a, _info))
-        info = _info.decode(answer.body)
+        info = await self.get(url, {}, _info)
         found = next((s for s in info.symbols if s.symbol == symbol), None)
         if found is None:
             return f"binance USD-M does not list {symbol} (GET {url})"
@@ -113,8 +96,7 @@ class BinanceFundingHistoryClient(VenueFundingHistory):
         url = self.source
         while cursor <= last_ms:
             params = {"symbol": symbol, "startTime": str(cursor), "endTime": str(last_ms), "limit": str(self.page)}
-            answer = await self.getter.get(url, params, lambda a: decodable(classify(a), a, _funding))
-            page = [e for e in _funding.decode(answer.body) if e.symbol == symbol]
+            page = [e for e in await self.get(url, params, _funding) if e.symbol == symbol]
             out += [
                 FundingRecord(e.funding_time_ms * NS_PER_MS, e.funding_rate, e.mark_price)
                 for e in page
@@ -132,4 +114,3 @@ class BinanceFundingHistoryClient(VenueFundingHistory):
 
 HISTORY = BinanceFundingHistoryClient
 """The venue's funding-history client (what :mod:`connectors.registry` finds)."""
-FUNDING_MIN_INTERVAL_NS: Final = BINANCE_FUNDING_MIN_INTERVAL_NS

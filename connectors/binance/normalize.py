@@ -562,22 +562,21 @@ class BinanceNormalizer(VenueNormalizer[int]):
     def _on_trade_payload(self, payload: bytes, local_ts: int, enveloped: bool) -> None:
         trade = _trade_env.decode(payload).data if enveloped else _trade.decode(payload)
         self.stats.trade_messages += 1
-        if not self._accept_symbol(trade.symbol) or trade.execution_type != "MARKET":
-            return
-        exch_ts = trade.trade_time_ms * NS_PER_MS
-        self._note_clock(exch_ts, local_ts)
-        ev = TRADE_SELL if trade.buyer_is_maker else TRADE_BUY
-        self.sink.one(ev, exch_ts, local_ts, trade.price, trade.qty, ival=trade.trade_id)
+        if self._accept_symbol(trade.symbol) and trade.execution_type == "MARKET":
+            self._emit_trade(trade, local_ts, trade.trade_id)
 
     def _on_agg_payload(self, payload: bytes, local_ts: int, enveloped: bool) -> None:
         trade = _agg_env.decode(payload).data if enveloped else _agg.decode(payload)
         self.stats.trade_messages += 1
-        if not self._accept_symbol(trade.symbol):
-            return
+        if self._accept_symbol(trade.symbol):
+            self._emit_trade(trade, local_ts, trade.agg_trade_id)
+
+    def _emit_trade(self, trade: BinanceTrade | BinanceAggTrade, local_ts: int, trade_id: int) -> None:
+        # One row by the taker's side, at the trade time T.
         exch_ts = trade.trade_time_ms * NS_PER_MS
         self._note_clock(exch_ts, local_ts)
         ev = TRADE_SELL if trade.buyer_is_maker else TRADE_BUY
-        self.sink.one(ev, exch_ts, local_ts, trade.price, trade.qty, ival=trade.agg_trade_id)
+        self.sink.one(ev, exch_ts, local_ts, trade.price, trade.qty, ival=trade_id)
 
     def _on_bbo_payload(self, payload: bytes, local_ts: int, enveloped: bool) -> None:
         self.stats.bbo_messages += 1

@@ -23,22 +23,13 @@ import msgspec
 from arb.events import NS_PER_MS, NS_PER_S
 from connectors.bybit.messages import BybitFundingHistory, BybitInstruments, BybitRestHead
 from connectors.bybit.urls import FUNDING_HISTORY_PATH, INSTRUMENTS_PATH
-from connectors.common.history import Answer, FundingRecord, VenueFundingHistory, Verdict, decodable, ms_span
+from connectors.common.history import Answer, FundingRecord, VenueFundingHistory, Verdict, ms_span
 
-__all__ = [
-    "BYBIT_FUNDING_MIN_INTERVAL_NS",
-    "BYBIT_FUNDING_PAGE",
-    "FUNDING_MIN_INTERVAL_NS",
-    "HISTORY",
-    "BybitFundingHistoryClient",
-    "classify",
-]
+__all__ = ["FUNDING_MIN_INTERVAL_NS", "HISTORY", "BybitFundingHistoryClient", "classify"]
 
 log = logging.getLogger(__name__)
 
-BYBIT_FUNDING_PAGE: Final = 200
-"""Entries per request: Bybit's maximum ``limit``."""
-BYBIT_FUNDING_MIN_INTERVAL_NS: Final = 50_000_000
+FUNDING_MIN_INTERVAL_NS: Final = 50_000_000
 """At most 20 requests a second, well inside Bybit's per-IP limit for GET requests."""
 _TOO_MANY_VISITS: Final = 10006
 _PASSING: Final = frozenset({10000, 10016})  # "Server timeout", "Internal system error": try again
@@ -86,16 +77,15 @@ class BybitFundingHistoryClient(VenueFundingHistory):
 
     venue = "bybit"
     path = FUNDING_HISTORY_PATH
-    default_page = BYBIT_FUNDING_PAGE
+    default_page = 200  # Bybit's maximum ``limit``
+    classify = staticmethod(classify)
 
     async def unlisted(self, symbol: str) -> str | None:
         """``None`` when ``symbol`` is a linear perpetual, else why not (from instruments-info:
         ``{"retCode":0,"result":{"category":"linear","list":[{"symbol":"BTCUSDT",
         "contractType":"LinearPerpetual","status":"Trading","fundingInterval":480,...}]}}``)."""
         url = self.rest + INSTRUMENTS_PATH
-        params = {"category": "linear", "symbol": symbol}
-        answer = await self.getter.get(url, params, lambda a: decodable(classify(a), a, _instruments))
-        result = _instruments.decode(answer.body).result
+        result = (await self.get(url, {"category": "linear", "symbol": symbol}, _instruments)).result
         found = next((i for i in (result.entries if result else []) if i.symbol == symbol), None)
         if found is None:
             return f"bybit linear does not list {symbol} (GET {url}?category=linear&symbol={symbol})"
@@ -116,8 +106,7 @@ class BybitFundingHistoryClient(VenueFundingHistory):
                 "category": "linear", "symbol": symbol, "startTime": str(start_ms), "endTime": str(until),
                 "limit": str(self.page),
             }  # fmt: skip
-            answer = await self.getter.get(url, params, lambda a: decodable(classify(a), a, _history))
-            result = _history.decode(answer.body).result
+            result = (await self.get(url, params, _history)).result
             page = [e for e in (result.entries if result else []) if e.symbol == symbol]
             out += [
                 FundingRecord(e.funding_time_ms * NS_PER_MS, e.funding_rate)
@@ -142,4 +131,3 @@ def _integer(value: str | None) -> int | None:
 
 HISTORY = BybitFundingHistoryClient
 """The venue's funding-history client (what :mod:`connectors.registry` finds)."""
-FUNDING_MIN_INTERVAL_NS: Final = BYBIT_FUNDING_MIN_INTERVAL_NS

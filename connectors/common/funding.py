@@ -80,27 +80,20 @@ def parse_ms(value: str | int | None) -> int | None:
 class PerpState:
     """Mark and funding state of one symbol, and the rows each message adds (see the module docstring)."""
 
-    __slots__ = ("funding_rate", "index_price", "last_exch_ts", "mark_price", "next_funding_ns",
-                 "rollovers", "settle_estimate")  # fmt: skip
+    __slots__ = ("_now", "rollovers")
 
     def __init__(self) -> None:
         self.rollovers = 0
         """Funding times that passed (``FUNDING_SETTLED_EVENT`` rows written)."""
-        self.restore(PerpSnapshot())
+        self._now = PerpSnapshot()
 
     def saved(self) -> PerpSnapshot:
         """The state as it stands."""
-        return PerpSnapshot(self.mark_price, self.index_price, self.settle_estimate, self.funding_rate,
-                            self.next_funding_ns, self.last_exch_ts)  # fmt: skip
+        return self._now
 
     def restore(self, snapshot: PerpSnapshot) -> None:
         """Continue from a saved state (the previous day's end)."""
-        self.mark_price = snapshot.mark_price
-        self.index_price = snapshot.index_price
-        self.settle_estimate = snapshot.settle_estimate
-        self.funding_rate = snapshot.funding_rate
-        self.next_funding_ns = snapshot.next_funding_ns
-        self.last_exch_ts = snapshot.last_exch_ts
+        self._now = snapshot
 
     def apply(
         self,
@@ -121,28 +114,26 @@ class PerpState:
         ``replace`` (a Bybit snapshot): values the message does not give become unknown, instead of
         keeping what the previous messages said; the rollover is still judged against them.
         """
+        was = self._now
         settled = 0
-        if next_funding_ns is not None and 0 < self.next_funding_ns < next_funding_ns:
-            sink.one(FUNDING_SETTLED_EVENT, exch_ts, local_ts, self.funding_rate, self.mark_price,
-                     order_id=self.last_exch_ts, ival=self.next_funding_ns)  # fmt: skip
+        if next_funding_ns is not None and 0 < was.next_funding_ns < next_funding_ns:
+            sink.one(FUNDING_SETTLED_EVENT, exch_ts, local_ts, was.funding_rate, was.mark_price,
+                     order_id=was.last_exch_ts, ival=was.next_funding_ns)  # fmt: skip
             self.rollovers += 1
             settled = 1
         if replace:
-            self.restore(PerpSnapshot())
+            was = PerpSnapshot()
+        now = self._now = PerpSnapshot(
+            mark_price=was.mark_price if mark_price is None else mark_price,
+            index_price=was.index_price if index_price is None else index_price,
+            settle_estimate=was.settle_estimate if settle_estimate is None else settle_estimate,
+            funding_rate=was.funding_rate if funding_rate is None else funding_rate,
+            next_funding_ns=was.next_funding_ns if next_funding_ns is None else next_funding_ns,
+            last_exch_ts=exch_ts,
+        )
         marks = mark_price is not None or index_price is not None or settle_estimate is not None
-        if mark_price is not None:
-            self.mark_price = mark_price
-        if index_price is not None:
-            self.index_price = index_price
-        if settle_estimate is not None:
-            self.settle_estimate = settle_estimate
-        if funding_rate is not None:
-            self.funding_rate = funding_rate
-        if next_funding_ns is not None:
-            self.next_funding_ns = next_funding_ns
-        self.last_exch_ts = exch_ts
-        if marks and not math.isnan(self.mark_price):
-            sink.one(MARK_PRICE_EVENT, exch_ts, local_ts, self.mark_price, self.index_price, fval=self.settle_estimate)
-        if (funding_rate is not None or next_funding_ns is not None) and not math.isnan(self.funding_rate):
-            sink.one(FUNDING_RATE_EVENT, exch_ts, local_ts, self.funding_rate, 0.0, ival=self.next_funding_ns)
+        if marks and not math.isnan(now.mark_price):
+            sink.one(MARK_PRICE_EVENT, exch_ts, local_ts, now.mark_price, now.index_price, fval=now.settle_estimate)
+        if (funding_rate is not None or next_funding_ns is not None) and not math.isnan(now.funding_rate):
+            sink.one(FUNDING_RATE_EVENT, exch_ts, local_ts, now.funding_rate, 0.0, ival=now.next_funding_ns)
         return settled

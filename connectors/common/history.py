@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any, Final, TypeVar
 
 import aiohttp
 import msgspec
@@ -52,6 +52,7 @@ Sleep = Callable[[float], Awaitable[None]]
 _OK, _WAIT, _RETRY, _FATAL = "ok", "wait", "retry", "fatal"
 _BACKOFF_INITIAL_S: Final = 0.5
 _BACKOFF_MAX_S: Final = 30.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,7 @@ def _backoff() -> Iterator[float]:
         delay = min(_BACKOFF_MAX_S, delay * 2)
 
 
+@dataclass(eq=False)
 class HistoryGetter:
     """Sends GET requests for one venue with pacing, retries and rate-limit waits.
 
@@ -146,30 +148,18 @@ class HistoryGetter:
     row. ``backoff`` yields the delays (seconds) between retries (default 0.5 s doubling to 30 s).
     """
 
-    def __init__(
-        self,
-        venue: str,
-        http: aiohttp.ClientSession,
-        *,
-        min_interval_ns: int = 0,
-        timeout_s: float = 10.0,
-        retries: int = 5,
-        max_waits: int = 10,
-        sleep: Sleep = asyncio.sleep,
-        clock: Callable[[], int],
-        backoff: Callable[[], Iterator[float]] = _backoff,
-    ) -> None:
-        self.venue = venue
-        self.stats = HistoryStats()
-        self._http = http
-        self._min_interval_ns = min_interval_ns
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._retries = retries
-        self._max_waits = max_waits
-        self._sleep = sleep
-        self._clock = clock
-        self._backoff = backoff
-        self._last_sent_ns: int | None = None
+    venue: str
+    http: aiohttp.ClientSession
+    _: KW_ONLY
+    min_interval_ns: int = 0
+    timeout_s: float = 10.0
+    retries: int = 5
+    max_waits: int = 10
+    sleep: Sleep = asyncio.sleep
+    clock: Callable[[], int]
+    backoff: Callable[[], Iterator[float]] = _backoff
+    stats: HistoryStats = field(default_factory=HistoryStats, init=False)
+    _last_sent_ns: int | None = field(default=None, init=False)
 
     async def get(self, url: str, params: Mapping[str, str], classify: Callable[[Answer], Verdict]) -> Answer:
         """GET ``url`` with ``params`` until ``classify`` says the answer is good; return it.
@@ -177,7 +167,7 @@ class HistoryGetter:
         Raises :class:`FeedError` (``retryable=False``) on a fatal verdict, or once the retries or
         the rate-limit waits in a row are used up, naming the request and the last reason.
         """
-        delays = self._backoff()
+        delays = self.backoff()
         failures = waits = 0
         what = f"GET {url}?{'&'.join(f'{k}={v}' for k, v in params.items())}"
         while True:
@@ -191,57 +181,56 @@ class HistoryGetter:
             if verdict.kind == _WAIT:
                 waits += 1
                 self.stats.rate_limit_waits += 1
-                if waits > self._max_waits:
+                if waits > self.max_waits:
                     raise FeedError(
-                        self.venue, f"{what}: still rate limited after {self._max_waits} waits ({verdict.why})",
+                        self.venue, f"{what}: still rate limited after {self.max_waits} waits ({verdict.why})",
                         retryable=False,
                     )  # fmt: skip
                 log.warning("%s: %s; waiting %.3f s as the venue asks", self.venue, verdict.why, verdict.wait_s)
                 await self._wait(verdict.wait_s)
                 continue
             failures += 1
-            if failures > self._retries:
+            if failures > self.retries:
                 raise FeedError(
                     self.venue, f"{what}: no answer after {failures} tries ({verdict.why})", retryable=False
                 )
             self.stats.retries += 1
             delay = next(delays)
-            log.warning(
-                "%s: %s; retrying in %.3f s (%d of %d)", self.venue, verdict.why, delay, failures, self._retries
-            )
+            log.warning("%s: %s; retrying in %.3f s (%d of %d)", self.venue, verdict.why, delay, failures, self.retries)
             await self._wait(delay)
 
     async def _once(
         self, url: str, params: Mapping[str, str], classify: Callable[[Answer], Verdict]
     ) -> tuple[Verdict, Answer | None]:
-        self._last_sent_ns = self._clock()
+        self._last_sent_ns = self.clock()
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         try:
-            async with self._http.get(url, params=params, timeout=self._timeout) as response:
+            async with self.http.get(url, params=params, timeout=timeout) as response:
                 body = await response.read()
-                answer = Answer(response.status, response.headers, body, self._clock())
+                answer = Answer(response.status, response.headers, body, self.clock())
         except TimeoutError:
-            return Verdict.retry(f"no answer within {self._timeout.total:g} s"), None
+            return Verdict.retry(f"no answer within {self.timeout_s:g} s"), None
         except aiohttp.ClientError as exc:
             return Verdict.retry(f"request failed ({type(exc).__name__}: {exc})"), None
         return classify(answer), answer
 
     async def _pace(self) -> None:
         # Keep requests min_interval_ns apart.
-        if self._last_sent_ns is None or not self._min_interval_ns:
+        if self._last_sent_ns is None or not self.min_interval_ns:
             return
-        due = self._last_sent_ns + self._min_interval_ns - self._clock()
+        due = self._last_sent_ns + self.min_interval_ns - self.clock()
         if due > 0:
             await self._wait(due / NS_PER_S)
 
     async def _wait(self, seconds: float) -> None:
         self.stats.waited_s.append(seconds)
-        await self._sleep(seconds)
+        await self.sleep(seconds)
 
 
 class VenueFundingHistory:
     """What both venues' funding-history clients share: the REST base (``endpoints.linear.<network>.rest``),
-    the getter that paces and retries their requests, and the page size. The venue's class adds
-    ``unlisted`` and ``fetch``."""
+    the getter that paces and retries their requests, and the page size. The venue's class adds its
+    ``classify``, ``unlisted`` and ``fetch``."""
 
     venue: str
     path: str
@@ -258,6 +247,17 @@ class VenueFundingHistory:
     def source(self) -> str:
         """The endpoint the history comes from."""
         return self.rest + self.path
+
+    @staticmethod
+    def classify(answer: Answer) -> Verdict:
+        """What the venue's answer means (the venue's class says)."""
+        raise NotImplementedError
+
+    async def get(self, url: str, params: Mapping[str, str], decoder: msgspec.json.Decoder[T]) -> T:
+        """GET ``url`` through the getter until an answer is good by :meth:`classify` and ``decoder``
+        reads its body; the body decoded."""
+        answer = await self.getter.get(url, params, lambda a: decodable(self.classify(a), a, decoder))
+        return decoder.decode(answer.body)
 
     def not_perpetual(self, symbol: str, contract_type: str, perpetual: str, unnamed: str) -> str | None:
         """``None`` when ``contract_type`` is the venue's name for a perpetual, else why ``symbol`` has no

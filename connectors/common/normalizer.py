@@ -14,7 +14,7 @@ live feeds, and never one line per message: a few, then a count. A converter tur
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from enum import IntEnum
 from typing import Generic, Protocol, TypeVar
 
@@ -205,6 +205,7 @@ class BadPayload:
     """The payload's text, cut to :data:`SAMPLE_CHARS` (marked with ``...`` when cut)."""
 
 
+@dataclass(slots=True, eq=False)
 class BadPayloadLog:
     """Counts bad payloads and keeps the first ``burst`` as samples, without letting a flood drown the log.
 
@@ -213,18 +214,14 @@ class BadPayloadLog:
     the caller prints one summary from :attr:`seen` and :attr:`samples`.
     """
 
-    __slots__ = ("burst", "echo", "every", "logger", "max_chars", "samples", "seen")
-
-    def __init__(
-        self, logger: logging.Logger, burst: int = 3, every: int = 1000, max_chars: int = 1000, *, echo: bool = True
-    ) -> None:
-        self.logger = logger
-        self.burst = burst
-        self.every = every
-        self.max_chars = max_chars
-        self.echo = echo
-        self.seen = 0
-        self.samples: list[BadPayload] = []
+    logger: logging.Logger
+    burst: int = 3
+    every: int = 1000
+    max_chars: int = 1000
+    _: KW_ONLY
+    echo: bool = True
+    seen: int = field(default=0, init=False)
+    samples: list[BadPayload] = field(default_factory=list, init=False)
 
     def __call__(self, what: str, payload: bytes, local_ts: int, error: object) -> None:
         """Count one bad payload (``what`` says which check it failed); log it if it is one of the first."""

@@ -55,6 +55,14 @@ SPOT = [BINANCE_SPOT, BYBIT_SPOT]
 LINEAR = [BINANCE_LINEAR, BYBIT_LINEAR]
 
 
+@pytest.fixture(params=SPOT, ids=lambda s: s.id)
+def spec(request: pytest.FixtureRequest) -> VenueSpec:
+    """Each spot venue in turn: a test here that takes ``spec`` runs on both (one that parametrizes
+    ``spec`` itself runs on those it names: the linear ones)."""
+    spec: VenueSpec = request.param
+    return spec
+
+
 async def until(predicate: Callable[[], bool]) -> None:
     """Await ``predicate()`` (checked on every loop turn), at most WAIT_S."""
     async with asyncio.timeout(WAIT_S):
@@ -117,7 +125,6 @@ async def _both_bought(executor: VenueExecutor, venue: Any, spec: VenueSpec) -> 
     return orders[0], orders[1]
 
 
-@pytest.mark.parametrize("spec", SPOT, ids=lambda s: s.id)
 async def test_two_symbols_trade_on_one_private_connection_each_fill_booked_to_its_symbol(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path
 ) -> None:
@@ -138,7 +145,6 @@ async def test_two_symbols_trade_on_one_private_connection_each_fill_booked_to_i
         assert "stream" in sources or spec.id == "binance-spot"  # Binance spot's FULL reply may come first
 
 
-@pytest.mark.parametrize("spec", SPOT, ids=lambda s: s.id)
 async def test_a_silent_user_stream_is_covered_for_every_symbol(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path
 ) -> None:
@@ -153,7 +159,6 @@ async def test_a_silent_user_stream_is_covered_for_every_symbol(
         assert sources == ({"reply"} if spec.id == "binance-spot" else {"rest"})
 
 
-@pytest.mark.parametrize("spec", SPOT, ids=lambda s: s.id)
 async def test_reconciliation_reports_per_symbol_and_a_trade_by_hand_stops_only_with_its_symbol_named(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path,
     capsys: pytest.CaptureFixture[str],
@@ -198,7 +203,6 @@ async def test_reconciliation_reports_per_symbol_and_a_trade_by_hand_stops_only_
         assert accepted.ok and accepted.baseline == "accepted"
 
 
-@pytest.mark.parametrize("spec", SPOT, ids=lambda s: s.id)
 async def test_a_symbol_added_later_is_met_for_the_first_time_and_reconciles(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path
 ) -> None:
@@ -228,7 +232,6 @@ async def test_a_symbol_added_later_is_met_for_the_first_time_and_reconciles(
             assert again.ok and again.baseline == "kept"
 
 
-@pytest.mark.parametrize("spec", SPOT, ids=lambda s: s.id)
 async def test_kill_flattens_each_symbols_lone_leg_and_cancels_both_symbols_orders(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path
 ) -> None:

@@ -56,11 +56,10 @@ class _Book:
             return
         start = 0
         while True:
-            arrays = (book.bid_keys, book.bid_qtys, book.ask_keys, book.ask_qtys, book.counts, rows, start)
             if self.window:
-                start = _apply_rows_final(*arrays, self.window)
+                start = _apply_rows_final(book.arrays, rows, start, self.window)
             else:
-                start = _apply_rows(*arrays, self.run_min)
+                start = _apply_rows(book.arrays, rows, start, self.run_min)
             if start >= len(rows):
                 return
             book._grow()

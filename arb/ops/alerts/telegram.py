@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Final
 
 from arb.events import NS_PER_S
@@ -114,6 +115,7 @@ def status_text(snapshot: Snapshot | None, mode: str) -> str:
     return "\n".join(lines)
 
 
+@dataclass(eq=False)
 class TelegramCommands:
     """The commands of one Telegram channel: long-polls the bot's messages (``getUpdates``) and answers
     those from the configured chat through ``answer`` (the channel's queue: its pacing, its retries).
@@ -125,29 +127,17 @@ class TelegramCommands:
     never obeyed. ``clock``: int64 ns; ``sleep``: how it waits, in ns.
     """
 
-    def __init__(
-        self,
-        sender: TelegramSender,
-        *,
-        mode: str,
-        latest: Callable[[], Snapshot | None],
-        answer: Callable[[Alert], None],
-        kill: Callable[[], Callable[[], None] | None],
-        clock: Callable[[], int],
-        sleep: Callable[[int], Awaitable[None]],
-        started_s: int,
-        poll_s: int = COMMAND_POLL_S,
-    ) -> None:
-        self.sender = sender
-        self.mode = mode
-        self._latest = latest
-        self._answer_with = answer
-        self._kill = kill
-        self._clock = clock
-        self._sleep = sleep
-        self._started_s = started_s
-        self._poll_s = poll_s
-        self._kill_asked_ns: int | None = None
+    sender: TelegramSender
+    _: KW_ONLY
+    mode: str
+    latest: Callable[[], Snapshot | None]
+    answer: Callable[[Alert], None]
+    kill: Callable[[], Callable[[], None] | None]
+    clock: Callable[[], int]
+    sleep: Callable[[int], Awaitable[None]]
+    started_s: int
+    poll_s: int = COMMAND_POLL_S
+    _kill_asked_ns: int | None = field(default=None, init=False)
 
     async def run(self) -> None:
         """Read and answer the bot's messages until cancelled."""
@@ -162,13 +152,13 @@ class TelegramCommands:
                     offset = max((i + 1 for i in ids if isinstance(i, int) and not isinstance(i, bool)), default=0)
                     skipped = True
                     continue
-                updates = await sender.get_updates(offset, self._poll_s)
+                updates = await sender.get_updates(offset, self.poll_s)
             except RateLimitedError as limited:
-                await self._sleep(limited.retry_after_ns)
+                await self.sleep(limited.retry_after_ns)
                 continue
             except (SendError, TimeoutError) as error:
                 log.warning("alerts: reading telegram commands failed: %s", sender.redact(str(error)))
-                await self._sleep(RETRY_BACKOFF_NS[-1])
+                await self.sleep(RETRY_BACKOFF_NS[-1])
                 continue
             for update in updates:
                 update_id = update.get("update_id")
@@ -182,7 +172,7 @@ class TelegramCommands:
                     log.exception("alerts: a telegram command failed: %.500r", update)
                     continue
                 if answer is not None:
-                    self._answer_with(answer)
+                    self.answer(answer)
 
     def command(self, update: dict[str, Any]) -> Alert | None:
         """The answer to one update (None: not a message to answer)."""
@@ -196,31 +186,31 @@ class TelegramCommands:
             log.warning("alerts: a telegram command from chat %s ignored: only chat %s is obeyed", sender_chat, chat_id)
             return None
         date = message.get("date")
-        if isinstance(date, int) and date < self._started_s:
+        if isinstance(date, int) and date < self.started_s:
             return None  # sent before this process started: never obeyed late
-        now = self._clock()
+        now = self.clock()
         words = message["text"].strip().split()
         command = words[0].split("@")[0].lower() if words else ""
         if command == "/status":
-            return self._answer("status", status_text(self._latest(), self.mode))
+            return self._reply("status", status_text(self.latest(), self.mode))
         if command != "/kill":
-            return self._answer("commands", "/status: positions, PnL, halts, feeds\n"
+            return self._reply("commands", "/status: positions, PnL, halts, feeds\n"
                                             "/kill, then /kill confirm within 60 s: the kill switch of arb live "
                                             "(halt new pairs, cancel every open order, flatten, stop)")  # fmt: skip
-        kill = self._kill()
+        kill = self.kill()
         if kill is None:
-            return self._answer("kill switch", f"no kill switch here: this is a {self.mode}; it reaches arb live only")
+            return self._reply("kill switch", f"no kill switch here: this is a {self.mode}; it reaches arb live only")
         if words[1:] != ["confirm"]:
             self._kill_asked_ns = now
-            return self._answer("kill switch", "reply /kill confirm within 60 s to halt new pairs, cancel every "
+            return self._reply("kill switch", "reply /kill confirm within 60 s to halt new pairs, cancel every "
                                                "open order, flatten every net position and stop arb live")  # fmt: skip
         asked, self._kill_asked_ns = self._kill_asked_ns, None
         if asked is None or now - asked > KILL_CONFIRM_NS:
-            return self._answer("kill switch", "nothing to confirm: send /kill first, then /kill confirm within 60 s")
+            return self._reply("kill switch", "nothing to confirm: send /kill first, then /kill confirm within 60 s")
         log.warning("alerts: the kill switch was pulled from telegram (chat %s)", chat_id)
         kill()
-        return self._answer("kill switch", "pulled: arb live halts new pairs, cancels every open order, "
+        return self._reply("kill switch", "pulled: arb live halts new pairs, cancels every open order, "
                                            "flattens and stops")  # fmt: skip
 
-    def _answer(self, title: str, text: str) -> Alert:
-        return Alert(COMMAND, INFO, title, text, self._clock())
+    def _reply(self, title: str, text: str) -> Alert:
+        return Alert(COMMAND, INFO, title, text, self.clock())
