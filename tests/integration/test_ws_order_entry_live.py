@@ -29,12 +29,8 @@ async def test_arb_live_trades_pairs_over_both_order_websockets(
     # every create goes over the sockets, and the journal settles equal to both ledgers (with the intent
     # log too: every intent it held reached the journal, and it ends empty)
     live = {"journal_synchronous": "normal", "intent_log": True} if intent_log else None
-    async with standing_pair(tmp_path, monkeypatch, order_entry="websocket", live=live) as (
-        binance,
-        bybit,
-        config,
-        keys,
-    ):
+    async with standing_pair(tmp_path, monkeypatch, order_entry="websocket", live=live) as pair:
+        binance, bybit, config, keys = pair
         out = tmp_path / "run"
         async with live_trading(config, out, keys, binance, bybit, symbols=["BTCUSDT"]) as process:
             both = (binance, bybit)
