@@ -1,6 +1,8 @@
 """What the intent commit costs: ``Journal.add_intent`` on SQLite (FULL, NORMAL) and PostgreSQL.
 
-Each intent is one committed INSERT, as before an order's request is written. Printed beside it, in
+Each intent is one committed INSERT, as before an order's request is written; with the intent
+log attached (``[live] intent_log``), one store into the memory-mapped log instead (the INSERT then
+goes with the flush). Printed beside it, in
 the same run: a bare ``sqlite3`` INSERT + COMMIT with the same pragmas (the floor the journal adds to)
 and a queued state update flushed as ``executemany`` per 100 (the writes that follow an order). The
 PostgreSQL figure needs the server binaries (it starts one, as the tests do). Never fails on a timing.
@@ -23,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from arb.journal import Journal  # noqa: E402
+from arb.journal.intent_log import IntentLog  # noqa: E402
 from tests.postgres import postgres_server  # noqa: E402
 
 
@@ -39,8 +42,10 @@ def _pct(values_ns: list[int]) -> str:
     return f"p50 {p50:7.1f} us  p99 {p99:7.1f} us  max {a.max():8.1f} us"
 
 
-def _journal(url: str, n: int, synchronous: str = "full") -> tuple[list[int], list[int]]:
+def _journal(url: str, n: int, synchronous: str = "full", log: Path | None = None) -> tuple[list[int], list[int]]:
     journal = Journal.open(url, synchronous=synchronous)
+    if log is not None:
+        journal.attach_intent_log(IntentLog(log))
     commits, flushes = [], []
     for k in range(n):
         t0 = time.perf_counter_ns()
@@ -85,6 +90,9 @@ def main() -> None:
             print(f"  sqlite {mode:<6} bare sqlite3 (reference)   {_pct(bare)}")
             print(f"  sqlite {mode:<6} Journal.add_intent         {_pct(commits)}")
             print(f"  sqlite {mode:<6} flush of 100 state updates {_pct(flushes)}")
+        logged, flushes = _journal(str(Path(folder) / "j-log.sqlite"), n, "normal", Path(folder) / "j.intents")
+        print(f"  sqlite normal + intent log: add_intent {_pct(logged)}")
+        print(f"  sqlite normal + intent log: flush of 100 intents and their updates {_pct(flushes)}")
     with postgres_server() as server:
         if isinstance(server, str):
             print(f"  postgresql: not measured ({server})")

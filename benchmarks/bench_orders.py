@@ -12,9 +12,11 @@ The venue is the fake private Bybit (spot, ccxt unpatched) in a process of its o
 (``python -m arb.sim.serve``), pinned to a core of its own (this process to the others), as a real venue
 is another machine; each order is an IOC buy below the book, so it expires and the next one goes out
 once it is done. Printed beside it, in the same run:
-the journal's intent commit alone, and the paper executor's ``submit`` (what the same intent costs in
-a dry run). Journals: SQLite with ``synchronous`` NORMAL and FULL in a temporary folder
-(``--postgres URL`` adds one). Never fails on a timing.
+the journal's intent commit alone (or the intent log's store), and the paper executor's ``submit`` (what
+the same intent costs in a dry run). Journals: SQLite with ``synchronous`` NORMAL and FULL, and NORMAL
+with ``[live] intent_log`` (the intent stored in the memory-mapped log, committed after the request went
+out), in a temporary folder (``--postgres URL`` adds PostgreSQL without and with the log). Never fails on
+a timing.
 
     python benchmarks/bench_orders.py [--orders 500] [--entry rest|websocket|both] [--postgres URL]
 """
@@ -67,10 +69,15 @@ async def serve_bybit_spot() -> tuple[asyncio.subprocess.Process, dict[str, str]
     return process, json.loads(line)
 
 
+_CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+"""The cores this process may use at its start (``_apart`` narrows its own set: the next run must not
+read the narrowed one, or its venue shares this process's core)."""
+
+
 def _apart(venue_pid: int) -> None:
     # The venue on the last core, this process on the others, as a real venue is another machine: on a
     # shared core the kernel runs the woken venue inside the sender's write (seen: 0.5 ms per request).
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else []
+    cores = _CORES
     if len(cores) >= 2:
         os.sched_setaffinity(venue_pid, {cores[-1]})
         os.sched_setaffinity(0, set(cores[:-1]))
@@ -83,15 +90,16 @@ def _pct(values_ns: list[int]) -> str:
 
 
 async def _live(
-    folder: Path, orders: int, journal_url: str, synchronous: str, entry: str
+    folder: Path, orders: int, journal_url: str, synchronous: str, entry: str, intent_log: bool = False
 ) -> tuple[list[int], list[int], list[int]]:
     spec = BYBIT_SPOT
     os.environ["BYBIT_API_KEY"], os.environ["BYBIT_API_SECRET"] = KEY, SECRET
     process, urls = await serve_bybit_spot()
     venue = _Venue(urls)
     try:
+        live = {"journal_synchronous": synchronous, "intent_log": intent_log}
         config = load_config(write_live_config(folder, spec, venue, journal_url=journal_url, order_entry=entry,
-                                               live={"journal_synchronous": synchronous}))  # fmt: skip
+                                               live=live))  # fmt: skip
         price = float(venue.bid * Decimal("0.9"))
         async with trading_session(config, [spec.index]) as session:
             executor = session.executors[spec.index]
@@ -156,18 +164,20 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="also measure with a PostgreSQL journal")
     args = parser.parse_args()
     print(f"{args.orders} orders, one at a time (fake Bybit spot on loopback; load average {_load()})")
-    print(f"  paper executor submit (reference)             {_pct(_paper(args.orders))}")
-    runs = [("sqlite", "normal"), ("sqlite", "full")] + ([("postgresql", "")] if args.postgres else [])
+    print(f"  {'paper executor submit (reference)':<64}{_pct(_paper(args.orders))}")
+    runs = [("sqlite", "normal", False), ("sqlite", "full", False), ("sqlite", "normal", True)]
+    if args.postgres:
+        runs += [("postgresql", "", False), ("postgresql", "", True)]
     for entry in ("rest", "websocket") if args.entry == "both" else (args.entry,):
-        for backend, synchronous in runs:
+        for backend, synchronous, intent_log in runs:
             with tempfile.TemporaryDirectory() as folder:
                 url = args.postgres if backend == "postgresql" else ""
                 written, acked, commits = asyncio.run(_live(Path(folder), args.orders, url, synchronous or "full",
-                                                            entry))  # fmt: skip
-            name = f"{entry}, journal {backend} {synchronous}".strip()
-            print(f"  {name:<32} intent -> request bytes  {_pct(written)}")
-            print(f"  {'':<32} intent -> acknowledged   {_pct(acked)}")
-            print(f"  {'':<32} the intent commit        {_pct(commits)}")
+                                                            entry, intent_log))  # fmt: skip
+            name = f"{entry}, journal {backend} {synchronous}".strip() + (" + intent log" if intent_log else "")
+            print(f"  {name:<40} intent -> request bytes  {_pct(written)}")
+            print(f"  {'':<40} intent -> acknowledged   {_pct(acked)}")
+            print(f"  {'':<40} the intent stored        {_pct(commits)}")
     print(f"  (load average at the end {_load()})")
 
 

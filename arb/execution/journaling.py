@@ -16,6 +16,7 @@ from typing import Any
 from arb.config import LiveConfig
 from arb.execution.orders import LiveOrder
 from arb.journal import Journal
+from arb.journal.intent_log import IntentLog
 from arb.strategy.types import INTENT_QUOTE
 from connectors.common.orders import OrderState, VenueFill
 
@@ -29,12 +30,15 @@ def open_execution_journal(live: LiveConfig) -> ExecutionJournal:
 
     The caller becomes the account's one writer: a second process writing the same account's journal
     (two ``arb live``, or ``arb order`` beside one) is refused with :class:`JournalError`; the lock
-    dies with the process.
+    dies with the process. With ``[live] intent_log``, the account's intent log is attached (the
+    intents it holds that the journal lacks are committed first).
     """
     target: str | Path = live.journal_url or live.state_dir / f"{live.account}.sqlite"
     journal = Journal.open(target, synchronous=live.journal_synchronous)
     try:
         journal.lock_writer(live.account)
+        if live.intent_log:
+            journal.attach_intent_log(IntentLog(live.state_dir / f"{live.account}.intents"))
     except BaseException:
         journal.close()
         raise

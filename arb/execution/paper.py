@@ -37,7 +37,9 @@ change reaches the driver ``order_response`` later as its own answer (``"live"``
 ``"filled"``, ``"canceled"``), so an answer never shows what happened after it was sent. A cancel
 (:meth:`PaperExecutor.cancel`) reaches the venue ``order_entry`` later: a quote that filled meanwhile
 is not cancelled (the venue answers "unknown order", counted in ``cancel_misses``) and its fill stands.
-Quotes are not open orders (``open_counts``) and never unknown.
+Quotes are not open orders (``open_counts``) and never unknown. The venue acts on a quote or a cancel on
+its own clock, after its rows up to the arrival (:meth:`PaperExecutor.on_rows`), as the backtest's
+exchange does, not against the rows the feed had delivered by then.
 """
 
 from __future__ import annotations
@@ -193,6 +195,16 @@ class PaperOrder(EngineOrder):
 
 
 @dataclass(slots=True)
+class _VenueAction:
+    # A quote or a cancel that has reached the venue (``ts``, the venue's time) and waits for the venue's
+    # rows up to that time before it is acted on.
+    ts: int
+    order: PaperOrder
+    action: str  # "quote" or "cancel"
+    done: bool = False
+
+
+@dataclass(slots=True)
 class _VenueSide:
     # The executor's venue-side account (one quote balance, holdings per symbol) and what it took from
     # each symbol's current book version.
@@ -270,6 +282,13 @@ class PaperExecutor:
                     inst = cfg.instrument
                     self.resting[2 * s_ + v] = RestingQuotes(VenueDepth(inst.tick_size, inst.lot_size), queue)
         self._quotes: dict[int, PaperOrder] = {}  # quotes sent and not done (on their way or resting)
+        self._lag: dict[int, int] = {}
+        """Per asset: how far the driver's clock runs behind the venue's, as its latest rows showed
+        (their local time less their exchange time; 0 before any)."""
+        self._waiting: dict[int, list[_VenueAction]] = {}
+        """Per asset, in the venue's time order: quotes and cancels that reached the venue before the rows
+        the driver has seen of it (see :meth:`on_rows`)."""
+        self._due: dict[int, _VenueAction] = {}  # the same, by the seq of their "due" event
         self.maker_fills = 0
         self.post_only_rejects = 0
         """Quotes the venue refused because they would have taken liquidity."""
@@ -325,7 +344,7 @@ class PaperExecutor:
         if not self._events:
             return  # nothing out: no answer, and no order of unknown fate
         while self._events and self._events[0][0] <= ts:
-            when, _, _, order, action = heapq.heappop(self._events)
+            when, _, seq, order, action = heapq.heappop(self._events)
             if action == "arrive":
                 self._arrive(order)
                 order.respond_ts = when + self.venues[order.symbol_index][order.venue].latency.order_response_ns
@@ -333,10 +352,10 @@ class PaperExecutor:
             elif action == "answer":
                 self.open_counts[order.symbol_index, order.venue] -= 1
                 on_answer(order)
-            elif action == "quote":
-                self._arrive_quote(order, when)
-            elif action == "cancel":
-                self._arrive_cancel(order, when)
+            elif action in ("quote", "cancel"):
+                self._at_venue(order, action, when)
+            elif action == "due":
+                self._act(self._due.pop(seq), when)
             else:  # a quote's answer: what the venue did to it then
                 on_answer(order)
         if self.request_timeout_ns is not None:
@@ -356,10 +375,12 @@ class PaperExecutor:
 
     # -- the venue's side -------------------------------------------------------------------
 
-    def _push(self, when: int, phase: int, order: PaperOrder, action: str) -> None:
-        # phase 0: at the venue (an arrival), 1: at the driver (an answer); at one time, arrivals first
+    def _push(self, when: int, phase: int, order: PaperOrder, action: str) -> int:
+        # phase 0: at the venue (an arrival), 1: at the driver (an answer); at one time, arrivals first.
+        # Returns the event's sequence number.
         self._seq += 1
         heapq.heappush(self._events, (when, phase, self._seq, order, action))
+        return self._seq
 
     def _arrive(self, order: PaperOrder) -> None:
         s = order.symbol_index
@@ -494,15 +515,69 @@ class PaperExecutor:
         """The venue's rows (depth and trades, in order), handed over as the driver takes them at ``now``
         (having run the venues to just before ``now`` first, as for its books): the venue's depth follows
         them, and the quotes they fill are answered (the maker fill at the row's venue time, the answer
-        ``order_response`` later, never before ``now``)."""
-        resting = self.resting.get(2 * symbol + venue)
+        ``order_response`` later, never before ``now``).
+
+        The venue keeps its own time, ahead of the driver's by the feed latency: a quote or a cancel that
+        reached the venue at venue time ``t`` is acted on after the venue's rows up to ``t`` and before
+        the first later one (the backtest's exchange takes its rows and orders in that order), so it
+        queues behind what the venue showed then, not behind what the driver had seen when it arrived.
+        In a quiet market, where no later row comes, it is acted on once the driver's clock has run past
+        ``t`` by the venue's latest lag."""
+        a = 2 * symbol + venue
+        resting = self.resting.get(a)
         if resting is None or not len(rows):
             return
-        resting.on_rows(rows, venue_rows=True)
+        exch = rows["exch_ts"]
+        waiting = self._waiting.get(a)
+        start = 0
+        while waiting:
+            later = np.flatnonzero(exch[start:] > waiting[0].ts)
+            if not len(later):
+                break
+            k = start + int(later[0])
+            self._take_rows(resting, rows[start:k], now)
+            self._act(waiting[0], now)
+            start = k
+        self._take_rows(resting, rows[start:] if start else rows, now)
+        self._lag[a] = now - int(exch.max())
+
+    def _take_rows(self, resting: RestingQuotes, rows: Any, now: int) -> None:
+        if len(rows):
+            resting.on_rows(rows, venue_rows=True)
         if resting.filled:
             for oid, ts in resting.filled:
                 self._quote_filled(self._quotes.pop(oid), ts, now)
             resting.filled.clear()
+
+    def _at_venue(self, order: PaperOrder, action: str, when: int) -> None:
+        # A quote or a cancel reaches the venue at ``when`` (the venue's time): acted on at once when the
+        # driver's clock is the venue's, else once the venue's rows up to ``when`` are in (on_rows) or,
+        # failing those, when the driver's clock has caught up by the venue's latest lag, and at the
+        # latest when its answer is due (``when`` + the response latency): the answer is never later
+        # than the venue's, and the venue acts on all that the driver can know of it by then
+        a = 2 * order.symbol_index + order.venue
+        act = _VenueAction(when, order, action)
+        response = self.venues[order.symbol_index][order.venue].latency.order_response_ns
+        wait = min(self._lag.get(a, 0), response)
+        if wait <= 0:
+            self._act(act, when)
+            return
+        self._waiting.setdefault(a, []).append(act)
+        self._due[self._push(when + wait, 0, order, "due")] = act
+
+    def _act(self, act: _VenueAction, now: int) -> None:
+        # The venue acts on a quote or cancel that reached it at act.ts; its answer is not due before now
+        if act.done:
+            return
+        act.done = True
+        order = act.order
+        waiting = self._waiting.get(2 * order.symbol_index + order.venue)
+        if waiting and act in waiting:
+            waiting.remove(act)
+        if act.action == "quote":
+            self._arrive_quote(order, act.ts, now)
+        else:
+            self._arrive_cancel(order, act.ts, now)
 
     def _answer_quote(self, order: PaperOrder, venue_ts: int, now: int = 0) -> None:
         # the driver learns of the quote's state at venue_ts order_response later, as it was then
@@ -511,7 +586,7 @@ class PaperExecutor:
         answer.respond_ts = max(venue_ts + response, now)
         self._push(answer.respond_ts, 1, answer, "quote_answer")
 
-    def _arrive_quote(self, order: PaperOrder, when: int) -> None:
+    def _arrive_quote(self, order: PaperOrder, when: int, now: int) -> None:
         s, v = order.symbol_index, order.venue
         venue = self.venues[s][v]
         acct = self.sides[v]
@@ -528,9 +603,9 @@ class PaperExecutor:
             order.status = "live"
         if order.status != "live":
             del self._quotes[order.order_id]
-        self._answer_quote(order, when)
+        self._answer_quote(order, when, now)
 
-    def _arrive_cancel(self, order: PaperOrder, when: int) -> None:
+    def _arrive_cancel(self, order: PaperOrder, when: int, now: int) -> None:
         s, v = order.symbol_index, order.venue
         if self.resting[2 * s + v].cancel(order.order_id) is None:
             # filled meanwhile (or not there yet): the venue answers "unknown order"; a fill stands
@@ -541,7 +616,7 @@ class PaperExecutor:
             return
         del self._quotes[order.order_id]
         order.status = "canceled"
-        self._answer_quote(order, when)
+        self._answer_quote(order, when, now)
 
     def _quote_filled(self, order: PaperOrder, venue_ts: int, now: int) -> None:
         s, v = order.symbol_index, order.venue
@@ -567,8 +642,13 @@ class PaperExecutor:
         already handled are answered now (``on_answer``), so no fill is lost. Returns how many were
         cancelled."""
         cancelled = 0
-        for _, _, _, order, action in sorted(self._events, key=lambda e: e[:3]):
-            if action in ("arrive", "quote"):
+        for _, _, seq, order, action in sorted(self._events, key=lambda e: e[:3]):
+            if action == "due":  # a quote or cancel at the venue, not acted on yet
+                act = self._due[seq]
+                if not act.done and act.action == "quote":
+                    order.status = "canceled"
+                    cancelled += 1
+            elif action in ("arrive", "quote"):
                 order.status = "canceled"
                 cancelled += 1
             elif action != "cancel":
@@ -580,6 +660,8 @@ class PaperExecutor:
                 cancelled += 1
         self._quotes.clear()
         self._events.clear()
+        self._waiting.clear()
+        self._due.clear()
         self.open_counts[:] = 0
         self.unknown_counts[:] = 0
         return cancelled

@@ -5,7 +5,11 @@ thread (the live executor's event loop). Two kinds of write:
 
 - :meth:`Journal.add_intent` commits at once, before the order's request is written: the one commit
   the decision path waits for. A client id already in the journal raises
-  :class:`DuplicateIntentError`; nothing is overwritten.
+  :class:`DuplicateIntentError`; nothing is overwritten. With an intent log attached
+  (:meth:`Journal.attach_intent_log`, ``[live] intent_log``), the intent is stored in the log instead
+  (a memory store that survives a crash of arb) and committed with the next flush; the log restarts
+  once the journal holds everything in it, and at open its intents the journal lacks are committed
+  before anything reads the journal.
 - everything else (state changes, events, fills, balances, account state) is queued with
   :meth:`Journal.defer` and committed together by :meth:`Journal.flush` right after the step that
   produced it. A crash loses at most what was queued and not yet flushed; reconciliation finds it out
@@ -29,6 +33,7 @@ opened (its fills copied into the new table in one transaction).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,6 +47,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from arb.errors import ArbError
 from arb.files import Closing
+from arb.journal.intent_log import IntentLog
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -245,6 +251,7 @@ class Journal(Closing):
         self._insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         self._conn = engine.connect()
         self._lock_handle: Any = None
+        self._advisory_key: Any = None  # PostgreSQL: the writer's advisory lock, held until close
         self._closed = False
         self._failing = ""  # why the last commit of queued writes failed; "" once one succeeds
         self._writes = 0
@@ -254,6 +261,8 @@ class Journal(Closing):
         self._intent_insert = intents.insert()
         self._event_insert = order_events.insert()
         self._intent_sql: dict[tuple[str, ...], tuple[str, Sequence[str] | None]] = {}
+        self._log: IntentLog | None = None
+        self._logged = False  # intents sit in the log that no flush has committed yet
         self._dbapi: Any = engine.dialect.loaded_dbapi
         self._state_update = (
             intents.update()
@@ -299,13 +308,15 @@ class Journal(Closing):
                 "one arb live or arb order per account at a time"
             )  # fmt: skip
             return
-        got = self._conn.execute(sa.select(sa.func.pg_try_advisory_lock(sa.func.hashtext(f"arb:{account}")))).scalar()
+        key = sa.func.hashtext(f"arb:{account}")
+        got = self._conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar()
         self._conn.commit()
         if not got:
             raise JournalError(
                 f"journal {self.url}: account {account!r} is being written by another process; "
                 "one arb live or arb order per account at a time"
             )
+        self._advisory_key = key
 
     def health(self) -> str:
         """``"ok"`` while the journal is open and its last commit went through; otherwise what is wrong
@@ -320,6 +331,15 @@ class Journal(Closing):
             self.flush()
         finally:
             self._closed = True
+            if self._log is not None:
+                self._log.close()
+            if self._advisory_key is not None:
+                # released now, not when the server gets round to ending the session (a writer that
+                # opens right after this one closes would otherwise be refused)
+                with contextlib.suppress(SQLAlchemyError):
+                    self._conn.execute(sa.select(sa.func.pg_advisory_unlock(self._advisory_key)))
+                    self._conn.commit()
+                self._advisory_key = None
             self._conn.close()
             self.engine.dispose()
             if self._lock_handle is not None:
@@ -383,25 +403,49 @@ class Journal(Closing):
 
     # -- writes --------------------------------------------------------------------------------------
 
+    def attach_intent_log(self, intent_log: IntentLog) -> int:
+        """Keep intents in ``intent_log`` until a flush commits them (see the module docstring). First
+        commits the intents the log holds and the journal lacks (a process killed before its flush);
+        returns how many. Call it once, as the journal's one writer (after :meth:`lock_writer`)."""
+        logged = intent_log.records()
+        ids = [row.get("client_id") for row in logged]
+        known = {
+            str(client_id)
+            for (client_id,) in self._conn.execute(sa.select(intents.c.client_id).where(intents.c.client_id.in_(ids)))
+        }
+        self._conn.commit()
+        missing = [row for row in logged if row.get("client_id") not in known]
+        for row in missing:
+            self.add_intent(row)
+        if missing:
+            log.warning(
+                "journal %s: %d intent(s) found in the intent log %s and committed now (arb stopped before "
+                "its journal did): %s", self.url, len(missing), intent_log.path,
+                ", ".join(str(row.get("client_id")) for row in missing),
+            )  # fmt: skip
+        intent_log.restart()
+        self._log = intent_log
+        return len(missing)
+
     def add_intent(self, row: Mapping[str, Any]) -> None:
-        """Insert one intent and commit now (before its order is sent); what is queued stays queued.
+        """Insert one intent and commit now (before its order is sent); what is queued stays queued. With
+        an intent log attached: store it in the log now and queue the insert for the next flush (when the
+        log is full, commit now as without one).
 
         This is the write the decision path waits for, so it skips SQLAlchemy's per-statement work:
         the INSERT is compiled once per set of columns for this database and run on the driver's own
         connection (the SQLAlchemy connection holds no transaction between writes).
         """
-        keys = tuple(row)
-        prepared = self._intent_sql.get(keys)
-        if prepared is None:
-            compiled = self._intent_insert.compile(dialect=self.engine.dialect, column_keys=list(keys))
-            prepared = self._intent_sql[keys] = (str(compiled), compiled.positiontup)
-        sql, positions = prepared
-        params: Any = tuple(row[k] for k in positions) if positions else dict(row)
+        if self._log is not None and self._log.append(row):
+            self._logged = True
+            self.defer(self._intent_insert, dict(row))
+            return
+        sql, params = self._intent_params([row])
         dbapi = self._conn.connection.dbapi_connection
         assert dbapi is not None
         cursor = dbapi.cursor()
         try:
-            cursor.execute(sql, params)
+            cursor.execute(sql, params[0])
             dbapi.commit()
         except self._dbapi.IntegrityError:
             dbapi.rollback()
@@ -413,6 +457,17 @@ class Journal(Closing):
             ) from None
         finally:
             cursor.close()
+
+    def _intent_params(self, rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
+        # The intent INSERT for these rows' columns (compiled once per set of columns for this database)
+        # as the driver's SQL, and each row's parameters in the driver's style
+        keys = tuple(rows[0])
+        prepared = self._intent_sql.get(keys)
+        if prepared is None:
+            compiled = self._intent_insert.compile(dialect=self.engine.dialect, column_keys=list(keys))
+            prepared = self._intent_sql[keys] = (str(compiled), compiled.positiontup)
+        sql, positions = prepared
+        return sql, [tuple(row[k] for k in positions) if positions else dict(row) for row in rows]
 
     def defer(self, statement: Any, params: Any = None) -> None:
         """Queue one write for the next :meth:`flush`."""
@@ -469,7 +524,7 @@ class Journal(Closing):
             for statement, params in self._pending:  # runs of one prepared statement go as executemany
                 if params is None or statement is not current:
                     if run:
-                        self._conn.execute(current, run)
+                        self._execute_run(current, run)
                     run, current = [], statement
                 if params is None:
                     self._conn.execute(statement)
@@ -477,7 +532,7 @@ class Journal(Closing):
                 else:
                     run.append(params)
             if run:
-                self._conn.execute(current, run)
+                self._execute_run(current, run)
             self._conn.commit()
             if self.dialect == "sqlite" and self._writes >= _CHECKPOINT_EVERY:
                 self._writes = 0
@@ -488,10 +543,22 @@ class Journal(Closing):
             log.error("journal %s: could not commit %d queued writes: %s", self.url, len(self._pending), error)
             self._failing = str(error).splitlines()[0] if str(error) else error.__class__.__name__
             if isinstance(error, OperationalError):
-                return  # kept queued: the next flush tries again
+                return  # kept queued (and in the intent log): the next flush tries again
             raise JournalError(f"journal {self.url}: {error}") from None
         self._failing = ""
         self._pending.clear()
+        if self._logged and self._log is not None:
+            self._log.restart()  # the journal holds every intent logged so far
+            self._logged = False
+
+    def _execute_run(self, statement: Any, run: list[Any]) -> None:
+        # One prepared statement for every row of ``run``; logged intents (all of one set of columns) as
+        # the driver's own SQL, without SQLAlchemy's per-row work
+        if statement is self._intent_insert and len({tuple(row) for row in run}) == 1:
+            sql, params = self._intent_params(run)
+            self._conn.exec_driver_sql(sql, params)
+        else:
+            self._conn.execute(statement, run)
 
     @contextmanager
     def batch(self) -> Iterator[None]:

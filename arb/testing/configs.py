@@ -82,6 +82,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "account": "main",
         "journal_url": "",
         "journal_synchronous": "full",
+        "intent_log": False,
         "request_timeout_ms": 5000,
         "unknown_check_interval_ms": 500,
         "unknown_checks": 5,

@@ -301,15 +301,19 @@ async def both_books_up(binance: Any, bybit: Any, timeout_s: float) -> None:
 
 @contextlib.asynccontextmanager
 async def standing_pair(
-    folder: Path, monkeypatch: pytest.MonkeyPatch, arbitrage: dict[str, Any] | None = None, order_entry: str = "rest"
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    arbitrage: dict[str, Any] | None = None,
+    order_entry: str = "rest",
+    live: dict[str, Any] | None = None,
 ) -> AsyncIterator[tuple[Any, Any, Path, dict[str, str]]]:
     """Both fake spot venues replaying ``standing_recordings``, both venues' keys in this environment
     (returned for a child's too) and the pair configuration written in ``folder`` pointing at them
-    (``arbitrage`` merged into its settings, ``order_entry`` both venue files'). Yields Binance, Bybit,
-    the configuration's path, the keys."""
+    (``arbitrage`` merged into its settings, ``live`` into its ``[live]``, ``order_entry`` both venue
+    files'). Yields Binance, Bybit, the configuration's path, the keys."""
     keys = both_keys(monkeypatch)
     async with spot_pair(*standing_recordings(folder)) as (binance, bybit):
-        config = write_pair_config(folder, binance, bybit, arbitrage=arbitrage, order_entry=order_entry)
+        config = write_pair_config(folder, binance, bybit, arbitrage=arbitrage, live=live, order_entry=order_entry)
         yield binance, bybit, config, keys
 
 

@@ -4,7 +4,8 @@ The fake venue runs in this process; ``arb order`` runs as a real child process 
 configuration, with ``ARB_FAILPOINT`` naming where it kills itself (``arb.execution.failpoints``):
 after the intent's commit, after the request's bytes were written, after the venue's answer was
 handled, and between two fills of an order that takes two levels; the order sent by REST or over the
-venue's order WebSocket (``order_entry = "websocket"``). A restart reconciles (in this
+venue's order WebSocket (``order_entry = "websocket"``), the intent committed to the journal or stored in
+the intent log (``[live] intent_log``). A restart reconciles (in this
 process, through the same TradingSession ``arb reconcile`` uses), and then the journal must equal
 the venue's ledger: every fill booked once, every intent's fate known, no order sent twice.
 """
@@ -21,6 +22,7 @@ import pytest
 
 from arb.execution.failpoints import POINTS
 from arb.journal import Journal
+from arb.journal.intent_log import IntentLog
 from arb.runtime.trading_session import trading_session
 from arb.testing.waiting import Patience, communicate
 from tests.helpers import ROOT
@@ -78,14 +80,16 @@ async def _run_child(config: Path, spec: VenueSpec, price: Decimal, qty: Decimal
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
 @pytest.mark.parametrize("point", [*POINTS[:3], "fill_booked:1"])
-@pytest.mark.parametrize("entry", ["rest", "websocket"])
+@pytest.mark.parametrize(("entry", "intent_log"), [("rest", False), ("websocket", False), ("websocket", True)],
+                         ids=["rest", "websocket", "websocket-intent-log"])  # fmt: skip
 async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
-    spec: VenueSpec, point: str, entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spec: VenueSpec, point: str, entry: str, intent_log: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(f"{spec.venue.upper()}_API_KEY", KEY)
     monkeypatch.setenv(f"{spec.venue.upper()}_API_SECRET", SECRET)
     async with fake_venue(spec) as venue:
-        path = write_live_config(tmp_path, spec, venue, order_entry=entry)
+        live = {"journal_synchronous": "normal", "intent_log": True} if intent_log else None
+        path = write_live_config(tmp_path, spec, venue, order_entry=entry, live=live)
         price, qty = _two_level_order(venue, spec)
         returncode = await _run_child(path, spec, price, qty, point)
         assert returncode == -9, f"the child was to kill itself at {point}"
@@ -93,9 +97,19 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
             async with asyncio.timeout(WAIT_S):
                 await venue.wait_until(lambda: len(account(venue).orders) >= 1)
         config = load(path)
-        with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:
-            (intent,) = journal.intents()
-            before = journal.fills()
+        if intent_log:  # the intent may be in the log only (killed before the journal's flush)
+            logged = IntentLog(config.live.state_dir / f"{config.live.account}.intents").records()
+            with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:
+                journaled = journal.intents()
+                before = journal.fills()
+            (intent,) = journaled or logged
+            assert [r["client_id"] for r in logged] in ([], [intent["client_id"]])
+            if point == "intent_committed":
+                assert journaled == []  # before the request: the log holds it, the journal not yet
+        else:
+            with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:
+                (intent,) = journal.intents()
+                before = journal.fills()
         ledger_orders = account(venue).orders
         if point == "intent_committed":
             assert ledger_orders == [] and intent["state"] == "pending"

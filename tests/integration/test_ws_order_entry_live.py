@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from arb.journal.intent_log import IntentLog
 from tests.integration.live_rig import (
     account,
     assert_journal_settled,
@@ -20,12 +21,16 @@ from tests.integration.live_rig import (
 from tests.integration.test_ws_order_entry import socket_answers
 
 
+@pytest.mark.parametrize("intent_log", [False, True], ids=["journal", "intent-log"])
 async def test_arb_live_trades_pairs_over_both_order_websockets(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, intent_log: bool
 ) -> None:
     # a real arb live process, both venue files saying order_entry = "websocket": it says so at start,
-    # every create goes over the sockets, and the journal settles equal to both ledgers
-    async with standing_pair(tmp_path, monkeypatch, order_entry="websocket") as (binance, bybit, config, keys):
+    # every create goes over the sockets, and the journal settles equal to both ledgers (with the intent
+    # log too: every intent it held reached the journal, and it ends empty)
+    live = {"journal_synchronous": "normal", "intent_log": True} if intent_log else None
+    async with standing_pair(tmp_path, monkeypatch, order_entry="websocket", live=live) as pair:
+        binance, bybit, config, keys = pair
         out = tmp_path / "run"
         async with live_trading(config, out, keys, binance, bybit, symbols=["BTCUSDT"]) as process:
             both = (binance, bybit)
@@ -36,3 +41,5 @@ async def test_arb_live_trades_pairs_over_both_order_websockets(
         for name in ("binance spot", "bybit spot"):
             assert f"{name}: orders go over the WebSocket ws://127.0.0.1:" in stderr
         assert_journal_settled(tmp_path, {"binance": binance, "bybit": bybit})
+        if intent_log:
+            assert IntentLog(tmp_path / "live" / "main.intents").records() == []

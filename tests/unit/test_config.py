@@ -429,6 +429,12 @@ ERROR_CASES = {
         "endpoints.spot.local.ws_orders",
         ["ws:// or wss://", "http://h/v5/trade"],
     ),
+    "intent log with a journal that must survive a power cut": (
+        {"arbitrage_overrides": {"live": {"journal_synchronous": "full", "intent_log": True}}},
+        "arbitrage.toml",
+        "live.intent_log",
+        ['expected false with journal_synchronous = "full"', "not a power cut"],
+    ),
     "negative fee beyond a rebate": (
         {"bybit_overrides": {"fees": {"maker": -0.02}}},
         "bybit.toml",

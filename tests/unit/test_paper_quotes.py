@@ -39,6 +39,20 @@ def _rows(*rows: tuple[int, int, float, float]) -> Any:
     return out
 
 
+def _late_rows(lag: int, *rows: tuple[int, int, float, float]) -> Any:
+    # the venue's rows at their exchange times, each reaching the driver ``lag`` later
+    out = _rows(*rows)
+    out["local_ts"] += lag
+    return out
+
+
+def _behind(config: AppConfig, lag: int) -> PaperExecutor:
+    # an executor whose venue's feed reaches the driver ``lag`` late, the market of _market delivered
+    ex = _executor(config)
+    ex.on_rows(0, 0, _late_rows(lag, (DEPTH_BID, 0, 60000.0, 0.5), (DEPTH_ASK, 0, 60000.1, 0.4)), lag)
+    return ex
+
+
 def _market(ex: PaperExecutor, venue: int = 0, ts: int = 0) -> None:
     # the venue's book: 60,000 bid for 0.5, 60,000.10 ask for 0.4
     ex.on_rows(0, venue, _rows((DEPTH_BID, ts, 60000.0, 0.5), (DEPTH_ASK, ts, 60000.1, 0.4)), ts)
@@ -124,6 +138,75 @@ def test_shutdown_cancels_resting_quotes_and_delivers_fills_already_made(config:
     assert ex.cancel_all(got.append) == 1
     assert [(a.order_id, a.status) for a in got] == [(filling.order_id, "filled")]
     assert resting.status == "canceled" and answers(ex, 1_000 * MS) == []
+
+
+def test_a_quote_queues_behind_what_the_venue_showed_when_it_arrived_not_what_had_reached_us(
+    config: AppConfig,
+) -> None:
+    # The feed runs 1 ms behind the venue. The quote reaches the venue at 1,003 ms; the venue's bid at its
+    # price grew from 0.5 to 1.5 at 1,002.5 ms, which the driver sees only at 1,003.5 ms. The venue queues
+    # the quote behind 1.5 (as the backtest's exchange does), so 1.0 sold at its price does not fill it.
+    lag = 1 * MS
+    ex = _behind(config, lag)
+    ex.submit_quote(0, BUY, 60000.0, 0.01, 1, 1_000 * MS)
+    assert answers(ex, 1_003 * MS) == []  # at the venue, waiting for the venue's rows up to 1,003 ms
+    grew = 1_002 * MS + MS // 2
+    ex.on_rows(0, 0, _late_rows(lag, (DEPTH_BID, grew, 60000.0, 1.5)), grew + lag)
+    ex.on_rows(0, 0, _late_rows(lag, (TRADE_SELL, 1_004 * MS, 60000.0, 1.0)), 1_005 * MS)  # placed before it
+    got = answers(ex, 1_020 * MS)
+    assert [(a.status, a.respond_ts) for a in got] == [("live", 1_005 * MS)]  # on time: 1,003 + 2 ms
+    assert ex.maker_fills == 0
+    ex.on_rows(0, 0, _late_rows(lag, (TRADE_SELL, 1_030 * MS, 60000.0, 0.6)), 1_031 * MS)  # the rest of the queue
+    assert [a.status for a in answers(ex, 1_040 * MS)] == ["filled"]
+
+
+def test_a_quote_that_reaches_the_venue_after_the_ask_came_down_to_it_is_refused_not_filled(
+    config: AppConfig,
+) -> None:
+    # The ask came down to the quote's price at 2.5 ms, venue time; the quote arrived at 3 ms. The driver
+    # learns of the ask at 3.5 ms: the venue refuses the post-only quote (it would take), never fills it.
+    lag = 1 * MS
+    ex = _behind(config, lag)
+    ex.submit_quote(0, BUY, 60000.0, 0.01, 1, 0)
+    answers(ex, 3 * MS)
+    down = 2 * MS + MS // 2
+    ex.on_rows(0, 0, _late_rows(lag, (DEPTH_ASK, down, 60000.0, 0.3)), down + lag)
+    (answer,) = answers(ex, 20 * MS)
+    assert (answer.status, answer.respond_ts, answer.rejection.code if answer.rejection else None) == (
+        "expired", 5 * MS, -2010,
+    )  # fmt: skip
+    assert ex.maker_fills == 0 and ex.post_only_rejects == 1
+
+
+@pytest.mark.parametrize(("lag_ms", "acted_ms"), [(1, 4), (5, 5)])
+def test_in_a_quiet_market_the_venue_acts_once_its_lag_has_passed_and_never_answers_late(
+    config: AppConfig, lag_ms: int, acted_ms: int
+) -> None:
+    # No row comes after the quote: the venue acts on it once the driver's clock is the quote's arrival
+    # plus the feed's lag, or at the latest when its answer is due (3 ms + the 2 ms response), whichever
+    # is first; the answer is at 5 ms either way (the venue's own time of answering).
+    ex = _behind(config, lag_ms * MS)
+    ex.submit_quote(0, BUY, 60000.0, 0.01, 1, 0)
+    assert answers(ex, 3 * MS) == [] and ex.next_event_ts() == acted_ms * MS
+    assert answers(ex, acted_ms * MS - 1) == []
+    assert [(a.status, a.respond_ts) for a in answers(ex, 10 * MS)] == [("live", 5 * MS)]
+
+
+def test_a_cancel_waits_for_the_venues_rows_up_to_its_arrival_and_loses_to_a_fill_among_them(
+    config: AppConfig,
+) -> None:
+    # The cancel reaches the venue at 23 ms; a sale through the quote at 22.5 ms (venue time) reaches the
+    # driver at 23.5 ms: the quote was filled before the cancel arrived, which misses.
+    lag = 1 * MS
+    ex = _behind(config, lag)
+    quote = ex.submit_quote(0, BUY, 59999.0, 0.01, 1, 0)
+    answers(ex, 10 * MS)
+    assert ex.cancel(quote.order_id, 20 * MS)
+    answers(ex, 23 * MS)
+    sale = 22 * MS + MS // 2
+    ex.on_rows(0, 0, _late_rows(lag, (TRADE_SELL, sale, 59998.0, 0.2)), sale + lag)
+    assert [(a.status, a.arrive_ts) for a in answers(ex, 40 * MS)] == [("filled", sale)]
+    assert ex.cancel_misses == 1
 
 
 def test_without_a_queue_model_the_executor_takes_no_quotes(config: AppConfig) -> None:
