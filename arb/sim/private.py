@@ -144,10 +144,11 @@ class LedgerVenue(FakeVenue):
         client_id_scope: ClientIdScope,
         first_ids: tuple[int, int],
         ids_per_symbol: bool = False,
+        post_only_taking: Literal["reject", "expire"] = "expire",
     ) -> None:
         """Set up the ledger (spot fees 0.1 %, linear maker 0.02 % and ``linear_taker_fee`` unless
-        ``options`` say otherwise; ``first_ids``: the first order and trade id), the funding it follows
-        and the queue of its events."""
+        ``options`` say otherwise; ``first_ids``: the first order and trade id; ``post_only_taking``: what
+        becomes of a post-only order that would take), the funding it follows and the queue of its events."""
         spot = market == "spot"
         self.ledger = Ledger(
             market=market,
@@ -159,6 +160,7 @@ class LedgerVenue(FakeVenue):
             maker_fee=options.fee("maker", "0.001" if spot else "0.0002"),
             client_id_scope=client_id_scope,
             fok_unfilled="expire",
+            post_only_taking=post_only_taking,
             spot_fee_asset=options.spot_fee_asset,
             first_order_id=first_ids[0],
             first_trade_id=first_ids[1],
