@@ -36,6 +36,10 @@ it instead of ``decide`` when ``params.style`` is ``STYLE_MAKER_TAKER``. What it
    sent again only once its cancel is answered, so a slot never has two orders that could both fill.
    A quote sent or cancelled and not yet answered holds its slot (``QUOTE_PENDING``,
    ``QUOTE_CANCELING``) and nothing else.
+5. **Hold back after a refusal.** A quote the venue refused (``QUOTE_HELD``: a post-only order that would
+   have taken, because the view it was priced on lagged the venue's book) is not sent again on that view:
+   its side waits until the venue's book has changed since the refused quote was sent, or
+   ``QUOTE_HOLD_NS`` has passed, so a lagging view does not send the same crossing quote in a loop.
 
 A fill is therefore hedged at a price up to ``quote_tolerance_bps`` less favourable than the quote's
 target: set ``min_spread_bps`` with that in mind. Units as in the kernel: prices in quote currency,
@@ -66,6 +70,8 @@ from arb.strategy.types import (
     INTENT_CANCEL,
     INTENT_QUOTE,
     MARKET_SPOT,
+    QUOTE_HELD,
+    QUOTE_HOLD_NS,
     QUOTE_LIVE,
     QUOTE_NONE,
     SELL,
@@ -185,6 +191,14 @@ def _touch_distance(view: Any, m: int, side: int, price: float) -> float:
 
 
 @nb.njit(cache=True, nogil=True)
+def _hold_over(view: Any, m: int, i: int, now_ns: int) -> bool:
+    # Whether the hold of slot (m, i), whose quote was refused, is over: venue m's book changed since that
+    # quote was sent (the view it was priced on lagged the venue), or QUOTE_HOLD_NS passed.
+    sent = view[m]["quote_ns"][i]
+    return bool(view[m]["book_local_ts"] > sent or now_ns - sent >= QUOTE_HOLD_NS)
+
+
+@nb.njit(cache=True, nogil=True)
 def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int:
     """The ``maker_taker`` style's decision: write intents (quotes, cancels, a hedge) into ``intents`` and
     return their number. The arguments are :func:`arb.strategy.kernel.decide`'s."""
@@ -222,9 +236,12 @@ def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) 
         for m in range(2):
             if both and p["maker_venues"] & (1 << m):
                 px[m], qty[m] = quote_target(view, p, m, side, now_ns)
-        owner = -1  # the venue holding this side (a quote sent, live or being cancelled)
+        owner = -1  # the venue holding this side (a quote sent, live or being cancelled, or held back)
         for m in range(2):
-            if view[m]["quote_state"][i] != QUOTE_NONE:
+            held = view[m]["quote_state"][i] == QUOTE_HELD
+            if held and _hold_over(view, m, i, now_ns):
+                continue  # a refused quote's hold is over: the side is free there
+            if view[m]["quote_state"][i] != QUOTE_NONE and (owner < 0 or not held):
                 owner = m
         if owner >= 0:
             state_now = view[owner]["quote_state"][i]

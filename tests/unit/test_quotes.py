@@ -21,6 +21,8 @@ from arb.strategy.types import (
     MARKET_LINEAR,
     MARKET_SPOT,
     QUOTE_CANCELING,
+    QUOTE_HELD,
+    QUOTE_HOLD_NS,
     QUOTE_LIVE,
     QUOTE_PENDING,
     SELL,
@@ -204,6 +206,42 @@ def test_a_slot_waiting_for_an_answer_holds_only_itself() -> None:
     assert rows(got) == [(INTENT_QUOTE, 0, SELL, pytest.approx(SELL_AT), pytest.approx(0.01))]
     v[0]["quote_state"][0] = QUOTE_CANCELING
     assert len(run(v, params())) == 1
+
+
+def test_a_refused_quote_holds_its_side_until_the_book_moves_or_the_hold_passes() -> None:
+    # The buy quote was refused (post-only, it would have taken: the view lags the venue) 5 ms ago, and the
+    # maker venue's book has not changed since it was sent: the kernel sends the sell quote alone, not the
+    # same crossing buy again.
+    sent = NOW - 5 * MS
+    v = view()
+    v[0]["book_local_ts"] = sent - MS
+    rest(v, 0, BUY, np.nan, 0.0, state=QUOTE_HELD, sent=sent)
+    assert rows(run(v, params())) == [(INTENT_QUOTE, 0, SELL, pytest.approx(SELL_AT), pytest.approx(0.01))]
+    # the hedge venue's book moving is no news about the maker venue's
+    v[1]["book_local_ts"] = NOW
+    assert [r[2] for r in rows(run(v, params()))] == [SELL]
+    # a book from the maker venue newer than the refused quote: quoted again on it
+    v[0]["book_local_ts"] = sent + MS
+    assert [r[:3] for r in rows(run(v, params()))] == [(INTENT_QUOTE, 0, BUY), (INTENT_QUOTE, 0, SELL)]
+    # or, the book never changing, once the hold has passed
+    v[0]["book_local_ts"] = sent - MS
+    assert [r[2] for r in rows(run(v, params(), now=sent + QUOTE_HOLD_NS - 1))] == [SELL]
+    assert [r[2] for r in rows(run(v, params(), now=sent + QUOTE_HOLD_NS))] == [BUY, SELL]
+
+
+def test_a_held_slot_never_lets_a_side_be_quoted_twice() -> None:
+    # Both venues make. Venue 1's buy was refused and its hold is over; venue 0 quoted the buy side since
+    # (pending): venue 0 owns the side, and no second buy goes out. While venue 1's hold lasts, venue 0's
+    # live buy is still managed (cancelled once it would cross).
+    p = params(maker_venues=3)
+    v = view()
+    rest(v, 1, BUY, np.nan, 0.0, state=QUOTE_HELD, sent=NOW - QUOTE_HOLD_NS)
+    rest(v, 0, BUY, BUY_AT, 0.01, state=QUOTE_PENDING)
+    assert [r[2] for r in rows(run(v, p))] == [SELL]
+    v[1]["quote_ns"][0] = NOW - MS  # held still
+    v[1]["book_local_ts"] = NOW - 2 * MS
+    rest(v, 0, BUY, 59910.0, 0.01)  # live, at venue 0's ask: it would cross
+    assert (INTENT_CANCEL, 0, BUY) in [r[:3] for r in rows(run(v, p))]
 
 
 def test_a_maker_fill_is_hedged_at_once_on_the_other_venue() -> None:
