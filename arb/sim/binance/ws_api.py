@@ -107,7 +107,7 @@ class BinanceWsApi(BinanceAccountEndpoints):
         if endpoint.order_count:
             limits = self._order_limits(limits) if show else []
         fault = self.faults.take_order_fault(endpoint.operation) if endpoint.operation else None
-        await self.faults.order_arrives()
+        await self._order_arrives(endpoint.operation or "any")
         call = Call({k: ws_text(v) for k, v in params.items() if k not in _NOT_PARAMS}, account, self._now_ms())
         run = partial(self._run, endpoint, call)
         if fault is not None:

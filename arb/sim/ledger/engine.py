@@ -51,6 +51,7 @@ from arb.sim.ledger.records import (
     Listener,
     OrderStatus,
     OrderType,
+    PostOnlyRefusal,
     RejectReason,
     Side,
     SymbolRules,
@@ -120,6 +121,8 @@ class Ledger:
         self._payment_ids = itertools.count(first_payment_id)
         self._settled: set[tuple[str, int]] = set()
         self.order_requests: list[tuple[str, str]] = []
+        self.post_only_refusals: list[PostOnlyRefusal] = []
+        """Every post-only order that would have taken when it arrived, refused or expired, in order."""
         """``(account, client id)`` of every order presented to :meth:`place`, refused ones included, in
         order: a client that sends one order twice shows here even where the venue refuses the copy."""
 
@@ -219,8 +222,13 @@ class Ledger:
         if fok_unfilled and self.fok_unfilled == "reject":
             raise VenueRejectError(RejectReason.FOK_UNFILLED, "the book cannot fill the whole quantity")
         self._check_funds(account, rules, order, plan)
-        if takes and self.post_only_taking == "reject":
-            raise VenueRejectError(RejectReason.POST_ONLY_TAKES, f"{side.value} {price} would take")
+        if takes:
+            refused = self.post_only_taking == "reject"
+            self.post_only_refusals.append(
+                PostOnlyRefusal(account.name, client_id, side, price, self._book_version(), now, refused)
+            )
+            if refused:
+                raise VenueRejectError(RejectReason.POST_ONLY_TAKES, f"{side.value} {price} would take")
         if takes or fok_unfilled:
             order.status = OrderStatus.EXPIRED
             account.orders.append(order)

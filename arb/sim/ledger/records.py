@@ -30,6 +30,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "Position",
+    "PostOnlyRefusal",
     "RejectReason",
     "Side",
     "SymbolRules",
@@ -315,6 +316,21 @@ class LedgerAccount:
         if found is None:
             found = self.positions[symbol] = Position(symbol)
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class PostOnlyRefusal:
+    """A post-only order that would have taken when it arrived: refused (Binance) or expired at once (Bybit)."""
+
+    account: str
+    client_id: str
+    side: Side
+    price: Decimal | None
+    book_version: int
+    """The venue's book version it met (:class:`~arb.sim.ledger.Ledger`'s ``book_version()``)."""
+    time_ms: int
+    refused: bool
+    """True: refused, never recorded; False: recorded and expired."""
 
 
 @dataclass(frozen=True, slots=True)
