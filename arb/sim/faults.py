@@ -57,6 +57,7 @@ class FaultKind(Enum):
     ORDER_HIDDEN = "order_hidden"
     ORDER_PARTIAL = "order_partial"
     ORDER_HOLD = "order_hold"
+    FEED_LAG = "feed_lag"
     USER_STREAM_SILENT = "user_stream_silent"
     USER_STREAM_DROP = "user_stream_drop"
     BAN = "ban"
@@ -186,6 +187,8 @@ class FaultPlan:
     _holds: list[tuple[OrderOperation, int, list[int]]] = field(default_factory=list)
     user_stream_silent: bool = False
     """True while the private venue sends no user-stream events (the connection stays open)."""
+    feed_lag_s: float = 0.0
+    """Public market data reaches subscribers this long after the venue's book moved (see :meth:`lag_feed`)."""
     order_delay_s: float = 0.0
     """Every order request (place, cancel, query) waits this long before the venue acts on it: a slow way
     in (``arb latency`` measures it; see :meth:`delay_orders`)."""
@@ -199,6 +202,16 @@ class FaultPlan:
         if seconds < 0:
             raise ValueError(f"seconds must be >= 0, got {seconds}")
         self.order_delay_s = seconds
+
+    def lag_feed(self, seconds: float) -> None:
+        """From now on every public market-data frame reaches its subscribers ``seconds`` after the venue
+        released it: the venue's book (and its matching) moved at once, a client's view of it lags, as a
+        real venue's public stream lags its matching engine. Order is kept. 0 ends it (frames already
+        lagging still come in their turn)."""
+        if seconds < 0:
+            raise ValueError(f"seconds must be >= 0, got {seconds}")
+        self.feed_lag_s = seconds
+        self.applied.append(AppliedFault(FaultKind.FEED_LAG, detail=f"{seconds:g} s"))
 
     async def order_arrives(self) -> None:
         """What a private venue awaits before acting on an order request: :meth:`delay_orders`' delay."""

@@ -1,12 +1,16 @@
-"""The fakes' order hold (``FaultPlan.order_hold``): a request that reaches the venue only once so many market
-frames have been released, as one crossing the network while the book moves. ccxt, unpatched, against both
-fake spot venues replaying a constructed book (``arb.testing.scenarios``), released frame by frame.
+"""The fakes' races between the book and a client: the order hold (``FaultPlan.order_hold``: a request that
+reaches the venue only once so many market frames have been released, as one crossing the network while the
+book moves) and the lagging feed (``FaultPlan.lag_feed``: the venue matches on its book at once, its public
+stream shows the move later). ccxt, unpatched, against both fake spot venues replaying a constructed book
+(``arb.testing.scenarios``), released frame by frame.
 
 - A cancel held while the book trades through its resting post-only buy finds the order filled (a maker
   fill at its own price) and is answered "unknown order" (Binance ``-2011``, Bybit ``170213``).
 - A post-only create held while the book moves down through its price would take when it arrives:
   Binance refuses it (``-2010``), Bybit acknowledges it and cancels it (``EC_PostOnlyWillTakeLiquidity``);
   the ledger lists both in ``post_only_refusals``.
+- With the feed lagging, the frame that trades through a resting quote fills it at once, and reaches the
+  public stream's subscriber only after the lag, in order.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import ccxt.async_support as ccxt
 import pytest
 
@@ -110,3 +115,31 @@ async def test_a_held_post_only_create_meets_the_book_that_moved_through_its_pri
         else:
             (order,) = account(venue).orders
             assert order.status is OrderStatus.EXPIRED and order.executed_qty == 0
+
+
+@pytest.mark.parametrize("name", ["binance", "bybit"])
+async def test_a_lagging_feed_shows_the_move_after_the_venue_matched_on_it(name: str, tmp_path: Path) -> None:
+    stream = "btcusdt@depth@100ms" if name == "binance" else "orderbook.50.BTCUSDT"
+    async with rig(tmp_path, name) as (venue, exchange), aiohttp.ClientSession() as http:
+        async with asyncio.timeout(BOUND_S):
+            await exchange.create_order("BTC/USDT", "limit", "buy", 0.01, 59950.0, _post_only(name, "q-3"))
+        url = venue.ws_urls[0] + (f"?streams={stream}" if name == "binance" else "")
+        async with http.ws_connect(url) as ws:
+            async with asyncio.timeout(BOUND_S):
+                if name == "bybit":
+                    await ws.send_json({"op": "subscribe", "args": [stream]})
+                    assert (await ws.receive_json())["success"] is True
+                    assert (await ws.receive_json())["type"] == "snapshot"
+                await venue.wait_for_subscription(stream)
+            venue.faults.lag_feed(0.2)
+            async with asyncio.timeout(BOUND_S):
+                await venue.advance(1)  # the book trades through 59950: the quote fills at once
+            (order,) = account(venue).orders
+            assert order.status is OrderStatus.FILLED
+            with pytest.raises(TimeoutError):  # the move is not on the stream yet (it lags 0.2 s)
+                await asyncio.wait_for(ws.receive(), 0.05)
+            async with asyncio.timeout(BOUND_S):
+                shown = await ws.receive_json()
+            asks = {float(price): float(qty) for price, qty in shown["data"]["a"]}
+            assert asks[59900.0] == 1.0 and asks[60010.0] == 0.0  # the frame that moved the book
+        assert venue.faults.count(FaultKind.FEED_LAG) == 1
