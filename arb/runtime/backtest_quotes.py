@@ -79,7 +79,7 @@ def quote_answer(fills: Any, run: Any, now: int, order: Any, quotes: Any, a: int
         return ANSWER_FILLED
     if status == EXPIRED:  # a post-only order that would have taken: refused, its side held back
         counters[C_POST_ONLY_REJECTS] += 1
-        hold_slot(quotes, a, i)
+        hold_slot(quotes, a, i, now)
         return ANSWER_DONE
     if status == CANCELED:
         ints[a, i, Q_OID] = 0

@@ -584,7 +584,7 @@ class Engine:
         elif order.status == "partial":  # a live quote's fill: the rest still rests in its slot
             self.quotes[1][a, i, 1] = max(0.0, float(self.quotes[1][a, i, 1]) - order.fill_qty)
         elif order.status == "expired" or order.status == "rejected":
-            hold_slot(self.quotes, a, i)
+            hold_slot(self.quotes, a, i, order.respond_ts)
         else:
             ints[a, i, Q_OID] = 0
 

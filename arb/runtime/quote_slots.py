@@ -9,9 +9,9 @@ done: filled, cancelled, or expired (a post-only order that would have taken liq
 Its state is the view's: ``QUOTE_PENDING`` until the venue acknowledges it, ``QUOTE_LIVE`` while it rests,
 ``QUOTE_CANCELING`` from the cancel until the answer (it may still fill meanwhile). A slot whose quote the
 venue refused (a post-only order that would have taken, or any refusal) holds no order but stays
-``QUOTE_HELD`` (:func:`hold_slot`, order id 0, the refused quote's send time kept): the kernel leaves
-its side alone until the venue's book has changed since then, or ``QUOTE_HOLD_NS`` passed
-(:mod:`arb.strategy.quotes`, rule 5).
+``QUOTE_HELD`` (:func:`hold_slot`: order id 0, the refused price kept, the time of the refusal): the
+kernel leaves its side alone until the view shows a book that price would cross, or ``QUOTE_HOLD_NS``
+passed (:mod:`arb.strategy.quotes`, rule 5).
 """
 
 from __future__ import annotations
@@ -48,18 +48,20 @@ def any_quote(quotes: Any) -> bool:
 
 
 @njit(cache=True)
-def hold_slot(quotes: Any, a: int, i: int) -> None:
-    """The venue refused the quote of slot (``a``, ``i``): the slot holds no order any more, and is held
-    back (``QUOTE_HELD``, its send time kept) until the kernel finds the hold over."""
+def hold_slot(quotes: Any, a: int, i: int, now: int) -> None:
+    """The venue refused the quote of slot (``a``, ``i``), as it said at ``now``: the slot holds no order
+    any more, and is held back (``QUOTE_HELD``, the refused price kept) until the kernel finds the hold
+    over."""
     ints = quotes[0]
     ints[a, i, Q_OID] = 0
+    ints[a, i, Q_SENT] = now
     ints[a, i, Q_STATE] = QUOTE_HELD
 
 
 @njit(cache=True)
 def quote_views(views: Any, quotes: Any) -> None:
     """Each slot into its symbol's view (``quote_state``, ``quote_px``, ``quote_qty``, ``quote_ns``); a held
-    slot shows ``QUOTE_HELD`` with the refused quote's send time, and no price or quantity."""
+    slot shows ``QUOTE_HELD``, the refused price, no quantity, and when the refusal came."""
     ints, floats = quotes
     for a in range(ints.shape[0]):
         rec = views[a // 2][a % 2]
@@ -69,6 +71,6 @@ def quote_views(views: Any, quotes: Any) -> None:
                 state = QUOTE_HELD
             order = state != QUOTE_NONE and state != QUOTE_HELD
             rec["quote_state"][i] = state
-            rec["quote_px"][i] = floats[a, i, 0] if order else np.nan
+            rec["quote_px"][i] = floats[a, i, 0] if state != QUOTE_NONE else np.nan
             rec["quote_qty"][i] = floats[a, i, 1] if order else 0.0
             rec["quote_ns"][i] = ints[a, i, Q_SENT] if state != QUOTE_NONE else 0

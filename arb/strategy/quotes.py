@@ -38,8 +38,10 @@ it instead of ``decide`` when ``params.style`` is ``STYLE_MAKER_TAKER``. What it
    ``QUOTE_CANCELING``) and nothing else.
 5. **Hold back after a refusal.** A quote the venue refused (``QUOTE_HELD``: a post-only order that would
    have taken, because the view it was priced on lagged the venue's book) is not sent again on that view:
-   its side waits until the venue's book has changed since the refused quote was sent, or
-   ``QUOTE_HOLD_NS`` has passed, so a lagging view does not send the same crossing quote in a loop.
+   its side waits until the view shows a book the refused price would cross (the view has caught up
+   with what refused it; the new quote then goes a tick behind that touch), or ``QUOTE_HOLD_NS`` has
+   passed since the refusal. A book change alone is not enough: on a lagging feed, frames older than the
+   refusal arrive after it, and each would let the same crossing quote go out again.
 
 A fill is therefore hedged at a price up to ``quote_tolerance_bps`` less favourable than the quote's
 target: set ``min_spread_bps`` with that in mind. Units as in the kernel: prices in quote currency,
@@ -192,10 +194,16 @@ def _touch_distance(view: Any, m: int, side: int, price: float) -> float:
 
 @nb.njit(cache=True, nogil=True)
 def _hold_over(view: Any, m: int, i: int, now_ns: int) -> bool:
-    # Whether the hold of slot (m, i), whose quote was refused, is over: venue m's book changed since that
-    # quote was sent (the view it was priced on lagged the venue), or QUOTE_HOLD_NS passed.
-    sent = view[m]["quote_ns"][i]
-    return bool(view[m]["book_local_ts"] > sent or now_ns - sent >= QUOTE_HOLD_NS)
+    # Whether the hold of slot (m, i), whose quote was refused, is over: the view now shows a book the refused
+    # price would cross (it caught up with what refused the quote), or QUOTE_HOLD_NS passed since the refusal.
+    if now_ns - view[m]["quote_ns"][i] >= QUOTE_HOLD_NS:
+        return True
+    refused = view[m]["quote_px"][i]
+    if i == 0:
+        ask = view[m]["ask_px"][0]
+        return bool(ask > 0.0 and refused >= ask)
+    bid = view[m]["bid_px"][0]
+    return bool(bid > 0.0 and refused <= bid)
 
 
 @nb.njit(cache=True, nogil=True)

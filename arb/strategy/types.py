@@ -103,11 +103,13 @@ QUOTE_CANCELING = 3
 """A cancel was sent and not yet answered: the quote may still fill."""
 QUOTE_HELD = 4
 """The last quote of the slot was refused (a post-only order that would have taken, or any refusal): no
-order rests, and the side is held back until the venue's book changed since that quote was sent, or
-``QUOTE_HOLD_NS`` passed (``quote_ns`` is when it was sent), so the same crossing quote is not sent
-again and again on a view that lags the venue."""
+order rests, and the side is held back until the view shows a book the refused quote would cross (it
+has caught up with what refused it), or ``QUOTE_HOLD_NS`` passed since the refusal (``quote_px`` is the
+refused price, ``quote_ns`` when the refusal came), so the same crossing quote is not sent again and
+again on a view that lags the venue. (A book change alone proves nothing: frames older than the
+refusal may still be on their way.)"""
 QUOTE_HOLD_NS = 1_000_000_000
-"""The longest a refused quote holds its side back when the venue's book does not change."""
+"""The longest a refused quote holds its side back when the view never shows why it was refused."""
 
 # state.flags bits
 HEDGE_FAILED = 1

@@ -1,6 +1,6 @@
 """The engine holds a quote's side back after the venue refuses the quote (a post-only order that would have
-taken: the view it was priced on lagged the venue's book), until the venue's book changes or
-``QUOTE_HOLD_NS`` passes, so the same crossing quote is not sent again and again.
+taken: the view it was priced on lagged the venue's book), until the view shows a book the refused price
+would cross or ``QUOTE_HOLD_NS`` passes, so the same crossing quote is not sent again and again.
 
 The executor here refuses every quote the moment it is sent, as Binance answers a ``LIMIT_MAKER`` that would
 take (``-2010``): without the hold the engine would send the same two quotes again at once, round after
@@ -89,24 +89,25 @@ def _book(venue: int, ts: int, bid: float, ask: float) -> ReplayBatch:
     return ReplayBatch(venue, rows, ts, SyncState.SYNCED, symbol="BTCUSDT")
 
 
-def test_a_refused_quote_is_not_sent_again_until_the_venues_book_changes_or_the_hold_passes(tmp_path: Path) -> None:
+def test_a_refused_quote_is_not_sent_again_until_the_view_shows_why_or_the_hold_passes(tmp_path: Path) -> None:
     executor = _Refusing()
     engine = Engine(_config(tmp_path), executor=executor)
-    # Binance 59990 / 60000, Bybit 60100 / 60110: a buy quote on Binance at 60100 / 1.0027, a sell at
-    # 60110 x 1.0027; both refused the moment they are sent
+    # Binance 59990 / 60000, Bybit 60100 / 60110: a buy quote on Binance at 60100 / 1.0027 = 59938.16, a
+    # sell at 60110 x 1.0027 = 60272.3; both refused the moment they are sent
     engine.on_batches(T0, [_book(BINANCE, T0, 59990.0, 60000.0), _book(BYBIT, T0, 60100.0, 60110.0)])
     assert [q.side for q in executor.quotes] == [BUY, SELL]
     assert engine.views[0][BINANCE]["quote_state"].tolist() == [QUOTE_HELD, QUOTE_HELD]
-    # the hedge venue's book moves: no news about Binance's, whose view lagged; nothing is sent again
+    # books change, Binance's too, but none shows a price the refused quotes would cross: nothing is sent
     engine.on_batches(T0 + 50 * MS, [_book(BYBIT, T0 + 50 * MS, 60101.0, 60110.0)])
+    engine.on_batches(T0 + 60 * MS, [_book(BINANCE, T0 + 60 * MS, 59985.0, 59995.0)])
     assert len(executor.quotes) == 2
-    # Binance's book changes: the kernel prices both quotes again on it (refused again)
-    engine.on_batches(T0 + 100 * MS, [_book(BINANCE, T0 + 100 * MS, 59980.0, 59995.0)])
-    assert [q.side for q in executor.quotes] == [BUY, SELL, BUY, SELL]
-    assert all(q.sent_ts == T0 + 100 * MS for q in executor.quotes[2:])
-    # Binance's book still: only once the hold has passed are they sent again
-    later = T0 + 100 * MS + QUOTE_HOLD_NS
-    engine.on_batches(later - MS, [_book(BYBIT, later - MS, 60102.0, 60110.0)])
-    assert len(executor.quotes) == 4
-    engine.on_batches(later, [_book(BYBIT, later, 60103.0, 60110.0)])
-    assert len(executor.quotes) == 6
+    # Binance's ask falls to 59930, below the refused buy: the view caught up, the buy goes a tick behind it
+    # (refused again); the sell waits on
+    engine.on_batches(T0 + 100 * MS, [_book(BINANCE, T0 + 100 * MS, 59920.0, 59930.0)])
+    assert [q.side for q in executor.quotes] == [BUY, SELL, BUY]
+    assert executor.quotes[2].price == 59929.99
+    # the sell is sent again once the hold has passed since its refusal
+    engine.on_batches(T0 + QUOTE_HOLD_NS - MS, [_book(BYBIT, T0 + QUOTE_HOLD_NS - MS, 60102.0, 60110.0)])
+    assert len(executor.quotes) == 3
+    engine.on_batches(T0 + QUOTE_HOLD_NS, [_book(BYBIT, T0 + QUOTE_HOLD_NS, 60103.0, 60110.0)])
+    assert [q.side for q in executor.quotes[3:]] == [SELL]
