@@ -74,9 +74,10 @@ class Fault(Enum):
     crosses, and its target moved) and quotes again at the new price. With ``rest_fills`` the cancel is
     held two frames while the book fills more of it; otherwise the rest is cancelled unfilled."""
     POST_ONLY_REJECT = "post-only-reject"
-    """Maker: the hedge venue moves, arb re-prices its quote towards the maker venue's touch, and the new
-    quote reaches the venue one frame late, after its book moved through that price: it would take, and
-    is refused (Binance ``-2010``) or expired (Bybit ``EC_PostOnlyWillTakeLiquidity``)."""
+    """Maker: the hedge venue's book moves, arb re-prices its quotes (one towards the maker venue's touch),
+    and the new quotes reach the venue two frames late, after its book moved through that price, while its
+    public feed lags 150 ms: the quote would take, and is refused (Binance ``-2010``) or expired (Bybit
+    ``EC_PostOnlyWillTakeLiquidity``) before arb's view shows why."""
 
 
 TAKER_FAULTS = (
