@@ -21,6 +21,8 @@ __all__ = ["Outcome", "check_journal", "check_maker"]
 
 POST_ONLY_CODES = ("-2010", "-5022")
 """Binance's refusals of a post-only order that would take (spot ``LIMIT_MAKER``, USD-M ``GTX``)."""
+POST_ONLY_EXPIRY = "EC_PostOnlyWillTakeLiquidity"
+"""Bybit's reason for cancelling such an order it accepted, which arb journals as the quote's code."""
 
 
 @dataclass(slots=True)
@@ -190,9 +192,10 @@ def _check_refusals(name: str, fake: Any, intents: dict[str, dict[str, Any]], ou
                 f"{name}: quote {refusal.client_id} refused as post-only, journaled {row['state']} "
                 f"{row['reject_code']!r}"
             )
-        elif not refusal.refused and row["state"] != "expired":
+        elif not refusal.refused and (row["state"] != "expired" or row["reject_code"] != POST_ONLY_EXPIRY):
             outcome.violations.append(
-                f"{name}: quote {refusal.client_id} expired as post-only, journaled {row['state']}"
+                f"{name}: quote {refusal.client_id} expired as post-only, journaled {row['state']} "
+                f"{row['reject_code']!r}"
             )
         if last.get(refusal.side) == refusal.book_version:
             outcome.violations.append(

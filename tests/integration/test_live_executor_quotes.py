@@ -137,12 +137,16 @@ async def test_a_quote_that_would_take_is_refused_journaled_with_the_venues_code
             (reject,) = [e for e in events if e["kind"] == "reject"]
             assert reject["detail"]["code"] == code and reject["detail"]["source"] == "venue"
             assert [n.status for n in news] == ["rejected"]
-        else:  # acknowledged, then cancelled by the venue: expired, never resting for arb's engine
+        else:  # acknowledged, then cancelled by the venue: expired, journaled with the venue's reason
             (order,) = account(venue).orders
             assert order.status is LedgerStatus.EXPIRED and taker.venue_order_id == venue.order_id(order)
             assert taker.state is OrderState.EXPIRED and "ack" in [e["kind"] for e in events]
             assert news[-1].status == "expired"
-        assert executor.journal.journal.intent(taker.client_id)["time_in_force"] == "postonly"  # type: ignore[attr-defined]
+            code = "EC_PostOnlyWillTakeLiquidity"
+        (counted,) = [e for e in events if e["kind"] == "post_only"]
+        assert counted["detail"]["code"] == code
+        intent = executor.journal.journal.intent(taker.client_id)  # type: ignore[attr-defined]
+        assert (intent["time_in_force"], intent["reject_code"]) == ("postonly", code)
 
 
 async def test_a_quote_left_resting_by_a_crash_is_cancelled_at_the_next_start(
