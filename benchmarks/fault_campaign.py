@@ -1,11 +1,14 @@
-"""The fault campaign (issue 10): N seeded scenarios of one venue misbehaving (rejects, timeouts with
-the order placed or lost, partial fills, its user stream dropped or silent, its feed stalled or
-closed) while the other fills, each against ``arb live`` on the fake venues, with the invariants
-checked: the net position never past ``position_limit``, every scenario ends flat or halted with the
-exposure reported (then flattened by the kill switch), no order sent twice, the journal equal to
-both venues' ledgers. See ``arb/testing/campaign.py``.
+"""The fault campaign (issues 10 and 25): N seeded scenarios of one venue misbehaving while the other
+fills, each against ``arb live`` on the fake venues, with the invariants checked. Taker scenarios: rejects,
+timeouts with the order placed or lost, partial fills, the user stream dropped or silent, the feed stalled
+or closed. Maker scenarios (``maker_taker``: quotes resting on the faulted venue, hedged on the other): a
+fill after the cancel was sent, a cancel answered "unknown order", partial fills across a re-price, a
+post-only quote refused because it would cross, the user stream silent during a fill. Invariants: the
+net position never past ``position_limit`` (resting quotes at their worst), every scenario ends flat or
+halted with the exposure reported (then flattened by the kill switch), no order sent twice, the journal
+equal to both venues' ledgers, every quote fill hedged once. See ``arb/testing/campaign.py``.
 
-Prints a line per scenario, then the tally by fault and venue; exits 1 if any invariant broke.
+Prints a line per scenario, then the tally by style, fault and venue; exits 1 if any invariant broke.
 
     PYTHONPATH=. python benchmarks/fault_campaign.py [--seed 0] [--scenarios 200] [--keep DIR] [-v]
 """
@@ -25,46 +28,68 @@ sys.path.insert(0, str(ROOT))
 
 from arb.testing.campaign import Outcome, run_campaign  # noqa: E402
 
-COLUMNS = ("scenarios", "pairs", "lone legs", "hedged", "unwound", "halted", "killed", "violations", "s/scenario")
+COLUMNS = ("scenarios", "pairs", "lone legs", "hedged", "unwound", "quotes", "mk fills", "by query", "c misses",
+           "po rej", "halted", "killed", "violations", "s/scen")  # fmt: skip
+WIDTH = 11
 
 
 def _line(outcome: Outcome) -> str:
     s = outcome.scenario
     flags = " HALTED" * outcome.halted + " KILLED" * outcome.killed
     verdict = "ok" if not outcome.violations else f"{len(outcome.violations)} VIOLATION(S)"
+    if s.maker:
+        what = (
+            f"quotes {outcome.quotes}, maker fills {outcome.maker_fills} ({outcome.fills_by_query} found by query), "
+            f"hedged {outcome.hedged}, cancel misses {outcome.cancel_misses}, post-only rejects "
+            f"{outcome.post_only_rejects}"
+        )
+    else:
+        what = (
+            f"pairs {outcome.pairs}, lone legs {outcome.lone_legs}, hedged {outcome.hedged}, unwound {outcome.unwound}"
+        )
     return (
-        f"{s.describe()}\n    pairs {outcome.pairs}, lone legs {outcome.lone_legs}, hedged {outcome.hedged}, "
-        f"unwound {outcome.unwound}, max |net| {outcome.max_net:.8f} (limit {s.position_limit}), "
-        f"net at end {outcome.net_at_end:+.8f}{flags}, {outcome.wall_ns / 1e9:.1f} s: {verdict}"
+        f"{s.describe()}\n    {what}, max |net| {outcome.max_net:.8f} (with the quotes {outcome.max_worst:.8f}, "
+        f"limit {s.position_limit}), net at end {outcome.net_at_end:+.8f}{flags}, {outcome.wall_ns / 1e9:.1f} s: "
+        f"{verdict}"
     )
 
 
 def tally(outcomes: list[Outcome]) -> str:
     """The table: one row per (fault, venue), then the totals."""
-    rows: dict[tuple[str, str], list[Outcome]] = defaultdict(list)
+    rows: dict[tuple[str, str, str], list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
-        rows[(outcome.scenario.fault.value, outcome.scenario.venue)].append(outcome)
-    header = f"{'fault':<16}{'venue':<9}" + "".join(f"{c:>12}" for c in COLUMNS)
+        s = outcome.scenario
+        rows[("maker" if s.maker else "taker", s.fault.value, s.venue)].append(outcome)
+    header = f"{'style':<7}{'fault':<18}{'venue':<9}" + "".join(f"{c:>{WIDTH}}" for c in COLUMNS)
     lines = [header, "-" * len(header)]
 
-    def row(label: str, venue: str, group: list[Outcome]) -> str:
+    def row(style: str, label: str, venue: str, group: list[Outcome]) -> str:
         figures = (
             len(group),
             sum(o.pairs for o in group),
             sum(o.lone_legs for o in group),
             sum(o.hedged for o in group),
             sum(o.unwound for o in group),
+            sum(o.quotes for o in group),
+            sum(o.maker_fills for o in group),
+            sum(o.fills_by_query for o in group),
+            sum(o.cancel_misses for o in group),
+            sum(o.post_only_rejects for o in group),
             sum(o.halted for o in group),
             sum(o.killed for o in group),
             sum(len(o.violations) for o in group),
         )
         wall = sum(o.wall_ns for o in group) / len(group) / 1e9
-        return f"{label:<16}{venue:<9}" + "".join(f"{f:>12}" for f in figures) + f"{wall:>12.1f}"
+        return f"{style:<7}{label:<18}{venue:<9}" + "".join(f"{f:>{WIDTH}}" for f in figures) + f"{wall:>{WIDTH}.1f}"
 
-    for (fault, venue), group in sorted(rows.items()):
-        lines.append(row(fault, venue, group))
+    for (style, fault, venue), group in sorted(rows.items()):
+        lines.append(row(style, fault, venue, group))
     lines.append("-" * len(header))
-    lines.append(row("all", "", outcomes))
+    for style in ("taker", "maker"):
+        group = [o for (st, _, _), g in rows.items() if st == style for o in g]
+        if group:
+            lines.append(row(style, "all", "", group))
+    lines.append(row("all", "", "", outcomes))
     return "\n".join(lines)
 
 

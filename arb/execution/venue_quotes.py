@@ -21,10 +21,12 @@ by its trade id. What differs:
   "unknown order" (Binance ``-2011``, Bybit ``110001``/``170213``: filled meanwhile, or not there) is
   counted (``cancel_misses``) and the order is queried at once; a cancel that timed out or failed is
   followed by the resolver's queries, and sent again while the order still rests.
-- **A post-only refusal is counted, never retried here**: a quote that would have taken ends expired
-  (Binance's ``GTX``, Bybit's ``EC_PostOnlyWillTakeLiquidity``) or refused with the venue's code (the
-  adapter's ``answers.post_only``); ``post_only_rejects`` counts it, its slot is freed, and the kernel
-  decides again on a fresh book.
+- **A post-only refusal is counted, never retried here**: a quote that would have taken is refused with
+  the venue's code (Binance ``-2010``, USD-M ``-5022``: the adapter's ``answers.post_only``) or ends
+  expired (Bybit accepts it and cancels it: journaled with the adapter's ``answers.post_only_expiry``,
+  ``EC_PostOnlyWillTakeLiquidity``, as its code); ``post_only_rejects`` counts it, and the journal has an
+  event ``post_only``. The engine holds the quote's side back until its view shows why (rule 5 of
+  :mod:`arb.strategy.quotes`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 from arb.errors import VenueError
 from arb.execution.grid import grid_price
 from arb.execution.orders import LiveOrder, fees_of
+from arb.execution.paper import Rejection
 from arb.execution.venue_executor import VenueExecutor
 from arb.strategy.types import INTENT_QUOTE
 from connectors.common.orders import OrderState, VenueFill
@@ -48,6 +51,7 @@ __all__ = ["QuotingVenueExecutor", "is_quote"]
 log = logging.getLogger(__name__)
 
 _RESTING = (OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED)
+_TAKES = "post-only order would have taken liquidity: cancelled by the venue"
 
 
 def is_quote(order: Any) -> bool:
@@ -169,6 +173,10 @@ class QuotingVenueExecutor(VenueExecutor):
         super()._check_done(order)
         if order.answered and not order.fills and self._refused_post_only(order):
             self.counters["post_only_rejects"] += 1
+            if order.rejection is None:  # accepted, then cancelled by the venue: its reason is the code
+                order.rejection = Rejection(self.adapter.answers.post_only_expiry or "expired", _TAKES)
+            self.journal.record_state(order, "post_only", self.clock(), {"code": str(order.rejection.code)})
+            self.journal.flush()
             log.info("%s: quote %s would have taken liquidity: refused (post-only)", self.venue, order.client_id)
 
     def _refused_post_only(self, order: LiveOrder) -> bool:

@@ -3,8 +3,9 @@
 :func:`arb.runtime.backtest_loop._run_loop`; the parts that call hftbacktest itself are there.
 
 A filled quote's fill is recorded (as a maker fill when hftbacktest says so) and its slot freed, as is
-one cancelled or expired; a quote being cancelled may still fill meanwhile: the fill is then recorded
-and the slot freed as for any fill.
+one cancelled; one expired (a post-only order that would have taken) leaves its slot held back
+(:func:`arb.runtime.quote_slots.hold_slot`); a quote being cancelled may still fill meanwhile: the fill
+is then recorded and the slot freed as for any fill.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hftbacktest.order import CANCELED, EXPIRED, FILLED
 
 from arb._jit import njit
 from arb.runtime.backtest_orders import C_CANCELS, C_MAKER_FILLS, C_POST_ONLY_REJECTS, C_QUOTES, fill_row, sent_row
-from arb.runtime.quote_slots import Q_OID, Q_PAIR, Q_SENT, Q_STATE
+from arb.runtime.quote_slots import Q_OID, Q_PAIR, Q_SENT, Q_STATE, hold_slot
 from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_CANCELING, QUOTE_LIVE, QUOTE_PENDING
 
 __all__ = ["cancel_sent", "quote_answer", "quote_sent"]
@@ -24,7 +25,7 @@ __all__ = ["cancel_sent", "quote_answer", "quote_sent"]
 ANSWER_NONE = 0  # nothing new
 ANSWER_STATE = 1  # acknowledged: the quote rests
 ANSWER_FILLED = 2  # filled (the fill is recorded, the slot free)
-ANSWER_DONE = 3  # cancelled or expired (the slot free)
+ANSWER_DONE = 3  # cancelled (the slot free) or expired (the slot held back)
 
 
 @njit(cache=True)
@@ -76,9 +77,11 @@ def quote_answer(fills: Any, run: Any, now: int, order: Any, quotes: Any, a: int
         counters[C_MAKER_FILLS] += 1
         ints[a, i, Q_OID] = 0
         return ANSWER_FILLED
-    if status == CANCELED or status == EXPIRED:
-        if status == EXPIRED:
-            counters[C_POST_ONLY_REJECTS] += 1
+    if status == EXPIRED:  # a post-only order that would have taken: refused, its side held back
+        counters[C_POST_ONLY_REJECTS] += 1
+        hold_slot(quotes, a, i, now)
+        return ANSWER_DONE
+    if status == CANCELED:
         ints[a, i, Q_OID] = 0
         return ANSWER_DONE
     if ints[a, i, Q_STATE] == QUOTE_PENDING and o.req == 0:  # acknowledged (no request in flight)

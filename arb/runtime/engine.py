@@ -66,7 +66,7 @@ from arb.execution.risk import (
     value_px,
 )
 from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
-from arb.runtime.quote_slots import Q_OID, Q_STATE, new_quotes, quote_views
+from arb.runtime.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
 from arb.strategy.params import params_of
 from arb.strategy.step import (
     FLAG_EVENTS,
@@ -571,8 +571,9 @@ class Engine:
 
     def _quote_answer(self, order: PaperOrder) -> None:
         # The venue's answer about a quote into its slot: live once acknowledged; smaller by each fill of a
-        # quote still resting (live executors); free once filled, cancelled, expired or rejected (an answer
-        # about an order the slot no longer holds changes nothing)
+        # quote still resting (live executors); free once filled or cancelled, held back once refused
+        # (expired as post-only, or rejected: rule 5 of arb.strategy.quotes); an answer about an order the
+        # slot no longer holds changes nothing
         ints = self.quotes[0]
         a, i = 2 * order.symbol_index + order.venue, 0 if order.side == BUY else 1
         if ints[a, i, Q_OID] != order.order_id:
@@ -582,6 +583,8 @@ class Engine:
                 ints[a, i, Q_STATE] = QUOTE_LIVE
         elif order.status == "partial":  # a live quote's fill: the rest still rests in its slot
             self.quotes[1][a, i, 1] = max(0.0, float(self.quotes[1][a, i, 1]) - order.fill_qty)
+        elif order.status == "expired" or order.status == "rejected":
+            hold_slot(self.quotes, a, i, order.respond_ts)
         else:
             ints[a, i, Q_OID] = 0
 

@@ -7,7 +7,11 @@ A slot (``quotes``: ``(ints, floats)``, ``ints[a, i]`` = ``(order id, pair id, s
 quote, 1 the sell quote) holds a post-only order from the moment it is sent until the venue says it is
 done: filled, cancelled, or expired (a post-only order that would have taken liquidity when it arrived).
 Its state is the view's: ``QUOTE_PENDING`` until the venue acknowledges it, ``QUOTE_LIVE`` while it rests,
-``QUOTE_CANCELING`` from the cancel until the answer (it may still fill meanwhile).
+``QUOTE_CANCELING`` from the cancel until the answer (it may still fill meanwhile). A slot whose quote the
+venue refused (a post-only order that would have taken, or any refusal) holds no order but stays
+``QUOTE_HELD`` (:func:`hold_slot`: order id 0, the refused price kept, the time of the refusal): the
+kernel leaves its side alone until the view shows a book that price would cross, or ``QUOTE_HOLD_NS``
+passed (:mod:`arb.strategy.quotes`, rule 5).
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from arb._jit import njit
-from arb.strategy.types import QUOTE_NONE
+from arb.strategy.types import QUOTE_HELD, QUOTE_NONE
 
-__all__ = ["Q_OID", "Q_PAIR", "Q_SENT", "Q_STATE", "any_quote", "new_quotes", "quote_views"]
+__all__ = ["Q_OID", "Q_PAIR", "Q_SENT", "Q_STATE", "any_quote", "hold_slot", "new_quotes", "quote_views"]
 
 Q_OID = 0
 Q_PAIR = 1
@@ -44,14 +48,29 @@ def any_quote(quotes: Any) -> bool:
 
 
 @njit(cache=True)
+def hold_slot(quotes: Any, a: int, i: int, now: int) -> None:
+    """The venue refused the quote of slot (``a``, ``i``), as it said at ``now``: the slot holds no order
+    any more, and is held back (``QUOTE_HELD``, the refused price kept) until the kernel finds the hold
+    over."""
+    ints = quotes[0]
+    ints[a, i, Q_OID] = 0
+    ints[a, i, Q_SENT] = now
+    ints[a, i, Q_STATE] = QUOTE_HELD
+
+
+@njit(cache=True)
 def quote_views(views: Any, quotes: Any) -> None:
-    """Each slot into its symbol's view (``quote_state``, ``quote_px``, ``quote_qty``, ``quote_ns``)."""
+    """Each slot into its symbol's view (``quote_state``, ``quote_px``, ``quote_qty``, ``quote_ns``); a held
+    slot shows ``QUOTE_HELD``, the refused price, no quantity, and when the refusal came."""
     ints, floats = quotes
     for a in range(ints.shape[0]):
         rec = views[a // 2][a % 2]
         for i in range(2):
             state = ints[a, i, Q_STATE] if ints[a, i, Q_OID] != 0 else QUOTE_NONE
+            if ints[a, i, Q_OID] == 0 and ints[a, i, Q_STATE] == QUOTE_HELD:
+                state = QUOTE_HELD
+            order = state != QUOTE_NONE and state != QUOTE_HELD
             rec["quote_state"][i] = state
             rec["quote_px"][i] = floats[a, i, 0] if state != QUOTE_NONE else np.nan
-            rec["quote_qty"][i] = floats[a, i, 1] if state != QUOTE_NONE else 0.0
+            rec["quote_qty"][i] = floats[a, i, 1] if order else 0.0
             rec["quote_ns"][i] = ints[a, i, Q_SENT] if state != QUOTE_NONE else 0

@@ -56,6 +56,8 @@ class FaultKind(Enum):
     ORDER_ERROR = "order_error"
     ORDER_HIDDEN = "order_hidden"
     ORDER_PARTIAL = "order_partial"
+    ORDER_HOLD = "order_hold"
+    FEED_LAG = "feed_lag"
     USER_STREAM_SILENT = "user_stream_silent"
     USER_STREAM_DROP = "user_stream_drop"
     BAN = "ban"
@@ -182,8 +184,11 @@ class FaultPlan:
     _held_orders: list[OrderFault] = field(default_factory=list)
     _hidden: list[list[int]] = field(default_factory=list)
     _partial: list[tuple[Decimal, list[int]]] = field(default_factory=list)
+    _holds: list[tuple[OrderOperation, int, list[int]]] = field(default_factory=list)
     user_stream_silent: bool = False
     """True while the private venue sends no user-stream events (the connection stays open)."""
+    feed_lag_s: float = 0.0
+    """Public market data reaches subscribers this long after the venue's book moved (see :meth:`lag_feed`)."""
     order_delay_s: float = 0.0
     """Every order request (place, cancel, query) waits this long before the venue acts on it: a slow way
     in (``arb latency`` measures it; see :meth:`delay_orders`)."""
@@ -197,6 +202,16 @@ class FaultPlan:
         if seconds < 0:
             raise ValueError(f"seconds must be >= 0, got {seconds}")
         self.order_delay_s = seconds
+
+    def lag_feed(self, seconds: float) -> None:
+        """From now on every public market-data frame reaches its subscribers ``seconds`` after the venue
+        released it: the venue's book (and its matching) moved at once, a client's view of it lags, as a
+        real venue's public stream lags its matching engine. Order is kept. 0 ends it (frames already
+        lagging still come in their turn)."""
+        if seconds < 0:
+            raise ValueError(f"seconds must be >= 0, got {seconds}")
+        self.feed_lag_s = seconds
+        self.applied.append(AppliedFault(FaultKind.FEED_LAG, detail=f"{seconds:g} s"))
 
     async def order_arrives(self) -> None:
         """What a private venue awaits before acting on an order request: :meth:`delay_orders`' delay."""
@@ -425,6 +440,27 @@ class FaultPlan:
         self._order_faults.clear()
         self._hidden.clear()
         self._partial.clear()
+        self._holds.clear()
+
+    def order_hold(self, frames: int, *, operation: OrderOperation = "cancel", times: int = 1) -> None:
+        """The next ``times`` requests of ``operation`` reach the venue only once ``frames`` more market
+        frames have been released: a request that crosses the network while the book moves. A held cancel
+        finds its order as the book left it (filled meanwhile: "unknown order"); a held post-only create
+        meets the book that moved (crossed: refused). The venue acts on it then, and answers as usual."""
+        if frames < 1 or times < 1:
+            raise ValueError(f"frames and times must be >= 1, got {frames}, {times}")
+        self._holds.append((operation, frames, [times]))
+
+    def take_order_hold(self, operation: OrderOperation) -> int:
+        """For the venue, as a request of ``operation`` arrives: how many frames it waits (0: none)."""
+        for entry in self._holds:
+            wanted, frames, left = entry
+            if wanted in ("any", operation):
+                left[0] -= 1
+                if left[0] <= 0:
+                    self._holds.remove(entry)
+                return frames
+        return 0
 
     def hide_orders(self, *, queries: int, times: int = 1) -> None:
         """The next ``times`` orders placed stay invisible to the next ``queries`` queries of each:

@@ -21,7 +21,7 @@ import msgspec
 from aiohttp import web
 
 from arb.sim.connection import OutFrame, VenueConnection
-from arb.sim.faults import AppliedFault, FaultKind, OrderFault
+from arb.sim.faults import AppliedFault, FaultKind, OrderFault, OrderOperation
 from arb.sim.funding import FundingAnnouncements
 from arb.sim.ledger.engine import Ledger
 from arb.sim.ledger.records import (
@@ -144,10 +144,11 @@ class LedgerVenue(FakeVenue):
         client_id_scope: ClientIdScope,
         first_ids: tuple[int, int],
         ids_per_symbol: bool = False,
+        post_only_taking: Literal["reject", "expire"] = "expire",
     ) -> None:
         """Set up the ledger (spot fees 0.1 %, linear maker 0.02 % and ``linear_taker_fee`` unless
-        ``options`` say otherwise; ``first_ids``: the first order and trade id), the funding it follows
-        and the queue of its events."""
+        ``options`` say otherwise; ``first_ids``: the first order and trade id; ``post_only_taking``: what
+        becomes of a post-only order that would take), the funding it follows and the queue of its events."""
         spot = market == "spot"
         self.ledger = Ledger(
             market=market,
@@ -159,6 +160,7 @@ class LedgerVenue(FakeVenue):
             maker_fee=options.fee("maker", "0.001" if spot else "0.0002"),
             client_id_scope=client_id_scope,
             fok_unfilled="expire",
+            post_only_taking=post_only_taking,
             spot_fee_asset=options.spot_fee_asset,
             first_order_id=first_ids[0],
             first_trade_id=first_ids[1],
@@ -199,6 +201,18 @@ class LedgerVenue(FakeVenue):
             time_in_force=time_in_force, client_id=client_id, reduce_only=reduce_only,
             hidden_queries=self.faults.take_hidden_queries(), fill_fraction=self.faults.take_partial_fill(),
         )  # fmt: skip
+
+    async def _order_arrives(self, operation: OrderOperation) -> None:
+        """What an order request (place, cancel, query) awaits before the venue acts on it: the plan's
+        delay of the way in, then its hold (:meth:`FaultPlan.order_hold`: so many market frames released
+        first, or the recording's end)."""
+        await self.faults.order_arrives()
+        frames = self.faults.take_order_hold(operation)
+        if frames:
+            until = self.position + frames
+            self._record(AppliedFault(FaultKind.ORDER_HOLD, detail=f"{operation} until frame {until}"))
+            self._notify()
+            await self.wait_until(lambda: self.position >= until or self.exhausted)
 
     def _on_account(self, name: str) -> None:
         """A venue's own set-up of a new account (Bybit: its UID)."""

@@ -12,6 +12,7 @@ owns everything they share.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -152,6 +153,10 @@ class FakeVenue(Playback):
         self._clock_lock = asyncio.Lock()
         self._playback: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._lagging: collections.deque[tuple[float, list[tuple[OutFrame, list[VenueConnection]]]]] = (
+            collections.deque()
+        )
+        """Released frames waiting for the feed's lag (``FaultPlan.lag_feed``): when each is due, loop time."""
         self._conditions = Conditions()
         self._started = False
         self._closed = False
@@ -297,13 +302,41 @@ class FakeVenue(Playback):
         # Subscribers are fixed here, synchronously after the book moved: a connection that
         # subscribes later got a snapshot that already includes this frame.
         targets = [(out, [c for c in self._connections.values() if out.stream in c.subscriptions]) for out in outs]
-        for out, conns in targets:
-            for conn in conns:
-                await conn.deliver(out)
+        if self.faults.feed_lag_s > 0 or self._lagging:
+            self._lag(targets)
+        else:
+            for out, conns in targets:
+                for conn in conns:
+                    await conn.deliver(out)
         self.stats.frames_released += 1
         self._update_stall(frame)
         self._notify()
         return True
+
+    def _lag(self, targets: list[tuple[OutFrame, list[VenueConnection]]]) -> None:
+        # The feed lags the venue (FaultPlan.lag_feed): the frame's book moved now, its subscribers get it
+        # feed_lag_s later, in release order, from one task (a frame released once the lag ends still waits
+        # behind those lagging, so nothing is reordered).
+        loop = asyncio.get_running_loop()
+        starting = not self._lagging
+        self._lagging.append((loop.time() + self.faults.feed_lag_s, targets))
+        if starting:
+            task = loop.create_task(self._deliver_lagging(), name=f"{self.venue_name}-feed-lag")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _deliver_lagging(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._lagging:
+            due, targets = self._lagging[0]
+            if (wait := due - loop.time()) > 0:
+                await asyncio.sleep(wait)  # the simulated feed's latency, not a test waiting
+            for out, conns in targets:
+                for conn in conns:
+                    if conn.open:
+                        await conn.deliver(out)
+            self._lagging.popleft()
+            self._notify()
 
     def _update_stall(self, frame: ReplayFrame) -> None:
         rule = self.faults.stall_rule

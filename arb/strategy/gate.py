@@ -73,6 +73,7 @@ from arb.strategy.types import (
     INTENT_OPEN,
     INTENT_QUOTE,
     INTENT_UNWIND,
+    QUOTE_HELD,
     QUOTE_NONE,
     VENUE_OK,
 )
@@ -454,7 +455,8 @@ def gate_symbol(views: Any, s: int, lim: Any, st: Any, sst: Any, intents: Any, n
     for v in range(2):
         for o in range(views.shape[0]):
             for i in range(2):
-                if view_row(views, o)[v]["quote_state"][i] != QUOTE_NONE:
+                qstate = view_row(views, o)[v]["quote_state"][i]
+                if qstate != QUOTE_NONE and qstate != QUOTE_HELD:  # a held slot has no order
                     resting[v] += 1
                     if o == s:
                         quoting = True

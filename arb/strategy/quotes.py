@@ -36,6 +36,12 @@ it instead of ``decide`` when ``params.style`` is ``STYLE_MAKER_TAKER``. What it
    sent again only once its cancel is answered, so a slot never has two orders that could both fill.
    A quote sent or cancelled and not yet answered holds its slot (``QUOTE_PENDING``,
    ``QUOTE_CANCELING``) and nothing else.
+5. **Hold back after a refusal.** A quote the venue refused (``QUOTE_HELD``: a post-only order that would
+   have taken, because the view it was priced on lagged the venue's book) is not sent again on that view:
+   its side waits until the view shows a book the refused price would cross (the view has caught up
+   with what refused it; the new quote then goes a tick behind that touch), or ``QUOTE_HOLD_NS`` has
+   passed since the refusal. A book change alone is not enough: on a lagging feed, frames older than the
+   refusal arrive after it, and each would let the same crossing quote go out again.
 
 A fill is therefore hedged at a price up to ``quote_tolerance_bps`` less favourable than the quote's
 target: set ``min_spread_bps`` with that in mind. Units as in the kernel: prices in quote currency,
@@ -66,6 +72,8 @@ from arb.strategy.types import (
     INTENT_CANCEL,
     INTENT_QUOTE,
     MARKET_SPOT,
+    QUOTE_HELD,
+    QUOTE_HOLD_NS,
     QUOTE_LIVE,
     QUOTE_NONE,
     SELL,
@@ -185,6 +193,20 @@ def _touch_distance(view: Any, m: int, side: int, price: float) -> float:
 
 
 @nb.njit(cache=True, nogil=True)
+def _hold_over(view: Any, m: int, i: int, now_ns: int) -> bool:
+    # Whether the hold of slot (m, i), whose quote was refused, is over: the view now shows a book the refused
+    # price would cross (it caught up with what refused the quote), or QUOTE_HOLD_NS passed since the refusal.
+    if now_ns - view[m]["quote_ns"][i] >= QUOTE_HOLD_NS:
+        return True
+    refused = view[m]["quote_px"][i]
+    if i == 0:
+        ask = view[m]["ask_px"][0]
+        return bool(ask > 0.0 and refused >= ask)
+    bid = view[m]["bid_px"][0]
+    return bool(bid > 0.0 and refused <= bid)
+
+
+@nb.njit(cache=True, nogil=True)
 def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int:
     """The ``maker_taker`` style's decision: write intents (quotes, cancels, a hedge) into ``intents`` and
     return their number. The arguments are :func:`arb.strategy.kernel.decide`'s."""
@@ -222,9 +244,12 @@ def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) 
         for m in range(2):
             if both and p["maker_venues"] & (1 << m):
                 px[m], qty[m] = quote_target(view, p, m, side, now_ns)
-        owner = -1  # the venue holding this side (a quote sent, live or being cancelled)
+        owner = -1  # the venue holding this side (a quote sent, live or being cancelled, or held back)
         for m in range(2):
-            if view[m]["quote_state"][i] != QUOTE_NONE:
+            held = view[m]["quote_state"][i] == QUOTE_HELD
+            if held and _hold_over(view, m, i, now_ns):
+                continue  # a refused quote's hold is over: the side is free there
+            if view[m]["quote_state"][i] != QUOTE_NONE and (owner < 0 or not held):
                 owner = m
         if owner >= 0:
             state_now = view[owner]["quote_state"][i]

@@ -33,6 +33,8 @@ __all__ = [
     "MAX_LEVELS",
     "PARAMS_DTYPE",
     "QUOTE_CANCELING",
+    "QUOTE_HELD",
+    "QUOTE_HOLD_NS",
     "QUOTE_LIVE",
     "QUOTE_NONE",
     "QUOTE_PENDING",
@@ -99,6 +101,15 @@ QUOTE_LIVE = 2
 """Resting on the venue's book (``quote_qty`` is what is left of it)."""
 QUOTE_CANCELING = 3
 """A cancel was sent and not yet answered: the quote may still fill."""
+QUOTE_HELD = 4
+"""The last quote of the slot was refused (a post-only order that would have taken, or any refusal): no
+order rests, and the side is held back until the view shows a book the refused quote would cross (it
+has caught up with what refused it), or ``QUOTE_HOLD_NS`` passed since the refusal (``quote_px`` is the
+refused price, ``quote_ns`` when the refusal came), so the same crossing quote is not sent again and
+again on a view that lags the venue. (A book change alone proves nothing: frames older than the
+refusal may still be on their way.)"""
+QUOTE_HOLD_NS = 1_000_000_000
+"""The longest a refused quote holds its side back when the view never shows why it was refused."""
 
 # state.flags bits
 HEDGE_FAILED = 1
@@ -121,7 +132,7 @@ VIEW_DTYPE = np.dtype(
         ("funding_rate", "f8"),  # linear: the venue's estimate of the coming funding's rate (0: none)
         ("next_funding_ns", "i8"),  # linear: when that funding is, exchange time (0: unknown)
         ("blocked_until_ns", "i8"),  # local time until which the executor refuses orders here (0: none)
-        ("quote_state", "i8", (2,)),  # our quotes here, [buy, sell]: QUOTE_NONE / _PENDING / _LIVE / _CANCELING
+        ("quote_state", "i8", (2,)),  # our quotes here, [buy, sell]: QUOTE_NONE / _PENDING / _LIVE / _CANCELING / _HELD
         ("quote_px", "f8", (2,)),  # their limit prices (NaN: none)
         ("quote_qty", "f8", (2,)),  # what is left of them to fill
         ("quote_ns", "i8", (2,)),  # local time each was sent

@@ -2,24 +2,27 @@
 ``arb live`` (in this process) on the fake private venues, with the leg-risk invariants checked
 against the venues' own ledgers and arb's journal.
 
-A seed makes a :class:`Scenario` (:func:`scenario`): which venue is faulted, the fault (a reject, a
-timeout with the order placed or not, a partial fill, the user stream dropped or silent, the public
-feed stalled or its connection closed, or none), when it strikes (at the faulted venue's k-th order,
-or a time after the opportunity appears) and the market (two books a few bps apart, then one venue's
-bid rises above the other's ask and stays there; mid, edge, sizes and direction vary with the seed).
+A seed makes a :class:`Scenario` (:func:`scenario`, :mod:`arb.testing.campaign_kinds`): the style (taker
+pairs, or maker-taker quotes resting on the faulted venue and hedged on the other), which venue is
+faulted, the fault, when it strikes, and the market (:mod:`arb.testing.campaign_market`).
 
 :func:`run_scenario` stands both fake venues up on loopback (port 0), writes the configuration,
 runs :func:`arb.runtime.live_run.run_live` until the scenario has played out (flat and quiet,
 halted, or the time cap), runs the kill switch if exposure is left, and checks:
 
 (a) **position limit**: the net position (base gained on both venues, fees paid in base included),
-    sampled after every trade either venue's ledger makes, never exceeds ``[risk] position_limit``;
+    sampled after every change either venue's ledger makes, never exceeds ``[risk] position_limit``,
+    nor does it whatever arb's resting quotes could still add (all of one side filling first: each
+    venue's open post-only orders at their worst case);
 (b) **flat or halted**: the run ends flat (below the smallest order either venue accepts), or halted
     (the kernel's ``HEDGE_FAILED``: the journal's halt) with the exposure named in the output
     (``HALTED``, ``NAKED LEG``); then the kill switch leaves both venues flat with no open order;
 (c) **nothing twice**: no client id reached a venue twice, every venue order is an intent of the
-    journal with the same executed quantity, every venue trade is in the journal exactly once, and
-    no intent is left in flight.
+    journal with the same executed quantity, every venue trade is in the journal exactly once (maker
+    or taker as on the venue), and no intent is left in flight or order resting;
+(d) **maker** (:func:`arb.testing.campaign_checks.check_maker`): the hedges filled what the quotes'
+    fills booked (by trade id) and never more, each post-only refusal is journaled with the venue's
+    answer, and no refused quote was sent again on the same book.
 
 What the runner knows of arb is its public surface: the configuration, ``run_live``, the kill switch
 and the journal. Times are int64 ns (``time.monotonic_ns``); every wait is bounded, by time without
@@ -33,14 +36,11 @@ import asyncio
 import contextlib
 import io
 import os
-import random
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +48,25 @@ from rich.console import Console
 
 from arb.config import AppConfig, load_config
 from arb.journal.journal import Journal
-from arb.sim.ledger import ExecType, LedgerEvent
-from arb.testing.campaign_checks import Outcome, check_journal
+from arb.sim.ledger import ExecType, LedgerEvent, Side, TimeInForce
+from arb.testing.campaign_checks import Outcome, check_journal, check_maker
+from arb.testing.campaign_kinds import FAULTS, KINDS, ORDER_FAULTS, VENUES, Fault, Scenario, scenario
+from arb.testing.campaign_market import (
+    MAKER_END_MS,
+    MIN_SPREAD_BPS,
+    PLAY_OFFSET_MS,
+    SLIPPAGE_BPS,
+    maker_market,
+    taker_market,
+)
 from arb.testing.pair_rig import account, key_environment, spot_pair, user_streams_up, write_pair_config
-from arb.testing.scenarios import Book, Change, write_scenario
+from arb.testing.scenarios import write_scenario
 from arb.testing.waiting import Patience, patiently
 
 __all__ = [
+    "FAULTS",
+    "KINDS",
+    "VENUES",
     "Fault",
     "Outcome",
     "Scenario",
@@ -65,7 +77,6 @@ __all__ = [
 
 NS_PER_MS = 1_000_000
 DAY = "2024-05-06"
-VENUES = ("binance", "bybit")
 DEPTH_STREAM = {"binance": "btcusdt@depth@100ms", "bybit": "orderbook.50.BTCUSDT"}
 START_QUIET_S = 60.0
 """Both feeds and both user streams up: the most time without progress (a line of arb's output) that
@@ -83,135 +94,11 @@ STOP_QUIET_S = 60.0
 REQUEST_TIMEOUT_MS = 5_000
 """arb's REST timeout: a venue answer held past it is unknown to arb. Long enough that a busy machine
 (the fakes run in this process, on arb's own event loop) does not make a slow answer a fault."""
+FEED_LAG_S = 0.15
+"""POST_ONLY_REJECT: how far the maker venue's public feed lags its book (a refused quote is answered
+well before arb's view shows why)."""
 RECORDING_MS = 90_000
 """The market's length: the venues play it in real time, longer than any scenario is let run."""
-
-
-class Fault(Enum):
-    """What the faulted venue does."""
-
-    NONE = "none"
-    REJECT = "reject"
-    """Refuses the order (insufficient balance), for ``times`` orders in a row."""
-    TIMEOUT_PLACED = "timeout-placed"
-    """Places the order, then the answer is late (arb's request times out), the connection drops, or
-    it is a 5xx: the outcome is unknown to arb, the order exists."""
-    TIMEOUT_LOST = "timeout-lost"
-    """The same without placing the order: the order never exists."""
-    PARTIAL = "partial"
-    """Fills only ``fraction`` of the order; the rest expires."""
-    STREAM_DROP = "stream-drop"
-    """Drops the user stream's TCP connection as the order is placed."""
-    STREAM_SILENCE = "stream-silence"
-    """Sends no user-stream event for ``outage_ms`` from the order on (the events are lost)."""
-    FEED_STALL = "feed-stall"
-    """Sends no market data for ``outage_ms`` (the sockets stay open): the venue goes stale."""
-    FEED_CLOSE = "feed-close"
-    """Drops the public feed's TCP connection: arb reconnects and resyncs."""
-
-
-FAULTS = tuple(Fault)
-ORDER_FAULTS = (Fault.REJECT, Fault.TIMEOUT_PLACED, Fault.TIMEOUT_LOST, Fault.PARTIAL)
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    """One seeded scenario (see the module docstring)."""
-
-    seed: int
-    venue: str
-    """The faulted venue: ``"binance"`` or ``"bybit"``."""
-    fault: Fault
-    strike_order: int
-    """The fault strikes at the faulted venue's order number ``strike_order`` (0-based; a scenario
-    makes at least three orders per venue) ..."""
-    strike_ms: int
-    """... or, when >= 0, this long after the opportunity appears (stream and feed faults)."""
-    times: int
-    """REJECT: how many orders in a row are refused."""
-    unknown: str
-    """TIMEOUT_*: how the answer fails: ``"late"`` (held past arb's timeout), ``"drop"`` (the
-    connection closes unanswered) or ``"5xx"`` (HTTP 503, the venue's "status unknown")."""
-    fraction: Decimal
-    """PARTIAL: the share of the order that fills."""
-    outage_ms: int
-    """STREAM_SILENCE, FEED_STALL: how long it lasts."""
-    rich: str
-    """The venue whose bid rises above the other's ask (arb sells there)."""
-    mid: Decimal
-    edge_bps: int
-    order_size: Decimal
-    level_qty: Decimal
-    """What the rich bid shows (the pairs take at most this per book update)."""
-    opportunity_ms: int
-    stop_at_halt: bool
-    """Halted with exposure: stop arb at once (the kill switch flattens), or let the paced attempts run."""
-
-    @property
-    def position_limit(self) -> Decimal:
-        """``[risk] position_limit``: one and a half pairs (a lone leg fits, two do not)."""
-        return self.order_size * 3 / 2
-
-    def describe(self) -> str:
-        when = f"at +{self.strike_ms} ms" if self.strike_ms >= 0 else f"at its order #{self.strike_order}"
-        detail = {
-            Fault.REJECT: f" x{self.times}",
-            Fault.TIMEOUT_PLACED: f" ({self.unknown})",
-            Fault.TIMEOUT_LOST: f" ({self.unknown})",
-            Fault.PARTIAL: f" {self.fraction}",
-            Fault.STREAM_SILENCE: f" {self.outage_ms} ms",
-            Fault.FEED_STALL: f" {self.outage_ms} ms",
-        }.get(self.fault, "")
-        strike = "" if self.fault is Fault.NONE else f" {when}"
-        return (
-            f"seed {self.seed}: {self.venue} {self.fault.value}{detail}{strike}; sell on {self.rich} "
-            f"+{self.edge_bps} bps, mid {self.mid}, pairs of {self.order_size}"
-        )
-
-
-def scenario(seed: int) -> Scenario:
-    """The scenario of ``seed``: the fault kind and venue cycle with the seed (so any run of
-    ``2 * len(Fault)`` consecutive seeds covers every kind on both venues); the rest is drawn."""
-    rng = random.Random(seed)
-    fault = FAULTS[seed % len(FAULTS)]
-    venue = VENUES[(seed // len(FAULTS)) % 2]
-    by_time = fault in (Fault.FEED_STALL, Fault.FEED_CLOSE, Fault.STREAM_DROP) and rng.random() < 0.4
-    return Scenario(
-        seed=seed,
-        venue=venue,
-        fault=fault,
-        strike_order=rng.choice((0, 0, 1, 2)),
-        strike_ms=rng.randrange(0, 1_500, 50) if by_time else -1,
-        times=rng.choice((1, 1, 2, 8)),
-        unknown=rng.choice(("late", "late", "drop", "5xx")),
-        fraction=Decimal(rng.choice(("0", "0.25", "0.5", "0.9"))),
-        outage_ms=rng.randrange(1_500, 3_500, 100),
-        rich=rng.choice(VENUES),
-        mid=Decimal(rng.randrange(550_000, 650_000)) / 10,
-        edge_bps=rng.randrange(40, 90, 5),
-        order_size=Decimal(rng.choice(("0.006", "0.008", "0.01"))),
-        level_qty=Decimal(rng.choice(("0.004", "0.5", "2"))),
-        opportunity_ms=rng.randrange(300, 900, 100),
-        stop_at_halt=rng.random() < 0.5,
-    )
-
-
-# -- the market ------------------------------------------------------------------------------------
-
-
-def _books(s: Scenario) -> tuple[Book, Book, list[Change]]:
-    # Both books 1 bps either side of the mid, the other venue's ask far above; at opportunity_ms the
-    # rich venue's bid jumps edge_bps above the cheap venue's ask and stays there.
-    tick = Decimal("0.1")
-    near = (s.mid * Decimal("0.0001")).quantize(tick)
-    bid, ask = float(s.mid - near), float(s.mid + near)
-    depth = 2.0
-    cheap = Book(bids={bid: depth}, asks={ask: depth})
-    rich = Book(bids={float(s.mid - 2 * near): depth}, asks={float(s.mid * Decimal("1.02")): depth})
-    jump = (Decimal(ask) * (1 + Decimal(s.edge_bps) / 10_000)).quantize(tick)
-    changes = [Change(s.opportunity_ms, s.rich, bids={float(jump): float(s.level_qty)})]
-    binance, bybit = (rich, cheap) if s.rich == "binance" else (cheap, rich)
-    return binance, bybit, changes
 
 
 # -- the run ----------------------------------------------------------------------------------------
@@ -233,7 +120,8 @@ def _keys() -> Iterator[None]:
 
 
 class _Watch:
-    """Follows both ledgers as they change: the net position after every trade, order counts, and
+    """Follows both ledgers as they change: the net position after every trade, and at its worst with
+    the resting quotes (each venue's open post-only orders of one side all filling), order counts, and
     the strike of the scenario's fault at the faulted venue's k-th order."""
 
     def __init__(
@@ -241,8 +129,11 @@ class _Watch:
     ) -> None:
         self.base = base
         self.faulted = faulted
+        self.venues = venues
         self.net = Decimal(0)
         self.max_net = Decimal(0)
+        self.max_worst = Decimal(0)
+        """The most the net position could have reached had every resting quote of one side filled."""
         self.orders = Counter[str]()
         self.last_event_ns = time.monotonic_ns()
         self._strike, self._at = strike, at
@@ -257,11 +148,24 @@ class _Watch:
         if trade is not None:
             self.net += trade.qty * trade.side.sign - (trade.fee if trade.fee_asset == self.base else 0)
             self.max_net = max(self.max_net, abs(self.net))
+        self.max_worst = max(self.max_worst, self._worst())
         if event.exec_type is ExecType.NEW:
             self.orders[venue] += 1
             if venue == self.faulted and self.orders[venue] == self._at and self._strike is not None:
                 strike, self._strike = self._strike, None
                 strike()
+
+    def _worst(self) -> Decimal:
+        # |net| at its worst if every resting quote of one side filled before any hedge (the gate's rule)
+        buys = sells = Decimal(0)
+        for fake in self.venues.values():
+            for order in fake.ledger.open_orders(account(fake)):
+                if order.time_in_force is TimeInForce.POST_ONLY:
+                    if order.side is Side.BUY:
+                        buys += order.remaining
+                    else:
+                        sells += order.remaining
+        return max(abs(self.net), self.net + buys, sells - self.net)
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -308,11 +212,18 @@ class _Injector:
             faults.order_partial(s.fraction)
 
     def strike(self) -> None:
-        # A stream or feed fault, now (from a ledger listener or a timer: no awaiting here).
+        # A stream or feed fault, or a maker fault, now (from a ledger listener or a timer: no awaiting here).
         s, fake = self.s, self.fake
         self.struck = True
         now = time.monotonic_ns()
-        if s.fault is Fault.STREAM_DROP:
+        if s.fault in (Fault.CANCEL_RACE, Fault.CANCEL_UNKNOWN) or (s.fault is Fault.PARTIAL_REPRICE and s.rest_fills):
+            fake.faults.order_hold(2, operation="cancel")  # the next cancel: after the book trades through
+            self.over_ns = now
+        elif s.fault is Fault.POST_ONLY_REJECT:
+            fake.faults.order_hold(2, operation="create", times=2)  # both re-priced quotes: after the book moved
+            fake.faults.lag_feed(FEED_LAG_S)  # and arb's view of it lags: a refusal comes before the news
+            self.over_ns = now
+        elif s.fault is Fault.STREAM_DROP:
             self._spawn(fake.drop_user_streams())
             self.over_ns = now
         elif s.fault is Fault.STREAM_SILENCE:
@@ -338,18 +249,25 @@ class _Injector:
         self.fake.faults.clear_order_faults()
         self.fake.faults.resume_user_stream()
         self.fake.faults.resume()
+        if self.fake.faults.feed_lag_s:
+            self.fake.faults.lag_feed(0)
 
 
 def _config(folder: Path, binance: Any, bybit: Any, s: Scenario) -> AppConfig:
+    strategy: dict[str, Any] = {"max_order_size": float(s.order_size), "max_position_size": float(s.order_size * 3),
+                                "cooldown_ms": 300}  # fmt: skip
+    execution: dict[str, Any] = {"max_hedge_attempts": 3, "hedge_retry_ms": 500}
+    if s.maker:  # quotes rest on the faulted venue, priced as campaign_market expects
+        strategy.update(style="maker_taker", maker_venues=[s.venue], min_spread_bps=MIN_SPREAD_BPS)
+        execution.update(slippage_tolerance_bps=SLIPPAGE_BPS)
     path = write_pair_config(
         folder,
         binance,
         bybit,
         arbitrage={
-            "strategy": {"max_order_size": float(s.order_size), "max_position_size": float(s.order_size * 3),
-                         "cooldown_ms": 300},
+            "strategy": strategy,
             "risk": {"position_limit": float(s.position_limit), "stale_after_ms": 1_000, "max_open_orders": 4},
-            "execution": {"max_hedge_attempts": 3, "hedge_retry_ms": 500},
+            "execution": execution,
         },
         live={"request_timeout_ms": REQUEST_TIMEOUT_MS, "shutdown_timeout_ms": 15_000},
     )  # fmt: skip
@@ -404,8 +322,8 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
             venues: dict[str, Any] = {"binance": binance, "bybit": bybit}
             config = _config(folder, binance, bybit, s)
             injector = _Injector(s, venues[s.venue])
-            order_fault = s.fault in ORDER_FAULTS
-            by_order = s.fault is not Fault.NONE and s.strike_ms < 0
+            order_fault = s.fault in ORDER_FAULTS and not s.maker
+            by_order = s.fault is not Fault.NONE and s.strike_ms < 0 and not s.maker
             arm = injector.arm_order_fault if order_fault else injector.strike
             if by_order and order_fault and s.strike_order == 0:
                 arm()
@@ -464,12 +382,17 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
             watch.close()
             if abs(watch.net) >= flat:
                 outcome.violations.append(f"not flat at the end: net {watch.net:+}")
+            outcome.max_worst = watch.max_worst
             if watch.max_net > s.position_limit:
                 outcome.violations.append(f"net position {watch.max_net} exceeded position_limit {s.position_limit}")
+            elif watch.max_worst > s.position_limit:
+                outcome.violations.append(f"net position with the resting quotes at their worst {watch.max_worst} "
+                                          f"exceeded position_limit {s.position_limit}")  # fmt: skip
             for name, fake in venues.items():
                 if fake.ledger.open_orders(account(fake)):
                     outcome.violations.append(f"{name}: open orders left")
             check_journal(journal_path, venues, outcome)
+            check_maker(journal_path, venues, outcome, flat)
             outcome.output = output
     outcome.wall_ns = time.monotonic_ns() - started
     return outcome
@@ -478,7 +401,7 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
 def _write_recordings(s: Scenario, folder: Path) -> tuple[Path, Path]:
     import datetime as dt
 
-    binance, bybit, changes = _books(s)
+    binance, bybit, changes = maker_market(s) if s.maker else taker_market(s)
     day = dt.date.fromisoformat(DAY)
     return write_scenario(folder / "recordings", day, binance, bybit, changes, duration_ms=RECORDING_MS,
                           heartbeat_ms=100)  # fmt: skip
@@ -511,7 +434,11 @@ async def _play_out(
         raise RuntimeError(f"arb live did not start (no progress for {START_QUIET_S:g} s): " + text.getvalue()[-2000:])
     binance.play(1.0)
     bybit.play(1.0)
-    if s.fault is not Fault.NONE and s.strike_ms >= 0:
+    started = time.monotonic_ns()
+    market_over_ns = started + (PLAY_OFFSET_MS + s.opportunity_ms + MAKER_END_MS) * NS_PER_MS if s.maker else 0
+    if s.maker and s.fault is not Fault.NONE:  # maker faults: 50 ms before the market first moves
+        asyncio.get_running_loop().call_later((PLAY_OFFSET_MS + s.opportunity_ms - 50) / 1000, injector.strike)
+    elif s.fault is not Fault.NONE and s.strike_ms >= 0:
         asyncio.get_running_loop().call_later((s.opportunity_ms + s.strike_ms) / 1000, injector.strike)
     flat = _flat_qty(config, s.mid)
     halted_at = [0]
@@ -524,7 +451,8 @@ async def _play_out(
             return is_flat or s.stop_at_halt or now - halted_at[0] >= HALT_GRACE_NS
         fault_over = s.fault is Fault.NONE or (injector.struck and now >= injector.over_ns)
         traded = sum(watch.orders.values()) > 0
-        return is_flat and traded and fault_over and now - max(watch.last_event_ns, injector.over_ns) >= QUIET_NS
+        quiet_since = max(watch.last_event_ns, injector.over_ns, market_over_ns)
+        return is_flat and traded and fault_over and now - quiet_since >= QUIET_NS
 
     playing = Patience("the scenario to play out", quiet_s=CAP_QUIET_S + s.opportunity_ms / 1000)
     cap_ns = time.monotonic_ns() + int((CAP_S + s.opportunity_ms / 1000) * 1e9)

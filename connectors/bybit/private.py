@@ -67,6 +67,7 @@ ANSWERS = AnswerRules(
     # key, sign, permission, IP, expired
     credential_codes=frozenset({"10003", "10004", "10005", "10007", "10009", "10010", "33004"}),
     clock_codes=frozenset({"10002"}),  # the timestamp is outside recv_window
+    post_only_expiry=orders.POST_ONLY_REFUSED,  # a PostOnly that would take: accepted, then cancelled
 )
 """What Bybit's answers mean (its v5 error codes)."""
 

@@ -201,6 +201,9 @@ class AnswerRules:
     """Matches ``"<code> <text>"`` of a refusal of a post-only order that would have taken liquidity
     (Binance ``-2010 Order would immediately match and take.``, USD-M ``-5022``), when the venue refuses
     it so rather than expiring it."""
+    post_only_expiry: str = ""
+    """The reason a venue that accepts such an order and cancels it at once gives (Bybit
+    ``EC_PostOnlyWillTakeLiquidity``): the code a quote that ended so is journaled with."""
 
 
 class SymbolRef(Protocol):

@@ -11,6 +11,7 @@ answers, bounded by ``asyncio.timeout``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -194,6 +195,56 @@ async def test_rejections_over_websocket_carry_the_venues_code(spec: VenueSpec) 
             assert type(caught.value) is error and text in str(caught.value), case
         assert account(venue).orders == []
         assert answers(venue, "order.place") == [code for _, _, code, _, _ in REJECTS[spec.market]]
+
+
+POST_ONLY_TAKES = {
+    "spot": (-2010, "Order would immediately match and take."),
+    "linear": (-5022, "Due to the order could not be executed as maker, the Post Only order will be rejected."),
+}
+"""Per market: Binance's refusal of a post-only order that would take (HTTP 400). ccxt's class of it varies by
+path (USD-M's table is consulted by REST URL only), so arb reads the code, not the class."""
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
+async def test_a_post_only_that_would_take_is_refused_over_rest_and_websocket_and_never_recorded(
+    spec: VenueSpec,
+) -> None:
+    # Spot's LIMIT_MAKER and USD-M's GTX at the ask: refused at once, HTTP 400 with the venue's code, no
+    # user-stream event, no order to query; the client id stays free.
+    spot = spec.market == "spot"
+    code, msg = POST_ONLY_TAKES[spec.market]
+    async with ws_rig(spec) as (venue, exchange):
+        watch = asyncio.create_task(exchange.watch_orders(symbol_of(spec)))
+        try:
+            async with asyncio.timeout(BOUND_S):
+                await venue.wait_until(lambda: venue.user_stream_count() == 1)
+            qty, ask = filling(venue, spec)
+            with pytest.raises(ccxt.InvalidOrder) as over_ws:
+                await place(exchange, spec, qty, ask, "po-ws", **({"kind": "LIMIT_MAKER", "tif": None} if spot
+                                                                   else {"tif": "GTX"}))  # fmt: skip
+            assert msg in str(over_ws.value)  # (ccxt quotes spot's message alone: it matches it exactly)
+            with pytest.raises(ccxt.InvalidOrder) as over_rest:
+                async with asyncio.timeout(BOUND_S):
+                    await exchange.create_order(symbol_of(spec), "limit", "buy", float(qty), float(ask),
+                                                {"timeInForce": "PO", "newClientOrderId": "po-rest"})  # fmt: skip
+            assert msg in str(over_rest.value)  # the code: see test_live_executor_quotes (arb reads the wire)
+            (create,) = [r for r in venue.stats.rest_requests if r.method == "POST" and r.path.endswith("/order")]
+            assert create.status == 400
+            assert [a.status for a in venue.ws_api_log if a.method == "order.place"] == [400]
+            assert answers(venue, "order.place") == [code]
+            assert account(venue).orders == [] and venue.user_stream_log == []
+            assert venue.ledger.order_requests == [("arb", "po-ws"), ("arb", "po-rest")]
+            with pytest.raises(ccxt.OrderNotFound, match="-2013"):
+                await by_client_id(exchange, spec, "po-rest")
+            # a price a tick behind the touch rests, under the refused id
+            bid, _, _, _ = best(venue, spec)
+            resting = await place(exchange, spec, qty, bid, "po-rest", **({"kind": "LIMIT_MAKER", "tif": None}
+                                                                         if spot else {"tif": "GTX"}))  # fmt: skip
+            assert resting["status"] == "open" and [o.client_id for o in account(venue).orders] == ["po-rest"]
+        finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ccxt.BaseError):
+                await watch
 
 
 async def test_ccxts_client_order_id_param_goes_out_as_is_and_is_refused() -> None:

@@ -1,7 +1,8 @@
 """A slice of the fault campaign (``benchmarks/fault_campaign.py`` runs all of it): a few seeds that
-between them make every fault kind strike, each a real ``arb live`` (in this process) against both
-fake venues, with the campaign's invariants asserted: the net position within ``position_limit``,
-flat or halted-then-flattened at the end, no order sent twice, the journal equal to both ledgers.
+between them make every fault kind strike, taker and maker, each a real ``arb live`` (in this process)
+against both fake venues, with the campaign's invariants asserted: the net position within
+``position_limit`` (resting quotes at their worst), flat or halted-then-flattened at the end, no order sent
+twice, the journal equal to both ledgers, every quote's fill hedged once.
 
 Each scenario awaits its conditions (bounded) and leaves no port or task behind: the venues are
 closed by their context managers, arb live by its stop event.
@@ -13,38 +14,61 @@ from pathlib import Path
 
 import pytest
 
-from arb.testing.campaign import FAULTS, VENUES, Fault, run_scenario, scenario
+from arb.testing.campaign import KINDS, VENUES, Fault, run_scenario, scenario
+from arb.testing.campaign_kinds import MAKER, TAKER
 
 SLICE = {
-    Fault.REJECT: 100,  # Bybit refuses eight orders: halted with the Binance leg naked, the kill switch closes it
-    Fault.TIMEOUT_PLACED: 2,
-    Fault.TIMEOUT_LOST: 3,
-    Fault.PARTIAL: 13,
-    Fault.STREAM_DROP: 14,
-    Fault.STREAM_SILENCE: 6,
-    Fault.FEED_STALL: 16,
-    Fault.FEED_CLOSE: 17,
+    (
+        TAKER,
+        Fault.REJECT,
+    ): 16,  # Bybit refuses eight orders: halted with the Binance leg naked, the kill switch closes it
+    (TAKER, Fault.TIMEOUT_PLACED): 2,
+    (TAKER, Fault.TIMEOUT_LOST): 3,
+    (TAKER, Fault.PARTIAL): 19,
+    (TAKER, Fault.STREAM_DROP): 20,
+    (TAKER, Fault.STREAM_SILENCE): 6,
+    (TAKER, Fault.FEED_STALL): 22,
+    (TAKER, Fault.FEED_CLOSE): 23,
+    (MAKER, Fault.CANCEL_RACE): 10,  # Binance: the sell quote re-priced, a quarter of it fills after the cancel
+    (MAKER, Fault.CANCEL_UNKNOWN): 26,  # Bybit: the buy quote filled before its cancel came: 170213
+    (MAKER, Fault.PARTIAL_REPRICE): 12,  # Binance: three quarters fill, then the rest as the cancel is held
+    (MAKER, Fault.POST_ONLY_REJECT): 13,  # Binance: the re-priced sell quote would take: -2010
+    (MAKER, Fault.STREAM_SILENCE): 29,  # Bybit: the buy quote's fills are found by query
 }
-"""A seed per fault kind (``Fault.NONE`` is every other scenario's baseline)."""
+"""A seed per fault kind of each style (``Fault.NONE`` is every other scenario's baseline)."""
 
 
-def test_seeds_decide_the_scenario_and_cycle_through_every_fault_on_both_venues() -> None:
+def test_seeds_decide_the_scenario_and_cycle_through_every_fault_of_both_styles_on_both_venues() -> None:
     assert scenario(123) == scenario(123) and scenario(123) != scenario(124)
-    window = [scenario(seed) for seed in range(40, 40 + 2 * len(FAULTS))]
-    assert {(s.fault, s.venue) for s in window} == {(f, v) for f in FAULTS for v in VENUES}
+    window = [scenario(seed) for seed in range(40, 40 + 2 * len(KINDS))]
+    assert {(s.style, s.fault, s.venue) for s in window} == {(st, f, v) for st, f in KINDS for v in VENUES}
+    makers = {f for st, f in KINDS if st == MAKER}
+    assert {Fault.CANCEL_RACE, Fault.CANCEL_UNKNOWN, Fault.PARTIAL_REPRICE, Fault.POST_ONLY_REJECT} < makers
+    assert {Fault.NONE, Fault.STREAM_SILENCE} < makers
     for s in window:
         assert s.position_limit == s.order_size * 3 / 2
-        assert 0 <= s.strike_order <= 2  # every scenario makes at least three orders per venue
+        assert 0 <= s.strike_order <= 2  # every taker scenario makes at least three orders per venue
+        assert s.maker == (s.style == MAKER) and s.hedge_venue != s.venue
 
 
-@pytest.mark.parametrize("seed", SLICE.values(), ids=[f.value for f in SLICE])
+@pytest.mark.parametrize("seed", SLICE.values(), ids=[f"{style}-{fault.value}" for style, fault in SLICE])
 async def test_a_scenario_keeps_the_invariants(seed: int, tmp_path: Path) -> None:
     s = scenario(seed)
-    assert s.fault in SLICE and SLICE[s.fault] == seed
+    assert SLICE[(s.style, s.fault)] == seed
     outcome = await run_scenario(s, tmp_path)
     assert outcome.violations == [], f"{s.describe()}\n{outcome.output[-3000:]}"
-    assert outcome.pairs >= 1 and outcome.trades >= 2
-    assert outcome.max_net <= s.position_limit
+    assert outcome.trades >= 2
+    assert outcome.max_net <= outcome.max_worst <= s.position_limit
+    if s.maker:
+        assert outcome.quotes >= 2 and outcome.maker_fills >= 1 and outcome.hedged >= 1
+        assert {
+            Fault.CANCEL_UNKNOWN: outcome.cancel_misses >= 1,
+            Fault.PARTIAL_REPRICE: outcome.maker_fills >= 3,  # the first quote in two fills, then the second
+            Fault.POST_ONLY_REJECT: outcome.post_only_rejects >= 1,
+            Fault.STREAM_SILENCE: outcome.fills_by_query >= 1,
+        }.get(s.fault, True), outcome
+        return
+    assert outcome.pairs >= 1
     if s.fault in (Fault.TIMEOUT_LOST, Fault.PARTIAL):
         assert outcome.lone_legs >= 1 and outcome.hedged + outcome.unwound >= 1
     if s.fault is Fault.REJECT:

@@ -103,6 +103,52 @@ async def test_quotes_rest_fill_as_makers_are_told_once_and_cancel_misses_are_fo
         assert "cancel" in events
 
 
+POST_ONLY_REFUSALS = {"binance-spot": "-2010", "binance-linear": "-5022"}
+"""Binance refuses a post-only order that would take with these codes; Bybit acknowledges it, then cancels it
+(``EC_PostOnlyWillTakeLiquidity``): arb reads that as expired."""
+
+
+@pytest.mark.parametrize("order_entry", ["rest", "websocket"])
+async def test_a_quote_that_would_take_is_refused_journaled_with_the_venues_code_counted_and_sent_once(
+    spec: VenueSpec, order_entry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with (
+        venue_and_config(spec, tmp_path, monkeypatch, order_entry=order_entry) as (venue, config),
+        trading_session(config, [spec.index]) as session,
+    ):
+        executor = session.executors[spec.index]
+        assert isinstance(executor, QuotingVenueExecutor)
+        live = LiveExecutor([executor], symbols=1)
+        news: list[Any] = []
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            _, _, ask, _ = best(venue, spec)
+            taker = live.submit_quote(spec.index, BUY, float(ask), float(_qty(spec, ask)), 1, executor.clock())
+            await _until(lambda: taker.answered)
+            live.run_until(2**62, news.append)
+            executor.stop()
+        assert executor.counters["post_only_rejects"] == 1 and executor.counters["quotes"] == 1
+        assert venue.ledger.order_requests == [("arb", taker.client_id)]  # sent once, never again
+        events = executor.journal.journal.order_events(taker.client_id)  # type: ignore[attr-defined]
+        code = POST_ONLY_REFUSALS.get(spec.id)
+        if code is not None:  # refused at once: nothing on the venue's books, the venue's code journaled
+            assert taker.state is OrderState.REJECTED and str(taker.rejection.code) == code  # type: ignore[union-attr]
+            assert account(venue).orders == []
+            (reject,) = [e for e in events if e["kind"] == "reject"]
+            assert reject["detail"]["code"] == code and reject["detail"]["source"] == "venue"
+            assert [n.status for n in news] == ["rejected"]
+        else:  # acknowledged, then cancelled by the venue: expired, journaled with the venue's reason
+            (order,) = account(venue).orders
+            assert order.status is LedgerStatus.EXPIRED and taker.venue_order_id == venue.order_id(order)
+            assert taker.state is OrderState.EXPIRED and "ack" in [e["kind"] for e in events]
+            assert news[-1].status == "expired"
+            code = "EC_PostOnlyWillTakeLiquidity"
+        (counted,) = [e for e in events if e["kind"] == "post_only"]
+        assert counted["detail"]["code"] == code
+        intent = executor.journal.journal.intent(taker.client_id)  # type: ignore[attr-defined]
+        assert (intent["time_in_force"], intent["reject_code"]) == ("postonly", code)
+
+
 async def test_a_quote_left_resting_by_a_crash_is_cancelled_at_the_next_start(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

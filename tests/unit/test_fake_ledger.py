@@ -201,6 +201,26 @@ def test_fok_and_post_only() -> None:
     post = ledger.place(alice, symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT, qty=D("0.1"),
                         price=D("100.10"), time_in_force=TimeInForce.POST_ONLY, client_id="post")  # fmt: skip
     assert post.status is OrderStatus.EXPIRED and post.executed_qty == 0
+    (refusal,) = ledger.post_only_refusals
+    assert (refusal.client_id, refusal.side, refusal.price, refusal.refused) == ("post", Side.BUY, D("100.10"), False)
+
+
+@pytest.mark.parametrize("fraction", [None, D("0")])
+def test_a_post_only_that_would_take_is_refused_unrecorded_where_the_venue_refuses_it(fraction: D | None) -> None:
+    # Binance refuses LIMIT_MAKER (-2010) and GTX (-5022) at once: nothing recorded, no event. A partial-fill
+    # fault caps what an order may take, not whether a post-only order would take.
+    ledger, _, events = make(post_only_taking="reject")
+    alice = ledger.accounts["alice"]
+    with pytest.raises(VenueRejectError) as caught:
+        ledger.place(alice, symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT, qty=D("0.1"), price=D("100.10"),
+                     time_in_force=TimeInForce.POST_ONLY, client_id="taker", fill_fraction=fraction)  # fmt: skip
+    assert caught.value.reason is RejectReason.POST_ONLY_TAKES
+    assert alice.orders == [] and events == [] and ledger.order_requests == [("alice", "taker")]
+    assert [(r.client_id, r.refused) for r in ledger.post_only_refusals] == [("taker", True)]
+    assert alice.balance("USDT").free == D("1000") and alice.balance("USDT").locked == 0
+    rests = ledger.place(alice, symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT, qty=D("0.1"),
+                         price=D("100.09"), time_in_force=TimeInForce.POST_ONLY, client_id="maker")  # fmt: skip
+    assert rests.status is OrderStatus.NEW and [e.exec_type for e in events] == [ExecType.NEW]
 
 
 def test_market_order_takes_what_the_book_has() -> None:

@@ -21,6 +21,8 @@ from arb.strategy.types import (
     MARKET_LINEAR,
     MARKET_SPOT,
     QUOTE_CANCELING,
+    QUOTE_HELD,
+    QUOTE_HOLD_NS,
     QUOTE_LIVE,
     QUOTE_PENDING,
     SELL,
@@ -204,6 +206,48 @@ def test_a_slot_waiting_for_an_answer_holds_only_itself() -> None:
     assert rows(got) == [(INTENT_QUOTE, 0, SELL, pytest.approx(SELL_AT), pytest.approx(0.01))]
     v[0]["quote_state"][0] = QUOTE_CANCELING
     assert len(run(v, params())) == 1
+
+
+def test_a_refused_quote_holds_its_side_until_the_view_shows_why_or_the_hold_passes() -> None:
+    # The buy quote at BUY_AT was refused (post-only: it would have taken, the venue's ask had fallen to it
+    # or below) 5 ms ago. The view still shows the ask at 59910: the kernel sends the sell quote alone,
+    # not the same crossing buy again, even on a book that changed since (a frame older than the refusal).
+    refused = NOW - 5 * MS
+    v = view()
+    rest(v, 0, BUY, BUY_AT, 0.0, state=QUOTE_HELD, sent=refused)
+    v[0]["book_local_ts"] = NOW
+    assert rows(run(v, params())) == [(INTENT_QUOTE, 0, SELL, pytest.approx(SELL_AT), pytest.approx(0.01))]
+    # the view shows the ask at the refused price: it caught up; the buy goes a tick behind that ask
+    put_levels(v, {(0, "ask"): [(BUY_AT, 1.0)], (0, "bid"): [(BUY_AT - 1.0, 1.0)]})
+    got = rows(run(v, params()))
+    assert [r[:3] for r in got] == [(INTENT_QUOTE, 0, BUY), (INTENT_QUOTE, 0, SELL)]
+    assert got[0][3] == pytest.approx(BUY_AT - 0.01)
+    # or, the view never showing why, once the hold has passed since the refusal
+    v = view()
+    rest(v, 0, BUY, BUY_AT, 0.0, state=QUOTE_HELD, sent=refused)
+    assert [r[2] for r in rows(run(v, params(), now=refused + QUOTE_HOLD_NS - 1))] == [SELL]
+    assert [r[2] for r in rows(run(v, params(), now=refused + QUOTE_HOLD_NS))] == [BUY, SELL]
+    # a refused sell quote waits for a bid at or above its price
+    v = view()
+    rest(v, 0, SELL, SELL_AT, 0.0, state=QUOTE_HELD, sent=refused)
+    assert [r[2] for r in rows(run(v, params()))] == [BUY]
+    put_levels(v, {(0, "bid"): [(SELL_AT, 1.0)], (0, "ask"): [(SELL_AT + 1.0, 1.0)]})
+    assert [r[2] for r in rows(run(v, params()))] == [BUY, SELL]
+
+
+def test_a_held_slot_never_lets_a_side_be_quoted_twice() -> None:
+    # Both venues make. Venue 1's buy was refused and its hold is over; venue 0 quoted the buy side since
+    # (pending): venue 0 owns the side, and no second buy goes out. While venue 1's hold lasts, venue 0's
+    # live buy is still managed (cancelled once it would cross).
+    p = params(maker_venues=3)
+    v = view()
+    rest(v, 1, BUY, 60500.0, 0.0, state=QUOTE_HELD, sent=NOW - QUOTE_HOLD_NS)
+    rest(v, 0, BUY, BUY_AT, 0.01, state=QUOTE_PENDING)
+    assert [r[2] for r in rows(run(v, p))] == [SELL]
+    v[1]["quote_ns"][0] = NOW - MS  # held still: its refused price is below venue 1's ask 60010
+    v[1]["quote_px"][0] = 59000.0
+    rest(v, 0, BUY, 59910.0, 0.01)  # live, at venue 0's ask: it would cross
+    assert (INTENT_CANCEL, 0, BUY) in [r[:3] for r in rows(run(v, p))]
 
 
 def test_a_maker_fill_is_hedged_at_once_on_the_other_venue() -> None:

@@ -11,6 +11,7 @@ from arb.strategy.types import (
     INTENT_CANCEL,
     INTENT_HEDGE,
     INTENT_QUOTE,
+    QUOTE_HELD,
     QUOTE_LIVE,
     SELL,
     VENUE_STALE,
@@ -68,6 +69,17 @@ def test_resting_quotes_count_toward_notional_and_open_orders() -> None:
     view = book()
     resting(view, 0, BUY, 0.5)  # (the quote being re-sent is already cancelled in practice; here both count)
     assert gate(view, limits(max_notional_per_venue=35_000.0, position_limit=10.0), new_risk_state(), out, n, NOW) == 0
+
+
+def test_a_held_slot_is_no_order() -> None:
+    # Venue 1's two slots are held back after refusals: no order rests there, so a quote on it passes
+    # max_open_orders = 2 (as it would with two live quotes it would not).
+    view = book()
+    view[1]["quote_state"] = (QUOTE_HELD, QUOTE_HELD)
+    out, n = intents((1, BUY, 59900.0, 0.1, INTENT_QUOTE))
+    assert gate(view, limits(max_open_orders=2, position_limit=10.0), new_risk_state(), out, n, NOW) == 1
+    view[1]["quote_state"] = (QUOTE_LIVE, QUOTE_LIVE)
+    assert gate(view, limits(max_open_orders=2, position_limit=10.0), new_risk_state(), out, n, NOW) == 0
 
 
 def test_cancels_always_pass_and_a_refused_quote_drops_only_itself() -> None:

@@ -137,7 +137,7 @@ class BinancePrivateRest(BinanceUserStreams):
         call = Call(params, account, int(now * 1000))
         order_fault = self.faults.take_order_fault(endpoint.operation) if endpoint.operation else None
         if endpoint.operation:
-            await self.faults.order_arrives()
+            await self._order_arrives(endpoint.operation)
             call.now_ms = self._now_ms()
         if order_fault is None:
             reply = self._run(endpoint, call)

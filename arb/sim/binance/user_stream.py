@@ -91,6 +91,7 @@ class BinanceUserStreams(LedgerVenue, FakeBinanceVenue):
             client_id_scope="open",
             first_ids=(28_000_000_001, 309_520_001) if spot else (4_087_000_001, 272_536_001),
             ids_per_symbol=True,  # Binance numbers orders and trades per symbol
+            post_only_taking="reject",  # LIMIT_MAKER -2010, GTX -5022: refused, never recorded
         )
         self.ws_api_path = ws_api_path
         self.max_leverage = options.max_leverage if options.max_leverage is not None else 125

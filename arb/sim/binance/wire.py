@@ -97,6 +97,7 @@ SPOT_REJECTS: Mapping[RejectReason, tuple[int, str]] = {
     RejectReason.PRICE_REQUIRED: (-1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed."),
     RejectReason.REDUCE_ONLY: (-1104, "Not all sent parameters were read; 'reduceOnly' is not a spot parameter."),
     RejectReason.FOK_UNFILLED: (-2010, "Order would not fill completely."),
+    RejectReason.POST_ONLY_TAKES: (-2010, "Order would immediately match and take."),
 }
 """Spot (HTTP 400): filter failures are ``-1013`` before the matching engine, ``-2010`` from it."""
 
@@ -119,6 +120,10 @@ LINEAR_REJECTS: Mapping[RejectReason, tuple[int, str]] = {
     RejectReason.FOK_UNFILLED: (
         -5021,
         "Due to the order could not be filled immediately, the FOK order has been rejected.",
+    ),
+    RejectReason.POST_ONLY_TAKES: (
+        -5022,
+        "Due to the order could not be executed as maker, the Post Only order will be rejected.",
     ),
 }
 """USD-M (HTTP 400)."""

@@ -16,7 +16,8 @@ The plan's order faults apply as to REST: ``order_timeout`` holds the answer (th
 or only once released) while the connection goes on answering; ``order_drop`` drops the TCP connection
 (after placing or not); ``order_error`` answers ``fault.status`` (503 by default) with ``fault.code``
 (``-1007`` "execution status unknown" by default for a 5xx, ``-1003`` for a 429); ``delay_orders``
-delays the way in. Each is appended to ``faults.applied`` with the connection.
+delays the way in, ``order_hold`` holds a request until so many market frames are released. Each is
+appended to ``faults.applied`` with the connection.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class BinanceWsApi(BinanceAccountEndpoints):
         if endpoint.order_count:
             limits = self._order_limits(limits) if show else []
         fault = self.faults.take_order_fault(endpoint.operation) if endpoint.operation else None
-        await self.faults.order_arrives()
+        await self._order_arrives(endpoint.operation or "any")
         call = Call({k: ws_text(v) for k, v in params.items() if k not in _NOT_PARAMS}, account, self._now_ms())
         run = partial(self._run, endpoint, call)
         if fault is not None:

@@ -80,7 +80,7 @@ class BybitRest(BybitUserStreams):
         if endpoint.private:
             order_fault = self.faults.take_order_fault(endpoint.operation or "any")
         if endpoint.operation:
-            await self.faults.order_arrives()
+            await self._order_arrives(endpoint.operation)
             call.now_ms = self._now_ms()
         if order_fault is None:
             reply = self._run(endpoint, call)

@@ -147,7 +147,7 @@ class BybitTradeWs(BybitAccountEndpoints):
             await self._trade_answer(conn, op, req_id, refusal, limits)
             return
         fault = self.faults.take_order_fault(endpoint.operation)
-        await self.faults.order_arrives()
+        await self._order_arrives(endpoint.operation)
         call = Call(params, account, self._now_ms())
 
         def run() -> Reply:

@@ -51,6 +51,7 @@ from arb.sim.ledger.records import (
     Listener,
     OrderStatus,
     OrderType,
+    PostOnlyRefusal,
     RejectReason,
     Side,
     SymbolRules,
@@ -70,7 +71,9 @@ class Ledger:
     is the linear wallet's coin. ``ids_per_symbol``: order and trade ids count per symbol, each
     symbol's from ``first_order_id``/``first_trade_id`` (Binance's: BTCUSDT and ETHUSDT both have an
     order 28000000001 and a trade 309520001); otherwise one sequence serves every symbol (Bybit's ids
-    are unique across symbols).
+    are unique across symbols). ``post_only_taking``: a post-only order that would take is refused
+    (``"reject"``: Binance's ``LIMIT_MAKER`` and ``GTX``, never recorded) or recorded and expired at once
+    (``"expire"``: Bybit cancels it with ``EC_PostOnlyWillTakeLiquidity``).
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class Ledger:
         first_order_id: int = 1_000_001,
         first_trade_id: int = 5_000_001,
         fok_unfilled: Literal["reject", "expire"] = "reject",
+        post_only_taking: Literal["reject", "expire"] = "expire",
         ids_per_symbol: bool = False,
         first_payment_id: int = 9_000_001,
     ) -> None:
@@ -105,6 +109,7 @@ class Ledger:
         self.spot_fee_asset = spot_fee_asset
         self.settle_asset = settle_asset
         self.fok_unfilled = fok_unfilled
+        self.post_only_taking = post_only_taking
         self.accounts: dict[str, LedgerAccount] = {}
         self._by_key: dict[str, LedgerAccount] = {}
         self._first_ids = (first_order_id, first_trade_id)
@@ -116,6 +121,8 @@ class Ledger:
         self._payment_ids = itertools.count(first_payment_id)
         self._settled: set[tuple[str, int]] = set()
         self.order_requests: list[tuple[str, str]] = []
+        self.post_only_refusals: list[PostOnlyRefusal] = []
+        """Every post-only order that would have taken when it arrived, refused or expired, in order."""
         """``(account, client id)`` of every order presented to :meth:`place`, refused ones included, in
         order: a client that sends one order twice shows here even where the venue refuses the copy."""
 
@@ -208,13 +215,21 @@ class Ledger:
         if reduce_only:
             self._check_reduce_only(account, order)
         plan = self._plan_fills(order)
+        takes = time_in_force is TimeInForce.POST_ONLY and bool(plan)  # what the book shows, before any cap
         if fill_fraction is not None:
             plan = capped(plan, qty * fill_fraction - (qty * fill_fraction) % rules.step_size)
         fok_unfilled = time_in_force is TimeInForce.FOK and sum((q for _, q in plan), ZERO) < qty
         if fok_unfilled and self.fok_unfilled == "reject":
             raise VenueRejectError(RejectReason.FOK_UNFILLED, "the book cannot fill the whole quantity")
         self._check_funds(account, rules, order, plan)
-        if (time_in_force is TimeInForce.POST_ONLY and plan) or fok_unfilled:
+        if takes:
+            refused = self.post_only_taking == "reject"
+            self.post_only_refusals.append(
+                PostOnlyRefusal(account.name, client_id, side, price, self._book_version(), now, refused)
+            )
+            if refused:
+                raise VenueRejectError(RejectReason.POST_ONLY_TAKES, f"{side.value} {price} would take")
+        if takes or fok_unfilled:
             order.status = OrderStatus.EXPIRED
             account.orders.append(order)
             self._emit(account, order, ExecType.EXPIRED, None)

@@ -30,6 +30,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "Position",
+    "PostOnlyRefusal",
     "RejectReason",
     "Side",
     "SymbolRules",
@@ -64,7 +65,8 @@ class TimeInForce(Enum):
     IOC = "ioc"
     FOK = "fok"
     POST_ONLY = "post_only"
-    """Binance ``GTX``, Bybit ``PostOnly``: rejected (expired) if it would take liquidity."""
+    """Binance ``GTX``/``LIMIT_MAKER``, Bybit ``PostOnly``: never takes liquidity. One that would is refused
+    (Binance) or accepted and expired at once (Bybit), as the ledger's ``post_only_taking`` says."""
 
 
 class OrderStatus(Enum):
@@ -109,6 +111,9 @@ class RejectReason(Enum):
     """A reduce-only order that would not reduce the position."""
     PRICE_REQUIRED = "price_required"
     FOK_UNFILLED = "fok_unfilled"
+    POST_ONLY_TAKES = "post_only_takes"
+    """A post-only order that would take liquidity (Binance spot ``-2010 Order would immediately match and
+    take.``, USD-M ``-5022``); only a ledger with ``post_only_taking="reject"`` refuses it."""
 
 
 class VenueRejectError(Exception):
@@ -311,6 +316,21 @@ class LedgerAccount:
         if found is None:
             found = self.positions[symbol] = Position(symbol)
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class PostOnlyRefusal:
+    """A post-only order that would have taken when it arrived: refused (Binance) or expired at once (Bybit)."""
+
+    account: str
+    client_id: str
+    side: Side
+    price: Decimal | None
+    book_version: int
+    """The venue's book version it met (:class:`~arb.sim.ledger.Ledger`'s ``book_version()``)."""
+    time_ms: int
+    refused: bool
+    """True: refused, never recorded; False: recorded and expired."""
 
 
 @dataclass(frozen=True, slots=True)

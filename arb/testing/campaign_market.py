@@ -1,0 +1,161 @@
+"""The markets the fault campaign's scenarios trade in (:mod:`arb.testing.campaign`): both venues' books
+and their changes, written as recordings by :func:`arb.testing.scenarios.write_scenario`.
+
+**Taker** (:func:`taker_market`): both books 1 bps either side of the mid; at ``opportunity_ms`` the rich
+venue's bid jumps ``edge_bps`` above the cheap venue's ask and stays there.
+
+**Maker** (:func:`maker_market`): both books 1 bps either side of the mid, 2 BTC a level. arb quotes on
+the maker venue ``m`` from the hedge venue ``h``'s book: a buy quote at ``h``'s bid / (1 + 27 bps), a sell
+quote at ``h``'s ask x (1 + 27 bps) (5 bps of spread, 10 + 10 of fees, 2 of slippage: :data:`COST_BPS`),
+far from ``m``'s touch. The market then trades through the quote of side ``through`` (the buy quote:
+``m``'s whole book falls below it; the sell quote: rises above it), so the fake's ledger fills it as a
+maker at its own price; what happens around that is the fault's:
+
+==================== =====================================================================================
+fault                at ``t = opportunity_ms`` (ms of market time after the market starts)
+==================== =====================================================================================
+none, stream-silence ``m`` trades through the quote at t + 60 (twice its size), back at t + 80
+cancel-race          ``h``'s touch moves 15 bps away (the quote is re-priced: cancelled); ``m`` trades
+                     through ``maker_fraction`` of it at t + 60, back at t + 80 (the cancel, held two
+                     frames, comes after the fill)
+cancel-unknown       the same, through the whole quote
+partial-reprice      ``m`` trades through ``maker_fraction`` of it and ``h`` moves 15 bps away at t + 60;
+                     back at t + 80 (with ``rest_fills``: at t + 160, after a frame that fills more)
+post-only-reject     ``h``'s book moves 15 bps towards the quote (both quotes re-priced, this one nearer
+                     ``m``'s touch; each new quote reaches ``m`` two frames late); at
+                     t + 60 ``m``'s book moves to between the old and the new price, back at t + 560
+==================== =====================================================================================
+
+In every maker scenario ``m`` trades through, at t + 1500, whatever quote of that side rests (60 bps
+from the mid, twice its size), back at t + 1530 (:data:`MAKER_END_MS` after t: the market's last change).
+
+Market time is Binance's recorded time: the Binance file starts 50 ms before Bybit's (its first diff
+is buffered ahead of the snapshot), so each venue's playback, started together, plays Binance's
+recorded time ``T`` when Bybit's is ``T + 50`` (:data:`PLAY_OFFSET_MS`); Bybit's changes are written
+50 ms later to happen at the same moment.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from arb.testing.campaign_kinds import Fault, Scenario
+from arb.testing.scenarios import Book, Change
+
+__all__ = [
+    "COST_BPS",
+    "MAKER_END_MS",
+    "MIN_SPREAD_BPS",
+    "PLAY_OFFSET_MS",
+    "SLIPPAGE_BPS",
+    "maker_market",
+    "taker_market",
+]
+
+TICK = Decimal("0.1")
+"""The grid of every price written (Bybit spot's tick; Binance's, 0.01, divides it)."""
+DEPTH = 2.0
+MIN_SPREAD_BPS = 5.0
+SLIPPAGE_BPS = 2.0
+FEE_BPS = 10
+"""Both fakes' spot fees (maker and taker), as both venue files say."""
+COST_BPS = MIN_SPREAD_BPS + 2 * FEE_BPS + SLIPPAGE_BPS
+"""What a quote must clear: its price is the hedge venue's touch moved this far (the kernel's rule)."""
+MOVE_BPS = 15
+"""How far the hedge venue's touch moves at a re-price."""
+MAKER_END_MS = 1_530
+PLAY_OFFSET_MS = 50
+"""Market time ``T`` is played when this long has passed since both venues started playing, plus ``T``."""
+
+
+def taker_market(s: Scenario) -> tuple[Book, Book, list[Change]]:
+    """Both books 1 bps either side of the mid, the rich venue's ask far above; at ``opportunity_ms`` the
+    rich venue's bid jumps ``edge_bps`` above the cheap venue's ask and stays there."""
+    near = (s.mid * Decimal("0.0001")).quantize(TICK)
+    bid, ask = float(s.mid - near), float(s.mid + near)
+    cheap = Book(bids={bid: DEPTH}, asks={ask: DEPTH})
+    rich = Book(bids={float(s.mid - 2 * near): DEPTH}, asks={float(s.mid * Decimal("1.02")): DEPTH})
+    jump = (Decimal(ask) * (1 + Decimal(s.edge_bps) / 10_000)).quantize(TICK)
+    changes = [Change(s.opportunity_ms, s.rich, bids={float(jump): float(s.level_qty)})]
+    binance, bybit = (rich, cheap) if s.rich == "binance" else (cheap, rich)
+    return binance, bybit, changes
+
+
+def _bps(price: Decimal, bps: float, rounding: str) -> Decimal:
+    return (price * (1 + Decimal(str(bps)) / 10_000) / TICK).to_integral_value(rounding) * TICK
+
+
+class _Venue:
+    """One venue's book in the scenario as its changes move it: a level a side (``DEPTH``)."""
+
+    def __init__(self, name: str, bid: Decimal, ask: Decimal) -> None:
+        self.name, self.bid, self.ask = name, bid, ask
+        self.offset = 0 if name == "binance" else PLAY_OFFSET_MS  # market time -> the venue's recorded time
+        self.bid_qty = self.ask_qty = DEPTH
+        self.book = Book(bids={float(bid): DEPTH}, asks={float(ask): DEPTH})
+
+    def move(self, t_ms: int, *, bid: Decimal | None = None, ask: Decimal | None = None, bid_qty: float = DEPTH,
+             ask_qty: float = DEPTH) -> Change:  # fmt: skip
+        """The change at market time ``t_ms`` that moves the book's levels there (the old ones removed)."""
+        change = Change(t_ms + self.offset, self.name)
+        if bid is not None:
+            change.bids = {float(self.bid): 0.0, float(bid): bid_qty}
+            self.bid, self.bid_qty = bid, bid_qty
+        if ask is not None:
+            change.asks = {float(self.ask): 0.0, float(ask): ask_qty}
+            self.ask, self.ask_qty = ask, ask_qty
+        return change
+
+
+def maker_market(s: Scenario) -> tuple[Book, Book, list[Change]]:
+    """Both venues' books (Binance's, Bybit's) and the changes of maker scenario ``s`` (see the module
+    docstring)."""
+    near = (s.mid * Decimal("0.0001")).quantize(TICK)
+    bid0, ask0 = s.mid - near, s.mid + near
+    m, h = _Venue(s.venue, bid0, ask0), _Venue(s.hedge_venue, bid0, ask0)
+    buy = s.through == "buy"
+    sign = 1 if buy else -1  # towards the quote: down for the buy quote, up for the sell quote
+    quote = _bps(bid0, -COST_BPS, ROUND_FLOOR) if buy else _bps(ask0, COST_BPS, ROUND_CEILING)
+    size = float(s.order_size)
+    t = s.opportunity_ms
+    changes: list[Change] = []
+
+    def through(at: int, price: Decimal, qty: float) -> Change:
+        # m's book moves through ``price`` from the quote's side: its ask (buy) or bid (sell) is there,
+        # showing ``qty``, the other side ten ticks further
+        if buy:
+            return m.move(at, bid=price - 10 * TICK, ask=price, ask_qty=qty)
+        return m.move(at, bid=price, ask=price + 10 * TICK, bid_qty=qty)
+
+    def back(at: int) -> Change:
+        return m.move(at, bid=bid0, ask=ask0)
+
+    def hedge_moves(at: int, bps: float) -> Change:
+        # h's touch on the quote's side moves ``bps``: > 0 towards m's touch (the quote's target with it:
+        # h's whole book moves, or it would cross; both quotes are re-priced), < 0 away from it (that side
+        # alone: only the quote of that side is re-priced)
+        moved = bps * sign
+        if bps > 0:
+            return h.move(at, bid=_bps(bid0, moved, ROUND_FLOOR), ask=_bps(ask0, moved, ROUND_CEILING))
+        if buy:
+            return h.move(at, bid=_bps(bid0, moved, ROUND_FLOOR))
+        return h.move(at, ask=_bps(ask0, moved, ROUND_CEILING))
+
+    crossing = _bps(quote, -5 * sign, ROUND_FLOOR if buy else ROUND_CEILING)  # 5 bps through the quote
+    if s.fault in (Fault.NONE, Fault.STREAM_SILENCE):
+        changes += [through(t + 60, crossing, 2 * size), back(t + 80)]
+    elif s.fault in (Fault.CANCEL_RACE, Fault.CANCEL_UNKNOWN):
+        shown = 2 * size if s.fault is Fault.CANCEL_UNKNOWN else float(s.maker_fraction) * size
+        changes += [hedge_moves(t, -MOVE_BPS), through(t + 60, crossing, shown), back(t + 80)]
+    elif s.fault is Fault.PARTIAL_REPRICE:
+        shown = float(s.maker_fraction) * size
+        changes += [hedge_moves(t + 60, -MOVE_BPS), through(t + 60, crossing, shown)]
+        changes.append(back(t + 160 if s.rest_fills else t + 80))
+    elif s.fault is Fault.POST_ONLY_REJECT:
+        # the new quote is MOVE_BPS nearer m's touch; m's book moves to halfway between the two prices
+        between = _bps(quote, sign * MOVE_BPS / 2, ROUND_FLOOR if buy else ROUND_CEILING)
+        changes += [hedge_moves(t, MOVE_BPS), through(t + 60, between, 2 * size), back(t + 560)]
+    deep = _bps(s.mid, -60 * sign, ROUND_FLOOR if buy else ROUND_CEILING)
+    changes += [through(t + 1_500, deep, 2 * size), back(t + MAKER_END_MS)]
+    binance, bybit = (m.book, h.book) if s.venue == "binance" else (h.book, m.book)
+    return binance, bybit, changes
