@@ -18,6 +18,7 @@ import pytest
 
 from arb.execution.live_executor import LiveExecutor
 from arb.execution.orders import OrderState
+from arb.execution.venue_executor import VenueExecutor
 from arb.execution.venue_quotes import QuotingVenueExecutor
 from arb.runtime.trading_session import trading_session
 from arb.sim.ledger import OrderStatus as LedgerStatus
@@ -48,6 +49,12 @@ def _qty(spec: VenueSpec, price: Decimal) -> Decimal:
     return max(floor, rules.min_qty)
 
 
+def _alone(executor: VenueExecutor) -> tuple[QuotingVenueExecutor, LiveExecutor]:
+    """``executor`` (the maker_taker style's, checked) and a live executor driving it alone."""
+    assert isinstance(executor, QuotingVenueExecutor)
+    return executor, LiveExecutor([executor], symbols=1)
+
+
 def _journal_fills(executor: QuotingVenueExecutor) -> dict[str, Decimal]:
     rows = executor.journal.journal.fills(venue=executor.venue, market=executor.market)  # type: ignore[attr-defined]
     return {r["trade_id"]: Decimal(r["qty"]) for r in rows}
@@ -57,8 +64,7 @@ async def test_quotes_rest_fill_as_makers_are_told_once_and_cancel_misses_are_fo
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
-        assert isinstance(executor, QuotingVenueExecutor)
-        live = LiveExecutor([executor], symbols=1)
+        executor, live = _alone(executor)
         news: list[Any] = []
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
@@ -116,9 +122,7 @@ async def test_a_quote_that_would_take_is_refused_journaled_with_the_venues_code
         venue_and_config(spec, tmp_path, monkeypatch, order_entry=order_entry) as (venue, config),
         trading_session(config, [spec.index]) as session,
     ):
-        executor = session.executors[spec.index]
-        assert isinstance(executor, QuotingVenueExecutor)
-        live = LiveExecutor([executor], symbols=1)
+        executor, live = _alone(session.executors[spec.index])
         news: list[Any] = []
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
