@@ -21,6 +21,7 @@ from typing import Any, Literal
 import pytest
 
 from arb.config import AppConfig, load_config
+from arb.execution.reconcile import VenueReconciliation
 from arb.execution.venue_executor import VenueExecutor
 from arb.journal.journal import Journal
 from arb.recording.venues import make_normalizer
@@ -247,6 +248,26 @@ async def venue_and_session(
         trading_session(config, [spec.index]) as session,
     ):
         yield fake, session
+
+
+@contextlib.asynccontextmanager
+async def reconciled_session(
+    config: AppConfig, spec: VenueSpec, **options: Any
+) -> AsyncIterator[tuple[TradingSession, VenueReconciliation]]:
+    """A TradingSession of ``spec``'s venue opened as arb starts one, reconciled first (``options``: the
+    reconciliation's keywords): the session and the reconciliation's report."""
+    from arb.runtime.trading_session import trading_session
+
+    async with trading_session(config, [spec.index]) as session:
+        (report,) = await session.reconcile(**options)
+        yield session, report
+
+
+async def reconciled(config: AppConfig, spec: VenueSpec, **options: Any) -> VenueReconciliation:
+    """The reconciliation report of a new TradingSession of ``spec``'s venue (arb starting), ``options``
+    its keywords."""
+    async with reconciled_session(config, spec, **options) as (_, report):
+        return report
 
 
 async def answered_order(executor: VenueExecutor, side: int, price: Decimal, qty: Decimal, intent: int = 1) -> Any:

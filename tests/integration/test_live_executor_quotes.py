@@ -24,7 +24,16 @@ from arb.runtime.trading_session import trading_session
 from arb.sim.ledger import OrderStatus as LedgerStatus
 from arb.sim.ledger import TimeInForce
 from arb.strategy.types import BUY, SELL
-from tests.integration.live_rig import ALL_SPECS, WAIT_S, VenueSpec, account, best, venue_and_config, venue_and_executor
+from tests.integration.live_rig import (
+    ALL_SPECS,
+    WAIT_S,
+    VenueSpec,
+    account,
+    best,
+    reconciled_session,
+    venue_and_config,
+    venue_and_executor,
+)
 
 
 @pytest.fixture(params=ALL_SPECS, ids=lambda s: s.id)
@@ -159,8 +168,7 @@ async def test_a_quote_left_resting_by_a_crash_is_cancelled_at_the_next_start(
     # A run rests a quote and dies without a word (its session closes, nothing cancelled); the next start
     # finds the quote in flight in the journal, cancels it (journaled before it is sent) and reconciles clean.
     async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
-        async with trading_session(config, [spec.index]) as session:
-            (first,) = await session.reconcile()
+        async with reconciled_session(config, spec) as (session, first):
             assert first.ok
             executor = session.executors[spec.index]
             assert isinstance(executor, QuotingVenueExecutor)
@@ -168,8 +176,7 @@ async def test_a_quote_left_resting_by_a_crash_is_cancelled_at_the_next_start(
             below = bid - spec.rules.tick_size * 20
             quote = executor.submit_quote(BUY, float(below), float(_qty(spec, below)), 1, executor.clock())
             await _until(lambda: any(o.client_id == quote.client_id for o in venue.ledger.open_orders(account(venue))))
-        async with trading_session(config, [spec.index]) as session:
-            (report,) = await session.reconcile()
+        async with reconciled_session(config, spec) as (session, report):
             assert report.ok, report.describe()
             executor = session.executors[spec.index]
             assert isinstance(executor, QuotingVenueExecutor) and executor.counters["cancels"] == 1
