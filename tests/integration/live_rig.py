@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -158,6 +158,18 @@ BINANCE_SPOT = VenueSpec("binance", "spot", "BTCUSDT", SPOT_BTC_HEAD, BINANCE_SP
 BINANCE_LINEAR = VenueSpec("binance", "linear", "BTCUSDT", USDM_BTC, BINANCE_LINEAR_BTC_RULES, {"USDT": "100000"})
 ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR]
 """The four venue-markets arb trades."""
+
+
+def each_spec(specs: Sequence[VenueSpec]) -> Any:
+    """A ``spec`` fixture for a test module (``spec = each_spec(ALL_SPECS)``): a test there that takes
+    ``spec`` runs on each of ``specs`` in turn; one that parametrizes ``spec`` itself runs on those it names."""
+
+    @pytest.fixture(params=specs, ids=lambda s: s.id)
+    def spec(request: pytest.FixtureRequest) -> VenueSpec:
+        chosen: VenueSpec = request.param
+        return chosen
+
+    return spec
 
 
 def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url: str = "",

@@ -30,16 +30,13 @@ from tests.integration.live_rig import (
     VenueSpec,
     account,
     best,
+    each_spec,
     reconciled_session,
     venue_and_config,
     venue_and_executor,
 )
 
-
-@pytest.fixture(params=ALL_SPECS, ids=lambda s: s.id)
-def spec(request: pytest.FixtureRequest) -> VenueSpec:
-    spec: VenueSpec = request.param
-    return spec
+spec = each_spec(ALL_SPECS)
 
 
 async def _until(predicate: Callable[[], bool], step: Callable[[], Any] | None = None) -> None:

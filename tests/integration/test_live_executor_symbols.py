@@ -41,6 +41,7 @@ from tests.integration.live_rig import (
     WAIT_S,
     VenueSpec,
     account,
+    each_spec,
     fake_venue,
     load,
     reconciled,
@@ -57,12 +58,8 @@ SPOT = [BINANCE_SPOT, BYBIT_SPOT]
 LINEAR = [BINANCE_LINEAR, BYBIT_LINEAR]
 
 
-@pytest.fixture(params=SPOT, ids=lambda s: s.id)
-def spec(request: pytest.FixtureRequest) -> VenueSpec:
-    """Each spot venue in turn: a test here that takes ``spec`` runs on both (one that parametrizes
-    ``spec`` itself runs on those it names: the linear ones)."""
-    spec: VenueSpec = request.param
-    return spec
+spec = each_spec(SPOT)
+"""Each spot venue in turn (a test that parametrizes ``spec`` itself runs on those it names: the linear ones)."""
 
 
 async def until(predicate: Callable[[], bool]) -> None:
