@@ -216,8 +216,8 @@ class LedgerVenue(FakeVenue):
         return self._now_ms()
 
     async def _act(self, run: Callable[[], R]) -> R:
-        """Act on a request: ``run()`` runs its handler, then the user-stream events that caused are sent.
-        Returns the handler's reply."""
+        """Act on a request: ``run()`` runs its handler, then the user-stream events the handler caused are
+        sent. Returns the handler's reply."""
         reply = run()
         await self._flush_user_events()
         return reply
