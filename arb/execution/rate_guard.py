@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 
 from arb.execution.outcome import Answer
 from connectors.common.private import RateUse
@@ -29,6 +30,7 @@ def _nothing(headers: Mapping[str, str], now_ns: int, weight_limit: int | None) 
     return RateUse()
 
 
+@dataclass(eq=False)
 class RateGuard:
     """Whether a venue may get a new order now, from what its answers said about our usage.
 
@@ -39,26 +41,18 @@ class RateGuard:
     extended (the live executor keeps the engine's ``blocked_until_ns`` with it).
     """
 
-    def __init__(
-        self,
-        venue: str,
-        clock: Callable[[], int],
-        weight_limit: int | None = None,
-        *,
-        rate_use: RateReader = _nothing,
-        on_block: Callable[[int], None] | None = None,
-    ) -> None:
-        self.venue = venue
-        self.clock = clock
-        self.weight_limit = weight_limit
-        self.rate_use = rate_use
-        self.on_block = on_block
-        self.used_weight = 0
-        self.blocked_until_ns = 0
-        self.banned = False
-        self.reason = ""
-        self.rate_limited = 0
-        """How many answers were rate limits or bans."""
+    venue: str
+    clock: Callable[[], int]
+    weight_limit: int | None = None
+    _: KW_ONLY
+    rate_use: RateReader = _nothing
+    on_block: Callable[[int], None] | None = None
+    used_weight: int = field(default=0, init=False)
+    blocked_until_ns: int = field(default=0, init=False)
+    banned: bool = field(default=False, init=False)
+    reason: str = field(default="", init=False)
+    rate_limited: int = field(default=0, init=False)
+    """How many answers were rate limits or bans."""
 
     def blocked(self) -> str | None:
         """Why no order may go out now, or None."""

@@ -202,10 +202,10 @@ class LedgerVenue(FakeVenue):
             hidden_queries=self.faults.take_hidden_queries(), fill_fraction=self.faults.take_partial_fill(),
         )  # fmt: skip
 
-    async def _order_arrives(self, operation: OrderOperation) -> None:
+    async def _order_arrives(self, operation: OrderOperation) -> int:
         """What an order request (place, cancel, query) awaits before the venue acts on it: the plan's
         delay of the way in, then its hold (:meth:`FaultPlan.order_hold`: so many market frames released
-        first, or the recording's end)."""
+        first, or the recording's end). Returns the venue's time then (ms): when it takes the request."""
         await self.faults.order_arrives()
         frames = self.faults.take_order_hold(operation)
         if frames:
@@ -213,6 +213,14 @@ class LedgerVenue(FakeVenue):
             self._record(AppliedFault(FaultKind.ORDER_HOLD, detail=f"{operation} until frame {until}"))
             self._notify()
             await self.wait_until(lambda: self.position >= until or self.exhausted)
+        return self._now_ms()
+
+    async def _act(self, run: Callable[[], R]) -> R:
+        """Act on a request: ``run()`` runs its handler, then the user-stream events the handler caused are
+        sent. Returns the handler's reply."""
+        reply = run()
+        await self._flush_user_events()
+        return reply
 
     def _on_account(self, name: str) -> None:
         """A venue's own set-up of a new account (Bybit: its UID)."""
@@ -362,16 +370,12 @@ class LedgerVenue(FakeVenue):
         (ORDER_TIMEOUT) once the test releases it if not before, at the venue's time then. ``run()``
         runs its handler. Returns the handler's reply when it ran, ``None`` when it did not."""
         self._record(AppliedFault(fault.kind, connection=connection, detail=detail))
-        reply: R | None = None
-        if fault.processed:
-            reply = run()
-            await self._flush_user_events()
+        reply = await self._act(run) if fault.processed else None
         if fault.kind is FaultKind.ORDER_TIMEOUT:
             await fault.wait_released()
             if reply is None:
                 call.now_ms = self._now_ms()
-                reply = run()
-                await self._flush_user_events()
+                reply = await self._act(run)
         return reply
 
     async def _under_order_fault(

@@ -27,6 +27,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
 import msgspec
@@ -121,26 +122,31 @@ class SentRequest:
         return answer
 
 
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(eq=False)
 class OrderSocket:
     """One logged-in order-entry connection to ``url``, opened by :meth:`start` and again after a loss by
     :meth:`start` (the caller decides when: a lost connection is never reopened behind its back)."""
 
-    def __init__(
-        self,
-        url: str,
-        framing: Framing,
-        *,
-        name: str,
-        open_timeout_s: float = 10.0,
-        ping_interval_s: float = 20.0,
-        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
-    ) -> None:
-        self.url = url
-        self.framing = framing
-        self.name = name
-        self.open_timeout_s = open_timeout_s
-        self.ping_interval_s = ping_interval_s
-        self._clock_ms = clock_ms
+    url: str
+    framing: Framing
+    _: KW_ONLY
+    name: str
+    open_timeout_s: float = 10.0
+    ping_interval_s: float = 20.0
+    clock_ms: Callable[[], int] = _wall_ms
+    """The venue-facing wall clock in ms (what a login or a request is stamped with)."""
+    connects: int = field(default=0, init=False)
+    """Logins accepted since the client was made."""
+    late_answers: int = field(default=0, init=False)
+    """Answers that came after their caller stopped waiting, or to no request of this client."""
+    lost: int = field(default=0, init=False)
+    """Requests whose connection closed before their answer."""
+
+    def __post_init__(self) -> None:
         self._ws: ClientConnection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: set[asyncio.Task[None]] = set()
@@ -149,12 +155,6 @@ class OrderSocket:
         self._down.set()
         self._ids = itertools.count(1)
         self._prefix = f"{time.time_ns() // 1_000_000 % 10**9:x}-"
-        self.connects = 0
-        """Logins accepted since the client was made."""
-        self.late_answers = 0
-        """Answers that came after their caller stopped waiting, or to no request of this client."""
-        self.lost = 0
-        """Requests whose connection closed before their answer."""
 
     @property
     def ready(self) -> bool:
@@ -191,7 +191,7 @@ class OrderSocket:
         await self._down.wait()
 
     async def _login(self, ws: ClientConnection) -> None:
-        frame = self.framing.login(self._clock_ms())
+        frame = self.framing.login(self.clock_ms())
         if frame is None:
             return
         await ws.send(frame, text=True)
@@ -210,7 +210,7 @@ class OrderSocket:
         if ws is None:
             raise NotSentError(f"{self.name}: not connected")
         request_id = f"{self._prefix}{next(self._ids)}"
-        frame = self.framing.request(request_id, operation, params, self._clock_ms())
+        frame = self.framing.request(request_id, operation, params, self.clock_ms())
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = answer
         try:

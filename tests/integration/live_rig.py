@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any, Literal
 import pytest
 
 from arb.config import AppConfig, load_config
+from arb.execution.reconcile import VenueReconciliation
 from arb.execution.venue_executor import VenueExecutor
 from arb.journal.journal import Journal
 from arb.recording.venues import make_normalizer
@@ -159,6 +160,18 @@ ALL_SPECS = [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR]
 """The four venue-markets arb trades."""
 
 
+def each_spec(specs: Sequence[VenueSpec]) -> Any:
+    """A ``spec`` fixture for a test module (``spec = each_spec(ALL_SPECS)``): a test there that takes
+    ``spec`` runs on each of ``specs`` in turn; one that parametrizes ``spec`` itself runs on those it names."""
+
+    @pytest.fixture(params=specs, ids=lambda s: s.id)
+    def spec(request: pytest.FixtureRequest) -> VenueSpec:
+        chosen: VenueSpec = request.param
+        return chosen
+
+    return spec
+
+
 def write_live_config(folder: Path, spec: VenueSpec, venue: Any, *, journal_url: str = "",
                       live: dict[str, Any] | None = None, order_entry: str = "rest",
                       ws_orders: str | None = None) -> Path:  # fmt: skip
@@ -247,6 +260,26 @@ async def venue_and_session(
         trading_session(config, [spec.index]) as session,
     ):
         yield fake, session
+
+
+@contextlib.asynccontextmanager
+async def reconciled_session(
+    config: AppConfig, spec: VenueSpec, **options: Any
+) -> AsyncIterator[tuple[TradingSession, VenueReconciliation]]:
+    """A TradingSession of ``spec``'s venue opened as arb starts one, reconciled first (``options``: the
+    reconciliation's keywords): the session and the reconciliation's report."""
+    from arb.runtime.trading_session import trading_session
+
+    async with trading_session(config, [spec.index]) as session:
+        (report,) = await session.reconcile(**options)
+        yield session, report
+
+
+async def reconciled(config: AppConfig, spec: VenueSpec, **options: Any) -> VenueReconciliation:
+    """The reconciliation report of a new TradingSession of ``spec``'s venue (arb starting), ``options``
+    its keywords."""
+    async with reconciled_session(config, spec, **options) as (_, report):
+        return report
 
 
 async def answered_order(executor: VenueExecutor, side: int, price: Decimal, qty: Decimal, intent: int = 1) -> Any:

@@ -23,7 +23,6 @@ import pytest
 from arb.execution.failpoints import POINTS
 from arb.journal import Journal
 from arb.journal.intent_log import IntentLog
-from arb.runtime.trading_session import trading_session
 from arb.testing.waiting import Patience, communicate
 from tests.helpers import ROOT
 from tests.integration.live_rig import (
@@ -39,6 +38,7 @@ from tests.integration.live_rig import (
     create_requests,
     fake_venue,
     load,
+    reconciled,
     second_recording,
     two_symbol_venue,
     write_live_config,
@@ -119,8 +119,8 @@ async def test_sigkill_at_each_point_then_reconcile_makes_journal_equal_ledger(
         if point == "fill_booked:1":
             assert len(before) <= 1  # at most the one fill booked before the kill was committed
         # restart: reconcile as arb reconcile does
-        async with asyncio.timeout(WAIT_S), trading_session(config, [spec.index]) as session:
-            (report,) = await session.reconcile()
+        async with asyncio.timeout(WAIT_S):
+            report = await reconciled(config, spec)
         assert report.ok, report.describe()
         with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:
             (intent,) = journal.intents()
@@ -157,8 +157,8 @@ async def test_sigkill_on_the_second_symbol_then_reconcile_books_each_fill_to_it
         async with asyncio.timeout(WAIT_S):
             await venue.wait_until(lambda: len(account(venue).orders) >= 2)
         config = load(path)
-        async with asyncio.timeout(WAIT_S), trading_session(config, [spec.index]) as session:
-            (report,) = await session.reconcile()
+        async with asyncio.timeout(WAIT_S):
+            report = await reconciled(config, spec)
         assert report.ok, report.describe()
         assert [p.symbol for p in report.symbols if p.resolved] == ["ETHUSDT"]
         with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:

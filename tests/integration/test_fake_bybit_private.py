@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from decimal import Decimal as D  # noqa: N817 - short for the many literals below
 from typing import Any
@@ -116,6 +116,15 @@ def best(venue: FakeBybitExchange, market: Market) -> tuple[D, D, D, D]:
     return D(bid), D(bid_qty), D(ask), D(ask_qty)
 
 
+def filling_qty(venue: FakeBybitExchange, market: Market) -> tuple[D, D]:
+    """A quantity the best ask covers, above the minimums, and that ask."""
+    _, _, ask, ask_qty = best(venue, market)
+    rules = market.rules
+    qty = max(rules.min_qty, (rules.min_notional / ask).quantize(rules.step_size) + rules.step_size)
+    assert qty <= ask_qty
+    return qty, ask
+
+
 def raw_order(market: Market, **fields: Any) -> dict[str, Any]:
     """A ``/v5/order/create`` body sent as is (ccxt's ``create_order`` would round it onto the grid)."""
     body = {"category": market.name, "symbol": market.rules.symbol, "side": "Buy", "orderType": "Limit",
@@ -128,6 +137,20 @@ async def ioc_buy(exchange: Any, market: Market, qty: D | float, price: D, clien
     """An IOC limit buy of ``qty`` at ``price`` sent through ccxt as ``client_id``; ccxt's answer."""
     return await exchange.create_order(market.symbol, "limit", "buy", float(qty), float(price),
                                        {"timeInForce": "IOC", "clientOrderId": client_id})  # fmt: skip
+
+
+async def status_of(exchange: Any, market: Market, link: str) -> str:
+    """The ``orderStatus`` ``/v5/order/realtime`` answers for the one order ``link`` names."""
+    (found,) = await realtime(exchange, market, orderLinkId=link)
+    return str(found["orderStatus"])
+
+
+async def watching(venue: FakeBybitExchange, watch: Coroutine[Any, Any, Any], topic: str) -> asyncio.Task[Any]:
+    """``watch`` (a ccxt watch) running as a task, once the venue has its subscription to ``topic``."""
+    task = asyncio.create_task(watch)
+    async with asyncio.timeout(TIMEOUT_S):
+        await venue.wait_for_subscription(topic)
+    return task
 
 
 async def realtime(exchange: Any, market: Market, **params: Any) -> list[dict[str, Any]]:
@@ -250,8 +273,7 @@ async def test_rejections_carry_the_venues_retcode(
 @pytest.mark.parametrize("market", MARKETS, ids=lambda m: m.name)
 async def test_an_order_link_id_is_never_reused(market: Market) -> None:
     async with rig(market) as (venue, exchange):
-        _, _, ask, _ = best(venue, market)
-        qty = market.rules.step_size * (100 if market.spot else 10)
+        qty, ask = filling_qty(venue, market)
         await ioc_buy(exchange, market, qty, ask, "same")
         with pytest.raises(ccxt.InvalidOrder) as caught:
             await ioc_buy(exchange, market, qty, ask, "same")
@@ -301,8 +323,7 @@ async def test_a_timestamp_outside_recv_window_is_refused_with_10002() -> None:
 @pytest.mark.parametrize("market", MARKETS, ids=lambda m: m.name)
 async def test_realtime_finds_a_closed_order_by_link_id_and_fetch_order_none_does_not(market: Market) -> None:
     async with rig(market) as (venue, exchange):
-        _, _, ask, _ = best(venue, market)
-        qty = market.rules.step_size * (200 if market.spot else 10)
+        qty, ask = filling_qty(venue, market)
         await ioc_buy(exchange, market, qty, ask, "find-me")
         assert await realtime(exchange, market) == []  # openOnly=0: open orders only, and it is done
         (found,) = await realtime(exchange, market, orderLinkId="find-me")  # "openOnly ignored" by id
@@ -494,13 +515,11 @@ async def test_an_ip_ban_answers_403_until_the_venue_clock_passes_it() -> None:
 async def test_a_timeout_leaves_the_order_unknown_then_a_query_resolves_it_with_one_order(market: Market) -> None:
     async with venue_for(market) as venue, client_for(venue, market, timeout_ms=300) as exchange:
         await exchange.load_markets()
-        _, _, ask, _ = best(venue, market)
-        qty = market.rules.step_size * (200 if market.spot else 10)
+        qty, ask = filling_qty(venue, market)
         venue.faults.order_timeout(processed=True)
         with pytest.raises(ccxt.RequestTimeout):
             await ioc_buy(exchange, market, qty, ask, "unknown-1")
-        (found,) = await realtime(exchange, market, orderLinkId="unknown-1")
-        assert found["orderStatus"] == "Filled"
+        assert await status_of(exchange, market, "unknown-1") == "Filled"
         assert len(alice(venue).orders) == 1 and alice(venue).orders[0].client_id == "unknown-1"
         assert venue.faults.count(FaultKind.ORDER_TIMEOUT) == 1
         venue.faults.release_orders()
@@ -523,14 +542,12 @@ async def test_an_unprocessed_timeout_places_the_order_only_once_released() -> N
 @pytest.mark.parametrize("market", MARKETS, ids=lambda m: m.name)
 async def test_hidden_orders_answer_an_empty_list_for_n_queries(market: Market) -> None:
     async with rig(market) as (venue, exchange):
-        _, _, ask, _ = best(venue, market)
-        qty = market.rules.step_size * (200 if market.spot else 10)
+        qty, ask = filling_qty(venue, market)
         venue.faults.hide_orders(queries=2)
         await ioc_buy(exchange, market, qty, ask, "shy")
         assert await realtime(exchange, market, orderLinkId="shy") == []
         assert await realtime(exchange, market, orderLinkId="shy") == []
-        (found,) = await realtime(exchange, market, orderLinkId="shy")
-        assert found["orderStatus"] == "Filled" and len(alice(venue).trades) == 1
+        assert await status_of(exchange, market, "shy") == "Filled" and len(alice(venue).trades) == 1
         assert venue.faults.count(FaultKind.ORDER_HIDDEN) == 1
 
 
@@ -557,8 +574,8 @@ async def test_a_dropped_connection_after_the_request_was_read() -> None:
         venue.faults.order_drop(processed=True)
         with pytest.raises(ccxt.NetworkError):  # ccxt: ExchangeNotAvailable, as for a DNS failure
             await ioc_buy(exchange, market, 0.001, ask, "dropped")
-        (found,) = await realtime(exchange, market, orderLinkId="dropped")
-        assert found["orderStatus"] == "Filled" and venue.faults.count(FaultKind.ORDER_DROP) == 1
+        assert await status_of(exchange, market, "dropped") == "Filled"
+        assert venue.faults.count(FaultKind.ORDER_DROP) == 1
 
 
 # -- the private stream -----------------------------------------------------------------------------
@@ -632,14 +649,12 @@ async def test_linear_stream_sends_position_and_wallet() -> None:
 async def test_a_silenced_stream_delivers_nothing_while_rest_shows_the_fill() -> None:
     market = BY_NAME["spot"]
     async with rig(market) as (venue, exchange):
-        watch = asyncio.create_task(exchange.watch_my_trades())
-        async with asyncio.timeout(TIMEOUT_S):
-            await venue.wait_for_subscription("execution")
+        watch = await watching(venue, exchange.watch_my_trades(), "execution")
         venue.faults.silence_user_stream()
         _, _, ask, _ = best(venue, market)
         await ioc_buy(exchange, market, 0.001, ask, "quiet")
-        (found,) = await realtime(exchange, market, orderLinkId="quiet")
-        assert found["orderStatus"] == "Filled" and len(await exchange.fetch_my_trades(market.symbol)) == 1
+        assert await status_of(exchange, market, "quiet") == "Filled"
+        assert len(await exchange.fetch_my_trades(market.symbol)) == 1
         assert venue.user_stream_log and not any(m.sent for m in venue.user_stream_log)
         assert venue.faults.count(FaultKind.USER_STREAM_SILENT) > 1
         assert not watch.done()
@@ -653,16 +668,12 @@ async def test_a_silenced_stream_delivers_nothing_while_rest_shows_the_fill() ->
 async def test_dropped_user_streams_make_the_watch_raise_and_a_new_watch_authenticates_again() -> None:
     market = BY_NAME["linear"]
     async with rig(market) as (venue, exchange):
-        first = asyncio.create_task(exchange.watch_orders())
-        async with asyncio.timeout(TIMEOUT_S):
-            await venue.wait_for_subscription("order")
+        first = await watching(venue, exchange.watch_orders(), "order")
         assert await venue.drop_user_streams() == 1
         with pytest.raises(ccxt.NetworkError):
             async with asyncio.timeout(TIMEOUT_S):
                 await first
-        second = asyncio.create_task(exchange.watch_orders())
-        async with asyncio.timeout(TIMEOUT_S):
-            await venue.wait_for_subscription("order")
+        second = await watching(venue, exchange.watch_orders(), "order")
         assert [ok for _, _, ok in venue.auth_log] == [True, True]
         assert venue.faults.count(FaultKind.USER_STREAM_DROP) == 1
         _, _, ask, _ = best(venue, market)

@@ -34,9 +34,12 @@ from tests.integration.test_fake_bybit_private import (
     ask_ws,
     best,
     client_for,
+    filling_qty,
     realtime,
     ret_code,
+    status_of,
     venue_for,
+    watching,
 )
 
 BOUND_S = 20.0
@@ -63,15 +66,6 @@ async def place(exchange: Any, market: Market, qty: D, price: D, link: str, **pa
             {"timeInForce": "IOC", "clientOrderId": link, **params},
         )  # fmt: skip
     return order
-
-
-def filling_qty(venue: FakeBybitExchange, market: Market) -> tuple[D, D]:
-    """A quantity the best ask covers, above the minimums, and that ask."""
-    _, _, ask, ask_qty = best(venue, market)
-    rules = market.rules
-    qty = max(rules.min_qty, (rules.min_notional / ask).quantize(rules.step_size) + rules.step_size)
-    assert qty <= ask_qty
-    return qty, ask
 
 
 def trade_answers(venue: FakeBybitExchange, op: str) -> list[int]:
@@ -103,9 +97,7 @@ async def test_an_ioc_over_websocket_fills_and_rest_shows_it_as_the_ledger_does(
 @pytest.mark.parametrize("market", MARKETS, ids=lambda m: m.name)
 async def test_a_post_only_rests_then_is_cancelled_over_websocket_with_stream_events(market: Market) -> None:
     async with trade_rig(market) as (venue, exchange):
-        watch = asyncio.create_task(exchange.watch_orders())
-        async with asyncio.timeout(BOUND_S):
-            await venue.wait_for_subscription("order")
+        watch = await watching(venue, exchange.watch_orders(), "order")
         bid, _, _, _ = best(venue, market)
         price = bid - market.rules.tick_size * 10
         qty = max(market.rules.min_qty, (market.rules.min_notional / price).quantize(market.rules.step_size) * 2)
@@ -280,8 +272,7 @@ async def test_a_socket_dropped_after_placing_leaves_the_outcome_to_a_rest_query
         venue.faults.order_drop(processed=True)
         with pytest.raises(ccxt.NetworkError):
             await place(exchange, market, qty, ask, "dropped-1")
-        (found,) = await realtime(exchange, market, orderLinkId="dropped-1")
-        assert found["orderStatus"] == "Filled"
+        assert await status_of(exchange, market, "dropped-1") == "Filled"
         assert [o.client_id for o in alice(venue).orders] == ["dropped-1"]
         (applied,) = [a for a in venue.faults.applied if a.kind is FaultKind.ORDER_DROP]
         assert "/v5/trade order.create processed=True" in applied.detail

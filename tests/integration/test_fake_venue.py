@@ -312,17 +312,21 @@ async def test_exchange_info_reports_the_constructor_filters() -> None:
 # -- Bybit ----------------------------------------------------------------------------------------------
 
 
+async def subscribe_and_ping(ws: ClientConnection, topic: str, req_id: str) -> tuple[str | bytes, str | bytes]:
+    """Bybit: the answers, as sent, to a subscribe to ``topic`` with ``req_id`` and to the ping after it."""
+    await ws.send(json.dumps({"op": "subscribe", "args": [topic], "req_id": req_id}))
+    ack = await ws.recv()
+    await ws.send(json.dumps({"op": "ping"}))
+    return ack, await ws.recv()
+
+
 async def test_bybit_linear_acks_pongs_and_failures_have_bybit_shapes() -> None:
     async with asyncio.timeout(TIMEOUT_S), FakeBybitVenue(BYBIT, market="linear") as venue:
         async with connect(venue.ws_urls[0]) as ws:
-            await ws.send(json.dumps({"op": "subscribe", "args": ["publicTrade.XRPUSDT"], "req_id": "r1"}))
+            ack, pong = await subscribe_and_ping(ws, "publicTrade.XRPUSDT", "r1")
             conn_id = venue.connections[0].conn_id
-            assert await ws.recv() == (
-                f'{{"success":true,"ret_msg":"","conn_id":"{conn_id}","req_id":"r1","op":"subscribe"}}'
-            )
-            await ws.send(json.dumps({"op": "ping"}))
-            pong = f'{{"success":true,"ret_msg":"pong","conn_id":"{conn_id}","req_id":"","op":"ping"}}'
-            assert await ws.recv() == pong
+            assert ack == f'{{"success":true,"ret_msg":"","conn_id":"{conn_id}","req_id":"r1","op":"subscribe"}}'
+            assert pong == f'{{"success":true,"ret_msg":"pong","conn_id":"{conn_id}","req_id":"","op":"ping"}}'
             await ws.send(json.dumps({"op": "subscribe", "args": ["orderbook.50.NOPEUSDT"], "req_id": "r2"}))
             assert await recv_json(ws) == {
                 "success": False,
@@ -346,13 +350,12 @@ async def test_bybit_spot_acks_and_pongs_have_the_spot_shapes() -> None:
     async with asyncio.timeout(TIMEOUT_S), FakeBybitVenue(BYBIT, market="spot") as venue:
         assert venue.ws_urls[0].endswith("/v5/public/spot")
         async with connect(venue.ws_urls[0]) as ws:
-            await ws.send(json.dumps({"op": "subscribe", "args": ["orderbook.50.XRPUSDT"], "req_id": "10001"}))
+            ack, pong = await subscribe_and_ping(ws, "orderbook.50.XRPUSDT", "10001")
             conn_id = venue.connections[0].conn_id
-            assert await ws.recv() == (
+            assert ack == (
                 f'{{"success":true,"ret_msg":"subscribe","conn_id":"{conn_id}","req_id":"10001","op":"subscribe"}}'
             )
-            await ws.send(json.dumps({"op": "ping"}))
-            assert await ws.recv() == f'{{"success":true,"ret_msg":"pong","conn_id":"{conn_id}","op":"ping"}}'
+            assert pong == f'{{"success":true,"ret_msg":"pong","conn_id":"{conn_id}","op":"ping"}}'
             await ws.send(json.dumps({"op": "subscribe", "args": ["orderbook.500.XRPUSDT"]}))  # 500: linear only
             assert await recv_json(ws) == {
                 "success": False,

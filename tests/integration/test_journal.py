@@ -35,10 +35,23 @@ def _open(url: str) -> ExecutionJournal:
     return ExecutionJournal(Journal.open(url), "acct")
 
 
+def _reopened(journal: ExecutionJournal, url: str) -> ExecutionJournal:
+    """``journal`` flushed and closed, and the one at ``url`` opened again: what the next run finds."""
+    journal.flush()
+    journal.close()
+    return _open(url)
+
+
+def _intend(journal: ExecutionJournal, market: str, *orders: LiveOrder, venue: str = "binance") -> None:
+    """Journal the intents of ``orders`` on ``venue``'s ``market`` (account "acct", run "r1")."""
+    for order in orders:
+        journal.record_intent(order, venue=venue, market=market, account="acct", run_id="r1")
+
+
 def test_intent_is_committed_at_once_and_a_client_id_never_twice(journal_url: str) -> None:
     journal = _open(journal_url)
     order = _order()
-    journal.record_intent(order, venue="binance", market="spot", account="acct", run_id="r1")
+    _intend(journal, "spot", order)
     with Journal.open(journal_url) as other:  # a second connection sees it: committed
         row = other.intent(order.client_id)
     assert row is not None and row["state"] == "pending" and row["price"] == "100" and row["qty"] == "0.002"
@@ -51,7 +64,7 @@ def test_intent_is_committed_at_once_and_a_client_id_never_twice(journal_url: st
 def test_states_events_and_fills_are_queued_then_committed_together(journal_url: str) -> None:
     journal = _open(journal_url)
     order = _order()
-    journal.record_intent(order, venue="bybit", market="linear", account="acct", run_id="r1")
+    _intend(journal, "linear", order, venue="bybit")
     assert journal.trade_ids("bybit", "linear") == set()  # (reading flushes what is queued: read first)
     order.state, order.venue_order_id, order.written_ns, order.ack_ns = OrderState.ACCEPTED, "77", 1_100, 1_500
     journal.record_state(order, "ack", 1_500, {"written_ns": 1_100})
@@ -73,12 +86,10 @@ def test_states_events_and_fills_are_queued_then_committed_together(journal_url:
 def test_a_fill_is_booked_once_whichever_way_it_comes(journal_url: str) -> None:
     journal = _open(journal_url)
     order = _order()
-    journal.record_intent(order, venue="binance", market="spot", account="acct", run_id="r1")
+    _intend(journal, "spot", order)
     assert journal.record_fill(order, _fill("t1"), venue="binance", market="spot", source="stream", local_ts_ns=1)
     assert not journal.record_fill(order, _fill("t1"), venue="binance", market="spot", source="rest", local_ts_ns=2)
-    journal.flush()
-    journal.close()
-    reopened = _open(journal_url)  # a new run learns the known trade ids from the journal
+    reopened = _reopened(journal, journal_url)  # a new run learns the known trade ids from the journal
     assert not reopened.record_fill(order, _fill("t1"), venue="binance", market="spot", source="rest", local_ts_ns=3)
     # the same trade id on another venue-market is another fill
     assert reopened.record_fill(order, _fill("t1"), venue="binance", market="linear", source="rest", local_ts_ns=3)
@@ -94,8 +105,7 @@ def test_a_fill_is_booked_once_whichever_way_it_comes(journal_url: str) -> None:
 def test_in_flight_orders_come_back_with_their_fills(journal_url: str) -> None:
     journal = _open(journal_url)
     done, open_ = _order("arb-t-1-0", 1_000), _order("arb-t-2-0", 2_000)
-    for order in (done, open_):
-        journal.record_intent(order, venue="binance", market="spot", account="acct", run_id="r1")
+    _intend(journal, "spot", done, open_)
     done.state = OrderState.REJECTED
     done.rejection = Rejection(-2010, "Account has insufficient balance for requested action.")
     journal.record_state(done, "reject", 1_100, {})
@@ -103,9 +113,7 @@ def test_in_flight_orders_come_back_with_their_fills(journal_url: str) -> None:
     journal.record_state(open_, "unknown", 2_100, {"code": "timeout"})
     journal.record_fill(open_, _fill("t9", client_id=open_.client_id), venue="binance", market="spot", source="stream",
                         local_ts_ns=2_200)  # fmt: skip
-    journal.flush()
-    journal.close()
-    reopened = _open(journal_url)
+    reopened = _reopened(journal, journal_url)
     (back,) = reopened.in_flight_orders("binance", "spot")
     assert (back.client_id, back.state, back.venue_order_id, back.executed_qty) == (
         open_.client_id, OrderState.UNKNOWN, "77", Decimal("0.002"))  # fmt: skip
@@ -122,15 +130,13 @@ def test_an_order_the_venue_called_filled_stays_in_flight_until_its_fills_are_bo
     # a crash in between must leave the intent for reconciliation to finish, not as done.
     journal = _open(journal_url)
     owed, settled = _order("arb-t-1-0", 1_000), _order("arb-t-2-0", 2_000)
+    _intend(journal, "linear", owed, settled)
     for order in (owed, settled):
-        journal.record_intent(order, venue="binance", market="linear", account="acct", run_id="r1")
         order.state, order.venue_order_id, order.executed_qty = OrderState.FILLED, "77", Decimal("0.002")
         journal.record_state(order, "reply", 1_500, {})
     settled.answered, settled.respond_ts = True, 2_500
     journal.record_state(settled, "done", 2_500, {})
-    journal.flush()
-    journal.close()
-    reopened = _open(journal_url)
+    reopened = _reopened(journal, journal_url)
     (back,) = reopened.in_flight_orders("binance", "linear")
     assert (back.client_id, back.state) == (owed.client_id, OrderState.FILLED)
     reopened.close()
@@ -256,8 +262,7 @@ def test_the_same_trade_id_of_two_symbols_is_two_fills(journal_url: str) -> None
     journal.flush()
     assert journal.trade_keys("binance", "spot") == {("BTCUSDT", "309520001"), ("ETHUSDT", "309520001")}
     assert [f.symbol for f in journal.venue_fills("binance", "spot", "ETHUSDT")] == ["ETHUSDT"]
-    journal.close()
-    reopened = _open(journal_url)  # a new run knows both
+    reopened = _reopened(journal, journal_url)  # a new run knows both
     assert not reopened.record_fill(None, eth, venue="binance", market="spot", source="rest", local_ts_ns=3)
     assert len(reopened.journal.fills()) == 2 and len(reopened.journal.fills(symbol="BTCUSDT")) == 1
     reopened.close()

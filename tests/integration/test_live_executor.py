@@ -32,6 +32,7 @@ from tests.integration.live_rig import (
     at_ask,
     best,
     create_requests,
+    each_spec,
     eventually,
     fake_venue,
     load,
@@ -42,13 +43,8 @@ from tests.integration.live_rig import (
     write_live_config,
 )
 
-
-@pytest.fixture(params=ALL_SPECS, ids=lambda s: s.id)
-def spec(request: pytest.FixtureRequest) -> VenueSpec:
-    """Each venue-market in turn: every test here runs on all four (one that parametrizes ``spec`` itself
-    runs on those it names)."""
-    spec: VenueSpec = request.param
-    return spec
+spec = each_spec(ALL_SPECS)
+"""Each venue-market in turn: every test here runs on all four."""
 
 
 WRONG_SECRET_CODE = {"binance": -1022, "bybit": 10004}

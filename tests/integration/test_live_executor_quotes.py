@@ -18,18 +18,25 @@ import pytest
 
 from arb.execution.live_executor import LiveExecutor
 from arb.execution.orders import OrderState
+from arb.execution.venue_executor import VenueExecutor
 from arb.execution.venue_quotes import QuotingVenueExecutor
 from arb.runtime.trading_session import trading_session
 from arb.sim.ledger import OrderStatus as LedgerStatus
 from arb.sim.ledger import TimeInForce
 from arb.strategy.types import BUY, SELL
-from tests.integration.live_rig import ALL_SPECS, WAIT_S, VenueSpec, account, best, venue_and_config, venue_and_executor
+from tests.integration.live_rig import (
+    ALL_SPECS,
+    WAIT_S,
+    VenueSpec,
+    account,
+    best,
+    each_spec,
+    reconciled_session,
+    venue_and_config,
+    venue_and_executor,
+)
 
-
-@pytest.fixture(params=ALL_SPECS, ids=lambda s: s.id)
-def spec(request: pytest.FixtureRequest) -> VenueSpec:
-    spec: VenueSpec = request.param
-    return spec
+spec = each_spec(ALL_SPECS)
 
 
 async def _until(predicate: Callable[[], bool], step: Callable[[], Any] | None = None) -> None:
@@ -48,6 +55,12 @@ def _qty(spec: VenueSpec, price: Decimal) -> Decimal:
     return max(floor, rules.min_qty)
 
 
+def _alone(executor: VenueExecutor) -> tuple[QuotingVenueExecutor, LiveExecutor]:
+    """``executor`` (the maker_taker style's, checked) and a live executor driving it alone."""
+    assert isinstance(executor, QuotingVenueExecutor)
+    return executor, LiveExecutor([executor], symbols=1)
+
+
 def _journal_fills(executor: QuotingVenueExecutor) -> dict[str, Decimal]:
     rows = executor.journal.journal.fills(venue=executor.venue, market=executor.market)  # type: ignore[attr-defined]
     return {r["trade_id"]: Decimal(r["qty"]) for r in rows}
@@ -57,8 +70,7 @@ async def test_quotes_rest_fill_as_makers_are_told_once_and_cancel_misses_are_fo
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
-        assert isinstance(executor, QuotingVenueExecutor)
-        live = LiveExecutor([executor], symbols=1)
+        executor, live = _alone(executor)
         news: list[Any] = []
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
@@ -116,9 +128,7 @@ async def test_a_quote_that_would_take_is_refused_journaled_with_the_venues_code
         venue_and_config(spec, tmp_path, monkeypatch, order_entry=order_entry) as (venue, config),
         trading_session(config, [spec.index]) as session,
     ):
-        executor = session.executors[spec.index]
-        assert isinstance(executor, QuotingVenueExecutor)
-        live = LiveExecutor([executor], symbols=1)
+        executor, live = _alone(session.executors[spec.index])
         news: list[Any] = []
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
@@ -155,8 +165,7 @@ async def test_a_quote_left_resting_by_a_crash_is_cancelled_at_the_next_start(
     # A run rests a quote and dies without a word (its session closes, nothing cancelled); the next start
     # finds the quote in flight in the journal, cancels it (journaled before it is sent) and reconciles clean.
     async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
-        async with trading_session(config, [spec.index]) as session:
-            (first,) = await session.reconcile()
+        async with reconciled_session(config, spec) as (session, first):
             assert first.ok
             executor = session.executors[spec.index]
             assert isinstance(executor, QuotingVenueExecutor)
@@ -164,8 +173,7 @@ async def test_a_quote_left_resting_by_a_crash_is_cancelled_at_the_next_start(
             below = bid - spec.rules.tick_size * 20
             quote = executor.submit_quote(BUY, float(below), float(_qty(spec, below)), 1, executor.clock())
             await _until(lambda: any(o.client_id == quote.client_id for o in venue.ledger.open_orders(account(venue))))
-        async with trading_session(config, [spec.index]) as session:
-            (report,) = await session.reconcile()
+        async with reconciled_session(config, spec) as (session, report):
             assert report.ok, report.describe()
             executor = session.executors[spec.index]
             assert isinstance(executor, QuotingVenueExecutor) and executor.counters["cancels"] == 1

@@ -41,8 +41,11 @@ from tests.integration.live_rig import (
     WAIT_S,
     VenueSpec,
     account,
+    each_spec,
     fake_venue,
     load,
+    reconciled,
+    reconciled_session,
     second_recording,
     set_keys,
     two_symbol_session,
@@ -55,12 +58,8 @@ SPOT = [BINANCE_SPOT, BYBIT_SPOT]
 LINEAR = [BINANCE_LINEAR, BYBIT_LINEAR]
 
 
-@pytest.fixture(params=SPOT, ids=lambda s: s.id)
-def spec(request: pytest.FixtureRequest) -> VenueSpec:
-    """Each spot venue in turn: a test here that takes ``spec`` runs on both (one that parametrizes
-    ``spec`` itself runs on those it names: the linear ones)."""
-    spec: VenueSpec = request.param
-    return spec
+spec = each_spec(SPOT)
+"""Each spot venue in turn (a test that parametrizes ``spec`` itself runs on those it names: the linear ones)."""
 
 
 async def until(predicate: Callable[[], bool]) -> None:
@@ -167,8 +166,7 @@ async def test_reconciliation_reports_per_symbol_and_a_trade_by_hand_stops_only_
     async with two_symbol_venue(spec, second_recording(spec, two_symbols)) as venue:
         path = write_two_symbol_config(tmp_path, spec, venue)
         config = load(path)
-        async with trading_session(config, [spec.index]) as session:
-            (first,) = await session.reconcile()
+        async with reconciled_session(config, spec) as (session, first):
             assert (
                 first.ok and first.baseline == "set" and [p.symbol for p in first.symbols] == [spec.symbol, "ETHUSDT"]
             )
@@ -178,8 +176,7 @@ async def test_reconciliation_reports_per_symbol_and_a_trade_by_hand_stops_only_
         price, qty = _buy_at_ask(venue, spec, "ETHUSDT")
         venue.ledger.place(account(venue), symbol="ETHUSDT", side=Side.BUY, type=OrderType.LIMIT, qty=qty,
                            price=price, time_in_force=TimeInForce.IOC, client_id="by-hand-eth")  # fmt: skip
-        async with trading_session(config, [spec.index]) as session:
-            (report,) = await session.reconcile()
+        report = await reconciled(config, spec)
         assert not report.ok
         btc, eth = report.symbols
         assert btc.ok and not eth.ok and eth.orphan_fills and not btc.orphan_fills
@@ -198,8 +195,7 @@ async def test_reconciliation_reports_per_symbol_and_a_trade_by_hand_stops_only_
         assert out["symbols"] == [spec.symbol, "ETHUSDT"]
         venue_out = out["venues"][f"{spec.venue}-spot"]
         assert not venue_out["ok"] and "ETHUSDT: MISMATCH; fill " in venue_out["earlier_mismatch"]
-        async with trading_session(config, [spec.index]) as session:
-            (accepted,) = await session.reconcile(accept_venue_state=True)
+        accepted = await reconciled(config, spec, accept_venue_state=True)
         assert accepted.ok and accepted.baseline == "accepted"
 
 
@@ -209,8 +205,7 @@ async def test_a_symbol_added_later_is_met_for_the_first_time_and_reconciles(
     set_keys(monkeypatch, spec)
     async with two_symbol_venue(spec, second_recording(spec, two_symbols)) as venue:
         alone = load(write_two_symbol_config(tmp_path / "one", spec, venue, symbols=(spec.symbol,)))
-        async with trading_session(alone, [spec.index]) as session:
-            (first,) = await session.reconcile()
+        async with reconciled_session(alone, spec) as (session, first):
             assert first.ok and first.baseline == "set"
             executor = session.executors[spec.index]
             price, qty = _buy_at_ask(venue, spec, spec.symbol)
@@ -221,15 +216,13 @@ async def test_a_symbol_added_later_is_met_for_the_first_time_and_reconciles(
                 executor.stop()
         both = load(write_two_symbol_config(tmp_path / "two", spec, venue))
         both = both.with_overrides({"live.state_dir": alone.live.state_dir})  # the same journal
-        async with trading_session(both, [spec.index]) as session:
-            (added,) = await session.reconcile()
+        async with reconciled_session(both, spec) as (session, added):
             assert added.ok, added.describe()
             assert added.baseline == "extended: ETHUSDT met for the first time"
             account_now = await venue_account(session, spec.index)  # ETHUSDT's inception is met now too
             assert account_now.position[1] == 0.0 and account_now.inception_base[1] == 20.0
-        async with trading_session(both, [spec.index]) as session:
-            (again,) = await session.reconcile()
-            assert again.ok and again.baseline == "kept"
+        again = await reconciled(both, spec)
+        assert again.ok and again.baseline == "kept"
 
 
 async def test_kill_flattens_each_symbols_lone_leg_and_cancels_both_symbols_orders(

@@ -30,22 +30,39 @@ from connectors.binance.ws_api import CANCEL as BN_CANCEL
 from connectors.binance.ws_api import PLACE, STATUS, BinanceWsApiFraming
 from connectors.bybit.private import ANSWERS
 from connectors.bybit.trade_socket import CANCEL, CREATE, BybitTradeFraming
-from connectors.common.order_socket import AnswerLostError, LoginRefusedError, NotSentError, OrderSocket
+from connectors.common.order_socket import (
+    AnswerLostError,
+    Framing,
+    LoginRefusedError,
+    NotSentError,
+    OrderSocket,
+    SentRequest,
+)
 from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, at_ask, eventually, fake_venue
-from tests.integration.test_fake_bybit_private import BY_NAME, KEY, MARKETS, SECRET, Market, alice, venue_for
-from tests.integration.test_fake_bybit_trade_ws import filling_qty, trade_answers
+from tests.integration.test_fake_bybit_private import (
+    BY_NAME,
+    KEY,
+    MARKETS,
+    SECRET,
+    Market,
+    alice,
+    filling_qty,
+    venue_for,
+)
+from tests.integration.test_fake_bybit_trade_ws import trade_answers
 
 BOUND_S = 20.0
 """A bound on a step that hangs (each takes well under a second when nothing does)."""
 
 
 @asynccontextmanager
-async def started(client: OrderSocket) -> AsyncIterator[None]:
-    """``client`` started (logged in where its venue asks for that), closed on the way out."""
+async def started(url: str, framing: Framing, name: str) -> AsyncIterator[OrderSocket]:
+    """A client on ``url``, started (logged in where its venue asks for that), closed on the way out."""
+    client = OrderSocket(url, framing, name=name)
     try:
         async with asyncio.timeout(BOUND_S):
             await client.start()
-        yield
+        yield client
     finally:
         await client.close()
 
@@ -53,10 +70,9 @@ async def started(client: OrderSocket) -> AsyncIterator[None]:
 @asynccontextmanager
 async def socket_rig(market: Market, *, secret: str = SECRET) -> AsyncIterator[tuple[FakeBybitExchange, OrderSocket]]:
     """A venue and a logged-in client on its ``/v5/trade``."""
-    async with venue_for(market) as venue:
-        client = OrderSocket(venue.trade_ws_url, BybitTradeFraming(KEY, secret), name="bybit order entry")
-        async with started(client):
-            yield venue, client
+    framing = BybitTradeFraming(KEY, secret)
+    async with venue_for(market) as venue, started(venue.trade_ws_url, framing, "bybit order entry") as client:
+        yield venue, client
 
 
 def ioc(market: Market, qty: D, price: D, link: str, **extra: Any) -> dict[str, Any]:
@@ -65,10 +81,16 @@ def ioc(market: Market, qty: D, price: D, link: str, **extra: Any) -> dict[str, 
             "qty": str(qty), "price": str(price), "timeInForce": "IOC", "orderLinkId": link, **extra}  # fmt: skip
 
 
+async def answer_of(sent: SentRequest, within_s: float = BOUND_S) -> dict[str, Any]:
+    """``sent``'s answer, awaited at most ``within_s``."""
+    async with asyncio.timeout(within_s):
+        return await sent.answer()
+
+
 async def ask(client: OrderSocket, operation: str, params: dict[str, Any]) -> dict[str, Any]:
     async with asyncio.timeout(BOUND_S):
         sent = await client.send(operation, params)
-        return await sent.answer()
+    return await answer_of(sent)
 
 
 @pytest.mark.parametrize("market", MARKETS, ids=lambda m: m.name)
@@ -77,8 +99,7 @@ async def test_an_ioc_is_answered_by_its_request_id_and_fills_on_the_ledger(mark
         qty, price = filling_qty(venue, market)
         sent = await client.send(CREATE, ioc(market, qty, price, "sock-1"))
         assert sent.written_ns > 0
-        async with asyncio.timeout(BOUND_S):
-            answer = await sent.answer()
+        answer = await answer_of(sent)
         assert answer["reqId"] == sent.request_id and answer["retCode"] == 0
         (order,) = alice(venue).orders
         assert answer["data"] == {"orderId": venue.order_id(order), "orderLinkId": "sock-1"}
@@ -145,8 +166,7 @@ async def test_a_connection_dropped_after_the_order_was_placed_loses_the_answer_
         venue.faults.order_drop(processed=True)
         sent = await client.send(CREATE, ioc(market, qty, price, "drop-1"))
         with pytest.raises(AnswerLostError):
-            async with asyncio.timeout(BOUND_S):
-                await sent.answer()
+            await answer_of(sent)
         assert not client.ready and client.lost == 1
         # the order is on the ledger once; the client never sent it again
         assert [o.client_id for o in alice(venue).orders] == ["drop-1"]
@@ -167,8 +187,7 @@ async def test_an_answer_after_the_caller_gave_up_is_counted_not_delivered() -> 
         venue.faults.order_timeout(processed=True)
         sent = await client.send(CREATE, ioc(market, qty, price, "held-1"))
         with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.2):  # the venue holds this answer until released below
-                await sent.answer()
+            await answer_of(sent, 0.2)  # the venue holds this answer until released below
         # the connection goes on answering other requests meanwhile
         assert (await ask(client, CREATE, ioc(market, qty, price, "next-1")))["retCode"] == 0
         venue.faults.release_orders()
@@ -185,10 +204,9 @@ async def test_an_answer_after_the_caller_gave_up_is_counted_not_delivered() -> 
 @asynccontextmanager
 async def binance_rig(spec: VenueSpec, *, secret: str = PAIR_SECRET) -> AsyncIterator[tuple[Any, OrderSocket]]:
     """The fake Binance of ``spec`` and a client on its WebSocket API (nothing to log in: no request yet)."""
-    async with fake_venue(spec) as venue:
-        client = OrderSocket(venue.ws_api_url, BinanceWsApiFraming(PAIR_KEY, secret), name="binance order entry")
-        async with started(client):
-            yield venue, client
+    framing = BinanceWsApiFraming(PAIR_KEY, secret)
+    async with fake_venue(spec) as venue, started(venue.ws_api_url, framing, "binance order entry") as client:
+        yield venue, client
 
 
 def binance_ioc(qty: D, price: D, client_id: str, **extra: Any) -> dict[str, Any]:
@@ -231,8 +249,7 @@ async def test_a_binance_connection_dropped_after_placing_loses_the_answer_not_t
         venue.faults.order_drop(processed=True)
         sent = await client.send(PLACE, binance_ioc(qty, ask_px, "bn-drop"))
         with pytest.raises(AnswerLostError):
-            async with asyncio.timeout(BOUND_S):
-                await sent.answer()
+            await answer_of(sent)
         assert [o.client_id for o in account(venue).orders] == ["bn-drop"] and client.lost == 1
         async with asyncio.timeout(BOUND_S):
             await client.start()

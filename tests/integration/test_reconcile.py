@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from arb.cli import main as cli
 from arb.config import AppConfig
-from arb.runtime.trading_session import KIND_MANUAL, trading_session
+from arb.runtime.trading_session import KIND_MANUAL
 from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.strategy.types import BUY
 from tests.integration.live_rig import (
@@ -22,6 +21,8 @@ from tests.integration.live_rig import (
     account,
     answered_order,
     best,
+    reconciled,
+    reconciled_session,
     venue_and_config,
 )
 
@@ -35,26 +36,17 @@ def _manual_trade(venue: object, spec: VenueSpec, client_id: str) -> str:
     return str(venue.order_id(order))  # type: ignore[attr-defined]
 
 
-async def _reconciled(config: AppConfig, spec: VenueSpec, **options: Any) -> Any:
-    """The reconciliation report of a new TradingSession of ``spec`` (arb starting), ``options`` its
-    keywords."""
-    async with trading_session(config, [spec.index]) as session:
-        (report,) = await session.reconcile(**options)
-    return report
-
-
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 async def test_first_meeting_sets_the_baseline_and_a_clean_account_reconciles(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
-        async with trading_session(config, [spec.index]) as session:
-            (first,) = await session.reconcile()
+        async with reconciled_session(config, spec) as (session, first):
             assert first.ok and first.baseline == "set"
             _, _, ask, ask_qty = best(venue, spec)
             qty = max(spec.rules.min_qty, (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 3)
             await answered_order(session.executors[spec.index], BUY, ask, min(qty, ask_qty))
-        again = await _reconciled(config, spec)
+        again = await reconciled(config, spec)
         assert again.ok and again.baseline == "kept" and again.fills_booked == 0
 
 
@@ -63,20 +55,20 @@ async def test_a_trade_arb_did_not_make_stops_the_start_until_a_person_accepts(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
-        first = await _reconciled(config, spec)
+        first = await reconciled(config, spec)
         assert first.ok
         by_hand = _manual_trade(venue, spec, "by-hand-1")
-        report = await _reconciled(config, spec)
+        report = await reconciled(config, spec)
         assert not report.ok
         # Binance's trade history carries no client id, only the order's: the venue's order id names it
         assert report.orphan_fills and all(f.venue_order_id == by_hand for f in report.orphan_fills)
         lines = "\n".join(report.describe())
         assert "MISMATCH" in lines and "not in the journal" in lines
-        restart = await _reconciled(config, spec)  # a restart does not forget it
+        restart = await reconciled(config, spec)  # a restart does not forget it
         assert not restart.ok and restart.earlier_mismatch and not restart.orphan_fills
-        accepted = await _reconciled(config, spec, accept_venue_state=True)
+        accepted = await reconciled(config, spec, accept_venue_state=True)
         assert accepted.ok and accepted.baseline == "accepted"
-        after = await _reconciled(config, spec)
+        after = await reconciled(config, spec)
         assert after.ok  # the fill is journaled (as not arb's) and the baseline moved
 
 
@@ -108,8 +100,7 @@ async def test_arb_reconcile_reports_order_latency_from_the_journal(
 ) -> None:
     spec = BYBIT_SPOT
     async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
-        async with trading_session(config, [spec.index]) as session:
-            await session.reconcile()
+        async with reconciled_session(config, spec) as (session, _):
             executor = session.executors[spec.index]
             _, _, ask, _ = best(venue, spec)
             qty = max(spec.rules.min_qty, (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 2)
@@ -134,5 +125,5 @@ async def test_an_open_order_arb_does_not_know_is_reported(tmp_path: Path, monke
         bid, _, _, _ = best(venue, spec)
         venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.BUY, type=OrderType.LIMIT,
                            qty=Decimal("0.001"), price=bid * Decimal("0.5"), client_id="resting-by-hand")  # fmt: skip
-        report = await _reconciled(config, spec)
+        report = await reconciled(config, spec)
         assert not report.ok and [o.client_id for o in report.foreign_open_orders] == ["resting-by-hand"]

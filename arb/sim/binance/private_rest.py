@@ -9,6 +9,7 @@ import hmac
 import logging
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -137,12 +138,9 @@ class BinancePrivateRest(BinanceUserStreams):
         call = Call(params, account, int(now * 1000))
         order_fault = self.faults.take_order_fault(endpoint.operation) if endpoint.operation else None
         if endpoint.operation:
-            await self._order_arrives(endpoint.operation)
-            call.now_ms = self._now_ms()
+            call.now_ms = await self._order_arrives(endpoint.operation)
         if order_fault is None:
-            reply = self._run(endpoint, call)
-            await self._flush_user_events()
-            return self._reply(request, reply, headers, endpoint.weight)
+            return self._reply(request, await self._act(partial(self._run, endpoint, call)), headers, endpoint.weight)
         return await self._faulted_order(request, endpoint, call, order_fault, headers)
 
     def _run(self, endpoint: Endpoint, call: Call) -> Reply:

@@ -108,15 +108,13 @@ class BinanceWsApi(BinanceAccountEndpoints):
         if endpoint.order_count:
             limits = self._order_limits(limits) if show else []
         fault = self.faults.take_order_fault(endpoint.operation) if endpoint.operation else None
-        await self._order_arrives(endpoint.operation or "any")
-        call = Call({k: ws_text(v) for k, v in params.items() if k not in _NOT_PARAMS}, account, self._now_ms())
+        arrived_ms = await self._order_arrives(endpoint.operation or "any")
+        call = Call({k: ws_text(v) for k, v in params.items() if k not in _NOT_PARAMS}, account, arrived_ms)
         run = partial(self._run, endpoint, call)
         if fault is not None:
             await self._ws_order_fault(conn, request_id, method, fault, call, run, limits)
             return
-        reply = run()
-        await self._flush_user_events()
-        await self._ws_order_answer(conn, request_id, method, reply, limits)
+        await self._ws_order_answer(conn, request_id, method, await self._act(run), limits)
 
     def _order_limits(self, limits: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Count one order (as REST does) and return ``limits`` with the ``ORDERS`` entries, in the

@@ -10,6 +10,7 @@ import hmac
 import json
 from collections import deque
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -80,12 +81,9 @@ class BybitRest(BybitUserStreams):
         if endpoint.private:
             order_fault = self.faults.take_order_fault(endpoint.operation or "any")
         if endpoint.operation:
-            await self._order_arrives(endpoint.operation)
-            call.now_ms = self._now_ms()
+            call.now_ms = await self._order_arrives(endpoint.operation)
         if order_fault is None:
-            reply = self._run(endpoint, call)
-            await self._flush_user_events()
-            return self._respond(request, reply, headers)
+            return self._respond(request, await self._act(partial(self._run, endpoint, call)), headers)
         return await self._faulted(request, endpoint, call, order_fault, headers)
 
     def _run(self, endpoint: Endpoint, call: Call) -> Reply:

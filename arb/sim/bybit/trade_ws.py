@@ -147,16 +147,13 @@ class BybitTradeWs(BybitAccountEndpoints):
             await self._trade_answer(conn, op, req_id, refusal, limits)
             return
         fault = self.faults.take_order_fault(endpoint.operation)
-        await self._order_arrives(endpoint.operation)
-        call = Call(params, account, self._now_ms())
+        call = Call(params, account, await self._order_arrives(endpoint.operation))
 
         def run() -> Reply:
             return endpoint.handler(call)
 
         if fault is None:
-            reply = run()
-            await self._flush_user_events()
-            await self._trade_answer(conn, op, req_id, reply, limits)
+            await self._trade_answer(conn, op, req_id, await self._act(run), limits)
             return
         await self._trade_fault(conn, op, req_id, fault, call, run, limits)
 
@@ -169,10 +166,7 @@ class BybitTradeWs(BybitAccountEndpoints):
         without an answer, or an error answer (``fault.code``; else 10429 for a 429, 10016 otherwise)."""
         self._record(AppliedFault(fault.kind, connection=conn.id,
                                   detail=f"{self.trade_path} {op} processed={fault.processed}"))  # fmt: skip
-        reply: Reply | None = None
-        if fault.processed:
-            reply = run()
-            await self._flush_user_events()
+        reply = await self._act(run) if fault.processed else None
         if fault.kind is FaultKind.ORDER_TIMEOUT:
             # held apart from the connection's reading, which goes on answering its other requests
             task = asyncio.create_task(self._held_answer(conn, op, req_id, fault, call, run, reply, limits))
@@ -194,8 +188,7 @@ class BybitTradeWs(BybitAccountEndpoints):
         await fault.wait_released()
         if reply is None:
             call.now_ms = self._now_ms()
-            reply = run()
-            await self._flush_user_events()
+            reply = await self._act(run)
         await self._trade_answer(conn, op, req_id, reply, limits)
         self._notify()
 
