@@ -30,7 +30,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -366,6 +366,38 @@ def _marks_note(summaries: Sequence[tuple[Path, dict[str, Any]]], results: Path 
     return note
 
 
+@dataclass(frozen=True, slots=True)
+class _AccountMarks:
+    # What an account's fills and its session reports tell together (a paper account and the live
+    # journal read their sessions alike).
+    summaries: list[tuple[Path, dict[str, Any]]]
+    """The account's session reports found (path, summary.json)."""
+    marks: Array
+    first_ns: int
+    last_ns: int
+    note: str
+    """How the marks were found."""
+
+
+def _account_marks(
+    what: str,
+    fills: Array,
+    names: Sequence[str],
+    results: Path | None,
+    mode: str,
+    belongs: Callable[[Mapping[str, Any]], bool],
+    marks: Iterable[Mark],
+) -> _AccountMarks:
+    # the marks of ``fills``, of the reports of ``mode`` sessions in ``results`` that ``belongs`` to the
+    # account, and of ``marks``; the span runs from the earliest session's start
+    summaries = _session_summaries(results, mode, belongs)
+    given = list(marks)
+    all_marks = marks_from(fills, [*_session_marks(summaries, names), *given])
+    starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
+    first, last = _span(what, fills, all_marks, start=min(starts) if starts else None)
+    return _AccountMarks(summaries, all_marks, first, last, _marks_note(summaries, results, len(given)))
+
+
 # -- paper account ---------------------------------------------------------------------------------------
 
 
@@ -408,23 +440,19 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
             isinstance(path, str) and Path(path).name in (DB_NAME, LEGACY_ACCOUNT) and Path(path).resolve().parent == me
         )
 
-    summaries = _session_summaries(results, "dry-run", belongs)
-    given = list(marks)
-    all_marks = marks_from(fills, [*_session_marks(summaries, names), *given])
-    starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
-    first, last = _span(f"paper {state_dir}", fills, all_marks, start=min(starts) if starts else None)
-    quote = _quote(summaries[-1][1]["meta"].get("config")) if summaries else "quote"
+    seen = _account_marks(f"paper {state_dir}", fills, names, results, "dry-run", belongs, marks)
+    quote = _quote(seen.summaries[-1][1]["meta"].get("config")) if seen.summaries else "quote"
     return SourceData(
         kind="paper",
         name=str(state_dir),
         fills=fills,
-        marks=all_marks,
+        marks=seen.marks,
         initial=initial,
-        first_ns=first,
-        last_ns=last,
+        first_ns=seen.first_ns,
+        last_ns=seen.last_ns,
         quote=quote,
         halts=(f"the paper account is halted: {halt}",) if halt else (),
-        notes=(_marks_note(summaries, results, len(given)), "times: the fills' local time (data time in a replay)"),
+        notes=(seen.note, "times: the fills' local time (data time in a replay)"),
         symbols=names,
         funding=funding,
     )
@@ -628,25 +656,21 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     def belongs(meta: Mapping[str, Any]) -> bool:
         return bool(((meta.get("config") or {}).get("live") or {}).get("account") == account_text)
 
-    summaries = _session_summaries(results, "live", belongs)
-    given = list(marks)
-    all_marks = marks_from(fills, [*_session_marks(summaries, names), *given])
-    starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
-    first, last = _span(f"live {name}", fills, all_marks, start=min(starts) if starts else None)
+    seen = _account_marks(f"live {name}", fills, names, results, "live", belongs, marks)
     halt = stored.get(f"{account}/{HALT_KEY}", "")
     start_bases, start_quote, baselines = _live_balances(config, stored, bases, quote)
     return SourceData(
         kind="live",
         name=name,
         fills=fills,
-        marks=all_marks,
+        marks=seen.marks,
         initial=InitialBalances.of_symbols(start_bases, start_quote),
-        first_ns=first,
-        last_ns=last,
+        first_ns=seen.first_ns,
+        last_ns=seen.last_ns,
         quote=quote,
         halts=(f"the live account is halted: {halt}",) if halt else (),
         notes=(
-            _marks_note(summaries, results, len(given)),
+            seen.note,
             "starting balances: " + baselines,
             "fees paid in the base coin are valued at the fill's price",
         ),
