@@ -23,7 +23,9 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from arb.sim.ledger import (
+    ExecType,
     FundingPayment,
+    LedgerEvent,
     LedgerOrder,
     LedgerTrade,
     OrderStatus,
@@ -239,27 +241,24 @@ def reject_reason_of(order: LedgerOrder, status: OrderStatus, executed: Decimal)
 class OrderView:
     """One order as of one moment (a stream event, or now): what :func:`order_entry` renders."""
 
-    __slots__ = ("cancel_type", "executed", "fee", "order", "quote", "status", "updated_ms")
+    __slots__ = ("cancel_type", "cancelled", "executed", "fee", "order", "quote", "status", "updated_ms")
 
-    def __init__(
-        self,
-        order: LedgerOrder,
-        *,
-        status: OrderStatus | None = None,
-        executed: Decimal | None = None,
-        quote: Decimal | None = None,
-        updated_ms: int | None = None,
-        cancel_type: str = "UNKNOWN",
-    ) -> None:
-        self.order = order
-        self.status = order.status if status is None else status
-        self.executed = order.executed_qty if executed is None else executed
-        self.quote = order.cum_quote if quote is None else quote
-        self.updated_ms = order.updated_ms if updated_ms is None else updated_ms
-        self.cancel_type = cancel_type
+    def __init__(self, at: LedgerOrder | LedgerEvent) -> None:
+        """The order ``at`` as it is now, or as the ledger event ``at`` saw it (its status, executed
+        quantity and value, and time then: the order itself moves on). ``cancel_type`` is ``UNKNOWN``
+        until the venue sets the one Bybit shows for a cancelled order."""
+        if isinstance(at, LedgerEvent):
+            self.order, self.status, self.updated_ms = at.order, at.status, at.time_ms
+            self.executed, self.quote = at.executed_qty, at.cum_quote
+            self.cancelled = at.exec_type is ExecType.CANCELED
+        else:
+            self.order, self.status, self.updated_ms = at, at.status, at.updated_ms
+            self.executed, self.quote = at.executed_qty, at.cum_quote
+            self.cancelled = at.status is OrderStatus.CANCELED
+        self.cancel_type = "UNKNOWN"
         # The fee of the trades behind ``executed`` (an event sees only the trades before it).
         fee, filled = ZERO, ZERO
-        for trade in order.trades:
+        for trade in self.order.trades:
             if filled >= self.executed:
                 break
             fee += trade.fee
