@@ -162,23 +162,22 @@ async def test_kill_leaves_dust_no_venue_would_trade_and_calls_it_flat(
     # Found by the fault campaign: fees paid in the coin leave a net position of a few steps, below
     # every venue's minimum notional; the kill switch sent orders the venue had to refuse, five
     # times, then reported that dust as exposure left (arb kill exit 1) although nothing could close it.
-    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
-        async with trading_session(config, [spec.index]) as session:
-            await account_since_inception(session, spec.index)  # the account's starting point
-            bid, _, ask, _ = best(venue, spec)
-            rules = spec.rules
-            qty = (rules.min_notional / bid).quantize(rules.step_size) * 4
-            dust = (rules.min_notional / bid / 2).quantize(rules.step_size, rounding="ROUND_DOWN")
-            assert dust >= rules.step_size * 4  # a few steps, half the minimum notional
-            for side, amount, price, cid in ((Side.BUY, qty + dust, ask, "buy-1"), (Side.SELL, qty, bid, "sell-1")):
-                venue.ledger.place(account(venue), symbol=spec.symbol, side=side, type=OrderType.LIMIT,
-                                   qty=amount, price=price, client_id=cid)  # fmt: skip
-            sent = len(account(venue).orders)
-            report = await kill(session, slippage_bps=50.0)
-        assert 0 < report.net_before < float(rules.min_notional / bid)
-        assert report.flat, report.describe()
-        assert report.orders == [] and len(account(venue).orders) == sent  # nothing sent that must be refused
-        assert any("dust" in line for line in report.describe())
+    async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
+        await account_since_inception(session, spec.index)  # the account's starting point
+        bid, _, ask, _ = best(venue, spec)
+        rules = spec.rules
+        qty = (rules.min_notional / bid).quantize(rules.step_size) * 4
+        dust = (rules.min_notional / bid / 2).quantize(rules.step_size, rounding="ROUND_DOWN")
+        assert dust >= rules.step_size * 4  # a few steps, half the minimum notional
+        for side, amount, price, cid in ((Side.BUY, qty + dust, ask, "buy-1"), (Side.SELL, qty, bid, "sell-1")):
+            venue.ledger.place(account(venue), symbol=spec.symbol, side=side, type=OrderType.LIMIT,
+                               qty=amount, price=price, client_id=cid)  # fmt: skip
+        sent = len(account(venue).orders)
+        report = await kill(session, slippage_bps=50.0)
+    assert 0 < report.net_before < float(rules.min_notional / bid)
+    assert report.flat, report.describe()
+    assert report.orders == [] and len(account(venue).orders) == sent  # nothing sent that must be refused
+    assert any("dust" in line for line in report.describe())
 
 
 async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(

@@ -11,10 +11,10 @@ import csv
 import datetime as dt
 import json
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -47,19 +47,47 @@ def _trading(config: Path, out: Path, keys: dict[str, str], binance: Any, bybit:
     return live_trading(config, out, keys, binance, bybit, symbols=["BTCUSDT"])
 
 
+class _Live(NamedTuple):
+    """``arb live`` on ``standing_pair``: the venues, the configuration, the keys, the process and its folder."""
+
+    binance: Any
+    bybit: Any
+    config: Path
+    keys: dict[str, str]
+    process: Any
+    out: Path
+
+
 @contextlib.asynccontextmanager
-async def _halted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[Any, Any, Path, dict[str, str], Any, Path]]:
-    """``arb live`` (``_trading``) on ``standing_pair`` once it has halted new pairs on a lone Binance leg
-    (``_lone_binance_leg``), each hedge past the attempts a minute away: the exposure is the kill
-    switch's to close. Yields the venues, the configuration, the keys, the process and its folder."""
-    async with standing_pair(tmp_path, monkeypatch, HEDGE_RETRY_A_MINUTE) as (binance, bybit, config, keys):
-        out = tmp_path / "live"
-        _lone_binance_leg(bybit)
+async def _live(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    folder: str,
+    condition: Callable[[_Live], bool],
+    *,
+    arbitrage: dict[str, Any] | None = None,
+    faults: Callable[[Any, Any], object] | None = None,
+) -> AsyncIterator[_Live]:
+    """``arb live`` (``_trading``) on ``standing_pair`` (``arbitrage`` merged into its settings), writing
+    to ``tmp_path``/``folder``, once ``condition`` holds (``until``, 60 s); ``faults(binance, bybit)``
+    scripts the venues' faults before it starts."""
+    async with standing_pair(tmp_path, monkeypatch, arbitrage) as (binance, bybit, config, keys):
+        out = tmp_path / folder
+        if faults is not None:
+            faults(binance, bybit)
         async with _trading(config, out, keys, binance, bybit) as process:
-            await until(lambda: "HALTED" in (out / "stderr").read_text(), process, out, 60)
-            yield binance, bybit, config, keys, process, out
+            live = _Live(binance, bybit, config, keys, process, out)
+            await until(lambda: condition(live), process, out, 60)
+            yield live
+
+
+def _halted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> contextlib.AbstractAsyncContextManager[_Live]:
+    """``_live`` once arb has halted new pairs on a lone Binance leg (``_lone_binance_leg``), each hedge
+    past the attempts a minute away: the exposure is the kill switch's to close."""
+    return _live(
+        tmp_path, monkeypatch, "live", lambda live: "HALTED" in (live.out / "stderr").read_text(),
+        arbitrage=HEDGE_RETRY_A_MINUTE, faults=lambda _, bybit: _lone_binance_leg(bybit),
+    )  # fmt: skip
 
 
 def _flat(binance: Any, bybit: Any) -> None:
@@ -106,11 +134,11 @@ def _assert_report_matches_ledgers(report: Path, venues: dict[str, Any]) -> None
 async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_cent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
-        out = tmp_path / "run"
-        async with _trading(config, out, keys, binance, bybit) as process:
-            await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 60)
-            stderr = await interrupted(process, out)
+    def three_each(live: _Live) -> bool:
+        return len(account(live.binance).trades) >= 3 and len(account(live.bybit).trades) >= 3
+
+    async with _live(tmp_path, monkeypatch, "run", three_each) as (binance, bybit, _, _, process, out):
+        stderr = await interrupted(process, out)
         stdout = (out / "stdout").read_text()
         venues = {"binance": binance, "bybit": bybit}
         # three pairs: a buy on Binance and a sell on Bybit of 0.01 each, nothing left open
@@ -137,13 +165,12 @@ async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_
 async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and_sends_nothing_twice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
-        first = tmp_path / "first"
-        async with _trading(config, first, keys, binance, bybit) as process:
-            # the first fill of the first pair: its other leg is on its way, answered or not yet sent
-            await until(lambda: len(account(binance).trades) + len(account(bybit).trades) >= 1, process, first, 60)
-            process.kill()
-            await process.wait()
+    def first_fill(live: _Live) -> bool:  # of the first pair: its other leg is on its way, answered or not yet sent
+        return len(account(live.binance).trades) + len(account(live.bybit).trades) >= 1
+
+    async with _live(tmp_path, monkeypatch, "first", first_fill) as (binance, bybit, config, keys, process, _):
+        process.kill()
+        await process.wait()
         assert process.returncode == -signal.SIGKILL
         before = {name: len(account(fake).orders) for name, fake in (("binance", binance), ("bybit", bybit))}
         second = tmp_path / "second"
@@ -236,12 +263,14 @@ async def test_a_rate_limit_on_one_venue_during_a_lone_leg_is_closed_on_the_othe
     # Binance answers the pair's buy 503 -1008 (throttled: not placed, and arb holds orders back from
     # Binance for a while): the Bybit sell fills alone. The kernel must not spend its hedge attempts on
     # Binance, which arb itself refuses unsent: it buys the leg back on Bybit, and nothing halts.
-    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
-        out = tmp_path / "live"
+    def unwound(live: _Live) -> bool:  # the leg, then its unwind
+        return len(account(live.bybit).trades) >= 2
+
+    def throttled(binance: Any, _: Any) -> None:  # the pair's buy: 503 -1008
         binance.faults.order_error(503, -1008)
-        async with _trading(config, out, keys, binance, bybit) as process:
-            await until(lambda: len(account(bybit).trades) >= 2, process, out, 60)  # the leg, then its unwind
-            stderr = await interrupted(process, out)
+
+    async with _live(tmp_path, monkeypatch, "live", unwound, faults=throttled) as (binance, bybit, _, _, process, out):
+        stderr = await interrupted(process, out)
         assert "HALTED" not in stderr and "NAKED LEG" not in stderr
         sell, buy = account(bybit).trades[:2]
         assert (sell.side.value, buy.side.value) == ("sell", "buy") and sell.qty == buy.qty

@@ -34,9 +34,11 @@ from tests.helpers import rerun_without_jit
 NOW = 1_723_161_300_000_000_000
 
 
-def params(**over: float) -> np.ndarray:
+def params(**over: float | tuple[float, float]) -> np.ndarray:
+    """The kernel's parameters: the values below, each replaced by ``over``'s where it names it (one
+    number for both venues, or ``(venue 0, venue 1)``)."""
     p = np.zeros(1, PARAMS_DTYPE)
-    values = {
+    values: dict[str, float | tuple[float, float]] = {
         "min_spread_bps": 5.0,
         "slippage_bps": 2.0,
         "max_order_size": 0.5,
@@ -49,16 +51,16 @@ def params(**over: float) -> np.ndarray:
         "max_hedge_attempts": 3,
         "hedge_retry_ns": 1_000_000_000,
         "stop_loss_bps": 50.0,
+        "taker_fee": (0.001, 0.001),
+        "tick_size": (0.01, 0.1),
+        "lot_size": (0.00001, 0.000001),
+        "min_qty": (0.00001, 0.000001),
+        "min_notional": (5.0, 5.0),
+        "market": (MARKET_SPOT, MARKET_SPOT),
     }
     values.update(over)
     for key, value in values.items():
         p[key] = value
-    p["taker_fee"] = (0.001, 0.001)
-    p["tick_size"] = (0.01, 0.1)
-    p["lot_size"] = (0.00001, 0.000001)
-    p["min_qty"] = (0.00001, 0.000001)
-    p["min_notional"] = (5.0, 5.0)
-    p["market"] = (MARKET_SPOT, MARKET_SPOT)
     return p
 
 

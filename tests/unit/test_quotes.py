@@ -46,24 +46,24 @@ BUY_AT = 59903.14  # floor(59990 / 1.00145, 0.01)
 SELL_AT = 60097.02  # ceil(60010 * 1.00145, 0.01)
 
 
-MAKER = {
+MAKER: dict[str, float | tuple[float, float]] = {
     "style": STYLE_MAKER_TAKER,
     "maker_venues": 1,
     "quote_size": 0.01,
     "quote_tolerance_bps": 1.0,
     "min_quote_life_ns": 100 * MS,
+    "taker_fee": (0.0005, 0.00055),
+    "maker_fee": (0.0002, 0.0002),
+    "lot_size": (0.001, 0.001),
+    "min_qty": (0.001, 0.001),
+    "market": (MARKET_LINEAR, MARKET_LINEAR),
 }
-"""The maker-taker settings over test_kernel's parameters (5 bps, 2 bps of slippage, 3 hedge attempts)."""
+"""The maker-taker settings over test_kernel's parameters (5 bps, 2 bps of slippage, 3 hedge attempts),
+on two linear venues."""
 
 
-def params(**over: float) -> np.ndarray:
-    p = kernel_params(**{**MAKER, **over})
-    p["taker_fee"] = (0.0005, 0.00055)
-    p["maker_fee"] = (0.0002, 0.0002)
-    p["lot_size"] = (0.001, 0.001)
-    p["min_qty"] = (0.001, 0.001)
-    p["market"] = (MARKET_LINEAR, MARKET_LINEAR)
-    return p
+def params(**over: float | tuple[float, float]) -> np.ndarray:
+    return kernel_params(**{**MAKER, **over})
 
 
 def view(

@@ -10,8 +10,8 @@ from typing import Any
 
 from arb.sim.bybit.calls import AuthFailure, DcpTrigger, PrivateSession
 from arb.sim.bybit.views import BybitLedgerViews
-from arb.sim.bybit.wire import OrderView, ws_signature
-from arb.sim.ledger import ExecType, FundingPayment, LedgerAccount, LedgerEvent
+from arb.sim.bybit.wire import ws_signature
+from arb.sim.ledger import FundingPayment, LedgerAccount, LedgerEvent
 from arb.sim.private import encode
 from arb.sim.venue import VenueConnection
 
@@ -194,20 +194,6 @@ class BybitUserStreams(BybitLedgerViews):
             return (event.symbol,)
         return (event.trade.symbol,) if event.trade is not None else ()
 
-    def _event_view(self, event: LedgerEvent) -> OrderView:
-        meta = self._order_meta.get(event.order.order_id)
-        cancel_type = "UNKNOWN"
-        if event.exec_type is ExecType.CANCELED:
-            cancel_type = (meta.cancel_type if meta is not None else "") or "CancelByUser"
-        return OrderView(
-            event.order,
-            status=event.status,
-            executed=event.executed_qty,
-            quote=event.cum_quote,
-            updated_ms=event.time_ms,
-            cancel_type=cancel_type,
-        )
-
     async def _send_event(self, event: LedgerEvent) -> None:
         sessions = [s for s in self._sessions.values() if s.account == event.account and s.conn.open]
         if not sessions:
@@ -216,7 +202,7 @@ class BybitUserStreams(BybitLedgerViews):
         if event.trade is not None:
             payloads.append(("execution", [self._exec_dict(event.trade, event.order, stream=True)]))
             payloads.append(("execution.fast", [self._exec_dict(event.trade, event.order, fast=True)]))
-        payloads.append(("order", [self._order_dict(self._event_view(event), stream=True)]))
+        payloads.append(("order", [self._order_dict(self._order_view(event), stream=True)]))
         for session in sessions:
             for family, data in payloads:
                 for topic in self._subscribed(session.conn, family):

@@ -38,7 +38,7 @@ from arb.sim.bybit.wire import (
     wire_order_id,
 )
 from arb.sim.bybit.wire_account import position_entry, wallet_coin_entry
-from arb.sim.ledger import ZERO, FundingPayment, LedgerAccount, LedgerOrder, LedgerTrade, OrderStatus, SymbolRules
+from arb.sim.ledger import ZERO, FundingPayment, LedgerAccount, LedgerEvent, LedgerOrder, LedgerTrade, SymbolRules
 from arb.sim.options import VenueOptions
 from arb.sim.private import FundingFields, LedgerVenue
 from arb.sim.replay import SessionSpec
@@ -158,12 +158,14 @@ class BybitLedgerViews(LedgerVenue, FakeBybitVenue):
     def _rules(self, symbol: str | None) -> SymbolRules | None:
         return self.ledger.rules.get(symbol) if symbol else None
 
-    def _order_view(self, order: LedgerOrder) -> OrderView:
-        meta = self._order_meta.get(order.order_id)
-        cancel_type = "UNKNOWN"
-        if order.status is OrderStatus.CANCELED:
-            cancel_type = (meta.cancel_type if meta is not None else "") or "CancelByUser"
-        return OrderView(order, cancel_type=cancel_type)
+    def _order_view(self, at: LedgerOrder | LedgerEvent) -> OrderView:
+        """The order ``at`` now, or as the ledger event ``at`` saw it (:class:`OrderView`); once cancelled,
+        with the cancel type the venue noted for it (``CancelByUser`` when none)."""
+        view = OrderView(at)
+        if view.cancelled:
+            meta = self._order_meta.get(view.order.order_id)
+            view.cancel_type = (meta.cancel_type if meta is not None else "") or "CancelByUser"
+        return view
 
     def _order_dict(self, view: OrderView, *, stream: bool = False) -> dict[str, Any]:
         order = view.order

@@ -23,7 +23,9 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from arb.sim.ledger import (
+    ExecType,
     FundingPayment,
+    LedgerEvent,
     LedgerOrder,
     LedgerTrade,
     OrderStatus,
@@ -239,32 +241,35 @@ def reject_reason_of(order: LedgerOrder, status: OrderStatus, executed: Decimal)
 class OrderView:
     """One order as of one moment (a stream event, or now): what :func:`order_entry` renders."""
 
-    __slots__ = ("cancel_type", "executed", "fee", "order", "quote", "status", "updated_ms")
+    __slots__ = ("cancel_type", "cancelled", "executed", "fee", "order", "quote", "status", "updated_ms")
 
-    def __init__(
-        self,
-        order: LedgerOrder,
-        *,
-        status: OrderStatus | None = None,
-        executed: Decimal | None = None,
-        quote: Decimal | None = None,
-        updated_ms: int | None = None,
-        cancel_type: str = "UNKNOWN",
-    ) -> None:
-        self.order = order
-        self.status = order.status if status is None else status
-        self.executed = order.executed_qty if executed is None else executed
-        self.quote = order.cum_quote if quote is None else quote
-        self.updated_ms = order.updated_ms if updated_ms is None else updated_ms
-        self.cancel_type = cancel_type
+    def __init__(self, at: LedgerOrder | LedgerEvent) -> None:
+        """The order ``at`` as it is now, or as the ledger event ``at`` saw it (its status, executed
+        quantity and value, and time then: the order itself moves on). ``cancel_type`` is ``UNKNOWN``
+        until the venue sets the one Bybit shows for a cancelled order."""
+        if isinstance(at, LedgerEvent):
+            self.order, self.status, self.updated_ms = at.order, at.status, at.time_ms
+            self.executed, self.quote = at.executed_qty, at.cum_quote
+            self.cancelled = at.exec_type is ExecType.CANCELED
+        else:
+            self.order, self.status, self.updated_ms = at, at.status, at.updated_ms
+            self.executed, self.quote = at.executed_qty, at.cum_quote
+            self.cancelled = at.status is OrderStatus.CANCELED
+        self.cancel_type = "UNKNOWN"
         # The fee of the trades behind ``executed`` (an event sees only the trades before it).
         fee, filled = ZERO, ZERO
-        for trade in order.trades:
+        for trade in self.order.trades:
             if filled >= self.executed:
                 break
             fee += trade.fee
             filled += trade.qty
         self.fee = fee
+
+
+def _streamed(category: str, entry: dict[str, Any], **stream_only: Any) -> dict[str, Any]:
+    # The private stream's form of a REST list's record: ``category`` first, then the record, then
+    # the fields only the stream carries
+    return {"category": category, **entry, **stream_only}
 
 
 def order_entry(
@@ -287,64 +292,56 @@ def order_entry(
     leaves = order.qty - view.executed if is_open else ZERO
     price = order.price if order.price is not None else ZERO
     avg = view.quote / view.executed if view.executed else None
-    entry: dict[str, Any] = {}
-    if stream:
-        entry["category"] = category
-    entry.update(
-        {
-            "symbol": order.symbol,
-            "orderId": wire_order_id(category, order.order_id),
-            "orderLinkId": order.client_id if not order.client_id.startswith("~") else "",
-            "blockTradeId": "",
-            "side": "Buy" if order.side is Side.BUY else "Sell",
-            "orderType": "Limit" if order.type is OrderType.LIMIT else "Market",
-            "cancelType": view.cancel_type,
-            "price": decimal_text(price, rules.tick_size) if order.price is not None else "0",
-            "qty": decimal_text(order.qty, rules.step_size),
-            "orderIv": "",
-            "timeInForce": "IOC" if order.type is OrderType.MARKET else _TIF[order.time_in_force],
-            "orderStatus": order_status(category, view.status, view.executed),
-            "isLeverage": "0" if category == "spot" else "",
-            "lastPriceOnCreated": last_price if category == "linear" else "",
-            "reduceOnly": order.reduce_only,
-            "leavesQty": decimal_text(leaves, rules.step_size),
-            "leavesValue": decimal_text(leaves * price),
-            "cumExecQty": decimal_text(view.executed, rules.step_size),
-            "cumExecValue": decimal_text(view.quote),
-            "avgPrice": decimal_text(avg) if avg is not None else "",
-            "positionIdx": 0,
-            "cumExecFee": decimal_text(view.fee),
-            "cumFeeDetail": {fee_asset: decimal_text(view.fee)} if view.fee else {},
-            "createdTime": str(order.created_ms),
-            "updatedTime": str(view.updated_ms),
-            "rejectReason": reject_reason_of(order, view.status, view.executed),
-            "stopOrderType": "",
-            "triggerPrice": "0" if category == "spot" else "",
-            "takeProfit": "0" if category == "spot" else "",
-            "stopLoss": "0" if category == "spot" else "",
-            "tpTriggerBy": "",
-            "slTriggerBy": "",
-            "tpLimitPrice": "0",
-            "slLimitPrice": "0",
-            "triggerDirection": 0,
-            "triggerBy": "",
-            "closeOnTrigger": False,
-            "placeType": "",
-            "smpType": "None",
-            "smpGroup": 0,
-            "smpOrderId": "",
-            "marketUnit": market_unit,
-        }
-    )
+    entry: dict[str, Any] = {
+        "symbol": order.symbol,
+        "orderId": wire_order_id(category, order.order_id),
+        "orderLinkId": order.client_id if not order.client_id.startswith("~") else "",
+        "blockTradeId": "",
+        "side": "Buy" if order.side is Side.BUY else "Sell",
+        "orderType": "Limit" if order.type is OrderType.LIMIT else "Market",
+        "cancelType": view.cancel_type,
+        "price": decimal_text(price, rules.tick_size) if order.price is not None else "0",
+        "qty": decimal_text(order.qty, rules.step_size),
+        "orderIv": "",
+        "timeInForce": "IOC" if order.type is OrderType.MARKET else _TIF[order.time_in_force],
+        "orderStatus": order_status(category, view.status, view.executed),
+        "isLeverage": "0" if category == "spot" else "",
+        "lastPriceOnCreated": last_price if category == "linear" else "",
+        "reduceOnly": order.reduce_only,
+        "leavesQty": decimal_text(leaves, rules.step_size),
+        "leavesValue": decimal_text(leaves * price),
+        "cumExecQty": decimal_text(view.executed, rules.step_size),
+        "cumExecValue": decimal_text(view.quote),
+        "avgPrice": decimal_text(avg) if avg is not None else "",
+        "positionIdx": 0,
+        "cumExecFee": decimal_text(view.fee),
+        "cumFeeDetail": {fee_asset: decimal_text(view.fee)} if view.fee else {},
+        "createdTime": str(order.created_ms),
+        "updatedTime": str(view.updated_ms),
+        "rejectReason": reject_reason_of(order, view.status, view.executed),
+        "stopOrderType": "",
+        "triggerPrice": "0" if category == "spot" else "",
+        "takeProfit": "0" if category == "spot" else "",
+        "stopLoss": "0" if category == "spot" else "",
+        "tpTriggerBy": "",
+        "slTriggerBy": "",
+        "tpLimitPrice": "0",
+        "slLimitPrice": "0",
+        "triggerDirection": 0,
+        "triggerBy": "",
+        "closeOnTrigger": False,
+        "placeType": "",
+        "smpType": "None",
+        "smpGroup": 0,
+        "smpOrderId": "",
+        "marketUnit": market_unit,
+    }
     if category == "linear":
         entry["createType"] = "CreateByUser"
         entry["tpslMode"] = ""
         entry["slippageToleranceType"] = "UNKNOWN"
         entry["slippageTolerance"] = "0"
-    if stream:
-        entry["feeCurrency"] = ""
-        entry["closedPnl"] = "0"
-    return entry
+    return _streamed(category, entry, feeCurrency="", closedPnl="0") if stream else entry
 
 
 def execution_entry(
@@ -382,48 +379,44 @@ def execution_entry(
         filled += earlier.qty
         if earlier.trade_id == trade.trade_id:
             break
-    entry: dict[str, Any] = {}
-    if stream:
-        entry["category"] = category
-    entry.update(
-        {
-            "symbol": trade.symbol,
-            "orderType": "Limit" if order.type is OrderType.LIMIT else "Market",
-            "underlyingPrice": "",
-            "orderLinkId": link_id,
-            "orderId": wire_order_id(category, order.order_id),
-            "stopOrderType": "" if category == "spot" else "UNKNOWN",
-            "execTime": str(trade.time_ms),
-            "feeCurrency": trade.fee_asset if category == "spot" else "",
-            "feeRate": decimal_text(fee_rate),
-            "tradeIv": "",
-            "blockTradeId": "",
-            "markPrice": mark_price,
-            "execPrice": decimal_text(trade.price, rules.tick_size),
-            "markIv": "",
-            "orderQty": decimal_text(order.qty, rules.step_size),
-            "orderPrice": decimal_text(order.price, rules.tick_size) if order.price is not None else "0",
-            "execValue": decimal_text(trade.quote_qty),
-            "closedSize": "" if category == "spot" else decimal_text(trade.qty if trade.realized_pnl else ZERO),
-            "execType": "Trade",
-            "seq": seq,
-            "side": side,
-            "indexPrice": "",
-            "leavesQty": decimal_text(order.qty - filled, rules.step_size),
-            "isMaker": trade.is_maker,
-            "execFee": decimal_text(trade.fee),
-            "execId": wire_exec_id(category, trade.trade_id),
-            "execQty": decimal_text(trade.qty, rules.step_size),
-            "marketUnit": "",
-            "extraFees": "",
-        }
-    )
+    entry: dict[str, Any] = {
+        "symbol": trade.symbol,
+        "orderType": "Limit" if order.type is OrderType.LIMIT else "Market",
+        "underlyingPrice": "",
+        "orderLinkId": link_id,
+        "orderId": wire_order_id(category, order.order_id),
+        "stopOrderType": "" if category == "spot" else "UNKNOWN",
+        "execTime": str(trade.time_ms),
+        "feeCurrency": trade.fee_asset if category == "spot" else "",
+        "feeRate": decimal_text(fee_rate),
+        "tradeIv": "",
+        "blockTradeId": "",
+        "markPrice": mark_price,
+        "execPrice": decimal_text(trade.price, rules.tick_size),
+        "markIv": "",
+        "orderQty": decimal_text(order.qty, rules.step_size),
+        "orderPrice": decimal_text(order.price, rules.tick_size) if order.price is not None else "0",
+        "execValue": decimal_text(trade.quote_qty),
+        "closedSize": "" if category == "spot" else decimal_text(trade.qty if trade.realized_pnl else ZERO),
+        "execType": "Trade",
+        "seq": seq,
+        "side": side,
+        "indexPrice": "",
+        "leavesQty": decimal_text(order.qty - filled, rules.step_size),
+        "isMaker": trade.is_maker,
+        "execFee": decimal_text(trade.fee),
+        "execId": wire_exec_id(category, trade.trade_id),
+        "execQty": decimal_text(trade.qty, rules.step_size),
+        "marketUnit": "",
+        "extraFees": "",
+    }
     if category == "linear":
         entry["createType"] = "CreateByUser"
-    if stream:
-        entry["isLeverage"] = "0" if category == "spot" else ""
-        entry["execPnl"] = decimal_text(trade.realized_pnl)
-    return entry
+    if not stream:
+        return entry
+    return _streamed(
+        category, entry, isLeverage="0" if category == "spot" else "", execPnl=decimal_text(trade.realized_pnl)
+    )
 
 
 def funding_execution_entry(
@@ -436,47 +429,39 @@ def funding_execution_entry(
     "execTime":"1679184000000",...}``: the side of the position, its size at the mark price, the funding
     rate, and ``execFee`` what it paid (negative: received), at the funding time."""
     side = "Buy" if payment.position > 0 else "Sell"
-    entry: dict[str, Any] = {}
-    if stream:
-        entry["category"] = "linear"
-    entry.update(
-        {
-            "symbol": payment.symbol,
-            "orderType": "UNKNOWN",
-            "underlyingPrice": "",
-            "orderLinkId": "",
-            "orderId": order_id,
-            "stopOrderType": "UNKNOWN",
-            "execTime": str(payment.funding_ms),
-            "feeCurrency": "",
-            "createType": "",
-            "feeRate": decimal_text(payment.rate),
-            "tradeIv": "",
-            "blockTradeId": "",
-            "markPrice": decimal_text(payment.mark_price, rules.tick_size),
-            "execPrice": decimal_text(payment.mark_price, rules.tick_size),
-            "markIv": "",
-            "orderQty": "0",
-            "orderPrice": "0",
-            "execValue": decimal_text(payment.value),
-            "closedSize": "0",
-            "execType": "Funding",
-            "seq": seq,
-            "side": side,
-            "indexPrice": "",
-            "leavesQty": "0",
-            "isMaker": False,
-            "execFee": decimal_text(-payment.payment),
-            "execId": funding_exec_id(payment.payment_id),
-            "execQty": decimal_text(abs(payment.position), rules.step_size),
-            "marketUnit": "",
-            "extraFees": "",
-        }
-    )
-    if stream:
-        entry["isLeverage"] = "0"
-        entry["execPnl"] = "0"
-    return entry
+    entry: dict[str, Any] = {
+        "symbol": payment.symbol,
+        "orderType": "UNKNOWN",
+        "underlyingPrice": "",
+        "orderLinkId": "",
+        "orderId": order_id,
+        "stopOrderType": "UNKNOWN",
+        "execTime": str(payment.funding_ms),
+        "feeCurrency": "",
+        "createType": "",
+        "feeRate": decimal_text(payment.rate),
+        "tradeIv": "",
+        "blockTradeId": "",
+        "markPrice": decimal_text(payment.mark_price, rules.tick_size),
+        "execPrice": decimal_text(payment.mark_price, rules.tick_size),
+        "markIv": "",
+        "orderQty": "0",
+        "orderPrice": "0",
+        "execValue": decimal_text(payment.value),
+        "closedSize": "0",
+        "execType": "Funding",
+        "seq": seq,
+        "side": side,
+        "indexPrice": "",
+        "leavesQty": "0",
+        "isMaker": False,
+        "execFee": decimal_text(-payment.payment),
+        "execId": funding_exec_id(payment.payment_id),
+        "execQty": decimal_text(abs(payment.position), rules.step_size),
+        "marketUnit": "",
+        "extraFees": "",
+    }
+    return _streamed("linear", entry, isLeverage="0", execPnl="0") if stream else entry
 
 
 def transaction_entry(
