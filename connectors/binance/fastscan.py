@@ -32,7 +32,7 @@ Both share one per-payload function, so they settle exactly the same frames.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -157,6 +157,57 @@ _INT64_MAX = 9_223_372_036_854_775_807
 # Key codes: first byte, plus 256 * second byte for the two-letter "pu".
 _K_PU = ord("p") + 256 * ord("u")
 
+# The keys of the data objects, a bit each (to refuse repeated keys and to name each kind's keys).
+_KEY_TYPE = 1  # "e", ignored by the structs
+_KEY_EVENT_TIME = 2  # "E"
+_KEY_TIME = 4  # "T"
+_KEY_SYMBOL = 8  # "s"
+_KEY_TRADE_ID = 16  # "t"
+_KEY_PRICE = 32  # "p"
+_KEY_QTY = 64  # "q"
+_KEY_EXECUTION = 128  # "X"
+_KEY_MAKER = 256  # "m"
+_KEY_BEST_MATCH = 512  # "M", ignored by the struct
+_KEY_UPDATE_ID = 1024  # "u"
+_KEY_FIRST_ID = 2048  # "U"
+_KEY_PREV_ID = 4096  # "pu"
+_KEY_BIDS = 8192  # "b": bid levels (depth) or the best bid's price (bookTicker)
+_KEY_BID_QTY = 16384  # "B"
+_KEY_ASKS = 32768  # "a": ask levels (depth) or the best ask's price (bookTicker)
+_KEY_ASK_QTY = 65536  # "A"
+_EVENT_KEYS = _KEY_TYPE | _KEY_EVENT_TIME | _KEY_TIME | _KEY_SYMBOL
+# The keys each kind may have (any other is declined), and the ones it must have.
+_DEPTH_KEYS = _EVENT_KEYS | _KEY_FIRST_ID | _KEY_UPDATE_ID | _KEY_PREV_ID | _KEY_BIDS | _KEY_ASKS
+_DEPTH_REQUIRED = _KEY_EVENT_TIME | _KEY_SYMBOL | _KEY_FIRST_ID | _KEY_UPDATE_ID | _KEY_BIDS | _KEY_ASKS
+_TRADE_KEYS = _EVENT_KEYS | _KEY_TRADE_ID | _KEY_PRICE | _KEY_QTY | _KEY_EXECUTION | _KEY_MAKER | _KEY_BEST_MATCH
+_TRADE_REQUIRED = _KEY_EVENT_TIME | _KEY_TIME | _KEY_SYMBOL | _KEY_TRADE_ID | _KEY_PRICE | _KEY_QTY | _KEY_MAKER
+_BBO_KEYS = _EVENT_KEYS | _KEY_UPDATE_ID | _KEY_BIDS | _KEY_BID_QTY | _KEY_ASKS | _KEY_ASK_QTY
+_BBO_REQUIRED = _KEY_SYMBOL | _KEY_UPDATE_ID | _KEY_BIDS | _KEY_BID_QTY | _KEY_ASKS | _KEY_ASK_QTY
+
+
+class _Data(NamedTuple):
+    # What _data read from a data object; a field whose key the object lacks keeps its default.
+    end: int
+    """The index past the object's '}', or FAIL, or FULL (no room for the depth levels)."""
+    event_ms: int  # E
+    time_ms: int  # T
+    symbol_start: int  # s: buf[symbol_start:symbol_end]
+    symbol_end: int
+    trade_id: int  # t
+    first_id: int  # U
+    update_id: int  # u
+    prev_id: int  # pu, -1 when absent
+    price: float  # p
+    qty: float  # q
+    bid_price: float  # b (bookTicker)
+    bid_qty: float  # B
+    ask_price: float  # a (bookTicker)
+    ask_qty: float  # A
+    buyer_is_maker: bool  # m
+    market: bool  # X is MARKET (or absent)
+    bids: int  # levels of b written to out (depth)
+    asks: int  # levels of a written to out after them
+
 
 @njit(cache=True, nogil=True)
 def _matches(buf: Any, i: int, n: int, lit: Any) -> bool:
@@ -220,192 +271,96 @@ def _end_of_frame(buf: Any, i: int, n: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _trade(buf: Any, i: int, n: int, pow10: Any) -> tuple[int, int, int, int, int, float, float, bool, bool]:
-    # The data object of a trade at i (just past '{'):
-    # (next index, t, T ms, symbol start, symbol end, price, qty, buyer is maker, X is MARKET).
+def _data(buf: Any, i: int, n: int, kind: int, out: Any, fill: int, pow10: Any) -> _Data:
+    # The data object of a message of ``kind`` at i (just past '{'), with the keys and value forms
+    # of that kind's struct only; a depth diff's levels are written to out from fill, bids first.
+    if kind == KIND_DEPTH:
+        allowed, required = _DEPTH_KEYS, _DEPTH_REQUIRED
+    elif kind == KIND_TRADE:
+        allowed, required = _TRADE_KEYS, _TRADE_REQUIRED
+    else:
+        allowed, required = _BBO_KEYS, _BBO_REQUIRED
     seen = 0
-    event_ms = 0
-    trade_ms = 0
-    trade_id = 0
-    sym_a = 0
-    sym_b = 0
-    px = 0.0
-    qty = 0.0
+    event_ms = time_ms = sym_a = sym_b = trade_id = first = final = 0
+    prev = -1
+    px = qty = bp = bq = ap = aq = 0.0
     maker = False
     market = True
+    nb_bids = nb_asks = 0
     while True:
         key, i = _key(buf, i, n)
         if i < 0:
-            return FAIL, 0, 0, 0, 0, 0.0, 0.0, False, False
-        if key == 101:  # "e": ignored by the struct
-            bit = 1
+            break
+        if key == 101:  # "e"
+            bit = _KEY_TYPE
             _, _, i = read_string(buf, i, n)
         elif key == 69:  # "E"
-            bit = 2
+            bit = _KEY_EVENT_TIME
             event_ms, i = read_int(buf, i, n)
         elif key == 84:  # "T"
-            bit = 4
-            trade_ms, i = read_int(buf, i, n)
+            bit = _KEY_TIME
+            time_ms, i = read_int(buf, i, n)
         elif key == 115:  # "s"
-            bit = 8
+            bit = _KEY_SYMBOL
             sym_a, sym_b, i = read_string(buf, i, n)
+        elif key == 117:  # "u"
+            bit = _KEY_UPDATE_ID
+            final, i = read_int(buf, i, n)
+        elif key == 85:  # "U"
+            bit = _KEY_FIRST_ID
+            first, i = read_int(buf, i, n)
+        elif key == _K_PU:
+            bit = _KEY_PREV_ID
+            prev, i = read_int(buf, i, n)
+        elif key == 98 and kind == KIND_DEPTH:  # "b": bids come before asks, or the line is declined
+            bit = _KEY_BIDS
+            if seen & _KEY_ASKS:
+                i = FAIL
+                break
+            nb_bids, i = read_levels(buf, i, n, out, fill, DEPTH_BID)
+        elif key == 97 and kind == KIND_DEPTH:  # "a"
+            bit = _KEY_ASKS
+            nb_asks, i = read_levels(buf, i, n, out, fill + nb_bids, DEPTH_ASK)
         elif key == 116:  # "t"
-            bit = 16
+            bit = _KEY_TRADE_ID
             trade_id, i = read_int(buf, i, n)
         elif key == 112:  # "p"
-            bit = 32
+            bit = _KEY_PRICE
             px, i = read_decimal(buf, i, n, pow10)
         elif key == 113:  # "q"
-            bit = 64
+            bit = _KEY_QTY
             qty, i = read_decimal(buf, i, n, pow10)
         elif key == 88:  # "X"
-            bit = 128
+            bit = _KEY_EXECUTION
             xa, xb, i = read_string(buf, i, n)
             if i >= 0:
                 market = xb - xa == _MARKET.shape[0] and _matches(buf, xa, xb, _MARKET)
         elif key == 109:  # "m"
-            bit = 256
+            bit = _KEY_MAKER
             maker, i = read_bool(buf, i, n)
-        elif key == 77:  # "M": ignored by the struct
-            bit = 512
+        elif key == 77:  # "M"
+            bit = _KEY_BEST_MATCH
             _, i = read_bool(buf, i, n)
-        else:
-            return FAIL, 0, 0, 0, 0, 0.0, 0.0, False, False
-        if i < 0 or seen & bit:
-            return FAIL, 0, 0, 0, 0, 0.0, 0.0, False, False
-        seen |= bit
-        if i < n and buf[i] == 44:
-            i += 1
-            continue
-        if i < n and buf[i] == 125:
-            i += 1
-            break
-        return FAIL, 0, 0, 0, 0, 0.0, 0.0, False, False
-    required = 2 | 4 | 8 | 16 | 32 | 64 | 256  # E T s t p q m
-    if seen & required != required or event_ms >= _MS_LIMIT or trade_ms >= _MS_LIMIT:
-        return FAIL, 0, 0, 0, 0, 0.0, 0.0, False, False
-    return i, trade_id, trade_ms, sym_a, sym_b, px, qty, maker, market
-
-
-@njit(cache=True, nogil=True)
-def _bbo(buf: Any, i: int, n: int, pow10: Any) -> tuple[int, int, int, int, int, float, float, float, float]:
-    # The data object of a bookTicker at i (just past '{'):
-    # (next index, u, T ms, symbol start, symbol end, bid px, bid qty, ask px, ask qty).
-    seen = 0
-    update_id = 0
-    event_ms = 0
-    trade_ms = 0
-    sym_a = 0
-    sym_b = 0
-    bp = 0.0
-    bq = 0.0
-    ap = 0.0
-    aq = 0.0
-    fail = (FAIL, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0)
-    while True:
-        key, i = _key(buf, i, n)
-        if i < 0:
-            return fail
-        if key == 101:  # "e"
-            bit = 1
-            _, _, i = read_string(buf, i, n)
-        elif key == 117:  # "u"
-            bit = 2
-            update_id, i = read_int(buf, i, n)
-        elif key == 115:  # "s"
-            bit = 4
-            sym_a, sym_b, i = read_string(buf, i, n)
         elif key == 98:  # "b"
-            bit = 8
+            bit = _KEY_BIDS
             bp, i = read_decimal(buf, i, n, pow10)
         elif key == 66:  # "B"
-            bit = 16
+            bit = _KEY_BID_QTY
             bq, i = read_decimal(buf, i, n, pow10)
         elif key == 97:  # "a"
-            bit = 32
+            bit = _KEY_ASKS
             ap, i = read_decimal(buf, i, n, pow10)
         elif key == 65:  # "A"
-            bit = 64
+            bit = _KEY_ASK_QTY
             aq, i = read_decimal(buf, i, n, pow10)
-        elif key == 69:  # "E"
-            bit = 128
-            event_ms, i = read_int(buf, i, n)
-        elif key == 84:  # "T"
-            bit = 256
-            trade_ms, i = read_int(buf, i, n)
         else:
-            return fail
-        if i < 0 or seen & bit:
-            return fail
-        seen |= bit
-        if i < n and buf[i] == 44:
-            i += 1
-            continue
-        if i < n and buf[i] == 125:
-            i += 1
+            i = FAIL
             break
-        return fail
-    required = 2 | 4 | 8 | 16 | 32 | 64  # u s b B a A
-    if seen & required != required or event_ms >= _MS_LIMIT or trade_ms >= _MS_LIMIT:
-        return fail
-    return i, update_id, trade_ms, sym_a, sym_b, bp, bq, ap, aq
-
-
-@njit(cache=True, nogil=True)
-def _depth(
-    buf: Any, i: int, n: int, out: Any, fill: int
-) -> tuple[int, int, int, int, int, int, int, int, int, int, int]:
-    # The data object of a depth diff at i (just past '{'); levels written to out from fill, bids
-    # first. -> (next index or FAIL/FULL, E ms, T ms, symbol start, symbol end, U, u, pu, bids, asks, 0).
-    seen = 0
-    event_ms = 0
-    trade_ms = 0
-    sym_a = 0
-    sym_b = 0
-    first = 0
-    final = 0
-    prev = -1
-    nb_bids = 0
-    nb_asks = 0
-    while True:
-        key, i = _key(buf, i, n)
-        if i < 0:
-            return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-        if key == 101:  # "e"
-            bit = 1
-            _, _, i = read_string(buf, i, n)
-        elif key == 69:  # "E"
-            bit = 2
-            event_ms, i = read_int(buf, i, n)
-        elif key == 84:  # "T"
-            bit = 4
-            trade_ms, i = read_int(buf, i, n)
-        elif key == 115:  # "s"
-            bit = 8
-            sym_a, sym_b, i = read_string(buf, i, n)
-        elif key == 85:  # "U"
-            bit = 16
-            first, i = read_int(buf, i, n)
-        elif key == 117:  # "u"
-            bit = 32
-            final, i = read_int(buf, i, n)
-        elif key == _K_PU:
-            bit = 64
-            prev, i = read_int(buf, i, n)
-        elif key == 98:  # "b": bids come before asks, or the line is declined
-            bit = 128
-            if seen & 256:
-                return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-            nb_bids, i = read_levels(buf, i, n, out, fill, DEPTH_BID)
-        elif key == 97:  # "a"
-            bit = 256
-            nb_asks, i = read_levels(buf, i, n, out, fill + nb_bids, DEPTH_ASK)
-        else:
-            return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
         if i == FULL:
-            return FULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-        if i < 0 or seen & bit:
-            return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            break
+        if i < 0 or seen & bit or not allowed & bit:  # a failed read, a repeat, a key of another kind
+            i = FAIL
+            break
         seen |= bit
         if i < n and buf[i] == 44:
             i += 1
@@ -413,11 +368,31 @@ def _depth(
         if i < n and buf[i] == 125:
             i += 1
             break
-        return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-    required = 2 | 8 | 16 | 32 | 128 | 256  # E s U u b a
-    if seen & required != required or event_ms >= _MS_LIMIT or trade_ms >= _MS_LIMIT:
-        return FAIL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-    return i, event_ms, trade_ms, sym_a, sym_b, first, final, prev, nb_bids, nb_asks, 0
+        i = FAIL
+        break
+    if i >= 0 and (seen & required != required or event_ms >= _MS_LIMIT or time_ms >= _MS_LIMIT):
+        i = FAIL
+    return _Data(
+        end=i,
+        event_ms=event_ms,
+        time_ms=time_ms,
+        symbol_start=sym_a,
+        symbol_end=sym_b,
+        trade_id=trade_id,
+        first_id=first,
+        update_id=final,
+        prev_id=prev,
+        price=px,
+        qty=qty,
+        bid_price=bp,
+        bid_qty=bq,
+        ask_price=ap,
+        ask_qty=aq,
+        buyer_is_maker=maker,
+        market=market,
+        bids=nb_bids,
+        asks=nb_asks,
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -456,75 +431,58 @@ def _frame(
         return DONE, line_end(buf, name_b, n), kind, False, fill, last_id, clock_offset, last_exch_ts
     if symbol.shape[0] == 0 or not _matches(buf, name_b + 1, n, _DATA_KEY):
         return declined
-    i = name_b + 1 + _DATA_KEY.shape[0]
+    data = _data(buf, name_b + 1 + _DATA_KEY.shape[0], n, kind, out, fill, pow10)
+    if data.end == FULL:
+        return NEEDS_ROOM, p, kind, False, fill, last_id, clock_offset, last_exch_ts
+    if data.end < 0:
+        return declined
+    stop = _end_of_frame(buf, data.end, n)
+    if stop < 0:
+        return declined
+    if not same_bytes(buf, data.symbol_start, data.symbol_end, symbol):
+        # Counted as a message of another symbol (a depth diff's never reaches the sync machine).
+        return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
     if kind == KIND_TRADE:
-        i, trade_id, trade_ms, sym_a, sym_b, px, qty, maker, market = _trade(buf, i, n, pow10)
-        if i < 0:
-            return declined
-        stop = _end_of_frame(buf, i, n)
-        if stop < 0:
-            return declined
-        if not same_bytes(buf, sym_a, sym_b, symbol):
-            return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
-        if market:
+        if data.market:
             if fill >= cap:
                 return NEEDS_ROOM, p, kind, False, fill, last_id, clock_offset, last_exch_ts
-            exch_ts = trade_ms * NS_PER_MS
+            exch_ts = data.time_ms * NS_PER_MS
             clock_offset = exch_ts - local_ts
             last_exch_ts = exch_ts
-            put_row(out[fill], TRADE_SELL if maker else TRADE_BUY, exch_ts, local_ts, px, qty, 0, trade_id)
+            ev = TRADE_SELL if data.buyer_is_maker else TRADE_BUY
+            put_row(out[fill], ev, exch_ts, local_ts, data.price, data.qty, 0, data.trade_id)
             fill += 1
         return DONE, stop, kind, False, fill, last_id, clock_offset, last_exch_ts
     if kind == KIND_BBO:
-        i, update_id, trade_ms, sym_a, sym_b, bp, bq, ap, aq = _bbo(buf, i, n, pow10)
-        if i < 0:
-            return declined
-        stop = _end_of_frame(buf, i, n)
-        if stop < 0:
-            return declined
-        if not same_bytes(buf, sym_a, sym_b, symbol):
-            return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
-        if trade_ms:
-            exch_ts = trade_ms * NS_PER_MS
+        if data.time_ms:
+            exch_ts = data.time_ms * NS_PER_MS
         else:
             if clock_offset > 0 and local_ts > _INT64_MAX - clock_offset:
                 return declined
             exch_ts = local_ts + clock_offset
         if fill + 1 >= cap:
             return NEEDS_ROOM, p, kind, False, fill, last_id, clock_offset, last_exch_ts
-        if trade_ms:
+        if data.time_ms:
             clock_offset = exch_ts - local_ts
             last_exch_ts = exch_ts
-        for side in range(2):
-            ev = BBO_BID if side == 0 else BBO_ASK
-            put_row(out[fill], ev, exch_ts, local_ts, bp if side == 0 else ap, bq if side == 0 else aq, update_id, 0)
-            fill += 1
-        return DONE, stop, kind, False, fill, last_id, clock_offset, last_exch_ts
+        put_row(out[fill], BBO_BID, exch_ts, local_ts, data.bid_price, data.bid_qty, data.update_id, 0)
+        put_row(out[fill + 1], BBO_ASK, exch_ts, local_ts, data.ask_price, data.ask_qty, data.update_id, 0)
+        return DONE, stop, kind, False, fill + 2, last_id, clock_offset, last_exch_ts
     # depth
-    i, event_ms, trade_ms, sym_a, sym_b, first, final, prev, nb_bids, nb_asks, _ = _depth(buf, i, n, out, fill)
-    if i == FULL:
-        return NEEDS_ROOM, p, kind, False, fill, last_id, clock_offset, last_exch_ts
-    if i < 0:
-        return declined
-    stop = _end_of_frame(buf, i, n)
-    if stop < 0:
-        return declined
-    if not same_bytes(buf, sym_a, sym_b, symbol):
-        # Counted as a depth message of another symbol; the sync machine never sees it.
-        return DONE, stop, kind, True, fill, last_id, clock_offset, last_exch_ts
+    final = data.update_id
     if futures < 0 or not steady or final <= last_id:
         return declined  # no machine yet, buffering, bridging, or a duplicate
     if futures == 1:
-        if prev != last_id:
+        if data.prev_id != last_id:
             return declined  # gap
-    elif first > last_id + 1:
+    elif data.first_id > last_id + 1:
         return declined  # gap
     # APPLY: what _on_depth_payload and _emit_diff do for it.
-    clock_ms = trade_ms if futures == 1 else event_ms
-    exch_ts = (trade_ms if emit_linear else event_ms) * NS_PER_MS
-    finish_levels(out, fill, fill + nb_bids + nb_asks, exch_ts, local_ts, final, pow10)
-    fill += nb_bids + nb_asks
-    return DONE, stop, kind, False, fill, final, clock_ms * NS_PER_MS - local_ts, clock_ms * NS_PER_MS
+    clock_ms = data.time_ms if futures == 1 else data.event_ms
+    exch_ts = (data.time_ms if emit_linear else data.event_ms) * NS_PER_MS
+    levels = data.bids + data.asks
+    finish_levels(out, fill, fill + levels, exch_ts, local_ts, final, pow10)
+    return DONE, stop, kind, False, fill + levels, final, clock_ms * NS_PER_MS - local_ts, clock_ms * NS_PER_MS
 
 
 @njit(cache=True, nogil=True)
