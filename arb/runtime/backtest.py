@@ -424,52 +424,87 @@ class Loop:
         return rc
 
 
-def warm_loop(config: AppConfig, part: int | None = None) -> None:
-    """Compile the backtest loop's cached helpers (and the kernel, gate and risk code they call) into
-    Numba's cache, or load them from it. Nothing runs; no data is needed. ``part`` 0 or 1 compiles
-    one of two halves of about equal work (0: the kernel call, with the kernel and the risk gate;
-    1: the other helpers); None both."""
+def warm_loop(config: AppConfig, part: int | None = None, helpers_done: Any = None) -> None:
+    """Compile the backtest loop and its cached helpers (and the kernel, gate and risk code they call)
+    into Numba's cache, or load them from it. Nothing runs; no data is needed. ``part`` 0 or 1 compiles
+    one of two halves of about equal work: 0, the kernel call (with the kernel and the risk gate) and
+    then the loop itself, which links every helper, so only once ``helpers_done`` (an event, None: no
+    waiting) says half 1 is in the cache, or after :data:`_HELPERS_WAIT_S`; 1, the other helpers. None:
+    all of it."""
     loop = Loop(config, cast(Session, types.SimpleNamespace(start_ns=0, end_ns=0)), cast(Schedule, None))
     for fn, args in _helper_calls(loop):
         if part is None or (fn is _call_kernel) == (part == 0):
             fn.compile(tuple(typeof(x) for x in args))  # type: ignore[no-untyped-call]  # numba is untyped
+    if part == 1:
+        return
+    if helpers_done is not None:
+        helpers_done.wait(_HELPERS_WAIT_S)
+    # what Loop.run hands it: hftbacktest's pointer, a time, the schedule's seven int64 arrays, the state
+    tape = tuple(np.zeros(1, np.int64) for _ in range(7))
+    args = (0, 0, tape, *loop._state())
+    _run_loop.compile(tuple(typeof(x) for x in args))  # type: ignore[no-untyped-call]  # numba is untyped
 
 
-def _warm_child(config: AppConfig, part: int) -> None:
+_HELPERS_WAIT_S = 120.0
+"""How long the warm-up's loop half waits for the other half's helpers before compiling the loop anyway
+(compiling what is still missing itself): a bound, should that process have died."""
+
+
+def _warm_child(config: AppConfig, part: int, helpers_done: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends this process
-    warm_loop(config, part)
+    try:
+        warm_loop(config, part, helpers_done if part == 0 else None)
+    finally:
+        if part == 1:
+            helpers_done.set()
 
 
 class Warming:
-    """The processes compiling the loop's helpers (:func:`warm_loop_in_background`)."""
+    """The processes compiling the loop and its helpers (:func:`warm_loop_in_background`): half 0 (the
+    kernel, then the loop) and half 1 (the other helpers)."""
 
-    def __init__(self, processes: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    def __init__(self, processes: Sequence[multiprocessing.process.BaseProcess], helpers_done: Any) -> None:
         self.processes = list(processes)
+        self.helpers_done = helpers_done
+        """Set by half 1 when it is done (held here: a child that starts after the event was collected
+        could not open it)."""
+
+    def make_room(self) -> None:
+        """On a machine of two cores, wait for half 1 before converting: then the kernel and the loop
+        compile on one core while half 1 and then the conversion (which compiles the converter) run on
+        the other. Converting beside both halves would slow them all and leave the loop, which needs
+        both, to compile alone at the end."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        if cores <= 2:
+            self.processes[1].join()
 
     def join(self) -> None:
-        """Wait until every helper is compiled (and in Numba's cache)."""
+        """Wait until the loop and every helper are compiled (and in Numba's cache)."""
         for process in self.processes:
             process.join()
 
 
 def warm_loop_in_background(config: AppConfig) -> Warming | None:
     """When the loop's helpers are not in Numba's cache yet (the first run after an install or an
-    update), start compiling them in two other processes (the two halves of :func:`warm_loop`) and
-    return them; else None.
+    update), start compiling them and the loop in two other processes (the two halves of
+    :func:`warm_loop`) and return them; else None.
 
-    A first ``arb backtest`` spends ~8 s converting the recordings (compiling the converter's book,
-    level parser and corrections) and ~10 s of CPU compiling the kernel, gate and loop helpers;
-    split in two, that second part runs beside the first on the other core and what the conversion
-    leaves of its own. Join them before the loop is compiled.
+    A first ``arb backtest`` spends ~5 s converting the recordings (compiling the converter's book,
+    level parser and corrections), ~13 s of CPU compiling the kernel, gate and loop helpers and ~4 s
+    compiling the loop itself, which needs all the helpers: with the loop compiled in the kernel's
+    process right after the kernel, while the other core compiles the other helpers and then converts
+    (:meth:`Warming.make_room`), the two cores share the work about evenly. Join them before the loop
+    runs.
     """
     index = getattr(getattr(getattr(_call_kernel, "_cache", None), "_cache_file", None), "_index_path", None)
     if not isinstance(index, str) or os.path.exists(index) or (os.cpu_count() or 1) < 2:
         return None  # cached already, a Numba without that layout, or no second core to use
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_warm_child, args=(config, part), daemon=True) for part in (0, 1)]
+    helpers_done = context.Event()
+    processes = [context.Process(target=_warm_child, args=(config, part, helpers_done), daemon=True) for part in (0, 1)]
     for process in processes:
         process.start()
-    return Warming(processes)
+    return Warming(processes, helpers_done)
 
 
 def loop_cached() -> bool:
@@ -505,11 +540,12 @@ def run_backtest(
     days = plan_days(config, start, end)
     warming = warm_loop_in_background(config)
     if warming is not None:
-        say_compiling([("the kernel, the risk gate and the loop's helpers", [_call_kernel], 15.0)], log, on_status)
+        say_compiling([("the kernel, the risk gate and the loop", [_call_kernel], 15.0)], log, on_status)
+        warming.make_room()
     session = load_session(config, days, on_status, allow_damaged=allow_damaged)
     schedule = Schedule.of(session)
     if warming is not None:
-        warming.join()  # its helpers are in Numba's cache now: the loop links them instead of compiling them
+        warming.join()  # the loop is in Numba's cache now: it is loaded, not compiled
     if on_status is not None and not loop_cached():
         on_status(f"compiling the backtest loop (once per install, about {_LOOP_COMPILE_S:.0f} s)")
     return run_session(config, session, schedule, days, on_progress=on_progress, started=started)

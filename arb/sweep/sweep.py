@@ -98,9 +98,12 @@ def run_sweep(
     workers = max(1, min(workers, len(tasks)))
     # Convert (or check the cache of) every day here, once: what the recordings hold is said once,
     # a damaged day stops the sweep before any worker starts, and the workers only read the cache.
-    # The first sweep after an install compiles the loop here, once, its helpers on the other core while
-    # the days convert, so that every worker loads it from Numba's cache instead of compiling it.
+    # The first sweep after an install compiles the loop here, once, in two other processes (the kernel
+    # and the loop on one core, the other helpers and then the conversion on the other), so that every
+    # worker loads it from Numba's cache instead of compiling it.
     warming = warm_loop_in_background(config)
+    if warming is not None:
+        warming.make_room()
     sessions: dict[DataKey, Session] = {}
     first: tuple[AppConfig, Session] | None = None
     for key, point_config in configs.items():

@@ -1,19 +1,22 @@
-"""The backtest loop's cached helpers can be compiled ahead, without data, for the types the loop uses.
+"""The backtest loop and its cached helpers can be compiled ahead, without data, for the types the
+loop uses.
 
 ``arb.runtime.backtest.warm_loop`` compiles them from the configuration alone (what the first
-``arb backtest`` does in a second process while it converts the recordings). Each must end up with
+``arb backtest`` does in two other processes while it converts the recordings). Each must end up with
 exactly one compiled signature when the loop itself then runs: a second one would mean the warm-up
 compiled types the loop never passes, and the loop paid the compile again.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from arb.config import load_config
 from arb.runtime import backtest as bt
+from arb.runtime.backtest_loop import _run_loop
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -22,7 +25,7 @@ def test_warm_loop_compiles_what_the_loop_uses() -> None:
     config = load_config(ROOT / "config" / "arbitrage.toml")
     bt.warm_loop(config)
     loop = bt.Loop(config, _Span(), None)  # type: ignore[arg-type]  # only the span is read
-    helpers = {fn for fn, _ in bt._helper_calls(loop)}
+    helpers = {fn for fn, _ in bt._helper_calls(loop)} | {_run_loop}
     before = {fn: len(fn.signatures) for fn in helpers}
     assert all(n >= 1 for n in before.values())
     result = bt.run_backtest(config)
@@ -66,3 +69,32 @@ def test_a_later_process_loads_the_loop_from_the_cache() -> None:
     points, hits, misses = (int(x) for x in done.stdout.split()[-3:])
     assert points > 0
     assert (hits, misses) == (1, 0)
+
+
+def test_the_first_run_loads_the_loop_its_warm_up_compiled(tmp_path: Path) -> None:
+    # As right after an install (an empty Numba cache of its own): the two warm-up processes compile
+    # the helpers and the loop while the run waits and converts, and the run then loads the loop
+    # from the cache instead of compiling it a second time.
+    script = (
+        "import sys; from arb.config import load_config; from arb.runtime import backtest as bt; "
+        "from arb.runtime.backtest_loop import _run_loop; "
+        "config = load_config(sys.argv[1]); warming = bt.warm_loop_in_background(config); "
+        "warming.make_room(); warming.join(); "
+        "r = bt.run_backtest(config); "
+        "print([p.exitcode for p in warming.processes], r.counters['decision_points'], "
+        "sum(_run_loop.stats.cache_hits.values()), sum(_run_loop.stats.cache_misses.values()))"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT / "config" / "arbitrage.toml")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
+    exits, points, hits, misses = done.stdout.strip().splitlines()[-1].rsplit(" ", 3)
+    assert exits == "[0, 0]"
+    assert int(points) > 0
+    assert (int(hits), int(misses)) == (1, 0)
