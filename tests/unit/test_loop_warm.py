@@ -46,47 +46,17 @@ class _Span:
     end_ns = 0
 
 
-def test_a_later_process_loads_the_loop_from_the_cache() -> None:
-    # The loop calls hftbacktest's library by symbol name (arb.runtime.hbt_abi), so its machine code is
-    # cached: once one process has run it, the next links it instead of compiling it again.
-    config = load_config(ROOT / "config" / "arbitrage.toml")
-    assert bt.run_backtest(config).counters["decision_points"] > 0
-    script = (
-        "import sys; from arb.config import load_config; from arb.runtime import backtest as bt; "
-        "from arb.runtime.backtest_loop import _run_loop; "
-        "r = bt.run_backtest(load_config(sys.argv[1])); "
-        "print(r.counters['decision_points'], sum(_run_loop.stats.cache_hits.values()), "
-        "sum(_run_loop.stats.cache_misses.values()))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(ROOT / "config" / "arbitrage.toml")],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        timeout=600,
-    )
-    points, hits, misses = (int(x) for x in done.stdout.split()[-3:])
-    assert points > 0
-    assert (hits, misses) == (1, 0)
+_IMPORTS = (
+    "import sys; from arb.config import load_config; from arb.runtime import backtest as bt; "
+    "from arb.runtime.backtest_loop import _run_loop; "
+)
+_LOOP_CACHE = "sum(_run_loop.stats.cache_hits.values()), sum(_run_loop.stats.cache_misses.values())"
 
 
-def test_the_first_run_loads_the_loop_its_warm_up_compiled(tmp_path: Path) -> None:
-    # As right after an install (an empty Numba cache of its own): the two warm-up processes compile
-    # the helpers and the loop while the run waits and converts, and the run then loads the loop
-    # from the cache instead of compiling it a second time.
-    script = (
-        "import sys; from arb.config import load_config; from arb.runtime import backtest as bt; "
-        "from arb.runtime.backtest_loop import _run_loop; "
-        "config = load_config(sys.argv[1]); warming = bt.warm_loop_in_background(config); "
-        "warming.make_room(); warming.join(); "
-        "r = bt.run_backtest(config); "
-        "print([p.exitcode for p in warming.processes], r.counters['decision_points'], "
-        "sum(_run_loop.stats.cache_hits.values()), sum(_run_loop.stats.cache_misses.values()))"
-    )
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+def _last_line(script: str, env: dict[str, str] | None = None) -> list[str]:
+    # The words of the last line ``script`` prints, run in a new process given the sample's configuration
     done = subprocess.run(
-        [sys.executable, "-c", script, str(ROOT / "config" / "arbitrage.toml")],
+        [sys.executable, "-c", _IMPORTS + script, str(ROOT / "config" / "arbitrage.toml")],
         capture_output=True,
         text=True,
         check=True,
@@ -94,7 +64,31 @@ def test_the_first_run_loads_the_loop_its_warm_up_compiled(tmp_path: Path) -> No
         env=env,
         timeout=600,
     )
-    exits, points, hits, misses = done.stdout.strip().splitlines()[-1].rsplit(" ", 3)
-    assert exits == "[0, 0]"
+    return done.stdout.strip().splitlines()[-1].split()
+
+
+def test_a_later_process_loads_the_loop_from_the_cache() -> None:
+    # The loop calls hftbacktest's library by symbol name (arb.runtime.hbt_abi), so its machine code is
+    # cached: once one process has run it, the next links it instead of compiling it again.
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    assert bt.run_backtest(config).counters["decision_points"] > 0
+    points, hits, misses = _last_line(
+        f"r = bt.run_backtest(load_config(sys.argv[1])); print(r.counters['decision_points'], {_LOOP_CACHE})"
+    )
+    assert int(points) > 0
+    assert (int(hits), int(misses)) == (1, 0)
+
+
+def test_the_first_run_loads_the_loop_its_warm_up_compiled(tmp_path: Path) -> None:
+    # As right after an install (an empty Numba cache of its own): the two warm-up processes compile
+    # the helpers and the loop while the run waits and converts, and the run then loads the loop
+    # from the cache instead of compiling it a second time.
+    exits, points, hits, misses = _last_line(
+        "config = load_config(sys.argv[1]); warming = bt.warm_loop_in_background(config); "
+        "warming.make_room(); warming.join(); r = bt.run_backtest(config); "
+        f"print(','.join(str(p.exitcode) for p in warming.processes), r.counters['decision_points'], {_LOOP_CACHE})",
+        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")},
+    )
+    assert exits == "0,0"
     assert int(points) > 0
     assert (int(hits), int(misses)) == (1, 0)
