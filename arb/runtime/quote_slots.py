@@ -66,9 +66,8 @@ def quote_views(views: Any, quotes: Any) -> None:
     for a in range(ints.shape[0]):
         rec = views[a // 2][a % 2]
         for i in range(2):
-            state = ints[a, i, Q_STATE] if ints[a, i, Q_OID] != 0 else QUOTE_NONE
-            if ints[a, i, Q_OID] == 0 and ints[a, i, Q_STATE] == QUOTE_HELD:
-                state = QUOTE_HELD
+            # a slot's state stands while it holds an order, or is held back (no order: hold_slot)
+            state = ints[a, i, Q_STATE] if ints[a, i, Q_OID] != 0 or ints[a, i, Q_STATE] == QUOTE_HELD else QUOTE_NONE
             order = state != QUOTE_NONE and state != QUOTE_HELD
             rec["quote_state"][i] = state
             rec["quote_px"][i] = floats[a, i, 0] if state != QUOTE_NONE else np.nan

@@ -121,10 +121,10 @@ class Ledger:
         self._payment_ids = itertools.count(first_payment_id)
         self._settled: set[tuple[str, int]] = set()
         self.order_requests: list[tuple[str, str]] = []
-        self.post_only_refusals: list[PostOnlyRefusal] = []
-        """Every post-only order that would have taken when it arrived, refused or expired, in order."""
         """``(account, client id)`` of every order presented to :meth:`place`, refused ones included, in
         order: a client that sends one order twice shows here even where the venue refuses the copy."""
+        self.post_only_refusals: list[PostOnlyRefusal] = []
+        """Every post-only order that would have taken when it arrived, refused or expired, in order."""
 
     def _ids(self, symbol: str) -> tuple[Iterator[int], Iterator[int]]:
         # The (order id, trade id) sequences of ``symbol``: its own, or the one every symbol shares
