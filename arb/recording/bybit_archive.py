@@ -39,7 +39,7 @@ import numpy as np
 
 from arb._jit import njit
 from arb.events import NS_PER_MS, TRADE_BUY, TRADE_SELL, EventArray, SyncReason, event_dtype
-from arb.recording.findings import FileFindings, at_time
+from arb.recording.findings import FileFindings, ProgressFn, at_time
 from arb.recording.format import sample
 from arb.recording.textfile import TextChunks, head
 from connectors.bybit.normalize import BybitNormalizer
@@ -358,13 +358,10 @@ class BybitArchiveReader:
         self.inner.lose_sync(reason, local_ts)
 
     def feed(
-        self,
-        progress: Callable[[int, int], None] | None,
-        on_rows: Callable[[EventArray], None] | None,
-        chunk_rows: int,
+        self, progress: ProgressFn | None, on_rows: Callable[[EventArray], None] | None, chunk_rows: int
     ) -> list[FileFindings]:
-        """Read every file; the rows go to ``sink`` (handed to ``on_rows`` whenever ``chunk_rows`` or more
-        are held, and at the end, when it is given). Returns what each file held, in the order given."""
+        """Read the trade files whole, then the order book files one by one, the trades merged in by
+        exchange time; the contract: :data:`~arb.recording.imports.ImportReader`."""
         symbol = self.inner.symbol
         books = [f for f in self.files if f.kind == BOOK]
         trade_files = [f for f in self.files if f.kind == TRADES]

@@ -49,7 +49,7 @@ from arb.recording.corrections import (
     correct_local_timestamp,
     validate_event_order,
 )
-from arb.recording.findings import FileFindings, Findings, order_error
+from arb.recording.findings import FileFindings, Findings, ProgressFn, order_error
 from arb.recording.format import Cut, LineReader, Mark
 from arb.recording.imports import Import, ImportReader, import_of
 from arb.recording.npz import (
@@ -85,9 +85,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-ProgressFn = Callable[[int, int], None]
-"""Called with (compressed bytes read so far, total compressed bytes)."""
 
 _SCAN_CHUNK = 1 << 16
 """Compressed bytes read at a time for the bulk scan: ~0.5 MB inflated stays in cache while scanned."""

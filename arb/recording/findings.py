@@ -46,13 +46,17 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from arb.errors import RecordingError
 from arb.recording.format import Cut, Damage, ReadReport
 
-__all__ = ["FileFindings", "Findings", "UnsyncedBookError", "moment", "order_error"]
+__all__ = ["FileFindings", "Findings", "ProgressFn", "UnsyncedBookError", "moment", "order_error"]
+
+ProgressFn = Callable[[int, int], None]
+"""Called with (compressed bytes read so far, total compressed bytes)."""
 
 _SHOWN = 3
 """Samples, names or spans shown in one message."""

@@ -31,7 +31,10 @@ from arb.recording.textfile import first_line
 __all__ = ["FORMATS", "Import", "ImportReader", "detect", "import_of"]
 
 ImportReader = tardis.TardisReader | bybit_archive.BybitArchiveReader
-"""The readers of other formats, which the converter drives as it drives a normalizer."""
+"""The readers of other formats, which the converter drives as it drives a normalizer, except that each
+reads the files itself: ``feed(progress, on_rows, chunk_rows)`` reads every file, its rows going to
+``sink`` (handed to ``on_rows`` whenever ``chunk_rows`` or more are held, and at the end, when it is
+given), and returns what each file held, in the order given."""
 
 FORMATS = ("recording", "tardis", "bybit-archive")
 """Every format ``arb convert --format`` takes."""

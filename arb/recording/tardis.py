@@ -65,7 +65,7 @@ from arb.events import (
     SyncReason,
     event_dtype,
 )
-from arb.recording.findings import FileFindings, at_time
+from arb.recording.findings import FileFindings, ProgressFn, at_time
 from arb.recording.format import sample
 from arb.recording.tardis_rows import (
     C_BACKWARDS,
@@ -398,13 +398,10 @@ class TardisReader:
         """Not used: a Tardis file has no lost spans a reader skips (damage stops the reading)."""
 
     def feed(
-        self,
-        progress: Callable[[int, int], None] | None,
-        on_rows: Callable[[EventArray], None] | None,
-        chunk_rows: int,
+        self, progress: ProgressFn | None, on_rows: Callable[[EventArray], None] | None, chunk_rows: int
     ) -> list[FileFindings]:
-        """Read every file; the rows go to ``sink`` (handed to ``on_rows`` whenever ``chunk_rows`` or more
-        are held, and at the end, when it is given). Returns what each file held, in the order given."""
+        """Read the book, trade and ticker files, merged in time order by the compiled reader (on a thread
+        of its own when ``on_rows`` takes chunks); the contract: :data:`~arb.recording.imports.ImportReader`."""
         by_type = {t: [f for f in self.files if f.data_type == t] for t in (BOOK, TRADES, TICKER)}
         order = by_type[BOOK] + by_type[TRADES] + by_type[TICKER]
         sym = self.symbol.encode()

@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, TypedDict, cast
 
 import numpy as np
 
@@ -360,6 +360,19 @@ def _figures(
     return total, (venues[0], venues[1])
 
 
+class _Traded(TypedDict):
+    volume: float
+    notional: float
+    fills: int
+
+
+def _traded(fills: Array) -> _Traded:
+    """``volume``, ``notional`` and ``fills`` of :class:`Figures` for these fills."""
+    return _Traded(
+        volume=float(np.sum(fills["qty"])), notional=float(np.sum(fills["price"] * fills["qty"])), fills=len(fills)
+    )
+
+
 def _trading(pnl: float | None, fees: float, funding: float) -> float | None:
     return None if pnl is None else pnl + fees - funding
 
@@ -545,9 +558,7 @@ def _venue_figures(
         trading_pnl=_trading(pnl, fees, paid),
         funding=paid,
         fees=fees,
-        volume=float(np.sum(own["qty"])),
-        notional=float(np.sum(own["price"] * own["qty"])),
-        fills=len(own),
+        **_traded(own),
         hedge_fills=int(np.count_nonzero(own["kind"] == INTENT_HEDGE)),
         unwind_fills=int(np.count_nonzero(own["kind"] == INTENT_UNWIND)),
         holding_time_s=weighted_ns / closed / NS_PER_S if closed > 0 else None,
@@ -578,9 +589,7 @@ def _total_figures(
         trading_pnl=_trading(pnl, fees, funding),
         funding=funding,
         fees=fees,
-        volume=float(np.sum(fills["qty"])),
-        notional=float(np.sum(fills["price"] * fills["qty"])),
-        fills=len(fills),
+        **_traded(fills),
         hedge_fills=sum(f.hedge_fills for f in venues),
         unwind_fills=sum(f.unwind_fills for f in venues),
         holding_time_s=weighted / closed if closed > 0 else None,
