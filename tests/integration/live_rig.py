@@ -294,9 +294,7 @@ async def answered_order(executor: VenueExecutor, side: int, price: Decimal, qty
     async with asyncio.TaskGroup() as group:
         executor.run_background(group)
         order = executor.submit(side, float(price), float(qty), KIND_MANUAL, intent, executor.clock())
-        async with asyncio.timeout(WAIT_S):
-            while not order.answered:
-                await asyncio.sleep(0)
+        await eventually(lambda: order.answered, executor)
         executor.stop()
     return order
 
@@ -739,8 +737,13 @@ def create_requests(venue: Any) -> list[Any]:
     return [r for r in venue.stats.rest_requests if r.method == "POST" and r.path.endswith(("/order", "/create"))]
 
 
-async def eventually(predicate: Callable[[], bool]) -> None:
-    """Await ``predicate()`` (checked on every loop turn), at most WAIT_S."""
-    async with asyncio.timeout(WAIT_S):
-        while not predicate():
-            await asyncio.sleep(0)
+async def eventually(predicate: Callable[[], bool], *watched: Any) -> None:
+    """Await ``predicate()``, asked now and at each change of ``watched`` (the objects whose state it
+    reads: an executor, a fake venue, an order socket; anything with a ``wait_until``), at most WAIT_S."""
+    try:
+        async with asyncio.timeout(WAIT_S):
+            await waiting.wait_for(predicate, *watched)
+    except TimeoutError:
+        if predicate():
+            pytest.fail("the predicate holds, but none of the objects watched said it changed")
+        raise
