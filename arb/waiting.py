@@ -3,14 +3,19 @@
 A live feed (:class:`connectors.common.feed.Feed`) and a fake venue (:class:`arb.sim.venue.FakeVenue`)
 let callers ``await wait_until(predicate)`` instead of polling: the object calls :meth:`Conditions.notify`
 after each change it makes, and every waiter whose predicate now holds is woken.
+
+:class:`SharedConditions` does the same for state that another thread changes (an ops hub, which the
+trading loop writes and a server thread reads): each waiter asks its predicate on its own event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Callable
 
-__all__ = ["Conditions"]
+__all__ = ["Conditions", "SharedConditions"]
 
 
 class Conditions:
@@ -44,3 +49,45 @@ class Conditions:
         """Cancel every waiter (the object is closing: nothing it waits for can happen any more)."""
         for future, _ in self.waiters:
             future.cancel()
+
+
+class SharedConditions:
+    """The waiters on state that any thread may change: :meth:`notify` from the thread that changed it,
+    each predicate asked on its waiter's own event loop (never in the notifying thread)."""
+
+    __slots__ = ("_lock", "waiters")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.waiters: list[Callable[[], None]] = []
+        """How to wake each waiter (empty: :meth:`notify` has nothing to do)."""
+
+    def notify(self) -> None:
+        """Have every waiter ask its predicate again, on its own loop; cheap when none waits."""
+        if not self.waiters:
+            return
+        with self._lock:
+            wakes = list(self.waiters)
+        for wake in wakes:
+            wake()
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Return once ``predicate()`` is true: asked now and, on this loop, after every :meth:`notify`."""
+        if predicate():
+            return
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the waiter's loop is closed: nobody waits there
+                loop.call_soon_threadsafe(changed.set)
+
+        with self._lock:
+            self.waiters.append(wake)
+        try:
+            while not predicate():  # asked again after registering: a change in between is not lost
+                await changed.wait()
+                changed.clear()
+        finally:
+            with self._lock:
+                self.waiters.remove(wake)

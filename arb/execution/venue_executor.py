@@ -32,6 +32,7 @@ from arb.execution.paper import Rejection
 from arb.execution.rate_guard import RateGuard
 from arb.execution.venue_errors import VenueSetup, venue_error
 from arb.execution.wire import WireRecord, WireTrace, failure_reason
+from arb.waiting import Conditions
 from connectors.common.order_entry import OrderEntry
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 from connectors.common.private import Market, MarketAssets, OrderRequest, PrivateVenue, Stream
@@ -124,6 +125,7 @@ class VenueExecutor:
         self._background: list[asyncio.Task[Any]] = []
         self.stream_up = False
         self.stream_reconnects = 0
+        self._waiters = Conditions()
         self._sweep_after_ns = 0
         self._stopping = False
         self.next_order_id = 1
@@ -331,9 +333,16 @@ class VenueExecutor:
         self._changed()
 
     def _changed(self) -> None:
-        # The orders in flight or their states changed: whoever counts them recounts
+        # The orders in flight or their states changed: whoever counts them recounts, whoever waits asks again
         if self.on_change is not None:
             self.on_change()
+        if self._waiters.waiters:
+            self._waiters.notify()
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Return once ``predicate()`` is true: asked now and after each change of the orders or of the
+        user stream's state (nothing more for the order path to do while no one waits)."""
+        await self._waiters.wait_until(predicate)
 
     # -- sending ------------------------------------------------------------------------------------
 
@@ -704,6 +713,7 @@ class VenueExecutor:
                 items = await self.adapter.watch(self, what)
                 if not self.stream_up:
                     self.stream_up = True
+                    self._waiters.notify()
                 delay = self.settings.stream_retry_ns / 1e9
                 for info in items:
                     handle(info, "stream")
@@ -715,6 +725,7 @@ class VenueExecutor:
                     return
                 self.stream_up = False
                 self.stream_reconnects += 1
+                self._waiters.notify()
                 log.warning(
                     "%s user stream (%s) failed: %r; reopening in %.1f s, then a REST sweep",
                     self.venue,

@@ -56,7 +56,7 @@ import contextlib
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -67,6 +67,7 @@ from aiohttp import web
 from arb.formats import json_float as _num  # JSON has no NaN or infinity: the page shows null as "-"
 from arb.ops.server import STOPPING
 from arb.ops.snapshot import FeedHealth, LatencyFigures, LimitUse, OpsEvent, OpsHub, Snapshot, SymbolState, VenueAccount
+from arb.waiting import SharedConditions
 
 __all__ = [
     "HEARTBEAT_S",
@@ -270,7 +271,8 @@ def _message(kind: str, cursor: Cursor, payload: object) -> bytes:
 class Dashboard:
     """The dashboard's routes over one hub; the application setup ``OpsServer`` calls (see :func:`setup`).
 
-    ``streams_opened`` and ``streams_open`` count event streams (read by tests and the log).
+    ``streams_opened`` and ``streams_open`` count event streams (read by tests and the log; awaited with
+    :meth:`wait_until`).
     """
 
     def __init__(self, hub: OpsHub, static_dir: Path | None = None) -> None:
@@ -278,6 +280,12 @@ class Dashboard:
         self.static_dir = static_dir or Path(str(resources.files("arb.ops").joinpath(_STATIC)))
         self.streams_opened = 0
         self.streams_open = 0
+        self._waiters = SharedConditions()
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Return once ``predicate()`` is true: asked now and, on the caller's loop, after each event
+        stream opens or ends (in the server's thread)."""
+        await self._waiters.wait_until(predicate)
 
     def __call__(self, app: web.Application) -> None:
         app.router.add_get("/", self._index)
@@ -317,6 +325,7 @@ class Dashboard:
         await response.prepare(request)
         self.streams_opened += 1
         self.streams_open += 1
+        self._waiters.notify()
         try:
             await self._stream(response, cursor, stopping)
         except (ConnectionResetError, TimeoutError, asyncio.CancelledError) as error:
@@ -326,6 +335,7 @@ class Dashboard:
                 raise
         finally:
             self.streams_open -= 1
+            self._waiters.notify()
         return response
 
     async def _stream(self, response: web.StreamResponse, cursor: Cursor | None, stopping: asyncio.Event) -> None:

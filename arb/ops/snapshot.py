@@ -6,7 +6,8 @@ fill, order answer, reject, breach, halt, resync or disconnect. Both go into an 
 ``publish`` and ``emit`` are O(1) appends under a lock held for nanoseconds, never I/O. Readers (the
 metrics collector, the dashboard's event stream, the alert rules) run in their own thread and ask
 the hub for what is new since the id they last saw, so a slow reader costs the loop nothing and a
-reader that falls behind loses the oldest items (counted in ``dropped``), never the loop's time.
+reader that falls behind loses the oldest items (counted in ``dropped``), never the loop's time. A
+reader that must act on news at once (a test) awaits :meth:`OpsHub.wait_until` on its own loop.
 
 Times are int64 ns: ``ts_ns`` on the driver's clock (data time in a replay, wall time live),
 ``wall_ns`` the process's wall clock when the value was made.
@@ -17,8 +18,11 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
+
+from arb.waiting import SharedConditions
 
 __all__ = [
     "BOOK_STATES",
@@ -262,6 +266,7 @@ class OpsHub:
         self._lock = threading.Lock()
         self._snapshots: _Ring[Snapshot] = _Ring(history)
         self._events: _Ring[OpsEvent] = _Ring(events)
+        self._waiters = SharedConditions()
 
     @property
     def dropped_snapshots(self) -> int:
@@ -275,11 +280,20 @@ class OpsHub:
 
     def publish(self, snapshot: Snapshot) -> int:
         with self._lock:
-            return self._snapshots.add(snapshot)
+            number = self._snapshots.add(snapshot)
+        self._waiters.notify()
+        return number
 
     def emit(self, event: OpsEvent) -> int:
         with self._lock:
-            return self._events.add(event)
+            number = self._events.add(event)
+        self._waiters.notify()
+        return number
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Return once ``predicate()`` is true: asked now and, on the caller's loop, after every
+        ``publish`` and ``emit`` (which cost the writer nothing more while no one waits)."""
+        await self._waiters.wait_until(predicate)
 
     def latest(self) -> Snapshot | None:
         with self._lock:

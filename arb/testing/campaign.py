@@ -27,7 +27,8 @@ halted, or the time cap), runs the kill switch if exposure is left, and checks:
 What the runner knows of arb is its public surface: the configuration, ``run_live``, the kill switch
 and the journal. Times are int64 ns (``time.monotonic_ns``); every wait is bounded, by time without
 progress that this process could run (:class:`arb.testing.waiting.Patience`), so that a busy machine
-makes a scenario slower, not a failure.
+makes a scenario slower, not a failure. No wait polls: what it awaits is asked again when the venues,
+the ledgers, arb's output or the injected fault change, or at the moment a time rule could turn.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ from arb.testing.campaign_market import (
 )
 from arb.testing.pair_rig import account, key_environment, spot_pair, user_streams_up, write_pair_config
 from arb.testing.scenarios import write_scenario
-from arb.testing.waiting import Patience, patiently
+from arb.testing.waiting import Patience, PatienceError, Watched, patiently, until
+from arb.waiting import Conditions
 
 __all__ = [
     "FAULTS",
@@ -125,7 +127,13 @@ class _Watch:
     the strike of the scenario's fault at the faulted venue's k-th order."""
 
     def __init__(
-        self, venues: dict[str, Any], base: str, faulted: str, strike: Callable[[], None] | None, at: int
+        self,
+        venues: dict[str, Any],
+        base: str,
+        faulted: str,
+        strike: Callable[[], None] | None,
+        at: int,
+        changes: Conditions,
     ) -> None:
         self.base = base
         self.faulted = faulted
@@ -137,6 +145,7 @@ class _Watch:
         self.orders = Counter[str]()
         self.last_event_ns = time.monotonic_ns()
         self._strike, self._at = strike, at
+        self._changes = changes
         self._unsubscribe = [
             fake.ledger.subscribe("arb", lambda event, name=name: self._on(name, event))
             for name, fake in venues.items()
@@ -154,6 +163,7 @@ class _Watch:
             if venue == self.faulted and self.orders[venue] == self._at and self._strike is not None:
                 strike, self._strike = self._strike, None
                 strike()
+        self._changes.notify()
 
     def _worst(self) -> Decimal:
         # |net| at its worst if every resting quote of one side filled before any hedge (the gate's rule)
@@ -175,8 +185,9 @@ class _Watch:
 class _Injector:
     """Applies one scenario's fault to its venue; remembers when the fault is over."""
 
-    def __init__(self, s: Scenario, fake: Any) -> None:
+    def __init__(self, s: Scenario, fake: Any, changes: Conditions) -> None:
         self.s, self.fake = s, fake
+        self.changes = changes
         self.tasks: set[asyncio.Task[Any]] = set()
         self.struck = False
         self.over_ns = 0
@@ -240,6 +251,7 @@ class _Injector:
                 if stream in conn.subscriptions:
                     self._spawn(conn.close(abrupt=True))
             self.over_ns = now
+        self.changes.notify()
 
     async def settle(self) -> None:
         """Finish what the fault started (dropped connections closed), stop what is scripted."""
@@ -274,16 +286,58 @@ def _config(folder: Path, binance: Any, bybit: Any, s: Scenario) -> AppConfig:
     return load_config(path)
 
 
+class _Output(io.StringIO):
+    """What arb prints (``getvalue``); each write is a change."""
+
+    def __init__(self, changes: Conditions) -> None:
+        super().__init__()
+        self._changes = changes
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        self._changes.notify()
+        return written
+
+
+class _Alarm:
+    """The monotonic clock as a source of changes: a condition that depends on time asks
+    :meth:`reached`, and is asked again at the moment its answer would turn."""
+
+    def __init__(self, changes: Conditions) -> None:
+        self._changes = changes
+        self._timer: asyncio.TimerHandle | None = None
+        self._at_ns = 0
+
+    def reached(self, at_ns: int) -> bool:
+        """Whether ``time.monotonic_ns()`` has reached ``at_ns``; if not, a change is notified then."""
+        now = time.monotonic_ns()
+        if now >= at_ns:
+            return True
+        if self._timer is None or at_ns < self._at_ns:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._at_ns = at_ns
+            self._timer = asyncio.get_running_loop().call_later((at_ns - now) / 1e9, self._ring)
+        return False
+
+    def _ring(self) -> None:
+        self._timer = None
+        self._changes.notify()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
 async def _until(condition: Callable[[], bool], patience: Patience, live: asyncio.Task[Any],
-                 progress: Callable[[], object]) -> bool:  # fmt: skip
-    # Re-check every 10 ms while arb live runs; False when it ended or ``patience`` ran out first (time
-    # this process could not run, a compile or a starved process, does not count; ``progress`` changing
-    # restarts it).
-    while not condition():
-        if live.done() or patience.expired(progress()):
-            return condition()
-        await asyncio.sleep(0.01)
-    return True
+                 progress: Callable[[], object], *sources: Watched) -> bool:  # fmt: skip
+    # Whether condition() holds, asked at each change of ``sources`` while arb live runs; False when it
+    # ended or ``patience`` ran out first (time this process could not run, a compile or a starved
+    # process, does not count; ``progress`` changing restarts it).
+    with contextlib.suppress(PatienceError):
+        await until(lambda: condition() or live.done(), patience, *sources, progress=progress)
+    return condition()
 
 
 def _compile_first(config: AppConfig) -> None:
@@ -315,13 +369,14 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
     started = time.monotonic_ns()
     outcome = Outcome(s)
     binance_file, bybit_file = _write_recordings(s, folder)
-    text = io.StringIO()
+    changes = Conditions()  # what the waits watch besides the venues: the ledgers, arb's output, the fault, the clock
+    text = _Output(changes)
     console = Console(file=text, width=240, color_system=None, soft_wrap=True)
     with _keys():
         async with spot_pair(binance_file, bybit_file) as (binance, bybit):
             venues: dict[str, Any] = {"binance": binance, "bybit": bybit}
             config = _config(folder, binance, bybit, s)
-            injector = _Injector(s, venues[s.venue])
+            injector = _Injector(s, venues[s.venue], changes)
             order_fault = s.fault in ORDER_FAULTS and not s.maker
             by_order = s.fault is not Fault.NONE and s.strike_ms < 0 and not s.maker
             arm = injector.arm_order_fault if order_fault else injector.strike
@@ -329,22 +384,24 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
                 arm()
             # an order fault is armed at the order before the one it hits; the others strike at the order
             at = s.strike_order if order_fault else 1 + s.strike_order
-            watch = _Watch(venues, "BTC", s.venue, arm if by_order else None, at)
+            watch = _Watch(venues, "BTC", s.venue, arm if by_order else None, at, changes)
             stop = asyncio.Event()
             _compile_first(config)
             live = asyncio.create_task(run_live(config, console=console, stop_event=stop), name="arb-live")
+            live.add_done_callback(lambda _: changes.notify())
+            alarm = _Alarm(changes)
             left: list[str] = []
             try:
-                await _play_out(s, config, venues, watch, injector, live, stop, text)
-                async with patiently(Patience("arb live to stop", quiet_s=STOP_QUIET_S)) as patience:
-                    while not live.done():  # each line arb prints as it stops is progress
-                        patience.note(len(text.getvalue()))
-                        await asyncio.wait({live}, timeout=0.05)
+                await _play_out(s, config, venues, watch, injector, live, stop, text, changes, alarm)
+                # each line arb prints as it stops is progress
+                async with patiently(Patience("arb live to stop", quiet_s=STOP_QUIET_S), progress=text.tell):
+                    await asyncio.wait({live})
                 result = live.result()
                 left = [o.client_id for o in result.left_in_flight]
             except Exception as error:  # noqa: BLE001 - arb live failing is what the campaign looks for
                 outcome.violations.append(f"arb live raised {error!r}")
             finally:
+                alarm.cancel()
                 stop.set()
                 if not live.done():
                     live.cancel()
@@ -415,7 +472,9 @@ async def _play_out(
     injector: _Injector,
     live: asyncio.Task[Any],
     stop: asyncio.Event,
-    text: io.StringIO,
+    text: _Output,
+    changes: Conditions,
+    alarm: _Alarm,
 ) -> None:
     # Start the market once arb listens, strike the fault, stop arb when the scenario has played out.
     binance, bybit = venues["binance"], venues["bybit"]
@@ -429,7 +488,7 @@ async def _play_out(
         )
 
     starting = Patience("arb live to start", quiet_s=START_QUIET_S)
-    if not await _until(up, starting, live, lambda: len(text.getvalue())):
+    if not await _until(up, starting, live, text.tell, binance, bybit, changes):
         stop.set()
         raise RuntimeError(f"arb live did not start (no progress for {START_QUIET_S:g} s): " + text.getvalue()[-2000:])
     binance.play(1.0)
@@ -444,20 +503,19 @@ async def _play_out(
     halted_at = [0]
 
     def over() -> bool:
-        now = time.monotonic_ns()
         is_flat = abs(watch.net) < flat
         if "HALTED" in text.getvalue():
-            halted_at[0] = halted_at[0] or now
-            return is_flat or s.stop_at_halt or now - halted_at[0] >= HALT_GRACE_NS
-        fault_over = s.fault is Fault.NONE or (injector.struck and now >= injector.over_ns)
+            halted_at[0] = halted_at[0] or time.monotonic_ns()
+            return is_flat or s.stop_at_halt or alarm.reached(halted_at[0] + HALT_GRACE_NS)
+        fault_over = s.fault is Fault.NONE or (injector.struck and alarm.reached(injector.over_ns))
         traded = sum(watch.orders.values()) > 0
         quiet_since = max(watch.last_event_ns, injector.over_ns, market_over_ns)
-        return is_flat and traded and fault_over and now - quiet_since >= QUIET_NS
+        return is_flat and traded and fault_over and alarm.reached(quiet_since + QUIET_NS)
 
     playing = Patience("the scenario to play out", quiet_s=CAP_QUIET_S + s.opportunity_ms / 1000)
     cap_ns = time.monotonic_ns() + int((CAP_S + s.opportunity_ms / 1000) * 1e9)
-    await _until(lambda: over() or time.monotonic_ns() >= cap_ns, playing, live,
-                 lambda: (watch.last_event_ns, injector.struck, halted_at[0]))  # fmt: skip
+    await _until(lambda: over() or alarm.reached(cap_ns), playing, live,
+                 lambda: (watch.last_event_ns, injector.struck, halted_at[0]), changes)  # fmt: skip
     stop.set()
 
 

@@ -26,6 +26,7 @@ import email.policy
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from email.message import EmailMessage
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -35,6 +36,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from arb.ops.server import OpsServer
+from arb.waiting import SharedConditions
 
 __all__ = ["FakeSmtp", "FakeTelegram", "FakeWebhook", "Recorder"]
 
@@ -43,11 +45,13 @@ T = TypeVar("T")
 
 
 class Recorder(Generic[T]):
-    """A bounded, thread-safe list of what a fake received, with waiting by condition."""
+    """A bounded, thread-safe list of what a fake received, with waiting by condition: blocking
+    (:meth:`wait_for`) or on an event loop (:meth:`wait_until`)."""
 
     def __init__(self, maxlen: int = 1000) -> None:
         self._items: deque[T] = deque(maxlen=maxlen)
         self._cond = threading.Condition()
+        self._waiters = SharedConditions()
         self.total = 0  # received, including those that fell out of the bounded list
 
     def add(self, item: T) -> None:
@@ -55,6 +59,12 @@ class Recorder(Generic[T]):
             self._items.append(item)
             self.total += 1
             self._cond.notify_all()
+        self._waiters.notify()
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Return once ``predicate()`` is true: asked now and, on the caller's loop, after each item
+        received (in the fake's thread)."""
+        await self._waiters.wait_until(predicate)
 
     def items(self) -> list[T]:
         with self._cond:

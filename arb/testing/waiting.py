@@ -16,10 +16,16 @@ real hang costs many minutes. :class:`Patience` is a deadline that restarts on e
 So a slow start is waited for as long as it works, and a wait where nothing happens ends after
 ``quiet_s`` of quiet. A child that spins forever is left to pytest's per-test timeout.
 
+What is awaited is never polled: :func:`wait_for` and :func:`until` ask their condition when one of
+the objects whose state it reads says it changed (each has a ``wait_until``: a fake venue, a live
+feed, an ops hub, :class:`arb.waiting.Conditions`). Only the patience has a clock: :func:`patiently`
+counts its time and samples the watched processes' CPU every ``poll_s`` (no event tells that a child
+works), and never asks the condition.
+
 Usage::
 
     patience = Patience("arb live to subscribe", quiet_s=60, pids=[process.pid])
-    await until(lambda: venue.subscriber_count(stream) >= 1, patience)
+    await until(lambda: venue.subscriber_count(stream) >= 1, patience, venue)
 
     async with patiently(Patience("the child to exit", quiet_s=60, pids=[process.pid])):
         await process.wait()  # in place of asyncio.timeout(...)
@@ -34,11 +40,12 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "Patience",
     "PatienceError",
+    "Watched",
     "communicate",
     "cpu_seconds",
     "patiently",
@@ -46,6 +53,7 @@ __all__ = [
     "read_until",
     "runnable",
     "until",
+    "wait_for",
 ]
 
 
@@ -192,36 +200,63 @@ class Patience:
         return PatienceError(f"no progress for {self.quiet_s:g} s waiting for {self.what}{tail}{last}")
 
 
+class Watched(Protocol):
+    """An object that says when its state changes: ``wait_until(predicate)`` returns once the predicate
+    holds, asking it now and after each change (a fake venue, a live feed, an ops hub, a fake's
+    recorder, :class:`arb.waiting.Conditions`)."""
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None: ...
+
+
+async def _relay(source: Watched, changed: asyncio.Event) -> None:
+    # Every change of ``source`` sets ``changed``: its wait_until asks this at each change, and it never holds.
+    def mark() -> bool:
+        changed.set()
+        return False
+
+    await source.wait_until(mark)
+
+
+async def wait_for(condition: Callable[[], bool], *sources: Watched) -> None:
+    """Return once ``condition()`` holds: asked now and, in this task, after each change of one of
+    ``sources`` (the objects whose state it reads; a burst of changes is one more asking). Unbounded:
+    put it under a deadline (:func:`patiently`, ``asyncio.timeout``)."""
+    if condition():
+        return
+    changed = asyncio.Event()
+    relays = [asyncio.create_task(_relay(source, changed)) for source in sources]
+    try:
+        while not condition():
+            await changed.wait()
+            changed.clear()
+    finally:
+        for relay in relays:
+            relay.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
+
+
 async def until(
     condition: Callable[[], bool],
     patience: Patience,
-    *,
+    *sources: Watched,
     progress: Callable[[], object] | None = None,
-    interval_s: float = 0.01,
 ) -> None:
-    """Return once ``condition()`` holds (polled every ``interval_s``); raise :class:`PatienceError`
-    when ``patience`` ran out first. ``progress()``: a value whose change counts as progress."""
-    while not condition():
-        if patience.expired(progress() if progress is not None else _UNSET):
-            raise patience.fail()
-        await asyncio.sleep(interval_s)
+    """Return once ``condition()`` holds (:func:`wait_for` on ``sources``); raise :class:`PatienceError`
+    when ``patience`` ran out first. ``progress()``: a value whose change counts as progress. A condition
+    that holds when the patience runs out is a source missing from ``sources``: that fails too, saying so."""
+    try:
+        async with patiently(patience, progress=progress):
+            await wait_for(condition, *sources)
+    except PatienceError as error:
+        if condition():
+            raise PatienceError(f"{error}; the condition holds, but none of its sources said it changed") from error
+        raise
 
 
 async def _with_patience(awaitable: Any, patience: Patience, progress: Callable[[], object] | None = None) -> Any:
-    # Await ``awaitable`` (as a task), polling ``patience``; cancel it and raise when it runs out.
-    task = asyncio.ensure_future(awaitable)
-    try:
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=0.05)
-            if done:
-                return task.result()
-            if patience.expired(progress() if progress is not None else _UNSET):
-                raise patience.fail()
-    finally:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    # Await ``awaitable``, cancelled with a PatienceError when ``patience`` runs out.
+    async with patiently(patience, progress=progress):
+        return await awaitable
 
 
 async def read_until(stream: asyncio.StreamReader, marker: bytes, patience: Patience) -> list[bytes]:
@@ -256,16 +291,19 @@ async def communicate(
 
 
 @contextlib.asynccontextmanager
-async def patiently(patience: Patience, *, poll_s: float = 0.05) -> AsyncIterator[Patience]:
+async def patiently(
+    patience: Patience, *, poll_s: float = 0.05, progress: Callable[[], object] | None = None
+) -> AsyncIterator[Patience]:
     """``asyncio.timeout`` whose deadline is ``patience``: the body is cancelled once it ran out, and
-    :class:`PatienceError` raised in its place (``TimeoutError`` from the body itself passes through)."""
+    :class:`PatienceError` raised in its place (``TimeoutError`` from the body itself passes through).
+    ``progress()``: a value whose change counts as progress, read at each of the patience's polls."""
     loop = asyncio.get_running_loop()
     expired = False
 
     async def watch(scope: asyncio.Timeout) -> None:
         nonlocal expired
-        while not patience.expired():
-            await asyncio.sleep(poll_s)
+        while not patience.expired(_UNSET if progress is None else progress()):
+            await asyncio.sleep(poll_s)  # the patience's clock: it counts time and samples the children's CPU
         expired = True
         scope.reschedule(loop.time())  # the body's await raises CancelledError, the scope TimeoutError
 

@@ -34,6 +34,8 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from arb.waiting import Conditions
+
 __all__ = ["AnswerLostError", "Framing", "LoginRefusedError", "NotSentError", "OrderSocket", "SentRequest"]
 
 log = logging.getLogger(__name__)
@@ -153,6 +155,7 @@ class OrderSocket:
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._down = asyncio.Event()
         self._down.set()
+        self._waiters = Conditions()
         self._ids = itertools.count(1)
         self._prefix = f"{time.time_ns() // 1_000_000 % 10**9:x}-"
 
@@ -181,6 +184,7 @@ class OrderSocket:
         self._ws = ws
         self._down.clear()
         self.connects += 1
+        self._waiters.notify()
         self._tasks = [asyncio.create_task(self._read(ws), name=f"{self.name} answers")]
         if self.framing.ping() is not None:
             self._tasks.append(asyncio.create_task(self._keep_alive(ws), name=f"{self.name} ping"))
@@ -189,6 +193,10 @@ class OrderSocket:
     async def wait_down(self) -> None:
         """Return once the connection is lost or closed (at once when it is not up)."""
         await self._down.wait()
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Return once ``predicate()`` is true: asked now and after each login, loss and late answer."""
+        await self._waiters.wait_until(predicate)
 
     async def _login(self, ws: ClientConnection) -> None:
         frame = self.framing.login(self.clock_ms())
@@ -249,6 +257,7 @@ class OrderSocket:
         waiter = self._waiting.pop(request_id, None)
         if waiter is None or waiter.done():
             self.late_answers += 1
+            self._waiters.notify()
             log.warning("%s: answer to no waiting request (late, or not ours): %s", self.name, answer)
             return
         waiter.set_result(answer)
@@ -258,6 +267,7 @@ class OrderSocket:
         if self._ws is ws:
             self._ws = None
             self._down.set()
+            self._waiters.notify()
             closing = asyncio.get_running_loop().create_task(ws.close())
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
 import sys
@@ -33,6 +34,7 @@ from arb.sim.bybit.exchange import FakeBybitExchange
 from arb.sim.ledger import SymbolRules
 from arb.sim.options import VenueOptions
 from arb.sim.replay import FrameKind
+from arb.testing import waiting
 from arb.testing.configs import DEFAULT_ARBITRAGE, local_endpoints, write_config_files
 from arb.testing.pair_rig import (
     BINANCE_LINEAR_BTC_RULES,
@@ -57,7 +59,8 @@ from arb.testing.pair_rig import (
     without_pings,
     write_pair_config,
 )
-from arb.testing.waiting import Patience
+from arb.testing.waiting import Patience, PatienceError, patiently
+from arb.waiting import Conditions
 from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 from tests.scenarios import write_standing_spread
 
@@ -84,6 +87,7 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "SECOND_SIZES",
     "SECRET",
     "WAIT_S",
+    "ArbProcess",
     "VenueSpec",
     "account",
     "answered_order",
@@ -290,9 +294,7 @@ async def answered_order(executor: VenueExecutor, side: int, price: Decimal, qty
     async with asyncio.TaskGroup() as group:
         executor.run_background(group)
         order = executor.submit(side, float(price), float(qty), KIND_MANUAL, intent, executor.clock())
-        async with asyncio.timeout(WAIT_S):
-            while not order.answered:
-                await asyncio.sleep(0)
+        await eventually(lambda: order.answered, executor)
         executor.stop()
     return order
 
@@ -350,16 +352,96 @@ async def standing_pair(
         yield binance, bybit, config, keys
 
 
+class ArbProcess(asyncio.SubprocessProtocol):
+    """A running ``arb`` child whose output is copied, as it comes, to ``out``/stdout and ``out``/stderr
+    (the files tests read). Each chunk of output and the end (exited, its output all copied) is a change
+    (:meth:`wait_until`); :meth:`wait` returns once the end has come, so the files are whole then."""
+
+    def __init__(self, out: Path) -> None:
+        self._files = {1: (out / "stdout").open("wb", buffering=0), 2: (out / "stderr").open("wb", buffering=0)}
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._exited = False
+        self._changes = Conditions()
+        self.size = 0
+        """Bytes of output so far (both streams)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self._transport = transport
+        for fd in self._files:  # room for a burst of output while this process is busy elsewhere
+            pipe = transport.get_pipe_transport(fd)
+            with contextlib.suppress(OSError, AttributeError):
+                fcntl.fcntl(pipe.get_extra_info("pipe").fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        assert isinstance(data, bytes)
+        self._files[fd].write(data)
+        self.size += len(data)
+        self._changes.notify()
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        self._files[fd].close()
+        self._changed()
+
+    def process_exited(self) -> None:
+        self._exited = True
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.ended and self._transport is not None:
+            self._transport.close()
+        self._changes.notify()
+
+    @property
+    def ended(self) -> bool:
+        """The process exited and its output is all in the files."""
+        return self._exited and all(f.closed for f in self._files.values())
+
+    @property
+    def pid(self) -> int:
+        assert self._transport is not None
+        return self._transport.get_pid()
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once it exited (a signal's: minus its number), else None."""
+        return None if self._transport is None else self._transport.get_returncode()
+
+    def send_signal(self, signal_number: int) -> None:
+        assert self._transport is not None
+        self._transport.send_signal(signal_number)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Return once ``predicate()`` holds: asked now, after each chunk of output and at the end."""
+        await self._changes.wait_until(predicate)
+
+    async def wait(self) -> int:
+        """The exit code, once the process ended and its output is all in the files."""
+        await self.wait_until(lambda: self.ended)
+        rc = self.returncode
+        assert rc is not None
+        return rc
+
+    def close_files(self) -> None:
+        for f in self._files.values():
+            f.close()
+
+
 @contextlib.asynccontextmanager
-async def arb_process(out: Path, keys: dict[str, str], *args: str) -> AsyncIterator[Any]:
+async def arb_process(out: Path, keys: dict[str, str], *args: str) -> AsyncIterator[ArbProcess]:
     """A real ``arb ARGS`` process with ``keys`` in its environment, working in ``out``; its output goes
-    to files (``out``/stdout, ``out``/stderr). Killed on the way out if it still runs."""
+    to files (``out``/stdout, ``out``/stderr) as it comes (:class:`ArbProcess`). Killed on the way out if
+    it still runs."""
     out.mkdir(parents=True, exist_ok=True)
-    with (out / "stdout").open("wb") as stdout, (out / "stderr").open("wb") as stderr:
-        process = await asyncio.create_subprocess_exec(
+    process = ArbProcess(out)
+    try:
+        await asyncio.get_running_loop().subprocess_exec(
+            lambda: process,
             *(sys.executable, "-m", "arb.cli", *args),
-            stdout=stdout,
-            stderr=stderr,
+            stdin=None,
             env={**os.environ, **keys, "PYTHONPATH": str(ROOT)},
             cwd=out,
         )
@@ -368,7 +450,9 @@ async def arb_process(out: Path, keys: dict[str, str], *args: str) -> AsyncItera
         finally:
             if process.returncode is None:
                 process.kill()
-                await process.wait()
+            await process.wait()
+    finally:
+        process.close_files()
 
 
 def arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -> contextlib.AbstractAsyncContextManager[Any]:
@@ -376,38 +460,34 @@ def arb_live(config: Path, out: Path, keys: dict[str, str], *extra: str) -> cont
     return arb_process(out, keys, "live", "--config", str(config), "--out", str(out / "report"), *extra)
 
 
-async def until(condition: Callable[[], bool], process: Any, out: Path, timeout: float) -> None:
-    """Await ``condition()`` while the process lives (its output in the failure message). ``timeout``:
-    seconds without progress, that is without the process working (using a core, or waiting for one on
-    a busy machine: a cold Numba cache compiles first) or writing output (see arb.testing.waiting)."""
+def _output(out: Path) -> str:
+    return (out / "stderr").read_text() + (out / "stdout").read_text()
+
+
+async def until(condition: Callable[[], bool], process: ArbProcess, out: Path, timeout: float, *watched: Any) -> None:
+    """Await ``condition()`` while the process lives (its output in the failure message): asked now, after
+    each chunk of the process's output and at each change of ``watched`` (the fakes whose state it reads,
+    anything with a ``wait_until``). ``timeout``: seconds without progress, that is without the process
+    working (using a core, or waiting for one on a busy machine: a cold Numba cache compiles first) or
+    writing output (see arb.testing.waiting)."""
     patience = Patience("the condition", quiet_s=timeout, pids=[process.pid])
-
-    def output() -> str:
-        return (out / "stderr").read_text() + (out / "stdout").read_text()
-
-    def size() -> int:
-        return sum(f.stat().st_size for f in (out / "stderr", out / "stdout"))
-
-    while not condition():
-        if process.returncode is not None:
-            break
-        if patience.expired(size()):
-            pytest.fail(f"{patience.fail()}; arb live's output:\n{output()[-4000:]}")
-        await asyncio.sleep(0.01)
+    try:
+        await waiting.until(lambda: condition() or process.ended, patience, process, *watched,
+                            progress=lambda: process.size)  # fmt: skip
+    except PatienceError as error:
+        pytest.fail(f"{error}; arb live's output:\n{_output(out)[-4000:]}")
     if not condition():
-        pytest.fail(f"arb live ended (rc {process.returncode}) before the condition held:\n{output()[-4000:]}")
+        pytest.fail(f"arb live ended (rc {process.returncode}) before the condition held:\n{_output(out)[-4000:]}")
 
 
-async def exited(process: Any, quiet_s: float = 60) -> int:
+async def exited(process: ArbProcess, quiet_s: float = 60) -> int:
     """The exit code of ``process`` once it has ended; fails after ``quiet_s`` without the process
     working (a stop that resolves orders and closes the journal takes a while on a busy machine)."""
-    patience = Patience("the process to exit", quiet_s=quiet_s, pids=[process.pid])
-    while process.returncode is None:
-        if patience.expired():
-            pytest.fail(str(patience.fail()))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), 0.05)
-    return int(process.returncode)
+    try:
+        async with patiently(Patience("the process to exit", quiet_s=quiet_s, pids=[process.pid])):
+            return await process.wait()
+    except PatienceError as error:
+        pytest.fail(str(error))
 
 
 def ended(out: Path, rc: int, expected: int) -> str:
@@ -419,7 +499,7 @@ def ended(out: Path, rc: int, expected: int) -> str:
     return stderr
 
 
-async def interrupted(process: Any, out: Path) -> str:
+async def interrupted(process: ArbProcess, out: Path) -> str:
     """Ctrl-C (SIGINT) to the ``arb live`` ``process`` that writes to ``out``, and its stderr once it has
     ended (``exited``): it exited 130, without a traceback (``ended``)."""
     process.send_signal(signal.SIGINT)
@@ -448,7 +528,7 @@ async def live_up(
             and user_streams_up(bybit)
         )
 
-    await until(up, process, out, timeout)
+    await until(up, process, out, timeout, binance, bybit)
 
 
 @contextlib.asynccontextmanager
@@ -657,8 +737,13 @@ def create_requests(venue: Any) -> list[Any]:
     return [r for r in venue.stats.rest_requests if r.method == "POST" and r.path.endswith(("/order", "/create"))]
 
 
-async def eventually(predicate: Callable[[], bool]) -> None:
-    """Await ``predicate()`` (checked on every loop turn), at most WAIT_S."""
-    async with asyncio.timeout(WAIT_S):
-        while not predicate():
-            await asyncio.sleep(0)
+async def eventually(predicate: Callable[[], bool], *watched: Any) -> None:
+    """Await ``predicate()``, asked now and at each change of ``watched`` (the objects whose state it
+    reads: an executor, a fake venue, an order socket; anything with a ``wait_until``), at most WAIT_S."""
+    try:
+        async with asyncio.timeout(WAIT_S):
+            await waiting.wait_for(predicate, *watched)
+    except TimeoutError:
+        if predicate():
+            pytest.fail("the predicate holds, but none of the objects watched said it changed")
+        raise

@@ -42,7 +42,8 @@ from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
 from arb.runtime.dry_run import DryRunResult, dry_run_replay
 from arb.testing.configs import write_config_files
-from arb.testing.waiting import Patience, communicate, patiently, process_tree
+from arb.testing.waiting import Patience, communicate, patiently, process_tree, read_until
+from arb.waiting import Conditions, SharedConditions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,9 +59,24 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 T0_NS = 1_723_161_600_000_000_000  # 2024-08-09 00:00 UTC
 # every host name fails to resolve except the server's own address: a CDN reference cannot load
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+_LISTENING = b"DevTools listening on "
+"""What chromium says on stderr once its DevTools endpoint listens, its address after it."""
 
 T = TypeVar("T")
 Pids = Iterable[int] | Callable[[], Iterable[int]]
+
+_CHANGES = """(() => {
+    let changes = 0;
+    const waiting = [];
+    new MutationObserver(() => {
+        changes += 1;
+        for (const wake of waiting.splice(0)) wake(changes);
+    }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+    window.arbChanges = () => changes;
+    window.arbChangedAfter = (seen) => changes > seen ? changes : new Promise((wake) => waiting.push(wake));
+})();"""
+"""Added to every document the browser makes: counts the changes of the page's DOM, and gives a promise
+of the next change after a count (``arbChangedAfter``), so a test awaits the page instead of asking it."""
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -124,20 +140,14 @@ def _serving(hub: OpsHub, port: int = 0) -> Iterator[OpsServer]:
         server.stop()
 
 
-async def _until(
-    what: str, check: Callable[[], Awaitable[T | None]], quiet_s: float = 60.0, pids: Pids | None = None
-) -> T:
-    """Poll ``check`` until it returns something other than None/False; fail after ``quiet_s`` without
-    progress: a change in what ``check`` returns, or work by ``pids`` (by default this process's other
-    threads: a replay; a browser's processes: a page loading)."""
-    pids = (os.getpid(),) if pids is None else pids
-    async with patiently(Patience(what, quiet_s=quiet_s, pids=pids)) as patience:
-        while True:
-            result = await check()
-            if result is not None and result is not False:
-                return result
-            patience.note(result)
-            await asyncio.sleep(0.05)
+async def _retry(what: str, attempt: Callable[[], Awaitable[T | None]], quiet_s: float = 60.0) -> T:
+    """Run ``attempt`` (a browser's whole run, seconds long) again as soon as one ends, until one returns
+    something other than None; fail after ``quiet_s`` without progress: work by this process and the
+    browsers it ran."""
+    async with patiently(Patience(what, quiet_s=quiet_s, pids=[os.getpid()])):
+        while (result := await attempt()) is None:
+            pass
+        return result
 
 
 async def _sse(url: str, *, count: int, headers: dict[str, str] | None = None) -> list[dict[str, str]]:
@@ -264,7 +274,21 @@ async def test_a_page_that_stops_reading_is_dropped_not_buffered(monkeypatch: py
     # socket buffers fill, the write does not drain within WRITE_TIMEOUT_S and the stream is closed
     # (a real browser then reconnects with its last id). Nothing queues up in between.
     monkeypatch.setattr(dashboard, "WRITE_TIMEOUT_S", 0.5)
-    hub = OpsHub(history=100, events=400)
+    loop = asyncio.get_running_loop()
+    big = "x" * 50_000
+    i = 0
+
+    def publish() -> None:  # the trading loop: 2.5 MB of events a round
+        nonlocal i
+        for _ in range(50):
+            i += 1
+            hub.emit(OpsEvent("info", T0_NS + i, "", big))
+
+    def more() -> None:  # the stream has taken every event: the trading loop publishes more
+        with contextlib.suppress(RuntimeError):  # the test is over
+            loop.call_soon_threadsafe(publish)
+
+    hub = _Endless(more, history=100, events=400)
     board = dashboard.setup(hub)
     server = OpsServer("127.0.0.1", 0, [board])
     server.start()
@@ -274,21 +298,27 @@ async def test_a_page_that_stops_reading_is_dropped_not_buffered(monkeypatch: py
         writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         writer.write(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         await writer.drain()
-        big = "x" * 50_000
-        i = 0
-
-        async def dropped() -> bool:
-            nonlocal i
-            for _ in range(50):  # the trading loop goes on publishing: 2.5 MB of events per round
-                i += 1
-                hub.emit(OpsEvent("info", T0_NS + i, "", big))
-            return board.streams_opened == 1 and board.streams_open == 0
-
-        await _until("the stalled stream to be closed", dropped, 30)
+        async with patiently(Patience("the stalled stream to be closed", quiet_s=30, pids=[os.getpid()])):
+            await board.wait_until(lambda: board.streams_opened == 1 and board.streams_open == 0)
     finally:
         if writer is not None:
             writer.close()
         server.stop()
+
+
+class _Endless(OpsHub):
+    """A hub whose trading loop always has more: each time a reader has taken every event, ``more()`` is
+    called (in the reader's thread)."""
+
+    def __init__(self, more: Callable[[], None], *, history: int, events: int) -> None:
+        super().__init__(history=history, events=events)
+        self._more = more
+
+    def events_since(self, after: int) -> list[tuple[int, OpsEvent]]:
+        events = super().events_since(after)
+        if not events:
+            self._more()
+        return events
 
 
 def test_history_is_thinned_to_a_bounded_number_of_points() -> None:
@@ -423,7 +453,7 @@ async def test_page_in_headless_chromium_is_live_with_points_and_the_positions(t
             state = _dom_state(await _dump_dom(chromium, server.url + "/"))
             return state if state["status"] == "live" and min(state["points"] or [0]) > 0 else None
 
-        state = await _until("the page to be live with points", live, 60)
+        state = await _retry("the page to be live with points", live, 60)
         assert state["points"] == [60, 60] and state["canvases"] >= 2
         assert state["positions"] == expected
 
@@ -440,6 +470,9 @@ class _Browser:
         self.session = session
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.requests: list[str] = []
+        self.navigations = 0
+        """Documents the page has navigated to (DevTools' ``Page.frameNavigated``)."""
+        self._news = Conditions()
         self._next = 0
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
@@ -451,61 +484,77 @@ class _Browser:
             chromium, "--headless", "--no-sandbox", "--disable-gpu", OFFLINE, "--remote-debugging-port=0",
             "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}", "--window-size=1400,1000",
             "--no-first-run", "about:blank",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, start_new_session=True,
         )  # fmt: skip
         session = aiohttp.ClientSession()
         browser = cls(proc, session)
+        drain: asyncio.Task[bytes] | None = None
         try:
-            port_file = profile / "DevToolsActivePort"
-
-            async def port() -> int | None:
-                text = port_file.read_text() if port_file.exists() else ""
-                return int(text.split()[0]) if text.strip() else None
-
+            assert proc.stderr is not None
             tree = lambda: process_tree(proc.pid)  # noqa: E731 - the browser at work: progress
-            devtools = f"http://127.0.0.1:{await _until('chromium to listen', port, pids=tree)}"
-
-            async def page() -> str | None:
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(devtools + "/json/list") as response:
-                        for target in await response.json():
-                            if target["type"] == "page":
-                                return str(target["webSocketDebuggerUrl"])
-                return None
-
-            browser.ws = await session.ws_connect(await _until("a page target", page, pids=tree), max_msg_size=0)
+            said = await read_until(proc.stderr, _LISTENING, Patience("chromium to listen", quiet_s=60, pids=tree))
+            drain = asyncio.create_task(proc.stderr.read())  # what chromium goes on saying, read to its end
+            endpoint = said[-1].decode().split(_LISTENING.decode(), 1)[1].strip()  # ws://127.0.0.1:PORT/devtools/...
+            page = await _first_page(session, endpoint, tree)
+            browser.ws = await session.ws_connect(page, max_msg_size=0)
             browser._reader = asyncio.create_task(browser._read())
             await browser.call("Network.enable")
             await browser.call("Page.enable")
+            await browser.call("Page.addScriptToEvaluateOnNewDocument", source=_CHANGES)
             yield browser
         finally:
-            if browser._reader is not None:
-                browser._reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await browser._reader
-            if browser.ws is not None:
-                await browser.ws.close()
-            await session.close()
-            _kill(proc)
-            await proc.wait()
+            try:
+                if browser._reader is not None:
+                    browser._reader.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await browser._reader
+                if browser.ws is not None:
+                    await browser.ws.close()
+                await session.close()
+            finally:  # the browser goes whatever went wrong above
+                _kill(proc)
+                await proc.wait()
+                if drain is not None:
+                    drain.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await drain
 
     async def _read(self) -> None:
         assert self.ws is not None
-        async for message in self.ws:
-            data = json.loads(message.data)
-            if "id" in data and data["id"] in self._pending:
-                self._pending.pop(data["id"]).set_result(data)
-            elif data.get("method") == "Network.requestWillBeSent":
-                self.requests.append(data["params"]["request"]["url"])
+        try:
+            async for message in self.ws:
+                data = json.loads(message.data)
+                if "id" in data and data["id"] in self._pending:
+                    answered = self._pending.pop(data["id"])
+                    if not answered.done():  # a call given up (its page changed first) is cancelled
+                        answered.set_result(data)
+                elif data.get("method") == "Network.requestWillBeSent":
+                    self.requests.append(data["params"]["request"]["url"])
+                elif data.get("method") == "Page.frameNavigated":
+                    self.navigations += 1
+                    self._news.notify()
+        finally:  # no answer can come any more: a call still waiting fails now, not at its patience's end
+            for waiting in self._pending.values():
+                if not waiting.done():
+                    waiting.set_exception(ConnectionError("chromium's DevTools connection is no longer read"))
+                    waiting.exception()  # retrieved here: a call given up meanwhile is not warned about
 
-    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+    async def _ask(self, method: str, **params: Any) -> dict[str, Any]:
+        # the browser's answer to one call, an error or not (unbounded: the caller bounds it)
         assert self.ws is not None
         self._next += 1
+        number = self._next
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[self._next] = future
-        await self.ws.send_str(json.dumps({"id": self._next, "method": method, "params": params}))
+        self._pending[number] = future
+        try:
+            await self.ws.send_str(json.dumps({"id": number, "method": method, "params": params}))
+            return await future
+        finally:
+            self._pending.pop(number, None)
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
         async with patiently(Patience(f"chromium to answer {method}", quiet_s=60, pids=self._pids)):
-            answer = await future
+            answer = await self._ask(method, **params)
         assert "error" not in answer, answer
         return dict(answer.get("result", {}))
 
@@ -514,27 +563,51 @@ class _Browser:
         return result.get("result", {}).get("value")
 
     async def state(self) -> dict[str, Any]:
+        return (await self._look())[1]
+
+    async def _look(self) -> tuple[int | None, dict[str, Any]]:
+        # the page's count of changes (None: a document without _CHANGES, being replaced) and its state
         value = await self.evaluate("""(() => {
+            const changes = window.arbChanges ? window.arbChanges() : null;
             const b = document.body, d = (id) => document.getElementById(id);
-            if (!b) return null;
+            if (!b) return {changes, state: null};
             const pos = {};
             for (const td of document.querySelectorAll('td[id^="pos-"]'))
                 pos[td.id.slice(4)] = Number(td.dataset.value);
-            return {status: b.dataset.status, transitions: b.dataset.transitions || "", lastId: b.dataset.lastId || "",
+            return {changes, state: {
+                    status: b.dataset.status, transitions: b.dataset.transitions || "", lastId: b.dataset.lastId || "",
                     reconnects: Number(b.dataset.reconnects || 0), trading: b.dataset.trading,
                     points: [Number(d("chart-spread").dataset.points), Number(d("chart-equity").dataset.points)],
                     canvases: document.querySelectorAll("canvas").length, positions: pos,
                     fills: d("fills").tBodies[0].rows.length,
-                    banner: d("banner").hidden ? "" : d("banner").textContent};
+                    banner: d("banner").hidden ? "" : d("banner").textContent}};
         })()""")
-        return dict(value) if value else {}
+        return value["changes"], dict(value["state"] or {})
 
     async def wait(self, what: str, check: Callable[[dict[str, Any]], bool], quiet_s: float = 60.0) -> dict[str, Any]:
-        async def ok() -> dict[str, Any] | None:
-            state = await self.state()
-            return state if state and check(state) else None
+        """The page's state once ``check(state)`` holds: looked at now and after each change of the page
+        (its DOM, or a new document); fails after ``quiet_s`` without the browser or this process working."""
+        async with patiently(Patience(what, quiet_s=quiet_s, pids=self._pids)):
+            while True:
+                navigations = self.navigations
+                changes, state = await self._look()
+                if state and check(state):
+                    return state
+                await self._changed(changes, navigations)
 
-        return await _until(what, ok, quiet_s, self._pids)
+    async def _changed(self, changes: int | None, navigations: int) -> None:
+        # Return once the page changed after ``changes`` (its count then), or navigated since ``navigations``
+        navigated = asyncio.ensure_future(self._news.wait_until(lambda: self.navigations > navigations))
+        waits = {navigated}
+        if changes is not None:  # an error answer: its document was replaced meanwhile, which is a change too
+            waits.add(asyncio.ensure_future(self._ask("Runtime.evaluate", expression=f"arbChangedAfter({changes})",
+                                                      awaitPromise=True, returnByValue=True)))  # fmt: skip
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
 
     def _pids(self) -> list[int]:
         # the browser's processes and this one's other threads (a replay): their work is progress
@@ -545,6 +618,20 @@ class _Browser:
 
         shot = await self.call("Page.captureScreenshot", format="png")
         path.write_bytes(base64.b64decode(shot["data"]))
+
+
+async def _first_page(session: aiohttp.ClientSession, endpoint: str, pids: Pids) -> str:
+    """The DevTools address of the browser's first page: the browser at ``endpoint`` names each target it
+    has, and each new one, once asked to discover them."""
+    async with session.ws_connect(endpoint, max_msg_size=0) as ws:
+        await ws.send_str(json.dumps({"id": 1, "method": "Target.setDiscoverTargets", "params": {"discover": True}}))
+        async with patiently(Patience("a page target", quiet_s=60, pids=pids)):
+            async for message in ws:
+                data = json.loads(message.data)
+                target = data.get("params", {}).get("targetInfo", {})
+                if data.get("method") == "Target.targetCreated" and target.get("type") == "page":
+                    return f"{endpoint.split('/devtools/', 1)[0]}/devtools/page/{target['targetId']}"
+    raise AssertionError(f"chromium closed {endpoint} before it had a page")
 
 
 def _same_origin(requests: list[str], origin: str) -> list[str]:
@@ -629,10 +716,11 @@ class _Holds:
     while it is behind), so a hold stops the replay and nothing else: the page is open, and the points
     arrive, while the replay is certainly running, however slow the machine."""
 
-    def __init__(self, gap_ns: int) -> None:
+    def __init__(self, gap_ns: int, news: SharedConditions) -> None:
         self.gap_ns = gap_ns
         self.reached = (threading.Event(), threading.Event())
         self.go = (threading.Event(), threading.Event())
+        self.news = news
         self._first_ns: int | None = None
 
     def on_fill(self, row: Any) -> None:
@@ -645,6 +733,7 @@ class _Holds:
         else:
             return
         self.reached[hold].set()
+        self.news.notify()
         self.go[hold].wait(600)  # bounded: the test lets every hold go on its way out
 
     def let_go(self) -> None:
@@ -663,7 +752,13 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
     account = PaperAccount.open(tmp_path / "paper", config)
     watches: list[Watch] = []
     out = io.StringIO()
-    holds = _Holds(100 * 1_000_000_000)
+    news = SharedConditions()  # the replay's thread tells this loop of its watch and of each hold reached
+    holds = _Holds(100 * 1_000_000_000, news)
+
+    def watched(watch: Watch) -> None:
+        watches.append(watch)
+        news.notify()
+
     stops: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
 
     async def replay() -> DryRunResult:
@@ -672,30 +767,32 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
         console = Console(file=out, width=200)
         return await dry_run_replay(config, account=account, console=console, speed=100.0,
                                     watchers=dry_run_watchers(config, account, console),
-                                    on_watch=_only_watch(watches.append), on_fill=holds.on_fill,
+                                    on_watch=_only_watch(watched), on_fill=holds.on_fill,
                                     stop_event=stop)  # fmt: skip
 
     run = asyncio.create_task(asyncio.to_thread(asyncio.run, replay()))
     try:
 
-        async def started() -> Watch | None:
-            if run.done():
-                pytest.fail(f"the dry run ended before the page opened: {run.result()!r}\n{out.getvalue()}")
-            return watches[0] if watches else None
+        async def replay_reaches(what: str, reached: Callable[[], bool]) -> None:
+            # the replay's news until ``reached()``; fails when the replay ends first
+            waiting = asyncio.ensure_future(news.wait_until(reached))
+            try:
+                async with patiently(Patience(what, quiet_s=60, pids=[os.getpid()])):
+                    await asyncio.wait({run, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiting.cancel()
+            if not reached():
+                pytest.fail(f"the dry run ended before {what}: {run.result()!r}\n{out.getvalue()}")
 
-        watch = await _until("the dry run's dashboard", started)  # a cold Numba cache compiles first
+        await replay_reaches("the dry run's dashboard", lambda: bool(watches))  # a cold Numba cache compiles first
+        watch = watches[0]
         assert watch.server is not None
         url, port = watch.server.url, watch.server.port
         assert f"dashboard and metrics: {url}/" in out.getvalue()
         async with _Browser.launch(chromium, tmp_path / "profile") as browser:
             await browser.call("Page.navigate", url=url + "/")
 
-            async def held(n: int) -> bool:
-                if run.done():
-                    pytest.fail(f"the dry run ended before hold {n}: {run.result()!r}\n{out.getvalue()}")
-                return holds.reached[n].is_set()
-
-            await _until("the replay's first fill", lambda: held(0))
+            await replay_reaches("the replay's first fill", holds.reached[0].is_set)
             first = await browser.wait("the page to be live during the run", lambda s: s["status"] == "live"
                                        and s["points"][0] > 0)  # fmt: skip
             assert not run.done(), "the replay must still be running while the page is open"
@@ -707,7 +804,7 @@ async def test_dashboard_during_a_replayed_dry_run_of_the_sample_shows_the_paper
             assert shown == ["replay", "replay", "dry-run \u00b7 replay of a recording", "arb - REPLAY"]
             holds.go[0].set()
             # the page follows the run: more points arrive while it trades
-            await _until("the replay's fill 100 s later", lambda: held(1))
+            await replay_reaches("the replay's fill 100 s later", holds.reached[1].is_set)
             await browser.wait("points to arrive while the replay runs",
                                lambda s: s["points"][0] > first["points"][0] + 20)  # fmt: skip
             assert not run.done()
@@ -807,7 +904,7 @@ async def test_the_page_of_two_symbols_shows_a_row_and_a_spread_chart_each(tmp_p
             state = _symbols_state(await _dump_dom(chromium, server.url + "/"))
             return state if state["status"] == "live" and len(state["points"]) == 2 else None
 
-        state = await _until("the page to show both symbols", live, 60)
+        state = await _retry("the page to show both symbols", live, 60)
         assert state["symbols"] == "several" and state["rows"] == list(SYMBOLS)
         assert state["points"] == {"BTCUSDT": "40", "ETHUSDT": "40"} and state["equity_points"] == ["40"]
         assert state["canvases"] >= 3  # a spread chart per symbol and the equity chart
@@ -845,7 +942,7 @@ async def test_the_page_of_a_replayed_two_symbol_dry_run_shows_each_symbols_pape
             state = _symbols_state(await _dump_dom(chromium, server.url + "/"))
             return state if state["status"] == "live" and len(state["points"]) == 2 else None
 
-        state = await _until("the page to show the run's end", final, 60)
+        state = await _retry("the page to show the run's end", final, 60)
     assert state["rows"] == list(SYMBOLS)
     assert set(state["points"].values()) == {str(len(hub.snapshots_since(0)))}
     for s, name in enumerate(SYMBOLS):

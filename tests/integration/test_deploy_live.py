@@ -8,6 +8,7 @@ not even one the process was made to log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import re
@@ -15,16 +16,19 @@ import signal
 import time
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from arb.cli import main
 from arb.errors import EXIT_NEEDS_OPERATOR, EXIT_NOT_RUNNING
 from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.testing.fake_alerts import FakeSmtp, FakeTelegram, FakeWebhook
+from arb.waiting import Conditions
 from tests.helpers import ROOT
 from tests.integration.live_rig import (
     BYBIT_SPOT,
@@ -71,6 +75,37 @@ def _ok(url: str) -> bool:
         return False
 
 
+class _Published:
+    """What a running arb's ops server says its loop published: each line of its dashboard's event stream
+    (a snapshot, an event, the history it starts with) is a change (:meth:`wait_until`)."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self._changes = Conditions()
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        await self._changes.wait_until(predicate)
+
+    async def read(self, url: str) -> None:
+        async with aiohttp.ClientSession() as session, session.get(url + "/events") as response:
+            async for _ in response.content:
+                self.lines += 1
+                self._changes.notify()
+
+
+@contextlib.asynccontextmanager
+async def _published(url: str) -> AsyncIterator[_Published]:
+    """The ops server at ``url`` read for its news (:class:`_Published`) while the block lasts."""
+    published = _Published()
+    reader = asyncio.create_task(published.read(url), name="ops news")
+    try:
+        yield published
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+
+
 def _health_url(stderr: str) -> str:
     match = re.search(r"health: (http://127\.0\.0\.1:\d+)/healthz", stderr)
     assert match is not None, stderr[-3000:]
@@ -95,19 +130,23 @@ async def test_sigterm_stops_a_trading_arb_live_within_the_units_stop_timeout_wi
             await live_up(binance, bybit, process, out, streams=["btcusdt@depth@100ms"],
                           topics=["orderbook.50.BTCUSDT"])  # fmt: skip
             url = _health_url((out / "stderr").read_text())
-            await until(lambda: _alive(url), process, out, 30)  # the loop's first snapshot (STARTING before)
-            rc, said, _ = await run_arb(
-                "status", "--url", url, env=keys, merged=True
-            )  # no market data yet: books being built
-            assert rc == 1 and said.startswith(f"arb live BTCUSDT at {url}: NOT READY"), said
-            binance.play(1.0)
-            bybit.play(1.0)
-            await until(lambda: _ready(url), process, out, 30)  # books synced, the journal open, no halt
+            async with _published(url) as published:
+                # the loop's first snapshot (STARTING before)
+                await until(lambda: _alive(url), process, out, 30, published)
+                rc, said, _ = await run_arb(
+                    "status", "--url", url, env=keys, merged=True
+                )  # no market data yet: books being built
+                assert rc == 1 and said.startswith(f"arb live BTCUSDT at {url}: NOT READY"), said
+                binance.play(1.0)
+                bybit.play(1.0)
+                # books synced, the journal open, no halt
+                await until(lambda: _ready(url), process, out, 30, published)
             rc, said, _ = await run_arb("status", "--url", url, env=keys, merged=True)
             assert rc == 0 and said.startswith(f"arb live BTCUSDT at {url}: READY"), said
             assert "journal ok" in said
             # the first fill of the first pair: its other leg is on its way, answered or not yet sent
-            await until(lambda: len(account(binance).trades) + len(account(bybit).trades) >= 1, process, out, 60)
+            await until(lambda: len(account(binance).trades) + len(account(bybit).trades) >= 1, process, out, 60,
+                        binance, bybit)  # fmt: skip
             started = time.monotonic()
             process.send_signal(signal.SIGTERM)
             try:
@@ -177,7 +216,7 @@ async def test_json_logs_of_a_real_arb_live_parse_carry_ids_and_never_a_secret(
                 binance.play(1.0)
                 bybit.play(1.0)
                 await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3,
-                            process, out, 60)  # fmt: skip
+                            process, out, 60, binance, bybit)  # fmt: skip
                 # a message from a chat that is not arb's: the process logs its chat id, here one that holds
                 # a secret (a pasted key): the line must come out without it
                 telegram.say_raw({"date": int(time.time()), "chat": {"id": f"chat-{SECRET}", "type": "private"},

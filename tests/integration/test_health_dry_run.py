@@ -32,6 +32,7 @@ from arb.cli import main
 from arb.config import AppConfig
 from arb.errors import EXIT_NOT_RUNNING
 from arb.execution.paper_account import PaperAccount
+from arb.ops.snapshot import OpsHub, Snapshot
 from arb.ops.watch import Watch
 from arb.recording.venues import make_normalizer
 from arb.runtime.engine import Engine
@@ -77,18 +78,25 @@ def _get(url: str) -> Answer:
             return error.code, json.loads(error.read())
 
 
-async def _until(url: str, holds: Callable[[int, dict[str, Any]], bool], what: str) -> Answer:
-    """Ask ``url`` until its answer ``holds`` (a deadline, never a sleep for the answer itself)."""
+async def _until(hub: OpsHub, url: str, holds: Callable[[int, dict[str, Any]], bool], what: str) -> Answer:
+    """Ask ``url`` until its answer ``holds``: now, then once after each snapshot the run publishes to
+    ``hub`` (what the server judges), at most ``WAIT_S``."""
     last: Answer = (0, {})
     try:
         async with asyncio.timeout(WAIT_S):
             while True:
+                asked = hub.latest()  # the answer is of this snapshot or a newer one
                 last = await asyncio.to_thread(_get, url)
                 if holds(*last):
                     return last
-                await asyncio.sleep(0.05)
+                await _published_after(hub, asked)
     except TimeoutError:
         pytest.fail(f"{url} never answered {what}; last: {last}")
+
+
+async def _published_after(hub: OpsHub, snapshot: Snapshot | None) -> None:
+    """Return once ``hub`` holds a snapshot newer than ``snapshot``."""
+    await hub.wait_until(lambda: hub.latest() is not snapshot)
 
 
 class _Market:
@@ -114,9 +122,12 @@ class _Market:
         self.t0 = asyncio.get_running_loop().time()
 
         async def pump(venue: Any) -> None:
+            # The market's clock, not a wait for a condition: every 20 ms it releases what the recorded
+            # pace has made due. It must follow the wall clock (the run judges staleness by it), so the
+            # tick is the market's, as a venue's timed playback is; nothing here waits on what arb does.
             while not venue.exhausted:
                 await venue.advance_until(min(START_NS + self._elapsed_ns() + self.jump_ns, self.gate_ns))
-                await asyncio.sleep(0.02)  # the market's pace, not a wait for a condition
+                await asyncio.sleep(0.02)
 
         tasks = [asyncio.create_task(pump(v), name=f"pump-{v.venue_name}") for v in self.venues]
         try:
@@ -146,11 +157,13 @@ async def test_health_endpoints_through_a_dry_runs_life_starting_synced_stale_an
             make_normalizer(venue.name, venue.market, config.strategy.symbol)
         account = PaperAccount.open(tmp_path / "paper", config)
         urls: list[str] = []
+        hubs: list[OpsHub] = []
         at_start: list[tuple[Answer, Answer]] = []
 
         def on_watch(watch: Watch) -> None:
             assert watch.server is not None, "[ops] enabled on port 0: the run serves the health endpoints"
             urls.append(watch.server.url)
+            hubs.append(watch.hub)
             # before the loop runs: nothing published yet (the loop is blocked here, the server is not)
             at_start.append((_get(watch.server.url + "/healthz"), _get(watch.server.url + "/readyz")))
 
@@ -164,38 +177,40 @@ async def test_health_endpoints_through_a_dry_runs_life_starting_synced_stale_an
             async with asyncio.timeout(WAIT_S):
                 await binance.wait_for_subscription("btcusdt@depth@100ms")
                 await bybit.wait_for_subscription("orderbook.50.BTCUSDT")
-            base = urls[0]
+            base, hub = urls[0], hubs[0]
             # starting: neither alive nor ready
             (healthz, readyz) = at_start[0]
             assert healthz[0] == readyz[0] == 503 and healthz[1]["status"] == readyz[1]["status"] == "starting"
 
             # alive (the loop publishes), not ready: no market data yet, both books being built
-            code, body = await _until(base + "/readyz", lambda c, b: b["status"] == "not ready", "alive, not ready")
+            code, body = await _until(
+                hub, base + "/readyz", lambda c, b: b["status"] == "not ready", "alive, not ready"
+            )
             assert code == 503 and body["alive"] and body["mode"] == "dry-run" and body["journal"] == ""
             assert "binance BTCUSDT" in _reasons(body) and "bybit BTCUSDT" in _reasons(body)
             assert (await asyncio.to_thread(_get, base + "/healthz"))[0] == 200
 
             async with market.running():
                 # synced: ready
-                code, body = await _until(base + "/readyz", lambda c, b: c == 200, "ready")
+                code, body = await _until(hub, base + "/readyz", lambda c, b: c == 200, "ready")
                 assert body["status"] == "ready" and body["reasons"] == []
                 assert [(b["venue"], b["state"]) for b in body["books"]] == [("binance", "ok"), ("bybit", "ok")]
                 assert all(f["connected"] and f["synced"] and not f["stale"] for f in body["feeds"])
 
                 # Bybit's stream stalls: alive, not ready, Bybit stale and Binance fine
                 bybit.faults.stall()
-                code, body = await _until(base + "/readyz", lambda c, b: "bybit BTCUSDT: stale" in _reasons(b),
+                code, body = await _until(hub, base + "/readyz", lambda c, b: "bybit BTCUSDT: stale" in _reasons(b),
                                           "bybit stale")  # fmt: skip
                 assert code == 503 and body["alive"] and "binance" not in _reasons(body)
                 assert (await asyncio.to_thread(_get, base + "/healthz"))[0] == 200
 
                 # Bybit back (its book resynced after what the stall lost): ready again
                 bybit.faults.resume()
-                await _until(base + "/readyz", lambda c, b: c == 200, "ready after bybit came back")
+                await _until(hub, base + "/readyz", lambda c, b: c == 200, "ready after bybit came back")
 
                 # the spread opens; the first pair's fees at the mids are past max_drawdown: halted
                 market.skip_to(START_NS + (SPREAD_MS + 500) * 1_000_000, START_NS + (SPREAD_MS + 20_000) * 1_000_000)
-                code, body = await _until(base + "/readyz", lambda c, b: bool(b.get("halted")), "halted")
+                code, body = await _until(hub, base + "/readyz", lambda c, b: bool(b.get("halted")), "halted")
                 assert code == 503 and body["alive"] and "[risk] max_drawdown" in body["halted"]
                 assert f"halted: {body['halted']} (no new pair until a person clears it" in _reasons(body)
                 assert (await asyncio.to_thread(_get, base + "/healthz"))[0] == 200  # a halt is no cause to restart

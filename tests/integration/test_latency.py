@@ -123,7 +123,8 @@ async def test_arb_live_measures_the_venues_delays_and_a_backtest_replays_them(
         bybit.faults.delay_orders(0.04)
         out = tmp_path / "run"
         async with live_trading(config, out, keys, binance, bybit, symbols=["BTCUSDT"]) as process:
-            await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 90)
+            await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 90,
+                        binance, bybit)  # fmt: skip
             await interrupted(process, out)
     exported = tmp_path / "latency"
     assert main(["-q", "latency", "--config", str(config), "--export", str(exported)]) == 0

@@ -105,7 +105,8 @@ async def test_live_against_a_measured_backtest_of_the_same_hours(
             late_ms = time.time() * 1000 - (start_ms + OPEN_MS - 1000)
             if late_ms > 0:
                 pytest.fail(f"arb live came up {late_ms:.0f} ms too late for the spread (a very slow machine?)")
-            await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 90)
+            await until(lambda: len(account(binance).trades) >= 3 and len(account(bybit).trades) >= 3, process, out, 90,
+                        binance, bybit)  # fmt: skip
             await interrupted(process, out)
 
     # the journal's latencies exported; both venues' backtests replay them

@@ -77,7 +77,7 @@ async def _live(
             faults(binance, bybit)
         async with _trading(config, out, keys, binance, bybit) as process:
             live = _Live(binance, bybit, config, keys, process, out)
-            await until(lambda: condition(live), process, out, 60)
+            await until(lambda: condition(live), process, out, 60, binance, bybit)
             yield live
 
 
@@ -180,7 +180,7 @@ async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and
             def band_full() -> bool:
                 return _net(binance) >= Decimal("0.0299") and -_net(bybit) >= Decimal("0.0299")
 
-            await until(band_full, process, second, 60)
+            await until(band_full, process, second, 60, binance, bybit)
             stderr = await interrupted(process, second)
         assert "reconciled" in stderr and "MISMATCH" not in stderr
         venues = {"binance": binance, "bybit": bybit}
@@ -240,10 +240,10 @@ async def test_a_telegram_kill_confirm_reaches_a_running_arb_live_with_a_naked_l
                 return any(what in m["text"] for m in telegram.messages.items())
 
             async with _trading(config, out, keys, binance, bybit) as process:
-                await until(lambda: said("[CRITICAL] naked leg"), process, out, 60)
+                await until(lambda: said("[CRITICAL] naked leg"), process, out, 60, telegram.messages)
                 assert _net(binance) > 0 and _net(bybit) == 0
                 telegram.say("/kill")
-                await until(lambda: said("reply /kill confirm within 60 s"), process, out, 30)
+                await until(lambda: said("reply /kill confirm within 60 s"), process, out, 30, telegram.messages)
                 assert process.returncode is None  # asked, not pulled
                 telegram.say("/kill confirm")
                 live_rc = await exited(process)

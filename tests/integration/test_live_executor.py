@@ -117,8 +117,8 @@ async def test_timeout_leaves_the_order_unknown_then_a_query_resolves_it_with_no
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
             order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
-            await eventually(lambda: executor.counters["unknown"] == 1)
-            await eventually(lambda: order.answered)
+            await eventually(lambda: executor.counters["unknown"] == 1, executor)
+            await eventually(lambda: order.answered, executor)
             executor.stop()
         assert order.state is OrderState.FILLED and order.filled == qty
         assert len(account(venue).orders) == 1  # never sent again
@@ -242,14 +242,14 @@ async def test_a_dropped_user_stream_reconnects_and_sweeps(
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
-            await eventually(lambda: user_streams_up(venue))
+            await eventually(lambda: user_streams_up(venue), venue)
             venue.faults.silence_user_stream()
             ask, qty = at_ask(venue, spec, Decimal("0.5"))
             order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
             await venue.wait_until(lambda: len(account(venue).orders) == 1)
             assert await venue.drop_user_streams() >= 1
             venue.faults.resume_user_stream()
-            await eventually(lambda: executor.stream_reconnects >= 1 and order.answered)
+            await eventually(lambda: executor.stream_reconnects >= 1 and order.answered, executor)
             executor.stop()
         assert order.state is OrderState.FILLED
         assert len(_journal_fills(executor)) == len(account(venue).orders[0].trades)

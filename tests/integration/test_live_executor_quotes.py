@@ -31,6 +31,7 @@ from tests.integration.live_rig import (
     account,
     best,
     each_spec,
+    eventually,
     reconciled_session,
     venue_and_config,
     venue_and_executor,
@@ -39,14 +40,11 @@ from tests.integration.live_rig import (
 spec = each_spec(ALL_SPECS)
 
 
-async def _until(predicate: Callable[[], bool], step: Callable[[], Any] | None = None) -> None:
-    # await predicate() (each loop turn, or after each replay step), at most WAIT_S
+async def _stepping(predicate: Callable[[], bool], step: Callable[[], Any]) -> None:
+    # the market driven a replay step at a time until predicate() holds, at most WAIT_S
     async with asyncio.timeout(WAIT_S):
         while not predicate():
-            if step is not None:
-                await step()
-            else:
-                await asyncio.sleep(0)
+            await step()
 
 
 def _qty(spec: VenueSpec, price: Decimal) -> Decimal:
@@ -87,7 +85,7 @@ async def test_quotes_rest_fill_as_makers_are_told_once_and_cancel_misses_are_fo
                 collect()
                 return any(n.order_id == order.order_id and n.status == status for n in news)
 
-            await _until(lambda: told(buy, "live") and told(sell, "live") and taker.answered)
+            await eventually(lambda: told(buy, "live") and told(sell, "live") and taker.answered, executor)
             assert executor.counters["post_only_rejects"] == 1 and live.open_counts.sum() == 0
             ledger = {o.client_id: o for o in account(venue).orders}
             assert ledger[buy.client_id].time_in_force is TimeInForce.POST_ONLY
@@ -96,13 +94,15 @@ async def test_quotes_rest_fill_as_makers_are_told_once_and_cancel_misses_are_fo
                 await venue.advance(1)
                 await asyncio.sleep(0)
 
-            await _until(lambda: bool(buy.fills or sell.fills) and told(buy if buy.fills else sell, "partial"), replay)
+            await _stepping(
+                lambda: bool(buy.fills or sell.fills) and told(buy if buy.fills else sell, "partial"), replay
+            )
             filled, other = (buy, sell) if buy.fills else (sell, buy)
-            await _until(lambda: ledger[filled.client_id].executed_qty == filled.filled)
+            await eventually(lambda: ledger[filled.client_id].executed_qty == filled.filled, venue, executor)
             sent = [live.cancel(o.order_id, executor.clock(), spec.index) for o in (filled, other)]
             assert sent[1]  # a cancel of a quote the executor knows is done is not sent (sent[0] if it is)
-            await _until(lambda: told(filled, "done") or told(filled, "canceled"))
-            await _until(lambda: other.answered)
+            await eventually(lambda: told(filled, "done") or told(filled, "canceled"), executor)
+            await eventually(lambda: other.answered, executor)
             collect()
             executor.stop()
         assert other.state is OrderState.CANCELED or other.fills
@@ -134,7 +134,7 @@ async def test_a_quote_that_would_take_is_refused_journaled_with_the_venues_code
             executor.run_background(group)
             _, _, ask, _ = best(venue, spec)
             taker = live.submit_quote(spec.index, BUY, float(ask), float(_qty(spec, ask)), 1, executor.clock())
-            await _until(lambda: taker.answered)
+            await eventually(lambda: taker.answered, executor)
             live.run_until(2**62, news.append)
             executor.stop()
         assert executor.counters["post_only_rejects"] == 1 and executor.counters["quotes"] == 1
@@ -172,7 +172,11 @@ async def test_a_quote_left_resting_by_a_crash_is_cancelled_at_the_next_start(
             bid, _, _, _ = best(venue, spec)
             below = bid - spec.rules.tick_size * 20
             quote = executor.submit_quote(BUY, float(below), float(_qty(spec, below)), 1, executor.clock())
-            await _until(lambda: any(o.client_id == quote.client_id for o in venue.ledger.open_orders(account(venue))))
+
+            def resting() -> bool:
+                return any(o.client_id == quote.client_id for o in venue.ledger.open_orders(account(venue)))
+
+            await eventually(resting, venue)
         async with reconciled_session(config, spec) as (session, report):
             assert report.ok, report.describe()
             executor = session.executors[spec.index]

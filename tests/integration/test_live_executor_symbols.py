@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from tests.integration.live_rig import (
     VenueSpec,
     account,
     each_spec,
+    eventually,
     fake_venue,
     load,
     reconciled,
@@ -60,13 +60,6 @@ LINEAR = [BINANCE_LINEAR, BYBIT_LINEAR]
 
 spec = each_spec(SPOT)
 """Each spot venue in turn (a test that parametrizes ``spec`` itself runs on those it names: the linear ones)."""
-
-
-async def until(predicate: Callable[[], bool]) -> None:
-    """Await ``predicate()`` (checked on every loop turn), at most WAIT_S."""
-    async with asyncio.timeout(WAIT_S):
-        while not predicate():
-            await asyncio.sleep(0)
 
 
 def _rules(spec: VenueSpec, symbol: str) -> SymbolRules:
@@ -112,14 +105,14 @@ async def _both_bought(executor: VenueExecutor, venue: Any, spec: VenueSpec) -> 
     v = spec.index
     async with asyncio.TaskGroup() as group:
         executor.run_background(group)
-        await until(lambda: user_streams_up(venue))
+        await eventually(lambda: user_streams_up(venue), venue)
         orders = []
         for s, symbol in enumerate(executor.symbols):
             price, qty = _buy_at_ask(venue, spec, symbol)
             orders.append(executor.submit(BUY, float(price), float(qty), KIND_MANUAL, 1, executor.clock(), symbol=s))
         counts = live.open_counts.ravel().tolist()
         assert len(counts) == 4 and counts[v] == 1 and counts[2 + v] == 1  # per asset 2 * symbol + venue
-        await until(lambda: all(o.answered for o in orders))
+        await eventually(lambda: all(o.answered for o in orders), executor)
         executor.stop()
     return orders[0], orders[1]
 
@@ -212,7 +205,7 @@ async def test_a_symbol_added_later_is_met_for_the_first_time_and_reconciles(
             async with asyncio.TaskGroup() as group:
                 executor.run_background(group)
                 order = executor.submit(BUY, float(price), float(qty), KIND_MANUAL, 1, executor.clock())
-                await until(lambda: order.answered)
+                await eventually(lambda: order.answered, executor)
                 executor.stop()
         both = load(write_two_symbol_config(tmp_path / "two", spec, venue))
         both = both.with_overrides({"live.state_dir": alone.live.state_dir})  # the same journal

@@ -50,7 +50,7 @@ async def test_arb_live_rests_quotes_fills_one_as_a_maker_hedges_it_and_the_jour
         config = write_pair_config(tmp_path, binance, bybit, arbitrage=MAKER)
         out = tmp_path / "run"
         async with live_trading(config, out, keys, binance, bybit, symbols=["BTCUSDT"]) as process:
-            await until(lambda: len(account(bybit).trades) >= 1, process, out, 60)
+            await until(lambda: len(account(bybit).trades) >= 1, process, out, 60, bybit)
             stderr = await interrupted(process, out)
         venues = {"binance": binance, "bybit": bybit}
         binance_orders = account(binance).orders

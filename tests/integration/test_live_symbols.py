@@ -117,7 +117,7 @@ async def test_arb_live_trades_two_symbols_and_journal_report_and_venues_agree_p
                     -_net(bybit, s) >= BAND[s] * Decimal("0.99") for s in SYMBOLS
                 )
 
-            await until(bands_full, process, out, 90)
+            await until(bands_full, process, out, 90, binance, bybit)
             # one market-data and one user-data connection per venue carried both symbols
             streams = [c for c in binance.connections if any("@depth" in s for s in c.subscriptions)]
             assert len(streams) == 1 and binance.user_stream_count() == 1
@@ -178,7 +178,7 @@ async def test_sigkill_mid_run_with_two_symbols_then_a_restart_loses_nothing_and
             # ETHUSDT's first fill (BTCUSDT has traded a pair or more by then): the other leg is on its
             # way, answered or not yet sent
             await until(lambda: any(t.symbol == "ETHUSDT" for v in venues.values() for t in account(v).trades),
-                         process, first, 60)  # fmt: skip
+                         process, first, 60, binance, bybit)  # fmt: skip
             process.kill()
             await process.wait()
         assert process.returncode == -signal.SIGKILL
@@ -191,7 +191,7 @@ async def test_sigkill_mid_run_with_two_symbols_then_a_restart_loses_nothing_and
                     for s in SYMBOLS
                 )
 
-            await until(bands_full, process, second, 60)
+            await until(bands_full, process, second, 60, binance, bybit)
             stderr = await interrupted(process, second)
         assert "reconciled" in stderr and "MISMATCH" not in stderr
         assert_journal_settled(tmp_path, venues)
@@ -219,7 +219,7 @@ async def test_arb_kill_with_two_symbols_flattens_each_symbols_lone_leg(
                 text = (out / "stderr").read_text()
                 return "HALTED" in text and all(_net(binance, s) > 0 for s in SYMBOLS)
 
-            await until(both_naked, process, out, 60)
+            await until(both_naked, process, out, 60, binance)
             rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
             assert rc == 0, said
             stderr = ended(out, await exited(process), 0)

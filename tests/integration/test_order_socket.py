@@ -193,7 +193,7 @@ async def test_an_answer_after_the_caller_gave_up_is_counted_not_delivered() -> 
         venue.faults.release_orders()
         async with asyncio.timeout(BOUND_S):
             await venue.wait_until(lambda: len(trade_answers(venue, "order.create")) == 2)
-        await eventually(lambda: client.late_answers >= 1)  # in flight on loopback until the client reads it
+        await eventually(lambda: client.late_answers >= 1, client)  # in flight on loopback until the client reads it
         assert client.late_answers == 1 and client.lost == 0 and client.ready
         assert sorted(o.client_id for o in alice(venue).orders) == ["held-1", "next-1"]
 

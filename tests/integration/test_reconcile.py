@@ -16,11 +16,11 @@ from arb.strategy.types import BUY
 from tests.integration.live_rig import (
     ALL_SPECS,
     BYBIT_SPOT,
-    WAIT_S,
     VenueSpec,
     account,
     answered_order,
     best,
+    eventually,
     reconciled,
     reconciled_session,
     venue_and_config,
@@ -109,9 +109,7 @@ async def test_arb_reconcile_reports_order_latency_from_the_journal(
                 orders = [
                     executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, k, executor.clock()) for k in range(3)
                 ]
-                async with asyncio.timeout(WAIT_S):
-                    while not all(o.answered for o in orders):
-                        await asyncio.sleep(0)
+                await eventually(lambda: all(o.answered for o in orders), executor)
                 executor.stop()
         assert await _arb_reconcile(config) == 0
         (line,) = [x for x in capsys.readouterr().out.splitlines() if "order latency" in x]

@@ -133,10 +133,10 @@ async def test_an_unanswered_request_is_unknown_then_found_by_query_never_resent
         assert venue.faults.count(kind) == 1
         if fault == "held":
             venue.faults.release_orders()
-            await eventually(lambda: entry.socket.late_answers == 1)  # counted, not delivered
+            await eventually(lambda: entry.socket.late_answers == 1, entry.socket)  # counted, not delivered
             assert order.state is OrderState.FILLED
         else:
-            await eventually(lambda: entry.ready)  # reopened in the background
+            await eventually(lambda: entry.ready, entry.socket)  # reopened in the background
             assert entry.reopened == 1
         assert_journal_matches_ledgers(executor.journal.journal, {spec.venue: venue})  # type: ignore[attr-defined]
 

@@ -34,7 +34,7 @@ async def test_arb_live_trades_pairs_over_both_order_websockets(
         out = tmp_path / "run"
         async with live_trading(config, out, keys, binance, bybit, symbols=["BTCUSDT"]) as process:
             both = (binance, bybit)
-            await until(lambda: all(len(account(v).trades) >= 2 for v in both), process, out, 60)
+            await until(lambda: all(len(account(v).trades) >= 2 for v in both), process, out, 60, *both)
             stderr = await interrupted(process, out)
         for venue in both:
             assert create_requests(venue) == [] and len(socket_answers(venue)) == len(account(venue).orders) > 0

@@ -1,5 +1,7 @@
 """Patience (arb.testing.waiting): a deadline counted in time without progress, on a driven clock and
-driven probes of the watched processes; then the /proc readings on real processes."""
+driven probes of the watched processes; waits that ask their condition when a source says it changed
+(never polling it), and their sources' notifications from another thread (arb.waiting); then the /proc
+readings on real processes."""
 
 from __future__ import annotations
 
@@ -7,10 +9,22 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 
 import pytest
 
-from arb.testing.waiting import Patience, PatienceError, cpu_seconds, patiently, process_tree, runnable
+from arb.testing.waiting import (
+    Patience,
+    PatienceError,
+    cpu_seconds,
+    patiently,
+    process_tree,
+    runnable,
+    until,
+    wait_for,
+)
+from arb.waiting import Conditions, SharedConditions
 
 
 class Machine:
@@ -94,6 +108,71 @@ async def test_patiently_lets_the_bodys_own_timeout_through() -> None:
     with pytest.raises(TimeoutError):
         async with patiently(Patience("the body", quiet_s=60)):
             raise TimeoutError
+
+
+class Source:
+    """A source of changes (``wait_until``) that says when it is first watched."""
+
+    def __init__(self) -> None:
+        self.conditions = Conditions()
+        self.watched = asyncio.Event()
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        self.watched.set()
+        await self.conditions.wait_until(predicate)
+
+    def change(self) -> None:
+        self.conditions.notify()
+
+
+async def test_wait_for_returns_at_the_change_that_makes_its_condition_hold_whichever_source_tells() -> None:
+    first, second = Source(), Source()
+    state = {"n": 0}
+    asked: list[int] = []
+
+    def condition() -> bool:
+        asked.append(state["n"])
+        return state["n"] >= 2
+
+    waiting = asyncio.create_task(wait_for(condition, first, second))
+    await first.watched.wait()
+    await second.watched.wait()
+    state["n"] = 1
+    first.change()
+    state["n"] = 2
+    second.change()
+    await asyncio.wait_for(waiting, 60)
+    assert asked[0] == 0 and asked[-1] == 2 and not first.conditions.waiters and not second.conditions.waiters
+
+
+async def test_until_fails_saying_so_when_its_condition_holds_but_no_source_told() -> None:
+    patience = Patience("the count", quiet_s=0.2)
+    # a condition that comes true with no source saying so: the patience's own count of time
+    with pytest.raises(PatienceError, match="the condition holds, but none of its sources said it changed"):
+        await until(lambda: patience.waited_s >= patience.quiet_s, patience, Source())
+
+
+async def test_shared_conditions_ask_a_waiter_on_its_own_loop_when_another_thread_changes_the_state() -> None:
+    shared = SharedConditions()
+    items: list[int] = []
+    askers: set[int] = set()
+
+    def three() -> bool:
+        askers.add(threading.get_ident())
+        return len(items) == 3
+
+    def produce() -> None:
+        for i in range(3):
+            items.append(i)
+            shared.notify()
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    try:
+        await asyncio.wait_for(shared.wait_until(three), 60)
+    finally:
+        producer.join()
+    assert askers == {threading.get_ident()} and not shared.waiters
 
 
 def test_proc_readings_of_a_busy_child_and_a_sleeping_one() -> None:
