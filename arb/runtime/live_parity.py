@@ -12,6 +12,8 @@ Market data reaches the engine from the recording through the live normalizers (
 ``arb dry-run --live-data`` against the fake venues shows the WebSocket feeds deliver the same
 batches), so both sides see each event at the backtest's time. The driver keeps the venues in step:
 
+* the replay starts once both venues show the executors' user streams subscribed, so every fill reaches
+  the executors on a stream, as in an arb live that is trading;
 * every frame whose exchange time is not after an event's time is released on its venue before the
   engine sees the event, so an order meets the book the backtest's exchange side holds then;
 * while an order is on its way, no further event is released (zero order latency: the backtest
@@ -64,6 +66,7 @@ log = logging.getLogger(__name__)
 _ACCOUNT = "parity"
 _POLL_S = 0.002  # how often the driver looks whether the executor has given a request up
 _GIVE_UP_GRACE_NS = 5_000_000_000  # real time past the request timeout before the driver stops waiting
+_STREAMS_WAIT_S = 60.0  # real time the driver waits for the executors' user streams before it replays anyway
 
 
 def _rules(i: Instrument, symbol: str) -> Any:
@@ -161,6 +164,7 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
                 async with asyncio.TaskGroup() as tasks:
                     for venue_executor in session.executors.values():
                         venue_executor.run_background(tasks)
+                    await _user_streams_subscribed((f0, f1))
                     step = _Stepper(live, engine, executor, (f0, f1), wake, now)
                     last = data.start_ns
                     for ts, batches in replay(live, data):
@@ -339,6 +343,19 @@ class _Stepper:
     async def _answers(self) -> None:
         await self.wake.wait()
         self.wake.clear()
+
+
+async def _user_streams_subscribed(fakes: tuple[Any, Any]) -> None:
+    # The executors' user streams subscribed on both venues before the first event, as a running arb live
+    # has them by the time it trades: every fill then comes on a stream. (The first pair's fills would
+    # otherwise race the subscriptions, and a fill the stream missed waits for the resolver's REST check,
+    # ``fill_check_after_ms`` later in real time.) Without them after _STREAMS_WAIT_S, the run goes on.
+    try:
+        async with asyncio.timeout(_STREAMS_WAIT_S):
+            for fake in fakes:
+                await fake.wait_until(fake.user_streams_up)
+    except TimeoutError:
+        log.warning("live parity: the user streams are not all subscribed; fills they miss come by REST")
 
 
 async def _release_until(fake: Any, ts: int, venue: str, market: str) -> None:

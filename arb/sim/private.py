@@ -317,6 +317,11 @@ class LedgerVenue(FakeVenue):
     def _sweep_sessions(self) -> None:
         raise NotImplementedError
 
+    def user_streams_up(self) -> bool:
+        """Whether a private stream is open and subscribed that carries the accounts' order and trade
+        events (awaitable with :meth:`wait_until`)."""
+        raise NotImplementedError
+
     # -- events ------------------------------------------------------------------------------------
 
     def _state_symbols(self, event: LedgerEvent | FundingPayment) -> Iterable[str] | None:

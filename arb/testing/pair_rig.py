@@ -103,9 +103,7 @@ def account(venue: Any) -> LedgerAccount:
 
 def user_streams_up(venue: Any) -> bool:
     """The venue's private stream for arb's account is connected and subscribed."""
-    if hasattr(venue, "user_stream_count"):  # Binance: a WS-API subscription or a listen-key stream
-        return bool(venue.user_stream_count() >= 1)
-    return bool(venue.subscriber_count("order") >= 1 and venue.subscriber_count("execution") >= 1)
+    return bool(venue.user_streams_up())
 
 
 @contextlib.asynccontextmanager

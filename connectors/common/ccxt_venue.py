@@ -9,7 +9,10 @@ releases. Every client an adapter makes (:meth:`CcxtVenue.make_client`):
   (``enableRateLimit = False``): arb decides every retry and reads the venues' weight headers;
 - makes no surprise calls: no currency or margin-pair listing at market load, only the one market
   type arb trades (each venue's :meth:`CcxtVenue.ccxt_options` says how);
-- carries the API key and secret given here (read from the environment by the caller), nowhere else.
+- carries the API key and secret given here (read from the environment by the caller), nowhere else;
+- closes at once when its REST base and private stream are plain TCP (``http://``, ``ws://``: a loopback
+  fake venue): ccxt's close waits 250 ms (``timeout_on_exit``) for TLS connections to shut down, and
+  there are none.
 
 A venue's adapter (``connectors/<venue>/private.py``) subclasses :class:`CcxtVenue` and fills in what
 differs: the ccxt class and options, where the URLs go, the create request's extra parameters, and the
@@ -60,6 +63,11 @@ log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 _encode = msgspec.json.Encoder().encode
+
+
+def _plain(url: str) -> bool:
+    # an unencrypted URL: no TLS transport to shut down when the client closes
+    return urlsplit(url).scheme in ("http", "ws")
 
 
 def path_of(url: str) -> str:
@@ -151,6 +159,8 @@ class CcxtVenue:
         if ws_private is not None and "ws" in api:
             api["ws"] = self.ws_urls(api["ws"], ws_private)
         exchange.urls["api"] = api
+        if _plain(rest) and (ws_private is None or _plain(ws_private)):
+            exchange.timeout_on_exit = 0  # ccxt's wait for TLS transports to close; none to wait for
         self.configure(exchange)
         return exchange
 

@@ -210,7 +210,8 @@ async def test_unknown_outcomes_are_found_out_by_query_never_by_resending(
 async def test_an_order_the_venue_shows_late_is_not_declared_missing(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with venue_and_executor(spec, tmp_path, monkeypatch, live={"unknown_checks": 3}) as (venue, executor):
+    live = {"unknown_checks": 3, "request_timeout_ms": 1000}  # the answer is held: the timeout comes first
+    async with venue_and_executor(spec, tmp_path, monkeypatch, live=live) as (venue, executor):
         ask, qty = at_ask(venue, spec, Decimal("0.5"))
         venue.faults.order_timeout(processed=True)
         venue.faults.hide_orders(queries=2)  # the first two queries answer "no such order"

@@ -10,22 +10,29 @@ venue: from ``OPEN_MS`` Bybit's bid stands 50 bps over Binance's ask, so the ker
 sells Bybit, 0.01 BTC a pair, until its band (0.03) is full; at ``FUNDING_MS`` both venues settle,
 Binance at 0.01 % on a mark of 60,000 and Bybit at 0.03 % on 60,300. By hand: the long 0.03 on Binance
 pays 0.03 x 60,000 x 0.0001 = 0.18 USDT, the short 0.03 on Bybit earns 0.03 x 60,300 x 0.0003 = 0.5427.
+
+The market is on the wall clock, so each run waits for it: the two tests' runs (one ended by Ctrl-C, one
+killed) are played side by side, each on its own pair of venues with its own ``arb live``, so the module
+waits for the funding time once (``first_runs``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import re
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from arb.testing.scenarios import Book, Change, Perp, write_scenario
 from tests.integration.live_rig import (
@@ -82,14 +89,13 @@ async def _started(binance: Any, bybit: Any, process: Any, out: Path) -> None:
 
 
 @asynccontextmanager
-async def _perp_rig(tmp_path: Path) -> AsyncIterator[tuple[Any, Any, Path, int]]:
+async def _perp_rig(root: Path) -> AsyncIterator[tuple[Any, Any, Path, int]]:
     """Both linear fakes playing the scenario on their clock, and the configuration for them."""
-    warm_up_linear(tmp_path / "warm")
-    binance_file, bybit_file, start_ms = _scenario(tmp_path)
+    binance_file, bybit_file, start_ms = _scenario(root)
     async with linear_pair(binance_file, bybit_file, quote=str(WALLET)) as (binance, bybit):
         binance.play(aligned=True)
         bybit.play(aligned=True)
-        yield binance, bybit, write_pair_config(tmp_path / "config", binance, bybit), start_ms
+        yield binance, bybit, write_pair_config(root / "config", binance, bybit), start_ms
 
 
 async def _through_funding(
@@ -101,17 +107,47 @@ async def _through_funding(
     await until(lambda: done(out), process, out, FUNDING_MS / 1000 + 20)
 
 
-@asynccontextmanager
-async def _live_past_funding(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, out: Path, done: Callable[[Path], bool]
-) -> AsyncIterator[tuple[dict[str, Any], Path, dict[str, str], int, Any]]:
-    """``arb live`` (output in ``out``) on ``_perp_rig`` with both venues' keys, once past the funding time
-    and ``done(out)``. Yields the venues by name, the configuration, the keys, the funding time (ms) and
-    the process."""
-    keys = both_keys(monkeypatch)
-    async with _perp_rig(tmp_path) as (binance, bybit, config, start_ms), arb_live(config, out, keys) as process:
-        await _through_funding(binance, bybit, process, out, start_ms, done)
-        yield {"binance": binance, "bybit": bybit}, config, keys, start_ms + FUNDING_MS, process
+@dataclass
+class _Run:
+    """One ``arb live`` (output in ``out``) on its own ``_perp_rig`` in ``root``, with both venues' keys."""
+
+    root: Path
+    out: Path
+    venues: dict[str, Any]
+    config: Path
+    keys: dict[str, str]
+    funding_ms: int
+    process: Any
+    past_funding: asyncio.Task[None]
+    """Done once the run is past the funding time and its condition holds (``_through_funding``)."""
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def first_runs(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[str, _Run]]:
+    """The tests' first runs, started together so that the market's wall clock is waited for once: by
+    name, ``"interrupted"`` (awaited until both payments are printed) and ``"killed"`` (until an account
+    line is printed after both). Each test ends its own run; what is left running is killed at the end."""
+    runs: dict[str, _Run] = {}
+    warm_up_linear(tmp_path_factory.mktemp("warm"))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        keys = both_keys(monkeypatch)
+        async with AsyncExitStack() as stack:
+            for name, done in (("interrupted", _funding_booked), ("killed", _cash_after_funding)):
+                root = tmp_path_factory.mktemp(name)
+                binance, bybit, config, start_ms = await stack.enter_async_context(_perp_rig(root))
+                out = root / "first"
+                process = await stack.enter_async_context(arb_live(config, out, keys))
+                past = asyncio.create_task(_through_funding(binance, bybit, process, out, start_ms, done))
+                stack.push_async_callback(_cancelled, past)
+                venues = {"binance": binance, "bybit": bybit}
+                runs[name] = _Run(root, out, venues, config, keys, start_ms + FUNDING_MS, process, past)
+            yield runs
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    # a run whose test did not await it (deselected, or failed first): stopped before its venues close
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def _in_time(start_ms: int) -> None:
@@ -183,80 +219,83 @@ def _last_cash_line(out: Path) -> tuple[Decimal, Decimal]:
     return Decimal(binance.replace(",", "")), Decimal(bybit.replace(",", ""))
 
 
+@pytest.mark.asyncio(loop_scope="module")
 async def test_arb_live_on_perpetuals_books_each_venues_funding_once_as_the_venue_did(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    first_runs: dict[str, _Run],
 ) -> None:
-    out = tmp_path / "run"
-    async with _live_past_funding(tmp_path, monkeypatch, out, _funding_booked) as (venues, _, _, funding_ms, process):
-        binance, bybit = venues["binance"], venues["bybit"]
+    run = first_runs["interrupted"]
+    await run.past_funding
+    venues, funding_ms, process, out = run.venues, run.funding_ms, run.process, run.out
+    binance, bybit = venues["binance"], venues["bybit"]
+    process.send_signal(signal.SIGINT)
+    rc = await exited(process)
+    said = _said(out)
+    assert rc == 130, said[-3000:]
+    assert "Traceback" not in said
+    # three pairs before the funding time, then nothing: the imbalance was held across it
+    for name, fake in venues.items():
+        trades = account(fake).trades
+        assert sum(t.qty * t.side.sign for t in trades) == POSITION[name]
+        assert all(t.time_ms < funding_ms for t in trades)
+        assert not fake.ledger.open_orders(account(fake))
+    _ledger_payments(venues, funding_ms)
+    _journal_funding(run.root / "config", venues, funding_ms)
+    assert said.count("funding binance BTCUSDT -0.18 ") == 1 and said.count("funding bybit   BTCUSDT +0.5427 ") == 1
+    # the venues said so on their own channels: Binance's user stream, Bybit's executions
+    assert any('"m":"FUNDING_FEE"' in m.text for m in binance.user_stream_log if m.sent)
+    assert any('"execType":"Funding"' in m.text for m in bybit.user_stream_log if m.sent)
+    # the report: funding per venue, PnL consistent, each venue's quote the venue's wallet
+    report = out / "report"
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["pnl_consistent"] is True
+    for name, fake in venues.items():
+        figures = summary["venues"][name]
+        assert figures["funding"] == pytest.approx(float(EXPECTED[name]), abs=1e-9)
+        assert figures["quote_balance"] == pytest.approx(float(_quote_for_the_engine(fake)), abs=1e-6)
+    assert summary["total"]["funding"] == pytest.approx(float(EXPECTED["binance"] + EXPECTED["bybit"]), abs=1e-9)
+    lines = (report / "funding.csv").read_text().splitlines()
+    assert len(lines) == 3 and {line.split(",")[3] for line in lines[1:]} == {"binance", "bybit"}
+    # the engine's cash: its last account line is each venue's quote, funding included
+    cash = _last_cash_line(out)
+    for v, fake in enumerate(venues.values()):
+        assert abs(cash[v] - _quote_for_the_engine(fake)) <= Decimal("0.005")
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_sigkill_after_the_funding_time_then_a_restart_books_nothing_twice_and_sends_nothing_twice(
+    first_runs: dict[str, _Run],
+) -> None:
+    run = first_runs["killed"]
+    # killed once an account line printed after both payments (the cash the restart must continue)
+    await run.past_funding
+    venues, funding_ms, process, first = run.venues, run.funding_ms, run.process, run.out
+    binance, bybit = venues["binance"], venues["bybit"]
+    process.kill()
+    await process.wait()
+    assert process.returncode == -signal.SIGKILL
+    _ledger_payments(venues, funding_ms)
+    _journal_funding(run.root / "config", venues, funding_ms)
+    orders = {name: len(account(fake).orders) for name, fake in venues.items()}
+    wallets = {name: _wallet(fake) for name, fake in venues.items()}
+    second = run.root / "second"
+    async with arb_live(run.config, second, run.keys) as process:
+        await _started(binance, bybit, process, second)
+        # reconciled, then trading on the same standing spread at a full band: a while of books and
+        # marks (a second of account lines) without an order
+        await until(lambda: _said(second).count("] cash ") >= 2, process, second, 30)
         process.send_signal(signal.SIGINT)
         rc = await exited(process)
-        said = _said(out)
-        assert rc == 130, said[-3000:]
-        assert "Traceback" not in said
-        # three pairs before the funding time, then nothing: the imbalance was held across it
-        for name, fake in venues.items():
-            trades = account(fake).trades
-            assert sum(t.qty * t.side.sign for t in trades) == POSITION[name]
-            assert all(t.time_ms < funding_ms for t in trades)
-            assert not fake.ledger.open_orders(account(fake))
-        _ledger_payments(venues, funding_ms)
-        _journal_funding(tmp_path / "config", venues, funding_ms)
-        assert said.count("funding binance BTCUSDT -0.18 ") == 1 and said.count("funding bybit   BTCUSDT +0.5427 ") == 1
-        # the venues said so on their own channels: Binance's user stream, Bybit's executions
-        assert any('"m":"FUNDING_FEE"' in m.text for m in binance.user_stream_log if m.sent)
-        assert any('"execType":"Funding"' in m.text for m in bybit.user_stream_log if m.sent)
-        # the report: funding per venue, PnL consistent, each venue's quote the venue's wallet
-        report = out / "report"
-        summary = json.loads((report / "summary.json").read_text())
-        assert summary["pnl_consistent"] is True
-        for name, fake in venues.items():
-            figures = summary["venues"][name]
-            assert figures["funding"] == pytest.approx(float(EXPECTED[name]), abs=1e-9)
-            assert figures["quote_balance"] == pytest.approx(float(_quote_for_the_engine(fake)), abs=1e-6)
-        assert summary["total"]["funding"] == pytest.approx(float(EXPECTED["binance"] + EXPECTED["bybit"]), abs=1e-9)
-        lines = (report / "funding.csv").read_text().splitlines()
-        assert len(lines) == 3 and {line.split(",")[3] for line in lines[1:]} == {"binance", "bybit"}
-        # the engine's cash: its last account line is each venue's quote, funding included
-        cash = _last_cash_line(out)
-        for v, fake in enumerate(venues.values()):
-            assert abs(cash[v] - _quote_for_the_engine(fake)) <= Decimal("0.005")
-
-
-async def test_sigkill_after_the_funding_time_then_a_restart_books_nothing_twice_and_sends_nothing_twice(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first = tmp_path / "first"
-    # killed once an account line printed after both payments (the cash the restart must continue)
-    live = _live_past_funding(tmp_path, monkeypatch, first, _cash_after_funding)
-    async with live as (venues, config, keys, funding_ms, process):
-        binance, bybit = venues["binance"], venues["bybit"]
-        process.kill()
-        await process.wait()
-        assert process.returncode == -signal.SIGKILL
-        _ledger_payments(venues, funding_ms)
-        _journal_funding(tmp_path / "config", venues, funding_ms)
-        orders = {name: len(account(fake).orders) for name, fake in venues.items()}
-        wallets = {name: _wallet(fake) for name, fake in venues.items()}
-        second = tmp_path / "second"
-        async with arb_live(config, second, keys) as process:
-            await _started(binance, bybit, process, second)
-            # reconciled, then trading on the same standing spread at a full band: a while of books and
-            # marks (a second of account lines) without an order
-            await until(lambda: _said(second).count("] cash ") >= 2, process, second, 30)
-            process.send_signal(signal.SIGINT)
-            rc = await exited(process)
-        said = _said(second)
-        assert rc == 130, said[-3000:]
-        assert "Traceback" not in said
-        assert "binance linear: reconciled" in said and "bybit linear: reconciled" in said and "MISMATCH" not in said
-        assert "funding binance" not in said and "funding bybit" not in said  # nothing settled again
-        assert {name: len(account(fake).orders) for name, fake in venues.items()} == orders  # nothing sent
-        assert {name: _wallet(fake) for name, fake in venues.items()} == wallets
-        _ledger_payments(venues, funding_ms)  # the venues booked it once
-        _journal_funding(tmp_path / "config", venues, funding_ms)  # and so did the journal
-        # the restarted engine's quote per venue is the venue's, the funding in it, as the first run left it
-        cash = _last_cash_line(second)
-        for v, fake in enumerate(venues.values()):
-            assert abs(cash[v] - _quote_for_the_engine(fake)) <= Decimal("0.005")
-        assert _last_cash_line(second) == _last_cash_line(first)
+    said = _said(second)
+    assert rc == 130, said[-3000:]
+    assert "Traceback" not in said
+    assert "binance linear: reconciled" in said and "bybit linear: reconciled" in said and "MISMATCH" not in said
+    assert "funding binance" not in said and "funding bybit" not in said  # nothing settled again
+    assert {name: len(account(fake).orders) for name, fake in venues.items()} == orders  # nothing sent
+    assert {name: _wallet(fake) for name, fake in venues.items()} == wallets
+    _ledger_payments(venues, funding_ms)  # the venues booked it once
+    _journal_funding(run.root / "config", venues, funding_ms)  # and so did the journal
+    # the restarted engine's quote per venue is the venue's, the funding in it, as the first run left it
+    cash = _last_cash_line(second)
+    for v, fake in enumerate(venues.values()):
+        assert abs(cash[v] - _quote_for_the_engine(fake)) <= Decimal("0.005")
+    assert _last_cash_line(second) == _last_cash_line(first)

@@ -145,6 +145,10 @@ class BinanceUserStreams(LedgerVenue, FakeBinanceVenue):
         """Open user-stream connections that would receive this venue's events."""
         return sum(len(self._streams_of(name)) for name in self.ledger.accounts)
 
+    def user_streams_up(self) -> bool:
+        """A WS-API subscription or a listen-key stream is open (``user_stream_count``)."""
+        return self.user_stream_count() >= 1
+
     # -- funding ---------------------------------------------------------------------------------
 
     def _funding_fields(self, text: str) -> FundingFields:

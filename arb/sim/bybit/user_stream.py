@@ -183,6 +183,10 @@ class BybitUserStreams(BybitLedgerViews):
         if self._dcp_topics(conn):
             self._dcp_lost.pop(session.account, None)
 
+    def user_streams_up(self) -> bool:
+        """Private connections are subscribed to ``order`` and to ``execution``."""
+        return self.subscriber_count("order") >= 1 and self.subscriber_count("execution") >= 1
+
     def _subscribed(self, conn: VenueConnection, family: str) -> list[str]:
         """The topics of ``conn`` that carry ``family`` events of this venue's category."""
         wanted = (family, f"{family}.{self.category}")
