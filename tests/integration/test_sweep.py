@@ -2,8 +2,9 @@
 local process pool (2 workers), on a local Ray cluster (2 actors) and in single ``run_backtest`` calls;
 a bad grid is exit 2 naming the file and the key, before anything runs.
 
-Ray starts once for the module (several seconds). Without Ray installed the Ray test is skipped,
-unless ``ARB_REQUIRE_RAY=1`` (CI) makes that a failure.
+Ray starts (several seconds) when a test first needs it and stays up for the module's later tests; the
+test of its shutdown leaves it down until another test needs it. Without Ray installed the Ray tests are
+skipped, unless ``ARB_REQUIRE_RAY=1`` (CI) makes that a failure.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[Any]:
-    """A local Ray cluster of 2 CPUs for the module (``arb sweep --ray auto`` then uses this connection)."""
+def _ray() -> Iterator[Any]:
+    """The ``ray`` module; whatever local cluster the module's tests left running is shut down at its end."""
     try:
         import ray
     except ImportError as exc:
@@ -59,11 +60,20 @@ def ray_cluster() -> Iterator[Any]:
         if os.environ.get("ARB_REQUIRE_RAY") == "1":
             pytest.fail(why)
         pytest.skip(why)
-    ray.init(num_cpus=2, include_dashboard=False)
     try:
         yield ray
     finally:
-        shutdown_ray(ray)
+        if ray.is_initialized():
+            shutdown_ray(ray)
+
+
+@pytest.fixture
+def ray_cluster(_ray: Any) -> Any:
+    """A local Ray cluster of 2 CPUs (``arb sweep --ray auto`` then uses this connection), started unless
+    one is running."""
+    if not _ray.is_initialized():
+        _ray.init(num_cpus=2, include_dashboard=False)
+    return _ray
 
 
 def _sweep(scenario: tuple[Path, Path], out: Path, *extra: str) -> list[dict[str, str]]:
@@ -213,11 +223,8 @@ def test_ray_leaves_pythons_print_in_builtins(ray_cluster: Any) -> None:
     # prints while it is there: every later conversion (hftbacktest's correct_local_timestamp) failed.
     import builtins
 
-    shutdown_ray(ray_cluster)
-    try:
-        assert type(builtins.print) is type(len)  # Python's own, not a Python-level replacement
-    finally:
-        ray_cluster.init(num_cpus=2, include_dashboard=False)  # the module's cluster, for the tests after
+    shutdown_ray(ray_cluster)  # a later test that needs a cluster starts one (the fixture)
+    assert type(builtins.print) is type(len)  # Python's own, not a Python-level replacement
 
 
 def test_one_symbols_own_setting_is_swept_as_its_table_spells_it(tmp_path: Path, two_symbols: Path) -> None:
