@@ -4,13 +4,16 @@
 recording: manual (the default; nothing flows until :meth:`~Playback.advance`,
 :meth:`~Playback.advance_until` or :meth:`~Playback.drain`), or timed (:meth:`~Playback.play`, or
 ``VenueOptions(speed=...)``: ``1.0`` replays the recorded inter-arrival times, ``10.0`` ten times
-faster, ``None``/``"max"`` as fast as the sockets take it). Each release goes through the venue's
-``_release_next`` (which moves its book and writes the frames out).
+faster, ``None``/``"max"`` as fast as the sockets take it). Timed playback can be held at a receive
+time (:meth:`~Playback.gate`) and moved ahead (:meth:`~Playback.skip_to`), so a test paces its phases
+on the venue's own clock. Each release goes through the venue's ``_release_next`` (which moves its book
+and writes the frames out).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -30,6 +33,12 @@ class Playback:
     _clock: Callable[[], float]
     _clock_lock: asyncio.Lock
     _playback: asyncio.Task[None] | None
+    _gate_ns: int | None = None
+    """Timed playback releases no frame received after this (None: no gate)."""
+    _rebase_ns: int | None = None
+    """Set by :meth:`skip_to`: timed playback's pace restarts from this receive time, now."""
+    _pace_changed: asyncio.Event | None = None
+    """Set when the gate moves or the clock skips, to wake timed playback early (made by :meth:`play`)."""
 
     async def _release_next(self) -> bool:
         """Release the next recorded frame to every subscriber; False at the end of the recording."""
@@ -87,12 +96,16 @@ class Playback:
                     await asyncio.sleep(0)
         return released
 
-    def play(self, speed: Speed = 1.0, *, aligned: bool = False) -> None:
+    def play(
+        self, speed: Speed = 1.0, *, aligned: bool = False, origin_ns: int | None = None, gate_ns: int | None = None
+    ) -> None:
         """Start timed playback in the background (``1.0`` = recorded pace, ``None``/"max" = flat out).
 
         ``aligned``: each frame is released when the venue's ``clock`` reaches its recorded receive time
         (at once when that has passed), so a recording made for the present (``write_scenario(...,
-        start_ms=...)``) plays at its own times on the venue's clock; needs speed 1.0.
+        start_ms=...)``) plays at its own times on the venue's clock; needs speed 1.0. ``origin_ns``: the
+        receive time that is now (default: the next frame's), so venues given one origin play on one
+        clock. ``gate_ns``: as :meth:`gate`.
         """
         if speed == MANUAL:
             raise ValueError("play() needs a speed; manual mode is the absence of play()")
@@ -101,8 +114,28 @@ class Playback:
         factor = speed_factor(speed)
         if aligned and factor != 1.0:
             raise ValueError("aligned playback runs at the recorded pace (speed 1.0)")
-        run = self._play_aligned() if aligned else self._play(factor)
+        self._pace_changed = asyncio.Event()
+        self._gate_ns = gate_ns
+        run = self._play_aligned() if aligned else self._play(factor, origin_ns)
         self._playback = asyncio.create_task(run, name=f"{self.venue_name}-playback")
+
+    def gate(self, gate_ns: int | None) -> None:
+        """Timed playback releases no frame received after ``gate_ns`` (None: no gate) until the gate
+        moves; the pace goes on from the recorded times, so what was held comes out at once."""
+        self._gate_ns = gate_ns
+        self._pace_moved()
+
+    async def skip_to(self, until_ns: int) -> int:
+        """Release every frame received up to ``until_ns`` at once (see :meth:`advance_until`); timed
+        playback then goes on at its pace from there. Returns how many frames were released."""
+        released = await self.advance_until(until_ns)
+        self._rebase_ns = until_ns
+        self._pace_moved()
+        return released
+
+    def _pace_moved(self) -> None:
+        if self._pace_changed is not None:
+            self._pace_changed.set()
 
     async def wait_played(self) -> None:
         """Return when background playback has released the whole recording."""
@@ -110,21 +143,34 @@ class Playback:
             raise RuntimeError("no playback running; call play() or pass speed=")
         await asyncio.shield(self._playback)
 
-    async def _play(self, speed: float | None) -> None:
+    async def _play(self, speed: float | None, origin_ns: int | None) -> None:
         loop = asyncio.get_running_loop()
-        first_ts: int | None = None
-        start = loop.time()
+        changed = self._pace_changed
+        assert changed is not None  # made by play()
+        # (receive time, loop time) the pace counts from
+        anchor = None if origin_ns is None else (origin_ns, loop.time())
         count = 0
         while (frame := self._replay.peek()) is not None:
+            changed.clear()
+            if self._rebase_ns is not None:
+                anchor, self._rebase_ns = (self._rebase_ns, loop.time()), None
+            if self._gate_ns is not None and frame.local_ts > self._gate_ns:
+                await changed.wait()
+                continue
             if speed is not None:
-                if first_ts is None:
-                    first_ts, start = frame.local_ts, loop.time()
-                due = start + (frame.local_ts - first_ts) / 1e9 / speed
+                if anchor is None:
+                    anchor = (frame.local_ts, loop.time())
+                due = anchor[1] + (frame.local_ts - anchor[0]) / 1e9 / speed
                 if (wait := due - loop.time()) > 0:
-                    await asyncio.sleep(wait)
+                    # the frame's time on the venue's clock, or sooner when the gate moves or the clock skips
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(changed.wait(), wait)
+                    continue
+            position = self._replay.released
             async with self._clock_lock:
-                await self._release_next()
-            count += 1
+                if self._replay.released == position:  # not released meanwhile by a skip or an advance
+                    await self._release_next()
+                    count += 1
             if speed is None and count % 64 == 0:
                 await asyncio.sleep(0)
         logger.info("%s playback finished after %d frames", self.venue_name, count)

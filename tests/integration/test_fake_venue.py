@@ -647,6 +647,43 @@ async def test_timed_playback_flat_out_and_at_speed() -> None:
         assert loop.time() - started >= 4.7 / 1000
 
 
+async def test_timed_playback_holds_at_its_gate_until_the_gate_moves() -> None:
+    n = len(recorded(BYBIT))
+    async with asyncio.timeout(TIMEOUT_S), FakeBybitVenue(BYBIT) as venue:
+        first = venue.peek()
+        assert first is not None
+        gate = first.local_ts + 1_000_000_000  # the first second of the 4.8 s recording
+        venue.play("max", gate_ns=gate)
+        await venue.wait_until(lambda: (f := venue.peek()) is not None and f.local_ts > gate)
+        held = venue.position
+        for _ in range(50):  # loop turns (not time): flat out, playback would release a frame in each
+            await asyncio.sleep(0)
+        assert 0 < held == venue.position < n
+        venue.gate(None)
+        await venue.wait_played()
+        assert venue.position == n
+
+
+async def test_timed_playback_goes_on_at_its_pace_from_where_it_skipped_to() -> None:
+    async with asyncio.timeout(TIMEOUT_S), FakeBybitVenue(BYBIT) as venue:
+        first = venue.peek()
+        assert first is not None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        venue.play(1.0)  # 4.8 s at the recorded pace
+        await venue.wait_until(lambda: venue.position > 0)  # playing: its pace counts from the first frame
+        skip = first.local_ts + 4_500_000_000
+        await venue.skip_to(skip)
+        skipped = loop.time()
+        after = venue.peek()
+        assert after is not None and after.local_ts > skip
+        await venue.wait_played()
+        assert venue.exhausted
+        # the frames after the skip kept their pace, counted from the skip; those before it did not wait
+        assert loop.time() - skipped >= (after.local_ts - skip) / 1e9
+        assert loop.time() - started < 4.5
+
+
 async def test_speed_at_construction_plays_from_start() -> None:
     async with asyncio.timeout(TIMEOUT_S), FakeBybitVenue(BYBIT, options=VenueOptions(speed=None)) as venue:
         await venue.wait_played()

@@ -7,21 +7,20 @@ ready), synced (ready), Bybit's stream stalled (alive, not ready: Bybit stale, B
 back (ready again), then a pair whose fees at the mids take it past ``[risk] max_drawdown`` (halted: not
 ready, alive all the same, and ``arb status`` says so).
 
-The market is paced by the test: a pump per venue releases the recording at its recorded pace, never
-past a gate, so the spread that leads to the halt comes only once the earlier phases are seen, however
-slowly the machine runs them.
+The market is paced on the venues' own clock: each plays its recording at the recorded pace, held at a
+gate, so the spread that leads to the halt comes only once the earlier phases are seen, however slowly
+the machine runs them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import io
 import json
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,45 +98,6 @@ async def _published_after(hub: OpsHub, snapshot: Snapshot | None) -> None:
     await hub.wait_until(lambda: hub.latest() is not snapshot)
 
 
-class _Market:
-    """Both venues' recordings released at their recorded pace (data time = wall time since the start plus
-    a jump), never past ``gate`` (data ns), by a pump per venue while the block of :meth:`running` lasts."""
-
-    def __init__(self, venues: list[Any], gate_ns: int) -> None:
-        self.venues = venues
-        self.gate_ns = gate_ns
-        self.jump_ns = 0
-        self.t0 = 0.0
-
-    def _elapsed_ns(self) -> int:
-        return int((asyncio.get_running_loop().time() - self.t0) * 1e9)
-
-    def skip_to(self, data_ns: int, gate_ns: int) -> None:
-        """Release everything up to ``data_ns`` at once, then go on at the recorded pace up to ``gate_ns``."""
-        self.jump_ns = data_ns - START_NS - self._elapsed_ns()
-        self.gate_ns = gate_ns
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        self.t0 = asyncio.get_running_loop().time()
-
-        async def pump(venue: Any) -> None:
-            # The market's clock, not a wait for a condition: every 20 ms it releases what the recorded
-            # pace has made due. It must follow the wall clock (the run judges staleness by it), so the
-            # tick is the market's, as a venue's timed playback is; nothing here waits on what arb does.
-            while not venue.exhausted:
-                await venue.advance_until(min(START_NS + self._elapsed_ns() + self.jump_ns, self.gate_ns))
-                await asyncio.sleep(0.02)
-
-        tasks = [asyncio.create_task(pump(v), name=f"pump-{v.venue_name}") for v in self.venues]
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-
 def _reasons(body: dict[str, Any]) -> str:
     return " | ".join(body.get("reasons", []))
 
@@ -172,7 +132,6 @@ async def test_health_endpoints_through_a_dry_runs_life_starting_synced_stale_an
         run = dry_run_task(
             config, account, console, stop_event=stop, on_watch=lambda w: on_watch(w) if isinstance(w, Watch) else None
         )
-        market = _Market([binance, bybit], START_NS + SPREAD_MS * 1_000_000 - 1_000_000)
         try:
             async with asyncio.timeout(WAIT_S):
                 await binance.wait_for_subscription("btcusdt@depth@100ms")
@@ -190,40 +149,42 @@ async def test_health_endpoints_through_a_dry_runs_life_starting_synced_stale_an
             assert "binance BTCUSDT" in _reasons(body) and "bybit BTCUSDT" in _reasons(body)
             assert (await asyncio.to_thread(_get, base + "/healthz"))[0] == 200
 
-            async with market.running():
-                # synced: ready
-                code, body = await _until(hub, base + "/readyz", lambda c, b: c == 200, "ready")
-                assert body["status"] == "ready" and body["reasons"] == []
-                assert [(b["venue"], b["state"]) for b in body["books"]] == [("binance", "ok"), ("bybit", "ok")]
-                assert all(f["connected"] and f["synced"] and not f["stale"] for f in body["feeds"])
+            # the market, at its recorded pace on one clock, held just before the spread opens
+            for fake in (binance, bybit):
+                fake.play(1.0, origin_ns=START_NS, gate_ns=START_NS + (SPREAD_MS - 1) * 1_000_000)
+            # synced: ready
+            code, body = await _until(hub, base + "/readyz", lambda c, b: c == 200, "ready")
+            assert body["status"] == "ready" and body["reasons"] == []
+            assert [(b["venue"], b["state"]) for b in body["books"]] == [("binance", "ok"), ("bybit", "ok")]
+            assert all(f["connected"] and f["synced"] and not f["stale"] for f in body["feeds"])
 
-                # Bybit's stream stalls: alive, not ready, Bybit stale and Binance fine
-                bybit.faults.stall()
-                code, body = await _until(hub, base + "/readyz", lambda c, b: "bybit BTCUSDT: stale" in _reasons(b),
-                                          "bybit stale")  # fmt: skip
-                assert code == 503 and body["alive"] and "binance" not in _reasons(body)
-                assert (await asyncio.to_thread(_get, base + "/healthz"))[0] == 200
+            # Bybit's stream stalls: alive, not ready, Bybit stale and Binance fine
+            bybit.faults.stall()
+            code, body = await _until(hub, base + "/readyz", lambda c, b: "bybit BTCUSDT: stale" in _reasons(b),
+                                      "bybit stale")  # fmt: skip
+            assert code == 503 and body["alive"] and "binance" not in _reasons(body)
+            assert (await asyncio.to_thread(_get, base + "/healthz"))[0] == 200
 
-                # Bybit back (its book resynced after what the stall lost): ready again
-                bybit.faults.resume()
-                await _until(hub, base + "/readyz", lambda c, b: c == 200, "ready after bybit came back")
+            # Bybit back (its book resynced after what the stall lost): ready again
+            bybit.faults.resume()
+            await _until(hub, base + "/readyz", lambda c, b: c == 200, "ready after bybit came back")
 
-                # the spread opens; the first pair's fees at the mids are past max_drawdown: halted
-                market.skip_to(START_NS + (SPREAD_MS + 500) * 1_000_000, START_NS + (SPREAD_MS + 20_000) * 1_000_000)
-                code, body = await _until(hub, base + "/readyz", lambda c, b: bool(b.get("halted")), "halted")
-                assert code == 503 and body["alive"] and "[risk] max_drawdown" in body["halted"]
-                assert f"halted: {body['halted']} (no new pair until a person clears it" in _reasons(body)
-                assert (await asyncio.to_thread(_get, base + "/healthz"))[0] == 200  # a halt is no cause to restart
+            # the spread opens; the first pair's fees at the mids are past max_drawdown: halted
+            for fake in (binance, bybit):
+                await fake.skip_to(START_NS + (SPREAD_MS + 500) * 1_000_000)
+                fake.gate(START_NS + (SPREAD_MS + 20_000) * 1_000_000)
+            code, body = await _until(hub, base + "/readyz", lambda c, b: bool(b.get("halted")), "halted")
+            assert code == 503 and body["alive"] and "[risk] max_drawdown" in body["halted"]
+            assert f"halted: {body['halted']} (no new pair until a person clears it" in _reasons(body)
+            assert (await asyncio.to_thread(_get, base + "/healthz"))[0] == 200  # a halt is no cause to restart
 
-                # arb status says the same for a shell
-                assert await asyncio.to_thread(main, ["status", "--url", base]) == 1
-                printed = capsys.readouterr().out.splitlines()
-                assert printed[0] == f"arb dry-run BTCUSDT at {base}: NOT READY"
-                assert (
-                    f"  - halted: {body['halted']} (no new pair until a person clears it: arb halt --clear)" in printed
-                )
-                stop.set()
-                result = await run
+            # arb status says the same for a shell
+            assert await asyncio.to_thread(main, ["status", "--url", base]) == 1
+            printed = capsys.readouterr().out.splitlines()
+            assert printed[0] == f"arb dry-run BTCUSDT at {base}: NOT READY"
+            assert f"  - halted: {body['halted']} (no new pair until a person clears it: arb halt --clear)" in printed
+            stop.set()
+            result = await run
         finally:
             stop.set()
             run.cancel()
