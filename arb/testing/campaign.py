@@ -60,7 +60,7 @@ from arb.testing.campaign_market import (
     maker_market,
     taker_market,
 )
-from arb.testing.pair_rig import account, key_environment, spot_pair, user_streams_up, write_pair_config
+from arb.testing.pair_rig import account, key_environment, spot_pair, write_pair_config
 from arb.testing.scenarios import write_scenario
 from arb.testing.waiting import Patience, PatienceError, Watched, patiently, until
 from arb.waiting import Conditions
@@ -480,11 +480,11 @@ async def _play_out(
     binance, bybit = venues["binance"], venues["bybit"]
 
     def up() -> bool:
-        return (
+        return bool(
             binance.subscriber_count(DEPTH_STREAM["binance"]) >= 1
             and bybit.subscriber_count(DEPTH_STREAM["bybit"]) >= 1
-            and user_streams_up(binance)
-            and user_streams_up(bybit)
+            and binance.user_streams_up()
+            and bybit.user_streams_up()
         )
 
     starting = Patience("arb live to start", quiet_s=START_QUIET_S)

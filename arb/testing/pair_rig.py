@@ -44,7 +44,6 @@ __all__ = [
     "order_socket_url",
     "spot_pair",
     "symbol_tables",
-    "user_streams_up",
     "without_pings",
     "write_pair_config",
 ]
@@ -99,11 +98,6 @@ def without_pings(options: VenueOptions | None) -> VenueOptions:
 def account(venue: Any) -> LedgerAccount:
     """arb's account on a fake private venue (the one :func:`spot_pair` opens)."""
     return venue.ledger.accounts["arb"]  # type: ignore[no-any-return]
-
-
-def user_streams_up(venue: Any) -> bool:
-    """The venue's private stream for arb's account is connected and subscribed."""
-    return bool(venue.user_streams_up())
 
 
 @contextlib.asynccontextmanager

@@ -55,7 +55,6 @@ from arb.testing.pair_rig import (
     order_socket_url,
     spot_pair,
     symbol_tables,
-    user_streams_up,
     without_pings,
     write_pair_config,
 )
@@ -123,7 +122,6 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "two_symbol_venue",
     "until",
     "use_measured_latency",
-    "user_streams_up",
     "venue_and_config",
     "venue_and_executor",
     "venue_and_session",
@@ -524,8 +522,8 @@ async def live_up(
         return (
             all(binance.subscriber_count(s) >= 1 for s in streams)
             and all(bybit.subscriber_count(t) >= 1 for t in topics)
-            and user_streams_up(binance)
-            and user_streams_up(bybit)
+            and binance.user_streams_up()
+            and bybit.user_streams_up()
         )
 
     await until(up, process, out, timeout, binance, bybit)

@@ -37,7 +37,6 @@ from tests.integration.live_rig import (
     fake_venue,
     load,
     set_keys,
-    user_streams_up,
     venue_and_executor,
     venue_and_session,
     write_live_config,
@@ -243,7 +242,7 @@ async def test_a_dropped_user_stream_reconnects_and_sweeps(
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
-            await eventually(lambda: user_streams_up(venue), venue)
+            await eventually(venue.user_streams_up, venue)
             venue.faults.silence_user_stream()
             ask, qty = at_ask(venue, spec, Decimal("0.5"))
             order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())

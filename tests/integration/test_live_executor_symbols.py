@@ -50,7 +50,6 @@ from tests.integration.live_rig import (
     set_keys,
     two_symbol_session,
     two_symbol_venue,
-    user_streams_up,
     write_two_symbol_config,
 )
 
@@ -105,7 +104,7 @@ async def _both_bought(executor: VenueExecutor, venue: Any, spec: VenueSpec) -> 
     v = spec.index
     async with asyncio.TaskGroup() as group:
         executor.run_background(group)
-        await eventually(lambda: user_streams_up(venue), venue)
+        await eventually(venue.user_streams_up, venue)
         orders = []
         for s, symbol in enumerate(executor.symbols):
             price, qty = _buy_at_ask(venue, spec, symbol)
