@@ -87,48 +87,56 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> list[Row]:
     return fills
 
 
+async def _kill_and_restart(point: str, n: int, k: int, uninterrupted: list[Row], folder: Path) -> list[Row]:
+    """``arb dry-run`` killed at ``point``:``n`` (leaving ``k`` fills logged) in ``folder``, then run again;
+    checks the account both runs leave and returns the fills the restart logged."""
+    _config(folder)
+    state = folder / "paper"
+    code, printed = await _dry_run(folder, "killed", f"{point}:{n}")
+    assert code == -9, f"the child was to kill itself at {point}:{n}\n{printed}"
+    logged = _logged(state)
+    assert logged == uninterrupted[:k], point  # what was logged: the run's first k fills, once each
+
+    code, printed = await _dry_run(folder, "restarted", None, "--duration", RESTART_DATA)
+    assert code == 0, printed
+    # the restart resumes from the logged fills: their positions, not a leg more or less
+    resumed = re.search(r"resuming paper account \S+: (\d+) fills in \d+ session\(s\), positions ([-+.e\d]+) "
+                        r"\| ([-+.e\d]+)", printed)  # fmt: skip
+    assert resumed is not None, printed
+    assert int(resumed[1]) == k
+    assert [float(resumed[2]), float(resumed[3])] == pytest.approx(_positions(logged), abs=1e-12), point
+
+    after = _logged(state)
+    assert after[:k] == logged  # every logged fill, unchanged, exactly once
+    new = after[k:]
+    assert new, "the restart trades again"
+    assert min(row[8] for row in new) > max(row[8] for row in logged)  # no order id reused
+    assert min(row[6] for row in new if row[7] == INTENT_OPEN) > max(row[6] for row in logged)  # nor pair id
+    if abs(sum(_positions(logged))) < 1e-12:  # the log holds whole pairs: no leg for the restart to unwind
+        assert all(row[7] == INTENT_OPEN for row in new), point
+    # the account at the end of the restart is its fill rows' account (the report's balances are the
+    # account's at the restart's start plus what it traded)
+    venues = json.loads((folder / "restarted" / "summary.json").read_text())["venues"]
+    for v, name in enumerate(("binance", "bybit")):
+        assert venues[name]["base_balance"] == pytest.approx(INCEPTION_BASE + _positions(after)[v], abs=1e-12)
+        assert venues[name]["quote_balance"] == pytest.approx(INCEPTION_QUOTE + _cash(after)[v], rel=1e-12)
+    exported = (state / "fills.csv").read_text().splitlines()
+    assert len(exported) == len(after) + 1  # the readable export holds the same fills
+    return new
+
+
 @pytest.mark.parametrize("k", [1, 2, 9])
 async def test_sigkill_at_each_instant_of_a_paper_fill_then_restart_keeps_every_logged_fill_once(
     k: int, uninterrupted: list[Row], tmp_path: Path
 ) -> None:
     # k = 1: between a pair's two legs; k = 2: right after a pair's second leg (the earlier arb's
-    # lost fill); k = 9: a later pair's first leg.
-    restarts: dict[str, list[Row]] = {}
-    for point, n in ((PAPER_POINTS[0], k + 1), (PAPER_POINTS[1], k), (PAPER_POINTS[2], k)):
-        folder = tmp_path / point
-        _config(folder)
-        state = folder / "paper"
-        code, printed = await _dry_run(folder, "killed", f"{point}:{n}")
-        assert code == -9, f"the child was to kill itself at {point}:{n}\n{printed}"
-        logged = _logged(state)
-        assert logged == uninterrupted[:k], point  # what was logged: the run's first k fills, once each
-
-        code, printed = await _dry_run(folder, "restarted", None, "--duration", RESTART_DATA)
-        assert code == 0, printed
-        # the restart resumes from the logged fills: their positions, not a leg more or less
-        resumed = re.search(r"resuming paper account \S+: (\d+) fills in \d+ session\(s\), positions ([-+.e\d]+) "
-                            r"\| ([-+.e\d]+)", printed)  # fmt: skip
-        assert resumed is not None, printed
-        assert int(resumed[1]) == k
-        assert [float(resumed[2]), float(resumed[3])] == pytest.approx(_positions(logged), abs=1e-12), point
-
-        after = _logged(state)
-        assert after[:k] == logged  # every logged fill, unchanged, exactly once
-        new = after[k:]
-        assert new, "the restart trades again"
-        assert min(row[8] for row in new) > max(row[8] for row in logged)  # no order id reused
-        assert min(row[6] for row in new if row[7] == INTENT_OPEN) > max(row[6] for row in logged)  # nor pair id
-        if abs(sum(_positions(logged))) < 1e-12:  # the log holds whole pairs: no leg for the restart to unwind
-            assert all(row[7] == INTENT_OPEN for row in new), point
-        # the account at the end of the restart is its fill rows' account (the report's balances are the
-        # account's at the restart's start plus what it traded)
-        venues = json.loads((folder / "restarted" / "summary.json").read_text())["venues"]
-        for v, name in enumerate(("binance", "bybit")):
-            assert venues[name]["base_balance"] == pytest.approx(INCEPTION_BASE + _positions(after)[v], abs=1e-12)
-            assert venues[name]["quote_balance"] == pytest.approx(INCEPTION_QUOTE + _cash(after)[v], rel=1e-12)
-        exported = (state / "fills.csv").read_text().splitlines()
-        assert len(exported) == len(after) + 1  # the readable export holds the same fills
-        restarts[point] = new
+    # lost fill); k = 9: a later pair's first leg. The three instants' kills and restarts are separate
+    # processes on separate accounts: they run side by side.
+    kills = ((PAPER_POINTS[0], k + 1), (PAPER_POINTS[1], k), (PAPER_POINTS[2], k))
+    async with asyncio.TaskGroup() as group:
+        runs = {point: group.create_task(_kill_and_restart(point, n, k, uninterrupted, tmp_path / point))
+                for point, n in kills}  # fmt: skip
+    restarts = {point: run.result() for point, run in runs.items()}
     # whatever the instant of the crash, the restart continues from the same logged state, identically
     first = next(iter(restarts.values()))
     for point, new in restarts.items():

@@ -22,7 +22,7 @@ import pytest
 from arb.config import AppConfig, load_config
 from arb.execution.risk import symbol_risk_figures
 from arb.runtime.backtest import BacktestResult, run_backtest
-from arb.runtime.parity import replay_engine, run_parity, zero_latency
+from arb.runtime.parity import compare, replay_engine, run_parity, zero_latency
 from tests.multi import two_symbol_config
 
 DAY = dt.date(2024, 8, 8)
@@ -111,10 +111,10 @@ def test_a_per_symbol_limit_stops_that_symbol_only_in_the_backtest_and_the_dry_r
     assert _trades(result.fills, 0) == _trades(free.fills[free.fills["symbol"] == 0], 0)
     assert {event.symbol for event in result.risk_events} == {1}
     exact = zero_latency(config)
-    report = run_parity(exact, DAY, DAY, exact=True)
-    assert report.agree, report.describe()
     backtest = run_backtest(exact, DAY, DAY)
-    engine = replay_engine(exact, [DAY])
+    engine = replay_engine(exact, backtest.days)
+    report = compare(exact, backtest, engine.log, exact=True)  # run_parity, its two runs kept for below
+    assert report.agree, report.describe()
     for s in (0, 1):  # the dry run refused what the backtest refused, symbol by symbol
         assert _refused(symbol_risk_figures(engine.srisk[s])) == _refused(backtest.symbol_risk[s])
 
@@ -128,14 +128,14 @@ def test_account_wide_limits_refuse_the_same_pairs_in_the_backtest_and_the_dry_r
     two_symbols: Path, tmp_path: Path, both: tuple[AppConfig, BacktestResult], limits: dict[str, float], key: str
 ) -> None:
     config = zero_latency(_config(tmp_path, two_symbols, risk=limits))
-    report = run_parity(config, DAY, DAY, exact=True)
-    assert report.agree, report.describe()
     result = run_backtest(config, DAY, DAY)
+    engine = replay_engine(config, result.days)
+    report = compare(config, result, engine.log, exact=True)  # run_parity, its two runs kept for below
+    assert report.agree, report.describe()
     _, free = both
     assert 0 < len(result.fills) < len(free.fills)  # some pairs went out, some were refused
     refused = [_refused(result.symbol_risk[s]).get(key, 0) for s in (0, 1)]
     assert sum(refused) > 0 and result.risk_state["refused"][key] == sum(refused)
-    engine = replay_engine(config, [DAY])
     for s in (0, 1):
         assert _refused(symbol_risk_figures(engine.srisk[s])) == _refused(result.symbol_risk[s])
 
