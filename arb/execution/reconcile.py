@@ -329,7 +329,7 @@ def _compare_holdings(
     moved: dict[str, Decimal] = {}
     by_symbol: dict[str, list[VenueFill]] = {}
     for fill in journal.venue_fills(venue, market):  # every symbol ever traded here, traded now or not
-        by_symbol.setdefault(fill.symbol or executor.symbol, []).append(fill)
+        by_symbol.setdefault(fill.symbol or executor.markets[0].symbol, []).append(fill)
     for symbol, fills in by_symbol.items():
         for name, amount in expected_holdings(fills, _base_of(symbol, quote, executor), quote, spot=spot).items():
             key = name if spot else _position_key(symbol)
@@ -351,7 +351,7 @@ def _compare_holdings(
         baseline = {a: Decimal(v) for a, v in json.loads(stored).items()}
         legacy = baseline.pop(POSITION, None)  # one symbol's position, before arb traded several: the first's
         if legacy is not None:
-            baseline.setdefault(_position_key(executor.symbol), legacy)
+            baseline.setdefault(_position_key(executor.markets[0].symbol), legacy)
         report.baseline = "kept"
         met = [s for s, name in own.items() if name not in baseline and name not in moved]
         if met:  # never traded, never in the baseline: met for the first time, as they are

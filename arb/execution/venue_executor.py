@@ -141,32 +141,12 @@ class VenueExecutor:
             "local_rejects": 0,
         }
 
-    # -- the first symbol's market (what a one-symbol caller reads) ------------------------------------
+    # -- the traded markets ---------------------------------------------------------------------------
 
     @property
     def symbols(self) -> tuple[str, ...]:
         """The venue's ids of the traded symbols, in order."""
         return tuple(m.symbol for m in self.markets)
-
-    @property
-    def symbol(self) -> str:
-        """The first symbol's venue id."""
-        return self.markets[0].symbol
-
-    @property
-    def tick(self) -> Decimal:
-        """The first symbol's price grid."""
-        return self.markets[0].tick
-
-    @property
-    def step(self) -> Decimal:
-        """The first symbol's quantity grid."""
-        return self.markets[0].step
-
-    @property
-    def base_asset(self) -> str:
-        """The first symbol's base asset."""
-        return self.markets[0].base_asset
 
     @property
     def quote_asset(self) -> str:
@@ -632,7 +612,7 @@ class VenueExecutor:
 
     async def trades_since(self, since_ms: int, symbol: str | None = None) -> list[dict[str, Any]]:
         """The venue's trade history rows of ``symbol`` (the first symbol's by default) since ``since_ms`` (REST)."""
-        return await self.adapter.trades_since(self, symbol or self.symbol, since_ms)
+        return await self.adapter.trades_since(self, symbol or self.markets[0].symbol, since_ms)
 
     async def resolve(self, order: LiveOrder) -> None:
         """One look at an order still in flight: its state (by query) and its fills (by trade history)."""
@@ -751,7 +731,7 @@ class VenueExecutor:
     async def position_and_entry(self, symbol: str | None = None) -> tuple[Decimal, Decimal]:
         """The venue's signed position in ``symbol`` (the first symbol by default) and its average entry
         price, quote per base (0 when flat); ``(0, 0)`` on spot, which has holdings (see balances)."""
-        return await self.adapter.position_and_entry(self, symbol or self.symbol)
+        return await self.adapter.position_and_entry(self, symbol or self.markets[0].symbol)
 
     async def best_prices(self, symbol: int = 0) -> tuple[Decimal, Decimal]:
         """The best bid and ask of symbol number ``symbol`` in the venue's order book now (REST)."""

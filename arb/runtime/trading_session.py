@@ -300,7 +300,7 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
     data: dict[str, Any] = json.loads(stored) if stored is not None else {"quote": quote, "ns": now, "symbols": {}}
     symbols: dict[str, float] = dict(data.get("symbols") or {})
     if "base" in data:  # one symbol's, written before arb traded several: the first symbol's
-        symbols.setdefault(executor.symbol, float(data.pop("base")))
+        symbols.setdefault(executor.markets[0].symbol, float(data.pop("base")))
     met = [m for m in executor.markets if m.symbol not in symbols]
     for m, amount in zip(executor.markets, held, strict=True):
         if m in met:
