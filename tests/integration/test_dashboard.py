@@ -140,14 +140,16 @@ def _serving(hub: OpsHub, port: int = 0) -> Iterator[OpsServer]:
         server.stop()
 
 
-async def _retry(what: str, attempt: Callable[[], Awaitable[T | None]], quiet_s: float = 60.0) -> T:
+async def _retry(what: str, attempt: Callable[[], Awaitable[T | None]], quiet_s: float = 60.0, attempts: int = 20) -> T:
     """Run ``attempt`` (a browser's whole run, seconds long) again as soon as one ends, until one returns
-    something other than None; fail after ``quiet_s`` without progress: work by this process and the
-    browsers it ran."""
+    something other than None; fail after ``attempts`` runs that all returned None (the browsers' work
+    keeps the patience from running out, so it alone would let a page that never gets there run until
+    pytest's timeout), or after ``quiet_s`` without progress: work by this process and the browsers it ran."""
     async with patiently(Patience(what, quiet_s=quiet_s, pids=[os.getpid()])):
-        while (result := await attempt()) is None:
-            pass
-        return result
+        for _ in range(attempts):
+            if (result := await attempt()) is not None:
+                return result
+    pytest.fail(f"{what}: not in {attempts} browser runs")
 
 
 async def _sse(url: str, *, count: int, headers: dict[str, str] | None = None) -> list[dict[str, str]]:
