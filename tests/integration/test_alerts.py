@@ -4,13 +4,13 @@ is sent once, a 429's retry_after is honoured, and a channel that hangs costs th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,26 +33,18 @@ T0 = 1_795_348_800 * S  # 2026-11-22 12:00 UTC
 
 @pytest.fixture(autouse=True)
 def no_thread_left() -> Iterator[None]:
-    """Every alert thread and fake server a test starts is gone when it ends."""
+    """Every alert thread and fake server a test starts is gone when it ends (a thread told to stop
+    ends soon, if late on a busy machine: each is joined, bounded against a hang)."""
     before = set(threading.enumerate())
     yield
-
-    def left() -> list[str]:
-        return [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
-
-    with contextlib.suppress(AssertionError):  # a thread told to stop ends soon, if late on a busy machine
-        wait_until(lambda: not left())
-    assert left() == []
+    for thread in set(threading.enumerate()) - before:
+        thread.join(30.0)
+    assert [t.name for t in set(threading.enumerate()) - before if t.is_alive()] == []
 
 
-def wait_until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    """Return once ``predicate()`` holds; fail after ``timeout_s`` (a bound on a hang, not on speed)."""
-    deadline = time.monotonic() + timeout_s
-    pause = threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout_s:g} s")
-        pause.wait(0.005)
+def counted(service: AlertService, predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The service's counters once ``predicate`` holds of them (30 s: a bound on a hang, not on speed)."""
+    return service.wait_counters(predicate, 30.0)
 
 
 class DrivenClock:
@@ -102,7 +94,7 @@ def test_telegram_message_arrives() -> None:
         [message] = fake.wait_for(1)
         assert message["chat_id"] == "4242"
         assert message["text"].startswith("[CRITICAL] naked leg\nbinance long 0.001 BTC")
-        wait_until(lambda: service.counters()["sent"]["telegram"] == 1)
+        counted(service, lambda c: c["sent"]["telegram"] == 1)
 
 
 def test_telegram_duplicate_within_the_cooldown_is_sent_once_and_its_resolution_goes() -> None:
@@ -111,7 +103,7 @@ def test_telegram_duplicate_within_the_cooldown_is_sent_once_and_its_resolution_
         with running(AlertsConfig(cooldown_ns=300 * S), hub, [telegram(fake)]) as service:
             hub.emit(naked_leg(0))
             hub.emit(naked_leg(1))
-            wait_until(lambda: service.counters()["suppressed"] == 1)
+            counted(service, lambda c: c["suppressed"] == 1)
             hub.emit(naked_leg(2, resolved=True))
             fake.wait_for(2)
         texts = [m["text"] for m in fake.messages.items()]  # stopped: everything queued was sent
@@ -130,7 +122,7 @@ def test_telegram_429_retry_after_is_honoured_before_the_retry() -> None:
             assert "naked leg" in message["text"]
             assert fake.calls.total == 2  # the 429, then the retry
             assert clock.slept_ns == [3 * S]  # waited retry_after before the next send
-            wait_until(lambda: service.counters()["sent"]["telegram"] == 1)
+            counted(service, lambda c: c["sent"]["telegram"] == 1)
             assert service.counters()["rate_limited"] == {"telegram": 1}
 
 
@@ -146,7 +138,7 @@ def test_telegram_paces_one_message_a_second_and_splits_past_4096_characters() -
         assert all(len(p["text"]) <= 4096 for p in parts)
         assert "".join(p["text"] for p in parts).count("z") == 5000
         assert clock.slept_ns == [S]  # the second part waited min_interval
-        wait_until(lambda: svc.counters()["sent"]["telegram"] == 1)  # one alert, counted once sent whole
+        counted(svc, lambda c: c["sent"]["telegram"] == 1)  # one alert, counted once sent whole
 
 
 def test_webhook_body_carries_text_and_content() -> None:
@@ -293,7 +285,7 @@ def test_a_hanging_channel_does_not_slow_the_trading_loop_and_full_queues_drop()
             hub.emit(naked_leg())
             hanging.calls.wait_for(1)  # the webhook holds its first request without an answer
             hub.emit(OpsEvent("hedge_failed", T0 + S, "bybit", "still read while the webhook hangs"))
-            wait_until(lambda: any("still read" in m["text"] for m in working.messages.items()))
+            working.messages.wait_for_match(lambda m: "still read" in m["text"])
             steps_ns = []
             t_start = time.perf_counter_ns()
             for i in range(5000):  # a trading loop: a step, an event, a snapshot now and then
@@ -307,7 +299,7 @@ def test_a_hanging_channel_does_not_slow_the_trading_loop_and_full_queues_drop()
             # (a step is microseconds; how few is for benchmarks, not for a test on a shared machine)
             assert max(steps_ns) < total_ns < 30 * S
             assert hanging.calls.total == 1  # still the first request, unanswered
-            wait_until(lambda: service.counters()["dropped"] > 4000)  # the webhook's queue is full: dropped
+            counted(service, lambda c: c["dropped"] > 4000)  # the webhook's queue is full: dropped
             t_stop = time.monotonic()
         assert time.monotonic() - t_stop < 30.0  # stop(timeout_s=2) gave the hanging send up (not its 30 s)
         counters = service.counters()
@@ -324,7 +316,7 @@ def test_secrets_stay_out_of_the_logs(caplog: pytest.LogCaptureFixture) -> None:
         bad_hook = WebhookSender(url=hook.url + "-nope", route="all", min_interval_ns=0, timeout_ns=5 * S)
         with running(AlertsConfig(), hub, [bad_tg, bad_hook]) as service:
             hub.emit(naked_leg())
-            wait_until(lambda: service.counters()["failed"] == {"telegram": 1, "webhook": 1})
+            counted(service, lambda c: c["failed"] == {"telegram": 1, "webhook": 1})
     assert "HTTP 401" in caplog.text and "HTTP 404" in caplog.text
     assert wrong_token not in caplog.text and hook.secret not in caplog.text
 

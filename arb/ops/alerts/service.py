@@ -219,7 +219,8 @@ class AlertService:
         self._next_disk_ns = 0
         self._event_cursor = 0
         self._snapshot_cursor = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        """Held to read or change the counters; notified after each change (:meth:`wait_counters`)."""
         self._counters = _Counters(
             sent=dict.fromkeys(self.channel_names, 0), failed=dict.fromkeys(self.channel_names, 0),
             rate_limited=dict.fromkeys(self.channel_names, 0),
@@ -281,6 +282,14 @@ class AlertService:
             c = self._counters
             return {"sent": dict(c.sent), "failed": dict(c.failed), "rate_limited": dict(c.rate_limited),
                     "suppressed": c.suppressed, "dropped": c.dropped}  # fmt: skip
+
+    def wait_counters(self, predicate: Callable[[dict[str, Any]], bool], timeout_s: float) -> dict[str, Any]:
+        """:meth:`counters` once ``predicate`` holds of them: asked now and after each change, from any
+        thread but the alert thread's; ``TimeoutError`` after ``timeout_s``."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: predicate(self.counters()), timeout_s):
+                raise TimeoutError(f"the alert counters did not get there within {timeout_s:g} s: {self.counters()}")
+            return self.counters()
 
     def notify(self, alert: Alert) -> None:
         """Queue ``alert`` from any thread for every channel whose route takes it, past the rules
@@ -398,6 +407,7 @@ class AlertService:
         out.extend(self.dedup.due(now))
         with self._lock:
             self._counters.suppressed += self.dedup.suppressed - suppressed
+            self._lock.notify_all()
         for alert in out:
             self._route(alert)
 
@@ -413,6 +423,7 @@ class AlertService:
             with self._lock:
                 self._counters.dropped += 1
                 dropped = self._counters.dropped
+                self._lock.notify_all()
             if dropped % _DROP_LOG_EVERY == 1:
                 log.warning("alerts: the %s queue is full (%d): dropped %r (%d dropped so far)",
                             lane.sender.name, lane.queue.maxsize, alert.title, dropped)  # fmt: skip
@@ -421,6 +432,7 @@ class AlertService:
         with self._lock:
             table: dict[str, int] = getattr(self._counters, which)
             table[channel] = table.get(channel, 0) + 1
+            self._lock.notify_all()
 
     async def _work(self, lane: _Lane) -> None:
         while True:
