@@ -39,6 +39,8 @@ class Playback:
     """Set by :meth:`skip_to`: timed playback's pace restarts from this receive time, now."""
     _pace_changed: asyncio.Event | None = None
     """Set when the gate moves or the clock skips, to wake timed playback early (made by :meth:`play`)."""
+    _aligned = False
+    """Playback follows the venue's clock (``play(aligned=True)``): no gate."""
 
     async def _release_next(self) -> bool:
         """Release the next recorded frame to every subscriber; False at the end of the recording."""
@@ -103,9 +105,10 @@ class Playback:
 
         ``aligned``: each frame is released when the venue's ``clock`` reaches its recorded receive time
         (at once when that has passed), so a recording made for the present (``write_scenario(...,
-        start_ms=...)``) plays at its own times on the venue's clock; needs speed 1.0. ``origin_ns``: the
-        receive time that is now (default: the next frame's), so venues given one origin play on one
-        clock. ``gate_ns``: as :meth:`gate`.
+        start_ms=...)``) plays at its own times on the venue's clock; needs speed 1.0, and takes no origin
+        (the clock is it) and no gate (the clock does not wait). ``origin_ns``: the receive time that is now
+        (default: the next frame's), so venues given one origin play on one clock. ``gate_ns``: as
+        :meth:`gate`.
         """
         if speed == MANUAL:
             raise ValueError("play() needs a speed; manual mode is the absence of play()")
@@ -114,14 +117,20 @@ class Playback:
         factor = speed_factor(speed)
         if aligned and factor != 1.0:
             raise ValueError("aligned playback runs at the recorded pace (speed 1.0)")
+        if aligned and (origin_ns is not None or gate_ns is not None):
+            raise ValueError("aligned playback follows the venue's clock: it takes no origin_ns or gate_ns")
         self._pace_changed = asyncio.Event()
+        self._aligned = aligned
         self._gate_ns = gate_ns
         run = self._play_aligned() if aligned else self._play(factor, origin_ns)
         self._playback = asyncio.create_task(run, name=f"{self.venue_name}-playback")
 
     def gate(self, gate_ns: int | None) -> None:
         """Timed playback releases no frame received after ``gate_ns`` (None: no gate) until the gate
-        moves; the pace goes on from the recorded times, so what was held comes out at once."""
+        moves; the pace goes on from the recorded times, so what was held comes out at once. Not for
+        aligned playback, which follows the venue's clock (``RuntimeError``)."""
+        if self._aligned:
+            raise RuntimeError("aligned playback follows the venue's clock: it has no gate")
         self._gate_ns = gate_ns
         self._pace_moved()
 

@@ -684,6 +684,21 @@ async def test_timed_playback_goes_on_at_its_pace_from_where_it_skipped_to() -> 
         assert loop.time() - started < 4.5
 
 
+async def test_aligned_playback_refuses_a_gate_and_an_origin_it_could_not_keep() -> None:
+    # the venue's clock paces aligned playback: a gate or an origin would be silently ignored
+    async with asyncio.timeout(TIMEOUT_S), FakeBybitVenue(BYBIT) as venue:
+        first = venue.peek()
+        assert first is not None
+        for held in ({"gate_ns": first.local_ts}, {"origin_ns": first.local_ts}):
+            with pytest.raises(ValueError, match="aligned playback follows the venue's clock"):
+                venue.play(aligned=True, **held)
+        assert venue.position == 0  # nothing started
+        venue.play(aligned=True)  # a recording of the past: every frame is due at once
+        with pytest.raises(RuntimeError, match="has no gate"):
+            venue.gate(first.local_ts)
+        await venue.wait_played()
+
+
 async def test_speed_at_construction_plays_from_start() -> None:
     async with asyncio.timeout(TIMEOUT_S), FakeBybitVenue(BYBIT, options=VenueOptions(speed=None)) as venue:
         await venue.wait_played()
