@@ -81,16 +81,10 @@ class Recorder(Generic[T]):
     def wait_for_match(self, match: Callable[[T], bool], timeout_s: float = 30.0) -> T:
         """The first item kept for which ``match`` holds, once one was received; ``TimeoutError`` after
         ``timeout_s`` (as :meth:`wait_for`)."""
-        found: list[T] = []
-
-        def matched() -> bool:
-            found[:] = [item for item in self._items if match(item)][:1]
-            return bool(found)
-
         with self._cond:
-            if not self._cond.wait_for(matched, timeout_s):
+            if not self._cond.wait_for(lambda: any(match(item) for item in self._items), timeout_s):
                 raise TimeoutError(f"no matching item in the {self.total} received within {timeout_s:g} s")
-            return found[0]
+            return next(item for item in self._items if match(item))
 
 
 class _Started:
