@@ -17,7 +17,7 @@ import pytest
 from arb.config import AlertsConfig, load_config
 from arb.events import NS_PER_MS, NS_PER_S
 from arb.ops.alerts.channels import Sender
-from arb.ops.alerts.model import CRITICAL, Alert
+from arb.ops.alerts.model import Alert, AlertKind
 from arb.ops.alerts.service import AlertService
 from arb.ops.alerts.smtp import EmailSender
 from arb.ops.alerts.telegram import TelegramSender
@@ -133,7 +133,7 @@ def test_telegram_paces_one_message_a_second_and_splits_past_4096_characters() -
         FakeTelegram() as fake,
         running(AlertsConfig(), hub, [telegram(fake, min_interval_ns=S)], clock=clock, sleep=clock.sleep) as svc,
     ):
-        svc.notify(Alert("test", CRITICAL, "long", "z" * 5000, T0))
+        svc.notify(Alert(AlertKind.TEST, "long", "z" * 5000, T0))
         parts = fake.wait_for(2)
         assert all(len(p["text"]) <= 4096 for p in parts)
         assert "".join(p["text"] for p in parts).count("z") == 5000

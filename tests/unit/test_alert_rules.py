@@ -8,25 +8,7 @@ import math
 from arb.config import AlertsConfig
 from arb.events import NS_PER_S
 from arb.ops.alerts.channels import classify_http
-from arb.ops.alerts.model import (
-    ABNORMAL_SPREAD,
-    BREACH,
-    CRITICAL,
-    DAILY_SUMMARY,
-    DISK_LOW,
-    HALT,
-    INFO,
-    MEMORY_HIGH,
-    NAKED_LEG,
-    ORDER_LATENCY,
-    PAUSED,
-    RESYNC_BURST,
-    VENUE_DOWN,
-    Alert,
-    format_message,
-    split_text,
-    takes,
-)
+from arb.ops.alerts.model import Alert, AlertKind, Severity, format_message, split_text, takes
 from arb.ops.alerts.rules import LATENCY_MIN_SAMPLES, AlertRules, histogram_quantile
 from arb.ops.alerts.service import Dedup, process_rss
 from arb.ops.snapshot import FeedHealth, LatencyHistogram, OpsEvent, Snapshot, VenueAccount
@@ -59,12 +41,12 @@ def test_venue_down_is_alerted_past_stale_after_and_resolved_when_back() -> None
     assert rules.on_snapshot(snap(T0 + 1 * S, feeds=(feed(connected=False),))) == []
     assert rules.on_snapshot(snap(T0 + 10 * S, feeds=(feed(connected=False),))) == []  # down 9 s
     [alert] = rules.on_snapshot(snap(T0 + 11 * S, feeds=(feed(connected=False),)))
-    assert (alert.kind, alert.severity, alert.resolved) == (VENUE_DOWN, CRITICAL, False)
-    assert alert.key == (VENUE_DOWN, "binance", "BTCUSDT")
+    assert (alert.kind, alert.severity, alert.resolved) == (AlertKind.VENUE_DOWN, Severity.CRITICAL, False)
+    assert alert.key == (AlertKind.VENUE_DOWN, "binance", "BTCUSDT")
     assert "disconnected for 10 s" in alert.text
     assert rules.on_snapshot(snap(T0 + 12 * S, feeds=(feed(connected=False),))) == []  # once per episode
     [back] = rules.on_snapshot(snap(T0 + 13 * S, feeds=(feed(),)))
-    assert back.resolved and back.key == alert.key and back.severity == CRITICAL
+    assert back.resolved and back.key == alert.key and back.severity == Severity.CRITICAL
     assert rules.on_snapshot(snap(T0 + 14 * S, feeds=(feed(),))) == []
 
 
@@ -96,7 +78,11 @@ def test_resync_burst_counts_one_venue_within_the_window() -> None:
     assert resync("bybit", 6) == []  # another venue: its own count
     assert resync("binance", 11) == []  # the one at 0 left the window
     [alert] = resync("binance", 12)
-    assert (alert.kind, alert.severity, alert.key) == (RESYNC_BURST, INFO, (RESYNC_BURST, "binance", ""))
+    assert (alert.kind, alert.severity, alert.key) == (
+        AlertKind.RESYNC_BURST,
+        Severity.INFO,
+        (AlertKind.RESYNC_BURST, "binance", ""),
+    )
     assert "3 book resyncs within 10 s" in alert.text
     assert resync("binance", 13) == []  # the next burst counts afresh
 
@@ -106,7 +92,7 @@ def test_abnormal_spread_beyond_bps_in_either_direction() -> None:
     assert rules.on_snapshot(snap(T0, spread=(-2.0, -3.0))) == []
     assert rules.on_snapshot(snap(T0 + S, spread=(NAN, 49.0))) == []
     [alert] = rules.on_snapshot(snap(T0 + 2 * S, spread=(-1.0, -75.0)))
-    assert (alert.kind, alert.severity, alert.symbol) == (ABNORMAL_SPREAD, INFO, "BTCUSDT")
+    assert (alert.kind, alert.severity, alert.symbol) == (AlertKind.ABNORMAL_SPREAD, Severity.INFO, "BTCUSDT")
     assert "-75.0 bps buying bybit, selling binance" in alert.text
     assert AlertRules(AlertsConfig(abnormal_spread_bps=0.0)).on_snapshot(snap(T0, spread=(900.0, 900.0))) == []
 
@@ -123,10 +109,10 @@ def test_abnormal_spread_by_sigma_against_recent_history() -> None:
 
 def test_dedup_sends_a_key_once_per_cooldown_and_again_after_it() -> None:
     dedup = Dedup(60 * S)
-    alert = Alert(RESYNC_BURST, INFO, "burst", "3 resyncs", T0, "binance")
+    alert = Alert(AlertKind.RESYNC_BURST, "burst", "3 resyncs", T0, "binance")
     assert dedup.admit(alert, T0) is alert
     assert dedup.admit(alert, T0 + 30 * S) is None
-    assert dedup.admit(Alert(RESYNC_BURST, INFO, "burst", "x", T0, "bybit"), T0 + 31 * S) is not None  # other key
+    assert dedup.admit(Alert(AlertKind.RESYNC_BURST, "burst", "x", T0, "bybit"), T0 + 31 * S) is not None  # other key
     assert dedup.suppressed == 1
     assert dedup.admit(alert, T0 + 60 * S) is alert
     assert dedup.suppressed == 1
@@ -134,8 +120,8 @@ def test_dedup_sends_a_key_once_per_cooldown_and_again_after_it() -> None:
 
 def test_resolved_always_goes_and_a_flapping_episode_is_held_until_the_cooldown_ends() -> None:
     dedup = Dedup(60 * S)
-    down = Alert(VENUE_DOWN, CRITICAL, "down", "", T0, "binance", "BTCUSDT")
-    back = Alert(VENUE_DOWN, CRITICAL, "back", "", T0, "binance", "BTCUSDT", resolved=True)
+    down = Alert(AlertKind.VENUE_DOWN, "down", "", T0, "binance", "BTCUSDT")
+    back = Alert(AlertKind.VENUE_DOWN, "back", "", T0, "binance", "BTCUSDT", resolved=True)
     assert dedup.admit(back, T0) is None  # nothing was announced: nothing to resolve
     assert dedup.admit(down, T0) is down
     assert dedup.admit(back, T0 + 1 * S) is back  # within the cooldown, still sent
@@ -163,7 +149,7 @@ def test_daily_summary_when_the_snapshot_clock_crosses_utc_midnight() -> None:
                feeds=(feed(resyncs=3),))  # fmt: skip
     assert rules.on_snapshot(end) == []
     [summary] = rules.on_snapshot(snap(midnight + S, pnl=8.0, fees=2.0, pairs=5))
-    assert (summary.kind, summary.severity, summary.symbol) == (DAILY_SUMMARY, INFO, "2026-11-22")
+    assert (summary.kind, summary.severity, summary.symbol) == (AlertKind.DAILY_SUMMARY, Severity.INFO, "2026-11-22")
     text = summary.text  # the account began this day: all its pnl so far is the day's
     assert "pnl +7.50 USDT" in text and "fees 1.25 USDT" in text and "pairs 3" in text
     assert "fills: binance 3, bybit 4" in text
@@ -183,19 +169,19 @@ def test_no_summary_without_a_midnight() -> None:
 def test_risk_events_are_critical_with_resolved_messages() -> None:
     rules = AlertRules(AlertsConfig())
     [naked] = rules.on_event(OpsEvent("naked_leg", T0, "", "binance long 0.001"))
-    assert (naked.kind, naked.severity, naked.resolved) == (NAKED_LEG, CRITICAL, False)
+    assert (naked.kind, naked.severity, naked.resolved) == (AlertKind.NAKED_LEG, Severity.CRITICAL, False)
     [closed] = rules.on_event(OpsEvent("naked_leg", T0 + S, "", "closed", resolved=True))
     assert closed.resolved and closed.key == naked.key
     assert rules.on_event(OpsEvent("naked_leg", T0 + 2 * S, "", "closed", resolved=True)) == []
     [halt] = rules.on_event(OpsEvent("halt", T0, "", "trading halted: kill", {"reason": "kill"}))
-    assert halt.kind == HALT and halt.severity == CRITICAL and "kill" in halt.title
+    assert halt.kind == AlertKind.HALT and halt.severity == Severity.CRITICAL and "kill" in halt.title
     [a, b] = [rules.on_event(OpsEvent("breach", T0, "", "t", {"key": k}))[0] for k in ("max_drawdown", "max_pairs")]
-    assert a.kind == BREACH and a.key != b.key and a.severity == CRITICAL
+    assert a.kind == AlertKind.BREACH and a.key != b.key and a.severity == Severity.CRITICAL
     [hedge] = rules.on_event(OpsEvent("hedge_failed", T0, "bybit", "no hedge"))
-    assert hedge.severity == CRITICAL
+    assert hedge.severity == Severity.CRITICAL
     assert rules.on_event(OpsEvent("fill", T0, "binance", "buy")) == []
     [paused] = rules.on_snapshot(snap(T0, paused="daily loss limit"))
-    assert paused.kind == PAUSED and paused.severity == CRITICAL
+    assert paused.kind == AlertKind.PAUSED and paused.severity == Severity.CRITICAL
     [lifted] = rules.on_snapshot(snap(T0 + S))
     assert lifted.resolved
 
@@ -204,7 +190,7 @@ def test_low_disk_once_per_episode() -> None:
     rules = AlertRules(AlertsConfig(disk_free_min_mb=100.0))
     mb = 1024 * 1024
     [low] = rules.on_disk("/rec", 50 * mb, T0)
-    assert (low.kind, low.severity, low.symbol) == (DISK_LOW, INFO, "/rec")
+    assert (low.kind, low.severity, low.symbol) == (AlertKind.DISK_LOW, Severity.INFO, "/rec")
     assert rules.on_disk("/rec", 40 * mb, T0 + S) == []
     [back] = rules.on_disk("/rec", 200 * mb, T0 + 2 * S)
     assert back.resolved
@@ -212,12 +198,12 @@ def test_low_disk_once_per_episode() -> None:
 
 
 def test_routes_critical_and_all() -> None:
-    info = Alert(RESYNC_BURST, INFO, "burst", "", T0)
-    critical = Alert(HALT, CRITICAL, "halt", "", T0)
+    info = Alert(AlertKind.RESYNC_BURST, "burst", "", T0)
+    critical = Alert(AlertKind.HALT, "halt", "", T0)
     assert takes("all", info) and takes("all", critical)
     assert takes("critical", critical) and not takes("critical", info)
     assert format_message(critical, "live").startswith("[CRITICAL] halt\n")
-    assert "[RESOLVED]" in format_message(Alert(HALT, CRITICAL, "cleared", "", T0, resolved=True), "live")
+    assert "[RESOLVED]" in format_message(Alert(AlertKind.HALT, "cleared", "", T0, resolved=True), "live")
 
 
 def test_split_text_keeps_parts_within_the_limit() -> None:
@@ -283,7 +269,7 @@ def test_with_two_symbols_each_spread_is_judged_against_its_own_history() -> Non
     rules = AlertRules(AlertsConfig(abnormal_spread_bps=50.0), symbols=SYMBOLS)
     assert rules.on_snapshot(two_symbol_snap(T0, btc=(5.0, -9.0), eth=(20.0, -30.0))) == []
     [alert] = rules.on_snapshot(two_symbol_snap(T0 + S, btc=(5.0, -9.0), eth=(-80.0, 3.0)))
-    assert (alert.kind, alert.symbol, alert.title) == (ABNORMAL_SPREAD, "ETHUSDT", "ETHUSDT abnormal spread")
+    assert (alert.kind, alert.symbol, alert.title) == (AlertKind.ABNORMAL_SPREAD, "ETHUSDT", "ETHUSDT abnormal spread")
     assert alert.text.startswith("ETHUSDT spread -80.0 bps buying binance, selling bybit")
 
 
@@ -329,8 +315,13 @@ def test_slow_order_answers_are_alerted_per_venue_over_the_window_and_resolved_w
     # 40 slow answers (1.5-2 s) on Binance among 140: its p99 is above 500 ms; Bybit stays fast
     slow = fast + [1800.0] * 40
     [alert] = rules.on_snapshot(trips(T0 + 60 * S, slow, fast))
-    assert (alert.kind, alert.severity, alert.resolved, alert.venue) == (ORDER_LATENCY, INFO, False, "binance")
-    assert alert.key == (ORDER_LATENCY, "binance", "")
+    assert (alert.kind, alert.severity, alert.resolved, alert.venue) == (
+        AlertKind.ORDER_LATENCY,
+        Severity.INFO,
+        False,
+        "binance",
+    )
+    assert alert.key == (AlertKind.ORDER_LATENCY, "binance", "")
     assert "binance: order round trip p99" in alert.text and "(140 orders), above 500 ms" in alert.text
     assert rules.on_snapshot(trips(T0 + 120 * S, slow, fast)) == []  # once per episode
     # six minutes on: the window holds only what came after the slow answers, all fast
@@ -363,7 +354,7 @@ def test_memory_above_the_limit_once_per_episode_and_resolved() -> None:
     mib = 1024 * 1024
     assert rules.on_memory(400 * mib, T0) == []
     [alert] = rules.on_memory(600 * mib, T0 + S)
-    assert (alert.kind, alert.severity, alert.resolved) == (MEMORY_HIGH, INFO, False)
+    assert (alert.kind, alert.severity, alert.resolved) == (AlertKind.MEMORY_HIGH, Severity.INFO, False)
     assert "600 MB of memory, above 512 MB" in alert.text
     assert rules.on_memory(700 * mib, T0 + 2 * S) == []
     [back] = rules.on_memory(300 * mib, T0 + 3 * S)

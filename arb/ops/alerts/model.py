@@ -5,31 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import partial
-from typing import Final, Literal
+from typing import Final
 
 from arb.events import NS_PER_S
 from arb.formats import money
 
 __all__ = [
-    "ABNORMAL_SPREAD",
-    "ALERT_KINDS",
-    "BREACH",
-    "COMMAND",
-    "CRITICAL",
-    "DAILY_SUMMARY",
-    "DISK_LOW",
-    "HALT",
-    "HEDGE_FAILED",
-    "INFO",
-    "MEMORY_HIGH",
-    "NAKED_LEG",
-    "ORDER_LATENCY",
-    "PAUSED",
-    "RESYNC_BURST",
-    "TEST",
-    "VENUE_DOWN",
     "Alert",
+    "AlertKind",
     "Severity",
     "email_subject",
     "format_message",
@@ -38,28 +23,38 @@ __all__ = [
     "takes",
 ]
 
-Severity = Literal["critical", "info"]
-CRITICAL: Final = "critical"
-INFO: Final = "info"
 
-# The alert kinds: the first part of an alert's key.
-VENUE_DOWN: Final = "venue_down"  # critical, per venue and symbol; resolved when connected, synced and fresh
-NAKED_LEG: Final = "naked_leg"  # critical; resolved when the lone leg is closed
-HEDGE_FAILED: Final = "hedge_failed"  # critical
-HALT: Final = "halt"  # critical; resolved when the halt is cleared
-BREACH: Final = "breach"  # critical, per risk limit (the limit's key, and its symbol's, stand in the symbol's place)
-PAUSED: Final = "paused"  # critical; resolved when the pause lifts
-RESYNC_BURST: Final = "resync_burst"  # info, per venue
-ABNORMAL_SPREAD: Final = "abnormal_spread"  # info
-DISK_LOW: Final = "disk_low"  # info, per path; resolved when space is back
-ORDER_LATENCY: Final = "order_latency"  # info, per venue; resolved when the window's p99 is back under
-MEMORY_HIGH: Final = "memory_high"  # info; resolved when the resident memory is back under
-COMMAND: Final = "command"  # info: the answer to a Telegram command ([alerts.telegram] commands), to its chat only
-DAILY_SUMMARY: Final = "daily_summary"  # info, one per UTC day (the date stands in the symbol's place)
-TEST: Final = "test"  # critical: a message sent by hand to check the channels (docs/monitoring.md)
-ALERT_KINDS: Final = (
-    VENUE_DOWN, NAKED_LEG, HEDGE_FAILED, HALT, BREACH, PAUSED, RESYNC_BURST, ABNORMAL_SPREAD, DISK_LOW,
-    ORDER_LATENCY, MEMORY_HIGH, DAILY_SUMMARY, TEST, COMMAND,
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    INFO = "info"
+
+
+class AlertKind(StrEnum):
+    """The alert kinds: the first part of an alert's key. Each has one severity (:attr:`severity`)."""
+
+    VENUE_DOWN = "venue_down"  # critical, per venue and symbol; resolved when connected, synced and fresh
+    NAKED_LEG = "naked_leg"  # critical; resolved when the lone leg is closed
+    HEDGE_FAILED = "hedge_failed"  # critical
+    HALT = "halt"  # critical; resolved when the halt is cleared
+    BREACH = "breach"  # critical, per risk limit (the limit's key, and its symbol's, stand in the symbol's place)
+    PAUSED = "paused"  # critical; resolved when the pause lifts
+    TEST = "test"  # critical: a message sent by hand to check the channels (docs/monitoring.md)
+    RESYNC_BURST = "resync_burst"  # info, per venue
+    ABNORMAL_SPREAD = "abnormal_spread"  # info
+    DISK_LOW = "disk_low"  # info, per path; resolved when space is back
+    ORDER_LATENCY = "order_latency"  # info, per venue; resolved when the window's p99 is back under
+    MEMORY_HIGH = "memory_high"  # info; resolved when the resident memory is back under
+    DAILY_SUMMARY = "daily_summary"  # info, one per UTC day (the date stands in the symbol's place)
+    COMMAND = "command"  # info: the answer to a Telegram command ([alerts.telegram] commands), to its chat only
+
+    @property
+    def severity(self) -> Severity:
+        return Severity.CRITICAL if self in _CRITICAL else Severity.INFO
+
+
+_CRITICAL: Final = frozenset(
+    {AlertKind.VENUE_DOWN, AlertKind.NAKED_LEG, AlertKind.HEDGE_FAILED, AlertKind.HALT, AlertKind.BREACH,
+     AlertKind.PAUSED, AlertKind.TEST}
 )  # fmt: skip
 
 
@@ -72,8 +67,7 @@ class Alert:
     date for a daily summary. ``ts_ns``: the driver's clock when the condition was seen.
     """
 
-    kind: str
-    severity: Severity
+    kind: AlertKind
     title: str
     text: str
     ts_ns: int
@@ -82,24 +76,28 @@ class Alert:
     resolved: bool = False
 
     @property
-    def key(self) -> tuple[str, str, str]:
+    def severity(self) -> Severity:
+        return self.kind.severity
+
+    @property
+    def key(self) -> tuple[AlertKind, str, str]:
         return (self.kind, self.venue, self.symbol)
 
     @classmethod
     def test(cls, text: str = "a test alert: this channel works", *, ts_ns: int | None = None) -> Alert:
         """A critical alert of kind ``test`` (every route takes it), for checking the channels."""
-        return cls(TEST, CRITICAL, "test", text, time.time_ns() if ts_ns is None else ts_ns)
+        return cls(AlertKind.TEST, "test", text, time.time_ns() if ts_ns is None else ts_ns)
 
 
 def takes(route: str, alert: Alert) -> bool:
     """True when a channel with ``route`` (``"all"`` or ``"critical"``) sends ``alert``."""
-    return route == "all" or alert.severity == CRITICAL
+    return route == "all" or alert.severity is Severity.CRITICAL
 
 
 def _tag(alert: Alert) -> str:
     if alert.resolved:
         return "[RESOLVED]"
-    return "[CRITICAL]" if alert.severity == CRITICAL else "[INFO]"
+    return "[CRITICAL]" if alert.severity is Severity.CRITICAL else "[INFO]"
 
 
 def _utc(ts_ns: int) -> str:

@@ -17,24 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from arb.events import ASSET_NAMES, NS_PER_MS, NS_PER_S
-from arb.ops.alerts.model import (
-    ABNORMAL_SPREAD,
-    BREACH,
-    CRITICAL,
-    DAILY_SUMMARY,
-    DISK_LOW,
-    HALT,
-    HEDGE_FAILED,
-    INFO,
-    MEMORY_HIGH,
-    NAKED_LEG,
-    ORDER_LATENCY,
-    PAUSED,
-    RESYNC_BURST,
-    VENUE_DOWN,
-    Alert,
-    money_change,
-)
+from arb.ops.alerts.model import Alert, AlertKind, money_change
 from arb.ops.snapshot import FeedHealth, OpsEvent, Snapshot
 
 if TYPE_CHECKING:
@@ -150,36 +133,36 @@ class AlertRules:
             if symbol not in self._naked:
                 return []
             self._naked.discard(symbol)
-            return [Alert(NAKED_LEG, CRITICAL, f"{which}naked leg closed", event.text or "the lone leg is closed",
+            return [Alert(AlertKind.NAKED_LEG, f"{which}naked leg closed", event.text or "the lone leg is closed",
                           event.ts_ns, event.venue, symbol, resolved=True)]  # fmt: skip
         self._naked.add(symbol)
-        return [Alert(NAKED_LEG, CRITICAL, f"{which}naked leg", event.text or "a leg is not hedged", event.ts_ns,
+        return [Alert(AlertKind.NAKED_LEG, f"{which}naked leg", event.text or "a leg is not hedged", event.ts_ns,
                       event.venue, symbol)]  # fmt: skip
 
     def _on_hedge_failed(self, event: OpsEvent) -> list[Alert]:
         symbol = self._symbol(event)
         title = f"{symbol} hedge failed" if symbol else "hedge failed"
-        return [Alert(HEDGE_FAILED, CRITICAL, title, event.text or "a hedge failed", event.ts_ns, event.venue, symbol)]
+        return [Alert(AlertKind.HEDGE_FAILED, title, event.text or "a hedge failed", event.ts_ns, event.venue, symbol)]
 
     def _on_halt(self, event: OpsEvent) -> list[Alert]:
         if event.resolved:
             if not self._halted:
                 return []
             self._halted = False
-            return [Alert(HALT, CRITICAL, "halt cleared", event.text or "trading resumed", event.ts_ns, resolved=True)]
+            return [Alert(AlertKind.HALT, "halt cleared", event.text or "trading resumed", event.ts_ns, resolved=True)]
         self._halted = True
         day = event.ts_ns // DAY_NS
         self._halts[day] = self._halts.get(day, 0) + 1
         reason = str(event.fields.get("reason", "")) or event.text
         title = f"trading halted: {reason}"
         text = event.text if event.text and event.text != title else "no new pair until the halt is cleared"
-        return [Alert(HALT, CRITICAL, title, text, event.ts_ns)]
+        return [Alert(AlertKind.HALT, title, text, event.ts_ns)]
 
     def _on_breach(self, event: OpsEvent) -> list[Alert]:
         key = str(event.fields.get("key", "")) or "risk"
         symbol = self._symbol(event)  # "" for an account-wide limit
         about = f"{symbol} {key}" if symbol else key
-        return [Alert(BREACH, CRITICAL, f"risk limit: {about}", event.text or about, event.ts_ns, event.venue, about)]
+        return [Alert(AlertKind.BREACH, f"risk limit: {about}", event.text or about, event.ts_ns, event.venue, about)]
 
     def _on_resync(self, event: OpsEvent) -> list[Alert]:
         window = self._resyncs.setdefault(event.venue, deque())
@@ -191,7 +174,7 @@ class AlertRules:
         n = len(window)
         window.clear()  # the next burst counts afresh
         text = f"{event.venue}: {n} book resyncs within {_seconds(self.config.resync_window_ns)}"
-        return [Alert(RESYNC_BURST, INFO, f"{event.venue} resync burst", text, event.ts_ns, event.venue)]
+        return [Alert(AlertKind.RESYNC_BURST, f"{event.venue} resync burst", text, event.ts_ns, event.venue)]
 
     def _on_disk_event(self, event: OpsEvent) -> list[Alert]:
         path = str(event.fields.get("path", ""))
@@ -212,11 +195,11 @@ class AlertRules:
                 return []
             self._disk_low.add(path)
             text = f"{free_mb:.0f} MB free where recordings go ({path}), below {floor_mb:.0f} MB"
-            return [Alert(DISK_LOW, INFO, "low disk", text, ts_ns, symbol=path)]
+            return [Alert(AlertKind.DISK_LOW, "low disk", text, ts_ns, symbol=path)]
         if path in self._disk_low:
             self._disk_low.discard(path)
             text = f"{free_mb:.0f} MB free again ({path})"
-            return [Alert(DISK_LOW, INFO, "disk space back", text, ts_ns, symbol=path, resolved=True)]
+            return [Alert(AlertKind.DISK_LOW, "disk space back", text, ts_ns, symbol=path, resolved=True)]
         return []
 
     # -- the process -----------------------------------------------------------------------------
@@ -231,11 +214,11 @@ class AlertRules:
                 return []
             self._memory_high = True
             text = f"the process uses {rss_mb:.0f} MB of memory, above {limit_mb:.0f} MB"
-            return [Alert(MEMORY_HIGH, INFO, "memory high", text, ts_ns)]
+            return [Alert(AlertKind.MEMORY_HIGH, "memory high", text, ts_ns)]
         if not self._memory_high:
             return []
         self._memory_high = False
-        return [Alert(MEMORY_HIGH, INFO, "memory back under", f"the process uses {rss_mb:.0f} MB again", ts_ns,
+        return [Alert(AlertKind.MEMORY_HIGH, "memory back under", f"the process uses {rss_mb:.0f} MB again", ts_ns,
                       resolved=True)]  # fmt: skip
 
     # -- snapshots -------------------------------------------------------------------------------
@@ -277,11 +260,11 @@ class AlertRules:
             if slow and venue not in self._slow:
                 self._slow.add(venue)
                 text = f"{seen}, above {_duration(limit)}"
-                out.append(Alert(ORDER_LATENCY, INFO, f"{venue} orders slow", text, snapshot.ts_ns, venue))
+                out.append(Alert(AlertKind.ORDER_LATENCY, f"{venue} orders slow", text, snapshot.ts_ns, venue))
             elif venue in self._slow and (n == 0 or (n >= LATENCY_MIN_SAMPLES and not slow)):
                 self._slow.discard(venue)
                 text = seen if n else f"{venue}: no order answered in the last {_seconds(window)}"
-                out.append(Alert(ORDER_LATENCY, INFO, f"{venue} orders back to normal", text, snapshot.ts_ns, venue,
+                out.append(Alert(AlertKind.ORDER_LATENCY, f"{venue} orders back to normal", text, snapshot.ts_ns, venue,
                                  resolved=True))  # fmt: skip
         return out
 
@@ -307,14 +290,14 @@ class AlertRules:
                 text += f"; last book update {_seconds(max(0, now - feed.last_message_ns))} ago"
             if feed.endpoint:
                 text += f" ({feed.endpoint})"
-            return [Alert(VENUE_DOWN, CRITICAL, f"{feed.venue} {feed.symbol} down", text, now, feed.venue, feed.symbol)]
+            return [Alert(AlertKind.VENUE_DOWN, f"{feed.venue} {feed.symbol} down", text, now, feed.venue, feed.symbol)]
         if down is None:
             return []
         del self._down[key]
         if not down.alerted:
             return []
         text = f"{feed.venue} {feed.symbol} is back after {_seconds(now - down.since_ns)} ({down.reason})"
-        return [Alert(VENUE_DOWN, CRITICAL, f"{feed.venue} {feed.symbol} back", text, now, feed.venue, feed.symbol,
+        return [Alert(AlertKind.VENUE_DOWN, f"{feed.venue} {feed.symbol} back", text, now, feed.venue, feed.symbol,
                       resolved=True)]  # fmt: skip
 
     def _pause(self, snapshot: Snapshot) -> list[Alert]:
@@ -322,10 +305,10 @@ class AlertRules:
             return []
         before, self._paused = self._paused, snapshot.paused
         if snapshot.paused:
-            return [Alert(PAUSED, CRITICAL, f"trading paused: {snapshot.paused}",
+            return [Alert(AlertKind.PAUSED, f"trading paused: {snapshot.paused}",
                           f"no new pair until the pause lifts ({snapshot.paused})", snapshot.ts_ns,
                           symbol=snapshot.symbol)]  # fmt: skip
-        return [Alert(PAUSED, CRITICAL, "pause lifted", f"the pause ({before}) lifted", snapshot.ts_ns,
+        return [Alert(AlertKind.PAUSED, "pause lifted", f"the pause ({before}) lifted", snapshot.ts_ns,
                       symbol=snapshot.symbol, resolved=True)]  # fmt: skip
 
     def _spread(self, snapshot: Snapshot) -> list[Alert]:
@@ -357,7 +340,7 @@ class AlertRules:
         if not found:
             return []
         text = f"{symbol} spread " + "; ".join(found)
-        return [Alert(ABNORMAL_SPREAD, INFO, f"{symbol} abnormal spread", text, ts_ns, symbol=symbol)]
+        return [Alert(AlertKind.ABNORMAL_SPREAD, f"{symbol} abnormal spread", text, ts_ns, symbol=symbol)]
 
     def _daily(self, snapshot: Snapshot) -> list[Alert]:
         day = snapshot.ts_ns // DAY_NS
@@ -410,4 +393,4 @@ class AlertRules:
             lines.append(f"{feed.venue} {feed.symbol}: {resyncs} resyncs, {reconnects} reconnects")
         if last.recorded_bytes:
             lines.append(f"recorded {(last.recorded_bytes - base.recorded_bytes) / MIB:.1f} MB")
-        return Alert(DAILY_SUMMARY, INFO, f"summary of {date}", "\n".join(lines), last.ts_ns, symbol=date)
+        return Alert(AlertKind.DAILY_SUMMARY, f"summary of {date}", "\n".join(lines), last.ts_ns, symbol=date)

@@ -18,7 +18,7 @@ from arb.ops.alerts.channels import (
     classify_http,
     retry_after_ns,
 )
-from arb.ops.alerts.model import COMMAND, INFO, Alert, money_change
+from arb.ops.alerts.model import Alert, AlertKind, money_change
 from arb.ops.snapshot import Snapshot
 
 __all__ = [
@@ -213,4 +213,4 @@ class TelegramCommands:
                                            "flattens and stops")  # fmt: skip
 
     def _reply(self, title: str, text: str) -> Alert:
-        return Alert(COMMAND, INFO, title, text, self.clock())
+        return Alert(AlertKind.COMMAND, title, text, self.clock())
