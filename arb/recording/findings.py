@@ -112,23 +112,16 @@ class FileFindings:
 
     @classmethod
     def of_read(cls, read: ReadReport) -> FileFindings:
-        """What reading alone found (no conversion)."""
-        return cls(
-            path=read.path,
-            size=read.size,
-            lines=read.lines,
-            truncated=read.truncated,
-            lost_tail_bytes=read.lost_tail_bytes,
-            zero_tail_bytes=read.zero_tail_bytes,
-            last_ts=read.last_ts,
-            cuts=list(read.cuts),
-            damage=list(read.damage),
-            tainted=read.tainted,
-            bad_lines=read.bad_lines,
-            bad_samples=list(read.bad_samples),
-            first_ts=read.first_ts,
-            end_ts=read.end_ts,
-        )
+        """What reading alone found (no conversion): every field the two records share, lists copied."""
+        return cls(**{name: _copied(getattr(read, name)) for name in _READ_FIELDS})
+
+
+_READ_FIELDS = tuple(f.name for f in dataclasses.fields(ReadReport) if f.name in FileFindings.__dataclass_fields__)
+"""What a :class:`ReadReport` says that a :class:`FileFindings` keeps (all but the progress counter)."""
+
+
+def _copied(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ import pytest
 
 from arb.errors import RecordingError
 from arb.recording.convert import convert_files
+from arb.recording.findings import FileFindings
 from arb.recording.format import LineReader, format_line
 from arb.recording.npz import load_eod, write_npz
 from tests.helpers import SPOT_BTC_HEAD, read_lines
@@ -65,6 +66,22 @@ def test_lines_without_a_timestamp_are_counted_and_skipped(tmp_path) -> None:
     assert got == lines
     assert reader.report.bad_lines == 1
     assert reader.report.bad_samples == [(12, "garbage without a timestamp")]  # its line number, as zcat counts
+
+
+def test_findings_of_a_read_keep_what_the_read_found_in_lists_of_their_own(tmp_path) -> None:
+    lines = read_lines(SPOT_BTC_HEAD)[:50]
+    path = tmp_path / "bad.gz"
+    with gzip.open(path, "wb") as f:
+        for ts, payload in lines:
+            f.write(format_line(ts, payload) + b"no timestamp\n")
+    reader = LineReader(path)
+    list(reader)
+    found = FileFindings.of_read(reader.report)
+    read = reader.report
+    assert (found.path, found.size, found.lines, found.bad_lines) == (read.path, read.size, read.lines, 50)
+    assert (found.first_ts, found.end_ts) == (read.first_ts, read.end_ts) and found.first_ts == lines[0][0]
+    assert found.bad_samples == read.bad_samples and found.bad_samples is not read.bad_samples
+    assert found.messages == 0  # what only a conversion counts stays at its default
 
 
 def test_concatenated_gzip_members_read_as_one_stream(tmp_path) -> None:
