@@ -49,6 +49,8 @@ from tests.integration.live_rig import (
     write_pair_config,
 )
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")  # the tests share the module-scoped first runs
+
 OPEN_MS = 30_000
 """When the spread opens, after the recording's start: ``arb live`` must be up by then (it takes about 2 s
 with Numba's cache warm, which ``warm_up_linear`` sees to, and over 20 s on a machine whose cores are busy
@@ -174,18 +176,16 @@ def _cash_after_funding(out: Path) -> bool:
     return "] cash " in text[last:]
 
 
-def _ledger_payments(venues: dict[str, Any], funding_ms: int) -> None:
+def _funding_booked_once(run: _Run) -> None:
+    venues, funding_ms = run.venues, run.funding_ms
     # each venue's ledger booked exactly the payment by hand, on the position held at the funding time
     for name, fake in venues.items():
         perp = PERPS[name]
         (payment,) = account(fake).fundings
         assert (payment.funding_ms, payment.position, payment.payment) == (funding_ms, POSITION[name], EXPECTED[name])
         assert (payment.rate, payment.mark_price) == (Decimal(f"{perp.rate:.8f}"), Decimal(f"{perp.mark:.2f}"))
-
-
-def _journal_funding(config_dir: Path, venues: dict[str, Any], funding_ms: int) -> None:
-    # exactly one row per venue, the venue's own payment, at the venue's funding time
-    with journal_of(config_dir) as journal:
+    # and the journal: exactly one row per venue, the venue's own payment, at the venue's funding time
+    with journal_of(run.root / "config") as journal:
         rows = journal.funding_payments()
         assert sorted(r["venue"] for r in rows) == ["binance", "bybit"]
         for row in rows:
@@ -219,16 +219,14 @@ def _last_cash_line(out: Path) -> tuple[Decimal, Decimal]:
     return Decimal(binance.replace(",", "")), Decimal(bybit.replace(",", ""))
 
 
-@pytest.mark.asyncio(loop_scope="module")
 async def test_arb_live_on_perpetuals_books_each_venues_funding_once_as_the_venue_did(
     first_runs: dict[str, _Run],
 ) -> None:
     run = first_runs["interrupted"]
     await run.past_funding
-    venues, funding_ms, process, out = run.venues, run.funding_ms, run.process, run.out
-    binance, bybit = venues["binance"], venues["bybit"]
-    process.send_signal(signal.SIGINT)
-    rc = await exited(process)
+    run.process.send_signal(signal.SIGINT)
+    rc = await exited(run.process)
+    venues, out = run.venues, run.out
     said = _said(out)
     assert rc == 130, said[-3000:]
     assert "Traceback" not in said
@@ -236,14 +234,13 @@ async def test_arb_live_on_perpetuals_books_each_venues_funding_once_as_the_venu
     for name, fake in venues.items():
         trades = account(fake).trades
         assert sum(t.qty * t.side.sign for t in trades) == POSITION[name]
-        assert all(t.time_ms < funding_ms for t in trades)
+        assert all(t.time_ms < run.funding_ms for t in trades)
         assert not fake.ledger.open_orders(account(fake))
-    _ledger_payments(venues, funding_ms)
-    _journal_funding(run.root / "config", venues, funding_ms)
+    _funding_booked_once(run)
     assert said.count("funding binance BTCUSDT -0.18 ") == 1 and said.count("funding bybit   BTCUSDT +0.5427 ") == 1
     # the venues said so on their own channels: Binance's user stream, Bybit's executions
-    assert any('"m":"FUNDING_FEE"' in m.text for m in binance.user_stream_log if m.sent)
-    assert any('"execType":"Funding"' in m.text for m in bybit.user_stream_log if m.sent)
+    assert any('"m":"FUNDING_FEE"' in m.text for m in venues["binance"].user_stream_log if m.sent)
+    assert any('"execType":"Funding"' in m.text for m in venues["bybit"].user_stream_log if m.sent)
     # the report: funding per venue, PnL consistent, each venue's quote the venue's wallet
     report = out / "report"
     summary = json.loads((report / "summary.json").read_text())
@@ -261,25 +258,22 @@ async def test_arb_live_on_perpetuals_books_each_venues_funding_once_as_the_venu
         assert abs(cash[v] - _quote_for_the_engine(fake)) <= Decimal("0.005")
 
 
-@pytest.mark.asyncio(loop_scope="module")
 async def test_sigkill_after_the_funding_time_then_a_restart_books_nothing_twice_and_sends_nothing_twice(
     first_runs: dict[str, _Run],
 ) -> None:
     run = first_runs["killed"]
     # killed once an account line printed after both payments (the cash the restart must continue)
     await run.past_funding
-    venues, funding_ms, process, first = run.venues, run.funding_ms, run.process, run.out
-    binance, bybit = venues["binance"], venues["bybit"]
-    process.kill()
-    await process.wait()
-    assert process.returncode == -signal.SIGKILL
-    _ledger_payments(venues, funding_ms)
-    _journal_funding(run.root / "config", venues, funding_ms)
+    run.process.kill()
+    await run.process.wait()
+    assert run.process.returncode == -signal.SIGKILL
+    _funding_booked_once(run)
+    venues = run.venues
     orders = {name: len(account(fake).orders) for name, fake in venues.items()}
     wallets = {name: _wallet(fake) for name, fake in venues.items()}
     second = run.root / "second"
     async with arb_live(run.config, second, run.keys) as process:
-        await _started(binance, bybit, process, second)
+        await _started(venues["binance"], venues["bybit"], process, second)
         # reconciled, then trading on the same standing spread at a full band: a while of books and
         # marks (a second of account lines) without an order
         await until(lambda: _said(second).count("] cash ") >= 2, process, second, 30)
@@ -292,10 +286,9 @@ async def test_sigkill_after_the_funding_time_then_a_restart_books_nothing_twice
     assert "funding binance" not in said and "funding bybit" not in said  # nothing settled again
     assert {name: len(account(fake).orders) for name, fake in venues.items()} == orders  # nothing sent
     assert {name: _wallet(fake) for name, fake in venues.items()} == wallets
-    _ledger_payments(venues, funding_ms)  # the venues booked it once
-    _journal_funding(run.root / "config", venues, funding_ms)  # and so did the journal
+    _funding_booked_once(run)  # the venues booked it once, and so did the journal
     # the restarted engine's quote per venue is the venue's, the funding in it, as the first run left it
     cash = _last_cash_line(second)
     for v, fake in enumerate(venues.values()):
         assert abs(cash[v] - _quote_for_the_engine(fake)) <= Decimal("0.005")
-    assert _last_cash_line(second) == _last_cash_line(first)
+    assert _last_cash_line(second) == _last_cash_line(run.out)
