@@ -1,8 +1,8 @@
 """arb: cross-exchange spread arbitrage between Binance and Bybit on hftbacktest."""
 
-from arb._numba_cache import validate_numba_cache
-
 __all__ = ["__version__"]
+
+from arb._numba_cache import validate_numba_cache
 
 __version__ = "0.1.0"
 

@@ -25,6 +25,8 @@ which it is, before it happens, so a slow first run is not a surprise.
 
 from __future__ import annotations
 
+__all__ = ["Compiled", "cached", "entry_point", "njit", "say_compiling"]
+
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -35,8 +37,6 @@ from numba.core.registry import CPUDispatcher
 
 if TYPE_CHECKING:
     from numba.core.dispatcher import Dispatcher
-
-__all__ = ["Compiled", "cached", "entry_point", "njit", "say_compiling"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

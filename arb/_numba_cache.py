@@ -20,12 +20,12 @@ written at the build matches at every start.
 
 from __future__ import annotations
 
+__all__ = ["STAMP_NAME", "cache_dir_folders", "sources_fingerprint", "validate_numba_cache"]
+
 import hashlib
 import importlib.util
 import os
 from pathlib import Path
-
-__all__ = ["STAMP_NAME", "cache_dir_folders", "sources_fingerprint", "validate_numba_cache"]
 
 STAMP_NAME = "numba-sources.stamp"
 _PACKAGES = ("arb", "connectors")

@@ -12,19 +12,6 @@ parser puts the option's name in front. This module imports nothing heavy: ``arb
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import math
-import os
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import Any, NoReturn
-
-from arb.errors import UsageError
-
 __all__ = [
     "ArgumentParser",
     "Command",
@@ -53,6 +40,19 @@ __all__ = [
     "speed",
     "symbol",
 ]
+
+import argparse
+import datetime as dt
+import math
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, NoReturn
+
+from arb.errors import UsageError
 
 NS_PER_S = 1_000_000_000
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")

@@ -20,6 +20,18 @@ The live driver, the paper executor and the converter's end-of-day snapshot all 
 
 from __future__ import annotations
 
+__all__ = [
+    "DEFAULT_CAPACITY",
+    "BookArrays",
+    "OrderBook",
+    "apply_rows",
+    "apply_rows_final",
+    "apply_rows_one_by_one",
+    "book_top",
+    "level_update",
+    "touches_book",
+]
+
 from typing import Any
 
 import numpy as np
@@ -41,18 +53,6 @@ from arb.events import (
     EventArray,
     event_dtype,
 )
-
-__all__ = [
-    "DEFAULT_CAPACITY",
-    "BookArrays",
-    "OrderBook",
-    "apply_rows",
-    "apply_rows_final",
-    "apply_rows_one_by_one",
-    "book_top",
-    "level_update",
-    "touches_book",
-]
 
 BookArrays = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any],
                    np.ndarray[Any, Any]]  # fmt: skip

@@ -3,8 +3,6 @@ the exit codes a supervisor acts on (``docs/deployment.md`` lists them all)."""
 
 from __future__ import annotations
 
-import signal
-
 __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_NEEDS_OPERATOR",
@@ -24,6 +22,8 @@ __all__ = [
     "exit_code_of",
     "is_retryable",
 ]
+
+import signal
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 """130: a command stopped by Ctrl-C, after its clean stop (what a shell expects of an interrupted program)."""

@@ -12,37 +12,6 @@ moment this machine received the frame.
 
 from __future__ import annotations
 
-from enum import IntEnum
-from typing import Any
-
-import numpy as np
-
-# hftbacktest 2.4.4's flags and row layout (``hftbacktest.types``), stated here rather than imported:
-# importing hftbacktest loads its whole package (cffi bindings, jitclasses, ~45 ms), which a process that
-# only converts or replays rows never uses. tests/unit/test_events.py checks each against hftbacktest's.
-DEPTH_EVENT = 1
-TRADE_EVENT = 2
-DEPTH_CLEAR_EVENT = 3
-DEPTH_SNAPSHOT_EVENT = 4
-DEPTH_BBO_EVENT = 5
-EXCH_EVENT = 1 << 31
-LOCAL_EVENT = 1 << 30
-BUY_EVENT = 1 << 29
-SELL_EVENT = 1 << 28
-event_dtype = np.dtype(
-    [
-        ("ev", "u8"),
-        ("exch_ts", "i8"),
-        ("local_ts", "i8"),
-        ("px", "f8"),
-        ("qty", "f8"),
-        ("order_id", "u8"),
-        ("ival", "i8"),
-        ("fval", "f8"),
-    ],
-    align=True,
-)
-
 __all__ = [
     "ASSET_NAMES",
     "BBO_ASK",
@@ -79,6 +48,37 @@ __all__ = [
     "empty_events",
     "event_dtype",
 ]
+
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+
+# hftbacktest 2.4.4's flags and row layout (``hftbacktest.types``), stated here rather than imported:
+# importing hftbacktest loads its whole package (cffi bindings, jitclasses, ~45 ms), which a process that
+# only converts or replays rows never uses. tests/unit/test_events.py checks each against hftbacktest's.
+DEPTH_EVENT = 1
+TRADE_EVENT = 2
+DEPTH_CLEAR_EVENT = 3
+DEPTH_SNAPSHOT_EVENT = 4
+DEPTH_BBO_EVENT = 5
+EXCH_EVENT = 1 << 31
+LOCAL_EVENT = 1 << 30
+BUY_EVENT = 1 << 29
+SELL_EVENT = 1 << 28
+event_dtype = np.dtype(
+    [
+        ("ev", "u8"),
+        ("exch_ts", "i8"),
+        ("local_ts", "i8"),
+        ("px", "f8"),
+        ("qty", "f8"),
+        ("order_id", "u8"),
+        ("ival", "i8"),
+        ("fval", "f8"),
+    ],
+    align=True,
+)
 
 EventArray = np.ndarray[Any, np.dtype[Any]]
 """A 1-d array of ``event_dtype`` rows."""

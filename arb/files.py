@@ -10,6 +10,8 @@ leaves either the old file or the new one, never a mixture, and never a temporar
 
 from __future__ import annotations
 
+__all__ = ["Closing", "atomic_writer", "write_atomic"]
+
 import contextlib
 import os
 import tempfile
@@ -17,8 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self
-
-__all__ = ["Closing", "atomic_writer", "write_atomic"]
 
 
 @contextlib.contextmanager

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+__all__ = ["iso_ns", "json_float", "jsonable", "money", "num", "pct"]
+
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
@@ -17,8 +19,6 @@ from pathlib import Path
 from typing import Any, SupportsFloat
 
 import numpy as np
-
-__all__ = ["iso_ns", "json_float", "jsonable", "money", "num", "pct"]
 
 
 def jsonable(obj: Any, *, default: Callable[[Any], Any] | None = None) -> Any:

@@ -28,6 +28,19 @@ issues and are not remembered (they would blank out ordinary text).
 
 from __future__ import annotations
 
+__all__ = [
+    "FIELDS",
+    "FORMATS",
+    "MIN_SECRET_LENGTH",
+    "JsonFormatter",
+    "RedactingFormatter",
+    "console_for_json",
+    "redact",
+    "remember_environment",
+    "remember_secret",
+    "structured",
+]
+
 import datetime as dt
 import io
 import json
@@ -41,19 +54,6 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-__all__ = [
-    "FIELDS",
-    "FORMATS",
-    "MIN_SECRET_LENGTH",
-    "JsonFormatter",
-    "RedactingFormatter",
-    "console_for_json",
-    "redact",
-    "remember_environment",
-    "remember_secret",
-    "structured",
-]
 
 FORMATS: Final = ("text", "json")
 """``--log-format`` values (and ``ARB_LOG_FORMAT``'s)."""

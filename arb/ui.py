@@ -7,6 +7,8 @@ batch command (``arb -q convert``) never pays for it.
 
 from __future__ import annotations
 
+__all__ = ["ConsoleLogHandler", "console", "download_progress", "status_and_progress"]
+
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
@@ -16,8 +18,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     console: Console
-
-__all__ = ["ConsoleLogHandler", "console", "download_progress", "status_and_progress"]
 
 
 def _screen() -> Console:

@@ -10,12 +10,12 @@ trading loop writes and a server thread reads): each waiter asks its predicate o
 
 from __future__ import annotations
 
+__all__ = ["Conditions", "SharedConditions"]
+
 import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
-
-__all__ = ["Conditions", "SharedConditions"]
 
 
 class Conditions:

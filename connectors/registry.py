@@ -22,6 +22,8 @@ that the folder exists.
 
 from __future__ import annotations
 
+__all__ = ["UnknownVenueError", "VenueConnector", "private_venue", "venue", "venue_names"]
+
 import functools
 import importlib
 from dataclasses import dataclass
@@ -31,8 +33,6 @@ from typing import Any
 
 from arb.errors import ArbError
 from connectors.common.private import Market, PrivateVenue
-
-__all__ = ["UnknownVenueError", "VenueConnector", "private_venue", "venue", "venue_names"]
 
 _ROOT = Path(__file__).parent
 _PARTS = ("normalize.py", "feed.py", "private.py")

@@ -79,6 +79,26 @@ Bybit/Binance basis, Bybit's quantities, latencies, ids and sequence numbers are
 
 from __future__ import annotations
 
+__all__ = [
+    "DEFAULT_BINANCE",
+    "DEFAULT_OUT",
+    "DEFAULT_SEED",
+    "BasisPath",
+    "BasisSummary",
+    "BinanceBook",
+    "BinanceSession",
+    "BinanceTrade",
+    "SampleParams",
+    "Synthesis",
+    "generate",
+    "main",
+    "read_binance",
+    "simulate_basis",
+    "summarize_basis",
+    "synthesize",
+    "write_daily_files",
+]
+
 import argparse
 import dataclasses
 import gzip
@@ -110,26 +130,6 @@ from arb.events import (
 from arb.recording.format import LineReader, format_line
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.common.normalizer import SyncState
-
-__all__ = [
-    "DEFAULT_BINANCE",
-    "DEFAULT_OUT",
-    "DEFAULT_SEED",
-    "BasisPath",
-    "BasisSummary",
-    "BinanceBook",
-    "BinanceSession",
-    "BinanceTrade",
-    "SampleParams",
-    "Synthesis",
-    "generate",
-    "main",
-    "read_binance",
-    "simulate_basis",
-    "summarize_basis",
-    "synthesize",
-    "write_daily_files",
-]
 
 log = logging.getLogger(__name__)
 

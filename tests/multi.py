@@ -9,13 +9,13 @@ test session.
 
 from __future__ import annotations
 
+__all__ = ["DAY", "ETH", "ETH_SEED", "two_symbol_config", "two_symbol_recordings"]
+
 import shutil
 from pathlib import Path
 from typing import Any
 
 from arb.testing.configs import deep_merge, write_config_files
-
-__all__ = ["DAY", "ETH", "ETH_SEED", "two_symbol_config", "two_symbol_recordings"]
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = "20240808"

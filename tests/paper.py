@@ -3,6 +3,8 @@ and the answers an executor gives up to a time."""
 
 from __future__ import annotations
 
+__all__ = ["answers", "book", "latency_config"]
+
 from pathlib import Path
 
 from arb.book import OrderBook
@@ -10,8 +12,6 @@ from arb.config import AppConfig, load_config
 from arb.events import DEPTH_ASK, DEPTH_BID, empty_events
 from arb.execution.paper import PaperExecutor, PaperOrder
 from arb.testing.configs import write_config_files
-
-__all__ = ["answers", "book", "latency_config"]
 
 
 def book(bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> OrderBook:

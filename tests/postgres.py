@@ -8,6 +8,8 @@ Debian package creates. Without server binaries the tests that need it skip, unl
 
 from __future__ import annotations
 
+__all__ = ["PostgresServer", "postgres_server"]
+
 import contextlib
 import glob
 import itertools
@@ -19,8 +21,6 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-
-__all__ = ["PostgresServer", "postgres_server"]
 
 _names = itertools.count(1)
 

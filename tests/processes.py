@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["run_arb"]
+
 import asyncio
 import os
 import sys
@@ -10,8 +12,6 @@ from pathlib import Path
 
 from arb.testing.waiting import Patience, communicate
 from tests.helpers import ROOT
-
-__all__ = ["run_arb"]
 
 
 async def run_arb(

@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-from typing import Any
-
-from arb.testing.configs import deep_merge, write_config_files
-from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, write_scenario
-
 __all__ = [
     "EPISODES_ARBITRAGE",
     "FEED_LATENCY_NS",
@@ -21,6 +14,13 @@ __all__ = [
     "write_scenario",
     "write_standing_spread",
 ]
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from arb.testing.configs import deep_merge, write_config_files
+from arb.testing.scenarios import FEED_LATENCY_NS, Book, Change, write_scenario
 
 STANDING_DAY = dt.date(2024, 5, 6)
 

@@ -13,6 +13,8 @@ saved what it holds.
 
 from __future__ import annotations
 
+__all__ = ["main", "run"]
+
 import argparse
 import gc
 import importlib
@@ -45,8 +47,6 @@ from arb.errors import EXIT_INTERRUPTED, ArbError, RecordingError
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
-
-__all__ = ["main", "run"]
 
 log = logging.getLogger("arb")
 

@@ -9,6 +9,8 @@ same summary, trades.csv, equity.npz, equity.png and summary.json as a backtest.
 
 from __future__ import annotations
 
+__all__ = ["COMMAND", "write_dry_run_report"]
+
 import argparse
 import asyncio
 import calendar
@@ -39,8 +41,6 @@ from arb.errors import UsageError, exit_code_of
 if TYPE_CHECKING:
     from arb.execution.paper_account import PaperAccount
     from arb.runtime.dry_run import DryRunResult
-
-__all__ = ["COMMAND", "write_dry_run_report"]
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:

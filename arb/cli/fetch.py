@@ -10,6 +10,8 @@ What it fetches, where it puts it and how it retries: :mod:`arb.runtime.fetch`.
 
 from __future__ import annotations
 
+__all__ = ["COMMAND", "main"]
+
 import argparse
 import asyncio
 import datetime as dt
@@ -22,8 +24,6 @@ from arb.arguments import symbol as symbol_argument
 from arb.config import load_config
 from arb.errors import UsageError
 from arb.runtime.fetch import KEY_VARIABLE, SOURCES, VENUES, fetch, plan, sizes
-
-__all__ = ["COMMAND", "main"]
 
 
 def _base_url(text: str) -> str:

@@ -10,6 +10,8 @@ What it fetches and where it writes: :mod:`arb.runtime.funding_history`.
 
 from __future__ import annotations
 
+__all__ = ["COMMAND", "main"]
+
 import argparse
 import asyncio
 import sys
@@ -19,8 +21,6 @@ from arb.arguments import symbol as symbol_argument
 from arb.config import load_config
 from arb.runtime.funding_history import VENUES, check_linear, day_start_ns, fetch_funding_history
 from arb.runtime.marks import NS_PER_DAY
-
-__all__ = ["COMMAND", "main"]
 
 
 def _print(line: str) -> None:

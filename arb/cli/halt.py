@@ -7,6 +7,8 @@ daily-loss pause too.
 
 from __future__ import annotations
 
+__all__ = ["COMMAND"]
+
 import argparse
 import json
 import sys
@@ -15,8 +17,6 @@ from typing import Any
 
 from arb.arguments import Command, output_folder, reason
 from arb.config import load_config
-
-__all__ = ["COMMAND"]
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:

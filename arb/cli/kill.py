@@ -8,6 +8,8 @@ itself (:func:`arb.runtime.kill.kill`). Exit 1 when exposure is left.
 
 from __future__ import annotations
 
+__all__ = ["COMMAND"]
+
 import argparse
 import asyncio
 import contextlib
@@ -18,8 +20,6 @@ from typing import Any
 
 from arb.arguments import Command, duration, exit_codes_help
 from arb.config import load_config, require_credentials
-
-__all__ = ["COMMAND"]
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,6 +14,8 @@ it is only read.
 
 from __future__ import annotations
 
+__all__ = ["COMMAND"]
+
 import argparse
 import json
 import sys
@@ -28,8 +30,6 @@ from arb.errors import UsageError
 from arb.events import ASSET_NAMES
 from arb.journal.journal import Journal
 from arb.runtime.latency import latency_rows, measured_path, percentiles
-
-__all__ = ["COMMAND"]
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:

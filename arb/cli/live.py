@@ -8,6 +8,8 @@ SIGTERM or Ctrl-C, and writes the same report as a dry run plus each venue's ord
 
 from __future__ import annotations
 
+__all__ = ["COMMAND", "confirm_mainnet"]
+
 import argparse
 import asyncio
 from collections.abc import Callable
@@ -20,9 +22,6 @@ from arb.errors import UsageError, exit_code_of
 
 if TYPE_CHECKING:
     from arb.runtime.deadline import StopDeadline
-
-__all__ = ["COMMAND", "confirm_mainnet"]
-
 
 _CONFIRMATION = "trade real money"
 

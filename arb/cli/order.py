@@ -9,6 +9,8 @@ testnet or demo, and a handle for operations by hand. ``--symbol`` is one of ``[
 
 from __future__ import annotations
 
+__all__ = ["COMMAND"]
+
 import argparse
 import asyncio
 import sys
@@ -19,8 +21,6 @@ from arb.config import AppConfig, load_config, require_credentials
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
 from arb.strategy.types import BUY, SELL
-
-__all__ = ["COMMAND"]
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:

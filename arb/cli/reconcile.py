@@ -7,6 +7,8 @@ of what differs, symbol by symbol, otherwise; then each venue's order latency fr
 
 from __future__ import annotations
 
+__all__ = ["COMMAND", "latency_lines"]
+
 import argparse
 import asyncio
 import json
@@ -19,8 +21,6 @@ from arb.events import ASSET_NAMES
 
 if TYPE_CHECKING:
     from arb.execution.reconcile import VenueReconciliation
-
-__all__ = ["COMMAND", "latency_lines"]
 
 
 def _venues_arg(text: str | None) -> list[int]:

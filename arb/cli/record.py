@@ -7,6 +7,8 @@ Ctrl-C or SIGTERM, then prints what was recorded.
 
 from __future__ import annotations
 
+__all__ = ["COMMAND", "add_parser", "main"]
+
 import argparse
 import asyncio
 import contextlib
@@ -21,8 +23,6 @@ from arb.arguments import symbol as symbol_argument
 from arb.config import AppConfig, load_config
 from arb.errors import ArbError, exit_code_of
 from arb.runtime.record import DEFAULT_STATUS_NS, RecordReport, record
-
-__all__ = ["COMMAND", "add_parser", "main"]
 
 log = logging.getLogger("arb.runtime.record")
 

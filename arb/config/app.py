@@ -5,6 +5,16 @@ one symbol alone (:meth:`AppConfig.for_symbol`) and a copy with settings changed
 
 from __future__ import annotations
 
+__all__ = [
+    "SYMBOL_INSTRUMENT_KEYS",
+    "SYMBOL_RISK_KEYS",
+    "SYMBOL_SIZE_KEYS",
+    "SYMBOL_STRATEGY_KEYS",
+    "AppConfig",
+    "SymbolConfig",
+    "SymbolOverrides",
+]
+
 import difflib
 import typing
 from collections.abc import Mapping
@@ -32,16 +42,6 @@ from arb.config.venue import Instrument, VenueConfig
 from arb.errors import ConfigError
 from arb.events import ASSET_NAMES
 from arb.formats import jsonable
-
-__all__ = [
-    "SYMBOL_INSTRUMENT_KEYS",
-    "SYMBOL_RISK_KEYS",
-    "SYMBOL_SIZE_KEYS",
-    "SYMBOL_STRATEGY_KEYS",
-    "AppConfig",
-    "SymbolConfig",
-    "SymbolOverrides",
-]
 
 _OVERRIDES_FILE: Final = "<overrides>"
 

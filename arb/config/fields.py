@@ -27,23 +27,6 @@ Messages say what a valid value looks like (:func:`expectation`): ``expected an 
 
 from __future__ import annotations
 
-import functools
-import json
-import math
-import types
-import typing
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Any, ClassVar, Final, Literal, NoReturn, get_args, get_origin
-from urllib.parse import urlsplit
-
-import msgspec
-from msgspec import NODEFAULT, Meta
-
-from arb.config.secrets import Secret
-from arb.errors import ConfigError
-from arb.events import NS_PER_MS, NS_PER_S
-
 __all__ = [
     "FRACTIONAL",
     "INT64_MAX",
@@ -74,6 +57,23 @@ __all__ = [
     "struct_of",
     "toml_path",
 ]
+
+import functools
+import json
+import math
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Final, Literal, NoReturn, get_args, get_origin
+from urllib.parse import urlsplit
+
+import msgspec
+from msgspec import NODEFAULT, Meta
+
+from arb.config.secrets import Secret
+from arb.errors import ConfigError
+from arb.events import NS_PER_MS, NS_PER_S
 
 FRACTIONAL: Final = Meta(extra={"fractional": True})
 """Metadata of a time field that TOML may write as a fractional number of its unit (latencies)."""

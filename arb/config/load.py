@@ -14,6 +14,8 @@ built in code, where the rules that involve several sections run.
 
 from __future__ import annotations
 
+__all__ = ["DEFAULT_CONFIG_PATH", "load_config", "load_venue_config"]
+
 import contextlib
 import difflib
 import logging
@@ -58,8 +60,6 @@ from arb.config.venue import (
 )
 from arb.errors import ConfigError
 from arb.events import ASSET_NAMES
-
-__all__ = ["DEFAULT_CONFIG_PATH", "load_config", "load_venue_config"]
 
 log = logging.getLogger("arb.config")
 

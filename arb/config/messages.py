@@ -17,6 +17,8 @@ meant is the first one that does not convert, since msgspec stops at the first p
 
 from __future__ import annotations
 
+__all__ = ["decode", "read_file", "unknown_key"]
+
 import difflib
 import re
 from collections.abc import Sequence
@@ -40,8 +42,6 @@ from arb.config.fields import (
     toml_path,
 )
 from arb.errors import ConfigError
-
-__all__ = ["decode", "read_file", "unknown_key"]
 
 _AT: Final = re.compile(r" - at `(?P<path>[^`]*)`(?: in `(?P<within>[^`]*)`)?$", re.DOTALL)
 _SEGMENT: Final = re.compile(r"\.([^.\[]+)|\[([^\]]*)\]")

@@ -3,6 +3,8 @@ that a command has every credential it needs (:func:`require_credentials`)."""
 
 from __future__ import annotations
 
+__all__ = ["ENV_REF", "MissingSecretsError", "Secret", "UnsetVariableError", "require_credentials"]
+
 import dataclasses
 import os
 import re
@@ -14,8 +16,6 @@ from arb.errors import ArbError, ConfigError
 
 if TYPE_CHECKING:
     from arb.config.app import AppConfig
-
-__all__ = ["ENV_REF", "MissingSecretsError", "Secret", "UnsetVariableError", "require_credentials"]
 
 ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 """A secret's reference to an environment variable: ``${NAME}``."""

@@ -8,6 +8,25 @@ in code and carry their unit in the TOML key (``cooldown_ms``).
 
 from __future__ import annotations
 
+__all__ = [
+    "AlertsConfig",
+    "BacktestConfig",
+    "DryRunConfig",
+    "EmailChannel",
+    "ExecutionConfig",
+    "HistoryConfig",
+    "LegFaultRates",
+    "LegFaultsConfig",
+    "LiveConfig",
+    "OpsConfig",
+    "RiskConfig",
+    "StrategyConfig",
+    "TelegramChannel",
+    "VenueFiles",
+    "WebhookChannel",
+    "quote_currency",
+]
+
 import re
 from pathlib import Path
 from typing import Annotated, Final, Literal
@@ -29,25 +48,6 @@ from arb.config.fields import (
 )
 from arb.config.secrets import Secret
 from arb.events import NS_PER_MS, NS_PER_S
-
-__all__ = [
-    "AlertsConfig",
-    "BacktestConfig",
-    "DryRunConfig",
-    "EmailChannel",
-    "ExecutionConfig",
-    "HistoryConfig",
-    "LegFaultRates",
-    "LegFaultsConfig",
-    "LiveConfig",
-    "OpsConfig",
-    "RiskConfig",
-    "StrategyConfig",
-    "TelegramChannel",
-    "VenueFiles",
-    "WebhookChannel",
-    "quote_currency",
-]
 
 _HOUR: Final = 3600 * NS_PER_S
 _QUOTE_CURRENCIES: Final = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USD", "EUR", "BTC", "ETH", "BNB")

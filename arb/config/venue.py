@@ -9,6 +9,24 @@ variables). Each section is a frozen :class:`~arb.config.fields.ConfigStruct` (s
 
 from __future__ import annotations
 
+__all__ = [
+    "DEPTH_STREAMS",
+    "ENDPOINT_TABLES",
+    "MARKETS",
+    "MAX_STREAMS_PER_CONNECTION",
+    "Account",
+    "Endpoints",
+    "FeedConfig",
+    "Fees",
+    "Instrument",
+    "Latency",
+    "Market",
+    "NetworkName",
+    "OrderEntry",
+    "PerpetualConfig",
+    "VenueConfig",
+]
+
 import json
 import re
 import typing
@@ -32,24 +50,6 @@ from arb.config.fields import (
 from arb.config.secrets import Secret
 from arb.events import ASSET_NAMES, NS_PER_MS, NS_PER_S
 from arb.formats import jsonable
-
-__all__ = [
-    "DEPTH_STREAMS",
-    "ENDPOINT_TABLES",
-    "MARKETS",
-    "MAX_STREAMS_PER_CONNECTION",
-    "Account",
-    "Endpoints",
-    "FeedConfig",
-    "Fees",
-    "Instrument",
-    "Latency",
-    "Market",
-    "NetworkName",
-    "OrderEntry",
-    "PerpetualConfig",
-    "VenueConfig",
-]
 
 MARKETS: Final = ("spot", "linear")
 """Venue markets: ``spot`` holdings, or ``linear`` (USDT-margined perpetual) positions."""

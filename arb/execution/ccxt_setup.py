@@ -8,12 +8,12 @@ load, and the API key and secret given here (read from the environment by the ca
 
 from __future__ import annotations
 
+__all__ = ["Market", "make_exchange"]
+
 from typing import Any, Unpack
 
 from connectors.common.private import ClientOptions, Market
 from connectors.registry import private_venue
-
-__all__ = ["Market", "make_exchange"]
 
 
 def make_exchange(venue: str, market: Market, *, rest: str, **options: Unpack[ClientOptions]) -> Any:

@@ -9,6 +9,8 @@ background task that keeps it armed until the executor stops.
 
 from __future__ import annotations
 
+__all__ = ["DeadMan"]
+
 import asyncio
 import logging
 from typing import TYPE_CHECKING
@@ -18,8 +20,6 @@ from connectors.common.private import DeadManScope
 
 if TYPE_CHECKING:
     from arb.execution.venue_executor import VenueExecutor
-
-__all__ = ["DeadMan"]
 
 log = logging.getLogger(__name__)
 

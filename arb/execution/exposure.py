@@ -9,14 +9,14 @@ with :func:`naked_leg_text`, so every place says the same thing and nothing pars
 
 from __future__ import annotations
 
+__all__ = ["Exposure", "naked_leg_lines", "naked_leg_text", "naked_legs"]
+
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from arb.events import ASSET_NAMES
-
-__all__ = ["Exposure", "naked_leg_lines", "naked_leg_text", "naked_legs"]
 
 
 @dataclass(frozen=True, slots=True)

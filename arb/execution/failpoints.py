@@ -23,10 +23,10 @@ Reading the variable once at import keeps the cost of an unused point to one com
 
 from __future__ import annotations
 
+__all__ = ["PAPER_POINTS", "POINTS", "failpoint"]
+
 import os
 import signal
-
-__all__ = ["PAPER_POINTS", "POINTS", "failpoint"]
 
 POINTS = ("intent_committed", "request_written", "answer_processed", "fill_booked")
 """The live order life cycle's points."""

@@ -22,15 +22,6 @@ Effects, the same in both drivers:
 
 from __future__ import annotations
 
-from typing import Any, Final
-
-import numpy as np
-
-import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
-from arb.config import LegFaultsConfig
-from arb.strategy.kernel import floor_to_grid
-from arb.strategy.types import INTENT_OPEN
-
 __all__ = [
     "FAULT_LATE",
     "FAULT_NAMES",
@@ -42,6 +33,15 @@ __all__ = [
     "fault_uniform",
     "make_leg_faults",
 ]
+
+from typing import Any, Final
+
+import numpy as np
+
+import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb.config import LegFaultsConfig
+from arb.strategy.kernel import floor_to_grid
+from arb.strategy.types import INTENT_OPEN
 
 FAULT_NONE: Final = 0
 FAULT_REJECT: Final = 1

@@ -17,10 +17,10 @@ grid point is that grid point, so noise never moves an order by a whole tick.
 
 from __future__ import annotations
 
+__all__ = ["common_step", "grid_price", "grid_qty", "to_decimal", "wire"]
+
 import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-
-__all__ = ["common_step", "grid_price", "grid_qty", "to_decimal", "wire"]
 
 _SNAP = Decimal("1e-9")
 

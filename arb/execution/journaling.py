@@ -8,6 +8,8 @@ the executor calls at the end of each step, off the decision's path.
 
 from __future__ import annotations
 
+__all__ = ["ExecutionJournal", "open_execution_journal"]
+
 import logging
 from decimal import Decimal
 from pathlib import Path
@@ -19,8 +21,6 @@ from arb.journal import Journal
 from arb.journal.intent_log import IntentLog
 from arb.strategy.types import INTENT_QUOTE
 from connectors.common.orders import OrderState, VenueFill
-
-__all__ = ["ExecutionJournal", "open_execution_journal"]
 
 log = logging.getLogger(__name__)
 

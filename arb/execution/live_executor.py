@@ -61,6 +61,8 @@ they change (never rebuilt on the decision's path):
 
 from __future__ import annotations
 
+__all__ = ["LiveExecutor"]
+
 import dataclasses
 import logging
 from collections import deque
@@ -78,8 +80,6 @@ from connectors.common.orders import OrderState
 
 if TYPE_CHECKING:
     from arb.execution.venue_executor import VenueExecutor
-
-__all__ = ["LiveExecutor"]
 
 log = logging.getLogger(__name__)
 

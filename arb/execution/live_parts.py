@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["ClientIds", "ExecutionSettings", "JournalSink", "VenueMarket"]
+
 import itertools
 import secrets
 import time
@@ -11,8 +13,6 @@ from typing import Any, Protocol
 
 from arb.execution.orders import LiveOrder
 from connectors.common.orders import VenueFill
-
-__all__ = ["ClientIds", "ExecutionSettings", "JournalSink", "VenueMarket"]
 
 NS_PER_MS = 1_000_000
 ZERO = Decimal(0)

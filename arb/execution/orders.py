@@ -20,14 +20,14 @@ live in ``connectors.common.orders`` (below the executor) and are re-exported he
 
 from __future__ import annotations
 
+__all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate", "fees_of"]
+
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from arb.execution.paper import EngineOrder, Rejection
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
-
-__all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate", "fees_of"]
 
 ZERO = Decimal(0)
 

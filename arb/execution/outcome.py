@@ -27,6 +27,8 @@ permissions) or the machine's clock, so the message a person reads can say what 
 
 from __future__ import annotations
 
+__all__ = ["CAUSE_CLOCK", "CAUSE_CREDENTIALS", "Answer", "Outcome", "classify"]
+
 import json
 from dataclasses import dataclass
 from enum import Enum
@@ -34,8 +36,6 @@ from typing import Any
 
 from connectors.common.private import AnswerRules
 from connectors.registry import private_venue
-
-__all__ = ["CAUSE_CLOCK", "CAUSE_CREDENTIALS", "Answer", "Outcome", "classify"]
 
 CAUSE_CREDENTIALS = "credentials"
 """The venue refused the API key, its signature or its permissions (or the IP it is restricted to)."""

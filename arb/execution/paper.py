@@ -44,6 +44,8 @@ exchange does, not against the rows the feed had delivered by then.
 
 from __future__ import annotations
 
+__all__ = ["LEG_FAULT_REJECTION", "EngineOrder", "PaperExecutor", "PaperOrder", "Rejection", "reject_reason"]
+
 import dataclasses
 import heapq
 import logging
@@ -60,8 +62,6 @@ from arb.events import ASSET_NAMES
 from arb.execution.faults import FAULT_NAMES, FAULT_NONE, FAULT_REJECT, draw_fault
 from arb.execution.queue_model import QueueModel, RestingQuotes, VenueDepth
 from arb.strategy.types import BUY, INTENT_QUOTE, SELL
-
-__all__ = ["LEG_FAULT_REJECTION", "EngineOrder", "PaperExecutor", "PaperOrder", "Rejection", "reject_reason"]
 
 log = logging.getLogger(__name__)
 

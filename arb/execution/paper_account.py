@@ -27,6 +27,14 @@ nothing is migrated. ``--fresh`` moves the account (journal, exports, or the old
 
 from __future__ import annotations
 
+__all__ = [
+    "PaperAccount",
+    "PaperAccountRecords",
+    "positions_text",
+    "read_paper_account",
+    "update_paper_halt",
+]
+
 import json
 import logging
 import time
@@ -66,14 +74,6 @@ from arb.journal.paper import PaperJournal, PaperRecords, read_paper_journal
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
-
-__all__ = [
-    "PaperAccount",
-    "PaperAccountRecords",
-    "positions_text",
-    "read_paper_account",
-    "update_paper_halt",
-]
 
 log = logging.getLogger(__name__)
 

@@ -8,24 +8,6 @@ earlier arb (``account.json`` and its CSV files) migrated into it once, a folder
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
-import logging
-import math
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any, Final
-
-from arb.events import ASSET_NAMES
-from arb.execution.risk import RISK_MEMORY_KEY
-from arb.files import write_atomic
-from arb.journal.journal import JournalError, lock_exclusively
-from arb.journal.paper import PaperJournal
-from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND, SELL
-
 __all__ = [
     "DB_NAME",
     "FILLS_CSV",
@@ -51,6 +33,24 @@ __all__ = [
     "set_aside",
     "sync_export",
 ]
+
+import fcntl
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+from arb.events import ASSET_NAMES
+from arb.execution.risk import RISK_MEMORY_KEY
+from arb.files import write_atomic
+from arb.journal.journal import JournalError, lock_exclusively
+from arb.journal.paper import PaperJournal
+from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND, SELL
 
 log = logging.getLogger(__name__)
 

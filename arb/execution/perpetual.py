@@ -23,6 +23,8 @@ a :class:`~connectors.common.private.PerpetualSettingsError` that names the sett
 
 from __future__ import annotations
 
+__all__ = ["apply_perpetual_settings"]
+
 import logging
 from typing import TYPE_CHECKING
 
@@ -32,8 +34,6 @@ from connectors.common.private import PerpetualSettingsError
 if TYPE_CHECKING:
     from arb.config import PerpetualConfig
     from arb.execution.venue_executor import VenueExecutor
-
-__all__ = ["apply_perpetual_settings"]
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,15 @@ units, times int64 ns.
 
 from __future__ import annotations
 
+__all__ = [
+    "QUEUE_MODELS",
+    "QueueModel",
+    "QueuedQuote",
+    "RestingQuotes",
+    "VenueDepth",
+    "queue_model",
+]
+
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,15 +57,6 @@ from arb.events import (
     TRADE_EVENT,
 )
 from arb.strategy.types import BUY
-
-__all__ = [
-    "QUEUE_MODELS",
-    "QueueModel",
-    "QueuedQuote",
-    "RestingQuotes",
-    "VenueDepth",
-    "queue_model",
-]
 
 _NO_BID = -(2**63)  # hftbacktest's INVALID_MIN / INVALID_MAX: no level on that side
 _NO_ASK = 2**63 - 1

@@ -9,14 +9,14 @@ sent.
 
 from __future__ import annotations
 
+__all__ = ["RateGuard"]
+
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 
 from arb.execution.outcome import Answer
 from connectors.common.private import RateUse
-
-__all__ = ["RateGuard"]
 
 log = logging.getLogger(__name__)
 

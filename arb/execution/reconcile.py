@@ -26,6 +26,15 @@ the baseline moves to what the venue holds now) or by fixing the account.
 
 from __future__ import annotations
 
+__all__ = [
+    "ReconcileJournal",
+    "SymbolReconciliation",
+    "VenueReconciliation",
+    "expected_holdings",
+    "reconcile_venue",
+    "summarize",
+]
+
 import asyncio
 import json
 import logging
@@ -39,15 +48,6 @@ from arb.execution.orders import LiveOrder
 from arb.execution.venue_executor import VenueExecutor
 from arb.execution.venue_quotes import QuotingVenueExecutor, is_quote
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
-
-__all__ = [
-    "ReconcileJournal",
-    "SymbolReconciliation",
-    "VenueReconciliation",
-    "expected_holdings",
-    "reconcile_venue",
-    "summarize",
-]
 
 log = logging.getLogger(__name__)
 

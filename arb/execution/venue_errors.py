@@ -22,12 +22,12 @@ Exit 3 (:data:`~arb.errors.EXIT_VENUE_REFUSED`) means a person must change somet
 
 from __future__ import annotations
 
+__all__ = ["VenueSetup", "venue_error"]
+
 from dataclasses import dataclass
 
 from arb.errors import VenueError
 from arb.execution.outcome import CAUSE_CLOCK, CAUSE_CREDENTIALS, Answer, Outcome
-
-__all__ = ["VenueSetup", "venue_error"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ names a venue. See :mod:`arb.execution.live_executor` for an order's life.
 
 from __future__ import annotations
 
+__all__ = ["VenueExecutor"]
+
 import asyncio
 import contextlib
 import functools
@@ -37,8 +39,6 @@ from connectors.common.order_entry import OrderEntry
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 from connectors.common.private import Market, MarketAssets, OrderRequest, PrivateVenue, Stream
 from connectors.registry import private_venue
-
-__all__ = ["VenueExecutor"]
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,8 @@ by its trade id. What differs:
 
 from __future__ import annotations
 
+__all__ = ["QuotingVenueExecutor", "is_quote"]
+
 import asyncio
 import dataclasses
 import logging
@@ -45,8 +47,6 @@ from arb.execution.venue_executor import VenueExecutor
 from arb.strategy.types import INTENT_QUOTE
 from connectors.common.orders import OrderState, VenueFill
 from connectors.common.private import OrderRequest, TimeInForce
-
-__all__ = ["QuotingVenueExecutor", "is_quote"]
 
 log = logging.getLogger(__name__)
 

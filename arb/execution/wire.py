@@ -8,6 +8,8 @@ status, the headers and the body. :class:`WireTrace` is an aiohttp session whose
 
 from __future__ import annotations
 
+__all__ = ["WireRecord", "WireTrace", "failure_reason"]
+
 import asyncio
 import contextlib
 import contextvars
@@ -17,8 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-
-__all__ = ["WireRecord", "WireTrace", "failure_reason"]
 
 
 @dataclass(slots=True)

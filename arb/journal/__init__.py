@@ -2,15 +2,6 @@
 :mod:`arb.journal.journal`) and a paper account's (every paper fill and funding payment with the
 account's state; see :mod:`arb.journal.paper`), both SQLite (or PostgreSQL for the live one)."""
 
-from arb.journal.journal import (
-    SCHEMA_VERSION,
-    TERMINAL_STATES,
-    DuplicateIntentError,
-    Journal,
-    JournalError,
-)
-from arb.journal.paper import PAPER_SCHEMA_VERSION, PaperJournal, PaperRecords, read_paper_journal
-
 __all__ = [
     "PAPER_SCHEMA_VERSION",
     "SCHEMA_VERSION",
@@ -22,3 +13,12 @@ __all__ = [
     "PaperRecords",
     "read_paper_journal",
 ]
+
+from arb.journal.journal import (
+    SCHEMA_VERSION,
+    TERMINAL_STATES,
+    DuplicateIntentError,
+    Journal,
+    JournalError,
+)
+from arb.journal.paper import PAPER_SCHEMA_VERSION, PaperJournal, PaperRecords, read_paper_journal

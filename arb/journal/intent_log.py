@@ -23,6 +23,8 @@ journal holds every record: older records no longer count, and appends start aga
 
 from __future__ import annotations
 
+__all__ = ["LOG_BYTES", "MAGIC", "IntentLog", "IntentLogError"]
+
 import logging
 import mmap
 import os
@@ -35,8 +37,6 @@ from typing import Any
 import msgspec
 
 from arb.errors import ArbError
-
-__all__ = ["LOG_BYTES", "MAGIC", "IntentLog", "IntentLogError"]
 
 MAGIC = b"ARBILOG1"
 LOG_BYTES = 4 * 1024 * 1024

@@ -33,22 +33,6 @@ opened (its fills copied into the new table in one transaction).
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import IO, Any, ClassVar, Self
-
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-
-from arb.errors import ArbError
-from arb.files import Closing
-from arb.journal.intent_log import IntentLog
-
 __all__ = [
     "SCHEMA_VERSION",
     "TERMINAL_STATES",
@@ -64,6 +48,22 @@ __all__ = [
     "snapshots",
     "state",
 ]
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, ClassVar, Self
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from arb.errors import ArbError
+from arb.files import Closing
+from arb.journal.intent_log import IntentLog
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,16 @@ it before returning: a fill and the state that goes with it are on disk together
 
 from __future__ import annotations
 
+__all__ = [
+    "PAPER_SCHEMA_VERSION",
+    "PaperJournal",
+    "PaperRecords",
+    "paper_fills",
+    "paper_funding",
+    "paper_metadata",
+    "read_paper_journal",
+]
+
 import contextlib
 import json
 import logging
@@ -33,16 +43,6 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from arb.journal.journal import Journal, JournalError, state
-
-__all__ = [
-    "PAPER_SCHEMA_VERSION",
-    "PaperJournal",
-    "PaperRecords",
-    "paper_fills",
-    "paper_funding",
-    "paper_metadata",
-    "read_paper_journal",
-]
 
 log = logging.getLogger(__name__)
 

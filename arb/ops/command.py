@@ -6,6 +6,8 @@ channel is on (the configuration, or the environment variable a channel's secret
 
 from __future__ import annotations
 
+__all__ = ["COMMAND"]
+
 import argparse
 import socket
 import sys
@@ -13,8 +15,6 @@ import sys
 from arb.arguments import Command
 from arb.config import load_config
 from arb.errors import UsageError
-
-__all__ = ["COMMAND"]
 
 _SEND_TIMEOUT_S = 60.0  # each channel's own timeout and retries end well within it
 

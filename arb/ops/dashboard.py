@@ -51,6 +51,20 @@ events per poll (the older ones are counted as skipped), and a write that does n
 
 from __future__ import annotations
 
+__all__ = [
+    "HEARTBEAT_S",
+    "MAX_EVENTS",
+    "MAX_POINTS",
+    "POLL_S",
+    "Cursor",
+    "Dashboard",
+    "event_json",
+    "history_json",
+    "point",
+    "setup",
+    "snapshot_json",
+]
+
 import asyncio
 import contextlib
 import json
@@ -68,20 +82,6 @@ from arb.formats import json_float as _num  # JSON has no NaN or infinity: the p
 from arb.ops.server import STOPPING
 from arb.ops.snapshot import FeedHealth, LatencyFigures, LimitUse, OpsEvent, OpsHub, Snapshot, SymbolState, VenueAccount
 from arb.waiting import SharedConditions
-
-__all__ = [
-    "HEARTBEAT_S",
-    "MAX_EVENTS",
-    "MAX_POINTS",
-    "POLL_S",
-    "Cursor",
-    "Dashboard",
-    "event_json",
-    "history_json",
-    "point",
-    "setup",
-    "snapshot_json",
-]
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ resync, disconnect, stale book or low disk is WARNING; fills, order answers and 
 
 from __future__ import annotations
 
+__all__ = ["EventLog"]
+
 import logging
 import threading
 from collections.abc import Mapping
 from typing import Final
 
 from arb.ops.snapshot import OpsEvent, OpsHub
-
-__all__ = ["EventLog"]
 
 _ERROR_KINDS: Final = frozenset({"halt", "naked_leg", "hedge_failed"})
 _WARNING_KINDS: Final = frozenset({"reject", "breach", "resync", "disconnect", "stale", "disk_low"})

@@ -34,6 +34,8 @@ status`` asks ``/readyz`` (or ``/healthz``) and prints the same (:mod:`arb.ops.s
 
 from __future__ import annotations
 
+__all__ = ["READY", "STALLED", "STARTING", "Health", "assess", "setup"]
+
 import datetime as dt
 import json
 import os
@@ -46,8 +48,6 @@ from aiohttp import web
 
 from arb.ops.server import RouteSetup
 from arb.ops.snapshot import FeedHealth, OpsHub, Snapshot
-
-__all__ = ["READY", "STALLED", "STARTING", "Health", "assess", "setup"]
 
 READY: Final = "ready"
 NOT_READY: Final = "not ready"

@@ -32,6 +32,8 @@ carries ``Snapshot.symbol``: the one symbol's name, or every traded symbol's joi
 
 from __future__ import annotations
 
+__all__ = ["LATENCY_METRICS", "METRICS", "ORDER_STATUSES", "ArbCollector", "MetricSpec", "setup"]
+
 import logging
 import shutil
 import threading
@@ -54,8 +56,6 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from arb.ops.snapshot import EVENT_KINDS, LatencyFigures, OpsEvent, OpsHub, Snapshot, SymbolState, VenueAccount
-
-__all__ = ["LATENCY_METRICS", "METRICS", "ORDER_STATUSES", "ArbCollector", "MetricSpec", "setup"]
 
 log = logging.getLogger(__name__)
 

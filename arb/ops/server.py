@@ -16,6 +16,8 @@ A server can be stopped and started again (the dashboard's test restarts it unde
 
 from __future__ import annotations
 
+__all__ = ["STOPPING", "OpsServer", "RouteSetup", "is_loopback"]
+
 import asyncio
 import contextlib
 import logging
@@ -24,8 +26,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
-
-__all__ = ["STOPPING", "OpsServer", "RouteSetup", "is_loopback"]
 
 log = logging.getLogger(__name__)
 

@@ -15,15 +15,6 @@ Times are int64 ns: ``ts_ns`` on the driver's clock (data time in a replay, wall
 
 from __future__ import annotations
 
-import bisect
-import threading
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Final, Generic, TypeVar
-
-from arb.waiting import SharedConditions
-
 __all__ = [
     "BOOK_STATES",
     "LATENCY_BOUNDS_NS",
@@ -38,6 +29,15 @@ __all__ = [
     "SymbolState",
     "VenueAccount",
 ]
+
+import bisect
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, Generic, TypeVar
+
+from arb.waiting import SharedConditions
 
 EVENT_KINDS: Final = (
     "fill",  # fields: venue, symbol, side, qty, price, fee, pair_id, kind

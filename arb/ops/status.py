@@ -9,6 +9,8 @@ configuration. Only the standard library: quick enough for a container's health 
 
 from __future__ import annotations
 
+__all__ = ["COMMAND", "describe", "ops_url"]
+
 import argparse
 import json
 import urllib.error
@@ -17,8 +19,6 @@ from typing import Any
 
 from arb.arguments import Command, duration
 from arb.errors import EXIT_NOT_RUNNING, UsageError
-
-__all__ = ["COMMAND", "describe", "ops_url"]
 
 _ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1", "[::]": "::1"}
 

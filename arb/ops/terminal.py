@@ -10,6 +10,8 @@ writes to the terminal only.
 
 from __future__ import annotations
 
+__all__ = ["PaperLines", "dry_run_watchers"]
+
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,8 +31,6 @@ if TYPE_CHECKING:
     from arb.ops.watch import Watch
     from arb.runtime.engine import Engine
     from arb.runtime.session import SessionStart
-
-__all__ = ["PaperLines", "dry_run_watchers"]
 
 
 class PaperLines(AccountLines):

@@ -25,6 +25,8 @@ positions, books, spreads, PnL, counters and own limits (``Snapshot.symbols``) b
 
 from __future__ import annotations
 
+__all__ = ["DATA_SOURCES", "Watch", "edges_bps", "spreads_bps"]
+
 import datetime as dt
 import logging
 import threading
@@ -55,8 +57,6 @@ if TYPE_CHECKING:
     from arb.ops.server import OpsServer
     from arb.runtime.engine import Engine
     from arb.runtime.session import SessionStart
-
-__all__ = ["DATA_SOURCES", "Watch", "edges_bps", "spreads_bps"]
 
 log = logging.getLogger(__name__)
 

@@ -27,6 +27,15 @@ memory (25 bytes a trade) and sorted by time if it is not in order; the order bo
 
 from __future__ import annotations
 
+__all__ = [
+    "DEFAULT_FEED_LATENCY_NS",
+    "LINEAR_TRADES_HEADER",
+    "SPOT_TRADES_HEADER",
+    "ArchiveFile",
+    "BybitArchiveReader",
+    "inspect",
+]
+
 import logging
 import re
 import zipfile
@@ -45,15 +54,6 @@ from arb.recording.textfile import TextChunks, head
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.normalizer import SyncState
 from connectors.common.scan import POW10
-
-__all__ = [
-    "DEFAULT_FEED_LATENCY_NS",
-    "LINEAR_TRADES_HEADER",
-    "SPOT_TRADES_HEADER",
-    "ArchiveFile",
-    "BybitArchiveReader",
-    "inspect",
-]
 
 log = logging.getLogger(__name__)
 

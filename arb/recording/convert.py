@@ -29,6 +29,14 @@ meet is counted and summarised in the findings, never logged line by line.
 
 from __future__ import annotations
 
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "ConversionResult",
+    "PartsResult",
+    "convert_files",
+    "convert_to_parts",
+]
+
 import contextlib
 import itertools
 import logging
@@ -75,14 +83,6 @@ from arb.recording.venues import (
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.normalizer import NormalizerStats, SyncState, SyncTransition
-
-__all__ = [
-    "DEFAULT_CHUNK_ROWS",
-    "ConversionResult",
-    "PartsResult",
-    "convert_files",
-    "convert_to_parts",
-]
 
 log = logging.getLogger(__name__)
 

@@ -23,14 +23,14 @@ and takes the base latency in integer nanoseconds only.
 
 from __future__ import annotations
 
+__all__ = ["COMPILED", "correct_event_order", "correct_local_timestamp", "validate_event_order"]
+
 from typing import Any
 
 import numpy as np
 
 from arb._jit import njit
 from arb.events import EXCH_EVENT, LOCAL_EVENT, EventArray, event_dtype
-
-__all__ = ["COMPILED", "correct_event_order", "correct_local_timestamp", "validate_event_order"]
 
 _BOTH = EXCH_EVENT | LOCAL_EVENT
 _MISMATCH = -1

@@ -42,6 +42,8 @@ then, ``notes`` are warnings. The checks above that do not depend on the collect
 
 from __future__ import annotations
 
+__all__ = ["FileFindings", "Findings", "ProgressFn", "UnsyncedBookError", "moment", "order_error"]
+
 import dataclasses
 import datetime as dt
 import itertools
@@ -52,8 +54,6 @@ from typing import Any
 
 from arb.errors import RecordingError
 from arb.recording.format import Cut, Damage, ReadReport
-
-__all__ = ["FileFindings", "Findings", "ProgressFn", "UnsyncedBookError", "moment", "order_error"]
 
 ProgressFn = Callable[[int, int], None]
 """Called with (compressed bytes read so far, total compressed bytes)."""

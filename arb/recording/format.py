@@ -30,6 +30,8 @@ The reader itself never raises or logs for any of these: it reports, and
 
 from __future__ import annotations
 
+__all__ = ["SAMPLE_CHARS", "TS_DIGITS", "Cut", "Damage", "LineReader", "ReadReport", "format_line", "sample"]
+
 import collections
 import contextlib
 import queue
@@ -53,8 +55,6 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fall
     pass
 _inflater = _inflate_module.decompressobj
 _INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _inflate_module.error)
-
-__all__ = ["SAMPLE_CHARS", "TS_DIGITS", "Cut", "Damage", "LineReader", "ReadReport", "format_line", "sample"]
 
 TS_DIGITS = 19
 """Width of the local-time prefix: nanoseconds since the epoch, 19 digits until the year 2286."""

@@ -34,6 +34,19 @@ fetch leaves the previous file as it was.
 
 from __future__ import annotations
 
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "FundingFile",
+    "FundingRates",
+    "funding_path",
+    "funding_rates",
+    "load_funding_file",
+    "merge_funding",
+    "merge_spans",
+    "save_funding_file",
+]
+
 import contextlib
 import json
 import math
@@ -48,19 +61,6 @@ import numpy as np
 
 from arb.errors import RecordingError
 from connectors.common.history import FundingRecord
-
-__all__ = [
-    "FORMAT",
-    "VERSION",
-    "FundingFile",
-    "FundingRates",
-    "funding_path",
-    "funding_rates",
-    "load_funding_file",
-    "merge_funding",
-    "merge_spans",
-    "save_funding_file",
-]
 
 FORMAT: Final = "arb-funding-history"
 VERSION: Final = 1

@@ -18,6 +18,8 @@ reader the converter drives.
 
 from __future__ import annotations
 
+__all__ = ["FORMATS", "Import", "ImportReader", "detect", "import_of"]
+
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,8 +29,6 @@ from arb.errors import RecordingError
 from arb.recording import bybit_archive, tardis
 from arb.recording.npz import EodSnapshot
 from arb.recording.textfile import first_line
-
-__all__ = ["FORMATS", "Import", "ImportReader", "detect", "import_of"]
 
 ImportReader = tardis.TardisReader | bybit_archive.BybitArchiveReader
 """The readers of other formats, which the converter drives as it drives a normalizer, except that each

@@ -9,6 +9,19 @@ number of rows (:func:`part_path`), compressing one on a helper thread while the
 
 from __future__ import annotations
 
+__all__ = [
+    "EodSnapshot",
+    "PartWriter",
+    "Worker",
+    "add_arrays",
+    "load_eod",
+    "part_path",
+    "part_paths",
+    "remove_parts_after",
+    "save_eod",
+    "write_npz",
+]
+
 import contextlib
 import glob
 import os
@@ -36,19 +49,6 @@ try:  # ISA-L deflates .npz members ~4x faster than zlib at level 1 (it inflates
     _deflate_module = isal_zlib
 except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
     pass
-
-__all__ = [
-    "EodSnapshot",
-    "PartWriter",
-    "Worker",
-    "add_arrays",
-    "load_eod",
-    "part_path",
-    "part_paths",
-    "remove_parts_after",
-    "save_eod",
-    "write_npz",
-]
 
 
 @dataclass(frozen=True, slots=True)

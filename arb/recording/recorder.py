@@ -27,6 +27,8 @@ recorder never loses data silently, and a feed treats it as fatal, never as a ne
 
 from __future__ import annotations
 
+__all__ = ["DEFAULT_LEVEL", "NS_PER_DAY", "Recorder", "RecorderStats", "recording_path"]
+
 import logging
 import os
 import struct
@@ -51,8 +53,6 @@ try:  # ISA-L deflates about six times faster than zlib at a similar ratio; zlib
     _deflate_module = isal_zlib
 except ImportError:  # pragma: no cover - isal is a dependency
     pass
-
-__all__ = ["DEFAULT_LEVEL", "NS_PER_DAY", "Recorder", "RecorderStats", "recording_path"]
 
 log = logging.getLogger(__name__)
 

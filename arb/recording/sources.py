@@ -23,13 +23,6 @@ Each day converts to a cache beside its book file (``<stem>.npz`` and ``<stem>_e
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from dataclasses import dataclass
-from pathlib import Path
-
-from arb.recording.tardis import EXCHANGES
-
 __all__ = [
     "ARCHIVE_DIR",
     "SOURCE_ORDER",
@@ -44,6 +37,13 @@ __all__ = [
     "tardis_path",
     "tardis_url",
 ]
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from arb.recording.tardis import EXCHANGES
 
 SOURCE_ORDER = ("recording", "tardis", "bybit-archive")
 """Which source a day is taken from when several have it: the first."""

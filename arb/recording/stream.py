@@ -30,6 +30,8 @@ a row far ahead carries an exchange time far in the past (then every row between
 
 from __future__ import annotations
 
+__all__ = ["Bounds", "OrderStream"]
+
 from collections.abc import Callable
 from typing import Any
 
@@ -37,8 +39,6 @@ import numpy as np
 
 from arb._jit import njit
 from arb.events import EXCH_EVENT, LOCAL_EVENT, EventArray, event_dtype
-
-__all__ = ["Bounds", "OrderStream"]
 
 _INT64_MAX = np.iinfo(np.int64).max
 _MERGE_MISMATCH = -1

@@ -45,6 +45,18 @@ counted, shown in the findings and skipped.
 
 from __future__ import annotations
 
+__all__ = [
+    "BOOK",
+    "EXCHANGES",
+    "HEADERS",
+    "TICKER",
+    "TRADES",
+    "TardisFile",
+    "TardisReader",
+    "exchange_of",
+    "inspect",
+]
+
 import contextlib
 import csv
 import io
@@ -125,18 +137,6 @@ from connectors.common.normalizer import (
 )
 from connectors.common.rows import RowSink
 from connectors.common.scan import POW10
-
-__all__ = [
-    "BOOK",
-    "EXCHANGES",
-    "HEADERS",
-    "TICKER",
-    "TRADES",
-    "TardisFile",
-    "TardisReader",
-    "exchange_of",
-    "inspect",
-]
 
 log = logging.getLogger(__name__)
 

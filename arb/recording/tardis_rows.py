@@ -9,27 +9,6 @@ time into hftbacktest's event rows, keeping the book's state (snapshot runs, syn
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
-import numpy as np
-
-from arb._jit import njit
-from arb.events import (
-    CLEAR_ALL,
-    DEPTH_ASK,
-    DEPTH_BID,
-    SNAPSHOT_ASK,
-    SNAPSHOT_BID,
-    SYNC_LOST_EVENT,
-    SYNC_RESTORED_EVENT,
-    TRADE_BUY,
-    TRADE_EVENT,
-    TRADE_SELL,
-)
-from connectors.common.levels import json_number
-from connectors.common.scan import put_row
-
 __all__ = [
     "C_BACKWARDS",
     "C_BAD_VALUE",
@@ -77,6 +56,27 @@ __all__ = [
     "emit",
     "parse_rows",
 ]
+
+import math
+from typing import Any
+
+import numpy as np
+
+from arb._jit import njit
+from arb.events import (
+    CLEAR_ALL,
+    DEPTH_ASK,
+    DEPTH_BID,
+    SNAPSHOT_ASK,
+    SNAPSHOT_BID,
+    SYNC_LOST_EVENT,
+    SYNC_RESTORED_EVENT,
+    TRADE_BUY,
+    TRADE_EVENT,
+    TRADE_SELL,
+)
+from connectors.common.levels import json_number
+from connectors.common.scan import put_row
 
 # -- the compiled parsers ----------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ Several gzip members in one file read as one stream, as ``zcat`` reads them.
 
 from __future__ import annotations
 
+__all__ = ["GZIP_MAGIC", "TextChunks", "first_line", "head"]
+
 import contextlib
 import queue
 import threading
@@ -33,8 +35,6 @@ try:  # ISA-L's inflate is about twice as fast as zlib's
 except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
     pass
 _INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _inflate_module.error)
-
-__all__ = ["GZIP_MAGIC", "TextChunks", "first_line", "head"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 _READ = 1 << 18

@@ -7,6 +7,20 @@ lines (:func:`sniff`). A new venue is a new row in :data:`_VENUES`; nothing in t
 
 from __future__ import annotations
 
+__all__ = [
+    "COMPILE_PAYS_BYTES",
+    "FOLDER",
+    "VENUES",
+    "Sniff",
+    "infer_venue",
+    "make_normalizer",
+    "merge_pays",
+    "refuse_other_data",
+    "say_converter_compiling",
+    "scan_pays",
+    "sniff",
+]
+
 import logging
 import re
 from collections.abc import Callable
@@ -24,20 +38,6 @@ from connectors.binance import fastscan as binance_scan
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.bybit import fastscan as bybit_scan
 from connectors.bybit.normalize import BybitNormalizer
-
-__all__ = [
-    "COMPILE_PAYS_BYTES",
-    "FOLDER",
-    "VENUES",
-    "Sniff",
-    "infer_venue",
-    "make_normalizer",
-    "merge_pays",
-    "refuse_other_data",
-    "say_converter_compiling",
-    "scan_pays",
-    "sniff",
-]
 
 log = logging.getLogger("arb.recording.convert")
 

@@ -28,24 +28,6 @@ writes at the UTC day boundary (:func:`write_daily_report`)::
 ``docs/reports.md`` gives the formula of every figure, over a run and over a period.
 """
 
-from arb.reports.console import print_summary
-from arb.reports.figures import (
-    PERIODS,
-    SAMPLE_INTERVAL_NS,
-    Period,
-    PeriodReport,
-    VenueRow,
-    compute_period,
-    equity_at,
-    period_of,
-)
-from arb.reports.files import write_report
-from arb.reports.html import render_html
-from arb.reports.periodic import build_report, load_source, write_daily_report, write_html
-from arb.reports.sources import SOURCES, Mark, SourceData, load_backtest, load_live, load_paper
-from arb.reports.summary import Summary, run_summary, summarize
-from arb.reports.valuation import InitialBalances
-
 __all__ = [
     "PERIODS",
     "SAMPLE_INTERVAL_NS",
@@ -73,3 +55,21 @@ __all__ = [
     "write_html",
     "write_report",
 ]
+
+from arb.reports.console import print_summary
+from arb.reports.figures import (
+    PERIODS,
+    SAMPLE_INTERVAL_NS,
+    Period,
+    PeriodReport,
+    VenueRow,
+    compute_period,
+    equity_at,
+    period_of,
+)
+from arb.reports.files import write_report
+from arb.reports.html import render_html
+from arb.reports.periodic import build_report, load_source, write_daily_report, write_html
+from arb.reports.sources import SOURCES, Mark, SourceData, load_backtest, load_live, load_paper
+from arb.reports.summary import Summary, run_summary, summarize
+from arb.reports.valuation import InitialBalances

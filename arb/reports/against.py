@@ -26,6 +26,20 @@ A fill counts with its order (sent in the overlap), whenever it came.
 
 from __future__ import annotations
 
+__all__ = [
+    "EXPLAINED",
+    "MATCHED_DTYPE",
+    "Comparison",
+    "OrderFigures",
+    "Orders",
+    "backtest_orders_of",
+    "compare",
+    "live_orders",
+    "order_figures",
+    "overlap_text",
+    "table_of",
+]
+
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -41,20 +55,6 @@ from arb.reports.common import Array
 from arb.reports.files import ORDERS_CSV, SUMMARY_JSON, TRADES_CSV, read_orders_csv
 from arb.reports.sources import SourceData, journal_url, load_backtest
 from arb.runtime.sent_orders import ORDER_DTYPE
-
-__all__ = [
-    "EXPLAINED",
-    "MATCHED_DTYPE",
-    "Comparison",
-    "OrderFigures",
-    "Orders",
-    "backtest_orders_of",
-    "compare",
-    "live_orders",
-    "order_figures",
-    "overlap_text",
-    "table_of",
-]
 
 MATCHED_DTYPE: Final = np.dtype([("order", "i8"), ("price", "f8"), ("qty", "f8")])
 """One fill of an order: the order's row number in its :class:`Orders`, the fill's price and quantity."""

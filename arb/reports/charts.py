@@ -6,6 +6,16 @@ Times in int64 ns (local), money in quote currency, spreads in basis points.
 
 from __future__ import annotations
 
+__all__ = [
+    "ChartData",
+    "SymbolChart",
+    "chart_data",
+    "equity_figure",
+    "fill_spread_bps",
+    "fill_stack_levels",
+    "plot_equity",
+]
+
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,16 +32,6 @@ from arb.reports.summary import Summary
 from arb.reports.valuation import account_equity
 from arb.runtime.marks import Span, Spans
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND, SELL
-
-__all__ = [
-    "ChartData",
-    "SymbolChart",
-    "chart_data",
-    "equity_figure",
-    "fill_spread_bps",
-    "fill_stack_levels",
-    "plot_equity",
-]
 
 
 def _no_ints() -> Array:

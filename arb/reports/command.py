@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["COMMAND", "html_output", "main"]
+
 import argparse
 import dataclasses
 import os
@@ -19,8 +21,6 @@ from arb.reports.sources import SOURCES
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
-
-__all__ = ["COMMAND", "html_output", "main"]
 
 
 def html_output(text: str) -> Path:

@@ -7,15 +7,6 @@ int64 ns.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
-from typing import Any, Final
-
-import numpy as np
-
-from arb.events import BINANCE, BYBIT
-from arb.strategy.types import BUY, SELL
-
 __all__ = [
     "QTY_EPS",
     "SIDE_NAMES",
@@ -31,6 +22,15 @@ __all__ = [
     "sum_or_none",
     "value_at",
 ]
+
+import math
+from collections.abc import Iterable
+from typing import Any, Final
+
+import numpy as np
+
+from arb.events import BINANCE, BYBIT
+from arb.strategy.types import BUY, SELL
 
 Array = np.ndarray[Any, np.dtype[Any]]
 

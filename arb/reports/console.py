@@ -3,6 +3,8 @@ with several, and the warnings a person must not miss (a naked leg, an inconsist
 
 from __future__ import annotations
 
+__all__ = ["print_against", "print_summary"]
+
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -16,8 +18,6 @@ from arb.reports.against import EXPLAINED, Comparison, overlap_text, table_of
 from arb.reports.common import VENUES, duration_text
 from arb.reports.pnl import PNL_TOLERANCE
 from arb.reports.summary import Summary, SymbolSummary
-
-__all__ = ["print_against", "print_summary"]
 
 _amount = partial(money, digits=4)  # money in the quote currency
 _base = partial(num, digits=8, small=0)  # a quantity in base units, to the satoshi

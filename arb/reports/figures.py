@@ -32,6 +32,18 @@ on a slice of the source: there is one PnL and one win in arb, and a period's ar
 
 from __future__ import annotations
 
+__all__ = [
+    "PERIODS",
+    "SAMPLE_INTERVAL_NS",
+    "Period",
+    "PeriodReport",
+    "SymbolRow",
+    "VenueRow",
+    "compute_period",
+    "equity_at",
+    "period_of",
+]
+
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -49,18 +61,6 @@ from arb.reports.sources import SourceData
 from arb.reports.summary import Figures, FillFigures, Summary, SymbolSummary, summarize
 from arb.reports.valuation import InitialBalances, account_equity, unit_value
 from arb.strategy.types import BUY, EQUITY_DTYPE, INTENT_OPEN
-
-__all__ = [
-    "PERIODS",
-    "SAMPLE_INTERVAL_NS",
-    "Period",
-    "PeriodReport",
-    "SymbolRow",
-    "VenueRow",
-    "compute_period",
-    "equity_at",
-    "period_of",
-]
 
 Array = np.ndarray[Any, np.dtype[Any]]
 PERIODS: Final = ("day", "week", "month")

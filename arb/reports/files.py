@@ -8,6 +8,24 @@ equity.png and summary.json, written atomically (:func:`write_report`) and read 
 
 from __future__ import annotations
 
+__all__ = [
+    "EQUITY_NPZ",
+    "EQUITY_PNG",
+    "FUNDING_CSV",
+    "FUNDING_HEADER",
+    "ORDERS_CSV",
+    "ORDERS_HEADER",
+    "SUMMARY_JSON",
+    "TRADES_CSV",
+    "TRADES_HEADER",
+    "pnl_from_trades_csv",
+    "read_equity_npz",
+    "read_funding_csv",
+    "read_orders_csv",
+    "read_trades_csv",
+    "write_report",
+]
+
 import csv
 import io
 import json
@@ -29,25 +47,6 @@ from arb.reports.pnl import pnl_from_fills
 from arb.reports.summary import Summary
 from arb.runtime.sent_orders import ORDER_DTYPE
 from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE
-
-__all__ = [
-    "EQUITY_NPZ",
-    "EQUITY_PNG",
-    "FUNDING_CSV",
-    "FUNDING_HEADER",
-    "ORDERS_CSV",
-    "ORDERS_HEADER",
-    "SUMMARY_JSON",
-    "TRADES_CSV",
-    "TRADES_HEADER",
-    "pnl_from_trades_csv",
-    "read_equity_npz",
-    "read_funding_csv",
-    "read_orders_csv",
-    "read_trades_csv",
-    "write_report",
-]
-
 
 SUMMARY_JSON: Final = "summary.json"
 

@@ -8,6 +8,8 @@ code) for tools that read the page.
 
 from __future__ import annotations
 
+__all__ = ["render_html"]
+
 import datetime as dt
 import html
 import itertools
@@ -23,8 +25,6 @@ from arb.events import NS_PER_S
 from arb.formats import money, num, pct
 from arb.reports.against import EXPLAINED, overlap_text, table_of
 from arb.reports.figures import PeriodReport
-
-__all__ = ["render_html"]
 
 Array = np.ndarray[Any, np.dtype[Any]]
 

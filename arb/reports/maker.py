@@ -6,6 +6,8 @@ was at each decision).
 
 from __future__ import annotations
 
+__all__ = ["AFTER_FILL_NS", "MakerFigures", "maker_figures"]
+
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -14,8 +16,6 @@ import numpy as np
 from arb.formats import jsonable
 from arb.reports.common import Array, mean_or_none
 from arb.strategy.types import BUY, INTENT_CANCEL, INTENT_HEDGE, INTENT_QUOTE, INTENT_UNWIND
-
-__all__ = ["AFTER_FILL_NS", "MakerFigures", "maker_figures"]
 
 AFTER_FILL_NS: Final = 1_000_000_000
 """How long after a maker fill the market's move is measured (adverse selection), ns."""

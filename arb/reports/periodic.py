@@ -5,6 +5,15 @@ the UTC day boundary. ``arb report`` (:mod:`arb.reports.command`) runs them from
 
 from __future__ import annotations
 
+__all__ = [
+    "DAILY_MODES",
+    "build_report",
+    "default_period",
+    "load_source",
+    "write_daily_report",
+    "write_html",
+]
+
 import dataclasses
 import datetime as dt
 import time
@@ -20,15 +29,6 @@ from arb.reports.sources import SOURCES, Mark, SourceData, load_backtest, load_l
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
-
-__all__ = [
-    "DAILY_MODES",
-    "build_report",
-    "default_period",
-    "load_source",
-    "write_daily_report",
-    "write_html",
-]
 
 DAILY_MODES: Final = ("dry-run", "live")
 

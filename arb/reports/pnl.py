@@ -8,6 +8,22 @@ computed is None.
 
 from __future__ import annotations
 
+__all__ = [
+    "PNL_TOLERANCE",
+    "LegFigures",
+    "PairFigures",
+    "cash_flow",
+    "combined_leg_figures",
+    "fifo_holding",
+    "leg_figures",
+    "pair_figures",
+    "pnl_from_fills",
+    "position_of",
+    "run_leg_figures",
+    "symbol_leg_figures",
+    "venue_pnl_from_fills",
+]
+
 import math
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -43,23 +59,6 @@ from arb.strategy.types import (
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
-
-__all__ = [
-    "PNL_TOLERANCE",
-    "LegFigures",
-    "PairFigures",
-    "cash_flow",
-    "combined_leg_figures",
-    "fifo_holding",
-    "leg_figures",
-    "pair_figures",
-    "pnl_from_fills",
-    "position_of",
-    "run_leg_figures",
-    "symbol_leg_figures",
-    "venue_pnl_from_fills",
-]
-
 
 PNL_TOLERANCE: Final = 0.01
 """``pnl`` and ``pnl_from_fills`` agree when they differ by at most this much, quote currency (a cent)."""

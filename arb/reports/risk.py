@@ -7,17 +7,6 @@ currency, times in int64 ns unless a name ends in ``_s``.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any, Final, cast
-
-import numpy as np
-
-from arb.events import NS_PER_S
-from arb.formats import jsonable
-from arb.reports.common import VENUES, Array, duration_text, first_finite, none_to_nan
-from arb.reports.valuation import AccountEquity, InitialBalances
-
 __all__ = [
     "DAYS_PER_YEAR",
     "MIN_RATIO_SPAN_S",
@@ -28,6 +17,16 @@ __all__ = [
     "risk_figures",
 ]
 
+import math
+from dataclasses import dataclass
+from typing import Any, Final, cast
+
+import numpy as np
+
+from arb.events import NS_PER_S
+from arb.formats import jsonable
+from arb.reports.common import VENUES, Array, duration_text, first_finite, none_to_nan
+from arb.reports.valuation import AccountEquity, InitialBalances
 
 DAYS_PER_YEAR: Final = 365
 

@@ -27,6 +27,18 @@ Times are int64 ns since the epoch (UTC): ``local_ts`` of the fills (data time f
 
 from __future__ import annotations
 
+__all__ = [
+    "MARK_DTYPE",
+    "SOURCES",
+    "Mark",
+    "SourceData",
+    "journal_url",
+    "load_backtest",
+    "load_live",
+    "load_paper",
+    "marks_from",
+]
+
 import csv
 import json
 import math
@@ -52,18 +64,6 @@ from arb.strategy.types import (
     INTENT_UNWIND,
     SELL,
 )
-
-__all__ = [
-    "MARK_DTYPE",
-    "SOURCES",
-    "Mark",
-    "SourceData",
-    "journal_url",
-    "load_backtest",
-    "load_live",
-    "load_paper",
-    "marks_from",
-]
 
 Array = np.ndarray[Any, np.dtype[Any]]
 Mark = tuple[int, Sequence[float] | Sequence[Sequence[float]]]

@@ -19,6 +19,17 @@ mean over nothing, a value at an unknown mid) are ``None``, written ``null`` in 
 
 from __future__ import annotations
 
+__all__ = [
+    "SCHEMA_VERSION",
+    "Figures",
+    "FillFigures",
+    "Summary",
+    "SymbolSummary",
+    "merged_spans",
+    "run_summary",
+    "summarize",
+]
+
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -69,18 +80,6 @@ from arb.strategy.types import (
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
-
-__all__ = [
-    "SCHEMA_VERSION",
-    "Figures",
-    "FillFigures",
-    "Summary",
-    "SymbolSummary",
-    "merged_spans",
-    "run_summary",
-    "summarize",
-]
-
 
 SCHEMA_VERSION: Final = 2
 """``schema`` in summary.json; raised when a figure changes meaning or a key is removed."""

@@ -6,6 +6,15 @@ Units: prices and money in quote currency, quantities in base units, times in in
 
 from __future__ import annotations
 
+__all__ = [
+    "AccountEquity",
+    "InitialBalances",
+    "account_equity",
+    "boundary_marks",
+    "unit_value",
+    "value_prices",
+]
+
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,15 +27,6 @@ from arb.runtime.marks import NS_PER_DAY, BoundaryMark
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
-
-__all__ = [
-    "AccountEquity",
-    "InitialBalances",
-    "account_equity",
-    "boundary_marks",
-    "unit_value",
-    "value_prices",
-]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ or the live engine's (``arb.runtime.live_run``).
 
 from __future__ import annotations
 
+__all__ = ["AccountLines"]
+
 import time
 from typing import TYPE_CHECKING
 
@@ -19,8 +21,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from arb.runtime.engine import Engine
-
-__all__ = ["AccountLines"]
 
 
 class AccountLines:

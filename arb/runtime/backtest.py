@@ -17,6 +17,21 @@ IOC), transfers between venues, funding payments. See docs/backtest.md.
 
 from __future__ import annotations
 
+__all__ = [
+    "BacktestResult",
+    "Loop",
+    "Schedule",
+    "Warming",
+    "build_hbt",
+    "compile_loop",
+    "decision_points",
+    "loop_cached",
+    "run_backtest",
+    "run_session",
+    "warm_loop",
+    "warm_loop_in_background",
+]
+
 import datetime as dt
 import logging
 import multiprocessing
@@ -81,21 +96,6 @@ from arb.strategy.types import (
     new_state,
     new_views,
 )
-
-__all__ = [
-    "BacktestResult",
-    "Loop",
-    "Schedule",
-    "Warming",
-    "build_hbt",
-    "compile_loop",
-    "decision_points",
-    "loop_cached",
-    "run_backtest",
-    "run_session",
-    "warm_loop",
-    "warm_loop_in_background",
-]
 
 log = logging.getLogger(__name__)
 

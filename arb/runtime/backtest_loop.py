@@ -4,6 +4,8 @@ risk gate at each, and the orders they send (see :mod:`arb.runtime.backtest`, it
 
 from __future__ import annotations
 
+__all__: list[str] = []  # compiled internals of arb.runtime.backtest
+
 from typing import Any
 
 import numpy as np
@@ -78,8 +80,6 @@ from arb.strategy.types import (
     VENUE_OUT_OF_SYNC,
     VENUE_STALE,
 )
-
-__all__: list[str] = []  # compiled internals of arb.runtime.backtest
 
 _MAX_SCAN_TICKS = 2_000  # ticks walked from the best price when filling deeper levels
 _MAX_SAME_TIME = 10_000

@@ -5,14 +5,6 @@ the loop's output rows about them (fills, intents sent). Compiled helpers of
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-from arb._jit import njit
-from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT, draw_fault
-from arb.execution.risk import EVENTS_KEPT
-
 __all__ = [
     "C_CALLS",
     "C_CANCELS",
@@ -38,6 +30,14 @@ __all__ = [
     "fill_row",
     "sent_row",
 ]
+
+from typing import Any
+
+import numpy as np
+
+from arb._jit import njit
+from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT, draw_fault
+from arb.execution.risk import EVENTS_KEPT
 
 _MAX_PENDING = 128
 

@@ -10,6 +10,8 @@ is then recorded and the slot freed as for any fill.
 
 from __future__ import annotations
 
+__all__ = ["cancel_sent", "quote_answer", "quote_sent"]
+
 from typing import Any
 
 from hftbacktest.order import CANCELED, EXPIRED, FILLED
@@ -18,8 +20,6 @@ from arb._jit import njit
 from arb.runtime.backtest_orders import C_CANCELS, C_MAKER_FILLS, C_POST_ONLY_REJECTS, C_QUOTES, fill_row, sent_row
 from arb.runtime.quote_slots import Q_OID, Q_PAIR, Q_SENT, Q_STATE, hold_slot
 from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_CANCELING, QUOTE_LIVE, QUOTE_PENDING
-
-__all__ = ["cancel_sent", "quote_answer", "quote_sent"]
 
 # What quote_answer made of hftbacktest's answer.
 ANSWER_NONE = 0  # nothing new

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
+__all__ = ["chained"]
+
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-__all__ = ["chained"]
 
 T = TypeVar("T")
 

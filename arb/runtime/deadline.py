@@ -16,6 +16,8 @@ fill is committed to the journal when it happens, and the next start reconciles 
 
 from __future__ import annotations
 
+__all__ = ["EXIT_STOP_TIMEOUT", "StopDeadline"]
+
 import contextlib
 import logging
 import os
@@ -23,8 +25,6 @@ import sys
 import threading
 import time
 from typing import Final
-
-__all__ = ["EXIT_STOP_TIMEOUT", "StopDeadline"]
 
 log = logging.getLogger(__name__)
 

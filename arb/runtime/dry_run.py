@@ -16,6 +16,8 @@ report from the :class:`DryRunResult`.
 
 from __future__ import annotations
 
+__all__ = ["DryRunResult", "dry_run_live", "dry_run_replay", "paper_engine"]
+
 import asyncio
 import logging
 import time
@@ -30,8 +32,6 @@ from arb.execution.paper_account import PaperAccount
 from arb.execution.risk import restore_risk_memory, risk_memory
 from arb.runtime.engine import Engine
 from arb.runtime.session import SessionLoop, SessionResult, SessionStart, SessionWatcher, paced, queued, warm_up_kernel
-
-__all__ = ["DryRunResult", "dry_run_live", "dry_run_replay", "paper_engine"]
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,8 @@ Timing rules (the backtest's, so the two can be compared):
 
 from __future__ import annotations
 
+__all__ = ["Batch", "Engine", "EngineLog", "Executor"]
+
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -103,8 +105,6 @@ from arb.strategy.types import (
     new_views,
 )
 from connectors.common.normalizer import SyncState
-
-__all__ = ["Batch", "Engine", "EngineLog", "Executor"]
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["market_data_feeds"]
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,8 +11,6 @@ from arb.config import AppConfig
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
 from connectors.common.feed import MarketDataFeed
-
-__all__ = ["market_data_feeds"]
 
 
 def market_data_feeds(config: AppConfig, symbols: Sequence[str] | None = None, **options: Any) -> list[MarketDataFeed]:

@@ -29,6 +29,8 @@ exits 1 if any failed, after one line per failure.
 
 from __future__ import annotations
 
+__all__ = ["KEY_VARIABLE", "SOURCES", "VENUES", "FetchResult", "Planned", "fetch", "plan", "sizes", "verify"]
+
 import asyncio
 import datetime as dt
 import email.utils
@@ -45,8 +47,6 @@ import aiohttp
 from arb.config import AppConfig
 from arb.recording import sources
 from arb.recording.tardis import BOOK, TICKER, TRADES, exchange_of
-
-__all__ = ["KEY_VARIABLE", "SOURCES", "VENUES", "FetchResult", "Planned", "fetch", "plan", "sizes", "verify"]
 
 log = logging.getLogger(__name__)
 

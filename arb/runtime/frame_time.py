@@ -7,12 +7,12 @@ Bybit stamps the envelope (``ts``, ms); Binance stamps the event (``E``, ms; on 
 
 from __future__ import annotations
 
+__all__ = ["EXCHANGE_MS", "exchange_ns"]
+
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
-
-__all__ = ["EXCHANGE_MS", "exchange_ns"]
 
 
 def _bybit_ms(msg: dict[str, Any], market: str) -> object:

@@ -16,6 +16,16 @@ of the symbols done by then are kept (each is written whole or not at all).
 
 from __future__ import annotations
 
+__all__ = [
+    "SETTLE_MARGIN_NS",
+    "VENUES",
+    "FetchReport",
+    "FundingHistoryClient",
+    "check_linear",
+    "day_start_ns",
+    "fetch_funding_history",
+]
+
 import asyncio
 import calendar
 import datetime as dt
@@ -34,16 +44,6 @@ from arb.events import NS_PER_S
 from arb.recording.funding import funding_path, load_funding_file, merge_funding, save_funding_file
 from connectors.common.history import FundingRecord, HistoryGetter, Sleep
 from connectors.registry import venue as venue_connector
-
-__all__ = [
-    "SETTLE_MARGIN_NS",
-    "VENUES",
-    "FetchReport",
-    "FundingHistoryClient",
-    "check_linear",
-    "day_start_ns",
-    "fetch_funding_history",
-]
 
 log = logging.getLogger(__name__)
 

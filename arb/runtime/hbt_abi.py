@@ -16,12 +16,6 @@ a boolean goes as a 0/1 byte. The signatures restate ``hftbacktest.binding``'s c
 
 from __future__ import annotations
 
-from typing import Any
-
-import llvmlite.binding as llvm
-from hftbacktest import _hftbacktest
-from numba import types
-
 __all__ = [
     "SIGNATURES",
     "bt_cancel",
@@ -44,6 +38,12 @@ __all__ = [
     "depth_tick_size",
     "orders_get",
 ]
+
+from typing import Any
+
+import llvmlite.binding as llvm
+from hftbacktest import _hftbacktest
+from numba import types
 
 llvm.load_library_permanently(_hftbacktest.__file__)  # its symbols, for the names below to link to
 

@@ -26,6 +26,8 @@ Every order goes through the journal and the live executor like any other.
 
 from __future__ import annotations
 
+__all__ = ["HALT_KEY", "KillReport", "kill"]
+
 import asyncio
 import logging
 from dataclasses import dataclass, field
@@ -36,8 +38,6 @@ from arb.events import ASSET_NAMES
 from arb.execution.grid import grid_qty, wire
 from arb.execution.orders import LiveOrder
 from arb.runtime.trading_session import KIND_FLATTEN, TradingSession, venue_account
-
-__all__ = ["HALT_KEY", "KillReport", "kill"]
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,6 @@ nearest measured one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Final
-
-import numpy as np
-
-from arb.errors import ConfigError
-
 __all__ = [
     "ORDER_LATENCY_DTYPE",
     "assumed_round_trips",
@@ -29,6 +21,14 @@ __all__ = [
     "percentiles",
     "replayed_round_trips",
 ]
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from arb.errors import ConfigError
 
 ORDER_LATENCY_DTYPE: Final = np.dtype(
     [("req_ts", "i8"), ("exch_ts", "i8"), ("resp_ts", "i8"), ("_padding", "i8")], align=True

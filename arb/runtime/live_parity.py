@@ -37,6 +37,8 @@ at a band's edge (``rebalance_threshold``) to decide otherwise; the fake venues 
 
 from __future__ import annotations
 
+__all__ = ["live_engine", "run_live_parity"]
+
 import asyncio
 import datetime as dt
 import logging
@@ -58,8 +60,6 @@ from arb.runtime.frame_time import exchange_ns
 from arb.runtime.loader import load_session
 from arb.runtime.parity import ParityReport, compare
 from arb.runtime.replay import replay
-
-__all__ = ["live_engine", "run_live_parity"]
 
 log = logging.getLogger(__name__)
 

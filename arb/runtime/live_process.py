@@ -8,14 +8,14 @@ signal cannot reach it (another user, a container).
 
 from __future__ import annotations
 
+__all__ = ["KILL_FILE", "PID_FILE", "announce", "running_pid", "started"]
+
 import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from arb.errors import ArbError
-
-__all__ = ["KILL_FILE", "PID_FILE", "announce", "running_pid", "started"]
 
 PID_FILE = "live.pid"
 """In ``[live] state_dir`` while ``arb live`` runs: its process id, for ``arb kill``."""

@@ -23,6 +23,8 @@ Its watchers (the ops watch) are handed down by the command.
 
 from __future__ import annotations
 
+__all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "keep_risk_memory", "run_live"]
+
 import asyncio
 import contextlib
 import json
@@ -51,8 +53,6 @@ if TYPE_CHECKING:
     from arb.runtime.engine import Engine
     from arb.runtime.kill import KillReport
     from arb.runtime.session import SessionStart
-
-__all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "keep_risk_memory", "run_live"]
 
 log = logging.getLogger(__name__)
 

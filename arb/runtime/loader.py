@@ -37,6 +37,17 @@ share that one shift; a session's assets are in hftbacktest's order, asset ``2 *
 
 from __future__ import annotations
 
+__all__ = [
+    "CHUNK_ROWS",
+    "DayData",
+    "Session",
+    "VenueData",
+    "find_day_files",
+    "find_days",
+    "load_session",
+    "plan_days",
+]
+
 import datetime as dt
 import functools
 import logging
@@ -71,17 +82,6 @@ from arb.recording.venues import merge_pays, scan_pays
 
 if TYPE_CHECKING:
     pass
-
-__all__ = [
-    "CHUNK_ROWS",
-    "DayData",
-    "Session",
-    "VenueData",
-    "find_day_files",
-    "find_days",
-    "load_session",
-    "plan_days",
-]
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,8 @@ The drivers (the backtest loop, the live engine) make these while they run; the 
 
 from __future__ import annotations
 
+__all__ = ["NS_PER_DAY", "BoundaryMark", "Span", "Spans", "out_of_sync_spans"]
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -15,8 +17,6 @@ import numpy as np
 
 from arb.events import ASSET_NAMES, BINANCE, BYBIT, NS_PER_S
 from arb.formats import iso_ns, jsonable
-
-__all__ = ["NS_PER_DAY", "BoundaryMark", "Span", "Spans", "out_of_sync_spans"]
 
 Array = np.ndarray[Any, np.dtype[Any]]
 Span = tuple[int, int]

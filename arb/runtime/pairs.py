@@ -5,6 +5,8 @@ count. Pure: ``FILL_DTYPE`` rows in, figures out (money in quote currency).
 
 from __future__ import annotations
 
+__all__ = ["count_won", "pair_index", "pair_pnl", "pairs_text", "pairs_won"]
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,8 +14,6 @@ import numpy as np
 
 from arb.formats import pct
 from arb.strategy.types import INTENT_OPEN, INTENT_QUOTE
-
-__all__ = ["count_won", "pair_index", "pair_pnl", "pairs_text", "pairs_won"]
 
 Array = np.ndarray[Any, np.dtype[Any]]
 

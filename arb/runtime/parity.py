@@ -27,6 +27,16 @@ path does; its calls and intents at that time (or later) are left out of the com
 
 from __future__ import annotations
 
+__all__ = [
+    "FILL_TIME_TOLERANCE_NS",
+    "Disagreement",
+    "ParityReport",
+    "compare",
+    "replay_engine",
+    "run_parity",
+    "zero_latency",
+]
+
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
@@ -45,16 +55,6 @@ from arb.runtime.replay import replay
 from arb.runtime.session_funding import funding_of
 from arb.strategy.params import params_of
 from arb.strategy.types import STYLE_TAKER
-
-__all__ = [
-    "FILL_TIME_TOLERANCE_NS",
-    "Disagreement",
-    "ParityReport",
-    "compare",
-    "replay_engine",
-    "run_parity",
-    "zero_latency",
-]
 
 
 @dataclass(frozen=True, slots=True)

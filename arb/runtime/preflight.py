@@ -17,6 +17,8 @@ compiles nothing: it takes a fraction of a second, even on a fresh install.
 
 from __future__ import annotations
 
+__all__ = ["Blocker", "pair_blockers"]
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +37,6 @@ from arb.execution.risk import (
 from arb.strategy import kernel
 from arb.strategy.params import params_of
 from arb.strategy.types import BUY, INTENT_OPEN, SELL, VENUE_OK, new_intents, new_views
-
-__all__ = ["Blocker", "pair_blockers"]
 
 # The gate's refusals that hold at every price when they hold for the smallest pair at the price
 # where it is smallest (by their B_* code in the gate's state, named by BREACH_NAMES): the net

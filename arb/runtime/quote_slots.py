@@ -16,14 +16,14 @@ passed (:mod:`arb.strategy.quotes`, rule 5).
 
 from __future__ import annotations
 
+__all__ = ["Q_OID", "Q_PAIR", "Q_SENT", "Q_STATE", "any_quote", "hold_slot", "new_quotes", "quote_views"]
+
 from typing import Any
 
 import numpy as np
 
 from arb._jit import njit
 from arb.strategy.types import QUOTE_HELD, QUOTE_NONE
-
-__all__ = ["Q_OID", "Q_PAIR", "Q_SENT", "Q_STATE", "any_quote", "hold_slot", "new_quotes", "quote_views"]
 
 Q_OID = 0
 Q_PAIR = 1

@@ -20,6 +20,8 @@ every task is awaited and every file is flushed and closed before :func:`record`
 
 from __future__ import annotations
 
+__all__ = ["DEFAULT_STATUS_NS", "RecordReport", "VenueSummary", "record"]
+
 import asyncio
 import logging
 import re
@@ -38,8 +40,6 @@ from arb.runtime.feeds import market_data_feeds
 from arb.runtime.session import SessionStart, SessionWatcher
 from connectors.common.feed import MarketDataFeed
 from connectors.common.normalizer import SyncState
-
-__all__ = ["DEFAULT_STATUS_NS", "RecordReport", "VenueSummary", "record"]
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,8 @@ with its source's clock shift.
 
 from __future__ import annotations
 
+__all__ = ["ReplayBatch", "replay"]
+
 import heapq
 import itertools
 from collections.abc import Callable, Iterator
@@ -47,8 +49,6 @@ from arb.recording.venues import make_normalizer
 from arb.runtime.loader import DayData, Session
 from arb.runtime.session_funding import Funding
 from connectors.common.normalizer import SyncState
-
-__all__ = ["ReplayBatch", "replay"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ What ``arb report --against`` reads back from ``orders.csv`` (:mod:`arb.reports.
 
 from __future__ import annotations
 
+__all__ = ["ORDER_DTYPE", "backtest_orders"]
+
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -20,8 +22,6 @@ import numpy as np
 
 from arb.runtime.latency import assumed_round_trips
 from arb.strategy.types import INTENT_CANCEL
-
-__all__ = ["ORDER_DTYPE", "backtest_orders"]
 
 ORDER_DTYPE: Final = np.dtype(
     [

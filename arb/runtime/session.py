@@ -20,6 +20,19 @@ nothing above it. A watcher reads; it never slows the loop (no I/O on it).
 
 from __future__ import annotations
 
+__all__ = [
+    "YIELD_EVERY",
+    "Arrival",
+    "SessionLoop",
+    "SessionResult",
+    "SessionStart",
+    "SessionWatcher",
+    "handle_signals",
+    "paced",
+    "queued",
+    "warm_up_kernel",
+]
+
 import asyncio
 import contextlib
 import signal
@@ -35,19 +48,6 @@ if TYPE_CHECKING:
 
     from arb.config import AppConfig
     from arb.runtime.engine import Engine
-
-__all__ = [
-    "YIELD_EVERY",
-    "Arrival",
-    "SessionLoop",
-    "SessionResult",
-    "SessionStart",
-    "SessionWatcher",
-    "handle_signals",
-    "paced",
-    "queued",
-    "warm_up_kernel",
-]
 
 Arrival = tuple[int, Sequence[Any], int, int]
 """What a source yields: (local time ns, that time's batches, when the frame was read off the socket as

@@ -8,6 +8,8 @@ dry run and the parity check all book the same :class:`Funding` (:func:`funding_
 
 from __future__ import annotations
 
+__all__ = ["Funding", "funding_of"]
+
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,8 +30,6 @@ from arb.runtime.loader import Session, VenueData
 
 if TYPE_CHECKING:
     from arb.recording.funding import FundingRates
-
-__all__ = ["Funding", "funding_of"]
 
 log = logging.getLogger("arb.runtime.loader")
 

@@ -12,6 +12,20 @@ for the first). ``arb live`` (:mod:`arb.runtime.live_run`) puts the engine on to
 
 from __future__ import annotations
 
+__all__ = [
+    "KIND_FLATTEN",
+    "KIND_MANUAL",
+    "TradingSession",
+    "VenueAccount",
+    "account_since_inception",
+    "place_one",
+    "settings_of",
+    "trading_session",
+    "venue_account",
+    "venue_holdings",
+    "venue_setup",
+]
+
 import asyncio
 import contextlib
 import json
@@ -34,20 +48,6 @@ if TYPE_CHECKING:  # ccxt, aiohttp and SQLAlchemy load only when a command trade
     from arb.execution.venue_errors import VenueSetup
     from arb.execution.venue_executor import VenueExecutor
     from arb.execution.wire import WireTrace
-
-__all__ = [
-    "KIND_FLATTEN",
-    "KIND_MANUAL",
-    "TradingSession",
-    "VenueAccount",
-    "account_since_inception",
-    "place_one",
-    "settings_of",
-    "trading_session",
-    "venue_account",
-    "venue_holdings",
-    "venue_setup",
-]
 
 log = logging.getLogger(__name__)
 

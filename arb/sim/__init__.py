@@ -23,26 +23,6 @@ imports. See ``docs/fake-venue.md``::
 
 from __future__ import annotations
 
-from arb.sim.binance.exchange import FakeBinanceExchange
-from arb.sim.binance.public import BinanceMarket, FakeBinanceVenue, SymbolSpec, depth_weight
-from arb.sim.book import PriceLevelBook
-from arb.sim.bybit.exchange import FakeBybitExchange
-from arb.sim.bybit.public import BybitMarket, FakeBybitVenue
-from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, RefuseMode
-from arb.sim.funding import FundingSchedule
-from arb.sim.ledger import SymbolRules
-from arb.sim.options import MANUAL, Speed, VenueOptions
-from arb.sim.replay import FrameKind, ReplayFrame
-from arb.sim.venue import (
-    BookView,
-    FakeVenue,
-    OutFrame,
-    RestRequest,
-    SubscriptionEvent,
-    VenueConnection,
-    VenueStats,
-)
-
 __all__ = [
     "MANUAL",
     "AppliedFault",
@@ -72,3 +52,23 @@ __all__ = [
     "VenueStats",
     "depth_weight",
 ]
+
+from arb.sim.binance.exchange import FakeBinanceExchange
+from arb.sim.binance.public import BinanceMarket, FakeBinanceVenue, SymbolSpec, depth_weight
+from arb.sim.book import PriceLevelBook
+from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.bybit.public import BybitMarket, FakeBybitVenue
+from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, RefuseMode
+from arb.sim.funding import FundingSchedule
+from arb.sim.ledger import SymbolRules
+from arb.sim.options import MANUAL, Speed, VenueOptions
+from arb.sim.replay import FrameKind, ReplayFrame
+from arb.sim.venue import (
+    BookView,
+    FakeVenue,
+    OutFrame,
+    RestRequest,
+    SubscriptionEvent,
+    VenueConnection,
+    VenueStats,
+)

@@ -8,12 +8,12 @@ is spelled the way the venue spells it. Ordering uses :class:`decimal.Decimal` k
 
 from __future__ import annotations
 
+__all__ = ["Level", "PriceLevelBook", "Side"]
+
 import bisect
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-
-__all__ = ["Level", "PriceLevelBook", "Side"]
 
 Level = tuple[str, str]
 """One price level as the wire spells it: ``(price, quantity)``."""

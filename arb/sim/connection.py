@@ -8,6 +8,8 @@ reads its counters.
 
 from __future__ import annotations
 
+__all__ = ["OutFrame", "VenueConnection"]
+
 import asyncio
 import contextlib
 import logging
@@ -23,8 +25,6 @@ from arb.sim.faults import AppliedFault, FaultKind, FrameFault
 
 if TYPE_CHECKING:
     from arb.sim.venue import FakeVenue
-
-__all__ = ["OutFrame", "VenueConnection"]
 
 logger = logging.getLogger(__name__)
 

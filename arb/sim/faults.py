@@ -15,14 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
-from decimal import Decimal
-from enum import Enum
-from typing import Literal
-
-ZERO = Decimal(0)
-
 __all__ = [
     "AppliedFault",
     "FaultKind",
@@ -34,6 +26,14 @@ __all__ = [
     "RestFault",
     "StallRule",
 ]
+
+import asyncio
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Literal
+
+ZERO = Decimal(0)
 
 
 class FaultKind(Enum):

@@ -15,10 +15,10 @@ announced before, which is what the venues' clients saw.
 
 from __future__ import annotations
 
+__all__ = ["HOUR_MS", "FundingAnnouncements", "FundingSchedule", "Settlement"]
+
 from dataclasses import dataclass
 from decimal import Decimal
-
-__all__ = ["HOUR_MS", "FundingAnnouncements", "FundingSchedule", "Settlement"]
 
 HOUR_MS = 3_600_000
 

@@ -15,6 +15,8 @@ for its market. The market-data venues read the serving fields and ``funding`` o
 
 from __future__ import annotations
 
+__all__ = ["MANUAL", "VENUE_DEFAULT", "Speed", "VenueOptions", "speed_factor"]
+
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,8 +24,6 @@ from decimal import Decimal
 from typing import Literal
 
 from arb.sim.funding import FundingSchedule
-
-__all__ = ["MANUAL", "VENUE_DEFAULT", "Speed", "VenueOptions", "speed_factor"]
 
 MANUAL: Literal["manual"] = "manual"
 Speed = float | Literal["manual", "max"] | None

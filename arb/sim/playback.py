@@ -12,6 +12,8 @@ and writes the frames out).
 
 from __future__ import annotations
 
+__all__ = ["Playback"]
+
 import asyncio
 import contextlib
 import logging
@@ -19,8 +21,6 @@ from collections.abc import Callable
 
 from arb.sim.options import MANUAL, Speed, speed_factor
 from arb.sim.replay import Replay, ReplayFrame
-
-__all__ = ["Playback"]
 
 logger = logging.getLogger(__name__)
 

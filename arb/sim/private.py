@@ -9,6 +9,8 @@ a few hooks which streams move its book, where funding is announced and whom an 
 
 from __future__ import annotations
 
+__all__ = ["CancelTrigger", "FundingFields", "LedgerVenue", "RestCall", "UserStreamMessage", "decimal_param", "encode"]
+
 import asyncio
 import logging
 from collections import deque
@@ -38,8 +40,6 @@ from arb.sim.ledger.records import (
 from arb.sim.options import VenueOptions
 from arb.sim.replay import ReplayFrame
 from arb.sim.venue import FakeVenue
-
-__all__ = ["CancelTrigger", "FundingFields", "LedgerVenue", "RestCall", "UserStreamMessage", "decimal_param", "encode"]
 
 logger = logging.getLogger(__name__)
 

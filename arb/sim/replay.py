@@ -13,6 +13,17 @@ lazily, so a large file costs only what is released (or looked ahead at).
 
 from __future__ import annotations
 
+__all__ = [
+    "Classified",
+    "Classifier",
+    "FrameKind",
+    "Replay",
+    "ReplayFrame",
+    "SessionSpec",
+    "normalize_sessions",
+    "read_lines",
+]
+
 import gzip
 import heapq
 import logging
@@ -25,17 +36,6 @@ from pathlib import Path
 from typing import IO
 
 from arb.errors import RecordingError
-
-__all__ = [
-    "Classified",
-    "Classifier",
-    "FrameKind",
-    "Replay",
-    "ReplayFrame",
-    "SessionSpec",
-    "normalize_sessions",
-    "read_lines",
-]
 
 logger = logging.getLogger(__name__)
 

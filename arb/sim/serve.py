@@ -11,6 +11,8 @@ otherwise.
 
 from __future__ import annotations
 
+__all__ = ["main"]
+
 import argparse
 import asyncio
 import json
@@ -20,8 +22,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from arb.sim.ledger import SymbolRules
-
-__all__ = ["main"]
 
 
 async def _serve(args: argparse.Namespace) -> None:

@@ -11,6 +11,16 @@ owns everything they share.
 
 from __future__ import annotations
 
+__all__ = [
+    "BookView",
+    "FakeVenue",
+    "OutFrame",
+    "RestRequest",
+    "SubscriptionEvent",
+    "VenueConnection",
+    "VenueStats",
+]
+
 import asyncio
 import collections
 import contextlib
@@ -31,16 +41,6 @@ from arb.sim.options import MANUAL, VenueOptions
 from arb.sim.playback import Playback
 from arb.sim.replay import Classified, Replay, ReplayFrame, SessionSpec, normalize_sessions
 from arb.waiting import Conditions
-
-__all__ = [
-    "BookView",
-    "FakeVenue",
-    "OutFrame",
-    "RestRequest",
-    "SubscriptionEvent",
-    "VenueConnection",
-    "VenueStats",
-]
 
 logger = logging.getLogger(__name__)
 

@@ -61,23 +61,6 @@ symbol holding them as fields (:mod:`arb.strategy.records`' accessors): the same
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
-from arb.strategy.records import EVENTS_KEPT, N_BREACHES, limits_row, pnl_row, risk_row, view_row
-from arb.strategy.types import (
-    INTENT_CANCEL,
-    INTENT_HEDGE,
-    INTENT_OPEN,
-    INTENT_QUOTE,
-    INTENT_UNWIND,
-    QUOTE_HELD,
-    QUOTE_NONE,
-    VENUE_OK,
-)
-
 __all__ = [
     "ACCOUNT",
     "B_CAPITAL",
@@ -115,6 +98,23 @@ __all__ = [
     "update_equity",
     "value_px",
 ]
+
+from typing import Any
+
+import numpy as np
+
+import arb._jit as nb  # numba.njit, compiled once per argument types, not per constant (arb/_jit.py)
+from arb.strategy.records import EVENTS_KEPT, N_BREACHES, limits_row, pnl_row, risk_row, view_row
+from arb.strategy.types import (
+    INTENT_CANCEL,
+    INTENT_HEDGE,
+    INTENT_OPEN,
+    INTENT_QUOTE,
+    INTENT_UNWIND,
+    QUOTE_HELD,
+    QUOTE_NONE,
+    VENUE_OK,
+)
 
 NS_PER_HOUR = 3_600_000_000_000
 NS_PER_DAY = 24 * NS_PER_HOUR

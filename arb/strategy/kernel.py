@@ -51,6 +51,8 @@ Inputs are the record arrays of :mod:`arb.strategy.types`; ``params`` and ``stat
 
 from __future__ import annotations
 
+__all__ = ["ceil_to_grid", "decide", "floor_to_grid", "may_act", "takes_orders"]
+
 from typing import Any
 
 import numpy as np
@@ -68,8 +70,6 @@ from arb.strategy.types import (
     STYLE_TAKER,
     VENUE_OK,
 )
-
-__all__ = ["ceil_to_grid", "decide", "floor_to_grid", "may_act", "takes_orders"]
 
 _EPS = 1e-9  # grid rounding slack, in units of the grid step
 

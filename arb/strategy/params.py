@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["copy_settings", "make_params", "params_of"]
+
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,8 +11,6 @@ import numpy as np
 
 from arb.config import AppConfig
 from arb.strategy.types import MARKET_LINEAR, MARKET_SPOT, PARAMS_DTYPE, STYLE_MAKER_TAKER, STYLE_TAKER
-
-__all__ = ["copy_settings", "make_params", "params_of"]
 
 
 def copy_settings(row: Any, section: Any, names: Iterable[str]) -> None:

@@ -50,6 +50,8 @@ quantities in base units, ``*_bps`` basis points, ``*_ns`` int64 ns.
 
 from __future__ import annotations
 
+__all__ = ["decide_maker", "hedge_price", "quote_target"]
+
 from typing import Any
 
 import numpy as np
@@ -78,8 +80,6 @@ from arb.strategy.types import (
     QUOTE_NONE,
     SELL,
 )
-
-__all__ = ["decide_maker", "hedge_price", "quote_target"]
 
 
 @nb.njit(cache=True, nogil=True)

@@ -13,12 +13,6 @@ Units as everywhere: ``_ns`` int64 nanoseconds, prices in quote currency, quanti
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-from numba.core import types
-from numba.extending import overload
-
 __all__ = [
     "BACKTEST_RUN_DTYPE",
     "EVENTS_KEPT",
@@ -32,6 +26,12 @@ __all__ = [
     "risk_row",
     "view_row",
 ]
+
+from typing import Any
+
+import numpy as np
+from numba.core import types
+from numba.extending import overload
 
 MAX_PAIRS_TRACKED = 4096
 """``max_pairs_per_day`` above this is refused by the configuration check."""

@@ -23,6 +23,24 @@ Units as everywhere: ``_ns`` int64 nanoseconds, prices in quote currency, quanti
 
 from __future__ import annotations
 
+__all__ = [
+    "FLAG_EVENTS",
+    "FLAG_HALTED",
+    "FLAG_HEDGE_FAILED",
+    "N_VENUE_ROWS",
+    "V_BLOCKED",
+    "V_BOOK_TS",
+    "V_FEED_STALE",
+    "V_OPEN",
+    "V_SYNCED",
+    "decide_symbol",
+    "engine_step",
+    "fill_accounts",
+    "fill_books",
+    "log_equity",
+    "venue_status",
+]
+
 from typing import Any
 
 import numpy as np
@@ -44,24 +62,6 @@ from arb.strategy.types import (
     VENUE_OUT_OF_SYNC,
     VENUE_STALE,
 )
-
-__all__ = [
-    "FLAG_EVENTS",
-    "FLAG_HALTED",
-    "FLAG_HEDGE_FAILED",
-    "N_VENUE_ROWS",
-    "V_BLOCKED",
-    "V_BOOK_TS",
-    "V_FEED_STALE",
-    "V_OPEN",
-    "V_SYNCED",
-    "decide_symbol",
-    "engine_step",
-    "fill_accounts",
-    "fill_books",
-    "log_equity",
-    "venue_status",
-]
 
 # Rows of the engine's ``venues``, the per-(symbol, venue) state the step reads besides the books
 # (``venues[row, s, v]``).

@@ -8,12 +8,6 @@ inside the backtest's Numba loop and after each batch of the live driver. Field 
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-from arb.events import BINANCE, BYBIT
-
 __all__ = [
     "BUY",
     "DECISION_DTYPE",
@@ -53,6 +47,12 @@ __all__ = [
     "new_view",
     "new_views",
 ]
+
+from typing import Any
+
+import numpy as np
+
+from arb.events import BINANCE, BYBIT
 
 MAX_LEVELS = 50
 """Levels per side the view can hold; ``params.book_levels`` says how many the kernel reads."""

@@ -12,10 +12,6 @@ See docs/sweeps.md.
 
 from __future__ import annotations
 
-from arb.sweep.grid import OBJECTIVES, Grid, Parameter, load_grid
-from arb.sweep.runner import FIGURES, PointResult, SweepError, WorkerInfo, figures_of
-from arb.sweep.sweep import SweepResult, run_sweep
-
 __all__ = [
     "FIGURES",
     "OBJECTIVES",
@@ -29,3 +25,7 @@ __all__ = [
     "load_grid",
     "run_sweep",
 ]
+
+from arb.sweep.grid import OBJECTIVES, Grid, Parameter, load_grid
+from arb.sweep.runner import FIGURES, PointResult, SweepError, WorkerInfo, figures_of
+from arb.sweep.sweep import SweepResult, run_sweep

@@ -9,6 +9,8 @@ stdout, the files to ``--out`` (see :mod:`arb.sweep.output`).
 
 from __future__ import annotations
 
+__all__ = ["COMMAND", "ray_address", "workers"]
+
 import argparse
 import importlib.util
 import os
@@ -26,8 +28,6 @@ from arb.arguments import (
     output_folder,
     report_folder,
 )
-
-__all__ = ["COMMAND", "ray_address", "workers"]
 
 MAX_WORKERS = 256
 _HOST_PORT = re.compile(r"(?:ray://)?[A-Za-z0-9._-]+:\d{1,5}")

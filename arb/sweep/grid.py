@@ -32,6 +32,8 @@ Keys that choose the data (``strategy.symbol``, ``strategy.symbols``, ``backtest
 
 from __future__ import annotations
 
+__all__ = ["OBJECTIVES", "Grid", "Parameter", "apply_overrides", "load_grid", "toml_value"]
+
 import difflib
 import itertools
 import math
@@ -61,8 +63,6 @@ from arb.config.fields import BadValueError, FieldSpec, check_value, fields_of
 from arb.config.messages import read_file, unknown_key
 from arb.errors import ConfigError
 from arb.events import ASSET_NAMES
-
-__all__ = ["OBJECTIVES", "Grid", "Parameter", "apply_overrides", "load_grid", "toml_value"]
 
 OBJECTIVES: Final[Mapping[str, str]] = {
     "pnl": "net PnL over the whole run, quote currency (the equity curve's)",

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+__all__ = ["BEST_TOML", "HEATMAP_PNG", "RESULTS_CSV", "heatmap_slice", "print_results", "write_results"]
+
 import csv
 import io
 import math
@@ -27,8 +29,6 @@ from arb.files import write_atomic
 from arb.sweep.grid import OBJECTIVES, toml_value
 from arb.sweep.runner import FIGURES
 from arb.sweep.sweep import SweepResult, describe_point, objective_value
-
-__all__ = ["BEST_TOML", "HEATMAP_PNG", "RESULTS_CSV", "heatmap_slice", "print_results", "write_results"]
 
 RESULTS_CSV = "results.csv"
 BEST_TOML = "best.toml"

@@ -9,6 +9,8 @@ the arrays it already holds.
 
 from __future__ import annotations
 
+__all__ = ["Task", "run_pool"]
+
 import datetime as dt
 import logging
 import multiprocessing
@@ -18,8 +20,6 @@ from typing import Any
 
 from arb.config import AppConfig
 from arb.sweep.runner import PointResult, Worker
-
-__all__ = ["Task", "run_pool"]
 
 Task = tuple[int, dict[str, Any], dict[str, Any]]
 """(point index, the point as written, its overrides for :func:`~arb.sweep.grid.apply_overrides`)."""

@@ -14,6 +14,8 @@ stops it afterwards; ``"auto"`` connects to the running cluster that ``RAY_ADDRE
 
 from __future__ import annotations
 
+__all__ = ["RAY_EXTRA", "import_ray", "run_ray", "shutdown_ray"]
+
 import builtins
 import datetime as dt
 import logging
@@ -25,8 +27,6 @@ from arb.errors import ArbError, UsageError
 from arb.runtime.loader import Session
 from arb.sweep.pool import Task
 from arb.sweep.runner import DataKey, PointResult, Worker, WorkerInfo
-
-__all__ = ["RAY_EXTRA", "import_ray", "run_ray", "shutdown_ray"]
 
 RAY_EXTRA = "pip install 'arb[ray]'"
 """What to install for ``--ray``."""

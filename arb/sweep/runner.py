@@ -14,6 +14,19 @@ same arrays and a fresh :class:`~arb.runtime.backtest.Loop`, and runs exactly wh
 
 from __future__ import annotations
 
+__all__ = [
+    "FIGURES",
+    "DataKey",
+    "PointResult",
+    "SweepError",
+    "Worker",
+    "WorkerInfo",
+    "data_key",
+    "figures_of",
+    "run_on_session",
+    "slim_session",
+]
+
 import copy
 import datetime as dt
 import hashlib
@@ -31,19 +44,6 @@ from arb.reports.valuation import InitialBalances
 from arb.runtime.backtest import BacktestResult, Schedule, compile_loop, run_session
 from arb.runtime.loader import Session, load_session
 from arb.sweep.grid import apply_overrides
-
-__all__ = [
-    "FIGURES",
-    "DataKey",
-    "PointResult",
-    "SweepError",
-    "Worker",
-    "WorkerInfo",
-    "data_key",
-    "figures_of",
-    "run_on_session",
-    "slim_session",
-]
 
 FIGURES: tuple[str, ...] = (
     "pnl",

@@ -8,6 +8,8 @@ pool or to Ray. The figures do not depend on which runner or how many workers ra
 
 from __future__ import annotations
 
+__all__ = ["SweepResult", "objective_value", "run_sweep"]
+
 import datetime as dt
 import math
 import time
@@ -21,8 +23,6 @@ from arb.runtime.loader import Session, load_session, plan_days
 from arb.sweep.grid import Grid, apply_overrides
 from arb.sweep.pool import Task, run_pool
 from arb.sweep.runner import DataKey, PointResult, WorkerInfo, data_key, slim_session
-
-__all__ = ["SweepResult", "objective_value", "run_sweep"]
 
 
 def objective_value(result: PointResult, objective: str) -> float | None:

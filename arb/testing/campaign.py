@@ -33,6 +33,18 @@ the ledgers, arb's output or the injected fault change, or at the moment a time 
 
 from __future__ import annotations
 
+__all__ = [
+    "FAULTS",
+    "KINDS",
+    "VENUES",
+    "Fault",
+    "Outcome",
+    "Scenario",
+    "run_campaign",
+    "run_scenario",
+    "scenario",
+]
+
 import asyncio
 import contextlib
 import io
@@ -64,18 +76,6 @@ from arb.testing.pair_rig import account, key_environment, spot_pair, write_pair
 from arb.testing.scenarios import write_scenario
 from arb.testing.waiting import Patience, PatienceError, Watched, patiently, until
 from arb.waiting import Conditions
-
-__all__ = [
-    "FAULTS",
-    "KINDS",
-    "VENUES",
-    "Fault",
-    "Outcome",
-    "Scenario",
-    "run_campaign",
-    "run_scenario",
-    "scenario",
-]
 
 NS_PER_MS = 1_000_000
 DAY = "2024-05-06"

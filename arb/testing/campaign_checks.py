@@ -4,6 +4,8 @@ refusals journaled and never resent on the same book (see :mod:`arb.testing.camp
 
 from __future__ import annotations
 
+__all__ = ["Outcome", "check_journal", "check_maker"]
+
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,8 +18,6 @@ from arb.testing.pair_rig import account
 
 if TYPE_CHECKING:
     from arb.testing.campaign import Scenario
-
-__all__ = ["Outcome", "check_journal", "check_maker"]
 
 POST_ONLY_CODES = ("-2010", "-5022")
 """Binance's refusals of a post-only order that would take (spot ``LIMIT_MAKER``, USD-M ``GTX``)."""

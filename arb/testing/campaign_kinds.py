@@ -16,12 +16,6 @@ seeds cover every kind of both styles on both venues), the rest is drawn from it
 
 from __future__ import annotations
 
-import dataclasses
-import random
-from dataclasses import dataclass
-from decimal import Decimal
-from enum import Enum
-
 __all__ = [
     "FAULTS",
     "KINDS",
@@ -34,6 +28,12 @@ __all__ = [
     "Scenario",
     "scenario",
 ]
+
+import dataclasses
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
 
 VENUES = ("binance", "bybit")
 TAKER = "taker"

@@ -37,11 +37,6 @@ recorded time ``T`` when Bybit's is ``T + 50`` (:data:`PLAY_OFFSET_MS`); Bybit's
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-
-from arb.testing.campaign_kinds import Fault, Scenario
-from arb.testing.scenarios import Book, Change
-
 __all__ = [
     "COST_BPS",
     "MAKER_END_MS",
@@ -51,6 +46,11 @@ __all__ = [
     "maker_market",
     "taker_market",
 ]
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from arb.testing.campaign_kinds import Fault, Scenario
+from arb.testing.scenarios import Book, Change
 
 TICK = Decimal("0.1")
 """The grid of every price written (Bybit spot's tick; Binance's, 0.01, divides it)."""

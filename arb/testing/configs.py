@@ -12,14 +12,6 @@ Overrides are deep-merged into the defaults; a ``None`` value deletes the key (t
 
 from __future__ import annotations
 
-import copy
-import json
-import math
-import re
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Final
-
 __all__ = [
     "DEFAULT_ARBITRAGE",
     "DEFAULT_BINANCE",
@@ -29,6 +21,14 @@ __all__ = [
     "local_endpoints",
     "write_config_files",
 ]
+
+import copy
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
 
 DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
     "strategy": {

@@ -19,6 +19,8 @@ own loop) and a plain synchronous test can both use them.
 
 from __future__ import annotations
 
+__all__ = ["FakeSmtp", "FakeTelegram", "FakeWebhook", "Recorder"]
+
 import asyncio
 import contextlib
 import email
@@ -37,8 +39,6 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from arb.ops.server import OpsServer
 from arb.waiting import SharedConditions
-
-__all__ = ["FakeSmtp", "FakeTelegram", "FakeWebhook", "Recorder"]
 
 _HOST = "127.0.0.1"
 T = TypeVar("T")

@@ -23,6 +23,8 @@ tests wait on what it recorded (:class:`~arb.testing.fake_alerts.Recorder`), nev
 
 from __future__ import annotations
 
+__all__ = ["FakeArchive", "Seen"]
+
 import asyncio
 import threading
 from dataclasses import dataclass, field
@@ -33,8 +35,6 @@ from typing import Any, Self
 from aiohttp import web
 
 from arb.testing.fake_alerts import Recorder
-
-__all__ = ["FakeArchive", "Seen"]
 
 _HOST = "127.0.0.1"
 

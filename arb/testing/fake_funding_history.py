@@ -20,6 +20,8 @@ category other than linear; Bybit's 403 body (plain text); Binance's 429 text is
 
 from __future__ import annotations
 
+__all__ = ["FakeFundingHistoryVenue", "FundingRequest"]
+
 import asyncio
 import json
 import socket
@@ -32,8 +34,6 @@ from typing import Any, Literal, Self
 from aiohttp import web
 
 from arb.sim.funding import FundingSchedule
-
-__all__ = ["FakeFundingHistoryVenue", "FundingRequest"]
 
 _BINANCE_WINDOW_S = 300.0
 _BINANCE_WINDOW_LIMIT = 500

@@ -26,6 +26,13 @@ its own:
 
 from __future__ import annotations
 
+__all__ = [
+    "archive_from_bybit",
+    "js_number",
+    "tardis_from_binance",
+    "write_gzip",
+]
+
 import datetime as dt
 import gzip
 import io
@@ -40,13 +47,6 @@ import numpy as np
 from arb.recording.format import LineReader
 from arb.recording.sources import archive_book_path, archive_trades_path, tardis_path
 from arb.recording.tardis import BOOK, HEADERS, TICKER, TRADES
-
-__all__ = [
-    "archive_from_bybit",
-    "js_number",
-    "tardis_from_binance",
-    "write_gzip",
-]
 
 _US = 1_000
 

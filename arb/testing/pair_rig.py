@@ -12,19 +12,6 @@ first symbol first), a recording per symbol and venue, and ``symbols=`` for the 
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-from collections.abc import AsyncIterator, Sequence
-from decimal import Decimal
-from pathlib import Path
-from typing import Any
-
-from arb.sim.binance.exchange import FakeBinanceExchange
-from arb.sim.bybit.exchange import FakeBybitExchange
-from arb.sim.ledger import LedgerAccount, SymbolRules
-from arb.sim.options import VenueOptions
-from arb.testing.configs import local_endpoints, write_config_files
-
 __all__ = [
     "BINANCE_LINEAR_BTC_RULES",
     "BINANCE_LINEAR_ETH_RULES",
@@ -47,6 +34,19 @@ __all__ = [
     "without_pings",
     "write_pair_config",
 ]
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from arb.sim.binance.exchange import FakeBinanceExchange
+from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.ledger import LedgerAccount, SymbolRules
+from arb.sim.options import VenueOptions
+from arb.testing.configs import local_endpoints, write_config_files
 
 KEY, SECRET = "rigKey0123456789", "rigSecret0123456789abcdef"
 

@@ -14,6 +14,8 @@ deltas), announcing one funding time and its rate and rolling over to the next a
 
 from __future__ import annotations
 
+__all__ = ["EIGHT_HOURS_MS", "FEED_LATENCY_NS", "Book", "Change", "Perp", "write_scenario"]
+
 import datetime as dt
 import gzip
 from collections.abc import Iterable
@@ -23,8 +25,6 @@ from pathlib import Path
 import msgspec
 
 from arb.recording.format import format_line
-
-__all__ = ["EIGHT_HOURS_MS", "FEED_LATENCY_NS", "Book", "Change", "Perp", "write_scenario"]
 
 EIGHT_HOURS_MS = 8 * 3_600_000
 

@@ -33,15 +33,6 @@ Usage::
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from pathlib import Path
-from typing import Any, Protocol
-
 __all__ = [
     "Patience",
     "PatienceError",
@@ -56,6 +47,14 @@ __all__ = [
     "wait_for",
 ]
 
+import asyncio
+import contextlib
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
 
 _UNSET: Any = object()
 

@@ -32,27 +32,6 @@ Both share one per-payload function, so they settle exactly the same frames.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
-import numpy as np
-
-from arb._jit import njit
-from arb.events import BBO_ASK, BBO_BID, DEPTH_ASK, DEPTH_BID, NS_PER_MS, TRADE_BUY, TRADE_SELL
-from connectors.common.scan import (
-    FAIL,
-    FULL,
-    finish_levels,
-    line_end,
-    put_row,
-    read_bool,
-    read_decimal,
-    read_int,
-    read_levels,
-    read_local_ts,
-    read_string,
-    same_bytes,
-)
-
 __all__ = [
     "DECLINED",
     "DONE",
@@ -84,6 +63,27 @@ __all__ = [
     "scan_frame",
     "scan_lines",
 ]
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from arb._jit import njit
+from arb.events import BBO_ASK, BBO_BID, DEPTH_ASK, DEPTH_BID, NS_PER_MS, TRADE_BUY, TRADE_SELL
+from connectors.common.scan import (
+    FAIL,
+    FULL,
+    finish_levels,
+    line_end,
+    put_row,
+    read_bool,
+    read_decimal,
+    read_int,
+    read_levels,
+    read_local_ts,
+    read_string,
+    same_bytes,
+)
 
 # Return codes of scan_lines.
 DONE = 0

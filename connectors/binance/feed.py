@@ -26,6 +26,8 @@ connection whose pong does not come within ``feed.read_timeout``.
 
 from __future__ import annotations
 
+__all__ = ["DEFAULT_WEIGHT_LIMIT", "FEED", "BinanceFeed"]
+
 import asyncio
 import contextlib
 import logging
@@ -45,8 +47,6 @@ from connectors.binance.urls import DEPTH_SNAPSHOT_PATH, depth_snapshot_weight, 
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedNormalizer, FeedOptions, SymbolState
 from connectors.common.history import retry_after_s
-
-__all__ = ["DEFAULT_WEIGHT_LIMIT", "FEED", "BinanceFeed"]
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,8 @@ Whether the symbol is a USD-M perpetual is checked first, with ``GET /fapi/v1/ex
 
 from __future__ import annotations
 
+__all__ = ["FUNDING_MIN_INTERVAL_NS", "HISTORY", "BinanceFundingHistoryClient", "classify"]
+
 import logging
 from typing import Final
 
@@ -24,8 +26,6 @@ from arb.events import NS_PER_MS
 from connectors.binance.messages import BinanceError, BinanceExchangeInfo, BinanceFundingRate
 from connectors.binance.urls import EXCHANGE_INFO_PATH, FUNDING_RATE_PATH
 from connectors.common.history import Answer, FundingRecord, VenueFundingHistory, Verdict, ms_span, retry_after_s
-
-__all__ = ["FUNDING_MIN_INTERVAL_NS", "HISTORY", "BinanceFundingHistoryClient", "classify"]
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,6 @@ float, and unknown fields are ignored (Binance adds fields without notice).
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
-
-import msgspec
-
-from connectors.common.wire import RawLevels
-
 __all__ = [
     "BinanceAggTrade",
     "BinanceBookTicker",
@@ -27,6 +21,12 @@ __all__ = [
     "BinanceStream",
     "BinanceTrade",
 ]
+
+from typing import Generic, TypeVar
+
+import msgspec
+
+from connectors.common.wire import RawLevels
 
 P = TypeVar("P")
 

@@ -33,6 +33,8 @@ by the latest observed ``exchange - local`` offset.
 
 from __future__ import annotations
 
+__all__ = ["NORMALIZER", "BinanceNormalizer", "ParsedDiff"]
+
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -77,8 +79,6 @@ from connectors.common.normalizer import (
 )
 from connectors.common.rows import LevelArray, RowSink
 from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, POW10, TS_LIMIT, symbol_bytes
-
-__all__ = ["NORMALIZER", "BinanceNormalizer", "ParsedDiff"]
 
 log = logging.getLogger(__name__)
 

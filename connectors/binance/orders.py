@@ -10,15 +10,6 @@ trade history).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
-from typing import Any
-
-import msgspec
-
-from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
-from connectors.common.private import FundingPayment
-
 __all__ = [
     "BinanceExecutionReport",
     "BinanceFuturesOrderEvent",
@@ -32,6 +23,15 @@ __all__ = [
     "position_and_entry",
     "state_of",
 ]
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
+from connectors.common.private import FundingPayment
 
 _F = msgspec.field
 ZERO = Decimal(0)

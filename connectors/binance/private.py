@@ -28,6 +28,8 @@ Errors are ``{"code": -2010, "msg": "..."}`` with a 4xx status; 418 is a ban ("I
 
 from __future__ import annotations
 
+__all__ = ["ADAPTER", "ANSWERS", "BinancePrivate"]
+
 import asyncio
 import logging
 import re
@@ -54,8 +56,6 @@ from connectors.common.private import (
     SymbolRef,
     TimeInForce,
 )
-
-__all__ = ["ADAPTER", "ANSWERS", "BinancePrivate"]
 
 log = logging.getLogger(__name__)
 

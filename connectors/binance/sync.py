@@ -17,13 +17,13 @@ kept in the buffer, since it may bridge the next snapshot.
 
 from __future__ import annotations
 
+__all__ = ["BinanceBookSync", "DiffAction", "DiffIds", "SnapshotOutcome"]
+
 from collections import deque
 from enum import IntEnum
 from typing import Generic, Protocol, TypeVar
 
 from connectors.common.normalizer import BookSync, SyncState
-
-__all__ = ["BinanceBookSync", "DiffAction", "DiffIds", "SnapshotOutcome"]
 
 
 class DiffIds(Protocol):

@@ -14,14 +14,14 @@ Methods: ``order.place``, ``order.cancel``, ``order.status`` on both markets.
 
 from __future__ import annotations
 
+__all__ = ["CANCEL", "PLACE", "STATUS", "BinanceWsApiFraming"]
+
 import hashlib
 import hmac
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-
-__all__ = ["CANCEL", "PLACE", "STATUS", "BinanceWsApiFraming"]
 
 PLACE = "order.place"
 CANCEL = "order.cancel"

@@ -28,6 +28,8 @@ A delta as Bybit sends it (spot ``orderbook.50``; linear adds ``"cts"`` after ``
 
 from __future__ import annotations
 
+__all__ = ["DECLINED", "DONE", "MODE_DELTA", "MODE_TOP", "NEEDS_ROOM", "scan_frame", "scan_trades"]
+
 from typing import Any
 
 from arb._jit import njit
@@ -45,8 +47,6 @@ from connectors.common.scan import (
     same_bytes,
     unpack_decimal,
 )
-
-__all__ = ["DECLINED", "DONE", "MODE_DELTA", "MODE_TOP", "NEEDS_ROOM", "scan_frame", "scan_trades"]
 
 DONE = 0
 """The frame was settled: its rows are written."""

@@ -25,6 +25,8 @@ Keepalive: Bybit expects ``{"op":"ping"}`` at least every 20 s; the feed sends
 
 from __future__ import annotations
 
+__all__ = ["FEED", "BybitFeed"]
+
 import asyncio
 import itertools
 import logging
@@ -43,8 +45,6 @@ from connectors.bybit.urls import topics
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedNormalizer, FeedOptions, SymbolState
 from connectors.common.normalizer import SyncState
-
-__all__ = ["FEED", "BybitFeed"]
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,8 @@ Whether the symbol is a linear perpetual is checked first, with
 
 from __future__ import annotations
 
+__all__ = ["FUNDING_MIN_INTERVAL_NS", "HISTORY", "BybitFundingHistoryClient", "classify"]
+
 import logging
 from typing import Final
 
@@ -24,8 +26,6 @@ from arb.events import NS_PER_MS, NS_PER_S
 from connectors.bybit.messages import BybitFundingHistory, BybitInstruments, BybitRestHead
 from connectors.bybit.urls import FUNDING_HISTORY_PATH, INSTRUMENTS_PATH
 from connectors.common.history import Answer, FundingRecord, VenueFundingHistory, Verdict, ms_span
-
-__all__ = ["FUNDING_MIN_INTERVAL_NS", "HISTORY", "BybitFundingHistoryClient", "classify"]
 
 log = logging.getLogger(__name__)
 

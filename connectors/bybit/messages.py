@@ -3,10 +3,6 @@ msgspec (lax: numeric strings decode to numbers, unknown fields are ignored)."""
 
 from __future__ import annotations
 
-import msgspec
-
-from connectors.common.wire import RawLevels
-
 __all__ = [
     "BybitControl",
     "BybitFundingHistory",
@@ -22,6 +18,10 @@ __all__ = [
     "BybitTrade",
     "BybitTradeMessage",
 ]
+
+import msgspec
+
+from connectors.common.wire import RawLevels
 
 _F = msgspec.field
 

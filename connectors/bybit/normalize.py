@@ -25,6 +25,8 @@ Exchange time: ``ts`` for the book and tickers (as hftbacktest's Bybit converter
 
 from __future__ import annotations
 
+__all__ = ["NORMALIZER", "BybitNormalizer"]
+
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -65,8 +67,6 @@ from connectors.common.normalizer import (
 )
 from connectors.common.rows import RowSink
 from connectors.common.scan import INT64_MAX, INT64_MIN, MIN_LEVEL_BYTES, POW10, TS_LIMIT, symbol_bytes
-
-__all__ = ["NORMALIZER", "BybitNormalizer"]
 
 log = logging.getLogger(__name__)
 

@@ -8,15 +8,6 @@ order's state and fills always come from these messages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
-from typing import Any
-
-import msgspec
-
-from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
-from connectors.common.private import FundingPayment
-
 __all__ = [
     "BybitExecution",
     "BybitOrder",
@@ -28,6 +19,15 @@ __all__ = [
     "position_and_entry",
     "state_of",
 ]
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
+from connectors.common.private import FundingPayment
 
 _F = msgspec.field
 ZERO = Decimal(0)

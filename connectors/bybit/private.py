@@ -27,6 +27,8 @@ Business answers come with HTTP 200 and ``{"retCode": 0, "retMsg": "OK", "result
 
 from __future__ import annotations
 
+__all__ = ["ADAPTER", "ANSWERS", "BybitPrivate"]
+
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
@@ -50,8 +52,6 @@ from connectors.common.private import (
     RateUse,
     SymbolRef,
 )
-
-__all__ = ["ADAPTER", "ANSWERS", "BybitPrivate"]
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ while out of sync are dropped (a snapshot replaces everything, so there is nothi
 
 from __future__ import annotations
 
+__all__ = ["BybitBookSync", "DeltaAction"]
+
 from enum import IntEnum
 
 from connectors.common.normalizer import BookSync, SyncState
-
-__all__ = ["BybitBookSync", "DeltaAction"]
 
 
 class DeltaAction(IntEnum):

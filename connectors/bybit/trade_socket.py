@@ -16,14 +16,14 @@ Operations: ``order.create``, ``order.amend``, ``order.cancel`` (Bybit's demo en
 
 from __future__ import annotations
 
+__all__ = ["CANCEL", "CREATE", "BybitTradeFraming"]
+
 import hashlib
 import hmac
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-
-__all__ = ["CANCEL", "CREATE", "BybitTradeFraming"]
 
 CREATE = "order.create"
 CANCEL = "order.cancel"

@@ -30,6 +30,8 @@ client id. Handed over, then no answer: unknown, resolved by a query, never sent
 
 from __future__ import annotations
 
+__all__ = ["CcxtVenue", "path_of", "result_list"]
+
 import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -56,8 +58,6 @@ from connectors.common.private import (
     Stream,
     SymbolRef,
 )
-
-__all__ = ["CcxtVenue", "path_of", "result_list"]
 
 log = logging.getLogger(__name__)
 

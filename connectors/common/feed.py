@@ -75,6 +75,8 @@ stale or read-timeout reconnect; a good session resets the count and the schedul
 
 from __future__ import annotations
 
+__all__ = ["MarketDataFeed"]
+
 import asyncio
 import contextlib
 import logging
@@ -114,8 +116,6 @@ from connectors.common.feed_parts import (
 )
 from connectors.common.normalizer import SyncState
 from connectors.common.rows import RowSink
-
-__all__ = ["MarketDataFeed"]
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,22 @@ contract and the failures) and re-exports every name here.
 
 from __future__ import annotations
 
+__all__ = [
+    "BackoffSchedule",
+    "Clock",
+    "FeedBatch",
+    "FeedNormalizer",
+    "FeedOptions",
+    "FeedStats",
+    "RawSink",
+    "Sleep",
+    "SymbolState",
+    "TimingHook",
+    "connection_groups",
+    "exponential_backoff",
+    "feed_error",
+]
+
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -25,22 +41,6 @@ from websockets.exceptions import (
 from arb.errors import ArbError, FeedError
 from arb.events import EventArray, SyncReason
 from connectors.common.normalizer import Normalizer, SyncState
-
-__all__ = [
-    "BackoffSchedule",
-    "Clock",
-    "FeedBatch",
-    "FeedNormalizer",
-    "FeedOptions",
-    "FeedStats",
-    "RawSink",
-    "Sleep",
-    "SymbolState",
-    "TimingHook",
-    "connection_groups",
-    "exponential_backoff",
-    "feed_error",
-]
 
 Clock = Callable[[], int]
 """Wall-clock time in int ns since the Unix epoch (``time.time_ns``)."""

@@ -18,13 +18,13 @@ is seen when the days are converted one at a time.
 
 from __future__ import annotations
 
+__all__ = ["NAN", "PerpSnapshot", "PerpState", "parse_decimal", "parse_ms"]
+
 import math
 from dataclasses import dataclass
 
 from arb.events import FUNDING_RATE_EVENT, FUNDING_SETTLED_EVENT, MARK_PRICE_EVENT, NS_PER_MS
 from connectors.common.rows import RowSink
-
-__all__ = ["NAN", "PerpSnapshot", "PerpState", "parse_decimal", "parse_ms"]
 
 NAN = math.nan
 

@@ -20,18 +20,6 @@ injectable, so tests assert the delays without waiting for them.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Final, TypeVar
-
-import aiohttp
-import msgspec
-
-from arb.errors import FeedError
-from arb.events import NS_PER_MS, NS_PER_S
-
 __all__ = [
     "Answer",
     "FundingRecord",
@@ -44,6 +32,18 @@ __all__ = [
     "ms_span",
     "retry_after_s",
 ]
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any, Final, TypeVar
+
+import aiohttp
+import msgspec
+
+from arb.errors import FeedError
+from arb.events import NS_PER_MS, NS_PER_S
 
 log = logging.getLogger(__name__)
 

@@ -13,14 +13,14 @@ exponents) falls back to msgspec's own parser for that array. Malformed input ra
 
 from __future__ import annotations
 
+__all__ = ["json_number", "parse_levels"]
+
 from typing import Any
 
 import msgspec
 import numpy as np
 
 from arb._jit import njit
-
-__all__ = ["json_number", "parse_levels"]
 
 _MALFORMED = -1
 _FALLBACK = -2

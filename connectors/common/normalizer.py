@@ -13,21 +13,6 @@ live feeds, and never one line per message: a few, then a count. A converter tur
 
 from __future__ import annotations
 
-import logging
-from dataclasses import KW_ONLY, dataclass, field
-from enum import IntEnum
-from typing import Generic, Protocol, TypeVar
-
-import numpy as np
-import numpy.typing as npt
-
-from arb.events import CLEAR_ALL, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, SyncReason
-from connectors.common.funding import PerpState
-from connectors.common.levels import parse_levels
-from connectors.common.rows import RowSink
-
-_log = logging.getLogger("connectors")
-
 __all__ = [
     "BadPayload",
     "BadPayloadLog",
@@ -43,6 +28,21 @@ __all__ = [
     "note_unknown",
     "warm_up_rows",
 ]
+
+import logging
+from dataclasses import KW_ONLY, dataclass, field
+from enum import IntEnum
+from typing import Generic, Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from arb.events import CLEAR_ALL, SYNC_LOST_EVENT, SYNC_RESTORED_EVENT, SyncReason
+from connectors.common.funding import PerpState
+from connectors.common.levels import parse_levels
+from connectors.common.rows import RowSink
+
+_log = logging.getLogger("connectors")
 
 _UNKNOWN_LOGGED = 3
 _NO_SYMBOL = np.zeros(0, np.uint8)

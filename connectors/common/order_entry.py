@@ -17,6 +17,8 @@ made by its adapter) with the rules ``arb live`` keeps on it:
 
 from __future__ import annotations
 
+__all__ = ["OrderEntry"]
+
 import asyncio
 import contextlib
 import logging
@@ -25,8 +27,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from connectors.common.order_socket import AnswerLostError, NotSentError, OrderSocket
-
-__all__ = ["OrderEntry"]
 
 log = logging.getLogger(__name__)
 

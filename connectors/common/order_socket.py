@@ -21,6 +21,8 @@ venue's answers, which carry no secret.
 
 from __future__ import annotations
 
+__all__ = ["AnswerLostError", "Framing", "LoginRefusedError", "NotSentError", "OrderSocket", "SentRequest"]
+
 import asyncio
 import contextlib
 import itertools
@@ -35,8 +37,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from arb.waiting import Conditions
-
-__all__ = ["AnswerLostError", "Framing", "LoginRefusedError", "NotSentError", "OrderSocket", "SentRequest"]
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ canceled. Filled, expired, canceled and rejected are terminal.
 
 from __future__ import annotations
 
+__all__ = ["OrderState", "VenueFill", "VenueOrderUpdate"]
+
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-
-__all__ = ["OrderState", "VenueFill", "VenueOrderUpdate"]
 
 ZERO = Decimal(0)
 

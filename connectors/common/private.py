@@ -40,17 +40,6 @@ names a venue.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from enum import Enum
-from typing import Any, Literal, Protocol, TypedDict, TypeVar, Unpack
-
-from arb.errors import ArbError
-from connectors.common.order_entry import OrderEntry
-from connectors.common.orders import VenueFill, VenueOrderUpdate
-
 __all__ = [
     "AnswerRules",
     "ClientOptions",
@@ -68,6 +57,17 @@ __all__ = [
     "SymbolRef",
     "TimeInForce",
 ]
+
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, Unpack
+
+from arb.errors import ArbError
+from connectors.common.order_entry import OrderEntry
+from connectors.common.orders import VenueFill, VenueOrderUpdate
 
 T = TypeVar("T")
 

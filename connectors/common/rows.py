@@ -14,6 +14,8 @@ first moves the segments appended so far into the bulk array.
 
 from __future__ import annotations
 
+__all__ = ["LevelArray", "RowSink"]
+
 from array import array
 from typing import Any
 
@@ -21,8 +23,6 @@ import numpy as np
 
 from arb._jit import njit
 from arb.events import EventArray, event_dtype
-
-__all__ = ["LevelArray", "RowSink"]
 
 LevelArray = np.ndarray[Any, np.dtype[np.float64]]
 """``(n, 2)`` float64 array of (price, quantity) pairs, as ``connectors.common.levels`` makes."""

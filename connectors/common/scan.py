@@ -19,12 +19,6 @@ per-message path parses them).
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-from arb._jit import njit
-
 __all__ = [
     "FAIL",
     "FULL",
@@ -48,6 +42,12 @@ __all__ = [
     "symbol_bytes",
     "unpack_decimal",
 ]
+
+from typing import Any
+
+import numpy as np
+
+from arb._jit import njit
 
 FAIL = -1
 """Returned instead of an index: the bytes at ``i`` are not the token asked for (in its strict form)."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import msgspec
-
 __all__ = ["RawLevels"]
+
+import msgspec
 
 RawLevels = msgspec.Raw
 """A JSON array of ``["price", "qty"]`` string pairs, left undecoded: msgspec only skips over it and

@@ -7,66 +7,6 @@ and the journal is a SQLite file (or the PostgreSQL URL given) in the test's fol
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import fcntl
-import os
-import signal
-import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
-from typing import Any, Literal
-
-import pytest
-
-from arb.config import AppConfig, load_config
-from arb.execution.reconcile import VenueReconciliation
-from arb.execution.venue_executor import VenueExecutor
-from arb.journal.journal import Journal
-from arb.recording.venues import make_normalizer
-from arb.runtime.engine import Engine
-from arb.runtime.session import warm_up_kernel
-from arb.runtime.trading_session import TradingSession
-from arb.sim.binance.exchange import FakeBinanceExchange
-from arb.sim.bybit.exchange import FakeBybitExchange
-from arb.sim.ledger import SymbolRules
-from arb.sim.options import VenueOptions
-from arb.sim.replay import FrameKind
-from arb.testing import waiting
-from arb.testing.configs import DEFAULT_ARBITRAGE, local_endpoints, write_config_files
-from arb.testing.pair_rig import (
-    BINANCE_LINEAR_BTC_RULES,
-    BINANCE_LINEAR_ETH_RULES,
-    BINANCE_SPOT_ETH_RULES,
-    BINANCE_SPOT_RULES,
-    BYBIT_LINEAR_BTC_RULES,
-    BYBIT_LINEAR_ETH_RULES,
-    BYBIT_LINEAR_XRP_RULES,
-    BYBIT_SPOT_ETH_RULES,
-    BYBIT_SPOT_RULES,
-    KEY,
-    SECRET,
-    account,
-    instrument_of,
-    key_environment,
-    linear_pair,
-    order_socket_url,
-    spot_pair,
-    symbol_tables,
-    without_pings,
-    write_pair_config,
-)
-from arb.testing.waiting import Patience, PatienceError, patiently
-from arb.waiting import Conditions
-from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
-from tests.scenarios import write_standing_spread
-
-WAIT_S = 60.0
-"""A bound on an in-process wait that hangs, not on its speed: a busy machine makes ccxt and the fakes
-several times slower."""
-
 __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign uses them too)
     "ALL_SPECS",
     "BINANCE_LINEAR",
@@ -130,6 +70,66 @@ __all__ = [  # the pair rigs live in arb.testing.pair_rig (the fault campaign us
     "write_pair_config",
     "write_two_symbol_config",
 ]
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from arb.config import AppConfig, load_config
+from arb.execution.reconcile import VenueReconciliation
+from arb.execution.venue_executor import VenueExecutor
+from arb.journal.journal import Journal
+from arb.recording.venues import make_normalizer
+from arb.runtime.engine import Engine
+from arb.runtime.session import warm_up_kernel
+from arb.runtime.trading_session import TradingSession
+from arb.sim.binance.exchange import FakeBinanceExchange
+from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.ledger import SymbolRules
+from arb.sim.options import VenueOptions
+from arb.sim.replay import FrameKind
+from arb.testing import waiting
+from arb.testing.configs import DEFAULT_ARBITRAGE, local_endpoints, write_config_files
+from arb.testing.pair_rig import (
+    BINANCE_LINEAR_BTC_RULES,
+    BINANCE_LINEAR_ETH_RULES,
+    BINANCE_SPOT_ETH_RULES,
+    BINANCE_SPOT_RULES,
+    BYBIT_LINEAR_BTC_RULES,
+    BYBIT_LINEAR_ETH_RULES,
+    BYBIT_LINEAR_XRP_RULES,
+    BYBIT_SPOT_ETH_RULES,
+    BYBIT_SPOT_RULES,
+    KEY,
+    SECRET,
+    account,
+    instrument_of,
+    key_environment,
+    linear_pair,
+    order_socket_url,
+    spot_pair,
+    symbol_tables,
+    without_pings,
+    write_pair_config,
+)
+from arb.testing.waiting import Patience, PatienceError, patiently
+from arb.waiting import Conditions
+from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
+from tests.scenarios import write_standing_spread
+
+WAIT_S = 60.0
+"""A bound on an in-process wait that hangs, not on its speed: a busy machine makes ccxt and the fakes
+several times slower."""
 
 
 @dataclass(frozen=True, slots=True)

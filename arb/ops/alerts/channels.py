@@ -6,15 +6,6 @@ The channels themselves: :mod:`~arb.ops.alerts.telegram`, :mod:`~arb.ops.alerts.
 
 from __future__ import annotations
 
-import abc
-import json
-import math
-from typing import Any, Final, Literal
-
-import aiohttp
-
-from arb.events import NS_PER_S
-
 __all__ = [
     "DEFAULT_RETRY_AFTER_NS",
     "MAX_ATTEMPTS",
@@ -27,6 +18,15 @@ __all__ = [
     "classify_http",
     "retry_after_ns",
 ]
+
+import abc
+import json
+import math
+from typing import Any, Final, Literal
+
+import aiohttp
+
+from arb.events import NS_PER_S
 
 MAX_ATTEMPTS: Final = 3  # tries of one message on errors (timeouts, 5xx, refused connections)
 MAX_RATE_LIMITED: Final = 5  # 429 answers honoured for one message before it is given up

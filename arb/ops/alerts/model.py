@@ -2,16 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-from dataclasses import dataclass
-from enum import StrEnum
-from functools import partial
-from typing import Final
-
-from arb.events import NS_PER_S
-from arb.formats import money
-
 __all__ = [
     "Alert",
     "AlertKind",
@@ -22,6 +12,16 @@ __all__ = [
     "split_text",
     "takes",
 ]
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import partial
+from typing import Final
+
+from arb.events import NS_PER_S
+from arb.formats import money
 
 
 class Severity(StrEnum):

@@ -9,6 +9,8 @@ low disk where recordings go, high memory, and a summary of the day at each UTC 
 
 from __future__ import annotations
 
+__all__ = ["DAY_NS", "LATENCY_MIN_SAMPLES", "MIB", "SIGMA_MIN_SAMPLES", "AlertRules", "histogram_quantile"]
+
 import datetime as dt
 import math
 from collections import deque
@@ -22,8 +24,6 @@ from arb.ops.snapshot import FeedHealth, OpsEvent, Snapshot
 
 if TYPE_CHECKING:
     from arb.config import AlertsConfig
-
-__all__ = ["DAY_NS", "LATENCY_MIN_SAMPLES", "MIB", "SIGMA_MIN_SAMPLES", "AlertRules", "histogram_quantile"]
 
 DAY_NS: Final = 86_400 * NS_PER_S
 MIB: Final = 1024 * 1024

@@ -11,6 +11,8 @@ hub, so a channel that hangs costs it nothing.
 
 from __future__ import annotations
 
+__all__ = ["AlertService", "Dedup", "channels_from_config", "process_rss"]
+
 import asyncio
 import contextlib
 import logging
@@ -40,8 +42,6 @@ from arb.ops.snapshot import OpsEvent, OpsHub, Snapshot
 
 if TYPE_CHECKING:
     from arb.config import AlertsConfig, AppConfig, EmailChannel, TelegramChannel, WebhookChannel
-
-__all__ = ["AlertService", "Dedup", "channels_from_config", "process_rss"]
 
 log = logging.getLogger(__package__)  # "arb.ops.alerts": one logger for every part of the alerts
 

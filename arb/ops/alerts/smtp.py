@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["EmailSender"]
+
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -10,8 +12,6 @@ import aiosmtplib
 
 from arb.events import NS_PER_S
 from arb.ops.alerts.channels import Sender, SendError
-
-__all__ = ["EmailSender"]
 
 
 class EmailSender(Sender):

@@ -3,6 +3,15 @@ sends the bot from the configured chat (``[alerts.telegram] commands``): ``/stat
 
 from __future__ import annotations
 
+__all__ = [
+    "COMMAND_POLL_S",
+    "KILL_CONFIRM_NS",
+    "TELEGRAM_MAX_CHARS",
+    "TelegramCommands",
+    "TelegramSender",
+    "status_text",
+]
+
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import KW_ONLY, dataclass, field
@@ -20,15 +29,6 @@ from arb.ops.alerts.channels import (
 )
 from arb.ops.alerts.model import Alert, AlertKind, money_change
 from arb.ops.snapshot import Snapshot
-
-__all__ = [
-    "COMMAND_POLL_S",
-    "KILL_CONFIRM_NS",
-    "TELEGRAM_MAX_CHARS",
-    "TelegramCommands",
-    "TelegramSender",
-    "status_text",
-]
 
 log = logging.getLogger(__package__)  # "arb.ops.alerts": one logger for every part of the alerts
 

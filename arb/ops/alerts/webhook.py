@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["WEBHOOK_MAX_CHARS", "WebhookSender"]
+
 from typing import Final
 
 from arb.ops.alerts.channels import (
@@ -12,8 +14,6 @@ from arb.ops.alerts.channels import (
     classify_http,
     retry_after_ns,
 )
-
-__all__ = ["WEBHOOK_MAX_CHARS", "WebhookSender"]
 
 WEBHOOK_MAX_CHARS: Final = 2000  # Discord's content limit; Slack takes more
 

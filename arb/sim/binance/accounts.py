@@ -4,6 +4,8 @@ switch (``countdownCancelAll``) and the listen keys."""
 
 from __future__ import annotations
 
+__all__ = ["BinanceAccountEndpoints"]
+
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -23,8 +25,6 @@ from arb.sim.binance.calls import (
 from arb.sim.binance.private_rest import BinancePrivateRest
 from arb.sim.binance.wire import fixed, funding_income, income_entry, position_risk
 from arb.sim.ledger import ZERO, LedgerAccount
-
-__all__ = ["BinanceAccountEndpoints"]
 
 
 class BinanceAccountEndpoints(BinancePrivateRest):

@@ -3,15 +3,6 @@ errors and messages Binance answers with (``{"code":-1102,"msg":"..."}``)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from arb.sim.faults import OrderOperation
-from arb.sim.private import CancelTrigger, RestCall
-from arb.sim.venue import VenueConnection
-
 __all__ = [
     "DAY_MS",
     "FIRST_TRADE_TRAN_ID",
@@ -42,6 +33,15 @@ __all__ = [
     "mandatory",
     "unsigned",
 ]
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from arb.sim.faults import OrderOperation
+from arb.sim.private import CancelTrigger, RestCall
+from arb.sim.venue import VenueConnection
 
 SPOT_CLIENT_ID = re.compile(r"^[a-zA-Z0-9\-_]{1,36}$")
 FUTURES_CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")

@@ -40,6 +40,8 @@ expiry and countdown cancels are read from it; a test moves time by moving its c
 
 from __future__ import annotations
 
+__all__ = ["FakeBinanceExchange"]
+
 import secrets
 
 from arb.sim.binance.calls import (
@@ -61,8 +63,6 @@ from arb.sim.binance.wire import futures_order, futures_trade, reject_error, spo
 from arb.sim.binance.ws_api import BinanceWsApi
 from arb.sim.ledger import ZERO, OrderStatus, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
 from arb.sim.private import decimal_param
-
-__all__ = ["FakeBinanceExchange"]
 
 
 class FakeBinanceExchange(BinanceWsApi):

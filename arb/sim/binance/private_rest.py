@@ -5,6 +5,8 @@ endpoint handlers share. The handlers themselves are in :mod:`.accounts` and :mo
 
 from __future__ import annotations
 
+__all__ = ["BinancePrivateRest"]
+
 import hmac
 import logging
 from collections.abc import Callable, Mapping
@@ -37,8 +39,6 @@ from arb.sim.binance.wire import fixed, futures_order, plain, signature, spot_or
 from arb.sim.faults import AppliedFault, FaultKind, OrderFault
 from arb.sim.ledger import LedgerAccount, LedgerOrder, SymbolRules
 from arb.sim.private import encode
-
-__all__ = ["BinancePrivateRest"]
 
 logger = logging.getLogger(__name__)
 

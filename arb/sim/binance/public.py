@@ -23,6 +23,8 @@ it through configuration:
 
 from __future__ import annotations
 
+__all__ = ["BinanceMarket", "FakeBinanceVenue", "SymbolSpec", "depth_weight"]
+
 import json
 import logging
 import re
@@ -48,8 +50,6 @@ from arb.sim.faults import AppliedFault, FaultKind, RestFault
 from arb.sim.options import VenueOptions
 from arb.sim.replay import Classified, FrameKind, ReplayFrame, SessionSpec
 from arb.sim.venue import BookView, FakeVenue, OutFrame, VenueConnection
-
-__all__ = ["BinanceMarket", "FakeBinanceVenue", "SymbolSpec", "depth_weight"]
 
 logger = logging.getLogger(__name__)
 

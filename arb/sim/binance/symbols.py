@@ -6,10 +6,6 @@ Pure functions: :class:`~arb.sim.binance.public.FakeBinanceVenue` serves what th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, Literal
-
 __all__ = [
     "BinanceMarket",
     "SymbolSpec",
@@ -19,6 +15,10 @@ __all__ = [
     "spot_symbol",
     "symbol_assets",
 ]
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
 
 BinanceMarket = Literal["spot", "linear"]
 

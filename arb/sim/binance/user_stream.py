@@ -8,6 +8,8 @@ subscriptions and USD-M's listen-key streams, and the events they carry.
 
 from __future__ import annotations
 
+__all__ = ["BinanceUserStreams"]
+
 import hmac
 import itertools
 import logging
@@ -48,8 +50,6 @@ from arb.sim.options import VenueOptions
 from arb.sim.private import FundingFields, LedgerVenue, encode
 from arb.sim.replay import SessionSpec
 from arb.sim.venue import VenueConnection
-
-__all__ = ["BinanceUserStreams"]
 
 logger = logging.getLogger(__name__)
 

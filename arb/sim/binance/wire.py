@@ -12,26 +12,6 @@ Error codes and texts are those of the venues' error tables as ccxt 4.5.90 maps 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections.abc import Mapping
-from decimal import Decimal
-from typing import Any, Literal
-
-from arb.sim.ledger import (
-    FundingPayment,
-    LedgerEvent,
-    LedgerOrder,
-    LedgerTrade,
-    OrderStatus,
-    OrderType,
-    Position,
-    RejectReason,
-    Side,
-    SymbolRules,
-    TimeInForce,
-)
-
 __all__ = [
     "LINEAR_REJECTS",
     "SPOT_REJECTS",
@@ -52,6 +32,26 @@ __all__ = [
     "ws_payload",
     "ws_text",
 ]
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+from arb.sim.ledger import (
+    FundingPayment,
+    LedgerEvent,
+    LedgerOrder,
+    LedgerTrade,
+    OrderStatus,
+    OrderType,
+    Position,
+    RejectReason,
+    Side,
+    SymbolRules,
+    TimeInForce,
+)
 
 BinanceMarket = Literal["spot", "linear"]
 ZERO = Decimal(0)

@@ -22,6 +22,8 @@ appended to ``faults.applied`` with the connection.
 
 from __future__ import annotations
 
+__all__ = ["ORDER_METHODS", "BinanceWsApi"]
+
 import asyncio
 import json
 from collections.abc import Callable, Mapping
@@ -35,8 +37,6 @@ from arb.sim.binance.calls import MSG_1007, MSG_1008, MSG_KEY_INVALID, Call, Rep
 from arb.sim.binance.wire import ws_text
 from arb.sim.faults import FaultKind, OrderFault
 from arb.sim.venue import VenueConnection
-
-__all__ = ["ORDER_METHODS", "BinanceWsApi"]
 
 ORDER_METHODS: Mapping[str, str] = {"order.place": "POST", "order.cancel": "DELETE", "order.status": "GET"}
 """Each order method and the HTTP method of the ``/order`` REST endpoint whose handler and weight it shares."""

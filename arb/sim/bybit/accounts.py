@@ -3,6 +3,8 @@ wallet balance, transaction log, positions, leverage, position mode and disconne
 
 from __future__ import annotations
 
+__all__ = ["BybitAccountEndpoints"]
+
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -20,8 +22,6 @@ from arb.sim.bybit.private_rest import BybitRest
 from arb.sim.bybit.wire import decimal_text, funding_exec_id, transaction_entry
 from arb.sim.ledger import ZERO, FundingPayment, LedgerAccount, LedgerTrade, Side
 from arb.sim.private import decimal_param
-
-__all__ = ["BybitAccountEndpoints"]
 
 
 class BybitAccountEndpoints(BybitRest):

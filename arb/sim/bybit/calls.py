@@ -3,17 +3,6 @@ per-UID rate limits, and the messages Bybit answers with (``{"retCode":10001,"re
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import msgspec
-
-from arb.sim.faults import OrderOperation
-from arb.sim.private import CancelTrigger, RestCall
-from arb.sim.venue import VenueConnection
-
 __all__ = [
     "CATEGORIES",
     "CURSOR_OFFSET",
@@ -41,6 +30,17 @@ __all__ = [
     "page_of",
     "param_text",
 ]
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import msgspec
+
+from arb.sim.faults import OrderOperation
+from arb.sim.private import CancelTrigger, RestCall
+from arb.sim.venue import VenueConnection
 
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 CURSOR_OFFSET = re.compile(r"(\d+)$")

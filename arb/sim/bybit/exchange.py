@@ -40,6 +40,8 @@ read from it, so a test moves time by moving its clock and calling :meth:`FakeBy
 
 from __future__ import annotations
 
+__all__ = ["FakeBybitExchange"]
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,8 +60,6 @@ from arb.sim.bybit.trade_ws import BybitTradeWs
 from arb.sim.bybit.wire import decimal_text, ledger_order_id, order_status, reject_code
 from arb.sim.ledger import LedgerAccount, LedgerOrder, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
 from arb.sim.private import decimal_param
-
-__all__ = ["FakeBybitExchange"]
 
 
 class FakeBybitExchange(BybitTradeWs):

@@ -6,6 +6,8 @@ handlers share, and the public handlers. The private handlers are in :mod:`.acco
 
 from __future__ import annotations
 
+__all__ = ["BybitRest"]
+
 import hmac
 import json
 from collections import deque
@@ -34,8 +36,6 @@ from arb.sim.bybit.wire_account import instrument_entry
 from arb.sim.faults import AppliedFault, FaultKind, OrderFault, RestFault
 from arb.sim.ledger import LedgerAccount, RejectReason, SymbolRules
 from arb.sim.private import encode
-
-__all__ = ["BybitRest"]
 
 
 class BybitRest(BybitUserStreams):

@@ -24,6 +24,8 @@ It follows Bybit's v5 documentation (bybit-exchange.github.io/docs/v5/ws/connect
 
 from __future__ import annotations
 
+__all__ = ["BybitMarket", "FakeBybitVenue"]
+
 import logging
 import random
 import uuid
@@ -39,8 +41,6 @@ from arb.sim.book import Level, PriceLevelBook
 from arb.sim.options import VenueOptions
 from arb.sim.replay import Classified, FrameKind, ReplayFrame, SessionSpec
 from arb.sim.venue import BookView, FakeVenue, OutFrame, VenueConnection
-
-__all__ = ["BybitMarket", "FakeBybitVenue"]
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ does; the answer is an ack, fills come on the private stream.
 
 from __future__ import annotations
 
+__all__ = ["BybitTradeWs"]
+
 import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -35,8 +37,6 @@ from arb.sim.bybit.calls import (
 from arb.sim.bybit.user_stream import PrivateHandler, echoing
 from arb.sim.faults import AppliedFault, FaultKind, OrderFault
 from arb.sim.venue import VenueConnection
-
-__all__ = ["BybitTradeWs"]
 
 TRADE_OPS: Mapping[str, str] = {
     "order.create": "/v5/order/create",

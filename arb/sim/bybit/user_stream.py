@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+__all__ = ["BybitUserStreams", "PrivateHandler", "echoing"]
+
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -14,8 +16,6 @@ from arb.sim.bybit.wire import ws_signature
 from arb.sim.ledger import FundingPayment, LedgerAccount, LedgerEvent
 from arb.sim.private import encode
 from arb.sim.venue import VenueConnection
-
-__all__ = ["BybitUserStreams", "PrivateHandler", "echoing"]
 
 logger = logging.getLogger(__name__)
 

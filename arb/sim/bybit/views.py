@@ -7,6 +7,8 @@ execution, position and wallet records its REST answers and private stream share
 
 from __future__ import annotations
 
+__all__ = ["BybitLedgerViews"]
+
 import itertools
 import logging
 from collections import deque
@@ -42,8 +44,6 @@ from arb.sim.ledger import ZERO, FundingPayment, LedgerAccount, LedgerEvent, Led
 from arb.sim.options import VenueOptions
 from arb.sim.private import FundingFields, LedgerVenue
 from arb.sim.replay import SessionSpec
-
-__all__ = ["BybitLedgerViews"]
 
 logger = logging.getLogger(__name__)
 

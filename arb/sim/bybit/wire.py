@@ -15,27 +15,6 @@ other.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import uuid
-from collections.abc import Mapping
-from decimal import Decimal
-from typing import Any, Literal
-
-from arb.sim.ledger import (
-    ExecType,
-    FundingPayment,
-    LedgerEvent,
-    LedgerOrder,
-    LedgerTrade,
-    OrderStatus,
-    OrderType,
-    RejectReason,
-    Side,
-    SymbolRules,
-    TimeInForce,
-)
-
 __all__ = [
     "FIRST_ORDER_ID",
     "FIRST_TRADE_ID",
@@ -60,6 +39,27 @@ __all__ = [
     "wire_order_id",
     "ws_signature",
 ]
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+from arb.sim.ledger import (
+    ExecType,
+    FundingPayment,
+    LedgerEvent,
+    LedgerOrder,
+    LedgerTrade,
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    Side,
+    SymbolRules,
+    TimeInForce,
+)
 
 BybitCategory = Literal["spot", "linear"]
 

@@ -7,14 +7,13 @@ order and JSON types follow the v5 documentation (``position``, ``account/wallet
 
 from __future__ import annotations
 
+__all__ = ["instrument_entry", "position_entry", "wallet_coin_entry"]
+
 from decimal import Decimal
 from typing import Any
 
 from arb.sim.bybit.wire import ZERO, BybitCategory, decimal_text
 from arb.sim.ledger import Position, SymbolRules
-
-__all__ = ["instrument_entry", "position_entry", "wallet_coin_entry"]
-
 
 # -- positions and wallet -----------------------------------------------------------------------
 

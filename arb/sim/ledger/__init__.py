@@ -6,9 +6,10 @@ funding; :mod:`.records` holds what it keeps. Import either from here.
 
 from __future__ import annotations
 
+__all__ = ["Ledger"]
+
 from arb.sim.ledger import records
 from arb.sim.ledger.engine import Ledger
 from arb.sim.ledger.records import *  # noqa: F403  # the records' names, as records.__all__ lists them
 
-__all__ = ["Ledger"]
 __all__ += records.__all__

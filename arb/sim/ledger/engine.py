@@ -31,6 +31,8 @@ wallet (a positive rate: longs pay), recorded as a :class:`FundingPayment` (the 
 
 from __future__ import annotations
 
+__all__ = ["Ledger"]
+
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
@@ -58,8 +60,6 @@ from arb.sim.ledger.records import (
     TimeInForce,
     VenueRejectError,
 )
-
-__all__ = ["Ledger"]
 
 
 class Ledger:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+__all__ = ["capped", "check_filters", "move_position"]
+
 from decimal import Decimal
 
 from arb.sim.ledger.records import ZERO, OrderType, Position, RejectReason, Side, SymbolRules, VenueRejectError
-
-__all__ = ["capped", "check_filters", "move_position"]
 
 
 def check_filters(rules: SymbolRules, type: OrderType, qty: Decimal, price: Decimal | None) -> None:

@@ -8,12 +8,6 @@ Plain records and enums (:class:`SymbolRules`, :class:`LedgerOrder`, :class:`Led
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
-from enum import Enum
-from typing import Literal
-
 __all__ = [
     "FUNDING_QUANTUM",
     "ZERO",
@@ -37,6 +31,12 @@ __all__ = [
     "TimeInForce",
     "VenueRejectError",
 ]
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Literal
 
 ZERO = Decimal(0)
 FUNDING_QUANTUM = Decimal("0.00000001")

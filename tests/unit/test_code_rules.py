@@ -1,0 +1,94 @@
+"""The rules every module keeps (docs/architecture.md), read from the sources: a rule that is only
+written down is broken by the next change that nobody measured."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("arb", "connectors")
+FAKES = ("arb/sim", "arb/testing")
+MAX_LINES = 800
+MAX_LINES_FAKES = 600
+MAX_COMPILED_ARGS = 8
+
+
+def _modules() -> list[Path]:
+    return sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def _compiled(node: ast.FunctionDef) -> bool:
+    # @njit, @njit(...), @numba.njit(...)
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if (isinstance(target, ast.Name) and target.id == "njit") or (
+            isinstance(target, ast.Attribute) and target.attr == "njit"
+        ):
+            return True
+    return False
+
+
+def test_the_rules_see_the_whole_package() -> None:
+    modules = _modules()
+    assert len(modules) > 200 and all(p.suffix == ".py" for p in modules)
+
+
+def test_no_module_is_over_its_size_limit() -> None:
+    over = []
+    for path in _modules():
+        limit = MAX_LINES_FAKES if _name(path).startswith(FAKES) else MAX_LINES
+        lines = len(path.read_text().splitlines())
+        if lines > limit:
+            over.append(f"{_name(path)}: {lines} lines (at most {limit})")
+    assert over == []
+
+
+def test_no_compiled_function_takes_over_eight_arguments() -> None:
+    compiled, over = 0, []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and _compiled(node):
+                compiled += 1
+                a = node.args
+                n = len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs) + (a.vararg is not None)
+                if n > MAX_COMPILED_ARGS:
+                    over.append(f"{_name(path)}:{node.lineno} {node.name}: {n} arguments")
+    assert compiled > 50  # the rule reads the compiled functions, not nothing
+    assert over == []
+
+
+def test_a_modules_public_names_come_before_its_imports() -> None:
+    misplaced = []
+    for path in _modules():
+        body = ast.parse(path.read_text()).body
+        names = [
+            n for n in body if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets)
+        ]
+        imports = [
+            n for n in body if isinstance(n, ast.Import | ast.ImportFrom) and getattr(n, "module", "") != "__future__"
+        ]
+        if names and imports and imports[0].lineno < names[0].lineno:
+            misplaced.append(f"{_name(path)}:{names[0].lineno}")
+    assert misplaced == []
+
+
+@pytest.mark.parametrize(
+    ("source", "compiled"),
+    [
+        ("@njit\ndef f(): pass", True),
+        ("@njit(cache=True, nogil=True)\ndef f(): pass", True),
+        ("@numba.njit(cache=True)\ndef f(): pass", True),
+        ("@functools.cache\ndef f(): pass", False),
+        ("def f(): pass", False),
+    ],
+)
+def test_compiled_functions_are_told_by_their_decorator(source: str, compiled: bool) -> None:
+    (node,) = ast.parse(source).body
+    assert isinstance(node, ast.FunctionDef) and _compiled(node) is compiled
