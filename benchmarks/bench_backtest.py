@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import run_benchmark
 from numba import njit
 
 from arb.config import load_config
@@ -113,4 +114,4 @@ def _cold_start() -> tuple[float, float]:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

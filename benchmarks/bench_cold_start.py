@@ -36,6 +36,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from machine import run_benchmark
+
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURE = Path("tests") / "fixtures" / "binance_usdm_btcusdt_20240808.gz"
 HBT_CONVERT = (
@@ -102,7 +104,6 @@ def _run(work: Path, repeat: int, rev: str) -> None:
         shutil.rmtree(repo)
     if venv.exists():
         shutil.rmtree(venv)
-    load_before = os.getloadavg()
     head = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True).stdout
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
     subprocess.run(["git", "checkout", "-q", head.strip()], cwd=repo, check=True)
@@ -146,14 +147,7 @@ def _run(work: Path, repeat: int, rev: str) -> None:
     _drop_numba_cache(site)
     sweep_cold = _sweep(sweep, repo, env)
 
-    load_after = os.getloadavg()
-    print(f"fresh clone of {head.strip()} in {work}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    print(
-        "load average (1, 5, 15 min) before "
-        + ", ".join(f"{x:.2f}" for x in load_before)
-        + "; after "
-        + ", ".join(f"{x:.2f}" for x in load_after)
-    )
+    print(f"fresh clone of {head.strip()} in {work}, Python {sys.version.split()[0]}")
     print(f"{'step (whole processes)':<52}{'seconds':>9}   reference")
     print(f"{'python -m venv':<52}{venv_s:>9.1f}")
     print(f"{'pip install .':<52}{install_s:>9.1f}")
@@ -174,4 +168,4 @@ def _run(work: Path, repeat: int, rev: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -12,7 +12,6 @@ plus one load), which is what a command pays. Prints the figures; nothing assert
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,8 @@ import time
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+
+from machine import run_benchmark
 
 from arb.config import load_config
 
@@ -58,7 +59,6 @@ def main() -> None:
     parser.add_argument("--fresh", type=int, default=5, help="fresh interpreters for the first-load figure")
     args = parser.parse_args()
 
-    load_before = os.getloadavg()
     loads = _times(lambda: load_config(SHIPPED, warn=False), args.repeat)
     floor = _times(_parse_only, args.repeat)
     fresh = []
@@ -68,7 +68,6 @@ def main() -> None:
         )
         imported, loaded = (float(x) for x in done.stdout.split())
         fresh.append((imported, loaded))
-    load_after = os.getloadavg()
 
     def us(x: float) -> str:
         return f"{x * 1e6:,.0f} us"
@@ -79,13 +78,7 @@ def main() -> None:
         f"fresh interpreter: import arb.config median {us(statistics.median(f[0] for f in fresh))}, "
         f"first load_config median {us(statistics.median(f[1] for f in fresh))}"
     )
-    print(
-        "load average (1, 5, 15 min) before "
-        + ", ".join(f"{x:.2f}" for x in load_before)
-        + ", after "
-        + ", ".join(f"{x:.2f}" for x in load_after)
-    )
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hftbacktest.data.utils import binancefutures
+from machine import run_benchmark
 
 from arb.recording.convert import _correct, convert_files
 from arb.recording.format import LineReader
@@ -86,4 +87,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -35,6 +35,7 @@ from typing import Any
 import numba as nb
 import numpy as np
 from isal import igzip
+from machine import run_benchmark
 
 from arb.recording.format import LineReader
 from arb.testing.configs import write_config_files
@@ -220,4 +221,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

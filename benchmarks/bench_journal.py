@@ -24,6 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine import run_benchmark  # noqa: E402
+
 from arb.journal import Journal  # noqa: E402
 from arb.journal.intent_log import IntentLog  # noqa: E402
 from tests.postgres import postgres_server  # noqa: E402
@@ -103,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

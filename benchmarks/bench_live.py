@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import os
 import time
 from pathlib import Path
 
 import numpy as np
+from machine import run_benchmark
 
 from arb.config import load_config
 from arb.events import BINANCE, BYBIT
@@ -73,7 +73,6 @@ def main() -> None:
     normalize_only: list[int] = []
     answers_orders: list[int] = []
     perf = time.perf_counter_ns
-    load_before = os.getloadavg()
     for _ in range(args.repeat):
         normalizers = [make_normalizer(v.name, v.market, config.strategy.symbol) for v in config.venues]
         engine = Engine(config)
@@ -107,10 +106,7 @@ def main() -> None:
     print(f"tick to intent (frame's decision sent)     {_pct(depth_orders)}")
     print(f"order answer -> intents (paper venue incl.) {_pct(answers_orders)}")
     print("target: p99 under 100 us from frame receipt to intent")
-    after = os.getloadavg()
-    print(f"{os.cpu_count()} CPUs; load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}; "
-          f"after {', '.join(f'{x:.2f}' for x in after)}")  # fmt: skip
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 from aiohttp import web
+from machine import run_benchmark
 from rich.console import Console
 
 from arb.config import load_config
@@ -209,4 +210,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

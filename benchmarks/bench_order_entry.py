@@ -34,6 +34,7 @@ from typing import Any
 
 import aiohttp
 import numpy as np
+from machine import run_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -151,11 +152,9 @@ async def _main(args: argparse.Namespace) -> None:
                 gc.collect()
                 timed = await way(urls, price, args.orders + args.warm)
                 runs[name].extend(timed[args.warm :])
-        print(f"load average before: {os.getloadavg()[0]:.2f} (1 min)")
         print(f"{'call -> (us)':<34} {'bytes p50':>8} {'p99':>8}   {'ack p50':>8} {'p99':>8}")
         for name, timed in runs.items():
             print(_line(name, timed))
-        print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     finally:
         if process.stdin is not None:
             process.stdin.close()
@@ -168,9 +167,8 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=30, help="orders per client and round not timed")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     asyncio.run(_main(args))
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

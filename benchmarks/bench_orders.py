@@ -35,6 +35,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+from machine import run_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -163,7 +164,7 @@ def main() -> None:
     )
     parser.add_argument("--postgres", metavar="URL", help="also measure with a PostgreSQL journal")
     args = parser.parse_args()
-    print(f"{args.orders} orders, one at a time (fake Bybit spot on loopback; load average {_load()})")
+    print(f"{args.orders} orders, one at a time (fake Bybit spot on loopback)")
     print(f"  {'paper executor submit (reference)':<64}{_pct(_paper(args.orders))}")
     runs = [("sqlite", "normal", False), ("sqlite", "full", False), ("sqlite", "normal", True)]
     if args.postgres:
@@ -178,12 +179,7 @@ def main() -> None:
             print(f"  {name:<40} intent -> request bytes  {_pct(written)}")
             print(f"  {'':<40} intent -> acknowledged   {_pct(acked)}")
             print(f"  {'':<40} the intent stored        {_pct(commits)}")
-    print(f"  (load average at the end {_load()})")
-
-
-def _load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from machine import run_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -163,7 +164,6 @@ def main() -> None:
     args = parser.parse_args()
     fills = _fills(args.fills)
     results: dict[str, list[int]] = {"journal": [], "two files": [], "bare sqlite3": []}
-    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:  # the repository's disk, where paper/ lives
         folder = Path(tmp)
         config = load_config(write_config_files(folder / "config"))
@@ -171,14 +171,12 @@ def main() -> None:
             results["journal"] += _journal(folder / f"journal-{r}", fills, config)
             results["two files"] += _two_files(folder / f"two-files-{r}", fills)
             results["bare sqlite3"] += _bare(folder / f"bare-{r}", args.fills)
-    load_after = os.getloadavg()
     print(f"one paper fill booked, {args.fills} fills x {args.rounds} rounds per set-up")
     for name, values in results.items():
         print(f"  {name:<13} {_pct(values)}")
     ratio = np.median(results["journal"]) / np.median(results["two files"])
     print(f"  journal / two files (p50) = {ratio:.2f}")
-    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)")
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -19,7 +19,6 @@ a timing.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+from machine import run_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -98,9 +98,8 @@ def main() -> int:
                 sizes[name] = path.stat().st_size
                 back = read_equity_npz(path)
                 assert np.array_equal(back, rows), name  # every way reads back to the same samples
-    load = os.getloadavg()
     print(f"equity.npz of {len(rows):,} samples ({args.days:g} day(s), {rows.nbytes / 1e6:.1f} MB raw), "
-          f"median of {args.repeat}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")  # fmt: skip
+          f"median of {args.repeat}")  # fmt: skip
     reference = statistics.median(times["savez_compressed (reference)"])
     for name in WAYS:
         median = statistics.median(times[name])
@@ -110,4 +109,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_benchmark(main))

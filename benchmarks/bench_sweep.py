@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import run_benchmark
+
 from arb.config import load_config
 from arb.sweep import SweepResult, load_grid, run_sweep
 
@@ -100,4 +102,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

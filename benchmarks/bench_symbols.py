@@ -45,6 +45,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine import run_benchmark  # noqa: E402
+
 from arb.config import AppConfig, load_config  # noqa: E402
 from arb.recording.format import LineReader, format_line  # noqa: E402
 from arb.recording.venues import make_normalizer  # noqa: E402
@@ -271,4 +273,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -40,6 +40,7 @@ from typing import Any
 import numba as nb
 import numpy as np
 from isal import igzip
+from machine import run_benchmark
 
 from arb.recording.tardis import HEADERS
 from arb.recording.textfile import TextChunks
@@ -168,7 +169,6 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="arb-bench-tardis-"))
     work.mkdir(parents=True, exist_ok=True)
     arb = str(Path(sys.executable).with_name("arb"))
-    load_before = os.getloadavg()
     try:
         book, trades, book_rows, trade_rows, gen_s = generate(work, args.hours)
         size = (book.stat().st_size + trades.stat().st_size) / 2**20
@@ -188,10 +188,6 @@ def main() -> None:
             best_theirs = got if got[0] < best_theirs[0] else best_theirs
         said = re.search(r"-> ([\d,]+) rows", best_ours[2])
         arb_rows = said.group(1) if said else "?"
-        load_after = os.getloadavg()
-        before = ", ".join(f"{x:.2f}" for x in load_before)
-        after = ", ".join(f"{x:.2f}" for x in load_after)
-        print(f"{os.cpu_count()} CPUs; load average (1, 5, 15 min) before {before}; after {after}")
         print(f"{'converter (whole process)':<40}{'first s':>9}{'best s':>9}{'its CPU s':>11}{'peak RSS MiB':>14}")
         for name, first, best in (
             ("arb convert --format tardis", first_ours, best_ours),
@@ -209,4 +205,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)
