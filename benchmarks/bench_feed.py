@@ -40,6 +40,7 @@ from arb.recording.format import LineReader
 from arb.recording.recorder import Recorder
 from arb.recording.venues import make_normalizer
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
+from arb.sim.binance.symbols import BinanceMarket
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.binance.feed import BinanceFeed
@@ -113,7 +114,7 @@ async def _consume(queue: asyncio.Queue[FeedBatch]) -> None:
 
 def _make_venue(venue: str, path: Path) -> FakeBinanceVenue | FakeBybitVenue:
     if venue == "binance":
-        market = "linear" if "usdm" in path.name or "linear" in str(path) else "spot"
+        market: BinanceMarket = "linear" if "usdm" in path.name or "linear" in str(path) else "spot"
         return FakeBinanceVenue(path, market=market, options=VenueOptions(ping_interval=None))
     return FakeBybitVenue(path, market="spot" if "spot" in str(path) else "linear")
 

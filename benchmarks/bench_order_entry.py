@@ -39,8 +39,9 @@ from machine import run_benchmark
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_orders import serve_bybit_spot  # noqa: E402
+
 from arb.execution.ccxt_setup import make_exchange  # noqa: E402
-from benchmarks.bench_orders import serve_bybit_spot  # noqa: E402
 from connectors.bybit.trade_socket import CREATE, BybitTradeFraming  # noqa: E402
 from connectors.common.order_socket import OrderSocket  # noqa: E402
 from tests.integration.live_rig import KEY, SECRET  # noqa: E402

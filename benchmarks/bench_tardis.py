@@ -118,7 +118,7 @@ def generate(out: Path, hours: float) -> tuple[Path, Path, int, int, float]:
     paths = {k: out / f"binance_{k}_{DAY:%Y-%m-%d}_BTCUSDT.csv.gz" for k in kinds}
     rows = {k: 0 for k in kinds}
     with (
-        igzip.open(paths["incremental_book_L2"], "wb", compresslevel=3) as fb,
+        igzip.open(paths["incremental_book_L2"], "wb", compresslevel=3) as fb,  # type: ignore[no-untyped-call]
         igzip.open(  # type: ignore[no-untyped-call]
             paths["trades"], "wb", compresslevel=3
         ) as ft,

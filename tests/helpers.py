@@ -44,26 +44,28 @@ PERP_KINDS = (MARK_PRICE_EVENT, FUNDING_RATE_EVENT, FUNDING_SETTLED_EVENT)
 """The event kinds only perpetual markets have: mark price, funding rate, funding settled."""
 
 
-def kind_of(rows: EventArray) -> np.ndarray:
+def kind_of(rows: EventArray) -> np.ndarray[Any, np.dtype[Any]]:
     """Each row's event kind: its ``ev`` without the flags."""
-    kinds: np.ndarray = rows["ev"] & EVENT_KIND_MASK
+    kinds: np.ndarray[Any, np.dtype[Any]] = rows["ev"] & EVENT_KIND_MASK
     return kinds
 
 
 def of_kind(rows: EventArray, kind: int) -> EventArray:
     """The rows of event kind ``kind``."""
-    return rows[kind_of(rows) == kind]
+    found: EventArray = rows[kind_of(rows) == kind]
+    return found
 
 
 def perp_rows(rows: EventArray) -> EventArray:
     """The rows of the perpetual-only kinds (``PERP_KINDS``)."""
-    return rows[np.isin(kind_of(rows), PERP_KINDS)]
+    found: EventArray = rows[np.isin(kind_of(rows), PERP_KINDS)]
+    return found
 
 
 def local_side(rows: EventArray, *, published: bool = False) -> EventArray:
     """A copy of the local side of converted rows (``LOCAL_EVENT`` set) without the exchange flag; with
     ``published`` without the local flag either: the rows as the live path publishes them."""
-    local = rows[(rows["ev"] & LOCAL_EVENT) != 0].copy()
+    local: EventArray = rows[(rows["ev"] & LOCAL_EVENT) != 0].copy()
     local["ev"] &= ~np.uint64((EXCH_EVENT | LOCAL_EVENT) if published else EXCH_EVENT)
     return local
 

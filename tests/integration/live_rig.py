@@ -368,6 +368,8 @@ class ArbProcess(asyncio.SubprocessProtocol):
         self._transport = transport
         for fd in self._files:  # room for a burst of output while this process is busy elsewhere
             pipe = transport.get_pipe_transport(fd)
+            if pipe is None:  # fd is not piped
+                continue
             with contextlib.suppress(OSError, AttributeError):
                 fcntl.fcntl(pipe.get_extra_info("pipe").fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
 
