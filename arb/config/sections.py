@@ -94,7 +94,7 @@ class StrategyConfig(ConfigStruct, frozen=True):
         style: ``"taker"`` (the default): both legs of a pair take liquidity. ``"maker_taker"``: a
             post-only quote rests on a venue of ``maker_venues``, priced from the other venue's book so
             that a fill hedged there clears ``min_spread_bps`` after the maker and taker fees, and each
-            fill is hedged there at once (backtests only, for now).
+            fill is hedged there at once (in backtests, the dry run and ``arb live`` alike).
         maker_venues: ``maker_taker``: the venues that may quote (``["binance"]``, ``["bybit"]`` or both).
         quote_size: ``maker_taker``: a quote's quantity before the caps, base units (0: ``max_order_size``).
         quote_tolerance_bps: ``maker_taker``: a quote is re-priced when its target price moved further
@@ -102,6 +102,8 @@ class StrategyConfig(ConfigStruct, frozen=True):
         min_quote_life_ns: ``maker_taker``: no quote is re-priced before it is this old (a quote that
             would cross, or a venue that cannot take orders, cancels at once), int64 ns (TOML:
             ``min_quote_life_ms``).
+        quote_hold_ns: ``maker_taker``: the longest a refused quote holds its side back when the view
+            never shows a book that would have refused it, int64 ns (TOML: ``quote_hold_ms``).
     """
 
     symbol: Annotated[str, Meta(pattern=_SYMBOL, description=_SYMBOL_DOC, extra={"missing": _SYMBOL_MISSING})]
@@ -123,6 +125,9 @@ class StrategyConfig(ConfigStruct, frozen=True):
     quote_size: NonNegative = 0.0
     quote_tolerance_bps: NonNegative = 1.0
     min_quote_life_ns: NonNegativeInt = field(default=100 * NS_PER_MS, name="min_quote_life_ms")
+    quote_hold_ns: Annotated[int, Meta(ge=NS_PER_MS, le=3_600 * NS_PER_S)] = field(
+        default=NS_PER_S, name="quote_hold_ms"
+    )
 
     def _rules(self) -> None:
         if not self.maker_venues:

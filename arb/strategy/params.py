@@ -38,6 +38,7 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     p["quote_size"] = s.quote_size if s.quote_size > 0.0 else s.max_order_size
     p["quote_tolerance_bps"] = s.quote_tolerance_bps
     p["min_quote_life_ns"] = s.min_quote_life_ns
+    p["quote_hold_ns"] = s.quote_hold_ns
     for v, venue in enumerate(config.venues):
         p["taker_fee"][v] = venue.fees.taker
         p["maker_fee"][v] = venue.fees.maker

@@ -39,9 +39,10 @@ it instead of ``decide`` when ``params.style`` is ``STYLE_MAKER_TAKER``. What it
 5. **Hold back after a refusal.** A quote the venue refused (``QUOTE_HELD``: a post-only order that would
    have taken, because the view it was priced on lagged the venue's book) is not sent again on that view:
    its side waits until the view shows a book the refused price would cross (the view has caught up
-   with what refused it; the new quote then goes a tick behind that touch), or ``QUOTE_HOLD_NS`` has
-   passed since the refusal. A book change alone is not enough: on a lagging feed, frames older than the
-   refusal arrive after it, and each would let the same crossing quote go out again.
+   with what refused it; the new quote then goes a tick behind that touch), or ``quote_hold_ns``
+   (``[strategy] quote_hold_ms``, a second by default) has passed since the refusal. A book change alone
+   is not enough: on a lagging feed, frames older than the refusal arrive after it, and each would let
+   the same crossing quote go out again.
 
 A fill is therefore hedged at a price up to ``quote_tolerance_bps`` less favourable than the quote's
 target: set ``min_spread_bps`` with that in mind. Units as in the kernel: prices in quote currency,
@@ -75,7 +76,6 @@ from arb.strategy.types import (
     INTENT_QUOTE,
     MARKET_SPOT,
     QUOTE_HELD,
-    QUOTE_HOLD_NS,
     QUOTE_LIVE,
     QUOTE_NONE,
     SELL,
@@ -193,10 +193,10 @@ def _touch_distance(view: Any, m: int, side: int, price: float) -> float:
 
 
 @nb.njit(cache=True, nogil=True)
-def _hold_over(view: Any, m: int, i: int, now_ns: int) -> bool:
+def _hold_over(view: Any, m: int, i: int, now_ns: int, hold_ns: int) -> bool:
     # Whether the hold of slot (m, i), whose quote was refused, is over: the view now shows a book the refused
-    # price would cross (it caught up with what refused the quote), or QUOTE_HOLD_NS passed since the refusal.
-    if now_ns - view[m]["quote_ns"][i] >= QUOTE_HOLD_NS:
+    # price would cross (it caught up with what refused the quote), or hold_ns passed since the refusal.
+    if now_ns - view[m]["quote_ns"][i] >= hold_ns:
         return True
     refused = view[m]["quote_px"][i]
     if i == 0:
@@ -247,7 +247,7 @@ def decide_maker(view: Any, params: Any, state: Any, now_ns: int, intents: Any) 
         owner = -1  # the venue holding this side (a quote sent, live or being cancelled, or held back)
         for m in range(2):
             held = view[m]["quote_state"][i] == QUOTE_HELD
-            if held and _hold_over(view, m, i, now_ns):
+            if held and _hold_over(view, m, i, now_ns, p["quote_hold_ns"]):
                 continue  # a refused quote's hold is over: the side is free there
             if view[m]["quote_state"][i] != QUOTE_NONE and (owner < 0 or not held):
                 owner = m

@@ -28,7 +28,6 @@ __all__ = [
     "PARAMS_DTYPE",
     "QUOTE_CANCELING",
     "QUOTE_HELD",
-    "QUOTE_HOLD_NS",
     "QUOTE_LIVE",
     "QUOTE_NONE",
     "QUOTE_PENDING",
@@ -104,12 +103,10 @@ QUOTE_CANCELING = 3
 QUOTE_HELD = 4
 """The last quote of the slot was refused (a post-only order that would have taken, or any refusal): no
 order rests, and the side is held back until the view shows a book the refused quote would cross (it
-has caught up with what refused it), or ``QUOTE_HOLD_NS`` passed since the refusal (``quote_px`` is the
-refused price, ``quote_ns`` when the refusal came), so the same crossing quote is not sent again and
-again on a view that lags the venue. (A book change alone proves nothing: frames older than the
-refusal may still be on their way.)"""
-QUOTE_HOLD_NS = 1_000_000_000
-"""The longest a refused quote holds its side back when the view never shows why it was refused."""
+has caught up with what refused it), or the params' ``quote_hold_ns`` (``[strategy] quote_hold_ms``)
+passed since the refusal (``quote_px`` is the refused price, ``quote_ns`` when the refusal came), so
+the same crossing quote is not sent again and again on a view that lags the venue. (A book change alone
+proves nothing: frames older than the refusal may still be on their way.)"""
 
 # state.flags bits
 HEDGE_FAILED = 1
@@ -180,6 +177,7 @@ PARAMS_DTYPE = np.dtype(
         ("quote_size", "f8"),  # maker_taker: a quote's quantity before the caps
         ("quote_tolerance_bps", "f8"),  # maker_taker: a quote is re-priced when its target moves further
         ("min_quote_life_ns", "i8"),  # maker_taker: no re-pricing of a quote younger than this
+        ("quote_hold_ns", "i8"),  # maker_taker: the longest a refused quote holds its side back
     ],
     align=True,
 )

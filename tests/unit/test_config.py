@@ -220,6 +220,12 @@ ERROR_CASES = {
         "perpetual.margin_mode",
         ['"cross"', '"isolated"', '"portfolio"'],
     ),
+    "quote hold of zero": (
+        {"arbitrage_overrides": {"strategy": {"quote_hold_ms": 0}}},
+        "arbitrage.toml",
+        "strategy.quote_hold_ms",
+        ["expected", "got 0"],
+    ),
     "unknown key with suggestion": (
         {"arbitrage_overrides": {"strategy": {"min_sprad_bps": 1.0}}},
         "arbitrage.toml",

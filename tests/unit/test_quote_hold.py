@@ -1,6 +1,6 @@
 """The engine holds a quote's side back after the venue refuses the quote (a post-only order that would have
 taken: the view it was priced on lagged the venue's book), until the view shows a book the refused price
-would cross or ``QUOTE_HOLD_NS`` passes, so the same crossing quote is not sent again and again.
+would cross or ``[strategy] quote_hold_ms`` passes, so the same crossing quote is not sent again and again.
 
 The executor here refuses every quote the moment it is sent, as Binance answers a ``LIMIT_MAKER`` that would
 take (``-2010``): without the hold the engine would send the same two quotes again at once, round after
@@ -21,11 +21,12 @@ from arb.events import DEPTH_ASK, DEPTH_BID, EXCH_EVENT, LOCAL_EVENT, empty_even
 from arb.execution.paper import Rejection
 from arb.runtime.engine import Engine
 from arb.runtime.replay import ReplayBatch
-from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_HELD, QUOTE_HOLD_NS, SELL
+from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_HELD, SELL
 from arb.testing.configs import write_config_files
 from connectors.common.normalizer import SyncState
 
 MS = 1_000_000
+HOLD = 400 * MS  # [strategy] quote_hold_ms = 400, not the default second
 T0 = 1_723_161_600_000 * MS
 BINANCE, BYBIT = 0, 1
 
@@ -75,7 +76,7 @@ class _Refusing:
 def _config(folder: Path) -> AppConfig:
     sections = {
         "strategy": {"style": "maker_taker", "maker_venues": ["binance"], "min_spread_bps": 5.0,
-                     "max_order_size": 0.01, "max_position_size": 0.05},
+                     "max_order_size": 0.01, "max_position_size": 0.05, "quote_hold_ms": HOLD // MS},
         "execution": {"slippage_tolerance_bps": 2.0},
         "risk": {"stale_after_ms": 60_000},
     }  # fmt: skip
@@ -107,7 +108,7 @@ def test_a_refused_quote_is_not_sent_again_until_the_view_shows_why_or_the_hold_
     assert [q.side for q in executor.quotes] == [BUY, SELL, BUY]
     assert executor.quotes[2].price == 59929.99
     # the sell is sent again once the hold has passed since its refusal
-    engine.on_batches(T0 + QUOTE_HOLD_NS - MS, [_book(BYBIT, T0 + QUOTE_HOLD_NS - MS, 60102.0, 60110.0)])
+    engine.on_batches(T0 + HOLD - MS, [_book(BYBIT, T0 + HOLD - MS, 60102.0, 60110.0)])
     assert len(executor.quotes) == 3
-    engine.on_batches(T0 + QUOTE_HOLD_NS, [_book(BYBIT, T0 + QUOTE_HOLD_NS, 60103.0, 60110.0)])
+    engine.on_batches(T0 + HOLD, [_book(BYBIT, T0 + HOLD, 60103.0, 60110.0)])
     assert [q.side for q in executor.quotes[3:]] == [SELL]

@@ -22,7 +22,6 @@ from arb.strategy.types import (
     MARKET_SPOT,
     QUOTE_CANCELING,
     QUOTE_HELD,
-    QUOTE_HOLD_NS,
     QUOTE_LIVE,
     QUOTE_PENDING,
     SELL,
@@ -39,6 +38,7 @@ from tests.unit.test_kernel import put_levels
 
 NOW = 1_723_161_300_000_000_000
 MS = 1_000_000
+HOLD = 250 * MS  # [strategy] quote_hold_ms, not its default: the rule reads the hold from the params
 # Venue 0 (the maker) quotes from venue 1's book: a 0.01 quote's hedge sells into 60000 x 0.005 then
 # 59990, or buys 60010. Costs: 5 bps required + 2 bps maker (venue 0) + 5.5 bps taker (venue 1) + 2 bps
 # slippage = 14.5 bps.
@@ -52,6 +52,7 @@ MAKER: dict[str, float | tuple[float, float]] = {
     "quote_size": 0.01,
     "quote_tolerance_bps": 1.0,
     "min_quote_life_ns": 100 * MS,
+    "quote_hold_ns": HOLD,
     "taker_fee": (0.0005, 0.00055),
     "maker_fee": (0.0002, 0.0002),
     "lot_size": (0.001, 0.001),
@@ -225,8 +226,8 @@ def test_a_refused_quote_holds_its_side_until_the_view_shows_why_or_the_hold_pas
     # or, the view never showing why, once the hold has passed since the refusal
     v = view()
     rest(v, 0, BUY, BUY_AT, 0.0, state=QUOTE_HELD, sent=refused)
-    assert [r[2] for r in rows(run(v, params(), now=refused + QUOTE_HOLD_NS - 1))] == [SELL]
-    assert [r[2] for r in rows(run(v, params(), now=refused + QUOTE_HOLD_NS))] == [BUY, SELL]
+    assert [r[2] for r in rows(run(v, params(), now=refused + HOLD - 1))] == [SELL]
+    assert [r[2] for r in rows(run(v, params(), now=refused + HOLD))] == [BUY, SELL]
     # a refused sell quote waits for a bid at or above its price
     v = view()
     rest(v, 0, SELL, SELL_AT, 0.0, state=QUOTE_HELD, sent=refused)
@@ -241,7 +242,7 @@ def test_a_held_slot_never_lets_a_side_be_quoted_twice() -> None:
     # live buy is still managed (cancelled once it would cross).
     p = params(maker_venues=3)
     v = view()
-    rest(v, 1, BUY, 60500.0, 0.0, state=QUOTE_HELD, sent=NOW - QUOTE_HOLD_NS)
+    rest(v, 1, BUY, 60500.0, 0.0, state=QUOTE_HELD, sent=NOW - HOLD)
     rest(v, 0, BUY, BUY_AT, 0.01, state=QUOTE_PENDING)
     assert [r[2] for r in rows(run(v, p))] == [SELL]
     v[1]["quote_ns"][0] = NOW - MS  # held still: its refused price is below venue 1's ask 60010
