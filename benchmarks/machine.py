@@ -32,12 +32,7 @@ def run_benchmark(main: Callable[[], _T]) -> _T:
         print(machine_line(before, os.getloadavg()), flush=True)
 
 
-def machine_line(before: tuple[float, float, float], after: tuple[float, float, float] | None = None) -> str:
-    """``2 CPUs; load average (1, 5, 15 min) before 0.52, 0.60, 0.71; after 0.80, 0.66, 0.72`` (no
-    ``after`` part when ``after`` is None)."""
-    line = f"{os.cpu_count() or '?'} CPUs; load average (1, 5, 15 min) before {_three(before)}"
-    return line if after is None else f"{line}; after {_three(after)}"
-
-
-def _three(load: tuple[float, float, float]) -> str:
-    return ", ".join(f"{x:.2f}" for x in load)
+def machine_line(before: tuple[float, float, float], after: tuple[float, float, float]) -> str:
+    """``2 CPUs; load average (1, 5, 15 min) before 0.52, 0.60, 0.71; after 0.80, 0.66, 0.72``."""
+    before_s, after_s = (", ".join(f"{x:.2f}" for x in load) for load in (before, after))
+    return f"{os.cpu_count() or '?'} CPUs; load average (1, 5, 15 min) before {before_s}; after {after_s}"
