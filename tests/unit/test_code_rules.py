@@ -4,6 +4,8 @@ written down is broken by the next change that nobody measured."""
 from __future__ import annotations
 
 import ast
+import functools
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,11 @@ MAX_COMPILED_ARGS = 8
 
 def _modules() -> list[Path]:
     return sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))
+
+
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text())
 
 
 def _name(path: Path) -> str:
@@ -53,7 +60,7 @@ def test_no_module_is_over_its_size_limit() -> None:
 def test_no_compiled_function_takes_over_eight_arguments() -> None:
     compiled, over = 0, []
     for path in _modules():
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(_tree(path)):
             if isinstance(node, ast.FunctionDef) and _compiled(node):
                 compiled += 1
                 a = node.args
@@ -67,7 +74,7 @@ def test_no_compiled_function_takes_over_eight_arguments() -> None:
 def test_a_modules_public_names_come_before_its_imports() -> None:
     misplaced = []
     for path in _modules():
-        body = ast.parse(path.read_text()).body
+        body = _tree(path).body
         names = [
             n for n in body if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets)
         ]
@@ -77,6 +84,20 @@ def test_a_modules_public_names_come_before_its_imports() -> None:
         if names and imports and imports[0].lineno < names[0].lineno:
             misplaced.append(f"{_name(path)}:{names[0].lineno}")
     assert misplaced == []
+
+
+def test_the_pre_commit_hooks_make_the_checks_ci_makes_before_the_tests() -> None:
+    checks: dict[str, list[str]] = {}  # .ci/run's: "ruff format --check" -> the folders it is given
+    for line in (ROOT / ".ci" / "run").read_text().splitlines():
+        words = line.split()
+        if words[:1] in (["ruff"], ["mypy"], ["lint-imports"]):
+            n = 3 if words[:2] == ["ruff", "format"] else 2 if words[0] == "ruff" else 1
+            checks[" ".join(words[:n])] = words[n:]
+    hooks = (ROOT / ".pre-commit-config.yaml").read_text()
+    entries = re.findall(r"^\s+entry: (.+)$", hooks, re.MULTILINE)
+    assert sorted(entries) == sorted(checks) == ["lint-imports", "mypy", "ruff check", "ruff format --check"]
+    folders = re.findall(r"^\s+files: \^\((.+)\)/$", hooks, re.MULTILINE)  # the two ruff hooks'
+    assert [f.split("|") for f in folders] == [checks["ruff check"], checks["ruff format --check"]]
 
 
 @pytest.mark.parametrize(
