@@ -165,13 +165,12 @@ def test_an_unreachable_host_is_one_line_naming_it_and_leaves_nothing(
     ]
 
 
-@pytest.mark.parametrize("url", [UNRESOLVABLE, "closed port"])
-async def test_an_unreachable_host_is_not_retried(tmp_path: Path, url: str) -> None:
-    base = UNRESOLVABLE if url == UNRESOLVABLE else f"http://127.0.0.1:{closed_port()}/v1"
+@pytest.mark.parametrize("where", ["unresolvable", "closed port"])
+async def test_an_unreachable_host_is_not_retried(tmp_path: Path, where: str) -> None:
+    base = UNRESOLVABLE if where == "unresolvable" else f"http://127.0.0.1:{closed_port()}/v1"
     config = load_config(fresh_clone(tmp_path / "clone", base) / "config" / "arbitrage.toml")
-    items = plan(
-        config, "tardis", [("binance", "spot"), ("bybit", "spot")], ["BTCUSDT"], [dt.date(2024, 1, 1)], tmp_path / "r"
-    )
+    venues = [("binance", "spot"), ("bybit", "spot")]
+    items = plan(config, "tardis", venues, ["BTCUSDT"], [dt.date(2024, 1, 1)], tmp_path / "r")
     waits = Waits()
     results = await fetch(config, items, sleep=waits, downloads=1)
     assert waits.seconds == []  # every retry waits first (0 s at the least): none was tried
