@@ -2,10 +2,14 @@
 
 ::
 
-    arb fetch --source tardis|bybit-archive --start 2024-01-01 [--end DAY] [--symbols BTCUSDT ...]
+    arb fetch --start 2024-01-01 [--end DAY] [--source tardis|bybit-archive] [--symbols BTCUSDT ...]
               [--venue binance|bybit] [--market spot|linear] [--out DIR] [--base-url URL] [--dry-run]
 
-What it fetches, where it puts it and how it retries: :mod:`arb.runtime.fetch`.
+With no option but ``--start`` it fetches what ``arb backtest --start`` needs on the configuration it
+reads: both venues ([venues]) in their configured markets, every ``[strategy] symbols``, into ``[backtest]
+recordings``, from Tardis.dev (the one source with both venues' spot and linear books, and with receive
+times); its first lines say what and from where, and why that source. What it fetches, where it puts it
+and how it retries: :mod:`arb.runtime.fetch`.
 """
 
 from __future__ import annotations
@@ -22,8 +26,14 @@ from urllib.parse import urlsplit
 from arb.arguments import Command, add_recordings_out, day, days_begun, each_once, recordings_out
 from arb.arguments import symbol as symbol_argument
 from arb.config import load_config
-from arb.errors import UsageError
-from arb.runtime.fetch import KEY_VARIABLE, SOURCES, VENUES, fetch, plan, sizes
+from arb.errors import EXIT_VENUE_UNAVAILABLE, UsageError
+from arb.runtime.fetch import KEY_VARIABLE, SOURCES, VENUES, FetchResult, fetch, plan, sizes
+
+_WHY_TARDIS = (
+    "Tardis.dev has both venues' spot and linear books, with its collector's receive times; Bybit's archive has "
+    "Bybit's only, without receive times (--source bybit-archive takes Bybit from it)"
+)
+"""Why ``arb fetch`` takes Tardis.dev when ``--source`` is not given (said in its first lines)."""
 
 
 def _base_url(text: str) -> str:
@@ -34,7 +44,10 @@ def _base_url(text: str) -> str:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", choices=SOURCES, required=True, help="where the history comes from")
+    parser.add_argument(
+        "--source", choices=SOURCES,
+        help="where the history comes from (default: tardis, the one source with both venues' spot and linear books)",
+    )  # fmt: skip
     parser.add_argument("--start", type=day, required=True, metavar="DATE", help="first UTC day, e.g. 2024-01-01")
     parser.add_argument("--end", type=day, metavar="DATE", help="last UTC day, inclusive (default: --start)")
     parser.add_argument(
@@ -64,42 +77,63 @@ def _mb(n: int) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run ``arb fetch`` with parsed arguments: one line per file, exit 1 when any failed."""
+    """Run ``arb fetch`` with parsed arguments: one line per file, exit 1 when any failed, 4 when the source's
+    host could not be reached."""
     start, end = days_begun(args.start, args.end)
     config = load_config(args.config)
+    source = args.source or "tardis"
     symbols = each_once(args.symbols or list(config.symbol_names), "--symbols")
-    names = [args.venue] if args.venue else (list(VENUES) if args.source == "tardis" else ["bybit"])
-    if args.source == "bybit-archive" and names != ["bybit"]:
+    names = [args.venue] if args.venue else (list(VENUES) if source == "tardis" else ["bybit"])
+    if source == "bybit-archive" and names != ["bybit"]:
         raise UsageError(f"--venue: expected bybit with --source bybit-archive (Bybit's archive), got {args.venue}")
     venues = [(name, args.market or getattr(config, name).market) for name in names]
     out = recordings_out(args.out, config.backtest.recordings)
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    items = plan(config, args.source, venues, symbols, days, out, args.base_url)
+    items = plan(config, source, venues, symbols, days, out, args.base_url)
+    span = f"{start:%Y-%m-%d}" + (f" .. {end:%Y-%m-%d}" if end != start else "")
+    _out(f"fetching {span}: {', '.join(f'{v} {m}' for v, m in venues)} {' '.join(symbols)} into {out}")
+    _out(f"source: {source} (" + (f"the default: {_WHY_TARDIS}" if args.source is None else "--source") + ")")
     key = os.environ.get(KEY_VARIABLE) or None
     if args.dry_run:
-        for item, said in asyncio.run(sizes(config, items, key=key)):
+        learned = asyncio.run(sizes(config, items, key=key))
+        for item, said in learned.lines:
             _out(f"{item.label}: {said}")
-        return 0
+        if learned.unreachable:
+            sys.stderr.write(f"arb fetch: {learned.unreachable}: sizes of {learned.unknown} files not learned\n")
+            return EXIT_VENUE_UNAVAILABLE
+        return 1 if learned.unknown else 0
     from arb.ui import download_progress
 
     with download_progress(f"fetching {len(items)} files", enabled=not args.quiet) as advance:
         results = asyncio.run(fetch(config, items, key=key, progress=advance))
+    return _said(results)
+
+
+def _said(results: list[FetchResult]) -> int:
+    # The results' lines (one per file, one per failure, one per stopped source), and the exit code.
     failed = [r for r in results if r.error]
     fetched = [r for r in results if r.path is not None and not r.skipped]
     for r in results:
         if r.path is not None:
             _out(f"{'had' if r.skipped else 'fetched'} {r.planned.label}: {r.path} ({_mb(r.bytes)})")
-    _out(
-        f"{len(fetched)} fetched ({_mb(sum(r.bytes for r in fetched))}), "
-        f"{sum(r.skipped for r in results)} already there, {len(failed)} failed"
-    )
-    refused = [r for r in failed if r.error.endswith("refused the key, above)")]
+    unreachable = [r for r in failed if r.unreachable]
+    if len(unreachable) < len(results):  # not when one unreachable host is all there is to say
+        _out(
+            f"{len(fetched)} fetched ({_mb(sum(r.bytes for r in fetched))}), "
+            f"{sum(r.skipped for r in results)} already there, {len(failed)} failed"
+        )
     for r in failed:
-        if r not in refused:
+        if not r.stopped:
+            more = sum(o.stopped and o.planned.source == r.planned.source for o in failed)
+            if r.unreachable:  # one line for the host and every file of its source
+                files = f"{more + 1} {r.planned.source} file{'s' if more else ''} not fetched"
+                sys.stderr.write(f"arb fetch: {r.error}: {files}; check the network, or [history] / --base-url\n")
+                continue
             sys.stderr.write(f"arb fetch: {r.error}\n")
-    if refused:
-        source = refused[0].planned.source
-        sys.stderr.write(f"arb fetch: {len(refused)} more {source} files not fetched (refused, above)\n")
+            if more:
+                sys.stderr.write(f"arb fetch: {more} more {r.planned.source} files not fetched (refused, above)\n")
+    if unreachable and not any(r.error and not r.unreachable for r in failed):
+        return EXIT_VENUE_UNAVAILABLE
     return 1 if failed else 0
 
 
@@ -109,7 +143,9 @@ COMMAND = Command(
     help="download history from Tardis.dev or Bybit's archive into the recordings",
     description="Download the days a backtest needs from Tardis.dev's CSV datasets or Bybit's public "
     "archive into the recordings folder, where arb backtest, dry-run, parity and sweep find them "
-    "(docs/data.md).",
+    "(docs/data.md). With only --start: what arb backtest --start needs on this configuration (both "
+    "venues in their markets, [strategy] symbols), from Tardis.dev. Exit 0 done, 1 a file failed (or, "
+    "with --dry-run, a size could not be learned), 2 a bad value, 4 the source's host cannot be reached.",
     arguments=_add_arguments,
 )
 """Add ``fetch`` to an ``argparse`` sub-command set; it runs :func:`main`."""

@@ -194,9 +194,13 @@ def compare(live: Orders, backtest: Orders, folder: str, notes: Sequence[str] = 
     start, end = max(live.first_ns, backtest.first_ns), min(live.last_ns, backtest.last_ns)
     if end < start or live.last_ns < live.first_ns or backtest.last_ns < backtest.first_ns:
         b, lv = _span_text(backtest.first_ns, backtest.last_ns), _span_text(live.first_ns, live.last_ns)
+        days = ""
+        if live.first_ns <= live.last_ns:  # the live session's UTC days, as arb backtest takes them
+            first, last = (_utc(ns)[:10] for ns in (live.first_ns, live.last_ns))
+            days = f": arb backtest --start {first}" + (f" --end {last}" if last != first else "")
         raise UsageError(
             f"--against: the backtest in {folder} covers {b} and the live journal {lv}: they do not overlap; "
-            "backtest the hours the live session traded (arb backtest --start DAY on recordings of them)"
+            f"backtest the hours the live session traded, on recordings of them{days}"
         )
     symbols = [None] + (sorted(set(live.symbols) & set(backtest.symbols)) if len(live.symbols) > 1 else [])
     rows = []

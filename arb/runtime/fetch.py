@@ -23,15 +23,32 @@ files download at once (``[history] downloads``). A 429 waits for ``Retry-After`
 ... s) and tries again, as does a 5xx; a dropped connection or a damaged body is tried again at once, then
 after 1, 2, 4 ... s, up to five tries in all. A 404
 is one line naming the day, the file and the source; 401 and 403 name ``TARDIS_API_KEY`` (never its
-value) and stop the remaining downloads of that source. The command goes on with the other files and
-exits 1 if any failed, after one line per failure.
+value) and stop the remaining downloads of that source. A host that cannot be reached (its name does not
+resolve, the connection is refused, no route to it) is not a passing failure: asking again in a second
+finds the same network, so it is not retried, and the remaining downloads of that source stop too, each
+result naming the host (:attr:`FetchResult.unreachable`). The command goes on with the other files and
+exits 1 if any failed, after one line per failure. A folder is made only when a file is about to be
+written into it, and one this run made that holds nothing at the end is removed again: a run that
+fetched nothing leaves nothing behind.
 """
 
 from __future__ import annotations
 
-__all__ = ["KEY_VARIABLE", "SOURCES", "VENUES", "FetchResult", "Planned", "fetch", "plan", "sizes", "verify"]
+__all__ = [
+    "KEY_VARIABLE",
+    "SOURCES",
+    "VENUES",
+    "FetchResult",
+    "Planned",
+    "Sizes",
+    "fetch",
+    "plan",
+    "sizes",
+    "verify",
+]
 
 import asyncio
+import contextlib
 import datetime as dt
 import email.utils
 import logging
@@ -41,10 +58,12 @@ import zipfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from arb.config import AppConfig
+from arb.execution.wire import failure_reason
 from arb.recording import sources
 from arb.recording.tardis import BOOK, TICKER, TRADES, exchange_of
 
@@ -92,6 +111,11 @@ class FetchResult:
     bytes: int = 0
     skipped: bool = False
     error: str = ""
+    stopped: bool = False
+    """Not tried: an earlier file of its source stopped that source (a refused key, an unreachable host),
+    in the line that result's :attr:`error` holds."""
+    unreachable: str = ""
+    """The host (``name[:port]``) that could not be reached, for this file or the one that stopped its source."""
 
 
 def plan(
@@ -174,7 +198,25 @@ def verify(path: Path, kind: str) -> None:
 
 
 class _StopError(Exception):
-    """The source refused the key: the remaining downloads of that source are not tried."""
+    """The source refused the key, or its host cannot be reached: the remaining downloads of that source are
+    not tried. ``why`` is said in their results ("refused the key"), ``host`` the unreachable one."""
+
+    def __init__(self, line: str, why: str, host: str = "") -> None:
+        super().__init__(line)
+        self.why = why
+        self.host = host
+
+
+def _host(url: str) -> str:
+    # "datasets.tardis.dev", or "127.0.0.1:8080" with a port named in the URL
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
+def _unreachable(exc: aiohttp.ClientConnectorError) -> str:
+    # Why a connection could not be made, in a few words: "its name does not resolve", "connection refused"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "its name does not resolve"
+    return failure_reason(exc)
 
 
 @dataclass(slots=True)
@@ -184,8 +226,10 @@ class _Run:
     sleep: Sleep
     limit: asyncio.Semaphore
     progress: Callable[[int, int], None]
-    stopped: dict[str, str] = field(default_factory=dict)
-    """Sources that refused the key, with the line that said so."""
+    stopped: dict[str, _StopError] = field(default_factory=dict)
+    """Sources that refused the key or cannot be reached, with what said so."""
+    made: list[Path] = field(default_factory=list)
+    """Folders this run created, outermost first (removed again at the end when empty)."""
     total: int = 0
     done: int = 0
 
@@ -198,8 +242,7 @@ async def _fetch_one(run: _Run, item: Planned) -> FetchResult:
         return result
     async with run.limit:
         if item.source in run.stopped:
-            result.error = f"{item.label}: not fetched ({item.source} refused the key, above)"
-            return result
+            return _not_tried(result, run.stopped[item.source])
         try:
             for n, (url, path) in enumerate(item.choices):
                 got = await _download(run, item, url, path)
@@ -210,11 +253,18 @@ async def _fetch_one(run: _Run, item: Planned) -> FetchResult:
                     result.error = _missing(item, [u for u, _ in item.choices])
         except _StopError as exc:
             if item.source in run.stopped:
-                result.error = f"{item.label}: not fetched ({item.source} refused the key, above)"
-            else:
-                run.stopped[item.source] = result.error = str(exc)
+                return _not_tried(result, run.stopped[item.source])
+            run.stopped[item.source] = exc
+            result.error, result.unreachable = str(exc), exc.host
         except _GaveUpError as exc:
             result.error = str(exc)
+    return result
+
+
+def _not_tried(result: FetchResult, stop: _StopError) -> FetchResult:
+    item = result.planned
+    result.error = f"{item.label}: not fetched ({item.source} {stop.why}, above)"
+    result.stopped, result.unreachable = True, stop.host
     return result
 
 
@@ -235,7 +285,6 @@ def _missing(item: Planned, urls: list[str]) -> str:
 async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | None:
     # One URL into ``path`` through ``<path>.part``; the size, or None on 404. Raises _StopError, _GaveUpError.
     part = path.with_name(path.name + ".part")
-    path.parent.mkdir(parents=True, exist_ok=True)
     headers = {"Accept-Encoding": "identity"}
     if item.key and run.key:
         headers["Authorization"] = f"Bearer {run.key}"
@@ -255,7 +304,7 @@ async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | Non
                 if resp.status == 404:
                     return None
                 if resp.status in (401, 403):
-                    raise _StopError(_refused(item, url, resp.status, run.key is not None))
+                    raise _StopError(_refused(item, url, resp.status, run.key is not None), "refused the key")
                 if resp.status == 416 and offset:  # the .part is not a prefix of this file: start over
                     part.unlink(missing_ok=True)
                     failures.append("416 for the resumed range")
@@ -280,6 +329,7 @@ async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | Non
                 if resp.status == 200:
                     offset = 0
                 mode = "ab" if resp.status == 206 else "wb"
+                _make_folder(run, path.parent)
                 if expected is not None:
                     run.total += expected - (offset if resp.status == 206 else 0)
                     run.progress(run.done, run.total)
@@ -290,6 +340,10 @@ async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | Non
                         run.progress(run.done, run.total)
                     f.flush()
                     os.fsync(f.fileno())
+        except aiohttp.ClientConnectorError as exc:  # no connection at all: the same network in a second
+            host = _host(url)
+            raise _StopError(f"{item.source}: cannot reach {host} ({_unreachable(exc)})", f"cannot reach {host}",
+                             host) from None  # fmt: skip
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             failures.append(f"connection: {type(exc).__name__}")  # the .part is resumed on the next try
             pause, again = again, min(max(again * 2, 1.0), _MAX_WAIT_S)
@@ -313,6 +367,20 @@ async def _download(run: _Run, item: Planned, url: str, path: Path) -> int | Non
         f"{why} (x{failures.count(why)})" if failures.count(why) > 1 else why for why in dict.fromkeys(failures)
     )
     raise _GaveUpError(f"{item.source}: gave up on {item.label} after {_ATTEMPTS} tries ({happened}){kept}")
+
+
+def _make_folder(run: _Run, folder: Path) -> None:
+    # ``folder`` and the parents it lacks, each one made remembered for :func:`_remove_empty`.
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    run.made.extend(p for p in reversed(missing) if p not in run.made)
+
+
+def _remove_empty(made: list[Path]) -> None:
+    # The folders a run made that hold nothing (a damaged file deleted, a .part never written), innermost first.
+    for folder in reversed(made):
+        with contextlib.suppress(OSError):  # not empty, or gone: kept as it is
+            folder.rmdir()
 
 
 def _expected_size(resp: aiohttp.ClientResponse, offset: int) -> int | None:
@@ -378,18 +446,33 @@ async def fetch(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
+        finally:
+            _remove_empty(run.made)
 
 
-async def sizes(config: AppConfig, items: Sequence[Planned], *, key: str | None = None) -> list[tuple[Planned, str]]:
-    """For ``--dry-run``: each item's URL and size as the server tells on ``HEAD`` (or why not)."""
-    out: list[tuple[Planned, str]] = []
+@dataclass(slots=True)
+class Sizes:
+    """What ``--dry-run`` learned: one line per item, whether each one's size was learned, and the host that
+    could not be reached (then the remaining items of its source were not asked)."""
+
+    lines: list[tuple[Planned, str]] = field(default_factory=list)
+    unknown: int = 0
+    """Items whose size could not be learned (a 404, a refused key, an error, an unreachable host)."""
+    unreachable: str = ""
+    """``"cannot reach <host> (<why>)"``; empty when every host answered."""
+
+
+async def sizes(config: AppConfig, items: Sequence[Planned], *, key: str | None = None) -> Sizes:
+    """For ``--dry-run``: each item's URL and size as the server tells on ``HEAD`` (or why not). A host that
+    cannot be reached ends the asking: every item after it would ask the same network."""
+    out = Sizes()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), auto_decompress=False) as http:
-        for item in items:
+        for n, item in enumerate(items):
             there = item.done
             if there is not None:
-                out.append((item, f"{there} already there ({there.stat().st_size:,} bytes)"))
+                out.lines.append((item, f"{there} already there ({there.stat().st_size:,} bytes)"))
                 continue
-            said = ""
+            said, learned = "", False
             for url, path in item.choices:
                 headers = {"Authorization": f"Bearer {key}"} if item.key and key else {}
                 try:
@@ -402,10 +485,16 @@ async def sizes(config: AppConfig, items: Sequence[Planned], *, key: str | None 
                             break
                         length = resp.headers.get("Content-Length", "")
                         size = f"{int(length):,} bytes" if length.isdigit() else "size unknown"
-                        said = f"{url} -> {path} ({size})" if resp.status == 200 else f"{resp.status} at {url}"
+                        learned = resp.status == 200
+                        said = f"{url} -> {path} ({size})" if learned else f"{resp.status} at {url}"
                         break
+                except aiohttp.ClientConnectorError as exc:
+                    out.unreachable = f"cannot reach {_host(url)} ({_unreachable(exc)})"
+                    out.unknown += len(items) - n
+                    return out
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     said = f"{url}: {type(exc).__name__}"
                     break
-            out.append((item, said))
+            out.unknown += not learned
+            out.lines.append((item, said))
     return out

@@ -70,7 +70,9 @@ def load_measured(path: Path, venue_file: Path) -> np.ndarray[Any, Any]:
         with np.load(path) as data:
             rows = data["data"]
     except FileNotFoundError:
-        raise ConfigError(str(venue_file), key, f'"measured" needs {path}: run arb latency --export first') from None
+        raise ConfigError(
+            str(venue_file), key, f'"measured" needs {path}: write it with arb latency --export'
+        ) from None
     except (OSError, ValueError, KeyError) as error:
         raise ConfigError(str(venue_file), key, f"{path} is not an arb latency export: {error}") from None
     if rows.dtype.names != ORDER_LATENCY_DTYPE.names or not len(rows):

@@ -7,7 +7,8 @@ there is one, else from Tardis, else from Bybit's archive, so the days of one ve
 one day, may come from different sources. :func:`plan_days` alone decides which days a run covers, from what the user
 typed and what each venue recorded: exactly the days asked for, each recorded for both venues, with
 no day missing in between; anything else is a :class:`RecordingError` that names the venue and the
-day and lists what is there.
+day, lists what is there and names the ``arb fetch`` command, as typed, that fetches what is missing
+(:mod:`arb.runtime.hints`).
 
 A day's conversion is cached beside its recording as ``<name>.npz`` (rows, plus the conversion's
 findings: its warnings, the damage it skipped) and ``<name>_eod.npz`` (the book at the end of the
@@ -79,6 +80,7 @@ from arb.recording.findings import Findings, UnsyncedBookError
 from arb.recording.npz import EodSnapshot, load_eod, part_paths, save_eod
 from arb.recording.sources import SOURCE_ORDER, DayFiles, find_day_files
 from arb.recording.venues import merge_pays, scan_pays
+from arb.runtime.hints import fetch_command
 
 if TYPE_CHECKING:
     pass
@@ -186,12 +188,15 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
     """The days a run covers: every day from ``start`` to ``end``, each recorded for both venues (of
     every symbol traded).
 
-    ``start``/``end`` are what the user typed (``--start``/``--end``), None where they typed nothing:
-    the first, or the last, day recorded for both venues is then used, and messages say it was a
-    default. A typed day that either venue did not record, an ``end`` before ``start``, and a day
-    between them recorded for one venue only (or neither: the book cannot be carried across a
-    missing day) are a :class:`RecordingError` that names the venue and the day and lists the days
-    recorded. No day is ever added, dropped or moved.
+    ``start``/``end`` are what the user typed (``--start``/``--end``), None where they typed nothing,
+    and messages say when a day was a default. With neither, the run goes from the first to the last
+    day recorded for both venues. With one typed, the other end is the farthest day the run reaches
+    from it without a missing day (the book cannot be carried across one): ``--start`` alone runs up
+    to the day before the first one a venue lacks, so a day fetched far from the recordings runs on
+    its own. A typed day that either venue did not record, an ``end`` before ``start``, and a day
+    between them recorded for one venue only (or neither) are a :class:`RecordingError` that names
+    the venue and the day, lists the days recorded and names the ``arb fetch`` that fetches the
+    missing ones. No typed day is ever added, dropped or moved.
     """
     recordings = config.backtest.recordings
     pairs = [(venue, symbol) for symbol in config.symbol_names for venue in config.venues]
@@ -199,11 +204,16 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
     recorded = [find_days(recordings, venue, symbol) for venue, symbol in pairs]
     for (venue, symbol), days in zip(pairs, recorded, strict=True):
         if not days:
+            typed = start if start is not None else end
+            if typed is not None:
+                fetch = f"fetch them: {fetch_command(config, typed, end)}"
+            else:  # a first of the month: Tardis serves it without a key
+                month = dt.datetime.now(dt.UTC).date().replace(day=1) - dt.timedelta(days=1)
+                fetch = f"fetch a day, e.g.: {fetch_command(config, month.replace(day=1))}"
             raise RecordingError(
                 f"no {venue.name} {venue.market} recordings of {symbol} in "
                 f"{venue_dir(recordings, venue)} (expected files like {symbol.lower()}_YYYYMMDD.gz), nor days "
-                f"fetched from Tardis or Bybit's archive in {recordings} (arb fetch --start DAY --venue "
-                f"{venue.name} --market {venue.market} --symbols {symbol}; docs/data.md)"
+                f"fetched from Tardis or Bybit's archive in {recordings}; {fetch} (docs/data.md)"
             )
     names = [f"{v.name} {v.market} {symbol}" for v, symbol in pairs]
     short = [v.name if len(pairs) == 2 else f"{v.name} {symbol}" for v, symbol in pairs]
@@ -222,12 +232,22 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
             nor = " nor for ".join(f"{names[i]} (recorded: {_day_list(recorded[i])})" for i in missing)
             has = [names[i] for i in range(len(venues)) if i not in missing]
             also = f"; {' and '.join(has)} {'has' if len(has) == 1 else 'have'} it" if has else ""
-            raise RecordingError(f"{flag} {day:%Y-%m-%d}: no recording of that day for {nor}{also}")
+            hint = fetch_command(config, day, None, [venues[i].name for i in missing])
+            raise RecordingError(f"{flag} {day:%Y-%m-%d}: no recording of that day for {nor}{also}; fetch it: {hint}")
     if start is not None and end is not None and end < start:
         raise RecordingError(f"--end {end:%Y-%m-%d} is before --start {start:%Y-%m-%d}")
     both = sorted(set.intersection(*(set(days) for days in recorded)))
     lo = start if start is not None else next((d for d in both if end is None or d <= end), None)
     hi = end if end is not None else next((d for d in reversed(both) if start is None or d >= start), None)
+    one_day = dt.timedelta(days=1)
+    if start is not None and end is None:  # as far as the book carries from --start
+        hi = start
+        while hi + one_day in both:
+            hi += one_day
+    elif end is not None and start is None:
+        lo = end
+        while lo - one_day in both:
+            lo -= one_day
     if lo is None or hi is None:
         every = "both venues" if len(pairs) == 2 else "both venues of every symbol"
         raise RecordingError(f"no day is recorded for {every} ({listing(list(range(len(venues))))})")
@@ -249,18 +269,25 @@ def plan_days(config: AppConfig, start: dt.date | None, end: dt.date | None) -> 
             f"{d:%Y-%m-%d} (missing for {' and '.join(short[i] for i in which)})" for d, which in gaps[:5]
         )
         more = f" and {len(gaps) - 5} more" if len(gaps) > 5 else ""
+        hint = fetch_command(config, gaps[0][0], gaps[-1][0], [venues[i].name for _, which in gaps for i in which])
         raise RecordingError(
             f"{_range_text(lo, hi, start, end)} has a gap: {shown}{more}; the book cannot be carried across "
             f"a missing day, so run the days on each side of it separately with --start/--end "
-            f"({listing(list(range(len(venues))))})"
+            f"({listing(list(range(len(venues))))}), or fetch the missing days: {hint}"
         )
     return run
 
 
 def _range_text(lo: dt.date, hi: dt.date, start: dt.date | None, end: dt.date | None) -> str:
     # "--start 2024-08-08 .. --end 2024-08-10 (default: the last day recorded for both venues)"
-    first = f"--start {lo:%Y-%m-%d}" + (" (default: the first day recorded for both venues)" if start is None else "")
-    last = f"--end {hi:%Y-%m-%d}" + (" (default: the last day recorded for both venues)" if end is None else "")
+    first = f"--start {lo:%Y-%m-%d}" + (
+        "" if start is not None else " (default: the first day recorded for both venues)" if end is None
+        else " (default: the first day of the unbroken run of days recorded for both venues up to --end)"
+    )  # fmt: skip
+    last = f"--end {hi:%Y-%m-%d}" + (
+        "" if end is not None else " (default: the last day recorded for both venues)" if start is None
+        else " (default: the last day of the unbroken run of days recorded for both venues from --start)"
+    )  # fmt: skip
     return f"{first} .. {last}"
 
 

@@ -150,8 +150,9 @@ def funding_of(config: AppConfig, session: Session) -> list[Funding]:
         elif not len(rows_s) and not len(rows_m):
             log.warning(
                 "%s %s: no funding in the recordings and no funding history: positions held across a funding "
-                "time are not charged it (fetch the rates with arb funding-history --venue %s --symbols %s)",
-                data.venue.name, symbol, data.venue.name, symbol,
+                "time are not charged it (fetch the rates with arb funding-history --venue %s --symbols %s "
+                "--start %s --end %s)",
+                data.venue.name, symbol, data.venue.name, symbol, _utc_day(span[0]), _utc_day(span[1] - 1),
             )  # fmt: skip
         order = np.argsort(local_ts, kind="stable")
         out.append(Funding(
@@ -193,3 +194,8 @@ def _history_estimates(
         est.append(float(official.rates[k]))
         nxt.append(int(following))
     return np.array(ts, np.int64), np.array(est, np.float64), np.array(nxt, np.int64)
+
+
+def _utc_day(ns: int) -> str:
+    # "2024-08-08": the UTC day of an int64 ns time, as --start and --end take it
+    return str(np.datetime_as_string(np.datetime64(ns, "ns"), unit="D"))

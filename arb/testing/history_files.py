@@ -18,10 +18,18 @@ its own:
   UTC day (of the receive time) is a file of its own, and a day that does not start with the snapshot
   starts with a snapshot of the book as it stands (Tardis snapshots the book at 00:00 UTC). Times are
   microseconds (the ns receive time floored), numbers as JavaScript prints them (``1e-7``, ``0.001``);
+- :func:`tardis_from_bybit`: a Bybit recording (spot or linear) as Tardis's ``bybit-spot`` or ``bybit``
+  ``incremental_book_L2`` and ``trades``, following Tardis's Bybit v5 mappers (``src/mappers/bybitv5.ts``):
+  each order book message is one run of rows at its receive time, ``is_snapshot`` its ``type ==
+  "snapshot"``, ``timestamp`` its ``ts``; a trade's ``id`` is ``i``, ``side`` ``S`` lower-cased,
+  ``timestamp`` ``T``. Days split and start with a snapshot as above;
 - :func:`archive_from_bybit`: a Bybit recording as Bybit's archive: the order book messages, without the
   receive time, in one zip per UTC day of the exchange time (``orderbook.<depth>`` topic), each day
   starting with a snapshot (one of the book as it stands, when the recording's day does not start with
   one), and the trades as Bybit's linear or spot trade CSV.
+
+``move_days`` (Tardis's files) moves every time (receive and exchange) by whole days, so the captures can stand for any
+day a test asks ``arb fetch`` for (2024-08-08 - 220 days is 2024-01-01).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ __all__ = [
     "archive_from_bybit",
     "js_number",
     "tardis_from_binance",
+    "tardis_from_bybit",
     "write_gzip",
 ]
 
@@ -49,6 +58,7 @@ from arb.recording.sources import archive_book_path, archive_trades_path, tardis
 from arb.recording.tardis import BOOK, HEADERS, TICKER, TRADES
 
 _US = 1_000
+_DAY_MS = 86_400_000
 
 
 def js_number(text: str | float) -> str:
@@ -92,10 +102,21 @@ class _Book:
 
 
 def tardis_from_binance(
-    recordings: Sequence[Path], out: Path, *, market: str, symbol: str | None = None, level: int = 6
+    recordings: Sequence[Path],
+    out: Path,
+    *,
+    market: str,
+    symbol: str | None = None,
+    level: int = 6,
+    move_days: int = 0,
 ) -> dict[tuple[str, dt.date], Path]:
     """Write ``recordings`` (one Binance session, in order) as Tardis files under ``out`` (Tardis's own
     client's names, as ``arb fetch`` writes them); returns {(data type, day): path}."""
+    moved = move_days * _DAY_MS  # ms
+
+    def us(ms: Any) -> int:  # an exchange time in ms, moved, as Tardis's us
+        return (int(ms) + moved) * _US
+
     exchange = "binance" if market == "spot" else "binance-futures"
     lines: dict[tuple[str, dt.date], list[bytes]] = {}
     book = _Book()
@@ -116,7 +137,7 @@ def tardis_from_binance(
         out_rows += [f"{exchange},{sym},{ts},{local},{flag},ask,{js_number(p)},{js_number(q)}" for p, q in asks]
         return "".join(r + "\n" for r in out_rows).encode()
 
-    for local_ns, payload in _lines(recordings):
+    for local_ns, payload in _lines(recordings, move_days):
         local = local_ns // _US
         day = _day(local_ns)
         msg = msgspec.json.decode(payload)
@@ -128,10 +149,10 @@ def tardis_from_binance(
             state = (data["p"], data.get("i", ""), data.get("r", ""), int(data.get("T", 0)))
             if state != ticker_state:  # Tardis writes a row when something changed
                 ticker_state = state
-                funding = str(int(data["T"]) * _US) if data.get("r", "") != "" and data.get("T") else ""
+                funding = str(us(data["T"])) if data.get("r", "") != "" and data.get("T") else ""
                 rate = js_number(data["r"]) if funding else ""
                 index = js_number(data["i"]) if data.get("i") else ""
-                row = f"{exchange},{data['s']},{int(data['E']) * _US},{local},{funding},{rate},,,,{index},"
+                row = f"{exchange},{data['s']},{us(data['E'])},{local},{funding},{rate},,,,{index},"
                 row += js_number(data["p"])
                 add(TICKER, local_ns, row.encode() + b"\n")
             continue
@@ -154,7 +175,7 @@ def tardis_from_binance(
                         for p, q in levels:
                             side[p] = q  # Tardis merges by replacing or appending (a size of 0 stays a row)
             buffered.clear()
-            ts = int(msg["T"]) * _US if "T" in msg else local
+            ts = us(msg["T"]) if "T" in msg else local
             add(BOOK, local_ns, level_rows(ts, local, True, list(snap.bids.items()), list(snap.asks.items())))
             book.bids = {p: q for p, q in snap.bids.items() if float(q)}
             book.asks = {p: q for p, q in snap.asks.items() if float(q)}
@@ -168,7 +189,7 @@ def tardis_from_binance(
             if last_id is not None and not _newer(data, last_id, market):
                 continue
             last_id = None
-            ts = int(data["E"]) * _US
+            ts = us(data["E"])
             add(BOOK, local_ns, level_rows(ts, local, False, data["b"], data["a"]))
             book.apply(data["b"], data["a"])
         elif stream.endswith("@trade"):
@@ -176,7 +197,7 @@ def tardis_from_binance(
             if data.get("X") in ("INSURANCE_FUND", "ADL"):
                 continue
             taker = "sell" if data["m"] else "buy"
-            row = f"{exchange},{data['s']},{int(data['T']) * _US},{local},{data['t']},{taker},"
+            row = f"{exchange},{data['s']},{us(data['T'])},{local},{data['t']},{taker},"
             add(TRADES, local_ns, (row + f"{js_number(data['p'])},{js_number(data['q'])}\n").encode())
     written: dict[tuple[str, dt.date], Path] = {}
     for (kind, day), rows in sorted(lines.items()):
@@ -191,9 +212,76 @@ def _newer(diff: dict[str, Any], last_id: int, market: str) -> bool:
     return u > last_id if market == "spot" else u >= last_id
 
 
-def _lines(recordings: Sequence[Path]) -> Iterator[tuple[int, bytes]]:
+def _lines(recordings: Sequence[Path], move_days: int = 0) -> Iterator[tuple[int, bytes]]:
+    moved = move_days * _DAY_MS * 1_000_000
     for path in recordings:
-        yield from LineReader(path)
+        for local_ns, payload in LineReader(path):
+            yield local_ns + moved, payload
+
+
+def tardis_from_bybit(
+    recordings: Sequence[Path],
+    out: Path,
+    *,
+    market: str,
+    symbol: str | None = None,
+    level: int = 6,
+    move_days: int = 0,
+) -> dict[tuple[str, dt.date], Path]:
+    """Write ``recordings`` (one Bybit session, in order) as Tardis files under ``out`` (``bybit-spot`` or
+    ``bybit``, Tardis's own client's names); returns {(data type, day): path}. The deepest order book topic
+    recorded is the one written (Tardis records one depth)."""
+    exchange = "bybit-spot" if market == "spot" else "bybit"
+    moved = move_days * _DAY_MS
+    lines: dict[tuple[str, dt.date], list[bytes]] = {}
+    book = _Book()
+    sym = symbol.upper() if symbol else ""
+    current: dt.date | None = None
+    depth = 0
+    for local_ns, payload in _lines(recordings, move_days):
+        if not payload.startswith(b'{"topic":"'):
+            continue
+        msg = msgspec.json.decode(payload)
+        topic: str = msg["topic"]
+        local, day = local_ns // _US, _day(local_ns)
+        if topic.startswith("orderbook."):
+            depth = max(depth, int(topic.split(".")[1]))
+            if int(topic.split(".")[1]) != depth:
+                continue
+            data = msg["data"]
+            sym = sym or data["s"]
+            snapshot = msg["type"] == "snapshot"
+            if snapshot:
+                book = _Book()
+            elif current is not None and day != current:  # 00:00 UTC: the new day starts with the book
+                lines.setdefault((BOOK, day), []).append(
+                    _level_rows(exchange, sym, local, local, True, _sorted(book.bids, True), _sorted(book.asks, False))
+                )
+            current = day
+            book.apply(data["b"], data["a"])
+            ts = (int(msg["ts"]) + moved) * _US
+            lines.setdefault((BOOK, day), []).append(
+                _level_rows(exchange, sym, ts, local, snapshot, data["b"], data["a"])
+            )
+        elif topic.startswith("publicTrade."):
+            for t in msg["data"]:
+                side = {"Buy": "buy", "Sell": "sell"}.get(t["S"], "unknown")
+                row = f"{exchange},{t['s']},{(int(t['T']) + moved) * _US},{local},{t['i']},{side},"
+                lines.setdefault((TRADES, day), []).append(f"{row}{js_number(t['p'])},{js_number(t['v'])}\n".encode())
+    written: dict[tuple[str, dt.date], Path] = {}
+    for (kind, day), rows in sorted(lines.items()):
+        path = tardis_path(out, exchange, kind, day, sym)
+        written[(kind, day)] = write_gzip(path, HEADERS[kind] + b"\n" + b"".join(rows), level)
+    return written
+
+
+def _level_rows(exchange: str, symbol: str, ts: int, local: int, snapshot: bool,
+                bids: Iterable[Sequence[str]], asks: Iterable[Sequence[str]]) -> bytes:  # fmt: skip
+    # One message's levels as incremental_book_L2 rows (bids first, as Tardis's mappers list them).
+    flag = "true" if snapshot else "false"
+    rows = [f"{exchange},{symbol},{ts},{local},{flag},bid,{js_number(p)},{js_number(q)}\n" for p, q in bids]
+    rows += [f"{exchange},{symbol},{ts},{local},{flag},ask,{js_number(p)},{js_number(q)}\n" for p, q in asks]
+    return "".join(rows).encode()
 
 
 def archive_from_bybit(

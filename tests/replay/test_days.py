@@ -40,8 +40,15 @@ def _config(tmp_path: Path, binance: list[str], bybit: list[str]) -> AppConfig:
         (["2024-08-08", "2024-08-09"], ["2024-08-08", "2024-08-09"], D(2024, 8, 9), None, [D(2024, 8, 9)]),
         (["2024-08-08", "2024-08-09"], ["2024-08-08", "2024-08-09"], None, D(2024, 8, 8), [D(2024, 8, 8)]),
         (["2024-08-07", "2024-08-08"], ["2024-08-08", "2024-08-09"], None, None, [D(2024, 8, 8)]),
+        # one end typed: the other is as far as the book carries from it, so a day far from the rest runs alone
+        (["2024-01-01", "2024-08-08", "2024-08-09"], ["2024-01-01", "2024-08-08", "2024-08-09"], D(2024, 1, 1), None,
+         [D(2024, 1, 1)]),
+        (["2024-08-08", "2024-08-09", "2024-08-11"], ["2024-08-08", "2024-08-09", "2024-08-11"], D(2024, 8, 8), None,
+         [D(2024, 8, 8), D(2024, 8, 9)]),
+        (["2024-08-08", "2024-08-09", "2024-08-11"], ["2024-08-07", "2024-08-09", "2024-08-11"], None, D(2024, 8, 9),
+         [D(2024, 8, 9)]),
     ],
-)
+)  # fmt: skip
 def test_the_days_run_are_the_days_asked_for(tmp_path, binance, bybit, start, end, days) -> None:
     assert plan_days(_config(tmp_path, binance, bybit), start, end) == days
 
@@ -77,14 +84,21 @@ def test_the_days_run_are_the_days_asked_for(tmp_path, binance, bybit, start, en
         ),
         (["2024-08-08", "2024-08-09"], ["2024-08-08", "2024-08-09"], D(2024, 8, 9), D(2024, 8, 8),
          "--end 2024-08-08 is before --start 2024-08-09"),
-        # a day missing in the middle: the book cannot be carried across it; defaults are said to be defaults
+        # a day missing in the middle: the book cannot be carried across it; the missing days' fetch is named
         (
             ["2024-08-08", "2024-08-09", "2024-08-10"],
             ["2024-08-08", "2024-08-10"],
             D(2024, 8, 8),
+            D(2024, 8, 10),
+            "--start 2024-08-08 .. --end 2024-08-10 has a gap: 2024-08-09 (missing for bybit)",
+        ),
+        (
+            ["2024-08-08", "2024-08-09", "2024-08-10"],
+            ["2024-08-08", "2024-08-10"],
             None,
-            "--start 2024-08-08 .. --end 2024-08-10 (default: the last day recorded for both venues) has a gap: "
-            "2024-08-09 (missing for bybit)",
+            None,
+            "--start 2024-08-08 (default: the first day recorded for both venues) .. --end 2024-08-10 (default: "
+            "the last day recorded for both venues) has a gap: 2024-08-09 (missing for bybit)",
         ),
         (
             ["2024-08-07"],
@@ -156,7 +170,8 @@ def test_the_usage_line_start_2024_01_01_is_an_error_on_the_sample(tmp_path, cap
     _, err = _refused(command, tmp_path, capsys, RECORDINGS, "--start", "2024-01-01")
     assert err.splitlines() == [
         f"arb {command}: --start 2024-01-01: no recording of that day for binance spot BTCUSDT (recorded: "
-        "2024-08-08, 2024-08-09) nor for bybit spot BTCUSDT (recorded: 2024-08-08, 2024-08-09)"
+        "2024-08-08, 2024-08-09) nor for bybit spot BTCUSDT (recorded: 2024-08-08, 2024-08-09); fetch it: "
+        "arb fetch --start 2024-01-01"
     ]
     assert not (tmp_path / "out").exists()
 
@@ -169,7 +184,8 @@ def test_a_day_recorded_for_one_venue_only_is_named(tmp_path, capsys, command) -
     _, err = _refused(command, tmp_path, capsys, recordings, "--start", "2024-08-09")
     assert err.splitlines() == [
         f"arb {command}: --start 2024-08-09: no recording of that day for bybit spot BTCUSDT "
-        "(recorded: 2024-08-08); binance spot BTCUSDT has it"
+        f"(recorded: 2024-08-08); binance spot BTCUSDT has it; fetch it: arb fetch --start 2024-08-09 --venue bybit "
+        f"--out {recordings.resolve()}"
     ]
 
 

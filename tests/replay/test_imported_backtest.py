@@ -111,4 +111,4 @@ def test_no_day_anywhere_names_the_command_that_fetches_one(tmp_path: Path, caps
     assert main(["backtest", "--config", str(config), "--start", "2024-01-01"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("arb backtest: no binance spot recordings of BTCUSDT in ")
-    assert "arb fetch --start DAY --venue binance --market spot --symbols BTCUSDT; docs/data.md" in err
+    assert err.endswith(f"fetch them: arb fetch --config {config} --start 2024-01-01 (docs/data.md)")
