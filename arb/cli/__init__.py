@@ -16,6 +16,7 @@ from __future__ import annotations
 __all__ = ["main", "run"]
 
 import argparse
+import contextlib
 import gc
 import importlib
 import logging
@@ -44,6 +45,7 @@ from arb.arguments import (
     symbol,
 )
 from arb.errors import EXIT_INTERRUPTED, ArbError, RecordingError
+from arb.logs import FORMATS
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
@@ -54,6 +56,10 @@ EXIT_USAGE = 2
 _RECORDINGS = existing_folder("a recordings folder")
 _REPORT = output_folder("a report folder")
 _QUIET_HELP = "warnings and errors only"
+_LOG_FORMAT_HELP = (
+    "stderr as terminal text (default) or one JSON object per line for a log collector, the line a failing "
+    "command ends on included (default: $ARB_LOG_FORMAT, else text)"
+)
 _ALLOW_DAMAGED_HELP = "keep what can be read of a damaged recording instead of failing (the lost parts are reported)"
 
 
@@ -133,18 +139,18 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from arb.config import load_config
     from arb.errors import ConfigError
-    from arb.runtime.preflight import pair_blockers
+    from arb.runtime.preflight import full_size_blockers, pair_blockers
 
     config = load_config(args.config)
-    blockers = pair_blockers(config)
-    if blockers:
-        keys = ", ".join(dict.fromkeys(b.key for b in blockers))
-        several = len(config.symbols) > 1
-        why = "; ".join(f"{b.symbol}: {b.text}" if several else b.text for b in blockers)
-        raise ConfigError(
-            str(config.path), keys, f"no pair can ever open, not even the smallest both venues accept: {why}; "
-            "expected limits that let it through"
-        )  # fmt: skip
+    several = len(config.symbols) > 1
+    for found, what in (
+        (pair_blockers(config), "no pair can ever open, not even the smallest both venues accept"),
+        (full_size_blockers(config), "the gate refuses every pair the kernel sizes at full size"),
+    ):
+        if found:
+            keys = ", ".join(dict.fromkeys(b.key for b in found))
+            why = "; ".join(f"{b.symbol}: {b.text}" if several else b.text for b in found)
+            raise ConfigError(str(config.path), keys, f"{what}: {why}; expected limits that let it through")
     print(f"{config.path}: ok")
     for line in _paths_of(config):
         print(f"  {line}")
@@ -465,8 +471,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"arb {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help=_QUIET_HELP)
-    parser.add_argument("--log-format", choices=("text", "json"), help="stderr as terminal text (default) or one "
-                        "JSON object per line for a log collector (default: $ARB_LOG_FORMAT, else text)")  # fmt: skip
+    parser.add_argument("--log-format", choices=FORMATS, help=_LOG_FORMAT_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     for name in _COMMANDS:
@@ -475,38 +480,74 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     for one in sub.choices.values():  # `arb backtest -q` as `arb -q backtest`: given or not, never reset
         one.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output")
         one.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP)
+        one.add_argument("--log-format", choices=FORMATS, default=argparse.SUPPRESS, help=_LOG_FORMAT_HELP)
     return parser
+
+
+def _log_format_of(argv: Sequence[str]) -> str:
+    # The log format asked for on the line (either side of the command) or in the environment, for the
+    # fatal line of a command line that did not parse; text when none (or no valid one) is given.
+    words = list(argv)
+    asked = None
+    for i, word in enumerate(words):
+        if word == "--log-format" and i + 1 < len(words):
+            asked = words[i + 1]
+        elif word.startswith("--log-format="):
+            asked = word.split("=", 1)[1]
+    asked = asked or os.environ.get("ARB_LOG_FORMAT")
+    return asked if asked in FORMATS else "text"
+
+
+def _fatal(text: str, code: int, log_format: str) -> int:
+    """Print the line a command ends on when it fails (``text``) on stderr, in the log format: in json one
+    object like every other line (level ERROR, logger ``arb``, ``exit_code``), secrets replaced; returns
+    ``code``."""
+    if log_format == "json":
+        from arb.logs import JsonFormatter
+
+        record = logging.LogRecord("arb", logging.ERROR, __file__, 0, text, None, None)
+        record.exit_code = code
+        text = JsonFormatter().format(record)
+    print(text, file=sys.stderr)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _parser(_command_of(sys.argv[1:] if argv is None else argv))
+    words = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
     except CommandLineError as exc:  # its message starts with the command
-        print(exc, file=sys.stderr)
-        return exc.exit_code
-    log_format = args.log_format or os.environ.get("ARB_LOG_FORMAT") or "text"
-    if log_format not in ("text", "json"):
+        return _fatal(str(exc), exc.exit_code, _log_format_of(words))
+    log_format = getattr(args, "log_format", None) or os.environ.get("ARB_LOG_FORMAT") or "text"
+    if log_format not in FORMATS:
         print(f"arb: ARB_LOG_FORMAT: expected text or json, got {log_format!r}", file=sys.stderr)
         return EXIT_USAGE
     _setup_logging(args.verbose, args.quiet, log_format)
     try:
-        code: int = args.run(args)
+        with _settings(getattr(args, "set", None)):
+            code: int = args.run(args)
         return code
     except ArbError as exc:
-        print(f"arb {args.command}: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fatal(f"arb {args.command}: {exc}", exc.exit_code, log_format)
     except BaseExceptionGroup as group:  # out of a task group: its ArbError is the one line
         ours, rest = group.split(ArbError)
         if ours is None or rest is not None:
             raise
         first = _first_leaf(ours)
-        print(f"arb {args.command}: {first}", file=sys.stderr)
-        return int(getattr(first, "exit_code", 1))
+        return _fatal(f"arb {args.command}: {first}", int(getattr(first, "exit_code", 1)), log_format)
     except KeyboardInterrupt:
-        print(f"arb {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _fatal(f"arb {args.command}: interrupted", EXIT_INTERRUPTED, log_format)
+
+
+def _settings(settings: list[tuple[str, object]] | None) -> contextlib.AbstractContextManager[None]:
+    # The command's --set, applied to every configuration it loads while it runs (arb.config.load).
+    if not settings:
+        return contextlib.nullcontext()
+    from arb.config.load import command_line_settings
+
+    return command_line_settings(settings)
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:

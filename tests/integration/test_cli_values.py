@@ -171,8 +171,8 @@ CASES: list[tuple[list[str], str]] = [
     # halt
     (["halt", "--config", MISSING], "--config"),
     (["halt", "--state-dir", FILE], "--state-dir"),
-    (["halt", "--set", "  "], "--set"),
-    (["halt", "--set", "x" * 201], "--set"),
+    (["halt", "--reason", "  "], "--reason"),
+    (["halt", "--reason", "x" * 201], "--reason"),
     # alert-test
     (["alert-test", "--config", MISSING], "--config"),
     (["alert-test", "--config"], "--config"),
