@@ -139,9 +139,10 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from arb.config import load_config
     from arb.errors import ConfigError
-    from arb.runtime.preflight import full_size_blockers, pair_blockers
 
     config = load_config(args.config)
+    from arb.runtime.preflight import full_size_blockers, pair_blockers  # the gate's code: once the file is read
+
     several = len(config.symbols) > 1
     for found, what in (
         (pair_blockers(config), "no pair can ever open, not even the smallest both venues accept"),
@@ -407,6 +408,8 @@ _PARITY = Command(
 )
 
 
+_DEFINED_HERE = {"convert": _CONVERT, "check": _CHECK, "backtest": _BACKTEST, "parity": _PARITY}
+
 _COMMAND_MODULES = {
     "record": "arb.cli.record",
     "funding-history": "arb.cli.funding_history",
@@ -423,13 +426,36 @@ _COMMAND_MODULES = {
     "sweep": "arb.sweep.command",
     "status": "arb.ops.status",
 }
-"""The module of each command defined beside its code, as its ``COMMAND`` (:class:`arb.arguments.Command`):
-most take long to import (aiohttp, ccxt, SQLAlchemy, ...), so :func:`_parser` imports one only when its
-command is the one run (the dry run's always)."""
+"""The module of each command defined beside its code, as its ``COMMAND`` (:class:`arb.arguments.Command`).
+:func:`main` imports one only when its command is the one run; each imports what its work takes (aiohttp,
+ccxt, SQLAlchemy, Numba, ...) in the function that runs it, so that its ``--help`` and a mistake on its
+command line answer at once."""
+
+_HELP = {
+    "record": "record both venues' market data",
+    "funding-history": "fetch the venues' funding-rate history into the recordings",
+    "fetch": "download history from Tardis.dev or Bybit's archive into the recordings",
+    "dry-run": "paper-trade the strategy on live or replayed data (no orders are sent)",
+    "reconcile": "check the live account against its journal",
+    "latency": "the order latencies arb live measured, from its journal",
+    "order": "place one immediate-or-cancel order through the live executor",
+    "live": "trade the strategy with real orders: reconciled with the journal first, testnet unless --mainnet",
+    "kill": "kill switch: halt new pairs, cancel every open order, flatten the net position",
+    "halt": "show the halt that keeps arb live and the dry run from opening pairs; --clear lifts it",
+    "report": "write a day's, week's or month's report as one self-contained HTML file",
+    "alert-test": "send one test message to every alert channel that is on ([alerts])",
+    "sweep": "backtest every point of a parameter grid (local processes or a Ray cluster)",
+    "status": (
+        "is a running arb live / dry-run / record alive and ready to trade (its "
+        "/readyz); exit 0 ready, 1 not ready, 69 nothing answers"
+    ),
+}
+"""What ``arb --help`` says of each command defined in a module, without importing it (the module's
+``COMMAND.help`` is the same text: a test compares them)."""
 
 
 _MODULE_COMMANDS = frozenset(_COMMAND_MODULES)
-_LOCAL_COMMANDS = frozenset({"convert", "check", "backtest", "dry-run", "parity"})
+_LOCAL_COMMANDS = frozenset(_DEFINED_HERE)
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
@@ -448,17 +474,17 @@ _COMMANDS = ("convert", "check", "backtest", "record", "funding-history", "fetch
 
 
 def _command(name: str) -> Command:
-    # The command's definition; one defined in a module imports it (and whatever that takes) now.
-    local = {"convert": _CONVERT, "check": _CHECK, "backtest": _BACKTEST, "parity": _PARITY}
-    if name in local:
-        return local[name]
+    # The command's definition; one defined in a module imports it now.
+    if name in _DEFINED_HERE:
+        return _DEFINED_HERE[name]
     command: Command = importlib.import_module(_COMMAND_MODULES[name]).COMMAND
     return command
 
 
-def _parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The command line's parser; given the ``command`` being run, without the other commands whose
-    parsers live in slow-to-import modules (see :data:`_COMMAND_MODULES`)."""
+def _parser(command: str | None = None, *, every: bool = True) -> argparse.ArgumentParser:
+    """The command line's parser: with ``command``, the one parser of that command; without, every
+    command's (``every``), or (not ``every``) each command by name and help only, which is all ``arb
+    --help`` and a line without a known command need, with no command module imported."""
 
     parser = ArgumentParser(
         prog="arb",
@@ -475,8 +501,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     for name in _COMMANDS:
-        if command is None or command == name or name in _LOCAL_COMMANDS:
+        if command == name or (command is None and every):
             _command(name).add_to(sub)
+        elif command is None:
+            sub.add_parser(name, help=_DEFINED_HERE[name].help if name in _DEFINED_HERE else _HELP[name])
     for one in sub.choices.values():  # `arb backtest -q` as `arb -q backtest`: given or not, never reset
         one.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output")
         one.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=_QUIET_HELP)
@@ -514,7 +542,7 @@ def _fatal(text: str, code: int, log_format: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    parser = _parser(_command_of(sys.argv[1:] if argv is None else argv))
+    parser = _parser(_command_of(sys.argv[1:] if argv is None else argv), every=False)
     words = sys.argv[1:] if argv is None else list(argv)
     try:
         args = parser.parse_args(words)
