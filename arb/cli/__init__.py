@@ -377,10 +377,12 @@ _BACKTEST = Command(
     "backtest",
     _cmd_backtest,
     help="backtest the spread strategy on recordings",
-    description="Run the strategy over recorded days in hftbacktest (order latency, taker fees, the "
-    "recorded feed latency): the days are converted on first use and cached beside the recordings, and "
-    "each day starts from the previous day's end-of-day book. Writes a report folder (summary.json, "
-    "trades.csv, equity.png).",
+    description="Run the strategy over recorded days in hftbacktest (order latency, the recorded feed "
+    "latency, fees): the days are converted on first use and cached beside the recordings, and each day "
+    "starts from the previous day's end-of-day book. Fees come from each venue file's [fees], on the traded "
+    "value: every order that takes liquidity (both legs of a taker pair, a maker_taker quote's hedge) pays "
+    "its venue's fees.taker; a maker_taker quote that rests and fills pays its venue's fees.maker (negative: "
+    "a rebate). Writes a report folder (summary.json, trades.csv, equity.png).",
     arguments=_backtest_arguments,
 )
 
