@@ -18,6 +18,11 @@ callable from Python.
 
 Use it exactly as ``numba.njit`` with keyword options: ``@njit(cache=True, nogil=True)``.
 
+Without compilation (``NUMBA_DISABLE_JIT=1`` in the environment, :func:`plain`) ``njit`` returns the
+function itself and Numba is not even imported by this module: a process that only runs the rules as
+plain Python (``arb check`` runs the kernel's sizing and the risk gate so) starts without Numba's
+quarter of a second. The variable is read as Numba reads it, so a later import of Numba agrees.
+
 The first run after an install or an update compiles for seconds to minutes where later runs load
 machine code from Numba's cache in a fraction of a second. :func:`say_compiling` tells the user
 which it is, before it happens, so a slow first run is not a surprise.
@@ -25,15 +30,14 @@ which it is, before it happens, so a slow first run is not a surprise.
 
 from __future__ import annotations
 
-__all__ = ["Compiled", "cached", "entry_point", "njit", "say_compiling"]
+__all__ = ["Compiled", "cached", "entry_point", "njit", "plain", "say_compiling"]
 
+import functools
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
-
-from numba.core import config, types
-from numba.core.registry import CPUDispatcher
 
 if TYPE_CHECKING:
     from numba.core.dispatcher import Dispatcher
@@ -41,23 +45,44 @@ if TYPE_CHECKING:
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-class _TypeDispatcher(CPUDispatcher):
-    # Calls from compiled code are compiled for the arguments' non-literal types.
-    def get_call_template(self, args: Any, kws: Any) -> Any:
-        unliteral: Callable[[Any], Any] = types.unliteral
-        args = tuple(unliteral(a) for a in args)
-        kws = {k: unliteral(v) for k, v in kws.items()}
-        return super().get_call_template(args, kws)
+def plain() -> bool:
+    """True when nothing is compiled in this process: Numba's ``DISABLE_JIT``, or before Numba is
+    imported the environment's ``NUMBA_DISABLE_JIT`` read as Numba reads it (a whole number, not 0)."""
+    if "numba.core.config" in sys.modules:
+        from numba.core import config
+
+        return bool(getattr(config, "DISABLE_JIT", False))
+    try:
+        return int(os.environ.get("NUMBA_DISABLE_JIT", "0") or "0") != 0
+    except ValueError:  # Numba warns and compiles
+        return False
+
+
+@functools.cache
+def _dispatcher_class() -> Any:
+    # Numba's CPU dispatcher whose calls from compiled code are compiled for the arguments' non-literal
+    # types; made (and Numba imported) when the first function is compiled.
+    from numba.core import types
+    from numba.core.registry import CPUDispatcher
+
+    class _TypeDispatcher(CPUDispatcher):
+        def get_call_template(self, args: Any, kws: Any) -> Any:
+            unliteral: Callable[[Any], Any] = types.unliteral
+            args = tuple(unliteral(a) for a in args)
+            kws = {k: unliteral(v) for k, v in kws.items()}
+            return super().get_call_template(args, kws)
+
+    return _TypeDispatcher
 
 
 def njit(*, cache: bool = False, **options: Any) -> Callable[[_F], Dispatcher[_F]]:
     """``numba.njit(cache=..., **options)`` with one compilation per argument types (see the module)."""
 
     def decorate(fn: _F) -> Dispatcher[_F]:
-        if getattr(config, "DISABLE_JIT", False):
+        if plain():
             return cast("Dispatcher[_F]", fn)
         targetoptions = {"no_cfunc_wrapper": True, "boundscheck": None, **options, "nopython": True}
-        dispatcher = _TypeDispatcher(py_func=fn, locals={}, targetoptions=targetoptions)
+        dispatcher = _dispatcher_class()(py_func=fn, locals={}, targetoptions=targetoptions)
         if cache:
             dispatcher.enable_caching()
         return cast("Dispatcher[_F]", dispatcher)
@@ -84,7 +109,7 @@ def entry_point(fn: Any, *args: Any) -> Callable[..., Any]:
     layouts and tuple shapes): the entry point converts what it is handed by the types it was compiled
     for, without checking them. Nothing is run. Without Numba's compilation (``NUMBA_DISABLE_JIT``),
     ``fn`` itself."""
-    if getattr(config, "DISABLE_JIT", False) or not hasattr(fn, "compile"):
+    if plain() or not hasattr(fn, "compile"):
         return cast("Callable[..., Any]", fn)
     from numba import typeof
 
@@ -106,7 +131,7 @@ def say_compiling(
     """Say, once per process and part, that ``parts`` are about to be compiled: those whose entry
     points have no machine code yet (:func:`cached`). Logs one line at INFO and shows it on
     ``status``; returns it, or None when everything is in Numba's cache already (nothing said)."""
-    if getattr(config, "DISABLE_JIT", False):
+    if plain():
         return None
     names = [name for name, fns, _ in parts if name not in _said and not all(cached(fn) for fn in fns)]
     if not names:

@@ -37,6 +37,7 @@ __all__ = [
     "reason",
     "recordings_out",
     "report_folder",
+    "setting",
     "speed",
     "symbol",
 ]
@@ -46,6 +47,7 @@ import datetime as dt
 import math
 import os
 import re
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -58,6 +60,7 @@ NS_PER_S = 1_000_000_000
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
 _UNIT_NS = {"ms": NS_PER_S // 1000, "s": NS_PER_S, "m": 60 * NS_PER_S, "h": 3600 * NS_PER_S}
 _SYMBOL = re.compile(r"[A-Z0-9]{2,30}")
+_SETTING_KEY = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+")
 _ARGUMENT = re.compile(r"argument (\S+): (.*)", re.DOTALL)
 _CHOICE = re.compile(r"invalid choice: (.*) \(choose from (.*)\)", re.DOTALL)
 
@@ -269,10 +272,35 @@ class Command:
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
-    """The ``--config PATH`` every command that reads the configuration takes."""
+    """The ``--config PATH`` and ``--set KEY=VALUE`` every command that reads the configuration takes."""
     parser.add_argument(
         "--config", type=config_file, metavar="PATH", help="arbitrage.toml (default: config/arbitrage.toml)"
     )
+    parser.add_argument(
+        "--set",
+        type=setting,
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="change one key of the configuration for this run, over the file, checked as the file is: "
+        "risk.position_limit=0.01, strategy.style=maker_taker; a venue file's key after its name: "
+        "binance.fees.taker=0.00075 (a value as TOML writes it; a bare word is a string); repeatable",
+    )
+
+
+def setting(text: str) -> tuple[str, Any]:
+    """``--set section.key=value``: (the dotted key, the value as TOML reads it: ``0.01``, ``true``,
+    ``"text"``, ``["A", "B"]``; a value TOML cannot read is the text itself, so ``style=maker_taker``
+    needs no quotes). What the key and value must be is the configuration's to say, when it loads."""
+    key, equals, value = text.partition("=")
+    key = key.strip()
+    if not equals or not _SETTING_KEY.fullmatch(key):
+        _fail("section.key=value, such as risk.position_limit=0.01", text)
+    try:
+        parsed = tomllib.loads(f"value = {value.strip()}")
+    except tomllib.TOMLDecodeError:
+        return key, value.strip()
+    return key, parsed["value"] if list(parsed) == ["value"] else value.strip()
 
 
 def existing_folder(noun: str) -> Callable[[str], Path]:

@@ -13,8 +13,10 @@ halts, resyncs, disconnects) come as records of logger ``arb.event`` too, each w
      "venue": "bybit", "symbol": "BTCUSDT", "client_id": "arb-..."}
 
 ``time`` is RFC 3339 UTC (microseconds), ``ts_ns`` the same instant in int ns; ``event`` names the kind
-of an ``arb.event`` record; the structured fields (:data:`FIELDS`) come from the log call's ``extra=``
-or the event, and an event's every field is in ``data`` too. An exception's traceback is in ``exc``.
+of an ``arb.event`` record; the line a failing command ends on (``arb check: ...``, a bad option's
+line included) is a record of logger ``arb``, level ERROR, with the process's ``exit_code``; the
+structured fields (:data:`FIELDS`) come from the log call's ``extra=`` or the event, and an event's
+every field is in ``data`` too. An exception's traceback is in ``exc``.
 
 Secrets. Every value a :class:`~arb.config.Secret` resolves to (API keys and secrets, the Telegram
 token, the webhook URL, the SMTP password, read from the environment or a ``*_FILE``) is remembered
@@ -60,7 +62,7 @@ FORMATS: Final = ("text", "json")
 
 FIELDS: Final = (
     "event", "venue", "market", "symbol", "client_id", "order_id", "pair_id", "trade_id", "side", "qty", "price",
-    "status", "code", "reason", "kind", "endpoint", "resolved",
+    "status", "code", "reason", "kind", "endpoint", "resolved", "exit_code",
 )  # fmt: skip
 """Structured fields a JSON line carries when the record has them (``extra=`` or a hub event)."""
 

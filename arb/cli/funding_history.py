@@ -19,8 +19,7 @@ import sys
 from arb.arguments import Command, add_recordings_out, day, days_begun, each_once, recordings_out
 from arb.arguments import symbol as symbol_argument
 from arb.config import load_config
-from arb.runtime.funding_history import VENUES, check_linear, day_start_ns, fetch_funding_history
-from arb.runtime.marks import NS_PER_DAY
+from arb.events import ASSET_NAMES as VENUES
 
 
 def _print(line: str) -> None:
@@ -45,6 +44,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run ``arb funding-history`` with parsed arguments; prints a line per venue and symbol."""
+    from arb.runtime.funding_history import check_linear, day_start_ns, fetch_funding_history
+    from arb.runtime.marks import NS_PER_DAY
+
     start, end = days_begun(args.start, args.end)
     config = load_config(args.config)
     symbols = each_once(args.symbols or [config.strategy.symbol], "--symbols")

@@ -1,4 +1,4 @@
-"""``arb halt [--clear | --set REASON] [--state-dir DIR]``: show, set or clear the account's halt.
+"""``arb halt [--clear | --reason REASON] [--state-dir DIR]``: show, set or clear the account's halt.
 
 A risk limit, the kill switch or a failed hedge halts new pairs, and the halt is kept (``arb live``: in
 its journal; the dry run: in its paper account) until a person clears it here; ``--clear`` lifts a
@@ -24,7 +24,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the paper account's folder (default: [dry_run] state_dir)")  # fmt: skip
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--clear", action="store_true", help="lift the halt of both")
-    what.add_argument("--set", type=reason, metavar="REASON", help="halt both by hand, with this reason")
+    what.add_argument("--reason", type=reason, metavar="REASON", help="halt both by hand, with this reason")
 
 
 def _cmd_halt(args: Any) -> int:
@@ -48,18 +48,18 @@ def _cmd_halt(args: Any) -> int:
             journal.set_state(HALT_KEY, "")
             if memory:  # the daily loss pause too: the risk day starts again at the next run
                 journal.set_state(RISK_MEMORY_KEY, json.dumps(clear_day(memory)))
-        elif args.set:
-            journal.set_state(HALT_KEY, args.set)
+        elif args.reason:
+            journal.set_state(HALT_KEY, args.reason)
     finally:
         journal.close()
     paper_halt = ""
-    new_halt = "" if args.clear else args.set  # None: shown, not changed
+    new_halt = "" if args.clear else args.reason  # None: shown, not changed
     found = update_paper_halt(paper_dir, config.strategy.symbol, halt=new_halt, clear=args.clear)
     if found is not None:
         paper, paper_halt, paper_memory = found
         pauses["paper account"] = day_pause_text(paper_memory, limits, time.time_ns())
     for name, halt in ((f"arb live ({config.live.account})", live_halt), (f"paper account ({paper})", paper_halt)):
-        now = "" if args.clear else (args.set or halt)
+        now = "" if args.clear else (args.reason or halt)
         if args.clear and halt:
             sys.stdout.write(f"{name}: halt cleared (was: {halt})\n")
         else:

@@ -28,8 +28,6 @@ from arb.arguments import Command, output_file, output_folder
 from arb.config import load_config
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
-from arb.journal.journal import Journal
-from arb.runtime.latency import latency_rows, measured_path, percentiles
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +74,9 @@ def _plot(path: Path, trips: dict[str, np.ndarray[Any, Any]]) -> None:
 
 
 def _cmd_latency(args: argparse.Namespace) -> int:
+    from arb.journal.journal import Journal
+    from arb.runtime.latency import latency_rows, measured_path, percentiles
+
     config = load_config(args.config)
     live = config.live
     target: str | Path = live.journal_url or live.state_dir / f"{live.account}.sqlite"

@@ -20,7 +20,6 @@ from arb.arguments import symbol as symbol_name
 from arb.config import AppConfig, load_config, require_credentials
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
-from arb.strategy.types import BUY, SELL
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +52,8 @@ def _symbol_number(config: AppConfig, name: str | None) -> int:
 
 
 def _cmd_order(args: argparse.Namespace) -> int:
+    from arb.strategy.types import BUY, SELL
+
     config = load_config(args.config)
     venue = ASSET_NAMES.index(args.venue)
     side = BUY if args.side == "buy" else SELL

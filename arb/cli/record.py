@@ -17,12 +17,15 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from arb.arguments import Command, add_recordings_out, duration, each_once, recordings_out
 from arb.arguments import symbol as symbol_argument
 from arb.config import AppConfig, load_config
 from arb.errors import ArbError, exit_code_of
-from arb.runtime.record import DEFAULT_STATUS_NS, RecordReport, record
+
+if TYPE_CHECKING:
+    from arb.runtime.record import RecordReport
 
 log = logging.getLogger("arb.runtime.record")
 
@@ -42,7 +45,6 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--status-every",
         type=duration,
-        default=DEFAULT_STATUS_NS,
         metavar="TIME",
         help="interval of the status line (default: 10s)",
     )
@@ -55,10 +57,12 @@ def main(args: argparse.Namespace) -> int:
     closed first. Raises :class:`~arb.errors.ArbError` (exit 1), after the summary, when a venue
     never connected or sent nothing, or no line was recorded: the reason is the message.
     """
+    from arb.runtime.record import DEFAULT_STATUS_NS
+
     config = load_config(args.config)
     symbols = each_once(args.symbols or list(config.symbol_names), "--symbols")
     out_dir = recordings_out(args.out, config.backtest.recordings)
-    report = asyncio.run(_run(config, symbols, args.duration, out_dir, args.status_every))
+    report = asyncio.run(_run(config, symbols, args.duration, out_dir, args.status_every or DEFAULT_STATUS_NS))
     sys.stdout.write(report.summary() + "\n")
     problems = report.problems()
     if problems:
@@ -79,6 +83,7 @@ async def _run(
             installed.append(sig)
     try:
         from arb.ops.watch import Watch
+        from arb.runtime.record import record
 
         watch = Watch(config, "record", recording_dir=str(out_dir))
         report = await record(

@@ -14,14 +14,15 @@ built in code, where the rules that involve several sections run.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_CONFIG_PATH", "load_config", "load_venue_config"]
+__all__ = ["DEFAULT_CONFIG_PATH", "Setting", "command_line_settings", "load_config", "load_venue_config"]
 
 import contextlib
+import contextvars
 import difflib
 import logging
 import tomllib
 import typing
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, TypeVar
@@ -68,6 +69,11 @@ DEFAULT_CONFIG_PATH: Final = Path("config") / "arbitrage.toml"
 
 _T = TypeVar("_T")
 _Hooks = Mapping[type, Callable[[dict[str, Any]], None]]
+
+Setting = tuple[str, Any]
+"""One ``--set section.key=value``: the dotted key as the files spell it and the value as TOML reads it
+(:func:`arb.arguments.setting`)."""
+_SETTINGS: contextvars.ContextVar[tuple[Setting, ...]] = contextvars.ContextVar("settings", default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,15 +294,19 @@ def _build(cls: Callable[..., _T], values: Mapping[str, Any], file: str) -> _T:
         raise ConfigError(file, toml_path(cls, exc.key or ""), exc.expected) from None
 
 
-def _load_venue(path: Path, name: str) -> VenueConfig:
+def _load_venue(path: Path, name: str, settings: Sequence[Setting] = ()) -> VenueConfig:
     ctx = _Ctx(str(path), path.parent)
     if name not in ASSET_NAMES:
         raise ConfigError(ctx.file, None, f"expected a venue name, one of {', '.join(ASSET_NAMES)}, {got(name)}")
     source = _read_toml(path)
+    _apply_settings(source, settings, _VenueFile, f"{name}.")
     hooks: _Hooks = {Instrument: _lot_is_min_qty, FeedConfig: _feed_defaults(name, source.get("market"))}
-    parsed = decode(_VenueFile, source, _prepare(source, _VenueFile, ctx, "", hooks), ctx.file)
-    values = {spec.name: getattr(parsed, spec.name) for spec in fields_of(_VenueFile)}
-    return _build(VenueConfig, {**values, "name": name, "path": path.resolve()}, ctx.file)
+    try:
+        parsed = decode(_VenueFile, source, _prepare(source, _VenueFile, ctx, "", hooks), ctx.file)
+        values = {spec.name: getattr(parsed, spec.name) for spec in fields_of(_VenueFile)}
+        return _build(VenueConfig, {**values, "name": name, "path": path.resolve()}, ctx.file)
+    except ConfigError as exc:
+        raise _named_by_setting(exc, settings, f"{name}.") from None
 
 
 def _warn_literal_secrets(venues: Iterable[VenueConfig]) -> None:
@@ -325,7 +335,21 @@ def load_venue_config(path: str | Path, name: str) -> VenueConfig:
     return venue
 
 
-def load_config(path: str | Path | None = None, *, warn: bool = True) -> AppConfig:
+@contextlib.contextmanager
+def command_line_settings(settings: Iterable[Setting]) -> Iterator[None]:
+    """While the block runs, :func:`load_config` applies ``settings`` (the command line's ``--set``, in
+    order) over every file it reads: the command being run loads its configuration with them wherever
+    it does, without each command handing them along."""
+    token = _SETTINGS.set(tuple(settings))
+    try:
+        yield
+    finally:
+        _SETTINGS.reset(token)
+
+
+def load_config(
+    path: str | Path | None = None, *, warn: bool = True, settings: Iterable[Setting] | None = None
+) -> AppConfig:
     """Load ``arbitrage.toml`` and the venue files its ``[venues]`` table names.
 
     ``path`` defaults to :data:`DEFAULT_CONFIG_PATH` (``config/arbitrage.toml`` under the current
@@ -334,10 +358,67 @@ def load_config(path: str | Path | None = None, *, warn: bool = True) -> AppConf
     :meth:`Secret.resolve`); a literal secret logs one warning (``warn=False``: none of the load's
     warnings, for a second load of the same files).
 
+    ``settings`` (default: the command line's, :func:`command_line_settings`) replace single keys, as
+    if the file wrote them: ``("risk.position_limit", 0.01)``; a key of a venue file starts with the
+    venue's name (``binance.fees.taker``). They are checked exactly as the file is; a bad one is a
+    :class:`ConfigError` naming ``--set <key>`` instead of the file. A relative path given this way is
+    relative to the current directory, as on any command line.
+
     Raises :class:`ConfigError` (exit code 2) for a missing file, a TOML syntax error (with its line
     and column), an unknown key, a value of the wrong type or out of range, a missing required key,
     an unknown market or a network without endpoints.
     """
+    return _load_config(path, warn, tuple(_SETTINGS.get() if settings is None else settings))
+
+
+def _named_by_setting(exc: ConfigError, settings: Sequence[Setting], prefix: str = "") -> ConfigError:
+    # A refusal of a key --set gave (relative to the file, ``prefix`` before it) names the option, not
+    # the file it was applied over.
+    for key, _ in reversed(settings):
+        if exc.key is not None and (exc.key == key or exc.key.startswith(key + ".")):
+            error = ConfigError(f"--set {prefix}{key}", None, exc.expected)
+            error.key = prefix + exc.key
+            return error
+    return exc
+
+
+def _apply_settings(source: dict[str, Any], settings: Iterable[Setting], schema: Any, prefix: str = "") -> None:
+    """Write each setting (its key relative to ``source``'s table, ``prefix`` before it in messages) into
+    ``source`` (a file's table as TOML read it), making the tables on its way; a relative path becomes
+    absolute against the current directory."""
+    for key, value in settings:
+        parts = key.split(".")
+        table = source
+        hint: Any = schema
+        for i, part in enumerate(parts[:-1]):
+            below = table.setdefault(part, {})
+            if not isinstance(below, dict):
+                where = prefix + ".".join(parts[: i + 1])
+                raise ConfigError(f"--set {prefix}{key}", None, f"expected a key inside a table, {where} is a value")
+            table = below
+            hint = _field_hint(hint, part)
+        spec = _field_spec(hint, parts[-1])
+        if spec is not None and spec.kind == "path" and isinstance(value, str) and value:
+            value = str(Path(value).expanduser().resolve())
+        table[parts[-1]] = value
+
+
+def _field_hint(hint: Any, key: str) -> Any:
+    # The type of table key ``key`` of a table of type ``hint`` (None when unknown: the decoder says so).
+    cls = struct_of(hint) if hint is not None else None
+    if cls is not None:
+        spec = spec_by_key(cls, key)
+        return spec.hint if spec is not None else None
+    kv = dict_types(hint) if hint is not None else None
+    return kv[1] if kv is not None else None
+
+
+def _field_spec(hint: Any, key: str) -> Any:
+    cls = struct_of(hint) if hint is not None else None
+    return spec_by_key(cls, key) if cls is not None else None
+
+
+def _load_config(path: str | Path | None, warn: bool, settings: Sequence[Setting]) -> AppConfig:
     if path is None:
         file = DEFAULT_CONFIG_PATH
         if not file.is_file():
@@ -349,9 +430,18 @@ def load_config(path: str | Path | None = None, *, warn: bool = True) -> AppConf
     else:
         file = Path(path)
     ctx = _Ctx(str(file), file.parent)
-    source = _leg_faults(_read_toml(file), ctx)
-    prepared = _prepare(source, _ArbitrageFile, ctx, "", {StrategyConfig: _first_symbol})
-    parsed = decode(_ArbitrageFile, source, prepared, ctx.file)
+    mine = [(k, v) for k, v in settings if k.split(".", 1)[0] not in ASSET_NAMES]
+    venues = {
+        name: [(k.split(".", 1)[1], v) for k, v in settings if k.split(".", 1)[0] == name] for name in ASSET_NAMES
+    }
+    raw = _read_toml(file)
+    _apply_settings(raw, mine, _ArbitrageFile)
+    try:
+        source = _leg_faults(raw, ctx)
+        prepared = _prepare(source, _ArbitrageFile, ctx, "", {StrategyConfig: _first_symbol})
+        parsed = decode(_ArbitrageFile, source, prepared, ctx.file)
+    except ConfigError as exc:
+        raise _named_by_setting(exc, mine) from None
     values = {spec.name: getattr(parsed, spec.name) for spec in fields_of(AppConfig)}
     values["symbol_overrides"] = _symbol_overrides(parsed, source, ctx)
     for name in ASSET_NAMES:
@@ -360,8 +450,11 @@ def load_config(path: str | Path | None = None, *, warn: bool = True) -> AppConf
             raise ConfigError(
                 ctx.file, f"venues.{name}", f"expected an existing venue file, {venue_path} does not exist"
             )
-        values[name] = _load_venue(venue_path, name)
-    config = _build(AppConfig, {**values, "path": file.resolve()}, ctx.file)
+        values[name] = _load_venue(venue_path, name, venues[name])
+    try:
+        config = _build(AppConfig, {**values, "path": file.resolve()}, ctx.file)
+    except ConfigError as exc:
+        raise _named_by_setting(exc, mine) from None
     if warn:
         _warn_literal_secrets(config.venues)
         _warn_unreachable(config)

@@ -30,6 +30,7 @@ from __future__ import annotations
 __all__ = [
     "PaperAccount",
     "PaperAccountRecords",
+    "holdings_text",
     "positions_text",
     "read_paper_account",
     "update_paper_halt",
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
+from arb.config import quote_currency
 from arb.errors import ArbError
 from arb.events import ASSET_NAMES
 from arb.execution.failpoints import failpoint
@@ -512,6 +514,15 @@ def read_paper_account(state_dir: Path) -> PaperAccountRecords | None:
         )  # fmt: skip
     except (ValueError, KeyError, TypeError, IndexError) as error:
         raise JournalError(f"paper journal {db}: its account state cannot be read ({error!r})") from None
+
+
+def holdings_text(symbols: list[str] | tuple[str, ...], base: Any) -> str:
+    """Each venue's base holdings now (the configured ones plus the position), ``0.051 | 0.049 BTC``; with
+    several symbols each one's after the other's: ``0.051 | 0.049 BTC, 1.2 | 0.8 ETH``."""
+    return ", ".join(
+        f"{float(base[s][0]):.8g} | {float(base[s][1]):.8g} {name.removesuffix(quote_currency(name)) or name}"
+        for s, name in enumerate(symbols)
+    )
 
 
 def positions_text(symbols: list[str] | tuple[str, ...], position: Any) -> str:

@@ -3,9 +3,9 @@
 :class:`PaperLines` is handed to the dry run's session loop (:mod:`arb.runtime.session`) beside the
 ops :class:`~arb.ops.watch.Watch` (:func:`dry_run_watchers` builds both): every ``[dry_run]
 report_interval`` of the session's clock, and as soon as both books are first synced, one line with
-the paper account's cash, positions, equity, trades and pairs won; then, loud, each leg the kernel gave
-up hedging (:func:`arb.execution.exposure.naked_leg_lines`). Everything here runs on the loop and
-writes to the terminal only.
+the paper account's cash and base holdings on each venue, positions, equity, trades and pairs won;
+then, loud, each leg the kernel gave up hedging (:func:`arb.execution.exposure.naked_leg_lines`).
+Everything here runs on the loop and writes to the terminal only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from arb.events import ASSET_NAMES
-from arb.execution.paper_account import positions_text
+from arb.execution.paper_account import holdings_text, positions_text
 from arb.execution.paper_files import KIND_NAMES
 from arb.runtime.account_lines import AccountLines
 from arb.runtime.callbacks import chained
@@ -70,7 +70,7 @@ class PaperLines(AccountLines):
         )
 
     def account_line(self, engine: Engine, when: str) -> None:
-        """The paper account's cash, positions, equity, trades and pairs won."""
+        """The paper account's cash and base holdings on each venue, positions, equity, trades and pairs won."""
         from arb.runtime.pairs import pairs_text
 
         base, quote = self.account.balances()
@@ -81,9 +81,9 @@ class PaperLines(AccountLines):
         )  # fmt: skip
         pairs = pairs_text(engine.log.fills.view(), mids)
         self.console.print(
-            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  positions "
-            f"{positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}  trades {self.account.fills}  "
-            f"{pairs}",
+            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  holdings {holdings_text(engine.symbols, base)}"
+            f"  positions {positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}"
+            f"  trades {self.account.fills}  {pairs}",
             highlight=False,
             soft_wrap=True,
         )

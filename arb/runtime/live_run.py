@@ -144,12 +144,12 @@ class _Reporter(AccountLines):
         base = engine.init_base + engine.position
         quote = engine.init_quote + engine.cash.sum(axis=0)
         equity = float(quote.sum() + (base * mids).sum())
-        from arb.execution.paper_account import positions_text
+        from arb.execution.paper_account import holdings_text, positions_text
 
         self.console.print(
-            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f}  positions "
-            f"{positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}  fills {engine.log.fills.n}  "
-            f"open orders {engine.executor.open_counts.ravel().tolist()}",
+            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f}  holdings {holdings_text(engine.symbols, base)}  "
+            f"positions {positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}  "
+            f"fills {engine.log.fills.n}  open orders {engine.executor.open_counts.ravel().tolist()}",
             highlight=False,
             soft_wrap=True,
         )

@@ -11,13 +11,19 @@ in value (the minimum notional over the minimum quantity): a limit that refuses 
 every pair at any price. Limits that depend on the price and the balances together (capital use, a
 symbol's share, margin) are left out: they refuse some pairs, never provably all.
 
+A configuration can also let the smallest pair through and refuse every pair the kernel actually
+sizes: :func:`full_size_blockers` runs the gate on the largest pair the kernel sizes from flat (the
+order size within the per-venue bands and the spot holdings) and reports the refusals that hold at any
+price for it: a ``position_limit`` below ``max_order_size`` refuses every pair of that size, which is
+every pair a book deep enough to fill it gives.
+
 The functions run as plain Python (the compiled functions' ``py_func``), so checking a configuration
 compiles nothing: it takes a fraction of a second, even on a fresh install.
 """
 
 from __future__ import annotations
 
-__all__ = ["Blocker", "pair_blockers"]
+__all__ = ["Blocker", "full_size_blockers", "pair_blockers"]
 
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +60,9 @@ _OUT_OF_REACH: dict[str, tuple[str, float]] = {
     "min_liquidation_distance": ("min_liquidation_distance", 0.0),
 }
 _SIZE_KEYS = ("max_order_size", "max_position_size")
+# The gate's refusals of a pair by its quantity alone (the net position if one leg filled alone):
+# a pair of that size is refused at any price.
+_POSITION_LIMITS = frozenset({"position_limit"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +96,61 @@ def pair_blockers(config: AppConfig) -> list[Blocker]:
     return out
 
 
+def full_size_blockers(config: AppConfig) -> list[Blocker]:
+    """Every symbol's reasons to refuse each pair the kernel sizes at its full size (empty: a full-size
+    pair passes in some direction): the gate's refusals that hold at any price (:data:`_POSITION_LIMITS`)
+    of the largest pair the kernel sizes from flat positions and the configured balances."""
+    params = params_of(config)
+    limits = limits_of(config)
+    out: list[Blocker] = []
+    for s in range(len(config.symbols)):
+        found = [_full_size(config, s, params[s : s + 1], limits[s : s + 1], b) for b in (0, 1)]
+        if all(found):
+            out.extend({b.key: b for b in found[0] + found[1]}.values())
+    return out
+
+
+def _full_size(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> list[Blocker]:
+    # Why the largest pair the kernel sizes buying on venue b is refused at any price (empty: it passes).
+    sym = config.symbols[s]
+    sell = 1 - b
+    p = params[0]
+    lot = max(p["lot_size"][b], p["lot_size"][sell])
+    price = max(p["tick_size"][b], p["tick_size"][sell])  # the position limit is in base units: any price
+    view = _flat_view(config, s, price)
+    qty = float(_plain(kernel.floor_to_grid)(_plain(kernel._pair_cap)(view, p, b, sell), lot))
+    if qty <= 0.0:
+        return []  # nothing sized at all: pair_blockers says why
+    intents = new_intents()
+    intents[0] = (b, BUY, price, qty, INTENT_OPEN, 1, 0)
+    intents[1] = (sell, SELL, price, qty, INTENT_OPEN, 1, 0)
+    state = new_risk_state()
+    if _plain(gate)(view.reshape(1, 2), 0, limits.copy(), state, new_symbol_risk_state(1), intents, 2, 0) > 0:
+        return []
+    st = state[0]
+    code = int(st["breach"])
+    key = BREACH_NAMES[code][1]
+    if key not in _POSITION_LIMITS:
+        return []
+    text = event_text(code, float(st["breach_value"]), float(st["breach_limit"]), limits, quote_currency(sym.name))
+    order = _strategy_key(config, s, "max_order_size")
+    return [Blocker(sym.name, _risk_key(config, s, key), f"{text}, for the pair of {qty:g} the kernel sizes "
+                    f"({order} {sym.strategy.max_order_size:g}, within the bands and holdings)")]  # fmt: skip
+
+
+def _plain(fn: Any) -> Any:
+    # A compiled function's Python original (itself when Numba compiles nothing: NUMBA_DISABLE_JIT).
+    return getattr(fn, "py_func", fn)
+
+
 def _direction(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> list[Blocker]:
     # Why symbol s can never open a pair buying on venue b and selling on the other (empty: it can).
     sym = config.symbols[s]
     sell = 1 - b
     p = params[0]
     lot = max(p["lot_size"][b], p["lot_size"][sell])
-    need = kernel._min_step_qty.py_func(p, b, sell, np.inf)  # the smallest quantity both accept, at any price
-    qty = kernel.ceil_to_grid.py_func(need, lot)
+    need = _plain(kernel._min_step_qty)(p, b, sell, np.inf)  # the smallest quantity both accept, at any price
+    qty = _plain(kernel.ceil_to_grid)(need, lot)
     notional = max(p["min_notional"][b], p["min_notional"][sell])
     price = notional / qty if notional > 0.0 else max(p["tick_size"][b], p["tick_size"][sell])
     view = _flat_view(config, s, price)
@@ -111,7 +167,7 @@ def _direction(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> l
     for _ in _OUT_OF_REACH:
         state = new_risk_state()
         # The compiled gate's Python original: the same rules, nothing compiled to check a file.
-        if gate.py_func(views, 0, limits, state, new_symbol_risk_state(1), intents.copy(), 2, 0) > 0:
+        if _plain(gate)(views, 0, limits, state, new_symbol_risk_state(1), intents.copy(), 2, 0) > 0:
             return out
         st = state[0]
         code = int(st["breach"])
@@ -132,7 +188,7 @@ def _sizing_blockers(
     # The kernel's cap on a pair (order size, per-venue bands, spot holdings to sell) below the
     # smallest pair both venues accept: the kernel never sizes one. Each cause on its own.
     def cap(params: Any, v: Any) -> float:
-        return float(kernel.floor_to_grid.py_func(kernel._pair_cap.py_func(v, params, b, sell), lot))
+        return float(_plain(kernel.floor_to_grid)(_plain(kernel._pair_cap)(v, params, b, sell), lot))
 
     if cap(p, view) + kernel._EPS * lot >= qty:
         return []

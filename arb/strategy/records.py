@@ -30,8 +30,8 @@ __all__ = [
 from typing import Any
 
 import numpy as np
-from numba.core import types
-from numba.extending import overload
+
+from arb._jit import plain
 
 MAX_PAIRS_TRACKED = 4096
 """``max_pairs_per_day`` above this is refused by the configuration check."""
@@ -143,6 +143,8 @@ BACKTEST_RUN_DTYPE = np.dtype(
 
 
 def _has(container: Any, name: str) -> bool:
+    from numba.core import types
+
     dtype = getattr(container, "dtype", None)
     return isinstance(dtype, types.Record) and name in dtype.fields
 
@@ -181,5 +183,8 @@ def _field_or_item(name: str) -> Any:
     return typer
 
 
-for _fn, _name in ((view_row, "view"), (limits_row, "limits"), (risk_row, "risk"), (pnl_row, "pnl")):
-    overload(_fn, jit_options={"nogil": True})(_field_or_item(_name))
+if not plain():  # compiled code reads them through these; plain Python calls the functions above
+    from numba.extending import overload
+
+    for _fn, _name in ((view_row, "view"), (limits_row, "limits"), (risk_row, "risk"), (pnl_row, "pnl")):
+        overload(_fn, jit_options={"nogil": True})(_field_or_item(_name))

@@ -26,6 +26,24 @@ __all__ = [
     "run_sweep",
 ]
 
-from arb.sweep.grid import OBJECTIVES, Grid, Parameter, load_grid
-from arb.sweep.runner import FIGURES, PointResult, SweepError, WorkerInfo, figures_of
-from arb.sweep.sweep import SweepResult, run_sweep
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from arb.sweep.grid import OBJECTIVES, Grid, Parameter, load_grid
+    from arb.sweep.runner import FIGURES, PointResult, SweepError, WorkerInfo, figures_of
+    from arb.sweep.sweep import SweepResult, run_sweep
+
+_HOME = {
+    **dict.fromkeys(("OBJECTIVES", "Grid", "Parameter", "load_grid"), "arb.sweep.grid"),
+    **dict.fromkeys(("FIGURES", "PointResult", "SweepError", "WorkerInfo", "figures_of"), "arb.sweep.runner"),
+    **dict.fromkeys(("SweepResult", "run_sweep"), "arb.sweep.sweep"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The package's names are imported when first used: `arb sweep --help` (arb.sweep.command, in this
+    # package) answers without loading the backtest, Numba and hftbacktest the sweep itself needs.
+    if name in _HOME:
+        return getattr(importlib.import_module(_HOME[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

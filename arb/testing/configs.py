@@ -41,6 +41,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "cooldown_ms": 0,
         "funding_horizon_h": 0.0,
         "close_before_funding_s": 0,
+        "style": "taker",
     },
     "risk": {
         "max_drawdown": 100.0,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from arb.cli import _parser, main
+from arb.cli import _COMMANDS, _parser, main
 from arb.testing.configs import write_config_files
 from tests.helpers import ROOT
 from tests.processes import run_arb
@@ -171,8 +171,8 @@ CASES: list[tuple[list[str], str]] = [
     # halt
     (["halt", "--config", MISSING], "--config"),
     (["halt", "--state-dir", FILE], "--state-dir"),
-    (["halt", "--set", "  "], "--set"),
-    (["halt", "--set", "x" * 201], "--set"),
+    (["halt", "--reason", "  "], "--reason"),
+    (["halt", "--reason", "x" * 201], "--reason"),
     # alert-test
     (["alert-test", "--config", MISSING], "--config"),
     (["alert-test", "--config"], "--config"),
@@ -214,6 +214,9 @@ CASES: list[tuple[list[str], str]] = [
     # the command itself
     (["trade"], "COMMAND"),
 ]
+# every command: --log-format on its side of the line; one that reads the configuration: --set's shape
+CASES += [([name, "--log-format", "xml"], "--log-format") for name in _COMMANDS]
+CASES += [([name, "--set", "risk=1"], "--set") for name in _COMMANDS if name != "convert"]
 
 
 def _fill(argv: list[str], tmp_path: Path) -> list[str]:

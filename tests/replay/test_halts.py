@@ -66,7 +66,7 @@ def test_a_halt_is_kept_in_the_paper_account_until_arb_halt_clears_it(
 
 def test_arb_halt_sets_and_clears_the_live_journals_halt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = _config(tmp_path)
-    assert main(["halt", "--config", str(config), "--set", "going on holiday"]) == 0
+    assert main(["halt", "--config", str(config), "--reason", "going on holiday"]) == 0
     out = capsys.readouterr().out
     assert "arb live (main): HALTED: going on holiday" in out
     assert main(["halt", "--config", str(config)]) == 0

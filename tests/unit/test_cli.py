@@ -240,7 +240,8 @@ def test_check_refuses_a_configuration_that_can_never_open_a_pair(tmp_path, caps
     [
         {"strategy": {"min_spread_bps": 100_000.0}},  # no spread reaches it: the kernel's choice, not a limit
         {"risk": {"max_notional_per_venue": 10.0}},  # lets through pairs of 5 to 10 USDT
-        {"risk": {"position_limit": 0.00001}},  # exactly the smallest pair
+        # exactly the smallest pair, and the kernel sizes no larger one (else the gate refuses each it sizes)
+        {"risk": {"position_limit": 0.00001}, "strategy": {"max_order_size": 0.00001}},
         {"risk": {"max_capital_use": 0.0001}},  # refuses a pair or not depending on the price
     ],
 )

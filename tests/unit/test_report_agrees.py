@@ -90,6 +90,27 @@ def test_the_account_line_and_the_table_count_the_same_winners(tmp_path: Path) -
     assert re.search(r"win rate\s*│\s*100\.00%", _table(CAPTURED_THEN_LOST, flat))
 
 
+def test_the_account_line_shows_each_venues_base_holdings(tmp_path: Path) -> None:
+    # before: cash and positions only; the coins each venue holds (what the next sell there can use) were
+    # nowhere on the screen. 0.05 BTC on each venue to start, then bought 0.01 on Binance, sold on Bybit.
+    out = io.StringIO()
+    account = PaperAccount(tmp_path / "account.json", [[0.05, 0.05]], (5_000.0, 5_000.0), ["BTCUSDT"])
+    account.position[0] = [0.01, -0.01]
+    reporter = _Reporter(Console(file=out, width=400), 60 * 10**9, account)
+    engine = SimpleNamespace(
+        position=np.array([[0.01, -0.01]]),
+        last_mid=np.array([END_MID]),
+        log=SimpleNamespace(fills=SimpleNamespace(view=lambda: CAPTURED_THEN_LOST)),
+        both_synced=lambda: True,
+        kstate=new_state(),
+        symbols=("BTCUSDT",),
+        n_symbols=1,
+        config=SimpleNamespace(symbols=[None]),
+    )
+    reporter.maybe(engine, ns(5), force=True)  # type: ignore[arg-type]  # the fields the line reads
+    assert "holdings 0.06 | 0.04 BTC  positions +0.01 | -0.01" in out.getvalue()
+
+
 def test_an_unfinished_pair_counts_in_the_line_as_in_the_table(tmp_path: Path) -> None:
     # a lone leg (the other never filled) is a pair in the table; the line used to skip it
     fills = make_fills((1.0, BINANCE, BUY, 60_000.0, 0.01, 0.06, 7, INTENT_OPEN, 1))
