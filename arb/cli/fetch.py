@@ -21,13 +21,17 @@ import asyncio
 import datetime as dt
 import os
 import sys
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from arb.arguments import Command, add_recordings_out, day, days_begun, each_once, recordings_out
 from arb.arguments import symbol as symbol_argument
 from arb.config import load_config
 from arb.errors import EXIT_VENUE_UNAVAILABLE, UsageError
-from arb.runtime.fetch import KEY_VARIABLE, SOURCES, VENUES, FetchResult, fetch, plan, sizes
+from arb.runtime.fetch_choices import KEY_VARIABLE, SOURCES, VENUES
+
+if TYPE_CHECKING:
+    from arb.runtime.fetch import FetchResult
 
 _WHY_TARDIS = (
     "Tardis.dev has both venues' spot and linear books, with its collector's receive times; Bybit's archive has "
@@ -79,6 +83,8 @@ def _mb(n: int) -> str:
 def main(args: argparse.Namespace) -> int:
     """Run ``arb fetch`` with parsed arguments: one line per file, exit 1 when any failed, 4 when the source's
     host could not be reached."""
+    from arb.runtime.fetch import fetch, plan, sizes  # the downloads: aiohttp, the Tardis reader
+
     start, end = days_begun(args.start, args.end)
     config = load_config(args.config)
     source = args.source or "tardis"

@@ -66,12 +66,10 @@ from arb.config import AppConfig
 from arb.execution.wire import failure_reason
 from arb.recording import sources
 from arb.recording.tardis import BOOK, TICKER, TRADES, exchange_of
+from arb.runtime.fetch_choices import KEY_VARIABLE, SOURCES, VENUES
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("tardis", "bybit-archive")
-VENUES = ("binance", "bybit")
-KEY_VARIABLE = "TARDIS_API_KEY"
 ARCHIVE_DEPTHS = (500, 200, 1000)
 """Order book depths tried for a day of Bybit's archive, in this order (the archive moved from 500 to 200)."""
 _ATTEMPTS = 5

@@ -132,9 +132,9 @@ sys.exit(code)
     return done.returncode, json.loads(line.removeprefix("loaded: "))
 
 
-_STILL_HEAVY = ("fetch", "report")
-"""Commands whose option choices still come from the modules that do their work (the downloads' aiohttp
-and Numba, the reports' SQLAlchemy): their parsers load those."""
+_STILL_HEAVY = ("report",)
+"""Commands whose option choices still come from the modules that do their work (the reports'
+SQLAlchemy): their parsers load those."""
 
 
 @pytest.mark.parametrize(
