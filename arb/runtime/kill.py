@@ -7,21 +7,23 @@ a running ``arb live`` uses its own when ``arb kill`` reaches it), in this order
    after a restart, until a person clears it. ``arb kill`` records it (:func:`record_halt`) before
    it connects to any venue, so the halt holds even when no venue can be reached;
 2. **cancel** every open order of every traded symbol on every venue;
-3. **flatten**, symbol by symbol: the symbol's net position across the venues (what the account gained
-   or lost since its inception: a lone leg, a failed hedge) is brought to zero with
-   immediate-or-cancel orders priced ``slippage_bps`` through the best level, on a linear venue whose
-   position it reduces (reduce-only) first, else on a spot venue that holds what it must sell;
-   repeated up to ``attempts`` times while the book keeps taking less than asked. Each attempt's
-   size is the net position after what is *known* to have filled: an order not done within
-   ``done_timeout_s`` is resolved (the executor queries it) before anything else is sent for that
-   symbol, up to ``resolve_timeout_s``; one whose fate is still unknown then ends the symbol's
-   flattening (a second order could close the position twice and leave it reversed), and the
-   report names it. A net position
-   smaller than any venue accepts (its minimum quantity and notional, as the configuration states
-   them for the symbol: what fees paid in the coin leave behind) is dust: no order is sent for it and
-   it is not exposure. Each attempt uses a venue that can take the order now: one arb's rate guard
-   blocks (a rate limit, a ban), whose balance or order book cannot be read, or whose last order took
-   nothing, gives way to the other;
+3. **flatten**, symbol by symbol, once every order still in flight (this session's, or one an
+   earlier run left in the journal) has been asked about until the venue settles it: a symbol with
+   one whose fate stays unknown is not flattened (it may still fill) and the report names it. The
+   symbol's net position across the venues (what the account gained or lost since its inception: a
+   lone leg, a failed hedge) is brought to zero with immediate-or-cancel orders priced
+   ``slippage_bps`` through the best level, on a linear venue whose position it reduces
+   (reduce-only) first, else on a spot venue that holds what it must sell; repeated up to
+   ``attempts`` times while the book keeps taking less than asked. Each attempt's size is the net
+   position after what is *known* to have filled: an order not done within ``done_timeout_s`` is
+   resolved (the executor queries it) before anything else is sent for that symbol, up to
+   ``resolve_timeout_s``; one whose fate is still unknown then ends the symbol's flattening (a
+   second order could close the position twice and leave it reversed), and the report names it. A
+   net position smaller than any venue accepts (its minimum quantity and notional, as the
+   configuration states them for the symbol: what fees paid in the coin leave behind) is dust: no
+   order is sent for it and it is not exposure. Each attempt uses a venue that can take the order
+   now: one arb's rate guard blocks (a rate limit, a ban), whose balance or order book cannot be
+   read, or whose last order took nothing, gives way to the other;
 4. **report** what was cancelled, what was sent and what filled, what a venue failed (its name, what
    it answered, what to check), and any exposure left (venue, symbol, side, quantity, mark value),
    loudly. A venue whose account cannot be read leaves the net position unknown: that is exposure
@@ -45,7 +47,7 @@ from typing import TYPE_CHECKING
 from arb.errors import VenueError
 from arb.events import ASSET_NAMES
 from arb.execution.grid import grid_qty, wire
-from arb.execution.orders import LiveOrder, fees_of
+from arb.execution.orders import LiveOrder, OrderState, fees_of
 from arb.runtime.trading_session import KIND_FLATTEN, TradingSession, venue_account
 
 if TYPE_CHECKING:
@@ -185,6 +187,7 @@ async def kill(
             report.cancelled[ASSET_NAMES[v]] = await executor.cancel_open()
         except VenueError as error:
             report.problem(error)
+    unsettled = await _settle_in_flight(session, resolve_s, report)
     accounts = {}
     for v, executor in session.executors.items():
         try:
@@ -203,7 +206,7 @@ async def kill(
     async with asyncio.TaskGroup() as tasks:
         for executor in session.executors.values():
             executor.run_background(tasks)
-        for s in range(len(names)):
+        for s in (s for s, name in enumerate(names) if name not in unsettled):
             report.orders += await _flatten(session, s, positions[s], slippage_bps, attempts,
                                             (done_timeout_s, resolve_s, retry_s), report)  # fmt: skip
         for executor in session.executors.values():
@@ -216,6 +219,40 @@ async def kill(
     for line in report.describe():
         (log.warning if report.flat else log.error)("%s", line)
     return report
+
+
+async def _settle_in_flight(session: TradingSession, resolve_s: float, report: KillReport) -> set[str]:
+    # Before anything is sent: every order still in flight (this session's, or one an earlier run left
+    # in the journal: a flatten of an arb kill that gave up on it) is asked about until the venue
+    # settles it, within resolve_s, as reconciliation does; the position read next includes what they
+    # filled. Returns the symbols with one still unknown (named in the report): an order could still
+    # fill there, so the kill switch sends nothing for them.
+    now = session.executors[min(session.executors)].clock() if session.executors else 0
+    for executor in session.executors.values():
+        earlier = []
+        for order in session.journal.in_flight_orders(executor.venue, executor.market):
+            if order.client_id in executor.orders or executor.market_of(order.symbol) is None:
+                continue
+            if order.state in (OrderState.PENDING, OrderState.SENT, OrderState.UNKNOWN):
+                order.state = OrderState.UNKNOWN  # whatever the run that sent it knew died with it: ask
+                order.unknown_since_ns = now
+            order.ack_ns = order.ack_ns or now
+            earlier.append(order)
+        if earlier:
+            executor.adopt(earlier, session.journal.trade_keys(executor.venue, executor.market))
+    unsettled: set[str] = set()
+    for executor in session.executors.values():
+        if executor.in_flight:
+            await executor.drain(int(resolve_s * 1e9))  # a query that fails is asked again
+        for order in executor.in_flight:
+            unsettled.add(order.symbol)
+            report.unknown.append(
+                f"{executor.name} {order.symbol} {'buy' if order.side > 0 else 'sell'} {order.qty_text} "
+                f"({order.client_id}, sent before this kill switch) is still {order.state.value}; nothing was "
+                "sent for the symbol (it may still fill): arb reconcile finds it out"
+            )
+            log.error("kill switch: %s", report.unknown[-1])
+    return unsettled
 
 
 def _resolve_bound(config: AppConfig) -> float:

@@ -279,26 +279,33 @@ async def test_a_flatten_answered_after_the_done_timeout_is_found_out_and_never_
     assert report.flat and report.unknown == [], report.describe()
 
 
-async def test_a_flatten_whose_fate_stays_unknown_stops_the_symbol_and_is_not_flat(
+async def test_a_flatten_whose_fate_stays_unknown_stops_the_symbol_until_the_next_kill_finds_it_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The flatten's answer is held longer than the bound the kill switch gives it (its request's timeout
     # is 5 s, the bound 0.5 s): its fate cannot be known in time. Nothing more is sent for the symbol
     # (it may have filled: it did), and the report is not flat (arb kill exits 1) and names the order.
+    # The next kill (a person runs it again) asks about that flatten before anything else: it filled,
+    # so nothing is sent and the journal holds nothing in flight.
     spec = BINANCE_SPOT
-    async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
-        await account_since_inception(session, spec.index)
-        ask, qty = _lone_leg_qty(venue, spec)
-        await answered_order(session.executors[spec.index], BUY, ask, qty)
-        venue.faults.silence_user_stream()
-        venue.faults.order_timeout(processed=True)
-        report = await kill(session, slippage_bps=50.0, done_timeout_s=0.2, resolve_timeout_s=0.5)
-        (flatten,) = report.orders
-        assert not flatten.done and not report.flat
-        venue.faults.release_orders()  # the answer comes at last: it filled
-    (unknown,) = report.unknown
-    assert unknown.startswith(f"binance spot BTCUSDT sell {flatten.qty_text} ({flatten.client_id}) is still")
-    assert any(line.startswith("  ORDER UNKNOWN: binance spot BTCUSDT sell") for line in report.describe())
+    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
+        async with trading_session(config, [spec.index]) as session:
+            await account_since_inception(session, spec.index)
+            ask, qty = _lone_leg_qty(venue, spec)
+            await answered_order(session.executors[spec.index], BUY, ask, qty)
+            venue.faults.silence_user_stream()
+            venue.faults.order_timeout(processed=True)
+            report = await kill(session, slippage_bps=50.0, done_timeout_s=0.2, resolve_timeout_s=0.5)
+            (flatten,) = report.orders
+            assert not flatten.done and not report.flat
+        (unknown,) = report.unknown
+        assert unknown.startswith(f"binance spot BTCUSDT sell {flatten.qty_text} ({flatten.client_id}) is still")
+        assert any(line.startswith("  ORDER UNKNOWN: binance spot BTCUSDT sell") for line in report.describe())
+        async with trading_session(config, [spec.index]) as session:
+            again = await kill(session, slippage_bps=50.0)
+            assert session.journal.in_flight_orders(spec.venue, spec.market) == []
+        venue.faults.release_orders()
+    assert again.orders == [] and again.flat, again.describe()
     assert len([t for t in account(venue).trades if t.side is Side.SELL]) == 1  # it filled, once
 
 
