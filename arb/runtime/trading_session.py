@@ -270,12 +270,13 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
 
     The inception is the venue's holdings before this journal first traded there (kept in its state: the
     quote and each symbol's base; a symbol added later is met at its first start): the holdings at the
-    first look, less what the journal's fills had already moved (on spot: ``arb order`` sends without
-    looking), so every position the journal holds counts, and the kill switch closes it; the position is what
-    the account gained since (spot) or the venue's position (linear). The quote moved since the
-    inception is split among the symbols by the journal's fills since then (what each symbol's trades
-    paid and received, quote fees included) and its funding payments (perpetuals); whatever they do
-    not explain stays with the first symbol, so the symbols' cash always adds up to the venue's quote.
+    first look, less what arb's orders in the journal had already moved (on spot: ``arb order`` sends
+    without looking), so every position the journal holds counts, and the kill switch closes it. The
+    position is what the account gained since (spot) or the venue's position (linear). The quote moved
+    since the inception is split among the symbols by the journal's fills since then (what each symbol's
+    trades paid and received, quote fees included) and its funding payments (perpetuals); whatever they
+    do not explain stays with the first symbol, so the symbols' cash always adds up to the venue's
+    quote.
 
     A linear venue's quote is its wallet, which moves by realised PnL, fees and funding only: an open
     position's cost never left it. The engine counts cash as spot does (a buy pays its cost, the
@@ -336,15 +337,21 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
 
 
 def _journaled_moves(session: TradingSession, v: int) -> dict[str, tuple[Decimal, Decimal, int]]:
-    # Per symbol of spot venue v: the base and the quote the journal's fills moved (fees in either
-    # asset included) and the first fill's time (ns; 0: none). Whatever the journal holds was made by
-    # arb, so it is never part of an inception met after it: the kill switch's to close.
+    # Per symbol of spot venue v: the base and the quote the fills of arb's own orders in the journal
+    # moved (fees in either asset included) and the first one's time (ns; 0: none). What arb's orders
+    # made is never part of an inception met after them: the kill switch's to close. A fill of no
+    # order of arb's (one reconciliation booked as not arb's) is left to the person who accepts it.
     executor = session.executors[v]
+    journal = session.journal
+    ours = {row["client_id"] for row in journal.journal.intents(account=journal.account, venue=executor.venue,
+                                                                market=executor.market)}  # fmt: skip
     out: dict[str, tuple[Decimal, Decimal, int]] = {}
     for m in executor.markets:
         base = quote = Decimal(0)
         first_ms = 0
-        for fill in session.journal.venue_fills(executor.venue, executor.market, m.symbol):
+        for fill in journal.venue_fills(executor.venue, executor.market, m.symbol):
+            if fill.client_id not in ours:
+                continue
             base += fill.side * fill.qty - (fill.fee if fill.fee_asset == m.base_asset else 0)
             quote -= fill.side * fill.qty * fill.price + (fill.fee if fill.fee_asset == m.quote_asset else 0)
             first_ms = min(first_ms or fill.exch_ts_ms, fill.exch_ts_ms)
