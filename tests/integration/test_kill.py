@@ -283,12 +283,12 @@ async def test_a_flatten_whose_fate_stays_unknown_stops_the_symbol_until_the_nex
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The flatten's answer is held longer than the bound the kill switch gives it (its request's timeout
-    # is 5 s, the bound 0.5 s): its fate cannot be known in time. Nothing more is sent for the symbol
+    # is 30 s, the bound 0.5 s): its fate cannot be known in time. Nothing more is sent for the symbol
     # (it may have filled: it did), and the report is not flat (arb kill exits 1) and names the order.
     # The next kill (a person runs it again) asks about that flatten before anything else: it filled,
     # so nothing is sent and the journal holds nothing in flight.
     spec = BINANCE_SPOT
-    async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
+    async with venue_and_config(spec, tmp_path, monkeypatch, live={"request_timeout_ms": 30_000}) as (venue, config):
         async with trading_session(config, [spec.index]) as session:
             await account_since_inception(session, spec.index)
             ask, qty = _lone_leg_qty(venue, spec)
