@@ -3,7 +3,9 @@
 A running ``arb live`` (its pid file in ``[live] state_dir``, :mod:`arb.runtime.live_process`) gets
 SIGUSR1 and a ``KILL`` file, and is awaited while it halts, cancels and flattens; then, or with none
 running, this process halts the account, cancels every open order and flattens the net position
-itself (:func:`arb.runtime.kill.kill`). Exit 1 when exposure is left.
+itself (:func:`arb.runtime.kill.kill`). The halt is written to the journal before any venue is asked
+(:func:`arb.runtime.kill.record_halt`), so it holds when no venue can be reached (exit 4 then). Exit 1
+when exposure is left or a flatten order's fate is unknown (the report names which).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_kill(args: Any) -> int:
-    from arb.runtime.kill import kill
+    from arb.runtime.kill import kill, record_halt
     from arb.runtime.live_process import KILL_FILE, PID_FILE, running_pid
     from arb.runtime.trading_session import trading_session
     from arb.ui import console
@@ -53,8 +55,10 @@ def _cmd_kill(args: Any) -> int:
             time.sleep(0.1)
         if running_pid(state_dir / PID_FILE) is not None:
             console.print(f"[bold red]arb live (pid {pid}) has not stopped after {timeout_s:.0f} s[/]", highlight=False)
-            return 1
+            return 1  # it halted itself at the signal: its journal holds the halt
 
+    record_halt(config)  # first: whatever happens with the venues, the next arb live opens no pair
+    console.print("kill switch: halt recorded in the journal (arb halt --clear lifts it)", highlight=False)
     require_credentials(config)  # every missing key named at once, before this process connects
 
     async def run() -> Any:
@@ -74,6 +78,9 @@ COMMAND = Command(
     description="Reach a running arb live (a signal, or a file in [live] state_dir) and let it halt, cancel "
     "and flatten before it stops; with none running, do it here. Halts persist until cleared.",
     arguments=_add_arguments,
-    epilog=exit_codes_help("exposure is left (EXPOSURE LEFT names it), or arb live did not stop in time"),
+    epilog=exit_codes_help(
+        "exposure is left (EXPOSURE LEFT names it), a flatten order's fate is unknown (ORDER UNKNOWN names it), "
+        "or arb live did not stop in time"
+    ),
 )
 """``arb kill``: the kill switch, with or without a running ``arb live``."""

@@ -4,40 +4,55 @@
 a running ``arb live`` uses its own when ``arb kill`` reaches it), in this order:
 
 1. **halt**: the journal's halt is set ("kill switch"), so no pair opens again, in this process or
-   after a restart, until a person clears it;
+   after a restart, until a person clears it. ``arb kill`` records it (:func:`record_halt`) before
+   it connects to any venue, so the halt holds even when no venue can be reached;
 2. **cancel** every open order of every traded symbol on every venue;
-3. **flatten**, symbol by symbol: the symbol's net position across the venues (what the account gained
-   or lost since its inception: a lone leg, a failed hedge) is brought to zero with
-   immediate-or-cancel orders priced ``slippage_bps`` through the best level, on a linear venue whose
-   position it reduces (reduce-only) first, else on a spot venue that holds what it must sell;
-   repeated up to ``attempts`` times while the book keeps taking less than asked; a net position
-   smaller than any venue accepts (its minimum quantity and notional, as the configuration states
-   them for the symbol: what fees paid in the coin leave behind) is dust: no order is sent for it and
-   it is not exposure. Each attempt uses a venue that can take the order now: one arb's rate guard
-   blocks (a rate limit, a ban), whose balance or order book cannot be read, or whose last order took
-   nothing, gives way to the other;
+3. **flatten**, symbol by symbol, once every order still in flight (this session's, or one an
+   earlier run left in the journal) has been asked about until the venue settles it: a symbol with
+   one whose fate stays unknown is not flattened (it may still fill) and the report names it. The
+   symbol's net position across the venues (what the account gained or lost since its inception: a
+   lone leg, a failed hedge) is brought to zero with immediate-or-cancel orders priced
+   ``slippage_bps`` through the best level, on a linear venue whose position it reduces
+   (reduce-only) first, else on a spot venue that holds what it must sell; repeated up to
+   ``attempts`` times while the book keeps taking less than asked. Each attempt's size is the net
+   position after what is *known* to have filled: an order not done within ``done_timeout_s`` is
+   resolved (the executor queries it) before anything else is sent for that symbol, up to
+   ``resolve_timeout_s``; one whose fate is still unknown then ends the symbol's flattening (a
+   second order could close the position twice and leave it reversed), and the report names it. A
+   net position smaller than any venue accepts (its minimum quantity and notional, as the
+   configuration states them for the symbol: what fees paid in the coin leave behind) is dust: no
+   order is sent for it and it is not exposure. Each attempt uses a venue that can take the order
+   now: one arb's rate guard blocks (a rate limit, a ban), whose balance or order book cannot be
+   read, or whose last order took nothing, gives way to the other;
 4. **report** what was cancelled, what was sent and what filled, what a venue failed (its name, what
    it answered, what to check), and any exposure left (venue, symbol, side, quantity, mark value),
    loudly. A venue whose account cannot be read leaves the net position unknown: that is exposure
-   left too (``arb kill`` exits 1 whenever there is any).
+   left too. ``arb kill`` (and an ``arb live`` that ran it) exits 1 whenever any exposure is left or
+   any order's fate is unknown (:attr:`KillReport.flat`).
 
 Every order goes through the journal and the live executor like any other.
 """
 
 from __future__ import annotations
 
-__all__ = ["HALT_KEY", "KillReport", "kill"]
+__all__ = ["HALT_KEY", "KILL_REASON", "KillReport", "kill", "record_halt"]
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from arb.errors import VenueError
 from arb.events import ASSET_NAMES
 from arb.execution.grid import grid_qty, wire
-from arb.execution.orders import LiveOrder
+from arb.execution.orders import LiveOrder, OrderState, fees_of
 from arb.runtime.trading_session import KIND_FLATTEN, TradingSession, venue_account
+
+if TYPE_CHECKING:
+    from arb.config import AppConfig
+    from arb.execution.venue_executor import VenueExecutor
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +60,22 @@ ZERO = Decimal(0)
 
 HALT_KEY = "halt"
 """The journal's state key of the account's halt (its value: the reason; empty or absent: none)."""
+KILL_REASON = "kill switch"
+"""The halt's reason the kill switch records."""
+
+
+def record_halt(config: AppConfig, reason: str = KILL_REASON) -> None:
+    """Set the account's halt in its journal (``[live]``) and commit, without asking any venue: the kill
+    switch's first step, taken before a connection that may fail (a network down, a venue refusing) so
+    that the next ``arb live`` opens no pair whatever happens next (``arb halt --clear`` lifts it).
+    Raises :class:`~arb.errors.JournalError` when another process holds the journal."""
+    from arb.execution.journaling import open_execution_journal
+
+    journal = open_execution_journal(config.live)
+    try:
+        journal.set_state(HALT_KEY, reason)
+    finally:
+        journal.close()
 
 
 @dataclass(slots=True)
@@ -63,6 +94,9 @@ class KillReport:
     """The net exposure left, if any: venue, side, quantity, mark value."""
     dust: list[str] = field(default_factory=list)
     """The symbols left with a net position no venue would take an order for (not exposure)."""
+    unknown: list[str] = field(default_factory=list)
+    """The flatten orders whose fate is still unknown (venue, client id, what was asked): they may have
+    filled, so nothing more was sent for their symbol."""
     problems: list[str] = field(default_factory=list)
     """What the venues failed meanwhile (a refused or unanswered request, a venue refusing orders),
     once each: each names the venue, what it answered and what to check."""
@@ -79,7 +113,8 @@ class KillReport:
 
     @property
     def flat(self) -> bool:
-        return not self.exposure
+        """Nothing left for a person: no exposure and no order of unknown fate."""
+        return not self.exposure and not self.unknown
 
     @property
     def net_before(self) -> float:
@@ -109,6 +144,7 @@ class KillReport:
             what = f" of {', '.join(self.dust)}" if several else ""
             lines.append(f"  the rest{what} is dust: below the smallest order either venue accepts")
         lines += [f"  {line}" for line in self.problems]
+        lines += [f"  ORDER UNKNOWN: {line}" for line in self.unknown]
         lines += [f"  EXPOSURE LEFT: {line}" for line in self.exposure]
         return lines
 
@@ -127,8 +163,9 @@ async def kill(
     *,
     slippage_bps: float,
     attempts: int = 5,
-    reason: str = "kill switch",
+    reason: str = KILL_REASON,
     done_timeout_s: float = 10.0,
+    resolve_timeout_s: float | None = None,
     retry_s: float = 0.5,
 ) -> KillReport:
     """Halt, cancel, flatten and report (see the module docstring); the executors must be started.
@@ -137,14 +174,20 @@ async def kill(
     is named in the report and the other venue is used; an attempt on which every venue failed is tried
     again ``retry_s`` later (doubling). A venue whose account cannot be read leaves the net position
     unknown: nothing is flattened and the report says so (not flat).
+
+    A flatten order not done within ``done_timeout_s`` is waited for (the executor's resolver queries
+    it) up to ``resolve_timeout_s`` more: by default the time ``[live]`` gives an order's request and
+    its queries, tripled (:func:`_resolve_bound`).
     """
     report = KillReport()
+    resolve_s = _resolve_bound(session.config) if resolve_timeout_s is None else resolve_timeout_s
     session.journal.set_state(HALT_KEY, reason)
     for v, executor in session.executors.items():
         try:
             report.cancelled[ASSET_NAMES[v]] = await executor.cancel_open()
         except VenueError as error:
             report.problem(error)
+    unsettled = await _settle_in_flight(session, resolve_s, report)
     accounts = {}
     for v, executor in session.executors.items():
         try:
@@ -163,9 +206,9 @@ async def kill(
     async with asyncio.TaskGroup() as tasks:
         for executor in session.executors.values():
             executor.run_background(tasks)
-        for s in range(len(names)):
-            report.orders += await _flatten(session, s, positions[s], slippage_bps, attempts, done_timeout_s, retry_s,
-                                            report)  # fmt: skip
+        for s in (s for s, name in enumerate(names) if name not in unsettled):
+            report.orders += await _flatten(session, s, positions[s], slippage_bps, attempts,
+                                            (done_timeout_s, resolve_s, retry_s), report)  # fmt: skip
         for executor in session.executors.values():
             executor.stop()
     for s, name in enumerate(names):
@@ -176,6 +219,51 @@ async def kill(
     for line in report.describe():
         (log.warning if report.flat else log.error)("%s", line)
     return report
+
+
+async def _settle_in_flight(session: TradingSession, resolve_s: float, report: KillReport) -> set[str]:
+    # Before anything is sent: every order still in flight (this session's, or one an earlier run left
+    # in the journal: a flatten of an arb kill that gave up on it) is asked about until the venue
+    # settles it, within resolve_s, as reconciliation does; the position read next includes what they
+    # filled. Returns the symbols with one still unknown (named in the report): an order could still
+    # fill there, so the kill switch sends nothing for them.
+    now = session.executors[min(session.executors)].clock() if session.executors else 0
+    for executor in session.executors.values():
+        earlier = []
+        for order in session.journal.in_flight_orders(executor.venue, executor.market):
+            if order.client_id in executor.orders or executor.market_of(order.symbol) is None:
+                continue
+            if order.state in (OrderState.PENDING, OrderState.SENT, OrderState.UNKNOWN):
+                order.state = OrderState.UNKNOWN  # whatever the run that sent it knew died with it: ask
+                order.unknown_since_ns = now
+            order.ack_ns = order.ack_ns or now
+            earlier.append(order)
+        if earlier:
+            executor.adopt(earlier, session.journal.trade_keys(executor.venue, executor.market))
+    unsettled: set[str] = set()
+    for executor in session.executors.values():
+        if executor.in_flight:
+            await executor.drain(int(resolve_s * 1e9))  # a query that fails is asked again
+        for order in executor.in_flight:
+            unsettled.add(order.symbol)
+            report.unknown.append(
+                f"{executor.name} {order.symbol} {'buy' if order.side > 0 else 'sell'} {order.qty_text} "
+                f"({order.client_id}, sent before this kill switch) is still {order.state.value}; nothing was "
+                "sent for the symbol (it may still fill): arb reconcile finds it out"
+            )
+            log.error("kill switch: %s", report.unknown[-1])
+    return unsettled
+
+
+def _resolve_bound(config: AppConfig) -> float:
+    # How long, past its done timeout, the kill switch waits to learn a flatten order's fate: its request's
+    # timeout, the grace and the queries an unknown order gets before a "not found" verdict, three times
+    # over (a busy venue answers slowly; a second flatten sent too early could reverse the position).
+    live = config.live
+    per_order = (
+        live.request_timeout_ns + live.unknown_grace_ns + (live.unknown_checks + 1) * live.unknown_check_interval_ns
+    )
+    return 3 * per_order / 1e9
 
 
 def _venue_order(session: TradingSession, took_nothing: int | None) -> list[int]:
@@ -190,14 +278,16 @@ async def _flatten(
     positions: dict[int, float],
     slippage_bps: float,
     attempts: int,
-    done_timeout_s: float,
-    retry_s: float,
+    timeouts: tuple[float, float, float],
     report: KillReport,
 ) -> list[LiveOrder]:
     # Step 3 for symbol s: IOCs until its net position is flat or dust (``positions`` per venue is
-    # updated with what filled); returns the orders sent. Each attempt uses the first venue that can
-    # take the order now: not blocked by its rate guard, its balance and order book readable, the
-    # order above its minimums; a venue whose order took nothing goes last at the next attempt.
+    # updated with what is known to have filled); returns the orders sent. Each attempt uses the first
+    # venue that can take the order now: not blocked by its rate guard, its balance and order book
+    # readable, the order above its minimums; a venue whose order took nothing goes last at the next
+    # attempt. ``timeouts``: how long an order may take to be done, how long more it is resolved, and
+    # the first wait after an attempt on which every venue failed.
+    done_timeout_s, resolve_s, retry_s = timeouts
     sent: list[LiveOrder] = []
     slip = Decimal(repr(slippage_bps)) / Decimal(10_000)
     smallest = min(float(e.markets[s].step) for e in session.executors.values())
@@ -239,15 +329,21 @@ async def _flatten(
                 side, float(price), float(qty), KIND_FLATTEN, 0, executor.clock(), reduce_only=linear, symbol=s
             )
             sent.append(order)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), done_timeout_s)
-            except TimeoutError:
-                log.error("kill switch: %s still %s after %.0f s", order.client_id, order.state.value, done_timeout_s)
-            if order.fills:
-                positions[v] += side * float(order.filled) - order.base_fee
-                took_nothing = None
-            else:
-                took_nothing = v
+            if not order.done:
+                await _resolve(executor, order, done_timeout_s, resolve_s)
+            positions[v] += _known_move(executor, order)
+            if not order.done:  # it may still fill: nothing more is sent for this symbol
+                report.unknown.append(
+                    f"{executor.name} {market.symbol} {'buy' if side > 0 else 'sell'} {order.qty_text} "
+                    f"({order.client_id}) is still {order.state.value} after "
+                    f"{done_timeout_s + resolve_s:.1f} s; filled so far {wire(order.filled)}; nothing more was "
+                    "sent for the symbol (a second order could close it twice): arb reconcile finds it out"
+                )
+                log.error("kill switch: %s", report.unknown[-1])
+                return sent
+            took_nothing = None if order.fills else v
             break
         if abs(sum(positions.values())) < smallest:
             break
@@ -257,6 +353,25 @@ async def _flatten(
             await asyncio.sleep(delay)  # every venue failed this time: once more, a little later
             delay *= 2
     return sent
+
+
+async def _resolve(executor: VenueExecutor, order: LiveOrder, done_timeout_s: float, resolve_s: float) -> None:
+    # A flatten order not done in time: its fate is found out (the executor's resolver queries an unknown
+    # order, and one answered without all its fills) before anything else is sent, within resolve_s.
+    log.warning(
+        "kill switch: %s still %s after %.1f s; finding out what it did before sending anything else",
+        order.client_id, order.state.value, done_timeout_s,
+    )  # fmt: skip
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(executor.wait_until(lambda: order.done), resolve_s)
+
+
+def _known_move(executor: VenueExecutor, order: LiveOrder) -> float:
+    # What an order is known to have moved its venue's position by: its fills seen so far (all of them
+    # once it is done), less the fees paid in the base coin
+    market = executor.markets[order.symbol_index]
+    _, base_fee = fees_of(order.fills.values(), market.quote_asset, market.base_asset)
+    return order.side * float(order.filled) - float(base_fee)
 
 
 async def _left(session: TradingSession, s: int, positions: dict[int, float], report: KillReport) -> None:

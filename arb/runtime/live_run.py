@@ -285,9 +285,15 @@ async def run_live(
         session_loop.begin(start, console, halt=kept or "", on_watch=on_watch)
 
         def on_kill() -> None:
+            # the halt is kept first, before anything is asked of a venue (the kill switch's latch)
+            from arb.runtime.kill import KILL_REASON
+
+            if not killed.is_set():
+                session.journal.set_state(HALT_KEY, KILL_REASON)
+                engine.hold()
             killed.set()
             stop_event.set()
-            session_loop.halt("kill switch")
+            session_loop.halt(KILL_REASON)
 
         async def stale_watch() -> None:
             # a symbol whose book went stale or out of sync on a venue gets its open orders there cancelled,

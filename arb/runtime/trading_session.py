@@ -268,12 +268,15 @@ class VenueAccount:
 async def venue_account(session: TradingSession, v: int) -> VenueAccount:
     """Venue ``v``'s account since its inception, every symbol.
 
-    The inception is the venue's holdings when this journal first traded there (kept in its state: the
-    quote and each symbol's base; a symbol added later is met at its first start); the position is what
-    the account gained since (spot) or the venue's position (linear). The quote moved since the
-    inception is split among the symbols by the journal's fills since then (what each symbol's trades
-    paid and received, quote fees included) and its funding payments (perpetuals); whatever they do
-    not explain stays with the first symbol, so the symbols' cash always adds up to the venue's quote.
+    The inception is the venue's holdings before this journal first traded there (kept in its state: the
+    quote and each symbol's base; a symbol added later is met at its first start): the holdings at the
+    first look, less what arb's orders in the journal had already moved (on spot: ``arb order`` sends
+    without looking), so every position the journal holds counts, and the kill switch closes it. The
+    position is what the account gained since (spot) or the venue's position (linear). The quote moved
+    since the inception is split among the symbols by the journal's fills since then (what each symbol's
+    trades paid and received, quote fees included) and its funding payments (perpetuals); whatever they
+    do not explain stays with the first symbol, so the symbols' cash always adds up to the venue's
+    quote.
 
     A linear venue's quote is its wallet, which moves by realised PnL, fees and funding only: an open
     position's cost never left it. The engine counts cash as spot does (a buy pays its cost, the
@@ -297,14 +300,22 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
     key = _INCEPTION.format(venue=executor.venue, market=executor.market)
     stored = session.journal.get_state(key)
     now = executor.clock()
-    data: dict[str, Any] = json.loads(stored) if stored is not None else {"quote": quote, "ns": now, "symbols": {}}
+    before = _journaled_moves(session, v) if spot else {}
+    if stored is None:
+        # what the journal's fills made before this first look (``arb order`` alone) is the account's too
+        first_ns = min((ns for _, _, ns in before.values() if ns), default=now)
+        start = float(Decimal(repr(quote)) - sum((moved for _, moved, _ in before.values()), Decimal(0)))
+        data: dict[str, Any] = {"quote": start, "ns": min(now, first_ns), "symbols": {}}
+    else:
+        data = json.loads(stored)
     symbols: dict[str, float] = dict(data.get("symbols") or {})
     if "base" in data:  # one symbol's, written before arb traded several: the first symbol's
         symbols.setdefault(executor.markets[0].symbol, float(data.pop("base")))
     met = [m for m in executor.markets if m.symbol not in symbols]
     for m, amount in zip(executor.markets, held, strict=True):
         if m in met:
-            symbols[m.symbol] = amount if spot else 0.0
+            made = before.get(m.symbol, (Decimal(0), Decimal(0), 0))[0]
+            symbols[m.symbol] = float(Decimal(repr(amount)) - made) if spot else 0.0
     if stored is None or met:
         data["symbols"] = symbols
         session.journal.set_state(key, json.dumps(data))
@@ -323,6 +334,29 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
                 cash[s] += session.journal.funding_paid(executor.venue, executor.market, m.symbol, since_ms * 1_000_000)
     cash[0] = quote - float(cost) - start_quote - sum(cash[1:])
     return VenueAccount(inception, start_quote, position, tuple(cash))
+
+
+def _journaled_moves(session: TradingSession, v: int) -> dict[str, tuple[Decimal, Decimal, int]]:
+    # Per symbol of spot venue v: the base and the quote the fills of arb's own orders in the journal
+    # moved (fees in either asset included) and the first one's time (ns; 0: none). What arb's orders
+    # made is never part of an inception met after them: the kill switch's to close. A fill of no
+    # order of arb's (one reconciliation booked as not arb's) is left to the person who accepts it.
+    executor = session.executors[v]
+    journal = session.journal
+    ours = {row["client_id"] for row in journal.journal.intents(account=journal.account, venue=executor.venue,
+                                                                market=executor.market)}  # fmt: skip
+    out: dict[str, tuple[Decimal, Decimal, int]] = {}
+    for m in executor.markets:
+        base = quote = Decimal(0)
+        first_ms = 0
+        for fill in journal.venue_fills(executor.venue, executor.market, m.symbol):
+            if fill.client_id not in ours:
+                continue
+            base += fill.side * fill.qty - (fill.fee if fill.fee_asset == m.base_asset else 0)
+            quote -= fill.side * fill.qty * fill.price + (fill.fee if fill.fee_asset == m.quote_asset else 0)
+            first_ms = min(first_ms or fill.exch_ts_ms, fill.exch_ts_ms)
+        out[m.symbol] = (base, quote, first_ms * 1_000_000)
+    return out
 
 
 async def account_since_inception(session: TradingSession, v: int) -> tuple[float, float, float, float]:

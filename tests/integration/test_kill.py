@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from arb.errors import EXIT_VENUE_UNAVAILABLE
 from arb.runtime.kill import HALT_KEY, kill
 from arb.runtime.trading_session import account_since_inception, trading_session
 from arb.sim.ledger import OrderStatus, OrderType, Side
@@ -25,16 +27,23 @@ from tests.integration.live_rig import (
     VenueSpec,
     account,
     answered_order,
+    arb_live,
     best,
     both_books_up,
     both_keys,
+    ended,
+    exited,
+    journal_of,
+    live_up,
     load,
     spot_pair,
+    standing_pair,
     standing_recordings,
     venue_and_config,
     venue_and_session,
     write_pair_config,
 )
+from tests.processes import run_arb
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
@@ -234,3 +243,121 @@ async def test_kill_names_a_venue_whose_account_cannot_be_read_and_calls_the_net
     (problem,) = report.problems
     assert problem.startswith("binance spot: GET /api/v3/account answered HTTP 500 -1001")
     assert any(line.startswith("  EXPOSURE LEFT: binance spot: its account") for line in report.describe())
+
+
+def _lone_leg_qty(venue: Any, spec: VenueSpec) -> tuple[Decimal, Decimal]:
+    """The ask and a quantity of a few minimum orders there (within its size): a lone leg to flatten."""
+    _, _, ask, ask_qty = best(venue, spec)
+    rules = spec.rules
+    return ask, min(ask_qty, max(rules.min_qty, (rules.min_notional / ask).quantize(rules.step_size) * 3))
+
+
+async def test_a_flatten_answered_after_the_done_timeout_is_found_out_and_never_sent_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The account holds coins of its own (50 BTC at its inception), so a second sell of the whole net
+    # position would go through and leave it short. The flatten fills at once but its answer is held
+    # and the user stream is silent: past the kill switch's done timeout its fate is unknown. It is
+    # found out (queried) before anything else is sent for the symbol: one flatten, the account flat.
+    spec = BINANCE_SPOT
+    async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
+        await account_since_inception(session, spec.index)  # the account's starting point
+        ask, qty = _lone_leg_qty(venue, spec)
+        await answered_order(session.executors[spec.index], BUY, ask, qty)  # a leg fills alone
+        venue.faults.silence_user_stream()
+        venue.faults.order_timeout(processed=True)  # the venue fills the flatten; its answer comes late
+        report = await kill(session, slippage_bps=50.0, done_timeout_s=0.2)  # resolved within [live]'s bound
+        venue.faults.release_orders()
+    sells = [t for t in account(venue).trades if t.side is Side.SELL]
+    held = account(venue).balance("BTC")
+    assert abs(held.free + held.locked - Decimal(spec.balances["BTC"])) < spec.rules.step_size, sells  # not short
+    (flatten,) = report.orders
+    assert flatten.done and flatten.side == -1
+    assert 0 <= report.net_before - float(flatten.filled) < float(spec.rules.step_size)  # all of it, to the lot
+    assert sum(t.qty for t in sells) == flatten.filled  # one flatten reached the venue's book
+    assert abs(report.net_after) < float(spec.rules.step_size)
+    assert report.flat and report.unknown == [], report.describe()
+
+
+async def test_a_flatten_whose_fate_stays_unknown_stops_the_symbol_until_the_next_kill_finds_it_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The flatten's answer is held longer than the bound the kill switch gives it (its request's timeout
+    # is 30 s, the bound 0.5 s): its fate cannot be known in time. Nothing more is sent for the symbol
+    # (it may have filled: it did), and the report is not flat (arb kill exits 1) and names the order.
+    # The next kill (a person runs it again) asks about that flatten before anything else: it filled,
+    # so nothing is sent and the journal holds nothing in flight.
+    spec = BINANCE_SPOT
+    async with venue_and_config(spec, tmp_path, monkeypatch, live={"request_timeout_ms": 30_000}) as (venue, config):
+        async with trading_session(config, [spec.index]) as session:
+            await account_since_inception(session, spec.index)
+            ask, qty = _lone_leg_qty(venue, spec)
+            await answered_order(session.executors[spec.index], BUY, ask, qty)
+            venue.faults.silence_user_stream()
+            venue.faults.order_timeout(processed=True)
+            report = await kill(session, slippage_bps=50.0, done_timeout_s=0.2, resolve_timeout_s=0.5)
+            (flatten,) = report.orders
+            assert not flatten.done and not report.flat
+        (unknown,) = report.unknown
+        assert unknown.startswith(f"binance spot BTCUSDT sell {flatten.qty_text} ({flatten.client_id}) is still")
+        assert any(line.startswith("  ORDER UNKNOWN: binance spot BTCUSDT sell") for line in report.describe())
+        async with trading_session(config, [spec.index]) as session:
+            again = await kill(session, slippage_bps=50.0)
+            assert session.journal.in_flight_orders(spec.venue, spec.market) == []
+        venue.faults.release_orders()
+    assert again.orders == [] and again.flat, again.describe()
+    assert len([t for t in account(venue).trades if t.side is Side.SELL]) == 1  # it filled, once
+
+
+async def test_arb_kill_with_the_venues_unreachable_still_halts_and_the_next_arb_live_opens_no_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The network to both venues is down: arb kill cannot cancel or flatten (exit 4), but the halt is in
+    # the journal before any venue was asked, so the next arb live (the venue back, the standing
+    # spread still there) trades nothing until a person clears it.
+    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
+        await both_books_up(binance, bybit, WAIT_S)
+        for fake in (binance, bybit):
+            await fake.refuse_connections()  # their ports are there, nobody listens: ECONNREFUSED
+        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, quiet_s=180)
+        assert rc == EXIT_VENUE_UNAVAILABLE, said
+        assert "kill switch: halt recorded in the journal" in said
+        with journal_of(tmp_path) as journal:
+            assert journal.get_state(f"{load(config).live.account}/{HALT_KEY}") == "kill switch"
+        for fake in (binance, bybit):
+            await fake.accept_connections()
+        out = tmp_path / "again"
+        async with arb_live(config, out, keys, "--duration", "3s") as process:
+            await live_up(
+                binance, bybit, process, out, streams=["btcusdt@depth@100ms"], topics=["orderbook.50.BTCUSDT"]
+            )
+            binance.play(1.0)
+            bybit.play(1.0)
+            said = ended(out, await exited(process), 0) + (out / "stdout").read_text()
+        assert "HALTED (kill switch)" in said
+        assert not account(binance).orders and not account(bybit).orders
+
+
+async def test_arb_kill_flattens_a_position_made_by_arb_order_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # arb order is the first to trade on this journal (no arb live, no kill before it): the position it
+    # made is the journal's, so the kill switch closes it.
+    async with standing_pair(tmp_path, monkeypatch) as (binance, bybit, config, keys):
+        await both_books_up(binance, bybit, WAIT_S)
+        ask = Decimal(binance.book("BTCUSDT", 1).asks[0][0])
+        order = ("order", "--venue", "binance", "--side", "buy", "--qty", "0.01", "--price", str(ask))
+        rc, said, _ = await run_arb(*order, "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+        assert rc == 0, said
+        bought = sum(t.qty - t.fee for t in account(binance).trades)  # the fee is paid in the coin
+        assert bought > 0
+        rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
+        assert rc == 0, said
+        said_after = re.findall(re.escape(f"net position {float(bought):+.8g} -> ") + r"(\S+)", said)
+        assert said_after and all(abs(float(a)) < BINANCE_SPOT.rules.step_size for a in said_after), said
+        net = sum(
+            (t.qty if t.side is Side.BUY else -t.qty) - (t.fee if t.fee_asset == "BTC" else 0)
+            for fake in (binance, bybit)
+            for t in account(fake).trades
+        )
+        assert abs(net) < BINANCE_SPOT.rules.step_size
