@@ -92,7 +92,7 @@ def _direction(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> l
     sym = config.symbols[s]
     sell = 1 - b
     p = params[0]
-    lot = max(p["lot_size"][b], p["lot_size"][sell])
+    lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of both venues' lots
     need = kernel._min_step_qty.py_func(p, b, sell, np.inf)  # the smallest quantity both accept, at any price
     qty = kernel.ceil_to_grid.py_func(need, lot)
     notional = max(p["min_notional"][b], p["min_notional"][sell])
@@ -149,7 +149,7 @@ def _sizing_blockers(
         if cap(alone, wide) + kernel._EPS * lot < qty:
             out.append(Blocker(sym.name, _strategy_key(config, s, key), (
                 f"{key} {p[key]:g} is below the smallest order both venues accept, {qty:g} {base} (their minimum "
-                "quantity, on the coarser lot): the kernel never sizes a pair"
+                "quantity, on a lot both take): the kernel never sizes a pair"
             )))  # fmt: skip
     if not out:  # the spot holdings on the selling venue
         venue = config.venues[sell]
