@@ -133,7 +133,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from arb.config import load_config
     from arb.errors import ConfigError
-    from arb.runtime.preflight import pair_blockers
+    from arb.runtime.preflight import pair_blockers, resting_quotes, unguarded_quotes_refusal
 
     config = load_config(args.config)
     blockers = pair_blockers(config)
@@ -164,6 +164,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
             f"  {venue.name}: {venue.market} on {venue.network} ({venue.endpoints.ws[0]}), "
             f"taker fee {venue.fees.taker * 1e4:g} bps, quote {venue.account.quote:g}, api key {key}"
         )
+    for quotes in resting_quotes(config):  # the maker_taker style: what a crash leaves on the book
+        print(f"  {quotes.text()}")
+    refusal = unguarded_quotes_refusal(config)
+    if refusal is not None:
+        print(f"  arb live will refuse to start: {refusal}")
     return 0
 
 
@@ -342,8 +347,9 @@ _CHECK = Command(
     help="load and validate the configuration, print a summary",
     description="Load arbitrage.toml and both venue files, check every key, and check that some pair can "
     "open at all (the kernel's sizing and the risk gate on the smallest pair the venues accept); print where "
-    "each command reads and writes, each symbol's sizes and each venue's settings. Exit 2 with one line "
-    "naming the file and key when something is wrong.",
+    "each command reads and writes, each symbol's sizes, each venue's settings and, in the maker_taker style, "
+    "what happens to each maker venue's resting quotes if arb dies. Exit 2 with one line naming the file and "
+    "key when something is wrong.",
 )
 
 

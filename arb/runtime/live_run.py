@@ -212,6 +212,10 @@ async def run_live(
             for venue_executor in session.executors.values():
                 armed = await venue_executor.arm_dead_man(window)
                 console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False, soft_wrap=True)
+        from arb.runtime.preflight import resting_quotes
+
+        for quotes in resting_quotes(config):  # the maker_taker style: what a crash would leave on the book
+            console.print(quotes.text(), highlight=False, soft_wrap=True)
         accounts = [await venue_account(session, v) for v in (0, 1)]
         wake = asyncio.Event()
         executor = session.live_executor(on_ready=wake.set)
