@@ -430,12 +430,12 @@ def recordings_out(out: Path | None, recordings: Path) -> Path:
     return folder
 
 
-def exit_codes_help(one: str) -> str:
+def exit_codes_help(one: str, more: str = "") -> str:
     """The exit codes of a command that talks to the venues, for its ``--help`` (``one``: what exit 1
-    means for it)."""
+    means for it; ``more``: its own codes, ``"78 ...; "``, before 130)."""
     return (
         f"Exit codes: 0 done; 1 {one}; 2 a bad value on the command line or in the configuration; 3 a venue "
         "refused what a person must fix (the API key or its permissions, the clock, an account setting; the "
         "one line says what to check); 4 a venue could not be reached or did not answer (connection refused, "
-        "timeout, HTTP 5xx, a rate limit or ban: the same command may work later); 130 Ctrl-C."
+        f"timeout, HTTP 5xx, a rate limit or ban: the same command may work later); {more}130 Ctrl-C."
     )

@@ -36,7 +36,8 @@ limit or a ban. The same command may work later."""
 
 EXIT_NEEDS_OPERATOR = 78
 """78 (``EX_CONFIG``): ``arb live`` stopped on a condition that a restart cannot fix and a person must look
-at (the journal and the venues disagree); a supervisor must not restart it (the systemd unit lists it in
+at (the journal and the venues disagree, a venue's tick or lot is not the configuration's, quotes would rest
+where no dead-man's switch cancels them); a supervisor must not restart it (the systemd unit lists it in
 ``RestartPreventExitStatus=``, beside 2 for a bad configuration or command line)."""
 
 EXIT_NOT_RUNNING = 69

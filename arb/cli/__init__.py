@@ -146,7 +146,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from arb.errors import ConfigError
 
     config = load_config(args.config)
-    from arb.runtime.preflight import full_size_blockers, pair_blockers  # the gate's code: once the file is read
+    from arb.runtime.preflight import (  # the gate's code: once the file is read
+        full_size_blockers,
+        pair_blockers,
+        resting_quotes,
+        unguarded_quotes_refusal,
+    )
 
     several = len(config.symbols) > 1
     for found, what in (
@@ -176,6 +181,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
             f"  {venue.name}: {venue.market} on {venue.network} ({venue.endpoints.ws[0]}), "
             f"taker fee {venue.fees.taker * 1e4:g} bps, quote {venue.account.quote:g}, api key {key}"
         )
+    for quotes in resting_quotes(config):  # the maker_taker style: what a crash leaves on the book
+        print(f"  {quotes.text()}")
+    refusal = unguarded_quotes_refusal(config)
+    if refusal is not None:
+        print(f"  arb live will refuse to start: {refusal}")
     return 0
 
 
@@ -354,8 +364,9 @@ _CHECK = Command(
     help="load and validate the configuration, print a summary",
     description="Load arbitrage.toml and both venue files, check every key, and check that some pair can "
     "open at all (the kernel's sizing and the risk gate on the smallest pair the venues accept); print where "
-    "each command reads and writes, each symbol's sizes and each venue's settings. Exit 2 with one line "
-    "naming the file and key when something is wrong.",
+    "each command reads and writes, each symbol's sizes, each venue's settings and, in the maker_taker style, "
+    "what happens to each maker venue's resting quotes if arb dies. Exit 2 with one line naming the file and "
+    "key when something is wrong.",
 )
 
 

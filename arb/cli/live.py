@@ -2,8 +2,10 @@
 
 Loads the configuration, asks for a typed confirmation before a venue on mainnet (``--mainnet`` and
 ``--yes`` for unattended starts), checks that every API key the venues need is set (all the missing
-ones named at once), then runs :func:`arb.runtime.live_run.run_live` with its stop deadline armed by
-SIGTERM or Ctrl-C, and writes the same report as a dry run plus each venue's order latency.
+ones named at once) and that no quote would rest where nothing cancels it if arb dies (unless
+``[live] quotes_without_dead_man`` says so: exit 78 otherwise), then runs
+:func:`arb.runtime.live_run.run_live` with its stop deadline armed by SIGTERM or Ctrl-C, and writes the
+same report as a dry run plus each venue's order latency.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from arb.arguments import Command, duration, exit_codes_help, output_folder, report_folder
 from arb.config import AppConfig, load_config, require_credentials
-from arb.errors import UsageError, exit_code_of
+from arb.errors import NeedsOperatorError, UsageError, exit_code_of
 
 if TYPE_CHECKING:
     from arb.runtime.deadline import StopDeadline
@@ -65,6 +67,11 @@ def _cmd_live(args: Any) -> int:
     for venue in config.venues:
         console.print(venue.describe_endpoints(private=True), highlight=False, soft_wrap=True)
     require_credentials(config)  # every missing key named at once, before anything connects
+    from arb.runtime.preflight import unguarded_quotes_refusal
+
+    refusal = unguarded_quotes_refusal(config)  # before anything connects: quotes nothing would cancel
+    if refusal is not None:
+        raise NeedsOperatorError(refusal)
     from arb.runtime.deadline import StopDeadline
 
     deadline = StopDeadline(config.live.stop_timeout_ns, "arb live")  # armed by SIGTERM / Ctrl-C
@@ -129,6 +136,10 @@ COMMAND = Command(
     "confirmation (or --yes for unattended starts); keys come from the environment variables the venue "
     "files name.",
     arguments=_add_arguments,
-    epilog=exit_codes_help("an order is left in flight, or the kill switch left exposure"),
+    epilog=exit_codes_help(
+        "an order is left in flight, or the kill switch left exposure",
+        "78 a start refused until a person decides (reconciliation found differences, a venue's tick or lot "
+        "is not the configuration's, quotes would rest where no dead-man's switch cancels them); ",
+    ),
 )
 """``arb live``: the kernel on real orders (testnet by default)."""

@@ -415,6 +415,10 @@ class LiveConfig(ConfigStruct, frozen=True):
         dead_man_window_ns: The venues' dead-man's switch while trading (Bybit disconnect-cancel-all,
             Binance USD-M countdown cancel): the venue cancels arb's open orders when arb has been
             silent this long (TOML s, 3-300; 0 turns it off).
+        quotes_without_dead_man: The ``maker_taker`` style may rest quotes on a venue where no dead-man's
+            switch cancels them if arb dies (Binance spot has none; a ``dead_man_window`` of 0 arms none):
+            they stay on the book until a person or the next start cancels them. False (the default):
+            ``arb live`` refuses to start with such quotes, naming this key.
     """
 
     state_dir: Path = Path("../live")
@@ -434,6 +438,7 @@ class LiveConfig(ConfigStruct, frozen=True):
     dead_man_window_ns: Annotated[int, Meta(ge=0, le=300 * NS_PER_S)] = field(
         default=30 * NS_PER_S, name="dead_man_window_s"
     )
+    quotes_without_dead_man: bool = False
 
     def _rules(self) -> None:
         if 0 < self.dead_man_window_ns < 3 * NS_PER_S:

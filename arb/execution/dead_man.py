@@ -93,7 +93,9 @@ class DeadMan:
         private connection: if arb's private stream stays down longer than the window, Bybit cancels the
         product's orders (every symbol's). Binance USD-M: ``countdownCancelAll`` renewed for every symbol
         every quarter window: if arb stops renewing, Binance cancels the symbols' orders. Binance spot
-        has no such switch (immediate-or-cancel orders leave nothing open to cancel). ``armed``:
+        has no such switch: its immediate-or-cancel orders leave nothing open, but a ``maker_taker``
+        quote rests there after arb dies, so ``arb live`` quotes there only with ``[live]
+        quotes_without_dead_man`` (``arb.runtime.preflight.unguarded_quotes_refusal``). ``armed``:
         :meth:`arm` has armed it already (the first request is not sent again).
         """
         executor = self.executor

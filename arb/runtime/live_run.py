@@ -7,8 +7,9 @@ the engine, which calls each symbol's kernel and the one gate. The executor is t
 (:class:`~arb.execution.live_executor.LiveExecutor`): orders go through the journal and ccxt, their answers
 wake the engine, fills come from the user streams (one private connection per venue, every symbol's).
 
-Start, in order: markets and trading rules loaded for every symbol (differences from the
-configuration are printed), every venue reconciled with the journal symbol by symbol (anything
+Start, in order: markets and trading rules loaded for every symbol (a tick or lot that differs from
+the configuration's stops the start, as the kernel would size on one grid and the venue round to
+another; other differences are printed), every venue reconciled with the journal symbol by symbol (anything
 unexplained stops the start), a linear venue's account set one-way with the ``[perpetual]`` leverage
 and margin mode for every symbol, balances and positions read into the kernels' views, the kernel
 compiled. The account's inception (the balances when this journal first traded) is kept in the
@@ -184,6 +185,13 @@ async def run_live(
     kill_file = config.live.state_dir / KILL_FILE
     kill_file.unlink(missing_ok=True)
     async with trading_session(config, (0, 1), clock=clock) as session, announce(pid_file):
+        if session.grid_differences:  # the kernel would size on one grid and the venue take another
+            raise NeedsOperatorError(
+                f"the venue's tick or lot differs from the configuration's: {'; '.join(session.grid_differences)}; "
+                "the kernel sizes and prices on the configuration's and the venue would round its orders (a leg "
+                "cut short, left alone): nothing was traded; set the configuration to the venue's rules (then "
+                "backtest it again)"
+            )
         reports = await session.reconcile()
         for report in reports:
             for line in report.describe():
@@ -204,6 +212,10 @@ async def run_live(
             for venue_executor in session.executors.values():
                 armed = await venue_executor.arm_dead_man(window)
                 console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False, soft_wrap=True)
+        from arb.runtime.preflight import resting_quotes
+
+        for quotes in resting_quotes(config):  # the maker_taker style: what a crash would leave on the book
+            console.print(quotes.text(), highlight=False, soft_wrap=True)
         accounts = [await venue_account(session, v) for v in (0, 1)]
         wake = asyncio.Event()
         executor = session.live_executor(on_ready=wake.set)

@@ -19,11 +19,24 @@ every pair a book deep enough to fill it gives.
 
 The functions run as plain Python (the compiled functions' ``py_func``), so checking a configuration
 compiles nothing: it takes a fraction of a second, even on a fresh install.
+
+:func:`resting_quotes` says, for each venue where the ``maker_taker`` style rests quotes, what happens to
+them if the process dies: the venue's dead-man's switch cancels them within ``[live] dead_man_window_s``,
+or, where the venue-market has none (Binance spot) or the window is 0, they stay on the book until a
+person or the next start cancels them. :func:`unguarded_quotes_refusal` is ``arb live``'s rule on it:
+quotes rest where no switch guards them only when ``[live] quotes_without_dead_man`` says so.
 """
 
 from __future__ import annotations
 
-__all__ = ["Blocker", "full_size_blockers", "pair_blockers"]
+__all__ = [
+    "Blocker",
+    "RestingQuotes",
+    "full_size_blockers",
+    "pair_blockers",
+    "resting_quotes",
+    "unguarded_quotes_refusal",
+]
 
 from dataclasses import dataclass
 from typing import Any
@@ -115,7 +128,7 @@ def _full_size(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> l
     sym = config.symbols[s]
     sell = 1 - b
     p = params[0]
-    lot = max(p["lot_size"][b], p["lot_size"][sell])
+    lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of both venues' lots
     price = max(p["tick_size"][b], p["tick_size"][sell])  # the position limit is in base units: any price
     view = _flat_view(config, s, price)
     qty = float(_plain(kernel.floor_to_grid)(_plain(kernel._pair_cap)(view, p, b, sell), lot))
@@ -148,7 +161,7 @@ def _direction(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> l
     sym = config.symbols[s]
     sell = 1 - b
     p = params[0]
-    lot = max(p["lot_size"][b], p["lot_size"][sell])
+    lot = float(p["pair_lot"])  # the kernel's grid for a pair: a multiple of both venues' lots
     need = _plain(kernel._min_step_qty)(p, b, sell, np.inf)  # the smallest quantity both accept, at any price
     qty = _plain(kernel.ceil_to_grid)(need, lot)
     notional = max(p["min_notional"][b], p["min_notional"][sell])
@@ -205,7 +218,7 @@ def _sizing_blockers(
         if cap(alone, wide) + kernel._EPS * lot < qty:
             out.append(Blocker(sym.name, _strategy_key(config, s, key), (
                 f"{key} {p[key]:g} is below the smallest order both venues accept, {qty:g} {base} (their minimum "
-                "quantity, on the coarser lot): the kernel never sizes a pair"
+                "quantity, on a lot both take): the kernel never sizes a pair"
             )))  # fmt: skip
     if not out:  # the spot holdings on the selling venue
         venue = config.venues[sell]
@@ -248,3 +261,72 @@ def _base_key(config: AppConfig, s: int, v: int) -> str:
     if overrides is not None and "base" in overrides.venue(v):
         return f"symbols.{name}.{venue.name}.base"
     return f"{venue.path.name}: account.base"
+
+
+@dataclass(frozen=True, slots=True)
+class RestingQuotes:
+    """What happens to the quotes resting on one maker venue if arb dies."""
+
+    venue: str
+    market: str
+    guarded: bool
+    """Whether a dead-man's switch cancels them (the venue-market has one and the window is not 0)."""
+    fate: str
+    """In a few words (``"cancelled by the venue within 30 s (disconnect-cancel-all)"``)."""
+    unguarded_because: str = ""
+    """Why no switch guards them (``"Binance spot has no dead-man's switch"``; empty when one does)."""
+
+    def text(self) -> str:
+        """The line ``arb check`` and ``arb live``'s start print (``"binance spot quotes if arb dies: ..."``)."""
+        return f"{self.venue} {self.market} quotes if arb dies: {self.fate}"
+
+
+def resting_quotes(config: AppConfig) -> list[RestingQuotes]:
+    """Each venue where some symbol's ``maker_taker`` style rests quotes, in asset order, with what happens
+    to them if arb dies (empty when every symbol takes on both venues: immediate-or-cancel orders leave
+    nothing open). Whether a venue-market has a switch is its private adapter's word
+    (``PrivateVenue.dead_man``); ``[live] dead_man_window_s = 0`` arms none anywhere."""
+    from connectors.common.private import DeadManScope
+    from connectors.registry import private_venue
+
+    switches = {  # each scope's switch, in words
+        DeadManScope.SYMBOL: "its countdown cancel, renewed every quarter window",
+        DeadManScope.PRODUCT: "disconnect-cancel-all, from when the private stream drops",
+    }
+    quoting = {
+        name for sym in config.symbols if sym.strategy.style == "maker_taker" for name in sym.strategy.maker_venues
+    }
+    window_s = config.live.dead_man_window_ns // 1_000_000_000
+    out = []
+    for venue in config.venues:
+        if venue.name not in quoting:
+            continue
+        scope = private_venue(venue.name, venue.market).dead_man
+        if scope is DeadManScope.NONE:
+            why = f"{venue.name.capitalize()} {venue.market} has no dead-man's switch"
+        elif window_s == 0:
+            why = "[live] dead_man_window_s = 0 arms no dead-man's switch"
+        else:
+            fate = f"cancelled by the venue within {window_s} s ({switches[scope]})"
+            out.append(RestingQuotes(venue.name, venue.market, True, fate))
+            continue
+        fate = f"left resting until a person cancels them (arb kill) or the next start's reconciliation does: {why}"
+        out.append(RestingQuotes(venue.name, venue.market, False, fate, why))
+    return out
+
+
+def unguarded_quotes_refusal(config: AppConfig) -> str | None:
+    """Why ``arb live`` must not start (None: it may): quotes would rest on a venue where no dead-man's
+    switch cancels them if arb dies, and ``[live] quotes_without_dead_man`` does not say that is meant."""
+    if config.live.quotes_without_dead_man:
+        return None
+    unguarded = [q for q in resting_quotes(config) if not q.guarded]
+    if not unguarded:
+        return None
+    why = "; ".join(q.unguarded_because for q in unguarded)
+    where = " and ".join(f"{q.venue} {q.market}" for q in unguarded)
+    return (
+        f"{why}: quotes resting on {where} would stay on the book if arb died, until a person or the next start "
+        f"cancelled them: set [live] quotes_without_dead_man = true in {config.path.name} to "
+        "quote there knowingly, or quote on a venue with a dead-man's switch ([strategy] maker_venues)"
+    )

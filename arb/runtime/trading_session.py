@@ -83,6 +83,9 @@ class TradingSession:
     executors: dict[int, VenueExecutor] = field(default_factory=dict)
     rule_differences: list[str] = field(default_factory=list)
     """Where a venue's published trading rules differ from its venue file."""
+    grid_differences: list[str] = field(default_factory=list)
+    """Those of them on the grids (``tick_size``, ``lot_size``): the kernel sizes and prices on the
+    configuration's, the executor rounds to the venue's, so ``arb live`` refuses to start on any."""
 
     def live_executor(self, on_ready: Callable[[], None] | None = None) -> LiveExecutor:
         """Both venues behind the engine's executor interface (both must be open), every symbol."""
@@ -131,9 +134,14 @@ def _check_tradeable(venue: VenueConfig) -> tuple[str, str]:
     return venue.api_key.resolve(), venue.api_secret.resolve()
 
 
-def _compare_rules(config: AppConfig, v: int, rules: dict[str, dict[str, tuple[str, str]]]) -> list[str]:
+_GRIDS = ("tick_size", "lot_size")
+"""The rules whose difference changes an order: the executor rounds a price or quantity to the venue's."""
+
+
+def _compare_rules(config: AppConfig, v: int, rules: dict[str, dict[str, tuple[str, str]]]) -> list[tuple[str, str]]:
     # Each symbol's trading rules as venue v states them against the configuration's: the venue file's
     # [instrument] (the first symbol; overridden in [symbols.<SYMBOL>.<venue>]) or [symbols.<SYMBOL>.<venue>].
+    # (rule name, what differs), in symbol order.
     venue = config.venues[v]
     out = []
     for s, sym in enumerate(config.symbols):
@@ -146,7 +154,6 @@ def _compare_rules(config: AppConfig, v: int, rules: dict[str, dict[str, tuple[s
         }
         overrides = config.symbol_overrides.get(sym.name)
         table = overrides.venue(v) if overrides is not None else {}
-        several = len(config.symbols) > 1
         for name, (theirs, _) in rules.get(sym.name, {}).items():
             try:
                 differs = Decimal(repr(ours[name])) != Decimal(theirs)
@@ -157,8 +164,8 @@ def _compare_rules(config: AppConfig, v: int, rules: dict[str, dict[str, tuple[s
                     where = f"[symbols.{sym.name}.{venue.name}] {name} is {ours[name]:g} in {config.path.name}"
                 else:
                     where = f"[instrument] {name} is {ours[name]:g} in {venue.path.name}"
-                market = f"{venue.name} {venue.market}" + (f" {sym.name}" if several else "")
-                out.append(f"{market}: {where}, the venue says {theirs}")
+                market = f"{venue.name} {venue.market} {sym.name}"
+                out.append((name, f"{market}: {where}, the venue says {theirs}"))
     return out
 
 
@@ -216,7 +223,9 @@ async def trading_session(
             )
             session.executors[v] = executor
             rules = await executor.start()
-            session.rule_differences += _compare_rules(config, v, rules)
+            differences = _compare_rules(config, v, rules)
+            session.rule_differences += [text for _, text in differences]
+            session.grid_differences += [text for name, text in differences if name in _GRIDS]
             if order_entry and venue.order_entry == "websocket":
                 executor.order_entry = executor.adapter.order_entry(
                     venue.endpoints.ws_orders,

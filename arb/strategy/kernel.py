@@ -25,8 +25,9 @@ What it does, in order of priority:
    has passed: for each direction (buy
    on the cheaper venue, sell on the richer), walk both books level by level while the marginal
    spread, net of both taker fees and the slippage tolerance, is at least ``min_spread_bps``; take
-   at each step the quantity both levels show, on both venues' lot grids and above both venues'
-   minimum quantity and notional; stop at the caps: ``max_order_size``, the per-venue position band
+   at each step the quantity both levels show, on both venues' lot grids (a multiple of the pair's
+   lot, ``pair_lot``: the least common multiple of the two lots) and above both venues' minimum
+   quantity and notional; stop at the caps: ``max_order_size``, the per-venue position band
    ``max_position_size``, and on a spot venue the base it holds (to sell) and the quote it holds (to
    buy, fees included). The direction with the larger expected profit wins. Each book level used
    becomes one intent whose limit price is the level's price moved by the slippage tolerance (on the
@@ -115,7 +116,7 @@ def _walk(
     fee_b = p["taker_fee"][b]
     fee_s = p["taker_fee"][s]
     fee_bps = (fee_b + fee_s) * 1e4
-    lot = max(p["lot_size"][b], p["lot_size"][s])
+    lot = p["pair_lot"]  # every step a quantity both venues take as it is, never rounded by one of them
     spot_buy = p["market"][b] == MARKET_SPOT
     quote_left = view[b]["quote_balance"]
     for k in range(levels):

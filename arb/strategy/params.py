@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["copy_settings", "make_params", "params_of"]
+__all__ = ["common_lot", "copy_settings", "make_params", "params_of"]
 
+import math
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,23 @@ def copy_settings(row: Any, section: Any, names: Iterable[str]) -> None:
     configuration section such as ``config.strategy``)."""
     for name in names:
         row[name] = getattr(section, name)
+
+
+def common_lot(*lots: float) -> float:
+    """The least common multiple of the venues' lots (``0.001`` and ``0.0015``: ``0.003``), the grid of a
+    quantity that every one of them takes as it is.
+
+    Worked exactly on the lots as written (each float's shortest decimal form, ``0.0015`` not
+    ``0.00149999...``): each becomes a whole number of the finest decimal place among them, the integers'
+    least common multiple is taken, and the result is scaled back. The coarser lot alone (``max``) is a
+    multiple of the finer one only when the lots divide each other (``0.00001`` and ``0.000001``, as
+    Binance's and Bybit's BTCUSDT spot lots do: there both answers are the same)."""
+    decimals = [Decimal(repr(float(lot))) for lot in lots]
+    if not decimals or any(not d.is_finite() or d <= 0 for d in decimals):
+        raise ValueError(f"expected positive lots, got {', '.join(map(repr, lots))}")
+    exponent = min(int(d.as_tuple().exponent) for d in decimals)
+    whole = [int(d.scaleb(-exponent)) for d in decimals]
+    return float(Decimal(math.lcm(*whole)).scaleb(exponent))
 
 
 def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
@@ -48,6 +67,7 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
         p["min_notional"][v] = venue.instrument.min_notional
         p["market"][v] = MARKET_SPOT if venue.market == "spot" else MARKET_LINEAR
         p["funding_interval_ns"][v] = venue.perpetual.funding_interval_ns
+    p["pair_lot"] = common_lot(*(venue.instrument.lot_size for venue in config.venues))
     return params
 
 

@@ -118,7 +118,7 @@ def quote_target(view: Any, p: Any, m: int, side: int, now_ns: int) -> tuple[flo
     hp, shown = hedge_price(view, p, h, -side, cap)
     if not (hp > 0.0):
         return np.nan, 0.0
-    lot = max(p["lot_size"][m], p["lot_size"][h])
+    lot = p["pair_lot"]  # the quote and its hedge: one quantity both venues take as it is
     qty = floor_to_grid(min(cap, shown), lot)
     cost = 1.0 + (required + (p["maker_fee"][m] + p["taker_fee"][h]) * 1e4 + p["slippage_bps"]) * 1e-4
     tick = p["tick_size"][m]

@@ -178,6 +178,7 @@ PARAMS_DTYPE = np.dtype(
         ("quote_tolerance_bps", "f8"),  # maker_taker: a quote is re-priced when its target moves further
         ("min_quote_life_ns", "i8"),  # maker_taker: no re-pricing of a quote younger than this
         ("quote_hold_ns", "i8"),  # maker_taker: the longest a refused quote holds its side back
+        ("pair_lot", "f8"),  # a pair's quantity grid: the least common multiple of both venues' lots
     ],
     align=True,
 )

@@ -92,6 +92,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "shutdown_timeout_ms": 10000,
         "stop_timeout_s": 60,
         "dead_man_window_s": 30,
+        "quotes_without_dead_man": False,
     },
     "ops": {
         "enabled": True,

@@ -167,7 +167,7 @@ class DeadManScope(Enum):
     """What the venue-market's dead-man's switch covers."""
 
     NONE = "none"
-    """No switch (Binance spot: immediate-or-cancel orders leave nothing to cancel)."""
+    """No switch (Binance spot): a resting quote outlives arb there until someone cancels it."""
     SYMBOL = "symbol"
     """One timer per symbol, renewed by a request (Binance USD-M ``countdownCancelAll``)."""
     PRODUCT = "product"

@@ -47,7 +47,8 @@ async def test_arb_live_rests_quotes_fills_one_as_a_maker_hedges_it_and_the_jour
     ]
     files = write_standing_spread(tmp_path, changes=changes, duration_ms=30_000)
     async with spot_pair(*files) as (binance, bybit):
-        config = write_pair_config(tmp_path, binance, bybit, arbitrage=MAKER)
+        # Binance spot has no dead-man's switch: quoting there is a choice the configuration states
+        config = write_pair_config(tmp_path, binance, bybit, arbitrage=MAKER, live={"quotes_without_dead_man": True})
         out = tmp_path / "run"
         async with live_trading(config, out, keys, binance, bybit, symbols=["BTCUSDT"]) as process:
             await until(lambda: len(account(bybit).trades) >= 1, process, out, 60, bybit)

@@ -211,7 +211,7 @@ _NO_PAIR: list[tuple[dict[str, Any], str, str]] = [
         {"strategy": {"max_order_size": 0.000001}},
         "strategy.max_order_size",
         "max_order_size 1e-06 is below the smallest order both venues accept, 1e-05 BTC (their minimum quantity, "
-        "on the coarser lot): the kernel never sizes a pair",
+        "on a lot both take): the kernel never sizes a pair",
     ),
     (
         {"risk": {"position_limit": 0.000001, "max_notional_per_venue": 1.0}},

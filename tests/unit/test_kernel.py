@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from arb.strategy.kernel import decide
+from arb.strategy.params import common_lot
 from arb.strategy.types import (
     BUY,
     HEDGE_FAILED,
@@ -61,6 +62,8 @@ def params(**over: float | tuple[float, float]) -> np.ndarray:
     values.update(over)
     for key, value in values.items():
         p[key] = value
+    if "pair_lot" not in over:  # as the configuration's parameters have it (arb.strategy.params)
+        p["pair_lot"] = common_lot(*p["lot_size"][0])
     return p
 
 
@@ -151,7 +154,7 @@ def test_spot_sell_is_capped_by_base_held_and_buy_by_quote_held() -> None:
     got = run(view([(60000.0, 1.0)], [(60200.0, 1.0)], base=(10.0, 0.03)), params())
     assert got[0]["qty"] == pytest.approx(0.03)
     got = run(view([(60000.0, 1.0)], [(60200.0, 1.0)], quote=(1000.0, 1e7)), params())
-    # 1000 / (60000 x 1.0002 x 1.001) = 0.0166467... -> 0.01664 on the 1e-5 grid (the coarser lot)
+    # 1000 / (60000 x 1.0002 x 1.001) = 0.0166467... -> 0.01664 on the 1e-5 grid (the pair's lot)
     assert got[0]["qty"] == pytest.approx(0.01664)
     assert got[0]["qty"] * got[0]["price"] * 1.001 <= 1000.0
 
@@ -387,10 +390,31 @@ def test_prices_and_quantities_on_each_venues_grid() -> None:
     for r in got:
         tick = 0.01 if r["venue"] == 0 else 0.1
         assert on_grid(r["price"], tick)
-        assert on_grid(r["qty"], 0.00001)  # the coarser lot, so both legs match exactly
+        assert on_grid(r["qty"], 0.00001)  # a lot both take (the coarser one divides by the finer)
     assert sum(r["qty"] for r in got if r["side"] == BUY) == pytest.approx(
         sum(r["qty"] for r in got if r["side"] == SELL)
     )
+
+
+def test_the_pair_lot_is_the_exact_least_common_multiple_of_the_decimal_lots() -> None:
+    assert common_lot(0.001, 0.0015) == 0.003  # max() would say 0.0015, not a multiple of 0.001
+    assert common_lot(0.00001, 0.000001) == 0.00001  # the shipped BTCUSDT lots: the coarser one
+    assert common_lot(0.1, 0.25) == 0.5 and common_lot(0.0007, 0.0011) == 0.0077  # no float residue
+    with pytest.raises(ValueError, match="positive lots"):
+        common_lot(0.001, 0.0)
+
+
+def test_lots_that_do_not_divide_each_other_size_on_their_least_common_multiple() -> None:
+    # Lots 0.001 and 0.0015: the coarser one, 0.0015, is not a multiple of 0.001 (0.0015 / 0.001 = 1.5),
+    # so a pair sized on it would be rounded by the first venue and leave a lone leg. Their least common
+    # multiple is 0.003: 0.0077 on both books makes a pair of 0.006 on each venue.
+    p = params(lot_size=(0.001, 0.0015), min_qty=(0.001, 0.0015))
+    assert p[0]["pair_lot"] == pytest.approx(0.003)
+    got = run(view([(60000.0, 0.0077)], [(60200.0, 0.0077)]), p)
+    assert [(r["venue"], r["side"]) for r in got] == [(0, BUY), (1, SELL)]
+    for r in got:
+        assert r["qty"] == pytest.approx(0.006)
+        assert on_grid(r["qty"], 0.001) and on_grid(r["qty"], 0.0015)
 
 
 def test_same_answers_without_jit() -> None:

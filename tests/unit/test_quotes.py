@@ -156,6 +156,19 @@ def test_size_is_cut_to_what_the_hedge_venue_shows_and_to_the_band() -> None:
     assert hedge_price(view(), params()[0], 1, SELL, 0.004) == (60000.0, pytest.approx(0.004))
 
 
+def test_a_quote_is_sized_on_a_multiple_of_both_venues_lots() -> None:
+    # Lots 0.001 (the maker) and 0.0015 (the hedge): on the coarser lot alone a 0.0075 quote stays
+    # 0.0075, which the maker venue rounds to 0.007 or refuses. On their least common multiple, 0.003, it
+    # is 0.006 on both: the quote and its hedge are one quantity.
+    p = params(lot_size=(0.001, 0.0015), min_qty=(0.001, 0.0015), quote_size=0.0075)
+    got = run(view(bids1=[(60000.0, 0.02)], asks1=[(60010.0, 0.02)]), p)
+    assert [(r["kind"], r["venue"]) for r in got] == [(INTENT_QUOTE, 0), (INTENT_QUOTE, 0)]
+    for r in got:
+        assert r["qty"] == pytest.approx(0.006)
+        for lot in (0.001, 0.0015):
+            assert abs(r["qty"] / lot - round(r["qty"] / lot)) < 1e-6
+
+
 def test_spot_balances_cap_the_quote_and_its_hedge() -> None:
     p = params()
     p["market"] = (MARKET_SPOT, MARKET_SPOT)
