@@ -286,15 +286,17 @@ def resting_quotes(config: AppConfig) -> list[RestingQuotes]:
     to them if arb dies (empty when every symbol takes on both venues: immediate-or-cancel orders leave
     nothing open). Whether a venue-market has a switch is its private adapter's word
     (``PrivateVenue.dead_man``); ``[live] dead_man_window_s = 0`` arms none anywhere."""
+    quoting = {
+        name for sym in config.symbols if sym.strategy.style == "maker_taker" for name in sym.strategy.maker_venues
+    }
+    if not quoting:
+        return []  # before the adapters load: `arb check` of a taker configuration stays light
     from connectors.common.private import DeadManScope
     from connectors.registry import private_venue
 
     switches = {  # each scope's switch, in words
         DeadManScope.SYMBOL: "its countdown cancel, renewed every quarter window",
         DeadManScope.PRODUCT: "disconnect-cancel-all, from when the private stream drops",
-    }
-    quoting = {
-        name for sym in config.symbols if sym.strategy.style == "maker_taker" for name in sym.strategy.maker_venues
     }
     window_s = config.live.dead_man_window_ns // 1_000_000_000
     out = []
