@@ -269,6 +269,7 @@ class Journal(Closing):
         self._event_insert = order_events.insert()
         self._intent_sql: dict[tuple[str, ...], tuple[str, Sequence[str] | None]] = {}
         self._log: IntentLog | None = None
+        self._fresh_runs: set[str] = set()  # runs of which the journal held no intent when this one first logged
         self._logged = False  # intents sit in the log that no flush has committed yet
         self._dbapi: Any = engine.dialect.loaded_dbapi
         self._state_update = (
@@ -458,7 +459,7 @@ class Journal(Closing):
         the INSERT is compiled once per set of columns for this database and run on the driver's own
         connection (the SQLAlchemy connection holds no transaction between writes).
         """
-        if self._log is not None and self._log.append(row):
+        if self._log is not None and self._unseen(row) and self._log.append(row):
             self._logged = True
             self.defer(self._intent_insert, dict(row))
             return
@@ -479,6 +480,26 @@ class Journal(Closing):
             ) from None
         finally:
             cursor.close()
+
+    def _unseen(self, row: Mapping[str, Any]) -> bool:
+        # An intent that goes to the log is committed only after its order was sent, so a client id the
+        # journal holds must be refused here. Ids are unique within a run (a counter after the run id): the
+        # journal is asked once per run whether it holds any of the run's, and only for a run it does (a run
+        # id reused) about each id: raises DuplicateIntentError for one it holds
+        run = str(row.get("run_id", ""))
+        if run in self._fresh_runs:
+            return True
+        held = sa.select(intents.c.client_id).where(intents.c.run_id == run).limit(1)
+        if self._conn.execute(held).first() is None:
+            self._conn.commit()
+            self._fresh_runs.add(run)
+            return True
+        same = sa.select(intents.c.client_id).where(intents.c.client_id == row.get("client_id"))
+        found = self._conn.execute(same).first()
+        self._conn.commit()
+        if found is not None:
+            raise DuplicateIntentError(f"client id {row.get('client_id')!r} is already in the journal")
+        return True
 
     def _intent_params(self, rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
         # The intent INSERT for these rows' columns (compiled once per set of columns for this database)

@@ -173,3 +173,20 @@ def test_the_shipped_journal_keeps_an_intent_in_the_log_not_a_database_write_on_
         assert _committed(str(tmp_path / "main.sqlite")) == ["arb-test-1-0"]
     finally:
         journal.close()
+
+
+def test_with_the_log_a_client_id_the_journal_holds_is_refused_before_its_order_goes(tmp_path: Path) -> None:
+    # the log commits an intent after its order was sent: a client id the journal already holds (a run id
+    # reused) must be refused when it is logged, as a commit would refuse it; a new id of that run is logged
+    from arb.journal.journal import DuplicateIntentError
+
+    url = str(tmp_path / "main.sqlite")
+    with Journal.open(url) as journal:
+        journal.add_intent(_intent(1))
+    with Journal.open(url, synchronous="normal") as journal:
+        journal.attach_intent_log(IntentLog(tmp_path / "main.intents"))
+        with pytest.raises(DuplicateIntentError, match="arb-test-1-0"):
+            journal.add_intent(_intent(1))
+        journal.add_intent(_intent(2))
+        assert [r["client_id"] for r in IntentLog(tmp_path / "main.intents").records()] == ["arb-test-2-0"]
+    assert _committed(url) == ["arb-test-1-0", "arb-test-2-0"]
