@@ -19,7 +19,7 @@ from arb.config import load_config
 from arb.events import BINANCE, BYBIT
 from arb.reports import charts
 from arb.reports.charts import chart_data, equity_figure, fill_spread_bps
-from arb.reports.summary import entry_thresholds, run_summary
+from arb.reports.summary import run_summary
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, SELL
 from tests.helpers import ROOT
 from tests.unit.test_report import INITIAL, driver_equity, make_fills, ns
@@ -162,6 +162,8 @@ def test_the_entry_threshold_is_drawn_as_the_dashboard_draws_its_entry_line() ->
 
 
 def test_the_maker_taker_threshold_pays_one_maker_and_one_taker_fee() -> None:
+    from arb.reports.summary import entry_thresholds
+
     config = _shipped_config(**{"strategy.style": "maker_taker", "strategy.maker_venues": ["bybit"],
                                 "bybit.fees.maker": 0.0002, "binance.fees.taker": 0.00055})  # fmt: skip
     (entry,) = entry_thresholds(config).values()
