@@ -5,6 +5,7 @@ folder, a paper account and the live journal alike."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from pathlib import Path
@@ -94,6 +95,7 @@ def check_reports(
     """``arb report --source source *args`` over the whole run (its month) and over each of its days:
     the terminal line and the page of the month, and the days added up, equal ``summary``."""
     what = f"{source} report"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     month = tmp_path / f"{source}-month.html"
     capsys.readouterr()
     assert main(["report", "--source", source, *args, "--period", "month", "--out", str(month)]) == 0
@@ -118,3 +120,18 @@ def check_daily_reports(summary: dict[str, Any], config: Any, mode: str, out_dir
     days = [report_data(write_daily_report(config, mode, day, out_dir)) for day in run_days(summary)]
     assert_figures_equal_summary(added_up(days), summary, f"{mode} daily reports added up")
     return days
+
+
+def check_live_reports(config: Path, out: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An ``arb live`` session configured by ``config`` that wrote its report into ``out/report``: every
+    report of its journal (``arb report --source live``, the daily reports) equals its summary.json."""
+    import msgspec
+
+    from arb.config import load_config
+
+    summary = json.loads((out / "report" / "summary.json").read_text())
+    assert summary["meta"]["mode"] == "live"
+    check_reports(summary, "live", ["--config", str(config), "--results", str(out)], tmp_path, capsys)
+    loaded = load_config(config)
+    loaded = msgspec.structs.replace(loaded, backtest=msgspec.structs.replace(loaded.backtest, out=out))
+    check_daily_reports(summary, loaded, "live", tmp_path / "daily")
