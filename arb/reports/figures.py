@@ -10,7 +10,7 @@ on a slice of the source: there is one PnL and one win in arb, and a period's ar
 - **Equity inside the period**: the run's own samples when the source keeps them (a backtest's
   equity.npz, one a second), else rebuilt as above every :data:`SAMPLE_INTERVAL_NS` (one minute)
   from the start of the period's records to their end.
-- **PnL** of the period is the trading PnL at its end minus the trading PnL at its start, each
+- **Net PnL** of the period is the net PnL at its end minus the net PnL at its start, each
   ``summarize(fills before t, equity at t, starting balances).total.pnl`` (equity minus the starting
   balances at the same marks). Positions carried into the period are thus revalued from the start's
   marks to the end's; consecutive periods add up to the whole run's PnL (the same marks on both
