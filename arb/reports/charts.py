@@ -470,7 +470,10 @@ def _fill_markers(fig: Any, ax: Any, chart: SymbolChart | ChartData, x_tol: floa
         chart.fill_side,
     )
     finite = np.concatenate([chart.spread_bps[np.isfinite(chart.spread_bps)], fill_bps[np.isfinite(fill_bps)]])
-    y_range = float(finite.max() - finite.min()) if len(finite) else 1.0
+    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    ax.autoscale_view()
+    shown_low, shown_high = ax.get_ylim()  # the panel's span, the entry threshold's lines included
+    y_range = max(high, shown_high) - min(low, shown_low)
     group, slot = fill_groups(chart.fill_ts, fill_bps, x_tol, max(y_range, 1e-9) * _MARKER_PT / height_pt)
     size = np.bincount(group)[group] if len(group) else group
     shift_pt = (slot - (size - 1) / 2.0) * _STACK_PT  # centred on the group's time

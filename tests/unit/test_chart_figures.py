@@ -214,3 +214,26 @@ def test_the_chart_is_written_without_the_configuration_too(tmp_path: Path) -> N
     fig = equity_figure(summary, fills, equity)
     assert _entry_lines(fig) == []
     fig.savefig(tmp_path / "equity.png")
+
+
+def test_fills_closer_than_a_marker_on_the_drawn_axis_are_laid_side_by_side() -> None:
+    # A pair whose Binance leg filled at two prices: its three fills captured 29.0 to 30.0 bps, a
+    # marker or less apart on a panel the entry threshold's lines stretch to +-27 bps and beyond.
+    fills = make_fills(
+        (10.0, BINANCE, BUY, 60_000.0, 0.001, 0.0, 1, INTENT_OPEN, 1),
+        (10.0, BINANCE, BUY, 60_006.0, 0.001, 0.0, 1, INTENT_OPEN, 1),
+        (10.0, BYBIT, SELL, 60_177.0, 0.002, 0.0, 1, INTENT_OPEN, 2),
+    )
+    times = [float(t) for t in range(0, 21)]
+    equity = driver_equity(fills, INITIAL, times, [(60_000.0, 60_168.0)] * len(times))
+    _, fig, _ = _figure(fills, equity)
+    assert len(_entry_lines(fig)) == 2
+    ax = _axes(fig, "spread (bps)")
+    drawn = []
+    for collection in ax.collections:
+        if isinstance(collection, PathCollection):
+            offsets = np.asarray(collection.get_offsets(), dtype=float)
+            drawn += collection.get_offset_transform().transform(offsets).tolist()
+    assert len(drawn) == 3
+    gaps = [np.hypot(a[0] - b[0], a[1] - b[1]) for i, a in enumerate(drawn) for b in drawn[i + 1 :]]
+    assert min(gaps) >= 0.8 * charts._MARKER_PT * fig.dpi / 72, gaps  # none hidden under another
