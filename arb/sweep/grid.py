@@ -67,9 +67,9 @@ from arb.events import ASSET_NAMES
 OBJECTIVES: Final[Mapping[str, str]] = {
     "pnl": "net PnL over the whole run, quote currency (the equity curve's)",
     "pnl_per_pair": "mean PnL of one arbitrage pair, quote currency",
-    "pnl_to_drawdown": "net PnL divided by the largest drawdown of trading PnL (PnL itself when none)",
+    "pnl_to_drawdown": "net PnL divided by the largest drawdown of net PnL (PnL itself when none)",
     "win_rate": "share of pairs that made money",
-    "sharpe": "annualised Sharpe ratio of trading PnL (only for runs of a day or more: shorter is noise)",
+    "sharpe": "annualised Sharpe ratio of net PnL (only for runs of a day or more: shorter is noise)",
 }
 """Objectives a sweep can rank by (``[sweep] objective``), all higher-is-better; the default is ``pnl``."""
 
