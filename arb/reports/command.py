@@ -12,12 +12,7 @@ from typing import TYPE_CHECKING
 
 from arb.arguments import Command, add_config_argument, day, existing_folder
 from arb.errors import UsageError
-from arb.reports.against import backtest_orders_of, compare, live_orders
-from arb.reports.console import print_against
-from arb.reports.figures import PERIODS
-from arb.reports.files import SUMMARY_JSON, TRADES_CSV
-from arb.reports.periodic import build_report, load_source, write_html
-from arb.reports.sources import SOURCES
+from arb.reports.names import PERIODS, SOURCES
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
@@ -100,6 +95,8 @@ def report_line(report: PeriodReport) -> str:
 
 
 def _newest_backtest(root: Path) -> Path:
+    from arb.reports.files import SUMMARY_JSON, TRADES_CSV
+
     found = sorted(
         (p.parent for p in root.glob(f"backtest-*/{SUMMARY_JSON}") if (p.parent / TRADES_CSV).is_file()),
         key=lambda p: p.name,
@@ -137,6 +134,9 @@ def _configured_source_exists(kind: str, config: AppConfig, config_path: Path | 
 def main(args: argparse.Namespace) -> int:
     """Run ``arb report``: load the source, compute the period, write the page, print one line."""
     from arb.config import load_config
+    from arb.reports.against import backtest_orders_of, compare, live_orders
+    from arb.reports.console import print_against
+    from arb.reports.periodic import build_report, load_source, write_html
     from arb.ui import console
 
     kind: str = args.source

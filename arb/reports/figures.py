@@ -56,6 +56,7 @@ from arb.events import ASSET_NAMES, BINANCE, NS_PER_S
 from arb.formats import jsonable
 from arb.reports.against import Comparison
 from arb.reports.charts import chart_data, fill_spread_bps
+from arb.reports.names import PERIODS
 from arb.reports.risk import SECONDS_PER_YEAR
 from arb.reports.sources import SourceData
 from arb.reports.summary import Figures, FillFigures, Summary, SymbolSummary, summarize
@@ -64,7 +65,6 @@ from arb.runtime.pairs import opens_pair
 from arb.strategy.types import BUY, EQUITY_DTYPE
 
 Array = np.ndarray[Any, np.dtype[Any]]
-PERIODS: Final = ("day", "week", "month")
 SAMPLE_INTERVAL_NS: Final = 60 * NS_PER_S
 """Time between two rebuilt equity samples: one minute."""
 MIN_ANNUALISE_S: Final = 86_400

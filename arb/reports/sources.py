@@ -53,6 +53,7 @@ from arb.errors import UsageError
 from arb.events import ASSET_NAMES
 from arb.execution.paper_files import KIND_NAMES
 from arb.reports.files import EQUITY_NPZ, FUNDING_CSV, SUMMARY_JSON, TRADES_CSV, read_equity_npz, read_trades_csv
+from arb.reports.names import SOURCES
 from arb.reports.valuation import InitialBalances
 from arb.strategy.types import (
     BUY,
@@ -69,7 +70,6 @@ Mark = tuple[int, Sequence[float] | Sequence[Sequence[float]]]
 symbols, ``(ts_ns, ((mid_binance, mid_bybit), ...))``: one pair per symbol, in symbol order (a single
 pair is the first symbol's)."""
 
-SOURCES: Final = ("backtest", "paper", "live")
 MARK_DTYPE: Final = np.dtype([("ts", "i8"), ("mid", "f8", (2,)), ("symbol", "i8")])
 """One mark: the time (int64 ns), a mid per venue (quote per base, NaN where this mark says nothing)
 and the symbol number it values."""
