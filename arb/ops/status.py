@@ -17,6 +17,7 @@ __all__ = ["COMMAND", "describe", "ops_url"]
 
 import argparse
 import json
+import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -104,7 +105,29 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print(f"arb: NOT RUNNING (no arb record, dry-run or live of {config.path} says where it serves: "
               f"none of {where}); is it running, with [ops] enabled?")  # fmt: skip
         return EXIT_NOT_RUNNING
-    return max(_ask(address.url, address, args) for address in found)
+    codes = [(_ask(address.url, address, args), address) for address in found]
+    # a file left by a process that has ended is said, not counted, beside one that runs (a dry run
+    # killed last week does not make today's arb live unhealthy)
+    counted = [code for code, address in codes if code != EXIT_NOT_RUNNING or _alive(address.pid)]
+    return max(counted) if counted else EXIT_NOT_RUNNING
+
+
+def _alive(pid: int) -> bool:
+    # whether process ``pid`` exists on this machine
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: it exists
+        return True
+    return True
+
+
+def _left(address: Address) -> str:
+    # what a file whose process does not answer is
+    if _alive(address.pid):
+        return f"pid {address.pid} runs, but its ops server does not answer"
+    return f"the file is left by pid {address.pid}, which has ended"
 
 
 def _ask(base: str, address: Address | None, args: argparse.Namespace) -> int:
@@ -118,8 +141,7 @@ def _ask(base: str, address: Address | None, args: argparse.Namespace) -> int:
         if address is None:
             print(f"arb at {base}: NOT RUNNING (nothing answers: {reason}); is arb running there, with [ops] enabled?")
         else:
-            print(f"{who} at {base}: NOT RUNNING (nothing answers: {reason}); the file is left from a run "
-                  "that ended without removing it")  # fmt: skip
+            print(f"{who} at {base}: NOT RUNNING (nothing answers: {reason}); {_left(address)}")
         return EXIT_NOT_RUNNING
     try:
         body = json.loads(raw)
@@ -131,7 +153,7 @@ def _ask(base: str, address: Address | None, args: argparse.Namespace) -> int:
     if address is not None and body.get("run_id") != address.run_id:
         other = " ".join(str(body[k]) for k in ("mode", "symbol") if body.get(k)) or "process"
         print(f"{who} at {base}: NOT RUNNING (another process answers there: arb {other}, pid {body.get('pid')}); "
-              "the file is left from a run that ended without removing it")  # fmt: skip
+              f"{_left(address)}")  # fmt: skip
         return EXIT_NOT_RUNNING
     if args.json:
         print(json.dumps(body, indent=2))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -246,3 +248,19 @@ def test_describe_a_liveness_answer_shows_only_what_keeps_it_from_being_alive() 
     halted = health.assess(_snapshot(halted="kill switch"), NOW, MAX_AGE).body
     lines = describe("http://x", halted, liveness=True)
     assert lines[0] == "arb live BTCUSDT at http://x: ALIVE" and not any(line.startswith("  - ") for line in lines)
+
+
+def test_a_file_left_by_an_ended_process_is_said_not_counted_beside_one_that_runs(
+    served: tuple[OpsHub, OpsServer, list[int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub, server, _ = served
+    hub.publish(_snapshot())
+    config = str(_status_config(tmp_path, server.port))  # arb live, answering: ready
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    gone = int(ended.stdout)
+    write_address(tmp_path / "paper", Address(f"http://127.0.0.1:{_free_port()}", gone, "aa" * 8, "dry-run"))
+    assert main(["status", "--config", config, "--timeout", "2s"]) == 0
+    out = capsys.readouterr().out
+    assert f"arb live BTCUSDT at {server.url}: READY" in out
+    assert f"arb dry-run (pid {gone}, {tmp_path / 'paper' / 'ops.json'}) at http://127.0.0.1:" in out
+    assert "NOT RUNNING (nothing answers: " in out and f"the file is left by pid {gone}, which has ended" in out
