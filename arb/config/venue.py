@@ -400,7 +400,10 @@ class VenueConfig(ConfigStruct, frozen=True):
         data from mainnet (wss://stream.binance.com:9443/stream, REST https://api.binance.com)``.
         ``private``: for real orders, the orders' network first (REST, the user-data stream, the order
         WebSocket when ``order_entry`` uses it), then the market data's; without it the line ends
-        saying that no order goes anywhere."""
+        saying that no order goes anywhere. With ``private`` the market data is the orders' network's,
+        as ``arb live`` reads it (:meth:`as_traded`)."""
+        if private and self.data_network != self.network:
+            return self.as_traded().describe_endpoints(private=True)
         data = self.data_endpoints
         ws = data.ws
         feed = ws[0] + (f" (failover: {', '.join(ws[1:])})" if len(ws) > 1 else "")

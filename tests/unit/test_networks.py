@@ -61,6 +61,10 @@ def test_the_shipped_dry_run_and_recording_read_mainnet_and_live_trades_and_read
             f"{venue.name} spot: orders to testnet (REST {rest}, orders and fills {private}); "
             f"market data from testnet ({ws[0]}, REST {rest})"
         )
+        # the banner of real orders names the orders' network's market data, whichever copy it is asked of
+        assert config.venues[venue.name == "bybit"].describe_endpoints(private=True) == venue.describe_endpoints(
+            private=True
+        )
 
 
 def test_arb_check_names_both_networks_of_each_venue(capsys: pytest.CaptureFixture[str]) -> None:
