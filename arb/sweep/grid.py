@@ -360,7 +360,8 @@ def _symbol_parameter(file: str, key: str, config: AppConfig) -> tuple[list[str]
 
 def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
     at = f"grid.{key}"
-    if key in _DATA_KEYS or (key.split(".")[0] in ASSET_NAMES and key.split(".")[1:] in (["market"], ["network"])):
+    venue_key = key.split(".")[1:] if key.split(".")[0] in ASSET_NAMES else []
+    if key in _DATA_KEYS or venue_key in (["market"], ["network"], ["data_network"]):
         why = _DATA_KEYS.get(key, "the market chooses the recordings")
         raise ConfigError(
             file,
