@@ -93,7 +93,6 @@ CASES: list[tuple[list[str], str]] = [
     (["funding-history", "--start", "2024-08-01", "--out", FILE], "--out"),
     (["funding-history", "--start", "2024-08-01", "--out", UNDER_FILE], "--out"),
     # fetch
-    (["fetch", "--start", "2024-08-01"], "--source"),
     (["fetch", "--source", "binance", "--start", "2024-08-01"], "--source"),
     (["fetch", "--source", "tardis"], "--start"),
     (["fetch", "--config", MISSING, "--source", "tardis", "--start", "2024-08-01"], "--config"),
