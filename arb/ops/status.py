@@ -20,10 +20,9 @@ import json
 import os
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-from arb.arguments import Command, duration
+from arb.arguments import Command, duration, existing_folder
 from arb.errors import EXIT_NOT_RUNNING, UsageError
 from arb.ops.address import ADDRESS_FILE, Address, ops_url, read_address
 
@@ -32,7 +31,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", type=_url, metavar="URL",
                    help="the ops server to ask, e.g. http://127.0.0.1:8321 (default: where each process of "
                         "the configuration wrote it serves)")  # fmt: skip
-    parser.add_argument("--state-dir", type=Path, metavar="DIR",
+    parser.add_argument("--state-dir", type=existing_folder("a process's state folder"), metavar="DIR",
                    help="ask the process whose folder this is: its recordings (arb record --out), paper "
                         "account (arb dry-run --state-dir) or live state_dir (default: every one of the "
                         "configuration)")  # fmt: skip

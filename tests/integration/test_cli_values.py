@@ -210,6 +210,8 @@ CASES: list[tuple[list[str], str]] = [
     (["status", "--url", "127.0.0.1:8321"], "--url"),
     (["status", "--url", "ftp://host"], "--url"),
     (["status", "--timeout", "soon"], "--timeout"),
+    (["status", "--state-dir", MISSING], "--state-dir"),
+    (["status", "--state-dir", FILE], "--state-dir"),
     # the command itself
     (["trade"], "COMMAND"),
 ]
