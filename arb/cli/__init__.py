@@ -177,10 +177,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         )
     for venue in config.venues:
         key = "set" if venue.api_key is not None and venue.api_key.is_set() else "not set"
-        print(
-            f"  {venue.name}: {venue.market} on {venue.network} ({venue.endpoints.ws[0]}), "
-            f"taker fee {venue.fees.taker * 1e4:g} bps, quote {venue.account.quote:g}, api key {key}"
-        )
+        print(f"  {venue.name}: {venue.market}, taker fee {venue.fees.taker * 1e4:g} bps, "
+              f"quote {venue.account.quote:g}, api key {key}")  # fmt: skip
+        print("\n".join(f"    {line}" for line in venue.describe_networks()))
     for quotes in resting_quotes(config):  # the maker_taker style: what a crash leaves on the book
         print(f"  {quotes.text()}")
     refusal = unguarded_quotes_refusal(config)

@@ -142,7 +142,11 @@ def _dry_run_on(
     if args.live_data:
         for venue in config.venues:
             console.print(venue.describe_endpoints(), highlight=False, soft_wrap=True)
-        console.print("paper orders only: a dry run sends no order to any venue", highlight=False)
+        console.print(
+            "paper orders only: a dry run sends no order to any venue (data_network chooses the "
+            "market data: docs/dry-run.md)",
+            highlight=False,
+        )
         result = asyncio.run(
             dry_run_live(config, account=account, console=console, duration_ns=duration, watchers=watchers)
         )

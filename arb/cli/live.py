@@ -61,7 +61,7 @@ def _cmd_live(args: Any) -> int:
 
     from arb.ui import console
 
-    config = load_config(args.config)
+    config = load_config(args.config).as_traded()  # orders and market data of one network (docs/going-live.md)
     out = report_folder(args.out, config.backtest.out, "live")
     confirm_mainnet(config, args.mainnet, args.yes)
     for venue in config.venues:

@@ -170,6 +170,14 @@ class AppConfig(ConfigStruct, frozen=True):
             self, strategy=sym.strategy, risk=sym.risk, binance=venues[0], bybit=venues[1], symbol_overrides={}
         )
 
+    def as_traded(self) -> AppConfig:
+        """This configuration as ``arb live`` reads it: each venue's market data from the network its
+        orders go to (:meth:`VenueConfig.as_traded`); ``data_network`` is for the dry run and the recorder."""
+        binance, bybit = (venue.as_traded() for venue in self.venues)
+        if binance is self.binance and bybit is self.bybit:
+            return self
+        return replace(self, binance=binance, bybit=bybit)
+
     @property
     def symbol_names(self) -> tuple[str, ...]:
         """Every traded symbol, in order."""

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from msgspec import Meta, field
-from msgspec.structs import force_setattr
+from msgspec.structs import force_setattr, replace
 
 from arb.config.fields import (
     FRACTIONAL,
@@ -82,8 +82,11 @@ MAX_STREAMS_PER_CONNECTION: Final[Mapping[str, int]] = {"binance": 1024, "bybit"
 
 _HOUR: Final = 3600 * NS_PER_S
 _NETWORK: Final = r"\A[A-Za-z0-9_-]+\Z"
+_PUBLIC_DATA: Final = "mainnet"
+"""The network whose market data a dry run and a recording read unless ``data_network`` names another."""
 
 NetworkName = Annotated[str, Meta(pattern=_NETWORK, description="letters, digits, _ and -")]
+_DataNetwork = Annotated[str, Meta(pattern=r"\A[A-Za-z0-9_-]*\Z", description="letters, digits, _ and -")]
 
 
 def _ms(ns: int) -> str:
@@ -277,12 +280,19 @@ class VenueConfig(ConfigStruct, frozen=True):
         market: ``"spot"`` or ``"linear"``.
         all_endpoints: Every ``[endpoints.<market>.<network>]`` table: market -> network -> Endpoints.
         fees, instrument, latency, feed, account, perpetual: The sections of the same names.
-        network: Which network of ``all_endpoints[market]`` to use: ``"mainnet"``, ``"testnet"`` or a
+        network: The network ``arb live`` trades on (its orders, its account, and the market data it
+            trades on): a key of ``all_endpoints[market]``, ``"mainnet"``, ``"testnet"`` or a
             user-defined one such as ``"local"`` (a fake venue on 127.0.0.1).
+        data_network: The network whose public market data ``arb dry-run --live-data`` and ``arb record``
+            read (no key needed); in TOML it defaults to ``"mainnet"`` (the real market), or to
+            ``network`` in a file without an ``[endpoints.<market>.mainnet]`` table. Resolved to a
+            network name at load. ``arb live`` does not read it: orders priced on one network's book
+            would meet another network's (see :meth:`as_traded`).
         order_entry: How ``arb live`` sends order creates and cancels: ``"rest"`` (the default) or
             ``"websocket"`` (the network's ``ws_orders``, with REST as the fallback while it is down).
         api_key, api_secret: Credentials, or ``None`` (backtests and dry runs need none).
-        endpoints: ``all_endpoints[market][network]``, computed.
+        endpoints: ``all_endpoints[market][network]``: where orders go, computed.
+        data_endpoints: ``all_endpoints[market][data_network]``: where the market data comes from, computed.
     """
 
     name: str
@@ -294,15 +304,17 @@ class VenueConfig(ConfigStruct, frozen=True):
     latency: Latency
     feed: FeedConfig
     network: NetworkName = "testnet"
+    data_network: _DataNetwork = ""
     order_entry: OrderEntry = "rest"
     account: Account = Account()
     perpetual: PerpetualConfig = PerpetualConfig()
     api_key: Secret | None = None
     api_secret: Secret | None = None
     endpoints: Endpoints = field(default=_UNRESOLVED, name="endpoints_in_use")
+    data_endpoints: Endpoints = field(default=_UNRESOLVED, name="data_endpoints_in_use")
 
-    _not_in_file = frozenset({"name", "path", "endpoints"})
-    _computed = frozenset({"endpoints"})
+    _not_in_file = frozenset({"name", "path", "endpoints", "data_endpoints"})
+    _computed = frozenset({"endpoints", "data_endpoints"})
 
     def _rules(self) -> None:
         if self.name not in ASSET_NAMES:
@@ -325,6 +337,13 @@ class VenueConfig(ConfigStruct, frozen=True):
                 f"[endpoints.{self.market}.{self.network}] table (nor any [endpoints.{self.market}.*])",
             )
         force_setattr(self, "endpoints", networks[self.network])
+        data = self.data_network or (_PUBLIC_DATA if _PUBLIC_DATA in networks else self.network)
+        if data not in networks:
+            have = ", ".join(f'"{n}"' for n in networks)
+            fail(self, "data_network", f"expected a network with an [endpoints.{self.market}.<network>] "
+                  f"table ({have}), {got(data)}")  # fmt: skip
+        force_setattr(self, "data_network", data)
+        force_setattr(self, "data_endpoints", networks[data])
         if self.order_entry == "websocket":
             self._check_order_socket()
         allowed = DEPTH_STREAMS[(self.name, self.market)]
@@ -358,16 +377,43 @@ class VenueConfig(ConfigStruct, frozen=True):
         """This venue as JSON-serialisable data (times in ns, paths as strings, secrets redacted)."""
         return typing.cast(dict[str, Any], jsonable(self))
 
+    def as_traded(self) -> VenueConfig:
+        """This venue as ``arb live`` reads it: its market data from ``network``, the network its orders
+        go to (a testnet order meets the testnet book, so the kernel must price it on that book). A
+        network whose orders meet another network's book says so in its own table: Bybit's ``demo``
+        lists the mainnet streams as its ``ws``."""
+        return self if self.data_network == self.network else replace(self, data_network=self.network)
+
+    def describe_networks(self) -> list[str]:
+        """Two lines for ``arb check``: where the dry run and the recorder read market data, and where
+        ``arb live`` sends orders and reads the market data it trades on."""
+        traded = self.as_traded()
+        return [
+            f"dry-run --live-data, record: market data from {self.data_network} ({self.data_endpoints.ws[0]}); "
+            "set data_network to change it",
+            f"live: orders to {self.network} ({self.endpoints.rest}), market data from {traded.data_network} "
+            f"({traded.data_endpoints.ws[0]}); set network to change both",
+        ]
+
     def describe_endpoints(self, *, private: bool = False) -> str:
-        """One line for a start banner: the network and every URL in use, e.g. ``binance spot on
-        testnet: market data wss://stream.testnet.binance.vision/stream, REST https://testnet.binance.vision``
-        (``private``: also the user-data stream, for real orders)."""
-        ws = self.endpoints.ws
-        urls = f"market data {ws[0]}" + (f" (failover: {', '.join(ws[1:])})" if len(ws) > 1 else "")
-        urls += f", REST {self.endpoints.rest}"
-        if private:
-            urls += f", orders and fills {self.endpoints.ws_private or '(none: this network is read-only)'}"
-        return f"{self.name} {self.market} on {self.network}: {urls}"
+        """One line for a start banner: the networks and every URL in use, e.g. ``binance spot: market
+        data from mainnet (wss://stream.binance.com:9443/stream, REST https://api.binance.com)``.
+        ``private``: for real orders, the orders' network first (REST, the user-data stream, the order
+        WebSocket when ``order_entry`` uses it), then the market data's; without it the line ends
+        saying that no order goes anywhere. With ``private`` the market data is the orders' network's,
+        as ``arb live`` reads it (:meth:`as_traded`)."""
+        if private and self.data_network != self.network:
+            return self.as_traded().describe_endpoints(private=True)
+        data = self.data_endpoints
+        ws = data.ws
+        feed = ws[0] + (f" (failover: {', '.join(ws[1:])})" if len(ws) > 1 else "")
+        market_data = f"market data from {self.data_network} ({feed}, REST {data.rest})"
+        if not private:
+            return f"{self.name} {self.market}: {market_data}; no orders"
+        orders = f"REST {self.endpoints.rest}, orders and fills {self.endpoints.ws_private or '(none: read-only)'}"
+        if self.order_entry == "websocket":
+            orders += f", order entry {self.endpoints.ws_orders}"
+        return f"{self.name} {self.market}: orders to {self.network} ({orders}); {market_data}"
 
 
 def _check_endpoint_map(venue: VenueConfig, value: Any) -> dict[str, dict[str, Endpoints]]:

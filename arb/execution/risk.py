@@ -134,7 +134,7 @@ BREACH_NAMES = (
     ("every symbol's positions together", "max_total_notional"),
     ("initial margin on one venue", "leverage"),
     ("distance to the estimated liquidation price", "min_liquidation_distance"),
-    ("trading PnL below its peak", "max_drawdown"),
+    ("net PnL below its peak", "max_drawdown"),
     ("pair lost", "max_pair_loss"),
     ("net position held (ms)", "max_imbalance_hold_ms"),
 )
@@ -275,7 +275,7 @@ _EVENT_TEXTS: dict[int, str] = {
     B_TOTAL_NOTIONAL: "every symbol's positions together {value_q} > limit {limit_q} {where}: pair refused",
     B_MARGIN: "initial margin on one venue {value_q} > its equity {limit_q} ([perpetual] leverage): pair refused",
     B_LIQUIDATION: "estimated liquidation price {value:.2%} from the mark < limit {limit:.2%} {where}: pair refused",
-    E_DRAWDOWN: "trading PnL {value_q} below its peak >= limit {limit_q} {where}: {halt}",
+    E_DRAWDOWN: "net PnL {value_q} below its peak >= limit {limit_q} {where}: {halt}",
     E_PAIR_LOSS: "pair lost {value_q} > limit {limit_q} {where}: {halt}",
     E_IMBALANCE: "net position held {value:.0f} ms >= limit {limit:.0f} ms {where}: {halt}",
 }

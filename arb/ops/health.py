@@ -22,14 +22,16 @@ Both answer the same JSON body (``Cache-Control: no-store``)::
 
     {"status": "not ready", "alive": true, "ready": false,
      "reasons": ["bybit BTCUSDT: stale, no depth update for 3.1 s", "halted: kill switch"],
-     "mode": "live", "symbol": "BTCUSDT", "pid": 4242, "started": "2026-11-23T15:04:05Z", "uptime_s": 812.4,
+     "mode": "live", "symbol": "BTCUSDT", "pid": 4242, "run_id": "5f0c2a9e41d7b3c8",
+     "started": "2026-11-23T15:04:05Z", "uptime_s": 812.4,
      "snapshot_age_s": 0.21, "max_age_s": 10.0, "halted": "kill switch", "paused": "", "journal": "ok",
      "books": [{"venue": "binance", "symbol": "BTCUSDT", "state": "ok"}, ...],
      "feeds": [{"venue": "bybit", "market": "spot", "symbol": "BTCUSDT", "connected": true, "synced": true,
                 "stale": true}, ...]}
 
-``status`` is ``"ready"`` / ``"not ready"`` (alive), or ``"starting"`` / ``"stalled"`` (not alive). ``arb
-status`` asks ``/readyz`` (or ``/healthz``) and prints the same (:mod:`arb.ops.status`).
+``status`` is ``"ready"`` / ``"not ready"`` (alive), or ``"starting"`` / ``"stalled"`` (not alive).
+``pid`` and ``run_id`` say which process answers (:mod:`arb.ops.address`). ``arb status`` asks
+``/readyz`` (or ``/healthz``) and prints the same (:mod:`arb.ops.status`).
 """
 
 from __future__ import annotations
@@ -74,10 +76,11 @@ class Health:
         return 200 if self.ready else 503
 
 
-def assess(snapshot: Snapshot | None, now_wall_ns: int, max_age_ns: int) -> Health:
+def assess(snapshot: Snapshot | None, now_wall_ns: int, max_age_ns: int, run_id: str = "") -> Health:
     """Judge ``snapshot`` (the loop's latest, None before the first) at ``now_wall_ns``: alive when it is
-    at most ``max_age_ns`` old, ready when alive and nothing in :func:`_not_ready` holds. Pure."""
-    body: dict[str, Any] = {"pid": os.getpid(), "max_age_s": max_age_ns / 1e9}
+    at most ``max_age_ns`` old, ready when alive and nothing in :func:`_not_ready` holds. ``run_id``
+    names this run in the answer (:mod:`arb.ops.address`). Pure."""
+    body: dict[str, Any] = {"pid": os.getpid(), "run_id": run_id, "max_age_s": max_age_ns / 1e9}
     reasons: tuple[str, ...]
     if snapshot is None:
         reasons = ("starting: the trading loop has not published its first snapshot yet",)
@@ -152,14 +155,14 @@ def _not_ready(s: Snapshot) -> list[str]:
     return reasons
 
 
-def setup(hub: OpsHub, max_age_ns: int, *, clock: Callable[[], int] = time.time_ns) -> RouteSetup:
+def setup(hub: OpsHub, max_age_ns: int, *, clock: Callable[[], int] = time.time_ns, run_id: str = "") -> RouteSetup:
     """The route setup of ``/healthz`` and ``/readyz`` over ``hub`` for an
     :class:`~arb.ops.server.OpsServer`; ``max_age_ns`` is ``[ops] health_max_age_ns``, ``clock`` the
-    wall clock (ns) the snapshot's age is measured on."""
+    wall clock (ns) the snapshot's age is measured on, ``run_id`` the run's token every answer carries."""
 
     def answer(ready: bool) -> Callable[[web.Request], Any]:
         async def handler(request: web.Request) -> web.Response:
-            health = assess(hub.latest(), clock(), max_age_ns)
+            health = assess(hub.latest(), clock(), max_age_ns, run_id)
             return web.Response(
                 text=json.dumps(health.body, allow_nan=False, default=str),
                 status=health.readyz_code if ready else health.healthz_code,

@@ -16,10 +16,11 @@ A server can be stopped and started again (the dashboard's test restarts it unde
 
 from __future__ import annotations
 
-__all__ = ["STOPPING", "OpsServer", "RouteSetup", "is_loopback"]
+__all__ = ["STOPPING", "OpsServer", "RouteSetup", "is_loopback", "serve"]
 
 import asyncio
 import contextlib
+import errno
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -39,6 +40,31 @@ STOPPING = web.AppKey("ops_stopping", asyncio.Event)
 def is_loopback(host: str) -> bool:
     """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
     return host == "localhost" or host.startswith("127.") or host in ("::1", "[::1]")
+
+
+def serve(host: str, port: int, setups: Sequence[RouteSetup]) -> tuple[OpsServer | None, bool]:
+    """Start an :class:`OpsServer` on ``host``:``port``, or on a free port when another process holds
+    that one (a recorder beside a dry run, both from one configuration). Returns the running server, or
+    None when it could not listen at all (logged: the process goes on without it), and whether ``port``
+    was taken. Choosing another port is safe because the process writes where it serves into its own
+    folder (:mod:`arb.ops.address`), where ``arb status`` looks."""
+    taken = False
+    for asked in (port, 0):
+        server = OpsServer(host, asked, setups)
+        try:
+            server.start()
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE and asked != 0:
+                taken = True
+                continue
+            log.error(
+                "the dashboard and /metrics could not listen on %s:%d (%s): trading goes on without them "
+                "(set [ops] host and port, or 0 for any free port)",
+                host, asked, error,
+            )  # fmt: skip
+            return None, taken
+        return server, taken
+    return None, taken
 
 
 class OpsServer:

@@ -188,7 +188,7 @@ class SymbolState:
     accounts: tuple[VenueAccount, ...]
     spread_bps: tuple[float, float] = (float("nan"), float("nan"))
     entry_bps: float = float("nan")
-    pnl: float = float("nan")  # its trading PnL after fees since the account's start (quote)
+    pnl: float = float("nan")  # its net PnL (after fees) since the account's start (quote)
     fees: float = 0.0
     pairs: int = 0
     limits: tuple[LimitUse, ...] = ()
@@ -221,7 +221,7 @@ class Snapshot:
     spread_bps: tuple[float, float] = (float("nan"), float("nan"))
     entry_bps: float = float("nan")
     equity: float = float("nan")  # quote, marked at the mids
-    pnl: float = float("nan")  # since the account's start: trading PnL after fees
+    pnl: float = float("nan")  # since the account's start: net PnL (after fees and funding)
     fees: float = 0.0
     pairs: int = 0
     limits: tuple[LimitUse, ...] = ()

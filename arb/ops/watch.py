@@ -29,6 +29,8 @@ __all__ = ["DATA_SOURCES", "Watch", "edges_bps", "spreads_bps"]
 
 import datetime as dt
 import logging
+import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +41,7 @@ import numpy as np
 
 from arb.events import ASSET_NAMES
 from arb.execution.risk import BREACH_NAMES, HALT_REASONS, N_BREACHES, quote_currency, value_px
+from arb.ops.address import ops_url
 from arb.ops.snapshot import (
     BookState,
     FeedHealth,
@@ -158,6 +161,9 @@ class Watch:
         self._interval = config.ops.snapshot_ns
         self._next_ns = 0
         self._started_wall = time.time_ns()
+        self.run_id = secrets.token_hex(8)
+        """This run's token: served in every health answer and written beside the address (arb.ops.address)."""
+        self._address_file: Path | None = None
         self._tick_to_decision = LatencyHistogram("tick_to_decision")
         self._tick_to_intent = LatencyHistogram("tick_to_intent")
         self._frame_to_engine = [LatencyHistogram("frame_to_engine", name) for name in ASSET_NAMES]
@@ -183,39 +189,26 @@ class Watch:
 
     def start(self) -> list[str]:
         """Start the server and the alerts as ``[ops]`` and ``[alerts]`` ask; returns lines for the
-        start banner (where the page is, which alert channels are on). A port that cannot be bound is
-        logged and the process goes on without the page: trading never waits for its watchers."""
-        lines = []
+        start banner (where the page is, which alert channels are on). A port another process holds
+        is one banner line, and the server takes a free port instead (written where ``arb status``
+        finds it, :mod:`arb.ops.address`); a port that cannot be bound for another reason is logged and
+        the process goes on without the page: trading never waits for its watchers."""
+        lines: list[str] = []
         ops = self.config.ops
         if ops.enabled:
-            from arb.ops import health
-            from arb.ops.server import OpsServer
-
-            setups = [health.setup(self.hub, ops.health_max_age_ns)]
-            if ops.metrics:
-                from arb.ops import metrics
-
-                setups.append(metrics.setup(self.hub, alerts=lambda: self.alerts))
-            if ops.dashboard:
-                from arb.ops import dashboard
-
-                setups.append(dashboard.setup(self.hub))
-            server = OpsServer(ops.host, ops.port, setups)
-            try:
-                server.start()
-            except OSError as error:
-                log.error(
-                    "the dashboard and /metrics could not listen on %s:%d (%s): trading goes on without them "
-                    "(set [ops] port, or 0 for any free port)",
-                    ops.host, ops.port, error,
-                )  # fmt: skip
-            else:
+            server, taken = self._serve()
+            if server is not None:
                 self.server = server
-                parts = [p for p, on in (("dashboard", ops.dashboard), ("metrics", ops.metrics)) if on]
                 where = server.url + "/"
+                if taken:
+                    lines.append(f"[ops] port {ops.port} on {ops.host} is taken by another process (arb status "
+                                 f"--url {ops_url(ops.host, ops.port)} says which): this arb {self.mode} serves "
+                                 f"on {where} instead; arb status finds it")  # fmt: skip
+                parts = [p for p, on in (("dashboard", ops.dashboard), ("metrics", ops.metrics)) if on]
                 if parts:
                     lines.append(f"{' and '.join(parts)}: {where}" + ("metrics" if not ops.dashboard else ""))
                 lines.append(f"health: {where}healthz (alive), {where}readyz (ready to trade); arb status")
+                self._write_address(server.port)
         from arb import logs
 
         if logs.structured():  # JSON log lines: every event of the hub becomes one, with its fields
@@ -234,6 +227,51 @@ class Watch:
                 lines.append(f"alerts: {', '.join(service.channel_names)}")
         return lines
 
+    def _serve(self) -> tuple[OpsServer | None, bool]:
+        # The ops server on [ops] port, or on a free one when another process holds it (arb.ops.server)
+        from arb.ops import health
+        from arb.ops.server import serve
+
+        ops = self.config.ops
+        setups = [health.setup(self.hub, ops.health_max_age_ns, run_id=self.run_id)]
+        if ops.metrics:
+            from arb.ops import metrics
+
+            setups.append(metrics.setup(self.hub, alerts=lambda: self.alerts))
+        if ops.dashboard:
+            from arb.ops import dashboard
+
+            setups.append(dashboard.setup(self.hub))
+        return serve(ops.host, ops.port, setups)
+
+    def _write_address(self, port: int) -> None:
+        # where this process serves, into its own folder, for arb status (arb.ops.address)
+        folder = self.state_folder
+        if folder is None:
+            return
+        from arb.ops.address import Address, write_address
+
+        started = dt.datetime.fromtimestamp(self._started_wall / 1e9, dt.UTC).isoformat(timespec="seconds")
+        address = Address(ops_url(self.config.ops.host, port), os.getpid(), self.run_id, self.mode, self.symbol,
+                          started.replace("+00:00", "Z"))  # fmt: skip
+        try:
+            self._address_file = write_address(folder, address)
+        except OSError as error:
+            log.warning("could not write where the ops server listens into %s (%s): arb status will not find "
+                        "this process; arb status --url %s will", folder, error, address.url)  # fmt: skip
+
+    @property
+    def state_folder(self) -> Path | None:
+        """This process's own folder, where its address goes: the recordings folder of ``arb record``,
+        the paper account's folder of a dry run, ``[live] state_dir`` of ``arb live``; None for another mode."""
+        if self.mode == "record":
+            return Path(self.recording_dir) if self.recording_dir else self.config.backtest.recordings
+        if self.mode == "dry-run":
+            return self.config.dry_run.state_dir
+        if self.mode == "live":
+            return self.config.live.state_dir
+        return None
+
     def stop(self) -> None:
         """Publish a last snapshot, then stop the alerts (after sending what is queued) and the server,
         and wait for a daily report being written."""
@@ -247,6 +285,11 @@ class Watch:
             if running is not None:
                 running.stop()
                 setattr(self, part, None)
+        if self._address_file is not None:
+            from arb.ops.address import remove_address
+
+            remove_address(self._address_file.parent, self.run_id)
+            self._address_file = None
 
     # -- as a session's watcher (arb.runtime.session.SessionWatcher) ------------------------------
 

@@ -28,6 +28,8 @@ writes at the UTC day boundary (:func:`write_daily_report`)::
 ``docs/reports.md`` gives the formula of every figure, over a run and over a period.
 """
 
+from __future__ import annotations
+
 __all__ = [
     "PERIODS",
     "SAMPLE_INTERVAL_NS",
@@ -56,20 +58,56 @@ __all__ = [
     "write_report",
 ]
 
-from arb.reports.console import print_summary
-from arb.reports.figures import (
-    PERIODS,
-    SAMPLE_INTERVAL_NS,
-    Period,
-    PeriodReport,
-    VenueRow,
-    compute_period,
-    equity_at,
-    period_of,
-)
-from arb.reports.files import write_report
-from arb.reports.html import render_html
-from arb.reports.periodic import build_report, load_source, write_daily_report, write_html
-from arb.reports.sources import SOURCES, Mark, SourceData, load_backtest, load_live, load_paper
-from arb.reports.summary import Summary, run_summary, summarize
-from arb.reports.valuation import InitialBalances
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from arb.reports.console import print_summary
+    from arb.reports.figures import (
+        SAMPLE_INTERVAL_NS,
+        Period,
+        PeriodReport,
+        VenueRow,
+        compute_period,
+        equity_at,
+        period_of,
+    )
+    from arb.reports.files import write_report
+    from arb.reports.html import render_html
+    from arb.reports.names import PERIODS, SOURCES
+    from arb.reports.periodic import build_report, load_source, write_daily_report, write_html
+    from arb.reports.sources import Mark, SourceData, load_backtest, load_live, load_paper
+    from arb.reports.summary import Summary, run_summary, summarize
+    from arb.reports.valuation import InitialBalances
+
+_HOME = {
+    **dict.fromkeys(("PERIODS", "SOURCES"), "arb.reports.names"),
+    **dict.fromkeys(("print_summary",), "arb.reports.console"),
+    **dict.fromkeys(
+        (
+            "SAMPLE_INTERVAL_NS",
+            "Period",
+            "PeriodReport",
+            "VenueRow",
+            "compute_period",
+            "equity_at",
+            "period_of",
+        ),
+        "arb.reports.figures",
+    ),
+    **dict.fromkeys(("write_report",), "arb.reports.files"),
+    **dict.fromkeys(("render_html",), "arb.reports.html"),
+    **dict.fromkeys(("build_report", "load_source", "write_daily_report", "write_html"), "arb.reports.periodic"),
+    **dict.fromkeys(("Mark", "SourceData", "load_backtest", "load_live", "load_paper"), "arb.reports.sources"),
+    **dict.fromkeys(("Summary", "run_summary", "summarize"), "arb.reports.summary"),
+    **dict.fromkeys(("InitialBalances",), "arb.reports.valuation"),
+}
+"""Where each public name lives: the package imports it when first used, so ``arb report --help``
+(:mod:`arb.reports.command`, in this package) answers without loading numpy's figures, SQLAlchemy or
+matplotlib."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(importlib.import_module(_HOME[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,17 +7,22 @@ Times in int64 ns (local), money in quote currency, spreads in basis points.
 from __future__ import annotations
 
 __all__ = [
+    "ENTRY_COLOR",
+    "ENTRY_DASHES",
+    "FILL_LABELS",
+    "MIN_SPAN_PT",
     "ChartData",
     "SymbolChart",
     "chart_data",
+    "entry_threshold",
     "equity_figure",
+    "fill_groups",
     "fill_spread_bps",
-    "fill_stack_levels",
     "plot_equity",
 ]
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any, BinaryIO, Final
@@ -25,7 +30,6 @@ from typing import Any, BinaryIO, Final
 import numpy as np
 
 from arb.events import ASSET_NAMES, BINANCE, BYBIT, NS_PER_S
-from arb.execution.paper_files import KIND_NAMES
 from arb.reports.common import QTY_EPS, VENUES, Array, none_to_nan
 from arb.reports.risk import held_values
 from arb.reports.summary import Summary
@@ -45,7 +49,7 @@ class SymbolChart:
     Attributes:
         name: The symbol.
         ts: Time of each of its equity rows, int64 ns (local).
-        trading_pnl: Its trading PnL at each row (its part of the equity minus its part of the starting
+        net_pnl: Its net PnL at each row (its part of the equity minus its part of the starting
             balances at its mids), quote currency; the symbols' add up to the account's.
         spread_bps: Its Bybit-over-Binance mid spread at each row, bps; NaN where either of its books
             was not synced.
@@ -57,7 +61,7 @@ class SymbolChart:
 
     name: str
     ts: Array
-    trading_pnl: Array
+    net_pnl: Array
     spread_bps: Array
     fill_ts: Array
     fill_spread_bps: Array
@@ -74,10 +78,13 @@ class ChartData:
     Attributes:
         ts: Time of each equity sample, int64 ns (local); with several symbols, of each sample of the
             account series (:func:`account_equity`).
-        trading_pnl: Trading PnL at each sample (equity minus the starting balances at that sample's
-            mids), quote currency; NaN where unknown. Drawn on its own axis, scaled to it.
-        equity_change: Equity minus ``risk.initial_equity`` at each sample (the starting coins' price
-            moves included), quote currency.
+        net_pnl: Net PnL at each sample (equity minus the starting balances at that sample's mids:
+            after fees and funding; the curve the risk figures use), quote currency; NaN where unknown.
+            Drawn on its own axis, scaled to it.
+        equity_change: Equity minus ``risk.initial_equity`` at each sample, quote currency:
+            ``net_pnl + holdings_revaluation``.
+        holdings_revaluation: The starting balances at each sample's mids minus ``risk.initial_equity``
+            (the starting coins' price move, which is not PnL), quote currency.
         spread_bps: Bybit-over-Binance mid spread at each sample, bps; NaN where either venue's book
             was not synced (no line is drawn there). With several symbols all NaN: each symbol's is in
             ``symbols``.
@@ -91,7 +98,7 @@ class ChartData:
     """
 
     ts: Array
-    trading_pnl: Array
+    net_pnl: Array
     equity_change: Array
     spread_bps: Array
     fill_ts: Array
@@ -101,6 +108,7 @@ class ChartData:
     symbols: tuple[SymbolChart, ...] = ()
     fill_venue: Array = field(default_factory=_no_ints)
     fill_side: Array = field(default_factory=_no_ints)
+    holdings_revaluation: Array = field(default_factory=lambda: np.zeros(0))
 
 
 def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
@@ -112,8 +120,9 @@ def chart_data(summary: Summary, fills: Array, equity: Array) -> ChartData:
     spread[_inside(equity["ts"], summary.out_of_sync[BINANCE] + summary.out_of_sync[BYBIT])] = np.nan
     return ChartData(
         ts=np.array(equity["ts"]),
-        trading_pnl=equity["equity"] - held,
+        net_pnl=equity["equity"] - held,
         equity_change=equity["equity"] - none_to_nan(summary.risk.initial_equity),
+        holdings_revaluation=held - none_to_nan(summary.risk.initial_equity),
         spread_bps=spread,
         fill_ts=np.array(fills["local_ts"]),
         fill_spread_bps=fill_spread_bps(fills, equity, summary.out_of_sync),
@@ -137,15 +146,17 @@ def _symbols_chart_data(summary: Summary, fills: Array, equity: Array) -> ChartD
         spread = np.array(rows["spread_bps"], dtype=float)
         spread[_inside(rows["ts"], part.out_of_sync[BINANCE] + part.out_of_sync[BYBIT])] = np.nan
         charts.append(SymbolChart(
-            name=part.name, ts=np.array(rows["ts"]), trading_pnl=rows["equity"] - held, spread_bps=spread,
+            name=part.name, ts=np.array(rows["ts"]), net_pnl=rows["equity"] - held, spread_bps=spread,
             fill_ts=np.array(fills["local_ts"][own]), fill_spread_bps=markers[own],
             fill_kind=np.array(fills["kind"][own]), out_of_sync=part.out_of_sync,
             fill_venue=np.array(fills["venue"][own], np.int64), fill_side=np.array(fills["side"][own], np.int64),
         ))  # fmt: skip
+    held = held_values(series.mid, summary.initial)
     return ChartData(
         ts=series.ts,
-        trading_pnl=series.equity - held_values(series.mid, summary.initial),
+        net_pnl=series.equity - held,
         equity_change=series.equity - none_to_nan(summary.risk.initial_equity),
+        holdings_revaluation=held - none_to_nan(summary.risk.initial_equity),
         spread_bps=np.full(len(series.ts), np.nan),
         fill_ts=np.array(fills["local_ts"]),
         fill_spread_bps=markers,
@@ -240,35 +251,76 @@ _FILL_COLORS: Final = {
 }
 
 
+FILL_LABELS: Final = {
+    INTENT_OPEN: "pair legs (kind open)",
+    INTENT_QUOTE: "quote fills (kind quote)",
+    INTENT_HEDGE: "hedges (kind hedge)",
+    INTENT_UNWIND: "unwinds (kind unwind)",
+}
+"""What the legend calls the fills of each intent kind: what they are (a leg of a pair, a resting quote's
+fill, a hedge or an unwind of one), never whether they opened or closed a position (a leg of a pair
+often closes what an earlier pair left)."""
+
+
 _SIDE_MARKERS: Final = {BUY: "^", SELL: "v"}
 
 
 _MARKER_PT: Final = 6.0
-"""Size of a fill's marker on equity.png, points: fills closer than this in both time and spread are stacked."""
+"""Size of a fill's marker on equity.png, points: fills closer than this in both time and spread are a group."""
 
 
 _STACK_PT: Final = 7.5
-"""Distance between two markers of a stack, points."""
+"""Distance between two markers of a group, side by side along the time axis, points."""
 
 
-def fill_stack_levels(x: Array, y: Array, x_tol: float, y_tol: float) -> Array:
-    """Where each fill's marker goes in a stack of fills that would hide one another: 0 for the first
-    fill of a group, 1 for the next, and so on, one level per fill, so every fill gets a marker of its
-    own. A group is the fills within ``x_tol`` of its first fill's ``x`` and within ``y_tol`` of its
-    ``y`` (both in the data's units: the size of a marker on the chart), in the order given."""
-    levels = np.zeros(len(x), np.int64)
-    anchors: list[tuple[float, float, int]] = []  # (x, y, fills in the group) of groups still in reach
+MIN_SPAN_PT: Final = 3.0
+"""The narrowest an out-of-sync span is drawn, points: a span of a tenth of a second on a chart of
+minutes is far under a pixel; it is widened about its middle to this (the legend gives the real seconds)."""
+
+
+ENTRY_COLOR: Final = "#3fb950"
+"""The entry threshold's colour, as the dashboard draws its entry line (``arb/ops/static/app.js``)."""
+
+
+ENTRY_DASHES: Final = (6.0, 4.0)
+"""The entry threshold's dashes (on, off; points), as the dashboard's."""
+
+
+def fill_groups(x: Array, y: Array, x_tol: float, y_tol: float) -> tuple[Array, Array]:
+    """The fills whose markers would cover one another, and where each goes among them: ``(group,
+    slot)`` per fill, ``group`` numbering the groups from 0, ``slot`` 0 for the first fill of its group,
+    1 for the next, and so on. A group is the fills within ``x_tol`` of its first fill's ``x`` and within
+    ``y_tol`` of its ``y`` (both in the data's units: the size of a marker on the chart), in ``x`` order.
+    The chart lays a group's markers side by side along the time axis, each at its own ``y``: a marker
+    moves in time, by a few points, never in value."""
+    group = np.zeros(len(x), np.int64)
+    slot = np.zeros(len(x), np.int64)
+    anchors: list[list[float]] = []  # [x, y, fills in the group, group number] of groups still in reach
+    groups = 0
     for i in np.argsort(x, kind="stable").tolist():
         xi, yi = float(x[i]), float(y[i])
         anchors = [a for a in anchors if xi - a[0] <= x_tol]
-        for k, (ax_, ay, n) in enumerate(anchors):
-            if abs(yi - ay) <= y_tol or (math.isnan(yi) and math.isnan(ay)):
-                levels[i] = n
-                anchors[k] = (ax_, ay, n + 1)
+        for a in anchors:
+            if abs(yi - a[1]) <= y_tol or (math.isnan(yi) and math.isnan(a[1])):
+                slot[i], group[i] = int(a[2]), int(a[3])
+                a[2] += 1
                 break
         else:
-            anchors.append((xi, yi, 1))
-    return levels
+            group[i] = groups
+            anchors.append([xi, yi, 1, groups])
+            groups += 1
+    return group, slot
+
+
+def entry_threshold(summary: Summary, symbol: str | None = None) -> Mapping[str, Any] | None:
+    """The entry threshold of ``symbol`` (the first symbol's when None) the run recorded (``meta.entry``,
+    :func:`arb.reports.summary.entry_thresholds`), or None when it recorded none (a summary of an arb
+    before it, or of a caller that passed no configuration)."""
+    entry = summary.meta.get("entry")
+    if not isinstance(entry, Mapping) or not entry:
+        return None
+    found = entry.get(symbol) if symbol is not None else next(iter(entry.values()))
+    return found if isinstance(found, Mapping) and isinstance(found.get("spread_bps"), int | float) else None
 
 
 def plot_equity(f: BinaryIO, summary: Summary, fills: Array, equity: Array) -> None:
@@ -283,129 +335,111 @@ def _quote_name(summary: Summary) -> str:
     return quote_currency(str(names[0])) if names else "quote"
 
 
+def _money(x: float | None, sign: bool = False) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else (f"{x:+,.4f}" if sign else f"{x:,.4f}")
+
+
+def _headline(summary: Summary, quote: str, symbols: int) -> str:
+    # net PnL and its terms, as summary.json names them: net PnL = trading PnL - fees + funding
+    t = summary.total
+    funding = f" + funding {_money(t.funding)}" if t.funding else ""
+    over = f", {symbols} symbols" if symbols else ""
+    return (
+        f"arb {summary.meta.get('mode', 'run')}: net PnL {_money(t.pnl)} {quote} = trading PnL "
+        f"{_money(t.trading_pnl)} - fees {_money(t.fees)}{funding}; {t.fills:,} fills, "
+        f"{summary.pairs.pairs:,} pairs{over}"
+    )
+
+
+def _equity_title(summary: Summary, quote: str) -> str:
+    # why the equity can fall while the net PnL rises: the coins the account started with
+    risk = summary.risk
+    change = None
+    if risk.final_equity is not None and risk.initial_equity is not None:
+        change = risk.final_equity - risk.initial_equity
+    return (
+        f"equity change {_money(change, True)} {quote} = net PnL {_money(summary.total.pnl, True)} + holdings "
+        f"revaluation {_money(risk.holdings_revaluation, True)} (the starting coins' price move, not PnL)"
+    )
+
+
 def equity_figure(summary: Summary, fills: Array, equity: Array) -> Any:
     """The figure of equity.png (a ``matplotlib.figure.Figure`` on an Agg canvas): panels sharing a UTC
-    time axis: trading PnL on its own axis (with several symbols, each one's too), equity change (both
-    in the quote currency), and the Bybit-over-Binance spread (bps) with every fill at the spread it
-    captured, one spread panel per symbol; the spans a venue's book was out of sync shaded.
+    time axis: net PnL on its own axis (with several symbols, each one's too), the equity change beside
+    the holdings revaluation it holds (both in the quote currency), and the Bybit-over-Binance spread
+    (bps) with every fill at the spread it captured and the entry threshold, one spread panel per
+    symbol; the spans a venue's book was out of sync shaded, never narrower than :data:`MIN_SPAN_PT`.
 
-    Every fill has its own marker: colour by kind (open, hedge, unwind), shape by side (a triangle up
-    for a buy, down for a sell), filled on Binance and hollow on Bybit; fills that would cover one
-    another (the legs of a pair, pairs opened in a burst) are stacked a marker apart, towards zero
-    (:func:`fill_stack_levels`), with their number beside a stack of three or more."""
+    Every fill has its own marker at its own value: colour by kind (:data:`FILL_LABELS`), shape by
+    side (a triangle up for a buy, down for a sell), filled on Binance and hollow on Bybit; fills that
+    would cover one another (the legs of a pair, pairs opened in a burst) are laid side by side along
+    the time axis (:func:`fill_groups`), with their number beside a group of three or more."""
     # The object API with an explicit Agg canvas: no pyplot global state, no display needed.
     import matplotlib.dates as mdates
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.transforms import ScaledTranslation
 
     data = chart_data(summary, fills, equity)
     quote = _quote_name(summary)
-    spreads: list[tuple[str, Array, Array, Array, Array, Array, Array, Array, tuple[Spans, Spans]]] = (
-        [(f"{c.name} spread (Bybit over Binance)", c.ts, c.spread_bps, c.fill_ts, c.fill_spread_bps, c.fill_kind,
-          c.fill_venue, c.fill_side, c.out_of_sync) for c in data.symbols]
+    spreads: list[tuple[str, SymbolChart | ChartData, Mapping[str, Any] | None]] = (
+        [(f"{c.name} spread (Bybit over Binance)", c, entry_threshold(summary, c.name)) for c in data.symbols]
         if data.symbols
-        else [("spread (Bybit over Binance)", data.ts, data.spread_bps, data.fill_ts, data.fill_spread_bps,
-               data.fill_kind, data.fill_venue, data.fill_side, data.out_of_sync)]
-    )  # fmt: skip
-    fig = Figure(figsize=(12, 9.5 + 3.0 * (len(spreads) - 1)), layout="constrained")
+        else [("spread (Bybit over Binance)", data, entry_threshold(summary))]
+    )
+    fig = Figure(figsize=(15, 9.5 + 3.0 * (len(spreads) - 1)), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(2 + len(spreads), 1, sharex=True, height_ratios=(2, 2, *([3] * len(spreads))))
     pnl_ax, equity_ax, spread_axes = axes[0], axes[1], list(axes[2:])
     times = data.ts.astype("datetime64[ns]")
-    label = "trading PnL, both venues" if not data.symbols else "trading PnL, account (both venues, every symbol)"
-    pnl_ax.plot(times, data.trading_pnl, color="tab:blue", linewidth=1.0, label=label)
+    label = "net PnL (after fees),\nboth venues" if not data.symbols else "net PnL (after fees),\nthe account"
+    pnl_ax.plot(times, data.net_pnl, color="tab:blue", linewidth=1.0, label=label)
     for i, chart in enumerate(data.symbols):
-        pnl_ax.plot(chart.ts.astype("datetime64[ns]"), chart.trading_pnl, color=_SYMBOL_COLORS[i % len(_SYMBOL_COLORS)],
+        pnl_ax.plot(chart.ts.astype("datetime64[ns]"), chart.net_pnl, color=_SYMBOL_COLORS[i % len(_SYMBOL_COLORS)],
                     linewidth=0.8, label=f"{chart.name}")  # fmt: skip
-    pnl_ax.set_ylabel(f"trading PnL ({quote})")
-    equity_ax.plot(
-        times,
-        data.equity_change,
-        color="tab:grey",
-        linewidth=0.8,
-        label="equity change (includes the starting coins' price moves)",
-    )
+    pnl_ax.set_ylabel(f"net PnL ({quote})")
+    equity_ax.plot(times, data.equity_change, color="tab:grey", linewidth=0.8,
+                   label="equity change\n(net PnL + holdings revaluation)")  # fmt: skip
+    if len(data.holdings_revaluation) == len(times):
+        equity_ax.plot(times, data.holdings_revaluation, color="tab:brown", linewidth=0.8, linestyle="--",
+                       label="holdings revaluation\n(the starting coins at each moment's mids)")  # fmt: skip
     equity_ax.set_ylabel(f"equity change ({quote})")
+    equity_ax.set_title(_equity_title(summary, quote), fontsize="small")
     for ax in (pnl_ax, equity_ax):
         ax.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
         ax.ticklabel_format(axis="y", style="plain", useOffset=False)  # whole values, not "+2.6e4" offsets
-    pnl = summary.total.pnl
-    mode = summary.meta.get("mode", "run")
-    over = f", {len(data.symbols)} symbols" if data.symbols else ""
-    pnl_ax.set_title(
-        f"arb {mode}: net PnL {'n/a' if pnl is None else f'{pnl:,.4f}'} {quote}, {summary.total.fills:,} fills{over}"
-    )
+    pnl_ax.set_title(_headline(summary, quote, len(data.symbols)))
 
-    span_ns = float(max(int(data.ts[-1]) - int(data.ts[0]), 1)) if len(data.ts) else 1.0
-    width_pt = 12 * 72 * 0.85  # the axes' width, points (the figure is 12 inches wide)
-    for spread_ax, (label, ts, spread, fill_ts, fill_bps, fill_kind, fill_venue, fill_side, out_of_sync) in zip(
-        spread_axes, spreads, strict=True
-    ):
-        spread_ax.plot(ts.astype("datetime64[ns]"), spread, color="tab:grey", linewidth=0.8, label=label)
-        finite = np.concatenate([spread[np.isfinite(spread)], fill_bps[np.isfinite(fill_bps)]])
-        y_range = float(finite.max() - finite.min()) if len(finite) else 1.0
-        height_pt = 3.0 / (4.0 + 3.0 * len(spreads)) * fig.get_figheight() * 72 * 0.8
-        levels = fill_stack_levels(fill_ts, fill_bps, span_ns * _MARKER_PT / width_pt,
-                                   max(y_range, 1e-9) * _MARKER_PT / height_pt)  # fmt: skip
-        fill_times = fill_ts.astype("datetime64[ns]")
-        toward_zero = np.where(np.nan_to_num(fill_bps) < 0, 1.0, -1.0)  # stacks grow towards the middle
-        for kind, color in _FILL_COLORS.items():
-            for side, marker in _SIDE_MARKERS.items():
-                for venue in VENUES:
-                    mask = (fill_kind == kind) & (fill_side == side) & (fill_venue == venue)
-                    for level in np.unique(levels[mask]).tolist():
-                        at = mask & (levels == level)
-                        for direction in (1.0, -1.0):
-                            here = at & (toward_zero == direction)
-                            if not here.any():
-                                continue
-                            shift = ScaledTranslation(0.0, direction * level * _STACK_PT / 72, fig.dpi_scale_trans)
-                            spread_ax.scatter(
-                                fill_times[here], fill_bps[here], s=_MARKER_PT**2, marker=marker, zorder=3,
-                                edgecolors=color, facecolors=color if venue == BINANCE else "none", linewidths=1.0,
-                                transform=spread_ax.transData + shift,
-                            )  # fmt: skip
-        stacks = np.flatnonzero(levels == 0)
-        for first in stacks.tolist():
-            size = _stack_size(levels, first, fill_ts, span_ns * _MARKER_PT / width_pt)
-            if size >= 3 and np.isfinite(fill_bps[first]):
-                spread_ax.annotate(f"{size} fills", (fill_times[first], fill_bps[first]), xytext=(8, 0),
-                                   textcoords="offset points", fontsize="x-small", va="center")  # fmt: skip
-        handles: list[Any] = []
-        for kind, color in _FILL_COLORS.items():
-            count = int(np.count_nonzero(fill_kind == kind))
-            if count:
-                text = f"{KIND_NAMES[kind]} fills ({count}) at the spread they captured"
-                handles.append(Line2D([], [], linestyle="none", marker="o", color=color, label=text))
-        if len(fill_kind):
-            handles += [
-                Line2D([], [], linestyle="none", marker="^", color="black", label="buy"),
-                Line2D([], [], linestyle="none", marker="v", color="black", label="sell"),
-                Line2D([], [], linestyle="none", marker="s", color="black", label="filled: Binance"),
-                Line2D([], [], linestyle="none", marker="s", color="black", markerfacecolor="none",
-                       label="hollow: Bybit (fills at one moment stacked)"),
-            ]  # fmt: skip
+    for spread_ax, (label, panel, entry) in zip(spread_axes, spreads, strict=True):
+        spread_ax.plot(panel.ts.astype("datetime64[ns]"), panel.spread_bps, color="tab:grey", linewidth=0.8,
+                       label=label)  # fmt: skip
+        if entry is not None:
+            _entry_lines(spread_ax, entry)
         spread_ax.set_ylabel("spread (bps)")
-        for venue, spans in enumerate(out_of_sync):
-            seconds = sum(end - start for start, end in spans) / NS_PER_S
-            for i, (start, end) in enumerate(spans):
-                label = f"{ASSET_NAMES[venue].capitalize()} book out of sync ({seconds:.3g} s in all)"
-                spread_ax.axvspan(np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue],
-                                  alpha=0.2, linewidth=0, label=label if i == 0 else None)  # fmt: skip
         lines, _ = spread_ax.get_legend_handles_labels()
-        spread_ax.legend(handles=[*lines, *handles], loc="best", fontsize="small")
+        handles = [*lines, *_sync_handles(panel.out_of_sync), *_fill_handles(panel.fill_kind)]
+        # beside the panel, never over a fill
+        spread_ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0,
+                         fontsize="small")  # fmt: skip
     spread_axes[-1].set_xlabel("time (UTC)")
-    for venue, spans in enumerate(data.out_of_sync):
-        for start, end in spans:
-            for ax in (pnl_ax, equity_ax):
-                ax.axvspan(np.datetime64(start, "ns"), np.datetime64(end, "ns"), color=_SYNC_COLORS[venue], alpha=0.2,
-                           linewidth=0)  # fmt: skip
+    for ax in (pnl_ax, equity_ax):
+        ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0.0, fontsize="small")
     for ax in axes:
-        if ax not in spread_axes:
-            ax.legend(loc="best", fontsize="small")
         ax.grid(True, alpha=0.3)
+    # Markers and spans are sized in points: lay the figure out first to know each panel's size in points.
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+    spread_axes[0].autoscale_view()
+    low, high = spread_axes[0].get_xlim()  # days (matplotlib's dates), the margins included
+    span_ns = max((high - low) * 86_400 * NS_PER_S, 1.0)
+    width_pt = spread_axes[0].get_position().width * fig.get_figwidth() * 72
+    min_ns = span_ns * MIN_SPAN_PT / width_pt
+    for ax in (pnl_ax, equity_ax):
+        _shade(ax, data.out_of_sync, min_ns)
+    for spread_ax, (_, panel, _) in zip(spread_axes, spreads, strict=True):
+        height_pt = spread_ax.get_position().height * fig.get_figheight() * 72
+        _fill_markers(fig, spread_ax, panel, span_ns * _MARKER_PT / width_pt, height_pt)
+        _shade(spread_ax, panel.out_of_sync, min_ns)
     locator = mdates.AutoDateLocator(tz=UTC)  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
     spread_axes[-1].xaxis.set_major_locator(locator)
     formatter = mdates.ConciseDateFormatter(locator, tz=UTC)  # type: ignore[no-untyped-call]  # as above
@@ -413,11 +447,94 @@ def equity_figure(summary: Summary, fills: Array, equity: Array) -> Any:
     return fig
 
 
-def _stack_size(levels: Array, first: int, x: Array, x_tol: float) -> int:
-    # how many fills the stack that fill ``first`` opens holds: it and the fills of level 1, 2, ... after it
-    # within reach (fill_stack_levels numbers them in that order)
-    near = (x >= x[first]) & (x - x[first] <= x_tol)
-    size = 1
-    while np.any(near & (levels == size)):
-        size += 1
-    return size
+def _entry_lines(ax: Any, entry: Mapping[str, Any]) -> None:
+    # The spread at which a pair can open, both directions: what the dashboard draws as its entry line
+    # (min_spread_bps against the edge net of fees and slippage), here on the gross spread's axis.
+    at = float(entry["spread_bps"])
+    text = (
+        f"entry threshold ±{at:.4g} bps:\nmin_spread_bps {float(entry['min_spread_bps']):.4g} + fees "
+        f"{float(entry['fees_bps']):.4g}\n+ slippage tolerance {float(entry['slippage_bps']):.4g}"
+    )
+    for y, name in ((at, text), (-at, None)):
+        ax.axhline(y, color=ENTRY_COLOR, linewidth=1.0, linestyle=(0, ENTRY_DASHES), label=name, zorder=2)
+
+
+def _fill_markers(fig: Any, ax: Any, chart: SymbolChart | ChartData, x_tol: float, height_pt: float) -> None:
+    # Every fill at the spread it captured; a group that would cover itself laid side by side in time.
+    from matplotlib.transforms import ScaledTranslation
+
+    fill_bps, fill_kind, fill_venue, fill_side = (
+        chart.fill_spread_bps,
+        chart.fill_kind,
+        chart.fill_venue,
+        chart.fill_side,
+    )
+    finite = np.concatenate([chart.spread_bps[np.isfinite(chart.spread_bps)], fill_bps[np.isfinite(fill_bps)]])
+    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    ax.autoscale_view()
+    shown_low, shown_high = ax.get_ylim()  # the panel's span, the entry threshold's lines included
+    y_range = max(high, shown_high) - min(low, shown_low)
+    group, slot = fill_groups(chart.fill_ts, fill_bps, x_tol, max(y_range, 1e-9) * _MARKER_PT / height_pt)
+    size = np.bincount(group)[group] if len(group) else group
+    shift_pt = (slot - (size - 1) / 2.0) * _STACK_PT  # centred on the group's time
+    fill_times = chart.fill_ts.astype("datetime64[ns]")
+    for kind, color in _FILL_COLORS.items():
+        for side, marker in _SIDE_MARKERS.items():
+            for venue in VENUES:
+                mask = (fill_kind == kind) & (fill_side == side) & (fill_venue == venue)
+                for shift in np.unique(shift_pt[mask]).tolist():
+                    here = mask & (shift_pt == shift)
+                    moved = ScaledTranslation(shift / 72, 0.0, fig.dpi_scale_trans)  # along time only
+                    ax.scatter(
+                        fill_times[here], fill_bps[here], s=_MARKER_PT**2, marker=marker, zorder=3,
+                        edgecolors=color, facecolors=color if venue == BINANCE else "none", linewidths=1.0,
+                        transform=ax.transData + moved,
+                    )  # fmt: skip
+    for first in np.flatnonzero(slot == 0).tolist():
+        n = int(size[first])
+        if n >= 3 and np.isfinite(fill_bps[first]):
+            beside = ((n - 1) / 2.0) * _STACK_PT + _MARKER_PT
+            ax.annotate(f"{n} fills", (fill_times[first], fill_bps[first]), xytext=(beside, 0),
+                        textcoords="offset points", fontsize="x-small", va="center")  # fmt: skip
+
+
+def _fill_handles(fill_kind: Array) -> list[Any]:
+    # the legend's entries for the fills: each kind with its count, then what shape and fill mean
+    from matplotlib.lines import Line2D
+
+    handles: list[Any] = []
+    for kind, color in _FILL_COLORS.items():
+        count = int(np.count_nonzero(fill_kind == kind))
+        if count:
+            text = f"{FILL_LABELS[kind]}: {count} fills,\nat the spread they captured"
+            handles.append(Line2D([], [], linestyle="none", marker="o", color=color, label=text))
+    if len(fill_kind):
+        handles += [
+            Line2D([], [], linestyle="none", marker="^", color="black", label="buy"),
+            Line2D([], [], linestyle="none", marker="v", color="black", label="sell"),
+            Line2D([], [], linestyle="none", marker="s", color="black", label="filled: Binance"),
+            Line2D([], [], linestyle="none", marker="s", color="black", markerfacecolor="none",
+                   label="hollow: Bybit\n(fills at one moment side by side)"),
+        ]  # fmt: skip
+    return handles
+
+
+def _sync_handles(out_of_sync: Sequence[Spans]) -> list[Any]:
+    # the legend's entries for the out-of-sync spans: each venue that had one, with its total time
+    from matplotlib.patches import Patch
+
+    return [
+        Patch(color=_SYNC_COLORS[venue], alpha=0.35, linewidth=0,
+              label=f"{ASSET_NAMES[venue].capitalize()} book out of sync "
+              f"({sum(end - start for start, end in spans) / NS_PER_S:.3g} s in all)")
+        for venue, spans in enumerate(out_of_sync) if spans
+    ]  # fmt: skip
+
+
+def _shade(ax: Any, out_of_sync: Sequence[Spans], min_ns: float) -> None:
+    # each venue's out-of-sync spans, none drawn narrower than min_ns (widened about its middle)
+    for venue, spans in enumerate(out_of_sync):
+        for start, end in spans:
+            middle, half = (start + end) / 2.0, max(end - start, min_ns) / 2.0
+            ax.axvspan(np.datetime64(int(middle - half), "ns"), np.datetime64(int(middle + half), "ns"),
+                       color=_SYNC_COLORS[venue], alpha=0.35, linewidth=0)  # fmt: skip

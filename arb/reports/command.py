@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["COMMAND", "html_output", "main"]
+__all__ = ["COMMAND", "html_output", "main", "report_line"]
 
 import argparse
 import dataclasses
@@ -12,15 +12,11 @@ from typing import TYPE_CHECKING
 
 from arb.arguments import Command, add_config_argument, day, existing_folder
 from arb.errors import UsageError
-from arb.reports.against import backtest_orders_of, compare, live_orders
-from arb.reports.console import print_against
-from arb.reports.figures import PERIODS
-from arb.reports.files import SUMMARY_JSON, TRADES_CSV
-from arb.reports.periodic import build_report, load_source, write_html
-from arb.reports.sources import SOURCES
+from arb.reports.names import PERIODS, SOURCES
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
+    from arb.reports.figures import PeriodReport
 
 
 def html_output(text: str) -> Path:
@@ -82,7 +78,25 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def report_line(report: PeriodReport) -> str:
+    """The figures of ``report`` the terminal prints, in summary.json's words and to its 4 decimals:
+    ``net PnL 0.7645 USDT = trading PnL 2.3050 - fees 1.5405, 26 fills, 13 pairs``."""
+    total, quote = report.total, report.source.quote
+
+    def money(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:,.4f}"
+
+    funding = f" + funding {money(total.funding)}" if total.funding else ""
+    fills = f"{total.fills} fills" if total.fills else "no fill in this period"
+    return (
+        f"net PnL {money(report.pnl)} {quote} = trading PnL {money(total.trading_pnl)} - fees {money(total.fees)}"
+        f"{funding}, {fills}, {report.pairs_summary.pairs.pairs} pairs"
+    )
+
+
 def _newest_backtest(root: Path) -> Path:
+    from arb.reports.files import SUMMARY_JSON, TRADES_CSV
+
     found = sorted(
         (p.parent for p in root.glob(f"backtest-*/{SUMMARY_JSON}") if (p.parent / TRADES_CSV).is_file()),
         key=lambda p: p.name,
@@ -99,11 +113,14 @@ def _configured_source_exists(kind: str, config: AppConfig, config_path: Path | 
 
     where = config_path if config_path is not None else DEFAULT_CONFIG_PATH
     if kind == "paper":
-        account = config.dry_run.state_dir / "account.json"
-        if not account.is_file():
+        from arb.execution.paper_files import DB_NAME, LEGACY_ACCOUNT
+
+        # the account arb dry-run keeps (its journal), or one an earlier arb kept (account.json)
+        state_dir = config.dry_run.state_dir
+        if not any((state_dir / name).is_file() for name in (DB_NAME, LEGACY_ACCOUNT)):
             raise UsageError(
-                f"no paper account: {account} does not exist ([dry_run] state_dir in {where}); run arb dry-run to "
-                "start one there, or pass --state-dir with the folder of an existing account"
+                f"no paper account: {state_dir / DB_NAME} does not exist ([dry_run] state_dir in {where}); run arb "
+                "dry-run to start one there, or pass --state-dir with the folder of an existing account"
             )
     elif kind == "live" and not config.live.journal_url:
         journal = config.live.state_dir / f"{config.live.account}.sqlite"
@@ -117,6 +134,9 @@ def _configured_source_exists(kind: str, config: AppConfig, config_path: Path | 
 def main(args: argparse.Namespace) -> int:
     """Run ``arb report``: load the source, compute the period, write the page, print one line."""
     from arb.config import load_config
+    from arb.reports.against import backtest_orders_of, compare, live_orders
+    from arb.reports.console import print_against
+    from arb.reports.periodic import build_report, load_source, write_html
     from arb.ui import console
 
     kind: str = args.source
@@ -145,12 +165,8 @@ def main(args: argparse.Namespace) -> int:
         report = dataclasses.replace(report, against=compare(live, backtest_orders_of(args.against), str(args.against)))
     out = args.out if args.out is not None else folder / f"report-{kind}-{report.period.slug}.html"
     path = write_html(report, out)
-    pnl = report.pnl
-    pnl_text = "n/a" if pnl is None else f"{pnl:,.2f} {source.quote}"
-    fills = f"{report.total.fills} fills" if report.total.fills else "no fill in this period"
     console.print(
-        f"{report.period.kind} {report.period.label}: PnL {pnl_text}, {fills}, "
-        f"{report.pairs_summary.pairs.pairs} pairs; report: {path}",
+        f"{report.period.kind} {report.period.label}: {report_line(report)}; report: {path}",
         highlight=False,
         soft_wrap=True,
         markup=False,

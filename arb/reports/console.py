@@ -52,8 +52,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     row("net PnL, equity (quote)", "pnl", _amount)
     row("net PnL, fills (quote)", "pnl_from_fills", _amount)
     funded = any(f.funding != 0.0 for f in columns)
-    if funded:  # net PnL = trading PnL - fees + funding
-        row("  trading PnL (quote)", "trading_pnl", _amount)
+    row("trading PnL, before fees (quote)", "trading_pnl", _amount)  # net PnL = trading PnL - fees + funding
     row("fees (quote)", "fees", _amount)
     if funded:
         row("funding (quote)", "funding", _amount)
@@ -125,6 +124,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         ("Sortino (annualised)", _ratio(risk.sortino, risk.sortino_defined, risk.ratios_meaningful)),
         ("max drawdown (quote)", _amount(risk.max_drawdown)),
         ("max drawdown (of peak)", pct(risk.max_drawdown_frac)),
+        ("holdings revaluation (quote)", _amount(risk.holdings_revaluation)),
         ("equity samples", _int(risk.samples)),
     ):
         table.add_row(label, value, "", "")

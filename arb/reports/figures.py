@@ -10,7 +10,7 @@ on a slice of the source: there is one PnL and one win in arb, and a period's ar
 - **Equity inside the period**: the run's own samples when the source keeps them (a backtest's
   equity.npz, one a second), else rebuilt as above every :data:`SAMPLE_INTERVAL_NS` (one minute)
   from the start of the period's records to their end.
-- **PnL** of the period is the trading PnL at its end minus the trading PnL at its start, each
+- **Net PnL** of the period is the net PnL at its end minus the net PnL at its start, each
   ``summarize(fills before t, equity at t, starting balances).total.pnl`` (equity minus the starting
   balances at the same marks). Positions carried into the period are thus revalued from the start's
   marks to the end's; consecutive periods add up to the whole run's PnL (the same marks on both
@@ -56,14 +56,15 @@ from arb.events import ASSET_NAMES, BINANCE, NS_PER_S
 from arb.formats import jsonable
 from arb.reports.against import Comparison
 from arb.reports.charts import chart_data, fill_spread_bps
+from arb.reports.names import PERIODS
 from arb.reports.risk import SECONDS_PER_YEAR
 from arb.reports.sources import SourceData
 from arb.reports.summary import Figures, FillFigures, Summary, SymbolSummary, summarize
 from arb.reports.valuation import InitialBalances, account_equity, unit_value
-from arb.strategy.types import BUY, EQUITY_DTYPE, INTENT_OPEN
+from arb.runtime.pairs import opens_pair
+from arb.strategy.types import BUY, EQUITY_DTYPE
 
 Array = np.ndarray[Any, np.dtype[Any]]
-PERIODS: Final = ("day", "week", "month")
 SAMPLE_INTERVAL_NS: Final = 60 * NS_PER_S
 """Time between two rebuilt equity samples: one minute."""
 MIN_ANNUALISE_S: Final = 86_400
@@ -205,6 +206,12 @@ class VenueRow(FillFigures):
     funding: float = 0.0
     """Funding payments booked in the period, quote (> 0 received)."""
 
+    @property
+    def trading_pnl(self) -> float | None:
+        """What the trades made before fees and funding, quote: ``pnl + fees - funding`` (so net PnL =
+        trading PnL - fees + funding, summary.json's ``trading_pnl``); None when ``pnl`` is."""
+        return None if self.pnl is None else self.pnl + self.fees - self.funding
+
 
 @dataclass(frozen=True, slots=True)
 class SymbolRow:
@@ -237,7 +244,7 @@ class PeriodReport:
         period: The UTC period.
         source: The source's kind and name, its notes and halts.
         start_ns, end_ns: The span of the period that holds records (the whole period when none).
-        pnl: Trading PnL over the period, quote currency (None when a mark is missing).
+        pnl: Net PnL over the period (after fees and funding), quote currency (None when a mark is missing).
         start_equity: The account's value at ``start_ns``, quote: what ``return_frac`` is measured on.
         return_frac: ``pnl / start_equity``; None without a positive start equity.
         annualised_return: ``(1 + return_frac) ** (365 days / span) - 1``; None under a day of records.
@@ -248,7 +255,7 @@ class PeriodReport:
         spreads_bps: The spread each of the period's pairs captured at its first opening fill, bps,
             :func:`arb.reports.charts.fill_spread_bps` signed in the direction traded (positive: sold where it
             was dearer); NaN where unknown.
-        curve_ts, curve_pnl: The trading PnL since ``start_ns`` at each sample (quote), for the chart.
+        curve_ts, curve_pnl: The net PnL since ``start_ns`` at each sample (quote), for the chart.
         meta: What the page's footer lists.
         symbols: With several symbols, each one's figures (:class:`SymbolRow`); empty with one.
         samples: Where the equity samples come from: ``"run"`` (the run's own samples inside the
@@ -295,6 +302,7 @@ class PeriodReport:
                 "end_ns": self.end_ns,
                 "source": self.source.kind,
                 "pnl": self.pnl,
+                "trading_pnl": self.total.trading_pnl,
                 "return": self.return_frac,
                 "annualised_return": self.annualised_return,
                 "fees": self.total.fees,
@@ -314,6 +322,7 @@ class PeriodReport:
                 "venues": {
                     row.name: {
                         "pnl": row.pnl,
+                        "trading_pnl": row.trading_pnl,
                         "fees": row.fees,
                         "funding": row.funding,
                         "fills": row.fills,
@@ -402,14 +411,14 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
     inside = fills[(ts >= period.start_ns) & (ts < period.end_ns)]
     period_summary = summary(inside, equity, paid[(paid_ts >= period.start_ns) & (paid_ts < period.end_ns)])
 
-    opens = fills[(fills["kind"] == INTENT_OPEN) & (ts < end)]
+    opens = fills[opens_pair(fills) & (ts < end)]
     first_open: dict[int, int] = {}
     for pair_id, t in zip(opens["pair_id"].tolist(), opens["local_ts"].tolist(), strict=True):
         first_open.setdefault(pair_id, t)  # fills are in time order: the first seen is the first
     ids = np.array([p for p, t in first_open.items() if period.start_ns <= t < period.end_ns], dtype=np.int64)
     pair_fills = fills[(ts < end) & np.isin(fills["pair_id"], ids)]
     pairs_summary = summary(pair_fills, equity[-n:], paid[:0])
-    is_open = pair_fills["kind"] == INTENT_OPEN
+    is_open = opens_pair(pair_fills)
     first_leg = is_open & ~_repeated(pair_fills["pair_id"], is_open)
     legs = pair_fills[first_leg]
     # in the direction traded: a pair that bought on Binance (or sold on Bybit) captured Bybit over
@@ -460,7 +469,7 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
             annual = (1.0 + ret) ** (SECONDS_PER_YEAR / span_s) - 1.0
         except OverflowError:
             note = "not annualised: too large to show"
-    curve = chart_data(period_summary, inside, equity).trading_pnl
+    curve = chart_data(period_summary, inside, equity).net_pnl
     return PeriodReport(
         period=period,
         source=source,

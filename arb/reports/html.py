@@ -300,8 +300,9 @@ def _symbols_section(report: PeriodReport, q: str) -> str:
     rows_of = report.symbols
     names = [r.name for r in rows_of]
     rows = [
-        (f"PnL ({q})", [_amount(r.total.pnl) for r in rows_of]),
-        (f"PnL from fills ({q})", [_amount(r.total.pnl_from_fills) for r in rows_of]),
+        (f"net PnL ({q})", [_amount(r.total.pnl) for r in rows_of]),
+        (f"net PnL from fills ({q})", [_amount(r.total.pnl_from_fills) for r in rows_of]),
+        (f"trading PnL, before fees ({q})", [_amount(r.total.trading_pnl) for r in rows_of]),
         (f"fees ({q})", [_amount(r.total.fees) for r in rows_of]),
         ("fills", [f"{r.total.fills:,}" for r in rows_of]),
         ("volume (its base)", [_base(r.total.volume) for r in rows_of]),
@@ -316,7 +317,7 @@ def _symbols_section(report: PeriodReport, q: str) -> str:
         (f"mark at the end, Bybit ({q})", [_amount(r.mark_end[1]) for r in rows_of]),
     ]
     bars = _venue_bars(names, [
-        ("PnL", "#1f77b4", [r.total.pnl for r in rows_of]),
+        ("net PnL", "#1f77b4", [r.total.pnl for r in rows_of]),
         ("fees", "#d62728", [r.total.fees for r in rows_of]),
     ], label="per symbol", unit=q)  # fmt: skip
     return "".join(["<h2>Per symbol</h2>", _table(["figure", *names], [(k, *v) for k, v in rows]), bars])
@@ -342,7 +343,8 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
     total = report.total
     sharpe = _ratio(risk.sharpe, risk.sharpe_defined, risk.ratios_meaningful)
     cards = [
-        _card(f"PnL ({q})", _amount(report.pnl), _sign(report.pnl)),
+        _card(f"net PnL ({q})", _amount(report.pnl), _sign(report.pnl)),
+        _card(f"trading PnL, before fees ({q})", _amount(total.trading_pnl), _sign(total.trading_pnl)),
         _card("return", _percent(report.return_frac), _sign(report.return_frac)),
         _card("annualised return (365 days)", _percent(report.annualised_return)),
         _card("Sharpe (annualised)", sharpe),
@@ -353,8 +355,9 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
     ]
     several = bool(report.symbols)
     venue_rows = [
-        (f"PnL ({q})", [_amount(r.pnl) for r in report.venues]),
-        (f"PnL from fills ({q})", [_amount(r.pnl_from_fills) for r in report.venues]),
+        (f"net PnL ({q})", [_amount(r.pnl) for r in report.venues]),
+        (f"net PnL from fills ({q})", [_amount(r.pnl_from_fills) for r in report.venues]),
+        (f"trading PnL, before fees ({q})", [_amount(r.trading_pnl) for r in report.venues]),
         (f"fees ({q})", [_amount(r.fees) for r in report.venues]),
         *([(f"funding ({q})", [_amount(r.funding) for r in report.venues])] if len(report.source.funding) else []),
         ("fills", [f"{r.fills:,}" for r in report.venues]),
@@ -409,12 +412,12 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
         choice,
         halts,
         '<div class="cards">', *cards, "</div>",
-        "<h2>Trading PnL over the period</h2>",
-        _line_chart(report.curve_ts, report.curve_pnl, report.start_ns, report.end_ns, f"PnL ({q})"),
+        "<h2>Net PnL over the period</h2>",
+        _line_chart(report.curve_ts, report.curve_pnl, report.start_ns, report.end_ns, f"net PnL ({q})"),
         "<h2>Per venue</h2>",
         _table(["figure", "Binance", "Bybit", "Total"], [(k, *v) for k, v in venue_rows]),
         _venue_bars(["binance", "bybit"], [
-            ("PnL", "#1f77b4", [r.pnl for r in report.venues[:2]]),
+            ("net PnL", "#1f77b4", [r.pnl for r in report.venues[:2]]),
             ("fees", "#d62728", [r.fees for r in report.venues[:2]]),
         ], unit=q),
         _symbols_section(report, q) if several else "",

@@ -45,13 +45,12 @@ from arb.reports.common import (
     sum_or_none,
     value_at,
 )
-from arb.runtime.pairs import count_won, pair_index, pair_pnl
+from arb.runtime.pairs import count_won, pair_index, pair_legs, pair_pnl
 from arb.strategy.types import (
     BUY,
     FILL_DTYPE,
     INTENT_HEDGE,
     INTENT_OPEN,
-    INTENT_QUOTE,
     INTENT_UNWIND,
     SELL,
     SENT_DTYPE,
@@ -239,11 +238,7 @@ def fifo_holding(ts: Array, signed_qty: Array) -> tuple[float, float, float]:
 
 
 def pair_figures(fills: Array, final_mid: Array) -> PairFigures:
-    # A pair's legs: its OPEN fills; in a maker pair, its quote's fill and the hedges (or unwinds) of it.
-    maker = np.isin(fills["pair_id"], fills["pair_id"][fills["kind"] == INTENT_QUOTE])
-    is_open = (fills["kind"] == INTENT_OPEN) | (
-        maker & np.isin(fills["kind"], (INTENT_QUOTE, INTENT_HEDGE, INTENT_UNWIND))
-    )
+    is_open = pair_legs(fills)
     pair_ids, at, in_pair = pair_index(fills)
     n = len(pair_ids)
     own = fills[in_pair]

@@ -51,7 +51,9 @@ import numpy as np
 
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
+from arb.execution.paper_files import KIND_NAMES
 from arb.reports.files import EQUITY_NPZ, FUNDING_CSV, SUMMARY_JSON, TRADES_CSV, read_equity_npz, read_trades_csv
+from arb.reports.names import SOURCES
 from arb.reports.valuation import InitialBalances
 from arb.strategy.types import (
     BUY,
@@ -59,9 +61,6 @@ from arb.strategy.types import (
     FILL_DTYPE,
     FUNDING_DTYPE,
     HEDGE_FAILED,
-    INTENT_HEDGE,
-    INTENT_OPEN,
-    INTENT_UNWIND,
     SELL,
 )
 
@@ -71,12 +70,11 @@ Mark = tuple[int, Sequence[float] | Sequence[Sequence[float]]]
 symbols, ``(ts_ns, ((mid_binance, mid_bybit), ...))``: one pair per symbol, in symbol order (a single
 pair is the first symbol's)."""
 
-SOURCES: Final = ("backtest", "paper", "live")
 MARK_DTYPE: Final = np.dtype([("ts", "i8"), ("mid", "f8", (2,)), ("symbol", "i8")])
 """One mark: the time (int64 ns), a mid per venue (quote per base, NaN where this mark says nothing)
 and the symbol number it values."""
 
-_KINDS: Final = {"open": INTENT_OPEN, "hedge": INTENT_HEDGE, "unwind": INTENT_UNWIND}
+_KINDS: Final = {name: kind for kind, name in KIND_NAMES.items()}  # "quote" too: a maker pair opens with it
 _SIDES: Final = {"buy": BUY, "sell": SELL}
 _PAPER_HEADER: Final = ("local_ts", "venue", "side", "price", "qty", "fee", "pair_id", "kind", "order_id", "symbol")
 _NO_KIND: Final = 0  # a paper fill whose kind the file wrote as "?" (not a pair's)

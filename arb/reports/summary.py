@@ -25,6 +25,7 @@ __all__ = [
     "FillFigures",
     "Summary",
     "SymbolSummary",
+    "entry_thresholds",
     "merged_spans",
     "run_summary",
     "summarize",
@@ -659,4 +660,31 @@ def run_summary(
     maker = None
     if sent is not None and calls is not None and (sent["kind"] == INTENT_QUOTE).any():
         maker = maker_figures(fills, sent, calls)
-    return dataclasses.replace(summary, marks=boundary_marks(equity, n, day_marks), maker=maker)
+    meta = MappingProxyType({**summary.meta, "entry": entry_thresholds(config)})
+    return dataclasses.replace(summary, marks=boundary_marks(equity, n, day_marks), maker=maker, meta=meta)
+
+
+def entry_thresholds(config: AppConfig) -> dict[str, dict[str, Any]]:
+    """Per symbol, the spread at which its kernel can open a pair (``meta.entry`` of summary.json; the
+    line equity.png draws on its spread panel): ``min_spread_bps`` (what the dashboard draws its entry
+    line at, against the edge net of fees and slippage) plus the fees a pair pays (both taker fees; in
+    the ``maker_taker`` style the cheapest maker venue's maker fee and the other's taker fee) plus the
+    slippage tolerance, all bps, as the kernel's parameters hold them: ``{"style", "min_spread_bps",
+    "fees_bps", "slippage_bps", "spread_bps"}``. The kernel's inventory and funding rules can ask more
+    of a pair; this is where every pair starts."""
+    from arb.strategy.params import params_of
+    from arb.strategy.types import STYLE_MAKER_TAKER
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, p in zip(config.symbol_names, params_of(config), strict=True):
+        taker, maker = p["taker_fee"], p["maker_fee"]
+        fees = [float(taker[0] + taker[1])]
+        style = "taker"
+        if int(p["style"]) == STYLE_MAKER_TAKER:
+            style = "maker_taker"
+            fees = [float(maker[m] + taker[1 - m]) for m in VENUES if int(p["maker_venues"]) & (1 << m)] or fees
+        fees_bps, slippage = min(fees) * 1e4, float(p["slippage_bps"])
+        minimum = float(p["min_spread_bps"])
+        out[name] = {"style": style, "min_spread_bps": minimum, "fees_bps": fees_bps, "slippage_bps": slippage,
+                     "spread_bps": minimum + fees_bps + slippage}  # fmt: skip
+    return out

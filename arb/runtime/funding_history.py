@@ -4,7 +4,8 @@ history of some days into the recordings.
 For each venue (both, or ``--venue``) and symbol (default: ``[strategy] symbol``), every funding
 time from ``--start`` 00:00 UTC to the end of ``--end`` (UTC, default ``--start``; never past five
 minutes ago, so a funding the venue has yet to publish is not taken for none)
-is fetched from the venue's configured REST endpoint (``endpoints.linear.<network>.rest``) and
+is fetched from the REST endpoint of the venue's market-data network (``endpoints.linear.<data_network>.rest``,
+mainnet unless the venue file says otherwise: public data, no key) and
 merged into ``<out>/<venue>_linear/<symbol>_funding.json`` (:mod:`arb.recording.funding`), so a
 backtest over recordings made without the mark-price stream still knows each funding time's rate.
 
@@ -108,7 +109,7 @@ class FetchReport:
 def _client(venue: VenueConfig, http: aiohttp.ClientSession, **getter: Any) -> FundingHistoryClient:
     connector = venue_connector(venue.name)
     g = HistoryGetter(venue.name, http, min_interval_ns=connector.funding_min_interval_ns, **getter)
-    client: FundingHistoryClient = connector.history(venue.endpoints.rest, g)
+    client: FundingHistoryClient = connector.history(venue.data_endpoints.rest, g)
     return client
 
 
@@ -168,7 +169,7 @@ async def fetch_funding_history(
             for client in clients:
                 client.page = page_size
         for venue, client in zip(chosen, clients, strict=True):
-            write(f"{venue.name} {venue.market} on {venue.network}: {client.source}")
+            write(f"{venue.name} {venue.market} on {venue.data_network}: {client.source}")
         problems = [why for client in clients for s in symbols if (why := await client.unlisted(s)) is not None]
         if problems:
             raise UsageError("--symbols: expected perpetuals the venues list; " + "; ".join(problems))

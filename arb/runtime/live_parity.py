@@ -94,6 +94,7 @@ def _pointed_at(config: AppConfig, fakes: list[Any], state: Path, key: str, secr
             venue,
             all_endpoints={**venue.all_endpoints, venue.market: networks},
             network="local",
+            data_network="local",
             api_key=Secret(literal=key, key="api_key"),
             api_secret=Secret(literal=secret, key="api_secret"),
         )

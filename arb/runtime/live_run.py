@@ -180,6 +180,7 @@ async def run_live(
     from connectors.bybit.feed import BybitFeed
 
     started = time.perf_counter()
+    config = config.as_traded()  # the market data of the network the orders go to, never data_network
     warm_up_kernel(config)
     stop_event = stop_event or asyncio.Event()
     killed = asyncio.Event()

@@ -5,7 +5,7 @@ count. Pure: ``FILL_DTYPE`` rows in, figures out (money in quote currency).
 
 from __future__ import annotations
 
-__all__ = ["count_won", "pair_index", "pair_pnl", "pairs_text", "pairs_won"]
+__all__ = ["count_won", "opens_pair", "pair_index", "pair_legs", "pair_pnl", "pairs_text", "pairs_won"]
 
 from collections.abc import Sequence
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from arb.formats import pct
-from arb.strategy.types import INTENT_OPEN, INTENT_QUOTE
+from arb.strategy.types import INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -66,10 +66,29 @@ def pairs_text(fills: Array, mid: Sequence[float] | Array) -> str:
     return f"pairs {pairs} won {won} ({pct(won / pairs if pairs else None)})"
 
 
+def opens_pair(fills: Array) -> Array:
+    """The mask of the fills that open a pair: the legs sent together (INTENT_OPEN, the taker style) or a
+    resting quote's fill (INTENT_QUOTE, the maker-taker style, whose hedge completes the pair). The one
+    definition every count of pairs uses (the run's summary, the periodic reports, the account line), so
+    that a style's pairs are counted the same everywhere."""
+    kind = fills["kind"]
+    mask: Array = (kind == INTENT_OPEN) | (kind == INTENT_QUOTE)
+    return mask
+
+
+def pair_legs(fills: Array) -> Array:
+    """The mask of the fills that are a pair's legs: its OPEN fills; in a maker pair (one with a quote's
+    fill), the quote's fill and the hedges (or unwinds) of it, which carry its pair id."""
+    maker = np.isin(fills["pair_id"], fills["pair_id"][fills["kind"] == INTENT_QUOTE])
+    kind = fills["kind"]
+    mask: Array = (kind == INTENT_OPEN) | (maker & np.isin(kind, (INTENT_QUOTE, INTENT_HEDGE, INTENT_UNWIND)))
+    return mask
+
+
 def pair_index(fills: Array) -> tuple[Array, Array, Array]:
-    """The pairs of ``fills``: (the pair ids with an opening fill, OPEN or QUOTE, ascending; the pair index
-    of each fill that belongs to one; the mask of those fills)."""
+    """The pairs of ``fills``: (the pair ids with an opening fill (:func:`opens_pair`), ascending; the pair
+    index of each fill that belongs to one; the mask of those fills)."""
     pair = fills["pair_id"]
-    pair_ids = np.unique(pair[(fills["kind"] == INTENT_OPEN) | (fills["kind"] == INTENT_QUOTE)])
+    pair_ids = np.unique(pair[opens_pair(fills)])
     in_pair = np.isin(pair, pair_ids)
     return pair_ids, np.searchsorted(pair_ids, pair[in_pair]), in_pair

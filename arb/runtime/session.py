@@ -243,7 +243,7 @@ class SessionLoop:
         the account keeps, if any; then ``on_watch(watcher)`` for each (tests, benchmarks)."""
         for watcher in self.watchers:
             for line in watcher.begin(start):
-                console.print(line, highlight=False, soft_wrap=True)
+                console.print(line, highlight=False, soft_wrap=True, markup=False)  # plain text: "[ops]" is no style
         if halt:
             for watcher in self.watchers:
                 watcher.halt(halt)

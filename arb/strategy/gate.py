@@ -24,11 +24,11 @@ status, ``position_limit``, ``max_notional_per_venue``, ``max_pair_loss``, ``max
   judged by its worst case of leg risk, the net position if its buys or its sells filled alone;
 - ``max_notional_per_venue``: the symbol's position value on each venue stays within it;
 - ``max_open_orders``: a venue never has more than this many unanswered orders (every symbol's);
-- ``max_drawdown``: once trading PnL (equity minus the starting balances at today's prices: the
+- ``max_drawdown``: once net PnL (equity minus the starting balances at today's prices: the
   starting coins' own price moves are not the strategy's losses) falls this far below its peak,
   trading halts;
 - ``max_daily_loss`` (quote) and ``max_daily_loss_fraction`` (of the account's equity at the day's
-  start): trading PnL lost since the day began (``daily_reset_hour_utc``) halts new pairs until the
+  start): net PnL lost since the day began (``daily_reset_hour_utc``) halts new pairs until the
   next day begins;
 - ``max_pair_loss``: a pair that lost more than this, from the moment it was sent until the position
   was flat again with nothing unanswered, halts trading;
@@ -290,7 +290,7 @@ def _halt(st: Any, sstate: Any, reason: int, code: int, now: int, value: float, 
 
 @nb.njit(cache=True, nogil=True)
 def update_equity(limits: Any, state: Any, sstate: Any, pnl: float, pnl_sym: Any, views: Any, now: int) -> None:
-    """Follow trading PnL at ``now``: the account's (``pnl``: the drawdown peak, the risk day) and each
+    """Follow net PnL at ``now``: the account's (``pnl``: the drawdown peak, the risk day) and each
     symbol's (``pnl_sym[s]``: its last pair's PnL, judged whenever none of its orders is unanswered:
     marked at the mids while a leg is open, realised once flat), how long each symbol's net position
     has been off flat, and the venues' unknown orders (``state.unknown``, set by the driver); halt or

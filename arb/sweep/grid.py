@@ -67,9 +67,9 @@ from arb.events import ASSET_NAMES
 OBJECTIVES: Final[Mapping[str, str]] = {
     "pnl": "net PnL over the whole run, quote currency (the equity curve's)",
     "pnl_per_pair": "mean PnL of one arbitrage pair, quote currency",
-    "pnl_to_drawdown": "net PnL divided by the largest drawdown of trading PnL (PnL itself when none)",
+    "pnl_to_drawdown": "net PnL divided by the largest drawdown of net PnL (PnL itself when none)",
     "win_rate": "share of pairs that made money",
-    "sharpe": "annualised Sharpe ratio of trading PnL (only for runs of a day or more: shorter is noise)",
+    "sharpe": "annualised Sharpe ratio of net PnL (only for runs of a day or more: shorter is noise)",
 }
 """Objectives a sweep can rank by (``[sweep] objective``), all higher-is-better; the default is ``pnl``."""
 
@@ -360,7 +360,8 @@ def _symbol_parameter(file: str, key: str, config: AppConfig) -> tuple[list[str]
 
 def _parameter(file: str, key: str, raw: Any, config: AppConfig) -> Parameter:
     at = f"grid.{key}"
-    if key in _DATA_KEYS or (key.split(".")[0] in ASSET_NAMES and key.split(".")[1:] in (["market"], ["network"])):
+    venue_key = key.split(".")[1:] if key.split(".")[0] in ASSET_NAMES else []
+    if key in _DATA_KEYS or venue_key in (["market"], ["network"], ["data_network"]):
         why = _DATA_KEYS.get(key, "the market chooses the recordings")
         raise ConfigError(
             file,

@@ -190,6 +190,7 @@ def _bybit_networks(market: str) -> dict[str, Any]:
 DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
     "market": "spot",
     "network": "testnet",
+    "data_network": "mainnet",
     "order_entry": "rest",
     "api_key": "${BINANCE_API_KEY}",
     "api_secret": "${BINANCE_API_SECRET}",
@@ -240,6 +241,7 @@ DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
 DEFAULT_BYBIT: Final[Mapping[str, Any]] = {
     "market": "spot",
     "network": "testnet",
+    "data_network": "mainnet",
     "order_entry": "rest",
     "api_key": "${BYBIT_API_KEY}",
     "api_secret": "${BYBIT_API_SECRET}",
@@ -285,10 +287,11 @@ def local_endpoints(
     ws_private: str = "",
     ws_orders: str = "",
 ) -> dict[str, Any]:
-    """Venue overrides that point ``network`` of ``market`` at a fake venue and select it.
+    """Venue overrides that point ``network`` of ``market`` at a fake venue and select it, for the orders
+    and the market data alike (``network`` and ``data_network``).
 
     ``local_endpoints("ws://127.0.0.1:9001/stream", "http://127.0.0.1:9002")`` gives
-    ``{"market": "spot", "network": "local", "endpoints": {"spot": {"local": {...}}}}``;
+    ``{"market": "spot", "network": "local", "data_network": "local", "endpoints": {"spot": {"local": {...}}}}``;
     ``ws_private`` adds the private stream of a fake private venue, ``ws_orders`` its order WebSocket.
     """
     urls = [ws] if isinstance(ws, str) else list(ws)
@@ -300,6 +303,7 @@ def local_endpoints(
     return {
         "market": market,
         "network": network,
+        "data_network": network,
         "endpoints": {market: {network: endpoints}},
     }
 

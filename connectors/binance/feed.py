@@ -1,9 +1,9 @@
 """Binance spot and USD-M market data: one combined-stream WebSocket, book sync by REST snapshot.
 
-The connection is ``<endpoints.ws>?streams=<symbol>@<feed.depth_stream>/<symbol>@trade/<symbol>@bookTicker``
+The connection is ``<data_endpoints.ws>?streams=<symbol>@<feed.depth_stream>/<symbol>@trade/<symbol>@bookTicker``
 for every symbol, plus ``<symbol>@markPrice@1s`` (mark price and funding) on USD-M (the URL
 subscribes, so nothing is sent on the socket), and the REST snapshot comes
-from ``GET <endpoints.rest><DEPTH_SNAPSHOT_PATH[market]>?symbol=<SYMBOL>&limit=<feed.snapshot_limit>``.
+from ``GET <data_endpoints.rest><DEPTH_SNAPSHOT_PATH[market]>?symbol=<SYMBOL>&limit=<feed.snapshot_limit>``.
 
 Book sync follows Binance's "How to manage a local order book correctly": the normalizer buffers diffs
 while its book is not synced; once a diff is buffered (or, for a quiet symbol, ``feed.stale_after``
@@ -81,11 +81,11 @@ class BinanceFeed(MarketDataFeed):
         **options: Unpack[FeedOptions],
     ) -> None:
         super().__init__(config, symbols, **options)
-        for url in config.endpoints.ws:
+        for url in config.data_endpoints.ws:
             if not urlsplit(url).path.endswith("/stream"):
                 raise ConfigError(
                     str(config.path),
-                    f"endpoints.{config.market}.{config.network}.ws",
+                    f"endpoints.{config.market}.{config.data_network}.ws",
                     f"expected combined-stream URLs whose path ends in /stream, got {url!r}",
                 )
         self.weight_limit = weight_limit if weight_limit is not None else DEFAULT_WEIGHT_LIMIT[self.market]
@@ -94,7 +94,7 @@ class BinanceFeed(MarketDataFeed):
         """Request weight used in the current minute, from the last ``x-mbx-used-weight-1m`` header."""
         self._weight_minute = -1
         self._snapshot_weight = depth_snapshot_weight(self.market, self._feed.snapshot_limit)
-        self._snapshot_url = config.endpoints.rest.rstrip("/") + DEPTH_SNAPSHOT_PATH[self.market]
+        self._snapshot_url = config.data_endpoints.rest.rstrip("/") + DEPTH_SNAPSHOT_PATH[self.market]
         self._http = http
         self._streams = [
             name for s in self.symbols for name in self.symbol_streams(config, s, include_bbo=self.include_bbo)

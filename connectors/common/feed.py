@@ -137,7 +137,8 @@ class _SessionEndedError(Exception):
 class MarketDataFeed:
     """One venue's market-data connection for a set of symbols: see the module docstring.
 
-    ``config`` supplies the URLs (``endpoints.ws`` in failover order, ``endpoints.rest``), the market
+    ``config`` supplies the URLs of its ``data_network`` (``data_endpoints.ws`` in failover order,
+    ``data_endpoints.rest``; ``arb live`` hands a venue whose data network is its orders'), the market
     and the ``[feed]`` settings. ``symbols`` are venue symbols (``"BTCUSDT"``). ``queue`` receives
     :class:`FeedBatch` objects (``None``: rows are discarded, e.g. when only recording). ``recorder``
     receives every raw frame. ``clock`` stamps frames (int ns). ``sleep`` waits between attempts
@@ -175,7 +176,7 @@ class MarketDataFeed:
         self.include_bbo = include_bbo
         self.stats = FeedStats()
         self._feed = config.feed
-        self._urls = tuple(config.endpoints.ws)
+        self._urls = tuple(config.data_endpoints.ws)
         self._queue = queue
         self._recorder = recorder
         self._clock = clock

@@ -93,7 +93,6 @@ CASES: list[tuple[list[str], str]] = [
     (["funding-history", "--start", "2024-08-01", "--out", FILE], "--out"),
     (["funding-history", "--start", "2024-08-01", "--out", UNDER_FILE], "--out"),
     # fetch
-    (["fetch", "--start", "2024-08-01"], "--source"),
     (["fetch", "--source", "binance", "--start", "2024-08-01"], "--source"),
     (["fetch", "--source", "tardis"], "--start"),
     (["fetch", "--config", MISSING, "--source", "tardis", "--start", "2024-08-01"], "--config"),
@@ -211,6 +210,8 @@ CASES: list[tuple[list[str], str]] = [
     (["status", "--url", "127.0.0.1:8321"], "--url"),
     (["status", "--url", "ftp://host"], "--url"),
     (["status", "--timeout", "soon"], "--timeout"),
+    (["status", "--state-dir", MISSING], "--state-dir"),
+    (["status", "--state-dir", FILE], "--state-dir"),
     # the command itself
     (["trade"], "COMMAND"),
 ]

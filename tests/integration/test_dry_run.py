@@ -117,7 +117,7 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
         assert summary["pairs"]["pairs"] == 1 and summary["meta"]["interrupted"] is True
         text = out.getvalue()
         assert "fill binance buy" in text and "fill bybit   sell" in text
-        assert "positions" in text and "equity" in text and "trades 2" in text
+        assert "positions" in text and "equity" in text and "fills 2" in text
 
         # Second run: resumes the account (positions, ids) and trades the rest of the band.
         resumed = PaperAccount.open(state, config)
@@ -198,5 +198,5 @@ async def test_the_first_account_line_comes_once_both_books_are_synced(tmp_path:
         finally:
             run.cancel()
     first = next(line for line in screen.getvalue().splitlines() if " UTC] cash " in line)
-    assert "positions +0 | +0" in first and "trades 0" in first
+    assert "positions +0 | +0" in first and "fills 0" in first
     assert result.engine.log.fills.n == 0  # the line came from the sync, not from a fill or the interval

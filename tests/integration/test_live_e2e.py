@@ -34,6 +34,7 @@ from tests.integration.live_rig import (
     until,
 )
 from tests.processes import run_arb
+from tests.report_checks import check_live_reports
 
 DAY = dt.date(2024, 5, 6)
 START_NS = int(dt.datetime.combine(DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1e9)
@@ -132,12 +133,12 @@ def _assert_report_matches_ledgers(report: Path, venues: dict[str, Any]) -> None
 
 
 async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_cent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def three_each(live: _Live) -> bool:
         return len(account(live.binance).trades) >= 3 and len(account(live.bybit).trades) >= 3
 
-    async with _live(tmp_path, monkeypatch, "run", three_each) as (binance, bybit, _, _, process, out):
+    async with _live(tmp_path, monkeypatch, "run", three_each) as (binance, bybit, config, _, process, out):
         stderr = await interrupted(process, out)
         stdout = (out / "stdout").read_text()
         venues = {"binance": binance, "bybit": bybit}
@@ -160,6 +161,8 @@ async def test_arb_live_trades_pairs_and_journal_report_and_venues_agree_to_the_
             spent = sum(t.qty * t.price for t in account(venue).trades)
             fees = sum(t.fee for t in account(venue).trades if t.fee_asset == "USDT")
             assert usdt.free + usdt.locked == Decimal("100000") + quote_moved * spent - fees
+        # every report of the journal says the session's figures
+        check_live_reports(config, out, tmp_path / "reports", capsys)
 
 
 async def test_sigkill_in_the_middle_of_trading_then_a_restart_loses_nothing_and_sends_nothing_twice(

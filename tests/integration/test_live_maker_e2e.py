@@ -27,6 +27,7 @@ from tests.integration.live_rig import (
     live_trading,
     until,
 )
+from tests.report_checks import check_live_reports
 from tests.scenarios import Change, write_standing_spread
 
 QUOTE_AT = Decimal("59938.16")
@@ -38,7 +39,7 @@ MAKER = {
 
 
 async def test_arb_live_rests_quotes_fills_one_as_a_maker_hedges_it_and_the_journal_equals_both_ledgers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     keys = both_keys(monkeypatch)
     changes = [
@@ -72,3 +73,6 @@ async def test_arb_live_rests_quotes_fills_one_as_a_maker_hedges_it_and_the_jour
         summary = json.loads((out / "report" / "summary.json").read_text())
         counters = summary["meta"]["executor"]["venues"]["binance-spot"]
         assert counters["quote_fills"] == len(makers) and counters["quotes"] == len(quotes), stderr
+        # every report of the journal counts the maker pair and says the session's figures
+        assert summary["pairs"]["pairs"] == 1
+        check_live_reports(config, out, tmp_path / "reports", capsys)

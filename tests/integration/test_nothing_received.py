@@ -77,7 +77,7 @@ async def test_record_names_the_venue_that_never_connected(tmp_path: Path) -> No
     [problem] = report.problems()
     endpoints = bybit["endpoints"]["spot"]["local"]  # type: ignore[index]
     assert problem.startswith(f"bybit spot never connected (1 attempt; last: {endpoints['ws'][0]}: ")
-    assert f"  bybit spot on local: market data {endpoints['ws'][0]}, REST {endpoints['rest']}" in lines
+    assert f"  bybit spot: market data from local ({endpoints['ws'][0]}, REST {endpoints['rest']}); no orders" in lines
 
 
 def test_arb_record_that_recorded_nothing_exits_1_with_the_reason(
@@ -90,7 +90,7 @@ def test_arb_record_that_recorded_nothing_exits_1_with_the_reason(
     [line] = err.strip().splitlines()[-1:]
     assert line.startswith("arb record: binance spot never connected (")
     assert "; bybit spot never connected (" in line and line.endswith("; no line was recorded")
-    assert "spot on local: market data ws://127.0.0.1:" in out  # the banner said where it tried
+    assert "spot: market data from local (ws://127.0.0.1:" in out  # the banner said where it tried
     assert not list((tmp_path / "out").rglob("*.gz"))
 
 
@@ -106,7 +106,9 @@ def test_a_live_dry_run_whose_venues_never_connected_exits_1_naming_them(
     for venue, overrides in (("binance", binance), ("bybit", bybit)):
         endpoints = overrides["endpoints"]["spot"]["local"]  # type: ignore[index]
         # the banner: network and URLs in use
-        assert f"{venue} spot on local: market data {endpoints['ws'][0]}, REST {endpoints['rest']}" in err
+        assert (
+            f"{venue} spot: market data from local ({endpoints['ws'][0]}, REST {endpoints['rest']}); no orders" in err
+        )
         assert f"arb dry-run: {venue} spot never connected (" in err
     assert "no market data reached both venues' books" in err
     assert not (tmp_path / "report").exists()

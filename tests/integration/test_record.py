@@ -260,8 +260,11 @@ async def test_record_writes_both_venues_prints_status_and_stops_cleanly(tmp_pat
     assert by_venue["binance"].snapshots == 1 and by_venue["binance"].gaps == 0
     # the banner names each venue's network and URLs, then the status lines follow
     assert statuses[0].startswith("recording BTCUSDT into ")
-    assert statuses[1] == f"  binance spot on local: market data {binance.ws_urls[0]}, REST {binance.rest_url}"
-    assert statuses[2] == f"  bybit spot on local: market data {bybit.ws_urls[0]}, REST {bybit.rest_url}"
+    assert (
+        statuses[1]
+        == f"  binance spot: market data from local ({binance.ws_urls[0]}, REST {binance.rest_url}); no orders"
+    )
+    assert statuses[2] == f"  bybit spot: market data from local ({bybit.ws_urls[0]}, REST {bybit.rest_url}); no orders"
     ticks = [line for line in statuses if "msg/s" in line]
     assert "binance" in ticks[0] and "bybit" in ticks[0]
     summary = report.summary()
@@ -415,3 +418,42 @@ async def test_record_opens_another_connection_when_the_symbols_do_not_fit_one(
     for venue in ("binance_spot", "bybit_spot"):  # one file per symbol (of today: the recorder's clock)
         assert sorted(p.name.split("_")[0] for p in report.files if p.parent.name == venue) == ["btcusdt", "ethusdt"]
     assert len(report.venues) == 4 and all(v.messages > 0 for v in report.venues)
+
+
+async def test_record_on_the_shipped_networks_reads_the_data_network_never_the_orders_one(tmp_path: Path) -> None:
+    # the shipped venue files' networks (orders: testnet, market data: mainnet), each network's table
+    # pointed at its own fake venue: the recording reads mainnet's, testnet's is never dialled
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        two_venues(tmp_path) as (binance, bybit, _),
+        FakeBinanceVenue(SPOT_BTC_HEAD, options=VenueOptions(max_frames=10)) as binance_testnet,
+        FakeBybitVenue(SPOT_SAMPLE, market="spot", options=VenueOptions(max_frames=10)) as bybit_testnet,
+    ):
+
+        def tables(real: Any, testnet: Any) -> dict[str, Any]:
+            return {"endpoints": {"spot": {"mainnet": {"ws": real.ws_urls, "rest": real.rest_url},
+                                           "testnet": {"ws": testnet.ws_urls, "rest": testnet.rest_url}}}}  # fmt: skip
+
+        path = write_config_files(tmp_path / "shipped", binance_overrides=tables(binance, binance_testnet),
+                                  bybit_overrides=tables(bybit, bybit_testnet))  # fmt: skip
+        config = load_config(path)
+        assert [(v.network, v.data_network) for v in config.venues] == [("testnet", "mainnet")] * 2
+        statuses: list[str] = []
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            record(config, symbols=["BTCUSDT"], duration_ns=None, out_dir=tmp_path / "out", status_interval_ns=None,
+                   status=statuses.append, stop=stop, feed_options={"sleep": Sleeps(), "backoff": no_backoff})
+        )  # fmt: skip
+        await binance.wait_for_subscription("btcusdt@depth@100ms")
+        await bybit.wait_for_subscription("orderbook.50.BTCUSDT")
+        stop.set()
+        await task
+    assert binance_testnet.stats.connections_accepted == bybit_testnet.stats.connections_accepted == 0
+    assert binance_testnet.stats.rest_requests == []
+    assert (
+        statuses[1]
+        == f"  binance spot: market data from mainnet ({binance.ws_urls[0]}, REST {binance.rest_url}); no orders"
+    )
+    assert (
+        statuses[2] == f"  bybit spot: market data from mainnet ({bybit.ws_urls[0]}, REST {bybit.rest_url}); no orders"
+    )

@@ -132,14 +132,9 @@ sys.exit(code)
     return done.returncode, json.loads(line.removeprefix("loaded: "))
 
 
-_STILL_HEAVY = ("report",)
-"""Commands whose option choices still come from the modules that do their work (the reports'
-SQLAlchemy): their parsers load those."""
-
-
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], *([name, "--help"] for name in _COMMANDS if name not in _STILL_HEAVY),
+    [["--help"], *([name, "--help"] for name in _COMMANDS),
      ["backtest", "--start", "not-a-day"], ["nosuch"], ["record", "--duration", "1d"],
      ["check", "--set", "risk.position_limit=abc"]],
     ids=lambda argv: " ".join(argv),

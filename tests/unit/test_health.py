@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from arb.cli import main
 from arb.errors import EXIT_NOT_RUNNING
 from arb.ops import health
+from arb.ops.address import Address, write_address
 from arb.ops.server import OpsServer
 from arb.ops.snapshot import BookState, FeedHealth, OpsHub, Snapshot, SymbolState
 from arb.ops.status import describe, ops_url
@@ -112,7 +115,7 @@ def _get(url: str) -> tuple[int, dict[str, object], str]:
 def served() -> tuple[OpsHub, OpsServer, list[int]]:
     hub = OpsHub()
     clock = [NOW]
-    server = OpsServer("127.0.0.1", 0, [health.setup(hub, MAX_AGE, clock=lambda: clock[0])])
+    server = OpsServer("127.0.0.1", 0, [health.setup(hub, MAX_AGE, clock=lambda: clock[0], run_id=RUN_ID)])
     server.start()
     try:
         yield hub, server, clock  # type: ignore[misc]
@@ -139,8 +142,16 @@ def test_the_routes_answer_what_assess_says_as_json_never_cached(served: tuple[O
     assert _get(server.url + "/readyz")[0] == 503
 
 
-def _status_config(tmp_path: Path, port: int) -> Path:
-    return write_config_files(tmp_path, arbitrage_overrides={"ops": {"enabled": True, "port": port}})
+RUN_ID = "0123456789abcdef"
+
+
+def _status_config(tmp_path: Path, port: int, *, run_id: str = RUN_ID, serving: bool = True) -> Path:
+    """A configuration whose [ops] port is ``port`` and, with ``serving``, an ``arb live`` of it that wrote
+    it serves there as ``run_id`` (what a running process's watch writes)."""
+    path = write_config_files(tmp_path, arbitrage_overrides={"ops": {"enabled": True, "port": port}})
+    if serving:
+        write_address(tmp_path / "live", Address(f"http://127.0.0.1:{port}", 4242, run_id, "live", "BTCUSDT"))
+    return path
 
 
 def test_arb_status_prints_ready_or_every_reason_and_exits_0_or_1(
@@ -179,10 +190,29 @@ def test_arb_status_with_nothing_listening_exits_69_and_says_not_running(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = _free_port()
-    config = str(_status_config(tmp_path, port))
+    # no process of the configuration says where it serves: nothing is asked, the configured port neither
+    config = str(_status_config(tmp_path / "none", port, serving=False))
     assert main(["status", "--config", config, "--timeout", "2s"]) == EXIT_NOT_RUNNING == 69
     out = capsys.readouterr().out
-    assert out.startswith(f"arb at http://127.0.0.1:{port}: NOT RUNNING (nothing answers:")
+    assert out.startswith("arb: NOT RUNNING (no arb record, dry-run or live of ") and "ops.json" in out
+    # an address left by a run that ended: nothing answers there
+    config = str(_status_config(tmp_path / "left", port))
+    assert main(["status", "--config", config, "--timeout", "2s"]) == EXIT_NOT_RUNNING
+    out = capsys.readouterr().out
+    assert out.startswith(f"arb live (pid 4242, {tmp_path / 'left' / 'live' / 'ops.json'}) at http://127.0.0.1:{port}: "
+                          "NOT RUNNING (nothing answers:")  # fmt: skip
+
+
+def test_arb_status_never_takes_another_process_for_its_own(
+    served: tuple[OpsHub, OpsServer, list[int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub, server, _ = served
+    hub.publish(_snapshot())
+    # the address says a run that ended served here; another arb (another run id) has the port now
+    config = str(_status_config(tmp_path, server.port, run_id="fedcba9876543210"))
+    assert main(["status", "--config", config]) == EXIT_NOT_RUNNING
+    out = capsys.readouterr().out
+    assert f"at {server.url}: NOT RUNNING (another process answers there: arb live BTCUSDT, pid " in out
 
 
 def test_arb_status_against_a_server_that_is_not_arbs_exits_69(capsys: pytest.CaptureFixture[str]) -> None:
@@ -218,3 +248,19 @@ def test_describe_a_liveness_answer_shows_only_what_keeps_it_from_being_alive() 
     halted = health.assess(_snapshot(halted="kill switch"), NOW, MAX_AGE).body
     lines = describe("http://x", halted, liveness=True)
     assert lines[0] == "arb live BTCUSDT at http://x: ALIVE" and not any(line.startswith("  - ") for line in lines)
+
+
+def test_a_file_left_by_an_ended_process_is_said_not_counted_beside_one_that_runs(
+    served: tuple[OpsHub, OpsServer, list[int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hub, server, _ = served
+    hub.publish(_snapshot())
+    config = str(_status_config(tmp_path, server.port))  # arb live, answering: ready
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    gone = int(ended.stdout)
+    write_address(tmp_path / "paper", Address(f"http://127.0.0.1:{_free_port()}", gone, "aa" * 8, "dry-run"))
+    assert main(["status", "--config", config, "--timeout", "2s"]) == 0
+    out = capsys.readouterr().out
+    assert f"arb live BTCUSDT at {server.url}: READY" in out
+    assert f"arb dry-run (pid {gone}, {tmp_path / 'paper' / 'ops.json'}) at http://127.0.0.1:" in out
+    assert "NOT RUNNING (nothing answers: " in out and f"the file is left by pid {gone}, which has ended" in out

@@ -270,7 +270,7 @@ def test_without_a_paper_account_the_message_names_the_configured_folder(
     [line] = err.strip().splitlines()
     folder = load_config(config).dry_run.state_dir
     assert line.startswith("arb report: no paper account: ")
-    assert f"{folder / 'account.json'} does not exist ([dry_run] state_dir in {config})" in line
+    assert f"{folder / 'paper.sqlite'} does not exist ([dry_run] state_dir in {config})" in line
     assert "run arb dry-run" in line and "or pass --state-dir with the folder of an existing account" in line
     assert main(["report", "--config", str(config), "--source", "live"]) == 2
     _, err = capsys.readouterr()
@@ -333,7 +333,7 @@ def test_every_bar_chart_names_its_unit() -> None:
     bars = bars[: bars.index("</svg>")]
     assert 'aria-label="per venue (USDT)"' in page
     assert ">USDT</text>" in bars and "PnL (USDT)</text>" in bars and "fees (USDT)</text>" in bars
-    assert "<title>binance PnL: -0.6000 USDT</title>" in bars and ">-0.60</text>" in bars  # each bar's value
+    assert "<title>binance net PnL: -0.6000 USDT</title>" in bars and ">-0.60</text>" in bars  # each bar's value
 
 
 def test_a_paper_fill_being_appended_is_not_read_yet(tmp_path: Path) -> None:

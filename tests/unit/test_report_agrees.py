@@ -291,8 +291,8 @@ def _drawn_axes(tmp_path: Path, summary: Any, fills: np.ndarray, equity: np.ndar
     return axes
 
 
-def test_the_trading_pnl_has_its_own_axis_scaled_to_it(tmp_path: Path) -> None:
-    # before: a trading PnL of 0..0.5 quote shared an axis with an equity change down to -30 quote
+def test_the_net_pnl_has_its_own_axis_scaled_to_it(tmp_path: Path) -> None:
+    # before: a net PnL of 0..0.5 quote shared an axis with an equity change down to -30 quote
 
     holding = InitialBalances(base=(0.1, 0.0), quote=(10_000.0, 10_000.0))
     equity = curve([0.0] * 21, step=1.0)
@@ -302,11 +302,12 @@ def test_the_trading_pnl_has_its_own_axis_scaled_to_it(tmp_path: Path) -> None:
     fills = np.zeros(0, FILL_DTYPE)
     s = summarize(fills, equity, holding, {})
     data = chart_data(s, fills, equity)
-    assert data.trading_pnl == pytest.approx(trading, abs=1e-9)
+    assert data.net_pnl == pytest.approx(trading, abs=1e-9)
     assert data.equity_change == pytest.approx(trading - np.linspace(0.0, 30.0, 21), abs=1e-9)
+    assert data.holdings_revaluation == pytest.approx(-np.linspace(0.0, 30.0, 21), abs=1e-9)
     axes = _drawn_axes(tmp_path, s, fills, equity)
-    (pnl_ax,) = [ax for ax in axes if ax.get_ylabel() == "trading PnL (quote)"]
-    assert pnl_ax.get_lines()[0].get_label() == "trading PnL, both venues"
+    (pnl_ax,) = [ax for ax in axes if ax.get_ylabel() == "net PnL (quote)"]
+    assert pnl_ax.get_lines()[0].get_label() == "net PnL (after fees),\nboth venues"
     low, high = pnl_ax.get_ylim()
     assert high - low < 1.0  # scaled to 0..0.5, not to the -30 of the equity change
 
@@ -355,7 +356,7 @@ def test_every_fill_has_a_marker_of_its_own(tmp_path: Path) -> None:
     gaps = [math.dist(a, b) for i, a in enumerate(points) for b in points[i + 1 :]]
     assert min(gaps) >= 0.8 * charts._MARKER_PT * 110 / 72, min(gaps)
     legend = [text.get_text() for text in spread_ax.get_legend().get_texts()]
-    assert "open fills (11) at the spread they captured" in legend
+    assert "pair legs (kind open): 11 fills,\nat the spread they captured" in legend
     assert {"buy", "sell", "filled: Binance"} <= set(legend)
     notes = [text.get_text() for text in spread_ax.texts]
     assert notes == ["10 fills"]  # the stack says how many it holds

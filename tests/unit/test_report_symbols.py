@@ -162,9 +162,9 @@ def test_the_risk_figures_are_the_account_curve() -> None:
     assert s.risk.final_equity == pytest.approx(btc["equity"][-1] + eth["equity"][-1])
     assert s.risk.max_drawdown == pytest.approx(float(np.max(np.maximum.accumulate(curve) - curve)))
     data = chart_data(s, fills, equity)
-    assert np.allclose(data.trading_pnl, curve)
-    assert np.allclose(data.symbols[0].trading_pnl + data.symbols[1].trading_pnl, curve)
-    assert data.symbols[1].trading_pnl[-1] == pytest.approx(ETH_PNL)
+    assert np.allclose(data.net_pnl, curve)
+    assert np.allclose(data.symbols[0].net_pnl + data.symbols[1].net_pnl, curve)
+    assert data.symbols[1].net_pnl[-1] == pytest.approx(ETH_PNL)
     assert np.isnan(data.spread_bps).all()  # the account has no one spread: each symbol's is its own
     assert np.array_equal(data.symbols[1].spread_bps, eth["spread_bps"])
 

@@ -181,7 +181,7 @@
         timeSeries,
         { label: "buy " + v0 + " / sell " + v1, stroke: "#58a6ff", width: 1.5, value: (u, v) => sig(v, 4) + " bps" },
         { label: "buy " + v1 + " / sell " + v0, stroke: "#f0883e", width: 1.5, value: (u, v) => sig(v, 4) + " bps" },
-        { label: "entry (min_spread_bps)", stroke: "#3fb950", width: 1, dash: [6, 4], value: (u, v) => sig(v, 4) + " bps" },
+        { label: "entry threshold (min_spread_bps)", stroke: "#3fb950", width: 1, dash: [6, 4], value: (u, v) => sig(v, 4) + " bps" },
       ],
       axes: [timeAxis, Object.assign({ label: "edge net of fees (bps)", size: 60 }, axisStyle)],
     };
@@ -231,12 +231,12 @@
       series: [
         timeSeries,
         { label: "equity", stroke: "#a371f7", width: 1.5, scale: "eq", value: (u, v) => num(v, 2) },
-        { label: "PnL", stroke: "#3fb950", width: 1.5, scale: "pnl", fill: "rgba(63,185,80,0.08)", value: (u, v) => num(v, 2) },
+        { label: "net PnL", stroke: "#3fb950", width: 1.5, scale: "pnl", fill: "rgba(63,185,80,0.08)", value: (u, v) => num(v, 2) },
       ],
       axes: [
         timeAxis,
         Object.assign({ scale: "eq", label: "equity (" + quote + ")", size: 80 }, axisStyle),
-        Object.assign({ scale: "pnl", side: 1, label: "PnL (" + quote + ")", size: 70, grid: { show: false } }, axisStyle),
+        Object.assign({ scale: "pnl", side: 1, label: "net PnL (" + quote + ")", size: 70, grid: { show: false } }, axisStyle),
       ],
     }, [cols.t, cols.equity, cols.pnl], $("chart-equity"));
   }
