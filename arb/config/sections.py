@@ -415,6 +415,10 @@ class LiveConfig(ConfigStruct, frozen=True):
         dead_man_window_ns: The venues' dead-man's switch while trading (Bybit disconnect-cancel-all,
             Binance USD-M countdown cancel): the venue cancels arb's open orders when arb has been
             silent this long (TOML s, 3-300; 0 turns it off).
+        rate_headroom: The share of any of a venue's request limits (Binance's request weight and
+            order counts, a Bybit endpoint's limit) at which arb stops optional traffic to the venue
+            (new pairs, new quotes, routine checks of resting quotes) until the limit's window resets,
+            keeping the rest for hedges, cancels and finding out (1.0: stop only at the limit).
     """
 
     state_dir: Path = Path("../live")
@@ -434,6 +438,7 @@ class LiveConfig(ConfigStruct, frozen=True):
     dead_man_window_ns: Annotated[int, Meta(ge=0, le=300 * NS_PER_S)] = field(
         default=30 * NS_PER_S, name="dead_man_window_s"
     )
+    rate_headroom: Annotated[float, Meta(gt=0, le=1)] = 0.8
 
     def _rules(self) -> None:
         if 0 < self.dead_man_window_ns < 3 * NS_PER_S:
