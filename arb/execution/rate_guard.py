@@ -14,7 +14,10 @@ the venue's state                           optional    needed      urgent
 banned (Binance 418, Bybit 403)             held        held        held: nothing at all until the ban
                                                                     ends, logged as an error
 a ``Retry-After`` window (429, a rate-      held        held        a cancel of a resting order, once per
-limit code, a count at 100 %)                                       order and window; no create
+limit code with its time, a count at                                order and window; no create
+100 %)
+a rate limit that names no time             creates     sent        no create for 60 s
+(Binance ``-1008``: the server overloaded)  held
 a count past ``headroom`` of its limit      held        sent        sent
 otherwise                                   sent        sent        sent
 ==========================================  ==========  ==========  ===================================
@@ -111,6 +114,8 @@ class RateGuard:
     """End of the current Retry-After window (a past time: none)."""
     banned_until_ns: int = field(default=0, init=False)
     """End of the current ban (a past time: none)."""
+    orders_until_ns: int = field(default=0, init=False)
+    """End of a hold of creates alone: a rate limit that named no time (a past time: none)."""
     blocked_until_ns: int = field(default=0, init=False)
     """Until when the engine must not choose this venue: a window, a ban or the headroom."""
     counts: dict[str, RateCount] = field(default_factory=dict, init=False)
@@ -125,6 +130,7 @@ class RateGuard:
     _banned: bool = field(default=False, init=False)
     _ban_reason: str = field(default="", init=False)
     _window_reason: str = field(default="", init=False)
+    _orders_reason: str = field(default="", init=False)
 
     # -- what may go ---------------------------------------------------------------------------------
 
@@ -149,6 +155,8 @@ class RateGuard:
             log.warning("%s: the ban has ended; requests may go out again", self.venue)
         if now < self.retry_until_ns and not (traffic is Traffic.URGENT and not create):
             return self._window_reason
+        if create and now < self.orders_until_ns:
+            return self._orders_reason
         for count in self.counts.values():
             if now >= count.reset_ns or count.limit is None or (count.orders_only and not create):
                 continue
@@ -218,6 +226,15 @@ class RateGuard:
             until = full_until
         else:
             until = now + int((_DEFAULT_BAN_S if answer.banned else _DEFAULT_WAIT_S) * NS_PER_S)
+            if not answer.banned:
+                # no time named (Binance -1008 "server overloaded"): the venue said nothing of our usage,
+                # so new orders wait the default, and the rest goes on
+                if until > self.orders_until_ns:
+                    self.orders_until_ns, self._orders_reason = until, reason
+                self._extend(until)
+                log.warning("%s: %s: no new orders to this venue for %.0f s", self.venue, reason,
+                            _DEFAULT_WAIT_S, extra={"event": "rate_limit", "venue": self.venue})  # fmt: skip
+                return
         if answer.banned:
             self._banned = True
             if until > self.banned_until_ns:

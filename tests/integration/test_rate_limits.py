@@ -32,6 +32,7 @@ from tests.integration.live_rig import (
     WAIT_S,
     VenueSpec,
     at_ask,
+    create_requests,
     each_spec,
     eventually,
     load,
@@ -186,3 +187,32 @@ async def test_optional_traffic_stops_at_the_headroom_before_the_limit(
         assert hedge.state is OrderState.FILLED
         assert max(r.weight for r in venue.stats.rest_requests) > 0
         assert all(r.status != 429 for r in venue.stats.rest_requests)
+
+
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, BINANCE_LINEAR, BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
+async def test_the_limits_an_order_websocket_answer_carries_are_read(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Binance's ``rateLimits`` and Bybit's ``header`` in the answer to an order over the WebSocket feed
+    the guard as REST's headers do (the order counts come from nowhere else: no order went by REST)."""
+    async with (
+        venue_and_config(spec, tmp_path, monkeypatch, order_entry="websocket") as (venue, config),
+        trading_session(config, [spec.index]) as session,
+    ):
+        executor = session.executors[spec.index]
+        ask, qty = at_ask(venue, spec, Decimal("0.25"))
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+            await eventually(lambda: order.answered, executor)
+            executor.stop()
+        assert order.state is OrderState.FILLED
+        assert not create_requests(venue)  # the order went over the socket
+        counts = executor.guard.counts
+        if spec.venue == "binance":
+            orders = counts["orders-10s"]
+            assert (orders.used, orders.limit, orders.orders_only) == (1, 100 if spec.market == "spot" else 300, True)
+            assert counts["weight-1m"].limit is not None and counts["weight-1m"].used > 0
+        else:
+            create = counts["endpoint WS order.create"]
+            assert create.limit is not None and create.used == 1
