@@ -224,6 +224,8 @@ class VenueExecutor:
         timed_out = isinstance(error, ccxt.RequestTimeout | TimeoutError)
         answer = self._classify(rec, timed_out, self.clock())
         self.guard.observe(rec.headers, answer, request=rec.request)
+        if answer.rate_limited:
+            self._waiters.notify()  # whoever waits on the venue's state asks again
         setup = self.setup
         if not setup.rest and rec.url:  # the base the request went to
             setup = VenueSetup(setup.credentials, setup.market, setup.network, rec.url, setup.file)

@@ -133,6 +133,7 @@ class QuotingVenueExecutor(VenueExecutor):
             log.info("%s: cancel of quote %s failed (%s); querying it", self.venue, order.client_id, error)
             self.journal.record_state(order, "cancel_failed", self.clock(), {"code": error.code})
             self.journal.flush()
+            self._waiters.notify()  # whoever waits on the quote asks again
             return
         if taken:
             return  # its state comes from the stream, or the resolver's query

@@ -91,6 +91,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "shutdown_timeout_ms": 10000,
         "stop_timeout_s": 60,
         "dead_man_window_s": 30,
+        "rate_headroom": 0.8,
     },
     "ops": {
         "enabled": True,

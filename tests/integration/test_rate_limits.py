@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from arb.execution.orders import OrderState
+from arb.execution.venue_quotes import QuotingVenueExecutor
 from arb.runtime.trading_session import KIND_MANUAL, trading_session
 from arb.sim import FakeBinanceExchange
 from arb.sim.replay import FrameKind
@@ -32,6 +33,7 @@ from tests.integration.live_rig import (
     WAIT_S,
     VenueSpec,
     at_ask,
+    best,
     create_requests,
     each_spec,
     eventually,
@@ -94,7 +96,7 @@ async def test_after_a_rest_429_nothing_goes_to_the_venue_until_its_retry_after(
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
             order = await _unknown_order(executor, venue, spec)
-            venue.faults.rest_error(429, retry_after=RETRY_S)  # the next query is refused
+            venue.faults.rest_error(429, retry_after=RETRY_S, path=QUERY_PATHS[spec.id])  # the next query
             await eventually(lambda: _limited_at(venue) is not None, venue)
             limited = _limited_at(venue)
             assert limited is not None
@@ -216,3 +218,43 @@ async def test_the_limits_an_order_websocket_answer_carries_are_read(
         else:
             create = counts["endpoint WS order.create"]
             assert create.limit is not None and create.used == 1
+
+
+QUERY_PATHS = {"binance-spot": "/api/v3/order", "binance-linear": "/fapi/v1/order",
+               "bybit-spot": "/v5/order/realtime", "bybit-linear": "/v5/order/realtime"}  # fmt: skip
+CANCEL_PATHS = {"binance-spot": "/api/v3/order", "binance-linear": "/fapi/v1/order", "bybit-spot": "/v5/order/cancel",
+                "bybit-linear": "/v5/order/cancel"}  # fmt: skip
+
+
+async def test_inside_a_retry_after_window_a_resting_quote_gets_one_cancel(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one thing the rule lets through a Retry-After window: a cancel of a resting quote, once. The
+    first cancel fails (503), the second is held, and after the window the quote is cancelled."""
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
+        assert isinstance(executor, QuotingVenueExecutor)
+        bid, _, _, _ = best(venue, spec)
+        price = (bid * Decimal("0.97")).quantize(spec.rules.tick_size)  # far from the book: it rests
+        qty = max((spec.rules.min_notional / price).quantize(spec.rules.step_size) + spec.rules.step_size,
+                  spec.rules.min_qty)  # fmt: skip
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            quote = executor.submit_quote(BUY, float(price), float(qty), 1, executor.clock())
+            await eventually(lambda: quote.state is OrderState.ACCEPTED, executor)
+            venue.faults.rest_error(429, retry_after=RETRY_S, path=QUERY_PATHS[spec.id])  # the quote's routine look
+            await eventually(lambda: executor.guard.limited_ns > 0, executor)
+            learned = executor.guard.limited_ns
+            window_end = _limited_at(venue)
+            assert window_end is not None
+            window_end += RETRY_S
+            venue.faults.rest_error(503, path=CANCEL_PATHS[spec.id])
+            assert executor.cancel_quote(quote.order_id, executor.clock())  # urgent: it goes out
+            await eventually(lambda: executor.counters["cancel_failures"] == 1, executor)
+            assert executor.cancel_quote(quote.order_id, executor.clock())  # its second inside the window: held
+            await eventually(lambda: executor.counters["cancel_failures"] >= 2, executor)
+            await eventually(lambda: quote.answered, executor, venue)  # after the window, cancelled
+            executor.stop()
+        inside = [r for r in _sent_after(venue, learned) if r[0] < window_end]
+        assert [what for _, what in inside] == [f"{'POST' if spec.venue == 'bybit' else 'DELETE'} "
+                                                f"{CANCEL_PATHS[spec.id]}"], inside  # fmt: skip
+        assert quote.state is OrderState.CANCELED
