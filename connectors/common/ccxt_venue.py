@@ -164,11 +164,11 @@ class CcxtVenue:
         self.configure(exchange)
         return exchange
 
-    def weight_limit(self, exchange: Any) -> int | None:
-        """The request weight per minute published at market load (None: the venue has no such budget)."""
-        return None
+    def rate_limits(self, exchange: Any) -> dict[str, int]:
+        """The limits published at market load, by count name (none by default)."""
+        return {}
 
-    def rate_use(self, headers: Mapping[str, str], now_ns: int, weight_limit: int | None) -> RateUse:
+    def rate_use(self, headers: Mapping[str, str], now_ns: int, limits: Mapping[str, int]) -> RateUse:
         """What one response's headers (names in lower case) say of the request budget (nothing by default)."""
         return RateUse()
 
@@ -268,7 +268,7 @@ class CcxtVenue:
         would, ``RequestTimeout`` (no answer in time), ``NetworkError`` (the connection closed after the
         request was handed over) or ``ExchangeError`` (refused): the caller words it from the record."""
         try:
-            status, body = await entry.request(
+            status, body, headers = await entry.request(
                 operation, params, lambda written_ns: link.wire_written(f"WS {operation}", entry.url, written_ns)
             )
         except AnswerLostError as error:
@@ -277,7 +277,7 @@ class CcxtVenue:
             raise ccxt.RequestTimeout(
                 f"{link.name}: no answer to {operation} in {entry.request_timeout_s:g} s"
             ) from error
-        link.wire_answered(status, _encode(body), self.socket_headers(body, status))
+        link.wire_answered(status, _encode(body), {**headers, **self.socket_headers(body, status)})
         rules = self.answers
         if status != 200 or str(body.get(rules.code_field, "")) != rules.ok_code:
             raise ccxt.ExchangeError(f"{link.name}: {operation} refused: {status} {body}")

@@ -88,10 +88,11 @@ class OrderEntry:
 
     async def request(
         self, operation: str, params: Mapping[str, Any], on_written: Callable[[int], None]
-    ) -> tuple[int, dict[str, Any]]:
-        """Send one request and await its answer, at most the request timeout; returns the HTTP status
-        and body the REST endpoint would have answered. ``on_written(written_ns)`` is called once the
-        request's bytes are handed to the socket (or may have been: a close while sending). Raises
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Send one request and await its answer, at most the request timeout; returns the HTTP status,
+        body and headers (its request counts) the REST endpoint would have answered.
+        ``on_written(written_ns)`` is called once the request's bytes are handed to the socket (or may
+        have been: a close while sending). Raises
         :class:`NotSentError`, :class:`AnswerLostError` or :class:`TimeoutError` (see the module)."""
         try:
             sent = await self.socket.send(operation, params)
@@ -102,7 +103,7 @@ class OrderEntry:
         async with asyncio.timeout(self.request_timeout_s):
             answer = await sent.answer()
         framing = self.socket.framing
-        return framing.status(answer), framing.body(answer)
+        return framing.status(answer), framing.body(answer), framing.headers(answer)
 
     async def close(self) -> None:
         """Stop reopening and close the connection."""
