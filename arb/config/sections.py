@@ -420,6 +420,10 @@ class LiveConfig(ConfigStruct, frozen=True):
             switch cancels them if arb dies (Binance spot has none; a ``dead_man_window`` of 0 arms none):
             they stay on the book until a person or the next start cancels them. False (the default):
             ``arb live`` refuses to start with such quotes, naming this key.
+        rate_headroom: The share of any of a venue's request limits (Binance's request weight and
+            order counts, a Bybit endpoint's limit) at which arb stops optional traffic to the venue
+            (new pairs, new quotes, routine checks of resting quotes) until the limit's window resets,
+            keeping the rest for hedges, cancels and finding out (1.0: stop only at the limit).
     """
 
     state_dir: Path = Path("../live")
@@ -440,6 +444,7 @@ class LiveConfig(ConfigStruct, frozen=True):
         default=30 * NS_PER_S, name="dead_man_window_s"
     )
     quotes_without_dead_man: bool = False
+    rate_headroom: Annotated[float, Meta(gt=0, le=1)] = 0.8
 
     def _rules(self) -> None:
         if 0 < self.dead_man_window_ns < 3 * NS_PER_S:

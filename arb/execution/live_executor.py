@@ -31,17 +31,18 @@ An order's life (see :mod:`arb.execution.orders` for the states):
    the trades since the last fill.
 5. When an order is terminal and all its fills are in, the engine is told, once.
 
-Rate limits (:mod:`arb.execution.rate_guard`): the venues' weight headers and ``Retry-After`` block
-new orders on that venue until the window resets; a ban blocks it until the ban ends and is reported
-loudly. Blocked orders are refused locally, journaled as rejected, never sent;
-:attr:`LiveExecutor.blocked_until_ns` tells the engine until when, so the kernel does not choose that
-venue meanwhile.
+Rate limits (:mod:`arb.execution.rate_guard`): every answer's limits (REST headers, the order
+WebSocket's own fields) and ``Retry-After`` decide what each venue may be sent: during a ban nothing,
+inside a Retry-After window only one cancel per resting order, past ``[live] rate_headroom`` of a limit
+no optional traffic (new pairs, new quotes, routine looks at resting quotes). Held creates are refused
+locally, journaled as rejected, never sent; :attr:`LiveExecutor.blocked_until_ns` tells the engine until
+when optional traffic is held, so the kernel does not choose that venue meanwhile.
 
 Every other request (markets, balances, positions, order queries, trade history, cancels, the
 dead-man's switch, order books) goes through :meth:`~arb.execution.venue_executor.VenueExecutor.call` (an adapter's,
-through :meth:`~arb.execution.venue_executor.VenueExecutor.request`): a failure becomes one
-:class:`~arb.errors.VenueError` worded from what the wire showed, by the rule that decides an order's
-outcome (:mod:`arb.execution.venue_errors`), and the rate guard learns of any rate limit or ban in it.
+through :meth:`~arb.execution.venue_executor.VenueExecutor.request`): the rate guard admits it first,
+a failure becomes one :class:`~arb.errors.VenueError` worded from what the wire showed, by the rule that
+decides an order's outcome (:mod:`arb.execution.venue_errors`), and the guard reads every answer.
 
 Journal writes other than the intent (acks, fills, states) are queued and committed together right
 after the current step, off the decision's path.

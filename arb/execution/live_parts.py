@@ -54,6 +54,9 @@ class ExecutionSettings:
     fill_check_after_ns: int = 2_000 * NS_PER_MS
     stream_retry_ns: int = 1_000 * NS_PER_MS
     """Wait before reopening a user stream that failed (doubling to 30 s while it keeps failing)."""
+    rate_headroom: float = 0.8
+    """The share of any of a venue's request limits at which optional traffic to it stops (see
+    :mod:`arb.execution.rate_guard`)."""
 
 
 class JournalSink(Protocol):

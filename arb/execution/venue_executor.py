@@ -32,7 +32,7 @@ from arb.execution.live_parts import ClientIds, ExecutionSettings, JournalSink, 
 from arb.execution.orders import LiveOrder
 from arb.execution.outcome import Answer, Outcome, classify
 from arb.execution.paper import Rejection
-from arb.execution.rate_guard import RateGuard
+from arb.execution.rate_guard import RateGuard, Traffic, traffic_of_kind
 from arb.execution.venue_errors import VenueSetup, venue_error
 from arb.execution.wire import WireRecord, WireTrace, failure_reason
 from arb.waiting import Conditions
@@ -112,7 +112,7 @@ class VenueExecutor:
         """The order WebSocket (``order_entry = "websocket"``); ``wire_*``: the record of a request over it."""
         self.wire_written, self.wire_answered = WireTrace.note_written, WireTrace.note_answer
         self.departures = Departures()  # one decision's orders leave together (arb.execution.departure)
-        self.guard = RateGuard(venue, clock, rate_use=self.adapter.rate_use)
+        self.guard = RateGuard(venue, clock, rate_use=self.adapter.rate_use, headroom=settings.rate_headroom)
         self.dead_man = DeadMan(self)
         """The venue's dead-man's switch (:meth:`arm_dead_man`, :meth:`run_dead_man`)."""
         self.orders: dict[str, LiveOrder] = {}
@@ -187,12 +187,19 @@ class VenueExecutor:
         the venue, the request, what it answered and what to check (``hint``: what to check when the
         venue refuses for a reason of the request's own, such as an account setting it needs).
 
-        A rate limit or ban in the answer blocks new orders on the venue as an order's would."""
+        The rate guard admits it first by the caller's traffic kind (``guard.traffic``; needed by default):
+        held, it raises VenueError ``"held"`` unsent. Every answer's limits go to the guard."""
+        traffic, key = self.guard.current()
+        held = self.guard.admit(traffic, key)
+        if held is not None:
+            raise VenueError(self.name, f"held back, not sent: {held}", "nothing", code="held", retryable=True)
         with self.trace.recording() as rec:
             try:
-                return await request()
+                result = await request()
             except (TimeoutError, ccxt.BaseError, aiohttp.ClientError, OSError) as error:
                 raise self.failure(error, rec, hint=hint) from error
+            self.guard.observe(rec.headers, request=rec.request)
+            return result
 
     async def request(self, method: str, params: Mapping[str, Any], *, hint: str = "") -> Any:
         """One private request by the ccxt client's implicit method ``method`` (``"privateGetV5OrderRealtime"``)
@@ -218,8 +225,9 @@ class VenueExecutor:
                               hint or f"the venue file {self.setup.file}".rstrip(), code="client")  # fmt: skip
         timed_out = isinstance(error, ccxt.RequestTimeout | TimeoutError)
         answer = self._classify(rec, timed_out, self.clock())
+        self.guard.observe(rec.headers, answer, request=rec.request)
         if answer.rate_limited:
-            self.guard.observe(rec.headers, answer)
+            self._waiters.notify()  # whoever waits on the venue's state asks again
         setup = self.setup
         if not setup.rest and rec.url:  # the base the request went to
             setup = VenueSetup(setup.credentials, setup.market, setup.network, rec.url, setup.file)
@@ -251,7 +259,7 @@ class VenueExecutor:
         quotes = {m.quote_asset for m in self.markets}
         if len(quotes) != 1:
             raise ArbError(f"{self.venue} {self.market}: the symbols are quoted in {sorted(quotes)}; arb needs one")
-        self.guard.weight_limit = self.adapter.weight_limit(self.exchange)
+        self.guard.limits = self.adapter.rate_limits(self.exchange)
         return out
 
     def _find_market(self, symbol: str) -> dict[str, Any]:
@@ -369,7 +377,9 @@ class VenueExecutor:
             intent_ns=intent_ns,
         )
         self.next_order_id += 1
-        refusal = self.guard.blocked() or ("quantity below one lot" if qty_d <= 0 else None)
+        refusal = self.guard.admit(traffic_of_kind(kind), create=True) or (
+            "quantity below one lot" if qty_d <= 0 else None
+        )
         try:
             self.journal.record_intent(
                 order, venue=self.venue, market=self.market, account=self.account, run_id=self.ids.run_id
@@ -429,7 +439,7 @@ class VenueExecutor:
         if rec.written_ns and order.state is OrderState.PENDING:
             order.state = OrderState.SENT
         answer = self._classify(rec, timed_out, now)
-        self.guard.observe(rec.headers, answer)
+        self.guard.observe(rec.headers, answer, request=rec.request)
         self.counters["sent"] += 1
         order.ack_ns = now
         if answer.outcome is Outcome.ACCEPTED:
@@ -672,6 +682,8 @@ class VenueExecutor:
         interval = self.settings.unknown_check_interval_ns / 1e9
         while not self._stopping:
             await asyncio.sleep(interval)
+            if self.guard.blocked(Traffic.NEEDED, create=False) is not None:
+                continue  # a ban or a Retry-After window: nothing to find out by until it ends
             now = self.clock()
             if self._sweep_after_ns and now >= self._sweep_after_ns:
                 self._sweep_after_ns = 0
@@ -774,7 +786,8 @@ class VenueExecutor:
         switch's second step); returns how many were cancelled."""
         if symbol is None:
             return sum([await self.cancel_open(m.symbol) for m in self.markets])
-        return await self.adapter.cancel_all(self, symbol)
+        with self.guard.traffic(Traffic.URGENT, f"cancel-all {symbol}"):  # it takes exposure away
+            return await self.adapter.cancel_all(self, symbol)
 
     async def drain(self, timeout_ns: int) -> list[LiveOrder]:
         """Wait (bounded) for the orders in flight to be done; returns those still in flight."""

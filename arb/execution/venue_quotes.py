@@ -21,6 +21,9 @@ by its trade id. What differs:
   "unknown order" (Binance ``-2011``, Bybit ``110001``/``170213``: filled meanwhile, or not there) is
   counted (``cancel_misses``) and the order is queried at once; a cancel that timed out or failed is
   followed by the resolver's queries, and sent again while the order still rests.
+- **Rate limits** (:mod:`arb.execution.rate_guard`): a cancel is urgent traffic (inside a venue's
+  Retry-After window each resting quote still gets one cancel), the periodic look at a resting quote
+  optional (held first when a limit nears).
 - **A post-only refusal is counted, never retried here**: a quote that would have taken is refused with
   the venue's code (Binance ``-2010``, USD-M ``-5022``: the adapter's ``answers.post_only``) or ends
   expired (Bybit accepts it and cancels it: journaled with the adapter's ``answers.post_only_expiry``,
@@ -43,6 +46,7 @@ from arb.errors import VenueError
 from arb.execution.grid import grid_price
 from arb.execution.orders import LiveOrder, fees_of
 from arb.execution.paper import Rejection
+from arb.execution.rate_guard import Traffic
 from arb.execution.venue_executor import VenueExecutor
 from arb.strategy.types import INTENT_QUOTE
 from connectors.common.orders import OrderState, VenueFill
@@ -120,13 +124,16 @@ class QuotingVenueExecutor(VenueExecutor):
 
     async def _cancel(self, order: LiveOrder) -> None:
         try:
-            taken = await self.adapter.cancel(self, order.symbol, order.client_id)
+            # urgent: a resting quote is exposure; inside a Retry-After window it gets this one cancel
+            with self.guard.traffic(Traffic.URGENT, order.client_id):
+                taken = await self.adapter.cancel(self, order.symbol, order.client_id)
         except VenueError as error:
             # a timeout, a 5xx, a rate limit: the cancel may or may not have happened; the resolver asks
             self.counters["cancel_failures"] += 1
             log.info("%s: cancel of quote %s failed (%s); querying it", self.venue, order.client_id, error)
             self.journal.record_state(order, "cancel_failed", self.clock(), {"code": error.code})
             self.journal.flush()
+            self._waiters.notify()  # whoever waits on the quote asks again
             return
         if taken:
             return  # its state comes from the stream, or the resolver's query
@@ -156,9 +163,14 @@ class QuotingVenueExecutor(VenueExecutor):
         """One look at an order in flight; a quote still resting ``fill_check_after`` after its cancel is
         cancelled again (a cancel is idempotent; a create never is)."""
         now = self.clock()
+        routine = False
         if is_quote(order):
             order.checked_ns = now
-        await super().resolve(order)
+            # a resting quote's periodic look is optional traffic (held first when a limit nears); an
+            # unknown one, or one whose cancel went out, is finding out
+            routine = order.state is not OrderState.UNKNOWN and not order.cancel_ns
+        with self.guard.traffic(Traffic.OPTIONAL if routine else Traffic.NEEDED):
+            await super().resolve(order)
         late = order.cancel_ns and now - order.cancel_ns >= self.settings.fill_check_after_ns
         if is_quote(order) and late and not order.answered and order.state in _RESTING and not self.stopping:
             self._send_cancel(order, now)

@@ -45,6 +45,14 @@ from arb.waiting import Conditions
 logger = logging.getLogger(__name__)
 
 _ENDPOINT_KEY = web.AppKey("arb_fake_venue_endpoint", int)
+
+
+def _stamp(request: web.Request) -> int | None:
+    # the client's signing time of a request: Binance's timestamp parameter, Bybit's header
+    text = request.query.get("timestamp") or request.headers.get("X-BAPI-TIMESTAMP") or ""
+    return int(text) if text.isdigit() else None
+
+
 _CLOSE_HANDSHAKE_TIMEOUT_S = 1.0
 
 
@@ -60,6 +68,12 @@ class RestRequest:
     weight: int
     clock_position: int
     """Frames released when the answer was built."""
+    time: float = 0.0
+    """The venue's clock when it answered, seconds: a test counts requests inside a window with it."""
+    sent_ms: int | None = None
+    """The client's own stamp of the request, ms (Binance's ``timestamp`` in the query, Bybit's
+    ``X-BAPI-TIMESTAMP``; None: unsigned, or signed in a body): when the client signed it, so a test can
+    tell a request sent after the client learned something from one already on its way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,6 +538,8 @@ class FakeVenue(Playback):
                 status=status,
                 weight=weight,
                 clock_position=self._replay.released,
+                time=self._clock(),
+                sent_ms=_stamp(request),
             )
         )
         self._notify()

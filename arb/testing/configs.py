@@ -93,6 +93,7 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "stop_timeout_s": 60,
         "dead_man_window_s": 30,
         "quotes_without_dead_man": False,
+        "rate_headroom": 0.8,
     },
     "ops": {
         "enabled": True,

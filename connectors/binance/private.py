@@ -20,8 +20,10 @@ dead-man's switch   (none: IOC orders leave nothing open)              ``POST /f
                                                                        window
 ==================  ===============================================  ====================================
 
-Every response carries ``X-MBX-USED-WEIGHT-1M``, the IP's request weight this minute; at or above the
-``REQUEST_WEIGHT`` limit exchangeInfo published, orders wait for the next minute (:meth:`rate_use`).
+Every response carries ``X-MBX-USED-WEIGHT-1M``, the IP's request weight this minute, and an order request
+``X-MBX-ORDER-COUNT-10S`` and ``-1D`` (spot) or ``-1M`` (USD-M), the account's new orders; the WebSocket
+API's answers carry the same counts in ``rateLimits``. :meth:`rate_use` reads them against the limits
+exchangeInfo published (:meth:`rate_limits`); :mod:`arb.execution.rate_guard` decides what may go.
 Errors are ``{"code": -2010, "msg": "..."}`` with a 4xx status; 418 is a ban ("IP banned until
 <epoch ms>"), 429 a rate limit.
 """
@@ -52,6 +54,7 @@ from connectors.common.private import (
     OrderRequest,
     PerpetualSettingsError,
     PrivateLink,
+    RateCount,
     RateUse,
     SymbolRef,
     TimeInForce,
@@ -80,7 +83,8 @@ NOT_FOUND = "-2013"
 """``"Order does not exist."``: the answer to a query of an order the venue does not have."""
 UNKNOWN_ORDER = "-2011"
 """``"Unknown order sent."``: a cancel of an order that is not open (or of none, for cancel-all)."""
-_MINUTE_NS = 60 * 1_000_000_000
+_INTERVAL_NS = {"s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000, "d": 86_400_000_000_000}
+"""The length of each of Binance's interval letters, ns."""
 
 
 class BinancePrivate(CcxtVenue):
@@ -125,26 +129,42 @@ class BinancePrivate(CcxtVenue):
             ws["ws-api"] = {**ws.get("ws-api", {}), "linear": ws_private}
         return ws
 
-    def weight_limit(self, exchange: Any) -> int | None:
-        """exchangeInfo's ``REQUEST_WEIGHT`` per minute, which ccxt keeps as the last JSON response of the
-        market load."""
-        raw = getattr(exchange, "last_json_response", None)
-        limits = raw.get("rateLimits") if isinstance(raw, dict) else None
-        for limit in limits or []:
-            if limit.get("rateLimitType") == "REQUEST_WEIGHT" and limit.get("interval") == "MINUTE":
-                return int(limit["limit"]) * max(1, int(limit.get("intervalNum", 1)))
-        return None
+    def configure(self, exchange: Any) -> None:
+        """Keep the last JSON answer (ccxt does not by default): exchangeInfo's, right after the market
+        load, is where :meth:`rate_limits` reads the published limits."""
+        exchange.enableLastJsonResponse = True
 
-    def rate_use(self, headers: Mapping[str, str], now_ns: int, weight_limit: int | None) -> RateUse:
-        """``X-MBX-USED-WEIGHT-1M``: at or above ``weight_limit``, orders wait for the next minute."""
-        used = headers.get("x-mbx-used-weight-1m")
-        if used is None or not used.isdigit():
-            return RateUse()
-        if weight_limit is not None and int(used) >= weight_limit:
-            return RateUse(
-                int(used), now_ns - now_ns % _MINUTE_NS + _MINUTE_NS, f"request weight {used} of {weight_limit} used"
-            )
-        return RateUse(int(used))
+    def rate_limits(self, exchange: Any) -> dict[str, int]:
+        """exchangeInfo's ``rateLimits`` (which ccxt keeps as the last JSON response of the market load) by
+        count name: ``REQUEST_WEIGHT`` per minute as ``weight-1m``, ``ORDERS`` per 10 s as ``orders-10s``
+        (per day ``orders-1d``, USD-M per minute ``orders-1m``)."""
+        raw = getattr(exchange, "last_json_response", None)
+        out = {}
+        for limit in (raw.get("rateLimits") if isinstance(raw, dict) else None) or []:
+            kind = {"REQUEST_WEIGHT": "weight", "ORDERS": "orders"}.get(str(limit.get("rateLimitType")))
+            interval = str(limit.get("interval", ""))
+            if kind and interval and str(limit.get("limit", "")).isdigit():
+                out[f"{kind}-{int(limit.get('intervalNum', 1))}{interval[0].lower()}"] = int(limit["limit"])
+        return out
+
+    def rate_use(self, headers: Mapping[str, str], now_ns: int, limits: Mapping[str, int]) -> RateUse:
+        """``X-MBX-USED-WEIGHT-1M`` (the IP's request weight this minute) and ``X-MBX-ORDER-COUNT-10S``,
+        ``-1D``, ``-1M`` (the account's new orders: they limit creates alone), each with its window's end:
+        Binance's windows start on the clock (a minute at :00)."""
+        counts = []
+        for name, value in headers.items():
+            for prefix, kind in (("x-mbx-used-weight-", "weight"), ("x-mbx-order-count-", "orders")):
+                if not name.startswith(prefix) or not value.isdigit():
+                    continue
+                span = name[len(prefix) :]
+                unit = _INTERVAL_NS.get(span[-1:])
+                if unit is None or not span[:-1].isdigit():
+                    continue
+                window = int(span[:-1]) * unit
+                key = f"{kind}-{span}"
+                reset = now_ns - now_ns % window + window
+                counts.append(RateCount(key, int(value), limits.get(key), reset, orders_only=kind == "orders"))
+        return RateUse(tuple(counts))
 
     # -- orders --------------------------------------------------------------------------------------
 

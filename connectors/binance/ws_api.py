@@ -7,7 +7,10 @@ endpoint's, plus ``apiKey``, ``timestamp`` (a JSON integer, ms) and ``recvWindow
 name. With an HMAC key there is no session login (``session.logon`` takes Ed25519 keys only): every
 request carries its signature. The answer echoes ``id`` with ``status`` (HTTP's) and either ``result``
 (the REST reply's body) or ``error`` (``{"code","msg"}``, REST's error body), so the adapter's answer
-rules read both paths alike. The server pings at the WebSocket level; the client library answers.
+rules read both paths alike. Its ``rateLimits`` (``[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE",
+"intervalNum":1,"limit":6000,"count":70}, {"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,
+...}]``) are REST's ``X-MBX-USED-WEIGHT-1M`` and ``X-MBX-ORDER-COUNT-10S`` headers (:meth:`headers`).
+The server pings at the WebSocket level; the client library answers.
 
 Methods: ``order.place``, ``order.cancel``, ``order.status`` on both markets.
 """
@@ -59,6 +62,22 @@ class BinanceWsApiFraming:
     def body(self, answer: Mapping[str, Any]) -> dict[str, Any]:
         body = answer.get("result") if answer.get("status") == 200 else answer.get("error")
         return dict(body) if isinstance(body, Mapping) else {}
+
+    def headers(self, answer: Mapping[str, Any]) -> dict[str, str]:
+        """``rateLimits`` as REST's headers: ``x-mbx-used-weight-<n><m|s|h|d>`` for ``REQUEST_WEIGHT``,
+        ``x-mbx-order-count-<n><...>`` for ``ORDERS``, each its ``count``."""
+        out: dict[str, str] = {}
+        limits = answer.get("rateLimits")
+        for entry in limits if isinstance(limits, list) else ():
+            if not isinstance(entry, Mapping):
+                continue
+            kind = {"REQUEST_WEIGHT": "x-mbx-used-weight", "ORDERS": "x-mbx-order-count"}.get(
+                str(entry.get("rateLimitType"))
+            )
+            interval, num, count = str(entry.get("interval", "")), entry.get("intervalNum"), entry.get("count")
+            if kind and interval and isinstance(num, int) and isinstance(count, int):
+                out[f"{kind}-{num}{interval[0].lower()}"] = str(count)
+        return out
 
     def answer_id(self, answer: Mapping[str, Any]) -> str | None:
         request_id = answer.get("id")

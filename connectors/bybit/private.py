@@ -21,8 +21,9 @@ dead-man's switch   ``POST /v5/order/disconnected-cancel-all`` (DCP, per product
 ==================  ==========================================================================================
 
 Business answers come with HTTP 200 and ``{"retCode": 0, "retMsg": "OK", "result": ...}``; a ban is HTTP
-403. ``X-Bapi-Limit-Status`` (requests left in the endpoint's window) at 0 blocks orders until
-``X-Bapi-Limit-Reset-Timestamp`` (:meth:`rate_use`).
+403. Every answer (REST headers, ``/v5/trade``'s ``header``) carries ``X-Bapi-Limit`` (the endpoint's limit),
+``X-Bapi-Limit-Status`` (requests left in its window) and ``X-Bapi-Limit-Reset-Timestamp``: read by
+:meth:`rate_use`, weighed by :mod:`arb.execution.rate_guard`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from connectors.common.private import (
     OrderRequest,
     PerpetualSettingsError,
     PrivateLink,
+    RateCount,
     RateUse,
     SymbolRef,
 )
@@ -62,8 +64,9 @@ ANSWERS = AnswerRules(
     ban_status=403,
     # system error, server timeout, backend timeouts: the order may or may not exist
     unknown_codes=frozenset({"10016", "10000", "170007", "170146"}),
-    # too many visits, IP limit, too many requests
-    rate_codes=frozenset({"10006", "10018", "170005"}),
+    # too many visits, IP limit, too many requests; order entry over /v5/trade: system level frequency
+    # protection, the IP's limit
+    rate_codes=frozenset({"10006", "10018", "170005", "10429", "10403"}),
     # key, sign, permission, IP, expired
     credential_codes=frozenset({"10003", "10004", "10005", "10007", "10009", "10010", "33004"}),
     clock_codes=frozenset({"10002"}),  # the timestamp is outside recv_window
@@ -78,6 +81,7 @@ _MARGIN_MODES = {"cross": ("REGULAR_MARGIN", "PORTFOLIO_MARGIN"), "isolated": ("
 """The unified account's ``marginMode`` values that count as each ``[perpetual] margin_mode``."""
 _DCP_HINT = "that the account has disconnect-cancel-all (DCP) turned on: Bybit turns it on per account (ask Bybit)"
 _NS_PER_MS = 1_000_000
+_NS_PER_S = 1_000_000_000
 
 
 class BybitPrivate(CcxtVenue):
@@ -126,13 +130,19 @@ class BybitPrivate(CcxtVenue):
         """No currency listing at market load (``/v5/asset/coin/query-info``): ccxt has no option for it."""
         exchange.has["fetchCurrencies"] = False
 
-    def rate_use(self, headers: Mapping[str, str], now_ns: int, weight_limit: int | None) -> RateUse:
-        """``X-Bapi-Limit-Status`` 0: the endpoint's limit is used up until ``X-Bapi-Limit-Reset-Timestamp``."""
-        remaining = headers.get("x-bapi-limit-status")
-        reset = headers.get("x-bapi-limit-reset-timestamp")
-        if remaining == "0" and reset is not None and reset.isdigit():
-            return RateUse(None, int(reset) * _NS_PER_MS, "the endpoint's request limit is used up")
-        return RateUse()
+    def rate_use(self, headers: Mapping[str, str], now_ns: int, limits: Mapping[str, int]) -> RateUse:
+        """``X-Bapi-Limit`` (the endpoint's limit per window), ``X-Bapi-Limit-Status`` (what is left of it)
+        and ``X-Bapi-Limit-Reset-Timestamp`` (ms): one count per endpoint, used = limit - left."""
+        limit, left = headers.get("x-bapi-limit", ""), headers.get("x-bapi-limit-status", "")
+        reset = headers.get("x-bapi-limit-reset-timestamp", "")
+        if not (limit.isdigit() and left.isdigit() and reset.isdigit()):
+            return RateUse()
+        used = max(0, int(limit) - int(left))
+        # the reset time is the venue's "now" until the limit is exceeded; its windows are one second
+        reset_ns = int(reset) * _NS_PER_MS
+        if reset_ns <= now_ns:
+            reset_ns = now_ns + _NS_PER_S
+        return RateUse((RateCount("endpoint", used, int(limit), reset_ns, per_endpoint=True),))
 
     # -- orders --------------------------------------------------------------------------------------
 

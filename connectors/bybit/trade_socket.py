@@ -5,7 +5,9 @@ signature]}`` with the hex HMAC-SHA256 of ``"GET/realtime" + expires`` (ms), ans
 "op":"auth",...}``. Each request then carries the REST body as its one argument and a header with the
 timestamp and receive window: ``{"reqId":"...","header":{"X-BAPI-TIMESTAMP":"...",
 "X-BAPI-RECV-WINDOW":"5000"},"op":"order.create","args":[{...}]}``; its answer echoes ``reqId`` with
-``retCode``/``retMsg`` and ``data`` (``orderId``, ``orderLinkId``) as the REST answer's ``result``: the same
+``retCode``/``retMsg``, ``data`` (``orderId``, ``orderLinkId``) as the REST answer's ``result``, and a
+``header`` with REST's rate-limit headers (``X-Bapi-Limit``, ``X-Bapi-Limit-Status``,
+``X-Bapi-Limit-Reset-Timestamp``: :meth:`BybitTradeFraming.headers`): the same
 codes, read by the same :data:`connectors.bybit.private.ANSWERS` once :meth:`BybitTradeFraming.body`
 has put ``data`` where REST keeps it (``result``). A refusal for want of a login
 (``10003`` "Request not authorized") comes without the ``reqId``. ``{"op":"ping"}`` keeps it open.
@@ -66,6 +68,14 @@ class BybitTradeFraming:
         body = {key: value for key, value in answer.items() if key not in ("data", "reqId", "op", "header", "connId")}
         body["result"] = answer.get("data") or {}
         return body
+
+    def headers(self, answer: Mapping[str, Any]) -> dict[str, str]:
+        """The answer's ``header`` (REST's response headers: the endpoint's limit, what is left of it and
+        when it resets), names in lower case."""
+        header = answer.get("header")
+        if not isinstance(header, Mapping):
+            return {}
+        return {str(k).lower(): str(v) for k, v in header.items()}
 
     def answer_id(self, answer: Mapping[str, Any]) -> str | None:
         request_id = answer.get("reqId")

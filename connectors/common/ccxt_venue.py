@@ -164,11 +164,11 @@ class CcxtVenue:
         self.configure(exchange)
         return exchange
 
-    def weight_limit(self, exchange: Any) -> int | None:
-        """The request weight per minute published at market load (None: the venue has no such budget)."""
-        return None
+    def rate_limits(self, exchange: Any) -> dict[str, int]:
+        """The limits published at market load, by count name (none by default)."""
+        return {}
 
-    def rate_use(self, headers: Mapping[str, str], now_ns: int, weight_limit: int | None) -> RateUse:
+    def rate_use(self, headers: Mapping[str, str], now_ns: int, limits: Mapping[str, int]) -> RateUse:
         """What one response's headers (names in lower case) say of the request budget (nothing by default)."""
         return RateUse()
 
@@ -299,18 +299,22 @@ class CcxtVenue:
         return await self._answered(link, entry, operation, outgoing.answer())
 
     async def _answered(
-        self, link: PrivateLink, entry: OrderEntry, operation: str, answer: Awaitable[tuple[int, dict[str, Any]]]
+        self,
+        link: PrivateLink,
+        entry: OrderEntry,
+        operation: str,
+        answer: Awaitable[tuple[int, dict[str, Any], dict[str, str]]],
     ) -> dict[str, Any]:
         # A request's answer read as REST's: ccxt's errors for a lost connection, a timeout, a refusal
         try:
-            status, body = await answer
+            status, body, headers = await answer
         except AnswerLostError as error:
             raise ccxt.NetworkError(f"{link.name}: {error}") from error
         except TimeoutError as error:
             raise ccxt.RequestTimeout(
                 f"{link.name}: no answer to {operation} in {entry.request_timeout_s:g} s"
             ) from error
-        link.wire_answered(status, _encode(body), self.socket_headers(body, status))
+        link.wire_answered(status, _encode(body), {**headers, **self.socket_headers(body, status)})
         rules = self.answers
         if status != 200 or str(body.get(rules.code_field, "")) != rules.ok_code:
             raise ccxt.ExchangeError(f"{link.name}: {operation} refused: {status} {body}")

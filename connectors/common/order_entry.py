@@ -88,10 +88,11 @@ class OrderEntry:
 
     async def request(
         self, operation: str, params: Mapping[str, Any], on_written: Callable[[int], None]
-    ) -> tuple[int, dict[str, Any]]:
-        """Send one request and await its answer, at most the request timeout; returns the HTTP status
-        and body the REST endpoint would have answered. ``on_written(written_ns)`` is called once the
-        request's bytes are handed to the socket (or may have been: a close while sending). Raises
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Send one request and await its answer, at most the request timeout; returns the HTTP status,
+        body and headers (its request counts) the REST endpoint would have answered.
+        ``on_written(written_ns)`` is called once the request's bytes are handed to the socket (or may
+        have been: a close while sending). Raises
         :class:`NotSentError`, :class:`AnswerLostError` or :class:`TimeoutError` (see the module)."""
         try:
             sent = await self.socket.send(operation, params)
@@ -113,13 +114,13 @@ class OrderEntry:
         """One request built and signed now, written later by :meth:`Outgoing.write`."""
         return Outgoing(self, self.socket.prepare(operation, params))
 
-    async def answer(self, sent: SentRequest) -> tuple[int, dict[str, Any]]:
-        """The answer to a request handed to the socket, at most the request timeout: the HTTP status and
-        body the REST endpoint would have answered (raises as :meth:`request`)."""
+    async def answer(self, sent: SentRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """The answer to a request handed to the socket, at most the request timeout: the HTTP status,
+        body and headers the REST endpoint would have answered (raises as :meth:`request`)."""
         async with asyncio.timeout(self.request_timeout_s):
             answer = await sent.answer()
         framing = self.socket.framing
-        return framing.status(answer), framing.body(answer)
+        return framing.status(answer), framing.body(answer), framing.headers(answer)
 
     async def close(self) -> None:
         """Stop reopening and close the connection."""
@@ -163,7 +164,7 @@ class Outgoing:
         except AnswerLostError as error:
             self.error, self.written_ns = error, time.time_ns()
 
-    async def answer(self) -> tuple[int, dict[str, Any]]:
+    async def answer(self) -> tuple[int, dict[str, Any], dict[str, str]]:
         """The venue's answer (as :meth:`OrderEntry.answer`); raises the write's error if it failed."""
         if self.sent is None:
             raise self.error or NotSentError(f"{self.entry.name}: never written")

@@ -98,6 +98,12 @@ class Framing(Protocol):
         texts) and the adapter's reading of an acknowledgement hold on both paths."""
         ...
 
+    def headers(self, answer: Mapping[str, Any]) -> dict[str, str]:
+        """The REST response headers the answer stands for: the request counts it carries, under the names
+        REST gives them (Binance's ``rateLimits`` as ``x-mbx-used-weight-1m``..., Bybit's ``header``), so the
+        venue's reading of REST's limits reads it."""
+        ...
+
     def answer_id(self, answer: Mapping[str, Any]) -> str | None:
         """The id an answer echoes (None: not an answer to a request, e.g. a pong)."""
         ...

@@ -19,8 +19,8 @@ the account                   :meth:`~PrivateVenue.balances`, :meth:`~PrivateVen
                               :meth:`~PrivateVenue.funding_income`
 the dead-man's switch         :attr:`~PrivateVenue.dead_man` (its scope), :meth:`~PrivateVenue.arm_dead_man`
                               once, :meth:`~PrivateVenue.keep_dead_man` while trading
-rate limits and answers       :meth:`~PrivateVenue.rate_use` (the weight headers),
-                              :meth:`~PrivateVenue.weight_limit`, :attr:`~PrivateVenue.answers` (which
+rate limits and answers       :meth:`~PrivateVenue.rate_use` (the limit headers),
+                              :meth:`~PrivateVenue.rate_limits`, :attr:`~PrivateVenue.answers` (which
                               codes mean unknown, rate limit, bad credentials, bad clock)
 a perpetual's settings        :meth:`~PrivateVenue.perpetual_account` once, then
                               :meth:`~PrivateVenue.perpetual_symbol` per traded symbol (linear only):
@@ -52,6 +52,7 @@ __all__ = [
     "PerpetualSettingsError",
     "PrivateLink",
     "PrivateVenue",
+    "RateCount",
     "RateUse",
     "Stream",
     "SymbolRef",
@@ -152,15 +153,38 @@ class FundingPayment:
 
 
 @dataclass(frozen=True, slots=True)
+class RateCount:
+    """One of the venue's request counts as an answer stated it."""
+
+    name: str
+    """Which count: ``"weight-1m"``, ``"orders-10s"`` (Binance), ``"endpoint"`` (Bybit's per endpoint)."""
+    used: int
+    """How much of it is used in the current window."""
+    limit: int | None
+    """The window's limit (None: not known)."""
+    reset_ns: int
+    """Local time the window ends (the count starts again from 0)."""
+    orders_only: bool = False
+    """The count limits new orders alone (Binance's order counts), not other requests."""
+    per_endpoint: bool = False
+    """The venue keeps the count per endpoint (Bybit): it is kept per request."""
+
+
+@dataclass(frozen=True, slots=True)
 class RateUse:
     """What one response's headers say of the request budget."""
 
-    used_weight: int | None = None
-    """The request weight used in the current window, when the venue says (Binance)."""
+    counts: tuple[RateCount, ...] = ()
+    """Every count the answer stated."""
     block_until_ns: int = 0
-    """Local time until which no new order should go out (0: none)."""
+    """Local time until which nothing but the most urgent should go out (0: none)."""
     reason: str = ""
     """Why, for the person reading the log."""
+
+    @property
+    def used_weight(self) -> int | None:
+        """The request weight used this minute, when the answer says (Binance)."""
+        return next((c.used for c in self.counts if c.name == "weight-1m"), None)
 
 
 class DeadManScope(Enum):
@@ -282,12 +306,13 @@ class PrivateVenue(Protocol):
         the caller closes it."""
         ...
 
-    def weight_limit(self, exchange: Any) -> int | None:
-        """The request weight per minute the venue published at market load (None: no such budget)."""
+    def rate_limits(self, exchange: Any) -> dict[str, int]:
+        """The limits the venue published at market load, by :class:`RateCount` name (empty: none)."""
         ...
 
-    def rate_use(self, headers: Mapping[str, str], now_ns: int, weight_limit: int | None) -> RateUse:
-        """What one response's headers (names in lower case) say of the request budget."""
+    def rate_use(self, headers: Mapping[str, str], now_ns: int, limits: Mapping[str, int]) -> RateUse:
+        """What one response's headers (names in lower case; an order WebSocket answer's limits as the
+        same headers) say of the request budget, with ``limits`` from :meth:`rate_limits`."""
         ...
 
     def order_entry(self, url: str, *, api_key: str, api_secret: str, request_timeout_ms: int) -> OrderEntry:

@@ -206,19 +206,33 @@ async def test_the_countdown_is_armed_per_symbol_and_spot_has_none() -> None:
     assert link.hints == ["that the key may trade USD-M futures"] * 2
 
 
-def test_the_weight_header_blocks_orders_until_the_next_minute() -> None:
+def test_the_weight_and_order_count_headers_are_read_against_exchange_info() -> None:
     exchange = SimpleNamespace(
         last_json_response={
             "rateLimits": [
                 {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
                 {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+                {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
             ]
         }
     )
-    assert SPOT.weight_limit(exchange) == 6000
-    now = 1_700_000_030_000_000_000  # 50 s into a minute
-    below = SPOT.rate_use({"x-mbx-used-weight-1m": "120"}, now, 6000)
-    assert (below.used_weight, below.block_until_ns) == (120, 0)
-    at = SPOT.rate_use({"x-mbx-used-weight-1m": "6000"}, now, 6000)
-    assert at.block_until_ns == 1_700_000_040_000_000_000 and at.reason == "request weight 6000 of 6000 used"
-    assert SPOT.rate_use({}, now, 6000).used_weight is None
+    limits = SPOT.rate_limits(exchange)
+    assert limits == {"weight-1m": 6000, "orders-10s": 100, "orders-1d": 200000}
+    now = 1_700_000_035_000_000_000  # 55 s into a minute, 5 s into a 10 s window
+    use = SPOT.rate_use({"x-mbx-used-weight-1m": "120", "x-mbx-order-count-10s": "7", "date": "x"}, now, limits)
+    weight, orders = sorted(use.counts, key=lambda c: c.name, reverse=True)
+    assert (weight.name, weight.used, weight.limit, weight.reset_ns) == (
+        "weight-1m",
+        120,
+        6000,
+        1_700_000_040_000_000_000,
+    )
+    assert not weight.orders_only and use.used_weight == 120
+    assert (orders.name, orders.used, orders.limit, orders.reset_ns) == (
+        "orders-10s",
+        7,
+        100,
+        1_700_000_040_000_000_000,
+    )
+    assert orders.orders_only
+    assert SPOT.rate_use({}, now, limits).used_weight is None

@@ -206,13 +206,14 @@ async def test_dcp_is_armed_once_for_the_product() -> None:
     assert "disconnect-cancel-all (DCP)" in link.hints[0]
 
 
-def test_the_limit_status_header_blocks_until_its_reset() -> None:
-    used_up = SPOT.rate_use({"x-bapi-limit-status": "0", "x-bapi-limit-reset-timestamp": "1700000001234"}, 0, None)
-    assert (used_up.block_until_ns, used_up.used_weight) == (1_700_000_001_234_000_000, None)
-    assert (
-        SPOT.rate_use(
-            {"x-bapi-limit-status": "3", "x-bapi-limit-reset-timestamp": "1700000001234"}, 0, None
-        ).block_until_ns
-        == 0
-    )
-    assert SPOT.weight_limit(object()) is None
+def test_the_limit_headers_are_one_count_per_endpoint() -> None:
+    headers = {"x-bapi-limit": "20", "x-bapi-limit-status": "0", "x-bapi-limit-reset-timestamp": "1700000001234"}
+    (used_up,) = SPOT.rate_use(headers, 1_700_000_000_900_000_000, {}).counts
+    assert (used_up.used, used_up.limit, used_up.reset_ns) == (20, 20, 1_700_000_001_234_000_000)
+    assert used_up.per_endpoint and not used_up.orders_only
+    # under the limit the reset is the venue's "now": the window is its one second
+    now = 1_700_000_001_234_000_000
+    (left,) = SPOT.rate_use({**headers, "x-bapi-limit-status": "3"}, now, {}).counts
+    assert (left.used, left.reset_ns) == (17, now + 1_000_000_000)
+    assert SPOT.rate_use({"x-bapi-limit-status": "3"}, now, {}).counts == ()
+    assert SPOT.rate_limits(object()) == {}

@@ -120,6 +120,8 @@ class WsApiAnswer:
     status: int
     code: int
     """The error's ``code``; 0 for a success."""
+    time: float = 0.0
+    """The venue's clock when it answered, seconds."""
 
 
 @dataclass(slots=True)

@@ -144,6 +144,9 @@ class BinanceWsApi(BinanceAccountEndpoints):
             await conn.close(abrupt=True)
             return
         status = fault.status or 503
+        if status in (429, 418) and fault.code is None:  # as the venue's own: error.data.retryAfter
+            await self._ws_refusal(conn, request_id, method, status, fault.retry_after or 60)
+            return
         code = fault.code if fault.code is not None else -1003 if status == 429 else -1007 if status >= 500 else None
         msg = fault.msg or {-1007: MSG_1007, -1008: MSG_1008}.get(code if code is not None else 0)
         body = json.loads(self._error_body(status, code, msg, fault.retry_after or 60))
@@ -163,7 +166,7 @@ class BinanceWsApi(BinanceAccountEndpoints):
         """429 or 418 ``-1003`` with ``error.data.retryAfter`` (ms), as the WebSocket API words it."""
         body = json.loads(self._error_body(status, None, None, retry_s))
         retry_ms = int((self._clock() + retry_s) * 1000)
-        self.ws_api_log.append(WsApiAnswer(conn.id, method, request_id, status, body["code"]))
+        self.ws_api_log.append(WsApiAnswer(conn.id, method, request_id, status, body["code"], self._clock()))
         await self._ws_api_answer(conn, request_id, status, error=(body["code"], body["msg"]),
                                   error_data={"serverTime": self._now_ms(), "retryAfter": retry_ms})  # fmt: skip
 
@@ -172,9 +175,11 @@ class BinanceWsApi(BinanceAccountEndpoints):
     ) -> None:
         """Send a handler's :class:`Reply`: its body as ``result``, or as ``error`` when it is one."""
         if reply.status >= 400:
-            self.ws_api_log.append(WsApiAnswer(conn.id, method, request_id, reply.status, reply.body["code"]))
+            self.ws_api_log.append(
+                WsApiAnswer(conn.id, method, request_id, reply.status, reply.body["code"], self._clock())
+            )
             await self._ws_api_answer(conn, request_id, reply.status, error=(reply.body["code"], reply.body["msg"]),
                                       rate_limits=limits)  # fmt: skip
             return
-        self.ws_api_log.append(WsApiAnswer(conn.id, method, request_id, 200, 0))
+        self.ws_api_log.append(WsApiAnswer(conn.id, method, request_id, 200, 0, self._clock()))
         await self._ws_api_answer(conn, request_id, 200, result=reply.body, rate_limits=limits)

@@ -117,6 +117,8 @@ class TradeAnswer:
     """The request's ``reqId`` as sent (``None``: none, or left out of the answer)."""
     ret_code: int
     ret_msg: str
+    time: float = 0.0
+    """The venue's clock when it answered, seconds."""
 
 
 @dataclass(slots=True)

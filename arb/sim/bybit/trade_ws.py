@@ -99,7 +99,7 @@ class BybitTradeWs(BybitAccountEndpoints):
             account, failure = self._verify_auth(args)
             code, msg = (0, "OK") if failure is None else _AUTH_REFUSALS[failure]
             self._authenticated(session, account, "" if failure is None else msg)
-        self.trade_log.append(TradeAnswer(conn.id, "auth", req_id, code, msg))
+        self.trade_log.append(TradeAnswer(conn.id, "auth", req_id, code, msg, self._clock()))
         answer = {"retCode": code, "retMsg": msg, "op": "auth", "connId": conn.conn_id}
         await conn.send_control(echoing("reqId", req_id, answer))
 
@@ -178,6 +178,10 @@ class BybitTradeWs(BybitAccountEndpoints):
             return
         code = fault.code if fault.code is not None else 10429 if fault.status == 429 else 10016
         default = "System level frequency protection" if code == 10429 else MSG_SYSTEM
+        if fault.status == 429 and fault.retry_after is not None and limits:
+            # the answer's header says when the limit lets requests through again (Bybit sends no Retry-After)
+            reset_ms = int((self._clock() + fault.retry_after) * 1000)
+            limits = {**limits, "X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)}
         await self._trade_answer(conn, op, req_id, api_error(code, fault.msg or default), limits)
 
     async def _held_answer(
@@ -201,5 +205,5 @@ class BybitTradeWs(BybitAccountEndpoints):
         header = {**limits, "Traceid": f"{next(self._trace_ids):032x}", "Timenow": str(now_ms)}
         answer = {"retCode": reply.ret_code, "retMsg": reply.ret_msg, "op": op, "data": reply.result,
                   "retExtInfo": {}, "header": header, "connId": conn.conn_id}  # fmt: skip
-        self.trade_log.append(TradeAnswer(conn.id, op, req_id, reply.ret_code, reply.ret_msg))
+        self.trade_log.append(TradeAnswer(conn.id, op, req_id, reply.ret_code, reply.ret_msg, self._clock()))
         await conn.send_control(echoing("reqId", req_id, answer))
