@@ -13,6 +13,7 @@ __all__ = ["VenueExecutor"]
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import time
@@ -27,6 +28,7 @@ from arb.errors import ArbError, VenueError
 from arb.execution.dead_man import DeadMan
 from arb.execution.failpoints import failpoint
 from arb.execution.grid import grid_price, grid_qty, wire
+from arb.execution.late_fills import LateFills
 from arb.execution.live_parts import ClientIds, ExecutionSettings, JournalSink, VenueMarket
 from arb.execution.orders import LiveOrder
 from arb.execution.outcome import Answer, Outcome, classify
@@ -48,7 +50,7 @@ NS_PER_MS = 1_000_000
 ZERO = Decimal(0)
 
 
-class VenueExecutor:
+class VenueExecutor(LateFills):
     """Real orders on one venue-market through ccxt, for every traded symbol, with one user stream and
     the journal.
 
@@ -120,7 +122,9 @@ class VenueExecutor:
         self._by_venue_id: dict[tuple[str, str], LiveOrder] = {}
         self._seen_trades: set[tuple[str, str]] = set()
         self.orphan_fills: list[VenueFill] = []
-        """Fills for orders this run did not send (reconciliation explains them)."""
+        """Fills booked as no order's by this run and not attached to one since (reconciliation explains them)."""
+        self._earlier_orphans: list[VenueFill] = []
+        self._told_before: dict[str, set[str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[Any]] = []
         self.stream_up = False
@@ -139,6 +143,8 @@ class VenueExecutor:
             "duplicate_fills": 0,
             "sweeps": 0,
             "local_rejects": 0,
+            "orphans_attached": 0,
+            "reopened": 0,
         }
 
     # -- the traded markets ---------------------------------------------------------------------------
@@ -297,9 +303,14 @@ class VenueExecutor:
             task.cancel()
         self._background = []
 
-    def adopt(self, orders: Iterable[LiveOrder], trade_keys: Iterable[tuple[str, str]]) -> None:
-        """Take over orders a previous run left in flight (from the journal) and the ``(symbol, trade id)``
-        of every fill it booked. Each order must be of a traded symbol (:meth:`market_of`)."""
+    def adopt(
+        self, orders: Iterable[LiveOrder], trade_keys: Iterable[tuple[str, str]], orphans: Iterable[VenueFill] = ()
+    ) -> None:
+        """Take over orders a previous run left in flight (from the journal), the ``(symbol, trade id)``
+        of every fill it booked and the fills it booked as no order's (``orphans``: one of them becomes an
+        order's once that order's venue id is known). Each order must be of a traded symbol
+        (:meth:`market_of`)."""
+        self._earlier_orphans.extend(orphans)
         for order in orders:
             market = self._market_of[order.symbol]
             order.venue = self.index
@@ -310,6 +321,8 @@ class VenueExecutor:
             if order.venue_order_id:
                 self._by_venue_id[(order.symbol, order.venue_order_id)] = order
         self._seen_trades.update(trade_keys)
+        for order in list(self._in_flight.values()):
+            self._attach_orphans(order)
         self._changed()
 
     def _changed(self) -> None:
@@ -517,6 +530,7 @@ class VenueExecutor:
         if order.apply(update):
             if order.venue_order_id:
                 self._by_venue_id[(order.symbol, order.venue_order_id)] = order
+                self._attach_orphans(order)
             if before is OrderState.UNKNOWN and order.state is not OrderState.UNKNOWN:
                 self.counters["resolved"] += 1
                 log.info(
@@ -567,22 +581,17 @@ class VenueExecutor:
         if not new:
             self.counters["duplicate_fills"] += 1
         if order is None:
-            if new:
+            if new:  # an order's of this run whose venue id is not known yet, or not arb's (reconciliation)
                 self.orphan_fills.append(fill)
-                log.warning(
-                    "%s: fill %s of %s for an order this run did not send (order %s)",
-                    self.venue,
-                    fill.trade_id,
-                    symbol,
-                    fill.venue_order_id,
-                )
+                log.warning("%s: fill %s of %s for no order known (venue order %s)",
+                            self.venue, fill.trade_id, symbol, fill.venue_order_id)  # fmt: skip
+                self._changed()
             return
+        self._take_fill(order, fill, now)
         if fill.venue_order_id and not order.venue_order_id:
             order.venue_order_id = fill.venue_order_id
             self._by_venue_id[(symbol, fill.venue_order_id)] = order
-        if order.add_fill(fill, now):
-            self.counters["fills"] += 1
-            failpoint("fill_booked")
+            self._attach_orphans(order)
         self._check_done(order)
         self._changed()
 
@@ -592,11 +601,13 @@ class VenueExecutor:
         order.answered = True
         self._in_flight.pop(order.client_id, None)
         market = self._market_of.get(order.symbol) or self.markets[0]
-        order.settle(self.clock(), market.quote_asset, market.base_asset)
+        told = self._told_before.pop(order.client_id, None)  # reopened: the news is a copy, the first stays as told
+        news = order if told is None else dataclasses.replace(order)
+        news.settle(self.clock(), market.quote_asset, market.base_asset, told or ())
         detail = {"state": order.state.value, "filled": wire(order.filled) if order.fills else "0"}
-        self.journal.record_state(order, "done", order.respond_ts, detail)
+        self.journal.record_state(order, "done", news.respond_ts, detail)
         if self.on_done is not None:
-            self.on_done(order)
+            self.on_done(news)
 
     # -- finding out ------------------------------------------------------------------------------------
 
@@ -663,6 +674,14 @@ class VenueExecutor:
         while not self._stopping:
             await asyncio.sleep(interval)
             now = self.clock()
+            # the orders in flight first: a trade row may name no client id, so a sweep before an unknown
+            # order's venue id is known could only book its fills as no order's
+            for order in self.in_flight:
+                if self.due(order, now):
+                    try:
+                        await self.resolve(order)
+                    except VenueError as error:
+                        log.info("%s: checking %s failed (%s); will try again", self.venue, order.client_id, error)
             if self._sweep_after_ns and now >= self._sweep_after_ns:
                 self._sweep_after_ns = 0
                 try:
@@ -670,12 +689,6 @@ class VenueExecutor:
                 except VenueError as error:
                     log.info("%s: trade sweep failed (%s); will try again", self.venue, error)
                     self._sweep_after_ns = now + self.settings.stream_retry_ns
-            for order in self.in_flight:
-                if self.due(order, now):
-                    try:
-                        await self.resolve(order)
-                    except VenueError as error:
-                        log.info("%s: checking %s failed (%s); will try again", self.venue, order.client_id, error)
 
     def due(self, order: LiveOrder, now: int) -> bool:
         """Whether the resolver looks at ``order`` now: unknown, or answered without all its fills."""
