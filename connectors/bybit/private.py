@@ -217,17 +217,20 @@ class BybitPrivate(CcxtVenue):
         return await self._executions(link, request)
 
     async def _executions(self, link: PrivateLink, request: Mapping[str, Any]) -> list[dict[str, Any]]:
-        # ``/v5/execution/list`` answers at most ``limit`` (1-100, default 50) rows, newest first, and
-        # ``nextPageCursor`` ("" on the last page) for the next ``cursor``: follow it to the end. A cursor
-        # seen twice (a venue that loops) ends it too.
+        # ``/v5/execution/list`` answers at most ``limit`` (1-100, default 50) rows, newest first, and a
+        # ``nextPageCursor`` for the next ``cursor``, the last page's too (the page after it is empty): follow
+        # it until a page is short or empty, the cursor is "" or comes back (a venue that loops).
         rows: list[dict[str, Any]] = []
         cursor, seen = "", set[str]()
         while True:
-            page = {**request, "limit": EXECUTION_PAGE, **({"cursor": cursor} if cursor else {})}
-            answer = await link.request("privateGetV5ExecutionList", page)
-            rows += result_list(answer)
+            answer = await link.request(
+                "privateGetV5ExecutionList",
+                {**request, "limit": EXECUTION_PAGE, **({"cursor": cursor} if cursor else {})},
+            )
+            page = result_list(answer)
+            rows += page
             cursor = str(((answer or {}).get("result") or {}).get("nextPageCursor") or "")
-            if not cursor or cursor in seen:
+            if len(page) < EXECUTION_PAGE or not cursor or cursor in seen:
                 return rows
             seen.add(cursor)
 
