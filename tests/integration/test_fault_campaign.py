@@ -21,7 +21,7 @@ SLICE = {
     (
         TAKER,
         Fault.REJECT,
-    ): 154,  # Bybit refuses eight orders: halted with the Binance leg naked, the kill switch closes it
+    ): 902,  # Bybit refuses eight orders: halted with the Binance leg naked, the kill switch closes it
     (TAKER, Fault.TIMEOUT_PLACED): 2,
     (TAKER, Fault.TIMEOUT_LOST): 3,
     (TAKER, Fault.PARTIAL): 21,

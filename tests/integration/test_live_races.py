@@ -24,6 +24,7 @@ import pytest
 from arb.execution.live_executor import LiveExecutor
 from arb.execution.orders import OrderState
 from arb.execution.venue_quotes import QuotingVenueExecutor
+from arb.journal.journal import Journal
 from arb.runtime.trading_session import KIND_MANUAL, trading_session
 from arb.sim.ledger import OrderStatus
 from arb.strategy.types import BUY
@@ -65,7 +66,7 @@ async def test_a_fill_swept_before_its_order_was_known_completes_the_order_once(
                 assert await venue.drop_user_streams() >= 1
                 venue.faults.resume_user_stream()
                 # the sweep after the reconnect finds the order's trades, which name no client id
-                await eventually(lambda: bool(executor.orphan_fills), executor)
+                await eventually(lambda: bool(executor.orphan_fills), executor, venue)
                 assert not order.fills and not order.venue_order_id
                 assert venue.reveal_orders() == 1  # the next query finds the order, filled
                 await eventually(
@@ -73,14 +74,48 @@ async def test_a_fill_swept_before_its_order_was_known_completes_the_order_once(
                     executor,
                 )
                 executor.stop()
+                venue.faults.release_orders()  # the held answer goes out to a client that gave up on it
             (ledger_order,) = account(venue).orders
             assert order.answered and order.state is OrderState.FILLED and order.filled == qty
             assert ledger_order.status is OrderStatus.FILLED and order.venue_order_id
             assert executor.orphan_fills == [] and executor.counters["orphans_attached"] == len(ledger_order.trades)
             assert_journal_matches_ledgers(executor.journal.journal, {spec.venue: venue})  # type: ignore[attr-defined]
-        venue.faults.release_orders()
         report = await reconciled(config, spec)  # a restart: nothing unexplained
         assert report.ok, report.describe()
+
+
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, BINANCE_LINEAR], ids=lambda s: s.id)
+async def test_a_fill_swept_before_its_order_was_known_is_its_own_after_a_restart(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the run stops with the order unknown and its fill journaled as no order's; the venue shows the order
+    # to the next run, whose reconciliation makes the fill the order's
+    live = {"request_timeout_ms": 300, "unknown_checks": 1_000_000, "unknown_grace_ms": 3_600_000}
+    async with venue_and_config(spec, tmp_path, monkeypatch, live=live) as (venue, config):
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            ask, qty = at_ask(venue, spec, Decimal("0.5"))
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                await eventually(venue.user_streams_up, venue)
+                venue.faults.order_timeout(processed=True)
+                venue.faults.hide_orders(queries=1_000_000)
+                venue.faults.silence_user_stream()
+                order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+                await eventually(lambda: order.state is OrderState.UNKNOWN, executor)
+                assert await venue.drop_user_streams() >= 1
+                venue.faults.resume_user_stream()
+                await eventually(lambda: bool(executor.orphan_fills), executor, venue)
+                executor.stop()
+                venue.faults.release_orders()  # the held answer goes out to a client that gave up on it
+        assert not order.answered  # arb stopped with the order unknown and its fill no order's
+        assert venue.reveal_orders() == 1
+        report = await reconciled(config, spec)  # the restart
+        assert report.ok, report.describe()
+        assert report.resolved == [f"{order.client_id}: filled"] and not report.orphan_fills
+        with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:
+            assert_journal_matches_ledgers(journal, {spec.venue: venue})
+            assert not journal.intents(in_flight=True)
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
