@@ -1,12 +1,14 @@
 """The fault campaign (issues 10 and 25): N seeded scenarios of one venue misbehaving while the other
 fills, each against ``arb live`` on the fake venues, with the invariants checked. Taker scenarios: rejects,
 timeouts with the order placed or lost, partial fills, the user stream dropped or silent, the feed stalled
-or closed. Maker scenarios (``maker_taker``: quotes resting on the faulted venue, hedged on the other): a
-fill after the cancel was sent, a cancel answered "unknown order", partial fills across a re-price, a
-post-only quote refused because it would cross, the user stream silent during a fill. Invariants: the
-net position never past ``position_limit`` (resting quotes at their worst), every scenario ends flat or
-halted with the exposure reported (then flattened by the kill switch), no order sent twice, the journal
-equal to both venues' ledgers, every quote fill hedged once. See ``arb/testing/campaign.py``.
+or closed, a fill after the "not found" verdict, a fill swept before its order is known. Maker scenarios
+(``maker_taker``: quotes resting on the faulted venue, hedged on the other): a fill after the cancel was
+sent, a cancel answered "unknown order", partial fills across a re-price, a post-only quote refused
+because it would cross, the user stream silent during a fill. Invariants: the net position never past
+``position_limit`` (resting quotes at their worst), every scenario ends flat or halted with the exposure
+reported (then flattened by the kill switch), no order sent twice, the journal equal to both venues'
+ledgers, no order left incomplete with its fills on the venue, every quote fill hedged once. See
+``arb/testing/campaign.py``.
 
 Prints a line per scenario, then the tally by style, fault and venue; exits 1 if any invariant broke.
 

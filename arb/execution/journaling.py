@@ -136,6 +136,12 @@ class ExecutionJournal:
         )
         return True
 
+    def attach_fill(self, order: LiveOrder, fill: VenueFill, *, venue: str, market: str) -> None:
+        """Queue making a fill journaled as no order's ``order``'s (its venue id turned out to be the order's)."""
+        symbol = fill.symbol or order.symbol
+        self.journal.attach_fill(account=self.account, venue=venue, market=market, symbol=symbol,
+                                 trade_id=fill.trade_id, client_id=order.client_id)  # fmt: skip
+
     def record_funding(self, row: Any, *, venue: str, market: str, symbol: str) -> None:
         """Queue one funding payment (a ``FUNDING_DTYPE`` row the engine booked from the venue's
         settlement message) and commit it with what is queued: booked once per funding time."""
@@ -189,9 +195,17 @@ class ExecutionJournal:
         rows = self.journal.fills(venue=venue, market=market, account=self.account, symbol=symbol)
         return max((int(r["exch_ts_ms"]) for r in rows), default=0)
 
+    def orphan_fills(self, venue: str, market: str) -> list[VenueFill]:
+        """The fills journaled as no order's on ``venue``/``market`` (a trade row without a client id whose
+        order was not known when it was booked)."""
+        return [_fill(r) for r in self.journal.fills(venue=venue, market=market, account=self.account, client_id="")]
+
     def in_flight_orders(self, venue: str, market: str) -> list[LiveOrder]:
-        """The intents a previous run left in flight, as live orders with the fills already journaled
-        (``symbol_index`` is left at 0: the executor that adopts them knows the symbols' numbers)."""
+        """The intents a previous run left in flight, as live orders with the fills already journaled: by
+        client id, and those journaled as no order's with the order's venue id (a run that stopped before
+        it attached them). ``symbol_index`` is left at 0: the executor that adopts them knows the symbols'
+        numbers."""
+        orphans = self.orphan_fills(venue, market)
         orders = []
         for row in self.journal.intents(account=self.account, venue=venue, market=market, in_flight=True):
             order = LiveOrder(
@@ -220,6 +234,10 @@ class ExecutionJournal:
             for fill_row in rows:
                 fill = _fill(fill_row)
                 order.fills[fill.trade_id] = fill
+            for fill in orphans:
+                if order.venue_order_id and (fill.symbol, fill.venue_order_id) == (order.symbol, order.venue_order_id):
+                    order.fills[fill.trade_id] = fill
+                    self.attach_fill(order, fill, venue=venue, market=market)
             orders.append(order)
         return orders
 

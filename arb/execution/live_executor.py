@@ -154,11 +154,12 @@ class LiveExecutor:
         return sum(v.next_order_id - 1 for v in self.venues) + 1
 
     def submit(
-        self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0
-    ) -> LiveOrder:
-        """Send one IOC limit order of symbol number ``symbol`` on ``venue`` (asset number); returns at
-        once (see VenueExecutor.submit)."""
-        return self.venues[venue].submit(side, price, qty, kind, pair_id, now, symbol=symbol)
+        self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0,
+        *, reduce_only: bool = False,
+    ) -> LiveOrder:  # fmt: skip
+        """Send one IOC limit order of symbol number ``symbol`` on ``venue`` (asset number), reduce-only if
+        asked (a perpetual's unwind); returns at once (see VenueExecutor.submit)."""
+        return self.venues[venue].submit(side, price, qty, kind, pair_id, now, symbol=symbol, reduce_only=reduce_only)
 
     def depart(self) -> None:
         """The decision's orders are all submitted: write those built for an order WebSocket now, back to

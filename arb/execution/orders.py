@@ -22,7 +22,7 @@ from __future__ import annotations
 
 __all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate", "fees_of"]
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -123,9 +123,11 @@ class LiveOrder(EngineOrder):
             self.state = OrderState.FILLED if self.filled >= Decimal(self.qty_text) else OrderState.PARTIALLY_FILLED
         return True
 
-    def settle(self, now_ns: int, quote_asset: str, base_asset: str) -> None:
-        """Fill in the engine-facing aggregates once done (average price, quantity, fee in quote)."""
-        qty = self.filled
+    def settle(self, now_ns: int, quote_asset: str, base_asset: str, told: Collection[str] = ()) -> None:
+        """Fill in the engine-facing aggregates once done (average price, quantity, fee in quote), over the
+        fills whose trade ids are not in ``told`` (those the engine booked already: a reopened order's)."""
+        fills = [f for trade_id, f in self.fills.items() if trade_id not in told]
+        qty = sum((f.qty for f in fills), ZERO)
         self.respond_ts = now_ns
         if self.state is OrderState.REJECTED:
             self.status = "rejected"
@@ -133,14 +135,14 @@ class LiveOrder(EngineOrder):
         if qty <= 0:
             self.status = "canceled" if self.state is OrderState.CANCELED else "expired"
             return
-        cost = sum((f.price * f.qty for f in self.fills.values()), ZERO)
-        fee, base_fee = fees_of(self.fills.values(), quote_asset, base_asset)
+        cost = sum((f.price * f.qty for f in fills), ZERO)
+        fee, base_fee = fees_of(fills, quote_asset, base_asset)
         self.status = "filled"
         self.fill_qty = float(qty)
         self.fill_price = float(cost / qty)
         self.fee = float(fee)
         self.base_fee = float(base_fee)
-        self.arrive_ts = max(f.exch_ts_ms for f in self.fills.values()) * 1_000_000
+        self.arrive_ts = max(f.exch_ts_ms for f in fills) * 1_000_000
 
 
 def fees_of(fills: Iterable[VenueFill], quote_asset: str, base_asset: str) -> tuple[Decimal, Decimal]:

@@ -298,10 +298,12 @@ class PaperExecutor:
     # -- the driver's side ------------------------------------------------------------------
 
     def submit(
-        self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0
-    ) -> PaperOrder:
+        self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0,
+        *, reduce_only: bool = False,
+    ) -> PaperOrder:  # fmt: skip
         """Send one IOC limit order of symbol ``symbol`` at ``now`` (ns); it arrives after the venue's
-        entry latency."""
+        entry latency. ``reduce_only`` changes nothing here: the engine asks it only of an order that
+        shrinks the position it keeps, which is the paper account's."""
         config = self.venues[symbol][venue]
         order = PaperOrder(
             order_id=self.next_order_id,

@@ -61,6 +61,7 @@ class ReconcileJournal(Protocol):
     """What reconciliation reads from and writes to the journal (``arb.execution.journaling``)."""
 
     def in_flight_orders(self, venue: str, market: str) -> list[LiveOrder]: ...
+    def orphan_fills(self, venue: str, market: str) -> list[VenueFill]: ...
     def trade_keys(self, venue: str, market: str) -> set[tuple[str, str]]: ...
     def venue_fills(self, venue: str, market: str, symbol: str | None = None) -> list[VenueFill]: ...
     def last_fill_ms(self, venue: str, market: str, symbol: str | None = None) -> int: ...
@@ -255,7 +256,8 @@ async def reconcile_venue(
         order.ack_ns = order.ack_ns or now
         orders.append(order)
     known_before = journal.trade_keys(venue, market)
-    executor.adopt(orders, known_before)
+    # a fill journaled as no order's becomes an order's once the order's venue id is known (step 1's answers)
+    executor.adopt(orders, known_before, journal.orphan_fills(venue, market))
     if isinstance(executor, QuotingVenueExecutor):
         for order in orders:
             if is_quote(order):

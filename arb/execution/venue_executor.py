@@ -13,6 +13,7 @@ __all__ = ["VenueExecutor"]
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import time
@@ -28,11 +29,13 @@ from arb.execution.dead_man import DeadMan
 from arb.execution.departure import Departures, Leg
 from arb.execution.failpoints import failpoint
 from arb.execution.grid import grid_price, grid_qty, wire
+from arb.execution.late_fills import LateFills
 from arb.execution.live_parts import ClientIds, ExecutionSettings, JournalSink, VenueMarket
 from arb.execution.orders import LiveOrder
 from arb.execution.outcome import Answer, Outcome, classify
 from arb.execution.paper import Rejection
 from arb.execution.rate_guard import RateGuard, Traffic, traffic_of_kind
+from arb.execution.venue_account import AccountReads
 from arb.execution.venue_errors import VenueSetup, venue_error
 from arb.execution.wire import WireRecord, WireTrace, failure_reason
 from arb.waiting import Conditions
@@ -49,7 +52,7 @@ NS_PER_MS = 1_000_000
 ZERO = Decimal(0)
 
 
-class VenueExecutor:
+class VenueExecutor(AccountReads, LateFills):
     """Real orders on one venue-market through ccxt, for every traded symbol, with one user stream and
     the journal.
 
@@ -122,7 +125,9 @@ class VenueExecutor:
         self._by_venue_id: dict[tuple[str, str], LiveOrder] = {}
         self._seen_trades: set[tuple[str, str]] = set()
         self.orphan_fills: list[VenueFill] = []
-        """Fills for orders this run did not send (reconciliation explains them)."""
+        """Fills booked as no order's by this run and not attached to one since (reconciliation explains them)."""
+        self._earlier_orphans: list[VenueFill] = []
+        self._told_before: dict[str, set[str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[Any]] = []
         self.stream_up = False
@@ -141,6 +146,8 @@ class VenueExecutor:
             "duplicate_fills": 0,
             "sweeps": 0,
             "local_rejects": 0,
+            "orphans_attached": 0,
+            "reopened": 0,
         }
 
     # -- the traded markets ---------------------------------------------------------------------------
@@ -307,9 +314,14 @@ class VenueExecutor:
             task.cancel()
         self._background = []
 
-    def adopt(self, orders: Iterable[LiveOrder], trade_keys: Iterable[tuple[str, str]]) -> None:
-        """Take over orders a previous run left in flight (from the journal) and the ``(symbol, trade id)``
-        of every fill it booked. Each order must be of a traded symbol (:meth:`market_of`)."""
+    def adopt(
+        self, orders: Iterable[LiveOrder], trade_keys: Iterable[tuple[str, str]], orphans: Iterable[VenueFill] = ()
+    ) -> None:
+        """Take over orders a previous run left in flight (from the journal), the ``(symbol, trade id)``
+        of every fill it booked and the fills it booked as no order's (``orphans``: one of them becomes an
+        order's once that order's venue id is known). Each order must be of a traded symbol
+        (:meth:`market_of`)."""
+        self._earlier_orphans.extend(orphans)
         for order in orders:
             market = self._market_of[order.symbol]
             order.venue = self.index
@@ -320,6 +332,8 @@ class VenueExecutor:
             if order.venue_order_id:
                 self._by_venue_id[(order.symbol, order.venue_order_id)] = order
         self._seen_trades.update(trade_keys)
+        for order in list(self._in_flight.values()):
+            self._attach_orphans(order)
         self._changed()
 
     def _changed(self) -> None:
@@ -537,6 +551,7 @@ class VenueExecutor:
         if order.apply(update):
             if order.venue_order_id:
                 self._by_venue_id[(order.symbol, order.venue_order_id)] = order
+                self._attach_orphans(order)
             if before is OrderState.UNKNOWN and order.state is not OrderState.UNKNOWN:
                 self.counters["resolved"] += 1
                 log.info(
@@ -587,22 +602,17 @@ class VenueExecutor:
         if not new:
             self.counters["duplicate_fills"] += 1
         if order is None:
-            if new:
+            if new:  # an order's of this run whose venue id is not known yet, or not arb's (reconciliation)
                 self.orphan_fills.append(fill)
-                log.warning(
-                    "%s: fill %s of %s for an order this run did not send (order %s)",
-                    self.venue,
-                    fill.trade_id,
-                    symbol,
-                    fill.venue_order_id,
-                )
+                log.warning("%s: fill %s of %s for no order known (venue order %s)",
+                            self.venue, fill.trade_id, symbol, fill.venue_order_id)  # fmt: skip
+                self._changed()
             return
+        self._take_fill(order, fill, now)
         if fill.venue_order_id and not order.venue_order_id:
             order.venue_order_id = fill.venue_order_id
             self._by_venue_id[(symbol, fill.venue_order_id)] = order
-        if order.add_fill(fill, now):
-            self.counters["fills"] += 1
-            failpoint("fill_booked")
+            self._attach_orphans(order)
         self._check_done(order)
         self._changed()
 
@@ -612,11 +622,13 @@ class VenueExecutor:
         order.answered = True
         self._in_flight.pop(order.client_id, None)
         market = self._market_of.get(order.symbol) or self.markets[0]
-        order.settle(self.clock(), market.quote_asset, market.base_asset)
+        told = self._told_before.pop(order.client_id, None)  # reopened: the news is a copy, the first stays as told
+        news = order if told is None else dataclasses.replace(order)
+        news.settle(self.clock(), market.quote_asset, market.base_asset, told or ())
         detail = {"state": order.state.value, "filled": wire(order.filled) if order.fills else "0"}
-        self.journal.record_state(order, "done", order.respond_ts, detail)
+        self.journal.record_state(order, "done", news.respond_ts, detail)
         if self.on_done is not None:
-            self.on_done(order)
+            self.on_done(news)
 
     # -- finding out ------------------------------------------------------------------------------------
 
@@ -685,6 +697,14 @@ class VenueExecutor:
             if self.guard.blocked(Traffic.NEEDED, create=False) is not None:
                 continue  # a ban or a Retry-After window: nothing to find out by until it ends
             now = self.clock()
+            # the orders in flight first: a trade row may name no client id, so a sweep before an unknown
+            # order's venue id is known could only book its fills as no order's
+            for order in self.in_flight:
+                if self.due(order, now):
+                    try:
+                        await self.resolve(order)
+                    except VenueError as error:
+                        log.info("%s: checking %s failed (%s); will try again", self.venue, order.client_id, error)
             if self._sweep_after_ns and now >= self._sweep_after_ns:
                 self._sweep_after_ns = 0
                 try:
@@ -692,12 +712,6 @@ class VenueExecutor:
                 except VenueError as error:
                     log.info("%s: trade sweep failed (%s); will try again", self.venue, error)
                     self._sweep_after_ns = now + self.settings.stream_retry_ns
-            for order in self.in_flight:
-                if self.due(order, now):
-                    try:
-                        await self.resolve(order)
-                    except VenueError as error:
-                        log.info("%s: checking %s failed (%s); will try again", self.venue, order.client_id, error)
 
     def due(self, order: LiveOrder, now: int) -> bool:
         """Whether the resolver looks at ``order`` now: unknown, or answered without all its fills."""
@@ -739,55 +753,7 @@ class VenueExecutor:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    # -- the account ------------------------------------------------------------------------------------
-
-    async def balances(self) -> dict[str, Decimal]:
-        """The account's balance per asset as the venue states it (spot: free + locked; linear: wallet)."""
-        return await self.adapter.balances(self)
-
-    async def position(self, symbol: str | None = None) -> Decimal:
-        """The venue's signed position in ``symbol`` (the first symbol by default; linear only: spot has
-        holdings, see balances)."""
-        return (await self.position_and_entry(symbol))[0]
-
-    async def position_and_entry(self, symbol: str | None = None) -> tuple[Decimal, Decimal]:
-        """The venue's signed position in ``symbol`` (the first symbol by default) and its average entry
-        price, quote per base (0 when flat); ``(0, 0)`` on spot, which has holdings (see balances)."""
-        return await self.adapter.position_and_entry(self, symbol or self.markets[0].symbol)
-
-    async def best_prices(self, symbol: int = 0) -> tuple[Decimal, Decimal]:
-        """The best bid and ask of symbol number ``symbol`` in the venue's order book now (REST)."""
-        ccxt_symbol = self.markets[symbol].ccxt_symbol
-        book = await self.call(lambda: self.exchange.fetch_order_book(ccxt_symbol, 5))
-        try:
-            return Decimal(str(book["bids"][0][0])), Decimal(str(book["asks"][0][0]))
-        except (KeyError, IndexError, TypeError) as error:
-            name = self.markets[symbol].symbol
-            raise VenueError(self.name, f"the order book of {name} has an empty side ({error!r})",
-                             "the venue's status page (is the market open?)", code="empty-book",
-                             retryable=True) from None  # fmt: skip
-
-    @property
-    def blocked_until_ns(self) -> int:
-        """Until when (the executor's clock, ns) new orders on this venue are refused locally: a rate limit,
-        a used-up request weight or a ban (0, or a time past: none)."""
-        return self.guard.blocked_until_ns
-
-    async def open_orders(self, symbol: str | None = None) -> list[VenueOrderUpdate]:
-        """The venue's open orders in ``symbol``, or in every traded symbol when None."""
-        if symbol is None:
-            return [u for m in self.markets for u in await self.open_orders(m.symbol)]
-        return await self.adapter.open_orders(self, symbol)
-
     # -- shutting down -------------------------------------------------------------------------------
-
-    async def cancel_open(self, symbol: str | None = None) -> int:
-        """Cancel every open order of ``symbol`` on the venue, or of every traded symbol when None (a kill
-        switch's second step); returns how many were cancelled."""
-        if symbol is None:
-            return sum([await self.cancel_open(m.symbol) for m in self.markets])
-        with self.guard.traffic(Traffic.URGENT, f"cancel-all {symbol}"):  # it takes exposure away
-            return await self.adapter.cancel_all(self, symbol)
 
     async def drain(self, timeout_ns: int) -> list[LiveOrder]:
         """Wait (bounded) for the orders in flight to be done; returns those still in flight."""

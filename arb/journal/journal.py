@@ -536,6 +536,13 @@ class Journal(Closing):
         """Queue one fill; a fill already journaled (same venue, market, symbol, trade id) is left as it is."""
         self.defer(self._fill_insert, dict(row))
 
+    def attach_fill(self, *, account: str, venue: str, market: str, symbol: str, trade_id: str, client_id: str) -> None:
+        """Queue giving a fill journaled as no order's (``client_id`` "") the client id of the order it
+        turned out to be (once that order's venue id was known); a fill already an order's is left as it is."""
+        keys = {"account": account, "venue": venue, "market": market, "symbol": symbol, "trade_id": trade_id}
+        where = [fills.c[name] == value for name, value in keys.items()]
+        self.defer(fills.update().where(*where, fills.c.client_id == "").values(client_id=client_id))
+
     def add_funding(self, row: Mapping[str, Any]) -> None:
         """Queue one funding payment; one already journaled (same venue, market, symbol, funding time) is
         left as it is."""

@@ -95,6 +95,7 @@ from arb.strategy.types import (
     HEDGE_FAILED,
     INTENT_CANCEL,
     INTENT_QUOTE,
+    INTENT_UNWIND,
     QUOTE_CANCELING,
     QUOTE_LIVE,
     QUOTE_PENDING,
@@ -146,7 +147,8 @@ class Batch(Protocol):
 class Executor(Protocol):
     """What the engine needs of an executor: the paper executor and ``arb.execution.live_executor.LiveExecutor``.
 
-    ``submit`` sends one immediate-or-cancel order of symbol number ``symbol`` and returns an order
+    ``submit`` sends one immediate-or-cancel order of symbol number ``symbol`` (``reduce_only``: it may
+    only shrink the venue's position, a perpetual's unwind) and returns an order
     object with the :class:`~arb.execution.paper.PaperOrder` fields; ``run_until(ts, on_answer)`` hands
     over every order answered by ``ts``; ``next_event_ts`` says when the next one is due;
     ``cancel_all`` hands over what is answered at shutdown and returns how many were still out.
@@ -162,8 +164,9 @@ class Executor(Protocol):
     blocked_until_ns: np.ndarray[Any, np.dtype[np.int64]]
 
     def submit(
-        self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0
-    ) -> Any: ...
+        self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0,
+        *, reduce_only: bool = False,
+    ) -> Any: ...  # fmt: skip
     def next_event_ts(self) -> int | None: ...
     def run_until(self, ts: int, on_answer: Callable[[Any], None]) -> None: ...
     def cancel_all(self, on_answer: Callable[[Any], None]) -> int: ...
@@ -677,6 +680,14 @@ class Engine:
         equity.n += written
         self.next_sample = (now // self.equity_interval + 1) * self.equity_interval
 
+    def _reduces(self, s: int, v: int, side: int, qty: float) -> bool:
+        # An unwind on a perpetual goes reduce-only when it only shrinks the position there, as the kill
+        # switch's flatten does: were the position not what the engine thinks (a fill it has not seen), the
+        # venue refuses it rather than open one the other way. One that would cross zero (inventory held
+        # the other way) goes as it is.
+        held = float(self.init_base[s, v] + self.position[s, v])
+        return self._linear[v] and side * held < 0.0 and qty <= abs(held) * (1.0 + 1e-9)
+
     def _decide(self, now: int) -> None:
         # One compiled call does the views, the gate's trackers, and per symbol that changed may_act,
         # the kernel, the gate and the logs; Python hands the intents to the executor.
@@ -703,7 +714,10 @@ class Engine:
             if kind == INTENT_QUOTE or kind == INTENT_CANCEL:
                 self._send_quote(venue, side, kind, pair_id, symbol, price, qty, now)
                 continue
-            order = self.executor.submit(venue, side, price, qty, kind, pair_id, now, symbol)
+            if kind == INTENT_UNWIND and self._reduces(symbol, venue, side, qty):
+                order = self.executor.submit(venue, side, price, qty, kind, pair_id, now, symbol, reduce_only=True)
+            else:
+                order = self.executor.submit(venue, side, price, qty, kind, pair_id, now, symbol)
             fault = getattr(order, "fault", 0)  # only the paper executor simulates leg faults
             if fault:
                 sent.data[first + k]["fault"] = fault

@@ -236,6 +236,14 @@ class LedgerVenue(FakeVenue):
         """True while the IP ban lasts."""
         return self._ban_until is not None and self._clock() < self._ban_until
 
+    def reveal_orders(self) -> int:
+        """End :meth:`~arb.sim.faults.FaultPlan.hide_orders` for the orders placed so far: every query finds
+        them from now on (the venue's order service caught up); returns how many were hidden."""
+        hidden = [o for a in self.ledger.accounts.values() for o in a.orders if o.hidden_queries > 0]
+        for order in hidden:
+            order.hidden_queries = 0
+        return len(hidden)
+
     async def drop_user_streams(self) -> int:
         """Drop the TCP connection of every user-stream client (they see 1006); returns how many."""
         dropped = 0

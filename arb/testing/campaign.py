@@ -19,7 +19,8 @@ halted, or the time cap), runs the kill switch if exposure is left, and checks:
     (``HALTED``, ``NAKED LEG``); then the kill switch leaves both venues flat with no open order;
 (c) **nothing twice**: no client id reached a venue twice, every venue order is an intent of the
     journal with the same executed quantity, every venue trade is in the journal exactly once (maker
-    or taker as on the venue), and no intent is left in flight or order resting;
+    or taker as on the venue), no intent is left in flight or order resting, and no order is left
+    incomplete with its fills on the venue (each booked to it, and it done);
 (d) **maker** (:func:`arb.testing.campaign_checks.check_maker`): the hedges filled what the quotes'
     fills booked (by trade id) and never more, each post-only refusal is journaled with the venue's
     answer, and no refused quote was sent again on the same book.
@@ -61,9 +62,10 @@ from rich.console import Console
 
 from arb.config import AppConfig, load_config
 from arb.journal.journal import Journal
+from arb.sim.faults import FaultKind
 from arb.sim.ledger import ExecType, LedgerEvent, Side, TimeInForce
 from arb.testing.campaign_checks import Outcome, check_journal, check_maker
-from arb.testing.campaign_kinds import FAULTS, KINDS, ORDER_FAULTS, VENUES, Fault, Scenario, scenario
+from arb.testing.campaign_kinds import FAULTS, KINDS, ORDER_FAULTS, RACES, VENUES, Fault, Scenario, scenario
 from arb.testing.campaign_market import (
     MAKER_END_MS,
     MIN_SPREAD_BPS,
@@ -99,6 +101,15 @@ REQUEST_TIMEOUT_MS = 5_000
 FEED_LAG_S = 0.15
 """POST_ONLY_REJECT: how far the maker venue's public feed lags its book (a refused quote is answered
 well before arb's view shows why)."""
+FAR_NS = 2**62
+"""An ``over_ns`` of a fault that has not played out yet."""
+LATE_GRACE_MS = 1_000
+"""LATE_FILL: ``[live] unknown_grace_ms`` (3 "not found" answers over it make the verdict) ..."""
+LATE_FILL_S = (REQUEST_TIMEOUT_MS + LATE_GRACE_MS) / 1000 + 3.0
+"""... and how long after the create reached it the venue takes the order: well after that verdict."""
+REVEAL_S = 3.5
+"""SWEPT_FIRST: how long after the stream drop the order shows up to queries (arb sweeps 2 s after it
+reconnects, its create times out at ``REQUEST_TIMEOUT_MS``)."""
 RECORDING_MS = 90_000
 """The market's length: the venues play it in real time, longer than any scenario is let run."""
 
@@ -190,6 +201,8 @@ class _Injector:
         self.changes = changes
         self.tasks: set[asyncio.Task[Any]] = set()
         self.struck = False
+        self.race: asyncio.Task[None] | None = None
+        """A race's course (:meth:`_race`), cancelled at :meth:`settle` if the order it awaits never came."""
         self.over_ns = 0
         """``time.monotonic_ns()`` from which the fault is over (0: not struck yet, or never ends)."""
 
@@ -221,6 +234,30 @@ class _Injector:
                 faults.order_error(503, processed=placed)
         elif s.fault is Fault.PARTIAL:
             faults.order_partial(s.fraction)
+        elif s.fault in RACES:
+            self.over_ns = FAR_NS  # over once the race has played out (:meth:`_race`)
+            faults.order_timeout(processed=s.fault is Fault.SWEPT_FIRST)
+            if s.fault is Fault.SWEPT_FIRST:
+                faults.hide_orders(queries=1_000_000)
+                faults.silence_user_stream()
+            self.race = asyncio.get_running_loop().create_task(self._race())
+
+    async def _race(self) -> None:
+        # Once the faulted create has reached the venue (its answer held): LATE_FILL takes it after arb's
+        # "not found" verdict; SWEPT_FIRST drops the silent stream (arb sweeps on reconnecting) and shows
+        # the order to queries once that sweep has read its trades. The venue's timing, not a wait on arb.
+        fake, faults = self.fake, self.fake.faults
+        await fake.wait_until(lambda: faults.count(FaultKind.ORDER_TIMEOUT) >= 1)
+        if self.s.fault is Fault.LATE_FILL:
+            await asyncio.sleep(LATE_FILL_S)
+            faults.release_orders()
+        else:
+            faults.resume_user_stream()
+            await fake.drop_user_streams()
+            await asyncio.sleep(REVEAL_S)
+            fake.reveal_orders()
+        self.over_ns = time.monotonic_ns()
+        self.changes.notify()
 
     def strike(self) -> None:
         # A stream or feed fault, or a maker fault, now (from a ledger listener or a timer: no awaiting here).
@@ -255,6 +292,11 @@ class _Injector:
 
     async def settle(self) -> None:
         """Finish what the fault started (dropped connections closed), stop what is scripted."""
+        if self.race is not None:
+            self.race.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.race
+            self.fake.faults.release_orders()
         if self.tasks:
             async with patiently(Patience("the fault's dropped connections to close", quiet_s=60)):
                 await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -281,7 +323,8 @@ def _config(folder: Path, binance: Any, bybit: Any, s: Scenario) -> AppConfig:
             "risk": {"position_limit": float(s.position_limit), "stale_after_ms": 1_000, "max_open_orders": 4},
             "execution": execution,
         },
-        live={"request_timeout_ms": REQUEST_TIMEOUT_MS, "shutdown_timeout_ms": 15_000},
+        live={"request_timeout_ms": REQUEST_TIMEOUT_MS, "shutdown_timeout_ms": 15_000,
+              **({"unknown_checks": 3, "unknown_grace_ms": LATE_GRACE_MS} if s.fault is Fault.LATE_FILL else {})},
     )  # fmt: skip
     return load_config(path)
 

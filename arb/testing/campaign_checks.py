@@ -1,6 +1,7 @@
-"""The fault campaign's outcome of one scenario, invariant (c), nothing twice: the journal checked
-against both venues' ledgers, and (d), the maker style's: hedges equal to the quotes' fills, post-only
-refusals journaled and never resent on the same book (see :mod:`arb.testing.campaign`)."""
+"""The fault campaign's outcome of one scenario, invariant (c), nothing twice and nothing left
+incomplete: the journal checked against both venues' ledgers (every venue order's fills booked to it,
+and it done), and (d), the maker style's: hedges equal to the quotes' fills, post-only refusals
+journaled and never resent on the same book (see :mod:`arb.testing.campaign`)."""
 
 from __future__ import annotations
 
@@ -79,18 +80,29 @@ def check_journal(path: Path, venues: dict[str, Any], outcome: Outcome) -> None:
                 outcome.violations.append(f"{name}: client ids sent twice: {twice}")
             orders = account(fake).orders
             outcome.orders += len(orders)
+            rows = journal.fills(venue=name)
+            own: dict[str, Decimal] = {}  # the fills booked to each order (by its client id)
+            for f in rows:
+                own[f["client_id"]] = own.get(f["client_id"], Decimal(0)) + Decimal(f["qty"])
             for order in orders:
                 row = intents.get(order.client_id)
                 if row is None:
                     outcome.violations.append(f"{name}: order {order.client_id} is not an intent of the journal")
-                elif Decimal(row["executed_qty"]) != order.executed_qty:
+                    continue
+                if Decimal(row["executed_qty"]) != order.executed_qty:
                     outcome.violations.append(
                         f"{name}: {order.client_id} executed {order.executed_qty} on the venue, "
                         f"{row['executed_qty']} in the journal"
                     )
+                # no order left incomplete with its fills on the venue: each of them booked to it, and it done
+                booked_qty = own.get(order.client_id, Decimal(0))
+                if booked_qty != order.executed_qty or (order.executed_qty and not row["done_ns"]):
+                    outcome.violations.append(
+                        f"{name}: {order.client_id} incomplete: executed {order.executed_qty} on the venue, "
+                        f"{booked_qty} of fills booked to it, {'done' if row['done_ns'] else 'never done'}"
+                    )
             trades = {fake.exec_id(t): t for t in account(fake).trades}
             outcome.trades += len(trades)
-            rows = journal.fills(venue=name)
             booked = Counter(f["trade_id"] for f in rows)
             makers = [f["trade_id"] for f in rows if f["trade_id"] in trades and bool(f["is_maker"]) != trades[
                 f["trade_id"]].is_maker]  # fmt: skip

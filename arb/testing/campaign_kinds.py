@@ -3,7 +3,8 @@
 
 Two styles are exercised. **Taker** scenarios: one venue misbehaves while arb opens pairs of
 immediate-or-cancel orders (a reject, a timeout with the order placed or not, a partial fill, the user
-stream dropped or silent, the public feed stalled or its connection closed, or none). **Maker**
+stream dropped or silent, the public feed stalled or its connection closed, a fill after arb's "not
+found" verdict, a fill swept before its order is known, or none). **Maker**
 scenarios (``style = "maker_taker"``): arb rests post-only quotes on the faulted venue (the maker venue),
 priced from the other venue's book, and the market trades through a quote, so the fake's ledger fills it
 as a maker and arb hedges it on the other venue; the faults are the races of resting quotes: a fill after
@@ -22,6 +23,7 @@ __all__ = [
     "MAKER",
     "MAKER_FAULTS",
     "ORDER_FAULTS",
+    "RACES",
     "TAKER",
     "VENUES",
     "Fault",
@@ -62,6 +64,13 @@ class Fault(Enum):
     """Sends no market data for ``outage_ms`` (the sockets stay open): the venue goes stale."""
     FEED_CLOSE = "feed-close"
     """Drops the public feed's TCP connection: arb reconnects and resyncs."""
+    LATE_FILL = "late-fill"
+    """Holds the order's create unprocessed past arb's "not found" verdict, then takes it (Binance's
+    ``-1007``: its matching engine acted later): the order fills after arb declared it never placed."""
+    SWEPT_FIRST = "swept-first"
+    """Places the order, loses the answer, hides the order from queries, silences the user stream and
+    drops it as the order arrives: the sweep after the reconnect reads the order's trades before arb
+    knows its venue id (Binance's trade rows name no client id); the order shows up to queries after."""
     CANCEL_RACE = "cancel-race"
     """Maker: the hedge venue moves, arb re-prices its quote, and the cancel reaches the maker venue two
     market frames late, after the book traded through part of the quote (``maker_fraction``): a fill
@@ -82,7 +91,7 @@ class Fault(Enum):
 
 TAKER_FAULTS = (
     Fault.NONE, Fault.REJECT, Fault.TIMEOUT_PLACED, Fault.TIMEOUT_LOST, Fault.PARTIAL, Fault.STREAM_DROP,
-    Fault.STREAM_SILENCE, Fault.FEED_STALL, Fault.FEED_CLOSE,
+    Fault.STREAM_SILENCE, Fault.FEED_STALL, Fault.FEED_CLOSE, Fault.LATE_FILL, Fault.SWEPT_FIRST,
 )  # fmt: skip
 MAKER_FAULTS = (
     Fault.NONE, Fault.CANCEL_RACE, Fault.CANCEL_UNKNOWN, Fault.PARTIAL_REPRICE, Fault.POST_ONLY_REJECT,
@@ -92,7 +101,10 @@ FAULTS = TAKER_FAULTS
 """The taker style's fault kinds (the campaign's before it had a maker style)."""
 KINDS: tuple[tuple[str, Fault], ...] = tuple((TAKER, f) for f in TAKER_FAULTS) + tuple((MAKER, f) for f in MAKER_FAULTS)
 """Every (style, fault) a scenario can be, in the order seeds cycle through them."""
-ORDER_FAULTS = (Fault.REJECT, Fault.TIMEOUT_PLACED, Fault.TIMEOUT_LOST, Fault.PARTIAL)
+ORDER_FAULTS = (Fault.REJECT, Fault.TIMEOUT_PLACED, Fault.TIMEOUT_LOST, Fault.PARTIAL, Fault.LATE_FILL,
+                Fault.SWEPT_FIRST)  # fmt: skip
+RACES = (Fault.LATE_FILL, Fault.SWEPT_FIRST)
+"""The order races of a fill that wins over arb's view: late after a verdict, or before the order is known."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,9 @@ from connectors.common.private import (
 
 log = logging.getLogger(__name__)
 
+EXECUTION_PAGE = 100
+"""Rows asked of ``/v5/execution/list`` per page (its most; it answers 50 unless asked)."""
+
 ANSWERS = AnswerRules(
     code_field="retCode",
     message_field="retMsg",
@@ -214,12 +217,32 @@ class BybitPrivate(CcxtVenue):
         return orders.fills(raw, spot=self.spot, base_asset=assets.base, quote_asset=assets.quote)
 
     async def order_trades(self, link: PrivateLink, symbol: str, venue_order_id: str) -> list[dict[str, Any]]:
+        """Every execution of the order, page after page (an order may have more than a page's)."""
         request = {"category": self.category, "symbol": symbol, "orderId": venue_order_id}
-        return result_list(await link.request("privateGetV5ExecutionList", request))
+        return await self._executions(link, request)
 
     async def trades_since(self, link: PrivateLink, symbol: str, since_ms: int) -> list[dict[str, Any]]:
-        request = {"category": self.category, "symbol": symbol, "startTime": since_ms, "limit": 100}
-        return result_list(await link.request("privateGetV5ExecutionList", request))
+        """Every execution since ``since_ms`` (Bybit answers 7 days from ``startTime``), page after page."""
+        request = {"category": self.category, "symbol": symbol, "startTime": since_ms}
+        return await self._executions(link, request)
+
+    async def _executions(self, link: PrivateLink, request: Mapping[str, Any]) -> list[dict[str, Any]]:
+        # ``/v5/execution/list`` answers at most ``limit`` (1-100, default 50) rows, newest first, and a
+        # ``nextPageCursor`` for the next ``cursor``, the last page's too (the page after it is empty): follow
+        # it until a page is short or empty, the cursor is "" or comes back (a venue that loops).
+        rows: list[dict[str, Any]] = []
+        cursor, seen = "", set[str]()
+        while True:
+            answer = await link.request(
+                "privateGetV5ExecutionList",
+                {**request, "limit": EXECUTION_PAGE, **({"cursor": cursor} if cursor else {})},
+            )
+            page = result_list(answer)
+            rows += page
+            cursor = str(((answer or {}).get("result") or {}).get("nextPageCursor") or "")
+            if len(page) < EXECUTION_PAGE or not cursor or cursor in seen:
+                return rows
+            seen.add(cursor)
 
     # -- the account ----------------------------------------------------------------------------------
 

@@ -21,19 +21,21 @@ SLICE = {
     (
         TAKER,
         Fault.REJECT,
-    ): 16,  # Bybit refuses eight orders: halted with the Binance leg naked, the kill switch closes it
+    ): 902,  # Bybit refuses eight orders: halted with the Binance leg naked, the kill switch closes it
     (TAKER, Fault.TIMEOUT_PLACED): 2,
     (TAKER, Fault.TIMEOUT_LOST): 3,
-    (TAKER, Fault.PARTIAL): 19,
-    (TAKER, Fault.STREAM_DROP): 20,
+    (TAKER, Fault.PARTIAL): 21,
+    (TAKER, Fault.STREAM_DROP): 22,
     (TAKER, Fault.STREAM_SILENCE): 6,
-    (TAKER, Fault.FEED_STALL): 22,
-    (TAKER, Fault.FEED_CLOSE): 23,
-    (MAKER, Fault.CANCEL_RACE): 10,  # Binance: the sell quote re-priced, a quarter of it fills after the cancel
-    (MAKER, Fault.CANCEL_UNKNOWN): 26,  # Bybit: the buy quote filled before its cancel came: 170213
-    (MAKER, Fault.PARTIAL_REPRICE): 12,  # Binance: three quarters fill, then the rest as the cancel is held
-    (MAKER, Fault.POST_ONLY_REJECT): 13,  # Binance: the re-priced sell quote would take: -2010
-    (MAKER, Fault.STREAM_SILENCE): 29,  # Bybit: the buy quote's fills are found by query
+    (TAKER, Fault.FEED_STALL): 24,
+    (TAKER, Fault.FEED_CLOSE): 25,
+    (TAKER, Fault.LATE_FILL): 9,  # Binance takes a leg after arb declared it not found: reopened, closed
+    (TAKER, Fault.SWEPT_FIRST): 10,  # Binance: the sweep reads a leg's trades before its venue id is known
+    (MAKER, Fault.CANCEL_RACE): 216,  # Binance: the sell quote re-priced, a quarter of it fills after the cancel
+    (MAKER, Fault.CANCEL_UNKNOWN): 30,  # Bybit: the buy quote filled before its cancel came: 170213
+    (MAKER, Fault.PARTIAL_REPRICE): 218,  # Binance: three quarters fill, then the rest as the cancel is held
+    (MAKER, Fault.POST_ONLY_REJECT): 15,  # Binance: the re-priced sell quote would take: -2010
+    (MAKER, Fault.STREAM_SILENCE): 67,  # Bybit: the buy quote's fills are found by query
 }
 """A seed per fault kind of each style (``Fault.NONE`` is every other scenario's baseline)."""
 

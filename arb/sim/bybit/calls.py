@@ -169,8 +169,11 @@ def flag(params: Mapping[str, Any], key: str) -> bool:
     return (param_text(params, key) or "").lower() in ("true", "1")
 
 
-def page_of(items: list[Any], params: Mapping[str, Any], default: int, maximum: int) -> tuple[list[Any], str]:
-    """One page of ``items`` by ``limit`` and ``cursor``; the cursor of the next page, ``""`` at the end."""
+def page_of(
+    items: list[Any], params: Mapping[str, Any], default: int, maximum: int, *, last_cursor: bool = False
+) -> tuple[list[Any], str]:
+    """One page of ``items`` by ``limit`` and ``cursor``; the cursor of the next page, ``""`` at the end
+    (``last_cursor``: the last page's cursor too, to an empty page, as ``/v5/execution/list`` does)."""
     try:
         limit = int(param_text(params, "limit") or default)
     except ValueError:
@@ -183,7 +186,8 @@ def page_of(items: list[Any], params: Mapping[str, Any], default: int, maximum: 
         offset = int(match.group(1)) if match else 0
     page = items[offset : offset + limit]
     following = offset + limit
-    return page, (f"page%3D{following}" if following < len(items) else "")
+    more = following < len(items) or (last_cursor and bool(page))
+    return page, (f"page%3D{min(following, len(items))}" if more else "")
 
 
 class Ticker(msgspec.Struct, frozen=True):

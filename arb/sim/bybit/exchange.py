@@ -353,5 +353,5 @@ class FakeBybitExchange(BybitTradeWs):
                     rows.append((payment.funding_ms, len(account.trades) + k, self._funding_exec_dict(payment)))
         rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
         entries = [entry for _, _, entry in rows]
-        page, cursor = page_of(entries, params, 50, 100)
+        page, cursor = page_of(entries, params, 50, 100, last_cursor=True)  # Bybit's last page has a cursor too
         return Reply(result={"nextPageCursor": cursor, "category": self.category, "list": page})

@@ -1,0 +1,115 @@
+"""Fills that come after their verdict, or before their order is known: the rules of the venue executor
+that make a fill win.
+
+Two races of a real venue leave a fill where the order's record does not expect it:
+
+- **A fill after the order's end.** An order declared "not found" (no venue saw it after
+  ``unknown_checks`` queries) or rejected can still fill: Binance's ``-1007`` means its matching engine
+  may act on the request later. The fill is evidence, the verdict was not: the order **reopens** (in
+  flight again; a "rejected" one becomes partially filled, or filled, until the venue says how it
+  ended), a warning names it, and once it is done the engine is told anew, of the fills it was not
+  told of before (so the kernel sees the leg and closes the exposure by its rule 2).
+- **A fill before its order is known.** A venue's REST trade rows may carry no client id (Binance's
+  ``myTrades``/``userTrades``). A sweep that runs while an order's create answer was lost (no venue
+  id yet) books such a fill as no order's (an orphan). Once the order's venue id is learned (a query,
+  the stream, a later fill, or the journal at a restart), every orphan with that venue id is
+  **attached** to it: booked to the order, and its journal row given the order's client id, so the order
+  completes and a restart finds the fill its own.
+
+:class:`LateFills` is a base of :class:`~arb.execution.venue_executor.VenueExecutor`: these two rules
+in one place, beside the order life cycle that uses them.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LateFills"]
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+
+from arb.execution.failpoints import failpoint
+from arb.execution.live_parts import JournalSink
+from arb.execution.orders import LiveOrder
+from arb.strategy.types import INTENT_QUOTE
+from connectors.common.orders import OrderState, VenueFill
+
+log = logging.getLogger("arb.execution.venue_executor")
+
+
+class LateFills:
+    """Reopening an order a fill contradicts, attaching orphan fills to their order (see the module
+    docstring). The executor sets the attributes below."""
+
+    venue: str
+    market: str
+    journal: JournalSink
+    clock: Callable[[], int]
+    counters: dict[str, int]
+    orphan_fills: list[VenueFill]
+    """Fills booked as no order's by this run and not attached to one since (reconciliation explains them)."""
+    _earlier_orphans: list[VenueFill]
+    """Fills an earlier run booked as no order's (the journal's), each attached once its order is known."""
+    _told_before: dict[str, set[str]]
+    """A reopened order's fills the engine was told of before (client id -> trade ids): its next news is a
+    copy (the first, which the engine may not have taken yet, stays as it was told) of the others only."""
+    _in_flight: dict[str, LiveOrder]
+
+    def _symbol_of(self, symbol: str) -> str:
+        raise NotImplementedError
+
+    def _take_fill(self, order: LiveOrder, fill: VenueFill, now: int) -> None:
+        # One fill of ``order`` (once per trade id). A fill wins over any verdict: if the engine was told
+        # the order's end, the order reopens (in flight again) and the engine is told anew once it is done
+        answered = order.answered
+        if not order.add_fill(fill, now):
+            return
+        self.counters["fills"] += 1
+        failpoint("fill_booked")
+        if answered:
+            self._reopen(order, fill, now)
+
+    def _reopen(self, order: LiveOrder, fill: VenueFill, now: int) -> None:
+        was = order.state
+        order.answered = False
+        order.not_found = 0
+        if was is OrderState.REJECTED:  # the venue took it after all: in flight until it says how it ended
+            order.rejection = None
+            full = order.filled >= Decimal(order.qty_text)
+            order.state = OrderState.FILLED if full else OrderState.PARTIALLY_FILLED
+        # what the engine booked of it already: a quote's fills are told one by one, its end carries none
+        told = set() if order.kind == INTENT_QUOTE else set(order.fills) - {fill.trade_id}
+        self._told_before[order.client_id] = told
+        self._in_flight[order.client_id] = order
+        self.counters["reopened"] += 1
+        self.journal.record_state(order, "reopen", now, {"was": was.value, "trade_id": fill.trade_id})
+        log.warning(
+            "%s: fill %s (%s @ %s) of %s %s after it was %s: the fill wins; the order reopens and the engine "
+            "will be told",
+            self.venue, fill.trade_id, fill.qty, fill.price, order.symbol, order.client_id, was.value,
+            extra={"venue": self.venue, "symbol": order.symbol, "client_id": order.client_id,
+                   "pair_id": order.pair_id, "event": "reopen"},
+        )  # fmt: skip
+
+    def _attach_orphans(self, order: LiveOrder) -> None:
+        # Every orphan fill with ``order``'s venue id becomes its own, in memory and in the journal
+        vid, symbol = order.venue_order_id, order.symbol
+        if not vid or not (self.orphan_fills or self._earlier_orphans):
+            return
+        mine = [
+            f for f in (*self.orphan_fills, *self._earlier_orphans)
+            if f.venue_order_id == vid and self._symbol_of(f.symbol) == symbol
+        ]  # fmt: skip
+        if not mine:
+            return
+        self.orphan_fills = [f for f in self.orphan_fills if f not in mine]
+        self._earlier_orphans = [f for f in self._earlier_orphans if f not in mine]
+        now = self.clock()
+        for fill in mine:
+            self.journal.attach_fill(order, fill, venue=self.venue, market=self.market)
+            self._take_fill(order, fill, now)
+        self.counters["orphans_attached"] += len(mine)
+        log.info(
+            "%s: %d fill(s) booked before %s was known are its own (venue order %s)",
+            self.venue, len(mine), order.client_id, vid,
+        )  # fmt: skip

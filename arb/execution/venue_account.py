@@ -1,0 +1,84 @@
+"""The account as one venue-market states it, and the cancels that clear it: the reads and the cancel-all
+of :class:`~arb.execution.venue_executor.VenueExecutor` that no order's life depends on.
+
+The kill switch, reconciliation, ``arb order`` and the start-up checks read balances, positions, open
+orders and the best prices through these, and the kill switch and the clean stop cancel what is open.
+Each goes through the executor's ``call`` (the rate guard admits it by its traffic kind) and asks the
+venue's adapter for the request's form.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AccountReads"]
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
+
+from arb.errors import VenueError
+from arb.execution.live_parts import VenueMarket
+from arb.execution.rate_guard import RateGuard, Traffic
+from connectors.common.orders import VenueOrderUpdate
+from connectors.common.private import PrivateLink, PrivateVenue
+
+
+class _Executor(PrivateLink, Protocol):
+    # what these reads use of the executor they are a base of
+    @property
+    def adapter(self) -> PrivateVenue: ...
+    @property
+    def markets(self) -> Sequence[VenueMarket]: ...
+    @property
+    def guard(self) -> RateGuard: ...
+
+
+class AccountReads:
+    """A base of :class:`~arb.execution.venue_executor.VenueExecutor`: its account reads and cancel-all
+    (see the module docstring)."""
+
+    async def balances(self: _Executor) -> dict[str, Decimal]:
+        """The account's balance per asset as the venue states it (spot: free + locked; linear: wallet)."""
+        return await self.adapter.balances(self)
+
+    async def position(self: _Executor, symbol: str | None = None) -> Decimal:
+        """The venue's signed position in ``symbol`` (the first symbol by default; linear only: spot has
+        holdings, see balances)."""
+        return (await self.adapter.position_and_entry(self, symbol or self.markets[0].symbol))[0]
+
+    async def position_and_entry(self: _Executor, symbol: str | None = None) -> tuple[Decimal, Decimal]:
+        """The venue's signed position in ``symbol`` (the first symbol by default) and its average entry
+        price, quote per base (0 when flat); ``(0, 0)`` on spot, which has holdings (see balances)."""
+        return await self.adapter.position_and_entry(self, symbol or self.markets[0].symbol)
+
+    async def best_prices(self: _Executor, symbol: int = 0) -> tuple[Decimal, Decimal]:
+        """The best bid and ask of symbol number ``symbol`` in the venue's order book now (REST)."""
+        ccxt_symbol = self.markets[symbol].ccxt_symbol
+        exchange = self.exchange
+        book = await self.call(lambda: exchange.fetch_order_book(ccxt_symbol, 5))
+        try:
+            return Decimal(str(book["bids"][0][0])), Decimal(str(book["asks"][0][0]))
+        except (KeyError, IndexError, TypeError) as error:
+            name = self.markets[symbol].symbol
+            raise VenueError(self.name, f"the order book of {name} has an empty side ({error!r})",
+                             "the venue's status page (is the market open?)", code="empty-book",
+                             retryable=True) from None  # fmt: skip
+
+    @property
+    def blocked_until_ns(self: _Executor) -> int:
+        """Until when (the executor's clock, ns) new orders on this venue are refused locally: a rate limit,
+        a used-up request weight or a ban (0, or a time past: none)."""
+        return self.guard.blocked_until_ns
+
+    async def open_orders(self: _Executor, symbol: str | None = None) -> list[VenueOrderUpdate]:
+        """The venue's open orders in ``symbol``, or in every traded symbol when None."""
+        symbols = [m.symbol for m in self.markets] if symbol is None else [symbol]
+        return [u for s in symbols for u in await self.adapter.open_orders(self, s)]
+
+    async def cancel_open(self: _Executor, symbol: str | None = None) -> int:
+        """Cancel every open order of ``symbol`` on the venue, or of every traded symbol when None (a kill
+        switch's second step); returns how many were cancelled."""
+        cancelled = 0
+        for s in [m.symbol for m in self.markets] if symbol is None else [symbol]:
+            with self.guard.traffic(Traffic.URGENT, f"cancel-all {s}"):  # it takes exposure away
+                cancelled += await self.adapter.cancel_all(self, s)
+        return cancelled

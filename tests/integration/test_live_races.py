@@ -1,0 +1,204 @@
+"""Races a real venue produces, staged on the fake venues, through the live executor (ccxt, unpatched) and
+a real journal: a fill always wins, each fill is booked once, and no order is left incomplete.
+
+- A lost create answer while the user stream drops: the sweep after the reconnect books the order's fills
+  before the order's venue id is known (Binance's trade rows name no client id); once a query learns it,
+  they are the order's, the order completes, the journal equals the ledger and a restart reconciles.
+- A fill after the "not found" verdict (the venue's matching engine held the order past arb's checks):
+  the order reopens, the engine is told of the fill, the journal equals the ledger.
+- More executions on one quote than a page of Bybit's execution list, missed during a stream gap: the
+  quote completes with every one, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from arb.execution.live_executor import LiveExecutor
+from arb.execution.orders import OrderState
+from arb.execution.venue_quotes import QuotingVenueExecutor
+from arb.journal.journal import Journal
+from arb.runtime.trading_session import KIND_MANUAL, trading_session
+from arb.sim.ledger import OrderStatus
+from arb.strategy.types import BUY
+from arb.testing.scenarios import Book, Change, write_scenario
+from tests.integration.live_rig import (
+    ALL_SPECS,
+    BINANCE_LINEAR,
+    BINANCE_SPOT,
+    BYBIT_SPOT,
+    VenueSpec,
+    account,
+    assert_journal_matches_ledgers,
+    at_ask,
+    eventually,
+    reconciled,
+    venue_and_config,
+)
+
+
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, BINANCE_LINEAR], ids=lambda s: s.id)
+async def test_a_fill_swept_before_its_order_was_known_completes_the_order_once(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no "not found" verdict while the order hides: it is found out only once the venue shows it
+    live = {"request_timeout_ms": 300, "unknown_checks": 1_000_000, "unknown_grace_ms": 3_600_000}
+    async with venue_and_config(spec, tmp_path, monkeypatch, live=live) as (venue, config):
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            ask, qty = at_ask(venue, spec, Decimal("0.5"))
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                await eventually(venue.user_streams_up, venue)
+                venue.faults.order_timeout(processed=True)  # placed and filled; the answer is lost
+                venue.faults.hide_orders(queries=1_000_000)  # queries do not see it yet
+                venue.faults.silence_user_stream()  # nor does the stream say anything
+                order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+                await eventually(lambda: order.state is OrderState.UNKNOWN and len(account(venue).orders) == 1,
+                                 executor, venue)  # fmt: skip
+                assert await venue.drop_user_streams() >= 1
+                venue.faults.resume_user_stream()
+                # the sweep after the reconnect finds the order's trades, which name no client id
+                await eventually(lambda: bool(executor.orphan_fills), executor, venue)
+                assert not order.fills and not order.venue_order_id
+                assert venue.reveal_orders() == 1  # the next query finds the order, filled
+                await eventually(
+                    lambda: order.answered or (order.state.terminal and executor.counters["duplicate_fills"] > 0),
+                    executor,
+                )
+                executor.stop()
+                venue.faults.release_orders()  # the held answer goes out to a client that gave up on it
+            (ledger_order,) = account(venue).orders
+            assert order.answered and order.state is OrderState.FILLED and order.filled == qty
+            assert ledger_order.status is OrderStatus.FILLED and order.venue_order_id
+            assert executor.orphan_fills == [] and executor.counters["orphans_attached"] == len(ledger_order.trades)
+            assert_journal_matches_ledgers(executor.journal.journal, {spec.venue: venue})  # type: ignore[attr-defined]
+        report = await reconciled(config, spec)  # a restart: nothing unexplained
+        assert report.ok, report.describe()
+
+
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, BINANCE_LINEAR], ids=lambda s: s.id)
+async def test_a_fill_swept_before_its_order_was_known_is_its_own_after_a_restart(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the run stops with the order unknown and its fill journaled as no order's; the venue shows the order
+    # to the next run, whose reconciliation makes the fill the order's
+    live = {"request_timeout_ms": 300, "unknown_checks": 1_000_000, "unknown_grace_ms": 3_600_000}
+    async with venue_and_config(spec, tmp_path, monkeypatch, live=live) as (venue, config):
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            ask, qty = at_ask(venue, spec, Decimal("0.5"))
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                await eventually(venue.user_streams_up, venue)
+                venue.faults.order_timeout(processed=True)
+                venue.faults.hide_orders(queries=1_000_000)
+                venue.faults.silence_user_stream()
+                order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+                await eventually(lambda: order.state is OrderState.UNKNOWN, executor)
+                assert await venue.drop_user_streams() >= 1
+                venue.faults.resume_user_stream()
+                await eventually(lambda: bool(executor.orphan_fills), executor, venue)
+                executor.stop()
+                venue.faults.release_orders()  # the held answer goes out to a client that gave up on it
+        assert not order.answered  # arb stopped with the order unknown and its fill no order's
+        assert venue.reveal_orders() == 1
+        # the restart, with a grace that bounds how long reconciliation asks about an order that never settles
+        live_config = msgspec.structs.replace(config.live, unknown_grace_ns=2_000_000_000)
+        report = await reconciled(msgspec.structs.replace(config, live=live_config), spec)
+        assert report.ok, report.describe()
+        assert report.resolved == [f"{order.client_id}: filled"] and not report.orphan_fills
+        with Journal.open(config.live.state_dir / f"{config.live.account}.sqlite") as journal:
+            assert_journal_matches_ledgers(journal, {spec.venue: venue})
+            assert not journal.intents(in_flight=True)
+
+
+@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
+async def test_a_fill_after_the_not_found_verdict_reopens_the_order_and_reaches_the_engine(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with (
+        venue_and_config(spec, tmp_path, monkeypatch, live={"request_timeout_ms": 300}) as (venue, config),
+        trading_session(config, [spec.index]) as session,
+    ):
+        executor = session.executors[spec.index]
+        engine = LiveExecutor([executor], symbols=1)
+        told: list[Any] = []
+        ask, qty = at_ask(venue, spec, Decimal("0.5"))
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await eventually(venue.user_streams_up, venue)
+            venue.faults.order_timeout(processed=False)  # the venue acts on it only once released
+            order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+            await eventually(lambda: order.answered, executor)
+            assert order.state is OrderState.REJECTED and order.rejection is not None
+            assert order.rejection.code == "not-found" and account(venue).orders == []
+            engine.run_until(2**62, told.append)
+            assert [o.status for o in told] == ["rejected"] and engine.open_counts.sum() == 0
+            venue.faults.release_orders()  # its matching engine takes it now: it fills
+            await eventually(lambda: order.answered and order.state is not OrderState.REJECTED, executor)
+            engine.run_until(2**62, told.append)
+            executor.stop()
+        (ledger_order,) = account(venue).orders
+        assert ledger_order.client_id == order.client_id and ledger_order.executed_qty > 0
+        assert order.state is OrderState.FILLED and order.filled == ledger_order.executed_qty
+        assert [o.status for o in told] == ["rejected", "filled"] and told[1].fill_qty == float(order.filled)
+        assert told[0].fill_qty == 0 and told[1].client_id == order.client_id
+        assert engine.open_counts.sum() == 0 and executor.counters["reopened"] == 1
+        journal = executor.journal.journal  # type: ignore[attr-defined]
+        assert_journal_matches_ledgers(journal, {spec.venue: venue})
+        assert journal.intent(order.client_id)["state"] == "filled"
+        assert "reopen" in [e["kind"] for e in journal.order_events(order.client_id)]
+
+
+DAY = dt.date(2024, 5, 6)
+START_MS = int(dt.datetime(2024, 5, 6, 0, 0, 1, tzinfo=dt.UTC).timestamp() * 1000)
+LEVELS = 120
+
+
+def _steady() -> Book:
+    return Book(bids={59990.0: 1.0}, asks={60010.0: 1.0})
+
+
+async def test_a_quote_with_more_executions_than_a_page_missed_in_a_stream_gap_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bybit spot at 59990 / 60010; at 100 ms its asks fall through 59990 in 120 levels of 0.0001 each
+    through = Change(100, "bybit", bids={59990.0: 0.0, 59860.0: 1.0},
+                     asks={60010.0: 0.0, **{59870.0 + k: 0.0001 for k in range(LEVELS)}})  # fmt: skip
+    _, recording = write_scenario(tmp_path / "market", DAY, _steady(), _steady(), [through],
+                                  duration_ms=2_000, heartbeat_ms=500, start_ms=START_MS)  # fmt: skip
+    spec = dataclasses.replace(BYBIT_SPOT, recording=recording)
+    qty = Decimal("0.0001") * LEVELS
+    async with (
+        venue_and_config(spec, tmp_path, monkeypatch) as (venue, config),
+        trading_session(config, [spec.index]) as session,
+    ):
+        executor = session.executors[spec.index]
+        assert isinstance(executor, QuotingVenueExecutor)
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await eventually(venue.user_streams_up, venue)
+            quote = executor.submit_quote(BUY, 59990.0, float(qty), 1, executor.clock())
+            await eventually(lambda: quote.state is OrderState.ACCEPTED, executor)
+            venue.faults.silence_user_stream()  # the gap: the executions are not streamed
+            (ledger_order,) = account(venue).orders
+            async with asyncio.timeout(60):
+                while ledger_order.status is not OrderStatus.FILLED:
+                    assert await venue.advance(1) == 1, "the recording ended before the quote filled"
+            assert len(ledger_order.trades) == LEVELS
+            await eventually(lambda: quote.answered or executor.counters["duplicate_fills"] >= LEVELS // 2, executor)
+            executor.stop()
+        assert quote.answered and quote.state is OrderState.FILLED
+        assert len(quote.fills) == LEVELS and quote.filled == qty
+        rows = executor.journal.journal.fills(venue="bybit")  # type: ignore[attr-defined]
+        assert len(rows) == LEVELS
+        assert_journal_matches_ledgers(executor.journal.journal, {"bybit": venue})  # type: ignore[attr-defined]
