@@ -482,24 +482,20 @@ class Journal(Closing):
             cursor.close()
 
     def _unseen(self, row: Mapping[str, Any]) -> bool:
-        # An intent that goes to the log is committed only after its order was sent, so a client id the
-        # journal holds must be refused here. Ids are unique within a run (a counter after the run id): the
-        # journal is asked once per run whether it holds any of the run's, and only for a run it does (a run
-        # id reused) about each id: raises DuplicateIntentError for one it holds
+        # A logged intent is committed after its order was sent, so a client id the journal holds is refused
+        # here. Ids are unique within a run (a counter after the run id): the journal is asked once per run
+        # whether it holds any of the run's, and about each id only for a run it does (a run id reused)
         run = str(row.get("run_id", ""))
-        if run in self._fresh_runs:
-            return True
-        held = sa.select(intents.c.client_id).where(intents.c.run_id == run).limit(1)
-        if self._conn.execute(held).first() is None:
-            self._conn.commit()
+        if run not in self._fresh_runs and not self._holds(intents.c.run_id == run):
             self._fresh_runs.add(run)
-            return True
-        same = sa.select(intents.c.client_id).where(intents.c.client_id == row.get("client_id"))
-        found = self._conn.execute(same).first()
-        self._conn.commit()
-        if found is not None:
+        elif run not in self._fresh_runs and self._holds(intents.c.client_id == row.get("client_id")):
             raise DuplicateIntentError(f"client id {row.get('client_id')!r} is already in the journal")
         return True
+
+    def _holds(self, where: Any) -> bool:
+        found = self._conn.execute(sa.select(intents.c.client_id).where(where).limit(1)).first()
+        self._conn.commit()
+        return found is not None
 
     def _intent_params(self, rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
         # The intent INSERT for these rows' columns (compiled once per set of columns for this database)
