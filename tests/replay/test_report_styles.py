@@ -37,8 +37,8 @@ def _shipped_config(folder: Path, style: str) -> Path:
     ):
         assert old in text, old
         text = text.replace(old, new)
-    assert 'symbol = "BTCUSDT"' in text
-    text = text.replace('symbol = "BTCUSDT"', f'symbol = "BTCUSDT"\nstyle = "{style}"', 1)
+    assert '\nstyle = "taker"' in text  # the shipped style, set in the file
+    text = text.replace('\nstyle = "taker"', f'\nstyle = "{style}"', 1)
     path.write_text(text, encoding="utf-8")
     assert load_config(path).strategy.style == style
     return path
