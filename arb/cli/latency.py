@@ -4,8 +4,11 @@
 
     arb latency [--config PATH] [--venue binance|bybit] [--plot PNG] [--export [DIR]] [--json]
 
-Per venue: the round trip of every answered order (request written to the venue's answer), and the
-decision-to-request and decision-to-first-fill times, as percentiles; ``--plot`` draws the round trips
+Per venue: the round trip of every answered order (request written to the venue's answer), tick to trade
+(from the receive time of the market-data frame the decision was made at to the order's request written),
+and the decision-to-request and decision-to-first-fill times, as percentiles; per pair (the legs of one
+decision), tick to the first and to the last leg's request written and the gap between the legs;
+``--plot`` draws the round trips
 over time; ``--export`` writes each venue's rows in the form hftbacktest's interpolated order latency
 reads (:mod:`arb.runtime.latency`), where ``[latency] order = "measured"`` makes backtests replay them.
 The journal is the one ``arb live`` writes (``[live] journal_url``, or ``<state_dir>/<account>.sqlite``);
@@ -49,13 +52,27 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _line(venue: str, figures: dict[str, dict[str, float]]) -> str:
     parts = []
-    for stage, name in (("round_trip", "request to answer"), ("intent_to_written", "decision to request"),
+    for stage, name in (("round_trip", "request to answer"), ("tick_to_written", "tick to trade"),
+                        ("intent_to_written", "decision to request"),
                         ("intent_to_first_fill", "decision to first fill")):  # fmt: skip
         f = figures[stage]
         if f.get("n"):
             parts.append(f"{name} p50 {f['p50']:,.0f} / p95 {f['p95']:,.0f} / p99 {f['p99']:,.0f} us")
     n = int(figures["round_trip"].get("n", 0))
     return f"{venue}: {n:,} orders answered" + (": " + "; ".join(parts) if parts else "")
+
+
+def pair_line(pairs: dict[str, dict[str, float]]) -> str:
+    """The pairs' tick to trade in one line (empty when no decision sent two legs or more)."""
+    n = int(pairs.get("tick_to_last_leg", {}).get("n", 0))
+    if not n:
+        return ""
+    parts = []
+    for stage, name in (("tick_to_first_leg", "tick to first leg"), ("tick_to_last_leg", "tick to last leg"),
+                        ("leg_gap", "between the legs")):  # fmt: skip
+        f = pairs[stage]
+        parts.append(f"{name} p50 {f['p50']:,.0f} / p95 {f['p95']:,.0f} / p99 {f['p99']:,.0f} us")
+    return f"pairs: {n:,} decisions with two legs or more: " + "; ".join(parts)
 
 
 def _plot(path: Path, trips: dict[str, np.ndarray[Any, Any]]) -> None:
@@ -92,12 +109,18 @@ def _cmd_latency(args: argparse.Namespace) -> int:
             trips[venue.name] = rows
             figures[venue.name] = {"round_trip": percentiles(rows["resp_ts"] - rows["req_ts"])}
             stages = journal.latencies(venue.name)
-            figures[venue.name] |= {k: stages[k] for k in ("intent_to_written", "intent_to_first_fill")}
+            figures[venue.name] |= {
+                k: stages[k] for k in ("tick_to_written", "intent_to_written", "intent_to_first_fill")
+            }
+        pairs = journal.pair_latencies()
     if args.json:
-        sys.stdout.write(json.dumps({"journal": str(target), "latency_us": figures}, indent=2) + "\n")
+        out = {"journal": str(target), "latency_us": figures, "pair_latency_us": pairs}
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
     else:
         for venue_name, venue_figures in figures.items():
             sys.stdout.write(_line(venue_name, venue_figures) + "\n")
+        if line := pair_line(pairs):
+            sys.stdout.write(line + "\n")
     if args.plot is not None:
         _plot(args.plot, trips)
         sys.stdout.write(f"plot: {args.plot}\n")
@@ -118,8 +141,10 @@ COMMAND = Command(
     "latency",
     _cmd_latency,
     help="the order latencies arb live measured, from its journal",
-    description="Per venue, the round trip of every answered order (request to answer) and the times from "
-    "the decision to the request and to the first fill, as percentiles, from the journal arb live writes. "
+    description="Per venue, the round trip of every answered order (request to answer), tick to trade (the "
+    "receive time of the market-data frame the decision was made at to the request written) and the times "
+    "from the decision to the request and to the first fill; per pair, tick to the first and the last leg; as "
+    "percentiles, from the journal arb live writes. "
     "--plot draws the round trips over time; --export writes them for backtests with [latency] order = "
     '"measured" (hftbacktest\'s interpolated order latency; each round trip split in half between the way '
     "there and the way back).",

@@ -82,6 +82,7 @@ def _cmd_live(args: Any) -> int:
 
 
 def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDeadline) -> int:
+    from arb.cli.latency import pair_line
     from arb.cli.reconcile import latency_lines
     from arb.ops.watch import Watch
     from arb.reports import InitialBalances, print_summary, run_summary, write_report
@@ -103,6 +104,7 @@ def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDead
         "interrupted": result.interrupted,
         "executor": engine.executor.summary(),
         "order_latency_us": result.latencies,
+        "pair_latency_us": result.pair_latencies,
         "left_in_flight": [o.client_id for o in result.left_in_flight],
         "rule_differences": result.rule_differences,
         "wall_s": round(result.wall_s, 3),
@@ -121,6 +123,8 @@ def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDead
         print_summary(summary, console)
         console.print(f"report: {paths[-1].parent}", highlight=False)
     for line in latency_lines(result.latencies):
+        console.print(line, highlight=False)
+    if line := pair_line(result.pair_latencies):
         console.print(line, highlight=False)
     if result.left_in_flight or (result.kill is not None and not result.kill.flat):
         return 1  # an order still in flight, or exposure the kill switch could not close: a person looks now

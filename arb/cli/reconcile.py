@@ -40,12 +40,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def latency_lines(latencies: dict[str, dict[str, dict[str, float]]]) -> list[str]:
-    """Order latency per venue (intent -> request written, -> answer, -> first fill) as printed lines."""
+    """Order latency per venue (intent -> request written, -> answer, -> first fill; tick -> trade, the
+    frame's receive time to the request written) as printed lines."""
     lines = []
     for venue, stages in latencies.items():
         parts = []
         for stage, figures in stages.items():
-            name = stage.removeprefix("intent_to_").replace("_", " ")
+            name = "tick to trade" if stage == "tick_to_written" else stage.removeprefix("intent_to_").replace("_", " ")
             if figures.get("n"):
                 parts.append(
                     f"{name} p50 {figures['p50']:,.0f} / p95 {figures['p95']:,.0f} / p99 {figures['p99']:,.0f} us"

@@ -391,14 +391,15 @@ class LiveConfig(ConfigStruct, frozen=True):
         journal_url: A database URL for the journal instead of the SQLite file, e.g.
             ``postgresql+psycopg://arb@db.example/arb`` (the password comes from ``PGPASSWORD`` or
             ``~/.pgpass``, never from this file). Empty: SQLite in ``state_dir``.
-        journal_synchronous: SQLite's ``synchronous`` for the journal: ``"full"`` (each commit on
-            disk before the order goes out; survives a power cut) or ``"normal"`` (survives a
-            process crash; a power cut may lose the last commits).
+        journal_synchronous: SQLite's ``synchronous`` for the journal: ``"normal"`` (the default:
+            survives a crash of arb; a power cut may lose the last commits) or ``"full"`` (each commit
+            on disk; survives a power cut, and with it every intent is synced before its order goes
+            out, which costs each order an fsync: turn ``intent_log`` off to use it).
         intent_log: Store each intent in a memory-mapped log before the order goes out, and commit it
             to the journal with the next flush, after the request was written (``<account>.intents``
-            in ``state_dir``): the order leaves tens of microseconds sooner, the intent survives a
-            crash of arb as with ``"normal"`` (not a power cut), and a restart commits what the log
-            holds before it reconciles. Needs ``journal_synchronous = "normal"`` with SQLite.
+            in ``state_dir``; on by default): no database write on the order's path, the intent
+            survives a crash of arb as with ``"normal"`` (not a power cut), and a restart commits what
+            the log holds before it reconciles. Needs ``journal_synchronous = "normal"`` with SQLite.
         request_timeout_ns: An order request unanswered this long is *unknown* (TOML ms).
         unknown_check_interval_ns: How often an unknown order is queried (TOML ms).
         unknown_checks: Consecutive "no such order" answers, over at least ``unknown_grace``, before
@@ -428,8 +429,8 @@ class LiveConfig(ConfigStruct, frozen=True):
     state_dir: Path = Path("../live")
     account: Annotated[str, Meta(pattern=r"\A[A-Za-z0-9_-]{1,40}\Z", description="letters, digits, _ and -")] = "main"
     journal_url: str = ""
-    journal_synchronous: Literal["full", "normal"] = "full"
-    intent_log: bool = False
+    journal_synchronous: Literal["full", "normal"] = "normal"
+    intent_log: bool = True
     request_timeout_ns: PositiveInt = field(default=5_000 * NS_PER_MS, name="request_timeout_ms")
     unknown_check_interval_ns: PositiveInt = field(default=500 * NS_PER_MS, name="unknown_check_interval_ms")
     unknown_checks: Annotated[int, Meta(ge=1)] = 5
@@ -464,7 +465,8 @@ class LiveConfig(ConfigStruct, frozen=True):
                 self,
                 "intent_log",
                 'expected false with journal_synchronous = "full": the log survives a crash of arb, not a power '
-                'cut, which "full" promises (set journal_synchronous = "normal" to use it)',
+                'cut, which "full" promises (set intent_log = false to sync every intent before its order, or '
+                'journal_synchronous = "normal" to keep the log, the default)',
             )
         if self.journal_url and "://" not in self.journal_url:
             expected = "expected a database URL like postgresql+psycopg://user@host/db"

@@ -82,6 +82,7 @@ class ExecutionJournal:
                 "pair_id": order.pair_id,
                 "state": OrderState.PENDING.value,
                 "intent_ns": order.intent_ns,
+                "tick_ns": order.sent_ts,  # the decision's event: the receive time of the frame it was made at
             }
         )
 

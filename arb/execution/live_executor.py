@@ -75,6 +75,7 @@ import numpy.typing as npt
 
 from arb.errors import VenueError
 from arb.events import ASSET_NAMES
+from arb.execution.departure import Departures
 from arb.execution.orders import LiveOrder
 from arb.execution.venue_quotes import QuotingVenueExecutor, is_quote
 from connectors.common.orders import OrderState
@@ -118,7 +119,11 @@ class LiveExecutor:
         self._by_index = {v.index: v for v in self.venues}
         self._done: deque[LiveOrder] = deque()
         self.rejections: list[LiveOrder] = []
+        self.departures = Departures()
+        """One decision's orders on both venues leave together (:mod:`arb.execution.departure`)."""
         for executor in self.venues:
+            if hasattr(executor, "departures"):
+                executor.departures = self.departures
             executor.on_done = self._order_done
             if hasattr(executor, "on_quote"):
                 executor.on_quote = self._quote_news
@@ -155,6 +160,11 @@ class LiveExecutor:
         """Send one IOC limit order of symbol number ``symbol`` on ``venue`` (asset number), reduce-only if
         asked (a perpetual's unwind); returns at once (see VenueExecutor.submit)."""
         return self.venues[venue].submit(side, price, qty, kind, pair_id, now, symbol=symbol, reduce_only=reduce_only)
+
+    def depart(self) -> None:
+        """The decision's orders are all submitted: write those built for an order WebSocket now, back to
+        back (:mod:`arb.execution.departure`)."""
+        self.departures.depart()
 
     def submit_quote(
         self, venue: int, side: int, price: float, qty: float, pair_id: int, now: int, symbol: int = 0

@@ -26,6 +26,7 @@ import ccxt
 
 from arb.errors import ArbError, VenueError
 from arb.execution.dead_man import DeadMan
+from arb.execution.departure import Departures, Leg
 from arb.execution.failpoints import failpoint
 from arb.execution.grid import grid_price, grid_qty, wire
 from arb.execution.late_fills import LateFills
@@ -38,7 +39,7 @@ from arb.execution.venue_account import AccountReads
 from arb.execution.venue_errors import VenueSetup, venue_error
 from arb.execution.wire import WireRecord, WireTrace, failure_reason
 from arb.waiting import Conditions
-from connectors.common.order_entry import OrderEntry
+from connectors.common.order_entry import OrderEntry, Outgoing
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 from connectors.common.private import Market, MarketAssets, OrderRequest, PrivateVenue, Stream
 from connectors.registry import private_venue
@@ -113,6 +114,7 @@ class VenueExecutor(AccountReads, LateFills):
         self.order_entry: OrderEntry | None = None
         """The order WebSocket (``order_entry = "websocket"``); ``wire_*``: the record of a request over it."""
         self.wire_written, self.wire_answered = WireTrace.note_written, WireTrace.note_answer
+        self.departures = Departures()  # one decision's orders leave together (arb.execution.departure)
         self.guard = RateGuard(venue, clock, rate_use=self.adapter.rate_use, headroom=settings.rate_headroom)
         self.dead_man = DeadMan(self)
         """The venue's dead-man's switch (:meth:`arm_dead_man`, :meth:`run_dead_man`)."""
@@ -365,8 +367,8 @@ class VenueExecutor(AccountReads, LateFills):
         reduce_only: bool = False,
         symbol: int = 0,
     ) -> LiveOrder:
-        """Put an order of symbol number ``symbol`` on its grid, commit its intent, and hand it to a task;
-        returns it at once."""
+        """Put an order of symbol number ``symbol`` on its grid, make its intent durable, and hand it to a
+        task (leaving with the decision's other legs: :mod:`arb.execution.departure`); returns it at once."""
         intent_ns = self.clock()
         market = self.markets[symbol]
         price_d = grid_price(price, market.tick, side)
@@ -408,7 +410,11 @@ class VenueExecutor(AccountReads, LateFills):
             return order
         self._changed()
         failpoint("intent_committed")
-        task = asyncio.get_running_loop().create_task(self._send(order), name=f"send-{order.client_id}")
+        leg = self.departures.leg()  # over an order WebSocket: built now, written with the decision's others
+        outgoing = self.departures.prepare(
+            functools.partial(self.adapter.prepare_create, self, self._request_of(order)), leg
+        )
+        task = asyncio.get_running_loop().create_task(self._send(order, leg, outgoing), name=f"send-{order.client_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return order
@@ -424,13 +430,15 @@ class VenueExecutor(AccountReads, LateFills):
             reduce_only=order.reduce_only,
         )
 
-    async def _send(self, order: LiveOrder) -> None:
+    async def _send(self, order: LiveOrder, leg: Leg | None = None, outgoing: Outgoing | None = None) -> None:
         rec = self.trace.record()
         rec.on_written = lambda: failpoint("request_written")
+        if leg is not None:
+            rec.on_writing = leg.went
         timed_out = False
         reply: dict[str, Any] | None = None
         try:
-            reply = await self.adapter.create(self, self._request_of(order))
+            reply = await self.adapter.create(self, self._request_of(order), outgoing)
         except ccxt.RequestTimeout:
             timed_out = True
         except (TimeoutError, ccxt.BaseError, aiohttp.ClientError) as error:
@@ -438,6 +446,8 @@ class VenueExecutor(AccountReads, LateFills):
         except Exception as error:  # noqa: BLE001 - a bug in a library must not leave the order in limbo:
             # the wire record still says whether the request left, so the outcome is decided as always
             log.error("%s: create %s raised an unexpected %r", self.venue, order.client_id, error)
+        if leg is not None:
+            leg.went()  # written or not: the session waits for it no longer
         now = self.clock()
         order.written_ns = rec.written_ns
         if rec.written_ns and order.state is OrderState.PENDING:

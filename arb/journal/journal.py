@@ -27,8 +27,10 @@ Funding payments of perpetual positions are their own table, keyed by (account, 
 symbol, funding time): one payment per position per funding time, booked once however often it is
 written (a table added to schema 2: a journal opened by this arb gains it, empty).
 
-Schema versions: 1 keyed fills without the symbol; a journal of version 1 is migrated to 2 when it is
-opened (its fills copied into the new table in one transaction).
+Schema versions: 1 keyed fills without the symbol; 2 had no ``tick_ns`` (the decision's time) in
+``intents``. A journal of version 1 is migrated to 2 when it is opened (its fills copied into the new
+table in one transaction), then to 3 (the column added, 0 in the rows it holds: their decision times
+are unknown).
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ from __future__ import annotations
 __all__ = [
     "SCHEMA_VERSION",
     "TERMINAL_STATES",
+    "TICK_WINDOW_NS",
     "DuplicateIntentError",
     "Journal",
     "JournalError",
+    "decided_at",
     "fills",
     "funding",
     "intents",
@@ -67,7 +71,7 @@ from arb.journal.intent_log import IntentLog
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _CHECKPOINT_EVERY = 500  # queued writes between two WAL checkpoints (SQLite)
 TERMINAL_STATES = ("filled", "expired", "canceled", "rejected")
 STATE_COLUMNS = (
@@ -119,6 +123,9 @@ intents = sa.Table(
     sa.Column("reject_code", sa.String(32), nullable=False, server_default=""),
     sa.Column("reject_message", sa.Text, nullable=False, server_default=""),
     sa.Column("intent_ns", sa.BigInteger, nullable=False),
+    # when the event the decision was made at came in: the receive time of the market-data frame (or the
+    # order's answer) the kernel decided on; 0 when unknown (an intent of schema 2)
+    sa.Column("tick_ns", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("written_ns", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("ack_ns", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("first_fill_ns", sa.BigInteger, nullable=False, server_default="0"),
@@ -262,6 +269,7 @@ class Journal(Closing):
         self._event_insert = order_events.insert()
         self._intent_sql: dict[tuple[str, ...], tuple[str, Sequence[str] | None]] = {}
         self._log: IntentLog | None = None
+        self._fresh_runs: set[str] = set()  # runs of which the journal held no intent when this one first logged
         self._logged = False  # intents sit in the log that no flush has committed yet
         self._dbapi: Any = engine.dialect.loaded_dbapi
         self._state_update = (
@@ -354,8 +362,11 @@ class Journal(Closing):
             raise JournalError(
                 f"journal {self.url} has schema version {found}; this arb reads up to {SCHEMA_VERSION}: upgrade arb"
             )
-        elif int(found) == 1:
-            self._migrate_from_1()
+        else:
+            if int(found) == 1:
+                self._migrate_from_1()
+            if int(found) <= 2:
+                self._migrate_from_2()
 
     def _migrate_from_1(self) -> None:
         # Version 1 keyed fills by (account, venue, market, trade id): the symbol joins the key. The old
@@ -401,6 +412,18 @@ class Journal(Closing):
                         conn.execute(statement)
         log.info("journal %s: migrated from schema version 1 to 2 (fills keyed by symbol too)", self.url)
 
+    def _migrate_from_2(self) -> None:
+        # Version 2 had no tick_ns in intents: the column is added (0 in every row) unless a process killed
+        # between the two steps added it already, then the version is set
+        self.flush()
+        columns = {c["name"] for c in sa.inspect(self._conn).get_columns("intents")}
+        self._conn.commit()
+        if "tick_ns" not in columns:
+            self._conn.exec_driver_sql("ALTER TABLE intents ADD COLUMN tick_ns BIGINT NOT NULL DEFAULT 0")
+            self._conn.commit()
+        self.set_state("schema_version", str(SCHEMA_VERSION))
+        log.info("journal %s: migrated to schema version 3 (intents keep their decision's time)", self.url)
+
     # -- writes --------------------------------------------------------------------------------------
 
     def attach_intent_log(self, intent_log: IntentLog) -> int:
@@ -436,7 +459,7 @@ class Journal(Closing):
         the INSERT is compiled once per set of columns for this database and run on the driver's own
         connection (the SQLAlchemy connection holds no transaction between writes).
         """
-        if self._log is not None and self._log.append(row):
+        if self._log is not None and self._unseen(row) and self._log.append(row):
             self._logged = True
             self.defer(self._intent_insert, dict(row))
             return
@@ -457,6 +480,22 @@ class Journal(Closing):
             ) from None
         finally:
             cursor.close()
+
+    def _unseen(self, row: Mapping[str, Any]) -> bool:
+        # A logged intent is committed after its order was sent, so a client id the journal holds is refused
+        # here. Ids are unique within a run (a counter after the run id): the journal is asked once per run
+        # whether it holds any of the run's, and about each id only for a run it does (a run id reused)
+        run = str(row.get("run_id", ""))
+        if run not in self._fresh_runs and not self._holds(intents.c.run_id == run):
+            self._fresh_runs.add(run)
+        elif run not in self._fresh_runs and self._holds(intents.c.client_id == row.get("client_id")):
+            raise DuplicateIntentError(f"client id {row.get('client_id')!r} is already in the journal")
+        return True
+
+    def _holds(self, where: Any) -> bool:
+        found = self._conn.execute(sa.select(intents.c.client_id).where(where).limit(1)).first()
+        self._conn.commit()
+        return found is not None
 
     def _intent_params(self, rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
         # The intent INSERT for these rows' columns (compiled once per set of columns for this database)
@@ -667,9 +706,13 @@ class Journal(Closing):
         return rows
 
     def latencies(self, venue: str | None = None) -> dict[str, dict[str, float]]:
-        """Per stage (``intent_to_written``, ``intent_to_ack``, ``intent_to_first_fill``): p50, p95,
-        p99 and count, in microseconds, over the intents that reached the stage."""
-        query = sa.select(intents.c.intent_ns, intents.c.written_ns, intents.c.ack_ns, intents.c.first_fill_ns)
+        """Per stage (``intent_to_written``, ``intent_to_ack``, ``intent_to_first_fill``, and
+        ``tick_to_written``: from the decision's event, the receive time of the frame it was made at, to
+        the request's bytes written): p50, p95, p99 and count, in microseconds, over the intents that
+        reached the stage (see :func:`decided_at` for the decision times counted)."""
+        query = sa.select(
+            intents.c.intent_ns, intents.c.written_ns, intents.c.ack_ns, intents.c.first_fill_ns, intents.c.tick_ns
+        )
         if venue is not None:
             query = query.where(intents.c.venue == venue)
         rows = self._rows(query)
@@ -681,7 +724,28 @@ class Journal(Closing):
         ):
             values = sorted((r[column] - r["intent_ns"]) / 1e3 for r in rows if r[column])
             out[stage] = _percentiles(values)
+        ticks = sorted((r["written_ns"] - r["tick_ns"]) / 1e3 for r in rows if r["written_ns"] and decided_at(r))
+        out["tick_to_written"] = _percentiles(ticks)
         return out
+
+    def pair_latencies(self) -> dict[str, dict[str, float]]:
+        """Per decision that sent two legs or more (both legs of a pair, a hedge with what it hedges),
+        every leg's request written: ``tick_to_first_leg`` and ``tick_to_last_leg``, from the decision's
+        event (the frame's receive time) to the first and the last leg's bytes written, and ``leg_gap``,
+        between the two; p50, p95, p99 and count, microseconds."""
+        query = sa.select(
+            intents.c.run_id, intents.c.pair_id, intents.c.tick_ns, intents.c.intent_ns, intents.c.written_ns
+        ).where(intents.c.tick_ns > 0)
+        legs: dict[tuple[str, int, int], list[int]] = {}
+        for r in self._rows(query):
+            if decided_at(r):
+                legs.setdefault((r["run_id"], r["pair_id"], r["tick_ns"]), []).append(int(r["written_ns"]))
+        decisions = [(tick, sorted(w)) for (_, _, tick), w in legs.items() if len(w) >= 2 and all(w)]
+        return {
+            "tick_to_first_leg": _percentiles(sorted((w[0] - tick) / 1e3 for tick, w in decisions)),
+            "tick_to_last_leg": _percentiles(sorted((w[-1] - tick) / 1e3 for tick, w in decisions)),
+            "leg_gap": _percentiles(sorted((w[-1] - w[0]) / 1e3 for _, w in decisions)),
+        }
 
     def round_trips(self, venue: str) -> tuple[list[int], list[int]]:
         """The venue's orders that were answered: (when each request was written, when its answer came),
@@ -693,6 +757,19 @@ class Journal(Closing):
         )
         rows = self._rows(query)
         return [int(r["written_ns"]) for r in rows], [int(r["ack_ns"]) for r in rows]
+
+
+TICK_WINDOW_NS = 60 * 1_000_000_000
+"""How long before its intent a decision's event may have come and still be a frame's receive time on the
+executor's clock (:func:`decided_at`)."""
+
+
+def decided_at(row: Mapping[str, Any]) -> bool:
+    """Whether an intent's ``tick_ns`` is its decision's event on the clock its other times are on: known
+    (not 0), not after the intent and less than :data:`TICK_WINDOW_NS` before it. A session on a replayed
+    clock (live parity) decides at the recording's times, which are not counted."""
+    tick, intent = int(row["tick_ns"]), int(row["intent_ns"])
+    return 0 < tick <= intent and intent - tick < TICK_WINDOW_NS
 
 
 def _percentiles(values: Sequence[float]) -> dict[str, float]:

@@ -727,3 +727,6 @@ class Engine:
                     self.symbols[symbol], ASSET_NAMES[order.venue], "buy" if order.side == BUY else "sell",
                     order.qty, order.price, order.pair_id, order.order_id,
                 )  # fmt: skip
+        depart = getattr(self.executor, "depart", None)
+        if depart is not None:
+            depart()  # a live executor writes the decision's orders now, back to back (arb.execution.departure)

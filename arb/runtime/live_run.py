@@ -68,6 +68,8 @@ class LiveResult(SessionResult):
     """The quote balance at the end, per venue."""
     left_in_flight: list[LiveOrder] = field(default_factory=list)
     latencies: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    pair_latencies: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Tick to trade per pair (``Journal.pair_latencies``): to the first and the last leg, between the legs."""
     rule_differences: list[str] = field(default_factory=list)
     kill: KillReport | None = None
     """What the kill switch did, when it ended the session."""
@@ -393,6 +395,7 @@ async def run_live(
                 f"{order.state.value}[/]: arb reconcile will find it out at the next start (never resend it)"
             )
         latencies = {e.venue: session.journal.journal.latencies(e.venue) for e in session.executors.values()}
+        pair_latencies = session.journal.journal.pair_latencies()
         base = [[float(engine.init_base[s, v] + engine.position[s, v]) for v in (0, 1)] for s in symbols]
         quote = [float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)]
         return LiveResult(
@@ -406,6 +409,7 @@ async def run_live(
             quote=quote,
             left_in_flight=left,
             latencies=latencies,
+            pair_latencies=pair_latencies,
             rule_differences=session.rule_differences,
             kill=kill_report,
             stop_signal=session_loop.stop_signal,

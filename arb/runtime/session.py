@@ -305,6 +305,9 @@ class SessionLoop:
 
     async def _consume(self, source: AsyncIterator[Arrival], stop_event: asyncio.Event) -> None:
         engine, watchers, perf = self.engine, self.watchers, time.perf_counter_ns
+        # A live executor's orders go out in tasks of their own: after a decision that sent any, the loop
+        # lets them onto the wire before it takes the next frame (a backlog of frames would hold them back)
+        departures = getattr(engine.executor, "departures", None)
         async with contextlib.aclosing(source):  # type: ignore[type-var]  # an async generator
             async for ts, group, recv_perf_ns, venue in source:
                 if stop_event.is_set():
@@ -317,6 +320,8 @@ class SessionLoop:
                 for watcher in watchers:
                     watcher.after_batch(engine, t0, ts, sent_before, recv_perf_ns, venue)
                 self.batches += 1
+                if departures is not None and engine.log.sent.n != sent_before:
+                    await departures.gone()
         raise _SessionOverError
 
     async def _timer(self, clock: Callable[[], int], wake: asyncio.Event | None) -> None:

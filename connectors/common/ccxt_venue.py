@@ -33,7 +33,7 @@ from __future__ import annotations
 __all__ = ["CcxtVenue", "path_of", "result_list"]
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Unpack, get_args
 from urllib.parse import urlsplit
@@ -42,7 +42,7 @@ import ccxt
 import msgspec
 
 from arb.errors import VenueError
-from connectors.common.order_entry import OrderEntry
+from connectors.common.order_entry import OrderEntry, Outgoing
 from connectors.common.order_socket import AnswerLostError, Framing, NotSentError, OrderSocket
 from connectors.common.orders import VenueOrderUpdate
 from connectors.common.private import (
@@ -186,12 +186,30 @@ class CcxtVenue:
         """What the venue adds to a create request (nothing by default)."""
         return {}
 
-    async def create(self, link: PrivateLink, order: OrderRequest) -> dict[str, Any] | None:
+    def prepare_create(self, link: PrivateLink, order: OrderRequest) -> Outgoing | None:
+        """The create of ``order`` for the order WebSocket, built and signed now, while it is up (None: by
+        :meth:`create` alone); the caller writes it (:meth:`Outgoing.write`) and passes it to :meth:`create`."""
+        entry = link.order_entry
+        if entry is None or not entry.ready:
+            return None
+        return entry.outgoing(*self.socket_create(order))
+
+    async def create(
+        self, link: PrivateLink, order: OrderRequest, outgoing: Outgoing | None = None
+    ) -> dict[str, Any] | None:
         """Send one limit order over the order WebSocket while it is up, else (or when nothing could be
         handed to it) through ccxt's ``create_order``, the same client id; returns the venue's reply body
-        (ccxt's ``info``). Raises whatever the client raised: the executor decides the outcome from the wire."""
+        (ccxt's ``info``). Raises whatever the client raised: the executor decides the outcome from the wire.
+        ``outgoing``: the create prepared by :meth:`prepare_create`, written by the caller (or not yet:
+        written now): its answer is awaited."""
         entry = link.order_entry
-        if entry is not None and entry.ready:
+        if outgoing is not None:
+            outgoing.write()
+            if outgoing.written_ns:
+                return self.socket_reply(await self.socket_answer(link, outgoing))
+            log.info("%s: %s not sent over the order WebSocket (%s): by REST, the same client id",
+                     link.name, order.client_id, outgoing.error)  # fmt: skip
+        elif entry is not None and entry.ready:
             try:
                 operation, params = self.socket_create(order)
                 return self.socket_reply(await self.socket_request(link, entry, operation, params))
@@ -267,10 +285,29 @@ class CcxtVenue:
         the accepted answer's body. Raises NotSentError (nothing left: REST may take it) and, as ccxt
         would, ``RequestTimeout`` (no answer in time), ``NetworkError`` (the connection closed after the
         request was handed over) or ``ExchangeError`` (refused): the caller words it from the record."""
+
+        def written(written_ns: int) -> None:
+            link.wire_written(f"WS {operation}", entry.url, written_ns)
+
+        return await self._answered(link, entry, operation, entry.request(operation, params, written))
+
+    async def socket_answer(self, link: PrivateLink, outgoing: Outgoing) -> dict[str, Any]:
+        """The answer to a request written ahead (:meth:`prepare_create`), recorded on ``link`` as
+        :meth:`socket_request` records one; raises as it does."""
+        entry, operation = outgoing.entry, outgoing.operation
+        link.wire_written(f"WS {operation}", entry.url, outgoing.written_ns)
+        return await self._answered(link, entry, operation, outgoing.answer())
+
+    async def _answered(
+        self,
+        link: PrivateLink,
+        entry: OrderEntry,
+        operation: str,
+        answer: Awaitable[tuple[int, dict[str, Any], dict[str, str]]],
+    ) -> dict[str, Any]:
+        # A request's answer read as REST's: ccxt's errors for a lost connection, a timeout, a refusal
         try:
-            status, body, headers = await entry.request(
-                operation, params, lambda written_ns: link.wire_written(f"WS {operation}", entry.url, written_ns)
-            )
+            status, body, headers = await answer
         except AnswerLostError as error:
             raise ccxt.NetworkError(f"{link.name}: {error}") from error
         except TimeoutError as error:

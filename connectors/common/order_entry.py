@@ -17,7 +17,7 @@ made by its adapter) with the rules ``arb live`` keeps on it:
 
 from __future__ import annotations
 
-__all__ = ["OrderEntry"]
+__all__ = ["OrderEntry", "Outgoing"]
 
 import asyncio
 import contextlib
@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from connectors.common.order_socket import AnswerLostError, NotSentError, OrderSocket
+from connectors.common.order_socket import AnswerLostError, NotSentError, OrderSocket, PreparedRequest, SentRequest
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,23 @@ class OrderEntry:
             on_written(time.time_ns())
             raise
         on_written(sent.written_ns)
+        return await self.answer(sent)
+
+    def prepare(self, operation: str, params: Mapping[str, Any]) -> PreparedRequest:
+        """One request built and signed, to be written by :meth:`write` (see :meth:`OrderSocket.prepare`)."""
+        return self.socket.prepare(operation, params)
+
+    def write(self, prepared: PreparedRequest) -> SentRequest:
+        """Hand a prepared request to the socket now (see :meth:`OrderSocket.write`)."""
+        return self.socket.write(prepared)
+
+    def outgoing(self, operation: str, params: Mapping[str, Any]) -> Outgoing:
+        """One request built and signed now, written later by :meth:`Outgoing.write`."""
+        return Outgoing(self, self.socket.prepare(operation, params))
+
+    async def answer(self, sent: SentRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """The answer to a request handed to the socket, at most the request timeout: the HTTP status,
+        body and headers the REST endpoint would have answered (raises as :meth:`request`)."""
         async with asyncio.timeout(self.request_timeout_s):
             answer = await sent.answer()
         framing = self.socket.framing
@@ -113,3 +130,42 @@ class OrderEntry:
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
         await self.socket.close()
+
+
+class Outgoing:
+    """A request for the order WebSocket built and signed ahead of its write (:meth:`OrderEntry.outgoing`):
+    :meth:`write` hands it to the socket without suspending, :meth:`answer` awaits what the venue says.
+
+    After :meth:`write`: ``written_ns`` is the write's time (0: nothing left this process, ``error`` says
+    why, and the order may go another way); ``error`` may also be an :class:`AnswerLostError` with
+    ``written_ns`` set (the write failed once begun: the order's fate is unknown)."""
+
+    __slots__ = ("entry", "error", "prepared", "sent", "written_ns")
+
+    def __init__(self, entry: OrderEntry, prepared: PreparedRequest) -> None:
+        self.entry, self.prepared = entry, prepared
+        self.sent: SentRequest | None = None
+        self.written_ns = 0
+        self.error: NotSentError | AnswerLostError | None = None
+
+    @property
+    def operation(self) -> str:
+        return self.prepared.operation
+
+    def write(self) -> None:
+        """Hand the request to the socket now (once)."""
+        if self.sent is not None or self.error is not None:
+            return
+        try:
+            self.sent = self.entry.write(self.prepared)
+            self.written_ns = self.sent.written_ns
+        except NotSentError as error:
+            self.error = error
+        except AnswerLostError as error:
+            self.error, self.written_ns = error, time.time_ns()
+
+    async def answer(self) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """The venue's answer (as :meth:`OrderEntry.answer`); raises the write's error if it failed."""
+        if self.sent is None:
+            raise self.error or NotSentError(f"{self.entry.name}: never written")
+        return await self.entry.answer(self.sent)

@@ -9,6 +9,9 @@ rules a live executor needs from it:
 - :meth:`OrderSocket.send` returns once the request's bytes are handed to the socket, with a
   :class:`SentRequest` whose ``written_ns`` says when. If it raises :class:`NotSentError`, nothing left
   this process: the caller may send the same order another way (REST, with the same client order id).
+  :meth:`OrderSocket.prepare` and :meth:`OrderSocket.write` split it in two: the frame built and signed
+  first, the write later and synchronous (a decision's orders are prepared one by one, then written back
+  to back).
 - After :meth:`~OrderSocket.send` returned, the request may have reached the venue. Its answer is
   awaited with :meth:`SentRequest.answer`; a connection lost before the answer raises
   :class:`AnswerLostError`: the order's fate is unknown and is found out by a query, never by sending it
@@ -21,7 +24,15 @@ venue's answers, which carry no secret.
 
 from __future__ import annotations
 
-__all__ = ["AnswerLostError", "Framing", "LoginRefusedError", "NotSentError", "OrderSocket", "SentRequest"]
+__all__ = [
+    "AnswerLostError",
+    "Framing",
+    "LoginRefusedError",
+    "NotSentError",
+    "OrderSocket",
+    "PreparedRequest",
+    "SentRequest",
+]
 
 import asyncio
 import contextlib
@@ -35,6 +46,7 @@ from typing import Any, Protocol
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.protocol import State
 
 from arb.waiting import Conditions
 
@@ -106,6 +118,15 @@ class Framing(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """A request's frame built and signed by :meth:`OrderSocket.prepare`, not sent yet."""
+
+    operation: str
+    request_id: str
+    frame: bytes | str
+
+
 class SentRequest:
     """A request handed to the socket: when, and its answer to come."""
 
@@ -116,7 +137,7 @@ class SentRequest:
         self._answer = answer
         self.request_id = request_id
         self.written_ns = written_ns
-        """``time.time_ns()`` just after the frame was handed to the socket."""
+        """``time.time_ns()`` right before the frame was handed to the socket (the write follows at once)."""
 
     async def answer(self) -> dict[str, Any]:
         """The venue's answer, as its JSON object; raises :class:`AnswerLostError` if the connection closed
@@ -153,6 +174,8 @@ class OrderSocket:
     """Answers that came after their caller stopped waiting, or to no request of this client."""
     lost: int = field(default=0, init=False)
     """Requests whose connection closed before their answer."""
+    written: int = field(default=0, init=False)
+    """Requests handed to the socket (or whose write began) since the client was made."""
 
     def __post_init__(self) -> None:
         self._ws: ClientConnection | None = None
@@ -218,6 +241,36 @@ class OrderSocket:
                     raise LoginRefusedError(code, text)
                 return
 
+    def prepare(self, operation: str, params: Mapping[str, Any]) -> PreparedRequest:
+        """One request's frame, built and signed, for :meth:`write` (nothing is sent)."""
+        request_id = f"{self._prefix}{next(self._ids)}"
+        return PreparedRequest(operation, request_id, self.framing.request(request_id, operation, params,
+                                                                           self.clock_ms()))  # fmt: skip
+
+    def write(self, prepared: PreparedRequest) -> SentRequest:
+        """Hand a prepared request to the socket now, without suspending (the write the order path makes
+        when a decision's orders leave together); raises :class:`NotSentError` when it could not be (not
+        connected, or closing) and :class:`AnswerLostError` when the write failed once begun."""
+        ws = self._ws
+        if ws is None or ws.protocol.state is not State.OPEN:
+            raise NotSentError(f"{self.name}: not connected")
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[prepared.request_id] = answer
+        frame = prepared.frame
+        self.written += 1
+        written_ns = time.time_ns()
+        try:
+            # what the connection's send does for a text frame, minus its wait on a full buffer (the
+            # transport keeps what it cannot write yet)
+            ws.protocol.send_text(frame.encode() if isinstance(frame, str) else frame)
+            ws.send_data()
+        except Exception as exc:  # the protocol or the transport refused halfway: the fate is unknown
+            self._waiting.pop(prepared.request_id, None)
+            answer.cancel()
+            self._lose(ws)
+            raise AnswerLostError(f"{self.name}: writing {prepared.operation} failed: {exc!r}") from exc
+        return SentRequest(self, prepared.request_id, written_ns, answer)
+
     async def send(self, operation: str, params: Mapping[str, Any]) -> SentRequest:
         """Hand one request to the socket; raises :class:`NotSentError` when it could not be (not connected)."""
         ws = self._ws
@@ -227,6 +280,8 @@ class OrderSocket:
         frame = self.framing.request(request_id, operation, params, self.clock_ms())
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = answer
+        self.written += 1
+        written_ns = time.time_ns()  # right before the write (the send below writes before it could wait)
         try:
             await ws.send(frame, text=True)
         except ConnectionClosed as exc:
@@ -235,7 +290,7 @@ class OrderSocket:
             answer.cancel()
             self._lose(ws)
             raise AnswerLostError(f"{self.name}: connection closed while sending {operation}: {exc}") from exc
-        return SentRequest(self, request_id, time.time_ns(), answer)
+        return SentRequest(self, request_id, written_ns, answer)
 
     async def _read(self, ws: ClientConnection) -> None:
         try:

@@ -67,7 +67,7 @@ from enum import Enum
 from typing import Any, Literal, Protocol, TypedDict, TypeVar, Unpack
 
 from arb.errors import ArbError
-from connectors.common.order_entry import OrderEntry
+from connectors.common.order_entry import OrderEntry, Outgoing
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 
 T = TypeVar("T")
@@ -321,11 +321,18 @@ class PrivateVenue(Protocol):
 
     # -- orders --------------------------------------------------------------------------------------
 
-    async def create(self, link: PrivateLink, order: OrderRequest) -> dict[str, Any] | None:
+    def prepare_create(self, link: PrivateLink, order: OrderRequest) -> Outgoing | None:
+        """The create of ``order`` for ``link.order_entry``, built and signed now while it is up (None:
+        :meth:`create` sends it); the caller writes it when the decision's orders leave together."""
+        ...
+
+    async def create(
+        self, link: PrivateLink, order: OrderRequest, outgoing: Outgoing | None = None
+    ) -> dict[str, Any] | None:
         """Send one create request, over ``link.order_entry`` while it is up (else, or when nothing could
         be sent over it, by REST with the same client id); returns the venue's reply body (None when ccxt
         kept none). Raises whatever the client raised: the executor decides the outcome from what the
-        wire showed."""
+        wire showed. ``outgoing``: the request :meth:`prepare_create` made (written, or written now)."""
         ...
 
     async def cancel(self, link: PrivateLink, symbol: str, client_id: str) -> bool:

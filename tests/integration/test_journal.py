@@ -291,7 +291,7 @@ def test_a_journal_of_schema_version_1_is_migrated_keeping_its_fills(journal_url
         conn.execute(sa.text("INSERT INTO state (key, value) VALUES ('schema_version', '1')"))
     engine.dispose()
     with Journal.open(journal_url) as journal:
-        assert journal.get_state("schema_version") == "2"
+        assert journal.get_state("schema_version") == "3"  # to 2, then to 3
         (kept,) = journal.fills()
         assert {k: kept[k] for k in row} == row
         journal.add_fill({**row, "symbol": "ETHUSDT", "client_id": "arb-2"})
@@ -299,7 +299,69 @@ def test_a_journal_of_schema_version_1_is_migrated_keeping_its_fills(journal_url
         journal.flush()
         assert sorted(f["symbol"] for f in journal.fills()) == ["BTCUSDT", "ETHUSDT"]
     with Journal.open(journal_url) as journal:  # opened again: nothing left to migrate
-        assert journal.get_state("schema_version") == "2" and len(journal.fills()) == 2
+        assert journal.get_state("schema_version") == "3" and len(journal.fills()) == 2
+
+
+def test_a_journal_of_schema_version_2_gains_the_decisions_time_keeping_its_intents(journal_url: str) -> None:
+    # Version 2 had no tick_ns in intents: the column comes at open, 0 in the rows held (unknown), and the
+    # intents made from then on keep their decision's time
+    import sqlalchemy as sa
+
+    from arb.journal.journal import intents, metadata
+
+    url = journal_url if "://" in journal_url else f"sqlite:///{journal_url}"
+    engine = sa.create_engine(url)
+    old = sa.MetaData()
+    v2 = sa.Table("intents", old, *(c._copy() for c in intents.columns if c.name != "tick_ns"))
+    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t.name != "intents"])
+    old.create_all(engine)
+    row = {**_intent_row("c1", pair_id=1), "written_ns": 2_000}
+    with engine.begin() as conn:
+        conn.execute(v2.insert(), [row])
+        conn.execute(sa.text("INSERT INTO state (key, value) VALUES ('schema_version', '2')"))
+    engine.dispose()
+    with Journal.open(journal_url) as journal:
+        assert journal.get_state("schema_version") == "3"
+        assert journal.intent("c1")["tick_ns"] == 0  # type: ignore[index]
+        journal.add_intent({**_intent_row("c2", pair_id=2), "tick_ns": 500})
+        assert journal.intent("c2")["tick_ns"] == 500  # type: ignore[index]
+        assert journal.latencies()["tick_to_written"] == {"n": 0}  # c1's decision time is unknown
+    with Journal.open(journal_url) as journal:  # opened again: nothing left to migrate
+        assert journal.get_state("schema_version") == "3" and len(journal.intents()) == 2
+
+
+def _intent_row(client_id: str, *, pair_id: int, venue: str = "binance", intent_ns: int = 1_000) -> dict[str, Any]:
+    return {"client_id": client_id, "account": "a", "run_id": "r", "venue": venue, "market": "spot",
+            "symbol": "BTCUSDT", "side": 1, "order_type": "limit", "time_in_force": "ioc", "price": "1", "qty": "1",
+            "reduce_only": False, "kind": 1, "pair_id": pair_id, "state": "filled", "intent_ns": intent_ns}  # fmt: skip
+
+
+def test_tick_to_trade_per_leg_and_per_pair(journal_url: str) -> None:
+    # Each intent keeps its decision's event (the frame's receive time): from it to each leg's request
+    # written, per venue; per decision with two legs, to the first and the last leg and the gap between them.
+    # A decision time that cannot be the frame's on the executor's clock (after the intent, or a replay's
+    # data time long before it) is not counted
+    journal = Journal.open(journal_url)
+    tick = 100_000_000_000  # 100 s: a replayed decision at 1 us is long before it
+    for k, (first, second) in enumerate([(300_000, 350_000), (500_000, 450_000)]):
+        journal.add_intent({**_intent_row(f"a{k}", pair_id=k, intent_ns=tick + 100_000), "tick_ns": tick})
+        journal.add_intent(
+            {**_intent_row(f"b{k}", pair_id=k, venue="bybit", intent_ns=tick + 150_000), "tick_ns": tick}
+        )
+        journal.update_intent(f"a{k}", written_ns=tick + first)
+        journal.update_intent(f"b{k}", written_ns=tick + second)
+    journal.add_intent({**_intent_row("hedge", pair_id=0, intent_ns=tick + 9_000_000), "tick_ns": tick + 8_000_000})
+    journal.update_intent("hedge", written_ns=tick + 9_100_000)  # one leg alone: no pair
+    journal.add_intent({**_intent_row("replayed", pair_id=7, intent_ns=tick), "tick_ns": 1_000})
+    journal.update_intent("replayed", written_ns=tick + 10_000)
+    journal.flush()
+    legs = journal.latencies("binance")["tick_to_written"]
+    assert legs["n"] == 3 and legs["p50"] == pytest.approx(500) and legs["max"] == pytest.approx(1_100)
+    pairs = journal.pair_latencies()
+    assert pairs["tick_to_first_leg"]["n"] == 2 and pairs["tick_to_first_leg"]["max"] == pytest.approx(450)
+    assert pairs["tick_to_last_leg"]["p50"] in (pytest.approx(350), pytest.approx(500))
+    assert pairs["leg_gap"]["max"] == pytest.approx(50) and pairs["tick_to_last_leg"]["max"] == pytest.approx(500)
+    journal.close()
 
 
 def test_a_funding_payment_is_booked_once_per_position_and_funding_time(journal_url: str) -> None:

@@ -70,6 +70,43 @@ def test_the_journals_round_trips_as_percentiles(tmp_path: Path, capsys: pytest.
     assert (tmp_path / "l.png").stat().st_size > 1000
 
 
+def test_tick_to_trade_per_venue_and_per_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Two pairs, each decided at a frame received 300 us before its first leg's intent: each leg's request
+    # written 100 us (Binance) and 150 us (Bybit) after its intent
+    path = _scenario(tmp_path)
+    live = load_config(path).live
+    live.state_dir.mkdir(parents=True, exist_ok=True)
+    journal = ExecutionJournal(Journal.open(live.state_dir / f"{live.account}.sqlite"), live.account)
+    n = 0
+    for pair in (1, 2):
+        tick = T0 + pair * 1_000 * MS
+        for venue, index, after in (("binance", 0, 100_000), ("bybit", 1, 150_000)):
+            n += 1
+            order = LiveOrder(order_id=n, client_id=f"arb-t-{n}", venue=index, side=1, price=100.0, qty=0.01, kind=1,
+                              pair_id=pair, sent_ts=tick, price_text="100", qty_text="0.01", symbol="BTCUSDT",
+                              intent_ns=tick + 300_000)  # fmt: skip
+            journal.record_intent(order, venue=venue, market="spot", account=live.account, run_id="r1")
+            order.state, order.venue_order_id = OrderState.ACCEPTED, str(n)
+            order.written_ns, order.ack_ns = order.intent_ns + after, order.intent_ns + 2 * MS
+            journal.record_state(order, "ack", order.ack_ns, {"written_ns": order.written_ns})
+    journal.close()
+    assert main(["latency", "--config", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["latency_us"]["binance"]["tick_to_written"]["p50"] == pytest.approx(400.0)
+    assert data["latency_us"]["bybit"]["tick_to_written"]["p99"] == pytest.approx(450.0)
+    pairs = data["pair_latency_us"]
+    assert pairs["tick_to_first_leg"]["n"] == 2 and pairs["tick_to_first_leg"]["p50"] == pytest.approx(400.0)
+    assert pairs["tick_to_last_leg"]["p50"] == pytest.approx(450.0) and pairs["leg_gap"]["max"] == pytest.approx(50.0)
+    assert main(["latency", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "binance: 2 orders answered: request to answer p50 1,900 / p95 1,900 / p99 1,900 us; tick to trade p50 400"
+        in out
+    )
+    assert "pairs: 2 decisions with two legs or more: tick to first leg p50 400" in out
+    assert "tick to last leg p50 450 / p95 450 / p99 450 us; between the legs p50 50" in out
+
+
 def test_exported_rows_split_each_round_trip_in_half(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _scenario(tmp_path)
     _journal(path, {"binance": [2.0, 4.0], "bybit": [10.0]})

@@ -21,14 +21,14 @@ from tests.integration.live_rig import (
 from tests.integration.test_ws_order_entry import socket_answers
 
 
-@pytest.mark.parametrize("intent_log", [False, True], ids=["journal", "intent-log"])
+@pytest.mark.parametrize("intent_log", [False, True], ids=["journal-full", "intent-log"])
 async def test_arb_live_trades_pairs_over_both_order_websockets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, intent_log: bool
 ) -> None:
     # a real arb live process, both venue files saying order_entry = "websocket": it says so at start,
     # every create goes over the sockets, and the journal settles equal to both ledgers (with the intent
     # log too: every intent it held reached the journal, and it ends empty)
-    live = {"journal_synchronous": "normal", "intent_log": True} if intent_log else None
+    live = None if intent_log else {"journal_synchronous": "full", "intent_log": False}  # None: as shipped
     async with standing_pair(tmp_path, monkeypatch, order_entry="websocket", live=live) as pair:
         binance, bybit, config, keys = pair
         out = tmp_path / "run"

@@ -151,3 +151,42 @@ def test_a_full_log_falls_back_to_committing_at_once(tmp_path: Path) -> None:
         assert len(log) == n - 1 and _committed(db) == [f"arb-test-{n - 1}-0"]
         journal.flush()
         assert len(_committed(db)) == n and len(log) == 0
+
+
+def test_the_shipped_journal_keeps_an_intent_in_the_log_not_a_database_write_on_the_orders_path(
+    tmp_path: Path,
+) -> None:
+    # [live] as shipped: SQLite "normal" with the intent log; an intent recorded before its order is sent is
+    # in the log (what survives a crash of arb) and reaches the database only with the flush after the send
+    from arb.config import LiveConfig, load_config
+    from arb.execution.journaling import open_execution_journal
+
+    shipped = load_config(Path(__file__).resolve().parents[2] / "config" / "arbitrage.toml").live
+    assert (shipped.journal_synchronous, shipped.intent_log) == ("normal", True) == (
+        LiveConfig().journal_synchronous, LiveConfig().intent_log)  # fmt: skip
+    journal = open_execution_journal(LiveConfig(state_dir=tmp_path))
+    try:
+        journal.journal.add_intent(_intent(1))
+        assert [r["client_id"] for r in IntentLog(tmp_path / "main.intents").records()] == ["arb-test-1-0"]
+        assert _committed(str(tmp_path / "main.sqlite")) == []  # not yet in the database
+        journal.flush()
+        assert _committed(str(tmp_path / "main.sqlite")) == ["arb-test-1-0"]
+    finally:
+        journal.close()
+
+
+def test_with_the_log_a_client_id_the_journal_holds_is_refused_before_its_order_goes(tmp_path: Path) -> None:
+    # the log commits an intent after its order was sent: a client id the journal already holds (a run id
+    # reused) must be refused when it is logged, as a commit would refuse it; a new id of that run is logged
+    from arb.journal.journal import DuplicateIntentError
+
+    url = str(tmp_path / "main.sqlite")
+    with Journal.open(url) as journal:
+        journal.add_intent(_intent(1))
+    with Journal.open(url, synchronous="normal") as journal:
+        journal.attach_intent_log(IntentLog(tmp_path / "main.intents"))
+        with pytest.raises(DuplicateIntentError, match="arb-test-1-0"):
+            journal.add_intent(_intent(1))
+        journal.add_intent(_intent(2))
+        assert [r["client_id"] for r in IntentLog(tmp_path / "main.intents").records()] == ["arb-test-2-0"]
+    assert _committed(url) == ["arb-test-1-0", "arb-test-2-0"]

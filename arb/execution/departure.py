@@ -1,0 +1,138 @@
+"""The orders of one decision leave together: built one by one, written back to back.
+
+A cross-venue pair is a race for the same quotes on two venues: its legs should reach both at once, as
+soon as the decision is made. The engine hands a decision's intents over in one synchronous call (both
+legs of a pair, a hedge with whatever it hedges); each ``submit`` makes its intent durable, then:
+
+- over an order WebSocket, the create request is built and signed at once and queued here
+  (:meth:`Departures.add`); when the engine has handed over the whole decision it calls
+  :meth:`Departures.depart` (``LiveExecutor.depart``), which writes every queued request back to back,
+  without suspending: the second leg's bytes leave one socket write after the first's. A decision handed
+  over by anything else (``arb order``, the kill switch) departs once the current step of the event loop
+  is over.
+- by REST, the request goes out in its order's task (ccxt builds and signs it there), as soon as the event
+  loop runs it.
+
+Every order submitted in one step of the event loop is one :class:`Departure`, which knows when each of
+its orders is on the wire or done without a write (:meth:`Leg.went`); the session awaits
+:meth:`Departures.gone` before it takes the next market-data frame, so a backlog of frames never holds an
+order's task back (bounded by :data:`WAIT_AT_MOST_S`: an order whose connection is being opened does not
+hold the market data). Nothing here touches the journal: every intent is durable before its order is
+submitted, so a crash while orders wait here loses nothing (an intent whose request never left is
+reconciled as any unknown order: the venue does not know it).
+"""
+
+from __future__ import annotations
+
+__all__ = ["WAIT_AT_MOST_S", "Departure", "Departures", "Leg"]
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from connectors.common.order_entry import Outgoing
+
+log = logging.getLogger(__name__)
+
+WAIT_AT_MOST_S = 0.004
+"""How long the session waits, at most, for a decision's orders to be on the wire before the next frame (s)."""
+
+
+class Departure:
+    """The orders of one decision (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.unsent = 0
+        """Orders neither on the wire nor done."""
+        self._gone = asyncio.Event()
+
+    def leg(self) -> Leg:
+        """One more order of this decision."""
+        self.unsent += 1
+        return Leg(self)
+
+    def _went(self) -> None:
+        self.unsent -= 1
+        if self.unsent <= 0:
+            self._gone.set()
+
+    async def gone(self) -> None:
+        """Return once every order is on the wire or done, or after :data:`WAIT_AT_MOST_S`."""
+        if self.unsent > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(WAIT_AT_MOST_S):
+                    await self._gone.wait()
+
+
+class Leg:
+    """One order of a :class:`Departure`."""
+
+    __slots__ = ("_departure", "_gone")
+
+    def __init__(self, departure: Departure) -> None:
+        self._departure = departure
+        self._gone = False
+
+    def went(self) -> None:
+        """The order's bytes are being handed to the socket, or it is done without (counted once)."""
+        if not self._gone:
+            self._gone = True
+            self._departure._went()
+
+
+class Departures:
+    """The orders submitted in one step of the event loop, and the writes queued for them (see the module
+    docstring). Shared by the venue executors of one session (``LiveExecutor``), so a pair's legs on two
+    venues are one decision's."""
+
+    def __init__(self) -> None:
+        self._current: Departure | None = None
+        self._last: Departure | None = None
+        self._writes: list[Callable[[], None]] = []
+
+    def leg(self) -> Leg:
+        """An order of the decision being handed over now (the first of it starts the decision)."""
+        current = self._current
+        if current is None:
+            current = self._current = self._last = Departure()
+            asyncio.get_running_loop().call_soon(self._close)
+        return current.leg()
+
+    def _close(self) -> None:
+        self._current = None
+
+    def prepare(self, make: Callable[[], Outgoing | None], leg: Leg) -> Outgoing | None:
+        """``make()``: an order's request for its order WebSocket, built and signed (None: the order goes in
+        its task, by REST); queued for :meth:`depart`, and returned."""
+        try:
+            outgoing = make()
+        except Exception as error:  # noqa: BLE001 - a bug building it must not lose the order: its task sends it
+            log.error("preparing an order for its WebSocket raised %r: it goes the usual way", error)
+            return None
+        if outgoing is not None:
+
+            def write() -> None:
+                outgoing.write()
+                leg.went()
+
+            self.add(write)
+        return outgoing
+
+    def add(self, write: Callable[[], None]) -> None:
+        """Queue ``write()`` (one order's socket write, which must not raise) for :meth:`depart`."""
+        if not self._writes:
+            asyncio.get_running_loop().call_soon(self.depart)  # whoever hands orders over without departing
+        self._writes.append(write)
+
+    def depart(self) -> None:
+        """Write every queued order now, back to back, in the order they were submitted."""
+        writes, self._writes = self._writes, []
+        for write in writes:
+            write()
+
+    async def gone(self) -> None:
+        """Return once the last decision's orders are on the wire or done (at most :data:`WAIT_AT_MOST_S`)."""
+        last, self._last = self._last, None
+        if last is not None:
+            await last.gone()

@@ -1,0 +1,94 @@
+"""A decision's orders leave together, and arb's written time is the socket write's: the live executor
+against fake Binance and Bybit spot (real clients, loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from arb.config import load_config
+from arb.execution.wire import WireTrace
+from arb.runtime.trading_session import KIND_MANUAL, trading_session
+from arb.strategy.types import BUY, SELL
+from arb.testing.pair_rig import spot_pair, write_pair_config
+from tests.integration.live_rig import WAIT_S, both_books_up, both_keys, standing_recordings
+
+
+async def test_a_decisions_orders_over_the_order_websockets_are_written_back_to_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both legs of a pair handed over (as the engine does: one submit each, then depart): neither is written
+    # while the decision is being handed over, both are by the time depart returns, before the event loop
+    # ran anything else (no leg waits for the other's task); then each is answered as any order
+    both_keys(monkeypatch)
+    async with spot_pair(*standing_recordings(tmp_path)) as (binance, bybit):
+        await both_books_up(binance, bybit, WAIT_S)
+        config = load_config(write_pair_config(tmp_path, binance, bybit, order_entry="websocket"))
+        async with trading_session(config, [0, 1]) as session:
+            live = session.live_executor()
+            sockets = []
+            for v in (0, 1):
+                entry = session.executors[v].order_entry
+                assert entry is not None and entry.ready
+                sockets.append(entry.socket)
+            before = [s.written for s in sockets]
+            now = session.executors[0].clock()
+            low = float(binance.book("BTCUSDT", 1).bids[0][0]) * 0.9  # IOC orders away from the books: expired
+            high = float(bybit.book("BTCUSDT", 1).asks[0][0]) * 1.1
+            legs = [
+                live.submit(0, BUY, low, 0.001, KIND_MANUAL, 1, now),
+                live.submit(1, SELL, high, 0.001, KIND_MANUAL, 1, now),
+            ]
+            assert [s.written for s in sockets] == before  # built and signed, not written yet
+            live.depart()
+            assert [s.written for s in sockets] == [n + 1 for n in before]  # both handed to their sockets
+            async with asyncio.TaskGroup() as group, asyncio.timeout(WAIT_S):
+                for executor in session.executors.values():  # the user streams say how each order ended
+                    executor.run_background(group)
+                for v, order in enumerate(legs):
+                    await session.executors[v].wait_until(lambda order=order: order.answered)
+                for executor in session.executors.values():
+                    executor.stop()
+            for order in legs:
+                assert order.state.value == "expired" and 0 < order.intent_ns <= order.written_ns < order.ack_ns
+            journal = session.journal.journal
+            rows = {r["client_id"]: r for r in journal.intents()}
+            for order in legs:  # the decision's event is journaled with each leg
+                assert rows[order.client_id]["tick_ns"] == now
+            assert journal.pair_latencies()["leg_gap"]["n"] == 1
+
+
+async def test_the_written_time_of_a_request_is_taken_at_its_write_not_after_what_else_was_ready() -> None:
+    # a request's bytes written in the task's step; something else already ready moves the clock on: the
+    # written time is the write's, not that of a callback run after the other work
+    async def ok(_request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_get("/", ok)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    now = [1_000]
+    trace = WireTrace(lambda: now[0])
+    try:
+        session = trace.session()
+        async with session.get(f"http://127.0.0.1:{port}/") as response:  # the connection, pooled
+            await response.read()
+
+        def later() -> None:
+            now[0] = 2_000
+
+        with WireTrace.recording() as rec:
+            asyncio.get_running_loop().call_soon(later)  # ready before the request's step writes
+            async with session.get(f"http://127.0.0.1:{port}/") as response:
+                await response.read()
+        assert now[0] == 2_000 and rec.written_ns == 1_000
+    finally:
+        await trace.close()
+        await runner.cleanup()
