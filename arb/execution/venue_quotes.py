@@ -182,6 +182,11 @@ class QuotingVenueExecutor(VenueExecutor):
             super()._check_done(order)
             return
         self._tell(order)
+        if self.reopened(order) and order.state in _RESTING and not order.cancel_ns and not self.stopping:
+            # it rests after its verdict: the engine's slot let it go, so nothing prices it; exposure, cancelled
+            log.warning("%s: quote %s rests after the engine was told its end: cancelling it",
+                        self.venue, order.client_id)  # fmt: skip
+            self._send_cancel(order, self.clock())
         super()._check_done(order)
         if order.answered and not order.fills and self._refused_post_only(order):
             self.counters["post_only_rejects"] += 1
