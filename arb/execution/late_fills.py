@@ -1,7 +1,7 @@
 """Fills that come after their verdict, or before their order is known: the rules of the venue executor
 that make a fill win.
 
-Two races of a real venue leave a fill where the order's record does not expect it:
+Races of a real venue leave a fill (or an order) where the order's record does not expect it:
 
 - **A fill after the order's end.** An order declared "not found" (no venue saw it after
   ``unknown_checks`` queries) or rejected can still fill: Binance's ``-1007`` means its matching engine
@@ -15,9 +15,15 @@ Two races of a real venue leave a fill where the order's record does not expect 
   the stream, a later fill, or the journal at a restart), every orphan with that venue id is
   **attached** to it: booked to the order, and its journal row given the order's client id, so the order
   completes and a restart finds the fill its own.
+- **An order declared not found the venue shows after all.** A report that the venue holds it (resting,
+  or executed) reopens it as a fill does. While its venue id is unknown nothing may name it but what the
+  venue shows after a stream gap, so each trade sweep ends with :meth:`LateFills.recheck_verdicts`: the
+  open orders of its symbol, and the venue's answer for each orphan fill's venue order id (which names
+  the client id a Binance trade row does not). A reopened quote that rests is cancelled by the quoting
+  executor: the engine's slot let it go.
 
-:class:`LateFills` is a base of :class:`~arb.execution.venue_executor.VenueExecutor`: these two rules
-in one place, beside the order life cycle that uses them.
+:class:`LateFills` is a base of :class:`~arb.execution.venue_executor.VenueExecutor`: these rules in one
+place, beside the order life cycle that uses them.
 """
 
 from __future__ import annotations
