@@ -128,6 +128,8 @@ class VenueExecutor(AccountReads, LateFills):
         """Fills booked as no order's by this run and not attached to one since (reconciliation explains them)."""
         self._earlier_orphans: list[VenueFill] = []
         self._told_before: dict[str, set[str]] = {}
+        self._standing: dict[str, LiveOrder] = {}
+        self._asked: dict[tuple[str, str], int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._background: list[asyncio.Task[Any]] = []
         self.stream_up = False
@@ -148,6 +150,7 @@ class VenueExecutor(AccountReads, LateFills):
             "local_rejects": 0,
             "orphans_attached": 0,
             "reopened": 0,
+            "orphans_asked": 0,
         }
 
     # -- the traded markets ---------------------------------------------------------------------------
@@ -548,6 +551,7 @@ class VenueExecutor(AccountReads, LateFills):
 
     def _apply(self, order: LiveOrder, update: VenueOrderUpdate, source: str) -> None:
         before = order.state
+        self._contradicts(order, update, self.clock())  # a "not found" order the venue shows reopens
         if order.apply(update):
             if order.venue_order_id:
                 self._by_venue_id[(order.symbol, order.venue_order_id)] = order
@@ -669,6 +673,7 @@ class VenueExecutor(AccountReads, LateFills):
                         extra={**_ids(self.venue, order), "event": "not_found"},
                     )
                     self._reject(order, Rejection("not-found", "the venue has no such order"), "query")
+                    self._declared_not_found(order)
                     self._changed()
             self.journal.flush()
             return
@@ -688,6 +693,7 @@ class VenueExecutor(AccountReads, LateFills):
             since = max(0, last - 60_000) if last else max(0, self.clock() // NS_PER_MS - 600_000)
             for row in await self.trades_since(since, m.symbol):
                 self.on_trade_message(row, "rest")
+        await self.recheck_verdicts()  # orders declared not found, by what the venue shows now
         self.journal.flush()
 
     async def _resolver(self) -> None:

@@ -21,6 +21,10 @@ by its trade id. What differs:
   "unknown order" (Binance ``-2011``, Bybit ``110001``/``170213``: filled meanwhile, or not there) is
   counted (``cancel_misses``) and the order is queried at once; a cancel that timed out or failed is
   followed by the resolver's queries, and sent again while the order still rests.
+- **A quote that reopens resting is cancelled.** One the engine was told had ended (declared not found,
+  then shown resting by the venue: :mod:`arb.execution.late_fills`) is no quote of the engine's slot any
+  more, so nothing would price or cancel it: it is cancelled at once; its fills reach the engine as any
+  quote's, and the kernel hedges them.
 - **Rate limits** (:mod:`arb.execution.rate_guard`): a cancel is urgent traffic (inside a venue's
   Retry-After window each resting quote still gets one cancel), the periodic look at a resting quote
   optional (held first when a limit nears).
@@ -182,6 +186,11 @@ class QuotingVenueExecutor(VenueExecutor):
             super()._check_done(order)
             return
         self._tell(order)
+        if self.reopened(order) and order.state in _RESTING and not order.cancel_ns and not self.stopping:
+            # it rests after its verdict: the engine's slot let it go, so nothing prices it; exposure, cancelled
+            log.warning("%s: quote %s rests after the engine was told its end: cancelling it",
+                        self.venue, order.client_id)  # fmt: skip
+            self._send_cancel(order, self.clock())
         super()._check_done(order)
         if order.answered and not order.fills and self._refused_post_only(order):
             self.counters["post_only_rejects"] += 1

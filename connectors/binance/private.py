@@ -8,6 +8,8 @@ create (IOC)        ``POST /api/v3/order`` (``newOrderRespType=FULL``:  ``POST /
 cancel              ``DELETE /api/v3/order`` ``origClientOrderId``     ``DELETE /fapi/v1/order``
 query by client id  ``GET /api/v3/order`` ``origClientOrderId``        ``GET /fapi/v1/order``; ``-2013``
                     ("Order does not exist."): the venue has none      the same
+query by venue id   ``GET /api/v3/order`` ``orderId`` (names the        ``GET /fapi/v1/order`` the same
+                    client id: a trade row names none)
 open orders         ``GET /api/v3/openOrders``                         ``GET /fapi/v1/openOrders``
 cancel all          ``DELETE /api/v3/openOrders`` (``-2011``: none     ``DELETE /fapi/v1/allOpenOrders``
                     open; the reply lists what was cancelled)          (the reply says "done", no list)
@@ -221,6 +223,17 @@ class BinancePrivate(CcxtVenue):
         method = self._method("privateGetOrder", "fapiPrivateGetOrder")
         try:
             raw = await link.request(method, {"symbol": symbol, "origClientOrderId": client_id})
+        except VenueError as error:
+            if error.code == NOT_FOUND:
+                return None
+            raise
+        return self.order_update(raw)
+
+    async def query_venue_id(self, link: PrivateLink, symbol: str, venue_order_id: str) -> VenueOrderUpdate | None:
+        """``GET /api/v3/order`` (``/fapi/v1/order``) by ``orderId``: the answer names the client id."""
+        method = self._method("privateGetOrder", "fapiPrivateGetOrder")
+        try:
+            raw = await link.request(method, {"symbol": symbol, "orderId": venue_order_id})
         except VenueError as error:
             if error.code == NOT_FOUND:
                 return None

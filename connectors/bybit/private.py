@@ -9,6 +9,7 @@ create (IOC)        ``POST /v5/order/create``: an acknowledgement only (``{"orde
 cancel              ``POST /v5/order/cancel`` ``orderLinkId`` (``110001``/``170213``: not open any more)
 query by client id  ``GET /v5/order/realtime`` ``orderLinkId``, then ``/v5/order/history``. Never ccxt's
                     ``fetch_order(None, ...)``: it sends the literal ``orderId=None``
+query by venue id   the same, by ``orderId``
 open orders         ``GET /v5/order/realtime`` ``openOnly=0``
 cancel all          ``POST /v5/order/cancel-all`` (the reply lists what was cancelled)
 trade history       ``GET /v5/execution/list``
@@ -193,6 +194,15 @@ class BybitPrivate(CcxtVenue):
         """Open and recent orders first (``/v5/order/realtime`` keeps the last 500 closed ones per
         category), then the order history."""
         request = {"category": self.category, "symbol": symbol, "orderLinkId": client_id}
+        for method in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
+            rows = result_list(await link.request(method, request))
+            if rows:
+                return self.order_update(rows[0])
+        return None
+
+    async def query_venue_id(self, link: PrivateLink, symbol: str, venue_order_id: str) -> VenueOrderUpdate | None:
+        """As :meth:`query`, by ``orderId`` (Bybit's execution rows name the client id already: seldom asked)."""
+        request = {"category": self.category, "symbol": symbol, "orderId": venue_order_id}
         for method in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
             rows = result_list(await link.request(method, request))
             if rows:

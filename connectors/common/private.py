@@ -346,6 +346,11 @@ class PrivateVenue(Protocol):
         """The order with this client id as the venue knows it; None when the venue says it has none."""
         ...
 
+    async def query_venue_id(self, link: PrivateLink, symbol: str, venue_order_id: str) -> VenueOrderUpdate | None:
+        """The order with this venue id as the venue knows it (its client id among the rest); None when the
+        venue says it has none. What names a trade row's order when the row names no client id."""
+        ...
+
     async def open_orders(self, link: PrivateLink, symbol: str) -> list[VenueOrderUpdate]:
         """The venue's open orders in ``symbol`` (every state the venue lists; the caller filters)."""
         ...

@@ -6,6 +6,11 @@ a real journal: a fill always wins, each fill is booked once, and no order is le
   they are the order's, the order completes, the journal equals the ledger and a restart reconciles.
 - A fill after the "not found" verdict (the venue's matching engine held the order past arb's checks):
   the order reopens, the engine is told of the fill, the journal equals the ledger.
+- A fill after the "not found" verdict that only a REST trade sweep finds (the stream was down): the trade
+  row names no client id and the order no venue id; the venue, asked for the trade's order by its venue
+  id, names the client id: the order reopens and takes the fill.
+- A post-only quote declared not found that rests on the venue after all: the sweep after the stream's
+  reconnect finds it among the open orders; it reopens and is cancelled (nothing prices it any more).
 - More executions on one quote than a page of Bybit's execution list, missed during a stream gap: the
   quote completes with every one, once.
 """
@@ -39,6 +44,7 @@ from tests.integration.live_rig import (
     account,
     assert_journal_matches_ledgers,
     at_ask,
+    best,
     eventually,
     reconciled,
     venue_and_config,
@@ -157,6 +163,97 @@ async def test_a_fill_after_the_not_found_verdict_reopens_the_order_and_reaches_
         assert_journal_matches_ledgers(journal, {spec.venue: venue})
         assert journal.intent(order.client_id)["state"] == "filled"
         assert "reopen" in [e["kind"] for e in journal.order_events(order.client_id)]
+
+
+@pytest.mark.parametrize("spec", [BINANCE_SPOT, BINANCE_LINEAR], ids=lambda s: s.id)
+async def test_a_fill_swept_after_the_not_found_verdict_finds_its_order_by_the_venue_id(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with venue_and_config(spec, tmp_path, monkeypatch, live={"request_timeout_ms": 300}) as (venue, config):
+        async with trading_session(config, [spec.index]) as session:
+            executor = session.executors[spec.index]
+            engine = LiveExecutor([executor], symbols=1)
+            told: list[Any] = []
+            ask, qty = at_ask(venue, spec, Decimal("0.5"))
+            async with asyncio.TaskGroup() as group:
+                executor.run_background(group)
+                await eventually(venue.user_streams_up, venue)
+                venue.faults.order_timeout(processed=False)  # the venue acts on it only once released
+                order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+                await eventually(lambda: order.answered, executor)
+                assert order.state is OrderState.REJECTED and not order.venue_order_id
+                engine.run_until(2**62, told.append)
+                venue.faults.silence_user_stream()  # the stream says nothing of what follows
+                venue.faults.release_orders()  # its matching engine takes it now: it fills
+                await eventually(lambda: [o.status for o in account(venue).orders] == [OrderStatus.FILLED], venue)
+                assert await venue.drop_user_streams() >= 1
+                venue.faults.resume_user_stream()
+                # the sweep after the reconnect books the trade (no client id in the row), then asks the venue
+                # for the trade's order by its venue id, whose answer names the client id
+                await eventually(lambda: order.answered and order.state is not OrderState.REJECTED, executor)
+                engine.run_until(2**62, told.append)
+                executor.stop()
+            (ledger_order,) = account(venue).orders
+            assert order.state is OrderState.FILLED and order.filled == ledger_order.executed_qty > 0
+            assert order.venue_order_id and executor.orphan_fills == []
+            assert executor.counters["orphans_attached"] == len(ledger_order.trades)
+            assert executor.counters["orphans_asked"] == 1 and executor.counters["reopened"] == 1
+            assert [o.status for o in told] == ["rejected", "filled"] and told[1].fill_qty == float(order.filled)
+            assert engine.open_counts.sum() == 0
+            journal = executor.journal.journal  # type: ignore[attr-defined]
+            assert_journal_matches_ledgers(journal, {spec.venue: venue})
+            assert journal.intent(order.client_id)["state"] == "filled"
+        report = await reconciled(config, spec)  # a restart: nothing unexplained
+        assert report.ok, report.describe()
+        assert not report.orphan_fills
+
+
+@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
+async def test_a_quote_resting_after_the_not_found_verdict_is_cancelled(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with (
+        venue_and_config(spec, tmp_path, monkeypatch, live={"request_timeout_ms": 300}) as (venue, config),
+        trading_session(config, [spec.index]) as session,
+    ):
+        executor = session.executors[spec.index]
+        assert isinstance(executor, QuotingVenueExecutor)
+        engine = LiveExecutor([executor], symbols=1)
+        told: list[Any] = []
+        bid, _, _, _ = best(venue, spec)
+        _, qty = at_ask(venue, spec, Decimal("0.5"))
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await eventually(venue.user_streams_up, venue)
+            venue.faults.order_timeout(processed=True)  # it rests on the venue; the answer is lost
+            venue.faults.hide_orders(queries=1_000_000)  # queries do not see it
+            venue.faults.silence_user_stream()  # nor does the stream say it rests
+            quote = executor.submit_quote(BUY, float(bid) * 0.99, float(qty), 1, executor.clock())
+            await eventually(lambda: quote.answered, executor)
+            assert quote.state is OrderState.REJECTED and quote.rejection is not None
+            assert quote.rejection.code == "not-found"
+            engine.run_until(2**62, told.append)
+            assert [o.status for o in told] == ["rejected"]
+            (ledger_order,) = account(venue).orders
+            assert ledger_order.status is OrderStatus.NEW  # resting, unpriced: the engine let its slot go
+            assert venue.reveal_orders() == 1
+            assert await venue.drop_user_streams() >= 1
+            venue.faults.resume_user_stream()
+            # the sweep after the reconnect lists the open orders: the quote is there; it reopens, is cancelled
+            await eventually(lambda: quote.answered and quote.state is OrderState.CANCELED, executor, venue)
+            engine.run_until(2**62, told.append)
+            executor.stop()
+            venue.faults.release_orders()  # the held answer goes out to a client that gave up on it
+        assert ledger_order.status is OrderStatus.CANCELED and not ledger_order.trades
+        assert [o for o in account(venue).orders if o.status.is_open] == []  # nothing left resting
+        assert executor.counters["reopened"] == 1 and executor.counters["cancels"] == 1
+        assert quote.venue_order_id and not quote.fills
+        assert told[0].status == "rejected" and told[-1].status == "canceled"
+        assert not [o for o in told if o.status == "partial"]  # it took nothing: nothing to hedge
+        journal = executor.journal.journal  # type: ignore[attr-defined]
+        assert_journal_matches_ledgers(journal, {spec.venue: venue})
+        events = [e["kind"] for e in journal.order_events(quote.client_id)]
+        assert "reopen" in events and "cancel" in events
 
 
 DAY = dt.date(2024, 5, 6)
