@@ -140,6 +140,23 @@ class RateGuard:
         return self.clock() < self.banned_until_ns
 
     @property
+    def held_until_ns(self) -> int:
+        """Until when a rate limit holds this venue's optional traffic (a Retry-After window, or a rate
+        limit that named no time holding creates); a past time: none. A ban is :attr:`banned_until_ns`."""
+        return max(self.retry_until_ns, self.orders_until_ns)
+
+    @property
+    def reason(self) -> str:
+        """What the venue said that holds requests now: the ban's answer, else the window's, else the
+        rate limit's that named no time ("": nothing holds them, but perhaps the headroom)."""
+        now = self.clock()
+        if now < self.banned_until_ns:
+            return self._ban_reason
+        if now < self.retry_until_ns:
+            return self._window_reason
+        return self._orders_reason if now < self.orders_until_ns else ""
+
+    @property
     def used_weight(self) -> int:
         """The request weight used in the current minute as last read (0: unknown)."""
         count = self.counts.get("weight-1m")

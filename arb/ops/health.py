@@ -13,8 +13,10 @@ runs any of it, and nothing here changes anything.
     200 when the process does what it is there for: alive, every book of every traded symbol in sync
     and fresh (the kernel's own view; a feed's connection and sync too where the process reads live
     data), the journal open and committing (``arb live``), no halt and no symbol whose lone leg its
-    kernel gave up hedging. Otherwise 503 with every reason. A pause that lifts by itself (the daily
-    loss limit) is shown, not counted: it is the gate doing its job. A readiness probe: a 503 calls for
+    kernel gave up hedging, no venue banning us (``arb live``: nothing goes to it until the ban ends).
+    Otherwise 503 with every reason. A pause that lifts by itself (the daily loss limit) and a rate
+    limit's hold of new orders are shown, not counted: the gate and the rate guard doing their job
+    (``venues``). A readiness probe: a 503 calls for
     a person or for patience (a venue outage), never for a restart; a standing halt in particular
     survives restarts until a person clears it (``arb halt --clear``).
 
@@ -27,7 +29,9 @@ Both answer the same JSON body (``Cache-Control: no-store``)::
      "snapshot_age_s": 0.21, "max_age_s": 10.0, "halted": "kill switch", "paused": "", "journal": "ok",
      "books": [{"venue": "binance", "symbol": "BTCUSDT", "state": "ok"}, ...],
      "feeds": [{"venue": "bybit", "market": "spot", "symbol": "BTCUSDT", "connected": true, "synced": true,
-                "stale": true}, ...]}
+                "stale": true}, ...],
+     "venues": [{"venue": "binance", "market": "spot", "banned": false, "banned_until": "",
+                 "rate_limited": true, "held_until": "2026-11-23T15:17:42Z", "reason": "rate limited (429 ...)"}]}
 
 ``status`` is ``"ready"`` / ``"not ready"`` (alive), or ``"starting"`` / ``"stalled"`` (not alive).
 ``pid`` and ``run_id`` say which process answers (:mod:`arb.ops.address`). ``arb status`` asks
@@ -116,7 +120,18 @@ def _describe(s: Snapshot, now_wall_ns: int, age_ns: int) -> dict[str, Any]:
         "journal": s.journal,
         "books": [{"venue": b.venue, "symbol": b.symbol, "state": b.state} for b in s.books],
         "feeds": [_feed(f) for f in s.feeds],
-    }
+        "venues": [
+            {"venue": v.venue, "market": v.market, "banned": v.banned,
+             "banned_until": _utc(v.banned_until_ns, v.banned), "rate_limited": v.held,
+             "held_until": _utc(v.held_until_ns, v.held), "reason": v.reason}
+            for v in s.venues
+        ],
+    }  # fmt: skip
+
+
+def _utc(ns: int, on: bool) -> str:
+    # a ban's or a hold's end, ISO 8601 UTC to the second ("" when there is none)
+    return dt.datetime.fromtimestamp(ns // 1_000_000_000, dt.UTC).isoformat().replace("+00:00", "Z") if on else ""
 
 
 def _feed(f: FeedHealth) -> dict[str, Any]:
@@ -145,6 +160,12 @@ def _not_ready(s: Snapshot) -> list[str]:
             what = "stale, no depth update lately" if b.state == "stale" else "book out of sync (being built)"
             reasons.append(f"{b.venue} {b.symbol}: {what}")
             named.add((b.venue, b.symbol))
+    for v in s.venues:
+        if v.banned:
+            until = _utc(v.banned_until_ns, True)
+            reasons.append(
+                f"{v.venue} {v.market}: banned until {until} ({v.reason}): nothing goes to it, hedges included"
+            )
     if s.journal and s.journal != "ok":
         reasons.append(f"journal: {s.journal}")
     if s.halted:

@@ -115,6 +115,17 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
     MetricSpec("arb_feed_disconnects", "counter", ("venue", "symbol"),
                "Disconnections seen between two snapshots (a flap shorter than [ops] snapshot_ms may go unseen)."),
     MetricSpec("arb_feed_stale_episodes", "counter", ("venue", "symbol"), "Times the venue's book went stale."),
+    # the venues' rate limits (arb live's rate guard)
+    MetricSpec("arb_venue_banned", "gauge", ("venue", "market"),
+               "1 while the venue bans us (Binance 418, Bybit 403): nothing at all goes to it, hedges included."),
+    MetricSpec("arb_venue_ban_end_seconds", "gauge", ("venue", "market"),
+               "When the venue's current ban ends, Unix seconds (absent without a ban)."),
+    MetricSpec("arb_venue_rate_limited", "gauge", ("venue", "market"),
+               "1 while a rate limit (a Retry-After window) holds the venue's new pairs and quotes, no ban."),
+    MetricSpec("arb_rate_limit_answers", "counter", ("venue", "market"),
+               "The venue's rate-limit and ban answers (429, 418, 403, rate-limit codes)."),
+    MetricSpec("arb_requests_held", "counter", ("venue", "market"),
+               "Requests the rate guard kept from going to the venue (never sent)."),
     # the opportunity
     MetricSpec("arb_spread_bps", "gauge", ("symbol", "direction"),
                "Gross spread at the touch, bps of the mid, direction buy_<venue>_sell_<venue> (absent: a book empty)."),
@@ -376,6 +387,14 @@ class ArbCollector(Collector):
                 out.add("arb_disk_free_bytes", (s.recording_dir,), float(usage.free))
                 out.add("arb_disk_size_bytes", (s.recording_dir,), float(usage.total))
         self._feeds(out, s)
+        for v in s.venues:
+            where = (v.venue, v.market)
+            out.add("arb_venue_banned", where, float(v.banned))
+            if v.banned:
+                out.add("arb_venue_ban_end_seconds", where, v.banned_until_ns / NS_PER_S)
+            out.add("arb_venue_rate_limited", where, float(v.held))
+            out.add("arb_rate_limit_answers", where, float(v.rate_limited))
+            out.add("arb_requests_held", where, float(v.held_requests))
         self._accounts(out, s)
         self._risk(out, s, naked)
         for figures in s.latencies:

@@ -28,6 +28,8 @@ __all__ = [
     "Snapshot",
     "SymbolState",
     "VenueAccount",
+    "VenueLimits",
+    "venue_limits",
 ]
 
 import bisect
@@ -198,6 +200,45 @@ class SymbolState:
 
 
 @dataclass(frozen=True, slots=True)
+class VenueLimits:
+    """One venue-market's rate guard at the snapshot (``arb live``: ``arb.execution.rate_guard``).
+
+    ``banned``: a ban (Binance 418, Bybit 403) holds every request to the venue, hedges included, until
+    ``banned_until_ns``. ``held``: no ban, but a rate limit (a ``Retry-After`` window, or one that named
+    no time) holds its optional traffic (new pair legs and quotes) until ``held_until_ns``. Both times
+    are on the executor's clock (wall time); a past time means none. ``reason``: the venue's answer
+    that holds it ("" when nothing does). ``rate_limited``: the venue's rate-limit and ban answers so
+    far; ``held_requests``: requests the guard kept from going out.
+    """
+
+    venue: str
+    market: str
+    banned: bool
+    banned_until_ns: int
+    held: bool
+    held_until_ns: int
+    reason: str = ""
+    rate_limited: int = 0
+    held_requests: int = 0
+
+
+def venue_limits(executor: object) -> tuple[VenueLimits, ...]:
+    """Each venue executor's rate guard (``executor.venues[i].guard``, the live executor's), read now;
+    none for an executor without them (the paper executor)."""
+    out = []
+    for venue in getattr(executor, "venues", ()):
+        guard = getattr(venue, "guard", None)
+        if guard is None:
+            continue
+        banned = bool(guard.banned)
+        held = not banned and guard.clock() < guard.held_until_ns
+        out.append(VenueLimits(str(venue.venue), str(venue.market), banned, int(guard.banned_until_ns), held,
+                               int(guard.held_until_ns), str(guard.reason), int(guard.rate_limited),
+                               int(guard.held)))  # fmt: skip
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """What a running process looks like at one instant. Immutable: readers may keep it.
 
@@ -240,6 +281,7 @@ class Snapshot:
     data: str = "live"
     books: tuple[BookState, ...] = ()  # every (symbol, venue) book as the kernel sees it; empty while recording
     journal: str = ""  # live: "ok" or what is wrong with the journal (Journal.health); "" without one
+    venues: tuple[VenueLimits, ...] = ()  # live: each venue-market's rate guard (bans, rate limits); empty otherwise
 
 
 @dataclass(frozen=True, slots=True)

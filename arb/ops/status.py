@@ -67,6 +67,9 @@ def describe(base: str, body: dict[str, Any], liveness: bool = False) -> list[st
     books = body.get("books") or []
     if books:
         facts.append("books: " + ", ".join(f"{b['venue']} {b['symbol']} {b['state']}" for b in books))
+    for v in body.get("venues") or []:
+        if v.get("rate_limited") and not v.get("banned"):  # a ban is among the reasons
+            facts.append(f"{v['venue']} {v['market']} rate limited until {v['held_until']}")
     if body.get("journal"):
         facts.append(f"journal {body['journal']}")
     if body.get("paused"):

@@ -52,6 +52,7 @@ from arb.ops.snapshot import (
     Snapshot,
     SymbolState,
     VenueAccount,
+    venue_limits,
 )
 from arb.strategy.types import BUY, HEDGE_FAILED, VENUE_OK, VENUE_STALE
 
@@ -655,6 +656,7 @@ class Watch:
             recording_dir=self.recording_dir, latencies=self._latencies(), loop_lag_ns=self.loop_lag_ns,
             started_wall_ns=self._started_wall, symbols=tuple(states), edge_bps=edge, data=self.data,
             books=self._books(engine, now), journal=self.journal_health() if self.journal_health is not None else "",
+            venues=venue_limits(engine.executor),
         )  # fmt: skip
 
     def _books(self, engine: Engine, now: int) -> tuple[BookState, ...]:

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import json
 import signal
+import time
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -283,6 +284,40 @@ async def test_a_rate_limit_on_one_venue_during_a_lone_leg_is_closed_on_the_othe
             (refused,) = journal.intents(venue="binance")  # no hedge was refused locally on Binance either
             assert refused["reject_code"] == "-1008"
             assert_journal_matches_ledgers(journal, {"binance": binance, "bybit": bybit})
+
+
+async def test_a_binance_ban_is_told_on_telegram_at_once_with_its_end_and_again_when_it_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Binance answers the pair's buy 418 with Retry-After 3 s: arb holds every request to Binance for 3 s.
+    # A person is told at once, critically, once, which venue and until when; then that it is over.
+    ban_s = 3
+    with FakeTelegram() as telegram:
+        bot = {"token": "${ARB_TELEGRAM_TOKEN}", "chat_id": "4242", "base_url": telegram.base_url, "min_interval_ms": 0}
+        arbitrage = {"alerts": {"daily_summary": False, "telegram": bot}}
+        async with standing_pair(tmp_path, monkeypatch, arbitrage) as (binance, bybit, config, keys):
+            keys["ARB_TELEGRAM_TOKEN"] = telegram.token
+            out = tmp_path / "live"
+            banned = "Way too many requests; IP banned until 1700000000000."  # Binance's words (its time: any)
+            binance.faults.order_error(418, -1003, banned, retry_after=ban_s)  # the pair's buy
+
+            def said(what: str) -> bool:
+                return any(what in m["text"] for m in telegram.messages.items())
+
+            started = time.time()
+            async with _trading(config, out, keys, binance, bybit) as process:
+                await until(lambda: said("BANNED until"), process, out, 60, telegram.messages)
+                seen = time.time()
+                await until(lambda: said("[RESOLVED] binance ban over"), process, out, 60, telegram.messages)
+                await interrupted(process, out)
+        texts = [m["text"] for m in telegram.messages.items()]
+    bans = [t for t in texts if "binance BANNED" in t or "binance ban over" in t]
+    assert [t.split("\n")[0].split(" until ")[0] for t in bans] == [
+        "[CRITICAL] binance BANNED", "[RESOLVED] binance ban over"]  # fmt: skip
+    title, text = bans[0].split("\n")[:2]
+    ends = dt.datetime.strptime(title.split(" until ")[1], "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=dt.UTC).timestamp()
+    assert int(started) + ban_s <= ends <= seen + ban_s  # the ban's end as the venue's Retry-After set it
+    assert text.startswith(f"binance spot: BANNED (-1003 {banned})") and "Nothing at all goes to binance until" in text
 
 
 async def test_arb_live_exits_1_when_its_kill_switch_leaves_exposure_and_so_does_arb_kill(

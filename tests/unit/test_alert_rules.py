@@ -7,11 +7,13 @@ import math
 
 from arb.config import AlertsConfig
 from arb.events import NS_PER_S
+from arb.execution.outcome import Answer, Outcome
+from arb.execution.rate_guard import RateGuard
 from arb.ops.alerts.channels import classify_http
 from arb.ops.alerts.model import Alert, AlertKind, Severity, format_message, split_text, takes
 from arb.ops.alerts.rules import LATENCY_MIN_SAMPLES, AlertRules, histogram_quantile
 from arb.ops.alerts.service import Dedup, process_rss
-from arb.ops.snapshot import FeedHealth, LatencyHistogram, OpsEvent, Snapshot, VenueAccount
+from arb.ops.snapshot import FeedHealth, LatencyHistogram, OpsEvent, Snapshot, VenueAccount, venue_limits
 
 S = NS_PER_S
 NAN = math.nan
@@ -365,3 +367,77 @@ def test_memory_above_the_limit_once_per_episode_and_resolved() -> None:
 def test_the_process_knows_its_resident_memory() -> None:
     rss = process_rss()
     assert rss is not None and 10 * 1024 * 1024 < rss < 64 * 1024**3
+
+
+class _Venue:
+    """What :func:`venue_limits` reads of a venue executor: its names and its rate guard."""
+
+    def __init__(self, venue: str, guard: RateGuard) -> None:
+        self.venue, self.market, self.guard = venue, "spot", guard
+
+
+class _Clock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def _limited(retry_s: float | None, *, banned: bool = False) -> Answer:
+    return Answer(Outcome.REJECTED, "-1003", "Too many requests", 418 if banned else 429, retry_s, banned, True)
+
+
+def test_a_venue_ban_is_alerted_at_once_critical_with_its_end_and_resolved_when_it_ends() -> None:
+    clock = _Clock(T0)
+    guard = RateGuard("binance", clock)
+    executor = type("Executor", (), {"venues": [_Venue("binance", guard)]})()
+    rules = AlertRules(AlertsConfig(stale_after_ns=10 * S))
+
+    def at(t: int) -> list[Alert]:
+        clock.now = T0 + t * S
+        return rules.on_snapshot(Snapshot("live", "BTCUSDT", "USDT", clock.now, clock.now, (),
+                                          venues=venue_limits(executor)))  # fmt: skip
+
+    assert at(0) == []
+    guard.observe({"Retry-After": "120"}, _limited(120.0, banned=True))
+    [alert] = at(1)
+    assert (alert.kind, alert.severity, alert.resolved) == (AlertKind.VENUE_BAN, Severity.CRITICAL, False)
+    assert alert.key == (AlertKind.VENUE_BAN, "binance", "spot")
+    assert alert.title == "binance BANNED until 2026-11-22 12:02:00 UTC"
+    assert "binance spot: BANNED (-1003 Too many requests)" in alert.text and "(in 119 s)" in alert.text
+    assert at(2) == []  # once per ban
+    guard.observe({"Retry-After": "300"}, _limited(300.0, banned=True))  # the ban extended: still the same one
+    assert at(3) == []
+    assert at(300) == []
+    [over] = at(302)
+    assert over.resolved and over.key == alert.key and over.severity is Severity.CRITICAL
+    assert over.title == "binance ban over"
+    assert at(303) == []
+
+
+def test_a_rate_limit_holding_new_orders_past_stale_after_is_an_info_alert_and_resolved() -> None:
+    clock = _Clock(T0)
+    guard = RateGuard("bybit", clock)
+    executor = type("Executor", (), {"venues": [_Venue("bybit", guard)]})()
+    rules = AlertRules(AlertsConfig(stale_after_ns=10 * S))
+
+    def at(t: int) -> list[Alert]:
+        clock.now = T0 + t * S
+        return rules.on_snapshot(Snapshot("live", "BTCUSDT", "USDT", clock.now, clock.now, (),
+                                          venues=venue_limits(executor)))  # fmt: skip
+
+    guard.observe({"Retry-After": "5"}, _limited(5.0))
+    assert at(0) == [] and at(4) == []
+    assert at(6) == []  # a short window says nothing
+    guard.observe({"Retry-After": "30"}, _limited(30.0))
+    assert at(7) == [] and at(16) == []  # held 9 s
+    [alert] = at(17)
+    assert (alert.kind, alert.severity, alert.resolved) == (AlertKind.RATE_LIMITED, Severity.INFO, False)
+    assert alert.key == (AlertKind.RATE_LIMITED, "bybit", "spot")
+    assert "bybit spot: rate limited (-1003 Too many requests): new pairs and quotes held for 10 s" in alert.text
+    assert "until 2026-11-22 12:00:36 UTC" in alert.text
+    assert at(20) == []
+    [over] = at(37)
+    assert over.resolved and over.key == alert.key and "after 30 s" in over.text
+    assert at(38) == []

@@ -21,7 +21,7 @@ from arb.errors import EXIT_NOT_RUNNING
 from arb.ops import health
 from arb.ops.address import Address, write_address
 from arb.ops.server import OpsServer
-from arb.ops.snapshot import BookState, FeedHealth, OpsHub, Snapshot, SymbolState
+from arb.ops.snapshot import BookState, FeedHealth, OpsHub, Snapshot, SymbolState, VenueLimits
 from arb.ops.status import describe, ops_url
 from arb.testing.configs import write_config_files
 
@@ -100,6 +100,21 @@ def test_a_pause_alone_keeps_it_ready_and_a_replay_without_feeds_is_judged_on_th
     assert h.reasons == ("bybit BTCUSDT: stale, no depth update lately",)
     disconnected = _snapshot(feeds=(_feed("binance", connected=False), _feed("bybit")))
     assert health.assess(disconnected, NOW, MAX_AGE).reasons == ("binance BTCUSDT: disconnected (reconnecting)",)
+
+
+def test_a_banned_venue_is_a_reason_not_to_trade_and_a_rate_limit_is_shown_not_counted() -> None:
+    banned = VenueLimits("binance", "spot", True, NOW + 120 * S, False, 0, "BANNED (-1003 Way too many requests)")
+    held = VenueLimits("bybit", "spot", False, 0, True, NOW + 5 * S, "rate limited (10006 Too many visits)")
+    h = health.assess(_snapshot(venues=(banned, held)), NOW, MAX_AGE)
+    assert h.reasons == ("binance spot: banned until 2023-11-14T22:15:20Z (BANNED (-1003 Way too many requests)): "
+                         "nothing goes to it, hedges included",)  # fmt: skip
+    assert h.body["venues"][1] == {"venue": "bybit", "market": "spot", "banned": False, "banned_until": "",
+                                   "rate_limited": True, "held_until": "2023-11-14T22:13:25Z",
+                                   "reason": "rate limited (10006 Too many visits)"}  # fmt: skip
+    lines = describe("http://x", h.body)
+    assert lines[1].startswith("  - binance spot: banned until 2023-11-14T22:15:20Z")
+    assert "bybit spot rate limited until 2023-11-14T22:13:25Z" in lines[-1]
+    assert health.assess(_snapshot(venues=(held,)), NOW, MAX_AGE).ready
 
 
 def _get(url: str) -> tuple[int, dict[str, object], str]:

@@ -26,6 +26,7 @@ from arb.ops.snapshot import (
     OpsHub,
     Snapshot,
     VenueAccount,
+    VenueLimits,
 )
 
 MONITORING = Path(__file__).resolve().parents[2] / "config" / "monitoring"
@@ -70,6 +71,8 @@ def _snapshot(recording_dir: str, *, ts: int = T0, halted: str = "", paused: str
         accounts=accounts, spread_bps=(49.9, float("nan")), entry_bps=20.0, equity=200_000.0, pnl=-1.5,
         fees=0.75, pairs=5, limits=limits, halted=halted, paused=paused, recording_dir=recording_dir,
         latencies=_latencies(), loop_lag_ns=1_500_000, recorded_bytes=0, started_wall_ns=T0 - 60 * 1_000_000_000,
+        venues=(VenueLimits("binance", "spot", True, T0 + 120 * 1_000_000_000, False, 0, "BANNED (-1003)", 1, 7),
+                VenueLimits("bybit", "spot", False, 0, True, T0 + 5 * 1_000_000_000, "rate limited (10006)", 3, 2)),
     )  # fmt: skip
 
 
@@ -179,6 +182,17 @@ def test_metrics_endpoint_serves_the_hub_as_parsed_values(tmp_path: Path) -> Non
     assert not any(name.endswith("_created") for name, _ in s)
     # the same registry answers in process, as tests and embedders read it
     assert registry.get_sample_value("arb_fills_total", ab) == 5
+
+
+def test_a_venue_ban_and_a_rate_limit_are_exposed_per_venue(tmp_path: Path) -> None:
+    s = _samples(_scrape(_hub(tmp_path))[1])
+    binance, bybit = {"venue": "binance", "market": "spot"}, {"venue": "bybit", "market": "spot"}
+    assert _value(s, "arb_venue_banned", **binance) == 1 and _value(s, "arb_venue_banned", **bybit) == 0
+    assert _value(s, "arb_venue_ban_end_seconds", **binance) == T0 / 1e9 + 120
+    assert ("arb_venue_ban_end_seconds", tuple(sorted(bybit.items()))) not in s  # no ban: no end
+    assert _value(s, "arb_venue_rate_limited", **binance) == 0 and _value(s, "arb_venue_rate_limited", **bybit) == 1
+    assert _value(s, "arb_rate_limit_answers_total", **bybit) == 3
+    assert _value(s, "arb_requests_held_total", **binance) == 7
 
 
 def test_counters_fold_each_event_once_and_count_what_the_ring_lost(tmp_path: Path) -> None:

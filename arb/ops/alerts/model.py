@@ -42,6 +42,8 @@ class AlertKind(StrEnum):
     RESYNC_BURST = "resync_burst"  # info, per venue
     ABNORMAL_SPREAD = "abnormal_spread"  # info
     DISK_LOW = "disk_low"  # info, per path; resolved when space is back
+    VENUE_BAN = "venue_ban"  # critical, per venue and market; resolved when the ban ends
+    RATE_LIMITED = "rate_limited"  # info, per venue and market; resolved when the rate limit's hold ends
     ORDER_LATENCY = "order_latency"  # info, per venue; resolved when the window's p99 is back under
     MEMORY_HIGH = "memory_high"  # info; resolved when the resident memory is back under
     DAILY_SUMMARY = "daily_summary"  # info, one per UTC day (the date stands in the symbol's place)
@@ -54,7 +56,7 @@ class AlertKind(StrEnum):
 
 _CRITICAL: Final = frozenset(
     {AlertKind.VENUE_DOWN, AlertKind.NAKED_LEG, AlertKind.HEDGE_FAILED, AlertKind.HALT, AlertKind.BREACH,
-     AlertKind.PAUSED, AlertKind.TEST}
+     AlertKind.PAUSED, AlertKind.TEST, AlertKind.VENUE_BAN}
 )  # fmt: skip
 
 

@@ -3,7 +3,9 @@ Pure: no I/O and no clock of their own (the time is the items' ``ts_ns``).
 
 Critical: a naked leg, a failed hedge, a halt, a risk breach or pause, a venue disconnected, stale
 or unsynced for ``[alerts] stale_after_s`` (judged on the snapshots' clock, with a "resolved"
-message when it is back). Info: a burst of book resyncs, an abnormal spread, slow order answers,
+message when it is back), a venue that banned us (at once: nothing at all goes to it, hedges
+included, until the ban ends; "resolved" when it has). Info: a venue whose new orders a rate limit
+has held for ``stale_after_s``, a burst of book resyncs, an abnormal spread, slow order answers,
 low disk where recordings go, high memory, and a summary of the day at each UTC midnight.
 """
 
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 
 from arb.events import ASSET_NAMES, NS_PER_MS, NS_PER_S
 from arb.ops.alerts.model import Alert, AlertKind, money_change
-from arb.ops.snapshot import FeedHealth, OpsEvent, Snapshot
+from arb.ops.snapshot import FeedHealth, OpsEvent, Snapshot, VenueLimits
 
 if TYPE_CHECKING:
     from arb.config import AlertsConfig
@@ -33,6 +35,10 @@ LATENCY_MIN_SAMPLES: Final = 20  # order round trips in the window before their 
 
 def _seconds(ns: int) -> str:
     return f"{ns / NS_PER_S:.0f} s" if ns >= 10 * NS_PER_S else f"{ns / NS_PER_S:.1f} s"
+
+
+def _utc_time(ns: int) -> str:
+    return dt.datetime.fromtimestamp(ns / NS_PER_S, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _duration(ns: float) -> str:
@@ -100,6 +106,8 @@ class AlertRules:
         self._round_trips: dict[str, deque[tuple[int, tuple[int, ...]]]] = {}
         self._slow: set[str] = set()  # venues whose slow order answers were alerted
         self._memory_high = False
+        self._banned: set[tuple[str, str]] = set()  # (venue, market) whose ban was alerted
+        self._held: dict[tuple[str, str], _Down] = {}  # (venue, market) whose optional traffic a rate limit holds
         self._day: _Day | None = None
         self._halts: dict[int, int] = {}  # halts by UTC day (days since the epoch)
         self._handlers: dict[str, Callable[[OpsEvent], list[Alert]]] = {
@@ -224,14 +232,61 @@ class AlertRules:
     # -- snapshots -------------------------------------------------------------------------------
 
     def on_snapshot(self, snapshot: Snapshot) -> list[Alert]:
-        """Alerts from one snapshot: feeds down for too long (or back), a pause, an abnormal spread,
-        and the summary of the day that ended when the snapshot is the first past a UTC midnight."""
+        """Alerts from one snapshot: feeds down for too long (or back), a pause, an abnormal spread, slow
+        order answers, a venue's ban or rate limit (or its end), and the summary of the day that ended
+        when the snapshot is the first past a UTC midnight."""
         out = self._daily(snapshot)
         for feed in snapshot.feeds:
             out.extend(self._feed(feed, snapshot.ts_ns))
         out.extend(self._pause(snapshot))
         out.extend(self._spread(snapshot))
         out.extend(self._order_latency(snapshot))
+        for limits in snapshot.venues:
+            out.extend(self._venue_limits(limits, snapshot.ts_ns))
+        return out
+
+    def _venue_limits(self, limits: VenueLimits, now: int) -> list[Alert]:
+        # A ban at once (nothing goes to the venue, hedges included); a rate limit's hold of new orders
+        # once it has lasted ``stale_after``; each "resolved" when it is over.
+        key = (limits.venue, limits.market)
+        where = f"{limits.venue} {limits.market}"
+        if limits.banned:
+            held = self._held.pop(key, None)
+            if key in self._banned:
+                return []
+            self._banned.add(key)
+            until = limits.banned_until_ns
+            text = (f"{where}: {limits.reason or 'banned'}. Nothing at all goes to {limits.venue} until "
+                    f"{_utc_time(until)} (in {_seconds(max(0, until - now))}): no new pair, no cancel, hedges and "
+                    "unwinds go to the other venue")  # fmt: skip
+            if held is not None and held.alerted:
+                text += f" (it was rate limited for {_seconds(now - held.since_ns)} before)"
+            return [Alert(AlertKind.VENUE_BAN, f"{limits.venue} BANNED until {_utc_time(until)}", text, now,
+                          limits.venue, limits.market)]  # fmt: skip
+        out: list[Alert] = []
+        if key in self._banned:
+            self._banned.discard(key)
+            text = f"{where}: the ban has ended; requests go to {limits.venue} again"
+            out.append(Alert(AlertKind.VENUE_BAN, f"{limits.venue} ban over", text, now, limits.venue, limits.market,
+                             resolved=True))  # fmt: skip
+        held = self._held.get(key)
+        if limits.held:
+            if held is None:
+                held = self._held[key] = _Down(now, limits.reason)
+            held.reason = limits.reason or held.reason
+            if not held.alerted and now - held.since_ns >= self.config.stale_after_ns:
+                held.alerted = True
+                text = (f"{where}: {held.reason or 'rate limited'}: new pairs and quotes held for "
+                        f"{_seconds(now - held.since_ns)}, until {_utc_time(limits.held_until_ns)} at the earliest "
+                        "(hedges and cancels still go)")  # fmt: skip
+                out.append(Alert(AlertKind.RATE_LIMITED, f"{limits.venue} rate limited", text, now, limits.venue,
+                                 limits.market))  # fmt: skip
+        elif held is not None:
+            del self._held[key]
+            if held.alerted:
+                text = f"{where}: no rate limit holds new orders any more, after {_seconds(now - held.since_ns)}"
+                out.append(Alert(AlertKind.RATE_LIMITED, f"{limits.venue} rate limit over", text, now, limits.venue,
+                                 limits.market, resolved=True))  # fmt: skip
         return out
 
     def _order_latency(self, snapshot: Snapshot) -> list[Alert]:
