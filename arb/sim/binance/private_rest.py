@@ -161,6 +161,12 @@ class BinancePrivateRest(BinanceUserStreams):
         if outcome is not None:
             return outcome
         status = fault.status or 503
+        if status in (429, 418) and fault.code is None:  # the venue's own words: -1003, with its Retry-After
+            retry = fault.retry_after or (self._seconds_to_window_end() if status == 429 else 120)
+            headers["Retry-After"] = str(retry)
+            return self._send(
+                request, status, self._error_body(status, None, fault.msg, retry), headers, endpoint.weight
+            )
         if fault.retry_after is not None:
             headers["Retry-After"] = str(fault.retry_after)
         if fault.code is not None or status == 503:
