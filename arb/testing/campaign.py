@@ -324,6 +324,8 @@ def _config(folder: Path, binance: Any, bybit: Any, s: Scenario) -> AppConfig:
             "execution": execution,
         },
         live={"request_timeout_ms": REQUEST_TIMEOUT_MS, "shutdown_timeout_ms": 15_000,
+              # quotes on Binance spot (no dead-man's switch) are the campaign's choice, made knowingly
+              **({"quotes_without_dead_man": True} if s.maker else {}),
               **({"unknown_checks": 3, "unknown_grace_ms": LATE_GRACE_MS} if s.fault is Fault.LATE_FILL else {})},
     )  # fmt: skip
     return load_config(path)
