@@ -21,21 +21,22 @@ halted, or the time cap), runs the kill switch if exposure is left, and checks:
     journal with the same executed quantity, every venue trade is in the journal exactly once (maker
     or taker as on the venue), no intent is left in flight or order resting, and no order is left
     incomplete with its fills on the venue (each booked to it, and it done);
-(e) **no flatten larger than the position**: whenever the kill switch runs, what its orders filled on each
-    venue is at most the position it found there, and no account ends reversed
+(d) **maker** (:func:`arb.testing.campaign_checks.check_maker`): the hedges filled what the quotes'
+    fills booked (by trade id) and never more, each post-only refusal is journaled with the venue's
+    answer, and no refused quote was sent again on the same book;
+(e) **no flatten larger than the position**: whenever the kill switch runs, what its orders filled (both
+    venues together) is at most the net position it found, and the account does not end reversed
     (:func:`arb.testing.campaign_checks.check_flatten`);
 (f) **rate limits**: after arb read a 429's ``Retry-After`` or a ban, nothing reached that venue inside
     the window but what the rule allows, one cancel per resting order (a ban: nothing at all), counted
-    on the venue's request log (:func:`arb.testing.campaign_checks.check_rate_limit`);
-(d) **maker** (:func:`arb.testing.campaign_checks.check_maker`): the hedges filled what the quotes'
-    fills booked (by trade id) and never more, each post-only refusal is journaled with the venue's
-    answer, and no refused quote was sent again on the same book.
+    on the venue's request log (:func:`arb.testing.campaign_checks.check_rate_limit`).
 
-What the runner knows of arb is its public surface: the configuration, ``run_live``, the kill switch
-and the journal. Times are int64 ns (``time.monotonic_ns``); every wait is bounded, by time without
-progress that this process could run (:class:`arb.testing.waiting.Patience`), so that a busy machine
-makes a scenario slower, not a failure. No wait polls: what it awaits is asked again when the venues,
-the ledgers, arb's output or the injected fault change, or at the moment a time rule could turn.
+What the runner knows of arb is its public surface: the configuration, ``run_live``, the kill switch,
+the journal, and its rate guard's log line (when it read a limit). Times are int64 ns
+(``time.monotonic_ns``); every wait is bounded, by time without progress that this process could run
+(:class:`arb.testing.waiting.Patience`), so that a busy machine makes a scenario slower, not a failure.
+No wait polls: what it awaits is asked again when the venues, the ledgers, arb's output or the injected
+fault change, or at the moment a time rule could turn.
 """
 
 from __future__ import annotations
