@@ -1,13 +1,16 @@
 """The fault campaign (issues 10 and 25): N seeded scenarios of one venue misbehaving while the other
 fills, each against ``arb live`` on the fake venues, with the invariants checked. Taker scenarios: rejects,
 timeouts with the order placed or lost, partial fills, the user stream dropped or silent, the feed stalled
-or closed, a fill after the "not found" verdict, a fill swept before its order is known. Maker scenarios
-(``maker_taker``: quotes resting on the faulted venue, hedged on the other): a fill after the cancel was
-sent, a cancel answered "unknown order", partial fills across a re-price, a post-only quote refused
-because it would cross, the user stream silent during a fill. Invariants: the net position never past
-``position_limit`` (resting quotes at their worst), every scenario ends flat or halted with the exposure
-reported (then flattened by the kill switch), no order sent twice, the journal equal to both venues'
-ledgers, no order left incomplete with its fills on the venue, every quote fill hedged once. See
+or closed, a fill after the "not found" verdict, a fill swept before its order is known, a 429 with
+Retry-After or a ban in the middle of trading, a kill switch whose flatten is answered late. Maker
+scenarios (``maker_taker``: quotes resting on the faulted venue, hedged on the other): a fill after the
+cancel was sent, a cancel answered "unknown order", partial fills across a re-price, a post-only quote
+refused because it would cross, the user stream silent during a fill, a quote's fill swept before its
+order is known, a 429 or a ban. Invariants: the net position never past ``position_limit`` (resting
+quotes at their worst), every scenario ends flat or halted with the exposure reported (then flattened by
+the kill switch), no order sent twice, the journal equal to both venues' ledgers, no order left
+incomplete with its fills on the venue, every quote fill hedged once, no flatten larger than the
+position, nothing sent to a venue inside its Retry-After or ban but what the rule allows. See
 ``arb/testing/campaign.py``.
 
 Prints a line per scenario, then the tally by style, fault and venue; exits 1 if any invariant broke.
@@ -31,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from arb.testing.campaign import Outcome, run_campaign  # noqa: E402
 
 COLUMNS = ("scenarios", "pairs", "lone legs", "hedged", "unwound", "quotes", "mk fills", "by query", "c misses",
-           "po rej", "halted", "killed", "violations", "s/scen")  # fmt: skip
+           "po rej", "limits", "w cancels", "halted", "killed", "late flat", "violations", "s/scen")  # fmt: skip
 WIDTH = 11
 
 
@@ -49,6 +52,10 @@ def _line(outcome: Outcome) -> str:
         what = (
             f"pairs {outcome.pairs}, lone legs {outcome.lone_legs}, hedged {outcome.hedged}, unwound {outcome.unwound}"
         )
+    if outcome.limits_read:
+        what += f", the limit read ({outcome.cancels_in_window} cancels inside its window)"
+    if outcome.late_flattens:
+        what += f", {outcome.late_flattens} flatten(s) answered late, found out"
     return (
         f"{s.describe()}\n    {what}, max |net| {outcome.max_net:.8f} (with the quotes {outcome.max_worst:.8f}, "
         f"limit {s.position_limit}), net at end {outcome.net_at_end:+.8f}{flags}, {outcome.wall_ns / 1e9:.1f} s: "
@@ -77,8 +84,11 @@ def tally(outcomes: list[Outcome]) -> str:
             sum(o.fills_by_query for o in group),
             sum(o.cancel_misses for o in group),
             sum(o.post_only_rejects for o in group),
+            sum(o.limits_read for o in group),
+            sum(o.cancels_in_window for o in group),
             sum(o.halted for o in group),
             sum(o.killed for o in group),
+            sum(o.late_flattens for o in group),
             sum(len(o.violations) for o in group),
         )
         wall = sum(o.wall_ns for o in group) / len(group) / 1e9

@@ -69,7 +69,7 @@ def _cmd_live(args: Any) -> int:
     require_credentials(config)  # every missing key named at once, before anything connects
     from arb.runtime.preflight import unguarded_quotes_refusal
 
-    refusal = unguarded_quotes_refusal(config)  # before anything connects: quotes nothing would cancel
+    refusal = unguarded_quotes_refusal(config)  # before the report folder's run: run_live refuses it too
     if refusal is not None:
         raise NeedsOperatorError(refusal)
     from arb.runtime.deadline import StopDeadline

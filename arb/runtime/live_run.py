@@ -7,7 +7,9 @@ the engine, which calls each symbol's kernel and the one gate. The executor is t
 (:class:`~arb.execution.live_executor.LiveExecutor`): orders go through the journal and ccxt, their answers
 wake the engine, fills come from the user streams (one private connection per venue, every symbol's).
 
-Start, in order: markets and trading rules loaded for every symbol (a tick or lot that differs from
+Start, in order: quotes that would rest where no dead-man's switch cancels them refused unless
+``[live] quotes_without_dead_man`` says so (before anything connects: every caller of :func:`run_live`
+is held to it, not only the command), markets and trading rules loaded for every symbol (a tick or lot that differs from
 the configuration's stops the start, as the kernel would size on one grid and the venue round to
 another; other differences are printed), every venue reconciled with the journal symbol by symbol (anything
 unexplained stops the start), a linear venue's account set one-way with the ``[perpetual]`` leverage
@@ -181,6 +183,11 @@ async def run_live(
 
     started = time.perf_counter()
     config = config.as_traded()  # the market data of the network the orders go to, never data_network
+    from arb.runtime.preflight import unguarded_quotes_refusal
+
+    refusal = unguarded_quotes_refusal(config)  # before anything connects: quotes nothing would cancel
+    if refusal is not None:
+        raise NeedsOperatorError(refusal)
     warm_up_kernel(config)
     stop_event = stop_event or asyncio.Event()
     killed = asyncio.Event()

@@ -23,13 +23,20 @@ halted, or the time cap), runs the kill switch if exposure is left, and checks:
     incomplete with its fills on the venue (each booked to it, and it done);
 (d) **maker** (:func:`arb.testing.campaign_checks.check_maker`): the hedges filled what the quotes'
     fills booked (by trade id) and never more, each post-only refusal is journaled with the venue's
-    answer, and no refused quote was sent again on the same book.
+    answer, and no refused quote was sent again on the same book;
+(e) **no flatten larger than the position**: whenever the kill switch runs, what its orders filled (both
+    venues together) is at most the net position it found, and the account does not end reversed
+    (:func:`arb.testing.campaign_checks.check_flatten`);
+(f) **rate limits**: after arb read a 429's ``Retry-After`` or a ban, nothing reached that venue inside
+    the window but what the rule allows, one cancel per resting order (a ban: nothing at all), counted
+    on the venue's request log (:func:`arb.testing.campaign_checks.check_rate_limit`).
 
-What the runner knows of arb is its public surface: the configuration, ``run_live``, the kill switch
-and the journal. Times are int64 ns (``time.monotonic_ns``); every wait is bounded, by time without
-progress that this process could run (:class:`arb.testing.waiting.Patience`), so that a busy machine
-makes a scenario slower, not a failure. No wait polls: what it awaits is asked again when the venues,
-the ledgers, arb's output or the injected fault change, or at the moment a time rule could turn.
+What the runner knows of arb is its public surface: the configuration, ``run_live``, the kill switch,
+the journal, and its rate guard's log line (when it read a limit). Times are int64 ns
+(``time.monotonic_ns``); every wait is bounded, by time without progress that this process could run
+(:class:`arb.testing.waiting.Patience`), so that a busy machine makes a scenario slower, not a failure.
+No wait polls: what it awaits is asked again when the venues, the ledgers, arb's output or the injected
+fault change, or at the moment a time rule could turn.
 """
 
 from __future__ import annotations
@@ -48,11 +55,9 @@ __all__ = [
 
 import asyncio
 import contextlib
-import io
 import os
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -63,17 +68,17 @@ from rich.console import Console
 from arb.config import AppConfig, load_config
 from arb.journal.journal import Journal
 from arb.sim.faults import FaultKind
-from arb.sim.ledger import ExecType, LedgerEvent, Side, TimeInForce
-from arb.testing.campaign_checks import Outcome, check_journal, check_maker
+from arb.testing.campaign_checks import Outcome, check_flatten, check_journal, check_maker, check_rate_limit
 from arb.testing.campaign_kinds import FAULTS, KINDS, ORDER_FAULTS, RACES, VENUES, Fault, Scenario, scenario
 from arb.testing.campaign_market import (
-    MAKER_END_MS,
     MIN_SPREAD_BPS,
     PLAY_OFFSET_MS,
     SLIPPAGE_BPS,
+    maker_end_ms,
     maker_market,
     taker_market,
 )
+from arb.testing.campaign_watch import Alarm, LedgerWatch, LimitRead, Output
 from arb.testing.pair_rig import account, key_environment, spot_pair, write_pair_config
 from arb.testing.scenarios import write_scenario
 from arb.testing.waiting import Patience, PatienceError, Watched, patiently, until
@@ -110,6 +115,8 @@ LATE_FILL_S = (REQUEST_TIMEOUT_MS + LATE_GRACE_MS) / 1000 + 3.0
 REVEAL_S = 3.5
 """SWEPT_FIRST: how long after the stream drop the order shows up to queries (arb sweeps 2 s after it
 reconnects, its create times out at ``REQUEST_TIMEOUT_MS``)."""
+KILL_DONE_S = 1.0
+"""KILL_LATE: the kill switch's done timeout, well inside the flatten's held answer (``REQUEST_TIMEOUT_MS``)."""
 RECORDING_MS = 90_000
 """The market's length: the venues play it in real time, longer than any scenario is let run."""
 
@@ -132,67 +139,6 @@ def _keys() -> Iterator[None]:
                 os.environ[name] = value
 
 
-class _Watch:
-    """Follows both ledgers as they change: the net position after every trade, and at its worst with
-    the resting quotes (each venue's open post-only orders of one side all filling), order counts, and
-    the strike of the scenario's fault at the faulted venue's k-th order."""
-
-    def __init__(
-        self,
-        venues: dict[str, Any],
-        base: str,
-        faulted: str,
-        strike: Callable[[], None] | None,
-        at: int,
-        changes: Conditions,
-    ) -> None:
-        self.base = base
-        self.faulted = faulted
-        self.venues = venues
-        self.net = Decimal(0)
-        self.max_net = Decimal(0)
-        self.max_worst = Decimal(0)
-        """The most the net position could have reached had every resting quote of one side filled."""
-        self.orders = Counter[str]()
-        self.last_event_ns = time.monotonic_ns()
-        self._strike, self._at = strike, at
-        self._changes = changes
-        self._unsubscribe = [
-            fake.ledger.subscribe("arb", lambda event, name=name: self._on(name, event))
-            for name, fake in venues.items()
-        ]
-
-    def _on(self, venue: str, event: LedgerEvent) -> None:
-        self.last_event_ns = time.monotonic_ns()
-        trade = event.trade
-        if trade is not None:
-            self.net += trade.qty * trade.side.sign - (trade.fee if trade.fee_asset == self.base else 0)
-            self.max_net = max(self.max_net, abs(self.net))
-        self.max_worst = max(self.max_worst, self._worst())
-        if event.exec_type is ExecType.NEW:
-            self.orders[venue] += 1
-            if venue == self.faulted and self.orders[venue] == self._at and self._strike is not None:
-                strike, self._strike = self._strike, None
-                strike()
-        self._changes.notify()
-
-    def _worst(self) -> Decimal:
-        # |net| at its worst if every resting quote of one side filled before any hedge (the gate's rule)
-        buys = sells = Decimal(0)
-        for fake in self.venues.values():
-            for order in fake.ledger.open_orders(account(fake)):
-                if order.time_in_force is TimeInForce.POST_ONLY:
-                    if order.side is Side.BUY:
-                        buys += order.remaining
-                    else:
-                        sells += order.remaining
-        return max(abs(self.net), self.net + buys, sells - self.net)
-
-    def close(self) -> None:
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-
-
 class _Injector:
     """Applies one scenario's fault to its venue; remembers when the fault is over."""
 
@@ -205,6 +151,8 @@ class _Injector:
         """A race's course (:meth:`_race`), cancelled at :meth:`settle` if the order it awaits never came."""
         self.over_ns = 0
         """``time.monotonic_ns()`` from which the fault is over (0: not struck yet, or never ends)."""
+        self.limit_s = 0.0
+        """RATE_LIMIT: the venue's time (seconds) the limit was set (the ban's start)."""
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -234,20 +182,47 @@ class _Injector:
                 faults.order_error(503, processed=placed)
         elif s.fault is Fault.PARTIAL:
             faults.order_partial(s.fraction)
+        elif s.fault is Fault.KILL_LATE:  # halted with a leg naked; the kill's flatten is staged at the kill
+            faults.order_error(400, -2010, "Account has insufficient balance for requested action.", times=s.times)
+            if s.venue == "bybit":
+                faults.clear_order_faults()
+                faults.order_error(200, 170131, "Insufficient balance.", times=s.times)
+        elif s.fault is Fault.RATE_LIMIT:
+            self._limit()
         elif s.fault in RACES:
             self.over_ns = FAR_NS  # over once the race has played out (:meth:`_race`)
-            faults.order_timeout(processed=s.fault is Fault.SWEPT_FIRST)
-            if s.fault is Fault.SWEPT_FIRST:
-                faults.hide_orders(queries=1_000_000)
-                faults.silence_user_stream()
-            self.race = asyncio.get_running_loop().create_task(self._race())
+            self._arm_race()
+
+    def _arm_race(self) -> None:
+        faults = self.fake.faults
+        self.over_ns = FAR_NS  # over once the race has played out (:meth:`_race`)
+        faults.order_timeout(processed=self.s.fault is Fault.SWEPT_FIRST)
+        if self.s.fault is Fault.SWEPT_FIRST:
+            faults.hide_orders(queries=1_000_000)
+            faults.silence_user_stream()
+        self.race = asyncio.get_running_loop().create_task(self._race())
+
+    def _limit(self) -> None:
+        # RATE_LIMIT: a ban from now, or a 429 with its Retry-After to the next create (over once the
+        # window has passed, with the market's trade-through after it for a maker)
+        s = self.s
+        self.limit_s = time.time()
+        if s.ban:
+            self.fake.ban(s.retry_after_s)
+        else:
+            self.fake.faults.order_error(429, retry_after=s.retry_after_s)
+        self.over_ns = time.monotonic_ns() + (s.retry_after_s + 1) * 1_000 * NS_PER_MS
 
     async def _race(self) -> None:
         # Once the faulted create has reached the venue (its answer held): LATE_FILL takes it after arb's
         # "not found" verdict; SWEPT_FIRST drops the silent stream (arb sweeps on reconnecting) and shows
-        # the order to queries once that sweep has read its trades. The venue's timing, not a wait on arb.
+        # the order to queries once that sweep has read its trades (a maker's quote: once the book has
+        # traded through it). The venue's timing, not a wait on arb.
         fake, faults = self.fake, self.fake.faults
         await fake.wait_until(lambda: faults.count(FaultKind.ORDER_TIMEOUT) >= 1)
+        if self.s.maker:  # the hidden quote rests until the book trades through it
+            await fake.wait_until(lambda: any(o.hidden_queries > 0 and o.executed_qty > 0
+                                              for o in account(fake).orders))  # fmt: skip
         if self.s.fault is Fault.LATE_FILL:
             await asyncio.sleep(LATE_FILL_S)
             faults.release_orders()
@@ -271,6 +246,10 @@ class _Injector:
             fake.faults.order_hold(2, operation="create", times=2)  # both re-priced quotes: after the book moved
             fake.faults.lag_feed(FEED_LAG_S)  # and arb's view of it lags: a refusal comes before the news
             self.over_ns = now
+        elif s.fault is Fault.SWEPT_FIRST:  # maker: the re-priced quote's create
+            self._arm_race()
+        elif s.fault is Fault.RATE_LIMIT:  # maker: the re-priced quote's create, or a ban from now
+            self._limit()
         elif s.fault is Fault.STREAM_DROP:
             self._spawn(fake.drop_user_streams())
             self.over_ns = now
@@ -324,53 +303,11 @@ def _config(folder: Path, binance: Any, bybit: Any, s: Scenario) -> AppConfig:
             "execution": execution,
         },
         live={"request_timeout_ms": REQUEST_TIMEOUT_MS, "shutdown_timeout_ms": 15_000,
+              # quotes on Binance spot (no dead-man's switch) are the campaign's choice, made knowingly
+              **({"quotes_without_dead_man": True} if s.maker else {}),
               **({"unknown_checks": 3, "unknown_grace_ms": LATE_GRACE_MS} if s.fault is Fault.LATE_FILL else {})},
     )  # fmt: skip
     return load_config(path)
-
-
-class _Output(io.StringIO):
-    """What arb prints (``getvalue``); each write is a change."""
-
-    def __init__(self, changes: Conditions) -> None:
-        super().__init__()
-        self._changes = changes
-
-    def write(self, text: str) -> int:
-        written = super().write(text)
-        self._changes.notify()
-        return written
-
-
-class _Alarm:
-    """The monotonic clock as a source of changes: a condition that depends on time asks
-    :meth:`reached`, and is asked again at the moment its answer would turn."""
-
-    def __init__(self, changes: Conditions) -> None:
-        self._changes = changes
-        self._timer: asyncio.TimerHandle | None = None
-        self._at_ns = 0
-
-    def reached(self, at_ns: int) -> bool:
-        """Whether ``time.monotonic_ns()`` has reached ``at_ns``; if not, a change is notified then."""
-        now = time.monotonic_ns()
-        if now >= at_ns:
-            return True
-        if self._timer is None or at_ns < self._at_ns:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._at_ns = at_ns
-            self._timer = asyncio.get_running_loop().call_later((at_ns - now) / 1e9, self._ring)
-        return False
-
-    def _ring(self) -> None:
-        self._timer = None
-        self._changes.notify()
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
 
 async def _until(condition: Callable[[], bool], patience: Patience, live: asyncio.Task[Any],
@@ -413,9 +350,9 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
     outcome = Outcome(s)
     binance_file, bybit_file = _write_recordings(s, folder)
     changes = Conditions()  # what the waits watch besides the venues: the ledgers, arb's output, the fault, the clock
-    text = _Output(changes)
+    text = Output(changes)
     console = Console(file=text, width=240, color_system=None, soft_wrap=True)
-    with _keys():
+    with _keys(), LimitRead(s.venue) as limit_read:
         async with spot_pair(binance_file, bybit_file) as (binance, bybit):
             venues: dict[str, Any] = {"binance": binance, "bybit": bybit}
             config = _config(folder, binance, bybit, s)
@@ -427,12 +364,12 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
                 arm()
             # an order fault is armed at the order before the one it hits; the others strike at the order
             at = s.strike_order if order_fault else 1 + s.strike_order
-            watch = _Watch(venues, "BTC", s.venue, arm if by_order else None, at, changes)
+            watch = LedgerWatch(venues, "BTC", s.venue, arm if by_order else None, at, changes)
             stop = asyncio.Event()
             _compile_first(config)
             live = asyncio.create_task(run_live(config, console=console, stop_event=stop), name="arb-live")
             live.add_done_callback(lambda _: changes.notify())
-            alarm = _Alarm(changes)
+            alarm = Alarm(changes)
             left: list[str] = []
             try:
                 await _play_out(s, config, venues, watch, injector, live, stop, text, changes, alarm)
@@ -468,8 +405,25 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
                     outcome.violations.append(f"ended with net {watch.net:+} neither flat nor halted")
                 elif "HALTED" not in output or "NAKED LEG" not in output:
                     outcome.violations.append("halted with exposure, but the exposure was not reported")
+                at_kill = {name: len(account(fake).trades) for name, fake in venues.items()}
+
+                def late() -> int:  # the creates whose answer a venue held (the kill's flattens, at the kill)
+                    return sum(fake.faults.count(FaultKind.ORDER_TIMEOUT) for fake in venues.values())
+
+                late_before = late()
+                if s.fault is Fault.KILL_LATE:  # the flatten fills, its answer late and the streams silent
+                    for fake in venues.values():
+                        fake.faults.silence_user_stream()
+                        fake.faults.order_timeout(processed=True)
                 async with trading_session(config, (0, 1)) as session:
-                    report = await kill(session, slippage_bps=config.risk.stop_loss_bps)
+                    report = await kill(session, slippage_bps=config.risk.stop_loss_bps,
+                                        done_timeout_s=KILL_DONE_S if s.fault is Fault.KILL_LATE else 10.0)  # fmt: skip
+                for fake in venues.values():
+                    fake.faults.clear_order_faults()
+                    fake.faults.release_orders()
+                    fake.faults.resume_user_stream()
+                check_flatten(venues, at_kill, outcome, flat)
+                outcome.late_flattens = late() - late_before
                 output += "\n".join(report.describe()) + "\n"
                 outcome.killed = abs(watch.net) < flat
                 if not report.flat:
@@ -493,6 +447,8 @@ async def run_scenario(s: Scenario, folder: Path) -> Outcome:
                     outcome.violations.append(f"{name}: open orders left")
             check_journal(journal_path, venues, outcome)
             check_maker(journal_path, venues, outcome, flat)
+            if s.fault is Fault.RATE_LIMIT:
+                check_rate_limit(venues[s.venue], s, injector.limit_s, limit_read.at_s, outcome)
             outcome.output = output
     outcome.wall_ns = time.monotonic_ns() - started
     return outcome
@@ -511,13 +467,13 @@ async def _play_out(
     s: Scenario,
     config: AppConfig,
     venues: dict[str, Any],
-    watch: _Watch,
+    watch: LedgerWatch,
     injector: _Injector,
     live: asyncio.Task[Any],
     stop: asyncio.Event,
-    text: _Output,
+    text: Output,
     changes: Conditions,
-    alarm: _Alarm,
+    alarm: Alarm,
 ) -> None:
     # Start the market once arb listens, strike the fault, stop arb when the scenario has played out.
     binance, bybit = venues["binance"], venues["bybit"]
@@ -537,7 +493,7 @@ async def _play_out(
     binance.play(1.0)
     bybit.play(1.0)
     started = time.monotonic_ns()
-    market_over_ns = started + (PLAY_OFFSET_MS + s.opportunity_ms + MAKER_END_MS) * NS_PER_MS if s.maker else 0
+    market_over_ns = started + (PLAY_OFFSET_MS + s.opportunity_ms + maker_end_ms(s)) * NS_PER_MS if s.maker else 0
     if s.maker and s.fault is not Fault.NONE:  # maker faults: 50 ms before the market first moves
         asyncio.get_running_loop().call_later((PLAY_OFFSET_MS + s.opportunity_ms - 50) / 1000, injector.strike)
     elif s.fault is not Fault.NONE and s.strike_ms >= 0:

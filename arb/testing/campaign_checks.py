@@ -1,11 +1,12 @@
 """The fault campaign's outcome of one scenario, invariant (c), nothing twice and nothing left
 incomplete: the journal checked against both venues' ledgers (every venue order's fills booked to it,
-and it done), and (d), the maker style's: hedges equal to the quotes' fills, post-only refusals
-journaled and never resent on the same book (see :mod:`arb.testing.campaign`)."""
+and it done); (d), the maker style's: hedges equal to the quotes' fills, post-only refusals
+journaled and never resent on the same book; (e), no flatten larger than the position; and (f), nothing
+sent inside a venue's Retry-After window or ban but what the rule allows (see :mod:`arb.testing.campaign`)."""
 
 from __future__ import annotations
 
-__all__ = ["Outcome", "check_journal", "check_maker"]
+__all__ = ["UNSTAMPED_SLACK_S", "Outcome", "check_flatten", "check_journal", "check_maker", "check_rate_limit"]
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -58,6 +59,12 @@ class Outcome:
     """Maker: quotes that would have taken when they arrived (refused or expired by the venue)."""
     fills_by_query: int = 0
     """Maker: the quotes' fills arb found by asking the venue (not from the user stream)."""
+    late_flattens: int = 0
+    """KILL_LATE: the kill switch's flattens found out after their late answer (done, sent once)."""
+    limits_read: int = 0
+    """RATE_LIMIT: 1 if the limit struck and arb read it (0: the scenario sent the venue nothing to limit)."""
+    cancels_in_window: int = 0
+    """RATE_LIMIT: the cancels of resting orders arb sent inside the window (the rule allows one each)."""
     violations: list[str] = field(default_factory=list)
     wall_ns: int = 0
     output: str = ""
@@ -214,3 +221,69 @@ def _check_refusals(name: str, fake: Any, intents: dict[str, dict[str, Any]], ou
                 f"{name}: quote {refusal.client_id} sent again on the book that refused the one before it"
             )
         last[refusal.side] = refusal.book_version
+
+
+def check_flatten(venues: dict[str, Any], at_kill: dict[str, int], outcome: Outcome, flat: Decimal) -> None:
+    """Invariant (e): what the kill switch's orders filled (the trades after ``at_kill``, each venue's trade
+    count when it started: arb live had stopped), on both venues together, is at most the net position it
+    found (base gained on both venues since the scenario began, fees in base included: the exposure it
+    flattens, on whichever venue), and the account is not left reversed; ``flat``: the smallest order
+    either venue accepts, the rounding allowed."""
+    position = flattened = Decimal(0)
+    for name, fake in venues.items():
+        trades = account(fake).trades
+        for k, t in enumerate(trades):
+            base = t.qty * t.side.sign - (t.fee if t.fee_asset == fake.ledger.rules[t.symbol].base else 0)
+            if k < at_kill[name]:
+                position += base
+            else:
+                flattened += base
+    after = position + flattened
+    if abs(flattened) >= abs(position) + flat or (after * position < 0 and abs(after) >= flat):
+        outcome.violations.append(
+            f"the kill switch's flattens filled {flattened:+} for a net position of {position:+}: "
+            f"the account ends at {after:+}"
+        )
+
+
+UNSTAMPED_SLACK_S = 0.5
+"""A request that carries no signing stamp (Binance's POST, signed in its body; the order WebSocket) counts
+from this long after arb read the limit: one on its way before cannot be told apart otherwise."""
+
+
+def check_rate_limit(fake: Any, s: Scenario, limited_s: float, read_s: float | None, outcome: Outcome) -> None:
+    """Invariant (f) on the faulted venue ``fake``: once arb read its 429 or ban (``read_s``, the venue's
+    clock; ``limited_s``: when the scenario set the limit), the requests it signed after that and the venue
+    answered inside the window (a ban: until ``limited_s`` + its length; a 429: its Retry-After from the
+    venue's answer) are none during a ban, and during a 429's window cancels only, one per order."""
+    rest = fake.stats.rest_requests
+    answered = [r.time for r in rest if r.time >= limited_s and r.status in (429, 418, 403)]
+    if not answered:
+        return  # the limit never struck: nothing was sent to the venue while it was set
+    if read_s is None:
+        outcome.violations.append(f"{s.venue}: answered {len(answered)} rate-limit or ban answers, arb read none")
+        return
+    outcome.limits_read = 1
+    end_s = limited_s + s.retry_after_s if s.ban else min(answered) + s.retry_after_s
+    inside = [(r.time, f"{r.method} {r.path}", r.params) for r in rest if r.time < end_s and (
+        r.sent_ms > read_s * 1000 if r.sent_ms is not None else r.time > read_s + UNSTAMPED_SLACK_S)]  # fmt: skip
+    socket: list[tuple[float, str, dict[str, str]]] = [
+        (a.time, f"WS {a.method}", {}) for a in getattr(fake, "ws_api_log", [])
+    ]
+    socket += [(a.time, f"WS {a.op}", {}) for a in getattr(fake, "trade_log", []) if a.op != "auth"]
+    inside += [r for r in socket if read_s + UNSTAMPED_SLACK_S < r[0] < end_s]
+    cancels = [r for r in inside if r[1] in ("DELETE /api/v3/order", "POST /v5/order/cancel")]
+    keys = Counter(params.get("origClientOrderId") or params.get("orderId") for _, _, params in cancels)
+    keys.pop(None, None)  # Bybit names the order in the body: counted against the quotes alone
+    twice = [k for k, n in keys.items() if n > 1]
+    resting = sum(1 for o in account(fake).orders if o.time_in_force.name == "POST_ONLY")
+    outcome.cancels_in_window = len(cancels)
+    if s.ban and inside:
+        outcome.violations.append(f"{s.venue}: {len(inside)} requests during the ban: {inside[:5]}")
+    elif len(cancels) != len(inside):
+        others = [r for r in inside if r not in cancels]
+        outcome.violations.append(f"{s.venue}: {len(others)} requests inside the Retry-After window: {others[:5]}")
+    if twice or len(cancels) > resting:
+        outcome.violations.append(
+            f"{s.venue}: {len(cancels)} cancels inside the window for {resting} quotes, twice for {twice}"
+        )

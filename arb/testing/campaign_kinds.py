@@ -4,12 +4,15 @@
 Two styles are exercised. **Taker** scenarios: one venue misbehaves while arb opens pairs of
 immediate-or-cancel orders (a reject, a timeout with the order placed or not, a partial fill, the user
 stream dropped or silent, the public feed stalled or its connection closed, a fill after arb's "not
-found" verdict, a fill swept before its order is known, or none). **Maker**
+found" verdict, a fill swept before its order is known, a rate limit or a ban in the middle of trading,
+a kill switch whose flatten is answered late, or none). **Maker**
 scenarios (``style = "maker_taker"``): arb rests post-only quotes on the faulted venue (the maker venue),
 priced from the other venue's book, and the market trades through a quote, so the fake's ledger fills it
 as a maker and arb hedges it on the other venue; the faults are the races of resting quotes: a fill after
 the cancel was sent, a cancel answered "unknown order", partial fills across a re-price, a post-only
-quote refused because it would cross, the user stream silent during a fill, or none.
+quote refused because it would cross, the user stream silent during a fill, a quote's fill swept before
+its order is known, a rate limit or a ban, or none. (A quote's fill after arb's "not found" verdict is no
+maker kind: see ``docs/live-execution.md``, "Fault campaign".)
 
 A seed decides everything: the kind and the venue cycle with it (any ``2 * len(KINDS)`` consecutive
 seeds cover every kind of both styles on both venues), the rest is drawn from it.
@@ -87,22 +90,32 @@ class Fault(Enum):
     and the new quotes reach the venue two frames late, after its book moved through that price, while its
     public feed lags 150 ms: the quote would take, and is refused (Binance ``-2010``) or expired (Bybit
     ``EC_PostOnlyWillTakeLiquidity``) before arb's view shows why."""
+    RATE_LIMIT = "rate-limit"
+    """In the middle of trading the venue answers a create with 429 and ``Retry-After: retry_after_s``
+    (taker: the faulted venue's order ``strike_order``; maker: the re-priced quote), or, with ``ban``
+    (Binance), bans the IP for ``retry_after_s`` (every REST request refused: 418 with ``Retry-After``)."""
+    KILL_LATE = "kill-late"
+    """Taker: the venue refuses eight orders in a row (the kernel halts, a leg naked), then the kill switch
+    runs with its flatten's answer held past its done timeout and both user streams silent: the flatten
+    fills, and its fate is found out by query, never by sending it again."""
 
 
 TAKER_FAULTS = (
     Fault.NONE, Fault.REJECT, Fault.TIMEOUT_PLACED, Fault.TIMEOUT_LOST, Fault.PARTIAL, Fault.STREAM_DROP,
-    Fault.STREAM_SILENCE, Fault.FEED_STALL, Fault.FEED_CLOSE, Fault.LATE_FILL, Fault.SWEPT_FIRST,
+    Fault.STREAM_SILENCE, Fault.FEED_STALL, Fault.FEED_CLOSE, Fault.LATE_FILL, Fault.SWEPT_FIRST, Fault.RATE_LIMIT,
+    Fault.KILL_LATE,
 )  # fmt: skip
 MAKER_FAULTS = (
     Fault.NONE, Fault.CANCEL_RACE, Fault.CANCEL_UNKNOWN, Fault.PARTIAL_REPRICE, Fault.POST_ONLY_REJECT,
-    Fault.STREAM_SILENCE,
+    Fault.STREAM_SILENCE, Fault.SWEPT_FIRST, Fault.RATE_LIMIT,
 )  # fmt: skip
 FAULTS = TAKER_FAULTS
 """The taker style's fault kinds (the campaign's before it had a maker style)."""
 KINDS: tuple[tuple[str, Fault], ...] = tuple((TAKER, f) for f in TAKER_FAULTS) + tuple((MAKER, f) for f in MAKER_FAULTS)
 """Every (style, fault) a scenario can be, in the order seeds cycle through them."""
 ORDER_FAULTS = (Fault.REJECT, Fault.TIMEOUT_PLACED, Fault.TIMEOUT_LOST, Fault.PARTIAL, Fault.LATE_FILL,
-                Fault.SWEPT_FIRST)  # fmt: skip
+                Fault.SWEPT_FIRST, Fault.RATE_LIMIT, Fault.KILL_LATE)  # fmt: skip
+"""Taker: the faults armed at the faulted venue's order before the one they strike."""
 RACES = (Fault.LATE_FILL, Fault.SWEPT_FIRST)
 """The order races of a fill that wins over arb's view: late after a verdict, or before the order is known."""
 
@@ -150,6 +163,10 @@ class Scenario:
     """Maker CANCEL_RACE, PARTIAL_REPRICE: the share of the quote the first trade-through shows."""
     rest_fills: bool = False
     """Maker PARTIAL_REPRICE: the cancel is held while the book fills more of the quote."""
+    ban: bool = False
+    """RATE_LIMIT: an IP ban instead of a 429 (Binance only: see :func:`scenario`)."""
+    retry_after_s: int = 2
+    """RATE_LIMIT: the 429's ``Retry-After``, or the ban's length, seconds."""
 
     @property
     def maker(self) -> bool:
@@ -171,6 +188,7 @@ class Scenario:
                 Fault.CANCEL_RACE: f" {self.maker_fraction}",
                 Fault.PARTIAL_REPRICE: f" {self.maker_fraction}" + (", the rest filled" if self.rest_fills else ""),
                 Fault.STREAM_SILENCE: f" {self.outage_ms} ms",
+                Fault.RATE_LIMIT: self._limit(),
             }.get(self.fault, "")
             return (
                 f"seed {self.seed}: maker {self.venue} {self.fault.value}{detail}; the book trades through the "
@@ -185,12 +203,16 @@ class Scenario:
             Fault.PARTIAL: f" {self.fraction}",
             Fault.STREAM_SILENCE: f" {self.outage_ms} ms",
             Fault.FEED_STALL: f" {self.outage_ms} ms",
+            Fault.RATE_LIMIT: self._limit(),
         }.get(self.fault, "")
         strike = "" if self.fault is Fault.NONE else f" {when}"
         return (
             f"seed {self.seed}: {self.venue} {self.fault.value}{detail}{strike}; sell on {self.rich} "
             f"+{self.edge_bps} bps, mid {self.mid}, pairs of {self.order_size}"
         )
+
+    def _limit(self) -> str:
+        return f" ({'a ban' if self.ban else '429'} of {self.retry_after_s} s)"
 
 
 def scenario(seed: int) -> Scenario:
@@ -220,6 +242,14 @@ def scenario(seed: int) -> Scenario:
         stop_at_halt=rng.random() < 0.5,
         style=style,
     )
+    # a ban only where the venue says when it ends (Binance's 418 and its Retry-After): Bybit's 403 names no end
+    # (it lasts 10 minutes or more), so arb holds everything there for its default, longer than a scenario
+    banned = rng.random() < 0.3 and venue == "binance"
+    drawn = dataclasses.replace(drawn, ban=banned, retry_after_s=rng.choice((2, 3)))
+    if fault is Fault.RATE_LIMIT:  # in the middle of trading: armed at an order of the run, not before it starts
+        drawn = dataclasses.replace(drawn, strike_order=max(1, drawn.strike_order))
+    if fault is Fault.KILL_LATE:  # halted with a leg naked: the kill switch has something to flatten
+        drawn = dataclasses.replace(drawn, times=8, stop_at_halt=True)
     if style == TAKER:
         return drawn
     return dataclasses.replace(  # the maker fields, drawn after the others (which draw alike for both styles)

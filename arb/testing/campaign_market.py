@@ -24,10 +24,19 @@ partial-reprice      ``m`` trades through ``maker_fraction`` of it and ``h`` mov
 post-only-reject     ``h``'s book moves 15 bps towards the quote (both quotes re-priced, this one nearer
                      ``m``'s touch; each new quote reaches ``m`` two frames late); at
                      t + 60 ``m``'s book moves to between the old and the new price, back at t + 560
+swept-first          ``h``'s touch moves 15 bps away (the quote is re-priced: its create is the one the
+                     race takes); ``m`` trades through the new quote at t + 300 (twice its size), back at
+                     t + 320
+rate-limit           ``h``'s touch moves 15 bps away (the quote re-priced: the cancel, and the create the
+                     429 answers; a ban refuses the cancel); ``m`` trades through the old quote at t + 60
+                     (twice its size: it fills if its cancel was refused), back at t + 80; and after the
+                     window, at t + 1000 x (``retry_after_s`` + 2), through whatever quote of that side
+                     rests, back 30 ms later (:func:`maker_end_ms`)
 ==================== =====================================================================================
 
 In every maker scenario ``m`` trades through, at t + 1500, whatever quote of that side rests (60 bps
-from the mid, twice its size), back at t + 1530 (:data:`MAKER_END_MS` after t: the market's last change).
+from the mid, twice its size), back at t + 1530 (:data:`MAKER_END_MS` after t: the market's last change,
+but for the rate-limit kind's).
 
 Market time is Binance's recorded time: the Binance file starts 50 ms before Bybit's (its first diff
 is buffered ahead of the snapshot), so each venue's playback, started together, plays Binance's
@@ -43,6 +52,7 @@ __all__ = [
     "MIN_SPREAD_BPS",
     "PLAY_OFFSET_MS",
     "SLIPPAGE_BPS",
+    "maker_end_ms",
     "maker_market",
     "taker_market",
 ]
@@ -107,6 +117,11 @@ class _Venue:
         return change
 
 
+def maker_end_ms(s: Scenario) -> int:
+    """The market's last change in maker scenario ``s``, ms after ``opportunity_ms``."""
+    return 1_000 * (s.retry_after_s + 2) + 30 if s.fault is Fault.RATE_LIMIT else MAKER_END_MS
+
+
 def maker_market(s: Scenario) -> tuple[Book, Book, list[Change]]:
     """Both venues' books (Binance's, Bybit's) and the changes of maker scenario ``s`` (see the module
     docstring)."""
@@ -155,7 +170,15 @@ def maker_market(s: Scenario) -> tuple[Book, Book, list[Change]]:
         # the new quote is MOVE_BPS nearer m's touch; m's book moves to halfway between the two prices
         between = _bps(quote, sign * MOVE_BPS / 2, ROUND_FLOOR if buy else ROUND_CEILING)
         changes += [hedge_moves(t, MOVE_BPS), through(t + 60, between, 2 * size), back(t + 560)]
+    elif s.fault is Fault.SWEPT_FIRST:
+        past_new = _bps(quote, -(MOVE_BPS + 5) * sign, ROUND_FLOOR if buy else ROUND_CEILING)  # the re-priced one
+        changes += [hedge_moves(t, -MOVE_BPS), through(t + 300, past_new, 2 * size), back(t + 320)]
+    elif s.fault is Fault.RATE_LIMIT:
+        changes += [hedge_moves(t, -MOVE_BPS), through(t + 60, crossing, 2 * size), back(t + 80)]
     deep = _bps(s.mid, -60 * sign, ROUND_FLOOR if buy else ROUND_CEILING)
     changes += [through(t + 1_500, deep, 2 * size), back(t + MAKER_END_MS)]
+    if s.fault is Fault.RATE_LIMIT:  # after the window: whatever quote of that side rests fills
+        end = maker_end_ms(s)
+        changes += [through(t + end - 30, deep, 2 * size), back(t + end)]
     binance, bybit = (m.book, h.book) if s.venue == "binance" else (h.book, m.book)
     return binance, bybit, changes

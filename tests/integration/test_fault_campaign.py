@@ -2,7 +2,8 @@
 between them make every fault kind strike, taker and maker, each a real ``arb live`` (in this process)
 against both fake venues, with the campaign's invariants asserted: the net position within
 ``position_limit`` (resting quotes at their worst), flat or halted-then-flattened at the end, no order sent
-twice, the journal equal to both ledgers, every quote's fill hedged once.
+twice, the journal equal to both ledgers, every quote's fill hedged once, no flatten larger than the
+position, nothing sent to a rate-limited or banned venue inside its window but what the rule allows.
 
 Each scenario awaits its conditions (bounded) and leaves no port or task behind: the venues are
 closed by their context managers, arb live by its stop event.
@@ -21,21 +22,25 @@ SLICE = {
     (
         TAKER,
         Fault.REJECT,
-    ): 902,  # Bybit refuses eight orders: halted with the Binance leg naked, the kill switch closes it
+    ): 442,  # Bybit refuses eight orders: halted with the Binance leg naked, the kill switch closes it
     (TAKER, Fault.TIMEOUT_PLACED): 2,
     (TAKER, Fault.TIMEOUT_LOST): 3,
-    (TAKER, Fault.PARTIAL): 21,
-    (TAKER, Fault.STREAM_DROP): 22,
+    (TAKER, Fault.PARTIAL): 25,
+    (TAKER, Fault.STREAM_DROP): 26,
     (TAKER, Fault.STREAM_SILENCE): 6,
-    (TAKER, Fault.FEED_STALL): 24,
-    (TAKER, Fault.FEED_CLOSE): 25,
+    (TAKER, Fault.FEED_STALL): 70,
+    (TAKER, Fault.FEED_CLOSE): 71,
     (TAKER, Fault.LATE_FILL): 9,  # Binance takes a leg after arb declared it not found: reopened, closed
     (TAKER, Fault.SWEPT_FIRST): 10,  # Binance: the sweep reads a leg's trades before its venue id is known
-    (MAKER, Fault.CANCEL_RACE): 216,  # Binance: the sell quote re-priced, a quarter of it fills after the cancel
-    (MAKER, Fault.CANCEL_UNKNOWN): 30,  # Bybit: the buy quote filled before its cancel came: 170213
-    (MAKER, Fault.PARTIAL_REPRICE): 218,  # Binance: three quarters fill, then the rest as the cancel is held
-    (MAKER, Fault.POST_ONLY_REJECT): 15,  # Binance: the re-priced sell quote would take: -2010
-    (MAKER, Fault.STREAM_SILENCE): 67,  # Bybit: the buy quote's fills are found by query
+    (TAKER, Fault.RATE_LIMIT): 11,  # Binance bans the IP for 2 s at its third order: nothing goes there meanwhile
+    (TAKER, Fault.KILL_LATE): 12,  # halted; the kill switch's flatten is answered late and found out, sent once
+    (MAKER, Fault.CANCEL_RACE): 14,  # Binance: the sell quote re-priced, a quarter of it fills after the cancel
+    (MAKER, Fault.CANCEL_UNKNOWN): 36,  # Bybit: the buy quote filled before its cancel came: 170213
+    (MAKER, Fault.PARTIAL_REPRICE): 436,  # Binance: three quarters fill, then the rest as the cancel is held
+    (MAKER, Fault.POST_ONLY_REJECT): 17,  # Binance: the re-priced sell quote would take: -2010
+    (MAKER, Fault.STREAM_SILENCE): 81,  # Bybit: the buy quote's fills are found by query
+    (MAKER, Fault.SWEPT_FIRST): 19,  # Binance: the re-priced quote's fill swept before its order is known
+    (MAKER, Fault.RATE_LIMIT): 20,  # Binance answers the re-priced quote 429, Retry-After 3 s: one cancel at most
 }
 """A seed per fault kind of each style (``Fault.NONE`` is every other scenario's baseline)."""
 
@@ -46,7 +51,8 @@ def test_seeds_decide_the_scenario_and_cycle_through_every_fault_of_both_styles_
     assert {(s.style, s.fault, s.venue) for s in window} == {(st, f, v) for st, f in KINDS for v in VENUES}
     makers = {f for st, f in KINDS if st == MAKER}
     assert {Fault.CANCEL_RACE, Fault.CANCEL_UNKNOWN, Fault.PARTIAL_REPRICE, Fault.POST_ONLY_REJECT} < makers
-    assert {Fault.NONE, Fault.STREAM_SILENCE} < makers
+    assert {Fault.NONE, Fault.STREAM_SILENCE, Fault.SWEPT_FIRST, Fault.RATE_LIMIT} < makers
+    assert {Fault.RATE_LIMIT, Fault.KILL_LATE} < {f for st, f in KINDS if st == TAKER}
     for s in window:
         assert s.position_limit == s.order_size * 3 / 2
         assert 0 <= s.strike_order <= 2  # every taker scenario makes at least three orders per venue
@@ -61,6 +67,8 @@ async def test_a_scenario_keeps_the_invariants(seed: int, tmp_path: Path) -> Non
     assert outcome.violations == [], f"{s.describe()}\n{outcome.output[-3000:]}"
     assert outcome.trades >= 2
     assert outcome.max_net <= outcome.max_worst <= s.position_limit
+    if s.fault is Fault.RATE_LIMIT:
+        assert outcome.limits_read == 1, outcome  # the limit struck, arb read it, and the venue's log was counted
     if s.maker:
         assert outcome.quotes >= 2 and outcome.maker_fills >= 1 and outcome.hedged >= 1
         assert {
@@ -68,10 +76,13 @@ async def test_a_scenario_keeps_the_invariants(seed: int, tmp_path: Path) -> Non
             Fault.PARTIAL_REPRICE: outcome.maker_fills >= 3,  # the first quote in two fills, then the second
             Fault.POST_ONLY_REJECT: outcome.post_only_rejects >= 1,
             Fault.STREAM_SILENCE: outcome.fills_by_query >= 1,
+            Fault.SWEPT_FIRST: outcome.fills_by_query >= 1,
         }.get(s.fault, True), outcome
         return
     assert outcome.pairs >= 1
     if s.fault in (Fault.TIMEOUT_LOST, Fault.PARTIAL):
         assert outcome.lone_legs >= 1 and outcome.hedged + outcome.unwound >= 1
-    if s.fault is Fault.REJECT:
+    if s.fault in (Fault.REJECT, Fault.KILL_LATE):
         assert outcome.halted and outcome.killed and "NAKED LEG" in outcome.output
+    if s.fault is Fault.KILL_LATE:
+        assert outcome.late_flattens >= 1, outcome  # the flatten's answer was held: found out by query

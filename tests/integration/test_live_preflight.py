@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,26 @@ async def test_arb_live_refuses_to_quote_on_binance_spot_without_the_setting_and
     (line,) = [text for text in err.splitlines() if text.startswith("arb live:")]
     assert line.startswith("arb live: Binance spot has no dead-man's switch: quotes resting on binance spot would ")
     assert "set [live] quotes_without_dead_man = true in arbitrage.toml" in line
+
+
+async def test_run_live_itself_refuses_to_quote_on_binance_spot_without_the_setting_before_connecting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rule is run_live's, not only the command's: a caller of run_live (the fault campaign, a
+    # script) is held to it, and nothing reaches either venue.
+    from rich.console import Console
+
+    from arb.config import load_config
+    from arb.errors import NeedsOperatorError
+    from arb.runtime.live_run import run_live
+
+    both_keys(monkeypatch)
+    async with spot_pair(*standing_recordings(tmp_path)) as (binance, bybit):
+        config = load_config(write_pair_config(tmp_path, binance, bybit, arbitrage=MAKER_ON["binance"]))
+        with pytest.raises(NeedsOperatorError, match="set \\[live\\] quotes_without_dead_man = true"):
+            await run_live(config, console=Console(file=io.StringIO()), duration_ns=1)
+        assert not binance.stats.rest_requests and not bybit.stats.rest_requests
+        assert not binance.connections and not bybit.connections
 
 
 async def test_with_the_setting_arb_live_quotes_on_binance_spot_and_its_start_says_what_a_crash_leaves(
