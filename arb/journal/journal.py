@@ -267,16 +267,20 @@ class Journal(Closing):
         self._funding_insert = self._insert(funding).on_conflict_do_nothing()
         self._intent_insert = intents.insert()
         self._event_insert = order_events.insert()
-        self._intent_sql: dict[tuple[str, ...], tuple[str, Sequence[str] | None]] = {}
+        upsert = self._insert(state)
+        self._state_upsert = upsert.on_conflict_do_update(index_elements=[state.c.key],
+                                                          set_={"value": upsert.excluded.value})  # fmt: skip
+        self._state_update = intents.update().where(intents.c.client_id == sa.bindparam("key")).values(
+            {name: sa.bindparam(name) for name in STATE_COLUMNS})  # fmt: skip
+        # their rows go as the driver's own SQL, compiled once per set of columns (SQLAlchemy's cache holds
+        # no ON CONFLICT statement: it would compile one on every flush)
+        self._plain = (self._intent_insert, self._event_insert, self._fill_insert, self._funding_insert,
+                       self._state_upsert, self._state_update)  # fmt: skip
+        self._driver_sql: dict[tuple[int, tuple[str, ...]], tuple[str, Sequence[str] | None]] = {}
         self._log: IntentLog | None = None
         self._fresh_runs: set[str] = set()  # runs of which the journal held no intent when this one first logged
         self._logged = False  # intents sit in the log that no flush has committed yet
         self._dbapi: Any = engine.dialect.loaded_dbapi
-        self._state_update = (
-            intents.update()
-            .where(intents.c.client_id == sa.bindparam("key"))
-            .values({name: sa.bindparam(name) for name in STATE_COLUMNS})
-        )
 
     @classmethod
     def open(cls, target: str | Path, *, synchronous: str = "full") -> Self:
@@ -463,7 +467,7 @@ class Journal(Closing):
             self._logged = True
             self.defer(self._intent_insert, dict(row))
             return
-        sql, params = self._intent_params([row])
+        sql, params = self._driver_params(self._intent_insert, [row])
         dbapi = self._conn.connection.dbapi_connection
         assert dbapi is not None
         cursor = dbapi.cursor()
@@ -497,14 +501,14 @@ class Journal(Closing):
         self._conn.commit()
         return found is not None
 
-    def _intent_params(self, rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
-        # The intent INSERT for these rows' columns (compiled once per set of columns for this database)
-        # as the driver's SQL, and each row's parameters in the driver's style
+    def _driver_params(self, statement: Any, rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
+        # ``statement`` (one of ``_plain``) for these rows' columns (compiled once per set of columns for
+        # this database) as the driver's SQL, and each row's parameters in the driver's style
         keys = tuple(rows[0])
-        prepared = self._intent_sql.get(keys)
+        prepared = self._driver_sql.get((id(statement), keys))
         if prepared is None:
-            compiled = self._intent_insert.compile(dialect=self.engine.dialect, column_keys=list(keys))
-            prepared = self._intent_sql[keys] = (str(compiled), compiled.positiontup)
+            compiled = statement.compile(dialect=self.engine.dialect, column_keys=list(keys))
+            prepared = self._driver_sql[id(statement), keys] = (str(compiled), compiled.positiontup)
         sql, positions = prepared
         return sql, [tuple(row[k] for k in positions) if positions else dict(row) for row in rows]
 
@@ -523,10 +527,8 @@ class Journal(Closing):
 
     def add_event(self, client_id: str, kind: str, ts_ns: int, detail: Mapping[str, Any]) -> None:
         """Queue one order event (a transition or an answer) with its details as JSON."""
-        self.defer(
-            order_events.insert(),
-            {"client_id": client_id, "kind": kind, "ts_ns": ts_ns, "detail": json.dumps(dict(detail), default=str)},
-        )
+        row = {"client_id": client_id, "kind": kind, "ts_ns": ts_ns, "detail": json.dumps(dict(detail), default=str)}
+        self.defer(self._event_insert, row)
 
     def add_fill(self, row: Mapping[str, Any]) -> None:
         """Queue one fill; a fill already journaled (same venue, market, symbol, trade id) is left as it is."""
@@ -598,10 +600,10 @@ class Journal(Closing):
             self._logged = False
 
     def _execute_run(self, statement: Any, run: list[Any]) -> None:
-        # One prepared statement for every row of ``run``; logged intents (all of one set of columns) as
+        # One prepared statement for every row of ``run``; a plain one's rows (all of one set of columns) as
         # the driver's own SQL, without SQLAlchemy's per-row work
-        if statement is self._intent_insert and len({tuple(row) for row in run}) == 1:
-            sql, params = self._intent_params(run)
+        if any(statement is plain for plain in self._plain) and len({tuple(row) for row in run}) == 1:
+            sql, params = self._driver_params(statement, run)
             self._conn.exec_driver_sql(sql, params)
         else:
             self._conn.execute(statement, run)
@@ -627,8 +629,7 @@ class Journal(Closing):
 
     def set_state(self, key: str, value: str) -> None:
         """Set a value of the account state and commit now (with what is queued)."""
-        stmt = self._insert(state).values(key=key, value=value)
-        self.defer(stmt.on_conflict_do_update(index_elements=[state.c.key], set_={"value": value}))
+        self.defer(self._state_upsert, {"key": key, "value": value})
         self.flush()
 
     def delete_state(self, key: str) -> None:

@@ -35,6 +35,7 @@ __all__ = [
 
 import asyncio
 import contextlib
+import gc
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -285,6 +286,12 @@ class SessionLoop:
                 on_signal(sig)
             stop_event.set()
 
+        if self.wall_clock is not None:
+            # What the set-up made (the compiled kernel, the clients, the venues' markets) lives as long as the
+            # run: kept out of the collector's generations, a full collection no longer walks it all (on a
+            # 2-core machine: 0.1-0.2 s each, with orders waiting behind it; the young ones ~0.2 ms)
+            gc.collect()
+            gc.freeze()
         with handle_signals(stop) as received:
             try:
                 async with asyncio.TaskGroup() as group:

@@ -37,7 +37,7 @@ class BinanceWsApiFraming:
 
     def __init__(self, api_key: str, api_secret: str, *, recv_window_ms: int = 5000) -> None:
         self._key = api_key
-        self._secret = api_secret.encode()
+        self._mac = hmac.new(api_secret.encode(), digestmod=hashlib.sha256)  # keyed once, copied per request
         self._window = recv_window_ms
 
     def __repr__(self) -> str:  # the key and secret stay out of every log
@@ -52,7 +52,9 @@ class BinanceWsApiFraming:
     def request(self, request_id: str, operation: str, params: Mapping[str, Any], now_ms: int) -> bytes:
         signed: dict[str, Any] = {**params, "apiKey": self._key, "recvWindow": self._window, "timestamp": now_ms}
         payload = "&".join(f"{name}={signed[name]}" for name in sorted(signed))
-        signed["signature"] = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
+        mac = self._mac.copy()
+        mac.update(payload.encode())
+        signed["signature"] = mac.hexdigest()
         return _encode({"id": request_id, "method": operation, "params": signed})
 
     def status(self, answer: Mapping[str, Any]) -> int:

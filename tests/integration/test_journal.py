@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine.default import CACHE_HIT
 
 from arb.execution.journaling import ExecutionJournal
 from arb.execution.orders import LiveOrder, OrderState, VenueFill
@@ -175,6 +177,33 @@ def test_state_batches_and_schema_version(journal_url: str) -> None:
     journal.close()
     with pytest.raises(JournalError, match="schema version 99"):
         Journal.open(journal_url)
+
+
+def test_a_flush_compiles_no_statement_again(journal_url: str) -> None:
+    """Every answer's writes (the order's state, its event, its fills, the account's state values) are
+    flushed on the event loop: after the first time, none is compiled again (SQLAlchemy's statement cache
+    holds no ON CONFLICT statement: the fill insert and the state upsert would be compiled per flush)."""
+    journal = _open(journal_url)
+    compiled: list[str] = []
+
+    def executed(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+        if context.compiled is not None and context.cache_hit != CACHE_HIT:
+            compiled.append(statement)
+
+    for n in range(3):
+        order = _order(client_id=f"arb-t-{n}-0")
+        _intend(journal, "spot", order)
+        order.state, order.venue_order_id = OrderState.ACCEPTED, f"7{n}"
+        journal.record_state(order, "ack", 1_500, {"written_ns": 1_100})
+        journal.record_fill(order, _fill(f"t{n}", client_id=order.client_id), venue="binance", market="spot",
+                            source="reply", local_ts_ns=1_600)  # fmt: skip
+        journal.journal.set_state("risk", str(n))
+        journal.flush()
+        if n == 0:
+            sa.event.listen(journal.journal.engine, "before_cursor_execute", executed)
+    assert compiled == []
+    assert len(journal.journal.fills()) == 3 and journal.journal.get_state("risk") == "2"
+    journal.close()
 
 
 def test_no_credential_is_ever_a_column() -> None:
