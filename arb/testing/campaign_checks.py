@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from arb.testing.campaign import Scenario
 
 POST_ONLY_CODES = ("-2010", "-5022")
+UNHEARD = "not-found"
+"""How arb journals a refusal whose answer it never heard (lost, and no query finds the order): a quote the
+venue refused as post-only is, to arb, an order the venue does not have; rejected either way."""
 """Binance's refusals of a post-only order that would take (spot ``LIMIT_MAKER``, USD-M ``GTX``)."""
 POST_ONLY_EXPIRY = "EC_PostOnlyWillTakeLiquidity"
 """Bybit's reason for cancelling such an order it accepted, which arb journals as the quote's code."""
@@ -206,7 +209,7 @@ def _check_refusals(name: str, fake: Any, intents: dict[str, dict[str, Any]], ou
         row = intents.get(refusal.client_id)
         if row is None or int(row["kind"]) != INTENT_QUOTE:
             outcome.violations.append(f"{name}: post-only order {refusal.client_id} is no quote of the journal")
-        elif refusal.refused and (row["state"] != "rejected" or row["reject_code"] not in POST_ONLY_CODES):
+        elif refusal.refused and (row["state"] != "rejected" or row["reject_code"] not in (*POST_ONLY_CODES, UNHEARD)):
             outcome.violations.append(
                 f"{name}: quote {refusal.client_id} refused as post-only, journaled {row['state']} "
                 f"{row['reject_code']!r}"
