@@ -51,6 +51,21 @@ from tests.integration.live_rig import (
 )
 
 
+async def _swept_before_known(executor: Any, venue: Any, ask: Decimal, qty: Decimal) -> Any:
+    # A buy placed and filled whose create answer is lost, hidden from queries, the user stream silent;
+    # then the stream drops, and the sweep after the reconnect books its trades (which name no client id)
+    # as no order's: the order unknown, its fills orphans.
+    venue.faults.order_timeout(processed=True)  # placed and filled; the answer is lost
+    venue.faults.hide_orders(queries=1_000_000)  # queries do not see it yet
+    venue.faults.silence_user_stream()  # nor does the stream say anything
+    order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+    await eventually(lambda: order.state is OrderState.UNKNOWN and len(account(venue).orders) == 1, executor, venue)
+    assert await venue.drop_user_streams() >= 1
+    venue.faults.resume_user_stream()
+    await eventually(lambda: bool(executor.orphan_fills), executor, venue)
+    return order
+
+
 @pytest.mark.parametrize("spec", [BINANCE_SPOT, BINANCE_LINEAR], ids=lambda s: s.id)
 async def test_a_fill_swept_before_its_order_was_known_completes_the_order_once(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -64,16 +79,7 @@ async def test_a_fill_swept_before_its_order_was_known_completes_the_order_once(
             async with asyncio.TaskGroup() as group:
                 executor.run_background(group)
                 await eventually(venue.user_streams_up, venue)
-                venue.faults.order_timeout(processed=True)  # placed and filled; the answer is lost
-                venue.faults.hide_orders(queries=1_000_000)  # queries do not see it yet
-                venue.faults.silence_user_stream()  # nor does the stream say anything
-                order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
-                await eventually(lambda: order.state is OrderState.UNKNOWN and len(account(venue).orders) == 1,
-                                 executor, venue)  # fmt: skip
-                assert await venue.drop_user_streams() >= 1
-                venue.faults.resume_user_stream()
-                # the sweep after the reconnect finds the order's trades, which name no client id
-                await eventually(lambda: bool(executor.orphan_fills), executor, venue)
+                order = await _swept_before_known(executor, venue, ask, qty)
                 assert not order.fills and not order.venue_order_id
                 assert venue.reveal_orders() == 1  # the next query finds the order, filled
                 await eventually(
@@ -105,14 +111,7 @@ async def test_a_fill_swept_before_its_order_was_known_is_its_own_after_a_restar
             async with asyncio.TaskGroup() as group:
                 executor.run_background(group)
                 await eventually(venue.user_streams_up, venue)
-                venue.faults.order_timeout(processed=True)
-                venue.faults.hide_orders(queries=1_000_000)
-                venue.faults.silence_user_stream()
-                order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
-                await eventually(lambda: order.state is OrderState.UNKNOWN, executor)
-                assert await venue.drop_user_streams() >= 1
-                venue.faults.resume_user_stream()
-                await eventually(lambda: bool(executor.orphan_fills), executor, venue)
+                order = await _swept_before_known(executor, venue, ask, qty)
                 executor.stop()
                 venue.faults.release_orders()  # the held answer goes out to a client that gave up on it
         assert not order.answered  # arb stopped with the order unknown and its fill no order's
