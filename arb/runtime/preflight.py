@@ -38,6 +38,7 @@ __all__ = [
     "unguarded_quotes_refusal",
 ]
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,31 +96,31 @@ def pair_blockers(config: AppConfig) -> list[Blocker]:
     smallest pair: the kernel would never size one, or the risk gate refuses it by a limit that
     would refuse it at any price. Each reason is given once per symbol.
     """
-    params = params_of(config)
-    limits = limits_of(config)
-    out: list[Blocker] = []
-    for s in range(len(config.symbols)):
-        found = [_direction(config, s, params[s : s + 1], limits[s : s + 1], b) for b in (0, 1)]
-        if all(found):
-            seen: set[str] = set()
-            for blocker in found[0] + found[1]:
-                if blocker.key not in seen:
-                    seen.add(blocker.key)
-                    out.append(blocker)
-    return out
+    return _blocked_both_ways(config, _direction)
 
 
 def full_size_blockers(config: AppConfig) -> list[Blocker]:
     """Every symbol's reasons to refuse each pair the kernel sizes at its full size (empty: a full-size
     pair passes in some direction): the gate's refusals that hold at any price (:data:`_POSITION_LIMITS`)
     of the largest pair the kernel sizes from flat positions and the configured balances."""
+    return _blocked_both_ways(config, _full_size)
+
+
+def _blocked_both_ways(
+    config: AppConfig, why: Callable[[AppConfig, int, Any, Any, int], list[Blocker]]
+) -> list[Blocker]:
+    # Each symbol blocked in both directions (``why`` says why one direction is: buy on venue b), with each
+    # reason (a config key) once per symbol.
     params = params_of(config)
     limits = limits_of(config)
     out: list[Blocker] = []
     for s in range(len(config.symbols)):
-        found = [_full_size(config, s, params[s : s + 1], limits[s : s + 1], b) for b in (0, 1)]
+        found = [why(config, s, params[s : s + 1], limits[s : s + 1], b) for b in (0, 1)]
         if all(found):
-            out.extend({b.key: b for b in found[0] + found[1]}.values())
+            first: dict[str, Blocker] = {}
+            for blocker in found[0] + found[1]:
+                first.setdefault(blocker.key, blocker)
+            out.extend(first.values())
     return out
 
 
