@@ -46,8 +46,9 @@ from connectors.common.private import PrivateLink, PrivateVenue
 log = logging.getLogger("arb.execution.venue_executor")
 
 ASKS = 3
-"""How many times an orphan fill's venue order id is asked of the venue, when asking fails (an answer,
-whatever it says, ends the asking)."""
+"""How many times an orphan fill's venue order id is asked of the venue while asking fails or the venue
+says it has no such order (its own trade named it: that answer is lag); an answer naming the order ends the
+asking."""
 _THERE = (OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED, OrderState.FILLED)
 
 
@@ -104,8 +105,9 @@ class LateFills:
         their symbols (a post-only quote may rest), and each orphan fill's venue order id, queried once (a
         trade row of Binance names no client id; the order's answer does). One that is there reopens
         (:meth:`_contradicts`) and takes its orphans. Each request goes through the executor's ``call``:
-        the rate guard admits it as needed traffic; a held or failed ask is tried at the next sweep, at
-        most :data:`ASKS` times per venue id."""
+        the rate guard admits it as needed traffic; a failed ask, or a "no such order" for an id the venue's
+        own trade named, is tried at the next sweep, at most :data:`ASKS` times per venue id (a held one
+        does not count)."""
         self._standing = {c: o for c, o in self._standing.items() if not o.venue_order_id}
         symbols = {o.symbol for o in self._standing.values()}
         if not symbols:
@@ -126,10 +128,13 @@ class LateFills:
                 self._asked[key] = self._asked.get(key, 0) + (error.code != "held")
                 log.info("%s: asking for venue order %s failed (%s); will ask again", self.venue, key[1], error)
                 continue
-            self._asked[key] = -1
             self.counters["orphans_asked"] += 1
-            order = self._standing.get(found.client_id) if found is not None else None
-            if found is not None and order is not None and order.symbol == key[0]:
+            if found is None:  # a trade of the venue's named this order: "not found" is its lag, not its word
+                self._asked[key] = self._asked.get(key, 0) + 1
+                continue
+            self._asked[key] = -1
+            order = self._standing.get(found.client_id)
+            if order is not None and order.symbol == key[0]:
                 self._apply(order, found, "query by venue id")
 
     def _take_fill(self, order: LiveOrder, fill: VenueFill, now: int) -> None:
