@@ -695,6 +695,7 @@ class VenueExecutor(AccountReads, LateFills):
                 self.on_trade_message(row, "rest")
         await self.recheck_verdicts()  # orders declared not found, by what the venue shows now
         self.journal.flush()
+        self._changed()  # what the sweep found and asked (its counters) is news to whoever waits on them
 
     async def _resolver(self) -> None:
         interval = self.settings.unknown_check_interval_ns / 1e9

@@ -207,6 +207,41 @@ async def test_a_fill_swept_after_the_not_found_verdict_finds_its_order_by_the_v
         assert not report.orphan_fills
 
 
+async def test_a_venue_that_does_not_find_its_own_traded_order_yet_is_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same race, but the venue's first answer to the query by venue id is "order does not exist" (its
+    # order store lags its trades): that is no verdict, the next sweep asks again and the order reopens.
+    spec = BINANCE_SPOT
+    live = {"request_timeout_ms": 300}
+    async with (
+        venue_and_config(spec, tmp_path, monkeypatch, live=live) as (venue, config),
+        trading_session(config, [spec.index]) as session,
+    ):
+        executor = session.executors[spec.index]
+        ask, qty = at_ask(venue, spec, Decimal("0.5"))
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await eventually(venue.user_streams_up, venue)
+            venue.faults.order_timeout(processed=False)
+            order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+            await eventually(lambda: order.answered, executor)
+            assert order.state is OrderState.REJECTED and not order.venue_order_id
+            venue.faults.silence_user_stream()
+            venue.faults.hide_orders(queries=1)  # the first query of it, once placed, does not find it
+            venue.faults.release_orders()
+            await eventually(lambda: [o.status for o in account(venue).orders] == [OrderStatus.FILLED], venue)
+            assert await venue.drop_user_streams() >= 1
+            venue.faults.resume_user_stream()
+            await eventually(lambda: executor.counters["orphans_asked"] == 1, executor, venue)
+            assert order.state is OrderState.REJECTED and executor.orphan_fills  # not found: not yet its own
+            assert await venue.drop_user_streams() >= 1  # the next reconnect's sweep asks again
+            await eventually(lambda: order.state is OrderState.FILLED, executor)
+            executor.stop()
+        assert executor.counters["orphans_asked"] == 2 and executor.orphan_fills == []
+        assert_journal_matches_ledgers(executor.journal.journal, {spec.venue: venue})  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 async def test_a_quote_resting_after_the_not_found_verdict_is_cancelled(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
