@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import collections
 import itertools
 import json
 import os
@@ -230,3 +231,29 @@ def rerun_without_jit(test_file: str) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "passed" in done.stdout
+
+
+class AnsweringExecutor:
+    """An engine executor for kernel tests on one symbol: each order a subclass's ``submit`` (or
+    ``submit_quote``) makes is appended to ``_answers`` and handed back to the engine when its
+    ``respond_ts`` is due, in order; no venue, no book."""
+
+    def __init__(self) -> None:
+        self.open_counts = np.zeros((1, 2), np.int64)
+        self.unknown_counts = np.zeros(2, np.int64)
+        self.blocked_until_ns = np.zeros(2, np.int64)
+        self._answers: collections.deque[Any] = collections.deque()
+
+    def on_rows(self, symbol: int, venue: int, rows: Any, now: int) -> None:
+        return None
+
+    def next_event_ts(self) -> int | None:
+        return int(self._answers[0].respond_ts) if self._answers else None
+
+    def run_until(self, ts: int, on_answer: Any) -> None:
+        while self._answers and self._answers[0].respond_ts <= ts:
+            on_answer(self._answers.popleft())
+
+    def cancel_all(self, on_answer: Any) -> int:
+        self.run_until(2**62, on_answer)
+        return 0

@@ -9,12 +9,9 @@ round, on the same view.
 
 from __future__ import annotations
 
-from collections import deque
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-
-import numpy as np
 
 from arb.config import AppConfig, load_config
 from arb.events import DEPTH_ASK, DEPTH_BID, EXCH_EVENT, LOCAL_EVENT, empty_events
@@ -24,6 +21,7 @@ from arb.runtime.replay import ReplayBatch
 from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_HELD, SELL
 from arb.testing.configs import write_config_files
 from connectors.common.normalizer import SyncState
+from tests.helpers import AnsweringExecutor
 
 MS = 1_000_000
 HOLD = 400 * MS  # [strategy] quote_hold_ms = 400, not the default second
@@ -31,15 +29,12 @@ T0 = 1_723_161_600_000 * MS
 BINANCE, BYBIT = 0, 1
 
 
-class _Refusing:
+class _Refusing(AnsweringExecutor):
     """An executor refusing every quote as it is sent (the venue's answer at once); no other order."""
 
     def __init__(self) -> None:
-        self.open_counts = np.zeros((1, 2), np.int64)
-        self.unknown_counts = np.zeros(2, np.int64)
-        self.blocked_until_ns = np.zeros(2, np.int64)
+        super().__init__()
         self.quotes: list[Any] = []
-        self._answers: deque[Any] = deque()
 
     def submit_quote(self, venue: int, side: int, price: float, qty: float, pair_id: int, now: int,
                      symbol: int = 0) -> Any:  # fmt: skip
@@ -57,20 +52,6 @@ class _Refusing:
 
     def submit(self, *args: object, **kwargs: object) -> Any:
         raise AssertionError("no immediate-or-cancel order: nothing fills")
-
-    def on_rows(self, symbol: int, venue: int, rows: Any, now: int) -> None:
-        return None
-
-    def next_event_ts(self) -> int | None:
-        return int(self._answers[0].respond_ts) if self._answers else None
-
-    def run_until(self, ts: int, on_answer: Any) -> None:
-        while self._answers and self._answers[0].respond_ts <= ts:
-            on_answer(self._answers.popleft())
-
-    def cancel_all(self, on_answer: Any) -> int:
-        self.run_until(2**62, on_answer)
-        return 0
 
 
 def _config(folder: Path) -> AppConfig:

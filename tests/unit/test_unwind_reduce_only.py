@@ -8,12 +8,10 @@ the sell leg is refused, so the kernel unwinds the buy (``hedge_mode = "unwind"`
 
 from __future__ import annotations
 
-from collections import deque
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 import pytest
 
 from arb.config import AppConfig, load_config
@@ -24,22 +22,20 @@ from arb.runtime.replay import ReplayBatch
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.common.normalizer import SyncState
+from tests.helpers import AnsweringExecutor
 
 MS = 1_000_000
 T0 = 1_700_000_000_000 * MS
 BINANCE, BYBIT = 0, 1
 
 
-class _SellsRefused:
+class _SellsRefused(AnsweringExecutor):
     """An executor answering at once: every buy fills at its price, every sell is refused."""
 
     def __init__(self) -> None:
-        self.open_counts = np.zeros((1, 2), np.int64)
-        self.unknown_counts = np.zeros(2, np.int64)
-        self.blocked_until_ns = np.zeros(2, np.int64)
+        super().__init__()
         self.sent: list[tuple[int, int, int, bool]] = []
         """(venue, side, kind, reduce_only) of each order."""
-        self._answers: deque[Any] = deque()
 
     def submit(self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int,
                symbol: int = 0, *, reduce_only: bool = False) -> Any:  # fmt: skip
@@ -53,20 +49,6 @@ class _SellsRefused:
         )  # fmt: skip
         self._answers.append(order)
         return order
-
-    def on_rows(self, symbol: int, venue: int, rows: Any, now: int) -> None:
-        return None
-
-    def next_event_ts(self) -> int | None:
-        return int(self._answers[0].respond_ts) if self._answers else None
-
-    def run_until(self, ts: int, on_answer: Any) -> None:
-        while self._answers and self._answers[0].respond_ts <= ts:
-            on_answer(self._answers.popleft())
-
-    def cancel_all(self, on_answer: Any) -> int:
-        self.run_until(2**62, on_answer)
-        return 0
 
 
 def _config(folder: Path, hedge_mode: str) -> AppConfig:
