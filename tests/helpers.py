@@ -257,3 +257,9 @@ class AnsweringExecutor:
     def cancel_all(self, on_answer: Any) -> int:
         self.run_until(2**62, on_answer)
         return 0
+
+    def depart(self) -> None:
+        return None
+
+    async def departed(self) -> None:
+        return None

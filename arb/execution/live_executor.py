@@ -166,6 +166,11 @@ class LiveExecutor:
         back (:mod:`arb.execution.departure`)."""
         self.departures.depart()
 
+    async def departed(self) -> None:
+        """Once the orders submitted in this step of the event loop are on the wire or done (bounded:
+        :data:`~arb.execution.departure.WAIT_AT_MOST_S`)."""
+        await self.departures.gone()
+
     def submit_quote(
         self, venue: int, side: int, price: float, qty: float, pair_id: int, now: int, symbol: int = 0
     ) -> LiveOrder:

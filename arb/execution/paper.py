@@ -639,6 +639,12 @@ class PaperExecutor:
         """The venue pays (``amount`` > 0) or charges a funding payment on its side of the account."""
         self.sides[venue].quote += amount
 
+    def depart(self) -> None:
+        """Nothing to write: a paper order reaches its venue after its configured latency."""
+
+    async def departed(self) -> None:
+        """At once: no paper order waits for a wire."""
+
     def cancel_all(self, on_answer: Callable[[PaperOrder], None]) -> int:
         """Shut down: orders still on their way and resting quotes are cancelled; orders the venue
         already handled are answered now (``on_answer``), so no fill is lost. Returns how many were

@@ -152,6 +152,9 @@ class Executor(Protocol):
     object with the :class:`~arb.execution.paper.PaperOrder` fields; ``run_until(ts, on_answer)`` hands
     over every order answered by ``ts``; ``next_event_ts`` says when the next one is due;
     ``cancel_all`` hands over what is answered at shutdown and returns how many were still out.
+    ``depart()`` is called once a decision's orders are all submitted (a live executor writes those it
+    built for an order WebSocket then, back to back); ``departed()`` returns once they are on the wire,
+    which the session awaits before its next frame.
 
     Its counts are int64 arrays it updates in place, which the engine hands its compiled step as they
     are: ``open_counts[symbol, venue]`` its unanswered orders, ``unknown_counts[venue]`` those
@@ -170,6 +173,8 @@ class Executor(Protocol):
     def next_event_ts(self) -> int | None: ...
     def run_until(self, ts: int, on_answer: Callable[[Any], None]) -> None: ...
     def cancel_all(self, on_answer: Callable[[Any], None]) -> int: ...
+    def depart(self) -> None: ...
+    async def departed(self) -> None: ...
 
 
 class _Growing:
@@ -727,6 +732,4 @@ class Engine:
                     self.symbols[symbol], ASSET_NAMES[order.venue], "buy" if order.side == BUY else "sell",
                     order.qty, order.price, order.pair_id, order.order_id,
                 )  # fmt: skip
-        depart = getattr(self.executor, "depart", None)
-        if depart is not None:
-            depart()  # a live executor writes the decision's orders now, back to back (arb.execution.departure)
+        self.executor.depart()  # a live executor writes the decision's orders now, back to back

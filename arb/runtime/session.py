@@ -314,7 +314,6 @@ class SessionLoop:
         engine, watchers, perf = self.engine, self.watchers, time.perf_counter_ns
         # A live executor's orders go out in tasks of their own: after a decision that sent any, the loop
         # lets them onto the wire before it takes the next frame (a backlog of frames would hold them back)
-        departures = getattr(engine.executor, "departures", None)
         async with contextlib.aclosing(source):  # type: ignore[type-var]  # an async generator
             async for ts, group, recv_perf_ns, venue in source:
                 if stop_event.is_set():
@@ -327,8 +326,8 @@ class SessionLoop:
                 for watcher in watchers:
                     watcher.after_batch(engine, t0, ts, sent_before, recv_perf_ns, venue)
                 self.batches += 1
-                if departures is not None and engine.log.sent.n != sent_before:
-                    await departures.gone()
+                if engine.log.sent.n != sent_before:
+                    await engine.executor.departed()
         raise _SessionOverError
 
     async def _timer(self, clock: Callable[[], int], wake: asyncio.Event | None) -> None:

@@ -75,6 +75,12 @@ class _OwnExecutor:
     def cancel_all(self, on_answer: object) -> int:
         return 0
 
+    def depart(self) -> None:
+        return None
+
+    async def departed(self) -> None:
+        return None
+
 
 def test_engine_takes_another_executors_arrays() -> None:
     from arb.runtime.engine import Engine
