@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 
 from arb.config import AlertsConfig
 from arb.events import NS_PER_S
@@ -388,16 +389,23 @@ def _limited(retry_s: float | None, *, banned: bool = False) -> Answer:
     return Answer(Outcome.REJECTED, "-1003", "Too many requests", 418 if banned else 429, retry_s, banned, True)
 
 
-def test_a_venue_ban_is_alerted_at_once_critical_with_its_end_and_resolved_when_it_ends() -> None:
+def _guarded(venue: str) -> tuple[RateGuard, Callable[[int], list[Alert]]]:
+    # A venue's rate guard on a driven clock, and the alert rules' answer to a snapshot t seconds after T0
     clock = _Clock(T0)
-    guard = RateGuard("binance", clock)
-    executor = type("Executor", (), {"venues": [_Venue("binance", guard)]})()
+    guard = RateGuard(venue, clock)
+    executor = type("Executor", (), {"venues": [_Venue(venue, guard)]})()
     rules = AlertRules(AlertsConfig(stale_after_ns=10 * S))
 
     def at(t: int) -> list[Alert]:
         clock.now = T0 + t * S
         return rules.on_snapshot(Snapshot("live", "BTCUSDT", "USDT", clock.now, clock.now, (),
                                           venues=venue_limits(executor)))  # fmt: skip
+
+    return guard, at
+
+
+def test_a_venue_ban_is_alerted_at_once_critical_with_its_end_and_resolved_when_it_ends() -> None:
+    guard, at = _guarded("binance")
 
     assert at(0) == []
     guard.observe({"Retry-After": "120"}, _limited(120.0, banned=True))
@@ -417,15 +425,7 @@ def test_a_venue_ban_is_alerted_at_once_critical_with_its_end_and_resolved_when_
 
 
 def test_a_rate_limit_holding_new_orders_past_stale_after_is_an_info_alert_and_resolved() -> None:
-    clock = _Clock(T0)
-    guard = RateGuard("bybit", clock)
-    executor = type("Executor", (), {"venues": [_Venue("bybit", guard)]})()
-    rules = AlertRules(AlertsConfig(stale_after_ns=10 * S))
-
-    def at(t: int) -> list[Alert]:
-        clock.now = T0 + t * S
-        return rules.on_snapshot(Snapshot("live", "BTCUSDT", "USDT", clock.now, clock.now, (),
-                                          venues=venue_limits(executor)))  # fmt: skip
+    guard, at = _guarded("bybit")
 
     guard.observe({"Retry-After": "5"}, _limited(5.0))
     assert at(0) == [] and at(4) == []
