@@ -23,10 +23,11 @@ from __future__ import annotations
 __all__ = ["ADDRESS_FILE", "Address", "ops_url", "read_address", "remove_address", "write_address"]
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
+
+from arb.files import atomic_writer
 
 ADDRESS_FILE: Final = "ops.json"
 """The file a running process's address goes into, in its own folder."""
@@ -69,12 +70,10 @@ class Address:
 def write_address(folder: Path, address: Address) -> Path:
     """Write ``address`` into ``folder``/ops.json whole (a temporary file renamed over it); returns the path.
     Raises ``OSError`` when the folder cannot be written."""
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / ADDRESS_FILE
     body = {k: v for k, v in asdict(address).items() if k != "file"}
-    temporary = path.with_name(f".{ADDRESS_FILE}.{os.getpid()}")
-    temporary.write_text(json.dumps(body) + "\n")
-    temporary.replace(path)
+    with atomic_writer(path, sync=False) as out:  # made again at each start: no fsync on the way up
+        out.write((json.dumps(body) + "\n").encode())
     return path
 
 
