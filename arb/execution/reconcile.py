@@ -33,6 +33,7 @@ __all__ = [
     "expected_holdings",
     "reconcile_venue",
     "summarize",
+    "taken_over",
 ]
 
 import asyncio
@@ -68,6 +69,17 @@ class ReconcileJournal(Protocol):
     def get_state(self, key: str) -> str | None: ...
     def set_state(self, key: str, value: str) -> None: ...
     def flush(self) -> None: ...
+
+
+def taken_over(order: LiveOrder, now: int) -> LiveOrder:
+    """``order``, left in flight by a run that ended (the journal's), as the run taking it over must treat
+    it: a request without a final answer is UNKNOWN from ``now`` (whatever that run knew died with it),
+    so the resolver asks about it; returned for :meth:`~arb.execution.venue_executor.VenueExecutor.adopt`."""
+    if order.state in (OrderState.PENDING, OrderState.SENT, OrderState.UNKNOWN):
+        order.state = OrderState.UNKNOWN
+        order.unknown_since_ns = now
+    order.ack_ns = order.ack_ns or now
+    return order
 
 
 @dataclass(slots=True)
@@ -250,11 +262,7 @@ async def reconcile_venue(
                 "trade it again to find this order out)"
             )
             continue
-        if order.state in (OrderState.PENDING, OrderState.SENT, OrderState.UNKNOWN):
-            order.state = OrderState.UNKNOWN  # whatever arb knew died with it: ask
-            order.unknown_since_ns = now
-        order.ack_ns = order.ack_ns or now
-        orders.append(order)
+        orders.append(taken_over(order, now))
     known_before = journal.trade_keys(venue, market)
     # a fill journaled as no order's becomes an order's once the order's venue id is known (step 1's answers)
     executor.adopt(orders, known_before, journal.orphan_fills(venue, market))

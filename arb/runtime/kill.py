@@ -47,7 +47,8 @@ from typing import TYPE_CHECKING
 from arb.errors import VenueError
 from arb.events import ASSET_NAMES
 from arb.execution.grid import grid_qty, wire
-from arb.execution.orders import LiveOrder, OrderState, fees_of
+from arb.execution.orders import LiveOrder, fees_of
+from arb.execution.reconcile import taken_over
 from arb.runtime.trading_session import KIND_FLATTEN, TradingSession, venue_account
 
 if TYPE_CHECKING:
@@ -229,17 +230,14 @@ async def _settle_in_flight(session: TradingSession, resolve_s: float, report: K
     # fill there, so the kill switch sends nothing for them.
     now = session.executors[min(session.executors)].clock() if session.executors else 0
     for executor in session.executors.values():
-        earlier = []
-        for order in session.journal.in_flight_orders(executor.venue, executor.market):
-            if order.client_id in executor.orders or executor.market_of(order.symbol) is None:
-                continue
-            if order.state in (OrderState.PENDING, OrderState.SENT, OrderState.UNKNOWN):
-                order.state = OrderState.UNKNOWN  # whatever the run that sent it knew died with it: ask
-                order.unknown_since_ns = now
-            order.ack_ns = order.ack_ns or now
-            earlier.append(order)
-        if earlier:
-            executor.adopt(earlier, session.journal.trade_keys(executor.venue, executor.market))
+        journal, venue, market = session.journal, executor.venue, executor.market
+        earlier = [
+            taken_over(order, now)
+            for order in journal.in_flight_orders(venue, market)
+            if order.client_id not in executor.orders and executor.market_of(order.symbol) is not None
+        ]
+        if earlier:  # as reconciliation takes them over: a fill journaled as no order's may be one of theirs
+            executor.adopt(earlier, journal.trade_keys(venue, market), journal.orphan_fills(venue, market))
     unsettled: set[str] = set()
     for executor in session.executors.values():
         if executor.in_flight:
