@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -86,7 +87,9 @@ async def _wait(condition: Any, timeout_s: float, what: str) -> None:
         await asyncio.sleep(0.05)  # a benchmark's poll, not a test's wait
 
 
-async def _real_run(folder: Path, entry: str, seconds: int) -> tuple[list[dict[str, Any]], dict[bytes, int]]:
+async def _real_run(
+    folder: Path, entry: str, seconds: int
+) -> tuple[list[dict[str, Any]], dict[bytes, int], list[dict[str, int]]]:
     if len(_CORES) >= 2:
         # the venues and the taps (threads made from now on) on a core of their own, arb on the others, as a
         # venue is another machine: woken on arb's core, a tap would run inside arb's write (seen: 0.2-0.4 ms)
@@ -107,7 +110,9 @@ async def _real_run(folder: Path, entry: str, seconds: int) -> tuple[list[dict[s
             with (out / "stdout").open("wb") as stdout, (out / "stderr").open("wb") as stderr:
                 process = await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "arb.cli", "live", "--config", str(config), "--out", str(out / "report"),
-                    env={**os.environ, **keys, "PYTHONPATH": str(ROOT)}, cwd=out, stdout=stdout, stderr=stderr,
+                    env={**os.environ, **keys, "PYTHONPATH": f"{ROOT / 'benchmarks' / 'gc_probe'}{os.pathsep}{ROOT}",
+                         "ARB_GC_PROBE": str(out / "gc.jsonl")},
+                    cwd=out, stdout=stdout, stderr=stderr,
                 )  # fmt: skip
                 if len(_CORES) >= 2:  # arb on the other cores
                     os.sched_setaffinity(process.pid, set(_CORES[:-1]))
@@ -141,14 +146,21 @@ async def _real_run(folder: Path, entry: str, seconds: int) -> tuple[list[dict[s
         rows = journal.intents()
     if not rows:
         raise SystemExit(f"bench_pairs: arb live sent no order; its output:\n{(out / 'stderr').read_text()[-3000:]}")
-    return rows, arrivals
+    gc_file = out / "gc.jsonl"  # benchmarks/gc_probe: arb live's collections, per generation
+    collections = [json.loads(line) for line in gc_file.read_text().splitlines()] if gc_file.is_file() else []
+    return rows, arrivals, collections
 
 
-def _report(entry: str, rows: list[dict[str, Any]], arrivals: dict[bytes, int]) -> None:
+def _report(
+    entry: str, rows: list[dict[str, Any]], arrivals: dict[bytes, int], collections: list[dict[str, int]]
+) -> None:
     for row in rows:
         row["arrival_ns"] = arrivals.get(row["client_id"].encode(), 0)
     sent = [r for r in rows if r["written_ns"] and r["arrival_ns"]]
     print(f"  {entry}: {len(rows)} orders, {len(sent)} seen at the venues' ports")
+    for c in collections:  # the whole process's, start-up included
+        print(f"    {'gc generation ' + str(c['generation']) + ': collections, longest':<44}"
+              f"{c['n']:>8}  {c['max_ns'] / 1e3:,.0f} us (all: {c['total_ns'] / 1e6:,.1f} ms)")  # fmt: skip
     print(f"    {'intent -> arrival at the venue':<44}{_pct([r['arrival_ns'] - r['intent_ns'] for r in sent])}")
     print(f"    {'intent -> written (arb latency)':<44}{_pct([r['written_ns'] - r['intent_ns'] for r in sent])}")
     print(f"    {'written -> arrival':<44}{_pct([r['arrival_ns'] - r['written_ns'] for r in sent])}")
@@ -204,8 +216,8 @@ def main() -> None:
     print(f"arb live against fake Binance and Bybit spot, {args.seconds} s of a standing spread, shipped journal")
     for entry in ("rest", "websocket") if args.entry == "both" else (args.entry,):
         with tempfile.TemporaryDirectory() as folder:
-            rows, arrivals = asyncio.run(_real_run(Path(folder), entry, args.seconds))
-        _report(entry, rows, arrivals)
+            rows, arrivals, collections = asyncio.run(_real_run(Path(folder), entry, args.seconds))
+        _report(entry, rows, arrivals, collections)
         _one_order(entry, args.orders)
 
 
