@@ -160,7 +160,8 @@ def _report(
     print(f"  {entry}: {len(rows)} orders, {len(sent)} seen at the venues' ports")
     for c in collections:  # the whole process's, start-up included
         print(f"    {'gc generation ' + str(c['generation']) + ': collections, longest':<44}"
-              f"{c['n']:>8}  {c['max_ns'] / 1e3:,.0f} us (all: {c['total_ns'] / 1e6:,.1f} ms)")  # fmt: skip
+              f"{c['n']:>8}  {c['max_ns'] / 1e3:,.0f} us (all: {c['total_ns'] / 1e6:,.1f} ms); CPU: longest "
+              f"{c.get('cpu_max_ns', 0) / 1e3:,.0f} us, all {c.get('cpu_total_ns', 0) / 1e6:,.1f} ms")  # fmt: skip
     print(f"    {'intent -> arrival at the venue':<44}{_pct([r['arrival_ns'] - r['intent_ns'] for r in sent])}")
     print(f"    {'intent -> written (arb latency)':<44}{_pct([r['written_ns'] - r['intent_ns'] for r in sent])}")
     print(f"    {'written -> arrival':<44}{_pct([r['arrival_ns'] - r['written_ns'] for r in sent])}")
