@@ -54,10 +54,15 @@ dozens of requests inside it."""
 def _sent_after(venue: Any, learned_ns: int) -> list[tuple[float, str]]:
     """Every request the venue answered that its client signed after ``learned_ns`` (when arb read the
     limit; a request signed before was on its way already), REST and orders over the WebSocket, with the
-    venue's time of the answer, in order."""
+    venue's time of the answer, in order. A REST request's signature has a millisecond's resolution: one
+    signed in the millisecond arb learned the limit counts if it reached the venue after the limit's answer
+    (the request answered with it was signed before, often in the same millisecond)."""
     learned_ms = learned_ns // 1_000_000
-    rest = [(r.time, f"{r.method} {r.path}") for r in venue.stats.rest_requests
-            if r.sent_ms is not None and r.sent_ms > learned_ms]  # fmt: skip
+    requests = venue.stats.rest_requests
+    limited = next((i for i, r in enumerate(requests) if r.status in (429, 418)), len(requests))
+    rest = [(r.time, f"{r.method} {r.path}") for i, r in enumerate(requests)
+            if r.sent_ms is not None
+            and (r.sent_ms > learned_ms or (r.sent_ms == learned_ms and i > limited))]  # fmt: skip
     socket = [(a.time, f"WS {a.method}") for a in getattr(venue, "ws_api_log", [])]
     socket += [(a.time, f"WS {a.op}") for a in getattr(venue, "trade_log", []) if a.op != "auth"]
     return sorted(rest + [r for r in socket if r[0] * 1e9 > learned_ns])
