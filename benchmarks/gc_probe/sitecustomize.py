@@ -47,8 +47,14 @@ if _PATH:
     def _write() -> None:
         with open(_PATH, "w", encoding="utf-8") as out:
             for generation, (n, total, longest, cpu, cpu_longest) in _stats.items():
-                row = {"generation": generation, "n": n, "total_ns": total, "max_ns": longest,
-                       "cpu_total_ns": cpu, "cpu_max_ns": cpu_longest}
+                row = {
+                    "generation": generation,
+                    "n": n,
+                    "total_ns": total,
+                    "max_ns": longest,
+                    "cpu_total_ns": cpu,
+                    "cpu_max_ns": cpu_longest,
+                }
                 out.write(json.dumps(row))
                 out.write("\n")
 
