@@ -411,16 +411,22 @@ class VenueExecutor(AccountReads, LateFills):
             self.counters["local_rejects"] += 1
             self._changed()
             return order
-        self._changed()
         failpoint("intent_committed")
         leg = self.departures.leg()  # over an order WebSocket: built now, written with the decision's others
         outgoing = self.departures.prepare(
             functools.partial(self.adapter.prepare_create, self, self._request_of(order)), leg
         )
+        # the rest once the decision's orders are written: none of it goes before the bytes
+        self.departures.after(functools.partial(self._follow, order, leg, outgoing))
+        return order
+
+    def _follow(self, order: LiveOrder, leg: Leg, outgoing: Outgoing | None) -> None:
+        # A submitted order, its decision's writes done: the task that sends it by REST (or awaits the
+        # order WebSocket's answer), and the counts and waiters told
         task = asyncio.get_running_loop().create_task(self._send(order, leg, outgoing), name=f"send-{order.client_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return order
+        self._changed()
 
     def _request_of(self, order: LiveOrder) -> OrderRequest:
         return OrderRequest(

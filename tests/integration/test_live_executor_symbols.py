@@ -109,6 +109,7 @@ async def _both_bought(executor: VenueExecutor, venue: Any, spec: VenueSpec) -> 
         for s, symbol in enumerate(executor.symbols):
             price, qty = _buy_at_ask(venue, spec, symbol)
             orders.append(executor.submit(BUY, float(price), float(qty), KIND_MANUAL, 1, executor.clock(), symbol=s))
+        live.depart()  # the decision handed over, as the engine ends one
         counts = live.open_counts.ravel().tolist()
         assert len(counts) == 4 and counts[v] == 1 and counts[2 + v] == 1  # per asset 2 * symbol + venue
         await eventually(lambda: all(o.answered for o in orders), executor)
