@@ -176,10 +176,9 @@ async def run_live(
     ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``); ``on_stop_signal()``
     when SIGTERM or SIGINT asks for the clean stop (``arb live`` arms its stop deadline there)."""
     from arb.runtime.engine import Engine
+    from arb.runtime.feeds import market_data_feeds
     from arb.runtime.session import SessionLoop, SessionStart, queued, warm_up_kernel
     from arb.runtime.trading_session import trading_session, venue_account
-    from connectors.binance.feed import BinanceFeed
-    from connectors.bybit.feed import BybitFeed
 
     started = time.perf_counter()
     config = config.as_traded()  # the market data of the network the orders go to, never data_network
@@ -291,10 +290,7 @@ async def run_live(
         save_risk_memory = keep_risk_memory(session.journal, engine, console, clock())
         names = list(config.symbol_names)
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
-        feeds = [
-            BinanceFeed(config.binance, names, queue=queue, clock=clock),
-            BybitFeed(config.bybit, names, queue=queue, clock=clock),
-        ]
+        feeds = market_data_feeds(config, names, queue=queue, clock=clock)  # as dry-run and record build them
         t0 = clock()
         loop = asyncio.get_running_loop()
 

@@ -171,14 +171,14 @@ def order_socket_url(venue: Any) -> str:
 
 def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict[str, Any] | None = None,
                       live: dict[str, Any] | None = None, symbols: dict[str, dict[str, Any]] | None = None,
-                      order_entry: str = "rest") -> Path:  # fmt: skip
+                      order_entry: str = "rest", feed: dict[str, Any] | None = None) -> Path:  # fmt: skip
     """Configuration files with both venues pointed at the fakes, for ``arb live``: spot, or linear when the
     fakes are (:func:`linear_pair`: the ``[perpetual]`` defaults, a wallet of 10,000 USDT as the venue
     file's ``[account] quote``).
 
     ``symbols``: more symbols after BTCUSDT, each with its ``[symbols.<SYMBOL>]`` table
     (:func:`symbol_tables`): ``[strategy] symbols`` lists them all. ``order_entry``: both venue files'
-    (``"websocket"``: over the fakes' order WebSockets)."""
+    (``"websocket"``: over the fakes' order WebSockets). ``feed``: more of both venue files' ``[feed]``."""
     live_section = {"unknown_check_interval_ms": 50, "unknown_checks": 3, "unknown_grace_ms": 300,
                     "fill_check_after_ms": 300, "request_timeout_ms": 5000, "state_dir": str(folder / "live"),
                     **(live or {})}  # fmt: skip
@@ -203,6 +203,8 @@ def write_pair_config(folder: Path, binance: Any, bybit: Any, *, arbitrage: dict
         if market == "linear":
             venue["account"] = {"base": 0.0, "quote": 10000.0}
             venue["feed"] = {"depth_stream": None}  # the venue's default for its market
+        if feed:
+            venue["feed"] = {**venue.get("feed", {}), **feed}
         venues[name] = venue
     return write_config_files(
         folder, binance_overrides=venues["binance"], bybit_overrides=venues["bybit"], arbitrage_overrides=sections

@@ -1,6 +1,7 @@
 """``arb live`` with two symbols end to end: a real ``arb`` process trades BTCUSDT and ETHUSDT against
 fake Binance and Bybit at once (public and private, ccxt unpatched, real feeds), one connection per
-venue and side carrying both symbols. Both symbols trade; the journal, the report and the venues' own
+venue and side carrying both symbols (or, under a cap of streams a connection, one per symbol for the
+market data). Both symbols trade; the journal, the report and the venues' own
 ledgers agree to the cent symbol by symbol. Then SIGKILL in the middle of trading and a restart:
 reconciled symbol by symbol, nothing lost, no order sent twice; and the kill switch flattens each
 symbol's lone leg.
@@ -92,6 +93,12 @@ def _net(venue: Any, symbol: str) -> Decimal:
     trades = [t for t in account(venue).trades if t.symbol == symbol]
     moved = sum((t.qty if t.side.value == "buy" else -t.qty for t in trades), Decimal(0))
     return moved - sum((t.fee for t in trades if t.fee_asset == BASE[symbol]), Decimal(0))
+
+
+def _book_connections(venue: Any) -> list[list[str]]:
+    """The symbols each of the venue's market-data connections carries (sorted)."""
+    books = [c for c in venue.all_connections if any("depth" in s or "orderbook" in s for s in c.subscriptions)]
+    return sorted(sorted({s.split("@")[0].split(".")[-1].upper() for s in c.subscriptions}) for c in books)
 
 
 def _trades(venues: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -207,7 +214,9 @@ async def test_arb_kill_with_two_symbols_flattens_each_symbols_lone_leg(
     keys = both_keys(monkeypatch)
     # past the hedge attempts the next one waits a minute: the exposure is the kill switch's to close
     retry = {"execution": {"hedge_retry_ms": 60_000}}
-    async with _venues(tmp_path, eth_at_ms=2000, arbitrage=retry) as (binance, bybit, config):
+    # three streams a connection: each symbol's market data on a connection of its own, as in dry-run
+    cap = {"max_streams_per_connection": 3}
+    async with _venues(tmp_path, eth_at_ms=2000, arbitrage=retry, feed=cap) as (binance, bybit, config):
         venues = {"binance": binance, "bybit": bybit}
         # Both spreads open at once; Bybit refuses each symbol's first sell and its three hedges for lack
         # of balance: both symbols' Binance legs are alone (the halt stops new pairs, not the hedges)
@@ -220,6 +229,8 @@ async def test_arb_kill_with_two_symbols_flattens_each_symbols_lone_leg(
                 return "HALTED" in text and all(_net(binance, s) > 0 for s in SYMBOLS)
 
             await until(both_naked, process, out, 60, binance)
+            for venue in venues.values():
+                assert _book_connections(venue) == [["BTCUSDT"], ["ETHUSDT"]]
             rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True)
             assert rc == 0, said
             stderr = ended(out, await exited(process), 0)
