@@ -142,7 +142,8 @@ async def _live(
 def _paper(orders: int) -> list[int]:
     config = load_config(ROOT / "config" / "arbitrage.toml")
     engine = Engine(config)
-    paper: PaperExecutor = engine.executor
+    paper = engine.executor
+    assert isinstance(paper, PaperExecutor)
     out = []
     for k in range(orders + 20):
         now = k * 1_000_000_000  # one order a second, each answered before the next (as in a dry run)

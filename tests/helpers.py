@@ -258,6 +258,27 @@ class AnsweringExecutor:
         self.run_until(2**62, on_answer)
         return 0
 
+    def submit(self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int,
+               symbol: int = 0, *, reduce_only: bool = False) -> Any:  # fmt: skip
+        raise AssertionError(f"{type(self).__name__} sends no immediate-or-cancel order")
+
+    def submit_quote(self, venue: int, side: int, price: float, qty: float, pair_id: int, now: int,
+                     symbol: int = 0) -> Any:  # fmt: skip
+        raise AssertionError(f"{type(self).__name__} rests no quote")
+
+    def cancel(self, order_id: int, now: int, venue: int = 0) -> bool:
+        raise AssertionError(f"{type(self).__name__} cancels nothing")
+
+    def credit(self, venue: int, amount: float) -> None:
+        return None
+
+    @property
+    def next_order_id(self) -> int:
+        raise AssertionError(f"{type(self).__name__} keeps no order numbers")
+
+    def summary(self) -> dict[str, Any]:
+        return {"executor": type(self).__name__}
+
     def depart(self) -> None:
         return None
 

@@ -106,7 +106,7 @@ class LiveExecutor:
     ) -> None:
         self.venues = list(venues)
         self.on_ready = on_ready
-        self.n_symbols = symbols or max((len(getattr(v, "markets", ())) for v in self.venues), default=0) or 1
+        self.n_symbols = symbols or max((len(v.markets) for v in self.venues), default=0) or 1
         n_venues = max(len(ASSET_NAMES), *(v.index + 1 for v in self.venues)) if self.venues else len(ASSET_NAMES)
         self.open_counts: Counts = np.zeros((self.n_symbols, n_venues), np.int64)
         """Per (symbol, venue): orders the engine has not been told the end of (unknown ones included)."""
@@ -122,19 +122,15 @@ class LiveExecutor:
         self.departures = Departures()
         """One decision's orders on both venues leave together (:mod:`arb.execution.departure`)."""
         for executor in self.venues:
-            if hasattr(executor, "departures"):
-                executor.departures = self.departures
+            executor.departures = self.departures
             executor.on_done = self._order_done
-            if hasattr(executor, "on_quote"):
-                executor.on_quote = self._quote_news
+            executor.on_quote = self._quote_news
             executor.on_change = lambda executor=executor: self._recount(executor)
-            guard = getattr(executor, "guard", None)
-            if guard is not None:
-                guard.on_block = lambda until, v=executor.index: self._blocked(v, until)
-            self.blocked_until_ns[executor.index] = getattr(executor, "blocked_until_ns", 0)
+            executor.guard.on_block = lambda until, v=executor.index: self._blocked(v, until)
+            self.blocked_until_ns[executor.index] = executor.blocked_until_ns
             self._recount(executor)
 
-    def _recount(self, executor: Any) -> None:
+    def _recount(self, executor: VenueExecutor) -> None:
         # One venue's column of the counts, from its orders in flight and those not yet handed over
         v = executor.index
         column = self.open_counts[:, v]
@@ -142,7 +138,7 @@ class LiveExecutor:
         unknown = 0
         for order in executor.in_flight:
             if not is_quote(order):  # a resting quote is no unanswered order (the gate counts it itself)
-                column[_symbol_of(order)] += 1
+                column[order.symbol_index] += 1
             unknown += order.state is OrderState.UNKNOWN
         self.unknown_counts[v] = unknown
 
@@ -185,6 +181,9 @@ class LiveExecutor:
     def on_rows(self, symbol: int, venue: int, rows: Any, now: int) -> None:
         """The feed's rows: nothing to do (the venue itself rests and fills the quotes)."""
 
+    def credit(self, venue: int, amount: float) -> None:
+        """A funding payment the engine booked: nothing to do (the venue pays it on its side itself)."""
+
     def _quoting(self, venue: int) -> QuotingVenueExecutor:
         executor = self._by_index[venue]
         if not isinstance(executor, QuotingVenueExecutor):
@@ -206,7 +205,7 @@ class LiveExecutor:
             self._quote_news(dataclasses.replace(order, status=status, fill_qty=0.0, fee=0.0, base_fee=0.0))
             return
         self._done.append(order)
-        self._undelivered[_symbol_of(order), order.venue] += 1
+        self._undelivered[order.symbol_index, order.venue] += 1
         executor = self._by_index.get(order.venue)
         if executor is not None:
             self._recount(executor)
@@ -233,7 +232,7 @@ class LiveExecutor:
         if is_quote(order):
             on_answer(order)
             return
-        s, v = _symbol_of(order), order.venue
+        s, v = order.symbol_index, order.venue
         self._undelivered[s, v] -= 1
         self.open_counts[s, v] -= 1
         on_answer(order)
@@ -274,8 +273,3 @@ class LiveExecutor:
                 for v in self.venues
             },
         }
-
-
-def _symbol_of(order: Any) -> int:
-    # The order's symbol number (0 for an object without one: a one-symbol caller's)
-    return int(getattr(order, "symbol_index", 0))

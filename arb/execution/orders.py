@@ -26,6 +26,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from arb.execution.faults import FAULT_NONE
 from arb.execution.paper import EngineOrder, Rejection
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
@@ -85,6 +86,7 @@ class LiveOrder(EngineOrder):
     """The whole fee's value in the quote currency (fees in the base coin valued at the fill price)."""
     base_fee: float = 0.0
     """The part of the fee paid in the base coin, base units: the position moved by that much less."""
+    fault = FAULT_NONE  # a class constant: the paper order's leg fault, which a real venue never draws
 
     @property
     def filled(self) -> Decimal:

@@ -109,6 +109,8 @@ class VenueExecutor(AccountReads, LateFills):
         self.on_done = on_done
         self.on_change: Callable[[], None] | None = None
         """Called whenever the orders in flight or their states change (the live executor's counts)."""
+        self.on_quote: Callable[[LiveOrder], None] | None = None
+        """Called with each piece of news about a resting quote (only a quoting executor rests any)."""
         self.setup = setup or VenueSetup(market=market)
         """What a failure message points at (the key's variables, the URLs, the venue file)."""
         self.order_entry: OrderEntry | None = None

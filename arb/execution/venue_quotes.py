@@ -43,7 +43,6 @@ __all__ = ["QuotingVenueExecutor", "is_quote"]
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from arb.errors import VenueError
@@ -78,7 +77,6 @@ class QuotingVenueExecutor(VenueExecutor):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.on_quote: Callable[[LiveOrder], None] | None = None
         self.quotes: dict[int, LiveOrder] = {}
         """The quotes of this run by arb's order number."""
         self.counters.update(quotes=0, quote_fills=0, cancels=0, cancel_misses=0, cancel_failures=0,

@@ -28,6 +28,7 @@ from typing import Any
 from rich.console import Console
 
 from arb.config import AppConfig
+from arb.execution.paper import PaperExecutor
 from arb.execution.paper_account import PaperAccount
 from arb.execution.risk import restore_risk_memory, risk_memory
 from arb.runtime.engine import Engine
@@ -68,7 +69,10 @@ def paper_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[An
     engine.cash[:] = account.cash
     engine.funding[:] = account.funding
     engine.on_funding = account.record_funding
-    engine.executor.set_balances(*account.balances())
+    paper = engine.executor  # the engine's own, made above: a dry run's venue is the paper one
+    if not isinstance(paper, PaperExecutor):
+        raise TypeError(f"a dry run trades on the paper executor, not {type(paper).__name__}")
+    paper.set_balances(*account.balances())
     st = engine.kstate
     st["last_buy_venue"] = account.last_buy_venue
     st["last_sell_venue"] = account.last_sell_venue

@@ -38,7 +38,6 @@ import arb._jit as nb  # numba.njit, compiled once per argument types, not per c
 from arb._jit import entry_point, say_compiling
 from arb.book import OrderBook, touches_book
 from arb.config import AppConfig
-from arb.errors import ConfigError
 from arb.events import (
     ASSET_NAMES,
     EVENT_KIND_MASK,
@@ -154,7 +153,12 @@ class Executor(Protocol):
     ``cancel_all`` hands over what is answered at shutdown and returns how many were still out.
     ``depart()`` is called once a decision's orders are all submitted (a live executor writes those it
     built for an order WebSocket then, back to back); ``departed()`` returns once they are on the wire,
-    which the session awaits before its next frame.
+    which the session awaits before its next frame. ``submit_quote`` rests one post-only quote and
+    ``cancel`` cancels one (the ``maker_taker`` style); ``on_rows`` hands it each book's rows as they are
+    applied (where a simulated venue queues its quotes); ``credit`` pays a funding payment on the venue's
+    side (a simulated venue's account; a real venue pays it itself). Every order it returns has a
+    ``fault`` (the leg fault the paper venue drew for it: ``FAULT_NONE`` elsewhere). ``next_order_id`` is
+    the number its next order gets; ``summary()`` what the run's report says of it.
 
     Its counts are int64 arrays it updates in place, which the engine hands its compiled step as they
     are: ``open_counts[symbol, venue]`` its unanswered orders, ``unknown_counts[venue]`` those
@@ -175,6 +179,15 @@ class Executor(Protocol):
     def cancel_all(self, on_answer: Callable[[Any], None]) -> int: ...
     def depart(self) -> None: ...
     async def departed(self) -> None: ...
+    def submit_quote(
+        self, venue: int, side: int, price: float, qty: float, pair_id: int, now: int, symbol: int = 0
+    ) -> Any: ...
+    def cancel(self, order_id: int, now: int, venue: int = 0) -> bool: ...
+    def on_rows(self, symbol: int, venue: int, rows: Any, now: int) -> None: ...
+    def credit(self, venue: int, amount: float) -> None: ...
+    @property
+    def next_order_id(self) -> int: ...
+    def summary(self) -> dict[str, Any]: ...
 
 
 class _Growing:
@@ -271,11 +284,6 @@ class Engine:
         self.params = params_of(config)
         self.quoting = bool((self.params["style"] != STYLE_TAKER).any())
         """Some symbol quotes (the ``maker_taker`` style): the executor rests post-only quotes."""
-        if self.quoting and executor is not None and not hasattr(executor, "submit_quote"):
-            raise ConfigError(
-                str(config.path), "strategy.style",
-                'expected "taker" here: "maker_taker" needs an executor that rests post-only quotes',
-            )  # fmt: skip
         self.quotes = new_quotes(2 * n_sym)
         """The resting quotes' slots (:mod:`arb.runtime.quote_slots`), asset ``2 * symbol + venue``."""
         self.levels = int(self.params[0]["book_levels"])
@@ -323,7 +331,7 @@ class Engine:
         self.on_fill = on_fill
         self.on_order: Callable[[Any], None] | None = None
         """Called with every order's answer (filled, partly filled, expired, rejected), before its fill."""
-        self.executor: Any = executor or PaperExecutor(
+        self.executor: Executor = executor or PaperExecutor(
             [config.for_symbol(s).venues for s in range(n_sym)],
             self.books,
             lambda: self.versions,
@@ -383,10 +391,10 @@ class Engine:
         # The executor's open_counts, unknown_counts and blocked_until_ns, as it keeps them (updated in
         # place): the compiled step reads them without a copy.
         ex = self.executor
-        shapes = ((self.n_symbols, 2), (2,), (2,))
+        named = (("open_counts", ex.open_counts, (self.n_symbols, 2)), ("unknown_counts", ex.unknown_counts, (2,)),
+                 ("blocked_until_ns", ex.blocked_until_ns, (2,)))  # fmt: skip
         counts = []
-        for name, shape in zip(("open_counts", "unknown_counts", "blocked_until_ns"), shapes, strict=True):
-            array = getattr(ex, name, None)
+        for name, array, shape in named:
             if not (
                 isinstance(array, np.ndarray)
                 and array.dtype == np.int64
@@ -489,9 +497,8 @@ class Engine:
         payment = -position * px * rate if position != 0.0 else 0.0
         self.cash[s, v] += payment
         self.funding[s, v] += payment
-        credit = getattr(self.executor, "credit", None)  # a simulated venue pays it on its side too
-        if credit is not None and payment != 0.0:
-            credit(v, payment)
+        if payment != 0.0:
+            self.executor.credit(v, payment)  # a simulated venue pays it on its side too
         log_ = self.log.funding
         data = log_.room(1)
         data[log_.n] = (now, funding_ts, v, s, rate, px, position, payment)
@@ -723,9 +730,8 @@ class Engine:
                 order = self.executor.submit(venue, side, price, qty, kind, pair_id, now, symbol, reduce_only=True)
             else:
                 order = self.executor.submit(venue, side, price, qty, kind, pair_id, now, symbol)
-            fault = getattr(order, "fault", 0)  # only the paper executor simulates leg faults
-            if fault:
-                sent.data[first + k]["fault"] = fault
+            if order.fault:  # only the paper executor simulates leg faults
+                sent.data[first + k]["fault"] = order.fault
             if debug:
                 log.debug(
                     "sent %s %s %s %g @ %g (pair %d, order %d)",

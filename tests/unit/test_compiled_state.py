@@ -12,7 +12,7 @@ from arb.execution.paper import PaperExecutor
 from arb.execution.risk import RISK_DTYPE, limits_of
 from arb.strategy.params import params_of
 from arb.strategy.types import BUY, INTENT_OPEN, PARAMS_DTYPE
-from tests.helpers import ROOT
+from tests.helpers import ROOT, AnsweringExecutor
 
 
 def test_per_symbol_records_carry_the_dtype_itself() -> None:
@@ -55,31 +55,13 @@ def test_engine_hands_the_executor_arrays_to_its_step() -> None:
     assert engine.views[0][0]["blocked_until_ns"] == 0 and engine.views[0][1]["blocked_until_ns"] == 123
 
 
-class _OwnExecutor:
+class _OwnExecutor(AnsweringExecutor):
     """An executor other than the paper one, keeping its own count arrays: the engine reads them as they are."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.open_counts = np.array([[1, 0]], np.int64)
-        self.unknown_counts = np.zeros(2, np.int64)
         self.blocked_until_ns = np.array([0, 456], np.int64)
-
-    def submit(self, *args: object, **kwargs: object) -> None:
-        raise AssertionError("nothing to send")
-
-    def next_event_ts(self) -> None:
-        return None
-
-    def run_until(self, ts: int, on_answer: object) -> None:
-        return None
-
-    def cancel_all(self, on_answer: object) -> int:
-        return 0
-
-    def depart(self) -> None:
-        return None
-
-    async def departed(self) -> None:
-        return None
 
 
 def test_engine_takes_another_executors_arrays() -> None:

@@ -9,12 +9,20 @@ from arb.execution.live_executor import LiveExecutor
 from arb.execution.orders import OrderState
 
 
+def _venue(index: int, in_flight: Any, markets: tuple[int, ...] = (0,)) -> SimpleNamespace:
+    """A venue executor as the live executor uses one: its number, orders in flight, markets, rate guard
+    and the callbacks the live executor sets."""
+    guard = SimpleNamespace(on_block=None)
+    return SimpleNamespace(index=index, in_flight=in_flight, markets=markets, guard=guard, blocked_until_ns=0,
+                           departures=None, on_done=None, on_quote=None, on_change=None)  # fmt: skip
+
+
 def test_an_order_done_on_the_venue_counts_as_open_until_the_engine_is_handed_its_answer() -> None:
     # The engine may decide at a book update that arrived before the answer: if the order stopped
     # counting as open when the venue answered, a complete pair would look like a lone leg.
-    venues: list[Any] = [SimpleNamespace(index=0, in_flight={}), SimpleNamespace(index=1, in_flight={})]
+    venues: list[Any] = [_venue(0, {}), _venue(1, {})]
     executor = LiveExecutor(venues)
-    order = SimpleNamespace(venue=1, respond_ts=100, state=OrderState.FILLED)
+    order = SimpleNamespace(venue=1, symbol_index=0, respond_ts=100, state=OrderState.FILLED)
     venues[1].on_done(order)  # the venue executor removed it from in_flight and reported it done
     assert executor.open_counts.ravel().tolist() == [0, 1] and executor.next_event_ts() == 100
     seen: list[Any] = []
@@ -22,7 +30,7 @@ def test_an_order_done_on_the_venue_counts_as_open_until_the_engine_is_handed_it
     assert seen == [] and executor.open_counts.ravel().tolist() == [0, 1]
     executor.run_until(100, seen.append)
     assert seen == [order] and executor.open_counts.ravel().tolist() == [0, 0]
-    venues[0].on_done(SimpleNamespace(venue=0, respond_ts=200, state=OrderState.REJECTED))
+    venues[0].on_done(SimpleNamespace(venue=0, symbol_index=0, respond_ts=200, state=OrderState.REJECTED))
     assert executor.open_counts.ravel().tolist() == [1, 0]
     assert executor.cancel_all(seen.append) == 0 and len(seen) == 2 and executor.rejections
 
@@ -30,10 +38,7 @@ def test_an_order_done_on_the_venue_counts_as_open_until_the_engine_is_handed_it
 def test_the_counts_the_engine_reads_are_updated_in_place_when_an_order_or_a_block_changes() -> None:
     # The engine hands these arrays to the compiled step as they are: they must be the same objects,
     # kept current by the executor, never rebuilt.
-    guards = [SimpleNamespace(on_block=None), SimpleNamespace(on_block=None)]
-    venues: list[Any] = [
-        SimpleNamespace(index=v, in_flight=[], markets=(0, 1), guard=guards[v], blocked_until_ns=0) for v in (0, 1)
-    ]
+    venues: list[Any] = [_venue(v, [], markets=(0, 1)) for v in (0, 1)]
     executor = LiveExecutor(venues)
     open_counts, unknown_counts, blocked = executor.open_counts, executor.unknown_counts, executor.blocked_until_ns
     assert open_counts.shape == (2, 2) and unknown_counts.shape == (2,) and blocked.shape == (2,)
@@ -52,7 +57,7 @@ def test_the_counts_the_engine_reads_are_updated_in_place_when_an_order_or_a_blo
     assert open_counts.tolist() == [[0, 0], [0, 1]] and unknown_counts.tolist() == [0, 0]
     executor.run_until(100, lambda answer: None)
     assert open_counts.tolist() == [[0, 0], [0, 0]]
-    guards[0].on_block(5_000)  # the rate guard of venue 0 blocks it
+    venues[0].guard.on_block(5_000)  # the rate guard of venue 0 blocks it
     assert blocked.tolist() == [5_000, 0]
     assert executor.open_counts is open_counts and executor.unknown_counts is unknown_counts
     assert executor.blocked_until_ns is blocked

@@ -10,12 +10,11 @@ round, on the same view.
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from arb.config import AppConfig, load_config
 from arb.events import DEPTH_ASK, DEPTH_BID, EXCH_EVENT, LOCAL_EVENT, empty_events
-from arb.execution.paper import Rejection
+from arb.execution.paper import PaperOrder, Rejection
 from arb.runtime.engine import Engine
 from arb.runtime.replay import ReplayBatch
 from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_HELD, SELL
@@ -38,9 +37,9 @@ class _Refusing(AnsweringExecutor):
 
     def submit_quote(self, venue: int, side: int, price: float, qty: float, pair_id: int, now: int,
                      symbol: int = 0) -> Any:  # fmt: skip
-        order = SimpleNamespace(
+        order = PaperOrder(
             order_id=len(self.quotes) + 1, venue=venue, side=side, price=price, qty=qty, kind=INTENT_QUOTE,
-            pair_id=pair_id, symbol_index=symbol, sent_ts=now, respond_ts=now, status="rejected",
+            pair_id=pair_id, symbol_index=symbol, sent_ts=now, arrive_ts=now, respond_ts=now, status="rejected",
             rejection=Rejection(-2010, "Order would immediately match and take."),
         )  # fmt: skip
         self.quotes.append(order)
@@ -49,9 +48,6 @@ class _Refusing(AnsweringExecutor):
 
     def cancel(self, order_id: int, now: int, venue: int = 0) -> bool:
         raise AssertionError("a refused quote is never cancelled")
-
-    def submit(self, *args: object, **kwargs: object) -> Any:
-        raise AssertionError("no immediate-or-cancel order: nothing fills")
 
 
 def _config(folder: Path) -> AppConfig:

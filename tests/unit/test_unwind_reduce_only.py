@@ -9,14 +9,13 @@ the sell leg is refused, so the kernel unwinds the buy (``hedge_mode = "unwind"`
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from arb.config import AppConfig, load_config
 from arb.events import DEPTH_ASK, DEPTH_BID, EXCH_EVENT, LOCAL_EVENT, empty_events
-from arb.execution.paper import Rejection
+from arb.execution.paper import PaperOrder, Rejection
 from arb.runtime.engine import Engine
 from arb.runtime.replay import ReplayBatch
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
@@ -41,11 +40,11 @@ class _SellsRefused(AnsweringExecutor):
                symbol: int = 0, *, reduce_only: bool = False) -> Any:  # fmt: skip
         self.sent.append((venue, side, kind, reduce_only))
         filled = side == BUY
-        order = SimpleNamespace(
+        order = PaperOrder(
             order_id=len(self.sent), venue=venue, side=side, price=price, qty=qty, kind=kind, pair_id=pair_id,
             symbol_index=symbol, sent_ts=now, respond_ts=now, arrive_ts=now,
             status="filled" if filled else "rejected", fill_qty=qty if filled else 0.0, fill_price=price,
-            fee=0.0, base_fee=0.0, rejection=None if filled else Rejection(-2019, "Margin is insufficient."),
+            fee=0.0, rejection=None if filled else Rejection(-2019, "Margin is insufficient."),
         )  # fmt: skip
         self._answers.append(order)
         return order
