@@ -8,14 +8,11 @@ __all__ = ["ENV_REF", "MissingSecretsError", "Secret", "UnsetVariableError", "re
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import Final, NoReturn, Protocol
 
 from arb.errors import ArbError, ConfigError
-
-if TYPE_CHECKING:
-    from arb.config.app import AppConfig
 
 ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 """A secret's reference to an environment variable: ``${NAME}``."""
@@ -190,15 +187,30 @@ class MissingSecretsError(ConfigError):
         self.expected = message
 
 
-def require_credentials(config: AppConfig, venues: Iterable[int] = (0, 1)) -> None:
+class _Keyed(Protocol):
+    # A venue file's keys (arb.config.venue.VenueConfig)
+    @property
+    def path(self) -> Path: ...
+    @property
+    def api_key(self) -> Secret | None: ...
+    @property
+    def api_secret(self) -> Secret | None: ...
+
+
+class _Venues(Protocol):
+    # The configuration's venues by asset number (arb.config.app.AppConfig)
+    @property
+    def venues(self) -> Sequence[_Keyed]: ...
+
+
+def require_credentials(config: _Venues, venues: Iterable[int] = (0, 1)) -> None:
     """Check that every venue in ``venues`` (asset numbers) has its API key and secret: referenced in
     its file, and each referenced environment variable set now. Raises :class:`MissingSecretsError`
     naming everything missing at once; reads no value beyond whether it is set."""
     missing: list[tuple[str, str, str | None]] = []
     for v in venues:
         venue = config.venues[v]
-        for key in ("api_key", "api_secret"):
-            secret: Secret | None = getattr(venue, key)
+        for key, secret in (("api_key", venue.api_key), ("api_secret", venue.api_secret)):
             if secret is None:
                 missing.append((str(venue.path), key, None))
             elif not secret.is_set():

@@ -13,21 +13,34 @@ __all__ = ["DeadMan"]
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from arb.errors import VenueError
-from connectors.common.private import DeadManScope
-
-if TYPE_CHECKING:
-    from arb.execution.venue_executor import VenueExecutor
+from connectors.common.private import DeadManScope, PrivateLink, PrivateVenue, SymbolRef
 
 log = logging.getLogger(__name__)
+
+
+class Guarded(PrivateLink, Protocol):
+    """What the switch needs of the venue executor it guards (``arb.execution.venue_executor``): the link
+    its adapter arms the switch through, the symbols it trades, and its background tasks."""
+
+    adapter: PrivateVenue
+    venue: str
+    market: str
+
+    @property
+    def markets(self) -> Sequence[SymbolRef]: ...
+    @property
+    def symbols(self) -> tuple[str, ...]: ...
+    def add_background(self, task: asyncio.Task[Any]) -> None: ...
 
 
 class DeadMan:
     """The dead-man's switch of ``executor``'s venue-market, for every symbol it trades."""
 
-    def __init__(self, executor: VenueExecutor) -> None:
+    def __init__(self, executor: Guarded) -> None:
         self.executor = executor
 
     @property

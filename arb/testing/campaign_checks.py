@@ -19,7 +19,7 @@ from arb.strategy.types import INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_U
 from arb.testing.pair_rig import account
 
 if TYPE_CHECKING:
-    from arb.testing.campaign import Scenario
+    from arb.testing.campaign_kinds import Scenario
 
 POST_ONLY_CODES = ("-2010", "-5022")
 UNHEARD = "not-found"
