@@ -77,6 +77,7 @@ from arb.errors import VenueError
 from arb.events import ASSET_NAMES
 from arb.execution.departure import Departures
 from arb.execution.orders import LiveOrder
+from arb.execution.paper import OrderStatus
 from arb.execution.venue_quotes import QuotingVenueExecutor, is_quote
 from connectors.common.orders import OrderState
 
@@ -201,7 +202,7 @@ class LiveExecutor:
             self.rejections.append(order)
         if is_quote(order):
             # its end; its fills were handed over one by one as they were booked
-            status = "done" if order.status == "filled" else order.status
+            status = OrderStatus.DONE if order.status is OrderStatus.FILLED else order.status
             self._quote_news(dataclasses.replace(order, status=status, fill_qty=0.0, fee=0.0, base_fee=0.0))
             return
         self._done.append(order)

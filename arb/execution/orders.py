@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from arb.execution.faults import FAULT_NONE
-from arb.execution.paper import EngineOrder, Rejection
+from arb.execution.paper import EngineOrder, OrderStatus, Rejection
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
 ZERO = Decimal(0)
@@ -79,7 +79,7 @@ class LiveOrder(EngineOrder):
     checked_ns: int = 0
     """When the venue was last asked about it."""
     # engine-facing aggregates, set when done
-    status: str = "sent"
+    status: OrderStatus = OrderStatus.SENT
     fill_price: float = 0.0
     fill_qty: float = 0.0
     fee: float = 0.0
@@ -132,14 +132,14 @@ class LiveOrder(EngineOrder):
         qty = sum((f.qty for f in fills), ZERO)
         self.respond_ts = now_ns
         if self.state is OrderState.REJECTED:
-            self.status = "rejected"
+            self.status = OrderStatus.REJECTED
             return
         if qty <= 0:
-            self.status = "canceled" if self.state is OrderState.CANCELED else "expired"
+            self.status = OrderStatus.CANCELED if self.state is OrderState.CANCELED else OrderStatus.EXPIRED
             return
         cost = sum((f.price * f.qty for f in fills), ZERO)
         fee, base_fee = fees_of(fills, quote_asset, base_asset)
-        self.status = "filled"
+        self.status = OrderStatus.FILLED
         self.fill_qty = float(qty)
         self.fill_price = float(cost / qty)
         self.fee = float(fee)

@@ -44,7 +44,15 @@ exchange does, not against the rows the feed had delivered by then.
 
 from __future__ import annotations
 
-__all__ = ["LEG_FAULT_REJECTION", "EngineOrder", "PaperExecutor", "PaperOrder", "Rejection", "reject_reason"]
+__all__ = [
+    "LEG_FAULT_REJECTION",
+    "EngineOrder",
+    "OrderStatus",
+    "PaperExecutor",
+    "PaperOrder",
+    "Rejection",
+    "reject_reason",
+]
 
 import dataclasses
 import heapq
@@ -52,6 +60,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -158,6 +167,22 @@ def reject_reason(
     return None
 
 
+class OrderStatus(StrEnum):
+    """What became of an order, as the engine is told: an immediate-or-cancel order is ``SENT`` until its
+    answer, then ``FILLED`` (anything filled), ``EXPIRED`` (nothing filled) or ``REJECTED``; a quote is also
+    ``LIVE`` (it rests), ``PARTIAL`` (one fill of it, the rest still resting), ``CANCELED`` or ``DONE`` (its
+    end, its fills told one by one before). The values are the words the journal and reports write."""
+
+    SENT = "sent"
+    FILLED = "filled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    CANCELED = "canceled"
+    LIVE = "live"
+    PARTIAL = "partial"
+    DONE = "done"
+
+
 @dataclass(slots=True)
 class EngineOrder:
     """What every order the engine sends starts with, paper or live (:class:`PaperOrder`,
@@ -180,7 +205,7 @@ class PaperOrder(EngineOrder):
 
     arrive_ts: int
     respond_ts: int = 0
-    status: str = "sent"  # sent -> filled | expired | rejected, then answered
+    status: OrderStatus = OrderStatus.SENT
     fill_price: float = 0.0
     fill_qty: float = 0.0
     fee: float = 0.0
@@ -389,7 +414,7 @@ class PaperExecutor:
         venue = self.venues[s][order.venue]
         acct = self.sides[order.venue]
         if order.fault == FAULT_REJECT:
-            order.status = "rejected"
+            order.status = OrderStatus.REJECTED
             order.rejection = LEG_FAULT_REJECTION
             log.debug("paper %s: leg fault rejects order %d", ASSET_NAMES[order.venue], order.order_id)
             return
@@ -397,7 +422,7 @@ class PaperExecutor:
         if rejection is None and venue.market == "linear":
             rejection = self._margin_rejection(order)
         if rejection is not None:
-            order.status = "rejected"
+            order.status = OrderStatus.REJECTED
             order.rejection = rejection
             self.rejections.append(order)
             log.warning(
@@ -444,11 +469,11 @@ class PaperExecutor:
             filled += take
             remaining -= take
         if filled <= 0.0:
-            order.status = "expired"
+            order.status = OrderStatus.EXPIRED
             return
         price = cost / filled
         fee = cost * venue.fees.taker
-        order.status = "filled"
+        order.status = OrderStatus.FILLED
         order.fill_qty = filled
         order.fill_price = price
         order.fee = fee
@@ -596,14 +621,14 @@ class PaperExecutor:
         if rejection is None and venue.market == "linear":
             rejection = self._margin_rejection(order)
         if rejection is not None:
-            order.status, order.rejection = "rejected", rejection
+            order.status, order.rejection = OrderStatus.REJECTED, rejection
             self.rejections.append(order)
         elif not self.resting[2 * s + v].add(order.order_id, order.side, order.price, order.qty):
-            order.status, order.rejection = "expired", _POST_ONLY[(venue.name, venue.market)]
+            order.status, order.rejection = OrderStatus.EXPIRED, _POST_ONLY[(venue.name, venue.market)]
             self.post_only_rejects += 1
         else:
-            order.status = "live"
-        if order.status != "live":
+            order.status = OrderStatus.LIVE
+        if order.status is not OrderStatus.LIVE:
             del self._quotes[order.order_id]
         self._answer_quote(order, when, now)
 
@@ -617,7 +642,7 @@ class PaperExecutor:
             log.info("paper %s: cancel of quote %d: %s %s", ASSET_NAMES[v], order.order_id, miss.code, miss.message)
             return
         del self._quotes[order.order_id]
-        order.status = "canceled"
+        order.status = OrderStatus.CANCELED
         self._answer_quote(order, when, now)
 
     def _quote_filled(self, order: PaperOrder, venue_ts: int, now: int) -> None:
@@ -626,7 +651,7 @@ class PaperExecutor:
         acct = self.sides[v]
         cost = order.qty * order.price
         fee = cost * venue.fees.maker
-        order.status, order.fill_qty, order.fill_price, order.fee = "filled", order.qty, order.price, fee
+        order.status, order.fill_qty, order.fill_price, order.fee = OrderStatus.FILLED, order.qty, order.price, fee
         order.arrive_ts = venue_ts  # when the venue filled it
         acct.position[s] += order.side * order.qty
         acct.base[s] += order.side * order.qty
@@ -654,17 +679,17 @@ class PaperExecutor:
             if action == "due":  # a quote or cancel at the venue, not acted on yet
                 act = self._due[seq]
                 if not act.done and act.action == "quote":
-                    order.status = "canceled"
+                    order.status = OrderStatus.CANCELED
                     cancelled += 1
             elif action in ("arrive", "quote"):
-                order.status = "canceled"
+                order.status = OrderStatus.CANCELED
                 cancelled += 1
             elif action != "cancel":
                 on_answer(order)
         for resting in self.resting.values():
             for oid in list(resting.quotes):
                 resting.cancel(oid)
-                self._quotes[oid].status = "canceled"
+                self._quotes[oid].status = OrderStatus.CANCELED
                 cancelled += 1
         self._quotes.clear()
         self._events.clear()

@@ -48,7 +48,7 @@ from typing import Any
 from arb.errors import VenueError
 from arb.execution.grid import grid_price
 from arb.execution.orders import LiveOrder, fees_of
-from arb.execution.paper import Rejection
+from arb.execution.paper import OrderStatus, Rejection
 from arb.execution.rate_guard import Traffic
 from arb.execution.venue_executor import VenueExecutor
 from arb.strategy.types import INTENT_QUOTE
@@ -211,7 +211,7 @@ class QuotingVenueExecutor(VenueExecutor):
         now = self.clock()
         if not order.told_live and order.state in _RESTING:
             order.told_live = True
-            self.on_quote(dataclasses.replace(order, status="live", respond_ts=now))
+            self.on_quote(dataclasses.replace(order, status=OrderStatus.LIVE, respond_ts=now))
         market = self.markets[order.symbol_index]
         for trade_id, fill in list(order.fills.items()):
             if trade_id in order.told_fills:
@@ -225,6 +225,6 @@ def _fill_news(order: LiveOrder, fill: VenueFill, now: int, quote_asset: str, ba
     # one fill of a quote as the engine books it (the order's fields, this fill's figures)
     fee, base_fee = fees_of((fill,), quote_asset, base_asset)
     return dataclasses.replace(
-        order, status="partial", fill_qty=float(fill.qty), fill_price=float(fill.price), fee=float(fee),
+        order, status=OrderStatus.PARTIAL, fill_qty=float(fill.qty), fill_price=float(fill.price), fee=float(fee),
         base_fee=float(base_fee), respond_ts=now, arrive_ts=fill.exch_ts_ms * 1_000_000,
     )  # fmt: skip

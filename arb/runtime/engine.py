@@ -49,7 +49,7 @@ from arb.events import (
     event_dtype,
 )
 from arb.execution.faults import make_leg_faults
-from arb.execution.paper import PaperExecutor, PaperOrder
+from arb.execution.paper import OrderStatus, PaperExecutor, PaperOrder
 from arb.execution.queue_model import queue_model
 from arb.execution.risk import (
     B_HALTED,
@@ -565,7 +565,9 @@ class Engine:
             self._quote_answer(order)
         if self.on_order is not None:
             self.on_order(order)
-        if order.status != "filled" and order.status != "partial":  # partial: one fill of a live quote
+        if (
+            order.status != OrderStatus.FILLED and order.status != OrderStatus.PARTIAL
+        ):  # partial: one fill of a live quote
             return
         v = order.venue
         # a fee paid in the base coin (a live spot buy) comes off the position, not the cash;
@@ -593,12 +595,12 @@ class Engine:
         a, i = 2 * order.symbol_index + order.venue, 0 if order.side == BUY else 1
         if ints[a, i, Q_OID] != order.order_id:
             return
-        if order.status == "live":
+        if order.status == OrderStatus.LIVE:
             if ints[a, i, Q_STATE] == QUOTE_PENDING:
                 ints[a, i, Q_STATE] = QUOTE_LIVE
-        elif order.status == "partial":  # a live quote's fill: the rest still rests in its slot
+        elif order.status == OrderStatus.PARTIAL:  # a live quote's fill: the rest still rests in its slot
             self.quotes[1][a, i, 1] = max(0.0, float(self.quotes[1][a, i, 1]) - order.fill_qty)
-        elif order.status == "expired" or order.status == "rejected":
+        elif order.status == OrderStatus.EXPIRED or order.status == OrderStatus.REJECTED:
             hold_slot(self.quotes, a, i, order.respond_ts)
         else:
             ints[a, i, Q_OID] = 0

@@ -14,7 +14,7 @@ from typing import Any
 
 from arb.config import AppConfig, load_config
 from arb.events import DEPTH_ASK, DEPTH_BID, EXCH_EVENT, LOCAL_EVENT, empty_events
-from arb.execution.paper import PaperOrder, Rejection
+from arb.execution.paper import OrderStatus, PaperOrder, Rejection
 from arb.runtime.engine import Engine
 from arb.runtime.replay import ReplayBatch
 from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_HELD, SELL
@@ -39,7 +39,8 @@ class _Refusing(AnsweringExecutor):
                      symbol: int = 0) -> Any:  # fmt: skip
         order = PaperOrder(
             order_id=len(self.quotes) + 1, venue=venue, side=side, price=price, qty=qty, kind=INTENT_QUOTE,
-            pair_id=pair_id, symbol_index=symbol, sent_ts=now, arrive_ts=now, respond_ts=now, status="rejected",
+            pair_id=pair_id, symbol_index=symbol, sent_ts=now, arrive_ts=now, respond_ts=now,
+            status=OrderStatus.REJECTED,
             rejection=Rejection(-2010, "Order would immediately match and take."),
         )  # fmt: skip
         self.quotes.append(order)

@@ -15,7 +15,7 @@ import pytest
 
 from arb.config import AppConfig, load_config
 from arb.events import DEPTH_ASK, DEPTH_BID, EXCH_EVENT, LOCAL_EVENT, empty_events
-from arb.execution.paper import PaperOrder, Rejection
+from arb.execution.paper import OrderStatus, PaperOrder, Rejection
 from arb.runtime.engine import Engine
 from arb.runtime.replay import ReplayBatch
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
@@ -43,7 +43,8 @@ class _SellsRefused(AnsweringExecutor):
         order = PaperOrder(
             order_id=len(self.sent), venue=venue, side=side, price=price, qty=qty, kind=kind, pair_id=pair_id,
             symbol_index=symbol, sent_ts=now, respond_ts=now, arrive_ts=now,
-            status="filled" if filled else "rejected", fill_qty=qty if filled else 0.0, fill_price=price,
+            status=OrderStatus.FILLED if filled else OrderStatus.REJECTED, fill_qty=qty if filled else 0.0,
+            fill_price=price,
             fee=0.0, rejection=None if filled else Rejection(-2019, "Margin is insufficient."),
         )  # fmt: skip
         self._answers.append(order)
