@@ -400,7 +400,7 @@ class BybitArchiveReader:
             empty: list[int] = []
             crossed: list[int] = []
             no_ts = 0
-            on_message = self.inner.on_message
+            decode = self.inner.decode
             last = 0
             try:
                 for lines, read in _book_lines(f.path):
@@ -420,7 +420,7 @@ class BybitArchiveReader:
                             sink.extend(_trade_rows(trades, tp, k, latency))
                             tp = k
                         snapshot = _SNAPSHOT in line[:96]
-                        on_message(line, ts)
+                        decode(line, ts)
                         if snapshot:
                             snapshots.append(ts)
                             self._check_snapshot(line, ts, empty, crossed)

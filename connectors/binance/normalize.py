@@ -221,7 +221,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
         self.symbol = symbol.upper()
         self._resumed(self._make_sync(market == "linear"), last_update_id)
 
-    def on_message(self, payload: bytes, local_ts: int) -> None:
+    def decode(self, payload: bytes, local_ts: int) -> None:
         """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
         self.stats.messages += 1
         try:
@@ -257,7 +257,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
         """
         kinds = self._kinds
         handlers = self._handlers
-        on_message = self.on_message
+        decode = self.decode
         skip_bbo = not self.include_bbo
         fast = 0
         skipped_bbo = 0
@@ -280,7 +280,7 @@ class BinanceNormalizer(VenueNormalizer[int]):
                     except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
                         self._decode_failed(payload, local_ts, exc)
                     continue
-            on_message(line[20:], int(line[:19]))
+            decode(line[20:], int(line[:19]))
         self.stats.messages += fast + skipped_bbo
         self.stats.bbo_messages += skipped_bbo
 

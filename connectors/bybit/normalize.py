@@ -161,7 +161,7 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
             self.depth = depth
         self._resumed(self.sync, last_update_id)
 
-    def on_message(self, payload: bytes, local_ts: int) -> None:
+    def decode(self, payload: bytes, local_ts: int) -> None:
         """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
         self.stats.messages += 1
         try:
@@ -191,12 +191,12 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
 
         Lines without the timestamp prefix go to ``on_bad_line``.
         """
-        on_message = self.on_message
+        decode = self.decode
         for line in lines:
             if line[19:20] != b" " or not line[:19].isdigit():
                 on_bad_line(line)
                 continue
-            on_message(line[20:], int(line[:19]))
+            decode(line[20:], int(line[:19]))
 
     def _scan_frame(self, payload: bytes, local_ts: int, depth: int) -> bool:
         # One order-book frame through fastscan.scan_frame. False when it declined (nothing

@@ -14,7 +14,8 @@ The frame path, in this order, for every frame (WebSocket message or Binance RES
    ``recv_perf_ns = time.perf_counter_ns()``, before anything else;
 2. ``recorder.write(venue, market, symbol, local_ts, payload, settle=False)`` with the bytes exactly as
    received (buffered in memory: nothing slow happens here);
-3. ``normalizer.on_message(payload, local_ts)``, then ``normalizer.sink.take()``;
+3. ``normalizer.on_message(payload, local_ts)`` (which says what the frame was: a depth message of
+   the symbol, a gap), then ``normalizer.sink.take()``;
 4. one :class:`FeedBatch` onto the consumer's queue, if there are rows or the status changed;
 5. ``recorder.settle()``: the deflating and flushing the buffered frames call for.
 
@@ -114,7 +115,7 @@ from connectors.common.feed_parts import (
     exponential_backoff,
     feed_error,
 )
-from connectors.common.normalizer import SyncState
+from connectors.common.normalizer import DECODED_DEPTH, DECODED_GAP, SyncState
 from connectors.common.rows import RowSink
 
 log = logging.getLogger(__name__)
@@ -570,17 +571,11 @@ class MarketDataFeed:
         recorder = self._recorder
         if recorder is not None:  # the raw frame is kept before anything parses it
             recorder.write(self.name, self.market, st.symbol, local_ts, payload, settle=False)
-        normalizer = st.normalizer
-        nstats = normalizer.stats
-        depth_before = nstats.depth_messages
-        foreign_before = nstats.other_symbols
-        gaps_before = nstats.gaps
         started = time.perf_counter_ns()
-        normalizer.on_message(payload, local_ts)
+        did = st.normalizer.on_message(payload, local_ts)
         rows = self._take(st)
         done = time.perf_counter_ns()
-        # A depth message of this symbol (one of another symbol on the same socket does not count).
-        is_depth = nstats.depth_messages != depth_before and nstats.other_symbols == foreign_before
+        is_depth = bool(did & DECODED_DEPTH)
         if is_depth:
             st.last_depth_rx_ns = local_ts
             self._session_depth += 1
@@ -598,7 +593,7 @@ class MarketDataFeed:
         self._publish(st, rows, local_ts, recv_perf_ns)
         if recorder is not None:  # compression and flushing after the rows are out
             recorder.settle()
-        self._after_frame(st, nstats.gaps != gaps_before)
+        self._after_frame(st, bool(did & DECODED_GAP))
         if self._conditions.waiters:
             self._conditions.notify()
 

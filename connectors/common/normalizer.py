@@ -14,6 +14,8 @@ live feeds, and never one line per message: a few, then a count. A converter tur
 from __future__ import annotations
 
 __all__ = [
+    "DECODED_DEPTH",
+    "DECODED_GAP",
     "BadPayload",
     "BadPayloadLog",
     "BookSync",
@@ -32,7 +34,7 @@ __all__ = [
 import logging
 from dataclasses import KW_ONLY, dataclass, field
 from enum import IntEnum
-from typing import Generic, Protocol, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -170,6 +172,15 @@ class SyncStatus:
         self.last_depth_exch_ts = exch_ts
 
 
+DECODED_DEPTH: Final = 1
+"""In what :meth:`Normalizer.on_message` returns: a depth message of the normalizer's symbol (one of
+another symbol on the same socket is not)."""
+DECODED_GAP: Final = 2
+"""In what :meth:`Normalizer.on_message` returns: its update ids broke the book's continuity (the book
+left SYNCED). Plain int bits, not an ``IntFlag``: the feed reads them for every frame, and an ``IntFlag``'s
+``&`` costs half a microsecond."""
+
+
 class Normalizer(Protocol):
     """What the feed and the converter rely on."""
 
@@ -183,8 +194,9 @@ class Normalizer(Protocol):
     echo: bool
     """Log what it meets (live feeds); False leaves it to the caller's summary (converters)."""
 
-    def on_message(self, payload: bytes, local_ts: int) -> None:
-        """Decode one raw payload received at ``local_ts`` (ns) and append its rows to ``sink``."""
+    def on_message(self, payload: bytes, local_ts: int) -> int:
+        """Decode one raw payload received at ``local_ts`` (ns), append its rows to ``sink``, and say
+        what it was (:data:`DECODED_DEPTH`, :data:`DECODED_GAP`, or'ed; 0: neither)."""
 
     @property
     def needs_snapshot(self) -> bool:
@@ -329,8 +341,18 @@ class VenueNormalizer(Generic[K]):
         """True when the feed must get the venue's book afresh (the venue's class says when)."""
         raise NotImplementedError
 
-    def on_message(self, payload: bytes, local_ts: int) -> None:
-        """Decode one raw payload received at ``local_ts`` (ns) (the venue's class does)."""
+    def on_message(self, payload: bytes, local_ts: int) -> int:
+        """Decode one raw payload received at ``local_ts`` (ns) and say what it was (:data:`DECODED_DEPTH`,
+        :data:`DECODED_GAP`)."""
+        stats = self.stats
+        depth, foreign, gaps = stats.depth_messages, stats.other_symbols, stats.gaps
+        self.decode(payload, local_ts)
+        did = DECODED_DEPTH if stats.depth_messages != depth and stats.other_symbols == foreign else 0
+        return did | DECODED_GAP if stats.gaps != gaps else did
+
+    def decode(self, payload: bytes, local_ts: int) -> None:
+        """Decode one raw payload received at ``local_ts`` (ns), its rows to ``sink`` (the venue's class
+        does; a recording's bulk paths call it line by line, with nothing to report)."""
         raise NotImplementedError
 
     def kind_of(self, name: str) -> K | None:
