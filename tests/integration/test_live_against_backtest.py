@@ -35,6 +35,8 @@ from tests.integration.live_rig import (
 )
 from tests.scenarios import Change, write_standing_spread
 
+pytestmark = pytest.mark.wall_clock  # the recording is made for the present and played on the wall clock
+
 MS = 1_000_000
 DELAY_S = 0.04
 OPEN_MS = 12_000
