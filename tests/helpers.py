@@ -222,7 +222,7 @@ def rerun_without_jit(test_file: str) -> None:
     if os.environ.get("NUMBA_DISABLE_JIT") == "1":
         pytest.skip("already running without JIT")
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", test_file],  # no workers
         cwd=ROOT,
         env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
         capture_output=True,

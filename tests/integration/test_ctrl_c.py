@@ -9,6 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from arb.execution.paper_account import read_paper_account
 from arb.testing.waiting import Patience, communicate, read_until
 from tests.helpers import ROOT
@@ -19,6 +21,7 @@ DURATION_MS = 600_000
 however late a busy machine gets there (a replay that fell behind catches up, then waits again)."""
 
 
+@pytest.mark.wall_clock  # the replay runs at the recorded pace, so it is still running at the signal
 async def test_ctrl_c_in_a_replayed_dry_run_writes_the_report_and_exits_130(tmp_path: Path) -> None:
     config = standing_spread_config(tmp_path, duration_ms=DURATION_MS)
     state, out = tmp_path / "paper", tmp_path / "report"

@@ -254,13 +254,19 @@ async def test_rest_snapshot_plus_later_diffs_equals_the_venues_book() -> None:
         assert sorted_levels(asks, descending=False) == book.asks
 
 
+def _held() -> float:
+    return 1000.0  # a venue clock that does not move
+
+
 async def test_usdm_depth_has_event_and_transaction_times_and_diffs_chain_on_pu() -> None:
     lines = recorded(USDM, 200)
     snapshot = next(p for p in lines if p.startswith(b'{"lastUpdateId"'))
     async with (
         asyncio.timeout(TIMEOUT_S),
+        # the venue's clock held: both requests fall in one weight window, however slow a busy machine is
+        # between them (on the wall clock a minute could turn in between)
         FakeBinanceVenue(
-            USDM, market="linear", tick_size="0.10", lot_size="0.001", options=VenueOptions(max_frames=200)
+            USDM, market="linear", tick_size="0.10", lot_size="0.001", options=VenueOptions(max_frames=200, clock=_held)
         ) as venue,
         http() as session,
         connect(f"{venue.ws_urls[0]}?streams={USDM_DEPTH}") as ws,

@@ -59,6 +59,7 @@ def test_seeds_decide_the_scenario_and_cycle_through_every_fault_of_both_styles_
         assert s.maker == (s.style == MAKER) and s.hedge_venue != s.venue
 
 
+@pytest.mark.wall_clock  # the venues play the market in real time; faults strike and end on the clock
 @pytest.mark.parametrize("seed", SLICE.values(), ids=[f"{style}-{fault.value}" for style, fault in SLICE])
 async def test_a_scenario_keeps_the_invariants(seed: int, tmp_path: Path) -> None:
     s = scenario(seed)

@@ -286,6 +286,7 @@ async def test_a_rate_limit_on_one_venue_during_a_lone_leg_is_closed_on_the_othe
             assert_journal_matches_ledgers(journal, {"binance": binance, "bybit": bybit})
 
 
+@pytest.mark.wall_clock  # the ban lasts its Retry-After on the wall clock
 async def test_a_binance_ban_is_told_on_telegram_at_once_with_its_end_and_again_when_it_ends(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

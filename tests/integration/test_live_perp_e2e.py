@@ -49,7 +49,10 @@ from tests.integration.live_rig import (
     write_pair_config,
 )
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")  # the tests share the module-scoped first runs
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="module"),  # the tests share the module-scoped first runs
+    pytest.mark.wall_clock,  # the venues' clock is the wall clock: the funding time is waited for
+]
 
 OPEN_MS = 30_000
 """When the spread opens, after the recording's start: ``arb live`` must be up by then (it takes about 2 s

@@ -46,6 +46,8 @@ from tests.integration.live_rig import (
 
 spec = each_spec(ALL_SPECS)
 
+pytestmark = pytest.mark.wall_clock  # each test waits out the venue's Retry-After or ban
+
 RETRY_S = 2
 """The venue's Retry-After in these tests: long enough that the executor's 50 ms resolver would have sent
 dozens of requests inside it."""
