@@ -125,15 +125,16 @@ class Departures:
 
     def add(self, write: Callable[[], None]) -> None:
         """Queue ``write()`` (one order's socket write, which must not raise) for :meth:`depart`."""
-        if not self._writes and not self._after:
-            asyncio.get_running_loop().call_soon(self.depart)  # whoever hands orders over without departing
-        self._writes.append(write)
+        self._queue(self._writes, write)
 
     def after(self, work: Callable[[], None]) -> None:
         """Queue ``work()`` for :meth:`depart`, once every queued write is done (in the order queued)."""
+        self._queue(self._after, work)
+
+    def _queue(self, into: list[Callable[[], None]], call: Callable[[], None]) -> None:
         if not self._writes and not self._after:
-            asyncio.get_running_loop().call_soon(self.depart)
-        self._after.append(work)
+            asyncio.get_running_loop().call_soon(self.depart)  # whoever hands orders over without departing
+        into.append(call)
 
     def depart(self) -> None:
         """Write every queued order now, back to back, in the order they were submitted; then do the work

@@ -126,6 +126,17 @@ async def test_a_fill_swept_before_its_order_was_known_is_its_own_after_a_restar
             assert not journal.intents(in_flight=True)
 
 
+async def _declared_not_found(executor: Any, venue: Any, ask: Decimal, qty: Decimal) -> Any:
+    """A buy of ``qty`` at ``ask`` the venue holds unprocessed (it acts on it only once released, with
+    ``venue.faults.release_orders()``), so the executor declares it not found: returned rejected."""
+    await eventually(venue.user_streams_up, venue)
+    venue.faults.order_timeout(processed=False)
+    order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+    await eventually(lambda: order.answered, executor)
+    assert order.state is OrderState.REJECTED
+    return order
+
+
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)
 async def test_a_fill_after_the_not_found_verdict_reopens_the_order_and_reaches_the_engine(
     spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -140,11 +151,8 @@ async def test_a_fill_after_the_not_found_verdict_reopens_the_order_and_reaches_
         ask, qty = at_ask(venue, spec, Decimal("0.5"))
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
-            await eventually(venue.user_streams_up, venue)
-            venue.faults.order_timeout(processed=False)  # the venue acts on it only once released
-            order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
-            await eventually(lambda: order.answered, executor)
-            assert order.state is OrderState.REJECTED and order.rejection is not None
+            order = await _declared_not_found(executor, venue, ask, qty)
+            assert order.rejection is not None
             assert order.rejection.code == "not-found" and account(venue).orders == []
             engine.run_until(2**62, told.append)
             assert [o.status for o in told] == ["rejected"] and engine.open_counts.sum() == 0
@@ -176,11 +184,8 @@ async def test_a_fill_swept_after_the_not_found_verdict_finds_its_order_by_the_v
             ask, qty = at_ask(venue, spec, Decimal("0.5"))
             async with asyncio.TaskGroup() as group:
                 executor.run_background(group)
-                await eventually(venue.user_streams_up, venue)
-                venue.faults.order_timeout(processed=False)  # the venue acts on it only once released
-                order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
-                await eventually(lambda: order.answered, executor)
-                assert order.state is OrderState.REJECTED and not order.venue_order_id
+                order = await _declared_not_found(executor, venue, ask, qty)
+                assert not order.venue_order_id
                 engine.run_until(2**62, told.append)
                 venue.faults.silence_user_stream()  # the stream says nothing of what follows
                 venue.faults.release_orders()  # its matching engine takes it now: it fills
@@ -222,11 +227,8 @@ async def test_a_venue_that_does_not_find_its_own_traded_order_yet_is_asked_agai
         ask, qty = at_ask(venue, spec, Decimal("0.5"))
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
-            await eventually(venue.user_streams_up, venue)
-            venue.faults.order_timeout(processed=False)
-            order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
-            await eventually(lambda: order.answered, executor)
-            assert order.state is OrderState.REJECTED and not order.venue_order_id
+            order = await _declared_not_found(executor, venue, ask, qty)
+            assert not order.venue_order_id
             venue.faults.silence_user_stream()
             venue.faults.hide_orders(queries=1)  # the first query of it, once placed, does not find it
             venue.faults.release_orders()
