@@ -23,9 +23,9 @@ from pathlib import Path
 from machine import run_benchmark
 from numba import njit
 
+from arb.backtest import run as bt
 from arb.config import load_config
-from arb.runtime import backtest as bt
-from arb.runtime.loader import load_session, plan_days
+from arb.recording.loader import load_session, plan_days
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ that produced orders it is frame receipt to intents handed to the executor. The 
 loop are not in it: ``benchmarks/bench_feed.py`` measures frame receipt to rows over loopback.
 
 Executor events (simulated order arrivals and answers) due before a frame are processed before its
-clock starts, as the dry run's timer task does between frames (``arb.runtime.session``); the decisions
+clock starts, as the dry run's timer task does between frames (``arb.live.session_loop``); the decisions
 they trigger (hedges, the next pair) are timed on their own line, which includes the paper venue's
 simulated matching.
 
@@ -32,12 +32,12 @@ from machine import run_benchmark
 
 from arb.config import load_config
 from arb.events import BINANCE, BYBIT
+from arb.live.engine import Engine
+from arb.live.recorded_source import ReplayBatch
+from arb.live.session_loop import warm_up_kernel
 from arb.recording.format import LineReader
+from arb.recording.loader import find_days, load_session, plan_days
 from arb.recording.venues import make_normalizer
-from arb.runtime.engine import Engine
-from arb.runtime.loader import find_days, load_session, plan_days
-from arb.runtime.replay import ReplayBatch
-from arb.runtime.session import warm_up_kernel
 
 ROOT = Path(__file__).resolve().parent.parent
 

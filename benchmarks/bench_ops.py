@@ -36,9 +36,9 @@ from rich.console import Console
 
 from arb.config import load_config
 from arb.execution.paper_account import PaperAccount
+from arb.live.dry_run import dry_run_replay
 from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
-from arb.runtime.dry_run import dry_run_replay
 from arb.testing.configs import write_config_files
 
 ROOT = Path(__file__).resolve().parent.parent

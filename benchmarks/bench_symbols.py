@@ -47,14 +47,14 @@ sys.path.insert(0, str(ROOT))
 
 from machine import run_benchmark  # noqa: E402
 
+from arb.backtest.run import Schedule, run_session  # noqa: E402
 from arb.config import AppConfig, load_config  # noqa: E402
+from arb.live.engine import Engine  # noqa: E402
+from arb.live.recorded_source import ReplayBatch  # noqa: E402
+from arb.live.session_loop import warm_up_kernel  # noqa: E402
 from arb.recording.format import LineReader, format_line  # noqa: E402
+from arb.recording.loader import find_days, load_session, plan_days  # noqa: E402
 from arb.recording.venues import make_normalizer  # noqa: E402
-from arb.runtime.backtest import Schedule, run_session  # noqa: E402
-from arb.runtime.engine import Engine  # noqa: E402
-from arb.runtime.loader import find_days, load_session, plan_days  # noqa: E402
-from arb.runtime.replay import ReplayBatch  # noqa: E402
-from arb.runtime.session import warm_up_kernel  # noqa: E402
 from arb.testing.configs import write_config_files  # noqa: E402
 from tests.multi import ETH, two_symbol_recordings  # noqa: E402
 

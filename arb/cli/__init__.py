@@ -146,7 +146,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from arb.errors import ConfigError
 
     config = load_config(args.config)
-    from arb.runtime.preflight import (  # the gate's code: once the file is read
+    from arb.live.preflight import (  # the gate's code: once the file is read
         full_size_blockers,
         pair_blockers,
         resting_quotes,
@@ -205,10 +205,10 @@ def _paths_of(config: AppConfig) -> list[str]:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
+    from arb.backtest.run import run_backtest
     from arb.config import load_config
     from arb.reports import InitialBalances, print_summary, run_summary, write_report
-    from arb.runtime.backtest import run_backtest
-    from arb.runtime.sent_orders import backtest_orders
+    from arb.reports.sent_orders import backtest_orders
     from arb.ui import console, status_and_progress
 
     config = _with_recordings(load_config(args.config), args.recordings)
@@ -268,13 +268,13 @@ def _with_recordings(config: AppConfig, recordings: Path | None) -> AppConfig:
 
 def _cmd_parity(args: argparse.Namespace) -> int:
     from arb.config import load_config
-    from arb.runtime.parity import run_parity, zero_latency
+    from arb.parity.against_dry_run import run_parity, zero_latency
 
     config = load_config(args.config)
     if args.zero_latency:
         config = zero_latency(config)
     if args.live:
-        from arb.runtime.live_parity import run_live_parity
+        from arb.parity.against_live import run_live_parity
 
         report = run_live_parity(config, args.start, args.end, exact=args.zero_latency)
     else:

@@ -2,7 +2,7 @@
 
 Opens the paper account (``[dry_run] state_dir`` or ``--state-dir``; ``--fresh`` sets the old one
 aside), prints what it resumes and any halt or pause it keeps, hands the session
-(:mod:`arb.runtime.dry_run`) its watchers (the ops watch and the terminal lines,
+(:mod:`arb.live.dry_run`) its watchers (the ops watch and the terminal lines,
 :func:`arb.ops.terminal.dry_run_watchers`), then writes the report (:func:`write_dry_run_report`): the
 same summary, trades.csv, equity.npz, equity.png and summary.json as a backtest.
 """
@@ -40,7 +40,7 @@ from arb.errors import UsageError, exit_code_of
 
 if TYPE_CHECKING:
     from arb.execution.paper_account import PaperAccount
-    from arb.runtime.dry_run import DryRunResult
+    from arb.live.dry_run import DryRunResult
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +98,7 @@ def _cmd_dry_run(args: argparse.Namespace) -> int:
     out = report_folder(args.out, config.backtest.out, "dry-run")
     days = None
     if not args.live_data:
-        from arb.runtime.loader import plan_days
+        from arb.recording.loader import plan_days
 
         days = plan_days(config, args.start, args.end)
     with PaperAccount.open(state_dir, config, fresh=args.fresh) as account:  # its writer until the report is out
@@ -109,8 +109,8 @@ def _dry_run_on(
     args: argparse.Namespace, config: AppConfig, account: PaperAccount, state_dir: Path, days: Any, out: Path
 ) -> int:
     # the dry run on an open paper account (the caller closes it)
+    from arb.live.dry_run import dry_run_live, dry_run_replay
     from arb.ops.terminal import dry_run_watchers
-    from arb.runtime.dry_run import dry_run_live, dry_run_replay
     from arb.ui import console
 
     duration = args.duration

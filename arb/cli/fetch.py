@@ -9,7 +9,7 @@ With no option but ``--start`` it fetches what ``arb backtest --start`` needs on
 reads: both venues ([venues]) in their configured markets, every ``[strategy] symbols``, into ``[backtest]
 recordings``, from Tardis.dev (the one source with both venues' spot and linear books, and with receive
 times); its first lines say what and from where, and why that source. What it fetches, where it puts it
-and how it retries: :mod:`arb.runtime.fetch`.
+and how it retries: :mod:`arb.recording.fetch`.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from arb.arguments import Command, add_recordings_out, day, days_begun, each_onc
 from arb.arguments import symbol as symbol_argument
 from arb.config import load_config
 from arb.errors import EXIT_VENUE_UNAVAILABLE, UsageError
-from arb.runtime.fetch_choices import KEY_VARIABLE, SOURCES, VENUES
+from arb.recording.fetch_choices import KEY_VARIABLE, SOURCES, VENUES
 
 if TYPE_CHECKING:
-    from arb.runtime.fetch import FetchResult
+    from arb.recording.fetch import FetchResult
 
 _WHY_TARDIS = (
     "Tardis.dev has both venues' spot and linear books, with its collector's receive times; Bybit's archive has "
@@ -83,7 +83,7 @@ def _mb(n: int) -> str:
 def main(args: argparse.Namespace) -> int:
     """Run ``arb fetch`` with parsed arguments: one line per file, exit 1 when any failed, 4 when the source's
     host could not be reached."""
-    from arb.runtime.fetch import fetch, plan, sizes  # the downloads: aiohttp, the Tardis reader
+    from arb.recording.fetch import fetch, plan, sizes  # the downloads: aiohttp, the Tardis reader
 
     start, end = days_begun(args.start, args.end)
     config = load_config(args.config)

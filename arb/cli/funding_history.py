@@ -5,7 +5,7 @@
     arb funding-history --start 2024-08-01 [--end 2024-08-08] [--symbols BTCUSDT ...]
                         [--venue binance|bybit] [--out DIR] [--config PATH]
 
-What it fetches and where it writes: :mod:`arb.runtime.funding_history`.
+What it fetches and where it writes: :mod:`arb.recording.funding_history`.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run ``arb funding-history`` with parsed arguments; prints a line per venue and symbol."""
-    from arb.runtime.funding_history import check_linear, day_start_ns, fetch_funding_history
-    from arb.runtime.marks import NS_PER_DAY
+    from arb.recording.funding_history import check_linear, day_start_ns, fetch_funding_history
+    from arb.results.marks import NS_PER_DAY
 
     start, end = days_begun(args.start, args.end)
     config = load_config(args.config)

@@ -32,7 +32,7 @@ def _cmd_halt(args: Any) -> int:
     from arb.execution.paper_account import update_paper_halt
     from arb.execution.paper_files import DB_NAME
     from arb.execution.risk import RISK_MEMORY_KEY, clear_day, day_pause_text, make_limits
-    from arb.runtime.kill import HALT_KEY
+    from arb.live.kill import HALT_KEY
 
     config = load_config(args.config)
     limits = make_limits(config.risk)

@@ -1,10 +1,10 @@
 """``arb kill [--timeout TIME]``: the kill switch, with or without a running ``arb live``.
 
-A running ``arb live`` (its pid file in ``[live] state_dir``, :mod:`arb.runtime.live_process`) gets
+A running ``arb live`` (its pid file in ``[live] state_dir``, :mod:`arb.live.process`) gets
 SIGUSR1 and a ``KILL`` file, and is awaited while it halts, cancels and flattens; then, or with none
 running, this process halts the account, cancels every open order and flattens the net position
-itself (:func:`arb.runtime.kill.kill`). The halt is written to the journal before any venue is asked
-(:func:`arb.runtime.kill.record_halt`), so it holds when no venue can be reached (exit 4 then). Exit 1
+itself (:func:`arb.live.kill.kill`). The halt is written to the journal before any venue is asked
+(:func:`arb.live.kill.record_halt`), so it holds when no venue can be reached (exit 4 then). Exit 1
 when exposure is left or a flatten order's fate is unknown (the report names which).
 """
 
@@ -35,9 +35,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_kill(args: Any) -> int:
-    from arb.runtime.kill import kill, record_halt
-    from arb.runtime.live_process import KILL_FILE, PID_FILE, running_pid
-    from arb.runtime.trading_session import trading_session
+    from arb.live.kill import kill, record_halt
+    from arb.live.process import KILL_FILE, PID_FILE, running_pid
+    from arb.live.trading_session import trading_session
     from arb.ui import console
 
     config = load_config(args.config)

@@ -10,7 +10,7 @@ and the decision-to-request and decision-to-first-fill times, as percentiles; pe
 decision), tick to the first and to the last leg's request written and the gap between the legs;
 ``--plot`` draws the round trips
 over time; ``--export`` writes each venue's rows in the form hftbacktest's interpolated order latency
-reads (:mod:`arb.runtime.latency`), where ``[latency] order = "measured"`` makes backtests replay them.
+reads (:mod:`arb.backtest.order_latency`), where ``[latency] order = "measured"`` makes backtests replay them.
 The journal is the one ``arb live`` writes (``[live] journal_url``, or ``<state_dir>/<account>.sqlite``);
 it is only read.
 """
@@ -91,8 +91,8 @@ def _plot(path: Path, trips: dict[str, np.ndarray[Any, Any]]) -> None:
 
 
 def _cmd_latency(args: argparse.Namespace) -> int:
+    from arb.backtest.order_latency import latency_rows, measured_path, percentiles
     from arb.journal.journal import Journal
-    from arb.runtime.latency import latency_rows, measured_path, percentiles
 
     config = load_config(args.config)
     live = config.live

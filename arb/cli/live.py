@@ -4,7 +4,7 @@ Loads the configuration, asks for a typed confirmation before a venue on mainnet
 ``--yes`` for unattended starts), checks that every API key the venues need is set (all the missing
 ones named at once) and that no quote would rest where nothing cancels it if arb dies (unless
 ``[live] quotes_without_dead_man`` says so: exit 78 otherwise), then runs
-:func:`arb.runtime.live_run.run_live` with its stop deadline armed by SIGTERM or Ctrl-C, and writes the
+:func:`arb.live.trading.run_live` with its stop deadline armed by SIGTERM or Ctrl-C, and writes the
 same report as a dry run plus each venue's order latency.
 """
 
@@ -23,7 +23,7 @@ from arb.config import AppConfig, load_config, require_credentials
 from arb.errors import NeedsOperatorError, UsageError, exit_code_of
 
 if TYPE_CHECKING:
-    from arb.runtime.deadline import StopDeadline
+    from arb.live.deadline import StopDeadline
 
 _CONFIRMATION = "trade real money"
 
@@ -67,12 +67,12 @@ def _cmd_live(args: Any) -> int:
     for venue in config.venues:
         console.print(venue.describe_endpoints(private=True), highlight=False, soft_wrap=True)
     require_credentials(config)  # every missing key named at once, before anything connects
-    from arb.runtime.preflight import unguarded_quotes_refusal
+    from arb.live.preflight import unguarded_quotes_refusal
 
     refusal = unguarded_quotes_refusal(config)  # before the report folder's run: run_live refuses it too
     if refusal is not None:
         raise NeedsOperatorError(refusal)
-    from arb.runtime.deadline import StopDeadline
+    from arb.live.deadline import StopDeadline
 
     deadline = StopDeadline(config.live.stop_timeout_ns, "arb live")  # armed by SIGTERM / Ctrl-C
     try:
@@ -84,9 +84,9 @@ def _cmd_live(args: Any) -> int:
 def _live_and_report(config: AppConfig, args: Any, out: Path, deadline: StopDeadline) -> int:
     from arb.cli.latency import pair_line
     from arb.cli.reconcile import latency_lines
+    from arb.live.trading import run_live
     from arb.ops.watch import Watch
     from arb.reports import InitialBalances, print_summary, run_summary, write_report
-    from arb.runtime.live_run import run_live
     from arb.ui import console
 
     watch = Watch(config, "live", report_dir=str(config.live.state_dir / "reports"))

@@ -2,7 +2,7 @@
 
 One immediate-or-cancel limit order through the very same path as ``arb live`` (reconcile first,
 journal, send, unknown resolution, fills from the user stream:
-:func:`arb.runtime.trading_session.place_one`), printed when done: a smoke test of keys and endpoints on
+:func:`arb.live.trading_session.place_one`), printed when done: a smoke test of keys and endpoints on
 testnet or demo, and a handle for operations by hand. ``--symbol`` is one of ``[strategy] symbols``
 (the first by default).
 """
@@ -59,7 +59,7 @@ def _cmd_order(args: argparse.Namespace) -> int:
     side = BUY if args.side == "buy" else SELL
     number = _symbol_number(config, args.symbol)
     require_credentials(config, [venue])  # every missing key named at once, before anything connects
-    from arb.runtime.trading_session import place_one
+    from arb.live.trading_session import place_one
 
     order, reports = asyncio.run(
         place_one(

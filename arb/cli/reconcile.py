@@ -1,7 +1,7 @@
 """``arb reconcile [--venue binance|bybit] [--accept-venue-state] [--json]``: the journal against the venues.
 
 Every symbol of ``[strategy] symbols`` on each venue (:mod:`arb.execution.reconcile`, through
-:func:`arb.runtime.trading_session.trading_session`): exit 0 when everything is explained, 1 with a report
+:func:`arb.live.trading_session.trading_session`): exit 0 when everything is explained, 1 with a report
 of what differs, symbol by symbol, otherwise; then each venue's order latency from the journal.
 """
 
@@ -62,7 +62,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     require_credentials(config, _venues_arg(args.venue))  # every missing key named at once
     latencies: dict[str, dict[str, dict[str, float]]] = {}
 
-    from arb.runtime.trading_session import trading_session
+    from arb.live.trading_session import trading_session
 
     async def run() -> list[VenueReconciliation]:
         async with trading_session(config, _venues_arg(args.venue), order_entry=False) as session:

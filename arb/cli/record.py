@@ -1,6 +1,6 @@
 """``arb record [--config PATH] [--symbols BTCUSDT ETHUSDT] [--duration 10m] [--out DIR] [--status-every 10s]``.
 
-Records both venues' raw market data (:func:`arb.runtime.record.record`) with the ops watch handed down
+Records both venues' raw market data (:func:`arb.live.record.record`) with the ops watch handed down
 (``/metrics``, the dashboard and the alerts of ``[ops]`` and ``[alerts]``), until ``--duration``,
 Ctrl-C or SIGTERM, then prints what was recorded.
 """
@@ -25,9 +25,9 @@ from arb.config import AppConfig, load_config
 from arb.errors import ArbError, exit_code_of
 
 if TYPE_CHECKING:
-    from arb.runtime.record import RecordReport
+    from arb.live.record import RecordReport
 
-log = logging.getLogger("arb.runtime.record")
+log = logging.getLogger("arb.live.record")
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
     closed first. Raises :class:`~arb.errors.ArbError` (exit 1), after the summary, when a venue
     never connected or sent nothing, or no line was recorded: the reason is the message.
     """
-    from arb.runtime.record import DEFAULT_STATUS_NS
+    from arb.live.record import DEFAULT_STATUS_NS
 
     config = load_config(args.config)
     symbols = each_once(args.symbols or list(config.symbol_names), "--symbols")
@@ -82,8 +82,8 @@ async def _run(
             loop.add_signal_handler(sig, _on_signal, stop, sig, received)
             installed.append(sig)
     try:
+        from arb.live.record import record
         from arb.ops.watch import Watch
-        from arb.runtime.record import record
 
         watch = Watch(config, "record", recording_dir=str(out_dir))
         report = await record(

@@ -108,7 +108,7 @@ class DeadMan:
         every quarter window: if arb stops renewing, Binance cancels the symbols' orders. Binance spot
         has no such switch: its immediate-or-cancel orders leave nothing open, but a ``maker_taker``
         quote rests there after arb dies, so ``arb live`` quotes there only with ``[live]
-        quotes_without_dead_man`` (``arb.runtime.preflight.unguarded_quotes_refusal``). ``armed``:
+        quotes_without_dead_man`` (``arb.live.preflight.unguarded_quotes_refusal``). ``armed``:
         :meth:`arm` has armed it already (the first request is not sent again).
         """
         executor = self.executor

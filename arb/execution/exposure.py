@@ -61,7 +61,7 @@ class _Symbol(Protocol):
 
 
 class _Engine(Protocol):
-    # what naked_legs reads of arb.runtime.engine.Engine
+    # what naked_legs reads of arb.live.engine.Engine
     kstate: Any
     position: Any
     last_mid: Any

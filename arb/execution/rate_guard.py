@@ -66,7 +66,7 @@ class Traffic(IntEnum):
 
 
 _INTENT_OPEN, _INTENT_HEDGE, _INTENT_UNWIND, _INTENT_QUOTE, _KIND_FLATTEN = 1, 2, 3, 4, 8
-"""The intent kinds of :mod:`arb.strategy.types` and the kill switch's (``arb.runtime.trading_session``)."""
+"""The intent kinds of :mod:`arb.strategy.types` and the kill switch's (``arb.live.trading_session``)."""
 
 
 def traffic_of_kind(kind: int) -> Traffic:

@@ -1,6 +1,6 @@
 """What a dry run prints while it runs: a line per fill and a periodic account line, as a session's watcher.
 
-:class:`PaperLines` is handed to the dry run's session loop (:mod:`arb.runtime.session`) beside the
+:class:`PaperLines` is handed to the dry run's session loop (:mod:`arb.live.session_loop`) beside the
 ops :class:`~arb.ops.watch.Watch` (:func:`dry_run_watchers` builds both): every ``[dry_run]
 report_interval`` of the session's clock, and as soon as both books are first synced, one line with
 the paper account's cash and base holdings on each venue, positions, equity, fills and pairs won;
@@ -19,8 +19,8 @@ import numpy as np
 from arb.events import ASSET_NAMES
 from arb.execution.paper_account import holdings_text, positions_text
 from arb.execution.paper_files import KIND_NAMES
-from arb.runtime.account_lines import AccountLines
-from arb.runtime.callbacks import chained
+from arb.live.account_lines import AccountLines
+from arb.live.callbacks import chained
 from arb.strategy.types import BUY
 
 if TYPE_CHECKING:
@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 
     from arb.config import AppConfig
     from arb.execution.paper_account import PaperAccount
+    from arb.live.engine import Engine
+    from arb.live.session_loop import SessionStart
     from arb.ops.watch import Watch
-    from arb.runtime.engine import Engine
-    from arb.runtime.session import SessionStart
 
 
 class PaperLines(AccountLines):
@@ -71,7 +71,7 @@ class PaperLines(AccountLines):
 
     def account_line(self, engine: Engine, when: str) -> None:
         """The paper account's cash and base holdings on each venue, positions, equity, fills and pairs won."""
-        from arb.runtime.pairs import pairs_text
+        from arb.results.pairs import pairs_text
 
         base, quote = self.account.balances()
         mids = engine.last_mid

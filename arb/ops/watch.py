@@ -2,7 +2,7 @@
 
 A :class:`Watch` owns the process's :class:`~arb.ops.snapshot.OpsHub`, the HTTP server (metrics and
 dashboard) and the alert service. The command that runs a mode builds it and hands it down to the
-session loop (:class:`arb.runtime.session.SessionLoop`) as one of its watchers:
+session loop (:class:`arb.live.session_loop.SessionLoop`) as one of its watchers:
 
     watch = Watch(config, "dry-run", report_dir=...)
     loop = SessionLoop(engine, [watch, ...])
@@ -58,9 +58,9 @@ from arb.strategy.types import BUY, HEDGE_FAILED, VENUE_OK, VENUE_STALE
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
+    from arb.live.engine import Engine
+    from arb.live.session_loop import SessionStart
     from arb.ops.server import OpsServer
-    from arb.runtime.engine import Engine
-    from arb.runtime.session import SessionStart
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ class Watch:
             remove_address(self._address_file.parent, self.run_id)
             self._address_file = None
 
-    # -- as a session's watcher (arb.runtime.session.SessionWatcher) ------------------------------
+    # -- as a session's watcher (arb.live.session_loop.SessionWatcher) ------------------------------
 
     def begin(self, start: SessionStart) -> list[str]:
         """The session starts: take its clock and data source, start the server and the alerts
@@ -327,7 +327,7 @@ class Watch:
     def attach(self, engine: Engine) -> None:
         """Turn the engine's fills, answers, breaches and halts into events. Call after the driver
         set its own callbacks: they are kept and called first."""
-        from arb.runtime.callbacks import chained
+        from arb.live.callbacks import chained
 
         self.engine = engine
         engine.on_fill = chained(engine.on_fill, self._on_fill)

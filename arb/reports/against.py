@@ -53,8 +53,8 @@ from arb.events import ASSET_NAMES
 from arb.formats import num, pct
 from arb.reports.common import Array
 from arb.reports.files import ORDERS_CSV, SUMMARY_JSON, TRADES_CSV, read_orders_csv
+from arb.reports.sent_orders import ORDER_DTYPE
 from arb.reports.sources import SourceData, journal_url, load_backtest
-from arb.runtime.sent_orders import ORDER_DTYPE
 
 MATCHED_DTYPE: Final = np.dtype([("order", "i8"), ("price", "f8"), ("qty", "f8")])
 """One fill of an order: the order's row number in its :class:`Orders`, the fill's price and quantity."""
@@ -68,7 +68,7 @@ class Orders:
     """One side's orders and their fills.
 
     Attributes:
-        orders: ``ORDER_DTYPE`` rows (:mod:`arb.runtime.sent_orders`), symbols numbered by ``symbols``.
+        orders: ``ORDER_DTYPE`` rows (:mod:`arb.reports.sent_orders`), symbols numbered by ``symbols``.
         fills: ``MATCHED_DTYPE`` rows, each naming its order's row.
         first_ns, last_ns: The span the side covers.
         symbols: The symbols' names by number.

@@ -34,7 +34,7 @@ from arb.reports.common import QTY_EPS, VENUES, Array, none_to_nan
 from arb.reports.risk import held_values
 from arb.reports.summary import Summary
 from arb.reports.valuation import account_equity
-from arb.runtime.marks import Span, Spans
+from arb.results.marks import Span, Spans
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_QUOTE, INTENT_UNWIND, SELL
 
 

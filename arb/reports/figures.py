@@ -61,7 +61,7 @@ from arb.reports.risk import SECONDS_PER_YEAR
 from arb.reports.sources import SourceData
 from arb.reports.summary import Figures, FillFigures, Summary, SymbolSummary, summarize
 from arb.reports.valuation import InitialBalances, account_equity, unit_value
-from arb.runtime.pairs import opens_pair
+from arb.results.pairs import opens_pair
 from arb.strategy.types import BUY, EQUITY_DTYPE
 
 Array = np.ndarray[Any, np.dtype[Any]]

@@ -44,8 +44,8 @@ from arb.formats import iso_ns
 from arb.reports.charts import plot_equity
 from arb.reports.common import SIDE_NAMES, Array, require_fields
 from arb.reports.pnl import pnl_from_fills
+from arb.reports.sent_orders import ORDER_DTYPE
 from arb.reports.summary import Summary
-from arb.runtime.sent_orders import ORDER_DTYPE
 from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE
 
 SUMMARY_JSON: Final = "summary.json"
@@ -101,7 +101,7 @@ ORDERS_HEADER: Final = (
     "qty",  # the quantity asked for
     "kind",  # open / hedge / unwind / quote
     "pair_id",
-    "order_id",  # the order_id of its fills in trades.csv; 0: not known (see arb.runtime.sent_orders)
+    "order_id",  # the order_id of its fills in trades.csv; 0: not known (see arb.reports.sent_orders)
     "round_trip_ns",  # request to answer, as the run's order latency model gave it (ns)
 )
 """Columns of a backtest's orders.csv: one row per order sent (cancels left out), in the order sent."""
@@ -118,7 +118,7 @@ def write_report(
 ) -> list[Path]:
     """Write trades.csv, equity.npz, equity.png and summary.json into ``out_dir`` (created if
     needed), funding.csv when ``funding`` (``FUNDING_DTYPE``) holds payments and orders.csv when
-    ``orders`` (:data:`~arb.runtime.sent_orders.ORDER_DTYPE`, a backtest's) are given.
+    ``orders`` (:data:`~arb.reports.sent_orders.ORDER_DTYPE`, a backtest's) are given.
 
     Each file is written through :func:`arb.files.atomic_writer` (a temporary file in ``out_dir``,
     synced and renamed over its final name), so an interrupted run leaves either the previous file or
@@ -212,7 +212,7 @@ def _numbers_of_names(
 
 
 def read_orders_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
-    """A backtest's orders.csv (:data:`ORDERS_HEADER`) as :data:`~arb.runtime.sent_orders.ORDER_DTYPE`
+    """A backtest's orders.csv (:data:`ORDERS_HEADER`) as :data:`~arb.reports.sent_orders.ORDER_DTYPE`
     rows, symbols numbered by ``symbols`` (a name not there after them, a number as itself).
 
     Raises:

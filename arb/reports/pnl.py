@@ -1,7 +1,7 @@
 """PnL from fills, FIFO holding times, the arbitrage pairs and the legs the leg-fault model hit.
 
-Every pair's PnL and every win are counted by the one definition in :mod:`arb.runtime.pairs`
-(:func:`~arb.runtime.pairs.pair_pnl`), which the dry run's account line uses too. Units: prices and
+Every pair's PnL and every win are counted by the one definition in :mod:`arb.results.pairs`
+(:func:`~arb.results.pairs.pair_pnl`), which the dry run's account line uses too. Units: prices and
 money in quote currency, quantities in base units, times in int64 ns; a figure that cannot be
 computed is None.
 """
@@ -45,7 +45,7 @@ from arb.reports.common import (
     sum_or_none,
     value_at,
 )
-from arb.runtime.pairs import count_won, pair_index, pair_legs, pair_pnl
+from arb.results.pairs import count_won, pair_index, pair_legs, pair_pnl
 from arb.strategy.types import (
     BUY,
     FILL_DTYPE,

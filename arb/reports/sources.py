@@ -587,7 +587,7 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     from arb.journal.journal import funding as funding_table
     from arb.journal.journal import intents as intents_table
     from arb.journal.journal import state as state_table
-    from arb.runtime.kill import HALT_KEY
+    from arb.live.kill import HALT_KEY
 
     account = config.live.account
     url, name = journal_url(config)

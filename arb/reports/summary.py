@@ -67,7 +67,7 @@ from arb.reports.pnl import (
 )
 from arb.reports.risk import RiskFigures, account_risk_figures, risk_figures
 from arb.reports.valuation import InitialBalances, account_equity, boundary_marks, unit_value, value_prices
-from arb.runtime.marks import BoundaryMark, Span, Spans
+from arb.results.marks import BoundaryMark, Span, Spans
 from arb.strategy.types import (
     BUY,
     EQUITY_DTYPE,

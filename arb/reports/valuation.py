@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from arb.reports.common import VENUES, Array, last_finite, sum_or_none, value_at
-from arb.runtime.marks import NS_PER_DAY, BoundaryMark
+from arb.results.marks import NS_PER_DAY, BoundaryMark
 
 if TYPE_CHECKING:
     from arb.config import AppConfig

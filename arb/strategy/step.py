@@ -3,7 +3,7 @@ the live engine's whole decision as one compiled call.
 
 :func:`decide_symbol` is what every driver runs for a symbol at a decision once its view is filled: its
 kernel, the gate on what the kernel asked for, and the decision's row in the kernel-call log. The
-backtest's compiled loop (``arb.runtime.backtest``) and the live engine (``arb.runtime.engine``: dry run,
+backtest's compiled loop (``arb.backtest.run``) and the live engine (``arb.live.engine``: dry run,
 ``arb live``, the replay parity check) call the very same compiled function, so they decide alike.
 
 :func:`engine_step` is the live engine's decision at one local time, in a single compiled call (each
@@ -202,7 +202,7 @@ def _log_sent(sent: Any, first: int, intents: Any, n: int, now: int, orders: Any
 @nb.njit(cache=True, nogil=True)
 def _quote_sent(rec: Any, it: Any, now: int) -> None:
     # A quote or cancel intent into its venue's view as the driver's slot will hold it once sent
-    # (arb.runtime.quote_slots): a quote pending, a cancelled one cancelling.
+    # (arb.strategy.quote_slots): a quote pending, a cancelled one cancelling.
     i = 0 if it["side"] == BUY else 1
     if it["kind"] == INTENT_QUOTE:
         rec["quote_state"][i] = QUOTE_PENDING

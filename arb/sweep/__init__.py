@@ -2,7 +2,7 @@
 
 - :mod:`arb.sweep.grid`: the grid file (TOML keys and units, checked by the configuration's rules).
 - :mod:`arb.sweep.runner`: a worker that holds the days' event arrays once and compiles once, then
-  runs one backtest per point (the same result as :func:`arb.runtime.backtest.run_backtest`).
+  runs one backtest per point (the same result as :func:`arb.backtest.run.run_backtest`).
 - :mod:`arb.sweep.pool` and :mod:`arb.sweep.ray_runner`: the two ways of running workers.
 - :mod:`arb.sweep.sweep`: :func:`run_sweep`, planning the days and collecting the results.
 - :mod:`arb.sweep.output`: results.csv, best.toml, heatmap.png and the terminal table.

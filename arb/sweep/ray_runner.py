@@ -24,7 +24,7 @@ from typing import Any
 
 from arb.config import AppConfig
 from arb.errors import ArbError, UsageError
-from arb.runtime.loader import Session
+from arb.recording.loader import Session
 from arb.sweep.pool import Task
 from arb.sweep.runner import DataKey, PointResult, Worker, WorkerInfo
 

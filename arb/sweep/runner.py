@@ -8,8 +8,8 @@ one ``ray.put`` read zero-copy by every actor on the machine). :meth:`Worker.war
 compiled loop over the first nanosecond of data so that Numba loads it from its cache (the sweep
 compiled it there before starting the workers) before the first point is timed. Each point
 then builds its configuration with :func:`~arb.sweep.grid.apply_overrides`, a fresh hftbacktest over the
-same arrays and a fresh :class:`~arb.runtime.backtest.Loop`, and runs exactly what
-:func:`arb.runtime.backtest.run_backtest` runs: the same figures, bit for bit (tests check it).
+same arrays and a fresh :class:`~arb.backtest.run.Loop`, and runs exactly what
+:func:`arb.backtest.run.run_backtest` runs: the same figures, bit for bit (tests check it).
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from arb.backtest.run import BacktestResult, Schedule, compile_loop, run_session
 from arb.config import AppConfig
 from arb.errors import ArbError
+from arb.recording.loader import Session, load_session
 from arb.reports.summary import run_summary
 from arb.reports.valuation import InitialBalances
-from arb.runtime.backtest import BacktestResult, Schedule, compile_loop, run_session
-from arb.runtime.loader import Session, load_session
 from arb.sweep.grid import apply_overrides
 
 FIGURES: tuple[str, ...] = (
@@ -153,8 +153,8 @@ def _with_venues(session: Session, config: AppConfig) -> Session:
 
 def run_on_session(config: AppConfig, session: Session, schedule: Schedule, days: list[dt.date]) -> BacktestResult:
     """The backtest of ``config`` over an already loaded ``session`` (whose arrays match
-    :func:`data_key` of ``config``): :func:`arb.runtime.backtest.run_session` with this point's venue
-    settings swapped into the session, so the same result as :func:`~arb.runtime.backtest.run_backtest`."""
+    :func:`data_key` of ``config``): :func:`arb.backtest.run.run_session` with this point's venue
+    settings swapped into the session, so the same result as :func:`~arb.backtest.run.run_backtest`."""
     return run_session(config, _with_venues(session, config), schedule, days)
 
 

@@ -1,7 +1,7 @@
 """Run a grid: plan the days once, send the data once per worker, one backtest per point.
 
 Each grid point is one backtest over the whole day range, as ``arb backtest --start --end`` runs
-it. :func:`run_sweep` settles the days with :func:`~arb.runtime.loader.plan_days` (the same rules and
+it. :func:`run_sweep` settles the days with :func:`~arb.recording.loader.plan_days` (the same rules and
 messages as ``arb backtest``), converts them into the cache once, and hands the points to the local
 pool or to Ray. The figures do not depend on which runner or how many workers ran them.
 """
@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from arb.backtest.run import Schedule, compile_loop, loop_cached, warm_loop_in_background
 from arb.config import AppConfig
-from arb.runtime.backtest import Schedule, compile_loop, loop_cached, warm_loop_in_background
-from arb.runtime.loader import Session, load_session, plan_days
+from arb.recording.loader import Session, load_session, plan_days
 from arb.sweep.grid import Grid, apply_overrides
 from arb.sweep.pool import Task, run_pool
 from arb.sweep.runner import DataKey, PointResult, WorkerInfo, data_key, slim_session

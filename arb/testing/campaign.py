@@ -7,7 +7,7 @@ pairs, or maker-taker quotes resting on the faulted venue and hedged on the othe
 faulted, the fault, when it strikes, and the market (:mod:`arb.testing.campaign_market`).
 
 :func:`run_scenario` stands both fake venues up on loopback (port 0), writes the configuration,
-runs :func:`arb.runtime.live_run.run_live` until the scenario has played out (flat and quiet,
+runs :func:`arb.live.trading.run_live` until the scenario has played out (flat and quiet,
 halted, or the time cap), runs the kill switch if exposure is left, and checks:
 
 (a) **position limit**: the net position (base gained on both venues, fees paid in base included),
@@ -323,9 +323,9 @@ async def _until(condition: Callable[[], bool], patience: Patience, live: asynci
 def _compile_first(config: AppConfig) -> None:
     # Compile (or load from Numba's cache) what arb live compiles, before the venues talk to it: the
     # fakes share this process's event loop, and a loop held by the compiler answers nothing.
+    from arb.live.engine import Engine
+    from arb.live.session_loop import warm_up_kernel
     from arb.recording.venues import make_normalizer
-    from arb.runtime.engine import Engine
-    from arb.runtime.session import warm_up_kernel
 
     warm_up_kernel(config)
     Engine(config)
@@ -342,9 +342,9 @@ def _flat_qty(config: AppConfig, mid: Decimal) -> Decimal:
 
 async def run_scenario(s: Scenario, folder: Path) -> Outcome:
     """Run ``s`` in ``folder`` (recordings, configuration, journal) and check the invariants."""
-    from arb.runtime.kill import HALT_KEY, kill
-    from arb.runtime.live_run import run_live
-    from arb.runtime.trading_session import trading_session
+    from arb.live.kill import HALT_KEY, kill
+    from arb.live.trading import run_live
+    from arb.live.trading_session import trading_session
 
     started = time.monotonic_ns()
     outcome = Outcome(s)

@@ -175,7 +175,7 @@ def recording(path: Path, out_dir: Path, stop: asyncio.Event, sleep: Sleeps, **o
     """``record`` of BTCUSDT with the configuration at ``path`` into ``out_dir``, as a task that ends
     once ``stop`` is set: no timed status lines, the feeds waiting through ``sleep`` with no reconnect
     backoff; ``options`` go to ``record``."""
-    from arb.runtime.record import record
+    from arb.live.record import record
 
     return asyncio.create_task(
         record(

@@ -89,10 +89,10 @@ from arb.config import AppConfig, load_config
 from arb.execution.reconcile import VenueReconciliation
 from arb.execution.venue_executor import VenueExecutor
 from arb.journal.journal import Journal
+from arb.live.engine import Engine
+from arb.live.session_loop import warm_up_kernel
+from arb.live.trading_session import TradingSession
 from arb.recording.venues import make_normalizer
-from arb.runtime.engine import Engine
-from arb.runtime.session import warm_up_kernel
-from arb.runtime.trading_session import TradingSession
 from arb.sim.binance.exchange import FakeBinanceExchange
 from arb.sim.bybit.exchange import FakeBybitExchange
 from arb.sim.ledger import SymbolRules
@@ -255,7 +255,7 @@ async def venue_and_session(
 ) -> AsyncIterator[tuple[Any, TradingSession]]:
     """The fake venue of ``spec`` (``venue_and_config``) and an open TradingSession of that venue
     pointed at it."""
-    from arb.runtime.trading_session import trading_session
+    from arb.live.trading_session import trading_session
 
     async with (
         venue_and_config(spec, folder, monkeypatch, live=live, **venue) as (fake, config),
@@ -270,7 +270,7 @@ async def reconciled_session(
 ) -> AsyncIterator[tuple[TradingSession, VenueReconciliation]]:
     """A TradingSession of ``spec``'s venue opened as arb starts one, reconciled first (``options``: the
     reconciliation's keywords): the session and the reconciliation's report."""
-    from arb.runtime.trading_session import trading_session
+    from arb.live.trading_session import trading_session
 
     async with trading_session(config, [spec.index]) as session:
         (report,) = await session.reconcile(**options)
@@ -287,7 +287,7 @@ async def reconciled(config: AppConfig, spec: VenueSpec, **options: Any) -> Venu
 async def answered_order(executor: VenueExecutor, side: int, price: Decimal, qty: Decimal, intent: int = 1) -> Any:
     """A manual order of ``intent`` sent through ``executor`` (its background tasks running meanwhile),
     once the venue has answered it (at most ``WAIT_S``); the executor is stopped after it."""
-    from arb.runtime.trading_session import KIND_MANUAL
+    from arb.live.trading_session import KIND_MANUAL
 
     async with asyncio.TaskGroup() as group:
         executor.run_background(group)
@@ -549,8 +549,8 @@ async def live_trading(
 def dry_run_task(config: AppConfig, account: Any, console: Any, **options: Any) -> asyncio.Task[Any]:
     """``dry_run_live`` of ``config`` on the paper ``account`` as a task, printing to ``console`` with the
     terminal's watchers; ``options`` go to ``dry_run_live`` (``stop_event``, ``on_fill``...)."""
+    from arb.live.dry_run import dry_run_live
     from arb.ops.terminal import dry_run_watchers
-    from arb.runtime.dry_run import dry_run_live
 
     watchers = dry_run_watchers(config, account, console)
     return asyncio.create_task(dry_run_live(config, account=account, console=console, watchers=watchers, **options))
@@ -692,7 +692,7 @@ async def two_symbol_session(
     spec: VenueSpec, folder: Path, monkeypatch: pytest.MonkeyPatch, two_symbols: Path, **venue: Any
 ) -> AsyncIterator[tuple[Any, TradingSession]]:
     """The two-symbol fake venue of ``spec`` and an open session on it (a configuration trading both)."""
-    from arb.runtime.trading_session import trading_session
+    from arb.live.trading_session import trading_session
 
     set_keys(monkeypatch, spec)
     async with two_symbol_venue(spec, second_recording(spec, two_symbols), **venue) as fake:

@@ -35,12 +35,12 @@ from rich.console import Console
 
 from arb.config import load_config
 from arb.execution.paper_account import PaperAccount
+from arb.live.dry_run import DryRunResult, dry_run_replay
 from arb.ops import dashboard
 from arb.ops.server import OpsServer
 from arb.ops.snapshot import FeedHealth, LimitUse, OpsEvent, OpsHub, Snapshot, VenueAccount
 from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
-from arb.runtime.dry_run import DryRunResult, dry_run_replay
 from arb.testing.configs import write_config_files
 from arb.testing.waiting import Patience, communicate, patiently, process_tree, read_until
 from arb.waiting import Conditions, SharedConditions

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from arb.config import load_config
 from arb.execution.wire import WireTrace
-from arb.runtime.trading_session import KIND_MANUAL, trading_session
+from arb.live.trading_session import KIND_MANUAL, trading_session
 from arb.strategy.types import BUY, SELL
 from arb.testing.pair_rig import spot_pair, write_pair_config
 from tests.integration.live_rig import WAIT_S, both_books_up, both_keys, standing_recordings

@@ -20,9 +20,9 @@ from rich.console import Console
 from arb.cli.dry_run import write_dry_run_report
 from arb.config import AppConfig, load_config
 from arb.execution.paper_account import PaperAccount, read_paper_account
+from arb.live.engine import Engine
+from arb.live.session_loop import warm_up_kernel
 from arb.recording.venues import make_normalizer
-from arb.runtime.engine import Engine
-from arb.runtime.session import warm_up_kernel
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.configs import local_endpoints, write_config_files
 from tests.integration.live_rig import dry_run_task, paper_pair_config

@@ -17,7 +17,7 @@ import pytest
 
 from arb.cli import main
 from arb.config import AppConfig, load_config
-from arb.runtime.fetch import fetch, plan
+from arb.recording.fetch import fetch, plan
 from arb.testing.configs import write_config_files
 from arb.testing.fake_archive import FakeArchive
 from arb.testing.history_files import archive_from_bybit, tardis_from_binance

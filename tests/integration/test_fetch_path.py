@@ -26,7 +26,7 @@ import pytest
 
 from arb.cli import main
 from arb.config import load_config
-from arb.runtime.fetch import fetch, plan
+from arb.recording.fetch import fetch, plan
 from arb.testing.fake_archive import FakeArchive
 from arb.testing.history_files import tardis_from_binance, tardis_from_bybit
 from tests.helpers import RECORDINGS, ROOT, SPOT_BTC

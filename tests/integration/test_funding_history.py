@@ -24,7 +24,7 @@ from arb.config import AppConfig, load_config
 from arb.errors import FeedError, RecordingError, UsageError
 from arb.events import NS_PER_MS, NS_PER_S
 from arb.recording.funding import funding_path, funding_rates, load_funding_file
-from arb.runtime.funding_history import day_start_ns, fetch_funding_history
+from arb.recording.funding_history import day_start_ns, fetch_funding_history
 from arb.sim.funding import FundingSchedule
 from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.fake_funding_history import FakeFundingHistoryVenue

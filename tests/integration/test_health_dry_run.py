@@ -31,11 +31,11 @@ from arb.cli import main
 from arb.config import AppConfig
 from arb.errors import EXIT_NOT_RUNNING
 from arb.execution.paper_account import PaperAccount
+from arb.live.engine import Engine
+from arb.live.session_loop import warm_up_kernel
 from arb.ops.snapshot import OpsHub, Snapshot
 from arb.ops.watch import Watch
 from arb.recording.venues import make_normalizer
-from arb.runtime.engine import Engine
-from arb.runtime.session import warm_up_kernel
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from tests.integration.live_rig import dry_run_task, paper_pair_config
 from tests.scenarios import Book, Change, write_scenario

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from arb.errors import EXIT_VENUE_UNAVAILABLE
-from arb.runtime.kill import HALT_KEY, kill
-from arb.runtime.trading_session import account_since_inception, trading_session
+from arb.live.kill import HALT_KEY, kill
+from arb.live.trading_session import account_since_inception, trading_session
 from arb.sim.ledger import OrderStatus, OrderType, Side
 from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY

@@ -10,13 +10,13 @@ import msgspec
 import numpy as np
 import pytest
 
+from arb.backtest.order_latency import ORDER_LATENCY_DTYPE
+from arb.backtest.run import run_backtest
 from arb.cli import main
 from arb.config import load_config
 from arb.execution.journaling import ExecutionJournal
 from arb.execution.orders import LiveOrder, OrderState
 from arb.journal import Journal
-from arb.runtime.backtest import run_backtest
-from arb.runtime.latency import ORDER_LATENCY_DTYPE
 from arb.strategy.types import INTENT_OPEN
 from tests.integration.live_rig import account, interrupted, live_trading, standing_pair, until, use_measured_latency
 from tests.scenarios import STANDING_DAY, scenario_config, write_standing_spread

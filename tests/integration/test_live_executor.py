@@ -16,7 +16,7 @@ import pytest
 
 from arb.execution.orders import OrderState
 from arb.execution.venue_executor import VenueExecutor
-from arb.runtime.trading_session import KIND_MANUAL, trading_session
+from arb.live.trading_session import KIND_MANUAL, trading_session
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import OrderStatus
 from arb.strategy.types import BUY, SELL

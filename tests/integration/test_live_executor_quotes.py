@@ -20,7 +20,7 @@ from arb.execution.live_executor import LiveExecutor
 from arb.execution.orders import OrderState
 from arb.execution.venue_executor import VenueExecutor
 from arb.execution.venue_quotes import QuotingVenueExecutor
-from arb.runtime.trading_session import trading_session
+from arb.live.trading_session import trading_session
 from arb.sim.ledger import OrderStatus as LedgerStatus
 from arb.sim.ledger import TimeInForce
 from arb.strategy.types import BUY, SELL

@@ -26,8 +26,8 @@ from arb.execution.orders import LiveOrder, OrderState
 from arb.execution.perpetual import apply_perpetual_settings
 from arb.execution.reconcile import summarize
 from arb.execution.venue_executor import VenueExecutor
-from arb.runtime.kill import kill
-from arb.runtime.trading_session import KIND_MANUAL, trading_session, venue_account
+from arb.live.kill import kill
+from arb.live.trading_session import KIND_MANUAL, trading_session, venue_account
 from arb.sim.ledger import OrderStatus, OrderType, Side, SymbolRules, TimeInForce
 from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY

@@ -104,7 +104,7 @@ async def test_run_live_itself_refuses_to_quote_on_binance_spot_without_the_sett
 
     from arb.config import load_config
     from arb.errors import NeedsOperatorError
-    from arb.runtime.live_run import run_live
+    from arb.live.trading import run_live
 
     both_keys(monkeypatch)
     async with spot_pair(*standing_recordings(tmp_path)) as (binance, bybit):

@@ -31,7 +31,7 @@ from arb.execution.live_executor import LiveExecutor
 from arb.execution.orders import OrderState
 from arb.execution.venue_quotes import QuotingVenueExecutor
 from arb.journal.journal import Journal
-from arb.runtime.trading_session import KIND_MANUAL, trading_session
+from arb.live.trading_session import KIND_MANUAL, trading_session
 from arb.sim.ledger import OrderStatus
 from arb.strategy.types import BUY
 from arb.testing.scenarios import Book, Change, write_scenario

@@ -26,10 +26,10 @@ from rich.console import Console
 
 from arb.config import load_config
 from arb.execution.paper_account import PaperAccount
+from arb.live.dry_run import dry_run_replay
 from arb.ops.server import OpsServer
 from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
-from arb.runtime.dry_run import dry_run_replay
 from tests.scenarios import standing_spread_config
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -18,7 +18,7 @@ import pytest
 
 from arb.execution.orders import OrderState
 from arb.execution.venue_quotes import QuotingVenueExecutor
-from arb.runtime.trading_session import KIND_MANUAL, trading_session
+from arb.live.trading_session import KIND_MANUAL, trading_session
 from arb.sim import FakeBinanceExchange
 from arb.sim.replay import FrameKind
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN

@@ -10,7 +10,7 @@ import pytest
 
 from arb.cli import main as cli
 from arb.config import AppConfig
-from arb.runtime.trading_session import KIND_MANUAL
+from arb.live.trading_session import KIND_MANUAL
 from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.strategy.types import BUY
 from tests.integration.live_rig import (

@@ -26,10 +26,10 @@ from arb.cli.record import add_parser
 from arb.config import AppConfig, load_config
 from arb.errors import FeedError, RecordingError
 from arb.events import NS_PER_MS, NS_PER_S
+from arb.live.record import record
 from arb.recording.convert import convert_files
 from arb.recording.format import LineReader, format_line
 from arb.recording.recorder import Recorder, recording_path
-from arb.runtime.record import record
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files

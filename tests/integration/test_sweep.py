@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from arb.backtest.run import run_backtest
 from arb.cli import main
 from arb.config import AppConfig, load_config
-from arb.runtime.backtest import run_backtest
 from arb.sweep import FIGURES, load_grid
 from arb.sweep.command import ray_address
 from arb.sweep.ray_runner import shutdown_ray

@@ -23,7 +23,7 @@ import pytest
 from arb.execution.grid import wire
 from arb.execution.orders import OrderState
 from arb.execution.venue_executor import VenueExecutor
-from arb.runtime.trading_session import trading_session
+from arb.live.trading_session import trading_session
 from arb.sim.binance.exchange import FakeBinanceExchange
 from arb.sim.faults import FaultKind
 from arb.strategy.types import BUY

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from arb.backtest.run import run_backtest
 from arb.cli import main
 from arb.config import load_config
 from arb.reports.files import pnl_from_trades_csv, read_trades_csv
-from arb.runtime.backtest import run_backtest
 from arb.strategy.types import BUY, INTENT_OPEN, SELL
 from arb.testing.configs import write_config_files
 from tests.helpers import ROOT
@@ -154,7 +154,7 @@ def test_starting_on_the_second_day_begins_from_the_first_days_closing_book() ->
 
 
 def test_conversion_cache_is_reused_and_rebuilt_when_the_recording_changes(tmp_path: Path) -> None:
-    from arb.runtime.loader import load_venue
+    from arb.recording.loader import load_venue
 
     _one_opportunity(tmp_path)
     config = load_config(_scenario_config(tmp_path))

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from hftbacktest.data.validation import correct_event_order
 
-import arb.runtime.loader as loader
+import arb.recording.loader as loader
+from arb.backtest.run import run_backtest
 from arb.cli import main
 from arb.config import load_config
 from arb.errors import RecordingError
@@ -24,7 +25,6 @@ from arb.events import EXCH_EVENT, LOCAL_EVENT, event_dtype
 from arb.recording.convert import _prepare, _settle, convert_files, convert_to_parts
 from arb.recording.npz import load_eod, part_path
 from arb.recording.stream import Bounds, OrderStream
-from arb.runtime.backtest import run_backtest
 from arb.testing.configs import write_config_files
 from tests.helpers import ROOT
 

@@ -11,8 +11,8 @@ from rich.console import Console
 
 from arb.config import load_config
 from arb.execution.paper_account import PaperAccount
+from arb.live.dry_run import dry_run_replay
 from arb.ops.terminal import dry_run_watchers
-from arb.runtime.dry_run import dry_run_replay
 from arb.testing.configs import write_config_files
 
 REPO = Path(__file__).resolve().parents[2]

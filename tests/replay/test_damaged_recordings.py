@@ -310,8 +310,8 @@ def test_the_real_command_prints_one_line_and_no_traceback(tmp_path, command: st
 def test_the_replay_skips_what_the_conversion_skipped(tmp_path) -> None:
     # dry-run reads the raw files again: it must skip the same span and lose sync at the same place.
     from arb.config import load_config
-    from arb.runtime.loader import load_session
-    from arb.runtime.replay import replay
+    from arb.live.recorded_source import replay
+    from arb.recording.loader import load_session
 
     config_path, binance, bybit = _day(tmp_path)
     _flipped(binance, bybit)

@@ -17,7 +17,7 @@ import pytest
 from arb.cli import main
 from arb.config import AppConfig, load_config
 from arb.errors import RecordingError
-from arb.runtime.loader import plan_days
+from arb.recording.loader import plan_days
 from arb.testing.configs import write_config_files
 from tests.helpers import RECORDINGS
 
@@ -128,7 +128,7 @@ def test_long_lists_of_days_are_shown_as_ranges(tmp_path) -> None:
 
 def test_days_left_out_by_a_default_are_named(tmp_path, caplog) -> None:
     config = _config(tmp_path, ["2024-08-08", "2024-08-09"], ["2024-08-08"])
-    with caplog.at_level(logging.WARNING, logger="arb.runtime.loader"):
+    with caplog.at_level(logging.WARNING, logger="arb.recording.loader"):
         assert plan_days(config, None, None) == [D(2024, 8, 8)]
     (record,) = caplog.records
     text = record.getMessage()
@@ -207,7 +207,7 @@ def test_a_day_whose_book_never_syncs_and_no_day_before_is_refused(tmp_path, cap
 
 def test_the_samples_second_day_starts_from_the_first_days_book(tmp_path) -> None:
     # A run of the second day alone reads the first for its end-of-day book; a run of both carries it.
-    from arb.runtime.loader import load_venue
+    from arb.recording.loader import load_venue
 
     config = load_config(
         write_config_files(tmp_path, arbitrage_overrides={"backtest": {"recordings": str(RECORDINGS)}})

@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from arb.backtest.run import run_backtest
 from arb.config import AppConfig, load_config
 from arb.execution.paper_account import PaperAccount
-from arb.runtime.backtest import run_backtest
-from arb.runtime.dry_run import dry_run_replay
-from arb.runtime.parity import replay_engine, run_parity, zero_latency
+from arb.live.dry_run import dry_run_replay
+from arb.parity.against_dry_run import replay_engine, run_parity, zero_latency
 from arb.testing.configs import write_config_files
 from arb.testing.scenarios import Book, Change, Perp, write_scenario
 from tests.helpers import report_data

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from arb.backtest.run import run_backtest
 from arb.cli import main
 from arb.config import load_config
-from arb.runtime.backtest import run_backtest
-from arb.runtime.parity import replay_engine, run_parity, zero_latency
+from arb.parity.against_dry_run import replay_engine, run_parity, zero_latency
 from arb.testing.scenarios import Change, Perp
 from tests.helpers import ROOT
 from tests.replay.test_funding import FUNDING_MS, perp_config

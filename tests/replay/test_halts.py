@@ -107,8 +107,8 @@ def test_live_keeps_the_gates_memory_in_the_journal(tmp_path: Path, capsys: pyte
     from arb.config import load_config
     from arb.execution.journaling import open_execution_journal
     from arb.execution.risk import B_DAILY_LOSS
-    from arb.runtime.engine import Engine
-    from arb.runtime.live_run import keep_risk_memory
+    from arb.live.engine import Engine
+    from arb.live.trading import keep_risk_memory
 
     path = _config(tmp_path, {"max_daily_loss": 5.0})
     config = load_config(path)

@@ -19,8 +19,8 @@ import pytest
 
 from arb.cli import main
 from arb.config import load_config
-from arb.runtime.loader import find_day_files, load_session
-from arb.runtime.parity import run_parity
+from arb.parity.against_dry_run import run_parity
+from arb.recording.loader import find_day_files, load_session
 from arb.testing.configs import write_config_files
 from arb.testing.fake_archive import FakeArchive
 from arb.testing.history_files import archive_from_bybit, tardis_from_binance

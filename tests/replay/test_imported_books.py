@@ -211,8 +211,8 @@ def test_a_perpetual_day_from_tardis_and_bybits_archive_feeds_the_funding_machin
     # linear from its archive (the sample's Bybit half, as a linear archive): the session's funding comes
     # from the ticker's rows, as from a recording's mark-price stream; the archive has none (said).
     from arb.config import load_config
-    from arb.runtime.loader import load_session
-    from arb.runtime.session_funding import funding_of
+    from arb.recording.loader import load_session
+    from arb.recording.replayed_funding import funding_of
     from arb.testing.configs import write_config_files
 
     recordings = tmp_path / "recordings"

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from arb.backtest.run import run_backtest
 from arb.cli import main
 from arb.config import AppConfig, LegFaultRates, LegFaultsConfig, load_config
 from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT
 from arb.execution.paper_account import read_paper_account
+from arb.parity.against_dry_run import run_live_replay, run_parity, zero_latency
 from arb.reports.pnl import leg_figures
-from arb.runtime.backtest import run_backtest
-from arb.runtime.parity import run_live_replay, run_parity, zero_latency
 from arb.strategy.types import BUY, HEDGE_FAILED, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
 from tests.scenarios import EPISODES_ARBITRAGE, Book, Change, order_latency, scenario_config, write_scenario
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from arb.backtest.run import BacktestResult, run_backtest
 from arb.cli import main
 from arb.config import AppConfig, load_config
-from arb.runtime.backtest import BacktestResult, run_backtest
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_QUOTE, SELL
 from tests.scenarios import Book, Change, scenario_config, write_scenario
 

@@ -10,7 +10,7 @@ acknowledgement due at the very time it was sent.)
 With latency the paper venue keeps the venue's own time: a quote or cancel is acted on after the venue's rows
 up to its arrival, as the backtest's exchange acts on it. Where its feed runs behind, it can only book a
 maker fill from the rows as they reach it, so the drivers' decisions may part after a fill; every fill must
-still have its match (:data:`arb.runtime.parity.FILL_TIME_TOLERANCE_NS`).
+still have its match (:data:`arb.parity.against_dry_run.FILL_TIME_TOLERANCE_NS`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from arb.backtest.run import run_backtest
 from arb.config import AppConfig, load_config
-from arb.runtime.backtest import run_backtest
-from arb.runtime.parity import FILL_TIME_TOLERANCE_NS, compare, run_live_replay, run_parity, zero_latency
+from arb.parity.against_dry_run import FILL_TIME_TOLERANCE_NS, compare, run_live_replay, run_parity, zero_latency
 from arb.strategy.types import INTENT_CANCEL, INTENT_QUOTE
 from tests.replay.test_maker_backtest import _config
 from tests.scenarios import Book, Change, order_latency, scenario_config, write_scenario

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from arb.backtest.run import BacktestResult, run_backtest
 from arb.config import AppConfig, load_config
 from arb.execution.risk import symbol_risk_figures
-from arb.runtime.backtest import BacktestResult, run_backtest
-from arb.runtime.parity import compare, replay_engine, run_parity, zero_latency
+from arb.parity.against_dry_run import compare, replay_engine, run_parity, zero_latency
 from tests.multi import two_symbol_config
 
 DAY = dt.date(2024, 8, 8)
@@ -147,7 +147,7 @@ def test_the_paper_account_keeps_each_symbol_and_refuses_to_drop_one(two_symbols
 
     from arb.errors import ArbError
     from arb.execution.paper_account import PaperAccount
-    from arb.runtime.dry_run import dry_run_replay
+    from arb.live.dry_run import dry_run_replay
     from arb.strategy.types import FILL_DTYPE
 
     config = _config(tmp_path, two_symbols)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from rich.console import Console
 
+from arb.backtest.run import run_backtest
 from arb.events import BINANCE, BYBIT, NS_PER_S
+from arb.parity.against_dry_run import run_live_replay
 from arb.reports.console import print_summary
 from arb.reports.summary import summarize
 from arb.reports.valuation import InitialBalances
-from arb.runtime.backtest import run_backtest
-from arb.runtime.parity import run_live_replay
 from tests.replay.test_status_gates import DAY, START_NS, _books, _config
 from tests.scenarios import Change, write_scenario
 

@@ -22,18 +22,18 @@ from hftbacktest.data.validation import correct_event_order, correct_local_times
 from hftbacktest.order import IOC
 from numba import njit
 
+from arb.backtest.run import run_backtest
 from arb.config import load_config
 from arb.events import (
     FUNDING_SETTLED_EVENT,
     EventArray,
 )
+from arb.live.recorded_source import replay
+from arb.parity.against_dry_run import run_live_replay, zero_latency
 from arb.recording.convert import _correct, convert_files
 from arb.recording.format import LineReader
+from arb.recording.loader import load_session
 from arb.recording.npz import load_eod, save_eod
-from arb.runtime.backtest import run_backtest
-from arb.runtime.loader import load_session
-from arb.runtime.parity import run_live_replay, zero_latency
-from arb.runtime.replay import replay
 from connectors.binance.normalize import BinanceNormalizer
 from tests.helpers import MARK_PRICE_FIXTURE, PERP_KINDS, USDM_BTC, kind_of, local_side, of_kind, with_mark_price
 from tests.scenarios import STANDING_DAY, standing_spread_config

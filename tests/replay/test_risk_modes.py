@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from arb.backtest.run import run_backtest
 from arb.config import AppConfig, LegFaultRates, LegFaultsConfig, load_config
 from arb.execution.risk import risk_figures
-from arb.runtime.backtest import run_backtest
-from arb.runtime.live_parity import live_engine
-from arb.runtime.parity import replay_engine, zero_latency
+from arb.parity.against_dry_run import replay_engine, zero_latency
+from arb.parity.against_live import live_engine
 from tests.scenarios import Book, Change, order_latency, scenario_config, write_scenario
 
 DAY = dt.date(2024, 5, 6)

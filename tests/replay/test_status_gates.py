@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from arb.backtest.run import run_backtest
 from arb.config import AppConfig, load_config
-from arb.runtime.backtest import run_backtest
-from arb.runtime.parity import run_live_replay
+from arb.parity.against_dry_run import run_live_replay
 from arb.strategy.types import INTENT_OPEN
 from arb.testing.configs import write_config_files
 from tests.scenarios import Book, Change, write_scenario

@@ -16,7 +16,7 @@ from arb.events import (
     TRADE_BUY,
     event_dtype,
 )
-from arb.runtime.loader import _BOOK_KINDS, _distinct, book_times
+from arb.recording.loader import _BOOK_KINDS, _distinct, book_times
 
 
 def _reference(arrays: list[np.ndarray]) -> np.ndarray:

@@ -312,7 +312,7 @@ def test_the_parser_of_one_command_has_that_command_and_all_have_every_command()
 def test_convert_does_not_import_the_live_modules() -> None:
     # Building the parser for one command imports only what that command needs: arb convert is a
     # short process, and aiohttp, ccxt and SQLAlchemy took most of its start.
-    live = ("aiohttp", "ccxt", "sqlalchemy", "arb.runtime.record")
+    live = ("aiohttp", "ccxt", "sqlalchemy", "arb.live.record")
     assert modules_loaded_by("from arb.cli import _parser; _parser('convert')", live) == []
 
 
@@ -341,7 +341,7 @@ def test_an_arb_error_out_of_a_task_group_is_the_one_line_and_its_exit_code(tmp_
     # A command whose task group ends with a venue's failure (and a sibling's too): the first ArbError's
     # line and exit code, no traceback, no "unhandled errors in a TaskGroup".
     from arb.errors import EXIT_VENUE_UNAVAILABLE, VenueError
-    from arb.runtime import trading_session as trading
+    from arb.live import trading_session as trading
 
     async def failing(*_: object, **__: object) -> None:
         async def fail(what: str) -> None:
@@ -363,7 +363,7 @@ def test_an_arb_error_out_of_a_task_group_is_the_one_line_and_its_exit_code(tmp_
 
 def test_a_bug_beside_an_arb_error_in_a_task_group_is_not_hidden(tmp_path, monkeypatch) -> None:
     from arb.errors import VenueError
-    from arb.runtime import trading_session as trading
+    from arb.live import trading_session as trading
 
     async def failing(*_: object, **__: object) -> None:
         async def venue() -> None:

@@ -44,7 +44,7 @@ def test_paper_executor_counts_are_arrays_updated_in_place() -> None:
 
 
 def test_engine_hands_the_executor_arrays_to_its_step() -> None:
-    from arb.runtime.engine import Engine
+    from arb.live.engine import Engine
 
     config = load_config(ROOT / "config" / "arbitrage.toml")
     engine = Engine(config)
@@ -65,7 +65,7 @@ class _OwnExecutor(AnsweringExecutor):
 
 
 def test_engine_takes_another_executors_arrays() -> None:
-    from arb.runtime.engine import Engine
+    from arb.live.engine import Engine
 
     config = load_config(ROOT / "config" / "arbitrage.toml")
     engine = Engine(config, executor=_OwnExecutor())
@@ -75,7 +75,7 @@ def test_engine_takes_another_executors_arrays() -> None:
 
 
 def test_engine_refuses_an_executor_without_count_arrays() -> None:
-    from arb.runtime.engine import Engine
+    from arb.live.engine import Engine
 
     class _Lists(_OwnExecutor):
         def __init__(self) -> None:

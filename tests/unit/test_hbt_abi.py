@@ -1,6 +1,6 @@
 """arb's by-name declarations of hftbacktest's library entry points say what hftbacktest's own binding says.
 
-The backtest loop calls hftbacktest's library through :mod:`arb.runtime.hbt_abi` (so Numba can cache it);
+The backtest loop calls hftbacktest's library through :mod:`arb.backtest.hbt_abi` (so Numba can cache it);
 a signature that drifted from the library's would pass wrong values silently, so each is compared with
 the ctypes declaration hftbacktest makes for the same symbol.
 """
@@ -13,7 +13,7 @@ import pytest
 from hftbacktest import binding
 from numba import types
 
-from arb.runtime import hbt_abi
+from arb.backtest import hbt_abi
 
 # How a ctypes type of hftbacktest's binding is passed by arb's declarations: addresses as unsigned
 # 64-bit integers, booleans as one byte.

@@ -42,7 +42,7 @@ def test_arb_live_on_mainnet_without_the_flag_exits_2_before_connecting(
 
 def test_a_naked_leg_is_named_loudly_once_the_kernel_gave_up(tmp_path: Path) -> None:
     from arb.execution.exposure import naked_leg_lines as exposure_lines
-    from arb.runtime.engine import Engine
+    from arb.live.engine import Engine
     from arb.strategy.types import HEDGE_FAILED
 
     engine = Engine(load_config(write_config_files(tmp_path)))
@@ -61,7 +61,7 @@ def test_dust_left_after_the_kernel_gave_up_is_not_called_a_naked_leg(tmp_path: 
     # venue's minimum notional, flat to the kernel), and arb live kept printing "NAKED LEG ... long 6e-06
     # ... arb kill flattens it", which no order could do.
     from arb.execution.exposure import naked_leg_lines as exposure_lines
-    from arb.runtime.engine import Engine
+    from arb.live.engine import Engine
     from arb.strategy.types import HEDGE_FAILED
 
     engine = Engine(load_config(write_config_files(tmp_path)))

@@ -1,7 +1,7 @@
 """The backtest loop and its cached helpers can be compiled ahead, without data, for the types the
 loop uses.
 
-``arb.runtime.backtest.warm_loop`` compiles them from the configuration alone (what the first
+``arb.backtest.run.warm_loop`` compiles them from the configuration alone (what the first
 ``arb backtest`` does in two other processes while it converts the recordings). Each must end up with
 exactly one compiled signature when the loop itself then runs: a second one would mean the warm-up
 compiled types the loop never passes, and the loop paid the compile again.
@@ -14,9 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from arb.backtest import run as bt
+from arb.backtest.compiled_loop import _run_loop
 from arb.config import load_config
-from arb.runtime import backtest as bt
-from arb.runtime.backtest_loop import _run_loop
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -47,8 +47,8 @@ class _Span:
 
 
 _IMPORTS = (
-    "import sys; from arb.config import load_config; from arb.runtime import backtest as bt; "
-    "from arb.runtime.backtest_loop import _run_loop; "
+    "import sys; from arb.config import load_config; from arb.backtest import run as bt; "
+    "from arb.backtest.compiled_loop import _run_loop; "
 )
 _LOOP_CACHE = "sum(_run_loop.stats.cache_hits.values()), sum(_run_loop.stats.cache_misses.values())"
 
@@ -68,7 +68,7 @@ def _last_line(script: str, env: dict[str, str] | None = None) -> list[str]:
 
 
 def test_a_later_process_loads_the_loop_from_the_cache() -> None:
-    # The loop calls hftbacktest's library by symbol name (arb.runtime.hbt_abi), so its machine code is
+    # The loop calls hftbacktest's library by symbol name (arb.backtest.hbt_abi), so its machine code is
     # cached: once one process has run it, the next links it instead of compiling it again.
     config = load_config(ROOT / "config" / "arbitrage.toml")
     assert bt.run_backtest(config).counters["decision_points"] > 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arb.runtime.parity import _calls_equal, _compare_fills, _first_difference, _sent_equal
+from arb.parity.against_dry_run import _calls_equal, _compare_fills, _first_difference, _sent_equal
 from arb.strategy.types import BUY, DECISION_DTYPE, FILL_DTYPE, SELL, SENT_DTYPE
 
 

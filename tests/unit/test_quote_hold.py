@@ -15,8 +15,8 @@ from typing import Any
 from arb.config import AppConfig, load_config
 from arb.events import DEPTH_ASK, DEPTH_BID, EXCH_EVENT, LOCAL_EVENT, empty_events
 from arb.execution.paper import OrderStatus, PaperOrder, Rejection
-from arb.runtime.engine import Engine
-from arb.runtime.replay import ReplayBatch
+from arb.live.engine import Engine
+from arb.live.recorded_source import ReplayBatch
 from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_HELD, SELL
 from arb.testing.configs import write_config_files
 from connectors.common.normalizer import SyncState

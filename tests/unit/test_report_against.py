@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from arb.backtest.order_latency import ORDER_LATENCY_DTYPE, replayed_round_trips
 from arb.cli import main
 from arb.errors import UsageError
 from arb.reports.against import MATCHED_DTYPE, Orders, compare, order_figures, table_of
 from arb.reports.files import ORDERS_HEADER, _write_orders, read_orders_csv
-from arb.runtime.latency import ORDER_LATENCY_DTYPE, replayed_round_trips
-from arb.runtime.sent_orders import ORDER_DTYPE, backtest_orders
+from arb.reports.sent_orders import ORDER_DTYPE, backtest_orders
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_CANCEL, INTENT_HEDGE, INTENT_OPEN, SELL, SENT_DTYPE
 
 MS = 1_000_000

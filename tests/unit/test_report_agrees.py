@@ -27,8 +27,8 @@ from arb.reports.pnl import pnl_from_fills
 from arb.reports.risk import MIN_RATIO_SPAN_S
 from arb.reports.summary import summarize
 from arb.reports.valuation import InitialBalances
-from arb.runtime.marks import out_of_sync_spans
-from arb.runtime.pairs import pair_pnl, pairs_won
+from arb.results.marks import out_of_sync_spans
+from arb.results.pairs import pair_pnl, pairs_won
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, SELL, new_state
 from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from arb.runtime.deadline import EXIT_STOP_TIMEOUT, StopDeadline
-from arb.runtime.live_process import running_pid as _running_pid
-from arb.runtime.live_process import started as _started
+from arb.live.deadline import EXIT_STOP_TIMEOUT, StopDeadline
+from arb.live.process import running_pid as _running_pid
+from arb.live.process import started as _started
 from tests.helpers import ROOT
 
 _BLOCKED = """
 import logging, sys, threading
-from arb.runtime.deadline import StopDeadline
+from arb.live.deadline import StopDeadline
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 StopDeadline(200_000_000, "arb live").arm()   # 0.2 s
 print("armed", flush=True)

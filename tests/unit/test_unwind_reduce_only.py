@@ -16,8 +16,8 @@ import pytest
 from arb.config import AppConfig, load_config
 from arb.events import DEPTH_ASK, DEPTH_BID, EXCH_EVENT, LOCAL_EVENT, empty_events
 from arb.execution.paper import OrderStatus, PaperOrder, Rejection
-from arb.runtime.engine import Engine
-from arb.runtime.replay import ReplayBatch
+from arb.live.engine import Engine
+from arb.live.recorded_source import ReplayBatch
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.common.normalizer import SyncState

@@ -11,10 +11,10 @@ import pytest
 
 from arb.config import load_config
 from arb.events import EXCH_EVENT, LOCAL_EVENT, SNAPSHOT_ASK, SNAPSHOT_BID, event_dtype
+from arb.live.engine import Engine
+from arb.live.recorded_source import ReplayBatch
 from arb.ops import dashboard
 from arb.ops.watch import Watch, edges_bps
-from arb.runtime.engine import Engine
-from arb.runtime.replay import ReplayBatch
 from arb.testing.configs import write_config_files
 from connectors.common.normalizer import SyncState
 

@@ -65,8 +65,8 @@ import aiohttp
 from arb.config import AppConfig
 from arb.execution.wire import failure_reason
 from arb.recording import sources
+from arb.recording.fetch_choices import KEY_VARIABLE, SOURCES, VENUES
 from arb.recording.tardis import BOOK, TICKER, TRADES, exchange_of
-from arb.runtime.fetch_choices import KEY_VARIABLE, SOURCES, VENUES
 
 log = logging.getLogger(__name__)
 

@@ -48,20 +48,8 @@ from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
 from numba import typeof
 
 from arb._jit import cached, say_compiling
-from arb.config import AppConfig, BacktestConfig, VenueConfig
-from arb.events import NS_PER_S
-from arb.execution.faults import make_leg_faults
-from arb.execution.risk import (
-    RiskEvent,
-    drain_events,
-    new_gate,
-    quote_currency,
-    risk_figures,
-    symbol_event_text,
-    symbol_risk_figures,
-)
-from arb.runtime.backtest_loop import _MAX_SAME_TIME, _NO_PROGRESS, _call_kernel, _helper_calls, _run_loop
-from arb.runtime.backtest_orders import (
+from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _call_kernel, _helper_calls, _run_loop
+from arb.backtest.hbt_orders import (
     _HELD_DTYPE,
     _MAX_PENDING,
     C_CALLS,
@@ -77,12 +65,24 @@ from arb.runtime.backtest_orders import (
     C_SENT,
     N_COUNTERS,
 )
-from arb.runtime.latency import load_measured, measured_path
-from arb.runtime.loader import Session, book_times, load_session, plan_days, sync_transitions
-from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
-from arb.runtime.quote_slots import new_quotes
-from arb.runtime.session_funding import Funding, funding_of
+from arb.backtest.order_latency import load_measured, measured_path
+from arb.config import AppConfig, BacktestConfig, VenueConfig
+from arb.events import NS_PER_S
+from arb.execution.faults import make_leg_faults
+from arb.execution.risk import (
+    RiskEvent,
+    drain_events,
+    new_gate,
+    quote_currency,
+    risk_figures,
+    symbol_event_text,
+    symbol_risk_figures,
+)
+from arb.recording.loader import Session, book_times, load_session, plan_days, sync_transitions
+from arb.recording.replayed_funding import Funding, funding_of
+from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.params import params_of
+from arb.strategy.quote_slots import new_quotes
 from arb.strategy.records import BACKTEST_RUN_DTYPE
 from arb.strategy.types import (
     DECISION_DTYPE,
@@ -279,7 +279,7 @@ class Loop:
     """The compiled loop's inputs and outputs for one run: fresh kernel, gate and account state, and the
     fills, equity samples, kernel calls and intents it records (grown as needed).
 
-    ``funding``: each asset's settlements and mark prices (:func:`~arb.runtime.session_funding.funding_of`;
+    ``funding``: each asset's settlements and mark prices (:func:`~arb.recording.replayed_funding.funding_of`;
     None: none at all, which spot venues have anyway)."""
 
     def __init__(
@@ -311,7 +311,7 @@ class Loop:
         self.leg_faults = make_leg_faults(config.leg_faults)
         self.held = np.zeros(_MAX_PENDING * n_sym, _HELD_DTYPE)
         self.quotes = new_quotes(n_assets)
-        """The resting quotes' slots (:mod:`arb.runtime.backtest_quotes`)."""
+        """The resting quotes' slots (:mod:`arb.backtest.hbt_quotes`)."""
         self.order_latency = np.array(
             [[v.latency.order_entry_ns, v.latency.order_response_ns] for v in venues], np.int64
         )

@@ -2,7 +2,7 @@
 risk gate, an executor.
 
 It is synchronous and reads no clock: every call says what time it is. The asyncio shell
-(``arb.runtime.session``) feeds it batches from the WebSocket feeds and wakes it for executor events;
+(``arb.live.session_loop``) feeds it batches from the WebSocket feeds and wakes it for executor events;
 the replay source feeds it batches read from recordings; both drive the very same code, and so does
 the parity check, which compares its decisions with the backtest's.
 
@@ -66,8 +66,8 @@ from arb.execution.risk import (
     symbol_event_text,
     value_px,
 )
-from arb.runtime.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
-from arb.runtime.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
+from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
+from arb.strategy.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
 from arb.strategy.params import params_of
 from arb.strategy.step import (
     FLAG_EVENTS,
@@ -285,7 +285,7 @@ class Engine:
         self.quoting = bool((self.params["style"] != STYLE_TAKER).any())
         """Some symbol quotes (the ``maker_taker`` style): the executor rests post-only quotes."""
         self.quotes = new_quotes(2 * n_sym)
-        """The resting quotes' slots (:mod:`arb.runtime.quote_slots`), asset ``2 * symbol + venue``."""
+        """The resting quotes' slots (:mod:`arb.strategy.quote_slots`), asset ``2 * symbol + venue``."""
         self.levels = int(self.params[0]["book_levels"])
         self.kstate = new_state(n_sym)
         self.kstate["next_pair_id"] = first_pair_id

@@ -1,7 +1,7 @@
 """``arb live``: the compiled kernel and the risk gate of the dry run, on real orders, every symbol of
 ``[strategy] symbols`` in one process.
 
-The loop is the dry run's (:class:`~arb.runtime.session.SessionLoop`): both venues' feeds (one
+The loop is the dry run's (:class:`~arb.live.session_loop.SessionLoop`): both venues' feeds (one
 connection each, every symbol subscribed) put batches on one bounded queue, the loop applies them to
 the engine, which calls each symbol's kernel and the one gate. The executor is the live one
 (:class:`~arb.execution.live_executor.LiveExecutor`): orders go through the journal and ccxt, their answers
@@ -46,16 +46,16 @@ from arb.config import AppConfig
 from arb.errors import NeedsOperatorError
 from arb.events import ASSET_NAMES
 from arb.execution.exposure import naked_leg_lines
-from arb.runtime.account_lines import AccountLines
-from arb.runtime.callbacks import chained
-from arb.runtime.live_process import KILL_FILE, PID_FILE, announce
-from arb.runtime.session import SessionResult, SessionWatcher
+from arb.live.account_lines import AccountLines
+from arb.live.callbacks import chained
+from arb.live.process import KILL_FILE, PID_FILE, announce
+from arb.live.session_loop import SessionResult, SessionWatcher
 
 if TYPE_CHECKING:
     from arb.execution.orders import LiveOrder
-    from arb.runtime.engine import Engine
-    from arb.runtime.kill import KillReport
-    from arb.runtime.session import SessionStart
+    from arb.live.engine import Engine
+    from arb.live.kill import KillReport
+    from arb.live.session_loop import SessionStart
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def keep_risk_memory(journal: _StateStore, engine: Engine, console: Console, now
 
 class _Reporter(AccountLines):
     # A line per fill and a periodic account line, as the dry run prints them: a watcher of the session
-    # (arb.runtime.session.SessionWatcher) whose account line comes after batches only.
+    # (arb.live.session_loop.SessionWatcher) whose account line comes after batches only.
     def __init__(self, console: Console, interval_ns: int, symbols: tuple[str, ...] = ()) -> None:
         super().__init__(console, interval_ns)
         self.symbols = symbols  # named on each fill line when there are several
@@ -175,14 +175,14 @@ async def run_live(
     """Trade the kernel on both venues with real orders until stopped (see the module docstring).
     ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``); ``on_stop_signal()``
     when SIGTERM or SIGINT asks for the clean stop (``arb live`` arms its stop deadline there)."""
-    from arb.runtime.engine import Engine
-    from arb.runtime.feeds import market_data_feeds
-    from arb.runtime.session import SessionLoop, SessionStart, queued, warm_up_kernel
-    from arb.runtime.trading_session import trading_session, venue_account
+    from arb.live.engine import Engine
+    from arb.live.feeds import market_data_feeds
+    from arb.live.session_loop import SessionLoop, SessionStart, queued, warm_up_kernel
+    from arb.live.trading_session import trading_session, venue_account
 
     started = time.perf_counter()
     config = config.as_traded()  # the market data of the network the orders go to, never data_network
-    from arb.runtime.preflight import unguarded_quotes_refusal
+    from arb.live.preflight import unguarded_quotes_refusal
 
     refusal = unguarded_quotes_refusal(config)  # before anything connects: quotes nothing would cancel
     if refusal is not None:
@@ -221,7 +221,7 @@ async def run_live(
             for venue_executor in session.executors.values():
                 armed = await venue_executor.arm_dead_man(window)
                 console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False, soft_wrap=True)
-        from arb.runtime.preflight import resting_quotes
+        from arb.live.preflight import resting_quotes
 
         for quotes in resting_quotes(config):  # the maker_taker style: what a crash would leave on the book
             console.print(quotes.text(), highlight=False, soft_wrap=True)
@@ -232,7 +232,7 @@ async def run_live(
 
         def hedge_failed() -> None:
             # the kernel opens no new pair now; the halt outlives this process until a person clears it
-            from arb.runtime.kill import HALT_KEY
+            from arb.live.kill import HALT_KEY
 
             exposure = "; ".join(naked_leg_lines(engine)) or "the leg was closed on the last attempt"
             session.journal.set_state(HALT_KEY, f"hedge failed after {config.execution.max_hedge_attempts} attempts")
@@ -255,7 +255,7 @@ async def run_live(
         for s in symbols:
             for v in (0, 1):
                 engine.position[s, v], engine.cash[s, v] = accounts[v].position[s], accounts[v].cash[s]
-        from arb.runtime.kill import HALT_KEY
+        from arb.live.kill import HALT_KEY
 
         kept = session.journal.get_state(HALT_KEY)
         if kept:
@@ -304,7 +304,7 @@ async def run_live(
 
         def on_kill() -> None:
             # the halt is kept first, before anything is asked of a venue (the kill switch's latch)
-            from arb.runtime.kill import KILL_REASON
+            from arb.live.kill import KILL_REASON
 
             if not killed.is_set():
                 session.journal.set_state(HALT_KEY, KILL_REASON)
@@ -380,7 +380,7 @@ async def run_live(
         engine.cancel_open_orders()
         kill_report = None
         if killed.is_set():
-            from arb.runtime.kill import kill
+            from arb.live.kill import kill
 
             kill_report = await kill(session, slippage_bps=config.risk.stop_loss_bps)
             for order in kill_report.orders:  # the flattening fills belong to this session's account

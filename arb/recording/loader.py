@@ -8,7 +8,7 @@ one day, may come from different sources. :func:`plan_days` alone decides which 
 typed and what each venue recorded: exactly the days asked for, each recorded for both venues, with
 no day missing in between; anything else is a :class:`RecordingError` that names the venue and the
 day, lists what is there and names the ``arb fetch`` command, as typed, that fetches what is missing
-(:mod:`arb.runtime.hints`).
+(:mod:`arb.recording.fetch_hints`).
 
 A day's conversion is cached beside its recording as ``<name>.npz`` (rows, plus the conversion's
 findings: its warnings, the damage it skipped) and ``<name>_eod.npz`` (the book at the end of the
@@ -76,11 +76,11 @@ from arb.events import (
     event_dtype,
 )
 from arb.recording.convert import DEFAULT_CHUNK_ROWS, PartsResult, convert_to_parts
+from arb.recording.fetch_hints import fetch_command
 from arb.recording.findings import Findings, UnsyncedBookError
 from arb.recording.npz import EodSnapshot, load_eod, part_paths, save_eod
 from arb.recording.sources import SOURCE_ORDER, DayFiles, find_day_files
 from arb.recording.venues import merge_pays, scan_pays
-from arb.runtime.hints import fetch_command
 
 if TYPE_CHECKING:
     pass

@@ -1,10 +1,10 @@
 """The backtest's compiled loop: hftbacktest's events to decision points, each symbol's kernel and the
-risk gate at each, and the orders they send (see :mod:`arb.runtime.backtest`, its Python driver).
+risk gate at each, and the orders they send (see :mod:`arb.backtest.run`, its Python driver).
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []  # compiled internals of arb.runtime.backtest
+__all__: list[str] = []  # compiled internals of arb.backtest.run
 
 from typing import Any
 
@@ -16,8 +16,28 @@ from hftbacktest.types import state_values_dtype
 from numba.np.numpy_support import carray
 
 from arb._jit import njit
-from arb.execution.risk import position_at, update_equity, value_px
-from arb.runtime.backtest_orders import (
+from arb.backtest.hbt_abi import (
+    bt_cancel,
+    bt_clear_inactive_orders,
+    bt_current_timestamp,
+    bt_depth,
+    bt_elapse,
+    bt_orders,
+    bt_position,
+    bt_state_values,
+    bt_submit_buy_order,
+    bt_submit_sell_order,
+    bt_wait_next_feed,
+    depth_ask_qty_at_tick,
+    depth_best_ask,
+    depth_best_ask_tick,
+    depth_best_bid,
+    depth_best_bid_tick,
+    depth_bid_qty_at_tick,
+    depth_tick_size,
+    orders_get,
+)
+from arb.backtest.hbt_orders import (
     _MAX_PENDING,
     _NEVER,
     _ROUTE_HELD,
@@ -46,30 +66,10 @@ from arb.runtime.backtest_orders import (
     _route,
     _track,
 )
-from arb.runtime.backtest_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
-from arb.runtime.hbt_abi import (
-    bt_cancel,
-    bt_clear_inactive_orders,
-    bt_current_timestamp,
-    bt_depth,
-    bt_elapse,
-    bt_orders,
-    bt_position,
-    bt_state_values,
-    bt_submit_buy_order,
-    bt_submit_sell_order,
-    bt_wait_next_feed,
-    depth_ask_qty_at_tick,
-    depth_best_ask,
-    depth_best_ask_tick,
-    depth_best_bid,
-    depth_best_bid_tick,
-    depth_bid_qty_at_tick,
-    depth_tick_size,
-    orders_get,
-)
-from arb.runtime.quote_slots import Q_OID, any_quote, quote_views
+from arb.backtest.hbt_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
+from arb.execution.risk import position_at, update_equity, value_px
 from arb.strategy.kernel import may_act
+from arb.strategy.quote_slots import Q_OID, any_quote, quote_views
 from arb.strategy.step import decide_symbol
 from arb.strategy.types import (
     BUY,
@@ -151,7 +151,7 @@ def _submit(bt: int, a: int, oid: int, side: int, price: float, qty: float, tif:
 
 @njit(cache=True)
 def _follow_quotes(bt: int, now: int, quotes: Any, fills: Any, run: Any, answered: Any) -> int:
-    # hftbacktest's answers about the resting quotes (arb.runtime.backtest_quotes): bit 1 when one
+    # hftbacktest's answers about the resting quotes (arb.backtest.hbt_quotes): bit 1 when one
     # changed (its symbol is marked in ``answered``), bit 2 when one filled (positions must be read again).
     ints = quotes[0]
     out = 0
@@ -354,22 +354,22 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     (``rstate.unknown``) until its answer, as arb live counts a request that timed out.
 
     Perpetuals (``perp``: each asset's funding settlements and mark prices, see
-    :class:`~arb.runtime.backtest.Loop`): at each decision point the settlements due are booked into
+    :class:`~arb.backtest.run.Loop`): at each decision point the settlements due are booked into
     ``funding`` and the cash, and positions on a linear venue are valued at its mark price.
 
-    ``bt`` is hftbacktest's backtester by its address (``hbt.ptr``; :mod:`arb.runtime.hbt_abi` calls it, so
+    ``bt`` is hftbacktest's backtester by its address (``hbt.ptr``; :mod:`arb.backtest.hbt_abi` calls it, so
     this loop is compiled once and then loaded from Numba's cache). The state comes in tuples, one per
-    concern (:meth:`arb.runtime.backtest.Loop.run` builds them):
+    concern (:meth:`arb.backtest.run.Loop.run` builds them):
 
     - ``tape``: the schedule, ``(decision_ts, decision_assets, book_ts, book_off, sync_ts, sync_state,
-      sync_off)`` (see :class:`~arb.runtime.backtest.Schedule`);
-    - ``perp``: the funding tape (see :class:`~arb.runtime.backtest.Loop`);
+      sync_off)`` (see :class:`~arb.backtest.run.Schedule`);
+    - ``perp``: the funding tape (see :class:`~arb.backtest.run.Loop`);
     - ``run``: ``(settings, counters, leg_faults, init_base, last_mid, price_decimals)``, ``settings`` one
       ``BACKTEST_RUN_DTYPE`` record;
     - ``symbols``: ``(kernel, risk, views)``, ``kernel`` and ``risk`` as the shared step takes them;
     - ``orders``: the orders hftbacktest has, by asset and slot (``(order_id, kind, pair_id, due, sent)``
       int64 arrays, order id 0 a free slot), then ``held``, then the resting quotes' slots
-      (:mod:`arb.runtime.backtest_quotes`; the ``maker_taker`` style's post-only orders, sent as GTX);
+      (:mod:`arb.backtest.hbt_quotes`; the ``maker_taker`` style's post-only orders, sent as GTX);
     - ``outs``: ``(fills, equity, calls, sent, funding)``, filled from ``counters``' positions on.
     """
     decision_ts, decision_assets = tape[:2]
@@ -591,7 +591,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
 
 def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     """Every cached helper :func:`_run_loop` calls, each with values of the types it passes it, taken
-    from ``loop`` (an :class:`arb.runtime.backtest.Loop`): what the warm-up compiles."""
+    from ``loop`` (an :class:`arb.backtest.run.Loop`): what the warm-up compiles."""
     i64 = np.int64(0)
     ts = np.zeros(1, np.int64)
     flags = np.zeros(2 * loop.n_symbols, np.int64)

@@ -46,8 +46,8 @@ from arb.events import (
 from arb.recording.format import Cut, LineReader, Mark
 from arb.recording.npz import EodSnapshot
 from arb.recording.venues import make_normalizer
-from arb.runtime.loader import DayData, Session
-from arb.runtime.session_funding import Funding
+from arb.recording.loader import DayData, Session
+from arb.recording.replayed_funding import Funding
 from connectors.common.normalizer import SyncState
 
 
@@ -220,7 +220,7 @@ def replay(
 ) -> Iterator[tuple[int, list[ReplayBatch]]]:
     """Every symbol's two venues' batches for ``session``'s days, grouped by local time, in time order.
 
-    ``funding``: each asset's settlements (:func:`arb.runtime.session_funding.funding_of`, what the backtest
+    ``funding``: each asset's settlements (:func:`arb.recording.replayed_funding.funding_of`, what the backtest
     books), delivered in place of the stream's own settlement rows; None: the stream's as they come."""
     streams = []
     for a, data in enumerate(session.assets):

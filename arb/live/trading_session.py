@@ -5,7 +5,7 @@
 every symbol of ``[strategy] symbols`` (keys from the environment variables the venue files name,
 URLs from the venue files, private stream included), and checks each symbol's trading rules on each
 venue against the configuration's (``[symbols.<SYMBOL>.<venue>]``, the venue file's ``[instrument]``
-for the first). ``arb live`` (:mod:`arb.runtime.live_run`) puts the engine on top; ``arb reconcile``,
+for the first). ``arb live`` (:mod:`arb.live.trading`) puts the engine on top; ``arb reconcile``,
 ``arb order`` (:func:`place_one`: one immediate-or-cancel order through the very same path) and
 ``arb kill`` use it directly.
 """

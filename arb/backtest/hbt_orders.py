@@ -1,6 +1,6 @@
 """The backtest loop's orders: the ones hftbacktest has, the ones the leg-fault model holds back, and
 the loop's output rows about them (fills, intents sent). Compiled helpers of
-:func:`arb.runtime.backtest_loop._run_loop`; the tuples they take are described there.
+:func:`arb.backtest.compiled_loop._run_loop`; the tuples they take are described there.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The one session loop: market data into the engine, executor events on time, snapshots to the watchers.
 
-The dry run (:mod:`arb.runtime.dry_run`, paper executor) and ``arb live`` (:mod:`arb.runtime.live_run`,
+The dry run (:mod:`arb.live.dry_run`, paper executor) and ``arb live`` (:mod:`arb.live.trading`,
 live executors) are set-ups around one :class:`SessionLoop`: they build the engine and its account, then
 hand the loop a source of batches and their watchers. Everything runs in one ``asyncio.TaskGroup``:
 
 - **engine**: each arrival from the source (one local time's batches) goes into
-  :meth:`Engine.on_batches <arb.runtime.engine.Engine.on_batches>`, then to every watcher's
+  :meth:`Engine.on_batches <arb.live.engine.Engine.on_batches>`, then to every watcher's
   ``after_batch``. A source is the venues' live feeds through a bounded queue (:func:`queued`) or a
   recording replayed at a pace (:func:`paced`);
 - **executor timer** (live sources): executor events between batches on the wall clock (a paper order
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from arb.config import AppConfig
-    from arb.runtime.engine import Engine
+    from arb.live.engine import Engine
 
 Arrival = tuple[int, Sequence[Any], int, int]
 """What a source yields: (local time ns, that time's batches, when the frame was read off the socket as

@@ -45,14 +45,14 @@ from typing import Any
 
 import numpy as np
 
+from arb.backtest.run import QUOTE_MIN_LATENCY_NS, run_backtest
 from arb.config import AppConfig
 from arb.events import ASSET_NAMES
 from arb.execution.faults import FAULT_NAMES
-from arb.runtime.backtest import QUOTE_MIN_LATENCY_NS, run_backtest
-from arb.runtime.engine import Engine, EngineLog
-from arb.runtime.loader import load_session
-from arb.runtime.replay import replay
-from arb.runtime.session_funding import funding_of
+from arb.live.engine import Engine, EngineLog
+from arb.live.recorded_source import replay
+from arb.recording.loader import load_session
+from arb.recording.replayed_funding import funding_of
 from arb.strategy.params import params_of
 from arb.strategy.types import STYLE_TAKER
 
@@ -152,7 +152,7 @@ later event than the backtest does (on the sample, matched fills are at most 47 
 
 def zero_latency(config: AppConfig) -> AppConfig:
     """``config`` with instant orders and every event delivered at its exchange time (orders take
-    :data:`~arb.runtime.backtest.QUOTE_MIN_LATENCY_NS` each way when a symbol quotes, as the backtest
+    :data:`~arb.backtest.run.QUOTE_MIN_LATENCY_NS` each way when a symbol quotes, as the backtest
     runs them then)."""
     overrides: dict[str, Any] = {"backtest.feed_latency": "constant"}
     order_ns = QUOTE_MIN_LATENCY_NS if (params_of(config)["style"] != STYLE_TAKER).any() else 0

@@ -4,7 +4,7 @@
 
     arb record [--config PATH] [--symbols BTCUSDT ETHUSDT] [--duration 10m] [--out DIR]
 
-Binance's and Bybit's feeds (:func:`arb.runtime.feeds.market_data_feeds`: one connection per venue for
+Binance's and Bybit's feeds (:func:`arb.live.feeds.market_data_feeds`: one connection per venue for
 all symbols, depth + trades + best bid/offer, more when the symbols' streams pass
 ``[feed] max_streams_per_connection``) write every frame, and every
 Binance REST snapshot, through one :class:`~arb.recording.recorder.Recorder` into
@@ -36,8 +36,8 @@ from arb.config import AppConfig
 from arb.errors import ArbError
 from arb.events import NS_PER_S
 from arb.recording.recorder import Recorder
-from arb.runtime.feeds import market_data_feeds
-from arb.runtime.session import SessionStart, SessionWatcher
+from arb.live.feeds import market_data_feeds
+from arb.live.session_loop import SessionStart, SessionWatcher
 from connectors.common.feed import MarketDataFeed
 from connectors.common.normalizer import SyncState
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from arb.runtime.latency import assumed_round_trips
+from arb.backtest.order_latency import assumed_round_trips
 from arb.strategy.types import INTENT_CANCEL
 
 ORDER_DTYPE: Final = np.dtype(

@@ -26,12 +26,12 @@ from arb.events import (
     MARK_PRICE_EVENT,
     EventArray,
 )
-from arb.runtime.loader import Session, VenueData
+from arb.recording.loader import Session, VenueData
 
 if TYPE_CHECKING:
     from arb.recording.funding import FundingRates
 
-log = logging.getLogger("arb.runtime.loader")
+log = logging.getLogger("arb.recording.loader")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
 """The backtest's resting quotes (the ``maker_taker`` style): what hftbacktest answers about each slot
-(:mod:`arb.runtime.quote_slots`: their layout and their states). Compiled helpers of
-:func:`arb.runtime.backtest_loop._run_loop`; the parts that call hftbacktest itself are there.
+(:mod:`arb.strategy.quote_slots`: their layout and their states). Compiled helpers of
+:func:`arb.backtest.compiled_loop._run_loop`; the parts that call hftbacktest itself are there.
 
 A filled quote's fill is recorded (as a maker fill when hftbacktest says so) and its slot freed, as is
 one cancelled; one expired (a post-only order that would have taken) leaves its slot held back
-(:func:`arb.runtime.quote_slots.hold_slot`); a quote being cancelled may still fill meanwhile: the fill
+(:func:`arb.strategy.quote_slots.hold_slot`); a quote being cancelled may still fill meanwhile: the fill
 is then recorded and the slot freed as for any fill.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 from hftbacktest.order import CANCELED, EXPIRED, FILLED
 
 from arb._jit import njit
-from arb.runtime.backtest_orders import C_CANCELS, C_MAKER_FILLS, C_POST_ONLY_REJECTS, C_QUOTES, fill_row, sent_row
-from arb.runtime.quote_slots import Q_OID, Q_PAIR, Q_SENT, Q_STATE, hold_slot
+from arb.backtest.hbt_orders import C_CANCELS, C_MAKER_FILLS, C_POST_ONLY_REJECTS, C_QUOTES, fill_row, sent_row
+from arb.strategy.quote_slots import Q_OID, Q_PAIR, Q_SENT, Q_STATE, hold_slot
 from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_CANCELING, QUOTE_LIVE, QUOTE_PENDING
 
 # What quote_answer made of hftbacktest's answer.

@@ -1,6 +1,6 @@
 """The resting quotes' slots (the ``maker_taker`` style): one per asset and side, and what the kernel's view
-says of them. Both drivers keep their quotes here: the backtest (:mod:`arb.runtime.backtest_quotes`, with
-hftbacktest's answers) and the engine of the dry run (:mod:`arb.runtime.engine`, with the paper venue's).
+says of them. Both drivers keep their quotes here: the backtest (:mod:`arb.backtest.hbt_quotes`, with
+hftbacktest's answers) and the engine of the dry run (:mod:`arb.live.engine`, with the paper venue's).
 
 A slot (``quotes``: ``(ints, floats)``, ``ints[a, i]`` = ``(order id, pair id, sent at, state)`` and
 ``floats[a, i]`` = ``(price, quantity)`` for asset ``a`` = ``2 * symbol + venue``, side ``i``: 0 the buy

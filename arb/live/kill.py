@@ -1,6 +1,6 @@
 """The kill switch: stop new pairs, cancel every open order, flatten every symbol's net position, report.
 
-:func:`kill` works on an open :class:`~arb.runtime.trading_session.TradingSession` (``arb kill`` opens one;
+:func:`kill` works on an open :class:`~arb.live.trading_session.TradingSession` (``arb kill`` opens one;
 a running ``arb live`` uses its own when ``arb kill`` reaches it), in this order:
 
 1. **halt**: the journal's halt is set ("kill switch"), so no pair opens again, in this process or
@@ -49,7 +49,7 @@ from arb.events import ASSET_NAMES
 from arb.execution.grid import grid_qty, wire
 from arb.execution.orders import LiveOrder, fees_of
 from arb.execution.reconcile import taken_over
-from arb.runtime.trading_session import KIND_FLATTEN, TradingSession, venue_account
+from arb.live.trading_session import KIND_FLATTEN, TradingSession, venue_account
 
 if TYPE_CHECKING:
     from arb.config import AppConfig

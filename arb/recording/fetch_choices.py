@@ -1,6 +1,6 @@
 """What ``arb fetch`` offers on its command line, apart from the downloads themselves.
 
-The command's parser names these choices; :mod:`arb.runtime.fetch` (aiohttp, the Tardis reader, Numba) is
+The command's parser names these choices; :mod:`arb.recording.fetch` (aiohttp, the Tardis reader, Numba) is
 loaded only when a fetch runs, so ``arb fetch --help`` and a mistyped option answer at once.
 """
 

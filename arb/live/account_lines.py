@@ -1,11 +1,11 @@
 """The terminal's periodic account line of a session, paced the same way in the dry run and live.
 
-:class:`AccountLines` is a session watcher (:class:`~arb.runtime.session.SessionWatcher`): it prints
+:class:`AccountLines` is a session watcher (:class:`~arb.live.session_loop.SessionWatcher`): it prints
 the account line every ``interval_ns`` of the session's clock, as soon as both books are first synced,
 and at the end; after each, loud, every leg the kernel gave up hedging
 (:func:`arb.execution.exposure.naked_leg_lines`). What the line says is the subclass's
 (:meth:`AccountLines.account_line`): the dry run's paper account (:class:`arb.ops.terminal.PaperLines`)
-or the live engine's (``arb.runtime.live_run``).
+or the live engine's (``arb.live.trading``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from arb.execution.exposure import naked_leg_lines
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from arb.runtime.engine import Engine
+    from arb.live.engine import Engine
 
 
 class AccountLines:

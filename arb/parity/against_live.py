@@ -1,5 +1,5 @@
 """Live parity: one recording through the backtest and through ``arb live``'s order path against fake
-venues replaying that recording, compared as :mod:`arb.runtime.parity` compares the dry run.
+venues replaying that recording, compared as :mod:`arb.parity.against_dry_run` compares the dry run.
 
 The live side is the live engine with the live executors (ccxt, the journal, the user streams, the
 same kernel and gate) trading against :class:`~arb.sim.binance.exchange.FakeBinanceExchange`
@@ -51,15 +51,15 @@ from typing import Any
 
 import msgspec
 
+from arb.backtest.run import run_backtest
 from arb.config import AppConfig, Endpoints, Instrument, Secret, quote_currency
 from arb.errors import RecordingError
 from arb.execution.faults import FAULT_LATE, draw_fault, make_leg_faults
-from arb.runtime.backtest import run_backtest
-from arb.runtime.engine import Engine
-from arb.runtime.frame_time import exchange_ns
-from arb.runtime.loader import load_session
-from arb.runtime.parity import ParityReport, compare
-from arb.runtime.replay import replay
+from arb.live.engine import Engine
+from arb.live.frame_time import exchange_ns
+from arb.live.recorded_source import replay
+from arb.parity.against_dry_run import ParityReport, compare
+from arb.recording.loader import load_session
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def _pointed_at(config: AppConfig, fakes: list[Any], state: Path, key: str, secr
 
 async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     """The live side of live parity over ``days``: the engine after the run (its log, gate and kernel)."""
-    from arb.runtime.trading_session import trading_session, venue_account
+    from arb.live.trading_session import trading_session, venue_account
     from arb.sim.binance.exchange import FakeBinanceExchange
     from arb.sim.bybit.exchange import FakeBybitExchange
     from arb.sim.options import VenueOptions

@@ -2,13 +2,13 @@
 
 :func:`dry_run_live` connects both venues' feeds (``connectors.<venue>.feed``, one bounded queue);
 :func:`dry_run_replay` feeds the same engine from recordings through the same normalizers
-(``arb.runtime.replay``), paced at ``speed``. Either way the engine (``arb.runtime.engine``) continues
+(``arb.live.recorded_source``), paced at ``speed``. Either way the engine (``arb.live.engine``) continues
 the paper account (:mod:`arb.execution.paper_account`, in ``dry_run.state_dir``): positions, cash, order
 and pair ids, each symbol's last pair, the risk gate's memory and a kept halt. Each fill is committed
 to the account's journal with the state that goes with it, so a restart after a crash at any instant
 resumes with every logged fill exactly once. The kernel is compiled before anything connects.
 
-Both run :class:`~arb.runtime.session.SessionLoop`, with the watchers the command hands down (the ops
+Both run :class:`~arb.live.session_loop.SessionLoop`, with the watchers the command hands down (the ops
 watch, the terminal lines). Ctrl-C or SIGTERM stops it cleanly: paper orders still on their way are
 cancelled, fills the venue already made are kept, and the account is saved; the command writes the
 report from the :class:`DryRunResult`.
@@ -31,8 +31,8 @@ from arb.config import AppConfig
 from arb.execution.paper import PaperExecutor
 from arb.execution.paper_account import PaperAccount
 from arb.execution.risk import restore_risk_memory, risk_memory
-from arb.runtime.engine import Engine
-from arb.runtime.session import SessionLoop, SessionResult, SessionStart, SessionWatcher, paced, queued, warm_up_kernel
+from arb.live.engine import Engine
+from arb.live.session_loop import SessionLoop, SessionResult, SessionStart, SessionWatcher, paced, queued, warm_up_kernel
 
 log = logging.getLogger(__name__)
 
@@ -135,14 +135,14 @@ async def dry_run_replay(
 
     ``speed``: 1.0 real time, 10 ten times faster, None as fast as possible. Stops at the end of the
     data, after ``duration_ns`` of data time, or when ``stop_event`` is set (Ctrl-C). ``days``: what
-    :func:`~arb.runtime.loader.plan_days` settled (None: every day recorded for both venues).
+    :func:`~arb.recording.loader.plan_days` settled (None: every day recorded for both venues).
     ``allow_damaged`` keeps what can be read of a damaged recording instead of refusing it.
     ``watchers`` see the run (their clock is data time); ``on_watch(watcher)`` is called for each once
     they have begun, before the first batch. ``console`` takes their banner lines.
     """
-    from arb.runtime.loader import load_session, plan_days
-    from arb.runtime.replay import replay
-    from arb.runtime.session_funding import funding_of
+    from arb.recording.loader import load_session, plan_days
+    from arb.live.recorded_source import replay
+    from arb.recording.replayed_funding import funding_of
 
     started = time.perf_counter()
     warm_up_kernel(config)
@@ -192,7 +192,7 @@ async def dry_run_live(
     it). ``on_fill(row)`` is called after each fill is recorded (tests, integrations); ``watchers``
     see the run and ``on_watch(watcher)`` is called for each once they have begun.
     """
-    from arb.runtime.feeds import market_data_feeds
+    from arb.live.feeds import market_data_feeds
 
     started = time.perf_counter()
     warm_up_kernel(config)

@@ -1,1 +1,0 @@
-"""Drivers: the backtest (hftbacktest), the live path (dry-run and live), and recording."""
