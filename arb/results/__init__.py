@@ -1,0 +1,4 @@
+"""What a run produces besides its fills, as pure data: made by the backtest and the live engine alike,
+read by the reports, the terminal and the dashboard. :mod:`~arb.results.marks`: out-of-sync spans and
+boundary mids; :mod:`~arb.results.pairs`: the arbitrage pairs of a run's fills and what each made.
+"""
