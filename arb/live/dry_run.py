@@ -32,7 +32,16 @@ from arb.execution.paper import PaperExecutor
 from arb.execution.paper_account import PaperAccount
 from arb.execution.risk import restore_risk_memory, risk_memory
 from arb.live.engine import Engine
-from arb.live.session_loop import SessionLoop, SessionResult, SessionStart, SessionWatcher, paced, queued, warm_up_kernel
+from arb.live.listeners import Listeners
+from arb.live.session_loop import (
+    SessionLoop,
+    SessionResult,
+    SessionStart,
+    SessionWatcher,
+    paced,
+    queued,
+    warm_up_kernel,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +59,38 @@ def paper_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[An
     """An engine that continues ``account`` (positions, cash, ids, each symbol's last pair, the gate's
     memory, a kept halt) and commits each fill to it, with the counters a restart needs, before
     ``on_fill(row)`` is called (tests, integrations)."""
+    attempts = config.execution.max_hedge_attempts
+
+    def booked(row: Any) -> None:
+        _sync_counters(engine, account)  # so a crash right after this fill resumes with the right ids
+        account.record(row)
+
+    def halted(reason: str) -> None:
+        account.halt = reason
+        account.save()
+
+    def breached(_event: Any) -> None:  # a crash right after a breach keeps the risk day's pause
+        account.risk = risk_memory(engine.rstate, engine.srisk, engine.symbols)
+        account.save()
+
+    listeners = Listeners(
+        fill=[booked] if on_fill is None else [booked, on_fill],
+        risk_event=[breached],
+        halt=[halted],
+        hedge_failed=[lambda: halted(f"hedge failed after {attempts} attempts")],
+        funding=[account.record_funding],
+    )
     engine = Engine(
         config,
         base=account.inception_base,
         quote=account.inception_quote,
         first_order_id=account.next_order_id,
         first_pair_id=account.next_pair_id,
+        listeners=listeners,
     )
-
-    def booked(row: Any) -> None:
-        _sync_counters(engine, account)  # so a crash right after this fill resumes with the right ids
-        account.record(row)
-        if on_fill is not None:
-            on_fill(row)
-
-    engine.on_fill = booked
     engine.position[:] = account.position
     engine.cash[:] = account.cash
     engine.funding[:] = account.funding
-    engine.on_funding = account.record_funding
     paper = engine.executor  # the engine's own, made above: a dry run's venue is the paper one
     if not isinstance(paper, PaperExecutor):
         raise TypeError(f"a dry run trades on the paper executor, not {type(paper).__name__}")
@@ -81,19 +103,6 @@ def paper_engine(config: AppConfig, account: PaperAccount, on_fill: Callable[[An
         engine.hold()
     if account.risk:  # a restart keeps the risk day's loss and the last 24 hours' pairs
         restore_risk_memory(engine.rstate, engine.srisk, account.risk, engine.symbols)
-
-    def halted(reason: str) -> None:
-        account.halt = reason
-        account.save()
-
-    def breached(_event: Any) -> None:  # a crash right after a breach keeps the risk day's pause
-        account.risk = risk_memory(engine.rstate, engine.srisk, engine.symbols)
-        account.save()
-
-    engine.on_risk_event = breached
-    engine.on_halt = halted
-    attempts = config.execution.max_hedge_attempts
-    engine.on_hedge_failed = lambda: halted(f"hedge failed after {attempts} attempts")
     return engine
 
 

@@ -66,9 +66,10 @@ from arb.execution.risk import (
     symbol_event_text,
     value_px,
 )
+from arb.live.listeners import Listeners
 from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
-from arb.strategy.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
 from arb.strategy.params import params_of
+from arb.strategy.quote_slots import Q_OID, Q_STATE, hold_slot, new_quotes, quote_views
 from arb.strategy.step import (
     FLAG_EVENTS,
     FLAG_HALTED,
@@ -247,9 +248,9 @@ class Engine:
 
     Per-symbol arrays are indexed ``[s, v]`` (symbol number in ``[strategy] symbols``, asset number);
     with one symbol, ``s`` is always 0. ``base`` is the starting holdings per (symbol, venue) and
-    ``quote`` per venue (a resumed paper account passes its own); ``on_fill(fill_row)`` is called for
-    every fill as soon as the driver learns of it. ``executor``: the paper executor on the engine's own
-    books unless another (live) one is given.
+    ``quote`` per venue (a resumed paper account passes its own); ``listeners`` hear of its fills,
+    answers, breaches, halts and funding (:class:`~arb.live.listeners.Listeners`). ``executor``: the
+    paper executor on the engine's own books unless another (live) one is given.
     """
 
     def __init__(
@@ -259,7 +260,7 @@ class Engine:
         base: Any = None,
         quote: tuple[float, float] | None = None,
         equity_interval_ns: int = NS_PER_S,
-        on_fill: Callable[[Any], None] | None = None,
+        listeners: Listeners | None = None,
         first_order_id: int = 1,
         first_pair_id: int = 1,
         executor: Executor | None = None,
@@ -294,13 +295,9 @@ class Engine:
         """Every symbol's view: ``views[s]`` is what symbol ``s``'s kernel reads."""
         self.intents = new_intents(n_sym)
         self.limits, self.rstate, self.srisk = new_gate(config)
-        self.on_halt: Callable[[str], None] | None = None
-        """Called once when the gate halts trading, with the reason (the drivers keep the halt)."""
-        self.on_hedge_failed: Callable[[], None] | None = None
-        """Called once when a kernel spends its hedge attempts (``HEDGE_FAILED``: no new pair)."""
+        self.listeners = listeners if listeners is not None else Listeners()
+        """Who hears of the engine's events: the driver's, given here, then each watcher's."""
         self._hedge_failed = False
-        self.on_risk_event: Callable[[RiskEvent], None] | None = None
-        """Called with each breach the gate reports, after it is logged (the drivers save the gate's memory)."""
         self.risk_events: list[RiskEvent] = []
         """Every breach the gate reported, in order (each logged once per episode as it came)."""
         self._quote = quote_currency(config.strategy.symbol)
@@ -316,8 +313,6 @@ class Engine:
         there (NaN, the book's mid, until one comes and on spot)."""
         self.funding = np.zeros((n_sym, len(venues)))
         """Funding received minus paid per (symbol, venue), quote (in ``cash`` too)."""
-        self.on_funding: Callable[[Any], None] | None = None
-        """Called with each funding payment booked (a ``FUNDING_DTYPE`` row)."""
         self._linear = [venue.market == "linear" for venue in venues]
         self._pnl_sym = np.zeros(n_sym)
         self._account = (self.position, self.init_base, self.init_quote, self.cash)  # the same arrays
@@ -328,9 +323,6 @@ class Engine:
         so they are the books at midnight): what the reports value positions at across a day boundary."""
         self._next_midnight = 0  # 0: no batch yet
         self.log = EngineLog(n_sym)
-        self.on_fill = on_fill
-        self.on_order: Callable[[Any], None] | None = None
-        """Called with every order's answer (filled, partly filled, expired, rejected), before its fill."""
         self.executor: Executor = executor or PaperExecutor(
             [config.for_symbol(s).venues for s in range(n_sym)],
             self.books,
@@ -504,8 +496,8 @@ class Engine:
         data[log_.n] = (now, funding_ts, v, s, rate, px, position, payment)
         row = data[log_.n]
         log_.n += 1
-        if self.on_funding is not None:
-            self.on_funding(row)
+        for listener in self.listeners.funding:
+            listener(row)
         return payment
 
     def settle(self, now: int) -> None:
@@ -563,8 +555,8 @@ class Engine:
         self._dirty = True
         if order.kind == INTENT_QUOTE:
             self._quote_answer(order)
-        if self.on_order is not None:
-            self.on_order(order)
+        for listener in self.listeners.order:
+            listener(order)
         if (
             order.status != OrderStatus.FILLED and order.status != OrderStatus.PARTIAL
         ):  # partial: one fill of a live quote
@@ -583,8 +575,8 @@ class Engine:
         )  # fmt: skip
         row = data[fills.n]
         fills.n += 1
-        if self.on_fill is not None:
-            self.on_fill(row)
+        for listener in self.listeners.fill:
+            listener(row)
 
     def _quote_answer(self, order: PaperOrder) -> None:
         # The venue's answer about a quote into its slot: live once acknowledged; smaller by each fill of a
@@ -637,16 +629,16 @@ class Engine:
                     log.error("risk: %s", text)
                 else:
                     log.warning("risk: %s", text)
-                if self.on_risk_event is not None:
-                    self.on_risk_event(event)
+                for heard in self.listeners.risk_event:
+                    heard(event)
         if flags & FLAG_HEDGE_FAILED and not self._hedge_failed:
             self._hedge_failed = True
-            if self.on_hedge_failed is not None:
-                self.on_hedge_failed()
+            for told in self.listeners.hedge_failed:
+                told()
         if flags & FLAG_HALTED:
             reason = f"risk limit [risk] {HALT_REASONS[int(self.rstate[0]['halted'])]}"
-            if self.on_halt is not None:
-                self.on_halt(reason)
+            for halted in self.listeners.halt:
+                halted(reason)
 
     @property
     def hedge_failed(self) -> bool:

@@ -26,36 +26,35 @@ Its watchers (the ops watch) are handed down by the command.
 
 from __future__ import annotations
 
-__all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "keep_risk_memory", "run_live"]
+__all__ = ["KILL_FILE", "PID_FILE", "LiveResult", "live_engine", "run_live", "start_up"]
 
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
-from rich.markup import escape
 
 from arb.config import AppConfig
 from arb.errors import NeedsOperatorError
 from arb.events import ASSET_NAMES
-from arb.execution.exposure import naked_leg_lines
 from arb.live.account_lines import AccountLines
-from arb.live.callbacks import chained
+from arb.live.guards import Guards, RiskMemory
+from arb.live.listeners import Listeners
 from arb.live.process import KILL_FILE, PID_FILE, announce
 from arb.live.session_loop import SessionResult, SessionWatcher
 
 if TYPE_CHECKING:
     from arb.execution.orders import LiveOrder
-    from arb.live.engine import Engine
+    from arb.live.engine import Engine, Executor
     from arb.live.kill import KillReport
     from arb.live.session_loop import SessionStart
+    from arb.live.trading_session import TradingSession
 
 log = logging.getLogger(__name__)
 
@@ -77,42 +76,12 @@ class LiveResult(SessionResult):
     """What the kill switch did, when it ended the session."""
 
 
-class _StateStore(Protocol):
-    # the journal's account state (arb.execution.journaling's sink and the journal itself have it)
-    def get_state(self, key: str) -> str | None: ...
-    def set_state(self, key: str, value: str) -> None: ...
-
-
-def keep_risk_memory(journal: _StateStore, engine: Engine, console: Console, now: int) -> Callable[[], None]:
-    """Continue the gate's memory (the risk day, the last 24 hours' pairs) from the journal, print a
-    daily-loss pause it still holds at ``now``, and keep the memory in the journal after every fill
-    and breach. Returns the function that saves it (call it at the end)."""
-    from arb.execution.risk import RISK_MEMORY_KEY, day_pause_text, restore_risk_memory, risk_memory
-
-    raw = journal.get_state(RISK_MEMORY_KEY)
-    if raw:
-        memory = json.loads(raw)
-        restore_risk_memory(engine.rstate, engine.srisk, memory, engine.symbols)
-        paused = day_pause_text(memory, engine.limits, now)
-        if paused is not None:
-            console.print(f"[bold red]PAUSED[/] ({escape(paused)})", highlight=False, soft_wrap=True)
-
-    def save(*_: Any) -> None:
-        journal.set_state(RISK_MEMORY_KEY, json.dumps(risk_memory(engine.rstate, engine.srisk, engine.symbols)))
-
-    engine.on_fill = chained(engine.on_fill, save)
-    engine.on_risk_event = save
-    return save
-
-
 class _Reporter(AccountLines):
     # A line per fill and a periodic account line, as the dry run prints them: a watcher of the session
     # (arb.live.session_loop.SessionWatcher) whose account line comes after batches only.
     def __init__(self, console: Console, interval_ns: int, symbols: tuple[str, ...] = ()) -> None:
         super().__init__(console, interval_ns)
         self.symbols = symbols  # named on each fill line when there are several
-        self.on_hedge_failed: Callable[[], None] | None = None
-        """Called once when the kernel gives up hedging within its attempts (the driver halts)."""
         self._hedge_failed = False
 
     def fill(self, row: Any) -> None:
@@ -136,12 +105,10 @@ class _Reporter(AccountLines):
         pass  # the account line follows the market: after batches
 
     def forced(self, engine: Engine) -> bool:
-        # The kernel gave up hedging: a line at once, and the driver is told (once).
+        # The kernel gave up hedging (the guards halted at once): the account line at once, once.
         if self._hedge_failed or not engine.hedge_failed:
             return False
         self._hedge_failed = True
-        if self.on_hedge_failed is not None:
-            self.on_hedge_failed()
         return True
 
     def account_line(self, engine: Engine, when: str) -> None:
@@ -175,174 +142,46 @@ async def run_live(
     """Trade the kernel on both venues with real orders until stopped (see the module docstring).
     ``on_watch(watch)`` is called once the dashboard and metrics are up (``[ops]``); ``on_stop_signal()``
     when SIGTERM or SIGINT asks for the clean stop (``arb live`` arms its stop deadline there)."""
-    from arb.live.engine import Engine
     from arb.live.feeds import market_data_feeds
+    from arb.live.preflight import unguarded_quotes_refusal
     from arb.live.session_loop import SessionLoop, SessionStart, queued, warm_up_kernel
-    from arb.live.trading_session import trading_session, venue_account
+    from arb.live.trading_session import trading_session
 
     started = time.perf_counter()
     config = config.as_traded()  # the market data of the network the orders go to, never data_network
-    from arb.live.preflight import unguarded_quotes_refusal
-
     refusal = unguarded_quotes_refusal(config)  # before anything connects: quotes nothing would cancel
     if refusal is not None:
         raise NeedsOperatorError(refusal)
     warm_up_kernel(config)
     stop_event = stop_event or asyncio.Event()
-    killed = asyncio.Event()
-    pid_file = config.live.state_dir / PID_FILE
     kill_file = config.live.state_dir / KILL_FILE
     kill_file.unlink(missing_ok=True)
-    async with trading_session(config, (0, 1), clock=clock) as session, announce(pid_file):
-        if session.grid_differences:  # the kernel would size on one grid and the venue take another
-            raise NeedsOperatorError(
-                f"the venue's tick or lot differs from the configuration's: {'; '.join(session.grid_differences)}; "
-                "the kernel sizes and prices on the configuration's and the venue would round its orders (a leg "
-                "cut short, left alone): nothing was traded; set the configuration to the venue's rules (then "
-                "backtest it again)"
-            )
-        reports = await session.reconcile()
-        for report in reports:
-            for line in report.describe():
-                console.print(line, highlight=False)
-        if not all(r.ok for r in reports):
-            raise NeedsOperatorError(
-                "reconciliation found differences: nothing is traded until they are explained; "
-                "see the lines above, then arb reconcile --accept-venue-state if the venues are right"
-            )
-        from arb.execution.perpetual import apply_perpetual_settings
-
-        for v, venue_executor in session.executors.items():
-            venue = config.venues[v]
-            for line in await apply_perpetual_settings(venue_executor, venue.perpetual, str(venue.path)):
-                console.print(line, highlight=False)
-        window = config.live.dead_man_window_ns // 1_000_000_000
-        if window:  # armed before anything is traded: a venue that refuses it stops the start here
-            for venue_executor in session.executors.values():
-                armed = await venue_executor.arm_dead_man(window)
-                console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False, soft_wrap=True)
-        from arb.live.preflight import resting_quotes
-
-        for quotes in resting_quotes(config):  # the maker_taker style: what a crash would leave on the book
-            console.print(quotes.text(), highlight=False, soft_wrap=True)
-        accounts = [await venue_account(session, v) for v in (0, 1)]
+    async with trading_session(config, (0, 1), clock=clock) as session, announce(config.live.state_dir / PID_FILE):
+        window = await start_up(config, session, console)
         wake = asyncio.Event()
         executor = session.live_executor(on_ready=wake.set)
         reporter = _Reporter(console, config.dry_run.report_interval_ns, config.symbol_names)
-
-        def hedge_failed() -> None:
-            # the kernel opens no new pair now; the halt outlives this process until a person clears it
-            from arb.live.kill import HALT_KEY
-
-            exposure = "; ".join(naked_leg_lines(engine)) or "the leg was closed on the last attempt"
-            session.journal.set_state(HALT_KEY, f"hedge failed after {config.execution.max_hedge_attempts} attempts")
-            console.print(
-                f"[bold red]HALTED: a lone leg was not hedged within {config.execution.max_hedge_attempts} attempts "
-                f"({exposure}); no new pair until a person clears the halt[/]",
-                highlight=False,
-                soft_wrap=True,
-            )
-
-        reporter.on_hedge_failed = hedge_failed
-        symbols = range(len(config.symbols))
-        engine = Engine(
-            config,
-            base=[[accounts[v].inception_base[s] for v in (0, 1)] for s in symbols],
-            quote=(accounts[0].inception_quote, accounts[1].inception_quote),
-            executor=executor,
-            on_fill=reporter.fill,
-        )
-        for s in symbols:
-            for v in (0, 1):
-                engine.position[s, v], engine.cash[s, v] = accounts[v].position[s], accounts[v].cash[s]
-        from arb.live.kill import HALT_KEY
-
-        kept = session.journal.get_state(HALT_KEY)
-        if kept:
-            engine.hold()
-            console.print(
-                f"[bold red]HALTED[/] ({escape(kept)}): no new pair until a person clears it (arb halt --clear); "
-                "a lone leg is still hedged",
-                highlight=False,
-                soft_wrap=True,
-            )
-
-        def risk_halt(reason: str) -> None:
-            session.journal.set_state(HALT_KEY, reason)
-            console.print(
-                f"[bold red]HALTED[/] ({escape(reason)}): no new pair until a person clears it", highlight=False
-            )
-
-        engine.on_halt = risk_halt
-
-        def book_funding(row: Any) -> None:
-            # a perpetual's funding payment: its own line in the journal, beside the fills
-            v, s = int(row["venue"]), int(row["symbol"])
-            venue = config.venues[v]
-            session.journal.record_funding(row, venue=venue.name, market=venue.market, symbol=config.symbol_names[s])
-            console.print(
-                f"funding {venue.name:<7} {config.symbol_names[s]} {float(row['payment']):+.8g} "
-                f"(position {float(row['position']):+.8g} x {float(row['mark']):.8g} x rate {float(row['rate']):.6%})",
-                highlight=False,
-            )
-
-        engine.on_funding = book_funding
-        save_risk_memory = keep_risk_memory(session.journal, engine, console, clock())
-        names = list(config.symbol_names)
+        guards = Guards(config, session, console, stop_event, clock)
+        memory = RiskMemory(session.journal)
+        engine = await live_engine(config, session, executor, guards, listeners=Listeners(
+            fill=[reporter.fill, memory.save], risk_event=[memory.save], halt=[guards.risk_halt],
+            hedge_failed=[guards.hedge_failed], funding=[guards.book_funding],
+        ))  # fmt: skip
+        memory.restore(engine, console, clock())
+        kept = guards.keep_halt()
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
-        feeds = market_data_feeds(config, names, queue=queue, clock=clock)  # as dry-run and record build them
+        feeds = market_data_feeds(config, config.symbol_names, queue=queue, clock=clock)  # as dry-run builds them
         t0 = clock()
         loop = asyncio.get_running_loop()
 
         def pull_from_another_thread() -> None:  # a Telegram /kill confirm, in the alert thread
-            loop.call_soon_threadsafe(on_kill)
+            loop.call_soon_threadsafe(guards.kill)
 
         session_loop = SessionLoop(engine, (*watchers, reporter), clock=clock, start_ns=t0)
         start = SessionStart(clock, "live", engine, tuple(feeds), session.journal.journal.health,
                              pull_from_another_thread)  # fmt: skip
-        session_loop.begin(start, console, halt=kept or "", on_watch=on_watch)
-
-        def on_kill() -> None:
-            # the halt is kept first, before anything is asked of a venue (the kill switch's latch)
-            from arb.live.kill import KILL_REASON
-
-            if not killed.is_set():
-                session.journal.set_state(HALT_KEY, KILL_REASON)
-                engine.hold()
-            killed.set()
-            stop_event.set()
-            session_loop.halt(KILL_REASON)
-
-        async def stale_watch() -> None:
-            # a symbol whose book went stale or out of sync on a venue gets its open orders there cancelled,
-            # once per episode (a venue arb itself holds orders back from is not stale: its book is fine)
-            from arb.strategy.types import VENUE_OK
-
-            cancelled = {(s, v): False for s in symbols for v in session.executors}
-            while True:
-                await asyncio.sleep(0.5)
-                for (s, v), done in list(cancelled.items()):
-                    venue_executor = session.executors[v]
-                    if engine.venue_status(v, clock(), s) == VENUE_OK:
-                        cancelled[s, v] = False
-                    elif not done:
-                        cancelled[s, v] = True
-                        what = f"{venue_executor.venue} {names[s]}" if len(names) > 1 else venue_executor.venue
-                        try:
-                            n = await venue_executor.cancel_open(names[s])
-                        except Exception as error:  # noqa: BLE001 - logged; tried again next episode
-                            log.error("%s went stale; cancelling its open orders failed: %s", what, error,
-                                      extra={"venue": venue_executor.venue, "symbol": names[s]})  # fmt: skip
-                            cancelled[s, v] = False
-                            continue
-                        log.warning("%s went stale: %d open order(s) cancelled", what, n,
-                                    extra={"venue": venue_executor.venue, "symbol": names[s]})  # fmt: skip
-
-        async def kill_watch() -> None:
-            # the kill switch's file, for when a signal cannot reach this process (another user, a container)
-            while not kill_file.exists():
-                await asyncio.sleep(0.25)
-            on_kill()
+        session_loop.begin(start, console, halt=kept, on_watch=on_watch)
+        guards.session_loop = session_loop
 
         def start_tasks(tasks: asyncio.TaskGroup) -> None:
             for venue_executor in session.executors.values():
@@ -351,15 +190,15 @@ async def run_live(
                     venue_executor.run_dead_man(tasks, window, armed=True)
             for feed in feeds:
                 tasks.create_task(feed.run(), name=f"feed-{feed.name}")
-            tasks.create_task(kill_watch(), name="kill-watch")
-            tasks.create_task(stale_watch(), name="stale-watch")
+            tasks.create_task(guards.kill_watch(kill_file), name="kill-watch")
+            tasks.create_task(guards.stale_watch(), name="stale-watch")
 
         def stop_signal(_sig: signal.Signals) -> None:
             if on_stop_signal is not None:
                 on_stop_signal()
 
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGUSR1, on_kill)
+            loop.add_signal_handler(signal.SIGUSR1, guards.kill)
         try:
             try:
                 await session_loop.run(queued(queue), stop_event, duration_ns=duration_ns, wake=wake,
@@ -378,29 +217,17 @@ async def run_live(
                 venue_executor.run_background(tasks)
             left = await executor.shutdown(config.live.shutdown_timeout_ns)
         engine.cancel_open_orders()
-        kill_report = None
-        if killed.is_set():
-            from arb.live.kill import kill
-
-            kill_report = await kill(session, slippage_bps=config.risk.stop_loss_bps)
-            for order in kill_report.orders:  # the flattening fills belong to this session's account
-                engine.book_answer(order)
-            for line in kill_report.describe():
-                console.print(line if kill_report.flat else f"[bold red]{line}[/]", highlight=False)
-            kill_file.unlink(missing_ok=True)
+        kill_report = await guards.flatten_if_killed(kill_file)
         now = max(session_loop.last_ns, clock())
         engine.finish(now)
-        save_risk_memory()
+        memory.save()
         session_loop.end(now)
         for order in left:
             console.print(
                 f"[bold red]order {order.client_id} ({order.symbol}) on {ASSET_NAMES[order.venue]} is still "
                 f"{order.state.value}[/]: arb reconcile will find it out at the next start (never resend it)"
             )
-        latencies = {e.venue: session.journal.journal.latencies(e.venue) for e in session.executors.values()}
-        pair_latencies = session.journal.journal.pair_latencies()
-        base = [[float(engine.init_base[s, v] + engine.position[s, v]) for v in (0, 1)] for s in symbols]
-        quote = [float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)]
+        symbols = range(len(config.symbols))
         return LiveResult(
             engine=engine,
             start_ns=t0,
@@ -408,13 +235,75 @@ async def run_live(
             batches=session_loop.batches,
             interrupted=session_loop.interrupted,
             wall_s=time.perf_counter() - started,
-            base=base,
-            quote=quote,
+            base=[[float(engine.init_base[s, v] + engine.position[s, v]) for v in (0, 1)] for s in symbols],
+            quote=[float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)],
             left_in_flight=left,
-            latencies=latencies,
-            pair_latencies=pair_latencies,
+            latencies={e.venue: session.journal.journal.latencies(e.venue) for e in session.executors.values()},
+            pair_latencies=session.journal.journal.pair_latencies(),
             rule_differences=session.rule_differences,
             kill=kill_report,
             stop_signal=session_loop.stop_signal,
             watchers=session_loop.watchers,
         )
+
+
+async def start_up(config: AppConfig, session: TradingSession, console: Console) -> int:
+    """What must hold before anything is traded, in order (see the module docstring): the venues' grids
+    as configured, every venue reconciled with the journal, a linear venue's account settings, the
+    dead-man's switch armed; the quotes a crash would leave are named. Returns the dead-man's window
+    (s, 0: none)."""
+    if session.grid_differences:  # the kernel would size on one grid and the venue take another
+        raise NeedsOperatorError(
+            f"the venue's tick or lot differs from the configuration's: {'; '.join(session.grid_differences)}; "
+            "the kernel sizes and prices on the configuration's and the venue would round its orders (a leg "
+            "cut short, left alone): nothing was traded; set the configuration to the venue's rules (then "
+            "backtest it again)"
+        )
+    reports = await session.reconcile()
+    for report in reports:
+        for line in report.describe():
+            console.print(line, highlight=False)
+    if not all(r.ok for r in reports):
+        raise NeedsOperatorError(
+            "reconciliation found differences: nothing is traded until they are explained; "
+            "see the lines above, then arb reconcile --accept-venue-state if the venues are right"
+        )
+    from arb.execution.perpetual import apply_perpetual_settings
+    from arb.live.preflight import resting_quotes
+
+    for v, venue_executor in session.executors.items():
+        venue = config.venues[v]
+        for line in await apply_perpetual_settings(venue_executor, venue.perpetual, str(venue.path)):
+            console.print(line, highlight=False)
+    window = config.live.dead_man_window_ns // 1_000_000_000
+    if window:  # armed before anything is traded: a venue that refuses it stops the start here
+        for venue_executor in session.executors.values():
+            armed = await venue_executor.arm_dead_man(window)
+            console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False, soft_wrap=True)
+    for quotes in resting_quotes(config):  # the maker_taker style: what a crash would leave on the book
+        console.print(quotes.text(), highlight=False, soft_wrap=True)
+    return window
+
+
+async def live_engine(
+    config: AppConfig, session: TradingSession, executor: Executor, guards: Guards, listeners: Listeners
+) -> Engine:
+    """The engine on the live executor, continuing the accounts from their inception (balances and
+    positions as the venues and the journal say), the guards' engine."""
+    from arb.live.engine import Engine
+    from arb.live.trading_session import venue_account
+
+    accounts = [await venue_account(session, v) for v in (0, 1)]
+    symbols = range(len(config.symbols))
+    engine = Engine(
+        config,
+        base=[[accounts[v].inception_base[s] for v in (0, 1)] for s in symbols],
+        quote=(accounts[0].inception_quote, accounts[1].inception_quote),
+        executor=executor,
+        listeners=listeners,
+    )
+    for s in symbols:
+        for v in (0, 1):
+            engine.position[s, v], engine.cash[s, v] = accounts[v].position[s], accounts[v].cash[s]
+    guards.engine = engine
+    return engine

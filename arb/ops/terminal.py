@@ -20,7 +20,6 @@ from arb.events import ASSET_NAMES
 from arb.execution.paper_account import holdings_text, positions_text
 from arb.execution.paper_files import KIND_NAMES
 from arb.live.account_lines import AccountLines
-from arb.live.callbacks import chained
 from arb.strategy.types import BUY
 
 if TYPE_CHECKING:
@@ -42,11 +41,11 @@ class PaperLines(AccountLines):
         self.account = account
 
     def begin(self, start: SessionStart) -> list[str]:
-        """Print a line for each of the engine's fills (after the callbacks set before)."""
+        """Print a line for each of the engine's fills (after the listeners given before)."""
         engine = start.engine
         if engine is not None:
             self.engine = engine
-            engine.on_fill = chained(engine.on_fill, self.fill)
+            engine.listeners.fill.append(self.fill)
         return []
 
     def halt(self, reason: str) -> None:

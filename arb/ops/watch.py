@@ -325,15 +325,14 @@ class Watch:
     # -- wiring -------------------------------------------------------------------------------
 
     def attach(self, engine: Engine) -> None:
-        """Turn the engine's fills, answers, breaches and halts into events. Call after the driver
-        set its own callbacks: they are kept and called first."""
-        from arb.live.callbacks import chained
-
+        """Turn the engine's fills, answers, breaches and halts into events, after the driver's own
+        listeners (given when the engine was built)."""
         self.engine = engine
-        engine.on_fill = chained(engine.on_fill, self._on_fill)
-        engine.on_order = chained(engine.on_order, self._on_order)
-        engine.on_risk_event = chained(engine.on_risk_event, self._on_risk)
-        engine.on_halt = chained(engine.on_halt, self.halt)
+        listeners = engine.listeners
+        listeners.fill.append(self._on_fill)
+        listeners.order.append(self._on_order)
+        listeners.risk_event.append(self._on_risk)
+        listeners.halt.append(self.halt)
 
     def watch_feeds(self, feeds: Sequence[Any]) -> None:
         """Include these market-data feeds' health in every snapshot (and their changes as events)."""

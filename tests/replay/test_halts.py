@@ -108,7 +108,7 @@ def test_live_keeps_the_gates_memory_in_the_journal(tmp_path: Path, capsys: pyte
     from arb.execution.journaling import open_execution_journal
     from arb.execution.risk import B_DAILY_LOSS
     from arb.live.engine import Engine
-    from arb.live.trading import keep_risk_memory
+    from arb.live.guards import RiskMemory
 
     path = _config(tmp_path, {"max_daily_loss": 5.0})
     config = load_config(path)
@@ -116,23 +116,24 @@ def test_live_keeps_the_gates_memory_in_the_journal(tmp_path: Path, capsys: pyte
     journal = open_execution_journal(config.live)
     try:
         first = Engine(config)
-        save = keep_risk_memory(journal, first, Console(), now)
+        memory = RiskMemory(journal)
+        memory.restore(first, Console(), now)
         st = first.rstate[0]
         st["day"] = now // (86_400 * 10**9)
         st["day_halted"] = B_DAILY_LOSS
         first.srisk[0]["pair_count"] = 1
         first.srisk[0]["pair_times"][0] = now - 10**9
-        save()
+        memory.save()
         printed = Console(record=True)
         second = Engine(config)  # a restart
-        keep_risk_memory(journal, second, printed, now + 10**9)
+        RiskMemory(journal).restore(second, printed, now + 10**9)
         assert "PAUSED (daily loss limit ([risk] max_daily_loss) reached" in printed.export_text()
         again, pairs = second.rstate[0], second.srisk[0]
         assert (
             again["day_halted"] == B_DAILY_LOSS and pairs["pair_count"] == 1 and pairs["pair_times"][0] == now - 10**9
         )
         next_day = Console(record=True)
-        keep_risk_memory(journal, Engine(config), next_day, now + 86_400 * 10**9)
+        RiskMemory(journal).restore(Engine(config), next_day, now + 86_400 * 10**9)
         assert "PAUSED" not in next_day.export_text()  # that day is over
     finally:
         journal.close()
