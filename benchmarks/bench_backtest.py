@@ -25,7 +25,7 @@ from numba import njit
 
 from arb.backtest import run as bt
 from arb.config import load_config
-from arb.recording.loader import load_session, plan_days
+from arb.recording.loader import load_timeline, plan_days
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_config(ROOT / "config" / "arbitrage.toml")
-    session = load_session(config, plan_days(config, None, None))
+    session = load_timeline(config, plan_days(config, None, None))
     events = sum(len(a) for arrays in session.arrays for a in arrays)
 
     def bare() -> None:

@@ -36,7 +36,7 @@ from arb.live.engine import Engine
 from arb.live.recorded_source import ReplayBatch
 from arb.live.session_loop import warm_up_kernel
 from arb.recording.format import LineReader
-from arb.recording.loader import find_days, load_session, plan_days
+from arb.recording.loader import find_days, load_timeline, plan_days
 from arb.recording.venues import make_normalizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     config = load_config(args.config)
     days = plan_days(config, None, None)
-    session = load_session(config, days)  # the common clock shift, as the replay uses it
+    session = load_timeline(config, days)  # the common clock shift, as the replay uses it
     warm_up_kernel(config)
 
     def venue_frames(v: int) -> list[tuple[int, int, bytes]]:

@@ -53,7 +53,7 @@ from arb.live.engine import Engine  # noqa: E402
 from arb.live.recorded_source import ReplayBatch  # noqa: E402
 from arb.live.session_loop import warm_up_kernel  # noqa: E402
 from arb.recording.format import LineReader, format_line  # noqa: E402
-from arb.recording.loader import find_days, load_session, plan_days  # noqa: E402
+from arb.recording.loader import find_days, load_timeline, plan_days  # noqa: E402
 from arb.recording.venues import make_normalizer  # noqa: E402
 from arb.testing.configs import write_config_files  # noqa: E402
 from tests.multi import ETH, two_symbol_recordings  # noqa: E402
@@ -165,7 +165,7 @@ def _pct(a: np.ndarray[Any, Any]) -> str:
 
 def live_path(config: AppConfig, repeat: int) -> None:
     one = config.for_symbol(0)
-    session = load_session(one, plan_days(one, None, None))  # the captures' clock shift, as a replay uses it
+    session = load_timeline(one, plan_days(one, None, None))  # the captures' clock shift, as a replay uses it
     shift = session.local_shift_ns
     warm_up_kernel(config)
     frames_n = _frames(config, shift)
@@ -209,7 +209,7 @@ def memory_child(config_path: str, symbol: int) -> None:
     if symbol >= 0:
         config = config.for_symbol(symbol)
     one = config.for_symbol(0)
-    shift = load_session(one, plan_days(one, None, None)).local_shift_ns
+    shift = load_timeline(one, plan_days(one, None, None)).local_shift_ns
     frames = _frames(config, shift)
     warm_up_kernel(config)
     replay(config.for_symbol(0), [f for f in frames if f[1] == 0][:20_000])  # the compiled code loaded
@@ -229,9 +229,9 @@ def backtest(config: AppConfig) -> None:
     sessions loaded (recordings converted) and the loop compiled first, then each run timed alone."""
     n = len(config.symbols)
     days = plan_days(config, None, None)
-    together = load_session(config, days)
+    together = load_timeline(config, days)
     schedule = Schedule.of(together)
-    apart = [(config.for_symbol(s), load_session(config.for_symbol(s), days)) for s in range(n)]
+    apart = [(config.for_symbol(s), load_timeline(config.for_symbol(s), days)) for s in range(n)]
     apart_schedules = [Schedule.of(session) for _, session in apart]
     run_session(config, together, schedule, days)  # compiles the loop (the same code for 2 and 2N assets)
     t0 = time.perf_counter()

@@ -345,7 +345,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     changed, or whose order was answered, gets its kernel called (when ``may_act`` allows).
 
     Leg faults (``leg_faults``, one ``LEG_FAULTS_DTYPE`` record): every intent draws its fault from
-    its order id (:func:`arb.execution.faults.draw_fault`, as the paper executor does). A rejected
+    its order id (:func:`arb.execution.leg_faults.draw_fault`, as the paper executor does). A rejected
     order is not sent and is answered, unfilled, at the time an accepted one would be (the venue's
     ``entry_ns`` plus ``response_ns`` in ``settings``); a partial one is sent for the drawn part of its
     quantity; a late one is sent ``late_ns`` later. Such orders wait in ``held`` and count as open.

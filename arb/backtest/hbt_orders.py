@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from arb._jit import njit
-from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT, draw_fault
+from arb.execution.leg_faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT, draw_fault
 from arb.execution.risk import EVENTS_KEPT
 
 _MAX_PENDING = 128

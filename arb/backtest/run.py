@@ -68,7 +68,7 @@ from arb.backtest.hbt_orders import (
 from arb.backtest.order_latency import load_measured, measured_path
 from arb.config import AppConfig, BacktestConfig, VenueConfig
 from arb.events import NS_PER_S
-from arb.execution.faults import make_leg_faults
+from arb.execution.leg_faults import make_leg_faults
 from arb.execution.risk import (
     RiskEvent,
     drain_events,
@@ -78,7 +78,7 @@ from arb.execution.risk import (
     symbol_event_text,
     symbol_risk_figures,
 )
-from arb.recording.loader import Session, book_times, load_session, plan_days, sync_transitions
+from arb.recording.loader import Timeline, book_times, load_timeline, plan_days, sync_transitions
 from arb.recording.replayed_funding import Funding, funding_of
 from arb.results.marks import NS_PER_DAY, BoundaryMark, Spans, out_of_sync_spans
 from arb.strategy.params import params_of
@@ -215,7 +215,7 @@ def _asset(
     return asset
 
 
-def build_hbt(config: AppConfig, session: Session) -> HashMapMarketDepthBacktest:
+def build_hbt(config: AppConfig, session: Timeline) -> HashMapMarketDepthBacktest:
     """One hftbacktest over every symbol's two venues (asset ``2 * s + v``: symbol ``s``, venue ``v``).
 
     The caller must keep ``session`` alive until the backtest is closed (hftbacktest reads the
@@ -252,7 +252,7 @@ class Schedule:
     decision_assets: np.ndarray[Any, Any]
 
     @classmethod
-    def of(cls, session: Session) -> Schedule:
+    def of(cls, session: Timeline) -> Schedule:
         """Book-change times, sync transitions and the merged decision points of ``session``."""
         n = len(session.assets)
         books = [book_times(session.arrays[a]) for a in range(n)]
@@ -283,7 +283,7 @@ class Loop:
     None: none at all, which spot venues have anyway)."""
 
     def __init__(
-        self, config: AppConfig, session: Session, schedule: Schedule, funding: list[Funding] | None = None
+        self, config: AppConfig, session: Timeline, schedule: Schedule, funding: list[Funding] | None = None
     ) -> None:
         venues = config.venues
         n_sym = len(config.symbols)
@@ -431,7 +431,7 @@ def warm_loop(config: AppConfig, part: int | None = None, helpers_done: Any = No
     then the loop itself, which links every helper, so only once ``helpers_done`` (an event, None: no
     waiting) says half 1 is in the cache, or after :data:`_HELPERS_WAIT_S`; 1, the other helpers. None:
     all of it."""
-    loop = Loop(config, cast(Session, types.SimpleNamespace(start_ns=0, end_ns=0)), cast(Schedule, None))
+    loop = Loop(config, cast(Timeline, types.SimpleNamespace(start_ns=0, end_ns=0)), cast(Schedule, None))
     for fn, args in _helper_calls(loop):
         if part is None or (fn is _call_kernel) == (part == 0):
             fn.compile(tuple(typeof(x) for x in args))  # type: ignore[no-untyped-call]  # numba is untyped
@@ -512,7 +512,7 @@ def loop_cached() -> bool:
     return cached(_run_loop)
 
 
-def compile_loop(config: AppConfig, session: Session, schedule: Schedule) -> None:
+def compile_loop(config: AppConfig, session: Timeline, schedule: Schedule) -> None:
     """Have the loop compiled for ``config`` (or loaded from Numba's cache) by running it over the first
     nanosecond of ``session``: what a process does once before timing anything (``arb sweep``)."""
     loop = Loop(config, session, schedule)
@@ -542,7 +542,7 @@ def run_backtest(
     if warming is not None:
         say_compiling([("the kernel, the risk gate and the loop", [_call_kernel], 15.0)], log, on_status)
         warming.make_room()
-    session = load_session(config, days, on_status, allow_damaged=allow_damaged)
+    session = load_timeline(config, days, on_status, allow_damaged=allow_damaged)
     schedule = Schedule.of(session)
     if warming is not None:
         warming.join()  # the loop is in Numba's cache now: it is loaded, not compiled
@@ -553,7 +553,7 @@ def run_backtest(
 
 def run_session(
     config: AppConfig,
-    session: Session,
+    session: Timeline,
     schedule: Schedule,
     days: list[dt.date],
     *,

@@ -2,7 +2,7 @@
 ``dry-run``, ``parity``, ``reconcile``, ``latency``, ``order``, ``live``, ``kill``, ``halt``, ``report``,
 ``alert-test``, ``sweep``, ``status``.
 
-Every value on the command line is checked while it is parsed (``arb.arguments``): a bad one is a
+Every value on the command line is checked while it is parsed (``arb.command_line``): a bad one is a
 single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
 arb expects later (bad configuration, missing recording, ...) is an :class:`ArbError`: the command
 prints its one-line message and exits with the error's code (2 for mistakes in the input; 3 when a venue
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from arb import __version__
-from arb.arguments import (
+from arb.command_line import (
     ArgumentParser,
     Command,
     CommandLineError,
@@ -443,7 +443,7 @@ _COMMAND_MODULES = {
     "sweep": "arb.sweep.command",
     "status": "arb.ops.status",
 }
-"""The module of each command defined beside its code, as its ``COMMAND`` (:class:`arb.arguments.Command`).
+"""The module of each command defined beside its code, as its ``COMMAND`` (:class:`arb.command_line.Command`).
 :func:`main` imports one only when its command is the one run; each imports what its work takes (aiohttp,
 ccxt, SQLAlchemy, Numba, ...) in the function that runs it, so that its ``--help`` and a mistake on its
 command line answer at once."""

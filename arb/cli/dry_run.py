@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rich.console import Console
 
-from arb.arguments import (
+from arb.cli import _ALLOW_DAMAGED_HELP, _with_recordings
+from arb.command_line import (
     Command,
     add_config_argument,
     check_default,
@@ -34,7 +35,6 @@ from arb.arguments import (
     report_folder,
     speed,
 )
-from arb.cli import _ALLOW_DAMAGED_HELP, _with_recordings
 from arb.config import AppConfig, load_config
 from arb.errors import UsageError, exit_code_of
 

@@ -24,8 +24,8 @@ import sys
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from arb.arguments import Command, add_recordings_out, day, days_begun, each_once, recordings_out
-from arb.arguments import symbol as symbol_argument
+from arb.command_line import Command, add_recordings_out, day, days_begun, each_once, recordings_out
+from arb.command_line import symbol as symbol_argument
 from arb.config import load_config
 from arb.errors import EXIT_VENUE_UNAVAILABLE, UsageError
 from arb.recording.fetch_choices import KEY_VARIABLE, SOURCES, VENUES

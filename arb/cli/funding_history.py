@@ -16,8 +16,8 @@ import argparse
 import asyncio
 import sys
 
-from arb.arguments import Command, add_recordings_out, day, days_begun, each_once, recordings_out
-from arb.arguments import symbol as symbol_argument
+from arb.command_line import Command, add_recordings_out, day, days_begun, each_once, recordings_out
+from arb.command_line import symbol as symbol_argument
 from arb.config import load_config
 from arb.events import ASSET_NAMES as VENUES
 

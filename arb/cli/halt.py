@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from arb.arguments import Command, output_folder, reason
+from arb.command_line import Command, output_folder, reason
 from arb.config import load_config
 
 

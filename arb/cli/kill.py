@@ -20,7 +20,7 @@ import signal
 import time
 from typing import Any
 
-from arb.arguments import Command, duration, exit_codes_help
+from arb.command_line import Command, duration, exit_codes_help
 from arb.config import load_config, require_credentials
 
 

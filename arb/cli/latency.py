@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from arb.arguments import Command, output_file, output_folder
+from arb.command_line import Command, output_file, output_folder
 from arb.config import load_config
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES

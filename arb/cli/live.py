@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arb.arguments import Command, duration, exit_codes_help, output_folder, report_folder
+from arb.command_line import Command, duration, exit_codes_help, output_folder, report_folder
 from arb.config import AppConfig, load_config, require_credentials
 from arb.errors import NeedsOperatorError, UsageError, exit_code_of
 

@@ -15,8 +15,8 @@ import argparse
 import asyncio
 import sys
 
-from arb.arguments import Command, duration, exit_codes_help, positive_decimal
-from arb.arguments import symbol as symbol_name
+from arb.command_line import Command, duration, exit_codes_help, positive_decimal
+from arb.command_line import symbol as symbol_name
 from arb.config import AppConfig, load_config, require_credentials
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES

@@ -15,7 +15,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from arb.arguments import Command, exit_codes_help
+from arb.command_line import Command, exit_codes_help
 from arb.config import load_config, require_credentials
 from arb.events import ASSET_NAMES
 

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from arb.arguments import Command, add_recordings_out, duration, each_once, recordings_out
-from arb.arguments import symbol as symbol_argument
+from arb.command_line import Command, add_recordings_out, duration, each_once, recordings_out
+from arb.command_line import symbol as symbol_argument
 from arb.config import AppConfig, load_config
 from arb.errors import ArbError, exit_code_of
 

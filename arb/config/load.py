@@ -72,7 +72,7 @@ _Hooks = Mapping[type, Callable[[dict[str, Any]], None]]
 
 Setting = tuple[str, Any]
 """One ``--set section.key=value``: the dotted key as the files spell it and the value as TOML reads it
-(:func:`arb.arguments.setting`)."""
+(:func:`arb.command_line.setting`)."""
 _SETTINGS: contextvars.ContextVar[tuple[Setting, ...]] = contextvars.ContextVar("settings", default=())
 
 

@@ -14,11 +14,11 @@ venue, ``summary``), so the kernel and the risk gate above do not know which one
 An order's life (see :mod:`arb.execution.orders` for the states):
 
 1. ``submit`` (synchronous, on the decision's path): price and quantity go on the venue's grid in the
-   safe direction (:mod:`arb.execution.grid`), the order gets a client id unique forever, and the
+   safe direction (:mod:`arb.execution.price_grid`), the order gets a client id unique forever, and the
    intent is **committed to the journal**: the one write the hot path waits for. Only then is the
    request handed to a task.
 2. The request goes out through the adapter (ccxt's ``create_order``) on a session whose trace hooks
-   (:mod:`arb.execution.wire`) note when its bytes were written, the HTTP status, headers and body.
+   (:mod:`arb.execution.wire_trace`) note when its bytes were written, the HTTP status, headers and body.
    The outcome is decided by arb
    (:mod:`arb.execution.outcome`): accepted, rejected (with the venue's code) or **unknown**.
 3. An unknown order is resolved by querying it by client id, every ``unknown_check_interval``; it

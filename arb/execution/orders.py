@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from arb.execution.faults import FAULT_NONE
+from arb.execution.leg_faults import FAULT_NONE
 from arb.execution.paper import EngineOrder, OrderStatus, Rejection
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 

@@ -15,7 +15,7 @@ Every intent becomes an immediate-or-cancel limit order that:
 4. is answered ``latency.order_response`` after arrival: only then does the driver see the fill,
    exactly as hftbacktest's local side learns of a fill from the order response.
 
-With a leg-fault model (``[leg_faults]``, :mod:`arb.execution.faults`) each order first draws its
+With a leg-fault model (``[leg_faults]``, :mod:`arb.execution.leg_faults`) each order first draws its
 fault from its order id, exactly as the backtest does: a rejected order is refused at arrival (code
 ``"leg-fault"``), a partial one fills at most the drawn part of its quantity, a late one arrives
 ``late_ms`` later.
@@ -68,7 +68,7 @@ import numpy as np
 from arb.book import OrderBook
 from arb.config import VenueConfig
 from arb.events import ASSET_NAMES
-from arb.execution.faults import FAULT_NAMES, FAULT_NONE, FAULT_REJECT, draw_fault
+from arb.execution.leg_faults import FAULT_NAMES, FAULT_NONE, FAULT_REJECT, draw_fault
 from arb.execution.queue_model import QueueModel, RestingQuotes, VenueDepth
 from arb.strategy.types import BUY, INTENT_QUOTE, SELL
 
@@ -211,7 +211,7 @@ class PaperOrder(EngineOrder):
     fee: float = 0.0
     rejection: Rejection | None = None
     fault: int = FAULT_NONE
-    """The leg fault drawn for it (``arb.execution.faults.FAULT_*``)."""
+    """The leg fault drawn for it (``arb.execution.leg_faults.FAULT_*``)."""
     fillable: float = math.inf
     """The most the venue will fill (less than ``qty`` for a partial-fill fault)."""
     symbol_index: int = 0
@@ -249,7 +249,7 @@ class PaperExecutor:
     ``books`` are the driver's books, index ``2 * symbol + venue``; ``book_versions()`` must return a
     number per book that changes whenever that book changes (the driver's batch counters). ``base``:
     starting holdings per (symbol, venue); ``quote``: per venue. ``leg_faults``: a ``LEG_FAULTS_DTYPE``
-    record (:func:`arb.execution.faults.make_leg_faults`), or None for no faults.
+    record (:func:`arb.execution.leg_faults.make_leg_faults`), or None for no faults.
     ``request_timeout_ns``: an order unanswered this long after it was sent is unknown until answered
     (``[live] request_timeout_ms``); None: never.
     """

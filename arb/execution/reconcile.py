@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from arb.execution.grid import wire
 from arb.execution.orders import LiveOrder
+from arb.execution.price_grid import wire
 from arb.execution.venue_executor import VenueExecutor
 from arb.execution.venue_quotes import QuotingVenueExecutor, is_quote
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate

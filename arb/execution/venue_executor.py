@@ -28,16 +28,16 @@ from arb.errors import ArbError, VenueError
 from arb.execution.dead_man import DeadMan
 from arb.execution.departure import Departures, Leg
 from arb.execution.failpoints import failpoint
-from arb.execution.grid import grid_price, grid_qty, wire
 from arb.execution.late_fills import LateFills
 from arb.execution.live_parts import ClientIds, ExecutionSettings, JournalSink, VenueMarket
 from arb.execution.orders import LiveOrder
 from arb.execution.outcome import Answer, Outcome, classify
 from arb.execution.paper import Rejection
+from arb.execution.price_grid import grid_price, grid_qty, wire
 from arb.execution.rate_guard import RateGuard, Traffic, traffic_of_kind
 from arb.execution.venue_account import AccountReads
 from arb.execution.venue_errors import VenueSetup, venue_error
-from arb.execution.wire import WireRecord, WireTrace, failure_reason
+from arb.execution.wire_trace import WireRecord, WireTrace, failure_reason
 from arb.waiting import Conditions
 from connectors.common.order_entry import OrderEntry, Outgoing
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate

@@ -46,9 +46,9 @@ import logging
 from typing import Any
 
 from arb.errors import VenueError
-from arb.execution.grid import grid_price
 from arb.execution.orders import LiveOrder, fees_of
 from arb.execution.paper import OrderStatus, Rejection
+from arb.execution.price_grid import grid_price
 from arb.execution.rate_guard import Traffic
 from arb.execution.venue_executor import VenueExecutor
 from arb.strategy.types import INTENT_QUOTE

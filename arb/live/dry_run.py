@@ -149,14 +149,14 @@ async def dry_run_replay(
     ``watchers`` see the run (their clock is data time); ``on_watch(watcher)`` is called for each once
     they have begun, before the first batch. ``console`` takes their banner lines.
     """
-    from arb.recording.loader import load_session, plan_days
     from arb.live.recorded_source import replay
+    from arb.recording.loader import load_timeline, plan_days
     from arb.recording.replayed_funding import funding_of
 
     started = time.perf_counter()
     warm_up_kernel(config)
     days = days or plan_days(config, None, None)
-    session = load_session(config, days, allow_damaged=allow_damaged)
+    session = load_timeline(config, days, allow_damaged=allow_damaged)
     funding = funding_of(config, session)  # the settlements the backtest of these days books
     stop_event = stop_event or asyncio.Event()
     engine = paper_engine(config, account, on_fill)

@@ -48,7 +48,7 @@ from arb.events import (
     EventArray,
     event_dtype,
 )
-from arb.execution.faults import make_leg_faults
+from arb.execution.leg_faults import make_leg_faults
 from arb.execution.paper import OrderStatus, PaperExecutor, PaperOrder
 from arb.execution.queue_model import queue_model
 from arb.execution.risk import (

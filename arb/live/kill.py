@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING
 
 from arb.errors import VenueError
 from arb.events import ASSET_NAMES
-from arb.execution.grid import grid_qty, wire
 from arb.execution.orders import LiveOrder, fees_of
+from arb.execution.price_grid import grid_qty, wire
 from arb.execution.reconcile import taken_over
 from arb.live.trading_session import KIND_FLATTEN, TradingSession, venue_account
 

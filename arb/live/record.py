@@ -35,9 +35,9 @@ from typing import Any
 from arb.config import AppConfig
 from arb.errors import ArbError
 from arb.events import NS_PER_S
-from arb.recording.recorder import Recorder
 from arb.live.feeds import market_data_feeds
 from arb.live.session_loop import SessionStart, SessionWatcher
+from arb.recording.recorder import Recorder
 from connectors.common.feed import MarketDataFeed
 from connectors.common.normalizer import SyncState
 

@@ -44,10 +44,10 @@ from arb.events import (
     event_dtype,
 )
 from arb.recording.format import Cut, LineReader, Mark
+from arb.recording.loader import DayData, Timeline
 from arb.recording.npz import EodSnapshot
-from arb.recording.venues import make_normalizer
-from arb.recording.loader import DayData, Session
 from arb.recording.replayed_funding import Funding
+from arb.recording.venues import make_normalizer
 from connectors.common.normalizer import SyncState
 
 
@@ -216,7 +216,7 @@ def _keyed(a: int, batches: Iterator[ReplayBatch]) -> Iterator[tuple[int, int, i
 
 
 def replay(
-    config: AppConfig, session: Session, funding: list[Funding] | None = None
+    config: AppConfig, session: Timeline, funding: list[Funding] | None = None
 ) -> Iterator[tuple[int, list[ReplayBatch]]]:
     """Every symbol's two venues' batches for ``session``'s days, grouped by local time, in time order.
 

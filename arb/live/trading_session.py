@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # ccxt, aiohttp and SQLAlchemy load only when a command trade
     from arb.execution.reconcile import VenueReconciliation
     from arb.execution.venue_errors import VenueSetup
     from arb.execution.venue_executor import VenueExecutor
-    from arb.execution.wire import WireTrace
+    from arb.execution.wire_trace import WireTrace
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ async def trading_session(
     from arb.execution.journaling import open_execution_journal
     from arb.execution.live_parts import ClientIds
     from arb.execution.venue_quotes import QuotingVenueExecutor
-    from arb.execution.wire import WireTrace
+    from arb.execution.wire_trace import WireTrace
 
     journal = open_execution_journal(config.live)
     trace = WireTrace(clock)

@@ -12,7 +12,7 @@ import argparse
 import socket
 import sys
 
-from arb.arguments import Command
+from arb.command_line import Command
 from arb.config import load_config
 from arb.errors import UsageError
 

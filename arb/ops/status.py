@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from arb.arguments import Command, duration, existing_folder
+from arb.command_line import Command, duration, existing_folder
 from arb.errors import EXIT_NOT_RUNNING, UsageError
 from arb.ops.address import ADDRESS_FILE, Address, ops_url, read_address
 

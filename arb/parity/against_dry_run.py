@@ -48,10 +48,10 @@ import numpy as np
 from arb.backtest.run import QUOTE_MIN_LATENCY_NS, run_backtest
 from arb.config import AppConfig
 from arb.events import ASSET_NAMES
-from arb.execution.faults import FAULT_NAMES
+from arb.execution.leg_faults import FAULT_NAMES
 from arb.live.engine import Engine, EngineLog
 from arb.live.recorded_source import replay
-from arb.recording.loader import load_session
+from arb.recording.loader import load_timeline
 from arb.recording.replayed_funding import funding_of
 from arb.strategy.params import params_of
 from arb.strategy.types import STYLE_TAKER
@@ -313,7 +313,7 @@ def run_live_replay(config: AppConfig, days: list[dt.date]) -> EngineLog:
 
 def replay_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     """Replay ``days`` through the live path (engine + paper executor, no files); return the engine."""
-    session = load_session(config, days)
+    session = load_timeline(config, days)
     engine = Engine(config)
     for a, data in enumerate(session.assets):
         if data.initial is not None:

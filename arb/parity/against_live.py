@@ -54,12 +54,12 @@ import msgspec
 from arb.backtest.run import run_backtest
 from arb.config import AppConfig, Endpoints, Instrument, Secret, quote_currency
 from arb.errors import RecordingError
-from arb.execution.faults import FAULT_LATE, draw_fault, make_leg_faults
+from arb.execution.leg_faults import FAULT_LATE, draw_fault, make_leg_faults
 from arb.live.engine import Engine
 from arb.live.frame_time import exchange_ns
 from arb.live.recorded_source import replay
 from arb.parity.against_dry_run import ParityReport, compare
-from arb.recording.loader import load_session
+from arb.recording.loader import load_timeline
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ async def live_engine(config: AppConfig, days: list[dt.date]) -> Engine:
     from arb.sim.bybit.exchange import FakeBybitExchange
     from arb.sim.options import VenueOptions
 
-    data = load_session(config, days)
+    data = load_timeline(config, days)
     imported = [
         f"{a.venue.name} {d.day:%Y-%m-%d} ({d.source})" for a in data.assets for d in a.days if d.source != "recording"
     ]

@@ -63,7 +63,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from arb.config import AppConfig
-from arb.execution.wire import failure_reason
+from arb.execution.wire_trace import failure_reason
 from arb.recording import sources
 from arb.recording.fetch_choices import KEY_VARIABLE, SOURCES, VENUES
 from arb.recording.tardis import BOOK, TICKER, TRADES, exchange_of

@@ -29,7 +29,7 @@ smallest that makes every local time at least its exchange time (the shared capt
 1.27 s behind the venues), keeping the two venues' relative timing exactly as recorded. Each source has
 its own clock (this machine's recorder, Tardis's collectors, an assumed latency on Bybit's exchange
 time), so the shift is worked out per source over every day taken from it
-(:attr:`Session.source_shifts`); days of one source keep their relative timing exactly.
+(:attr:`Timeline.source_shifts`); days of one source keep their relative timing exactly.
 
 With several symbols (``[strategy] symbols``) every symbol's two venues are loaded the same way and
 share that one shift; a session's assets are in hftbacktest's order, asset ``2 * s + v`` for symbol
@@ -41,11 +41,11 @@ from __future__ import annotations
 __all__ = [
     "CHUNK_ROWS",
     "DayData",
-    "Session",
+    "Timeline",
     "VenueData",
     "find_day_files",
     "find_days",
-    "load_session",
+    "load_timeline",
     "plan_days",
 ]
 
@@ -520,7 +520,7 @@ Feed = list[EventArray] | list[str]
 """One asset's data for hftbacktest's ``BacktestAsset.data``: arrays, or ``.npy`` file paths."""
 
 
-class Session:
+class Timeline:
     """Every symbol's two venues on one timeline.
 
     :attr:`assets` are the (symbol, venue) data in hftbacktest's asset order, ``2 * s + v``;
@@ -626,13 +626,13 @@ def _feed_rows(rows: EventArray, venue: VenueConfig, shift_ns: int, constant: bo
     return _constant_feed_latency(out, feed_ns) if constant else out
 
 
-def load_session(
+def load_timeline(
     config: AppConfig,
     days: list[dt.date],
     progress: Callable[[str], None] | None = None,
     *,
     allow_damaged: bool = False,
-) -> Session:
+) -> Timeline:
     """Convert/load every symbol's two venues' days and put them on one local timeline.
 
     ``allow_damaged`` keeps what can be read of a damaged recording (see :func:`convert_files`);
@@ -657,7 +657,7 @@ def load_session(
             arrays.append([_feed_rows(d.rows, v.venue, shifts[d.source], constant) for d in v.days])
         starts = [int(a[0]["local_ts"].min()) for a in arrays if a and len(a[0])]
         ends = [int(a[-1]["local_ts"].max()) for a in arrays if a and len(a[-1])]
-        return Session(tuple(assets), shift, min(starts), max(ends), tuple(arrays), source_shifts=shifts)
+        return Timeline(tuple(assets), shift, min(starts), max(ends), tuple(arrays), source_shifts=shifts)
     # Days in parts: the shifted rows are written to files only when hftbacktest needs them.
     # (Each asset's first day's earliest and last day's latest local time, as the arrays would say.)
     starts, ends = [], []
@@ -676,7 +676,7 @@ def load_session(
             starts.append(begin)
         if last.row_count:
             ends.append(finish)
-    return Session(tuple(assets), shift, min(starts), max(ends), constant_feed_latency=constant, source_shifts=shifts)
+    return Timeline(tuple(assets), shift, min(starts), max(ends), constant_feed_latency=constant, source_shifts=shifts)
 
 
 def _source_shifts(assets: list[VenueData]) -> dict[str, int]:

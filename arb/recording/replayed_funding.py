@@ -26,7 +26,7 @@ from arb.events import (
     MARK_PRICE_EVENT,
     EventArray,
 )
-from arb.recording.loader import Session, VenueData
+from arb.recording.loader import Timeline, VenueData
 
 if TYPE_CHECKING:
     from arb.recording.funding import FundingRates
@@ -72,7 +72,7 @@ class Funding:
         return len(self.local_ts)
 
 
-def funding_of(config: AppConfig, session: Session) -> list[Funding]:
+def funding_of(config: AppConfig, session: Timeline) -> list[Funding]:
     """Each asset's :class:`Funding` over ``session`` (asset order): settlements and mark prices from the
     recordings' own rows (``arb convert`` keeps the venues' mark-price and funding streams), the rates
     from the funding-history file where one covers the span, and the funding times only it knows

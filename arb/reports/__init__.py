@@ -9,7 +9,7 @@ The report of a run (``arb backtest``, ``arb dry-run``, ``arb live``, a sweep's 
 - :mod:`arb.reports.summary`: every figure of a run (:func:`summarize`, :func:`run_summary`);
 - :mod:`arb.reports.pnl`: PnL from fills, FIFO holding times, the pairs, the legs;
 - :mod:`arb.reports.valuation`: the starting balances, the account's equity series, the marks;
-- :mod:`arb.reports.risk`: Sharpe, Sortino and drawdown of the trading-PnL curve;
+- :mod:`arb.reports.ratios`: Sharpe, Sortino and drawdown of the trading-PnL curve;
 - :mod:`arb.reports.files`: the report's files, written atomically and read back exactly;
 - :mod:`arb.reports.charts`: equity.png; :mod:`arb.reports.console`: the terminal table.
 

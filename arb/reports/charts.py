@@ -31,7 +31,7 @@ import numpy as np
 
 from arb.events import ASSET_NAMES, BINANCE, BYBIT, NS_PER_S
 from arb.reports.common import QTY_EPS, VENUES, Array, none_to_nan
-from arb.reports.risk import held_values
+from arb.reports.ratios import held_values
 from arb.reports.summary import Summary
 from arb.reports.valuation import account_equity
 from arb.results.marks import Span, Spans

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from arb.arguments import Command, add_config_argument, day, existing_folder
+from arb.command_line import Command, add_config_argument, day, existing_folder
 from arb.errors import UsageError
 from arb.reports.names import PERIODS, SOURCES
 

@@ -57,7 +57,7 @@ from arb.formats import jsonable
 from arb.reports.against import Comparison
 from arb.reports.charts import chart_data, fill_spread_bps
 from arb.reports.names import PERIODS
-from arb.reports.risk import SECONDS_PER_YEAR
+from arb.reports.ratios import SECONDS_PER_YEAR
 from arb.reports.sources import SourceData
 from arb.reports.summary import Figures, FillFigures, Summary, SymbolSummary, summarize
 from arb.reports.valuation import InitialBalances, account_equity, unit_value

@@ -304,7 +304,7 @@ def leg_figures(
     Raises:
         ValueError: ``fills`` or ``sent`` lacks a field of its dtype.
     """
-    from arb.execution.faults import FAULT_LATE, FAULT_PARTIAL, FAULT_REJECT
+    from arb.execution.leg_faults import FAULT_LATE, FAULT_PARTIAL, FAULT_REJECT
 
     require_fields(fills, FILL_DTYPE, "fills")
     require_fields(sent, SENT_DTYPE, "sent")

@@ -65,7 +65,7 @@ from arb.reports.pnl import (
     symbol_leg_figures,
     venue_pnl_from_fills,
 )
-from arb.reports.risk import RiskFigures, account_risk_figures, risk_figures
+from arb.reports.ratios import RiskFigures, account_risk_figures, risk_figures
 from arb.reports.valuation import InitialBalances, account_equity, boundary_marks, unit_value, value_prices
 from arb.results.marks import BoundaryMark, Span, Spans
 from arb.strategy.types import (

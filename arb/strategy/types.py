@@ -300,7 +300,7 @@ SENT_DTYPE = np.dtype(
         ("kind", "i8"),
         ("pair_id", "i8"),
         ("level", "i8"),
-        ("fault", "i8"),  # the leg fault the simulated venue drew for it (arb.execution.faults; 0 none)
+        ("fault", "i8"),  # the leg fault the simulated venue drew for it (arb.execution.leg_faults; 0 none)
         ("symbol", "i8"),
     ],
     align=True,

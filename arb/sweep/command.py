@@ -19,7 +19,7 @@ from pathlib import Path
 
 import msgspec
 
-from arb.arguments import (
+from arb.command_line import (
     Command,
     add_config_argument,
     day,

@@ -24,7 +24,7 @@ from typing import Any
 
 from arb.config import AppConfig
 from arb.errors import ArbError, UsageError
-from arb.recording.loader import Session
+from arb.recording.loader import Timeline
 from arb.sweep.pool import Task
 from arb.sweep.runner import DataKey, PointResult, Worker, WorkerInfo
 
@@ -63,7 +63,7 @@ class _Actor:
         logging.getLogger("arb").setLevel(logging.ERROR)
         logging.getLogger("numba").setLevel(logging.WARNING)
         # refs nested in a mapping are not resolved by Ray: get them here, once, zero-copy
-        sessions: dict[DataKey, Session] = {key: ray.get(ref) for key, ref in refs.items()}
+        sessions: dict[DataKey, Timeline] = {key: ray.get(ref) for key, ref in refs.items()}
         self.worker = Worker(base, days, sessions=sessions)  # compiles on its first point
 
     def info(self) -> WorkerInfo:
@@ -76,7 +76,7 @@ class _Actor:
 def run_ray(
     base: AppConfig,
     days: list[dt.date],
-    sessions: Mapping[DataKey, Session],
+    sessions: Mapping[DataKey, Timeline],
     tasks: Sequence[Task],
     workers: int,
     address: str,

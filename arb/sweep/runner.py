@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 from arb.backtest.run import BacktestResult, Schedule, compile_loop, run_session
 from arb.config import AppConfig
 from arb.errors import ArbError
-from arb.recording.loader import Session, load_session
+from arb.recording.loader import Timeline, load_timeline
 from arb.reports.summary import run_summary
 from arb.reports.valuation import InitialBalances
 from arb.sweep.grid import apply_overrides
@@ -125,7 +125,7 @@ class PointResult:
 
 
 def data_key(config: AppConfig) -> DataKey:
-    """The settings besides the days that change the event arrays :func:`load_session` builds."""
+    """The settings besides the days that change the event arrays :func:`load_timeline` builds."""
     return (config.backtest.feed_latency, config.binance.latency.feed_ns, config.bybit.latency.feed_ns)
 
 
@@ -138,20 +138,20 @@ def _with(obj: _T, **values: Any) -> _T:
     return out
 
 
-def slim_session(session: Session) -> Session:
+def slim_session(session: Timeline) -> Timeline:
     """``session`` without the per-day copies of the rows (only ``arrays`` are replayed): half the memory
     to hold, and to ship to Ray's object store."""
     _ = session.arrays  # made now, from the days, before the days are dropped
     return _with(session, assets=tuple(_with(v, days=[]) for v in session.assets))
 
 
-def _with_venues(session: Session, config: AppConfig) -> Session:
+def _with_venues(session: Timeline, config: AppConfig) -> Timeline:
     # build_hbt reads fees, latencies and instruments from the session's assets: the point's own
     venues = [venue for s in range(len(config.symbols)) for venue in config.for_symbol(s).venues]
     return _with(session, assets=tuple(_with(v, venue=c) for v, c in zip(session.assets, venues, strict=True)))
 
 
-def run_on_session(config: AppConfig, session: Session, schedule: Schedule, days: list[dt.date]) -> BacktestResult:
+def run_on_session(config: AppConfig, session: Timeline, schedule: Schedule, days: list[dt.date]) -> BacktestResult:
     """The backtest of ``config`` over an already loaded ``session`` (whose arrays match
     :func:`data_key` of ``config``): :func:`arb.backtest.run.run_session` with this point's venue
     settings swapped into the session, so the same result as :func:`~arb.backtest.run.run_backtest`."""
@@ -211,20 +211,20 @@ class Worker:
         days: list[dt.date],
         *,
         allow_damaged: bool = False,
-        sessions: Mapping[DataKey, Session] | None = None,
+        sessions: Mapping[DataKey, Timeline] | None = None,
     ) -> None:
         """``sessions``: arrays already loaded (Ray); absent keys are read from the conversion cache."""
         self.base = base
         self.days = days
         self.allow_damaged = allow_damaged
-        self._sessions: dict[DataKey, tuple[Session, Schedule]] = {}
+        self._sessions: dict[DataKey, tuple[Timeline, Schedule]] = {}
         self._given = dict(sessions or {})
         self.load_s = 0.0
         self.compile_s = 0.0
         self._warm = False
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
-    def session(self, config: AppConfig) -> tuple[Session, Schedule]:
+    def session(self, config: AppConfig) -> tuple[Timeline, Schedule]:
         """The arrays and schedule of ``config``'s :func:`data_key`, loaded on first use and kept."""
         key = data_key(config)
         held = self._sessions.get(key)
@@ -232,7 +232,7 @@ class Worker:
             started = time.perf_counter()
             session = self._given.pop(key, None)
             if session is None:
-                session = slim_session(load_session(config, self.days, allow_damaged=self.allow_damaged))
+                session = slim_session(load_timeline(config, self.days, allow_damaged=self.allow_damaged))
             held = (session, Schedule.of(session))
             self._sessions[key] = held
             self.load_s += time.perf_counter() - started

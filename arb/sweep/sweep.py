@@ -19,7 +19,7 @@ from typing import Any
 
 from arb.backtest.run import Schedule, compile_loop, loop_cached, warm_loop_in_background
 from arb.config import AppConfig
-from arb.recording.loader import Session, load_session, plan_days
+from arb.recording.loader import Timeline, load_timeline, plan_days
 from arb.sweep.grid import Grid, apply_overrides
 from arb.sweep.pool import Task, run_pool
 from arb.sweep.runner import DataKey, PointResult, WorkerInfo, data_key, slim_session
@@ -104,10 +104,10 @@ def run_sweep(
     warming = warm_loop_in_background(config)
     if warming is not None:
         warming.make_room()
-    sessions: dict[DataKey, Session] = {}
-    first: tuple[AppConfig, Session] | None = None
+    sessions: dict[DataKey, Timeline] = {}
+    first: tuple[AppConfig, Timeline] | None = None
     for key, point_config in configs.items():
-        session = load_session(point_config, days, on_status, allow_damaged=allow_damaged)
+        session = load_timeline(point_config, days, on_status, allow_damaged=allow_damaged)
         first = first or (point_config, session)
         if ray is not None:
             sessions[key] = slim_session(session)

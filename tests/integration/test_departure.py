@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from arb.config import load_config
-from arb.execution.wire import WireTrace
+from arb.execution.wire_trace import WireTrace
 from arb.live.trading_session import KIND_MANUAL, trading_session
 from arb.strategy.types import BUY, SELL
 from arb.testing.pair_rig import spot_pair, write_pair_config

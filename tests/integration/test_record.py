@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from arb.arguments import parse_duration
 from arb.cli.record import add_parser
+from arb.command_line import parse_duration
 from arb.config import AppConfig, load_config
 from arb.errors import FeedError, RecordingError
 from arb.events import NS_PER_MS, NS_PER_S

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from arb.execution.grid import wire
 from arb.execution.orders import OrderState
+from arb.execution.price_grid import wire
 from arb.execution.venue_executor import VenueExecutor
 from arb.live.trading_session import trading_session
 from arb.sim.binance.exchange import FakeBinanceExchange

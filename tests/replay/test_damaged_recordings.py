@@ -311,12 +311,12 @@ def test_the_replay_skips_what_the_conversion_skipped(tmp_path) -> None:
     # dry-run reads the raw files again: it must skip the same span and lose sync at the same place.
     from arb.config import load_config
     from arb.live.recorded_source import replay
-    from arb.recording.loader import load_session
+    from arb.recording.loader import load_timeline
 
     config_path, binance, bybit = _day(tmp_path)
     _flipped(binance, bybit)
     config = load_config(config_path)
-    session = load_session(config, [DAY], allow_damaged=True)
+    session = load_timeline(config, [DAY], allow_damaged=True)
     batches = [b for _, group in replay(config, session) for b in group if b.venue == 0]
     lost = [b for b in batches if len(b.rows) and SYNC_LOST_EVENT in (b.rows["ev"] & EVENT_KIND_MASK)]
     (mark,) = lost

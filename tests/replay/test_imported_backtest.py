@@ -20,7 +20,7 @@ import pytest
 from arb.cli import main
 from arb.config import load_config
 from arb.parity.against_dry_run import run_parity
-from arb.recording.loader import find_day_files, load_session
+from arb.recording.loader import find_day_files, load_timeline
 from arb.testing.configs import write_config_files
 from arb.testing.fake_archive import FakeArchive
 from arb.testing.history_files import archive_from_bybit, tardis_from_binance
@@ -91,13 +91,13 @@ def test_days_mix_sources_per_venue_and_between_venues(fetched: Path, tmp_path: 
     config = load_config(write_config_files(tmp_path))
     binance = find_day_files(recordings, "binance", "spot", "BTCUSDT")
     assert (binance[AUG_8].source, binance[AUG_9].source) == ("recording", "tardis")  # the recording first
-    session = load_session(config, [AUG_8, AUG_9])
+    session = load_timeline(config, [AUG_8, AUG_9])
     assert [d.source for d in session.assets[0].days] == ["recording", "tardis"]
     assert [d.source for d in session.assets[1].days] == ["recording", "recording"]
     # each source's clock has its own shift (both ran ~1.27 s behind: the captures' recorder's clock)
     assert session.source_shifts["recording"] > 1_270_000_000 and session.source_shifts["tardis"] > 1_270_000_000
     # the Tardis day continues the recorded day's book: at its end, the book the recorder path gives
-    reference = load_session(load_config(ROOT / "config" / "arbitrage.toml"), [AUG_8, AUG_9])
+    reference = load_timeline(load_config(ROOT / "config" / "arbitrage.toml"), [AUG_8, AUG_9])
     mixed_end, ref_end = session.assets[0].days[-1].eod.rows, reference.assets[0].days[-1].eod.rows
     assert np.array_equal(mixed_end["px"], ref_end["px"]) and np.array_equal(mixed_end["qty"], ref_end["qty"])
     out = tmp_path / "out"

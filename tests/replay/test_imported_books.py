@@ -211,7 +211,7 @@ def test_a_perpetual_day_from_tardis_and_bybits_archive_feeds_the_funding_machin
     # linear from its archive (the sample's Bybit half, as a linear archive): the session's funding comes
     # from the ticker's rows, as from a recording's mark-price stream; the archive has none (said).
     from arb.config import load_config
-    from arb.recording.loader import load_session
+    from arb.recording.loader import load_timeline
     from arb.recording.replayed_funding import funding_of
     from arb.testing.configs import write_config_files
 
@@ -221,7 +221,7 @@ def test_a_perpetual_day_from_tardis_and_bybits_archive_feeds_the_funding_machin
     archive_from_bybit([RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"], recordings, market="linear")
     linear = {"market": "linear", "instrument": {"tick_size": 0.1, "lot_size": 0.001, "min_qty": 0.001}}
     config = load_config(write_config_files(tmp_path, binance_overrides=linear, bybit_overrides=linear))
-    session = load_session(config, [dt.date(2024, 8, 8)])
+    session = load_timeline(config, [dt.date(2024, 8, 8)])
     assert [d.source for d in session.assets[0].days] == ["tardis"]
     assert [d.source for d in session.assets[1].days] == ["bybit-archive"]
     binance, bybit = funding_of(config, session)

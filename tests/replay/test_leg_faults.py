@@ -19,7 +19,7 @@ import pytest
 from arb.backtest.run import run_backtest
 from arb.cli import main
 from arb.config import AppConfig, LegFaultRates, LegFaultsConfig, load_config
-from arb.execution.faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT
+from arb.execution.leg_faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT
 from arb.execution.paper_account import read_paper_account
 from arb.parity.against_dry_run import run_live_replay, run_parity, zero_latency
 from arb.reports.pnl import leg_figures

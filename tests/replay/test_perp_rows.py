@@ -32,7 +32,7 @@ from arb.live.recorded_source import replay
 from arb.parity.against_dry_run import run_live_replay, zero_latency
 from arb.recording.convert import _correct, convert_files
 from arb.recording.format import LineReader
-from arb.recording.loader import load_session
+from arb.recording.loader import load_timeline
 from arb.recording.npz import load_eod, save_eod
 from connectors.binance.normalize import BinanceNormalizer
 from tests.helpers import MARK_PRICE_FIXTURE, PERP_KINDS, USDM_BTC, kind_of, local_side, of_kind, with_mark_price
@@ -193,7 +193,7 @@ def test_the_dry_run_replay_and_the_backtest_pass_the_rows_through_without_effec
     recording = tmp_path / "recordings" / "binance_spot" / f"btcusdt_{STANDING_DAY:%Y%m%d}.gz"
     assert _add_mark_price(recording, funding_after_ms=3000) > 50
     seen = np.zeros(3, np.int64)
-    for _, batches in replay(config, load_session(config, days)):
+    for _, batches in replay(config, load_timeline(config, days)):
         for batch in batches:
             kinds = kind_of(batch.rows)
             seen += [int((kinds == k).sum()) for k in PERP_KINDS]

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from arb.execution.grid import common_step, grid_price, grid_qty, wire
 from arb.execution.outcome import Outcome, classify
+from arb.execution.price_grid import common_step, grid_price, grid_qty, wire
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from arb.cli import main
 from arb.config import AppConfig, LegFaultRates, LegFaultsConfig, load_config
 from arb.errors import ConfigError
 from arb.events import DEPTH_ASK, empty_events
-from arb.execution.faults import (
+from arb.execution.leg_faults import (
     FAULT_LATE,
     FAULT_NONE,
     FAULT_PARTIAL,

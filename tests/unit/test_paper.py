@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from arb.config import LegFaultRates, LegFaultsConfig
-from arb.execution.faults import FAULT_LATE, make_leg_faults
+from arb.execution.leg_faults import FAULT_LATE, make_leg_faults
 from arb.execution.paper import PaperExecutor, PaperOrder
 from arb.strategy.types import BUY, INTENT_OPEN, SELL
 from tests.paper import answers, book, latency_config

@@ -30,7 +30,7 @@ from arb.reports.files import (
     write_report,
 )
 from arb.reports.pnl import fifo_holding, pnl_from_fills
-from arb.reports.risk import RiskFigures
+from arb.reports.ratios import RiskFigures
 from arb.reports.summary import SCHEMA_VERSION, Summary, summarize
 from arb.reports.valuation import InitialBalances
 from arb.strategy.types import BUY, EQUITY_DTYPE, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL

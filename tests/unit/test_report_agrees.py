@@ -24,7 +24,7 @@ from arb.reports.charts import chart_data, fill_spread_bps
 from arb.reports.console import print_summary
 from arb.reports.files import write_report
 from arb.reports.pnl import pnl_from_fills
-from arb.reports.risk import MIN_RATIO_SPAN_S
+from arb.reports.ratios import MIN_RATIO_SPAN_S
 from arb.reports.summary import summarize
 from arb.reports.valuation import InitialBalances
 from arb.results.marks import out_of_sync_spans
