@@ -28,7 +28,7 @@ from machine import run_benchmark  # noqa: E402
 
 from arb.journal import Journal  # noqa: E402
 from arb.journal.intent_log import IntentLog  # noqa: E402
-from tests.postgres import postgres_server  # noqa: E402
+from tests.support.postgres import postgres_server  # noqa: E402
 
 
 def _row(k: int) -> dict[str, object]:

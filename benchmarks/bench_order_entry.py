@@ -44,7 +44,7 @@ from bench_orders import serve_bybit_spot  # noqa: E402
 from arb.execution.ccxt_setup import make_exchange  # noqa: E402
 from connectors.bybit.trade_socket import CREATE, BybitTradeFraming  # noqa: E402
 from connectors.common.order_socket import OrderSocket  # noqa: E402
-from tests.integration.live_rig import KEY, SECRET  # noqa: E402
+from tests.support.live_rig import KEY, SECRET  # noqa: E402
 
 _SEQ = iter(range(10**9))
 """Client order ids unique across clients and rounds."""

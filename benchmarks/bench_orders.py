@@ -45,7 +45,7 @@ from arb.execution.paper import PaperExecutor  # noqa: E402
 from arb.live.engine import Engine  # noqa: E402
 from arb.live.trading_session import KIND_MANUAL, trading_session  # noqa: E402
 from arb.strategy.types import BUY  # noqa: E402
-from tests.integration.live_rig import BYBIT_SPOT, KEY, SECRET, write_live_config  # noqa: E402
+from tests.support.live_rig import BYBIT_SPOT, KEY, SECRET, write_live_config  # noqa: E402
 
 
 class _Venue:

@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from arb.journal import Journal  # noqa: E402
 from arb.sim.tap import WireTap  # noqa: E402
 from arb.testing.pair_rig import key_environment, order_socket_url, spot_pair, write_pair_config  # noqa: E402
-from tests.scenarios import write_standing_spread  # noqa: E402
+from tests.support.scenario_days import write_standing_spread  # noqa: E402
 
 CLIENT_ID = rb"arb-[0-9a-z]+-[0-9a-z]+-[01]"
 _CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []

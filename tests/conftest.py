@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres import PostgresServer, postgres_server
+from tests.support.postgres import PostgresServer, postgres_server
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,7 @@ def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def two_symbols(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Recordings of BTCUSDT and ETHUSDT on both venues, 2024-08-08 (see ``tests/multi.py``)."""
-    from tests.multi import two_symbol_recordings
+    """Recordings of BTCUSDT and ETHUSDT on both venues, 2024-08-08 (see ``tests/support/two_symbols.py``)."""
+    from tests.support.two_symbols import two_symbol_recordings
 
     return two_symbol_recordings(tmp_path_factory.mktemp("two-symbols"))

@@ -1,7 +1,7 @@
 """Both fake private venues and a configuration for ``arb live`` on them: Binance spot and Bybit spot
 (:func:`spot_pair`), or Binance USD-M and Bybit linear (:func:`linear_pair`, perpetuals).
 
-Used by the end-to-end tests (``tests/integration/live_rig.py`` re-exports these names) and by the
+Used by the end-to-end tests (``tests/support/live_rig.py`` re-exports these names) and by the
 fault campaign (:mod:`arb.testing.campaign`). Keys are :data:`KEY`/:data:`SECRET` for both venues;
 the configuration names them through the environment variables the venue files reference.
 

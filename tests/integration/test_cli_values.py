@@ -11,8 +11,8 @@ import pytest
 
 from arb.cli import _COMMANDS, _parser, main
 from arb.testing.configs import write_config_files
-from tests.helpers import ROOT
-from tests.processes import run_arb
+from tests.support.captures import ROOT
+from tests.support.processes import run_arb
 
 # Placeholders, replaced per test by paths under tmp_path.
 FILE = "<an existing file>"

@@ -24,8 +24,8 @@ from arb.execution.failpoints import POINTS
 from arb.journal import Journal
 from arb.journal.intent_log import IntentLog
 from arb.testing.waiting import Patience, communicate
-from tests.helpers import ROOT
-from tests.integration.live_rig import (
+from tests.support.captures import ROOT
+from tests.support.live_rig import (
     ALL_SPECS,
     BINANCE_SPOT,
     BYBIT_SPOT,

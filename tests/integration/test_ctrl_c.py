@@ -13,8 +13,8 @@ import pytest
 
 from arb.execution.paper_account import read_paper_account
 from arb.testing.waiting import Patience, communicate, read_until
-from tests.helpers import ROOT
-from tests.scenarios import standing_spread_config
+from tests.support.captures import ROOT
+from tests.support.scenario_days import standing_spread_config
 
 DURATION_MS = 600_000
 """Ten minutes of data replayed in real time: the replay is still running when the signal comes,

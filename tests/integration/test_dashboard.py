@@ -927,7 +927,7 @@ async def test_the_page_of_two_symbols_shows_a_row_and_a_spread_chart_each(tmp_p
 async def test_the_page_of_a_replayed_two_symbol_dry_run_shows_each_symbols_paper_positions(
     two_symbols: Path, tmp_path: Path
 ) -> None:
-    from tests.multi import two_symbol_config
+    from tests.support.two_symbols import two_symbol_config
 
     chromium = _chromium()
     config = load_config(two_symbol_config(tmp_path, two_symbols, {"ops": {"enabled": True, "port": 0}}))

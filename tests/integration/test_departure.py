@@ -14,7 +14,7 @@ from arb.execution.wire_trace import WireTrace
 from arb.live.trading_session import KIND_MANUAL, trading_session
 from arb.strategy.types import BUY, SELL
 from arb.testing.pair_rig import spot_pair, write_pair_config
-from tests.integration.live_rig import WAIT_S, both_books_up, both_keys, standing_recordings
+from tests.support.live_rig import WAIT_S, both_books_up, both_keys, standing_recordings
 
 
 async def test_a_decisions_orders_over_the_order_websockets_are_written_back_to_back(

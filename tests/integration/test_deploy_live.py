@@ -29,8 +29,8 @@ from arb.errors import EXIT_NEEDS_OPERATOR, EXIT_NOT_RUNNING
 from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.testing.fake_alerts import FakeSmtp, FakeTelegram, FakeWebhook
 from arb.waiting import Conditions
-from tests.helpers import ROOT
-from tests.integration.live_rig import (
+from tests.support.captures import ROOT
+from tests.support.live_rig import (
     BYBIT_SPOT,
     KEY,
     SECRET,
@@ -46,7 +46,7 @@ from tests.integration.live_rig import (
     until,
     write_pair_config,
 )
-from tests.processes import run_arb
+from tests.support.processes import run_arb
 
 DAY = dt.date(2024, 5, 6)
 UNIT = ROOT / "deploy" / "systemd" / "arb-live.service"

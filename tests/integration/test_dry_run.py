@@ -25,8 +25,8 @@ from arb.live.session_loop import warm_up_kernel
 from arb.recording.venues import make_normalizer
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.configs import local_endpoints, write_config_files
-from tests.integration.live_rig import dry_run_task, paper_pair_config
-from tests.scenarios import Book, Change, write_scenario
+from tests.support.live_rig import dry_run_task, paper_pair_config
+from tests.support.scenario_days import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
 

@@ -1,7 +1,7 @@
 """ccxt 4.5.90 pro, unpatched, placing, querying and cancelling orders over the fake Binance's WebSocket
 API: spot on ``/ws-api/v3``, USD-M on ``/ws-fapi/v1``.
 
-The venue is the live tests' (:func:`tests.integration.live_rig.fake_venue`: the recorded BTCUSDT books,
+The venue is the live tests' (:func:`tests.support.live_rig.fake_venue`: the recorded BTCUSDT books,
 account "arb"); the client is arb's (``make_exchange``) with ccxt pro's order-entry URL,
 ``urls['api']['ws']['ws-api'][market]``, set to the venue's. Orders placed over the WebSocket are
 checked against the ledger and over REST. No test sleeps: each awaits the venue's conditions or ccxt's
@@ -30,7 +30,7 @@ from arb.sim.faults import FaultKind
 from arb.sim.ledger import OrderStatus
 from arb.sim.options import VenueOptions
 from arb.testing.pair_rig import KEY, SECRET, account
-from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, at_ask, best, fake_venue
+from tests.support.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, at_ask, best, fake_venue
 
 SPECS = [BINANCE_SPOT, BINANCE_LINEAR]
 BOUND_S = 20.0

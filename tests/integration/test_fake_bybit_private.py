@@ -29,7 +29,7 @@ from arb.sim.faults import FaultKind
 from arb.sim.ledger import LedgerAccount, OrderStatus
 from arb.sim.options import VenueOptions
 from arb.testing.pair_rig import BYBIT_LINEAR_XRP_RULES, BYBIT_SPOT_RULES
-from tests.helpers import BYBIT_OB500, RECORDINGS
+from tests.support.captures import BYBIT_OB500, RECORDINGS
 
 SPOT_RECORDING = RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"
 KEY, SECRET = "fakeKey0123", "fakeSecret0123456789"

@@ -30,8 +30,8 @@ from arb.sim import FakeBinanceVenue
 from arb.sim.options import VenueOptions
 from connectors.binance.feed import BinanceFeed
 from connectors.common.normalizer import SyncState
-from tests.helpers import SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
-from tests.integration.feed_helpers import (
+from tests.support.captures import SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
+from tests.support.feed_rig import (
     LiveBook,
     ManualClock,
     Rig,

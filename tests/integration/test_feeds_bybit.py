@@ -22,8 +22,8 @@ from arb.sim import FakeBybitVenue
 from arb.sim.options import VenueOptions
 from connectors.bybit.feed import BybitFeed
 from connectors.common.normalizer import SyncState
-from tests.helpers import BYBIT_OB500, RECORDINGS
-from tests.integration.feed_helpers import (
+from tests.support.captures import BYBIT_OB500, RECORDINGS
+from tests.support.feed_rig import (
     LiveBook,
     ManualClock,
     Rig,

@@ -21,8 +21,8 @@ from arb.recording.fetch import fetch, plan
 from arb.testing.configs import write_config_files
 from arb.testing.fake_archive import FakeArchive
 from arb.testing.history_files import archive_from_bybit, tardis_from_binance
-from tests.helpers import RECORDINGS, SPOT_BTC
-from tests.integration.feed_helpers import Waits
+from tests.support.captures import RECORDINGS, SPOT_BTC
+from tests.support.feed_rig import Waits
 
 AUG_8, AUG_9 = dt.date(2024, 8, 8), dt.date(2024, 8, 9)
 BOOK_8 = "/v1/binance/incremental_book_L2/2024/08/08/BTCUSDT.csv.gz"

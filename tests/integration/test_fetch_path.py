@@ -29,9 +29,9 @@ from arb.config import load_config
 from arb.recording.fetch import fetch, plan
 from arb.testing.fake_archive import FakeArchive
 from arb.testing.history_files import tardis_from_binance, tardis_from_bybit
-from tests.helpers import RECORDINGS, ROOT, SPOT_BTC
-from tests.integration.feed_helpers import Waits
-from tests.processes import run_arb
+from tests.support.captures import RECORDINGS, ROOT, SPOT_BTC
+from tests.support.feed_rig import Waits
+from tests.support.processes import run_arb
 
 JAN_1 = "2024-01-01"
 MOVE = -220  # 2024-08-08 - 220 days = 2024-01-01

@@ -31,9 +31,9 @@ from arb.testing.fake_funding_history import FakeFundingHistoryVenue
 from connectors.binance.history import classify as binance_classify
 from connectors.bybit.history import classify as bybit_classify
 from connectors.common.history import Answer
-from tests.helpers import FIXTURES
-from tests.integration.feed_helpers import Waits
-from tests.processes import run_arb
+from tests.support.captures import FIXTURES
+from tests.support.feed_rig import Waits
+from tests.support.processes import run_arb
 
 DAY_NS = 86_400 * NS_PER_S
 AUG_1 = dt.date(2024, 8, 1)

@@ -37,8 +37,8 @@ from arb.ops.snapshot import OpsHub, Snapshot
 from arb.ops.watch import Watch
 from arb.recording.venues import make_normalizer
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
-from tests.integration.live_rig import dry_run_task, paper_pair_config
-from tests.scenarios import Book, Change, write_scenario
+from tests.support.live_rig import dry_run_task, paper_pair_config
+from tests.support.scenario_days import Book, Change, write_scenario
 
 DAY = dt.date(2024, 5, 6)
 START_NS = int(dt.datetime.combine(DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1e9)

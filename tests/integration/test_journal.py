@@ -18,7 +18,7 @@ from arb.execution.orders import LiveOrder, OrderState, VenueFill
 from arb.execution.paper import Rejection
 from arb.journal import DuplicateIntentError, Journal, JournalError
 from arb.journal.journal import intents
-from tests.helpers import ROOT
+from tests.support.captures import ROOT
 
 
 def _order(client_id: str = "arb-t-1-0", intent_ns: int = 1_000, **fields: Any) -> LiveOrder:

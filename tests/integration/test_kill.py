@@ -17,7 +17,7 @@ from arb.live.trading_session import account_since_inception, trading_session
 from arb.sim.ledger import OrderStatus, OrderType, Side
 from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     ALL_SPECS,
     BINANCE_LINEAR,
     BINANCE_SPOT,
@@ -43,7 +43,7 @@ from tests.integration.live_rig import (
     venue_and_session,
     write_pair_config,
 )
-from tests.processes import run_arb
+from tests.support.processes import run_arb
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.id)

@@ -18,8 +18,8 @@ from arb.execution.journaling import ExecutionJournal
 from arb.execution.orders import LiveOrder, OrderState
 from arb.journal import Journal
 from arb.strategy.types import INTENT_OPEN
-from tests.integration.live_rig import account, interrupted, live_trading, standing_pair, until, use_measured_latency
-from tests.scenarios import STANDING_DAY, scenario_config, write_standing_spread
+from tests.support.live_rig import account, interrupted, live_trading, standing_pair, until, use_measured_latency
+from tests.support.scenario_days import STANDING_DAY, scenario_config, write_standing_spread
 
 MS = 1_000_000
 T0 = 1_790_000_000_000_000_000  # a live session, long after the scenario's day

@@ -22,7 +22,7 @@ from rich.console import Console
 from arb import ui
 from arb.cli import main
 from arb.testing.pair_rig import spot_pair, write_pair_config
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     account,
     arb_live,
     both_keys,
@@ -33,7 +33,7 @@ from tests.integration.live_rig import (
     use_measured_latency,
     warm_up_linear,
 )
-from tests.scenarios import Change, write_standing_spread
+from tests.support.scenario_days import Change, write_standing_spread
 
 pytestmark = pytest.mark.wall_clock  # the recording is made for the present and played on the wall clock
 

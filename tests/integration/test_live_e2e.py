@@ -21,7 +21,7 @@ import pytest
 
 from arb.config import load_config
 from arb.testing.fake_alerts import FakeTelegram
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     account,
     arb_live,
     assert_journal_matches_ledgers,
@@ -34,8 +34,8 @@ from tests.integration.live_rig import (
     standing_pair,
     until,
 )
-from tests.processes import run_arb
-from tests.report_checks import check_live_reports
+from tests.support.processes import run_arb
+from tests.support.report_checks import check_live_reports
 
 DAY = dt.date(2024, 5, 6)
 START_NS = int(dt.datetime.combine(DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1e9)

@@ -20,7 +20,7 @@ from arb.live.trading_session import KIND_MANUAL, trading_session
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import OrderStatus
 from arb.strategy.types import BUY, SELL
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     ALL_SPECS,
     BINANCE_LINEAR,
     BINANCE_SPOT,

@@ -24,7 +24,7 @@ from arb.live.trading_session import trading_session
 from arb.sim.ledger import OrderStatus as LedgerStatus
 from arb.sim.ledger import TimeInForce
 from arb.strategy.types import BUY, SELL
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     ALL_SPECS,
     WAIT_S,
     VenueSpec,

@@ -31,7 +31,7 @@ from arb.live.trading_session import KIND_MANUAL, trading_session, venue_account
 from arb.sim.ledger import OrderStatus, OrderType, Side, SymbolRules, TimeInForce
 from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     BINANCE_LINEAR,
     BINANCE_SPOT,
     BYBIT_LINEAR,
@@ -332,7 +332,7 @@ def test_arb_order_takes_a_symbol_of_the_configuration_and_refuses_another_namin
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from arb.testing.configs import write_config_files
-    from tests.multi import ETH
+    from tests.support.two_symbols import ETH
 
     path = write_config_files(
         tmp_path, arbitrage_overrides={"strategy": {"symbol": None, "symbols": ["BTCUSDT", "ETHUSDT"]},

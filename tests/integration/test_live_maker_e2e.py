@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from arb.testing.pair_rig import spot_pair, write_pair_config
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     account,
     assert_journal_settled,
     both_keys,
@@ -27,8 +27,8 @@ from tests.integration.live_rig import (
     live_trading,
     until,
 )
-from tests.report_checks import check_live_reports
-from tests.scenarios import Change, write_standing_spread
+from tests.support.report_checks import check_live_reports
+from tests.support.scenario_days import Change, write_standing_spread
 
 QUOTE_AT = Decimal("59938.16")
 MAKER = {

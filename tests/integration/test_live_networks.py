@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
-from tests.integration.live_rig import arb_live, interrupted, standing_pair, standing_recordings, until
+from tests.support.live_rig import arb_live, interrupted, standing_pair, standing_recordings, until
 
 
 async def test_arb_live_prices_on_its_orders_network_whatever_data_network_says(

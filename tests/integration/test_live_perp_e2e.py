@@ -35,7 +35,7 @@ import pytest
 import pytest_asyncio
 
 from arb.testing.scenarios import Book, Change, Perp, write_scenario
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     account,
     arb_live,
     assert_journal_matches_ledgers,

@@ -20,7 +20,7 @@ import pytest
 from arb.cli import main
 from arb.errors import EXIT_NEEDS_OPERATOR
 from arb.testing.pair_rig import BINANCE_SPOT_RULES, BYBIT_SPOT_RULES, account, spot_pair, write_pair_config
-from tests.integration.live_rig import both_keys, standing_recordings
+from tests.support.live_rig import both_keys, standing_recordings
 
 
 async def _arb(*args: str) -> int:

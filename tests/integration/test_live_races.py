@@ -35,7 +35,7 @@ from arb.live.trading_session import KIND_MANUAL, trading_session
 from arb.sim.ledger import OrderStatus
 from arb.strategy.types import BUY
 from arb.testing.scenarios import Book, Change, write_scenario
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     ALL_SPECS,
     BINANCE_LINEAR,
     BINANCE_SPOT,

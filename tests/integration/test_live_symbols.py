@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     BINANCE_SPOT_ETH_RULES,
     BINANCE_SPOT_RULES,
     BYBIT_SPOT_ETH_RULES,
@@ -43,8 +43,8 @@ from tests.integration.live_rig import (
     until,
     write_pair_config,
 )
-from tests.processes import run_arb
-from tests.scenarios import STANDING_DAY, Book, Change, write_scenario, write_standing_spread
+from tests.support.processes import run_arb
+from tests.support.scenario_days import STANDING_DAY, Book, Change, write_scenario, write_standing_spread
 
 CENT = Decimal("0.01")
 SYMBOLS = ("BTCUSDT", "ETHUSDT")

@@ -30,7 +30,7 @@ from arb.live.dry_run import dry_run_replay
 from arb.ops.server import OpsServer
 from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
-from tests.scenarios import standing_spread_config
+from tests.support.scenario_days import standing_spread_config
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -151,7 +151,7 @@ def _labels(samples: Samples, name: str, *keys: str) -> dict[tuple[str, ...], fl
 async def test_metrics_of_a_two_symbol_dry_run_are_the_paper_account_symbol_by_symbol(
     two_symbols: Path, tmp_path: Path
 ) -> None:
-    from tests.multi import two_symbol_config
+    from tests.support.two_symbols import two_symbol_config
 
     # ETHUSDT may open 3 pairs a day: the rest of its pairs are refused, each refusal its own, named
     overrides = {"ops": {"enabled": True, "port": 0}, "symbols": {"ETHUSDT": {"max_pairs_per_day": 3}}}

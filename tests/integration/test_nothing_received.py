@@ -16,8 +16,8 @@ from arb.sim import FakeBinanceVenue
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.binance.feed import BinanceFeed
-from tests.helpers import SPOT_BTC_HEAD
-from tests.integration.feed_helpers import TIMEOUT_S, Sleeps, no_backoff, recording, running, venue_config
+from tests.support.captures import SPOT_BTC_HEAD
+from tests.support.feed_rig import TIMEOUT_S, Sleeps, no_backoff, recording, running, venue_config
 
 
 def _closed_port() -> int:

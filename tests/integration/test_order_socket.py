@@ -38,7 +38,6 @@ from connectors.common.order_socket import (
     OrderSocket,
     SentRequest,
 )
-from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, at_ask, eventually, fake_venue
 from tests.integration.test_fake_bybit_private import (
     BY_NAME,
     KEY,
@@ -50,6 +49,7 @@ from tests.integration.test_fake_bybit_private import (
     venue_for,
 )
 from tests.integration.test_fake_bybit_trade_ws import trade_answers
+from tests.support.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, at_ask, eventually, fake_venue
 
 BOUND_S = 20.0
 """A bound on a step that hangs (each takes well under a second when nothing does)."""

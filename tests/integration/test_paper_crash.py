@@ -27,8 +27,8 @@ from arb.execution.failpoints import PAPER_POINTS
 from arb.execution.paper_account import read_paper_account
 from arb.strategy.types import INTENT_OPEN
 from arb.testing.configs import write_config_files
-from tests.helpers import RECORDINGS
-from tests.processes import run_arb
+from tests.support.captures import RECORDINGS
+from tests.support.processes import run_arb
 
 CHILD_TIMEOUT_S = 300.0  # a cold Numba cache compiles the kernel first; the machine may be busy
 RESTART_DATA = "5m"  # the restart replays the sample's first 5 minutes of data (its first pairs are at 3m50s)

@@ -36,8 +36,8 @@ from arb.testing.scenarios import Book, Perp, write_scenario
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
 from connectors.common.feed_parts import FeedBatch
-from tests.helpers import BYBIT_OB500, RECORDINGS, USDM_BTC, kind_of, local_side, of_kind, perp_rows
-from tests.integration.feed_helpers import TIMEOUT_S, Sleeps, drain, feed_rig, recording, running, sent, venue_config
+from tests.support.captures import BYBIT_OB500, RECORDINGS, USDM_BTC, kind_of, local_side, of_kind, perp_rows
+from tests.support.feed_rig import TIMEOUT_S, Sleeps, drain, feed_rig, recording, running, sent, venue_config
 
 USDM_FRAMES = 3000
 RATES = ("0.00010000", "0.00012500")

@@ -10,7 +10,7 @@ import pytest
 from arb.config import PerpetualConfig
 from arb.execution.perpetual import apply_perpetual_settings
 from connectors.common.private import PerpetualSettingsError
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     BINANCE_LINEAR,
     BINANCE_SPOT,
     BYBIT_LINEAR,

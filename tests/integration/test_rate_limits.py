@@ -22,7 +22,7 @@ from arb.live.trading_session import KIND_MANUAL, trading_session
 from arb.sim import FakeBinanceExchange
 from arb.sim.replay import FrameKind
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     ALL_SPECS,
     BINANCE_LINEAR,
     BINANCE_SPOT,

@@ -13,7 +13,7 @@ from arb.config import AppConfig
 from arb.live.trading_session import KIND_MANUAL
 from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.strategy.types import BUY
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     ALL_SPECS,
     BYBIT_SPOT,
     VenueSpec,

@@ -35,8 +35,9 @@ from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.binance.feed import BinanceFeed
 from connectors.bybit.feed import BybitFeed
-from tests.helpers import BYBIT_OB500, ROOT, SPOT_BTC_HEAD
-from tests.integration.feed_helpers import (
+from tests.integration.test_feeds_bybit import SPOT_SAMPLE
+from tests.support.captures import BYBIT_OB500, ROOT, SPOT_BTC_HEAD
+from tests.support.feed_rig import (
     TIMEOUT_S,
     Sleeps,
     no_backoff,
@@ -47,7 +48,6 @@ from tests.integration.feed_helpers import (
     trades,
     venue_config,
 )
-from tests.integration.test_feeds_bybit import SPOT_SAMPLE
 
 DAY_NS = 86_400 * NS_PER_S
 MIDNIGHT = 1_723_161_600 * NS_PER_S  # 2024-08-09 00:00:00 UTC

@@ -24,7 +24,7 @@ from arb.sweep import FIGURES, load_grid
 from arb.sweep.command import ray_address
 from arb.sweep.ray_runner import shutdown_ray
 from arb.sweep.runner import figures_of
-from tests.scenarios import standing_spread_config
+from tests.support.scenario_days import standing_spread_config
 
 GRID = """\
 # two sizes x two Binance taker fees: every figure moves with one axis or the other
@@ -231,7 +231,7 @@ def test_one_symbols_own_setting_is_swept_as_its_table_spells_it(tmp_path: Path,
     from arb.config import load_config
     from arb.errors import ConfigError
     from arb.sweep.grid import load_grid
-    from tests.multi import two_symbol_config
+    from tests.support.two_symbols import two_symbol_config
 
     config = load_config(two_symbol_config(tmp_path, two_symbols))
     path = tmp_path / "grid.toml"

@@ -19,9 +19,9 @@ from typing import Any
 from arb.ops.address import read_address
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
 from arb.testing.configs import write_config_files
-from tests.integration.live_rig import arb_process, exited, until
-from tests.processes import run_arb
-from tests.scenarios import Book, write_scenario
+from tests.support.live_rig import arb_process, exited, until
+from tests.support.processes import run_arb
+from tests.support.scenario_days import Book, write_scenario
 
 DAY = dt.date(2024, 5, 6)
 CLOSED = "127.0.0.1:9"  # the testnet tables: never dialled (a connection there would be refused)

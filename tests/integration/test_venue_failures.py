@@ -16,7 +16,7 @@ import pytest
 
 from arb.errors import EXIT_VENUE_REFUSED, EXIT_VENUE_UNAVAILABLE
 from arb.sim.ledger import OrderType, Side
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     ALL_SPECS,
     BINANCE_SPOT_RULES,
     KEY,
@@ -34,7 +34,7 @@ from tests.integration.live_rig import (
     write_live_config,
     write_pair_config,
 )
-from tests.processes import run_arb
+from tests.support.processes import run_arb
 
 DAY = dt.date(2024, 5, 6)
 

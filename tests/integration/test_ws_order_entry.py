@@ -28,7 +28,7 @@ from arb.sim.binance.exchange import FakeBinanceExchange
 from arb.sim.faults import FaultKind
 from arb.strategy.types import BUY
 from connectors.common.private import OrderRequest, TimeInForce
-from tests.integration.live_rig import (
+from tests.support.live_rig import (
     ALL_SPECS,
     VenueSpec,
     account,

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from arb.journal.intent_log import IntentLog
-from tests.integration.live_rig import (
+from tests.integration.test_ws_order_entry import socket_answers
+from tests.support.live_rig import (
     account,
     assert_journal_settled,
     create_requests,
@@ -18,7 +19,6 @@ from tests.integration.live_rig import (
     standing_pair,
     until,
 )
-from tests.integration.test_ws_order_entry import socket_answers
 
 
 @pytest.mark.parametrize("intent_log", [False, True], ids=["journal-full", "intent-log"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from arb.config import AppConfig, load_config
-from tests.helpers import ROOT
+from tests.support.captures import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from arb.config import load_config
 from arb.reports.files import pnl_from_trades_csv, read_trades_csv
 from arb.strategy.types import BUY, INTENT_OPEN, SELL
 from arb.testing.configs import write_config_files
-from tests.helpers import ROOT
-from tests.scenarios import Book, Change, write_scenario
+from tests.support.captures import ROOT
+from tests.support.scenario_days import Book, Change, write_scenario
 
 DAY = dt.date(2024, 1, 1)
 

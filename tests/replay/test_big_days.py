@@ -26,7 +26,7 @@ from arb.recording.convert import _prepare, _settle, convert_files, convert_to_p
 from arb.recording.npz import load_eod, part_path
 from arb.recording.stream import Bounds, OrderStream
 from arb.testing.configs import write_config_files
-from tests.helpers import ROOT
+from tests.support.captures import ROOT
 
 USDM = ROOT / "tests" / "fixtures" / "binance_usdm_btcusdt_20240808.gz"
 SAMPLE = ROOT / "recordings"

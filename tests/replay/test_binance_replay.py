@@ -18,7 +18,7 @@ from arb.events import (
 )
 from arb.recording.convert import convert_files
 from arb.recording.npz import load_eod, save_eod
-from tests.helpers import (
+from tests.support.captures import (
     SPOT_BTC,
     SPOT_BTC_HEAD,
     SPOT_ETH_HEAD,

@@ -29,7 +29,7 @@ from connectors.binance import normalize as normalize_module
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.common.rows import RowSink
 from connectors.common.scan import POW10, read_decimal
-from tests.helpers import SPOT_BTC, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC, with_mark_price
+from tests.support.captures import SPOT_BTC, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC, with_mark_price
 
 Lines = list[bytes]
 

@@ -66,7 +66,7 @@ def test_a_two_symbol_dry_run_writes_a_daily_report_with_each_symbol_at_its_own_
 ) -> None:
     import json
 
-    from tests.multi import two_symbol_config
+    from tests.support.two_symbols import two_symbol_config
 
     config = load_config(two_symbol_config(tmp_path, two_symbols))
     state = tmp_path / "elsewhere"

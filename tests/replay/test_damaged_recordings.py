@@ -2,7 +2,7 @@
 message of a few lines that names the file, never a traceback, and the same answer on the second
 run (when the backtest's conversion cache answers).
 
-The damage is done to a constructed two-venue day (tests/scenarios.py: 60 s, a message every
+The damage is done to a constructed two-venue day (tests/support/scenario_days.py: 60 s, a message every
 100 ms) or to the shipped Binance capture: a truncated tail, a CRC-32 that does not match, a byte
 flipped inside the deflate data, a line that is not a recording line, an empty file, a Bybit file in
 the Binance folder; a recorder that crashed and a later run that appended to the same file; floods
@@ -32,8 +32,8 @@ from arb.recording.convert import convert_files
 from arb.recording.format import LineReader
 from arb.recording.recorder import Recorder
 from arb.testing.configs import write_config_files
-from tests.helpers import ROOT, SPOT_BTC, read_lines
-from tests.scenarios import Book, write_scenario
+from tests.support.captures import ROOT, SPOT_BTC, read_lines
+from tests.support.scenario_days import Book, write_scenario
 
 DAY = dt.date(2024, 1, 1)
 SHOWN_AT_MOST = 8

@@ -19,7 +19,7 @@ from arb.config import AppConfig, load_config
 from arb.errors import RecordingError
 from arb.recording.loader import plan_days
 from arb.testing.configs import write_config_files
-from tests.helpers import RECORDINGS
+from tests.support.captures import RECORDINGS
 
 D = dt.date
 

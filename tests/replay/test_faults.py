@@ -16,7 +16,7 @@ from arb.events import EVENT_KIND_MASK, SYNC_LOST_EVENT, SyncReason
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.normalizer import SyncState
-from tests.helpers import (
+from tests.support.captures import (
     BYBIT_OB500,
     SPOT_BTC_HEAD,
     binance_snapshot_payload,

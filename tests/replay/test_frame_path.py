@@ -26,8 +26,8 @@ from connectors.binance.normalize import BinanceNormalizer
 from connectors.bybit import fastscan as bybit_fastscan
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.scan import TS_LIMIT
-from tests.helpers import BYBIT_OB500, RECORDINGS, SPOT_BTC, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC, read_lines
 from tests.replay.test_bulk_path import FAULTS, _raw_lines, _spot, _usdm
+from tests.support.captures import BYBIT_OB500, RECORDINGS, SPOT_BTC, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC, read_lines
 
 Frames = list[tuple[Any, bytes]]
 AnyNormalizer = BinanceNormalizer | BybitNormalizer

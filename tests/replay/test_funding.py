@@ -27,7 +27,7 @@ from arb.live.dry_run import dry_run_replay
 from arb.parity.against_dry_run import replay_engine, run_parity, zero_latency
 from arb.testing.configs import write_config_files
 from arb.testing.scenarios import Book, Change, Perp, write_scenario
-from tests.helpers import report_data
+from tests.support.captures import report_data
 
 DAY = dt.date(2024, 5, 6)
 FUNDING_MS = 4000

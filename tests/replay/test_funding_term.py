@@ -20,8 +20,8 @@ from arb.cli import main
 from arb.config import load_config
 from arb.parity.against_dry_run import replay_engine, run_parity, zero_latency
 from arb.testing.scenarios import Change, Perp
-from tests.helpers import ROOT
 from tests.replay.test_funding import FUNDING_MS, perp_config
+from tests.support.captures import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "sample_intents.csv"
 

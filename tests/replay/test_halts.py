@@ -10,7 +10,7 @@ import pytest
 
 from arb.cli import main
 from arb.execution.paper_account import PaperAccountRecords, read_paper_account
-from tests.scenarios import Change, standing_spread_config
+from tests.support.scenario_days import Change, standing_spread_config
 
 
 def _config(tmp_path: Path, risk: dict[str, float] | None = None) -> Path:

@@ -24,7 +24,7 @@ from arb.recording.loader import find_day_files, load_timeline
 from arb.testing.configs import write_config_files
 from arb.testing.fake_archive import FakeArchive
 from arb.testing.history_files import archive_from_bybit, tardis_from_binance
-from tests.helpers import RECORDINGS, ROOT, SPOT_BTC
+from tests.support.captures import RECORDINGS, ROOT, SPOT_BTC
 
 BYBIT_SPOT = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz", RECORDINGS / "bybit_spot" / "btcusdt_20240809.gz"]
 AUG_8, AUG_9 = dt.date(2024, 8, 8), dt.date(2024, 8, 9)

@@ -35,7 +35,7 @@ from arb.recording.convert import convert_files
 from arb.recording.format import format_line
 from arb.testing.history_files import archive_from_bybit, tardis_from_binance, write_gzip
 from connectors.bybit.normalize import BybitNormalizer
-from tests.helpers import FIXTURES, RECORDINGS, SPOT_BTC, USDM_BTC, with_mark_price
+from tests.support.captures import FIXTURES, RECORDINGS, SPOT_BTC, USDM_BTC, with_mark_price
 
 BYBIT_ZIP = FIXTURES / "bybit_linear_xrpusdt_ob500_20241201.data.zip"
 _BOOK_KINDS = (DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, DEPTH_CLEAR_EVENT)

@@ -24,7 +24,7 @@ from arb.execution.paper_account import read_paper_account
 from arb.parity.against_dry_run import run_live_replay, run_parity, zero_latency
 from arb.reports.pnl import leg_figures
 from arb.strategy.types import BUY, HEDGE_FAILED, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
-from tests.scenarios import EPISODES_ARBITRAGE, Book, Change, order_latency, scenario_config, write_scenario
+from tests.support.scenario_days import EPISODES_ARBITRAGE, Book, Change, order_latency, scenario_config, write_scenario
 
 DAY = dt.date(2024, 3, 1)
 MS = 1_000_000

@@ -9,7 +9,7 @@ from pathlib import Path
 from arb.config import AppConfig, load_config
 from arb.parity.against_dry_run import zero_latency
 from arb.parity.against_live import run_live_parity
-from tests.multi import two_symbol_config
+from tests.support.two_symbols import two_symbol_config
 
 DAY = dt.date(2024, 8, 8)
 

@@ -21,7 +21,7 @@ from arb.backtest.run import BacktestResult, run_backtest
 from arb.cli import main
 from arb.config import AppConfig, load_config
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_QUOTE, SELL
-from tests.scenarios import Book, Change, scenario_config, write_scenario
+from tests.support.scenario_days import Book, Change, scenario_config, write_scenario
 
 DAY = dt.date(2024, 4, 3)
 MS = 1_000_000

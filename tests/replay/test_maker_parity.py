@@ -23,7 +23,7 @@ from arb.config import AppConfig, load_config
 from arb.parity.against_dry_run import FILL_TIME_TOLERANCE_NS, compare, run_live_replay, run_parity, zero_latency
 from arb.strategy.types import INTENT_CANCEL, INTENT_QUOTE
 from tests.replay.test_maker_backtest import _config
-from tests.scenarios import Book, Change, order_latency, scenario_config, write_scenario
+from tests.support.scenario_days import Book, Change, order_latency, scenario_config, write_scenario
 
 
 def test_constructed_quote_fill_and_hedge_agree_exactly_at_zero_latency(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Two symbols in one process: BTCUSDT and ETHUSDT on both venues, one account and one risk gate.
 
 The recordings are real Binance spot captures of the same minutes with Bybit sides generated the way
-the sample's is (``tests/multi.py``); ETHUSDT's Bybit basis jumps at other times than BTCUSDT's, so
+the sample's is (``tests/support/two_symbols.py``); ETHUSDT's Bybit basis jumps at other times than BTCUSDT's, so
 both symbols find pairs.
 
 What must hold: a backtest and a replayed dry run over both symbols trade both; each symbol trades as
@@ -23,7 +23,7 @@ from arb.backtest.run import BacktestResult, run_backtest
 from arb.config import AppConfig, load_config
 from arb.execution.risk import symbol_risk_figures
 from arb.parity.against_dry_run import compare, replay_engine, run_parity, zero_latency
-from tests.multi import two_symbol_config
+from tests.support.two_symbols import two_symbol_config
 
 DAY = dt.date(2024, 8, 8)
 

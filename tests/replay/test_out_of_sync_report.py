@@ -16,7 +16,7 @@ from arb.reports.console import print_summary
 from arb.reports.summary import summarize
 from arb.reports.valuation import InitialBalances
 from tests.replay.test_status_gates import DAY, START_NS, _books, _config
-from tests.scenarios import Change, write_scenario
+from tests.support.scenario_days import Change, write_scenario
 
 
 def _gap_scenario(tmp_path: Path) -> None:

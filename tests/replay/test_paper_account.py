@@ -9,7 +9,7 @@ import pytest
 
 from arb.cli import main
 from arb.execution.paper_account import read_paper_account
-from tests.scenarios import standing_spread_config
+from tests.support.scenario_days import standing_spread_config
 
 
 def _config(tmp_path: Path) -> Path:

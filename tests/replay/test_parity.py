@@ -17,7 +17,7 @@ from pathlib import Path
 
 from arb.config import AppConfig, load_config
 from arb.parity.against_dry_run import run_parity, zero_latency
-from tests.scenarios import EPISODES_ARBITRAGE, Book, Change, order_latency, scenario_config, write_scenario
+from tests.support.scenario_days import EPISODES_ARBITRAGE, Book, Change, order_latency, scenario_config, write_scenario
 
 DAY = dt.date(2024, 3, 1)
 

@@ -15,8 +15,8 @@ import pytest
 from arb.cli import main
 from arb.config import load_config
 from arb.reports import write_daily_report
-from tests.helpers import ROOT, report_data
-from tests.scenarios import STANDING_DAY, standing_spread_config
+from tests.support.captures import ROOT, report_data
+from tests.support.scenario_days import STANDING_DAY, standing_spread_config
 
 CENT = 0.01
 
@@ -225,7 +225,7 @@ def _same_per_symbol(figures: dict[str, Any], summary: dict[str, Any]) -> None:
 def test_the_week_of_a_two_symbol_backtest_equals_its_summary_symbol_by_symbol(
     two_symbols: Path, tmp_path: Path
 ) -> None:
-    from tests.multi import two_symbol_config
+    from tests.support.two_symbols import two_symbol_config
 
     config, out = two_symbol_config(tmp_path, two_symbols), tmp_path / "backtest"
     assert main(["-q", "backtest", "--config", str(config), "--out", str(out)]) == 0
@@ -256,7 +256,7 @@ def test_the_week_of_a_two_symbol_backtest_equals_its_summary_symbol_by_symbol(
 
 
 def test_a_two_symbol_paper_account_report_equals_its_dry_runs_summary(two_symbols: Path, tmp_path: Path) -> None:
-    from tests.multi import two_symbol_config
+    from tests.support.two_symbols import two_symbol_config
 
     config, state, results = two_symbol_config(tmp_path, two_symbols), tmp_path / "paper", tmp_path / "runs"
     run = ["dry-run", "--config", str(config), "--speed", "max", "--state-dir", str(state)]

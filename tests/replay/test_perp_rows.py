@@ -1,6 +1,6 @@
 """Mark-price and funding rows travel with the book rows through hftbacktest without touching them.
 
-The USD-M capture with a ``markPrice@1s`` frame inserted every 250 lines (``tests.helpers.with_mark_price``,
+The USD-M capture with a ``markPrice@1s`` frame inserted every 250 lines (``tests.support.captures.with_mark_price``,
 one funding time passing in the middle) is converted; its rows must pass hftbacktest's own
 ``correct_event_order`` and ``validate_event_order``, and a ``HashMapMarketDepthBacktest`` over them
 must see, step by step, the same book and make the same fills as over the capture without them.
@@ -35,8 +35,16 @@ from arb.recording.format import LineReader
 from arb.recording.loader import load_timeline
 from arb.recording.npz import load_eod, save_eod
 from connectors.binance.normalize import BinanceNormalizer
-from tests.helpers import MARK_PRICE_FIXTURE, PERP_KINDS, USDM_BTC, kind_of, local_side, of_kind, with_mark_price
-from tests.scenarios import STANDING_DAY, standing_spread_config
+from tests.support.captures import (
+    MARK_PRICE_FIXTURE,
+    PERP_KINDS,
+    USDM_BTC,
+    kind_of,
+    local_side,
+    of_kind,
+    with_mark_price,
+)
+from tests.support.scenario_days import STANDING_DAY, standing_spread_config
 
 TICK = 0.1
 LOT = 0.001
@@ -138,7 +146,7 @@ def test_the_funding_state_crosses_day_files_through_the_end_of_day_snapshot(aug
     # day before's mark and funding state (kept in its _eod.npz) is what shows the rollover.
     lines = [b"%d %s" % line for line in LineReader(augmented)]
     marks = [i for i, line in enumerate(lines) if b"@markPrice" in line[:60]]
-    cut = marks[40]  # the frame whose T moved forward (tests.helpers.with_mark_price, funding_after=40)
+    cut = marks[40]  # the frame whose T moved forward (tests.support.captures.with_mark_price, funding_after=40)
     first, second = tmp_path / "a" / "btcusdt_20240808.gz", tmp_path / "b" / "btcusdt_20240808.gz"
     for path, part in ((first, lines[:cut]), (second, lines[cut:])):
         path.parent.mkdir()

@@ -15,8 +15,8 @@ import pytest
 
 from arb.cli import main
 from arb.config import load_config
-from tests.helpers import ROOT
-from tests.report_checks import check_daily_reports, check_reports, report_data, run_days
+from tests.support.captures import ROOT
+from tests.support.report_checks import check_daily_reports, check_reports, report_data, run_days
 
 STYLES = ("taker", "maker_taker")
 

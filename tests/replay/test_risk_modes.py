@@ -17,7 +17,7 @@ from arb.config import AppConfig, LegFaultRates, LegFaultsConfig, load_config
 from arb.execution.risk import risk_figures
 from arb.parity.against_dry_run import replay_engine, zero_latency
 from arb.parity.against_live import live_engine
-from tests.scenarios import Book, Change, order_latency, scenario_config, write_scenario
+from tests.support.scenario_days import Book, Change, order_latency, scenario_config, write_scenario
 
 DAY = dt.date(2024, 5, 6)
 MS = 1_000_000

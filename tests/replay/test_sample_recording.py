@@ -35,7 +35,7 @@ from arb.events import (
 from arb.recording.convert import ConversionResult, convert_files
 from arb.recording.format import LineReader
 from examples.generate_bybit_sample import DEFAULT_SEED, generate
-from tests.helpers import RECORDINGS, ROOT, SPOT_BTC
+from tests.support.captures import RECORDINGS, ROOT, SPOT_BTC
 
 BYBIT = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz", RECORDINGS / "bybit_spot" / "btcusdt_20240809.gz"]
 BYBIT_CFG = load_venue_config(ROOT / "config" / "bybit.toml", "bybit")

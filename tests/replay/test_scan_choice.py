@@ -20,7 +20,7 @@ from arb.recording import convert as convert_module
 from arb.recording import venues as venues_module
 from arb.recording.convert import convert_files, convert_to_parts
 from arb.recording.venues import COMPILE_PAYS_BYTES, merge_pays, scan_pays
-from tests.helpers import RECORDINGS, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
+from tests.support.captures import RECORDINGS, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 
 BYBIT = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz", RECORDINGS / "bybit_spot" / "btcusdt_20240809.gz"]
 BINANCE = [RECORDINGS / "binance_spot" / "btcusdt_20240808.gz", RECORDINGS / "binance_spot" / "btcusdt_20240809.gz"]

@@ -13,7 +13,7 @@ from arb.config import AppConfig, load_config
 from arb.parity.against_dry_run import run_live_replay
 from arb.strategy.types import INTENT_OPEN
 from arb.testing.configs import write_config_files
-from tests.scenarios import Book, Change, write_scenario
+from tests.support.scenario_days import Book, Change, write_scenario
 
 DAY = dt.date(2024, 4, 2)
 START_NS = int(dt.datetime.combine(DAY, dt.time(0, 0, 1), tzinfo=dt.UTC).timestamp() * 1e9)

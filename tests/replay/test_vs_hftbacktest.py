@@ -22,7 +22,7 @@ from hftbacktest.data.utils import binancefutures
 from arb.events import DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, EVENT_KIND_MASK, EXCH_EVENT, EventArray
 from arb.recording.convert import convert_files
 from arb.recording.format import LineReader
-from tests.helpers import USDM_BTC
+from tests.support.captures import USDM_BTC
 
 TICK = 0.1
 LOT = 0.001
@@ -114,7 +114,7 @@ def test_arb_keeps_the_bridging_diffs_hftbacktest_loses_them(both) -> None:
 
 def test_hftbacktest_converter_cannot_read_spot() -> None:
     # The shipped sample is Binance spot: hftbacktest has no converter for it (no "T" in spot diffs).
-    from tests.helpers import SPOT_BTC_HEAD
+    from tests.support.captures import SPOT_BTC_HEAD
 
     with contextlib.redirect_stdout(io.StringIO()), pytest.raises(KeyError):
         binancefutures.convert(str(SPOT_BTC_HEAD), buffer_size=100_000)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from arb.errors import VenueError
-from tests.helpers import FIXTURES
+from tests.support.captures import FIXTURES
 
 
 def bodies(venue: str, method: str) -> list[Any]:

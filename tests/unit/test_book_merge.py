@@ -34,8 +34,8 @@ from arb.events import (
 )
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.bybit.normalize import BybitNormalizer
-from tests.helpers import SPOT_BTC_HEAD, USDM_BTC, read_lines
 from tests.replay.test_frame_path import BYBIT_SPOT
+from tests.support.captures import SPOT_BTC_HEAD, USDM_BTC, read_lines
 
 _NEVER = 1 << 62
 

@@ -16,7 +16,7 @@ from arb.events import event_dtype
 from arb.recording.format import format_line
 from arb.recording.npz import load_eod
 from arb.testing.configs import write_config_files
-from tests.helpers import RECORDINGS, SPOT_BTC_HEAD, modules_loaded_by, read_lines
+from tests.support.captures import RECORDINGS, SPOT_BTC_HEAD, modules_loaded_by, read_lines
 
 
 def test_convert_writes_rows_and_the_end_of_day_snapshot(tmp_path, capsys) -> None:
@@ -162,7 +162,7 @@ def test_check_accepts_the_shipped_config(capsys) -> None:
 
 
 def test_check_prints_every_symbol_with_its_own_sizes_and_rules(tmp_path, capsys) -> None:
-    from tests.multi import ETH
+    from tests.support.two_symbols import ETH
 
     path = write_config_files(
         tmp_path, arbitrage_overrides={"strategy": {"symbol": None, "symbols": ["BTCUSDT", "ETHUSDT"]},

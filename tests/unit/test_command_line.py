@@ -14,7 +14,7 @@ import pytest
 from arb.cli import _COMMANDS, main
 from arb.config import load_config
 from arb.testing.configs import write_config_files
-from tests.helpers import ROOT
+from tests.support.captures import ROOT
 
 # --- --log-format on either side, and the fatal line in it -------------------------------------------
 

@@ -12,7 +12,7 @@ from arb.execution.paper import PaperExecutor
 from arb.execution.risk import RISK_DTYPE, limits_of
 from arb.strategy.params import params_of
 from arb.strategy.types import BUY, INTENT_OPEN, PARAMS_DTYPE
-from tests.helpers import ROOT, AnsweringExecutor
+from tests.support.captures import ROOT, AnsweringExecutor
 
 
 def test_per_symbol_records_carry_the_dtype_itself() -> None:

@@ -24,7 +24,7 @@ from arb.recording import corrections as ours
 from arb.recording.format import LineReader
 from arb.recording.venues import infer_venue, make_normalizer
 from connectors.binance.normalize import BinanceNormalizer
-from tests.helpers import FIXTURES, RECORDINGS, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
+from tests.support.captures import FIXTURES, RECORDINGS, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
 
 SHARED = Path("/work/shared/data/binance")
 CAPTURES = [

@@ -21,7 +21,7 @@ import pytest
 
 from arb.config import load_config
 from arb.errors import EXIT_NEEDS_OPERATOR
-from tests.helpers import ROOT
+from tests.support.captures import ROOT
 
 UNIT = ROOT / "deploy" / "systemd" / "arb-live.service"
 COMPOSE = ROOT / "deploy" / "compose.yaml"

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import ROOT
+from tests.support.captures import ROOT
 
 DOCS = ROOT / "docs"
 CONFIG = ROOT / "config"

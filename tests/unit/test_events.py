@@ -7,7 +7,7 @@ import hftbacktest.types as hbt
 import numpy as np
 
 import arb.events as events
-from tests.helpers import modules_loaded_by
+from tests.support.captures import modules_loaded_by
 
 FLAGS = (
     "DEPTH_EVENT",

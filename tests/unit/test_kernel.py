@@ -30,7 +30,7 @@ from arb.strategy.types import (
     new_state,
     new_view,
 )
-from tests.helpers import rerun_without_jit
+from tests.support.captures import rerun_without_jit
 
 NOW = 1_723_161_300_000_000_000
 

@@ -25,7 +25,7 @@ from arb.execution.leg_faults import (
 from arb.execution.paper import LEG_FAULT_REJECTION, PaperExecutor
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
 from arb.testing.configs import write_config_files
-from tests.paper import answers, book, latency_config
+from tests.support.paper_rig import answers, book, latency_config
 
 MS = 1_000_000
 LOT = 1e-5
@@ -195,6 +195,6 @@ def test_leg_faults_load_shared_and_per_venue(tmp_path: Path) -> None:
 
 
 def test_the_shipped_config_has_the_model_off() -> None:
-    from tests.helpers import ROOT
+    from tests.support.captures import ROOT
 
     assert not load_config(ROOT / "config" / "arbitrage.toml").leg_faults.enabled

@@ -13,7 +13,7 @@ from arb.cli import main
 from arb.config import load_config
 from arb.errors import ConfigError
 from arb.testing.configs import write_config_files
-from tests.helpers import ROOT
+from tests.support.captures import ROOT
 
 SHIPPED = ROOT / "config" / "arbitrage.toml"
 

@@ -15,7 +15,7 @@ import pytest
 from arb.execution.orders import LiveOrder, OrderState, VenueFill, VenueOrderUpdate
 from connectors.binance import orders as binance
 from connectors.bybit import orders as bybit
-from tests.helpers import FIXTURES
+from tests.support.captures import FIXTURES
 
 
 def _bodies(venue: str, method: str) -> list[Any]:

@@ -11,7 +11,7 @@ from arb.config import LegFaultRates, LegFaultsConfig
 from arb.execution.leg_faults import FAULT_LATE, make_leg_faults
 from arb.execution.paper import PaperExecutor, PaperOrder
 from arb.strategy.types import BUY, INTENT_OPEN, SELL
-from tests.paper import answers, book, latency_config
+from tests.support.paper_rig import answers, book, latency_config
 
 MS = 1_000_000
 

@@ -19,7 +19,7 @@ from arb.execution.paper_account import PaperAccount, read_paper_account
 from arb.journal import JournalError
 from arb.strategy.types import BUY, FILL_DTYPE, FUNDING_DTYPE, INTENT_OPEN, SELL
 from arb.testing.configs import write_config_files
-from tests.helpers import ROOT
+from tests.support.captures import ROOT
 
 TS = 1_723_161_483_281_417_992
 OLD_HEADER = "local_ts,venue,side,price,qty,fee,pair_id,kind,order_id\n"  # before arb traded several symbols

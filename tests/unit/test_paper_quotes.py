@@ -14,7 +14,7 @@ from arb.events import DEPTH_ASK, DEPTH_BID, EXCH_EVENT, LOCAL_EVENT, TRADE_BUY,
 from arb.execution.paper import PaperExecutor, PaperOrder
 from arb.execution.queue_model import queue_model
 from arb.strategy.types import BUY, INTENT_QUOTE, SELL
-from tests.paper import answers, book, latency_config
+from tests.support.paper_rig import answers, book, latency_config
 
 MS = 1_000_000
 

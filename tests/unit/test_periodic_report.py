@@ -434,7 +434,7 @@ def test_equity_is_rebuilt_a_row_per_symbol_from_its_own_marks() -> None:
 
 
 def _two_symbol_live_config(tmp_path: Path) -> AppConfig:
-    from tests.multi import ETH
+    from tests.support.two_symbols import ETH
 
     overrides = {"strategy": {"symbol": None, "symbols": ["BTCUSDT", "ETHUSDT"]}, "symbols": {"ETHUSDT": ETH},
                  "live": {"state_dir": "../live", "account": "acct"}}  # fmt: skip

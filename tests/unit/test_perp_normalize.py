@@ -29,7 +29,7 @@ from arb.events import (
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.bybit.normalize import BybitNormalizer
 from connectors.common.funding import PerpSnapshot
-from tests.helpers import FIXTURES
+from tests.support.captures import FIXTURES
 
 BINANCE = FIXTURES / "binance_usdm_mark_price.jsonl"
 BYBIT = FIXTURES / "bybit_linear_tickers.jsonl"

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import pytest
 
 from arb.cli import _parser
-from tests.helpers import ROOT
+from tests.support.captures import ROOT
 
 _HOLE = "\x00"
 _PROSE = {"help", "description", "epilog"}

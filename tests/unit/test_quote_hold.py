@@ -20,7 +20,7 @@ from arb.live.recorded_source import ReplayBatch
 from arb.strategy.types import BUY, INTENT_QUOTE, QUOTE_HELD, SELL
 from arb.testing.configs import write_config_files
 from connectors.common.normalizer import SyncState
-from tests.helpers import AnsweringExecutor
+from tests.support.captures import AnsweringExecutor
 
 MS = 1_000_000
 HOLD = 400 * MS  # [strategy] quote_hold_ms = 400, not the default second

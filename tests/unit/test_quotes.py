@@ -32,7 +32,7 @@ from arb.strategy.types import (
     new_state,
     new_view,
 )
-from tests.helpers import rerun_without_jit
+from tests.support.captures import rerun_without_jit
 from tests.unit.test_kernel import params as kernel_params
 from tests.unit.test_kernel import put_levels
 

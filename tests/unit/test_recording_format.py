@@ -14,7 +14,7 @@ from arb.recording.convert import convert_files
 from arb.recording.findings import FileFindings
 from arb.recording.format import LineReader, format_line
 from arb.recording.npz import load_eod, write_npz
-from tests.helpers import SPOT_BTC_HEAD, read_lines
+from tests.support.captures import SPOT_BTC_HEAD, read_lines
 
 
 def _write(path, lines: list[tuple[int, bytes]]) -> None:

@@ -22,7 +22,7 @@ from arb.recording.sources import (
 )
 from arb.recording.tardis import HEADERS
 from arb.testing.history_files import write_gzip
-from tests.helpers import FIXTURES, SPOT_BTC
+from tests.support.captures import FIXTURES, SPOT_BTC
 
 DAY = dt.date(2024, 1, 1)
 

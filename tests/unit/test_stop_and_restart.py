@@ -16,7 +16,7 @@ import pytest
 from arb.live.deadline import EXIT_STOP_TIMEOUT, StopDeadline
 from arb.live.process import running_pid as _running_pid
 from arb.live.process import started as _started
-from tests.helpers import ROOT
+from tests.support.captures import ROOT
 
 _BLOCKED = """
 import logging, sys, threading

@@ -34,7 +34,7 @@ from arb.recording.convert import convert_files, convert_to_parts
 from arb.recording.npz import EodSnapshot
 from arb.recording.tardis import HEADERS
 from arb.testing.history_files import js_number, write_gzip
-from tests.helpers import local_side, of_kind
+from tests.support.captures import local_side, of_kind
 
 T0 = 1704067200_000_000  # 2024-01-01 00:00:00 UTC, microseconds
 BOOK = "binance-futures_incremental_book_L2_2024-01-01_BTCUSDT.csv.gz"

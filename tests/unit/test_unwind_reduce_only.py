@@ -21,7 +21,7 @@ from arb.live.recorded_source import ReplayBatch
 from arb.strategy.types import BUY, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
 from arb.testing.configs import local_endpoints, write_config_files
 from connectors.common.normalizer import SyncState
-from tests.helpers import AnsweringExecutor
+from tests.support.captures import AnsweringExecutor
 
 MS = 1_000_000
 T0 = 1_700_000_000_000 * MS

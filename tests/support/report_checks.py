@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from arb.cli import main
-from tests.helpers import report_data
+from tests.support.captures import report_data
 
 CENT = 0.01
 _LINE = re.compile(

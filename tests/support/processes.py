@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from arb.testing.waiting import Patience, communicate
-from tests.helpers import ROOT
+from tests.support.captures import ROOT
 
 
 async def run_arb(

@@ -37,7 +37,7 @@ from arb.testing.configs import local_endpoints, write_config_files
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedBatch
 from connectors.common.normalizer import SyncState
-from tests.helpers import kind_of, of_kind
+from tests.support.captures import kind_of, of_kind
 
 TIMEOUT_S = 120.0
 """A guard against a test that hangs, not a timing assertion: a busy 2-core machine (or a first compile of a

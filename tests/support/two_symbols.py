@@ -17,7 +17,7 @@ from typing import Any
 
 from arb.testing.configs import deep_merge, write_config_files
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DAY = "20240808"
 ETH_SEED = 11
 ETH: dict[str, Any] = {

@@ -124,8 +124,8 @@ from arb.testing.pair_rig import (
 )
 from arb.testing.waiting import Patience, PatienceError, patiently
 from arb.waiting import Conditions
-from tests.helpers import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
-from tests.scenarios import write_standing_spread
+from tests.support.captures import BYBIT_OB500, RECORDINGS, ROOT, SPOT_BTC_HEAD, SPOT_ETH_HEAD, USDM_BTC
+from tests.support.scenario_days import write_standing_spread
 
 WAIT_S = 60.0
 """A bound on an in-process wait that hangs, not on its speed: a busy machine makes ccxt and the fakes

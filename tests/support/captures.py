@@ -33,7 +33,7 @@ from arb.events import (
 )
 from arb.recording.format import LineReader
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 RECORDINGS = ROOT / "recordings"
 SPOT_BTC = [RECORDINGS / "binance_spot" / "btcusdt_20240808.gz", RECORDINGS / "binance_spot" / "btcusdt_20240809.gz"]
