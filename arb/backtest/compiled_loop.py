@@ -67,6 +67,7 @@ from arb.backtest.hbt_orders import (
     _track,
 )
 from arb.backtest.hbt_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
+from arb.backtest.loop_state import Account, Tape
 from arb.execution.risk import position_at, update_equity, value_px
 from arb.strategy.kernel import may_act
 from arb.strategy.quote_slots import Q_OID, any_quote, quote_views
@@ -179,12 +180,18 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     # At a decision point, with the views' books and accounts current: every venue's status, equity,
     # the gate's trackers and unknown orders, the equity sample when due (a row per symbol, as the
     # live engine writes them). The tuples are _run_loop's.
-    settings, counters, init_base, last_mid = run[0], run[1], run[3], run[4]
-    book_ts, book_off, sync_ts, sync_st, sync_off = tape[2:]
+    settings, counters, init_base, last_mid = run.settings, run.counters, run.init_base, run.last_mid
+    book_ts, book_off, sync_ts, sync_st, sync_off = (
+        tape.book_ts,
+        tape.book_off,
+        tape.sync_ts,
+        tape.sync_state,
+        tape.sync_off,
+    )
     cash, eq_venue, pnl_sym, open_count, mark = account
-    pending, pending_sent, held = orders[0], orders[4], orders[5]
+    pending, pending_sent, held = orders.pending, orders.sent, orders.held
     limits, rstate, srisk = risk
-    equity = outs[1]
+    equity = outs.equity
     cfg = settings[0]
     stale_after = cfg["stale_after_ns"]
     init_quote = cfg["init_quote"]
@@ -251,11 +258,25 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
     # at that time): the position pays position x price x rate, the price the settlement's mark, else
     # the venue's last mark before it, else the book's last mid. The view gets the mark price and the
     # venue's estimate of the coming funding as they stood at ``now`` (what the kernel's funding term reads).
-    fund_ts, fund_off, fund_time, fund_rate, fund_mark, cursor, mark_ts, mark_px, mark_off, mark, paid = perp[:11]
-    est_ts, est_rate, est_next, est_off = perp[11:]
-    settings, counters, last_mid = run[0], run[1], run[4]
-    cash = account[0]
-    fills, funding = outs[0], outs[4]
+    fund_ts, fund_off, fund_time, fund_rate, fund_mark = (
+        perp.fund_ts,
+        perp.fund_off,
+        perp.fund_time,
+        perp.fund_rate,
+        perp.fund_mark,
+    )
+    cursor, mark_ts, mark_px, mark_off, mark, paid = (
+        perp.cursor,
+        perp.mark_ts,
+        perp.mark_px,
+        perp.mark_off,
+        perp.mark,
+        perp.paid,
+    )
+    est_ts, est_rate, est_next, est_off = perp.est_ts, perp.est_rate, perp.est_next, perp.est_off
+    settings, counters, last_mid = run.settings, run.counters, run.last_mid
+    cash = account.cash
+    fills, funding = outs.fills, outs.funding
     init_quote = settings[0]["init_quote"]
     booked = False
     for a in range(cursor.shape[0]):
@@ -358,38 +379,31 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     ``funding`` and the cash, and positions on a linear venue are valued at its mark price.
 
     ``bt`` is hftbacktest's backtester by its address (``hbt.ptr``; :mod:`arb.backtest.hbt_abi` calls it, so
-    this loop is compiled once and then loaded from Numba's cache). The state comes in tuples, one per
-    concern (:meth:`arb.backtest.run.Loop.run` builds them):
-
-    - ``tape``: the schedule, ``(decision_ts, decision_assets, book_ts, book_off, sync_ts, sync_state,
-      sync_off)`` (see :class:`~arb.backtest.run.Schedule`);
-    - ``perp``: the funding tape (see :class:`~arb.backtest.run.Loop`);
-    - ``run``: ``(settings, counters, leg_faults, init_base, last_mid, price_decimals)``, ``settings`` one
-      ``BACKTEST_RUN_DTYPE`` record;
-    - ``symbols``: ``(kernel, risk, views)``, ``kernel`` and ``risk`` as the shared step takes them;
-    - ``orders``: the orders hftbacktest has, by asset and slot (``(order_id, kind, pair_id, due, sent)``
-      int64 arrays, order id 0 a free slot), then ``held``, then the resting quotes' slots
-      (:mod:`arb.backtest.hbt_quotes`; the ``maker_taker`` style's post-only orders, sent as GTX);
-    - ``outs``: ``(fills, equity, calls, sent, funding)``, filled from ``counters``' positions on.
+    this loop is compiled once and then loaded from Numba's cache). The state comes as named records,
+    one per concern (:mod:`arb.backtest.loop_state`; :meth:`arb.backtest.run.Loop.run` builds them):
+    ``tape`` the decision schedule, ``perp`` the funding tape, ``run`` the settings and counters,
+    ``symbols`` the kernels, gate and views, ``orders`` the orders hftbacktest has, those held back and
+    the resting quotes (the ``maker_taker`` style's post-only orders, sent as GTX), ``outs`` the output
+    buffers, filled from ``run.counters``' positions on.
     """
-    decision_ts, decision_assets = tape[:2]
-    settings, counters, leg_faults, init_base = run[:4]
-    kernel, risk, views = symbols
-    params, intents = kernel[0], kernel[2]
-    rstate = risk[1]
-    pending, pending_due, held, quotes = orders[0], orders[3], orders[5], orders[6]
-    fills, equity, calls, sent = outs[:4]
+    decision_ts, decision_assets = tape.decision_ts, tape.decision_assets
+    settings, counters, leg_faults, init_base = run.settings, run.counters, run.leg_faults, run.init_base
+    kernel, risk, views = symbols.kernel, symbols.risk, symbols.views
+    params, _, intents = kernel
+    _, rstate, _ = risk
+    pending, pending_due, held, quotes = orders.pending, orders.due, orders.held, orders.quotes
+    fills, equity, calls, sent = outs.fills, outs.equity, outs.calls, outs.sent
     init_quote = settings[0]["init_quote"]
     entry_ns = settings[0]["entry_ns"]
     response_ns = settings[0]["response_ns"]
     n_symbols = views.shape[0]
-    perp_on = perp[1][-1] > 0 or perp[8][-1] > 0 or perp[14][-1] > 0  # any settlement, mark or funding estimate
-    mark, paid = perp[9], perp[10]
+    perp_on = perp.fund_off[-1] > 0 or perp.mark_off[-1] > 0 or perp.est_off[-1] > 0  # any settlement, mark, estimate
+    mark, paid = perp.mark, perp.paid
     n_assets = 2 * n_symbols
     levels = params[0]["book_levels"]
     one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
     cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(pending, held, n_symbols)
-    account = (cash, eq_venue, pnl_sym, open_count, mark)  # what _observe and _perp_step take
+    account = Account(cash, eq_venue, pnl_sym, open_count, mark)  # what _observe and _perp_step take
     answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
     deeper = np.ones(n_assets, np.int64)
     faulty = leg_faults[0]["enabled"] != 0
@@ -599,9 +613,9 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     per_symbol = np.zeros(loop.n_symbols)
     intent = loop.intents[0, 0]
     held = loop.held[0]
-    tape = (ts, ts, ts, ts, ts, ts, ts)
+    tape = Tape(ts, ts, ts, ts, ts, ts, ts)
     perp, run, symbols, orders, outs = loop._state()
-    account = (grid, grid, per_symbol, flags, grid)
+    account = Account(grid, grid, per_symbol, flags, grid)
     order = np.zeros(1, order_dtype)
     return [
         (any_quote, (loop.quotes,)),
@@ -615,10 +629,10 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (_owed, (loop.pending, loop.pending_due, i64)),
         (_ticks, (ts, ts, loop.counters, i64, flags)),
         (_record_fill, (loop.fills, run, i64, order, orders, i64, i64)),
-        (_observe, (i64, loop.views, run, tape, account, orders, symbols[1], outs)),
+        (_observe, (i64, loop.views, run, tape, account, orders, symbols.risk, outs)),
         (_perp_step, (i64, loop.views, run, account, perp, outs)),
-        (_call_kernel, (i64, i64, loop.views, symbols[0], symbols[1], loop.counters, loop.calls)),
-        (_route, (i64, i64, i64, symbols[0], run, loop.held)),
+        (_call_kernel, (i64, i64, loop.views, symbols.kernel, symbols.risk, loop.counters, loop.calls)),
+        (_route, (i64, i64, i64, symbols.kernel, run, loop.held)),
         (_log_sent, (i64, i64, i64, i64, symbols, loop.counters, flags, loop.sent)),
         (_track, (orders, i64, i64, intent["kind"], intent["pair_id"], i64, i64)),
         (_track, (orders, held["asset"], held["order_id"], held["kind"], held["pair_id"], i64, held["sent"])),

@@ -204,7 +204,7 @@ def _owed(pending: Any, pending_due: Any, now: int) -> bool:
 def _record_fill(fills: Any, run: Any, now: int, order: Any, orders: Any, a: int, k: int) -> None:
     # One fill from hftbacktest's answer to the order in asset a's slot k (``order``: its one order_dtype
     # record, what hftbacktest's Order reads).
-    pending, pending_kind, pending_pair = orders[:3]
+    pending, pending_kind, pending_pair = orders.pending, orders.kind, orders.pair
     fill_row(fills, run, now, order, a, pending[a, k], pending_kind[a, k], pending_pair[a, k])
 
 
@@ -214,7 +214,7 @@ def fill_row(fills: Any, run: Any, now: int, order: Any, a: int, oid: int, kind:
     asset ``a``'s order ``oid``, sent for an intent of ``kind`` in pair ``pair``; its fee at the venue's
     maker or taker rate as hftbacktest says it filled (``exec_price_tick`` x ``tick_size``, rounded to the
     tick's decimals: the product has float noise)."""
-    settings, counters, price_decimals = run[0], run[1], run[5]
+    settings, counters, price_decimals = run.settings, run.counters, run.price_decimals
     o = order[0]
     n = counters[C_FILLS]
     v = a % 2
@@ -238,7 +238,7 @@ def _route(now: int, s: int, k: int, kernel: Any, run: Any, held: Any) -> tuple[
     # Symbol s's intent k gets the next order id and draws its leg fault: (route, order id, fault,
     # quantity to send, time its answer is due). A late or rejected leg is kept in ``held`` here.
     params, intents = kernel[0], kernel[2]
-    settings, counters, leg_faults = run[:3]
+    settings, counters, leg_faults = run.settings, run.counters, run.leg_faults
     faulty = leg_faults[0]["enabled"] != 0
     it = intents[s][k]
     v = it["venue"]
@@ -264,8 +264,8 @@ def _route(now: int, s: int, k: int, kernel: Any, run: Any, held: Any) -> tuple[
 def _log_sent(now: int, s: int, k: int, fault: int, symbols: Any, counters: Any, open_count: Any, sent: Any) -> None:
     # Symbol s's intent k went out (sent to hftbacktest or held): count it open (in its view too, for
     # the gate of the next symbol deciding at this time) and log it. ``symbols``: _run_loop's.
-    intents = symbols[0][2]
-    views = symbols[2]
+    _, _, intents = symbols.kernel
+    views = symbols.views
     it = intents[s][k]
     v = it["venue"]
     open_count[2 * s + v] += 1

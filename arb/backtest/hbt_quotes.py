@@ -69,7 +69,7 @@ def quote_answer(fills: Any, run: Any, now: int, order: Any, quotes: Any, a: int
     Quotes run on hftbacktest's no-partial-fill exchange: a quote fills whole once the queue ahead of it
     is gone, so a fill is the whole quote."""
     ints, floats = quotes
-    counters = run[1]
+    counters = run.counters
     o = order[0]
     status = o.status
     if status == FILLED:

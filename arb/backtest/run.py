@@ -65,6 +65,7 @@ from arb.backtest.hbt_orders import (
     C_SENT,
     N_COUNTERS,
 )
+from arb.backtest.loop_state import Orders, Outs, Perp, Run, Symbols, Tape
 from arb.backtest.order_latency import load_measured, measured_path
 from arb.config import AppConfig, BacktestConfig, VenueConfig
 from arb.events import NS_PER_S
@@ -329,7 +330,7 @@ class Loop:
         fund_ts, fund_off = _ragged([f.local_ts for f in assets])
         mark_ts, mark_off = _ragged([f.mark_ts for f in assets])
         est_ts, est_off = _ragged([f.est_ts for f in assets])
-        self.perp = (
+        self.perp = Perp(
             fund_ts.astype(np.int64), fund_off, _ragged([f.funding_ts for f in assets])[0].astype(np.int64),
             _ragged([f.rate for f in assets])[0].astype(np.float64),
             _ragged([f.mark for f in assets])[0].astype(np.float64), np.zeros(n_assets, np.int64),
@@ -359,13 +360,13 @@ class Loop:
         cfg["entry_ns"] = self.order_latency[:, 0]
         cfg["response_ns"] = self.order_latency[:, 1]
 
-    def _state(self) -> tuple[Any, ...]:
+    def _state(self) -> tuple[Perp, Run, Symbols, Orders, Outs]:
         # _run_loop's arguments after ``hbt``, ``until_ns`` and ``tape`` (see there), the buffers as they are now.
-        run = (self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals)
-        symbols = ((self.params, self.kstate, self.intents), (self.limits, self.rstate, self.srisk), self.views)
-        orders = (self.pending, self.pending_kind, self.pending_pair, self.pending_due, self.pending_sent, self.held,
-                  self.quotes)  # fmt: skip
-        outs = (self.fills, self.equity, self.calls, self.sent, self.funding)
+        run = Run(self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals)
+        symbols = Symbols((self.params, self.kstate, self.intents), (self.limits, self.rstate, self.srisk), self.views)
+        orders = Orders(self.pending, self.pending_kind, self.pending_pair, self.pending_due, self.pending_sent,
+                        self.held, self.quotes)  # fmt: skip
+        outs = Outs(self.fills, self.equity, self.calls, self.sent, self.funding)
         return self.perp, run, symbols, orders, outs
 
     @property
@@ -386,7 +387,7 @@ class Loop:
         """The books' mids now (the loop stopped at ``book_ts``, its last decision before ``midnight_ns``,
         so they are the books at midnight) and what holdings are valued at (a perpetual's mark price)."""
         mids = self.last_mid.copy()
-        mark = self.perp[9]  # the mark price now per (symbol, venue), NaN until a perpetual's stream gave one
+        mark = self.perp.mark  # the mark price now per (symbol, venue), NaN until a perpetual's stream gave one
         return BoundaryMark("midnight", midnight_ns, book_ts, mids, np.where(np.isnan(mark), mids, mark))
 
     def run(self, hbt: HashMapMarketDepthBacktest, until_ns: int) -> int:
@@ -397,8 +398,8 @@ class Loop:
         """
         n_sym = self.n_symbols
         sch = self.schedule
-        tape = (sch.decision_ts, sch.decision_assets, sch.book_ts, sch.book_off, sch.sync_ts, sch.sync_state,
-                sch.sync_off)  # fmt: skip
+        tape = Tape(sch.decision_ts, sch.decision_assets, sch.book_ts, sch.book_off, sch.sync_ts, sch.sync_state,
+                    sch.sync_off)  # fmt: skip
         while True:
             rc: int = _run_loop(hbt.ptr, until_ns, tape, *self._state())
             self._log_risk_events()
@@ -440,7 +441,7 @@ def warm_loop(config: AppConfig, part: int | None = None, helpers_done: Any = No
     if helpers_done is not None:
         helpers_done.wait(_HELPERS_WAIT_S)
     # what Loop.run hands it: hftbacktest's pointer, a time, the schedule's seven int64 arrays, the state
-    tape = tuple(np.zeros(1, np.int64) for _ in range(7))
+    tape = Tape(*(np.zeros(1, np.int64) for _ in range(7)))
     args = (0, 0, tape, *loop._state())
     _run_loop.compile(tuple(typeof(x) for x in args))  # type: ignore[no-untyped-call]  # numba is untyped
 

@@ -1,0 +1,134 @@
+"""The compiled loop's state, as named records: what each of ``_run_loop``'s arguments holds, by name.
+
+Numba takes a ``typing.NamedTuple`` as it takes a tuple (same layout, same speed) and compiles attribute
+access to a field to the same load as an index, so the loop reads ``perp.mark`` where it once read
+``perp[9]``. :class:`arb.backtest.run.Loop` builds them; ``_run_loop`` and its helpers
+(:mod:`arb.backtest.compiled_loop`, :mod:`arb.backtest.hbt_orders`, :mod:`arb.backtest.hbt_quotes`) read them.
+Arrays are NumPy arrays (int64 ns times, float64 prices and quantities); "per asset" means asset
+``a = 2 * symbol + venue``; ``off`` arrays are the offsets of each asset's rows in the ragged array before
+them (asset ``a``'s rows are ``[off[a], off[a + 1])``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["Account", "Orders", "Outs", "Perp", "Run", "Symbols", "Tape"]
+
+from typing import Any, NamedTuple
+
+Array = Any  # a NumPy array, as Numba types it
+
+
+class Tape(NamedTuple):
+    """The decision schedule (:class:`arb.backtest.run.Schedule`): when to decide and each book's changes."""
+
+    decision_ts: Array
+    """The decision times, local, in order."""
+    decision_assets: Array
+    """Per decision time, a bit per asset whose book changed then."""
+    book_ts: Array
+    """Per asset (ragged, ``book_off``), the local times its book changed."""
+    book_off: Array
+    sync_ts: Array
+    """Per asset (ragged, ``sync_off``), the local times its sync state changed, and the state then."""
+    sync_state: Array
+    sync_off: Array
+
+
+class Perp(NamedTuple):
+    """The perpetuals' funding tape, per asset (spot assets have none), and what the loop booked."""
+
+    fund_ts: Array
+    """Settlements (ragged, ``fund_off``): the local time each is booked."""
+    fund_off: Array
+    fund_time: Array
+    """The venue's funding time each settles."""
+    fund_rate: Array
+    fund_mark: Array
+    """The mark price it settled at (NaN or 0: look it up in the mark prices)."""
+    cursor: Array
+    """Per asset, the next settlement to book."""
+    mark_ts: Array
+    """Mark prices (ragged, ``mark_off``): local times and prices."""
+    mark_px: Array
+    mark_off: Array
+    mark: Array
+    """Per (symbol, venue), the mark price now (NaN until a perpetual's stream gave one)."""
+    paid: Array
+    """Per (symbol, venue), the funding booked (received minus paid, quote)."""
+    est_ts: Array
+    """The venues' estimates of the coming funding (ragged, ``est_off``): local times, rates, funding times."""
+    est_rate: Array
+    est_next: Array
+    est_off: Array
+
+
+class Run(NamedTuple):
+    """The run's settings and counters."""
+
+    settings: Array
+    """One ``BACKTEST_RUN_DTYPE`` record: end, stale-after, intervals, starting quote, fees, latencies."""
+    counters: Array
+    """The loop's int64 counters (``C_*`` of :mod:`arb.backtest.hbt_orders`): cursors, ids, rows written."""
+    leg_faults: Array
+    """One ``LEG_FAULTS_DTYPE`` record."""
+    init_base: Array
+    """Per (symbol, venue), the starting holdings."""
+    last_mid: Array
+    """Per (symbol, venue), the last mid seen."""
+    price_decimals: Array
+    """Per asset, the decimals of its tick (a fill's price is rounded to them)."""
+
+
+class Symbols(NamedTuple):
+    """Every symbol's kernel, the risk gate and the views, as the shared step takes them."""
+
+    kernel: Any
+    """``(params, kstate, intents)``, a row per symbol (:func:`arb.strategy.step.decide_symbol`)."""
+    risk: Any
+    """``(limits, rstate, srisk)`` (:func:`arb.strategy.gate.gate`)."""
+    views: Array
+    """Per symbol, its kernel's view of both venues."""
+
+
+class Orders(NamedTuple):
+    """The orders hftbacktest has, by asset and slot (order id 0: a free slot), the ones held back, the quotes."""
+
+    pending: Array
+    """Order ids."""
+    kind: Array
+    """Intent kinds (``INTENT_*``)."""
+    pair: Array
+    """Pair ids."""
+    due: Array
+    """When hftbacktest answers each (local time; leg faults only)."""
+    sent: Array
+    """When each was sent (local time)."""
+    held: Array
+    """Orders held back by a leg fault (late, or rejected to be answered), ``HELD_DTYPE`` rows."""
+    quotes: Any
+    """The resting quotes' slots (:mod:`arb.strategy.quote_slots`)."""
+
+
+class Outs(NamedTuple):
+    """The output buffers, written from the counters' positions on."""
+
+    fills: Array
+    equity: Array
+    calls: Array
+    sent: Array
+    funding: Array
+
+
+class Account(NamedTuple):
+    """What the loop keeps of the account between decisions (rebuilt after each fill)."""
+
+    cash: Array
+    """Per (symbol, venue), quote received minus paid minus fees."""
+    eq_venue: Array
+    """Per (symbol, venue), the equity."""
+    pnl_sym: Array
+    """Per symbol, its PnL."""
+    open_count: Array
+    """Per asset, the orders out."""
+    mark: Array
+    """Per (symbol, venue), the mark price now (:attr:`Perp.mark`)."""
