@@ -10,6 +10,8 @@ well-known name:
 ``fastscan.py``    the compiled frame scanners the converters call
 ``history.py``     ``HISTORY``: the funding-history client class, ``FUNDING_MIN_INTERVAL_NS`` its pacing
 ``private.py``     ``ADAPTER``: the :class:`~connectors.common.private.PrivateVenue` class, taking the market
+``orders.py``      the order messages' structs; ``REFUSALS``: the venue's answers to refused orders, by market
+``recordings.py``  ``RECORDINGS``: how its recorded frames are told apart and read back
 =================  =================================================================================
 
 Modules load when asked for (``arb --help`` does not import ccxt or Numba): :func:`venue` only checks
@@ -32,7 +34,9 @@ from types import ModuleType
 from typing import Any
 
 from arb.errors import ArbError
+from connectors.common.orders import RefusalAnswers
 from connectors.common.private import Market, PrivateVenue
+from connectors.common.recordings import RecordingFormat
 
 _ROOT = Path(__file__).parent
 _PARTS = ("normalize.py", "feed.py", "private.py")
@@ -95,6 +99,18 @@ class VenueConnector:
     def funding_min_interval_ns(self) -> int:
         """The least time between two funding-history requests the venue's limits allow, ns."""
         return int(self.module("history").FUNDING_MIN_INTERVAL_NS)
+
+    @property
+    def recordings(self) -> RecordingFormat:
+        """How the venue's recorded frames are read back (``recordings.py``'s ``RECORDINGS``)."""
+        found: RecordingFormat = self.module("recordings").RECORDINGS
+        return found
+
+    def refusals(self, market: Market) -> RefusalAnswers:
+        """What the venue answers to an order or cancel it refuses, in ``market`` (``orders.py``'s
+        ``REFUSALS``): what the paper venue answers in its place."""
+        answers: RefusalAnswers = self.module("orders").REFUSALS[market]
+        return answers
 
     def private(self, market: Market) -> PrivateVenue:
         """The private adapter of ``market`` (``"spot"`` or ``"linear"``)."""

@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 import dataclasses
+import functools
 import heapq
 import logging
 import math
@@ -71,6 +72,8 @@ from arb.events import ASSET_NAMES
 from arb.execution.leg_faults import FAULT_NAMES, FAULT_NONE, FAULT_REJECT, draw_fault
 from arb.execution.queue_model import QueueModel, RestingQuotes, VenueDepth
 from arb.strategy.types import BUY, INTENT_QUOTE, SELL
+from connectors.common.private import Market
+from connectors.registry import venue as connector
 
 log = logging.getLogger(__name__)
 
@@ -90,52 +93,20 @@ LEG_FAULT_REJECTION = Rejection("leg-fault", "rejected by the leg-fault model ([
 """The answer to an order the leg-fault model rejects."""
 
 
-# The venues' own answers (Binance spot REST error codes / filters; Bybit v5 retCode).
-_BINANCE_SPOT = {
-    "price": Rejection(-1013, "Filter failure: PRICE_FILTER"),
-    "lot": Rejection(-1013, "Filter failure: LOT_SIZE"),
-    "notional": Rejection(-1013, "Filter failure: NOTIONAL"),
-    "balance": Rejection(-2010, "Account has insufficient balance for requested action."),
-}
-_BINANCE_LINEAR = {
-    "price": Rejection(-4014, "Price not increased by tick size."),
-    "lot": Rejection(-1111, "Precision is over the maximum defined for this asset."),
-    "notional": Rejection(-4164, "Order's notional must be no smaller than the minimum."),
-    "balance": Rejection(-2019, "Margin is insufficient."),
-}
-_BYBIT_SPOT = {
-    "price": Rejection(170134, "Order price decimal too long."),
-    "lot": Rejection(170137, "Order volume decimal too long."),
-    "min_qty": Rejection(170136, "Order quantity lower than the minimum."),
-    "notional": Rejection(170140, "Order value exceeded lower limit."),
-    "balance": Rejection(170131, "Insufficient balance."),
-}
-_BYBIT_LINEAR = {
-    "price": Rejection(10001, "The number of decimal places for price is too large."),
-    "lot": Rejection(10001, "Qty invalid."),
-    "notional": Rejection(110094, "Order value is lower than the minimum order value."),
-    "balance": Rejection(110007, "Insufficient available balance."),
-}
-_POST_ONLY = {  # a post-only order that would take: the venue's answer
-    ("binance", "spot"): Rejection(-2010, "Order would immediately match and take."),
-    ("binance", "linear"): Rejection(
-        -5022, "Due to the order could not be executed as maker, the Post Only order will be rejected."
-    ),
-    ("bybit", "spot"): Rejection("EC_PostOnlyWillTakeLiquidity", "post-only order would take liquidity"),
-    ("bybit", "linear"): Rejection("EC_PostOnlyWillTakeLiquidity", "post-only order would take liquidity"),
-}
-_CANCEL_MISS = {  # a cancel of an order that is no longer open (filled meanwhile)
-    ("binance", "spot"): Rejection(-2011, "Unknown order sent."),
-    ("binance", "linear"): Rejection(-2011, "Unknown order sent."),
-    ("bybit", "spot"): Rejection(170213, "Order does not exist."),
-    ("bybit", "linear"): Rejection(110001, "order not exists or too late to cancel"),
-}
-_REJECTIONS = {
-    ("binance", "spot"): _BINANCE_SPOT,
-    ("binance", "linear"): _BINANCE_LINEAR,
-    ("bybit", "spot"): _BYBIT_SPOT,
-    ("bybit", "linear"): _BYBIT_LINEAR,
-}
+@functools.cache
+def _refusals(venue: str, market: Market) -> tuple[dict[str, Rejection], Rejection, Rejection]:
+    # The venue's own answers (connectors/<venue>/orders.py's REFUSALS): to an order refused at arrival by
+    # reason ("price", "lot", "min_qty", "notional", "balance"), to a post-only order that would take, and
+    # to a cancel of an order no longer open.
+    answers = connector(venue).refusals(market)
+    table = {
+        "price": Rejection(*answers.price),
+        "lot": Rejection(*answers.lot),
+        "min_qty": Rejection(*(answers.min_qty or answers.lot)),
+        "notional": Rejection(*answers.notional),
+        "balance": Rejection(*answers.balance),
+    }
+    return table, Rejection(*answers.post_only), Rejection(*answers.cancel_miss)
 
 
 def _on_grid(x: float, step: float) -> bool:
@@ -148,14 +119,14 @@ def reject_reason(
 ) -> Rejection | None:
     """The venue's rejection for this order given the venue-side balances, or None if accepted (a
     linear venue's margin is :class:`PaperExecutor`'s to check: it needs every symbol's position)."""
-    table = _REJECTIONS[(venue.name, venue.market)]
+    table = _refusals(venue.name, venue.market)[0]
     inst = venue.instrument
     if not (price > 0.0) or not _on_grid(price, inst.tick_size):
         return table["price"]
     if not (qty > 0.0) or not _on_grid(qty, inst.lot_size):
         return table["lot"]
     if qty + _GRID_TOL * inst.lot_size < inst.min_qty:
-        return table.get("min_qty", table["lot"])
+        return table["min_qty"]
     if qty * price < inst.min_notional:
         return table["notional"]
     fee = qty * price * venue.fees.taker
@@ -506,7 +477,7 @@ class PaperExecutor:
                     used += abs(held) * mid / leverage
         if used <= equity:
             return None
-        return _REJECTIONS[(venue.name, venue.market)]["balance"]
+        return _refusals(venue.name, venue.market)[0]["balance"]
 
     # -- resting quotes (the maker_taker style) ------------------------------------------------
 
@@ -624,7 +595,7 @@ class PaperExecutor:
             order.status, order.rejection = OrderStatus.REJECTED, rejection
             self.rejections.append(order)
         elif not self.resting[2 * s + v].add(order.order_id, order.side, order.price, order.qty):
-            order.status, order.rejection = OrderStatus.EXPIRED, _POST_ONLY[(venue.name, venue.market)]
+            order.status, order.rejection = OrderStatus.EXPIRED, _refusals(venue.name, venue.market)[1]
             self.post_only_rejects += 1
         else:
             order.status = OrderStatus.LIVE
@@ -637,7 +608,7 @@ class PaperExecutor:
         if self.resting[2 * s + v].cancel(order.order_id) is None:
             # filled meanwhile (or not there yet): the venue answers "unknown order"; a fill stands
             venue = self.venues[s][v]
-            miss = _CANCEL_MISS[(venue.name, venue.market)]
+            miss = _refusals(venue.name, venue.market)[2]
             self.cancel_misses += 1
             log.info("paper %s: cancel of quote %d: %s %s", ASSET_NAMES[v], order.order_id, miss.code, miss.message)
             return

@@ -2,7 +2,8 @@
 
 For each venue: the normalizer that reads its frames, the compiled scanners a conversion may use
 (and whether they pay for their compile on this input), and how its frames are told from their first
-lines (:func:`sniff`). A new venue is a new row in :data:`_VENUES`; nothing in the converter names one.
+lines (:func:`sniff`). Each venue's part of it is its connector's (``connectors/<venue>/recordings.py``,
+:class:`~connectors.common.recordings.RecordingFormat`); nothing here names a venue.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ __all__ = [
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from arb._jit import Compiled, cached, say_compiling
 from arb.book import apply_rows
@@ -34,10 +34,13 @@ from arb.errors import RecordingError
 from arb.recording.corrections import COMPILED
 from arb.recording.findings import FileFindings, Findings
 from arb.recording.format import LineReader, ReadReport, sample
-from connectors.binance import fastscan as binance_scan
-from connectors.binance.normalize import BinanceNormalizer
-from connectors.bybit import fastscan as bybit_scan
-from connectors.bybit.normalize import BybitNormalizer
+from connectors.common.recordings import RecordingFormat
+from connectors.registry import venue as connector
+from connectors.registry import venue_names
+
+if TYPE_CHECKING:  # what make_normalizer gives: one of the venues' normalizers
+    from connectors.binance.normalize import BinanceNormalizer
+    from connectors.bybit.normalize import BybitNormalizer
 
 log = logging.getLogger("arb.recording.convert")
 
@@ -53,90 +56,17 @@ capture). The book's run merging takes ~2 s; applying the end-of-day book's rows
 needed before the compile is won back."""
 
 
-def _between(data: bytes, start: bytes, end: bytes) -> str:
-    i = data.find(start)
-    if i < 0:
-        return ""
-    i += len(start)
-    j = data.find(end, i)
-    return data[i:j].decode("utf-8", "replace") if j > i else ""
-
-
-def _is_binance(head: bytes) -> bool:
-    # Combined-stream frames carry "stream"; raw frames "e" (a depth diff) or "lastUpdateId" (a snapshot).
-    return b'"stream"' in head or b'"lastUpdateId"' in head or b'"e":"depthUpdate"' in head
-
-
-def _binance_details(payload: bytes, head: bytes) -> tuple[str | None, str | None]:
-    # btcusdt@depth@100ms: the symbol first; a depth diff with "pu" is USD-M, one without is spot.
-    name = _between(payload, b'"stream":"', b'"')
-    symbol = name.split("@", 1)[0].upper() or None if name else None
-    market = None
-    if b'"e":"depthUpdate"' in payload:
-        market = "linear" if b'"pu":' in payload else "spot"
-    return symbol, market
-
-
-def _is_bybit(head: bytes) -> bool:
-    return b'"topic"' in head
-
-
-def _bybit_details(payload: bytes, head: bytes) -> tuple[str | None, str | None]:
-    # orderbook.50.BTCUSDT: the symbol last; linear tickers carry fundingRate, spot ones usdIndexPrice.
-    topic = _between(payload, b'"topic":"', b'"')
-    symbol = topic.rsplit(".", 1)[-1].upper() or None if topic and "." in topic else None
-    market = None
-    if b'"tickers.' in head:
-        if b'"fundingRate"' in payload:
-            market = "linear"
-        elif b'"usdIndexPrice"' in payload:
-            market = "spot"
-    return symbol, market
-
-
-@dataclass(frozen=True, slots=True)
-class _Venue:
-    name: str
-    normalizer: type[BinanceNormalizer] | type[BybitNormalizer]
-    scanner: str
-    """How a compile notice names its compiled scanners."""
-    scanners: Callable[[], list[Any]]
-    """The compiled scanners a conversion uses (read late: the modules compile them lazily)."""
-    scan_compile_s: float
-    """About how long compiling them takes, for the notice."""
-    bulk_scan: bool
-    """A converter hands whole buffers to the compiled scan (``on_chunk``), so the per-frame scan
-    would only decline what it declines: it is left out (never compiled) when converting."""
-    recognise: Callable[[bytes], bool]
-    """Whether a frame's first bytes are this venue's."""
-    details: Callable[[bytes, bytes], tuple[str | None, str | None]]
-    """``(symbol, market)`` as a frame tells them (None where it does not)."""
-    market_from_path: bool
-    """Whether a market the frames do not tell is read from the path (``spot`` or ``linear`` in it)."""
-
-
-_VENUES: dict[str, _Venue] = {
-    "binance": _Venue(
-        "binance", BinanceNormalizer, "the Binance scanner", lambda: [binance_scan.scan_lines], 8.0, True,
-        _is_binance, _binance_details, False,
-    ),
-    "bybit": _Venue(
-        "bybit", BybitNormalizer, "the Bybit scanner", lambda: [bybit_scan.scan_frame, bybit_scan.scan_trades], 5.0,
-        False, _is_bybit, _bybit_details, True,
-    ),
-}  # fmt: skip
-VENUES = tuple(_VENUES)
+VENUES = venue_names()
 
 FOLDER = re.compile(r"^(?P<venue>" + "|".join(VENUES) + r")_(?P<market>spot|linear)$")
 """A recordings folder's name: ``<venue>_<market>``."""
 _FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_\d{8}\.gz$")
 
 
-def _venue(venue: str) -> _Venue:
-    try:
-        return _VENUES[venue]
-    except KeyError:
-        raise RecordingError(f"unknown venue {venue!r}: expected one of {', '.join(VENUES)}") from None
+def _venue(venue: str) -> RecordingFormat:
+    if venue not in VENUES:
+        raise RecordingError(f"unknown venue {venue!r}: expected one of {', '.join(VENUES)}")
+    return connector(venue).recordings
 
 
 def scan_pays(venue: str, input_bytes: int) -> bool:
@@ -185,7 +115,10 @@ def make_normalizer(
     """
     v = _venue(venue)
     frame_scan = scan and not (bulk and v.bulk_scan)
-    return v.normalizer(symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=frame_scan)
+    made: BinanceNormalizer | BybitNormalizer = v.normalizer(
+        symbol, market, include_bbo=include_bbo, echo=echo, frame_scan=frame_scan
+    )
+    return made
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +145,7 @@ def sniff(path: str | Path, max_lines: int = 200) -> Sniff:
     ``fundingRate``, spot tickers ``usdIndexPrice``; otherwise the path is consulted (a folder or
     file name containing ``spot`` or ``linear``).
     """
-    found: _Venue | None = None
+    found: RecordingFormat | None = None
     market: str | None = None
     symbol: str | None = None
     line = 0
@@ -224,7 +157,7 @@ def sniff(path: str | Path, max_lines: int = 200) -> Sniff:
             break
         head = payload[:40]
         if found is None:
-            found = next((v for v in _VENUES.values() if v.recognise(head)), None)
+            found = next((v for v in map(_venue, VENUES) if v.recognise(head)), None)
             if found is not None:
                 line, text = i + 1, sample(payload)
         if found is not None:

@@ -11,6 +11,7 @@ trade history).
 from __future__ import annotations
 
 __all__ = [
+    "REFUSALS",
     "BinanceExecutionReport",
     "BinanceFuturesOrderEvent",
     "BinanceIncome",
@@ -30,7 +31,7 @@ from typing import Any
 
 import msgspec
 
-from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
+from connectors.common.orders import OrderState, RefusalAnswers, VenueFill, VenueOrderUpdate
 from connectors.common.private import FundingPayment
 
 _F = msgspec.field
@@ -314,3 +315,24 @@ def funding_payments(rows: Sequence[Any]) -> list[FundingPayment]:
         if income.income_type == "FUNDING_FEE":
             out.append(FundingPayment(income.symbol, income.income, income.asset, income.time_ms, str(income.tran_id)))
     return out
+
+
+REFUSALS = {
+    "spot": RefusalAnswers(
+        price=(-1013, "Filter failure: PRICE_FILTER"),
+        lot=(-1013, "Filter failure: LOT_SIZE"),
+        notional=(-1013, "Filter failure: NOTIONAL"),
+        balance=(-2010, "Account has insufficient balance for requested action."),
+        post_only=(-2010, "Order would immediately match and take."),
+        cancel_miss=(-2011, "Unknown order sent."),
+    ),
+    "linear": RefusalAnswers(
+        price=(-4014, "Price not increased by tick size."),
+        lot=(-1111, "Precision is over the maximum defined for this asset."),
+        notional=(-4164, "Order's notional must be no smaller than the minimum."),
+        balance=(-2019, "Margin is insufficient."),
+        post_only=(-5022, "Due to the order could not be executed as maker, the Post Only order will be rejected."),
+        cancel_miss=(-2011, "Unknown order sent."),
+    ),
+}
+"""Binance's answers to refused orders and cancels, by market (its ``errors.md`` codes and filter failures)."""

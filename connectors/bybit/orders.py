@@ -9,6 +9,7 @@ order's state and fills always come from these messages.
 from __future__ import annotations
 
 __all__ = [
+    "REFUSALS",
     "BybitExecution",
     "BybitOrder",
     "BybitTransaction",
@@ -26,7 +27,7 @@ from typing import Any
 
 import msgspec
 
-from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
+from connectors.common.orders import OrderState, RefusalAnswers, VenueFill, VenueOrderUpdate
 from connectors.common.private import FundingPayment
 
 _F = msgspec.field
@@ -211,3 +212,26 @@ def funding_payments(rows: Sequence[Any], symbol: str) -> list[FundingPayment]:
                 )
             )
     return out
+
+
+REFUSALS = {
+    "spot": RefusalAnswers(
+        price=(170134, "Order price decimal too long."),
+        lot=(170137, "Order volume decimal too long."),
+        min_qty=(170136, "Order quantity lower than the minimum."),
+        notional=(170140, "Order value exceeded lower limit."),
+        balance=(170131, "Insufficient balance."),
+        post_only=("EC_PostOnlyWillTakeLiquidity", "post-only order would take liquidity"),
+        cancel_miss=(170213, "Order does not exist."),
+    ),
+    "linear": RefusalAnswers(
+        price=(10001, "The number of decimal places for price is too large."),
+        lot=(10001, "Qty invalid."),
+        notional=(110094, "Order value is lower than the minimum order value."),
+        balance=(110007, "Insufficient available balance."),
+        post_only=("EC_PostOnlyWillTakeLiquidity", "post-only order would take liquidity"),
+        cancel_miss=(110001, "order not exists or too late to cancel"),
+    ),
+}
+"""Bybit's answers to refused orders and cancels, by market (v5 ``retCode``; a post-only order that would
+take is accepted and cancelled with the reject reason ``EC_PostOnlyWillTakeLiquidity``)."""

@@ -18,7 +18,7 @@ canceled. Filled, expired, canceled and rejected are terminal.
 
 from __future__ import annotations
 
-__all__ = ["OrderState", "VenueFill", "VenueOrderUpdate"]
+__all__ = ["Answer", "OrderState", "RefusalAnswers", "VenueFill", "VenueOrderUpdate"]
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -84,3 +84,30 @@ class VenueFill:
     exch_ts_ms: int
     is_maker: bool = False
     symbol: str = ""
+
+
+Answer = tuple[int | str, str]
+"""A venue's answer to a request it refuses: its code (Binance's ``code``, Bybit's ``retCode`` or reject
+reason) and its text."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalAnswers:
+    """What one venue-market answers, in its own codes and words, to an order it refuses before it trades,
+    to a post-only order that would take, and to a cancel of an order no longer open: the paper venue
+    (``arb.execution.paper``) answers so in its place, so a dry run's refusals read as the venue's."""
+
+    price: Answer
+    """A price off the tick grid."""
+    lot: Answer
+    """A quantity off the lot grid."""
+    notional: Answer
+    """A value below the minimum notional."""
+    balance: Answer
+    """Not enough balance (spot) or margin (linear)."""
+    post_only: Answer
+    """A post-only order that would have taken liquidity."""
+    cancel_miss: Answer
+    """A cancel of an order that is not open any more."""
+    min_qty: Answer | None = None
+    """A quantity below the minimum, where the venue words it apart from ``lot``."""
