@@ -306,11 +306,10 @@ class LedgerVenue(FakeVenue):
         if settled is not None:
             self.ledger.settle_funding(settled.symbol, settled.funding_ms, settled.rate, settled.mark_price)
 
-    async def _release_next(self) -> bool:
-        released = await super()._release_next()
+    async def _release(self, frame: ReplayFrame) -> None:
+        await super()._release(frame)
         if self._outbox:
             await self._flush_user_events()
-        return released
 
     # -- private WebSocket -------------------------------------------------------------------------
 

@@ -378,7 +378,7 @@ class FakeBinanceVenue(FakeVenue):
     async def _reply_error(self, conn: VenueConnection, code: int, msg: str, request_id: Any = None) -> None:
         await conn.send_control(_text({"error": {"code": code, "msg": msg}, "id": request_id}))
 
-    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None, *, combined: bool) -> str:
+    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None) -> str:
         name = as_stream or "xyzusdt@" + out.stream.split("@", 1)[-1]
         payload = out.raw_text if out.raw_text is not None else out.text
         return f'{{"stream":"{name}","data":{payload}}}'

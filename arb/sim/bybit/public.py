@@ -478,6 +478,6 @@ class FakeBybitVenue(FakeVenue):
         self._log_subscription(conn, "unsubscribe", topics, ok=True)
         self._notify()
 
-    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None, *, combined: bool) -> str:
+    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None) -> str:
         name = as_stream or out.stream.rsplit(".", 1)[0] + ".XYZUSDT"
         return out.text.replace(f'"topic":"{out.stream}"', f'"topic":"{name}"', 1)
