@@ -1,20 +1,36 @@
-"""What the fake private venues (Binance and Bybit) share: the ledger beside the replayed book, the
-funding their public streams announce, the queue of ledger events for the user streams, the IP ban
-and the common part of an order fault.
+"""What the fake private venues (Binance and Bybit) share, as parts each usable alone: the ledger
+beside the replayed book (:func:`open_ledger`), the funding their public streams announce
+(:class:`FundingSettler`), the queue of ledger events on its way to the user streams
+(:class:`EventPump`), and where an order request meets the ledger (:class:`OrderDesk`: the order
+faults, the hold, the IP ban).
 
-:class:`LedgerVenue` sits between a venue's public fake and its private classes; each venue keeps
-its own wire formats (what a user-stream event, an answer or a refusal looks like) and says through
-a few hooks which streams move its book, where funding is announced and whom an event concerns.
+Each venue keeps its own wire formats (what a user-stream event, an answer or a refusal looks like)
+and hands the parts what they need as callables. :class:`LedgerVenue` assembles them for Bybit's
+venue classes.
 """
 
 from __future__ import annotations
 
-__all__ = ["CancelTrigger", "FundingFields", "LedgerVenue", "RestCall", "UserStreamMessage", "decimal_param", "encode"]
+__all__ = [
+    "CancelTrigger",
+    "EventPump",
+    "FundingFields",
+    "FundingSettler",
+    "LedgerVenue",
+    "OrderDesk",
+    "RestCall",
+    "UserStreamMessage",
+    "decimal_param",
+    "drop_connections",
+    "encode",
+    "mark_price",
+    "open_ledger",
+]
 
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, Literal, TypeVar
@@ -23,7 +39,7 @@ import msgspec
 from aiohttp import web
 
 from arb.sim.connection import OutFrame, VenueConnection
-from arb.sim.faults import AppliedFault, FaultKind, OrderFault, OrderOperation
+from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault, OrderOperation
 from arb.sim.funding import FundingAnnouncements
 from arb.sim.ledger.engine import Ledger
 from arb.sim.ledger.records import (
@@ -38,8 +54,9 @@ from arb.sim.ledger.records import (
     TimeInForce,
 )
 from arb.sim.options import VenueOptions
+from arb.sim.playback import Playback
 from arb.sim.replay import ReplayFrame
-from arb.sim.venue import FakeVenue
+from arb.sim.venue import BookView, FakeVenue
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +132,296 @@ def decimal_param(text: str | None) -> Decimal | None:
     return value
 
 
+def open_ledger(
+    market: Literal["spot", "linear"],
+    rules: Sequence[SymbolRules],
+    options: VenueOptions,
+    *,
+    book: Callable[[str], BookView],
+    book_version: Callable[[], int],
+    clock_ms: Callable[[], int],
+    linear_taker_fee: str,
+    client_id_scope: ClientIdScope,
+    first_ids: tuple[int, int],
+    ids_per_symbol: bool = False,
+    post_only_taking: Literal["reject", "expire"] = "expire",
+) -> Ledger:
+    """A venue's ledger, matching against ``book`` (a symbol's book now; ``book_version``: how far the
+    book has moved, so a resting order is checked once per move). Spot fees 0.1 %, linear maker 0.02 %
+    and ``linear_taker_fee`` unless ``options`` say otherwise; ``first_ids``: the first order and trade
+    id; ``post_only_taking``: what becomes of a post-only order that would take."""
+    spot = market == "spot"
+
+    def levels(symbol: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        view = book(symbol)
+        return view.bids, view.asks
+
+    return Ledger(
+        market=market,
+        rules=rules,
+        book=levels,
+        book_version=book_version,
+        clock_ms=clock_ms,
+        taker_fee=options.fee("taker", "0.001" if spot else linear_taker_fee),
+        maker_fee=options.fee("maker", "0.001" if spot else "0.0002"),
+        client_id_scope=client_id_scope,
+        fok_unfilled="expire",
+        post_only_taking=post_only_taking,
+        spot_fee_asset=options.spot_fee_asset,
+        first_order_id=first_ids[0],
+        first_trade_id=first_ids[1],
+        ids_per_symbol=ids_per_symbol,
+    )
+
+
+def mark_price(view: BookView) -> Decimal | None:
+    """The mid of a book's top (the fake's mark price), or its one side, or ``None`` for an empty book."""
+    bid = Decimal(view.bids[0][0]) if view.bids else None
+    ask = Decimal(view.asks[0][0]) if view.asks else None
+    if bid is not None and ask is not None:
+        return (bid + ask) / 2
+    return bid if bid is not None else ask
+
+
+class FundingSettler:
+    """Settles on ``ledger`` each funding time a venue's public stream shows passing: ``fields`` reads
+    what a message announces (a ``msgspec.DecodeError`` or ``ValueError`` when not understood; such a
+    message is logged as a ``message`` and skipped)."""
+
+    def __init__(self, ledger: Ledger, fields: Callable[[str], FundingFields], message: str) -> None:
+        self._ledger = ledger
+        self._fields = fields
+        self._message = message
+        self._announced = FundingAnnouncements()
+
+    def take(self, text: str) -> None:
+        """Read one public message the venue sent."""
+        try:
+            symbol, mark, rate, next_funding_ms = self._fields(text)
+            settled = self._announced.announce(
+                symbol,
+                mark_price=Decimal(mark) if mark else None,
+                rate=Decimal(rate) if rate else None,
+                next_funding_ms=int(next_funding_ms) if next_funding_ms else None,
+            )
+        except (msgspec.DecodeError, InvalidOperation, ValueError) as error:
+            logger.warning("%s not understood (%s): %.200r", self._message, error, text)
+            return
+        if settled is not None:
+            self._ledger.settle_funding(settled.symbol, settled.funding_ms, settled.rate, settled.mark_price)
+
+
+class EventPump:
+    """The ledger's events on their way to the user streams, in ledger order, and the writer of each message.
+
+    Subscribe :meth:`queue` to the ledger; :meth:`flush` sends what is queued through the venue's senders:
+    ``state_symbols`` (the symbols whose account state follows an event in its batch; ``None``: none),
+    ``send_event``, ``send_funding`` and ``send_account_state`` (each batch followed by the state of the
+    accounts it touched). The senders write with :meth:`write`, which the plan's
+    ``silence_user_stream`` withholds (``record`` each). ``notify`` wakes the venue's waiters.
+    """
+
+    def __init__(
+        self,
+        faults: FaultPlan,
+        *,
+        record: Callable[[AppliedFault], None],
+        notify: Callable[[], None],
+        state_symbols: Callable[[LedgerEvent | FundingPayment], Iterable[str] | None],
+        send_event: Callable[[LedgerEvent], Awaitable[None]],
+        send_funding: Callable[[FundingPayment], Awaitable[None]],
+        send_account_state: Callable[[str, Iterable[str]], Awaitable[None]],
+    ) -> None:
+        self.log: list[UserStreamMessage] = []
+        """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
+        self._faults = faults
+        self._record = record
+        self._notify = notify
+        self._state_symbols = state_symbols
+        self._send_event = send_event
+        self._send_funding = send_funding
+        self._send_account_state = send_account_state
+        self._outbox: deque[LedgerEvent | FundingPayment] = deque()
+        self._lock = asyncio.Lock()
+
+    def queue(self, event: LedgerEvent | FundingPayment) -> None:
+        """Queue one ledger event (the ledger's listener)."""
+        self._outbox.append(event)
+
+    @property
+    def pending(self) -> bool:
+        """Whether events wait to be sent."""
+        return bool(self._outbox)
+
+    async def flush(self) -> None:
+        """Send every queued event, each batch followed by the state of the accounts it touched."""
+        async with self._lock:
+            while self._outbox:
+                touched: dict[str, set[str]] = {}
+                while self._outbox:
+                    event = self._outbox.popleft()
+                    symbols = self._state_symbols(event)
+                    if symbols is not None:
+                        touched.setdefault(event.account, set()).update(symbols)
+                    if isinstance(event, FundingPayment):
+                        await self._send_funding(event)
+                    else:
+                        await self._send_event(event)
+                for name, symbols in touched.items():
+                    await self._send_account_state(name, symbols)
+
+    async def write(self, conn: VenueConnection, event: str, text: str) -> None:
+        """Write one user-stream event message, or withhold it while the stream is silenced; logged either way."""
+        if self._faults.user_stream_silent:
+            self._record(AppliedFault(FaultKind.USER_STREAM_SILENT, event, connection=conn.id, detail="withheld"))
+            self.log.append(UserStreamMessage(conn.id, event, text, sent=False))
+            return
+        await conn.send_control(text)
+        self.log.append(UserStreamMessage(conn.id, event, text, sent=True))
+        self._notify()
+
+
+class OrderDesk:
+    """Where an order request meets ``ledger``: the plan's order faults (the way in delayed, held for so
+    many market frames, a partial fill, hidden from queries, a timeout, a drop, an error), the IP ban,
+    and the user-stream events a request causes, sent (``flush``) before its answer.
+
+    ``playback`` is the market clock a hold counts frames of; ``wait_until`` waits for a condition on the
+    venue's state; ``clock`` is the venue's time (seconds); ``record`` appends a fault that landed.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        faults: FaultPlan,
+        playback: Playback,
+        *,
+        clock: Callable[[], float],
+        record: Callable[[AppliedFault], None],
+        notify: Callable[[], None],
+        wait_until: Callable[[Callable[[], bool]], Awaitable[None]],
+        flush: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.ledger = ledger
+        self.ban_until: float | None = None
+        """Venue time (seconds) the IP ban lasts until; ``None``: never banned."""
+        self._faults = faults
+        self._playback = playback
+        self._clock = clock
+        self._record = record
+        self._notify = notify
+        self._wait_until = wait_until
+        self._flush = flush
+
+    def now_ms(self) -> int:
+        """The venue's time, ms."""
+        return int(self._clock() * 1000)
+
+    def place(
+        self, account: LedgerAccount, rules: SymbolRules, side: Side, order_type: OrderType, qty: Decimal,
+        price: Decimal | None, time_in_force: TimeInForce, client_id: str, reduce_only: bool,
+    ) -> LedgerOrder:  # fmt: skip
+        """Place an order on the ledger, with the faults scripted for the next order (hidden from
+        queries for a while, a partial fill); :class:`VenueRejectError` when the venue refuses it."""
+        return self.ledger.place(
+            account, symbol=rules.symbol, side=side, type=order_type, qty=qty, price=price,
+            time_in_force=time_in_force, client_id=client_id, reduce_only=reduce_only,
+            hidden_queries=self._faults.take_hidden_queries(), fill_fraction=self._faults.take_partial_fill(),
+        )  # fmt: skip
+
+    async def arrives(self, operation: OrderOperation) -> int:
+        """What an order request (place, cancel, query) awaits before the venue acts on it: the plan's
+        delay of the way in, then its hold (:meth:`FaultPlan.order_hold`: so many market frames released
+        first, or the recording's end). Returns the venue's time then (ms): when it takes the request."""
+        await self._faults.order_arrives()
+        frames = self._faults.take_order_hold(operation)
+        if frames:
+            playback = self._playback
+            until = playback.position + frames
+            self._record(AppliedFault(FaultKind.ORDER_HOLD, detail=f"{operation} until frame {until}"))
+            self._notify()
+            await self._wait_until(lambda: playback.position >= until or playback.exhausted)
+        return self.now_ms()
+
+    async def act(self, run: Callable[[], R]) -> R:
+        """Act on a request: ``run()`` runs its handler, then the user-stream events the handler caused are
+        sent. Returns the handler's reply."""
+        reply = run()
+        await self._flush()
+        return reply
+
+    def ban(self, seconds: float) -> None:
+        """Ban the IP for ``seconds`` of venue time."""
+        self.ban_until = self._clock() + seconds
+        self._record(AppliedFault(FaultKind.BAN, detail=f"until {self.ban_until:.3f}"))
+
+    @property
+    def banned(self) -> bool:
+        """True while the IP ban lasts."""
+        return self.ban_until is not None and self._clock() < self.ban_until
+
+    def reveal_orders(self) -> int:
+        """End :meth:`~arb.sim.faults.FaultPlan.hide_orders` for the orders placed so far; returns how
+        many were hidden."""
+        hidden = [o for a in self.ledger.accounts.values() for o in a.orders if o.hidden_queries > 0]
+        for order in hidden:
+            order.hidden_queries = 0
+        return len(hidden)
+
+    async def fault_outcome(
+        self, fault: OrderFault, detail: str, connection: int | None, call: RestCall[Any], run: Callable[[], R]
+    ) -> R | None:
+        """Record ``fault`` (``detail``: the request; ``connection``: its WebSocket, if any) and act on
+        ``call`` as it says: before the faulty answer (``processed``), and for a held answer
+        (ORDER_TIMEOUT) once the test releases it if not before, at the venue's time then. ``run()``
+        runs its handler. Returns the handler's reply when it ran, ``None`` when it did not."""
+        self._record(AppliedFault(fault.kind, connection=connection, detail=detail))
+        reply = await self.act(run) if fault.processed else None
+        if fault.kind is FaultKind.ORDER_TIMEOUT:
+            await fault.wait_released()
+            if reply is None:
+                call.now_ms = self.now_ms()
+                reply = await self.act(run)
+        return reply
+
+    async def under_fault(
+        self, request: web.Request, fault: OrderFault, call: RestCall[Any], run: Callable[[], R],
+        log: Callable[[int], None],
+    ) -> R | web.StreamResponse | None:  # fmt: skip
+        """Act on a REST ``call`` under an order fault (:meth:`fault_outcome`). Returns the reply
+        to send (a timeout, once released), the aborted response (a dropped request, ``log``-ged with
+        status 0), or ``None``: the caller answers the fault's refusal in its venue's format."""
+        detail = f"{request.method} {request.path} processed={fault.processed}"
+        reply = await self.fault_outcome(fault, detail, None, call, run)
+        if fault.kind is FaultKind.ORDER_TIMEOUT:
+            return reply
+        if fault.kind is FaultKind.ORDER_DROP:
+            if request.transport is not None:
+                request.transport.abort()
+            log(0)
+            return web.Response(status=503)
+        return None
+
+
+async def drop_connections(
+    connections: Iterable[VenueConnection],
+    chosen: Callable[[VenueConnection], bool],
+    record: Callable[[AppliedFault], None],
+) -> int:
+    """Drop the TCP connection of each of ``connections`` that is ``chosen`` (a user stream: its client sees
+    1006), recording each; returns how many."""
+    dropped = 0
+    for conn in connections:
+        if chosen(conn):
+            await conn.close(abrupt=True)
+            record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
+            dropped += 1
+    return dropped
+
+
 class LedgerVenue(FakeVenue):
-    """A public fake with a ledger matching orders against the book it replays, and user streams.
+    """A public fake with the parts above wired in: a ledger matching orders against the book it replays
+    (``ledger``), its order desk (``desk``) and the pump of its events to the user streams (``events``).
 
     A venue calls :meth:`_open_ledger` in its constructor and fills in the hooks: ``_BOOK_STREAM``
     and ``_FUNDING_STREAM`` (a part of the stream names that move the book and that announce funding),
@@ -131,8 +436,8 @@ class LedgerVenue(FakeVenue):
 
     ledger: Ledger
     """The venue's own records: accounts, orders, trades, balances, positions."""
-    user_stream_log: list[UserStreamMessage]
-    """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
+    desk: OrderDesk
+    events: EventPump
 
     def _open_ledger(
         self,
@@ -146,31 +451,26 @@ class LedgerVenue(FakeVenue):
         ids_per_symbol: bool = False,
         post_only_taking: Literal["reject", "expire"] = "expire",
     ) -> None:
-        """Set up the ledger (spot fees 0.1 %, linear maker 0.02 % and ``linear_taker_fee`` unless
-        ``options`` say otherwise; ``first_ids``: the first order and trade id; ``post_only_taking``: what
-        becomes of a post-only order that would take), the funding it follows and the queue of its events."""
-        spot = market == "spot"
-        self.ledger = Ledger(
-            market=market,
-            rules=rules,
-            book=self._levels,
-            book_version=lambda: self.position,
-            clock_ms=self._now_ms,
-            taker_fee=options.fee("taker", "0.001" if spot else linear_taker_fee),
-            maker_fee=options.fee("maker", "0.001" if spot else "0.0002"),
-            client_id_scope=client_id_scope,
-            fok_unfilled="expire",
-            post_only_taking=post_only_taking,
-            spot_fee_asset=options.spot_fee_asset,
-            first_order_id=first_ids[0],
-            first_trade_id=first_ids[1],
-            ids_per_symbol=ids_per_symbol,
-        )
-        self._announced = FundingAnnouncements()
-        self._outbox: deque[LedgerEvent | FundingPayment] = deque()
-        self._flush_lock = asyncio.Lock()
-        self._ban_until: float | None = None
-        self.user_stream_log = []
+        """Set up the ledger (:func:`open_ledger`), the funding it follows, its desk and its events' pump."""
+        self.ledger = open_ledger(
+            market, rules, options, book=self.book, book_version=lambda: self.position, clock_ms=self._now_ms,
+            linear_taker_fee=linear_taker_fee, client_id_scope=client_id_scope, first_ids=first_ids,
+            ids_per_symbol=ids_per_symbol, post_only_taking=post_only_taking,
+        )  # fmt: skip
+        self.events = EventPump(
+            self.faults, record=self._record, notify=self._notify, state_symbols=self._state_symbols,
+            send_event=self._send_event, send_funding=self._send_funding, send_account_state=self._send_account_state,
+        )  # fmt: skip
+        self.desk = OrderDesk(
+            self.ledger, self.faults, self.playback, clock=self._clock, record=self._record, notify=self._notify,
+            wait_until=self.wait_until, flush=self.events.flush,
+        )  # fmt: skip
+        self._settler = FundingSettler(self.ledger, self._funding_fields, self._FUNDING_MESSAGE)
+
+    @property
+    def user_stream_log(self) -> list[UserStreamMessage]:
+        """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
+        return self.events.log
 
     def add_account(
         self,
@@ -187,40 +487,8 @@ class LedgerVenue(FakeVenue):
             name, api_key=api_key, api_secret=api_secret, balances=dict(balances or {}), can_trade=can_trade
         )
         self._on_account(name)
-        self.ledger.subscribe(name, self._outbox.append)
+        self.ledger.subscribe(name, self.events.queue)
         return account
-
-    def _place(
-        self, account: LedgerAccount, rules: SymbolRules, side: Side, order_type: OrderType, qty: Decimal,
-        price: Decimal | None, time_in_force: TimeInForce, client_id: str, reduce_only: bool,
-    ) -> LedgerOrder:  # fmt: skip
-        """Place an order on the ledger, with the faults scripted for the next order (hidden from
-        queries for a while, a partial fill); :class:`VenueRejectError` when the venue refuses it."""
-        return self.ledger.place(
-            account, symbol=rules.symbol, side=side, type=order_type, qty=qty, price=price,
-            time_in_force=time_in_force, client_id=client_id, reduce_only=reduce_only,
-            hidden_queries=self.faults.take_hidden_queries(), fill_fraction=self.faults.take_partial_fill(),
-        )  # fmt: skip
-
-    async def _order_arrives(self, operation: OrderOperation) -> int:
-        """What an order request (place, cancel, query) awaits before the venue acts on it: the plan's
-        delay of the way in, then its hold (:meth:`FaultPlan.order_hold`: so many market frames released
-        first, or the recording's end). Returns the venue's time then (ms): when it takes the request."""
-        await self.faults.order_arrives()
-        frames = self.faults.take_order_hold(operation)
-        if frames:
-            until = self.position + frames
-            self._record(AppliedFault(FaultKind.ORDER_HOLD, detail=f"{operation} until frame {until}"))
-            self._notify()
-            await self.wait_until(lambda: self.position >= until or self.exhausted)
-        return self._now_ms()
-
-    async def _act(self, run: Callable[[], R]) -> R:
-        """Act on a request: ``run()`` runs its handler, then the user-stream events the handler caused are
-        sent. Returns the handler's reply."""
-        reply = run()
-        await self._flush_user_events()
-        return reply
 
     def _on_account(self, name: str) -> None:
         """A venue's own set-up of a new account (Bybit: its UID)."""
@@ -228,31 +496,21 @@ class LedgerVenue(FakeVenue):
     def ban(self, seconds: float) -> None:
         """Ban the IP for ``seconds`` of venue time: every REST request is refused until then (Binance:
         HTTP 418, Bybit: HTTP 403)."""
-        self._ban_until = self._clock() + seconds
-        self._record(AppliedFault(FaultKind.BAN, detail=f"until {self._ban_until:.3f}"))
+        self.desk.ban(seconds)
 
     @property
     def banned(self) -> bool:
         """True while the IP ban lasts."""
-        return self._ban_until is not None and self._clock() < self._ban_until
+        return self.desk.banned
 
     def reveal_orders(self) -> int:
         """End :meth:`~arb.sim.faults.FaultPlan.hide_orders` for the orders placed so far: every query finds
         them from now on (the venue's order service caught up); returns how many were hidden."""
-        hidden = [o for a in self.ledger.accounts.values() for o in a.orders if o.hidden_queries > 0]
-        for order in hidden:
-            order.hidden_queries = 0
-        return len(hidden)
+        return self.desk.reveal_orders()
 
     async def drop_user_streams(self) -> int:
         """Drop the TCP connection of every user-stream client (they see 1006); returns how many."""
-        dropped = 0
-        for conn in self.connections:
-            if self._is_user_stream(conn):
-                await conn.close(abrupt=True)
-                self._record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
-                dropped += 1
-        return dropped
+        return await drop_connections(self.connections, self._is_user_stream, self._record)
 
     def _is_user_stream(self, conn: VenueConnection) -> bool:
         raise NotImplementedError
@@ -262,18 +520,9 @@ class LedgerVenue(FakeVenue):
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    def _levels(self, symbol: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        view = self.book(symbol)
-        return view.bids, view.asks
-
     def _mark_price(self, symbol: str) -> Decimal | None:
         """The book's mid (the fake's mark price), or its one side, or ``None`` for an empty book."""
-        view = self.book(symbol, 1)
-        bid = Decimal(view.bids[0][0]) if view.bids else None
-        ask = Decimal(view.asks[0][0]) if view.asks else None
-        if bid is not None and ask is not None:
-            return (bid + ask) / 2
-        return bid if bid is not None else ask
+        return mark_price(self.book(symbol, 1))
 
     def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
         outs = super()._on_release(frame)
@@ -282,7 +531,7 @@ class LedgerVenue(FakeVenue):
         if self.ledger.market == "linear":
             for out in outs:
                 if self._FUNDING_STREAM in out.stream:
-                    self._take_funding(out.raw_text or out.text)
+                    self._settler.take(out.raw_text or out.text)
         return outs
 
     def _funding_fields(self, text: str) -> FundingFields:
@@ -290,32 +539,16 @@ class LedgerVenue(FakeVenue):
         or ``ValueError`` when it is not understood."""
         raise NotImplementedError
 
-    def _take_funding(self, text: str) -> None:
-        # A funding time the venue's public stream shows passing is settled on the ledger.
-        try:
-            symbol, mark_price, rate, next_funding_ms = self._funding_fields(text)
-            settled = self._announced.announce(
-                symbol,
-                mark_price=Decimal(mark_price) if mark_price else None,
-                rate=Decimal(rate) if rate else None,
-                next_funding_ms=int(next_funding_ms) if next_funding_ms else None,
-            )
-        except (msgspec.DecodeError, InvalidOperation, ValueError) as error:
-            logger.warning("%s not understood (%s): %.200r", self._FUNDING_MESSAGE, error, text)
-            return
-        if settled is not None:
-            self.ledger.settle_funding(settled.symbol, settled.funding_ms, settled.rate, settled.mark_price)
-
     async def _release(self, frame: ReplayFrame) -> None:
         await super()._release(frame)
-        if self._outbox:
-            await self._flush_user_events()
+        if self.events.pending:
+            await self.events.flush()
 
     # -- private WebSocket -------------------------------------------------------------------------
 
     async def _handle_private_ws(self, request: web.Request) -> web.StreamResponse:
-        """The private WebSocket (Binance spot's WS-API, Bybit's ``/v5/private``): requests on it are
-        the venue's ``_on_text``; its sessions are swept when it closes."""
+        """The private WebSocket (Bybit's ``/v5/private`` and ``/v5/trade``): requests on it are the
+        venue's ``_on_text``; its sessions are swept when it closes."""
         try:
             return await self._serve_ws(request, streams=(), combined=True)
         finally:
@@ -343,66 +576,3 @@ class LedgerVenue(FakeVenue):
 
     async def _send_account_state(self, name: str, symbols: Iterable[str]) -> None:
         raise NotImplementedError
-
-    async def _flush_user_events(self) -> None:
-        """Send every queued ledger event to the user streams, in ledger order, each batch followed by
-        the state of the accounts it touched."""
-        async with self._flush_lock:
-            while self._outbox:
-                touched: dict[str, set[str]] = {}
-                while self._outbox:
-                    event = self._outbox.popleft()
-                    symbols = self._state_symbols(event)
-                    if symbols is not None:
-                        touched.setdefault(event.account, set()).update(symbols)
-                    if isinstance(event, FundingPayment):
-                        await self._send_funding(event)
-                    else:
-                        await self._send_event(event)
-                for name, symbols in touched.items():
-                    await self._send_account_state(name, symbols)
-
-    async def _write_event(self, conn: VenueConnection, event: str, text: str) -> None:
-        """Write one user-stream event message, or withhold it while the stream is silenced; logged either way."""
-        if self.faults.user_stream_silent:
-            self._record(AppliedFault(FaultKind.USER_STREAM_SILENT, event, connection=conn.id, detail="withheld"))
-            self.user_stream_log.append(UserStreamMessage(conn.id, event, text, sent=False))
-            return
-        await conn.send_control(text)
-        self.user_stream_log.append(UserStreamMessage(conn.id, event, text, sent=True))
-        self._notify()
-
-    # -- faults ------------------------------------------------------------------------------------
-
-    async def _order_fault_outcome(
-        self, fault: OrderFault, detail: str, connection: int | None, call: RestCall[Any], run: Callable[[], R]
-    ) -> R | None:
-        """Record ``fault`` (``detail``: the request; ``connection``: its WebSocket, if any) and act on
-        ``call`` as it says: before the faulty answer (``processed``), and for a held answer
-        (ORDER_TIMEOUT) once the test releases it if not before, at the venue's time then. ``run()``
-        runs its handler. Returns the handler's reply when it ran, ``None`` when it did not."""
-        self._record(AppliedFault(fault.kind, connection=connection, detail=detail))
-        reply = await self._act(run) if fault.processed else None
-        if fault.kind is FaultKind.ORDER_TIMEOUT:
-            await fault.wait_released()
-            if reply is None:
-                call.now_ms = self._now_ms()
-                reply = await self._act(run)
-        return reply
-
-    async def _under_order_fault(
-        self, request: web.Request, fault: OrderFault, call: RestCall[Any], run: Callable[[], R], weight: int
-    ) -> R | web.StreamResponse | None:
-        """Act on a REST ``call`` under an order fault (:meth:`_order_fault_outcome`). Returns the reply
-        to send (a timeout, once released), the aborted response (a dropped request), or ``None``: the
-        caller answers the fault's refusal in its venue's format."""
-        detail = f"{request.method} {request.path} processed={fault.processed}"
-        reply = await self._order_fault_outcome(fault, detail, None, call, run)
-        if fault.kind is FaultKind.ORDER_TIMEOUT:
-            return reply
-        if fault.kind is FaultKind.ORDER_DROP:
-            if request.transport is not None:
-                request.transport.abort()
-            self._log_rest(request, 0, weight)
-            return web.Response(status=503)
-        return None

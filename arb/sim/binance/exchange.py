@@ -196,7 +196,7 @@ class FakeBinanceExchange(BinanceWsApi):
             client_id = prefix + secrets.token_hex(11)
         try:
             side = Side.BUY if side_text == "BUY" else Side.SELL
-            order = self._place(account, rules, side, order_type, qty, price, time_in_force, client_id, reduce_only)
+            order = self.desk.place(account, rules, side, order_type, qty, price, time_in_force, client_id, reduce_only)
         except VenueRejectError as error:
             return api_error(*reject_error(self.market, error.reason, rules, price))
         if spot:

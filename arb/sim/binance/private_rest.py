@@ -59,7 +59,7 @@ class BinancePrivateRest(BinanceUserStreams):
         send the events that caused."""
         self._check_countdowns()
         await self._expire_listen_keys()
-        await self._flush_user_events()
+        await self.events.flush()
 
     def _spot_symbol(self, symbol: str) -> dict[str, Any]:
         return self._with_limits(symbol, super()._spot_symbol(symbol), fixed)
@@ -97,11 +97,11 @@ class BinancePrivateRest(BinanceUserStreams):
         await self._begin_rest(request)
         self._check_countdowns()
         await self._expire_listen_keys()
-        await self._flush_user_events()
+        await self.events.flush()
         now = self._clock()
         if self.banned:
-            assert self._ban_until is not None
-            retry = max(1, int(self._ban_until - now + 0.999))
+            assert self.desk.ban_until is not None
+            retry = max(1, int(self.desk.ban_until - now + 0.999))
             refused = self._error_body(418, None, None, retry)
             return self._send(request, 418, refused, {"Retry-After": str(retry)}, endpoint.weight)
         if (fault := self.faults.take_rest_fault(request.path)) is not None:
@@ -118,8 +118,8 @@ class BinancePrivateRest(BinanceUserStreams):
             self._refused_in_window += 1
             retry = self._seconds_to_window_end()
             if self._refused_in_window > self._bans_after_429:
-                self._ban_until = now + self._ban_s
-                self._record(AppliedFault(FaultKind.BAN, detail=f"kept sending after 429: until {self._ban_until}"))
+                self.desk.ban_until = now + self._ban_s
+                self._record(AppliedFault(FaultKind.BAN, detail=f"kept sending after 429: until {self.desk.ban_until}"))
                 return self._send(request, 418, self._error_body(418, None, None, int(self._ban_s)),
                                   {**headers, "Retry-After": str(int(self._ban_s))}, endpoint.weight)  # fmt: skip
             headers["Retry-After"] = str(retry)
@@ -138,9 +138,10 @@ class BinancePrivateRest(BinanceUserStreams):
         call = Call(params, account, int(now * 1000))
         order_fault = self.faults.take_order_fault(endpoint.operation) if endpoint.operation else None
         if endpoint.operation:
-            call.now_ms = await self._order_arrives(endpoint.operation)
+            call.now_ms = await self.desk.arrives(endpoint.operation)
         if order_fault is None:
-            return self._reply(request, await self._act(partial(self._run, endpoint, call)), headers, endpoint.weight)
+            reply = await self.desk.act(partial(self._run, endpoint, call))
+            return self._reply(request, reply, headers, endpoint.weight)
         return await self._faulted_order(request, endpoint, call, order_fault, headers)
 
     def _run(self, endpoint: Endpoint, call: Call) -> Reply:
@@ -153,9 +154,8 @@ class BinancePrivateRest(BinanceUserStreams):
         self, request: web.Request, endpoint: Endpoint, call: Call, fault: OrderFault, headers: dict[str, str]
     ) -> web.StreamResponse:
         """Answer under an order fault: the request is acted on before (``processed``) or not at all."""
-        outcome = await self._under_order_fault(
-            request, fault, call, lambda: self._run(endpoint, call), endpoint.weight
-        )
+        log = partial(self._log_rest, request, weight=endpoint.weight)
+        outcome = await self.desk.under_fault(request, fault, call, lambda: self._run(endpoint, call), log)
         if isinstance(outcome, Reply):
             return self._reply(request, outcome, headers, endpoint.weight)
         if outcome is not None:

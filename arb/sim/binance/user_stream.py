@@ -169,7 +169,7 @@ class BinanceUserStreams(LedgerVenue, FakeBinanceVenue):
             for conn in self.connections:
                 if conn.path.startswith("/private/ws") and _listen_key_of(conn) == key:
                     event = {"e": "listenKeyExpired", "E": self._now_ms(), "listenKey": key}
-                    await self._write_event(conn, "listenKeyExpired", encode(event).decode())
+                    await self.events.write(conn, "listenKeyExpired", encode(event).decode())
                     await conn.close(1000, "listenKey expired")
 
     async def _handle_listen_key_stream(self, request: web.Request) -> web.StreamResponse:
@@ -370,11 +370,11 @@ class BinanceUserStreams(LedgerVenue, FakeBinanceVenue):
 
     async def _deliver(self, conn: VenueConnection, subscriptions: list[int] | None, body: dict[str, Any]) -> None:
         if subscriptions is None:
-            await self._write_event(conn, str(body["e"]), encode(body).decode())
+            await self.events.write(conn, str(body["e"]), encode(body).decode())
             return
         for subscription in subscriptions:
             text = encode({"subscriptionId": subscription, "event": body}).decode()
-            await self._write_event(conn, str(body["e"]), text)
+            await self.events.write(conn, str(body["e"]), text)
 
 
 class _MarkPrice(msgspec.Struct, frozen=True):

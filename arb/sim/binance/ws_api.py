@@ -88,8 +88,9 @@ class BinanceWsApi(BinanceAccountEndpoints):
         shown = "returnRateLimits=false" not in conn.path  # the connection's default, a request may override it
         show = params.get("returnRateLimits", shown) not in (False, "false")
         if self.banned:
-            assert self._ban_until is not None
-            await self._ws_refusal(conn, request_id, method, 418, max(1, int(self._ban_until - self._clock() + 0.999)))
+            assert self.desk.ban_until is not None
+            retry = max(1, int(self.desk.ban_until - self._clock() + 0.999))
+            await self._ws_refusal(conn, request_id, method, 418, retry)
             return
         used = self._charge(endpoint.weight)
         if used > self._weight_limit:
@@ -108,13 +109,13 @@ class BinanceWsApi(BinanceAccountEndpoints):
         if endpoint.order_count:
             limits = self._order_limits(limits) if show else []
         fault = self.faults.take_order_fault(endpoint.operation) if endpoint.operation else None
-        arrived_ms = await self._order_arrives(endpoint.operation or "any")
+        arrived_ms = await self.desk.arrives(endpoint.operation or "any")
         call = Call({k: ws_text(v) for k, v in params.items() if k not in _NOT_PARAMS}, account, arrived_ms)
         run = partial(self._run, endpoint, call)
         if fault is not None:
             await self._ws_order_fault(conn, request_id, method, fault, call, run, limits)
             return
-        await self._ws_order_answer(conn, request_id, method, await self._act(run), limits)
+        await self._ws_order_answer(conn, request_id, method, await self.desk.act(run), limits)
 
     def _order_limits(self, limits: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Count one order (as REST does) and return ``limits`` with the ``ORDERS`` entries, in the
@@ -139,7 +140,7 @@ class BinanceWsApi(BinanceAccountEndpoints):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return
-        await self._order_fault_outcome(fault, detail, conn.id, call, run)
+        await self.desk.fault_outcome(fault, detail, conn.id, call, run)
         if fault.kind is FaultKind.ORDER_DROP:
             await conn.close(abrupt=True)
             return
@@ -157,7 +158,7 @@ class BinanceWsApi(BinanceAccountEndpoints):
         run: Callable[[], Reply], limits: list[dict[str, Any]],
     ) -> None:  # fmt: skip
         """ORDER_TIMEOUT: the answer, sent once the test releases it."""
-        reply = await self._order_fault_outcome(fault, detail, conn.id, call, run)
+        reply = await self.desk.fault_outcome(fault, detail, conn.id, call, run)
         assert reply is not None
         await self._ws_order_answer(conn, request_id, method, reply, limits)
         self._notify()

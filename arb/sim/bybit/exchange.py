@@ -152,7 +152,7 @@ class FakeBybitExchange(BybitTradeWs):
         reduce_only = flag(params, "reduceOnly") and not spot
         try:
             side = Side.BUY if side_text == "Buy" else Side.SELL
-            order = self._place(account, rules, side, order_type, qty, price, time_in_force, link_id, reduce_only)
+            order = self.desk.place(account, rules, side, order_type, qty, price, time_in_force, link_id, reduce_only)
         except VenueRejectError as error:
             return api_error(*reject_code(self.category, error.reason, rules, price))
         mark = self._mark_price(rules.symbol)

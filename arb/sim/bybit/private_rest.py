@@ -54,7 +54,7 @@ class BybitRest(BybitUserStreams):
         endpoint = self._endpoints[request.path]
         await self._begin_rest(request)
         self._check_dcp()
-        await self._flush_user_events()
+        await self.events.flush()
         now = self._clock()
         if (refused := self._ip_refusal(now)) is not None:
             self._log_rest(request, refused.status, 0)
@@ -81,9 +81,9 @@ class BybitRest(BybitUserStreams):
         if endpoint.private:
             order_fault = self.faults.take_order_fault(endpoint.operation or "any")
         if endpoint.operation:
-            call.now_ms = await self._order_arrives(endpoint.operation)
+            call.now_ms = await self.desk.arrives(endpoint.operation)
         if order_fault is None:
-            return self._respond(request, await self._act(partial(self._run, endpoint, call)), headers)
+            return self._respond(request, await self.desk.act(partial(self._run, endpoint, call)), headers)
         return await self._faulted(request, endpoint, call, order_fault, headers)
 
     def _run(self, endpoint: Endpoint, call: Call) -> Reply:
@@ -93,7 +93,8 @@ class BybitRest(BybitUserStreams):
         self, request: web.Request, endpoint: Endpoint, call: Call, fault: OrderFault, headers: dict[str, str]
     ) -> web.StreamResponse:
         """Answer under an order fault: the request is acted on before (``processed``) or not at all."""
-        outcome = await self._under_order_fault(request, fault, call, lambda: self._run(endpoint, call), 0)
+        log = partial(self._log_rest, request, weight=0)
+        outcome = await self.desk.under_fault(request, fault, call, lambda: self._run(endpoint, call), log)
         if isinstance(outcome, Reply):
             return self._respond(request, outcome, headers)
         if outcome is not None:
@@ -116,9 +117,9 @@ class BybitRest(BybitUserStreams):
                 self._ip_hits.popleft()
             self._ip_hits.append(now)
             if len(self._ip_hits) > count and not self.banned:
-                self._ban_until = now + self._ip_ban_s
-                self._record(AppliedFault(FaultKind.BAN, detail=f"IP limit {count}/{window}s: until {self._ban_until}"))
-        if self._ban_until is None or now >= self._ban_until:
+                until = self.desk.ban_until = now + self._ip_ban_s
+                self._record(AppliedFault(FaultKind.BAN, detail=f"IP limit {count}/{window}s: until {until}"))
+        if self.desk.ban_until is None or now >= self.desk.ban_until:
             return None
         return web.Response(status=403, text=MSG_BAN, content_type="text/plain")
 

@@ -109,7 +109,7 @@ class BybitTradeWs(BybitAccountEndpoints):
         conn = session.conn
         req_id = request.get("reqId")
         self._check_dcp()
-        await self._flush_user_events()
+        await self.events.flush()
         now = self._clock()
         if session.account is None:
             # Bybit leaves the reqId out of this refusal (ccxt 4.5.90 rejects every pending request on it)
@@ -147,13 +147,13 @@ class BybitTradeWs(BybitAccountEndpoints):
             await self._trade_answer(conn, op, req_id, refusal, limits)
             return
         fault = self.faults.take_order_fault(endpoint.operation)
-        call = Call(params, account, await self._order_arrives(endpoint.operation))
+        call = Call(params, account, await self.desk.arrives(endpoint.operation))
 
         def run() -> Reply:
             return endpoint.handler(call)
 
         if fault is None:
-            await self._trade_answer(conn, op, req_id, await self._act(run), limits)
+            await self._trade_answer(conn, op, req_id, await self.desk.act(run), limits)
             return
         await self._trade_fault(conn, op, req_id, fault, call, run, limits)
 
@@ -166,7 +166,7 @@ class BybitTradeWs(BybitAccountEndpoints):
         without an answer, or an error answer (``fault.code``; else 10429 for a 429, 10016 otherwise)."""
         self._record(AppliedFault(fault.kind, connection=conn.id,
                                   detail=f"{self.trade_path} {op} processed={fault.processed}"))  # fmt: skip
-        reply = await self._act(run) if fault.processed else None
+        reply = await self.desk.act(run) if fault.processed else None
         if fault.kind is FaultKind.ORDER_TIMEOUT:
             # held apart from the connection's reading, which goes on answering its other requests
             task = asyncio.create_task(self._held_answer(conn, op, req_id, fault, call, run, reply, limits))
@@ -192,7 +192,7 @@ class BybitTradeWs(BybitAccountEndpoints):
         await fault.wait_released()
         if reply is None:
             call.now_ms = self._now_ms()
-            reply = await self._act(run)
+            reply = await self.desk.act(run)
         await self._trade_answer(conn, op, req_id, reply, limits)
         self._notify()
 

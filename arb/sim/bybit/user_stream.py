@@ -37,7 +37,7 @@ class BybitUserStreams(BybitLedgerViews):
     async def tick(self) -> None:
         """Apply what is due at the venue's current time (disconnection protection), then send events."""
         self._check_dcp()
-        await self._flush_user_events()
+        await self.events.flush()
 
     def _is_user_stream(self, conn: VenueConnection) -> bool:
         return conn.path.startswith(self.private_path)
@@ -243,4 +243,4 @@ class BybitUserStreams(BybitLedgerViews):
         assert session.account is not None
         message_id = f"{self._uids[session.account]}{next(self._message_ids):012d}"
         text = encode({"id": message_id, "topic": topic, "creationTime": time_ms, "data": data}).decode()
-        await self._write_event(session.conn, topic, text)
+        await self.events.write(session.conn, topic, text)
