@@ -102,28 +102,28 @@ class BinancePrivateRest(BinanceUserStreams):
         if self.banned:
             assert self.desk.ban_until is not None
             retry = max(1, int(self.desk.ban_until - now + 0.999))
-            refused = self._error_body(418, None, None, retry)
+            refused = self.weight.error_body(418, None, None, retry)
             return self._send(request, 418, refused, {"Retry-After": str(retry)}, endpoint.weight)
         if (fault := self.faults.take_rest_fault(request.path)) is not None:
             headers: dict[str, str] = {}
-            status, raw, content_type = self._faulted(fault, lambda: (200, b"[]"), headers)
+            status, raw, content_type = self.weight.fault_answer(fault, lambda: (200, b"[]"), headers, self._record)
             self._log_rest(request, status, endpoint.weight)
             return web.Response(status=status, body=raw, headers=headers, content_type=content_type)
-        window = self._weight_window
-        used = self._charge(endpoint.weight)
-        if self._weight_window != window:
+        window = self.weight.window
+        used = self.weight.charge(endpoint.weight)
+        if self.weight.window != window:
             self._refused_in_window = 0
         headers = {"x-mbx-used-weight": str(used), "x-mbx-used-weight-1m": str(used)}
-        if used > self._weight_limit:
+        if used > self.weight.limit:
             self._refused_in_window += 1
-            retry = self._seconds_to_window_end()
+            retry = self.weight.seconds_left()
             if self._refused_in_window > self._bans_after_429:
                 self.desk.ban_until = now + self._ban_s
                 self._record(AppliedFault(FaultKind.BAN, detail=f"kept sending after 429: until {self.desk.ban_until}"))
-                return self._send(request, 418, self._error_body(418, None, None, int(self._ban_s)),
+                return self._send(request, 418, self.weight.error_body(418, None, None, int(self._ban_s)),
                                   {**headers, "Retry-After": str(int(self._ban_s))}, endpoint.weight)  # fmt: skip
             headers["Retry-After"] = str(retry)
-            return self._send(request, 429, self._error_body(429, None, None, retry), headers, endpoint.weight)
+            return self._send(request, 429, self.weight.error_body(429, None, None, retry), headers, endpoint.weight)
         body = await request.text() if request.method != "GET" else ""
         account, refusal = self._authenticate(request, body, endpoint, now)
         if refusal is not None:
@@ -162,10 +162,10 @@ class BinancePrivateRest(BinanceUserStreams):
             return outcome
         status = fault.status or 503
         if status in (429, 418) and fault.code is None:  # the venue's own words: -1003, with its Retry-After
-            retry = fault.retry_after or (self._seconds_to_window_end() if status == 429 else 120)
+            retry = fault.retry_after or (self.weight.seconds_left() if status == 429 else 120)
             headers["Retry-After"] = str(retry)
             return self._send(
-                request, status, self._error_body(status, None, fault.msg, retry), headers, endpoint.weight
+                request, status, self.weight.error_body(status, None, fault.msg, retry), headers, endpoint.weight
             )
         if fault.retry_after is not None:
             headers["Retry-After"] = str(fault.retry_after)

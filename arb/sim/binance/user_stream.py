@@ -245,15 +245,10 @@ class BinanceUserStreams(LedgerVenue, FakeBinanceVenue):
         else:
             answer["result"] = result
         if rate_limits is None:
-            rate_limits = [self._weight_limits()]
+            rate_limits = [self.weight.limits()]
         if rate_limits:
             answer["rateLimits"] = rate_limits
         await conn.send_control(encode(answer).decode())
-
-    def _weight_limits(self) -> dict[str, Any]:
-        """The ``REQUEST_WEIGHT`` entry of a WS-API answer's ``rateLimits`` (shared with REST)."""
-        return {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
-                "limit": self._weight_limit, "count": self._used_weight}  # fmt: skip
 
     def _verify_signed(self, params: Mapping[str, Any]) -> tuple[LedgerAccount | None, tuple[int, int, str] | None]:
         """The account a signed WS-API request's ``apiKey`` names, or its refusal ``(status, code, msg)``:

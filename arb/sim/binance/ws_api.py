@@ -92,11 +92,11 @@ class BinanceWsApi(BinanceAccountEndpoints):
             retry = max(1, int(self.desk.ban_until - self._clock() + 0.999))
             await self._ws_refusal(conn, request_id, method, 418, retry)
             return
-        used = self._charge(endpoint.weight)
-        if used > self._weight_limit:
-            await self._ws_refusal(conn, request_id, method, 429, self._seconds_to_window_end())
+        used = self.weight.charge(endpoint.weight)
+        if used > self.weight.limit:
+            await self._ws_refusal(conn, request_id, method, 429, self.weight.seconds_left())
             return
-        limits = [self._weight_limits()] if show else []
+        limits = [self.weight.limits()] if show else []
         account, refusal = self._verify_signed(params)
         if account is not None and endpoint.operation in ("create", "cancel") and not account.can_trade:
             refusal = (401, -2015, MSG_KEY_INVALID)
@@ -150,7 +150,7 @@ class BinanceWsApi(BinanceAccountEndpoints):
             return
         code = fault.code if fault.code is not None else -1003 if status == 429 else -1007 if status >= 500 else None
         msg = fault.msg or {-1007: MSG_1007, -1008: MSG_1008}.get(code if code is not None else 0)
-        body = json.loads(self._error_body(status, code, msg, fault.retry_after or 60))
+        body = json.loads(self.weight.error_body(status, code, msg, fault.retry_after or 60))
         await self._ws_order_answer(conn, request_id, method, Reply(status, body), limits)
 
     async def _held_answer(
@@ -165,7 +165,7 @@ class BinanceWsApi(BinanceAccountEndpoints):
 
     async def _ws_refusal(self, conn: VenueConnection, request_id: Any, method: str, status: int, retry_s: int) -> None:
         """429 or 418 ``-1003`` with ``error.data.retryAfter`` (ms), as the WebSocket API words it."""
-        body = json.loads(self._error_body(status, None, None, retry_s))
+        body = json.loads(self.weight.error_body(status, None, None, retry_s))
         retry_ms = int((self._clock() + retry_s) * 1000)
         self.ws_api_log.append(WsApiAnswer(conn.id, method, request_id, status, body["code"], self._clock()))
         await self._ws_api_answer(conn, request_id, status, error=(body["code"], body["msg"]),
