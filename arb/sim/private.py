@@ -1,6 +1,6 @@
 """What the fake private venues (Binance and Bybit) share, as parts each usable alone: the ledger
 beside the replayed book (:func:`open_ledger`), the funding their public streams announce
-(:class:`FundingSettler`), the queue of ledger events on its way to the user streams
+(:class:`LedgerFeed`), the queue of ledger events on its way to the user streams
 (:class:`EventPump`), and where an order request meets the ledger (:class:`OrderDesk`: the order
 faults, the hold, the IP ban).
 
@@ -15,8 +15,9 @@ __all__ = [
     "CancelTrigger",
     "EventPump",
     "FundingFields",
-    "FundingSettler",
+    "LedgerFeed",
     "LedgerVenue",
+    "MarketClock",
     "OrderDesk",
     "RestCall",
     "UserStreamMessage",
@@ -33,7 +34,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import msgspec
 from aiohttp import web
@@ -54,7 +55,6 @@ from arb.sim.ledger.records import (
     TimeInForce,
 )
 from arb.sim.options import VenueOptions
-from arb.sim.playback import Playback
 from arb.sim.replay import ReplayFrame
 from arb.sim.venue import BookView, FakeVenue
 
@@ -183,19 +183,38 @@ def mark_price(view: BookView) -> Decimal | None:
     return bid if bid is not None else ask
 
 
-class FundingSettler:
-    """Settles on ``ledger`` each funding time a venue's public stream shows passing: ``fields`` reads
-    what a message announces (a ``msgspec.DecodeError`` or ``ValueError`` when not understood; such a
-    message is logged as a ``message`` and skipped)."""
+class LedgerFeed:
+    """What the replayed market does to ``ledger``: a frame of a stream named with ``book_stream`` moves
+    the book (resting orders it now crosses fill); on linear, funding that a ``funding_stream`` message
+    shows passing is settled. ``funding_fields`` reads what such a message announces (a
+    ``msgspec.DecodeError`` or ``ValueError`` when not understood: logged as a ``message`` and skipped)."""
 
-    def __init__(self, ledger: Ledger, fields: Callable[[str], FundingFields], message: str) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        book_stream: str,
+        funding_stream: str,
+        funding_fields: Callable[[str], FundingFields],
+        message: str,
+    ) -> None:
         self._ledger = ledger
-        self._fields = fields
+        self._book_stream = book_stream
+        self._funding_stream = funding_stream
+        self._fields = funding_fields
         self._message = message
         self._announced = FundingAnnouncements()
 
-    def take(self, text: str) -> None:
-        """Read one public message the venue sent."""
+    def on_release(self, frame: ReplayFrame, outs: Iterable[OutFrame]) -> None:
+        """Take one released frame and the frames the venue sent for it."""
+        if frame.symbol in self._ledger.rules and self._book_stream in frame.stream:
+            self._ledger.on_book_change(frame.symbol)  # resting orders the book now crosses fill
+        if self._ledger.market == "linear":
+            for out in outs:
+                if self._funding_stream in out.stream:
+                    self._take_funding(out.raw_text or out.text)
+
+    def _take_funding(self, text: str) -> None:
         try:
             symbol, mark, rate, next_funding_ms = self._fields(text)
             settled = self._announced.announce(
@@ -281,12 +300,22 @@ class EventPump:
         self._notify()
 
 
+class MarketClock(Protocol):
+    """How far a market clock (a venue's :class:`~arb.sim.playback.Playback`) has moved."""
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def exhausted(self) -> bool: ...
+
+
 class OrderDesk:
     """Where an order request meets ``ledger``: the plan's order faults (the way in delayed, held for so
     many market frames, a partial fill, hidden from queries, a timeout, a drop, an error), the IP ban,
     and the user-stream events a request causes, sent (``flush``) before its answer.
 
-    ``playback`` is the market clock a hold counts frames of; ``wait_until`` waits for a condition on the
+    ``playback`` is the market clock a hold counts frames of (the venue's); ``wait_until`` waits for a condition on the
     venue's state; ``clock`` is the venue's time (seconds); ``record`` appends a fault that landed.
     """
 
@@ -294,7 +323,7 @@ class OrderDesk:
         self,
         ledger: Ledger,
         faults: FaultPlan,
-        playback: Playback,
+        playback: MarketClock,
         *,
         clock: Callable[[], float],
         record: Callable[[AppliedFault], None],
@@ -448,14 +477,11 @@ class LedgerVenue(FakeVenue):
         linear_taker_fee: str,
         client_id_scope: ClientIdScope,
         first_ids: tuple[int, int],
-        ids_per_symbol: bool = False,
-        post_only_taking: Literal["reject", "expire"] = "expire",
     ) -> None:
         """Set up the ledger (:func:`open_ledger`), the funding it follows, its desk and its events' pump."""
         self.ledger = open_ledger(
             market, rules, options, book=self.book, book_version=lambda: self.position, clock_ms=self._now_ms,
             linear_taker_fee=linear_taker_fee, client_id_scope=client_id_scope, first_ids=first_ids,
-            ids_per_symbol=ids_per_symbol, post_only_taking=post_only_taking,
         )  # fmt: skip
         self.events = EventPump(
             self.faults, record=self._record, notify=self._notify, state_symbols=self._state_symbols,
@@ -465,7 +491,8 @@ class LedgerVenue(FakeVenue):
             self.ledger, self.faults, self.playback, clock=self._clock, record=self._record, notify=self._notify,
             wait_until=self.wait_until, flush=self.events.flush,
         )  # fmt: skip
-        self._settler = FundingSettler(self.ledger, self._funding_fields, self._FUNDING_MESSAGE)
+        self._feed = LedgerFeed(self.ledger, book_stream=self._BOOK_STREAM, funding_stream=self._FUNDING_STREAM,
+                                funding_fields=self._funding_fields, message=self._FUNDING_MESSAGE)  # fmt: skip
 
     @property
     def user_stream_log(self) -> list[UserStreamMessage]:
@@ -526,12 +553,7 @@ class LedgerVenue(FakeVenue):
 
     def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
         outs = super()._on_release(frame)
-        if frame.symbol in self.ledger.rules and self._BOOK_STREAM in frame.stream:
-            self.ledger.on_book_change(frame.symbol)  # resting orders the book now crosses fill
-        if self.ledger.market == "linear":
-            for out in outs:
-                if self._FUNDING_STREAM in out.stream:
-                    self._settler.take(out.raw_text or out.text)
+        self._feed.on_release(frame, outs)
         return outs
 
     def _funding_fields(self, text: str) -> FundingFields:
