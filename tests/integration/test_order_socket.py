@@ -39,7 +39,7 @@ from connectors.common.order_socket import (
     SentRequest,
 )
 from tests.integration.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, at_ask, eventually, fake_venue
-from tests.integration.test_fake_bybit_private import (
+from tests.sim.test_fake_bybit_private import (
     BY_NAME,
     KEY,
     MARKETS,
@@ -49,7 +49,7 @@ from tests.integration.test_fake_bybit_private import (
     filling_qty,
     venue_for,
 )
-from tests.integration.test_fake_bybit_trade_ws import trade_answers
+from tests.sim.test_fake_bybit_trade_ws import trade_answers
 
 BOUND_S = 20.0
 """A bound on a step that hangs (each takes well under a second when nothing does)."""
