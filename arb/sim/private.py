@@ -5,8 +5,9 @@ beside the replayed book (:func:`open_ledger`), the funding their public streams
 faults, the hold, the IP ban).
 
 Each venue keeps its own wire formats (what a user-stream event, an answer or a refusal looks like)
-and hands the parts what they need as callables. :class:`LedgerVenue` assembles them for Bybit's
-venue classes.
+and hands the parts what they need as callables; the trading venues
+(:class:`~arb.sim.binance.exchange.FakeBinanceExchange`, :class:`~arb.sim.bybit.exchange.FakeBybitExchange`)
+assemble them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ __all__ = [
     "EventPump",
     "FundingFields",
     "LedgerFeed",
-    "LedgerVenue",
     "MarketClock",
     "OrderDesk",
     "RestCall",
@@ -24,14 +24,13 @@ __all__ = [
     "decimal_param",
     "drop_connections",
     "encode",
-    "mark_price",
     "open_ledger",
 ]
 
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -56,7 +55,7 @@ from arb.sim.ledger.records import (
 )
 from arb.sim.options import VenueOptions
 from arb.sim.replay import ReplayFrame
-from arb.sim.venue import BookView, FakeVenue
+from arb.sim.venue import BookView
 
 logger = logging.getLogger(__name__)
 
@@ -172,15 +171,6 @@ def open_ledger(
         first_trade_id=first_ids[1],
         ids_per_symbol=ids_per_symbol,
     )
-
-
-def mark_price(view: BookView) -> Decimal | None:
-    """The mid of a book's top (the fake's mark price), or its one side, or ``None`` for an empty book."""
-    bid = Decimal(view.bids[0][0]) if view.bids else None
-    ask = Decimal(view.asks[0][0]) if view.asks else None
-    if bid is not None and ask is not None:
-        return (bid + ask) / 2
-    return bid if bid is not None else ask
 
 
 class LedgerFeed:
@@ -446,155 +436,3 @@ async def drop_connections(
             record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
             dropped += 1
     return dropped
-
-
-class LedgerVenue(FakeVenue):
-    """A public fake with the parts above wired in: a ledger matching orders against the book it replays
-    (``ledger``), its order desk (``desk``) and the pump of its events to the user streams (``events``).
-
-    A venue calls :meth:`_open_ledger` in its constructor and fills in the hooks: ``_BOOK_STREAM``
-    and ``_FUNDING_STREAM`` (a part of the stream names that move the book and that announce funding),
-    ``_FUNDING_MESSAGE`` (the latter's name in the log), :meth:`_funding_fields`,
-    :meth:`_is_user_stream`, :meth:`_state_symbols` and the senders :meth:`_send_event`,
-    :meth:`_send_funding` and :meth:`_send_account_state`.
-    """
-
-    _BOOK_STREAM = ""
-    _FUNDING_STREAM = ""
-    _FUNDING_MESSAGE = ""
-
-    ledger: Ledger
-    """The venue's own records: accounts, orders, trades, balances, positions."""
-    desk: OrderDesk
-    events: EventPump
-
-    def _open_ledger(
-        self,
-        market: Literal["spot", "linear"],
-        rules: Sequence[SymbolRules],
-        options: VenueOptions,
-        *,
-        linear_taker_fee: str,
-        client_id_scope: ClientIdScope,
-        first_ids: tuple[int, int],
-    ) -> None:
-        """Set up the ledger (:func:`open_ledger`), the funding it follows, its desk and its events' pump."""
-        self.ledger = open_ledger(
-            market, rules, options, book=self.book, book_version=lambda: self.position, clock_ms=self._now_ms,
-            linear_taker_fee=linear_taker_fee, client_id_scope=client_id_scope, first_ids=first_ids,
-        )  # fmt: skip
-        self.events = EventPump(
-            self.faults, record=self._record, notify=self._notify, state_symbols=self._state_symbols,
-            send_event=self._send_event, send_funding=self._send_funding, send_account_state=self._send_account_state,
-        )  # fmt: skip
-        self.desk = OrderDesk(
-            self.ledger, self.faults, self.playback, clock=self._clock, record=self._record, notify=self._notify,
-            wait_until=self.wait_until, flush=self.events.flush,
-        )  # fmt: skip
-        self._feed = LedgerFeed(self.ledger, book_stream=self._BOOK_STREAM, funding_stream=self._FUNDING_STREAM,
-                                funding_fields=self._funding_fields, message=self._FUNDING_MESSAGE)  # fmt: skip
-
-    @property
-    def user_stream_log(self) -> list[UserStreamMessage]:
-        """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
-        return self.events.log
-
-    def add_account(
-        self,
-        name: str,
-        *,
-        api_key: str,
-        api_secret: str,
-        balances: Mapping[str, str | Decimal] | None = None,
-        can_trade: bool = True,
-    ) -> LedgerAccount:
-        """Open an account with these starting balances (linear: the wallet in USDT; Bybit: a unified
-        trading account) and HMAC credentials."""
-        account = self.ledger.add_account(
-            name, api_key=api_key, api_secret=api_secret, balances=dict(balances or {}), can_trade=can_trade
-        )
-        self._on_account(name)
-        self.ledger.subscribe(name, self.events.queue)
-        return account
-
-    def _on_account(self, name: str) -> None:
-        """A venue's own set-up of a new account (Bybit: its UID)."""
-
-    def ban(self, seconds: float) -> None:
-        """Ban the IP for ``seconds`` of venue time: every REST request is refused until then (Binance:
-        HTTP 418, Bybit: HTTP 403)."""
-        self.desk.ban(seconds)
-
-    @property
-    def banned(self) -> bool:
-        """True while the IP ban lasts."""
-        return self.desk.banned
-
-    def reveal_orders(self) -> int:
-        """End :meth:`~arb.sim.faults.FaultPlan.hide_orders` for the orders placed so far: every query finds
-        them from now on (the venue's order service caught up); returns how many were hidden."""
-        return self.desk.reveal_orders()
-
-    async def drop_user_streams(self) -> int:
-        """Drop the TCP connection of every user-stream client (they see 1006); returns how many."""
-        return await drop_connections(self.connections, self._is_user_stream, self._record)
-
-    def _is_user_stream(self, conn: VenueConnection) -> bool:
-        raise NotImplementedError
-
-    # -- time and book -----------------------------------------------------------------------------
-
-    def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
-
-    def _mark_price(self, symbol: str) -> Decimal | None:
-        """The book's mid (the fake's mark price), or its one side, or ``None`` for an empty book."""
-        return mark_price(self.book(symbol, 1))
-
-    def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
-        outs = super()._on_release(frame)
-        self._feed.on_release(frame, outs)
-        return outs
-
-    def _funding_fields(self, text: str) -> FundingFields:
-        """The funding ``text`` (a public message the venue sent) announces; a ``msgspec.DecodeError``
-        or ``ValueError`` when it is not understood."""
-        raise NotImplementedError
-
-    async def _release(self, frame: ReplayFrame) -> None:
-        await super()._release(frame)
-        if self.events.pending:
-            await self.events.flush()
-
-    # -- private WebSocket -------------------------------------------------------------------------
-
-    async def _handle_private_ws(self, request: web.Request) -> web.StreamResponse:
-        """The private WebSocket (Bybit's ``/v5/private`` and ``/v5/trade``): requests on it are the
-        venue's ``_on_text``; its sessions are swept when it closes."""
-        try:
-            return await self._serve_ws(request, streams=(), combined=True)
-        finally:
-            self._sweep_sessions()
-
-    def _sweep_sessions(self) -> None:
-        raise NotImplementedError
-
-    def user_streams_up(self) -> bool:
-        """Whether a private stream is open and subscribed that carries the accounts' order and trade
-        events (awaitable with :meth:`wait_until`)."""
-        raise NotImplementedError
-
-    # -- events ------------------------------------------------------------------------------------
-
-    def _state_symbols(self, event: LedgerEvent | FundingPayment) -> Iterable[str] | None:
-        """The symbols whose account state follows ``event`` in its batch; ``None``: none follows."""
-        raise NotImplementedError
-
-    async def _send_event(self, event: LedgerEvent) -> None:
-        raise NotImplementedError
-
-    async def _send_funding(self, payment: FundingPayment) -> None:
-        raise NotImplementedError
-
-    async def _send_account_state(self, name: str, symbols: Iterable[str]) -> None:
-        raise NotImplementedError

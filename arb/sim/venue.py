@@ -27,8 +27,9 @@ import contextlib
 import json
 import logging
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
@@ -348,9 +349,13 @@ class FakeVenue:
         starting = not self._lagging
         self._lagging.append((loop.time() + self.faults.feed_lag_s, targets))
         if starting:
-            task = loop.create_task(self._deliver_lagging(), name=f"{self.venue_name}-feed-lag")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._deliver_lagging(), "feed-lag")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str = "task") -> None:
+        """Run ``coro`` as one of the venue's tasks (awaited on closing)."""
+        task = asyncio.get_running_loop().create_task(coro, name=f"{self.venue_name}-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _deliver_lagging(self) -> None:
         loop = asyncio.get_running_loop()
@@ -425,6 +430,15 @@ class FakeVenue:
     def book(self, symbol: str, depth: int | None = None) -> BookView:
         """The venue's own book for ``symbol`` (``depth`` levels a side, all when ``None``)."""
         raise NotImplementedError
+
+    def mark_price(self, symbol: str) -> Decimal | None:
+        """The fake's mark price of ``symbol``: its book's mid, or its one side; ``None`` for an empty book."""
+        view = self.book(symbol, 1)
+        tops = [Decimal(side[0][0]) for side in (view.bids, view.asks) if side]
+        return sum(tops, Decimal(0)) / len(tops) if tops else None
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
 
     # -- servers ---------------------------------------------------------------------------------
 

@@ -48,9 +48,8 @@ from __future__ import annotations
 
 __all__ = ["FakeBinanceExchange"]
 
-import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -74,7 +73,6 @@ from arb.sim.private import (
     OrderDesk,
     UserStreamMessage,
     drop_connections,
-    mark_price,
     open_ledger,
 )
 from arb.sim.replay import ReplayFrame, SessionSpec
@@ -132,7 +130,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
         self.user_stream = BinanceUserStream(
             self.ledger, self.faults, self.weight, market=market, clock=self._clock,
             connections=lambda: self.connections, serve_ws=self._serve_private_ws, record=self._record,
-            notify=self._notify, mark_price=self._mark_price,
+            notify=self._notify, mark_price=self.mark_price,
             cancel_client_id=lambda symbol, order_id: self.orders.cancel_client_id(symbol, order_id),
             ws_api_path=ws_api_path, listen_key_ttl_s=listen_key_ttl_s,
         )  # fmt: skip
@@ -141,7 +139,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
             wait_until=self.wait_until, flush=self.user_stream.events.flush,
         )  # fmt: skip
         self.accounts = BinanceAccounts(
-            self.ledger, market=market, clock=self._clock, mark_price=self._mark_price,
+            self.ledger, market=market, clock=self._clock, mark_price=self.mark_price,
             max_leverage=options.max_leverage if options.max_leverage is not None else 125,
             maintenance_rate=Decimal(options.maintenance_rate if options.maintenance_rate is not None else "0.004"),
         )  # fmt: skip
@@ -269,17 +267,6 @@ class FakeBinanceExchange(FakeBinanceVenue):
         await self.user_stream.events.flush()
 
     # -- the wiring ------------------------------------------------------------------------------
-
-    def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
-
-    def _mark_price(self, symbol: str) -> Decimal | None:
-        return mark_price(self.book(symbol, 1))
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _add_routes(self, app: web.Application) -> None:
         super()._add_routes(app)
