@@ -1,6 +1,7 @@
 """The simulator's parts, each alone: the playback without a venue, the request weight on a hand-moved
 clock, the order desk on a hand-made book, Binance's REST on an application of its own, its user stream
-fed by a ledger moved by hand, and its WebSocket orders answered on a connection that is only a list.
+fed by a ledger moved by hand, its WebSocket orders answered on a connection that is only a list, and
+Bybit's handlers and private stream the same way.
 
 No part here has a venue around it: each is given what it needs through its constructor.
 """
@@ -29,6 +30,11 @@ from arb.sim.binance.user_stream import BinanceUserStream
 from arb.sim.binance.weight import RequestWeight
 from arb.sim.binance.wire import signature, ws_payload
 from arb.sim.binance.ws_api import BinanceWsOrders
+from arb.sim.bybit.accounts import BybitAccounts
+from arb.sim.bybit.orders import BybitOrders
+from arb.sim.bybit.user_stream import BybitUserStream
+from arb.sim.bybit.views import BybitViews
+from arb.sim.bybit.wire import ws_signature
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan
 from arb.sim.ledger import Ledger, OrderStatus, OrderType, Side, SymbolRules, TimeInForce
 from arb.sim.options import VenueOptions
@@ -57,9 +63,17 @@ class Connection:
 
     def __init__(self, connection_id: int, path: str) -> None:
         self.id, self.path, self.open, self.sent = connection_id, path, True, list[Any]()
+        self.conn_id, self.subscriptions = f"conn-{connection_id}", dict[str, None]()
 
     async def send_control(self, text: str) -> None:
         self.sent.append(json.loads(text))
+
+    async def change_subscriptions(self, *, add: Any = (), remove: Any = (), reply: str | None = None) -> None:
+        self.subscriptions.update(dict.fromkeys(add))
+        for topic in remove:
+            self.subscriptions.pop(topic, None)
+        if reply is not None:
+            await self.send_control(reply)
 
     async def close(self, code: int = 1001, reason: str = "", *, abrupt: bool = False) -> None:
         self.open = False
@@ -310,3 +324,57 @@ def test_binance_handlers_alone_refuse_an_unknown_symbol_without_http(endpoint: 
     found: Endpoint = rest.endpoints[endpoint]
     reply = rest.run(found, Call({"symbol": "ETHUSDT", "orderId": "1"}, ledger.accounts["alice"], int(time.time())))
     assert (reply.status, reply.body["code"]) == (400, -1121)
+
+
+# -- Bybit's handlers and private stream ---------------------------------------------------------------
+
+
+def bybit_views(clock: Clock) -> BybitViews:
+    """Bybit spot's views of a ledger on the fixed book, alice with her UID."""
+    ledger = market_ledger(clock)
+    views = BybitViews(ledger, category="spot", clock=clock, mark_price=lambda s: D("100.05"),
+                       maintenance_rate=D("0.005"))  # fmt: skip
+    views.add_uid("alice")
+    return views
+
+
+def test_bybit_handlers_alone_place_and_show_an_order_without_http() -> None:
+    clock = Clock()
+    views = bybit_views(clock)
+    desk = desk_for(views.ledger, clock, FaultPlan(), [])
+    accounts = BybitAccounts(views, max_leverage=D(10))
+    orders = BybitOrders(desk, views, hedge=accounts.hedge, mark_price=lambda s: D("100.05"))
+    alice = views.ledger.accounts["alice"]
+    create = orders.endpoints()["/v5/order/create"].handler
+    params = {"category": "spot", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.2",
+              "price": "99.00", "orderLinkId": "b1"}  # fmt: skip
+    placed = create(Call(params, alice, int(clock() * 1000)))
+    assert (placed.ret_code, placed.result["orderLinkId"]) == (0, "b1")
+    realtime = orders.endpoints()["/v5/order/realtime"].handler
+    listed = realtime(Call({"category": "spot", "symbol": "BTCUSDT"}, alice, int(clock() * 1000))).result["list"]
+    assert [(o["orderId"], o["orderLinkId"], o["orderStatus"]) for o in listed] == [
+        (placed.result["orderId"], "b1", "New")]  # fmt: skip
+    wallet = accounts.endpoints()["/v5/account/wallet-balance"].handler
+    coins = wallet(Call({"accountType": "UNIFIED"}, alice, int(clock() * 1000))).result["list"][0]["coin"]
+    assert {c["coin"]: c["locked"] for c in coins} == {"BTC": "0", "USDT": "19.8"}
+
+
+async def test_bybit_user_stream_alone_authenticates_subscribes_and_sends_a_hand_moved_ledgers_order() -> None:
+    clock = Clock()
+    views = bybit_views(clock)
+    logged: list[tuple[str, bool]] = []
+    stream = BybitUserStream(views, FaultPlan(), clock=clock, record=lambda fault: None, notify=lambda: None,
+                             log_subscription=lambda conn, op, topics, ok: logged.append((op, ok)))  # fmt: skip
+    views.ledger.subscribe("alice", stream.events.queue)
+    connection = Connection(4, "/v5/private")
+    expires = str(int(clock() * 1000) + 10_000)
+    await stream.on_request(connection, {"op": "auth", "args": [KEY, expires, ws_signature(SECRET, expires)]})  # type: ignore[arg-type]
+    await stream.on_request(connection, {"op": "subscribe", "args": ["order"], "req_id": "r1"})  # type: ignore[arg-type]
+    assert [(m["op"], m["success"]) for m in connection.sent] == [("auth", True), ("subscribe", True)]
+    assert stream.up() is False and logged == [("subscribe", True)]  # no execution topic yet
+    views.ledger.place(views.ledger.accounts["alice"], symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT,
+                       qty=D("0.1"), price=D("99.00"), time_in_force=TimeInForce.GTC, client_id="b2")  # fmt: skip
+    await stream.events.flush()
+    (message,) = connection.sent[2:]
+    assert message["topic"] == "order" and message["id"].startswith(str(views.uid("alice")))
+    assert [(o["orderLinkId"], o["orderStatus"]) for o in message["data"]] == [("b2", "New")]
