@@ -56,7 +56,7 @@ from typing import Any
 from aiohttp import web
 
 from arb.sim.binance.accounts import BinanceAccounts
-from arb.sim.binance.calls import send_ws_answer
+from arb.sim.binance.calls import WsApiAnswer, send_ws_answer
 from arb.sim.binance.orders import BinanceOrders
 from arb.sim.binance.private_rest import BinanceRest
 from arb.sim.binance.public import FakeBinanceVenue, SymbolSpec
@@ -157,14 +157,6 @@ class FakeBinanceExchange(FakeBinanceVenue):
     # -- what tests read -------------------------------------------------------------------------
 
     @property
-    def max_leverage(self) -> int:
-        return self.accounts.max_leverage
-
-    @property
-    def maintenance_rate(self) -> Decimal:
-        return self.accounts.maintenance_rate
-
-    @property
     def user_stream_log(self) -> list[UserStreamMessage]:
         """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
         return self.user_stream.events.log
@@ -175,7 +167,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
         return self.user_stream.auth_log
 
     @property
-    def ws_api_log(self) -> list[Any]:
+    def ws_api_log(self) -> list[WsApiAnswer]:
         """Every answer the WebSocket API sent to an order request, in order."""
         return self.ws_orders.ws_api_log
 
