@@ -39,6 +39,7 @@ __all__ = [
     "FrameKind",
     "FundingSchedule",
     "OutFrame",
+    "Playback",
     "PriceLevelBook",
     "RefuseMode",
     "ReplayFrame",
@@ -62,6 +63,7 @@ from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, RefuseMode
 from arb.sim.funding import FundingSchedule
 from arb.sim.ledger import SymbolRules
 from arb.sim.options import MANUAL, Speed, VenueOptions
+from arb.sim.playback import Playback
 from arb.sim.replay import FrameKind, ReplayFrame
 from arb.sim.venue import (
     BookView,

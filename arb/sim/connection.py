@@ -2,29 +2,27 @@
 
 A :class:`VenueConnection` writes data frames (:class:`OutFrame`) in order with its control replies,
 applies the venue's fault plan to each broadcast frame (drop, duplicate, hold, break, close), and
-runs the server's pings. The venue (:class:`arb.sim.venue.FakeVenue`) accepts it and drives it; a test
-reads its counters.
+runs the server's pings. It knows its venue only through :class:`ConnectionTerms` (the fault plan and
+a few callables), so it imports nothing of the venue; the venue accepts it and drives it, a test reads
+its counters.
 """
 
 from __future__ import annotations
 
-__all__ = ["OutFrame", "VenueConnection"]
+__all__ = ["ConnectionTerms", "OutFrame", "VenueConnection", "malformed_text"]
 
 import asyncio
 import contextlib
 import logging
 import math
+import socket
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from arb.sim.faults import AppliedFault, FaultKind, FrameFault
-
-if TYPE_CHECKING:
-    from arb.sim.venue import FakeVenue
+from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, FrameFault
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +45,27 @@ class OutFrame:
     """Binance only: the payload alone, for raw-stream (``/ws``) connections."""
 
 
+def malformed_text(text: str) -> str:
+    """Broken JSON in place of ``text``: cut right after the first nested object opens."""
+    cut = text.find("{", 1)
+    return text[: cut + 1] if cut > 0 else text[: max(1, len(text) // 2)]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionTerms:
+    """What a connection is given by its venue (one for all its connections)."""
+
+    faults: FaultPlan
+    record: Callable[[AppliedFault], None]
+    """Append a fault that landed to the plan's ``applied`` (and log it)."""
+    notify: Callable[[], None]
+    """Wake the venue's waiters: the connection's state changed."""
+    write_timeout: float | None
+    """Seconds a write may block before the connection is dropped (1006); ``None``: no bound."""
+    unknown_stream_text: Callable[[OutFrame, str | None], str]
+    """The venue's well-formed copy of a frame claiming another stream (``None``: the venue's default name)."""
+
+
 @dataclass(slots=True)
 class _Held:
     stream: str
@@ -60,7 +79,7 @@ class VenueConnection:
 
     def __init__(
         self,
-        venue: FakeVenue,
+        terms: ConnectionTerms,
         connection_id: int,
         endpoint: int,
         path: str,
@@ -94,7 +113,7 @@ class VenueConnection:
         self.open = True
         self.close_code: int | None = None
         """The close code: the venue's own when it closed the connection (1006 when it dropped TCP)."""
-        self._venue = venue
+        self._terms = terms
         self._ws = ws
         self._request = request
         self._lock = asyncio.Lock()
@@ -110,7 +129,7 @@ class VenueConnection:
         if not self.open or self._ws.closed:
             return False
         try:
-            async with asyncio.timeout(self._venue._write_timeout):
+            async with asyncio.timeout(self._terms.write_timeout):
                 await self._ws.send_str(text)
         except ConnectionError:
             logger.debug("connection %d: write failed, peer gone", self.id)
@@ -118,7 +137,7 @@ class VenueConnection:
             return False
         except TimeoutError:
             # A client that stops reading would otherwise stall the one market clock for everyone.
-            logger.warning("connection %d: not reading for %ss, dropping it", self.id, self._venue._write_timeout)
+            logger.warning("connection %d: not reading for %ss, dropping it", self.id, self._terms.write_timeout)
             self.open = False
             self.close_code = 1006
             if self._request.transport is not None:
@@ -131,6 +150,25 @@ class VenueConnection:
             self.frames_sent += 1
             self.frames_sent_by_stream[stream] += 1
             self.sent_log.append((stream, stream_index))
+
+    async def prepare(self, send_buffer: int | None) -> None:
+        """Send the 101 (after the venue registered the connection), and shrink the kernel send buffer to
+        ``send_buffer`` bytes if given."""
+        async with self._lock:
+            await self._ws.prepare(self._request)
+        if send_buffer is not None and self._request.transport is not None:
+            sock = self._request.transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+
+    async def pong(self, payload: bytes) -> None:
+        """Answer a client's ping, in order with the frames."""
+        async with self._lock:
+            if self.open and not self._ws.closed:
+                with contextlib.suppress(ConnectionError):
+                    await self._ws.pong(payload)
+                    self.pings_answered += 1
+        self._terms.notify()
 
     async def send_control(self, text: str) -> None:
         """Write a control reply (ack, pong, error) in order with data frames."""
@@ -186,10 +224,10 @@ class VenueConnection:
         return out.raw_text
 
     def _stalled(self, stream: str, stream_index: int) -> bool:
-        rule = self._venue.faults.stall_rule
+        rule = self._terms.faults.stall_rule
         if rule is None or not rule.triggered or not rule.matches(self.id, self.endpoint):
             return False
-        self._venue._record(AppliedFault(FaultKind.STALL, stream, stream_index, self.id, "frame withheld"))
+        self._terms.record(AppliedFault(FaultKind.STALL, stream, stream_index, self.id, "frame withheld"))
         return True
 
     async def _send_data_locked(self, out: OutFrame) -> None:
@@ -209,25 +247,25 @@ class VenueConnection:
             if out.stream_index >= 0:
                 faults = [
                     f
-                    for f in self._venue.faults.frame_faults(out.stream, out.stream_index)
+                    for f in self._terms.faults.frame_faults(out.stream, out.stream_index)
                     if f.matches(self.id, self.endpoint)
                 ]
             kinds = {f.kind: f for f in faults}
             text = self._render(out)
-            venue = self._venue
+            terms = self._terms
 
             def applied(kind: FaultKind, detail: str = "") -> None:
-                venue._record(AppliedFault(kind, out.stream, out.stream_index, self.id, detail))
+                terms.record(AppliedFault(kind, out.stream, out.stream_index, self.id, detail))
 
             if (unknown := kinds.get(FaultKind.UNKNOWN_STREAM)) is not None:
-                injected = venue._unknown_stream_text(out, unknown.as_stream, combined=self.combined)
+                injected = terms.unknown_stream_text(out, unknown.as_stream)
                 await self._write(injected)
                 applied(FaultKind.UNKNOWN_STREAM, injected[:80])
             if FaultKind.DROP in kinds:
                 applied(FaultKind.DROP)
             else:
                 if FaultKind.MALFORMED in kinds:
-                    text = venue._malformed_text(text)
+                    text = malformed_text(text)
                     applied(FaultKind.MALFORMED, text)
                 hold = kinds.get(FaultKind.DELAY) or kinds.get(FaultKind.SWAP)
                 if hold is not None:
@@ -247,7 +285,8 @@ class VenueConnection:
 
     # -- pings -----------------------------------------------------------------------------------
 
-    def _on_pong(self, payload: bytes) -> None:
+    def on_pong(self, payload: bytes) -> None:
+        """A pong arrived: it answers the venue's ping with ``payload`` and every one before it."""
         if payload not in self._unanswered:
             return  # unsolicited pong: allowed, but it does not count as an answer
         for key in list(self._unanswered):
@@ -255,9 +294,10 @@ class VenueConnection:
             if key == payload:
                 break
         self.pongs_received += 1
-        self._venue._notify()
+        self._terms.notify()
 
-    async def _ping_loop(self, interval: float, timeout: float, close_code: int) -> None:
+    async def ping_loop(self, interval: float, timeout: float, close_code: int) -> None:
+        """Ping every ``interval`` s; close with ``close_code`` when a ping is ``timeout`` s unanswered."""
         loop = asyncio.get_running_loop()
         next_ping = loop.time() + interval
         sequence = 0

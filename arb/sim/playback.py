@@ -1,13 +1,13 @@
 """The market clock of a simulated venue: frames released by hand or played in time.
 
-:class:`Playback` is the part of :class:`arb.sim.venue.FakeVenue` that moves its one clock through the
-recording: manual (the default; nothing flows until :meth:`~Playback.advance`,
-:meth:`~Playback.advance_until` or :meth:`~Playback.drain`), or timed (:meth:`~Playback.play`, or
-``VenueOptions(speed=...)``: ``1.0`` replays the recorded inter-arrival times, ``10.0`` ten times
-faster, ``None``/``"max"`` as fast as the sockets take it). Timed playback can be held at a receive
-time (:meth:`~Playback.gate`) and moved ahead (:meth:`~Playback.skip_to`), so a test paces its phases
-on the venue's own clock. Each release goes through the venue's ``_release_next`` (which moves its book
-and writes the frames out).
+:class:`Playback` moves one clock through a recording (:class:`~arb.sim.replay.Replay`) and hands each
+frame it releases to one callable (a venue's: it moves its book and writes the frames out). It knows
+nothing else of the venue, so a test can drive it alone. The clock is manual (the default; nothing
+flows until :meth:`~Playback.advance`, :meth:`~Playback.advance_until` or :meth:`~Playback.drain`), or
+timed (:meth:`~Playback.play`, or ``VenueOptions(speed=...)``: ``1.0`` replays the recorded
+inter-arrival times, ``10.0`` ten times faster, ``None``/``"max"`` as fast as the sockets take it).
+Timed playback can be held at a receive time (:meth:`~Playback.gate`) and moved ahead
+(:meth:`~Playback.skip_to`), so a test paces its phases on the venue's own clock.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ __all__ = ["Playback"]
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 
 from arb.sim.options import MANUAL, Speed, speed_factor
 from arb.sim.replay import Replay, ReplayFrame
@@ -26,39 +27,63 @@ logger = logging.getLogger(__name__)
 
 
 class Playback:
-    """Releasing the recording on the venue's clock (a base of :class:`arb.sim.venue.FakeVenue`)."""
+    """Releasing ``replay`` on one clock: each frame goes to ``release`` (awaited before the next).
 
-    venue_name: str
-    _replay: Replay
-    _clock: Callable[[], float]
-    _clock_lock: asyncio.Lock
-    _playback: asyncio.Task[None] | None
-    _gate_ns: int | None = None
-    """Timed playback releases no frame received after this (None: no gate)."""
-    _rebase_ns: int | None = None
-    """Set by :meth:`skip_to`: timed playback's pace restarts from this receive time, now."""
-    _pace_changed: asyncio.Event | None = None
-    """Set when the gate moves or the clock skips, to wake timed playback early (made by :meth:`play`)."""
-    _aligned = False
-    """Playback follows the venue's clock (``play(aligned=True)``): no gate."""
+    ``clock``: the venue's wall time in seconds (aligned playback follows it); ``name`` names the
+    playback task.
+    """
+
+    def __init__(
+        self,
+        replay: Replay,
+        release: Callable[[ReplayFrame], Awaitable[None]],
+        *,
+        clock: Callable[[], float] = time.time,
+        name: str = "venue",
+    ) -> None:
+        self.replay = replay
+        """The recording being released (read its ``symbols`` or look ahead; do not pop it)."""
+        self._release = release
+        self._clock = clock
+        self._name = name
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._gate_ns: int | None = None
+        """Timed playback releases no frame received after this (None: no gate)."""
+        self._rebase_ns: int | None = None
+        """Set by :meth:`skip_to`: timed playback's pace restarts from this receive time, now."""
+        self._pace_changed: asyncio.Event | None = None
+        """Set when the gate moves or the clock skips, to wake timed playback early (made by :meth:`play`)."""
+        self._aligned = False
+        """Playback follows the clock (``play(aligned=True)``): no gate."""
 
     async def _release_next(self) -> bool:
-        """Release the next recorded frame to every subscriber; False at the end of the recording."""
-        raise NotImplementedError
+        frame = self.replay.pop()
+        if frame is None:
+            return False
+        await self._release(frame)
+        return True
+
+    async def stop(self) -> None:
+        """Stop timed playback, if it runs (the venue closing)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     @property
     def position(self) -> int:
         """How many recorded frames have been released."""
-        return self._replay.released
+        return self.replay.released
 
     @property
     def exhausted(self) -> bool:
         """True when the whole recording has been released."""
-        return self._replay.exhausted
+        return self.replay.exhausted
 
     def peek(self) -> ReplayFrame | None:
         """The next frame to be released (the clock does not move)."""
-        return self._replay.peek()
+        return self.replay.peek()
 
     async def advance(self, n: int = 1) -> int:
         """Release the next ``n`` recorded frames; return how many were released.
@@ -66,7 +91,7 @@ class Playback:
         Returns once each frame has been written to every connection subscribed to its stream.
         """
         released = 0
-        async with self._clock_lock:
+        async with self._lock:
             while released < n and await self._release_next():
                 released += 1
         return released
@@ -78,8 +103,8 @@ class Playback:
         predicate (release frames up to and including the first for which it is true).
         """
         released = 0
-        async with self._clock_lock:
-            while (frame := self._replay.peek()) is not None:
+        async with self._lock:
+            while (frame := self.replay.peek()) is not None:
                 if isinstance(until, int) and frame.local_ts > until:
                     break
                 await self._release_next()
@@ -91,7 +116,7 @@ class Playback:
     async def drain(self) -> int:
         """Release everything left; return how many frames were released."""
         released = 0
-        async with self._clock_lock:
+        async with self._lock:
             while await self._release_next():
                 released += 1
                 if released % 256 == 0:
@@ -112,7 +137,7 @@ class Playback:
         """
         if speed == MANUAL:
             raise ValueError("play() needs a speed; manual mode is the absence of play()")
-        if self._playback is not None and not self._playback.done():
+        if self._task is not None and not self._task.done():
             raise RuntimeError("playback is already running")
         factor = speed_factor(speed)
         if aligned and factor != 1.0:
@@ -123,7 +148,7 @@ class Playback:
         self._aligned = aligned
         self._gate_ns = gate_ns
         run = self._play_aligned() if aligned else self._play(factor, origin_ns)
-        self._playback = asyncio.create_task(run, name=f"{self.venue_name}-playback")
+        self._task = asyncio.create_task(run, name=f"{self._name}-playback")
 
     def gate(self, gate_ns: int | None) -> None:
         """Timed playback releases no frame received after ``gate_ns`` (None: no gate) until the gate
@@ -148,9 +173,9 @@ class Playback:
 
     async def wait_played(self) -> None:
         """Return when background playback has released the whole recording."""
-        if self._playback is None:
+        if self._task is None:
             raise RuntimeError("no playback running; call play() or pass speed=")
-        await asyncio.shield(self._playback)
+        await asyncio.shield(self._task)
 
     async def _play(self, speed: float | None, origin_ns: int | None) -> None:
         loop = asyncio.get_running_loop()
@@ -159,7 +184,7 @@ class Playback:
         # (receive time, loop time) the pace counts from
         anchor = None if origin_ns is None else (origin_ns, loop.time())
         count = 0
-        while (frame := self._replay.peek()) is not None:
+        while (frame := self.replay.peek()) is not None:
             changed.clear()
             if self._rebase_ns is not None:
                 anchor, self._rebase_ns = (self._rebase_ns, loop.time()), None
@@ -175,25 +200,25 @@ class Playback:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(changed.wait(), wait)
                     continue
-            position = self._replay.released
-            async with self._clock_lock:
-                if self._replay.released == position:  # not released meanwhile by a skip or an advance
+            position = self.replay.released
+            async with self._lock:
+                if self.replay.released == position:  # not released meanwhile by a skip or an advance
                     await self._release_next()
                     count += 1
             if speed is None and count % 64 == 0:
                 await asyncio.sleep(0)
-        logger.info("%s playback finished after %d frames", self.venue_name, count)
+        logger.info("%s playback finished after %d frames", self._name, count)
 
     async def _play_aligned(self) -> None:
         loop = asyncio.get_running_loop()
         offset = loop.time() - self._clock()  # venue clock (s) -> loop time
         count = 0
-        while (frame := self._replay.peek()) is not None:
+        while (frame := self.replay.peek()) is not None:
             if (wait := frame.local_ts / 1e9 + offset - loop.time()) > 0:
                 await asyncio.sleep(wait)
-            async with self._clock_lock:
+            async with self._lock:
                 await self._release_next()
             count += 1
             if count % 64 == 0:
                 await asyncio.sleep(0)
-        logger.info("%s playback finished after %d frames", self.venue_name, count)
+        logger.info("%s playback finished after %d frames", self._name, count)

@@ -1,29 +1,45 @@
-"""What the fake private venues (Binance and Bybit) share: the ledger beside the replayed book, the
-funding their public streams announce, the queue of ledger events for the user streams, the IP ban
-and the common part of an order fault.
+"""What the fake private venues (Binance and Bybit) share, as parts each usable alone: the ledger
+beside the replayed book (:func:`open_ledger`), the funding their public streams announce
+(:class:`LedgerFeed`), the queue of ledger events on its way to the user streams
+(:class:`EventPump`), and where an order request meets the ledger (:class:`OrderDesk`: the order
+faults, the hold, the IP ban).
 
-:class:`LedgerVenue` sits between a venue's public fake and its private classes; each venue keeps
-its own wire formats (what a user-stream event, an answer or a refusal looks like) and says through
-a few hooks which streams move its book, where funding is announced and whom an event concerns.
+Each venue keeps its own wire formats (what a user-stream event, an answer or a refusal looks like)
+and hands the parts what they need as callables; the trading venues
+(:class:`~arb.sim.binance.exchange.FakeBinanceExchange`, :class:`~arb.sim.bybit.exchange.FakeBybitExchange`)
+assemble them.
 """
 
 from __future__ import annotations
 
-__all__ = ["CancelTrigger", "FundingFields", "LedgerVenue", "RestCall", "UserStreamMessage", "decimal_param", "encode"]
+__all__ = [
+    "CancelTrigger",
+    "EventPump",
+    "FundingFields",
+    "LedgerFeed",
+    "MarketClock",
+    "OrderDesk",
+    "RestCall",
+    "UserStreamMessage",
+    "decimal_param",
+    "drop_connections",
+    "encode",
+    "open_ledger",
+]
 
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import msgspec
 from aiohttp import web
 
 from arb.sim.connection import OutFrame, VenueConnection
-from arb.sim.faults import AppliedFault, FaultKind, OrderFault, OrderOperation
+from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault, OrderOperation
 from arb.sim.funding import FundingAnnouncements
 from arb.sim.ledger.engine import Ledger
 from arb.sim.ledger.records import (
@@ -39,7 +55,7 @@ from arb.sim.ledger.records import (
 )
 from arb.sim.options import VenueOptions
 from arb.sim.replay import ReplayFrame
-from arb.sim.venue import FakeVenue
+from arb.sim.venue import BookView
 
 logger = logging.getLogger(__name__)
 
@@ -115,240 +131,140 @@ def decimal_param(text: str | None) -> Decimal | None:
     return value
 
 
-class LedgerVenue(FakeVenue):
-    """A public fake with a ledger matching orders against the book it replays, and user streams.
+def open_ledger(
+    market: Literal["spot", "linear"],
+    rules: Sequence[SymbolRules],
+    options: VenueOptions,
+    *,
+    book: Callable[[str], BookView],
+    book_version: Callable[[], int],
+    clock_ms: Callable[[], int],
+    linear_taker_fee: str,
+    client_id_scope: ClientIdScope,
+    first_ids: tuple[int, int],
+    ids_per_symbol: bool = False,
+    post_only_taking: Literal["reject", "expire"] = "expire",
+) -> Ledger:
+    """A venue's ledger, matching against ``book`` (a symbol's book now; ``book_version``: how far the
+    book has moved, so a resting order is checked once per move). Spot fees 0.1 %, linear maker 0.02 %
+    and ``linear_taker_fee`` unless ``options`` say otherwise; ``first_ids``: the first order and trade
+    id; ``post_only_taking``: what becomes of a post-only order that would take."""
+    spot = market == "spot"
 
-    A venue calls :meth:`_open_ledger` in its constructor and fills in the hooks: ``_BOOK_STREAM``
-    and ``_FUNDING_STREAM`` (a part of the stream names that move the book and that announce funding),
-    ``_FUNDING_MESSAGE`` (the latter's name in the log), :meth:`_funding_fields`,
-    :meth:`_is_user_stream`, :meth:`_state_symbols` and the senders :meth:`_send_event`,
-    :meth:`_send_funding` and :meth:`_send_account_state`.
-    """
-
-    _BOOK_STREAM = ""
-    _FUNDING_STREAM = ""
-    _FUNDING_MESSAGE = ""
-
-    ledger: Ledger
-    """The venue's own records: accounts, orders, trades, balances, positions."""
-    user_stream_log: list[UserStreamMessage]
-    """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
-
-    def _open_ledger(
-        self,
-        market: Literal["spot", "linear"],
-        rules: Sequence[SymbolRules],
-        options: VenueOptions,
-        *,
-        linear_taker_fee: str,
-        client_id_scope: ClientIdScope,
-        first_ids: tuple[int, int],
-        ids_per_symbol: bool = False,
-        post_only_taking: Literal["reject", "expire"] = "expire",
-    ) -> None:
-        """Set up the ledger (spot fees 0.1 %, linear maker 0.02 % and ``linear_taker_fee`` unless
-        ``options`` say otherwise; ``first_ids``: the first order and trade id; ``post_only_taking``: what
-        becomes of a post-only order that would take), the funding it follows and the queue of its events."""
-        spot = market == "spot"
-        self.ledger = Ledger(
-            market=market,
-            rules=rules,
-            book=self._levels,
-            book_version=lambda: self.position,
-            clock_ms=self._now_ms,
-            taker_fee=options.fee("taker", "0.001" if spot else linear_taker_fee),
-            maker_fee=options.fee("maker", "0.001" if spot else "0.0002"),
-            client_id_scope=client_id_scope,
-            fok_unfilled="expire",
-            post_only_taking=post_only_taking,
-            spot_fee_asset=options.spot_fee_asset,
-            first_order_id=first_ids[0],
-            first_trade_id=first_ids[1],
-            ids_per_symbol=ids_per_symbol,
-        )
-        self._announced = FundingAnnouncements()
-        self._outbox: deque[LedgerEvent | FundingPayment] = deque()
-        self._flush_lock = asyncio.Lock()
-        self._ban_until: float | None = None
-        self.user_stream_log = []
-
-    def add_account(
-        self,
-        name: str,
-        *,
-        api_key: str,
-        api_secret: str,
-        balances: Mapping[str, str | Decimal] | None = None,
-        can_trade: bool = True,
-    ) -> LedgerAccount:
-        """Open an account with these starting balances (linear: the wallet in USDT; Bybit: a unified
-        trading account) and HMAC credentials."""
-        account = self.ledger.add_account(
-            name, api_key=api_key, api_secret=api_secret, balances=dict(balances or {}), can_trade=can_trade
-        )
-        self._on_account(name)
-        self.ledger.subscribe(name, self._outbox.append)
-        return account
-
-    def _place(
-        self, account: LedgerAccount, rules: SymbolRules, side: Side, order_type: OrderType, qty: Decimal,
-        price: Decimal | None, time_in_force: TimeInForce, client_id: str, reduce_only: bool,
-    ) -> LedgerOrder:  # fmt: skip
-        """Place an order on the ledger, with the faults scripted for the next order (hidden from
-        queries for a while, a partial fill); :class:`VenueRejectError` when the venue refuses it."""
-        return self.ledger.place(
-            account, symbol=rules.symbol, side=side, type=order_type, qty=qty, price=price,
-            time_in_force=time_in_force, client_id=client_id, reduce_only=reduce_only,
-            hidden_queries=self.faults.take_hidden_queries(), fill_fraction=self.faults.take_partial_fill(),
-        )  # fmt: skip
-
-    async def _order_arrives(self, operation: OrderOperation) -> int:
-        """What an order request (place, cancel, query) awaits before the venue acts on it: the plan's
-        delay of the way in, then its hold (:meth:`FaultPlan.order_hold`: so many market frames released
-        first, or the recording's end). Returns the venue's time then (ms): when it takes the request."""
-        await self.faults.order_arrives()
-        frames = self.faults.take_order_hold(operation)
-        if frames:
-            until = self.position + frames
-            self._record(AppliedFault(FaultKind.ORDER_HOLD, detail=f"{operation} until frame {until}"))
-            self._notify()
-            await self.wait_until(lambda: self.position >= until or self.exhausted)
-        return self._now_ms()
-
-    async def _act(self, run: Callable[[], R]) -> R:
-        """Act on a request: ``run()`` runs its handler, then the user-stream events the handler caused are
-        sent. Returns the handler's reply."""
-        reply = run()
-        await self._flush_user_events()
-        return reply
-
-    def _on_account(self, name: str) -> None:
-        """A venue's own set-up of a new account (Bybit: its UID)."""
-
-    def ban(self, seconds: float) -> None:
-        """Ban the IP for ``seconds`` of venue time: every REST request is refused until then (Binance:
-        HTTP 418, Bybit: HTTP 403)."""
-        self._ban_until = self._clock() + seconds
-        self._record(AppliedFault(FaultKind.BAN, detail=f"until {self._ban_until:.3f}"))
-
-    @property
-    def banned(self) -> bool:
-        """True while the IP ban lasts."""
-        return self._ban_until is not None and self._clock() < self._ban_until
-
-    def reveal_orders(self) -> int:
-        """End :meth:`~arb.sim.faults.FaultPlan.hide_orders` for the orders placed so far: every query finds
-        them from now on (the venue's order service caught up); returns how many were hidden."""
-        hidden = [o for a in self.ledger.accounts.values() for o in a.orders if o.hidden_queries > 0]
-        for order in hidden:
-            order.hidden_queries = 0
-        return len(hidden)
-
-    async def drop_user_streams(self) -> int:
-        """Drop the TCP connection of every user-stream client (they see 1006); returns how many."""
-        dropped = 0
-        for conn in self.connections:
-            if self._is_user_stream(conn):
-                await conn.close(abrupt=True)
-                self._record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
-                dropped += 1
-        return dropped
-
-    def _is_user_stream(self, conn: VenueConnection) -> bool:
-        raise NotImplementedError
-
-    # -- time and book -----------------------------------------------------------------------------
-
-    def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
-
-    def _levels(self, symbol: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        view = self.book(symbol)
+    def levels(symbol: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        view = book(symbol)
         return view.bids, view.asks
 
-    def _mark_price(self, symbol: str) -> Decimal | None:
-        """The book's mid (the fake's mark price), or its one side, or ``None`` for an empty book."""
-        view = self.book(symbol, 1)
-        bid = Decimal(view.bids[0][0]) if view.bids else None
-        ask = Decimal(view.asks[0][0]) if view.asks else None
-        if bid is not None and ask is not None:
-            return (bid + ask) / 2
-        return bid if bid is not None else ask
+    return Ledger(
+        market=market,
+        rules=rules,
+        book=levels,
+        book_version=book_version,
+        clock_ms=clock_ms,
+        taker_fee=options.fee("taker", "0.001" if spot else linear_taker_fee),
+        maker_fee=options.fee("maker", "0.001" if spot else "0.0002"),
+        client_id_scope=client_id_scope,
+        fok_unfilled="expire",
+        post_only_taking=post_only_taking,
+        spot_fee_asset=options.spot_fee_asset,
+        first_order_id=first_ids[0],
+        first_trade_id=first_ids[1],
+        ids_per_symbol=ids_per_symbol,
+    )
 
-    def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
-        outs = super()._on_release(frame)
-        if frame.symbol in self.ledger.rules and self._BOOK_STREAM in frame.stream:
-            self.ledger.on_book_change(frame.symbol)  # resting orders the book now crosses fill
-        if self.ledger.market == "linear":
+
+class LedgerFeed:
+    """What the replayed market does to ``ledger``: a frame of a stream named with ``book_stream`` moves
+    the book (resting orders it now crosses fill); on linear, funding that a ``funding_stream`` message
+    shows passing is settled. ``funding_fields`` reads what such a message announces (a
+    ``msgspec.DecodeError`` or ``ValueError`` when not understood: logged as a ``message`` and skipped)."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        book_stream: str,
+        funding_stream: str,
+        funding_fields: Callable[[str], FundingFields],
+        message: str,
+    ) -> None:
+        self._ledger = ledger
+        self._book_stream = book_stream
+        self._funding_stream = funding_stream
+        self._fields = funding_fields
+        self._message = message
+        self._announced = FundingAnnouncements()
+
+    def on_release(self, frame: ReplayFrame, outs: Iterable[OutFrame]) -> None:
+        """Take one released frame and the frames the venue sent for it."""
+        if frame.symbol in self._ledger.rules and self._book_stream in frame.stream:
+            self._ledger.on_book_change(frame.symbol)  # resting orders the book now crosses fill
+        if self._ledger.market == "linear":
             for out in outs:
-                if self._FUNDING_STREAM in out.stream:
+                if self._funding_stream in out.stream:
                     self._take_funding(out.raw_text or out.text)
-        return outs
-
-    def _funding_fields(self, text: str) -> FundingFields:
-        """The funding ``text`` (a public message the venue sent) announces; a ``msgspec.DecodeError``
-        or ``ValueError`` when it is not understood."""
-        raise NotImplementedError
 
     def _take_funding(self, text: str) -> None:
-        # A funding time the venue's public stream shows passing is settled on the ledger.
         try:
-            symbol, mark_price, rate, next_funding_ms = self._funding_fields(text)
+            symbol, mark, rate, next_funding_ms = self._fields(text)
             settled = self._announced.announce(
                 symbol,
-                mark_price=Decimal(mark_price) if mark_price else None,
+                mark_price=Decimal(mark) if mark else None,
                 rate=Decimal(rate) if rate else None,
                 next_funding_ms=int(next_funding_ms) if next_funding_ms else None,
             )
         except (msgspec.DecodeError, InvalidOperation, ValueError) as error:
-            logger.warning("%s not understood (%s): %.200r", self._FUNDING_MESSAGE, error, text)
+            logger.warning("%s not understood (%s): %.200r", self._message, error, text)
             return
         if settled is not None:
-            self.ledger.settle_funding(settled.symbol, settled.funding_ms, settled.rate, settled.mark_price)
+            self._ledger.settle_funding(settled.symbol, settled.funding_ms, settled.rate, settled.mark_price)
 
-    async def _release_next(self) -> bool:
-        released = await super()._release_next()
-        if self._outbox:
-            await self._flush_user_events()
-        return released
 
-    # -- private WebSocket -------------------------------------------------------------------------
+class EventPump:
+    """The ledger's events on their way to the user streams, in ledger order, and the writer of each message.
 
-    async def _handle_private_ws(self, request: web.Request) -> web.StreamResponse:
-        """The private WebSocket (Binance spot's WS-API, Bybit's ``/v5/private``): requests on it are
-        the venue's ``_on_text``; its sessions are swept when it closes."""
-        try:
-            return await self._serve_ws(request, streams=(), combined=True)
-        finally:
-            self._sweep_sessions()
+    Subscribe :meth:`queue` to the ledger; :meth:`flush` sends what is queued through the venue's senders:
+    ``state_symbols`` (the symbols whose account state follows an event in its batch; ``None``: none),
+    ``send_event``, ``send_funding`` and ``send_account_state`` (each batch followed by the state of the
+    accounts it touched). The senders write with :meth:`write`, which the plan's
+    ``silence_user_stream`` withholds (``record`` each). ``notify`` wakes the venue's waiters.
+    """
 
-    def _sweep_sessions(self) -> None:
-        raise NotImplementedError
+    def __init__(
+        self,
+        faults: FaultPlan,
+        *,
+        record: Callable[[AppliedFault], None],
+        notify: Callable[[], None],
+        state_symbols: Callable[[LedgerEvent | FundingPayment], Iterable[str] | None],
+        send_event: Callable[[LedgerEvent], Awaitable[None]],
+        send_funding: Callable[[FundingPayment], Awaitable[None]],
+        send_account_state: Callable[[str, Iterable[str]], Awaitable[None]],
+    ) -> None:
+        self.log: list[UserStreamMessage] = []
+        """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
+        self._faults = faults
+        self._record = record
+        self._notify = notify
+        self._state_symbols = state_symbols
+        self._send_event = send_event
+        self._send_funding = send_funding
+        self._send_account_state = send_account_state
+        self._outbox: deque[LedgerEvent | FundingPayment] = deque()
+        self._lock = asyncio.Lock()
 
-    def user_streams_up(self) -> bool:
-        """Whether a private stream is open and subscribed that carries the accounts' order and trade
-        events (awaitable with :meth:`wait_until`)."""
-        raise NotImplementedError
+    def queue(self, event: LedgerEvent | FundingPayment) -> None:
+        """Queue one ledger event (the ledger's listener)."""
+        self._outbox.append(event)
 
-    # -- events ------------------------------------------------------------------------------------
+    @property
+    def pending(self) -> bool:
+        """Whether events wait to be sent."""
+        return bool(self._outbox)
 
-    def _state_symbols(self, event: LedgerEvent | FundingPayment) -> Iterable[str] | None:
-        """The symbols whose account state follows ``event`` in its batch; ``None``: none follows."""
-        raise NotImplementedError
-
-    async def _send_event(self, event: LedgerEvent) -> None:
-        raise NotImplementedError
-
-    async def _send_funding(self, payment: FundingPayment) -> None:
-        raise NotImplementedError
-
-    async def _send_account_state(self, name: str, symbols: Iterable[str]) -> None:
-        raise NotImplementedError
-
-    async def _flush_user_events(self) -> None:
-        """Send every queued ledger event to the user streams, in ledger order, each batch followed by
-        the state of the accounts it touched."""
-        async with self._flush_lock:
+    async def flush(self) -> None:
+        """Send every queued event, each batch followed by the state of the accounts it touched."""
+        async with self._lock:
             while self._outbox:
                 touched: dict[str, set[str]] = {}
                 while self._outbox:
@@ -363,19 +279,115 @@ class LedgerVenue(FakeVenue):
                 for name, symbols in touched.items():
                     await self._send_account_state(name, symbols)
 
-    async def _write_event(self, conn: VenueConnection, event: str, text: str) -> None:
+    async def write(self, conn: VenueConnection, event: str, text: str) -> None:
         """Write one user-stream event message, or withhold it while the stream is silenced; logged either way."""
-        if self.faults.user_stream_silent:
+        if self._faults.user_stream_silent:
             self._record(AppliedFault(FaultKind.USER_STREAM_SILENT, event, connection=conn.id, detail="withheld"))
-            self.user_stream_log.append(UserStreamMessage(conn.id, event, text, sent=False))
+            self.log.append(UserStreamMessage(conn.id, event, text, sent=False))
             return
         await conn.send_control(text)
-        self.user_stream_log.append(UserStreamMessage(conn.id, event, text, sent=True))
+        self.log.append(UserStreamMessage(conn.id, event, text, sent=True))
         self._notify()
 
-    # -- faults ------------------------------------------------------------------------------------
 
-    async def _order_fault_outcome(
+class MarketClock(Protocol):
+    """How far a market clock (a venue's :class:`~arb.sim.playback.Playback`) has moved."""
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def exhausted(self) -> bool: ...
+
+
+class OrderDesk:
+    """Where an order request meets ``ledger``: the plan's order faults (the way in delayed, held for so
+    many market frames, a partial fill, hidden from queries, a timeout, a drop, an error), the IP ban,
+    and the user-stream events a request causes, sent (``flush``) before its answer.
+
+    ``playback`` is the market clock a hold counts frames of (the venue's); ``wait_until`` waits for a condition on the
+    venue's state; ``clock`` is the venue's time (seconds); ``record`` appends a fault that landed.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        faults: FaultPlan,
+        playback: MarketClock,
+        *,
+        clock: Callable[[], float],
+        record: Callable[[AppliedFault], None],
+        notify: Callable[[], None],
+        wait_until: Callable[[Callable[[], bool]], Awaitable[None]],
+        flush: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.ledger = ledger
+        self.ban_until: float | None = None
+        """Venue time (seconds) the IP ban lasts until; ``None``: never banned."""
+        self._faults = faults
+        self._playback = playback
+        self._clock = clock
+        self._record = record
+        self._notify = notify
+        self._wait_until = wait_until
+        self._flush = flush
+
+    def now_ms(self) -> int:
+        """The venue's time, ms."""
+        return int(self._clock() * 1000)
+
+    def place(
+        self, account: LedgerAccount, rules: SymbolRules, side: Side, order_type: OrderType, qty: Decimal,
+        price: Decimal | None, time_in_force: TimeInForce, client_id: str, reduce_only: bool,
+    ) -> LedgerOrder:  # fmt: skip
+        """Place an order on the ledger, with the faults scripted for the next order (hidden from
+        queries for a while, a partial fill); :class:`VenueRejectError` when the venue refuses it."""
+        return self.ledger.place(
+            account, symbol=rules.symbol, side=side, type=order_type, qty=qty, price=price,
+            time_in_force=time_in_force, client_id=client_id, reduce_only=reduce_only,
+            hidden_queries=self._faults.take_hidden_queries(), fill_fraction=self._faults.take_partial_fill(),
+        )  # fmt: skip
+
+    async def arrives(self, operation: OrderOperation) -> int:
+        """What an order request (place, cancel, query) awaits before the venue acts on it: the plan's
+        delay of the way in, then its hold (:meth:`FaultPlan.order_hold`: so many market frames released
+        first, or the recording's end). Returns the venue's time then (ms): when it takes the request."""
+        await self._faults.order_arrives()
+        frames = self._faults.take_order_hold(operation)
+        if frames:
+            playback = self._playback
+            until = playback.position + frames
+            self._record(AppliedFault(FaultKind.ORDER_HOLD, detail=f"{operation} until frame {until}"))
+            self._notify()
+            await self._wait_until(lambda: playback.position >= until or playback.exhausted)
+        return self.now_ms()
+
+    async def act(self, run: Callable[[], R]) -> R:
+        """Act on a request: ``run()`` runs its handler, then the user-stream events the handler caused are
+        sent. Returns the handler's reply."""
+        reply = run()
+        await self._flush()
+        return reply
+
+    def ban(self, seconds: float) -> None:
+        """Ban the IP for ``seconds`` of venue time."""
+        self.ban_until = self._clock() + seconds
+        self._record(AppliedFault(FaultKind.BAN, detail=f"until {self.ban_until:.3f}"))
+
+    @property
+    def banned(self) -> bool:
+        """True while the IP ban lasts."""
+        return self.ban_until is not None and self._clock() < self.ban_until
+
+    def reveal_orders(self) -> int:
+        """End :meth:`~arb.sim.faults.FaultPlan.hide_orders` for the orders placed so far; returns how
+        many were hidden."""
+        hidden = [o for a in self.ledger.accounts.values() for o in a.orders if o.hidden_queries > 0]
+        for order in hidden:
+            order.hidden_queries = 0
+        return len(hidden)
+
+    async def fault_outcome(
         self, fault: OrderFault, detail: str, connection: int | None, call: RestCall[Any], run: Callable[[], R]
     ) -> R | None:
         """Record ``fault`` (``detail``: the request; ``connection``: its WebSocket, if any) and act on
@@ -383,27 +395,44 @@ class LedgerVenue(FakeVenue):
         (ORDER_TIMEOUT) once the test releases it if not before, at the venue's time then. ``run()``
         runs its handler. Returns the handler's reply when it ran, ``None`` when it did not."""
         self._record(AppliedFault(fault.kind, connection=connection, detail=detail))
-        reply = await self._act(run) if fault.processed else None
+        reply = await self.act(run) if fault.processed else None
         if fault.kind is FaultKind.ORDER_TIMEOUT:
             await fault.wait_released()
             if reply is None:
-                call.now_ms = self._now_ms()
-                reply = await self._act(run)
+                call.now_ms = self.now_ms()
+                reply = await self.act(run)
         return reply
 
-    async def _under_order_fault(
-        self, request: web.Request, fault: OrderFault, call: RestCall[Any], run: Callable[[], R], weight: int
-    ) -> R | web.StreamResponse | None:
-        """Act on a REST ``call`` under an order fault (:meth:`_order_fault_outcome`). Returns the reply
-        to send (a timeout, once released), the aborted response (a dropped request), or ``None``: the
-        caller answers the fault's refusal in its venue's format."""
+    async def under_fault(
+        self, request: web.Request, fault: OrderFault, call: RestCall[Any], run: Callable[[], R],
+        log: Callable[[int], None],
+    ) -> R | web.StreamResponse | None:  # fmt: skip
+        """Act on a REST ``call`` under an order fault (:meth:`fault_outcome`). Returns the reply
+        to send (a timeout, once released), the aborted response (a dropped request, ``log``-ged with
+        status 0), or ``None``: the caller answers the fault's refusal in its venue's format."""
         detail = f"{request.method} {request.path} processed={fault.processed}"
-        reply = await self._order_fault_outcome(fault, detail, None, call, run)
+        reply = await self.fault_outcome(fault, detail, None, call, run)
         if fault.kind is FaultKind.ORDER_TIMEOUT:
             return reply
         if fault.kind is FaultKind.ORDER_DROP:
             if request.transport is not None:
                 request.transport.abort()
-            self._log_rest(request, 0, weight)
+            log(0)
             return web.Response(status=503)
         return None
+
+
+async def drop_connections(
+    connections: Iterable[VenueConnection],
+    chosen: Callable[[VenueConnection], bool],
+    record: Callable[[AppliedFault], None],
+) -> int:
+    """Drop the TCP connection of each of ``connections`` that is ``chosen`` (a user stream: its client sees
+    1006), recording each; returns how many."""
+    dropped = 0
+    for conn in connections:
+        if chosen(conn):
+            await conn.close(abrupt=True)
+            record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
+            dropped += 1
+    return dropped

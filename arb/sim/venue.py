@@ -2,9 +2,9 @@
 
 A :class:`FakeVenue` is an aiohttp server on 127.0.0.1 (port 0, the OS picks) serving WebSocket and
 REST on each of its endpoints (one port per endpoint). It replays a recording on one market clock
-(:class:`~arb.sim.playback.Playback`): frames are released in recorded order and broadcast to every
-connection (:class:`~arb.sim.connection.VenueConnection`) subscribed to their stream, so a client that
-is not connected when a frame is released never sees it. The venue subclasses
+(``venue.playback``, a :class:`~arb.sim.playback.Playback`): frames are released in recorded order
+and broadcast to every connection (:class:`~arb.sim.connection.VenueConnection`) subscribed to their
+stream, so a client that is not connected when a frame is released never sees it. The venue subclasses
 (:mod:`arb.sim.binance.public`, :mod:`arb.sim.bybit.public`) speak the wire formats; this module
 owns everything they share.
 """
@@ -27,15 +27,16 @@ import contextlib
 import json
 import logging
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
 
-from arb.sim.connection import OutFrame, VenueConnection
+from arb.sim.connection import ConnectionTerms, OutFrame, VenueConnection
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, RefuseMode
 from arb.sim.options import MANUAL, VenueOptions
 from arb.sim.playback import Playback
@@ -116,7 +117,7 @@ class BookView:
     book has a snapshot."""
 
 
-class FakeVenue(Playback):
+class FakeVenue:
     """Base of the fake venues: servers, market clock, connections, fault plan, counters.
 
     Use as ``async with FakeBinanceVenue(...) as venue:``; leaving the block closes every socket,
@@ -152,10 +153,19 @@ class FakeVenue(Playback):
         self._ping_interval = options.pings(self.default_ping_interval)
         self._pong_timeout = options.pong_timeout
         self._pong_timeout_close_code = options.pong_timeout_close_code
-        self._write_timeout = options.write_timeout
         self._send_buffer = options.send_buffer
         self._clock = options.clock
-        self._replay = Replay(normalize_sessions(recordings), self._classify, max_frames=options.max_frames)
+        replay = Replay(normalize_sessions(recordings), self._classify, max_frames=options.max_frames)
+        self.playback = Playback(replay, self._release, clock=options.clock, name=self.venue_name)
+        """The market clock: the recording released by hand or in time (its controls are the venue's too)."""
+        self._replay = replay
+        self.peek, self.advance, self.advance_until = (
+            self.playback.peek,
+            self.playback.advance,
+            self.playback.advance_until,
+        )
+        self.drain, self.play, self.gate = self.playback.drain, self.playback.play, self.playback.gate
+        self.skip_to, self.wait_played = self.playback.skip_to, self.playback.wait_played
         self._connections: dict[int, VenueConnection] = {}
         self._history: list[VenueConnection] = []
         self._next_connection = 0
@@ -164,14 +174,14 @@ class FakeVenue(Playback):
         self._parked: dict[int, socket.socket] = {}
         """Per endpoint that refuses connections: its port, bound and not listening (see refuse_connections)."""
         self._ports: list[int] = []
-        self._clock_lock = asyncio.Lock()
-        self._playback: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._lagging: collections.deque[tuple[float, list[tuple[OutFrame, list[VenueConnection]]]]] = (
             collections.deque()
         )
         """Released frames waiting for the feed's lag (``FaultPlan.lag_feed``): when each is due, loop time."""
         self._conditions = Conditions()
+        self._terms = ConnectionTerms(self.faults, self._record, self._notify, options.write_timeout,
+                                      self._unknown_stream_text)  # fmt: skip
         self._started = False
         self._closed = False
 
@@ -233,10 +243,7 @@ class FakeVenue(Playback):
         if self._closed:
             return
         self._closed = True
-        if self._playback is not None:
-            self._playback.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._playback
+        await self.playback.stop()
         self.faults.rest_release()
         self.faults.release_orders()
         for conn in list(self._connections.values()):
@@ -308,10 +315,18 @@ class FakeVenue(Playback):
 
     # -- the market clock ------------------------------------------------------------------------
 
-    async def _release_next(self) -> bool:
-        frame = self._replay.pop()
-        if frame is None:
-            return False
+    @property
+    def position(self) -> int:
+        """How many recorded frames have been released."""
+        return self._replay.released
+
+    @property
+    def exhausted(self) -> bool:
+        """True when the whole recording has been released."""
+        return self._replay.exhausted
+
+    async def _release(self, frame: ReplayFrame) -> None:
+        """Release one recorded frame (the playback's callable): move the book, write the frames out."""
         outs = self._on_release(frame)
         # Subscribers are fixed here, synchronously after the book moved: a connection that
         # subscribes later got a snapshot that already includes this frame.
@@ -325,7 +340,6 @@ class FakeVenue(Playback):
         self.stats.frames_released += 1
         self._update_stall(frame)
         self._notify()
-        return True
 
     def _lag(self, targets: list[tuple[OutFrame, list[VenueConnection]]]) -> None:
         # The feed lags the venue (FaultPlan.lag_feed): the frame's book moved now, its subscribers get it
@@ -335,9 +349,13 @@ class FakeVenue(Playback):
         starting = not self._lagging
         self._lagging.append((loop.time() + self.faults.feed_lag_s, targets))
         if starting:
-            task = loop.create_task(self._deliver_lagging(), name=f"{self.venue_name}-feed-lag")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._deliver_lagging(), "feed-lag")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str = "task") -> None:
+        """Run ``coro`` as one of the venue's tasks (awaited on closing)."""
+        task = asyncio.get_running_loop().create_task(coro, name=f"{self.venue_name}-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _deliver_lagging(self) -> None:
         loop = asyncio.get_running_loop()
@@ -413,6 +431,15 @@ class FakeVenue(Playback):
         """The venue's own book for ``symbol`` (``depth`` levels a side, all when ``None``)."""
         raise NotImplementedError
 
+    def mark_price(self, symbol: str) -> Decimal | None:
+        """The fake's mark price of ``symbol``: its book's mid, or its one side; ``None`` for an empty book."""
+        view = self.book(symbol, 1)
+        tops = [Decimal(side[0][0]) for side in (view.bids, view.asks) if side]
+        return sum(tops, Decimal(0)) / len(tops) if tops else None
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
     # -- servers ---------------------------------------------------------------------------------
 
     @web.middleware
@@ -440,7 +467,7 @@ class FakeVenue(Playback):
         if not ws.can_prepare(request).ok:
             return web.Response(status=400, text='Can "Upgrade" only to "WebSocket".')
         conn = VenueConnection(
-            self,
+            self._terms,
             self._next_connection,
             endpoint,
             request.path_qs,
@@ -457,12 +484,7 @@ class FakeVenue(Playback):
         for stream in streams:
             conn.subscriptions[stream] = None
         try:
-            async with conn._lock:
-                await ws.prepare(request)
-            if self._send_buffer is not None and request.transport is not None:
-                sock = request.transport.get_extra_info("socket")
-                if sock is not None:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._send_buffer)
+            await conn.prepare(self._send_buffer)
         except BaseException:
             conn.open = False
             del self._connections[conn.id]
@@ -475,7 +497,7 @@ class FakeVenue(Playback):
         pinger: asyncio.Task[None] | None = None
         if self._ping_interval is not None:
             pinger = asyncio.create_task(
-                conn._ping_loop(self._ping_interval, self._pong_timeout, self._pong_timeout_close_code),
+                conn.ping_loop(self._ping_interval, self._pong_timeout, self._pong_timeout_close_code),
                 name=f"{self.venue_name}-ping-{conn.id}",
             )
             self._tasks.add(pinger)
@@ -485,14 +507,9 @@ class FakeVenue(Playback):
                     self.stats.control_messages += 1
                     await self._on_text(conn, message.data)
                 elif message.type is WSMsgType.PING:
-                    async with conn._lock:
-                        if conn.open and not ws.closed:
-                            with contextlib.suppress(ConnectionError):
-                                await ws.pong(message.data)
-                                conn.pings_answered += 1
-                    self._notify()
+                    await conn.pong(message.data)
                 elif message.type is WSMsgType.PONG:
-                    conn._on_pong(bytes(message.data))
+                    conn.on_pong(bytes(message.data))
                 elif message.type is WSMsgType.ERROR:
                     break
                 else:
@@ -579,10 +596,5 @@ class FakeVenue(Playback):
     def _make_conn_id(self, index: int) -> str:
         return str(index)
 
-    def _malformed_text(self, text: str) -> str:
-        """Broken JSON in place of ``text``: cut right after the first nested object opens."""
-        cut = text.find("{", 1)
-        return text[: cut + 1] if cut > 0 else text[: max(1, len(text) // 2)]
-
-    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None, *, combined: bool) -> str:
+    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None) -> str:
         raise NotImplementedError

@@ -38,7 +38,7 @@ from connectors.common.order_socket import (
     OrderSocket,
     SentRequest,
 )
-from tests.integration.test_fake_bybit_private import (
+from tests.sim.test_fake_bybit_private import (
     BY_NAME,
     KEY,
     MARKETS,
@@ -48,7 +48,7 @@ from tests.integration.test_fake_bybit_private import (
     filling_qty,
     venue_for,
 )
-from tests.integration.test_fake_bybit_trade_ws import trade_answers
+from tests.sim.test_fake_bybit_trade_ws import trade_answers
 from tests.support.live_rig import BINANCE_LINEAR, BINANCE_SPOT, VenueSpec, at_ask, eventually, fake_venue
 
 BOUND_S = 20.0

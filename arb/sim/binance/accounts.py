@@ -1,12 +1,18 @@
 """The fake private Binance's account endpoints: spot's account and USD-M's balances, account,
-positions and income, the USD-M settings (leverage, margin type, position mode), the dead-man's
-switch (``countdownCancelAll``) and the listen keys."""
+positions and income, the USD-M settings (leverage, margin type, position mode) and the dead-man's
+switch (``countdownCancelAll``).
+
+:class:`BinanceAccounts` is a part of :class:`~arb.sim.binance.exchange.FakeBinanceExchange`, usable
+alone: its handlers take a :class:`~arb.sim.binance.calls.Call` and return a
+:class:`~arb.sim.binance.calls.Reply`, with no HTTP in between.
+"""
 
 from __future__ import annotations
 
-__all__ = ["BinanceAccountEndpoints"]
+__all__ = ["BinanceAccounts"]
 
-import secrets
+import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -14,21 +20,96 @@ from arb.sim.binance.calls import (
     DAY_MS,
     FIRST_TRADE_TRAN_ID,
     INCOME_TYPES,
-    MSG_NO_LISTEN_KEY,
     Call,
-    ListenKey,
+    CountdownTrigger,
+    Endpoint,
     Reply,
     api_error,
     int_param,
     mandatory,
+    rules_of,
+    symbol_and_int,
 )
-from arb.sim.binance.private_rest import BinancePrivateRest
+from arb.sim.binance.symbols import BinanceMarket
 from arb.sim.binance.wire import fixed, funding_income, income_entry, position_risk
-from arb.sim.ledger import ZERO, LedgerAccount
+from arb.sim.ledger import ZERO, Ledger, LedgerAccount
+
+logger = logging.getLogger(__name__)
 
 
-class BinanceAccountEndpoints(BinancePrivateRest):
-    """The account, settings and listen-key handlers (each takes a :class:`Call`, returns a :class:`Reply`)."""
+class BinanceAccounts:
+    """The account and settings handlers of ``ledger``'s accounts, and the countdowns they arm.
+
+    ``clock``: the venue's time (seconds); ``mark_price``: a symbol's mark price (the book's mid; ``None``
+    for an empty book); ``max_leverage`` and ``maintenance_rate``: USD-M's terms, one bracket for all.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        market: BinanceMarket,
+        clock: Callable[[], float],
+        mark_price: Callable[[str], Decimal | None],
+        max_leverage: int,
+        maintenance_rate: Decimal,
+    ) -> None:
+        self.ledger = ledger
+        self.market = market
+        self.max_leverage = max_leverage
+        self.maintenance_rate = maintenance_rate
+        self.countdown_triggers: list[CountdownTrigger] = []
+        """Every countdown that ran out, with the orders it cancelled."""
+        self._clock = clock
+        self._mark_price = mark_price
+        self._countdowns: dict[tuple[str, str], tuple[int, float]] = {}
+        self._dual: dict[str, bool] = {}
+        self._margin_type: dict[tuple[str, str], str] = {}
+
+    def endpoints(self) -> dict[tuple[str, str], Endpoint]:
+        """The account endpoints of the market, by method and path."""
+        if self.market == "spot":
+            return {("GET", "/api/v3/account"): Endpoint(self._spot_account, 20, "signed", "query")}
+        return {
+            ("GET", "/fapi/v2/balance"): Endpoint(self._futures_balance, 5, "signed", "query"),
+            ("GET", "/fapi/v3/balance"): Endpoint(self._futures_balance, 5, "signed", "query"),
+            ("GET", "/fapi/v2/account"): Endpoint(self._futures_account_v2, 5, "signed", "query"),
+            ("GET", "/fapi/v3/account"): Endpoint(self._futures_account_v3, 5, "signed", "query"),
+            ("GET", "/fapi/v2/positionRisk"): Endpoint(self._position_risk_v2, 5, "signed", "query"),
+            ("GET", "/fapi/v3/positionRisk"): Endpoint(self._position_risk_v3, 5, "signed", "query"),
+            ("GET", "/fapi/v1/income"): Endpoint(self._income, 30, "signed", "query"),
+            ("POST", "/fapi/v1/countdownCancelAll"): Endpoint(self._countdown, 10, "signed"),
+            ("POST", "/fapi/v1/leverage"): Endpoint(self._set_leverage, 1, "signed"),
+            ("GET", "/fapi/v1/leverageBracket"): Endpoint(self._leverage_brackets, 1, "signed"),
+            ("POST", "/fapi/v1/marginType"): Endpoint(self._set_margin_type, 1, "signed"),
+            ("GET", "/fapi/v1/positionSide/dual"): Endpoint(self._get_dual, 30, "signed"),
+            ("POST", "/fapi/v1/positionSide/dual"): Endpoint(self._set_dual, 1, "signed"),
+        }
+
+    def margin_type(self, account: str, symbol: str) -> str:
+        """USD-M: ``"cross"`` or ``"isolated"``, the account's margin type of ``symbol``."""
+        return "isolated" if self._margin_type.get((account, symbol)) == "ISOLATED" else "cross"
+
+    def position_mode(self, account: str) -> str:
+        """USD-M: ``"one-way"`` or ``"hedge"`` (``positionSide/dual``)."""
+        return "hedge" if self.dual(account) else "one-way"
+
+    def dual(self, account: str) -> bool:
+        """Whether ``account`` is in hedge mode."""
+        return self._dual.get(account, False)
+
+    def check_countdowns(self) -> None:
+        """Cancel the open orders of every countdown that ran out by now."""
+        now = self._clock()
+        for key, (_, deadline) in list(self._countdowns.items()):
+            if now < deadline:
+                continue
+            del self._countdowns[key]
+            name, symbol = key
+            account = self.ledger.accounts[name]
+            cancelled = [o.order_id for o in self.ledger.cancel_all(account, symbol)]
+            self.countdown_triggers.append(CountdownTrigger(name, symbol, now, tuple(cancelled)))
+            logger.info("countdown cancel: %s %s: cancelled %d orders", name, symbol, len(cancelled))
 
     # -- account handlers --------------------------------------------------------------------------
 
@@ -204,7 +285,7 @@ class BinanceAccountEndpoints(BinancePrivateRest):
     def _countdown(self, call: Call) -> Reply:
         """``POST /fapi/v1/countdownCancelAll`` ``symbol``, ``countdownTime`` (ms, 0 stops it): unless
         renewed within the countdown, the symbol's open orders are cancelled."""
-        if isinstance(asked := self._symbol_and_int(call, "countdownTime"), Reply):
+        if isinstance(asked := symbol_and_int(self.ledger.rules, call, "countdownTime"), Reply):
             return asked
         rules, countdown = asked
         assert call.account is not None
@@ -217,7 +298,7 @@ class BinanceAccountEndpoints(BinancePrivateRest):
 
     def _set_leverage(self, call: Call) -> Reply:
         """``POST /fapi/v1/leverage`` ``symbol``, ``leverage`` (1 to the symbol's maximum)."""
-        if isinstance(asked := self._symbol_and_int(call, "leverage"), Reply):
+        if isinstance(asked := symbol_and_int(self.ledger.rules, call, "leverage"), Reply):
             return asked
         rules, leverage = asked
         assert call.account is not None
@@ -243,7 +324,7 @@ class BinanceAccountEndpoints(BinancePrivateRest):
     def _set_margin_type(self, call: Call) -> Reply:
         """``POST /fapi/v1/marginType`` ``ISOLATED``/``CROSSED`` (``-4046`` when unchanged). The fake keeps
         the setting and reports it; its margin arithmetic is cross-margin either way."""
-        rules = self._rules_of(call.params)
+        rules = rules_of(self.ledger.rules, call.params)
         if isinstance(rules, Reply):
             return rules
         assert call.account is not None
@@ -276,33 +357,3 @@ class BinanceAccountEndpoints(BinancePrivateRest):
             return api_error(-4068, "The position side cannot be changed if there exists position.")
         self._dual[account.name] = dual
         return Reply(body={"code": 200, "msg": "success"})
-
-    # -- USD-M listen keys -----------------------------------------------------------------------------
-
-    def _listen_key_new(self, call: Call) -> Reply:
-        """``POST /fapi/v1/listenKey``: the account's active key (its life extended) or a new one."""
-        assert call.account is not None
-        kept = self._listen_key_keep(call)
-        if kept.status == 200:
-            return kept
-        key = secrets.token_urlsafe(48)[:64]
-        self._listen_keys[key] = ListenKey(call.account.name, self._clock() + self._listen_key_ttl_s)
-        return Reply(body={"listenKey": key})
-
-    def _listen_key_keep(self, call: Call) -> Reply:
-        """``PUT /fapi/v1/listenKey``: extend the account's key by the key's lifetime."""
-        assert call.account is not None
-        now = self._clock()
-        for key, entry in self._listen_keys.items():
-            if entry.account == call.account.name and entry.expires_s > now:
-                entry.expires_s = now + self._listen_key_ttl_s
-                return Reply(body={"listenKey": key})
-        return api_error(-1125, MSG_NO_LISTEN_KEY)
-
-    def _listen_key_close(self, call: Call) -> Reply:
-        """``DELETE /fapi/v1/listenKey``: the account's key ends (its streams are closed)."""
-        assert call.account is not None
-        for entry in self._listen_keys.values():
-            if entry.account == call.account.name:
-                entry.expires_s = 0.0
-        return Reply(body={})

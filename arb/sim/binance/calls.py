@@ -31,17 +31,24 @@ __all__ = [
     "api_error",
     "int_param",
     "mandatory",
+    "rules_of",
+    "send_ws_answer",
+    "symbol_and_int",
     "unsigned",
+    "verify_ws_signed",
 ]
 
+import hmac
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from arb.sim.binance.wire import signature, ws_payload, ws_text
+from arb.sim.connection import VenueConnection
 from arb.sim.faults import OrderOperation
-from arb.sim.private import CancelTrigger, RestCall
-from arb.sim.venue import VenueConnection
+from arb.sim.ledger import Ledger, LedgerAccount, SymbolRules
+from arb.sim.private import CancelTrigger, RestCall, encode
 
 SPOT_CLIENT_ID = re.compile(r"^[a-zA-Z0-9\-_]{1,36}$")
 FUTURES_CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
@@ -161,3 +168,68 @@ def unsigned(query: str, body: str) -> tuple[str, str | None]:
         parts.append("&".join(kept))
     total = parts[0] + parts[1] if parts[0] and parts[1] else parts[0] or parts[1]
     return total, sent
+
+
+def rules_of(rules: Mapping[str, SymbolRules], params: Mapping[str, str]) -> SymbolRules | Reply:
+    """The rules of the request's ``symbol``, or the refusal of the request (``-1102``, ``-1121``)."""
+    symbol = params.get("symbol")
+    if not symbol:
+        return mandatory("symbol")
+    found = rules.get(symbol)
+    if found is None:
+        return api_error(-1121, "Invalid symbol.")
+    return found
+
+
+def symbol_and_int(rules: Mapping[str, SymbolRules], call: Call, name: str) -> tuple[SymbolRules, int] | Reply:
+    """The rules of the request's ``symbol`` and its integer parameter ``name`` (mandatory), or the
+    refusal of the request."""
+    found = rules_of(rules, call.params)
+    if isinstance(found, Reply):
+        return found
+    value = int_param(call.params, name)
+    if value is None:
+        return mandatory(name)
+    return found, value
+
+
+def verify_ws_signed(
+    ledger: Ledger, params: Mapping[str, Any], now_ms: int
+) -> tuple[LedgerAccount | None, tuple[int, int, str] | None]:
+    """The account a signed WS-API request's ``apiKey`` names, or its refusal ``(status, code, msg)``:
+    401 ``-2015`` for the key, 400 ``-1102`` or ``-1021`` for the time, ``-1131`` for the window,
+    ``-1022`` for the ``signature`` (over the other params sorted by name, :func:`ws_payload`)."""
+    api_key = str(params.get("apiKey", ""))
+    account = ledger.account_for_key(api_key) if api_key else None
+    timestamp = ws_text(params.get("timestamp", ""))
+    window = ws_text(params.get("recvWindow", "5000"))
+    if account is None:
+        return None, (401, -2015, MSG_KEY_INVALID)
+    if not timestamp.isdigit() or not window.isdigit():
+        return None, (400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
+    if int(window) > 60_000:
+        return None, (400, -1131, "recvWindow must be less than 60000")
+    if int(timestamp) >= now_ms + 1000:
+        return None, (400, -1021, MSG_AHEAD)
+    if now_ms - int(timestamp) > int(window):
+        return None, (400, -1021, MSG_RECV_WINDOW)
+    expected = signature(account.api_secret, ws_payload(params))
+    if not hmac.compare_digest(ws_text(params.get("signature", "")), expected):
+        return None, (400, -1022, MSG_SIGNATURE)
+    return account, None
+
+
+async def send_ws_answer(
+    conn: VenueConnection, request_id: Any, status: int, rate_limits: Sequence[Mapping[str, Any]], *,
+    result: Any = None, error: tuple[int, str] | None = None, error_data: Mapping[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """Send a WS-API answer ``{"id","status","result"|"error","rateLimits"}``; an empty ``rate_limits``
+    leaves the field out (``returnRateLimits`` false)."""
+    answer: dict[str, Any] = {"id": request_id, "status": status}
+    if error is not None:
+        answer["error"] = {"code": error[0], "msg": error[1], **({"data": error_data} if error_data else {})}
+    else:
+        answer["result"] = result
+    if rate_limits:
+        answer["rateLimits"] = rate_limits
+    await conn.send_control(encode(answer).decode())

@@ -36,36 +36,51 @@ wallet moves, ``/fapi/v1/income`` lists a ``FUNDING_FEE``, and the user stream s
 Time is the venue's ``clock`` (seconds): request timestamps, the weight window, bans, listen-key
 expiry and countdown cancels are read from it; a test moves time by moving its clock and calling
 :meth:`FakeBinanceExchange.tick`. Faults are the venue's :class:`~arb.sim.faults.FaultPlan`.
+
+The venue is an assembly of parts, each usable alone, wired here through their constructors:
+``playback`` (the market clock), ``weight`` (:mod:`.weight`), ``ledger`` and ``desk`` (the ledger and
+where orders meet it, :mod:`arb.sim.private`), ``orders`` and ``accounts`` (the endpoint handlers,
+:mod:`.orders`, :mod:`.accounts`), ``rest`` (:mod:`.private_rest`: the dispatch in front of them),
+``user_stream`` (:mod:`.user_stream`) and ``ws_orders`` (:mod:`.ws_api`).
 """
 
 from __future__ import annotations
 
 __all__ = ["FakeBinanceExchange"]
 
-import secrets
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
 
-from arb.sim.binance.calls import (
-    DAY_MS,
-    FUTURES_CLIENT_ID,
-    MSG_NO_ORDER,
-    MSG_UNKNOWN_ORDER,
-    ORDER_PARAMS,
-    SPOT_CLIENT_ID,
-    UNMODELLED,
-    Call,
-    Endpoint,
-    Reply,
-    api_error,
-    int_param,
-    mandatory,
+from aiohttp import web
+
+from arb.sim.binance.accounts import BinanceAccounts
+from arb.sim.binance.calls import WsApiAnswer, send_ws_answer
+from arb.sim.binance.orders import BinanceOrders
+from arb.sim.binance.private_rest import BinanceRest
+from arb.sim.binance.public import FakeBinanceVenue, SymbolSpec
+from arb.sim.binance.symbols import BinanceMarket
+from arb.sim.binance.user_stream import LISTEN_KEY_PATH, BinanceUserStream, funding_fields
+from arb.sim.binance.wire import fixed, plain
+from arb.sim.binance.ws_api import ORDER_METHODS, WS_FAPI_PATH, BinanceWsOrders
+from arb.sim.connection import OutFrame, VenueConnection
+from arb.sim.ledger import LedgerAccount, LedgerOrder, LedgerTrade, SymbolRules
+from arb.sim.options import VenueOptions
+from arb.sim.private import (
+    CancelTrigger,
+    LedgerFeed,
+    OrderDesk,
+    UserStreamMessage,
+    drop_connections,
+    open_ledger,
 )
-from arb.sim.binance.wire import futures_order, futures_trade, reject_error, spot_order, spot_trade
-from arb.sim.binance.ws_api import BinanceWsApi
-from arb.sim.ledger import ZERO, OrderStatus, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
-from arb.sim.private import decimal_param
+from arb.sim.replay import ReplayFrame, SessionSpec
+
+logger = logging.getLogger(__name__)
 
 
-class FakeBinanceExchange(BinanceWsApi):
+class FakeBinanceExchange(FakeBinanceVenue):
     """Fake Binance with trading: spot (``market="spot"``) or USD-M perpetuals (``"linear"``).
 
     ``rules``: each tradable symbol's filters (tick, step, min/max qty, min notional, min/max price),
@@ -80,225 +95,243 @@ class FakeBinanceExchange(BinanceWsApi):
     (seconds) is the venue's time.
     """
 
-    def _endpoint_table(self) -> dict[tuple[str, str], Endpoint]:
-        spot = self.market == "spot"
-        p = "/api/v3" if spot else "/fapi/v1"
-        endpoints_: dict[tuple[str, str], Endpoint] = {
-            ("POST", f"{p}/order"): Endpoint(self._order_create, 1, "signed", "create", order_count=True),
-            ("GET", f"{p}/order"): Endpoint(self._order_query, 4 if spot else 1, "signed", "query"),
-            ("DELETE", f"{p}/order"): Endpoint(self._order_cancel, 1, "signed", "cancel"),
-            ("GET", f"{p}/openOrders"): Endpoint(self._open_orders, 6 if spot else 1, "signed", "query"),
-            ("GET", f"{p}/allOrders"): Endpoint(self._all_orders, 20 if spot else 5, "signed", "query"),
+    ws_fapi_path = WS_FAPI_PATH
+
+    def __init__(
+        self,
+        recordings: SessionSpec | Sequence[SessionSpec],
+        *,
+        market: BinanceMarket = "spot",
+        rules: Sequence[SymbolRules],
+        options: VenueOptions | None = None,
+        weight_limit: int | None = None,
+        bans_after_429: int = 3,
+        ban_s: float = 120.0,
+        listen_key_ttl_s: float = 3600.0,
+        ws_api_path: str = "/ws-api/v3",
+    ) -> None:
+        options = options if options is not None else VenueOptions()
+        specs = {
+            r.symbol: SymbolSpec(plain(r.tick_size), plain(r.step_size), plain(r.min_notional), r.base, r.quote)
+            for r in rules
         }
-        if spot:
-            endpoints_.update({
-                ("DELETE", "/api/v3/openOrders"): Endpoint(self._cancel_all, 1, "signed", "cancel"),
-                ("GET", "/api/v3/account"): Endpoint(self._spot_account, 20, "signed", "query"),
-                ("GET", "/api/v3/myTrades"): Endpoint(self._my_trades, 20, "signed", "query"),
-            })  # fmt: skip
-        else:
-            endpoints_.update({
-                ("DELETE", "/fapi/v1/allOpenOrders"): Endpoint(self._cancel_all, 1, "signed", "cancel"),
-                ("GET", "/fapi/v1/userTrades"): Endpoint(self._my_trades, 5, "signed", "query"),
-                ("GET", "/fapi/v2/balance"): Endpoint(self._futures_balance, 5, "signed", "query"),
-                ("GET", "/fapi/v3/balance"): Endpoint(self._futures_balance, 5, "signed", "query"),
-                ("GET", "/fapi/v2/account"): Endpoint(self._futures_account_v2, 5, "signed", "query"),
-                ("GET", "/fapi/v3/account"): Endpoint(self._futures_account_v3, 5, "signed", "query"),
-                ("GET", "/fapi/v2/positionRisk"): Endpoint(self._position_risk_v2, 5, "signed", "query"),
-                ("GET", "/fapi/v3/positionRisk"): Endpoint(self._position_risk_v3, 5, "signed", "query"),
-                ("GET", "/fapi/v1/income"): Endpoint(self._income, 30, "signed", "query"),
-                ("POST", "/fapi/v1/countdownCancelAll"): Endpoint(self._countdown, 10, "signed"),
-                ("POST", "/fapi/v1/leverage"): Endpoint(self._set_leverage, 1, "signed"),
-                ("GET", "/fapi/v1/leverageBracket"): Endpoint(self._leverage_brackets, 1, "signed"),
-                ("POST", "/fapi/v1/marginType"): Endpoint(self._set_margin_type, 1, "signed"),
-                ("GET", "/fapi/v1/positionSide/dual"): Endpoint(self._get_dual, 30, "signed"),
-                ("POST", "/fapi/v1/positionSide/dual"): Endpoint(self._set_dual, 1, "signed"),
-                ("POST", "/fapi/v1/listenKey"): Endpoint(self._listen_key_new, 1, "key"),
-                ("PUT", "/fapi/v1/listenKey"): Endpoint(self._listen_key_keep, 1, "key"),
-                ("DELETE", "/fapi/v1/listenKey"): Endpoint(self._listen_key_close, 1, "key"),
-            })  # fmt: skip
-        return endpoints_
+        super().__init__(recordings, market=market, options=options, specs=specs, weight_limit=weight_limit)
+        self.market: BinanceMarket = market
+        self.ws_api_path = ws_api_path
+        spot = market == "spot"
+        self.ledger = open_ledger(
+            market, rules, options, book=self.book, book_version=lambda: self.position, clock_ms=self._now_ms,
+            linear_taker_fee="0.0005", client_id_scope="open",
+            first_ids=(28_000_000_001, 309_520_001) if spot else (4_087_000_001, 272_536_001),
+            ids_per_symbol=True,  # Binance numbers orders and trades per symbol
+            post_only_taking="reject",  # LIMIT_MAKER -2010, GTX -5022: refused, never recorded
+        )  # fmt: skip
+        """The venue's own records: accounts, orders, trades, balances, positions."""
+        self.user_stream = BinanceUserStream(
+            self.ledger, self.faults, self.weight, market=market, clock=self._clock,
+            connections=lambda: self.connections, serve_ws=self._serve_private_ws, record=self._record,
+            notify=self._notify, mark_price=self.mark_price,
+            cancel_client_id=lambda symbol, order_id: self.orders.cancel_client_id(symbol, order_id),
+            ws_api_path=ws_api_path, listen_key_ttl_s=listen_key_ttl_s,
+        )  # fmt: skip
+        self.desk = OrderDesk(
+            self.ledger, self.faults, self.playback, clock=self._clock, record=self._record, notify=self._notify,
+            wait_until=self.wait_until, flush=self.user_stream.events.flush,
+        )  # fmt: skip
+        self.accounts = BinanceAccounts(
+            self.ledger, market=market, clock=self._clock, mark_price=self.mark_price,
+            max_leverage=options.max_leverage if options.max_leverage is not None else 125,
+            maintenance_rate=Decimal(options.maintenance_rate if options.maintenance_rate is not None else "0.004"),
+        )  # fmt: skip
+        self.orders = BinanceOrders(self.desk, market=market, dual=self.accounts.dual)
+        endpoints = self.orders.endpoints() | self.accounts.endpoints() | self.user_stream.endpoints()
+        self.rest = BinanceRest(
+            self.desk, self.weight, self.faults, endpoints, market=market, clock=self._clock, begin=self._begin_rest,
+            tick=self.tick, log=self._log_rest, record=self._record, bans_after_429=bans_after_429, ban_s=ban_s,
+        )  # fmt: skip
+        self.ws_orders = BinanceWsOrders(self.rest, clock=self._clock, tick=self.tick, notify=self._notify,
+                                         spawn=self._spawn)  # fmt: skip
+        self._feed = LedgerFeed(self.ledger, book_stream="@depth", funding_stream="@markPrice",
+                                funding_fields=funding_fields, message="markPriceUpdate")  # fmt: skip
 
-    # -- order handlers ----------------------------------------------------------------------------
+    # -- what tests read -------------------------------------------------------------------------
 
-    def _order_create(self, call: Call) -> Reply:
-        """``POST /api/v3/order`` (ACK/RESULT/FULL; FULL by default) or ``/fapi/v1/order`` (ACK/RESULT)."""
-        account = call.account
-        assert account is not None
-        params = call.params
-        spot = self.market == "spot"
-        unknown = [k for k in params if k not in ORDER_PARAMS]
-        if unknown:
-            what = "not modelled by the fake" if any(k in UNMODELLED for k in unknown) else "not read"
-            return api_error(-1104, f"Not all sent parameters were read; {', '.join(sorted(unknown))} {what}.")
-        rules = self._rules_of(params)
-        if isinstance(rules, Reply):
-            return rules
-        side_text = params.get("side")
-        if side_text not in ("BUY", "SELL"):
-            return mandatory("side") if not side_text else api_error(-1117, "Invalid side.")
-        type_text = params.get("type")
-        types = ("LIMIT", "MARKET", "LIMIT_MAKER") if spot else ("LIMIT", "MARKET")
-        if type_text not in types:
-            return mandatory("type") if not type_text else api_error(-1116, "Invalid orderType.")
-        order_type = OrderType.MARKET if type_text == "MARKET" else OrderType.LIMIT
-        tif_text = params.get("timeInForce")
-        tifs = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
-        if not spot:
-            tifs["GTX"] = TimeInForce.POST_ONLY
-        if type_text == "LIMIT":
-            if tif_text is None:
-                return mandatory("timeInForce")
-            if tif_text not in tifs:
-                return api_error(-1115, "Invalid timeInForce.")
-            time_in_force = tifs[tif_text]
-        elif type_text == "LIMIT_MAKER":
-            time_in_force = TimeInForce.POST_ONLY
-        else:
-            if tif_text is not None:
-                return api_error(-1106, "Parameter 'timeInForce' sent when not required.")
-            time_in_force = TimeInForce.IOC
-        try:
-            qty = decimal_param(params.get("quantity"))
-            price = decimal_param(params.get("price"))
-        except ValueError as error:
-            return api_error(-1100, f"Illegal characters found in parameter '{error}'.")
-        if qty is None:
-            return mandatory("quantity")
-        if qty <= 0:
-            return api_error(-4003, "Quantity less than or equal to zero.") if not spot else api_error(
-                -1013, "Filter failure: LOT_SIZE")  # fmt: skip
-        if order_type is OrderType.MARKET:
-            if price is not None:
-                return api_error(-1106, "Parameter 'price' sent when not required.")
-        elif price is None:
-            return api_error(*reject_error(self.market, RejectReason.PRICE_REQUIRED))
-        respond = params.get("newOrderRespType") or ("FULL" if spot and type_text != "LIMIT_MAKER" else "ACK")
-        if respond not in (("ACK", "RESULT", "FULL") if spot else ("ACK", "RESULT")):
-            return api_error(-1100, "Illegal characters found in parameter 'newOrderRespType'.")
-        reduce_only = (params.get("reduceOnly") or "false").lower() == "true"
-        if spot and "reduceOnly" in params:
-            return api_error(*reject_error("spot", RejectReason.REDUCE_ONLY))
-        if not spot:
-            side_param = params.get("positionSide", "BOTH")
-            dual = self._dual.get(account.name, False)
-            if side_param not in ("BOTH", "LONG", "SHORT") or (side_param == "BOTH") == dual:
-                return api_error(-4061, "Order's position side does not match user's setting.")
-            if dual:
-                return api_error(-1104, "Not all sent parameters were read; hedge-mode positions are not modelled "
-                                     "by the fake.")  # fmt: skip
-        client_id = params.get("newClientOrderId")
-        pattern = SPOT_CLIENT_ID if spot else FUTURES_CLIENT_ID
-        if client_id is not None and not pattern.match(client_id):
-            return api_error(*reject_error(self.market, RejectReason.INVALID_CLIENT_ID))
-        if not client_id:
-            prefix = "web_" if spot else "autoclose-"
-            client_id = prefix + secrets.token_hex(11)
-        try:
-            side = Side.BUY if side_text == "BUY" else Side.SELL
-            order = self._place(account, rules, side, order_type, qty, price, time_in_force, client_id, reduce_only)
-        except VenueRejectError as error:
-            return api_error(*reject_error(self.market, error.reason, rules, price))
-        if spot:
-            return Reply(body=spot_order(order, kind=respond))  # type: ignore[arg-type]
-        if respond == "ACK":
-            first = order.trades[0].time_ms if order.trades else order.created_ms
-            return Reply(body=futures_order(order, rules, status=OrderStatus.NEW, executed=ZERO, quote=ZERO)
-                          | {"updateTime": first})  # fmt: skip
-        return Reply(body=futures_order(order, rules))
+    @property
+    def user_stream_log(self) -> list[UserStreamMessage]:
+        """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
+        return self.user_stream.events.log
 
-    def _order_query(self, call: Call) -> Reply:
-        """``GET /api/v3/order`` / ``/fapi/v1/order`` by ``orderId`` or ``origClientOrderId``; ``-2013``
-        when there is no such order (or it is not visible yet)."""
-        if isinstance(looked := self._find(call, count_query=True), Reply):
-            return looked
-        found = looked[1]
-        if found is None:
-            return api_error(-2013, MSG_NO_ORDER)
-        return Reply(body=self._order_json(found))
+    @property
+    def auth_log(self) -> list[tuple[int, int, bool]]:
+        """``(connection, error code or 0, success)`` of every WS-API user-stream subscription request."""
+        return self.user_stream.auth_log
 
-    def _order_cancel(self, call: Call) -> Reply:
-        """``DELETE /api/v3/order`` / ``/fapi/v1/order``: ``-2011`` unless the order is open."""
-        if isinstance(looked := self._find(call, count_query=False), Reply):
-            return looked
-        rules, found = looked
-        assert call.account is not None
-        if found is None or not found.status.is_open:
-            return api_error(-2011, MSG_UNKNOWN_ORDER)
-        cancel_id = call.params.get("newClientOrderId") or f"web_cancel{next(self._cancel_ids):06d}"
-        self._cancel_client_ids[found.symbol, found.order_id] = cancel_id
-        self.ledger.cancel(call.account, rules.symbol, order_id=found.order_id)
+    @property
+    def ws_api_log(self) -> list[WsApiAnswer]:
+        """Every answer the WebSocket API sent to an order request, in order."""
+        return self.ws_orders.ws_api_log
+
+    @property
+    def countdown_triggers(self) -> list[CancelTrigger]:
+        """Every USD-M countdown that ran out, with the orders it cancelled."""
+        return self.accounts.countdown_triggers
+
+    @property
+    def private_ws_url(self) -> str:
+        """The URL to configure as ``ws_private``: spot's WS-API (``ws://host:port/ws-api/v3``), or USD-M's
+        user-stream base ``ws://host:port/ws`` (ccxt turns it into ``/private/ws?listenKey=...``)."""
+        path = self.ws_api_path if self.market == "spot" else "/ws"
+        return f"ws://{self.host}:{self.ports[0]}{path}"
+
+    @property
+    def ws_api_url(self) -> str:
+        """The order-entry WebSocket of endpoint 0: ``ws://host:port/ws-api/v3`` (spot, also its user
+        stream) or ``ws://host:port/ws-fapi/v1`` (USD-M); ccxt pro: ``urls['api']['ws']['ws-api'][market]``."""
+        path = self.ws_api_path if self.market == "spot" else WS_FAPI_PATH
+        return f"ws://{self.host}:{self.ports[0]}{path}"
+
+    def order_id(self, order: LedgerOrder) -> str:
+        """The ``orderId`` the venue sends for ``order``, as text (numbered per symbol, as Binance does:
+        another symbol's order can have the same)."""
+        return str(order.order_id)
+
+    def exec_id(self, trade: LedgerTrade) -> str:
+        """The trade ``id`` the venue sends for ``trade``, as text (numbered per symbol, as Binance does)."""
+        return str(trade.trade_id)
+
+    def margin_type(self, account: str, symbol: str) -> str:
+        """USD-M: ``"cross"`` or ``"isolated"``, the account's margin type of ``symbol``."""
+        return self.accounts.margin_type(account, symbol)
+
+    def position_mode(self, account: str) -> str:
+        """USD-M: ``"one-way"`` or ``"hedge"`` (``positionSide/dual``)."""
+        return self.accounts.position_mode(account)
+
+    def user_stream_count(self) -> int:
+        """Open user-stream connections that would receive this venue's events."""
+        return self.user_stream.count()
+
+    def user_streams_up(self) -> bool:
+        """A WS-API subscription or a listen-key stream is open (``user_stream_count``)."""
+        return self.user_stream.count() >= 1
+
+    # -- what tests do ---------------------------------------------------------------------------
+
+    def add_account(
+        self,
+        name: str,
+        *,
+        api_key: str,
+        api_secret: str,
+        balances: Mapping[str, str | Decimal] | None = None,
+        can_trade: bool = True,
+    ) -> LedgerAccount:
+        """Open an account with these starting balances (linear: the wallet in USDT) and HMAC credentials."""
+        account = self.ledger.add_account(
+            name, api_key=api_key, api_secret=api_secret, balances=dict(balances or {}), can_trade=can_trade
+        )
+        self.ledger.subscribe(name, self.user_stream.events.queue)
+        return account
+
+    def ban(self, seconds: float) -> None:
+        """Ban the IP for ``seconds`` of venue time: every REST request is refused (HTTP 418) until then."""
+        self.desk.ban(seconds)
+
+    @property
+    def banned(self) -> bool:
+        """True while the IP ban lasts."""
+        return self.desk.banned
+
+    def reveal_orders(self) -> int:
+        """End :meth:`~arb.sim.faults.FaultPlan.hide_orders` for the orders placed so far: every query finds
+        them from now on (the venue's order service caught up); returns how many were hidden."""
+        return self.desk.reveal_orders()
+
+    async def drop_user_streams(self) -> int:
+        """Drop the TCP connection of every user-stream client (they see 1006); returns how many."""
+        return await drop_connections(self.connections, self.user_stream.is_user_stream, self._record)
+
+    async def tick(self) -> None:
+        """Apply what is due at the venue's current time (countdown cancels, listen-key expiry), then
+        send the events that caused."""
+        self.accounts.check_countdowns()
+        await self.user_stream.expire_listen_keys()
+        await self.user_stream.events.flush()
+
+    # -- the wiring ------------------------------------------------------------------------------
+
+    def _add_routes(self, app: web.Application) -> None:
+        super()._add_routes(app)
+        self.rest.add_routes(app)
         if self.market == "spot":
-            return Reply(body=spot_order(found, kind="CANCEL", cancel_client_id=cancel_id))
-        return Reply(body=futures_order(found, rules))
+            # requests {"id","method","params"} answered {"id","status","result"}
+            app.router.add_get(self.ws_api_path, self._handle_ws_api)
+        else:
+            app.router.add_get(LISTEN_KEY_PATH, self.user_stream.handle_listen_key_stream)
+            app.router.add_get(WS_FAPI_PATH, self._handle_ws_api)
 
-    def _cancel_all(self, call: Call) -> Reply:
-        """Spot ``DELETE /api/v3/openOrders`` (``-2011`` with none open) or USD-M ``DELETE
-        /fapi/v1/allOpenOrders`` (``{"code":200,"msg":"The operation of cancel all open order is done."}``)."""
-        rules = self._rules_of(call.params)
-        if isinstance(rules, Reply):
-            return rules
-        assert call.account is not None
-        open_orders = self.ledger.open_orders(call.account, rules.symbol)
-        for order in open_orders:
-            self._cancel_client_ids[order.symbol, order.order_id] = f"web_cancel{next(self._cancel_ids):06d}"
-            self.ledger.cancel(call.account, rules.symbol, order_id=order.order_id)
-        if self.market != "spot":
-            return Reply(body={"code": 200, "msg": "The operation of cancel all open order is done."})
-        if not open_orders:
-            return api_error(-2011, MSG_UNKNOWN_ORDER)
-        return Reply(body=[spot_order(o, kind="CANCEL", cancel_client_id=self._cancel_client_ids[o.symbol, o.order_id])
-                            for o in open_orders])  # fmt: skip
+    async def _serve_private_ws(self, request: web.Request, combined: bool) -> web.StreamResponse:
+        return await self._serve_ws(request, streams=(), combined=combined)
 
-    def _open_orders(self, call: Call) -> Reply:
-        """``GET /api/v3/openOrders`` / ``/fapi/v1/openOrders`` (``symbol`` optional)."""
-        assert call.account is not None
-        symbol = call.params.get("symbol")
-        if symbol is not None and symbol not in self.ledger.rules:
-            return api_error(-1121, "Invalid symbol.")
-        orders = [o for o in self.ledger.open_orders(call.account, symbol) if o.hidden_queries <= 0]
-        return Reply(body=[self._order_json(o) for o in orders])
+    async def _handle_ws_api(self, request: web.Request) -> web.StreamResponse:
+        """The WebSocket API (spot's ``/ws-api/v3``, USD-M's ``/ws-fapi/v1``): requests on it are
+        :meth:`_on_text`'s; its user-stream sessions are swept when it closes."""
+        try:
+            return await self._serve_ws(request, streams=(), combined=True)
+        finally:
+            self.user_stream.sweep()
 
-    def _all_orders(self, call: Call) -> Reply:
-        """``GET /api/v3/allOrders`` / ``/fapi/v1/allOrders``: oldest first from ``orderId`` or a time span."""
-        rules = self._rules_of(call.params)
-        if isinstance(rules, Reply):
-            return rules
-        assert call.account is not None
-        from_id = int_param(call.params, "orderId")
-        start, end = int_param(call.params, "startTime"), int_param(call.params, "endTime")
-        limit = max(1, min(int_param(call.params, "limit") or 500, 1000))
-        orders = [
-            o for o in call.account.orders
-            if o.symbol == rules.symbol and o.hidden_queries <= 0
-            and (from_id is None or o.order_id >= from_id)
-            and (start is None or o.created_ms >= start) and (end is None or o.created_ms <= end)
-        ]  # fmt: skip
-        chosen = orders[:limit] if from_id is not None or start is not None else orders[-limit:]
-        return Reply(body=[self._order_json(o) for o in chosen])
+    async def _on_text(self, conn: VenueConnection, text: str) -> None:
+        """A request on a connection: the public streams', the WS-API's (an order method goes to
+        ``ws_orders``, a user-data method to ``user_stream``), none on a listen-key stream."""
+        path = conn.path
+        ws_fapi = self.market != "spot" and path.startswith(WS_FAPI_PATH)
+        if path.startswith(LISTEN_KEY_PATH):
+            self.stats.ignored_messages += 1  # the listen-key stream takes no requests
+            return
+        if not (path.startswith(self.ws_api_path) or ws_fapi):
+            await super()._on_text(conn, text)
+            return
+        request = self._request(conn, text, "method", logger, "WS-API connection %d: not a request: %.200r")
+        limits = [self.weight.limits()]
+        if request is None:
+            await send_ws_answer(conn, None, 400, limits, error=(-1000, "Malformed request."))
+            return
+        raw_params = request.get("params")
+        params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
+        request_id, method = request.get("id"), request["method"]
+        if method in ORDER_METHODS:
+            await self.ws_orders.on_request(conn, request_id, method, params)
+        elif ws_fapi:
+            await send_ws_answer(conn, request_id, 400, limits, error=(-1000, f"Unknown method '{method}'."))
+        else:
+            await self.user_stream.on_request(conn, request_id, method, params)
+        self._notify()
 
-    def _my_trades(self, call: Call) -> Reply:
-        """Spot ``GET /api/v3/myTrades`` (a span of at most 24 h) or USD-M ``GET /fapi/v1/userTrades`` (at
-        most 7 days; the last 7 days by default), oldest first."""
-        rules = self._rules_of(call.params)
-        if isinstance(rules, Reply):
-            return rules
-        assert call.account is not None
-        spot = self.market == "spot"
-        order_id = int_param(call.params, "orderId")
-        from_id = int_param(call.params, "fromId")
-        start, end = int_param(call.params, "startTime"), int_param(call.params, "endTime")
-        limit = max(1, min(int_param(call.params, "limit") or 500, 1000))
-        span = DAY_MS if spot else 7 * DAY_MS
-        if start is not None and end is not None and end - start > span:
-            return api_error(-1127, "More than 24 hours between startTime and endTime." if spot
-                          else "The time between startTime and endTime cannot be longer than 7 days.")  # fmt: skip
-        if not spot and order_id is None and from_id is None and start is None and end is None:
-            start = call.now_ms - span
-        if start is not None and end is None and order_id is None:
-            end = start + span
-        trades = self.ledger.trades(call.account, rules.symbol, start_ms=start, end_ms=end, from_id=from_id,
-                                    order_id=order_id, limit=limit)  # fmt: skip
-        if spot:
-            return Reply(body=[spot_trade(t) for t in trades])
-        return Reply(body=[futures_trade(t, rules) for t in trades])
+    def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
+        outs = super()._on_release(frame)
+        self._feed.on_release(frame, outs)
+        return outs
+
+    async def _release(self, frame: ReplayFrame) -> None:
+        await super()._release(frame)
+        if self.user_stream.events.pending:
+            await self.user_stream.events.flush()
+
+    def _spot_symbol(self, symbol: str) -> dict[str, Any]:
+        return self._with_limits(symbol, super()._spot_symbol(symbol), fixed)
+
+    def _futures_symbol(self, symbol: str) -> dict[str, Any]:
+        return self._with_limits(symbol, super()._futures_symbol(symbol), plain)
+
+    def _with_limits(self, symbol: str, entry: dict[str, Any], text: Callable[[Decimal], str]) -> dict[str, Any]:
+        """``entry`` (an ``exchangeInfo`` symbol) with the ledger's price and quantity limits in its
+        PRICE_FILTER and LOT_SIZE filters, numbers spelled by ``text`` (spot ``fixed``, USD-M ``plain``)."""
+        rules = self.ledger.rules.get(symbol)
+        if rules is not None:
+            for f in entry["filters"]:
+                if f["filterType"] == "PRICE_FILTER":
+                    f.update(minPrice=text(rules.min_price), maxPrice=text(rules.max_price))
+                elif f["filterType"] == "LOT_SIZE":
+                    f.update(minQty=text(rules.min_qty), maxQty=text(rules.max_qty))
+        return entry

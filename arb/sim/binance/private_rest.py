@@ -1,18 +1,21 @@
 """The fake private Binance's REST dispatch: bans, scripted faults, request weight, order counts,
-authentication (``X-MBX-APIKEY`` and the HMAC ``signature``), order faults, and the helpers the
-endpoint handlers share. The handlers themselves are in :mod:`.accounts` and :mod:`.exchange`.
+authentication (``X-MBX-APIKEY`` and the HMAC ``signature``) and order faults, in front of the endpoint
+handlers (:mod:`.orders`, :mod:`.accounts`, the listen keys of :mod:`.user_stream`).
+
+:class:`BinanceRest` is a part of :class:`~arb.sim.binance.exchange.FakeBinanceExchange`: an aiohttp
+handler (:meth:`BinanceRest.serve`) for every path of its endpoint table, usable on an application of
+its own without the venue's market playback.
 """
 
 from __future__ import annotations
 
-__all__ = ["BinancePrivateRest"]
+__all__ = ["BinanceRest"]
 
 import hmac
 import logging
-from collections.abc import Callable, Mapping
-from decimal import Decimal
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -26,104 +29,100 @@ from arb.sim.binance.calls import (
     MSG_RECV_WINDOW,
     MSG_SIGNATURE,
     Call,
-    CountdownTrigger,
     Endpoint,
     Reply,
     api_error,
-    int_param,
     mandatory,
     unsigned,
 )
-from arb.sim.binance.user_stream import BinanceUserStreams
-from arb.sim.binance.wire import fixed, futures_order, plain, signature, spot_order
-from arb.sim.faults import AppliedFault, FaultKind, OrderFault
-from arb.sim.ledger import LedgerAccount, LedgerOrder, SymbolRules
-from arb.sim.private import encode
+from arb.sim.binance.symbols import BinanceMarket
+from arb.sim.binance.weight import RequestWeight
+from arb.sim.binance.wire import signature
+from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault
+from arb.sim.ledger import LedgerAccount
+from arb.sim.private import OrderDesk, encode
 
 logger = logging.getLogger(__name__)
 
 
-class BinancePrivateRest(BinanceUserStreams):
-    """Serves the private REST endpoints in ``self._private`` (filled by the venue's constructor)."""
+class BinanceRest:
+    """Serves ``endpoints`` (by method and path) for ``desk``'s ledger.
 
-    def margin_type(self, account: str, symbol: str) -> str:
-        """USD-M: ``"cross"`` or ``"isolated"``, the account's margin type of ``symbol``."""
-        return "isolated" if self._margin_type.get((account, symbol)) == "ISOLATED" else "cross"
+    ``weight`` is the request weight it charges; a client that keeps sending after ``bans_after_429``
+    answers of 429 in one minute is banned (``desk``'s ban) for ``ban_s``. ``begin`` awaits a request's
+    way in (the plan's ``rest_hold``), ``tick`` what is due before it is served (countdowns, listen keys,
+    events), ``log`` records its answer ``(request, status, weight)``; ``record`` appends a fault that landed.
+    """
 
-    def position_mode(self, account: str) -> str:
-        """USD-M: ``"one-way"`` or ``"hedge"`` (``positionSide/dual``)."""
-        return "hedge" if self._dual.get(account, False) else "one-way"
+    def __init__(
+        self,
+        desk: OrderDesk,
+        weight: RequestWeight,
+        faults: FaultPlan,
+        endpoints: Mapping[tuple[str, str], Endpoint],
+        *,
+        market: BinanceMarket,
+        clock: Callable[[], float],
+        begin: Callable[[web.Request], Awaitable[None]],
+        tick: Callable[[], Awaitable[None]],
+        log: Callable[[web.Request, int, int], None],
+        record: Callable[[AppliedFault], None],
+        bans_after_429: int = 3,
+        ban_s: float = 120.0,
+    ) -> None:
+        self.desk = desk
+        self.ledger = desk.ledger
+        self.weight = weight
+        self.faults = faults
+        self.endpoints = dict(endpoints)
+        """The endpoints served, by method and path."""
+        self.market = market
+        self._clock = clock
+        self._begin = begin
+        self._tick = tick
+        self._log_rest = log
+        self._record = record
+        self._bans_after_429 = bans_after_429
+        self._ban_s = ban_s
+        self._refused_in_window = 0
+        self._order_counts: deque[float] = deque()
 
-    async def tick(self) -> None:
-        """Apply what is due at the venue's current time (countdown cancels, listen-key expiry), then
-        send the events that caused."""
-        self._check_countdowns()
-        await self._expire_listen_keys()
-        await self._flush_user_events()
+    def add_routes(self, app: web.Application) -> None:
+        """Route every endpoint's method and path to :meth:`serve`."""
+        for method, path in self.endpoints:
+            app.router.add_route(method, path, self.serve)
 
-    def _spot_symbol(self, symbol: str) -> dict[str, Any]:
-        return self._with_limits(symbol, super()._spot_symbol(symbol), fixed)
-
-    def _futures_symbol(self, symbol: str) -> dict[str, Any]:
-        return self._with_limits(symbol, super()._futures_symbol(symbol), plain)
-
-    def _with_limits(self, symbol: str, entry: dict[str, Any], text: Callable[[Decimal], str]) -> dict[str, Any]:
-        """``entry`` (an ``exchangeInfo`` symbol) with the ledger's price and quantity limits in its
-        PRICE_FILTER and LOT_SIZE filters, numbers spelled by ``text`` (spot ``fixed``, USD-M ``plain``)."""
-        rules = self.ledger.rules.get(symbol)
-        if rules is not None:
-            for f in entry["filters"]:
-                if f["filterType"] == "PRICE_FILTER":
-                    f.update(minPrice=text(rules.min_price), maxPrice=text(rules.max_price))
-                elif f["filterType"] == "LOT_SIZE":
-                    f.update(minQty=text(rules.min_qty), maxQty=text(rules.max_qty))
-        return entry
-
-    # -- routes ------------------------------------------------------------------------------------
-
-    def _add_routes(self, app: web.Application) -> None:
-        super()._add_routes(app)
-        for method, path in self._private:
-            app.router.add_route(method, path, self._serve_private)
-        if self.market == "spot":
-            # requests {"id","method","params"} answered {"id","status","result"}
-            app.router.add_get(self.ws_api_path, self._handle_private_ws)
-        else:
-            app.router.add_get("/private/ws", self._handle_listen_key_stream)
-
-    async def _serve_private(self, request: web.Request) -> web.StreamResponse:
+    async def serve(self, request: web.Request) -> web.StreamResponse:
         """Serve one private call: hold, ban, scripted faults, weight, auth, order faults, handler."""
-        endpoint = self._private[(request.method, request.path)]
-        await self._begin_rest(request)
-        self._check_countdowns()
-        await self._expire_listen_keys()
-        await self._flush_user_events()
+        endpoint = self.endpoints[(request.method, request.path)]
+        await self._begin(request)
+        await self._tick()
         now = self._clock()
-        if self.banned:
-            assert self._ban_until is not None
-            retry = max(1, int(self._ban_until - now + 0.999))
-            refused = self._error_body(418, None, None, retry)
+        if self.desk.banned:
+            assert self.desk.ban_until is not None
+            retry = max(1, int(self.desk.ban_until - now + 0.999))
+            refused = self.weight.error_body(418, None, None, retry)
             return self._send(request, 418, refused, {"Retry-After": str(retry)}, endpoint.weight)
         if (fault := self.faults.take_rest_fault(request.path)) is not None:
             headers: dict[str, str] = {}
-            status, raw, content_type = self._faulted(fault, lambda: (200, b"[]"), headers)
+            status, raw, content_type = self.weight.fault_answer(fault, lambda: (200, b"[]"), headers, self._record)
             self._log_rest(request, status, endpoint.weight)
             return web.Response(status=status, body=raw, headers=headers, content_type=content_type)
-        window = self._weight_window
-        used = self._charge(endpoint.weight)
-        if self._weight_window != window:
+        window = self.weight.window
+        used = self.weight.charge(endpoint.weight)
+        if self.weight.window != window:
             self._refused_in_window = 0
         headers = {"x-mbx-used-weight": str(used), "x-mbx-used-weight-1m": str(used)}
-        if used > self._weight_limit:
+        if used > self.weight.limit:
             self._refused_in_window += 1
-            retry = self._seconds_to_window_end()
+            retry = self.weight.seconds_left()
             if self._refused_in_window > self._bans_after_429:
-                self._ban_until = now + self._ban_s
-                self._record(AppliedFault(FaultKind.BAN, detail=f"kept sending after 429: until {self._ban_until}"))
-                return self._send(request, 418, self._error_body(418, None, None, int(self._ban_s)),
+                self.desk.ban_until = now + self._ban_s
+                self._record(AppliedFault(FaultKind.BAN, detail=f"kept sending after 429: until {self.desk.ban_until}"))
+                return self._send(request, 418, self.weight.error_body(418, None, None, int(self._ban_s)),
                                   {**headers, "Retry-After": str(int(self._ban_s))}, endpoint.weight)  # fmt: skip
             headers["Retry-After"] = str(retry)
-            return self._send(request, 429, self._error_body(429, None, None, retry), headers, endpoint.weight)
+            return self._send(request, 429, self.weight.error_body(429, None, None, retry), headers, endpoint.weight)
         body = await request.text() if request.method != "GET" else ""
         account, refusal = self._authenticate(request, body, endpoint, now)
         if refusal is not None:
@@ -134,16 +133,18 @@ class BinancePrivateRest(BinanceUserStreams):
             return self._reply(request, api_error(-1100, "Illegal characters found in a parameter."), headers,
                                endpoint.weight)  # fmt: skip
         if endpoint.order_count:
-            self._count_order(now, headers)
+            self.count_order(now, headers)
         call = Call(params, account, int(now * 1000))
         order_fault = self.faults.take_order_fault(endpoint.operation) if endpoint.operation else None
         if endpoint.operation:
-            call.now_ms = await self._order_arrives(endpoint.operation)
+            call.now_ms = await self.desk.arrives(endpoint.operation)
         if order_fault is None:
-            return self._reply(request, await self._act(partial(self._run, endpoint, call)), headers, endpoint.weight)
+            reply = await self.desk.act(partial(self.run, endpoint, call))
+            return self._reply(request, reply, headers, endpoint.weight)
         return await self._faulted_order(request, endpoint, call, order_fault, headers)
 
-    def _run(self, endpoint: Endpoint, call: Call) -> Reply:
+    def run(self, endpoint: Endpoint, call: Call) -> Reply:
+        """The handler's reply to ``call`` (``-1100`` for a parameter it could not read)."""
         try:
             return endpoint.handler(call)
         except ValueError as error:
@@ -153,19 +154,21 @@ class BinancePrivateRest(BinanceUserStreams):
         self, request: web.Request, endpoint: Endpoint, call: Call, fault: OrderFault, headers: dict[str, str]
     ) -> web.StreamResponse:
         """Answer under an order fault: the request is acted on before (``processed``) or not at all."""
-        outcome = await self._under_order_fault(
-            request, fault, call, lambda: self._run(endpoint, call), endpoint.weight
-        )
+
+        def log(status: int) -> None:
+            self._log_rest(request, status, endpoint.weight)
+
+        outcome = await self.desk.under_fault(request, fault, call, lambda: self.run(endpoint, call), log)
         if isinstance(outcome, Reply):
             return self._reply(request, outcome, headers, endpoint.weight)
         if outcome is not None:
             return outcome
         status = fault.status or 503
         if status in (429, 418) and fault.code is None:  # the venue's own words: -1003, with its Retry-After
-            retry = fault.retry_after or (self._seconds_to_window_end() if status == 429 else 120)
+            retry = fault.retry_after or (self.weight.seconds_left() if status == 429 else 120)
             headers["Retry-After"] = str(retry)
             return self._send(
-                request, status, self._error_body(status, None, fault.msg, retry), headers, endpoint.weight
+                request, status, self.weight.error_body(status, None, fault.msg, retry), headers, endpoint.weight
             )
         if fault.retry_after is not None:
             headers["Retry-After"] = str(fault.retry_after)
@@ -186,7 +189,8 @@ class BinancePrivateRest(BinanceUserStreams):
     def _reply(self, request: web.Request, reply: Reply, headers: dict[str, str], weight: int) -> web.Response:
         return self._send(request, reply.status, encode(reply.body), headers, weight)
 
-    def _count_order(self, now: float, headers: dict[str, str]) -> None:
+    def count_order(self, now: float, headers: dict[str, str]) -> None:
+        """Count one order at ``now`` (seconds) and put the counts in ``headers`` (``x-mbx-order-count-*``)."""
         counts = self._order_counts
         counts.append(now)
         while counts and counts[0] <= now - 86_400:
@@ -238,58 +242,3 @@ class BinancePrivateRest(BinanceUserStreams):
         if body.strip():
             params.update(parse_qsl(body, keep_blank_values=True, strict_parsing=False))
         return params
-
-    # -- helpers shared by handlers ----------------------------------------------------------------
-
-    def _rules_of(self, params: Mapping[str, str]) -> SymbolRules | Reply:
-        symbol = params.get("symbol")
-        if not symbol:
-            return mandatory("symbol")
-        rules = self.ledger.rules.get(symbol)
-        if rules is None:
-            return api_error(-1121, "Invalid symbol.")
-        return rules
-
-    def _symbol_and_int(self, call: Call, name: str) -> tuple[SymbolRules, int] | Reply:
-        """The rules of the request's ``symbol`` and its integer parameter ``name`` (mandatory), or the
-        refusal of the request."""
-        rules = self._rules_of(call.params)
-        if isinstance(rules, Reply):
-            return rules
-        assert call.account is not None
-        value = int_param(call.params, name)
-        if value is None:
-            return mandatory(name)
-        return rules, value
-
-    def _order_json(self, order: LedgerOrder, *, query: bool = True) -> dict[str, Any]:
-        if self.market == "spot":
-            return spot_order(order, kind="QUERY" if query else "RESULT")
-        return futures_order(order, self.ledger.rules[order.symbol], query=query)
-
-    def _find(self, call: Call, *, count_query: bool) -> tuple[SymbolRules, LedgerOrder | None] | Reply:
-        """The symbol's rules and the order ``orderId`` or ``origClientOrderId`` names (``None``: no such
-        order, or not visible yet), or the refusal of the request."""
-        rules = self._rules_of(call.params)
-        if isinstance(rules, Reply):
-            return rules
-        order_id = int_param(call.params, "orderId")
-        client_id = call.params.get("origClientOrderId") or None
-        if order_id is None and client_id is None:
-            name = "orderId" if self.market == "spot" else "orderId' or 'origClientOrderId"
-            return api_error(-1102, f"Param '{name}' or 'origClientOrderId' must be sent, but both were empty/null!")
-        assert call.account is not None
-        return rules, self.ledger.find(call.account, rules.symbol, order_id=order_id, client_id=client_id,
-                                       count_query=count_query)  # fmt: skip
-
-    def _check_countdowns(self) -> None:
-        now = self._clock()
-        for key, (_, deadline) in list(self._countdowns.items()):
-            if now < deadline:
-                continue
-            del self._countdowns[key]
-            name, symbol = key
-            account = self.ledger.accounts[name]
-            cancelled = [o.order_id for o in self.ledger.cancel_all(account, symbol)]
-            self.countdown_triggers.append(CountdownTrigger(name, symbol, now, tuple(cancelled)))
-            logger.info("countdown cancel: %s %s: cancelled %d orders", name, symbol, len(cancelled))

@@ -45,8 +45,8 @@ from arb.sim.binance.symbols import (
     spot_symbol,
     symbol_assets,
 )
+from arb.sim.binance.weight import RequestWeight
 from arb.sim.book import PriceLevelBook
-from arb.sim.faults import AppliedFault, FaultKind, RestFault
 from arb.sim.options import VenueOptions
 from arb.sim.replay import Classified, FrameKind, ReplayFrame, SessionSpec
 from arb.sim.venue import BookView, FakeVenue, OutFrame, VenueConnection
@@ -63,13 +63,6 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9\-_]{1,36}$")
 _RECENT_DIFFS = 20_000
 
 _METHODS = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"
-_MSG_TOO_MANY = (
-    "Too many requests; current limit is {limit} requests per minute. "
-    "Please use the websocket for live updates to avoid polling the API."
-)
-_MSG_BANNED = "Way too many requests; IP banned until {until}. Please use the websocket for live updates to avoid bans."
-_MSG_INTERNAL = "Internal error; unable to process your request. Please try again."
-_MSG_UNKNOWN = "An unknown error occured while processing the request."
 
 
 # -- wire structs (Binance field names mapped to descriptive ones) ---------------------------------
@@ -181,9 +174,9 @@ class FakeBinanceVenue(FakeVenue):
         self._default_spec = SymbolSpec(tick_size, lot_size, min_notional)
         self._specs = dict(specs or {})
         self._books: dict[str, _BookState] = {}
-        self._weight_limit = weight_limit if weight_limit is not None else (6000 if market == "spot" else 2400)
-        self._weight_window = -1
-        self._used_weight = 0
+        limit = weight_limit if weight_limit is not None else (6000 if market == "spot" else 2400)
+        self.weight = RequestWeight(limit, options.clock)
+        """The request weight REST (and the WebSocket API) count."""
         self._prefix = "/api/v3" if market == "spot" else "/fapi/v1"
         self._funding = dict(options.funding or {})
         self._mark_second: dict[str, int] = {}  # the last whole second a markPriceUpdate was built for
@@ -378,39 +371,12 @@ class FakeBinanceVenue(FakeVenue):
     async def _reply_error(self, conn: VenueConnection, code: int, msg: str, request_id: Any = None) -> None:
         await conn.send_control(_text({"error": {"code": code, "msg": msg}, "id": request_id}))
 
-    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None, *, combined: bool) -> str:
+    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None) -> str:
         name = as_stream or "xyzusdt@" + out.stream.split("@", 1)[-1]
         payload = out.raw_text if out.raw_text is not None else out.text
         return f'{{"stream":"{name}","data":{payload}}}'
 
     # -- REST ------------------------------------------------------------------------------------
-
-    def _charge(self, weight: int) -> int:
-        window = int(self._clock() // 60)
-        if window != self._weight_window:
-            self._weight_window = window
-            self._used_weight = 0
-        self._used_weight += weight
-        return self._used_weight
-
-    def _seconds_to_window_end(self) -> int:
-        now = self._clock()
-        return max(1, int(60 - now % 60))
-
-    def _error_body(self, status: int, code: int | None, msg: str | None, retry_after: int) -> bytes:
-        if status == 429:
-            code = -1003 if code is None else code
-            msg = msg or _MSG_TOO_MANY.format(limit=self._weight_limit)
-        elif status == 418:
-            code = -1003 if code is None else code
-            msg = msg or _MSG_BANNED.format(until=int((self._clock() + retry_after) * 1000))
-        elif status >= 500:
-            code = -1001 if code is None else code
-            msg = msg or _MSG_INTERNAL
-        else:
-            code = -1000 if code is None else code
-            msg = msg or _MSG_UNKNOWN
-        return _encode({"code": code, "msg": msg})
 
     async def _answer(self, request: web.Request, weight: int, build: Callable[[], tuple[int, bytes]]) -> web.Response:
         """Serve one REST call: hold if asked, apply a scripted fault, count weight, build the body.
@@ -419,38 +385,19 @@ class FakeBinanceVenue(FakeVenue):
         """
         await self._begin_rest(request)
         fault = self.faults.take_rest_fault(request.path)
-        used = self._charge(weight)
+        used = self.weight.charge(weight)
         headers = {"x-mbx-used-weight": str(used), "x-mbx-used-weight-1m": str(used)}
         content_type = "application/json"
         if fault is not None:
-            status, body, content_type = self._faulted(fault, build, headers)
-        elif used > self._weight_limit:
-            retry = self._seconds_to_window_end()
-            status, body = 429, self._error_body(429, None, None, retry)
+            status, body, content_type = self.weight.fault_answer(fault, build, headers, self._record)
+        elif used > self.weight.limit:
+            retry = self.weight.seconds_left()
+            status, body = 429, self.weight.error_body(429, None, None, retry)
             headers["Retry-After"] = str(retry)
         else:
             status, body = build()
         self._log_rest(request, status, weight)
         return web.Response(status=status, body=body, headers=headers, content_type=content_type)
-
-    def _faulted(
-        self, fault: RestFault, build: Callable[[], tuple[int, bytes]], headers: dict[str, str]
-    ) -> tuple[int, bytes, str]:
-        if fault.kind is FaultKind.REST_MALFORMED:
-            _, full = build()
-            self._record(AppliedFault(FaultKind.REST_MALFORMED, detail=f"{len(full) // 2} of {len(full)} bytes"))
-            return 200, full[: max(1, len(full) // 2)], "application/json"
-        retry = fault.retry_after
-        if retry is None and fault.status in (429, 418):
-            retry = self._seconds_to_window_end() if fault.status == 429 else 120
-        if retry is not None:
-            headers["Retry-After"] = str(retry)
-        body = (
-            fault.body if fault.body is not None else self._error_body(fault.status, fault.code, fault.msg, retry or 0)
-        )
-        content_type = "text/html" if body.lstrip().startswith(b"<") else "application/json"
-        self._record(AppliedFault(FaultKind.REST_ERROR, detail=f"{fault.status} {body[:80]!r}"))
-        return fault.status, body, content_type
 
     def _bad_request(self, code: int, msg: str) -> tuple[int, bytes]:
         return 400, _encode({"code": code, "msg": msg})
@@ -549,7 +496,7 @@ class FakeBinanceVenue(FakeVenue):
     def _exchange_info(self, symbols: Sequence[str]) -> dict[str, Any]:
         server_time = int(self._clock() * 1000)
         describe = self._spot_symbol if self._binance_market == "spot" else self._futures_symbol
-        return exchange_info(self._binance_market, server_time, self._weight_limit, [describe(s) for s in symbols])
+        return exchange_info(self._binance_market, server_time, self.weight.limit, [describe(s) for s in symbols])
 
     def _spot_symbol(self, symbol: str) -> dict[str, Any]:
         return spot_symbol(symbol, *self._spec(symbol))

@@ -1,9 +1,13 @@
 """The fake private Bybit's account and position endpoints: API key info, account info, coins,
-wallet balance, transaction log, positions, leverage, position mode and disconnection protection."""
+wallet balance, transaction log, positions, leverage and position mode.
+
+:class:`BybitAccounts` is a part of :class:`~arb.sim.bybit.exchange.FakeBybitExchange`, usable alone:
+its handlers take a :class:`~arb.sim.bybit.calls.Call` and return a :class:`~arb.sim.bybit.calls.Reply`.
+"""
 
 from __future__ import annotations
 
-__all__ = ["BybitAccountEndpoints"]
+__all__ = ["BybitAccounts"]
 
 from collections.abc import Callable
 from decimal import Decimal
@@ -11,21 +15,51 @@ from typing import Any
 
 from arb.sim.bybit.calls import (
     CATEGORIES,
-    SEVEN_DAYS_MS,
     Call,
+    Endpoint,
     Reply,
     api_error,
+    category_refusal,
+    empty_page,
+    foreign_symbol,
     page_of,
     param_text,
+    time_window,
+    unknown_symbol,
 )
-from arb.sim.bybit.private_rest import BybitRest
+from arb.sim.bybit.views import BybitViews
 from arb.sim.bybit.wire import decimal_text, funding_exec_id, transaction_entry
 from arb.sim.ledger import ZERO, FundingPayment, LedgerAccount, LedgerTrade, Side
 from arb.sim.private import decimal_param
 
 
-class BybitAccountEndpoints(BybitRest):
-    """The account and position handlers (each takes a :class:`Call`, returns a :class:`Reply`)."""
+class BybitAccounts:
+    """The account and position handlers of ``views``' ledger, and the position modes they set
+    (``max_leverage``: the most ``set-leverage`` takes)."""
+
+    def __init__(self, views: BybitViews, *, max_leverage: Decimal) -> None:
+        self.views = views
+        self.ledger = views.ledger
+        self.category = views.category
+        self.max_leverage = max_leverage
+        self._hedge_mode: dict[tuple[str, str], bool] = {}
+
+    def endpoints(self) -> dict[str, Endpoint]:
+        """The account and position endpoints, by path."""
+        return {
+            "/v5/user/query-api": Endpoint("GET", self._query_api, True, None),
+            "/v5/account/info": Endpoint("GET", self._account_info, True, None),
+            "/v5/asset/coin/query-info": Endpoint("GET", self._coin_info, True, None),
+            "/v5/account/wallet-balance": Endpoint("GET", self._wallet_balance, True, "query"),
+            "/v5/account/transaction-log": Endpoint("GET", self._transaction_log, True, "query"),
+            "/v5/position/list": Endpoint("GET", self._position_list, True, "query"),
+            "/v5/position/set-leverage": Endpoint("POST", self._set_leverage, True, None),
+            "/v5/position/switch-mode": Endpoint("POST", self._switch_mode, True, None),
+        }
+
+    def hedge(self, symbol: str) -> bool:
+        """Whether ``symbol``'s positions are in hedge mode (``/v5/position/switch-mode``)."""
+        return self._hedge_mode.get(("*", symbol), False)
 
     def _query_api(self, call: Call) -> Reply:
         """``GET /v5/user/query-api``: the key's details; ``uta: 1`` (a unified trading account)."""
@@ -33,7 +67,7 @@ class BybitAccountEndpoints(BybitRest):
         account = call.account
         trade = ["Order", "Position"] if account.can_trade else []
         result: dict[str, Any] = {
-            "id": str(self._uids[account.name] * 10),
+            "id": str(self.views.uid(account.name) * 10),
             "note": account.name,
             "apiKey": account.api_key,
             "readOnly": 0 if account.can_trade else 1,
@@ -58,7 +92,7 @@ class BybitAccountEndpoints(BybitRest):
             "createdAt": "2024-01-01T00:00:00Z",
             "unified": 0,
             "uta": 1,
-            "userID": self._uids[account.name],
+            "userID": self.views.uid(account.name),
             "inviterID": 0,
             "vipLevel": "No VIP",
             "mktMakerLevel": "0",
@@ -125,7 +159,7 @@ class BybitAccountEndpoints(BybitRest):
             return api_error(10001, "accountType only support UNIFIED.")
         coins = param_text(call.params, "coin")
         wanted = set(coins.split(",")) if coins else None
-        return Reply(result={"list": [self._wallet(call.account, wanted)]})
+        return Reply(result={"list": [self.views.wallet(call.account, wanted)]})
 
     def _transaction_log(self, call: Call) -> Reply:
         """``GET /v5/account/transaction-log`` (``accountType`` UNIFIED, ``category``, ``currency``,
@@ -140,7 +174,7 @@ class BybitAccountEndpoints(BybitRest):
         category = param_text(params, "category")
         if category is not None and category not in CATEGORIES:
             return api_error(10001, "Illegal category")
-        window = self._time_window(call, capped=True)
+        window = time_window(call, capped=True)
         if isinstance(window, Reply):
             return window
         start, end = window
@@ -159,23 +193,6 @@ class BybitAccountEndpoints(BybitRest):
         page, cursor = page_of(chosen, params, 20, 50)
         return Reply(result={"nextPageCursor": cursor, "list": page})
 
-    def _time_window(self, call: Call, *, capped: bool) -> tuple[int, int] | Reply:
-        """``startTime``/``endTime`` (ms) of a history query: the 7 days up to now when neither is given,
-        7 days from (or up to) the one given; ``capped``: a longer span given is refused."""
-        try:
-            start = int(param_text(call.params, "startTime") or 0) or None
-            end = int(param_text(call.params, "endTime") or 0) or None
-        except ValueError:
-            return api_error(10001, "params error: startTime or endTime invalid")
-        if capped and start is not None and end is not None and end - start > SEVEN_DAYS_MS:
-            return api_error(10001, "params error: The time range between startTime and endTime cannot exceed 7 days")
-        if start is None and end is None:
-            return call.now_ms - SEVEN_DAYS_MS, call.now_ms
-        if start is None:
-            assert end is not None
-            return end - SEVEN_DAYS_MS, end
-        return start, end if end is not None else start + SEVEN_DAYS_MS
-
     def _transactions(self, account: LedgerAccount) -> list[dict[str, Any]]:
         """Every wallet change of a linear account, newest first: trades (realised PnL less the fee) and
         funding payments, the wallet after each counted back from the wallet now."""
@@ -188,7 +205,7 @@ class BybitAccountEndpoints(BybitRest):
         moves.sort(key=lambda move: (move[0], move[1]))
         balance = account.balance(settle).total - sum((change for _, _, change, _ in moves), ZERO)
         sizes: dict[str, Decimal] = {}
-        uid = self._uids[account.name]
+        uid = self.views.uid(account.name)
         out = []
         for _, k, change, item in moves:
             balance += change
@@ -201,7 +218,7 @@ class BybitAccountEndpoints(BybitRest):
                     size=decimal_text(item.position, rules.step_size), currency=settle,
                     trade_price=decimal_text(item.mark_price, rules.tick_size), funding=item.payment, fee=ZERO,
                     cash_flow=ZERO, cash_balance=balance, fee_rate=item.rate if item.position > 0 else -item.rate,
-                    trade_id=funding_exec_id(item.payment_id), order_id=self._funding_order_id(item),
+                    trade_id=funding_exec_id(item.payment_id), order_id=self.views.funding_order_id(item),
                     order_link_id="",
                 ))  # fmt: skip
                 continue
@@ -214,7 +231,7 @@ class BybitAccountEndpoints(BybitRest):
                 currency=settle, trade_price=decimal_text(item.price, rules.tick_size), funding=None, fee=item.fee,
                 cash_flow=item.realized_pnl, cash_balance=balance,
                 fee_rate=self.ledger.maker_fee if item.is_maker else self.ledger.taker_fee,
-                trade_id=self.exec_id(item), order_id=self.order_id(order),
+                trade_id=self.views.exec_id(item), order_id=self.views.order_id(order),
                 order_link_id=order.client_id if not order.client_id.startswith("~") else "",
             ))  # fmt: skip
         out.reverse()
@@ -223,7 +240,11 @@ class BybitAccountEndpoints(BybitRest):
     def _position_list(self, call: Call) -> Reply:
         """``GET /v5/position/list?category=linear&symbol=XRPUSDT`` (or ``settleCoin=USDT``: the open ones)."""
         assert call.account is not None
-        if (refusal := self._category(call.params, other=self._empty(call.params), allowed=CATEGORIES[1:])) is not None:
+        if (
+            refusal := category_refusal(
+                self.category, call.params, other=empty_page(call.params), allowed=CATEGORIES[1:]
+            )
+        ) is not None:
             return refusal
         symbol = param_text(call.params, "symbol")
         settle = param_text(call.params, "settleCoin")
@@ -241,7 +262,7 @@ class BybitAccountEndpoints(BybitRest):
                                       "symbol or settleCoin or baseCoin")  # fmt: skip
         if isinstance(symbols, Reply):
             return symbols
-        entries = [self._position_dict(call.account, s) for s in symbols]
+        entries = [self.views.position_dict(call.account, s) for s in symbols]
         page, cursor = page_of(entries, call.params, 20, 200)
         return Reply(result={"list": page, "nextPageCursor": cursor, "category": self.category})
 
@@ -253,7 +274,7 @@ class BybitAccountEndpoints(BybitRest):
         """The symbols a position request names: its ``symbol`` (refused when unknown), else ``others()``
         (what its coin parameters choose); without either, the refusal naming the ``missing`` parameters."""
         if symbol is not None:
-            return [symbol] if self._rules(symbol) is not None else self._unknown_symbol()
+            return [symbol] if self.views.rules(symbol) is not None else unknown_symbol(self.category)
         if others is not None:
             return others()
         return api_error(10001, f"Missing some parameters that must be filled in, {missing}")
@@ -261,7 +282,9 @@ class BybitAccountEndpoints(BybitRest):
     def _position_category(self, call: Call) -> Reply | None:
         """The refusal of a position setting for a category other than linear or inverse (or a symbol
         of another category); ``None`` when the category is one of those."""
-        return self._category(call.params, other=self._foreign_symbol(call.params), allowed=("linear", "inverse"))
+        return category_refusal(
+            self.category, call.params, other=foreign_symbol(call.params), allowed=("linear", "inverse")
+        )
 
     def _set_leverage(self, call: Call) -> Reply:
         """``POST /v5/position/set-leverage``: one leverage for both sides (one-way mode)."""
@@ -269,9 +292,9 @@ class BybitAccountEndpoints(BybitRest):
         assert account is not None
         if (refusal := self._position_category(call)) is not None:
             return refusal
-        rules = self._rules(param_text(call.params, "symbol"))
+        rules = self.views.rules(param_text(call.params, "symbol"))
         if rules is None:
-            return self._unknown_symbol()
+            return unknown_symbol(self.category)
         try:
             buy = decimal_param(param_text(call.params, "buyLeverage"))
             sell = decimal_param(param_text(call.params, "sellLeverage"))
@@ -306,7 +329,7 @@ class BybitAccountEndpoints(BybitRest):
         if isinstance(symbols, Reply):
             return symbols
         hedge = mode == "3"
-        if all(self._hedge_mode.get(("*", s), False) == hedge for s in symbols):
+        if all(self.hedge(s) == hedge for s in symbols):
             return api_error(110025, "Position mode is not modified")
         for s in symbols:
             if account.position(s).qty != 0 or self.ledger.open_orders(account, s):
@@ -314,20 +337,3 @@ class BybitAccountEndpoints(BybitRest):
         for s in symbols:
             self._hedge_mode[("*", s)] = hedge
         return Reply()
-
-    def _set_dcp(self, call: Call) -> Reply:
-        """``POST /v5/order/disconnected-cancel-all`` ``{"product":"SPOT","timeWindow":10}`` ->
-        ``{"retCode":0,"retMsg":"success"}`` (the whole body, as documented)."""
-        account = call.account
-        assert account is not None
-        product = param_text(call.params, "product") or "OPTIONS"
-        if product not in ("OPTIONS", "DERIVATIVES", "SPOT"):
-            return api_error(10001, "params error: product invalid")
-        try:
-            window = int(param_text(call.params, "timeWindow") or "")
-        except ValueError:
-            return api_error(10001, "params error: timeWindow invalid")
-        if not 3 <= window <= 300:
-            return api_error(10001, "params error: timeWindow must be within [3, 300]")
-        self._dcp_windows.setdefault(account.name, {})[product] = window
-        return Reply(raw={"retCode": 0, "retMsg": "success"})

@@ -25,10 +25,16 @@ __all__ = [
     "TickerMessage",
     "TradeAnswer",
     "api_error",
+    "category_refusal",
     "decode_ticker",
+    "empty_page",
     "flag",
+    "foreign_symbol",
+    "no_order",
     "page_of",
     "param_text",
+    "time_window",
+    "unknown_symbol",
 ]
 
 import re
@@ -38,9 +44,11 @@ from typing import Any, Literal
 
 import msgspec
 
+from arb.sim.bybit.wire import BybitCategory, reject_code
+from arb.sim.connection import VenueConnection
 from arb.sim.faults import OrderOperation
+from arb.sim.ledger import RejectReason
 from arb.sim.private import CancelTrigger, RestCall
-from arb.sim.venue import VenueConnection
 
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 CURSOR_OFFSET = re.compile(r"(\d+)$")
@@ -155,6 +163,36 @@ def api_error(code: int, msg: str) -> Reply:
     return Reply(code, msg)
 
 
+def category_refusal(
+    category: BybitCategory, params: Mapping[str, Any], *, other: Reply, allowed: tuple[str, ...] = CATEGORIES
+) -> Reply | None:
+    """``None`` when the request's ``category`` is the venue's; ``other`` for another market (which the venue
+    holds nothing of: an empty list, or an unknown symbol); Bybit's refusal for a bad value."""
+    asked = param_text(params, "category")
+    if asked not in allowed:
+        return api_error(10001, "Illegal category")
+    return None if asked == category else other
+
+
+def empty_page(params: Mapping[str, Any]) -> Reply:
+    return Reply(result={"list": [], "nextPageCursor": "", "category": param_text(params, "category")})
+
+
+def foreign_symbol(params: Mapping[str, Any]) -> Reply:
+    category: BybitCategory = "spot" if param_text(params, "category") == "spot" else "linear"
+    return api_error(*reject_code(category, RejectReason.UNKNOWN_SYMBOL))
+
+
+def unknown_symbol(category: BybitCategory) -> Reply:
+    return api_error(*reject_code(category, RejectReason.UNKNOWN_SYMBOL))
+
+
+def no_order(category: BybitCategory) -> Reply:
+    return (
+        api_error(170213, "Order does not exist.") if category == "spot" else api_error(110001, "Order does not exist.")
+    )
+
+
 def param_text(params: Mapping[str, Any], key: str) -> str | None:
     """A parameter as text (JSON bodies may carry numbers or booleans); ``None`` when absent or null."""
     value = params.get(key)
@@ -207,3 +245,21 @@ class TickerMessage(msgspec.Struct, frozen=True):
 
 
 decode_ticker = msgspec.json.Decoder(TickerMessage)
+
+
+def time_window(call: Call, *, capped: bool) -> tuple[int, int] | Reply:
+    """``startTime``/``endTime`` (ms) of a history query: the 7 days up to now when neither is given,
+    7 days from (or up to) the one given; ``capped``: a longer span given is refused."""
+    try:
+        start = int(param_text(call.params, "startTime") or 0) or None
+        end = int(param_text(call.params, "endTime") or 0) or None
+    except ValueError:
+        return api_error(10001, "params error: startTime or endTime invalid")
+    if capped and start is not None and end is not None and end - start > SEVEN_DAYS_MS:
+        return api_error(10001, "params error: The time range between startTime and endTime cannot exceed 7 days")
+    if start is None and end is None:
+        return call.now_ms - SEVEN_DAYS_MS, call.now_ms
+    if start is None:
+        assert end is not None
+        return end - SEVEN_DAYS_MS, end
+    return start, end if end is not None else start + SEVEN_DAYS_MS

@@ -36,33 +36,56 @@ the ledger at the rate and mark price the stream announced for it
 
 Time is the venue's ``clock`` (seconds): request timestamps, rate-limit windows, bans and DCP are
 read from it, so a test moves time by moving its clock and calling :meth:`FakeBybitExchange.tick`.
+
+The venue is an assembly of parts, each usable alone, wired here through their constructors:
+``playback`` (the market clock), ``ledger`` and ``desk`` (the ledger and where orders meet it,
+:mod:`arb.sim.private`), ``views`` (:mod:`.views`), ``orders``, ``accounts`` and ``public_rest`` (the
+endpoint handlers, :mod:`.orders`, :mod:`.accounts`, :mod:`.private_rest`), ``rest`` (the dispatch in
+front of them), ``user_stream`` (:mod:`.user_stream`) and ``trade_ws`` (:mod:`.trade_ws`).
 """
 
 from __future__ import annotations
 
 __all__ = ["FakeBybitExchange"]
 
-from collections.abc import Mapping
-from typing import Any
+import logging
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
-from arb.sim.bybit.calls import (
-    LINK_ID,
-    Call,
-    Endpoint,
-    OrderMeta,
-    Reply,
-    api_error,
-    flag,
-    page_of,
-    param_text,
+from aiohttp import web
+
+from arb.sim.bybit.accounts import BybitAccounts
+from arb.sim.bybit.calls import DEFAULT_RATE_LIMITS, DcpTrigger, TradeAnswer, decode_ticker
+from arb.sim.bybit.orders import BybitOrders
+from arb.sim.bybit.private_rest import BybitMarketEndpoints, BybitRest
+from arb.sim.bybit.public import BybitMarket, FakeBybitVenue
+from arb.sim.bybit.trade_ws import TRADE_PATH, BybitTradeWs
+from arb.sim.bybit.user_stream import BybitUserStream
+from arb.sim.bybit.views import BybitViews
+from arb.sim.bybit.wire import FIRST_ORDER_ID, FIRST_TRADE_ID, BybitCategory
+from arb.sim.connection import OutFrame, VenueConnection
+from arb.sim.ledger import LedgerAccount, LedgerOrder, LedgerTrade, SymbolRules
+from arb.sim.options import VenueOptions
+from arb.sim.private import (
+    FundingFields,
+    LedgerFeed,
+    OrderDesk,
+    UserStreamMessage,
+    drop_connections,
+    open_ledger,
 )
-from arb.sim.bybit.trade_ws import BybitTradeWs
-from arb.sim.bybit.wire import decimal_text, ledger_order_id, order_status, reject_code
-from arb.sim.ledger import LedgerAccount, LedgerOrder, OrderType, RejectReason, Side, TimeInForce, VenueRejectError
-from arb.sim.private import decimal_param
+from arb.sim.replay import ReplayFrame, SessionSpec
+
+logger = logging.getLogger(__name__)
 
 
-class FakeBybitExchange(BybitTradeWs):
+def _funding_fields(text: str) -> FundingFields:
+    # what a linear tickers message (as the venue sent it) announces about funding
+    ticker = decode_ticker.decode(text).data
+    return ticker.symbol, ticker.mark_price, ticker.funding_rate, ticker.next_funding_ms
+
+
+class FakeBybitExchange(FakeBybitVenue):
     """Fake Bybit v5 with trading, for ``market="spot"`` or ``"linear"`` (USDT perpetuals).
 
     ``rules``: each tradable symbol's instrument rules (tick, qty step = spot ``basePrecision``,
@@ -78,280 +101,205 @@ class FakeBybitExchange(BybitTradeWs):
     are :class:`~arb.sim.bybit.public.FakeBybitVenue`'s.
     """
 
-    def _endpoint_table(self) -> dict[str, Endpoint]:
-        return {
-            "/v5/market/time": Endpoint("GET", self._market_time, False, None),
-            "/v5/market/instruments-info": Endpoint("GET", self._instruments, False, None),
-            "/v5/market/orderbook": Endpoint("GET", self._orderbook, False, None),
-            "/v5/user/query-api": Endpoint("GET", self._query_api, True, None),
-            "/v5/account/info": Endpoint("GET", self._account_info, True, None),
-            "/v5/asset/coin/query-info": Endpoint("GET", self._coin_info, True, None),
-            "/v5/account/wallet-balance": Endpoint("GET", self._wallet_balance, True, "query"),
-            "/v5/account/transaction-log": Endpoint("GET", self._transaction_log, True, "query"),
-            "/v5/position/list": Endpoint("GET", self._position_list, True, "query"),
-            "/v5/order/realtime": Endpoint("GET", self._order_realtime, True, "query"),
-            "/v5/order/history": Endpoint("GET", self._order_history, True, "query"),
-            "/v5/execution/list": Endpoint("GET", self._execution_list, True, "query"),
-            "/v5/order/create": Endpoint("POST", self._order_create, True, "create"),
-            "/v5/order/cancel": Endpoint("POST", self._order_cancel, True, "cancel"),
-            "/v5/order/cancel-all": Endpoint("POST", self._order_cancel_all, True, "cancel"),
-            "/v5/order/disconnected-cancel-all": Endpoint("POST", self._set_dcp, True, None),
-            "/v5/position/set-leverage": Endpoint("POST", self._set_leverage, True, None),
-            "/v5/position/switch-mode": Endpoint("POST", self._switch_mode, True, None),
-        }
+    trade_path = TRADE_PATH
 
-    # -- order handlers ----------------------------------------------------------------------
+    def __init__(
+        self,
+        recordings: SessionSpec | Sequence[SessionSpec],
+        *,
+        market: BybitMarket = "linear",
+        rules: Sequence[SymbolRules],
+        options: VenueOptions | None = None,
+        symbols: Sequence[str] = (),
+        seed: int = 0,
+        rate_limits: Mapping[str, int] | None = None,
+        ip_limit: tuple[int, float] | None = (600, 5.0),
+        ip_ban_s: float = 600.0,
+        private_path: str = "/v5/private",
+    ) -> None:
+        options = options if options is not None else VenueOptions()
+        super().__init__(
+            recordings, market=market, options=options, symbols=[*symbols, *(r.symbol for r in rules)], seed=seed
+        )
+        self.category: BybitCategory = market
+        self.private_path = private_path
+        self.ledger = open_ledger(
+            market, rules, options, book=self.book, book_version=lambda: self.position, clock_ms=self._now_ms,
+            linear_taker_fee="0.00055", client_id_scope="all",
+            first_ids=(FIRST_ORDER_ID[market], FIRST_TRADE_ID[market]),
+        )  # fmt: skip
+        """The venue's own records: accounts, orders, trades, balances, positions."""
+        self.max_leverage = Decimal(options.max_leverage if options.max_leverage is not None else 100)
+        self.maintenance_rate = Decimal(options.maintenance_rate if options.maintenance_rate is not None else "0.005")
+        self.views = BybitViews(self.ledger, category=market, clock=self._clock, mark_price=self.mark_price,
+                                maintenance_rate=self.maintenance_rate)  # fmt: skip
+        self.user_stream = BybitUserStream(
+            self.views, self.faults, clock=self._clock, record=self._record, notify=self._notify,
+            log_subscription=self._log_subscribed, private_path=private_path,
+        )  # fmt: skip
+        self.desk = OrderDesk(
+            self.ledger, self.faults, self.playback, clock=self._clock, record=self._record, notify=self._notify,
+            wait_until=self.wait_until, flush=self.user_stream.events.flush,
+        )  # fmt: skip
+        self.accounts = BybitAccounts(self.views, max_leverage=self.max_leverage)
+        self.orders = BybitOrders(self.desk, self.views, hedge=self.accounts.hedge, mark_price=self.mark_price)
+        self.public_rest = BybitMarketEndpoints(
+            self.views, clock=self._clock, max_leverage=self.max_leverage, symbols=lambda: self.symbols,
+            book=self.book, stamps=self.book_stamps,
+        )  # fmt: skip
+        limits = {**DEFAULT_RATE_LIMITS["any"], **DEFAULT_RATE_LIMITS[market], **(rate_limits or {})}
+        endpoints = (self.public_rest.endpoints() | self.accounts.endpoints() | self.orders.endpoints()
+                     | self.user_stream.endpoints())  # fmt: skip
+        self.rest = BybitRest(
+            self.desk, self.views, self.faults, endpoints, clock=self._clock, begin=self._begin_rest, tick=self.tick,
+            log=self._log_rest, record=self._record, rate_limits=limits, ip_limit=ip_limit, ip_ban_s=ip_ban_s,
+        )  # fmt: skip
+        self.trade_ws = BybitTradeWs(self.rest, self.user_stream, clock=self._clock, tick=self.tick,
+                                     record=self._record, notify=self._notify, spawn=self._spawn)  # fmt: skip
+        self._feed = LedgerFeed(self.ledger, book_stream="orderbook.", funding_stream="tickers.",
+                                funding_fields=_funding_fields, message="tickers message")  # fmt: skip
 
-    def _order_create(self, call: Call) -> Reply:
-        """``POST /v5/order/create`` -> ``{"orderId","orderLinkId"}`` (an ack: fills come on the stream)."""
-        account = call.account
-        assert account is not None
-        params = call.params
-        spot = self.category == "spot"
-        if (refusal := self._category(params, other=self._foreign_symbol(params))) is not None:
-            return refusal
-        if not account.can_trade:
-            return api_error(10005, "Permission denied, please check your API key permissions.")
-        rules = self._rules(param_text(params, "symbol"))
-        if rules is None:
-            return self._unknown_symbol()
-        side_text = param_text(params, "side")
-        if side_text not in ("Buy", "Sell"):
-            return api_error(170117, "Invalid side.") if spot else api_error(10001, "params error: side invalid")
-        type_text = param_text(params, "orderType")
-        if type_text not in ("Limit", "Market"):
-            return (
-                api_error(170116, "Invalid orderType.") if spot else api_error(10001, "params error: orderType invalid")
-            )
-        order_type = OrderType.LIMIT if type_text == "Limit" else OrderType.MARKET
-        tif_text = param_text(params, "timeInForce") or ("GTC" if order_type is OrderType.LIMIT else "IOC")
-        tifs = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK,
-                "PostOnly": TimeInForce.POST_ONLY}  # fmt: skip
-        if tif_text not in tifs:
-            invalid = "Invalid timeInForce."
-            return api_error(170115, invalid) if spot else api_error(10001, "params error: timeInForce invalid")
-        time_in_force = TimeInForce.IOC if order_type is OrderType.MARKET else tifs[tif_text]
+    # -- what tests read -------------------------------------------------------------------------
+
+    @property
+    def user_stream_log(self) -> list[UserStreamMessage]:
+        """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
+        return self.user_stream.events.log
+
+    @property
+    def auth_log(self) -> list[tuple[int, str, bool]]:
+        """``(connection, ret_msg, success)`` of every auth request (private stream and order entry)."""
+        return self.user_stream.auth_log
+
+    @property
+    def trade_log(self) -> list[TradeAnswer]:
+        """Every answer sent on an order-entry connection (auth, orders, refusals; pongs not included)."""
+        return self.trade_ws.trade_log
+
+    @property
+    def dcp_product(self) -> str:
+        """The DCP ``product`` this venue's orders belong to."""
+        return self.user_stream.dcp_product
+
+    @property
+    def dcp_triggers(self) -> list[DcpTrigger]:
+        """Every disconnection-protection cancel, with the orders it cancelled."""
+        return self.user_stream.dcp_triggers
+
+    @property
+    def private_ws_url(self) -> str:
+        """``ws://host:port/v5/private`` of endpoint 0: the private stream."""
+        return f"ws://{self.host}:{self.ports[0]}{self.private_path}"
+
+    @property
+    def trade_ws_url(self) -> str:
+        """``ws://host:port/v5/trade`` of endpoint 0: the order-entry connection (ccxt pro:
+        ``urls['api']['ws']['private']['trade']``)."""
+        return f"ws://{self.host}:{self.ports[0]}{TRADE_PATH}"
+
+    def uid(self, account: str) -> int:
+        """The Bybit user id of ``account``."""
+        return self.views.uid(account)
+
+    def order_id(self, order: LedgerOrder) -> str:
+        """The ``orderId`` the venue sends for ``order``."""
+        return self.views.order_id(order)
+
+    def exec_id(self, trade: LedgerTrade) -> str:
+        """The ``execId`` the venue sends for ``trade``."""
+        return self.views.exec_id(trade)
+
+    def position_mode(self, symbol: str) -> str:
+        """Linear: ``"one-way"`` or ``"hedge"`` for ``symbol`` (``/v5/position/switch-mode``)."""
+        return "hedge" if self.accounts.hedge(symbol) else "one-way"
+
+    def user_streams_up(self) -> bool:
+        """Private connections are subscribed to ``order`` and to ``execution``."""
+        return self.user_stream.up()
+
+    # -- what tests do ---------------------------------------------------------------------------
+
+    def add_account(
+        self,
+        name: str,
+        *,
+        api_key: str,
+        api_secret: str,
+        balances: Mapping[str, str | Decimal] | None = None,
+        can_trade: bool = True,
+    ) -> LedgerAccount:
+        """Open a unified trading account with these starting balances (linear: the wallet in USDT) and
+        HMAC credentials."""
+        account = self.ledger.add_account(
+            name, api_key=api_key, api_secret=api_secret, balances=dict(balances or {}), can_trade=can_trade
+        )
+        self.views.add_uid(name)
+        self.ledger.subscribe(name, self.user_stream.events.queue)
+        return account
+
+    def ban(self, seconds: float) -> None:
+        """Ban the IP for ``seconds`` of venue time: every REST request is refused (HTTP 403) until then."""
+        self.desk.ban(seconds)
+
+    @property
+    def banned(self) -> bool:
+        """True while the IP ban lasts."""
+        return self.desk.banned
+
+    def reveal_orders(self) -> int:
+        """End :meth:`~arb.sim.faults.FaultPlan.hide_orders` for the orders placed so far: every query finds
+        them from now on (the venue's order service caught up); returns how many were hidden."""
+        return self.desk.reveal_orders()
+
+    async def drop_user_streams(self) -> int:
+        """Drop the TCP connection of every private-stream client (they see 1006); returns how many."""
+        return await drop_connections(self.connections, self.user_stream.is_user_stream, self._record)
+
+    async def tick(self) -> None:
+        """Apply what is due at the venue's current time (disconnection protection), then send events."""
+        self.user_stream.check_dcp()
+        await self.user_stream.events.flush()
+
+    # -- the wiring ------------------------------------------------------------------------------
+
+    def _log_subscribed(self, conn: VenueConnection, op: str, topics: Sequence[str], ok: bool) -> None:
+        self._log_subscription(conn, op, topics, ok=ok)
+
+    def _add_routes(self, app: web.Application) -> None:
+        super()._add_routes(app)
+        # {"op":"auth","args":[key, expires, sig]}, then subscribe; events like
+        # {"id":"...","topic":"order","creationTime":1672364262474,"data":[{...,"orderStatus":"Filled"}]}
+        app.router.add_get(self.private_path, self._handle_private_ws)
+        self.rest.add_routes(app)
+        app.router.add_get(TRADE_PATH, self._handle_private_ws)
+
+    async def _handle_private_ws(self, request: web.Request) -> web.StreamResponse:
+        """The private stream and the order-entry WebSocket: requests on them are :meth:`_on_text`'s; their
+        sessions are swept when one closes."""
         try:
-            qty = decimal_param(param_text(params, "qty"))
-            price = decimal_param(param_text(params, "price")) if order_type is OrderType.LIMIT else None
-        except ValueError:
-            return api_error(10001, "params error: qty or price is not a number")
-        if qty is None:
-            return api_error(10001, "Missing some parameters that must be filled in, qty")
-        unsupported = self._unsupported(params, order_type, side_text)
-        if unsupported is not None:
-            return unsupported
-        market_unit = ""
-        if spot and order_type is OrderType.MARKET:
-            market_unit = param_text(params, "marketUnit") or "baseCoin"
-        link_id = param_text(params, "orderLinkId") or ""
-        if link_id and not LINK_ID.match(link_id):
-            return api_error(*reject_code(self.category, RejectReason.INVALID_CLIENT_ID))
-        if not link_id:
-            link_id = f"{next(self._auto_link) + 1_700_000_000_000_000_000}" if spot else f"~{next(self._auto_link)}"
-        reduce_only = flag(params, "reduceOnly") and not spot
-        try:
-            side = Side.BUY if side_text == "Buy" else Side.SELL
-            order = self._place(account, rules, side, order_type, qty, price, time_in_force, link_id, reduce_only)
-        except VenueRejectError as error:
-            return api_error(*reject_code(self.category, error.reason, rules, price))
-        mark = self._mark_price(rules.symbol)
-        last = decimal_text(mark, rules.tick_size) if mark is not None else ""
-        self._order_meta[order.order_id] = OrderMeta(market_unit=market_unit, last_price=last)
-        link = "" if link_id.startswith("~") else link_id
-        return Reply(result={"orderId": self.order_id(order), "orderLinkId": link})
+            return await self._serve_ws(request, streams=(), combined=True)
+        finally:
+            (self.trade_ws if request.path.startswith(TRADE_PATH) else self.user_stream).sweep()
 
-    def _unsupported(self, params: Mapping[str, Any], order_type: OrderType, side: str) -> Reply | None:
-        """Order features the fake does not model get a 10001 that says so (never a silent ignore)."""
-        spot = self.category == "spot"
-        for key in ("triggerPrice", "takeProfit", "stopLoss", "tpslMode", "trailingStop"):
-            if param_text(params, key) not in (None, "", "0"):
-                return api_error(10001, f"params error: {key} (conditional/TP/SL orders) is not modelled by the fake")
-        if spot:
-            if param_text(params, "isLeverage") not in (None, "0"):
-                return api_error(10001, "params error: spot margin (isLeverage=1) is not modelled by the fake")
-            if param_text(params, "orderFilter") not in (None, "Order"):
-                return api_error(10001, "params error: only orderFilter=Order is modelled by the fake")
-            unit = param_text(params, "marketUnit")
-            if order_type is OrderType.MARKET and (unit == "quoteCoin" or (unit is None and side == "Buy")):
-                return api_error(10001, "params error: spot market orders by value (marketUnit=quoteCoin) are not "
-                                     "modelled by the fake; send marketUnit=baseCoin")  # fmt: skip
-            return None
-        symbol = param_text(params, "symbol") or ""
-        hedge = self._hedge_mode.get(("*", symbol), False)
-        index = param_text(params, "positionIdx") or "0"
-        if index not in ("0", "1", "2") or (index == "0") == hedge:
-            return api_error(10001, "position idx not match position mode")
-        if hedge:
-            return api_error(10001, "params error: hedge-mode positions are not modelled by the fake")
-        return None
+    async def _on_text(self, conn: VenueConnection, text: str) -> None:
+        """A request on a connection: the public stream's, the private stream's or the order entry's."""
+        if conn.path.startswith(TRADE_PATH):
+            part: BybitTradeWs | BybitUserStream = self.trade_ws
+        elif conn.path.startswith(self.private_path):
+            part = self.user_stream
+        else:
+            await super()._on_text(conn, text)
+            return
+        if request := self._request(conn, text, "op", logger, "private connection %d: not a v5 request: %.200r"):
+            await part.on_request(conn, request)
+            self._notify()
 
-    def _order_cancel(self, call: Call) -> Reply:
-        """``POST /v5/order/cancel`` by ``orderId`` (first) or ``orderLinkId`` -> ``{"orderId","orderLinkId"}``."""
-        account = call.account
-        assert account is not None
-        if (refusal := self._category(call.params, other=self._foreign_symbol(call.params))) is not None:
-            return refusal
-        rules = self._rules(param_text(call.params, "symbol"))
-        if rules is None:
-            return self._unknown_symbol()
-        wire_id = param_text(call.params, "orderId")
-        link_id = param_text(call.params, "orderLinkId")
-        if not wire_id and not link_id:
-            return api_error(10001, "params error: orderId or orderLinkId is required")
-        order_id = ledger_order_id(self.category, wire_id) if wire_id else None
-        if wire_id and order_id is None:
-            return self._no_order()
-        order = self.ledger.find(account, rules.symbol, order_id=order_id, client_id=link_id, count_query=False)
-        if order is None or not order.status.is_open:
-            return self._no_order()
-        self._meta(order).cancel_type = "CancelByUser"
-        self.ledger.cancel(account, rules.symbol, order_id=order.order_id)
-        return Reply(result={"orderId": self.order_id(order), "orderLinkId": self._link(order)})
+    def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
+        outs = super()._on_release(frame)
+        self._feed.on_release(frame, outs)
+        return outs
 
-    def _order_cancel_all(self, call: Call) -> Reply:
-        """``POST /v5/order/cancel-all``: spot by ``symbol`` or everything; linear by ``symbol``,
-        ``baseCoin`` or ``settleCoin`` (one is required) -> ``{"list":[{orderId,orderLinkId}],"success":"1"}``."""
-        account = call.account
-        assert account is not None
-        if (refusal := self._category(call.params, other=Reply(result={"list": [], "success": "1"}))) is not None:
-            return refusal
-        symbol = param_text(call.params, "symbol")
-        base = param_text(call.params, "baseCoin")
-        settle = param_text(call.params, "settleCoin")
-        if symbol is not None and self._rules(symbol) is None:
-            return self._unknown_symbol()
-        if self.category == "linear" and symbol is None and base is None and settle is None:
-            return api_error(10001, "Missing some parameters that must be filled in, symbol or settleCoin or baseCoin")
-        cancelled: list[LedgerOrder] = []
-        for order in self.ledger.open_orders(account):
-            rules = self.ledger.rules[order.symbol]
-            if symbol is not None and order.symbol != symbol:
-                continue
-            if symbol is None and base is not None and rules.base != base:
-                continue
-            if symbol is None and base is None and settle is not None and rules.quote != settle:
-                continue
-            self._meta(order).cancel_type = "CancelByUser"
-            self.ledger.cancel(account, order.symbol, order_id=order.order_id)
-            cancelled.append(order)
-        listed = [{"orderId": self.order_id(o), "orderLinkId": self._link(o)} for o in cancelled]
-        return Reply(result={"list": listed, "success": "1"})
-
-    def _history_query(self, call: Call) -> tuple[LedgerAccount, str | None] | Reply:
-        """The account of a history query and the ``symbol`` it names (``None``: every symbol), or the
-        refusal of its category or of an unknown symbol."""
-        account = call.account
-        assert account is not None
-        params = call.params
-        if (refusal := self._category(params, other=self._empty(params))) is not None:
-            return refusal
-        symbol = param_text(params, "symbol")
-        if symbol is not None and self._rules(symbol) is None:
-            return self._unknown_symbol()
-        return account, symbol
-
-    def _selected_orders(self, call: Call, *, history: bool) -> list[LedgerOrder] | Reply:
-        """The orders a realtime/history query names, newest first (``hide_orders`` applies)."""
-        if isinstance(query := self._history_query(call), Reply):
-            return query
-        account, symbol = query
-        params = call.params
-        wire_id = param_text(params, "orderId")
-        link_id = param_text(params, "orderLinkId")
-        if wire_id or link_id:
-            order_id = ledger_order_id(self.category, wire_id) if wire_id else None
-            if wire_id and order_id is None:
-                return []
-            found = self.ledger.find(account, symbol, order_id=order_id, client_id=link_id or None)
-            if found is None or (history and found.status.is_open):
-                return []
-            return [found]
-        base = param_text(params, "baseCoin")
-        settle = param_text(params, "settleCoin")
-        if self.category == "linear" and symbol is None and base is None and settle is None:
-            return api_error(10001, "Missing some parameters that must be filled in, symbol or settleCoin or baseCoin")
-        open_only = (param_text(params, "openOnly") or "0") == "0"
-        status = param_text(params, "orderStatus")
-        selected: list[LedgerOrder] = []
-        for order in reversed(account.orders):
-            rules = self.ledger.rules[order.symbol]
-            if order.hidden_queries > 0:
-                continue
-            if symbol is not None and order.symbol != symbol:
-                continue
-            if base is not None and rules.base != base:
-                continue
-            if settle is not None and rules.quote != settle:
-                continue
-            if history or not open_only:
-                if order.status.is_open:
-                    continue
-            elif not order.status.is_open:
-                continue
-            if status is not None and order_status(self.category, order.status, order.executed_qty) != status:
-                continue
-            selected.append(order)
-        if not history and not open_only:
-            return selected[:500]  # "a maximum of recent 500 closed status records"
-        return selected
-
-    def _order_realtime(self, call: Call) -> Reply:
-        """``GET /v5/order/realtime``: open orders (``openOnly=0``), the recent closed ones (``1``), or
-        one order by ``orderId``/``orderLinkId`` whatever its state ("openOnly param will be ignored")."""
-        return self._order_page(call, history=False)
-
-    def _order_history(self, call: Call) -> Reply:
-        """``GET /v5/order/history``: closed orders (filled, cancelled, expired), newest first."""
-        return self._order_page(call, history=True)
-
-    def _order_page(self, call: Call, *, history: bool) -> Reply:
-        """A page of the orders :meth:`_selected_orders` chooses, as ``/v5/order/realtime`` and
-        ``/v5/order/history`` list them."""
-        selected = self._selected_orders(call, history=history)
-        if isinstance(selected, Reply):
-            return selected
-        entries = [self._order_dict(self._order_view(o)) for o in selected]
-        page, cursor = page_of(entries, call.params, 20, 50)
-        return Reply(result={"list": page, "nextPageCursor": cursor, "category": self.category})
-
-    def _execution_list(self, call: Call) -> Reply:
-        """``GET /v5/execution/list``: the account's executions, newest first, 7 days by default: its
-        trades (``execType`` ``Trade``) and, on linear, its funding settlements (``Funding``, at the funding
-        time); ``execType`` chooses one kind."""
-        if isinstance(query := self._history_query(call), Reply):
-            return query
-        account, symbol = query
-        params = call.params
-        exec_type = param_text(params, "execType")
-        if exec_type is not None and exec_type not in ("Trade", "Funding"):
-            return Reply(result={"list": [], "nextPageCursor": "", "category": self.category})
-        window = self._time_window(call, capped=False)
-        if isinstance(window, Reply):
-            return window
-        start, end = window
-        wire_id = param_text(params, "orderId")
-        link_id = param_text(params, "orderLinkId")
-        orders = {o.order_id: o for o in account.orders}
-        rows: list[tuple[int, int, dict[str, Any]]] = []  # (time, order of booking, entry)
-        for k, trade in enumerate(account.trades):
-            order = orders[trade.order_id]
-            if exec_type == "Funding":
-                break
-            if wire_id is not None and self.order_id(order) != wire_id:
-                continue
-            if wire_id is None and link_id is not None and order.client_id != link_id:
-                continue
-            if symbol is not None and trade.symbol != symbol:
-                continue
-            if not start <= trade.time_ms <= end:
-                continue
-            rows.append((trade.time_ms, k, self._exec_dict(trade, order)))
-        if exec_type != "Trade" and wire_id is None and link_id is None:  # funding belongs to no order of arb's
-            for k, payment in enumerate(account.fundings):
-                if (symbol is None or payment.symbol == symbol) and start <= payment.funding_ms <= end:
-                    rows.append((payment.funding_ms, len(account.trades) + k, self._funding_exec_dict(payment)))
-        rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
-        entries = [entry for _, _, entry in rows]
-        page, cursor = page_of(entries, params, 50, 100, last_cursor=True)  # Bybit's last page has a cursor too
-        return Reply(result={"nextPageCursor": cursor, "category": self.category, "list": page})
+    async def _release(self, frame: ReplayFrame) -> None:
+        await super()._release(frame)
+        if self.user_stream.events.pending:
+            await self.user_stream.events.flush()

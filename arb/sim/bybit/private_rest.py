@@ -1,24 +1,27 @@
 """The fake private Bybit's REST dispatch: IP bans, scripted faults, per-UID rate limits,
-authentication (``X-BAPI-API-KEY`` and the HMAC ``X-BAPI-SIGN``), order faults, the parameters the
-handlers share, and the public handlers. The private handlers are in :mod:`.accounts` and
-:mod:`.exchange`.
+authentication (``X-BAPI-API-KEY`` and the HMAC ``X-BAPI-SIGN``) and order faults, in front of the
+endpoint handlers (:mod:`.orders`, :mod:`.accounts`, DCP's in :mod:`.user_stream`, and the public
+market handlers here: :class:`BybitMarketEndpoints`).
+
+:class:`BybitRest` is a part of :class:`~arb.sim.bybit.exchange.FakeBybitExchange`: an aiohttp handler
+(:meth:`BybitRest.serve`) for every path of its endpoint table, usable on an application of its own.
 """
 
 from __future__ import annotations
 
-__all__ = ["BybitRest"]
+__all__ = ["BybitMarketEndpoints", "BybitRest", "stale"]
 
 import hmac
 import json
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from arb.sim.bybit.calls import (
-    CATEGORIES,
     HTTP_TEXT,
     MSG_BAN,
     MSG_SYSTEM,
@@ -27,34 +30,88 @@ from arb.sim.bybit.calls import (
     Endpoint,
     Reply,
     api_error,
+    category_refusal,
+    foreign_symbol,
     page_of,
     param_text,
 )
-from arb.sim.bybit.user_stream import BybitUserStreams
-from arb.sim.bybit.wire import BybitCategory, reject_code, rest_signature, timestamp_error
+from arb.sim.bybit.views import BybitViews
+from arb.sim.bybit.wire import rest_signature, timestamp_error
 from arb.sim.bybit.wire_account import instrument_entry
-from arb.sim.faults import AppliedFault, FaultKind, OrderFault, RestFault
-from arb.sim.ledger import LedgerAccount, RejectReason, SymbolRules
-from arb.sim.private import encode
+from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault, RestFault
+from arb.sim.ledger import LedgerAccount, SymbolRules
+from arb.sim.private import OrderDesk, encode
+from arb.sim.venue import BookView
 
 
-class BybitRest(BybitUserStreams):
-    """Serves the REST endpoints in ``self._endpoints`` (filled by the venue's constructor)."""
+def stale(timestamp: str, recv_window: str, now: float) -> Reply | None:
+    """Bybit's 10002 unless ``server - recv_window <= timestamp < server + 1000`` (ms), for a REST
+    request's ``X-BAPI-TIMESTAMP``/``X-BAPI-RECV-WINDOW`` headers and an order-entry request's alike."""
+    server_ms = int(now * 1000)
+    try:
+        ts_ms, window_ms = int(timestamp), int(recv_window)
+    except ValueError:
+        return api_error(10002, timestamp_error(timestamp, server_ms, recv_window))
+    if not server_ms - window_ms <= ts_ms < server_ms + 1000:
+        return api_error(10002, timestamp_error(timestamp, server_ms, recv_window))
+    return None
 
-    def _add_routes(self, app: web.Application) -> None:
-        super()._add_routes(app)
-        # {"op":"auth","args":[key, expires, sig]}, then subscribe; events like
-        # {"id":"...","topic":"order","creationTime":1672364262474,"data":[{...,"orderStatus":"Filled"}]}
-        app.router.add_get(self.private_path, self._handle_private_ws)
-        for path, endpoint in self._endpoints.items():
-            app.router.add_route(endpoint.method, path, self._serve_rest)
 
-    async def _serve_rest(self, request: web.Request) -> web.StreamResponse:
+class BybitRest:
+    """Serves ``endpoints`` (by path) for ``desk``'s ledger, with ``views``' UIDs.
+
+    ``rate_limits``: requests per second per UID and path (50 for a path not named); ``ip_limit``
+    ``(requests, seconds)``: past it the IP is banned (``desk``'s ban) for ``ip_ban_s``. ``begin`` awaits a
+    request's way in (the plan's ``rest_hold``), ``tick`` what is due before it is served (DCP, events),
+    ``log`` records its answer ``(request, status, weight)``; ``record`` appends a fault that landed.
+    """
+
+    def __init__(
+        self,
+        desk: OrderDesk,
+        views: BybitViews,
+        faults: FaultPlan,
+        endpoints: Mapping[str, Endpoint],
+        *,
+        clock: Callable[[], float],
+        begin: Callable[[web.Request], Awaitable[None]],
+        tick: Callable[[], Awaitable[None]],
+        log: Callable[[web.Request, int, int], None],
+        record: Callable[[AppliedFault], None],
+        rate_limits: Mapping[str, int],
+        ip_limit: tuple[int, float] | None = (600, 5.0),
+        ip_ban_s: float = 600.0,
+    ) -> None:
+        self.desk = desk
+        self.ledger = desk.ledger
+        self.views = views
+        self.faults = faults
+        self.endpoints = dict(endpoints)
+        """The endpoints served, by path."""
+        self._clock = clock
+        self._begin = begin
+        self._tick = tick
+        self._log_rest = log
+        self._record = record
+        self._rate_limits = dict(rate_limits)
+        self._ip_limit = ip_limit
+        self._ip_ban_s = ip_ban_s
+        self._ip_hits: deque[float] = deque()
+        self._uid_hits: dict[tuple[int, str], deque[float]] = {}
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def add_routes(self, app: web.Application) -> None:
+        """Route every endpoint's method and path to :meth:`serve`."""
+        for path, endpoint in self.endpoints.items():
+            app.router.add_route(endpoint.method, path, self.serve)
+
+    async def serve(self, request: web.Request) -> web.StreamResponse:
         """Serve one REST call: hold, ban, scripted faults, auth, rate limit, order faults, handler."""
-        endpoint = self._endpoints[request.path]
-        await self._begin_rest(request)
-        self._check_dcp()
-        await self._flush_user_events()
+        endpoint = self.endpoints[request.path]
+        await self._begin(request)
+        await self._tick()
         now = self._clock()
         if (refused := self._ip_refusal(now)) is not None:
             self._log_rest(request, refused.status, 0)
@@ -69,7 +126,7 @@ class BybitRest(BybitUserStreams):
             if refusal is not None:
                 return self._respond(request, refusal, headers)
             assert account is not None
-            over = self._charge(account, request.path, now, headers)
+            over = self.charge(account, request.path, now, headers)
             if over:
                 return self._respond(request, api_error(10006, MSG_TOO_MANY), headers)
         try:
@@ -81,19 +138,24 @@ class BybitRest(BybitUserStreams):
         if endpoint.private:
             order_fault = self.faults.take_order_fault(endpoint.operation or "any")
         if endpoint.operation:
-            call.now_ms = await self._order_arrives(endpoint.operation)
+            call.now_ms = await self.desk.arrives(endpoint.operation)
         if order_fault is None:
-            return self._respond(request, await self._act(partial(self._run, endpoint, call)), headers)
+            return self._respond(request, await self.desk.act(partial(self.run, endpoint, call)), headers)
         return await self._faulted(request, endpoint, call, order_fault, headers)
 
-    def _run(self, endpoint: Endpoint, call: Call) -> Reply:
+    def run(self, endpoint: Endpoint, call: Call) -> Reply:
+        """The handler's reply to ``call``."""
         return endpoint.handler(call)
 
     async def _faulted(
         self, request: web.Request, endpoint: Endpoint, call: Call, fault: OrderFault, headers: dict[str, str]
     ) -> web.StreamResponse:
         """Answer under an order fault: the request is acted on before (``processed``) or not at all."""
-        outcome = await self._under_order_fault(request, fault, call, lambda: self._run(endpoint, call), 0)
+
+        def log(status: int) -> None:
+            self._log_rest(request, status, 0)
+
+        outcome = await self.desk.under_fault(request, fault, call, lambda: self.run(endpoint, call), log)
         if isinstance(outcome, Reply):
             return self._respond(request, outcome, headers)
         if outcome is not None:
@@ -115,10 +177,10 @@ class BybitRest(BybitUserStreams):
             while self._ip_hits and self._ip_hits[0] <= now - window:
                 self._ip_hits.popleft()
             self._ip_hits.append(now)
-            if len(self._ip_hits) > count and not self.banned:
-                self._ban_until = now + self._ip_ban_s
-                self._record(AppliedFault(FaultKind.BAN, detail=f"IP limit {count}/{window}s: until {self._ban_until}"))
-        if self._ban_until is None or now >= self._ban_until:
+            if len(self._ip_hits) > count and not self.desk.banned:
+                until = self.desk.ban_until = now + self._ip_ban_s
+                self._record(AppliedFault(FaultKind.BAN, detail=f"IP limit {count}/{window}s: until {until}"))
+        if self.desk.ban_until is None or now >= self.desk.ban_until:
             return None
         return web.Response(status=403, text=MSG_BAN, content_type="text/plain")
 
@@ -152,7 +214,7 @@ class BybitRest(BybitUserStreams):
             return None, api_error(10003, "API key is invalid.")
         timestamp = headers.get("X-BAPI-TIMESTAMP", "")
         recv_window = headers.get("X-BAPI-RECV-WINDOW", "5000")
-        if (late := self._stale(timestamp, recv_window, now)) is not None:
+        if (late := stale(timestamp, recv_window, now)) is not None:
             return None, late
         payload = body if request.method == "POST" else request.rel_url.raw_query_string
         expected = rest_signature(account.api_secret, timestamp, api_key, recv_window, payload)
@@ -160,23 +222,10 @@ class BybitRest(BybitUserStreams):
             return None, api_error(10004, f"error sign! origin_string[{timestamp}{api_key}{recv_window}{payload}]")
         return account, None
 
-    @staticmethod
-    def _stale(timestamp: str, recv_window: str, now: float) -> Reply | None:
-        """Bybit's 10002 unless ``server - recv_window <= timestamp < server + 1000`` (ms), for a REST
-        request's ``X-BAPI-TIMESTAMP``/``X-BAPI-RECV-WINDOW`` headers and an order-entry request's alike."""
-        server_ms = int(now * 1000)
-        try:
-            ts_ms, window_ms = int(timestamp), int(recv_window)
-        except ValueError:
-            return api_error(10002, timestamp_error(timestamp, server_ms, recv_window))
-        if not server_ms - window_ms <= ts_ms < server_ms + 1000:
-            return api_error(10002, timestamp_error(timestamp, server_ms, recv_window))
-        return None
-
-    def _charge(self, account: LedgerAccount, path: str, now: float, headers: dict[str, str]) -> bool:
+    def charge(self, account: LedgerAccount, path: str, now: float, headers: dict[str, str]) -> bool:
         """Count one request against the UID's per-second limit of ``path``; True when over it."""
         limit = self._rate_limits.get(path, 50)
-        hits = self._uid_hits.setdefault((self._uids[account.name], path), deque())
+        hits = self._uid_hits.setdefault((self.views.uid(account.name), path), deque())
         while hits and hits[0] <= now - 1.0:
             hits.popleft()
         over = len(hits) >= limit
@@ -211,38 +260,37 @@ class BybitRest(BybitUserStreams):
         self._log_rest(request, status, 0)
         return web.Response(status=status, body=body, headers=headers, content_type="application/json")
 
-    # -- parameters shared by handlers -------------------------------------------------------
 
-    def _category(
-        self, params: Mapping[str, Any], *, other: Reply, allowed: tuple[str, ...] = CATEGORIES
-    ) -> Reply | None:
-        """``None`` when ``category`` is this venue's market; ``other`` for another market (which this venue
-        holds nothing of: an empty list, or an unknown symbol); Bybit's refusal for a bad value."""
-        category = param_text(params, "category")
-        if category not in allowed:
-            return api_error(10001, "Illegal category")
-        return None if category == self.category else other
+class BybitMarketEndpoints:
+    """Bybit's public market handlers: the time, ``ledger``'s instruments, and the venue's book
+    (``book``: a symbol's top ``limit`` levels; ``stamps``: its ``(ts, u, seq, cts)``, ``None`` before the
+    book has a message; ``symbols``: the symbols the venue knows)."""
 
-    @staticmethod
-    def _empty(params: Mapping[str, Any]) -> Reply:
-        return Reply(result={"list": [], "nextPageCursor": "", "category": param_text(params, "category")})
+    def __init__(
+        self,
+        views: BybitViews,
+        *,
+        clock: Callable[[], float],
+        max_leverage: Decimal,
+        symbols: Callable[[], set[str]],
+        book: Callable[[str, int], BookView],
+        stamps: Callable[[str], tuple[int, int, int, int] | None],
+    ) -> None:
+        self.ledger = views.ledger
+        self.category = views.category
+        self._clock = clock
+        self._max_leverage = max_leverage
+        self._symbols = symbols
+        self._book = book
+        self._stamps = stamps
 
-    @staticmethod
-    def _foreign_symbol(params: Mapping[str, Any]) -> Reply:
-        category: BybitCategory = "spot" if param_text(params, "category") == "spot" else "linear"
-        return api_error(*reject_code(category, RejectReason.UNKNOWN_SYMBOL))
-
-    def _unknown_symbol(self) -> Reply:
-        return api_error(*reject_code(self.category, RejectReason.UNKNOWN_SYMBOL))
-
-    def _no_order(self) -> Reply:
-        return (
-            api_error(170213, "Order does not exist.")
-            if self.category == "spot"
-            else api_error(110001, "Order does not exist.")
-        )
-
-    # -- public handlers ---------------------------------------------------------------------
+    def endpoints(self) -> dict[str, Endpoint]:
+        """The public endpoints, by path."""
+        return {
+            "/v5/market/time": Endpoint("GET", self._market_time, False, None),
+            "/v5/market/instruments-info": Endpoint("GET", self._instruments, False, None),
+            "/v5/market/orderbook": Endpoint("GET", self._orderbook, False, None),
+        }
 
     def _market_time(self, call: Call) -> Reply:
         """``GET /v5/market/time`` -> ``{"timeSecond":"1688639403","timeNano":"1688639403423213947"}``."""
@@ -263,7 +311,7 @@ class BybitRest(BybitUserStreams):
         if category == self.category and status == "Trading":
             symbol = param_text(call.params, "symbol")
             items = [r for s, r in sorted(self.ledger.rules.items()) if symbol is None or s == symbol]
-        entries = [instrument_entry(self.category, r, max_leverage=self.max_leverage) for r in items]
+        entries = [instrument_entry(self.category, r, max_leverage=self._max_leverage) for r in items]
         if category == "spot":
             return Reply(result={"category": category, "list": entries})
         page, cursor = page_of(entries, call.params, 500, 1000)
@@ -272,25 +320,25 @@ class BybitRest(BybitUserStreams):
     def _orderbook(self, call: Call) -> Reply:
         """``GET /v5/market/orderbook?category=spot&symbol=BTCUSDT&limit=50``: the venue's book,
         ``{"s","b","a","ts","u","seq","cts"}``; default depth 1 (spot) or 25 (linear), at most 1000."""
-        if (refusal := self._category(call.params, other=self._foreign_symbol(call.params))) is not None:
+        if (refusal := category_refusal(self.category, call.params, other=foreign_symbol(call.params))) is not None:
             return refusal
         symbol = param_text(call.params, "symbol") or ""
-        if symbol not in self.symbols:
+        if symbol not in self._symbols():
             return api_error(10001, "params error: symbol invalid")
         default = 1 if self.category == "spot" else 25
         try:
             limit = max(1, min(int(param_text(call.params, "limit") or default), 1000))
         except ValueError:
             return api_error(10001, "params error: limit invalid")
-        view = self.book(symbol, limit)
-        state = self._books.get(symbol)
+        view = self._book(symbol, limit)
+        ts, update_id, seq, cts = self._stamps(symbol) or (call.now_ms, 0, 0, call.now_ms)
         result: dict[str, Any] = {
             "s": symbol,
             "b": [list(level) for level in view.bids],
             "a": [list(level) for level in view.asks],
-            "ts": state.ts_ms if state is not None else call.now_ms,
-            "u": state.update_id if state is not None else 0,
-            "seq": state.cross_seq if state is not None else 0,
-            "cts": (state.cts_ms or state.ts_ms) if state is not None else call.now_ms,
+            "ts": ts,
+            "u": update_id,
+            "seq": seq,
+            "cts": cts,
         }
         return Reply(result=result)

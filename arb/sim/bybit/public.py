@@ -352,6 +352,12 @@ class FakeBybitVenue(FakeVenue):
             return BookView(symbol, [], [], None)
         return BookView(symbol, state.book.bids(depth), state.book.asks(depth), state.update_id)
 
+    def book_stamps(self, symbol: str) -> tuple[int, int, int, int] | None:
+        """``(ts, u, seq, cts)`` of ``symbol``'s last order-book message (``cts`` its ``ts`` when it had
+        none); ``None`` before the first."""
+        state = self._books.get(symbol)
+        return None if state is None else (state.ts_ms, state.update_id, state.cross_seq, state.cts_ms or state.ts_ms)
+
     # -- WebSocket -------------------------------------------------------------------------------
 
     async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
@@ -478,6 +484,6 @@ class FakeBybitVenue(FakeVenue):
         self._log_subscription(conn, "unsubscribe", topics, ok=True)
         self._notify()
 
-    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None, *, combined: bool) -> str:
+    def _unknown_stream_text(self, out: OutFrame, as_stream: str | None) -> str:
         name = as_stream or out.stream.rsplit(".", 1)[0] + ".XYZUSDT"
         return out.text.replace(f'"topic":"{out.stream}"', f'"topic":"{name}"', 1)

@@ -1,4 +1,6 @@
-"""The fake private Bybit's order entry over WebSocket (``/v5/trade``, v5 "Websocket Trade Guideline").
+"""The fake private Bybit's order entry over WebSocket (``/v5/trade``, v5 "Websocket Trade Guideline"):
+:class:`BybitTradeWs`, a part of :class:`~arb.sim.bybit.exchange.FakeBybitExchange` in front of its REST
+part's handlers.
 
 A connection authenticates once with ``{"op":"auth","args":[api_key, expires, signature]}`` (the
 private stream's scheme), answered ``{"retCode":0,"retMsg":"OK","op":"auth","connId":"..."}``; then each
@@ -14,15 +16,12 @@ does; the answer is an ack, fills come on the private stream.
 
 from __future__ import annotations
 
-__all__ = ["BybitTradeWs"]
+__all__ = ["TRADE_OPS", "TRADE_PATH", "BybitTradeWs"]
 
-import asyncio
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
-from aiohttp import web
-
-from arb.sim.bybit.accounts import BybitAccountEndpoints
 from arb.sim.bybit.calls import (
     CATEGORIES,
     MSG_SYSTEM,
@@ -34,10 +33,13 @@ from arb.sim.bybit.calls import (
     TradeAnswer,
     api_error,
 )
-from arb.sim.bybit.user_stream import PrivateHandler, echoing
+from arb.sim.bybit.private_rest import BybitRest, stale
+from arb.sim.bybit.user_stream import BybitUserStream, echoing
+from arb.sim.connection import VenueConnection
 from arb.sim.faults import AppliedFault, FaultKind, OrderFault
-from arb.sim.venue import VenueConnection
 
+TRADE_PATH = "/v5/trade"
+"""The order-entry WebSocket's path."""
 TRADE_OPS: Mapping[str, str] = {
     "order.create": "/v5/order/create",
     "order.amend": "/v5/order/amend",
@@ -54,29 +56,56 @@ _AUTH_REFUSALS: Mapping[AuthFailure, tuple[int, str]] = {
 an unknown key gets REST's ``10003``)."""
 
 
-class BybitTradeWs(BybitAccountEndpoints):
-    """Serves ``/v5/trade`` beside the REST endpoints and the private stream, on the same port."""
+class BybitTradeWs:
+    """Answers order-entry requests with ``rest``'s handlers, per-UID rate limits and order faults, and
+    ``user_stream``'s auth (its ``auth_log`` lists both).
 
-    trade_path = "/v5/trade"
+    ``tick`` is what is due before an order is served; ``spawn`` runs a held answer beside the
+    connection's reading (the venue awaits it on closing); ``clock`` is the venue's time (seconds).
+    """
 
-    @property
-    def trade_ws_url(self) -> str:
-        """``ws://host:port/v5/trade`` of endpoint 0: the order-entry connection (ccxt pro:
-        ``urls['api']['ws']['private']['trade']``)."""
-        return f"ws://{self.host}:{self.ports[0]}{self.trade_path}"
+    def __init__(
+        self,
+        rest: BybitRest,
+        user_stream: BybitUserStream,
+        *,
+        clock: Callable[[], float],
+        tick: Callable[[], Awaitable[None]],
+        record: Callable[[AppliedFault], None],
+        notify: Callable[[], None],
+        spawn: Callable[[Coroutine[Any, Any, None]], None],
+    ) -> None:
+        self.rest = rest
+        self.ledger = rest.ledger
+        self.trade_log: list[TradeAnswer] = []
+        """Every answer sent on an order-entry connection (auth, orders, refusals; pongs not included)."""
+        self._user_stream = user_stream
+        self._desk = rest.desk
+        self._faults = rest.faults
+        self._clock = clock
+        self._tick = tick
+        self._record = record
+        self._notify = notify
+        self._spawn = spawn
+        self._sessions: dict[int, PrivateSession] = {}
+        self._trace_ids = itertools.count(1)
 
-    def _add_routes(self, app: web.Application) -> None:
-        super()._add_routes(app)
-        app.router.add_get(self.trade_path, self._handle_private_ws)
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
 
-    def _private_handler(self, conn: VenueConnection) -> PrivateHandler | None:
-        if conn.path.startswith(self.trade_path):
-            return self._on_trade_request
-        return super()._private_handler(conn)
+    def sweep(self) -> None:
+        """Forget the sessions of closed connections."""
+        for conn_id, session in list(self._sessions.items()):
+            if not session.conn.open:
+                del self._sessions[conn_id]
+        self._notify()
 
-    async def _on_trade_request(self, session: PrivateSession, request: dict[str, Any]) -> None:
-        """Answer one order-entry request: ``auth``, ``ping``, ``order.create``/``amend``/``cancel``."""
-        conn = session.conn
+    async def on_request(self, conn: VenueConnection, request: dict[str, Any]) -> None:
+        """Answer one order-entry request ``{"op":...}`` of ``conn``: ``auth``, ``ping``,
+        ``order.create``/``amend``/``cancel``."""
+        session = self._sessions.get(conn.id)
+        if session is None:
+            session = self._sessions[conn.id] = PrivateSession(conn)
         op: str = request["op"]
         req_id = request.get("reqId")
         if op == "auth":
@@ -96,9 +125,9 @@ class BybitTradeWs(BybitAccountEndpoints):
         if session.account is not None:
             code, msg = 20001, "Repeat auth"
         else:
-            account, failure = self._verify_auth(args)
+            account, failure = self._user_stream.verify_auth(args)
             code, msg = (0, "OK") if failure is None else _AUTH_REFUSALS[failure]
-            self._authenticated(session, account, "" if failure is None else msg)
+            self._user_stream.authenticated(session, account, "" if failure is None else msg)
         self.trade_log.append(TradeAnswer(conn.id, "auth", req_id, code, msg, self._clock()))
         answer = {"retCode": code, "retMsg": msg, "op": "auth", "connId": conn.conn_id}
         await conn.send_control(echoing("reqId", req_id, answer))
@@ -108,8 +137,7 @@ class BybitTradeWs(BybitAccountEndpoints):
         the REST endpoint's handler on it, under the order fault scripted for it if any."""
         conn = session.conn
         req_id = request.get("reqId")
-        self._check_dcp()
-        await self._flush_user_events()
+        await self._tick()
         now = self._clock()
         if session.account is None:
             # Bybit leaves the reqId out of this refusal (ccxt 4.5.90 rejects every pending request on it)
@@ -128,7 +156,7 @@ class BybitTradeWs(BybitAccountEndpoints):
             await self._trade_answer(conn, op, req_id, refusal, {})
             return
         timestamp = str(header.get("X-BAPI-TIMESTAMP", ""))
-        if (late := self._stale(timestamp, str(header.get("X-BAPI-RECV-WINDOW", "5000")), now)) is not None:
+        if (late := stale(timestamp, str(header.get("X-BAPI-RECV-WINDOW", "5000")), now)) is not None:
             await self._trade_answer(conn, op, req_id, late, {})
             return
         params: dict[str, Any] = dict(order)
@@ -138,22 +166,22 @@ class BybitTradeWs(BybitAccountEndpoints):
         account = self.ledger.accounts[session.account]
         limits: dict[str, str] = {}
         path = TRADE_OPS[op]
-        if self._charge(account, path, now, limits):
+        if self.rest.charge(account, path, now, limits):
             await self._trade_answer(conn, op, req_id, api_error(10006, MSG_TOO_MANY), limits)
             return
-        endpoint = self._endpoints.get(path)
+        endpoint = self.rest.endpoints.get(path)
         if endpoint is None or endpoint.operation is None:
             refusal = api_error(10001, f"params error: {op} is not modelled by the fake")
             await self._trade_answer(conn, op, req_id, refusal, limits)
             return
-        fault = self.faults.take_order_fault(endpoint.operation)
-        call = Call(params, account, await self._order_arrives(endpoint.operation))
+        fault = self._faults.take_order_fault(endpoint.operation)
+        call = Call(params, account, await self._desk.arrives(endpoint.operation))
 
         def run() -> Reply:
             return endpoint.handler(call)
 
         if fault is None:
-            await self._trade_answer(conn, op, req_id, await self._act(run), limits)
+            await self._trade_answer(conn, op, req_id, await self._desk.act(run), limits)
             return
         await self._trade_fault(conn, op, req_id, fault, call, run, limits)
 
@@ -165,13 +193,11 @@ class BybitTradeWs(BybitAccountEndpoints):
         answer (sent once released, the request acted on then if not before), the connection dropped
         without an answer, or an error answer (``fault.code``; else 10429 for a 429, 10016 otherwise)."""
         self._record(AppliedFault(fault.kind, connection=conn.id,
-                                  detail=f"{self.trade_path} {op} processed={fault.processed}"))  # fmt: skip
-        reply = await self._act(run) if fault.processed else None
+                                  detail=f"{TRADE_PATH} {op} processed={fault.processed}"))  # fmt: skip
+        reply = await self._desk.act(run) if fault.processed else None
         if fault.kind is FaultKind.ORDER_TIMEOUT:
             # held apart from the connection's reading, which goes on answering its other requests
-            task = asyncio.create_task(self._held_answer(conn, op, req_id, fault, call, run, reply, limits))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._held_answer(conn, op, req_id, fault, call, run, reply, limits))
             return
         if fault.kind is FaultKind.ORDER_DROP:
             await conn.close(abrupt=True)
@@ -192,7 +218,7 @@ class BybitTradeWs(BybitAccountEndpoints):
         await fault.wait_released()
         if reply is None:
             call.now_ms = self._now_ms()
-            reply = await self._act(run)
+            reply = await self._desk.act(run)
         await self._trade_answer(conn, op, req_id, reply, limits)
         self._notify()
 

@@ -1,21 +1,29 @@
 """The fake private Bybit's private stream (``/v5/private``): auth, subscriptions, the ``order``,
-``execution``, ``position`` and ``wallet`` topics, and disconnection protection (DCP)."""
+``execution``, ``position`` and ``wallet`` topics, and disconnection protection (DCP).
+
+:class:`BybitUserStream` is a part of :class:`~arb.sim.bybit.exchange.FakeBybitExchange`, usable alone
+with a ledger fed by hand: subscribe its pump (``events``) to the ledger's accounts, hand it each
+request of a private connection, and each ledger event becomes Bybit's message on every subscribed
+topic of its account.
+"""
 
 from __future__ import annotations
 
-__all__ = ["BybitUserStreams", "PrivateHandler", "echoing"]
+__all__ = ["BybitUserStream", "echoing"]
 
 import hmac
+import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from arb.sim.bybit.calls import AuthFailure, DcpTrigger, PrivateSession
-from arb.sim.bybit.views import BybitLedgerViews
+from arb.sim.bybit.calls import AuthFailure, Call, DcpTrigger, Endpoint, PrivateSession, Reply, api_error, param_text
+from arb.sim.bybit.views import BybitViews
 from arb.sim.bybit.wire import ws_signature
+from arb.sim.connection import VenueConnection
+from arb.sim.faults import AppliedFault, FaultPlan
 from arb.sim.ledger import FundingPayment, LedgerAccount, LedgerEvent
-from arb.sim.private import encode
-from arb.sim.venue import VenueConnection
+from arb.sim.private import EventPump, encode
 
 logger = logging.getLogger(__name__)
 
@@ -27,22 +35,61 @@ def echoing(key: str, req_id: Any, fields: dict[str, Any]) -> str:
     return encode(answer).decode()
 
 
-PrivateHandler = Callable[[PrivateSession, dict[str, Any]], Awaitable[None]]
-"""Answers one request ``{"op":...}`` of a private connection's session."""
+class BybitUserStream:
+    """The private streams of ``views``' ledger, the pump (``events``) that feeds them, and DCP.
 
+    ``log_subscription`` records a (un)subscription ``(conn, op, topics, ok)``; ``clock`` is the venue's
+    time (seconds); ``record`` appends a fault that landed, ``notify`` wakes the venue's waiters.
+    """
 
-class BybitUserStreams(BybitLedgerViews):
-    """The private stream and the DCP timers, on the state of :class:`BybitLedgerViews`."""
+    def __init__(
+        self,
+        views: BybitViews,
+        faults: FaultPlan,
+        *,
+        clock: Callable[[], float],
+        record: Callable[[AppliedFault], None],
+        notify: Callable[[], None],
+        log_subscription: Callable[[VenueConnection, str, Sequence[str], bool], None],
+        private_path: str = "/v5/private",
+    ) -> None:
+        self.views = views
+        self.ledger = views.ledger
+        self.category = views.category
+        self.private_path = private_path
+        self.events = EventPump(
+            faults, record=record, notify=notify, state_symbols=self._state_symbols, send_event=self._send_event,
+            send_funding=self._send_funding, send_account_state=self._send_account_state,
+        )  # fmt: skip
+        """The ledger's events on their way to these streams (subscribe :meth:`EventPump.queue` to an account)."""
+        self.dcp_product = "SPOT" if self.category == "spot" else "DERIVATIVES"
+        """The DCP ``product`` this venue's orders belong to."""
+        self.dcp_triggers: list[DcpTrigger] = []
+        self.auth_log: list[tuple[int, str, bool]] = []
+        """``(connection, ret_msg, success)`` of every auth request (private stream and order entry)."""
+        self._clock = clock
+        self._notify = notify
+        self._log = log_subscription
+        self._sessions: dict[int, PrivateSession] = {}
+        self._dcp_windows: dict[str, dict[str, int]] = {}
+        self._dcp_lost: dict[str, float] = {}
+        self._message_ids = itertools.count(1)
 
-    async def tick(self) -> None:
-        """Apply what is due at the venue's current time (disconnection protection), then send events."""
-        self._check_dcp()
-        await self._flush_user_events()
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
 
-    def _is_user_stream(self, conn: VenueConnection) -> bool:
+    def _log_subscription(self, conn: VenueConnection, op: str, topics: Sequence[str], *, ok: bool) -> None:
+        self._log(conn, op, topics, ok)
+
+    def endpoints(self) -> dict[str, Endpoint]:
+        """The DCP endpoint, by path."""
+        return {"/v5/order/disconnected-cancel-all": Endpoint("POST", self._set_dcp, True, None)}
+
+    def is_user_stream(self, conn: VenueConnection) -> bool:
+        """Whether ``conn`` is a private stream."""
         return conn.path.startswith(self.private_path)
 
-    def _check_dcp(self) -> None:
+    def check_dcp(self) -> None:
         """Cancel the orders of each account whose dcp-subscribed streams stayed down past its window."""
         now = self._clock()
         for name, lost_at in list(self._dcp_lost.items()):
@@ -53,7 +100,7 @@ class BybitUserStreams(BybitLedgerViews):
             account = self.ledger.accounts[name]
             cancelled = []
             for order in self.ledger.open_orders(account):
-                self._meta(order).cancel_type = "CancelByDCP"
+                self.views.meta(order).cancel_type = "CancelByDCP"
                 self.ledger.cancel(account, order.symbol, order_id=order.order_id)
                 cancelled.append(order.order_id)
             self.dcp_triggers.append(DcpTrigger(name, self.dcp_product, now, tuple(cancelled)))
@@ -62,7 +109,7 @@ class BybitUserStreams(BybitLedgerViews):
 
     # -- private stream ----------------------------------------------------------------------
 
-    def _sweep_sessions(self) -> None:
+    def sweep(self) -> None:
         """Forget closed private connections; an account whose last dcp stream closed starts its DCP timer."""
         for conn_id, session in list(self._sessions.items()):
             if session.conn.open:
@@ -79,25 +126,15 @@ class BybitUserStreams(BybitLedgerViews):
         own = "dcp.spot" if self.category == "spot" else "dcp.future"
         return "dcp" in conn.subscriptions or own in conn.subscriptions
 
-    async def _on_text(self, conn: VenueConnection, text: str) -> None:
-        handler = self._private_handler(conn)
-        if handler is None:
-            await super()._on_text(conn, text)
-            return
+    async def on_request(self, conn: VenueConnection, request: dict[str, Any]) -> None:
+        """Answer one private-stream request ``{"op":...}`` of ``conn``: ``auth``, ``ping``, ``subscribe``,
+        ``unsubscribe``."""
         session = self._sessions.get(conn.id)
         if session is None:
             session = self._sessions[conn.id] = PrivateSession(conn)
-        if request := self._request(conn, text, "op", logger, "private connection %d: not a v5 request: %.200r"):
-            await handler(session, request)
-            self._notify()
-
-    def _private_handler(self, conn: VenueConnection) -> PrivateHandler | None:
-        """What answers the requests of ``conn``'s path (the private stream's, here); ``None`` for a
-        connection that is not private."""
-        return self._on_private_request if conn.path.startswith(self.private_path) else None
+        await self._on_private_request(session, request)
 
     async def _on_private_request(self, session: PrivateSession, request: dict[str, Any]) -> None:
-        """Answer one private-stream request: ``auth``, ``ping``, ``subscribe``, ``unsubscribe``."""
         conn = session.conn
         op: str = request["op"]
         req_id = request.get("req_id")
@@ -120,7 +157,7 @@ class BybitUserStreams(BybitLedgerViews):
             reply["req_id"] = req_id
         return encode(reply).decode()
 
-    def _verify_auth(self, args: Any) -> tuple[LedgerAccount | None, AuthFailure | None]:
+    def verify_auth(self, args: Any) -> tuple[LedgerAccount | None, AuthFailure | None]:
         """The account ``[api_key, expires, signature]`` (an ``op: auth``'s ``args``) authenticates, or why
         it does not: ``"params"`` (malformed, or ``expires`` already past), ``"key"`` (no such key) or
         ``"sign"`` (not the key's signature). The private stream and the order-entry connection share it."""
@@ -141,12 +178,12 @@ class BybitUserStreams(BybitLedgerViews):
         ``Params Error`` (as Bybit answers a client clock that is behind), a bad key or signature
         ``Request not authorized``."""
         conn = session.conn
-        account, failure = self._verify_auth(args)
+        account, failure = self.verify_auth(args)
         ret_msg = "" if failure is None else "Params Error" if failure == "params" else "Request not authorized"
-        self._authenticated(session, account, ret_msg)
+        self.authenticated(session, account, ret_msg)
         await conn.send_control(self._private_ack(conn, "auth", account is not None, ret_msg, req_id))
 
-    def _authenticated(self, session: PrivateSession, account: LedgerAccount | None, ret_msg: str) -> None:
+    def authenticated(self, session: PrivateSession, account: LedgerAccount | None, ret_msg: str) -> None:
         """Bind ``session`` to ``account`` (``None``: the auth failed, with ``ret_msg``); logged either way."""
         if account is not None:
             session.account = account.name
@@ -183,9 +220,12 @@ class BybitUserStreams(BybitLedgerViews):
         if self._dcp_topics(conn):
             self._dcp_lost.pop(session.account, None)
 
-    def user_streams_up(self) -> bool:
+    def up(self) -> bool:
         """Private connections are subscribed to ``order`` and to ``execution``."""
-        return self.subscriber_count("order") >= 1 and self.subscriber_count("execution") >= 1
+        return self._subscribers("order") >= 1 and self._subscribers("execution") >= 1
+
+    def _subscribers(self, topic: str) -> int:
+        return sum(1 for s in self._sessions.values() if s.conn.open and topic in s.conn.subscriptions)
 
     def _subscribed(self, conn: VenueConnection, family: str) -> list[str]:
         """The topics of ``conn`` that carry ``family`` events of this venue's category."""
@@ -204,9 +244,9 @@ class BybitUserStreams(BybitLedgerViews):
             return
         payloads: list[tuple[str, list[Any]]] = []
         if event.trade is not None:
-            payloads.append(("execution", [self._exec_dict(event.trade, event.order, stream=True)]))
-            payloads.append(("execution.fast", [self._exec_dict(event.trade, event.order, fast=True)]))
-        payloads.append(("order", [self._order_dict(self._order_view(event), stream=True)]))
+            payloads.append(("execution", [self.views.exec_dict(event.trade, event.order, stream=True)]))
+            payloads.append(("execution.fast", [self.views.exec_dict(event.trade, event.order, fast=True)]))
+        payloads.append(("order", [self.views.order_dict(self.views.order_view(event), stream=True)]))
         for session in sessions:
             for family, data in payloads:
                 for topic in self._subscribed(session.conn, family):
@@ -216,7 +256,7 @@ class BybitUserStreams(BybitLedgerViews):
         """A funding settlement on the ``execution`` topic (``execType`` ``Funding``, not on
         ``execution.fast``, which carries trades); the wallet and position follow with the batch."""
         sessions = [s for s in self._sessions.values() if s.account == payment.account and s.conn.open]
-        data = [self._funding_exec_dict(payment, stream=True)]
+        data = [self.views.funding_exec_dict(payment, stream=True)]
         for session in sessions:
             for topic in self._subscribed(session.conn, "execution"):
                 await self._send_private(session, topic, data, payment.time_ms)
@@ -229,8 +269,8 @@ class BybitUserStreams(BybitLedgerViews):
         now = self._now_ms()
         positions = []
         if self.category == "linear":
-            positions = [self._position_dict(account, s, stream=True) for s in sorted(symbols)]
-        wallet = self._wallet(account)
+            positions = [self.views.position_dict(account, s, stream=True) for s in sorted(symbols)]
+        wallet = self.views.wallet(account)
         for session in sessions:
             if positions:
                 for topic in self._subscribed(session.conn, "position"):
@@ -241,6 +281,23 @@ class BybitUserStreams(BybitLedgerViews):
     async def _send_private(self, session: PrivateSession, topic: str, data: list[Any], time_ms: int) -> None:
         """One event message ``{"id","topic","creationTime","data"}``; withheld while the stream is silenced."""
         assert session.account is not None
-        message_id = f"{self._uids[session.account]}{next(self._message_ids):012d}"
+        message_id = f"{self.views.uid(session.account)}{next(self._message_ids):012d}"
         text = encode({"id": message_id, "topic": topic, "creationTime": time_ms, "data": data}).decode()
-        await self._write_event(session.conn, topic, text)
+        await self.events.write(session.conn, topic, text)
+
+    def _set_dcp(self, call: Call) -> Reply:
+        """``POST /v5/order/disconnected-cancel-all`` ``{"product":"SPOT","timeWindow":10}`` ->
+        ``{"retCode":0,"retMsg":"success"}`` (the whole body, as documented)."""
+        account = call.account
+        assert account is not None
+        product = param_text(call.params, "product") or "OPTIONS"
+        if product not in ("OPTIONS", "DERIVATIVES", "SPOT"):
+            return api_error(10001, "params error: product invalid")
+        try:
+            window = int(param_text(call.params, "timeWindow") or "")
+        except ValueError:
+            return api_error(10001, "params error: timeWindow invalid")
+        if not 3 <= window <= 300:
+            return api_error(10001, "params error: timeWindow must be within [3, 300]")
+        self._dcp_windows.setdefault(account.name, {})[product] = window
+        return Reply(raw={"retCode": 0, "retMsg": "success"})

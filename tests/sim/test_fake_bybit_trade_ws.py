@@ -24,7 +24,7 @@ from arb.sim.bybit.exchange import FakeBybitExchange
 from arb.sim.bybit.wire import ws_signature
 from arb.sim.faults import FaultKind
 from arb.sim.ledger import OrderStatus
-from tests.integration.test_fake_bybit_private import (
+from tests.sim.test_fake_bybit_private import (
     BY_NAME,
     KEY,
     MARKETS,
