@@ -41,7 +41,6 @@ from aiohttp import web
 from arb.sim.connection import OutFrame, VenueConnection
 from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, OrderFault, OrderOperation
 from arb.sim.funding import FundingAnnouncements
-from arb.sim.ledger.engine import Ledger
 from arb.sim.ledger.records import (
     ClientIdScope,
     FundingPayment,
@@ -53,6 +52,7 @@ from arb.sim.ledger.records import (
     SymbolRules,
     TimeInForce,
 )
+from arb.sim.ledger.venue_ledger import Ledger
 from arb.sim.options import VenueOptions
 from arb.sim.replay import ReplayFrame
 from arb.sim.venue import BookView

@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = ["Ledger"]
 
 from arb.sim.ledger import records
-from arb.sim.ledger.engine import Ledger
 from arb.sim.ledger.records import *  # noqa: F403  # the records' names, as records.__all__ lists them
+from arb.sim.ledger.venue_ledger import Ledger
 
 __all__ += records.__all__

@@ -2,7 +2,7 @@
 
 Plain records and enums (:class:`SymbolRules`, :class:`LedgerOrder`, :class:`LedgerTrade`,
 :class:`LedgerAccount`, :class:`FundingPayment`, :class:`LedgerEvent`...) that
-:class:`arb.sim.ledger.engine.Ledger` fills in and the venues' wire formats render. Money is
+:class:`arb.sim.ledger.venue_ledger.Ledger` fills in and the venues' wire formats render. Money is
 :class:`decimal.Decimal` throughout.
 """
 
