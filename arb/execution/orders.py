@@ -20,7 +20,7 @@ live in ``connectors.common.orders`` (below the executor) and are re-exported he
 
 from __future__ import annotations
 
-__all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate", "fees_of"]
+__all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate", "fees_of", "unvalued_fees"]
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -149,7 +149,8 @@ class LiveOrder(EngineOrder):
 
 def fees_of(fills: Iterable[VenueFill], quote_asset: str, base_asset: str) -> tuple[Decimal, Decimal]:
     """The fills' fees: the whole fee's value in quote (a fee in the base coin at its fill's price), and
-    the part paid in the base coin (base units)."""
+    the part paid in the base coin (base units). A fee in a third asset (Binance's BNB) is not in it:
+    :func:`unvalued_fees` names those."""
     fee = ZERO
     base_fee = ZERO
     for f in fills:
@@ -159,6 +160,12 @@ def fees_of(fills: Iterable[VenueFill], quote_asset: str, base_asset: str) -> tu
             fee += f.fee * f.price
             base_fee += f.fee
     return fee, base_fee
+
+
+def unvalued_fees(fills: Iterable[VenueFill], quote_asset: str, base_asset: str) -> list[VenueFill]:
+    """The fills whose fee is in neither the quote nor the base asset (Binance's BNB when the account pays
+    fees in it): the venue charged them, :func:`fees_of` could not value them in quote."""
+    return [f for f in fills if f.fee and f.fee_asset and f.fee_asset not in (quote_asset, base_asset)]
 
 
 _RANK = {

@@ -30,7 +30,7 @@ from arb.execution.departure import Departures, Leg
 from arb.execution.failpoints import failpoint
 from arb.execution.late_fills import LateFills
 from arb.execution.live_parts import ClientIds, ExecutionSettings, JournalSink, VenueMarket
-from arb.execution.orders import LiveOrder
+from arb.execution.orders import LiveOrder, unvalued_fees
 from arb.execution.outcome import Answer, Outcome, classify
 from arb.execution.paper import Rejection
 from arb.execution.price_grid import grid_price, grid_qty, wire
@@ -153,6 +153,7 @@ class VenueExecutor(AccountReads, LateFills):
             "orphans_attached": 0,
             "reopened": 0,
             "orphans_asked": 0,
+            "unvalued_fees": 0,
         }
 
     # -- the traded markets ---------------------------------------------------------------------------
@@ -637,10 +638,24 @@ class VenueExecutor(AccountReads, LateFills):
         told = self._told_before.pop(order.client_id, None)  # reopened: the news is a copy, the first stays as told
         news = order if told is None else dataclasses.replace(order)
         news.settle(self.clock(), market.quote_asset, market.base_asset, told or ())
+        self.say_unvalued_fees(order, [f for t, f in order.fills.items() if t not in (told or ())], market)
         detail = {"state": order.state.value, "filled": wire(order.filled) if order.fills else "0"}
         self.journal.record_state(order, "done", news.respond_ts, detail)
         if self.on_done is not None:
             self.on_done(news)
+
+    def say_unvalued_fees(self, order: LiveOrder, fills: Iterable[VenueFill], market: VenueMarket) -> None:
+        """Each fill of ``order`` whose fee the venue charged in a third asset (BNB): the journal keeps it
+        as charged, but the engine's PnL does not include it; said loudly and counted, never dropped
+        quietly."""
+        for fill in unvalued_fees(fills, market.quote_asset, market.base_asset):
+            self.counters["unvalued_fees"] += 1
+            log.error(
+                "%s: order %s paid a fee of %s %s (trade %s), neither %s nor %s: kept in the journal, "
+                "not in the PnL arb shows",
+                self.venue, order.client_id, wire(fill.fee), fill.fee_asset, fill.trade_id, market.quote_asset,
+                market.base_asset, extra={**_ids(self.venue, order), "event": "unvalued_fee"},
+            )  # fmt: skip
 
     # -- finding out ------------------------------------------------------------------------------------
 

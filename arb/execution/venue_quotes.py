@@ -218,6 +218,7 @@ class QuotingVenueExecutor(VenueExecutor):
                 continue
             order.told_fills.add(trade_id)
             self.counters["quote_fills"] += 1
+            self.say_unvalued_fees(order, (fill,), market)
             self.on_quote(_fill_news(order, fill, now, market.quote_asset, market.base_asset))
 
 

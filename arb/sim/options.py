@@ -63,7 +63,8 @@ class VenueOptions:
     Trading (the private venues): ``taker_fee``/``maker_fee`` (fractions; Binance spot 0.1 %/0.1 %,
     USD-M 0.05 %/0.02 %, Bybit spot 0.1 %/0.1 %, linear 0.055 %/0.02 %); ``spot_fee_asset`` where a
     spot fee is paid: in the asset received (a buy's in the base coin, as without a fee-discount coin)
-    or always in the quote (``"quote"``, as the backtest and the paper executor count it);
+    or always in the quote (``"quote"``, as the backtest and the paper executor count it); ``fee_coin``
+    ``(coin, price in quote)``: spot fees paid in that third coin instead (Binance's BNB);
     ``max_leverage`` (Binance 125, Bybit 100) and ``maintenance_rate`` (Binance 0.4 %, Bybit 0.5 %).
     """
 
@@ -81,6 +82,7 @@ class VenueOptions:
     taker_fee: Decimal | str | None = None
     maker_fee: Decimal | str | None = None
     spot_fee_asset: Literal["received", "quote"] = "received"
+    fee_coin: tuple[str, Decimal] | None = None
     max_leverage: int | None = None
     maintenance_rate: Decimal | str | None = None
 

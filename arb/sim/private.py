@@ -167,6 +167,7 @@ def open_ledger(
         fok_unfilled="expire",
         post_only_taking=post_only_taking,
         spot_fee_asset=options.spot_fee_asset,
+        fee_coin=options.fee_coin,
         first_order_id=first_ids[0],
         first_trade_id=first_ids[1],
         ids_per_symbol=ids_per_symbol,

@@ -287,3 +287,24 @@ async def test_a_client_id_the_journal_holds_is_never_sent(tmp_path: Path, monke
         assert again.client_id == first.client_id and again.state is OrderState.REJECTED
         assert again.rejection is not None and again.rejection.code == "local"
         assert len(account(venue).orders) == 1
+
+
+async def test_a_fee_paid_in_a_third_coin_is_journaled_as_charged_and_said_not_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Binance spot with its fee discount coin on: the venue charges the fee in BNB, neither the base nor
+    # the quote. The journal keeps it as charged; the engine's PnL cannot value it yet, and says so.
+    from arb.sim import VenueOptions
+
+    options = VenueOptions(fee_coin=("BNB", Decimal("500")))
+    async with venue_and_executor(BINANCE_SPOT, tmp_path, monkeypatch, options=options) as (venue, executor):
+        ask, qty = at_ask(venue, BINANCE_SPOT, Decimal("0.5"))
+        order = await answered_order(executor, BUY, ask, qty)
+        assert order.state is OrderState.FILLED
+        (trade,) = account(venue).orders[0].trades
+        assert trade.fee_asset == "BNB" and trade.fee > 0
+        rows = executor.journal.journal.fills(venue=executor.venue, market=executor.market)  # type: ignore[attr-defined]
+        assert [(r["fee_asset"], Decimal(r["fee"])) for r in rows] == [("BNB", trade.fee)]
+        assert executor.counters["unvalued_fees"] == 1
+        said = [r.getMessage() for r in caplog.records if getattr(r, "event", "") == "unvalued_fee"]
+        assert len(said) == 1 and f"{trade.fee.normalize():f} BNB" in said[0] and order.client_id in said[0]

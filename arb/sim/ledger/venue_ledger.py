@@ -62,6 +62,10 @@ from arb.sim.ledger.records import (
 )
 
 
+_COIN_PLACES = Decimal("0.00000001")
+"""A fee paid in a third coin, to the 8 decimals Binance states its BNB fees in."""
+
+
 class Ledger:
     """Every account of one fake venue-market, and the matching of their orders.
 
@@ -95,6 +99,7 @@ class Ledger:
         post_only_taking: Literal["reject", "expire"] = "expire",
         ids_per_symbol: bool = False,
         first_payment_id: int = 9_000_001,
+        fee_coin: tuple[str, Decimal] | None = None,
     ) -> None:
         if market not in ("spot", "linear"):
             raise ValueError(f"market must be 'spot' or 'linear', got {market!r}")
@@ -107,6 +112,9 @@ class Ledger:
         self.maker_fee = maker_fee
         self.client_id_scope = client_id_scope
         self.spot_fee_asset = spot_fee_asset
+        self.fee_coin = fee_coin
+        """Spot fees paid in a third coin (Binance's BNB with its fee discount on): the coin and its price in
+        the quote asset; the fee is the trade's value times the rate, in that coin at that price."""
         self.settle_asset = settle_asset
         self.fok_unfilled = fok_unfilled
         self.post_only_taking = post_only_taking
@@ -482,7 +490,14 @@ class Ledger:
         value = price * qty
         rate = self.maker_fee if maker else self.taker_fee
         realized = ZERO
-        if self.market == "spot":
+        if self.market == "spot" and self.fee_coin is not None:
+            coin, coin_price = self.fee_coin
+            base, quote = account.balance(rules.base), account.balance(rules.quote)
+            fee_asset, fee = coin, (value * rate / coin_price).quantize(_COIN_PLACES)  # as the venue shows it
+            base.free += qty if order.side is Side.BUY else -qty
+            quote.free += -value if order.side is Side.BUY else value
+            account.balance(coin).free -= fee
+        elif self.market == "spot":
             base, quote = account.balance(rules.base), account.balance(rules.quote)
             if order.side is Side.BUY:
                 fee_asset = rules.base if self.spot_fee_asset == "received" else rules.quote
