@@ -61,7 +61,6 @@ from arb.sim.ledger.records import (
     VenueRejectError,
 )
 
-
 _COIN_PLACES = Decimal("0.00000001")
 """A fee paid in a third coin, to the 8 decimals Binance states its BNB fees in."""
 
