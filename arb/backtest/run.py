@@ -50,7 +50,6 @@ from numba import typeof
 from arb._jit import cached, say_compiling
 from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _call_kernel, _helper_calls, _run_loop
 from arb.backtest.hbt_orders import (
-    _HELD_DTYPE,
     _MAX_PENDING,
     C_CALLS,
     C_CANCELS,
@@ -66,9 +65,11 @@ from arb.backtest.hbt_orders import (
     N_COUNTERS,
 )
 from arb.backtest.order_latency import load_measured, measured_path
+from arb.backtest.taker_fills import FLIGHT_DTYPE
 from arb.config import AppConfig, BacktestConfig, VenueConfig
 from arb.events import NS_PER_S
 from arb.execution.faults import make_leg_faults
+from arb.execution.liquidity import new_taken
 from arb.execution.risk import (
     RiskEvent,
     drain_events,
@@ -275,6 +276,22 @@ class Schedule:
         return spans[0], spans[1]
 
 
+def _measured_latency(venues: Sequence[VenueConfig]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    # Every venue's measured order latency rows (req, exch, resp), end to end, and their offsets (venue v's
+    # rows[off[v]:off[v + 1]]; none for a constant latency), what arb.backtest.taker_fills.latencies reads
+    parts = []
+    for venue in venues:
+        latency = venue.latency
+        if latency.order == "measured":
+            rows = load_measured(measured_path(latency.measured_dir, venue.name), venue.path)
+            parts.append(np.stack([rows["req_ts"], rows["exch_ts"], rows["resp_ts"]], axis=1).astype(np.int64))
+        else:
+            parts.append(np.zeros((0, 3), np.int64))
+    off = np.zeros(len(parts) + 1, np.int64)
+    off[1:] = np.cumsum([len(p) for p in parts])
+    return np.ascontiguousarray(np.concatenate(parts)), off
+
+
 class Loop:
     """The compiled loop's inputs and outputs for one run: fresh kernel, gate and account state, and the
     fills, equity samples, kernel calls and intents it records (grown as needed).
@@ -303,18 +320,23 @@ class Loop:
         self.maker = np.array([v.fees.maker for v in venues])
         self.taker = np.array([v.fees.taker for v in venues])
         n_assets = 2 * n_sym
-        self.pending = np.zeros((n_assets, _MAX_PENDING), np.int64)
-        self.pending_kind = np.zeros((n_assets, _MAX_PENDING), np.int64)
-        self.pending_pair = np.zeros((n_assets, _MAX_PENDING), np.int64)
-        self.pending_due = np.zeros((n_assets, _MAX_PENDING), np.int64)
-        self.pending_sent = np.zeros((n_assets, _MAX_PENDING), np.int64)
+        self.flight = np.zeros(_MAX_PENDING * n_assets, FLIGHT_DTYPE)
+        """The taker orders on their way (:mod:`arb.backtest.taker_fills`)."""
+        self.taken = new_taken(n_assets)
+        """What our orders took from each asset's levels (:mod:`arb.execution.liquidity`)."""
+        self.own = (np.zeros(n_assets), np.zeros(n_assets))
+        """Per asset, the position and cash the taker fills moved (hftbacktest holds the quotes')."""
         self.leg_faults = make_leg_faults(config.leg_faults)
-        self.held = np.zeros(_MAX_PENDING * n_sym, _HELD_DTYPE)
         self.quotes = new_quotes(n_assets)
         """The resting quotes' slots (:mod:`arb.backtest.hbt_quotes`)."""
+        least = QUOTE_MIN_LATENCY_NS if bool((self.params["style"] != STYLE_TAKER).any()) else 0
         self.order_latency = np.array(
-            [[v.latency.order_entry_ns, v.latency.order_response_ns] for v in venues], np.int64
+            [[max(v.latency.order_entry_ns, least), max(v.latency.order_response_ns, least)] for v in venues],
+            np.int64,
         )
+        """Per venue, the constant order latencies (entry, response), ns, as hftbacktest is given them."""
+        self.measured = _measured_latency(venues)
+        """The venues' measured order latency rows (``[latency] order = "measured"``) and offsets."""
         span = session.end_ns - session.start_ns
         self.fills: np.ndarray[Any, Any] = np.zeros(4096 * n_sym, FILL_DTYPE)
         samples = int(span // _EQUITY_INTERVAL_NS) + 16
@@ -361,10 +383,10 @@ class Loop:
 
     def _state(self) -> tuple[Any, ...]:
         # _run_loop's arguments after ``hbt``, ``until_ns`` and ``tape`` (see there), the buffers as they are now.
-        run = (self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals)
+        run = (self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals,
+               self.measured)  # fmt: skip
         symbols = ((self.params, self.kstate, self.intents), (self.limits, self.rstate, self.srisk), self.views)
-        orders = (self.pending, self.pending_kind, self.pending_pair, self.pending_due, self.pending_sent, self.held,
-                  self.quotes)  # fmt: skip
+        orders = (self.flight, self.quotes, self.taken, self.own)
         outs = (self.fills, self.equity, self.calls, self.sent, self.funding)
         return self.perp, run, symbols, orders, outs
 
@@ -416,8 +438,9 @@ class Loop:
         if rc == _NO_PROGRESS:
             raise RuntimeError(
                 f"no settled state after {_MAX_SAME_TIME} decisions at one time: with zero order latency every "
-                "rejected leg is answered at once (the kernel retries its hedge without end while [leg_faults] "
-                "rejects it); give the venues an order latency"
+                "order is answered at once, and the kernel sends it again without end when nothing changes (a "
+                "hedge [leg_faults] rejects, a pair at a level our own orders emptied); give the venues an order "
+                "latency"
             )
         if rc < 0 or rc > 1:
             raise RuntimeError(f"hftbacktest stopped with error code {-rc}")

@@ -66,15 +66,17 @@ def take_levels(taken: Any, a: int, side: int, levels: Any, limit: float, want: 
     """Fill a ``side`` (1 buy, -1 sell) order of asset ``a`` for up to ``want`` at limit ``limit``
     against ``levels``, ``(prices, quantities)`` of the side it takes (asks for a buy), best first (a
     NaN price or a quantity of 0 ends them), remembering what it took in ``taken``. ``grid``: the
-    asset's ``(tick_size, lot_size)``. Returns ``(filled, cost)``: the quantity taken (a multiple of
-    the lot) and its value at the levels' own prices (the fill's price is ``cost / filled``); 0, 0
-    when nothing could be taken."""
+    asset's ``(tick_size, lot_size)``. Returns ``(filled, cost, price)``: the quantity taken (a multiple
+    of the lot), its value at the levels' own prices, and the fill's price: the level's when it took
+    one level, ``cost / filled`` for a sweep; 0, 0, NaN when nothing could be taken."""
     px, qty = levels
     tick, lot = grid[0], grid[1]
     slots = taken[a, 1 if side == _BUY else 0]
     remaining = want
     filled = 0.0
     cost = 0.0
+    price = np.nan
+    swept = False
     for i in range(px.shape[0]):
         if remaining <= _TOL * lot:
             break
@@ -103,16 +105,21 @@ def take_levels(taken: Any, a: int, side: int, levels: Any, limit: float, want: 
             continue  # no room to remember it: not taken, so never taken twice
         else:
             j = free
-        got = np.floor(min(remaining, left) / lot + _TOL) * lot
+        got = min(remaining, left)
+        lots = np.floor(got / lot + _TOL)
+        if abs(got - lots * lot) > _TOL * lot:
+            got = lots * lot  # down to the lot (a quantity already on it is kept as it is, without float noise)
         if got <= 0.0:
             continue
         slots[j]["tick"] = key
         slots[j]["shown"] = shown
         slots[j]["taken"] += got
+        swept = filled > 0.0
+        price = p
         cost += got * p
         filled += got
         remaining -= got
-    return filled, cost
+    return filled, cost, cost / filled if swept else price
 
 
 @njit(cache=True, nogil=True)

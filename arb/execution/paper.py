@@ -474,11 +474,10 @@ class PaperExecutor:
         book = self.books[a]
         prices, sizes = book.asks(SWEEP_LEVELS) if order.side == BUY else book.bids(SWEEP_LEVELS)
         want = min(order.qty, order.fillable)
-        filled, cost = take_levels(self.taken, a, order.side, (prices, sizes), order.price, want, self._grids[a])
+        filled, cost, price = take_levels(self.taken, a, order.side, (prices, sizes), order.price, want, self._grids[a])
         if filled <= 0.0:
             order.status = OrderStatus.EXPIRED
             return
-        price = cost / filled
         fee = cost * venue.fees.taker
         order.status = OrderStatus.FILLED
         order.fill_qty = filled
