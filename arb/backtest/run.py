@@ -2,17 +2,17 @@
 ``[strategy] symbols`` on venue ``v``, 0 = Binance, 1 = Bybit), driving the kernel.
 
 One ``HashMapMarketDepthBacktest`` replays both venues' converted recordings (per-venue tick and lot
-sizes, taker fees, constant or recorded order latency, the recorded feed latency). A compiled loop
-moves from one book update to the next (``elapse``), or from event to event while orders are
-unanswered (``wait_next_feed`` with order responses), and at each one builds the kernel's view from
-hftbacktest's depth, positions and balances, calls the *same* ``decide`` the live driver calls, puts
-the intents through the risk gate and sends each as an IOC limit order. Every intent is one book
-level, so hftbacktest's no-partial-fill exchange (which fills any taker quantity at the best price)
-never fills more than the book showed at that level.
+sizes, fees, constant or measured order latency, the recorded feed latency). A compiled loop moves
+from one book update to the next (``elapse``), to the next order arrival or answer, or from event to
+event while quotes rest (``wait_next_feed`` with order responses), and at each one builds the kernel's
+view from hftbacktest's depth, positions and balances, calls the *same* ``decide`` the live driver
+calls and puts the intents through the risk gate. Every taker intent is one IOC limit order that the
+loop fills itself at its arrival, on hftbacktest's depth, by the paper venue's rule
+(:mod:`arb.execution.liquidity`: level by level, never more than a level shows net of what our orders
+took from it); resting quotes go to hftbacktest's exchange as post-only orders.
 
-What it does not model: market impact beyond the levels (a level's quantity is taken as it was
-shown, not consumed by our earlier child orders), queue position for resting orders (all orders are
-IOC), transfers between venues, funding payments. See docs/backtest.md.
+What it does not model: other traders' answer to our trades, the venue's own (venue-time) book for
+taker orders, transfers between venues. See docs/backtest.md.
 """
 
 from __future__ import annotations
