@@ -461,8 +461,7 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
             if followed != 0:
                 act = True
                 fresh = fresh or followed & 2 != 0
-            if not any_quote(quotes):
-                bt_clear_inactive_orders(bt, ALL_ASSETS)
+            bt_clear_inactive_orders(bt, ALL_ASSETS)  # what became of every quote has been read
 
         if act or counters[C_DONE] == 1 or now >= until_ns:
             counters[C_DECISION_POINTS] += 1
