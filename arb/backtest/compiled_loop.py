@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from hftbacktest import ALL_ASSETS
 from hftbacktest.intrinsic import address_as_void_pointer
-from hftbacktest.order import CANCELED, EXPIRED, FILLED, GTX, IOC, LIMIT, order_dtype
+from hftbacktest.order import GTX, LIMIT, order_dtype
 from hftbacktest.types import state_values_dtype
 from numba.np.numpy_support import carray
 
@@ -38,16 +38,11 @@ from arb.backtest.hbt_abi import (
     orders_get,
 )
 from arb.backtest.hbt_orders import (
-    _MAX_PENDING,
-    _NEVER,
-    _ROUTE_HELD,
-    _ROUTE_SUBMIT,
     C_CALLS,
     C_CURSOR,
     C_DECISION_POINTS,
     C_DONE,
     C_EQUITY,
-    C_EXPIRED,
     C_FILLS,
     C_FUNDING,
     C_INTENTS,
@@ -56,18 +51,23 @@ from arb.backtest.hbt_orders import (
     C_NEXT_PAIR_ID,
     C_NEXT_SAMPLE,
     C_SUBMIT_ERRORS,
-    _count_unknown,
     _log_sent,
-    _next_dues,
     _open_orders,
     _outputs_full,
-    _owed,
-    _record_fill,
-    _route,
-    _track,
 )
 from arb.backtest.hbt_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
 from arb.backtest.loop_state import Account, Tape
+from arb.backtest.taker_fills import (
+    answer_orders,
+    arrive_orders,
+    forget_levels,
+    latencies,
+    next_due,
+    route_order,
+    send_order,
+    unknown_per_venue,
+)
+from arb.execution.liquidity import SWEEP_LEVELS, TAKEN_SLOTS
 from arb.execution.risk import position_at, update_equity, value_px
 from arb.strategy.kernel import may_act
 from arb.strategy.quote_slots import Q_OID, any_quote, quote_views
@@ -84,7 +84,7 @@ from arb.strategy.types import (
 
 _MAX_SCAN_TICKS = 2_000  # ticks walked from the best price when filling deeper levels
 _MAX_SAME_TIME = 10_000
-_NO_PROGRESS = -1_000  # _run_loop's code when held orders keep being answered without time passing
+_NO_PROGRESS = -1_000  # _run_loop's code when orders keep being answered without time passing
 
 
 @njit(cache=True)
@@ -144,7 +144,7 @@ def _status(
 
 @njit(cache=True)
 def _submit(bt: int, a: int, oid: int, side: int, price: float, qty: float, tif: int) -> int:
-    # One limit order to hftbacktest (``tif``: IOC, or GTX for a post-only quote); its return code.
+    # One limit order to hftbacktest (``tif``: GTX for a post-only quote); its return code.
     if side == BUY:
         return int(bt_submit_buy_order(bt, a, oid, price, qty, tif, LIMIT, 0))
     return int(bt_submit_sell_order(bt, a, oid, price, qty, tif, LIMIT, 0))
@@ -189,7 +189,7 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
         tape.sync_off,
     )
     cash, eq_venue, pnl_sym, open_count, mark = account
-    pending, pending_sent, held = orders.pending, orders.sent, orders.held
+    flight = orders.flight
     limits, rstate, srisk = risk
     equity = outs.equity
     cfg = settings[0]
@@ -221,7 +221,7 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
         pnl_sym[s] = pnl
         trading = pnl if s == 0 else trading + pnl
     if waiting:
-        _count_unknown(pending, pending_sent, held, now, cfg["request_timeout_ns"], rstate[0]["unknown"])
+        unknown_per_venue(flight, now, cfg["request_timeout_ns"], rstate[0]["unknown"])
     else:
         rstate[0]["unknown"][:] = 0
     if np.isfinite(trading):
@@ -275,7 +275,7 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
     )
     est_ts, est_rate, est_next, est_off = perp.est_ts, perp.est_rate, perp.est_next, perp.est_off
     settings, counters, last_mid = run.settings, run.counters, run.last_mid
-    cash = account.cash
+    cash = account[0]
     fills, funding = outs.fills, outs.funding
     init_quote = settings[0]["init_quote"]
     booked = False
@@ -365,11 +365,18 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     Assets are symbol ``a // 2`` on venue ``a % 2``; at a decision point every symbol whose book
     changed, or whose order was answered, gets its kernel called (when ``may_act`` allows).
 
+    Taker orders (every intent but quotes and cancels) are the loop's own (:mod:`arb.backtest.taker_fills`):
+    each reaches its venue after the entry latency and fills there against hftbacktest's depth by the
+    paper venue's rule (:mod:`arb.execution.liquidity`: level by level, never more than a level shows
+    net of what our orders took from it while it showed that quantity), and is answered after the
+    response latency. At each time the loop stops it first forgets what was taken from levels that
+    changed, then lets the orders due arrive (in the order they were sent) and answers those due, as
+    the paper executor does everything due at one time before its driver decides.
+
     Leg faults (``leg_faults``, one ``LEG_FAULTS_DTYPE`` record): every intent draws its fault from
     its order id (:func:`arb.execution.leg_faults.draw_fault`, as the paper executor does). A rejected
-    order is not sent and is answered, unfilled, at the time an accepted one would be (the venue's
-    ``entry_ns`` plus ``response_ns`` in ``settings``); a partial one is sent for the drawn part of its
-    quantity; a late one is sent ``late_ns`` later. Such orders wait in ``held`` and count as open.
+    order fills nothing and is answered at the time an accepted one would be; a partial one may fill
+    only the drawn part of its quantity; a late one leaves ``late_ns`` later.
 
     An order unanswered ``settings.request_timeout_ns`` after it was sent counts as unknown to the gate
     (``rstate.unknown``) until its answer, as arb live counts a request that timed out.
@@ -381,34 +388,38 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     ``bt`` is hftbacktest's backtester by its address (``hbt.ptr``; :mod:`arb.backtest.hbt_abi` calls it, so
     this loop is compiled once and then loaded from Numba's cache). The state comes as named records,
     one per concern (:mod:`arb.backtest.loop_state`; :meth:`arb.backtest.run.Loop.run` builds them):
-    ``tape`` the decision schedule, ``perp`` the funding tape, ``run`` the settings and counters,
-    ``symbols`` the kernels, gate and views, ``orders`` the orders hftbacktest has, those held back and
-    the resting quotes (the ``maker_taker`` style's post-only orders, sent as GTX), ``outs`` the output
-    buffers, filled from ``run.counters``' positions on.
+    ``tape`` the decision schedule, ``perp`` the funding tape, ``run`` the settings, counters and measured
+    latencies, ``symbols`` the kernels, gate and views, ``orders`` the taker orders on their way, the
+    resting quotes (the ``maker_taker`` style's post-only orders, sent to hftbacktest as GTX), what our
+    orders took from the levels and what the taker fills moved, ``outs`` the output buffers, filled
+    from ``run.counters``' positions on.
     """
     decision_ts, decision_assets = tape.decision_ts, tape.decision_assets
-    settings, counters, leg_faults, init_base = run.settings, run.counters, run.leg_faults, run.init_base
+    settings, counters, init_base = run.settings, run.counters, run.init_base
     kernel, risk, views = symbols.kernel, symbols.risk, symbols.views
     params, _, intents = kernel
     _, rstate, _ = risk
-    pending, pending_due, held, quotes = orders.pending, orders.due, orders.held, orders.quotes
+    flight, quotes, taken, own = orders.flight, orders.quotes, orders.taken, orders.own
+    own_pos, own_cash = own
     fills, equity, calls, sent = outs.fills, outs.equity, outs.calls, outs.sent
     init_quote = settings[0]["init_quote"]
-    entry_ns = settings[0]["entry_ns"]
-    response_ns = settings[0]["response_ns"]
     n_symbols = views.shape[0]
     perp_on = perp.fund_off[-1] > 0 or perp.mark_off[-1] > 0 or perp.est_off[-1] > 0  # any settlement, mark, estimate
     mark, paid = perp.mark, perp.paid
     n_assets = 2 * n_symbols
     levels = params[0]["book_levels"]
     one = levels - levels + 1  # the best level only, typed as ``levels`` (one compile of _fill_top, not two)
-    cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(pending, held, n_symbols)
+    cash, eq_venue, pnl_sym, open_count, ticked = _open_orders(flight, n_symbols)
     account = Account(cash, eq_venue, pnl_sym, open_count, mark)  # what _observe and _perp_step take
     answered = np.zeros(n_symbols, np.int64)  # symbols whose orders were answered since the last decision
     deeper = np.ones(n_assets, np.int64)
-    faulty = leg_faults[0]["enabled"] != 0
-    carried = False  # a decision put off until hftbacktest has given the answers due now
-    same_time = 0  # steps in a row without time passing (rejections answered at once with zero latency)
+    lots = np.zeros(n_assets)
+    for a in range(n_assets):
+        lots[a] = params[a // 2]["lot_size"][a % 2]
+    scratch = (np.zeros(SWEEP_LEVELS), np.zeros(SWEEP_LEVELS))  # the levels an arriving order may take
+    slot_ticks = np.zeros((2, TAKEN_SLOTS), np.int64)
+    slot_shown = np.zeros((2, TAKEN_SLOTS))
+    same_time = 0  # steps in a row without time passing (orders answered at once with zero latency)
     last_now = bt_current_timestamp(bt)
     fresh = True  # positions and balances must be read again (start, or after a fill)
     maker = False  # a symbol quotes (the maker_taker style)
@@ -423,19 +434,13 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
         target = until_ns
         if i < decision_ts.shape[0] and decision_ts[i] < target:
             target = decision_ts[i]
-        held_due = _NEVER
-        sent_due = _NEVER  # when hftbacktest answers the first order it has
-        if faulty:
-            held_due, sent_due = _next_dues(held, pending, pending_due)
-            if held_due < target:
-                target = held_due
-        waiting = maker and any_quote(quotes)  # a resting quote's answer can come at any time
-        for a in range(n_assets):
-            if open_count[a] > 0:
-                waiting = True
-        if waiting and held_due <= now < sent_due:
-            rc = 0  # a held order is due now and hftbacktest owes nothing yet: no time passes
-        elif waiting:
+        due = next_due(flight)  # an order reaching its venue, or answered
+        if due < target:
+            target = due
+        quoting = maker and any_quote(quotes)  # a resting quote's answer can come at any time
+        if due <= now:
+            rc = 0  # an order is due now: no time passes
+        elif quoting:
             rc = bt_wait_next_feed(bt, 1, max(target - now, 1))
         elif target > now:
             rc = bt_elapse(bt, target - now)
@@ -446,85 +451,29 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
         elif rc < 0 or rc > 3:
             return int(-abs(rc))
         now = bt_current_timestamp(bt)
-        if faulty:
-            same_time = same_time + 1 if now == last_now else 0
-            if same_time > _MAX_SAME_TIME:
-                return _NO_PROGRESS
-            last_now = now
+        same_time = same_time + 1 if now == last_now else 0
+        if same_time > _MAX_SAME_TIME:
+            return _NO_PROGRESS
+        last_now = now
         act = _ticks(decision_ts, decision_assets, counters, now, ticked)
-
-        # Order responses: record fills, forget answered orders.
-        if waiting:
+        if act:  # books changed: what was taken from a level that changed is there again
             for a in range(n_assets):
-                if open_count[a] == 0:
-                    continue
-                answers = bt_orders(bt, a)
-                for k in range(_MAX_PENDING):
-                    oid = pending[a, k]
-                    if oid == 0:
-                        continue
-                    found = orders_get(answers, np.uint64(oid))
-                    if found == 0:
-                        pending[a, k] = 0
-                        open_count[a] -= 1
-                        answered[a // 2] = 1
-                        act = True
-                        continue
-                    order = carray(address_as_void_pointer(found), 1, dtype=order_dtype)
-                    status = order[0].status
-                    if status == FILLED:
-                        _record_fill(fills, run, now, order, orders, a, k)
-                        pending[a, k] = 0
-                        open_count[a] -= 1
-                        answered[a // 2] = 1
-                        fresh = True
-                        act = True
-                    elif status == EXPIRED or status == CANCELED:
-                        counters[C_EXPIRED] += 1
-                        pending[a, k] = 0
-                        open_count[a] -= 1
-                        answered[a // 2] = 1
-                        act = True
-            if maker:
-                followed = _follow_quotes(bt, now, quotes, fills, run, answered)
-                if followed != 0:
-                    act = True
-                    fresh = fresh or followed & 2 != 0
-            still = False
-            for a in range(n_assets):
-                if open_count[a] > 0:
-                    still = True
-            if not still:
-                bt_clear_inactive_orders(bt, ALL_ASSETS)
+                if ticked[a] != 0:
+                    forget_levels(bt, a, taken, slot_ticks, slot_shown)
 
-        if faulty:
-            # Held orders due now: a late one goes to hftbacktest, a rejected one is answered.
-            for k in range(held.shape[0]):
-                h = held[k]
-                if h["order_id"] == 0 or h["due"] > now:
-                    continue
-                a = h["asset"]
-                oid = h["order_id"]
-                h["order_id"] = 0
-                if h["submit"] == 1:
-                    v = a % 2
-                    due = now + entry_ns[v] + response_ns[v]
-                    if _submit(bt, a, oid, h["side"], h["price"], h["qty"], IOC) == 0 and _track(
-                        orders, a, oid, h["kind"], h["pair_id"], due, h["sent"]
-                    ):
-                        continue
-                    counters[C_SUBMIT_ERRORS] += 1
-                open_count[a] -= 1
-                answered[a // 2] = 1
+        # Taker orders reaching their venue (filled there), then the answers due.
+        if due <= now:
+            arrive_orders(bt, now, flight, taken, run, lots, scratch)
+            got = answer_orders(now, flight, run, own, fills, open_count, answered)
+            if got != 0:
                 act = True
-            # The paper executor answers everything due at one time before its driver decides: an
-            # answer hftbacktest owes at this very time comes first (``ticked`` and ``answered`` keep
-            # what happened meanwhile).
-            if _owed(pending, pending_due, now) and counters[C_DONE] == 0:
-                carried = carried or act
-                continue
-            act = act or carried
-            carried = False
+                fresh = fresh or got & 2 != 0
+        if quoting:
+            followed = _follow_quotes(bt, now, quotes, fills, run, answered)
+            if followed != 0:
+                act = True
+                fresh = fresh or followed & 2 != 0
+            bt_clear_inactive_orders(bt, ALL_ASSETS)  # what became of every quote has been read
 
         if act or counters[C_DONE] == 1 or now >= until_ns:
             counters[C_DECISION_POINTS] += 1
@@ -535,9 +484,9 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                     s = a // 2
                     v = a % 2
                     rec = views[s][v]
-                    rec["position"] = bt_position(bt, a)
+                    rec["position"] = bt_position(bt, a) + own_pos[a]
                     sv = carray(address_as_void_pointer(bt_state_values(bt, a)), 1, state_values_dtype)
-                    cash[s, v] = sv[0].balance - sv[0].fee + paid[s, v]
+                    cash[s, v] = sv[0].balance - sv[0].fee + paid[s, v] + own_cash[a]
                 for s in range(n_symbols):
                     for v in range(2):
                         quote = init_quote[v]
@@ -562,29 +511,22 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                     n = _call_kernel(now, s, views, kernel, risk, counters, calls)
                     for k in range(n):
                         it = intents[s][k]
-                        if it["kind"] == INTENT_QUOTE or it["kind"] == INTENT_CANCEL:
-                            a = 2 * s + it["venue"]
-                            if it["kind"] == INTENT_QUOTE:
-                                oid = counters[C_NEXT_ORDER_ID]
-                                counters[C_NEXT_ORDER_ID] = oid + 1
-                                if _submit(bt, a, oid, it["side"], it["price"], it["qty"], GTX) == 0:
-                                    quote_sent(quotes, sent, counters, now, it, s, oid)
-                                else:
-                                    counters[C_SUBMIT_ERRORS] += 1
+                        a = 2 * s + it["venue"]
+                        if it["kind"] == INTENT_QUOTE:
+                            oid = counters[C_NEXT_ORDER_ID]
+                            counters[C_NEXT_ORDER_ID] = oid + 1
+                            if _submit(bt, a, oid, it["side"], it["price"], it["qty"], GTX) == 0:
+                                quote_sent(quotes, sent, counters, now, it, s, oid)
                             else:
-                                oid = cancel_sent(quotes, sent, counters, now, it, s)
-                                if oid != 0 and bt_cancel(bt, a, oid, 0) != 0:
-                                    counters[C_SUBMIT_ERRORS] += 1
+                                counters[C_SUBMIT_ERRORS] += 1
                             continue
-                        route, oid, fault, fillable, answer_due = _route(now, s, k, kernel, run, held)
-                        if route == _ROUTE_SUBMIT:
-                            a = 2 * s + it["venue"]
-                            ok = _submit(bt, a, oid, it["side"], it["price"], fillable, IOC) == 0 and _track(
-                                orders, a, oid, it["kind"], it["pair_id"], answer_due, now
-                            )
-                        else:
-                            ok = route == _ROUTE_HELD
-                        if ok:
+                        if it["kind"] == INTENT_CANCEL:
+                            oid = cancel_sent(quotes, sent, counters, now, it, s)
+                            if oid != 0 and bt_cancel(bt, a, oid, 0) != 0:
+                                counters[C_SUBMIT_ERRORS] += 1
+                            continue
+                        oid, fault, fillable, arrive, answer = route_order(now, s, k, kernel, run)
+                        if send_order(flight, now, oid, a, it, fillable, fault, (arrive, answer)):
                             _log_sent(now, s, k, fault, symbols, counters, open_count, sent)
                         else:
                             counters[C_SUBMIT_ERRORS] += 1
@@ -612,7 +554,6 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
     grid = np.zeros((loop.n_symbols, 2))
     per_symbol = np.zeros(loop.n_symbols)
     intent = loop.intents[0, 0]
-    held = loop.held[0]
     tape = Tape(ts, ts, ts, ts, ts, ts, ts)
     perp, run, symbols, orders, outs = loop._state()
     account = Account(grid, grid, per_symbol, flags, grid)
@@ -623,17 +564,17 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (quote_sent, (loop.quotes, loop.sent, loop.counters, i64, intent, i64, i64)),
         (cancel_sent, (loop.quotes, loop.sent, loop.counters, i64, intent, i64)),
         (quote_answer, (loop.fills, run, i64, order, loop.quotes, i64, i64)),
-        (_open_orders, (loop.pending, loop.held, i64)),
+        (_open_orders, (loop.flight, i64)),
         (_outputs_full, (loop.fills, loop.equity, loop.calls, loop.sent, loop.intents, loop.rstate, loop.counters)),
-        (_next_dues, (loop.held, loop.pending, loop.pending_due)),
-        (_owed, (loop.pending, loop.pending_due, i64)),
         (_ticks, (ts, ts, loop.counters, i64, flags)),
-        (_record_fill, (loop.fills, run, i64, order, orders, i64, i64)),
         (_observe, (i64, loop.views, run, tape, account, orders, symbols.risk, outs)),
         (_perp_step, (i64, loop.views, run, account, perp, outs)),
         (_call_kernel, (i64, i64, loop.views, symbols.kernel, symbols.risk, loop.counters, loop.calls)),
-        (_route, (i64, i64, i64, symbols.kernel, run, loop.held)),
         (_log_sent, (i64, i64, i64, i64, symbols, loop.counters, flags, loop.sent)),
-        (_track, (orders, i64, i64, intent["kind"], intent["pair_id"], i64, i64)),
-        (_track, (orders, held["asset"], held["order_id"], held["kind"], held["pair_id"], i64, held["sent"])),
+        (latencies, (run, i64, i64)),
+        (route_order, (i64, i64, i64, symbols.kernel, run)),
+        (send_order, (loop.flight, i64, i64, i64, intent, 0.0, i64, (i64, i64))),
+        (next_due, (loop.flight,)),
+        (answer_orders, (i64, loop.flight, run, loop.own, loop.fills, flags, np.zeros(loop.n_symbols, np.int64))),
+        (unknown_per_venue, (loop.flight, i64, i64, loop.rstate[0]["unknown"])),
     ]

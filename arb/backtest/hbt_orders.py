@@ -1,6 +1,6 @@
-"""The backtest loop's orders: the ones hftbacktest has, the ones the leg-fault model holds back, and
-the loop's output rows about them (fills, intents sent). Compiled helpers of
-:func:`arb.backtest.compiled_loop._run_loop`; the tuples they take are described there.
+"""The backtest loop's counters and output rows about its orders (fills, intents sent). Compiled helpers
+of :func:`arb.backtest.compiled_loop._run_loop`; the tuples they take are described there. The taker
+orders themselves are :mod:`arb.backtest.taker_fills`'s, the resting quotes :mod:`arb.backtest.hbt_quotes`'s.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 
 from arb._jit import njit
-from arb.execution.leg_faults import FAULT_LATE, FAULT_NONE, FAULT_PARTIAL, FAULT_REJECT, draw_fault
 from arb.execution.risk import EVENTS_KEPT
 
 _MAX_PENDING = 128
@@ -64,101 +63,20 @@ C_POST_ONLY_REJECTS = 18  # maker_taker: quotes that would have taken (hftbackte
 C_MAKER_FILLS = 19  # maker_taker: quotes filled
 N_COUNTERS = 20
 
-_NEVER = np.iinfo(np.int64).max
-_HELD_DTYPE = np.dtype(
-    [
-        ("due", "i8"),  # local time of the action
-        ("order_id", "i8"),  # 0: a free slot
-        ("asset", "i8"),  # 2 * symbol + venue
-        ("side", "i8"),
-        ("price", "f8"),
-        ("qty", "f8"),
-        ("kind", "i8"),
-        ("pair_id", "i8"),
-        ("submit", "i8"),  # 1: send it to hftbacktest at ``due`` (a late leg); 0: answer it, unfilled
-        ("sent", "i8"),  # local time the kernel sent it
-    ],
-    align=True,
-)
-"""An order the leg-fault model keeps from hftbacktest: a late one until it is sent, a rejected one
-(or a partial one whose part rounds to nothing) until its answer is due."""
-
 
 @njit(cache=True)
-def _track(orders: Any, a: int, oid: int, kind: int, pair: int, due: int, sent: int) -> bool:
-    # Remember an order sent to hftbacktest in a free slot of asset a (``orders``: see _run_loop); False
-    # when none is free.
-    pending, pending_kind, pending_pair, pending_due, pending_sent = orders[:5]
-    for slot in range(_MAX_PENDING):
-        if pending[a, slot] == 0:
-            pending[a, slot] = oid
-            pending_kind[a, slot] = kind
-            pending_pair[a, slot] = pair
-            pending_due[a, slot] = due
-            pending_sent[a, slot] = sent
-            return True
-    return False
-
-
-@njit(cache=True)
-def _count_unknown(pending: Any, pending_sent: Any, held: Any, now: int, timeout: int, out: Any) -> None:
-    # Per venue, the orders (every symbol's) still unanswered ``timeout`` or more after they were sent:
-    # what arb live calls unknown (its request timed out) until the answer comes.
-    out[0] = 0
-    out[1] = 0
-    for a in range(pending.shape[0]):
-        for k in range(_MAX_PENDING):
-            if pending[a, k] != 0 and now - pending_sent[a, k] >= timeout:
-                out[a % 2] += 1
-    for k in range(held.shape[0]):
-        if held[k]["order_id"] != 0 and now - held[k]["sent"] >= timeout:
-            out[held[k]["asset"] % 2] += 1
-
-
-@njit(cache=True)
-def _hold(held: Any, due: int, oid: int, a: int, it: Any, submit: int, sent: int) -> bool:
-    # Keep the order of intent ``it`` from hftbacktest until ``due`` (see _HELD_DTYPE); False when no slot
-    # is free.
-    for slot in range(held.shape[0]):
-        h = held[slot]
-        if h["order_id"] == 0:
-            h["due"] = due
-            h["order_id"] = oid
-            h["asset"] = a
-            h["side"] = it["side"]
-            h["price"] = it["price"]
-            h["qty"] = it["qty"]
-            h["kind"] = it["kind"]
-            h["pair_id"] = it["pair_id"]
-            h["submit"] = submit
-            h["sent"] = sent
-            return True
-    return False
-
-
-# What _route decided for an intent.
-_ROUTE_SUBMIT = 0  # send it to hftbacktest now
-_ROUTE_HELD = 1  # kept in ``held`` (a late leg, or a rejected one answered later)
-_ROUTE_FAILED = 2  # no free slot in ``held``
-
-
-@njit(cache=True)
-def _open_orders(pending: Any, held: Any, n_symbols: int) -> tuple[Any, Any, Any, Any, Any]:
+def _open_orders(flight: Any, n_symbols: int) -> tuple[Any, Any, Any, Any, Any]:
     # Scratch arrays of a call of _run_loop: (cash and equity per symbol and venue, PnL per symbol,
-    # open orders per asset, the assets that ticked), the open orders counting those sent to
-    # hftbacktest and not yet answered plus those kept in ``held``.
+    # open orders per asset, the assets that ticked), the open orders being the taker orders on their
+    # way (``flight``, arb.backtest.taker_fills).
     cash = np.zeros((n_symbols, 2))
     eq_venue = np.zeros((n_symbols, 2))
     pnl_sym = np.zeros(n_symbols)
-    out = np.zeros(pending.shape[0], np.int64)
-    for a in range(pending.shape[0]):
-        for k in range(_MAX_PENDING):
-            if pending[a, k] != 0:
-                out[a] += 1
-    for k in range(held.shape[0]):
-        if held[k]["order_id"] != 0:
-            out[held[k]["asset"]] += 1
-    return cash, eq_venue, pnl_sym, out, np.zeros(pending.shape[0], np.int64)
+    out = np.zeros(2 * n_symbols, np.int64)
+    for k in range(flight.shape[0]):
+        if flight[k]["order_id"] != 0:
+            out[flight[k]["asset"]] += 1
+    return cash, eq_venue, pnl_sym, out, np.zeros(2 * n_symbols, np.int64)
 
 
 @njit(cache=True)
@@ -172,40 +90,6 @@ def _outputs_full(fills: Any, equity: Any, calls: Any, sent: Any, intents: Any, 
         or counters[C_SENT] >= sent.shape[0] - intents.size
         or rstate[0]["ev_count"] - rstate[0]["ev_drained"] >= EVENTS_KEPT - min(8 * n_symbols, EVENTS_KEPT // 2)
     )
-
-
-@njit(cache=True)
-def _next_dues(held: Any, pending: Any, pending_due: Any) -> tuple[int, int]:
-    # (when the first held order is due, when hftbacktest answers the first order it has); _NEVER if none.
-    held_due = _NEVER
-    sent_due = _NEVER
-    for k in range(held.shape[0]):
-        if held[k]["order_id"] != 0 and held[k]["due"] < held_due:
-            held_due = held[k]["due"]
-    for a in range(pending.shape[0]):
-        for k in range(_MAX_PENDING):
-            if pending[a, k] != 0 and pending_due[a, k] < sent_due:
-                sent_due = pending_due[a, k]
-    return held_due, sent_due
-
-
-@njit(cache=True)
-def _owed(pending: Any, pending_due: Any, now: int) -> bool:
-    # Does hftbacktest owe an answer at or before ``now``?
-    owed = False
-    for a in range(pending.shape[0]):
-        for k in range(_MAX_PENDING):
-            if pending[a, k] != 0 and pending_due[a, k] <= now:
-                owed = True
-    return owed
-
-
-@njit(cache=True)
-def _record_fill(fills: Any, run: Any, now: int, order: Any, orders: Any, a: int, k: int) -> None:
-    # One fill from hftbacktest's answer to the order in asset a's slot k (``order``: its one order_dtype
-    # record, what hftbacktest's Order reads).
-    pending, pending_kind, pending_pair = orders.pending, orders.kind, orders.pair
-    fill_row(fills, run, now, order, a, pending[a, k], pending_kind[a, k], pending_pair[a, k])
 
 
 @njit(cache=True)
@@ -231,33 +115,6 @@ def fill_row(fills: Any, run: Any, now: int, order: Any, a: int, oid: int, kind:
     fills[n]["kind"] = kind
     fills[n]["order_id"] = oid
     counters[C_FILLS] = n + 1
-
-
-@njit(cache=True)
-def _route(now: int, s: int, k: int, kernel: Any, run: Any, held: Any) -> tuple[int, int, int, float, int]:
-    # Symbol s's intent k gets the next order id and draws its leg fault: (route, order id, fault,
-    # quantity to send, time its answer is due). A late or rejected leg is kept in ``held`` here.
-    params, intents = kernel[0], kernel[2]
-    settings, counters, leg_faults = run.settings, run.counters, run.leg_faults
-    faulty = leg_faults[0]["enabled"] != 0
-    it = intents[s][k]
-    v = it["venue"]
-    a = 2 * s + v
-    oid = counters[C_NEXT_ORDER_ID]
-    counters[C_NEXT_ORDER_ID] = oid + 1
-    qty = it["qty"]
-    kind = it["kind"]
-    fault, fillable, delay = FAULT_NONE, qty, 0
-    if faulty:
-        fault, fillable, delay = draw_fault(leg_faults, v, kind, oid, qty, params[s]["lot_size"][v])
-    answer_due = now + delay + settings[0]["entry_ns"][v] + settings[0]["response_ns"][v]
-    if fault == FAULT_LATE:
-        ok = _hold(held, now + delay, oid, a, it, 1, now)
-    elif fault == FAULT_REJECT or (fault == FAULT_PARTIAL and fillable <= 0.0):
-        ok = _hold(held, answer_due, oid, a, it, 0, now)
-    else:
-        return _ROUTE_SUBMIT, oid, fault, fillable, answer_due
-    return (_ROUTE_HELD if ok else _ROUTE_FAILED), oid, fault, fillable, answer_due
 
 
 @njit(cache=True)

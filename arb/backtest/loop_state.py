@@ -77,6 +77,8 @@ class Run(NamedTuple):
     """Per (symbol, venue), the last mid seen."""
     price_decimals: Array
     """Per asset, the decimals of its tick (a fill's price is rounded to them)."""
+    measured: Any
+    """The venues' measured order latencies, ``(rows, offsets)`` (:func:`arb.backtest.taker_fills.latencies`)."""
 
 
 class Symbols(NamedTuple):
@@ -91,22 +93,17 @@ class Symbols(NamedTuple):
 
 
 class Orders(NamedTuple):
-    """The orders hftbacktest has, by asset and slot (order id 0: a free slot), the ones held back, the quotes."""
+    """The orders out, the resting quotes and what our orders took from the levels."""
 
-    pending: Array
-    """Order ids."""
-    kind: Array
-    """Intent kinds (``INTENT_*``)."""
-    pair: Array
-    """Pair ids."""
-    due: Array
-    """When hftbacktest answers each (local time; leg faults only)."""
-    sent: Array
-    """When each was sent (local time)."""
-    held: Array
-    """Orders held back by a leg fault (late, or rejected to be answered), ``HELD_DTYPE`` rows."""
+    flight: Array
+    """The taker orders on their way (``FLIGHT_DTYPE`` of :mod:`arb.backtest.taker_fills`; order id 0: a
+    free slot)."""
     quotes: Any
-    """The resting quotes' slots (:mod:`arb.strategy.quote_slots`)."""
+    """The resting quotes' slots (:mod:`arb.strategy.quote_slots`; post-only orders sent to hftbacktest)."""
+    taken: Array
+    """What our orders took from each asset's levels (:func:`arb.execution.liquidity.new_taken`)."""
+    own: Any
+    """``(position, cash)`` per asset: what the taker fills moved (hftbacktest holds the quotes')."""
 
 
 class Outs(NamedTuple):

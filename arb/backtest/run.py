@@ -2,17 +2,17 @@
 ``[strategy] symbols`` on venue ``v``, 0 = Binance, 1 = Bybit), driving the kernel.
 
 One ``HashMapMarketDepthBacktest`` replays both venues' converted recordings (per-venue tick and lot
-sizes, taker fees, constant or recorded order latency, the recorded feed latency). A compiled loop
-moves from one book update to the next (``elapse``), or from event to event while orders are
-unanswered (``wait_next_feed`` with order responses), and at each one builds the kernel's view from
-hftbacktest's depth, positions and balances, calls the *same* ``decide`` the live driver calls, puts
-the intents through the risk gate and sends each as an IOC limit order. Every intent is one book
-level, so hftbacktest's no-partial-fill exchange (which fills any taker quantity at the best price)
-never fills more than the book showed at that level.
+sizes, fees, constant or measured order latency, the recorded feed latency). A compiled loop moves
+from one book update to the next (``elapse``), to the next order arrival or answer, or from event to
+event while quotes rest (``wait_next_feed`` with order responses), and at each one builds the kernel's
+view from hftbacktest's depth, positions and balances, calls the *same* ``decide`` the live driver
+calls and puts the intents through the risk gate. Every taker intent is one IOC limit order that the
+loop fills itself at its arrival, on hftbacktest's depth, by the paper venue's rule
+(:mod:`arb.execution.liquidity`: level by level, never more than a level shows net of what our orders
+took from it); resting quotes go to hftbacktest's exchange as post-only orders.
 
-What it does not model: market impact beyond the levels (a level's quantity is taken as it was
-shown, not consumed by our earlier child orders), queue position for resting orders (all orders are
-IOC), transfers between venues, funding payments. See docs/backtest.md.
+What it does not model: other traders' answer to our trades, the venue's own (venue-time) book for
+taker orders, transfers between venues. See docs/backtest.md.
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ from numba import typeof
 from arb._jit import cached, say_compiling
 from arb.backtest.compiled_loop import _MAX_SAME_TIME, _NO_PROGRESS, _call_kernel, _helper_calls, _run_loop
 from arb.backtest.hbt_orders import (
-    _HELD_DTYPE,
     _MAX_PENDING,
     C_CALLS,
     C_CANCELS,
@@ -67,9 +66,11 @@ from arb.backtest.hbt_orders import (
 )
 from arb.backtest.loop_state import Orders, Outs, Perp, Run, Symbols, Tape
 from arb.backtest.order_latency import load_measured, measured_path
+from arb.backtest.taker_fills import FLIGHT_DTYPE
 from arb.config import AppConfig, BacktestConfig, VenueConfig
 from arb.events import NS_PER_S
 from arb.execution.leg_faults import make_leg_faults
+from arb.execution.liquidity import new_taken
 from arb.execution.risk import (
     RiskEvent,
     drain_events,
@@ -276,6 +277,22 @@ class Schedule:
         return spans[0], spans[1]
 
 
+def _measured_latency(venues: Sequence[VenueConfig]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    # Every venue's measured order latency rows (req, exch, resp), end to end, and their offsets (venue v's
+    # rows[off[v]:off[v + 1]]; none for a constant latency), what arb.backtest.taker_fills.latencies reads
+    parts = []
+    for venue in venues:
+        latency = venue.latency
+        if latency.order == "measured":
+            rows = load_measured(measured_path(latency.measured_dir, venue.name), venue.path)
+            parts.append(np.stack([rows["req_ts"], rows["exch_ts"], rows["resp_ts"]], axis=1).astype(np.int64))
+        else:
+            parts.append(np.zeros((0, 3), np.int64))
+    off = np.zeros(len(parts) + 1, np.int64)
+    off[1:] = np.cumsum([len(p) for p in parts])
+    return np.ascontiguousarray(np.concatenate(parts)), off
+
+
 class Loop:
     """The compiled loop's inputs and outputs for one run: fresh kernel, gate and account state, and the
     fills, equity samples, kernel calls and intents it records (grown as needed).
@@ -304,18 +321,23 @@ class Loop:
         self.maker = np.array([v.fees.maker for v in venues])
         self.taker = np.array([v.fees.taker for v in venues])
         n_assets = 2 * n_sym
-        self.pending = np.zeros((n_assets, _MAX_PENDING), np.int64)
-        self.pending_kind = np.zeros((n_assets, _MAX_PENDING), np.int64)
-        self.pending_pair = np.zeros((n_assets, _MAX_PENDING), np.int64)
-        self.pending_due = np.zeros((n_assets, _MAX_PENDING), np.int64)
-        self.pending_sent = np.zeros((n_assets, _MAX_PENDING), np.int64)
+        self.flight = np.zeros(_MAX_PENDING * n_assets, FLIGHT_DTYPE)
+        """The taker orders on their way (:mod:`arb.backtest.taker_fills`)."""
+        self.taken = new_taken(n_assets)
+        """What our orders took from each asset's levels (:mod:`arb.execution.liquidity`)."""
+        self.own = (np.zeros(n_assets), np.zeros(n_assets))
+        """Per asset, the position and cash the taker fills moved (hftbacktest holds the quotes')."""
         self.leg_faults = make_leg_faults(config.leg_faults)
-        self.held = np.zeros(_MAX_PENDING * n_sym, _HELD_DTYPE)
         self.quotes = new_quotes(n_assets)
         """The resting quotes' slots (:mod:`arb.backtest.hbt_quotes`)."""
+        least = QUOTE_MIN_LATENCY_NS if bool((self.params["style"] != STYLE_TAKER).any()) else 0
         self.order_latency = np.array(
-            [[v.latency.order_entry_ns, v.latency.order_response_ns] for v in venues], np.int64
+            [[max(v.latency.order_entry_ns, least), max(v.latency.order_response_ns, least)] for v in venues],
+            np.int64,
         )
+        """Per venue, the constant order latencies (entry, response), ns, as hftbacktest is given them."""
+        self.measured = _measured_latency(venues)
+        """The venues' measured order latency rows (``[latency] order = "measured"``) and offsets."""
         span = session.end_ns - session.start_ns
         self.fills: np.ndarray[Any, Any] = np.zeros(4096 * n_sym, FILL_DTYPE)
         samples = int(span // _EQUITY_INTERVAL_NS) + 16
@@ -362,10 +384,10 @@ class Loop:
 
     def _state(self) -> tuple[Perp, Run, Symbols, Orders, Outs]:
         # _run_loop's arguments after ``hbt``, ``until_ns`` and ``tape`` (see there), the buffers as they are now.
-        run = Run(self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals)
+        run = Run(self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals,
+                  self.measured)  # fmt: skip
         symbols = Symbols((self.params, self.kstate, self.intents), (self.limits, self.rstate, self.srisk), self.views)
-        orders = Orders(self.pending, self.pending_kind, self.pending_pair, self.pending_due, self.pending_sent,
-                        self.held, self.quotes)  # fmt: skip
+        orders = Orders(self.flight, self.quotes, self.taken, self.own)
         outs = Outs(self.fills, self.equity, self.calls, self.sent, self.funding)
         return self.perp, run, symbols, orders, outs
 
@@ -399,7 +421,7 @@ class Loop:
         n_sym = self.n_symbols
         sch = self.schedule
         tape = Tape(sch.decision_ts, sch.decision_assets, sch.book_ts, sch.book_off, sch.sync_ts, sch.sync_state,
-                    sch.sync_off)  # fmt: skip
+                sch.sync_off)  # fmt: skip
         while True:
             rc: int = _run_loop(hbt.ptr, until_ns, tape, *self._state())
             self._log_risk_events()
@@ -417,8 +439,9 @@ class Loop:
         if rc == _NO_PROGRESS:
             raise RuntimeError(
                 f"no settled state after {_MAX_SAME_TIME} decisions at one time: with zero order latency every "
-                "rejected leg is answered at once (the kernel retries its hedge without end while [leg_faults] "
-                "rejects it); give the venues an order latency"
+                "order is answered at once, and the kernel sends it again without end when nothing changes (a "
+                "hedge [leg_faults] rejects, a pair at a level our own orders emptied); give the venues an order "
+                "latency"
             )
         if rc < 0 or rc > 1:
             raise RuntimeError(f"hftbacktest stopped with error code {-rc}")

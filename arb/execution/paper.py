@@ -8,10 +8,11 @@ Every intent becomes an immediate-or-cancel limit order that:
    notional, or (spot) not enough quote to buy / base to sell (linear: not enough cash for the fee,
    or, for an order that grows the position, more initial margin than the venue's equity: every
    symbol's position value at its mid over the ``[perpetual]`` leverage, this order's at its price);
-3. fills at arrival against the book as it is then: it takes the levels at or better than its limit,
-   best first, never more than each level shows minus what this executor already took from it since
-   the venue's book last changed (so two orders cannot take the same liquidity), at the levels'
-   prices (the average for a sweep); whatever it could not take expires (IOC);
+3. fills at arrival against the book as it is then, by the rule the backtest fills by
+   (:mod:`arb.execution.liquidity`): it takes the levels at or better than its limit, best first,
+   never more than each level shows minus what our earlier orders took from it while the venue showed
+   it unchanged (so two orders cannot take the same liquidity), at the levels' prices (the average for
+   a sweep); whatever it could not take expires (IOC);
 4. is answered ``latency.order_response`` after arrival: only then does the driver see the fill,
    exactly as hftbacktest's local side learns of a fill from the order response.
 
@@ -60,7 +61,7 @@ import heapq
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -70,6 +71,15 @@ from arb.book import OrderBook
 from arb.config import VenueConfig
 from arb.events import ASSET_NAMES
 from arb.execution.leg_faults import FAULT_NAMES, FAULT_NONE, FAULT_REJECT, draw_fault
+from arb.execution.liquidity import (
+    SWEEP_LEVELS,
+    TAKEN_SLOTS,
+    book_qty_at,
+    forget_changed,
+    new_taken,
+    remembered,
+    take_levels,
+)
 from arb.execution.queue_model import QueueModel, RestingQuotes, VenueDepth
 from arb.strategy.types import BUY, INTENT_QUOTE, SELL
 from connectors.common.private import Market
@@ -202,14 +212,11 @@ class _VenueAction:
 
 @dataclass(slots=True)
 class _VenueSide:
-    # The executor's venue-side account (one quote balance, holdings per symbol) and what it took from
-    # each symbol's current book version.
+    # The executor's venue-side account (one quote balance, holdings per symbol).
     quote: float
     base: list[float]
     position: list[float]
     fees: float = 0.0
-    book_version: list[int] = field(default_factory=list)
-    taken: list[dict[tuple[int, float], float]] = field(default_factory=list)
 
 
 class PaperExecutor:
@@ -250,11 +257,13 @@ class PaperExecutor:
         """Orders per leg-fault kind drawn so far."""
         self.books = books
         self._versions = book_versions
-        self.sides = [
-            _VenueSide(quote[v], [float(held[s, v]) for s in range(n_sym)], [0.0] * n_sym, 0.0, [-1] * n_sym,
-                       [{} for _ in range(n_sym)])
-            for v in range(2)
-        ]  # fmt: skip
+        self.sides = [_VenueSide(quote[v], [float(held[s, v]) for s in range(n_sym)], [0.0] * n_sym) for v in range(2)]
+        self.taken = new_taken(2 * n_sym)
+        """What our orders took from each asset's levels (:mod:`arb.execution.liquidity`), index ``2 * s + v``."""
+        self._checked = [-1] * (2 * n_sym)  # per asset, the book version the memory was last checked against
+        self._grids = [np.array([cfg.instrument.tick_size, cfg.instrument.lot_size]) for p in self.venues for cfg in p]
+        self._ticks = np.full((2, TAKEN_SLOTS), -1, np.int64)
+        self._shown = np.zeros((2, TAKEN_SLOTS))
         self.next_order_id = first_order_id
         self._events: list[tuple[int, int, int, PaperOrder, str]] = []  # (time, phase, seq, order, action)
         self._seq = 0
@@ -339,6 +348,7 @@ class PaperExecutor:
         """
         if ts > self._now:
             self._now = ts
+        self._check_levels()
         if not self._events:
             return  # nothing out: no answer, and no order of unknown fate
         while self._events and self._events[0][0] <= ts:
@@ -358,6 +368,30 @@ class PaperExecutor:
                 on_answer(order)
         if self.request_timeout_ns is not None:
             self._count_unknown()
+
+    def _check_levels(self) -> None:
+        # After the driver's books changed: what our orders took from a level that now shows another
+        # quantity, or none, is forgotten (arb.execution.liquidity), as the backtest does at each book change
+        versions = self._versions()
+        checked = self._checked
+        for a in range(len(checked)):
+            if versions[a] == checked[a]:
+                continue
+            checked[a] = versions[a]
+            if not remembered(self.taken, a, self._ticks):
+                continue
+            bid_keys, bid_qtys, ask_keys, ask_qtys, counts = self.books[a].arrays
+            tick = float(self._grids[a][0])
+            for side in range(2):
+                for k in range(TAKEN_SLOTS):
+                    t = int(self._ticks[side, k])
+                    if t < 0:
+                        self._shown[side, k] = 0.0
+                    elif side == 0:
+                        self._shown[side, k] = book_qty_at(bid_keys, bid_qtys, counts[0], t * tick, 0.5 * tick)
+                    else:
+                        self._shown[side, k] = book_qty_at(ask_keys, ask_qtys, counts[1], -t * tick, 0.5 * tick)
+            forget_changed(self.taken, a, self._shown)
 
     def _count_unknown(self) -> None:
         # unknown_counts for the orders out now (every open order is in _events once: its arrival or its
@@ -408,41 +442,13 @@ class PaperExecutor:
             )
             return
         a = 2 * s + order.venue
-        version = self._versions()[a]
-        taken = acct.taken[s]
-        if version != acct.book_version[s]:
-            acct.book_version[s] = version
-            taken.clear()
         book = self.books[a]
-        if order.side == BUY:
-            prices, sizes = book.asks(50)
-        else:
-            prices, sizes = book.bids(50)
-        remaining = min(order.qty, order.fillable)
-        cost = 0.0
-        filled = 0.0
-        lot = venue.instrument.lot_size
-        for px, size in zip(prices.tolist(), sizes.tolist(), strict=True):
-            if remaining <= _GRID_TOL * lot:
-                break
-            if (order.side == BUY and px > order.price + _GRID_TOL) or (
-                order.side == SELL and px < order.price - _GRID_TOL
-            ):
-                break
-            key = (order.side, px)
-            left = size - taken.get(key, 0.0)
-            take = min(remaining, left)
-            take = math.floor(take / lot + _GRID_TOL) * lot
-            if take <= 0.0:
-                continue
-            taken[key] = taken.get(key, 0.0) + take
-            cost += take * px
-            filled += take
-            remaining -= take
+        prices, sizes = book.asks(SWEEP_LEVELS) if order.side == BUY else book.bids(SWEEP_LEVELS)
+        want = min(order.qty, order.fillable)
+        filled, cost, price = take_levels(self.taken, a, order.side, (prices, sizes), order.price, want, self._grids[a])
         if filled <= 0.0:
             order.status = OrderStatus.EXPIRED
             return
-        price = cost / filled
         fee = cost * venue.fees.taker
         order.status = OrderStatus.FILLED
         order.fill_qty = filled

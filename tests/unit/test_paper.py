@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from arb.config import LegFaultRates, LegFaultsConfig
+from arb.events import DEPTH_ASK, DEPTH_BID, empty_events
 from arb.execution.leg_faults import FAULT_LATE, make_leg_faults
 from arb.execution.paper import PaperExecutor, PaperOrder
 from arb.strategy.types import BUY, INTENT_OPEN, SELL
@@ -49,17 +50,55 @@ def test_ioc_sweeps_levels_within_its_limit_and_expires_the_rest(config) -> None
     assert order.fill_price == pytest.approx((0.1 * 60000 + 0.2 * 60001) / 0.3)
 
 
-def test_two_orders_cannot_take_the_same_liquidity_until_the_book_changes(config) -> None:  # type: ignore[no-untyped-def]
-    books = (book([(59990.0, 1.0)], [(60000.0, 0.1)]), book([], []))
+def _set_level(books, a: int, bids: list[tuple[float, float]], asks: list[tuple[float, float]], versions) -> None:  # type: ignore[no-untyped-def]
+    # The venue's book of asset ``a`` changes (a batch applied): its rows set these levels (0: removed)
+    rows = empty_events(len(bids) + len(asks))
+    for i, (px, qty) in enumerate(bids + asks):
+        rows[i] = (DEPTH_BID if i < len(bids) else DEPTH_ASK, 0, 0, px, qty, 0, 0, 0.0)
+    books[a].apply(rows)
+    versions[a] += 1
+
+
+def test_what_an_order_took_is_not_there_again_until_its_level_changes(config) -> None:  # type: ignore[no-untyped-def]
+    books = (book([(59990.0, 1.0)], [(60000.0, 0.1), (60001.0, 0.3)]), book([], []))
     ex, versions = executor(config, books)
     first = ex.submit(0, BUY, 60000.0, 0.08, INTENT_OPEN, 1, 0)
     second = ex.submit(0, BUY, 60000.0, 0.08, INTENT_OPEN, 2, 0)
     answers(ex, 10 * MS)
     assert first.fill_qty == pytest.approx(0.08) and second.fill_qty == pytest.approx(0.02)
-    versions[0] += 1  # the venue's book was updated: what it shows now is what is there
+    # the book changed elsewhere (a bid, another ask): 60000 still shows 0.1, all of which we took
+    _set_level(books, 0, [(59990.0, 2.0)], [(60001.0, 0.4)], versions)
     third = ex.submit(0, BUY, 60000.0, 0.08, INTENT_OPEN, 3, 20 * MS)
     answers(ex, 30 * MS)
-    assert third.fill_qty == pytest.approx(0.08)
+    assert third.status == "expired"
+    # 60000 shows a new quantity: all of it is there again
+    _set_level(books, 0, [], [(60000.0, 0.12)], versions)
+    fourth = ex.submit(0, BUY, 60000.0, 0.08, INTENT_OPEN, 4, 40 * MS)
+    answers(ex, 50 * MS)
+    assert fourth.fill_qty == pytest.approx(0.08)
+
+
+def test_a_level_that_leaves_and_comes_back_is_all_there_again(config) -> None:  # type: ignore[no-untyped-def]
+    books = (book([(59990.0, 1.0)], [(60000.0, 0.1), (60001.0, 0.3)]), book([], []))
+    ex, versions = executor(config, books)
+    first = ex.submit(0, BUY, 60000.0, 0.1, INTENT_OPEN, 1, 0)
+    answers(ex, 10 * MS)
+    _set_level(books, 0, [], [(60000.0, 0.0)], versions)
+    answers(ex, 11 * MS)  # the driver runs the venue past the change
+    _set_level(books, 0, [], [(60000.0, 0.1)], versions)  # back, with the very quantity it had
+    second = ex.submit(0, BUY, 60000.0, 0.1, INTENT_OPEN, 2, 20 * MS)
+    answers(ex, 30 * MS)
+    assert first.fill_qty == pytest.approx(0.1) and second.fill_qty == pytest.approx(0.1)
+
+
+def test_a_sweep_takes_each_level_net_of_earlier_takes_at_its_own_price(config) -> None:  # type: ignore[no-untyped-def]
+    books = (book([(59990.0, 1.0)], [(60000.0, 0.1), (60001.0, 0.2), (60002.0, 0.5)]), book([], []))
+    ex, _ = executor(config, books)
+    level1 = ex.submit(0, BUY, 60000.0, 0.1, INTENT_OPEN, 1, 0)
+    level2 = ex.submit(0, BUY, 60002.0, 0.2, INTENT_OPEN, 1, 0)  # a child for level 2, limit past it
+    answers(ex, 10 * MS)
+    assert level1.fill_qty == pytest.approx(0.1) and level1.fill_price == 60000.0
+    assert level2.fill_qty == pytest.approx(0.2) and level2.fill_price == 60001.0
 
 
 def test_nothing_at_or_better_than_the_limit_expires(config) -> None:  # type: ignore[no-untyped-def]
