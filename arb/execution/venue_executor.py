@@ -645,17 +645,13 @@ class VenueExecutor(AccountReads, LateFills):
             self.on_done(news)
 
     def say_unvalued_fees(self, order: LiveOrder, fills: Iterable[VenueFill], market: VenueMarket) -> None:
-        """Each fill of ``order`` whose fee the venue charged in a third asset (BNB): the journal keeps it
-        as charged, but the engine's PnL does not include it; said loudly and counted, never dropped
-        quietly."""
+        """Each fill whose fee was charged in a third coin (BNB): journaled, not in the PnL; said and counted."""
         for fill in unvalued_fees(fills, market.quote_asset, market.base_asset):
             self.counters["unvalued_fees"] += 1
-            log.error(
-                "%s: order %s paid a fee of %s %s (trade %s), neither %s nor %s: kept in the journal, "
-                "not in the PnL arb shows",
-                self.venue, order.client_id, wire(fill.fee), fill.fee_asset, fill.trade_id, market.quote_asset,
-                market.base_asset, extra={**_ids(self.venue, order), "event": "unvalued_fee"},
-            )  # fmt: skip
+            log.error("%s: order %s paid a fee of %s %s (trade %s), neither %s nor %s: kept in the journal, not in "
+                      "the PnL arb shows", self.venue, order.client_id, wire(fill.fee), fill.fee_asset, fill.trade_id,
+                      market.quote_asset, market.base_asset,
+                      extra={**_ids(self.venue, order), "event": "unvalued_fee"})  # fmt: skip
 
     # -- finding out ------------------------------------------------------------------------------------
 
