@@ -18,7 +18,8 @@ Two calls make the rule, both compiled and called alike from the backtest's comp
 - :func:`take_levels` fills one order against the levels the driver's book shows at the order's arrival;
 - :func:`forget_changed` is called after every change of an asset's book with what the book now shows
   at each remembered level (:func:`remembered` lists them): a level that shows another quantity, or
-  none, is forgotten.
+  none, is forgotten. :func:`forget_changed_in_book` does both in one call on an
+  :class:`arb.book.OrderBook`'s arrays (the paper venue's book).
 
 Each driver reads its own book (hftbacktest's depth, :class:`arb.book.OrderBook`) into plain arrays;
 the rule itself exists once.
@@ -32,6 +33,7 @@ __all__ = [
     "TAKEN_SLOTS",
     "book_qty_at",
     "forget_changed",
+    "forget_changed_in_book",
     "new_taken",
     "remembered",
     "take_levels",
@@ -158,3 +160,27 @@ def book_qty_at(keys: Any, qtys: Any, n: int, key: float, half_tick: float) -> f
     if i < n and abs(keys[i] - key) < half_tick:
         return float(qtys[i])
     return 0.0
+
+
+@njit(cache=True, nogil=True)
+def forget_changed_in_book(
+    taken: Any, a: int, bid_keys: Any, bid_qtys: Any, ask_keys: Any, ask_qtys: Any, counts: Any, tick: float
+) -> int:
+    """:func:`forget_changed` for asset ``a`` with what an :class:`arb.book.OrderBook` (its ``arrays``) now
+    shows at each remembered level, looked up here in one call. Returns how many levels are still
+    remembered (0: the memory of ``a`` is empty)."""
+    slots = taken.shape[2]
+    shown = np.zeros((2, slots))
+    half = 0.5 * tick
+    held = 0
+    for k in range(slots):
+        if taken[a, 0, k]["taken"] > 0.0:
+            shown[0, k] = book_qty_at(bid_keys, bid_qtys, counts[0], taken[a, 0, k]["tick"] * tick, half)
+        if taken[a, 1, k]["taken"] > 0.0:
+            shown[1, k] = book_qty_at(ask_keys, ask_qtys, counts[1], -taken[a, 1, k]["tick"] * tick, half)
+    forget_changed(taken, a, shown)
+    for s in range(2):
+        for k in range(slots):
+            if taken[a, s, k]["taken"] > 0.0:
+                held += 1
+    return held

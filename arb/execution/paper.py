@@ -73,11 +73,8 @@ from arb.events import ASSET_NAMES
 from arb.execution.leg_faults import FAULT_NAMES, FAULT_NONE, FAULT_REJECT, draw_fault
 from arb.execution.liquidity import (
     SWEEP_LEVELS,
-    TAKEN_SLOTS,
-    book_qty_at,
-    forget_changed,
+    forget_changed_in_book,
     new_taken,
-    remembered,
     take_levels,
 )
 from arb.execution.queue_model import QueueModel, RestingQuotes, VenueDepth
@@ -261,9 +258,9 @@ class PaperExecutor:
         self.taken = new_taken(2 * n_sym)
         """What our orders took from each asset's levels (:mod:`arb.execution.liquidity`), index ``2 * s + v``."""
         self._checked = [-1] * (2 * n_sym)  # per asset, the book version the memory was last checked against
+        self._holding: set[int] = set()  # the assets whose memory holds a take (the others need no check)
         self._grids = [np.array([cfg.instrument.tick_size, cfg.instrument.lot_size]) for p in self.venues for cfg in p]
-        self._ticks = np.full((2, TAKEN_SLOTS), -1, np.int64)
-        self._shown = np.zeros((2, TAKEN_SLOTS))
+        self._warm_up()
         self.next_order_id = first_order_id
         self._events: list[tuple[int, int, int, PaperOrder, str]] = []  # (time, phase, seq, order, action)
         self._seq = 0
@@ -371,27 +368,30 @@ class PaperExecutor:
 
     def _check_levels(self) -> None:
         # After the driver's books changed: what our orders took from a level that now shows another
-        # quantity, or none, is forgotten (arb.execution.liquidity), as the backtest does at each book change
+        # quantity, or none, is forgotten (arb.execution.liquidity), as the backtest does at each book change.
+        # Only assets holding a take are looked at: none, the common case, costs nothing on the hot path
+        if not self._holding:
+            return
         versions = self._versions()
         checked = self._checked
-        for a in range(len(checked)):
+        for a in list(self._holding):
             if versions[a] == checked[a]:
                 continue
             checked[a] = versions[a]
-            if not remembered(self.taken, a, self._ticks):
-                continue
-            bid_keys, bid_qtys, ask_keys, ask_qtys, counts = self.books[a].arrays
-            tick = float(self._grids[a][0])
-            for side in range(2):
-                for k in range(TAKEN_SLOTS):
-                    t = int(self._ticks[side, k])
-                    if t < 0:
-                        self._shown[side, k] = 0.0
-                    elif side == 0:
-                        self._shown[side, k] = book_qty_at(bid_keys, bid_qtys, counts[0], t * tick, 0.5 * tick)
-                    else:
-                        self._shown[side, k] = book_qty_at(ask_keys, ask_qtys, counts[1], -t * tick, 0.5 * tick)
-            forget_changed(self.taken, a, self._shown)
+            if not forget_changed_in_book(self.taken, a, *self.books[a].arrays, float(self._grids[a][0])):
+                self._holding.discard(a)
+
+    def _warm_up(self) -> None:
+        # What the first order would otherwise pay on its path, done now: each venue's refusal table (its
+        # connector module imported), the fill rule's compiled functions loaded from Numba's cache (an order
+        # that takes nothing from an empty book, and the memory checked against it, change nothing)
+        for per_venue in self.venues:
+            for cfg in per_venue:
+                _refusals(cfg.name, cfg.market)
+        a, book = 0, self.books[0]
+        for side, levels in ((BUY, book.asks(SWEEP_LEVELS)), (SELL, book.bids(SWEEP_LEVELS))):  # their own types
+            take_levels(self.taken, a, side, levels, 0.0, 0.0, self._grids[a])
+        forget_changed_in_book(self.taken, a, *book.arrays, float(self._grids[a][0]))
 
     def _count_unknown(self) -> None:
         # unknown_counts for the orders out now (every open order is in _events once: its arrival or its
@@ -446,6 +446,9 @@ class PaperExecutor:
         prices, sizes = book.asks(SWEEP_LEVELS) if order.side == BUY else book.bids(SWEEP_LEVELS)
         want = min(order.qty, order.fillable)
         filled, cost, price = take_levels(self.taken, a, order.side, (prices, sizes), order.price, want, self._grids[a])
+        if filled > 0.0:  # checked again once this book changes
+            self._holding.add(a)
+            self._checked[a] = self._versions()[a]
         if filled <= 0.0:
             order.status = OrderStatus.EXPIRED
             return
