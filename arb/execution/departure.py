@@ -13,8 +13,9 @@ legs of a pair, a hedge with whatever it hedges); each ``submit`` makes its inte
   and waiters it changed) is queued too (:meth:`Departures.after`) and done right after the writes: the
   first leg of a decision runs its code from cold caches (on a shared 2-core VM its ``submit`` takes 5x
   the second's), so every line moved out of it is taken off both legs' way to the wire.
-- by REST, the request goes out in its order's task (ccxt builds and signs it there), as soon as the event
-  loop runs it.
+- by REST, the request is built and signed in ``submit`` too (the body ccxt's ``create_order`` would
+  send, signed by ccxt); it goes out in its order's task, which only hands it to the HTTP client, as soon
+  as the event loop runs it.
 
 Every order submitted in one step of the event loop is one :class:`Departure`, which knows when each of
 its orders is on the wire or done without a write (:meth:`Leg.went`); the session awaits
@@ -34,7 +35,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from connectors.common.order_entry import Outgoing
+from connectors.common.order_entry import Outgoing, SignedRest
 
 log = logging.getLogger(__name__)
 
@@ -106,15 +107,15 @@ class Departures:
     def _close(self) -> None:
         self._current = None
 
-    def prepare(self, make: Callable[[], Outgoing | None], leg: Leg) -> Outgoing | None:
-        """``make()``: an order's request for its order WebSocket, built and signed (None: the order goes in
-        its task, by REST); queued for :meth:`depart`, and returned."""
+    def prepare(self, make: Callable[[], Outgoing | SignedRest | None], leg: Leg) -> Outgoing | SignedRest | None:
+        """``make()``: an order's request, built and signed: for its order WebSocket (queued for
+        :meth:`depart`), or for REST (sent by its task); returned (None: its task builds it)."""
         try:
             outgoing = make()
         except Exception as error:  # noqa: BLE001 - a bug building it must not lose the order: its task sends it
-            log.error("preparing an order for its WebSocket raised %r: it goes the usual way", error)
+            log.error("preparing an order's request raised %r: its task builds it", error)
             return None
-        if outgoing is not None:
+        if isinstance(outgoing, Outgoing):
 
             def write() -> None:
                 outgoing.write()

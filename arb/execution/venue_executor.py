@@ -39,7 +39,7 @@ from arb.execution.venue_account import AccountReads
 from arb.execution.venue_errors import VenueSetup, venue_error
 from arb.execution.wire_trace import WireRecord, WireTrace, failure_reason
 from arb.waiting import Conditions
-from connectors.common.order_entry import OrderEntry, Outgoing
+from connectors.common.order_entry import OrderEntry, Outgoing, SignedRest
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 from connectors.common.private import Market, MarketAssets, OrderRequest, PrivateVenue, Stream
 from connectors.registry import private_venue
@@ -423,7 +423,7 @@ class VenueExecutor(AccountReads, LateFills):
         self.departures.after(functools.partial(self._follow, order, leg, outgoing))
         return order
 
-    def _follow(self, order: LiveOrder, leg: Leg, outgoing: Outgoing | None) -> None:
+    def _follow(self, order: LiveOrder, leg: Leg, outgoing: Outgoing | SignedRest | None) -> None:
         # A submitted order, its decision's writes done: the task that sends it by REST (or awaits the
         # order WebSocket's answer), and the counts and waiters told
         task = asyncio.get_running_loop().create_task(self._send(order, leg, outgoing), name=f"send-{order.client_id}")
@@ -442,7 +442,7 @@ class VenueExecutor(AccountReads, LateFills):
             reduce_only=order.reduce_only,
         )
 
-    async def _send(self, order: LiveOrder, leg: Leg | None = None, outgoing: Outgoing | None = None) -> None:
+    async def _send(self, order: LiveOrder, leg: Leg | None = None, outgoing: Outgoing | SignedRest | None = None) -> None:
         rec = self.trace.record()
         rec.on_written = lambda: failpoint("request_written")
         if leg is not None:

@@ -102,6 +102,10 @@ class BinancePrivate(CcxtVenue):
         """USD-M has a countdown per symbol; spot has no switch."""
         return DeadManScope.NONE if self.spot else DeadManScope.SYMBOL
 
+    def rest_create_method(self) -> str:
+        """``POST /api/v3/order`` (spot) or ``/fapi/v1/order`` (USD-M)."""
+        return self._method("privatePostOrder", "fapiPrivatePostOrder")
+
     def _method(self, spot: str, futures: str) -> str:
         # The implicit method of this market: spot's or USD-M's
         return spot if self.spot else futures

@@ -94,6 +94,7 @@ class BybitPrivate(CcxtVenue):
     venue = "bybit"
     answers = ANSWERS
     unchanged_codes = frozenset({"110025", "110043"})  # position mode, leverage: "not modified"
+    rest_create = "privatePostV5OrderCreate"
     rest_paths = False  # the families are bare hosts: each becomes the REST base
 
     @property
@@ -175,7 +176,7 @@ class BybitPrivate(CcxtVenue):
             params["reduceOnly"] = True
         return CREATE, params
 
-    def socket_reply(self, body: dict[str, Any]) -> dict[str, Any] | None:
+    def create_reply(self, body: dict[str, Any]) -> dict[str, Any] | None:
         """The acknowledgement (``result``: ``orderId``, ``orderLinkId``), as ccxt keeps REST's."""
         result = body.get("result")
         return result if isinstance(result, dict) else None

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 __all__ = ["CcxtVenue", "path_of", "result_list"]
 
+import functools
 import logging
 from collections.abc import Awaitable, Mapping, Sequence
 from decimal import Decimal
@@ -40,9 +41,10 @@ from urllib.parse import urlsplit
 
 import ccxt
 import msgspec
+from ccxt.base.types import Entry
 
 from arb.errors import VenueError
-from connectors.common.order_entry import OrderEntry, Outgoing
+from connectors.common.order_entry import OrderEntry, Outgoing, SignedRest
 from connectors.common.order_socket import AnswerLostError, Framing, NotSentError, OrderSocket
 from connectors.common.orders import VenueOrderUpdate
 from connectors.common.private import (
@@ -186,33 +188,50 @@ class CcxtVenue:
         """What the venue adds to a create request (nothing by default)."""
         return {}
 
-    def prepare_create(self, link: PrivateLink, order: OrderRequest) -> Outgoing | None:
-        """The create of ``order`` for the order WebSocket, built and signed now, while it is up (None: by
-        :meth:`create` alone); the caller writes it (:meth:`Outgoing.write`) and passes it to :meth:`create`."""
+    rest_create: ClassVar[str] = ""
+    """The create endpoint's implicit ccxt method (``"privatePostV5OrderCreate"``)."""
+
+    def prepare_create(self, link: PrivateLink, order: OrderRequest) -> Outgoing | SignedRest | None:
+        """The create of ``order`` built and signed now: for the order WebSocket while it is up (the caller
+        writes it, :meth:`Outgoing.write`), else the REST request ccxt's ``create_order`` would send, signed
+        by ccxt (None: an order only ``create_order`` words); passed to :meth:`create`."""
         entry = link.order_entry
-        if entry is None or not entry.ready:
+        if entry is not None and entry.ready:
+            return entry.outgoing(*self.socket_create(order))
+        try:
+            _, params = self.socket_create(order)
+        except NotSentError:
             return None
-        return entry.outgoing(*self.socket_create(order))
+        route = _endpoint(type(link.exchange), self.rest_create_method())
+        signed = link.exchange.sign(route.path, route.api, route.method, params)
+        return SignedRest(signed["url"], signed["method"], signed.get("headers"), signed.get("body"))
+
+    def rest_create_method(self) -> str:
+        """The create endpoint's implicit ccxt method for this market (:attr:`rest_create`)."""
+        return self.rest_create
 
     async def create(
-        self, link: PrivateLink, order: OrderRequest, outgoing: Outgoing | None = None
+        self, link: PrivateLink, order: OrderRequest, outgoing: Outgoing | SignedRest | None = None
     ) -> dict[str, Any] | None:
         """Send one limit order over the order WebSocket while it is up, else (or when nothing could be
         handed to it) through ccxt's ``create_order``, the same client id; returns the venue's reply body
         (ccxt's ``info``). Raises whatever the client raised: the executor decides the outcome from the wire.
         ``outgoing``: the create prepared by :meth:`prepare_create`, written by the caller (or not yet:
-        written now): its answer is awaited."""
+        written now): its answer is awaited; a :class:`SignedRest` is sent as it is."""
         entry = link.order_entry
+        if isinstance(outgoing, SignedRest):
+            body = await link.exchange.fetch(outgoing.url, outgoing.method, outgoing.headers, outgoing.body)
+            return self.create_reply(body) if isinstance(body, dict) else None
         if outgoing is not None:
             outgoing.write()
             if outgoing.written_ns:
-                return self.socket_reply(await self.socket_answer(link, outgoing))
+                return self.create_reply(await self.socket_answer(link, outgoing))
             log.info("%s: %s not sent over the order WebSocket (%s): by REST, the same client id",
                      link.name, order.client_id, outgoing.error)  # fmt: skip
         elif entry is not None and entry.ready:
             try:
                 operation, params = self.socket_create(order)
-                return self.socket_reply(await self.socket_request(link, entry, operation, params))
+                return self.create_reply(await self.socket_request(link, entry, operation, params))
             except NotSentError as error:
                 log.info("%s: %s not sent over the order WebSocket (%s): by REST, the same client id",
                          link.name, order.client_id, error)  # fmt: skip
@@ -270,8 +289,9 @@ class CcxtVenue:
         :meth:`create_params`), and its operation; raises NotSentError for an order it cannot word."""
         raise NotImplementedError
 
-    def socket_reply(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """What :meth:`create` returns of an accepted answer's body (what ccxt keeps as ``info``)."""
+    def create_reply(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """What :meth:`create` returns of an accepted create's answer body, over the socket or a signed REST
+        request (what ccxt's ``create_order`` keeps as ``info``)."""
         return body
 
     def socket_headers(self, body: Mapping[str, Any], status: int) -> dict[str, str]:
@@ -391,3 +411,14 @@ class CcxtVenue:
                 return False
             raise
         return True
+
+
+@functools.cache
+def _endpoint(client: type, method: str) -> Entry[Any]:
+    # The implicit method's declaration in ccxt's API tables (its path, API family and verb): the async
+    # client's own method wraps it
+    for klass in client.__mro__:
+        entry = klass.__dict__.get(method)
+        if isinstance(entry, Entry):
+            return entry
+    raise AttributeError(f"{client.__name__} declares no endpoint {method}")

@@ -17,13 +17,14 @@ made by its adapter) with the rules ``arb live`` keeps on it:
 
 from __future__ import annotations
 
-__all__ = ["OrderEntry", "Outgoing"]
+__all__ = ["OrderEntry", "Outgoing", "SignedRest"]
 
 import asyncio
 import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.common.order_socket import AnswerLostError, NotSentError, OrderSocket, PreparedRequest, SentRequest
@@ -169,3 +170,15 @@ class Outgoing:
         if self.sent is None:
             raise self.error or NotSentError(f"{self.entry.name}: never written")
         return await self.entry.answer(self.sent)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRest:
+    """A create request for the REST endpoint built and signed ahead of its send (what ccxt's ``sign`` makes
+    of the body ccxt's ``create_order`` would send): the order's task then only hands it to the HTTP
+    client, so the request is ready while the decision is still being made."""
+
+    url: str
+    method: str
+    headers: dict[str, str] | None
+    body: str | None

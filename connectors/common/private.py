@@ -67,7 +67,7 @@ from enum import Enum
 from typing import Any, Literal, Protocol, TypedDict, TypeVar, Unpack
 
 from arb.errors import ArbError
-from connectors.common.order_entry import OrderEntry, Outgoing
+from connectors.common.order_entry import OrderEntry, Outgoing, SignedRest
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 
 T = TypeVar("T")
@@ -321,18 +321,20 @@ class PrivateVenue(Protocol):
 
     # -- orders --------------------------------------------------------------------------------------
 
-    def prepare_create(self, link: PrivateLink, order: OrderRequest) -> Outgoing | None:
-        """The create of ``order`` for ``link.order_entry``, built and signed now while it is up (None:
-        :meth:`create` sends it); the caller writes it when the decision's orders leave together."""
+    def prepare_create(self, link: PrivateLink, order: OrderRequest) -> Outgoing | SignedRest | None:
+        """The create of ``order``, built and signed now: for ``link.order_entry`` while it is up (the
+        caller writes it when the decision's orders leave together), else for the REST endpoint (sent by
+        :meth:`create`); None: :meth:`create` builds it."""
         ...
 
     async def create(
-        self, link: PrivateLink, order: OrderRequest, outgoing: Outgoing | None = None
+        self, link: PrivateLink, order: OrderRequest, outgoing: Outgoing | SignedRest | None = None
     ) -> dict[str, Any] | None:
         """Send one create request, over ``link.order_entry`` while it is up (else, or when nothing could
         be sent over it, by REST with the same client id); returns the venue's reply body (None when ccxt
         kept none). Raises whatever the client raised: the executor decides the outcome from what the
-        wire showed. ``outgoing``: the request :meth:`prepare_create` made (written, or written now)."""
+        wire showed. ``outgoing``: the request :meth:`prepare_create` made (written, or written now; a
+        signed REST request is sent as it is)."""
         ...
 
     async def cancel(self, link: PrivateLink, symbol: str, client_id: str) -> bool:

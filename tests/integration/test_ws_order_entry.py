@@ -12,11 +12,13 @@ sleeps: each awaits a condition, bounded.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import socket
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -27,6 +29,7 @@ from arb.live.trading_session import trading_session
 from arb.sim.binance.exchange import FakeBinanceExchange
 from arb.sim.faults import FaultKind
 from arb.strategy.types import BUY
+from connectors.common.order_entry import SignedRest
 from connectors.common.private import OrderRequest, TimeInForce
 from tests.support.live_rig import (
     ALL_SPECS,
@@ -168,6 +171,7 @@ async def test_the_socket_sends_the_body_ccxt_builds_for_rest(
     async with venue_and_executor(spec, tmp_path, monkeypatch) as (_, executor):
         adapter, exchange = executor.adapter, executor.exchange
         market = executor.markets[0]
+        create_path = "/api/v3/order" if spec.market == "spot" else "/fapi/v1/order"
         qty, price = wire(spec.rules.min_qty * 3), wire(spec.rules.tick_size * 50_000)  # as the executor words them
         for tif, side, reduce_only in itertools.product(TimeInForce, (1, -1), (False, True)):
             order = OrderRequest(market.symbol, market.ccxt_symbol, side, qty, price,
@@ -178,3 +182,11 @@ async def test_the_socket_sends_the_body_ccxt_builds_for_rest(
             )
             _, params = adapter.socket_create(order)
             assert {k: str(v).lower() for k, v in params.items()} == {k: str(v).lower() for k, v in rest.items()}
+            # without the socket, the same body goes by REST, signed ahead by ccxt
+            signed = adapter.prepare_create(executor, order)
+            assert isinstance(signed, SignedRest) and signed.method == "POST"
+            assert urlsplit(signed.url).path == ("/v5/order/create" if spec.venue == "bybit" else create_path)
+            sent = json.loads(signed.body) if spec.venue == "bybit" else dict(parse_qsl(signed.body or urlsplit(signed.url).query))
+            for key in ("timestamp", "recvWindow", "signature"):
+                sent.pop(key, None)
+            assert {k: str(v).lower() for k, v in sent.items()} == {k: str(v).lower() for k, v in rest.items()}
