@@ -129,8 +129,8 @@ class WireTrace:
 
     async def _headers_sent(self, session: Any, ctx: Any, params: Any) -> None:
         rec = _CURRENT.get()
-        if rec is not None and params.method in ("GET", "DELETE"):  # no body follows
-            self._writing(rec)
+        if rec is not None and (params.method in ("GET", "DELETE") or params.headers.get("Content-Length") == "0"):
+            self._writing(rec)  # no body follows: the headers leave now
 
     async def _chunk_sent(self, session: Any, ctx: Any, params: Any) -> None:
         rec = _CURRENT.get()

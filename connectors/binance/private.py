@@ -46,6 +46,7 @@ from arb.errors import VenueError
 from connectors.binance import orders
 from connectors.binance.ws_api import CANCEL, PLACE, BinanceWsApiFraming
 from connectors.common.ccxt_venue import CcxtVenue
+from connectors.common.order_entry import SignedRest
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 from connectors.common.private import (
     AnswerRules,
@@ -101,6 +102,15 @@ class BinancePrivate(CcxtVenue):
     def dead_man(self) -> DeadManScope:
         """USD-M has a countdown per symbol; spot has no switch."""
         return DeadManScope.NONE if self.spot else DeadManScope.SYMBOL
+
+    def signed_rest(self, signed: SignedRest) -> SignedRest:
+        """The signed parameters in the query string, the body empty (Binance takes a POST's parameters
+        from either, the signature over both): a request without a body leaves in its task's first step,
+        where aiohttp on Python 3.11 writes a body in a task of its own, after whatever else is ready."""
+        if not signed.body:
+            return signed
+        sep = "&" if "?" in signed.url else "?"
+        return SignedRest(f"{signed.url}{sep}{signed.body}", signed.method, signed.headers, None)
 
     def rest_create_method(self) -> str:
         """``POST /api/v3/order`` (spot) or ``/fapi/v1/order`` (USD-M)."""

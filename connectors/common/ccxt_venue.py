@@ -204,7 +204,11 @@ class CcxtVenue:
             return None
         route = _endpoint(type(link.exchange), self.rest_create_method())
         signed = link.exchange.sign(route.path, route.api, route.method, params)
-        return SignedRest(signed["url"], signed["method"], signed.get("headers"), signed.get("body"))
+        return self.signed_rest(SignedRest(signed["url"], signed["method"], signed.get("headers"), signed.get("body")))
+
+    def signed_rest(self, signed: SignedRest) -> SignedRest:
+        """The signed create as it is sent (as ccxt signed it by default)."""
+        return signed
 
     def rest_create_method(self) -> str:
         """The create endpoint's implicit ccxt method for this market (:attr:`rest_create`)."""
