@@ -198,7 +198,7 @@ async def test_arb_record_on_linear_markets_records_both_mark_price_streams(tmp_
         await binance.wait_for_subscription(MARK_STREAM)
         await bybit.wait_for_subscription("tickers.BTCUSDT")
         await asyncio.gather(binance.drain(), bybit.drain())
-        await binance.wait_for_rest_requests(1)
+        await binance.wait_for_rest_requests(2)  # fundingInfo and the depth snapshot
         stop.set()
         report = await task
     files = {p.parent.name: p for p in report.files}
