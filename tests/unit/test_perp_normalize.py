@@ -268,3 +268,28 @@ def test_the_funding_interval_is_the_venues_then_what_each_rollover_shows() -> N
     assert [int(r["order_id"]) // h for r in rates] == [8, 4, 4, 4]
     assert int((rows["ev"] == FUNDING_SETTLED_EVENT).sum()) == 3
     assert state.saved().funding_interval_ns == 4 * h
+
+
+def test_the_venues_rest_answers_give_the_funding_interval() -> None:
+    # Binance's fundingInfo lists only the symbols that differ from the default: an unlisted one funds
+    # every 8 hours. Bybit's instruments-info gives fundingInterval in minutes. (The documented samples,
+    # with our symbols.) No rows of their own: the next funding-rate row carries the interval.
+    info = (b'[{"symbol":"BLZUSDT","adjustedFundingRateCap":"0.02500000","adjustedFundingRateFloor":"-0.02500000",'
+            b'"fundingIntervalHours":4,"disclaimer":false}]')  # fmt: skip
+    h = 3_600 * NS_PER_S
+    for symbol, interval in (("BLZUSDT", 4 * h), ("BTCUSDT", 8 * h)):
+        n = BinanceNormalizer(symbol, "linear", echo=False)
+        n.on_message(info, 1)
+        assert len(n.sink.take()) == 0 and n.stats.decode_errors == 0
+        assert n.perp.saved().funding_interval_ns == interval
+    n = _bybit([])
+    n.on_message(
+        b'{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"BTCUSDT","contractType":'
+        b'"LinearPerpetual","status":"Trading","fundingInterval":240}],"nextPageCursor":""},"retExtInfo":{},'
+        b'"time":1672712495660}',
+        1,
+    )
+    assert n.stats.decode_errors == 0 and n.perp.saved().funding_interval_ns == 4 * h
+    n.on_message(_lines(BYBIT)[0], _exch_ms(_lines(BYBIT)[0]) * NS_PER_MS + LATENCY_NS)
+    rates = n.sink.take()
+    assert rates[rates["ev"] == FUNDING_RATE_EVENT]["order_id"].tolist() == [4 * h]
