@@ -157,3 +157,26 @@ def test_a_change_of_interval_during_the_run_is_followed(tmp_path: Path) -> None
     changed = run(((FUNDING_MS + HOUR_MS, 4 * HOUR_MS),), tmp_path / "changed")
     assert _first_fill_ms(changed, 0) == pytest.approx(70 * 60_000, abs=10)
     assert _first_fill_ms(run((), tmp_path / "hourly"), 0) is None
+
+
+def test_a_backtest_over_a_funding_history_file_alone_takes_its_spacing(tmp_path: Path) -> None:
+    # A recording without the mark-price stream, and arb funding-history's file: the estimate of the coming
+    # funding is the file's next funding time, and the interval the spacing of the file's funding times.
+    from arb.recording.funding import FundingFile, funding_path, save_funding_file
+    from arb.recording.loader import load_timeline
+    from arb.recording.replayed_funding import funding_of
+    from connectors.common.history import FundingRecord
+
+    config = _config(tmp_path, {"BTCUSDT": {}}, 20 * 60_000, _reopen())
+    day_ns = (START_MS - 1000) * 1_000_000
+    for venue, hours in (("binance", 4), ("bybit", 8)):
+        records = tuple(FundingRecord(day_ns + k * hours * HOUR_MS * 1_000_000, "0.0001") for k in range(24 // hours))
+        contents = FundingFile(venue, "BTCUSDT", "test", ((day_ns, day_ns + 24 * HOUR_MS * 1_000_000),), records)
+        save_funding_file(funding_path(tmp_path / "recordings", venue, "BTCUSDT"), contents)
+    binance, bybit = funding_of(config, load_timeline(config, [DAY]))
+    assert binance.est_next.tolist() == [day_ns + FOUR * 1_000_000] and binance.est_interval.tolist() == [
+        FOUR * 1_000_000
+    ]
+    assert bybit.est_next.tolist() == [day_ns + EIGHT * 1_000_000] and bybit.est_interval.tolist() == [
+        EIGHT * 1_000_000
+    ]
