@@ -221,14 +221,9 @@ def write_scenario(
             for price in [p for p, q in side.items() if q == 0]:
                 del side[price]
     for venue, perp in (perps or {}).items():
-        if venue == "binance":
-            b_lines += _reported_interval(venue, perp, symbol, start_ms) + _binance_marks(
-                perp, symbol, start_ms, duration_ms
-            )
-        else:
-            y_lines += _reported_interval(venue, perp, symbol, start_ms) + _bybit_tickers(
-                perp, symbol, start_ms, duration_ms
-            )
+        lines = b_lines if venue == "binance" else y_lines
+        marks = _binance_marks if venue == "binance" else _bybit_tickers
+        lines += _reported_interval(venue, perp, symbol, start_ms) + marks(perp, symbol, start_ms, duration_ms)
     b_lines.sort(key=lambda line: int(line[:19]))
     y_lines.sort(key=lambda line: int(line[:19]))
     paths = []
@@ -249,38 +244,16 @@ def _next_funding(perp: Perp, start_ms: int, t_ms: int) -> tuple[int, float]:
 
 
 def _reported_interval(venue: str, perp: Perp, symbol: str, start_ms: int) -> list[bytes]:
-    # The venue's REST answer about the symbol's funding interval, as the feed records it before the stream
+    # The venue's REST answer about the symbol's funding interval (the fields arb reads), as the feed
+    # records it before the stream
     if not perp.reported_interval_ms:
         return []
+    hours, minutes = perp.reported_interval_ms // 3_600_000, perp.reported_interval_ms // 60_000
     if venue == "binance":  # fundingInfo lists the symbols that do not fund every 8 hours
-        hours = perp.reported_interval_ms // 3_600_000
-        body: object = (
-            [
-                {
-                    "symbol": symbol,
-                    "adjustedFundingRateCap": "0.02000000",
-                    "adjustedFundingRateFloor": "-0.02000000",
-                    "fundingIntervalHours": hours,
-                    "disclaimer": False,
-                }
-            ]
-            if hours != 8
-            else []
-        )
+        body: object = [{"symbol": symbol, "fundingIntervalHours": hours}] if hours != 8 else []
     else:
-        entry = {
-            "symbol": symbol,
-            "contractType": "LinearPerpetual",
-            "status": "Trading",
-            "fundingInterval": perp.reported_interval_ms // 60_000,
-        }
-        body = {
-            "retCode": 0,
-            "retMsg": "OK",
-            "result": {"category": "linear", "list": [entry], "nextPageCursor": ""},
-            "retExtInfo": {},
-            "time": start_ms - 200,
-        }
+        entry = {"symbol": symbol, "contractType": "LinearPerpetual", "fundingInterval": minutes}
+        body = {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": [entry]}}
     return [format_line((start_ms - 200) * 1_000_000 + FEED_LATENCY_NS, msgspec.json.encode(body))]
 
 
