@@ -136,7 +136,9 @@ FUNDING_RATE_EVENT = 203
 ``px``: funding rate, a fraction of the position's notional per funding interval (``0.0001`` is
 0.01 %; positive: longs pay shorts), the venue's current estimate until the settlement fixes it;
 ``ival``: the next funding time, int64 ns since the epoch (0 when the venue announces none);
-``qty``, ``order_id``, ``fval``: 0."""
+``order_id``: the symbol's funding interval, int64 ns (0 while unknown: as the venue reported it,
+then as the rollovers show it, see :mod:`connectors.common.funding`);
+``qty``, ``fval``: 0."""
 
 FUNDING_SETTLED_EVENT = 204
 """A funding time passed: the announced next funding time moved forward (the rollover).

@@ -257,7 +257,8 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
     # settlements due by now booked (the live engine books one when its row arrives, before it decides
     # at that time): the position pays position x price x rate, the price the settlement's mark, else
     # the venue's last mark before it, else the book's last mid. The view gets the mark price and the
-    # venue's estimate of the coming funding as they stood at ``now`` (what the kernel's funding term reads).
+    # venue's estimate of the coming funding and the symbol's funding interval as they stood at ``now`` (what
+    # the kernel's funding term reads).
     fund_ts, fund_off, fund_time, fund_rate, fund_mark = (
         perp.fund_ts,
         perp.fund_off,
@@ -273,7 +274,13 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
         perp.mark,
         perp.paid,
     )
-    est_ts, est_rate, est_next, est_off = perp.est_ts, perp.est_rate, perp.est_next, perp.est_off
+    est_ts, est_rate, est_next, est_off, est_interval = (
+        perp.est_ts,
+        perp.est_rate,
+        perp.est_next,
+        perp.est_off,
+        perp.est_interval,
+    )
     settings, counters, last_mid = run.settings, run.counters, run.last_mid
     cash = account[0]
     fills, funding = outs.fills, outs.funding
@@ -320,6 +327,7 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
             if j >= 0:
                 views[s][v]["funding_rate"] = est_rate[e0 + j]
                 views[s][v]["next_funding_ns"] = est_next[e0 + j]
+                views[s][v]["funding_interval_ns"] = est_interval[e0 + j]
     if booked:  # every view's quote balance: the venue's, every symbol's cash on it
         for v in range(2):
             quote = init_quote[v]

@@ -56,10 +56,12 @@ class Perp(NamedTuple):
     paid: Array
     """Per (symbol, venue), the funding booked (received minus paid, quote)."""
     est_ts: Array
-    """The venues' estimates of the coming funding (ragged, ``est_off``): local times, rates, funding times."""
+    """The venues' estimates of the coming funding (ragged, ``est_off``): local times, rates, funding times,
+    funding intervals (0: unknown)."""
     est_rate: Array
     est_next: Array
     est_off: Array
+    est_interval: Array
 
 
 class Run(NamedTuple):

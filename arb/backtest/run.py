@@ -360,11 +360,12 @@ class Loop:
             np.full((n_sym, 2), np.nan), np.zeros((n_sym, 2)),
             est_ts.astype(np.int64), _ragged([f.est_rate for f in assets])[0].astype(np.float64),
             _ragged([f.est_next for f in assets])[0].astype(np.int64), est_off,
+            _ragged([f.est_interval for f in assets])[0].astype(np.int64),
         )  # fmt: skip
         """Settlements (local time, offsets per asset, funding time, rate, mark, next one per asset), mark
         prices (local times, prices, offsets), per (symbol, venue) the mark price now and the funding
         booked, then the venues' estimates of the coming funding (local times, rates, funding times,
-        offsets): what _run_loop's ``perp`` takes."""
+        offsets, intervals): what _run_loop's ``perp`` takes."""
         self.funding: np.ndarray[Any, Any] = np.zeros(len(fund_ts) + 1, FUNDING_DTYPE)
         self.price_decimals = np.array(
             [_decimals(i.tick_size) for sym in config.symbols for i in sym.instruments], np.int64

@@ -202,9 +202,10 @@ class PerpetualConfig(ConfigStruct, frozen=True):
         maintenance_margin_rate: The fraction of a position's value the venue requires as
             maintenance margin (its first tier: 0.004 on Binance BTCUSDT, 0.005 on Bybit); the risk
             gate's liquidation estimate uses it in every mode.
-        funding_interval_ns: The time between two funding times, int64 ns (TOML:
-            ``funding_interval_h``; 8 hours, most symbols'); the kernel's funding term counts the
-            funding times in its horizon with it.
+        funding_interval_ns: The time between two funding times while the venue has not said the
+            symbol's own, int64 ns (TOML: ``funding_interval_h``; 8 hours, most symbols'): the feeds
+            read each symbol's from the venue and its rollovers (``view.funding_interval_ns``), and
+            the kernel's funding term counts with this one only until one is known.
 
     Every mode uses ``leverage``: a pair whose legs would need more initial margin (position value
     over leverage, every symbol's on the venue) than the venue's equity is refused by the risk gate,

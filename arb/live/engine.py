@@ -474,6 +474,7 @@ class Engine:
             elif kinds[k] == FUNDING_RATE_EVENT:
                 view["funding_rate"] = row["px"]
                 view["next_funding_ns"] = row["ival"]
+                view["funding_interval_ns"] = row["order_id"]  # the symbol's funding interval (0: unknown)
             else:
                 self.book_funding(s, v, int(row["ival"]), float(row["px"]), float(row["qty"]), int(row["local_ts"]))
 

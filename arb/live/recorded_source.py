@@ -81,6 +81,7 @@ def _settlement_rows(funding: Funding | None, feed_ns: int) -> list[EventArray]:
     rows["local_ts"][n_settle:] = funding.est_ts
     rows["px"][n_settle:] = funding.est_rate
     rows["ival"][n_settle:] = funding.est_next
+    rows["order_id"][n_settle:] = funding.est_interval
     rows["exch_ts"] = rows["local_ts"] - max(feed_ns, 1)
     order = np.argsort(rows["local_ts"], kind="stable")
     return [rows[k : k + 1] for k in order.tolist()]

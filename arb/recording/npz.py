@@ -203,7 +203,7 @@ def save_eod(path: str | Path, eod: EodSnapshot) -> Path:
         perp_prices=np.array(
             [eod.perp.mark_price, eod.perp.index_price, eod.perp.settle_estimate, eod.perp.funding_rate], np.float64
         ),
-        perp_times=np.array([eod.perp.next_funding_ns, eod.perp.last_exch_ts], np.int64),
+        perp_times=np.array([eod.perp.next_funding_ns, eod.perp.last_exch_ts, eod.perp.funding_interval_ns], np.int64),
     )
 
 
@@ -233,12 +233,14 @@ def load_eod(path: str | Path) -> EodSnapshot:
 
 
 def _perp_of(z: Any) -> PerpSnapshot:
-    # The mark and funding state of a snapshot file (files written before it existed have none).
+    # The mark and funding state of a snapshot file (files written before it existed have none; before
+    # the funding interval was kept, two times).
     if "perp_prices" not in z or "perp_times" not in z:
         return PerpSnapshot()
     prices = [float(v) for v in z["perp_prices"]]
     times = [int(v) for v in z["perp_times"]]
-    if len(prices) != 4 or len(times) != 2:
-        raise ValueError(f"perp_prices/perp_times hold {len(prices)}/{len(times)} values, expected 4/2")
+    if len(prices) != 4 or len(times) not in (2, 3):
+        raise ValueError(f"perp_prices/perp_times hold {len(prices)}/{len(times)} values, expected 4/3")
     mark, index, settle, rate = prices
-    return PerpSnapshot(mark, index, settle, rate, next_funding_ns=times[0], last_exch_ts=times[1])
+    interval = times[2] if len(times) == 3 else 0
+    return PerpSnapshot(mark, index, settle, rate, times[0], times[1], interval)

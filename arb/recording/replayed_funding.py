@@ -45,10 +45,12 @@ class Funding:
     ``mark``: the mark price to value the position at (NaN: the book's mid then); ``history``: True
     where the file alone knew the funding time. ``mark_ts``/``mark_px``: every mark price the stream
     showed (local times), for valuing the position between settlements. ``est_ts``/``est_rate``/
-    ``est_next``: the venue's estimate of the coming funding as it stood from each local time on (its
-    rate and funding time), what the kernel's funding term reads: the stream's funding-rate rows; for
-    funding times only the history file knows, the last settled rate (what was known then, with no
-    look ahead) and the next funding time of the file's schedule.
+    ``est_next``/``est_interval``: the venue's estimate of the coming funding as it stood from each local
+    time on (its rate, funding time and the symbol's funding interval, 0 while unknown), what the
+    kernel's funding term reads: the stream's funding-rate rows; for funding times only the history
+    file knows, the last settled rate (what was known then, with no look ahead), the next funding time
+    of the file's schedule and the spacing of its funding times (which also fills in an interval the
+    stream's rows do not know yet).
     """
 
     local_ts: np.ndarray[Any, np.dtype[np.int64]]
@@ -61,12 +63,13 @@ class Funding:
     est_ts: np.ndarray[Any, np.dtype[np.int64]]
     est_rate: np.ndarray[Any, np.dtype[np.float64]]
     est_next: np.ndarray[Any, np.dtype[np.int64]]
+    est_interval: np.ndarray[Any, np.dtype[np.int64]]
 
     @classmethod
     def none(cls) -> Funding:
         """No funding and no mark prices (a spot venue)."""
         i, f = np.zeros(0, np.int64), np.zeros(0)
-        return cls(i, i, f, f, np.zeros(0, bool), i, f, i, f, i)
+        return cls(i, i, f, f, np.zeros(0, bool), i, f, i, f, i, i)
 
     def __len__(self) -> int:
         return len(self.local_ts)
@@ -125,6 +128,7 @@ def funding_of(config: AppConfig, session: Timeline) -> list[Funding]:
         est_ts = rows_e["local_ts"].astype(np.int64)
         est_rate = rows_e["px"].astype(np.float64)
         est_next = rows_e["ival"].astype(np.int64)
+        est_interval = rows_e["order_id"].astype(np.int64)
         local_ts = rows_s["local_ts"].astype(np.int64)
         funding_ts = rows_s["ival"].astype(np.int64)
         rate = rows_s["px"].astype(np.float64)
@@ -145,8 +149,13 @@ def funding_of(config: AppConfig, session: Timeline) -> list[Funding]:
                 rate = np.concatenate([rate, official.rates[keep]])
                 mark = np.concatenate([mark, official.mark_prices[keep]])
                 history = np.concatenate([history, np.ones(len(keep), bool)])
+            file_times, file_rates = _history_file(config, data)
             if not len(rows_e) and first_local >= 0:
-                est_ts, est_rate, est_next = _history_estimates(config, data, official, seen_at, first_local, span[0])
+                est_ts, est_rate, est_next = _history_estimates(
+                    data, official, file_times, file_rates, seen_at, first_local, span[0]
+                )
+                est_interval = np.zeros(len(est_next), np.int64)
+            est_interval = np.where(est_interval > 0, est_interval, _spacing(file_times, est_next))
         elif not len(rows_s) and not len(rows_m):
             log.warning(
                 "%s %s: no funding in the recordings and no funding history: positions held across a funding "
@@ -158,42 +167,60 @@ def funding_of(config: AppConfig, session: Timeline) -> list[Funding]:
         out.append(Funding(
             local_ts[order], funding_ts[order], rate[order], mark[order], history[order],
             rows_m["local_ts"].astype(np.int64), rows_m["px"].astype(np.float64), est_ts, est_rate, est_next,
+            est_interval,
         ))  # fmt: skip
     return out
 
 
-def _history_estimates(
-    config: AppConfig,
-    data: VenueData,
-    official: FundingRates,
-    seen_at: np.ndarray[Any, Any],
-    first_local: int,
-    first_exch: int,
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    # Without the stream's funding rows, the estimate of the coming funding from the history file: at
-    # the session's first row and after each funding time, the rate last settled (the file's funding
-    # before the session for the first; 0 if it has none) and the next funding time of its schedule.
+def _history_file(config: AppConfig, data: VenueData) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    # Every funding time of the asset's history file and its rate, in time order.
     from arb.recording.funding import funding_path, load_funding_file
 
     records = load_funding_file(funding_path(config.backtest.recordings, data.venue.name, data.symbol)).funding
     times = np.array([r.time_ns for r in records], np.int64)
     rates = np.array([float(r.rate) for r in records], np.float64)
     order = np.argsort(times, kind="stable")
-    times, rates = times[order], rates[order]
-    interval = data.venue.perpetual.funding_interval_ns
+    return times[order], rates[order]
+
+
+def _history_estimates(
+    data: VenueData,
+    official: FundingRates,
+    times: np.ndarray[Any, Any],
+    rates: np.ndarray[Any, Any],
+    seen_at: np.ndarray[Any, Any],
+    first_local: int,
+    first_exch: int,
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    # Without the stream's funding rows, the estimate of the coming funding from the history file
+    # (``times``, ``rates``): at the session's first row and after each funding time, the rate last
+    # settled (the file's funding before the session for the first; 0 if it has none) and the file's
+    # next funding time (after its last, one more of its last spacing, else of the configured interval).
+    gaps = np.diff(times)
+    interval = int(gaps[-1]) if len(gaps) else data.venue.perpetual.funding_interval_ns
     at = int(np.searchsorted(times, first_exch, side="right"))  # the first funding time after the start
     ts = [first_local]
     est = [float(rates[at - 1]) if at > 0 else 0.0]
     nxt = [int(times[at]) if at < len(times) else 0]
-    times_ns: list[int] = [int(t) for t in official.times_ns]
-    for k, t in enumerate(times_ns):
+    funding_times: list[int] = [int(t) for t in official.times_ns]
+    for k, t in enumerate(funding_times):
         if seen_at[k] < 0:
             continue
-        following = times_ns[k + 1] if k + 1 < len(times_ns) else t + interval
+        after = int(np.searchsorted(times, t, side="right"))
         ts.append(int(seen_at[k]))
         est.append(float(official.rates[k]))
-        nxt.append(int(following))
+        nxt.append(int(times[after]) if after < len(times) else t + interval)
     return np.array(ts, np.int64), np.array(est, np.float64), np.array(nxt, np.int64)
+
+
+def _spacing(times: np.ndarray[Any, Any], next_ns: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    # The funding interval leading up to each funding time of ``next_ns`` by the history file's funding
+    # times (in order): the spacing of the file's last two at or before it (0 where the file has no two).
+    at = np.searchsorted(times, next_ns, side="right") - 1
+    known = at >= 1
+    out = np.zeros(len(next_ns), np.int64)
+    out[known] = times[at[known]] - times[at[known] - 1]
+    return out
 
 
 def _utc_day(ns: int) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 __all__ = ["HOUR_MS", "FundingAnnouncements", "FundingSchedule", "Settlement"]
 
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -25,10 +26,13 @@ HOUR_MS = 3_600_000
 
 @dataclass(frozen=True, slots=True)
 class FundingSchedule:
-    """One perpetual's funding: a funding time every ``interval_ms`` through ``first_funding_ms``.
+    """One perpetual's funding: a funding time every ``interval_ms`` through ``first_funding_ms``, until the
+    venue changes the interval: ``changes`` holds ``(funding time ms, interval ms)`` pairs in time order,
+    each a funding time from which on the funding times come every that many ms (the times before it
+    keep the earlier spacing), as a venue that moves a symbol from 8 to 4 hours announces.
 
-    ``rates[k]`` (a decimal string) is the rate of funding time ``first_funding_ms + k * interval_ms``;
-    times before the first use ``rates[0]``, times after the last the last. ``mark_price`` is what the
+    ``rates[k]`` (a decimal string) is the rate of the ``k``-th funding time from ``first_funding_ms``
+    on; times before the first use ``rates[0]``, times after the last the last. ``mark_price`` is what the
     REST history reports as each funding's mark price (Binance).
     """
 
@@ -36,19 +40,43 @@ class FundingSchedule:
     rates: tuple[str, ...]
     interval_ms: int = 8 * HOUR_MS
     mark_price: str = "60000.00000000"
+    changes: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.rates or self.interval_ms <= 0:
-            raise ValueError("a funding schedule needs at least one rate and a positive interval")
+        spans = ((self.first_funding_ms, self.interval_ms), *self.changes)
+        if not self.rates or any(every <= 0 for _, every in spans):
+            raise ValueError("a funding schedule needs at least one rate and positive intervals")
+        if any(later[0] <= earlier[0] for earlier, later in itertools.pairwise(spans)):
+            raise ValueError("a funding schedule's changes must come after its first funding time, in order")
+
+    def _spans(self) -> list[tuple[int, int, int | None]]:
+        # (start, interval, end or None) of each stretch of equal spacing
+        spans = [(self.first_funding_ms, self.interval_ms), *self.changes]
+        return [(t, every, spans[j + 1][0] if j + 1 < len(spans) else None) for j, (t, every) in enumerate(spans)]
 
     def next_funding_ms(self, now_ms: int) -> int:
         """The first funding time strictly after ``now_ms`` (at a funding time, the one after it)."""
-        k = (now_ms - self.first_funding_ms) // self.interval_ms + 1
-        return self.first_funding_ms + k * self.interval_ms
+        for j, (start, every, end) in enumerate(self._spans()):
+            t = start + ((now_ms - start) // every + 1) * every
+            t = t if j == 0 else max(t, start)
+            if end is None or t < end:
+                return t
+        raise AssertionError("unreachable: the last stretch has no end")
+
+    def interval_at(self, now_ms: int) -> int:
+        """The interval (ms) of the stretch the next funding time after ``now_ms`` belongs to: what the
+        venue reports as the symbol's funding interval then."""
+        t = self.next_funding_ms(now_ms)
+        return next(every for _, every, end in self._spans() if end is None or t < end)
 
     def rate(self, funding_ms: int) -> str:
         """The rate of the funding at ``funding_ms``."""
-        k = (funding_ms - self.first_funding_ms) // self.interval_ms
+        k = 0
+        for start, every, end in self._spans():
+            if end is None or funding_ms < end:
+                k += (funding_ms - start) // every
+                break
+            k += -(-(end - start) // every)  # the funding times of this stretch
         return self.rates[min(max(k, 0), len(self.rates) - 1)]
 
     def fundings(self, start_ms: int, end_ms: int) -> list[tuple[int, str]]:
@@ -57,7 +85,7 @@ class FundingSchedule:
         out = []
         while t <= end_ms:
             out.append((t, self.rate(t)))
-            t += self.interval_ms
+            t = self.next_funding_ms(t)
         return out
 
 

@@ -40,6 +40,7 @@ What it does, in order of priority:
    clear includes the funding its legs would pay over that horizon if held: on each linear venue the
    venue's estimate of its coming rate (``view.funding_rate``: positive, longs pay shorts) at every
    funding time of the venue inside the horizon (``next_funding_ns``, then every
+   ``view.funding_interval_ns``: the symbol's interval as the venue reports it, else the params'
    ``funding_interval_ns``), as a cost for the leg that would pay it and a gain for the one that
    would earn it. With ``close_before_funding_ns`` > 0, from that long before a funding time at
    which the held imbalance would pay, the inventory rule leans back: a pair that shrinks the
@@ -168,9 +169,17 @@ def _next_funding(view: Any, p: Any, v: int, now_ns: int) -> int:
     if p["market"][v] == MARKET_SPOT or nxt <= 0:
         return 0
     if nxt <= now_ns:  # passed, and the venue has not said the next one yet: the schedule has
-        interval = p["funding_interval_ns"][v]
+        interval = _funding_interval(view, p, v)
         nxt += ((now_ns - nxt) // interval + 1) * interval
     return nxt
+
+
+@nb.njit(cache=True, nogil=True)
+def _funding_interval(view: Any, p: Any, v: int) -> int:
+    # Venue v's funding interval for this symbol: the view's (the venue's report, or the rollovers'),
+    # else the configured one.
+    interval: int = view[v]["funding_interval_ns"]
+    return interval if interval > 0 else int(p["funding_interval_ns"][v])
 
 
 @nb.njit(cache=True, nogil=True)
@@ -179,7 +188,7 @@ def _fundings_within(view: Any, p: Any, v: int, now_ns: int, horizon: int) -> in
     nxt = _next_funding(view, p, v, now_ns)
     if nxt <= 0 or nxt > now_ns + horizon:
         return 0
-    return int(1 + (now_ns + horizon - nxt) // p["funding_interval_ns"][v])
+    return int(1 + (now_ns + horizon - nxt) // _funding_interval(view, p, v))
 
 
 @nb.njit(cache=True, nogil=True)

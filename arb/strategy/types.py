@@ -128,6 +128,7 @@ VIEW_DTYPE = np.dtype(
         ("mark_px", "f8"),  # linear: the venue's last mark price (NaN: none yet; spot: NaN)
         ("funding_rate", "f8"),  # linear: the venue's estimate of the coming funding's rate (0: none)
         ("next_funding_ns", "i8"),  # linear: when that funding is, exchange time (0: unknown)
+        ("funding_interval_ns", "i8"),  # linear: the symbol's time between two fundings (0: unknown, the params')
         ("blocked_until_ns", "i8"),  # local time until which the executor refuses orders here (0: none)
         ("quote_state", "i8", (2,)),  # our quotes here, [buy, sell]: QUOTE_NONE / _PENDING / _LIVE / _CANCELING / _HELD
         ("quote_px", "f8", (2,)),  # their limit prices (NaN: none)
@@ -170,7 +171,7 @@ PARAMS_DTYPE = np.dtype(
         ("market", "i8", (2,)),  # MARKET_SPOT / MARKET_LINEAR
         ("funding_horizon_ns", "i8"),  # the entry rule weighs the funding expected this long; 0: off
         ("close_before_funding_ns", "i8"),  # lean back to balance this long before an adverse funding; 0: off
-        ("funding_interval_ns", "i8", (2,)),  # linear: the time between two fundings
+        ("funding_interval_ns", "i8", (2,)),  # linear: the time between two fundings while the view knows none
         ("style", "i8"),  # STYLE_TAKER / STYLE_MAKER_TAKER
         ("maker_fee", "f8", (2,)),  # fraction of traded value (negative: a rebate)
         ("maker_venues", "i8"),  # maker_taker: bit v set if venue v may quote (1, 2 or 3)

@@ -270,6 +270,7 @@ class FakeFundingHistoryVenue:
         if self._faults.banned:
             return await self._fault(request) or web.Response(status=500)
         symbol = request.query.get("symbol")
+        now_ms = self._now_ms()
         entries = [
             {
                 "symbol": s,
@@ -277,7 +278,7 @@ class FakeFundingHistoryVenue:
                 "status": "Trading",
                 "baseCoin": s.removesuffix("USDT"),
                 "quoteCoin": "USDT",
-                "fundingInterval": self.schedules[s].interval_ms // 60_000 if s in self.schedules else 0,
+                "fundingInterval": self.schedules[s].interval_at(now_ms) // 60_000 if s in self.schedules else 0,
                 "settleCoin": "USDT",
             }
             for s in self._listed()

@@ -25,6 +25,7 @@ from pathlib import Path
 import msgspec
 
 from arb.recording.format import format_line
+from arb.sim.funding import FundingSchedule
 
 EIGHT_HOURS_MS = 8 * 3_600_000
 
@@ -58,14 +59,26 @@ class Change:
 @dataclass(frozen=True)
 class Perp:
     """A perpetual's mark price and funding in a scenario: the funding time ``funding_ms`` after the
-    start settles at ``rate`` (announced from the start); then the next one, eight hours later, is
-    announced at ``next_rate``. ``mark`` is the mark price (and the index), restated every ``every_ms``."""
+    start settles at ``rate`` (announced from the start); then the next ones, every ``interval_ms``, are
+    announced at ``next_rate``, and from each ``(ms after the start, interval ms)`` of ``changes`` on (a
+    funding time) every that many ms. ``mark`` is the mark price (and the index), restated every
+    ``every_ms``. ``reported_interval_ms``: the funding interval the venue's REST answer recorded at the
+    start says (Binance ``fundingInfo``, Bybit ``instruments-info``; 0: none recorded)."""
 
     mark: float
     rate: float
     funding_ms: int
     next_rate: float = 0.0
     every_ms: int = 1000
+    interval_ms: int = EIGHT_HOURS_MS
+    changes: tuple[tuple[int, int], ...] = ()
+    reported_interval_ms: int = 0
+
+    def schedule(self, start_ms: int) -> FundingSchedule:
+        """The funding times and rates of a scenario that starts at ``start_ms``."""
+        rates = (f"{self.rate:.8f}", f"{self.next_rate:.8f}")
+        changes = tuple((start_ms + t, every) for t, every in self.changes)
+        return FundingSchedule(start_ms + self.funding_ms, rates, self.interval_ms, changes=changes)
 
 
 def _fmt(x: float, decimals: int) -> str:
@@ -208,10 +221,9 @@ def write_scenario(
             for price in [p for p, q in side.items() if q == 0]:
                 del side[price]
     for venue, perp in (perps or {}).items():
-        if venue == "binance":
-            b_lines += _binance_marks(perp, symbol, start_ms, duration_ms)
-        else:
-            y_lines += _bybit_tickers(perp, symbol, start_ms, duration_ms)
+        lines = b_lines if venue == "binance" else y_lines
+        marks = _binance_marks if venue == "binance" else _bybit_tickers
+        lines += _reported_interval(venue, perp, symbol, start_ms) + marks(perp, symbol, start_ms, duration_ms)
     b_lines.sort(key=lambda line: int(line[:19]))
     y_lines.sort(key=lambda line: int(line[:19]))
     paths = []
@@ -226,8 +238,23 @@ def write_scenario(
 
 def _next_funding(perp: Perp, start_ms: int, t_ms: int) -> tuple[int, float]:
     # (the next funding time after t_ms, the rate announced for it) of a scenario's perpetual
-    first = start_ms + perp.funding_ms
-    return (first, perp.rate) if t_ms < first else (first + EIGHT_HOURS_MS, perp.next_rate)
+    schedule = perp.schedule(start_ms)
+    funding_ms = schedule.next_funding_ms(t_ms)
+    return funding_ms, float(schedule.rate(funding_ms))
+
+
+def _reported_interval(venue: str, perp: Perp, symbol: str, start_ms: int) -> list[bytes]:
+    # The venue's REST answer about the symbol's funding interval (the fields arb reads), as the feed
+    # records it before the stream
+    if not perp.reported_interval_ms:
+        return []
+    hours, minutes = perp.reported_interval_ms // 3_600_000, perp.reported_interval_ms // 60_000
+    if venue == "binance":  # fundingInfo lists the symbols that do not fund every 8 hours
+        body: object = [{"symbol": symbol, "fundingIntervalHours": hours}] if hours != 8 else []
+    else:
+        entry = {"symbol": symbol, "contractType": "LinearPerpetual", "fundingInterval": minutes}
+        body = {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": [entry]}}
+    return [format_line((start_ms - 200) * 1_000_000 + FEED_LATENCY_NS, msgspec.json.encode(body))]
 
 
 def _binance_marks(perp: Perp, symbol: str, start_ms: int, duration_ms: int) -> list[bytes]:

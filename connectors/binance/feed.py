@@ -4,6 +4,8 @@ The connection is ``<data_endpoints.ws>?streams=<symbol>@<feed.depth_stream>/<sy
 for every symbol, plus ``<symbol>@markPrice@1s`` (mark price and funding) on USD-M (the URL
 subscribes, so nothing is sent on the socket), and the REST snapshot comes
 from ``GET <data_endpoints.rest><DEPTH_SNAPSHOT_PATH[market]>?symbol=<SYMBOL>&limit=<feed.snapshot_limit>``.
+On USD-M each connection also fetches ``GET /fapi/v1/fundingInfo`` (weight 0) into every symbol's stream:
+the symbols' funding intervals.
 
 Book sync follows Binance's "How to manage a local order book correctly": the normalizer buffers diffs
 while its book is not synced; once a diff is buffered (or, for a quiet symbol, ``feed.stale_after``
@@ -43,7 +45,7 @@ from arb.config import VenueConfig
 from arb.errors import ConfigError, FeedError
 from arb.events import BINANCE, NS_PER_S
 from connectors.binance.normalize import BinanceNormalizer
-from connectors.binance.urls import DEPTH_SNAPSHOT_PATH, depth_snapshot_weight, stream_names
+from connectors.binance.urls import DEPTH_SNAPSHOT_PATH, FUNDING_INFO_PATH, depth_snapshot_weight, stream_names
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedNormalizer, FeedOptions, SymbolState
 from connectors.common.history import retry_after_s
@@ -95,6 +97,7 @@ class BinanceFeed(MarketDataFeed):
         self._weight_minute = -1
         self._snapshot_weight = depth_snapshot_weight(self.market, self._feed.snapshot_limit)
         self._snapshot_url = config.data_endpoints.rest.rstrip("/") + DEPTH_SNAPSHOT_PATH[self.market]
+        self._funding_info_url = config.data_endpoints.rest.rstrip("/") + FUNDING_INFO_PATH
         self._http = http
         self._streams = [
             name for s in self.symbols for name in self.symbol_streams(config, s, include_bbo=self.include_bbo)
@@ -158,7 +161,11 @@ class BinanceFeed(MarketDataFeed):
 
     def _session_tasks(self, ws: ClientConnection) -> list[Coroutine[Any, Any, None]]:
         self._wanted = {st.symbol: asyncio.Event() for st in self._all}
-        return [self._snapshot_worker(st) for st in self._all]
+        tasks = [self._snapshot_worker(st) for st in self._all]
+        if self.market == "linear":
+            assert self._http is not None, "the HTTP session lives as long as run()"
+            tasks.append(self._fetch_funding_interval(self._http, self._funding_info_url, {}, self._all))
+        return tasks
 
     def _after_frame(self, state: SymbolState, gap: bool) -> None:
         if self._overflowing or not state.normalizer.needs_snapshot:

@@ -15,6 +15,7 @@ __all__ = [
     "BinanceError",
     "BinanceExchangeInfo",
     "BinanceExchangeInfoSymbol",
+    "BinanceFundingInfo",
     "BinanceFundingRate",
     "BinanceMarkPrice",
     "BinanceProbe",
@@ -140,6 +141,20 @@ class BinanceMarkPrice(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     funding_rate: str = _F(name="r", default="")
     """Funding rate for the next funding time, a fraction per funding interval."""
     next_funding_time_ms: int = _F(name="T", default=0)
+
+
+class BinanceFundingInfo(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """One entry of USD-M ``GET /fapi/v1/fundingInfo`` (weight 0), which lists only the symbols whose
+    funding cap, floor or interval differ from the default (every 8 hours); the answer is a list of them.
+
+    Sample (Binance's USD-M "Get Funding Rate Info" page): ``[{"symbol":"BLZUSDT",
+    "adjustedFundingRateCap":"0.02500000","adjustedFundingRateFloor":"-0.02500000",
+    "fundingIntervalHours":8,"disclaimer":false}]``.
+    """
+
+    symbol: str
+    funding_interval_h: int = _F(name="fundingIntervalHours", default=0)
+    """Hours between two funding times (1, 4 or 8); 0 when the entry does not say."""
 
 
 class BinanceStream(msgspec.Struct, Generic[P], frozen=True, gc=False, kw_only=True):

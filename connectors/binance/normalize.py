@@ -50,6 +50,7 @@ from arb.events import (
     DEPTH_ASK,
     DEPTH_BID,
     NS_PER_MS,
+    NS_PER_S,
     SNAPSHOT_ASK,
     SNAPSHOT_BID,
     TRADE_BUY,
@@ -62,6 +63,7 @@ from connectors.binance.messages import (
     BinanceBookTicker,
     BinanceDepthSnapshot,
     BinanceDepthUpdate,
+    BinanceFundingInfo,
     BinanceMarkPrice,
     BinanceProbe,
     BinanceStream,
@@ -99,6 +101,8 @@ _agg = msgspec.json.Decoder(BinanceAggTrade, strict=False)
 _bbo = msgspec.json.Decoder(BinanceBookTicker, strict=False)
 _snapshot = msgspec.json.Decoder(BinanceDepthSnapshot, strict=False)
 _mark = msgspec.json.Decoder(BinanceMarkPrice, strict=False)
+_funding_info = msgspec.json.Decoder(list[BinanceFundingInfo], strict=False)
+_DEFAULT_FUNDING_INTERVAL_NS = 8 * 3_600 * NS_PER_S  # a USD-M symbol fundingInfo does not list
 
 _DEPTH, _TRADE, _AGG, _BBO, _MARK = 0, 1, 2, 3, 4
 
@@ -243,6 +247,8 @@ class BinanceNormalizer(VenueNormalizer[int]):
                 self._handlers[kind](payload, local_ts, True)
             elif payload.startswith(_SNAPSHOT_PREFIX):
                 self._on_snapshot(_snapshot.decode(payload), local_ts)
+            elif payload.startswith(b"["):
+                self._on_funding_info(_funding_info.decode(payload))
             else:
                 self._on_other(payload, local_ts)
         except (msgspec.DecodeError, ValueError, TypeError, IndexError, OverflowError) as exc:
@@ -616,6 +622,15 @@ class BinanceNormalizer(VenueNormalizer[int]):
             self.sink, exch_ts, local_ts, mark_price=mark_price, index_price=index_price,
             settle_estimate=settle_estimate, funding_rate=funding_rate, next_funding_ns=next_funding_ns,
         )  # fmt: skip
+
+    def _on_funding_info(self, entries: list[BinanceFundingInfo]) -> None:
+        """USD-M ``GET /fapi/v1/fundingInfo``'s answer, fetched by the feed at each connection and recorded
+        in the stream (see :class:`~connectors.binance.messages.BinanceFundingInfo`): the symbol's funding
+        interval, 8 hours when the list leaves it out. No rows: the next mark-price row carries it."""
+        if not self.symbol:
+            return
+        hours = next((e.funding_interval_h for e in entries if e.symbol == self.symbol), 0)
+        self.perp.set_interval(hours * 3_600 * NS_PER_S if hours > 0 else _DEFAULT_FUNDING_INTERVAL_NS)
 
 
 NORMALIZER = BinanceNormalizer

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "DEPTH_SNAPSHOT_PATH",
     "EXCHANGE_INFO_PATH",
+    "FUNDING_INFO_PATH",
     "FUNDING_RATE_PATH",
     "MARKETS",
     "MARK_PRICE_STREAM",
@@ -18,6 +19,9 @@ DEPTH_SNAPSHOT_PATH = {"spot": "/api/v3/depth", "linear": "/fapi/v1/depth"}
 """REST depth snapshot path per market (spot API, USD-M futures API)."""
 
 EXCHANGE_INFO_PATH = {"spot": "/api/v3/exchangeInfo", "linear": "/fapi/v1/exchangeInfo"}
+
+FUNDING_INFO_PATH = "/fapi/v1/fundingInfo"
+"""USD-M symbols whose funding interval (``fundingIntervalHours``), cap or floor differ from the default."""
 
 FUNDING_RATE_PATH = "/fapi/v1/fundingRate"
 """USD-M funding-rate history (``symbol``, ``startTime``, ``endTime``, ``limit`` up to 1000, ascending)."""

@@ -10,6 +10,9 @@ The feed connects to ``endpoints.ws`` (``wss://stream.bybit.com/v5/public/linear
   subscription for both; on spot, ``orderbook.1.<SYMBOL>`` for the best bid/offer, since spot
   tickers carry no bid or ask (unless the book itself is ``orderbook.1``).
 
+On linear each connection also asks ``GET /v5/market/instruments-info?category=linear&symbol=<SYMBOL>``
+(the REST base of ``data_endpoints``) for the symbol's ``fundingInterval``, into its stream.
+
 Spot accepts at most 10 args per request, so subscriptions go out in groups of 10. A rejected
 subscription (``"success":false``) is fatal: the topic or symbol is wrong in the configuration.
 
@@ -28,11 +31,13 @@ from __future__ import annotations
 __all__ = ["FEED", "BybitFeed"]
 
 import asyncio
+import contextlib
 import itertools
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any, Unpack
 
+import aiohttp
 import msgspec
 from websockets.asyncio.client import ClientConnection
 
@@ -41,7 +46,7 @@ from arb.errors import FeedError
 from arb.events import BYBIT, NS_PER_S, SyncReason
 from connectors.bybit.messages import BybitControl
 from connectors.bybit.normalize import BybitNormalizer
-from connectors.bybit.urls import topics
+from connectors.bybit.urls import INSTRUMENTS_PATH, topics
 from connectors.common.feed import MarketDataFeed
 from connectors.common.feed_parts import FeedNormalizer, FeedOptions, SymbolState
 from connectors.common.normalizer import SyncState
@@ -88,6 +93,7 @@ class BybitFeed(MarketDataFeed):
         self._resyncs: dict[str, _Resync] = {}
         self._wanted: dict[str, asyncio.Event] = {}
         self._request_ids = itertools.count(1)
+        self._http: aiohttp.ClientSession | None = None
 
     @property
     def subscriptions(self) -> list[str]:
@@ -124,10 +130,29 @@ class BybitFeed(MarketDataFeed):
         for start in range(0, len(self._topics), _MAX_ARGS):
             await self._send(ws, "subscribe", self._topics[start : start + _MAX_ARGS])
 
+    @contextlib.asynccontextmanager
+    async def _resources(self) -> AsyncIterator[None]:
+        # linear: the HTTP session that asks each connection's instruments-info (the funding intervals)
+        if self.market != "linear":
+            yield
+            return
+        timeout = aiohttp.ClientTimeout(total=self._feed.read_timeout_ns / NS_PER_S)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            self._http = http
+            try:
+                yield
+            finally:
+                self._http = None
+
     def _session_tasks(self, ws: ClientConnection) -> list[Coroutine[Any, Any, None]]:
         self._resyncs = {}
         self._wanted = {st.symbol: asyncio.Event() for st in self._all}
-        return [self._pinger(ws), *(self._resubscriber(ws, st) for st in self._all)]
+        tasks = [self._pinger(ws), *(self._resubscriber(ws, st) for st in self._all)]
+        if self._http is not None:
+            url = self.config.data_endpoints.rest.rstrip("/") + INSTRUMENTS_PATH
+            tasks += [self._fetch_funding_interval(self._http, url, {"category": "linear", "symbol": st.symbol}, [st])
+                      for st in self._all]  # fmt: skip
+        return tasks
 
     def _on_unrouted(self, payload: bytes) -> None:
         """Check replies: a rejected (un)subscription is fatal.

@@ -41,6 +41,7 @@ from arb.events import (
     DEPTH_ASK,
     DEPTH_BID,
     NS_PER_MS,
+    NS_PER_S,
     SNAPSHOT_ASK,
     SNAPSHOT_BID,
     TRADE_BUY,
@@ -50,6 +51,7 @@ from arb.events import (
 from connectors.bybit import fastscan
 from connectors.bybit.messages import (
     BybitControl,
+    BybitInstruments,
     BybitOrderbook,
     BybitProbe,
     BybitTickerMessage,
@@ -78,6 +80,7 @@ _trades = msgspec.json.Decoder(BybitTradeMessage, strict=False)
 _tickers = msgspec.json.Decoder(BybitTickerMessage, strict=False)
 _control = msgspec.json.Decoder(BybitControl)
 _probe = msgspec.json.Decoder(BybitProbe)
+_instruments = msgspec.json.Decoder(BybitInstruments, strict=False)
 
 _BOOK, _TRADE, _TICKER = 0, 1, 2
 _UNSEEN = (-1, 0)
@@ -284,6 +287,9 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
             self._on_ticker(_tickers.decode(payload), local_ts)
 
     def _on_other(self, payload: bytes, local_ts: int) -> None:
+        if payload.startswith(b'{"retCode"'):
+            self._on_instruments(_instruments.decode(payload))
+            return
         probe = _probe.decode(payload)
         if probe.topic is not None:
             kind = _topic_kind(probe.topic)
@@ -299,6 +305,16 @@ class BybitNormalizer(VenueNormalizer[tuple[int, int]]):
                 log.warning("bybit: request %r failed: %s", reply.op, reply.ret_msg)
         else:
             raise ValueError("not a Bybit v5 message this normalizer knows")
+
+    def _on_instruments(self, answer: BybitInstruments) -> None:
+        """``GET /v5/market/instruments-info?category=linear&symbol=<SYMBOL>``'s answer, fetched by the feed
+        at each connection and recorded in the stream: the symbol's ``fundingInterval`` (minutes), e.g.
+        ``{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"BTCUSDT",
+        "contractType":"LinearPerpetual","status":"Trading","fundingInterval":480,...}]},...}``. No
+        rows: the next ticker's funding row carries it (the tickers stream does not)."""
+        entries = answer.result.entries if answer.result is not None else []
+        minutes = next((e.funding_interval_min for e in entries if e.symbol == self.symbol), 0)
+        self.perp.set_interval(minutes * 60 * NS_PER_S)
 
     # -- order book -------------------------------------------------------------------------
 

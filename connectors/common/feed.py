@@ -82,9 +82,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from typing import Any, Self
 
+import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -596,6 +597,27 @@ class MarketDataFeed:
         self._after_frame(st, bool(did & DECODED_GAP))
         if self._conditions.waiters:
             self._conditions.notify()
+
+    async def _fetch_funding_interval(
+        self, http: aiohttp.ClientSession, url: str, params: Mapping[str, str], states: Sequence[SymbolState]
+    ) -> None:
+        """The venue's REST answer about its perpetuals' funding intervals (Binance ``fundingInfo``, Bybit
+        ``instruments-info``), fetched once per connection, into the stream of each of ``states``:
+        recorded and normalized like a frame. A failure is logged and the feed carries on: the interval
+        then comes from the funding times the stream announces (else the configuration's)."""
+        try:
+            async with http.get(url, params=params) as response:
+                body = await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("%s: %s failed (%s: %s)", self._label, url, type(exc).__name__, exc)
+            return
+        if status != 200:
+            log.warning("%s: %s answered HTTP %d: %s", self._label, url, status, body[:200].decode("utf-8", "replace"))
+            return
+        local_ts, recv_perf_ns = self._clock(), time.perf_counter_ns()
+        for st in states:
+            self._process(st, body, local_ts, recv_perf_ns)
 
     def _take(self, st: SymbolState) -> EventArray:
         sink = st.normalizer.sink

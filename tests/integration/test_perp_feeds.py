@@ -29,7 +29,7 @@ from arb.recording.convert import convert_files
 from arb.recording.format import LineReader
 from arb.recording.recorder import Recorder
 from arb.sim import FakeBinanceVenue, FakeBybitVenue
-from arb.sim.funding import FundingSchedule
+from arb.sim.funding import HOUR_MS, FundingSchedule
 from arb.sim.options import VenueOptions
 from arb.testing.configs import local_endpoints, write_config_files
 from arb.testing.scenarios import Book, Perp, write_scenario
@@ -74,9 +74,13 @@ def _check_funding(rows: EventArray, funding_ms: int, schedule: FundingSchedule)
     before = funding[funding["exch_ts"] < funding_ms * NS_PER_MS]
     after = funding[funding["exch_ts"] >= funding_ms * NS_PER_MS]
     assert len(before) and len(after)
+    following = schedule.next_funding_ms(funding_ms)
     assert set(before["ival"].tolist()) == {funding_ms * NS_PER_MS}
-    assert set(after["ival"].tolist()) == {(funding_ms + schedule.interval_ms) * NS_PER_MS}
-    assert set(after["px"].tolist()) == {float(schedule.rate(funding_ms + schedule.interval_ms))}
+    assert set(after["ival"].tolist()) == {following * NS_PER_MS}
+    assert set(after["px"].tolist()) == {float(schedule.rate(following))}
+    # the funding interval: what the venue's REST answer said (once it came), then what the rollover showed
+    assert set(before["order_id"].tolist()) <= {0, schedule.interval_at(funding_ms - 1) * NS_PER_MS}
+    assert set(after["order_id"].tolist()) == {(following - funding_ms) * NS_PER_MS}
     marks = rows[kinds == MARK_PRICE_EVENT]
     assert len(marks) and bool(np.all(marks["px"] > 0)) and np.array_equal(marks["px"], marks["qty"])
 
@@ -84,7 +88,8 @@ def _check_funding(rows: EventArray, funding_ms: int, schedule: FundingSchedule)
 async def test_binance_usdm_feed_receives_records_and_converts_the_mark_price_stream(tmp_path: Path) -> None:
     first = _first_ms(USDM_BTC, b'"E":')
     funding_ms = (first // 1000 + 5) * 1000  # 5 s into the replayed 11 s
-    schedule = FundingSchedule(funding_ms, RATES)
+    # every 8 hours until then, every 4 from then on (fundingInfo lists the symbol at 4 hours)
+    schedule = FundingSchedule(funding_ms - 8 * HOUR_MS, RATES, changes=((funding_ms, 4 * HOUR_MS),))
     recorder = Recorder(tmp_path / "rec")
     queue: asyncio.Queue[FeedBatch] = asyncio.Queue(100_000)
     async with (
@@ -198,7 +203,7 @@ async def test_arb_record_on_linear_markets_records_both_mark_price_streams(tmp_
         await binance.wait_for_subscription(MARK_STREAM)
         await bybit.wait_for_subscription("tickers.BTCUSDT")
         await asyncio.gather(binance.drain(), bybit.drain())
-        await binance.wait_for_rest_requests(1)
+        await binance.wait_for_rest_requests(2)  # fundingInfo and the depth snapshot
         stop.set()
         report = await task
     files = {p.parent.name: p for p in report.files}

@@ -87,6 +87,24 @@ def test_a_funding_time_passed_without_news_rolls_on_by_the_interval() -> None:
     assert len(run(v, perp_params(funding_horizon_ns=6 * HOUR))) == 2
 
 
+def test_each_venue_counts_its_own_symbols_interval_from_the_view() -> None:
+    # the long pays 3 bps at 1 h, then every 8 h (the configured interval): two fundings in 10 h, 6 bps
+    # within the 6.3 over; the venue says this symbol funds every 4 h: 1 h, 5 h, 9 h, 9 bps: no pair
+    v = funded(wide(), (0.0003, 0.0), (HOUR, HOUR))
+    p = perp_params(funding_horizon_ns=10 * HOUR)
+    assert len(run(v, p)) == 2
+    v["funding_interval_ns"] = (4 * HOUR, 8 * HOUR)
+    assert len(run(v, p)) == 0
+    v["funding_interval_ns"] = (8 * HOUR, 4 * HOUR)  # the short leg's schedule does not change what the long pays
+    assert len(run(v, p)) == 2
+    # a funding time passed without news rolls on by the view's interval: an hour ago, so 3 h from now
+    # at 4 h (inside a 6 h horizon: 7 bps, no pair), 7 h from now at the configured 8 h (a pair)
+    v = funded(wide(), (0.0007, 0.0), (-HOUR, -HOUR))
+    assert len(run(v, perp_params(funding_horizon_ns=6 * HOUR))) == 2
+    v["funding_interval_ns"] = (4 * HOUR, 0)
+    assert len(run(v, perp_params(funding_horizon_ns=6 * HOUR))) == 0
+
+
 def test_a_spot_leg_has_no_funding() -> None:
     v = funded(wide(), (0.0007, 0.0), (HOUR, HOUR))
     p = perp_params(funding_horizon_ns=8 * HOUR)

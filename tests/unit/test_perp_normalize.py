@@ -24,11 +24,13 @@ from arb.events import (
     FUNDING_SETTLED_EVENT,
     MARK_PRICE_EVENT,
     NS_PER_MS,
+    NS_PER_S,
     EventArray,
 )
 from connectors.binance.normalize import BinanceNormalizer
 from connectors.bybit.normalize import BybitNormalizer
-from connectors.common.funding import PerpSnapshot
+from connectors.common.funding import PerpSnapshot, PerpState
+from connectors.common.rows import RowSink
 from tests.support.captures import FIXTURES
 
 BINANCE = FIXTURES / "binance_usdm_mark_price.jsonl"
@@ -81,6 +83,7 @@ def _same(got: list[tuple[int, int, float, float, int, int, float]], want: list[
 
 
 NAN = math.nan
+EIGHT_H = 8 * 3_600_000  # ms
 
 # -- Binance USD-M markPrice ---------------------------------------------------------------------------
 
@@ -99,13 +102,14 @@ def test_binance_mark_price_rows_and_the_funding_rollover() -> None:
         # it (0.0003821 at 05:59:59), with the mark price of then; then the message's own rows.
         (FUNDING_SETTLED_EVENT, 1562306400000, 0.0003821, 11795.20, 1562306399000, 1562306400000, 0.0),
         (MARK_PRICE_EVENT, 1562306400000, 11795.40, 11785.50, 0, 0, 11785.40),
-        (FUNDING_RATE_EVENT, 1562306400000, 0.0001, 0.0, 0, 1562335200000, 0.0),
+        # ... and from then on the rows carry the interval the rollover showed (14:00 - 06:00)
+        (FUNDING_RATE_EVENT, 1562306400000, 0.0001, 0.0, EIGHT_H, 1562335200000, 0.0),
         (MARK_PRICE_EVENT, 1562306401000, 11795.60, 11785.70, 0, 0, 11785.60),
-        (FUNDING_RATE_EVENT, 1562306401000, 0.00010315, 0.0, 0, 1562335200000, 0.0),
+        (FUNDING_RATE_EVENT, 1562306401000, 0.00010315, 0.0, EIGHT_H, 1562335200000, 0.0),
     ])  # fmt: skip
     assert n.stats.mark_messages == 5 and n.stats.funding_rollovers == 1 and n.stats.decode_errors == 0
     assert n.perp.saved() == PerpSnapshot(11795.60, 11785.70, 11785.60, 0.00010315, 1562335200000 * NS_PER_MS,
-                                          1562306401000 * NS_PER_MS)  # fmt: skip
+                                          1562306401000 * NS_PER_MS, EIGHT_H * NS_PER_MS)  # fmt: skip
 
 
 def test_binance_bare_payloads_give_the_same_rows_as_the_combined_stream() -> None:
@@ -176,8 +180,8 @@ def test_bybit_tickers_carry_the_full_state_and_the_rollover() -> None:
         # nextFundingTime 16:00 -> 00:00: the funding at 16:00 applied -0.000205
         (FUNDING_SETTLED_EVENT, 1673280000086, -0.000205, 17218.10, 1673279999886, 1673280000000, 0.0),
         (MARK_PRICE_EVENT, 1673280000086, 17219.00, 17226.90, 0, 0, NAN),
-        (FUNDING_RATE_EVENT, 1673280000086, 0.0001, 0.0, 0, 1673308800000, 0.0),
-        (FUNDING_RATE_EVENT, 1673280000186, 0.000103, 0.0, 0, 1673308800000, 0.0),
+        (FUNDING_RATE_EVENT, 1673280000086, 0.0001, 0.0, EIGHT_H, 1673308800000, 0.0),
+        (FUNDING_RATE_EVENT, 1673280000186, 0.000103, 0.0, EIGHT_H, 1673308800000, 0.0),
     ])  # fmt: skip
     assert n.stats.bbo_messages == 6 and n.stats.mark_messages == 5 and n.stats.funding_rollovers == 1
 
@@ -206,7 +210,8 @@ def test_bybit_a_new_snapshot_replaces_the_state_and_still_shows_a_rollover() ->
         (MARK_PRICE_EVENT, 1673308800500, 17217.33, NAN, 0, 0, NAN),
         (FUNDING_RATE_EVENT, 1673308800500, 0.00005, 0.0, 0, 1673337600000, 0.0),
     ])  # fmt: skip
-    # The rate was last confirmed long before the funding time it settled: order_id says when.
+    # The rate was last confirmed long before the funding time it settled: order_id says when. The
+    # funding times moved 16 h, but two of them passed unseen: that is not taken as the interval.
 
 
 @pytest.mark.parametrize(
@@ -247,3 +252,44 @@ def test_spot_tickers_make_no_mark_or_funding_rows() -> None:
     n = BybitNormalizer("BTCUSDT", "spot", echo=False)
     n.on_message(spot, 1672305380600000000)
     assert len(n.sink.take()) == 0 and n.stats.mark_messages == 0 and n.stats.bbo_messages == 1
+
+
+def test_the_funding_interval_is_the_venues_then_what_each_rollover_shows() -> None:
+    # An 8-hour symbol the venue moves to 4 hours: the rows carry the reported interval until a rollover
+    # shows the new spacing; a rollover seen late (a reconnection that missed funding times) teaches nothing.
+    state = PerpState()
+    sink = RowSink()
+    h = 3_600 * NS_PER_S
+    state.set_interval(8 * h)
+    for t, nxt in ((1 * h, 8 * h), (8 * h + NS_PER_S, 12 * h), (12 * h + NS_PER_S, 16 * h), (30 * h, 32 * h)):
+        state.apply(sink, t, t, funding_rate=0.0001, next_funding_ns=nxt)
+    rows = sink.take()
+    rates = rows[rows["ev"] == FUNDING_RATE_EVENT]
+    assert [int(r["order_id"]) // h for r in rates] == [8, 4, 4, 4]
+    assert int((rows["ev"] == FUNDING_SETTLED_EVENT).sum()) == 3
+    assert state.saved().funding_interval_ns == 4 * h
+
+
+def test_the_venues_rest_answers_give_the_funding_interval() -> None:
+    # Binance's fundingInfo lists only the symbols that differ from the default: an unlisted one funds
+    # every 8 hours. Bybit's instruments-info gives fundingInterval in minutes. (The documented samples,
+    # with our symbols.) No rows of their own: the next funding-rate row carries the interval.
+    info = (b'[{"symbol":"BLZUSDT","adjustedFundingRateCap":"0.02500000","adjustedFundingRateFloor":"-0.02500000",'
+            b'"fundingIntervalHours":4,"disclaimer":false}]')  # fmt: skip
+    h = 3_600 * NS_PER_S
+    for symbol, interval in (("BLZUSDT", 4 * h), ("BTCUSDT", 8 * h)):
+        n = BinanceNormalizer(symbol, "linear", echo=False)
+        n.on_message(info, 1)
+        assert len(n.sink.take()) == 0 and n.stats.decode_errors == 0
+        assert n.perp.saved().funding_interval_ns == interval
+    n = _bybit([])
+    n.on_message(
+        b'{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"BTCUSDT","contractType":'
+        b'"LinearPerpetual","status":"Trading","fundingInterval":240}],"nextPageCursor":""},"retExtInfo":{},'
+        b'"time":1672712495660}',
+        1,
+    )
+    assert n.stats.decode_errors == 0 and n.perp.saved().funding_interval_ns == 4 * h
+    n.on_message(_lines(BYBIT)[0], _exch_ms(_lines(BYBIT)[0]) * NS_PER_MS + LATENCY_NS)
+    rates = n.sink.take()
+    assert rates[rates["ev"] == FUNDING_RATE_EVENT]["order_id"].tolist() == [4 * h]

@@ -14,7 +14,8 @@ it through configuration:
   ``<symbol>@markPrice@1s``, a ``markPriceUpdate`` each time the recording's exchange time passes a
   whole second (``E`` that second; ``p``, ``i`` and ``P`` the venue's mid price, 8 decimals; ``r``
   and ``T`` the schedule's next funding), in USD-M's documented format. A recording holds no such
-  frames of its own (a recorded ``@markPrice`` stream passes through like any other).
+  frames of its own (a recorded ``@markPrice`` stream passes through like any other); and
+  ``GET /fapi/v1/fundingInfo`` lists the symbols whose schedule's interval is not 8 hours.
 * ``GET /api/v3/depth`` (spot) or ``/fapi/v1/depth`` (USD-M) from the venue's own book, with the
   request weight Binance documents for the ``limit`` counted in ``x-mbx-used-weight(-1m)``;
   ``GET /api/v3/exchangeInfo`` or ``/fapi/v1/exchangeInfo`` with PRICE_FILTER, LOT_SIZE and NOTIONAL
@@ -47,6 +48,7 @@ from arb.sim.binance.symbols import (
 )
 from arb.sim.binance.weight import RequestWeight
 from arb.sim.book import PriceLevelBook
+from arb.sim.funding import HOUR_MS
 from arb.sim.options import VenueOptions
 from arb.sim.replay import Classified, FrameKind, ReplayFrame, SessionSpec
 from arb.sim.venue import BookView, FakeVenue, OutFrame, VenueConnection
@@ -200,6 +202,8 @@ class FakeBinanceVenue(FakeVenue):
         app.router.add_get(f"{self._prefix}/exchangeInfo", self._handle_exchange_info)
         app.router.add_get(f"{self._prefix}/time", self._handle_time)
         app.router.add_get(f"{self._prefix}/ping", self._handle_ping)
+        if self._binance_market != "spot":
+            app.router.add_get(f"{self._prefix}/fundingInfo", self._handle_funding_info)
 
     # -- recording -------------------------------------------------------------------------------
 
@@ -458,6 +462,25 @@ class FakeBinanceVenue(FakeVenue):
         body["bids"] = [list(level) for level in bids]
         body["asks"] = [list(level) for level in asks]
         return _encode(body)
+
+    async def _handle_funding_info(self, request: web.Request) -> web.Response:
+        """``GET /fapi/v1/fundingInfo`` (weight 0): the symbols whose funding interval is not the default 8
+        hours as their schedules stand at the last mark price sent, e.g. ``[{"symbol":"ETHUSDT",
+        "adjustedFundingRateCap":"0.02000000","adjustedFundingRateFloor":"-0.02000000",
+        "fundingIntervalHours":4,"disclaimer":false}]``."""
+
+        def build() -> tuple[int, bytes]:
+            entries = []
+            for symbol, schedule in sorted(self._funding.items()):
+                now_ms = self._mark_second.get(symbol, schedule.first_funding_ms // 1000 - 1) * 1000
+                hours = schedule.interval_at(now_ms) // HOUR_MS
+                if hours != 8:
+                    entries.append({"symbol": symbol, "adjustedFundingRateCap": "0.02000000",
+                                    "adjustedFundingRateFloor": "-0.02000000", "fundingIntervalHours": hours,
+                                    "disclaimer": False})  # fmt: skip
+            return 200, _encode(entries)
+
+        return await self._answer(request, 0, build)
 
     async def _handle_exchange_info(self, request: web.Request) -> web.Response:
         """``GET /api/v3/exchangeInfo?symbol=BTCUSDT`` (spot, weight 20) or ``/fapi/v1/exchangeInfo``

@@ -49,13 +49,14 @@ from __future__ import annotations
 __all__ = ["FakeBybitExchange"]
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from aiohttp import web
 
 from arb.sim.bybit.accounts import BybitAccounts
-from arb.sim.bybit.calls import DEFAULT_RATE_LIMITS, DcpTrigger, TradeAnswer, decode_ticker
+from arb.sim.bybit.calls import DEFAULT_RATE_LIMITS, Call, DcpTrigger, Reply, TradeAnswer, decode_ticker
 from arb.sim.bybit.orders import BybitOrders
 from arb.sim.bybit.private_rest import BybitMarketEndpoints, BybitRest
 from arb.sim.bybit.public import BybitMarket, FakeBybitVenue
@@ -75,6 +76,7 @@ from arb.sim.private import (
     open_ledger,
 )
 from arb.sim.replay import ReplayFrame, SessionSpec
+from connectors.bybit.urls import INSTRUMENTS_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +152,8 @@ class FakeBybitExchange(FakeBybitVenue):
         limits = {**DEFAULT_RATE_LIMITS["any"], **DEFAULT_RATE_LIMITS[market], **(rate_limits or {})}
         endpoints = (self.public_rest.endpoints() | self.accounts.endpoints() | self.orders.endpoints()
                      | self.user_stream.endpoints())  # fmt: skip
+        instruments = endpoints[INSTRUMENTS_PATH]
+        endpoints[INSTRUMENTS_PATH] = replace(instruments, handler=self._with_funding_intervals(instruments.handler))
         self.rest = BybitRest(
             self.desk, self.views, self.faults, endpoints, clock=self._clock, begin=self._begin_rest, tick=self.tick,
             log=self._log_rest, record=self._record, rate_limits=limits, ip_limit=ip_limit, ip_ban_s=ip_ban_s,
@@ -270,8 +274,21 @@ class FakeBybitExchange(FakeBybitVenue):
         # {"op":"auth","args":[key, expires, sig]}, then subscribe; events like
         # {"id":"...","topic":"order","creationTime":1672364262474,"data":[{...,"orderStatus":"Filled"}]}
         app.router.add_get(self.private_path, self._handle_private_ws)
-        self.rest.add_routes(app)
         app.router.add_get(TRADE_PATH, self._handle_private_ws)
+
+    def _add_rest_routes(self, app: web.Application) -> None:
+        self.rest.add_routes(app)  # the whole REST API, instruments-info included
+
+    def _with_funding_intervals(self, handler: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
+        # instruments-info with each linear symbol's fundingInterval as its funding schedule stands now
+        def answer(call: Call) -> Reply:
+            reply = handler(call)
+            if self._bybit_market == "linear" and isinstance(reply.result, dict):
+                for entry in reply.result.get("list", []):
+                    entry["fundingInterval"] = self.funding_interval_min(entry["symbol"])
+            return reply
+
+        return answer
 
     async def _handle_private_ws(self, request: web.Request) -> web.StreamResponse:
         """The private stream and the order-entry WebSocket: requests on them are :meth:`_on_text`'s; their

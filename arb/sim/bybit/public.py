@@ -20,6 +20,7 @@ It follows Bybit's v5 documentation (bybit-exchange.github.io/docs/v5/ws/connect
   100 ms of the recording's time (Bybit's push frequency); ``nextFundingTime`` moves forward when
   the recording's time passes it. Recorded ``tickers`` frames pass through as they are, and a client
   that subscribes after them gets a ``snapshot`` of what they said so far, as Bybit sends one.
+  ``GET /v5/market/instruments-info?category=linear&symbol=`` gives each symbol's ``fundingInterval``.
 """
 
 from __future__ import annotations
@@ -199,6 +200,33 @@ class FakeBybitVenue(FakeVenue):
 
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_get(self.path, self._handle_ws)
+        self._add_rest_routes(app)
+
+    def _add_rest_routes(self, app: web.Application) -> None:
+        # REST beside the public stream: linear's instruments-info, for the funding intervals (the trading
+        # venue serves the whole of it)
+        if self._bybit_market == "linear":
+            app.router.add_get("/v5/market/instruments-info", self._handle_instruments)
+
+    def funding_interval_min(self, symbol: str) -> int:
+        """``symbol``'s funding interval in minutes as its ``funding=`` schedule stands at the book's last
+        message (480, Bybit's most common, without a schedule): what ``instruments-info`` reports."""
+        schedule = self._funding.get(symbol)
+        book = self._books.get(symbol)
+        return schedule.interval_at(book.ts_ms if book else 0) // 60_000 if schedule else 480
+
+    async def _handle_instruments(self, request: web.Request) -> web.Response:
+        """``GET /v5/market/instruments-info?category=linear&symbol=BTCUSDT``: the part of the answer about
+        funding, ``{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"BTCUSDT",
+        "contractType":"LinearPerpetual","status":"Trading","fundingInterval":480}],"nextPageCursor":""},
+        "retExtInfo":{},"time":...}`` (:meth:`funding_interval_min`); an unknown symbol is an empty list."""
+        symbol = request.query.get("symbol", "")
+        entries = []
+        if symbol in self.symbols:
+            entries.append({"symbol": symbol, "contractType": "LinearPerpetual", "status": "Trading",
+                            "fundingInterval": self.funding_interval_min(symbol)})  # fmt: skip
+        result = {"category": "linear", "list": entries, "nextPageCursor": ""}
+        return web.json_response({"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": 0})
 
     def _make_conn_id(self, index: int) -> str:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
