@@ -20,8 +20,13 @@ import ccxt.async_support as ccxt
 import pytest
 
 from arb.execution.ccxt_setup import make_exchange
+from arb.sim.binance.calls import Call as BinanceCall
 from arb.sim.binance.exchange import FakeBinanceExchange
+from arb.sim.binance.transfers import BinanceTransfers
+from arb.sim.bybit.calls import Call as BybitCall
+from arb.sim.bybit.calls import Reply as BybitReply
 from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.bybit.transfers import BybitTransfers
 from arb.sim.ledger import Ledger
 from arb.sim.options import VenueOptions
 from arb.sim.transfers import (
@@ -291,3 +296,50 @@ def test_the_chain_alone_holds_a_deposit_while_the_receiver_suspends_the_network
     receiver.set_terms(USDT_TRX)
     receiver.settle()
     assert receiver.deposits[0].state is DepositState.CREDITED and receiver.balance("a", "F", "USDT") == D(20)
+
+
+def spot_ledger(clock: OffsetClock) -> Ledger:
+    ledger = Ledger(market="spot", rules=[], book=lambda s: ((), ()), book_version=lambda: 0,
+                    clock_ms=lambda: int(clock() * 1000))  # fmt: skip
+    ledger.add_account("a", api_key="ka", api_secret="s", balances={"USDT": "100"})
+    return ledger
+
+
+def test_the_endpoint_parts_alone_answer_in_each_venues_shapes() -> None:
+    clock = OffsetClock()
+    binance_ledger, bybit_ledger = spot_ledger(clock), spot_ledger(clock)
+    venue_rows = BybitReply(result={"rows": [{"name": "XRP", "coin": "XRP", "chains": []}]})
+    binance = BinanceTransfers(binance_ledger, market="spot", clock=clock, networks=[USDT_TRX])
+    bybit = BybitTransfers(bybit_ledger, clock=clock, uid=lambda name: 1001, coin_info=lambda call: venue_rows,
+                           networks=[USDT_TRX])  # fmt: skip
+    Chain().join(binance.wallets, bybit.wallets)
+    on_binance = {path: e.handler for (_, path), e in binance.endpoints().items()}
+    on_bybit = {path: e.handler for path, e in bybit.endpoints().items()}
+    now = int(clock() * 1000)
+
+    def bn(path: str, **params: str) -> Any:
+        return on_binance[path](BinanceCall(params, binance_ledger.accounts["a"], now)).body
+
+    def bb(path: str, **params: str) -> Any:
+        reply = on_bybit[path](BybitCall(params, bybit_ledger.accounts["a"], now))
+        return reply.ret_code, reply.result
+
+    rows = bb("/v5/asset/coin/query-info")[1]["rows"]
+    assert [r["coin"] for r in rows] == ["USDT", "XRP"] and rows[0]["chains"][0]["chain"] == "TRX"
+    address = bb("/v5/asset/deposit/query-address", coin="USDT")[1]["chains"][0]["addressDeposit"]
+    assert bn("/sapi/v1/capital/withdraw/apply", coin="USDT", address=address, amount="5") == {
+        "code": -4022, "msg": "Not less than the minimum pick-up quantity 10."}  # fmt: skip
+    sent = bn("/sapi/v1/capital/withdraw/apply", coin="USDT", address=address, amount="50", withdrawOrderId="w1")
+    [row] = bn("/sapi/v1/capital/withdraw/history", withdrawOrderId="w1")
+    assert (row["id"], row["amount"], row["transactionFee"], row["status"], row["network"]) == (
+        sent["id"], "49", "1", 4, "TRX")  # fmt: skip
+    clock.advance(30)
+    now = int(clock() * 1000)
+    [deposit] = bb("/v5/asset/deposit/query-record")[1]["rows"]
+    assert (deposit["amount"], deposit["status"], deposit["confirmations"]) == ("49", 1, "0")
+    assert bn("/sapi/v1/asset/transfer", type="MAIN_UMFUTURE", asset="USDT", amount="60") == {
+        "code": -5013, "msg": "Asset transfer failed: insufficient balance"}  # fmt: skip
+    clock.advance(60)
+    now = int(clock() * 1000)
+    assert bb("/v5/asset/transfer/query-account-coins-balance", accountType="FUND", coin="USDT")[1]["balance"][0][
+        "walletBalance"] == "49"  # fmt: skip
