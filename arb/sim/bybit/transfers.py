@@ -172,7 +172,7 @@ class BybitTransfers:
         self.wallets.settle()
         p = call.params
         if (window := self._window(call)) is None:
-            return api_error(10001, "params error: the time range cannot exceed 30 days")
+            return api_error(10001, "params error: startTime or endTime invalid, or more than 30 days apart")
         if param_text(p, "withdrawType") == "1":  # off chain (between Bybit accounts): none modelled
             return Reply(ret_msg="success", result={"rows": [], "nextPageCursor": ""})
         rows = [
@@ -201,7 +201,7 @@ class BybitTransfers:
         self.wallets.settle()
         p = call.params
         if (window := self._window(call)) is None:
-            return api_error(10001, "params error: the time range cannot exceed 30 days")
+            return api_error(10001, "params error: startTime or endTime invalid, or more than 30 days apart")
         rows = [
             {"id": d.deposit_id, "coin": d.coin, "chain": d.network, "amount": str(d.amount), "txID": d.txid,
              "status": DEPOSIT_STATUS[d.state], "toAddress": d.address, "tag": "", "depositFee": "",
@@ -264,8 +264,11 @@ class BybitTransfers:
 
     @staticmethod
     def _window(call: Call) -> tuple[int, int] | None:
-        start = int(param_text(call.params, "startTime") or 0) or None
-        end = int(param_text(call.params, "endTime") or 0) or None
+        try:
+            start = int(param_text(call.params, "startTime") or 0) or None
+            end = int(param_text(call.params, "endTime") or 0) or None
+        except ValueError:
+            return None
         if start is not None and end is not None and end - start > THIRTY_DAYS_MS:
             return None
         end = end if end is not None else (start + THIRTY_DAYS_MS if start is not None else call.now_ms)
