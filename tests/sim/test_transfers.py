@@ -186,10 +186,12 @@ async def test_a_withdrawal_from_binance_lands_on_bybit_after_the_delay_and_come
         ("binance", "suspended", -4019, ccxt.OperationRejected),
         ("binance", "below_minimum", -4022, ccxt.BadRequest),
         ("binance", "insufficient", -4026, ccxt.BadRequest),
+        ("binance", "above_maximum", -4023, ccxt.BadRequest),
         ("bybit", "not_allowed", 131093, ccxt.ExchangeError),
         ("bybit", "suspended", 131097, ccxt.ExchangeError),
         ("bybit", "below_minimum", 131096, ccxt.BadRequest),
         ("bybit", "insufficient", 131001, ccxt.InsufficientFunds),
+        ("bybit", "above_maximum", 131096, ccxt.BadRequest),
     ],
 )
 async def test_each_refusal_comes_back_as_the_venue_code_and_ccxt_class(
@@ -204,9 +206,9 @@ async def test_each_refusal_comes_back_as_the_venue_code_and_ccxt_class(
             wallets.allow("alice", "TRX", address)
         if venue == "binance" and case == "not_allowed":
             wallets.allow_list("alice", on=True)
-        if case == "suspended":
-            wallets.set_terms(NetworkTerms("USDT", "TRX", withdraw_enabled=False))
-        amount = {"below_minimum": 9, "insufficient": 5000}.get(case, 20)
+        if case in ("suspended", "above_maximum"):  # a network's withdrawals off, or a limit of 50 a withdrawal
+            wallets.set_terms(NetworkTerms("USDT", "TRX", withdraw_enabled=case != "suspended", maximum=D(50)))
+        amount = {"below_minimum": 9, "insufficient": 5000, "above_maximum": 60}.get(case, 20)
         before = (balance(sender, "MAIN" if venue == "binance" else "UNIFIED"), balance(sender, "FUND"))
         with pytest.raises(error) as raised:
             await client.withdraw("USDT", amount, address, {"network": "TRC20"})
