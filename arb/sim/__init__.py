@@ -29,6 +29,7 @@ __all__ = [
     "BinanceMarket",
     "BookView",
     "BybitMarket",
+    "Chain",
     "FakeBinanceExchange",
     "FakeBinanceVenue",
     "FakeBybitExchange",
@@ -38,6 +39,7 @@ __all__ = [
     "FaultPlan",
     "FrameKind",
     "FundingSchedule",
+    "NetworkTerms",
     "OutFrame",
     "Playback",
     "PriceLevelBook",
@@ -65,6 +67,7 @@ from arb.sim.ledger import SymbolRules
 from arb.sim.options import MANUAL, Speed, VenueOptions
 from arb.sim.playback import Playback
 from arb.sim.replay import FrameKind, ReplayFrame
+from arb.sim.transfers import Chain, NetworkTerms
 from arb.sim.venue import (
     BookView,
     FakeVenue,

@@ -61,6 +61,7 @@ from arb.sim.binance.orders import BinanceOrders
 from arb.sim.binance.private_rest import BinanceRest
 from arb.sim.binance.public import FakeBinanceVenue, SymbolSpec
 from arb.sim.binance.symbols import BinanceMarket
+from arb.sim.binance.transfers import BinanceTransfers
 from arb.sim.binance.user_stream import LISTEN_KEY_PATH, BinanceUserStream, funding_fields
 from arb.sim.binance.wire import fixed, plain
 from arb.sim.binance.ws_api import ORDER_METHODS, WS_FAPI_PATH, BinanceWsOrders
@@ -144,7 +145,9 @@ class FakeBinanceExchange(FakeBinanceVenue):
             maintenance_rate=Decimal(options.maintenance_rate if options.maintenance_rate is not None else "0.004"),
         )  # fmt: skip
         self.orders = BinanceOrders(self.desk, market=market, dual=self.accounts.dual)
+        self.transfers = BinanceTransfers(self.ledger, market=market, clock=self._clock)  # wallets: join a Chain
         endpoints = self.orders.endpoints() | self.accounts.endpoints() | self.user_stream.endpoints()
+        endpoints |= self.transfers.endpoints()
         self.rest = BinanceRest(
             self.desk, self.weight, self.faults, endpoints, market=market, clock=self._clock, begin=self._begin_rest,
             tick=self.tick, log=self._log_rest, record=self._record, bans_after_429=bans_after_429, ban_s=ban_s,
@@ -255,6 +258,7 @@ class FakeBinanceExchange(FakeBinanceVenue):
         """Apply what is due at the venue's current time (countdown cancels, listen-key expiry), then
         send the events that caused."""
         self.accounts.check_countdowns()
+        self.transfers.wallets.settle()
         await self.user_stream.expire_listen_keys()
         await self.user_stream.events.flush()
 

@@ -61,6 +61,7 @@ from arb.sim.bybit.orders import BybitOrders
 from arb.sim.bybit.private_rest import BybitMarketEndpoints, BybitRest
 from arb.sim.bybit.public import BybitMarket, FakeBybitVenue
 from arb.sim.bybit.trade_ws import TRADE_PATH, BybitTradeWs
+from arb.sim.bybit.transfers import BybitTransfers
 from arb.sim.bybit.user_stream import BybitUserStream
 from arb.sim.bybit.views import BybitViews
 from arb.sim.bybit.wire import FIRST_ORDER_ID, FIRST_TRADE_ID, BybitCategory
@@ -154,6 +155,9 @@ class FakeBybitExchange(FakeBybitVenue):
                      | self.user_stream.endpoints())  # fmt: skip
         instruments = endpoints[INSTRUMENTS_PATH]
         endpoints[INSTRUMENTS_PATH] = replace(instruments, handler=self._with_funding_intervals(instruments.handler))
+        self.transfers = BybitTransfers(self.ledger, clock=self._clock, uid=self.views.uid,
+                                        coin_info=endpoints["/v5/asset/coin/query-info"].handler)  # fmt: skip
+        endpoints |= self.transfers.endpoints()  # coin-info's rows gain the chains; wallets: join a Chain
         self.rest = BybitRest(
             self.desk, self.views, self.faults, endpoints, clock=self._clock, begin=self._begin_rest, tick=self.tick,
             log=self._log_rest, record=self._record, rate_limits=limits, ip_limit=ip_limit, ip_ban_s=ip_ban_s,
@@ -262,6 +266,7 @@ class FakeBybitExchange(FakeBybitVenue):
     async def tick(self) -> None:
         """Apply what is due at the venue's current time (disconnection protection), then send events."""
         self.user_stream.check_dcp()
+        self.transfers.wallets.settle()
         await self.user_stream.events.flush()
 
     # -- the wiring ------------------------------------------------------------------------------
