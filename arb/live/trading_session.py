@@ -19,6 +19,7 @@ __all__ = [
     "VenueAccount",
     "account_since_inception",
     "place_one",
+    "reading_session",
     "settings_of",
     "trading_session",
     "venue_account",
@@ -34,7 +35,11 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import TYPE_CHECKING, Any
+
+from msgspec.structs import replace
 
 from arb.config import AppConfig, VenueConfig
 from arb.errors import ArbError, ConfigError
@@ -249,6 +254,16 @@ async def trading_session(
         journal.close()
 
 
+@contextlib.asynccontextmanager
+async def reading_session(config: AppConfig, venues: Sequence[int]) -> AsyncIterator[TradingSession]:
+    """A session that only reads (``arb check``, ``arb fees``): its journal in a folder of its own, gone
+    after, so it writes nothing of the account's and runs beside a running ``arb live``; no order entry."""
+    with TemporaryDirectory(prefix="arb-read-") as folder:
+        live = replace(config.live, state_dir=Path(folder), journal_url="", intent_log=False)
+        async with trading_session(replace(config, live=live), venues, order_entry=False) as session:
+            yield session
+
+
 async def venue_holdings(session: TradingSession, v: int, symbol: int = 0) -> tuple[float, float, float]:
     """(base, quote, position) of symbol number ``symbol`` on venue ``v`` now: spot holdings of its base
     asset and the venue's quote, or a linear wallet and its position."""
@@ -387,8 +402,11 @@ async def place_one(
     timeout_ns: int,
     symbol: int = 0,
 ) -> tuple[LiveOrder, list[VenueReconciliation]]:
-    """Reconcile ``venue`` (every symbol), send one order of symbol number ``symbol``, and wait (bounded)
-    until it is done; returns it and the reports."""
+    """Reconcile ``venue`` (every symbol), read the account's fees (journaled, a difference from ``[fees]``
+    said), send one order of symbol number ``symbol``, and wait (bounded) until it is done; returns it and
+    the reports."""
+    from arb.live.account_fees import at_start
+
     async with trading_session(config, [venue]) as session:
         reports = await session.reconcile()
         if not all(r.ok for r in reports):
@@ -396,6 +414,7 @@ async def place_one(
                 "reconciliation found differences; fix them or accept the venue's state "
                 "(arb reconcile --accept-venue-state) before trading"
             )
+        await at_start(config, session.executors, session.journal)
         executor = session.executors[venue]
         done = asyncio.Event()
         executor.on_done = lambda _order: done.set()
