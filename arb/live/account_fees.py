@@ -94,8 +94,8 @@ async def at_start(config: AppConfig, executors: Mapping[int, VenueExecutor], jo
     rates = await read_rates(executors)
     found = differences(config, rates)
     if found:
-        log.warning("fees: the account pays other rates than configured, the kernel's edge uses the account's: %s",
-                    "; ".join(found))  # fmt: skip
+        log.warning("fees: the account pays other rates than configured (arb live's kernels trade on the "
+                    "account's): %s", "; ".join(found))  # fmt: skip
     else:
         log.info("fees: the account pays the configured rates")
     for v, fees in rates.items():
@@ -117,10 +117,10 @@ def use_in_kernel(params: Any, rates: Rates) -> None:
             params[s]["taker_fee"][v] = float(f.taker)
 
 
-def fees_file_text(config: AppConfig, rates: Rates, now: datetime | None = None) -> str:
+def fees_file_text(config: AppConfig, rates: Rates) -> str:
     """:data:`~arb.config.ACCOUNT_FEES_FILE`'s text: each venue's highest maker and taker rate over the
     traded symbols, with a comment of where and when they were read."""
-    when = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"# The account's fees as the venues reported them on {when} (arb fees --write). Every arb",
              "# command reads them instead of the venue files' [fees]; delete this file to go back."]  # fmt: skip
     for v, fees in sorted(rates.items()):
