@@ -18,6 +18,7 @@ import pytest
 from arb.config import ACCOUNT_FEES_FILE, load_config
 from arb.errors import VenueError
 from arb.live.account_fees import at_start, use_in_kernel
+from arb.live.trading_session import venue_account
 from arb.reports.sources import load_live
 from arb.sim import VenueOptions
 from arb.strategy.params import params_of
@@ -127,6 +128,8 @@ async def test_a_fee_paid_in_bnb_enters_the_pnl_at_bnbs_price_at_the_fill(
         assert engine.cash[0, BINANCE_SPOT.index] == pytest.approx(-cost - float(trade.fee * 520))
         (row,) = load_live(session.config).fills  # arb report --source live: the journal's fee at that price
         assert row["fee"] == pytest.approx(float(trade.fee * 520))
+        restarted = await venue_account(session, BINANCE_SPOT.index)  # what a restart's engine starts from
+        assert restarted.cash[0] == pytest.approx(engine.cash[0, BINANCE_SPOT.index])
 
 
 async def test_without_a_price_of_the_coin_the_fee_is_counted_and_kept_out_of_the_pnl(
