@@ -175,11 +175,19 @@ def _cmd_check(args: argparse.Namespace) -> int:
             f"  strategy: {s.symbol}, min spread {s.min_spread_bps:g} bps, max order {s.max_order_size:g}, "
             f"max position {s.max_position_size:g} per venue, position limit {r.position_limit:g}; {rules}"
         )
-    for venue in config.venues:
-        key = "set" if venue.api_key is not None and venue.api_key.is_set() else "not set"
-        print(f"  {venue.name}: {venue.market}, taker fee {venue.fees.taker * 1e4:g} bps, "
-              f"quote {venue.account.quote:g}, api key {key}")  # fmt: skip
+    keyed = [v for v, venue in enumerate(config.venues) if venue.api_key is not None and venue.api_key.is_set()]
+    for v, venue in enumerate(config.venues):
+        source = f" (the account's, from {venue.fees.source})" if venue.fees.source else ""
+        print(f"  {venue.name}: {venue.market}, taker fee {venue.fees.taker * 1e4:g} bps{source}, "
+              f"quote {venue.account.quote:g}, api key {'set' if v in keyed else 'not set'}")  # fmt: skip
         print("\n".join(f"    {line}" for line in venue.describe_networks()))
+    if keyed:  # what the account pays, as the venues say (arb fees --write stores it for the backtest)
+        from arb.cli.fees import fee_lines
+        from arb.config import require_credentials
+
+        require_credentials(config, keyed)
+        print("  the account's fees as the venues charge them (arb fees --write stores them for every command):")
+        print("\n".join(f"    {line}" for line in fee_lines(config, keyed)))
     for quotes in resting_quotes(config):  # the maker_taker style: what a crash leaves on the book
         print(f"  {quotes.text()}")
     refusal = unguarded_quotes_refusal(config)
@@ -435,6 +443,7 @@ _COMMAND_MODULES = {
     "reconcile": "arb.cli.reconcile",
     "latency": "arb.cli.latency",
     "order": "arb.cli.order",
+    "fees": "arb.cli.fees",
     "live": "arb.cli.live",
     "kill": "arb.cli.kill",
     "halt": "arb.cli.halt",
@@ -456,6 +465,7 @@ _HELP = {
     "reconcile": "check the live account against its journal",
     "latency": "the order latencies arb live measured, from its journal",
     "order": "place one immediate-or-cancel order through the live executor",
+    "fees": "the account's fees as the venues charge them, beside the configured ones; --write stores them",
     "live": "trade the strategy with real orders: reconciled with the journal first, testnet unless --mainnet",
     "kill": "kill switch: halt new pairs, cancel every open order, flatten the net position",
     "halt": "show the halt that keeps arb live and the dry run from opening pairs; --clear lifts it",
@@ -486,7 +496,7 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 
 _COMMANDS = ("convert", "check", "backtest", "record", "funding-history", "fetch", "dry-run", "parity", "reconcile",
-             "latency", "order", "live", "kill", "halt", "report", "alert-test", "sweep", "status")  # fmt: skip
+             "latency", "order", "fees", "live", "kill", "halt", "report", "alert-test", "sweep", "status")  # fmt: skip
 """Every command, in the order ``arb --help`` lists them."""
 
 

@@ -32,6 +32,7 @@ backtest loads without keys. No ``repr``, ``str`` or :meth:`AppConfig.to_dict` s
 from __future__ import annotations
 
 __all__ = [
+    "ACCOUNT_FEES_FILE",
     "DEFAULT_CONFIG_PATH",
     "DEPTH_STREAMS",
     "MARKETS",
@@ -105,6 +106,7 @@ from arb.config.sections import (
 )
 from arb.config.sections import VenueFiles as _VenueFiles
 from arb.config.venue import (
+    ACCOUNT_FEES_FILE,
     DEPTH_STREAMS,
     MARKETS,
     MAX_STREAMS_PER_CONNECTION,

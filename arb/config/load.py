@@ -51,11 +51,13 @@ from arb.config.fields import (
 from arb.config.messages import decode, read_file, unknown_key
 from arb.config.sections import LegFaultRates, LegFaultsConfig, RiskConfig, StrategyConfig, VenueFiles
 from arb.config.venue import (
+    ACCOUNT_FEES_FILE,
     DEPTH_STREAMS,
     ENDPOINT_TABLES,
     MAX_STREAMS_PER_CONNECTION,
     Account,
     FeedConfig,
+    Fees,
     Instrument,
     VenueConfig,
 )
@@ -151,6 +153,11 @@ _ArbitrageFile: Final = _schema(
     ],
 )
 """``arbitrage.toml``'s keys."""
+_FeesTable: Final = _schema("_FeesTable", [(Fees, None)])
+_AccountFeesFile: Final = _schema(
+    "_AccountFeesFile", [], more=[(venue, _FeesTable | UnsetType, UNSET) for venue in ASSET_NAMES]
+)
+""":data:`~arb.config.venue.ACCOUNT_FEES_FILE`'s keys: a venue file's ``[fees]`` per venue."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -294,19 +301,32 @@ def _build(cls: Callable[..., _T], values: Mapping[str, Any], file: str) -> _T:
         raise ConfigError(file, toml_path(cls, exc.key or ""), exc.expected) from None
 
 
-def _load_venue(path: Path, name: str, settings: Sequence[Setting] = ()) -> VenueConfig:
+def _load_venue(
+    path: Path, name: str, settings: Sequence[Setting] = (), account_fees: tuple[Path, dict[str, Any]] | None = None
+) -> VenueConfig:
     ctx = _Ctx(str(path), path.parent)
     if name not in ASSET_NAMES:
         raise ConfigError(ctx.file, None, f"expected a venue name, one of {', '.join(ASSET_NAMES)}, {got(name)}")
     source = _read_toml(path)
+    if account_fees is not None:  # the account's rates over the file's, under the command line's
+        source["fees"] = {**(source.get("fees") or {}), **account_fees[1]}
     _apply_settings(source, settings, _VenueFile, f"{name}.")
     hooks: _Hooks = {Instrument: _lot_is_min_qty, FeedConfig: _feed_defaults(name, source.get("market"))}
     try:
         parsed = decode(_VenueFile, source, _prepare(source, _VenueFile, ctx, "", hooks), ctx.file)
         values = {spec.name: getattr(parsed, spec.name) for spec in fields_of(_VenueFile)}
+        if account_fees is not None and not any(key.startswith("fees.") for key, _ in settings):
+            values["fees"] = msgspec.structs.replace(values["fees"], source=str(account_fees[0]))
         return _build(VenueConfig, {**values, "name": name, "path": path.resolve()}, ctx.file)
     except ConfigError as exc:
         raise _named_by_setting(exc, settings, f"{name}.") from None
+
+
+def _account_fees(path: Path) -> dict[str, tuple[Path, dict[str, Any]]]:
+    # The rates ``arb fees --write`` stored, by venue, each as a [fees] table (checked as a file is).
+    source = _read_toml(path)
+    decode(_AccountFeesFile, source, source, str(path))
+    return {name: (path, source[name]) for name in ASSET_NAMES if name in source}
 
 
 def _warn_literal_secrets(venues: Iterable[VenueConfig]) -> None:
@@ -444,13 +464,18 @@ def _load_config(path: str | Path | None, warn: bool, settings: Sequence[Setting
         raise _named_by_setting(exc, mine) from None
     values = {spec.name: getattr(parsed, spec.name) for spec in fields_of(AppConfig)}
     values["symbol_overrides"] = _symbol_overrides(parsed, source, ctx)
+    fees_file = parsed.live.state_dir / ACCOUNT_FEES_FILE
+    account_fees = _account_fees(fees_file) if fees_file.is_file() else {}
+    if account_fees and warn:
+        log.info("fees: the account's for %s, from %s (arb fees --write), instead of the venue files' [fees]",
+                 " and ".join(account_fees), fees_file)  # fmt: skip
     for name in ASSET_NAMES:
         venue_path: Path = getattr(parsed.venues, name)
         if not venue_path.is_file():
             raise ConfigError(
                 ctx.file, f"venues.{name}", f"expected an existing venue file, {venue_path} does not exist"
             )
-        values[name] = _load_venue(venue_path, name, venues[name])
+        values[name] = _load_venue(venue_path, name, venues[name], account_fees.get(name))
     try:
         config = _build(AppConfig, {**values, "path": file.resolve()}, ctx.file)
     except ConfigError as exc:

@@ -10,6 +10,7 @@ variables). Each section is a frozen :class:`~arb.config.fields.ConfigStruct` (s
 from __future__ import annotations
 
 __all__ = [
+    "ACCOUNT_FEES_FILE",
     "DEPTH_STREAMS",
     "ENDPOINT_TABLES",
     "MARKETS",
@@ -131,10 +132,22 @@ class Fees(ConfigStruct, frozen=True):
     Attributes:
         maker: Fee on fills of resting orders, between -0.01 and 0.01.
         taker: Fee on fills of aggressive orders, between -0.01 and 0.01.
+        source: Where the rates came from when not this table: the account's fees file that
+            ``arb fees --write`` stored (:data:`ACCOUNT_FEES_FILE` in ``[live] state_dir``); empty: the
+            venue file (or ``--set``).
     """
 
     maker: Annotated[float, Meta(ge=-0.01, le=0.01)]
     taker: Annotated[float, Meta(ge=-0.01, le=0.01)]
+    source: str = ""
+
+    _not_in_file = frozenset({"source"})
+
+
+ACCOUNT_FEES_FILE: Final = "account_fees.toml"
+"""The file in ``[live] state_dir`` where ``arb fees --write`` stores the account's rates as the venues
+report them, one ``[binance]``/``[bybit]`` table of ``maker``/``taker`` each: when it is there, every
+command reads them instead of the venue files' ``[fees]`` (a ``--set <venue>.fees.*`` still wins)."""
 
 
 class Instrument(ConfigStruct, frozen=True):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 __all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate", "fees_of", "unvalued_fees"]
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -125,9 +125,13 @@ class LiveOrder(EngineOrder):
             self.state = OrderState.FILLED if self.filled >= Decimal(self.qty_text) else OrderState.PARTIALLY_FILLED
         return True
 
-    def settle(self, now_ns: int, quote_asset: str, base_asset: str, told: Collection[str] = ()) -> None:
+    def settle(
+        self, now_ns: int, quote_asset: str, base_asset: str, told: Collection[str] = (),
+        prices: Mapping[str, Decimal] | None = None,
+    ) -> None:  # fmt: skip
         """Fill in the engine-facing aggregates once done (average price, quantity, fee in quote), over the
-        fills whose trade ids are not in ``told`` (those the engine booked already: a reopened order's)."""
+        fills whose trade ids are not in ``told`` (those the engine booked already: a reopened order's);
+        ``prices``: a third coin's price in quote, for fees paid in it (:func:`fees_of`)."""
         fills = [f for trade_id, f in self.fills.items() if trade_id not in told]
         qty = sum((f.qty for f in fills), ZERO)
         self.respond_ts = now_ns
@@ -138,7 +142,7 @@ class LiveOrder(EngineOrder):
             self.status = OrderStatus.CANCELED if self.state is OrderState.CANCELED else OrderStatus.EXPIRED
             return
         cost = sum((f.price * f.qty for f in fills), ZERO)
-        fee, base_fee = fees_of(fills, quote_asset, base_asset)
+        fee, base_fee = fees_of(fills, quote_asset, base_asset, prices)
         self.status = OrderStatus.FILLED
         self.fill_qty = float(qty)
         self.fill_price = float(cost / qty)
@@ -147,10 +151,12 @@ class LiveOrder(EngineOrder):
         self.arrive_ts = max(f.exch_ts_ms for f in fills) * 1_000_000
 
 
-def fees_of(fills: Iterable[VenueFill], quote_asset: str, base_asset: str) -> tuple[Decimal, Decimal]:
-    """The fills' fees: the whole fee's value in quote (a fee in the base coin at its fill's price), and
-    the part paid in the base coin (base units). A fee in a third asset (Binance's BNB) is not in it:
-    :func:`unvalued_fees` names those."""
+def fees_of(
+    fills: Iterable[VenueFill], quote_asset: str, base_asset: str, prices: Mapping[str, Decimal] | None = None
+) -> tuple[Decimal, Decimal]:
+    """The fills' fees: the whole fee's value in quote (a fee in the base coin at its fill's price, one in a
+    third coin such as Binance's BNB at its price in ``prices``), and the part paid in the base coin (base
+    units). A fee in a third coin without a price is not in it: :func:`unvalued_fees` names those."""
     fee = ZERO
     base_fee = ZERO
     for f in fills:
@@ -159,13 +165,18 @@ def fees_of(fills: Iterable[VenueFill], quote_asset: str, base_asset: str) -> tu
         elif f.fee_asset == base_asset:
             fee += f.fee * f.price
             base_fee += f.fee
+        elif prices and f.fee_asset in prices:
+            fee += f.fee * prices[f.fee_asset]
     return fee, base_fee
 
 
-def unvalued_fees(fills: Iterable[VenueFill], quote_asset: str, base_asset: str) -> list[VenueFill]:
-    """The fills whose fee is in neither the quote nor the base asset (Binance's BNB when the account pays
-    fees in it): the venue charged them, :func:`fees_of` could not value them in quote."""
-    return [f for f in fills if f.fee and f.fee_asset and f.fee_asset not in (quote_asset, base_asset)]
+def unvalued_fees(
+    fills: Iterable[VenueFill], quote_asset: str, base_asset: str, prices: Mapping[str, Decimal] | None = None
+) -> list[VenueFill]:
+    """The fills whose fee is in neither the quote nor the base asset nor a coin of ``prices`` (Binance's
+    BNB when the account pays fees in it and its price is not known): :func:`fees_of` could not value them."""
+    known = (quote_asset, base_asset, *(prices or ()))
+    return [f for f in fills if f.fee and f.fee_asset and f.fee_asset not in known]
 
 
 _RANK = {

@@ -11,15 +11,22 @@ from __future__ import annotations
 
 __all__ = ["AccountReads"]
 
+import asyncio
+import logging
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Final, Protocol
 
 from arb.errors import VenueError
 from arb.execution.live_parts import VenueMarket
 from arb.execution.rate_guard import RateGuard, Traffic
 from connectors.common.orders import VenueOrderUpdate
-from connectors.common.private import PrivateLink, PrivateVenue
+from connectors.common.private import AccountFees, PrivateLink, PrivateVenue
+
+log = logging.getLogger(__name__)
+
+COIN_PRICE_EVERY_S: Final = 30.0
+"""How often a fee coin's price is read while trading: a fee paid in it is valued at the last price read."""
 
 
 class _Executor(PrivateLink, Protocol):
@@ -30,6 +37,13 @@ class _Executor(PrivateLink, Protocol):
     def markets(self) -> Sequence[VenueMarket]: ...
     @property
     def guard(self) -> RateGuard: ...
+    @property
+    def quote_asset(self) -> str: ...
+
+    fee_coins: set[str]
+    coin_prices: dict[str, Decimal]
+
+    async def read_coin_price(self, coin: str) -> bool: ...
 
 
 class AccountReads:
@@ -62,6 +76,27 @@ class AccountReads:
             raise VenueError(self.name, f"the order book of {name} has an empty side ({error!r})",
                              "the venue's status page (is the market open?)", code="empty-book",
                              retryable=True) from None  # fmt: skip
+
+    async def account_fees(self: _Executor) -> list[AccountFees]:
+        """Every traded symbol's fee rates as the venue charges the account (one request per symbol)."""
+        return [await self.adapter.account_fees(self, m.symbol) for m in self.markets]
+
+    async def read_coin_price(self: _Executor, coin: str) -> bool:
+        """Read ``coin``'s price in the quote into ``coin_prices`` (fees paid in it are valued at it); a
+        failure is logged and the last price read kept. Returns whether the read succeeded."""
+        try:
+            self.coin_prices[coin] = await self.adapter.coin_price(self, coin, self.quote_asset)
+        except VenueError as error:
+            log.warning("%s: the price of %s (fees are paid in it) could not be read: %s", self.name, coin, error)
+            return False
+        return True
+
+    async def keep_coin_prices(self: _Executor) -> None:
+        """Read every ``fee_coins`` price each :data:`COIN_PRICE_EVERY_S` until the executor stops."""
+        while not self.stopping:
+            await asyncio.sleep(COIN_PRICE_EVERY_S)
+            for coin in sorted(self.fee_coins):
+                await self.read_coin_price(coin)
 
     @property
     def blocked_until_ns(self: _Executor) -> int:

@@ -140,21 +140,12 @@ class VenueExecutor(AccountReads, LateFills):
         self._sweep_after_ns = 0
         self._stopping = False
         self.next_order_id = 1
-        self.counters = {
-            "sent": 0,
-            "rejected": 0,
-            "unknown": 0,
-            "resolved": 0,
-            "not_found": 0,
-            "fills": 0,
-            "duplicate_fills": 0,
-            "sweeps": 0,
-            "local_rejects": 0,
-            "orphans_attached": 0,
-            "reopened": 0,
-            "orphans_asked": 0,
-            "unvalued_fees": 0,
-        }
+        self.fee_coins: set[str] = set()  # third coins the account pays fees in (the start-up reads the rates)
+        self.coin_prices: dict[str, Decimal] = {}  # their last prices read in quote: fees in them are valued at it
+        self.counters = dict.fromkeys(
+            ("sent", "rejected", "unknown", "resolved", "not_found", "fills", "duplicate_fills", "sweeps",
+             "local_rejects", "orphans_attached", "reopened", "orphans_asked", "unvalued_fees"), 0,
+        )  # fmt: skip
 
     # -- the traded markets ---------------------------------------------------------------------------
 
@@ -292,6 +283,7 @@ class VenueExecutor(AccountReads, LateFills):
             group.create_task(self._watch("orders"), name=f"{self.venue}-orders"),
             group.create_task(self._watch("trades"), name=f"{self.venue}-trades"),
             group.create_task(self._resolver(), name=f"{self.venue}-resolver"),
+            *([group.create_task(self.keep_coin_prices(), name=f"{self.venue}-coin-prices")] if self.fee_coins else []),
         ]
 
     def add_background(self, task: asyncio.Task[Any]) -> None:
@@ -637,20 +629,23 @@ class VenueExecutor(AccountReads, LateFills):
         market = self._market_of.get(order.symbol) or self.markets[0]
         told = self._told_before.pop(order.client_id, None)  # reopened: the news is a copy, the first stays as told
         news = order if told is None else dataclasses.replace(order)
-        news.settle(self.clock(), market.quote_asset, market.base_asset, told or ())
-        self.say_unvalued_fees(order, [f for t, f in order.fills.items() if t not in (told or ())], market)
-        detail = {"state": order.state.value, "filled": wire(order.filled) if order.fills else "0"}
+        news.settle(self.clock(), market.quote_asset, market.base_asset, told or (), self.coin_prices)
+        fills = [f for t, f in order.fills.items() if t not in (told or ())]
+        self.say_unvalued_fees(order, fills, market)
+        priced = {f.fee_asset: wire(self.coin_prices[f.fee_asset]) for f in fills if f.fee_asset in self.coin_prices}
+        detail = {"state": order.state.value, "filled": wire(order.filled) if order.fills else "0",
+                  **({"fee_prices": priced} if priced else {})}  # fmt: skip  # what a fee in a third coin was valued at
         self.journal.record_state(order, "done", news.respond_ts, detail)
         if self.on_done is not None:
             self.on_done(news)
 
     def say_unvalued_fees(self, order: LiveOrder, fills: Iterable[VenueFill], market: VenueMarket) -> None:
-        """Each fill whose fee was charged in a third coin (BNB): journaled, not in the PnL; said and counted."""
-        for fill in unvalued_fees(fills, market.quote_asset, market.base_asset):
+        """Each fill whose fee was charged in a third coin (BNB) of no known price: journaled, said, counted."""
+        for fill in unvalued_fees(fills, market.quote_asset, market.base_asset, self.coin_prices):
             self.counters["unvalued_fees"] += 1
-            log.error("%s: order %s paid a fee of %s %s (trade %s), neither %s nor %s: kept in the journal, not in "
-                      "the PnL arb shows", self.venue, order.client_id, wire(fill.fee), fill.fee_asset, fill.trade_id,
-                      market.quote_asset, market.base_asset,
+            log.error("%s: order %s paid a fee of %s %s (trade %s), neither %s nor %s and no price of it read: "
+                      "kept in the journal, not in the PnL arb shows", self.venue, order.client_id, wire(fill.fee),
+                      fill.fee_asset, fill.trade_id, market.quote_asset, market.base_asset,
                       extra={**_ids(self.venue, order), "event": "unvalued_fee"})  # fmt: skip
 
     # -- finding out ------------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ __all__ = ["QuotingVenueExecutor", "is_quote"]
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from arb.errors import VenueError
@@ -219,12 +221,14 @@ class QuotingVenueExecutor(VenueExecutor):
             order.told_fills.add(trade_id)
             self.counters["quote_fills"] += 1
             self.say_unvalued_fees(order, (fill,), market)
-            self.on_quote(_fill_news(order, fill, now, market.quote_asset, market.base_asset))
+            self.on_quote(_fill_news(order, fill, now, market.quote_asset, market.base_asset, self.coin_prices))
 
 
-def _fill_news(order: LiveOrder, fill: VenueFill, now: int, quote_asset: str, base_asset: str) -> LiveOrder:
+def _fill_news(
+    order: LiveOrder, fill: VenueFill, now: int, quote_asset: str, base_asset: str, prices: Mapping[str, Decimal]
+) -> LiveOrder:
     # one fill of a quote as the engine books it (the order's fields, this fill's figures)
-    fee, base_fee = fees_of((fill,), quote_asset, base_asset)
+    fee, base_fee = fees_of((fill,), quote_asset, base_asset, prices)
     return dataclasses.replace(
         order, status=OrderStatus.PARTIAL, fill_qty=float(fill.qty), fill_price=float(fill.price), fee=float(fee),
         base_fee=float(base_fee), respond_ts=now, arrive_ts=fill.exch_ts_ms * 1_000_000,

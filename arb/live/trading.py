@@ -13,8 +13,9 @@ is held to it, not only the command), markets and trading rules loaded for every
 the configuration's stops the start, as the kernel would size on one grid and the venue round to
 another; other differences are printed), every venue reconciled with the journal symbol by symbol (anything
 unexplained stops the start), a linear venue's account set one-way with the ``[perpetual]`` leverage
-and margin mode for every symbol, balances and positions read into the kernels' views, the kernel
-compiled. The account's inception (the balances when this journal first traded) is kept in the
+and margin mode for every symbol, the account's fees read from the venues (a difference from ``[fees]``
+named in one line; the kernels' edge takes the account's), balances and positions read into the kernels'
+views, the kernel compiled. The account's inception (the balances when this journal first traded) is kept in the
 journal, so a symbol's position on a venue is what the account gained or lost since then: an
 imbalance left by a crash is its kernel's to hedge after the restart.
 
@@ -43,6 +44,7 @@ from rich.console import Console
 from arb.config import AppConfig
 from arb.errors import NeedsOperatorError
 from arb.events import ASSET_NAMES
+from arb.live.account_fees import Rates, at_start, use_in_kernel
 from arb.live.account_lines import AccountLines
 from arb.live.guards import Guards, RiskMemory
 from arb.live.listeners import Listeners
@@ -157,7 +159,7 @@ async def run_live(
     kill_file = config.live.state_dir / KILL_FILE
     kill_file.unlink(missing_ok=True)
     async with trading_session(config, (0, 1), clock=clock) as session, announce(config.live.state_dir / PID_FILE):
-        window = await start_up(config, session, console)
+        window, rates = await start_up(config, session, console)
         wake = asyncio.Event()
         executor = session.live_executor(on_ready=wake.set)
         reporter = _Reporter(console, config.dry_run.report_interval_ns, config.symbol_names)
@@ -167,6 +169,7 @@ async def run_live(
             fill=[reporter.fill, memory.save], risk_event=[memory.save], halt=[guards.risk_halt],
             hedge_failed=[guards.hedge_failed], funding=[guards.book_funding],
         ))  # fmt: skip
+        use_in_kernel(engine.params, rates)  # the account's fees, as the venues charge them
         memory.restore(engine, console, clock())
         kept = guards.keep_halt()
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
@@ -247,11 +250,11 @@ async def run_live(
         )
 
 
-async def start_up(config: AppConfig, session: TradingSession, console: Console) -> int:
+async def start_up(config: AppConfig, session: TradingSession, console: Console) -> tuple[int, Rates]:
     """What must hold before anything is traded, in order (see the module docstring): the venues' grids
     as configured, every venue reconciled with the journal, a linear venue's account settings, the
-    dead-man's switch armed; the quotes a crash would leave are named. Returns the dead-man's window
-    (s, 0: none)."""
+    account's fees read (:func:`arb.live.account_fees.at_start`), the dead-man's switch armed; the quotes
+    a crash would leave are named. Returns the dead-man's window (s, 0: none) and the fees read."""
     if session.grid_differences:  # the kernel would size on one grid and the venue take another
         raise NeedsOperatorError(
             f"the venue's tick or lot differs from the configuration's: {'; '.join(session.grid_differences)}; "
@@ -275,6 +278,7 @@ async def start_up(config: AppConfig, session: TradingSession, console: Console)
         venue = config.venues[v]
         for line in await apply_perpetual_settings(venue_executor, venue.perpetual, str(venue.path)):
             console.print(line, highlight=False)
+    rates = await at_start(config, session.executors, session.journal)
     window = config.live.dead_man_window_ns // 1_000_000_000
     if window:  # armed before anything is traded: a venue that refuses it stops the start here
         for venue_executor in session.executors.values():
@@ -282,7 +286,7 @@ async def start_up(config: AppConfig, session: TradingSession, console: Console)
             console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False, soft_wrap=True)
     for quotes in resting_quotes(config):  # the maker_taker style: what a crash would leave on the book
         console.print(quotes.text(), highlight=False, soft_wrap=True)
-    return window
+    return window, rates
 
 
 async def live_engine(

@@ -19,6 +19,7 @@ __all__ = [
     "VenueAccount",
     "account_since_inception",
     "place_one",
+    "reading_session",
     "settings_of",
     "trading_session",
     "venue_account",
@@ -34,7 +35,11 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import TYPE_CHECKING, Any
+
+from msgspec.structs import replace
 
 from arb.config import AppConfig, VenueConfig
 from arb.errors import ArbError, ConfigError
@@ -43,7 +48,7 @@ if TYPE_CHECKING:  # ccxt, aiohttp and SQLAlchemy load only when a command trade
     from arb.execution.journaling import ExecutionJournal
     from arb.execution.live_executor import LiveExecutor
     from arb.execution.live_parts import ExecutionSettings
-    from arb.execution.orders import LiveOrder
+    from arb.execution.orders import LiveOrder, VenueFill
     from arb.execution.reconcile import VenueReconciliation
     from arb.execution.venue_errors import VenueSetup
     from arb.execution.venue_executor import VenueExecutor
@@ -249,6 +254,16 @@ async def trading_session(
         journal.close()
 
 
+@contextlib.asynccontextmanager
+async def reading_session(config: AppConfig, venues: Sequence[int]) -> AsyncIterator[TradingSession]:
+    """A session that only reads (``arb check``, ``arb fees``): its journal in a folder of its own, gone
+    after, so it writes nothing of the account's and runs beside a running ``arb live``; no order entry."""
+    with TemporaryDirectory(prefix="arb-read-") as folder:
+        live = replace(config.live, state_dir=Path(folder), journal_url="", intent_log=False)
+        async with trading_session(replace(config, live=live), venues, order_entry=False) as session:
+            yield session
+
+
 async def venue_holdings(session: TradingSession, v: int, symbol: int = 0) -> tuple[float, float, float]:
     """(base, quote, position) of symbol number ``symbol`` on venue ``v`` now: spot holdings of its base
     asset and the venue's quote, or a linear wallet and its position."""
@@ -333,17 +348,28 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
     inception = tuple(symbols[m.symbol] if spot else 0.0 for m in executor.markets)
     position = tuple(h - b for h, b in zip(held, inception, strict=True)) if spot else tuple(held)
     cash = [0.0] * len(executor.markets)
-    if len(cash) > 1:
-        since_ms = int(data.get("ns", 0)) // 1_000_000
-        for s, m in enumerate(executor.markets):
-            for fill in session.journal.venue_fills(executor.venue, executor.market, m.symbol):
-                if fill.exch_ts_ms >= since_ms:
-                    paid = fill.side * fill.qty * fill.price + (fill.fee if fill.fee_asset == m.quote_asset else 0)
-                    cash[s] -= float(paid)
-            if not spot:
-                cash[s] += session.journal.funding_paid(executor.venue, executor.market, m.symbol, since_ms * 1_000_000)
-    cash[0] = quote - float(cost) - start_quote - sum(cash[1:])
+    coin_fees = 0.0  # fees paid in a third coin (BNB): out of the quote, in the engine's cash at their price
+    since_ms = int(data.get("ns", 0)) // 1_000_000
+    for s, m in enumerate(executor.markets):
+        for fill in session.journal.venue_fills(executor.venue, executor.market, m.symbol):
+            if fill.exch_ts_ms < since_ms:
+                continue
+            coin_fee = _coin_fee(session, fill) if fill.fee_asset not in ("", m.base_asset, m.quote_asset) else 0.0
+            coin_fees += coin_fee
+            if len(cash) > 1:
+                paid = fill.side * fill.qty * fill.price + (fill.fee if fill.fee_asset == m.quote_asset else 0)
+                cash[s] -= float(paid) + coin_fee
+        if len(cash) > 1 and not spot:
+            cash[s] += session.journal.funding_paid(executor.venue, executor.market, m.symbol, since_ms * 1_000_000)
+    cash[0] = quote - float(cost) - start_quote - coin_fees - sum(cash[1:])
     return VenueAccount(inception, start_quote, position, tuple(cash))
+
+
+def _coin_fee(session: TradingSession, fill: VenueFill) -> float:
+    # A fee paid in a third coin, in quote at the price its order's done event names (0: the engine had none)
+    done = [e["detail"] for e in session.journal.journal.order_events(fill.client_id) if e["kind"] == "done"]
+    price = next((d["fee_prices"][fill.fee_asset] for d in done if fill.fee_asset in d.get("fee_prices", {})), 0)
+    return float(fill.fee * Decimal(price))
 
 
 def _journaled_moves(session: TradingSession, v: int) -> dict[str, tuple[Decimal, Decimal, int]]:
@@ -387,8 +413,11 @@ async def place_one(
     timeout_ns: int,
     symbol: int = 0,
 ) -> tuple[LiveOrder, list[VenueReconciliation]]:
-    """Reconcile ``venue`` (every symbol), send one order of symbol number ``symbol``, and wait (bounded)
-    until it is done; returns it and the reports."""
+    """Reconcile ``venue`` (every symbol), read the account's fees (journaled, a difference from ``[fees]``
+    said), send one order of symbol number ``symbol``, and wait (bounded) until it is done; returns it and
+    the reports."""
+    from arb.live.account_fees import at_start
+
     async with trading_session(config, [venue]) as session:
         reports = await session.reconcile()
         if not all(r.ok for r in reports):
@@ -396,6 +425,7 @@ async def place_one(
                 "reconciliation found differences; fix them or accept the venue's state "
                 "(arb reconcile --accept-venue-state) before trading"
             )
+        await at_start(config, session.executors, session.journal)
         executor = session.executors[venue]
         done = asyncio.Event()
         executor.on_done = lambda _order: done.set()

@@ -576,7 +576,8 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     Read-only: a SQLite journal is opened with ``mode=ro`` (WAL lets it be read while ``arb live``
     writes), nothing is created. Each journal fill becomes one ``FILL_DTYPE`` row: its pair id and
     kind from its intent (no intent: pair 0, kind 0), a fee paid in the base coin valued at the
-    fill's price (as the live engine books it). Marks: the fills' prices, the final mids of the
+    fill's price and one paid in a third coin (BNB) at the price its order's ``done`` event names
+    (``fee_prices``; none: left out), as the live engine books them. Marks: the fills' prices, the final mids of the
     ``arb live`` reports of this account in ``results``, and ``marks``. Starting balances: the
     venues' ``[account]`` tables.
     """
@@ -586,6 +587,7 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     from arb.journal.journal import fills as fills_table
     from arb.journal.journal import funding as funding_table
     from arb.journal.journal import intents as intents_table
+    from arb.journal.journal import order_events as events_table
     from arb.journal.journal import state as state_table
     from arb.live.kill import HALT_KEY
 
@@ -601,6 +603,10 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
                 .order_by(fills_table.c.local_ts_ns, fills_table.c.exch_ts_ms, fills_table.c.trade_id)
             )
             journal_rows = [dict(r._mapping) for r in conn.execute(query)]
+            priced = sa.select(events_table.c.client_id, events_table.c.detail).where(
+                events_table.c.kind == "done", events_table.c.detail.contains('"fee_prices"')
+            )
+            fee_prices = {str(r.client_id): json.loads(r.detail)["fee_prices"] for r in conn.execute(priced)}
             paid_query = sa.select(funding_table).where(funding_table.c.account == account)
             try:
                 paid_rows = [dict(r._mapping) for r in conn.execute(paid_query)]
@@ -632,6 +638,8 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
         price, qty, fee = float(r["price"]), float(r["qty"]), float(r["fee"])
         if r["fee_asset"] and r["fee_asset"] == bases[symbol]:
             fee *= price  # a fee paid in the base coin, valued at the fill's price (the engine's fee in quote)
+        elif r["fee_asset"] and r["fee_asset"] != quote:  # a third coin's, at the price the engine valued it at
+            fee *= float(fee_prices.get(str(r["client_id"]), {}).get(r["fee_asset"], 0.0))
         pair_id = int(r["pair_id"]) if r["pair_id"] is not None else 0
         kind = int(r["kind"]) if r["kind"] is not None else _NO_KIND
         ts = int(r["local_ts_ns"])

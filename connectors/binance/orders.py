@@ -12,11 +12,13 @@ from __future__ import annotations
 
 __all__ = [
     "REFUSALS",
+    "BinanceCommission",
     "BinanceExecutionReport",
     "BinanceFuturesOrderEvent",
     "BinanceIncome",
     "BinanceOrderReply",
     "BinanceTradeRecord",
+    "account_fees",
     "balances",
     "fills",
     "funding_payments",
@@ -32,7 +34,7 @@ from typing import Any
 import msgspec
 
 from connectors.common.orders import OrderState, RefusalAnswers, VenueFill, VenueOrderUpdate
-from connectors.common.private import FundingPayment
+from connectors.common.private import AccountFees, FundingPayment
 
 _F = msgspec.field
 ZERO = Decimal(0)
@@ -315,6 +317,67 @@ def funding_payments(rows: Sequence[Any]) -> list[FundingPayment]:
         if income.income_type == "FUNDING_FEE":
             out.append(FundingPayment(income.symbol, income.income, income.asset, income.time_ms, str(income.tran_id)))
     return out
+
+
+class BinanceRates(msgspec.Struct, frozen=True):
+    """One part of spot's commission: ``{"maker":"0.00100000","taker":"0.00100000","buyer":"0.00000000",
+    "seller":"0.00000000"}`` (``buyer``/``seller`` add to the role's rate on that side's fills)."""
+
+    maker: Decimal = ZERO
+    taker: Decimal = ZERO
+    buyer: Decimal = ZERO
+    seller: Decimal = ZERO
+
+    def of(self, role: Decimal) -> Decimal:
+        # the role's rate and the larger side's: a pair buys on one venue and sells on the other
+        return role + max(self.buyer, self.seller)
+
+
+class BinanceDiscount(msgspec.Struct, frozen=True):
+    """``{"enabledForAccount":true,"enabledForSymbol":true,"discountAsset":"BNB","discount":"0.75000000"}``:
+    with both on (and the coin held), the standard part is multiplied by ``discount`` and paid in the coin."""
+
+    enabled_for_account: bool = _F(name="enabledForAccount", default=False)
+    enabled_for_symbol: bool = _F(name="enabledForSymbol", default=False)
+    discount_asset: str = _F(name="discountAsset", default="")
+    discount: Decimal = Decimal(1)
+
+
+class BinanceCommission(msgspec.Struct, frozen=True, kw_only=True):
+    """Spot ``GET /api/v3/account/commission?symbol=S``, or USD-M ``GET /fapi/v1/commissionRate?symbol=S``.
+
+    Spot sample: ``{"symbol":"BTCUSDT","standardCommission":{"maker":"0.00100000","taker":"0.00100000",
+    "buyer":"0.00000000","seller":"0.00000000"},"specialCommission":{...},"taxCommission":{...},
+    "discount":{"enabledForAccount":true,"enabledForSymbol":true,"discountAsset":"BNB","discount":"0.75000000"}}``.
+    USD-M: ``{"symbol":"BTCUSDT","makerCommissionRate":"0.0002","takerCommissionRate":"0.0004"}``.
+    """
+
+    symbol: str
+    standard: BinanceRates | None = _F(name="standardCommission", default=None)
+    special: BinanceRates = _F(name="specialCommission", default=BinanceRates())
+    tax: BinanceRates = _F(name="taxCommission", default=BinanceRates())
+    discount: BinanceDiscount = BinanceDiscount()
+    maker_rate: Decimal = _F(name="makerCommissionRate", default=ZERO)
+    taker_rate: Decimal = _F(name="takerCommissionRate", default=ZERO)
+
+
+def account_fees(raw: Mapping[str, Any]) -> AccountFees:
+    """The account's rates from either commission answer (:class:`BinanceCommission`): on spot the
+    standard part (times the discount when it is on for the account and the symbol, the fee then paid
+    in ``discountAsset``), plus the special and the tax parts, which the discount leaves as they are."""
+    c = msgspec.convert(raw, BinanceCommission, strict=False)
+    if c.standard is None:
+        return AccountFees(c.symbol, c.maker_rate, c.taker_rate, detail=f"maker {c.maker_rate}, taker {c.taker_rate}")
+    d = c.discount
+    on = d.enabled_for_account and d.enabled_for_symbol and bool(d.discount_asset)
+    times = d.discount if on else Decimal(1)
+
+    maker = c.standard.of(c.standard.maker) * times + c.special.of(c.special.maker) + c.tax.of(c.tax.maker)
+    taker = c.standard.of(c.standard.taker) * times + c.special.of(c.special.taker) + c.tax.of(c.tax.taker)
+    said = f"standard maker {c.standard.maker}, taker {c.standard.taker}"
+    if on:
+        said += f", {d.discount_asset} discount x{d.discount} on"
+    return AccountFees(c.symbol, maker.normalize(), taker.normalize(), d.discount_asset if on else "", said)
 
 
 REFUSALS = {

@@ -49,6 +49,7 @@ from connectors.common.ccxt_venue import CcxtVenue
 from connectors.common.order_entry import SignedRest
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 from connectors.common.private import (
+    AccountFees,
     AnswerRules,
     DeadManScope,
     FundingPayment,
@@ -296,6 +297,16 @@ class BinancePrivate(CcxtVenue):
         if self.spot:
             return orders.balances(await link.request("privateGetAccount", {"omitZeroBalances": "true"}))
         return orders.balances(await link.request("fapiPrivateV2GetBalance", {}))
+
+    async def account_fees(self, link: PrivateLink, symbol: str) -> AccountFees:
+        """Spot ``GET /api/v3/account/commission``, USD-M ``GET /fapi/v1/commissionRate``."""
+        method = self._method("privateGetAccountCommission", "fapiPrivateGetCommissionRate")
+        return orders.account_fees(await link.request(method, {"symbol": symbol}))
+
+    async def coin_price(self, link: PrivateLink, coin: str, quote: str) -> Decimal:
+        """``GET /api/v3/ticker/price`` (USD-M ``/fapi/v1/ticker/price``): ``{"symbol":"BNBUSDT","price":"612.3"}``."""
+        method = self._method("publicGetTickerPrice", "fapiPublicGetTickerPrice")
+        return Decimal(str((await link.request(method, {"symbol": coin + quote}))["price"]))
 
     async def linear_position(self, link: PrivateLink, symbol: str) -> tuple[Decimal, Decimal]:
         rows = await link.request("fapiPrivateV2GetPositionRisk", {"symbol": symbol})

@@ -11,8 +11,10 @@ from __future__ import annotations
 __all__ = [
     "REFUSALS",
     "BybitExecution",
+    "BybitFeeRate",
     "BybitOrder",
     "BybitTransaction",
+    "account_fees",
     "balances",
     "fills",
     "funding_payments",
@@ -28,7 +30,7 @@ from typing import Any
 import msgspec
 
 from connectors.common.orders import OrderState, RefusalAnswers, VenueFill, VenueOrderUpdate
-from connectors.common.private import FundingPayment
+from connectors.common.private import AccountFees, FundingPayment
 
 _F = msgspec.field
 ZERO = Decimal(0)
@@ -198,6 +200,24 @@ class BybitTransaction(msgspec.Struct, frozen=True, kw_only=True):
     funding: str = ""
     currency: str
     transaction_time_ms: int = _F(name="transactionTime")
+
+
+class BybitFeeRate(msgspec.Struct, frozen=True):
+    """One row of ``GET /v5/account/fee-rate?category=spot|linear&symbol=S``'s ``result.list``:
+    ``{"symbol":"ETHUSDT","takerFeeRate":"0.0006","makerFeeRate":"0.0001"}``."""
+
+    symbol: str
+    taker: Decimal = _F(name="takerFeeRate")
+    maker: Decimal = _F(name="makerFeeRate")
+
+
+def account_fees(raw: Mapping[str, Any], symbol: str) -> AccountFees | None:
+    """``symbol``'s rates from a ``/v5/account/fee-rate`` answer (None when its list does not name it)."""
+    for row in ((raw or {}).get("result") or {}).get("list") or []:
+        rate = msgspec.convert(row, BybitFeeRate, strict=False)
+        if rate.symbol == symbol:
+            return AccountFees(symbol, rate.maker, rate.taker, detail=f"maker {rate.maker}, taker {rate.taker}")
+    return None
 
 
 def funding_payments(rows: Sequence[Any], symbol: str) -> list[FundingPayment]:

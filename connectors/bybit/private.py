@@ -43,6 +43,7 @@ from connectors.bybit.trade_socket import CANCEL, CREATE, BybitTradeFraming
 from connectors.common.ccxt_venue import CcxtVenue, result_list
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 from connectors.common.private import (
+    AccountFees,
     AnswerRules,
     DeadManScope,
     FundingPayment,
@@ -259,6 +260,21 @@ class BybitPrivate(CcxtVenue):
 
     async def balances(self, link: PrivateLink) -> dict[str, Decimal]:
         return orders.balances(await link.request("privateGetV5AccountWalletBalance", {"accountType": "UNIFIED"}))
+
+    async def account_fees(self, link: PrivateLink, symbol: str) -> AccountFees:
+        """``GET /v5/account/fee-rate?category=spot|linear&symbol=S``."""
+        raw = await link.request("privateGetV5AccountFeeRate", {"category": self.category, "symbol": symbol})
+        fees = orders.account_fees(raw, symbol)
+        if fees is None:
+            raise VenueError(link.name, f"/v5/account/fee-rate named no rates for {symbol}", "the symbol")
+        return fees
+
+    async def coin_price(self, link: PrivateLink, coin: str, quote: str) -> Decimal:
+        """``GET /v5/market/tickers``: ``{"result":{"list":[{"symbol":"BNBUSDT","lastPrice":"612.3",...}]}}``."""
+        rows = result_list(await link.request("publicGetV5MarketTickers", {"category": "spot", "symbol": coin + quote}))
+        if not rows:
+            raise VenueError(link.name, f"/v5/market/tickers lists no spot {coin}{quote}", "the coin")
+        return Decimal(str(rows[0]["lastPrice"]))
 
     async def linear_position(self, link: PrivateLink, symbol: str) -> tuple[Decimal, Decimal]:
         raw = await link.request("privateGetV5PositionList", {"category": "linear", "symbol": symbol})

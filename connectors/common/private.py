@@ -16,7 +16,8 @@ what the venue says           :meth:`~PrivateVenue.order_update` and :meth:`~Pri
                               :meth:`~PrivateVenue.order_trades`, :meth:`~PrivateVenue.trades_since`
                               (REST rows for a sweep); :meth:`~PrivateVenue.watch` (the user stream)
 the account                   :meth:`~PrivateVenue.balances`, :meth:`~PrivateVenue.position_and_entry`,
-                              :meth:`~PrivateVenue.funding_income`
+                              :meth:`~PrivateVenue.funding_income`, :meth:`~PrivateVenue.account_fees`
+                              (and :meth:`~PrivateVenue.coin_price` for a fee paid in a third coin)
 the dead-man's switch         :attr:`~PrivateVenue.dead_man` (its scope), :meth:`~PrivateVenue.arm_dead_man`
                               once, :meth:`~PrivateVenue.keep_dead_man` while trading
 rate limits and answers       :meth:`~PrivateVenue.rate_use` (the limit headers),
@@ -41,6 +42,7 @@ names a venue.
 from __future__ import annotations
 
 __all__ = [
+    "AccountFees",
     "AnswerRules",
     "ClientOptions",
     "DeadManScope",
@@ -136,6 +138,23 @@ class MarketAssets:
 
     base: str
     quote: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFees:
+    """One symbol's trading fees for the account, as the venue states them (fractions of the traded value).
+
+    ``maker``/``taker``: what a fill is charged, every part the venue adds counted (Binance spot: standard
+    plus tax plus special, the side's buyer/seller part the larger of the two, the standard part times the
+    discount when it applies). ``coin``: the asset the discount has fees paid in (Binance's ``"BNB"``), empty
+    when fees are paid in the traded assets. ``detail``: the venue's own figures, for the log and the journal.
+    """
+
+    symbol: str
+    maker: Decimal
+    taker: Decimal
+    coin: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +417,15 @@ class PrivateVenue(Protocol):
 
     async def funding_income(self, link: PrivateLink, symbol: str, since_ms: int) -> list[FundingPayment]:
         """The funding payments of ``symbol`` since ``since_ms`` (linear; spot has none)."""
+        ...
+
+    async def account_fees(self, link: PrivateLink, symbol: str) -> AccountFees:
+        """The account's fee rates on ``symbol`` (one signed request; raises VenueError)."""
+        ...
+
+    async def coin_price(self, link: PrivateLink, coin: str, quote: str) -> Decimal:
+        """The last traded price of ``coin`` in ``quote`` (one public request), which fees paid in
+        :attr:`AccountFees.coin` are valued at; raises VenueError (a market the venue does not list too)."""
         ...
 
     # -- the dead-man's switch --------------------------------------------------------------------------

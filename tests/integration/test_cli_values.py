@@ -159,6 +159,8 @@ CASES: list[tuple[list[str], str]] = [
     ([*_ORDER, "--timeout", "0"], "--timeout"),
     ([*_ORDER, "--symbol", "eth-usdt"], "--symbol"),
     (["order", "--config", CONFIG, *_ORDER[1:], "--symbol", "XRPUSDT"], "--symbol"),  # not a traded symbol
+    # fees
+    (["fees", "--config", MISSING], "--config"),
     # live
     (["live", "--config", MISSING], "--config"),
     (["live", "--duration", "0"], "--duration"),

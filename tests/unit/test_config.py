@@ -202,7 +202,7 @@ def test_load_venue_config_alone(tmp_path: Path) -> None:
     venue = load_venue_config(tmp_path / "bybit.toml", "bybit")
     assert venue.name == "bybit"
     assert venue.instrument.tick_size == 0.1
-    assert venue.to_dict()["fees"] == {"maker": 0.001, "taker": 0.001}
+    assert venue.to_dict()["fees"] == {"maker": 0.001, "taker": 0.001, "source": ""}  # "": the venue file's
 
 
 # --- every error names the file, the dotted key and the expectation -------------------------------

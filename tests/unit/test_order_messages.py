@@ -144,3 +144,25 @@ def test_stream_fills_before_the_ack_move_the_order() -> None:
     order.state = OrderState.PENDING
     order.add_fill(_fill("t1", "0.001"), 1)
     assert order.state is OrderState.FILLED and order.done
+
+
+def test_binance_commission_counts_every_part_and_the_bnb_discount_on_the_standard_one() -> None:
+    # the example of Binance's commission FAQ: the discount multiplies the standard part only
+    parts = {"maker": "0.00000010", "taker": "0.00000020", "buyer": "0.00000030", "seller": "0.00000040"}
+    tax = {"maker": "0.00000112", "taker": "0.00000114", "buyer": "0.00000118", "seller": "0.00000116"}
+    discount = {"enabledForAccount": True, "enabledForSymbol": True, "discountAsset": "BNB", "discount": "0.25"}
+    raw = {"symbol": "BTCUSDT", "standardCommission": parts, "taxCommission": tax, "discount": discount}
+    fees = binance.account_fees(raw)  # taker: (0.2 + 0.4) x 0.25 + 1.14 + 1.18 (1e-6), the larger side's part
+    assert (fees.maker, fees.taker, fees.coin) == (Decimal("0.000002425"), Decimal("0.00000247"), "BNB")
+    off = binance.account_fees({**raw, "discount": {**discount, "enabledForSymbol": False}})
+    assert (off.taker, off.coin) == (Decimal("0.00000292"), "")
+    usdm = binance.account_fees({"symbol": "BTCUSDT", "makerCommissionRate": "0.0002", "takerCommissionRate": "0.0004"})
+    assert (usdm.maker, usdm.taker, usdm.coin) == (Decimal("0.0002"), Decimal("0.0004"), "")
+
+
+def test_bybit_fee_rate_names_the_symbols_rates() -> None:
+    raw = {"retCode": 0, "retMsg": "OK", "result": {"list": [{"symbol": "ETHUSDT", "takerFeeRate": "0.0006",
+           "makerFeeRate": "0.0001"}]}, "retExtInfo": {}, "time": 1676360412576}  # fmt: skip
+    fees = bybit.account_fees(raw, "ETHUSDT")
+    assert fees is not None and (fees.maker, fees.taker) == (Decimal("0.0001"), Decimal("0.0006"))
+    assert bybit.account_fees(raw, "BTCUSDT") is None

@@ -1,6 +1,6 @@
-"""The fake private Binance's account endpoints: spot's account and USD-M's balances, account,
-positions and income, the USD-M settings (leverage, margin type, position mode) and the dead-man's
-switch (``countdownCancelAll``).
+"""The fake private Binance's account endpoints: spot's account and commission rates and USD-M's balances,
+account, positions, income and commission rate, the fee coin's price, the USD-M settings (leverage, margin
+type, position mode) and the dead-man's switch (``countdownCancelAll``).
 
 :class:`BinanceAccounts` is a part of :class:`~arb.sim.binance.exchange.FakeBinanceExchange`, usable
 alone: its handlers take a :class:`~arb.sim.binance.calls.Call` and return a
@@ -32,7 +32,7 @@ from arb.sim.binance.calls import (
 )
 from arb.sim.binance.symbols import BinanceMarket
 from arb.sim.binance.wire import fixed, funding_income, income_entry, position_risk
-from arb.sim.ledger import ZERO, Ledger, LedgerAccount
+from arb.sim.ledger import FEE_COIN_DISCOUNT, ZERO, Ledger, LedgerAccount
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +69,14 @@ class BinanceAccounts:
     def endpoints(self) -> dict[tuple[str, str], Endpoint]:
         """The account endpoints of the market, by method and path."""
         if self.market == "spot":
-            return {("GET", "/api/v3/account"): Endpoint(self._spot_account, 20, "signed", "query")}
+            return {
+                ("GET", "/api/v3/account"): Endpoint(self._spot_account, 20, "signed", "query"),
+                ("GET", "/api/v3/account/commission"): Endpoint(self._spot_commission, 20, "signed"),
+                ("GET", "/api/v3/ticker/price"): Endpoint(self._coin_price, 2, "none"),
+            }
         return {
+            ("GET", "/fapi/v1/commissionRate"): Endpoint(self._commission_rate, 20, "signed"),
+            ("GET", "/fapi/v1/ticker/price"): Endpoint(self._coin_price, 2, "none"),
             ("GET", "/fapi/v2/balance"): Endpoint(self._futures_balance, 5, "signed", "query"),
             ("GET", "/fapi/v3/balance"): Endpoint(self._futures_balance, 5, "signed", "query"),
             ("GET", "/fapi/v2/account"): Endpoint(self._futures_account_v2, 5, "signed", "query"),
@@ -133,6 +139,46 @@ class BinanceAccounts:
             "requireSelfTradePrevention": False, "preventSor": False, "updateTime": call.now_ms,
             "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"], "uid": 354937868,
         })  # fmt: skip
+
+    def _symbol(self, call: Call) -> str | Reply:
+        symbol = call.params.get("symbol")
+        if not symbol:
+            return mandatory("symbol")
+        return symbol if symbol in self.ledger.rules else api_error(-1121, "Invalid symbol.")
+
+    def _spot_commission(self, call: Call) -> Reply:
+        """``GET /api/v3/account/commission?symbol=S``: the ledger's rates as the standard part; with a fee
+        coin (``VenueOptions.fee_coin``) the discount is on and the ledger charges the rate times it in the coin."""
+        symbol = self._symbol(call)
+        if isinstance(symbol, Reply):
+            return symbol
+        coin = self.ledger.fee_coin[0] if self.ledger.fee_coin else ""
+        none = {"maker": "0.00000000", "taker": "0.00000000", "buyer": "0.00000000", "seller": "0.00000000"}
+        standard = {**none, "maker": fixed(self.ledger.maker_fee), "taker": fixed(self.ledger.taker_fee)}
+        return Reply(body={
+            "symbol": symbol, "standardCommission": standard, "specialCommission": none, "taxCommission": none,
+            "discount": {"enabledForAccount": bool(coin), "enabledForSymbol": bool(coin),
+                         "discountAsset": coin or "BNB", "discount": fixed(FEE_COIN_DISCOUNT)},
+        })  # fmt: skip
+
+    def _commission_rate(self, call: Call) -> Reply:
+        """``GET /fapi/v1/commissionRate?symbol=S``: ``{"symbol","makerCommissionRate","takerCommissionRate"}``."""
+        symbol = self._symbol(call)
+        if isinstance(symbol, Reply):
+            return symbol
+        return Reply(body={"symbol": symbol, "makerCommissionRate": str(self.ledger.maker_fee),
+                           "takerCommissionRate": str(self.ledger.taker_fee)})  # fmt: skip
+
+    def _coin_price(self, call: Call) -> Reply:
+        """``GET /api/v3/ticker/price?symbol=BNBUSDT`` (USD-M's ``/fapi/v1/ticker/price`` alike): the fee
+        coin's price (``VenueOptions.fee_coin``, changed by setting ``ledger.fee_coin``) against ``quote``;
+        the ledger's other symbols have no ticker here (``-1121``)."""
+        coin, price = self.ledger.fee_coin or ("", ZERO)
+        quotes = {rules.quote for rules in self.ledger.rules.values()}
+        asked = call.params.get("symbol", "")
+        if not coin or asked not in {coin + quote for quote in quotes}:
+            return api_error(-1121, "Invalid symbol.")
+        return Reply(body={"symbol": asked, "price": fixed(price)})
 
     def _margins(self, account: LedgerAccount) -> dict[str, Decimal]:
         settle = self.ledger.settle_asset

@@ -103,7 +103,7 @@ Call = RestCall[str]
 class Endpoint:
     handler: Callable[[Call], Reply]
     weight: int
-    auth: Literal["signed", "key"]
+    auth: Literal["signed", "key", "none"]
     operation: OrderOperation | None = None
     order_count: bool = False
 

@@ -208,6 +208,8 @@ class BinanceRest:
         """The account behind a request, or Binance's refusal: 401 ``-2014``/``-2015`` for the key, 400
         ``-1021`` for the time, ``-1022`` for the signature."""
         api_key = request.headers.get("X-MBX-APIKEY", "")
+        if endpoint.auth == "none":  # public market data (the fee coin's price)
+            return None, None
         if not api_key:
             return None, api_error(-2014, MSG_KEY_FORMAT, 401)
         account = self.ledger.account_for_key(api_key)

@@ -51,6 +51,7 @@ class BybitAccounts:
             "/v5/account/info": Endpoint("GET", self._account_info, True, None),
             "/v5/asset/coin/query-info": Endpoint("GET", self._coin_info, True, None),
             "/v5/account/wallet-balance": Endpoint("GET", self._wallet_balance, True, "query"),
+            "/v5/account/fee-rate": Endpoint("GET", self._fee_rate, True, None),
             "/v5/account/transaction-log": Endpoint("GET", self._transaction_log, True, "query"),
             "/v5/position/list": Endpoint("GET", self._position_list, True, "query"),
             "/v5/position/set-leverage": Endpoint("POST", self._set_leverage, True, None),
@@ -160,6 +161,21 @@ class BybitAccounts:
         coins = param_text(call.params, "coin")
         wanted = set(coins.split(",")) if coins else None
         return Reply(result={"list": [self.views.wallet(call.account, wanted)]})
+
+    def _fee_rate(self, call: Call) -> Reply:
+        """``GET /v5/account/fee-rate?category=spot|linear[&symbol=S]``: the ledger's rates for each symbol
+        (or ``symbol``), ``{"symbol","takerFeeRate","makerFeeRate"}``; ``category`` in the result for spot
+        only, as documented (futures answer without it)."""
+        refusal = category_refusal(self.category, call.params, other=Reply(result={"list": []}))
+        if refusal is not None:
+            return refusal
+        symbol = param_text(call.params, "symbol")
+        if symbol is not None and symbol not in self.ledger.rules:
+            return unknown_symbol(self.category)
+        taker, maker = decimal_text(self.ledger.taker_fee), decimal_text(self.ledger.maker_fee)
+        rows = [{"symbol": s, "takerFeeRate": taker, "makerFeeRate": maker}
+                for s in sorted(self.ledger.rules) if symbol in (None, s)]  # fmt: skip
+        return Reply(result={"category": "spot", "list": rows} if self.category == "spot" else {"list": rows})
 
     def _transaction_log(self, call: Call) -> Reply:
         """``GET /v5/account/transaction-log`` (``accountType`` UNIFIED, ``category``, ``currency``,

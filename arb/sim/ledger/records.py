@@ -9,6 +9,7 @@ Plain records and enums (:class:`SymbolRules`, :class:`LedgerOrder`, :class:`Led
 from __future__ import annotations
 
 __all__ = [
+    "FEE_COIN_DISCOUNT",
     "FUNDING_QUANTUM",
     "ZERO",
     "Balance",
@@ -41,6 +42,8 @@ from typing import Literal
 ZERO = Decimal(0)
 FUNDING_QUANTUM = Decimal("0.00000001")
 """Funding payments are rounded (half up) to 8 decimals of the settle asset, as the venues show them."""
+FEE_COIN_DISCOUNT = Decimal("0.75")
+"""What a fee paid in the fee coin costs of the rate (Binance's 25 % off with BNB, its ``discount``)."""
 
 BookLevels = Sequence[tuple[str, str]]
 """Price levels as the public fake spells them: ``(price, qty)`` strings, best first."""

@@ -40,6 +40,7 @@ from typing import Literal
 
 from arb.sim.ledger.matching import capped, check_filters, move_position
 from arb.sim.ledger.records import (
+    FEE_COIN_DISCOUNT,
     FUNDING_QUANTUM,
     ZERO,
     BookLevels,
@@ -113,7 +114,8 @@ class Ledger:
         self.spot_fee_asset = spot_fee_asset
         self.fee_coin = fee_coin
         """Spot fees paid in a third coin (Binance's BNB with its fee discount on): the coin and its price in
-        the quote asset; the fee is the trade's value times the rate, in that coin at that price."""
+        the quote asset (set it again to move the price); the fee is the trade's value times the rate times
+        :data:`FEE_COIN_DISCOUNT`, in that coin at that price."""
         self.settle_asset = settle_asset
         self.fok_unfilled = fok_unfilled
         self.post_only_taking = post_only_taking
@@ -492,7 +494,8 @@ class Ledger:
         if self.market == "spot" and self.fee_coin is not None:
             coin, coin_price = self.fee_coin
             base, quote = account.balance(rules.base), account.balance(rules.quote)
-            fee_asset, fee = coin, (value * rate / coin_price).quantize(_COIN_PLACES)  # as the venue shows it
+            fee = (value * rate * FEE_COIN_DISCOUNT / coin_price).quantize(_COIN_PLACES)  # as the venue shows it
+            fee_asset = coin
             base.free += qty if order.side is Side.BUY else -qty
             quote.free += -value if order.side is Side.BUY else value
             account.balance(coin).free -= fee
