@@ -280,6 +280,7 @@ class Engine:
         # what the compiled step takes: each symbol's two books (rebuilt when a book grows)
         self.versions = [0] * len(self.books)
         self.state = [SyncState.WAITING_SNAPSHOT] * len(self.books)
+        self._stale = [False] * len(self.books)  # each book's feed stale, as the step's venues hold it
         self.venues = np.zeros((N_VENUE_ROWS, n_sym, len(venues)), np.int64)
         """Per (symbol, venue), what the compiled step reads besides the books (rows ``V_*``)."""
         self.params = params_of(config)
@@ -442,17 +443,21 @@ class Engine:
                 self._dirty = True
         if self._linear[v] and len(rows) and _perp_rows(rows):
             self._take_perp_rows(s, v, rows)
-        stale = int(batch.stale)
-        if batch.state != self.state[a] or stale != self.venues[V_FEED_STALE, s, v]:
-            self._pending[s] = 1
-            self._dirty = True
+        if batch.state != self.state[a] or batch.stale != self._stale[a]:  # seldom: the feed's state moved
+            self._feed_moved(s, v, batch)
+
+    def _feed_moved(self, s: int, v: int, batch: Batch) -> None:
+        # The feed's sync state or staleness changed: the step's copy, the sync log, and a decision due
+        a = 2 * s + v
+        self._pending[s] = 1
+        self._dirty = True
         synced = batch.state == SyncState.SYNCED
         sync_log = self.log.sync[s][v]
         if synced != sync_log[-1][1]:
             sync_log.append((batch.local_ts, synced))
-        self.state[a] = batch.state
+        self.state[a], self._stale[a] = batch.state, batch.stale
         self.venues[V_SYNCED, s, v] = int(synced)
-        self.venues[V_FEED_STALE, s, v] = stale
+        self.venues[V_FEED_STALE, s, v] = int(batch.stale)
 
     def _take_books(self) -> None:
         # Each symbol's two books' arrays as the compiled step takes them (after a book grew).
