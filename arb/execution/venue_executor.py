@@ -434,7 +434,9 @@ class VenueExecutor(AccountReads, LateFills):
             reduce_only=order.reduce_only,
         )
 
-    async def _send(self, order: LiveOrder, leg: Leg | None = None, outgoing: Outgoing | SignedRest | None = None) -> None:
+    async def _send(
+        self, order: LiveOrder, leg: Leg | None = None, outgoing: Outgoing | SignedRest | None = None
+    ) -> None:
         rec = self.trace.record()
         rec.on_written = lambda: failpoint("request_written")
         if leg is not None:

@@ -202,7 +202,7 @@ class CcxtVenue:
             _, params = self.socket_create(order)
         except NotSentError:
             return None
-        route = _endpoint(type(link.exchange), self.rest_create_method())
+        route = _endpoint(link.exchange.__class__, self.rest_create_method())
         signed = link.exchange.sign(route.path, route.api, route.method, params)
         return self.signed_rest(SignedRest(signed["url"], signed["method"], signed.get("headers"), signed.get("body")))
 
@@ -418,7 +418,7 @@ class CcxtVenue:
 
 
 @functools.cache
-def _endpoint(client: type, method: str) -> Entry[Any]:
+def _endpoint(client: Any, method: str) -> Entry[Any]:
     # The implicit method's declaration in ccxt's API tables (its path, API family and verb): the async
     # client's own method wraps it
     for klass in client.__mro__:

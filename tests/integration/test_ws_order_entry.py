@@ -186,7 +186,11 @@ async def test_the_socket_sends_the_body_ccxt_builds_for_rest(
             signed = adapter.prepare_create(executor, order)
             assert isinstance(signed, SignedRest) and signed.method == "POST"
             assert urlsplit(signed.url).path == ("/v5/order/create" if spec.venue == "bybit" else create_path)
-            sent = json.loads(signed.body) if spec.venue == "bybit" else dict(parse_qsl(signed.body or urlsplit(signed.url).query))
+            sent = (
+                json.loads(signed.body)
+                if spec.venue == "bybit"
+                else dict(parse_qsl(signed.body or urlsplit(signed.url).query))
+            )
             for key in ("timestamp", "recvWindow", "signature"):
                 sent.pop(key, None)
             assert {k: str(v).lower() for k, v in sent.items()} == {k: str(v).lower() for k, v in rest.items()}
