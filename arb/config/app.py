@@ -38,6 +38,7 @@ from arb.config.sections import (
     RiskConfig,
     StrategyConfig,
 )
+from arb.config.rebalance import RebalanceConfig
 from arb.config.venue import Instrument, VenueConfig
 from arb.errors import ConfigError
 from arb.events import ASSET_NAMES
@@ -117,7 +118,7 @@ class AppConfig(ConfigStruct, frozen=True):
 
     Attributes:
         path: The ``arbitrage.toml`` it was loaded from, resolved.
-        strategy, risk, execution, backtest, dry_run, live, leg_faults, ops, alerts, history: The sections
+        strategy, risk, execution, backtest, dry_run, live, leg_faults, ops, alerts, history, rebalance: The sections
             of ``arbitrage.toml``.
         binance, bybit: The venue files named by ``[venues]``; their ``[instrument]`` and ``[account]
             base`` describe the first symbol.
@@ -138,6 +139,7 @@ class AppConfig(ConfigStruct, frozen=True):
     ops: OpsConfig = OpsConfig()
     alerts: AlertsConfig = AlertsConfig()
     history: HistoryConfig = HistoryConfig()
+    rebalance: RebalanceConfig = RebalanceConfig()
     symbol_overrides: Mapping[str, SymbolOverrides] = field(default_factory=dict)
     symbols: tuple[SymbolConfig, ...] = ()
 
