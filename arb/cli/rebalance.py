@@ -76,8 +76,14 @@ def _table(rebalancer: Rebalancer, moves: Sequence[Move], holdings: Any) -> Any:
                    "cost bps", "worth it"):  # fmt: skip
         table.add_column(column, justify="right" if column in ("amount", "fee", "cost bps", "arrival") else "left")
 
+    from arb.journal.transfers import recorded_balances
+
+    recorded = recorded_balances(rebalancer.journal, rebalancer.account)
+
     def held(asset: str, v: int) -> str:
-        return " ".join(f"{w} {amount.normalize():f}" for w, amount in holdings[asset][v].items())
+        text = " ".join(f"{w} {amount.normalize():f}" for w, amount in holdings[asset][v].items())
+        journal = recorded.get((names[v], asset))
+        return text if journal is None else f"{text} (journal {journal.normalize():f})"
 
     for asset in holdings:
         rows: list[Move | None] = [m for m in moves if m.asset == asset] or [None]

@@ -15,11 +15,12 @@ deposit; a move into the trading wallet may follow), ``done``, ``refused`` (the 
 
 from __future__ import annotations
 
-__all__ = ["IN_FLIGHT", "TransferJournal", "TransferRow", "TransferState", "transfers"]
+__all__ = ["IN_FLIGHT", "TransferJournal", "TransferRow", "TransferState", "recorded_balances", "transfers"]
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
@@ -28,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from arb.files import Closing
-from arb.journal.journal import JournalError, _redacted, _sqlite_pragmas, _url
+from arb.journal.journal import JournalError, _redacted, _sqlite_pragmas, _url, snapshots
 
 
 class TransferState(StrEnum):
@@ -165,6 +166,22 @@ class TransferJournal(Closing):
         with self.engine.connect() as conn:
             found = conn.execute(query.order_by(transfers.c.created_ns, transfers.c.client_id)).mappings().all()
         return [_row(r) for r in found]
+
+
+def recorded_balances(journal: TransferJournal, account: str) -> dict[tuple[str, str], Decimal]:
+    """The journal's view of ``account``'s balances: per (venue, asset) the last value ``arb live`` or ``arb
+    order`` wrote to ``snapshots`` (summed over the venue's markets); empty when it holds none."""
+    if not sa.inspect(journal.engine).has_table("snapshots"):
+        return {}
+    last = (sa.select(sa.func.max(snapshots.c.id)).where(snapshots.c.account == account)
+            .group_by(snapshots.c.venue, snapshots.c.market, snapshots.c.name))  # fmt: skip
+    query = sa.select(snapshots.c.venue, snapshots.c.name, snapshots.c.value).where(snapshots.c.id.in_(last))
+    out: dict[tuple[str, str], Decimal] = {}
+    with journal.engine.connect() as conn:
+        for venue, name, value in conn.execute(query):
+            if not name.startswith("position:"):
+                out[(venue, name)] = out.get((venue, name), Decimal(0)) + Decimal(value)
+    return out
 
 
 def _row(found: Any) -> TransferRow:

@@ -29,6 +29,7 @@ from arb.cli.rebalance import open_rebalancer, run_rebalance
 from arb.config import load_config
 from arb.errors import EXIT_VENUE_REFUSED, VenueError
 from arb.execution.rebalance import Rebalancer, TransferRefusedError
+from arb.journal import Journal
 from arb.journal.transfers import TransferState
 from arb.sim.binance.exchange import FakeBinanceExchange
 from arb.sim.bybit.exchange import FakeBybitExchange
@@ -144,8 +145,11 @@ async def test_execute_lands_the_withdrawal_credits_it_and_moves_it_to_the_tradi
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with rig(tmp_path, monkeypatch) as r, rebalancer(r) as rb, asyncio.timeout(TIMEOUT_S):
+        with Journal.open(rb.journal.engine.url.database or "") as journal:  # what arb live last saw
+            journal.add_snapshot(rb.account, "binance", "spot", {"USDT": "2990"}, 1)
         text, out = console()
         assert await run_rebalance(rb, text, execute=True, yes=True) == 0
+        assert "spot 3000 (journal 2990)" in out.getvalue()
         [row] = rb.journal.rows(rb.account)
         assert (row.state, row.kind, row.network, row.amount, row.credited) == (
             TransferState.DONE, "withdraw", "BEP20", "1000", "999.71")  # fmt: skip
