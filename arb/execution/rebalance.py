@@ -211,7 +211,7 @@ class Rebalancer:
             # what ccxt will send: the amount at its precision for the coin, so the journal holds that
             sent = Decimal(str(self.clients[move.sender].currency_to_precision(move.asset, move.amount)))
             row = self._row(replace(move, amount=sent), address)
-            report(f"{row.client_id}: withdrawing {move.amount} {move.asset} from {self.names[move.sender]} to "
+            report(f"{row.client_id}: withdrawing {row.amount} {move.asset} from {self.names[move.sender]} to "
                    f"{self.names[move.receiver]} on {move.network} (journaled before it is sent)")  # fmt: skip
             done.append(await self._follow(await self._send(row), report))
         return done
