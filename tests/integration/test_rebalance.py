@@ -71,9 +71,10 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, binance_usdt: str = "3000",
-              bybit_usdt: str = "1000") -> AsyncIterator[Rig]:  # fmt: skip
+              bybit_usdt: str = "1000", **rebalance: Any) -> AsyncIterator[Rig]:  # fmt: skip
     """Binance spot (``binance_usdt`` USDT, 1 BTC) and Bybit spot (``bybit_usdt`` USDT, 1 BTC), account
-    "arb", joined on one chain and one moving clock, and the configuration pointing at them."""
+    "arb", joined on one chain and one moving clock, and the configuration pointing at them (``rebalance``:
+    more of its ``[rebalance]``)."""
     for name, value in key_environment().items():
         monkeypatch.setenv(name, value)
     clock = OffsetClock()
@@ -85,7 +86,9 @@ async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, binance_usdt: 
         binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances={"USDT": binance_usdt, "BTC": "1"})
         bybit.add_account("arb", api_key=KEY, api_secret=SECRET, balances={"USDT": bybit_usdt, "BTC": "1"})
         Chain().join(binance.transfers.wallets, bybit.transfers.wallets)
-        config = write_pair_config(tmp_path, binance, bybit, arbitrage={"rebalance": {"poll_interval_ms": 10_000}})
+        config = write_pair_config(
+            tmp_path, binance, bybit, arbitrage={"rebalance": {"poll_interval_ms": 10_000, **rebalance}}
+        )
         yield Rig(binance, bybit, config, clock, [])
 
 
@@ -218,18 +221,17 @@ async def test_a_lost_answer_is_found_by_client_id_without_a_resend(
 async def test_a_restart_resumes_the_transfer_in_flight_instead_of_planning_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with rig(tmp_path, monkeypatch) as r, asyncio.timeout(TIMEOUT_S):
-        async with rebalancer(r) as rb:  # the first run: sent, then stopped before it was on chain
-            moves, _ = await rb.plan(["USDT"])
-            address = await rb.wallets[1].deposit_address(rb.clients[1], "USDT", "BEP20")
-            row = rb._row(moves[0], address)
-            row = await rb._send(row)
-            assert row.state is TransferState.SENT
-        r.clock.offset += 40  # on chain meanwhile
+    async with rig(tmp_path, monkeypatch, arrival_timeout_s=1) as r, asyncio.timeout(TIMEOUT_S):
+        async with rebalancer(r) as rb:  # the first run gives up following after one look: left in flight
+            text, out = console()
+            assert await run_rebalance(rb, text, execute=True, yes=True) == 0
+            [row] = rb.in_flight()
+            assert row.state is TransferState.SENT and "left in flight" in out.getvalue()
+        r.clock.offset += 80  # on chain and credited meanwhile
         async with rebalancer(r) as rb:
             text, out = console()
             assert await run_rebalance(rb, text, execute=True, yes=True) == 0
-            assert "resuming them instead of planning again" in out.getvalue()
+            assert "resuming them instead of planning again" in out.getvalue() and "the plan" not in out.getvalue()
             [done] = rb.journal.rows(rb.account)
             assert done.state is TransferState.DONE and done.client_id == row.client_id
         assert len(r.binance.transfers.wallets.withdraw_requests) == 1
