@@ -26,6 +26,7 @@ from msgspec import field
 from msgspec.structs import force_setattr, replace
 
 from arb.config.fields import CodeConfigError, ConfigStruct, fail, got, is_number, toml_path
+from arb.config.rebalance import RebalanceConfig
 from arb.config.sections import (
     AlertsConfig,
     BacktestConfig,
@@ -38,7 +39,6 @@ from arb.config.sections import (
     RiskConfig,
     StrategyConfig,
 )
-from arb.config.rebalance import RebalanceConfig
 from arb.config.venue import Instrument, VenueConfig
 from arb.errors import ConfigError
 from arb.events import ASSET_NAMES
