@@ -36,6 +36,7 @@ from arb.sim.bybit.exchange import FakeBybitExchange
 from arb.sim.options import VenueOptions
 from arb.sim.transfers import Chain, NetworkTerms
 from arb.testing.pair_rig import (
+    BINANCE_LINEAR_BTC_RULES,
     BINANCE_SPOT_RULES,
     BYBIT_SPOT_RULES,
     KEY,
@@ -43,7 +44,7 @@ from arb.testing.pair_rig import (
     key_environment,
     write_pair_config,
 )
-from tests.support.captures import ROOT, SPOT_BTC_HEAD
+from tests.support.captures import ROOT, SPOT_BTC_HEAD, USDM_BTC
 
 TIMEOUT_S = 60.0
 """A bound on a test that hangs, not on its speed."""
@@ -71,16 +72,19 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, binance_usdt: str = "3000",
-              bybit_usdt: str = "1000", **rebalance: Any) -> AsyncIterator[Rig]:  # fmt: skip
+              bybit_usdt: str = "1000", usdm: bool = False, **rebalance: Any) -> AsyncIterator[Rig]:  # fmt: skip
     """Binance spot (``binance_usdt`` USDT, 1 BTC) and Bybit spot (``bybit_usdt`` USDT, 1 BTC), account
     "arb", joined on one chain and one moving clock, and the configuration pointing at them (``rebalance``:
-    more of its ``[rebalance]``)."""
+    more of its ``[rebalance]``). ``usdm``: Binance USD-M instead (its USDT in the futures wallet, no BTC)."""
     for name, value in key_environment().items():
         monkeypatch.setenv(name, value)
     clock = OffsetClock()
     options = VenueOptions(clock=clock, ping_interval=None, max_frames=10)
+    binance_file, market, rules = (
+        (USDM_BTC, "linear", [BINANCE_LINEAR_BTC_RULES]) if usdm else (SPOT_BTC_HEAD, "spot", [BINANCE_SPOT_RULES])
+    )
     async with (
-        FakeBinanceExchange(SPOT_BTC_HEAD, market="spot", rules=[BINANCE_SPOT_RULES], options=options) as binance,
+        FakeBinanceExchange(binance_file, market=market, rules=rules, options=options) as binance,
         FakeBybitExchange(BYBIT_SPOT_BTC, market="spot", rules=[BYBIT_SPOT_RULES], options=options) as bybit,
     ):  # fmt: skip
         binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances={"USDT": binance_usdt, "BTC": "1"})
@@ -163,6 +167,20 @@ async def test_execute_lands_the_withdrawal_credits_it_and_moves_it_to_the_tradi
         assert usdt(r.binance, "MAIN") == D(2000) and usdt(r.bybit, "FUND") == D(0)
         assert usdt(r.bybit, "UNIFIED") == D("1999.71")
         assert sum(r.pauses) >= 75 and "1 of 1 move(s) done" in out.getvalue()  # on chain at 30 s, credited at 75
+
+
+async def test_a_usdm_sender_moves_its_futures_wallet_to_spot_before_it_withdraws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with rig(tmp_path, monkeypatch, usdm=True) as r, rebalancer(r) as rb, asyncio.timeout(TIMEOUT_S):
+        moves, holdings = await rb.plan(["USDT"])
+        assert holdings["USDT"][0] == {"spot": D(0), "linear": D(3000)}
+        assert [(m.kind, m.from_wallet, m.to_wallet, m.amount) for m in moves] == [
+            ("transfer", "linear", "spot", D(1000)), ("withdraw", "spot", "unified", D(1000))]  # fmt: skip
+        rows = await rb.execute(moves, lambda line: None)
+        assert [row.state for row in rows] == [TransferState.DONE, TransferState.DONE]
+        assert (usdt(r.binance, "UMFUTURE"), usdt(r.binance, "MAIN")) == (D(2000), D(0))
+        assert usdt(r.bybit, "UNIFIED") == D("1999.71")
 
 
 @pytest.mark.parametrize(
