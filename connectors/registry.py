@@ -12,6 +12,7 @@ well-known name:
 ``private.py``     ``ADAPTER``: the :class:`~connectors.common.private.PrivateVenue` class, taking the market
 ``orders.py``      the order messages' structs; ``REFUSALS``: the venue's answers to refused orders, by market
 ``recordings.py``  ``RECORDINGS``: how its recorded frames are told apart and read back
+``wallet.py``      ``WALLET``: its :class:`~connectors.common.wallet.WalletVenue` (withdrawals, deposits, wallets)
 =================  =================================================================================
 
 Modules load when asked for (``arb --help`` does not import ccxt or Numba): :func:`venue` only checks
@@ -37,6 +38,7 @@ from arb.errors import ArbError
 from connectors.common.orders import RefusalAnswers
 from connectors.common.private import Market, PrivateVenue
 from connectors.common.recordings import RecordingFormat
+from connectors.common.wallet import WalletVenue
 
 _ROOT = Path(__file__).parent
 _PARTS = ("normalize.py", "feed.py", "private.py")
@@ -111,6 +113,12 @@ class VenueConnector:
         ``REFUSALS``): what the paper venue answers in its place."""
         answers: RefusalAnswers = self.module("orders").REFUSALS[market]
         return answers
+
+    @property
+    def wallet(self) -> WalletVenue:
+        """The venue's wallet operations (``wallet.py``'s ``WALLET``)."""
+        found: WalletVenue = self.module("wallet").WALLET
+        return found
 
     def private(self, market: Market) -> PrivateVenue:
         """The private adapter of ``market`` (``"spot"`` or ``"linear"``)."""

@@ -1,6 +1,6 @@
 """The ``arb`` command: ``convert``, ``check``, ``backtest``, ``record``, ``funding-history``, ``fetch``,
-``dry-run``, ``parity``, ``reconcile``, ``latency``, ``order``, ``live``, ``kill``, ``halt``, ``report``,
-``alert-test``, ``sweep``, ``status``.
+``dry-run``, ``parity``, ``reconcile``, ``latency``, ``order``, ``fees``, ``rebalance``, ``live``, ``kill``,
+``halt``, ``report``, ``alert-test``, ``sweep``, ``status``.
 
 Every value on the command line is checked while it is parsed (``arb.command_line``): a bad one is a
 single line naming the option and what it expects, exit 2, before anything is loaded. Every failure
@@ -444,6 +444,7 @@ _COMMAND_MODULES = {
     "latency": "arb.cli.latency",
     "order": "arb.cli.order",
     "fees": "arb.cli.fees",
+    "rebalance": "arb.cli.rebalance",
     "live": "arb.cli.live",
     "kill": "arb.cli.kill",
     "halt": "arb.cli.halt",
@@ -466,6 +467,7 @@ _HELP = {
     "latency": "the order latencies arb live measured, from its journal",
     "order": "place one immediate-or-cancel order through the live executor",
     "fees": "the account's fees as the venues charge them, beside the configured ones; --write stores them",
+    "rebalance": "the transfers that restore each asset's split between the venues; --execute sends them",
     "live": "trade the strategy with real orders: reconciled with the journal first, testnet unless --mainnet",
     "kill": "kill switch: halt new pairs, cancel every open order, flatten the net position",
     "halt": "show the halt that keeps arb live and the dry run from opening pairs; --clear lifts it",
@@ -496,7 +498,8 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 
 _COMMANDS = ("convert", "check", "backtest", "record", "funding-history", "fetch", "dry-run", "parity", "reconcile",
-             "latency", "order", "fees", "live", "kill", "halt", "report", "alert-test", "sweep", "status")  # fmt: skip
+             "latency", "order", "fees", "rebalance", "live", "kill", "halt", "report", "alert-test", "sweep",
+             "status")  # fmt: skip
 """Every command, in the order ``arb --help`` lists them."""
 
 

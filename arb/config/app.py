@@ -26,6 +26,7 @@ from msgspec import field
 from msgspec.structs import force_setattr, replace
 
 from arb.config.fields import CodeConfigError, ConfigStruct, fail, got, is_number, toml_path
+from arb.config.rebalance import RebalanceConfig
 from arb.config.sections import (
     AlertsConfig,
     BacktestConfig,
@@ -117,7 +118,7 @@ class AppConfig(ConfigStruct, frozen=True):
 
     Attributes:
         path: The ``arbitrage.toml`` it was loaded from, resolved.
-        strategy, risk, execution, backtest, dry_run, live, leg_faults, ops, alerts, history: The sections
+        strategy, risk, execution, backtest, dry_run, live, leg_faults, ops, alerts, history, rebalance: The sections
             of ``arbitrage.toml``.
         binance, bybit: The venue files named by ``[venues]``; their ``[instrument]`` and ``[account]
             base`` describe the first symbol.
@@ -138,6 +139,7 @@ class AppConfig(ConfigStruct, frozen=True):
     ops: OpsConfig = OpsConfig()
     alerts: AlertsConfig = AlertsConfig()
     history: HistoryConfig = HistoryConfig()
+    rebalance: RebalanceConfig = RebalanceConfig()
     symbol_overrides: Mapping[str, SymbolOverrides] = field(default_factory=dict)
     symbols: tuple[SymbolConfig, ...] = ()
 

@@ -1,0 +1,190 @@
+"""The journal's record of money moved between the venues and between a venue's wallets (``arb
+rebalance --execute``): one row per move, written before the request is sent and updated at each step.
+
+The table ``transfers`` lives in the live journal's database (``[live] journal_url`` or
+``<state_dir>/<account>.sqlite``) beside the order records, created when first opened; this module owns it
+alone (the order journal's schema version does not cover it). Every write commits at once: a row exists
+before its request is written, so a crash between the two leaves a row whose client id the venue's
+history is asked about, never a request sent twice.
+
+States (:class:`TransferState`): ``sending`` (journaled, the answer not yet seen), ``sent`` (the venue's id
+known), ``on_chain`` (the sender completed it, ``txid`` known), ``credited`` (the receiver credited the
+deposit; a move into the trading wallet may follow), ``done``, ``refused`` (the venue said no: ``code``,
+``message``; nothing moved), ``failed`` (the venue accepted, then failed it and refunded).
+"""
+
+from __future__ import annotations
+
+__all__ = ["IN_FLIGHT", "TransferJournal", "TransferRow", "TransferState", "recorded_balances", "transfers"]
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from arb.files import Closing
+from arb.journal.journal import JournalError, _redacted, _sqlite_pragmas, _url, snapshots
+
+
+class TransferState(StrEnum):
+    """Where a move is (see the module docstring)."""
+
+    SENDING = "sending"
+    SENT = "sent"
+    ON_CHAIN = "on_chain"
+    CREDITED = "credited"
+    DONE = "done"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+IN_FLIGHT = frozenset({TransferState.SENDING, TransferState.SENT, TransferState.ON_CHAIN, TransferState.CREDITED})
+"""The states a later ``arb rebalance --execute`` resumes instead of planning again."""
+
+_metadata = sa.MetaData()
+
+transfers = sa.Table(
+    "transfers",
+    _metadata,
+    sa.Column("client_id", sa.String(32), primary_key=True),  # Binance withdrawOrderId, Bybit requestId
+    sa.Column("account", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # withdraw, transfer (between one venue's wallets)
+    sa.Column("asset", sa.String(16), nullable=False),
+    sa.Column("from_venue", sa.String(16), nullable=False),
+    sa.Column("to_venue", sa.String(16), nullable=False),
+    sa.Column("from_wallet", sa.String(16), nullable=False),
+    sa.Column("to_wallet", sa.String(16), nullable=False),  # the receiver's trading wallet, where it ends
+    sa.Column("network", sa.String(16), nullable=False, server_default=""),  # ccxt's code: TRC20, ERC20...
+    sa.Column("address", sa.String(128), nullable=False, server_default=""),
+    sa.Column("amount", sa.String(40), nullable=False),  # as sent
+    sa.Column("fee", sa.String(40), nullable=False, server_default="0"),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("venue_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("txid", sa.String(128), nullable=False, server_default=""),
+    sa.Column("credited", sa.String(40), nullable=False, server_default=""),  # what the receiver credited
+    sa.Column("code", sa.String(32), nullable=False, server_default=""),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_ns", sa.BigInteger, nullable=False),
+    sa.Column("updated_ns", sa.BigInteger, nullable=False),
+    sa.Index("transfers_state", "account", "state"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRow:
+    """One row of ``transfers`` (amounts as the decimal text that was sent)."""
+
+    client_id: str
+    account: str
+    kind: str
+    asset: str
+    from_venue: str
+    to_venue: str
+    from_wallet: str
+    to_wallet: str
+    network: str
+    address: str
+    amount: str
+    fee: str
+    state: TransferState
+    venue_id: str = ""
+    txid: str = ""
+    credited: str = ""
+    code: str = ""
+    message: str = ""
+    created_ns: int = 0
+    updated_ns: int = 0
+
+
+_COLUMNS = tuple(f.name for f in fields(TransferRow))
+
+
+class TransferJournal(Closing):
+    """The ``transfers`` table of one journal database; every write commits at once."""
+
+    def __init__(self, engine: sa.Engine, url: str, clock: Callable[[], int]) -> None:
+        self.engine = engine
+        self.url = _redacted(url)
+        self._clock = clock
+
+    @classmethod
+    def open(cls, target: str | Path, *, clock: Callable[[], int] = time.time_ns) -> Self:
+        """Open the journal database at a SQLite path or URL, creating the table if needed. Raises
+        :class:`JournalError` when it cannot be reached."""
+        url = _url(target)
+        try:
+            engine = sa.create_engine(url, poolclass=sa.pool.NullPool if "sqlite" in url else sa.pool.QueuePool)
+            if engine.dialect.name == "sqlite":
+                _sqlite_pragmas(engine, "full")
+            _metadata.create_all(engine)
+        except SQLAlchemyError as error:
+            raise JournalError(f"journal {_redacted(url)}: cannot open it: {str(error).splitlines()[0]}") from None
+        return cls(engine, url, clock)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def add(self, row: TransferRow) -> TransferRow:
+        """Commit ``row`` (its times set now); a client id already there raises :class:`JournalError`."""
+        now = self._clock()
+        values = {name: getattr(row, name) for name in _COLUMNS} | {"created_ns": now, "updated_ns": now}
+        values["state"] = str(row.state)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(transfers.insert().values(values))
+        except SQLAlchemyError as error:
+            raise JournalError(f"journal {self.url}: cannot record transfer {row.client_id}: {error}") from None
+        return self.get(row.client_id)
+
+    def update(self, client_id: str, **changes: Any) -> TransferRow:
+        """Commit ``changes`` to the row of ``client_id`` and return it as it is now."""
+        values = {k: str(v) if isinstance(v, TransferState) else v for k, v in changes.items()}
+        with self.engine.begin() as conn:
+            conn.execute(transfers.update().where(transfers.c.client_id == client_id)
+                         .values(values | {"updated_ns": self._clock()}))  # fmt: skip
+        return self.get(client_id)
+
+    def get(self, client_id: str) -> TransferRow:
+        """The row of ``client_id`` (KeyError when there is none)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(transfers).where(transfers.c.client_id == client_id)).mappings().first()
+        if found is None:
+            raise KeyError(client_id)
+        return _row(found)
+
+    def rows(self, account: str, *, in_flight: bool = False) -> list[TransferRow]:
+        """``account``'s rows in the order they were made; only those still under way with ``in_flight``."""
+        query = sa.select(transfers).where(transfers.c.account == account)
+        if in_flight:
+            query = query.where(transfers.c.state.in_([str(s) for s in IN_FLIGHT]))
+        with self.engine.connect() as conn:
+            found = conn.execute(query.order_by(transfers.c.created_ns, transfers.c.client_id)).mappings().all()
+        return [_row(r) for r in found]
+
+
+def recorded_balances(journal: TransferJournal, account: str) -> dict[tuple[str, str], Decimal]:
+    """The journal's view of ``account``'s balances: per (venue, asset) the last value ``arb live`` or ``arb
+    order`` wrote to ``snapshots`` (summed over the venue's markets); empty when it holds none."""
+    if not sa.inspect(journal.engine).has_table("snapshots"):
+        return {}
+    last = (sa.select(sa.func.max(snapshots.c.id)).where(snapshots.c.account == account)
+            .group_by(snapshots.c.venue, snapshots.c.market, snapshots.c.name))  # fmt: skip
+    query = sa.select(snapshots.c.venue, snapshots.c.name, snapshots.c.value).where(snapshots.c.id.in_(last))
+    out: dict[tuple[str, str], Decimal] = {}
+    with journal.engine.connect() as conn:
+        for venue, name, value in conn.execute(query):
+            if not name.startswith("position:"):
+                out[(venue, name)] = out.get((venue, name), Decimal(0)) + Decimal(value)
+    return out
+
+
+def _row(found: Any) -> TransferRow:
+    values = {name: found[name] for name in _COLUMNS}
+    values["state"] = TransferState(values["state"])
+    return TransferRow(**values)

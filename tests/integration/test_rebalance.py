@@ -1,0 +1,279 @@
+"""``arb rebalance`` against the fake Binance spot and Bybit spot joined on one chain
+(:mod:`arb.sim.transfers`): the plan from both venues' balances and terms, ``--execute`` landing a
+withdrawal (journal, both ledgers, the deposit credited and moved into Bybit's trading wallet), each
+refusal on one line with nothing sent twice, a lost answer found by its client id, a restart resuming.
+
+The venues' clock is real time plus an offset the rebalancer's ``pause`` moves (and the ccxt clients'
+``timeDifference`` with it, as after a time sync): no test sleeps. One test runs ``arb rebalance`` as a
+child process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal as D  # noqa: N817 - short for the literals below
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from arb.cli.rebalance import open_rebalancer, run_rebalance
+from arb.config import load_config
+from arb.errors import EXIT_VENUE_REFUSED, VenueError
+from arb.execution.rebalance import Rebalancer, TransferRefusedError
+from arb.journal import Journal
+from arb.journal.transfers import TransferState
+from arb.sim.binance.exchange import FakeBinanceExchange
+from arb.sim.bybit.exchange import FakeBybitExchange
+from arb.sim.options import VenueOptions
+from arb.sim.transfers import Chain, NetworkTerms
+from arb.testing.pair_rig import (
+    BINANCE_LINEAR_BTC_RULES,
+    BINANCE_SPOT_RULES,
+    BYBIT_SPOT_RULES,
+    KEY,
+    SECRET,
+    key_environment,
+    write_pair_config,
+)
+from tests.support.captures import ROOT, SPOT_BTC_HEAD, USDM_BTC
+
+TIMEOUT_S = 60.0
+"""A bound on a test that hangs, not on its speed."""
+BYBIT_SPOT_BTC = ROOT / "recordings" / "bybit_spot" / "btcusdt_20240808.gz"
+
+
+class OffsetClock:
+    """Real time plus an offset the test moves: both venues' clock."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@dataclass
+class Rig:
+    binance: FakeBinanceExchange
+    bybit: FakeBybitExchange
+    config: Path
+    clock: OffsetClock
+    pauses: list[float]
+
+
+@contextlib.asynccontextmanager
+async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, binance_usdt: str = "3000",
+              bybit_usdt: str = "1000", usdm: bool = False, **rebalance: Any) -> AsyncIterator[Rig]:  # fmt: skip
+    """Binance spot (``binance_usdt`` USDT, 1 BTC) and Bybit spot (``bybit_usdt`` USDT, 1 BTC), account
+    "arb", joined on one chain and one moving clock, and the configuration pointing at them (``rebalance``:
+    more of its ``[rebalance]``). ``usdm``: Binance USD-M instead (its USDT in the futures wallet, no BTC)."""
+    for name, value in key_environment().items():
+        monkeypatch.setenv(name, value)
+    clock = OffsetClock()
+    options = VenueOptions(clock=clock, ping_interval=None, max_frames=10)
+    binance_file, market, rules = (
+        (USDM_BTC, "linear", [BINANCE_LINEAR_BTC_RULES]) if usdm else (SPOT_BTC_HEAD, "spot", [BINANCE_SPOT_RULES])
+    )
+    async with (
+        FakeBinanceExchange(binance_file, market=market, rules=rules, options=options) as binance,
+        FakeBybitExchange(BYBIT_SPOT_BTC, market="spot", rules=[BYBIT_SPOT_RULES], options=options) as bybit,
+    ):  # fmt: skip
+        binance.add_account("arb", api_key=KEY, api_secret=SECRET, balances={"USDT": binance_usdt, "BTC": "1"})
+        bybit.add_account("arb", api_key=KEY, api_secret=SECRET, balances={"USDT": bybit_usdt, "BTC": "1"})
+        Chain().join(binance.transfers.wallets, bybit.transfers.wallets)
+        config = write_pair_config(
+            tmp_path, binance, bybit, arbitrage={"rebalance": {"poll_interval_ms": 10_000, **rebalance}}
+        )
+        yield Rig(binance, bybit, config, clock, [])
+
+
+@contextlib.asynccontextmanager
+async def rebalancer(r: Rig) -> AsyncIterator[Rebalancer]:
+    """The rebalancer on the rig, whose pauses move the venues' clock (and its clients' idea of it)."""
+    holder: list[Rebalancer] = []
+
+    async def pause(seconds: float) -> None:
+        r.pauses.append(seconds)
+        r.clock.offset += seconds
+        for client in holder[0].clients:
+            client.options["timeDifference"] = -int(r.clock.offset * 1000)
+
+    async with open_rebalancer(load_config(r.config), pause) as made:
+        holder.append(made)
+        for client in made.clients:  # the clients follow a clock moved before they were made
+            client.options["timeDifference"] = -int(r.clock.offset * 1000)
+        yield made
+
+
+def console() -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, width=200, color_system=None), out
+
+
+def usdt(venue: Any, wallet: str) -> D:
+    return D(venue.transfers.wallets.balance("arb", wallet, "USDT"))
+
+
+async def test_the_plan_moves_the_excess_on_the_cheapest_network_both_venues_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with rig(tmp_path, monkeypatch) as r, rebalancer(r) as rb, asyncio.timeout(TIMEOUT_S):
+        r.bybit.transfers.wallets.fund("arb", "FUND", "BTC", "0.01")  # sits in Bybit's funding wallet
+        moves, holdings = await rb.plan(["USDT", "BTC"])
+        assert holdings["USDT"] == {0: {"spot": D(3000)}, 1: {"unified": D(1000), "funding": D(0)}}
+        [withdraw, sweep] = moves
+        assert (sweep.kind, sweep.asset, sweep.from_wallet, sweep.to_wallet, sweep.amount) == (
+            "transfer", "BTC", "funding", "unified", D("0.01"))  # fmt: skip
+        # 4000 in all, 2000 each: Binance sends 1000; BEP20 (fee 0.29) beats TRC20 (1) and ERC20 (3)
+        assert (withdraw.kind, withdraw.sender, withdraw.receiver, withdraw.network) == ("withdraw", 0, 1, "BEP20")
+        assert (withdraw.amount, withdraw.fee, withdraw.to_wallet) == (D(1000), D("0.29"), "unified")
+        assert withdraw.arrival_s == 120 and withdraw.worth  # Binance's estimatedArrivalTime, 2 minutes
+        # BEP20's deposits suspended on Bybit: TRC20 is the cheapest open on both sides
+        r.bybit.transfers.wallets.set_terms(NetworkTerms("USDT", "BSC", deposit_enabled=False))
+        [withdraw, _] = (await rb.plan(["USDT", "BTC"]))[0]
+        assert (withdraw.network, withdraw.fee) == ("TRC20", D(1))
+        text, out = console()
+        assert await run_rebalance(rb, text, execute=False, yes=False) == 0
+        shown = out.getvalue()
+        assert "TRC20" in shown and "2 move(s) worth making; nothing sent" in shown
+        assert r.binance.transfers.wallets.withdraw_requests == [] and r.bybit.transfers.wallets.transfers == []
+
+
+async def test_execute_lands_the_withdrawal_credits_it_and_moves_it_to_the_trading_wallet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with rig(tmp_path, monkeypatch) as r, rebalancer(r) as rb, asyncio.timeout(TIMEOUT_S):
+        with Journal.open(rb.journal.engine.url.database or "") as journal:  # what arb live last saw
+            journal.add_snapshot(rb.account, "binance", "spot", {"USDT": "2990"}, 1)
+        text, out = console()
+        assert await run_rebalance(rb, text, execute=True, yes=True) == 0
+        assert "spot 3000 (journal 2990)" in out.getvalue()
+        [row] = rb.journal.rows(rb.account)
+        assert (row.state, row.kind, row.network, row.amount, row.credited) == (
+            TransferState.DONE, "withdraw", "BEP20", "1000", "999.71")  # fmt: skip
+        assert row.venue_id and row.txid and row.address.startswith("0x")
+        assert r.binance.transfers.wallets.withdraw_requests == [("arb", row.client_id)]
+        [deposit] = r.bybit.transfers.wallets.deposits
+        assert deposit.state.name == "CREDITED" and deposit.amount == D("999.71")
+        assert usdt(r.binance, "MAIN") == D(2000) and usdt(r.bybit, "FUND") == D(0)
+        assert usdt(r.bybit, "UNIFIED") == D("1999.71")
+        assert sum(r.pauses) >= 75 and "1 of 1 move(s) done" in out.getvalue()  # on chain at 30 s, credited at 75
+
+
+async def test_a_usdm_sender_moves_its_futures_wallet_to_spot_before_it_withdraws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with rig(tmp_path, monkeypatch, usdm=True) as r, rebalancer(r) as rb, asyncio.timeout(TIMEOUT_S):
+        moves, holdings = await rb.plan(["USDT"])
+        assert holdings["USDT"][0] == {"spot": D(0), "linear": D(3000)}
+        assert [(m.kind, m.from_wallet, m.to_wallet, m.amount) for m in moves] == [
+            ("transfer", "linear", "spot", D(1000)), ("withdraw", "spot", "unified", D(1000))]  # fmt: skip
+        rows = await rb.execute(moves, lambda line: None)
+        assert [row.state for row in rows] == [TransferState.DONE, TransferState.DONE]
+        assert (usdt(r.binance, "UMFUTURE"), usdt(r.binance, "MAIN")) == (D(2000), D(0))
+        assert usdt(r.bybit, "UNIFIED") == D("1999.71")
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [("not_allowed", "-4035"), ("suspended", "-4019"), ("insufficient", "-4026"), ("bybit_not_allowed", "131093")],
+)
+async def test_each_refusal_stops_with_one_line_and_nothing_sent_twice(
+    case: str, code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    usdt_on = {"bybit_not_allowed": ("1000", "3000")}.get(case, ("3000", "1000"))
+    async with rig(tmp_path, monkeypatch, binance_usdt=usdt_on[0], bybit_usdt=usdt_on[1]) as r, \
+            rebalancer(r) as rb, asyncio.timeout(TIMEOUT_S):  # fmt: skip
+        sender = r.bybit if case.startswith("bybit") else r.binance
+        if case == "not_allowed":
+            r.binance.transfers.wallets.allow_list("arb", on=True)
+        moves, _ = await rb.plan(["USDT"])
+        if case == "suspended":  # suspended after the plan was read
+            r.binance.transfers.wallets.set_terms(NetworkTerms("USDT", "BSC", withdraw_enabled=False))
+        if case == "insufficient":  # spent meanwhile
+            r.binance.ledger.accounts["arb"].balance("USDT").free = D(5)
+        with pytest.raises(TransferRefusedError) as refused:
+            await rb.execute(moves, lambda line: None)
+        line = str(refused.value)
+        assert "\n" not in line and refused.value.code == code and refused.value.exit_code == EXIT_VENUE_REFUSED
+        assert line.startswith(f"{'bybit' if sender is r.bybit else 'binance'} withdraw USDT on BEP20: refused {code}")
+        [row] = rb.journal.rows(rb.account)
+        assert (row.state, row.code) == (TransferState.REFUSED, code)
+        assert len(sender.transfers.wallets.withdraw_requests) == 1 and not sender.transfers.wallets.withdrawals
+        # run again: the refused row is not in flight, the same refusal comes back from one new request
+        with pytest.raises(TransferRefusedError):
+            await rb.execute(moves, lambda line: None)
+        assert len(sender.transfers.wallets.withdraw_requests) == 2 and rb.in_flight() == []
+
+
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
+async def test_a_lost_answer_is_found_by_client_id_without_a_resend(
+    venue: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    usdt_on = ("3000", "1000") if venue == "binance" else ("1000", "3000")
+    async with rig(tmp_path, monkeypatch, binance_usdt=usdt_on[0], bybit_usdt=usdt_on[1]) as r, \
+            rebalancer(r) as rb, asyncio.timeout(TIMEOUT_S):  # fmt: skip
+        sender = r.binance if venue == "binance" else r.bybit
+        if venue == "bybit":
+            address = await rb.wallets[0].deposit_address(rb.clients[0], "USDT", "BEP20")
+            r.bybit.transfers.wallets.allow("arb", "BSC", address)
+        sender.faults.order_drop(processed=True)  # carried out, the answer lost
+        moves, _ = await rb.plan(["USDT"])
+        lines: list[str] = []
+        [row] = await rb.execute(moves, lines.append)
+        assert row.state is TransferState.DONE and len(sender.transfers.wallets.withdrawals) == 1
+        # Binance: found by withdrawOrderId before anything was sent again; Bybit: found by address and amount
+        assert len(sender.transfers.wallets.withdraw_requests) == 1
+        assert sender.transfers.wallets.withdrawals[0].withdrawal_id == row.venue_id
+
+
+async def test_a_restart_resumes_the_transfer_in_flight_instead_of_planning_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with rig(tmp_path, monkeypatch, arrival_timeout_s=1) as r, asyncio.timeout(TIMEOUT_S):
+        async with rebalancer(r) as rb:  # the first run gives up following after one look: left in flight
+            text, out = console()
+            assert await run_rebalance(rb, text, execute=True, yes=True) == 0
+            [row] = rb.in_flight()
+            assert row.state is TransferState.SENT and "left in flight" in out.getvalue()
+        r.clock.offset += 80  # on chain and credited meanwhile
+        async with rebalancer(r) as rb:
+            text, out = console()
+            assert await run_rebalance(rb, text, execute=True, yes=True) == 0
+            assert "resuming them instead of planning again" in out.getvalue() and "the plan" not in out.getvalue()
+            [done] = rb.journal.rows(rb.account)
+            assert done.state is TransferState.DONE and done.client_id == row.client_id
+        assert len(r.binance.transfers.wallets.withdraw_requests) == 1
+        assert usdt(r.bybit, "UNIFIED") == D("1999.71")
+
+
+async def test_arb_rebalance_prints_the_plan_and_a_refusal_as_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with rig(tmp_path, monkeypatch) as r, asyncio.timeout(TIMEOUT_S):
+        r.binance.transfers.wallets.allow_list("arb", on=True)
+        env = {**key_environment(), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "COLUMNS": "200"}
+
+        def arb(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "arb.cli", "rebalance", "--config", str(r.config), *args],
+                                  capture_output=True, text=True, env=env, timeout=TIMEOUT_S, check=False)  # fmt: skip
+
+        plan = await asyncio.to_thread(arb)
+        assert plan.returncode == 0, plan.stderr
+        assert "BEP20" in plan.stdout and "nothing sent" in plan.stdout
+        refused = await asyncio.to_thread(arb, "--execute", "--yes")
+        assert refused.returncode == EXIT_VENUE_REFUSED
+        [last] = refused.stderr.strip().splitlines()[-1:]
+        assert "binance withdraw USDT on BEP20: refused -4035" in last
+        assert len(r.binance.transfers.wallets.withdraw_requests) == 1
+        assert KEY not in plan.stdout + refused.stdout + refused.stderr and SECRET not in refused.stderr
+        assert isinstance(refused.stderr, str) and VenueError
