@@ -270,7 +270,8 @@ class Rebalancer:
 
     async def _unanswered(self, row: TransferRow, report: Callable[[str], None]) -> TransferRow:
         # a withdrawal journaled but whose answer was never seen: find it by client id in the sender's history;
-        # not there: send it again with the same client id (Bybit refuses a used one; Binance was asked first)
+        # not there: sent again with the same client id only where the venue refuses a used one (Bybit); on
+        # Binance its fate stays unknown (the journal keeps it "sending") until a later look finds it
         v = self._venue(row.from_venue)
         known = frozenset(r.venue_id for r in self.journal.rows(self.account) if r.venue_id)
         found = await self.wallets[v].find_withdrawal(
@@ -279,6 +280,14 @@ class Rebalancer:
         if found is not None:
             report(f"{row.client_id}: found on {row.from_venue} as {found.id}: not sent again")
             return self.journal.update(row.client_id, state=TransferState.SENT, venue_id=found.id)
+        if not self.wallets[v].resend_is_safe:  # a second request would be a second withdrawal
+            raise VenueError(
+                f"{row.from_venue} withdraw {row.asset} on {row.network}",
+                f"{row.client_id}'s answer was lost and the venue's history does not show it (yet): its fate is "
+                "unknown, and it is never sent again",
+                f"the venue's withdrawal history; arb rebalance --execute looks for {row.client_id} again",
+                retryable=True,
+            )
         report(f"{row.client_id}: not in {row.from_venue}'s history: sending it again with the same client id")
         try:
             venue_id = await self.wallets[v].withdraw(self.clients[v], row.asset, Decimal(row.amount), row.address,

@@ -236,6 +236,26 @@ async def test_a_lost_answer_is_found_by_client_id_without_a_resend(
         assert sender.transfers.wallets.withdrawals[0].withdrawal_id == row.venue_id
 
 
+async def test_a_lost_binance_withdrawal_its_history_does_not_show_stays_unknown_and_is_never_resent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Binance runs a second request with the same withdrawOrderId as a second withdrawal: one its history does
+    # not show (the request never ran, or the history lags) is unknown, not something to send again
+    async with rig(tmp_path, monkeypatch, binance_usdt="3000", bybit_usdt="1000") as r, \
+            rebalancer(r) as rb, asyncio.timeout(TIMEOUT_S):  # fmt: skip
+        r.binance.faults.order_drop(processed=False)  # the answer lost, and the venue never ran it
+        moves, _ = await rb.plan(["USDT"])
+        with pytest.raises(VenueError, match="never sent again"):
+            await rb.execute(moves, [].append)
+        [row] = rb.journal.rows(rb.account)
+        assert row.state is TransferState.SENDING  # its fate unknown: the next run looks for it again
+        # the one request was dropped unprocessed: a resend would be the first the venue runs
+        assert r.binance.transfers.wallets.withdraw_requests == [] and r.binance.transfers.wallets.withdrawals == []
+        with pytest.raises(VenueError, match="never sent again"):
+            await rb.resume([].append)
+        assert r.binance.transfers.wallets.withdraw_requests == [] and r.binance.transfers.wallets.withdrawals == []
+
+
 async def test_a_restart_resumes_the_transfer_in_flight_instead_of_planning_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
