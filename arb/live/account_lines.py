@@ -18,8 +18,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from arb.execution.exposure import naked_leg_lines
-from arb.execution.venue_quotes import is_quote
 from arb.results.inventory import OpenOrder, SymbolInventory, inventory, pairs_left_text
+from arb.strategy.types import INTENT_QUOTE
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,7 +36,7 @@ def open_orders(executor: Any) -> list[OpenOrder]:
     return [
         OpenOrder(int(getattr(o, "symbol_index", 0)), int(o.venue), int(o.side), float(o.price), float(o.qty))
         for o in listed
-        if not is_quote(o)
+        if int(getattr(o, "kind", 0)) != INTENT_QUOTE
     ]
 
 
