@@ -193,6 +193,9 @@ def inventory(
         size = float(p["quote_size"] if int(p["style"]) != STYLE_TAKER else p["max_order_size"])
         directions = []
         for b, sv in DIRECTIONS:
+            if not size > 0.0:  # no size configured (a report of a run that recorded no configuration)
+                directions.append(Direction(b, sv, size, None, ""))
+                continue
             band = float(p["max_position_size"])
             limits: list[tuple[int | None, str]] = [
                 (_pairs(band - float(views[s, b]["position"]), size), f"{ASSET_NAMES[b]} position"),

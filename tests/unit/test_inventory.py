@@ -122,3 +122,33 @@ def test_the_kernel_trades_exactly_while_a_pair_is_left() -> None:
         sent = bool(n > 0 and intents[0]["kind"] == INTENT_OPEN and np.isclose(intents[:n]["qty"].max(), 0.01))
         assert inv.directions[0].can_trade is expected
         assert sent is expected
+
+
+def test_the_reports_series_books_fills_and_funding_per_symbol() -> None:
+    # two symbols share each venue's quote: BTC bought on Binance, ETH sold on Bybit, a funding payment
+    from arb.reports.inventory import inventory_series
+    from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE, FUNDING_DTYPE
+
+    fills = np.zeros(2, FILL_DTYPE)
+    fills[0] = (10, 10, 0, BUY, 100.0, 0.01, 0.001, 1, INTENT_OPEN, 1, 0)
+    fills[1] = (20, 20, 1, SELL, 50.0, 0.1, 0.005, 2, INTENT_OPEN, 2, 1)
+    funding = np.zeros(1, FUNDING_DTYPE)
+    funding[0] = (30, 30, 1, 1, 0.0001, 50.0, -0.1, 0.0005)
+    equity = np.zeros(4, EQUITY_DTYPE)
+    equity["ts"] = [0, 0, 40, 40]
+    equity["symbol"] = [0, 1, 0, 1]
+    equity["mid"] = [(100.0, 100.0), (50.0, 50.0), (100.0, 100.0), (50.0, 50.0)]
+    _, params = setup()
+    params["max_position_size"] = 2.0
+    both = np.concatenate([params, params])
+    points = inventory_series(fills, equity, [(0.05, 0.05), (1.0, 1.0)], (1000.0, 1000.0), both,
+                              ("BTCUSDT", "ETHUSDT"), funding)  # fmt: skip
+    assert [p.event for p in points] == ["start", "fill", "fill", "funding", "end"]
+    assert [p.ts for p in points] == [0, 10, 20, 30, 40]
+    end = points[-1]
+    assert np.allclose(end.base, [[0.06, 0.05], [1.0, 0.9]])
+    assert np.allclose(end.quote, [1000.0 - 1.0 - 0.001, 1000.0 + 5.0 - 0.005 + 0.0005])
+    btc, eth = end.symbols
+    assert (btc.symbol, eth.symbol) == ("BTCUSDT", "ETHUSDT")
+    # ETH's buy Bybit: 1004.9955 / (0.01 x 50 x 1.001) = 2007 of quote, the bands 210 and 200, Binance's 1.0 ETH 100
+    assert (eth.directions[1].pairs_left, eth.directions[1].limit) == (100, "binance base")
