@@ -152,3 +152,17 @@ def test_the_reports_series_books_fills_and_funding_per_symbol() -> None:
     assert (btc.symbol, eth.symbol) == ("BTCUSDT", "ETHUSDT")
     # ETH's buy Bybit: 1004.9955 / (0.01 x 50 x 1.001) = 2007 of quote, the bands 210 and 200, Binance's 1.0 ETH 100
     assert (eth.directions[1].pairs_left, eth.directions[1].limit) == (100, "binance base")
+
+
+def test_open_orders_are_read_from_the_paper_and_the_live_executors_alike() -> None:
+    from types import SimpleNamespace
+
+    from arb.live.account_lines import open_orders
+    from arb.strategy.types import INTENT_QUOTE
+
+    leg = SimpleNamespace(symbol_index=1, venue=0, side=BUY, price=100.0, qty=0.01, kind=INTENT_OPEN)
+    quote = SimpleNamespace(symbol_index=0, venue=1, side=SELL, price=101.0, qty=0.02, kind=INTENT_QUOTE)
+    paper = SimpleNamespace(in_flight=[leg])
+    live = SimpleNamespace(venues=[SimpleNamespace(in_flight=[leg]), SimpleNamespace(in_flight=[quote])])
+    expected = [OpenOrder(1, 0, BUY, 100.0, 0.01)]  # a resting quote is the view's, not counted twice
+    assert open_orders(paper) == open_orders(live) == expected
