@@ -110,15 +110,19 @@ def params_from_meta(config: Mapping[str, Any], n_symbols: int) -> Array:
     return params
 
 
-def _mids_at(equity: Array, n: int, ts: int) -> Array:
+def _mids_by_symbol(equity: Array, n: int) -> list[tuple[Array, Array]]:
+    # each symbol's equity sample times and mids, split once (a day holds 86,400 samples a symbol)
+    names = equity.dtype.names or ()
+    rows = [equity[equity["symbol"] == s] if "symbol" in names else equity for s in range(n)]
+    return [(r["ts"], r["mid"]) for r in rows]
+
+
+def _mids_at(samples: list[tuple[Array, Array]], ts: int) -> Array:
     # each symbol's mids at the latest equity sample at or before ts (the first one before any)
-    out = np.full((n, 2), np.nan)
-    for s in range(n):
-        rows = equity[equity["symbol"] == s] if "symbol" in (equity.dtype.names or ()) else equity
-        if not len(rows):
-            continue
-        i = max(int(np.searchsorted(rows["ts"], ts, side="right")) - 1, 0)
-        out[s] = rows["mid"][i]
+    out = np.full((len(samples), 2), np.nan)
+    for s, (times, mids) in enumerate(samples):
+        if len(times):
+            out[s] = mids[max(int(np.searchsorted(times, ts, side="right")) - 1, 0)]
     return out
 
 
@@ -159,13 +163,14 @@ def inventory_series(
     start = int(equity["ts"][0]) if len(equity) else (times[0] if times else 0)
     end = int(equity["ts"][-1]) if len(equity) else (times[-1] if times else 0)
     names = tuple(symbols)
+    samples = _mids_by_symbol(equity, n)
 
     def point(ts: int, event: str) -> InventoryPoint:
         views = new_views(n)
         views["position"] = position
         views["base_balance"] = base
         views["quote_balance"] = quote[None, :]
-        figures = inventory(views, params, prices=_mids_at(equity, n, ts), symbols=names)
+        figures = inventory(views, params, prices=_mids_at(samples, ts), symbols=names)
         return InventoryPoint(ts, event, base.copy(), quote.copy(), position.copy(), figures)
 
     out = [point(min(start, times[0]) if times else start, "start")]
