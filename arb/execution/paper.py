@@ -644,6 +644,11 @@ class PaperExecutor:
         """The venue pays (``amount`` > 0) or charges a funding payment on its side of the account."""
         self.sides[venue].quote += amount
 
+    @property
+    def in_flight(self) -> list[PaperOrder]:
+        """The immediate-or-cancel orders sent and not yet answered (what ``open_counts`` counts)."""
+        return [order for _, _, _, order, action in self._events if action in ("arrive", "answer")]
+
     def depart(self) -> None:
         """Nothing to write: a paper order reaches its venue after its configured latency."""
 

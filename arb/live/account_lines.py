@@ -5,22 +5,49 @@ the account line every ``interval_ns`` of the session's clock, as soon as both b
 and at the end; after each, loud, every leg the kernel gave up hedging
 (:func:`arb.execution.exposure.naked_leg_lines`). What the line says is the subclass's
 (:meth:`AccountLines.account_line`): the dry run's paper account (:class:`arb.ops.terminal.PaperLines`)
-or the live engine's (``arb.live.trading``).
+or the live engine's (``arb.live.trading``); both end with each direction's pairs left at the configured
+size (:meth:`AccountLines.inventory_text`), from :func:`engine_inventory`, which the dashboard and the
+metrics read too.
 """
 
 from __future__ import annotations
 
-__all__ = ["AccountLines"]
+__all__ = ["AccountLines", "engine_inventory", "open_orders"]
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from arb.execution.exposure import naked_leg_lines
+from arb.results.inventory import OpenOrder, SymbolInventory, inventory, pairs_left_text
+from arb.strategy.types import INTENT_QUOTE
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from arb.live.engine import Engine
+
+
+def open_orders(executor: Any) -> list[OpenOrder]:
+    """The immediate-or-cancel orders ``executor`` has sent and not yet answered: the paper executor's
+    ``in_flight``, or each live venue executor's (resting quotes left out: the views hold them)."""
+    listed = getattr(executor, "in_flight", None)
+    if listed is None:
+        listed = [order for venue in getattr(executor, "venues", ()) for order in getattr(venue, "in_flight", ())]
+    return [
+        OpenOrder(int(getattr(o, "symbol_index", 0)), int(o.venue), int(o.side), float(o.price), float(o.qty))
+        for o in listed
+        if int(getattr(o, "kind", 0)) != INTENT_QUOTE
+    ]
+
+
+def engine_inventory(engine: Engine) -> tuple[SymbolInventory, ...]:
+    """Every symbol's inventory now (:func:`arb.results.inventory.inventory`) from the engine's views,
+    params and open orders: what the account line, the dashboard and the metrics show."""
+    views = engine.views.copy()  # the balances as booked now (the views have them as of the last decision)
+    views["position"] = engine.position
+    views["base_balance"] = engine.init_base + engine.position
+    views["quote_balance"] = (engine.init_quote + engine.cash.sum(axis=0))[None, :]
+    return inventory(views, engine.params, open_orders(engine.executor), symbols=engine.symbols)
 
 
 class AccountLines:
@@ -68,3 +95,9 @@ class AccountLines:
     def account_line(self, engine: Engine, when: str) -> None:
         """Print the account line; ``when`` is the session's time, ``HH:MM:SS`` UTC."""
         raise NotImplementedError
+
+    @staticmethod
+    def inventory_text(engine: Engine) -> str:
+        """The account line's last part: each direction's pairs left at the configured size,
+        ``left buy binance 12 | buy bybit 0 (bybit base)`` (:func:`arb.results.inventory.pairs_left_text`)."""
+        return pairs_left_text(engine_inventory(engine))

@@ -123,7 +123,8 @@ class _Reporter(AccountLines):
         self.console.print(
             f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f}  holdings {holdings_text(engine.symbols, base)}  "
             f"positions {positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}  "
-            f"fills {engine.log.fills.n}  open orders {engine.executor.open_counts.ravel().tolist()}",
+            f"fills {engine.log.fills.n}  open orders {engine.executor.open_counts.ravel().tolist()}  "
+            f"{self.inventory_text(engine)}",
             highlight=False,
             soft_wrap=True,
         )

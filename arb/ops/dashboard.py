@@ -81,6 +81,7 @@ from aiohttp import web
 from arb.formats import json_float as _num  # JSON has no NaN or infinity: the page shows null as "-"
 from arb.ops.server import STOPPING
 from arb.ops.snapshot import FeedHealth, LatencyFigures, LimitUse, OpsEvent, OpsHub, Snapshot, SymbolState, VenueAccount
+from arb.results.inventory import SymbolInventory
 from arb.waiting import SharedConditions
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,17 @@ def _symbol_json(state: SymbolState) -> dict[str, object]:
     }  # fmt: skip
 
 
+def _inventory_json(inv: SymbolInventory) -> dict[str, object]:
+    return {
+        "symbol": inv.symbol,
+        "venues": [{"venue": v.venue, "base_available": _num(v.base_available), "base_reserved": _num(v.base_reserved),
+                    "quote_available": _num(v.quote_available), "quote_reserved": _num(v.quote_reserved)}
+                   for v in inv.venues],
+        "directions": [{"direction": d.name, "size": _num(d.size), "pairs_left": d.pairs_left,
+                        "can_trade": d.can_trade, "limit": d.limit} for d in inv.directions],
+    }  # fmt: skip
+
+
 def snapshot_json(s: Snapshot) -> dict[str, object]:
     """The page's view of a snapshot: plain JSON types, ``None`` for NaN and infinity.
 
@@ -190,6 +202,9 @@ def snapshot_json(s: Snapshot) -> dict[str, object]:
     ``250`` means "at most 250 us"; ``None`` when above the last bound or without samples). A feed's
     ``age_ms`` is the driver clock's distance to its last frame (``None`` before the first).
     ``symbols``: every traded symbol's state (:class:`~arb.ops.snapshot.SymbolState`), one per symbol.
+    ``inventory``: per symbol, each venue's base and quote available and reserved and each direction's
+    pairs left (``null``: not known), whether it can trade and the side that binds
+    (:mod:`arb.results.inventory`).
     """
     return {
         "mode": s.mode, "data": s.data, "symbol": s.symbol, "quote": s.quote_currency, "ts_ns": s.ts_ns,
@@ -202,6 +217,7 @@ def snapshot_json(s: Snapshot) -> dict[str, object]:
         "accounts": [_account_json(a) for a in s.accounts],
         "limits": [_limit_json(u) for u in s.limits],
         "symbols": [_symbol_json(state) for state in s.symbols],
+        "inventory": [_inventory_json(inv) for inv in s.inventory],
         "feeds": [_feed_json(f, s.ts_ns) for f in s.feeds],
         "latencies": [
             {"name": f.name, "venue": f.venue, "count": f.count,

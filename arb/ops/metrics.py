@@ -144,6 +144,12 @@ METRICS: Final[tuple[MetricSpec, ...]] = (
                "Fees one symbol's fills paid in this run (quote); the symbols' add up to arb_fees."),
     MetricSpec("arb_position", "gauge", _ACCOUNT, "Base bought minus sold on the venue since the account's start."),
     MetricSpec("arb_balance", "gauge", (*_ACCOUNT, "asset"), "The venue's balance of the asset (base or quote)."),
+    MetricSpec("arb_balance_available", "gauge", (*_ACCOUNT, "asset"),
+               "What the venue's balance of the asset leaves free of the orders open there (base or quote)."),
+    MetricSpec("arb_balance_reserved", "gauge", (*_ACCOUNT, "asset"),
+               "What the orders open on the venue hold of its balance of the asset (spot: a buy quote, a sell base)."),
+    MetricSpec("arb_pairs_left", "gauge", ("symbol", "direction"),
+               "Pairs the direction can still trade at the configured size before a side runs out (absent: no price)."),
     MetricSpec("arb_best_price", "gauge", (*_ACCOUNT, "side"), "The best bid or ask the engine last saw on the venue."),
     MetricSpec("arb_open_orders", "gauge", _ACCOUNT, "Orders open on the venue."),
     MetricSpec("arb_unknown_orders", "gauge", _ACCOUNT, "Orders whose fate the venue has not told yet (live)."),
@@ -440,6 +446,23 @@ class ArbCollector(Collector):
         by_name = {state.symbol: state for state in s.symbols}
         for state in states:
             self._symbol(out, state, quote, by_name.get(state.symbol, state), account=not several)
+        self._inventory(out, s)
+
+    def _inventory(self, out: _Families, s: Snapshot) -> None:
+        # each symbol's coins and each venue's quote, available and reserved, and each direction's pairs left
+        quote = s.quote_currency
+        for i, inv in enumerate(s.inventory):
+            sym = inv.symbol
+            base = sym.removesuffix(quote) if quote and sym.endswith(quote) and sym != quote else "base"
+            for v in inv.venues:
+                out.add("arb_balance_available", (v.venue, sym, base), v.base_available)
+                out.add("arb_balance_reserved", (v.venue, sym, base), v.base_reserved)
+                if i == 0:  # the venue's quote is the account's: once, under the process's symbol
+                    out.add("arb_balance_available", (v.venue, s.symbol, quote or "quote"), v.quote_available)
+                    out.add("arb_balance_reserved", (v.venue, s.symbol, quote or "quote"), v.quote_reserved)
+            for d in inv.directions:
+                if d.pairs_left is not None:
+                    out.add("arb_pairs_left", (sym, d.name), float(d.pairs_left))
 
     def _symbol(self, out: _Families, state: SymbolState, quote: str, own: SymbolState, *, account: bool) -> None:
         # One symbol's series: its spread, pairs, PnL and, per venue, its position, coins, book and orders.

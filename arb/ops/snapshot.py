@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
+from arb.results.inventory import SymbolInventory
 from arb.waiting import SharedConditions
 
 EVENT_KINDS: Final = (
@@ -282,6 +283,9 @@ class Snapshot:
     books: tuple[BookState, ...] = ()  # every (symbol, venue) book as the kernel sees it; empty while recording
     journal: str = ""  # live: "ok" or what is wrong with the journal (Journal.health); "" without one
     venues: tuple[VenueLimits, ...] = ()  # live: each venue-market's rate guard (bans, rate limits); empty otherwise
+    # per symbol: each venue's base and quote available and reserved, each direction's pairs left at the
+    # configured size (arb.results.inventory, what the account line shows); empty while recording
+    inventory: tuple[SymbolInventory, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

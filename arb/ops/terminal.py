@@ -3,8 +3,9 @@
 :class:`PaperLines` is handed to the dry run's session loop (:mod:`arb.live.session_loop`) beside the
 ops :class:`~arb.ops.watch.Watch` (:func:`dry_run_watchers` builds both): every ``[dry_run]
 report_interval`` of the session's clock, and as soon as both books are first synced, one line with
-the paper account's cash and base holdings on each venue, positions, equity, fills and pairs won;
-then, loud, each leg the kernel gave up hedging (:func:`arb.execution.exposure.naked_leg_lines`).
+the paper account's cash and base holdings on each venue, positions, equity, fills, pairs won and each
+direction's pairs left at the configured size (:func:`arb.results.inventory.pairs_left_text`); then,
+loud, each leg the kernel gave up hedging (:func:`arb.execution.exposure.naked_leg_lines`).
 Everything here runs on the loop and writes to the terminal only.
 """
 
@@ -69,7 +70,8 @@ class PaperLines(AccountLines):
         )
 
     def account_line(self, engine: Engine, when: str) -> None:
-        """The paper account's cash and base holdings on each venue, positions, equity, fills and pairs won."""
+        """The paper account's cash and base holdings on each venue, positions, equity, fills, pairs won and
+        each direction's pairs left."""
         from arb.results.pairs import pairs_text
 
         base, quote = self.account.balances()
@@ -82,7 +84,7 @@ class PaperLines(AccountLines):
         self.console.print(
             f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  holdings {holdings_text(engine.symbols, base)}"
             f"  positions {positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}"
-            f"  fills {self.account.fills}  {pairs}",
+            f"  fills {self.account.fills}  {pairs}  {self.inventory_text(engine)}",
             highlight=False,
             soft_wrap=True,
         )

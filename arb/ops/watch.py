@@ -41,6 +41,7 @@ import numpy as np
 
 from arb.events import ASSET_NAMES
 from arb.execution.risk import BREACH_NAMES, HALT_REASONS, N_BREACHES, quote_currency, value_px
+from arb.live.account_lines import engine_inventory
 from arb.ops.address import ops_url
 from arb.ops.snapshot import (
     BookState,
@@ -655,7 +656,7 @@ class Watch:
             recording_dir=self.recording_dir, latencies=self._latencies(), loop_lag_ns=self.loop_lag_ns,
             started_wall_ns=self._started_wall, symbols=tuple(states), edge_bps=edge, data=self.data,
             books=self._books(engine, now), journal=self.journal_health() if self.journal_health is not None else "",
-            venues=venue_limits(engine.executor),
+            venues=venue_limits(engine.executor), inventory=engine_inventory(engine),
         )  # fmt: skip
 
     def _books(self, engine: Engine, now: int) -> tuple[BookState, ...]:

@@ -3,7 +3,7 @@
 The report of a run (``arb backtest``, ``arb dry-run``, ``arb live``, a sweep's runs)::
 
     summary = run_summary(config, fills, equity, InitialBalances.from_config(config), meta)
-    write_report(out_dir, summary, fills, equity)   # trades.csv, equity.npz, equity.png, summary.json
+    write_report(out_dir, summary, fills, equity)   # trades.csv, equity.npz, equity.png, inventory.csv, summary.json
     print_summary(summary)
 
 - :mod:`arb.reports.summary`: every figure of a run (:func:`summarize`, :func:`run_summary`);

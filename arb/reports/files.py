@@ -1,7 +1,7 @@
 """The files of a run's report: trades.csv, funding.csv, orders.csv (a backtest's), equity.npz,
-equity.png and summary.json, written atomically (:func:`write_report`) and read back exactly
-(:func:`read_trades_csv`, :func:`read_orders_csv`, :func:`read_equity_npz`, :func:`read_funding_csv`,
-:func:`pnl_from_trades_csv`).
+equity.png, inventory.csv (:mod:`arb.reports.inventory`) and summary.json, written
+atomically (:func:`write_report`) and read back exactly (:func:`read_trades_csv`, :func:`read_orders_csv`,
+:func:`read_equity_npz`, :func:`read_funding_csv`, :func:`pnl_from_trades_csv`).
 
 ``docs/reports.md`` describes every column and key.
 """
@@ -43,6 +43,7 @@ from arb.files import atomic_writer
 from arb.formats import iso_ns
 from arb.reports.charts import plot_equity
 from arb.reports.common import SIDE_NAMES, Array, require_fields
+from arb.reports.inventory import write_inventory
 from arb.reports.pnl import pnl_from_fills
 from arb.reports.sent_orders import ORDER_DTYPE
 from arb.reports.summary import Summary
@@ -116,9 +117,10 @@ def write_report(
     funding: Array | None = None,
     orders: Array | None = None,
 ) -> list[Path]:
-    """Write trades.csv, equity.npz, equity.png and summary.json into ``out_dir`` (created if
-    needed), funding.csv when ``funding`` (``FUNDING_DTYPE``) holds payments and orders.csv when
-    ``orders`` (:data:`~arb.reports.sent_orders.ORDER_DTYPE`, a backtest's) are given.
+    """Write trades.csv, equity.npz, equity.png, inventory.csv
+    (:mod:`arb.reports.inventory`) and summary.json into ``out_dir`` (created if needed), funding.csv
+    when ``funding`` (``FUNDING_DTYPE``) holds payments and orders.csv when ``orders``
+    (:data:`~arb.reports.sent_orders.ORDER_DTYPE`, a backtest's) are given.
 
     Each file is written through :func:`arb.files.atomic_writer` (a temporary file in ``out_dir``,
     synced and renamed over its final name), so an interrupted run leaves either the previous file or
@@ -136,7 +138,8 @@ def write_report(
             the configuration in ``summary.meta``; else their numbers).
 
     Returns:
-        The paths written: ``[trades.csv, (funding.csv,) (orders.csv,) equity.npz, equity.png, summary.json]``.
+        The paths written: ``[trades.csv, (funding.csv,) (orders.csv,) equity.npz, equity.png, inventory.csv,
+        summary.json]``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -164,9 +167,10 @@ def write_report(
         np.savez(f, equity=samples)
     with atomic_writer(out / EQUITY_PNG) as f:
         plot_equity(f, summary, fills, equity)
+    inventory = write_inventory(out, summary, fills, equity, funding, names)  # inventory.csv
     with atomic_writer(out / SUMMARY_JSON) as f:
         f.write(text.encode("utf-8"))
-    return [*paths, out / EQUITY_NPZ, out / EQUITY_PNG, out / SUMMARY_JSON]
+    return [*paths, out / EQUITY_NPZ, out / EQUITY_PNG, *inventory, out / SUMMARY_JSON]
 
 
 def _write_funding(f: BinaryIO, funding: Array, symbols: tuple[str, ...]) -> None:

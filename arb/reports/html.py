@@ -25,6 +25,7 @@ from arb.events import NS_PER_S
 from arb.formats import money, num, pct
 from arb.reports.against import EXPLAINED, overlap_text, table_of
 from arb.reports.figures import PeriodReport
+from arb.reports.inventory import inventory_section
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -421,6 +422,7 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
             ("fees", "#d62728", [r.fees for r in report.venues[:2]]),
         ], unit=q),
         _symbols_section(report, q) if several else "",
+        inventory_section(report.source, report.start_ns, report.end_ns),
         _against_section(report),
         "<h2>Pairs</h2>",
         _table(["figure", "value"], pair_rows),

@@ -41,6 +41,7 @@ from arb.ops.server import OpsServer
 from arb.ops.snapshot import FeedHealth, LimitUse, OpsEvent, OpsHub, Snapshot, VenueAccount
 from arb.ops.terminal import dry_run_watchers
 from arb.ops.watch import Watch
+from arb.results.inventory import Direction, SymbolInventory, VenueInventory
 from arb.testing.configs import write_config_files
 from arb.testing.waiting import Patience, communicate, patiently, process_tree, read_until
 from arb.waiting import Conditions, SharedConditions
@@ -105,13 +106,23 @@ def _snapshot(i: int, *, position: float = 0.0, halted: str = "") -> Snapshot:
                    1, 1, 0, 0),
     )  # fmt: skip
     spread0 = 4.0 * math.sin(i / 8)
+    # buying Binance runs out of Bybit's coins as the position grows (none left from i = 50); a buy in
+    # flight on Binance holds 600.6 of its quote
+    inventory = SymbolInventory(
+        "BTCUSDT",
+        (
+            VenueInventory("binance", 1.0 + position, 0.0, 100_000.0 - 60_000.0 * position - 600.6, 600.6),
+            VenueInventory("bybit", 1.0 - position, 0.0, 100_000.0 + 60_300.0 * position, 0.0),
+        ),
+        (Direction(0, 1, 0.01, max(0, 5 - i // 10), "bybit base"), Direction(1, 0, 0.01, 7, "bybit quote")),
+    )
     return Snapshot(
         mode="dry-run", symbol="BTCUSDT", quote_currency="USDT", ts_ns=ts, wall_ns=time.time_ns(), feeds=feeds,
         accounts=accounts, spread_bps=(spread0, float("nan") if i % 5 == 0 else -spread0 - 9.0), entry_bps=5.0,
         equity=200_000.0 + 0.5 * i, pnl=0.5 * i, fees=0.1 * i, pairs=i // 4,
         limits=(LimitUse("position_limit", abs(position), 1.0, 0), LimitUse("max_drawdown", 0.0, float("inf"), 0),
                 LimitUse("max_notional_per_venue", 600.0, 1000.0, 3)),
-        halted=halted, started_wall_ns=time.time_ns() - 60_000_000_000,
+        halted=halted, started_wall_ns=time.time_ns() - 60_000_000_000, inventory=(inventory,),
     )  # fmt: skip
 
 
@@ -397,12 +408,16 @@ async def test_the_server_serves_the_page_and_its_files() -> None:
 def _dom_state(dom: str) -> dict[str, Any]:
     status = re.search(r'<body[^>]*data-status="([^"]*)"', dom)
     positions = re.findall(r'id="pos-(\w+)" data-value="([^"]*)"', dom)
+    pairs_left = re.findall(r'id="pairs-left-BTCUSDT-(\w+)" data-value="([^"]*)">([^<]*)<', dom)
     return {
         "status": status.group(1) if status else None,
         "points": [int(p) for p in re.findall(r'id="chart-(?:spread|equity)"[^>]*data-points="(\d+)"', dom)],
         "canvases": dom.count("<canvas"),
         "positions": {venue: float(value) for venue, value in positions},
-    }
+        "pairs_left": {d: (int(v) if v else None, text) for d, v, text in pairs_left},
+        "quote_held": {v: float(x) for v, x in re.findall(r'id="inv-quote-held-(\w+)" data-value="([^"]*)"', dom)},
+        "cannot_trade": len(re.findall(r'data-can-trade="no"', dom)),
+    }  # fmt: skip
 
 
 async def _dump_dom(chromium: str, url: str) -> str:
@@ -458,6 +473,10 @@ async def test_page_in_headless_chromium_is_live_with_points_and_the_positions(t
         state = await _retry("the page to be live with points", live, 60)
         assert state["points"] == [60, 60] and state["canvases"] >= 2
         assert state["positions"] == expected
+        # the inventory panel: buying Binance cannot trade (Bybit's coins ran out), the reverse has 7 pairs
+        assert state["pairs_left"] == {"buy_binance_sell_bybit": (0, "0 \u00b7 cannot trade"),
+                                       "buy_bybit_sell_binance": (7, "7")}  # fmt: skip
+        assert state["cannot_trade"] == 1 and state["quote_held"] == {"binance": 600.6, "bybit": 0.0}
 
         shot = tmp_path / "dashboard.png"
         await _screenshot(chromium, server.url + "/", shot, "1400,1000")

@@ -112,7 +112,7 @@ async def test_dry_run_against_fake_venues_trades_survives_ctrl_c_and_resumes(tm
         report = write_dry_run_report(first, config, [1.0, 1.0], [100_000.0, 100_000.0], tmp_path / "r1",
                                       source="live", console=console)  # fmt: skip
         assert report is not None
-        assert {p.name for p in report} == {"summary.json", "trades.csv", "equity.npz", "equity.png"}
+        assert {p.name for p in report} == {"summary.json", "trades.csv", "equity.npz", "equity.png", "inventory.csv"}
         summary = json.loads((tmp_path / "r1" / "summary.json").read_text())
         assert summary["pairs"]["pairs"] == 1 and summary["meta"]["interrupted"] is True
         text = out.getvalue()

@@ -55,6 +55,7 @@ def test_a_backtest_over_fetched_days_runs_end_to_end(fetched: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "equity.npz",
         "equity.png",
+        "inventory.csv",
         "orders.csv",
         "summary.json",
         "trades.csv",

@@ -4,6 +4,7 @@ and the days of a run that crosses midnight add up to it."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -167,6 +168,36 @@ DAY = STANDING_DAY
 
 def _dry_run_config(tmp_path: Path) -> Path:
     return standing_spread_config(tmp_path)
+
+
+def test_the_sample_backtests_inventory_ends_at_its_balances_and_the_page_draws_it(
+    sample_backtest: Path, tmp_path: Path
+) -> None:
+    # inventory.csv: a row at the start, after each fill and at the end; its last balances are the run's own
+    summary = json.loads((sample_backtest / "summary.json").read_text())
+    with (sample_backtest / "inventory.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["event"] for r in rows] == ["start", *["fill"] * summary["total"]["fills"], "end"]
+    first, last = rows[0], rows[-1]
+    for venue in ("binance", "bybit"):
+        own = summary["venues"][venue]
+        assert float(last[f"{venue}_base"]) == pytest.approx(own["base_balance"], abs=1e-12)
+        assert float(last[f"{venue}_quote"]) == pytest.approx(own["quote_balance"], rel=1e-12)
+        assert float(first[f"{venue}_quote"]) == summary["initial"]["quote"][("binance", "bybit").index(venue)]
+    # pairs left at the configured 0.001 BTC: the position band (0.01 a venue) binds on the sample
+    assert (first["pairs_left_buy_binance_sell_bybit"], first["limit_buy_binance_sell_bybit"]) == (
+        "10",
+        "binance position",
+    )
+    assert all(int(r["pairs_left_buy_bybit_sell_binance"]) >= 0 for r in rows)
+    # the period's page draws each venue's quote and coins over the period
+    page = tmp_path / "month.html"
+    args = ["report", "--source", "backtest", "--results", str(sample_backtest), "--period", "month",
+            "--date", "2024-08-08", "--out", str(page)]  # fmt: skip
+    assert main(args) == 0
+    text = page.read_text(encoding="utf-8")
+    section = text.split('<h2 id="inventory">', 1)[1].split("<h2", 1)[0]
+    assert section.count("<svg") == 2 and "BTCUSDT on binance" in section and "quote held (USDT)" in section
 
 
 def test_a_replayed_dry_runs_paper_account_report_equals_its_summary(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from arb.ops.snapshot import (
     VenueAccount,
     VenueLimits,
 )
+from arb.results.inventory import Direction, SymbolInventory, VenueInventory
 
 MONITORING = Path(__file__).resolve().parents[2] / "config" / "monitoring"
 T0 = 1_715_000_000_000_000_000  # driver clock, ns
@@ -73,7 +74,16 @@ def _snapshot(recording_dir: str, *, ts: int = T0, halted: str = "", paused: str
         latencies=_latencies(), loop_lag_ns=1_500_000, recorded_bytes=0, started_wall_ns=T0 - 60 * 1_000_000_000,
         venues=(VenueLimits("binance", "spot", True, T0 + 120 * 1_000_000_000, False, 0, "BANNED (-1003)", 1, 7),
                 VenueLimits("bybit", "spot", False, 0, True, T0 + 5 * 1_000_000_000, "rate limited (10006)", 3, 2)),
+        inventory=(_INVENTORY,),
     )  # fmt: skip
+
+
+# Binance's buy in flight holds 600.6 USDT; Bybit's coins allow 0 more pairs of 0.01 (it sells there)
+_INVENTORY = SymbolInventory(
+    "BTCUSDT",
+    (VenueInventory("binance", 1.03, 0.0, 97_599.4, 600.6), VenueInventory("bybit", 0.005, 0.0, 101_800.0, 0.0)),
+    (Direction(0, 1, 0.01, 0, "bybit base"), Direction(1, 0, 0.01, None, "")),
+)
 
 
 def _events(hub: OpsHub) -> None:
@@ -182,6 +192,17 @@ def test_metrics_endpoint_serves_the_hub_as_parsed_values(tmp_path: Path) -> Non
     assert not any(name.endswith("_created") for name, _ in s)
     # the same registry answers in process, as tests and embedders read it
     assert registry.get_sample_value("arb_fills_total", ab) == 5
+
+
+def test_inventory_is_exposed_per_venue_asset_and_direction(tmp_path: Path) -> None:
+    s = _samples(_scrape(_hub(tmp_path))[1])
+    binance = {"venue": "binance", "symbol": "BTCUSDT"}
+    assert _value(s, "arb_balance_available", asset="USDT", **binance) == pytest.approx(97_599.4)
+    assert _value(s, "arb_balance_reserved", asset="USDT", **binance) == pytest.approx(600.6)
+    assert _value(s, "arb_balance_available", venue="bybit", symbol="BTCUSDT", asset="BTC") == pytest.approx(0.005)
+    assert _value(s, "arb_balance_reserved", venue="bybit", symbol="BTCUSDT", asset="BTC") == 0
+    assert _value(s, "arb_pairs_left", symbol="BTCUSDT", direction="buy_binance_sell_bybit") == 0
+    assert ("arb_pairs_left", (("direction", "buy_bybit_sell_binance"), ("symbol", "BTCUSDT"))) not in s  # unknown
 
 
 def test_a_venue_ban_and_a_rate_limit_are_exposed_per_venue(tmp_path: Path) -> None:

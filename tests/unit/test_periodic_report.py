@@ -118,7 +118,7 @@ def test_the_page_needs_no_network_and_escapes_what_it_shows() -> None:
     text = render_html(compute_period(source, period_of("day", DAY)), MIDNIGHT)
     assert re.search(r"\b(src|href)\s*=", text, re.IGNORECASE) is None
     assert "http" not in text and "url(" not in text and "@import" not in text
-    assert text.count("<svg") == 3  # PnL, per venue, captured spreads
+    assert text.count("<svg") == 5  # PnL, per venue, the inventory's quote and base, captured spreads
     assert "&lt;test &amp; co&gt;" in text and "<b>x</b>" not in text
     embedded = re.search(r'id="arb-report">(.*?)</script>', text, re.DOTALL)
     assert embedded is not None and json.loads(embedded.group(1).replace("<\\/", "</"))["fills"] == 2
@@ -408,7 +408,7 @@ def test_two_symbols_each_fill_valued_at_its_own_symbols_marks() -> None:
     # what the page shows and embeds
     text = render_html(week, MIDNIGHT)
     assert "<h2>Per symbol</h2>" in text and "BTCUSDT" in text and "ETHUSDT" in text
-    assert text.count("<svg") == 4  # PnL, per venue, per symbol, captured spreads
+    assert text.count("<svg") == 6  # PnL, per venue, per symbol, the inventory's quote and base, captured spreads
     assert "volume (base)" not in text and "volume (its base)" in text
     data = week.totals()
     assert data["volume"] is None and set(data["symbols"]) == {"BTCUSDT", "ETHUSDT"}

@@ -29,6 +29,7 @@ from arb.reports.files import (
     read_trades_csv,
     write_report,
 )
+from arb.reports.inventory import INVENTORY_CSV
 from arb.reports.pnl import fifo_holding, pnl_from_fills
 from arb.reports.ratios import RiskFigures
 from arb.reports.summary import SCHEMA_VERSION, Summary, summarize
@@ -412,11 +413,11 @@ def no_nan(text: str) -> Any:
     return json.loads(text, parse_constant=refuse)
 
 
-def test_write_report_writes_four_files(tmp_path: Path) -> None:
+def test_write_report_writes_its_files(tmp_path: Path) -> None:
     fills, equity = scenario()
     s = summarize(fills, equity, INITIAL, {"mode": "backtest"})
     paths = write_report(tmp_path / "out", s, fills, equity)
-    names = (TRADES_CSV, EQUITY_NPZ, EQUITY_PNG, SUMMARY_JSON)
+    names = (TRADES_CSV, EQUITY_NPZ, EQUITY_PNG, INVENTORY_CSV, SUMMARY_JSON)
     assert paths == [tmp_path / "out" / name for name in names]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(names)
     png = (tmp_path / "out" / EQUITY_PNG).read_bytes()

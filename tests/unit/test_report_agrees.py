@@ -29,7 +29,7 @@ from arb.reports.summary import summarize
 from arb.reports.valuation import InitialBalances
 from arb.results.marks import out_of_sync_spans
 from arb.results.pairs import pair_pnl, pairs_won
-from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, SELL, new_state
+from arb.strategy.types import BUY, FILL_DTYPE, INTENT_OPEN, INTENT_UNWIND, PARAMS_DTYPE, SELL, new_state, new_views
 from tests.unit.test_report import FLAT, INITIAL, curve, driver_equity, make_fills, ns
 
 # --- one definition of a win ----------------------------------------------------------------------
@@ -52,12 +52,14 @@ def test_pair_pnl_is_the_leftover_base_at_each_venues_mid_and_adds_up_to_the_net
     assert pairs_won(CAPTURED_THEN_LOST, (60_000.0, 60_000.0)) == (1, 1)  # the basis closed: a win
 
 
-def _account_line(fills: np.ndarray, mid: tuple[float, float], tmp_path: Path) -> str:
-    out = io.StringIO()
-    account = PaperAccount(tmp_path / "account.json", [[0.05, 0.05]], (5_000.0, 5_000.0), ["BTCUSDT"])
-    reporter = _Reporter(Console(file=out, width=400), 60 * 10**9, account)
-    engine = SimpleNamespace(
-        position=np.zeros((1, 2)),
+def _engine(position: np.ndarray, mid: tuple[float, float], fills: np.ndarray) -> SimpleNamespace:
+    # the fields the account line reads: 0.05 BTC and 5,000 USDT per venue to start, pairs of 0.001 BTC
+    params = np.zeros(1, PARAMS_DTYPE)
+    params["max_order_size"], params["max_position_size"] = 0.001, 0.01
+    views = new_views(1)
+    views["ask_px"][0, :, 0] = mid
+    return SimpleNamespace(
+        position=position,
         last_mid=np.array([mid]),
         log=SimpleNamespace(fills=SimpleNamespace(view=lambda: fills)),
         both_synced=lambda: True,
@@ -65,7 +67,20 @@ def _account_line(fills: np.ndarray, mid: tuple[float, float], tmp_path: Path) -
         symbols=("BTCUSDT",),
         n_symbols=1,
         config=SimpleNamespace(symbols=[None]),
+        views=views,
+        params=params,
+        init_base=np.array([[0.05, 0.05]]),
+        init_quote=np.array([5_000.0, 5_000.0]),
+        cash=-position * np.array(mid),
+        executor=SimpleNamespace(in_flight=[]),
     )
+
+
+def _account_line(fills: np.ndarray, mid: tuple[float, float], tmp_path: Path) -> str:
+    out = io.StringIO()
+    account = PaperAccount(tmp_path / "account.json", [[0.05, 0.05]], (5_000.0, 5_000.0), ["BTCUSDT"])
+    reporter = _Reporter(Console(file=out, width=400), 60 * 10**9, account)
+    engine = _engine(np.zeros((1, 2)), mid, fills)
     reporter.maybe(engine, ns(5), force=True)  # type: ignore[arg-type]  # the fields the line reads
     return out.getvalue()
 
@@ -97,18 +112,13 @@ def test_the_account_line_shows_each_venues_base_holdings(tmp_path: Path) -> Non
     account = PaperAccount(tmp_path / "account.json", [[0.05, 0.05]], (5_000.0, 5_000.0), ["BTCUSDT"])
     account.position[0] = [0.01, -0.01]
     reporter = _Reporter(Console(file=out, width=400), 60 * 10**9, account)
-    engine = SimpleNamespace(
-        position=np.array([[0.01, -0.01]]),
-        last_mid=np.array([END_MID]),
-        log=SimpleNamespace(fills=SimpleNamespace(view=lambda: CAPTURED_THEN_LOST)),
-        both_synced=lambda: True,
-        kstate=new_state(),
-        symbols=("BTCUSDT",),
-        n_symbols=1,
-        config=SimpleNamespace(symbols=[None]),
-    )
+    engine = _engine(np.array([[0.01, -0.01]]), END_MID, CAPTURED_THEN_LOST)
     reporter.maybe(engine, ns(5), force=True)  # type: ignore[arg-type]  # the fields the line reads
     assert "holdings 0.06 | 0.04 BTC  positions +0.01 | -0.01" in out.getvalue()
+    # and each direction's pairs left at 0.001 BTC a pair: buying Binance again meets its 0.01 band at
+    # once (long 0.01 there); buying Bybit has 20 pairs of band on both venues before Binance's 0.06 BTC
+    # (60 pairs) or Bybit's 5,603 USDT (92) run out
+    assert out.getvalue().rstrip().endswith("left buy binance 0 (binance position) | buy bybit 20")
 
 
 def test_an_unfinished_pair_counts_in_the_line_as_in_the_table(tmp_path: Path) -> None:

@@ -185,7 +185,7 @@ def test_summary_json_has_a_symbols_section_and_the_single_symbol_file_is_unchan
     fills, equity = two_symbols()
     s = summary_of()
     paths = write_report(tmp_path, s, fills, equity, symbols=NAMES)
-    assert [p.name for p in paths] == [TRADES_CSV, "equity.npz", EQUITY_PNG, SUMMARY_JSON]
+    assert [p.name for p in paths] == [TRADES_CSV, "equity.npz", EQUITY_PNG, "inventory.csv", SUMMARY_JSON]
     assert (tmp_path / EQUITY_PNG).read_bytes().startswith(PNG_MAGIC)
     data = json.loads((tmp_path / SUMMARY_JSON).read_text())
     assert data["schema"] == 2 and list(data["symbols"]) == list(NAMES)

@@ -359,6 +359,7 @@
     renderPills();
     renderSymbols(s);
     renderAccounts(s);
+    renderInventory(s);
     renderFeeds(s);
     renderLimits(s);
     renderLatency(s);
@@ -465,6 +466,39 @@
       rows.push(tr);
     }
     replaceRows("accounts", rows);
+  }
+
+  // each direction's pairs left at the configured size (0: it cannot trade, with the side that ran out),
+  // then each venue's coins and quote, available and held by open orders (arb.results.inventory)
+  function renderInventory(s) {
+    const inv = s.inventory || [];
+    $("inventory-panel").hidden = !inv.length; // none while recording
+    const named = (name) => name.replace(/^buy_(\w+)_sell_(\w+)$/, "buy $1 / sell $2");
+    replaceRows("directions", inv.flatMap((one) => one.directions.map((d) => {
+      const left = d.pairs_left;
+      const state = left === null ? "unknown" : d.can_trade ? "ok" : "cannot";
+      const cell = td(left === null ? dash : state === "cannot" ? "0 \u00b7 cannot trade" : String(left),
+        "n" + (state === "cannot" ? " err" : state === "ok" && left < 3 ? " warn" : ""),
+        "pairs-left-" + one.symbol + "-" + d.direction, left);
+      const tr = row([el("td", one.symbol), el("td", named(d.direction)), td(sig(d.size, 8), "n"), cell,
+        el("td", d.limit || dash, d.limit ? "" : "muted")]);
+      tr.dataset.canTrade = d.can_trade ? "yes" : "no";
+      return tr;
+    })));
+    const quoteShown = new Set(); // a venue's quote is the account's: on its first symbol's row only
+    replaceRows("inventory", inv.flatMap((one) => one.venues.map((v) => {
+      const key = one.symbol + "-" + v.venue;
+      const first = !quoteShown.has(v.venue);
+      quoteShown.add(v.venue);
+      return row([
+        el("td", one.symbol), el("td", v.venue),
+        td(sig(v.base_available, 8), "n", "inv-base-" + key, v.base_available),
+        td(sig(v.base_reserved, 8), "n" + (v.base_reserved ? " warn" : ""), "inv-base-held-" + key, v.base_reserved),
+        first ? td(num(v.quote_available, 2), "n", "inv-quote-" + v.venue, v.quote_available) : td(dash, "n muted"),
+        first ? td(num(v.quote_reserved, 2), "n" + (v.quote_reserved ? " warn" : ""), "inv-quote-held-" + v.venue,
+          v.quote_reserved) : td(dash, "n muted"),
+      ]);
+    })));
   }
 
   function renderFeeds(s) {
