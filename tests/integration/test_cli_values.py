@@ -161,6 +161,8 @@ CASES: list[tuple[list[str], str]] = [
     (["order", "--config", CONFIG, *_ORDER[1:], "--symbol", "XRPUSDT"], "--symbol"),  # not a traded symbol
     # fees
     (["fees", "--config", MISSING], "--config"),
+    # rebalance
+    (["rebalance", "--config", MISSING], "--config"),
     # live
     (["live", "--config", MISSING], "--config"),
     (["live", "--duration", "0"], "--duration"),
