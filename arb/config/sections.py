@@ -104,6 +104,11 @@ class StrategyConfig(ConfigStruct, frozen=True):
             ``min_quote_life_ms``).
         quote_hold_ns: ``maker_taker``: the longest a refused quote holds its side back when the view
             never shows a book that would have refused it, int64 ns (TOML: ``quote_hold_ms``).
+        inventory_skew_bps: How far the entry threshold of each direction moves per unit of inventory
+            imbalance, basis points: the imbalance is the two venues' base holdings' difference in
+            full pairs (``(base0 - base1) / (2 x max_order_size)``); the direction that restores
+            balance needs that much less (never below breaking even after fees and slippage), the one
+            that drains the short venue that much more; 0, the default: off (docs/inventory.md).
     """
 
     symbol: Annotated[str, Meta(pattern=_SYMBOL, description=_SYMBOL_DOC, extra={"missing": _SYMBOL_MISSING})]
@@ -128,6 +133,7 @@ class StrategyConfig(ConfigStruct, frozen=True):
     quote_hold_ns: Annotated[int, Meta(ge=NS_PER_MS, le=3_600 * NS_PER_S)] = field(
         default=NS_PER_S, name="quote_hold_ms"
     )
+    inventory_skew_bps: Annotated[float, Meta(ge=0, le=10_000)] = 0.0
 
     def _rules(self) -> None:
         if not self.maker_venues:
