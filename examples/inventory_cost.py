@@ -40,8 +40,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="folder for the tapes (default: a temporary one)")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="inventory-cost-"))
-    print("| run | pairs | missed for balance | last pair (s) | transfers | transfer fees (BTC / USDT) "
-          "| in transit at end (BTC) | BTC held at end (Binance / Bybit) | cash from the fills, fees paid (USDT) |")
+    print(
+        "| run | pairs | missed for balance | last pair (s) | transfers | transfer fees (BTC / USDT) "
+        "| in transit at end (BTC) | BTC held at end (Binance / Bybit) | cash from the fills, fees paid (USDT) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, (strategy, backtest) in RUNS.items():
         result = run_backtest(load_config(write_one_sided(out / name, strategy, backtest)))
@@ -51,9 +53,11 @@ def main() -> None:
         btc = inv["assets"]["BTC"]
         held = inv["balances"]
         cash = float((-fills["side"] * fills["price"] * fills["qty"] - fills["fee"]).sum())
-        print(f"| {name} | {result.kernel_state['pairs']} | {inv['missed_for_balance']} | {last:.2f} | "
-              f"{inv['transfers']} | {btc['fees']:.4f} ({inv['transfer_fees_quote']:.2f} USDT) | "
-              f"{btc['in_transit']:.4f} | {held['binance']['BTC']:.4f} / {held['bybit']['BTC']:.4f} | {cash:.2f} |")
+        print(
+            f"| {name} | {result.kernel_state['pairs']} | {inv['missed_for_balance']} | {last:.2f} | "
+            f"{inv['transfers']} | {btc['fees']:.4f} ({inv['transfer_fees_quote']:.2f} USDT) | "
+            f"{btc['in_transit']:.4f} | {held['binance']['BTC']:.4f} / {held['bybit']['BTC']:.4f} | {cash:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -57,7 +57,6 @@ from arb.backtest.hbt_orders import (
 )
 from arb.backtest.hbt_quotes import ANSWER_FILLED, ANSWER_NONE, cancel_sent, quote_answer, quote_sent
 from arb.backtest.loop_state import Account, Tape
-from arb.backtest.transfers import ASSET_BASE, ASSET_QUOTE, TRANSFER_NONE, held_value, move_inventory
 from arb.backtest.taker_fills import (
     answer_orders,
     arrive_orders,
@@ -68,6 +67,7 @@ from arb.backtest.taker_fills import (
     send_order,
     unknown_per_venue,
 )
+from arb.backtest.transfers import ASSET_BASE, ASSET_QUOTE, TRANSFER_NONE, held_value, move_inventory
 from arb.execution.liquidity import SWEEP_LEVELS, TAKEN_SLOTS
 from arb.execution.risk import position_at, update_equity, value_px
 from arb.strategy.kernel import may_act

@@ -711,8 +711,10 @@ def inventory_figures(
             "fees_quote": float(booked[B_FEE_QUOTE]),
             "transit_s": float(booked[B_TRANSIT_NS]) / NS_PER_S,
             "in_transit": float(inventory.transit[s, 0, asset] + inventory.transit[s, 1, asset]),
-            "moved_by_venue": {venue.name: float(inventory.moved[s, v, asset] + inventory.transit[s, v, asset])
-                               for v, venue in enumerate(config.venues)},  # fmt: skip
+            "moved_by_venue": {
+                venue.name: float(inventory.moved[s, v, asset] + inventory.transit[s, v, asset])
+                for v, venue in enumerate(config.venues)
+            },
         }
     balances: dict[str, dict[str, float]] = {}
     for v, venue in enumerate(config.venues):

@@ -686,7 +686,7 @@ def _consistent_after_transfers(total: Figures, venues: Sequence[Figures], inven
     if total.pnl is None or total.pnl_from_fills is None or any(v.final_mid is None for v in venues):
         return False
     moved = sum(base["moved_by_venue"][v.name] * (v.final_mid or 0.0) + quote["moved_by_venue"][v.name] for v in venues)
-    return abs(total.pnl - (total.pnl_from_fills + moved)) <= PNL_TOLERANCE
+    return bool(abs(total.pnl - (total.pnl_from_fills + moved)) <= PNL_TOLERANCE)
 
 
 def entry_thresholds(config: AppConfig) -> dict[str, dict[str, Any]]:

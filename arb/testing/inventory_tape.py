@@ -22,7 +22,9 @@ ONE_SIDED_DAY = dt.date(2024, 3, 4)
 _DURATION_MS = 12_000
 
 
-def write_one_sided(folder: Path, strategy: dict[str, Any] | None = None, backtest: dict[str, Any] | None = None) -> Path:
+def write_one_sided(
+    folder: Path, strategy: dict[str, Any] | None = None, backtest: dict[str, Any] | None = None
+) -> Path:
     """Write the tape in ``folder``/recordings and its configuration in ``folder``; ``strategy`` and
     ``backtest`` merge into those sections (TOML spelling: ``{"inventory_skew_bps": 4.0}``). Returns
     the path of ``arbitrage.toml``."""

@@ -3,11 +3,11 @@
 
 Bybit's bid keeps jumping 45 bps over Binance's ask (buy Binance, sell Bybit: 23 bps net), and now and
 then Bybit's ask dips 24 bps under Binance's bid (the way back: 2 bps net, short of ``min_spread_bps``
-= 5). Each venue starts with 0.05 BTC; pairs are 0.01 BTC. Without a policy Bybit's base runs out after five pairs and every later
-opportunity is missed for want of balance; with the inventory skew the way back clears its lowered
-threshold and refills Bybit, so trading lasts; with a transfer policy Binance sends base over and
-trading goes on, the fee and delay booked. At zero latency the skewed kernel decides alike in the
-backtest and the dry run.
+= 5). Each venue starts with 0.05 BTC; pairs are 0.01 BTC. Without a policy Bybit's base runs out
+after five pairs and every later opportunity is missed for want of balance; with the inventory skew
+the way back clears its lowered threshold and refills Bybit, so trading lasts; with a transfer policy
+Binance sends base over and trading goes on, the fee and delay booked. At zero latency the skewed
+kernel decides alike in the backtest and the dry run.
 """
 
 from __future__ import annotations
