@@ -21,7 +21,10 @@ import pytest
 from arb.backtest.run import BacktestResult, run_backtest
 from arb.config import AppConfig, load_config
 from arb.parity.against_dry_run import run_parity, zero_latency
+from arb.reports.summary import run_summary
+from arb.reports.valuation import InitialBalances
 from arb.strategy.types import BUY
+from arb.sweep.runner import figures_of
 from arb.testing.inventory_tape import write_one_sided
 
 
@@ -64,7 +67,8 @@ def test_the_skew_refills_the_short_venue_on_the_way_back_so_trading_lasts(tmp_p
 
 def test_a_threshold_policy_keeps_trading_and_books_the_fees_and_the_delay(tmp_path: Path) -> None:
     plain = run_backtest(one_sided_tape(tmp_path / "plain"))
-    moved = run_backtest(one_sided_tape(tmp_path / "moved", backtest=THRESHOLD))
+    config = one_sided_tape(tmp_path / "moved", backtest=THRESHOLD)
+    moved = run_backtest(config)
     inv = moved.inventory
     btc = inv["assets"]["BTC"]
     assert pairs(moved) > pairs(plain) + 3
@@ -81,6 +85,13 @@ def test_a_threshold_policy_keeps_trading_and_books_the_fees_and_the_delay(tmp_p
     usdt = inv["assets"]["USDT"]
     held_quote = inv["balances"]["binance"]["USDT"] + inv["balances"]["bybit"]["USDT"]
     assert 200_000.0 + cash - usdt["fees"] == pytest.approx(held_quote + usdt["in_transit"], abs=1e-6)
+    # the report's PnL check counts what moved, and a sweep's point shows the same figures
+    figures, _ = figures_of(config, moved)
+    assert (figures["missed_for_balance"], figures["transfers"]) == (inv["missed_for_balance"], inv["transfers"])
+    assert figures["transfer_fees"] == inv["transfer_fees_quote"]
+    summary = run_summary(config, moved.fills, moved.equity, InitialBalances.of_symbols([moved.initial_base],
+                          moved.initial_quote), {}, inventory=inv)  # fmt: skip
+    assert summary.pnl_consistent and summary.to_dict()["inventory"]["transfers"] == inv["transfers"]
 
 
 def test_the_skewed_kernel_decides_alike_in_the_backtest_and_the_dry_run(tmp_path: Path) -> None:

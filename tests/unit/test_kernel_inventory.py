@@ -3,6 +3,8 @@ whose answer is worked out here (the books and parameters of tests/unit/test_ker
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from arb.strategy.kernel import inventory_imbalance, skewed_bps
@@ -53,3 +55,20 @@ def test_a_pair_left_out_for_want_of_balance_is_counted() -> None:
     assert len(run(view(ASKS0, [(60150.0, 1.0)], base=(10.0, 0.0)), params(), state)) == 0
     assert len(run(view(ASKS0, BIDS1, base=(10.0, 0.03)), params(), state)) == 2
     assert state[0]["missed_for_balance"] == 2
+
+
+def test_a_sweep_grid_varies_the_inventory_keys_and_reports_their_figures(tmp_path: Path) -> None:
+    from arb.config import load_config
+    from arb.sweep import FIGURES, load_grid
+    from arb.testing.configs import write_config_files
+
+    config = load_config(write_config_files(tmp_path))
+    grid_file = tmp_path / "grid.toml"
+    grid_file.write_text('[grid]\n"strategy.inventory_skew_bps" = [0, 4]\n"backtest.transfer_policy" = ["none", '
+                         '"threshold"]\n"backtest.transfer_delay_base_s" = [0.5]\n')  # fmt: skip
+    grid = load_grid(grid_file, config)
+    last = grid.config_at(config, grid.points()[-1])
+    assert len(grid.points()) == 4
+    assert (last.strategy.inventory_skew_bps, last.backtest.transfer_policy) == (4.0, "threshold")
+    assert last.backtest.transfer_delay_base_ns == 500_000_000
+    assert {"missed_for_balance", "transfers", "transfer_fees"} <= set(FIGURES)
