@@ -67,6 +67,7 @@ from arb.backtest.taker_fills import (
     send_order,
     unknown_per_venue,
 )
+from arb.backtest.transfers import ASSET_BASE, ASSET_QUOTE, TRANSFER_NONE, held_value, move_inventory
 from arb.execution.liquidity import SWEEP_LEVELS, TAKEN_SLOTS
 from arb.execution.risk import position_at, update_equity, value_px
 from arb.strategy.kernel import may_act
@@ -195,6 +196,7 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
     cfg = settings[0]
     stale_after = cfg["stale_after_ns"]
     init_quote = cfg["init_quote"]
+    moving = cfg["transfer_policy"] != TRANSFER_NONE
     n_symbols = views.shape[0]
     waiting = False
     for a in range(open_count.shape[0]):
@@ -215,6 +217,8 @@ def _observe(now: int, views: Any, run: Any, tape: Any, account: Any, orders: An
             start = init_quote[v] if s == 0 else 0.0
             px = value_px(mark, last_mid, s, v)
             eq_venue[s, v] = start + cash[s, v] + (init_base[s, v] + view[v]["position"]) * px
+            if moving:  # what transfers sent there, or took away
+                eq_venue[s, v] += held_value(run.inventory, s, v, px)
         # drawdown is measured on trading PnL: the starting coins' price moves are not losses
         pnl = (cash[s, 0] + cash[s, 1] + view[0]["position"] * value_px(mark, last_mid, s, 0)
                + view[1]["position"] * value_px(mark, last_mid, s, 1))  # fmt: skip
@@ -328,9 +332,9 @@ def _perp_step(now: int, views: Any, run: Any, account: Any, perp: Any, outs: An
                 views[s][v]["funding_rate"] = est_rate[e0 + j]
                 views[s][v]["next_funding_ns"] = est_next[e0 + j]
                 views[s][v]["funding_interval_ns"] = est_interval[e0 + j]
-    if booked:  # every view's quote balance: the venue's, every symbol's cash on it
+    if booked:  # every view's quote balance: the venue's, every symbol's cash on it, what transfers moved
         for v in range(2):
-            quote = init_quote[v]
+            quote = init_quote[v] + run.inventory.moved[0, v, ASSET_QUOTE]
             for o in range(views.shape[0]):
                 quote = quote + cash[o, v]
             for o in range(views.shape[0]):
@@ -393,6 +397,10 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     :class:`~arb.backtest.run.Loop`): at each decision point the settlements due are booked into
     ``funding`` and the cash, and positions on a linear venue are valued at its mark price.
 
+    Transfers (``settings.transfer_policy``, ``run.inventory``; :mod:`arb.backtest.transfers`): at each
+    decision point, once the views' balances are current, the transfers due arrive and a venue short
+    of an asset is sent more; the balances the kernel sees and the equity include what moved.
+
     ``bt`` is hftbacktest's backtester by its address (``hbt.ptr``; :mod:`arb.backtest.hbt_abi` calls it, so
     this loop is compiled once and then loaded from Numba's cache). The state comes as named records,
     one per concern (:mod:`arb.backtest.loop_state`; :meth:`arb.backtest.run.Loop.run` builds them):
@@ -430,6 +438,8 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
     same_time = 0  # steps in a row without time passing (orders answered at once with zero latency)
     last_now = bt_current_timestamp(bt)
     fresh = True  # positions and balances must be read again (start, or after a fill)
+    transfers = settings[0]["transfer_policy"] != TRANSFER_NONE  # the backtest moves inventory
+    moved = run.inventory.moved
     maker = False  # a symbol quotes (the maker_taker style)
     for s in range(n_symbols):
         if params[s]["style"] != STYLE_TAKER:
@@ -502,7 +512,12 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
                             quote = quote + cash[o, v]
                         views[s][v]["base_balance"] = init_base[s, v] + views[s][v]["position"]
                         views[s][v]["quote_balance"] = quote
+                        if transfers:  # what transfers moved to or from the venue
+                            views[s][v]["base_balance"] += moved[s, v, ASSET_BASE]
+                            views[s][v]["quote_balance"] += moved[0, v, ASSET_QUOTE]
                 fresh = False
+            if transfers:
+                move_inventory(now, views, settings, run.inventory)
             if perp_on:
                 _perp_step(now, views, run, account, perp, outs)
             _observe(now, views, run, tape, account, orders, risk, outs)
@@ -577,6 +592,8 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (_ticks, (ts, ts, loop.counters, i64, flags)),
         (_observe, (i64, loop.views, run, tape, account, orders, symbols.risk, outs)),
         (_perp_step, (i64, loop.views, run, account, perp, outs)),
+        (move_inventory, (i64, loop.views, loop.settings, run.inventory)),
+        (held_value, (run.inventory, i64, i64, 0.0)),
         (_call_kernel, (i64, i64, loop.views, symbols.kernel, symbols.risk, loop.counters, loop.calls)),
         (_log_sent, (i64, i64, i64, i64, symbols, loop.counters, flags, loop.sent)),
         (latencies, (run, i64, i64)),

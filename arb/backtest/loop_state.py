@@ -11,7 +11,7 @@ them (asset ``a``'s rows are ``[off[a], off[a + 1])``).
 
 from __future__ import annotations
 
-__all__ = ["Account", "Orders", "Outs", "Perp", "Run", "Symbols", "Tape"]
+__all__ = ["Account", "Inventory", "Orders", "Outs", "Perp", "Run", "Symbols", "Tape"]
 
 from typing import Any, NamedTuple
 
@@ -81,6 +81,26 @@ class Run(NamedTuple):
     """Per asset, the decimals of its tick (a fill's price is rounded to them)."""
     measured: Any
     """The venues' measured order latencies, ``(rows, offsets)`` (:func:`arb.backtest.taker_fills.latencies`)."""
+    inventory: Any
+    """What the transfer policy moved between the venues (:class:`Inventory`)."""
+
+
+class Inventory(NamedTuple):
+    """The transfers between the venues (:mod:`arb.backtest.transfers`). An asset index is 0 for a symbol's
+    base, 1 for the quote; the quote, one balance per venue shared by every symbol, is kept in symbol 0's
+    row."""
+
+    moved: Array
+    """Per (symbol, venue, asset), what transfers added to the balance there (sent: negative, fee
+    included; arrived: positive)."""
+    transit: Array
+    """Per (symbol, venue, asset), what is on its way there (0: nothing)."""
+    due: Array
+    """Per (symbol, venue, asset), the local time it arrives."""
+    booked: Array
+    """Per (symbol, asset), ``[transfers, fees paid (that asset's units), time in transit (ns)]``."""
+    movable: Array
+    """Per symbol, 1 when its base may move (spot on both venues; a linear venue holds no base)."""
 
 
 class Symbols(NamedTuple):

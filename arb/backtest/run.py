@@ -25,6 +25,7 @@ __all__ = [
     "build_hbt",
     "compile_loop",
     "decision_points",
+    "inventory_figures",
     "loop_cached",
     "run_backtest",
     "run_session",
@@ -64,9 +65,21 @@ from arb.backtest.hbt_orders import (
     C_SENT,
     N_COUNTERS,
 )
-from arb.backtest.loop_state import Orders, Outs, Perp, Run, Symbols, Tape
+from arb.backtest.loop_state import Inventory, Orders, Outs, Perp, Run, Symbols, Tape
 from arb.backtest.order_latency import load_measured, measured_path
 from arb.backtest.taker_fills import FLIGHT_DTYPE
+from arb.backtest.transfers import (
+    ASSET_BASE,
+    ASSET_QUOTE,
+    B_COUNT,
+    B_FEE,
+    B_FEE_FROM_0,
+    B_FEE_QUOTE,
+    B_TRANSIT_NS,
+    TRANSFER_NONE,
+    TRANSFER_THRESHOLD,
+    new_inventory,
+)
 from arb.config import AppConfig, BacktestConfig, VenueConfig
 from arb.events import NS_PER_S
 from arb.execution.leg_faults import make_leg_faults
@@ -149,6 +162,9 @@ class BacktestResult:
     """FUNDING_DTYPE: every funding payment booked (perpetuals), its own line beside the fills."""
     day_marks: list[BoundaryMark] = field(default_factory=list)
     """The books' mids at each UTC midnight inside the data (what the report values positions at)."""
+    inventory: dict[str, Any] = field(default_factory=dict)
+    """What inventory cost (:func:`inventory_figures`): pairs missed for want of balance, the transfers
+    made, their fees and time in transit, what is still on its way and each venue's balances at the end."""
 
 
 def decision_points(book_ts: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -372,7 +388,15 @@ class Loop:
         )
         self.settings = np.zeros(1, BACKTEST_RUN_DTYPE)
         """The loop's settings (one ``BACKTEST_RUN_DTYPE`` record)."""
+        spot = all(v.market == "spot" for v in venues)  # a linear venue holds no base to move
+        self.inventory = new_inventory([int(spot)] * n_sym)
+        """What the transfer policy moved between the venues (:mod:`arb.backtest.transfers`)."""
         cfg = self.settings[0]
+        bt = config.backtest
+        cfg["transfer_policy"] = TRANSFER_THRESHOLD if bt.transfer_policy == "threshold" else TRANSFER_NONE
+        cfg["transfer_threshold"] = bt.transfer_threshold
+        cfg["transfer_fee"] = (bt.transfer_fee_base, bt.transfer_fee_quote)
+        cfg["transfer_delay_ns"] = (bt.transfer_delay_base_ns, bt.transfer_delay_quote_ns)
         cfg["end_ns"] = session.end_ns
         cfg["stale_after_ns"] = config.risk.stale_after_ns
         cfg["equity_interval_ns"] = _EQUITY_INTERVAL_NS
@@ -386,7 +410,7 @@ class Loop:
     def _state(self) -> tuple[Perp, Run, Symbols, Orders, Outs]:
         # _run_loop's arguments after ``hbt``, ``until_ns`` and ``tape`` (see there), the buffers as they are now.
         run = Run(self.settings, self.counters, self.leg_faults, self.init_base, self.last_mid, self.price_decimals,
-                  self.measured)  # fmt: skip
+                  self.measured, self.inventory)  # fmt: skip
         symbols = Symbols((self.params, self.kstate, self.intents), (self.limits, self.rstate, self.srisk), self.views)
         orders = Orders(self.flight, self.quotes, self.taken, self.own)
         outs = Outs(self.fills, self.equity, self.calls, self.sent, self.funding)
@@ -661,7 +685,50 @@ def run_session(
         initial_base_by_symbol=base,
         funding=loop.funding[: counters[C_FUNDING]].copy(),
         day_marks=day_marks,
+        inventory=inventory_figures(config, loop.views, loop.inventory, kernel_states),
     )
+
+
+def inventory_figures(
+    config: AppConfig, views: np.ndarray[Any, Any], inventory: Inventory, kernel_states: Sequence[dict[str, int]]
+) -> dict[str, Any]:
+    """What inventory cost a run, as summary.json's ``inventory`` holds it: the transfer policy, the
+    decisions that sent no pair for want of balance (``missed_for_balance``, every symbol's), the
+    transfers per asset (``transfers``, ``fees`` in the asset, ``fees_quote`` valued when paid,
+    ``transit_s`` summed, ``in_transit`` at the end), their totals, and each venue's balances at the end
+    (``balances``: per venue, per asset; what is on its way is in neither venue's)."""
+    quote = quote_currency(config.strategy.symbol)
+    names = config.symbol_names
+    assets: dict[str, dict[str, Any]] = {}
+    rows = [(s, ASSET_BASE, name[: len(name) - len(quote)] or name) for s, name in enumerate(names)]
+    for s, asset, label in [*rows, (0, ASSET_QUOTE, quote)]:  # the quote, one balance a venue: symbol 0's row
+        booked = inventory.booked[s, asset]
+        from0 = float(booked[B_FEE_FROM_0])
+        assets[label] = {
+            "transfers": int(booked[B_COUNT]),
+            "fees": float(booked[B_FEE]),
+            "fees_by_venue": {config.venues[0].name: from0, config.venues[1].name: float(booked[B_FEE]) - from0},
+            "fees_quote": float(booked[B_FEE_QUOTE]),
+            "transit_s": float(booked[B_TRANSIT_NS]) / NS_PER_S,
+            "in_transit": float(inventory.transit[s, 0, asset] + inventory.transit[s, 1, asset]),
+            "moved_by_venue": {
+                venue.name: float(inventory.moved[s, v, asset] + inventory.transit[s, v, asset])
+                for v, venue in enumerate(config.venues)
+            },
+        }
+    balances: dict[str, dict[str, float]] = {}
+    for v, venue in enumerate(config.venues):
+        held = {name[: len(name) - len(quote)] or name: float(views[s][v]["base_balance"])
+                for s, name in enumerate(names)}  # fmt: skip
+        balances[venue.name] = {**held, quote: float(views[0][v]["quote_balance"])}
+    return {
+        "transfer_policy": config.backtest.transfer_policy,
+        "missed_for_balance": sum(int(state.get("missed_for_balance", 0)) for state in kernel_states),
+        "transfers": sum(int(a["transfers"]) for a in assets.values()),
+        "transfer_fees_quote": sum(float(a["fees_quote"]) for a in assets.values()),
+        "assets": assets,
+        "balances": balances,
+    }
 
 
 def _midnight_stops(decision_ts: np.ndarray[Any, Any], start_ns: int, end_ns: int) -> list[tuple[int, int]]:

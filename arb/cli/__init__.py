@@ -256,6 +256,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         funding=result.funding,
         day_marks=result.day_marks,
         calls=result.calls,
+        inventory=result.inventory,
     )
     orders = backtest_orders(result.sent, result.fills, result.counters["submit_errors"], config.venues)
     paths = write_report(out, summary, result.fills, result.equity, funding=result.funding, orders=orders)

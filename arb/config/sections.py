@@ -104,6 +104,11 @@ class StrategyConfig(ConfigStruct, frozen=True):
             ``min_quote_life_ms``).
         quote_hold_ns: ``maker_taker``: the longest a refused quote holds its side back when the view
             never shows a book that would have refused it, int64 ns (TOML: ``quote_hold_ms``).
+        inventory_skew_bps: How far the entry threshold of each direction moves per unit of inventory
+            imbalance, basis points: the imbalance is the two venues' base holdings' difference in
+            full pairs (``(base0 - base1) / (2 x max_order_size)``); the direction that restores
+            balance needs that much less (never below breaking even after fees and slippage), the one
+            that drains the short venue that much more; 0, the default: off (docs/inventory.md).
     """
 
     symbol: Annotated[str, Meta(pattern=_SYMBOL, description=_SYMBOL_DOC, extra={"missing": _SYMBOL_MISSING})]
@@ -128,6 +133,7 @@ class StrategyConfig(ConfigStruct, frozen=True):
     quote_hold_ns: Annotated[int, Meta(ge=NS_PER_MS, le=3_600 * NS_PER_S)] = field(
         default=NS_PER_S, name="quote_hold_ms"
     )
+    inventory_skew_bps: Annotated[float, Meta(ge=0, le=10_000)] = 0.0
 
     def _rules(self) -> None:
         if not self.maker_venues:
@@ -333,6 +339,18 @@ class BacktestConfig(ConfigStruct, frozen=True):
             shared between the queue ahead and behind by ``x ** queue_power``), ``"log"``, ``"log2"``
             (by ``log(1 + x)``). Quotes fill whole once the queue ahead is gone.
         queue_power: The exponent of the ``power`` models (default 3).
+        transfer_policy: How the backtest moves inventory between the venues: ``"none"`` (the default:
+            never; a venue short of an asset stops the direction that needs it) or ``"threshold"``: when
+            a venue's share of an asset (a symbol's base on spot, or the quote) falls below
+            ``transfer_threshold``, the other venue sends what evens the two out, paying the asset's
+            fee at once; it arrives the asset's delay later (docs/inventory.md).
+        transfer_threshold: ``threshold``: the share of an asset's holdings (both venues' and what is
+            on its way) below which a venue is sent more.
+        transfer_fee_base: The fee of one transfer of a symbol's base asset, base units.
+        transfer_fee_quote: The fee of one transfer of the quote asset, quote currency.
+        transfer_delay_base_ns: How long a transfer of base takes to arrive, int64 ns (TOML:
+            ``transfer_delay_base_s``, fractional seconds allowed).
+        transfer_delay_quote_ns: The same for the quote (TOML: ``transfer_delay_quote_s``).
     """
 
     recordings: Path = Path("../recordings")
@@ -341,6 +359,16 @@ class BacktestConfig(ConfigStruct, frozen=True):
     initial_equity_check: bool = True
     queue_model: Literal["risk_averse", "power", "power2", "power3", "log", "log2"] = "risk_averse"
     queue_power: Annotated[float, Meta(gt=0, le=10)] = 3.0
+    transfer_policy: Literal["none", "threshold"] = "none"
+    transfer_threshold: Annotated[float, Meta(gt=0, lt=0.5)] = 0.25
+    transfer_fee_base: NonNegative = 0.0
+    transfer_fee_quote: NonNegative = 0.0
+    transfer_delay_base_ns: Annotated[int, Meta(ge=0, le=7 * 86_400 * NS_PER_S), FRACTIONAL] = field(
+        default=0, name="transfer_delay_base_s"
+    )
+    transfer_delay_quote_ns: Annotated[int, Meta(ge=0, le=7 * 86_400 * NS_PER_S), FRACTIONAL] = field(
+        default=0, name="transfer_delay_quote_s"
+    )
 
 
 class HistoryConfig(ConfigStruct, frozen=True):

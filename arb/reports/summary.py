@@ -216,6 +216,9 @@ class Summary:
             (:func:`boundary_marks`; :func:`run_summary` fills them, :func:`summarize` does not).
         maker: The quotes' figures when the run quoted (the ``maker_taker`` style) and the driver gave
             its intents and kernel calls (:func:`~arb.reports.maker.maker_figures`).
+        inventory: What inventory cost the run, when the driver says (a backtest:
+            :func:`arb.backtest.run.inventory_figures`): pairs missed for want of balance, transfers,
+            their fees and time in transit, each venue's balances at the end.
     """
 
     total: Figures
@@ -230,6 +233,7 @@ class Summary:
     symbols: tuple[SymbolSummary, ...] = ()
     marks: tuple[BoundaryMark, ...] = ()
     maker: MakerFigures | None = None
+    inventory: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """What summary.json holds: JSON-safe (no NaN, ints as ints), keys in a stable order; with
@@ -240,6 +244,7 @@ class Summary:
             "schema": SCHEMA_VERSION,
             **_figures_dict(self),
             "risk": self.risk.to_dict(),
+            **({"inventory": jsonable(self.inventory)} if self.inventory is not None else {}),
             **({"maker": self.maker.to_dict()} if self.maker is not None else {}),
             **({"symbols": {sym.name: sym.to_dict() for sym in self.symbols}} if self.symbols else {}),
             "initial": self.initial.to_dict(),
@@ -623,6 +628,7 @@ def run_summary(
     funding: Array | None = None,
     day_marks: Sequence[BoundaryMark] | None = None,
     calls: Array | None = None,
+    inventory: Mapping[str, Any] | None = None,
 ) -> Summary:
     """What a driver (``arb backtest``, ``arb dry-run``, ``arb live``, a sweep) calls at the end of a
     run of ``config``: :func:`summarize` with the leg-risk figures (when ``sent``, the intents sent,
@@ -637,6 +643,9 @@ def run_summary(
             :func:`boundary_marks`); None: taken from the equity samples.
         calls: ``DECISION_DTYPE`` rows, the kernel calls; with ``sent`` holding quotes, the quotes'
             figures (``maker``) are built from them.
+        inventory: What inventory cost the run (:attr:`Summary.inventory`), stored as it is. Transfer
+            fees leave the equity but no fill: the PnL check counts them (the quote fees, and the base
+            fees at the final mid).
     """
     n = len(config.symbols)
     flags = [int(f) for f in kernel_flags] or [0] * n
@@ -661,7 +670,23 @@ def run_summary(
     if sent is not None and calls is not None and (sent["kind"] == INTENT_QUOTE).any():
         maker = maker_figures(fills, sent, calls)
     meta = MappingProxyType({**summary.meta, "entry": entry_thresholds(config)})
-    return dataclasses.replace(summary, marks=boundary_marks(equity, n, day_marks), maker=maker, meta=meta)
+    consistent = summary.pnl_consistent
+    if inventory is not None and inventory.get("transfers", 0) > 0 and n == 1:
+        consistent = _consistent_after_transfers(summary.total, summary.venues, inventory)
+    return dataclasses.replace(summary, marks=boundary_marks(equity, n, day_marks), maker=maker, meta=meta,
+                               inventory=inventory, pnl_consistent=consistent)  # fmt: skip
+
+
+def _consistent_after_transfers(total: Figures, venues: Sequence[Figures], inventory: Mapping[str, Any]) -> bool:
+    # The PnL check of a one-symbol run that moved inventory: the equity holds, beside the fills' cash
+    # and positions, what transfers added to each venue or took from it (on its way: the receiving
+    # venue's; fees gone), the base at that venue's final mid. ``inventory["assets"]``: the base, then
+    # the quote.
+    base, quote = list(inventory["assets"].values())
+    if total.pnl is None or total.pnl_from_fills is None or any(v.final_mid is None for v in venues):
+        return False
+    moved = sum(base["moved_by_venue"][v.name] * (v.final_mid or 0.0) + quote["moved_by_venue"][v.name] for v in venues)
+    return bool(abs(total.pnl - (total.pnl_from_fills + moved)) <= PNL_TOLERANCE)
 
 
 def entry_thresholds(config: AppConfig) -> dict[str, dict[str, Any]]:

@@ -46,6 +46,13 @@ What it does, in order of priority:
    which the held imbalance would pay, the inventory rule leans back: a pair that shrinks the
    imbalance (to flat at most) only has to lose less than the payment it avoids, and none that grows
    it is opened.
+6. **Lean on inventory (off unless asked).** With ``inventory_skew_bps`` > 0 the spread each direction
+   must clear moves with the venues' inventory imbalance (:func:`inventory_imbalance`, the difference
+   of their base holdings in full pairs): up by ``inventory_skew_bps`` per unit for the direction that
+   buys where more is held already (it drains the short venue), down as much for the other, never
+   below breaking even after fees and slippage (:func:`skewed_bps`). A decision that sends no pair
+   while a direction's best levels cleared its spread and every cap but a spot balance allowed a
+   pair counts in ``state.missed_for_balance``.
 
 Units: prices in quote currency, quantities in base units, ``*_bps`` basis points, ``*_ns`` int64 ns.
 Inputs are the record arrays of :mod:`arb.strategy.types`; ``params`` and ``state`` are 1-element arrays.
@@ -53,7 +60,7 @@ Inputs are the record arrays of :mod:`arb.strategy.types`; ``params`` and ``stat
 
 from __future__ import annotations
 
-__all__ = ["ceil_to_grid", "decide", "floor_to_grid", "may_act", "takes_orders"]
+__all__ = ["ceil_to_grid", "decide", "floor_to_grid", "inventory_imbalance", "may_act", "skewed_bps", "takes_orders"]
 
 from typing import Any
 
@@ -204,14 +211,67 @@ def _funding_bps(view: Any, p: Any, b: int, s: int, now_ns: int, horizon: int) -
 
 
 @nb.njit(cache=True, nogil=True)
-def _pair_cap(view: Any, p: Any, b: int, s: int) -> float:
-    # Largest pair size allowed by the order size, the per-venue bands and spot holdings.
+def _band_cap(view: Any, p: Any, b: int, s: int) -> float:
+    # Largest pair size allowed by the order size and the per-venue bands (the balances aside).
     cap: float = p["max_order_size"]
     cap = min(cap, p["max_position_size"] - view[b]["position"])
     cap = min(cap, p["max_position_size"] + view[s]["position"])
+    return cap
+
+
+@nb.njit(cache=True, nogil=True)
+def _pair_cap(view: Any, p: Any, b: int, s: int) -> float:
+    # Largest pair size allowed by the order size, the per-venue bands and spot holdings.
+    cap = _band_cap(view, p, b, s)
     if p["market"][s] == MARKET_SPOT:
         cap = min(cap, view[s]["base_balance"])
     return max(cap, 0.0)
+
+
+@nb.njit(cache=True, nogil=True)
+def _short_of_balance(view: Any, p: Any, b: int, s: int, required: float, cap: float) -> bool:
+    # Whether a pair buying on b and selling on s was left out for want of balance alone: the best
+    # levels clear ``required`` for the least quantity both venues take, the order size, the bands and
+    # the rules (``cap``) allow it, the levels show it, but a spot venue lacks the base to sell it or
+    # the quote to buy it.
+    ask = view[b]["ask_px"][0]
+    bid = view[s]["bid_px"][0]
+    if not (ask > 0.0 and bid > 0.0):
+        return False
+    fee_b = p["taker_fee"][b]
+    if (bid - ask) / ask * 1e4 - (fee_b + p["taker_fee"][s]) * 1e4 - p["slippage_bps"] < required:
+        return False
+    lot = p["pair_lot"]
+    need = ceil_to_grid(max(_min_step_qty(p, b, s, ask), lot), lot)
+    if cap + _EPS * lot < need or min(view[b]["ask_qty"][0], view[s]["bid_qty"][0]) + _EPS * lot < need:
+        return False
+    if p["market"][s] == MARKET_SPOT and view[s]["base_balance"] + _EPS * lot < need:
+        return True
+    cost = need * ask * (1.0 + p["slippage_bps"] * 1e-4) * (1.0 + fee_b)
+    return bool(p["market"][b] == MARKET_SPOT and view[b]["quote_balance"] < cost)
+
+
+@nb.njit(cache=True, nogil=True)
+def inventory_imbalance(view: Any, p: Any) -> float:
+    """The venues' inventory imbalance: ``(base0 - base1) / (2 x max_order_size)``, the difference of
+    their base holdings (``base_balance``: on spot the coins held, on a linear venue the position) in
+    full pairs (a pair of ``max_order_size`` moves it by 1). 0: even; > 0: venue 0 holds more."""
+    return float((view[0]["base_balance"] - view[1]["base_balance"]) / (2.0 * p["max_order_size"]))
+
+
+@nb.njit(cache=True, nogil=True)
+def skewed_bps(view: Any, p: Any, b: int, required: float) -> float:
+    """The spread a pair buying on venue ``b`` must clear with the inventory skew: ``required`` plus
+    ``inventory_skew_bps`` x the imbalance (:func:`inventory_imbalance`) for the direction that grows
+    it (buying where more is held already), minus as much for the one that shrinks it, never below
+    breaking even after both fees and the slippage tolerance (0), nor below ``required`` itself when
+    that is below 0. ``inventory_skew_bps`` 0: ``required`` as it is."""
+    skew = p["inventory_skew_bps"]
+    if skew == 0.0:
+        return required
+    lean = skew * inventory_imbalance(view, p)
+    moved = required + lean if b == 0 else required - lean
+    return float(max(moved, min(required, 0.0)))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -334,6 +394,7 @@ def _required_bps(view: Any, p: Any, b: int, s: int, now_ns: int) -> tuple[float
         required = 0.0  # leaning back: breaking even after fees and slippage is enough
     elif grows:
         cap = (threshold - abs(imbalance)) / 2.0  # stop at the band's edge
+    required = skewed_bps(view, p, b, required)
     if p["close_before_funding_ns"] > 0:
         gain = _close_gain_bps(view, p, b, s, now_ns)
         if gain > 0.0 and not grows:  # closing avoids part of a payment: lose less than it saves
@@ -409,6 +470,7 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
     best_qty = 0.0
     best_profit = 0.0
     best_dir = -1
+    short = False  # a direction was left out for want of balance alone
     for d in range(2):
         b = d  # direction 0 buys on venue 0 and sells on 1; direction 1 the reverse
         s = 1 - d
@@ -426,7 +488,12 @@ def decide(view: Any, params: Any, state: Any, now_ns: int, intents: Any) -> int
             best_dir = d
             best_qty = qty
             best_profit = profit
+        elif qty <= 0.0 and not short:
+            band = _band_cap(view, p, b, s)
+            short = _short_of_balance(view, p, b, s, required, band if rule_cap < 0.0 else min(band, rule_cap))
     if best_dir < 0 or best_qty <= 0.0:
+        if short:
+            st["missed_for_balance"] += 1
         return 0
 
     b = best_dir

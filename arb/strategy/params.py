@@ -58,6 +58,7 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     p["quote_tolerance_bps"] = s.quote_tolerance_bps
     p["min_quote_life_ns"] = s.min_quote_life_ns
     p["quote_hold_ns"] = s.quote_hold_ns
+    p["inventory_skew_bps"] = s.inventory_skew_bps
     for v, venue in enumerate(config.venues):
         p["taker_fee"][v] = venue.fees.taker
         p["maker_fee"][v] = venue.fees.maker

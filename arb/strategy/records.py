@@ -128,6 +128,10 @@ BACKTEST_RUN_DTYPE = np.dtype(
         ("taker_fee", "f8", (2,)),
         ("entry_ns", "i8", (2,)),  # per venue: order entry latency
         ("response_ns", "i8", (2,)),  # per venue: order response latency
+        ("transfer_policy", "i8"),  # TRANSFER_NONE / TRANSFER_THRESHOLD (arb.backtest.transfers)
+        ("transfer_threshold", "f8"),  # a venue's share of an asset below which it is sent more
+        ("transfer_fee", "f8", (2,)),  # per asset (0 a symbol's base, 1 the quote): one transfer's fee
+        ("transfer_delay_ns", "i8", (2,)),  # per asset: how long a transfer takes to arrive
     ],
     align=True,
 )

@@ -180,6 +180,7 @@ PARAMS_DTYPE = np.dtype(
         ("min_quote_life_ns", "i8"),  # maker_taker: no re-pricing of a quote younger than this
         ("quote_hold_ns", "i8"),  # maker_taker: the longest a refused quote holds its side back
         ("pair_lot", "f8"),  # a pair's quantity grid: the least common multiple of both venues' lots
+        ("inventory_skew_bps", "f8"),  # entry threshold moved per unit of inventory imbalance; 0: off
     ],
     align=True,
 )
@@ -202,6 +203,7 @@ STATE_DTYPE = np.dtype(
         ("flat_position", "f8", (2,)),  # maker_taker: each venue's position when the net was last flat
         ("quotes", "i8"),  # maker_taker: quotes sent
         ("cancels", "i8"),  # maker_taker: cancels sent
+        ("missed_for_balance", "i8"),  # decisions that sent no pair only because a spot balance was short
     ],
     align=True,
 )

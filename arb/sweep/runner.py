@@ -67,6 +67,9 @@ FIGURES: tuple[str, ...] = (
     "orders",
     "risk_events",
     "hedge_failed",
+    "missed_for_balance",
+    "transfers",
+    "transfer_fees",
 )
 """The figures of one point, in results.csv's order (see :func:`figures_of`)."""
 
@@ -169,7 +172,7 @@ def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any
     out_of_sync = result.out_of_sync_by_symbol or [result.out_of_sync]
     summary = run_summary(
         config, result.fills, result.equity, initial, {"mode": "sweep"}, sent=result.sent, out_of_sync=out_of_sync,
-        kernel_flags=flags, funding=result.funding, calls=result.calls,
+        kernel_flags=flags, funding=result.funding, calls=result.calls, inventory=result.inventory,
     )  # fmt: skip
     total, pairs, risk = summary.total, summary.pairs, summary.risk
     pnl = total.pnl
@@ -196,6 +199,9 @@ def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any
         "orders": result.counters["orders"],
         "risk_events": len(result.risk_events),
         "hedge_failed": any(flags),
+        "missed_for_balance": result.inventory.get("missed_for_balance", 0),
+        "transfers": result.inventory.get("transfers", 0),
+        "transfer_fees": result.inventory.get("transfer_fees_quote", 0.0),
     }
     digest = hashlib.sha256(result.fills.tobytes() + result.equity.tobytes()).hexdigest()[:16]
     return figures, digest

@@ -1,0 +1,101 @@
+"""Inventory across venues in the backtest (issue 45): a generated tape whose basis stays one-sided
+(:mod:`arb.testing.inventory_tape`).
+
+Bybit's bid keeps jumping 45 bps over Binance's ask (buy Binance, sell Bybit: 23 bps net), and now and
+then Bybit's ask dips 24 bps under Binance's bid (the way back: 2 bps net, short of ``min_spread_bps``
+= 5). Each venue starts with 0.05 BTC; pairs are 0.01 BTC. Without a policy Bybit's base runs out
+after five pairs and every later opportunity is missed for want of balance; with the inventory skew
+the way back clears its lowered threshold and refills Bybit, so trading lasts; with a transfer policy
+Binance sends base over and trading goes on, the fee and delay booked. At zero latency the skewed
+kernel decides alike in the backtest and the dry run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from arb.backtest.run import BacktestResult, run_backtest
+from arb.config import AppConfig, load_config
+from arb.parity.against_dry_run import run_parity, zero_latency
+from arb.reports.summary import run_summary
+from arb.reports.valuation import InitialBalances
+from arb.strategy.types import BUY
+from arb.sweep.runner import figures_of
+from arb.testing.inventory_tape import write_one_sided
+
+
+def one_sided_tape(folder: Path, **sections: dict[str, Any]) -> AppConfig:
+    """The one-sided tape (:mod:`arb.testing.inventory_tape`) in ``folder``, its configuration loaded;
+    ``strategy={...}`` and ``backtest={...}`` merge into those sections."""
+    return load_config(write_one_sided(folder, sections.get("strategy"), sections.get("backtest")))
+
+
+THRESHOLD = {"transfer_policy": "threshold", "transfer_threshold": 0.25, "transfer_fee_base": 0.0002,
+             "transfer_delay_base_s": 1.0}  # fmt: skip
+
+
+def pairs(result: BacktestResult) -> int:
+    return int(result.kernel_state["pairs"])
+
+
+def last_pair_s(result: BacktestResult) -> float:
+    return float((result.fills["local_ts"].max() - result.start_ns) / 1e9)
+
+
+def test_without_a_policy_trading_stops_when_bybits_base_runs_out_and_the_misses_are_counted(tmp_path: Path) -> None:
+    result = run_backtest(one_sided_tape(tmp_path))
+    inv = result.inventory
+    assert pairs(result) == 5  # 0.05 BTC on Bybit, 0.01 a pair
+    assert inv["balances"]["bybit"]["BTC"] == pytest.approx(0.0, abs=1e-12)
+    assert inv["missed_for_balance"] == result.kernel_state["missed_for_balance"] > 5
+    assert inv["transfers"] == 0 and inv["transfer_policy"] == "none"
+
+
+def test_the_skew_refills_the_short_venue_on_the_way_back_so_trading_lasts(tmp_path: Path) -> None:
+    plain = run_backtest(one_sided_tape(tmp_path / "plain"))
+    skewed = run_backtest(one_sided_tape(tmp_path / "skew", strategy={"inventory_skew_bps": 4.0}))
+    assert pairs(skewed) > pairs(plain)
+    assert last_pair_s(skewed) > last_pair_s(plain) + 2.0
+    back = skewed.fills[(skewed.fills["venue"] == 1) & (skewed.fills["side"] == BUY)]
+    assert len(back) > 0  # pairs the way back: buying on Bybit, on 2 bps net
+    assert skewed.inventory["missed_for_balance"] < plain.inventory["missed_for_balance"]
+
+
+def test_a_threshold_policy_keeps_trading_and_books_the_fees_and_the_delay(tmp_path: Path) -> None:
+    plain = run_backtest(one_sided_tape(tmp_path / "plain"))
+    config = one_sided_tape(tmp_path / "moved", backtest=THRESHOLD)
+    moved = run_backtest(config)
+    inv = moved.inventory
+    btc = inv["assets"]["BTC"]
+    assert pairs(moved) > pairs(plain) + 3
+    assert btc["transfers"] >= 2 and inv["transfers"] == btc["transfers"]
+    assert btc["fees"] == pytest.approx(0.0002 * btc["transfers"])
+    assert btc["transit_s"] == pytest.approx(1.0 * btc["transfers"])
+    assert inv["transfer_fees_quote"] == pytest.approx(btc["fees"] * 60000.0, rel=0.01)
+    # every unit accounted for: start + what the fills bought or sold - transfer fees = held + on its way
+    fills = moved.fills
+    traded = float(np.sum(fills["side"] * fills["qty"]))
+    held = inv["balances"]["binance"]["BTC"] + inv["balances"]["bybit"]["BTC"]
+    assert 0.1 + traded - btc["fees"] == pytest.approx(held + btc["in_transit"], abs=1e-12)
+    cash = float(np.sum(-fills["side"] * fills["price"] * fills["qty"] - fills["fee"]))
+    usdt = inv["assets"]["USDT"]
+    held_quote = inv["balances"]["binance"]["USDT"] + inv["balances"]["bybit"]["USDT"]
+    assert 200_000.0 + cash - usdt["fees"] == pytest.approx(held_quote + usdt["in_transit"], abs=1e-6)
+    # the report's PnL check counts what moved, and a sweep's point shows the same figures
+    figures, _ = figures_of(config, moved)
+    assert (figures["missed_for_balance"], figures["transfers"]) == (inv["missed_for_balance"], inv["transfers"])
+    assert figures["transfer_fees"] == inv["transfer_fees_quote"]
+    summary = run_summary(config, moved.fills, moved.equity, InitialBalances.of_symbols([moved.initial_base],
+                          moved.initial_quote), {}, inventory=inv)  # fmt: skip
+    assert summary.pnl_consistent and summary.to_dict()["inventory"]["transfers"] == inv["transfers"]
+
+
+def test_the_skewed_kernel_decides_alike_in_the_backtest_and_the_dry_run(tmp_path: Path) -> None:
+    config = one_sided_tape(tmp_path, strategy={"inventory_skew_bps": 4.0})
+    report = run_parity(zero_latency(config), exact=True)
+    assert report.agree, report.describe()
+    assert report.intents[0] >= 14  # more than the five pairs the balance allows without the skew
