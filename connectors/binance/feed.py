@@ -31,10 +31,9 @@ from __future__ import annotations
 __all__ = ["DEFAULT_WEIGHT_LIMIT", "FEED", "BinanceFeed"]
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, Final, Unpack
 from urllib.parse import urlsplit
 
@@ -129,18 +128,8 @@ class BinanceFeed(MarketDataFeed):
     def _ws_ping_interval_s(self) -> float | None:
         return self._feed.ping_interval_ns / NS_PER_S
 
-    @contextlib.asynccontextmanager
-    async def _resources(self) -> AsyncIterator[None]:
-        if self._http is not None:
-            yield
-            return
-        timeout = aiohttp.ClientTimeout(total=self._feed.read_timeout_ns / NS_PER_S)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            self._http = http
-            try:
-                yield
-            finally:
-                self._http = None
+    def _wants_http(self) -> bool:
+        return True  # depth snapshots
 
     def _route(self, payload: bytes) -> SymbolState | None:
         """Route a combined-stream frame by the symbol in its stream name, e.g.

@@ -31,13 +31,11 @@ from __future__ import annotations
 __all__ = ["FEED", "BybitFeed"]
 
 import asyncio
-import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any, Unpack
 
-import aiohttp
 import msgspec
 from websockets.asyncio.client import ClientConnection
 
@@ -93,7 +91,6 @@ class BybitFeed(MarketDataFeed):
         self._resyncs: dict[str, _Resync] = {}
         self._wanted: dict[str, asyncio.Event] = {}
         self._request_ids = itertools.count(1)
-        self._http: aiohttp.ClientSession | None = None
 
     @property
     def subscriptions(self) -> list[str]:
@@ -130,19 +127,8 @@ class BybitFeed(MarketDataFeed):
         for start in range(0, len(self._topics), _MAX_ARGS):
             await self._send(ws, "subscribe", self._topics[start : start + _MAX_ARGS])
 
-    @contextlib.asynccontextmanager
-    async def _resources(self) -> AsyncIterator[None]:
-        # linear: the HTTP session that asks each connection's instruments-info (the funding intervals)
-        if self.market != "linear":
-            yield
-            return
-        timeout = aiohttp.ClientTimeout(total=self._feed.read_timeout_ns / NS_PER_S)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            self._http = http
-            try:
-                yield
-            finally:
-                self._http = None
+    def _wants_http(self) -> bool:
+        return self.market == "linear"  # each connection asks instruments-info (the funding intervals)
 
     def _session_tasks(self, ws: ClientConnection) -> list[Coroutine[Any, Any, None]]:
         self._resyncs = {}

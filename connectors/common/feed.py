@@ -151,6 +151,8 @@ class MarketDataFeed:
 
     venue_id: int = -1
     """``arb.events.BINANCE`` or ``arb.events.BYBIT``; set by the subclass."""
+    _http: aiohttp.ClientSession | None = None
+    """The HTTP session while :meth:`run` runs (:meth:`_wants_http`), or one the caller gave."""
 
     def __init__(
         self,
@@ -244,10 +246,24 @@ class MarketDataFeed:
         """WebSocket-level keepalive pings from the client (``None``: off)."""
         return None
 
+    def _wants_http(self) -> bool:
+        """Whether the feed makes REST requests (Binance: snapshots; linear markets: funding intervals)."""
+        return False
+
     @contextlib.asynccontextmanager
     async def _resources(self) -> AsyncIterator[None]:
-        """Resources that live as long as :meth:`run` (Binance: the HTTP session)."""
-        yield
+        """Resources that live as long as :meth:`run`: the HTTP session, when the feed wants one and the
+        caller gave none."""
+        if self._http is not None or not self._wants_http():
+            yield
+            return
+        timeout = aiohttp.ClientTimeout(total=self._feed.read_timeout_ns / NS_PER_S)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            self._http = http
+            try:
+                yield
+            finally:
+                self._http = None
 
     async def _on_open(self, ws: ClientConnection) -> None:
         """Called once connected, before the first read (Bybit: send the subscriptions)."""
