@@ -304,6 +304,9 @@ class VenueConfig(ConfigStruct, frozen=True):
             would meet another network's (see :meth:`as_traded`).
         order_entry: How ``arb live`` sends order creates and cancels: ``"rest"`` (the default) or
             ``"websocket"`` (the network's ``ws_orders``, with REST as the fallback while it is down).
+        rest_connections: Keep-alive connections ``arb live`` holds open to the REST host for order
+            creates, written the moment a decision is made (0: every create goes through ccxt's own
+            HTTP client, in its order's task, as cancels and queries do).
         api_key, api_secret: Credentials, or ``None`` (backtests and dry runs need none).
         endpoints: ``all_endpoints[market][network]``: where orders go, computed.
         data_endpoints: ``all_endpoints[market][data_network]``: where the market data comes from, computed.
@@ -320,6 +323,7 @@ class VenueConfig(ConfigStruct, frozen=True):
     network: NetworkName = "testnet"
     data_network: _DataNetwork = ""
     order_entry: OrderEntry = "rest"
+    rest_connections: Annotated[int, Meta(ge=0, le=16)] = 2
     account: Account = Account()
     perpetual: PerpetualConfig = PerpetualConfig()
     api_key: Secret | None = None

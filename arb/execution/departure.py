@@ -14,8 +14,10 @@ legs of a pair, a hedge with whatever it hedges); each ``submit`` makes its inte
   first leg of a decision runs its code from cold caches (on a shared 2-core VM its ``submit`` takes 5x
   the second's), so every line moved out of it is taken off both legs' way to the wire.
 - by REST, the request is built and signed in ``submit`` too (the body ccxt's ``create_order`` would
-  send, signed by ccxt); it goes out in its order's task, which only hands it to the HTTP client, as soon
-  as the event loop runs it.
+  send, signed by ccxt) and, while one of the venue's keep-alive REST connections is idle
+  (:mod:`connectors.common.rest_lane`), queued and written as an order WebSocket's request is; else it
+  goes out in its order's task, which only hands it to ccxt's HTTP client, as soon as the event loop
+  runs it.
 
 Every order submitted in one step of the event loop is one :class:`Departure`, which knows when each of
 its orders is on the wire or done without a write (:meth:`Leg.went`); the session awaits
@@ -35,7 +37,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from connectors.common.order_entry import Outgoing, SignedRest
+from connectors.common.order_entry import Outgoing
+from connectors.common.rest_lane import PreparedCreate, RestOutgoing
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +110,7 @@ class Departures:
     def _close(self) -> None:
         self._current = None
 
-    def prepare(self, make: Callable[[], Outgoing | SignedRest | None], leg: Leg) -> Outgoing | SignedRest | None:
+    def prepare(self, make: Callable[[], PreparedCreate | None], leg: Leg) -> PreparedCreate | None:
         """``make()``: an order's request, built and signed: for its order WebSocket (queued for
         :meth:`depart`), or for REST (sent by its task); returned (None: its task builds it)."""
         try:
@@ -115,7 +118,7 @@ class Departures:
         except Exception as error:  # noqa: BLE001 - a bug building it must not lose the order: its task sends it
             log.error("preparing an order's request raised %r: its task builds it", error)
             return None
-        if isinstance(outgoing, Outgoing):
+        if isinstance(outgoing, (Outgoing, RestOutgoing)):
 
             def write() -> None:
                 outgoing.write()

@@ -39,9 +39,10 @@ from arb.execution.venue_account import AccountReads
 from arb.execution.venue_errors import VenueSetup, venue_error
 from arb.execution.wire_trace import WireRecord, WireTrace, failure_reason
 from arb.waiting import Conditions
-from connectors.common.order_entry import OrderEntry, Outgoing, SignedRest
+from connectors.common.order_entry import OrderEntry
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 from connectors.common.private import Market, MarketAssets, OrderRequest, PrivateVenue, Stream
+from connectors.common.rest_lane import PreparedCreate, RestLane
 from connectors.registry import private_venue
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,8 @@ class VenueExecutor(AccountReads, LateFills):
         """What a failure message points at (the key's variables, the URLs, the venue file)."""
         self.order_entry: OrderEntry | None = None
         """The order WebSocket (``order_entry = "websocket"``); ``wire_*``: the record of a request over it."""
+        self.rest_lane: RestLane | None = None
+        """Keep-alive REST connections for creates (``rest_connections`` > 0; None: ccxt's client sends them)."""
         self.wire_written, self.wire_answered = WireTrace.note_written, WireTrace.note_answer
         self.departures = Departures()  # one decision's orders leave together (arb.execution.departure)
         self.guard = RateGuard(venue, clock, rate_use=self.adapter.rate_use, headroom=settings.rate_headroom)
@@ -415,7 +418,7 @@ class VenueExecutor(AccountReads, LateFills):
         self.departures.after(functools.partial(self._follow, order, leg, outgoing))
         return order
 
-    def _follow(self, order: LiveOrder, leg: Leg, outgoing: Outgoing | SignedRest | None) -> None:
+    def _follow(self, order: LiveOrder, leg: Leg, outgoing: PreparedCreate | None) -> None:
         # A submitted order, its decision's writes done: the task that sends it by REST (or awaits the
         # order WebSocket's answer), and the counts and waiters told
         task = asyncio.get_running_loop().create_task(self._send(order, leg, outgoing), name=f"send-{order.client_id}")
@@ -434,9 +437,7 @@ class VenueExecutor(AccountReads, LateFills):
             reduce_only=order.reduce_only,
         )
 
-    async def _send(
-        self, order: LiveOrder, leg: Leg | None = None, outgoing: Outgoing | SignedRest | None = None
-    ) -> None:
+    async def _send(self, order: LiveOrder, leg: Leg | None = None, outgoing: PreparedCreate | None = None) -> None:
         rec = self.trace.record()
         rec.on_written = lambda: failpoint("request_written")
         if leg is not None:

@@ -43,6 +43,7 @@ from msgspec.structs import replace
 
 from arb.config import AppConfig, VenueConfig
 from arb.errors import ArbError, ConfigError
+from connectors.common.rest_lane import RestLane
 
 if TYPE_CHECKING:  # ccxt, aiohttp and SQLAlchemy load only when a command trades (``arb --help`` stays quick)
     from arb.execution.journaling import ExecutionJournal
@@ -144,6 +145,16 @@ _GRIDS = ("tick_size", "lot_size")
 """The rules whose difference changes an order: the executor rounds a price or quantity to the venue's."""
 
 
+_PROXY_SETTINGS = ("proxyUrl", "proxy_url", "httpProxy", "http_proxy", "httpsProxy", "https_proxy", "socksProxy",
+                   "socks_proxy", "aiohttp_proxy", "proxy")  # fmt: skip
+"""ccxt's proxy settings: a client given one sends every create through ccxt's HTTP client (the REST lane
+connects directly)."""
+
+
+def _proxied(exchange: Any) -> bool:
+    return any(getattr(exchange, name, None) for name in _PROXY_SETTINGS)
+
+
 def _compare_rules(config: AppConfig, v: int, rules: dict[str, dict[str, tuple[str, str]]]) -> list[tuple[str, str]]:
     # Each symbol's trading rules as venue v states them against the configuration's: the venue file's
     # [instrument] (the first symbol; overridden in [symbols.<SYMBOL>.<venue>]) or [symbols.<SYMBOL>.<venue>].
@@ -240,6 +251,15 @@ async def trading_session(
                     request_timeout_ms=config.live.request_timeout_ns // 1_000_000,
                 )
                 await executor.order_entry.start()  # says in the log whether orders go over it
+            if order_entry and venue.rest_connections and not _proxied(exchange):
+                executor.rest_lane = RestLane(
+                    venue.endpoints.rest,
+                    name=f"{venue.name} {venue.market}",
+                    size=venue.rest_connections,
+                    request_timeout_s=config.live.request_timeout_ns / 1e9,
+                    ssl_context=exchange.ssl_context,
+                )
+                await executor.rest_lane.start()
         for line in session.rule_differences:
             log.warning("%s", line)
         yield session
@@ -250,6 +270,8 @@ async def trading_session(
                 await venue_executor.exchange.close()
             if venue_executor.order_entry is not None:
                 await venue_executor.order_entry.close()
+            if venue_executor.rest_lane is not None:
+                await venue_executor.rest_lane.close()
         await trace.close()
         journal.close()
 

@@ -60,6 +60,7 @@ from connectors.common.private import (
     Stream,
     SymbolRef,
 )
+from connectors.common.rest_lane import PreparedCreate, RestOutgoing
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class CcxtVenue:
     rest_create: ClassVar[str] = ""
     """The create endpoint's implicit ccxt method (``"privatePostV5OrderCreate"``)."""
 
-    def prepare_create(self, link: PrivateLink, order: OrderRequest) -> Outgoing | SignedRest | None:
+    def prepare_create(self, link: PrivateLink, order: OrderRequest) -> PreparedCreate | None:
         """The create of ``order`` built and signed now: for the order WebSocket while it is up (the caller
         writes it, :meth:`Outgoing.write`), else the REST request ccxt's ``create_order`` would send, signed
         by ccxt (None: an order only ``create_order`` words); passed to :meth:`create`."""
@@ -204,7 +205,9 @@ class CcxtVenue:
             return None
         route = _endpoint(link.exchange.__class__, self.rest_create_method())
         signed = link.exchange.sign(route.path, route.api, route.method, params)
-        return self.signed_rest(SignedRest(signed["url"], signed["method"], signed.get("headers"), signed.get("body")))
+        rest = self.signed_rest(SignedRest(signed["url"], signed["method"], signed.get("headers"), signed.get("body")))
+        lane = link.rest_lane
+        return lane.outgoing(rest) if lane is not None and lane.serves(rest.url) else rest
 
     def signed_rest(self, signed: SignedRest) -> SignedRest:
         """The signed create as it is sent (as ccxt signed it by default)."""
@@ -215,7 +218,7 @@ class CcxtVenue:
         return self.rest_create
 
     async def create(
-        self, link: PrivateLink, order: OrderRequest, outgoing: Outgoing | SignedRest | None = None
+        self, link: PrivateLink, order: OrderRequest, outgoing: PreparedCreate | None = None
     ) -> dict[str, Any] | None:
         """Send one limit order over the order WebSocket while it is up, else (or when nothing could be
         handed to it) through ccxt's ``create_order``, the same client id; returns the venue's reply body
@@ -223,6 +226,12 @@ class CcxtVenue:
         ``outgoing``: the create prepared by :meth:`prepare_create`, written by the caller (or not yet:
         written now): its answer is awaited; a :class:`SignedRest` is sent as it is."""
         entry = link.order_entry
+        if isinstance(outgoing, RestOutgoing):
+            outgoing.write()
+            if outgoing.written_ns:
+                body = await _rest_answer(link, outgoing)
+                return self.create_reply(body) if isinstance(body, dict) else None
+            outgoing = outgoing.signed  # no idle connection: nothing left, ccxt's client sends it
         if isinstance(outgoing, SignedRest):
             body = await link.exchange.fetch(outgoing.url, outgoing.method, outgoing.headers, outgoing.body)
             return self.create_reply(body) if isinstance(body, dict) else None
@@ -415,6 +424,31 @@ class CcxtVenue:
                 return False
             raise
         return True
+
+
+async def _rest_answer(link: PrivateLink, outgoing: RestOutgoing) -> Any:
+    # A create written on the REST lane, its answer read as ccxt's fetch reads one: the wire recorded as
+    # aiohttp's hooks record it, ccxt's errors for a lost connection, a timeout or the venue's refusal
+    exchange, signed = link.exchange, outgoing.signed
+    url = signed.url.split("?", 1)[0]
+    link.wire_written(f"{signed.method} {urlsplit(url).path}", url, outgoing.written_ns)
+    try:
+        status, reason, headers, raw = await outgoing.answer()
+    except AnswerLostError as error:
+        raise ccxt.ExchangeNotAvailable(f"{exchange.id} {signed.method} {url}: {error}") from error
+    except TimeoutError as error:
+        raise ccxt.RequestTimeout(f"{exchange.id} {signed.method} {url}") from error
+    link.wire_answered(status, raw, headers)
+    text = exchange.on_rest_response(status, reason, signed.url, signed.method, headers, raw.decode(errors="replace"),
+                                     signed.headers, signed.body)  # fmt: skip
+    body = exchange.parse_json(text)
+    if exchange.enableLastResponseHeaders:
+        exchange.last_response_headers = headers
+    if exchange.enableLastJsonResponse:
+        exchange.last_json_response = body
+    exchange.handle_errors(status, reason, signed.url, signed.method, headers, text, body, signed.headers, signed.body)
+    exchange.handle_http_status_code(status, reason, signed.url, signed.method, text)
+    return body
 
 
 @functools.cache

@@ -69,8 +69,9 @@ from enum import Enum
 from typing import Any, Literal, Protocol, TypedDict, TypeVar, Unpack
 
 from arb.errors import ArbError
-from connectors.common.order_entry import OrderEntry, Outgoing, SignedRest
+from connectors.common.order_entry import OrderEntry
 from connectors.common.orders import VenueFill, VenueOrderUpdate
+from connectors.common.rest_lane import PreparedCreate, RestLane
 
 T = TypeVar("T")
 
@@ -298,6 +299,11 @@ class PrivateLink(Protocol):
         """The venue's order WebSocket when the venue file's ``order_entry`` is ``"websocket"`` (None: REST)."""
         ...
 
+    @property
+    def rest_lane(self) -> RestLane | None:
+        """The venue's keep-alive REST connections for order creates (None: ccxt's client sends them)."""
+        ...
+
     def wire_written(self, request: str, url: str, written_ns: int) -> None:
         """Record, for the current task's request, that its bytes went to ``url`` at ``written_ns`` over a
         transport other than the client's HTTP session (the order WebSocket): the executor decides the
@@ -340,14 +346,14 @@ class PrivateVenue(Protocol):
 
     # -- orders --------------------------------------------------------------------------------------
 
-    def prepare_create(self, link: PrivateLink, order: OrderRequest) -> Outgoing | SignedRest | None:
+    def prepare_create(self, link: PrivateLink, order: OrderRequest) -> PreparedCreate | None:
         """The create of ``order``, built and signed now: for ``link.order_entry`` while it is up (the
         caller writes it when the decision's orders leave together), else for the REST endpoint (sent by
         :meth:`create`); None: :meth:`create` builds it."""
         ...
 
     async def create(
-        self, link: PrivateLink, order: OrderRequest, outgoing: Outgoing | SignedRest | None = None
+        self, link: PrivateLink, order: OrderRequest, outgoing: PreparedCreate | None = None
     ) -> dict[str, Any] | None:
         """Send one create request, over ``link.order_entry`` while it is up (else, or when nothing could
         be sent over it, by REST with the same client id); returns the venue's reply body (None when ccxt

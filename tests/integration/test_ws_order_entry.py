@@ -31,6 +31,7 @@ from arb.sim.faults import FaultKind
 from arb.strategy.types import BUY
 from connectors.common.order_entry import SignedRest
 from connectors.common.private import OrderRequest, TimeInForce
+from connectors.common.rest_lane import RestOutgoing
 from tests.support.live_rig import (
     ALL_SPECS,
     VenueSpec,
@@ -182,8 +183,10 @@ async def test_the_socket_sends_the_body_ccxt_builds_for_rest(
             )
             _, params = adapter.socket_create(order)
             assert {k: str(v).lower() for k, v in params.items()} == {k: str(v).lower() for k, v in rest.items()}
-            # without the socket, the same body goes by REST, signed ahead by ccxt
-            signed = adapter.prepare_create(executor, order)
+            # without the socket, the same body goes by REST, signed ahead by ccxt (on the REST lane)
+            lane = adapter.prepare_create(executor, order)
+            assert isinstance(lane, RestOutgoing)
+            signed = lane.signed
             assert isinstance(signed, SignedRest) and signed.method == "POST"
             assert urlsplit(signed.url).path == ("/v5/order/create" if spec.venue == "bybit" else create_path)
             sent = (
