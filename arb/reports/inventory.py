@@ -1,5 +1,5 @@
 """A run's inventory over time: inventory.csv beside its other report files, and the inventory charts
-of the HTML report (:func:`inventory_section`); and what inventory cost a backtest (``summary.json``'s
+of the HTML report (:func:`inventory_charts`); and what inventory cost a backtest (``summary.json``'s
 ``inventory``) as the rows the terminal's table and the HTML report both show (:func:`inventory_rows`,
 when :func:`shows_inventory`).
 
@@ -23,8 +23,8 @@ __all__ = [
     "INVENTORY_COLUMNS",
     "INVENTORY_CSV",
     "InventoryPoint",
+    "inventory_charts",
     "inventory_rows",
-    "inventory_section",
     "inventory_series",
     "params_from_meta",
     "shows_inventory",
@@ -299,11 +299,12 @@ def _step_svg(ts: Array, series: Sequence[tuple[str, Array]], start_ns: int, end
     return "".join(parts)
 
 
-def inventory_section(source: Any, start_ns: int, end_ns: int) -> str:
-    """The HTML report's inventory over ``[start_ns, end_ns)`` (:func:`arb.reports.html.render_html`):
-    each venue's quote, then each symbol's coins per venue, as step charts of the balances after every
-    fill and funding payment of ``source`` (:class:`~arb.reports.sources.SourceData`), those carried in
-    from before the period at its start; the same arithmetic as inventory.csv."""
+def inventory_charts(source: Any, start_ns: int, end_ns: int) -> str:
+    """The HTML report's inventory charts over ``[start_ns, end_ns)`` (its Inventory section,
+    :func:`arb.reports.html.render_html`): each venue's quote, then each symbol's coins per venue, as
+    step charts of the balances after every fill and funding payment of ``source``
+    (:class:`~arb.reports.sources.SourceData`), those carried in from before the period at its start;
+    the same arithmetic as inventory.csv."""
     n = max(len(source.initial.bases), int(source.fills["symbol"].max()) + 1 if len(source.fills) else 1)
     bases = [*source.initial.bases, *([(0.0, 0.0)] * (n - len(source.initial.bases)))]
     fills = source.fills[source.fills["local_ts"] < end_ns]
@@ -320,7 +321,6 @@ def inventory_section(source: Any, start_ns: int, end_ns: int) -> str:
             for s in range(n) for v in range(2)]  # fmt: skip
     end = max(end_ns - 1, start_ns + 1)
     return "".join([
-        '<h2 id="inventory">Inventory</h2>',
         '<p class="note">Each venue\'s balances after every fill and funding payment (those carried in at the '
         "period's start); inventory.csv of a run holds them with each direction's pairs left.</p>",
         _step_svg(ts, quote, start_ns, end, f"quote held ({source.quote})"),
