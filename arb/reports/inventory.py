@@ -330,9 +330,9 @@ def inventory_charts(source: Any, start_ns: int, end_ns: int) -> str:
 
 def write_inventory(out_dir: str | Path, summary: Summary, fills: Array, equity: Array,
                     funding: Array | None = None, symbols: Sequence[str] = ()) -> list[Path]:  # fmt: skip
-    """Write inventory.csv and inventory.png of a run into ``out_dir`` (each atomically) from what its
-    report holds: the starting balances and configuration of ``summary``, its fills, equity samples and
-    funding payments. Returns the paths written."""
+    """Write inventory.csv of a run into ``out_dir`` (atomically) from what its report holds: the
+    starting balances and configuration of ``summary``, its fills, equity samples and funding payments.
+    Returns the paths written."""
     config = summary.meta.get("config") or {}
     names = tuple(symbols) or tuple((config.get("strategy") or {}).get("symbols") or ())
     n = max(len(summary.initial.bases), int(fills["symbol"].max()) + 1 if len(fills) else 1)
