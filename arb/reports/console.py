@@ -5,7 +5,7 @@ from __future__ import annotations
 
 __all__ = ["print_against", "print_summary"]
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -16,6 +16,7 @@ from arb.events import ASSET_NAMES, BINANCE, BYBIT
 from arb.formats import money, num, pct
 from arb.reports.against import EXPLAINED, Comparison, overlap_text, table_of
 from arb.reports.common import VENUES, duration_text
+from arb.reports.inventory import inventory_rows, shows_inventory
 from arb.reports.pnl import PNL_TOLERANCE
 from arb.reports.summary import Summary, SymbolSummary
 
@@ -119,8 +120,10 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         table.add_row("maker fees (quote)", _amount(sum(maker.maker_fees)), *map(_amount, maker.maker_fees))
         table.add_row("taker fees (quote)", _amount(sum(maker.taker_fees)), *map(_amount, maker.taker_fees))
     inventory = summary.inventory
-    if inventory is not None and (inventory.get("missed_for_balance") or inventory.get("transfer_policy") != "none"):
-        _inventory_rows(table, inventory, [f.name for f in summary.venues])
+    if shows_inventory(inventory):
+        table.add_section()  # what inventory cost the run: the HTML report shows the same rows
+        for inventory_row in inventory_rows(inventory, [f.name for f in summary.venues]):
+            table.add_row(*inventory_row)
     table.add_section()
     for label, value in (
         ("Sharpe (annualised)", _ratio(risk.sharpe, risk.sharpe_defined, risk.ratios_meaningful)),
@@ -207,19 +210,3 @@ def print_against(comparison: Comparison, console: Console) -> None:
     console.print(overlap_text(comparison), highlight=False, soft_wrap=True, markup=False)
     for note in (*comparison.notes, EXPLAINED):
         console.print(note, highlight=False, soft_wrap=True, markup=False)
-
-
-def _inventory_rows(table: Any, inventory: Mapping[str, Any], venues: Sequence[str]) -> None:
-    # What inventory cost (summary.json's inventory): the misses, the transfers, the balances at the end.
-    table.add_section()
-    table.add_row("missed for balance (decisions)", _int(inventory["missed_for_balance"]), "", "")
-    table.add_row(f"transfers ({inventory['transfer_policy']})", _int(inventory["transfers"]), "", "")
-    table.add_row("transfer fees (quote)", _amount(inventory["transfer_fees_quote"]), "", "")
-    for asset, figures in inventory["assets"].items():
-        if figures["transfers"]:
-            table.add_row(f"  {asset} fees / on its way", f"{figures['fees']:.8g} / {figures['in_transit']:.8g}",
-                          "", "")  # fmt: skip
-            table.add_row(f"  {asset} time in transit (s)", f"{figures['transit_s']:.3f}", "", "")
-    for asset in next(iter(inventory["balances"].values()), {}):
-        held = [inventory["balances"][v][asset] for v in venues]
-        table.add_row(f"{asset} held at end", f"{sum(held):.8g}", *(f"{x:.8g}" for x in held))

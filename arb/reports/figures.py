@@ -56,6 +56,7 @@ from arb.events import ASSET_NAMES, BINANCE, NS_PER_S
 from arb.formats import jsonable
 from arb.reports.against import Comparison
 from arb.reports.charts import chart_data, fill_spread_bps
+from arb.reports.inventory import shows_inventory
 from arb.reports.names import PERIODS
 from arb.reports.ratios import SECONDS_PER_YEAR
 from arb.reports.sources import SourceData
@@ -292,7 +293,8 @@ class PeriodReport:
 
     def totals(self) -> dict[str, Any]:
         """The headline figures as JSON-safe data (what the page embeds under ``id="arb-report"``);
-        with several symbols also ``symbols``, each one's figures by name."""
+        with several symbols also ``symbols``, each one's figures by name; when the page shows what
+        inventory cost the run, ``inventory``: the whole run's, as its summary.json holds it."""
         risk, pairs = self.period_summary.risk, self.pairs_summary.pairs
         data: dict[str, Any] = jsonable(
             {
@@ -334,6 +336,7 @@ class PeriodReport:
                 "choice": self.choice,
                 **({"symbols": {row.name: _symbol_json(row) for row in self.symbols}} if self.symbols else {}),
                 **({"against": self.against.to_dict()} if self.against is not None else {}),
+                **({"inventory": self.source.inventory} if shows_inventory(self.source.inventory) else {}),
             }
         )
         return data

@@ -21,11 +21,11 @@ from typing import Any, Final
 
 import numpy as np
 
-from arb.events import NS_PER_S
+from arb.events import ASSET_NAMES, NS_PER_S
 from arb.formats import money, num, pct
 from arb.reports.against import EXPLAINED, overlap_text, table_of
 from arb.reports.figures import PeriodReport
-from arb.reports.inventory import inventory_section
+from arb.reports.inventory import inventory_charts, inventory_rows, shows_inventory
 
 Array = np.ndarray[Any, np.dtype[Any]]
 
@@ -324,6 +324,35 @@ def _symbols_section(report: PeriodReport, q: str) -> str:
     return "".join(["<h2>Per symbol</h2>", _table(["figure", *names], [(k, *v) for k, v in rows]), bars])
 
 
+def _inventory_section(report: PeriodReport) -> str:
+    # What inventory cost the run, the terminal's rows under its condition (a backtest's summary.json
+    # inventory: the whole run's, whatever the period), then the balances over the period as charts
+    source = report.source
+    parts = ['<h2 id="inventory">Inventory</h2>']
+    inventory = source.inventory
+    if shows_inventory(inventory):
+        whole = report.period.start_ns <= source.first_ns and source.last_ns < report.period.end_ns
+        span = "the whole run, inside this period" if whole else (
+            f"the whole run ({_utc(source.first_ns)} to {_utc(source.last_ns)}), not this period's part of it"
+        )  # fmt: skip
+        parts += [
+            '<h3 id="inventory-cost">What inventory cost the run</h3>',
+            f"<p class=\"note\">summary.json's inventory, as the terminal's table shows it: {_e(span)}. Money in "
+            f"quote ({_e(source.quote)}), quantities in each asset's own units.</p>",
+            _table(["figure", "Total", "Binance", "Bybit"], inventory_rows(inventory, ASSET_NAMES)),
+        ]
+        if inventory["transfers"]:
+            parts.append(
+                f'<p class="note">The charts below, like inventory.csv, follow the fills and funding payments alone: '
+                f"the run's {int(inventory['transfers']):,} transfers are not in them (summary.json keeps their "
+                "totals, not their times), so a venue that received coins shows less than it held (below zero "
+                "once it sold them) and the one that sent them more. Nor are the transfer fees in this page's net "
+                "PnL, rebuilt from the fills and the marks; summary.json's net PnL counts them.</p>"
+            )
+    parts.append(inventory_charts(source, report.start_ns, report.end_ns))
+    return "".join(parts)
+
+
 def _against_section(report: PeriodReport) -> str:
     # arb report --against: live beside the backtest of the same hours
     if report.against is None:
@@ -422,7 +451,7 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
             ("fees", "#d62728", [r.fees for r in report.venues[:2]]),
         ], unit=q),
         _symbols_section(report, q) if several else "",
-        inventory_section(report.source, report.start_ns, report.end_ns),
+        _inventory_section(report),
         _against_section(report),
         "<h2>Pairs</h2>",
         _table(["figure", "value"], pair_rows),

@@ -1,5 +1,7 @@
 """A run's inventory over time: inventory.csv beside its other report files, and the inventory charts
-of the HTML report (:func:`inventory_section`).
+of the HTML report (:func:`inventory_charts`); and what inventory cost a backtest (``summary.json``'s
+``inventory``) as the rows the terminal's table and the HTML report both show (:func:`inventory_rows`,
+when :func:`shows_inventory`).
 
 The balances change only at fills and funding payments, so the series has one point per symbol at the
 run's start (its first equity sample), after each fill, after each funding payment, and at its end (its
@@ -21,9 +23,11 @@ __all__ = [
     "INVENTORY_COLUMNS",
     "INVENTORY_CSV",
     "InventoryPoint",
-    "inventory_section",
+    "inventory_charts",
+    "inventory_rows",
     "inventory_series",
     "params_from_meta",
+    "shows_inventory",
     "write_inventory",
 ]
 
@@ -34,13 +38,13 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 import numpy as np
 
 from arb.events import ASSET_NAMES
 from arb.files import atomic_writer
-from arb.formats import iso_ns
+from arb.formats import iso_ns, money
 from arb.reports.common import Array
 from arb.reports.summary import Summary
 from arb.results.inventory import DIRECTIONS, SymbolInventory, direction_name, inventory
@@ -83,6 +87,37 @@ class InventoryPoint:
     quote: Array  # (2,)
     position: Array  # (symbols, 2)
     symbols: tuple[SymbolInventory, ...]
+
+
+def shows_inventory(inventory: Mapping[str, Any] | None) -> TypeGuard[Mapping[str, Any]]:
+    """Whether the terminal's table and the HTML report show what inventory cost the run
+    (``summary.json``'s ``inventory``, :func:`inventory_rows`): when a transfer policy is on or a
+    decision missed a pair for want of balance."""
+    return inventory is not None and bool(
+        inventory.get("missed_for_balance") or inventory.get("transfer_policy") != "none"
+    )
+
+
+def inventory_rows(inventory: Mapping[str, Any], venues: Sequence[str]) -> list[tuple[str, str, str, str]]:
+    """What inventory cost the run (``summary.json``'s ``inventory``) as ``(figure, Total, <venue 0>,
+    <venue 1>)`` text rows, ``venues`` naming the balances' venues in that order: the misses, the
+    transfers and their fees in quote, each asset that moved (its fees and what is on its way, in its
+    own units; its time in transit), and each asset held at the end per venue (what is on its way in
+    neither). One set of words and units for the terminal's table and the HTML report."""
+    rows = [
+        ("missed for balance (decisions)", f"{int(inventory['missed_for_balance']):,}", "", ""),
+        (f"transfers ({inventory['transfer_policy']})", f"{int(inventory['transfers']):,}", "", ""),
+        ("transfer fees (quote)", money(inventory["transfer_fees_quote"], digits=4), "", ""),
+    ]
+    for asset, figures in inventory["assets"].items():
+        if figures["transfers"]:
+            rows.append((f"  {asset} fees / on its way", f"{figures['fees']:.8g} / {figures['in_transit']:.8g}",
+                         "", ""))  # fmt: skip
+            rows.append((f"  {asset} time in transit (s)", f"{figures['transit_s']:.3f}", "", ""))
+    for asset in next(iter(inventory["balances"].values()), {}):
+        held = [inventory["balances"][v][asset] for v in venues]
+        rows.append((f"{asset} held at end", f"{sum(held):.8g}", f"{held[0]:.8g}", f"{held[1]:.8g}"))
+    return rows
 
 
 def params_from_meta(config: Mapping[str, Any], n_symbols: int) -> Array:
@@ -264,11 +299,12 @@ def _step_svg(ts: Array, series: Sequence[tuple[str, Array]], start_ns: int, end
     return "".join(parts)
 
 
-def inventory_section(source: Any, start_ns: int, end_ns: int) -> str:
-    """The HTML report's inventory over ``[start_ns, end_ns)`` (:func:`arb.reports.html.render_html`):
-    each venue's quote, then each symbol's coins per venue, as step charts of the balances after every
-    fill and funding payment of ``source`` (:class:`~arb.reports.sources.SourceData`), those carried in
-    from before the period at its start; the same arithmetic as inventory.csv."""
+def inventory_charts(source: Any, start_ns: int, end_ns: int) -> str:
+    """The HTML report's inventory charts over ``[start_ns, end_ns)`` (its Inventory section,
+    :func:`arb.reports.html.render_html`): each venue's quote, then each symbol's coins per venue, as
+    step charts of the balances after every fill and funding payment of ``source``
+    (:class:`~arb.reports.sources.SourceData`), those carried in from before the period at its start;
+    the same arithmetic as inventory.csv."""
     n = max(len(source.initial.bases), int(source.fills["symbol"].max()) + 1 if len(source.fills) else 1)
     bases = [*source.initial.bases, *([(0.0, 0.0)] * (n - len(source.initial.bases)))]
     fills = source.fills[source.fills["local_ts"] < end_ns]
@@ -285,7 +321,6 @@ def inventory_section(source: Any, start_ns: int, end_ns: int) -> str:
             for s in range(n) for v in range(2)]  # fmt: skip
     end = max(end_ns - 1, start_ns + 1)
     return "".join([
-        '<h2 id="inventory">Inventory</h2>',
         '<p class="note">Each venue\'s balances after every fill and funding payment (those carried in at the '
         "period's start); inventory.csv of a run holds them with each direction's pairs left.</p>",
         _step_svg(ts, quote, start_ns, end, f"quote held ({source.quote})"),
@@ -295,9 +330,9 @@ def inventory_section(source: Any, start_ns: int, end_ns: int) -> str:
 
 def write_inventory(out_dir: str | Path, summary: Summary, fills: Array, equity: Array,
                     funding: Array | None = None, symbols: Sequence[str] = ()) -> list[Path]:  # fmt: skip
-    """Write inventory.csv and inventory.png of a run into ``out_dir`` (each atomically) from what its
-    report holds: the starting balances and configuration of ``summary``, its fills, equity samples and
-    funding payments. Returns the paths written."""
+    """Write inventory.csv of a run into ``out_dir`` (atomically) from what its report holds: the
+    starting balances and configuration of ``summary``, its fills, equity samples and funding payments.
+    Returns the paths written."""
     config = summary.meta.get("config") or {}
     names = tuple(symbols) or tuple((config.get("strategy") or {}).get("symbols") or ())
     n = max(len(summary.initial.bases), int(fills["symbol"].max()) + 1 if len(fills) else 1)

@@ -103,6 +103,9 @@ class SourceData:
         equity: ``EQUITY_DTYPE`` rows sorted by ``ts`` (one per symbol at each sample time): the run's
             own equity samples when the source keeps them (a backtest's ``equity.npz``); empty
             otherwise, and the report rebuilds equity from the fills and the marks.
+        inventory: What inventory cost the whole run, as its ``summary.json`` holds it (a backtest's
+            ``inventory``: misses for want of balance, transfers, balances at the end); None for a
+            paper account, the journal, or a backtest written before arb kept it.
     """
 
     kind: str
@@ -118,6 +121,7 @@ class SourceData:
     symbols: tuple[str, ...] = ()
     funding: Array = field(default_factory=lambda: np.zeros(0, FUNDING_DTYPE))
     equity: Array = field(default_factory=lambda: np.zeros(0, EQUITY_DTYPE))
+    inventory: Mapping[str, Any] | None = None
 
     @property
     def empty(self) -> bool:
@@ -248,8 +252,8 @@ def load_backtest(folder: Path) -> SourceData:
 
     Marks: the fills' prices, the run's boundary marks (summary.json's ``marks``: the books' mids at
     its start, at each UTC midnight and at its end) and its final mids at its ``meta.end_ns``.
-    Starting balances: summary.json's ``initial``. Raises :class:`UsageError` when either file is
-    missing or unreadable.
+    Starting balances: summary.json's ``initial``; what inventory cost the run: its ``inventory``.
+    Raises :class:`UsageError` when either file is missing or unreadable.
     """
     summary_path, trades_path = folder / SUMMARY_JSON, folder / TRADES_CSV
     for path in (summary_path, trades_path):
@@ -286,6 +290,7 @@ def load_backtest(folder: Path) -> SourceData:
     halt_reason = (meta.get("risk_state") or {}).get("halt_reason")
     if halt_reason:
         halts.append(f"risk limit [risk] {halt_reason}")
+    inventory = summary.get("inventory")  # what inventory cost the run (a backtest since arb kept it)
     return SourceData(
         kind="backtest",
         name=str(folder),
@@ -300,6 +305,7 @@ def load_backtest(folder: Path) -> SourceData:
         symbols=names,
         funding=_read_funding(folder / FUNDING_CSV, ("time", "local_ts"), names),
         equity=equity if len(equity) and equity["symbol"].max() < balances.n_symbols else equity[:0],
+        inventory=inventory if isinstance(inventory, Mapping) else None,
     )
 
 

@@ -12,6 +12,7 @@ kernel decides alike in the backtest and the dry run.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 
 from arb.backtest.run import BacktestResult, run_backtest
+from arb.cli import main
 from arb.config import AppConfig, load_config
 from arb.parity.against_dry_run import run_parity, zero_latency
 from arb.reports.summary import run_summary
@@ -26,6 +28,7 @@ from arb.reports.valuation import InitialBalances
 from arb.strategy.types import BUY
 from arb.sweep.runner import figures_of
 from arb.testing.inventory_tape import write_one_sided
+from tests.support.captures import inventory_table, report_data
 
 
 def one_sided_tape(folder: Path, **sections: dict[str, Any]) -> AppConfig:
@@ -92,6 +95,32 @@ def test_a_threshold_policy_keeps_trading_and_books_the_fees_and_the_delay(tmp_p
     summary = run_summary(config, moved.fills, moved.equity, InitialBalances.of_symbols([moved.initial_base],
                           moved.initial_quote), {}, inventory=inv)  # fmt: skip
     assert summary.pnl_consistent and summary.to_dict()["inventory"]["transfers"] == inv["transfers"]
+
+
+def test_the_report_page_shows_the_threshold_runs_inventory_as_its_summary_has_it(tmp_path: Path) -> None:
+    # arb backtest of the threshold run, then arb report on its folder: the page's inventory table (the
+    # terminal's rows) gives summary.json's figures, and its embedded JSON holds them exactly
+    config, out, page = write_one_sided(tmp_path, backtest=THRESHOLD), tmp_path / "run", tmp_path / "day.html"
+    assert main(["-q", "backtest", "--config", str(config), "--out", str(out)]) == 0
+    assert main(["report", "--source", "backtest", "--results", str(out), "--period", "day", "--out", str(page)]) == 0
+    inv = json.loads((out / "summary.json").read_text())["inventory"]
+    assert inv["transfers"] >= 2 and inv["missed_for_balance"] > 0  # the section has something to show
+    text = page.read_text(encoding="utf-8")
+    rows = {row[0].strip(): row[1:] for row in inventory_table(text)[1:]}
+    btc, balances = inv["assets"]["BTC"], inv["balances"]
+    assert rows["missed for balance (decisions)"][0] == str(inv["missed_for_balance"])
+    assert rows["transfers (threshold)"][0] == str(inv["transfers"])
+    assert float(rows["transfer fees (quote)"][0]) == pytest.approx(inv["transfer_fees_quote"], abs=5e-5)
+    fees, in_transit = map(float, rows["BTC fees / on its way"][0].split(" / "))
+    assert (fees, in_transit) == pytest.approx((btc["fees"], btc["in_transit"]), rel=1e-7)
+    assert float(rows["BTC time in transit (s)"][0]) == pytest.approx(btc["transit_s"], abs=5e-4)
+    for asset in ("BTC", "USDT"):
+        total, *held = map(float, rows[f"{asset} held at end"])
+        assert held == pytest.approx([balances["binance"][asset], balances["bybit"][asset]], rel=1e-7)
+        assert total == pytest.approx(balances["binance"][asset] + balances["bybit"][asset], rel=1e-7)
+    assert "USDT fees / on its way" not in rows  # no quote moved
+    assert report_data(page)["inventory"] == inv
+    assert text.count("<svg", text.index('<h2 id="inventory">')) >= 2  # the balances' charts follow
 
 
 def test_the_skewed_kernel_decides_alike_in_the_backtest_and_the_dry_run(tmp_path: Path) -> None:

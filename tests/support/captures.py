@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import collections
+import html
 import itertools
 import json
 import os
@@ -205,6 +206,16 @@ def report_data(page: Path) -> dict[str, Any]:
     assert match is not None
     data: dict[str, Any] = json.loads(match.group(1).replace("<\\/", "</"))
     return data
+
+
+def inventory_table(page: str) -> list[tuple[str, ...]]:
+    """The rows of an ``arb report`` page's table of what inventory cost the run (its heading row
+    first), each cell's text unescaped; empty when the page has no such table."""
+    if '<h3 id="inventory-cost">' not in page:
+        return []
+    table = page.split('<h3 id="inventory-cost">', 1)[1].split("</table>", 1)[0]
+    return [tuple(html.unescape(cell) for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row))
+            for row in re.findall(r"<tr>(.*?)</tr>", table)]  # fmt: skip
 
 
 def modules_loaded_by(code: str, prefixes: tuple[str, ...]) -> list[str]:

@@ -3,6 +3,7 @@ values, and cover every metric the shipped Grafana dashboard and alert rules ask
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -318,6 +319,137 @@ def test_every_dashboard_and_rule_expression_names_an_exposed_metric(tmp_path: P
         if spec.name in families:
             assert families[spec.name] == spec.kind
     assert {"arb_fills_total", "arb_feed_connected", "arb_order_round_trip_seconds_bucket"} <= used
+    assert {"arb_pairs_left", "arb_balance_available", "arb_balance_reserved"} <= used  # the Inventory row
+
+
+def _dashboard_targets() -> list[tuple[str, str, str]]:
+    """Every query of the dashboard: (panel title, expression, legend); a templating variable's with
+    its name as the title and no legend."""
+    dashboard = json.loads((MONITORING / "grafana-dashboard.json").read_text())
+    out = [(v["name"], v["query"], "") for v in dashboard["templating"]["list"] if v.get("type") == "query"]
+    for panel in dashboard["panels"]:
+        out += [(panel["title"], t["expr"], t.get("legendFormat", "")) for t in panel.get("targets", [])]
+    return out
+
+
+_MATCHER = re.compile(r"([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)")
+_GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
+_LABEL_REPLACE = re.compile(r'label_replace\(.*?,\s*"(\w+)",\s*"[^"]*",\s*"(\w+)",\s*"[^"]*"\)')
+
+
+def test_every_dashboard_label_is_one_its_metrics_carry(tmp_path: Path) -> None:
+    # each label a query matches, groups or joins on, copies, or names in its legend is one that a metric
+    # it names carries on /metrics (or that Prometheus adds: instance, job), so no panel filters or names
+    # by a label arb does not export
+    _, body = _scrape(_hub(tmp_path))
+    carried: dict[str, set[str]] = {}
+    for name, labels in _samples(body):
+        carried.setdefault(name, set()).update(label for label, _ in labels)
+    for title, expr, legend in _dashboard_targets():
+        names = _NAME.findall(expr)
+        known = {"instance", "job"}.union(*(carried[name] for name in names))
+        copied = _LABEL_REPLACE.findall(expr)
+        known |= {target for target, _ in copied}
+        used = {label for braces in re.findall(r"\{([^{}]*)\}", expr) for label in _MATCHER.findall(braces)}
+        used |= {label.strip() for group in _GROUPING.findall(expr) for label in group.split(",") if label.strip()}
+        used |= {source for _, source in copied}
+        used |= set(re.findall(r"label_values\([^,]*,\s*(\w+)\)", expr))
+        used |= set(re.findall(r"\{\{\s*(\w+)\s*\}\}", legend))
+        assert used <= known, f"{title}: {expr!r} ({legend!r}) uses {sorted(used - known)}, not on {names}"
+
+
+def _panels_of_row(title: str) -> list[dict[str, Any]]:
+    # the panels under the dashboard's row ``title``, up to the next row
+    panels = json.loads((MONITORING / "grafana-dashboard.json").read_text())["panels"]
+    start = next(i for i, p in enumerate(panels) if p["type"] == "row" and p["title"] == title)
+    end = next((i for i in range(start + 1, len(panels)) if panels[i]["type"] == "row"), len(panels))
+    return panels[start + 1 : end]
+
+
+def test_the_inventory_row_draws_pairs_left_against_the_alerts_threshold() -> None:
+    import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; only safe_load is used
+
+    rules = yaml.safe_load((MONITORING / "prometheus-alerts.yml").read_text())
+    rule = next(r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "ArbDirectionCannotTrade")
+    match = re.fullmatch(r"arb_pairs_left == (\d+)", rule["expr"])
+    assert match is not None, rule["expr"]
+    threshold = int(match.group(1))
+    panels = {p["title"]: p for p in _panels_of_row("Inventory")}
+    # the time series: a dashed red line at the alert's threshold
+    over_time = panels["Pairs left per direction"]["fieldConfig"]["defaults"]
+    assert over_time["custom"]["thresholdsStyle"]["mode"] == "dashed"
+    assert {"color": "red", "value": threshold} in over_time["thresholds"]["steps"]
+    assert over_time["custom"]["axisSoftMin"] < threshold  # the line stays in view, off the axis's edge
+    # the figure now: red at the threshold, green from one pair more
+    steps = panels["Pairs left now"]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert steps == [{"color": "red", "value": None}, {"color": "green", "value": threshold + 1}]
+    for title in ("Pairs left per direction", "Pairs left now"):
+        assert [t["expr"].split("{")[0] for t in panels[title]["targets"]] == ["arb_pairs_left"], title
+
+
+def _series(name: str, labels: dict[str, str]) -> str:
+    # a series as promtool's test files write it (no name: a join's result)
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{name}{{{inner}}}"
+
+
+def test_the_inventory_panels_show_what_arb_exports_per_direction_venue_and_asset(tmp_path: Path) -> None:
+    # Every query of the Inventory row, run by promtool over what /metrics gives for an account of two
+    # symbols (as Prometheus stores it: instance and job added): pairs left per symbol and direction;
+    # the balances' base coins (query A, the left axis) and the venues' quote (B, the right axis, under
+    # the account's joined names) each exactly once
+    promtool = _promtool()
+    btc = SymbolInventory(
+        "BTCUSDT",
+        (VenueInventory("binance", 0.052, 0.0, 8_399.4, 600.6), VenueInventory("bybit", 0.038, 0.01, 11_000.0, 0.0)),
+        (Direction(0, 1, 0.01, 3, "bybit base"), Direction(1, 0, 0.01, 0, "binance base")),
+    )
+    eth = SymbolInventory(  # the venues' quote is the account's: the same on every symbol
+        "ETHUSDT",
+        (VenueInventory("binance", 0.7, 0.0, 8_399.4, 600.6), VenueInventory("bybit", 1.3, 0.0, 11_000.0, 0.0)),
+        (Direction(0, 1, 0.1, 7, "bybit position"), Direction(1, 0, 0.1, None, "")),
+    )
+    hub = OpsHub()
+    hub.publish(dataclasses.replace(_two_symbol_snapshot(), inventory=(btc, eth)))
+    _, body = _scrape(hub)
+    added = {"instance": "arb:9109", "job": "arb"}
+    stored = [(name, {**dict(labels), **added}, value) for (name, labels), value in _samples(body).items()
+              if name in ("arb_info", "arb_pairs_left", "arb_balance_available", "arb_balance_reserved")]  # fmt: skip
+
+    def rows(name: str, keep: Any = lambda labels: True, named: bool = True) -> list[dict[str, Any]]:
+        return [{"labels": _series(name if named else "", labels), "value": value}
+                for n, labels, value in stored if n == name and keep(labels)]  # fmt: skip
+
+    def quote(labels: dict[str, str]) -> bool:
+        return labels["asset"] == "USDT"
+
+    expected = {
+        ("Pairs left per direction", "A"): rows("arb_pairs_left"),
+        ("Pairs left now", "A"): rows("arb_pairs_left"),
+        ("Balances available", "A"): rows("arb_balance_available", lambda labels: not quote(labels)),
+        ("Balances available", "B"): rows("arb_balance_available", quote, named=False),
+        ("Balances reserved by open orders", "A"): rows("arb_balance_reserved", lambda labels: not quote(labels)),
+        ("Balances reserved by open orders", "B"): rows("arb_balance_reserved", quote, named=False),
+    }
+    assert len(expected[("Pairs left per direction", "A")]) == 3  # ETHUSDT's way back has no price: no series
+    assert len(expected[("Balances available", "A")]) == 4 and len(expected[("Balances available", "B")]) == 2
+    tests = []
+    for panel in _panels_of_row("Inventory"):
+        for target in panel["targets"]:
+            expr = target["expr"].replace("$instance", ".*").replace("$symbol", "BTCUSDT|ETHUSDT")
+            samples = expected.pop((panel["title"], target["refId"]))
+            tests.append({"expr": expr, "eval_time": "0m", "exp_samples": samples})
+    assert not expected, f"no panel queries {sorted(expected)}"
+    (tmp_path / "none.yml").write_text("groups: []\n")
+    inputs = [{"series": _series(name, labels), "values": repr(value)} for name, labels, value in stored]
+    case = {
+        "rule_files": ["none.yml"],
+        "tests": [{"interval": "1m", "input_series": inputs, "promql_expr_test": tests}],
+    }
+    (tmp_path / "inventory.test.yml").write_text(json.dumps(case))  # JSON is YAML
+    done = subprocess.run([promtool, "test", "rules", "inventory.test.yml"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_monitoring_doc_lists_every_metric() -> None:

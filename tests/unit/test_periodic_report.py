@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import html
+import io
 import json
 import re
 from pathlib import Path
@@ -14,17 +16,22 @@ from typing import Any
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from arb.cli import main
 from arb.config import AppConfig, load_config
 from arb.journal import Journal
 from arb.reports import SourceData, build_report, compute_period, period_of, render_html, write_daily_report
+from arb.reports.console import print_summary
+from arb.reports.figures import PeriodReport
+from arb.reports.inventory import inventory_rows
 from arb.reports.periodic import default_period
 from arb.reports.pnl import pnl_from_fills
 from arb.reports.sources import marks_from
 from arb.reports.valuation import InitialBalances
 from arb.strategy.types import BUY, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, SELL
 from arb.testing.configs import write_config_files
+from tests.support.captures import inventory_table
 
 NS = 1_000_000_000
 DAY = dt.date(2024, 8, 8)  # a Thursday
@@ -122,6 +129,71 @@ def test_the_page_needs_no_network_and_escapes_what_it_shows() -> None:
     assert "&lt;test &amp; co&gt;" in text and "<b>x</b>" not in text
     embedded = re.search(r'id="arb-report">(.*?)</script>', text, re.DOTALL)
     assert embedded is not None and json.loads(embedded.group(1).replace("<\\/", "</"))["fills"] == 2
+
+
+# what summary.json's inventory holds after the one-sided tape's threshold run (docs/inventory.md)
+INVENTORY: dict[str, Any] = {
+    "transfer_policy": "threshold", "missed_for_balance": 5, "transfers": 8, "transfer_fees_quote": 95.992,
+    "assets": {
+        "BTC": {"transfers": 8, "fees": 0.0016, "fees_by_venue": {"binance": 0.0016, "bybit": 0.0},
+                "fees_quote": 95.992, "transit_s": 8.0, "in_transit": 0.0296,
+                "moved_by_venue": {"binance": -0.2396, "bybit": 0.238}},
+        "USDT": {"transfers": 0, "fees": 0.0, "fees_by_venue": {"binance": 0.0, "bybit": 0.0}, "fees_quote": 0.0,
+                 "transit_s": 0.0, "in_transit": 0.0, "moved_by_venue": {"binance": 0.0, "bybit": 0.0}},
+    },
+    "balances": {"binance": {"BTC": 0.0592, "USDT": 85057.072}, "bybit": {"BTC": 0.0096, "USDT": 114980.180824}},
+}  # fmt: skip
+
+
+def _terminal_rows(report: PeriodReport, inventory: dict[str, Any]) -> list[list[str]]:
+    # the terminal's table of a summary holding ``inventory``: each row's cells, stripped
+    out = io.StringIO()
+    print_summary(dataclasses.replace(report.period_summary, inventory=inventory), Console(file=out, width=200))
+    return [[cell.strip() for cell in line.strip().strip("│").split("│")] for line in out.getvalue().splitlines()
+            if line.startswith("│")]  # fmt: skip
+
+
+def test_the_page_shows_what_inventory_cost_the_run_as_the_terminal_does() -> None:
+    fills = _fills(
+        (MIDNIGHT - 60 * NS, 0, BUY, 60_000.0, 0.01, 0.6, 1, INTENT_OPEN),
+        (MIDNIGHT - 60 * NS, 1, SELL, 60_060.0, 0.01, 0.6, 1, INTENT_OPEN),
+    )
+    source = dataclasses.replace(_source(fills), kind="backtest", inventory=INVENTORY)
+    report = compute_period(source, period_of("day", DAY))
+    page = render_html(report, MIDNIGHT)
+    rows = inventory_table(page)
+    assert rows[0] == ("figure", "Total", "Binance", "Bybit")  # the terminal's columns, in its order
+    assert rows[1:] == inventory_rows(INVENTORY, ("binance", "bybit"))
+    assert ("transfer fees (quote)", "95.9920", "", "") in rows
+    assert ("BTC held at end", "0.0688", "0.0592", "0.0096") in rows
+    terminal = _terminal_rows(report, INVENTORY)
+    for row in rows[1:]:
+        assert [cell.strip() for cell in row] in terminal, row
+    assert "the whole run, inside this period" in page and "Money in quote (USDT)" in page
+    assert "the run's 8 transfers are not in them" in page  # the charts follow the fills alone
+    assert page.count("<svg") == 5  # the inventory's two charts are still there
+    assert report.totals()["inventory"] == INVENTORY
+    # the next day holds none of the run: the figures are still the run's, and the page says so
+    later = render_html(compute_period(source, period_of("day", DAY + dt.timedelta(days=1))), MIDNIGHT)
+    assert inventory_table(later) == rows and "not this period's part of it" in html.unescape(later)
+
+
+@pytest.mark.parametrize(
+    ("policy", "missed", "shown"),
+    [("none", 0, False), ("none", 3, True), ("threshold", 0, True)],
+)
+def test_the_page_shows_the_inventory_figures_when_the_terminal_does(policy: str, missed: int, shown: bool) -> None:
+    fills = _fills((MIDNIGHT - 60 * NS, 0, BUY, 60_000.0, 0.01, 0.6, 1, INTENT_OPEN))
+    inventory = {**INVENTORY, "transfer_policy": policy, "missed_for_balance": missed, "transfers": 0,
+                 "assets": {asset: {**own, "transfers": 0} for asset, own in INVENTORY["assets"].items()}}  # fmt: skip
+    report = compute_period(dataclasses.replace(_source(fills), inventory=inventory), period_of("day", DAY))
+    page = render_html(report, MIDNIGHT)
+    in_terminal = any(row[0] == "missed for balance (decisions)" for row in _terminal_rows(report, inventory))
+    assert bool(inventory_table(page)) is in_terminal is shown
+    assert ("inventory" in report.totals()) is shown
+    assert '<h2 id="inventory">' in page and "transfers are not in them" not in page  # no transfer made
+    without = compute_period(_source(fills), period_of("day", DAY))  # a paper account: no summary.json inventory
+    assert inventory_table(render_html(without, MIDNIGHT)) == [] and "inventory" not in without.totals()
 
 
 # -- the live journal -----------------------------------------------------------------------------------
