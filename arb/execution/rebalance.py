@@ -26,8 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from arb.config import AppConfig
-from arb.config.rebalance import RebalanceConfig
-from arb.config.sections import quote_currency
+from arb.config.rebalance import RebalanceConfig, held_assets
 from arb.errors import VenueError
 from arb.journal.transfers import TransferJournal, TransferRow, TransferState
 from connectors.common.wallet import BLOCK_SECONDS, NetworkTerm, WalletVenue
@@ -148,12 +147,7 @@ def plan_moves(
 
 def assets_of(config: AppConfig) -> list[str]:
     """The assets arb holds on the venues: the quote and each traded base coin."""
-    out = [quote_currency(config.symbol_names[0])]
-    for sym in config.symbols:
-        base = sym.name.removesuffix(out[0])
-        if base not in out:
-            out.append(base)
-    return out
+    return held_assets(config.symbol_names)
 
 
 Pause = Callable[[float], Awaitable[None]]
