@@ -9,24 +9,22 @@ exit 3.
 
 from __future__ import annotations
 
-__all__ = ["COMMAND", "open_rebalancer", "run_rebalance"]
+__all__ = ["COMMAND", "run_rebalance"]
 
 import argparse
 import asyncio
-import contextlib
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from arb.command_line import Command, exit_codes_help
-from arb.config import AppConfig, load_config, require_credentials
+from arb.config import load_config, require_credentials
 from arb.errors import UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from arb.execution.rebalance import Move, Pause, Rebalancer
+    from arb.execution.rebalance import Move, Rebalancer
 
 _CONFIRMATION = "move"
 
@@ -35,36 +33,6 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--execute", action="store_true",
                         help="send the transfers the plan marks worth making (else only print the plan)")  # fmt: skip
     parser.add_argument("--yes", action="store_true", help=f'with --execute: do not ask to type "{_CONFIRMATION}"')
-
-
-@contextlib.asynccontextmanager
-async def open_rebalancer(config: AppConfig, pause: Pause | None = None,
-                          clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
-                          ) -> AsyncIterator[Rebalancer]:  # fmt: skip
-    """Both venues' ccxt clients (markets loaded) and the journal's ``transfers``, as a
-    :class:`~arb.execution.rebalance.Rebalancer`; all closed on the way out."""
-    from arb.execution.ccxt_setup import make_exchange
-    from arb.execution.rebalance import Rebalancer, make_pause
-    from arb.journal.transfers import TransferJournal
-    from connectors.registry import venue as connector
-
-    live = config.live
-    journal = TransferJournal.open(live.journal_url or live.state_dir / f"{live.account}.sqlite")
-    clients: list[Any] = []
-    try:
-        for venue in config.venues:
-            assert venue.api_key is not None and venue.api_secret is not None  # require_credentials ran
-            clients.append(make_exchange(venue.name, venue.market, rest=venue.endpoints.rest,
-                                         api_key=venue.api_key.resolve(), api_secret=venue.api_secret.resolve(),
-                                         timeout_ms=live.request_timeout_ns // 1_000_000))  # fmt: skip
-        await asyncio.gather(*(c.load_markets() for c in clients))
-        wallets = [connector(venue.name).wallet for venue in config.venues]
-        yield Rebalancer(config, clients, wallets, journal, pause or make_pause(), clock_ms)
-    finally:
-        for client in clients:
-            with contextlib.suppress(Exception):
-                await client.close()
-        journal.close()
 
 
 def _table(rebalancer: Rebalancer, moves: Sequence[Move], holdings: Any) -> Any:
@@ -148,6 +116,8 @@ def _cmd_rebalance(args: argparse.Namespace) -> int:
     require_credentials(config)  # every missing key named at once, before anything connects
 
     async def run() -> int:
+        from arb.execution.rebalance import open_rebalancer
+
         async with open_rebalancer(config) as rebalancer:
             return await run_rebalance(rebalancer, console, execute=args.execute, yes=args.yes)
 

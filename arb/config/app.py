@@ -26,7 +26,7 @@ from msgspec import field
 from msgspec.structs import force_setattr, replace
 
 from arb.config.fields import CodeConfigError, ConfigStruct, fail, got, is_number, toml_path
-from arb.config.rebalance import RebalanceConfig
+from arb.config.rebalance import RebalanceConfig, held_assets
 from arb.config.sections import (
     AlertsConfig,
     BacktestConfig,
@@ -153,6 +153,7 @@ class AppConfig(ConfigStruct, frozen=True):
                 fail(self, name, f'expected the VenueConfig named "{name}", {got(venue)}')
         force_setattr(self, "symbols", tuple(_resolve_symbols(self)))
         _check_isolated_margin(self)
+        _check_auto_rebalance(self)
 
     def for_symbol(self, s: int) -> AppConfig:
         """This configuration as if symbol number ``s`` were the only one: its ``[strategy]``, its
@@ -226,6 +227,17 @@ def _check_isolated_margin(config: AppConfig) -> None:
                   f"isolated margin at leverage {perp.leverage} (maintenance margin rate "
                   f"{perp.maintenance_margin_rate:g}) puts liquidation about 1/leverage - rate = {room:.4g} "
                   f"from the entry, so every pair would be refused; got {wanted:g}")  # fmt: skip
+
+
+def _check_auto_rebalance(config: AppConfig) -> None:
+    # arb live withdrawing by itself: within a daily limit of every asset it may move, never without one
+    settings = config.rebalance
+    assets = held_assets(config.symbol_names)
+    missing = [a for a in assets if a not in settings.daily_limit]
+    if settings.auto and missing:
+        fail(config, "rebalance.daily_limit", f"expected a limit for {', '.join(missing)} with auto = true (the "
+             f"most arb live withdraws by itself in 24 hours), e.g. daily_limit = "
+             f"{{ {', '.join(f'{a} = ...' for a in assets)} }}")  # fmt: skip
 
 
 def _resolve_symbols(config: AppConfig) -> list[SymbolConfig]:

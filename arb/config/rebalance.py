@@ -1,15 +1,17 @@
-"""``[rebalance]``: how ``arb rebalance`` splits each asset between the venues and which moves it makes
-(``docs/rebalance.md``)."""
+"""``[rebalance]``: how ``arb rebalance`` splits each asset between the venues and which moves it makes, and
+whether ``arb live`` makes them by itself (``docs/rebalance.md``)."""
 
 from __future__ import annotations
 
-__all__ = ["RebalanceConfig"]
+__all__ = ["RebalanceConfig", "held_assets"]
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from msgspec import Meta, field
 
-from arb.config.fields import ConfigStruct, Fraction, NonNegative, fail
+from arb.config.fields import ConfigStruct, Fraction, NonNegative
+from arb.config.sections import quote_currency
 from arb.events import NS_PER_MS, NS_PER_S
 
 _ASSET = Annotated[str, Meta(pattern=r"\A[A-Z0-9]{2,12}\Z", description="an upper-case asset, e.g. USDT")]
@@ -30,7 +32,12 @@ class RebalanceConfig(ConfigStruct, frozen=True):
         poll_interval_ns: Time between two looks at a transfer under way, int64 ns (TOML ``poll_interval_ms``).
         arrival_timeout_ns: How long ``--execute`` follows one transfer before it stops and leaves it
             in flight in the journal (a later run resumes it), int64 ns (TOML ``arrival_timeout_s``).
-        auto: Whether ``arb live`` may withdraw by itself. Not built: ``true`` is refused.
+        auto: Whether ``arb live`` makes the moves worth making by itself, off the order path, every
+            ``auto_interval_ns``; ``true`` needs a ``daily_limit`` for every asset arb holds.
+        daily_limit: Per asset, the most ``arb live`` withdraws by itself in 24 hours, in the asset (TOML
+            ``daily_limit = { USDT = 5000, BTC = 0.05 }``): the journal's withdrawals of the last 24 hours count
+            (a restart does not reset them); a withdrawal over what is left is not sent. 0: never by itself.
+        auto_interval_ns: Time between two automatic looks, int64 ns (TOML ``auto_interval_s``).
     """
 
     binance_share: Fraction = 0.5
@@ -45,11 +52,21 @@ class RebalanceConfig(ConfigStruct, frozen=True):
         default=6 * 3600 * NS_PER_S, name="arrival_timeout_s"
     )
     auto: bool = False
-
-    def _rules(self) -> None:
-        if self.auto:
-            fail(self, "auto", "expected false: arb live does not withdraw by itself yet (run arb rebalance)")
+    daily_limit: dict[_ASSET, NonNegative] = field(default_factory=dict)
+    auto_interval_ns: Annotated[int, Meta(ge=NS_PER_S, le=86_400 * NS_PER_S)] = field(
+        default=300 * NS_PER_S, name="auto_interval_s"
+    )
 
     def share(self, asset: str) -> float:
         """The fraction of ``asset`` meant to sit on Binance."""
         return self.shares.get(asset, self.binance_share)
+
+
+def held_assets(symbols: Sequence[str]) -> list[str]:
+    """The assets arb holds on the venues trading ``symbols``: the quote and each traded base coin."""
+    out = [quote_currency(symbols[0])]
+    for name in symbols:
+        base = name.removesuffix(out[0])
+        if base not in out:
+            out.append(base)
+    return out

@@ -14,18 +14,19 @@ again (:meth:`Rebalancer.resume`).
 
 from __future__ import annotations
 
-__all__ = ["Holdings", "Move", "Rebalancer", "TransferRefusedError", "plan_moves"]
+__all__ = ["Holdings", "Move", "Rebalancer", "TransferRefusedError", "open_rebalancer", "plan_moves"]
 
+import contextlib
 import logging
+import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from arb.config import AppConfig
-from arb.config.rebalance import RebalanceConfig
-from arb.config.sections import quote_currency
+from arb.config.rebalance import RebalanceConfig, held_assets
 from arb.errors import VenueError
 from arb.journal.transfers import TransferJournal, TransferRow, TransferState
 from connectors.common.wallet import BLOCK_SECONDS, NetworkTerm, WalletVenue
@@ -146,12 +147,7 @@ def plan_moves(
 
 def assets_of(config: AppConfig) -> list[str]:
     """The assets arb holds on the venues: the quote and each traded base coin."""
-    out = [quote_currency(config.symbol_names[0])]
-    for sym in config.symbols:
-        base = sym.name.removesuffix(out[0])
-        if base not in out:
-            out.append(base)
-    return out
+    return held_assets(config.symbol_names)
 
 
 Pause = Callable[[float], Awaitable[None]]
@@ -381,3 +377,33 @@ def make_pause() -> Pause:
     import asyncio
 
     return asyncio.sleep
+
+
+@contextlib.asynccontextmanager
+async def open_rebalancer(config: AppConfig, pause: Pause | None = None,
+                          clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+                          ) -> AsyncIterator[Rebalancer]:  # fmt: skip
+    """Both venues' ccxt clients of its own (markets loaded) and the journal's ``transfers``, as a
+    :class:`Rebalancer`; all closed on the way out."""
+    import asyncio
+
+    from arb.execution.ccxt_setup import make_exchange
+    from connectors.registry import venue as connector
+
+    live = config.live
+    journal = TransferJournal.open(live.journal_url or live.state_dir / f"{live.account}.sqlite")
+    clients: list[Any] = []
+    try:
+        for venue in config.venues:
+            assert venue.api_key is not None and venue.api_secret is not None  # require_credentials ran
+            clients.append(make_exchange(venue.name, venue.market, rest=venue.endpoints.rest,
+                                         api_key=venue.api_key.resolve(), api_secret=venue.api_secret.resolve(),
+                                         timeout_ms=live.request_timeout_ns // 1_000_000))  # fmt: skip
+        await asyncio.gather(*(c.load_markets() for c in clients))
+        wallets = [connector(venue.name).wallet for venue in config.venues]
+        yield Rebalancer(config, clients, wallets, journal, pause or make_pause(), clock_ms)
+    finally:
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.close()
+        journal.close()

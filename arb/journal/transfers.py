@@ -167,6 +167,17 @@ class TransferJournal(Closing):
             found = conn.execute(query.order_by(transfers.c.created_ns, transfers.c.client_id)).mappings().all()
         return [_row(r) for r in found]
 
+    def withdrawn(self, account: str, asset: str, within_ns: int) -> Decimal:
+        """What ``account`` withdrew of ``asset`` in the last ``within_ns`` (by this journal's clock): the
+        amounts of its withdrawals made since, but those refused or failed (nothing left the venue)."""
+        query = sa.select(transfers.c.amount).where(
+            transfers.c.account == account, transfers.c.kind == "withdraw", transfers.c.asset == asset,
+            transfers.c.created_ns >= self._clock() - within_ns,
+            transfers.c.state.not_in([str(TransferState.REFUSED), str(TransferState.FAILED)]),
+        )  # fmt: skip
+        with self.engine.connect() as conn:
+            return sum((Decimal(amount) for (amount,) in conn.execute(query)), Decimal(0))
+
 
 def recorded_balances(journal: TransferJournal, account: str) -> dict[tuple[str, str], Decimal]:
     """The journal's view of ``account``'s balances: per (venue, asset) the last value ``arb live`` or ``arb

@@ -26,6 +26,7 @@ from rich.markup import escape
 
 from arb.config import AppConfig
 from arb.execution.exposure import naked_leg_lines
+from arb.execution.risk import HALT_REASONS
 from arb.live.kill import HALT_KEY, KILL_REASON
 
 if TYPE_CHECKING:
@@ -106,6 +107,18 @@ class Guards:
             f"(position {float(row['position']):+.8g} x {float(row['mark']):.8g} x rate {float(row['rate']):.6%})",
             highlight=False,
         )
+
+    def halted(self) -> str:
+        """Why the session opens no new pair now, "" while it may: the kill switch, a halt kept from an
+        earlier run, a risk limit, a hedge given up (the engine's state, no I/O)."""
+        engine = self.engine
+        if self.killed.is_set():
+            return KILL_REASON
+        if engine is None:
+            return ""
+        if engine.hedge_failed:
+            return "hedge failed"
+        return HALT_REASONS[int(engine.rstate[0]["halted"])]
 
     # -- the kill switch ----------------------------------------------------------------------------
 

@@ -23,6 +23,10 @@ Stop (``--duration``, Ctrl-C, SIGTERM): no new decision, open orders cancelled o
 orders in flight resolved (bounded by ``[live] shutdown_timeout_ms``; what is left is named); the
 command (:mod:`arb.cli.live`) then writes the same report as a dry run plus each venue's order latency.
 Its watchers (the ops watch) are handed down by the command.
+
+With ``[rebalance] auto``, a task beside the loop moves money between the venues by itself within the daily
+limit, through clients of its own, until the session stops or halts (:mod:`arb.live.auto_rebalance`);
+without it, ``arb live`` never withdraws.
 """
 
 from __future__ import annotations
@@ -196,6 +200,10 @@ async def run_live(
                 tasks.create_task(feed.run(), name=f"feed-{feed.name}")
             tasks.create_task(guards.kill_watch(kill_file), name="kill-watch")
             tasks.create_task(guards.stale_watch(), name="stale-watch")
+            if config.rebalance.auto:  # off the order path, with clients of its own (docs/rebalance.md)
+                from arb.live.auto_rebalance import auto_rebalance
+
+                tasks.create_task(auto_rebalance(config, guards.halted), name="auto-rebalance")
 
         def stop_signal(_sig: signal.Signals) -> None:
             if on_stop_signal is not None:

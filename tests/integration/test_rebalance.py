@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from arb.cli.rebalance import open_rebalancer, run_rebalance
+from arb.cli.rebalance import run_rebalance
 from arb.config import load_config
 from arb.errors import EXIT_VENUE_REFUSED, VenueError
-from arb.execution.rebalance import Rebalancer, TransferRefusedError
+from arb.execution.rebalance import Rebalancer, TransferRefusedError, open_rebalancer
 from arb.journal import Journal
 from arb.journal.transfers import TransferState
 from arb.sim.binance.exchange import FakeBinanceExchange

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from arb.cli import _LOCAL_COMMANDS, _MODULE_COMMANDS, _command_of, _parser, main
+from arb.config import load_config
 from arb.events import event_dtype
 from arb.recording.format import format_line
 from arb.recording.npz import load_eod
@@ -139,6 +140,16 @@ def test_live_refuses_websocket_order_entry_where_the_network_has_none(tmp_path,
     path = write_config_files(tmp_path, bybit_overrides={"network": "demo", "order_entry": "websocket"})
     line = _refused(["live", "--config", str(path)], capsys)
     assert "bybit.toml" in line and "order_entry" in line and '"rest"' in line and "/v5/trade" in line
+
+
+def test_live_refuses_auto_rebalance_without_a_daily_limit_for_each_asset_it_holds(tmp_path, capsys) -> None:
+    rebalance = {"auto": True, "daily_limit": {"USDT": 5000}}  # BTCUSDT: BTC too
+    path = write_config_files(tmp_path, arbitrage_overrides={"rebalance": rebalance})
+    line = _refused(["live", "--config", str(path)], capsys)
+    assert "arbitrage.toml" in line and "rebalance.daily_limit" in line and "a limit for BTC" in line
+    limits = {"USDT": 5000, "BTC": 0}  # 0: BTC never moved by itself
+    path = write_config_files(tmp_path, arbitrage_overrides={"rebalance": {**rebalance, "daily_limit": limits}})
+    assert load_config(path).rebalance.daily_limit == limits
 
 
 def test_check_reports_a_bad_config_with_file_key_and_expectation(tmp_path, capsys) -> None:

@@ -7,7 +7,6 @@ from decimal import Decimal as D  # noqa: N817 - short for the literals below
 
 import pytest
 
-from arb.config.fields import CodeConfigError
 from arb.config.rebalance import RebalanceConfig
 from arb.execution.rebalance import plan_moves
 from connectors.binance.wallet import WALLET as BINANCE
@@ -68,10 +67,8 @@ def test_a_move_too_dear_or_without_an_open_network_is_listed_and_not_worth_it()
     assert (none.network, none.worth) == ("", False) and "no network open" in none.why
 
 
-def test_a_per_asset_share_and_auto_refused() -> None:
+def test_a_per_asset_share() -> None:
     settings = RebalanceConfig(shares={"USDT": 0.75})
     holdings = {"USDT": {0: {"spot": D(2000)}, 1: {"unified": D(2000)}}}
     [move] = plan_moves(holdings, BOTH, WALLETS, ("spot", "spot"), settings)
     assert (move.sender, move.amount, move.fee) == (1, D(1000), D(1))  # Bybit: the fee is paid beside the amount
-    with pytest.raises(CodeConfigError, match="not withdraw by itself"):
-        RebalanceConfig(auto=True)

@@ -1,0 +1,113 @@
+"""``[rebalance] auto``: ``arb live`` making the moves of ``arb rebalance --execute`` by itself, off the order
+path, within a daily limit (``docs/rebalance.md``).
+
+:func:`auto_rebalance` is a task of the session. It opens both venues' ccxt clients of its own
+(:func:`~arb.execution.rebalance.open_rebalancer`: the order path's are untouched) and looks every
+``auto_interval_s``: a move the journal holds in flight is carried forward
+(:meth:`~arb.execution.rebalance.Rebalancer.resume`); else the plan is read and each move worth making is
+made (:meth:`~arb.execution.rebalance.Rebalancer.execute`, journaled as ``--execute`` journals it), but a
+withdrawal over what ``daily_limit`` leaves of its asset (:func:`within_limits`), which is not sent.
+
+It ends with the session, and by itself when the session halts (nothing is sent while it is halted; a move
+being followed stays in flight in the journal for the next run) or when a venue refuses a move or another
+failure needs a person (one line; trading goes on). A failure that may pass (a venue out of reach) is one
+line, and the next look tries again.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DAY_NS", "auto_rebalance", "within_limits"]
+
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+
+from arb.config import AppConfig
+from arb.errors import ArbError, is_retryable
+from arb.events import ASSET_NAMES, NS_PER_S
+from arb.execution.rebalance import Move, Pause, Rebalancer, assets_of, make_pause, open_rebalancer
+
+log = logging.getLogger(__name__)
+
+DAY_NS = 86_400 * NS_PER_S
+"""The daily limit's window: the last 24 hours, rolling."""
+
+
+class _HaltedError(Exception):
+    """The session halted while a move was followed: stop there (the journal keeps the move in flight)."""
+
+
+def within_limits(moves: Sequence[Move], limits: Mapping[str, float],
+                  used: Mapping[str, Decimal]) -> tuple[list[Move], list[str]]:  # fmt: skip
+    """The moves worth making, in order, but each withdrawal over what its asset's limit (``limits``:
+    ``[rebalance] daily_limit``) leaves after ``used`` (what was withdrawn in the last 24 hours) and the
+    move into its withdrawal wallet; and a line for each withdrawal left out."""
+    spent = dict(used)
+    over: set[tuple[str, int]] = set()
+    lines = []
+    for move in moves:
+        if not move.worth or move.kind != "withdraw":
+            continue
+        limit, had = Decimal(repr(limits.get(move.asset, 0.0))), spent.get(move.asset, Decimal(0))
+        if had + move.amount <= limit:
+            spent[move.asset] = had + move.amount
+            continue
+        over.add((move.asset, move.sender))
+        lines.append(f"rebalance: {move.amount.normalize():f} {move.asset} {ASSET_NAMES[move.sender]} -> "
+                     f"{ASSET_NAMES[move.receiver]} not sent: over [rebalance] daily_limit {move.asset} = "
+                     f"{limit.normalize():f}, {had.normalize():f} withdrawn in the last 24 h")  # fmt: skip
+    return [m for m in moves if m.worth and (m.asset, m.sender) not in over], lines
+
+
+async def auto_rebalance(config: AppConfig, halted: Callable[[], str], *, pause: Pause | None = None) -> None:
+    """Look every ``[rebalance] auto_interval_s`` and make the moves (see the module docstring) until the
+    task is cancelled (the session stops), ``halted()`` gives a reason (the session halted) or a failure
+    needs a person. Raises nothing but the cancellation: the session trades on. ``halted``: why the session
+    opens no new pair ("" while it may, :meth:`~arb.live.guards.Guards.halted`); ``pause``: the waits, between
+    two looks and between two looks at a transfer (``asyncio.sleep``; a test's instead)."""
+    wait = pause or make_pause()
+
+    async def follow_pause(seconds: float) -> None:  # a halt ends the following of a transfer
+        await wait(seconds)
+        if halted():
+            raise _HaltedError
+
+    interval_s = config.rebalance.auto_interval_ns / NS_PER_S
+    async with contextlib.AsyncExitStack() as stack:
+        rebalancer: Rebalancer | None = None
+        while not (reason := halted()):
+            try:
+                if rebalancer is None:  # once for the run (markets loaded); a look that could not tries again
+                    rebalancer = await stack.enter_async_context(open_rebalancer(config, follow_pause))
+                await _look(rebalancer, halted)
+            except _HaltedError:
+                continue
+            except Exception as error:  # noqa: BLE001 - said on one line; the session trades on
+                if isinstance(error, ArbError) and not is_retryable(error):  # a refusal: a person must fix it
+                    log.error("rebalance: %s; automatic moves are off for the rest of this run", error)
+                    return
+                log.warning("rebalance: %s; the next look in %g s tries again", error, interval_s)
+            await wait(interval_s)
+        log.warning("rebalance: the session is halted (%s): no automatic move for the rest of this run", reason)
+
+
+async def _look(rebalancer: Rebalancer, halted: Callable[[], str]) -> None:
+    # What is in flight first, else the plan's moves within the daily limit, one at a time (a halt stops them)
+    if rebalancer.in_flight():
+        await rebalancer.resume(_say)
+        return
+    assets = assets_of(rebalancer.config)
+    moves, _ = await rebalancer.plan(assets)
+    used = {a: rebalancer.journal.withdrawn(rebalancer.account, a, DAY_NS) for a in assets}
+    chosen, over = within_limits(moves, rebalancer.settings.daily_limit, used)
+    for line in over:
+        log.warning("%s", line)
+    for move in chosen:
+        if halted():
+            raise _HaltedError
+        await rebalancer.execute([move], _say)
+
+
+def _say(line: str) -> None:
+    log.info("rebalance: %s", line)
