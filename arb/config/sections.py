@@ -448,6 +448,14 @@ class LiveConfig(ConfigStruct, frozen=True):
             switch cancels them if arb dies (Binance spot has none; a ``dead_man_window`` of 0 arms none):
             they stay on the book until a person or the next start cancels them. False (the default):
             ``arb live`` refuses to start with such quotes, naming this key.
+        warm_interval_ns: While trading, each venue builds and signs a create it never sends this often,
+            so the code and data of an order's way to the wire stay in the CPU's caches: a decision's
+            first order otherwise runs them cold, several times slower than its second (TOML ms; 0 turns
+            it off; each costs tens of microseconds of the event loop).
+        gc_interval_ns: While trading, Python's garbage collector runs on this timer instead of when
+            allocations cross its thresholds (which a decision's own allocations did, pausing it up to
+            2 ms): the young objects every interval, older ones every tenth and thousandth (TOML ms; 0:
+            Python's thresholds).
         rate_headroom: The share of any of a venue's request limits (Binance's request weight and
             order counts, a Bybit endpoint's limit) at which arb stops optional traffic to the venue
             (new pairs, new quotes, routine checks of resting quotes) until the limit's window resets,
@@ -468,6 +476,10 @@ class LiveConfig(ConfigStruct, frozen=True):
     stop_timeout_ns: Annotated[int, Meta(gt=0, le=3600 * NS_PER_S)] = field(
         default=60 * NS_PER_S, name="stop_timeout_s"
     )
+    warm_interval_ns: Annotated[int, Meta(ge=0, le=60 * NS_PER_S)] = field(
+        default=5 * NS_PER_MS, name="warm_interval_ms"
+    )
+    gc_interval_ns: Annotated[int, Meta(ge=0, le=10 * NS_PER_S)] = field(default=20 * NS_PER_MS, name="gc_interval_ms")
     dead_man_window_ns: Annotated[int, Meta(ge=0, le=300 * NS_PER_S)] = field(
         default=30 * NS_PER_S, name="dead_man_window_s"
     )

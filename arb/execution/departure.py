@@ -30,14 +30,18 @@ reconciled as any unknown order: the venue does not know it).
 
 from __future__ import annotations
 
-__all__ = ["WAIT_AT_MOST_S", "Departure", "Departures", "Leg"]
+__all__ = ["WAIT_AT_MOST_S", "Departure", "Departures", "Leg", "keep_warm"]
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 
+from arb.execution.live_parts import VenueMarket
+from arb.execution.price_grid import wire
 from connectors.common.order_entry import Outgoing
+from connectors.common.private import OrderRequest
 from connectors.common.rest_lane import PreparedCreate, RestOutgoing
 
 log = logging.getLogger(__name__)
@@ -156,3 +160,24 @@ class Departures:
         last, self._last = self._last, None
         if last is not None:
             await last.gone()
+
+
+async def keep_warm(prepare: Callable[[OrderRequest], object], markets: Sequence[VenueMarket], interval_ns: int,
+                    warmed: Callable[[], None], name: str) -> None:  # fmt: skip
+    """Keep the code and data of an order's way to the wire in the CPU's caches (``[live]
+    warm_interval_ms``): every ``interval_ns``, ``prepare`` (the adapter's ``prepare_create``) builds and
+    signs a create of the next of ``markets`` as ``submit`` builds an order's, and the result is dropped:
+    never written, journaled or counted; ``warmed()`` after each. A decision's first order otherwise runs
+    that code cold: on a 2-core VM, several times slower than its second. A failure stops it (logged once)."""
+    one, interval_s = Decimal(1), interval_ns / 1e9
+    requests = [OrderRequest(m.symbol, m.ccxt_symbol, 1, wire(m.step or one), wire(m.tick or one),
+                             f"arb-warm-{name.replace(' ', '-')}-{m.index}") for m in markets]  # fmt: skip
+    while True:
+        for request in requests:
+            await asyncio.sleep(interval_s)  # the pace, not a wait for a condition
+            try:
+                prepare(request)
+            except Exception as error:  # noqa: BLE001 - warming is optional: say why once and stop
+                log.info("%s: keeping the order path warm stopped: %r", name, error)
+                return
+            warmed()

@@ -57,6 +57,8 @@ class ExecutionSettings:
     rate_headroom: float = 0.8
     """The share of any of a venue's request limits at which optional traffic to it stops (see
     :mod:`arb.execution.rate_guard`)."""
+    warm_interval_ns: int = 0
+    """How often a create is built and signed, never sent, to keep the order path warm (0: never)."""
 
 
 class JournalSink(Protocol):

@@ -26,7 +26,7 @@ import ccxt
 
 from arb.errors import ArbError, VenueError
 from arb.execution.dead_man import DeadMan
-from arb.execution.departure import Departures, Leg
+from arb.execution.departure import Departures, Leg, keep_warm
 from arb.execution.failpoints import failpoint
 from arb.execution.late_fills import LateFills
 from arb.execution.live_parts import ClientIds, ExecutionSettings, JournalSink, VenueMarket
@@ -116,8 +116,8 @@ class VenueExecutor(AccountReads, LateFills):
         """What a failure message points at (the key's variables, the URLs, the venue file)."""
         self.order_entry: OrderEntry | None = None
         """The order WebSocket (``order_entry = "websocket"``); ``wire_*``: the record of a request over it."""
-        self.rest_lane: RestLane | None = None
-        """Keep-alive REST connections for creates (``rest_connections`` > 0; None: ccxt's client sends them)."""
+        self.warmed = 0  # creates built and signed to keep the order path warm, never sent (warm_interval_ms)
+        self.rest_lane: RestLane | None = None  # keep-alive REST connections for creates (None: ccxt's client)
         self.wire_written, self.wire_answered = WireTrace.note_written, WireTrace.note_answer
         self.departures = Departures()  # one decision's orders leave together (arb.execution.departure)
         self.guard = RateGuard(venue, clock, rate_use=self.adapter.rate_use, headroom=settings.rate_headroom)
@@ -288,15 +288,19 @@ class VenueExecutor(AccountReads, LateFills):
             group.create_task(self._resolver(), name=f"{self.venue}-resolver"),
             *([group.create_task(self.keep_coin_prices(), name=f"{self.venue}-coin-prices")] if self.fee_coins else []),
         ]
+        if self.settings.warm_interval_ns:  # the order path kept warm (arb.execution.departure.keep_warm)
+            warm = keep_warm(functools.partial(self.adapter.prepare_create, self), self.markets,
+                             self.settings.warm_interval_ns, self._warmed, self.name)  # fmt: skip
+            self._background.append(group.create_task(warm, name=f"{self.venue}-warm"))
+
+    def _warmed(self) -> None:
+        self.warmed += 1
+        if self._waiters.waiters:
+            self._waiters.notify()
 
     def add_background(self, task: asyncio.Task[Any]) -> None:
         """End ``task`` with the other background tasks at :meth:`stop`."""
         self._background.append(task)
-
-    @property
-    def has_dead_man(self) -> bool:
-        """Whether the venue-market has a dead-man's switch (see :class:`~arb.execution.dead_man.DeadMan`)."""
-        return self.dead_man.present
 
     async def arm_dead_man(self, window_s: int, *, attempts: int = 3, backoff_s: float = 0.5) -> str:
         """Arm the venue's dead-man's switch once, before anything is traded; says what was armed (see

@@ -185,7 +185,8 @@ async def run_live(
         def pull_from_another_thread() -> None:  # a Telegram /kill confirm, in the alert thread
             loop.call_soon_threadsafe(guards.kill)
 
-        session_loop = SessionLoop(engine, (*watchers, reporter), clock=clock, start_ns=t0)
+        session_loop = SessionLoop(engine, (*watchers, reporter), clock=clock, start_ns=t0,
+                                   gc_interval_ns=config.live.gc_interval_ns)  # fmt: skip
         start = SessionStart(clock, "live", engine, tuple(feeds), session.journal.journal.health,
                              pull_from_another_thread)  # fmt: skip
         session_loop.begin(start, console, halt=kept, on_watch=on_watch)

@@ -77,6 +77,7 @@ def settings_of(config: AppConfig) -> ExecutionSettings:
         unknown_grace_ns=live.unknown_grace_ns,
         fill_check_after_ns=live.fill_check_after_ns,
         rate_headroom=live.rate_headroom,
+        warm_interval_ns=live.warm_interval_ns,
     )
 
 

@@ -272,6 +272,23 @@ async def test_rate_limit_and_ban_stop_new_orders_locally(
         assert account(venue).orders == []
 
 
+async def test_keeping_the_order_path_warm_signs_creates_and_sends_none(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # [live] warm_interval_ms: the create is built and signed again and again while trading; nothing of
+    # it is written, journaled or counted, and the venue sees no order
+    async with venue_and_session(spec, tmp_path, monkeypatch, live={"warm_interval_ms": 1}) as (venue, session):
+        executor = session.executors[spec.index]
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await eventually(lambda: executor.warmed >= 5, executor)
+            executor.stop()
+        lane = executor.rest_lane
+        assert lane is not None and lane.written == 0
+        assert account(venue).orders == [] and executor.orders == {} and executor.counters["sent"] == 0
+        assert executor.journal.journal.intents() == []  # type: ignore[attr-defined]
+
+
 async def test_a_client_id_the_journal_holds_is_never_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = BYBIT_SPOT
     set_keys(monkeypatch, spec)
