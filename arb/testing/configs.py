@@ -94,6 +94,8 @@ DEFAULT_ARBITRAGE: Final[Mapping[str, Any]] = {
         "dead_man_window_s": 30,
         "quotes_without_dead_man": False,
         "rate_headroom": 0.8,
+        "warm_interval_ms": 5,
+        "gc_interval_ms": 20,
     },
     "ops": {
         "enabled": True,
@@ -193,6 +195,7 @@ DEFAULT_BINANCE: Final[Mapping[str, Any]] = {
     "network": "testnet",
     "data_network": "mainnet",
     "order_entry": "rest",
+    "rest_connections": 2,
     "api_key": "${BINANCE_API_KEY}",
     "api_secret": "${BINANCE_API_SECRET}",
     "endpoints": {
@@ -244,6 +247,7 @@ DEFAULT_BYBIT: Final[Mapping[str, Any]] = {
     "network": "testnet",
     "data_network": "mainnet",
     "order_entry": "rest",
+    "rest_connections": 2,
     "api_key": "${BYBIT_API_KEY}",
     "api_secret": "${BYBIT_API_SECRET}",
     "endpoints": {"spot": _bybit_networks("spot"), "linear": _bybit_networks("linear")},
