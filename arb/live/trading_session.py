@@ -258,7 +258,7 @@ async def trading_session(
                     name=f"{venue.name} {venue.market}",
                     size=venue.rest_connections,
                     request_timeout_s=config.live.request_timeout_ns / 1e9,
-                    ssl_context=exchange.ssl_context,
+                    ssl_context=exchange.ssl_context or None,  # ccxt's own (certifi's roots), made at market load
                 )
                 await executor.rest_lane.start()
         for line in session.rule_differences:

@@ -32,9 +32,11 @@ import contextlib
 import logging
 import ssl
 import time
+import zlib
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+import certifi
 import h11
 
 from arb.waiting import Conditions
@@ -133,7 +135,14 @@ class _Connection(asyncio.Protocol):
         else:
             self.close()  # "Connection: close", or the venue closed it after answering
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in response.headers.raw_items()}
-        return response.status_code, response.reason.decode("latin-1"), headers, b"".join(parts)
+        body = b"".join(parts)
+        coding = next((v for k, v in headers.items() if k.lower() == "content-encoding"), "identity").lower()
+        if coding in ("gzip", "deflate"):  # none is asked for; a venue that compresses anyway is read as aiohttp would
+            try:
+                body = zlib.decompress(body, 16 + zlib.MAX_WBITS if coding == "gzip" else zlib.MAX_WBITS)
+            except zlib.error as error:
+                raise AnswerLostError(f"the answer could not be read: {coding}: {error}") from error
+        return response.status_code, response.reason.decode("latin-1"), headers, body
 
 
 class RestLane:
@@ -158,7 +167,9 @@ class RestLane:
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.origin = f"{parts.scheme}://{parts.netloc}"
         self._host_header = parts.netloc
-        self._ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
+        self._ssl = (
+            (ssl_context or ssl.create_default_context(cafile=certifi.where())) if parts.scheme == "https" else None
+        )
         self._connections: list[_Connection] = []
         self._keeper: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()

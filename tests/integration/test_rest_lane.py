@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -152,3 +153,15 @@ async def test_a_connection_idle_longer_than_its_limit_is_retired_before_an_orde
         out = lane.outgoing(_signed(base))
         out.write()
         assert (await out.answer())[0] == 200
+
+
+async def test_a_compressed_answer_is_read_as_ccxts_client_reads_it() -> None:
+    async def gzipped(request: bytes, writer: asyncio.StreamWriter) -> None:
+        body = gzip.compress(b'{"retCode":0}')
+        head = f"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {len(body)}\r\n\r\n"
+        writer.write(head.encode() + body)
+
+    async with _server(gzipped) as (base, _), _lane(base) as lane:
+        out = lane.outgoing(_signed(base))
+        out.write()
+        assert (await out.answer())[3] == b'{"retCode":0}'
