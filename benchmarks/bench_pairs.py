@@ -22,7 +22,7 @@ and the taps:
 Prints the load average before and after (``machine.py``): on a shared machine the figures move with it.
 Never fails on a timing.
 
-    python benchmarks/bench_pairs.py [--entry rest|websocket|both] [--seconds 30] [--orders 100]
+    python benchmarks/bench_pairs.py [--entry rest|websocket|both] [--seconds 30] [--orders 100] [--live KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ async def _wait(condition: Any, timeout_s: float, what: str) -> None:
 
 
 async def _real_run(
-    folder: Path, entry: str, seconds: int
+    folder: Path, entry: str, seconds: int, live: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], dict[bytes, int], list[dict[str, int]]]:
     if len(_CORES) >= 2:
         # the venues and the taps (threads made from now on) on a core of their own, arb on the others, as a
@@ -100,7 +100,7 @@ async def _real_run(
     balances = {"USDT": "100000000", "BTC": "100"}
     async with spot_pair(*files, balances=balances) as (binance, bybit):
         arbitrage = {"strategy": {"max_position_size": 50.0}, "risk": {"position_limit": 100.0}}
-        config = write_pair_config(folder, binance, bybit, arbitrage=arbitrage, order_entry=entry)
+        config = write_pair_config(folder, binance, bybit, arbitrage=arbitrage, order_entry=entry, live=live)
         taps = _tapped(folder, [binance, bybit])
         for tap in taps:
             tap.__enter__()
@@ -212,12 +212,16 @@ def main() -> None:
     parser.add_argument("--entry", choices=("rest", "websocket", "both"), default="both")
     parser.add_argument("--seconds", type=int, default=30, help="the real run's trading time (default 30)")
     parser.add_argument("--orders", type=int, default=100, help="single orders for the one-order figure")
+    parser.add_argument("--live", action="append", default=[], metavar="KEY=VALUE",
+                        help="a [live] key instead of the shipped, e.g. warm_interval_ms=0 (repeatable)")  # fmt: skip
     args = parser.parse_args()
+    live = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.live)}
     sys.setswitchinterval(0.0005)  # the taps' thread forwards promptly beside the venues' event loop
-    print(f"arb live against fake Binance and Bybit spot, {args.seconds} s of a standing spread, shipped journal")
+    print(f"arb live against fake Binance and Bybit spot, {args.seconds} s of a standing spread, shipped journal"
+          + "".join(f", {key} = {value}" for key, value in live.items()))  # fmt: skip
     for entry in ("rest", "websocket") if args.entry == "both" else (args.entry,):
         with tempfile.TemporaryDirectory() as folder:
-            rows, arrivals, collections = asyncio.run(_real_run(Path(folder), entry, args.seconds))
+            rows, arrivals, collections = asyncio.run(_real_run(Path(folder), entry, args.seconds, live))
         _report(entry, rows, arrivals, collections)
         _one_order(entry, args.orders)
 
