@@ -11,8 +11,10 @@ loop fills itself at its arrival, on hftbacktest's depth, by the paper venue's r
 (:mod:`arb.execution.liquidity`: level by level, never more than a level shows net of what our orders
 took from it); resting quotes go to hftbacktest's exchange as post-only orders.
 
+With ``[backtest] transfer_policy`` it moves inventory between the venues with a fee and a delay
+(:mod:`arb.backtest.transfers`), each transfer logged (:attr:`BacktestResult.transfers`, transfers.csv).
 What it does not model: other traders' answer to our trades, the venue's own (venue-time) book for
-taker orders, transfers between venues. See docs/backtest.md.
+taker orders, transfers as a venue makes them. See docs/backtest.md.
 """
 
 from __future__ import annotations

@@ -327,8 +327,7 @@ def inventory_charts(source: Any, start_ns: int, end_ns: int) -> str:
     bases = [*source.initial.bases, *([(0.0, 0.0)] * (n - len(source.initial.bases)))]
     fills = source.fills[source.fills["local_ts"] < end_ns]
     funding = source.funding[source.funding["ts"] < end_ns] if len(source.funding) else None
-    moved = source.transfers[source.transfers["ts"] < end_ns]
-    moved = moved.copy()
+    moved = source.transfers[source.transfers["ts"] < end_ns]  # a copy (a mask selects)
     moved["arrive_ts"] = np.where(moved["arrive_ts"] < end_ns, moved["arrive_ts"], -1)  # on its way at the end
     points = inventory_series(fills, np.zeros(0, EQUITY_DTYPE), bases, source.initial.quote,
                               np.zeros(n, PARAMS_DTYPE), source.symbols, funding, moved)  # fmt: skip

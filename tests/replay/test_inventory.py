@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from arb.backtest import transfers
 from arb.backtest.run import BacktestResult, run_backtest
 from arb.cli import main
 from arb.config import AppConfig, load_config
@@ -164,6 +165,17 @@ def test_every_figure_rebuilt_from_the_files_counts_the_threshold_runs_transfers
         assert data["venues"][venue]["pnl"] == pytest.approx(venues[venue]["pnl"], abs=1e-6)
     text = page.read_text(encoding="utf-8")
     assert "are not in them" not in text and "transfers (transfers.csv) are in the" in text
+
+
+def test_the_transfer_log_grows_as_the_loop_fills_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a log of two rows to start with: the loop stops when it is full and the driver grows it, so the
+    # run logs every transfer it booked, each in the order sent
+    monkeypatch.setattr(transfers, "_LOG_ROWS", 2)
+    result = run_backtest(one_sided_tape(tmp_path, backtest=THRESHOLD))
+    log, btc = result.transfers, result.inventory["assets"]["BTC"]
+    assert len(log) == result.inventory["transfers"] > 4
+    assert np.all(np.diff(log["ts"]) > 0) and float(log["fee"].sum()) == pytest.approx(btc["fees"], abs=1e-12)
+    assert float(log["amount"][log["arrive_ts"] < 0].sum()) == pytest.approx(btc["in_transit"], abs=1e-12)
 
 
 def test_the_skewed_kernel_decides_alike_in_the_backtest_and_the_dry_run(tmp_path: Path) -> None:
