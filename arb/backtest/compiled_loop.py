@@ -67,7 +67,7 @@ from arb.backtest.taker_fills import (
     send_order,
     unknown_per_venue,
 )
-from arb.backtest.transfers import ASSET_BASE, ASSET_QUOTE, TRANSFER_NONE, held_value, move_inventory
+from arb.backtest.transfers import ASSET_BASE, ASSET_QUOTE, TRANSFER_NONE, held_value, log_full, move_inventory
 from arb.execution.liquidity import SWEEP_LEVELS, TAKEN_SLOTS
 from arb.execution.risk import position_at, update_equity, value_px
 from arb.strategy.kernel import may_act
@@ -399,7 +399,8 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
 
     Transfers (``settings.transfer_policy``, ``run.inventory``; :mod:`arb.backtest.transfers`): at each
     decision point, once the views' balances are current, the transfers due arrive and a venue short
-    of an asset is sent more; the balances the kernel sees and the equity include what moved.
+    of an asset is sent more; the balances the kernel sees and the equity include what moved. Each
+    transfer is logged (``run.inventory.log``; the loop returns 2 when the log is full).
 
     ``bt`` is hftbacktest's backtester by its address (``hbt.ptr``; :mod:`arb.backtest.hbt_abi` calls it, so
     this loop is compiled once and then loaded from Numba's cache). The state comes as named records,
@@ -446,6 +447,8 @@ def _run_loop(bt: int, until_ns: int, tape: Any, perp: Any, run: Any, symbols: A
             maker = True
     while True:
         if _outputs_full(fills, equity, calls, sent, intents, rstate, counters):
+            return 2
+        if transfers and log_full(run.inventory):
             return 2
         now = bt_current_timestamp(bt)
         i = counters[C_CURSOR]
@@ -594,6 +597,7 @@ def _helper_calls(loop: Any) -> list[tuple[Any, tuple[Any, ...]]]:
         (_perp_step, (i64, loop.views, run, account, perp, outs)),
         (move_inventory, (i64, loop.views, loop.settings, run.inventory)),
         (held_value, (run.inventory, i64, i64, 0.0)),
+        (log_full, (run.inventory,)),
         (_call_kernel, (i64, i64, loop.views, symbols.kernel, symbols.risk, loop.counters, loop.calls)),
         (_log_sent, (i64, i64, i64, i64, symbols, loop.counters, flags, loop.sent)),
         (latencies, (run, i64, i64)),

@@ -101,6 +101,12 @@ class Inventory(NamedTuple):
     """Per (symbol, asset), ``[transfers, fees paid (that asset's units), time in transit (ns)]``."""
     movable: Array
     """Per symbol, 1 when its base may move (spot on both venues; a linear venue holds no base)."""
+    log: Array
+    """Every transfer made, in order (``TRANSFER_DTYPE`` rows; the driver grows it when it fills up)."""
+    logged: Array
+    """``[rows of log written]``."""
+    row: Array
+    """Per (symbol, venue, asset), the row of ``log`` of what is on its way there."""
 
 
 class Symbols(NamedTuple):

@@ -11,8 +11,10 @@ loop fills itself at its arrival, on hftbacktest's depth, by the paper venue's r
 (:mod:`arb.execution.liquidity`: level by level, never more than a level shows net of what our orders
 took from it); resting quotes go to hftbacktest's exchange as post-only orders.
 
+With ``[backtest] transfer_policy`` it moves inventory between the venues with a fee and a delay
+(:mod:`arb.backtest.transfers`), each transfer logged (:attr:`BacktestResult.transfers`, transfers.csv).
 What it does not model: other traders' answer to our trades, the venue's own (venue-time) book for
-taker orders, transfers between venues. See docs/backtest.md.
+taker orders, transfers as a venue makes them. See docs/backtest.md.
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ from arb.strategy.types import (
     FUNDING_DTYPE,
     SENT_DTYPE,
     STYLE_TAKER,
+    TRANSFER_DTYPE,
     kernel_figures,
     new_intents,
     new_state,
@@ -165,6 +168,8 @@ class BacktestResult:
     inventory: dict[str, Any] = field(default_factory=dict)
     """What inventory cost (:func:`inventory_figures`): pairs missed for want of balance, the transfers
     made, their fees and time in transit, what is still on its way and each venue's balances at the end."""
+    transfers: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, TRANSFER_DTYPE))
+    """TRANSFER_DTYPE: every transfer the transfer policy made, in the order sent (transfers.csv)."""
 
 
 def decision_points(book_ts: list[np.ndarray[Any, Any]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -461,6 +466,9 @@ class Loop:
                 self.calls = np.concatenate([self.calls, np.zeros(len(self.calls), DECISION_DTYPE)])
             if c[C_SENT] >= len(self.sent) - self.intents.size:
                 self.sent = np.concatenate([self.sent, np.zeros(len(self.sent), SENT_DTYPE)])
+            log = self.inventory.log
+            if self.inventory.logged[0] > len(log) - n_sym - 1:
+                self.inventory = self.inventory._replace(log=np.concatenate([log, np.zeros(len(log), log.dtype)]))
         if rc == _NO_PROGRESS:
             raise RuntimeError(
                 f"no settled state after {_MAX_SAME_TIME} decisions at one time: with zero order latency every "
@@ -686,6 +694,7 @@ def run_session(
         funding=loop.funding[: counters[C_FUNDING]].copy(),
         day_marks=day_marks,
         inventory=inventory_figures(config, loop.views, loop.inventory, kernel_states),
+        transfers=loop.inventory.log[: loop.inventory.logged[0]].copy(),
     )
 
 

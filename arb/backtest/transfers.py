@@ -7,7 +7,9 @@ sends what evens the two out after the fee: the amount and the asset's fee leave
 balance at once, the amount reaches the other venue's balance at the first decision point at or after
 its delay, on the backtest's clock. One transfer of an asset is on its way at a time. While on its way
 it counts in the receiving venue's equity (the account owns it), not in its balance (it cannot be
-traded). Compiled helpers of :func:`arb.backtest.compiled_loop._run_loop`; the state is an
+traded). Each transfer is logged as it is sent (``Inventory.log``, ``TRANSFER_DTYPE`` rows: time, asset,
+venues, amount, fee) and its arrival time written when it arrives; the backtest writes them to
+transfers.csv. Compiled helpers of :func:`arb.backtest.compiled_loop._run_loop`; the state is an
 :class:`arb.backtest.loop_state.Inventory`.
 """
 
@@ -24,6 +26,7 @@ __all__ = [
     "TRANSFER_NONE",
     "TRANSFER_THRESHOLD",
     "held_value",
+    "log_full",
     "move_inventory",
     "new_inventory",
 ]
@@ -34,6 +37,7 @@ import numpy as np
 
 from arb._jit import njit
 from arb.backtest.loop_state import Inventory
+from arb.strategy.types import TRANSFER_DTYPE
 
 TRANSFER_NONE = 0
 """``transfer_policy = "none"``: inventory never moves."""
@@ -52,12 +56,23 @@ B_FEE_FROM_0 = 4  # the part of B_FEE venue 0 sent (the rest, venue 1)
 N_BOOKED = 5
 
 
+_LOG_ROWS = 256  # the transfer log's first size (grown by the driver, see log_full)
+
+
 def new_inventory(movable: Any) -> Inventory:
     """Nothing moved yet, for ``len(movable)`` symbols (``movable[s]``: 1 when symbol ``s``'s base may
     move, spot on both venues)."""
     n = len(movable)
     return Inventory(np.zeros((n, 2, 2)), np.zeros((n, 2, 2)), np.zeros((n, 2, 2), np.int64),
-                     np.zeros((n, 2, N_BOOKED)), np.asarray(movable, np.int64))  # fmt: skip
+                     np.zeros((n, 2, N_BOOKED)), np.asarray(movable, np.int64), np.zeros(_LOG_ROWS, TRANSFER_DTYPE),
+                     np.zeros(1, np.int64), np.zeros((n, 2, 2), np.int64))  # fmt: skip
+
+
+@njit(cache=True)
+def log_full(inv: Any) -> bool:
+    """True when ``inv.log`` may not take the transfers of one more decision point (one per symbol's base
+    and one of the quote at most): the driver grows it and calls the loop again."""
+    return bool(inv.logged[0] > inv.log.shape[0] - inv.movable.shape[0] - 1)
 
 
 @njit(cache=True)
@@ -86,7 +101,7 @@ def move_inventory(now: int, views: Any, settings: Any, inv: Any) -> None:
     out. Balances change in the views; ``inv`` books it. ``settings``: the run's ``BACKTEST_RUN_DTYPE``
     record (one-element array)."""
     cfg = settings[0]
-    moved, transit, due, booked, movable = inv
+    moved, transit, due, booked, movable, log, logged, row = inv
     n_sym = views.shape[0]
     for s in range(n_sym):
         for v in range(2):
@@ -96,6 +111,7 @@ def move_inventory(now: int, views: Any, settings: Any, inv: Any) -> None:
                     transit[s, v, asset] = 0.0
                     moved[s, v, asset] += amount
                     _credit(views, s, v, asset, amount)
+                    log[row[s, v, asset]]["arrive_ts"] = now
     if cfg["transfer_policy"] != TRANSFER_THRESHOLD:
         return
     threshold = cfg["transfer_threshold"]
@@ -134,13 +150,27 @@ def move_inventory(now: int, views: Any, settings: Any, inv: Any) -> None:
                 if o == 0:
                     booked[s, asset, B_FEE_FROM_0] += fee
                 booked[s, asset, B_TRANSIT_NS] += delay
+                fee_quote = fee
                 if asset == ASSET_BASE:
                     mid = 0.5 * (views[s][o]["bid_px"][0] + views[s][o]["ask_px"][0])
-                    booked[s, asset, B_FEE_QUOTE] += fee * mid if np.isfinite(mid) else 0.0
-                else:
-                    booked[s, asset, B_FEE_QUOTE] += fee
+                    fee_quote = fee * mid if np.isfinite(mid) else 0.0
+                booked[s, asset, B_FEE_QUOTE] += fee_quote
+                k = logged[0]  # log_full kept room for it
+                logged[0] = k + 1
+                row[s, v, asset] = k
+                rec = log[k]
+                rec["ts"] = now
+                rec["arrive_ts"] = -1
+                rec["symbol"] = s
+                rec["asset"] = asset
+                rec["from_venue"] = o
+                rec["to_venue"] = v
+                rec["amount"] = amount
+                rec["fee"] = fee
+                rec["fee_quote"] = fee_quote
                 if delay == 0:  # arrives at once
                     transit[s, v, asset] = 0.0
                     moved[s, v, asset] += amount
                     _credit(views, s, v, asset, amount)
+                    rec["arrive_ts"] = now
                 break

@@ -257,9 +257,12 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         day_marks=result.day_marks,
         calls=result.calls,
         inventory=result.inventory,
+        transfers=result.transfers,
     )
     orders = backtest_orders(result.sent, result.fills, result.counters["submit_errors"], config.venues)
-    paths = write_report(out, summary, result.fills, result.equity, funding=result.funding, orders=orders)
+    paths = write_report(
+        out, summary, result.fills, result.equity, funding=result.funding, orders=orders, transfers=result.transfers
+    )
     print_summary(summary)
     if any(state.get("flags", 0) for state in result.kernel_states or [result.kernel_state]):
         console.print("[bold red]a hedge failed repeatedly: see the log and trades.csv[/]")

@@ -18,6 +18,10 @@ on a slice of the source: there is one PnL and one win in arb, and a period's ar
 - **Fees, volume, fills** (total and per venue): ``summarize`` over the fills inside the period.
 - **Funding** (perpetuals): the source's funding payments booked inside the period; each is cash on
   its venue from its booking time on, so the rebuilt equity and the PnL count it.
+- **Transfers** (a backtest's transfers.csv, :mod:`arb.reports.transfers`): from the time one is sent
+  its amount and fee leave the sending venue and the amount is the receiving venue's, so the rebuilt
+  equity and the PnL count the fees; the balances count the amount once it arrived, and a venue's PnL
+  not what was moved to or from it.
 - **Holding time**: FIFO over all fills up to the period's end, counting the lots closed inside the
   period (a lot opened before it counts its whole time held).
 - **Pairs, win rate, captured spread**: the pairs whose first opening fill falls in the period, with
@@ -61,6 +65,7 @@ from arb.reports.names import PERIODS
 from arb.reports.ratios import SECONDS_PER_YEAR
 from arb.reports.sources import SourceData
 from arb.reports.summary import Figures, FillFigures, Summary, SymbolSummary, summarize
+from arb.reports.transfers import owned_before
 from arb.reports.valuation import InitialBalances, account_equity, unit_value
 from arb.results.pairs import opens_pair
 from arb.strategy.types import BUY, EQUITY_DTYPE
@@ -152,13 +157,17 @@ def equity_at(source: SourceData, times: Array) -> Array:
         fills = source.fills if n == 1 else source.fills[source.fills["symbol"] == s]
         marks = source.marks if n == 1 else source.marks[source.marks["symbol"] == s]
         funding = source.funding if n == 1 else source.funding[source.funding["symbol"] == s]
-        out[s::n] = _symbol_equity_at(fills, marks, source.initial.symbol(s), times, funding)
+        moved = source.transfers[source.transfers["symbol"] == s]
+        out[s::n] = _symbol_equity_at(fills, marks, source.initial.symbol(s), times, funding, moved)
         out["symbol"][s::n] = s
     return out
 
 
-def _symbol_equity_at(fills: Array, marks: Array, initial: InitialBalances, times: Array, funding: Array) -> Array:
-    # one symbol's rows of equity_at (``funding``: its payments, booked as cash on their venue)
+def _symbol_equity_at(
+    fills: Array, marks: Array, initial: InitialBalances, times: Array, funding: Array, transfers: Array
+) -> Array:
+    # one symbol's rows of equity_at (``funding``: its payments, booked as cash on their venue;
+    # ``transfers``: its transfers, each the receiving venue's from the time it was sent)
     out = np.zeros(len(times), EQUITY_DTYPE)
     out["ts"] = times
     done = np.searchsorted(fills["local_ts"], times, side="left")  # fills before each time
@@ -178,9 +187,10 @@ def _symbol_equity_at(fills: Array, marks: Array, initial: InitialBalances, time
             mid = mark_mid[np.maximum(at, 0)]
         else:
             mid = np.full(len(times), np.nan)
-        base = initial.base[v] + moved[done]
+        base = initial.base[v] + moved[done] + owned_before(transfers, times, 0, v)
         value = np.where(base == 0.0, 0.0, base * mid)  # nothing held is worth 0 at any mid
-        out["equity_venue"][:, v] = initial.quote[v] + cash[done] + paid[paid_by] + value
+        quote = initial.quote[v] + cash[done] + paid[paid_by] + owned_before(transfers, times, 1, v)
+        out["equity_venue"][:, v] = quote + value
         out["position"][:, v] = moved[done]
         out["mid"][:, v] = mid
     out["equity"] = out["equity_venue"].sum(axis=1)
@@ -405,12 +415,13 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
     names = source.symbols if n > 1 else ()
 
     paid, paid_ts = source.funding, source.funding["ts"]
+    moved, moved_ts = source.transfers, source.transfers["ts"]
 
-    def summary(own: Array, samples: Array, funding: Array) -> Summary:
-        return summarize(own, samples, initial, meta, symbols=names, funding=funding)
+    def summary(own: Array, samples: Array, funding: Array, transfers: Array | None = None) -> Summary:
+        return summarize(own, samples, initial, meta, symbols=names, funding=funding, transfers=transfers)
 
-    before_start = summary(fills[ts < start], equity[:n], paid[paid_ts < start])
-    before_end = summary(fills[ts < end], equity[-n:], paid[paid_ts < end])
+    before_start = summary(fills[ts < start], equity[:n], paid[paid_ts < start], moved[moved_ts < start])
+    before_end = summary(fills[ts < end], equity[-n:], paid[paid_ts < end], moved[moved_ts < end])
     inside = fills[(ts >= period.start_ns) & (ts < period.end_ns)]
     period_summary = summary(inside, equity, paid[(paid_ts >= period.start_ns) & (paid_ts < period.end_ns)])
 

@@ -1,7 +1,7 @@
-"""The files of a run's report: trades.csv, funding.csv, orders.csv (a backtest's), equity.npz,
-equity.png, inventory.csv (:mod:`arb.reports.inventory`) and summary.json, written
+"""The files of a run's report: trades.csv, funding.csv, orders.csv and transfers.csv (a backtest's),
+equity.npz, equity.png, inventory.csv (:mod:`arb.reports.inventory`) and summary.json, written
 atomically (:func:`write_report`) and read back exactly (:func:`read_trades_csv`, :func:`read_orders_csv`,
-:func:`read_equity_npz`, :func:`read_funding_csv`, :func:`pnl_from_trades_csv`).
+:func:`read_equity_npz`, :func:`read_funding_csv`, :func:`read_transfers_csv`, :func:`pnl_from_trades_csv`).
 
 ``docs/reports.md`` describes every column and key.
 """
@@ -18,11 +18,14 @@ __all__ = [
     "SUMMARY_JSON",
     "TRADES_CSV",
     "TRADES_HEADER",
+    "TRANSFERS_CSV",
+    "TRANSFERS_HEADER",
     "pnl_from_trades_csv",
     "read_equity_npz",
     "read_funding_csv",
     "read_orders_csv",
     "read_trades_csv",
+    "read_transfers_csv",
     "write_report",
 ]
 
@@ -47,7 +50,7 @@ from arb.reports.inventory import write_inventory
 from arb.reports.pnl import pnl_from_fills
 from arb.reports.sent_orders import ORDER_DTYPE
 from arb.reports.summary import Summary
-from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE
+from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE, TRANSFER_DTYPE
 
 SUMMARY_JSON: Final = "summary.json"
 
@@ -59,6 +62,9 @@ FUNDING_CSV: Final = "funding.csv"
 
 
 ORDERS_CSV: Final = "orders.csv"
+
+
+TRANSFERS_CSV: Final = "transfers.csv"
 
 
 EQUITY_PNG: Final = "equity.png"
@@ -73,6 +79,25 @@ FUNDING_HEADER: Final = ("time", "local_ts", "funding_time", "venue", "symbol", 
 """funding.csv (perpetuals): one row per funding payment booked: when (ISO and int64 ns), the venue's
 funding time it settles (ISO), venue, symbol, rate, the price the position was valued at, the position
 (base units) and the payment (quote: > 0 received)."""
+
+
+TRANSFERS_HEADER: Final = (
+    "time",  # when it was sent (local time, the decision's), ISO-8601 UTC with nanoseconds
+    "local_ts",  # the same instant, int64 ns since the epoch
+    "symbol",  # the symbol whose base moved; for the quote, the first symbol
+    "asset",  # base / quote
+    "from",  # the venue that sent it: binance / bybit
+    "to",  # the venue it went to
+    "amount",  # what reached (or is on its way to) the other venue, in the asset's units
+    "fee",  # what the sending venue paid on top, in the asset's units
+    "fee_quote",  # the fee valued in quote when paid (a base fee at the sending venue's mid)
+    "arrival_time",  # when it reached the other venue's balance, ISO; empty: still on its way at the end
+    "arrive_ts",  # the same instant, int64 ns; -1: still on its way at the end
+)
+"""Columns of a backtest's transfers.csv (``[backtest] transfer_policy``): one row per transfer of
+inventory between the venues, in the order sent."""
+
+_ASSET_KINDS: Final = ("base", "quote")
 
 
 TRADES_HEADER: Final = (
@@ -116,11 +141,13 @@ def write_report(
     symbols: Sequence[str] | None = None,
     funding: Array | None = None,
     orders: Array | None = None,
+    transfers: Array | None = None,
 ) -> list[Path]:
     """Write trades.csv, equity.npz, equity.png, inventory.csv
     (:mod:`arb.reports.inventory`) and summary.json into ``out_dir`` (created if needed), funding.csv
-    when ``funding`` (``FUNDING_DTYPE``) holds payments and orders.csv when ``orders``
-    (:data:`~arb.reports.sent_orders.ORDER_DTYPE`, a backtest's) are given.
+    when ``funding`` (``FUNDING_DTYPE``) holds payments, orders.csv when ``orders``
+    (:data:`~arb.reports.sent_orders.ORDER_DTYPE`, a backtest's) are given and transfers.csv when
+    ``transfers`` (``TRANSFER_DTYPE``, a backtest's) holds some; inventory.csv counts the transfers.
 
     Each file is written through :func:`arb.files.atomic_writer` (a temporary file in ``out_dir``,
     synced and renamed over its final name), so an interrupted run leaves either the previous file or
@@ -138,8 +165,8 @@ def write_report(
             the configuration in ``summary.meta``; else their numbers).
 
     Returns:
-        The paths written: ``[trades.csv, (funding.csv,) (orders.csv,) equity.npz, equity.png, inventory.csv,
-        summary.json]``.
+        The paths written: ``[trades.csv, (funding.csv,) (orders.csv,) (transfers.csv,) equity.npz, equity.png,
+        inventory.csv, summary.json]``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -162,12 +189,18 @@ def write_report(
         paths.append(out / ORDERS_CSV)
     else:
         (out / ORDERS_CSV).unlink(missing_ok=True)
+    if transfers is not None and len(transfers):
+        with atomic_writer(out / TRANSFERS_CSV) as f:
+            _write_transfers(f, transfers, names)
+        paths.append(out / TRANSFERS_CSV)
+    else:
+        (out / TRANSFERS_CSV).unlink(missing_ok=True)
     samples = np.ascontiguousarray(equity).astype(EQUITY_DTYPE, copy=False)
     with atomic_writer(out / EQUITY_NPZ) as f:
         np.savez(f, equity=samples)
     with atomic_writer(out / EQUITY_PNG) as f:
         plot_equity(f, summary, fills, equity)
-    inventory = write_inventory(out, summary, fills, equity, funding, names)  # inventory.csv
+    inventory = write_inventory(out, summary, fills, equity, funding, names, transfers)  # inventory.csv
     with atomic_writer(out / SUMMARY_JSON) as f:
         f.write(text.encode("utf-8"))
     return [*paths, out / EQUITY_NPZ, out / EQUITY_PNG, *inventory, out / SUMMARY_JSON]
@@ -203,6 +236,59 @@ def _write_orders(f: BinaryIO, orders: Array, symbols: tuple[str, ...]) -> None:
         ])  # fmt: skip
     text.flush()
     text.detach()
+
+
+def _write_transfers(f: BinaryIO, transfers: Array, symbols: tuple[str, ...]) -> None:
+    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(TRANSFERS_HEADER)
+    arrived = np.maximum(transfers["arrive_ts"], 0)
+    for row, time, arrival in zip(transfers, iso_ns(transfers["ts"]), iso_ns(arrived), strict=True):
+        symbol, asset = int(row["symbol"]), int(row["asset"])
+        venues = [int(row["from_venue"]), int(row["to_venue"])]
+        writer.writerow([
+            time, str(int(row["ts"])), symbols[symbol] if 0 <= symbol < len(symbols) else str(symbol),
+            _ASSET_KINDS[asset] if 0 <= asset < len(_ASSET_KINDS) else str(asset),
+            *(ASSET_NAMES[v] if 0 <= v < len(ASSET_NAMES) else str(v) for v in venues),
+            repr(float(row["amount"])), repr(float(row["fee"])), repr(float(row["fee_quote"])),
+            arrival if row["arrive_ts"] >= 0 else "", str(int(row["arrive_ts"])),
+        ])  # fmt: skip
+    text.flush()
+    text.detach()
+
+
+def read_transfers_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
+    """A backtest's transfers.csv (:data:`TRANSFERS_HEADER`) as ``TRANSFER_DTYPE`` rows, symbols numbered
+    by ``symbols`` (a name not there after them, a number as itself); empty when there is no such file
+    (no transfer, or a report written before arb kept them).
+
+    Raises:
+        ValueError: The header is not :data:`TRANSFERS_HEADER`, or a row does not parse (names the line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return np.zeros(0, TRANSFER_DTYPE)
+    venues, _, _, numbers = _numbers_of_names(symbols)
+    assets = {name: i for i, name in enumerate(_ASSET_KINDS)}
+    rows = []
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or tuple(header) != TRANSFERS_HEADER:
+            raise ValueError(f"{path}: expected the header {','.join(TRANSFERS_HEADER)}, got {header}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                if len(row) != len(TRANSFERS_HEADER):
+                    raise ValueError(f"expected {len(TRANSFERS_HEADER)} columns, got {len(row)}")
+                _time, ts, symbol, asset, sender, receiver, amount, fee, fee_quote, _arrival, arrive_ts = row
+                number = int(symbol) if symbol.isdigit() else numbers.setdefault(symbol, len(numbers))
+                rows.append((int(ts), int(arrive_ts), number, assets[asset] if asset in assets else int(asset),
+                             venues[sender] if sender in venues else int(sender),
+                             venues[receiver] if receiver in venues else int(receiver),
+                             float(amount), float(fee), float(fee_quote)))  # fmt: skip
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"{path}: line {line}: {exc}") from None
+    return np.array(rows, dtype=TRANSFER_DTYPE) if rows else np.zeros(0, TRANSFER_DTYPE)
 
 
 def _numbers_of_names(

@@ -341,13 +341,17 @@ def _inventory_section(report: PeriodReport) -> str:
             f"quote ({_e(source.quote)}), quantities in each asset's own units.</p>",
             _table(["figure", "Total", "Binance", "Bybit"], inventory_rows(inventory, ASSET_NAMES)),
         ]
-        if inventory["transfers"]:
+        if inventory["transfers"] and not len(source.transfers):  # a folder written before transfers.csv
             parts.append(
-                f'<p class="note">The charts below, like inventory.csv, follow the fills and funding payments alone: '
-                f"the run's {int(inventory['transfers']):,} transfers are not in them (summary.json keeps their "
-                "totals, not their times), so a venue that received coins shows less than it held (below zero "
-                "once it sold them) and the one that sent them more. Nor are the transfer fees in this page's net "
-                "PnL, rebuilt from the fills and the marks; summary.json's net PnL counts them.</p>"
+                f'<p class="note">This report folder has no transfers.csv (an older arb wrote it): the run\'s '
+                f"{int(inventory['transfers']):,} transfers are not in the charts below, inventory.csv or this "
+                "page's net PnL, rebuilt from the fills and the marks; summary.json's net PnL counts them.</p>"
+            )
+        elif inventory["transfers"]:
+            parts.append(
+                f'<p class="note">The run\'s {int(inventory["transfers"]):,} transfers (transfers.csv) are in the '
+                "charts below, inventory.csv and this page's net PnL: a transfer leaves the sending venue's "
+                "balance with its fee when sent and reaches the other's when it arrives.</p>"
             )
     parts.append(inventory_charts(source, report.start_ns, report.end_ns))
     return "".join(parts)

@@ -3,13 +3,15 @@ of the HTML report (:func:`inventory_charts`); and what inventory cost a backtes
 ``inventory``) as the rows the terminal's table and the HTML report both show (:func:`inventory_rows`,
 when :func:`shows_inventory`).
 
-The balances change only at fills and funding payments, so the series has one point per symbol at the
-run's start (its first equity sample), after each fill, after each funding payment, and at its end (its
-last equity sample): each venue's base (per symbol) and quote, the positions, and each direction's
-pairs left at the configured size with the side that binds, by the one definition the terminal, the
-dashboard and the metrics use (:func:`arb.results.inventory.inventory`). The balances are the starting
-ones plus what the fills and payments moved, as ``summary.json`` books them, so the last row's are the
-run's ``base_balance`` and ``quote_balance`` exactly. The pairs left value a buy leg at the mid of the
+The balances change only at fills, funding payments and a backtest's transfers (transfers.csv: the
+sending venue's when one is sent, the other's when it arrives, :mod:`arb.reports.transfers`), so the
+series has one point per symbol at the run's start (its first equity sample), after each of those, and
+at its end (its last equity sample): each venue's base (per symbol) and quote, the positions, and each
+direction's pairs left at the configured size with the side that binds, by the one definition the
+terminal, the dashboard and the metrics use (:func:`arb.results.inventory.inventory`). The balances are
+the starting ones plus what the fills, payments and transfers moved, as ``summary.json`` books them, so
+the last row's are the run's ``base_balance`` and ``quote_balance`` (and its ``inventory`` balances:
+what is still on its way is in neither venue's) exactly. The pairs left value a buy leg at the mid of the
 latest equity sample at or before the row (the first sample before it). The files keep no open order,
 so nothing is reserved here: the figures are the terminal's whenever no order is open (an
 immediate-or-cancel leg is open for one round trip).
@@ -47,6 +49,7 @@ from arb.files import atomic_writer
 from arb.formats import iso_ns, money
 from arb.reports.common import Array
 from arb.reports.summary import Summary
+from arb.reports.transfers import balance_changes
 from arb.results.inventory import DIRECTIONS, SymbolInventory, direction_name, inventory
 from arb.strategy.types import (
     EQUITY_DTYPE,
@@ -82,7 +85,7 @@ class InventoryPoint:
     """The inventory at one time: why it is a point (``event``) and every symbol's figures."""
 
     ts: int
-    event: str  # "start", "fill", "funding", "end"
+    event: str  # "start", "fill", "funding", "transfer" (sent), "arrival" (a transfer arrived), "end"
     base: Array  # (symbols, 2)
     quote: Array  # (2,)
     position: Array  # (symbols, 2)
@@ -169,6 +172,7 @@ def inventory_series(
     params: Array,
     symbols: Sequence[str] = (),
     funding: Array | None = None,
+    transfers: Array | None = None,
 ) -> list[InventoryPoint]:
     """The run's inventory over time (see the module docstring).
 
@@ -179,9 +183,11 @@ def inventory_series(
         params: ``PARAMS_DTYPE`` per symbol (:func:`params_from_meta`).
         symbols: Their names.
         funding: ``FUNDING_DTYPE`` payments, booked on their venue's quote at ``ts``.
+        transfers: ``TRANSFER_DTYPE`` rows (a backtest's): each leaves the sending venue at ``ts`` and
+            reaches the other at its arrival (:func:`arb.reports.transfers.balance_changes`).
 
     Returns:
-        The points in time order: start, one per fill and payment, end.
+        The points in time order: start, one per fill, payment, transfer sent and transfer arrived, end.
     """
     n = len(params)
     base = np.array(initial_base, float).reshape(n, 2)
@@ -193,6 +199,10 @@ def inventory_series(
     if funding is not None:
         for k, pay in enumerate(funding):
             changes.append((int(pay["ts"]), len(fills) + k, "funding", pay))
+    if transfers is not None:
+        first = len(changes)
+        for k, (ts, s, asset, v, change, event) in enumerate(balance_changes(transfers)):
+            changes.append((ts, first + k, event, (s, asset, v, change)))
     changes.sort(key=lambda c: (c[0], c[1]))
     times = [c[0] for c in changes]
     start = int(equity["ts"][0]) if len(equity) else (times[0] if times else 0)
@@ -210,6 +220,14 @@ def inventory_series(
 
     out = [point(min(start, times[0]) if times else start, "start")]
     for ts, _, kind, row in changes:
+        if kind in ("transfer", "arrival"):
+            s, asset, v, change = row
+            if asset == 0:
+                base[s, v] += change
+            else:
+                quote[v] += change
+            out.append(point(ts, kind))
+            continue
         v = int(row["venue"])
         if kind == "fill":
             s, side, qty = int(row["symbol"]), int(row["side"]), float(row["qty"])
@@ -303,14 +321,16 @@ def inventory_charts(source: Any, start_ns: int, end_ns: int) -> str:
     """The HTML report's inventory charts over ``[start_ns, end_ns)`` (its Inventory section,
     :func:`arb.reports.html.render_html`): each venue's quote, then each symbol's coins per venue, as
     step charts of the balances after every fill and funding payment of ``source``
-    (:class:`~arb.reports.sources.SourceData`), those carried in from before the period at its start;
-    the same arithmetic as inventory.csv."""
+    (:class:`~arb.reports.sources.SourceData`), and every transfer sent and arrived, those carried in from
+    before the period at its start; the same arithmetic as inventory.csv."""
     n = max(len(source.initial.bases), int(source.fills["symbol"].max()) + 1 if len(source.fills) else 1)
     bases = [*source.initial.bases, *([(0.0, 0.0)] * (n - len(source.initial.bases)))]
     fills = source.fills[source.fills["local_ts"] < end_ns]
     funding = source.funding[source.funding["ts"] < end_ns] if len(source.funding) else None
+    moved = source.transfers[source.transfers["ts"] < end_ns]  # a copy (a mask selects)
+    moved["arrive_ts"] = np.where(moved["arrive_ts"] < end_ns, moved["arrive_ts"], -1)  # on its way at the end
     points = inventory_series(fills, np.zeros(0, EQUITY_DTYPE), bases, source.initial.quote,
-                              np.zeros(n, PARAMS_DTYPE), source.symbols, funding)  # fmt: skip
+                              np.zeros(n, PARAMS_DTYPE), source.symbols, funding, moved)  # fmt: skip
     inside = [p for p in points if start_ns <= p.ts < end_ns]
     carried = [p for p in points if p.ts < start_ns]
     shown = [carried[-1] if carried else points[0], *inside]
@@ -321,25 +341,27 @@ def inventory_charts(source: Any, start_ns: int, end_ns: int) -> str:
             for s in range(n) for v in range(2)]  # fmt: skip
     end = max(end_ns - 1, start_ns + 1)
     return "".join([
-        '<p class="note">Each venue\'s balances after every fill and funding payment (those carried in at the '
-        "period's start); inventory.csv of a run holds them with each direction's pairs left.</p>",
+        '<p class="note">Each venue\'s balances after every fill, funding payment and transfer (those carried in '
+        "at the period's start; a transfer leaves the sending venue when sent and reaches the other when it "
+        "arrives); inventory.csv of a run holds them with each direction's pairs left.</p>",
         _step_svg(ts, quote, start_ns, end, f"quote held ({source.quote})"),
         _step_svg(ts, base, start_ns, end, "base held (base units)"),
     ])  # fmt: skip
 
 
 def write_inventory(out_dir: str | Path, summary: Summary, fills: Array, equity: Array,
-                    funding: Array | None = None, symbols: Sequence[str] = ()) -> list[Path]:  # fmt: skip
+                    funding: Array | None = None, symbols: Sequence[str] = (),
+                    transfers: Array | None = None) -> list[Path]:  # fmt: skip
     """Write inventory.csv of a run into ``out_dir`` (atomically) from what its report holds: the
-    starting balances and configuration of ``summary``, its fills, equity samples and funding payments.
-    Returns the paths written."""
+    starting balances and configuration of ``summary``, its fills, equity samples, funding payments and
+    transfers (a backtest's). Returns the paths written."""
     config = summary.meta.get("config") or {}
     names = tuple(symbols) or tuple((config.get("strategy") or {}).get("symbols") or ())
     n = max(len(summary.initial.bases), int(fills["symbol"].max()) + 1 if len(fills) else 1)
     names = names[:n] if len(names) >= n else tuple(str(s) for s in range(n))
     bases = [*summary.initial.bases, *([(0.0, 0.0)] * (n - len(summary.initial.bases)))]  # a symbol not started with
     params = params_from_meta(config, n)
-    points = inventory_series(fills, equity, bases, summary.initial.quote, params, names, funding)
+    points = inventory_series(fills, equity, bases, summary.initial.quote, params, names, funding, transfers)
     out = Path(out_dir)
     with atomic_writer(out / INVENTORY_CSV) as f:
         f.write(_csv(points).encode("utf-8"))

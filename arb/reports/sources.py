@@ -52,7 +52,16 @@ import numpy as np
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
 from arb.execution.paper_files import KIND_NAMES
-from arb.reports.files import EQUITY_NPZ, FUNDING_CSV, SUMMARY_JSON, TRADES_CSV, read_equity_npz, read_trades_csv
+from arb.reports.files import (
+    EQUITY_NPZ,
+    FUNDING_CSV,
+    SUMMARY_JSON,
+    TRADES_CSV,
+    TRANSFERS_CSV,
+    read_equity_npz,
+    read_trades_csv,
+    read_transfers_csv,
+)
 from arb.reports.names import SOURCES
 from arb.reports.valuation import InitialBalances
 from arb.strategy.types import (
@@ -62,6 +71,7 @@ from arb.strategy.types import (
     FUNDING_DTYPE,
     HEDGE_FAILED,
     SELL,
+    TRANSFER_DTYPE,
 )
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -106,6 +116,9 @@ class SourceData:
         inventory: What inventory cost the whole run, as its ``summary.json`` holds it (a backtest's
             ``inventory``: misses for want of balance, transfers, balances at the end); None for a
             paper account, the journal, or a backtest written before arb kept it.
+        transfers: ``TRANSFER_DTYPE`` rows sorted by ``ts``: the transfers of inventory between the
+            venues a backtest made (its ``transfers.csv``); the rebuilt balances, equity and PnL count
+            them (:mod:`arb.reports.transfers`). Empty for a paper account and the journal.
     """
 
     kind: str
@@ -122,6 +135,7 @@ class SourceData:
     funding: Array = field(default_factory=lambda: np.zeros(0, FUNDING_DTYPE))
     equity: Array = field(default_factory=lambda: np.zeros(0, EQUITY_DTYPE))
     inventory: Mapping[str, Any] | None = None
+    transfers: Array = field(default_factory=lambda: np.zeros(0, TRANSFER_DTYPE))
 
     @property
     def empty(self) -> bool:
@@ -279,6 +293,7 @@ def load_backtest(folder: Path) -> SourceData:
     marks = marks_from(fills, [*boundaries, *sessions])
     try:
         equity = read_equity_npz(folder / EQUITY_NPZ)
+        transfers = read_transfers_csv(folder / TRANSFERS_CSV, names)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     first, last = _span(f"backtest {folder}", fills, marks, start=start if isinstance(start, int) else None)
@@ -306,6 +321,7 @@ def load_backtest(folder: Path) -> SourceData:
         funding=_read_funding(folder / FUNDING_CSV, ("time", "local_ts"), names),
         equity=equity if len(equity) and equity["symbol"].max() < balances.n_symbols else equity[:0],
         inventory=inventory if isinstance(inventory, Mapping) else None,
+        transfers=transfers[np.argsort(transfers["ts"], kind="stable")],
     )
 
 

@@ -66,6 +66,7 @@ from arb.reports.pnl import (
     venue_pnl_from_fills,
 )
 from arb.reports.ratios import RiskFigures, account_risk_figures, risk_figures
+from arb.reports.transfers import VenueMoves, venue_moves
 from arb.reports.valuation import InitialBalances, account_equity, boundary_marks, unit_value, value_prices
 from arb.results.marks import BoundaryMark, Span, Spans
 from arb.strategy.types import (
@@ -77,6 +78,7 @@ from arb.strategy.types import (
     INTENT_QUOTE,
     INTENT_UNWIND,
     SELL,
+    TRANSFER_DTYPE,
 )
 
 if TYPE_CHECKING:
@@ -279,6 +281,7 @@ def summarize(
     symbol_out_of_sync: Sequence[Sequence[Iterable[Span]]] = (),
     symbol_legs: Sequence[LegFigures | None] = (),
     funding: Array | None = None,
+    transfers: Array | None = None,
 ) -> Summary:
     """Compute every figure of the report.
 
@@ -308,6 +311,9 @@ def summarize(
         symbol_legs: With several symbols, per symbol, its leg-risk figures.
         funding: ``FUNDING_DTYPE`` rows: every funding payment booked (perpetuals); None or empty:
             none. Each venue's (and symbol's) ``funding`` is their sum; ``pnl_from_fills`` counts them.
+        transfers: ``TRANSFER_DTYPE`` rows: the transfers of inventory between the venues a backtest
+            made (:mod:`arb.reports.transfers`); None or empty: none. The venues' balances count them,
+            ``pnl_from_fills`` their fees, and a venue's PnL not what was moved to or from it.
 
     Returns:
         A frozen :class:`Summary`.
@@ -328,13 +334,15 @@ def summarize(
     fills = fills[np.argsort(fills["local_ts"], kind="stable")]
     paid = np.zeros(0, FUNDING_DTYPE) if funding is None else funding
     require_fields(paid, FUNDING_DTYPE, "funding")
+    moved = np.zeros(0, TRANSFER_DTYPE) if transfers is None else transfers
+    require_fields(moved, TRANSFER_DTYPE, "transfers")
     if initial.n_symbols > 1:
         return _summarize_symbols(
-            fills, equity, initial, meta, out_of_sync, legs, symbols, symbol_out_of_sync, symbol_legs, paid
+            fills, equity, initial, meta, out_of_sync, legs, symbols, symbol_out_of_sync, symbol_legs, paid, moved
         )
     final_mid = last_finite(value_prices(equity))
     spans = (merged_spans(out_of_sync[BINANCE]), merged_spans(out_of_sync[BYBIT]))
-    total, venues = _figures(fills, equity, initial, final_mid, spans, paid)
+    total, venues = _figures(fills, equity, initial, final_mid, spans, paid, moved)
     return Summary(
         total=total,
         venues=venues,
@@ -355,10 +363,13 @@ def _figures(
     final_mid: Array,
     spans: tuple[Spans, Spans],
     funding: Array,
+    transfers: Array,
 ) -> tuple[Figures, tuple[Figures, Figures]]:
-    # one symbol's (or a one-symbol account's) total and per-venue figures
+    # one symbol's (or a one-symbol account's) total and per-venue figures (``transfers``: its own)
+    moves = venue_moves(transfers, final_mid, int(equity["ts"][-1])) if len(transfers) else (None, None)
     venues = tuple(
-        _venue_figures(v, fills, equity, initial, final_mid, spans[v], funding[funding["venue"] == v]) for v in VENUES
+        _venue_figures(v, fills, equity, initial, final_mid, spans[v], funding[funding["venue"] == v], moves[v])
+        for v in VENUES
     )
     assert len(venues) == 2  # one per asset number
     total = _total_figures(venues, fills, equity, initial, final_mid, merged_spans(spans[0] + spans[1]))
@@ -411,6 +422,7 @@ def _summarize_symbols(
     symbol_out_of_sync: Sequence[Sequence[Iterable[Span]]],
     symbol_legs: Sequence[LegFigures | None],
     funding: Array,
+    transfers: Array,
 ) -> Summary:
     # Every symbol's figures from its own rows, then the account's from the account series and the
     # fills valued at their own symbol's mid (see summarize).
@@ -432,13 +444,21 @@ def _summarize_symbols(
         spans = (merged_spans(given[BINANCE]), merged_spans(given[BYBIT]))
         final_mids[s], first_mids[s] = last_finite(value_prices(own_equity)), first_finite(own_equity["mid"])
         part = initial.symbol(s)
-        total, venues = _figures(own_fills, own_equity, part, final_mids[s], spans, funding[funding["symbol"] == s])
+        total, venues = _figures(own_fills, own_equity, part, final_mids[s], spans, funding[funding["symbol"] == s],
+                                 transfers[transfers["symbol"] == s])  # fmt: skip
         parts.append(SymbolSummary(
             name=names[s], total=total, venues=venues, pairs=pair_figures(own_fills, final_mids[s]), initial=part,
             pnl_consistent=_consistent(total), out_of_sync=spans,
             legs=symbol_legs[s] if s < len(symbol_legs) else None,
         ))  # fmt: skip
     series = account_equity(equity, n)
+    end = int(equity["ts"][-1])
+    moved_in = [0.0, 0.0]  # per venue, what transfers moved to it less what it sent, fees apart (quote)
+    for s in numbers:
+        own = transfers[transfers["symbol"] == s]
+        if len(own):
+            for v, moves in enumerate(venue_moves(own, final_mids[s], end)):
+                moved_in[v] += moves.moved_in_value
     weights = [unit_value(final_mids[s]) for s in numbers]
     venue_spans = tuple(
         merged_spans([*out_of_sync[v], *(span for part in parts for span in part.out_of_sync[v])]) for v in VENUES
@@ -448,7 +468,7 @@ def _summarize_symbols(
             ASSET_NAMES[v],
             [part.venues[v] for part in parts],
             weights,
-            float(series.equity_venue[-1, v]),
+            float(series.equity_venue[-1, v]) - moved_in[v],
             sum_or_none(initial.symbol(s).venue_equity(v, float(final_mids[s, v])) for s in numbers),
             venue_spans[v],
         )
@@ -544,6 +564,7 @@ def _venue_figures(
     final_mid: Array,
     out_of_sync: Spans,
     funding: Array,
+    moves: VenueMoves | None = None,
 ) -> Figures:
     own = fills[fills["venue"] == venue]
     mid = float(final_mid[venue])
@@ -556,6 +577,13 @@ def _venue_figures(
     weighted_ns, closed, still_open = fifo_holding(own["local_ts"], own["side"] * own["qty"])
     from_fills = venue_pnl_from_fills(own, mid)
     fees = float(np.sum(own["fee"]))
+    base, quote = initial.base[venue] + position, initial.quote[venue] + cash
+    if moves is not None:  # what transfers moved: the balances count it, the PnL only the fees
+        base, quote = base + moves.base, quote + moves.quote
+        pnl = _finite_or_none(None if pnl is None else pnl - moves.moved_in_value)
+        from_fills = _finite_or_none(
+            None if from_fills is None else from_fills + moves.owned_value - moves.moved_in_value
+        )
     return Figures(
         name=ASSET_NAMES[venue],
         pnl=pnl,
@@ -570,8 +598,8 @@ def _venue_figures(
         closed_qty=closed,
         open_qty=still_open,
         position=position,
-        base_balance=initial.base[venue] + position,
-        quote_balance=initial.quote[venue] + cash,
+        base_balance=base,
+        quote_balance=quote,
         final_mid=mid if math.isfinite(mid) else None,
         out_of_sync_s=_spans_s(out_of_sync),
         out_of_sync_spans=len(out_of_sync),
@@ -609,6 +637,11 @@ def _total_figures(
     )
 
 
+def _finite_or_none(x: float | None) -> float | None:
+    # a PnL a transfer's value made NaN (a venue without a mid where base moved): unknown
+    return None if x is None or not math.isfinite(x) else x
+
+
 def _known(x: float | None) -> float:
     # a quantity of one symbol's venue: always known (None only in an account of several symbols)
     assert x is not None
@@ -629,6 +662,7 @@ def run_summary(
     day_marks: Sequence[BoundaryMark] | None = None,
     calls: Array | None = None,
     inventory: Mapping[str, Any] | None = None,
+    transfers: Array | None = None,
 ) -> Summary:
     """What a driver (``arb backtest``, ``arb dry-run``, ``arb live``, a sweep) calls at the end of a
     run of ``config``: :func:`summarize` with the leg-risk figures (when ``sent``, the intents sent,
@@ -646,13 +680,18 @@ def run_summary(
         inventory: What inventory cost the run (:attr:`Summary.inventory`), stored as it is. Transfer
             fees leave the equity but no fill: the PnL check counts them (the quote fees, and the base
             fees at the final mid).
+        transfers: ``TRANSFER_DTYPE`` rows, every transfer the run made (:func:`summarize` counts them:
+            the balances, the fees in ``pnl_from_fills``, each venue's PnL); None: the PnL check counts
+            ``inventory``'s totals instead.
     """
     n = len(config.symbols)
     flags = [int(f) for f in kernel_flags] or [0] * n
     spans = list(out_of_sync) or [((), ())] * n
     if n == 1:
         legs = None if sent is None else run_leg_figures(config, fills, sent, equity, flags[0])
-        summary = summarize(fills, equity, initial, meta, out_of_sync=spans[0], legs=legs, funding=funding)
+        summary = summarize(
+            fills, equity, initial, meta, out_of_sync=spans[0], legs=legs, funding=funding, transfers=transfers
+        )
     else:
         symbol_legs = [] if sent is None else symbol_leg_figures(config, fills, sent, equity, flags)
         summary = summarize(
@@ -665,13 +704,14 @@ def run_summary(
             symbol_out_of_sync=spans,
             symbol_legs=symbol_legs,
             funding=funding,
+            transfers=transfers,
         )
     maker = None
     if sent is not None and calls is not None and (sent["kind"] == INTENT_QUOTE).any():
         maker = maker_figures(fills, sent, calls)
     meta = MappingProxyType({**summary.meta, "entry": entry_thresholds(config)})
     consistent = summary.pnl_consistent
-    if inventory is not None and inventory.get("transfers", 0) > 0 and n == 1:
+    if transfers is None and inventory is not None and inventory.get("transfers", 0) > 0 and n == 1:
         consistent = _consistent_after_transfers(summary.total, summary.venues, inventory)
     return dataclasses.replace(summary, marks=boundary_marks(equity, n, day_marks), maker=maker, meta=meta,
                                inventory=inventory, pnl_consistent=consistent)  # fmt: skip

@@ -36,6 +36,7 @@ __all__ = [
     "STATE_DTYPE",
     "STYLE_MAKER_TAKER",
     "STYLE_TAKER",
+    "TRANSFER_DTYPE",
     "VENUE_OK",
     "VENUE_OUT_OF_SYNC",
     "VENUE_STALE",
@@ -256,6 +257,23 @@ FUNDING_DTYPE = np.dtype(
     align=True,
 )
 """One funding payment of a perpetual position, as every driver books it (its own line, beside the fills)."""
+
+TRANSFER_DTYPE = np.dtype(
+    [
+        ("ts", "i8"),  # local time it was sent (the amount and the fee left the sending venue)
+        ("arrive_ts", "i8"),  # local time it reached the other venue's balance; -1: still on its way
+        ("symbol", "i8"),  # the symbol whose base moved; the quote (one balance a venue): 0
+        ("asset", "i8"),  # 0: the symbol's base, 1: the quote
+        ("from_venue", "i8"),
+        ("to_venue", "i8"),
+        ("amount", "f8"),  # what reaches the other venue, in the asset's units
+        ("fee", "f8"),  # what the sending venue paid on top, in the asset's units
+        ("fee_quote", "f8"),  # the fee valued in quote when paid (a base fee at the sending venue's mid)
+    ],
+    align=True,
+)
+"""One transfer of inventory between the venues (a backtest's ``[backtest] transfer_policy``; transfers.csv
+has one row per transfer)."""
 
 EQUITY_DTYPE = np.dtype(
     [

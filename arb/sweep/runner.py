@@ -173,6 +173,7 @@ def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any
     summary = run_summary(
         config, result.fills, result.equity, initial, {"mode": "sweep"}, sent=result.sent, out_of_sync=out_of_sync,
         kernel_flags=flags, funding=result.funding, calls=result.calls, inventory=result.inventory,
+        transfers=result.transfers,
     )  # fmt: skip
     total, pairs, risk = summary.total, summary.pairs, summary.risk
     pnl = total.pnl

@@ -12,6 +12,7 @@ kernel decides alike in the backtest and the dry run.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from arb.backtest import transfers
 from arb.backtest.run import BacktestResult, run_backtest
 from arb.cli import main
 from arb.config import AppConfig, load_config
@@ -121,6 +123,59 @@ def test_the_report_page_shows_the_threshold_runs_inventory_as_its_summary_has_i
     assert "USDT fees / on its way" not in rows  # no quote moved
     assert report_data(page)["inventory"] == inv
     assert text.count("<svg", text.index('<h2 id="inventory">')) >= 2  # the balances' charts follow
+
+
+def test_every_figure_rebuilt_from_the_files_counts_the_threshold_runs_transfers(tmp_path: Path) -> None:
+    # arb backtest of the threshold run: transfers.csv holds summary.json's transfers, inventory.csv ends
+    # with its balances, the terminal's per-venue rows count them, and arb report's page gives its PnL
+    config, out, page = write_one_sided(tmp_path, backtest=THRESHOLD), tmp_path / "run", tmp_path / "day.html"
+    assert main(["-q", "backtest", "--config", str(config), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    inv, btc = summary["inventory"], summary["inventory"]["assets"]["BTC"]
+    rows = list(csv.DictReader((out / "transfers.csv").open(encoding="utf-8")))
+    assert len(rows) == inv["transfers"] >= 2
+    assert sum(float(r["fee_quote"]) for r in rows) == pytest.approx(inv["transfer_fees_quote"], abs=1e-9)
+    assert sum(float(r["fee"]) for r in rows) == pytest.approx(btc["fees"], abs=1e-12)
+    assert {(r["asset"], r["from"], r["to"]) for r in rows} == {("base", "binance", "bybit")}
+    on_its_way = [float(r["amount"]) for r in rows if r["arrive_ts"] == "-1"]
+    assert sum(on_its_way) == pytest.approx(btc["in_transit"], abs=1e-12)
+    arrived = [r for r in rows if r["arrive_ts"] != "-1"]
+    assert all(int(r["arrive_ts"]) >= int(r["local_ts"]) + 10**9 for r in arrived)  # the 1 s delay
+    # inventory.csv's last row: summary.json's balances (on its way: in neither venue's)
+    last = list(csv.DictReader((out / "inventory.csv").open(encoding="utf-8")))[-1]
+    balances = inv["balances"]
+    for venue in ("binance", "bybit"):
+        assert float(last[f"{venue}_base"]) == pytest.approx(balances[venue]["BTC"], abs=1e-12)
+        assert float(last[f"{venue}_quote"]) == pytest.approx(balances[venue]["USDT"], abs=1e-6)
+    events = [r["event"] for r in csv.DictReader((out / "inventory.csv").open(encoding="utf-8"))]
+    assert events.count("transfer") == len(rows) and events.count("arrival") == len(arrived)
+    # the terminal's per-venue rows: the balances, and PnL that add up without what was moved
+    total, venues = summary["total"], summary["venues"]
+    for venue in ("binance", "bybit"):
+        assert venues[venue]["base_balance"] == pytest.approx(balances[venue]["BTC"], abs=1e-12)
+        assert venues[venue]["quote_balance"] == pytest.approx(balances[venue]["USDT"], abs=1e-6)
+        assert abs(venues[venue]["pnl"]) < 200.0  # not the ±14,000 of the coins moved
+    assert sum(v["pnl"] for v in venues.values()) == pytest.approx(total["pnl"], abs=1e-6)
+    assert total["pnl_from_fills"] == pytest.approx(total["pnl"], abs=1e-6) and summary["pnl_consistent"]
+    # arb report's page: summary.json's net PnL and balances, and no caveat about what it leaves out
+    assert main(["report", "--source", "backtest", "--results", str(out), "--period", "day", "--out", str(page)]) == 0
+    data = report_data(page)
+    assert data["pnl"] == pytest.approx(total["pnl"], abs=1e-6)
+    for venue in ("binance", "bybit"):
+        assert data["venues"][venue]["pnl"] == pytest.approx(venues[venue]["pnl"], abs=1e-6)
+    text = page.read_text(encoding="utf-8")
+    assert "are not in them" not in text and "transfers (transfers.csv) are in the" in text
+
+
+def test_the_transfer_log_grows_as_the_loop_fills_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a log of two rows to start with: the loop stops when it is full and the driver grows it, so the
+    # run logs every transfer it booked, each in the order sent
+    monkeypatch.setattr(transfers, "_LOG_ROWS", 2)
+    result = run_backtest(one_sided_tape(tmp_path, backtest=THRESHOLD))
+    log, btc = result.transfers, result.inventory["assets"]["BTC"]
+    assert len(log) == result.inventory["transfers"] > 4
+    assert np.all(np.diff(log["ts"]) > 0) and float(log["fee"].sum()) == pytest.approx(btc["fees"], abs=1e-12)
+    assert float(log["amount"][log["arrive_ts"] < 0].sum()) == pytest.approx(btc["in_transit"], abs=1e-12)
 
 
 def test_the_skewed_kernel_decides_alike_in_the_backtest_and_the_dry_run(tmp_path: Path) -> None:

@@ -170,7 +170,8 @@ def test_the_page_shows_what_inventory_cost_the_run_as_the_terminal_does() -> No
     for row in rows[1:]:
         assert [cell.strip() for cell in row] in terminal, row
     assert "the whole run, inside this period" in page and "Money in quote (USDT)" in page
-    assert "the run's 8 transfers are not in them" in page  # the charts follow the fills alone
+    # a folder without transfers.csv (an older arb's): its charts and PnL follow the fills alone, and it says so
+    assert "no transfers.csv" in page and "the run's 8 transfers are not in the charts below" in page
     assert page.count("<svg") == 5  # the inventory's two charts are still there
     assert report.totals()["inventory"] == INVENTORY
     # the next day holds none of the run: the figures are still the run's, and the page says so
