@@ -1,5 +1,6 @@
 """What the journal's moves of money (``transfers``) put into and took out of a venue's wallets, as
-reconciliation and the engine count them (arb.journal.transfers)."""
+reconciliation and the engine count them (arb.journal.transfers), and the running engine's balances
+following a move (:meth:`arb.live.engine.Engine.transferred`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from decimal import Decimal as D  # noqa: N817 - short for the literals below
 
 import pytest
 
+from arb.config import load_config
 from arb.journal.transfers import TransferRow, TransferState, in_transit, moved_in_wallet, trading_wallet_moves
+from tests.support.captures import ROOT
 
 WITHDRAW = TransferRow("w1", "main", "withdraw", "USDT", "binance", "bybit", "spot", "unified", "BEP20", "0x1",
                        "10000", "0.29", TransferState.SENT)  # fmt: skip
@@ -65,3 +68,17 @@ def test_a_move_between_wallets_counts_on_its_venue_only_and_the_trading_wallet_
     assert trading_wallet_moves(rows, "binance", "spot") == {"USDT": D(600 - 10000)}
     assert trading_wallet_moves(rows, "binance", "linear") == {"USDT": D(-600)}  # a USD-M account's wallet
     assert trading_wallet_moves(rows, "nowhere", "spot") == {}
+
+
+def test_the_engine_moves_the_holdings_it_started_from_not_its_positions_or_cash() -> None:
+    from arb.live.engine import Engine
+
+    config = load_config(ROOT / "config" / "arbitrage.toml")
+    engine = Engine(config)
+    quote, base = engine.init_quote.copy(), engine.init_base.copy()
+    engine._pending[:] = 0  # what the next decision looks at
+    assert engine.transferred(0, "USDT", -10000.0) and engine.transferred(1, "USDT", 9999.71)
+    assert engine.init_quote.tolist() == [quote[0] - 10000.0, quote[1] + 9999.71]
+    assert engine.transferred(1, "BTC", 0.5) and engine.init_base[0, 1] == base[0, 1] + 0.5
+    assert not engine.transferred(0, "ETH", 1.0)  # no symbol trades it
+    assert not engine.position.any() and not engine.cash.any() and engine._pending.all()
