@@ -413,7 +413,7 @@ def _transferred_since(journal: ReconcileJournal, venue: str, market: str, now: 
     # baseline set before arb counted the moves has none kept: every move made until now is in it.
     key = _transfers_key(venue, market)
     stored = journal.get_state(key)
-    if reset or stored is None or journal.get_state(_baseline_key(venue, market)) is None:
+    if reset or not stored or journal.get_state(_baseline_key(venue, market)) is None:
         journal.set_state(key, json.dumps({a: str(v) for a, v in now.items()}))
         then = now
     else:
