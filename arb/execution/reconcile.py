@@ -14,14 +14,14 @@ For each venue-market, in order, for every traded symbol:
 4. the venue's balances (spot: every symbol's base asset, the quote they share and any fee asset) or
    positions (linear: one per symbol) are compared with what the journal's fills say they should be,
    relative to a baseline: the venue's state when the journal first met it, or when a person last
-   accepted the venue's state, plus what the account's own moves of money journaled since
+   accepted the venue's state, plus (spot) what the account's own moves of money journaled since
    (``transfers``: ``arb rebalance --execute``, ``[rebalance] auto``) put into or took out of the wallet
    arb trades from (:func:`~arb.journal.transfers.moved_in_wallet`: a withdrawal leaves the sender when
    sent, arrives when the receiver credits it; in between it is in transit, neither venue's, and said
    so; a refused or failed one moved nothing). A difference is unexplained (a deposit, a manual trade,
-   a fill arb never saw). A symbol the journal has never traded and whose holdings the baseline does not hold
-   yet (one just added to ``[strategy] symbols``) is met for the first time: its holdings join the
-   baseline as they are.
+   a fill arb never saw). A symbol the journal has never traded and whose holdings the baseline does
+   not hold yet (one just added to ``[strategy] symbols``) is met for the first time: its holdings join
+   the baseline as they are.
 
 Anything unexplained stops the start with a report of what differs, symbol by symbol; nothing is
 traded until a person decides, by accepting the venue's state (``arb reconcile --accept-venue-state``:
