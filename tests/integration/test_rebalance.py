@@ -347,3 +347,24 @@ async def test_reconciliation_counts_a_withdrawal_from_when_it_is_sent_in_transi
                 await rb.execute((await rb.plan(["USDT"]))[0], [].append)
         assert [x.state for x in rb.journal.rows(rb.account)][-1] is TransferState.REFUSED
         assert all(report.ok and not report.in_transit for report in await reconcile(r))
+
+
+async def test_a_bybit_withdrawal_leaves_with_its_fee_beside_it_and_lands_on_binance_reconciled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def at_once(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    async with rig(tmp_path, monkeypatch, binance_usdt="1000", bybit_usdt="3000") as r, asyncio.timeout(TIMEOUT_S):
+        for venue in (r.binance, r.bybit):  # on chain and credited as soon as sent
+            venue.transfers.wallets.set_terms(NetworkTerms("USDT", "BSC", D("0.29"), D(10), delay_s=0.0,
+                                                           confirm_s=0.0, confirmations=15))  # fmt: skip
+        assert all(report.ok for report in await reconcile(r))
+        async with open_rebalancer(load_config(r.config), at_once) as rb:
+            address = await rb.wallets[0].deposit_address(rb.clients[0], "USDT", "BEP20")
+            r.bybit.transfers.wallets.allow("arb", "BSC", address)  # Bybit withdraws to its address book only
+            [row] = await rb.execute((await rb.plan(["USDT"]))[0], [].append)
+        assert (row.state, row.from_venue, row.amount, D(row.credited)) == (TransferState.DONE, "bybit", "1000", 1000)
+        assert usdt(r.bybit, "UNIFIED") == D("1999.71") and usdt(r.binance, "MAIN") == D(2000)  # the fee beside it
+        reports = await reconcile(r)
+        assert all(report.ok and not report.in_transit for report in reports), [x.describe() for x in reports]
