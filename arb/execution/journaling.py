@@ -11,14 +11,18 @@ from __future__ import annotations
 __all__ = ["ExecutionJournal", "open_execution_journal"]
 
 import logging
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from arb.config import LiveConfig
 from arb.execution.orders import LiveOrder
 from arb.journal import Journal
 from arb.journal.intent_log import IntentLog
+from arb.journal.transfers import TransferJournal, TransferRow
 from arb.strategy.types import INTENT_QUOTE
 from connectors.common.orders import OrderState, VenueFill
 
@@ -167,6 +171,13 @@ class ExecutionJournal:
         after ``since_ns``, summed (quote: > 0 received)."""
         rows = self.journal.funding_payments(account=self.account, venue=venue, market=market, symbol=symbol)
         return sum(float(r["payment"]) for r in rows if int(r["funding_ts_ns"]) >= since_ns)
+
+    def transfers(self) -> list[TransferRow]:
+        """The account's moves of money between the venues and their wallets (``arb rebalance``, ``[rebalance]
+        auto``: the ``transfers`` table of the same database), oldest first; none in a journal never given one."""
+        if not sa.inspect(self.journal.engine).has_table("transfers"):
+            return []
+        return TransferJournal(self.journal.engine, self.journal.url, time.time_ns).rows(self.account)
 
     # -- reading (ReconcileJournal) -----------------------------------------------------------------------
 

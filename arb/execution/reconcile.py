@@ -14,10 +14,14 @@ For each venue-market, in order, for every traded symbol:
 4. the venue's balances (spot: every symbol's base asset, the quote they share and any fee asset) or
    positions (linear: one per symbol) are compared with what the journal's fills say they should be,
    relative to a baseline: the venue's state when the journal first met it, or when a person last
-   accepted the venue's state. A difference is unexplained (a deposit, a manual trade, a fill arb
-   never saw). A symbol the journal has never traded and whose holdings the baseline does not hold
-   yet (one just added to ``[strategy] symbols``) is met for the first time: its holdings join the
-   baseline as they are.
+   accepted the venue's state, plus (spot) what the account's own moves of money journaled since
+   (``transfers``: ``arb rebalance --execute``, ``[rebalance] auto``) put into or took out of the wallet
+   arb trades from (:func:`~arb.journal.transfers.moved_in_wallet`: a withdrawal leaves the sender when
+   sent, arrives when the receiver credits it; in between it is in transit, neither venue's, and said
+   so; a refused or failed one moved nothing). A difference is unexplained (a deposit, a manual trade,
+   a fill arb never saw). A symbol the journal has never traded and whose holdings the baseline does
+   not hold yet (one just added to ``[strategy] symbols``) is met for the first time: its holdings join
+   the baseline as they are.
 
 Anything unexplained stops the start with a report of what differs, symbol by symbol; nothing is
 traded until a person decides, by accepting the venue's state (``arb reconcile --accept-venue-state``:
@@ -48,6 +52,7 @@ from arb.execution.orders import LiveOrder
 from arb.execution.price_grid import wire
 from arb.execution.venue_executor import VenueExecutor
 from arb.execution.venue_quotes import QuotingVenueExecutor, is_quote
+from arb.journal.transfers import TransferRow, in_transit, trading_wallet_moves
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
 log = logging.getLogger(__name__)
@@ -69,6 +74,7 @@ class ReconcileJournal(Protocol):
     def get_state(self, key: str) -> str | None: ...
     def set_state(self, key: str, value: str) -> None: ...
     def flush(self) -> None: ...
+    def transfers(self) -> list[TransferRow]: ...
 
 
 def taken_over(order: LiveOrder, now: int) -> LiveOrder:
@@ -142,6 +148,8 @@ class VenueReconciliation:
     ``"extended"`` (a symbol met for the first time joined it)."""
     earlier_mismatch: str = ""
     """An earlier reconciliation's mismatch that no one has accepted yet (it outlives restarts)."""
+    in_transit: list[str] = field(default_factory=list)
+    """The account's withdrawals to or from the venue still under way (not a difference: neither venue's)."""
 
     def symbol(self, name: str) -> SymbolReconciliation:
         """The part of symbol ``name`` (made empty if the venue-market had nothing of it)."""
@@ -202,6 +210,8 @@ class VenueReconciliation:
                     lines += said
         for asset, (expected, actual) in self.account_differences.items():
             lines.append(f"  {asset}: journal says {wire(expected)}, venue says {wire(actual)}")
+        for move in self.in_transit:
+            lines.append(f"  in transit: {move}")
         if self.earlier_mismatch:
             lines.append(f"  an earlier mismatch awaits a decision ({self.earlier_mismatch}): check the account, "
                          "then arb reconcile --accept-venue-state")  # fmt: skip
@@ -225,6 +235,11 @@ def expected_holdings(fills: Iterable[VenueFill], base: str, quote: str, *, spot
 
 def _baseline_key(venue: str, market: str) -> str:
     return f"baseline/{venue}/{market}"
+
+
+def _transfers_key(venue: str, market: str) -> str:
+    # what the account's moves had put into the trading wallet when the baseline was set (an asset's total)
+    return f"baseline-transfers/{venue}/{market}"
 
 
 def _position_key(symbol: str) -> str:
@@ -309,7 +324,8 @@ async def reconcile_venue(
         if journal.get_state(mismatch_key) is not None:
             journal.set_state(mismatch_key, "")
     elif not report.ok:
-        said = [line.strip() for line in report.describe()[1:] if not line.strip().startswith(("resolved", "booked"))]
+        said = [line.strip() for line in report.describe()[1:]
+                if not line.strip().startswith(("resolved", "booked", "in transit"))]  # fmt: skip
         journal.set_state(mismatch_key, f"found at {executor.clock() // 1_000_000} ms: " + "; ".join(said[:4]))
     elif earlier := journal.get_state(mismatch_key):
         report.earlier_mismatch = earlier
@@ -333,9 +349,14 @@ def _compare_holdings(
     actual: dict[str, Decimal],
     accept_venue_state: bool,
 ) -> None:
-    # Step 4: the baseline plus what the journal's fills moved, against the venue's holdings.
+    # Step 4: the baseline plus what the journal's fills and (spot) the account's moves of money since it
+    # moved, against the venue's holdings.
     venue, market, quote = executor.venue, executor.market, executor.quote_asset
     spot = market == "spot"
+    rows = journal.transfers()
+    report.in_transit = in_transit(rows, venue)
+    transferred = _transferred_since(journal, venue, market, trading_wallet_moves(rows, venue, market) if spot else {},
+                                     reset=accept_venue_state)  # fmt: skip
     moved: dict[str, Decimal] = {}
     by_symbol: dict[str, list[VenueFill]] = {}
     for fill in journal.venue_fills(venue, market):  # every symbol ever traded here, traded now or not
@@ -346,6 +367,8 @@ def _compare_holdings(
             moved[key] = moved.get(key, ZERO) + amount
     own = {m.symbol: (m.base_asset if spot else _position_key(m.symbol)) for m in executor.markets}
     """Each traded symbol's holding: its base asset, or its position."""
+    for name, amount in transferred.items():
+        moved[name] = moved.get(name, ZERO) + amount
     names = sorted(set(moved) | set(own.values()) | ({quote} if spot else set()))
     key = _baseline_key(venue, market)
     stored = journal.get_state(key)
@@ -366,7 +389,7 @@ def _compare_holdings(
         met = [s for s, name in own.items() if name not in baseline and name not in moved]
         if met:  # never traded, never in the baseline: met for the first time, as they are
             for symbol in met:
-                baseline[own[symbol]] = actual.get(own[symbol], ZERO)
+                baseline[own[symbol]] = actual.get(own[symbol], ZERO) - transferred.get(own[symbol], ZERO)
             journal.set_state(key, json.dumps({a: str(v) for a, v in baseline.items()}))
             report.baseline = f"extended: {', '.join(met)} met for the first time"
     owner = {name: symbol for symbol, name in own.items()}
@@ -381,6 +404,22 @@ def _compare_holdings(
             report.symbol(name.split(":", 1)[1]).differences[POSITION] = (expected, have)
         else:
             report.account_differences[name] = (expected, have)
+
+
+def _transferred_since(journal: ReconcileJournal, venue: str, market: str, now: dict[str, Decimal], *,
+                       reset: bool) -> dict[str, Decimal]:  # fmt: skip
+    # What the account's moves put into the trading wallet since the baseline was set, per asset: ``now`` (all
+    # of them so far) less what they had put there then (kept beside the baseline, set anew with it). A
+    # baseline set before arb counted the moves has none kept: every move made until now is in it.
+    key = _transfers_key(venue, market)
+    stored = journal.get_state(key)
+    if reset or not stored or journal.get_state(_baseline_key(venue, market)) is None:
+        journal.set_state(key, json.dumps({a: str(v) for a, v in now.items()}))
+        then = now
+    else:
+        then = {a: Decimal(v) for a, v in json.loads(stored).items()}
+    since = {a: now.get(a, ZERO) - then.get(a, ZERO) for a in set(now) | set(then)}
+    return {a: amount for a, amount in since.items() if amount}
 
 
 def summarize(reports: Iterable[VenueReconciliation]) -> dict[str, Any]:
@@ -405,6 +444,7 @@ def summarize(reports: Iterable[VenueReconciliation]) -> dict[str, Any]:
             **found(r),
             "account_differences": {a: [str(e), str(h)] for a, (e, h) in r.account_differences.items()},
             "earlier_mismatch": r.earlier_mismatch,
+            "in_transit": r.in_transit,
             "symbols": {p.symbol: {"ok": p.ok, **found(p)} for p in r.symbols},
         }
         for r in reports

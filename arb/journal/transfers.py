@@ -15,10 +15,20 @@ deposit; a move into the trading wallet may follow), ``done``, ``refused`` (the 
 
 from __future__ import annotations
 
-__all__ = ["IN_FLIGHT", "TransferJournal", "TransferRow", "TransferState", "recorded_balances", "transfers"]
+__all__ = [
+    "IN_FLIGHT",
+    "TransferJournal",
+    "TransferRow",
+    "TransferState",
+    "in_transit",
+    "moved_in_wallet",
+    "recorded_balances",
+    "trading_wallet_moves",
+    "transfers",
+]
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import StrEnum
@@ -112,6 +122,9 @@ class TransferJournal(Closing):
         self.engine = engine
         self.url = _redacted(url)
         self._clock = clock
+        self.on_change: Callable[[TransferRow], None] | None = None
+        """Called with each row as it is once a write of it is committed (``arb live``'s engine follows its
+        own moves through it)."""
 
     @classmethod
     def open(cls, target: str | Path, *, clock: Callable[[], int] = time.time_ns) -> Self:
@@ -140,7 +153,7 @@ class TransferJournal(Closing):
                 conn.execute(transfers.insert().values(values))
         except SQLAlchemyError as error:
             raise JournalError(f"journal {self.url}: cannot record transfer {row.client_id}: {error}") from None
-        return self.get(row.client_id)
+        return self._changed(row.client_id)
 
     def update(self, client_id: str, **changes: Any) -> TransferRow:
         """Commit ``changes`` to the row of ``client_id`` and return it as it is now."""
@@ -148,7 +161,13 @@ class TransferJournal(Closing):
         with self.engine.begin() as conn:
             conn.execute(transfers.update().where(transfers.c.client_id == client_id)
                          .values(values | {"updated_ns": self._clock()}))  # fmt: skip
-        return self.get(client_id)
+        return self._changed(client_id)
+
+    def _changed(self, client_id: str) -> TransferRow:
+        row = self.get(client_id)
+        if self.on_change is not None:
+            self.on_change(row)
+        return row
 
     def get(self, client_id: str) -> TransferRow:
         """The row of ``client_id`` (KeyError when there is none)."""
@@ -193,6 +212,66 @@ def recorded_balances(journal: TransferJournal, account: str) -> dict[tuple[str,
             if not name.startswith("position:"):
                 out[(venue, name)] = out.get((venue, name), Decimal(0)) + Decimal(value)
     return out
+
+
+NOTHING_MOVED = frozenset({TransferState.REFUSED, TransferState.FAILED})
+"""The states of a move that moved nothing (refused before, or failed and refunded after, it left)."""
+
+
+def moved_in_wallet(rows: Iterable[TransferRow], venue: str, wallet: str, *, fee_inside: bool,
+                    deposit_wallet: str) -> dict[str, Decimal]:  # fmt: skip
+    """What ``rows`` (one account's) put into (+) and took out of (-) ``venue``'s ``wallet`` so far, per asset.
+
+    A row counts from ``sending`` on (the request may have been written: a lost answer is most likely a move
+    made), but a ``refused`` or ``failed`` one (nothing moved, or refunded). A transfer between the venue's
+    wallets moves ``amount`` from ``from_wallet`` to ``to_wallet`` at once. A withdrawal leaves ``from_wallet``
+    when it is sent: ``amount``, plus ``fee`` where the venue charges it beside (``fee_inside`` False: Bybit);
+    it arrives when the receiver credits it: what was ``credited``, in the receiver's ``deposit_wallet`` while
+    ``credited``, in ``to_wallet`` once ``done``. In between it is in transit, neither venue's (:func:`in_transit`).
+    ``fee_inside`` and ``deposit_wallet`` are ``venue``'s (``connectors.<venue>.wallet``)."""
+    out: dict[str, Decimal] = {}
+
+    def add(asset: str, amount: Decimal) -> None:
+        out[asset] = out.get(asset, Decimal(0)) + amount
+
+    for row in rows:
+        if row.state in NOTHING_MOVED:
+            continue
+        amount = Decimal(row.amount)
+        if row.kind != "withdraw":  # between two wallets of one venue
+            if row.from_venue == venue and wallet in (row.from_wallet, row.to_wallet):
+                add(row.asset, amount if row.to_wallet == wallet else -amount)
+            continue
+        if row.from_venue == venue and row.from_wallet == wallet:
+            add(row.asset, -amount - (0 if fee_inside else Decimal(row.fee or 0)))
+        if row.to_venue == venue and row.state in (TransferState.CREDITED, TransferState.DONE):
+            landed = deposit_wallet if row.state is TransferState.CREDITED else row.to_wallet
+            if landed == wallet:
+                add(row.asset, Decimal(row.credited or row.amount))
+    return {asset: amount for asset, amount in out.items() if amount}
+
+
+def trading_wallet_moves(rows: Iterable[TransferRow], venue: str, market: str) -> dict[str, Decimal]:
+    """:func:`moved_in_wallet` for the wallet arb trades from on ``venue``'s account ``market`` (what
+    reconciliation reads and the engine counts: Binance ``spot`` or ``linear``, Bybit ``unified``); none for a
+    venue arb has no wallet connector of."""
+    from connectors.registry import UnknownVenueError
+    from connectors.registry import venue as connector
+
+    try:
+        wallet = connector(venue).wallet
+    except UnknownVenueError:
+        return {}
+    return moved_in_wallet(rows, venue, wallet.trading_wallet(market), fee_inside=wallet.fee_inside,
+                           deposit_wallet=wallet.deposit_wallet(market))  # fmt: skip
+
+
+def in_transit(rows: Iterable[TransferRow], venue: str) -> list[str]:
+    """A line for each withdrawal to or from ``venue`` still under way (``amount asset sender -> receiver
+    (client id, state)``): sent, not yet in the receiver's trading wallet."""
+    return [f"{row.amount} {row.asset} {row.from_venue} -> {row.to_venue} ({row.client_id}, {row.state})"
+            for row in rows if row.kind == "withdraw" and row.state in IN_FLIGHT
+            and venue in (row.from_venue, row.to_venue)]  # fmt: skip
 
 
 def _row(found: Any) -> TransferRow:

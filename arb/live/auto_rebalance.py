@@ -8,6 +8,12 @@ path, within a daily limit (``docs/rebalance.md``).
 made (:meth:`~arb.execution.rebalance.Rebalancer.execute`, journaled as ``--execute`` journals it), but a
 withdrawal over what ``daily_limit`` leaves of its asset (:func:`within_limits`), which is not sent.
 
+The engine follows each move (``moved``: :meth:`arb.live.engine.Engine.transferred`): when a row of the journal
+changes, what the account's moves have put into or taken out of each venue's trading wallet
+(:func:`~arb.journal.transfers.trading_wallet_moves`: a withdrawal leaves when it is sent, arrives when it is
+credited) is counted again and the difference handed over, so the engine's balances are the venues' while the
+session runs, as the next start's inception and reconciliation count them.
+
 It ends with the session, and by itself when the session halts (nothing is sent while it is halted; a move
 being followed stays in flight in the journal for the next run) or when a venue refuses a move or another
 failure needs a person (one line; trading goes on). A failure that may pass (a venue out of reach) is one
@@ -16,7 +22,7 @@ line, and the next look tries again.
 
 from __future__ import annotations
 
-__all__ = ["DAY_NS", "auto_rebalance", "within_limits"]
+__all__ = ["DAY_NS", "Moved", "auto_rebalance", "within_limits"]
 
 import contextlib
 import logging
@@ -27,6 +33,7 @@ from arb.config import AppConfig
 from arb.errors import ArbError, is_retryable
 from arb.events import ASSET_NAMES, NS_PER_S
 from arb.execution.rebalance import Move, Pause, Rebalancer, assets_of, make_pause, open_rebalancer
+from arb.journal.transfers import TransferJournal, TransferRow, trading_wallet_moves
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +67,45 @@ def within_limits(moves: Sequence[Move], limits: Mapping[str, float],
     return [m for m in moves if m.worth and (m.asset, m.sender) not in over], lines
 
 
-async def auto_rebalance(config: AppConfig, halted: Callable[[], str], *, pause: Pause | None = None) -> None:
+Moved = Callable[[int, str, Decimal], None]
+"""Venue (asset number), asset, amount: what a move put into (> 0) or took out of (< 0) its trading wallet."""
+
+
+class _Following:
+    """What the account's moves have put into each venue's trading wallet, as ``moved`` was last told; called
+    with each row the journal writes, it tells ``moved`` what changed since."""
+
+    def __init__(self, config: AppConfig, journal: TransferJournal, moved: Moved) -> None:
+        self.venues = [(venue.name, venue.market) for venue in config.venues]
+        self.account = config.live.account
+        self.journal = journal
+        self.moved = moved
+        self.counted = self._now()
+
+    def _now(self) -> list[dict[str, Decimal]]:
+        rows = self.journal.rows(self.account)
+        return [trading_wallet_moves(rows, name, market) for name, market in self.venues]
+
+    def __call__(self, row: TransferRow) -> None:
+        now = self._now()
+        for v, (was, still) in enumerate(zip(self.counted, now, strict=True)):
+            for asset in sorted(set(was) | set(still)):
+                if change := still.get(asset, Decimal(0)) - was.get(asset, Decimal(0)):
+                    log.info("rebalance: %s: %s %s %s (%s): the engine's balances follow", row.client_id,
+                             ASSET_NAMES[v], f"{change.normalize():+f}", asset, row.state)  # fmt: skip
+                    self.moved(v, asset, change)
+        self.counted = now
+
+
+async def auto_rebalance(config: AppConfig, halted: Callable[[], str], *, pause: Pause | None = None,
+                         moved: Moved | None = None) -> None:  # fmt: skip
     """Look every ``[rebalance] auto_interval_s`` and make the moves (see the module docstring) until the
     task is cancelled (the session stops), ``halted()`` gives a reason (the session halted) or a failure
     needs a person. Raises nothing but the cancellation: the session trades on. ``halted``: why the session
     opens no new pair ("" while it may, :meth:`~arb.live.guards.Guards.halted`); ``pause``: the waits, between
-    two looks and between two looks at a transfer (``asyncio.sleep``; a test's instead)."""
+    two looks and between two looks at a transfer (``asyncio.sleep``; a test's instead); ``moved``: told what
+    each move puts into or takes out of a venue's trading wallet, as the journal records it (see the module
+    docstring)."""
     wait = pause or make_pause()
 
     async def follow_pause(seconds: float) -> None:  # a halt ends the following of a transfer
@@ -80,6 +120,8 @@ async def auto_rebalance(config: AppConfig, halted: Callable[[], str], *, pause:
             try:
                 if rebalancer is None:  # once for the run (markets loaded); a look that could not tries again
                     rebalancer = await stack.enter_async_context(open_rebalancer(config, follow_pause))
+                    if moved is not None:  # counted from here: the engine's start counted what came before
+                        rebalancer.journal.on_change = _Following(config, rebalancer.journal, moved)
                 await _look(rebalancer, halted)
             except _HaltedError:
                 continue

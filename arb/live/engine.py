@@ -506,6 +506,24 @@ class Engine:
             listener(row)
         return payment
 
+    def transferred(self, venue: int, asset: str, amount: float) -> bool:
+        """The account moved ``amount`` of ``asset`` into (> 0) or out of (< 0) ``venue``'s trading wallet, off
+        the order path (``[rebalance] auto``, :mod:`arb.live.auto_rebalance`): the holdings the venue started
+        from move by it, as the next start's inception counts them (neither a trade nor a gain: positions,
+        cash and the drawdown stay), and every symbol decides again on the balances as they are now. The
+        quote, or the base coin of the first symbol trading it on a spot venue; False for anything else (a
+        coin no symbol trades, or held on a perpetual's wallet)."""
+        if asset == self._quote:
+            self.init_quote[venue] += amount
+        else:
+            held = [s for s, name in enumerate(self.symbols) if name.removesuffix(self._quote) == asset]
+            if not held or self._linear[venue]:
+                return False
+            self.init_base[held[0], venue] += amount
+        self._pending[:] = 1
+        self._dirty = True
+        return True
+
     def settle(self, now: int) -> None:
         """Process what is due at ``now`` and decide if anything changed."""
         self._settle(now)

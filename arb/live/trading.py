@@ -40,6 +40,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -204,7 +205,10 @@ async def run_live(
             if config.rebalance.auto:  # off the order path, with clients of its own (docs/rebalance.md)
                 from arb.live.auto_rebalance import auto_rebalance
 
-                tasks.create_task(auto_rebalance(config, guards.halted), name="auto-rebalance")
+                def moved(venue: int, asset: str, amount: Decimal) -> None:  # the engine's balances follow
+                    engine.transferred(venue, asset, float(amount))
+
+                tasks.create_task(auto_rebalance(config, guards.halted, moved=moved), name="auto-rebalance")
 
         def stop_signal(_sig: signal.Signals) -> None:
             if on_stop_signal is not None:

@@ -320,6 +320,8 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
     quote and each symbol's base; a symbol added later is met at its first start): the holdings at the
     first look, less what arb's orders in the journal had already moved (on spot: ``arb order`` sends
     without looking), so every position the journal holds counts, and the kill switch closes it. The
+    account's own moves of money since (``arb rebalance --execute``, ``[rebalance] auto``: the journal's
+    ``transfers`` into and out of the trading wallet) move the inception, neither a position nor cash. The
     position is what the account gained since (spot) or the venue's position (linear). The quote moved
     since the inception is split among the symbols by the journal's fills since then (what each symbol's
     trades paid and received, quote fees included) and its funding payments (perpetuals); whatever they
@@ -332,6 +334,8 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
     venue's average entry price: the engine's equity is then the venue's (wallet plus unrealised PnL),
     and a restart continues the cash the engine had, not the wallet.
     """
+    from arb.journal.transfers import trading_wallet_moves
+
     executor = session.executors[v]
     balances = await executor.balances()
     quote = float(balances.get(executor.quote_asset, Decimal(0)))
@@ -349,6 +353,7 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
     stored = session.journal.get_state(key)
     now = executor.clock()
     before = _journaled_moves(session, v) if spot else {}
+    transfers = trading_wallet_moves(session.journal.transfers(), executor.venue, executor.market)
     if stored is None:
         # what the journal's fills made before this first look (``arb order`` alone) is the account's too
         first_ns = min((ns for _, _, ns in before.values() if ns), default=now)
@@ -356,6 +361,13 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
         data: dict[str, Any] = {"quote": start, "ns": min(now, first_ns), "symbols": {}}
     else:
         data = json.loads(stored)
+    # the account's moves of money since the inception move it (not a trade): those counted when it was set
+    # (kept as "transfers"; one set before arb counted them has each move made until now in its cash) less now
+    kept = "transfers" in data
+    data.setdefault("transfers", {a: str(x) for a, x in transfers.items()})
+    shift = {a: float(transfers.get(a, Decimal(0)) - Decimal(data["transfers"].get(a, "0")))
+             for a in set(transfers) | set(data["transfers"])}  # fmt: skip
+    shifted = {m.symbol: shift.pop(m.base_asset, 0.0) if spot else 0.0 for m in executor.markets}  # first symbol's
     symbols: dict[str, float] = dict(data.get("symbols") or {})
     if "base" in data:  # one symbol's, written before arb traded several: the first symbol's
         symbols.setdefault(executor.markets[0].symbol, float(data.pop("base")))
@@ -363,12 +375,12 @@ async def venue_account(session: TradingSession, v: int) -> VenueAccount:
     for m, amount in zip(executor.markets, held, strict=True):
         if m in met:
             made = before.get(m.symbol, (Decimal(0), Decimal(0), 0))[0]
-            symbols[m.symbol] = float(Decimal(repr(amount)) - made) if spot else 0.0
-    if stored is None or met:
+            symbols[m.symbol] = float(Decimal(repr(amount)) - made) - shifted[m.symbol] if spot else 0.0
+    if stored is None or met or not kept:
         data["symbols"] = symbols
         session.journal.set_state(key, json.dumps(data))
-    start_quote = float(data["quote"])
-    inception = tuple(symbols[m.symbol] if spot else 0.0 for m in executor.markets)
+    start_quote = float(data["quote"]) + shift.get(executor.quote_asset, 0.0)
+    inception = tuple(symbols[m.symbol] + shifted[m.symbol] if spot else 0.0 for m in executor.markets)
     position = tuple(h - b for h, b in zip(held, inception, strict=True)) if spot else tuple(held)
     cash = [0.0] * len(executor.markets)
     coin_fees = 0.0  # fees paid in a third coin (BNB): out of the quote, in the engine's cash at their price

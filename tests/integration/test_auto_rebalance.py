@@ -179,14 +179,12 @@ async def test_a_halted_session_sends_nothing_and_a_halt_while_following_leaves_
 
 @contextlib.asynccontextmanager
 async def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rebalance: dict[str, Any],
-               allow_list: bool = False) -> AsyncIterator[Any]:  # fmt: skip
+               allow_list: bool = False, results: list[Any] | None = None) -> AsyncIterator[Any]:  # fmt: skip
     """``arb live`` in this process (:func:`~arb.live.trading.run_live`, ``rebalance`` its ``[rebalance]``) on
     both fake spot venues joined on one chain, Binance holding 20,000 USDT more than Bybit (``allow_list``: its
     withdrawal allow-list on), the standing spread playing once both books and user streams are subscribed.
     Yields the venues, the journal's ``transfers`` and the session's task; stops the session on the way out,
-    which must end cleanly."""
-    from arb.live.trading import run_live
-
+    which must end cleanly (its result appended to ``results``)."""
     both_keys(monkeypatch)
     spread_at_once = [Change(200, "bybit", bids={60300.0: 1.0})]  # the standing spread from 0.2 s on, not 2 s
     recordings = write_standing_spread(tmp_path, changes=spread_at_once, duration_ms=30_000)
@@ -196,23 +194,34 @@ async def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rebalance: dict[
         binance.transfers.wallets.allow_list("arb", on=allow_list)
         at_once(binance, bybit)
         config = load_config(write_pair_config(tmp_path, binance, bybit, arbitrage={"rebalance": rebalance}))
-        stop = asyncio.Event()
-        session = asyncio.create_task(run_live(config, console=Console(file=io.StringIO()), stop_event=stop))
-
-        def up() -> bool:
-            return session.done() or (binance.user_streams_up() and bybit.user_streams_up()
-                                      and binance.subscriber_count("btcusdt@depth@100ms") >= 1
-                                      and bybit.subscriber_count("orderbook.50.BTCUSDT") >= 1)  # fmt: skip
-
-        async with asyncio.timeout(TIMEOUT_S):
-            await wait_for(up, binance, bybit)
+        async with asyncio.timeout(TIMEOUT_S), session_on(config, binance, bybit, results) as session:
             binance.play(1.0)
             bybit.play(1.0)
             with TransferJournal.open(config.live.state_dir / f"{ACCOUNT}.sqlite") as rows:
                 yield binance, bybit, rows, session
-            assert not session.done()
-            stop.set()
-            await session  # no exception
+
+
+@contextlib.asynccontextmanager
+async def session_on(config: Any, binance: Any, bybit: Any, results: list[Any] | None = None) -> AsyncIterator[Any]:
+    """``arb live`` with ``config`` on the fake venues, once both books and user streams are subscribed;
+    stopped on the way out, which must end cleanly (its result appended to ``results``)."""
+    from arb.live.trading import run_live
+
+    stop = asyncio.Event()
+    session = asyncio.create_task(run_live(config, console=Console(file=io.StringIO()), stop_event=stop))
+
+    def up() -> bool:
+        return session.done() or (binance.user_streams_up() and bybit.user_streams_up()
+                                  and binance.subscriber_count("btcusdt@depth@100ms") >= 1
+                                  and bybit.subscriber_count("orderbook.50.BTCUSDT") >= 1)  # fmt: skip
+
+    await wait_for(up, binance, bybit)
+    yield session
+    assert not session.done()
+    stop.set()
+    result = await session  # no exception
+    if results is not None:
+        results.append(result)
 
 
 AUTO_LIVE = {"auto": True, "daily_limit": {"USDT": 20_000, "BTC": 1}, "tolerance": 0.01, "poll_interval_ms": 10}
@@ -236,6 +245,42 @@ async def test_arb_live_with_auto_withdraws_by_itself_and_trades_on(
         assert deposit.state.name == "CREDITED" and deposit.amount == D("9999.71")
         [sweep] = bybit.transfers.wallets.transfers  # from Bybit's funding wallet, where deposits land
         assert (sweep.source, sweep.target, sweep.amount) == ("FUND", "UNIFIED", D("9999.71"))
+
+
+async def test_arb_live_follows_its_own_withdrawal_and_a_restart_reconciles_and_trades(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    both_keys(monkeypatch)
+    spread_at_once = [Change(200, "bybit", bids={60300.0: 1.0})]
+    recordings = write_standing_spread(tmp_path, changes=spread_at_once, duration_ms=30_000)
+    async with spot_pair(*recordings) as (binance, bybit), asyncio.timeout(TIMEOUT_S):
+        Chain().join(binance.transfers.wallets, bybit.transfers.wallets)
+        binance.transfers.wallets.fund("arb", "MAIN", "USDT", "20000")
+        at_once(binance, bybit)
+        config = load_config(write_pair_config(tmp_path, binance, bybit, arbitrage={"rebalance": AUTO_LIVE}))
+        results: list[Any] = []
+        with TransferJournal.open(config.live.state_dir / f"{ACCOUNT}.sqlite") as rows:
+            async with session_on(config, binance, bybit, results) as session:
+                binance.play(1.0)
+                bybit.play(1.0)
+
+                def landed() -> bool:
+                    return session.done() or [r.state for r in rows.rows(ACCOUNT)] == [TransferState.DONE]
+
+                await wait_for(landed, binance, bybit)
+            [row] = rows.rows(ACCOUNT)
+        # the session's engine ended on what the venues hold: the withdrawal moved its balances, the fee too
+        held = [usdt(binance, "MAIN"), usdt(bybit, "UNIFIED")]
+        assert [round(q, 6) for q in results[0].quote] == [round(float(h), 6) for h in held]
+        assert row.amount == "10000" and held[0] < D(120_000) - D(9_000)
+        trades = len(account(binance).trades)
+        async with session_on(config, binance, bybit, results) as again:  # reconciled: no exit 78, it trades
+            await wait_for(lambda: again.done() or len(account(binance).trades) > trades, binance, bybit)
+        # the restart's inception is where the first run's engine had moved it: the move is neither cash nor a position
+        first, restart = results[0].engine, results[1].engine
+        assert restart.init_quote.tolist() == first.init_quote.tolist() and (restart.init_base == first.init_base).all()
+        with TransferJournal.open(config.live.state_dir / f"{ACCOUNT}.sqlite") as rows:
+            assert [r.client_id for r in rows.rows(ACCOUNT)] == [row.client_id]  # nothing more to move
 
 
 async def test_arb_live_trades_on_past_a_refusal_of_its_automatic_withdrawal(

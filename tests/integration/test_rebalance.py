@@ -297,3 +297,74 @@ async def test_arb_rebalance_prints_the_plan_and_a_refusal_as_one_line(
         assert len(r.binance.transfers.wallets.withdraw_requests) == 1
         assert KEY not in plan.stdout + refused.stdout + refused.stderr and SECRET not in refused.stderr
         assert isinstance(refused.stderr, str) and VenueError
+
+
+async def reconcile(r: Rig, *, accept: bool = False) -> list[Any]:
+    """``arb reconcile`` (both venues, what it reads and writes) on the rig; the reports."""
+    from arb.live.trading_session import trading_session
+
+    async with trading_session(load_config(r.config), order_entry=False) as session:
+        return await session.reconcile(accept_venue_state=accept)
+
+
+async def test_reconciliation_counts_a_withdrawal_from_when_it_is_sent_in_transit_until_it_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def at_once(seconds: float) -> None:  # the venues' clock stays: the chain's terms time the move
+        await asyncio.sleep(0)
+
+    async with rig(tmp_path, monkeypatch, arrival_timeout_s=1) as r, asyncio.timeout(TIMEOUT_S):
+        for venue in (r.binance, r.bybit):  # on chain when sent, credited in an hour
+            venue.transfers.wallets.set_terms(NetworkTerms("USDT", "BSC", D("0.29"), D(10), delay_s=0.0,
+                                                           confirm_s=3600.0, confirmations=15))  # fmt: skip
+        assert all(report.ok for report in await reconcile(r))  # the baseline: 3000 | 1000
+        async with open_rebalancer(load_config(r.config), at_once) as rb:
+            [row] = await rb.execute((await rb.plan(["USDT", "BTC"]))[0], [].append)
+        assert row.state is TransferState.ON_CHAIN and usdt(r.binance, "MAIN") == D(2000)
+        in_flight = await reconcile(r)  # Binance is 1000 short, Bybit has nothing more yet: both explained
+        assert [report.ok for report in in_flight] == [True, True], [report.describe() for report in in_flight]
+        moving = f"in transit: 1000 USDT binance -> bybit ({row.client_id}, on_chain)"
+        assert all(f"  {moving}" in report.describe() for report in in_flight)
+        [deposit] = r.bybit.transfers.wallets.deposits
+        deposit.confirm_s = 0.0  # credited now; the next --execute moves it into Bybit's trading wallet
+        async with open_rebalancer(load_config(r.config), at_once) as rb:
+            [done] = await rb.resume([].append)
+        assert done.state is TransferState.DONE and usdt(r.bybit, "UNIFIED") == D("1999.71")
+        landed = await reconcile(r)
+        assert all(report.ok and not report.in_transit for report in landed), [x.describe() for x in landed]
+        # a baseline accepted before arb counted the moves (nothing kept beside it) holds every move made until then
+        assert all(report.ok for report in await reconcile(r, accept=True))
+        with Journal.open(rb.journal.engine.url.database or "") as journal:
+            for name in ("binance", "bybit"):
+                journal.set_state(f"{rb.account}/baseline-transfers/{name}/spot", "")
+        assert all(report.ok for report in await reconcile(r))
+        # refused: nothing moved, nothing to explain
+        r.binance.transfers.wallets.fund("arb", "MAIN", "USDT", "2000")  # a deposit from outside, accepted
+        assert all(report.ok for report in await reconcile(r, accept=True))
+        r.binance.transfers.wallets.allow_list("arb", on=True)
+        async with open_rebalancer(load_config(r.config), at_once) as rb:
+            with pytest.raises(TransferRefusedError):
+                await rb.execute((await rb.plan(["USDT"]))[0], [].append)
+        assert [x.state for x in rb.journal.rows(rb.account)][-1] is TransferState.REFUSED
+        assert all(report.ok and not report.in_transit for report in await reconcile(r))
+
+
+async def test_a_bybit_withdrawal_leaves_with_its_fee_beside_it_and_lands_on_binance_reconciled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def at_once(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    async with rig(tmp_path, monkeypatch, binance_usdt="1000", bybit_usdt="3000") as r, asyncio.timeout(TIMEOUT_S):
+        for venue in (r.binance, r.bybit):  # on chain and credited as soon as sent
+            venue.transfers.wallets.set_terms(NetworkTerms("USDT", "BSC", D("0.29"), D(10), delay_s=0.0,
+                                                           confirm_s=0.0, confirmations=15))  # fmt: skip
+        assert all(report.ok for report in await reconcile(r))
+        async with open_rebalancer(load_config(r.config), at_once) as rb:
+            address = await rb.wallets[0].deposit_address(rb.clients[0], "USDT", "BEP20")
+            r.bybit.transfers.wallets.allow("arb", "BSC", address)  # Bybit withdraws to its address book only
+            [row] = await rb.execute((await rb.plan(["USDT"]))[0], [].append)
+        assert (row.state, row.from_venue, row.amount, D(row.credited)) == (TransferState.DONE, "bybit", "1000", 1000)
+        assert usdt(r.bybit, "UNIFIED") == D("1999.71") and usdt(r.binance, "MAIN") == D(2000)  # the fee beside it
+        reports = await reconcile(r)
+        assert all(report.ok and not report.in_transit for report in reports), [x.describe() for x in reports]
