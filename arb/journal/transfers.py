@@ -17,12 +17,15 @@ from __future__ import annotations
 
 __all__ = [
     "IN_FLIGHT",
+    "NOTHING_MOVED",
     "TransferJournal",
     "TransferRow",
     "TransferState",
     "in_transit",
     "moved_in_wallet",
+    "read_rows",
     "recorded_balances",
+    "sent_and_arrived",
     "trading_wallet_moves",
     "transfers",
 ]
@@ -179,12 +182,8 @@ class TransferJournal(Closing):
 
     def rows(self, account: str, *, in_flight: bool = False) -> list[TransferRow]:
         """``account``'s rows in the order they were made; only those still under way with ``in_flight``."""
-        query = sa.select(transfers).where(transfers.c.account == account)
-        if in_flight:
-            query = query.where(transfers.c.state.in_([str(s) for s in IN_FLIGHT]))
         with self.engine.connect() as conn:
-            found = conn.execute(query.order_by(transfers.c.created_ns, transfers.c.client_id)).mappings().all()
-        return [_row(r) for r in found]
+            return read_rows(conn, account, in_flight=in_flight)
 
     def withdrawn(self, account: str, asset: str, within_ns: int) -> Decimal:
         """What ``account`` withdrew of ``asset`` in the last ``within_ns`` (by this journal's clock): the
@@ -196,6 +195,18 @@ class TransferJournal(Closing):
         )  # fmt: skip
         with self.engine.connect() as conn:
             return sum((Decimal(amount) for (amount,) in conn.execute(query)), Decimal(0))
+
+
+def read_rows(conn: sa.Connection, account: str, *, in_flight: bool = False) -> list[TransferRow]:
+    """:meth:`TransferJournal.rows` through an open connection (a reader that opened the database read-only:
+    ``arb report --source live``); none when the journal has no ``transfers`` table (arb never moved)."""
+    if not sa.inspect(conn).has_table("transfers"):
+        return []
+    query = sa.select(transfers).where(transfers.c.account == account)
+    if in_flight:
+        query = query.where(transfers.c.state.in_([str(s) for s in IN_FLIGHT]))
+    found = conn.execute(query.order_by(transfers.c.created_ns, transfers.c.client_id)).mappings().all()
+    return [_row(r) for r in found]
 
 
 def recorded_balances(journal: TransferJournal, account: str) -> dict[tuple[str, str], Decimal]:
@@ -264,6 +275,25 @@ def trading_wallet_moves(rows: Iterable[TransferRow], venue: str, market: str) -
         return {}
     return moved_in_wallet(rows, venue, wallet.trading_wallet(market), fee_inside=wallet.fee_inside,
                            deposit_wallet=wallet.deposit_wallet(market))  # fmt: skip
+
+
+def sent_and_arrived(row: TransferRow, receiver_market: str) -> tuple[Decimal, Decimal]:
+    """A withdrawal's two ends by the rules of :func:`moved_in_wallet`: what it took out of the sender (from
+    the wallet it left, the fee with it where charged beside; 0 if it moved nothing) and what reached the
+    receiver's trading wallet on its account ``receiver_market`` so far (0 while it is on its way, or for a
+    venue arb has no wallet connector of)."""
+    from connectors.registry import UnknownVenueError
+    from connectors.registry import venue as connector
+
+    if row.kind != "withdraw":
+        return Decimal(0), Decimal(0)
+    try:
+        fee_inside = connector(row.from_venue).wallet.fee_inside
+    except UnknownVenueError:
+        return Decimal(0), Decimal(0)
+    left = moved_in_wallet([row], row.from_venue, row.from_wallet, fee_inside=fee_inside, deposit_wallet="")
+    sent = -left.get(row.asset, Decimal(0))
+    return sent, trading_wallet_moves([row], row.to_venue, receiver_market).get(row.asset, Decimal(0))
 
 
 def in_transit(rows: Iterable[TransferRow], venue: str) -> list[str]:

@@ -117,8 +117,10 @@ class SourceData:
             ``inventory``: misses for want of balance, transfers, balances at the end); None for a
             paper account, the journal, or a backtest written before arb kept it.
         transfers: ``TRANSFER_DTYPE`` rows sorted by ``ts``: the transfers of inventory between the
-            venues a backtest made (its ``transfers.csv``); the rebuilt balances, equity and PnL count
-            them (:mod:`arb.reports.transfers`). Empty for a paper account and the journal.
+            venues a backtest made (its ``transfers.csv``), or the withdrawals between them the live
+            account made (the journal's ``transfers``: ``arb rebalance --execute``, ``[rebalance] auto``);
+            the rebuilt balances, equity and PnL count them (:mod:`arb.reports.transfers`). Empty for a
+            paper account.
     """
 
     kind: str
@@ -600,8 +602,15 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     kind from its intent (no intent: pair 0, kind 0), a fee paid in the base coin valued at the
     fill's price and one paid in a third coin (BNB) at the price its order's ``done`` event names
     (``fee_prices``; none: left out), as the live engine books them. Marks: the fills' prices, the final mids of the
-    ``arb live`` reports of this account in ``results``, and ``marks``. Starting balances: the
-    venues' ``[account]`` tables.
+    ``arb live`` reports of this account in ``results``, and ``marks``. Starting balances: a spot venue's
+    reconciliation baseline, else the venues' ``[account]`` tables.
+
+    The account's own moves of money between the venues (the journal's ``transfers``) are
+    :attr:`SourceData.transfers`, booked as a backtest's are (:mod:`arb.reports.transfers`): what left
+    the sender when it was sent, what reached the receiver's trading wallet when it was credited there,
+    the difference the sender's fee, by the rules reconciliation and the engine count them
+    (:mod:`arb.journal.transfers`); the starting balances are taken back to before them, so each venue's
+    balance ends where reconciliation expects it and a move changes the PnL by its fee alone.
     """
     import sqlalchemy as sa
 
@@ -611,6 +620,7 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     from arb.journal.journal import intents as intents_table
     from arb.journal.journal import order_events as events_table
     from arb.journal.journal import state as state_table
+    from arb.journal.transfers import read_rows
     from arb.live.kill import HALT_KEY
 
     account = config.live.account
@@ -634,7 +644,9 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
                 paid_rows = [dict(r._mapping) for r in conn.execute(paid_query)]
             except sa.exc.OperationalError:  # a journal written before the funding table: none booked
                 paid_rows = []
-            keys = [f"{account}/{HALT_KEY}", *(f"{account}/baseline/{v.name}/{v.market}" for v in config.venues)]
+            moves = read_rows(conn, account)
+            keys = [f"{account}/{HALT_KEY}", *(f"{account}/{kind}/{v.name}/{v.market}" for v in config.venues
+                                               for kind in ("baseline", "baseline-transfers"))]  # fmt: skip
             stored = {
                 str(k): str(v)
                 for k, v in conn.execute(
@@ -686,15 +698,17 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
 
     seen = _account_marks(f"live {name}", fills, names, results, "live", belongs, marks)
     halt = stored.get(f"{account}/{HALT_KEY}", "")
-    start_bases, start_quote, baselines = _live_balances(config, stored, bases, quote)
+    start_bases, start_quote, baselines, transfers = _live_balances(config, stored, bases, quote, moves)
+    times = [int(t) for t in (*transfers["ts"], *transfers["arrive_ts"]) if t >= 0]  # the span holds the moves
+    known = seen.last_ns >= seen.first_ns
     return SourceData(
         kind="live",
         name=name,
         fills=fills,
         marks=seen.marks,
         initial=InitialBalances.of_symbols(start_bases, start_quote),
-        first_ns=seen.first_ns,
-        last_ns=seen.last_ns,
+        first_ns=min([seen.first_ns, *times]) if known else min(times, default=seen.first_ns),
+        last_ns=max([seen.last_ns, *times]) if known else max(times, default=seen.last_ns),
         quote=quote,
         halts=(f"the live account is halted: {halt}",) if halt else (),
         notes=(
@@ -704,6 +718,7 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
         ),
         symbols=names,
         funding=funding,
+        transfers=transfers,
     )
 
 
@@ -723,15 +738,18 @@ def journal_url(config: Any) -> tuple[str, str]:
 
 
 def _live_balances(
-    config: Any, stored: Mapping[str, str], bases: Sequence[str], quote: str
-) -> tuple[list[tuple[float, float]], tuple[float, float], str]:
+    config: Any, stored: Mapping[str, str], bases: Sequence[str], quote: str, moves: Sequence[Any]
+) -> tuple[list[tuple[float, float]], tuple[float, float], str, Array]:
     # A spot venue's holdings before the journal's first fill (its reconciliation baseline) when the
     # journal has one holding the quote and every symbol's base coin (``bases``), else the venue's
-    # [account] table and each symbol's base there; a linear venue's are always the tables'.
+    # [account] table and each symbol's base there; a linear venue's are always the tables'. And the
+    # account's own moves of money (``moves``: the journal's transfers rows) as TRANSFER_DTYPE rows, the
+    # starting holdings taken back to before them (:func:`_moved`).
     held = [[0.0, 0.0] for _ in bases]
-    quotes, used = [], []
+    quotes, used, counted = [], [], []
     for v, venue in enumerate(config.venues):
-        raw = stored.get(f"{config.live.account}/baseline/{venue.name}/{venue.market}")
+        account = config.live.account
+        raw = stored.get(f"{account}/baseline/{venue.name}/{venue.market}")
         values: dict[str, Any] = {}
         if raw is not None and venue.market == "spot":
             try:
@@ -743,9 +761,69 @@ def _live_balances(
                 held[s][v] = float(values[base])
             quotes.append(float(values[quote]))
             used.append(f"{venue.name} the journal's baseline")
+            counted.append(stored.get(f"{account}/baseline-transfers/{venue.name}/{venue.market}") or "")
         else:
             for s, sym in enumerate(config.symbols):
                 held[s][v] = float(sym.base[v]) if len(bases) > 1 else venue.account.base
             quotes.append(venue.account.quote)
             used.append(f"{venue.name} its [account] table")
-    return [(b[0], b[1]) for b in held], (quotes[0], quotes[1]), ", ".join(used)
+            counted.append("{}")  # the tables are the holdings before any move
+    transfers, before = _moved(config, moves, counted, bases, quote)
+    for v in range(len(quotes)):
+        for s in range(len(bases)):
+            held[s][v] += before[v][s]
+        quotes[v] += before[v][-1]
+    return [(b[0], b[1]) for b in held], (quotes[0], quotes[1]), ", ".join(used), transfers
+
+
+def _moved(
+    config: Any, moves: Sequence[Any], counted: Sequence[str], bases: Sequence[str], quote: str
+) -> tuple[Array, list[list[float]]]:
+    # The account's moves as the report books them (arb.reports.transfers, as a backtest's): each withdrawal
+    # between the two venues a TRANSFER_DTYPE row, sent at its creation (what left the sender: its amount,
+    # the fee with it where charged beside), arrived with what reached the receiver's trading wallet (at its
+    # last update; -1 while on its way, the amount what is to come), the rest of what left the fee; the rules
+    # of arb.journal.transfers. And per venue, per symbol's base then the quote, what the starting holdings
+    # move by so that the rows bring each venue to what reconciliation expects: its start (baseline or
+    # tables) plus what the moves put into its trading wallet since (now less ``counted``, the total kept
+    # beside the baseline when it was set; "" keeps every move made until now in it, as reconciliation
+    # does). A move the rows do not show (between a venue's wallets) is part of the start: not a trade, no fee.
+    from decimal import Decimal
+
+    from arb.journal.transfers import NOTHING_MOVED, sent_and_arrived, trading_wallet_moves
+
+    venues = {venue.name: v for v, venue in enumerate(config.venues)}
+    markets = [venue.market for venue in config.venues]
+
+    def slot(asset: str, v: int) -> int | None:  # the symbol whose base it is (its number), the quote (-1)
+        if asset == quote:
+            return -1
+        return bases.index(asset) if asset in bases and markets[v] == "spot" else None
+
+    before = [[0.0] * (len(bases) + 1) for _ in markets]
+    for v, venue in enumerate(config.venues):
+        now = trading_wallet_moves(moves, venue.name, venue.market)
+        try:
+            then = {a: Decimal(x) for a, x in json.loads(counted[v]).items()} if counted[v] else now
+        except (ValueError, TypeError, AttributeError, ArithmeticError):
+            then = now
+        for asset in set(now) | set(then):
+            if (at := slot(asset, v)) is not None:
+                before[v][at] += float(now.get(asset, Decimal(0)) - then.get(asset, Decimal(0)))
+    rows = []
+    for row in moves:
+        sender, receiver = venues.get(row.from_venue), venues.get(row.to_venue)
+        if row.kind != "withdraw" or row.state in NOTHING_MOVED or sender is None or receiver is None:
+            continue
+        at, other = slot(row.asset, sender), slot(row.asset, receiver)
+        sent, arrived = sent_and_arrived(row, markets[receiver])
+        if at is None or at != other or not sent:
+            continue
+        amount = arrived or sent - Decimal(row.fee or 0)
+        fee = float(sent - amount)
+        rows.append((row.created_ns, row.updated_ns if arrived else -1, max(at, 0), int(at < 0), sender, receiver,
+                     float(amount), fee, fee if at < 0 else math.nan))  # fmt: skip
+        before[sender][at] += float(sent)
+        before[receiver][at] -= float(arrived)
+    out = np.array(rows, dtype=TRANSFER_DTYPE) if rows else np.zeros(0, TRANSFER_DTYPE)
+    return out[np.argsort(out["ts"], kind="stable")], before

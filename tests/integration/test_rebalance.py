@@ -22,6 +22,7 @@ from decimal import Decimal as D  # noqa: N817 - short for the literals below
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from rich.console import Console
 
@@ -368,3 +369,55 @@ async def test_a_bybit_withdrawal_leaves_with_its_fee_beside_it_and_lands_on_bin
         assert usdt(r.bybit, "UNIFIED") == D("1999.71") and usdt(r.binance, "MAIN") == D(2000)  # the fee beside it
         reports = await reconcile(r)
         assert all(report.ok and not report.in_transit for report in reports), [x.describe() for x in reports]
+
+
+def live_report(r: Rig) -> tuple[Any, Any]:
+    """``arb report --source live`` on the rig's journal, valued at 60,000 per BTC on both venues now: each
+    venue's balances (``summarize`` on the source, as its page) and the whole record's report."""
+    from arb.reports.figures import compute_period, equity_at, period_of, utc_day
+    from arb.reports.sources import load_live
+    from arb.reports.summary import summarize
+
+    source = load_live(load_config(r.config), marks=[(time.time_ns(), (60_000.0, 60_000.0))])
+    end = np.array([source.last_ns + 1], np.int64)
+    balances = summarize(source.fills, equity_at(source, end), source.initial, {}, transfers=source.transfers)
+    return balances, compute_period(source, period_of("day", utc_day(source.last_ns)))
+
+
+async def test_the_live_report_counts_a_withdrawal_as_the_venues_do_its_fee_the_only_loss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def at_once(seconds: float) -> None:  # the venues' clock stays: the chain's terms time the move
+        await asyncio.sleep(0)
+
+    async with rig(tmp_path, monkeypatch, arrival_timeout_s=1) as r, asyncio.timeout(TIMEOUT_S):
+        for venue in (r.binance, r.bybit):  # on chain when sent, credited in an hour
+            venue.transfers.wallets.set_terms(NetworkTerms("USDT", "BSC", D("0.29"), D(10), delay_s=0.0,
+                                                           confirm_s=3600.0, confirmations=15))  # fmt: skip
+        assert all(report.ok for report in await reconcile(r))  # the baseline: 3000 | 1000 USDT, 1 | 1 BTC
+        balances, _ = live_report(r)
+        assert [v.quote_balance for v in balances.venues] == [3000.0, 1000.0]
+        async with open_rebalancer(load_config(r.config), at_once) as rb:
+            [row] = await rb.execute((await rb.plan(["USDT", "BTC"]))[0], [].append)
+        assert row.state is TransferState.ON_CHAIN
+        balances, report = live_report(r)  # sent, not yet credited: Binance 1000 short, Bybit not yet richer
+        assert [v.quote_balance for v in balances.venues] == pytest.approx([2000.0, 1000.0], abs=1e-9)
+        assert [v.base_balance for v in balances.venues] == [1.0, 1.0]
+        assert report.pnl == pytest.approx(-0.29, abs=1e-9)  # the fee; the amount is Bybit's from when sent
+        assert [v.pnl for v in report.venues] == pytest.approx([-0.29, 0.0, -0.29], abs=1e-9)
+        [deposit] = r.bybit.transfers.wallets.deposits
+        deposit.confirm_s = 0.0  # credited now; the next --execute moves it into Bybit's trading wallet
+        async with open_rebalancer(load_config(r.config), at_once) as rb:
+            [done] = await rb.resume([].append)
+        assert done.state is TransferState.DONE
+        balances, report = live_report(r)  # as the venues hold it
+        assert [v.quote_balance for v in balances.venues] == pytest.approx(
+            [float(usdt(r.binance, "MAIN")), float(usdt(r.bybit, "UNIFIED"))], abs=1e-9)  # fmt: skip
+        assert [v.quote_balance for v in balances.venues] == pytest.approx([2000.0, 1999.71], abs=1e-9)
+        assert report.pnl == pytest.approx(-0.29, abs=1e-9)
+        assert [v.pnl for v in report.venues] == pytest.approx([-0.29, 0.0, -0.29], abs=1e-9)
+        # accepted again: the baseline holds the move (kept beside it); the report still counts its fee
+        assert all(report.ok for report in await reconcile(r, accept=True))
+        balances, report = live_report(r)
+        assert [v.quote_balance for v in balances.venues] == pytest.approx([2000.0, 1999.71], abs=1e-9)
+        assert report.pnl == pytest.approx(-0.29, abs=1e-9)
