@@ -8,11 +8,14 @@ path, within a daily limit (``docs/rebalance.md``).
 made (:meth:`~arb.execution.rebalance.Rebalancer.execute`, journaled as ``--execute`` journals it), but a
 withdrawal over what ``daily_limit`` leaves of its asset (:func:`within_limits`), which is not sent.
 
-The engine follows each move (``moved``: :meth:`arb.live.engine.Engine.transferred`): when a row of the journal
-changes, what the account's moves have put into or taken out of each venue's trading wallet
+The engine follows each move (:class:`Following`, ``moved``: :meth:`arb.live.engine.Engine.transferred`): when a
+row of the journal changes, what the account's moves have put into or taken out of each venue's trading wallet
 (:func:`~arb.journal.transfers.trading_wallet_moves`: a withdrawal leaves when it is sent, arrives when it is
 credited) is counted again and the difference handed over, so the engine's balances are the venues' while the
-session runs, as the next start's inception and reconciliation count them.
+session runs, as the next start's inception and reconciliation count them. The rows this task writes are
+counted as they are written; those another process writes (``arb rebalance --execute`` while ``arb live``
+runs, with or without ``auto``) at the next look of :func:`follow_journal`, every ``poll_interval_ms``: one
+aggregate query of the journal in a thread, the rows read again only when it changed.
 
 It ends with the session, and by itself when the session halts (nothing is sent while it is halted; a move
 being followed stays in flight in the journal for the next run) or when a venue refuses a move or another
@@ -22,18 +25,22 @@ line, and the next look tries again.
 
 from __future__ import annotations
 
-__all__ = ["DAY_NS", "Moved", "auto_rebalance", "within_limits"]
+__all__ = ["DAY_NS", "Following", "Moved", "auto_rebalance", "follow_journal", "within_limits"]
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
 from arb.config import AppConfig
 from arb.errors import ArbError, is_retryable
 from arb.events import ASSET_NAMES, NS_PER_S
 from arb.execution.rebalance import Move, Pause, Rebalancer, assets_of, make_pause, open_rebalancer
-from arb.journal.transfers import TransferJournal, TransferRow, trading_wallet_moves
+from arb.journal.transfers import TransferJournal, TransferRow, trading_wallet_moves, transfers
 
 log = logging.getLogger(__name__)
 
@@ -71,41 +78,93 @@ Moved = Callable[[int, str, Decimal], None]
 """Venue (asset number), asset, amount: what a move put into (> 0) or took out of (< 0) its trading wallet."""
 
 
-class _Following:
-    """What the account's moves have put into each venue's trading wallet, as ``moved`` was last told; called
-    with each row the journal writes, it tells ``moved`` what changed since."""
+class Following:
+    """What the account's moves have put into each venue's trading wallet, as ``moved`` was last told (counted
+    from when it is made: the engine's start counted what came before). Called with each row this process's
+    journal writes (its ``on_change``), and :meth:`look` after another process wrote some (``arb rebalance
+    --execute``, :func:`follow_journal`): each tells ``moved`` what changed since."""
 
     def __init__(self, config: AppConfig, journal: TransferJournal, moved: Moved) -> None:
         self.venues = [(venue.name, venue.market) for venue in config.venues]
         self.account = config.live.account
         self.journal = journal
         self.moved = moved
-        self.counted = self._now()
+        self.seen = self.mark()
+        """The journal's :meth:`mark` when :meth:`look` last counted it."""
+        self.told = 0
+        """How many times this process's own writes were counted: a count read before one is stale."""
+        self.counted = self.read()
 
-    def _now(self) -> list[dict[str, Decimal]]:
+    def mark(self) -> tuple[int, int]:
+        """What changes whenever a row of the account's is added or updated, cheaply (one indexed aggregate):
+        the rows and the last update's time; (0, 0) while the journal holds no ``transfers`` table."""
+        last = sa.func.max(transfers.c.updated_ns)
+        query = sa.select(sa.func.count(), last).where(transfers.c.account == self.account)
+        try:
+            with self.journal.engine.connect() as conn:
+                rows, at = conn.execute(query).one()
+        except sa.exc.OperationalError:  # no such table: arb never moved money with this journal
+            return 0, 0
+        return int(rows), int(at or 0)
+
+    def read(self) -> list[dict[str, Decimal]]:
+        """Per venue, what the account's moves have put into its trading wallet now."""
+        if self.mark() == (0, 0):
+            return [{} for _ in self.venues]
         rows = self.journal.rows(self.account)
         return [trading_wallet_moves(rows, name, market) for name, market in self.venues]
 
     def __call__(self, row: TransferRow) -> None:
-        now = self._now()
+        self.told += 1
+        self.count(self.read(), f"{row.client_id} ({row.state})")
+
+    def look(self, now: list[dict[str, Decimal]], seen: tuple[int, int]) -> None:
+        """Count ``now`` (:meth:`read` after the journal's mark was ``seen``), moves another process made."""
+        self.seen = seen
+        self.count(now, "a move journaled by another process")
+
+    def count(self, now: list[dict[str, Decimal]], what: str) -> None:
         for v, (was, still) in enumerate(zip(self.counted, now, strict=True)):
             for asset in sorted(set(was) | set(still)):
                 if change := still.get(asset, Decimal(0)) - was.get(asset, Decimal(0)):
-                    log.info("rebalance: %s: %s %s %s (%s): the engine's balances follow", row.client_id,
-                             ASSET_NAMES[v], f"{change.normalize():+f}", asset, row.state)  # fmt: skip
+                    log.info("rebalance: %s: %s %s %s: the engine's balances follow", what, ASSET_NAMES[v],
+                             f"{change.normalize():+f}", asset)  # fmt: skip
                     self.moved(v, asset, change)
         self.counted = now
 
 
+async def follow_journal(following: Following, interval_s: float, *, pause: Pause | None = None) -> None:
+    """Every ``interval_s``, look at the journal's mark (in a thread, off the event loop) and, when it changed
+    since the last count, count the moves again (:meth:`Following.look`): the moves another process made
+    (``arb rebalance --execute`` while ``arb live`` runs) reach the engine as its own do. Until cancelled; a
+    journal out of reach is one line, and the next look tries again."""
+    wait = pause or make_pause()
+    while True:
+        await wait(interval_s)
+        try:
+            seen = await asyncio.to_thread(following.mark)
+            if seen == following.seen:
+                continue
+            told = following.told
+            now = await asyncio.to_thread(following.read)
+        except SQLAlchemyError as error:
+            log.warning("rebalance: cannot read the journal's transfers (%s); the next look tries again",
+                        str(error).splitlines()[0])  # fmt: skip
+            continue
+        if told == following.told:  # else this process wrote a row meanwhile: counted anew at the next look
+            following.look(now, seen)
+
+
 async def auto_rebalance(config: AppConfig, halted: Callable[[], str], *, pause: Pause | None = None,
-                         moved: Moved | None = None) -> None:  # fmt: skip
+                         moved: Moved | None = None, following: Following | None = None) -> None:  # fmt: skip
     """Look every ``[rebalance] auto_interval_s`` and make the moves (see the module docstring) until the
     task is cancelled (the session stops), ``halted()`` gives a reason (the session halted) or a failure
     needs a person. Raises nothing but the cancellation: the session trades on. ``halted``: why the session
     opens no new pair ("" while it may, :meth:`~arb.live.guards.Guards.halted`); ``pause``: the waits, between
     two looks and between two looks at a transfer (``asyncio.sleep``; a test's instead); ``moved``: told what
     each move puts into or takes out of a venue's trading wallet, as the journal records it (see the module
-    docstring)."""
+    docstring); ``following``: instead, the session's :class:`Following` (shared with :func:`follow_journal`, so
+    that a change is told once)."""
     wait = pause or make_pause()
 
     async def follow_pause(seconds: float) -> None:  # a halt ends the following of a transfer
@@ -120,8 +179,9 @@ async def auto_rebalance(config: AppConfig, halted: Callable[[], str], *, pause:
             try:
                 if rebalancer is None:  # once for the run (markets loaded); a look that could not tries again
                     rebalancer = await stack.enter_async_context(open_rebalancer(config, follow_pause))
-                    if moved is not None:  # counted from here: the engine's start counted what came before
-                        rebalancer.journal.on_change = _Following(config, rebalancer.journal, moved)
+                    if following is None and moved is not None:  # counted from here: the start counted the rest
+                        following = Following(config, rebalancer.journal, moved)
+                    rebalancer.journal.on_change = following
                 await _look(rebalancer, halted)
             except _HaltedError:
                 continue

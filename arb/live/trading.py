@@ -58,6 +58,7 @@ from arb.live.session_loop import SessionResult, SessionWatcher
 
 if TYPE_CHECKING:
     from arb.execution.orders import LiveOrder
+    from arb.live.auto_rebalance import Following
     from arb.live.engine import Engine, Executor
     from arb.live.kill import KillReport
     from arb.live.session_loop import SessionStart
@@ -176,6 +177,7 @@ async def run_live(
             hedge_failed=[guards.hedge_failed], funding=[guards.book_funding],
         ))  # fmt: skip
         use_in_kernel(engine.params, rates)  # the account's fees, as the venues charge them
+        following = _following(config, session, engine)  # counted from here: the start counted what came before
         memory.restore(engine, console, clock())
         kept = guards.keep_halt()
         queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
@@ -202,13 +204,12 @@ async def run_live(
                 tasks.create_task(feed.run(), name=f"feed-{feed.name}")
             tasks.create_task(guards.kill_watch(kill_file), name="kill-watch")
             tasks.create_task(guards.stale_watch(), name="stale-watch")
+            from arb.live.auto_rebalance import auto_rebalance, follow_journal
+
+            # the moves another process journals (arb rebalance --execute), off the order path
+            tasks.create_task(follow_journal(following, config.rebalance.poll_interval_ns / 1e9), name="follow-moves")
             if config.rebalance.auto:  # off the order path, with clients of its own (docs/rebalance.md)
-                from arb.live.auto_rebalance import auto_rebalance
-
-                def moved(venue: int, asset: str, amount: Decimal) -> None:  # the engine's balances follow
-                    engine.transferred(venue, asset, float(amount))
-
-                tasks.create_task(auto_rebalance(config, guards.halted, moved=moved), name="auto-rebalance")
+                tasks.create_task(auto_rebalance(config, guards.halted, following=following), name="auto-rebalance")
 
         def stop_signal(_sig: signal.Signals) -> None:
             if on_stop_signal is not None:
@@ -325,3 +326,17 @@ async def live_engine(
             engine.position[s, v], engine.cash[s, v] = accounts[v].position[s], accounts[v].cash[s]
     guards.engine = engine
     return engine
+
+
+def _following(config: AppConfig, session: TradingSession, engine: Engine) -> Following:
+    """What follows the account's moves of money into ``engine`` while the session runs: those of
+    ``[rebalance] auto`` as it journals them, those another process journals at the next look of
+    :func:`~arb.live.auto_rebalance.follow_journal` (``[rebalance] poll_interval_ms``)."""
+    from arb.journal.transfers import TransferJournal
+    from arb.live.auto_rebalance import Following
+
+    def moved(venue: int, asset: str, amount: Decimal) -> None:  # the engine's balances follow
+        engine.transferred(venue, asset, float(amount))
+
+    journal = session.journal.journal
+    return Following(config, TransferJournal(journal.engine, journal.url, time.time_ns), moved)

@@ -303,3 +303,37 @@ async def test_arb_live_without_auto_never_looks_at_the_wallets(
         await wait_for(lambda: session.done() or bool(account(binance).trades), binance, bybit)
         assert rows.rows(ACCOUNT) == [] and binance.transfers.wallets.withdraw_requests == []
         assert not [q for q in binance.stats.rest_requests if q.path.startswith("/sapi/v1/capital")]
+
+
+async def test_arb_live_follows_a_withdrawal_arb_rebalance_makes_while_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arb.execution.rebalance import open_rebalancer
+    from arb.live import trading
+
+    engines: list[Any] = []
+    built = trading.live_engine
+
+    async def keep(*args: Any, **kwargs: Any) -> Any:  # the running session's engine, for the test to read
+        engines.append(await built(*args, **kwargs))
+        return engines[-1]
+
+    async def no_wait(seconds: float) -> None:  # the chain's terms make the move land at once
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(trading, "live_engine", keep)
+    follow = {"tolerance": 0.01, "poll_interval_ms": 10}  # no [rebalance] auto: arb live moves nothing itself
+    async with live(tmp_path, monkeypatch, follow) as (binance, bybit, rows, session):
+        [engine] = engines
+        before = engine.init_quote.tolist()
+        config = load_config(tmp_path / "arbitrage.toml")
+        async with open_rebalancer(config, no_wait) as rb:  # arb rebalance --execute, beside arb live
+            [row] = await rb.execute((await rb.plan(["USDT"]))[0], [].append)
+        assert (row.state, row.amount, row.credited) == (TransferState.DONE, "10000", "9999.71")
+        want = [before[0] - 10_000, before[1] + 9_999.71]  # Binance's fee inside the amount
+
+        def followed() -> bool:
+            return session.done() or engine.init_quote.tolist() == pytest.approx(want, abs=1e-6)
+
+        await wait_for(followed, binance, bybit)
+        assert not session.done() and [row.client_id] == [r.client_id for r in rows.rows(ACCOUNT)]
