@@ -744,7 +744,7 @@ def _live_balances(
     # journal has one holding the quote and every symbol's base coin (``bases``), else the venue's
     # [account] table and each symbol's base there; a linear venue's are always the tables'. And the
     # account's own moves of money (``moves``: the journal's transfers rows) as TRANSFER_DTYPE rows, the
-    # starting holdings taken back to before them (:func:`_moved`).
+    # starting holdings taken back to before them (:func:`arb.reports.live_transfers.journal_moves`).
     held = [[0.0, 0.0] for _ in bases]
     quotes, used, counted = [], [], []
     for v, venue in enumerate(config.venues):
@@ -768,62 +768,11 @@ def _live_balances(
             quotes.append(venue.account.quote)
             used.append(f"{venue.name} its [account] table")
             counted.append("{}")  # the tables are the holdings before any move
-    transfers, before = _moved(config, moves, counted, bases, quote)
+    from arb.reports.live_transfers import journal_moves
+
+    transfers, before = journal_moves(config, moves, counted, bases, quote)
     for v in range(len(quotes)):
         for s in range(len(bases)):
             held[s][v] += before[v][s]
         quotes[v] += before[v][-1]
     return [(b[0], b[1]) for b in held], (quotes[0], quotes[1]), ", ".join(used), transfers
-
-
-def _moved(
-    config: Any, moves: Sequence[Any], counted: Sequence[str], bases: Sequence[str], quote: str
-) -> tuple[Array, list[list[float]]]:
-    # The account's moves as the report books them (arb.reports.transfers, as a backtest's): each withdrawal
-    # between the two venues a TRANSFER_DTYPE row, sent at its creation (what left the sender: its amount,
-    # the fee with it where charged beside), arrived with what reached the receiver's trading wallet (at its
-    # last update; -1 while on its way, the amount what is to come), the rest of what left the fee; the rules
-    # of arb.journal.transfers. And per venue, per symbol's base then the quote, what the starting holdings
-    # move by so that the rows bring each venue to what reconciliation expects: its start (baseline or
-    # tables) plus what the moves put into its trading wallet since (now less ``counted``, the total kept
-    # beside the baseline when it was set; "" keeps every move made until now in it, as reconciliation
-    # does). A move the rows do not show (between a venue's wallets) is part of the start: not a trade, no fee.
-    from decimal import Decimal
-
-    from arb.journal.transfers import NOTHING_MOVED, sent_and_arrived, trading_wallet_moves
-
-    venues = {venue.name: v for v, venue in enumerate(config.venues)}
-    markets = [venue.market for venue in config.venues]
-
-    def slot(asset: str, v: int) -> int | None:  # the symbol whose base it is (its number), the quote (-1)
-        if asset == quote:
-            return -1
-        return bases.index(asset) if asset in bases and markets[v] == "spot" else None
-
-    before = [[0.0] * (len(bases) + 1) for _ in markets]
-    for v, venue in enumerate(config.venues):
-        now = trading_wallet_moves(moves, venue.name, venue.market)
-        try:
-            then = {a: Decimal(x) for a, x in json.loads(counted[v]).items()} if counted[v] else now
-        except (ValueError, TypeError, AttributeError, ArithmeticError):
-            then = now
-        for asset in set(now) | set(then):
-            if (at := slot(asset, v)) is not None:
-                before[v][at] += float(now.get(asset, Decimal(0)) - then.get(asset, Decimal(0)))
-    rows = []
-    for row in moves:
-        sender, receiver = venues.get(row.from_venue), venues.get(row.to_venue)
-        if row.kind != "withdraw" or row.state in NOTHING_MOVED or sender is None or receiver is None:
-            continue
-        at, other = slot(row.asset, sender), slot(row.asset, receiver)
-        sent, arrived = sent_and_arrived(row, markets[receiver])
-        if at is None or at != other or not sent:
-            continue
-        amount = arrived or sent - Decimal(row.fee or 0)
-        fee = float(sent - amount)
-        rows.append((row.created_ns, row.updated_ns if arrived else -1, max(at, 0), int(at < 0), sender, receiver,
-                     float(amount), fee, fee if at < 0 else math.nan))  # fmt: skip
-        before[sender][at] += float(sent)
-        before[receiver][at] -= float(arrived)
-    out = np.array(rows, dtype=TRANSFER_DTYPE) if rows else np.zeros(0, TRANSFER_DTYPE)
-    return out[np.argsort(out["ts"], kind="stable")], before
