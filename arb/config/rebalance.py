@@ -29,7 +29,8 @@ class RebalanceConfig(ConfigStruct, frozen=True):
             travels is at most this many basis points of the amount moved.
         idle_bps_per_hour: The edge the moved amount would have earned per hour: what the money in transit
             costs, basis points of the amount per hour of expected arrival.
-        poll_interval_ns: Time between two looks at a transfer under way, int64 ns (TOML ``poll_interval_ms``).
+        poll_interval_ns: Time between two looks at a transfer under way, and between two looks of ``arb live``
+            at the journal for the moves another process made, int64 ns (TOML ``poll_interval_ms``).
         arrival_timeout_ns: How long ``--execute`` follows one transfer before it stops and leaves it
             in flight in the journal (a later run resumes it), int64 ns (TOML ``arrival_timeout_s``).
         auto: Whether ``arb live`` makes the moves worth making by itself, off the order path, every

@@ -26,7 +26,8 @@ Its watchers (the ops watch) are handed down by the command.
 
 With ``[rebalance] auto``, a task beside the loop moves money between the venues by itself within the daily
 limit, through clients of its own, until the session stops or halts (:mod:`arb.live.auto_rebalance`);
-without it, ``arb live`` never withdraws.
+without it, ``arb live`` never withdraws. Either way the engine follows the moves another process journals
+(``arb rebalance --execute``), looking at the journal every ``[rebalance] poll_interval_ms``.
 """
 
 from __future__ import annotations
