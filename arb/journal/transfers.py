@@ -296,6 +296,20 @@ def sent_and_arrived(row: TransferRow, receiver_market: str) -> tuple[Decimal, D
     return sent, trading_wallet_moves([row], row.to_venue, receiver_market).get(row.asset, Decimal(0))
 
 
+def fees_paid(rows: Iterable[TransferRow], venue: str) -> dict[str, Decimal]:
+    """Per asset, the fees of the withdrawals ``venue`` sent (each row's ``fee``, the network's as planned;
+    a refused or failed one paid none): what the moves cost the sender, the one part of a move that is a
+    loss (reports, :meth:`arb.live.engine.Engine.paid_transfer_fee`)."""
+    out: dict[str, Decimal] = {}
+    for row in rows:
+        if row.kind == "withdraw" and row.from_venue == venue and row.state not in _MOVED_NOTHING and row.fee:
+            out[row.asset] = out.get(row.asset, Decimal(0)) + Decimal(row.fee)
+    return out
+
+
+_MOVED_NOTHING = frozenset({TransferState.REFUSED, TransferState.FAILED})
+
+
 def in_transit(rows: Iterable[TransferRow], venue: str) -> list[str]:
     """A line for each withdrawal to or from ``venue`` still under way (``amount asset sender -> receiver
     (client id, state)``): sent, not yet in the receiver's trading wallet."""

@@ -40,7 +40,7 @@ from arb.config import AppConfig
 from arb.errors import ArbError, is_retryable
 from arb.events import ASSET_NAMES, NS_PER_S
 from arb.execution.rebalance import Move, Pause, Rebalancer, assets_of, make_pause, open_rebalancer
-from arb.journal.transfers import TransferJournal, TransferRow, trading_wallet_moves, transfers
+from arb.journal.transfers import TransferJournal, TransferRow, fees_paid, trading_wallet_moves, transfers
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ def within_limits(moves: Sequence[Move], limits: Mapping[str, float],
 
 Moved = Callable[[int, str, Decimal], None]
 """Venue (asset number), asset, amount: what a move put into (> 0) or took out of (< 0) its trading wallet."""
+Counted = tuple[list[dict[str, Decimal]], list[dict[str, Decimal]]]
+"""Per venue, per asset: what the moves put into its trading wallet, and the fees its withdrawals paid."""
 
 
 class Following:
@@ -84,16 +86,23 @@ class Following:
     journal writes (its ``on_change``), and :meth:`look` after another process wrote some (``arb rebalance
     --execute``, :func:`follow_journal`): each tells ``moved`` what changed since."""
 
-    def __init__(self, config: AppConfig, journal: TransferJournal, moved: Moved) -> None:
+    def __init__(self, config: AppConfig, journal: TransferJournal, moved: Moved, paid: Moved | None = None) -> None:
         self.venues = [(venue.name, venue.market) for venue in config.venues]
         self.account = config.live.account
         self.journal = journal
         self.moved = moved
+        self.paid = paid
+        """Told the fees each venue's withdrawals paid: every one's at once (the start moved the engine's
+        holdings by whole moves, fees included), then each new one as it is journaled."""
         self.seen = self.mark()
         """The journal's :meth:`mark` when :meth:`look` last counted it."""
         self.told = 0
         """How many times this process's own writes were counted: a count read before one is stale."""
         self.counted = self.read()
+        if paid is not None:
+            for v, fees in enumerate(self.counted[1]):
+                for asset, fee in sorted(fees.items()):
+                    paid(v, asset, fee)
 
     def mark(self) -> tuple[int, int]:
         """What changes whenever a row of the account's is added or updated, cheaply (one indexed aggregate):
@@ -107,29 +116,35 @@ class Following:
             return 0, 0
         return int(rows), int(at or 0)
 
-    def read(self) -> list[dict[str, Decimal]]:
-        """Per venue, what the account's moves have put into its trading wallet now."""
+    def read(self) -> Counted:
+        """Per venue, what the account's moves have put into its trading wallet now, and the fees its
+        withdrawals paid."""
         if self.mark() == (0, 0):
-            return [{} for _ in self.venues]
+            return [{} for _ in self.venues], [{} for _ in self.venues]
         rows = self.journal.rows(self.account)
-        return [trading_wallet_moves(rows, name, market) for name, market in self.venues]
+        return ([trading_wallet_moves(rows, name, market) for name, market in self.venues],
+                [fees_paid(rows, name) for name, _ in self.venues])  # fmt: skip
 
     def __call__(self, row: TransferRow) -> None:
         self.told += 1
         self.count(self.read(), f"{row.client_id} ({row.state})")
 
-    def look(self, now: list[dict[str, Decimal]], seen: tuple[int, int]) -> None:
+    def look(self, now: Counted, seen: tuple[int, int]) -> None:
         """Count ``now`` (:meth:`read` after the journal's mark was ``seen``), moves another process made."""
         self.seen = seen
         self.count(now, "a move journaled by another process")
 
-    def count(self, now: list[dict[str, Decimal]], what: str) -> None:
-        for v, (was, still) in enumerate(zip(self.counted, now, strict=True)):
+    def count(self, now: Counted, what: str) -> None:
+        for v, (was, still) in enumerate(zip(self.counted[0], now[0], strict=True)):
             for asset in sorted(set(was) | set(still)):
                 if change := still.get(asset, Decimal(0)) - was.get(asset, Decimal(0)):
                     log.info("rebalance: %s: %s %s %s: the engine's balances follow", what, ASSET_NAMES[v],
                              f"{change.normalize():+f}", asset)  # fmt: skip
                     self.moved(v, asset, change)
+        for v, (was, still) in enumerate(zip(self.counted[1], now[1], strict=True)):
+            for asset in sorted(set(was) | set(still)):
+                if self.paid is not None and (fee := still.get(asset, Decimal(0)) - was.get(asset, Decimal(0))):
+                    self.paid(v, asset, fee)
         self.counted = now
 
 

@@ -274,6 +274,8 @@ class Engine:
         start_base = [sym.base for sym in config.symbols] if base is None else base
         self.init_base = np.array(start_base, float).reshape(n_sym, len(venues))
         self.init_quote = np.array(quote if quote is not None else [v.account.quote for v in venues], float)
+        self.transfer_fees: list[dict[str, float]] = [{}, {}]
+        """Per venue, per asset: the fees its withdrawals paid (:meth:`paid_transfer_fee`)."""
         self.books = tuple(OrderBook() for _ in range(n_sym) for _ in venues)
         """Every (symbol, venue) book, index ``2 * s + v``."""
         self._books = tuple((self.books[2 * s].arrays, self.books[2 * s + 1].arrays) for s in range(n_sym))
@@ -523,6 +525,13 @@ class Engine:
         self._pending[:] = 1
         self._dirty = True
         return True
+
+    def paid_transfer_fee(self, venue: int, asset: str, fee: float) -> None:
+        """A withdrawal ``venue`` sent paid ``fee`` of ``asset`` (:meth:`transferred` moved the holdings by the
+        whole move, the fee with it): the one part of a move that is a loss, taken from the net PnL
+        (:attr:`transfer_fees`), as the reports take it."""
+        fees = self.transfer_fees[venue]
+        fees[asset] = fees.get(asset, 0.0) + fee
 
     def settle(self, now: int) -> None:
         """Process what is due at ``now`` and decide if anything changed."""

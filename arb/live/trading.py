@@ -339,5 +339,8 @@ def _following(config: AppConfig, session: TradingSession, engine: Engine) -> Fo
     def moved(venue: int, asset: str, amount: Decimal) -> None:  # the engine's balances follow
         engine.transferred(venue, asset, float(amount))
 
+    def paid(venue: int, asset: str, fee: Decimal) -> None:  # and its net PnL takes the fee
+        engine.paid_transfer_fee(venue, asset, float(fee))
+
     journal = session.journal.journal
-    return Following(config, TransferJournal(journal.engine, journal.url, time.time_ns), moved)
+    return Following(config, TransferJournal(journal.engine, journal.url, time.time_ns), moved, paid)

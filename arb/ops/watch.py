@@ -581,7 +581,8 @@ class Watch:
         quote = [float(engine.init_quote[v] + engine.cash[:, v].sum()) for v in (0, 1)]
         states = []
         venue_value = list(quote)  # each venue's equity: its quote and every symbol's coins at its mids
-        venue_start = [float(engine.init_quote[v]) for v in (0, 1)]  # the same of the starting balances
+        # the same of the starting balances; a move's fee (the move itself moved them) is the one loss of it
+        venue_start = [float(engine.init_quote[v] + engine.transfer_fees[v].get(self.quote, 0.0)) for v in (0, 1)]
         valued = engine.both_synced()
         for s in range(n):
             mids = engine.last_mid[s]
@@ -594,7 +595,8 @@ class Watch:
                 base = float(engine.init_base[s, v] + engine.position[s, v])
                 mid = float(mids[v]) if np.isfinite(mids[v]) else 0.0
                 venue_value[v] += base * mid
-                venue_start[v] += float(engine.init_base[s, v]) * mid
+                fee = engine.transfer_fees[v].get(self.symbols[s].removesuffix(self.quote), 0.0)
+                venue_start[v] += float(engine.init_base[s, v] + fee) * mid
                 pnl += float(engine.cash[s, v]) + float(engine.position[s, v]) * mid
                 accounts.append(VenueAccount(
                     venue=ASSET_NAMES[v], position=float(engine.position[s, v]), base=base,

@@ -337,3 +337,5 @@ async def test_arb_live_follows_a_withdrawal_arb_rebalance_makes_while_it_runs(
 
         await wait_for(followed, binance, bybit)
         assert not session.done() and [row.client_id] == [r.client_id for r in rows.rows(ACCOUNT)]
+        # the move is no gain or loss but its fee, the sender's: the net PnL takes it as the reports do
+        assert row.fee == "0.29" and engine.transfer_fees == [{"USDT": pytest.approx(0.29)}, {}]

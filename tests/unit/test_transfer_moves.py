@@ -10,7 +10,14 @@ from decimal import Decimal as D  # noqa: N817 - short for the literals below
 import pytest
 
 from arb.config import load_config
-from arb.journal.transfers import TransferRow, TransferState, in_transit, moved_in_wallet, trading_wallet_moves
+from arb.journal.transfers import (
+    TransferRow,
+    TransferState,
+    fees_paid,
+    in_transit,
+    moved_in_wallet,
+    trading_wallet_moves,
+)
 from tests.support.captures import ROOT
 
 WITHDRAW = TransferRow("w1", "main", "withdraw", "USDT", "binance", "bybit", "spot", "unified", "BEP20", "0x1",
@@ -82,3 +89,12 @@ def test_the_engine_moves_the_holdings_it_started_from_not_its_positions_or_cash
     assert engine.transferred(1, "BTC", 0.5) and engine.init_base[0, 1] == base[0, 1] + 0.5
     assert not engine.transferred(0, "ETH", 1.0)  # no symbol trades it
     assert not engine.position.any() and not engine.cash.any() and engine._pending.all()
+
+
+def test_the_fee_is_the_senders_from_the_send_on_and_nothing_for_a_move_that_moved_nothing() -> None:
+    sent = [dataclasses.replace(WITHDRAW, state=s) for s in (TransferState.SENDING, TransferState.ON_CHAIN)]
+    done = dataclasses.replace(WITHDRAW, client_id="w2", state=TransferState.DONE, credited="9999.71")
+    back = dataclasses.replace(WITHDRAW, client_id="w3", from_venue="bybit", to_venue="binance", fee="1")
+    refused = dataclasses.replace(WITHDRAW, client_id="w4", state=TransferState.REFUSED)
+    assert fees_paid([sent[0], done, back, refused], "binance") == {"USDT": D("0.58")}
+    assert fees_paid([sent[1], back], "bybit") == {"USDT": D(1)}
