@@ -34,7 +34,7 @@ import io
 import json
 import math
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
@@ -270,25 +270,34 @@ def read_transfers_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
         return np.zeros(0, TRANSFER_DTYPE)
     venues, _, _, numbers = _numbers_of_names(symbols)
     assets = {name: i for i, name in enumerate(_ASSET_KINDS)}
+
+    def parse(row: list[str]) -> tuple[Any, ...]:
+        _time, ts, symbol, asset, sender, receiver, amount, fee, fee_quote, _arrival, arrive_ts = row
+        number = int(symbol) if symbol.isdigit() else numbers.setdefault(symbol, len(numbers))
+        return (int(ts), int(arrive_ts), number, assets[asset] if asset in assets else int(asset),
+                venues[sender] if sender in venues else int(sender),
+                venues[receiver] if receiver in venues else int(receiver),
+                float(amount), float(fee), float(fee_quote))  # fmt: skip
+
+    return _read_csv(path, TRANSFERS_HEADER, parse, TRANSFER_DTYPE)
+
+
+def _read_csv(path: Path, header: Sequence[str], parse: Callable[[list[str]], tuple[Any, ...]], dtype: Any) -> Array:
+    # A report's csv with ``header`` as ``dtype`` rows, each parsed by ``parse``; ValueError names the line
     rows = []
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or tuple(header) != TRANSFERS_HEADER:
-            raise ValueError(f"{path}: expected the header {','.join(TRANSFERS_HEADER)}, got {header}")
+        found = next(reader, None)
+        if found is None or tuple(found) != tuple(header):
+            raise ValueError(f"{path}: expected the header {','.join(header)}, got {found}")
         for line, row in enumerate(reader, start=2):
             try:
-                if len(row) != len(TRANSFERS_HEADER):
-                    raise ValueError(f"expected {len(TRANSFERS_HEADER)} columns, got {len(row)}")
-                _time, ts, symbol, asset, sender, receiver, amount, fee, fee_quote, _arrival, arrive_ts = row
-                number = int(symbol) if symbol.isdigit() else numbers.setdefault(symbol, len(numbers))
-                rows.append((int(ts), int(arrive_ts), number, assets[asset] if asset in assets else int(asset),
-                             venues[sender] if sender in venues else int(sender),
-                             venues[receiver] if receiver in venues else int(receiver),
-                             float(amount), float(fee), float(fee_quote)))  # fmt: skip
+                if len(row) != len(header):
+                    raise ValueError(f"expected {len(header)} columns, got {len(row)}")
+                rows.append(parse(row))
             except (ValueError, KeyError) as exc:
                 raise ValueError(f"{path}: line {line}: {exc}") from None
-    return np.array(rows, dtype=TRANSFER_DTYPE) if rows else np.zeros(0, TRANSFER_DTYPE)
+    return np.array(rows, dtype=dtype) if rows else np.zeros(0, dtype)
 
 
 def _numbers_of_names(
@@ -309,25 +318,15 @@ def read_orders_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
         ValueError: The header is not :data:`ORDERS_HEADER`, or a row does not parse (names the line).
     """
     venues, sides, kinds, numbers = _numbers_of_names(symbols)
-    rows = []
-    with Path(path).open(newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or tuple(header) != ORDERS_HEADER:
-            raise ValueError(f"{path}: expected the header {','.join(ORDERS_HEADER)}, got {header}")
-        for line, row in enumerate(reader, start=2):
-            try:
-                if len(row) != len(ORDERS_HEADER):
-                    raise ValueError(f"expected {len(ORDERS_HEADER)} columns, got {len(row)}")
-                _time, ts, venue, symbol, side, price, qty, kind, pair_id, order_id, trip = row
-                number = int(symbol) if symbol.isdigit() else numbers.setdefault(symbol, len(numbers))
-                rows.append((int(ts), venues[venue] if venue in venues else int(venue), number,
-                             sides[side] if side in sides else int(side), float(price), float(qty),
-                             kinds[kind] if kind in kinds else int(kind), int(pair_id), int(order_id),
-                             int(trip)))  # fmt: skip
-            except (ValueError, KeyError) as exc:
-                raise ValueError(f"{path}: line {line}: {exc}") from None
-    return np.array(rows, dtype=ORDER_DTYPE) if rows else np.zeros(0, ORDER_DTYPE)
+
+    def parse(row: list[str]) -> tuple[Any, ...]:
+        _time, ts, venue, symbol, side, price, qty, kind, pair_id, order_id, trip = row
+        number = int(symbol) if symbol.isdigit() else numbers.setdefault(symbol, len(numbers))
+        return (int(ts), venues[venue] if venue in venues else int(venue), number,
+                sides[side] if side in sides else int(side), float(price), float(qty),
+                kinds[kind] if kind in kinds else int(kind), int(pair_id), int(order_id), int(trip))  # fmt: skip
+
+    return _read_csv(Path(path), ORDERS_HEADER, parse, ORDER_DTYPE)
 
 
 def read_equity_npz(path: str | Path) -> Array:

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from arb.events import BINANCE, BYBIT
-from arb.reports.files import TRANSFERS_CSV, read_transfers_csv, write_report
+from arb.reports.files import (
+    ORDERS_HEADER,
+    TRANSFERS_CSV,
+    TRANSFERS_HEADER,
+    read_orders_csv,
+    read_transfers_csv,
+    write_report,
+)
 from arb.reports.inventory import inventory_series
 from arb.reports.summary import summarize
 from arb.strategy.types import PARAMS_DTYPE, TRANSFER_DTYPE
@@ -99,3 +106,18 @@ def test_inventory_csv_moves_a_transfer_out_when_sent_and_in_when_it_arrives() -
     assert end.base[0] == pytest.approx(was.base[0] + np.array([-0.0304, 0.02]), abs=1e-12)
     assert end.quote == pytest.approx(was.quote + np.array([500.0, -501.0]), abs=1e-9)
     assert end.position == pytest.approx(was.position)  # a transfer trades nothing
+
+
+def test_a_damaged_orders_or_transfers_csv_names_its_file_and_line(tmp_path: Path) -> None:
+    for name, header, reader in (("orders.csv", ORDERS_HEADER, read_orders_csv),
+                                 ("transfers.csv", TRANSFERS_HEADER, read_transfers_csv)):  # fmt: skip
+        path = tmp_path / name
+        path.write_text("time,price\n", encoding="utf-8")
+        with pytest.raises(ValueError, match=f"{name}: expected the header {','.join(header)}"):
+            reader(path)
+        path.write_text(",".join(header) + "\n" + ",".join(["x"] * len(header)) + "\n1,2\n", encoding="utf-8")
+        with pytest.raises(ValueError, match=f"{name}: line 2: "):
+            reader(path)
+        path.write_text(",".join(header) + "\n1,2\n", encoding="utf-8")
+        with pytest.raises(ValueError, match=f"line 2: expected {len(header)} columns, got 2"):
+            reader(path)
