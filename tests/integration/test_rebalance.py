@@ -308,18 +308,24 @@ async def reconcile(r: Rig, *, accept: bool = False) -> list[Any]:
         return await session.reconcile(accept_venue_state=accept)
 
 
+async def _at_once(seconds: float) -> None:  # the venues' clock stays: the chain's terms time the move
+    await asyncio.sleep(0)
+
+
+def usdt_on_bsc(r: Rig, *, credited_after_s: float = 3600.0) -> None:
+    """Both venues' USDT on BSC: on chain when sent, credited ``credited_after_s`` later (0.29 fee, 10 minimum)."""
+    for venue in (r.binance, r.bybit):
+        venue.transfers.wallets.set_terms(NetworkTerms("USDT", "BSC", D("0.29"), D(10), delay_s=0.0,
+                                                       confirm_s=credited_after_s, confirmations=15))  # fmt: skip
+
+
 async def test_reconciliation_counts_a_withdrawal_from_when_it_is_sent_in_transit_until_it_lands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def at_once(seconds: float) -> None:  # the venues' clock stays: the chain's terms time the move
-        await asyncio.sleep(0)
-
     async with rig(tmp_path, monkeypatch, arrival_timeout_s=1) as r, asyncio.timeout(TIMEOUT_S):
-        for venue in (r.binance, r.bybit):  # on chain when sent, credited in an hour
-            venue.transfers.wallets.set_terms(NetworkTerms("USDT", "BSC", D("0.29"), D(10), delay_s=0.0,
-                                                           confirm_s=3600.0, confirmations=15))  # fmt: skip
+        usdt_on_bsc(r)  # credited in an hour
         assert all(report.ok for report in await reconcile(r))  # the baseline: 3000 | 1000
-        async with open_rebalancer(load_config(r.config), at_once) as rb:
+        async with open_rebalancer(load_config(r.config), _at_once) as rb:
             [row] = await rb.execute((await rb.plan(["USDT", "BTC"]))[0], [].append)
         assert row.state is TransferState.ON_CHAIN and usdt(r.binance, "MAIN") == D(2000)
         in_flight = await reconcile(r)  # Binance is 1000 short, Bybit has nothing more yet: both explained
@@ -328,7 +334,7 @@ async def test_reconciliation_counts_a_withdrawal_from_when_it_is_sent_in_transi
         assert all(f"  {moving}" in report.describe() for report in in_flight)
         [deposit] = r.bybit.transfers.wallets.deposits
         deposit.confirm_s = 0.0  # credited now; the next --execute moves it into Bybit's trading wallet
-        async with open_rebalancer(load_config(r.config), at_once) as rb:
+        async with open_rebalancer(load_config(r.config), _at_once) as rb:
             [done] = await rb.resume([].append)
         assert done.state is TransferState.DONE and usdt(r.bybit, "UNIFIED") == D("1999.71")
         landed = await reconcile(r)
@@ -343,7 +349,7 @@ async def test_reconciliation_counts_a_withdrawal_from_when_it_is_sent_in_transi
         r.binance.transfers.wallets.fund("arb", "MAIN", "USDT", "2000")  # a deposit from outside, accepted
         assert all(report.ok for report in await reconcile(r, accept=True))
         r.binance.transfers.wallets.allow_list("arb", on=True)
-        async with open_rebalancer(load_config(r.config), at_once) as rb:
+        async with open_rebalancer(load_config(r.config), _at_once) as rb:
             with pytest.raises(TransferRefusedError):
                 await rb.execute((await rb.plan(["USDT"]))[0], [].append)
         assert [x.state for x in rb.journal.rows(rb.account)][-1] is TransferState.REFUSED
@@ -353,15 +359,10 @@ async def test_reconciliation_counts_a_withdrawal_from_when_it_is_sent_in_transi
 async def test_a_bybit_withdrawal_leaves_with_its_fee_beside_it_and_lands_on_binance_reconciled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def at_once(seconds: float) -> None:
-        await asyncio.sleep(0)
-
     async with rig(tmp_path, monkeypatch, binance_usdt="1000", bybit_usdt="3000") as r, asyncio.timeout(TIMEOUT_S):
-        for venue in (r.binance, r.bybit):  # on chain and credited as soon as sent
-            venue.transfers.wallets.set_terms(NetworkTerms("USDT", "BSC", D("0.29"), D(10), delay_s=0.0,
-                                                           confirm_s=0.0, confirmations=15))  # fmt: skip
+        usdt_on_bsc(r, credited_after_s=0.0)  # on chain and credited as soon as sent
         assert all(report.ok for report in await reconcile(r))
-        async with open_rebalancer(load_config(r.config), at_once) as rb:
+        async with open_rebalancer(load_config(r.config), _at_once) as rb:
             address = await rb.wallets[0].deposit_address(rb.clients[0], "USDT", "BEP20")
             r.bybit.transfers.wallets.allow("arb", "BSC", address)  # Bybit withdraws to its address book only
             [row] = await rb.execute((await rb.plan(["USDT"]))[0], [].append)
@@ -387,17 +388,12 @@ def live_report(r: Rig) -> tuple[Any, Any]:
 async def test_the_live_report_counts_a_withdrawal_as_the_venues_do_its_fee_the_only_loss(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def at_once(seconds: float) -> None:  # the venues' clock stays: the chain's terms time the move
-        await asyncio.sleep(0)
-
     async with rig(tmp_path, monkeypatch, arrival_timeout_s=1) as r, asyncio.timeout(TIMEOUT_S):
-        for venue in (r.binance, r.bybit):  # on chain when sent, credited in an hour
-            venue.transfers.wallets.set_terms(NetworkTerms("USDT", "BSC", D("0.29"), D(10), delay_s=0.0,
-                                                           confirm_s=3600.0, confirmations=15))  # fmt: skip
+        usdt_on_bsc(r)  # credited in an hour
         assert all(report.ok for report in await reconcile(r))  # the baseline: 3000 | 1000 USDT, 1 | 1 BTC
         balances, _ = live_report(r)
         assert [v.quote_balance for v in balances.venues] == [3000.0, 1000.0]
-        async with open_rebalancer(load_config(r.config), at_once) as rb:
+        async with open_rebalancer(load_config(r.config), _at_once) as rb:
             [row] = await rb.execute((await rb.plan(["USDT", "BTC"]))[0], [].append)
         assert row.state is TransferState.ON_CHAIN
         balances, report = live_report(r)  # sent, not yet credited: Binance 1000 short, Bybit not yet richer
@@ -407,7 +403,7 @@ async def test_the_live_report_counts_a_withdrawal_as_the_venues_do_its_fee_the_
         assert [v.pnl for v in report.venues] == pytest.approx([-0.29, 0.0, -0.29], abs=1e-9)
         [deposit] = r.bybit.transfers.wallets.deposits
         deposit.confirm_s = 0.0  # credited now; the next --execute moves it into Bybit's trading wallet
-        async with open_rebalancer(load_config(r.config), at_once) as rb:
+        async with open_rebalancer(load_config(r.config), _at_once) as rb:
             [done] = await rb.resume([].append)
         assert done.state is TransferState.DONE
         balances, report = live_report(r)  # as the venues hold it
