@@ -58,6 +58,7 @@ class _Connection(asyncio.Protocol):
         self.busy = False
         self.lost = False
         self.idle_since_ns = time.monotonic_ns()
+        """When it last became idle, or busy."""
         self._chunks: list[bytes] = []
         self._arrived: asyncio.Future[None] | None = None
         self.closed = asyncio.get_running_loop().create_future()
@@ -228,6 +229,8 @@ class RestLane:
             for c in self._connections:
                 if c.idle and now - c.idle_since_ns > self.idle_s * 1e9:
                     c.close()
+                elif c.busy and now - c.idle_since_ns > 2 * self.request_timeout_s * 1e9:
+                    c.close()  # a request no one awaits the answer of any more (a bug's): the lane keeps its size
             self._connections = [c for c in self._connections if not c.lost]
             try:
                 while len(self._connections) < self.size:
@@ -291,7 +294,7 @@ class RestOutgoing:
             self.lane.no_idle += 1
             self.error = NotSentError(f"{self.lane.name}: no idle REST connection")
             return
-        connection.busy = True
+        connection.busy, connection.idle_since_ns = True, time.monotonic_ns()
         assert connection.transport is not None
         self.written_ns = time.time_ns()
         connection.transport.write(self._raw)

@@ -165,3 +165,13 @@ async def test_a_compressed_answer_is_read_as_ccxts_client_reads_it() -> None:
         out = lane.outgoing(_signed(base))
         out.write()
         assert (await out.answer())[3] == b'{"retCode":0}'
+
+
+async def test_a_request_whose_answer_no_one_awaits_does_not_hold_its_connection_for_good() -> None:
+    async def never(request: bytes, writer: asyncio.StreamWriter) -> None:
+        pass
+
+    async with _server(never) as (base, _), _lane(base, timeout_s=0.02, idle_s=0.04) as lane:
+        out = lane.outgoing(_signed(base))
+        out.write()  # and never awaited: the keeper closes it past twice the request timeout
+        await eventually(lambda: lane.opened >= 2 and lane.ready_count == 1 and lane._idle() is not None, lane)
