@@ -36,12 +36,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 
 from arb.execution.live_parts import VenueMarket
-from arb.execution.price_grid import wire
 from connectors.common.order_entry import Outgoing
-from connectors.common.private import OrderRequest
 from connectors.common.rest_lane import PreparedCreate, RestOutgoing
 
 log = logging.getLogger(__name__)
@@ -162,21 +159,20 @@ class Departures:
             await last.gone()
 
 
-async def keep_warm(prepare: Callable[[OrderRequest], object], markets: Sequence[VenueMarket], interval_ns: int,
+async def keep_warm(rehearse: Callable[[VenueMarket], object], markets: Sequence[VenueMarket], interval_ns: int,
                     warmed: Callable[[], None], name: str) -> None:  # fmt: skip
     """Keep the code and data of an order's way to the wire in the CPU's caches (``[live]
-    warm_interval_ms``): every ``interval_ns``, ``prepare`` (the adapter's ``prepare_create``) builds and
-    signs a create of the next of ``markets`` as ``submit`` builds an order's, and the result is dropped:
-    never written, journaled or counted; ``warmed()`` after each. A decision's first order otherwise runs
-    that code cold: on a 2-core VM, several times slower than its second. A failure stops it (logged once)."""
-    one, interval_s = Decimal(1), interval_ns / 1e9
-    requests = [OrderRequest(m.symbol, m.ccxt_symbol, 1, wire(m.step or one), wire(m.tick or one),
-                             f"arb-warm-{name.replace(' ', '-')}-{m.index}") for m in markets]  # fmt: skip
+    warm_interval_ms``): every ``interval_ns``, ``rehearse`` (the executor's) runs ``submit``'s steps for an
+    order of the next of ``markets`` that is never sent: the order built on the grids, its journal row made
+    and encoded, its create built and signed; nothing is written, stored or counted; ``warmed()`` after each.
+    A decision's first order otherwise runs that code cold: on a 2-core VM, several times slower than its
+    second. A failure stops it (logged once)."""
+    interval_s = interval_ns / 1e9
     while True:
-        for request in requests:
+        for market in markets:
             await asyncio.sleep(interval_s)  # the pace, not a wait for a condition
             try:
-                prepare(request)
+                rehearse(market)
             except Exception as error:  # noqa: BLE001 - warming is optional: say why once and stop
                 log.info("%s: keeping the order path warm stopped: %r", name, error)
                 return

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 
 from arb.config import LiveConfig
@@ -27,6 +28,7 @@ from arb.strategy.types import INTENT_QUOTE
 from connectors.common.orders import OrderState, VenueFill
 
 log = logging.getLogger(__name__)
+_encode = msgspec.json.encode
 
 
 def open_execution_journal(live: LiveConfig) -> ExecutionJournal:
@@ -68,27 +70,12 @@ class ExecutionJournal:
 
     def record_intent(self, order: LiveOrder, *, venue: str, market: str, account: str, run_id: str) -> None:
         """Commit the intent now: the order may be sent only after this returns."""
-        self.journal.add_intent(
-            {
-                "client_id": order.client_id,
-                "account": account,
-                "run_id": run_id,
-                "venue": venue,
-                "market": market,
-                "symbol": order.symbol,
-                "side": order.side,
-                "order_type": "limit",
-                "time_in_force": "postonly" if order.kind == INTENT_QUOTE else "ioc",
-                "price": order.price_text,
-                "qty": order.qty_text,
-                "reduce_only": order.reduce_only,
-                "kind": order.kind,
-                "pair_id": order.pair_id,
-                "state": OrderState.PENDING.value,
-                "intent_ns": order.intent_ns,
-                "tick_ns": order.sent_ts,  # the decision's event: the receive time of the frame it was made at
-            }
-        )
+        self.journal.add_intent(_intent_row(order, venue=venue, market=market, account=account, run_id=run_id))
+
+    def rehearse_intent(self, order: LiveOrder, *, venue: str, market: str, account: str, run_id: str) -> None:
+        """What :meth:`record_intent` does before it stores anything: the row made and encoded, then dropped
+        (the order path kept warm: :func:`arb.execution.departure.keep_warm`)."""
+        _encode(_intent_row(order, venue=venue, market=market, account=account, run_id=run_id))
 
     def record_state(self, order: LiveOrder, event: str, ts_ns: int, detail: dict[str, Any]) -> None:
         """Queue the order's current state and one event describing what moved it."""
@@ -275,3 +262,26 @@ def _fill(row: dict[str, Any]) -> VenueFill:
         is_maker=bool(row["is_maker"]),
         symbol=row["symbol"],
     )
+
+
+def _intent_row(order: LiveOrder, *, venue: str, market: str, account: str, run_id: str) -> dict[str, Any]:
+    # The intents row of ``order``, as the journal and the intent log store it
+    return {
+        "client_id": order.client_id,
+        "account": account,
+        "run_id": run_id,
+        "venue": venue,
+        "market": market,
+        "symbol": order.symbol,
+        "side": order.side,
+        "order_type": "limit",
+        "time_in_force": "postonly" if order.kind == INTENT_QUOTE else "ioc",
+        "price": order.price_text,
+        "qty": order.qty_text,
+        "reduce_only": order.reduce_only,
+        "kind": order.kind,
+        "pair_id": order.pair_id,
+        "state": OrderState.PENDING.value,
+        "intent_ns": order.intent_ns,
+        "tick_ns": order.sent_ts,  # the decision's event: the receive time of the frame it was made at
+    }

@@ -20,14 +20,16 @@ live in ``connectors.common.orders`` (below the executor) and are re-exported he
 
 from __future__ import annotations
 
-__all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate", "fees_of", "unvalued_fees"]
+__all__ = ["LiveOrder", "OrderState", "VenueFill", "VenueOrderUpdate", "fees_of", "new_order", "unvalued_fees"]
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from arb.execution.leg_faults import FAULT_NONE
 from arb.execution.paper import EngineOrder, OrderStatus, Rejection
+from arb.execution.price_grid import grid_price, grid_qty, wire
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 
 ZERO = Decimal(0)
@@ -194,3 +196,30 @@ _RANK = {
 
 def _rank(state: OrderState) -> int:
     return _RANK[state]
+
+
+class Grids(Protocol):
+    """A symbol's market as an order is put on it (:class:`~arb.execution.live_parts.VenueMarket`)."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def tick(self) -> Decimal: ...
+    @property
+    def step(self) -> Decimal: ...
+
+
+def new_order(order_id: int, client_id: str, venue: int, market: Grids, side: int, price: float, qty: float,
+              kind: int, pair_id: int, now: int, intent_ns: int, *,
+              reduce_only: bool) -> tuple[LiveOrder, Decimal]:  # fmt: skip
+    """An order the engine asks for, put on ``market``'s grids (the price away from the book's side of it,
+    the quantity down to a lot), and its quantity as sent (0: less than one lot)."""
+    price_d, qty_d = grid_price(price, market.tick, side), grid_qty(qty, market.step)
+    order = LiveOrder(
+        order_id=order_id, client_id=client_id, venue=venue, side=side, price=float(price_d), qty=float(qty_d),
+        kind=kind, pair_id=pair_id, sent_ts=now, price_text=wire(price_d), qty_text=wire(qty_d),
+        symbol=market.symbol, symbol_index=market.index, reduce_only=reduce_only, intent_ns=intent_ns,
+    )  # fmt: skip
+    return order, qty_d

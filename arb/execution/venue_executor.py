@@ -30,10 +30,10 @@ from arb.execution.departure import Departures, Leg, keep_warm
 from arb.execution.failpoints import failpoint
 from arb.execution.late_fills import LateFills
 from arb.execution.live_parts import ClientIds, ExecutionSettings, JournalSink, VenueMarket
-from arb.execution.orders import LiveOrder, unvalued_fees
+from arb.execution.orders import LiveOrder, new_order, unvalued_fees
 from arb.execution.outcome import Answer, Outcome, classify
 from arb.execution.paper import Rejection
-from arb.execution.price_grid import grid_price, grid_qty, wire
+from arb.execution.price_grid import wire
 from arb.execution.rate_guard import RateGuard, Traffic, traffic_of_kind
 from arb.execution.venue_account import AccountReads
 from arb.execution.venue_errors import VenueSetup, venue_error
@@ -289,9 +289,17 @@ class VenueExecutor(AccountReads, LateFills):
             *([group.create_task(self.keep_coin_prices(), name=f"{self.venue}-coin-prices")] if self.fee_coins else []),
         ]
         if self.settings.warm_interval_ns:  # the order path kept warm (arb.execution.departure.keep_warm)
-            warm = keep_warm(functools.partial(self.adapter.prepare_create, self), self.markets,
-                             self.settings.warm_interval_ns, self._warmed, self.name)  # fmt: skip
+            warm = keep_warm(self._rehearse, self.markets, self.settings.warm_interval_ns, self._warmed, self.name)
             self._background.append(group.create_task(warm, name=f"{self.venue}-warm"))
+
+    def _rehearse(self, market: VenueMarket) -> None:
+        # submit's steps for an order of ``market`` that is never sent: built, its journal row made (not stored), its
+        # create built and signed (not written)
+        order, _ = new_order(0, f"arb-warm-{self.index}-{market.index}", self.index, market, 1, 1.0, 1.0, 0, 0, 0, 0,
+                             reduce_only=False)  # fmt: skip
+        self.journal.rehearse_intent(order, venue=self.venue, market=self.market, account=self.account,
+                                     run_id=self.ids.run_id)  # fmt: skip
+        self.adapter.prepare_create(self, self._request_of(order))
 
     def _warmed(self) -> None:
         self.warmed += 1
@@ -375,26 +383,9 @@ class VenueExecutor(AccountReads, LateFills):
         """Put an order of symbol number ``symbol`` on its grid, make its intent durable, and hand it to a
         task (leaving with the decision's other legs: :mod:`arb.execution.departure`); returns it at once."""
         intent_ns = self.clock()
-        market = self.markets[symbol]
-        price_d = grid_price(price, market.tick, side)
-        qty_d = grid_qty(qty, market.step)
-        order = LiveOrder(
-            order_id=self.next_order_id,
-            client_id=self.ids.next(pair_id, self.index),
-            venue=self.index,
-            side=side,
-            price=float(price_d),
-            qty=float(qty_d),
-            kind=kind,
-            pair_id=pair_id,
-            sent_ts=now,
-            price_text=wire(price_d),
-            qty_text=wire(qty_d),
-            symbol=market.symbol,
-            symbol_index=market.index,
-            reduce_only=reduce_only,
-            intent_ns=intent_ns,
-        )
+        client_id, market = self.ids.next(pair_id, self.index), self.markets[symbol]
+        order, qty_d = new_order(self.next_order_id, client_id, self.index, market, side, price, qty, kind, pair_id,
+                                 now, intent_ns, reduce_only=reduce_only)  # fmt: skip
         self.next_order_id += 1
         refusal = self.guard.admit(traffic_of_kind(kind), create=True) or (
             "quantity below one lot" if qty_d <= 0 else None
