@@ -4,6 +4,8 @@ against fake Binance and Bybit spot (real clients, loopback)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,48 +20,57 @@ from arb.testing.pair_rig import account, spot_pair, write_pair_config
 from tests.support.live_rig import WAIT_S, both_books_up, both_keys, standing_recordings
 
 
+@contextlib.asynccontextmanager
+async def pair_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, order_entry: str = "rest", settings: Any = ()
+) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """Fake Binance and Bybit spot with their books up, and a trading session of both pointed at them."""
+    both_keys(monkeypatch)
+    async with spot_pair(*standing_recordings(tmp_path)) as (binance, bybit):
+        await both_books_up(binance, bybit, WAIT_S)
+        config = load_config(write_pair_config(tmp_path, binance, bybit, order_entry=order_entry), settings=settings)
+        async with trading_session(config, [0, 1]) as session:
+            yield binance, bybit, session
+
+
 async def test_a_decisions_orders_over_the_order_websockets_are_written_back_to_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Both legs of a pair handed over (as the engine does: one submit each, then depart): neither is written
     # while the decision is being handed over, both are by the time depart returns, before the event loop
     # ran anything else (no leg waits for the other's task); then each is answered as any order
-    both_keys(monkeypatch)
-    async with spot_pair(*standing_recordings(tmp_path)) as (binance, bybit):
-        await both_books_up(binance, bybit, WAIT_S)
-        config = load_config(write_pair_config(tmp_path, binance, bybit, order_entry="websocket"))
-        async with trading_session(config, [0, 1]) as session:
-            live = session.live_executor()
-            sockets = []
-            for v in (0, 1):
-                entry = session.executors[v].order_entry
-                assert entry is not None and entry.ready
-                sockets.append(entry.socket)
-            before = [s.written for s in sockets]
-            now = session.executors[0].clock()
-            low = float(binance.book("BTCUSDT", 1).bids[0][0]) * 0.9  # IOC orders away from the books: expired
-            high = float(bybit.book("BTCUSDT", 1).asks[0][0]) * 1.1
-            legs = [
-                live.submit(0, BUY, low, 0.001, KIND_MANUAL, 1, now),
-                live.submit(1, SELL, high, 0.001, KIND_MANUAL, 1, now),
-            ]
-            assert [s.written for s in sockets] == before  # built and signed, not written yet
-            live.depart()
-            assert [s.written for s in sockets] == [n + 1 for n in before]  # both handed to their sockets
-            async with asyncio.TaskGroup() as group, asyncio.timeout(WAIT_S):
-                for executor in session.executors.values():  # the user streams say how each order ended
-                    executor.run_background(group)
-                for v, order in enumerate(legs):
-                    await session.executors[v].wait_until(lambda order=order: order.answered)
-                for executor in session.executors.values():
-                    executor.stop()
-            for order in legs:
-                assert order.state.value == "expired" and 0 < order.intent_ns <= order.written_ns < order.ack_ns
-            journal = session.journal.journal
-            rows = {r["client_id"]: r for r in journal.intents()}
-            for order in legs:  # the decision's event is journaled with each leg
-                assert rows[order.client_id]["tick_ns"] == now
-            assert journal.pair_latencies()["leg_gap"]["n"] == 1
+    async with pair_session(tmp_path, monkeypatch, order_entry="websocket") as (binance, bybit, session):
+        live = session.live_executor()
+        sockets = []
+        for v in (0, 1):
+            entry = session.executors[v].order_entry
+            assert entry is not None and entry.ready
+            sockets.append(entry.socket)
+        before = [s.written for s in sockets]
+        now = session.executors[0].clock()
+        low = float(binance.book("BTCUSDT", 1).bids[0][0]) * 0.9  # IOC orders away from the books: expired
+        high = float(bybit.book("BTCUSDT", 1).asks[0][0]) * 1.1
+        legs = [
+            live.submit(0, BUY, low, 0.001, KIND_MANUAL, 1, now),
+            live.submit(1, SELL, high, 0.001, KIND_MANUAL, 1, now),
+        ]
+        assert [s.written for s in sockets] == before  # built and signed, not written yet
+        live.depart()
+        assert [s.written for s in sockets] == [n + 1 for n in before]  # both handed to their sockets
+        async with asyncio.TaskGroup() as group, asyncio.timeout(WAIT_S):
+            for executor in session.executors.values():  # the user streams say how each order ended
+                executor.run_background(group)
+            for v, order in enumerate(legs):
+                await session.executors[v].wait_until(lambda order=order: order.answered)
+            for executor in session.executors.values():
+                executor.stop()
+        for order in legs:
+            assert order.state.value == "expired" and 0 < order.intent_ns <= order.written_ns < order.ack_ns
+        journal = session.journal.journal
+        rows = {r["client_id"]: r for r in journal.intents()}
+        for order in legs:  # the decision's event is journaled with each leg
+            assert rows[order.client_id]["tick_ns"] == now
+        assert journal.pair_latencies()["leg_gap"]["n"] == 1
 
 
 async def _legs_answered(session: Any, legs: list[Any]) -> None:
@@ -78,29 +89,25 @@ async def test_a_decisions_rest_creates_leave_on_the_rest_lanes_back_to_back_and
     # By REST (the shipped order entry), both legs of a pair are written by depart, in the step that decided
     # them, on each venue's keep-alive connections; the answers are read as ccxt's fetch reads them (the
     # orders end as the user streams say, the journal as the venues' ledgers)
-    both_keys(monkeypatch)
-    async with spot_pair(*standing_recordings(tmp_path)) as (binance, bybit):
-        await both_books_up(binance, bybit, WAIT_S)
-        config = load_config(write_pair_config(tmp_path, binance, bybit))
-        async with trading_session(config, [0, 1]) as session:
-            live = session.live_executor()
-            lanes = [session.executors[v].rest_lane for v in (0, 1)]
-            assert all(lane is not None and lane.ready_count == lane.size == 2 for lane in lanes)
-            now = session.executors[0].clock()
-            low = float(binance.book("BTCUSDT", 1).bids[0][0]) * 0.9  # IOC orders away from the books: expired
-            high = float(bybit.book("BTCUSDT", 1).asks[0][0]) * 1.1
-            legs = [
-                live.submit(0, BUY, low, 0.001, KIND_MANUAL, 1, now),
-                live.submit(1, SELL, high, 0.001, KIND_MANUAL, 1, now),
-            ]
-            assert [lane.written for lane in lanes if lane] == [0, 0]  # built and signed, not written yet
-            live.depart()
-            assert [lane.written for lane in lanes if lane] == [1, 1]  # both on the wire, no task has run
-            await _legs_answered(session, legs)
-            for order in legs:
-                assert order.state.value == "expired" and 0 < order.intent_ns <= order.written_ns < order.ack_ns
-            ledgers = [{o.client_id: o.status.value for o in account(fake).orders} for fake in (binance, bybit)]
-            assert [ledger[order.client_id] for ledger, order in zip(ledgers, legs, strict=True)] == ["expired"] * 2
+    async with pair_session(tmp_path, monkeypatch) as (binance, bybit, session):
+        live = session.live_executor()
+        lanes = [session.executors[v].rest_lane for v in (0, 1)]
+        assert all(lane is not None and lane.ready_count == lane.size == 2 for lane in lanes)
+        now = session.executors[0].clock()
+        low = float(binance.book("BTCUSDT", 1).bids[0][0]) * 0.9  # IOC orders away from the books: expired
+        high = float(bybit.book("BTCUSDT", 1).asks[0][0]) * 1.1
+        legs = [
+            live.submit(0, BUY, low, 0.001, KIND_MANUAL, 1, now),
+            live.submit(1, SELL, high, 0.001, KIND_MANUAL, 1, now),
+        ]
+        assert [lane.written for lane in lanes if lane] == [0, 0]  # built and signed, not written yet
+        live.depart()
+        assert [lane.written for lane in lanes if lane] == [1, 1]  # both on the wire, no task has run
+        await _legs_answered(session, legs)
+        for order in legs:
+            assert order.state.value == "expired" and 0 < order.intent_ns <= order.written_ns < order.ack_ns
+        ledgers = [{o.client_id: o.status.value for o in account(fake).orders} for fake in (binance, bybit)]
+        assert [ledger[order.client_id] for ledger, order in zip(ledgers, legs, strict=True)] == ["expired"] * 2
 
 
 async def test_a_create_that_finds_no_idle_rest_connection_goes_through_ccxt_once(
@@ -108,23 +115,19 @@ async def test_a_create_that_finds_no_idle_rest_connection_goes_through_ccxt_onc
 ) -> None:
     # One connection and two orders in one decision on Binance: the first is written on the lane, the
     # second (nothing of it left this process) by ccxt's client; each reaches the venue once
-    both_keys(monkeypatch)
-    async with spot_pair(*standing_recordings(tmp_path)) as (binance, bybit):
-        await both_books_up(binance, bybit, WAIT_S)
-        config = load_config(write_pair_config(tmp_path, binance, bybit), settings=[("binance.rest_connections", 1)])
-        async with trading_session(config, [0, 1]) as session:
-            live = session.live_executor()
-            lane = session.executors[0].rest_lane
-            assert lane is not None and lane.size == 1
-            now = session.executors[0].clock()
-            low = float(binance.book("BTCUSDT", 1).bids[0][0]) * 0.9
-            legs = [live.submit(0, BUY, low, 0.001, KIND_MANUAL, 1, now) for _ in range(2)]
-            live.depart()
-            assert (lane.written, lane.no_idle) == (1, 1)
-            await _legs_answered(session, legs)
-            assert all(order.state.value == "expired" and order.written_ns for order in legs)
-            sent = [o.client_id for o in account(binance).orders]
-            assert sorted(sent) == sorted(order.client_id for order in legs)  # each once
+    async with pair_session(tmp_path, monkeypatch, settings=[("binance.rest_connections", 1)]) as (binance, _, session):
+        live = session.live_executor()
+        lane = session.executors[0].rest_lane
+        assert lane is not None and lane.size == 1
+        now = session.executors[0].clock()
+        low = float(binance.book("BTCUSDT", 1).bids[0][0]) * 0.9
+        legs = [live.submit(0, BUY, low, 0.001, KIND_MANUAL, 1, now) for _ in range(2)]
+        live.depart()
+        assert (lane.written, lane.no_idle) == (1, 1)
+        await _legs_answered(session, legs)
+        assert all(order.state.value == "expired" and order.written_ns for order in legs)
+        sent = [o.client_id for o in account(binance).orders]
+        assert sorted(sent) == sorted(order.client_id for order in legs)  # each once
 
 
 async def test_the_written_time_of_a_request_is_taken_at_its_write_not_after_what_else_was_ready() -> None:
