@@ -24,18 +24,23 @@ def _engine() -> Any:
 async def _run(gc_interval_ns: int) -> tuple[bool, list[int]]:
     collected: list[int] = []
     seen_enabled: list[bool] = []
+    came = asyncio.Event()
 
     def note(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             collected.append(info["generation"])
+            came.set()
 
     async def source() -> AsyncIterator[Any]:
         seen_enabled.append(gc.isenabled())
         collected.clear()  # the session's own full collection before it froze the start-up's objects
-        async with asyncio.timeout(5):
-            while not collected:  # the timer's collection, or (thresholds) one the allocations below start
+        came.clear()
+        if gc.isenabled():
+            while not collected:  # Python's thresholds: allocations start one
                 _ = [[i] for i in range(1_000)]
-                await asyncio.sleep(0.002)
+        else:
+            async with asyncio.timeout(5):
+                await came.wait()  # the timer's
         return
         yield  # an async generator with no batch
 
