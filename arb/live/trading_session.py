@@ -146,16 +146,6 @@ _GRIDS = ("tick_size", "lot_size")
 """The rules whose difference changes an order: the executor rounds a price or quantity to the venue's."""
 
 
-_PROXY_SETTINGS = ("proxyUrl", "proxy_url", "httpProxy", "http_proxy", "httpsProxy", "https_proxy", "socksProxy",
-                   "socks_proxy", "aiohttp_proxy", "proxy")  # fmt: skip
-"""ccxt's proxy settings: a client given one sends every create through ccxt's HTTP client (the REST lane
-connects directly)."""
-
-
-def _proxied(exchange: Any) -> bool:
-    return any(getattr(exchange, name, None) for name in _PROXY_SETTINGS)
-
-
 def _compare_rules(config: AppConfig, v: int, rules: dict[str, dict[str, tuple[str, str]]]) -> list[tuple[str, str]]:
     # Each symbol's trading rules as venue v states them against the configuration's: the venue file's
     # [instrument] (the first symbol; overridden in [symbols.<SYMBOL>.<venue>]) or [symbols.<SYMBOL>.<venue>].
@@ -252,7 +242,7 @@ async def trading_session(
                     request_timeout_ms=config.live.request_timeout_ns // 1_000_000,
                 )
                 await executor.order_entry.start()  # says in the log whether orders go over it
-            if order_entry and venue.rest_connections and not _proxied(exchange):
+            if order_entry and venue.rest_connections:
                 executor.rest_lane = RestLane(
                     venue.endpoints.rest,
                     name=f"{venue.name} {venue.market}",

@@ -130,6 +130,21 @@ async def test_a_create_that_finds_no_idle_rest_connection_goes_through_ccxt_onc
         assert sorted(sent) == sorted(order.client_id for order in legs)  # each once
 
 
+async def test_without_rest_connections_creates_go_through_ccxts_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rest_connections = 0: no lane is opened; the signed create leaves from its order's task, once
+    async with pair_session(tmp_path, monkeypatch, settings=[("binance.rest_connections", 0)]) as (binance, _, session):
+        assert session.executors[0].rest_lane is None and session.executors[1].rest_lane is not None
+        live = session.live_executor()
+        low = float(binance.book("BTCUSDT", 1).bids[0][0]) * 0.9
+        leg = live.submit(0, BUY, low, 0.001, KIND_MANUAL, 1, session.executors[0].clock())
+        live.depart()
+        await _legs_answered(session, [leg])
+        assert leg.state.value == "expired" and leg.written_ns > leg.intent_ns
+        assert [o.client_id for o in account(binance).orders] == [leg.client_id]
+
+
 async def test_the_written_time_of_a_request_is_taken_at_its_write_not_after_what_else_was_ready() -> None:
     # a request's bytes written in the task's step; something else already ready moves the clock on: the
     # written time is the write's, not that of a callback run after the other work
