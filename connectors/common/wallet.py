@@ -1,5 +1,5 @@
 """Moving money: each venue's wallets, withdrawal terms, withdrawals, deposits and transfers between its
-own wallets, through ccxt, behind one protocol (:class:`WalletVenue`; each venue's in
+own wallets, through ccxt, behind one base class (:class:`WalletVenue`; each venue's in
 ``connectors/<venue>/wallet.py`` as ``WALLET``).
 
 Networks are named by ccxt's codes (``TRC20``, ``ERC20``, ``BEP20``, ``BTC``), wallets by the account names
