@@ -191,7 +191,6 @@ class BinancePrivate(CcxtVenue):
 
     # -- order entry over the WebSocket API (spot /ws-api/v3, USD-M /ws-fapi/v1) --------------------------
 
-    socket_create_op = PLACE
     socket_cancel_op = CANCEL
     # post-only: USD-M's timeInForce GTX (spot's is a type, LIMIT_MAKER: see socket_create)
     socket_time_in_force: ClassVar[Mapping[str, str]] = {"IOC": "IOC", "GTC": "GTC", "FOK": "FOK", "PO": "GTX"}
@@ -235,20 +234,16 @@ class BinancePrivate(CcxtVenue):
         return True
 
     async def query(self, link: PrivateLink, symbol: str, client_id: str) -> VenueOrderUpdate | None:
-        method = self._method("privateGetOrder", "fapiPrivateGetOrder")
-        try:
-            raw = await link.request(method, {"symbol": symbol, "origClientOrderId": client_id})
-        except VenueError as error:
-            if error.code == NOT_FOUND:
-                return None
-            raise
-        return self.order_update(raw)
+        return await self._query(link, {"symbol": symbol, "origClientOrderId": client_id})
 
     async def query_venue_id(self, link: PrivateLink, symbol: str, venue_order_id: str) -> VenueOrderUpdate | None:
         """``GET /api/v3/order`` (``/fapi/v1/order``) by ``orderId``: the answer names the client id."""
-        method = self._method("privateGetOrder", "fapiPrivateGetOrder")
+        return await self._query(link, {"symbol": symbol, "orderId": venue_order_id})
+
+    async def _query(self, link: PrivateLink, params: Mapping[str, Any]) -> VenueOrderUpdate | None:
+        # GET /api/v3/order (/fapi/v1/order) by either id; NOT_FOUND: the venue has no such order
         try:
-            raw = await link.request(method, {"symbol": symbol, "orderId": venue_order_id})
+            raw = await link.request(self._method("privateGetOrder", "fapiPrivateGetOrder"), params)
         except VenueError as error:
             if error.code == NOT_FOUND:
                 return None
@@ -276,8 +271,7 @@ class BinancePrivate(CcxtVenue):
 
     # -- what the venue says ----------------------------------------------------------------------------
 
-    def order_update(self, raw: Mapping[str, Any]) -> VenueOrderUpdate | None:
-        return orders.order_update(raw)
+    order_update = staticmethod(orders.order_update)
 
     def fills(self, raw: Mapping[str, Any], assets: MarketAssets) -> list[VenueFill]:
         """Binance names every fee's asset (``N``, ``commissionAsset``)."""

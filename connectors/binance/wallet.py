@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from connectors.common.wallet import NetworkTerm, WalletRecord, record_of, venue_answer
+from connectors.common.wallet import NetworkTerm, WalletRecord, WalletVenue, record_of, venue_answer
 
 
-class BinanceWallet:
+class BinanceWallet(WalletVenue):
     """Binance's :class:`~connectors.common.wallet.WalletVenue`."""
 
     name = "binance"
-    client_id_param = "withdrawOrderId"
     resend_is_safe = False
     fee_inside = True  # withdraw/apply: the fee comes out of ``amount``
 
@@ -66,9 +65,6 @@ class BinanceWallet:
             ))  # fmt: skip
         return out
 
-    async def deposit_address(self, client: Any, asset: str, network: str) -> str:
-        return str((await client.fetch_deposit_address(asset, {"network": network}))["address"])
-
     async def withdraw(self, client: Any, asset: str, amount: Decimal, address: str, network: str,
                        client_id: str) -> str:  # fmt: skip
         sent = await client.withdraw(asset, float(amount), address, {"network": network, "withdrawOrderId": client_id})
@@ -94,9 +90,6 @@ class BinanceWallet:
             ):
                 return found
         return None
-
-    async def find_deposit(self, client: Any, asset: str, txid: str) -> WalletRecord | None:
-        return next((record_of(r) for r in await client.fetch_deposits(asset) if r.get("txid") == txid), None)
 
     async def transfer(self, client: Any, asset: str, amount: Decimal, from_wallet: str, to_wallet: str,
                        client_id: str) -> str:  # fmt: skip

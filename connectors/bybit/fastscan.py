@@ -67,18 +67,7 @@ _MS_LIMIT = 9_000_000_000_000
 _TOPIC, _TYPE, _TS, _DATA, _CTS = 1, 2, 4, 8, 16
 _SYMBOL, _BIDS, _ASKS, _UPDATE_ID, _SEQ = 1, 2, 4, 8, 16
 # ... and of one trade (BybitTrade's fields, then the ones it ignores: L, seq, RPI)
-_T_ID, _T_TIME, _T_PRICE, _T_QTY, _T_SIDE, _T_SYMBOL, _T_BLOCK, _T_TICK, _T_SEQ, _T_RPI = (
-    1,
-    2,
-    4,
-    8,
-    16,
-    32,
-    64,
-    128,
-    256,
-    512,
-)
+_T_ID, _T_TIME, _T_PRICE, _T_QTY, _T_SIDE, _T_SYMBOL, _T_BLOCK, _T_TICK, _T_SEQ, _T_RPI = (1 << k for k in range(10))
 
 
 def _code(key: bytes) -> int:

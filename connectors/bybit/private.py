@@ -150,11 +150,8 @@ class BybitPrivate(CcxtVenue):
             reset_ns = now_ns + _NS_PER_S
         return RateUse((RateCount("endpoint", used, int(limit), reset_ns, per_endpoint=True),))
 
-    # -- orders --------------------------------------------------------------------------------------
-
     # -- order entry over /v5/trade ------------------------------------------------------------------------
 
-    socket_create_op = CREATE
     socket_cancel_op = CANCEL
     socket_time_in_force: ClassVar[Mapping[str, str]] = {"IOC": "IOC", "GTC": "GTC", "FOK": "FOK", "PO": "PostOnly"}
 
@@ -195,16 +192,13 @@ class BybitPrivate(CcxtVenue):
     async def query(self, link: PrivateLink, symbol: str, client_id: str) -> VenueOrderUpdate | None:
         """Open and recent orders first (``/v5/order/realtime`` keeps the last 500 closed ones per
         category), then the order history."""
-        request = {"category": self.category, "symbol": symbol, "orderLinkId": client_id}
-        for method in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
-            rows = result_list(await link.request(method, request))
-            if rows:
-                return self.order_update(rows[0])
-        return None
+        return await self._query(link, {"category": self.category, "symbol": symbol, "orderLinkId": client_id})
 
     async def query_venue_id(self, link: PrivateLink, symbol: str, venue_order_id: str) -> VenueOrderUpdate | None:
         """As :meth:`query`, by ``orderId`` (Bybit's execution rows name the client id already: seldom asked)."""
-        request = {"category": self.category, "symbol": symbol, "orderId": venue_order_id}
+        return await self._query(link, {"category": self.category, "symbol": symbol, "orderId": venue_order_id})
+
+    async def _query(self, link: PrivateLink, request: Mapping[str, Any]) -> VenueOrderUpdate | None:
         for method in ("privateGetV5OrderRealtime", "privateGetV5OrderHistory"):
             rows = result_list(await link.request(method, request))
             if rows:
@@ -221,8 +215,7 @@ class BybitPrivate(CcxtVenue):
 
     # -- what the venue says ----------------------------------------------------------------------------
 
-    def order_update(self, raw: Mapping[str, Any]) -> VenueOrderUpdate | None:
-        return orders.order_update(raw)
+    order_update = staticmethod(orders.order_update)
 
     def fills(self, raw: Mapping[str, Any], assets: MarketAssets) -> list[VenueFill]:
         """A row without ``feeCurrency`` pays its fee in the market's rule (a spot buy in the base coin)."""

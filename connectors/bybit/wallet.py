@@ -16,16 +16,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from connectors.common.wallet import NetworkTerm, WalletRecord, record_of, venue_answer
+from connectors.common.wallet import NetworkTerm, WalletRecord, WalletVenue, record_of, venue_answer
 
 _ACCOUNT_TYPES = {"unified": "UNIFIED", "funding": "FUND"}
 
 
-class BybitWallet:
+class BybitWallet(WalletVenue):
     """Bybit's :class:`~connectors.common.wallet.WalletVenue`."""
 
     name = "bybit"
-    client_id_param = "requestId"
     resend_is_safe = True
     fee_inside = False  # feeType 0: the address receives the amount, the fee is debited beside it
 
@@ -64,9 +63,6 @@ class BybitWallet:
                 ))  # fmt: skip
         return out
 
-    async def deposit_address(self, client: Any, asset: str, network: str) -> str:
-        return str((await client.fetch_deposit_address(asset, {"network": network}))["address"])
-
     async def withdraw(self, client: Any, asset: str, amount: Decimal, address: str, network: str,
                        client_id: str) -> str:  # fmt: skip
         params = {"network": network, "requestId": client_id, "accountType": "UTA"}
@@ -92,9 +88,6 @@ class BybitWallet:
                     and found.time_ms >= since_ms):  # fmt: skip
                 return found
         return None
-
-    async def find_deposit(self, client: Any, asset: str, txid: str) -> WalletRecord | None:
-        return next((record_of(r) for r in await client.fetch_deposits(asset) if r.get("txid") == txid), None)
 
     async def transfer(self, client: Any, asset: str, amount: Decimal, from_wallet: str, to_wallet: str,
                        client_id: str) -> str:  # fmt: skip

@@ -272,10 +272,8 @@ class CcxtVenue:
 
     # -- order entry over WebSocket -----------------------------------------------------------------------
 
-    socket_create_op: ClassVar[str] = ""
-    """The order WebSocket's create operation (Binance ``order.place``, Bybit ``order.create``)."""
     socket_cancel_op: ClassVar[str] = ""
-    """Its cancel operation (``order.cancel`` on both)."""
+    """The order WebSocket's cancel operation (``order.cancel`` on both venues)."""
     socket_time_in_force: ClassVar[Mapping[str, str]] = {"IOC": "IOC", "GTC": "GTC", "FOK": "FOK"}
     """arb's time in force -> the create body's ``timeInForce`` (what ccxt's create sends over REST)."""
 

@@ -197,7 +197,7 @@ class MarketDataFeed:
         self._last_rx_ns = 0
         self._session_depth = 0
         self._end: _SessionEndedError | None = None
-        self._last_failure = ""
+        self._last_failure = ""  # why the last attempt or session ended (refused, closed, timed out)
         self._overflowing = False
         self._resume_at = 0
         if queue is not None and queue.maxsize > 0:
@@ -295,11 +295,6 @@ class MarketDataFeed:
     def connected(self) -> bool:
         """True while a connection is open."""
         return self._ws is not None
-
-    @property
-    def last_failure(self) -> str:
-        """Why the last connection attempt or session ended (refused, closed, timed out), "" before any."""
-        return self._last_failure
 
     def silence(self) -> str | None:
         """Why this feed has delivered no market data yet, or None once it has: it never connected

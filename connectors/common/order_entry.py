@@ -103,10 +103,6 @@ class OrderEntry:
         on_written(sent.written_ns)
         return await self.answer(sent)
 
-    def prepare(self, operation: str, params: Mapping[str, Any]) -> PreparedRequest:
-        """One request built and signed, to be written by :meth:`write` (see :meth:`OrderSocket.prepare`)."""
-        return self.socket.prepare(operation, params)
-
     def write(self, prepared: PreparedRequest) -> SentRequest:
         """Hand a prepared request to the socket now (see :meth:`OrderSocket.write`)."""
         return self.socket.write(prepared)

@@ -45,10 +45,6 @@ class OrderState(Enum):
     def terminal(self) -> bool:
         return self in _TERMINAL
 
-    @property
-    def in_flight(self) -> bool:
-        return not self.terminal
-
 
 _TERMINAL = frozenset({OrderState.FILLED, OrderState.EXPIRED, OrderState.CANCELED, OrderState.REJECTED})
 

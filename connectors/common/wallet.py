@@ -1,5 +1,5 @@
 """Moving money: each venue's wallets, withdrawal terms, withdrawals, deposits and transfers between its
-own wallets, through ccxt, behind one protocol (:class:`WalletVenue`; each venue's in
+own wallets, through ccxt, behind one base class (:class:`WalletVenue`; each venue's in
 ``connectors/<venue>/wallet.py`` as ``WALLET``).
 
 Networks are named by ccxt's codes (``TRC20``, ``ERC20``, ``BEP20``, ``BTC``), wallets by the account names
@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 BLOCK_SECONDS: Final = {"ERC20": 12, "TRC20": 3, "BEP20": 3, "BTC": 600}
 """About how long one block takes on each network, seconds: an arrival estimate from a count of
@@ -78,13 +78,12 @@ def venue_answer(error: BaseException) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-class WalletVenue(Protocol):
+class WalletVenue:
     """One venue's wallet operations on a ccxt client of it (``client``), for account ``market`` (spot,
-    linear) of arb's venue file."""
+    linear) of arb's venue file: the venue's class fills in what is its own; ccxt's unified calls serve
+    both venues for the rest."""
 
     name: str
-    client_id_param: str
-    """The withdrawal's client id parameter (Binance ``withdrawOrderId``, Bybit ``requestId``)."""
     resend_is_safe: bool
     """Whether the venue refuses a withdrawal whose client id it has run (so sending it again is safe)."""
     fee_inside: bool
@@ -92,32 +91,32 @@ class WalletVenue(Protocol):
 
     def trading_wallet(self, market: str) -> str:
         """Where the account trades from."""
-        ...
+        raise NotImplementedError
 
     def withdraw_wallet(self, market: str) -> str:
         """Where a withdrawal leaves from."""
-        ...
+        raise NotImplementedError
 
     def deposit_wallet(self, market: str) -> str:
         """Where a deposit is credited."""
-        ...
+        raise NotImplementedError
 
     async def balances(self, client: Any, market: str, asset: str) -> dict[str, Decimal]:
         """What may leave each wallet of ``asset`` now (free balances), by wallet."""
-        ...
+        raise NotImplementedError
 
     async def networks(self, client: Any, assets: Sequence[str]) -> dict[str, list[NetworkTerm]]:
         """The networks each of ``assets`` moves on, with the venue's terms (one request)."""
-        ...
+        raise NotImplementedError
 
     async def deposit_address(self, client: Any, asset: str, network: str) -> str:
         """The account's own deposit address for ``asset`` on ``network``."""
-        ...
+        return str((await client.fetch_deposit_address(asset, {"network": network}))["address"])
 
     async def withdraw(self, client: Any, asset: str, amount: Decimal, address: str, network: str,
                        client_id: str) -> str:  # fmt: skip
         """Send a withdrawal from :meth:`withdraw_wallet`; returns the venue's id."""
-        ...
+        raise NotImplementedError
 
     async def find_withdrawal(
         self,
@@ -133,22 +132,22 @@ class WalletVenue(Protocol):
     ) -> WalletRecord | None:
         """The withdrawal of ``venue_id``, or when it is unknown the one ``client_id`` (or, where the history
         does not show client ids, the same address and amount since ``since_ms`` and not in ``known``) sent."""
-        ...
+        raise NotImplementedError
 
     async def find_deposit(self, client: Any, asset: str, txid: str) -> WalletRecord | None:
         """The deposit of transaction ``txid``, or None while the venue has not seen it."""
-        ...
+        return next((record_of(r) for r in await client.fetch_deposits(asset) if r.get("txid") == txid), None)
 
     async def transfer(self, client: Any, asset: str, amount: Decimal, from_wallet: str, to_wallet: str,
                        client_id: str) -> str:  # fmt: skip
         """Move ``amount`` between two of the account's wallets now; returns the venue's id."""
-        ...
+        raise NotImplementedError
 
     def refusal(self, error: BaseException) -> tuple[str, str] | None:
         """(the venue's code, its message) when ``error`` is the venue's refusal; None when the request got
         no answer (its fate is unknown)."""
-        ...
+        raise NotImplementedError
 
     def already_done(self, code: str) -> bool:
         """Whether a refusal with ``code`` says the client id was used (the request ran before)."""
-        ...
+        raise NotImplementedError
