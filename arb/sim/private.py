@@ -1,8 +1,9 @@
 """What the fake private venues (Binance and Bybit) share, as parts each usable alone: the ledger
 beside the replayed book (:func:`open_ledger`), the funding their public streams announce
 (:class:`LedgerFeed`), the queue of ledger events on its way to the user streams
-(:class:`EventPump`), and where an order request meets the ledger (:class:`OrderDesk`: the order
-faults, the hold, the IP ban).
+(:class:`EventPump`), where an order request meets the ledger (:class:`OrderDesk`: the order
+faults, the hold, the IP ban), and what the trading venues add alike to their public venue
+(:class:`TradingVenue`).
 
 Each venue keeps its own wire formats (what a user-stream event, an answer or a refusal looks like)
 and hands the parts what they need as callables; the trading venues
@@ -19,8 +20,8 @@ __all__ = [
     "LedgerFeed",
     "MarketClock",
     "OrderDesk",
-    "PrivateVenue",
     "RestCall",
+    "TradingVenue",
     "UserStream",
     "UserStreamMessage",
     "decimal_param",
@@ -425,7 +426,7 @@ class OrderDesk:
 
 
 class UserStream(Protocol):
-    """What :class:`PrivateVenue` needs of a venue's user stream."""
+    """What :class:`TradingVenue` needs of a venue's user stream."""
 
     @property
     def events(self) -> EventPump: ...
@@ -436,7 +437,7 @@ class UserStream(Protocol):
 U = TypeVar("U", bound=UserStream)
 
 
-class PrivateVenue(FakeVenue, Generic[U]):
+class TradingVenue(FakeVenue, Generic[U]):
     """What both trading venues add alike to their public venue: accounts, the ledger following the
     replayed market, the IP ban, hidden orders and dropped user streams. A venue's ``__init__`` sets
     ``ledger``, ``desk``, ``user_stream`` and ``_feed``."""

@@ -72,7 +72,7 @@ from arb.sim.private import (
     CancelTrigger,
     LedgerFeed,
     OrderDesk,
-    PrivateVenue,
+    TradingVenue,
     open_ledger,
 )
 from arb.sim.replay import SessionSpec
@@ -80,7 +80,7 @@ from arb.sim.replay import SessionSpec
 logger = logging.getLogger(__name__)
 
 
-class FakeBinanceExchange(PrivateVenue[BinanceUserStream], FakeBinanceVenue):
+class FakeBinanceExchange(TradingVenue[BinanceUserStream], FakeBinanceVenue):
     """Fake Binance with trading: spot (``market="spot"``) or USD-M perpetuals (``"linear"``).
 
     ``rules``: each tradable symbol's filters (tick, step, min/max qty, min notional, min/max price),

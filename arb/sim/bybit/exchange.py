@@ -72,7 +72,7 @@ from arb.sim.private import (
     FundingFields,
     LedgerFeed,
     OrderDesk,
-    PrivateVenue,
+    TradingVenue,
     open_ledger,
 )
 from arb.sim.replay import SessionSpec
@@ -87,7 +87,7 @@ def _funding_fields(text: str) -> FundingFields:
     return ticker.symbol, ticker.mark_price, ticker.funding_rate, ticker.next_funding_ms
 
 
-class FakeBybitExchange(PrivateVenue[BybitUserStream], FakeBybitVenue):
+class FakeBybitExchange(TradingVenue[BybitUserStream], FakeBybitVenue):
     """Fake Bybit v5 with trading, for ``market="spot"`` or ``"linear"`` (USDT perpetuals).
 
     ``rules``: each tradable symbol's instrument rules (tick, qty step = spot ``basePrecision``,
@@ -134,7 +134,7 @@ class FakeBybitExchange(PrivateVenue[BybitUserStream], FakeBybitVenue):
                                 maintenance_rate=self.maintenance_rate)  # fmt: skip
         self.user_stream = BybitUserStream(
             self.views, self.faults, clock=self._clock, record=self._record, notify=self._notify,
-            log_subscription=self._log_subscribed, private_path=private_path,
+            log_subscription=self._log_subscription, private_path=private_path,
         )  # fmt: skip
         self.desk = OrderDesk(
             self.ledger, self.faults, self.playback, clock=self._clock, record=self._record, notify=self._notify,
@@ -228,9 +228,6 @@ class FakeBybitExchange(PrivateVenue[BybitUserStream], FakeBybitVenue):
 
     def _account_opened(self, name: str) -> None:
         self.views.add_uid(name)
-
-    def _log_subscribed(self, conn: VenueConnection, op: str, topics: Sequence[str], ok: bool) -> None:
-        self._log_subscription(conn, op, topics, ok=ok)
 
     def _add_routes(self, app: web.Application) -> None:
         super()._add_routes(app)
