@@ -8,22 +8,14 @@ is spelled the way the venue spells it. Ordering uses :class:`decimal.Decimal` k
 
 from __future__ import annotations
 
-__all__ = ["Level", "PriceLevelBook", "Side"]
+__all__ = ["Level", "PriceLevelBook"]
 
 import bisect
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
-from enum import Enum
 
 Level = tuple[str, str]
 """One price level as the wire spells it: ``(price, quantity)``."""
-
-
-class Side(Enum):
-    """Which side of the book a level rests on."""
-
-    BID = "bid"
-    ASK = "ask"
 
 
 class _BookSide:
@@ -108,15 +100,3 @@ class PriceLevelBook:
     def asks(self, n: int | None = None) -> list[Level]:
         """The best ``n`` asks (all when ``None``), best (lowest) first."""
         return self._asks.ascending(n)
-
-    def top(self, side: Side, n: int | None = None) -> list[Level]:
-        """The best ``n`` levels of ``side``, best first."""
-        return self.bids(n) if side is Side.BID else self.asks(n)
-
-    def depth(self, side: Side) -> int:
-        """How many price levels ``side`` holds."""
-        return len(self._bids) if side is Side.BID else len(self._asks)
-
-    def is_empty(self) -> bool:
-        """True when neither side holds a level."""
-        return not len(self._bids) and not len(self._asks)

@@ -1,8 +1,9 @@
 """What the fake private venues (Binance and Bybit) share, as parts each usable alone: the ledger
 beside the replayed book (:func:`open_ledger`), the funding their public streams announce
 (:class:`LedgerFeed`), the queue of ledger events on its way to the user streams
-(:class:`EventPump`), and where an order request meets the ledger (:class:`OrderDesk`: the order
-faults, the hold, the IP ban).
+(:class:`EventPump`), where an order request meets the ledger (:class:`OrderDesk`: the order
+faults, the hold, the IP ban), and what the trading venues add alike to their public venue
+(:class:`TradingVenue`).
 
 Each venue keeps its own wire formats (what a user-stream event, an answer or a refusal looks like)
 and hands the parts what they need as callables; the trading venues
@@ -20,9 +21,10 @@ __all__ = [
     "MarketClock",
     "OrderDesk",
     "RestCall",
+    "TradingVenue",
+    "UserStream",
     "UserStreamMessage",
     "decimal_param",
-    "drop_connections",
     "encode",
     "open_ledger",
 ]
@@ -30,7 +32,7 @@ __all__ = [
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -55,7 +57,7 @@ from arb.sim.ledger.records import (
 from arb.sim.ledger.venue_ledger import Ledger
 from arb.sim.options import VenueOptions
 from arb.sim.replay import ReplayFrame
-from arb.sim.venue import BookView
+from arb.sim.venue import BookView, FakeVenue
 
 logger = logging.getLogger(__name__)
 
@@ -423,17 +425,87 @@ class OrderDesk:
         return None
 
 
-async def drop_connections(
-    connections: Iterable[VenueConnection],
-    chosen: Callable[[VenueConnection], bool],
-    record: Callable[[AppliedFault], None],
-) -> int:
-    """Drop the TCP connection of each of ``connections`` that is ``chosen`` (a user stream: its client sees
-    1006), recording each; returns how many."""
-    dropped = 0
-    for conn in connections:
-        if chosen(conn):
-            await conn.close(abrupt=True)
-            record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
-            dropped += 1
-    return dropped
+class UserStream(Protocol):
+    """What :class:`TradingVenue` needs of a venue's user stream."""
+
+    @property
+    def events(self) -> EventPump: ...
+
+    def is_user_stream(self, conn: VenueConnection) -> bool: ...
+
+
+U = TypeVar("U", bound=UserStream)
+
+
+class TradingVenue(FakeVenue, Generic[U]):
+    """What both trading venues add alike to their public venue: accounts, the ledger following the
+    replayed market, the IP ban, hidden orders and dropped user streams. A venue's ``__init__`` sets
+    ``ledger``, ``desk``, ``user_stream`` and ``_feed``."""
+
+    ledger: Ledger
+    """The venue's own records: accounts, orders, trades, balances, positions."""
+    desk: OrderDesk
+    user_stream: U
+    _feed: LedgerFeed
+
+    @property
+    def user_stream_log(self) -> list[UserStreamMessage]:
+        """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
+        return self.user_stream.events.log
+
+    def add_account(
+        self,
+        name: str,
+        *,
+        api_key: str,
+        api_secret: str,
+        balances: Mapping[str, str | Decimal] | None = None,
+        can_trade: bool = True,
+    ) -> LedgerAccount:
+        """Open an account (Bybit: a unified trading account) with these starting balances (linear: the
+        wallet in USDT) and HMAC credentials."""
+        account = self.ledger.add_account(
+            name, api_key=api_key, api_secret=api_secret, balances=dict(balances or {}), can_trade=can_trade
+        )
+        self._account_opened(name)
+        self.ledger.subscribe(name, self.user_stream.events.queue)
+        return account
+
+    def _account_opened(self, name: str) -> None:
+        """What the venue keeps of a new account besides the ledger's (Bybit: its UID)."""
+
+    def ban(self, seconds: float) -> None:
+        """Ban the IP for ``seconds`` of venue time: every REST request is refused (Binance: HTTP 418,
+        Bybit: 403) until then."""
+        self.desk.ban(seconds)
+
+    @property
+    def banned(self) -> bool:
+        """True while the IP ban lasts."""
+        return self.desk.banned
+
+    def reveal_orders(self) -> int:
+        """End :meth:`~arb.sim.faults.FaultPlan.hide_orders` for the orders placed so far: every query finds
+        them from now on (the venue's order service caught up); returns how many were hidden."""
+        return self.desk.reveal_orders()
+
+    async def drop_user_streams(self) -> int:
+        """Drop the TCP connection of every user-stream client (they see 1006), recording each; returns
+        how many."""
+        dropped = 0
+        for conn in self.connections:
+            if self.user_stream.is_user_stream(conn):
+                await conn.close(abrupt=True)
+                self._record(AppliedFault(FaultKind.USER_STREAM_DROP, connection=conn.id))
+                dropped += 1
+        return dropped
+
+    def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
+        outs = super()._on_release(frame)
+        self._feed.on_release(frame, outs)
+        return outs
+
+    async def _release(self, frame: ReplayFrame) -> None:
+        await super()._release(frame)
+        if self.user_stream.events.pending:
+            await self.user_stream.events.flush()

@@ -30,7 +30,6 @@ import socket
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import WSMsgType, web
@@ -202,12 +201,7 @@ class FakeVenue:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     async def start(self) -> None:
@@ -530,7 +524,7 @@ class FakeVenue:
             self._notify()
         return ws
 
-    def _log_subscription(self, conn: VenueConnection, op: str, streams: Sequence[str], *, ok: bool) -> None:
+    def _log_subscription(self, conn: VenueConnection, op: str, streams: Sequence[str], ok: bool) -> None:
         self.stats.subscriptions.append(SubscriptionEvent(conn.id, op, tuple(streams), ok, self._replay.released))
 
     async def _begin_rest(self, request: web.Request) -> None:

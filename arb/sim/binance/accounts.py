@@ -14,6 +14,7 @@ __all__ = ["BinanceAccounts"]
 import logging
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from arb.sim.binance.calls import (
@@ -79,10 +80,10 @@ class BinanceAccounts:
             ("GET", "/fapi/v1/ticker/price"): Endpoint(self._coin_price, 2, "none"),
             ("GET", "/fapi/v2/balance"): Endpoint(self._futures_balance, 5, "signed", "query"),
             ("GET", "/fapi/v3/balance"): Endpoint(self._futures_balance, 5, "signed", "query"),
-            ("GET", "/fapi/v2/account"): Endpoint(self._futures_account_v2, 5, "signed", "query"),
-            ("GET", "/fapi/v3/account"): Endpoint(self._futures_account_v3, 5, "signed", "query"),
-            ("GET", "/fapi/v2/positionRisk"): Endpoint(self._position_risk_v2, 5, "signed", "query"),
-            ("GET", "/fapi/v3/positionRisk"): Endpoint(self._position_risk_v3, 5, "signed", "query"),
+            ("GET", "/fapi/v2/account"): Endpoint(partial(self._futures_account, v2=True), 5, "signed", "query"),
+            ("GET", "/fapi/v3/account"): Endpoint(partial(self._futures_account, v2=False), 5, "signed", "query"),
+            ("GET", "/fapi/v2/positionRisk"): Endpoint(partial(self._position_risk, v2=True), 5, "signed", "query"),
+            ("GET", "/fapi/v3/positionRisk"): Endpoint(partial(self._position_risk, v2=False), 5, "signed", "query"),
             ("GET", "/fapi/v1/income"): Endpoint(self._income, 30, "signed", "query"),
             ("POST", "/fapi/v1/countdownCancelAll"): Endpoint(self._countdown, 10, "signed"),
             ("POST", "/fapi/v1/leverage"): Endpoint(self._set_leverage, 1, "signed"),
@@ -252,12 +253,6 @@ class BinanceAccounts:
                                 "assets": [asset], "positions": positions}  # fmt: skip
         return Reply(body=body)
 
-    def _futures_account_v2(self, call: Call) -> Reply:
-        return self._futures_account(call, v2=True)
-
-    def _futures_account_v3(self, call: Call) -> Reply:
-        return self._futures_account(call, v2=False)
-
     def _position_rows(
         self, account: LedgerAccount, symbol: str | None, *, v2: bool, all_symbols: bool
     ) -> list[dict[str, Any]]:
@@ -283,12 +278,6 @@ class BinanceAccounts:
         if symbol is not None and symbol not in self.ledger.rules:
             return api_error(-1121, "Invalid symbol.")
         return Reply(body=self._position_rows(call.account, symbol, v2=v2, all_symbols=v2))
-
-    def _position_risk_v2(self, call: Call) -> Reply:
-        return self._position_risk(call, v2=True)
-
-    def _position_risk_v3(self, call: Call) -> Reply:
-        return self._position_risk(call, v2=False)
 
     def _income(self, call: Call) -> Reply:
         """``GET /fapi/v1/income`` (``symbol``, ``incomeType``, ``startTime``, ``endTime`` inclusive, ``page``,

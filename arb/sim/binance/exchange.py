@@ -49,7 +49,7 @@ from __future__ import annotations
 __all__ = ["FakeBinanceExchange"]
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -65,23 +65,22 @@ from arb.sim.binance.transfers import BinanceTransfers
 from arb.sim.binance.user_stream import LISTEN_KEY_PATH, BinanceUserStream, funding_fields
 from arb.sim.binance.wire import fixed, plain
 from arb.sim.binance.ws_api import ORDER_METHODS, WS_FAPI_PATH, BinanceWsOrders
-from arb.sim.connection import OutFrame, VenueConnection
-from arb.sim.ledger import LedgerAccount, LedgerOrder, LedgerTrade, SymbolRules
+from arb.sim.connection import VenueConnection
+from arb.sim.ledger import LedgerOrder, LedgerTrade, SymbolRules
 from arb.sim.options import VenueOptions
 from arb.sim.private import (
     CancelTrigger,
     LedgerFeed,
     OrderDesk,
-    UserStreamMessage,
-    drop_connections,
+    TradingVenue,
     open_ledger,
 )
-from arb.sim.replay import ReplayFrame, SessionSpec
+from arb.sim.replay import SessionSpec
 
 logger = logging.getLogger(__name__)
 
 
-class FakeBinanceExchange(FakeBinanceVenue):
+class FakeBinanceExchange(TradingVenue[BinanceUserStream], FakeBinanceVenue):
     """Fake Binance with trading: spot (``market="spot"``) or USD-M perpetuals (``"linear"``).
 
     ``rules``: each tradable symbol's filters (tick, step, min/max qty, min notional, min/max price),
@@ -95,8 +94,6 @@ class FakeBinanceExchange(FakeBinanceVenue):
     USD-M listen key lives without a keep-alive (Binance: 60 minutes). The options' ``clock``
     (seconds) is the venue's time.
     """
-
-    ws_fapi_path = WS_FAPI_PATH
 
     def __init__(
         self,
@@ -127,7 +124,6 @@ class FakeBinanceExchange(FakeBinanceVenue):
             ids_per_symbol=True,  # Binance numbers orders and trades per symbol
             post_only_taking="reject",  # LIMIT_MAKER -2010, GTX -5022: refused, never recorded
         )  # fmt: skip
-        """The venue's own records: accounts, orders, trades, balances, positions."""
         self.user_stream = BinanceUserStream(
             self.ledger, self.faults, self.weight, market=market, clock=self._clock,
             connections=lambda: self.connections, serve_ws=self._serve_private_ws, record=self._record,
@@ -158,11 +154,6 @@ class FakeBinanceExchange(FakeBinanceVenue):
                                 funding_fields=funding_fields, message="markPriceUpdate")  # fmt: skip
 
     # -- what tests read -------------------------------------------------------------------------
-
-    @property
-    def user_stream_log(self) -> list[UserStreamMessage]:
-        """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
-        return self.user_stream.events.log
 
     @property
     def auth_log(self) -> list[tuple[int, int, bool]]:
@@ -219,40 +210,6 @@ class FakeBinanceExchange(FakeBinanceVenue):
         return self.user_stream.count() >= 1
 
     # -- what tests do ---------------------------------------------------------------------------
-
-    def add_account(
-        self,
-        name: str,
-        *,
-        api_key: str,
-        api_secret: str,
-        balances: Mapping[str, str | Decimal] | None = None,
-        can_trade: bool = True,
-    ) -> LedgerAccount:
-        """Open an account with these starting balances (linear: the wallet in USDT) and HMAC credentials."""
-        account = self.ledger.add_account(
-            name, api_key=api_key, api_secret=api_secret, balances=dict(balances or {}), can_trade=can_trade
-        )
-        self.ledger.subscribe(name, self.user_stream.events.queue)
-        return account
-
-    def ban(self, seconds: float) -> None:
-        """Ban the IP for ``seconds`` of venue time: every REST request is refused (HTTP 418) until then."""
-        self.desk.ban(seconds)
-
-    @property
-    def banned(self) -> bool:
-        """True while the IP ban lasts."""
-        return self.desk.banned
-
-    def reveal_orders(self) -> int:
-        """End :meth:`~arb.sim.faults.FaultPlan.hide_orders` for the orders placed so far: every query finds
-        them from now on (the venue's order service caught up); returns how many were hidden."""
-        return self.desk.reveal_orders()
-
-    async def drop_user_streams(self) -> int:
-        """Drop the TCP connection of every user-stream client (they see 1006); returns how many."""
-        return await drop_connections(self.connections, self.user_stream.is_user_stream, self._record)
 
     async def tick(self) -> None:
         """Apply what is due at the venue's current time (countdown cancels, listen-key expiry), then
@@ -311,16 +268,6 @@ class FakeBinanceExchange(FakeBinanceVenue):
         else:
             await self.user_stream.on_request(conn, request_id, method, params)
         self._notify()
-
-    def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
-        outs = super()._on_release(frame)
-        self._feed.on_release(frame, outs)
-        return outs
-
-    async def _release(self, frame: ReplayFrame) -> None:
-        await super()._release(frame)
-        if self.user_stream.events.pending:
-            await self.user_stream.events.flush()
 
     def _spot_symbol(self, symbol: str) -> dict[str, Any]:
         return self._with_limits(symbol, super()._spot_symbol(symbol), fixed)

@@ -110,7 +110,6 @@ class PrivateSession:
 
     conn: VenueConnection
     account: str | None = None
-    auth_count: int = 0
     req_ids: set[str] = field(default_factory=set)
     """The order-entry connection's ``reqId`` values so far (Bybit refuses a repeated one)."""
 

@@ -65,18 +65,17 @@ from arb.sim.bybit.transfers import BybitTransfers
 from arb.sim.bybit.user_stream import BybitUserStream
 from arb.sim.bybit.views import BybitViews
 from arb.sim.bybit.wire import FIRST_ORDER_ID, FIRST_TRADE_ID, BybitCategory
-from arb.sim.connection import OutFrame, VenueConnection
-from arb.sim.ledger import LedgerAccount, LedgerOrder, LedgerTrade, SymbolRules
+from arb.sim.connection import VenueConnection
+from arb.sim.ledger import LedgerOrder, LedgerTrade, SymbolRules
 from arb.sim.options import VenueOptions
 from arb.sim.private import (
     FundingFields,
     LedgerFeed,
     OrderDesk,
-    UserStreamMessage,
-    drop_connections,
+    TradingVenue,
     open_ledger,
 )
-from arb.sim.replay import ReplayFrame, SessionSpec
+from arb.sim.replay import SessionSpec
 from connectors.bybit.urls import INSTRUMENTS_PATH
 
 logger = logging.getLogger(__name__)
@@ -88,7 +87,7 @@ def _funding_fields(text: str) -> FundingFields:
     return ticker.symbol, ticker.mark_price, ticker.funding_rate, ticker.next_funding_ms
 
 
-class FakeBybitExchange(FakeBybitVenue):
+class FakeBybitExchange(TradingVenue[BybitUserStream], FakeBybitVenue):
     """Fake Bybit v5 with trading, for ``market="spot"`` or ``"linear"`` (USDT perpetuals).
 
     ``rules``: each tradable symbol's instrument rules (tick, qty step = spot ``basePrecision``,
@@ -103,8 +102,6 @@ class FakeBybitExchange(FakeBybitVenue):
     answers HTTP 403. The options' ``clock`` (seconds) is the venue's time. ``symbols`` and ``seed``
     are :class:`~arb.sim.bybit.public.FakeBybitVenue`'s.
     """
-
-    trade_path = TRADE_PATH
 
     def __init__(
         self,
@@ -131,14 +128,13 @@ class FakeBybitExchange(FakeBybitVenue):
             linear_taker_fee="0.00055", client_id_scope="all",
             first_ids=(FIRST_ORDER_ID[market], FIRST_TRADE_ID[market]),
         )  # fmt: skip
-        """The venue's own records: accounts, orders, trades, balances, positions."""
         self.max_leverage = Decimal(options.max_leverage if options.max_leverage is not None else 100)
         self.maintenance_rate = Decimal(options.maintenance_rate if options.maintenance_rate is not None else "0.005")
         self.views = BybitViews(self.ledger, category=market, clock=self._clock, mark_price=self.mark_price,
                                 maintenance_rate=self.maintenance_rate)  # fmt: skip
         self.user_stream = BybitUserStream(
             self.views, self.faults, clock=self._clock, record=self._record, notify=self._notify,
-            log_subscription=self._log_subscribed, private_path=private_path,
+            log_subscription=self._log_subscription, private_path=private_path,
         )  # fmt: skip
         self.desk = OrderDesk(
             self.ledger, self.faults, self.playback, clock=self._clock, record=self._record, notify=self._notify,
@@ -168,11 +164,6 @@ class FakeBybitExchange(FakeBybitVenue):
                                 funding_fields=_funding_fields, message="tickers message")  # fmt: skip
 
     # -- what tests read -------------------------------------------------------------------------
-
-    @property
-    def user_stream_log(self) -> list[UserStreamMessage]:
-        """Every user-stream event message, in order (requests' answers, acks and pongs not included)."""
-        return self.user_stream.events.log
 
     @property
     def auth_log(self) -> list[tuple[int, str, bool]]:
@@ -227,42 +218,6 @@ class FakeBybitExchange(FakeBybitVenue):
 
     # -- what tests do ---------------------------------------------------------------------------
 
-    def add_account(
-        self,
-        name: str,
-        *,
-        api_key: str,
-        api_secret: str,
-        balances: Mapping[str, str | Decimal] | None = None,
-        can_trade: bool = True,
-    ) -> LedgerAccount:
-        """Open a unified trading account with these starting balances (linear: the wallet in USDT) and
-        HMAC credentials."""
-        account = self.ledger.add_account(
-            name, api_key=api_key, api_secret=api_secret, balances=dict(balances or {}), can_trade=can_trade
-        )
-        self.views.add_uid(name)
-        self.ledger.subscribe(name, self.user_stream.events.queue)
-        return account
-
-    def ban(self, seconds: float) -> None:
-        """Ban the IP for ``seconds`` of venue time: every REST request is refused (HTTP 403) until then."""
-        self.desk.ban(seconds)
-
-    @property
-    def banned(self) -> bool:
-        """True while the IP ban lasts."""
-        return self.desk.banned
-
-    def reveal_orders(self) -> int:
-        """End :meth:`~arb.sim.faults.FaultPlan.hide_orders` for the orders placed so far: every query finds
-        them from now on (the venue's order service caught up); returns how many were hidden."""
-        return self.desk.reveal_orders()
-
-    async def drop_user_streams(self) -> int:
-        """Drop the TCP connection of every private-stream client (they see 1006); returns how many."""
-        return await drop_connections(self.connections, self.user_stream.is_user_stream, self._record)
-
     async def tick(self) -> None:
         """Apply what is due at the venue's current time (disconnection protection), then send events."""
         self.user_stream.check_dcp()
@@ -271,8 +226,8 @@ class FakeBybitExchange(FakeBybitVenue):
 
     # -- the wiring ------------------------------------------------------------------------------
 
-    def _log_subscribed(self, conn: VenueConnection, op: str, topics: Sequence[str], ok: bool) -> None:
-        self._log_subscription(conn, op, topics, ok=ok)
+    def _account_opened(self, name: str) -> None:
+        self.views.add_uid(name)
 
     def _add_routes(self, app: web.Application) -> None:
         super()._add_routes(app)
@@ -315,13 +270,3 @@ class FakeBybitExchange(FakeBybitVenue):
         if request := self._request(conn, text, "op", logger, "private connection %d: not a v5 request: %.200r"):
             await part.on_request(conn, request)
             self._notify()
-
-    def _on_release(self, frame: ReplayFrame) -> list[OutFrame]:
-        outs = super()._on_release(frame)
-        self._feed.on_release(frame, outs)
-        return outs
-
-    async def _release(self, frame: ReplayFrame) -> None:
-        await super()._release(frame)
-        if self.user_stream.events.pending:
-            await self.user_stream.events.flush()

@@ -187,7 +187,6 @@ class BybitUserStream:
         """Bind ``session`` to ``account`` (``None``: the auth failed, with ``ret_msg``); logged either way."""
         if account is not None:
             session.account = account.name
-            session.auth_count += 1
         self.auth_log.append((session.conn.id, ret_msg, account is not None))
 
     def _private_topic_ok(self, topic: str) -> bool:

@@ -285,10 +285,6 @@ class LedgerOrder:
     """Queries that must still answer "not found" (the fault "visible to queries only later")."""
 
     @property
-    def avg_price(self) -> Decimal:
-        return self.cum_quote / self.executed_qty if self.executed_qty else ZERO
-
-    @property
     def remaining(self) -> Decimal:
         return self.qty - self.executed_qty
 
