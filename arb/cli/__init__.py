@@ -394,10 +394,15 @@ def _backtest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--recordings", type=_RECORDINGS, metavar="DIR", help="recordings folder (default: [backtest] recordings)"
     )
+    _add_report_out(parser)
+    parser.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
+
+
+def _add_report_out(parser: argparse.ArgumentParser) -> None:
+    # --out of the commands that write a report (backtest, dry-run, live)
     parser.add_argument(
         "--out", type=_REPORT, metavar="DIR", help="report folder (default: a timestamped folder under results/)"
     )
-    parser.add_argument("--allow-damaged", action="store_true", help=_ALLOW_DAMAGED_HELP)
 
 
 _BACKTEST = Command(
@@ -487,10 +492,6 @@ _HELP = {
 ``COMMAND.help`` is the same text: a test compares them)."""
 
 
-_MODULE_COMMANDS = frozenset(_COMMAND_MODULES)
-_LOCAL_COMMANDS = frozenset(_DEFINED_HERE)
-
-
 def _command_of(argv: Sequence[str]) -> str | None:
     # The command named on the line (the first word that is neither a top-level option nor the value of
     # --log-format), or None when there is none or it is not a command (then every parser is built, for
@@ -498,7 +499,7 @@ def _command_of(argv: Sequence[str]) -> str | None:
     words = list(argv)
     word = next((a for i, a in enumerate(words) if not a.startswith("-") and words[i - 1 : i] != ["--log-format"]),
                 None)  # fmt: skip
-    return word if word in _MODULE_COMMANDS or word in _LOCAL_COMMANDS else None
+    return word if word in _COMMANDS else None
 
 
 _COMMANDS = ("convert", "check", "backtest", "record", "funding-history", "fetch", "dry-run", "parity", "reconcile",

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rich.console import Console
 
-from arb.cli import _ALLOW_DAMAGED_HELP, _with_recordings
+from arb.cli import _ALLOW_DAMAGED_HELP, _add_report_out, _with_recordings
 from arb.command_line import (
     Command,
     add_config_argument,
@@ -68,12 +68,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fresh", action="store_true", help="start a new paper account (the old one is moved aside, not deleted)"
     )
-    parser.add_argument(
-        "--out",
-        type=output_folder("a report folder"),
-        metavar="DIR",
-        help="report folder (default: a timestamped folder under results/)",
-    )
+    _add_report_out(parser)
     parser.add_argument("--allow-damaged", action="store_true", help="replay: " + _ALLOW_DAMAGED_HELP)
 
 

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arb.command_line import Command, duration, exit_codes_help, output_folder, report_folder
+from arb.cli import _add_report_out
+from arb.command_line import Command, duration, exit_codes_help, report_folder
 from arb.config import AppConfig, load_config, require_credentials
 from arb.errors import NeedsOperatorError, UsageError, exit_code_of
 
@@ -34,12 +35,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--mainnet", action="store_true", help="allow venues whose network is mainnet")
     parser.add_argument("--yes", action="store_true", help=f'skip typing "{_CONFIRMATION}" (unattended starts)')
-    parser.add_argument(
-        "--out",
-        type=output_folder("a report folder"),
-        metavar="DIR",
-        help="report folder (default: a timestamped folder under results/)",
-    )
+    _add_report_out(parser)
 
 
 def confirm_mainnet(config: AppConfig, allowed: bool, yes: bool, ask: Callable[[str], str] = input) -> None:

@@ -84,7 +84,6 @@ from arb.config.app import (
     SymbolConfig,
     SymbolOverrides,
 )
-from arb.config.fields import fields_of as _fields_of
 from arb.config.load import DEFAULT_CONFIG_PATH, load_config, load_venue_config
 from arb.config.secrets import MissingSecretsError, Secret, UnsetVariableError, require_credentials
 from arb.config.sections import (
@@ -104,7 +103,6 @@ from arb.config.sections import (
     WebhookChannel,
     quote_currency,
 )
-from arb.config.sections import VenueFiles as _VenueFiles
 from arb.config.venue import (
     ACCOUNT_FEES_FILE,
     DEPTH_STREAMS,
@@ -119,7 +117,3 @@ from arb.config.venue import (
     PerpetualConfig,
     VenueConfig,
 )
-
-# ``_fields_of`` and ``_VenueFiles`` stay importable for the test that checks docs/configuration.md
-# documents every key.
-_ = (_fields_of, _VenueFiles)

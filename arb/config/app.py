@@ -114,16 +114,10 @@ class SymbolConfig(msgspec.Struct, frozen=True):
 
 
 class AppConfig(ConfigStruct, frozen=True):
-    """The whole configuration: ``arbitrage.toml`` and both venue files.
-
-    Attributes:
-        path: The ``arbitrage.toml`` it was loaded from, resolved.
-        strategy, risk, execution, backtest, dry_run, live, leg_faults, ops, alerts, history, rebalance: The sections
-            of ``arbitrage.toml``.
-        binance, bybit: The venue files named by ``[venues]``; their ``[instrument]`` and ``[account]
-            base`` describe the first symbol.
-        symbol_overrides: ``[symbols.<SYMBOL>]`` tables by symbol.
-        symbols: Every symbol resolved (:class:`SymbolConfig`), in ``strategy.symbols`` order; computed.
+    """The whole configuration: ``arbitrage.toml`` (``path``, resolved, and its sections) and both
+    venue files, whose ``[instrument]`` and ``[account] base`` describe the first symbol.
+    ``symbol_overrides`` holds the ``[symbols.<SYMBOL>]`` tables by symbol; ``symbols`` is computed: every
+    symbol resolved (:class:`SymbolConfig`), in ``strategy.symbols`` order.
     """
 
     path: Path

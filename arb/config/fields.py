@@ -190,18 +190,22 @@ def bare(hint: Any) -> Any:
     """``hint`` without its ``Annotated`` metadata and without ``msgspec.UnsetType`` in a union."""
     while get_origin(hint) is Annotated:
         hint = get_args(hint)[0]
+    sole = _without_unset(hint)
+    return hint if sole is hint else bare(sole)
+
+
+def _without_unset(hint: Any) -> Any:
+    # ``X | UnsetType`` -> ``X``; any other type as it is.
     if get_origin(hint) in (types.UnionType, typing.Union):
         rest = [arg for arg in get_args(hint) if arg is not msgspec.UnsetType]
         if len(rest) == 1:
-            return bare(rest[0])
+            return rest[0]
     return hint
 
 
 def _metas(hint: Any) -> list[Meta]:
     # Every Meta of an Annotated type, outermost last; a union's Unset alternative is looked through.
-    if get_origin(hint) in (types.UnionType, typing.Union):
-        rest = [arg for arg in get_args(hint) if arg is not msgspec.UnsetType]
-        return _metas(rest[0]) if len(rest) == 1 else []
+    hint = _without_unset(hint)
     metas: list[Meta] = []
     while get_origin(hint) is Annotated:
         hint, *more = get_args(hint)
@@ -271,14 +275,6 @@ def _spec(info: msgspec.structs.FieldInfo) -> FieldSpec:
         empty_ok=bool(extra.get("empty_ok")),
         missing=str(extra.get("missing", "")),
     )
-
-
-def _without_unset(hint: Any) -> Any:
-    if get_origin(hint) in (types.UnionType, typing.Union):
-        rest = [arg for arg in get_args(hint) if arg is not msgspec.UnsetType]
-        if len(rest) == 1:
-            return rest[0]
-    return hint
 
 
 @functools.cache

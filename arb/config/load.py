@@ -425,10 +425,9 @@ def _apply_settings(source: dict[str, Any], settings: Iterable[Setting], schema:
 
 def _field_hint(hint: Any, key: str) -> Any:
     # The type of table key ``key`` of a table of type ``hint`` (None when unknown: the decoder says so).
-    cls = struct_of(hint) if hint is not None else None
-    if cls is not None:
-        spec = spec_by_key(cls, key)
-        return spec.hint if spec is not None else None
+    spec = _field_spec(hint, key)
+    if spec is not None:
+        return spec.hint
     kv = dict_types(hint) if hint is not None else None
     return kv[1] if kv is not None else None
 

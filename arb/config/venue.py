@@ -4,7 +4,8 @@ A venue file names its market, every network's endpoints (``[endpoints.<market>.
 the instrument's trading rules, the latencies backtests assume, the feed's connection settings, the
 starting balances, the perpetual settings and the API credentials (references to environment
 variables). Each section is a frozen :class:`~arb.config.fields.ConfigStruct` (see
-:mod:`arb.config.fields` for how a field's type is its rule).
+:mod:`arb.config.fields` for how a field's type is its rule). Each key's meaning, unit, default and
+range is written once, in ``docs/configuration.md``.
 """
 
 from __future__ import annotations
@@ -95,19 +96,9 @@ def _ms(ns: int) -> str:
 
 
 class Endpoints(ConfigStruct, frozen=True):
-    """``[endpoints.<market>.<network>]``: where one venue network lives.
-
-    Attributes:
-        ws: WebSocket URLs (``ws://`` or ``wss://``), tried in turn for failover.
-        rest: REST base URL (``http://`` or ``https://``).
-        ws_private: The private (user-data) WebSocket for live trading: Binance spot's WebSocket API
-            (``wss://ws-api.binance.com:443/ws-api/v3``), Binance USD-M's user-stream base
-            (``wss://fstream.binance.com/ws``), Bybit's ``wss://stream.bybit.com/v5/private``.
-            Empty when the network is only read (``arb live`` refuses it).
-        ws_orders: The order-entry WebSocket, used when the venue file's ``order_entry`` is
-            ``"websocket"``: Binance spot's WebSocket API (``wss://ws-api.binance.com:443/ws-api/v3``),
-            Binance USD-M's (``wss://ws-fapi.binance.com/ws-fapi/v1``), Bybit's
-            ``wss://stream.bybit.com/v5/trade``. Empty: the network has none (orders go by REST).
+    """``[endpoints.<market>.<network>]``: where one venue network lives; ``ws`` URLs are tried in turn
+    for failover. An empty ``ws_private`` means the network is only read (``arb live`` refuses it); an
+    empty ``ws_orders``, that orders go by REST.
     """
 
     ws: Annotated[tuple[str, ...], Meta(min_length=1, extra={"urls": ("ws", "wss")})]
@@ -129,12 +120,9 @@ ENDPOINT_TABLES = Annotated[
 class Fees(ConfigStruct, frozen=True):
     """``[fees]``: trading fees as fractions of traded value (0.001 = 10 bps; negative = rebate).
 
-    Attributes:
-        maker: Fee on fills of resting orders, between -0.01 and 0.01.
-        taker: Fee on fills of aggressive orders, between -0.01 and 0.01.
-        source: Where the rates came from when not this table: the account's fees file that
-            ``arb fees --write`` stored (:data:`ACCOUNT_FEES_FILE` in ``[live] state_dir``); empty: the
-            venue file (or ``--set``).
+    ``source``, never read from the file: where the rates came from when not this table, the account's
+    fees file that ``arb fees --write`` stored (:data:`ACCOUNT_FEES_FILE` in ``[live] state_dir``); empty:
+    the venue file (or ``--set``).
     """
 
     maker: Annotated[float, Meta(ge=-0.01, le=0.01)]
@@ -151,15 +139,7 @@ command reads them instead of the venue files' ``[fees]`` (a ``--set <venue>.fee
 
 
 class Instrument(ConfigStruct, frozen=True):
-    """``[instrument]``: the venue's trading rules for the symbol.
-
-    Attributes:
-        tick_size: Price increment, quote currency.
-        lot_size: Quantity increment, base units (contracts for linear markets, see ``contract_size``).
-        min_qty: Smallest order quantity, base units; in TOML it defaults to ``lot_size``.
-        min_notional: Smallest order value (price x quantity), quote currency.
-        contract_size: Base units per contract; 1.0 for spot and for Binance/Bybit USDT perpetuals.
-    """
+    """``[instrument]``: the venue's trading rules for the symbol (``min_qty`` defaults to ``lot_size``)."""
 
     tick_size: Positive
     lot_size: Positive
@@ -169,20 +149,7 @@ class Instrument(ConfigStruct, frozen=True):
 
 
 class Latency(ConfigStruct, frozen=True):
-    """``[latency]``: latencies assumed by backtests (TOML in milliseconds, may be fractional).
-
-    Attributes:
-        order_entry_ns: Time from sending an order to the venue acting on it, int64 ns
-            (TOML: ``order_entry_ms``).
-        order_response_ns: Time from the venue acting to the response arriving, int64 ns
-            (TOML: ``order_response_ms``).
-        feed_ns: Extra market-data latency added in backtests, int64 ns (TOML: ``feed_ms``).
-        order: ``"constant"`` (the default): every order takes ``order_entry_ms`` and
-            ``order_response_ms``. ``"measured"``: backtests replay the latencies ``arb live`` measured on
-            this venue, as ``arb latency --export`` wrote them to ``measured_dir``/``<venue>.npz``
-            (hftbacktest's interpolated order latency).
-        measured_dir: The folder of the measured latencies, resolved against the venue file's folder.
-    """
+    """``[latency]``: latencies assumed by backtests (TOML in milliseconds, may be fractional)."""
 
     order_entry_ns: Annotated[int, Meta(ge=0), FRACTIONAL] = field(name="order_entry_ms")
     order_response_ns: Annotated[int, Meta(ge=0), FRACTIONAL] = field(name="order_response_ms")
@@ -192,13 +159,7 @@ class Latency(ConfigStruct, frozen=True):
 
 
 class Account(ConfigStruct, frozen=True):
-    """``[account]``: starting balances for backtests and the paper account.
-
-    Attributes:
-        base: Starting base-asset holdings, base units; must be 0 for linear markets (positions, not
-            holdings).
-        quote: Starting quote-asset balance, quote currency.
-    """
+    """``[account]``: starting balances for backtests and the paper account (``base`` is 0 on linear markets)."""
 
     base: NonNegative = 0.0
     quote: NonNegative = 10_000.0
@@ -207,18 +168,9 @@ class Account(ConfigStruct, frozen=True):
 class PerpetualConfig(ConfigStruct, frozen=True):
     """``[perpetual]``: what ``arb live`` sets on a linear venue at start (ignored on spot).
 
-    Attributes:
-        leverage: The symbol's leverage, 1 to 125 (the venue refuses more than the symbol allows).
-        margin_mode: ``"cross"`` or ``"isolated"``. Binance USD-M sets it per symbol; on a Bybit
-            unified account it is account-wide, so arb checks it and refuses to start when it
-            differs rather than change every position of the account.
-        maintenance_margin_rate: The fraction of a position's value the venue requires as
-            maintenance margin (its first tier: 0.004 on Binance BTCUSDT, 0.005 on Bybit); the risk
-            gate's liquidation estimate uses it in every mode.
-        funding_interval_ns: The time between two funding times while the venue has not said the
-            symbol's own, int64 ns (TOML: ``funding_interval_h``; 8 hours, most symbols'): the feeds
-            read each symbol's from the venue and its rollovers (``view.funding_interval_ns``), and
-            the kernel's funding term counts with this one only until one is known.
+    A Bybit unified account's ``margin_mode`` is account-wide, so arb checks it and refuses to start when
+    it differs rather than change every position of the account. ``funding_interval_ns`` counts only
+    until the feeds read the symbol's own interval from the venue (``view.funding_interval_ns``).
 
     Every mode uses ``leverage``: a pair whose legs would need more initial margin (position value
     over leverage, every symbol's on the venue) than the venue's equity is refused by the risk gate,
@@ -234,27 +186,9 @@ class PerpetualConfig(ConfigStruct, frozen=True):
 
 
 class FeedConfig(ConfigStruct, frozen=True):
-    """``[feed]``: the market-data connection.
-
-    Attributes:
-        depth_stream: Depth channel, see :data:`DEPTH_STREAMS`; in TOML it defaults per venue and
-            market (Binance spot ``depth@100ms``, Binance linear ``depth@0ms``, Bybit ``orderbook.50``).
-        snapshot_limit: Levels in the REST snapshot used for book sync (Binance only).
-        stale_after_ns: No message for this long marks the feed stale, int64 ns.
-        reconnect_after_stale_ns: Stale for this long forces a reconnect, int64 ns; must be greater
-            than ``stale_after_ns``.
-        ping_interval_ns: Interval between client pings, int64 ns.
-        read_timeout_ns: A connection silent for this long is closed, int64 ns.
-        backoff_initial_ns: First reconnect delay, int64 ns; doubles up to ``backoff_max_ns``.
-        backoff_max_ns: Largest reconnect delay, int64 ns.
-        failover_after: Consecutive failures on one endpoint before moving to the next ``ws`` URL.
-        max_buffered_diffs: Depth diffs buffered while a snapshot is in flight; more forces a resync.
-        max_streams_per_connection: Streams (Binance) or topics (Bybit) one connection carries; more
-            symbols than fit open more connections. In TOML it defaults per venue: Binance 1024 (its
-            documented limit), Bybit 100 (arb's own cap: Bybit limits a connection's subscriptions by
-            their length, not their count).
-
-    Every ``*_ns`` field is spelled ``*_ms`` in TOML.
+    """``[feed]``: the market-data connection. Every ``*_ns`` field is spelled ``*_ms`` in TOML; ``depth_stream``
+    and ``max_streams_per_connection`` default per venue and market (:data:`DEPTH_STREAMS`,
+    :data:`MAX_STREAMS_PER_CONNECTION`).
     """
 
     depth_stream: str
@@ -288,26 +222,12 @@ class FeedConfig(ConfigStruct, frozen=True):
 class VenueConfig(ConfigStruct, frozen=True):
     """One venue file (``binance.toml`` or ``bybit.toml``).
 
-    Attributes:
+    Fields the file does not set:
         name: ``"binance"`` or ``"bybit"``: the ``[venues]`` key that named the file.
         path: The venue file, resolved.
-        market: ``"spot"`` or ``"linear"``.
-        all_endpoints: Every ``[endpoints.<market>.<network>]`` table: market -> network -> Endpoints.
-        fees, instrument, latency, feed, account, perpetual: The sections of the same names.
-        network: The network ``arb live`` trades on (its orders, its account, and the market data it
-            trades on): a key of ``all_endpoints[market]``, ``"mainnet"``, ``"testnet"`` or a
-            user-defined one such as ``"local"`` (a fake venue on 127.0.0.1).
-        data_network: The network whose public market data ``arb dry-run --live-data`` and ``arb record``
-            read (no key needed); in TOML it defaults to ``"mainnet"`` (the real market), or to
-            ``network`` in a file without an ``[endpoints.<market>.mainnet]`` table. Resolved to a
-            network name at load. ``arb live`` does not read it: orders priced on one network's book
-            would meet another network's (see :meth:`as_traded`).
-        order_entry: How ``arb live`` sends order creates and cancels: ``"rest"`` (the default) or
-            ``"websocket"`` (the network's ``ws_orders``, with REST as the fallback while it is down).
-        rest_connections: Keep-alive connections ``arb live`` holds open to the REST host for order
-            creates, written the moment a decision is made (0: every create goes through ccxt's own
-            HTTP client, in its order's task, as cancels and queries do).
-        api_key, api_secret: Credentials, or ``None`` (backtests and dry runs need none).
+        data_network: Resolved at load to a network name (``"mainnet"``, or ``network`` in a file
+            without an ``[endpoints.<market>.mainnet]`` table). ``arb live`` does not read it: orders
+            priced on one network's book would meet another network's (see :meth:`as_traded`).
         endpoints: ``all_endpoints[market][network]``: where orders go, computed.
         data_endpoints: ``all_endpoints[market][data_network]``: where the market data comes from, computed.
     """

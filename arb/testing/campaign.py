@@ -167,7 +167,8 @@ class _Injector:
         s, faults = self.s, self.fake.faults
         self.struck = True
         self.over_ns = time.monotonic_ns()
-        if s.fault is Fault.REJECT:
+        # KILL_LATE is refused as REJECT is (halted with a leg naked); the kill's flatten is staged at the kill
+        if s.fault in (Fault.REJECT, Fault.KILL_LATE):
             faults.order_error(400, -2010, "Account has insufficient balance for requested action.", times=s.times)
             if s.venue == "bybit":
                 faults.clear_order_faults()
@@ -182,15 +183,9 @@ class _Injector:
                 faults.order_error(503, processed=placed)
         elif s.fault is Fault.PARTIAL:
             faults.order_partial(s.fraction)
-        elif s.fault is Fault.KILL_LATE:  # halted with a leg naked; the kill's flatten is staged at the kill
-            faults.order_error(400, -2010, "Account has insufficient balance for requested action.", times=s.times)
-            if s.venue == "bybit":
-                faults.clear_order_faults()
-                faults.order_error(200, 170131, "Insufficient balance.", times=s.times)
         elif s.fault is Fault.RATE_LIMIT:
             self._limit()
         elif s.fault in RACES:
-            self.over_ns = FAR_NS  # over once the race has played out (:meth:`_race`)
             self._arm_race()
 
     def _arm_race(self) -> None:

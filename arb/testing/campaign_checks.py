@@ -22,10 +22,10 @@ if TYPE_CHECKING:
     from arb.testing.campaign_kinds import Scenario
 
 POST_ONLY_CODES = ("-2010", "-5022")
+"""Binance's refusals of a post-only order that would take (spot ``LIMIT_MAKER``, USD-M ``GTX``)."""
 UNHEARD = "not-found"
 """How arb journals a refusal whose answer it never heard (lost, and no query finds the order): a quote the
 venue refused as post-only is, to arb, an order the venue does not have; rejected either way."""
-"""Binance's refusals of a post-only order that would take (spot ``LIMIT_MAKER``, USD-M ``GTX``)."""
 POST_ONLY_EXPIRY = "EC_PostOnlyWillTakeLiquidity"
 """Bybit's reason for cancelling such an order it accepted, which arb journals as the quote's code."""
 

@@ -17,23 +17,24 @@ Faults, each for the next ``times`` requests of a path (or of every path, ``path
         server.fault("corrupt", path)             # one byte in the middle flipped (a CRC mismatch)
         server.requests.items()                   # (method, path, Range, whether a Bearer key came)
 
-It runs aiohttp in its own thread and loop, so ``arb fetch`` (its own loop) and a test can use it alike;
-tests wait on what it recorded (:class:`~arb.testing.fake_alerts.Recorder`), never on time.
+It runs aiohttp in its own thread and loop (an :class:`~arb.ops.server.OpsServer`), so ``arb fetch``
+(its own loop) and a test can use it alike; tests wait on what it recorded
+(:class:`~arb.testing.fake_alerts.Recorder`), never on time.
 """
 
 from __future__ import annotations
 
 __all__ = ["FakeArchive", "Seen"]
 
-import asyncio
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from aiohttp import web
 
+from arb.ops.server import OpsServer
 from arb.testing.fake_alerts import Recorder
 
 _HOST = "127.0.0.1"
@@ -69,19 +70,12 @@ class FakeArchive:
         self.ranges = ranges
         self.files: dict[str, bytes] = {}
         self.requests: Recorder[Seen] = Recorder(maxlen=100_000)
-        self.port = 0
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``: ``--base-url`` of Bybit's archive (both of its hosts' paths)."""
-        return f"http://{_HOST}:{self.port}"
+        self._server = OpsServer(_HOST, 0, [self._routes], name="fake-archive", shutdown_timeout_s=0.5)
+        self.base_url = ""
+        """``http://127.0.0.1:<port>`` once started (kept after the stop): ``--base-url`` of Bybit's
+        archive (both of its hosts' paths)."""
 
     @property
     def tardis_url(self) -> str:
@@ -132,44 +126,15 @@ class FakeArchive:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def __enter__(self) -> Self:
-        self._thread = threading.Thread(target=self._serve, name="fake-archive", daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise self._error
-        if not self._ready.is_set():
-            raise TimeoutError("the fake archive did not start")
+        self._server.start()
+        self.base_url = self._server.url
         return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(10)
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self._server.stop()
 
-    def _serve(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
-            self._error = exc
-            self._ready.set()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        site = web.TCPSite(runner, _HOST, 0)
-        await site.start()
-        server: Any = site._server  # aiohttp keeps the asyncio server here; the bound port is on its socket
-        self.port = int(server.sockets[0].getsockname()[1])
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await runner.cleanup()
 
     # -- serving ---------------------------------------------------------------------------------
 

@@ -130,13 +130,6 @@ def tardis_from_binance(
     def add(kind: str, when: int, row: bytes) -> None:
         lines.setdefault((kind, _day(when)), []).append(row)
 
-    def level_rows(ts: int, local: int, snapshot: bool, bids: Iterable[Sequence[str]],
-                   asks: Iterable[Sequence[str]]) -> bytes:  # fmt: skip
-        flag = "true" if snapshot else "false"
-        out_rows = [f"{exchange},{sym},{ts},{local},{flag},bid,{js_number(p)},{js_number(q)}" for p, q in bids]
-        out_rows += [f"{exchange},{sym},{ts},{local},{flag},ask,{js_number(p)},{js_number(q)}" for p, q in asks]
-        return "".join(r + "\n" for r in out_rows).encode()
-
     for local_ns, payload in _lines(recordings, move_days):
         local = local_ns // _US
         day = _day(local_ns)
@@ -160,7 +153,7 @@ def tardis_from_binance(
             continue  # bookTicker and replies: not in these data types
         if synced and current is not None and day != current:
             # 00:00 UTC: the new day's file starts with the book as it stands
-            add(BOOK, local_ns, level_rows(local, local, True, list(book.bids.items()), list(book.asks.items())))
+            add(BOOK, local_ns, _level_rows(exchange, sym, local, local, True, book.bids.items(), book.asks.items()))
         current = day
         if "lastUpdateId" in msg:
             if synced:
@@ -176,7 +169,7 @@ def tardis_from_binance(
                             side[p] = q  # Tardis merges by replacing or appending (a size of 0 stays a row)
             buffered.clear()
             ts = us(msg["T"]) if "T" in msg else local
-            add(BOOK, local_ns, level_rows(ts, local, True, list(snap.bids.items()), list(snap.asks.items())))
+            add(BOOK, local_ns, _level_rows(exchange, sym, ts, local, True, snap.bids.items(), snap.asks.items()))
             book.bids = {p: q for p, q in snap.bids.items() if float(q)}
             book.asks = {p: q for p, q in snap.asks.items() if float(q)}
             synced = True
@@ -190,7 +183,7 @@ def tardis_from_binance(
                 continue
             last_id = None
             ts = us(data["E"])
-            add(BOOK, local_ns, level_rows(ts, local, False, data["b"], data["a"]))
+            add(BOOK, local_ns, _level_rows(exchange, sym, ts, local, False, data["b"], data["a"]))
             book.apply(data["b"], data["a"])
         elif stream.endswith("@trade"):
             sym = sym or data["s"]
@@ -199,11 +192,7 @@ def tardis_from_binance(
             taker = "sell" if data["m"] else "buy"
             row = f"{exchange},{data['s']},{us(data['T'])},{local},{data['t']},{taker},"
             add(TRADES, local_ns, (row + f"{js_number(data['p'])},{js_number(data['q'])}\n").encode())
-    written: dict[tuple[str, dt.date], Path] = {}
-    for (kind, day), rows in sorted(lines.items()):
-        path = tardis_path(out, exchange, kind, day, sym)
-        written[(kind, day)] = write_gzip(path, HEADERS[kind] + b"\n" + b"".join(rows), level)
-    return written
+    return _write_tardis(lines, out, exchange, sym, level)
 
 
 def _newer(diff: dict[str, Any], last_id: int, market: str) -> bool:
@@ -268,11 +257,19 @@ def tardis_from_bybit(
                 side = {"Buy": "buy", "Sell": "sell"}.get(t["S"], "unknown")
                 row = f"{exchange},{t['s']},{(int(t['T']) + moved) * _US},{local},{t['i']},{side},"
                 lines.setdefault((TRADES, day), []).append(f"{row}{js_number(t['p'])},{js_number(t['v'])}\n".encode())
-    written: dict[tuple[str, dt.date], Path] = {}
-    for (kind, day), rows in sorted(lines.items()):
-        path = tardis_path(out, exchange, kind, day, sym)
-        written[(kind, day)] = write_gzip(path, HEADERS[kind] + b"\n" + b"".join(rows), level)
-    return written
+    return _write_tardis(lines, out, exchange, sym, level)
+
+
+def _write_tardis(
+    lines: dict[tuple[str, dt.date], list[bytes]], out: Path, exchange: str, symbol: str, level: int
+) -> dict[tuple[str, dt.date], Path]:
+    # Each (data type, day)'s rows as its gzipped CSV, under its header.
+    return {
+        (kind, day): write_gzip(
+            tardis_path(out, exchange, kind, day, symbol), HEADERS[kind] + b"\n" + b"".join(rows), level
+        )
+        for (kind, day), rows in sorted(lines.items())
+    }
 
 
 def _level_rows(exchange: str, symbol: str, ts: int, local: int, snapshot: bool,

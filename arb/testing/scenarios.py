@@ -133,10 +133,7 @@ def write_scenario(
     y_lines: list[bytes] = []
     # Binance: one diff buffered before the REST snapshot, then the snapshot, then diffs.
     uid = 1000
-    first: dict[str, object] = {"e": "depthUpdate", "E": start_ms - 50, "s": symbol, "U": uid - 5, "u": uid,
-                                "b": [], "a": []}  # fmt: skip
-    if b_linear:
-        first.update({"T": start_ms - 50, "pu": uid - 6})
+    first = _binance_diff(symbol, start_ms - 50, uid - 5, uid, {}, {}, linear=b_linear)
     b_lines.append(
         format_line(
             (start_ms - 50) * 1_000_000 + FEED_LATENCY_NS, enc({"stream": f"{lower}@{depth_stream}", "data": first})
@@ -153,19 +150,7 @@ def write_scenario(
     # Bybit: the snapshot the venue sends on subscription.
     u = 500
     seq = 9_000_000
-    y_snap = {
-        "topic": f"orderbook.50.{symbol}",
-        "type": "snapshot",
-        "ts": start_ms,
-        "data": {
-            "s": symbol,
-            "b": _levels(bybit.bids, 1, 6, True),
-            "a": _levels(bybit.asks, 1, 6, False),
-            "u": u,
-            "seq": seq,
-        },
-        "cts": start_ms - 1,
-    }
+    y_snap = _bybit_book(symbol, "snapshot", start_ms, bybit.bids, bybit.asks, u, seq)
     y_lines.append(format_line(start_ms * 1_000_000 + FEED_LATENCY_NS, enc(y_snap)))
     for change in ordered:
         t = start_ms + change.t_ms
@@ -178,17 +163,7 @@ def write_scenario(
             binance.bids.update(change.bids)
             binance.asks.update(change.asks)
             skip = 10 if change.kind == "gap" else 0
-            diff: dict[str, object] = {
-                "e": "depthUpdate",
-                "E": t,
-                "s": symbol,
-                "U": uid + 1 + skip,
-                "u": uid + 3 + skip,
-                "b": _levels(change.bids, 2, 8, True),
-                "a": _levels(change.asks, 2, 8, False),
-            }
-            if b_linear:
-                diff.update({"T": t, "pu": uid + skip})
+            diff = _binance_diff(symbol, t, uid + 1 + skip, uid + 3 + skip, change.bids, change.asks, linear=b_linear)
             uid += 3 + skip
             b_lines.append(format_line(local, enc({"stream": f"{lower}@{depth_stream}", "data": diff})))
         else:
@@ -202,20 +177,7 @@ def write_scenario(
                 bids, asks, kind = live_bids, live_asks, "snapshot"
             else:
                 bids, asks, kind = change.bids, change.asks, "delta"
-            delta = {
-                "topic": f"orderbook.50.{symbol}",
-                "type": kind,
-                "ts": t,
-                "data": {
-                    "s": symbol,
-                    "b": _levels(bids, 1, 6, True),
-                    "a": _levels(asks, 1, 6, False),
-                    "u": u,
-                    "seq": seq,
-                },
-                "cts": t - 1,
-            }
-            y_lines.append(format_line(local, enc(delta)))
+            y_lines.append(format_line(local, enc(_bybit_book(symbol, kind, t, bids, asks, u, seq))))
     for book in (binance, bybit):
         for side in (book.bids, book.asks):
             for price in [p for p, q in side.items() if q == 0]:
@@ -234,6 +196,25 @@ def write_scenario(
             f.writelines(lines)
         paths.append(path)
     return paths[0], paths[1]
+
+
+def _binance_diff(
+    symbol: str, t: int, first: int, last: int, bids: dict[float, float], asks: dict[float, float], *, linear: bool
+) -> dict[str, object]:
+    # A depthUpdate of update ids first..last; USD-M's also carries T and pu (the previous diff's last id)
+    levels = {"b": _levels(bids, 2, 8, True), "a": _levels(asks, 2, 8, False)}
+    diff: dict[str, object] = {"e": "depthUpdate", "E": t, "s": symbol, "U": first, "u": last, **levels}
+    if linear:
+        diff.update({"T": t, "pu": first - 1})
+    return diff
+
+
+def _bybit_book(
+    symbol: str, kind: str, t: int, bids: dict[float, float], asks: dict[float, float], u: int, seq: int
+) -> dict[str, object]:
+    # A v5 orderbook.50 message (a snapshot or a delta) sent at t
+    data = {"s": symbol, "b": _levels(bids, 1, 6, True), "a": _levels(asks, 1, 6, False), "u": u, "seq": seq}
+    return {"topic": f"orderbook.50.{symbol}", "type": kind, "ts": t, "data": data, "cts": t - 1}
 
 
 def _next_funding(perp: Perp, start_ms: int, t_ms: int) -> tuple[int, float]:

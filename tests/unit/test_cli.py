@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from arb.cli import _LOCAL_COMMANDS, _MODULE_COMMANDS, _command_of, _parser, main
+from arb.cli import _COMMAND_MODULES, _DEFINED_HERE, _command_of, _parser, main
 from arb.config import load_config
 from arb.events import event_dtype
 from arb.recording.format import format_line
@@ -313,7 +313,7 @@ def _commands(parser: argparse.ArgumentParser) -> set[str]:
 
 def test_the_parser_of_one_command_has_that_command_and_all_have_every_command() -> None:
     everything = _commands(_parser())
-    assert everything == _MODULE_COMMANDS | _LOCAL_COMMANDS  # a new command is listed in one of the two
+    assert everything == {*_COMMAND_MODULES, *_DEFINED_HERE}  # a new command is listed in one of the two
     for name in everything:
         assert name in _commands(_parser(name))
         assert _command_of(["-q", "-v", name, "--help"]) == name

@@ -675,10 +675,10 @@ def test_dumps_toml_round_trips() -> None:
 
 
 def _toml_keys(cls: type, prefix: str = "") -> list[str]:
-    from arb.config import _fields_of
+    from arb.config.fields import fields_of
 
     keys = []
-    for info in _fields_of(cls):
+    for info in fields_of(cls):
         if info.kind == "section":
             keys.extend(_toml_keys(info.hint, f"{prefix}{info.key}."))
         else:
@@ -687,12 +687,12 @@ def _toml_keys(cls: type, prefix: str = "") -> list[str]:
 
 
 def test_every_key_is_documented() -> None:
-    from arb.config import _VenueFiles
+    from arb.config.sections import VenueFiles
 
     text = DOCS.read_text()
     keys = (
         _toml_keys(AppConfig)
-        + [f"venues.{k}" for k in _toml_keys(_VenueFiles)]
+        + [f"venues.{k}" for k in _toml_keys(VenueFiles)]
         + _toml_keys(VenueConfig)
         + [f"endpoints.<market>.<network>.{k}" for k in _toml_keys(Endpoints)]
     )
