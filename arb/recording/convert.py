@@ -214,19 +214,12 @@ def _file_findings(
     before: dict[str, int],
     names_before: set[str],
 ) -> FileFindings:
-    stats = normalizer.stats.as_dict()
-    delta = {k: stats[k] - before[k] for k in stats}
     names = sorted(normalizer.stats.unknown_stream_names - names_before)
     found = FileFindings.of_read(reader.report)
-    found.messages = delta["messages"]
+    delta = found.count(normalizer, before)
     found.usable = delta["depth_messages"] + delta["trade_messages"] - delta["other_symbols"]
-    found.decode_errors = delta["decode_errors"]
-    found.decode_samples = [(b.local_ts, b.error, b.raw) for b in normalizer.bad_payloads.samples]
-    found.unknown_streams = delta["unknown_streams"]
     found.unknown_names = names[:3]
     found.unknown_name_count = len(names)
-    found.other_symbols = delta["other_symbols"]
-    found.gaps = delta["gaps"]
     return found
 
 
@@ -556,8 +549,7 @@ def convert_to_parts(
             offset = -latency + base_latency_ns if latency < 0 else 0
         else:
             offset = local_offset_ns
-        if offset:
-            log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
+        _say_shift(offset)
         stream = OrderStream(found, offset, chunk_rows, write)
         writer = PartWriter()
         booker = Worker(partial(book.apply, merge=merge, final=True), "arb-eod-book", waiting=2)
@@ -573,11 +565,11 @@ def convert_to_parts(
         part_rows=part_rows,
         eod=_eod(book, span, initial, normalizer),
         **_said(venue, normalizer, findings, offset),
-        min_latency_ns=span.min_latency if span.rows else 0,
-        first_local_ts=span.first_local if span.rows else 0,
-        last_local_ts=span.last_local if span.rows else 0,
-        first_exch_ts=span.min_exch if span.rows else 0,
-        last_exch_ts=span.max_exch if span.rows else 0,
+        min_latency_ns=span.min_latency,
+        first_local_ts=span.first_local,
+        last_local_ts=span.last_local,
+        first_exch_ts=span.min_exch,
+        last_exch_ts=span.max_exch,
         max_carried=carried,
         single=first[0] if len(parts) == 1 else None,
     )
@@ -668,8 +660,7 @@ def _correct(rows: EventArray, base_latency_ns: int, local_offset_ns: int | None
     else:
         rows["local_ts"] += local_offset_ns
         offset = local_offset_ns
-    if offset:
-        log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
+    _say_shift(offset)
     ordered = correct_event_order(
         rows,
         np.argsort(rows["exch_ts"], kind="mergesort"),
@@ -689,6 +680,11 @@ def _end_of_day(rows: EventArray, initial: EodSnapshot | None, normalizer: _Read
     exch_ts = int(rows["exch_ts"].max()) if len(rows) else (initial.exch_ts if initial else 0)
     local_ts = int(rows["local_ts"].max()) if len(rows) else (initial.local_ts if initial else 0)
     return _book_snapshot(book, exch_ts, local_ts, normalizer)
+
+
+def _say_shift(offset: int) -> None:
+    if offset:
+        log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
 
 
 @contextlib.contextmanager
