@@ -416,15 +416,10 @@ class PartsResult(_Conversion):
     min_latency_ns: int = 0
     """Smallest ``local_ts - exch_ts`` of the rows written (0 without rows)."""
     first_local_ts: int = 0
-    """Smallest ``local_ts`` written (0 without rows)."""
     last_local_ts: int = 0
-    """Largest ``local_ts`` written (0 without rows)."""
     first_exch_ts: int = 0
-    """Smallest ``exch_ts`` written (0 without rows)."""
     last_exch_ts: int = 0
-    """Largest ``exch_ts`` written (0 without rows)."""
-    max_carried: int = 0
-    """Most rows the order correction carried from one chunk to the next (0: the input was one chunk)."""
+    """The smallest (``first_``) and largest (``last_``) ``local_ts`` and ``exch_ts`` written (0 without rows)."""
     single: EventArray | None = None
     """The rows, when they are one part (what was written to the target); None for several parts."""
 
@@ -531,7 +526,6 @@ def convert_to_parts(
         booker.put(rows[(rows["ev"] & LOCAL_EVENT) != 0])  # (a new array: the stream reuses its buffer)
         span.add(rows)
 
-    carried = 0
     if total[0] <= chunk_rows:
         rows, offset = _correct(np.concatenate(kept) if kept else _NO_ROWS, base_latency_ns, local_offset_ns)
         kept.clear()
@@ -559,7 +553,6 @@ def convert_to_parts(
                 lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced, source=source,
             )  # fmt: skip
             stream.finish()
-        carried = stream.max_carried
     result = PartsResult(
         parts=parts,
         part_rows=part_rows,
@@ -570,7 +563,6 @@ def convert_to_parts(
         last_local_ts=span.last_local,
         first_exch_ts=span.min_exch,
         last_exch_ts=span.max_exch,
-        max_carried=carried,
         single=first[0] if len(parts) == 1 else None,
     )
     remove_parts_after(target, len(parts))

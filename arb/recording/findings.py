@@ -1,6 +1,6 @@
 """What reading and converting recordings found, which of it is an error, and how it is worded.
 
-One place decides. :meth:`Findings.error` names the first problem that stops a conversion (the CLI
+One place decides. :meth:`Findings.check` raises the first problem that stops a conversion (the CLI
 prints it as one line and exits 2); :meth:`Findings.warnings` words everything else worth saying,
 one line per kind and file, with counts and at most three samples, never a line per message. The
 converter builds the findings; the backtest's conversion cache stores them beside the rows and says
@@ -166,16 +166,9 @@ class Findings:
     """Whether the book the conversion started from (the previous day's end) was in sync; None: it
     started from nothing."""
 
-    def error(self, allow_damaged: bool, allow_unsynced: bool = False) -> str | None:
-        """The message of the first problem that stops a conversion (None: it may go on)."""
-        message = self._input_error(allow_damaged)
-        if message is None and not allow_unsynced and not self.book_synced:
-            message = f"{self.unsynced_text()}; {CONVERT_UNSYNCED_ADVICE}"
-        return message
-
     def check(self, allow_damaged: bool, allow_unsynced: bool = False) -> None:
-        """Raise :class:`RecordingError` with :meth:`error`'s message, if there is one
-        (:class:`UnsyncedBookError` when it is the book that never synced)."""
+        """Raise :class:`RecordingError` with the message of the first problem that stops a conversion,
+        if there is one (:class:`UnsyncedBookError` when it is the book that never synced)."""
         message = self._input_error(allow_damaged)
         if message is not None:
             raise RecordingError(message)

@@ -124,11 +124,6 @@ class Damage:
     """File offset of a later gzip member the reader went on from; None: the rest of the file is lost."""
 
     @property
-    def lost(self) -> bool:
-        """True when lines were dropped (every located damage; an unlocated mismatch drops none)."""
-        return self.located
-
-    @property
     def resume(self) -> int | None:
         """File offset the reader goes on from (None: it stops)."""
         return self.resume_at
@@ -369,7 +364,7 @@ class LineReader:
 
     def _mark(self, mark: Mark, tail: bytes) -> bytes:
         # Lines were lost here: drop the unfinished line before it and tell the consumer.
-        if self.on_lost is not None and (isinstance(mark, Cut) or mark.lost):
+        if self.on_lost is not None and (isinstance(mark, Cut) or mark.located):
             self.on_lost(mark)
         return b""
 

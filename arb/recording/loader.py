@@ -160,15 +160,6 @@ class VenueData:
     symbol: str = ""
     """The symbol these days are of."""
 
-    def arrays(self, local_shift_ns: int) -> list[EventArray]:
-        """Each day's rows with ``local_shift_ns`` added to every local time (new arrays)."""
-        out = []
-        for day in self.days:
-            rows = day.rows.copy()
-            rows["local_ts"] += local_shift_ns
-            out.append(np.ascontiguousarray(rows))
-        return out
-
 
 def venue_dir(recordings: Path, venue: VenueConfig) -> Path:
     """``<recordings>/<venue>_<market>``."""
