@@ -285,13 +285,9 @@ def _read_trades(f: ArchiveFile, symbol: str) -> tuple[_Trades, FileFindings]:
                     bad_samples.append((found.lines + 1, sample(line)))
     parts.append(tuple(a[:fill].copy() for a in arrays))
     ts, px, qty, buy = (np.concatenate([p[k] for p in parts]) for k in range(4))
-    if reader.damage:
-        found.problems.append(f"{path}: {reader.damage}")
-    if reader.truncated:
-        found.problems.append(f"{path}: truncated (the gzip stream ends early: an incomplete download?)")
+    found.download_problems(reader.damage, reader.truncated)
     if bad:
-        shown = ", ".join(f"line {n:,} {t!r}" for n, t in bad_samples)
-        text = f"{path}: {bad:,} {'line is' if bad == 1 else 'lines are'} not Bybit trade rows: {shown}"
+        text = found.bad_rows(bad, bad_samples, "Bybit trade")
         if bad * 2 > max(found.lines, 1):
             found.fatal = text
         else:
@@ -352,10 +348,6 @@ class BybitArchiveReader:
     def resume(self, last_update_id: int, market: str, symbol: str) -> None:
         """Continue from the previous day's synced end-of-day book (the day's first snapshot replaces it)."""
         self.inner.resume(last_update_id, market, symbol)
-
-    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
-        """Mark the book out of sync (as the normalizer does)."""
-        self.inner.lose_sync(reason, local_ts)
 
     def feed(
         self, progress: ProgressFn | None, on_rows: Callable[[EventArray], None] | None, chunk_rows: int
@@ -467,16 +459,9 @@ class BybitArchiveReader:
         crossed: list[int],
         no_ts: int,
     ) -> None:
-        stats = self.inner.stats.as_dict()
-        delta = {k: stats[k] - before[k] for k in stats}
-        path = ff.path
-        ff.messages = delta["messages"]
+        delta = ff.count(self.inner, before)
         ff.usable = delta["depth_messages"] - delta["other_symbols"]
-        ff.decode_errors = delta["decode_errors"]
-        ff.decode_samples = [(b.local_ts, b.error, b.raw) for b in self.inner.bad_payloads.samples]
-        ff.other_symbols = delta["other_symbols"]
-        ff.unknown_streams = delta["unknown_streams"]
-        ff.gaps = delta["gaps"]
+        path = ff.path
         if no_ts:
             ff.notes.append(f'{path}: {no_ts:,} lines without an exchange time "ts"')
         if len(snapshots) > 1:

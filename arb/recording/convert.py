@@ -214,19 +214,12 @@ def _file_findings(
     before: dict[str, int],
     names_before: set[str],
 ) -> FileFindings:
-    stats = normalizer.stats.as_dict()
-    delta = {k: stats[k] - before[k] for k in stats}
     names = sorted(normalizer.stats.unknown_stream_names - names_before)
     found = FileFindings.of_read(reader.report)
-    found.messages = delta["messages"]
+    delta = found.count(normalizer, before)
     found.usable = delta["depth_messages"] + delta["trade_messages"] - delta["other_symbols"]
-    found.decode_errors = delta["decode_errors"]
-    found.decode_samples = [(b.local_ts, b.error, b.raw) for b in normalizer.bad_payloads.samples]
-    found.unknown_streams = delta["unknown_streams"]
     found.unknown_names = names[:3]
     found.unknown_name_count = len(names)
-    found.other_symbols = delta["other_symbols"]
-    found.gaps = delta["gaps"]
     return found
 
 
@@ -423,15 +416,10 @@ class PartsResult(_Conversion):
     min_latency_ns: int = 0
     """Smallest ``local_ts - exch_ts`` of the rows written (0 without rows)."""
     first_local_ts: int = 0
-    """Smallest ``local_ts`` written (0 without rows)."""
     last_local_ts: int = 0
-    """Largest ``local_ts`` written (0 without rows)."""
     first_exch_ts: int = 0
-    """Smallest ``exch_ts`` written (0 without rows)."""
     last_exch_ts: int = 0
-    """Largest ``exch_ts`` written (0 without rows)."""
-    max_carried: int = 0
-    """Most rows the order correction carried from one chunk to the next (0: the input was one chunk)."""
+    """The smallest (``first_``) and largest (``last_``) ``local_ts`` and ``exch_ts`` written (0 without rows)."""
     single: EventArray | None = None
     """The rows, when they are one part (what was written to the target); None for several parts."""
 
@@ -538,7 +526,6 @@ def convert_to_parts(
         booker.put(rows[(rows["ev"] & LOCAL_EVENT) != 0])  # (a new array: the stream reuses its buffer)
         span.add(rows)
 
-    carried = 0
     if total[0] <= chunk_rows:
         rows, offset = _correct(np.concatenate(kept) if kept else _NO_ROWS, base_latency_ns, local_offset_ns)
         kept.clear()
@@ -556,8 +543,7 @@ def convert_to_parts(
             offset = -latency + base_latency_ns if latency < 0 else 0
         else:
             offset = local_offset_ns
-        if offset:
-            log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
+        _say_shift(offset)
         stream = OrderStream(found, offset, chunk_rows, write)
         writer = PartWriter()
         booker = Worker(partial(book.apply, merge=merge, final=True), "arb-eod-book", waiting=2)
@@ -567,18 +553,16 @@ def convert_to_parts(
                 lambda: stream.add, chunk_rows, plan, scan=scan, allow_unsynced=allow_unsynced, source=source,
             )  # fmt: skip
             stream.finish()
-        carried = stream.max_carried
     result = PartsResult(
         parts=parts,
         part_rows=part_rows,
         eod=_eod(book, span, initial, normalizer),
         **_said(venue, normalizer, findings, offset),
-        min_latency_ns=span.min_latency if span.rows else 0,
-        first_local_ts=span.first_local if span.rows else 0,
-        last_local_ts=span.last_local if span.rows else 0,
-        first_exch_ts=span.min_exch if span.rows else 0,
-        last_exch_ts=span.max_exch if span.rows else 0,
-        max_carried=carried,
+        min_latency_ns=span.min_latency,
+        first_local_ts=span.first_local,
+        last_local_ts=span.last_local,
+        first_exch_ts=span.min_exch,
+        last_exch_ts=span.max_exch,
         single=first[0] if len(parts) == 1 else None,
     )
     remove_parts_after(target, len(parts))
@@ -668,8 +652,7 @@ def _correct(rows: EventArray, base_latency_ns: int, local_offset_ns: int | None
     else:
         rows["local_ts"] += local_offset_ns
         offset = local_offset_ns
-    if offset:
-        log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
+    _say_shift(offset)
     ordered = correct_event_order(
         rows,
         np.argsort(rows["exch_ts"], kind="mergesort"),
@@ -689,6 +672,11 @@ def _end_of_day(rows: EventArray, initial: EodSnapshot | None, normalizer: _Read
     exch_ts = int(rows["exch_ts"].max()) if len(rows) else (initial.exch_ts if initial else 0)
     local_ts = int(rows["local_ts"].max()) if len(rows) else (initial.local_ts if initial else 0)
     return _book_snapshot(book, exch_ts, local_ts, normalizer)
+
+
+def _say_shift(offset: int) -> None:
+    if offset:
+        log.info("shifted local timestamps by %+.3f ms (recorder clock behind the venue's)", offset / 1e6)
 
 
 @contextlib.contextmanager

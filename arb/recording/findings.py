@@ -1,6 +1,6 @@
 """What reading and converting recordings found, which of it is an error, and how it is worded.
 
-One place decides. :meth:`Findings.error` names the first problem that stops a conversion (the CLI
+One place decides. :meth:`Findings.check` raises the first problem that stops a conversion (the CLI
 prints it as one line and exits 2); :meth:`Findings.warnings` words everything else worth saying,
 one line per kind and file, with counts and at most three samples, never a line per message. The
 converter builds the findings; the backtest's conversion cache stores them beside the rows and says
@@ -54,6 +54,7 @@ from typing import Any
 
 from arb.errors import RecordingError
 from arb.recording.format import Cut, Damage, ReadReport
+from connectors.common.normalizer import VenueNormalizer
 
 ProgressFn = Callable[[int, int], None]
 """Called with (compressed bytes read so far, total compressed bytes)."""
@@ -105,10 +106,32 @@ class FileFindings:
     notes: list[str] = field(default_factory=list)
     """What a reader of another format found worth a warning, worded by it."""
 
-    @property
-    def lost_lines(self) -> bool:
-        """True when some span of the file was dropped (located damage)."""
-        return any(d.lost for d in self.damage)
+    def count(self, normalizer: VenueNormalizer[Any], before: dict[str, int]) -> dict[str, int]:
+        """Take what ``normalizer`` counted of this file (``before``: its ``stats.as_dict()`` at the start);
+        returns every count's change."""
+        stats = normalizer.stats.as_dict()
+        delta = {k: stats[k] - before[k] for k in stats}
+        self.messages = delta["messages"]
+        self.decode_errors = delta["decode_errors"]
+        self.decode_samples = [(b.local_ts, b.error, b.raw) for b in normalizer.bad_payloads.samples]
+        self.unknown_streams = delta["unknown_streams"]
+        self.other_symbols = delta["other_symbols"]
+        self.gaps = delta["gaps"]
+        return delta
+
+    def download_problems(self, damage: str, truncated: bool, detail: str = "") -> None:
+        """Add what a reader of another format found wrong with the file itself (damage, an early end)."""
+        if damage:
+            self.problems.append(f"{self.path}: {damage}")
+        if truncated:
+            self.problems.append(
+                f"{self.path}: truncated (the gzip stream ends early: an incomplete download?){detail}"
+            )
+
+    def bad_rows(self, bad: int, samples: list[tuple[int, str]], what: str) -> str:
+        """The finding for ``bad`` lines of a file of another format that are not ``what`` rows."""
+        shown = ", ".join(f"line {n:,} {text!r}" for n, text in samples)
+        return f"{self.path}: {bad:,} {'line is' if bad == 1 else 'lines are'} not {what} rows: {shown}"
 
     @classmethod
     def of_read(cls, read: ReadReport) -> FileFindings:
@@ -143,16 +166,9 @@ class Findings:
     """Whether the book the conversion started from (the previous day's end) was in sync; None: it
     started from nothing."""
 
-    def error(self, allow_damaged: bool, allow_unsynced: bool = False) -> str | None:
-        """The message of the first problem that stops a conversion (None: it may go on)."""
-        message = self._input_error(allow_damaged)
-        if message is None and not allow_unsynced and not self.book_synced:
-            message = f"{self.unsynced_text()}; {CONVERT_UNSYNCED_ADVICE}"
-        return message
-
     def check(self, allow_damaged: bool, allow_unsynced: bool = False) -> None:
-        """Raise :class:`RecordingError` with :meth:`error`'s message, if there is one
-        (:class:`UnsyncedBookError` when it is the book that never synced)."""
+        """Raise :class:`RecordingError` with the message of the first problem that stops a conversion,
+        if there is one (:class:`UnsyncedBookError` when it is the book that never synced)."""
         message = self._input_error(allow_damaged)
         if message is not None:
             raise RecordingError(message)

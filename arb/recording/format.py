@@ -30,7 +30,19 @@ The reader itself never raises or logs for any of these: it reports, and
 
 from __future__ import annotations
 
-__all__ = ["SAMPLE_CHARS", "TS_DIGITS", "Cut", "Damage", "LineReader", "ReadReport", "format_line", "sample"]
+__all__ = [
+    "INFLATE_ERRORS",
+    "SAMPLE_CHARS",
+    "TS_DIGITS",
+    "Cut",
+    "Damage",
+    "LineReader",
+    "ReadReport",
+    "format_line",
+    "inflater",
+    "prefetched",
+    "sample",
+]
 
 import collections
 import contextlib
@@ -53,8 +65,8 @@ try:  # ISA-L's inflate is about twice as fast as zlib's on these files
     _inflate_module = isal_zlib
 except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
     pass
-_inflater = _inflate_module.decompressobj
-_INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _inflate_module.error)
+inflater = _inflate_module.decompressobj
+INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _inflate_module.error)
 
 TS_DIGITS = 19
 """Width of the local-time prefix: nanoseconds since the epoch, 19 digits until the year 2286."""
@@ -110,11 +122,6 @@ class Damage:
     """First line of the damaged gzip member."""
     resume_at: int | None = None
     """File offset of a later gzip member the reader went on from; None: the rest of the file is lost."""
-
-    @property
-    def lost(self) -> bool:
-        """True when lines were dropped (every located damage; an unlocated mismatch drops none)."""
-        return self.located
 
     @property
     def resume(self) -> int | None:
@@ -296,7 +303,7 @@ class LineReader:
         releases it too runs in parallel). The report's byte counts then run ahead of the consumer.
         """
         tail = b""
-        pieces = _prefetched(self._pieces(), prefetch) if prefetch > 0 else self._pieces()
+        pieces = prefetched(self._pieces(), prefetch) if prefetch > 0 else self._pieces()
         for data in pieces:
             if isinstance(data, Damage | Cut):
                 tail = self._mark(data, tail)
@@ -357,7 +364,7 @@ class LineReader:
 
     def _mark(self, mark: Mark, tail: bytes) -> bytes:
         # Lines were lost here: drop the unfinished line before it and tell the consumer.
-        if self.on_lost is not None and (isinstance(mark, Cut) or mark.lost):
+        if self.on_lost is not None and (isinstance(mark, Cut) or mark.located):
             self.on_lost(mark)
         return b""
 
@@ -384,7 +391,7 @@ class LineReader:
                     yield raw
                 return
             plan = list(self.skip)
-            inflate = _inflater(31)
+            inflate = inflater(31)
             while True:
                 raw = f.read(self.chunk_size)
                 if not raw:
@@ -402,11 +409,11 @@ class LineReader:
                         if reached is not None:
                             break
                         at.new_member(at.pos - len(rest))
-                        inflate = _inflater(31)
+                        inflate = inflater(31)
                         got.append(inflate.decompress(rest))
                     else:
                         reached = yield from self._pass(at, b"".join(got), plan)
-                except _INFLATE_ERRORS:
+                except INFLATE_ERRORS:
                     reached = yield from self._pass(at, b"".join(got), plan)
                     if reached is None:
                         reached = yield from self._after_error(f, at, plan)
@@ -447,7 +454,7 @@ class LineReader:
         at.pos = self.report.bytes_read = mark.resume
         at.out, at.lines = mark.start, mark.line - 1
         at.new_member(mark.resume)
-        return _inflater(31)
+        return inflater(31)
 
     def _after_error(self, f: IO[bytes], at: _Position, plan: list[Mark]) -> Generator[bytes, None, Mark | None]:
         # The inflater failed in the current member. Find out where and why (a second inflate of the
@@ -687,8 +694,8 @@ def _member_ok(f: IO[bytes], offset: int) -> bool:
     if len(data) < 10 or data[:3] != _GZIP_MAGIC or data[3] & 0xE0:
         return False
     try:
-        _inflater(31).decompress(data)
-    except _INFLATE_ERRORS:
+        inflater(31).decompress(data)
+    except INFLATE_ERRORS:
         return False
     return True
 
@@ -734,9 +741,9 @@ def _zero_tail_start(f: IO[bytes], size: int) -> int:
 _ITEM, _END, _ERROR = 0, 1, 2
 
 
-def _prefetched(items: Generator[Any, None, None], depth: int) -> Iterator[Any]:
-    # Run `items` on a helper thread, at most `depth` items ahead, re-raising its errors here. When
-    # the consumer stops early (or raises), the helper is told to stop, unblocked and joined.
+def prefetched(items: Generator[Any, None, None], depth: int, name: str = "recording-inflate") -> Iterator[Any]:
+    """Run ``items`` on a helper thread named ``name``, at most ``depth`` items ahead, re-raising its errors
+    here. When the consumer stops early (or raises), the helper is told to stop, unblocked and joined."""
     slots: queue.Queue[tuple[int, Any]] = queue.Queue(max(depth, 2))
     stop = threading.Event()
 
@@ -752,7 +759,7 @@ def _prefetched(items: Generator[Any, None, None], depth: int) -> Iterator[Any]:
         finally:
             items.close()  # closes the file
 
-    helper = threading.Thread(target=produce, name="recording-inflate", daemon=True)
+    helper = threading.Thread(target=produce, name=name, daemon=True)
     helper.start()
     try:
         while True:

@@ -77,10 +77,6 @@ class FundingFile:
     covered: tuple[tuple[int, int], ...] = ()
     funding: tuple[FundingRecord, ...] = ()
 
-    def covers(self, start_ns: int, end_ns: int) -> bool:
-        """True when ``[start_ns, end_ns)`` lies inside one covered span."""
-        return any(a <= start_ns and end_ns <= b for a, b in self.covered)
-
     def gaps(self, start_ns: int, end_ns: int) -> list[tuple[int, int]]:
         """The parts of ``[start_ns, end_ns)`` no covered span holds, in order."""
         out: list[tuple[int, int]] = []

@@ -56,7 +56,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -81,9 +81,6 @@ from arb.recording.findings import Findings, UnsyncedBookError
 from arb.recording.npz import EodSnapshot, load_eod, part_paths, save_eod
 from arb.recording.sources import SOURCE_ORDER, DayFiles, find_day_files
 from arb.recording.venues import merge_pays, scan_pays
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -162,15 +159,6 @@ class VenueData:
     """Smallest ``local_ts - exch_ts`` over all rows before any shift."""
     symbol: str = ""
     """The symbol these days are of."""
-
-    def arrays(self, local_shift_ns: int) -> list[EventArray]:
-        """Each day's rows with ``local_shift_ns`` added to every local time (new arrays)."""
-        out = []
-        for day in self.days:
-            rows = day.rows.copy()
-            rows["local_ts"] += local_shift_ns
-            out.append(np.ascontiguousarray(rows))
-        return out
 
 
 def venue_dir(recordings: Path, venue: VenueConfig) -> Path:
@@ -583,8 +571,7 @@ class Timeline:
 
     def parts(self, a: int) -> Iterator[EventArray]:
         """Asset ``a``'s rows as hftbacktest gets them, one array (a day, or a part) at a time."""
-        for item in self.arrays[a]:
-            yield item if isinstance(item, np.ndarray) else _load_npy(Path(item))
+        return _each(self.arrays[a])
 
     def close(self) -> None:
         """Remove the temporary files (after hftbacktest is closed)."""

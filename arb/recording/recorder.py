@@ -78,7 +78,6 @@ class RecorderStats:
     line_bytes: int = 0
     """Uncompressed bytes of those lines."""
     files_opened: int = 0
-    flushes: int = 0
 
 
 class _DayFile:
@@ -219,7 +218,6 @@ class Recorder(Closing):
                 file.flush()
             except OSError as exc:
                 raise RecordingError(f"{file.path}: cannot write the recording ({exc})") from exc
-        self.stats.flushes += 1
 
     def close(self) -> None:
         """Write every buffered line, end each gzip member, fsync and close the files. Idempotent."""

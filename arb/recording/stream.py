@@ -180,10 +180,6 @@ class OrderStream:
         self.offset = local_offset
         self.emit = emit
         self.seen = 0
-        self.written = 0
-        """Rows emitted so far."""
-        self.max_carried = 0
-        """Most rows carried from one block into the next (what bounds the memory besides ``step``)."""
         self._win: EventArray = np.zeros(0, event_dtype)
         self._e_done = np.zeros(0, np.bool_)
         self._l_done = np.zeros(0, np.bool_)
@@ -249,7 +245,6 @@ class OrderStream:
         self._win = np.ascontiguousarray(win[keep])
         self._e_done = e_done[keep]
         self._l_done = l_done[keep]
-        self.max_carried = max(self.max_carried, len(self._win))
         if final and len(self._win):
             raise RuntimeError(f"{len(self._win)} rows left unmerged at the end")
 
@@ -267,7 +262,6 @@ class OrderStream:
             if local[0] < self._last_local or np.any(np.diff(local) < 0):
                 raise ValueError("local events are out of order.")
             self._last_local = int(local[-1])
-        self.written += len(part)
         self.emit(part)
 
 

@@ -378,13 +378,7 @@ class TardisReader:
         self.status = SyncStatus()
         self.transitions: list[SyncTransition] = []
         self.perp = PerpState()
-        self.echo = False
         self.bad_payloads = BadPayloadLog(log, echo=False)
-
-    @property
-    def needs_snapshot(self) -> bool:
-        """True while the book waits for a snapshot."""
-        return self.status.state is not SyncState.SYNCED
 
     def resume(self, last_update_id: int, market: str, symbol: str) -> None:
         """Start from the previous day's synced end-of-day book (a Tardis day replaces it with its own
@@ -393,9 +387,6 @@ class TardisReader:
         self.symbol = symbol.upper()
         self.status.state = SyncState.SYNCED
         self.status.update_id = last_update_id
-
-    def lose_sync(self, reason: SyncReason, local_ts: int) -> None:
-        """Not used: a Tardis file has no lost spans a reader skips (damage stops the reading)."""
 
     def feed(
         self, progress: ProgressFn | None, on_rows: Callable[[EventArray], None] | None, chunk_rows: int
@@ -534,13 +525,7 @@ class TardisReader:
         if reader is not None:
             found.truncated = reader.truncated
             found.lost_tail_bytes = reader.lost_tail_bytes
-            if reader.damage:
-                found.problems.append(f"{path}: {reader.damage}")
-            if reader.truncated:
-                found.problems.append(
-                    f"{path}: truncated (the gzip stream ends early: an incomplete download?); "
-                    f"{found.lines:,} complete rows before the end"
-                )
+            found.download_problems(reader.damage, reader.truncated, f"; {found.lines:,} complete rows before the end")
         what = "trades" if f.data_type == TRADES else "incremental_book_L2"
         if found.lines == 0 and not found.problems:
             found.fatal = f"{path}: no rows after the header (an empty Tardis {what} file)"
@@ -548,8 +533,7 @@ class TardisReader:
             found.fatal = f"{path}: no {self.symbol} rows ({found.other_symbols:,} rows of other symbols)"
         bad = stream.bad[j]
         if bad:
-            shown = ", ".join(f"line {n:,} {text!r}" for n, text in stream.bad_samples[j])
-            text = f"{path}: {bad:,} {'line is' if bad == 1 else 'lines are'} not {what} rows: {shown}"
+            text = found.bad_rows(bad, stream.bad_samples[j], what)
             if bad * 2 > max(found.lines, 1):
                 found.fatal = text + " (is this the file it says it is?)"
             else:
@@ -578,10 +562,7 @@ class TardisReader:
             ff = FileFindings(path=str(f.path), size=size)
             reader = TextChunks(f.path)
             text = b"".join(bytes(c) for c in reader)
-            if reader.damage:
-                ff.problems.append(f"{f.path}: {reader.damage}")
-            if reader.truncated:
-                ff.problems.append(f"{f.path}: truncated (the gzip stream ends early: an incomplete download?)")
+            ff.download_problems(reader.damage, reader.truncated)
             rows = csv.reader(io.StringIO(text.decode("utf-8", "replace")))
             header = next(rows, None)
             bad: list[tuple[int, str]] = []
@@ -610,9 +591,7 @@ class TardisReader:
             if header is None or ff.lines == 0:
                 ff.fatal = ff.fatal or f"{f.path}: no rows after the header (an empty Tardis derivative_ticker file)"
             if n_bad:
-                shown = ", ".join(f"line {n:,} {t!r}" for n, t in bad)
-                are = "line is" if n_bad == 1 else "lines are"
-                ff.problems.append(f"{f.path}: {n_bad:,} {are} not derivative_ticker rows: {shown}")
+                ff.problems.append(ff.bad_rows(n_bad, bad, "derivative_ticker"))
             found[f.path] = ff
         rows_out = sink.take()
         order = np.argsort(rows_out["local_ts"], kind="stable")  # the files are in time order; to be sure

@@ -19,29 +19,17 @@ from __future__ import annotations
 
 __all__ = ["GZIP_MAGIC", "TextChunks", "first_line", "head"]
 
-import contextlib
-import queue
 import threading
-import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
 
-_inflate_module: Any = zlib
-try:  # ISA-L's inflate is about twice as fast as zlib's
-    from isal import isal_zlib
-
-    _inflate_module = isal_zlib
-except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
-    pass
-_INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, _inflate_module.error)
+from arb.recording.format import INFLATE_ERRORS, inflater, prefetched
 
 GZIP_MAGIC = b"\x1f\x8b"
 _READ = 1 << 18
 """Compressed bytes read at a time: ~1-2 MB of CSV text, which stays in cache while it is parsed."""
 _AHEAD = 4
 """Inflated buffers held ahead of the consumer."""
-_END = object()
 
 
 def head(path: str | Path, limit: int = 1 << 16) -> bytes:
@@ -53,7 +41,7 @@ def head(path: str | Path, limit: int = 1 << 16) -> bytes:
             raw = f.read(1 << 16)
             if raw[:2] != GZIP_MAGIC:
                 return raw[:limit]
-            inflate = _inflate_module.decompressobj(31)
+            inflate = inflater(31)
             out = b""
             while raw and len(out) < limit:
                 out += inflate.decompress(raw, limit - len(out))
@@ -61,7 +49,7 @@ def head(path: str | Path, limit: int = 1 << 16) -> bytes:
                 if inflate.eof:
                     break
             return out
-    except (OSError, *_INFLATE_ERRORS):  # type: ignore[misc]  # a tuple of exception classes
+    except (OSError, *INFLATE_ERRORS):  # type: ignore[misc]  # a tuple of exception classes
         return b""
 
 
@@ -99,51 +87,41 @@ class TextChunks:
             return f.read(2) == GZIP_MAGIC
 
     def __iter__(self) -> Iterator[bytes | memoryview]:
-        pieces: queue.Queue[Any] = queue.Queue(maxsize=self.ahead)
-        thread = threading.Thread(target=self._inflate, args=(pieces,), name="arb-text-inflate", daemon=True)
-        thread.start()
         tail = b""
-        try:
-            while (data := pieces.get()) is not _END:
-                last = data.rfind(b"\n")
-                if last < 0:
-                    tail += data
-                    continue
-                if tail:
-                    cut = data.find(b"\n") + 1
-                    yield tail + data[:cut]
-                    start = cut
-                else:
-                    start = 0
-                if start <= last:
-                    yield memoryview(data)[start : last + 1]
-                tail = data[last + 1 :]
+        for data in prefetched(self._pieces(), self.ahead, "arb-text-inflate"):
+            last = data.rfind(b"\n")
+            if last < 0:
+                tail += data
+                continue
             if tail:
-                if self.truncated or self.damage:
-                    self.lost_tail_bytes = len(tail)
-                else:
-                    yield tail
-        finally:
-            self._stop.set()
-            while thread.is_alive():  # unblock a put() the thread may be waiting in
-                with contextlib.suppress(queue.Empty):
-                    pieces.get(timeout=0.05)
-            thread.join()
+                cut = data.find(b"\n") + 1
+                yield tail + data[:cut]
+                start = cut
+            else:
+                start = 0
+            if start <= last:
+                yield memoryview(data)[start : last + 1]
+            tail = data[last + 1 :]
+        if tail:
+            if self.truncated or self.damage:
+                self.lost_tail_bytes = len(tail)
+            else:
+                yield tail
 
     def close(self) -> None:
         """Stop reading (the iteration ends at its next buffer)."""
         self._stop.set()
 
-    def _inflate(self, pieces: queue.Queue[Any]) -> None:
-        # The helper thread: read, inflate and queue the pieces, then _END (always, even after an error).
+    def _pieces(self) -> Generator[bytes, None, None]:
+        # Run on the helper thread: read and inflate the file a read at a time.
         try:
             with self.path.open("rb") as f:
                 if not self.gzip:
                     while not self._stop.is_set() and (raw := f.read(self.read_size)):
                         self.bytes_read += len(raw)
-                        pieces.put(raw)
+                        yield raw
                     return
-                inflate = _inflate_module.decompressobj(31)
+                inflate = inflater(31)
                 at = 0
                 while not self._stop.is_set():
                     raw = f.read(self.read_size)
@@ -156,26 +134,17 @@ class TextChunks:
                         while inflate.eof and inflate.unused_data:  # another gzip member follows
                             rest = inflate.unused_data
                             if out:
-                                pieces.put(out)
-                            inflate = _inflate_module.decompressobj(31)
+                                yield out
+                            inflate = inflater(31)
                             out = inflate.decompress(rest)
-                    except _INFLATE_ERRORS as exc:
+                    except INFLATE_ERRORS as exc:
                         self.damage = (
                             f"corrupt gzip data ({exc}) in the {at - len(raw):,}-{at:,} byte range of {self.size:,}"
                         )
                         return
                     if out:
-                        pieces.put(out)
+                        yield out
                 if not self._stop.is_set() and not inflate.eof:
                     self.truncated = True
         except OSError as exc:
             self.damage = f"cannot read it ({exc.strerror or exc})"
-        finally:
-            while True:  # the end mark must get through even if the consumer is slow
-                try:
-                    pieces.put(_END, timeout=0.05)
-                    break
-                except queue.Full:
-                    if self._stop.is_set():
-                        with contextlib.suppress(queue.Empty):
-                            pieces.get_nowait()

@@ -190,10 +190,6 @@ def infer_venue(path: str | Path, max_lines: int = 200) -> tuple[str, str | None
     return found.venue, found.market
 
 
-FOLDER = re.compile(r"^(?P<venue>binance|bybit)_(?P<market>spot|linear)$")
-_FILE = re.compile(r"^(?P<symbol>[a-z0-9]+)_\d{8}\.gz$")
-
-
 def refuse_other_data(path: Path, found: Sniff, venue: str, market: str | None, symbol: str | None) -> None:
     """Raise :class:`RecordingError` when ``path`` holds another venue, market or symbol than the one
     asked for, or than its place in the recordings layout (``<venue>_<market>/<symbol>_<day>.gz``) says."""
