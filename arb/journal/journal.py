@@ -632,11 +632,6 @@ class Journal(Closing):
         self.defer(self._state_upsert, {"key": key, "value": value})
         self.flush()
 
-    def delete_state(self, key: str) -> None:
-        """Remove a value of the account state, committing now."""
-        self.defer(state.delete().where(state.c.key == key))
-        self.flush()
-
     # -- reads ---------------------------------------------------------------------------------------
 
     def _rows(self, query: Any) -> list[dict[str, Any]]:
