@@ -129,8 +129,7 @@ class VenueExecutor(AccountReads, LateFills):
         """The orders the engine has not been told the end of, by client id."""
         self._by_venue_id: dict[tuple[str, str], LiveOrder] = {}
         self._seen_trades: set[tuple[str, str]] = set()
-        self.orphan_fills: list[VenueFill] = []
-        """Fills booked as no order's by this run and not attached to one since (reconciliation explains them)."""
+        self.orphan_fills: list[VenueFill] = []  # (see LateFills)
         self._earlier_orphans: list[VenueFill] = []
         self._told_before: dict[str, set[str]] = {}
         self._standing: dict[str, LiveOrder] = {}
