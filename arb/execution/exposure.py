@@ -47,27 +47,16 @@ class Exposure:
                 "position": self.position, "value": self.value}  # fmt: skip
 
 
-class _Instrument(Protocol):
-    lot_size: float
-    min_qty: float
-    min_notional: float
-
-
-class _Symbol(Protocol):
-    name: str
-
-    @property
-    def instruments(self) -> Any: ...  # one _Instrument per venue, asset order
-
-
 class _Engine(Protocol):
     # what naked_legs reads of arb.live.engine.Engine
     kstate: Any
     position: Any
     last_mid: Any
 
+    # .symbols: each traded symbol's .name and .instruments (per venue in asset order: .lot_size, .min_qty,
+    # .min_notional); .execution
     @property
-    def config(self) -> Any: ...  # .symbols: the _Symbol of each traded symbol; .execution
+    def config(self) -> Any: ...
 
 
 def naked_legs(engine: _Engine) -> list[Exposure]:

@@ -179,10 +179,6 @@ class ExecutionJournal:
         """The (symbol, trade id) of every fill journaled on ``venue``/``market``."""
         return set(self._trade_keys(venue, market))
 
-    def trade_ids(self, venue: str, market: str) -> set[str]:
-        """The trade ids journaled on ``venue``/``market`` (of every symbol: see :meth:`trade_keys`)."""
-        return {trade_id for _, trade_id in self._trade_keys(venue, market)}
-
     def venue_fills(self, venue: str, market: str, symbol: str | None = None) -> list[VenueFill]:
         """Every fill the journal holds for this account on ``venue``/``market`` (of ``symbol``, if given)."""
         rows = self.journal.fills(venue=venue, market=market, account=self.account, symbol=symbol)

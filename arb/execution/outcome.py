@@ -66,10 +66,6 @@ class Answer:
     cause: str = ""
     """For a refusal: :data:`CAUSE_CREDENTIALS`, :data:`CAUSE_CLOCK`, or empty (anything else)."""
 
-    @property
-    def is_unknown(self) -> bool:
-        return self.outcome is Outcome.UNKNOWN
-
 
 def _body_json(body: bytes | str | None) -> dict[str, Any] | None:
     if not body:

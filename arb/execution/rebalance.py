@@ -18,7 +18,6 @@ __all__ = ["Holdings", "Move", "Rebalancer", "TransferRefusedError", "open_rebal
 
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -159,7 +158,7 @@ class Rebalancer:
     ``transfers``; reads the plan and carries it out. The caller owns and closes the clients and journal."""
 
     def __init__(self, config: AppConfig, clients: Sequence[Any], wallets: Sequence[WalletVenue],
-                 journal: TransferJournal, pause: Pause, clock_ms: Callable[[], int]) -> None:  # fmt: skip
+                 journal: TransferJournal, pause: Pause) -> None:  # fmt: skip
         self.config = config
         self.settings = config.rebalance
         self.clients = list(clients)
@@ -169,7 +168,6 @@ class Rebalancer:
         self.journal = journal
         self.account = config.live.account
         self._pause = pause
-        self._clock_ms = clock_ms
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -380,9 +378,7 @@ def make_pause() -> Pause:
 
 
 @contextlib.asynccontextmanager
-async def open_rebalancer(config: AppConfig, pause: Pause | None = None,
-                          clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
-                          ) -> AsyncIterator[Rebalancer]:  # fmt: skip
+async def open_rebalancer(config: AppConfig, pause: Pause | None = None) -> AsyncIterator[Rebalancer]:
     """Both venues' ccxt clients of its own (markets loaded) and the journal's ``transfers``, as a
     :class:`Rebalancer`; all closed on the way out."""
     import asyncio
@@ -401,7 +397,7 @@ async def open_rebalancer(config: AppConfig, pause: Pause | None = None,
                                          timeout_ms=live.request_timeout_ns // 1_000_000))  # fmt: skip
         await asyncio.gather(*(c.load_markets() for c in clients))
         wallets = [connector(venue.name).wallet for venue in config.venues]
-        yield Rebalancer(config, clients, wallets, journal, pause or make_pause(), clock_ms)
+        yield Rebalancer(config, clients, wallets, journal, pause or make_pause())
     finally:
         for client in clients:
             with contextlib.suppress(Exception):

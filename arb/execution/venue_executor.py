@@ -122,15 +122,14 @@ class VenueExecutor(AccountReads, LateFills):
         self.departures = Departures()  # one decision's orders leave together (arb.execution.departure)
         self.guard = RateGuard(venue, clock, rate_use=self.adapter.rate_use, headroom=settings.rate_headroom)
         self.dead_man = DeadMan(self)
-        """The venue's dead-man's switch (:meth:`arm_dead_man`, :meth:`run_dead_man`)."""
+        """The venue's dead-man's switch (``dead_man.arm`` before trading, ``dead_man.run`` while trading)."""
         self.orders: dict[str, LiveOrder] = {}
         """Every order of this run by client id (in flight or done)."""
         self._in_flight: dict[str, LiveOrder] = {}
         """The orders the engine has not been told the end of, by client id."""
         self._by_venue_id: dict[tuple[str, str], LiveOrder] = {}
         self._seen_trades: set[tuple[str, str]] = set()
-        self.orphan_fills: list[VenueFill] = []
-        """Fills booked as no order's by this run and not attached to one since (reconciliation explains them)."""
+        self.orphan_fills: list[VenueFill] = []  # (see LateFills)
         self._earlier_orphans: list[VenueFill] = []
         self._told_before: dict[str, set[str]] = {}
         self._standing: dict[str, LiveOrder] = {}
@@ -309,16 +308,6 @@ class VenueExecutor(AccountReads, LateFills):
     def add_background(self, task: asyncio.Task[Any]) -> None:
         """End ``task`` with the other background tasks at :meth:`stop`."""
         self._background.append(task)
-
-    async def arm_dead_man(self, window_s: int, *, attempts: int = 3, backoff_s: float = 0.5) -> str:
-        """Arm the venue's dead-man's switch once, before anything is traded; says what was armed (see
-        :meth:`arb.execution.dead_man.DeadMan.arm`)."""
-        return await self.dead_man.arm(window_s, attempts=attempts, backoff_s=backoff_s)
-
-    def run_dead_man(self, group: asyncio.TaskGroup, window_s: int, *, armed: bool = False) -> str:
-        """Keep the venue's dead-man's switch armed in ``group`` while trading; says what was armed (see
-        :meth:`arb.execution.dead_man.DeadMan.run`)."""
-        return self.dead_man.run(group, window_s, armed=armed)
 
     def stop(self) -> None:
         """End the background tasks (a TaskGroup treats their cancellation as a normal end)."""

@@ -221,6 +221,17 @@ def _redacted(url: str) -> str:
         return "<unparsable URL>"
 
 
+def _why(error: BaseException) -> str:
+    return f"{error.__class__.__name__}: {str(error).splitlines()[0]}"
+
+
+def _engine(url: str, synchronous: str) -> sa.Engine:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool if "sqlite" in url else sa.pool.QueuePool)
+    if engine.dialect.name == "sqlite":
+        _sqlite_pragmas(engine, synchronous)
+    return engine
+
+
 def _matching(query: Any, table: sa.Table, **values: object) -> Any:
     # ``query`` narrowed to the rows whose column equals each value given (a None value: any).
     for name, value in values.items():
@@ -293,15 +304,11 @@ class Journal(Closing):
             raise ValueError(f"synchronous must be 'full' or 'normal', got {synchronous!r}")
         url = _url(target)
         try:
-            engine = sa.create_engine(url, poolclass=sa.pool.NullPool if "sqlite" in url else sa.pool.QueuePool)
-            if engine.dialect.name == "sqlite":
-                _sqlite_pragmas(engine, synchronous)
+            engine = _engine(url, synchronous)
             cls.schema.create_all(engine)
             journal = cls(engine, url)
         except SQLAlchemyError as error:
-            raise JournalError(
-                f"journal {_redacted(url)}: cannot open it: {error.__class__.__name__}: {str(error).splitlines()[0]}"
-            ) from None
+            raise JournalError(f"journal {_redacted(url)}: cannot open it: {_why(error)}") from None
         journal._check_version()
         return journal
 
@@ -479,9 +486,7 @@ class Journal(Closing):
             raise DuplicateIntentError(f"client id {row.get('client_id')!r} is already in the journal") from None
         except self._dbapi.Error as error:
             dbapi.rollback()
-            raise JournalError(
-                f"journal {self.url}: {error.__class__.__name__}: {str(error).splitlines()[0]}"
-            ) from None
+            raise JournalError(f"journal {self.url}: {_why(error)}") from None
         finally:
             cursor.close()
 
@@ -630,11 +635,6 @@ class Journal(Closing):
     def set_state(self, key: str, value: str) -> None:
         """Set a value of the account state and commit now (with what is queued)."""
         self.defer(self._state_upsert, {"key": key, "value": value})
-        self.flush()
-
-    def delete_state(self, key: str) -> None:
-        """Remove a value of the account state, committing now."""
-        self.defer(state.delete().where(state.c.key == key))
         self.flush()
 
     # -- reads ---------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from arb.journal.journal import Journal, JournalError, state
+from arb.journal.journal import Journal, JournalError, _why, state
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +163,7 @@ class PaperJournal(Journal):
         except self._dbapi.Error as error:
             with contextlib.suppress(self._dbapi.Error):
                 dbapi.rollback()
-            raise JournalError(
-                f"paper journal {self.url}: cannot write: {error.__class__.__name__}: {str(error).splitlines()[0]}"
-            ) from None
+            raise JournalError(f"paper journal {self.url}: cannot write: {_why(error)}") from None
         self._writes += rows
         if self._writes >= _CHECKPOINT_EVERY:
             self._writes = 0
@@ -210,9 +208,7 @@ def read_paper_journal(path: Path) -> PaperRecords:
         with engine.connect() as conn:
             return _read(conn)
     except SQLAlchemyError as error:
-        raise JournalError(
-            f"paper journal {path}: cannot read it: {error.__class__.__name__}: {str(error).splitlines()[0]}"
-        ) from None
+        raise JournalError(f"paper journal {path}: cannot read it: {_why(error)}") from None
     finally:
         engine.dispose()
 

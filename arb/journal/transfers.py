@@ -42,7 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from arb.files import Closing
-from arb.journal.journal import JournalError, _redacted, _sqlite_pragmas, _url, snapshots
+from arb.journal.journal import JournalError, _engine, _redacted, _url, snapshots
 
 
 class TransferState(StrEnum):
@@ -135,9 +135,7 @@ class TransferJournal(Closing):
         :class:`JournalError` when it cannot be reached."""
         url = _url(target)
         try:
-            engine = sa.create_engine(url, poolclass=sa.pool.NullPool if "sqlite" in url else sa.pool.QueuePool)
-            if engine.dialect.name == "sqlite":
-                _sqlite_pragmas(engine, "full")
+            engine = _engine(url, "full")
             _metadata.create_all(engine)
         except SQLAlchemyError as error:
             raise JournalError(f"journal {_redacted(url)}: cannot open it: {str(error).splitlines()[0]}") from None
@@ -302,12 +300,9 @@ def fees_paid(rows: Iterable[TransferRow], venue: str) -> dict[str, Decimal]:
     loss (reports, :meth:`arb.live.engine.Engine.paid_transfer_fee`)."""
     out: dict[str, Decimal] = {}
     for row in rows:
-        if row.kind == "withdraw" and row.from_venue == venue and row.state not in _MOVED_NOTHING and row.fee:
+        if row.kind == "withdraw" and row.from_venue == venue and row.state not in NOTHING_MOVED and row.fee:
             out[row.asset] = out.get(row.asset, Decimal(0)) + Decimal(row.fee)
     return out
-
-
-_MOVED_NOTHING = frozenset({TransferState.REFUSED, TransferState.FAILED})
 
 
 def in_transit(rows: Iterable[TransferRow], venue: str) -> list[str]:

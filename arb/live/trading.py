@@ -200,7 +200,7 @@ async def run_live(
             for venue_executor in session.executors.values():
                 venue_executor.run_background(tasks)
                 if window:
-                    venue_executor.run_dead_man(tasks, window, armed=True)
+                    venue_executor.dead_man.run(tasks, window, armed=True)
             for feed in feeds:
                 tasks.create_task(feed.run(), name=f"feed-{feed.name}")
             tasks.create_task(guards.kill_watch(kill_file), name="kill-watch")
@@ -298,7 +298,7 @@ async def start_up(config: AppConfig, session: TradingSession, console: Console)
     window = config.live.dead_man_window_ns // 1_000_000_000
     if window:  # armed before anything is traded: a venue that refuses it stops the start here
         for venue_executor in session.executors.values():
-            armed = await venue_executor.arm_dead_man(window)
+            armed = await venue_executor.dead_man.arm(window)
             console.print(f"{venue_executor.venue} dead-man's switch: {armed}", highlight=False, soft_wrap=True)
     for quotes in resting_quotes(config):  # the maker_taker style: what a crash would leave on the book
         console.print(quotes.text(), highlight=False, soft_wrap=True)

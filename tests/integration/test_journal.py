@@ -67,7 +67,7 @@ def test_states_events_and_fills_are_queued_then_committed_together(journal_url:
     journal = _open(journal_url)
     order = _order()
     _intend(journal, "linear", order, venue="bybit")
-    assert journal.trade_ids("bybit", "linear") == set()  # (reading flushes what is queued: read first)
+    assert journal.trade_keys("bybit", "linear") == set()  # (reading flushes what is queued: read first)
     order.state, order.venue_order_id, order.written_ns, order.ack_ns = OrderState.ACCEPTED, "77", 1_100, 1_500
     journal.record_state(order, "ack", 1_500, {"written_ns": 1_100})
     assert journal.record_fill(order, _fill("t1"), venue="bybit", market="linear", source="stream", local_ts_ns=1_600)

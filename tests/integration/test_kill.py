@@ -112,7 +112,7 @@ async def _silent_past_the_window(
             executor = session.executors[spec.index]
             async with asyncio.TaskGroup() as group:
                 executor.run_background(group)
-                assert executor.run_dead_man(group, 5) == "armed, 5 s"
+                assert executor.dead_man.run(group, 5) == "armed, 5 s"
                 async with asyncio.timeout(WAIT_S):
                     await venue.wait_until(lambda: armed(venue))
                 executor.stop()
@@ -160,7 +160,7 @@ async def test_binance_spot_has_no_dead_mans_switch_and_says_so(
 ) -> None:
     spec = BINANCE_SPOT
     async with venue_and_session(spec, tmp_path, monkeypatch) as (_, session), asyncio.TaskGroup() as group:
-        armed = session.executors[spec.index].run_dead_man(group, 5)
+        armed = session.executors[spec.index].dead_man.run(group, 5)
         assert armed.startswith("none")
 
 

@@ -305,7 +305,7 @@ async def test_the_dead_mans_switch_covers_both_symbols(
 
         async with asyncio.TaskGroup() as group:
             executor.run_background(group)
-            armed = executor.run_dead_man(group, 5)
+            armed = executor.dead_man.run(group, 5)
             async with asyncio.timeout(WAIT_S):
                 if spec.venue == "binance":  # USD-M's countdown is per symbol: renewed for each
                     assert armed == f"armed, 5 s, for {spec.symbol}, ETHUSDT"
