@@ -101,18 +101,6 @@ class LatencyHistogram:
     def figures(self) -> LatencyFigures:
         return LatencyFigures(self.name, self.venue, self.bounds_ns, tuple(self._counts), self.sum_ns, self.count)
 
-    def quantile(self, q: float) -> float:
-        """The bucket bound (ns) below which a fraction ``q`` of the samples fall (nan when empty)."""
-        if self.count == 0:
-            return float("nan")
-        target = q * self.count
-        seen = 0
-        for bound, n in zip((*self.bounds_ns, float("inf")), self._counts, strict=True):
-            seen += n
-            if seen >= target:
-                return float(bound)
-        return float("inf")
-
 
 @dataclass(frozen=True, slots=True)
 class FeedHealth:

@@ -33,7 +33,8 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,17 +87,23 @@ _SINGLE_LIMITS = (
 """With one symbol, the limits shown, in this order."""
 
 
-def spreads_bps(bids: Sequence[float], asks: Sequence[float]) -> tuple[float, float]:
-    """The gross spread at the touch of both directions, bps of the mid: (buy venue 0, sell venue 1)
-    = ``bid1 - ask0``, and the reverse = ``bid0 - ask1``; nan where a side is missing."""
+def _both_ways(
+    bids: Sequence[float], asks: Sequence[float], measure: Callable[[float, float], float]
+) -> tuple[float, float]:
+    # ``measure(bid, ask)`` of both directions (buy venue 0 and sell venue 1, then the reverse); nan
+    # where a side is missing
     out = []
     for buy, sell in ((0, 1), (1, 0)):
         ask, bid = asks[buy], bids[sell]
-        if np.isfinite(ask) and np.isfinite(bid) and ask > 0 and bid > 0:
-            out.append((bid - ask) / ((bid + ask) / 2) * 1e4)
-        else:
-            out.append(float("nan"))
+        ok = np.isfinite(ask) and np.isfinite(bid) and ask > 0 and bid > 0
+        out.append(measure(bid, ask) if ok else float("nan"))
     return out[0], out[1]
+
+
+def spreads_bps(bids: Sequence[float], asks: Sequence[float]) -> tuple[float, float]:
+    """The gross spread at the touch of both directions, bps of the mid: (buy venue 0, sell venue 1)
+    = ``bid1 - ask0``, and the reverse = ``bid0 - ask1``; nan where a side is missing."""
+    return _both_ways(bids, asks, lambda bid, ask: (bid - ask) / ((bid + ask) / 2) * 1e4)
 
 
 def edges_bps(
@@ -107,14 +114,7 @@ def edges_bps(
     fees (``taker_fee``, fractions, per venue) and the slippage tolerance (bps): the edge of the
     first level a pair would take (``arb.strategy.kernel``); nan where a side is missing."""
     fee_bps = (float(taker_fee[0]) + float(taker_fee[1])) * 1e4
-    out = []
-    for buy, sell in ((0, 1), (1, 0)):
-        ask, bid = asks[buy], bids[sell]
-        if np.isfinite(ask) and np.isfinite(bid) and ask > 0 and bid > 0:
-            out.append((bid - ask) / ask * 1e4 - fee_bps - float(slippage_bps))
-        else:
-            out.append(float("nan"))
-    return out[0], out[1]
+    return _both_ways(bids, asks, lambda bid, ask: (bid - ask) / ask * 1e4 - fee_bps - float(slippage_bps))
 
 
 DATA_SOURCES = ("live", "replay")
@@ -382,8 +382,7 @@ class Watch:
             self._tick_to_intent.record(t1 - (recv_perf_ns or t0_perf_ns))
             if self.intent_samples is not None:
                 self.intent_samples.append(t1 - (recv_perf_ns or t0_perf_ns))
-        if now >= self._next_ns:
-            self.publish(now)
+        self.tick(now)
 
     async def measure_lag(self, interval_s: float = 0.1) -> None:
         """Run as a task of the driver's loop: how late the loop wakes a timer (``loop_lag_ns``)."""
@@ -621,9 +620,7 @@ class Watch:
             paused = "daily loss limit"
         elif int(st["unknown_paused"]):
             paused = "orders of unknown outcome"
-        equity = 0.0
-        for v in (0, 1):
-            equity += venue_value[v]
+        equity = sum(venue_value)
         start = float(sum(venue_start))
         if n == 1:
             first = states[0]
@@ -779,10 +776,9 @@ def _margin_use(engine: Engine) -> float | None:
     return use
 
 
-def _merged_counts(counts: Any) -> dict[str, int]:
+def _merged_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
     # several {code: n} added up
-    out: dict[str, int] = {}
+    out: Counter[str] = Counter()
     for one in counts:
-        for key, n in one.items():
-            out[key] = out.get(key, 0) + n
-    return out
+        out.update(one)
+    return dict(out)

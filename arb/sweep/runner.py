@@ -23,6 +23,7 @@ __all__ = [
     "WorkerInfo",
     "data_key",
     "figures_of",
+    "quiet_worker_logs",
     "run_on_session",
     "slim_session",
 ]
@@ -30,6 +31,7 @@ __all__ = [
 import copy
 import datetime as dt
 import hashlib
+import logging
 import os
 import socket
 import time
@@ -125,6 +127,13 @@ class PointResult:
     digest: str
     wall_s: float
     worker: WorkerInfo
+
+
+def quiet_worker_logs() -> None:
+    """In a worker process: the parent already said what the recordings hold; a worker repeating it
+    per point is noise."""
+    logging.getLogger("arb").setLevel(logging.ERROR)
+    logging.getLogger("numba").setLevel(logging.WARNING)
 
 
 def data_key(config: AppConfig) -> DataKey:
