@@ -313,14 +313,14 @@ class OpsHub:
         return self._events.dropped
 
     def publish(self, snapshot: Snapshot) -> int:
-        with self._lock:
-            number = self._snapshots.add(snapshot)
-        self._waiters.notify()
-        return number
+        return self._add(self._snapshots, snapshot)
 
     def emit(self, event: OpsEvent) -> int:
+        return self._add(self._events, event)
+
+    def _add(self, ring: _Ring[_T], item: _T) -> int:
         with self._lock:
-            number = self._events.add(event)
+            number = ring.add(item)
         self._waiters.notify()
         return number
 

@@ -6,7 +6,7 @@ session loop (:class:`arb.live.session_loop.SessionLoop`) as one of its watchers
 
     watch = Watch(config, "dry-run", report_dir=...)
     loop = SessionLoop(engine, [watch, ...])
-    loop.begin(SessionStart(clock, "replay", engine), console)  # start(), attach(engine), watch_feeds(...)
+    loop.begin(SessionStart(clock, "replay", engine), console)  # start(), attach(engine), its feeds...
     ...                                                         # after_batch(...) per arrival, tick(now)
     loop.end(now)                                               # stop()
 
@@ -14,7 +14,7 @@ Everything here that runs on the loop is O(1) or O(venues): a few additions per 
 ``snapshot_ms`` one immutable snapshot built from what the engine already holds (O(symbols x venues)).
 No I/O: the server and the alerts run in their own threads and read the hub. The server always
 answers ``/healthz`` and ``/readyz`` (:mod:`arb.ops.health`), judged from those snapshots: each carries
-every book as the kernel sees it and, once :meth:`Watch.watch_journal` is called, the live journal's
+every book as the kernel sees it and, when the session has a journal (``arb live``), the live journal's
 health. While logs are JSON lines (:mod:`arb.logs`) the hub's events are logged too, from a thread of
 their own (:mod:`arb.ops.eventlog`).
 
@@ -305,19 +305,28 @@ class Watch:
         lines = self.start()
         if start.engine is not None:
             self.attach(start.engine)
-        if start.feeds:
-            self.watch_feeds(start.feeds)
+        if start.feeds:  # their health in every snapshot, their changes as events
+            self.feeds = list(start.feeds)
         if start.journal_health is not None:
-            self.watch_journal(start.journal_health)
-        if start.kill_switch is not None:
-            self.kill_switch(start.kill_switch)
+            # Snapshot.journal: called on the loop at each snapshot, so it must be cheap (Journal.health)
+            self.journal_health = start.journal_health
+        if start.kill_switch is not None and self.alerts is not None:
+            # what a Telegram ``/kill confirm`` pulls: arb live's kill switch, called from the alert
+            # thread (it hands the work to the trading loop itself)
+            self.alerts.kill = start.kill_switch
         if start.recorded_bytes is not None:
             self.recorded_bytes = start.recorded_bytes
         return lines
 
     async def run(self) -> None:
-        """Beside the session's loop: measure its lag (:meth:`measure_lag`)."""
-        await self.measure_lag()
+        """Beside the session's loop: how late the loop wakes a timer (``loop_lag_ns``)."""
+        import asyncio
+
+        interval_s = 0.1
+        while True:
+            t0 = time.perf_counter_ns()
+            await asyncio.sleep(interval_s)
+            self.loop_lag_ns = max(0, time.perf_counter_ns() - t0 - int(interval_s * 1e9))
 
     def end(self, now: int | None) -> None:
         """The session is over: the last snapshot, then stop (:meth:`stop`)."""
@@ -334,21 +343,6 @@ class Watch:
         listeners.order.append(self._on_order)
         listeners.risk_event.append(self._on_risk)
         listeners.halt.append(self.halt)
-
-    def watch_feeds(self, feeds: Sequence[Any]) -> None:
-        """Include these market-data feeds' health in every snapshot (and their changes as events)."""
-        self.feeds = list(feeds)
-
-    def watch_journal(self, health: Callable[[], str]) -> None:
-        """Include the live journal's state in every snapshot (``Snapshot.journal``): ``health()`` is
-        called on the loop at each snapshot and must be cheap (:meth:`arb.journal.Journal.health`)."""
-        self.journal_health = health
-
-    def kill_switch(self, pull: Callable[[], None]) -> None:
-        """What a Telegram ``/kill confirm`` pulls ([alerts.telegram] commands): ``arb live``'s kill
-        switch, called from the alert thread (it hands the work to the trading loop itself)."""
-        if self.alerts is not None:
-            self.alerts.kill = pull
 
     def emit(self, kind: str, *, venue: str = "", text: str = "", resolved: bool = False, **fields: Any) -> None:
         self.hub.emit(OpsEvent(kind, self.clock(), venue, text, fields, resolved))
@@ -383,15 +377,6 @@ class Watch:
             if self.intent_samples is not None:
                 self.intent_samples.append(t1 - (recv_perf_ns or t0_perf_ns))
         self.tick(now)
-
-    async def measure_lag(self, interval_s: float = 0.1) -> None:
-        """Run as a task of the driver's loop: how late the loop wakes a timer (``loop_lag_ns``)."""
-        import asyncio
-
-        while True:
-            t0 = time.perf_counter_ns()
-            await asyncio.sleep(interval_s)
-            self.loop_lag_ns = max(0, time.perf_counter_ns() - t0 - int(interval_s * 1e9))
 
     def tick(self, now: int) -> None:
         """Publish a snapshot if one is due at ``now`` (timers call this between batches)."""
@@ -689,7 +674,7 @@ class Watch:
             last_pair = int(sst["last_pair_ns"])
             count = int(sst["pair_count"])
             times = sst["pair_times"]
-            window = [int(t) for t in times[: min(count, len(times))] if int(t) > now - 86_400_000_000_000]
+            window = [int(t) for t in times[: min(count, len(times))] if int(t) > now - _NS_PER_DAY]
             rows |= {
                 "position_limit": (abs(float(position[0] + position[1])), float(lim["position_limit"])),
                 "max_notional_per_venue": (max(value(s, v) for v in (0, 1)), float(lim["max_notional_per_venue"])),

@@ -24,7 +24,6 @@ __all__ = [
     "data_key",
     "figures_of",
     "quiet_worker_logs",
-    "run_on_session",
     "slim_session",
 ]
 
@@ -163,13 +162,6 @@ def _with_venues(session: Timeline, config: AppConfig) -> Timeline:
     return _with(session, assets=tuple(_with(v, venue=c) for v, c in zip(session.assets, venues, strict=True)))
 
 
-def run_on_session(config: AppConfig, session: Timeline, schedule: Schedule, days: list[dt.date]) -> BacktestResult:
-    """The backtest of ``config`` over an already loaded ``session`` (whose arrays match
-    :func:`data_key` of ``config``): :func:`arb.backtest.run.run_session` with this point's venue
-    settings swapped into the session, so the same result as :func:`~arb.backtest.run.run_backtest`."""
-    return run_session(config, _with_venues(session, config), schedule, days)
-
-
 def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any], str]:
     """(figures by the names of :data:`FIGURES`, digest) of one backtest, from the report's own summary.
 
@@ -281,7 +273,7 @@ class Worker:
             self.warm_up(config)
             session, schedule = self.session(config)
             started = time.perf_counter()
-            result = run_on_session(config, session, schedule, self.days)
+            result = run_session(config, _with_venues(session, config), schedule, self.days)
             figures, digest = figures_of(config, result)
         except ArbError as exc:
             shown = ", ".join(f"{k} = {v!r}" for k, v in point.items())
