@@ -85,26 +85,25 @@ def assess(snapshot: Snapshot | None, now_wall_ns: int, max_age_ns: int, run_id:
     at most ``max_age_ns`` old, ready when alive and nothing in :func:`_not_ready` holds. ``run_id``
     names this run in the answer (:mod:`arb.ops.address`). Pure."""
     body: dict[str, Any] = {"pid": os.getpid(), "run_id": run_id, "max_age_s": max_age_ns / 1e9}
-    reasons: tuple[str, ...]
     if snapshot is None:
-        reasons = ("starting: the trading loop has not published its first snapshot yet",)
-        return Health(False, False, STARTING, reasons, _body(STARTING, False, False, reasons, body))
-    age_ns = now_wall_ns - snapshot.wall_ns
-    body |= _describe(snapshot, now_wall_ns, age_ns)
-    if age_ns > max_age_ns:
-        reasons = (
-            f"stalled: the trading loop has published nothing for {age_ns / 1e9:.1f} s "
-            f"(more than [ops] health_max_age_ms, {max_age_ns / 1e9:g} s)",
-        )
-        return Health(False, False, STALLED, reasons, _body(STALLED, False, False, reasons, body))
-    reasons = tuple(_not_ready(snapshot))
-    ready = not reasons
-    status = READY if ready else NOT_READY
-    return Health(True, ready, status, reasons, _body(status, True, ready, reasons, body))
-
-
-def _body(status: str, alive: bool, ready: bool, reasons: tuple[str, ...], rest: dict[str, Any]) -> dict[str, Any]:
-    return {"status": status, "alive": alive, "ready": ready, "reasons": list(reasons), **rest}
+        alive, status = False, STARTING
+        reasons: tuple[str, ...] = ("starting: the trading loop has not published its first snapshot yet",)
+    else:
+        age_ns = now_wall_ns - snapshot.wall_ns
+        body |= _describe(snapshot, now_wall_ns, age_ns)
+        alive = age_ns <= max_age_ns
+        if alive:
+            reasons = tuple(_not_ready(snapshot))
+            status = NOT_READY if reasons else READY
+        else:
+            status = STALLED
+            reasons = (
+                f"stalled: the trading loop has published nothing for {age_ns / 1e9:.1f} s "
+                f"(more than [ops] health_max_age_ms, {max_age_ns / 1e9:g} s)",
+            )
+    ready = alive and not reasons
+    answer = {"status": status, "alive": alive, "ready": ready, "reasons": list(reasons), **body}
+    return Health(alive, ready, status, reasons, answer)
 
 
 def _describe(s: Snapshot, now_wall_ns: int, age_ns: int) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from __future__ import annotations
 __all__ = ["LATENCY_METRICS", "METRICS", "ORDER_STATUSES", "ArbCollector", "MetricSpec", "setup"]
 
 import logging
+import math
 import shutil
 import threading
 import time
@@ -252,10 +253,6 @@ def _go_float(x: float) -> str:
     return text
 
 
-def _finite(x: float) -> bool:
-    return x == x and x not in (float("inf"), float("-inf"))
-
-
 class ArbCollector(Collector):
     """Builds the ``arb_`` families from an :class:`OpsHub` when Prometheus scrapes (see the module).
 
@@ -328,11 +325,9 @@ class ArbCollector(Collector):
         for name in (s.symbol, *(state.symbol for state in s.symbols)):
             for counter in ("arb_naked_legs", "arb_hedge_failures"):
                 self._counts.setdefault((counter, (name,)), 0.0)
-        for use in s.limits:
-            self._counts.setdefault(("arb_breaches", (s.symbol, use.key)), 0.0)
-        for state in s.symbols:
-            for use in state.limits:
-                self._counts.setdefault(("arb_breaches", (state.symbol, use.key)), 0.0)
+        for name, uses in ((s.symbol, s.limits), *((state.symbol, state.limits) for state in s.symbols)):
+            for use in uses:
+                self._counts.setdefault(("arb_breaches", (name, use.key)), 0.0)
         for feed in s.feeds:
             for name in ("arb_feed_disconnects", "arb_feed_stale_episodes"):
                 self._counts.setdefault((name, (feed.venue, feed.symbol)), 0.0)
@@ -433,7 +428,7 @@ class ArbCollector(Collector):
         if not s.accounts:
             return
         for name, value in (("arb_equity", s.equity), ("arb_pnl", s.pnl), ("arb_fees", s.fees)):
-            if _finite(value):
+            if math.isfinite(value):
                 out.add(name, (sym, quote), value)
         several = len(s.symbols) > 1
         if several:  # the account's: each venue's quote and its orders of unknown outcome
@@ -473,12 +468,12 @@ class ArbCollector(Collector):
         venues = [a.venue for a in state.accounts]
         if len(venues) == 2:
             for (buy, sell), spread in zip(((0, 1), (1, 0)), state.spread_bps, strict=True):
-                if _finite(spread):
+                if math.isfinite(spread):
                     out.add("arb_spread_bps", (sym, f"buy_{venues[buy]}_sell_{venues[sell]}"), spread)
-        if _finite(state.entry_bps):
+        if math.isfinite(state.entry_bps):
             out.add("arb_entry_threshold_bps", (sym,), state.entry_bps)
         out.add("arb_pairs", (sym,), float(state.pairs))
-        if _finite(own.pnl):
+        if math.isfinite(own.pnl):
             out.add("arb_symbol_pnl", (sym, quote), own.pnl)
         out.add("arb_symbol_fees", (sym, quote), own.fees)
         for a in state.accounts:
@@ -488,7 +483,7 @@ class ArbCollector(Collector):
             if account:
                 out.add("arb_balance", (*labels, quote or "quote"), a.quote)
             for side, price in (("bid", a.bid), ("ask", a.ask)):
-                if _finite(price):
+                if math.isfinite(price):
                     out.add("arb_best_price", (*labels, side), price)
             out.add("arb_open_orders", labels, float(a.open_orders))
             if account:
@@ -505,9 +500,9 @@ class ArbCollector(Collector):
         for name, uses in limits:
             for use in uses:
                 labels = (name, use.key)
-                if _finite(use.value):
+                if math.isfinite(use.value):
                     out.add("arb_risk_limit_use", labels, use.value)
-                if _finite(use.limit) and use.limit != 0:
+                if math.isfinite(use.limit) and use.limit != 0:
                     out.add("arb_risk_limit", labels, use.limit)
                 out.add("arb_risk_refusals", labels, float(use.refused))
         out.add("arb_halted", (sym,), float(bool(s.halted)))

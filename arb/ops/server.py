@@ -88,7 +88,6 @@ class OpsServer:
         """How long requests still being answered get to finish when the server stops."""
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._stopping: asyncio.Event | None = None
@@ -166,7 +165,6 @@ class OpsServer:
             setup(app)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=self._shutdown_timeout_s)
         await runner.setup()
-        self._runner = runner
         try:
             site = web.TCPSite(runner, self.host, self._asked_port, reuse_address=True)
             await site.start()
@@ -178,4 +176,3 @@ class OpsServer:
             await self._stopping.wait()
         finally:
             await runner.cleanup()
-            self._runner = None

@@ -101,18 +101,6 @@ class LatencyHistogram:
     def figures(self) -> LatencyFigures:
         return LatencyFigures(self.name, self.venue, self.bounds_ns, tuple(self._counts), self.sum_ns, self.count)
 
-    def quantile(self, q: float) -> float:
-        """The bucket bound (ns) below which a fraction ``q`` of the samples fall (nan when empty)."""
-        if self.count == 0:
-            return float("nan")
-        target = q * self.count
-        seen = 0
-        for bound, n in zip((*self.bounds_ns, float("inf")), self._counts, strict=True):
-            seen += n
-            if seen >= target:
-                return float(bound)
-        return float("inf")
-
 
 @dataclass(frozen=True, slots=True)
 class FeedHealth:
@@ -325,14 +313,14 @@ class OpsHub:
         return self._events.dropped
 
     def publish(self, snapshot: Snapshot) -> int:
-        with self._lock:
-            number = self._snapshots.add(snapshot)
-        self._waiters.notify()
-        return number
+        return self._add(self._snapshots, snapshot)
 
     def emit(self, event: OpsEvent) -> int:
+        return self._add(self._events, event)
+
+    def _add(self, ring: _Ring[_T], item: _T) -> int:
         with self._lock:
-            number = self._events.add(event)
+            number = ring.add(item)
         self._waiters.notify()
         return number
 

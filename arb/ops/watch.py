@@ -6,7 +6,7 @@ session loop (:class:`arb.live.session_loop.SessionLoop`) as one of its watchers
 
     watch = Watch(config, "dry-run", report_dir=...)
     loop = SessionLoop(engine, [watch, ...])
-    loop.begin(SessionStart(clock, "replay", engine), console)  # start(), attach(engine), watch_feeds(...)
+    loop.begin(SessionStart(clock, "replay", engine), console)  # start(), attach(engine), its feeds...
     ...                                                         # after_batch(...) per arrival, tick(now)
     loop.end(now)                                               # stop()
 
@@ -14,7 +14,7 @@ Everything here that runs on the loop is O(1) or O(venues): a few additions per 
 ``snapshot_ms`` one immutable snapshot built from what the engine already holds (O(symbols x venues)).
 No I/O: the server and the alerts run in their own threads and read the hub. The server always
 answers ``/healthz`` and ``/readyz`` (:mod:`arb.ops.health`), judged from those snapshots: each carries
-every book as the kernel sees it and, once :meth:`Watch.watch_journal` is called, the live journal's
+every book as the kernel sees it and, when the session has a journal (``arb live``), the live journal's
 health. While logs are JSON lines (:mod:`arb.logs`) the hub's events are logged too, from a thread of
 their own (:mod:`arb.ops.eventlog`).
 
@@ -33,7 +33,8 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,17 +87,23 @@ _SINGLE_LIMITS = (
 """With one symbol, the limits shown, in this order."""
 
 
-def spreads_bps(bids: Sequence[float], asks: Sequence[float]) -> tuple[float, float]:
-    """The gross spread at the touch of both directions, bps of the mid: (buy venue 0, sell venue 1)
-    = ``bid1 - ask0``, and the reverse = ``bid0 - ask1``; nan where a side is missing."""
+def _both_ways(
+    bids: Sequence[float], asks: Sequence[float], measure: Callable[[float, float], float]
+) -> tuple[float, float]:
+    # ``measure(bid, ask)`` of both directions (buy venue 0 and sell venue 1, then the reverse); nan
+    # where a side is missing
     out = []
     for buy, sell in ((0, 1), (1, 0)):
         ask, bid = asks[buy], bids[sell]
-        if np.isfinite(ask) and np.isfinite(bid) and ask > 0 and bid > 0:
-            out.append((bid - ask) / ((bid + ask) / 2) * 1e4)
-        else:
-            out.append(float("nan"))
+        ok = np.isfinite(ask) and np.isfinite(bid) and ask > 0 and bid > 0
+        out.append(measure(bid, ask) if ok else float("nan"))
     return out[0], out[1]
+
+
+def spreads_bps(bids: Sequence[float], asks: Sequence[float]) -> tuple[float, float]:
+    """The gross spread at the touch of both directions, bps of the mid: (buy venue 0, sell venue 1)
+    = ``bid1 - ask0``, and the reverse = ``bid0 - ask1``; nan where a side is missing."""
+    return _both_ways(bids, asks, lambda bid, ask: (bid - ask) / ((bid + ask) / 2) * 1e4)
 
 
 def edges_bps(
@@ -107,14 +114,7 @@ def edges_bps(
     fees (``taker_fee``, fractions, per venue) and the slippage tolerance (bps): the edge of the
     first level a pair would take (``arb.strategy.kernel``); nan where a side is missing."""
     fee_bps = (float(taker_fee[0]) + float(taker_fee[1])) * 1e4
-    out = []
-    for buy, sell in ((0, 1), (1, 0)):
-        ask, bid = asks[buy], bids[sell]
-        if np.isfinite(ask) and np.isfinite(bid) and ask > 0 and bid > 0:
-            out.append((bid - ask) / ask * 1e4 - fee_bps - float(slippage_bps))
-        else:
-            out.append(float("nan"))
-    return out[0], out[1]
+    return _both_ways(bids, asks, lambda bid, ask: (bid - ask) / ask * 1e4 - fee_bps - float(slippage_bps))
 
 
 DATA_SOURCES = ("live", "replay")
@@ -305,19 +305,28 @@ class Watch:
         lines = self.start()
         if start.engine is not None:
             self.attach(start.engine)
-        if start.feeds:
-            self.watch_feeds(start.feeds)
+        if start.feeds:  # their health in every snapshot, their changes as events
+            self.feeds = list(start.feeds)
         if start.journal_health is not None:
-            self.watch_journal(start.journal_health)
-        if start.kill_switch is not None:
-            self.kill_switch(start.kill_switch)
+            # Snapshot.journal: called on the loop at each snapshot, so it must be cheap (Journal.health)
+            self.journal_health = start.journal_health
+        if start.kill_switch is not None and self.alerts is not None:
+            # what a Telegram ``/kill confirm`` pulls: arb live's kill switch, called from the alert
+            # thread (it hands the work to the trading loop itself)
+            self.alerts.kill = start.kill_switch
         if start.recorded_bytes is not None:
             self.recorded_bytes = start.recorded_bytes
         return lines
 
     async def run(self) -> None:
-        """Beside the session's loop: measure its lag (:meth:`measure_lag`)."""
-        await self.measure_lag()
+        """Beside the session's loop: how late the loop wakes a timer (``loop_lag_ns``)."""
+        import asyncio
+
+        interval_s = 0.1
+        while True:
+            t0 = time.perf_counter_ns()
+            await asyncio.sleep(interval_s)
+            self.loop_lag_ns = max(0, time.perf_counter_ns() - t0 - int(interval_s * 1e9))
 
     def end(self, now: int | None) -> None:
         """The session is over: the last snapshot, then stop (:meth:`stop`)."""
@@ -334,21 +343,6 @@ class Watch:
         listeners.order.append(self._on_order)
         listeners.risk_event.append(self._on_risk)
         listeners.halt.append(self.halt)
-
-    def watch_feeds(self, feeds: Sequence[Any]) -> None:
-        """Include these market-data feeds' health in every snapshot (and their changes as events)."""
-        self.feeds = list(feeds)
-
-    def watch_journal(self, health: Callable[[], str]) -> None:
-        """Include the live journal's state in every snapshot (``Snapshot.journal``): ``health()`` is
-        called on the loop at each snapshot and must be cheap (:meth:`arb.journal.Journal.health`)."""
-        self.journal_health = health
-
-    def kill_switch(self, pull: Callable[[], None]) -> None:
-        """What a Telegram ``/kill confirm`` pulls ([alerts.telegram] commands): ``arb live``'s kill
-        switch, called from the alert thread (it hands the work to the trading loop itself)."""
-        if self.alerts is not None:
-            self.alerts.kill = pull
 
     def emit(self, kind: str, *, venue: str = "", text: str = "", resolved: bool = False, **fields: Any) -> None:
         self.hub.emit(OpsEvent(kind, self.clock(), venue, text, fields, resolved))
@@ -382,17 +376,7 @@ class Watch:
             self._tick_to_intent.record(t1 - (recv_perf_ns or t0_perf_ns))
             if self.intent_samples is not None:
                 self.intent_samples.append(t1 - (recv_perf_ns or t0_perf_ns))
-        if now >= self._next_ns:
-            self.publish(now)
-
-    async def measure_lag(self, interval_s: float = 0.1) -> None:
-        """Run as a task of the driver's loop: how late the loop wakes a timer (``loop_lag_ns``)."""
-        import asyncio
-
-        while True:
-            t0 = time.perf_counter_ns()
-            await asyncio.sleep(interval_s)
-            self.loop_lag_ns = max(0, time.perf_counter_ns() - t0 - int(interval_s * 1e9))
+        self.tick(now)
 
     def tick(self, now: int) -> None:
         """Publish a snapshot if one is due at ``now`` (timers call this between batches)."""
@@ -621,9 +605,7 @@ class Watch:
             paused = "daily loss limit"
         elif int(st["unknown_paused"]):
             paused = "orders of unknown outcome"
-        equity = 0.0
-        for v in (0, 1):
-            equity += venue_value[v]
+        equity = sum(venue_value)
         start = float(sum(venue_start))
         if n == 1:
             first = states[0]
@@ -692,7 +674,7 @@ class Watch:
             last_pair = int(sst["last_pair_ns"])
             count = int(sst["pair_count"])
             times = sst["pair_times"]
-            window = [int(t) for t in times[: min(count, len(times))] if int(t) > now - 86_400_000_000_000]
+            window = [int(t) for t in times[: min(count, len(times))] if int(t) > now - _NS_PER_DAY]
             rows |= {
                 "position_limit": (abs(float(position[0] + position[1])), float(lim["position_limit"])),
                 "max_notional_per_venue": (max(value(s, v) for v in (0, 1)), float(lim["max_notional_per_venue"])),
@@ -779,10 +761,9 @@ def _margin_use(engine: Engine) -> float | None:
     return use
 
 
-def _merged_counts(counts: Any) -> dict[str, int]:
+def _merged_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
     # several {code: n} added up
-    out: dict[str, int] = {}
+    out: Counter[str] = Counter()
     for one in counts:
-        for key, n in one.items():
-            out[key] = out.get(key, 0) + n
-    return out
+        out.update(one)
+    return dict(out)

@@ -36,7 +36,6 @@ __all__ = ["OBJECTIVES", "Grid", "Parameter", "apply_overrides", "load_grid", "t
 
 import difflib
 import itertools
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -307,10 +306,7 @@ def _resolve(file: str, key: str) -> tuple[list[str], FieldSpec, type]:
             at += part + "."
             continue
         infos = {info.key: info for info in fields_of(cls)}
-        if cls is AppConfig:
-            allowed = sorted([*infos, *ASSET_NAMES])
-        else:
-            allowed = sorted(infos)
+        allowed = sorted([*infos, *ASSET_NAMES] if cls is AppConfig else infos)
         if cls is LegFaultsConfig:
             rate_infos = {info.key: info for info in fields_of(LegFaultRates)}
             allowed = sorted({*allowed, *rate_infos})
@@ -400,25 +396,15 @@ def _check_points(grid: Grid, config: AppConfig) -> None:
         try:
             apply_overrides(config, grid.overrides(point))
         except ConfigError as exc:
-            shown = ", ".join(f"{k} = {_show(v)}" for k, v in point.items())
+            shown = ", ".join(f"{k} = {toml_value(v)}" for k, v in point.items())
             key = f"grid.{keys[exc.key]}" if exc.key in keys else "grid"
-            expected = _toml_expected(exc.expected)
+            # the configuration's in-code messages speak of ns; a grid is written in the TOML units
+            expected = exc.expected.replace("an integer number of nanoseconds", "a time")
             if exc.key not in keys and exc.key:
                 expected = f"{exc.key}: {expected}"
             raise ConfigError(str(grid.path), key, f"{expected} (at the point {shown})") from None
 
 
-def _toml_expected(expected: str) -> str:
-    # The configuration's in-code messages speak of ns; a grid is written in the TOML units.
-    return expected.replace("an integer number of nanoseconds", "a time")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return toml_value(value)
-
-
 def _show_list(values: list[Any]) -> str:
-    text = "[" + ", ".join(_show(v) for v in values) + "]"
+    text = "[" + ", ".join(toml_value(v) for v in values) + "]"
     return text if len(text) <= 80 else text[:77] + "..."

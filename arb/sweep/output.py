@@ -28,7 +28,7 @@ from rich.table import Table
 from arb.files import write_atomic
 from arb.sweep.grid import OBJECTIVES, toml_value
 from arb.sweep.runner import FIGURES
-from arb.sweep.sweep import SweepResult, describe_point, objective_value
+from arb.sweep.sweep import SweepResult, objective_value
 
 RESULTS_CSV = "results.csv"
 BEST_TOML = "best.toml"
@@ -47,6 +47,11 @@ def write_results(out: Path, sweep: SweepResult) -> list[Path]:
     if sweep.grid.heatmap_axes() is not None:
         paths.append(write_atomic(out / HEATMAP_PNG, _heatmap_png(sweep)))
     return paths
+
+
+def _describe_point(point: dict[str, Any]) -> str:
+    # strategy.min_spread_bps = 5, strategy.cooldown_ms = 0
+    return ", ".join(f"{k} = {toml_value(v)}" for k, v in point.items())
 
 
 def _spelled(value: Any, none: str, yes_no: tuple[str, str], number: Callable[[float], str]) -> str:
@@ -153,7 +158,7 @@ def _heatmap_png(sweep: SweepResult) -> bytes:
     fig.colorbar(image, ax=ax, label=sweep.grid.objective)
     title = f"{sweep.grid.objective}: {OBJECTIVES[sweep.grid.objective].split(',')[0]}"
     if held:
-        title += "\nothers at the best point: " + describe_point(held)
+        title += "\nothers at the best point: " + _describe_point(held)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     buffer = io.BytesIO()
@@ -197,7 +202,7 @@ def print_results(sweep: SweepResult, console: Console | None = None, *, rows: i
     if len(ranked) > rows:
         console.print(f"... and {len(ranked) - rows} more points in {RESULTS_CSV}", highlight=False)
     best = sweep.best
-    console.print(f"best: {describe_point(best.point)}", highlight=False, soft_wrap=True)
+    console.print(f"best: {_describe_point(best.point)}", highlight=False, soft_wrap=True)
     compile_s = [w.compile_s for w in sweep.workers]
     spread = f"{min(compile_s):.1f}-{max(compile_s):.1f} s" if compile_s else "-"
     console.print(

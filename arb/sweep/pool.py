@@ -12,14 +12,13 @@ from __future__ import annotations
 __all__ = ["Task", "run_pool"]
 
 import datetime as dt
-import logging
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from arb.config import AppConfig
-from arb.sweep.runner import PointResult, Worker
+from arb.sweep.runner import PointResult, Worker, quiet_worker_logs
 
 Task = tuple[int, dict[str, Any], dict[str, Any]]
 """(point index, the point as written, its overrides for :func:`~arb.sweep.grid.apply_overrides`)."""
@@ -29,9 +28,7 @@ _worker: Worker | None = None  # this process's worker (set by the pool's initia
 
 def _init(base: AppConfig, days: list[dt.date], allow_damaged: bool) -> None:
     global _worker
-    # the parent already said what the recordings hold; a worker repeating it per point is noise
-    logging.getLogger("arb").setLevel(logging.ERROR)
-    logging.getLogger("numba").setLevel(logging.WARNING)
+    quiet_worker_logs()
     _worker = Worker(base, days, allow_damaged=allow_damaged)
 
 

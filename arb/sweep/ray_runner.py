@@ -26,7 +26,7 @@ from arb.config import AppConfig
 from arb.errors import ArbError, UsageError
 from arb.recording.loader import Timeline
 from arb.sweep.pool import Task
-from arb.sweep.runner import DataKey, PointResult, Worker, WorkerInfo
+from arb.sweep.runner import DataKey, PointResult, Worker, WorkerInfo, quiet_worker_logs
 
 RAY_EXTRA = "pip install 'arb[ray]'"
 """What to install for ``--ray``."""
@@ -60,8 +60,7 @@ class _Actor:
     def __init__(self, base: AppConfig, days: list[dt.date], refs: Mapping[DataKey, Any]) -> None:
         import ray
 
-        logging.getLogger("arb").setLevel(logging.ERROR)
-        logging.getLogger("numba").setLevel(logging.WARNING)
+        quiet_worker_logs()
         # refs nested in a mapping are not resolved by Ray: get them here, once, zero-copy
         sessions: dict[DataKey, Timeline] = {key: ray.get(ref) for key, ref in refs.items()}
         self.worker = Worker(base, days, sessions=sessions)  # compiles on its first point

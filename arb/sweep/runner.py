@@ -23,13 +23,14 @@ __all__ = [
     "WorkerInfo",
     "data_key",
     "figures_of",
-    "run_on_session",
+    "quiet_worker_logs",
     "slim_session",
 ]
 
 import copy
 import datetime as dt
 import hashlib
+import logging
 import os
 import socket
 import time
@@ -127,6 +128,13 @@ class PointResult:
     worker: WorkerInfo
 
 
+def quiet_worker_logs() -> None:
+    """In a worker process: the parent already said what the recordings hold; a worker repeating it
+    per point is noise."""
+    logging.getLogger("arb").setLevel(logging.ERROR)
+    logging.getLogger("numba").setLevel(logging.WARNING)
+
+
 def data_key(config: AppConfig) -> DataKey:
     """The settings besides the days that change the event arrays :func:`load_timeline` builds."""
     return (config.backtest.feed_latency, config.binance.latency.feed_ns, config.bybit.latency.feed_ns)
@@ -152,13 +160,6 @@ def _with_venues(session: Timeline, config: AppConfig) -> Timeline:
     # build_hbt reads fees, latencies and instruments from the session's assets: the point's own
     venues = [venue for s in range(len(config.symbols)) for venue in config.for_symbol(s).venues]
     return _with(session, assets=tuple(_with(v, venue=c) for v, c in zip(session.assets, venues, strict=True)))
-
-
-def run_on_session(config: AppConfig, session: Timeline, schedule: Schedule, days: list[dt.date]) -> BacktestResult:
-    """The backtest of ``config`` over an already loaded ``session`` (whose arrays match
-    :func:`data_key` of ``config``): :func:`arb.backtest.run.run_session` with this point's venue
-    settings swapped into the session, so the same result as :func:`~arb.backtest.run.run_backtest`."""
-    return run_session(config, _with_venues(session, config), schedule, days)
 
 
 def figures_of(config: AppConfig, result: BacktestResult) -> tuple[dict[str, Any], str]:
@@ -272,7 +273,7 @@ class Worker:
             self.warm_up(config)
             session, schedule = self.session(config)
             started = time.perf_counter()
-            result = run_on_session(config, session, schedule, self.days)
+            result = run_session(config, _with_venues(session, config), schedule, self.days)
             figures, digest = figures_of(config, result)
         except ArbError as exc:
             shown = ", ".join(f"{k} = {v!r}" for k, v in point.items())

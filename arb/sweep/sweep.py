@@ -15,7 +15,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from arb.backtest.run import Schedule, compile_loop, loop_cached, warm_loop_in_background
 from arb.config import AppConfig
@@ -137,10 +136,3 @@ def run_sweep(
     results.sort(key=lambda r: r.index)
     return SweepResult(grid, days, results, sorted(seen.values(), key=lambda w: w.name), runner,
                        time.perf_counter() - started)  # fmt: skip
-
-
-def describe_point(point: dict[str, Any]) -> str:
-    """``strategy.min_spread_bps = 5, strategy.cooldown_ms = 0``."""
-    from arb.sweep.grid import toml_value
-
-    return ", ".join(f"{k} = {toml_value(v)}" for k, v in point.items())

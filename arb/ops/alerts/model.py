@@ -11,6 +11,7 @@ __all__ = [
     "money_change",
     "split_text",
     "takes",
+    "utc_time",
 ]
 
 import datetime as dt
@@ -102,13 +103,14 @@ def _tag(alert: Alert) -> str:
     return "[CRITICAL]" if alert.severity is Severity.CRITICAL else "[INFO]"
 
 
-def _utc(ts_ns: int) -> str:
+def utc_time(ts_ns: int) -> str:
+    """``ts_ns`` as alerts write a time: ``2026-11-23 15:04:05 UTC``."""
     return dt.datetime.fromtimestamp(ts_ns / NS_PER_S, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def format_message(alert: Alert, mode: str) -> str:
     """The message's text: ``"[CRITICAL] title"``, the details, and where and when it happened."""
-    return f"{_tag(alert)} {alert.title}\n{alert.text}\n(arb {mode}, {_utc(alert.ts_ns)})"
+    return f"{_tag(alert)} {alert.title}\n{alert.text}\n(arb {mode}, {utc_time(alert.ts_ns)})"
 
 
 def email_subject(alert: Alert, mode: str) -> str:

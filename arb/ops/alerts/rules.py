@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from arb.events import ASSET_NAMES, NS_PER_MS, NS_PER_S
-from arb.ops.alerts.model import Alert, AlertKind, money_change
+from arb.ops.alerts.model import Alert, AlertKind, money_change, utc_time
 from arb.ops.snapshot import FeedHealth, OpsEvent, Snapshot, VenueLimits
 
 if TYPE_CHECKING:
@@ -35,10 +35,6 @@ LATENCY_MIN_SAMPLES: Final = 20  # order round trips in the window before their 
 
 def _seconds(ns: int) -> str:
     return f"{ns / NS_PER_S:.0f} s" if ns >= 10 * NS_PER_S else f"{ns / NS_PER_S:.1f} s"
-
-
-def _utc_time(ns: int) -> str:
-    return dt.datetime.fromtimestamp(ns / NS_PER_S, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _duration(ns: float) -> str:
@@ -257,11 +253,11 @@ class AlertRules:
             self._banned.add(key)
             until = limits.banned_until_ns
             text = (f"{where}: {limits.reason or 'banned'}. Nothing at all goes to {limits.venue} until "
-                    f"{_utc_time(until)} (in {_seconds(max(0, until - now))}): no new pair, no cancel, hedges and "
+                    f"{utc_time(until)} (in {_seconds(max(0, until - now))}): no new pair, no cancel, hedges and "
                     "unwinds go to the other venue")  # fmt: skip
             if held is not None and held.alerted:
                 text += f" (it was rate limited for {_seconds(now - held.since_ns)} before)"
-            return [Alert(AlertKind.VENUE_BAN, f"{limits.venue} BANNED until {_utc_time(until)}", text, now,
+            return [Alert(AlertKind.VENUE_BAN, f"{limits.venue} BANNED until {utc_time(until)}", text, now,
                           limits.venue, limits.market)]  # fmt: skip
         out: list[Alert] = []
         if key in self._banned:
@@ -277,7 +273,7 @@ class AlertRules:
             if not held.alerted and now - held.since_ns >= self.config.stale_after_ns:
                 held.alerted = True
                 text = (f"{where}: {held.reason or 'rate limited'}: new pairs and quotes held for "
-                        f"{_seconds(now - held.since_ns)}, until {_utc_time(limits.held_until_ns)} at the earliest "
+                        f"{_seconds(now - held.since_ns)}, until {utc_time(limits.held_until_ns)} at the earliest "
                         "(hedges and cancels still go)")  # fmt: skip
                 out.append(Alert(AlertKind.RATE_LIMITED, f"{limits.venue} rate limited", text, now, limits.venue,
                                  limits.market))  # fmt: skip

@@ -1,12 +1,5 @@
-"""The alert service: the rules, the dedup and the channels, in one daemon thread of its own.
-
-:class:`AlertService` reads the :class:`~arb.ops.snapshot.OpsHub` every ``poll_interval_ns`` with its
-own asyncio loop, runs the rules (:class:`~arb.ops.alerts.rules.AlertRules`) and the dedup
-(:class:`Dedup`), and feeds one bounded queue per channel. Each channel paces itself
-(``min_interval_ms``), gives up a request after ``timeout_ms``, retries a bounded number of times,
-and honours the service's rate-limit answer (HTTP 429 with ``retry_after``). A full queue drops the
-newest alert and counts it. The trading loop never calls into the service: it only appends to the
-hub, so a channel that hangs costs it nothing.
+"""The alert service: the rules, the dedup and the channels, in one daemon thread of its own (the
+package docstring, :mod:`arb.ops.alerts`, says how they fit and what the trading loop is spared).
 """
 
 from __future__ import annotations
@@ -65,7 +58,7 @@ class _KeyState:
 
 
 class Dedup:
-    """One message per key per ``cooldown_ns`` (see the module docstring). ``now_ns``: the
+    """One message per key per ``cooldown_ns`` (see :mod:`arb.ops.alerts`). ``now_ns``: the
     service's clock. ``suppressed`` counts the firings that were not sent when admitted."""
 
     def __init__(self, cooldown_ns: int) -> None:
@@ -166,7 +159,7 @@ async def _sleep_ns(ns: int) -> None:
 
 
 class AlertService:
-    """The rules, the dedup and the channels, in one daemon thread (see the module docstring).
+    """The rules, the dedup and the channels, in one daemon thread (see :mod:`arb.ops.alerts`).
 
     ``clock``: int64 ns for the cooldown and each channel's pacing (wall time by default; the rules
     use the hub items' own times). ``sleep``: how the channels wait, in ns (pacing, ``retry_after``,

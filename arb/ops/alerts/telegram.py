@@ -68,13 +68,7 @@ class TelegramSender(HttpSender):
         if outcome == "ok" and isinstance(answer, dict) and answer.get("ok") is True:
             result = answer.get("result")
             return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
-        if outcome == "rate_limited":
-            params = answer.get("parameters") if isinstance(answer, dict) else None
-            wait = retry_after_ns(params.get("retry_after")) if isinstance(params, dict) else None
-            raise RateLimitedError(wait if wait is not None else retry_after_ns(header) or DEFAULT_RETRY_AFTER_NS)
-        description = str(answer.get("description", "")) if isinstance(answer, dict) else ""
-        raise SendError(self.redact(f"getUpdates: HTTP {status}" + (f": {description}" if description else "")),
-                        retryable=outcome == "retry")  # fmt: skip
+        raise self._refused(outcome, status, answer, header, "getUpdates: ")
 
     def redact(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
@@ -82,16 +76,20 @@ class TelegramSender(HttpSender):
     async def deliver(self, text: str, subject: str) -> None:
         status, answer, header = await self._post(self._url, {"chat_id": self.chat_id, "text": text})
         outcome = classify_http(status)
-        ok = isinstance(answer, dict) and answer.get("ok") is True
-        if outcome == "ok" and ok:
+        if outcome == "ok" and isinstance(answer, dict) and answer.get("ok") is True:
             return
-        description = str(answer.get("description", "")) if isinstance(answer, dict) else ""
+        raise self._refused(outcome, status, answer, header)
+
+    def _refused(self, outcome: str, status: int, answer: Any, header: str | None, what: str = "") -> Exception:
+        # A Bot API answer that is not a success: a rate limit waits the answer's retry_after (else the
+        # header's), anything else fails with the API's description
         if outcome == "rate_limited":
             params = answer.get("parameters") if isinstance(answer, dict) else None
             wait = retry_after_ns(params.get("retry_after")) if isinstance(params, dict) else None
-            raise RateLimitedError(wait if wait is not None else retry_after_ns(header) or DEFAULT_RETRY_AFTER_NS)
-        reason = self.redact(f"HTTP {status}" + (f": {description}" if description else ""))
-        raise SendError(reason, retryable=outcome == "retry")
+            return RateLimitedError(wait if wait is not None else retry_after_ns(header) or DEFAULT_RETRY_AFTER_NS)
+        description = str(answer.get("description", "")) if isinstance(answer, dict) else ""
+        reason = self.redact(f"{what}HTTP {status}" + (f": {description}" if description else ""))
+        return SendError(reason, retryable=outcome == "retry")
 
 
 def status_text(snapshot: Snapshot | None, mode: str) -> str:
