@@ -226,7 +226,6 @@ _ROWS: Final[tuple[tuple[str, Callable[[OrderFigures], str]], ...]] = (
     ("round trip p99 (ms)", lambda f: num(f.round_trip_p99_ms, 2)),
 )  # fmt: skip
 
-
 EXPLAINED: Final = (
     "fill rate (qty): filled / ordered quantity; orders filled: orders with a fill; slippage: per fill, against "
     "the limit price the order was sent at, positive is worse for arb (bought dearer, sold cheaper); round trip: "

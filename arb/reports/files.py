@@ -63,12 +63,10 @@ EQUITY_NPZ: Final = "equity.npz"
 """The run's equity samples at full resolution (``EQUITY_DTYPE`` rows under the name ``equity``,
 an uncompressed NumPy ``.npz``): what a periodic report of the run measures drawdown and ratios on."""
 
-
 FUNDING_HEADER: Final = ("time", "local_ts", "funding_time", "venue", "symbol", "rate", "mark", "position", "payment")
 """funding.csv (perpetuals): one row per funding payment booked: when (ISO and int64 ns), the venue's
 funding time it settles (ISO), venue, symbol, rate, the price the position was valued at, the position
 (base units) and the payment (quote: > 0 received)."""
-
 
 TRANSFERS_HEADER: Final = (
     "time",  # when it was sent (local time, the decision's), ISO-8601 UTC with nanoseconds
@@ -91,7 +89,6 @@ _ASSET_NUMBERS: Final = {name: i for i, name in enumerate(_ASSET_KINDS)}
 _SIDE_NUMBERS: Final = {name: side for side, name in SIDE_NAMES.items()}
 _KIND_NUMBERS: Final = {name: kind for kind, name in KIND_NAMES.items()}
 
-
 TRADES_HEADER: Final = (
     "time",  # local_ts as ISO-8601 UTC with nanoseconds, e.g. 2024-08-08T00:00:01.250000000Z
     "local_ts",  # the same instant, int64 ns since the epoch
@@ -107,7 +104,6 @@ TRADES_HEADER: Final = (
     "symbol",  # the symbol traded, e.g. BTCUSDT
 )
 """Columns of trades.csv, in order (files written before arb traded several symbols end at ``order_id``)."""
-
 
 ORDERS_HEADER: Final = (
     "time",  # when the order was sent (local time, the decision's), ISO-8601 UTC with nanoseconds

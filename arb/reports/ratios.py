@@ -30,9 +30,7 @@ from arb.reports.valuation import AccountEquity, InitialBalances
 
 DAYS_PER_YEAR: Final = 365
 
-
 SECONDS_PER_YEAR: Final = DAYS_PER_YEAR * 86_400
-
 
 MIN_RATIO_SPAN_S: Final = 30 * 86_400
 """Shortest span of equity samples, seconds (30 days), on which the annualised Sharpe and Sortino
