@@ -16,15 +16,18 @@ __all__ = [
     "first_finite",
     "last_finite",
     "mean_or_none",
+    "name_of",
     "none_to_nan",
     "require_fields",
     "require_values",
     "sum_or_none",
+    "utc_text",
     "value_at",
 ]
 
+import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -109,3 +112,13 @@ def duration_text(seconds: float) -> str:
     if seconds < 2 * 86400:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"
+
+
+def utc_text(ts_ns: int) -> str:
+    """An instant (int64 ns) for a person: ``"2024-08-08 13:05:00 UTC"``."""
+    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def name_of(names: Sequence[str], number: int) -> str:
+    """The name of ``number`` in ``names``; a number they do not name, as itself."""
+    return names[number] if 0 <= number < len(names) else str(number)

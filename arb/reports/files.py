@@ -46,7 +46,7 @@ from arb.execution.paper_files import KIND_NAMES, VENUE_NUMBERS
 from arb.files import atomic_writer
 from arb.formats import iso_ns
 from arb.reports.charts import plot_equity
-from arb.reports.common import SIDE_NAMES, Array, require_fields
+from arb.reports.common import SIDE_NAMES, Array, name_of, require_fields
 from arb.reports.inventory import write_inventory
 from arb.reports.pnl import pnl_from_fills
 from arb.reports.sent_orders import ORDER_DTYPE
@@ -187,11 +187,6 @@ def write_report(
     return [*paths, out / EQUITY_NPZ, out / EQUITY_PNG, *inventory, out / SUMMARY_JSON]
 
 
-def _name(names: Sequence[str], number: int) -> str:
-    # a number's name in a csv column; a number without one is written as itself
-    return names[number] if 0 <= number < len(names) else str(number)
-
-
 def _number(numbers: Mapping[str, int], text: str) -> int:
     # a csv column's name back to its number; a column holding a number instead is that number
     return numbers[text] if text in numbers else int(text)
@@ -218,8 +213,8 @@ def _write_funding(f: BinaryIO, funding: Array, symbols: tuple[str, ...]) -> Non
         times = zip(iso_ns(funding["ts"]), iso_ns(funding["funding_ts"]), strict=True)
         for row, (time, funding_time) in zip(funding, times, strict=True):
             writer.writerow([
-                time, str(int(row["ts"])), funding_time, _name(ASSET_NAMES, int(row["venue"])),
-                _name(symbols, int(row["symbol"])), repr(float(row["rate"])), repr(float(row["mark"])),
+                time, str(int(row["ts"])), funding_time, name_of(ASSET_NAMES, int(row["venue"])),
+                name_of(symbols, int(row["symbol"])), repr(float(row["rate"])), repr(float(row["mark"])),
                 repr(float(row["position"])), repr(float(row["payment"])),
             ])  # fmt: skip
 
@@ -229,10 +224,10 @@ def _write_orders(f: BinaryIO, orders: Array, symbols: tuple[str, ...]) -> None:
         for row, time in zip(orders, iso_ns(orders["ts"]), strict=True):
             side, kind = int(row["side"]), int(row["kind"])
             writer.writerow([
-                time, str(int(row["ts"])), _name(ASSET_NAMES, int(row["venue"])), _name(symbols, int(row["symbol"])),
-                SIDE_NAMES.get(side, str(side)), repr(float(row["price"])), repr(float(row["qty"])),
-                KIND_NAMES.get(kind, str(kind)), str(int(row["pair_id"])), str(int(row["order_id"])),
-                str(int(row["trip_ns"])),
+                time, str(int(row["ts"])), name_of(ASSET_NAMES, int(row["venue"])),
+                name_of(symbols, int(row["symbol"])), SIDE_NAMES.get(side, str(side)), repr(float(row["price"])),
+                repr(float(row["qty"])), KIND_NAMES.get(kind, str(kind)), str(int(row["pair_id"])),
+                str(int(row["order_id"])), str(int(row["trip_ns"])),
             ])  # fmt: skip
 
 
@@ -241,8 +236,9 @@ def _write_transfers(f: BinaryIO, transfers: Array, symbols: tuple[str, ...]) ->
         arrived = np.maximum(transfers["arrive_ts"], 0)
         for row, time, arrival in zip(transfers, iso_ns(transfers["ts"]), iso_ns(arrived), strict=True):
             writer.writerow([
-                time, str(int(row["ts"])), _name(symbols, int(row["symbol"])), _name(_ASSET_KINDS, int(row["asset"])),
-                _name(ASSET_NAMES, int(row["from_venue"])), _name(ASSET_NAMES, int(row["to_venue"])),
+                time, str(int(row["ts"])), name_of(symbols, int(row["symbol"])),
+                name_of(_ASSET_KINDS, int(row["asset"])), name_of(ASSET_NAMES, int(row["from_venue"])),
+                name_of(ASSET_NAMES, int(row["to_venue"])),
                 repr(float(row["amount"])), repr(float(row["fee"])), repr(float(row["fee_quote"])),
                 arrival if row["arrive_ts"] >= 0 else "", str(int(row["arrive_ts"])),
             ])  # fmt: skip
@@ -370,7 +366,7 @@ def _csv_row(fill: tuple[Any, ...], time: str, exch_time: str, symbols: tuple[st
         time,
         str(local_ts),
         exch_time,
-        _name(ASSET_NAMES, venue),
+        name_of(ASSET_NAMES, venue),
         SIDE_NAMES.get(side, str(side)),
         repr(price),
         repr(qty),
@@ -378,7 +374,7 @@ def _csv_row(fill: tuple[Any, ...], time: str, exch_time: str, symbols: tuple[st
         str(pair_id),
         KIND_NAMES.get(kind, str(kind)),
         str(order_id),
-        _name(symbols, symbol),
+        name_of(symbols, symbol),
     ]
 
 
