@@ -12,6 +12,7 @@ __all__ = [
     "SIDE_NAMES",
     "VENUES",
     "Array",
+    "JsonFigures",
     "duration_text",
     "first_finite",
     "last_finite",
@@ -28,11 +29,12 @@ __all__ = [
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 
 from arb.events import BINANCE, BYBIT
+from arb.formats import jsonable
 from arb.strategy.types import BUY, SELL
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -42,6 +44,16 @@ VENUES: Final = (BINANCE, BYBIT)
 QTY_EPS: Final = 1e-12
 """Base quantities this small are float dust, not inventory (lot sizes are 1e-8 and up)."""
 SIDE_NAMES: Final = {BUY: "buy", SELL: "sell"}
+
+
+class JsonFigures:
+    """Figures summary.json holds as they are (a dataclass's fields)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures as JSON-safe data (None for undefined)."""
+        return cast(dict[str, Any], jsonable(self))
 
 
 def require_fields(array: Array, dtype: np.dtype[Any], what: str) -> None:
