@@ -91,13 +91,13 @@ class ParityReport:
     first_fill: Disagreement | None
     zero_latency: bool
     symbols: tuple[tuple[str, ParityReport], ...] = ()
+    """With several symbols, each symbol's own comparison (the figures above add them up and the
+    disagreements above are the earliest of any symbol)."""
     paths_may_part: bool = False
     """Quotes with latency: the drivers' decisions may part (``first`` is then where they did, not a
     disagreement), and the fills are matched one to one instead (``first_fill``: one without a match)."""
     max_time_diff_ns: int = 0
     """With ``paths_may_part``: the largest time between a fill and its match."""
-    """With several symbols, each symbol's own comparison (the figures above add them up and the
-    disagreements above are the earliest of any symbol)."""
 
     @property
     def agree(self) -> bool:

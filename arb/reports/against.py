@@ -40,7 +40,6 @@ __all__ = [
     "table_of",
 ]
 
-import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,7 +50,7 @@ import numpy as np
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
 from arb.formats import num, pct
-from arb.reports.common import Array
+from arb.reports.common import Array, name_of, utc_text
 from arb.reports.files import ORDERS_CSV, SUMMARY_JSON, TRADES_CSV, read_orders_csv
 from arb.reports.sent_orders import ORDER_DTYPE
 from arb.reports.sources import SourceData, journal_url, load_backtest
@@ -178,7 +177,7 @@ def _within(side: Orders, start_ns: int, end_ns: int, venue: int, symbol: str | 
     o = side.orders
     keep = (o["ts"] >= start_ns) & (o["ts"] <= end_ns) & (o["venue"] == venue)
     if symbol is not None and len(o):
-        keep &= np.array([_name(side.symbols, int(s)) == symbol for s in o["symbol"]])
+        keep &= np.array([name_of(side.symbols, int(s)) == symbol for s in o["symbol"]])
     rows = np.flatnonzero(keep)
     new = np.full(len(o), -1, np.int64)
     new[rows] = np.arange(len(rows))
@@ -196,7 +195,7 @@ def compare(live: Orders, backtest: Orders, folder: str, notes: Sequence[str] = 
         b, lv = _span_text(backtest.first_ns, backtest.last_ns), _span_text(live.first_ns, live.last_ns)
         days = ""
         if live.first_ns <= live.last_ns:  # the live session's UTC days, as arb backtest takes them
-            first, last = (_utc(ns)[:10] for ns in (live.first_ns, live.last_ns))
+            first, last = (utc_text(ns)[:10] for ns in (live.first_ns, live.last_ns))
             days = f": arb backtest --start {first}" + (f" --end {last}" if last != first else "")
         raise UsageError(
             f"--against: the backtest in {folder} covers {b} and the live journal {lv}: they do not overlap; "
@@ -226,7 +225,6 @@ _ROWS: Final[tuple[tuple[str, Callable[[OrderFigures], str]], ...]] = (
     ("round trip p99 (ms)", lambda f: num(f.round_trip_p99_ms, 2)),
 )  # fmt: skip
 
-
 EXPLAINED: Final = (
     "fill rate (qty): filled / ordered quantity; orders filled: orders with a fill; slippage: per fill, against "
     "the limit price the order was sent at, positive is worse for arb (bought dearer, sold cheaper); round trip: "
@@ -250,21 +248,13 @@ def table_of(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
 def overlap_text(comparison: Comparison) -> str:
     """The span compared, and each side's, in words."""
     return (
-        f"over the overlap {_utc(comparison.start_ns)} to {_utc(comparison.end_ns)} (live records "
+        f"over the overlap {utc_text(comparison.start_ns)} to {utc_text(comparison.end_ns)} (live records "
         f"{_span_text(*comparison.live_span)}; backtest {comparison.backtest}: {_span_text(*comparison.backtest_span)})"
     )
 
 
-def _name(symbols: Sequence[str], s: int) -> str:
-    return symbols[s] if 0 <= s < len(symbols) else str(s)
-
-
 def _span_text(first_ns: int, last_ns: int) -> str:
-    return "nothing" if last_ns < first_ns else f"{_utc(first_ns)} to {_utc(last_ns)}"
-
-
-def _utc(ts_ns: int) -> str:
-    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "nothing" if last_ns < first_ns else f"{utc_text(first_ns)} to {utc_text(last_ns)}"
 
 
 # -- the two sides ---------------------------------------------------------------------------------------

@@ -239,9 +239,7 @@ def _inside(ts: Array, spans: Iterable[Span]) -> Array:
 
 _SYNC_COLORS: Final = {BINANCE: "tab:orange", BYBIT: "tab:purple"}
 
-
 _SYMBOL_COLORS: Final = ("tab:cyan", "tab:olive", "tab:pink", "tab:brown", "tab:red", "tab:green")
-
 
 _FILL_COLORS: Final = {
     INTENT_OPEN: "tab:green",
@@ -249,7 +247,6 @@ _FILL_COLORS: Final = {
     INTENT_UNWIND: "tab:red",
     INTENT_QUOTE: "tab:blue",
 }
-
 
 FILL_LABELS: Final = {
     INTENT_OPEN: "pair legs (kind open)",
@@ -261,26 +258,20 @@ FILL_LABELS: Final = {
 fill, a hedge or an unwind of one), never whether they opened or closed a position (a leg of a pair
 often closes what an earlier pair left)."""
 
-
 _SIDE_MARKERS: Final = {BUY: "^", SELL: "v"}
-
 
 _MARKER_PT: Final = 6.0
 """Size of a fill's marker on equity.png, points: fills closer than this in both time and spread are a group."""
 
-
 _STACK_PT: Final = 7.5
 """Distance between two markers of a group, side by side along the time axis, points."""
-
 
 MIN_SPAN_PT: Final = 3.0
 """The narrowest an out-of-sync span is drawn, points: a span of a tenth of a second on a chart of
 minutes is far under a pixel; it is widened about its middle to this (the legend gives the real seconds)."""
 
-
 ENTRY_COLOR: Final = "#3fb950"
 """The entry threshold's colour, as the dashboard draws its entry line (``arb/ops/static/app.js``)."""
-
 
 ENTRY_DASHES: Final = (6.0, 4.0)
 """The entry threshold's dashes (on, off; points), as the dashboard's."""
@@ -463,12 +454,7 @@ def _fill_markers(fig: Any, ax: Any, chart: SymbolChart | ChartData, x_tol: floa
     # Every fill at the spread it captured; a group that would cover itself laid side by side in time.
     from matplotlib.transforms import ScaledTranslation
 
-    fill_bps, fill_kind, fill_venue, fill_side = (
-        chart.fill_spread_bps,
-        chart.fill_kind,
-        chart.fill_venue,
-        chart.fill_side,
-    )
+    fill_bps = chart.fill_spread_bps
     finite = np.concatenate([chart.spread_bps[np.isfinite(chart.spread_bps)], fill_bps[np.isfinite(fill_bps)]])
     low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
     ax.autoscale_view()
@@ -481,7 +467,7 @@ def _fill_markers(fig: Any, ax: Any, chart: SymbolChart | ChartData, x_tol: floa
     for kind, color in _FILL_COLORS.items():
         for side, marker in _SIDE_MARKERS.items():
             for venue in VENUES:
-                mask = (fill_kind == kind) & (fill_side == side) & (fill_venue == venue)
+                mask = (chart.fill_kind == kind) & (chart.fill_side == side) & (chart.fill_venue == venue)
                 for shift in np.unique(shift_pt[mask]).tolist():
                     here = mask & (shift_pt == shift)
                     moved = ScaledTranslation(shift / 72, 0.0, fig.dpi_scale_trans)  # along time only

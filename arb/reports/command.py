@@ -148,7 +148,6 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError("--state-dir: expected only with --source paper or live")
         results = args.results if args.results is not None else _newest_backtest(load_config(args.config).backtest.out)
         source = load_source(kind, results=results)
-        folder = results
     else:
         config = load_config(args.config)
         results = args.results if args.results is not None else config.backtest.out
@@ -158,12 +157,11 @@ def main(args: argparse.Namespace) -> int:
         if kind == "paper" and state_dir is None:
             state_dir = config.dry_run.state_dir
         source = load_source(kind, results=results, state_dir=state_dir, config=config)
-        folder = results
     report = build_report(source, args.period, args.date)
     if args.against is not None:
         live = live_orders(config, source.first_ns, source.last_ns)
         report = dataclasses.replace(report, against=compare(live, backtest_orders_of(args.against), str(args.against)))
-    out = args.out if args.out is not None else folder / f"report-{kind}-{report.period.slug}.html"
+    out = args.out if args.out is not None else results / f"report-{kind}-{report.period.slug}.html"
     path = write_html(report, out)
     console.print(
         f"{report.period.kind} {report.period.label}: {report_line(report)}; report: {path}",

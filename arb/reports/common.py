@@ -12,24 +12,29 @@ __all__ = [
     "SIDE_NAMES",
     "VENUES",
     "Array",
+    "JsonFigures",
     "duration_text",
     "first_finite",
     "last_finite",
     "mean_or_none",
+    "name_of",
     "none_to_nan",
     "require_fields",
     "require_values",
     "sum_or_none",
+    "utc_text",
     "value_at",
 ]
 
+import datetime as dt
 import math
-from collections.abc import Iterable
-from typing import Any, Final
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, cast
 
 import numpy as np
 
 from arb.events import BINANCE, BYBIT
+from arb.formats import jsonable
 from arb.strategy.types import BUY, SELL
 
 Array = np.ndarray[Any, np.dtype[Any]]
@@ -39,6 +44,16 @@ VENUES: Final = (BINANCE, BYBIT)
 QTY_EPS: Final = 1e-12
 """Base quantities this small are float dust, not inventory (lot sizes are 1e-8 and up)."""
 SIDE_NAMES: Final = {BUY: "buy", SELL: "sell"}
+
+
+class JsonFigures:
+    """Figures summary.json holds as they are (a dataclass's fields)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures as JSON-safe data (None for undefined)."""
+        return cast(dict[str, Any], jsonable(self))
 
 
 def require_fields(array: Array, dtype: np.dtype[Any], what: str) -> None:
@@ -109,3 +124,13 @@ def duration_text(seconds: float) -> str:
     if seconds < 2 * 86400:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"
+
+
+def utc_text(ts_ns: int) -> str:
+    """An instant (int64 ns) for a person: ``"2024-08-08 13:05:00 UTC"``."""
+    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def name_of(names: Sequence[str], number: int) -> str:
+    """The name of ``number`` in ``names``; a number they do not name, as itself."""
+    return names[number] if 0 <= number < len(names) else str(number)

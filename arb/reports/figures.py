@@ -374,15 +374,19 @@ def _closed(row: Figures) -> tuple[float, float]:
     return (0.0 if held is None else held * closed), closed
 
 
+def _closed_inside(a: Figures, b: Figures) -> tuple[float, float]:
+    # (closed qty x seconds held, closed qty) of a column inside the period: before its end (b) less
+    # before its start (a)
+    w0, c0 = _closed(a)
+    w1, c1 = _closed(b)
+    return w1 - w0, c1 - c0
+
+
 def _row(name: str, a: Figures, b: Figures, p: Figures, held: tuple[float, float] | None = None) -> VenueRow:
     # One column over the period from the column of the summaries before its start (a), before its end
     # (b) and of its fills (p). ``held``: (closed qty x seconds, closed qty) inside the period when the
     # caller pooled it (several symbols); else from a and b.
-    if held is None:
-        w0, c0 = _closed(a)
-        w1, c1 = _closed(b)
-        held = (w1 - w0, c1 - c0)
-    weighted, closed = held
+    weighted, closed = held if held is not None else _closed_inside(a, b)
     return VenueRow(
         name=name,
         pnl=_diff(b.pnl, a.pnl),
@@ -456,7 +460,10 @@ def compute_period(source: SourceData, period: Period) -> PeriodReport:
                 mark_end=(b.venues[0].final_mid, b.venues[1].final_mid),
             ))  # fmt: skip
         for i in range(3):
-            held = [_symbol_closed(a, b, i) for a, b in zip(before_start.symbols, before_end.symbols, strict=True)]
+            held = [
+                _closed_inside(_column(a, i), _column(b, i))
+                for a, b in zip(before_start.symbols, before_end.symbols, strict=True)
+            ]
             pooled[i] = (
                 math.fsum(w * x for w, (x, _) in zip(weights, held, strict=True)),
                 math.fsum(w * c for w, (_, c) in zip(weights, held, strict=True)),
@@ -518,13 +525,6 @@ def _period_equity(source: SourceData, start: int, end: int) -> tuple[Array, str
         return np.concatenate([edges[:n], inner.astype(EQUITY_DTYPE), edges[n:]]), "run"
     grid = np.arange(start, end, SAMPLE_INTERVAL_NS, dtype=np.int64)
     return equity_at(source, np.append(grid, np.int64(end))), "rebuilt"
-
-
-def _symbol_closed(a: SymbolSummary, b: SymbolSummary, i: int) -> tuple[float, float]:
-    # (closed qty x seconds, closed qty) of one symbol's column i inside the period
-    w0, c0 = _closed(_column(a, i))
-    w1, c1 = _closed(_column(b, i))
-    return w1 - w0, c1 - c0
 
 
 def _column(summary: Summary | SymbolSummary, i: int) -> Figures:

@@ -34,18 +34,19 @@ import io
 import json
 import math
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 import numpy as np
 
 from arb.events import ASSET_NAMES
-from arb.execution.paper_files import KIND_NAMES
+from arb.execution.paper_files import KIND_NAMES, VENUE_NUMBERS
 from arb.files import atomic_writer
 from arb.formats import iso_ns
 from arb.reports.charts import plot_equity
-from arb.reports.common import SIDE_NAMES, Array, require_fields
+from arb.reports.common import SIDE_NAMES, Array, name_of, require_fields
 from arb.reports.inventory import write_inventory
 from arb.reports.pnl import pnl_from_fills
 from arb.reports.sent_orders import ORDER_DTYPE
@@ -53,33 +54,19 @@ from arb.reports.summary import Summary
 from arb.strategy.types import EQUITY_DTYPE, FILL_DTYPE, TRANSFER_DTYPE
 
 SUMMARY_JSON: Final = "summary.json"
-
-
 TRADES_CSV: Final = "trades.csv"
-
-
 FUNDING_CSV: Final = "funding.csv"
-
-
 ORDERS_CSV: Final = "orders.csv"
-
-
 TRANSFERS_CSV: Final = "transfers.csv"
-
-
 EQUITY_PNG: Final = "equity.png"
-
-
 EQUITY_NPZ: Final = "equity.npz"
 """The run's equity samples at full resolution (``EQUITY_DTYPE`` rows under the name ``equity``,
 an uncompressed NumPy ``.npz``): what a periodic report of the run measures drawdown and ratios on."""
-
 
 FUNDING_HEADER: Final = ("time", "local_ts", "funding_time", "venue", "symbol", "rate", "mark", "position", "payment")
 """funding.csv (perpetuals): one row per funding payment booked: when (ISO and int64 ns), the venue's
 funding time it settles (ISO), venue, symbol, rate, the price the position was valued at, the position
 (base units) and the payment (quote: > 0 received)."""
-
 
 TRANSFERS_HEADER: Final = (
     "time",  # when it was sent (local time, the decision's), ISO-8601 UTC with nanoseconds
@@ -98,7 +85,9 @@ TRANSFERS_HEADER: Final = (
 inventory between the venues, in the order sent."""
 
 _ASSET_KINDS: Final = ("base", "quote")
-
+_ASSET_NUMBERS: Final = {name: i for i, name in enumerate(_ASSET_KINDS)}
+_SIDE_NUMBERS: Final = {name: side for side, name in SIDE_NAMES.items()}
+_KIND_NUMBERS: Final = {name: kind for kind, name in KIND_NAMES.items()}
 
 TRADES_HEADER: Final = (
     "time",  # local_ts as ISO-8601 UTC with nanoseconds, e.g. 2024-08-08T00:00:01.250000000Z
@@ -115,7 +104,6 @@ TRADES_HEADER: Final = (
     "symbol",  # the symbol traded, e.g. BTCUSDT
 )
 """Columns of trades.csv, in order (files written before arb traded several symbols end at ``order_id``)."""
-
 
 ORDERS_HEADER: Final = (
     "time",  # when the order was sent (local time, the decision's), ISO-8601 UTC with nanoseconds
@@ -174,27 +162,20 @@ def write_report(
     if symbols is None:
         symbols = summary.meta.get("config", {}).get("strategy", {}).get("symbols") or ()
     names = tuple(symbols)
-    with atomic_writer(out / TRADES_CSV) as f:
-        _write_trades(f, fills, names)
-    paths = [out / TRADES_CSV]
-    if funding is not None and len(funding):
-        with atomic_writer(out / FUNDING_CSV) as f:
-            _write_funding(f, funding, names)
-        paths.append(out / FUNDING_CSV)
-    else:
-        (out / FUNDING_CSV).unlink(missing_ok=True)  # an older run's in the same folder is not this one's
-    if orders is not None:
-        with atomic_writer(out / ORDERS_CSV) as f:
-            _write_orders(f, orders, names)
-        paths.append(out / ORDERS_CSV)
-    else:
-        (out / ORDERS_CSV).unlink(missing_ok=True)
-    if transfers is not None and len(transfers):
-        with atomic_writer(out / TRANSFERS_CSV) as f:
-            _write_transfers(f, transfers, names)
-        paths.append(out / TRANSFERS_CSV)
-    else:
-        (out / TRANSFERS_CSV).unlink(missing_ok=True)
+    tables: tuple[tuple[str, Callable[[BinaryIO, Array, tuple[str, ...]], None], Array | None], ...] = (
+        (TRADES_CSV, _write_trades, fills),
+        (FUNDING_CSV, _write_funding, funding if funding is not None and len(funding) else None),
+        (ORDERS_CSV, _write_orders, orders),
+        (TRANSFERS_CSV, _write_transfers, transfers if transfers is not None and len(transfers) else None),
+    )
+    paths = []
+    for name, write, rows in tables:
+        if rows is None:
+            (out / name).unlink(missing_ok=True)  # an older run's in the same folder is not this one's
+            continue
+        with atomic_writer(out / name) as f:
+            write(f, rows, names)
+        paths.append(out / name)
     samples = np.ascontiguousarray(equity).astype(EQUITY_DTYPE, copy=False)
     with atomic_writer(out / EQUITY_NPZ) as f:
         np.savez(f, equity=samples)
@@ -206,55 +187,61 @@ def write_report(
     return [*paths, out / EQUITY_NPZ, out / EQUITY_PNG, *inventory, out / SUMMARY_JSON]
 
 
-def _write_funding(f: BinaryIO, funding: Array, symbols: tuple[str, ...]) -> None:
+def _number(numbers: Mapping[str, int], text: str) -> int:
+    # a csv column's name back to its number; a column holding a number instead is that number
+    return numbers[text] if text in numbers else int(text)
+
+
+def _symbol_number(numbers: dict[str, int], text: str) -> int:
+    # a symbol column: a number as itself, a name by its place in ``numbers`` (a new name after them)
+    return int(text) if text.isdigit() else numbers.setdefault(text, len(numbers))
+
+
+@contextmanager
+def _csv_writer(f: BinaryIO, header: Sequence[str]) -> Iterator[Any]:
+    # a csv writer on ``f`` with the header written; the caller owns and closes ``f``
     text = io.TextIOWrapper(f, encoding="utf-8", newline="")
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(FUNDING_HEADER)
-    for row, time, funding_time in zip(funding, iso_ns(funding["ts"]), iso_ns(funding["funding_ts"]), strict=True):
-        venue, symbol = int(row["venue"]), int(row["symbol"])
-        venue_name = ASSET_NAMES[venue] if 0 <= venue < len(ASSET_NAMES) else str(venue)
-        writer.writerow([
-            time, str(int(row["ts"])), funding_time, venue_name,
-            symbols[symbol] if 0 <= symbol < len(symbols) else str(symbol), repr(float(row["rate"])),
-            repr(float(row["mark"])), repr(float(row["position"])), repr(float(row["payment"])),
-        ])  # fmt: skip
+    writer.writerow(header)
+    yield writer
     text.flush()
     text.detach()
+
+
+def _write_funding(f: BinaryIO, funding: Array, symbols: tuple[str, ...]) -> None:
+    with _csv_writer(f, FUNDING_HEADER) as writer:
+        times = zip(iso_ns(funding["ts"]), iso_ns(funding["funding_ts"]), strict=True)
+        for row, (time, funding_time) in zip(funding, times, strict=True):
+            writer.writerow([
+                time, str(int(row["ts"])), funding_time, name_of(ASSET_NAMES, int(row["venue"])),
+                name_of(symbols, int(row["symbol"])), repr(float(row["rate"])), repr(float(row["mark"])),
+                repr(float(row["position"])), repr(float(row["payment"])),
+            ])  # fmt: skip
 
 
 def _write_orders(f: BinaryIO, orders: Array, symbols: tuple[str, ...]) -> None:
-    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(ORDERS_HEADER)
-    for row, time in zip(orders, iso_ns(orders["ts"]), strict=True):
-        venue, symbol, side, kind = int(row["venue"]), int(row["symbol"]), int(row["side"]), int(row["kind"])
-        writer.writerow([
-            time, str(int(row["ts"])), ASSET_NAMES[venue] if 0 <= venue < len(ASSET_NAMES) else str(venue),
-            symbols[symbol] if 0 <= symbol < len(symbols) else str(symbol), SIDE_NAMES.get(side, str(side)),
-            repr(float(row["price"])), repr(float(row["qty"])), KIND_NAMES.get(kind, str(kind)),
-            str(int(row["pair_id"])), str(int(row["order_id"])), str(int(row["trip_ns"])),
-        ])  # fmt: skip
-    text.flush()
-    text.detach()
+    with _csv_writer(f, ORDERS_HEADER) as writer:
+        for row, time in zip(orders, iso_ns(orders["ts"]), strict=True):
+            side, kind = int(row["side"]), int(row["kind"])
+            writer.writerow([
+                time, str(int(row["ts"])), name_of(ASSET_NAMES, int(row["venue"])),
+                name_of(symbols, int(row["symbol"])), SIDE_NAMES.get(side, str(side)), repr(float(row["price"])),
+                repr(float(row["qty"])), KIND_NAMES.get(kind, str(kind)), str(int(row["pair_id"])),
+                str(int(row["order_id"])), str(int(row["trip_ns"])),
+            ])  # fmt: skip
 
 
 def _write_transfers(f: BinaryIO, transfers: Array, symbols: tuple[str, ...]) -> None:
-    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(TRANSFERS_HEADER)
-    arrived = np.maximum(transfers["arrive_ts"], 0)
-    for row, time, arrival in zip(transfers, iso_ns(transfers["ts"]), iso_ns(arrived), strict=True):
-        symbol, asset = int(row["symbol"]), int(row["asset"])
-        venues = [int(row["from_venue"]), int(row["to_venue"])]
-        writer.writerow([
-            time, str(int(row["ts"])), symbols[symbol] if 0 <= symbol < len(symbols) else str(symbol),
-            _ASSET_KINDS[asset] if 0 <= asset < len(_ASSET_KINDS) else str(asset),
-            *(ASSET_NAMES[v] if 0 <= v < len(ASSET_NAMES) else str(v) for v in venues),
-            repr(float(row["amount"])), repr(float(row["fee"])), repr(float(row["fee_quote"])),
-            arrival if row["arrive_ts"] >= 0 else "", str(int(row["arrive_ts"])),
-        ])  # fmt: skip
-    text.flush()
-    text.detach()
+    with _csv_writer(f, TRANSFERS_HEADER) as writer:
+        arrived = np.maximum(transfers["arrive_ts"], 0)
+        for row, time, arrival in zip(transfers, iso_ns(transfers["ts"]), iso_ns(arrived), strict=True):
+            writer.writerow([
+                time, str(int(row["ts"])), name_of(symbols, int(row["symbol"])),
+                name_of(_ASSET_KINDS, int(row["asset"])), name_of(ASSET_NAMES, int(row["from_venue"])),
+                name_of(ASSET_NAMES, int(row["to_venue"])),
+                repr(float(row["amount"])), repr(float(row["fee"])), repr(float(row["fee_quote"])),
+                arrival if row["arrive_ts"] >= 0 else "", str(int(row["arrive_ts"])),
+            ])  # fmt: skip
 
 
 def read_transfers_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
@@ -268,46 +255,47 @@ def read_transfers_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
     path = Path(path)
     if not path.is_file():
         return np.zeros(0, TRANSFER_DTYPE)
-    venues, _, _, numbers = _numbers_of_names(symbols)
-    assets = {name: i for i, name in enumerate(_ASSET_KINDS)}
+    numbers = {name: i for i, name in enumerate(symbols)}
 
     def parse(row: list[str]) -> tuple[Any, ...]:
         _time, ts, symbol, asset, sender, receiver, amount, fee, fee_quote, _arrival, arrive_ts = row
-        number = int(symbol) if symbol.isdigit() else numbers.setdefault(symbol, len(numbers))
-        return (int(ts), int(arrive_ts), number, assets[asset] if asset in assets else int(asset),
-                venues[sender] if sender in venues else int(sender),
-                venues[receiver] if receiver in venues else int(receiver),
-                float(amount), float(fee), float(fee_quote))  # fmt: skip
+        return (
+            int(ts),
+            int(arrive_ts),
+            _symbol_number(numbers, symbol),
+            _number(_ASSET_NUMBERS, asset),
+            _number(VENUE_NUMBERS, sender),
+            _number(VENUE_NUMBERS, receiver),
+            float(amount),
+            float(fee),
+            float(fee_quote),
+        )
 
-    return _read_csv(path, TRANSFERS_HEADER, parse, TRANSFER_DTYPE)
+    return _read_csv(path, (TRANSFERS_HEADER,), parse, TRANSFER_DTYPE)
 
 
-def _read_csv(path: Path, header: Sequence[str], parse: Callable[[list[str]], tuple[Any, ...]], dtype: Any) -> Array:
-    # A report's csv with ``header`` as ``dtype`` rows, each parsed by ``parse``; ValueError names the line
+def _read_csv(
+    path: str | Path,
+    headers: Sequence[tuple[str, ...]],
+    parse: Callable[[list[str]], tuple[Any, ...]],
+    dtype: Any,
+) -> Array:
+    # A report's csv with one of ``headers`` (the first named when it has none) as ``dtype`` rows, each
+    # parsed by ``parse``; ValueError names the line
     rows = []
-    with path.open(newline="", encoding="utf-8") as f:
+    with Path(path).open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         found = next(reader, None)
-        if found is None or tuple(found) != tuple(header):
-            raise ValueError(f"{path}: expected the header {','.join(header)}, got {found}")
+        if found is None or tuple(found) not in headers:
+            raise ValueError(f"{path}: expected the header {','.join(headers[0])}, got {found}")
         for line, row in enumerate(reader, start=2):
             try:
-                if len(row) != len(header):
-                    raise ValueError(f"expected {len(header)} columns, got {len(row)}")
+                if len(row) != len(found):
+                    raise ValueError(f"expected {len(found)} columns, got {len(row)}")
                 rows.append(parse(row))
             except (ValueError, KeyError) as exc:
                 raise ValueError(f"{path}: line {line}: {exc}") from None
     return np.array(rows, dtype=dtype) if rows else np.zeros(0, dtype)
-
-
-def _numbers_of_names(
-    symbols: Sequence[str],
-) -> tuple[dict[str, int], dict[str, int], dict[str, int], dict[str, int]]:
-    # what a report's csv names, to numbers: venues, sides, intent kinds, symbols (by place in ``symbols``)
-    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
-    sides = {name: side for side, name in SIDE_NAMES.items()}
-    kinds = {name: kind for kind, name in KIND_NAMES.items()}
-    return venues, sides, kinds, {name: i for i, name in enumerate(symbols)}
 
 
 def read_orders_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
@@ -317,16 +305,24 @@ def read_orders_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
     Raises:
         ValueError: The header is not :data:`ORDERS_HEADER`, or a row does not parse (names the line).
     """
-    venues, sides, kinds, numbers = _numbers_of_names(symbols)
+    numbers = {name: i for i, name in enumerate(symbols)}
 
     def parse(row: list[str]) -> tuple[Any, ...]:
         _time, ts, venue, symbol, side, price, qty, kind, pair_id, order_id, trip = row
-        number = int(symbol) if symbol.isdigit() else numbers.setdefault(symbol, len(numbers))
-        return (int(ts), venues[venue] if venue in venues else int(venue), number,
-                sides[side] if side in sides else int(side), float(price), float(qty),
-                kinds[kind] if kind in kinds else int(kind), int(pair_id), int(order_id), int(trip))  # fmt: skip
+        return (
+            int(ts),
+            _number(VENUE_NUMBERS, venue),
+            _symbol_number(numbers, symbol),
+            _number(_SIDE_NUMBERS, side),
+            float(price),
+            float(qty),
+            _number(_KIND_NUMBERS, kind),
+            int(pair_id),
+            int(order_id),
+            int(trip),
+        )
 
-    return _read_csv(Path(path), ORDERS_HEADER, parse, ORDER_DTYPE)
+    return _read_csv(Path(path), (ORDERS_HEADER,), parse, ORDER_DTYPE)
 
 
 def read_equity_npz(path: str | Path) -> Array:
@@ -370,7 +366,7 @@ def _csv_row(fill: tuple[Any, ...], time: str, exch_time: str, symbols: tuple[st
         time,
         str(local_ts),
         exch_time,
-        ASSET_NAMES[venue] if 0 <= venue < len(ASSET_NAMES) else str(venue),
+        name_of(ASSET_NAMES, venue),
         SIDE_NAMES.get(side, str(side)),
         repr(price),
         repr(qty),
@@ -378,20 +374,16 @@ def _csv_row(fill: tuple[Any, ...], time: str, exch_time: str, symbols: tuple[st
         str(pair_id),
         KIND_NAMES.get(kind, str(kind)),
         str(order_id),
-        symbols[symbol] if 0 <= symbol < len(symbols) else str(symbol),
+        name_of(symbols, symbol),
     ]
 
 
 def _write_trades(f: BinaryIO, fills: Array, symbols: tuple[str, ...]) -> None:
-    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(TRADES_HEADER)
-    columns = [fills[name].tolist() for name in FILL_DTYPE.names or ()]
-    times, exch_times = iso_ns(fills["local_ts"]), iso_ns(fills["exch_ts"])
-    for row, time, exch_time in zip(zip(*columns, strict=True), times, exch_times, strict=True):
-        writer.writerow(_csv_row(row, time, exch_time, symbols))
-    text.flush()
-    text.detach()  # the caller owns and closes ``f``
+    with _csv_writer(f, TRADES_HEADER) as writer:
+        columns = [fills[name].tolist() for name in FILL_DTYPE.names or ()]
+        times, exch_times = iso_ns(fills["local_ts"]), iso_ns(fills["exch_ts"])
+        for row, time, exch_time in zip(zip(*columns, strict=True), times, exch_times, strict=True):
+            writer.writerow(_csv_row(row, time, exch_time, symbols))
 
 
 def read_trades_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
@@ -405,54 +397,25 @@ def read_trades_csv(path: str | Path, symbols: Sequence[str] = ()) -> Array:
     Raises:
         ValueError: The header is not :data:`TRADES_HEADER`, or a row does not parse (names the line).
     """
-    venues, sides, kinds, numbers = _numbers_of_names(symbols)
-    rows: list[tuple[Any, ...]] = []
-    with Path(path).open(newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or tuple(header) not in (TRADES_HEADER, TRADES_HEADER[:-1]):
-            raise ValueError(f"{path}: expected the header {','.join(TRADES_HEADER)}, got {header}")
-        width = len(header)
-        for line, row in enumerate(reader, start=2):
-            try:
-                rows.append(_parse_row(row, width, venues, sides, kinds, numbers))
-            except (ValueError, IndexError) as exc:
-                raise ValueError(f"{path}: line {line}: {exc}") from None
-    return np.array(rows, dtype=FILL_DTYPE)
+    numbers = {name: i for i, name in enumerate(symbols)}
 
+    def parse(row: list[str]) -> tuple[Any, ...]:
+        _time, local_ts, exch_time, venue, side, price, qty, fee, pair_id, kind, order_id = row[:11]
+        return (
+            int(local_ts),
+            int(np.datetime64(exch_time.removesuffix("Z"), "ns").astype(np.int64)),
+            _number(VENUE_NUMBERS, venue),
+            _number(_SIDE_NUMBERS, side),
+            float(price),
+            float(qty),
+            float(fee),
+            int(pair_id),
+            _number(_KIND_NUMBERS, kind),
+            int(order_id),
+            _symbol_number(numbers, row[11]) if len(row) > 11 else 0,
+        )
 
-def _parse_row(
-    row: list[str],
-    width: int,
-    venues: Mapping[str, int],
-    sides: Mapping[str, int],
-    kinds: Mapping[str, int],
-    symbols: dict[str, int],
-) -> tuple[Any, ...]:
-    if len(row) != width:
-        raise ValueError(f"expected {width} columns, got {len(row)}")
-    _time, local_ts, exch_time, venue, side, price, qty, fee, pair_id, kind, order_id = row[:11]
-    symbol = row[11] if width > 11 else None
-    if symbol is None:
-        number = 0
-    elif symbol.isdigit():
-        number = int(symbol)
-    else:
-        number = symbols.setdefault(symbol, len(symbols))
-    exch_ts = int(np.datetime64(exch_time.removesuffix("Z"), "ns").astype(np.int64))
-    return (
-        int(local_ts),
-        exch_ts,
-        venues[venue] if venue in venues else int(venue),
-        sides[side] if side in sides else int(side),
-        float(price),
-        float(qty),
-        float(fee),
-        int(pair_id),
-        kinds[kind] if kind in kinds else int(kind),
-        int(order_id),
-        number,
-    )
+    return _read_csv(path, (TRADES_HEADER, TRADES_HEADER[:-1]), parse, FILL_DTYPE)
 
 
 def pnl_from_trades_csv(

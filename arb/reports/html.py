@@ -24,6 +24,7 @@ import numpy as np
 from arb.events import ASSET_NAMES, NS_PER_S
 from arb.formats import money, num, pct
 from arb.reports.against import EXPLAINED, overlap_text, table_of
+from arb.reports.common import utc_text
 from arb.reports.figures import PeriodReport
 from arb.reports.inventory import inventory_charts, inventory_rows, shows_inventory
 
@@ -78,10 +79,6 @@ def _seconds(x: float | None) -> str:
 
 def _sign(x: float | None) -> str:
     return "" if x is None or x == 0 else ("pos" if x > 0 else "neg")
-
-
-def _utc(ts_ns: int) -> str:
-    return dt.datetime.fromtimestamp(ts_ns / NS_PER_S, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -333,7 +330,7 @@ def _inventory_section(report: PeriodReport) -> str:
     if shows_inventory(inventory):
         whole = report.period.start_ns <= source.first_ns and source.last_ns < report.period.end_ns
         span = "the whole run, inside this period" if whole else (
-            f"the whole run ({_utc(source.first_ns)} to {_utc(source.last_ns)}), not this period's part of it"
+            f"the whole run ({utc_text(source.first_ns)} to {utc_text(source.last_ns)}), not this period's part of it"
         )  # fmt: skip
         parts += [
             '<h3 id="inventory-cost">What inventory cost the run</h3>',
@@ -435,14 +432,14 @@ def render_html(report: PeriodReport, generated_ns: int) -> str:
     choice = f'<p class="sub" id="choice">Period: {_e(report.choice)}.</p>' if report.choice else ""
     embedded = json.dumps(report.totals(), allow_nan=False, sort_keys=True).replace("</", "<\\/")
     title = f"arb {report.period.kind} report {report.period.label}"
-    span = f"{_utc(report.start_ns)} to {_utc(report.end_ns)}"
+    span = f"{utc_text(report.start_ns)} to {utc_text(report.end_ns)}"
     return "".join([
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
         f"<title>{_e(title)}</title><style>{_CSS}</style>",
         f'<script type="application/json" id="arb-report">{embedded}</script></head><body>',
         f"<h1>{_e(title)}</h1>",
         f'<p class="sub">{_e(report.source.kind)} {_e(report.source.name)}; records {_e(span)}; '
-        f"generated {_e(_utc(generated_ns))}</p>",
+        f"generated {_e(utc_text(generated_ns))}</p>",
         choice,
         halts,
         '<div class="cards">', *cards, "</div>",

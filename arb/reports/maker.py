@@ -9,12 +9,11 @@ from __future__ import annotations
 __all__ = ["AFTER_FILL_NS", "MakerFigures", "maker_figures"]
 
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Final
 
 import numpy as np
 
-from arb.formats import jsonable
-from arb.reports.common import Array, mean_or_none
+from arb.reports.common import Array, JsonFigures, mean_or_none
 from arb.strategy.types import BUY, INTENT_CANCEL, INTENT_HEDGE, INTENT_QUOTE, INTENT_UNWIND
 
 AFTER_FILL_NS: Final = 1_000_000_000
@@ -22,7 +21,7 @@ AFTER_FILL_NS: Final = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
-class MakerFigures:
+class MakerFigures(JsonFigures):
     """What the quotes of a run did. Built by :func:`maker_figures`.
 
     Attributes:
@@ -51,10 +50,6 @@ class MakerFigures:
     hedge_slippage_bps: float | None
     maker_fees: tuple[float, float]
     taker_fees: tuple[float, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The figures as JSON-safe data (None for undefined)."""
-        return cast(dict[str, Any], jsonable(self))
 
 
 def _touch(calls: Array, symbol: int, venue: int, ts: int, side: int, *, after: bool = False) -> float:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 from arb.errors import UsageError
 from arb.files import write_atomic
+from arb.reports.common import utc_text
 from arb.reports.figures import Period, PeriodReport, compute_period, period_of, utc_day
 from arb.reports.html import render_html
 from arb.reports.sources import SOURCES, Mark, SourceData, load_backtest, load_live, load_paper
@@ -95,7 +96,7 @@ def default_period(source: SourceData, kind: str, *, today: dt.date | None = Non
     if len(source.fills):
         last = int(source.fills["local_ts"].max())
         chosen = period_of(kind, utc_day(last))
-        why = f"the last {kind} with a fill (at {_utc_text(last)})"
+        why = f"the last {kind} with a fill (at {utc_text(last)})"
     elif source.empty:
         day_ = today if today is not None else dt.datetime.now(dt.UTC).date()
         return period_of(kind, day_), f"no --date given: the current {kind} (the source holds no fill and no record)"
@@ -111,12 +112,8 @@ def default_period(source: SourceData, kind: str, *, today: dt.date | None = Non
             day_ = utc_day(candidate.end_ns)
         chosen = max(candidates, key=lambda c: (c[0], c[1]))[2]
         why = f"the {kind} holding the largest part of the records (the source holds no fill)"
-    span = f"the records run from {_utc_text(source.first_ns)} to {_utc_text(source.last_ns)}"
+    span = f"the records run from {utc_text(source.first_ns)} to {utc_text(source.last_ns)}"
     return chosen, f"no --date given: {why}; {span}"
-
-
-def _utc_text(ts_ns: int) -> str:
-    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def write_html(report: PeriodReport, path: Path, generated_ns: int | None = None) -> Path:

@@ -28,16 +28,16 @@ import math
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
 from arb.events import BINANCE, BYBIT
-from arb.formats import jsonable
 from arb.reports.common import (
     QTY_EPS,
     VENUES,
     Array,
+    JsonFigures,
     last_finite,
     mean_or_none,
     require_fields,
@@ -64,7 +64,7 @@ PNL_TOLERANCE: Final = 0.01
 
 
 @dataclass(frozen=True, slots=True)
-class PairFigures:
+class PairFigures(JsonFigures):
     """Figures of the arbitrage pairs (a pair = the fills sharing one ``pair_id``).
 
     Attributes:
@@ -95,13 +95,9 @@ class PairFigures:
     win_rate: float | None
     pair_pnl_mean: float | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The figures as JSON-safe data (None for undefined)."""
-        return cast(dict[str, Any], jsonable(self))
-
 
 @dataclass(frozen=True, slots=True)
-class LegFigures:
+class LegFigures(JsonFigures):
     """Leg risk: the legs the leg-fault model hit (``[leg_faults]``), the lone legs that followed and
     what they cost. Built by :func:`leg_figures` from the fills and the intents sent.
 
@@ -156,10 +152,6 @@ class LegFigures:
     def any(self) -> bool:
         """True when a leg was faulted or a lone leg happened (the table shows the section then)."""
         return bool(self.rejected or self.partial or self.late or self.lone_legs or self.hedge_orders)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The figures as JSON-safe data (None for undefined)."""
-        return cast(dict[str, Any], jsonable(self))
 
 
 def pnl_from_fills(

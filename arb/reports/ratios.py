@@ -19,20 +19,17 @@ __all__ = [
 
 import math
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Final
 
 import numpy as np
 
 from arb.events import NS_PER_S
-from arb.formats import jsonable
-from arb.reports.common import VENUES, Array, duration_text, first_finite, none_to_nan
+from arb.reports.common import VENUES, Array, JsonFigures, duration_text, first_finite, none_to_nan
 from arb.reports.valuation import AccountEquity, InitialBalances
 
 DAYS_PER_YEAR: Final = 365
 
-
 SECONDS_PER_YEAR: Final = DAYS_PER_YEAR * 86_400
-
 
 MIN_RATIO_SPAN_S: Final = 30 * 86_400
 """Shortest span of equity samples, seconds (30 days), on which the annualised Sharpe and Sortino
@@ -44,7 +41,7 @@ day and day of the week the market trades. On a shorter span both are None, with
 
 
 @dataclass(frozen=True, slots=True)
-class RiskFigures:
+class RiskFigures(JsonFigures):
     """Figures of the trading-PnL curve: each equity sample minus the starting balances valued at that
     sample's mids (samples with finite equity and mids only). Holding the starting coins is the
     benchmark, so a market move of the inventory one started with is neither a return nor a drawdown.
@@ -93,10 +90,6 @@ class RiskFigures:
     ratios_note: str
     max_drawdown: float
     max_drawdown_frac: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """The figures as JSON-safe data (None for undefined)."""
-        return cast(dict[str, Any], jsonable(self))
 
 
 def risk_figures(equity: Array, initial: InitialBalances, final_mid: Array) -> RiskFigures:

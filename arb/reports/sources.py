@@ -42,7 +42,7 @@ __all__ = [
 import csv
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -51,7 +51,7 @@ import numpy as np
 
 from arb.errors import UsageError
 from arb.events import ASSET_NAMES
-from arb.execution.paper_files import KIND_NAMES
+from arb.execution.paper_files import KIND_NAMES, VENUE_NUMBERS
 from arb.reports.files import (
     EQUITY_NPZ,
     FUNDING_CSV,
@@ -180,15 +180,11 @@ def _sorted(fills: Array) -> Array:
     return fills[np.argsort(fills["local_ts"], kind="stable")]
 
 
-def _span(
-    what: str, fills: Array, marks: Array, *, start: int | None = None, end: int | None = None
-) -> tuple[int, int]:
+def _span(fills: Array, marks: Array, start: int | None = None) -> tuple[int, int]:
     times = [int(fills["local_ts"].min()), int(fills["local_ts"].max())] if len(fills) else []
     times += [int(marks["ts"].min()), int(marks["ts"].max())] if len(marks) else []
     if start is not None:
         times.append(start)
-    if end is not None:
-        times.append(end)
     if not times:  # nothing known: an empty source (see SourceData.empty)
         return 0, -1
     return min(times), max(times)
@@ -298,7 +294,7 @@ def load_backtest(folder: Path) -> SourceData:
         transfers = read_transfers_csv(folder / TRANSFERS_CSV, names)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    first, last = _span(f"backtest {folder}", fills, marks, start=start if isinstance(start, int) else None)
+    first, last = _span(fills, marks, start if isinstance(start, int) else None)
     halts = []
     states = meta.get("kernel_states") or [meta.get("kernel_state") or {}]
     if any(isinstance(st, Mapping) and isinstance(st.get("flags", 0), int) and st.get("flags", 0) & HEDGE_FAILED
@@ -402,7 +398,6 @@ class _AccountMarks:
 
 
 def _account_marks(
-    what: str,
     fills: Array,
     names: Sequence[str],
     results: Path | None,
@@ -416,7 +411,7 @@ def _account_marks(
     given = list(marks)
     all_marks = marks_from(fills, [*_session_marks(summaries, names), *given])
     starts = [d["meta"]["start_ns"] for _, d in summaries if isinstance(d["meta"].get("start_ns"), int)]
-    first, last = _span(what, fills, all_marks, start=min(starts) if starts else None)
+    first, last = _span(fills, all_marks, min(starts) if starts else None)
     return _AccountMarks(summaries, all_marks, first, last, _marks_note(summaries, results, len(given)))
 
 
@@ -462,7 +457,7 @@ def load_paper(state_dir: Path, results: Path | None = None, marks: Iterable[Mar
             isinstance(path, str) and Path(path).name in (DB_NAME, LEGACY_ACCOUNT) and Path(path).resolve().parent == me
         )
 
-    seen = _account_marks(f"paper {state_dir}", fills, names, results, "dry-run", belongs, marks)
+    seen = _account_marks(fills, names, results, "dry-run", belongs, marks)
     quote = _quote(seen.summaries[-1][1]["meta"].get("config")) if seen.summaries else "quote"
     return SourceData(
         kind="paper",
@@ -484,11 +479,10 @@ def _journal_fills(rows: Sequence[Mapping[str, Any]], symbols: Sequence[str]) ->
     # paper_fills rows -> FILL_DTYPE (the venue time of a fill migrated from fills.csv is not known: its
     # local time stands in, as the file's reader does)
     numbers = {name: i for i, name in enumerate(symbols)}
-    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
     out = np.zeros(len(rows), FILL_DTYPE)
     for i, r in enumerate(rows):
         local = int(r["local_ts_ns"])
-        out[i] = (local, int(r["exch_ts_ns"]) or local, venues[r["venue"]], int(r["side"]), float(r["price"]),
+        out[i] = (local, int(r["exch_ts_ns"]) or local, VENUE_NUMBERS[r["venue"]], int(r["side"]), float(r["price"]),
                   float(r["qty"]), float(r["fee"]), int(r["pair_id"]), int(r["kind"]), int(r["order_id"]),
                   numbers.setdefault(r["symbol"], len(numbers)))  # fmt: skip
     return out
@@ -496,10 +490,9 @@ def _journal_fills(rows: Sequence[Mapping[str, Any]], symbols: Sequence[str]) ->
 
 def _journal_funding(rows: Sequence[Mapping[str, Any]], symbols: Sequence[str]) -> Array:
     numbers = {name: i for i, name in enumerate(symbols)}
-    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
     out = np.zeros(len(rows), FUNDING_DTYPE)
     for i, r in enumerate(rows):
-        out[i] = (int(r["local_ts_ns"]), int(r["funding_ts_ns"]), venues[r["venue"]],
+        out[i] = (int(r["local_ts_ns"]), int(r["funding_ts_ns"]), VENUE_NUMBERS[r["venue"]],
                   numbers.get(r["symbol"], 0), float(r["rate"]), float(r["mark"]), float(r["position"]),
                   float(r["payment"]))  # fmt: skip
     return out[np.argsort(out["ts"], kind="stable")]
@@ -525,11 +518,7 @@ def _read_funding(path: Path, lead: tuple[str, ...], symbols: Sequence[str]) -> 
     if not path.is_file():
         return np.zeros(0, FUNDING_DTYPE)
     numbers = {name: i for i, name in enumerate(symbols)}
-    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
-    text = path.read_text(encoding="utf-8")
-    if text and not text.endswith("\n"):  # a line being appended by the running session
-        text = text[: text.rfind("\n") + 1]
-    reader = csv.reader(text.splitlines())
+    reader = _complete_rows(path)
     header = next(reader, None)
     if header is None or tuple(header[: len(lead)]) != lead or "payment" not in header:
         raise UsageError(f"{path}: expected a funding.csv, got the header {header}")
@@ -543,13 +532,22 @@ def _read_funding(path: Path, lead: tuple[str, ...], symbols: Sequence[str]) -> 
                 raise ValueError(row)
             funding_ts = int(row[at["funding_ts"]]) if "funding_ts" in at else _parse_iso(row[at["funding_time"]])
             symbol = row[at["symbol"]]
-            rows.append((int(row[at["local_ts"]]), funding_ts, venues[row[at["venue"]]],
+            rows.append((int(row[at["local_ts"]]), funding_ts, VENUE_NUMBERS[row[at["venue"]]],
                          numbers.get(symbol, int(symbol) if symbol.isdigit() else 0), float(row[at["rate"]]),
                          float(row[at["mark"]]), float(row[at["position"]]), float(row[at["payment"]])))  # fmt: skip
         except (ValueError, KeyError):
             raise UsageError(f"{path}: line {line}: expected a funding payment, got {','.join(row)!r}") from None
     out = np.array(rows, dtype=FUNDING_DTYPE) if rows else np.zeros(0, FUNDING_DTYPE)
     return out[np.argsort(out["ts"], kind="stable")]
+
+
+def _complete_rows(path: Path) -> Iterator[list[str]]:
+    # the csv rows of ``path``'s complete lines: a last line without its newline is being appended by
+    # the running session, not a row yet
+    text = path.read_text(encoding="utf-8")
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    return csv.reader(text.splitlines())
 
 
 def _parse_iso(text: str) -> int:
@@ -565,11 +563,7 @@ def _read_paper_fills(path: Path, symbols: list[str] | None = None) -> Array:
     if not path.is_file():
         return np.zeros(0, FILL_DTYPE)
     rows = []
-    venues = {name: i for i, name in enumerate(ASSET_NAMES)}
-    text = path.read_text(encoding="utf-8")
-    if text and not text.endswith("\n"):  # a line being appended by the running session: not a fill yet
-        text = text[: text.rfind("\n") + 1]
-    reader = csv.reader(text.splitlines())
+    reader = _complete_rows(path)
     header = next(reader, None)
     if header is None:
         return np.zeros(0, FILL_DTYPE)
@@ -584,7 +578,7 @@ def _read_paper_fills(path: Path, symbols: list[str] | None = None) -> Array:
                 raise ValueError(row)
             ts, venue, side, price, qty, fee, pair_id, kind, order_id = row[:9]
             symbol = numbers.setdefault(row[9], len(numbers)) if width > 9 else 0
-            rows.append((int(ts), int(ts), venues[venue], _SIDES[side], float(price), float(qty), float(fee),
+            rows.append((int(ts), int(ts), VENUE_NUMBERS[venue], _SIDES[side], float(price), float(qty), float(fee),
                          int(pair_id), _KINDS.get(kind, _NO_KIND), int(order_id), symbol))  # fmt: skip
         except (ValueError, KeyError):
             raise UsageError(f"{path}: line {line}: expected a fill, got {','.join(row)!r}") from None
@@ -696,7 +690,7 @@ def load_live(config: Any, results: Path | None = None, marks: Iterable[Mark] = 
     def belongs(meta: Mapping[str, Any]) -> bool:
         return bool(((meta.get("config") or {}).get("live") or {}).get("account") == account_text)
 
-    seen = _account_marks(f"live {name}", fills, names, results, "live", belongs, marks)
+    seen = _account_marks(fills, names, results, "live", belongs, marks)
     halt = stored.get(f"{account}/{HALT_KEY}", "")
     start_bases, start_quote, baselines, transfers = _live_balances(config, stored, bases, quote, moves)
     times = [int(t) for t in (*transfers["ts"], *transfers["arrive_ts"]) if t >= 0]  # the span holds the moves

@@ -36,7 +36,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 import numpy as np
 
@@ -45,6 +45,7 @@ from arb.formats import jsonable
 from arb.reports.common import (
     VENUES,
     Array,
+    JsonFigures,
     first_finite,
     last_finite,
     require_fields,
@@ -107,7 +108,7 @@ class FillFigures:
 
 
 @dataclass(frozen=True, slots=True)
-class Figures(FillFigures):
+class Figures(FillFigures, JsonFigures):
     """Figures of one venue, or of both together (``name == "total"``): of the account, or of one symbol.
 
     With several symbols the account's base quantities (``volume``, ``closed_qty``, ``open_qty``,
@@ -155,10 +156,6 @@ class Figures(FillFigures):
     out_of_sync_spans: int
     funding: float = 0.0
     trading_pnl: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The figures as JSON-safe data (None for undefined)."""
-        return cast(dict[str, Any], jsonable(self))
 
 
 @dataclass(frozen=True)

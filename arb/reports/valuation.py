@@ -48,20 +48,12 @@ class InitialBalances:
     bases: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("base", "quote"):
-            values = tuple(float(v) for v in getattr(self, name))
-            if len(values) != len(VENUES) or not all(math.isfinite(v) for v in values):
-                raise ValueError(f"InitialBalances.{name}: expected two finite numbers (Binance, Bybit), got {values}")
-            object.__setattr__(self, name, values)
-        bases = tuple(tuple(float(v) for v in pair) for pair in self.bases) or (self.base,)
-        for s, pair in enumerate(bases):
-            if len(pair) != len(VENUES) or not all(math.isfinite(v) for v in pair):
-                raise ValueError(
-                    f"InitialBalances.bases[{s}]: expected two finite numbers (Binance, Bybit), got {pair}"
-                )
-        if bases[0] != self.base:
-            raise ValueError(f"InitialBalances.bases[0] {bases[0]} is not base {self.base}: the first symbol's")
-        object.__setattr__(self, "bases", bases)
+        base, quote = _venue_pair("base", self.base), _venue_pair("quote", self.quote)
+        bases = tuple(_venue_pair(f"bases[{s}]", pair) for s, pair in enumerate(self.bases)) or (base,)
+        if bases[0] != base:
+            raise ValueError(f"InitialBalances.bases[0] {bases[0]} is not base {base}: the first symbol's")
+        for name, value in (("base", base), ("quote", quote), ("bases", bases)):
+            object.__setattr__(self, name, value)
 
     @classmethod
     def of_symbols(cls, bases: Sequence[Sequence[float]] | Array, quote: Sequence[float]) -> InitialBalances:
@@ -110,6 +102,13 @@ class InitialBalances:
         if self.n_symbols > 1:
             out["bases"] = [list(pair) for pair in self.bases]
         return out
+
+
+def _venue_pair(name: str, values: Sequence[float]) -> tuple[float, float]:
+    pair = tuple(float(v) for v in values)
+    if len(pair) != len(VENUES) or not all(math.isfinite(v) for v in pair):
+        raise ValueError(f"InitialBalances.{name}: expected two finite numbers (Binance, Bybit), got {pair}")
+    return pair[0], pair[1]
 
 
 def value_prices(equity: Array) -> Array:
