@@ -61,10 +61,6 @@ BookArrays = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, A
 DEFAULT_CAPACITY = 16_384
 """Levels per side before the arrays grow; a Binance 1000-level snapshot plus a day of diffs fits."""
 
-# Status codes of apply_rows (no exceptions inside compiled code).
-_APPLY_OK = 0
-_APPLY_FULL = 1
-
 
 @njit(cache=True, nogil=True)
 def _bisect(keys: Any, n: int, key: float) -> int:
@@ -625,18 +621,6 @@ class OrderBook:
         """Best ask price, NaN when there are no asks."""
         n = self.counts[1]
         return float(-self.ask_keys[n - 1]) if n else float("nan")
-
-    @property
-    def best_bid_qty(self) -> float:
-        """Quantity at the best bid, 0 when empty."""
-        n = self.counts[0]
-        return float(self.bid_qtys[n - 1]) if n else 0.0
-
-    @property
-    def best_ask_qty(self) -> float:
-        """Quantity at the best ask, 0 when empty."""
-        n = self.counts[1]
-        return float(self.ask_qtys[n - 1]) if n else 0.0
 
     def bids(self, levels: int | None = None) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         """Bid prices and quantities, best first (copies)."""

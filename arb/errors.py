@@ -10,12 +10,10 @@ __all__ = [
     "EXIT_VENUE_REFUSED",
     "EXIT_VENUE_UNAVAILABLE",
     "ArbError",
-    "BookGapError",
     "ConfigError",
     "DecodeError",
     "FeedError",
     "NeedsOperatorError",
-    "OrderRejectedError",
     "RecordingError",
     "UsageError",
     "VenueError",
@@ -102,26 +100,6 @@ class FeedError(ArbError):
         self.venue = venue
         self.retryable = retryable
         super().__init__(f"{venue}: {reason}")
-
-
-class BookGapError(ArbError):
-    """An order book lost continuity: the named update ids do not chain."""
-
-    def __init__(self, venue: str, symbol: str, expected: int, got: int) -> None:
-        self.venue = venue
-        self.symbol = symbol
-        self.expected = expected
-        self.got = got
-        super().__init__(f"{venue} {symbol}: book gap, expected update id {expected}, got {got}")
-
-
-class OrderRejectedError(ArbError):
-    """A venue (or the paper executor acting as one) refused an order; ``code`` is the venue's own."""
-
-    def __init__(self, venue: str, code: str | int, message: str) -> None:
-        self.venue = venue
-        self.code = code
-        super().__init__(f"{venue} rejected the order ({code}): {message}")
 
 
 class VenueError(ArbError):

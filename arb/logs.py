@@ -49,6 +49,7 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -212,11 +213,9 @@ def setup(log_format: str, level: int) -> None:
     remember_environment()
     if log_format not in FORMATS:
         raise ValueError(f"log format must be one of {FORMATS}, got {log_format!r}")
+    from arb import ui
+
     if log_format == "json":
-        import sys
-
-        from arb import ui
-
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         root = logging.getLogger()
@@ -224,8 +223,6 @@ def setup(log_format: str, level: int) -> None:
             _structured = True
             ui.console = console_for_json()
     else:
-        from arb import ui
-
         handler = ui.ConsoleLogHandler()  # rich's console, made when a line is first logged
         handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname).1s %(name)s: %(message)s", "%H:%M:%S"))
     logging.basicConfig(level=level, handlers=[handler])

@@ -309,9 +309,12 @@ def _measured_latency(venues: Sequence[VenueConfig]) -> tuple[np.ndarray[Any, An
             parts.append(np.stack([rows["req_ts"], rows["exch_ts"], rows["resp_ts"]], axis=1).astype(np.int64))
         else:
             parts.append(np.zeros((0, 3), np.int64))
-    off = np.zeros(len(parts) + 1, np.int64)
-    off[1:] = np.cumsum([len(p) for p in parts])
-    return np.ascontiguousarray(np.concatenate(parts)), off
+    return _ragged(parts)
+
+
+def _doubled(array: np.ndarray[Any, Any], used: int, margin: int) -> np.ndarray[Any, Any]:
+    # ``array`` twice as long when fewer than ``margin`` rows are free past the ``used`` ones
+    return np.concatenate([array, np.zeros(len(array), array.dtype)]) if used >= len(array) - margin else array
 
 
 class Loop:
@@ -421,12 +424,6 @@ class Loop:
         outs = Outs(self.fills, self.equity, self.calls, self.sent, self.funding)
         return self.perp, run, symbols, orders, outs
 
-    @property
-    def view(self) -> np.ndarray[Any, Any]:
-        """The first symbol's view."""
-        first: np.ndarray[Any, Any] = self.views[0]
-        return first
-
     def _log_risk_events(self) -> None:
         # The breaches the gate wrote since the last call, logged as the engine logs them (at data time).
         for event in drain_events(self.rstate):
@@ -458,17 +455,11 @@ class Loop:
             if rc != 2:
                 break
             c = self.counters
-            if c[C_FILLS] >= len(self.fills) - 2 * _MAX_PENDING * n_sym:
-                self.fills = np.concatenate([self.fills, np.zeros(len(self.fills), FILL_DTYPE)])
-            if c[C_EQUITY] >= len(self.equity) - 2 * n_sym:
-                self.equity = np.concatenate([self.equity, np.zeros(len(self.equity), EQUITY_DTYPE)])
-            if c[C_CALLS] >= len(self.calls) - n_sym:
-                self.calls = np.concatenate([self.calls, np.zeros(len(self.calls), DECISION_DTYPE)])
-            if c[C_SENT] >= len(self.sent) - self.intents.size:
-                self.sent = np.concatenate([self.sent, np.zeros(len(self.sent), SENT_DTYPE)])
-            log = self.inventory.log
-            if self.inventory.logged[0] > len(log) - n_sym - 1:
-                self.inventory = self.inventory._replace(log=np.concatenate([log, np.zeros(len(log), log.dtype)]))
+            self.fills = _doubled(self.fills, c[C_FILLS], 2 * _MAX_PENDING * n_sym)
+            self.equity = _doubled(self.equity, c[C_EQUITY], 2 * n_sym)
+            self.calls = _doubled(self.calls, c[C_CALLS], n_sym)
+            self.sent = _doubled(self.sent, c[C_SENT], self.intents.size)
+            self.inventory = self.inventory._replace(log=_doubled(self.inventory.log, self.inventory.logged[0], n_sym))
         if rc == _NO_PROGRESS:
             raise RuntimeError(
                 f"no settled state after {_MAX_SAME_TIME} decisions at one time: with zero order latency every "

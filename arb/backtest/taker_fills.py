@@ -29,7 +29,6 @@ __all__ = [
     "forget_levels",
     "latencies",
     "next_due",
-    "open_per_asset",
     "route_order",
     "send_order",
     "unknown_per_venue",
@@ -175,15 +174,6 @@ def next_due(flight: Any) -> int:
             if t < due:
                 due = t
     return due
-
-
-@njit(cache=True)
-def open_per_asset(flight: Any, out: Any) -> None:
-    """The orders on their way per asset into ``out``."""
-    out[:] = 0
-    for k in range(flight.shape[0]):
-        if flight[k]["order_id"] != 0:
-            out[flight[k]["asset"]] += 1
 
 
 @njit(cache=True)

@@ -352,12 +352,6 @@ class Engine:
         self._risk = (self.limits, self.rstate, self.srisk)
         self._warm_up()
 
-    @property
-    def view(self) -> np.ndarray[Any, Any]:
-        """The first symbol's view (with one symbol, the kernel's view)."""
-        first: np.ndarray[Any, Any] = self.views[0]
-        return first
-
     def _warm_up(self) -> None:
         # Compile (or load from Numba's cache) every compiled step now, on scratch copies of the
         # state, so that none of it happens on a tick (the first order sent would pay ~3 ms at least).
@@ -402,10 +396,6 @@ class Engine:
 
     # -- input --------------------------------------------------------------------------------
 
-    def symbol_of(self, name: str) -> int:
-        """The number of symbol ``name`` (a feed's or a recording's); KeyError if it is not traded."""
-        return self.symbol_index[name]
-
     def seed_book(self, venue: int, snapshot_rows: EventArray, synced: bool, symbol: int = 0) -> None:
         """Start a book from saved snapshot rows (the previous day's end)."""
         a = 2 * symbol + venue
@@ -422,7 +412,7 @@ class Engine:
             due = self.executor.next_event_ts()
             if due is None or due >= now:
                 return
-            self._settle(due)
+            self.settle(due)
 
     def apply(self, batch: Batch) -> None:
         """Apply one batch to its book (call :meth:`advance` for its time first)."""
@@ -533,10 +523,6 @@ class Engine:
         fees = self.transfer_fees[venue]
         fees[asset] = fees.get(asset, 0.0) + fee
 
-    def settle(self, now: int) -> None:
-        """Process what is due at ``now`` and decide if anything changed."""
-        self._settle(now)
-
     def on_batches(self, now: int, batches: Iterable[Batch]) -> None:
         """Everything for one local time: earlier executor events, the batches, then the decision."""
         if now >= self._next_midnight:
@@ -544,7 +530,7 @@ class Engine:
         self.advance(now)
         for batch in batches:
             self.apply(batch)
-        self._settle(now)
+        self.settle(now)
 
     def _cross_midnight(self, now: int) -> None:
         # the books have not changed since the last batch: their mids are the mids at each midnight passed
@@ -563,7 +549,7 @@ class Engine:
             due = self.executor.next_event_ts()
             if due is None:
                 break
-            self._settle(due)
+            self.settle(due)
         self._refresh_view(max(now, self._now))
         self._sample(max(now, self._now), force=True)
 
@@ -574,7 +560,8 @@ class Engine:
 
     # -- deciding -------------------------------------------------------------------------------
 
-    def _settle(self, now: int) -> None:
+    def settle(self, now: int) -> None:
+        """Process what is due at ``now`` and decide if anything changed."""
         for _ in range(_MAX_SETTLE_ROUNDS):
             self.executor.run_until(now, self._on_answer)
             if not self._dirty:

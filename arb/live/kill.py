@@ -173,8 +173,7 @@ async def kill(
 
     A venue that fails a request (its order book, its balances, a cancel: :class:`~arb.errors.VenueError`)
     is named in the report and the other venue is used; an attempt on which every venue failed is tried
-    again ``retry_s`` later (doubling). A venue whose account cannot be read leaves the net position
-    unknown: nothing is flattened and the report says so (not flat).
+    again ``retry_s`` later (doubling). A venue whose account cannot be read: nothing is flattened.
 
     A flatten order not done within ``done_timeout_s`` is waited for (the executor's resolver queries
     it) up to ``resolve_timeout_s`` more: by default the time ``[live]`` gives an order's request and

@@ -63,15 +63,15 @@ from arb.strategy.types import BUY, INTENT_OPEN, SELL, VENUE_OK, new_intents, ne
 # position, the value on one venue, every symbol's value together, the unanswered orders.
 _EVERY_PRICE = frozenset({"position_limit", "max_notional_per_venue", "max_total_notional", "max_open_orders"})
 # What turns a refusal off, to look for the next one: a limit set out of reach (or off, where 0 is off).
-_OUT_OF_REACH: dict[str, tuple[str, float]] = {
-    "position_limit": ("position_limit", np.inf),
-    "max_notional_per_venue": ("max_notional_per_venue", np.inf),
-    "max_total_notional": ("max_total_notional", 0.0),
-    "max_open_orders": ("max_open_orders", 1 << 40),
-    "max_capital_use": ("max_capital_use", 0.0),
-    "max_symbol_share": ("max_symbol_share", 0.0),
-    "leverage": ("leverage", 0.0),
-    "min_liquidation_distance": ("min_liquidation_distance", 0.0),
+_OUT_OF_REACH: dict[str, float] = {
+    "position_limit": np.inf,
+    "max_notional_per_venue": np.inf,
+    "max_total_notional": 0.0,
+    "max_open_orders": 1 << 40,
+    "max_capital_use": 0.0,
+    "max_symbol_share": 0.0,
+    "leverage": 0.0,
+    "min_liquidation_distance": 0.0,
 }
 _SIZE_KEYS = ("max_order_size", "max_position_size")
 # The gate's refusals of a pair by its quantity alone (the net position if one leg filled alone):
@@ -135,26 +135,34 @@ def _full_size(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> l
     qty = float(_plain(kernel.floor_to_grid)(_plain(kernel._pair_cap)(view, p, b, sell), lot))
     if qty <= 0.0:
         return []  # nothing sized at all: pair_blockers says why
-    intents = new_intents()
-    intents[0] = (b, BUY, price, qty, INTENT_OPEN, 1, 0)
-    intents[1] = (sell, SELL, price, qty, INTENT_OPEN, 1, 0)
-    state = new_risk_state()
-    if _plain(gate)(view.reshape(1, 2), 0, limits.copy(), state, new_symbol_risk_state(1), intents, 2, 0) > 0:
+    st = _refusal(view.reshape(1, 2), limits.copy(), b, price, qty)
+    if st is None:
         return []
-    st = state[0]
     code = int(st["breach"])
     key = BREACH_NAMES[code][1]
     if key not in _POSITION_LIMITS:
         return []
     text = event_text(code, float(st["breach_value"]), float(st["breach_limit"]), limits, quote_currency(sym.name))
-    order = _strategy_key(config, s, "max_order_size")
-    return [Blocker(sym.name, _risk_key(config, s, key), f"{text}, for the pair of {qty:g} the kernel sizes "
+    order = _symbol_key(config, s, "strategy", "max_order_size")
+    return [Blocker(sym.name, _symbol_key(config, s, "risk", key), f"{text}, for the pair of {qty:g} the kernel sizes "
                     f"({order} {sym.strategy.max_order_size:g}, within the bands and holdings)")]  # fmt: skip
 
 
 def _plain(fn: Any) -> Any:
     # A compiled function's Python original (itself when Numba compiles nothing: NUMBA_DISABLE_JIT).
     return getattr(fn, "py_func", fn)
+
+
+def _refusal(views: Any, limits: Any, b: int, price: float, qty: float) -> Any:
+    # The gate's state after it refused a pair of ``qty`` buying on venue b at ``price``; None when it passed.
+    intents = new_intents()
+    intents[0] = (b, BUY, price, qty, INTENT_OPEN, 1, 0)
+    intents[1] = (1 - b, SELL, price, qty, INTENT_OPEN, 1, 0)
+    state = new_risk_state()
+    # The compiled gate's Python original: the same rules, nothing compiled to check a file.
+    if _plain(gate)(views, 0, limits, state, new_symbol_risk_state(1), intents, 2, 0) > 0:
+        return None
+    return state[0]
 
 
 def _direction(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> list[Blocker]:
@@ -171,28 +179,22 @@ def _direction(config: AppConfig, s: int, params: Any, limits: Any, b: int) -> l
     sizing = _sizing_blockers(config, s, view, p, b, sell, qty, lot)
     if sizing:
         return sizing
-    intents = new_intents()
-    intents[0] = (b, BUY, price, qty, INTENT_OPEN, 1, 0)
-    intents[1] = (sell, SELL, price, qty, INTENT_OPEN, 1, 0)
     views = view.reshape(1, 2)
     limits = limits.copy()
     quote = quote_currency(sym.name)
     out: list[Blocker] = []
     for _ in _OUT_OF_REACH:
-        state = new_risk_state()
-        # The compiled gate's Python original: the same rules, nothing compiled to check a file.
-        if _plain(gate)(views, 0, limits, state, new_symbol_risk_state(1), intents.copy(), 2, 0) > 0:
+        st = _refusal(views, limits, b, price, qty)
+        if st is None:
             return out
-        st = state[0]
         code = int(st["breach"])
         key = BREACH_NAMES[code][1]
         if key not in _OUT_OF_REACH:  # nothing else refuses a first pair from a fresh state
             break
         if key in _EVERY_PRICE:
             text = event_text(code, float(st["breach_value"]), float(st["breach_limit"]), limits, quote)
-            out.append(Blocker(sym.name, _risk_key(config, s, key), text))
-        field, off = _OUT_OF_REACH[key]
-        limits[field] = off
+            out.append(Blocker(sym.name, _symbol_key(config, s, "risk", key), text))
+        limits[key] = _OUT_OF_REACH[key]
     return out
 
 
@@ -217,7 +219,7 @@ def _sizing_blockers(
         wide = view.copy()
         wide["base_balance"] = np.inf
         if cap(alone, wide) + kernel._EPS * lot < qty:
-            out.append(Blocker(sym.name, _strategy_key(config, s, key), (
+            out.append(Blocker(sym.name, _symbol_key(config, s, "strategy", key), (
                 f"{key} {p[key]:g} is below the smallest order both venues accept, {qty:g} {base} (their minimum "
                 "quantity, on a lot both take): the kernel never sizes a pair"
             )))  # fmt: skip
@@ -243,16 +245,12 @@ def _flat_view(config: AppConfig, s: int, price: float) -> Any:
     return view
 
 
-def _risk_key(config: AppConfig, s: int, key: str) -> str:
+def _symbol_key(config: AppConfig, s: int, section: str, key: str) -> str:
+    # ``key`` of ``[risk]`` or ``[strategy]`` (``section``) as symbol s sets it: its override, else the section's.
     name = config.symbols[s].name
     overrides = config.symbol_overrides.get(name)
-    return f"symbols.{name}.{key}" if overrides is not None and key in overrides.risk else f"risk.{key}"
-
-
-def _strategy_key(config: AppConfig, s: int, key: str) -> str:
-    name = config.symbols[s].name
-    overrides = config.symbol_overrides.get(name)
-    return f"symbols.{name}.{key}" if overrides is not None and key in overrides.strategy else f"strategy.{key}"
+    overridden = overrides is not None and key in getattr(overrides, section)
+    return f"symbols.{name}.{key}" if overridden else f"{section}.{key}"
 
 
 def _base_key(config: AppConfig, s: int, v: int) -> str:

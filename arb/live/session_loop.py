@@ -252,8 +252,7 @@ class SessionLoop:
             for line in watcher.begin(start):
                 console.print(line, highlight=False, soft_wrap=True, markup=False)  # plain text: "[ops]" is no style
         if halt:
-            for watcher in self.watchers:
-                watcher.halt(halt)
+            self.halt(halt)
         if on_watch is not None:
             for watcher in self.watchers:
                 on_watch(watcher)

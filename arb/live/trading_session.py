@@ -17,13 +17,11 @@ __all__ = [
     "KIND_MANUAL",
     "TradingSession",
     "VenueAccount",
-    "account_since_inception",
     "place_one",
     "reading_session",
     "settings_of",
     "trading_session",
     "venue_account",
-    "venue_holdings",
     "venue_setup",
 ]
 
@@ -277,18 +275,6 @@ async def reading_session(config: AppConfig, venues: Sequence[int]) -> AsyncIter
             yield session
 
 
-async def venue_holdings(session: TradingSession, v: int, symbol: int = 0) -> tuple[float, float, float]:
-    """(base, quote, position) of symbol number ``symbol`` on venue ``v`` now: spot holdings of its base
-    asset and the venue's quote, or a linear wallet and its position."""
-    executor = session.executors[v]
-    market = executor.markets[symbol]
-    balances = await executor.balances()
-    quote = float(balances.get(executor.quote_asset, Decimal(0)))
-    if executor.market == "spot":
-        return float(balances.get(market.base_asset, Decimal(0))), quote, 0.0
-    return 0.0, quote, float(await executor.position(market.symbol))
-
-
 @dataclass(frozen=True, slots=True)
 class VenueAccount:
     """One venue's account for the engine, per symbol in ``[strategy] symbols`` order (see
@@ -418,13 +404,6 @@ def _journaled_moves(session: TradingSession, v: int) -> dict[str, tuple[Decimal
             first_ms = min(first_ms or fill.exch_ts_ms, fill.exch_ts_ms)
         out[m.symbol] = (base, quote, first_ms * 1_000_000)
     return out
-
-
-async def account_since_inception(session: TradingSession, v: int) -> tuple[float, float, float, float]:
-    """(inception base, inception quote, position, cash) of venue ``v`` for the engine: the first
-    symbol's figures, the cash of every symbol (see :func:`venue_account`)."""
-    account = await venue_account(session, v)
-    return account.inception_base[0], account.inception_quote, account.position[0], sum(account.cash)
 
 
 async def place_one(

@@ -55,10 +55,7 @@ def make_params(config: AppConfig) -> np.ndarray[Any, np.dtype[Any]]:
     p["style"] = STYLE_MAKER_TAKER if s.style == "maker_taker" else STYLE_TAKER
     p["maker_venues"] = sum(1 << v for v, venue in enumerate(config.venues) if venue.name in s.maker_venues)
     p["quote_size"] = s.quote_size if s.quote_size > 0.0 else s.max_order_size
-    p["quote_tolerance_bps"] = s.quote_tolerance_bps
-    p["min_quote_life_ns"] = s.min_quote_life_ns
-    p["quote_hold_ns"] = s.quote_hold_ns
-    p["inventory_skew_bps"] = s.inventory_skew_bps
+    copy_settings(p, s, ("quote_tolerance_bps", "min_quote_life_ns", "quote_hold_ns", "inventory_skew_bps"))
     for v, venue in enumerate(config.venues):
         p["taker_fee"][v] = venue.fees.taker
         p["maker_fee"][v] = venue.fees.maker

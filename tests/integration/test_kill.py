@@ -13,7 +13,7 @@ import pytest
 
 from arb.errors import EXIT_VENUE_UNAVAILABLE
 from arb.live.kill import HALT_KEY, kill
-from arb.live.trading_session import account_since_inception, trading_session
+from arb.live.trading_session import trading_session, venue_account
 from arb.sim.ledger import OrderStatus, OrderType, Side
 from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY
@@ -52,7 +52,7 @@ async def test_kill_cancels_open_orders_and_flattens_a_lone_leg(
 ) -> None:
     async with venue_and_config(spec, tmp_path, monkeypatch) as (venue, config):
         async with trading_session(config, [spec.index]) as session:
-            await account_since_inception(session, spec.index)  # the account's starting point
+            await venue_account(session, spec.index)  # the account's starting point
             bid, _, ask, ask_qty = best(venue, spec)
             qty = min(
                 ask_qty, max(spec.rules.min_qty, (spec.rules.min_notional / ask).quantize(spec.rules.step_size) * 3)
@@ -172,7 +172,7 @@ async def test_kill_leaves_dust_no_venue_would_trade_and_calls_it_flat(
     # every venue's minimum notional; the kill switch sent orders the venue had to refuse, five
     # times, then reported that dust as exposure left (arb kill exit 1) although nothing could close it.
     async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
-        await account_since_inception(session, spec.index)  # the account's starting point
+        await venue_account(session, spec.index)  # the account's starting point
         bid, _, ask, _ = best(venue, spec)
         rules = spec.rules
         qty = (rules.min_notional / bid).quantize(rules.step_size) * 4
@@ -201,7 +201,7 @@ async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(
         config = load(write_pair_config(tmp_path, binance, bybit))
         async with trading_session(config, (0, 1)) as session:
             for v in (0, 1):
-                await account_since_inception(session, v)  # the account's starting point
+                await venue_account(session, v)  # the account's starting point
             lone = Decimal("0.01")
 
             def lone_leg(cid: str) -> None:  # a pair's Bybit buy filled alone
@@ -261,7 +261,7 @@ async def test_a_flatten_answered_after_the_done_timeout_is_found_out_and_never_
     # found out (queried) before anything else is sent for the symbol: one flatten, the account flat.
     spec = BINANCE_SPOT
     async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
-        await account_since_inception(session, spec.index)  # the account's starting point
+        await venue_account(session, spec.index)  # the account's starting point
         ask, qty = _lone_leg_qty(venue, spec)
         await answered_order(session.executors[spec.index], BUY, ask, qty)  # a leg fills alone
         venue.faults.silence_user_stream()
@@ -290,7 +290,7 @@ async def test_a_flatten_whose_fate_stays_unknown_stops_the_symbol_until_the_nex
     spec = BINANCE_SPOT
     async with venue_and_config(spec, tmp_path, monkeypatch, live={"request_timeout_ms": 30_000}) as (venue, config):
         async with trading_session(config, [spec.index]) as session:
-            await account_since_inception(session, spec.index)
+            await venue_account(session, spec.index)
             ask, qty = _lone_leg_qty(venue, spec)
             await answered_order(session.executors[spec.index], BUY, ask, qty)
             venue.faults.silence_user_stream()
