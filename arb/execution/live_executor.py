@@ -78,6 +78,7 @@ from arb.events import ASSET_NAMES
 from arb.execution.departure import Departures
 from arb.execution.orders import LiveOrder
 from arb.execution.paper import OrderStatus
+from arb.execution.rate_guard import RateGuard
 from arb.execution.venue_quotes import QuotingVenueExecutor, is_quote
 from connectors.common.orders import OrderState
 
@@ -149,6 +150,15 @@ class LiveExecutor:
     @property
     def next_order_id(self) -> int:
         return sum(v.next_order_id - 1 for v in self.venues) + 1
+
+    @property
+    def in_flight(self) -> list[LiveOrder]:
+        """Every venue's orders sent and not yet answered, resting quotes included."""
+        return [order for venue in self.venues for order in venue.in_flight]
+
+    def rate_guards(self) -> list[tuple[str, str, RateGuard]]:
+        """Each venue executor's name, market and rate guard (what the dashboard and the alerts read)."""
+        return [(venue.venue, venue.market, venue.guard) for venue in self.venues]
 
     def submit(
         self, venue: int, side: int, price: float, qty: float, kind: int, pair_id: int, now: int, symbol: int = 0,

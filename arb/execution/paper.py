@@ -78,6 +78,7 @@ from arb.execution.liquidity import (
     take_levels,
 )
 from arb.execution.queue_model import QueueModel, RestingQuotes, VenueDepth
+from arb.execution.rate_guard import RateGuard
 from arb.strategy.types import BUY, INTENT_QUOTE, SELL
 from connectors.common.private import Market
 from connectors.registry import venue as connector
@@ -648,6 +649,10 @@ class PaperExecutor:
     def in_flight(self) -> list[PaperOrder]:
         """The immediate-or-cancel orders sent and not yet answered (what ``open_counts`` counts)."""
         return [order for _, _, _, order, action in self._events if action in ("arrive", "answer")]
+
+    def rate_guards(self) -> list[tuple[str, str, RateGuard]]:
+        """None: a paper venue never limits the rate of orders."""
+        return []
 
     def depart(self) -> None:
         """Nothing to write: a paper order reaches its venue after its configured latency."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 __all__ = ["AccountLines", "engine_inventory", "open_orders"]
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from arb.execution.exposure import naked_leg_lines
 from arb.results.inventory import OpenOrder, SymbolInventory, inventory, pairs_left_text
@@ -24,19 +24,16 @@ from arb.strategy.types import INTENT_QUOTE
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from arb.live.engine import Engine
+    from arb.live.engine import Engine, Executor
 
 
-def open_orders(executor: Any) -> list[OpenOrder]:
-    """The immediate-or-cancel orders ``executor`` has sent and not yet answered: the paper executor's
-    ``in_flight``, or each live venue executor's (resting quotes left out: the views hold them)."""
-    listed = getattr(executor, "in_flight", None)
-    if listed is None:
-        listed = [order for venue in getattr(executor, "venues", ()) for order in getattr(venue, "in_flight", ())]
+def open_orders(executor: Executor) -> list[OpenOrder]:
+    """The immediate-or-cancel orders ``executor`` has sent and not yet answered (resting quotes left
+    out: the views hold them)."""
     return [
-        OpenOrder(int(getattr(o, "symbol_index", 0)), int(o.venue), int(o.side), float(o.price), float(o.qty))
-        for o in listed
-        if int(getattr(o, "kind", 0)) != INTENT_QUOTE
+        OpenOrder(o.symbol_index, int(o.venue), int(o.side), float(o.price), float(o.qty))
+        for o in executor.in_flight
+        if o.kind != INTENT_QUOTE
     ]
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 __all__ = ["Batch", "Engine", "EngineLog", "Executor"]
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,8 +49,10 @@ from arb.events import (
     event_dtype,
 )
 from arb.execution.leg_faults import make_leg_faults
+from arb.execution.orders import LiveOrder
 from arb.execution.paper import OrderStatus, PaperExecutor, PaperOrder
 from arb.execution.queue_model import queue_model
+from arb.execution.rate_guard import RateGuard
 from arb.execution.risk import (
     B_HALTED,
     E_DRAWDOWN,
@@ -159,7 +161,10 @@ class Executor(Protocol):
     applied (where a simulated venue queues its quotes); ``credit`` pays a funding payment on the venue's
     side (a simulated venue's account; a real venue pays it itself). Every order it returns has a
     ``fault`` (the leg fault the paper venue drew for it: ``FAULT_NONE`` elsewhere). ``next_order_id`` is
-    the number its next order gets; ``summary()`` what the run's report says of it.
+    the number its next order gets; ``summary()`` what the run's report says of it. ``in_flight`` lists
+    the orders sent and not yet answered (a live venue's resting quotes too); ``rate_guards()`` each
+    venue's name, market and rate guard (none for the paper executor): the account line, the dashboard
+    and the alerts read them.
 
     Its counts are int64 arrays it updates in place, which the engine hands its compiled step as they
     are: ``open_counts[symbol, venue]`` its unanswered orders, ``unknown_counts[venue]`` those
@@ -186,6 +191,9 @@ class Executor(Protocol):
     def cancel(self, order_id: int, now: int, venue: int = 0) -> bool: ...
     def on_rows(self, symbol: int, venue: int, rows: Any, now: int) -> None: ...
     def credit(self, venue: int, amount: float) -> None: ...
+    @property
+    def in_flight(self) -> Sequence[PaperOrder | LiveOrder]: ...
+    def rate_guards(self) -> list[tuple[str, str, RateGuard]]: ...
     @property
     def next_order_id(self) -> int: ...
     def summary(self) -> dict[str, Any]: ...

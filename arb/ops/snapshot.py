@@ -35,10 +35,11 @@ __all__ = [
 import bisect
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final, Generic, TypeVar
 
+from arb.execution.rate_guard import RateGuard
 from arb.results.inventory import SymbolInventory
 from arb.waiting import SharedConditions
 
@@ -211,17 +212,14 @@ class VenueLimits:
     held_requests: int = 0
 
 
-def venue_limits(executor: object) -> tuple[VenueLimits, ...]:
-    """Each venue executor's rate guard (``executor.venues[i].guard``, the live executor's), read now;
-    none for an executor without them (the paper executor)."""
+def venue_limits(guards: Iterable[tuple[str, str, RateGuard]]) -> tuple[VenueLimits, ...]:
+    """Each venue's rate guard read now, from ``(venue, market, guard)`` as an executor's ``rate_guards()``
+    gives them (none for the paper executor)."""
     out = []
-    for venue in getattr(executor, "venues", ()):
-        guard = getattr(venue, "guard", None)
-        if guard is None:
-            continue
+    for venue, market, guard in guards:
         banned = bool(guard.banned)
         held = not banned and guard.clock() < guard.held_until_ns
-        out.append(VenueLimits(str(venue.venue), str(venue.market), banned, int(guard.banned_until_ns), held,
+        out.append(VenueLimits(str(venue), str(market), banned, int(guard.banned_until_ns), held,
                                int(guard.held_until_ns), str(guard.reason), int(guard.rate_limited),
                                int(guard.held)))  # fmt: skip
     return tuple(out)

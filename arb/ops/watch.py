@@ -640,7 +640,7 @@ class Watch:
             recording_dir=self.recording_dir, latencies=self._latencies(), loop_lag_ns=self.loop_lag_ns,
             started_wall_ns=self._started_wall, symbols=tuple(states), edge_bps=edge, data=self.data,
             books=self._books(engine, now), journal=self.journal_health() if self.journal_health is not None else "",
-            venues=venue_limits(engine.executor), inventory=engine_inventory(engine),
+            venues=venue_limits(engine.executor.rate_guards()), inventory=engine_inventory(engine),
         )  # fmt: skip
 
     def _books(self, engine: Engine, now: int) -> tuple[BookState, ...]:

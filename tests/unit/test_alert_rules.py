@@ -370,13 +370,6 @@ def test_the_process_knows_its_resident_memory() -> None:
     assert rss is not None and 10 * 1024 * 1024 < rss < 64 * 1024**3
 
 
-class _Venue:
-    """What :func:`venue_limits` reads of a venue executor: its names and its rate guard."""
-
-    def __init__(self, venue: str, guard: RateGuard) -> None:
-        self.venue, self.market, self.guard = venue, "spot", guard
-
-
 class _Clock:
     def __init__(self, now: int) -> None:
         self.now = now
@@ -393,13 +386,12 @@ def _guarded(venue: str) -> tuple[RateGuard, Callable[[int], list[Alert]]]:
     # A venue's rate guard on a driven clock, and the alert rules' answer to a snapshot t seconds after T0
     clock = _Clock(T0)
     guard = RateGuard(venue, clock)
-    executor = type("Executor", (), {"venues": [_Venue(venue, guard)]})()
     rules = AlertRules(AlertsConfig(stale_after_ns=10 * S))
 
     def at(t: int) -> list[Alert]:
         clock.now = T0 + t * S
         return rules.on_snapshot(Snapshot("live", "BTCUSDT", "USDT", clock.now, clock.now, (),
-                                          venues=venue_limits(executor)))  # fmt: skip
+                                          venues=venue_limits([(venue, "spot", guard)])))  # fmt: skip
 
     return guard, at
 
