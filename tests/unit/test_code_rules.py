@@ -57,6 +57,19 @@ def test_no_module_is_over_its_size_limit() -> None:
     assert over == []
 
 
+def test_no_executor_is_probed_for_what_it_can_do() -> None:
+    # What the engine and its readers need of an executor is its protocol (arb.live.engine.Executor):
+    # getattr/hasattr on anything named *executor* would hide a capability the type does not state.
+    probes = []
+    for path in _modules():
+        for node in ast.walk(_tree(path)):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
+                continue
+            if node.func.id in ("getattr", "hasattr") and "executor" in ast.unparse(node.args[0]).lower():
+                probes.append(f"{_name(path)}:{node.lineno}: {ast.unparse(node)}")
+    assert probes == []
+
+
 def test_no_compiled_function_takes_over_eight_arguments() -> None:
     compiled, over = 0, []
     for path in _modules():

@@ -157,12 +157,15 @@ def test_the_reports_series_books_fills_and_funding_per_symbol() -> None:
 def test_open_orders_are_read_from_the_paper_and_the_live_executors_alike() -> None:
     from types import SimpleNamespace
 
+    from arb.execution.live_executor import LiveExecutor
     from arb.live.account_lines import open_orders
     from arb.strategy.types import INTENT_QUOTE
 
     leg = SimpleNamespace(symbol_index=1, venue=0, side=BUY, price=100.0, qty=0.01, kind=INTENT_OPEN)
     quote = SimpleNamespace(symbol_index=0, venue=1, side=SELL, price=101.0, qty=0.02, kind=INTENT_QUOTE)
     paper = SimpleNamespace(in_flight=[leg])
-    live = SimpleNamespace(venues=[SimpleNamespace(in_flight=[leg]), SimpleNamespace(in_flight=[quote])])
+    # the live executor's in_flight gathers its venue executors' (one with a resting quote)
+    venues = SimpleNamespace(venues=[SimpleNamespace(in_flight=[leg]), SimpleNamespace(in_flight=[quote])])
+    live = SimpleNamespace(in_flight=LiveExecutor.in_flight.fget(venues))
     expected = [OpenOrder(1, 0, BUY, 100.0, 0.01)]  # a resting quote is the view's, not counted twice
     assert open_orders(paper) == open_orders(live) == expected
