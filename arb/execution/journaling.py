@@ -72,6 +72,11 @@ class ExecutionJournal:
         """Commit the intent now: the order may be sent only after this returns."""
         self.journal.add_intent(_intent_row(order, venue=venue, market=market, account=account, run_id=run_id))
 
+    def expect_run(self, run_id: str) -> None:
+        """Ask the journal now whether it holds intents of ``run_id`` (asked once a run, at start-up: the
+        run's first order does not wait for it)."""
+        self.journal.expect_run(run_id)
+
     def rehearse_intent(self, order: LiveOrder, *, venue: str, market: str, account: str, run_id: str) -> None:
         """What :meth:`record_intent` does before it stores anything: the row made and encoded, then dropped
         (the order path kept warm: :func:`arb.execution.departure.keep_warm`)."""

@@ -266,6 +266,7 @@ class VenueExecutor(AccountReads, LateFills):
         if len(quotes) != 1:
             raise ArbError(f"{self.venue} {self.market}: the symbols are quoted in {sorted(quotes)}; arb needs one")
         self.guard.limits = self.adapter.rate_limits(self.exchange)
+        self.journal.expect_run(self.ids.run_id)
         return out
 
     def _find_market(self, symbol: str) -> dict[str, Any]:

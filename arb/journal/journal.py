@@ -373,11 +373,10 @@ class Journal(Closing):
             raise JournalError(
                 f"journal {self.url} has schema version {found}; this arb reads up to {SCHEMA_VERSION}: upgrade arb"
             )
-        else:
+        elif int(found) <= 2:
             if int(found) == 1:
                 self._migrate_from_1()
-            if int(found) <= 2:
-                self._migrate_from_2()
+            self._migrate_from_2()
 
     def _migrate_from_1(self) -> None:
         # Version 1 keyed fills by (account, venue, market, trade id): the symbol joins the key. The old
@@ -405,10 +404,8 @@ class Journal(Closing):
                 row = cursor.fetchone()
                 if row is not None and row[0] == "1":  # not migrated meanwhile by another process
                     for statement in statements:
-                        compiled = statement.compile(
-                            dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}
-                        )
-                        cursor.execute(str(compiled))
+                        literal = statement.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True})
+                        cursor.execute(str(literal))
                 dbapi.commit()
             except BaseException:
                 dbapi.rollback()
@@ -491,15 +488,17 @@ class Journal(Closing):
             cursor.close()
 
     def _unseen(self, row: Mapping[str, Any]) -> bool:
-        # A logged intent is committed after its order was sent, so a client id the journal holds is refused
-        # here. Ids are unique within a run (a counter after the run id): the journal is asked once per run
-        # whether it holds any of the run's, and about each id only for a run it does (a run id reused)
-        run = str(row.get("run_id", ""))
-        if run not in self._fresh_runs and not self._holds(intents.c.run_id == run):
-            self._fresh_runs.add(run)
-        elif run not in self._fresh_runs and self._holds(intents.c.client_id == row.get("client_id")):
+        # A logged intent is committed after its order was sent: a client id the journal holds is refused
+        # here, asked about only for a run id the journal held intents of (ids count up within a run)
+        if not self.expect_run(str(row.get("run_id", ""))) and self._holds(intents.c.client_id == row.get("client_id")):
             raise DuplicateIntentError(f"client id {row.get('client_id')!r} is already in the journal")
         return True
+
+    def expect_run(self, run_id: str) -> bool:
+        """Whether the journal held no intent of ``run_id`` when first asked (once a run: at start-up)."""
+        if run_id not in self._fresh_runs and not self._holds(intents.c.run_id == run_id):
+            self._fresh_runs.add(run_id)
+        return run_id in self._fresh_runs
 
     def _holds(self, where: Any) -> bool:
         found = self._conn.execute(sa.select(intents.c.client_id).where(where).limit(1)).first()

@@ -190,3 +190,20 @@ def test_with_the_log_a_client_id_the_journal_holds_is_refused_before_its_order_
         journal.add_intent(_intent(2))
         assert [r["client_id"] for r in IntentLog(tmp_path / "main.intents").records()] == ["arb-test-2-0"]
     assert _committed(url) == ["arb-test-1-0", "arb-test-2-0"]
+
+
+def test_a_run_asked_about_at_start_up_logs_its_first_intent_without_a_query(tmp_path: Path) -> None:
+    # whether the journal holds intents of the run is asked at start-up (the venue executor's start), not
+    # by the run's first order: on this machine that query put 2 ms between a pair's two intents
+    import sqlalchemy as sa
+
+    url = str(tmp_path / "main.sqlite")
+    with Journal.open(url, synchronous="normal") as journal:
+        journal.attach_intent_log(IntentLog(tmp_path / "main.intents"))
+        statements: list[str] = []
+        sa.event.listen(journal.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        assert journal.expect_run("test") is True and len(statements) == 1  # asked now, once
+        journal.add_intent(_intent(1))
+        journal.add_intent(_intent(2))
+        assert len(statements) == 1  # the orders' path asked nothing
+    assert _committed(url) == ["arb-test-1-0", "arb-test-2-0"]
