@@ -215,8 +215,13 @@ async def session_on(config: Any, binance: Any, bybit: Any, results: list[Any] |
                                   and binance.subscriber_count("btcusdt@depth@100ms") >= 1
                                   and bybit.subscriber_count("orderbook.50.BTCUSDT") >= 1)  # fmt: skip
 
-    await wait_for(up, binance, bybit)
-    yield session
+    try:
+        await wait_for(up, binance, bybit)
+        yield session
+    except BaseException:  # a failing test: the session never outlives it (the loop's close would inherit it)
+        session.cancel()
+        await asyncio.wait([session])
+        raise
     assert not session.done()
     stop.set()
     result = await session  # no exception
