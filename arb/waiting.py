@@ -6,11 +6,15 @@ after each change it makes, and every waiter whose predicate now holds is woken.
 
 :class:`SharedConditions` does the same for state that another thread changes (an ops hub, which the
 trading loop writes and a server thread reads): each waiter asks its predicate on its own event loop.
+
+:func:`cancel_and_wait` and :func:`wait_set` are the two waits that must never swallow a cancellation of
+their caller (Python 3.11's ``asyncio.wait_for``, and ``suppress(CancelledError)`` around an awaited task,
+both can: the task then runs on past the cancel that was meant to end it).
 """
 
 from __future__ import annotations
 
-__all__ = ["Conditions", "SharedConditions"]
+__all__ = ["Conditions", "SharedConditions", "cancel_and_wait", "wait_set"]
 
 import asyncio
 import contextlib
@@ -91,3 +95,24 @@ class SharedConditions:
         finally:
             with self._lock:
                 self.waiters.remove(wake)
+
+
+async def cancel_and_wait(task: asyncio.Task[object] | None) -> None:
+    """Cancel ``task`` and return once it has ended (at once for None or a finished task); raises what it
+    failed with, other than its cancellation. A cancellation of the caller meanwhile is raised, never taken
+    for the task's own (which ``with suppress(CancelledError): await task`` would swallow)."""
+    if task is None:
+        return
+    task.cancel()
+    await asyncio.wait([task])
+    if not task.cancelled() and (error := task.exception()) is not None:
+        raise error
+
+
+async def wait_set(event: asyncio.Event, timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for ``event``; True once it is set, False when the time ran out. Unlike
+    3.11's ``wait_for``, a cancellation that meets the event's setting is raised, not lost."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
+    return event.is_set()

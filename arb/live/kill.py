@@ -50,6 +50,7 @@ from arb.execution.orders import LiveOrder, fees_of
 from arb.execution.price_grid import grid_qty, wire
 from arb.execution.reconcile import taken_over
 from arb.live.trading_session import KIND_FLATTEN, TradingSession, venue_account
+from arb.waiting import wait_set
 
 if TYPE_CHECKING:
     from arb.config import AppConfig
@@ -326,8 +327,7 @@ async def _flatten(
                 side, float(price), float(qty), KIND_FLATTEN, 0, executor.clock(), reduce_only=linear, symbol=s
             )
             sent.append(order)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), done_timeout_s)
+            await wait_set(done, done_timeout_s)
             if not order.done:
                 await _resolve(executor, order, done_timeout_s, resolve_s)
             positions[v] += _known_move(executor, order)
@@ -360,7 +360,8 @@ async def _resolve(executor: VenueExecutor, order: LiveOrder, done_timeout_s: fl
         order.client_id, order.state.value, done_timeout_s,
     )  # fmt: skip
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(executor.wait_until(lambda: order.done), resolve_s)
+        async with asyncio.timeout(resolve_s):
+            await executor.wait_until(lambda: order.done)
 
 
 def _known_move(executor: VenueExecutor, order: LiveOrder) -> float:

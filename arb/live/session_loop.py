@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from arb.errors import ArbError
+from arb.waiting import wait_set
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -166,8 +167,7 @@ async def paced(
             return
         delay = (ts - first) / 1e9 / speed - (monotonic() - wall0) if speed is not None else 0.0
         if delay > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop_event.wait(), delay)
+            await wait_set(stop_event, delay)
         elif n % YIELD_EVERY == 0:
             await asyncio.sleep(0)  # behind or unpaced: let Ctrl-C and the other tasks in
         yield ts, group, 0, -1
@@ -382,6 +382,5 @@ async def _stop_when(stop_event: asyncio.Event, duration_ns: int | None) -> None
     if duration_ns is None:
         await stop_event.wait()
     else:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop_event.wait(), duration_ns / 1e9)
+        await wait_set(stop_event, duration_ns / 1e9)
     raise _SessionOverError

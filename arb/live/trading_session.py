@@ -41,6 +41,7 @@ from msgspec.structs import replace
 
 from arb.config import AppConfig, VenueConfig
 from arb.errors import ArbError, ConfigError
+from arb.waiting import wait_set
 from connectors.common.rest_lane import RestLane
 
 if TYPE_CHECKING:  # ccxt, aiohttp and SQLAlchemy load only when a command trades (``arb --help`` stays quick)
@@ -440,7 +441,6 @@ async def place_one(
             )
             if order.qty_text != str(qty.normalize()) or order.price_text != str(price.normalize()):
                 log.warning("order put on the venue's grid: %s @ %s", order.qty_text, order.price_text)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), timeout_ns / 1e9)
+            await wait_set(done, timeout_ns / 1e9)
             executor.stop()
         return order, reports

@@ -66,7 +66,6 @@ __all__ = [
 ]
 
 import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -82,7 +81,7 @@ from arb.formats import json_float as _num  # JSON has no NaN or infinity: the p
 from arb.ops.server import STOPPING
 from arb.ops.snapshot import FeedHealth, LatencyFigures, LimitUse, OpsEvent, OpsHub, Snapshot, SymbolState, VenueAccount
 from arb.results.inventory import SymbolInventory
-from arb.waiting import SharedConditions
+from arb.waiting import SharedConditions, wait_set
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +357,8 @@ class Dashboard:
         loop = asyncio.get_running_loop()
 
         async def send(data: bytes) -> None:
-            await asyncio.wait_for(response.write(data), WRITE_TIMEOUT_S)
+            async with asyncio.timeout(WRITE_TIMEOUT_S):
+                await response.write(data)
 
         await send(f"retry: {RETRY_MS}\n\n".encode())
         if cursor is None or self._ahead(cursor):
@@ -389,8 +389,7 @@ class Dashboard:
             elif now - last_sent >= HEARTBEAT_S:
                 await send(b": keep-alive\n\n")
                 last_sent = now
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), POLL_S)
+            await wait_set(stopping, POLL_S)
 
     def _ahead(self, cursor: Cursor) -> bool:
         # an id from another process (its hub counted further than this one): start afresh. Asking

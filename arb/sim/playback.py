@@ -15,13 +15,13 @@ from __future__ import annotations
 __all__ = ["Playback"]
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from arb.sim.options import MANUAL, Speed, speed_factor
 from arb.sim.replay import Replay, ReplayFrame
+from arb.waiting import cancel_and_wait, wait_set
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,7 @@ class Playback:
 
     async def stop(self) -> None:
         """Stop timed playback, if it runs (the venue closing)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     @property
     def position(self) -> int:
@@ -197,8 +194,7 @@ class Playback:
                 due = anchor[1] + (frame.local_ts - anchor[0]) / 1e9 / speed
                 if (wait := due - loop.time()) > 0:
                     # the frame's time on the venue's clock, or sooner when the gate moves or the clock skips
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(changed.wait(), wait)
+                    await wait_set(changed, wait)
                     continue
             position = self.replay.released
             async with self._lock:

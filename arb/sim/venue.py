@@ -23,7 +23,6 @@ __all__ = [
 
 import asyncio
 import collections
-import contextlib
 import json
 import logging
 import socket
@@ -40,7 +39,7 @@ from arb.sim.faults import AppliedFault, FaultKind, FaultPlan, RefuseMode
 from arb.sim.options import MANUAL, VenueOptions
 from arb.sim.playback import Playback
 from arb.sim.replay import Classified, Replay, ReplayFrame, SessionSpec, normalize_sessions
-from arb.waiting import Conditions
+from arb.waiting import Conditions, cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -248,10 +247,7 @@ class FakeVenue:
             parked.close()
         self._parked.clear()
         for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._conditions.cancel()
         logger.info("%s %s fake venue closed", self.venue_name, self.market)
 
@@ -515,9 +511,7 @@ class FakeVenue:
             if conn.close_code is None:  # closed by the client: the code it sent
                 conn.close_code = ws.close_code
             if pinger is not None:
-                pinger.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pinger
+                await cancel_and_wait(pinger)
                 self._tasks.discard(pinger)
             del self._connections[conn.id]
             logger.debug("connection %d closed (code %s)", conn.id, conn.close_code)

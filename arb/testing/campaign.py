@@ -82,7 +82,7 @@ from arb.testing.campaign_watch import Alarm, LedgerWatch, LimitRead, Output
 from arb.testing.pair_rig import account, key_environment, spot_pair, write_pair_config
 from arb.testing.scenarios import write_scenario
 from arb.testing.waiting import Patience, PatienceError, Watched, patiently, until
-from arb.waiting import Conditions
+from arb.waiting import Conditions, cancel_and_wait
 
 NS_PER_MS = 1_000_000
 DAY = "2024-05-06"
@@ -267,9 +267,7 @@ class _Injector:
     async def settle(self) -> None:
         """Finish what the fault started (dropped connections closed), stop what is scripted."""
         if self.race is not None:
-            self.race.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.race
+            await cancel_and_wait(self.race)
             self.fake.faults.release_orders()
         if self.tasks:
             async with patiently(Patience("the fault's dropped connections to close", quiet_s=60)):

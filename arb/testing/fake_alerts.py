@@ -22,7 +22,6 @@ from __future__ import annotations
 __all__ = ["FakeSmtp", "FakeTelegram", "FakeWebhook", "Recorder"]
 
 import asyncio
-import contextlib
 import email
 import email.policy
 import threading
@@ -38,7 +37,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from arb.ops.server import OpsServer
-from arb.waiting import SharedConditions
+from arb.waiting import SharedConditions, wait_set
 
 _HOST = "127.0.0.1"
 T = TypeVar("T")
@@ -261,8 +260,7 @@ class FakeTelegram(_HttpFake):
             self._arrived.clear()
             updates = self._pending(offset)  # one that came between the look and the clear
             if not updates:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._arrived.wait(), timeout)
+                await wait_set(self._arrived, timeout)
                 updates = self._pending(offset)
         return web.json_response({"ok": True, "result": updates})
 

@@ -56,6 +56,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from arb.waiting import cancel_and_wait
+
 _UNSET: Any = object()
 
 
@@ -312,9 +314,7 @@ async def patiently(
             try:
                 yield patience
             finally:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+                await cancel_and_wait(watcher)
     except TimeoutError as error:
         if expired:
             raise patience.fail() from error

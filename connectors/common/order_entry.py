@@ -20,13 +20,13 @@ from __future__ import annotations
 __all__ = ["OrderEntry", "Outgoing", "SignedRest"]
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from arb.waiting import cancel_and_wait
 from connectors.common.order_socket import AnswerLostError, NotSentError, OrderSocket, PreparedRequest, SentRequest
 
 log = logging.getLogger(__name__)
@@ -122,10 +122,7 @@ class OrderEntry:
     async def close(self) -> None:
         """Stop reopening and close the connection."""
         keeper, self._keeper = self._keeper, None
-        if keeper is not None:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+        await cancel_and_wait(keeper)
         await self.socket.close()
 
 

@@ -48,7 +48,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.protocol import State
 
-from arb.waiting import Conditions
+from arb.waiting import Conditions, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +328,9 @@ class OrderSocket:
         if self._ws is ws:
             self._ws = None
             self._down.set()
+            for task in self._tasks:  # the keep-alive of a lost connection has nothing left to keep
+                if task is not asyncio.current_task():
+                    task.cancel()
             self._waiters.notify()
             closing = asyncio.get_running_loop().create_task(ws.close())
             self._closing.add(closing)
@@ -359,5 +362,4 @@ class OrderSocket:
             self._lose(ws)
             await ws.close()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)

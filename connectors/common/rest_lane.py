@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import certifi
 import h11
 
-from arb.waiting import Conditions
+from arb.waiting import Conditions, cancel_and_wait
 from connectors.common.order_entry import Outgoing, SignedRest
 from connectors.common.order_socket import AnswerLostError, NotSentError
 
@@ -261,10 +261,7 @@ class RestLane:
     async def close(self) -> None:
         """Stop replacing connections and close them."""
         keeper, self._keeper = self._keeper, None
-        if keeper is not None:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+        await cancel_and_wait(keeper)
         for connection in self._connections:
             connection.close()
         self._connections.clear()

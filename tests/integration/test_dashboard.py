@@ -44,7 +44,7 @@ from arb.ops.watch import Watch
 from arb.results.inventory import Direction, SymbolInventory, VenueInventory
 from arb.testing.configs import write_config_files
 from arb.testing.waiting import Patience, communicate, patiently, process_tree, read_until
-from arb.waiting import Conditions, SharedConditions
+from arb.waiting import Conditions, SharedConditions, cancel_and_wait
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -525,20 +525,14 @@ class _Browser:
             yield browser
         finally:
             try:
-                if browser._reader is not None:
-                    browser._reader.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await browser._reader
+                await cancel_and_wait(browser._reader)
                 if browser.ws is not None:
                     await browser.ws.close()
                 await session.close()
             finally:  # the browser goes whatever went wrong above
                 _kill(proc)
                 await proc.wait()
-                if drain is not None:
-                    drain.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await drain
+                await cancel_and_wait(drain)
 
     async def _read(self) -> None:
         assert self.ws is not None

@@ -28,7 +28,7 @@ from arb.cli import main
 from arb.errors import EXIT_NEEDS_OPERATOR, EXIT_NOT_RUNNING
 from arb.sim.ledger import OrderType, Side, TimeInForce
 from arb.testing.fake_alerts import FakeSmtp, FakeTelegram, FakeWebhook
-from arb.waiting import Conditions
+from arb.waiting import Conditions, cancel_and_wait
 from tests.support.captures import ROOT
 from tests.support.live_rig import (
     BYBIT_SPOT,
@@ -101,9 +101,7 @@ async def _published(url: str) -> AsyncIterator[_Published]:
     try:
         yield published
     finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+        await cancel_and_wait(reader)
 
 
 def _health_url(stderr: str) -> str:

@@ -163,11 +163,16 @@ async def test_a_connection_dropped_after_the_order_was_placed_loses_the_answer_
     market = BY_NAME["linear"]
     async with socket_rig(market) as (venue, client):
         qty, price = filling_qty(venue, market)
+        pings = [t for t in asyncio.all_tasks() if t.get_name() == f"{client.name} ping"]
+        assert len(pings) == 1  # the connection's keep-alive
         venue.faults.order_drop(processed=True)
         sent = await client.send(CREATE, ioc(market, qty, price, "drop-1"))
         with pytest.raises(AnswerLostError):
             await answer_of(sent)
         assert not client.ready and client.lost == 1
+        # the lost connection's keep-alive is told to end with it (not left sleeping until its next ping)
+        assert pings[0].done() or pings[0].cancelling()
+        await asyncio.wait(pings)
         # the order is on the ledger once; the client never sent it again
         assert [o.client_id for o in alice(venue).orders] == ["drop-1"]
         assert trade_answers(venue, "order.create") == []

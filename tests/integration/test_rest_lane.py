@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gzip
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -29,9 +30,11 @@ async def _server(handle: Handler) -> AsyncIterator[tuple[str, list[bytes]]]:
     # A server that reads each request whole (head and Content-Length body) and hands it to ``handle``
     seen: list[bytes] = []
     writers: list[asyncio.StreamWriter] = []
+    handlers: list[asyncio.Task[Any] | None] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writers.append(writer)
+        handlers.append(asyncio.current_task())
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -51,6 +54,8 @@ async def _server(handle: Handler) -> AsyncIterator[tuple[str, list[bytes]]]:
         for writer in writers:
             writer.close()
         await server.wait_closed()
+        if tasks := [task for task in handlers if task is not None]:  # each ends on its closed connection
+            await asyncio.wait(tasks)
 
 
 def _signed(base: str, body: str | None = '{"a":1}') -> SignedRest:

@@ -8,6 +8,7 @@ No part here has a venue around it: each is given what it needs through its cons
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -131,6 +132,31 @@ async def test_the_playback_alone_hands_each_frame_to_its_callable_in_recorded_o
     assert [json.loads(f.raw)["E"] for f in released] == [0, 1, 2, 3, 4]
     assert [f.stream_index for f in released] == [0, 1, 2, 3, 4]
     assert playback.position == 5 and playback.exhausted and playback.peek() is None
+
+
+async def test_timed_playback_stops_when_told_even_as_its_pace_changes_in_the_same_step(tmp_path: Path) -> None:
+    # frames an hour apart: playback waits on the pace for the second; a gate moved and a stop in one
+    # step of the loop must end it (a stop lost there played on, and a test's teardown waited an hour)
+    recording = tmp_path / "trades.txt"
+    lines = [
+        f"{1_723_161_255_000_000_000 + k * 3_600_000_000_000} " + json.dumps({"stream": "t", "E": k}) for k in range(3)
+    ]
+    recording.write_text("\n".join(lines) + "\n")
+    released: list[ReplayFrame] = []
+    first = asyncio.Event()
+
+    async def release(frame: ReplayFrame) -> None:
+        released.append(frame)
+        first.set()
+
+    playback = Playback(Replay([[recording]], classify), release)
+    playback.play(1.0)
+    await first.wait()
+    await asyncio.sleep(0)  # one more step: back in the wait for the next frame's time
+    playback.gate(None)
+    async with asyncio.timeout(60):
+        await playback.stop()
+    assert len(released) == 1
 
 
 # -- the request weight --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from arb.testing.waiting import (
     until,
     wait_for,
 )
-from arb.waiting import Conditions, SharedConditions
+from arb.waiting import Conditions, SharedConditions, cancel_and_wait, wait_set
 
 
 class Machine:
@@ -173,6 +174,58 @@ async def test_shared_conditions_ask_a_waiter_on_its_own_loop_when_another_threa
     finally:
         producer.join()
     assert askers == {threading.get_ident()} and not shared.waiters
+
+
+async def started(coro: Any) -> asyncio.Task[Any]:
+    """``coro`` as a task that has run up to its first suspension."""
+    task = asyncio.create_task(coro)
+    ran = asyncio.Event()
+    asyncio.get_running_loop().call_soon(ran.set)  # after the task's first step, which was scheduled first
+    await ran.wait()
+    assert not task.done()
+    return task
+
+
+async def test_a_cancel_that_meets_the_events_setting_is_raised_not_lost() -> None:
+    # the race 3.11's wait_for loses: the event set and the waiter cancelled in one step of the loop (a
+    # stop that meets a wake-up); the waiter must end cancelled, not return True and run on
+    event = asyncio.Event()
+    waiter = await started(wait_set(event, 3600))
+    event.set()
+    waiter.cancel()
+    await asyncio.wait([waiter])
+    assert waiter.cancelled()
+    assert await wait_set(event, 3600) is True and await wait_set(asyncio.Event(), 0) is False
+
+
+async def test_cancel_and_wait_raises_its_callers_cancel_while_the_task_is_still_ending() -> None:
+    ending, ended = asyncio.Event(), asyncio.Event()
+
+    async def slow_to_end() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await ending.wait()  # its clean-up takes a while
+            ended.set()
+
+    task = await started(slow_to_end())
+    stopper = await started(cancel_and_wait(task))
+    stopper.cancel()  # the stopper is told to stop while the task is ending: it stops, it does not wait on
+    await asyncio.wait([stopper])
+    assert stopper.cancelled() and not task.done()
+    ending.set()
+    await asyncio.wait([task])
+    assert ended.is_set() and task.cancelled()
+
+    async def fails() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            raise ValueError("its clean-up failed")
+
+    with pytest.raises(ValueError, match="its clean-up failed"):
+        await cancel_and_wait(await started(fails()))
+    await cancel_and_wait(None)
 
 
 def test_proc_readings_of_a_busy_child_and_a_sleeping_one() -> None:

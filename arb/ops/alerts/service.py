@@ -327,7 +327,8 @@ class AlertService:
                 self._poll()  # what the driver published just before it stopped
                 drained = asyncio.gather(*(lane.queue.join() for lane in self._lanes))
                 try:
-                    await asyncio.wait_for(drained, max(0.0, self._drain_s - 0.2))
+                    async with asyncio.timeout(max(0.0, self._drain_s - 0.2)):
+                        await drained
                 except TimeoutError:
                     left = sum(lane.queue.qsize() for lane in self._lanes)
                     log.warning("alerts: stopped with %d message(s) not sent within %.1f s", left, self._drain_s)
