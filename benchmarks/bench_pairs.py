@@ -131,7 +131,8 @@ async def _real_run(
                     bybit.play(1.0)
                     await asyncio.sleep(seconds + 2)  # the recording plays in real time
                     process.send_signal(signal.SIGINT)
-                    await asyncio.wait_for(process.wait(), 120)
+                    async with asyncio.timeout(120):
+                        await process.wait()
                 finally:
                     if process.returncode is None:
                         process.kill()

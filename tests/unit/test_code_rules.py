@@ -70,6 +70,25 @@ def test_no_executor_is_probed_for_what_it_can_do() -> None:
     assert probes == []
 
 
+def test_no_wait_can_swallow_the_cancel_of_its_caller() -> None:
+    # Python 3.11's asyncio.wait_for returns the inner result when a cancel meets its completion, and
+    # suppress(CancelledError) around an awaited task takes the caller's cancel for the task's own: either
+    # leaves a task running past the cancel meant to end it (a stop that plays on, a hung event-loop close).
+    # arb.waiting's cancel_and_wait and wait_set, or asyncio.timeout, are the waits to use.
+    found = []
+    for path in _modules():
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "asyncio.wait_for":
+                found.append(f"{_name(path)}:{node.lineno}: {ast.unparse(node)}")
+            if (
+                isinstance(node, ast.Call)
+                and ast.unparse(node.func).endswith("suppress")
+                and any(ast.unparse(arg).endswith("CancelledError") for arg in node.args)
+            ):
+                found.append(f"{_name(path)}:{node.lineno}: {ast.unparse(node)}")
+    assert found == []
+
+
 def test_no_compiled_function_takes_over_eight_arguments() -> None:
     compiled, over = 0, []
     for path in _modules():
