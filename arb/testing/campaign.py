@@ -68,6 +68,7 @@ from rich.console import Console
 from arb.config import AppConfig, load_config
 from arb.journal.journal import Journal
 from arb.sim.faults import FaultKind
+from arb.sim.ledger import Side
 from arb.testing.campaign_checks import Outcome, check_flatten, check_journal, check_maker, check_rate_limit
 from arb.testing.campaign_kinds import FAULTS, KINDS, ORDER_FAULTS, RACES, VENUES, Fault, Scenario, scenario
 from arb.testing.campaign_market import (
@@ -483,12 +484,15 @@ async def _play_out(
     if not await _until(up, starting, live, text.tell, binance, bybit, changes):
         stop.set()
         raise RuntimeError(f"arb live did not start (no progress for {START_QUIET_S:g} s): " + text.getvalue()[-2000:])
-    binance.play(1.0)
-    bybit.play(1.0)
-    started = time.monotonic_ns()
+    if s.maker:
+        started = await _quotes_first(s, venues, live, text, changes)
+    else:
+        binance.play(1.0)
+        bybit.play(1.0)
+        started = time.monotonic_ns()
     market_over_ns = started + (PLAY_OFFSET_MS + s.opportunity_ms + maker_end_ms(s)) * NS_PER_MS if s.maker else 0
     if s.maker and s.fault is not Fault.NONE:  # maker faults: 50 ms before the market first moves
-        asyncio.get_running_loop().call_later((PLAY_OFFSET_MS + s.opportunity_ms - 50) / 1000, injector.strike)
+        injector.strike()
     elif s.fault is not Fault.NONE and s.strike_ms >= 0:
         asyncio.get_running_loop().call_later((s.opportunity_ms + s.strike_ms) / 1000, injector.strike)
     flat = _flat_qty(config, s.mid)
@@ -509,6 +513,37 @@ async def _play_out(
     await _until(lambda: over() or alarm.reached(cap_ns), playing, live,
                  lambda: (watch.last_event_ns, injector.struck, halted_at[0]), changes)  # fmt: skip
     stop.set()
+
+
+async def _quotes_first(
+    s: Scenario, venues: dict[str, Any], live: asyncio.Task[Any], text: Output, changes: Conditions
+) -> int:
+    # A maker scenario's market holds 50 ms before it first moves until both of arb's quotes rest on the
+    # maker venue (a busy machine's arb live may take longer than opportunity_ms to place them: the fault
+    # would strike their first creates, not the race it is written for), then plays on at its pace from
+    # there. Returns the monotonic time (ns) the market would have started at to be where it is now.
+    lead_ns = (PLAY_OFFSET_MS + s.opportunity_ms - 50) * NS_PER_MS
+    gates, played = {}, time.monotonic_ns()
+    for name, fake in venues.items():  # each venue's recording from its first frame, the two played together
+        first = fake.peek()
+        assert first is not None
+        gates[name] = first.local_ts + lead_ns
+        fake.play(1.0, gate_ns=gates[name])
+    maker = venues[s.venue]
+
+    def quoted() -> bool:
+        return {o.side for o in maker.ledger.open_orders(account(maker))} == {Side.BUY, Side.SELL}
+
+    quoting = Patience("arb's quotes to rest before the market moves", quiet_s=START_QUIET_S)
+    if not await _until(quoted, quoting, live, text.tell, *venues.values(), changes):
+        raise RuntimeError(f"arb live placed no quotes on {s.venue} (no progress for {START_QUIET_S:g} s): "
+                           + text.getvalue()[-2000:])  # fmt: skip
+    if (early_ns := played + lead_ns - time.monotonic_ns()) > 0:
+        await asyncio.sleep(early_ns / 1e9)  # quoted in time: the market's own pace to the gate
+    for name, fake in venues.items():
+        await fake.skip_to(gates[name])  # the pace restarts here, now
+        fake.gate(None)
+    return time.monotonic_ns() - lead_ns
 
 
 async def run_campaign(
