@@ -38,6 +38,10 @@ In every maker scenario ``m`` trades through, at t + 1500, whatever quote of tha
 from the mid, twice its size), back at t + 1530 (:data:`MAKER_END_MS` after t: the market's last change,
 but for the rate-limit kind's).
 
+Market time runs on the wall clock, with one hold: a maker market stops 50 ms before t until both of
+arb's quotes rest on ``m`` (however long a busy machine's arb takes to place them), then plays on at its
+pace from there; the fault strikes at that moment (``campaign._quotes_first``).
+
 Market time is Binance's recorded time: the Binance file starts 50 ms before Bybit's (its first diff
 is buffered ahead of the snapshot), so each venue's playback, started together, plays Binance's
 recorded time ``T`` when Bybit's is ``T + 50`` (:data:`PLAY_OFFSET_MS`); Bybit's changes are written
