@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
+from typing import Any
 
 
 class Conditions:
@@ -97,16 +98,19 @@ class SharedConditions:
                 self.waiters.remove(wake)
 
 
-async def cancel_and_wait(task: asyncio.Task[object] | None) -> None:
-    """Cancel ``task`` and return once it has ended (at once for None or a finished task); raises what it
-    failed with, other than its cancellation. A cancellation of the caller meanwhile is raised, never taken
-    for the task's own (which ``with suppress(CancelledError): await task`` would swallow)."""
-    if task is None:
+async def cancel_and_wait(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancel every task given (None: none) and return once all have ended; raises the first one's failure
+    other than its cancellation. A cancellation of the caller meanwhile is raised, never taken for a
+    task's own (which ``with suppress(CancelledError): await task`` would swallow)."""
+    waited = [task for task in tasks if task is not None]
+    if not waited:
         return
-    task.cancel()
-    await asyncio.wait([task])
-    if not task.cancelled() and (error := task.exception()) is not None:
-        raise error
+    for task in waited:
+        task.cancel()
+    await asyncio.wait(waited)
+    for task in waited:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            raise error
 
 
 async def wait_set(event: asyncio.Event, timeout_s: float) -> bool:

@@ -246,8 +246,7 @@ class FakeVenue:
         for parked in self._parked.values():
             parked.close()
         self._parked.clear()
-        for task in list(self._tasks):
-            await cancel_and_wait(task)
+        await cancel_and_wait(*self._tasks)
         self._conditions.cancel()
         logger.info("%s %s fake venue closed", self.venue_name, self.market)
 

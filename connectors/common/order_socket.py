@@ -357,9 +357,8 @@ class OrderSocket:
         ws = self._ws
         tasks, self._tasks = self._tasks, []
         for task in tasks:
-            task.cancel()
+            task.cancel()  # before the close: the reader does not take it for a loss
         if ws is not None:
             self._lose(ws)
             await ws.close()
-        for task in tasks:
-            await cancel_and_wait(task)
+        await cancel_and_wait(*tasks)
