@@ -180,6 +180,8 @@ class OrderSocket:
     def __post_init__(self) -> None:
         self._ws: ClientConnection | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._ping: asyncio.Task[None] | None = None
+        """The connection's keep-alive (one of ``_tasks``), ended with the connection."""
         self._closing: set[asyncio.Task[None]] = set()
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._down = asyncio.Event()
@@ -216,7 +218,8 @@ class OrderSocket:
         self._waiters.notify()
         self._tasks = [asyncio.create_task(self._read(ws), name=f"{self.name} answers")]
         if self.framing.ping() is not None:
-            self._tasks.append(asyncio.create_task(self._keep_alive(ws), name=f"{self.name} ping"))
+            self._ping = asyncio.create_task(self._keep_alive(ws), name=f"{self.name} ping")
+            self._tasks.append(self._ping)
         log.info("%s: order entry connected and logged in at %s", self.name, self.url)
 
     async def wait_down(self) -> None:
@@ -328,9 +331,9 @@ class OrderSocket:
         if self._ws is ws:
             self._ws = None
             self._down.set()
-            for task in self._tasks:  # the keep-alive of a lost connection has nothing left to keep
-                if task is not asyncio.current_task():
-                    task.cancel()
+            if self._ping is not None:  # a lost connection has nothing left to keep alive
+                self._ping.cancel()
+                self._ping = None
             self._waiters.notify()
             closing = asyncio.get_running_loop().create_task(ws.close())
             self._closing.add(closing)

@@ -312,21 +312,17 @@ async def test_a_runs_first_order_asks_the_journal_nothing(tmp_path: Path, monke
     import sqlalchemy as sa
 
     spec = BYBIT_SPOT
-    set_keys(monkeypatch, spec)
-    async with fake_venue(spec) as venue:
-        config = load(write_live_config(tmp_path, spec, venue))
-        async with trading_session(config, [spec.index], run_id="first") as session:
-            executor = session.executors[spec.index]
-            statements: list[str] = []
-            engine = executor.journal.journal.engine  # type: ignore[attr-defined]
-            sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-            ask, qty = at_ask(venue, spec, Decimal("0.25"))
-            async with asyncio.TaskGroup() as group:
-                executor.run_background(group)
-                order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
-                assert statements == [] and order.client_id in executor.orders
-                await eventually(lambda: order.answered, executor)
-                executor.stop()
+    async with venue_and_executor(spec, tmp_path, monkeypatch) as (venue, executor):
+        statements: list[str] = []
+        engine = executor.journal.journal.engine  # type: ignore[attr-defined]
+        sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        ask, qty = at_ask(venue, spec, Decimal("0.25"))
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+            assert statements == [] and order.client_id in executor.orders
+            await eventually(lambda: order.answered, executor)
+            executor.stop()
         assert len(account(venue).orders) == 1
 
 

@@ -228,6 +228,29 @@ async def test_cancel_and_wait_raises_its_callers_cancel_while_the_task_is_still
     await cancel_and_wait(None)
 
 
+async def test_cancel_and_wait_cancels_every_task_before_it_waits_for_any() -> None:
+    # one task's clean-up waits for another to be told to stop (a connection's reader, its writer's close):
+    # cancelled and awaited one at a time, the first would never end
+    second_told = asyncio.Event()
+
+    async def first() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await second_told.wait()
+
+    async def second() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            second_told.set()
+
+    tasks = [await started(first()), await started(second())]
+    async with asyncio.timeout(60):
+        await cancel_and_wait(*tasks)
+    assert all(task.cancelled() for task in tasks)
+
+
 def test_proc_readings_of_a_busy_child_and_a_sleeping_one() -> None:
     busy = subprocess.Popen([sys.executable, "-c", "import sys\nwhile sys.stdin.read(0) == '': pass"],
                             stdin=subprocess.PIPE)  # fmt: skip
