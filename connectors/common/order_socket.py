@@ -46,6 +46,7 @@ from typing import Any, Protocol
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from arb.waiting import Conditions, cancel_and_wait
@@ -120,11 +121,14 @@ class Framing(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PreparedRequest:
-    """A request's frame built and signed by :meth:`OrderSocket.prepare`, not sent yet."""
+    """A request's frame built and signed by :meth:`OrderSocket.prepare`, not sent yet: ``payload`` the
+    text the venue reads, ``wire`` the bytes a client puts on the connection for it (the WebSocket frame,
+    masked: built by the library's own framing at prepare, so the write only hands them to the socket)."""
 
     operation: str
     request_id: str
-    frame: bytes | str
+    payload: bytes
+    wire: bytes
 
 
 class SentRequest:
@@ -247,8 +251,11 @@ class OrderSocket:
     def prepare(self, operation: str, params: Mapping[str, Any]) -> PreparedRequest:
         """One request's frame, built and signed, for :meth:`write` (nothing is sent)."""
         request_id = f"{self._prefix}{next(self._ids)}"
-        return PreparedRequest(operation, request_id, self.framing.request(request_id, operation, params,
-                                                                           self.clock_ms()))  # fmt: skip
+        frame = self.framing.request(request_id, operation, params, self.clock_ms())
+        payload = frame.encode() if isinstance(frame, str) else frame
+        # a client's frames are masked, each with its own key, and carry no state of the connection's
+        # (compression is off): one built now is written as is on whichever connection is up then
+        return PreparedRequest(operation, request_id, payload, Frame(Opcode.TEXT, payload).serialize(mask=True))
 
     def write(self, prepared: PreparedRequest) -> SentRequest:
         """Hand a prepared request to the socket now, without suspending (the write the order path makes
@@ -259,14 +266,19 @@ class OrderSocket:
             raise NotSentError(f"{self.name}: not connected")
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[prepared.request_id] = answer
-        frame = prepared.frame
+        protocol = ws.protocol
         self.written += 1
         written_ns = time.time_ns()
         try:
             # what the connection's send does for a text frame, minus its wait on a full buffer (the
-            # transport keeps what it cannot write yet)
-            ws.protocol.send_text(frame.encode() if isinstance(frame, str) else frame)
-            ws.send_data()
+            # transport keeps what it cannot write yet) and the framing, done at prepare
+            if protocol.writes or protocol.extensions or protocol.expect_continuation_frame:
+                # frames of the protocol's own waiting (none do between its calls), compression or a
+                # fragmented message (never on a connection made here): the library frames it, in order
+                protocol.send_text(prepared.payload)
+                ws.send_data()
+            else:
+                ws.transport.write(prepared.wire)
         except Exception as exc:  # the protocol or the transport refused halfway: the fate is unknown
             self._waiting.pop(prepared.request_id, None)
             answer.cancel()

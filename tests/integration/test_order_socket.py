@@ -185,6 +185,30 @@ async def test_a_connection_dropped_after_the_order_was_placed_loses_the_answer_
         assert venue.faults.count(FaultKind.ORDER_DROP) == 1
 
 
+async def test_a_prepared_request_is_written_as_framed_after_the_protocols_own_and_on_a_later_connection() -> None:
+    market = BY_NAME["linear"]
+    async with socket_rig(market) as (venue, client):
+        qty, price = filling_qty(venue, market)
+        straight = client.prepare(CREATE, ioc(market, qty, price, "prep-1"))
+        behind = client.prepare(CREATE, ioc(market, qty, price, "prep-2"))
+        after_loss = client.prepare(CREATE, ioc(market, qty, price, "prep-3"))
+        assert straight.wire != behind.wire and straight.wire[1] & 0x80  # framed at prepare, masked, each its own
+        assert (await answer_of(client.write(straight)))["retCode"] == 0
+        ws = client._ws
+        assert ws is not None
+        ws.protocol.send_ping(b"first")  # a frame of the protocol's own, not yet handed to the socket
+        sent = client.write(behind)  # goes after it, framed by the library
+        assert (await answer_of(sent))["retCode"] == 0 and not ws.protocol.writes
+        # a frame built before the connection was lost is written as is on the next one
+        venue.faults.order_drop(processed=False)
+        with pytest.raises(AnswerLostError):
+            await answer_of(await client.send(CREATE, ioc(market, qty, price, "lost-1")))
+        async with asyncio.timeout(BOUND_S):
+            await client.start()
+        assert (await answer_of(client.write(after_loss)))["retCode"] == 0 and client.connects == 2
+        assert [o.client_id for o in alice(venue).orders] == ["prep-1", "prep-2", "prep-3"]
+
+
 async def test_an_answer_after_the_caller_gave_up_is_counted_not_delivered() -> None:
     market = BY_NAME["spot"]
     async with socket_rig(market) as (venue, client):
