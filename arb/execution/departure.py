@@ -14,7 +14,7 @@ legs of a pair, a hedge with whatever it hedges); each ``submit`` makes its inte
   first leg of a decision runs its code from cold caches (on a shared 2-core VM its ``submit`` takes 5x
   the second's), so every line moved out of it is taken off both legs' way to the wire.
 - by REST, the request is built and signed in ``submit`` too (the body ccxt's ``create_order`` would
-  send, signed by ccxt) and, while one of the venue's keep-alive REST connections is idle
+  send, signed as ccxt's ``sign`` signs it) and, while one of the venue's keep-alive REST connections is idle
   (:mod:`connectors.common.rest_lane`), queued and written as an order WebSocket's request is; else it
   goes out in its order's task, which only hands it to ccxt's HTTP client, as soon as the event loop
   runs it.

@@ -39,7 +39,7 @@ from arb.execution.venue_account import AccountReads
 from arb.execution.venue_errors import VenueSetup, venue_error
 from arb.execution.wire_trace import WireRecord, WireTrace, failure_reason
 from arb.waiting import Conditions
-from connectors.common.order_entry import OrderEntry
+from connectors.common.order_entry import CreateSigner, OrderEntry
 from connectors.common.orders import OrderState, VenueFill, VenueOrderUpdate
 from connectors.common.private import Market, MarketAssets, OrderRequest, PrivateVenue, Stream
 from connectors.common.rest_lane import PreparedCreate, RestLane
@@ -118,6 +118,7 @@ class VenueExecutor(AccountReads, LateFills):
         """The order WebSocket (``order_entry = "websocket"``); ``wire_*``: the record of a request over it."""
         self.warmed = 0  # creates built and signed to keep the order path warm, never sent (warm_interval_ms)
         self.rest_lane: RestLane | None = None  # keep-alive REST connections for creates (None: ccxt's client)
+        self.create_signer: CreateSigner | None = None  # the venue's own signing of creates (None: ccxt's sign)
         self.wire_written, self.wire_answered = WireTrace.note_written, WireTrace.note_answer
         self.departures = Departures()  # one decision's orders leave together (arb.execution.departure)
         self.guard = RateGuard(venue, clock, rate_use=self.adapter.rate_use, headroom=settings.rate_headroom)

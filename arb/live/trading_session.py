@@ -241,6 +241,8 @@ async def trading_session(
                     request_timeout_ms=config.live.request_timeout_ns // 1_000_000,
                 )
                 await executor.order_entry.start()  # says in the log whether orders go over it
+            if order_entry:
+                executor.create_signer = executor.adapter.create_signer(exchange)
             if order_entry and venue.rest_connections:
                 executor.rest_lane = RestLane(
                     venue.endpoints.rest,

@@ -17,14 +17,14 @@ made by its adapter) with the rules ``arb live`` keeps on it:
 
 from __future__ import annotations
 
-__all__ = ["OrderEntry", "Outgoing", "SignedRest"]
+__all__ = ["CreateSigner", "OrderEntry", "Outgoing", "SignedRest"]
 
 import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from arb.waiting import cancel_and_wait
 from connectors.common.order_socket import AnswerLostError, NotSentError, OrderSocket, PreparedRequest, SentRequest
@@ -168,10 +168,25 @@ class Outgoing:
 @dataclass(frozen=True, slots=True)
 class SignedRest:
     """A create request for the REST endpoint built and signed ahead of its send (what ccxt's ``sign`` makes
-    of the body ccxt's ``create_order`` would send): the order's task then only hands it to the HTTP
-    client, so the request is ready while the decision is still being made."""
+    of the body ccxt's ``create_order`` would send, or the same bytes from the venue's own signing): the
+    order's task then only hands it to the HTTP client, so the request is ready while the decision is
+    still being made."""
 
     url: str
     method: str
     headers: dict[str, str] | None
     body: str | None
+
+
+class CreateSigner(Protocol):
+    """A venue's own signing of a create's REST request, made to give what ccxt's ``sign`` gives (and
+    checked to, for the client it signs for: :meth:`connectors.common.ccxt_venue.CcxtVenue.create_signer`)."""
+
+    def sign(self, params: Mapping[str, Any], timestamp_ms: int) -> SignedRest:
+        """The create with ``params`` (the endpoint's body, :meth:`CcxtVenue.socket_create`'s), signed at
+        ``timestamp_ms`` (the client's ``nonce()``), as it is sent (the venue's ``signed_rest`` applied)."""
+        ...
+
+    def timestamp_of(self, signed: SignedRest) -> int | None:
+        """The timestamp ``signed`` carries (None: it carries none where this signer puts it)."""
+        ...

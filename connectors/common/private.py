@@ -69,7 +69,7 @@ from enum import Enum
 from typing import Any, Literal, Protocol, TypedDict, TypeVar, Unpack
 
 from arb.errors import ArbError
-from connectors.common.order_entry import OrderEntry
+from connectors.common.order_entry import CreateSigner, OrderEntry
 from connectors.common.orders import VenueFill, VenueOrderUpdate
 from connectors.common.rest_lane import PreparedCreate, RestLane
 
@@ -304,6 +304,11 @@ class PrivateLink(Protocol):
         """The venue's keep-alive REST connections for order creates (None: ccxt's client sends them)."""
         ...
 
+    @property
+    def create_signer(self) -> CreateSigner | None:
+        """The venue's own signing of a create, checked against ccxt's for this client (None: ccxt signs)."""
+        ...
+
     def wire_written(self, request: str, url: str, written_ns: int) -> None:
         """Record, for the current task's request, that its bytes went to ``url`` at ``written_ns`` over a
         transport other than the client's HTTP session (the order WebSocket): the executor decides the
@@ -342,6 +347,11 @@ class PrivateVenue(Protocol):
 
     def order_entry(self, url: str, *, api_key: str, api_secret: str, request_timeout_ms: int) -> OrderEntry:
         """The market's order WebSocket at ``url`` (not started: the caller starts and closes it)."""
+        ...
+
+    def create_signer(self, exchange: Any) -> CreateSigner | None:
+        """The venue's own signing of a create for ``exchange`` (a client of :meth:`make_client`), checked now
+        to give what ccxt's ``sign`` gives; None: ccxt signs every create."""
         ...
 
     # -- orders --------------------------------------------------------------------------------------

@@ -183,9 +183,10 @@ async def test_the_socket_sends_the_body_ccxt_builds_for_rest(
             )
             _, params = adapter.socket_create(order)
             assert {k: str(v).lower() for k, v in params.items()} == {k: str(v).lower() for k, v in rest.items()}
-            # without the socket, the same body goes by REST, signed ahead by ccxt (on the REST lane)
+            # without the socket, the same body goes by REST, signed ahead (on the REST lane) by the venue's own
+            # signing, the request ccxt's sign makes (tests/unit/test_create_signing.py)
             lane = adapter.prepare_create(executor, order)
-            assert isinstance(lane, RestOutgoing)
+            assert isinstance(lane, RestOutgoing) and executor.create_signer is not None
             signed = lane.signed
             assert isinstance(signed, SignedRest) and signed.method == "POST"
             assert urlsplit(signed.url).path == ("/v5/order/create" if spec.venue == "bybit" else create_path)
