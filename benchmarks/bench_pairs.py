@@ -17,7 +17,11 @@ and the taps:
   over all;
 - the one-order figure in the same run: ``bench_orders``' single orders (one at a time, fake Bybit spot in a
   process of its own, the same journal) intent -> written, and the paper executor's ``submit`` (the CPU
-  reference: what the intent costs without a venue).
+  reference: what the intent costs without a venue);
+- the floor of the legs' gap on this machine, last: a process on arb's cores makes two plain socket sends
+  back to back, to two ports behind the same taps on the venues' core, once every half second; the second
+  arrival after the first. On loopback the first send also delivers its bytes and wakes the receiving
+  thread on the other core before it returns: a cost of the machine, not of arb's code.
 
 Prints the load average before and after (``machine.py``): on a shared machine the figures move with it.
 Never fails on a timing.
@@ -32,8 +36,11 @@ import asyncio
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -208,6 +215,54 @@ def _one_order(entry: str, orders: int) -> None:
     print(f"    {'paper executor submit (CPU reference)':<44}{_pct(_paper(orders))}")
 
 
+_BARE_SENDER = """
+import socket, sys, time
+ports, count, gap_s = [int(p) for p in sys.argv[1:3]], int(sys.argv[3]), float(sys.argv[4])
+socks = [socket.create_connection(("127.0.0.1", port)) for port in ports]
+for sock in socks:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+pad = b"x" * 400
+for i in range(count):
+    time.sleep(gap_s)
+    first, second = b"bare-%d " % i + pad, b"bare-%d " % i + pad
+    socks[0].send(first)
+    socks[1].send(second)
+for sock in socks:
+    sock.close()
+"""
+
+
+def _bare_pairs(count: int = 58, gap_s: float = 0.5) -> None:
+    # The floor of the legs' gap (see the module docstring): two sends back to back, nothing else
+    if len(_CORES) >= 2:
+        os.sched_setaffinity(0, {_CORES[-1]})  # the sinks and the taps where the venues were
+    sinks = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
+
+    def drain(server: socket.socket) -> None:
+        connection, _ = server.accept()
+        with connection:
+            while connection.recv(1 << 16):
+                pass
+
+    drains = [threading.Thread(target=drain, args=(sink,), daemon=True) for sink in sinks]
+    for thread in drains:
+        thread.start()
+    taps = [WireTap("127.0.0.1", sink.getsockname()[1]) for sink in sinks]
+    with taps[0], taps[1]:
+        sender = subprocess.Popen([sys.executable, "-c", _BARE_SENDER, str(taps[0].port), str(taps[1].port),
+                                   str(count), str(gap_s)])  # fmt: skip
+        if len(_CORES) >= 2:
+            os.sched_setaffinity(sender.pid, set(_CORES[:-1]))
+        sender.wait(timeout=count * gap_s + 60)
+        for thread in drains:  # every byte forwarded: the taps hold them all
+            thread.join(timeout=30)
+    for sink in sinks:
+        sink.close()
+    first, second = (tap.arrivals(rb"bare-[0-9]+ ") for tap in taps)
+    print("  the machine's floor: two bare socket sends back to back, through the same taps")
+    print(f"    {'the second arrival after the first':<44}{_pct([second[k] - first[k] for k in first if k in second])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entry", choices=("rest", "websocket", "both"), default="both")
@@ -225,6 +280,7 @@ def main() -> None:
             rows, arrivals, collections = asyncio.run(_real_run(Path(folder), entry, args.seconds, live))
         _report(entry, rows, arrivals, collections)
         _one_order(entry, args.orders)
+    _bare_pairs()
 
 
 if __name__ == "__main__":
