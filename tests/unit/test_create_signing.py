@@ -77,6 +77,16 @@ async def test_a_key_ccxt_signs_another_way_is_left_to_ccxt(venue: str, market: 
         await exchange.close()
 
 
+async def test_a_client_without_a_key_is_left_to_ccxt_to_refuse() -> None:
+    adapter = private_venue("bybit", "linear")
+    assert isinstance(adapter, CcxtVenue)
+    exchange = adapter.make_client(rest="http://127.0.0.1:9")
+    try:
+        assert adapter.create_signer(exchange) is None
+    finally:
+        await exchange.close()
+
+
 class _Skewed:
     """A signer one header off from ccxt's: what another ccxt release could make of the venue's own."""
 
