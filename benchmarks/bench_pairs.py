@@ -19,8 +19,9 @@ and the taps:
   process of its own, the same journal) intent -> written, and the paper executor's ``submit`` (the CPU
   reference: what the intent costs without a venue);
 - the floor of the legs' gap on this machine, last: a process on arb's cores makes two plain socket sends
-  back to back, to two ports behind the same taps on the venues' core, once every half second; the second
-  arrival after the first. On loopback the first send also delivers its bytes and wakes the receiving
+  back to back, to two ports behind the same taps on the venues' core, once every half second (awake every
+  5 ms between, as arb's event loop is: after a longer sleep the first send runs cold); the second arrival
+  after the first. On loopback the first send also delivers its bytes and wakes the receiving
   thread on the other core before it returns: a cost of the machine, not of arb's code.
 
 Prints the load average before and after (``machine.py``): on a shared machine the figures move with it.
@@ -223,7 +224,8 @@ for sock in socks:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 pad = b"x" * 400
 for i in range(count):
-    time.sleep(gap_s)
+    for _ in range(round(gap_s / 0.005)):  # awake every 5 ms, as arb's loop is (a longer sleep runs the sends cold)
+        time.sleep(0.005)
     first, second = b"bare-%d " % i + pad, b"bare-%d " % i + pad
     socks[0].send(first)
     socks[1].send(second)
