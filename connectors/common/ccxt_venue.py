@@ -225,8 +225,9 @@ class CcxtVenue:
         the timestamp ccxt used. None (ccxt signs every create; the log says why, naming no value) when
         the venue has none or they differ: another ccxt release, a key signed another way (RSA, Ed25519).
 
-        Both legs of a decision are signed before either is written: ccxt's generic ``sign`` takes 15 us
-        a create on a warm CPU, a venue's own 3 (the decision's first pass runs cold, several times that)."""
+        Both legs of a decision are signed before either is written: ccxt's generic ``sign`` takes 15-18 us
+        a create on a warm CPU, a venue's own 3-5 (``benchmarks/bench_create_signing.py``; the decision's
+        first pass runs cold, several times that)."""
         params = self.socket_create(OrderRequest("BTCUSDT", "BTC/USDT", 1, "0.001", "100.5", "arb-check-1-0"))[1]
         try:
             reference = self.ccxt_signed(exchange, dict(params))
