@@ -481,6 +481,12 @@ class VenueExecutor(AccountReads, LateFills):
             self._book_fill(fill, "reply")
 
     def _reject(self, order: LiveOrder, rejection: Rejection, source: str) -> None:
+        if order.fills:
+            # a fill wins over a later "rejected": the venue took the order, which the stream or a query settles
+            log.warning("%s: %s answered %s %s by %s, but the venue reported fills of it: it stays %s",
+                        self.venue, order.client_id, rejection.code, rejection.message, source, order.state.value,
+                        extra={**_ids(self.venue, order), "event": "reject_overruled"})  # fmt: skip
+            return
         order.state = OrderState.REJECTED
         order.rejection = rejection
         self.counters["rejected"] += 1
@@ -503,6 +509,14 @@ class VenueExecutor(AccountReads, LateFills):
     def _unknown(self, order: LiveOrder, answer: Answer, now: int) -> None:
         if order.state.terminal:
             return  # the stream already told us
+        if order.fills or order.venue_order_id or order.state in (OrderState.ACCEPTED, OrderState.PARTIALLY_FILLED):
+            # the venue's own report (a fill, its order id, the order on its book) showed it took the order
+            # before its answer was lost: the order is the venue's, settled by the stream or a query, never
+            # "not found"
+            log.info("%s: %s's answer was lost (%s %s) after the venue reported the order; it stays %s",
+                     self.venue, order.client_id, answer.code, answer.message, order.state.value,
+                     extra=_ids(self.venue, order))  # fmt: skip
+            return
         order.state = OrderState.UNKNOWN
         order.unknown_since_ns = now
         order.not_found = 0
@@ -662,7 +676,10 @@ class VenueExecutor(AccountReads, LateFills):
             log.info("%s: query of %s failed (%s); will ask again", self.venue, order.client_id, error)
             return
         if update is None:
-            if order.state is OrderState.UNKNOWN or order.state is OrderState.SENT:
+            # an order with fills or a venue id is the venue's, whatever a query says (its order service may
+            # lag its trades): never counted
+            taken = order.fills or order.venue_order_id
+            if (order.state is OrderState.UNKNOWN or order.state is OrderState.SENT) and not taken:
                 order.not_found += 1
                 waited = now - order.unknown_since_ns if order.unknown_since_ns else 0
                 if order.not_found >= self.settings.unknown_checks and waited >= self.settings.unknown_grace_ns:

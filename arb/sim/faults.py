@@ -60,6 +60,7 @@ class FaultKind(Enum):
     FEED_LAG = "feed_lag"
     USER_STREAM_SILENT = "user_stream_silent"
     USER_STREAM_DROP = "user_stream_drop"
+    USER_STREAM_LOSS = "user_stream_loss"
     BAN = "ban"
 
 
@@ -185,6 +186,7 @@ class FaultPlan:
     _hidden: list[list[int]] = field(default_factory=list)
     _partial: list[tuple[Decimal, list[int]]] = field(default_factory=list)
     _holds: list[tuple[OrderOperation, int, list[int]]] = field(default_factory=list)
+    _lost_events: dict[str, int] = field(default_factory=dict)
     user_stream_silent: bool = False
     """True while the private venue sends no user-stream events (the connection stays open)."""
     feed_lag_s: float = 0.0
@@ -513,6 +515,26 @@ class FaultPlan:
         if self.user_stream_silent:
             self.applied.append(AppliedFault(FaultKind.USER_STREAM_SILENT, detail="resumed"))
         self.user_stream_silent = False
+
+    def lose_user_stream_events(self, kind: str, *, times: int = 1) -> None:
+        """The next ``times`` user-stream messages of ``kind`` are lost while the others still arrive: a
+        topic (Bybit's ``order``; ``order.spot`` is of its kind) or an event type (Binance's
+        ``executionReport``). Bybit sends an order's reports and its executions on separate topics, so a
+        client may see a fill and never the order's state."""
+        if times < 1:
+            raise ValueError(f"times must be >= 1, got {times}")
+        self._lost_events[kind] = self._lost_events.get(kind, 0) + times
+
+    def take_lost_event(self, kind: str) -> bool:
+        """For the venue, as it writes a user-stream message of ``kind``: True if it is lost instead (the
+        venue records the fault, naming the connection)."""
+        name = next((k for k in self._lost_events if kind == k or kind.startswith(k + ".")), None)
+        if name is None:
+            return False
+        self._lost_events[name] -= 1
+        if self._lost_events[name] <= 0:
+            del self._lost_events[name]
+        return True
 
     # -- queries ---------------------------------------------------------------------------------
 

@@ -229,8 +229,8 @@ class EventPump:
     Subscribe :meth:`queue` to the ledger; :meth:`flush` sends what is queued through the venue's senders:
     ``state_symbols`` (the symbols whose account state follows an event in its batch; ``None``: none),
     ``send_event``, ``send_funding`` and ``send_account_state`` (each batch followed by the state of the
-    accounts it touched). The senders write with :meth:`write`, which the plan's
-    ``silence_user_stream`` withholds (``record`` each). ``notify`` wakes the venue's waiters.
+    accounts it touched). The senders write with :meth:`write`, which the plan's ``silence_user_stream``
+    withholds and ``lose_user_stream_events`` loses (``record`` each). ``notify`` wakes the venue's waiters.
     """
 
     def __init__(
@@ -286,6 +286,10 @@ class EventPump:
         """Write one user-stream event message, or withhold it while the stream is silenced; logged either way."""
         if self._faults.user_stream_silent:
             self._record(AppliedFault(FaultKind.USER_STREAM_SILENT, event, connection=conn.id, detail="withheld"))
+            self.log.append(UserStreamMessage(conn.id, event, text, sent=False))
+            return
+        if self._faults.take_lost_event(event):
+            self._record(AppliedFault(FaultKind.USER_STREAM_LOSS, event, connection=conn.id, detail="lost"))
             self.log.append(UserStreamMessage(conn.id, event, text, sent=False))
             return
         await conn.send_control(text)

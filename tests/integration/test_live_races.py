@@ -13,6 +13,9 @@ a real journal: a fill always wins, each fill is booked once, and no order is le
   reconnect finds it among the open orders; it reopens and is cancelled (nothing prices it any more).
 - More executions on one quote than a page of Bybit's execution list, missed during a stream gap: the
   quote completes with every one, once.
+- A Bybit order whose executions arrive but whose reports (another topic) are lost, whose create answer is
+  lost and which queries do not find: its fill proves the venue took it, so no "not found" verdict; once a
+  query finds it, it completes and the engine is told its fill once.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from tests.support.live_rig import (
     ALL_SPECS,
     BINANCE_LINEAR,
     BINANCE_SPOT,
+    BYBIT_LINEAR,
     BYBIT_SPOT,
     VenueSpec,
     account,
@@ -290,6 +294,50 @@ async def test_a_quote_resting_after_the_not_found_verdict_is_cancelled(
         assert_journal_matches_ledgers(journal, {spec.venue: venue})
         events = [e["kind"] for e in journal.order_events(quote.client_id)]
         assert "reopen" in events and "cancel" in events
+
+
+@pytest.mark.parametrize("spec", [BYBIT_SPOT, BYBIT_LINEAR], ids=lambda s: s.id)
+async def test_a_fill_whose_order_reports_are_lost_is_never_declared_not_found(
+    spec: VenueSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = {"request_timeout_ms": 300, "unknown_checks": 2, "unknown_grace_ms": 500,
+            "unknown_check_interval_ms": 100, "fill_check_after_ms": 200}  # fmt: skip
+    async with (
+        venue_and_config(spec, tmp_path, monkeypatch, live=live) as (venue, config),
+        trading_session(config, [spec.index]) as session,
+    ):
+        executor = session.executors[spec.index]
+        engine = LiveExecutor([executor], symbols=1)
+        told: list[Any] = []
+        ask, qty = at_ask(venue, spec, Decimal("0.5"))
+
+        def queries() -> int:
+            return sum(1 for r in venue.stats.rest_requests if r.path in ("/v5/order/realtime", "/v5/order/history"))
+
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await eventually(venue.user_streams_up, venue)
+            venue.faults.order_partial("0.5")  # the IOC takes half, the rest expires
+            venue.faults.order_timeout(processed=True)  # placed and executed; the answer is lost
+            venue.faults.hide_orders(queries=1_000_000)  # the venue's order service lags its trades
+            venue.faults.lose_user_stream_events("order", times=1_000)  # every report of it; the executions come
+            order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+            await eventually(lambda: bool(order.fills) and order.ack_ns > 0, executor, venue)
+            # well past the verdict's checks and grace: it would have been "never taken" by now
+            await eventually(lambda: queries() >= 6 and executor.clock() - order.ack_ns >= 2 * 500_000_000, venue)
+            assert order.state is OrderState.PARTIALLY_FILLED and not order.answered
+            assert executor.counters["not_found"] == 0
+            engine.run_until(2**62, told.append)
+            assert told == []  # the pair waits for the order's fate
+            assert venue.reveal_orders() == 1
+            await eventually(lambda: order.answered, executor)
+            engine.run_until(2**62, told.append)
+            executor.stop()
+            venue.faults.release_orders()  # the held answer goes out to a client that gave up on it
+        (ledger_order,) = account(venue).orders
+        assert order.state is OrderState.EXPIRED and order.filled == sum(t.qty for t in ledger_order.trades) > 0
+        assert [(o.status, o.fill_qty) for o in told] == [("filled", float(order.filled))]
+        assert_journal_matches_ledgers(executor.journal.journal, {spec.venue: venue})  # type: ignore[attr-defined]
 
 
 DAY = dt.date(2024, 5, 6)
