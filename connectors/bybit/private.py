@@ -88,6 +88,8 @@ cancel", spot ``170213``)."""
 _MARGIN_MODES = {"cross": ("REGULAR_MARGIN", "PORTFOLIO_MARGIN"), "isolated": ("ISOLATED_MARGIN",)}
 """The unified account's ``marginMode`` values that count as each ``[perpetual] margin_mode``."""
 _DCP_HINT = "that the account has disconnect-cancel-all (DCP) turned on: Bybit turns it on per account (ask Bybit)"
+_DCP_REQUEST = "arb-dcp"
+"""The ``req_id`` of the DCP subscription: ccxt files a refusal of it under this key."""
 _NS_PER_MS = 1_000_000
 _NS_PER_S = 1_000_000_000
 
@@ -338,22 +340,28 @@ class BybitPrivate(CcxtVenue):
     async def keep_dead_man(
         self, link: PrivateLink, markets: Sequence[SymbolRef], window_s: int, *, armed: bool
     ) -> None:
-        """Subscribe the ``dcp`` topic on every private connection ccxt opens (ccxt does not): DCP counts
-        only connections that subscribed it."""
+        """Subscribe the product's DCP topic (``dcp.spot``, ``dcp.future``) on every private connection ccxt
+        opens (ccxt does not): DCP counts only connections that subscribed it. A refusal (ccxt keeps it
+        under the request's id) is logged as an error: the venue would not cancel on a disconnect."""
         if not armed:
             await self.arm_dead_man(link, markets, window_s)
         exchange = link.exchange
         url = await exchange.get_url_by_market_type(markets[0].ccxt_symbol, True)
+        topic = "dcp.spot" if self.spot else "dcp.future"
         subscribed: object = None
         while not link.stopping:
             client = exchange.clients.get(url)
+            refusal = getattr(subscribed, "rejections", {}).pop(_DCP_REQUEST, None)
+            if refusal is not None:
+                log.error("%s: the venue refused the %s subscription (%s): its disconnect-cancel-all will not "
+                          "cancel arb's orders if arb's connections drop", self.venue, topic, refusal)  # fmt: skip
             if client is not None and client is not subscribed:
                 try:
                     await exchange.authenticate(url)
-                    await client.send({"op": "subscribe", "args": ["dcp"], "req_id": "arb-dcp"})
+                    await client.send({"op": "subscribe", "args": [topic], "req_id": _DCP_REQUEST})
                     subscribed = client
                 except Exception as error:  # noqa: BLE001 - the stream is reconnecting: try on the next turn
-                    log.info("%s: dcp subscription not sent yet (%r)", self.venue, error)
+                    log.info("%s: %s subscription not sent yet (%r)", self.venue, topic, error)
             await asyncio.sleep(1.0)
 
 

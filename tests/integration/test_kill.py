@@ -136,7 +136,7 @@ async def test_bybit_cancels_arbs_orders_when_arb_goes_silent_past_the_dead_man_
     # cancels the product's orders
     venue, _ = await _silent_past_the_window(
         spec, tmp_path, monkeypatch, lots=200, client_id="resting-dcp",
-        armed=lambda v: v.subscriber_count("dcp") >= 1, gone=lambda v: v.subscriber_count("dcp") == 0,
+        armed=lambda v: v.subscriber_count(v.dcp_topic) >= 1, gone=lambda v: v.subscriber_count(v.dcp_topic) == 0,
     )  # fmt: skip
     (trigger,) = venue.dcp_triggers
     assert trigger.account == "arb"

@@ -312,12 +312,12 @@ async def test_the_dead_mans_switch_covers_both_symbols(
                     await venue.wait_until(lambda: renewed() >= 2)  # a round: one per symbol
                 else:  # Bybit's disconnect-cancel is the product's: every symbol's
                     assert armed == "armed, 5 s"
-                    await venue.wait_until(lambda: venue.subscriber_count("dcp") >= 1)
+                    await venue.wait_until(lambda: venue.subscriber_count(venue.dcp_topic) >= 1)
             executor.stop()
         await executor.exchange.close()  # arb is gone: its private stream closes
         if spec.venue == "bybit":
             async with asyncio.timeout(WAIT_S):
-                await venue.wait_until(lambda: venue.subscriber_count("dcp") == 0)
+                await venue.wait_until(lambda: venue.subscriber_count(venue.dcp_topic) == 0)
         clock.offset += 3
         await venue.tick()
         assert all(o.status is OrderStatus.NEW for o in resting)

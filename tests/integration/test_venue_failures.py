@@ -166,7 +166,8 @@ async def test_a_dead_mans_switch_that_fails_once_is_armed_at_the_next_attempt_a
         async with arb_live(config, out, keys) as process:
             await until(lambda: "bybit dead-man's switch: armed" in (out / "stdout").read_text()
                         + (out / "stderr").read_text(), process, out, 180)  # fmt: skip
-            await until(lambda: bybit.subscriber_count("dcp") >= 1, process, out, 180, bybit)  # and kept armed
+            # and kept armed
+            await until(lambda: bybit.subscriber_count(bybit.dcp_topic) >= 1, process, out, 180, bybit)
             process.send_signal(signal.SIGINT)
             async with asyncio.timeout(60):
                 rc = await process.wait()

@@ -766,7 +766,10 @@ async def test_dcp_cancels_orders_when_the_dcp_stream_stays_down_past_the_window
         async with raw_private(venue) as ws:
             expires = str(int(time.time() * 1000) + 10_000)
             assert (await ask_ws(ws, {"op": "auth", "args": [KEY, expires, ws_signature(SECRET, expires)]}))["success"]
+            refused = await ask_ws(ws, {"op": "subscribe", "args": ["dcp"]})  # Bybit names only dcp.<product>
+            assert not refused["success"] and refused["ret_msg"] == "error:handler not found,topic:dcp"
             topic = "dcp.spot" if market.spot else "dcp.future"
+            assert topic == venue.dcp_topic
             assert (await ask_ws(ws, {"op": "subscribe", "args": [topic]}))["success"]
         async with asyncio.timeout(TIMEOUT_S):
             await venue.wait_for_disconnects(1)

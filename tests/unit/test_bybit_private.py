@@ -6,9 +6,13 @@ stream samples and the transaction-log entry are Bybit's documented examples.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import Any
 
+import ccxt
 import pytest
 
 from connectors.bybit.private import BybitPrivate
@@ -204,6 +208,62 @@ async def test_dcp_is_armed_once_for_the_product() -> None:
         ("privatePostV5OrderDisconnectedCancelAll", {"product": "DERIVATIVES", "timeWindow": 20}),
     ]
     assert "disconnect-cancel-all (DCP)" in link.hints[0]
+
+
+class _PrivateClient:
+    """ccxt's private-stream client as keep_dead_man sees it: frames sent, and refusals filed by request id
+    (what ccxt's Bybit ``handle_error_message`` does with a ``"success": false`` answer nobody awaits)."""
+
+    def __init__(self, refuse: bool) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.rejections: dict[str, Exception] = {}
+        self._refuse = refuse
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        self.sent.append(frame)
+        if self._refuse:
+            self.rejections[frame["req_id"]] = ccxt.ExchangeError("bybit error:handler not found,topic:dcp")
+
+
+class _PrivateExchange:
+    def __init__(self, client: _PrivateClient) -> None:
+        self.clients = {"wss://private": client}
+
+    async def get_url_by_market_type(self, symbol: str, private: bool) -> str:
+        return "wss://private"
+
+    async def authenticate(self, url: str) -> None:
+        return None
+
+
+@pytest.mark.parametrize(("adapter", "topic"), [(SPOT, "dcp.spot"), (LINEAR, "dcp.future")], ids=["spot", "linear"])
+async def test_dcp_subscribes_its_products_topic_and_a_refusal_is_an_error(
+    adapter: BybitPrivate, topic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Bybit's private topics of DCP are dcp.future, dcp.spot and dcp.option: only a connection subscribed
+    # to one counts. A refusal is filed by ccxt under the request's id, and is said as an error.
+    client = _PrivateClient(refuse=True)
+    link = ScriptedLink(exchange=_PrivateExchange(client))
+    said = asyncio.Event()
+
+    class _Said(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR:
+                said.set()
+
+    handler = _Said()
+    logging.getLogger("connectors.bybit.private").addHandler(handler)
+    try:
+        async with asyncio.timeout(30), asyncio.TaskGroup() as group:
+            group.create_task(adapter.keep_dead_man(link, [SimpleNamespace(ccxt_symbol="BTC/USDT")], 10, armed=True))
+            await said.wait()
+            link.stop()
+    finally:
+        logging.getLogger("connectors.bybit.private").removeHandler(handler)
+    assert client.sent == [{"op": "subscribe", "args": [topic], "req_id": "arb-dcp"}]  # once per connection
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert f"refused the {topic} subscription" in error.getMessage() and "will not cancel" in error.getMessage()
+    assert client.rejections == {}  # taken, said once
 
 
 def test_the_limit_headers_are_one_count_per_endpoint() -> None:

@@ -20,8 +20,9 @@ REST, as v5 documents it (bybit-exchange.github.io/docs/v5): business errors are
 * positions: ``POST /v5/position/set-leverage``, ``/v5/position/switch-mode``.
 
 The private stream is ``/v5/private`` on the same port: ``{"op":"auth","args":[key, expires, sig]}``,
-``subscribe`` to ``order``, ``execution``, ``execution.fast``, ``position``, ``wallet``, ``dcp``
-(and their categorised forms), app-level ``{"op":"ping"}``. Ledger events go out in ledger order.
+``subscribe`` to ``order``, ``execution``, ``execution.fast``, ``position``, ``wallet`` (and their
+categorised forms), ``dcp.spot`` / ``dcp.future`` / ``dcp.option``, app-level ``{"op":"ping"}``. Ledger
+events go out in ledger order.
 
 Order entry over WebSocket is ``/v5/trade`` on the same port (:mod:`.trade_ws`): ``op`` ``auth``, then
 ``order.create`` and ``order.cancel`` through the REST handlers above (``order.amend`` is refused as not
@@ -179,6 +180,11 @@ class FakeBybitExchange(TradingVenue[BybitUserStream], FakeBybitVenue):
     def dcp_product(self) -> str:
         """The DCP ``product`` this venue's orders belong to."""
         return self.user_stream.dcp_product
+
+    @property
+    def dcp_topic(self) -> str:
+        """The private topic DCP counts on this venue: ``dcp.spot`` (spot) or ``dcp.future`` (linear)."""
+        return self.user_stream.dcp_topic
 
     @property
     def dcp_triggers(self) -> list[DcpTrigger]:

@@ -122,9 +122,13 @@ class BybitUserStream:
                 self._dcp_lost[name] = self._clock()
         self._notify()
 
+    @property
+    def dcp_topic(self) -> str:
+        """The private topic whose subscribers this venue's DCP counts: ``dcp.spot`` or ``dcp.future``."""
+        return "dcp.spot" if self.category == "spot" else "dcp.future"
+
     def _dcp_topics(self, conn: VenueConnection) -> bool:
-        own = "dcp.spot" if self.category == "spot" else "dcp.future"
-        return "dcp" in conn.subscriptions or own in conn.subscriptions
+        return self.dcp_topic in conn.subscriptions
 
     async def on_request(self, conn: VenueConnection, request: dict[str, Any]) -> None:
         """Answer one private-stream request ``{"op":...}`` of ``conn``: ``auth``, ``ping``, ``subscribe``,
@@ -190,7 +194,8 @@ class BybitUserStream:
         self.auth_log.append((session.conn.id, ret_msg, account is not None))
 
     def _private_topic_ok(self, topic: str) -> bool:
-        families = ("order", "execution", "execution.fast", "position", "wallet", "greeks", "dcp")
+        # DCP's topics name their product ("dcp.spot", "dcp.future", "dcp.option"); a bare "dcp" is refused
+        families = ("order", "execution", "execution.fast", "position", "wallet", "greeks")
         if topic in families:
             return True
         family, _, suffix = topic.rpartition(".")
