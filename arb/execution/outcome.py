@@ -126,6 +126,8 @@ def classify(
         until = rules.ban_until.search(message) if banned and rules.ban_until is not None else None
         if until is not None and retry is None and now_ms is not None:
             retry = max(0.0, (int(until.group(1)) - now_ms) / 1000)
+        if banned and retry is None:
+            retry = rules.ban_s  # a ban that names no end: the venue's own rule for how long to stay away
         return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, banned, True)
     if code in rules.unknown_codes or http_status >= 500:
         return Answer(Outcome.UNKNOWN, code or f"http-{http_status}", message, http_status, retry)

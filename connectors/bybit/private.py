@@ -78,6 +78,7 @@ ANSWERS = AnswerRules(
     # key, sign, permission, IP, expired
     credential_codes=frozenset({"10003", "10004", "10005", "10007", "10009", "10010", "33004"}),
     clock_codes=frozenset({"10002"}),  # the timestamp is outside recv_window
+    ban_s=600.0,  # "403, access too frequent": "wait for at least 10 minutes" (its rate-limit page)
     post_only_expiry=orders.POST_ONLY_REFUSED,  # a PostOnly that would take: accepted, then cancelled
 )
 """What Bybit's answers mean (its v5 error codes)."""

@@ -241,6 +241,9 @@ class AnswerRules:
     """Codes that refuse the request's timestamp."""
     ban_until: re.Pattern[str] | None = None
     """Reads a ban's end (epoch ms, group 1) from the answer's text, when the venue words it so."""
+    ban_s: float = 120.0
+    """How long a ban that names no end (no ``Retry-After``, no end in its text) holds the venue, in
+    seconds: Binance's shortest ban by default; Bybit asks a banned client to wait at least 10 minutes."""
     post_only: re.Pattern[str] | None = None
     """Matches ``"<code> <text>"`` of a refusal of a post-only order that would have taken liquidity
     (Binance ``-2010 Order would immediately match and take.``, USD-M ``-5022``), when the venue refuses

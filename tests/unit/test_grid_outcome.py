@@ -100,3 +100,8 @@ def test_rate_limits_and_bans_carry_the_wait() -> None:
     assert ban.banned and ban.retry_after_s == 120
     bybit = classify("bybit", written=True, http_status=200, body='{"retCode":10006,"retMsg":"Too many visits!"}')
     assert bybit.rate_limited and bybit.outcome is Outcome.REJECTED
+    # a ban that names no end lasts the venue's own rule: Bybit asks for "at least 10 minutes" after a 403
+    bybit_ban = classify("bybit", written=True, http_status=403, body="access too frequent")
+    assert bybit_ban.banned and bybit_ban.retry_after_s == 600
+    binance_ban = classify("binance", written=True, http_status=418, body='{"code":-1003,"msg":"banned"}')
+    assert binance_ban.banned and binance_ban.retry_after_s == 120
