@@ -65,6 +65,8 @@ class Answer:
     rate_limited: bool = False
     cause: str = ""
     """For a refusal: :data:`CAUSE_CREDENTIALS`, :data:`CAUSE_CLOCK`, or empty (anything else)."""
+    endpoint_limit: bool = False
+    """A rate limit of the request's endpoint alone (Bybit ``10006``), not of the venue or the IP."""
 
 
 def _body_json(body: bytes | str | None) -> dict[str, Any] | None:
@@ -128,7 +130,9 @@ def classify(
             retry = max(0.0, (int(until.group(1)) - now_ms) / 1000)
         if banned and retry is None:
             retry = rules.ban_s  # a ban that names no end: the venue's own rule for how long to stay away
-        return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, banned, True)
+        scoped = code in rules.endpoint_rate_codes
+        return Answer(Outcome.REJECTED, code or f"http-{http_status}", message, http_status, retry, banned, True,
+                      endpoint_limit=scoped)  # fmt: skip
     if code in rules.unknown_codes or http_status >= 500:
         return Answer(Outcome.UNKNOWN, code or f"http-{http_status}", message, http_status, retry)
     cause = _cause(rules, code, http_status)

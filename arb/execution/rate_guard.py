@@ -27,7 +27,10 @@ raises :class:`~arb.errors.VenueError` with code ``"held"`` before anything leav
 asks again later (the resolver waits for the window's end). While optional traffic is held the engine
 is told the venue is blocked (``on_block``): the kernel opens no pair and rests no quote there, and a
 hedge or an unwind goes to the other venue (a hedge waits only if both are blocked). A count that
-concerns orders alone (Binance's order counts) holds only creates.
+concerns orders alone (Binance's order counts) holds only creates. A count the venue keeps per endpoint
+(Bybit's ``X-Bapi-Limit-Status``) opens no window for the venue: it holds its own kind of request alone,
+a create endpoint's the creates and any other endpoint's the other requests, so a query endpoint at its
+limit never holds a hedge.
 """
 
 from __future__ import annotations
@@ -177,6 +180,8 @@ class RateGuard:
         for count in self.counts.values():
             if now >= count.reset_ns or count.limit is None or (count.orders_only and not create):
                 continue
+            if count.per_endpoint and create and not count.orders_only:
+                continue  # another endpoint's count (Bybit's per endpoint): creates go to their own
             if count.used >= count.limit and not (traffic is Traffic.URGENT and not create):
                 return f"{count.name} {count.used} of {count.limit} used"
             if traffic is Traffic.OPTIONAL and count.used >= self.headroom * count.limit:
@@ -213,18 +218,30 @@ class RateGuard:
 
     # -- what the venue said ---------------------------------------------------------------------------
 
-    def observe(self, headers: Mapping[str, str], answer: Answer | None = None, *, request: str = "") -> None:
+    def observe(
+        self, headers: Mapping[str, str], answer: Answer | None = None, *, request: str = "", create: bool = False
+    ) -> None:
         """Take one response's headers (and its classified answer) into account; ``request`` names it
-        (``"POST /v5/order/create"``: a count the venue keeps per endpoint is kept per request)."""
+        (``"POST /v5/order/create"``: a count the venue keeps per endpoint is kept per request), ``create``:
+        it was an order's create. A count kept per endpoint holds only that endpoint's kind of request (a
+        create's holds creates, any other's the other requests): a query endpoint at its limit never holds
+        a hedge."""
         now = self.clock()
         use = self.rate_use({k.lower(): v for k, v in headers.items()}, now, self.limits)
         full_until = use.block_until_ns  # when a count used up lets requests through again
+        endpoint_until = 0  # the same, for a count of this request's endpoint alone
         for count in use.counts:
+            orders_only = count.orders_only or (count.per_endpoint and create)
             name = f"{count.name} {request}".rstrip() if count.per_endpoint else count.name
-            self.counts[name] = RateCount(name, count.used, count.limit, count.reset_ns, count.orders_only)
-            if count.limit is not None and count.used >= self.headroom * count.limit:
-                self._extend(count.reset_ns)
-            if count.limit is not None and count.used >= count.limit and not count.orders_only:
+            self.counts[name] = RateCount(name, count.used, count.limit, count.reset_ns, orders_only,
+                                          count.per_endpoint)  # fmt: skip
+            if count.limit is None:
+                continue
+            if count.used >= self.headroom * count.limit and (orders_only or not count.per_endpoint):
+                self._extend(count.reset_ns)  # the engine opens nothing here until then
+            if count.used >= count.limit and count.per_endpoint:
+                endpoint_until = max(endpoint_until, count.reset_ns)  # the count itself holds its kind
+            elif count.used >= count.limit and not orders_only:
                 self._window(count.reset_ns, f"{name} {count.used} of {count.limit} used")
                 full_until = max(full_until, count.reset_ns)
         if use.block_until_ns:
@@ -232,7 +249,14 @@ class RateGuard:
         if answer is not None and answer.rate_limited:
             self.rate_limited += 1
             self.limited_ns = now
-            self._limited(answer, now, full_until)
+            scoped = answer.endpoint_limit and answer.retry_after_s is None and not answer.banned
+            if scoped and full_until <= now and endpoint_until > now:
+                wait_s = (endpoint_until - now) / NS_PER_S
+                log.warning("%s: rate limited (%s %s) at the limit of %s: its kind of request waits %.1f s, the "
+                            "rest goes on", self.venue, answer.code, answer.message, request or "an endpoint", wait_s,
+                            extra={"event": "rate_limit", "venue": self.venue})  # fmt: skip
+                return
+            self._limited(answer, now, max(full_until, endpoint_until))
 
     def _limited(self, answer: Answer, now: int, full_until: int) -> None:
         what = "BANNED" if answer.banned else "rate limited"

@@ -446,7 +446,7 @@ class VenueExecutor(AccountReads, LateFills):
         if rec.written_ns and order.state is OrderState.PENDING:
             order.state = OrderState.SENT
         answer = self._classify(rec, timed_out, now)
-        self.guard.observe(rec.headers, answer, request=rec.request)
+        self.guard.observe(rec.headers, answer, request=rec.request, create=True)
         self.counters["sent"] += 1
         order.ack_ns = now
         if answer.outcome is Outcome.ACCEPTED:

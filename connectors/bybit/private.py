@@ -78,6 +78,8 @@ ANSWERS = AnswerRules(
     # key, sign, permission, IP, expired
     credential_codes=frozenset({"10003", "10004", "10005", "10007", "10009", "10010", "33004"}),
     clock_codes=frozenset({"10002"}),  # the timestamp is outside recv_window
+    endpoint_rate_codes=frozenset({"10006"}),  # "Too many visits": the endpoint's per-UID limit; 10018 (the
+    # IP's), 170005 (spot's new orders), 10429 (system protection) and 10403 (the IP's, /v5/trade) are wider
     ban_s=600.0,  # "403, access too frequent": "wait for at least 10 minutes" (its rate-limit page)
     post_only_expiry=orders.POST_ONLY_REFUSED,  # a PostOnly that would take: accepted, then cancelled
 )

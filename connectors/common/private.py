@@ -241,6 +241,9 @@ class AnswerRules:
     """Codes that refuse the request's timestamp."""
     ban_until: re.Pattern[str] | None = None
     """Reads a ban's end (epoch ms, group 1) from the answer's text, when the venue words it so."""
+    endpoint_rate_codes: frozenset[str] = frozenset()
+    """The rate-limit codes that concern the request's endpoint alone (Bybit ``10006`` "Too many visits",
+    counted per endpoint), not the venue, the IP or the system."""
     ban_s: float = 120.0
     """How long a ban that names no end (no ``Retry-After``, no end in its text) holds the venue, in
     seconds: Binance's shortest ban by default; Bybit asks a banned client to wait at least 10 minutes."""

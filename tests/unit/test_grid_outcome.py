@@ -99,9 +99,11 @@ def test_rate_limits_and_bans_carry_the_wait() -> None:
                    body='{"code":-1003,"msg":"Way too much request weight used; IP banned until 1120000"}')  # fmt: skip
     assert ban.banned and ban.retry_after_s == 120
     bybit = classify("bybit", written=True, http_status=200, body='{"retCode":10006,"retMsg":"Too many visits!"}')
-    assert bybit.rate_limited and bybit.outcome is Outcome.REJECTED
+    assert bybit.rate_limited and bybit.outcome is Outcome.REJECTED and bybit.endpoint_limit
     # a ban that names no end lasts the venue's own rule: Bybit asks for "at least 10 minutes" after a 403
     bybit_ban = classify("bybit", written=True, http_status=403, body="access too frequent")
-    assert bybit_ban.banned and bybit_ban.retry_after_s == 600
+    assert bybit_ban.banned and bybit_ban.retry_after_s == 600 and not bybit_ban.endpoint_limit
+    ip = classify("bybit", written=True, http_status=200, body='{"retCode":10018,"retMsg":"IP Rate Limit"}')
+    assert ip.rate_limited and not ip.endpoint_limit  # the IP's limit is not one endpoint's
     binance_ban = classify("binance", written=True, http_status=418, body='{"code":-1003,"msg":"banned"}')
     assert binance_ban.banned and binance_ban.retry_after_s == 120

@@ -33,6 +33,11 @@ def _limited(retry_s: float | None, *, banned: bool = False) -> Answer:
     return Answer(Outcome.REJECTED, "-1003", "Too many requests", 418 if banned else 429, retry_s, banned, True)
 
 
+def _visits() -> Answer:
+    # Bybit's 10006 "Too many visits": the endpoint's own limit
+    return Answer(Outcome.REJECTED, "10006", "Too many visits", 200, None, False, True, endpoint_limit=True)
+
+
 def test_the_traffic_of_each_intent_kind() -> None:
     assert traffic_of_kind(INTENT_HEDGE) is traffic_of_kind(INTENT_UNWIND) is Traffic.URGENT
     assert traffic_of_kind(INTENT_OPEN) is traffic_of_kind(INTENT_QUOTE) is Traffic.OPTIONAL
@@ -97,17 +102,44 @@ def test_an_order_count_holds_creates_only() -> None:
 
 
 def test_a_bybit_limit_is_kept_per_endpoint_and_a_10006_waits_for_its_reset() -> None:
+    # Bybit's X-Bapi-Limit-Status is "your remaining requests for current endpoint": a create endpoint at
+    # its limit holds creates (a hedge too: the venue would refuse it) until its reset, not a default
+    # minute, and lets the other requests go
     clock = Clock(1_700_000_000 * S)
-    guard = RateGuard("bybit", clock, rate_use=BybitPrivate("spot").rate_use)
+    blocked: list[int] = []
+    guard = RateGuard("bybit", clock, rate_use=BybitPrivate("spot").rate_use, on_block=blocked.append)
     reset_ms = 1_700_000_000_400
     headers = {"X-Bapi-Limit": "10", "X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)}
-    guard.observe(headers, Answer(Outcome.REJECTED, "10006", "Too many visits", 200, None, False, True),
-                  request="POST /v5/order/create")  # fmt: skip
+    guard.observe(headers, _visits(), request="POST /v5/order/create", create=True)
     assert set(guard.counts) == {"endpoint POST /v5/order/create"}
-    assert guard.retry_until_ns == reset_ms * 1_000_000  # its reset, not a default minute
-    assert guard.admit(Traffic.NEEDED) is not None
+    assert guard.retry_until_ns == 0 and blocked == [reset_ms * 1_000_000]  # the engine opens nothing here
+    assert guard.admit(Traffic.URGENT, create=True) == "endpoint POST /v5/order/create 10 of 10 used"
+    assert guard.admit(Traffic.NEEDED) is None  # a query goes to its own endpoint
     clock.now = reset_ms * 1_000_000
     assert guard.admit(Traffic.OPTIONAL, create=True) is None
+
+
+def test_a_bybit_query_endpoint_at_its_limit_never_holds_a_hedge() -> None:
+    clock = Clock(1_700_000_000 * S)
+    blocked: list[int] = []
+    guard = RateGuard("bybit", clock, rate_use=BybitPrivate("spot").rate_use, on_block=blocked.append)
+    reset_ms = 1_700_000_000_400
+    headers = {"X-Bapi-Limit": "50", "X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)}
+    guard.observe(headers, request="GET /v5/order/realtime")
+    assert guard.admit(Traffic.URGENT, create=True) is None and guard.admit(Traffic.OPTIONAL, create=True) is None
+    assert guard.admit(Traffic.NEEDED) == "endpoint GET /v5/order/realtime 50 of 50 used"  # its own kind waits
+    assert guard.admit(Traffic.URGENT, "quote-1") is None  # a cancel of a resting order is never held by it
+    guard.observe(headers, _visits(), request="GET /v5/order/realtime")
+    assert guard.retry_until_ns == 0 and guard.orders_until_ns == 0 and blocked == []
+    assert guard.admit(Traffic.URGENT, create=True) is None  # the hedge goes
+    clock.now = reset_ms * 1_000_000
+    assert guard.admit(Traffic.NEEDED) is None
+    # the system's frequency protection (/v5/trade 10429) is the venue's, not the endpoint's: a window
+    reset_ms += 1_000
+    headers["X-Bapi-Limit-Reset-Timestamp"] = str(reset_ms)
+    guard.observe(headers, Answer(Outcome.REJECTED, "10429", "System level frequency protection", 200, None, False,
+                                  True), request="WS order.create", create=True)  # fmt: skip
+    assert guard.retry_until_ns == reset_ms * 1_000_000 and guard.admit(Traffic.NEEDED) is not None
 
 
 def test_the_order_websockets_limits_read_as_rest_headers() -> None:

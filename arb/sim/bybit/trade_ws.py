@@ -204,11 +204,12 @@ class BybitTradeWs:
             return
         code = fault.code if fault.code is not None else 10429 if fault.status == 429 else 10016
         default = "System level frequency protection" if code == 10429 else MSG_SYSTEM
+        now = self._clock()  # the answer's time in the log is the one its reset is counted from
         if fault.status == 429 and fault.retry_after is not None and limits:
             # the answer's header says when the limit lets requests through again (Bybit sends no Retry-After)
-            reset_ms = int((self._clock() + fault.retry_after) * 1000)
+            reset_ms = int((now + fault.retry_after) * 1000)
             limits = {**limits, "X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)}
-        await self._trade_answer(conn, op, req_id, api_error(code, fault.msg or default), limits)
+        await self._trade_answer(conn, op, req_id, api_error(code, fault.msg or default), limits, at=now)
 
     async def _held_answer(
         self, conn: VenueConnection, op: str, req_id: Any, fault: OrderFault, call: Call, run: Callable[[], Reply],
@@ -223,7 +224,7 @@ class BybitTradeWs:
         self._notify()
 
     async def _trade_answer(
-        self, conn: VenueConnection, op: str, req_id: Any, reply: Reply, limits: dict[str, str]
+        self, conn: VenueConnection, op: str, req_id: Any, reply: Reply, limits: dict[str, str], *, at: float = 0.0
     ) -> None:
         """Send ``{"reqId","retCode","retMsg","op","data","retExtInfo","header","connId"}`` (``reqId`` only
         when given; ``header`` carries the rate-limit counts when the request was charged)."""
@@ -231,5 +232,5 @@ class BybitTradeWs:
         header = {**limits, "Traceid": f"{next(self._trace_ids):032x}", "Timenow": str(now_ms)}
         answer = {"retCode": reply.ret_code, "retMsg": reply.ret_msg, "op": op, "data": reply.result,
                   "retExtInfo": {}, "header": header, "connId": conn.conn_id}  # fmt: skip
-        self.trade_log.append(TradeAnswer(conn.id, op, req_id, reply.ret_code, reply.ret_msg, self._clock()))
+        self.trade_log.append(TradeAnswer(conn.id, op, req_id, reply.ret_code, reply.ret_msg, at or self._clock()))
         await conn.send_control(echoing("reqId", req_id, answer))
