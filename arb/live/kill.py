@@ -151,12 +151,15 @@ class KillReport:
         return lines
 
 
-def _accepts(session: TradingSession, v: int, s: int, qty: Decimal, price: Decimal) -> bool:
+def _accepts(session: TradingSession, v: int, s: int, qty: Decimal, price: Decimal, *, closes: bool = False) -> bool:
     # Would venue v take this order of symbol s: its minimum quantity and notional (the configuration's,
-    # as the kernel's)?
+    # as the kernel's)? ``closes``: a reduce-only order of its own position, which a venue such as Binance
+    # USD-M takes below the notional
     instrument = session.config.symbols[s].instruments[v]
-    return (
-        qty > 0 and qty >= Decimal(repr(instrument.min_qty)) and qty * price >= Decimal(repr(instrument.min_notional))
+    if qty <= 0 or qty < Decimal(repr(instrument.min_qty)):
+        return False
+    return (closes and session.executors[v].adapter.reduce_only_any_notional) or qty * price >= Decimal(
+        repr(instrument.min_notional)
     )
 
 
@@ -319,7 +322,7 @@ async def _flatten(
                 failed = True
                 continue
             price = ask * (1 + slip) if side > 0 else bid * (1 - slip)
-            if not _accepts(session, v, s, qty, price):
+            if not _accepts(session, v, s, qty, price, closes=linear):
                 continue  # the venue would refuse it: dust here
             done = asyncio.Event()
             executor.on_done = lambda _order, done=done: done.set()
@@ -389,8 +392,10 @@ async def _left(session: TradingSession, s: int, positions: dict[int, float], re
         mids[v] = (bid + ask) / 2
     price = next(iter(mids.values()), None)
     if price is not None:
+        net = sum(positions.values())  # a linear venue holding part of it closes that part reduce-only
+        closing = {v: e.market == "linear" and positions.get(v, 0.0) * net > 0 for v, e in session.executors.items()}
         tradeable = any(
-            _accepts(session, v, s, grid_qty(left, e.markets[s].step), mids.get(v, price))
+            _accepts(session, v, s, grid_qty(left, e.markets[s].step), mids.get(v, price), closes=closing[v])
             for v, e in session.executors.items()
         )
     else:  # no price at all: dust only if below every venue's minimum quantity

@@ -334,6 +334,10 @@ class PrivateVenue(Protocol):
     market: Market
     answers: AnswerRules
     dead_man: DeadManScope
+    reduce_only_any_notional: bool
+    """A reduce-only order is taken below the market's minimum notional (Binance USD-M: "-4164 Order's
+    notional must be no smaller than 5 (unless you choose reduce only)"): a position that small can be
+    closed."""
 
     # -- the client --------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import pytest
 from arb.errors import EXIT_VENUE_UNAVAILABLE
 from arb.live.kill import HALT_KEY, kill
 from arb.live.trading_session import trading_session, venue_account
-from arb.sim.ledger import OrderStatus, OrderType, Side
+from arb.sim.ledger import OrderStatus, OrderType, Side, VenueRejectError
 from arb.sim.options import VenueOptions
 from arb.strategy.types import BUY
 from tests.support.live_rig import (
@@ -187,6 +187,33 @@ async def test_kill_leaves_dust_no_venue_would_trade_and_calls_it_flat(
     assert report.flat, report.describe()
     assert report.orders == [] and len(account(venue).orders) == sent  # nothing sent that must be refused
     assert any("dust" in line for line in report.describe())
+
+
+async def test_kill_closes_a_usdm_position_below_the_minimum_notional_reduce_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Binance USD-M refuses an order below MIN_NOTIONAL "unless you choose reduce only" (-4164): a perpetual
+    # position that small is exposure a reduce-only order closes, not dust to leave and call flat
+    spec = BINANCE_LINEAR
+    async with venue_and_session(spec, tmp_path, monkeypatch) as (venue, session):
+        await venue_account(session, spec.index)  # the account's starting point
+        bid, _, ask, _ = best(venue, spec)
+        rules = spec.rules
+        qty = (rules.min_notional / bid).quantize(rules.step_size) * 4
+        small = rules.step_size
+        assert small * bid < rules.min_notional  # below the notional any order but a reduce-only one needs
+        for side, amount, price, cid in ((Side.BUY, qty + small, ask, "buy-1"), (Side.SELL, qty, bid, "sell-1")):
+            venue.ledger.place(account(venue), symbol=spec.symbol, side=side, type=OrderType.LIMIT,
+                               qty=amount, price=price, client_id=cid)  # fmt: skip
+        assert account(venue).position(spec.symbol).qty == small
+        with pytest.raises(VenueRejectError):  # an order that is not reduce-only is refused, as Binance does
+            venue.ledger.place(account(venue), symbol=spec.symbol, side=Side.SELL, type=OrderType.LIMIT,
+                               qty=small, price=bid, client_id="plain")  # fmt: skip
+        report = await kill(session, slippage_bps=50.0)
+    (flatten,) = report.orders
+    assert flatten.reduce_only and flatten.filled == small
+    assert account(venue).position(spec.symbol).qty == 0 and report.flat, report.describe()
+    assert not any("dust" in line for line in report.describe())
 
 
 async def test_kill_flattens_on_the_other_venue_when_one_answers_a_rate_limit(

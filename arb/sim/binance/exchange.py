@@ -124,6 +124,7 @@ class FakeBinanceExchange(TradingVenue[BinanceUserStream], FakeBinanceVenue):
             ids_per_symbol=True,  # Binance numbers orders and trades per symbol
             post_only_taking="reject",  # LIMIT_MAKER -2010, GTX -5022: refused, never recorded
         )  # fmt: skip
+        self.ledger.reduce_only_any_notional = not spot  # -4164 "... (unless you choose reduce only)"
         self.user_stream = BinanceUserStream(
             self.ledger, self.faults, self.weight, market=market, clock=self._clock,
             connections=lambda: self.connections, serve_ws=self._serve_private_ws, record=self._record,

@@ -9,8 +9,11 @@ from decimal import Decimal
 from arb.sim.ledger.records import ZERO, OrderType, Position, RejectReason, Side, SymbolRules, VenueRejectError
 
 
-def check_filters(rules: SymbolRules, type: OrderType, qty: Decimal, price: Decimal | None) -> None:
-    """Raise :class:`VenueRejectError` when the order breaks the symbol's price, quantity or notional filters."""
+def check_filters(
+    rules: SymbolRules, type: OrderType, qty: Decimal, price: Decimal | None, *, notional: bool = True
+) -> None:
+    """Raise :class:`VenueRejectError` when the order breaks the symbol's price, quantity or notional filters
+    (``notional`` False: not the notional's, as for a reduce-only order on Binance USD-M)."""
     if type is OrderType.LIMIT:
         if price is None:
             raise VenueRejectError(RejectReason.PRICE_REQUIRED)
@@ -24,7 +27,7 @@ def check_filters(rules: SymbolRules, type: OrderType, qty: Decimal, price: Deci
         raise VenueRejectError(RejectReason.QTY_MIN, f"{qty} < {rules.min_qty}")
     if qty > rules.max_qty:
         raise VenueRejectError(RejectReason.QTY_MAX, f"{qty} > {rules.max_qty}")
-    if type is OrderType.LIMIT and price is not None and price * qty < rules.min_notional:
+    if notional and type is OrderType.LIMIT and price is not None and price * qty < rules.min_notional:
         raise VenueRejectError(RejectReason.NOTIONAL_MIN, f"{price * qty} < {rules.min_notional}")
 
 

@@ -132,6 +132,8 @@ class Ledger:
         self.order_requests: list[tuple[str, str]] = []
         """``(account, client id)`` of every order presented to :meth:`place`, refused ones included, in
         order: a client that sends one order twice shows here even where the venue refuses the copy."""
+        self.reduce_only_any_notional = False
+        """A reduce-only order need not reach the minimum notional (Binance USD-M's rule)."""
         self.post_only_refusals: list[PostOnlyRefusal] = []
         """Every post-only order that would have taken when it arrived, refused or expired, in order."""
 
@@ -205,7 +207,7 @@ class Ledger:
         if rules is None:
             raise VenueRejectError(RejectReason.UNKNOWN_SYMBOL, symbol)
         self._check_client_id(account, client_id)
-        check_filters(rules, type, qty, price)
+        check_filters(rules, type, qty, price, notional=not (reduce_only and self.reduce_only_any_notional))
         now = self.clock_ms()
         order = LedgerOrder(
             order_id=next(self._ids(symbol)[0]),
