@@ -46,6 +46,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+import ccxt
+
 from arb.errors import VenueError
 from connectors.binance import orders
 from connectors.binance.ws_api import CANCEL, PLACE, BinanceWsApiFraming
@@ -164,8 +166,11 @@ class BinancePrivate(CcxtVenue):
 
     def configure(self, exchange: Any) -> None:
         """Keep the last JSON answer (ccxt does not by default): exchangeInfo's, right after the market
-        load, is where :meth:`rate_limits` reads the published limits."""
+        load, is where :meth:`rate_limits` reads the published limits. USD-M's user stream also notices
+        ``listenKeyExpired`` (:func:`_reopen_on_expiry`)."""
         exchange.enableLastJsonResponse = True
+        if not self.spot and hasattr(exchange, "handle_message"):  # a pro client: it has the user stream
+            _reopen_on_expiry(exchange)
 
     def rate_limits(self, exchange: Any) -> dict[str, int]:
         """exchangeInfo's ``rateLimits`` (which ccxt keeps as the last JSON response of the market load) by
@@ -406,6 +411,30 @@ ADAPTER = BinancePrivate
 _TIMESTAMP = re.compile(r"[?&]timestamp=(\d+)")
 _UNRESERVED = string.ascii_letters + string.digits + "_.~-"
 """What ccxt's urlencode (``urllib``'s, quoting with ``quote``) leaves as it is."""
+
+
+def _reopen_on_expiry(exchange: Any) -> None:
+    """Make a USD-M pro client's user stream fail when Binance says its listen key expired.
+
+    Binance sends ``{"e":"listenKeyExpired","E":1576653824250,"listenKey":"..."}`` and then no more user
+    data on that connection ("not related to the websocket disconnection"), and ccxt drops the event: the
+    stream would stay open and silent. Here the event does what ccxt does when it fails to keep a key
+    alive: the key is forgotten and every watch on the connection raises, so the executor reopens the
+    stream with a new key and sweeps the trades it may have missed."""
+    handle = exchange.handle_message
+
+    def handle_message(client: Any, message: Any) -> Any:
+        if isinstance(message, dict) and message.get("e") == "listenKeyExpired":
+            log.warning("binance USD-M: the user stream's listen key expired (%s); reopening it with a new key",
+                        message.get("E"), extra={"event": "listen_key_expired", "venue": "binance"})  # fmt: skip
+            bucket = exchange.options.get("linear")
+            if isinstance(bucket, dict):
+                exchange.options["linear"] = {**bucket, "listenKey": None, "lastAuthenticatedTime": 0}
+            client.reject(ccxt.NetworkError("binance USD-M user stream: listenKeyExpired"))
+            return None
+        return handle(client, message)
+
+    exchange.handle_message = handle_message
 
 
 class _CreateSigning:

@@ -345,3 +345,49 @@ async def test_a_fee_paid_in_a_third_coin_is_journaled_as_charged_and_said_not_d
         assert executor.counters["unvalued_fees"] == 1
         said = [r.getMessage() for r in caplog.records if getattr(r, "event", "") == "unvalued_fee"]
         assert len(said) == 1 and f"{trade.fee.normalize():f} BNB" in said[0] and order.client_id in said[0]
+
+
+class _VenueClock:
+    """The fake venue's wall clock, moved ahead by hand (``offset`` seconds)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        import time
+
+        return time.time() + self.offset
+
+
+async def test_a_usdm_listen_key_that_expires_reopens_the_user_stream_with_a_new_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Binance sends listenKeyExpired and then nothing more on that connection, which it leaves open; ccxt
+    # drops the event. arb reopens the stream with a new key, and the fills after it arrive there.
+    from arb.sim.options import VenueOptions
+
+    clock = _VenueClock()
+    spec = BINANCE_LINEAR
+    async with venue_and_executor(spec, tmp_path, monkeypatch, options=VenueOptions(clock=clock)) as (venue, executor):
+
+        def keys() -> int:
+            return sum(1 for r in venue.stats.rest_requests if r.method == "POST" and r.path == "/fapi/v1/listenKey")
+
+        async with asyncio.TaskGroup() as group:
+            executor.run_background(group)
+            await eventually(venue.user_streams_up, venue)
+            assert keys() == 1 and executor.stream_reconnects == 0
+            clock.offset = 3_601.0  # an hour on, and nothing renewed the key: it expires
+            await venue.tick()
+            clock.offset = 0.0
+            (expired,) = [m.connection for m in venue.user_stream_log if m.event == "listenKeyExpired"]
+            await eventually(lambda: executor.stream_reconnects >= 1 and keys() == 2 and venue.user_streams_up(),
+                             executor, venue)  # fmt: skip
+            ask, qty = at_ask(venue, spec, Decimal("0.25"))
+            order = executor.submit(BUY, float(ask), float(qty), KIND_MANUAL, 1, executor.clock())
+            await eventually(lambda: order.answered, executor)
+            executor.stop()
+        (ledger_order,) = account(venue).orders
+        assert order.state is OrderState.FILLED and order.filled == ledger_order.executed_qty
+        reports = [m for m in venue.user_stream_log if m.event == "ORDER_TRADE_UPDATE" and m.sent]
+        assert reports and all(m.connection != expired for m in reports)  # on the new stream

@@ -293,7 +293,12 @@ async def test_binance_user_stream_alone_sends_what_a_hand_moved_ledger_did_on_a
     assert [m.event for m in stream.events.log if m.sent] == [m["e"] for m in connection.sent]
     clock.now += 3600
     await stream.expire_listen_keys()
-    assert connection.sent[-1]["e"] == "listenKeyExpired" and not connection.open
+    assert connection.sent[-1]["e"] == "listenKeyExpired" and connection.open  # left open, as Binance does
+    sent = len(connection.sent)
+    ledger.place(alice, symbol="BTCUSDT", side=Side.BUY, type=OrderType.LIMIT, qty=D("0.5"), price=D("100.10"),
+                 time_in_force=TimeInForce.IOC, client_id="c2")  # fmt: skip
+    await stream.events.flush()
+    assert len(connection.sent) == sent and stream.count() == 0  # and nothing more on it
 
 
 async def test_binance_user_stream_alone_answers_a_signed_subscription_then_sends_execution_reports() -> None:

@@ -116,7 +116,8 @@ class BinanceUserStream:
     # -- USD-M listen-key streams --------------------------------------------------------------------
 
     async def expire_listen_keys(self) -> None:
-        """End every listen key not kept alive: its streams get ``listenKeyExpired`` and are closed."""
+        """End every listen key not kept alive: its streams get ``listenKeyExpired`` and nothing after it,
+        left open as Binance leaves them ("not related to the websocket disconnection")."""
         now = self._clock()
         for key, entry in list(self._listen_keys.items()):
             if entry.expires_s > now:
@@ -126,7 +127,6 @@ class BinanceUserStream:
                 if conn.path.startswith(LISTEN_KEY_PATH) and _listen_key_of(conn) == key:
                     event = {"e": "listenKeyExpired", "E": self._now_ms(), "listenKey": key}
                     await self.events.write(conn, "listenKeyExpired", encode(event).decode())
-                    await conn.close(1000, "listenKey expired")
 
     async def handle_listen_key_stream(self, request: web.Request) -> web.StreamResponse:
         """``/private/ws?listenKey=...``: the account's events, raw (``{"e":"ORDER_TRADE_UPDATE",...}``)."""
