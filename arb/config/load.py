@@ -310,7 +310,7 @@ def _load_venue(
     source = _read_toml(path)
     if account_fees is not None:  # the account's rates over the file's, under the command line's
         source["fees"] = {**(source.get("fees") or {}), **account_fees[1]}
-    _apply_settings(source, settings, _VenueFile, f"{name}.")
+    written = _apply_settings(source, settings, _VenueFile, f"{name}.")
     hooks: _Hooks = {Instrument: _lot_is_min_qty, FeedConfig: _feed_defaults(name, source.get("market"))}
     try:
         parsed = decode(_VenueFile, source, _prepare(source, _VenueFile, ctx, "", hooks), ctx.file)
@@ -319,7 +319,7 @@ def _load_venue(
             values["fees"] = msgspec.structs.replace(values["fees"], source=str(account_fees[0]))
         return _build(VenueConfig, {**values, "name": name, "path": path.resolve()}, ctx.file)
     except ConfigError as exc:
-        raise _named_by_setting(exc, settings, f"{name}.") from None
+        raise _named_by_setting(exc, written, f"{name}.") from None
 
 
 def _account_fees(path: Path) -> dict[str, tuple[Path, dict[str, Any]]]:
@@ -391,26 +391,39 @@ def load_config(
     return _load_config(path, warn, tuple(_SETTINGS.get() if settings is None else settings))
 
 
-def _named_by_setting(exc: ConfigError, settings: Sequence[Setting], prefix: str = "") -> ConfigError:
-    # A refusal of a key --set gave (relative to the file, ``prefix`` before it) names the option, not
-    # the file it was applied over.
-    for key, _ in reversed(settings):
-        if exc.key is not None and (exc.key == key or exc.key.startswith(key + ".")):
-            error = ConfigError(f"--set {prefix}{key}", None, exc.expected)
+_Written = tuple[str, str]
+"""A setting :func:`_apply_settings` wrote: its key and the shallowest key it wrote (the first table it
+made, else its own key)."""
+
+
+def _named_by_setting(exc: ConfigError, written: Sequence[_Written], prefix: str = "") -> ConfigError:
+    # A refusal of what --set wrote (relative to the file, ``prefix`` before it) names the option, not the
+    # file it was applied over: of its key, of a key below it, or of a table it made on its way
+    # (``--set foo.bar``: the unknown key foo). A key other than the option's own is said after it.
+    for key, root in reversed(written):
+        if exc.key is not None and (exc.key == root or exc.key.startswith(root + ".")):
+            shown = None if exc.key == key else prefix + exc.key
+            error = ConfigError(f"--set {prefix}{key}", shown, exc.expected)
             error.key = prefix + exc.key
             return error
     return exc
 
 
-def _apply_settings(source: dict[str, Any], settings: Iterable[Setting], schema: Any, prefix: str = "") -> None:
+def _apply_settings(
+    source: dict[str, Any], settings: Iterable[Setting], schema: Any, prefix: str = ""
+) -> list[_Written]:
     """Write each setting (its key relative to ``source``'s table, ``prefix`` before it in messages) into
     ``source`` (a file's table as TOML read it), making the tables on its way; a relative path becomes
-    absolute against the current directory."""
+    absolute against the current directory. Returns what each wrote, for :func:`_named_by_setting`."""
+    written: list[_Written] = []
     for key, value in settings:
         parts = key.split(".")
         table = source
         hint: Any = schema
+        root = key
         for i, part in enumerate(parts[:-1]):
+            if part not in table and root == key:
+                root = ".".join(parts[: i + 1])
             below = table.setdefault(part, {})
             if not isinstance(below, dict):
                 where = prefix + ".".join(parts[: i + 1])
@@ -421,6 +434,8 @@ def _apply_settings(source: dict[str, Any], settings: Iterable[Setting], schema:
         if spec is not None and spec.kind == "path" and isinstance(value, str) and value:
             value = str(Path(value).expanduser().resolve())
         table[parts[-1]] = value
+        written.append((key, root))
+    return written
 
 
 def _field_hint(hint: Any, key: str) -> Any:
@@ -454,31 +469,33 @@ def _load_config(path: str | Path | None, warn: bool, settings: Sequence[Setting
         name: [(k.split(".", 1)[1], v) for k, v in settings if k.split(".", 1)[0] == name] for name in ASSET_NAMES
     }
     raw = _read_toml(file)
-    _apply_settings(raw, mine, _ArbitrageFile)
+    written = _apply_settings(raw, mine, _ArbitrageFile)
     try:
         source = _leg_faults(raw, ctx)
         prepared = _prepare(source, _ArbitrageFile, ctx, "", {StrategyConfig: _first_symbol})
         parsed = decode(_ArbitrageFile, source, prepared, ctx.file)
+        symbol_overrides = _symbol_overrides(parsed, source, ctx)
+        for name in ASSET_NAMES:
+            venue_path: Path = getattr(parsed.venues, name)
+            if not venue_path.is_file():
+                raise ConfigError(
+                    ctx.file, f"venues.{name}", f"expected an existing venue file, {venue_path} does not exist"
+                )
     except ConfigError as exc:
-        raise _named_by_setting(exc, mine) from None
+        raise _named_by_setting(exc, written) from None
     values = {spec.name: getattr(parsed, spec.name) for spec in fields_of(AppConfig)}
-    values["symbol_overrides"] = _symbol_overrides(parsed, source, ctx)
+    values["symbol_overrides"] = symbol_overrides
     fees_file = parsed.live.state_dir / ACCOUNT_FEES_FILE
     account_fees = _account_fees(fees_file) if fees_file.is_file() else {}
     if account_fees and warn:
         log.info("fees: the account's for %s, from %s (arb fees --write), instead of the venue files' [fees]",
                  " and ".join(account_fees), fees_file)  # fmt: skip
     for name in ASSET_NAMES:
-        venue_path: Path = getattr(parsed.venues, name)
-        if not venue_path.is_file():
-            raise ConfigError(
-                ctx.file, f"venues.{name}", f"expected an existing venue file, {venue_path} does not exist"
-            )
-        values[name] = _load_venue(venue_path, name, venues[name], account_fees.get(name))
+        values[name] = _load_venue(getattr(parsed.venues, name), name, venues[name], account_fees.get(name))
     try:
         config = _build(AppConfig, {**values, "path": file.resolve()}, ctx.file)
     except ConfigError as exc:
-        raise _named_by_setting(exc, mine) from None
+        raise _named_by_setting(exc, written) from None
     if warn:
         _warn_literal_secrets(config.venues)
         _warn_unreachable(config)

@@ -80,6 +80,37 @@ def test_a_bad_set_names_the_option_the_key_and_what_was_expected(tmp_path, caps
         assert err.startswith(f"arb {command}: {line}"), err
 
 
+@pytest.mark.parametrize(
+    ("setting", "line"),
+    [
+        ("foo.bar=1", "--set foo.bar: foo: unknown key; allowed keys in the top level: alerts, "),
+        ("strategyy.min_spread_bps=3", '--set strategyy.min_spread_bps: strategyy: unknown key (did you mean '
+                                       '"strategy"?); allowed keys in the top level: '),
+        ("strategy.foo.bar=1", "--set strategy.foo.bar: strategy.foo: unknown key; allowed keys in [strategy]: "),
+        ("binance.foo.bar=1", "--set binance.foo.bar: binance.foo: unknown key; allowed keys in the top level: "
+                              "account, "),
+        ("bybit.feed.foo.bar=1", "--set bybit.feed.foo.bar: bybit.feed.foo: unknown key; allowed keys in [feed]: "),
+        ("leg_faults.foo.bar=1", "--set leg_faults.foo.bar: leg_faults.foo: unknown key; allowed keys in "
+                                 "[leg_faults]: "),
+        ("symbols.BTCUSDT.foo.bar=1", "--set symbols.BTCUSDT.foo.bar: symbols.BTCUSDT.foo: unknown key; "),
+        ("symbols.ETHUSDT.min_spread_bps=3", "--set symbols.ETHUSDT.min_spread_bps: symbols.ETHUSDT: expected a "
+                                             "table for one of the symbols traded"),
+        ('binance.endpoints.spot.mine.ws=["wss://x.test"]', "--set binance.endpoints.spot.mine.ws: "
+                                                             "binance.endpoints.spot.mine.rest: missing required key"),
+        ("venues.bybit=nope.toml", f"--set venues.bybit: expected an existing venue file, {Path.cwd() / 'nope.toml'} "
+                                   "does not exist"),
+    ],
+)  # fmt: skip
+def test_a_bad_set_that_makes_a_table_names_the_option(tmp_path, capsys, setting, line) -> None:
+    # before: `--set foo.bar=1` blamed the file ("arbitrage.toml: foo: unknown key"), as did any refusal of
+    # a table the option made on its way, and of a venue file or symbol table it named
+    path = write_config_files(tmp_path)
+    assert main(["-q", "check", "--config", str(path), "--set", setting]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    assert err.startswith(f"arb check: {line}"), err
+
+
 def test_every_command_that_reads_the_configuration_takes_set() -> None:
     from arb.cli import _parser
 
