@@ -8,6 +8,7 @@ field declares what it accepts in its type, which msgspec enforces when a file i
 - ``Annotated[str, Meta(pattern=r"\\A[A-Z0-9]+\\Z", description="upper-case letters and digits")]``: a
   spelling, with the words that describe it in messages (msgspec searches, so patterns are anchored);
 - ``Annotated[tuple[str, ...], Meta(min_length=1)]``: a non-empty list of strings;
+- ``tuple[Literal["binance", "bybit"], ...]``: a list of those choices;
 - ``Secret | None``, ``Path``, and a nested section (another ``ConfigStruct``).
 
 Times are int64 nanoseconds: a field named ``*_ns`` whose TOML name (``field(name="cooldown_ms")``) ends
@@ -153,7 +154,8 @@ class FieldSpec:
         key: Its name in TOML (``cooldown_ms``).
         hint: A section's class; for any other field its declared type (``Annotated[...]``).
         kind: ``bool``, ``int``, ``float``, ``str``, ``path``, ``strs`` (a list of strings), ``choice``
-            (a ``Literal``), ``secret``, ``section`` or ``custom`` (checked by its owner's rules).
+            (a ``Literal``), ``choices`` (a list of them), ``secret``, ``section`` or ``custom`` (checked
+            by its owner's rules).
         default: The default value, or ``msgspec.NODEFAULT`` when the field is required.
         ge, gt, le: Bounds, in the field's units (nanoseconds for times).
         min_length: Least number of items of a list.
@@ -238,6 +240,8 @@ def _kind(hint: Any) -> str:
         return "choice"
     if origin is tuple and args == (str, Ellipsis):
         return "strs"
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis and get_origin(bare(args[0])) is Literal:
+        return "choices"
     if origin in (types.UnionType, typing.Union) and set(args) == {Secret, type(None)}:
         return "secret"
     if struct_of(base) is not None:
@@ -355,6 +359,11 @@ def expectation(spec: FieldSpec, *, toml: bool) -> str:
         return what + _range_text(spec, spec.mult if toml else 1)
     if spec.kind == "choice":
         return "one of " + ", ".join(f'"{c}"' for c in get_args(bare(spec.hint)))
+    if spec.kind == "choices":  # as TOML writes it: a list of quoted names
+        choices = get_args(bare(get_args(bare(spec.hint))[0]))
+        example = list(spec.default) if isinstance(spec.default, tuple) and spec.default else [choices[0]]
+        return (f"a list of {spec.doc or 'names'}, each {' or '.join(json.dumps(c) for c in choices)} "
+                f"(e.g. {json.dumps(example)})")  # fmt: skip
     if spec.kind == "strs":
         what = "a non-empty list of strings" if spec.min_length else "a list of strings"
     else:

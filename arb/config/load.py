@@ -19,6 +19,7 @@ __all__ = ["DEFAULT_CONFIG_PATH", "Setting", "command_line_settings", "load_conf
 import contextlib
 import contextvars
 import difflib
+import json
 import logging
 import tomllib
 import typing
@@ -75,6 +76,7 @@ _Hooks = Mapping[type, Callable[[dict[str, Any]], None]]
 Setting = tuple[str, Any]
 """One ``--set section.key=value``: the dotted key as the files spell it and the value as TOML reads it
 (:func:`arb.command_line.setting`)."""
+_ABSENT: Final = object()
 _SETTINGS: contextvars.ContextVar[tuple[Setting, ...]] = contextvars.ContextVar("settings", default=())
 
 
@@ -391,22 +393,47 @@ def load_config(
     return _load_config(path, warn, tuple(_SETTINGS.get() if settings is None else settings))
 
 
-_Written = tuple[str, str]
-"""A setting :func:`_apply_settings` wrote: its key and the shallowest key it wrote (the first table it
-made, else its own key)."""
+_Written = tuple[str, Any, str]
+"""A setting :func:`_apply_settings` wrote: its key, its value, and the shallowest key it wrote (the first
+table it made, else its own key)."""
 
 
 def _named_by_setting(exc: ConfigError, written: Sequence[_Written], prefix: str = "") -> ConfigError:
     # A refusal of what --set wrote (relative to the file, ``prefix`` before it) names the option, not the
     # file it was applied over: of its key, of a key below it, or of a table it made on its way
     # (``--set foo.bar``: the unknown key foo). A key other than the option's own is said after it.
-    for key, root in reversed(written):
+    for key, value, root in reversed(written):
         if exc.key is not None and (exc.key == root or exc.key.startswith(root + ".")):
-            shown = None if exc.key == key else prefix + exc.key
-            error = ConfigError(f"--set {prefix}{key}", shown, exc.expected)
+            if exc.key == key:
+                error = ConfigError(f"--set {prefix}{key}", None, exc.expected + _read_as_text(key, value, prefix))
+            else:
+                error = ConfigError(f"--set {prefix}{key}", prefix + exc.key, exc.expected)
             error.key = prefix + exc.key
             return error
     return exc
+
+
+def _read_as_text(key: str, value: Any, prefix: str) -> str:
+    # A value that looks like a TOML array or table but is none was taken as its text: say so, and for
+    # an array of bare words, how to write it (``[bybit]``: the shell ate the quotes of ``["bybit"]``).
+    text = value.strip() if isinstance(value, str) else ""
+    if (text[:1], text[-1:]) not in (("[", "]"), ("{", "}")) or _toml_value(text) is not _ABSENT:
+        return ""
+    kind = "array" if text[0] == "[" else "inline table"
+    items = [item.strip() for item in text[1:-1].split(",") if item.strip()] if text[0] == "[" else []
+    fixed = "[" + ", ".join(i if _toml_value(i) is not _ABSENT else json.dumps(i.strip("'\"")) for i in items) + "]"
+    if items and _toml_value(fixed) is not _ABSENT and "'" not in fixed:
+        return (f"; {text} is not a TOML {kind} (a string in one is quoted), so it was read as text: "
+                f"write --set {prefix}{key}='{fixed}'")  # fmt: skip
+    return f"; {text} is not a TOML {kind}, so it was read as text"
+
+
+def _toml_value(text: str) -> Any:
+    # ``text`` as a TOML value, or _ABSENT when TOML cannot read it.
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except (tomllib.TOMLDecodeError, KeyError):
+        return _ABSENT
 
 
 def _apply_settings(
@@ -434,7 +461,7 @@ def _apply_settings(
         if spec is not None and spec.kind == "path" and isinstance(value, str) and value:
             value = str(Path(value).expanduser().resolve())
         table[parts[-1]] = value
-        written.append((key, root))
+        written.append((key, value, root))
     return written
 
 

@@ -91,7 +91,7 @@ class StrategyConfig(ConfigStruct, frozen=True):
         default=0, name="close_before_funding_s"
     )
     style: Literal["taker", "maker_taker"] = "taker"
-    maker_venues: tuple[Literal["binance", "bybit"], ...] = ("binance",)
+    maker_venues: Annotated[tuple[Literal["binance", "bybit"], ...], Meta(description="venue names")] = ("binance",)
     quote_size: NonNegative = 0.0
     quote_tolerance_bps: NonNegative = 1.0
     min_quote_life_ns: NonNegativeInt = field(default=100 * NS_PER_MS, name="min_quote_life_ms")

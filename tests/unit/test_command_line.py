@@ -111,6 +111,38 @@ def test_a_bad_set_that_makes_a_table_names_the_option(tmp_path, capsys, setting
     assert err.startswith(f"arb check: {line}"), err
 
 
+@pytest.mark.parametrize(
+    ("setting", "line"),
+    [
+        ("strategy.maker_venues=[bybit]", 'expected a list of venue names, each "binance" or "bybit" (e.g. '
+         '["binance"]), got "[bybit]" (str); [bybit] is not a TOML array (a string in one is quoted), so it was '
+         """read as text: write --set strategy.maker_venues='["bybit"]'"""),
+        ('strategy.maker_venues=["kraken"]', 'expected a list of venue names, each "binance" or "bybit" (e.g. '
+         '["binance"]), got ["kraken"] (list)'),
+        ("strategy.maker_venues=bybit", 'expected a list of venue names, each "binance" or "bybit" (e.g. '
+         '["binance"]), got "bybit" (str)'),
+        ("strategy.symbols=[BTCUSDT, ETHUSDT]", 'expected a list of strings, got "[BTCUSDT, ETHUSDT]" (str); '
+         "[BTCUSDT, ETHUSDT] is not a TOML array (a string in one is quoted), so it was read as text: write "
+         """--set strategy.symbols='["BTCUSDT", "ETHUSDT"]'"""),
+        ("alerts.email.to=[a@b.test", 'expected a list of strings, got "[a@b.test" (str)'),
+        ("rebalance.shares={BTC: 0.5}", 'got "{BTC: 0.5}" (str); {BTC: 0.5} is not a TOML inline table, so it was '
+         "read as text"),
+    ],
+)  # fmt: skip
+def test_a_list_on_the_command_line_is_asked_for_as_toml_writes_it(tmp_path, capsys, setting, line) -> None:
+    # before: "--set strategy.maker_venues: expected a tuple, got "[bybit]" (str)": no word of what to write,
+    # nor that the shell had eaten the quotes of ["bybit"] so that TOML read no array
+    path = write_config_files(tmp_path)
+    assert main(["-q", "check", "--config", str(path), "--set", setting]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    key = setting.partition("=")[0]
+    first = err.splitlines()[0]
+    assert first.startswith(f"arb check: --set {key}: ") and first.endswith(line), first
+    quoted = """strategy.maker_venues=["bybit"]"""  # what the message says to write
+    assert main(["-q", "check", "--config", str(path), "--set", "strategy.style=maker_taker", "--set", quoted]) == 0
+
+
 def test_every_command_that_reads_the_configuration_takes_set() -> None:
     from arb.cli import _parser
 

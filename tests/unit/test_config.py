@@ -358,6 +358,12 @@ ERROR_CASES = {
         "endpoints.spot.local.ws",
         ["ws:// or wss:// URLs", "http://127.0.0.1:1/stream"],
     ),
+    "maker venue not a venue": (
+        {"arbitrage_overrides": {"strategy": {"maker_venues": ["binance", "kraken"]}}},
+        "arbitrage.toml",
+        "strategy.maker_venues",
+        ['expected a list of venue names, each "binance" or "bybit" (e.g. ["binance"]), got ["binance", "kraken"]'],
+    ),
     "empty ws list": (
         {"binance_overrides": {"endpoints": {"spot": {"testnet": {"ws": []}}}}},
         "binance.toml",
@@ -612,6 +618,13 @@ def test_with_overrides_validates_like_a_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         config.with_overrides({"binance.account.base": 1.0, "binance.market": "linear"})
     assert info.value.key == "binance.account.base"
+
+    # before: maker_venues went unchecked in code (a "custom" field): ["kraken"] and "bybit" were taken
+    assert config.with_overrides({"strategy.maker_venues": ["bybit"]}).strategy.maker_venues == ("bybit",)
+    for venues in (["kraken"], "bybit"):
+        with pytest.raises(ConfigError) as info:
+            config.with_overrides({"strategy.maker_venues": venues})
+        assert str(info.value).startswith("<overrides>: strategy.maker_venues: expected a list of venue names, each")
 
     with pytest.raises(ConfigError) as info:
         config.with_overrides({"strategy.min_spread": 1.0})
