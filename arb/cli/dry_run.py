@@ -119,17 +119,20 @@ def _dry_run_on(
         console.print(note, highlight=False, soft_wrap=True)
     from rich.markup import escape as rich_escape
 
+    from arb.execution.halt_hints import clear_halt_command
+
+    lifts = clear_halt_command(config, state_dir)  # this paper account's alone, never arb live's
     if account.halt:
         console.print(
             f"[bold red]HALTED[/] ({rich_escape(account.halt)}): this paper account opens no new pair until "
-            f"arb halt --clear --state-dir {state_dir}",
+            f"{rich_escape(lifts)}",
             highlight=False,
             soft_wrap=True,
         )
     from arb.execution.risk import day_pause_text, make_limits
 
     start = time.time_ns() if days is None else round(calendar.timegm(days[0].timetuple())) * 1_000_000_000
-    paused = day_pause_text(account.risk, make_limits(config.risk), start)
+    paused = day_pause_text(account.risk, make_limits(config.risk), start, clear=lifts)
     if paused is not None:
         console.print(f"[bold red]PAUSED[/] ({rich_escape(paused)})", highlight=False, soft_wrap=True)
     base, quote = account.balances()

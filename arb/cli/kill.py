@@ -35,6 +35,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_kill(args: Any) -> int:
+    from rich.markup import escape
+
+    from arb.execution.halt_hints import clear_halt_command
     from arb.live.kill import kill, record_halt
     from arb.live.process import KILL_FILE, PID_FILE, running_pid
     from arb.live.trading_session import trading_session
@@ -58,7 +61,8 @@ def _cmd_kill(args: Any) -> int:
             return 1  # it halted itself at the signal: its journal holds the halt
 
     record_halt(config)  # first: whatever happens with the venues, the next arb live opens no pair
-    console.print("kill switch: halt recorded in the journal (arb halt --clear lifts it)", highlight=False)
+    lifts = escape(clear_halt_command(config))  # arb live's halt alone
+    console.print(f"kill switch: halt recorded in the journal ({lifts} lifts it)", highlight=False, soft_wrap=True)
     require_credentials(config)  # every missing key named at once, before this process connects
 
     async def run() -> Any:

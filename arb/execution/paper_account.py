@@ -112,7 +112,8 @@ class PaperAccount(Closing):
     """UTC days (``YYYY-MM-DD``) of recordings this account has traded in replays; None for an
     account written before arb kept them (what it traded is then unknown)."""
     halt: str = ""
-    """Why this account is halted (a risk limit, kept across restarts until ``arb halt --clear``); "" when not."""
+    """Why this account is halted (a risk limit, kept across restarts until ``arb halt --paper --clear``);
+    "" when not."""
     risk: dict[str, Any] = field(default_factory=dict)
     """The gate's memory across restarts (the risk day, the last 24 hours' pairs): see
     :func:`arb.execution.risk.risk_memory`."""

@@ -289,7 +289,7 @@ def event_text(code: int, value: float, limit: float, limits: Any, quote: str = 
     until 00:00 UTC``. ``quote``: the quote currency's name."""
     what, key = BREACH_NAMES[code]
     where = f"([risk] {key})"
-    halt = "trading halted: no new pair until a person clears it (arb halt --clear)"
+    halt = "trading halted: no new pair until a person clears it (arb halt shows how)"
     reset_hour = int(limits[0]["daily_reset_ns"]) // NS_PER_HOUR
     if code == B_STATUS:
         if value < 0.0:
@@ -339,16 +339,17 @@ def clear_day(memory: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in memory.items() if not name.startswith("day")}
 
 
-def day_pause_text(memory: dict[str, Any], limits: Any, now: int) -> str | None:
+def day_pause_text(memory: dict[str, Any], limits: Any, now: int, *, clear: str) -> str | None:
     """Why a run starting at ``now`` (ns) with ``memory`` opens no pair until the next risk day, or
-    None (no pause kept, or its day is over)."""
+    None (no pause kept, or its day is over). ``clear``: the command that lifts this account's pause
+    (:func:`~arb.execution.halt_hints.clear_halt_command`)."""
     code = int(memory.get("day_halted", 0))
     day = (now - int(limits[0]["daily_reset_ns"])) // NS_PER_DAY
     if code == 0 or day != int(memory.get("day", -1)):
         return None
     key = BREACH_NAMES[code][1]
     hour = int(limits[0]["daily_reset_ns"]) // NS_PER_HOUR
-    return f"daily loss limit ([risk] {key}) reached: no new pair until {hour:02d}:00 UTC (or arb halt --clear)"
+    return f"daily loss limit ([risk] {key}) reached: no new pair until {hour:02d}:00 UTC (or {clear})"
 
 
 def restore_risk_memory(state: Any, sstate: Any, memory: dict[str, Any], symbols: tuple[str, ...] | list[str]) -> None:

@@ -1,7 +1,7 @@
 """What holds a running ``arb live`` session, and how each halt outlives it.
 
 :class:`Guards` are the session's halts and watches: a hedge the kernel gave up and a risk limit halt new
-pairs and keep the halt in the journal until a person clears it (``arb halt --clear``); the kill switch
+pairs and keep the halt in the journal until a person clears it (``arb halt --live --clear``); the kill switch
 (SIGUSR1, ``arb kill``'s file, a confirmed Telegram ``/kill``) keeps its halt first, then stops the session
 and flattens (:func:`arb.live.kill.kill`); a symbol whose book went stale or out of sync on a venue has its
 open orders there cancelled, once per episode. They also book each funding payment in the journal.
@@ -26,6 +26,7 @@ from rich.markup import escape
 
 from arb.config import AppConfig
 from arb.execution.exposure import naked_leg_lines
+from arb.execution.halt_hints import clear_halt_command
 from arb.execution.risk import HALT_REASONS
 from arb.live.kill import HALT_KEY, KILL_REASON
 
@@ -69,8 +70,9 @@ class Guards:
         kept = self.session.journal.get_state(HALT_KEY) or ""
         if kept and self.engine is not None:
             self.engine.hold()
+            lifts = clear_halt_command(self.config)  # arb live's halt alone
             self.console.print(
-                f"[bold red]HALTED[/] ({escape(kept)}): no new pair until a person clears it (arb halt --clear); "
+                f"[bold red]HALTED[/] ({escape(kept)}): no new pair until a person clears it ({escape(lifts)}); "
                 "a lone leg is still hedged",
                 highlight=False,
                 soft_wrap=True,
@@ -195,10 +197,12 @@ class _StateStore(Protocol):
 
 class RiskMemory:
     """The gate's memory kept in ``journal`` (see the module docstring): :meth:`restore` once the engine
-    is built, :meth:`save` as the engine's fill and breach listener (and at the end)."""
+    is built, :meth:`save` as the engine's fill and breach listener (and at the end). ``clear``: the
+    command that lifts this account's daily loss pause, named when :meth:`restore` prints one."""
 
-    def __init__(self, journal: _StateStore) -> None:
+    def __init__(self, journal: _StateStore, clear: str = "arb halt --live --clear") -> None:
         self.journal = journal
+        self.clear = clear
         self.engine: Engine | None = None
 
     def restore(self, engine: Engine, console: Console, now: int) -> None:
@@ -211,7 +215,7 @@ class RiskMemory:
         if raw:
             memory = json.loads(raw)
             restore_risk_memory(engine.rstate, engine.srisk, memory, engine.symbols)
-            paused = day_pause_text(memory, engine.limits, now)
+            paused = day_pause_text(memory, engine.limits, now, clear=self.clear)
             if paused is not None:
                 console.print(f"[bold red]PAUSED[/] ({escape(paused)})", highlight=False, soft_wrap=True)
 

@@ -69,7 +69,7 @@ KILL_REASON = "kill switch"
 def record_halt(config: AppConfig, reason: str = KILL_REASON) -> None:
     """Set the account's halt in its journal (``[live]``) and commit, without asking any venue: the kill
     switch's first step, taken before a connection that may fail (a network down, a venue refusing) so
-    that the next ``arb live`` opens no pair whatever happens next (``arb halt --clear`` lifts it).
+    that the next ``arb live`` opens no pair whatever happens next (``arb halt --live --clear`` lifts it).
     Raises :class:`~arb.errors.JournalError` when another process holds the journal."""
     from arb.execution.journaling import open_execution_journal
 

@@ -50,6 +50,7 @@ from rich.console import Console
 from arb.config import AppConfig
 from arb.errors import NeedsOperatorError
 from arb.events import ASSET_NAMES
+from arb.execution.halt_hints import clear_halt_command
 from arb.live.account_fees import Rates, at_start, use_in_kernel
 from arb.live.account_lines import AccountLines
 from arb.live.guards import Guards, RiskMemory
@@ -172,7 +173,7 @@ async def run_live(
         executor = session.live_executor(on_ready=wake.set)
         reporter = _Reporter(console, config.dry_run.report_interval_ns, config.symbol_names)
         guards = Guards(config, session, console, stop_event, clock)
-        memory = RiskMemory(session.journal)
+        memory = RiskMemory(session.journal, clear_halt_command(config))
         engine = await live_engine(config, session, executor, guards, listeners=Listeners(
             fill=[reporter.fill, memory.save], risk_event=[memory.save], halt=[guards.risk_halt],
             hedge_failed=[guards.hedge_failed], funding=[guards.book_funding],

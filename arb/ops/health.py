@@ -18,7 +18,7 @@ runs any of it, and nothing here changes anything.
     limit's hold of new orders are shown, not counted: the gate and the rate guard doing their job
     (``venues``). A readiness probe: a 503 calls for
     a person or for patience (a venue outage), never for a restart; a standing halt in particular
-    survives restarts until a person clears it (``arb halt --clear``).
+    survives restarts until a person clears it (``arb halt --live --clear``; a dry run's: ``--paper``).
 
 Both answer the same JSON body (``Cache-Control: no-store``)::
 
@@ -168,7 +168,8 @@ def _not_ready(s: Snapshot) -> list[str]:
     if s.journal and s.journal != "ok":
         reasons.append(f"journal: {s.journal}")
     if s.halted:
-        reasons.append(f"halted: {s.halted} (no new pair until a person clears it: arb halt --clear)")
+        lifts = "arb halt --live --clear" if s.mode == "live" else "arb halt --paper --clear"  # that account's alone
+        reasons.append(f"halted: {s.halted} (no new pair until a person clears it: {lifts})")
     for st in s.symbols:
         if st.hedge_failed:
             reasons.append(f"{st.symbol}: a lone leg was not hedged within the attempts: no new pair until cleared")

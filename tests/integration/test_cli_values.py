@@ -176,6 +176,7 @@ CASES: list[tuple[list[str], str]] = [
     (["halt", "--state-dir", FILE], "--state-dir"),
     (["halt", "--reason", "  "], "--reason"),
     (["halt", "--reason", "x" * 201], "--reason"),
+    (["halt", "--clear"], "--clear"),  # which account's halt it lifts is named, never both by default
     # alert-test
     (["alert-test", "--config", MISSING], "--config"),
     (["alert-test", "--config"], "--config"),

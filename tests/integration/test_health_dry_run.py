@@ -182,7 +182,8 @@ async def test_health_endpoints_through_a_dry_runs_life_starting_synced_stale_an
             assert await asyncio.to_thread(main, ["status", "--url", base]) == 1
             printed = capsys.readouterr().out.splitlines()
             assert printed[0] == f"arb dry-run BTCUSDT at {base}: NOT READY"
-            assert f"  - halted: {body['halted']} (no new pair until a person clears it: arb halt --clear)" in printed
+            lifts = "arb halt --paper --clear"  # the paper account's halt alone
+            assert f"  - halted: {body['halted']} (no new pair until a person clears it: {lifts})" in printed
             stop.set()
             result = await run
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shlex
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from arb.cli import main
 from arb.errors import EXIT_VENUE_UNAVAILABLE
 from arb.live.kill import HALT_KEY, kill
 from arb.live.trading_session import trading_session, venue_account
@@ -348,7 +350,8 @@ async def test_arb_kill_with_the_venues_unreachable_still_halts_and_the_next_arb
             await fake.refuse_connections()  # their ports are there, nobody listens: ECONNREFUSED
         rc, said, _ = await run_arb("kill", "--config", str(config), env=keys, cwd=tmp_path, merged=True, quiet_s=180)
         assert rc == EXIT_VENUE_UNAVAILABLE, said
-        assert "kill switch: halt recorded in the journal" in said
+        (lifts,) = re.findall(r"kill switch: halt recorded in the journal \((arb halt .*) lifts it\)", said)
+        assert lifts == f"arb halt --live --clear --config {shlex.quote(str(config))}"  # arb live's halt alone
         with journal_of(tmp_path) as journal:
             assert journal.get_state(f"{load(config).live.account}/{HALT_KEY}") == "kill switch"
         for fake in (binance, bybit):
@@ -361,8 +364,11 @@ async def test_arb_kill_with_the_venues_unreachable_still_halts_and_the_next_arb
             binance.play(1.0)
             bybit.play(1.0)
             said = ended(out, await exited(process), 0) + (out / "stdout").read_text()
-        assert "HALTED (kill switch)" in said
+        assert "HALTED (kill switch)" in said and f"no new pair until a person clears it ({lifts})" in said
         assert not account(binance).orders and not account(bybit).orders
+    assert main(shlex.split(lifts)[1:]) == 0  # as printed
+    with journal_of(tmp_path) as journal:
+        assert journal.get_state(f"{load(config).live.account}/{HALT_KEY}") == ""
 
 
 async def test_arb_kill_flattens_a_position_made_by_arb_order_alone(

@@ -1,15 +1,22 @@
 """A halt outlives the process that raised it: the dry run keeps it in the paper account, arb halt shows
-and clears it, and a halted account opens no pair until then."""
+and clears it, and a halted account opens no pair until then. A hint to lift a halt runs as printed and
+lifts that account's alone: a paper account's never lifts arb live's kill switch; showing creates nothing."""
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
 
 from arb.cli import main
+from arb.config import load_config
+from arb.execution.halt_hints import clear_halt_command
 from arb.execution.paper_account import PaperAccountRecords, read_paper_account
+from arb.journal import Journal
+from arb.live.kill import HALT_KEY, record_halt
 from tests.support.scenario_days import Change, standing_spread_config
 
 
@@ -71,7 +78,7 @@ def test_arb_halt_sets_and_clears_the_live_journals_halt(tmp_path: Path, capsys:
     assert "arb live (main): HALTED: going on holiday" in out
     assert main(["halt", "--config", str(config)]) == 0
     assert "arb live (main): HALTED: going on holiday" in capsys.readouterr().out
-    assert main(["halt", "--config", str(config), "--clear"]) == 0
+    assert main(["halt", "--config", str(config), "--live", "--clear"]) == 0
     assert "arb live (main): halt cleared (was: going on holiday)" in capsys.readouterr().out
 
 
@@ -137,9 +144,87 @@ def test_live_keeps_the_gates_memory_in_the_journal(tmp_path: Path, capsys: pyte
         assert "PAUSED" not in next_day.export_text()  # that day is over
     finally:
         journal.close()
-    assert main(["halt", "--config", str(path), "--clear"]) == 0
+    assert main(["halt", "--config", str(path), "--live", "--clear"]) == 0
     journal = open_execution_journal(config.live)
     try:
         assert "day_halted" not in json.loads(journal.get_state("risk_memory") or "{}")
     finally:
         journal.close()
+
+
+def _live_halt(config: Path, account: str = "main") -> str | None:
+    # the halt arb live's journal keeps for ``account`` (read, not taken)
+    with Journal.open(load_config(config).live.state_dir / f"{account}.sqlite") as journal:
+        return journal.get_state(f"{account}/{HALT_KEY}")
+
+
+def test_the_dry_runs_hint_lifts_its_paper_account_alone_never_arb_lives_kill_switch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the issue: arb kill (its halt recorded first, keys or not), a dry run halted by its drawdown, and
+    # the dry run's hint pasted as printed lifted the kill switch too
+    config, state = _config(tmp_path), tmp_path / "paper"
+    monkeypatch.chdir(tmp_path)  # where a user runs arb: no config/arbitrage.toml of arb's own here
+    record_halt(load_config(config))
+    assert _dry_run(config, state, tmp_path / "r1") == 0
+    capsys.readouterr()
+    assert _dry_run(config, state, tmp_path / "r2") == 0
+    printed = capsys.readouterr()
+    (hint,) = re.findall(r"this paper account opens no new pair until (arb halt .*)$", printed.out + printed.err, re.M)
+    assert main(shlex.split(hint)[1:]) == 0
+    out = capsys.readouterr().out
+    assert out == f"paper account ({state / 'paper.sqlite'}): halt cleared (was: risk limit [risk] max_drawdown)\n"
+    assert _account(state).halt == ""
+    assert _live_halt(config) == "kill switch"  # untouched
+
+    # the hint as earlier arbs printed it, typed from memory: --state-dir names the paper account alone
+    assert main(["halt", "--config", str(config), "--paper", "--reason", "by hand", "--state-dir", str(state)]) == 0
+    assert main(["halt", "--config", str(config), "--clear", "--state-dir", str(state)]) == 0
+    assert "arb live" not in capsys.readouterr().out
+    assert _account(state).halt == "" and _live_halt(config) == "kill switch"
+
+    assert main(["halt", "--config", str(config), "--clear"]) == 2  # which account: refused, nothing lifted
+    assert "--clear: expected the accounts it lifts" in capsys.readouterr().err
+    assert _live_halt(config) == "kill switch"
+    assert main(["halt", "--config", str(config)]) == 0  # the halt shown names the command lifting it alone
+    shown = capsys.readouterr().out
+    assert f"arb live (main): HALTED: kill switch ({clear_halt_command(load_config(config))} lifts it)" in shown
+    assert main(["halt", "--config", str(config), "--live", "--clear"]) == 0
+    assert capsys.readouterr().out == "arb live (main): halt cleared (was: kill switch)\n"
+    assert _live_halt(config) == ""
+
+
+def test_arb_lives_hint_names_the_account_it_was_given_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path)
+    main_account, other = load_config(config), load_config(config, settings=[("live.account", "other")])
+    record_halt(main_account)
+    record_halt(other)
+    hint = clear_halt_command(other)
+    assert hint == f"arb halt --live --clear --config {config.resolve()} --set live.account=other"
+    assert main(shlex.split(hint)[1:]) == 0
+    assert capsys.readouterr().out == "arb live (other): halt cleared (was: kill switch)\n"
+    assert _live_halt(config, "other") == "" and _live_halt(config) == "kill switch"
+
+
+def test_showing_the_halts_creates_nothing_and_says_there_is_no_account(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path)
+    loaded = load_config(config)
+    journal, paper = loaded.live.state_dir / "main.sqlite", loaded.dry_run.state_dir
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert main(["halt", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == (
+        f"arb live (main): no live journal ({journal} does not exist): not halted\n"
+        f"paper account ({paper}): no paper account there (no paper.sqlite): not halted\n"
+    )
+    assert main(["halt", "--config", str(config), "--live", "--paper", "--clear"]) == 0
+    out = capsys.readouterr().out
+    assert "no live journal" in out and "no paper account there (no paper.sqlite): nothing to clear" in out
+    assert main(["halt", "--config", str(config), "--paper", "--reason", "by hand"]) == 0
+    assert "no paper account there (no paper.sqlite): nothing to halt" in capsys.readouterr().out
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # not a file more
+    assert main(["report", "--config", str(config), "--source", "live"]) == 2  # still no live journal
+    assert "no live journal" in capsys.readouterr().err

@@ -87,7 +87,7 @@ def test_every_reason_not_to_trade_is_named_once() -> None:
         "binance BTCUSDT: book out of sync (being rebuilt)",
         "bybit BTCUSDT: stale, no depth update for 3.0 s",
         "journal: cannot commit: disk I/O error",
-        "halted: kill switch (no new pair until a person clears it: arb halt --clear)",
+        "halted: kill switch (no new pair until a person clears it: arb halt --live --clear)",
         "BTCUSDT: a lone leg was not hedged within the attempts: no new pair until cleared",
     )
     assert h.body["paused"] == "daily loss limit"  # shown, not a reason: it lifts by itself
@@ -187,7 +187,7 @@ def test_arb_status_prints_ready_or_every_reason_and_exits_0_or_1(
     assert out[:3] == [
         f"arb live BTCUSDT at {server.url}: NOT READY",
         "  - bybit BTCUSDT: stale, no depth update for 4.0 s",
-        "  - halted: kill switch (no new pair until a person clears it: arb halt --clear)",
+        "  - halted: kill switch (no new pair until a person clears it: arb halt --live --clear)",
     ]
     assert main(["status", "--url", server.url, "--liveness"]) == 0  # alive, if not ready
     assert capsys.readouterr().out.startswith(f"arb live BTCUSDT at {server.url}: ALIVE")

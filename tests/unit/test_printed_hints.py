@@ -113,7 +113,8 @@ HINTS = _hints()
 
 def test_the_search_finds_the_hints_it_must() -> None:
     texts = {text for _, text, _ in HINTS}
-    assert "arb halt --clear --state-dir {...}" in texts  # an f-string's field
+    assert "arb halt --paper --clear --state-dir {...}" in texts  # an f-string's field
+    assert "arb halt --live --clear" in texts
     assert "arb funding-history --venue {...} --symbols {...} --start {...} --end {...}" in texts  # a log's %s
     assert "arb reconcile --accept-venue-state" in texts
     assert not any(text.startswith("arb fetch:") for text in texts)  # a message's prefix
