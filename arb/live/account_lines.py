@@ -5,17 +5,20 @@ the account line every ``interval_ns`` of the session's clock, as soon as both b
 and at the end; after each, loud, every leg the kernel gave up hedging
 (:func:`arb.execution.exposure.naked_leg_lines`). What the line says is the subclass's
 (:meth:`AccountLines.account_line`): the dry run's paper account (:class:`arb.ops.terminal.PaperLines`)
-or the live engine's (``arb.live.trading``); both end with each direction's pairs left at the configured
-size (:meth:`AccountLines.inventory_text`), from :func:`engine_inventory`, which the dashboard and the
+or the live engine's (``arb.live.trading``); both give the equity as :func:`equity_text` words it
+(unknown until every book has a price) and each direction's pairs left at the configured size
+(:meth:`AccountLines.inventory_text`), from :func:`engine_inventory`, which the dashboard and the
 metrics read too.
 """
 
 from __future__ import annotations
 
-__all__ = ["AccountLines", "engine_inventory", "open_orders"]
+__all__ = ["AccountLines", "engine_inventory", "equity_text", "open_orders"]
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from arb.execution.exposure import naked_leg_lines
 from arb.results.inventory import OpenOrder, SymbolInventory, inventory, pairs_left_text
@@ -35,6 +38,17 @@ def open_orders(executor: Executor) -> list[OpenOrder]:
         for o in executor.in_flight
         if o.kind != INTENT_QUOTE
     ]
+
+
+def equity_text(quote: Any, base: Any, mids: Any) -> str:
+    """The account line's ``equity 16,161.15``: each venue's ``quote`` plus the ``base`` held there (per
+    symbol and venue) at its mid (``mids``, the same shape); ``equity ?`` while any book has no price yet,
+    as the dashboard's equity is unknown then (never the coins valued at 0)."""
+    prices = np.asarray(mids, dtype=np.float64)
+    if not np.isfinite(prices).all():
+        return "equity ?"
+    equity = float(np.sum(quote)) + float(np.sum(np.asarray(base, dtype=np.float64) * prices))
+    return f"equity {equity:,.2f}"
 
 
 def engine_inventory(engine: Engine) -> tuple[SymbolInventory, ...]:

@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from rich.console import Console
 
 from arb.config import AppConfig
@@ -52,7 +51,7 @@ from arb.errors import NeedsOperatorError
 from arb.events import ASSET_NAMES
 from arb.execution.halt_hints import clear_halt_command
 from arb.live.account_fees import Rates, at_start, use_in_kernel
-from arb.live.account_lines import AccountLines
+from arb.live.account_lines import AccountLines, equity_text
 from arb.live.guards import Guards, RiskMemory
 from arb.live.listeners import Listeners
 from arb.live.process import KILL_FILE, PID_FILE, announce
@@ -122,15 +121,14 @@ class _Reporter(AccountLines):
         return True
 
     def account_line(self, engine: Engine, when: str) -> None:
-        mids = np.where(np.isfinite(engine.last_mid), engine.last_mid, 0.0)
         base = engine.init_base + engine.position
         quote = engine.init_quote + engine.cash.sum(axis=0)
-        equity = float(quote.sum() + (base * mids).sum())
         from arb.execution.paper_account import holdings_text, positions_text
 
         self.console.print(
             f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f}  holdings {holdings_text(engine.symbols, base)}  "
-            f"positions {positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}  "
+            f"positions {positions_text(engine.symbols, engine.position)}  "
+            f"{equity_text(quote, base, engine.last_mid)}  "
             f"fills {engine.log.fills.n}  open orders {engine.executor.open_counts.ravel().tolist()}  "
             f"{self.inventory_text(engine)}",
             highlight=False,

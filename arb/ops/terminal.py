@@ -3,9 +3,10 @@
 :class:`PaperLines` is handed to the dry run's session loop (:mod:`arb.live.session_loop`) beside the
 ops :class:`~arb.ops.watch.Watch` (:func:`dry_run_watchers` builds both): every ``[dry_run]
 report_interval`` of the session's clock, and as soon as both books are first synced, one line with
-the paper account's cash and base holdings on each venue, positions, equity, fills, pairs won and each
-direction's pairs left at the configured size (:func:`arb.results.inventory.pairs_left_text`); then,
-loud, each leg the kernel gave up hedging (:func:`arb.execution.exposure.naked_leg_lines`).
+the paper account's cash and base holdings on each venue, positions, equity (``equity ?`` until every
+book has a price), fills, pairs won and each direction's pairs left at the configured size
+(:func:`arb.results.inventory.pairs_left_text`); then, loud, each leg the kernel gave up hedging
+(:func:`arb.execution.exposure.naked_leg_lines`).
 Everything here runs on the loop and writes to the terminal only.
 """
 
@@ -15,12 +16,10 @@ __all__ = ["PaperLines", "dry_run_watchers"]
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from arb.events import ASSET_NAMES
 from arb.execution.paper_account import holdings_text, positions_text
 from arb.execution.paper_files import KIND_NAMES
-from arb.live.account_lines import AccountLines
+from arb.live.account_lines import AccountLines, equity_text
 from arb.strategy.types import BUY
 
 if TYPE_CHECKING:
@@ -76,14 +75,10 @@ class PaperLines(AccountLines):
 
         base, quote = self.account.balances()
         mids = engine.last_mid
-        equity = sum(quote) + sum(
-            base[s][v] * (mids[s, v] if np.isfinite(mids[s, v]) else 0.0)
-            for s in range(len(base)) for v in range(2)
-        )  # fmt: skip
         pairs = pairs_text(engine.log.fills.view(), mids)
         self.console.print(
             f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  holdings {holdings_text(engine.symbols, base)}"
-            f"  positions {positions_text(engine.symbols, engine.position)}  equity {equity:,.2f}"
+            f"  positions {positions_text(engine.symbols, engine.position)}  {equity_text(quote, base, mids)}"
             f"  fills {self.account.fills}  {pairs}  {self.inventory_text(engine)}",
             highlight=False,
             soft_wrap=True,

@@ -112,3 +112,8 @@ def test_a_live_dry_run_whose_venues_never_connected_exits_1_naming_them(
         assert f"arb dry-run: {venue} spot never connected (" in err
     assert "no market data reached both venues' books" in err
     assert not (tmp_path / "report").exists()
+    # the account line at the end: no price reached the books, so no equity (before: the 0.05 BTC each
+    # venue holds valued at 0, "equity 10,000.00")
+    (line,) = [line for line in err.splitlines() if " UTC] " in line]
+    assert "cash 5,000.00 | 5,000.00 USDT  holdings 0.05 | 0.05 BTC" in line
+    assert "equity ?" in line and "equity 10,000.00" not in line

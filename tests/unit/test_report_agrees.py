@@ -121,6 +121,14 @@ def test_the_account_line_shows_each_venues_base_holdings(tmp_path: Path) -> Non
     assert out.getvalue().rstrip().endswith("left buy binance 0 (binance position) | buy bybit 20")
 
 
+def test_the_account_line_gives_no_equity_before_every_book_has_a_price(tmp_path: Path) -> None:
+    # before: "equity 10,000.00", the 0.05 BTC held on each venue valued at 0 before any price came
+    line = _account_line(make_fills(), (math.nan, math.nan), tmp_path)
+    assert "holdings 0.05 | 0.05 BTC  positions +0 | +0  equity ?  fills 0" in line
+    assert "equity ?" in _account_line(make_fills(), (60_000.0, math.nan), tmp_path)  # one venue's is not enough
+    assert "equity 16,000.00" in _account_line(make_fills(), (60_000.0, 60_000.0), tmp_path)
+
+
 def test_an_unfinished_pair_counts_in_the_line_as_in_the_table(tmp_path: Path) -> None:
     # a lone leg (the other never filled) is a pair in the table; the line used to skip it
     fills = make_fills((1.0, BINANCE, BUY, 60_000.0, 0.01, 0.06, 7, INTENT_OPEN, 1))
