@@ -207,6 +207,9 @@ def write_dry_run_report(
         "kernel_state": kernel_figures(engine.kstate[0], int(engine.params[0]["style"])),
         "risk_state": risk_figures(engine.rstate[0]),
         "account": str(result.account.path),
+        # the account's positions at the end, over all its sessions (the account line's): the table's
+        # "position, account" rows beside this run's own
+        "account_position": {name: [float(x) for x in engine.position[s]] for s, name in enumerate(engine.symbols)},
         "wall_s": round(result.wall_s, 3),
     }
     n = engine.n_symbols

@@ -2,17 +2,18 @@
 
 :class:`PaperLines` is handed to the dry run's session loop (:mod:`arb.live.session_loop`) beside the
 ops :class:`~arb.ops.watch.Watch` (:func:`dry_run_watchers` builds both): every ``[dry_run]
-report_interval`` of the session's clock, and as soon as both books are first synced, one line with
-the paper account's cash and base holdings on each venue, positions, equity (``equity ?`` until every
-book has a price), fills, pairs won and each direction's pairs left at the configured size
-(:func:`arb.results.inventory.pairs_left_text`); then, loud, each leg the kernel gave up hedging
-(:func:`arb.execution.exposure.naked_leg_lines`).
+report_interval`` of the session's clock, and as soon as both books are first synced, one line in two
+parts named by their scope (:func:`account_line_text`): ``account:`` the paper account's cash and base
+holdings on each venue, positions, equity, fills over all its sessions and each direction's pairs left
+at the configured size (:func:`arb.results.inventory.pairs_left_text`), then ``this run:`` this
+session's fills and pairs won, the figures of the run's summary; then, loud, each leg the kernel gave up
+hedging (:func:`arb.execution.exposure.naked_leg_lines`).
 Everything here runs on the loop and writes to the terminal only.
 """
 
 from __future__ import annotations
 
-__all__ = ["PaperLines", "dry_run_watchers"]
+__all__ = ["PaperLines", "account_line_text", "dry_run_watchers"]
 
 from typing import TYPE_CHECKING, Any
 
@@ -69,20 +70,27 @@ class PaperLines(AccountLines):
         )
 
     def account_line(self, engine: Engine, when: str) -> None:
-        """The paper account's cash and base holdings on each venue, positions, equity, fills, pairs won and
-        each direction's pairs left."""
-        from arb.results.pairs import pairs_text
+        """The account's cash and base holdings on each venue, positions, equity, fills and each direction's
+        pairs left; then this run's fills and pairs won (see :func:`account_line_text`)."""
+        self.console.print(f"[{when} UTC] {account_line_text(engine, self.account)}", highlight=False, soft_wrap=True)
 
-        base, quote = self.account.balances()
-        mids = engine.last_mid
-        pairs = pairs_text(engine.log.fills.view(), mids)
-        self.console.print(
-            f"[{when} UTC] cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  holdings {holdings_text(engine.symbols, base)}"
-            f"  positions {positions_text(engine.symbols, engine.position)}  {equity_text(quote, base, mids)}"
-            f"  fills {self.account.fills}  {pairs}  {self.inventory_text(engine)}",
-            highlight=False,
-            soft_wrap=True,
-        )
+
+def account_line_text(engine: Engine, account: PaperAccount) -> str:
+    """The dry run's account line after its time, in two parts each named by its scope: ``account:`` what
+    the paper account holds now and its fills over every session (the figures ``arb report`` counts),
+    ``this run:`` this session's fills and pairs (the figures of the run's summary table and
+    summary.json). ``equity ?`` until every book has a price (:func:`~arb.live.account_lines.equity_text`)."""
+    from arb.results.pairs import pairs_text
+
+    base, quote = account.balances()
+    mids = engine.last_mid
+    run = engine.log.fills.view()
+    return (
+        f"account: cash {quote[0]:,.2f} | {quote[1]:,.2f} USDT  holdings {holdings_text(engine.symbols, base)}"
+        f"  positions {positions_text(engine.symbols, engine.position)}  {equity_text(quote, base, mids)}"
+        f"  fills {account.fills}  {AccountLines.inventory_text(engine)}"
+        f"  this run: fills {len(run)}  {pairs_text(run, mids)}"
+    )
 
 
 def dry_run_watchers(config: AppConfig, account: PaperAccount, console: Console) -> tuple[Watch, PaperLines]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 __all__ = ["print_against", "print_summary"]
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -38,6 +38,11 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     several = bool(summary.symbols)
     if several:
         title += f", {len(summary.symbols)} symbols: the account"
+    held = _account_position(meta)
+    if held is not None:  # a dry run: the paper account carries what its earlier sessions left
+        title += "; this run's figures, the rows marked 'account' the paper account's"
+    this_run = ", this run" if held is not None else ""
+    account = ", account" if held is not None else ""
     table = Table(title=title, title_justify="left")
     table.add_column("figure")
     for name in ("Total", "Binance", "Bybit"):
@@ -63,10 +68,13 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     row("volume (base)", "volume", _base, base=True)
     row("notional (quote)", "notional", _amount)
     row("mean holding time (s)", "holding_time_s", num)
-    row("open at end (base)", "open_qty", _base, base=True)
-    row("position (base)", "position", _base, base=True)
-    row("base balance (base)", "base_balance", _base, base=True)
-    row("quote balance (quote)", "quote_balance", _amount)
+    row(f"open at end{this_run} (base)", "open_qty", _base, base=True)
+    row(f"position{this_run} (base)", "position", _base, base=True)
+    if held is not None and not several:
+        (account_held,) = held.values()
+        table.add_row("position, account (base)", _base(sum(account_held)), *map(_base, account_held))
+    row(f"base balance{account} (base)", "base_balance", _base, base=True)
+    row(f"quote balance{account} (quote)", "quote_balance", _amount)
     row("final mid (quote)", "final_mid", _amount, base=True)
     row("time out of sync (s)", "out_of_sync_s", num)
     row("out-of-sync spans", "out_of_sync_spans", _int)
@@ -136,7 +144,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         table.add_row(label, value, "", "")
     console.print(table)
     if several:
-        console.print(_symbols_table(summary))
+        console.print(_symbols_table(summary, held))
     if risk.ratios_note:
         console.print(f"ratios: {risk.ratios_note}")
     naked_legs = [(part.name + " ", part.legs) for part in summary.symbols] if several else [("", legs)]
@@ -157,8 +165,18 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         )
 
 
-def _symbols_table(summary: Summary) -> Table:
-    """Every symbol's figures, a column per symbol: money in quote, quantities in each one's base units."""
+def _account_position(meta: Mapping[str, Any]) -> dict[str, list[float]] | None:
+    """A dry run's ``meta.account_position``: the paper account's position per symbol, on each venue, at
+    the end, over all its sessions (the account line's ``positions``); None for other runs, whose
+    positions are the run's own."""
+    held = meta.get("account_position")
+    return None if held is None else {str(name): [float(x) for x in own] for name, own in held.items()}
+
+
+def _symbols_table(summary: Summary, held: dict[str, list[float]] | None = None) -> Table:
+    """Every symbol's figures, a column per symbol: money in quote, quantities in each one's base units;
+    with ``held`` (a dry run's account positions) the positions of this run and of the account."""
+    this_run = ", this run" if held is not None else ""
     table = Table(title="per symbol (quantities in each symbol's base)", title_justify="left")
     table.add_column("figure")
     parts = summary.symbols
@@ -175,12 +193,17 @@ def _symbols_table(summary: Summary) -> Table:
         ("win rate", lambda p: pct(p.pairs.win_rate)),
         ("mean captured spread (bps)", lambda p: num(p.pairs.spread_bps)),
         ("mean holding time (s)", lambda p: num(p.total.holding_time_s)),
-        ("position Binance (base)", lambda p: _base(p.venues[BINANCE].position)),
-        ("position Bybit (base)", lambda p: _base(p.venues[BYBIT].position)),
+        (f"position Binance{this_run} (base)", lambda p: _base(p.venues[BINANCE].position)),
+        (f"position Bybit{this_run} (base)", lambda p: _base(p.venues[BYBIT].position)),
         ("final mid Binance (quote)", lambda p: _amount(p.venues[BINANCE].final_mid)),
         ("final mid Bybit (quote)", lambda p: _amount(p.venues[BYBIT].final_mid)),
         ("time out of sync (s)", lambda p: num(p.total.out_of_sync_s)),
     ]
+    if held is not None:
+        rows += [
+            ("position Binance, account (base)", lambda p: _base(held[p.name][BINANCE])),
+            ("position Bybit, account (base)", lambda p: _base(held[p.name][BYBIT])),
+        ]
     for label, cell in rows:
         table.add_row(label, *(cell(part) for part in parts))
     return table

@@ -37,7 +37,7 @@ async def test_ctrl_c_in_a_replayed_dry_run_writes_the_report_and_exits_130(tmp_
         # a cold Numba cache compiles the kernel first: the child's work is progress
         assert process.stderr is not None
         patience = Patience("the first account line", quiet_s=60, pids=[process.pid])
-        await read_until(process.stderr, b" UTC] cash ", patience)  # both books synced: the replay runs
+        await read_until(process.stderr, b" UTC] account: cash ", patience)  # both books synced: the replay runs
         process.send_signal(signal.SIGINT)
         stdout, stderr = await communicate(process, Patience("the interrupted run to end", quiet_s=60,
                                                              pids=[process.pid]))  # fmt: skip

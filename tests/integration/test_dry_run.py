@@ -159,7 +159,7 @@ class _Screen(io.StringIO):
         self.account_line = asyncio.Event()
 
     def write(self, text: str) -> int:
-        if " UTC] cash " in text:
+        if " UTC] account: cash " in text:
             self.account_line.set()
         return super().write(text)
 
@@ -197,6 +197,6 @@ async def test_the_first_account_line_comes_once_both_books_are_synced(tmp_path:
                 result = await run
         finally:
             run.cancel()
-    first = next(line for line in screen.getvalue().splitlines() if " UTC] cash " in line)
+    first = next(line for line in screen.getvalue().splitlines() if " UTC] account: cash " in line)
     assert "positions +0 | +0" in first and "fills 0" in first
     assert result.engine.log.fills.n == 0  # the line came from the sync, not from a fill or the interval

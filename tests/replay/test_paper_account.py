@@ -3,6 +3,8 @@ resuming a replay says that it trades the same recorded data again on top of the
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -32,9 +34,33 @@ def test_resuming_a_replay_says_it_trades_the_same_data_again(
     assert account is not None and len(account.fills) > 0 and account.replayed_days == ["2024-05-06"]
 
     assert _dry_run(config, state, tmp_path / "r2") == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert f"resuming paper account {state / 'paper.sqlite'}: {len(account.fills)} fills" in err
     assert "it has traded 2024-05-06 already: this replay trades the same data again, on top of the carried" in err
+    _each_figure_keeps_its_scope(out, err, state, tmp_path / "r2")
+
+
+def _each_figure_keeps_its_scope(out: str, err: str, state: Path, report: Path) -> None:
+    # A resumed run's screen: the account line's "account:" figures are the account's over both sessions,
+    # its "this run:" ones this session's, as the summary table and summary.json below it count them.
+    # Before: "fills 46  pairs 10 won 10", the account's fills beside this run's pairs, and the table's
+    # "position (base)" this run's while the account line's "positions" were the account's.
+    summary = json.loads((report / "summary.json").read_text())
+    account = read_paper_account(state)
+    assert account is not None and account.sessions == 2
+    line = [text for text in err.splitlines() if " UTC] account: " in text][-1]
+    now, run = line.split("  this run: ")
+    assert f"  fills {len(account.fills)}  " in now and len(account.fills) > summary["total"]["fills"]
+    pairs, won = summary["pairs"]["pairs"], summary["pairs"]["pairs_won"]
+    assert run.startswith(f"fills {summary['total']['fills']}  pairs {pairs} won {won} (")
+    held = summary["meta"]["account_position"]["BTCUSDT"]
+    shown = re.search(r"positions (\S+) \| (\S+)  equity ", now)
+    assert shown is not None and [float(x) for x in shown.groups()] == pytest.approx(held, abs=1e-12)
+    table = " ".join(out.split())
+    assert "this run's figures, the rows marked 'account' the paper account's" in table
+    assert re.search(rf"position, account \(base\) │ \S+ │ {held[0]:.8f} │ {held[1]:.8f} │", table)
+    this_run = summary["venues"]["binance"]["position"], summary["venues"]["bybit"]["position"]
+    assert re.search(rf"position, this run \(base\) │ \S+ │ {this_run[0]:.8f} │ {this_run[1]:.8f} │", table)
 
 
 def test_fresh_keeps_the_old_account_and_names_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -118,7 +118,42 @@ def test_the_account_line_shows_each_venues_base_holdings(tmp_path: Path) -> Non
     # and each direction's pairs left at 0.001 BTC a pair: buying Binance again meets its 0.01 band at
     # once (long 0.01 there); buying Bybit has 20 pairs of band on both venues before Binance's 0.06 BTC
     # (60 pairs) or Bybit's 5,603 USDT (92) run out
-    assert out.getvalue().rstrip().endswith("left buy binance 0 (binance position) | buy bybit 20")
+    assert "left buy binance 0 (binance position) | buy bybit 20  this run: " in out.getvalue()
+
+
+def test_the_account_line_names_the_scope_of_each_figure(tmp_path: Path) -> None:
+    # before, on a resumed account: "fills 46  pairs 10 won 10 (100.00%)", the account's fills (26 of an
+    # earlier session and this run's 20) beside this run's pairs only, in one unnamed list
+    out = io.StringIO()
+    account = PaperAccount(tmp_path / "account.json", [[0.05, 0.05]], (5_000.0, 5_000.0), ["BTCUSDT"])
+    account.fills = 26 + 2  # an earlier session's 26 fills, then this run's 2
+    account.position[0] = [-0.0025, 0.0025]  # what the earlier session left, which this run's pair did not move
+    reporter = _Reporter(Console(file=out, width=400), 60 * 10**9, account)
+    engine = _engine(np.array([[-0.0025, 0.0025]]), (60_000.0, 60_000.0), CAPTURED_THEN_LOST)
+    reporter.maybe(engine, ns(5), force=True)  # type: ignore[arg-type]  # the fields the line reads
+    now, run = out.getvalue().rstrip().split("  this run: ")
+    assert now.startswith("[00:00:05 UTC] account: cash ") and "this run" not in now
+    assert "positions -0.0025 | +0.0025  equity 16,000.00  fills 28  left " in now
+    assert run == "fills 2  pairs 1 won 1 (100.00%)"  # this run's, as its summary table counts them
+
+
+def test_a_dry_runs_table_names_the_scope_of_its_positions_and_balances() -> None:
+    # before: "position (base) 0 | 0" and "open at end (base) 0" (this run's fills, which closed what they
+    # opened) under the account line's "positions -0.0025 | +0.0025", with nothing saying which is which
+    equity = driver_equity(CAPTURED_THEN_LOST, INITIAL, [0.0, 5.0], [END_MID, END_MID])
+    meta = {"mode": "dry-run", "account_position": {"BTCUSDT": [-0.0025, 0.0025]}}
+    out = io.StringIO()
+    print_summary(summarize(CAPTURED_THEN_LOST, equity, INITIAL, meta), Console(file=out, width=200))
+    table = out.getvalue()
+    assert "this run's figures, the rows marked 'account' the paper account's" in table
+    assert re.search(r"open at end, this run \(base\)\s*│\s*0\.02000000\s*│\s*0\.01000000\s*│\s*0\.01000000", table)
+    assert re.search(r"position, this run \(base\)\s*│\s*0\.00000000\s*│\s*0\.01000000\s*│\s*-0\.01000000", table)
+    assert re.search(r"position, account \(base\)\s*│\s*0\.00000000\s*│\s*-0\.00250000\s*│\s*0\.00250000", table)
+    assert "base balance, account (base)" in table and "quote balance, account (quote)" in table
+    # a backtest's positions are its run's and its account's at once: the rows keep their names
+    backtest = io.StringIO()
+    print_summary(summarize(CAPTURED_THEN_LOST, equity, INITIAL, {"mode": "backtest"}), Console(file=backtest))
+    assert "position (base)" in backtest.getvalue() and "account" not in backtest.getvalue()
 
 
 def test_the_account_line_gives_no_equity_before_every_book_has_a_price(tmp_path: Path) -> None:
