@@ -128,13 +128,33 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             workers=args.workers or _default_workers(), ray=args.ray, allow_damaged=args.allow_damaged,
             on_status=status, on_result=on_result,
         )  # fmt: skip
-    paths = write_results(out, sweep)
+    paths = write_results(out, sweep, _own_options(args))
     console = Console()
     if not console.is_terminal:  # a file or a pipe: the whole table, not one squeezed to 80 columns
         console = Console(width=200)
     print_results(sweep, console)
     print(f"results: {out} ({', '.join(p.name for p in paths)})")
     return 0
+
+
+def _own_options(args: argparse.Namespace) -> list[str]:
+    # the options that chose this sweep's configuration and data, as given: best.toml's command repeats
+    # them so that its point runs on the same (--workers, --ray and --out only say where and how fast)
+    from arb.sweep.grid import toml_value
+
+    words: list[str] = []
+    if args.config is not None:
+        words += ["--config", str(args.config)]
+    for key, value in getattr(args, "set", None) or []:
+        words += ["--set", f"{key}={toml_value(value)}"]
+    for name in ("start", "end"):
+        if getattr(args, name) is not None:
+            words += [f"--{name}", f"{getattr(args, name):%Y-%m-%d}"]
+    if args.recordings is not None:
+        words += ["--recordings", str(args.recordings)]
+    if args.allow_damaged:
+        words.append("--allow-damaged")
+    return words
 
 
 COMMAND = Command(

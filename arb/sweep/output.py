@@ -6,19 +6,30 @@
   where undefined), ``objective``, ``digest`` (of the fills and equity samples), ``wall_s`` and
   ``worker``.
 - ``best.toml``: the best point as a grid file of single values: it reads as the overrides to copy
-  into the configuration, and ``arb sweep --grid best.toml`` runs that point alone.
+  into the configuration, and its comment gives the command that runs that point alone, as it runs from
+  the folder the sweep ran in (:func:`rerun_command`: the file's path, and the sweep's own ``--config``,
+  ``--set``, days and recordings when they were given).
 - ``heatmap.png``: the objective over two swept keys; every other swept key is held at the best
   point's value (said in the title), so the map is a slice through the best point, not an average.
 """
 
 from __future__ import annotations
 
-__all__ = ["BEST_TOML", "HEATMAP_PNG", "RESULTS_CSV", "heatmap_slice", "print_results", "write_results"]
+__all__ = [
+    "BEST_TOML",
+    "HEATMAP_PNG",
+    "RESULTS_CSV",
+    "heatmap_slice",
+    "print_results",
+    "rerun_command",
+    "write_results",
+]
 
 import csv
 import io
 import math
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +48,13 @@ _TABLE_ROWS = 20
 _TABLE_FIGURES = ("pnl", "fees", "pairs", "win_rate", "pnl_per_pair", "max_drawdown", "sharpe")
 
 
-def write_results(out: Path, sweep: SweepResult) -> list[Path]:
-    """Write results.csv, best.toml and (when two keys can be shown) heatmap.png into ``out``; the paths."""
+def write_results(out: Path, sweep: SweepResult, options: Sequence[str] = ()) -> list[Path]:
+    """Write results.csv, best.toml and (when two keys can be shown) heatmap.png into ``out``; the paths.
+    ``options``: the sweep's own options best.toml's command repeats (:func:`rerun_command`)."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [
         write_atomic(out / RESULTS_CSV, _csv_text(sweep).encode("utf-8")),
-        write_atomic(out / BEST_TOML, _best_toml(sweep).encode("utf-8")),
+        write_atomic(out / BEST_TOML, _best_toml(sweep, rerun_command(out / BEST_TOML, options)).encode("utf-8")),
     ]
     if sweep.grid.heatmap_axes() is not None:
         paths.append(write_atomic(out / HEATMAP_PNG, _heatmap_png(sweep)))
@@ -92,7 +104,15 @@ def _csv_text(sweep: SweepResult) -> str:
     return f.getvalue()
 
 
-def _best_toml(sweep: SweepResult) -> str:
+def rerun_command(best: Path, options: Sequence[str] = ()) -> str:
+    """``arb sweep --grid results/sweep-20240808-120000/best.toml --config my.toml``: the command that
+    runs best.toml's point alone, from the folder the sweep ran in (``best`` as the sweep named it, so a
+    relative path is relative to that folder), with the sweep's ``options`` (``--config``, ``--set``,
+    ``--start`` and the like, as given), each word quoted for a POSIX shell where it needs to be."""
+    return shlex.join(["arb", "sweep", "--grid", str(best), *options])
+
+
+def _best_toml(sweep: SweepResult, command: str) -> str:
     best = sweep.best
     value = objective_value(best, sweep.grid.objective)
     shown = "undefined" if value is None else f"{value:.6g}"
@@ -101,7 +121,7 @@ def _best_toml(sweep: SweepResult) -> str:
         f"# The best of {len(sweep.results)} points of {sweep.grid.path.name} over {days}:",
         f"# objective {sweep.grid.objective} = {shown} (point {best.index}, digest {best.digest}).",
         "# Keys are spelled as in arbitrage.toml (under their section) and the venue files (binance., bybit.).",
-        "# Run this point alone with: arb sweep --grid best.toml",
+        f"# Run this point alone (from the folder the sweep ran in) with: {command}",
         "[grid]",
         *(f'"{k}" = {toml_value(v)}' for k, v in best.point.items()),
         "",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,27 @@ def test_best_toml_is_a_grid_of_the_best_point(
     grid = load_grid(pool_out / "best.toml", config)  # what `arb sweep --grid best.toml` reads
     best = min(pool_rows, key=lambda r: int(r["rank"]))
     assert grid.points() == [{k: float(best[k]) for k in ("strategy.max_order_size", "binance.fees.taker")}]
+
+
+def test_best_toml_says_the_command_that_runs_its_point_as_printed(
+    scenario: tuple[Path, Path],
+    pool_rows: list[dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # before: "arb sweep --grid best.toml", which fails from the folder the sweep ran in ("no such grid
+    # file": best.toml is in --out) and, from --out, does not find the sweep's --config
+    pool_out = Path(pool_rows[0]["_out"])
+    (hint,) = [line for line in (pool_out / "best.toml").read_text().splitlines() if "arb sweep" in line]
+    command = hint.partition(" with: ")[2]
+    words = shlex.split(command)
+    assert words == ["arb", "sweep", "--grid", str(pool_out / "best.toml"), "--config", str(scenario[0])]
+    monkeypatch.chdir(tmp_path)
+    assert main([*words[1:], "--out", "again"]) == 0  # as printed (the report where this test keeps it)
+    with (tmp_path / "again" / "results.csv").open(newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    best = min(pool_rows, key=lambda r: int(r["rank"]))
+    assert row["digest"] == best["digest"]  # the very run of the best point
 
 
 def test_ray_gives_the_same_results_as_the_pool(
