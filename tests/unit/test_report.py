@@ -7,6 +7,7 @@ import io
 import json
 import math
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from arb.reports.summary import SCHEMA_VERSION, Summary, summarize
 from arb.reports.valuation import InitialBalances
 from arb.strategy.types import BUY, EQUITY_DTYPE, FILL_DTYPE, INTENT_HEDGE, INTENT_OPEN, INTENT_UNWIND, SELL
 from arb.testing.configs import write_config_files
+from tests.support.captures import ROOT
 
 T0 = 1_723_075_200 * NS_PER_S  # 2024-08-08T00:00:00Z
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -509,21 +511,33 @@ def test_trades_csv_reads_back_exactly(tmp_path: Path) -> None:
     assert np.array_equal(read_trades_csv(old)["symbol"], np.zeros(len(fills), np.int64))
 
 
-def test_pnl_recomputed_from_trades_csv_matches_the_summary_to_the_cent(tmp_path: Path) -> None:
+def _recomputing_sketches() -> list[str]:
+    # the Python blocks of docs/reports.md's "Recomputing the PnL from trades.csv", as a user pastes them
+    text = (ROOT / "docs" / "reports.md").read_text()
+    section = text[text.index("### Recomputing the PnL from trades.csv") :]
+    section = section[: section.index("\n## ")]
+    return re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+
+
+def test_pnl_recomputed_from_trades_csv_matches_the_summary_to_the_cent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     fills, equity = scenario()
     s = summarize(fills, equity, INITIAL, {})
-    write_report(tmp_path, s, fills, equity)
+    # where arb backtest writes its report by default, beside an older one the sketch must not read
+    older, run = tmp_path / "results" / "backtest-20240808-101500", tmp_path / "results" / "backtest-20240809-090000"
+    write_report(older, summarize(fills[:0], equity, INITIAL, {}), fills[:0], equity)
+    write_report(run, s, fills, equity)
     final_mid = [v.final_mid for v in s.venues]
-    assert pnl_from_trades_csv(tmp_path / TRADES_CSV, final_mid) == pytest.approx(s.total.pnl, abs=0.005)
-    # the same by hand, as docs/reports.md tells a user to do it
-    cash, position = 0.0, {"binance": 0.0, "bybit": 0.0}
-    with (tmp_path / TRADES_CSV).open(newline="") as f:
-        for row in csv.DictReader(f):
-            side = 1 if row["side"] == "buy" else -1
-            cash += -side * float(row["price"]) * float(row["qty"]) - float(row["fee"])
-            position[row["venue"]] += side * float(row["qty"])
-    by_hand = cash + position["binance"] * final_mid[BINANCE] + position["bybit"] * final_mid[BYBIT]
-    assert round(by_hand, 2) == round(s.total.pnl, 2) == round(s.total.pnl_from_fills, 2) == 0.32
+    assert pnl_from_trades_csv(run / TRADES_CSV, final_mid) == pytest.approx(s.total.pnl, abs=0.005)
+    # the same by hand, as docs/reports.md tells a user to do it: its sketch, run as pasted from the
+    # project folder (before: it opened results/summary.json, where no report is, FileNotFoundError)
+    by_hand, several = _recomputing_sketches()
+    monkeypatch.chdir(tmp_path)
+    exec(compile(by_hand, "docs/reports.md", "exec"), {})  # the doc's own code
+    assert capsys.readouterr().out.split() == ["0.32", "0.32"]  # by hand, then summary.json's total.pnl
+    assert round(s.total.pnl, 2) == round(s.total.pnl_from_fills, 2) == 0.32
+    assert 'run / "trades.csv"' in several and "results/" not in several  # the folder the sketch found
 
 
 def test_pnl_from_fills_needs_a_mid_only_where_the_position_changed() -> None:
