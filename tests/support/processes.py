@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from arb.testing.waiting import Patience, communicate
+from arb.testing.waiting import Patience, communicate, process_tree
 from tests.support.captures import ROOT
 
 
@@ -26,8 +26,8 @@ async def run_arb(
 
     ``env`` is laid over this process's environment (a ``None`` value removes the variable); ``cwd`` is
     its working directory (this process's by default). The wait is bounded by ``quiet_s`` seconds in
-    which the child does no work (a busy machine slows it, it does not fail it); the child is killed on
-    the way out if it still runs."""
+    which the child and the processes it started (a first backtest's compiling helpers) do no work (a busy
+    machine slows it, it does not fail it); the child is killed on the way out if it still runs."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     for key, value in (env or {}).items():
         if value is None:
@@ -43,7 +43,7 @@ async def run_arb(
     )
     try:
         out, err = await communicate(process, Patience(f"arb {' '.join(args[:2])} to exit", quiet_s=quiet_s,
-                                                       pids=[process.pid]))  # fmt: skip
+                                                       pids=lambda: process_tree(process.pid)))  # fmt: skip
     finally:
         if process.returncode is None:
             process.kill()
