@@ -111,7 +111,8 @@ def tardis_from_binance(
     move_days: int = 0,
 ) -> dict[tuple[str, dt.date], Path]:
     """Write ``recordings`` (one Binance session, in order) as Tardis files under ``out`` (Tardis's own
-    client's names, as ``arb fetch`` writes them); returns {(data type, day): path}."""
+    client's names, as ``arb fetch`` writes them), every row and name of ``symbol`` when given (default: the
+    recording's); returns {(data type, day): path}."""
     moved = move_days * _DAY_MS  # ms
 
     def us(ms: Any) -> int:  # an exchange time in ms, moved, as Tardis's us
@@ -145,7 +146,7 @@ def tardis_from_binance(
                 funding = str(us(data["T"])) if data.get("r", "") != "" and data.get("T") else ""
                 rate = js_number(data["r"]) if funding else ""
                 index = js_number(data["i"]) if data.get("i") else ""
-                row = f"{exchange},{data['s']},{us(data['E'])},{local},{funding},{rate},,,,{index},"
+                row = f"{exchange},{sym or data['s']},{us(data['E'])},{local},{funding},{rate},,,,{index},"
                 row += js_number(data["p"])
                 add(TICKER, local_ns, row.encode() + b"\n")
             continue
@@ -190,7 +191,7 @@ def tardis_from_binance(
             if data.get("X") in ("INSURANCE_FUND", "ADL"):
                 continue
             taker = "sell" if data["m"] else "buy"
-            row = f"{exchange},{data['s']},{us(data['T'])},{local},{data['t']},{taker},"
+            row = f"{exchange},{sym},{us(data['T'])},{local},{data['t']},{taker},"
             add(TRADES, local_ns, (row + f"{js_number(data['p'])},{js_number(data['q'])}\n").encode())
     return _write_tardis(lines, out, exchange, sym, level)
 
@@ -218,8 +219,9 @@ def tardis_from_bybit(
     move_days: int = 0,
 ) -> dict[tuple[str, dt.date], Path]:
     """Write ``recordings`` (one Bybit session, in order) as Tardis files under ``out`` (``bybit-spot`` or
-    ``bybit``, Tardis's own client's names); returns {(data type, day): path}. The deepest order book topic
-    recorded is the one written (Tardis records one depth)."""
+    ``bybit``, Tardis's own client's names), every row and name of ``symbol`` when given (default: the
+    recording's); returns {(data type, day): path}. The deepest order book topic recorded is the one written
+    (Tardis records one depth)."""
     exchange = "bybit-spot" if market == "spot" else "bybit"
     moved = move_days * _DAY_MS
     lines: dict[tuple[str, dt.date], list[bytes]] = {}
@@ -255,7 +257,7 @@ def tardis_from_bybit(
         elif topic.startswith("publicTrade."):
             for t in msg["data"]:
                 side = {"Buy": "buy", "Sell": "sell"}.get(t["S"], "unknown")
-                row = f"{exchange},{t['s']},{(int(t['T']) + moved) * _US},{local},{t['i']},{side},"
+                row = f"{exchange},{sym or t['s']},{(int(t['T']) + moved) * _US},{local},{t['i']},{side},"
                 lines.setdefault((TRADES, day), []).append(f"{row}{js_number(t['p'])},{js_number(t['v'])}\n".encode())
     return _write_tardis(lines, out, exchange, sym, level)
 
