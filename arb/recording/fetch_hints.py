@@ -33,7 +33,8 @@ def fetch_command(config: AppConfig, first: dt.date, last: dt.date | None = None
     if len(set(venues)) == 1:
         words += ["--venue", venues[0]]
     try:
-        written = load_config(config.path, warn=False)  # what the file alone says (arb fetch reads only it)
+        # what the file alone says, without the running command's --set (arb fetch reads only the file)
+        written = load_config(config.path, warn=False, settings=())
     except (ArbError, OSError):
         written = None
     if written is None or written.symbol_names != config.symbol_names:

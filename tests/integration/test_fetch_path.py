@@ -6,7 +6,8 @@ stand for a fresh clone. The server holds 2024-01-01 of both venues' spot books 
 from the sample's real captures moved by 220 days (arb/testing/history_files.py). What must show:
 
 - the hint ``arb backtest --start 2024-01-01`` prints runs as printed, and then the same backtest runs on
-  what it fetched with no other flag;
+  what it fetched with no other flag; so too with a ``--set`` of the recordings folder or the symbol (the
+  hint names ``--out`` or ``--symbols``: ``arb fetch`` reads the file alone);
 - docs/data.md's walk is true: its commands, extracted from the page, run in order as typed, and each
   line of output it shows is one the commands print;
 - with the host unreachable (a name that does not resolve, a closed port on 127.0.0.1): one line naming
@@ -40,11 +41,15 @@ UNRESOLVABLE = "http://arb-fetch-test.invalid/v1"  # RFC 6761: .invalid never re
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    """2024-01-01 of Binance spot and Bybit spot BTCUSDT as Tardis's files (``binance``, ``bybit-spot``)."""
+    """2024-01-01 of Binance spot and Bybit spot BTCUSDT, and the same books as ETHUSDT's, as Tardis's files
+    (``binance``, ``bybit-spot``)."""
     root = tmp_path_factory.mktemp("served")
     files = list(tardis_from_binance(SPOT_BTC[:1], root, market="spot", move_days=MOVE).values())
     bybit = [RECORDINGS / "bybit_spot" / "btcusdt_20240808.gz"]
     files += tardis_from_bybit(bybit, root, market="spot", move_days=MOVE).values()
+    # the same books as ETHUSDT's: a symbol the shipped configuration does not trade, for --set strategy.symbol
+    files += tardis_from_binance(SPOT_BTC[:1], root, market="spot", symbol="ETHUSDT", move_days=MOVE).values()
+    files += tardis_from_bybit(bybit, root, market="spot", symbol="ETHUSDT", move_days=MOVE).values()
     return files
 
 
@@ -68,23 +73,45 @@ def summaries(folder: Path) -> list[dict[str, object]]:
     return [json.loads(p.read_text()) for p in sorted((folder / "results").glob("backtest-*/summary.json"))]
 
 
+HINT = re.compile(r"; fetch (?:it|them): (arb fetch .*?)(?: \(docs/data\.md\))?$")
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("setting", "added"),
+    [
+        (None, []),  # the shipped configuration needs nothing more
+        ("backtest.recordings=elsewhere", ["--out", "{clone}/elsewhere"]),
+        ("strategy.symbol=ETHUSDT", ["--symbols", "ETHUSDT"]),
+    ],
+)
 async def test_the_printed_hint_runs_as_printed_then_the_backtest_runs_on_what_it_fetched(
-    tmp_path: Path, served: list[Path]
+    tmp_path: Path, served: list[Path], setting: str | None, added: list[str]
 ) -> None:
+    # Once, a --set was taken for what the file says: the hint fetched into ./recordings, or BTCUSDT.
     with FakeArchive() as server:
         server.add_tree(served, served[0].parents[1])
         clone = fresh_clone(tmp_path / "clone", server.tardis_url)
-        code, _, err = await run_arb("backtest", "--start", JAN_1, cwd=clone)
+        if setting == "backtest.recordings=elsewhere":
+            (clone / "recordings").rename(clone / "elsewhere")  # the file's folder is not there: --out must say
+        options = ["--set", setting] if setting else []
+        code, _, err = await run_arb("backtest", *options, "--start", JAN_1, cwd=clone)
         assert code == 2
         (line,) = err.strip().splitlines()
-        assert line.startswith(f"arb backtest: --start {JAN_1}: no recording of that day for binance spot BTCUSDT")
-        hint = shlex.split(line.partition("; fetch it: ")[2])
-        assert hint == ["arb", "fetch", "--start", JAN_1]  # the shipped configuration needs nothing more
+        symbol = "ETHUSDT" if added[:1] == ["--symbols"] else "BTCUSDT"
+        if symbol == "ETHUSDT":  # none of its days is recorded
+            assert line.startswith(f"arb backtest: no binance spot recordings of {symbol} in ")
+        else:
+            assert line.startswith(f"arb backtest: --start {JAN_1}: no recording of that day for binance spot BTCUSDT")
+        printed = HINT.search(line)
+        assert printed is not None, line
+        hint = shlex.split(printed.group(1))
+        assert hint == ["arb", "fetch", "--start", JAN_1, *(word.format(clone=clone) for word in added)]
         code, out, err = await run_arb(*hint[1:], cwd=clone)
         assert code == 0, out + err
         assert "source: tardis (the default: Tardis.dev has both venues' spot and linear books" in out
-        code, out, err = await run_arb("backtest", "--start", JAN_1, cwd=clone)
+        assert f" {symbol} into " in out.splitlines()[0]
+        code, out, err = await run_arb("backtest", *options, "--start", JAN_1, cwd=clone)
     assert code == 0, out + err
     (summary,) = summaries(clone)
     assert summary["meta"]["dates"] == [JAN_1]  # type: ignore[index]  # the fetched day alone, not the sample's

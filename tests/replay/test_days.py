@@ -190,6 +190,23 @@ def test_a_day_recorded_for_one_venue_only_is_named(tmp_path, capsys, command) -
 
 
 @pytest.mark.parametrize("command", ["backtest", "dry-run"])
+def test_the_fetch_hint_names_what_set_changed_from_the_file(tmp_path, capsys, command) -> None:
+    # Once, --set was read into "what the file says" too: the hint fetched into ./recordings, or BTCUSDT.
+    recordings = _linked_sample(tmp_path, {"binance_spot": ("20240808", "20240809"), "bybit_spot": ("20240808",)})
+    extra = ["--state-dir", str(tmp_path / "paper"), "--speed", "max"] if command == "dry-run" else []
+    out = ["--out", str(tmp_path / "out"), *extra]
+    assert main([command, "--set", f"backtest.recordings={recordings}", "--start", "2024-08-09", *out]) == 2
+    assert capsys.readouterr().err.endswith(
+        f"; fetch it: arb fetch --start 2024-08-09 --venue bybit --out {recordings.resolve()}\n"
+    )
+    assert main([command, "--set", "strategy.symbol=ETHUSDT", "--start", "2024-08-08", *out]) == 2
+    assert capsys.readouterr().err.endswith(
+        "; fetch them: arb fetch --start 2024-08-08 --symbols ETHUSDT (docs/data.md)\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["backtest", "dry-run"])
 def test_a_day_whose_book_never_syncs_and_no_day_before_is_refused(tmp_path, capsys, command) -> None:
     # Once: the sample's second day alone ran with empty books (the backtest ended in a traceback).
     recordings = _linked_sample(tmp_path, {"binance_spot": ("20240809",), "bybit_spot": ("20240809",)})
